@@ -1,0 +1,85 @@
+"""Settings, read once from the environment (prefix DJBOT_) and passed in, never global."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WecomSettings(BaseModel):
+    enabled: bool = False
+    corp_id: str = ""
+    # 智能机器人 (AI bot), API mode: JSON callbacks, receiveid "".
+    aibot_token: str = ""
+    aibot_aes_key: str = ""
+    # 智能机器人, long-connection mode.
+    bot_id: str = ""
+    bot_secret: str = ""
+    mode: str = "api"  # "api" (HTTP callbacks) or "ws" (long connection)
+    ws_url: str = "wss://openws.work.weixin.qq.com"
+    # 自建应用 (self-built app): XML callbacks, receiveid = corp_id.
+    app_token: str = ""
+    app_aes_key: str = ""
+    agent_id: str = ""
+    app_secret: str = ""
+    api_base: str = "https://qyapi.weixin.qq.com"
+    # WeCom documents no freshness window; djbot applies its own.
+    max_clock_skew_seconds: int = 3600
+    proxy: str | None = None
+
+
+class DingtalkSettings(BaseModel):
+    enabled: bool = False
+    app_key: str = ""
+    app_secret: str = ""
+    robot_code: str = ""
+    mode: str = "http"  # "http" (callback URL) or "stream"
+    api_base: str = "https://api.dingtalk.com"
+    oapi_base: str = "https://oapi.dingtalk.com"
+    max_clock_skew_seconds: int = 3600
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DJBOT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///djbot.db"
+    timezone: str = "Asia/Shanghai"
+    # Points rules (TOML); None means the documented defaults shipped with djbot.
+    rules_file: Path | None = None
+    # A check-in later than start + grace counts as late.
+    late_grace_minutes: int = 10
+    # Leave asked before the start is granted unless revoked; True makes it wait for approval.
+    leave_requires_approval: bool = False
+    # Absence stays provisional this long after the end unless the secretary closes the record.
+    absence_confirm_hours: int = 24
+    # How long before its start a member may check in.
+    checkin_opens_minutes_before: int = 30
+    visit_target_per_year: int = 2
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(7, 30)
+    catchup_grace_minutes: int = 30
+    tick_seconds: int = 30
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    wecom: WecomSettings = Field(default_factory=WecomSettings)
+    dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,35 @@
+"""The local chat console: speak as a platform user in a chat, through the same core."""
+
+from __future__ import annotations
+
+import uuid
+
+from bot.core import IncomingMessage, Reply
+from bot.runtime import Runtime
+
+
+def console_message(
+    runtime: Runtime, *, platform: str, user: str, chat: str | None, text: str, private: bool
+) -> IncomingMessage:
+    return IncomingMessage(
+        platform=platform,
+        chat_id=user if private or not chat else chat,
+        sender_id=user,
+        text=text,
+        message_id=f"console-{uuid.uuid4().hex}",
+        at=runtime.clock.now(),
+        is_private=private or not chat,
+    )
+
+
+def render(reply: Reply) -> str:
+    mentions = "".join(f"@{m} " for m in reply.mentions)
+    return f"{mentions}{reply.text}"
+
+
+def say(runtime: Runtime, *, platform: str, user: str, chat: str | None, text: str,
+        private: bool = False) -> Reply:
+    message = console_message(
+        runtime, platform=platform, user=user, chat=chat, text=text, private=private
+    )
+    return runtime.dispatcher.handle_sync(message)

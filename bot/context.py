@@ -1,0 +1,62 @@
+"""What a handler gets: the message, one database session, the clock, settings and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core import IncomingMessage
+from bot.domain.rules import Rules
+from storage.models import AuditEntry, Branch, ChatBinding, Member, Role
+
+if TYPE_CHECKING:
+    from bot.registry import CommandRegistry
+
+
+@dataclass
+class Ctx:
+    message: IncomingMessage
+    session: Session
+    clock: Clock
+    settings: Settings
+    rules: Rules
+    registry: "CommandRegistry"
+    member: Member | None
+    # The branch this chat speaks for: the bound group's branch, or in a private
+    # chat the sender's own branch. None in the leaders' group or for a stranger.
+    branch: Branch | None
+    binding: ChatBinding | None
+    # True in the leaders' group, or in a private chat with a leader or admin.
+    bureau_wide: bool = False
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @property
+    def local_now(self) -> datetime:
+        return self.clock.now().astimezone(self.settings.tz)
+
+    @property
+    def role(self) -> Role | None:
+        return Role(self.member.role) if self.member else None
+
+    def audit(self, action: str, *, target: str | None = None,
+              detail: dict[str, Any] | None = None) -> AuditEntry:
+        entry = AuditEntry(
+            at=self.now,
+            actor_id=self.member.id if self.member else None,
+            actor=self.member.name if self.member else self.message.sender_id,
+            action=action,
+            target=target,
+            detail=detail,
+            platform=self.message.platform,
+            chat_id=self.message.chat_id,
+        )
+        self.session.add(entry)
+        return entry

@@ -1,0 +1,61 @@
+"""The platform-neutral message contract: an IncomingMessage in, a Reply out.
+
+Adapters translate platform payloads into IncomingMessage and render Reply back;
+handlers and the dispatcher never import a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    platform: str  # "wecom" | "dingtalk" (the console speaks as one of them)
+    chat_id: str  # group chat id; for a private chat, the sender's own id
+    sender_id: str  # the platform user id (WeCom userid, DingTalk staffId)
+    text: str
+    message_id: str  # the platform's id, used to count a retried delivery once
+    at: datetime  # aware
+    is_private: bool = False
+    mentioned_bot: bool = True
+    sender_name: str | None = None
+    # Platform user ids @-mentioned in the text (other than the bot).
+    mentions: tuple[str, ...] = ()
+    raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    markdown: bool = False
+    # Platform user ids to @-mention when the reply is rendered.
+    mentions: tuple[str, ...] = ()
+    # An error reply: the dispatcher rolls back whatever the handler changed.
+    is_error: bool = False
+    title: str | None = None
+
+    @classmethod
+    def error(cls, text: str) -> "Reply":
+        return cls(text=text, is_error=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "markdown": self.markdown,
+            "mentions": list(self.mentions),
+            "is_error": self.is_error,
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Reply":
+        return cls(
+            text=data["text"],
+            markdown=bool(data.get("markdown")),
+            mentions=tuple(data.get("mentions") or ()),
+            is_error=bool(data.get("is_error")),
+            title=data.get("title"),
+        )

@@ -1,0 +1,204 @@
+"""The platform-neutral core: IncomingMessage in, Reply out, one transaction per message.
+
+The order of checks is fixed and each has its own reply: a repeated delivery gets the
+stored reply; a stranger, an unbound group, a wrong role, a foreign branch and bad
+arguments each get a short Chinese answer that says what to do, and change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Ctx
+from bot.core import IncomingMessage, Reply
+from bot.domain.rules import Rules
+from bot.domain.text import normalize, strip_leading_mentions
+from bot.registry import LEADERS, MANAGERS, CommandRegistry, usage_text
+from storage.models import (
+    ROLE_LABELS,
+    Branch,
+    ChatBinding,
+    Identity,
+    Member,
+    ProcessedMessage,
+    Role,
+)
+
+log = logging.getLogger("djbot.dispatcher")
+
+# A racing duplicate (same message id, or the same member checking in from two
+# replicas) loses on a unique constraint; the retry then sees the winner's row.
+MAX_ATTEMPTS = 4
+
+
+@dataclass
+class Dispatcher:
+    engine: Engine
+    settings: Settings
+    clock: Clock
+    registry: CommandRegistry
+    rules: Rules
+
+    async def handle(self, message: IncomingMessage) -> Reply:
+        """Handle one message off the event loop; the reply is committed before it returns."""
+        return await asyncio.to_thread(self.handle_sync, message)
+
+    def handle_sync(self, message: IncomingMessage) -> Reply:
+        started = time.perf_counter()
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                reply, command, repeated = self._handle_once(message)
+                break
+            except IntegrityError:
+                log.info("conflict on message %s, retrying (%d)", message.message_id, attempt + 1)
+            except OperationalError as exc:  # SQLite "database is locked" past busy_timeout
+                if "locked" not in str(exc).lower() or attempt == MAX_ATTEMPTS - 1:
+                    raise
+                log.warning("database busy on message %s, retrying", message.message_id)
+        else:  # pragma: no cover - only after repeated conflicts
+            raise RuntimeError(f"message {message.message_id} kept conflicting")
+        log.info(
+            "handled",
+            extra={
+                "platform": message.platform,
+                "command": command or "-",
+                "outcome": "repeat" if repeated else ("error" if reply.is_error else "ok"),
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return reply
+
+    def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            seen = session.exec(
+                select(ProcessedMessage).where(
+                    ProcessedMessage.platform == message.platform,
+                    ProcessedMessage.message_id == message.message_id,
+                )
+            ).first()
+            if seen is not None and seen.reply is not None:
+                return Reply.from_dict(seen.reply), None, True
+
+            reply, command = self._run(session, message)
+            if reply.is_error:
+                # Whatever the handler did is undone; only the answer is remembered.
+                session.rollback()
+            session.add(
+                ProcessedMessage(
+                    platform=message.platform,
+                    message_id=message.message_id,
+                    chat_id=message.chat_id,
+                    sender_id=message.sender_id,
+                    received_at=self.clock.now(),
+                    reply=reply.to_dict(),
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                raise
+            return reply, command, False
+
+    def _run(self, session: Session, message: IncomingMessage) -> tuple[Reply, str | None]:
+        text = strip_leading_mentions(normalize(message.text))
+        member = self._member(session, message)
+        binding = None
+        if not message.is_private:
+            binding = session.exec(
+                select(ChatBinding).where(
+                    ChatBinding.platform == message.platform,
+                    ChatBinding.chat_id == message.chat_id,
+                )
+            ).first()
+
+        if not text:
+            text = "帮助"
+        command, arg_text = self.registry.match(text)
+        if command is None:
+            head = text.split(" ", 1)[0]
+            return Reply.error(f"没有「{head}」这个指令。发送「帮助」查看可用指令。"), None
+
+        if command.needs_member and member is None:
+            return Reply.error(
+                "你还不在党员名册中，暂时不能使用这个指令。"
+                "请联系支部书记把你加入名册（需要你的账号 ID："
+                f"{message.sender_id}）。"
+            ), command.name
+        if command.where == "group" and message.is_private:
+            return Reply.error(f"「{command.name}」请在支部群里发送。"), command.name
+        if command.where == "private" and not message.is_private:
+            return Reply.error(f"「{command.name}」请私聊我发送，不要在群里发。"), command.name
+        if not message.is_private and command.needs_binding and binding is None:
+            return Reply.error(
+                "本群还没有绑定支部。请支部书记在群里发送「绑定 支部名称」。"
+            ), command.name
+
+        role = Role(member.role) if member else None
+        if command.roles is not None and role not in command.roles:
+            allowed = "、".join(ROLE_LABELS[r] for r in sorted(command.roles, key=_role_order))
+            return Reply.error(f"「{command.name}」仅限{allowed}使用。"), command.name
+
+        branch: Branch | None = None
+        bureau_wide = False
+        if binding is not None:
+            bureau_wide = binding.is_leaders
+            if binding.branch_id is not None:
+                branch = session.get(Branch, binding.branch_id)
+        elif message.is_private and member is not None:
+            bureau_wide = role in LEADERS
+            if member.branch_id is not None:
+                branch = session.get(Branch, member.branch_id)
+
+        if (
+            command.roles is not None
+            and command.roles <= MANAGERS | LEADERS
+            and role in (Role.SECRETARY, Role.COMMITTEE)
+            and branch is not None
+            and member is not None
+            and member.branch_id != branch.id
+        ):
+            return Reply.error(f"你只能管理本支部的事务，本群属于「{branch.name}」。"), command.name
+
+        args, problem = command.parse(arg_text)
+        if problem is not None:
+            return Reply.error(usage_text(command, problem)), command.name
+
+        ctx = Ctx(
+            message=message,
+            session=session,
+            clock=self.clock,
+            settings=self.settings,
+            rules=self.rules,
+            registry=self.registry,
+            member=member,
+            branch=branch,
+            binding=binding,
+            bureau_wide=bureau_wide,
+        )
+        return command.handler(ctx, args), command.name
+
+    @staticmethod
+    def _member(session: Session, message: IncomingMessage) -> Member | None:
+        return session.exec(
+            select(Member)
+            .join(Identity, Identity.member_id == Member.id)
+            .where(
+                Identity.platform == message.platform,
+                Identity.user_id == message.sender_id,
+                Member.active == True,  # noqa: E712
+            )
+        ).first()
+
+
+def _role_order(role: Role) -> int:
+    return list(Role).index(role)

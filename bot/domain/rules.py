@@ -1,0 +1,106 @@
+"""The points rules (量化积分): loaded from TOML, pure functions from events to points."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
+STATUSES = ("present", "late", "makeup", "leave", "absent")
+
+
+class RulesError(ValueError):
+    """The rules file is not valid; the message says which key is wrong."""
+
+
+@dataclass(frozen=True)
+class TierRules:
+    participation_weight: float = 0.6
+    points_weight: float = 0.4
+    points_reference: float = 10.0
+    period: str = "month"
+    mode: str = "absolute"
+    red_at_least: float = 85.0
+    blue_below: float = 60.0
+    red_share: float = 0.2
+    blue_share: float = 0.2
+
+
+@dataclass(frozen=True)
+class Rules:
+    attendance: dict[str, int]
+    attendance_by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    study_points_per_30_minutes: int = 1
+    study_daily_cap: int = 4
+    tiers: TierRules = field(default_factory=TierRules)
+    # The exact text loaded and its digest, so each ledger entry names its rules version.
+    source: str = ""
+    digest: str = ""
+
+    def attendance_points(self, activity_type: str, status: str) -> tuple[int, str]:
+        """Points for one attendance status at one activity type, and the rule key used."""
+        by_type = self.attendance_by_type.get(activity_type, {})
+        if status in by_type:
+            return by_type[status], f"attendance.{status}.{activity_type}"
+        return self.attendance.get(status, 0), f"attendance.{status}"
+
+    def study_points(self, minutes: int, already_today: int) -> int:
+        """Points for a study log of `minutes`, given the points already earned today."""
+        earned = (minutes // 30) * self.study_points_per_30_minutes
+        return max(0, min(earned, self.study_daily_cap - already_today))
+
+
+def parse_rules(text: str) -> Rules:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"规则文件不是有效的 TOML：{exc}") from exc
+    att = data.get("attendance", {})
+    base = {k: _int(att, k, f"attendance.{k}") for k in STATUSES if k in att}
+    by_type: dict[str, dict[str, int]] = {}
+    for type_name, values in (att.get("by_type") or {}).items():
+        by_type[type_name] = {
+            k: _int(values, k, f"attendance.by_type.{type_name}.{k}")
+            for k in STATUSES
+            if k in values
+        }
+    study = data.get("study", {})
+    tiers_raw = data.get("tiers", {})
+    defaults = TierRules()
+    tiers = TierRules(
+        **{
+            name: type(getattr(defaults, name))(tiers_raw[name])
+            for name in defaults.__dataclass_fields__
+            if name in tiers_raw
+        }
+    )
+    if tiers.mode not in ("absolute", "quota"):
+        raise RulesError("tiers.mode 只能是 absolute 或 quota")
+    if tiers.period not in ("month", "week"):
+        raise RulesError("tiers.period 只能是 month 或 week")
+    return Rules(
+        attendance=base,
+        attendance_by_type=by_type,
+        study_points_per_30_minutes=_int(study, "points_per_30_minutes", "study", default=1),
+        study_daily_cap=_int(study, "daily_cap", "study", default=4),
+        tiers=tiers,
+        source=text,
+        digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    )
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    return parse_rules((path or DEFAULT_RULES_PATH).read_text(encoding="utf-8"))
+
+
+def _int(table: dict, key: str, where: str, default: int | None = None) -> int:
+    if key not in table:
+        if default is None:
+            raise RulesError(f"{where} 缺少 {key}")
+        return default
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RulesError(f"{where} 必须是整数，现在是 {value!r}")
+    return value

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, sessions and queries. Knows nothing of chats."""

@@ -1,0 +1,368 @@
+"""djbot's tables, named in the domain's own words.
+
+All times are aware UTC in the database (see UTCDateTime) and shown in the
+configured time zone. Enumerations are stored as short strings so reports and
+SQL stay readable.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utc_field(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Role(StrEnum):
+    MEMBER = "member"  # 党员
+    COMMITTEE = "committee"  # 委员
+    SECRETARY = "secretary"  # 书记
+    LEADER = "leader"  # 领导
+    ADMIN = "admin"  # 管理员
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.MEMBER: "党员",
+    Role.COMMITTEE: "委员",
+    Role.SECRETARY: "书记",
+    Role.LEADER: "领导",
+    Role.ADMIN: "管理员",
+}
+
+
+class ActivityType(StrEnum):
+    THEME_DAY = "主题党日"
+    NIGHT_STUDY = "政治夜学"
+    CENTRAL_STUDY = "理论学习中心组"
+    FIRST_TOPIC = "第一议题"
+    READING_CLASS = "读书班"
+    GENERAL_MEETING = "支部党员大会"
+    COMMITTEE_MEETING = "支委会"
+    GROUP_MEETING = "党小组会"
+    PARTY_LECTURE = "党课"
+    LECTURE_HALL = "党建大讲堂"
+    REPORT_MEETING = "事迹报告会"
+
+
+class AttendanceStatus(StrEnum):
+    PRESENT = "present"  # 出席
+    LATE = "late"  # 迟到
+    LEAVE = "leave"  # 请假 (granted)
+    ABSENT = "absent"  # 缺席 (confirmed)
+    MAKEUP = "makeup"  # 补签 by a secretary
+
+
+class LeaveState(StrEnum):
+    GRANTED = "granted"
+    PENDING = "pending"
+    REVOKED = "revoked"
+
+
+class Platform(StrEnum):
+    WECOM = "wecom"
+    DINGTALK = "dingtalk"
+
+
+# --- organisation -----------------------------------------------------------------
+
+
+class Branch(SQLModel, table=True):
+    """A 党支部; temporary branches (临时党支部) have an end date."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    temporary: bool = False
+    ends_on: date | None = None
+    active: bool = True
+    created_at: datetime = utc_field()
+
+
+class PartyGroup(SQLModel, table=True):
+    """A 党小组 inside a branch."""
+
+    __table_args__ = (UniqueConstraint("branch_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    name: str
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # 编号: a staff or police number; the stable key when the roster gives one.
+    staff_no: str | None = Field(default=None, unique=True, index=True)
+    name: str = Field(index=True)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    party_group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    role: str = Field(default=Role.MEMBER)
+    active: bool = True
+    # Members may leave the public leaderboard and still see their own points.
+    leaderboard_opt_out: bool = False
+    # Members may turn off their own private nudges (不要提醒我).
+    nudges_off: bool = False
+    # Set by `djbot forget`: name and identities removed, ledger kept.
+    forgotten: bool = False
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+
+class Identity(SQLModel, table=True):
+    """A member's user id on one platform (WeCom userid, DingTalk staffId)."""
+
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    platform: str
+    user_id: str
+
+
+class ChatBinding(SQLModel, table=True):
+    """Which group chat belongs to which branch, or to the leaders."""
+
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    chat_id: str
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    is_leaders: bool = False
+    bound_by: int | None = Field(default=None, foreign_key="member.id")
+    bound_at: datetime = utc_field()
+
+
+class PushChannel(SQLModel, table=True):
+    """A send-only group channel (WeCom group webhook, DingTalk custom robot).
+
+    The key/secret is a credential: set from the CLI or a private chat only,
+    never logged and never copied into stored payloads.
+    """
+
+    __table_args__ = (UniqueConstraint("platform", "branch_id", "is_leaders"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    is_leaders: bool = False
+    url: str  # the webhook URL (or WeCom key)
+    secret: str | None = None  # DingTalk custom robot signing secret (SEC…)
+    set_by: int | None = Field(default=None, foreign_key="member.id")
+    set_at: datetime = utc_field()
+
+
+# --- activities and attendance -------------------------------------------------
+
+
+class Activity(SQLModel, table=True):
+    """One held (or scheduled) activity: a theme day, a night study, a lecture…"""
+
+    __table_args__ = (UniqueConstraint("schedule_id", "starts_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    type: str = Field(index=True)  # ActivityType value
+    topic: str = ""
+    lecturer: str | None = None
+    # Scope: a branch, a party group inside it, or the whole bureau (both None).
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    party_group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    starts_at: datetime = utc_field(index=True)
+    ends_at: datetime = utc_field()
+    checkin_opens_at: datetime = utc_field()
+    checkin_closes_at: datetime = utc_field()
+    # open: check-in allowed; closed: ended, absences provisional until finalized.
+    status: str = "open"
+    opened_by: int | None = Field(default=None, foreign_key="member.id")
+    closed_at: datetime | None = utc_field(nullable=True)
+    closed_by: int | None = Field(default=None, foreign_key="member.id")
+    # When absences were confirmed and penalties posted (secretary close or +24h).
+    finalized_at: datetime | None = utc_field(nullable=True)
+    # How many members were expected: frozen when the activity is finalized.
+    expected_count: int | None = None
+    schedule_id: int | None = Field(default=None, foreign_key="schedule.id")
+    created_at: datetime = utc_field()
+
+
+class Attendance(SQLModel, table=True):
+    """A member's attendance at one activity; at most one row per pair."""
+
+    __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    activity_id: int = Field(foreign_key="activity.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    status: str  # AttendanceStatus value
+    checked_in_at: datetime | None = utc_field(nullable=True)
+    leave_reason: str | None = None
+    leave_state: str | None = None  # LeaveState value, when status is leave
+    leave_decided_by: int | None = Field(default=None, foreign_key="member.id")
+    made_up_by: int | None = Field(default=None, foreign_key="member.id")
+    made_up_at: datetime | None = utc_field(nullable=True)
+    makeup_reason: str | None = None
+    platform: str | None = None
+    message_id: str | None = None
+    updated_at: datetime = utc_field()
+
+
+class Rating(SQLModel, table=True):
+    """评价: a member's 1–5 rating of an activity, with an optional comment."""
+
+    __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    activity_id: int = Field(foreign_key="activity.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    score: int
+    comment: str | None = None
+    rated_at: datetime = utc_field()
+
+
+class StudyLog(SQLModel, table=True):
+    """学习: self-study a member logs."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str
+    minutes: int
+    material: str | None = None
+    study_day: date = Field(index=True)  # local date, for the daily cap
+    logged_at: datetime = utc_field()
+
+
+class ResearchVisit(SQLModel, table=True):
+    """调研: a leader's visit to a branch."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    leader_id: int = Field(foreign_key="member.id", index=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    visited_on: date = Field(index=True)
+    problems_found: int = 0
+    problems_solved: int = 0
+    note: str | None = None
+    logged_at: datetime = utc_field()
+
+
+# --- points -----------------------------------------------------------------------
+
+
+class RuleSet(SQLModel, table=True):
+    """A version of the points rules, kept so every entry names the rules it used."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True, index=True)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_at: datetime = utc_field()
+
+
+class PointEntry(SQLModel, table=True):
+    """One line of the 量化积分 ledger. Never edited: a correction is a new entry."""
+
+    __table_args__ = (
+        # One entry per (event, rule): posting the same event twice is a no-op.
+        UniqueConstraint("source_kind", "source_id", "rule"),
+        Index("ix_pointentry_member_time", "member_id", "occurred_at"),
+        Index("ix_pointentry_branch_time", "branch_id", "occurred_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    points: int
+    rule: str  # e.g. "attendance.present.主题党日", "study.per_30min", "absence.penalty"
+    ruleset_id: int | None = Field(default=None, foreign_key="ruleset.id")
+    source_kind: str  # "attendance" | "study" | "absence" | "correction"
+    source_id: str  # id of the event that earned it (attendance id, study id, …)
+    occurred_at: datetime = utc_field()
+    note: str | None = None
+    created_at: datetime = utc_field()
+
+
+# --- audit ------------------------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what, when, from which chat: bindings, make-ups, leave, roles, imports, rules."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    actor: str  # a readable label: a member's name, "cli", "scheduler"
+    action: str  # "bind", "makeup", "leave.revoke", "role.change", "roster.import", "rules.change", …
+    target: str | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    platform: str | None = None
+    chat_id: str | None = None
+
+
+# --- inbound de-duplication -----------------------------------------------------------
+
+
+class ProcessedMessage(SQLModel, table=True):
+    """A delivered platform message, so a retried delivery counts once and gets the same reply."""
+
+    __table_args__ = (UniqueConstraint("platform", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    message_id: str
+    chat_id: str
+    sender_id: str
+    received_at: datetime = utc_field(index=True)
+    reply: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+# --- schedules and outbox -----------------------------------------------------------
+
+
+class Schedule(SQLModel, table=True):
+    """A recurring activity, written the way a secretary says it (每周三 19:30)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    activity_type: str
+    rule: str  # the human rule text, e.g. "每月第一个周五 14:30"
+    duration_minutes: int = 120
+    holiday_policy: str = "skip"  # "skip" | "move"
+    topic: str = ""
+    active: bool = True
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+
+
+class BranchReminderSettings(SQLModel, table=True):
+    """Per-branch reminder choices; absent row = the defaults."""
+
+    branch_id: int = Field(foreign_key="branch.id", primary_key=True)
+    paused_until: date | None = None
+    # Overrides of the default reminder plan, e.g. {"group_before_minutes": 60}.
+    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message djbot sends on its own initiative, delivered at least once by the worker."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # (kind, target, occurrence time): the unique key that makes enqueueing exactly-once.
+    dedupe_key: str | None = Field(default=None, unique=True)
+    platform: str
+    target_kind: str  # "group" | "user" | "leaders"
+    target: str  # chat id, platform user id, or branch id for group channels
+    branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    kind: str = "message"  # "reminder.group", "nudge", "leaderboard", "summary", "reply", …
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending")  # pending | sending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = utc_field()
+    claimed_by: str | None = None
+    claimed_at: datetime | None = utc_field(nullable=True)
+    last_error: str | None = None
+    sent_at: datetime | None = utc_field(nullable=True)
+    created_at: datetime = utc_field()
+
+
+class Lease(SQLModel, table=True):
+    """A named lease, so exactly one replica holds a long connection at a time."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = utc_field()
