@@ -1,0 +1,70 @@
+"""The HTTP service: FastAPI app built from a Runtime, adapters mounted as routers."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from bot.runtime import Runtime
+from storage import db
+
+log = logging.getLogger("djbot.app")
+
+# Each module has mount(app, runtime) -> None: adds its routes and, via
+# app.state.services, the background services it needs started and stopped.
+ADAPTER_MODULES = [
+    "bot.adapters.wecom.routes",
+    "bot.adapters.dingtalk.routes",
+]
+
+
+def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
+    services: list = []  # objects with async start() and async stop()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if start_background:
+            for service in services:
+                await service.start()
+        try:
+            yield
+        finally:
+            for service in reversed(services):
+                if start_background:
+                    await service.stop()
+
+    app = FastAPI(title="djbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+    app.state.services = services
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            with runtime.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = db.is_current(runtime.engine)
+        except Exception as exc:  # the database is unreachable
+            log.warning("not ready: %s", type(exc).__name__)
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "migrations pending"}, status_code=503)
+        return {"status": "ready"}
+
+    for name in ADAPTER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue
+        module.mount(app, runtime)
+    return app
