@@ -1,0 +1,56 @@
+"""`djbot serve` and `djbot doctor`: the service and its self-checks."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Optional
+
+import typer
+
+# Each module has run(settings) -> list[tuple[bool, str]]: (ok, one line for the operator).
+DOCTOR_AREAS = {
+    "database": "bot.doctor",
+    "schedule": "bot.scheduling.doctor",
+    "wecom": "bot.adapters.wecom.doctor",
+    "dingtalk": "bot.adapters.dingtalk.doctor",
+}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+    ) -> None:
+        """运行 HTTP 服务：已启用的平台回调、定时提醒和发件箱。"""
+        import uvicorn
+
+        from bot.app import create_app
+        from bot.cli import get_runtime
+
+        runtime = get_runtime()
+        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None)
+
+    @app.command()
+    def doctor(
+        area: Annotated[Optional[str], typer.Argument(help="database、schedule、wecom 或 dingtalk；不给则全部检查")] = None,
+    ) -> None:
+        """检查配置、数据库、节假日数据和平台凭据，逐条说明问题。"""
+        from bot.cli import load_settings
+
+        settings = load_settings()
+        if area is not None and area not in DOCTOR_AREAS:
+            typer.echo(f"未知的检查项「{area}」，可选：{'、'.join(DOCTOR_AREAS)}", err=True)
+            raise typer.Exit(2)
+        failed = False
+        for name, module_name in DOCTOR_AREAS.items():
+            if area is not None and name != area:
+                continue
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            for ok, line in module.run(settings):
+                failed |= not ok
+                typer.echo(f"[{'OK' if ok else '!!'}] {name}: {line}")
+        raise typer.Exit(1 if failed else 0)
