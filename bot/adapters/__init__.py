@@ -1,0 +1,1 @@
+"""Platform adapters: thin edges that verify, decode, render and send."""
