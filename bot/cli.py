@@ -25,6 +25,7 @@ CLI_MODULES = [
     "bot.cli_schedule",
     "bot.cli_platforms",
     "bot.cli_ops",
+    "bot.cli_docs",
 ]
 
 
