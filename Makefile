@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test test-sqlite test-postgres install bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/djbot demo
 
+# The suite runs twice: on SQLite, then on PostgreSQL when DJBOT_TEST_POSTGRES_URL names
+# a server (each test gets its own schema there). Without it the second pass is skipped.
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$DJBOT_TEST_POSTGRES_URL" ]; then \
+		echo "== PostgreSQL pass ($$DJBOT_TEST_POSTGRES_URL)"; \
+		DJBOT_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else \
+		echo "== PostgreSQL pass SKIPPED: DJBOT_TEST_POSTGRES_URL is not set"; \
+	fi
+
+test-sqlite: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	DJBOT_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from bot import metrics
 from bot.runtime import Runtime
 from storage import db
 
@@ -41,6 +42,8 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
     app = FastAPI(title="djbot", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.state.services = services
+    app.state.senders = {}  # platform -> outbox Sender; adapters add theirs in mount()
+    metrics.install(app, runtime.engine)  # /metrics and the X-Request-ID middleware
 
     @app.get("/healthz")
     def healthz() -> dict:
@@ -67,4 +70,7 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
                 raise
             continue
         module.mount(app, runtime)
+    from bot.scheduler import SchedulerService  # ticks and outbox delivery, every replica
+
+    services.append(SchedulerService(runtime, app.state.senders))
     return app

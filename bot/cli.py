@@ -26,6 +26,8 @@ CLI_MODULES = [
     "bot.cli_platforms",
     "bot.cli_ops",
     "bot.cli_docs",
+    "bot.cli_wecom",
+    "bot.cli_dingtalk",
 ]
 
 

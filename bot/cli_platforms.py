@@ -26,9 +26,15 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bot.app import create_app
-        from bot.cli import get_runtime
+        from bot.checks import validate
+        from bot.cli import get_runtime, load_settings
 
-        runtime = get_runtime()
+        settings = load_settings()
+        if problems := validate(settings):  # found now, not at the first message
+            for line in problems:
+                typer.echo(f"配置错误：{line}", err=True)
+            raise typer.Exit(2)
+        runtime = get_runtime(settings)
         uvicorn.run(create_app(runtime), host=host, port=port, log_config=None)
 
     @app.command()

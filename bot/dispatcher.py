@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from bot import metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Ctx
@@ -66,6 +67,7 @@ class Dispatcher:
                 log.warning("database busy on message %s, retrying", message.message_id)
         else:  # pragma: no cover - only after repeated conflicts
             raise RuntimeError(f"message {message.message_id} kept conflicting")
+        metrics.command_latency(command or "-", time.perf_counter() - started)
         log.info(
             "handled",
             extra={

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.clock import ManualClock
@@ -30,9 +33,70 @@ def clock() -> ManualClock:
     return ManualClock(local(2026, 11, 23, 9, 0))
 
 
+# --- databases ---------------------------------------------------------------------
+# Every test gets a fresh database. By default that is a SQLite file; with
+# DJBOT_TEST_DB=postgres (the second pass of `make test`) it is a new schema on the
+# server at DJBOT_TEST_POSTGRES_URL, made for the test and dropped after it, so two
+# runs (or two tests) on one server never see each other's rows.
+POSTGRES_URL = os.environ.get("DJBOT_TEST_POSTGRES_URL", "")
+TEST_DB = os.environ.get("DJBOT_TEST_DB", "sqlite").lower()
+NO_POSTGRES = "PostgreSQL not configured: set DJBOT_TEST_POSTGRES_URL (`.ci/run` does)"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "own_databases: the test picks its databases itself; it runs once, in the SQLite pass"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if TEST_DB != "postgres":
+        return
+    once = pytest.mark.skip(reason="chooses its own databases: runs in the SQLite pass")
+    for item in items:
+        if "own_databases" in item.keywords:
+            item.add_marker(once)
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A fresh, empty schema on the test server; yields a URL whose search_path is that schema."""
+    import psycopg
+
+    schema = f"djbot_test_{uuid.uuid4().hex[:12]}"
+    plain = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            # A connection some test forgot to close must not hang the run.
+            conn.execute("SET lock_timeout = '10s'")
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture
-def db_url(tmp_path) -> str:
+def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'djbot.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, whichever pass is running; skipped without a server."""
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(request) -> str:
+    """The database of this pass: SQLite, or PostgreSQL with DJBOT_TEST_DB=postgres."""
+    if TEST_DB == "postgres":
+        return request.getfixturevalue("pg_url")
+    return request.getfixturevalue("sqlite_url")
 
 
 @pytest.fixture

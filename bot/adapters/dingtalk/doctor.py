@@ -1,0 +1,47 @@
+"""`djbot doctor dingtalk`: is the DingTalk configuration complete, and does it work?"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.clock import SystemClock
+from bot.config import DingtalkSettings, Settings
+
+from .client import DingtalkClient, DingtalkError
+
+
+def run(settings: Settings) -> list[tuple[bool, str]]:
+    cfg = settings.dingtalk
+    if not cfg.enabled:
+        return [(True, "未启用（需要时设置 DJBOT_DINGTALK__ENABLED=true）")]
+    lines: list[tuple[bool, str]] = []
+    missing = [name for name, value in (("APP_KEY", cfg.app_key), ("APP_SECRET", cfg.app_secret),
+                                        ("ROBOT_CODE", cfg.robot_code)) if not value]
+    if missing:
+        names = "、".join(f"DJBOT_DINGTALK__{name}" for name in missing)
+        lines.append((False, f"缺少 {names}：在钉钉开发者后台「应用凭证」和「机器人」页面复制"))
+    else:
+        lines.append((True, "AppKey、AppSecret、RobotCode 已配置"))
+    if cfg.mode == "http":
+        lines.append((True, "HTTP 回调模式：机器人消息接收地址填 https://<你的域名>/dingtalk/callback"))
+    elif cfg.mode == "stream":
+        lines.append((True, "Stream 模式：无需公网地址；多副本时只有一个副本保持连接"))
+    else:
+        lines.append((False, f"DJBOT_DINGTALK__MODE 只能是 http 或 stream，现在是「{cfg.mode}」"))
+    if cfg.app_key and cfg.app_secret:
+        lines.append(asyncio.run(_try_token(cfg)))
+    return lines
+
+
+async def _try_token(cfg: DingtalkSettings) -> tuple[bool, str]:
+    client = DingtalkClient(cfg, SystemClock())
+    try:
+        await client.access_token()
+        return True, "已用 AppKey/AppSecret 取得 accessToken"
+    except DingtalkError as exc:
+        if exc.retryable:
+            return False, f"暂时取不到 accessToken（{exc.reason}）：请检查网络或稍后再试"
+        return False, (f"钉钉拒绝了 AppKey/AppSecret（{exc.reason}）："
+                       "请核对「应用凭证」页面的 Client ID 和 Client Secret")
+    finally:
+        await client.aclose()

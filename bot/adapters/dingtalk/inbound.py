@@ -1,0 +1,102 @@
+"""A DingTalk robot message (HTTP callback body or Stream frame data) → IncomingMessage.
+
+Both modes deliver the same JSON; see shared/platforms.md §3 for the fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from bot.core import IncomingMessage
+
+PLATFORM = "dingtalk"
+SINGLE_CHAT = "1"  # conversationType: "1" single chat, "2" group
+
+# DingTalk leaves the "@robot" out of text.content but keeps a leading space; some
+# clients keep the mention itself. Only the leading ones go: "补签 @张三" keeps its @.
+_LEADING_MENTIONS = re.compile(r"^\s*(?:@\S+\s+)*")
+
+
+class BadPayload(ValueError):
+    """A body that is JSON but not a usable robot message; the text is for our log."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One received message plus where its answer may go."""
+
+    message: IncomingMessage
+    conversation_id: str
+    sender_staff_id: str
+    # The per-message reply URL and when it stops working (about 90 minutes).
+    session_webhook: str | None
+    session_webhook_expires_at: datetime | None
+
+    def webhook_usable(self, now: datetime, *, margin_seconds: float = 30) -> bool:
+        if not self.session_webhook or self.session_webhook_expires_at is None:
+            return False
+        return (self.session_webhook_expires_at - now).total_seconds() > margin_seconds
+
+
+def is_text(payload: dict[str, Any]) -> bool:
+    return payload.get("msgtype", "text") == "text"
+
+
+def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
+    """Read a text message; raise BadPayload naming the first missing field."""
+    msg_id = _required(payload, "msgId")
+    conversation_id = _required(payload, "conversationId")
+    # senderStaffId is the userid in the roster; it is absent for people outside the
+    # organisation, whom djbot cannot place anyway.
+    staff_id = _required(payload, "senderStaffId")
+    text_field = payload.get("text")
+    content = text_field.get("content") if isinstance(text_field, dict) else None
+    if not isinstance(content, str):
+        raise BadPayload("text.content missing")
+    is_private = str(payload.get("conversationType")) == SINGLE_CHAT
+    bot_user = payload.get("chatbotUserId")
+    mentions = tuple(
+        user["staffId"]
+        for user in payload.get("atUsers") or ()
+        if isinstance(user, dict) and user.get("staffId") and user.get("dingtalkId") != bot_user
+    )
+    # Keep the raw payload for support, minus the reply URL (it works for anyone who has it).
+    raw = {k: v for k, v in payload.items() if k != "sessionWebhook"}
+    message = IncomingMessage(
+        platform=PLATFORM,
+        chat_id=staff_id if is_private else conversation_id,
+        sender_id=staff_id,
+        text=_LEADING_MENTIONS.sub("", content).strip(),
+        message_id=msg_id,
+        at=_from_ms(payload.get("createAt")) or received_at,
+        is_private=is_private,
+        mentioned_bot=is_private or bool(payload.get("isInAtList", True)),
+        sender_name=payload.get("senderNick"),
+        mentions=mentions,
+        raw=raw,
+    )
+    webhook = payload.get("sessionWebhook")
+    return Delivery(
+        message=message,
+        conversation_id=conversation_id,
+        sender_staff_id=staff_id,
+        session_webhook=webhook if isinstance(webhook, str) and webhook else None,
+        session_webhook_expires_at=_from_ms(payload.get("sessionWebhookExpiredTime")),
+    )
+
+
+def _required(payload: dict[str, Any], key: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadPayload(f"{key} missing")
+    return value
+
+
+def _from_ms(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

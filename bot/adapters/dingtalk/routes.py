@@ -1,0 +1,126 @@
+"""DingTalk in djbot's HTTP service: POST /dingtalk/callback, or the Stream service.
+
+A callback is checked in this order, each failure answered 4xx, logged with the reason
+and stored nowhere: body size, sign and timestamp headers, JSON, message fields. Then
+the dispatcher handles it and commits (a retried msgId gets the stored reply), we answer
+200, and the reply is sent after the answer (sessionWebhook, else the outbox).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot.runtime import Runtime
+
+from .client import DingtalkClient
+from .inbound import BadPayload, Delivery, is_text, parse
+from .senders import DingtalkSender, Replier
+from .signing import check_callback
+
+log = logging.getLogger("djbot.dingtalk")
+
+MAX_BODY_BYTES = 1024 * 1024
+MODES = ("http", "stream")
+
+
+class _ClientService:
+    """Closes the shared HTTP client when the service stops."""
+
+    def __init__(self, client: DingtalkClient) -> None:
+        self.client = client
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    settings = runtime.settings.dingtalk
+    if not settings.enabled:
+        return
+    if settings.mode not in MODES:
+        raise ValueError(f"DJBOT_DINGTALK__MODE must be http or stream, not {settings.mode!r}")
+    client = DingtalkClient(settings, runtime.clock)
+    replier = Replier(client, runtime.engine, runtime.clock)
+    app.state.services.append(_ClientService(client))
+    # The outbox worker looks its senders up by platform.
+    senders = getattr(app.state, "senders", None)
+    if senders is None:
+        senders = app.state.senders = {}
+    senders["dingtalk"] = DingtalkSender(settings, client, runtime.engine, runtime.clock)
+
+    if settings.mode == "stream":
+        from .stream import StreamService  # imports dingtalk-stream only when used
+
+        app.state.services.append(StreamService(runtime, replier))
+        return
+    app.include_router(callback_router(runtime, replier))
+
+
+def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
+    router = APIRouter()
+    settings = runtime.settings.dingtalk
+
+    @router.post("/dingtalk/callback")
+    async def callback(request: Request, background: BackgroundTasks):
+        body = await _read_limited(request, MAX_BODY_BYTES)
+        if body is None:
+            return _refuse(413, "body larger than 1 MB")
+        problem = check_callback(
+            timestamp=request.headers.get("timestamp"),
+            signature=request.headers.get("sign"),
+            app_secret=settings.app_secret,
+            now=runtime.clock.now(),
+            max_skew_seconds=settings.max_clock_skew_seconds,
+        )
+        if problem is not None:
+            return _refuse(403 if problem.startswith("stale") else 401, problem)
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return _refuse(400, "body is not JSON")
+        if not isinstance(payload, dict):
+            return _refuse(400, "body is not a JSON object")
+        if not is_text(payload):
+            log.info("dingtalk %s message ignored", payload.get("msgtype"))
+            return JSONResponse({})
+        try:
+            delivery = parse(payload, received_at=runtime.clock.now())
+        except BadPayload as exc:
+            return _refuse(400, str(exc))
+        reply = await runtime.dispatcher.handle(delivery.message)
+        # Committed: answer now, send after; DingTalk does not wait for our reply.
+        background.add_task(_send_reply, replier, delivery, reply)
+        return JSONResponse({})
+
+    return router
+
+
+async def _send_reply(replier: Replier, delivery: Delivery, reply) -> None:
+    try:
+        await replier.reply(delivery, reply)
+    except Exception:  # the message is handled and stored; only this answer is lost
+        log.exception("reply to dingtalk message %s failed", delivery.message.message_id)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _refuse(status: int, reason: str) -> JSONResponse:
+    log.warning("dingtalk callback refused (%d): %s", status, reason)
+    return JSONResponse({"error": "refused"}, status_code=status)

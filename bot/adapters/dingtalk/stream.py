@@ -1,0 +1,185 @@
+"""Stream mode: DingTalk pushes robot messages over an outbound WebSocket, so a site
+with no public ingress still receives them. Uses the dingtalk-stream package for the
+handshake, frames and acks, with three differences from its own run loop:
+
+- replies go through djbot's async sender (Replier), never the SDK's blocking
+  reply_text, and are sent after the ack;
+- the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
+- only the replica holding the "dingtalk-stream" lease connects (several replicas would
+  each receive a share of the messages, and none would see them all).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import sys
+import uuid
+from datetime import timedelta
+from urllib.parse import quote_plus
+
+import websockets
+
+from bot.runtime import Runtime
+from storage.db import session_scope
+
+from . import lease
+from .inbound import BadPayload, is_text, parse
+from .senders import Replier
+
+log = logging.getLogger("djbot.dingtalk.stream")
+
+LEASE_NAME = "dingtalk-stream"
+LEASE_TTL = timedelta(seconds=60)
+LEASE_RENEW_SECONDS = 20
+LEASE_RETRY_SECONDS = 15  # how often a standby replica asks for the lease
+OPEN_TIMEOUT_SECONDS = 15
+MAX_BACKOFF_SECONDS = 60
+
+
+def import_sdk(api_base: str):
+    """Import dingtalk-stream pointed at api_base.
+
+    The SDK reads DINGTALK_OPENAPI_ENDPOINT once, at import, so it must be set first;
+    an SDK already imported with another endpoint would silently talk to the wrong host.
+    """
+    api_base = api_base.rstrip("/")
+    if "dingtalk_stream" not in sys.modules:
+        os.environ.setdefault("DINGTALK_OPENAPI_ENDPOINT", api_base)
+    import dingtalk_stream
+    from dingtalk_stream import utils
+
+    if utils.DINGTALK_OPENAPI_ENDPOINT.rstrip("/") != api_base:
+        raise RuntimeError(
+            "dingtalk-stream uses DINGTALK_OPENAPI_ENDPOINT="
+            f"{utils.DINGTALK_OPENAPI_ENDPOINT} but DJBOT_DINGTALK__API_BASE={api_base}: "
+            "set both to the same value")
+    return dingtalk_stream
+
+
+class StreamService:
+    """Holds the Stream connection while this replica holds the lease; start()/stop()."""
+
+    def __init__(self, runtime: Runtime, replier: Replier, *, holder: str | None = None) -> None:
+        settings = runtime.settings.dingtalk
+        sdk = import_sdk(settings.api_base)
+        self.runtime = runtime
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.client = sdk.DingTalkStreamClient(
+            sdk.Credential(settings.app_key, settings.app_secret), logger=log)
+        self.handler = make_handler(sdk, runtime, replier)
+        self.client.register_callback_handler(sdk.ChatbotMessage.TOPIC, self.handler)
+        self._task: asyncio.Task | None = None
+        self._frames: set[asyncio.Task] = set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._frames, return_exceptions=True)
+        await self.handler.drain()
+        await asyncio.to_thread(self._release)
+
+    async def _run(self) -> None:
+        self.client.pre_start()
+        backoff = 1.0
+        while True:
+            if not await asyncio.to_thread(self._take):
+                await asyncio.sleep(LEASE_RETRY_SECONDS)
+                continue
+            started = asyncio.get_running_loop().time()
+            try:
+                await self._connect_once()
+                log.info("dingtalk stream closed; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # network, gateway refusal: keep trying
+                log.warning("dingtalk stream failed: %s", type(exc).__name__)
+            if asyncio.get_running_loop().time() - started > 60:
+                backoff = 1.0  # it had been working: reconnect promptly
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _connect_once(self) -> None:
+        # The SDK's connections/open is a blocking requests call with no timeout.
+        connection = await asyncio.wait_for(
+            asyncio.to_thread(self.client.open_connection), OPEN_TIMEOUT_SECONDS)
+        if not connection:
+            raise ConnectionError("connections/open refused")
+        uri = f'{connection["endpoint"]}?ticket={quote_plus(connection["ticket"])}'
+        async with websockets.connect(uri, ping_interval=60) as websocket:
+            self.client.websocket = websocket
+            log.info("dingtalk stream connected")
+            keeper = asyncio.create_task(self._keep_lease(websocket))
+            try:
+                async for raw in websocket:
+                    # The SDK routes the frame to our handler and sends the ack.
+                    task = asyncio.create_task(self.client.background_task(json.loads(raw)))
+                    self._frames.add(task)
+                    task.add_done_callback(self._frames.discard)
+            finally:
+                keeper.cancel()
+
+    async def _keep_lease(self, websocket) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW_SECONDS)
+            if not await asyncio.to_thread(self._take):
+                log.warning("dingtalk stream lease lost; disconnecting")
+                await websocket.close()
+                return
+
+    def _take(self) -> bool:
+        with session_scope(self.runtime.engine) as session:
+            return lease.take(session, name=LEASE_NAME, holder=self.holder,
+                              now=self.runtime.clock.now(), ttl=LEASE_TTL)
+
+    def _release(self) -> None:
+        with session_scope(self.runtime.engine) as session:
+            lease.release(session, name=LEASE_NAME, holder=self.holder)
+
+
+def make_handler(sdk, runtime: Runtime, replier: Replier):
+    """The ChatbotHandler: frame → IncomingMessage → dispatcher (commits) → ack; the reply
+    is sent by a tracked task after the ack."""
+
+    class DjbotChatbotHandler(sdk.ChatbotHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.replies: set[asyncio.Task] = set()
+
+        async def process(self, callback):
+            payload = callback.data
+            if not isinstance(payload, dict) or not is_text(payload):
+                return sdk.AckMessage.STATUS_OK, "ignored"
+            try:
+                delivery = parse(payload, received_at=runtime.clock.now())
+            except BadPayload as exc:
+                log.warning("dingtalk stream message refused: %s", exc)
+                return sdk.AckMessage.STATUS_BAD_REQUEST, "bad message"
+            try:
+                reply = await runtime.dispatcher.handle(delivery.message)
+            except Exception:
+                # Not committed: a non-OK ack lets DingTalk deliver it again.
+                log.exception("dingtalk message %s failed", delivery.message.message_id)
+                return sdk.AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
+            task = asyncio.create_task(replier.reply(delivery, reply))
+            self.replies.add(task)
+            task.add_done_callback(self._done)
+            return sdk.AckMessage.STATUS_OK, "OK"
+
+        def _done(self, task: asyncio.Task) -> None:
+            self.replies.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("dingtalk stream reply failed: %s", type(task.exception()).__name__)
+
+        async def drain(self) -> None:
+            await asyncio.gather(*self.replies, return_exceptions=True)
+
+    return DjbotChatbotHandler()

@@ -1,0 +1,159 @@
+"""The one outbound WeCom client: explicit timeouts, a cached access token, errcode handling.
+
+Every call returns the decoded JSON on errcode 0 and raises WecomApiError otherwise; the
+error says whether trying again later can help, so the outbox can decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.clock import Clock
+from bot.config import WecomSettings
+
+log = logging.getLogger("djbot.wecom.client")
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Fetch a new token this long before WeCom says the old one expires.
+TOKEN_MARGIN = timedelta(minutes=5)
+TOKEN_INVALID = {40014, 42001}  # invalid / expired access_token: refetch once
+SYSTEM_BUSY = -1  # WeCom: "系统繁忙", retry a few times
+FREQ_LIMIT = 45009  # "api freq out of limit"
+RATE_LIMIT_WAIT = 60.0
+
+EXPLANATIONS = {
+    60020: "服务器出口 IP 不在自建应用的「企业可信IP」中：在管理后台 应用详情 → 企业可信IP 加入本机出口 IP，"
+    "或设置 DJBOT_WECOM__PROXY 经固定 IP 的代理访问",
+    40001: "应用 Secret 无效：核对 DJBOT_WECOM__APP_SECRET（应用详情 → Secret）",
+    40013: "CorpID 无效：核对 DJBOT_WECOM__CORP_ID（我的企业 → 企业ID）",
+    45009: "接口调用超过频率限制，稍后重试",
+    -1: "企业微信系统繁忙，稍后重试",
+    93000: "群机器人 webhook key 无效或已删除：请重新设置推送地址",
+}
+
+
+class WecomApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str, *, retryable: bool,
+                 retry_after: float | None = None) -> None:
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """A short line for logs and the outbox: errcode, WeCom's text and what to do."""
+        hint = EXPLANATIONS.get(self.errcode)
+        base = f"errcode {self.errcode}: {self.errmsg}"
+        return f"{base}（{hint}）" if hint else base
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: datetime
+
+
+class WecomClient:
+    def __init__(self, settings: WecomSettings, clock: Clock, *,
+                 http: httpx.AsyncClient | None = None, backoff_seconds: float = 0.5) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.base = settings.api_base.rstrip("/")
+        self.http = http or httpx.AsyncClient(timeout=TIMEOUT, proxy=settings.proxy or None)
+        self.backoff_seconds = backoff_seconds
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # --- access token -------------------------------------------------------------
+
+    async def access_token(self, *, force: bool = False) -> str:
+        async with self._token_lock:
+            now = self.clock.now()
+            if not force and self._token and now < self._token.expires_at - TOKEN_MARGIN:
+                return self._token.value
+            data = await self._request(
+                "GET", "/cgi-bin/gettoken",
+                params={"corpid": self.settings.corp_id, "corpsecret": self.settings.app_secret},
+            )
+            expires_in = int(data.get("expires_in") or 7200)
+            self._token = _Token(data["access_token"], now + timedelta(seconds=expires_in))
+            log.info("wecom access token fetched, valid %d s", expires_in)
+            return self._token.value
+
+    # --- calls --------------------------------------------------------------------
+
+    async def _request(self, method: str, url: str, *, params: dict | None = None,
+                       json: Any = None) -> dict[str, Any]:
+        """One call with the -1 retries; raise WecomApiError for anything but errcode 0."""
+        full = url if url.startswith("http") else self.base + url
+        for attempt in range(3):
+            try:
+                response = await self.http.request(method, full, params=params, json=json)
+            except httpx.TimeoutException:
+                raise WecomApiError(-2, "timeout", retryable=True) from None
+            except httpx.HTTPError as exc:
+                raise WecomApiError(-3, f"network error ({type(exc).__name__})",
+                                    retryable=True) from None
+            if response.status_code >= 500:
+                raise WecomApiError(-4, f"HTTP {response.status_code}", retryable=True)
+            try:
+                data = response.json()
+            except ValueError:
+                raise WecomApiError(-5, f"HTTP {response.status_code}, not JSON",
+                                    retryable=response.status_code >= 500) from None
+            errcode = int(data.get("errcode") or 0)
+            if errcode == 0:
+                return data
+            if errcode == SYSTEM_BUSY and attempt < 2:
+                await asyncio.sleep(self.backoff_seconds * 2**attempt)
+                continue
+            errmsg = str(data.get("errmsg") or "")
+            if errcode == FREQ_LIMIT:
+                raise WecomApiError(errcode, errmsg, retryable=True, retry_after=RATE_LIMIT_WAIT)
+            raise WecomApiError(errcode, errmsg, retryable=errcode in (SYSTEM_BUSY,))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST an access-token API; an invalid or expired token is refetched once."""
+        token = await self.access_token()
+        try:
+            return await self._request("POST", path, params={"access_token": token}, json=body)
+        except WecomApiError as exc:
+            if exc.errcode not in TOKEN_INVALID:
+                raise
+            log.info("wecom access token rejected (errcode %d), fetching a new one", exc.errcode)
+        token = await self.access_token(force=True)
+        return await self._request("POST", path, params={"access_token": token}, json=body)
+
+    async def send_app_message(self, touser: str, msgtype: str,
+                               content: dict[str, Any]) -> dict[str, Any]:
+        """A private message from the self-built app; WeCom drops a duplicate within 30 min."""
+        body = {
+            "touser": touser,
+            "msgtype": msgtype,
+            "agentid": int(self.settings.agent_id) if str(self.settings.agent_id).isdigit()
+            else self.settings.agent_id,
+            msgtype: content,
+            "enable_duplicate_check": 1,
+            "duplicate_check_interval": 1800,
+        }
+        return await self.call("/cgi-bin/message/send", body)
+
+    async def webhook_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A group robot (消息推送) message; the key is the only credential, never logged."""
+        return await self._request("POST", "/cgi-bin/webhook/send", params={"key": key},
+                                   json=body)
+
+    async def respond(self, response_url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The AI bot's one-shot response_url (valid for an hour, usable once)."""
+        return await self._request("POST", response_url, json=body)

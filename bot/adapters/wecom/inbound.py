@@ -1,0 +1,119 @@
+"""WeCom payloads → IncomingMessage. Pure functions: no HTTP, no session."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import xmltodict
+
+from bot.core import IncomingMessage
+
+PLATFORM = "wecom"
+_LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
+# Fields that are credentials in all but name: never kept in IncomingMessage.raw.
+_SECRET_FIELDS = ("response_url",)
+
+
+class MalformedPayload(ValueError):
+    """The plaintext decrypted but is not a WeCom message djbot understands."""
+
+
+@dataclass(frozen=True)
+class AibotCallback:
+    """One decrypted AI-bot callback: a message to handle, a stream refresh, or an event."""
+
+    kind: str  # "message" | "refresh" | "event" | "ignored"
+    message: IncomingMessage | None = None
+    stream_id: str | None = None
+    response_url: str | None = None
+    msgid: str = ""
+
+
+def _text_of(payload: dict[str, Any]) -> str | None:
+    msgtype = payload.get("msgtype")
+    if msgtype == "text":
+        return str((payload.get("text") or {}).get("content") or "")
+    if msgtype == "mixed":
+        # A mixed message is a list of items; only its text parts are commands.
+        items = (payload.get("mixed") or {}).get("msg_item") or []
+        parts = [str((i.get("text") or {}).get("content") or "")
+                 for i in items if isinstance(i, dict) and i.get("msgtype") == "text"]
+        return " ".join(p for p in parts if p)
+    return None
+
+
+def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
+    """Read a decrypted AI-bot JSON callback (the chat is chatid, or the user in single chat)."""
+    if not isinstance(payload, dict):
+        raise MalformedPayload("not a JSON object")
+    msgid = str(payload.get("msgid") or "")
+    msgtype = payload.get("msgtype")
+    if msgtype == "stream":
+        stream_id = (payload.get("stream") or {}).get("id")
+        if not stream_id:
+            raise MalformedPayload("stream refresh without a stream id")
+        return AibotCallback("refresh", stream_id=str(stream_id), msgid=msgid)
+    if msgtype == "event":
+        return AibotCallback("event", msgid=msgid)
+    sender = (payload.get("from") or {}).get("userid")
+    if not msgid or not sender:
+        raise MalformedPayload("message without msgid or from.userid")
+    text = _text_of(payload)
+    if text is None:  # image, voice, file: nothing djbot answers
+        return AibotCallback("ignored", msgid=msgid)
+    private = payload.get("chattype") != "group"
+    chat_id = str(sender) if private else str(payload.get("chatid") or "")
+    if not chat_id:
+        raise MalformedPayload("group message without chatid")
+    raw = {k: v for k, v in payload.items() if k not in _SECRET_FIELDS}
+    message = IncomingMessage(
+        platform=PLATFORM,
+        chat_id=chat_id,
+        sender_id=str(sender),
+        # WeCom leaves "@机器人名 " at the start of a group message.
+        text=_LEADING_MENTION.sub("", text.strip()).strip(),
+        message_id=msgid,
+        at=now,
+        is_private=private,
+        mentioned_bot=True,
+        raw=raw,
+    )
+    return AibotCallback("message", message=message, response_url=payload.get("response_url"),
+                         stream_id=stream_id_for(msgid), msgid=msgid)
+
+
+def stream_id_for(msgid: str) -> str:
+    """The passive stream's id: the msgid itself, so any replica can answer its refresh."""
+    return msgid
+
+
+def parse_app_xml(plaintext: str, *, now: datetime) -> IncomingMessage | None:
+    """Read a decrypted self-built-app XML callback; events and non-text give None."""
+    try:
+        data = xmltodict.parse(plaintext).get("xml") or {}
+    except Exception as exc:  # expat errors: not XML
+        raise MalformedPayload(f"not XML ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise MalformedPayload("empty XML")
+    if data.get("MsgType") != "text":
+        return None
+    sender, msgid = data.get("FromUserName"), data.get("MsgId")
+    if not sender or not msgid:
+        raise MalformedPayload("text message without FromUserName or MsgId")
+    sent_at = now
+    if str(data.get("CreateTime") or "").isdigit():
+        sent_at = datetime.fromtimestamp(int(data["CreateTime"]), timezone.utc)
+    return IncomingMessage(
+        platform=PLATFORM,
+        # The app only receives single-chat messages: the chat is the user.
+        chat_id=str(sender),
+        sender_id=str(sender),
+        text=str(data.get("Content") or "").strip(),
+        message_id=f"app:{msgid}",
+        at=sent_at,
+        is_private=True,
+        raw=dict(data),
+    )

@@ -1,0 +1,83 @@
+"""Configuration errors found at start-up, one clear line each, before djbot serves anything.
+
+`djbot serve` refuses to start while this list is non-empty, so a missing secret shows up
+in the operator's terminal, not as a failed signature on the first member's message.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.config import Settings
+
+# For each platform and mode, the settings it cannot work without (env names shown to the operator).
+REQUIRED = {
+    ("wecom", "api"): ("aibot_token", "aibot_aes_key"),
+    ("wecom", "ws"): ("bot_id", "bot_secret"),
+    ("dingtalk", "http"): ("app_key", "app_secret"),
+    ("dingtalk", "stream"): ("app_key", "app_secret"),
+}
+SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
+
+
+def validate(settings: Settings) -> list[str]:
+    """Every problem that would stop djbot from working, as one line each; empty when fine."""
+    return [*_database(settings.database_url), *_timezone(settings.timezone), *_platforms(settings)]
+
+
+def _database(url: str) -> list[str]:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return [
+            "DJBOT_DATABASE_URL 不是有效的数据库地址："
+            "应为 sqlite:///路径 或 postgresql://用户@主机:端口/库名"
+        ]
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DATABASES:
+        return [f"DJBOT_DATABASE_URL 使用了不支持的数据库「{backend}」：只支持 sqlite 和 postgresql"]
+    if backend != "sqlite" and not parsed.database:
+        return ["DJBOT_DATABASE_URL 缺少库名：例如 postgresql://djbot@db:5432/djbot"]
+    return []
+
+
+def _timezone(name: str) -> list[str]:
+    # Settings already refuses an unknown zone; this also covers settings built without validation.
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"DJBOT_TIMEZONE「{name}」不是已知的时区：例如 Asia/Shanghai"]
+    return []
+
+
+def _platforms(settings: Settings) -> list[str]:
+    problems = []
+    for platform in ("wecom", "dingtalk"):
+        section = getattr(settings, platform)
+        if not section.enabled:
+            continue
+        needed = REQUIRED.get((platform, section.mode))
+        if needed is None:
+            modes = "、".join(mode for p, mode in REQUIRED if p == platform)
+            problems.append(
+                f"DJBOT_{platform.upper()}__MODE「{section.mode}」无效：可选 {modes}"
+            )
+            continue
+        for field in needed:
+            if not getattr(section, field):
+                problems.append(
+                    f"已启用{_LABEL[platform]}（{section.mode} 模式），但缺少 "
+                    f"DJBOT_{platform.upper()}__{field.upper()}"
+                )
+    key = settings.wecom.aibot_aes_key
+    if settings.wecom.enabled and key and len(key) != 43:
+        problems.append(
+            f"DJBOT_WECOM__AIBOT_AES_KEY 应为 43 个字符（EncodingAESKey），现在是 {len(key)} 个"
+        )
+    return problems
+
+
+_LABEL = {"wecom": "企业微信", "dingtalk": "钉钉"}

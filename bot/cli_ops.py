@@ -1,0 +1,105 @@
+"""Operator's commands: `djbot backup`, `djbot restore`, `djbot export`, `djbot forget`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def _engine():
+    from bot.cli import load_settings
+    from storage import db
+
+    return db.make_engine(load_settings().database_url)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def backup(
+        file: Annotated[Path, typer.Argument(help="备份文件路径（JSON lines）")],
+    ) -> None:
+        """把整个数据库导出为可移植的备份文件（SQLite 与 PostgreSQL 通用，运行中也可备份）。"""
+        from bot.clock import SystemClock
+        from storage.backup import dump
+
+        engine = _engine()
+        partial = file.with_name(file.name + ".partial")
+        # Written aside and renamed, so a crash never leaves a half file under the real name.
+        with partial.open("w", encoding="utf-8") as out:
+            counts = dump(engine, out, now=SystemClock().now())
+        partial.replace(file)
+        typer.echo(f"已备份 {sum(counts.values())} 行（{len(counts)} 张表）到 {file}")
+
+    @app.command()
+    def restore(
+        file: Annotated[Path, typer.Argument(help="djbot backup 生成的文件")],
+    ) -> None:
+        """把备份恢复到一个空数据库（可以是另一种数据库），然后升级到最新结构。"""
+        from storage.backup import RestoreRefused
+        from storage.backup import restore as load
+
+        if not file.is_file():
+            typer.echo(f"找不到备份文件 {file}", err=True)
+            raise typer.Exit(2)
+        try:
+            counts = load(_engine(), file)
+        except RestoreRefused as exc:
+            typer.echo(f"未恢复：{exc}", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(f"已恢复 {sum(counts.values())} 行（{len(counts)} 张表）")
+
+    @app.command()
+    def export(
+        who: Annotated[str, typer.Argument(help="党员的编号或姓名")],
+        out: Annotated[Optional[Path], typer.Option("--out", help="写入文件；不给则打印")] = None,
+    ) -> None:
+        """导出一名党员本人的全部数据（名册信息、账号、考勤、学习、积分、评价），JSON 格式。"""
+        from sqlmodel import Session
+
+        from storage.privacy import export_member
+
+        with Session(_engine()) as session:
+            member = _find(session, who)
+            text = json.dumps(export_member(session, member=member), ensure_ascii=False, indent=2)
+        if out is None:
+            typer.echo(text)
+        else:
+            out.write_text(text + "\n", encoding="utf-8")
+            typer.echo(f"已导出到 {out}")
+
+    @app.command()
+    def forget(
+        who: Annotated[str, typer.Argument(help="党员的编号或姓名")],
+        yes: Annotated[bool, typer.Option("--yes", help="不再确认")] = False,
+    ) -> None:
+        """注销一名党员：删除姓名、编号和平台账号，保留其积分流水（支部合计不变）。不可撤销。"""
+        from bot.clock import SystemClock
+        from storage.db import session_scope
+        from storage.privacy import forget_member, pseudonym
+
+        with session_scope(_engine()) as session:
+            member = _find(session, who)
+            if member.forgotten:
+                typer.echo(f"{pseudonym(member.id)} 已经注销过了")
+                return
+            if not yes:
+                typer.confirm(f"注销「{member.name}」（#{member.id}）？此操作不可撤销", abort=True)
+            forget_member(session, member=member, now=SystemClock().now())
+            typer.echo(f"已注销，今后显示为「{pseudonym(member.id)}」；积分流水保留")
+
+
+def _find(session, who: str):
+    from storage.privacy import AmbiguousMember, MemberNotFound, find_member
+
+    try:
+        return find_member(session, key=who)
+    except MemberNotFound:
+        typer.echo(f"名册中没有编号或姓名为「{who}」的党员", err=True)
+        raise typer.Exit(1) from None
+    except AmbiguousMember as exc:
+        ids = "、".join(f"#{m.id}（编号 {m.staff_no or '无'}）" for m in exc.candidates)
+        typer.echo(f"有 {len(exc.candidates)} 人叫「{who}」：{ids}。请用编号或 #序号", err=True)
+        raise typer.Exit(1) from None

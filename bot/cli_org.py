@@ -1,0 +1,169 @@
+"""Organisation commands: import-roster, members, bind, audit, demo."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from storage.models import ROLE_LABELS, Platform, Role
+
+
+def _runtime():
+    # Looked up through bot.cli at call time, so tests can hand in their own runtime.
+    from bot import cli
+
+    return cli.get_runtime()
+
+
+def import_roster_command(
+    file: Annotated[Path, typer.Argument(help="名册文件：.csv（UTF-8 或 GBK）或 .xlsx", exists=True,
+                                         dir_okay=False, readable=True)],
+    full: Annotated[bool, typer.Option("--full/--partial",
+                                       help="--full（默认）：名册里没有的人设为停用；--partial：只新增和更新")] = True,
+) -> None:
+    """导入党员名册（支部,姓名,角色,企业微信ID,钉钉ID[,编号,党小组,临时,结束日期]）。"""
+    from storage.db import session_scope
+    from storage.roster import RosterError, import_roster
+
+    runtime = _runtime()
+    try:
+        with session_scope(runtime.engine) as session:
+            result = import_roster(session, file, full=full, now=runtime.clock.now())
+    except RosterError as exc:
+        typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
+        for row, problem in exc.problems:
+            typer.echo(f"  第 {row} 行：{problem}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"导入完成（{'完整' if full else '部分'}导入）：{result.summary()}。")
+    for name, old, new in result.role_changes:
+        typer.echo(f"  角色变更：{name} {ROLE_LABELS[Role(old)]} → {ROLE_LABELS[Role(new)]}")
+
+
+def members_command(
+    branch: Annotated[Optional[str], typer.Option("--branch", help="只列出这个支部")] = None,
+    include_inactive: Annotated[bool, typer.Option("--all", help="包括已停用的人")] = False,
+) -> None:
+    """列出名册中的人：支部、姓名、角色、编号、账号。"""
+    from storage import org
+    from storage.db import session_scope
+
+    runtime = _runtime()
+    with session_scope(runtime.engine) as session:
+        branch_id = None
+        if branch is not None:
+            found = org.branch_by_name(session, name=branch)
+            if found is None:
+                names = "、".join(b.name for b in org.branches(session))
+                typer.echo(f"没有支部「{branch}」。现有支部：{names}", err=True)
+                raise typer.Exit(1)
+            branch_id = found.id
+        names_by_id = {b.id: b.name for b in org.branches(session, include_inactive=True)}
+        people = org.members(session, branch_id=branch_id, include_inactive=include_inactive)
+        for m in people:
+            identities = org.identities_of(session, member_id=m.id)  # type: ignore[arg-type]
+            ids = " ".join(f"{i.platform}:{i.user_id}" for i in identities)
+            cells = [names_by_id.get(m.branch_id, "局机关"), m.name,
+                     ROLE_LABELS[Role(m.role)], m.staff_no or "-", ids]
+            if not m.active:
+                cells.append("（已停用）")
+            typer.echo("  ".join(cells))
+        typer.echo(f"共 {len(people)} 人")
+
+
+def bind_command(
+    platform: Annotated[str, typer.Option("--platform", help="wecom 或 dingtalk")],
+    chat: Annotated[str, typer.Option("--chat", help="群聊 ID")],
+    branch: Annotated[Optional[str], typer.Option("--branch", help="支部名称")] = None,
+    leaders: Annotated[bool, typer.Option("--leaders", help="绑定为领导群")] = False,
+) -> None:
+    """把一个群绑定到支部（--branch）或绑定为领导群（--leaders）。"""
+    from storage import org
+    from storage.db import session_scope
+    from storage.models import AuditEntry
+
+    if platform not in {p.value for p in Platform}:
+        typer.echo("--platform 只能是 wecom 或 dingtalk", err=True)
+        raise typer.Exit(2)
+    if (branch is None) == (not leaders):
+        typer.echo("请给出 --branch 支部名称 或 --leaders 其中之一", err=True)
+        raise typer.Exit(2)
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        found = None
+        if branch is not None:
+            found = org.branch_by_name(session, name=branch)
+            if found is None:
+                names = "、".join(b.name for b in org.branches(session)) or "（无，请先导入名册）"
+                typer.echo(f"没有支部「{branch}」。现有支部：{names}", err=True)
+                raise typer.Exit(1)
+        before = org.binding_for(session, platform=platform, chat_id=chat)
+        previous = org.describe_binding(session, before) if before else None
+        target = found.name if found else "领导群"
+        if before is not None and before.is_leaders == leaders and before.branch_id == (
+                found.id if found else None):
+            typer.echo(f"{platform} 群 {chat} 已经绑定到{org.describe_binding(session, before)}。")
+            return
+        org.bind(session, platform=platform, chat_id=chat, branch_id=found.id if found else None,
+                 leaders=leaders, by=None, now=now)
+        session.add(AuditEntry(at=now, actor="cli", action="bind", target=target,
+                               detail={"branch_id": found.id if found else None,
+                                       "leaders": leaders, "previous": previous},
+                               platform=platform, chat_id=chat))
+    moved = f"（原为{previous}）" if previous else ""
+    typer.echo(f"已将 {platform} 群 {chat} 绑定到{'领导群' if leaders else f'「{target}」'}{moved}。")
+
+
+def audit_command(
+    since: Annotated[Optional[str],
+                     typer.Option("--since", help="从这天起（YYYY-MM-DD，本地日期）")] = None,
+    action: Annotated[Optional[str],
+                      typer.Option("--action", help="只看这类操作，如 bind、role.change、leave")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多显示几条")] = 50,
+) -> None:
+    """列出操作记录（最新的在前）：时间、操作人、操作、对象、群。"""
+    from storage import org
+    from storage.db import session_scope
+
+    runtime = _runtime()
+    tz = runtime.settings.tz
+    start = None
+    if since is not None:
+        try:
+            start = datetime.combine(date.fromisoformat(since), time(0), tzinfo=tz)
+        except ValueError:
+            typer.echo(f"--since 应为 YYYY-MM-DD 格式的日期，收到「{since}」", err=True)
+            raise typer.Exit(2) from None
+    with session_scope(runtime.engine) as session:
+        entries = org.audit_entries(session, since=start, action=action, limit=limit)
+    if not entries:
+        typer.echo("没有符合条件的操作记录。")
+        return
+    for e in entries:
+        where = f"{e.platform}:{e.chat_id}" if e.chat_id else "-"
+        detail = json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else ""
+        typer.echo("  ".join([f"{e.at.astimezone(tz):%Y-%m-%d %H:%M}", e.actor, e.action,
+                              e.target or "-", where, detail]).rstrip())
+
+
+def demo_command() -> None:
+    """载入演示党委（3 个支部约 30 人、领导群），并打印试用步骤。可重复运行。"""
+    from bot.demo import load_demo, walkthrough
+
+    runtime = _runtime()
+    result = load_demo(runtime)
+    typer.echo(f"数据库：{runtime.settings.database_url}")
+    typer.echo(f"名册：{result.roster.summary()}；新绑定的群 {result.chats_bound} 个。")
+    typer.echo(walkthrough(runtime))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import-roster")(import_roster_command)
+    app.command("members")(members_command)
+    app.command("bind")(bind_command)
+    app.command("audit")(audit_command)
+    app.command("demo")(demo_command)

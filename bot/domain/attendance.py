@@ -1,0 +1,164 @@
+"""Attendance arithmetic, free of the database: activity names, times, status and rates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from storage.models import ActivityType, AttendanceStatus
+
+# What people actually type for each activity type, besides its full name.
+ACTIVITY_ALIASES: dict[str, ActivityType] = {
+    "党日": ActivityType.THEME_DAY,
+    "夜学": ActivityType.NIGHT_STUDY,
+    "中心组": ActivityType.CENTRAL_STUDY,
+    "中心组学习": ActivityType.CENTRAL_STUDY,
+    "党员大会": ActivityType.GENERAL_MEETING,
+    "支部委员会": ActivityType.COMMITTEE_MEETING,
+    "小组会": ActivityType.GROUP_MEETING,
+    "大讲堂": ActivityType.LECTURE_HALL,
+    "报告会": ActivityType.REPORT_MEETING,
+}
+
+DEFAULT_DURATION = timedelta(hours=2)
+DURATIONS: dict[ActivityType, timedelta] = {ActivityType.NIGHT_STUDY: timedelta(minutes=90)}
+
+# Committee activities: held bureau-wide they expect the 党委 (leaders), not every member.
+COMMITTEE_TYPES = frozenset({ActivityType.CENTRAL_STUDY, ActivityType.FIRST_TOPIC})
+
+# A member may rate an activity for this long after it started.
+RATING_WINDOW = timedelta(days=7)
+
+# Statuses that count as having taken part.
+ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.MAKEUP)
+
+STATUS_LABELS: dict[str, str] = {
+    AttendanceStatus.PRESENT: "出席",
+    AttendanceStatus.LATE: "迟到",
+    AttendanceStatus.LEAVE: "请假",
+    AttendanceStatus.ABSENT: "缺席",
+    AttendanceStatus.MAKEUP: "补签",
+}
+
+LECTURER_MARK = "主讲"
+
+
+def parse_activity_type(text: str) -> ActivityType | None:
+    """The activity type a secretary named, by full name or common alias; None if unknown."""
+    name = text.strip()
+    try:
+        return ActivityType(name)
+    except ValueError:
+        return ACTIVITY_ALIASES.get(name)
+
+
+def type_list() -> str:
+    return "、".join(t.value for t in ActivityType)
+
+
+def split_lecturer(topic: str) -> tuple[str, str | None]:
+    """'<主题> 主讲 <姓名>' → (主题, 姓名); a topic without 主讲 has no lecturer."""
+    before, mark, after = topic.rpartition(LECTURER_MARK)
+    if not mark or not after.strip():
+        return topic.strip(), None
+    return before.strip(), after.strip()
+
+
+@dataclass(frozen=True)
+class ActivityTimes:
+    starts_at: datetime
+    ends_at: datetime
+    checkin_opens_at: datetime
+    checkin_closes_at: datetime
+
+
+def plan_times(
+    activity_type: ActivityType,
+    starts_at: datetime,
+    *,
+    opens_minutes_before: int,
+    duration: timedelta | None = None,
+) -> ActivityTimes:
+    """An activity's end and check-in window: from shortly before the start to the end."""
+    ends_at = starts_at + (duration or DURATIONS.get(activity_type, DEFAULT_DURATION))
+    return ActivityTimes(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        checkin_opens_at=starts_at - timedelta(minutes=opens_minutes_before),
+        checkin_closes_at=ends_at,
+    )
+
+
+def checkin_status(
+    checked_in_at: datetime, starts_at: datetime, *, grace_minutes: int
+) -> AttendanceStatus:
+    """Present up to start + grace (inclusive), late after it."""
+    if checked_in_at > starts_at + timedelta(minutes=grace_minutes):
+        return AttendanceStatus.LATE
+    return AttendanceStatus.PRESENT
+
+
+def leave_allowed(now: datetime, starts_at: datetime, *, grace_minutes: int) -> bool:
+    """Leave may be asked until the activity is really under way, i.e. up to the moment a
+    check-in would count as late. 开始 opens an activity at once, so without the grace
+    nobody who sees its notice could still excuse themselves."""
+    return now <= starts_at + timedelta(minutes=grace_minutes)
+
+
+@dataclass(frozen=True)
+class Participation:
+    """One activity's figures. `expected` includes members on leave."""
+
+    expected: int
+    present: int = 0
+    late: int = 0
+    makeup: int = 0
+    leave: int = 0
+
+    @property
+    def attended(self) -> int:
+        return self.present + self.late + self.makeup
+
+    @property
+    def counted(self) -> int:
+        """The denominator: members expected and not excused."""
+        return max(self.expected - self.leave, 0)
+
+    @property
+    def missing(self) -> int:
+        return max(self.counted - self.attended, 0)
+
+    @property
+    def rate(self) -> float | None:
+        return participation_rate(
+            present=self.present,
+            late=self.late,
+            makeup=self.makeup,
+            expected=self.expected,
+            leave=self.leave,
+        )
+
+    def summary(self) -> str:
+        """'8/9（88.9%）', the way secretaries and reports say it."""
+        rate = self.rate
+        shown = "—" if rate is None else f"{rate * 100:.1f}%"
+        return f"{self.attended}/{self.counted}（{shown}）"
+
+
+def participation_rate(
+    *, present: int, late: int, makeup: int, expected: int, leave: int
+) -> float | None:
+    """(present + late + makeup) ÷ (expected − leave); None when nobody was due."""
+    counted = expected - leave
+    if counted <= 0:
+        return None
+    return (present + late + makeup) / counted
+
+
+def show_time(when: datetime, tz: ZoneInfo, now: datetime | None = None) -> str:
+    """'09:05' today, '11月30日 09:00' on another day, in the bureau's time zone."""
+    local = when.astimezone(tz)
+    if now is not None and now.astimezone(tz).date() == local.date():
+        return local.strftime("%H:%M")
+    return f"{local.month}月{local.day}日 {local:%H:%M}"

@@ -1,0 +1,214 @@
+"""Points arithmetic with no database inside: periods in local time, branch scores, tiers.
+
+Periods are half-open [start, end) in the configured time zone; the storage layer
+compares them with the aware UTC times it keeps, so the zone only matters here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from bot.domain.rules import TierRules
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # aware, local midnight
+    end: datetime  # aware, exclusive
+    label: str  # how a member says it: 本周, 本月, 2026-W48, 2026-01-01 至 2026-12-31
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+    @property
+    def last_day(self) -> date:
+        """The last calendar day inside the period (end is exclusive)."""
+        return (self.end - timedelta(microseconds=1)).date()
+
+    def until(self, moment: datetime) -> "Period":
+        """The same period cut at `moment` (month to date), never empty."""
+        if moment >= self.end:
+            return self
+        return Period(self.start, max(moment, self.start + timedelta(minutes=1)), self.label)
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def week_of(now: datetime, tz: tzinfo, label: str = "本周") -> Period:
+    """The Monday–Sunday week containing `now`."""
+    monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
+    return Period(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), label)
+
+
+def month_of(now: datetime, tz: tzinfo, label: str = "本月") -> Period:
+    local = now.astimezone(tz).date()
+    first = local.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period(_midnight(first, tz), _midnight(following, tz), label)
+
+
+def year_of(now: datetime, tz: tzinfo, label: str = "本年") -> Period:
+    year = now.astimezone(tz).year
+    return Period(_midnight(date(year, 1, 1), tz), _midnight(date(year + 1, 1, 1), tz), label)
+
+
+NAMED_PERIODS = {"本周": week_of, "本月": month_of, "本年": year_of}
+
+
+def named_period(name: str, now: datetime, tz: tzinfo) -> Period:
+    """本周, 本月 or 本年 as of `now`."""
+    return NAMED_PERIODS[name](now, tz, name)
+
+
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+def parse_iso_week(text: str, tz: tzinfo) -> Period:
+    """'2026-W48' → that ISO week, Monday 00:00 to the next Monday 00:00 local time."""
+    match = _ISO_WEEK.match(text.strip())
+    if not match:
+        raise ValueError(f"周应写成 2026-W48 的形式，收到「{text}」")
+    year, week = int(match[1]), int(match[2])
+    try:
+        monday = date.fromisocalendar(year, week, 1)
+    except ValueError as exc:
+        raise ValueError(f"{year} 年没有第 {week} 周") from exc
+    return Period(_midnight(monday, tz), _midnight(monday + timedelta(days=7), tz), iso_week_label(monday))
+
+
+def iso_week_label(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_complete_week(now: datetime, tz: tzinfo) -> Period:
+    """The Monday–Sunday week before the one `now` is in."""
+    current = week_of(now, tz)
+    monday = current.start.date() - timedelta(days=7)
+    return Period(_midnight(monday, tz), current.start, iso_week_label(monday))
+
+
+def date_range(first: date, last: date, tz: tzinfo) -> Period:
+    """From the first to the last day inclusive, as given for an annual assessment."""
+    if last < first:
+        raise ValueError("结束日期不能早于开始日期")
+    return Period(_midnight(first, tz), _midnight(last + timedelta(days=1), tz),
+                  f"{first.isoformat()} 至 {last.isoformat()}")
+
+
+def previous_period(period: Period) -> Period:
+    """The period of the same shape just before: last week, last month, or the same length."""
+    start = period.start
+    tz = start.tzinfo
+    assert tz is not None
+    if start.day == 1 and period.end.day == 1 and period.days >= 28:
+        # Calendar months (and years): step back by whole months, not by days.
+        months = (period.end.year - start.year) * 12 + period.end.month - start.month
+        year, month = divmod(start.year * 12 + start.month - 1 - months, 12)
+        prev_start = _midnight(date(year, month + 1, 1), tz)
+        return Period(prev_start, start, "上期")
+    length = period.end - start
+    return Period(_midnight((start - length).date(), tz), start, "上期")
+
+
+# --- branch score and tiers -----------------------------------------------------------
+
+
+class Tier(StrEnum):
+    RED = "红"
+    YELLOW = "黄"
+    BLUE = "蓝"
+
+
+# The tiers' points reference is per 30 days (period "month") or per 7 days ("week");
+# a shorter or longer span scales it, so month-to-date on the 5th is judged fairly.
+_REFERENCE_DAYS = {"month": 30.0, "week": 7.0}
+
+
+def points_reference(tiers: TierRules, days: float) -> float:
+    return tiers.points_reference * days / _REFERENCE_DAYS[tiers.period]
+
+
+def branch_score(participation_rate: float | None, average_points: float | None,
+                 tiers: TierRules, days: float) -> float | None:
+    """Score 0–100 from the participation rate and the average points per member.
+
+    The average, not the sum, so a big branch gains nothing from its size. A branch
+    that held no activity in the span has no rate and gets no score.
+    """
+    if participation_rate is None:
+        return None
+    reference = points_reference(tiers, days)
+    points_part = min(1.0, max(0.0, (average_points or 0.0) / reference)) if reference > 0 else 0.0
+    score = 100 * (tiers.participation_weight * participation_rate
+                   + tiers.points_weight * points_part)
+    return round(score, 1)
+
+
+def assign_tiers(scores: dict[int, float], tiers: TierRules) -> dict[int, Tier]:
+    """Tier every scored branch: by absolute thresholds, or by quota shares of the ranking."""
+    if tiers.mode == "absolute":
+        return {
+            key: Tier.RED if s >= tiers.red_at_least else Tier.BLUE if s < tiers.blue_below
+            else Tier.YELLOW
+            for key, s in scores.items()
+        }
+    ordered = sorted(scores.values(), reverse=True)
+    n = len(ordered)
+    red_n = math.floor(n * tiers.red_share + 0.5)
+    blue_n = math.floor(n * tiers.blue_share + 0.5)
+    # Ties at a cut-off share the tier; a branch that would be both (all equal) is yellow.
+    red_cut = ordered[red_n - 1] if red_n else math.inf
+    blue_cut = ordered[n - blue_n] if blue_n else -math.inf
+    result: dict[int, Tier] = {}
+    for key, s in scores.items():
+        red, blue = s >= red_cut, s <= blue_cut
+        result[key] = Tier.RED if red and not blue else Tier.BLUE if blue and not red else Tier.YELLOW
+    return result
+
+
+def participation_rate(attended: int, expected: int, leave: int) -> float | None:
+    """present+late+makeup ÷ (expected − leave); None when nobody was due."""
+    base = expected - leave
+    return attended / base if base > 0 else None
+
+
+def trend_arrow(current: float | None, previous: float | None) -> str:
+    if current is None or previous is None:
+        return ""
+    if abs(current - previous) < 0.05:
+        return "→"
+    return "↑" if current > previous else "↓"
+
+
+# --- ledger text ----------------------------------------------------------
+
+
+STATUS_LABELS = {"present": "出席", "late": "迟到", "makeup": "补签", "leave": "请假",
+                 "absent": "缺席"}
+_RULE_LABELS = {
+    "study.per_30min": "自学（每30分钟）",
+    "absence.penalty": "无故缺席扣分",
+}
+
+
+def describe_rule(rule: str) -> str:
+    """A ledger rule key in words: 'attendance.present.主题党日' → '主题党日 出席'."""
+    if rule in _RULE_LABELS:
+        return _RULE_LABELS[rule]
+    parts = rule.split(".")
+    if parts[0] == "attendance" and len(parts) >= 2 and parts[1] in STATUS_LABELS:
+        what = ".".join(parts[2:]) or "活动"
+        return f"{what} {STATUS_LABELS[parts[1]]}"
+    if parts[0] == "study":
+        return "自学"
+    if parts[0] == "correction":
+        return "更正"
+    return rule

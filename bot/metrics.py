@@ -1,0 +1,147 @@
+"""Prometheus metrics at /metrics, and the request id every log line of a request carries.
+
+Other modules report what happened with one call each: `metrics.rejected("wecom",
+"signature")`, `metrics.command_latency("签到", 0.012)`, `metrics.outbox_failure("dingtalk")`,
+`metrics.dead_letter("wecom")`, `metrics.reminder_enqueued("reminder.group")`. Callbacks by
+platform and outcome are counted here, by the middleware, from each callback's HTTP status.
+The outbox depth is read from the database when Prometheus scrapes, so every replica
+reports the same, true number.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from bot.logs import request_id_var
+from storage.models import OutboxMessage
+
+# Our own registry: only djbot's series, whatever else the process imports.
+REGISTRY = CollectorRegistry()
+
+CALLBACKS = Counter(
+    "djbot_callbacks_total", "Platform callbacks received, by outcome",
+    ["platform", "outcome"], registry=REGISTRY,
+)
+REJECTED = Counter(
+    "djbot_rejected_total", "Messages or callbacks refused, by reason",
+    ["platform", "reason"], registry=REGISTRY,
+)
+COMMAND_LATENCY = Histogram(
+    "djbot_command_seconds", "Time to handle one message, by command",
+    ["command"], registry=REGISTRY,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+OUTBOX_DEPTH = Gauge(
+    "djbot_outbox_messages", "Outbox messages by status, read from the database at scrape",
+    ["status"], registry=REGISTRY,
+)
+OUTBOX_FAILURES = Counter(
+    "djbot_outbox_failures_total", "Failed outbox delivery attempts", ["platform"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "djbot_outbox_dead_letters_total", "Outbox messages given up on", ["platform"],
+    registry=REGISTRY,
+)
+REMINDERS = Counter(
+    "djbot_reminders_enqueued_total", "Reminders and other scheduled messages enqueued",
+    ["kind"], registry=REGISTRY,
+)
+
+# The statuses an operator watches; each is reported even when zero.
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
+# Callback routes live under /<platform>/…; the first path segment names the platform.
+PLATFORM_PREFIXES = ("wecom", "dingtalk")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def callback(platform: str, outcome: str) -> None:
+    CALLBACKS.labels(platform, outcome).inc()
+
+
+def rejected(platform: str, reason: str) -> None:
+    REJECTED.labels(platform, reason).inc()
+
+
+def command_latency(command: str, seconds: float) -> None:
+    COMMAND_LATENCY.labels(command).observe(seconds)
+
+
+def outbox_failure(platform: str) -> None:
+    OUTBOX_FAILURES.labels(platform).inc()
+
+
+def dead_letter(platform: str) -> None:
+    DEAD_LETTERS.labels(platform).inc()
+
+
+def reminder_enqueued(kind: str) -> None:
+    REMINDERS.labels(kind).inc()
+
+
+def callback_outcome(status_code: int) -> str:
+    """What a callback's HTTP status says happened: the platform only sees the status."""
+    if status_code < 400:
+        return "ok"
+    if status_code in (401, 403):
+        return "unauthorized"
+    if status_code < 500:
+        return "bad_request"
+    return "error"
+
+
+def collect_outbox_depth(engine: Engine) -> None:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    counts = dict.fromkeys(OUTBOX_STATUSES, 0) | {status: n for status, n in rows}
+    for status, n in counts.items():
+        OUTBOX_DEPTH.labels(status).set(n)
+
+
+def render(engine: Engine) -> bytes:
+    collect_outbox_depth(engine)
+    return generate_latest(REGISTRY)
+
+
+def incoming_request_id(value: str | None) -> str:
+    """Keep the proxy's X-Request-ID when it is a sane token; otherwise make one."""
+    if value and _SAFE_REQUEST_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+def install(app: FastAPI, engine: Engine) -> None:
+    """Add /metrics and the request-id middleware (which also counts platform callbacks)."""
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return Response(render(engine), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def request_id_and_callbacks(request: Request, call_next):
+        request_id = incoming_request_id(request.headers.get("x-request-id"))
+        token = request_id_var.set(request_id)
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-ID"] = request_id
+        platform = request.url.path.strip("/").split("/", 1)[0]
+        if platform in PLATFORM_PREFIXES and request.method == "POST":
+            callback(platform, callback_outcome(response.status_code))
+        return response

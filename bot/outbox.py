@@ -1,0 +1,244 @@
+"""The outbox delivery worker: claim due rows, hand them to the platform's Sender, record.
+
+Guarantees (docs/schedules.md says the same for operators):
+- A row is claimed by one worker at a time: `FOR UPDATE SKIP LOCKED` on PostgreSQL, and
+  on both databases a compare-and-set UPDATE, so SQLite's single writer is safe too.
+- A worker that dies after claiming leaves the row `sending`; after CLAIM_TIMEOUT any
+  worker reclaims it. If it died after the platform accepted, that is the one extra copy
+  at-least-once delivery allows.
+- A failure is retried with exponential backoff and jitter (BASE_DELAY doubling, capped
+  at MAX_DELAY); after MAX_ATTEMPTS tries the row is `dead` and `djbot outbox` lists it.
+- At most RATE_LIMITS[target_kind] messages a minute go to one destination (group robots
+  take 20 a minute; WeCom allows 30 a minute to one member), counted from the table so
+  every replica sees the same count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.sender import Outbound, Sender, SendResult
+from storage.db import session_scope
+from storage.models import OutboxMessage
+
+log = logging.getLogger("djbot.outbox")
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+MAX_ATTEMPTS = 6  # 30 s, 1, 2, 4, 8 min between tries: about a quarter of an hour in all
+BASE_DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(hours=1)
+CLAIM_TIMEOUT = timedelta(minutes=5)
+RATE_WINDOW = timedelta(minutes=1)
+RATE_LIMITS = {"group": 20, "leaders": 20, "user": 30}
+
+
+def backoff(attempts: int, rng: random.Random) -> timedelta:
+    """Delay before try attempts+1: doubling from BASE_DELAY, capped, with jitter in [½, 1]."""
+    delay = min(MAX_DELAY, BASE_DELAY * (2 ** max(attempts - 1, 0)))
+    return delay * (0.5 + rng.random() / 2)
+
+
+def _outbound(row: OutboxMessage) -> Outbound:
+    return Outbound(id=row.id, platform=row.platform, target_kind=row.target_kind,  # type: ignore[arg-type]
+                    target=row.target, branch_id=row.branch_id, kind=row.kind,
+                    payload=dict(row.payload))
+
+
+@dataclass
+class OutboxWorker:
+    engine: Engine
+    clock: Clock
+    senders: dict[str, Sender]
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    batch: int = 20
+    max_attempts: int = MAX_ATTEMPTS
+    claim_timeout: timedelta = CLAIM_TIMEOUT
+    rng: random.Random = field(default_factory=random.Random)
+
+    def claim(self) -> list[Outbound]:
+        """Take up to `batch` due rows for our platforms, within each destination's rate."""
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            query = (
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.platform.in_(list(self.senders)),  # type: ignore[attr-defined]
+                    or_(
+                        and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
+                        and_(OutboxMessage.status == SENDING,
+                             OutboxMessage.claimed_at <= now - self.claim_timeout),  # type: ignore[operator]
+                    ),
+                )
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(self.batch * 5)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = session.exec(query).all()
+            used = _recent_counts(session, rows, now)
+            claimed: list[Outbound] = []
+            for row in rows:
+                if len(claimed) >= self.batch:
+                    break
+                destination = (row.platform, row.target_kind, row.target)
+                if used[destination] >= RATE_LIMITS.get(row.target_kind, 20):
+                    continue  # stays pending; the next pass sends it once the minute moves on
+                if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
+                    _mark_dead(session, row, row.last_error or "worker lost the message")
+                    continue
+                # Compare-and-set: only one worker's UPDATE matches the row as it was read.
+                won = session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row.id, OutboxMessage.status == row.status,
+                           OutboxMessage.attempts == row.attempts)
+                    .values(status=SENDING, claimed_by=self.worker_id, claimed_at=now,
+                            attempts=row.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if won:
+                    used[destination] += 1
+                    claimed.append(_outbound(row))
+            return claimed
+
+    def record(self, message_id: int, result: SendResult) -> str:
+        """Store one send's outcome; returns the row's new status."""
+        now = self.clock.now()
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxMessage, message_id)
+            if row is None or row.status != SENDING or row.claimed_by != self.worker_id:
+                return row.status if row else DEAD  # reclaimed meanwhile: theirs now
+            if result.ok:
+                row.status, row.sent_at, row.last_error = SENT, now, None
+            elif result.retryable and row.attempts < self.max_attempts:
+                delay = backoff(row.attempts, self.rng)
+                if result.retry_after:
+                    delay = max(delay, timedelta(seconds=result.retry_after))
+                row.status, row.next_attempt_at = PENDING, now + delay
+                row.last_error = (result.error or "failed")[:500]
+                log.info("outbox %s failed (try %d), retry in %ds", row.id, row.attempts,
+                         delay.total_seconds())
+            else:
+                _mark_dead(session, row, result.error or "failed")
+            row.claimed_by = None
+            session.add(row)
+            return row.status
+
+    async def deliver_once(self) -> int:
+        """Claim one batch and send it; returns how many were handed to a sender."""
+        batch = await asyncio.to_thread(self.claim)
+        for message in batch:
+            try:
+                result = await self.senders[message.platform].send(message)
+            except Exception as exc:  # a sender bug must not stop the loop
+                log.exception("sender for %s raised", message.platform)
+                result = SendResult.failed(type(exc).__name__)
+            await asyncio.to_thread(self.record, message.id, result)
+        return len(batch)
+
+    async def drain(self, max_batches: int = 50) -> int:
+        """Deliver until nothing is claimable now (rate limits and backoff leave rows due later)."""
+        total = 0
+        for _ in range(max_batches):
+            sent = await self.deliver_once()
+            total += sent
+            if sent == 0:
+                break
+        return total
+
+
+def _recent_counts(session: Session, rows, now: datetime) -> Counter:
+    """Messages sent (or being sent) to each destination in the last minute."""
+    targets = {row.target for row in rows}
+    used: Counter = Counter()
+    if not targets:
+        return used
+    recent = session.exec(
+        select(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target, func.count())
+        .where(
+            OutboxMessage.target.in_(targets),  # type: ignore[attr-defined]
+            or_(OutboxMessage.sent_at > now - RATE_WINDOW,  # type: ignore[operator]
+                and_(OutboxMessage.status == SENDING,
+                     OutboxMessage.claimed_at > now - RATE_WINDOW)),  # type: ignore[operator]
+        )
+        .group_by(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target)
+    ).all()
+    for platform, target_kind, target, count in recent:
+        used[(platform, target_kind, target)] = count
+    return used
+
+
+def _mark_dead(session: Session, row: OutboxMessage, error: str) -> None:
+    row.status, row.last_error, row.claimed_by = DEAD, error[:500], None
+    session.add(row)
+    log.warning("outbox %s is dead after %d tries: %s", row.id, row.attempts, row.last_error)
+
+
+# --- operator queries (keyword-only, never commit) --------------------------------------------
+
+
+def list_messages(session: Session, *, status: str | None = None,
+                  limit: int = 50) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.exec(query).all())
+
+
+def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,
+          now: datetime) -> int:
+    """Give dead (or failing) messages a fresh set of tries, due now."""
+    query = select(OutboxMessage).where(OutboxMessage.status.in_([DEAD, PENDING]))  # type: ignore[attr-defined]
+    if all_dead:
+        query = query.where(OutboxMessage.status == DEAD)
+    elif ids:
+        query = query.where(OutboxMessage.id.in_(ids))  # type: ignore[union-attr]
+    else:
+        return 0
+    rows = session.exec(query).all()
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at, row.claimed_by = PENDING, 0, now, None
+        session.add(row)
+    return len(rows)
+
+
+# --- the console sender ---------------------------------------------------------------------
+
+
+class ConsoleSender:
+    """Prints what would be sent: for `djbot chat`, `demo` and `tick`, no platform needed."""
+
+    def __init__(self, platform: str, echo: Callable[[str], None] = print,
+                 clock: Clock | None = None, tz=None) -> None:
+        self.platform = platform
+        self._echo = echo
+        self._clock = clock
+        self._tz = tz
+
+    async def send(self, message: Outbound) -> SendResult:
+        where = {"group": "群", "leaders": "领导群", "user": "私聊"}.get(message.target_kind, "")
+        stamp = ""
+        if self._clock is not None:
+            stamp = f"{self._clock.now().astimezone(self._tz):%m-%d %H:%M} "
+        self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] "
+                   f"{message.payload.get('text', '')}")
+        return SendResult.sent()
+
+
+def console_senders(echo: Callable[[str], None] = print, clock: Clock | None = None,
+                    tz=None) -> dict[str, Sender]:
+    return {name: ConsoleSender(name, echo, clock, tz) for name in ("wecom", "dingtalk")}

@@ -1,0 +1,57 @@
+"""The scheduler service: one periodic job that runs a tick and then drains the outbox.
+
+APScheduler only provides the heartbeat (every settings.tick_seconds). What is due is
+computed from djbot's tables on each beat, so there is no job per reminder and no job
+store to share: every replica may run this service, the tables keep it exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.outbox import OutboxWorker
+from bot.runtime import Runtime
+from bot.scheduling.tick import Ticker
+from bot.sender import Sender
+
+log = logging.getLogger("djbot.scheduler")
+
+
+class SchedulerService:
+    def __init__(self, runtime: Runtime, senders: dict[str, Sender]) -> None:
+        self.runtime = runtime
+        self.ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+        # Platform adapters add their Sender to this dict when they mount; rows for a
+        # platform with no sender wait in the outbox.
+        self.worker = OutboxWorker(runtime.engine, runtime.clock, senders)
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def beat(self) -> None:
+        try:
+            await asyncio.to_thread(self.ticker.tick)
+        except Exception:
+            # The next beat recomputes everything from the tables; nothing is lost.
+            log.exception("tick failed")
+        try:
+            await self.worker.drain()
+        except Exception:
+            log.exception("outbox delivery failed")
+
+    async def start(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=self.runtime.settings.tz)
+        self._scheduler.add_job(
+            self.beat, "interval", seconds=self.runtime.settings.tick_seconds,
+            id="djbot-beat", max_instances=1, coalesce=True,
+            # A beat that starts late still runs: it catches up from the tables anyway.
+            misfire_grace_time=None, next_run_time=None,
+        )
+        self._scheduler.start()
+        asyncio.get_running_loop().create_task(self.beat())  # the first beat at start-up
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

@@ -1,0 +1,262 @@
+"""The reminder plan, pure: from a branch's activities and now, which messages are due.
+
+Nothing here reads the database or the clock; tick.py gathers the views below and
+enqueues what this returns. Every reminder carries a unique key (kind, target,
+occurrence time) so enqueueing it twice, from any replica, writes it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from bot.scheduling.rules import WEEKDAY_NAMES
+
+# Kinds, as stored in OutboxMessage.kind.
+DAY_BEFORE = "reminder.day_before"  # private, to the secretary
+GROUP_BEFORE = "reminder.group_before"  # to the branch group
+START = "reminder.start"  # to the branch group: 请签到
+NUDGE = "nudge"  # private, to one member still missing
+MISSING = "reminder.missing"  # private, to the secretary, at the end
+LEADERBOARD = "leaderboard"  # Monday, to each branch group
+SUMMARY = "summary"  # Monday, to the leaders
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What a branch is sent; BranchReminderSettings.plan overrides any field by name."""
+
+    day_before: bool = True
+    day_before_at: time = time(9, 0)
+    group_before_minutes: int = 60  # 0 turns the group reminder off
+    start_notice: bool = True
+    nudge_after_minutes: int = 15  # 0 turns nudges off
+    missing_list: bool = True
+    leaderboard: bool = True
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any] | None) -> "ReminderPlan":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in (overrides or {}).items() if k in known}
+        if isinstance(values.get("day_before_at"), str):
+            values["day_before_at"] = time.fromisoformat(values["day_before_at"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time = time(22, 0)
+    end: time = time(7, 30)
+
+    def contains(self, moment: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # spans midnight
+
+    def next_end(self, local: datetime) -> datetime:
+        """The first moment after local when quiet hours are over."""
+        candidate = local.replace(hour=self.end.hour, minute=self.end.minute, second=0,
+                                  microsecond=0)
+        return candidate if candidate > local else candidate + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    member_id: int | None
+    name: str
+    platform: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class GroupChat:
+    platform: str
+    chat_id: str
+
+
+@dataclass(frozen=True)
+class BranchView:
+    id: int
+    name: str
+    groups: tuple[GroupChat, ...]
+    secretaries: tuple[Recipient, ...]
+    paused_until: date | None = None
+    plan: ReminderPlan = field(default_factory=ReminderPlan)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A member expected at an activity, and where they stand."""
+
+    recipient: Recipient
+    state: str  # "present" | "leave" | "missing"
+    nudges_off: bool = False
+
+
+@dataclass(frozen=True)
+class ActivityView:
+    id: int
+    branch_id: int
+    type: str
+    topic: str
+    starts_at: datetime
+    ends_at: datetime
+    expected: tuple[Expected, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reminder:
+    kind: str
+    platform: str
+    target_kind: str  # "group" | "user"
+    target: str
+    branch_id: int | None
+    occurrence: datetime  # the activity's start, or the Monday 09:00 it belongs to
+    due_at: datetime
+    text: str
+    title: str | None = None
+    markdown: bool = False
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.kind}|{self.platform}:{self.target_kind}:{self.target}|{self.occurrence.isoformat()}"
+
+    def payload(self) -> dict[str, Any]:
+        return {"text": self.text, "markdown": self.markdown, "mentions": [],
+                "is_error": False, "title": self.title}
+
+
+def _clock(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%H:%M")
+
+
+def _day(moment: datetime, tz: tzinfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%m月%d日} 周{WEEKDAY_NAMES[local.weekday()]}"
+
+
+def _names(people: list[Expected]) -> str:
+    return "、".join(p.recipient.name for p in people)
+
+
+def reminder_times(plan: ReminderPlan, starts_at: datetime, ends_at: datetime, tz: tzinfo,
+                   quiet: QuietHours) -> dict[str, datetime]:
+    """When each of an activity's reminders is due under this plan, quiet hours applied.
+
+    A reminder that would land in quiet hours waits until they end, except a nudge, which
+    is dropped (a nudge the next morning is no use to anyone). An activity the secretary
+    set inside quiet hours is exempt: they chose the hour.
+    """
+    times: dict[str, datetime] = {}
+    if plan.day_before:
+        day_before = (starts_at.astimezone(tz) - timedelta(days=1)).date()
+        times[DAY_BEFORE] = datetime.combine(day_before, plan.day_before_at, tzinfo=tz)
+    if plan.group_before_minutes > 0:
+        times[GROUP_BEFORE] = starts_at - timedelta(minutes=plan.group_before_minutes)
+    if plan.start_notice:
+        times[START] = starts_at
+    if plan.nudge_after_minutes > 0:
+        times[NUDGE] = starts_at + timedelta(minutes=plan.nudge_after_minutes)
+    if plan.missing_list:
+        times[MISSING] = ends_at
+    if quiet.contains(starts_at.astimezone(tz).time()):
+        return times
+    for kind, due in list(times.items()):
+        local_due = due.astimezone(tz)
+        if quiet.contains(local_due.time()):
+            if kind == NUDGE:
+                del times[kind]
+            else:
+                times[kind] = quiet.next_end(local_due)
+    return times
+
+
+def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
+                       quiet: QuietHours) -> list[Reminder]:
+    """Every reminder of one activity, each with the time it is due."""
+    start, end = activity.starts_at, activity.ends_at
+    times = reminder_times(branch.plan, start, end, tz, quiet)
+    title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
+    when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
+    on_leave = [e for e in activity.expected if e.state == "leave"]
+    missing = [e for e in activity.expected if e.state == "missing"]
+    out: list[Reminder] = []
+
+    def add(kind: str, target_kind: str, platform: str, target: str, text: str) -> None:
+        out.append(Reminder(kind, platform, target_kind, target, branch.id, start, times[kind],
+                            text, title=title))
+
+    if DAY_BEFORE in times:
+        leave_line = f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave else "暂无人请假"
+        for sec in branch.secretaries:
+            add(DAY_BEFORE, "user", sec.platform, sec.user_id,
+                f"【明日活动】{title}\n时间：{when}\n{leave_line}")
+    for group in branch.groups:
+        if GROUP_BEFORE in times:
+            add(GROUP_BEFORE, "group", group.platform, group.chat_id,
+                f"【活动提醒】{title}\n{_clock(start, tz)} 开始（{when}）。"
+                "不能参加的同志请提前发送「请假 原因」。")
+        if START in times:
+            add(START, "group", group.platform, group.chat_id,
+                f"【{activity.type}】现在开始，请到场的同志发送「签到」。")
+    if NUDGE in times:
+        for person in missing:
+            # Never a public list: one private message to each, and never to someone
+            # on leave or who turned nudges off.
+            if person.nudges_off:
+                continue
+            r = person.recipient
+            add(NUDGE, "user", r.platform, r.user_id,
+                f"{r.name}同志，{title}已开始，你还没有签到。到场请发送「签到」，"
+                "不能参加请发送「请假 原因」。（发送「不要提醒我」可关闭此类提醒）")
+    if MISSING in times:
+        count = len(activity.expected)
+        present = count - len(on_leave) - len(missing)
+        lines = [f"【活动结束】{title}（{when}）",
+                 f"应到 {count} 人，签到 {present} 人，请假 {len(on_leave)} 人。",
+                 f"未签到 {len(missing)} 人：{_names(missing)}。请确认或补签。"
+                 if missing else "全员签到或请假，无缺席。"]
+        for sec in branch.secretaries:
+            add(MISSING, "user", sec.platform, sec.user_id, "\n".join(lines))
+    return out
+
+
+def weekly_pushes(start: datetime, end: datetime, tz: tzinfo, is_workday: Callable[[date], bool],
+                  at: time = time(9, 0)) -> list[tuple[datetime, datetime]]:
+    """(week key, send time) for the weekly pushes sent in (start, end].
+
+    The key is the week's Monday 09:00; it is sent then, or at 09:00 on the first working
+    day after it when that Monday is a holiday (国庆 Monday → the Thursday after).
+    """
+    found = []
+    day = start.astimezone(tz).date() - timedelta(days=14)
+    while day <= end.astimezone(tz).date():
+        if day.weekday() == 0:
+            send_day = day
+            while not is_workday(send_day) and send_day < day + timedelta(days=6):
+                send_day += timedelta(days=1)
+            moment = datetime.combine(send_day, at, tzinfo=tz)
+            if start < moment <= end:
+                found.append((datetime.combine(day, at, tzinfo=tz), moment))
+        day += timedelta(days=1)
+    return found
+
+
+def is_paused(branch: BranchView, due: datetime, tz: tzinfo) -> bool:
+    return branch.paused_until is not None and due.astimezone(tz).date() <= branch.paused_until
+
+
+def partition_due(reminders: list[Reminder], *, since: datetime, now: datetime,
+                  grace: timedelta) -> tuple[list[Reminder], list[Reminder]]:
+    """(to send, missed): due within the catch-up grace before now are sent (late, once);
+    due between since and that are missed. Enqueueing is idempotent, so a reminder already
+    in the outbox is harmlessly offered again on every tick of its grace window."""
+    send, missed = [], []
+    for reminder in reminders:
+        if now - grace <= reminder.due_at <= now:
+            send.append(reminder)
+        elif since < reminder.due_at < now - grace:
+            missed.append(reminder)
+    return send, missed

@@ -1,0 +1,165 @@
+"""Recurrence rules written the way a secretary says them, parsed into data.
+
+Accepted forms (the time may be left out when the caller supplies a default):
+    每月15日 14:30        每月第一个周五 14:30      每月最后一个周五 14:30
+    每周三 19:30          每周二、四 19:30          每周二,四 19:30 / 周二和周四 19:30
+Durations: 2小时, 90分钟, 1.5小时.
+
+Everything here is pure: text in, data out; occurrences are computed from a rule and a
+time span, with no clock, database or holiday knowledge (see holidays.py for those).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+WEEKDAY_NAMES = "一二三四五六日"
+_WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)} | {"天": 6, "七": 6}
+_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+ACCEPTED_FORMS = (
+    "每月15日 14:30、每月第一个周五 14:30、每月最后一个周五 14:30、"
+    "每周三 19:30、每周二、四 19:30"
+)
+
+
+class RuleError(ValueError):
+    """A rule or duration djbot could not understand; the message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """One parsed rule. Exactly one of day / (nth, weekdays) / weekdays describes the day."""
+
+    kind: str  # "monthly_day" | "monthly_weekday" | "weekly"
+    at: time
+    day: int | None = None  # 1..31 for monthly_day
+    nth: int | None = None  # 1..4, or -1 for 最后一个
+    weekdays: tuple[int, ...] = ()  # Monday = 0
+
+    def describe(self) -> str:
+        clock = self.at.strftime("%H:%M")
+        days = "、".join(f"周{WEEKDAY_NAMES[d]}" for d in self.weekdays)
+        if self.kind == "monthly_day":
+            return f"每月{self.day}日 {clock}"
+        if self.kind == "monthly_weekday":
+            which = "最后一个" if self.nth == -1 else f"第{'一二三四'[self.nth - 1]}个"
+            return f"每月{which}{days} {clock}"
+        return f"每{days} {clock}"
+
+    def days_between(self, first: date, last: date) -> Iterator[date]:
+        """The rule's days from first to last inclusive, in order."""
+        day = first
+        while day <= last:
+            if self._matches(day):
+                yield day
+            day += timedelta(days=1)
+
+    def _matches(self, day: date) -> bool:
+        if self.kind == "monthly_day":
+            # A month without the 31st has no occurrence rather than a surprise on the 1st.
+            return day.day == self.day
+        if day.weekday() not in self.weekdays:
+            return False
+        if self.kind == "weekly":
+            return True
+        if self.nth == -1:
+            return (day + timedelta(days=7)).month != day.month
+        return (day.day - 1) // 7 + 1 == self.nth
+
+    def starts_between(self, first: date, last: date, tz: tzinfo) -> Iterator[datetime]:
+        """Nominal start times (aware, in tz) on the rule's days, before any holiday rule."""
+        for day in self.days_between(first, last):
+            yield datetime.combine(day, self.at, tzinfo=tz)
+
+
+_TIME = re.compile(r"(\d{1,2})[:点](\d{2})?分?$|(\d{1,2})点半$")
+_TRAILING_TIME = re.compile(r"\s*(\d{1,2}[:点]\d{0,2}分?|\d{1,2}点半)$")
+_MONTHLY_DAY = re.compile(r"^每月(\d{1,2})[日号]$")
+_MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一个))(?:周|星期)([一二三四五六日天])$")
+_WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
+
+
+def _fold(text: str) -> str:
+    # Full-width digits and colons become ASCII; spaces between words are dropped.
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def _not_understood(text: str, what: str) -> RuleError:
+    return RuleError(f"看不懂「{text}」：{what}。可用的写法：{ACCEPTED_FORMS}")
+
+
+def parse_time(text: str) -> time:
+    match = _TIME.search(text)
+    if not match:
+        raise _not_understood(text, "时间应写成 14:30")
+    if match.group(3):
+        hour, minute = int(match.group(3)), 30
+    else:
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        raise _not_understood(text, "没有这个时刻")
+    return time(hour, minute)
+
+
+def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
+    """Parse a rule such as 每月第一个周五 14:30; raise RuleError naming what is wrong."""
+    folded = _fold(text)
+    if not folded:
+        raise _not_understood(text, "规则是空的")
+    glued = _TRAILING_TIME.search(folded)
+    day_part = (folded[: glued.start()] if glued else folded).replace(" ", "")
+    if glued:
+        at = parse_time(glued.group(1))
+    elif default_time is not None:
+        at = default_time
+    else:
+        raise _not_understood(text, "缺少时间")
+
+    if match := _MONTHLY_DAY.match(day_part):
+        day = int(match.group(1))
+        if not 1 <= day <= 31:
+            raise _not_understood(text, f"每月没有{day}日")
+        return Recurrence("monthly_day", at, day=day)
+    if match := _MONTHLY_WEEKDAY.match(day_part):
+        nth = -1 if match.group(2) else _ORDINALS[match.group(1)]
+        return Recurrence("monthly_weekday", at, nth=nth, weekdays=(_WEEKDAY_INDEX[match.group(3)],))
+    if match := _WEEKLY.match(day_part):
+        return Recurrence("weekly", at, weekdays=_weekdays(match.group(1), text))
+    if day_part.startswith("每月"):
+        raise _not_understood(text, "每月的哪一天没写清楚")
+    raise _not_understood(text, "应以「每月」或「每周」开头")
+
+
+def _weekdays(listed: str, text: str) -> tuple[int, ...]:
+    # 二、四 / 二,四 / 二和四 / 二、周四 / 二和周四: any separator, 周 or 星期 repeated or not.
+    names = re.split(r"[、,，和及与/ ]+", re.sub(r"周|星期", "", listed))
+    days: list[int] = []
+    for name in names:
+        if name not in _WEEKDAY_INDEX:
+            raise _not_understood(text, f"「{name}」不是星期几")
+        if _WEEKDAY_INDEX[name] not in days:
+            days.append(_WEEKDAY_INDEX[name])
+    if not days:
+        raise _not_understood(text, "缺少星期几")
+    return tuple(sorted(days))
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(小时|个小时|h|分钟|分|min)$")
+
+
+def parse_duration(text: str) -> int:
+    """2小时 / 90分钟 / 1.5小时 → minutes."""
+    folded = _fold(text).replace(" ", "").lower()
+    match = _DURATION.match(folded)
+    if not match:
+        raise RuleError(f"看不懂时长「{text}」。可用的写法：2小时、90分钟、1.5小时")
+    amount = float(match.group(1))
+    minutes = round(amount * 60) if match.group(2) in ("小时", "个小时", "h") else round(amount)
+    if not 10 <= minutes <= 24 * 60:
+        raise RuleError(f"时长「{text}」不合理：应在10分钟到24小时之间")
+    return minutes

@@ -1,0 +1,335 @@
+"""One scheduler tick: create due scheduled activities, enqueue due reminders, close ended ones.
+
+Everything follows from djbot's own tables and the clock, so any replica may run a tick
+at any time: activities are unique per (schedule, start) and reminders per dedupe key,
+both written with INSERT … ON CONFLICT DO NOTHING in the transaction that decides them.
+One transaction per branch keeps a slow branch from holding up the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.attendance import ATTENDED, plan_times
+from bot.domain.rules import Rules
+from bot.scheduling import plan as p
+from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
+from bot.scheduling.rules import RuleError, parse_rule
+from storage import attendance as attendance_store
+from storage import reports
+from storage.db import session_scope
+from storage.ledger import insert_ignoring_duplicates
+from storage.models import (
+    Activity,
+    ActivityType,
+    Attendance,
+    AttendanceStatus,
+    Branch,
+    BranchReminderSettings,
+    ChatBinding,
+    Identity,
+    LeaveState,
+    Member,
+    OutboxMessage,
+    Role,
+    Schedule,
+)
+from storage.outbox import enqueue
+
+log = logging.getLogger("djbot.tick")
+
+# Activities are created this far ahead, so members can ask for leave in advance and the
+# day-before reminder can say who is on leave.
+CREATE_AHEAD = timedelta(days=3)
+# After a restart, look back this far for reminders missed while djbot was down (those
+# older than the catch-up grace are logged as skipped, never sent).
+RESTART_LOOKBACK = timedelta(days=1)
+
+
+@dataclass
+class TickResult:
+    created: list[Activity] = field(default_factory=list)
+    enqueued: list[p.Reminder] = field(default_factory=list)
+    skipped: list[p.Reminder] = field(default_factory=list)
+    closed: int = 0
+
+
+@dataclass
+class Ticker:
+    engine: Engine
+    settings: Settings
+    clock: Clock
+    rules: Rules
+    calendar: HolidayCalendar = field(default_factory=default_calendar)
+    # The end of the previous tick in this process; None right after start-up.
+    last: datetime | None = None
+
+    def tick(self) -> TickResult:
+        now = self.clock.now()
+        since = self.last or now - RESTART_LOOKBACK
+        result = TickResult()
+        with session_scope(self.engine) as session:
+            result.created = self._create_activities(session, now)
+        with session_scope(self.engine) as session:
+            busy = self._branches_with_something_due(session, since, now)
+        for branch_id in busy:
+            with session_scope(self.engine) as session:
+                self._tick_branch(session, branch_id, since, now, result)
+        with session_scope(self.engine) as session:
+            self._weekly(session, since, now, result)
+            # Ended activities close (check-in stops); absences become final
+            # absence_confirm_hours later, by the attendance rules.
+            result.closed = len(attendance_store.close_due(session, now=now))
+            attendance_store.finalize_due(session, now=now, settings=self.settings, rules=self.rules)
+        self.last = now
+        for reminder in result.skipped:
+            log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
+                        reminder.target_kind, reminder.due_at.isoformat())
+        return result
+
+    # --- activities ----------------------------------------------------------------
+
+    def _create_activities(self, session: Session, now: datetime) -> list[Activity]:
+        """Scheduled activities starting within CREATE_AHEAD (and not yet over) exist."""
+        created = []
+        tz = self.settings.tz
+        schedules = session.exec(
+            select(Schedule).outerjoin(Branch, Branch.id == Schedule.branch_id).where(
+                Schedule.active == True,  # noqa: E712
+                or_(Schedule.branch_id.is_(None), Branch.active == True))  # type: ignore[union-attr]  # noqa: E712
+        ).all()
+        existing = set(session.exec(select(Activity.schedule_id, Activity.starts_at).where(
+            Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
+            Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all())
+        for schedule in schedules:
+            try:
+                rule = parse_rule(schedule.rule)
+            except RuleError:
+                log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
+                continue
+            duration = timedelta(minutes=schedule.duration_minutes)
+            for occurrence in held_between(rule, schedule.holiday_policy, self.calendar,
+                                           now - duration, now + CREATE_AHEAD, tz):
+                starts_at = occurrence.starts_at.astimezone(now.tzinfo)  # type: ignore[union-attr]
+                if (schedule.id, starts_at) in existing:
+                    continue
+                times = plan_times(ActivityType(schedule.activity_type), starts_at,
+                                   opens_minutes_before=self.settings.checkin_opens_minutes_before,
+                                   duration=duration)
+                if times.ends_at <= now:
+                    continue  # it ended while djbot was down; nobody could check in
+                values = dict(
+                    type=schedule.activity_type, topic=schedule.topic, branch_id=schedule.branch_id,
+                    starts_at=times.starts_at, ends_at=times.ends_at,
+                    checkin_opens_at=times.checkin_opens_at,
+                    checkin_closes_at=times.checkin_closes_at,
+                    status=attendance_store.OPEN, schedule_id=schedule.id, created_at=now,
+                )
+                # Another replica may insert the same (schedule, start) at the same moment.
+                if insert_ignoring_duplicates(session, Activity, values):
+                    created.append(Activity(**values))
+                    log.info("scheduled %s for branch %s at %s", schedule.activity_type,
+                             schedule.branch_id, starts_at.isoformat())
+        return created
+
+    def _window(self, since: datetime, now: datetime) -> tuple[datetime, datetime]:
+        """Reminders due in this span are sent (within grace) or logged as missed."""
+        grace = timedelta(minutes=self.settings.catchup_grace_minutes)
+        return min(since, now - grace), now
+
+    def _scheduled_activities(self, session: Session, since: datetime, now: datetime,
+                              branch_id: int | None = None) -> list[Activity]:
+        query = select(Activity).where(
+            Activity.branch_id.is_not(None),  # type: ignore[union-attr]
+            Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
+            # Wide enough for the day-before reminder and a missing list held over
+            # quiet hours; the exact due times are decided by the plan.
+            Activity.starts_at <= now + timedelta(days=2),
+            Activity.ends_at >= self._window(since, now)[0] - timedelta(hours=12),
+        ).order_by(Activity.starts_at)
+        if branch_id is not None:
+            query = query.where(Activity.branch_id == branch_id)
+        return list(session.exec(query).all())
+
+    def _branches_with_something_due(self, session: Session, since: datetime,
+                                     now: datetime) -> list[int]:
+        """The branches with a reminder due now: most ticks have none and stop here."""
+        first, last = self._window(since, now)
+        plans = {row.branch_id: p.ReminderPlan.from_overrides(row.plan)
+                 for row in session.exec(select(BranchReminderSettings)).all()}
+        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        busy: list[int] = []
+        for activity in self._scheduled_activities(session, since, now):
+            plan = plans.get(activity.branch_id, p.ReminderPlan())  # type: ignore[arg-type]
+            due = p.reminder_times(plan, activity.starts_at, activity.ends_at,
+                                   self.settings.tz, quiet).values()
+            if activity.branch_id not in busy and any(first <= d <= last for d in due):
+                busy.append(activity.branch_id)  # type: ignore[arg-type]
+        return busy
+
+    # --- one branch ----------------------------------------------------------------
+
+    def _tick_branch(self, session: Session, branch_id: int, since: datetime, now: datetime,
+                     result: TickResult) -> None:
+        view = branch_view(session, branch_id=branch_id)
+        tz = self.settings.tz
+        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        reminders: list[p.Reminder] = []
+        for activity in self._scheduled_activities(session, since, now, branch_id):
+            reminders += p.activity_reminders(activity_view(session, view, activity), view, tz,
+                                              quiet)
+        reminders = [r for r in reminders if not p.is_paused(view, r.due_at, tz)]
+        self._enqueue(session, reminders, since, now, result)
+
+    def _enqueue(self, session: Session, reminders: list[p.Reminder], since: datetime,
+                 now: datetime, result: TickResult) -> None:
+        grace = timedelta(minutes=self.settings.catchup_grace_minutes)
+        send, missed = p.partition_due(reminders, since=since, now=now, grace=grace)
+        for reminder in send:
+            if enqueue(session, platform=reminder.platform, target_kind=reminder.target_kind,
+                       target=reminder.target, payload=reminder.payload(), now=now,
+                       kind=reminder.kind, dedupe_key=reminder.dedupe_key,
+                       branch_id=reminder.branch_id):
+                result.enqueued.append(reminder)
+        if missed:
+            already = set(session.exec(select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.in_([r.dedupe_key for r in missed])  # type: ignore[union-attr]
+            )).all())
+            result.skipped += [r for r in missed if r.dedupe_key not in already]
+
+    # --- Monday 09:00 --------------------------------------------------------------
+
+    def _weekly(self, session: Session, since: datetime, now: datetime,
+                result: TickResult) -> None:
+        reminders: list[p.Reminder] = []
+        # Each Monday is offered in the tick that crosses it (a failed tick is retried
+        # from the same `since`), so the report is built once, not on every tick.
+        for monday, send_at in p.weekly_pushes(since, now, self.settings.tz,
+                                               self.calendar.is_workday):
+            start, end = monday.replace(hour=0, minute=0) - timedelta(days=7), monday.replace(hour=0, minute=0)
+            reminders += [replace(r, due_at=send_at)
+                          for r in self.leaderboards(session, monday, start, end)
+                          + self.summaries(session, monday, start, end)]
+        self._enqueue(session, reminders, since, now, result)
+
+    def leaderboards(self, session: Session, monday: datetime, start: datetime,
+                     end: datetime) -> list[p.Reminder]:
+        out = []
+        for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
+            view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
+            if not view.plan.leaderboard or not view.groups:
+                continue
+            rows = reports.weekly_leaderboard(session, branch_id=branch.id, start=start, end=end,
+                                              limit=10)
+            lines = [f"【上周积分榜】{branch.name}（{start:%m-%d} 至 {end - timedelta(days=1):%m-%d}）"]
+            lines += [f"{r.rank}. {r.name} {r.points}分" for r in rows] or ["上周暂无积分记录。"]
+            lines.append("发送「积分」查看自己的积分。")
+            for group in view.groups:
+                out.append(p.Reminder(p.LEADERBOARD, group.platform, "group", group.chat_id,
+                                      branch.id, monday, monday, "\n".join(lines)))
+        return out
+
+    def summaries(self, session: Session, monday: datetime, start: datetime,
+                  end: datetime) -> list[p.Reminder]:
+        report = reports.build_report(
+            session, start=start, end=end, previous=(start - timedelta(days=7), start),
+            settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
+        text = reports.render_markdown(report)
+        leaders_groups = session.exec(
+            select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
+        ).all()
+        if leaders_groups:
+            # Once to each leader: the leaders' group is where they all read it.
+            return [p.Reminder(p.SUMMARY, g.platform, "group", g.chat_id, None, monday, monday,
+                               text, title="党建周报", markdown=True) for g in leaders_groups]
+        leaders = session.exec(
+            select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
+        ).all()
+        return [p.Reminder(p.SUMMARY, r.platform, "user", r.user_id, None, monday, monday, text,
+                           title="党建周报", markdown=True)
+                for _, r in _recipients(session, leaders, prefer=None)]
+
+
+# --- gathering the pure views ------------------------------------------------------------
+
+
+def _identities(session: Session, member_ids: list[int]) -> dict[int, list[Identity]]:
+    found: dict[int, list[Identity]] = {}
+    if member_ids:
+        for identity in session.exec(select(Identity).where(
+                Identity.member_id.in_(member_ids)).order_by(Identity.id)).all():  # type: ignore[attr-defined]
+            found.setdefault(identity.member_id, []).append(identity)
+    return found
+
+
+def _recipient(member: Member, identities: list[Identity], *,
+               prefer: str | None) -> p.Recipient | None:
+    """Where to reach a member privately: on the branch group's platform when possible."""
+    chosen = next((i for i in identities if i.platform == prefer), None) or next(
+        iter(identities), None)
+    if chosen is None:
+        return None
+    return p.Recipient(member.id, member.name, chosen.platform, chosen.user_id)
+
+
+def _recipients(session: Session, members, *, prefer: str | None) -> list[tuple[Member, p.Recipient]]:
+    identities = _identities(session, [m.id for m in members])
+    return [(m, r) for m in members
+            if (r := _recipient(m, identities.get(m.id, []), prefer=prefer)) is not None]
+
+
+def branch_view(session: Session, *, branch_id: int) -> p.BranchView:
+    branch = session.get(Branch, branch_id)
+    assert branch is not None
+    groups = tuple(
+        p.GroupChat(b.platform, b.chat_id) for b in session.exec(
+            select(ChatBinding).where(ChatBinding.branch_id == branch_id,
+                                      ChatBinding.is_leaders == False)  # noqa: E712
+            .order_by(ChatBinding.id)
+        ).all()
+    )
+    prefer = groups[0].platform if groups else None
+    secretaries = session.exec(
+        select(Member).where(Member.branch_id == branch_id, Member.active == True,  # noqa: E712
+                             Member.role == Role.SECRETARY).order_by(Member.id)
+    ).all()
+    settings_row = session.get(BranchReminderSettings, branch_id)
+    return p.BranchView(
+        id=branch_id,
+        name=branch.name,
+        groups=groups,
+        secretaries=tuple(r for _, r in _recipients(session, secretaries, prefer=prefer)),
+        paused_until=settings_row.paused_until if settings_row else None,
+        plan=p.ReminderPlan.from_overrides(settings_row.plan if settings_row else None),
+    )
+
+
+def activity_view(session: Session, branch: p.BranchView, activity: Activity) -> p.ActivityView:
+    prefer = branch.groups[0].platform if branch.groups else None
+    rows = {a.member_id: a for a in session.exec(
+        select(Attendance).where(Attendance.activity_id == activity.id)).all()}
+    expected = []
+    members = attendance_store.expected_members(session, activity=activity)
+    for member, recipient in _recipients(session, members, prefer=prefer):
+        row = rows.get(member.id)  # type: ignore[arg-type]
+        if row is not None and row.status in ATTENDED:
+            state = "present"
+        elif (row is not None and row.status == AttendanceStatus.LEAVE
+              and row.leave_state != LeaveState.REVOKED):
+            # Pending leave too: a member who asked is never nudged while it is decided.
+            state = "leave"
+        else:
+            state = "missing"
+        expected.append(p.Expected(recipient, state, nudges_off=member.nudges_off))
+    return p.ActivityView(
+        id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
+        starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
+    )

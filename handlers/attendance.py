@@ -1,0 +1,576 @@
+"""Activities and attendance: 开始, 签到, 请假, 批准/驳回请假, 补签, 未签到, 结束, 确认缺席,
+评价 and 活动.
+
+Which activity a command means is decided by the chat: a branch group speaks for its branch
+(and for bureau-wide activities), the leaders' group for the bureau, and a private chat
+for the sender's own branch (a leader or admin manages bureau-wide activities there).
+Names of absent members are only ever listed in a private chat, so nobody is shamed in
+the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.attendance import (
+    ATTENDED,
+    STATUS_LABELS,
+    leave_allowed,
+    parse_activity_type,
+    show_time,
+    split_lecturer,
+    type_list,
+)
+from bot.registry import (
+    LEADERS,
+    MANAGERS,
+    Command,
+    CommandRegistry,
+    integer,
+    rest,
+    usage_text,
+    word,
+)
+from storage import attendance as store
+from storage.models import Activity, ActivityType, LeaveState, Member
+
+Scope = int | None  # a branch id, or None for the whole bureau
+
+
+# --- which activity a chat means ------------------------------------------------------
+
+
+def _manage_scope(ctx: Ctx) -> tuple[Scope, str | None]:
+    """The scope a manager acts on here, or (None, why not)."""
+    if ctx.bureau_wide:
+        if ctx.role in LEADERS:
+            return None, None
+        if ctx.binding is not None:  # a secretary speaking in the leaders' group
+            return None, "全局活动仅限领导、管理员管理。"
+    if ctx.branch is None:
+        return None, "你还没有所属支部，请在支部群里发送。"
+    return ctx.branch.id, None
+
+
+def _member_scopes(ctx: Ctx) -> list[Scope]:
+    """Where a member's own activities can be: this group's branch, or in a private chat
+    their own branch; bureau-wide activities are open to everyone they expect."""
+    if ctx.binding is not None:
+        return [ctx.binding.branch_id, None] if ctx.binding.branch_id is not None else [None]
+    if ctx.member is not None and ctx.member.branch_id is not None:
+        return [ctx.member.branch_id, None]
+    return [None]
+
+
+def _find_for_member(
+    ctx: Ctx, finder: Callable[..., Activity | None]
+) -> tuple[Activity | None, Activity | None]:
+    """(an activity the member is expected at, an activity found that is not theirs)."""
+    assert ctx.member is not None
+    foreign = None
+    for scope in _member_scopes(ctx):
+        activity = finder(ctx.session, branch_id=scope, now=ctx.now)
+        if activity is None:
+            continue
+        row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
+        if row is not None or store.is_expected(ctx.member, activity):
+            return activity, None
+        foreign = foreign or activity
+    return None, foreign
+
+
+def _label(ctx: Ctx, activity: Activity) -> str:
+    topic = f"「{activity.topic}」" if activity.topic else ""
+    return f"{activity.type}{topic}（{show_time(activity.starts_at, ctx.settings.tz, ctx.now)}）"
+
+
+def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
+    if activity.branch_id is None:
+        return Reply.error(f"{_label(ctx, activity)}不需要你参加。")
+    return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
+
+
+def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str) -> Member | Reply:
+    """The one member a manager named, or the reply that explains why not."""
+    found = store.find_members(
+        ctx.session,
+        branch_id=scope,
+        query=query,
+        platform=ctx.message.platform,
+        mentions=ctx.message.mentions,
+    )
+    if not found:
+        where = "本支部" if scope is not None else "名册"
+        return Reply.error(usage_text(command, f"{where}没有找到「{query}」，请检查姓名或改用编号"))
+    if len(found) > 1:
+        lines = [f"有 {len(found)} 位「{query}」，请改用编号："]
+        lines += [f"· {m.name}（编号 {store.member_number(m)}）" for m in found]
+        return Reply.error("\n".join(lines))
+    return found[0]
+
+
+# --- 开始 ---------------------------------------------------------------------------
+
+
+def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    activity_type = parse_activity_type(args["type"])
+    if activity_type is None:
+        return Reply.error(
+            usage_text(START, f"没有「{args['type']}」这种活动。可选：{type_list()}")
+        )
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    topic, lecturer = args.get("topic") or "", None
+    if activity_type == ActivityType.LECTURE_HALL:
+        topic, lecturer = split_lecturer(topic)
+    running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if running is not None:
+        return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
+    activity = store.open_activity(
+        ctx.session,
+        activity_type=activity_type,
+        branch_id=scope,
+        starts_at=ctx.now,
+        now=ctx.now,
+        settings=ctx.settings,
+        topic=topic,
+        lecturer=lecturer,
+        opened_by=ctx.member.id if ctx.member else None,
+    )
+    lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。"]
+    if lecturer:
+        lines.append(f"主讲：{lecturer}")
+    ends = show_time(activity.ends_at, ctx.settings.tz, ctx.now)
+    lines.append(
+        f"{ctx.settings.late_grace_minutes} 分钟后签到记为迟到，{ends} 截止；"
+        "不能参加请发送「请假 原因」。"
+    )
+    return Reply("\n".join(lines))
+
+
+# --- 签到 ---------------------------------------------------------------------------
+
+
+def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.member is not None
+    activity, foreign = _find_for_member(ctx, store.current_activity)
+    if activity is None:
+        if foreign is not None:
+            return _not_yours(ctx, foreign)
+        upcoming, _ = _find_for_member(ctx, store.next_activity)
+        text = "现在没有可以签到的活动。"
+        if upcoming is not None:
+            opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
+            text += f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
+        return Reply(text)
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
+    if row is not None and row.status in ATTENDED:
+        when = row.checked_in_at or row.made_up_at
+        shown = show_time(when, ctx.settings.tz, ctx.now) if when else ""
+        return Reply(f"你已签到（{STATUS_LABELS[row.status]} {shown}），不用重复签到。")
+    if ctx.now > activity.checkin_closes_at:
+        return Reply.error(f"{_label(ctx, activity)}的签到已截止。如确实参加了，请联系书记补签。")
+    row = store.check_in(
+        ctx.session,
+        activity=activity,
+        member=ctx.member,
+        now=ctx.now,
+        settings=ctx.settings,
+        rules=ctx.rules,
+        platform=ctx.message.platform,
+        message_id=ctx.message.message_id,
+    )
+    points, _ = ctx.rules.attendance_points(activity.type, row.status)
+    status = "签到成功" if row.status != "late" else "签到成功（迟到）"
+    shown = show_time(ctx.now, ctx.settings.tz, ctx.now)
+    return Reply(f"{ctx.member.name} {status}：{_label(ctx, activity)} {shown}，积分 {points:+d}。")
+
+
+# --- 请假, 批准请假, 驳回请假 ---------------------------------------------------------------
+
+
+def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.member is not None
+    activity, foreign = _find_for_member(ctx, store.current_activity)
+    if activity is not None:
+        row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
+        if row is not None and row.status in ATTENDED:
+            activity = None  # already here: the leave must be for the next one
+        elif not leave_allowed(
+            ctx.now, activity.starts_at, grace_minutes=ctx.settings.late_grace_minutes
+        ):
+            return Reply.error(
+                f"{_label(ctx, activity)}已经开始，不能再请假。"
+                "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
+            )
+    if activity is None:
+        activity, foreign_next = _find_for_member(ctx, store.next_activity)
+        foreign = foreign or foreign_next
+    if activity is None:
+        if foreign is not None:
+            return _not_yours(ctx, foreign)
+        return Reply.error("现在没有还未开始的活动可以请假。")
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
+    if row is not None:
+        if row.status in ATTENDED:
+            return Reply(f"你已在{_label(ctx, activity)}签到，不用请假。")
+        known = {
+            LeaveState.GRANTED: "你已经请过假了",
+            LeaveState.PENDING: "你的请假正在等待书记批准",
+            LeaveState.REVOKED: "你的请假已被书记驳回，如有疑问请直接联系书记",
+        }
+        return Reply(f"{known.get(row.leave_state, '已有你的记录')}：{_label(ctx, activity)}。")
+    row = store.ask_leave(
+        ctx.session,
+        activity=activity,
+        member=ctx.member,
+        reason=args["reason"],
+        now=ctx.now,
+        settings=ctx.settings,
+        platform=ctx.message.platform,
+        message_id=ctx.message.message_id,
+    )
+    if row.leave_state == LeaveState.PENDING:
+        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity)}。")
+    return Reply(f"已请假：{_label(ctx, activity)}。原因：{args['reason']}")
+
+
+def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    member = _resolve_one(ctx, command, scope, args["who"])
+    if isinstance(member, Reply):
+        return member
+    found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
+    if found is None:
+        return Reply.error(f"{member.name} 没有待处理的请假。")
+    row, activity = found
+    verb = "批准" if state == LeaveState.GRANTED else "驳回"
+    if row.leave_state == state:
+        return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity)}。")
+    before = row.leave_state
+    assert ctx.member is not None
+    store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
+    ctx.audit(
+        "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
+        target=member.name,
+        detail={
+            "member_id": member.id,
+            "activity_id": activity.id,
+            "from": before,
+            "to": state.value,
+        },
+    )
+    if state == LeaveState.REVOKED:
+        return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
+    return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity)}。")
+
+
+def approve_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _decide_leave(ctx, args, APPROVE, LeaveState.GRANTED)
+
+
+def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _decide_leave(ctx, args, REVOKE, LeaveState.REVOKED)
+
+
+# --- 补签 ---------------------------------------------------------------------------
+
+
+def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        return Reply.error("最近没有可以补签的活动。")
+    member = _resolve_one(ctx, MAKEUP, scope, args["who"])
+    if isinstance(member, Reply):
+        return member
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    if row is not None and row.status in ATTENDED:
+        return Reply(
+            f"{member.name} 已{STATUS_LABELS[row.status]}，无需补签：{_label(ctx, activity)}。"
+        )
+    if row is None and not store.is_expected(member, activity):
+        return Reply.error(f"{member.name} 不在{_label(ctx, activity)}的应到名单中。")
+    assert ctx.member is not None
+    row, reversed_points = store.make_up(
+        ctx.session,
+        activity=activity,
+        member=member,
+        by=ctx.member,
+        reason=args["reason"],
+        now=ctx.now,
+        rules=ctx.rules,
+    )
+    ctx.audit(
+        "makeup",
+        target=member.name,
+        detail={
+            "member_id": member.id,
+            "activity_id": activity.id,
+            "reason": args["reason"],
+            "reversed_points": reversed_points,
+        },
+    )
+    points, _ = ctx.rules.attendance_points(activity.type, row.status)
+    text = (
+        f"已为 {member.name} 补签：{_label(ctx, activity)}，积分 {points:+d}。"
+        f"原因：{args['reason']}"
+    )
+    if reversed_points:
+        text += f"\n已撤销缺席扣分（{reversed_points:+d}）。"
+    return Reply(text)
+
+
+# --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------
+
+
+def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        return Reply("最近没有活动。")
+    absent = store.missing_members(ctx.session, activity=activity)
+    if not absent:
+        return Reply(f"{_label(ctx, activity)}：应到的同志都已签到或请假。")
+    if not ctx.message.is_private:
+        return Reply(
+            f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
+            "名单请私聊我发送「未签到」查看。"
+        )
+    pending = {
+        m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
+    }
+    names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
+    return Reply(f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}")
+
+
+def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    activity = store.current_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        return Reply.error("现在没有进行中的活动。")
+    store.close(
+        ctx.session, activity=activity, now=ctx.now, by=ctx.member.id if ctx.member else None
+    )
+    figures = store.participation(ctx.session, activity=activity)
+    return Reply(
+        f"{_label(ctx, activity)}已结束。参与 {figures.summary()}，"
+        f"请假 {figures.leave} 人，未签到 {figures.missing} 人。\n"
+        f"缺席在 {ctx.settings.absence_confirm_hours} 小时后确认；之前可用「补签 姓名 原因」补签，"
+        "核对无误可发送「确认缺席」。"
+    )
+
+
+def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        return Reply.error("最近没有活动。")
+    if activity.finalized_at is not None:
+        return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
+    done = store.finalize(
+        ctx.session,
+        activity=activity,
+        now=ctx.now,
+        rules=ctx.rules,
+        by=ctx.member.id if ctx.member else None,
+    )
+    ctx.audit(
+        "absence.confirm",
+        target=_label(ctx, activity),
+        detail={
+            "activity_id": activity.id,
+            "absent_member_ids": [m.id for m in done.absent],
+            "penalty_points": done.penalty_points,
+        },
+    )
+    figures = store.participation(ctx.session, activity=activity)
+    text = (
+        f"已确认{_label(ctx, activity)}的出勤：参与 {figures.summary()}，"
+        f"缺席 {len(done.absent)} 人。"
+    )
+    if done.absent and ctx.message.is_private:
+        text += f"\n缺席：{'、'.join(m.name for m in done.absent)}"
+    return Reply(text)
+
+
+def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.binding is not None:
+        scope: Scope = ctx.binding.branch_id
+    else:
+        scope = ctx.branch.id if ctx.branch is not None else None
+    activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if upcoming is not None:
+            return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。")
+        return Reply("还没有活动记录。")
+    figures = store.participation(ctx.session, activity=activity)
+    if activity.finalized_at is not None:
+        state = "已确认"
+    elif activity.status == store.OPEN:
+        state = "进行中"
+    else:
+        state = "已结束（缺席待确认）"
+    lines = [f"{_label(ctx, activity)} {state}"]
+    if activity.lecturer:
+        lines.append(f"主讲：{activity.lecturer}")
+    lines.append(
+        f"参与 {figures.summary()}：出席 {figures.present}、迟到 {figures.late}、"
+        f"补签 {figures.makeup}、请假 {figures.leave}、未到 {figures.missing}"
+    )
+    count, average = store.rating_summary(ctx.session, activity_id=activity.id)  # type: ignore[arg-type]
+    if count:
+        lines.append(f"评价 {average:.1f} 分（{count} 人）")
+    return Reply("\n".join(lines))
+
+
+# --- 评价 ---------------------------------------------------------------------------
+
+
+def rate(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    assert ctx.member is not None
+    activity = store.activity_to_rate(ctx.session, member=ctx.member, now=ctx.now)
+    if activity is None:
+        return Reply.error("最近 7 天没有你参加或应参加的活动可以评价。")
+    replaced = store.rate(
+        ctx.session,
+        activity=activity,
+        member=ctx.member,
+        score=args["score"],
+        comment=args.get("comment"),
+        now=ctx.now,
+    )
+    stars = "★" * args["score"] + "☆" * (5 - args["score"])
+    if replaced:
+        return Reply(f"已更新你对{_label(ctx, activity)}的评价：{stars}（原评价已替换）。")
+    return Reply(f"感谢评价{_label(ctx, activity)}：{stars}")
+
+
+# --- registration -------------------------------------------------------------------
+
+_STAFF = MANAGERS | LEADERS
+_WHO = "姓名|@某人|编号"
+
+START = Command(
+    name="开始",
+    summary="现在开始一次活动",
+    handler=start,
+    args=(word("type", "活动类型"), rest("topic", "主题", optional=True)),
+    roles=_STAFF,
+    example="开始 主题党日 学习新党章",
+    capability="attendance",
+)
+CHECK_IN = Command(
+    name="签到",
+    aliases=("到", "打卡"),
+    summary="参加活动签到",
+    handler=check_in,
+    example="签到",
+    capability="attendance",
+)
+LEAVE = Command(
+    name="请假",
+    summary="活动开始前请假",
+    handler=ask_leave,
+    args=(rest("reason", "原因"),),
+    example="请假 值班",
+    capability="attendance",
+)
+APPROVE = Command(
+    name="批准请假",
+    summary="批准党员的请假",
+    handler=approve_leave,
+    args=(word("who", _WHO),),
+    roles=_STAFF,
+    example="批准请假 张三",
+    capability="attendance",
+)
+REVOKE = Command(
+    name="驳回请假",
+    summary="驳回党员的请假，其仍需参加",
+    handler=revoke_leave,
+    args=(word("who", _WHO),),
+    roles=_STAFF,
+    example="驳回请假 张三",
+    capability="attendance",
+)
+MAKEUP = Command(
+    name="补签",
+    summary="为参加了但忘记签到的党员补签",
+    handler=make_up,
+    args=(word("who", _WHO), rest("reason", "原因")),
+    roles=_STAFF,
+    example="补签 张三 手机没电",
+    capability="attendance",
+)
+MISSING = Command(
+    name="未签到",
+    summary="查看还没签到的人（群里只说人数）",
+    handler=missing,
+    roles=_STAFF,
+    example="未签到",
+    capability="attendance",
+)
+FINISH = Command(
+    name="结束",
+    summary="结束当前活动，报告参与率",
+    handler=finish,
+    roles=_STAFF,
+    example="结束",
+    capability="attendance",
+)
+CONFIRM = Command(
+    name="确认缺席",
+    summary="确认缺席并计入积分",
+    handler=confirm_absence,
+    roles=_STAFF,
+    example="确认缺席",
+    capability="attendance",
+)
+RATE = Command(
+    name="评价",
+    summary="给刚参加的活动打分（1-5）",
+    handler=rate,
+    args=(integer("score", "分数", min=1, max=5), rest("comment", "意见", optional=True)),
+    example="评价 5 形式新颖",
+    capability="attendance",
+)
+SHOW = Command(
+    name="活动",
+    summary="查看本支部当前或最近的活动",
+    handler=show_activity,
+    example="活动",
+    capability="attendance",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    for command in (
+        START,
+        CHECK_IN,
+        LEAVE,
+        APPROVE,
+        REVOKE,
+        MAKEUP,
+        MISSING,
+        FINISH,
+        CONFIRM,
+        RATE,
+        SHOW,
+    ):
+        registry.add(command)

@@ -1,0 +1,194 @@
+"""积分, 排行榜, 红黄蓝榜, 积分明细 and leaving/rejoining the public leaderboard.
+
+The leaderboard recognises effort and never shames: the top 10 and the asker's own
+line, never a bottom list; a member may leave it and still sees their own points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.points import Tier, describe_rule, named_period, points_reference
+from bot.registry import Command, CommandRegistry, choice
+from storage.reports import (
+    BranchStanding,
+    branch_figures,
+    leaderboard,
+    member_points,
+    member_points_by_period,
+    member_rank,
+    recent_entries,
+    standings,
+)
+
+BOARD_LIMIT = 10
+
+
+def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    member = ctx.member
+    assert member is not None and member.id is not None
+    tz, now = ctx.settings.tz, ctx.now
+    periods = {name: named_period(name, now, tz) for name in ("本周", "本月", "本年")}
+    totals = member_points_by_period(
+        ctx.session, member_id=member.id,
+        periods={name: (p.start, p.end) for name, p in periods.items()})
+    lines = [f"{member.name} 的积分"]
+    lines += [f"{name}：{total} 分" for name, total in totals.items()]
+    if member.leaderboard_opt_out:
+        lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
+    elif member.branch_id is not None:
+        month = periods["本月"]
+        standing = member_rank(ctx.session, member_id=member.id, branch_id=member.branch_id,
+                               start=month.start, end=month.end, points=totals["本月"])
+        lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）")
+    lines.append("发送「积分明细」查看每一笔积分的来源。")
+    return Reply("\n".join(lines))
+
+
+def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    name = args.get("period") or "本月"
+    branch = ctx.branch
+    if branch is None or branch.id is None:
+        return Reply.error("排行榜按支部显示，请在支部群里或私聊我发送。")
+    period = named_period(name, ctx.now, ctx.settings.tz)
+    rows = leaderboard(ctx.session, branch_id=branch.id, start=period.start, end=period.end,
+                       limit=BOARD_LIMIT)
+    lines = [f"{branch.name} {name}积分排行（前 {BOARD_LIMIT} 名）"]
+    if rows:
+        lines += [f"{r.rank}. {r.name} {r.points} 分" for r in rows]
+    else:
+        lines.append(f"{name}还没有人获得积分，签到和学习都能得分。")
+    member = ctx.member
+    if member is not None and member.id is not None and member.branch_id == branch.id:
+        if member.leaderboard_opt_out:
+            mine = member_points(ctx.session, member_id=member.id, start=period.start,
+                                 end=period.end)
+            lines.append(f"你未参与排行，{name} {mine} 分。")
+        else:
+            standing = member_rank(ctx.session, member_id=member.id, branch_id=branch.id,
+                                   start=period.start, end=period.end)
+            lines.append(f"你：第 {standing.rank} 名，{standing.points} 分。")
+    return Reply("\n".join(lines))
+
+
+def leave_board(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _set_opt_out(ctx, True)
+
+
+def join_board(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _set_opt_out(ctx, False)
+
+
+def _set_opt_out(ctx: Ctx, opt_out: bool) -> Reply:
+    member = ctx.member
+    assert member is not None
+    if member.leaderboard_opt_out == opt_out:
+        return Reply("你已经不在公开排行中。" if opt_out else "你已经在公开排行中。")
+    member.leaderboard_opt_out = opt_out
+    member.updated_at = ctx.now
+    ctx.session.add(member)
+    ctx.audit("leaderboard.opt_out" if opt_out else "leaderboard.opt_in", target=member.name)
+    if opt_out:
+        return Reply("已退出公开排行。你的积分照常累计，发送「积分」随时查看；发送「参与排行」可恢复。")
+    return Reply("已恢复参与公开排行。")
+
+
+TIER_HEADINGS = {Tier.RED: "🔴 红榜", Tier.YELLOW: "🟡 黄榜", Tier.BLUE: "🔵 蓝榜"}
+
+
+def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    default = "本周" if ctx.rules.tiers.period == "week" else "本月"
+    name = args.get("period") or default
+    # Month (or week) to date: activities not yet held must not count against anyone.
+    period = named_period(name, ctx.now, ctx.settings.tz).until(ctx.now)
+    figures = branch_figures(ctx.session, start=period.start, end=period.end)
+    table = standings(figures, ctx.rules, period)
+    mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
+    lines = [f"红黄蓝榜（{name}，{mode}分档）"]
+    for tier in Tier:
+        members = [s for s in table if s.tier is tier]
+        if ctx.bureau_wide:
+            lines.append(f"{TIER_HEADINGS[tier]}（{len(members)} 个）")
+            lines += [_leader_line(s) for s in members]
+        else:
+            names = "、".join(s.figures.name for s in members) or "暂无"
+            lines.append(f"{TIER_HEADINGS[tier]}：{names}")
+    idle = [s.figures.name for s in table if s.score is None]
+    if idle:
+        lines.append(f"本期未开展活动：{'、'.join(idle)}")
+    if not ctx.bureau_wide and ctx.branch is not None:
+        own = next((s for s in table if s.figures.branch_id == ctx.branch.id), None)
+        if own is not None and own.score is not None:
+            lines.append(
+                f"本支部得分 {own.score:g}（参与率 {_percent(own.figures.participation)}，"
+                f"人均 {_number(own.figures.average_points)} 分）。多参加活动、多学习都能提高得分。"
+            )
+    t = ctx.rules.tiers
+    reference = points_reference(t, period.days)
+    lines.append(f"得分 = 100×({t.participation_weight:g}×参与率 + {t.points_weight:g}×"
+                 f"min(1, 人均积分÷{reference:.1f}))")
+    return Reply("\n".join(lines))
+
+
+def _leader_line(s: BranchStanding) -> str:
+    f = s.figures
+    talk = "（约谈）" if s.tier is Tier.BLUE else ""
+    return (f"· {f.name} {s.score:g} 分{talk}：活动 {f.activities} 次，参与率 "
+            f"{_percent(f.participation)}（{f.attended}/{f.expected - f.leave}），"
+            f"人均 {_number(f.average_points)} 分")
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{round(value, 1):g}"
+
+
+def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    member = ctx.member
+    assert member is not None and member.id is not None
+    entries = recent_entries(ctx.session, member_id=member.id, limit=10)
+    if not entries:
+        return Reply("你还没有积分记录。签到、学习都会记入积分。")
+    tz = ctx.settings.tz
+    lines = [f"{member.name} 最近 {len(entries)} 笔积分："]
+    for e in entries:
+        when = e.occurred_at.astimezone(tz).strftime("%m-%d %H:%M")
+        note = f"，{e.note}" if e.note else ""
+        lines.append(f"{when} {e.points:+d} {describe_rule(e.rule)}（规则 {e.rule}{note}）")
+    return Reply("\n".join(lines))
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(Command(
+        name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
+        aliases=("我的积分",), example="积分", capability="points",
+    ))
+    registry.add(Command(
+        name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
+        example="积分明细", capability="points",
+    ))
+    registry.add(Command(
+        name="排行榜", summary="本支部积分前 10 名和我的名次", handler=board,
+        args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),),
+        aliases=("排名",), example="排行榜 本周", capability="points",
+    ))
+    registry.add(Command(
+        name="不参与排行", summary="退出公开排行榜（积分照常累计）", handler=leave_board,
+        aliases=("退出排行",), example="不参与排行", capability="points",
+    ))
+    registry.add(Command(
+        name="参与排行", summary="恢复参与公开排行榜", handler=join_board,
+        example="参与排行", capability="points",
+    ))
+    registry.add(Command(
+        name="红黄蓝榜",
+        summary="支部红黄蓝分档（得分看参与率和人均积分）",
+        handler=tiers,
+        args=(choice("period", "时间", ("本月", "本周"), optional=True),),
+        aliases=("红黄蓝",), example="红黄蓝榜 本月", capability="points",
+    ))

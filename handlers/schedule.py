@@ -1,0 +1,228 @@
+"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 不要提醒我 / 恢复提醒我: schedules and reminders in chat.
+
+`设置` dispatches on its first word with a small table: this module owns the activity
+kinds (设置 主题党日 每月15日 14:30 2小时); other modules add their own settings with
+register_setting (e.g. handlers/push.py: 设置 推送 <支部> <key>).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import delete, select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
+from bot.registry import MANAGERS, Command, CommandRegistry, rest, usage_text
+from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
+from bot.scheduling.rules import WEEKDAY_NAMES, RuleError, parse_duration, parse_rule
+from storage.models import Activity, ActivityType, Attendance, BranchReminderSettings, Schedule
+
+# The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
+KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
+    "夜学": ActivityType.NIGHT_STUDY}
+POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
+POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    handler: Callable[[Ctx, str], Reply]  # (ctx, the text after the setting's name)
+    usage: str
+
+
+_SETTINGS: dict[str, Setting] = {}
+
+
+def register_setting(name: str, handler: Callable[[Ctx, str], Reply], usage: str) -> None:
+    """Add `设置 <name> …`; handler gets the text after the name."""
+    # Registries are rebuilt per runtime (and per test), so the same handler may come again.
+    if name in KIND_WORDS or (name in _SETTINGS and _SETTINGS[name].handler is not handler):
+        raise ValueError(f"设置 {name} registered twice")
+    _SETTINGS[name] = Setting(handler, usage)
+
+
+def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    head, _, tail = (args["text"] or "").partition(" ")
+    if head in _SETTINGS:
+        return _SETTINGS[head].handler(ctx, tail.strip())
+    if head in KIND_WORDS:
+        return set_schedule(ctx, KIND_WORDS[head], tail.strip())
+    known = "、".join(["主题党日", "夜学", *_SETTINGS])
+    return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
+
+
+def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    words = text.split(" ")
+    policy = DEFAULT_POLICY.get(kind.value, SKIP)
+    if words and words[-1] in POLICY_WORDS:
+        policy = POLICY_WORDS[words.pop()]
+    duration = DURATIONS.get(kind, DEFAULT_DURATION)
+    if len(words) > 1 and re.search(r"(小时|分钟|分|h|min)$", words[-1]):
+        try:
+            duration = timedelta(minutes=parse_duration(words.pop()))
+        except RuleError as exc:
+            return Reply.error(usage_text(SET, str(exc)))
+    try:
+        rule = parse_rule(" ".join(words))
+    except RuleError as exc:
+        return Reply.error(usage_text(SET, str(exc)))
+
+    now = ctx.now
+    schedule = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value)).first()
+    if schedule is None:
+        schedule = Schedule(branch_id=ctx.branch.id, activity_type=kind.value, rule="",
+                            created_by=ctx.member.id if ctx.member else None, created_at=now,
+                            updated_at=now)
+    else:
+        _drop_future_unattended(ctx, schedule.id, now)  # type: ignore[arg-type]
+    schedule.rule = rule.describe()
+    schedule.duration_minutes = int(duration.total_seconds() // 60)
+    schedule.holiday_policy = policy
+    schedule.active = True
+    schedule.updated_at = now
+    ctx.session.add(schedule)
+    ctx.session.flush()
+    ctx.audit("schedule.set", target=ctx.branch.name,
+              detail={"kind": kind.value, "rule": schedule.rule,
+                      "minutes": schedule.duration_minutes, "policy": policy})
+    lines = [f"已设置 {ctx.branch.name} {kind.value}：{schedule.rule}，"
+             f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。", "接下来："]
+    lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
+    return Reply("\n".join(lines))
+
+
+def _drop_future_unattended(ctx: Ctx, schedule_id: int, now: datetime) -> None:
+    """A changed rule replaces the not-yet-started activities nobody has answered yet."""
+    answered = select(Attendance.activity_id)
+    ctx.session.exec(delete(Activity).where(  # type: ignore[call-overload]
+        Activity.schedule_id == schedule_id, Activity.starts_at > now,
+        Activity.id.not_in(answered)))  # type: ignore[union-attr]
+
+
+def _minutes(minutes: int) -> str:
+    return f"{minutes // 60}小时{minutes % 60}分钟".replace("小时0分钟", "小时") if minutes >= 60 \
+        else f"{minutes}分钟"
+
+
+def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
+    rule = parse_rule(schedule.rule)
+    tz = ctx.settings.tz
+    found = held_between(rule, schedule.holiday_policy, default_calendar(), ctx.now,
+                         ctx.now + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
+    return found[:count]
+
+
+def _line(occurrence, ctx: Ctx, kind: str) -> str:
+    local = occurrence.starts_at.astimezone(ctx.settings.tz)
+    note = f"（{occurrence.note}）" if occurrence.note else ""
+    return f"· {local:%m月%d日} 周{WEEKDAY_NAMES[local.weekday()]} {local:%H:%M} {kind}{note}"
+
+
+def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里查看日程。")
+    schedules = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.active == True)).all()  # noqa: E712
+    if not schedules:
+        return Reply(f"{ctx.branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
+    lines = [f"{ctx.branch.name}的日程："]
+    lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}" for s in schedules]
+    upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
+                      key=lambda pair: pair[0].starts_at)[:5]
+    lines.append("接下来：")
+    lines += [_line(o, ctx, kind) for o, kind in upcoming]
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
+    if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
+        lines.append(f"提醒已暂停至 {row.paused_until:%Y-%m-%d}。")
+    return Reply("\n".join(lines))
+
+
+_DATE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
+
+
+def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里发送。")
+    text = re.sub(r"^(至|到)\s*", "", args["until"].strip())
+    match = _DATE.match(text)
+    if not match:
+        return Reply.error(usage_text(PAUSE, f"看不懂日期「{args['until']}」，请写成 2026-12-31"))
+    try:
+        until = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return Reply.error(usage_text(PAUSE, f"没有 {text} 这一天"))
+    if until < ctx.local_now.date():
+        return Reply.error(usage_text(PAUSE, "这个日期已经过去了"))
+    _reminder_settings(ctx).paused_until = until
+    ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
+    return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {until:%Y-%m-%d}（含）。"
+                 "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。")
+
+
+def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里发送。")
+    _reminder_settings(ctx).paused_until = None
+    ctx.audit("reminders.resume", target=ctx.branch.name)
+    return Reply(f"已恢复{ctx.branch.name}的活动提醒。")
+
+
+def _reminder_settings(ctx: Ctx) -> BranchReminderSettings:
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)  # type: ignore[union-attr]
+    if row is None:
+        row = BranchReminderSettings(branch_id=ctx.branch.id)  # type: ignore[union-attr]
+    ctx.session.add(row)
+    return row
+
+
+def nudges_off(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _set_nudges(ctx, off=True)
+
+
+def nudges_on(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    return _set_nudges(ctx, off=False)
+
+
+def _set_nudges(ctx: Ctx, *, off: bool) -> Reply:
+    member = ctx.member
+    assert member is not None  # needs_member
+    member.nudges_off = off
+    member.updated_at = ctx.now
+    ctx.session.add(member)
+    if off:
+        return Reply("好的，不再私聊提醒你签到。群里的活动通知照常。发送「恢复提醒我」可重新开启。")
+    return Reply("好的，活动开始后你若未签到，我会私聊提醒你一次。")
+
+
+SET = Command(
+    name="设置", summary="设置固定日程（主题党日、夜学等）", handler=_set,
+    args=(rest("text", "活动类型 规则 [时长]"),), roles=MANAGERS,
+    example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
+)
+PAUSE = Command(
+    name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,
+    args=(rest("until", "至 日期"),), roles=MANAGERS, example="暂停提醒 至 2026-12-31",
+    capability="schedule",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(SET)
+    registry.add(Command(name="日程", summary="查看本支部接下来的活动", handler=agenda,
+                         capability="schedule"))
+    registry.add(PAUSE)
+    registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
+                         roles=MANAGERS, capability="schedule"))
+    registry.add(Command(name="不要提醒我", summary="不再私聊提醒我签到", handler=nudges_off,
+                         capability="schedule"))
+    registry.add(Command(name="恢复提醒我", summary="重新开启签到提醒", handler=nudges_on,
+                         capability="schedule"))

@@ -1,0 +1,97 @@
+"""学习: a member logs self-study; points per 30 minutes, capped per day (the day in settings.tz)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.registry import Command, CommandRegistry, integer, rest, usage_text, word
+from storage import ledger
+from storage.models import PointEntry, StudyLog
+
+SOURCE_KIND = "study"
+RULE = "study.per_30min"
+MAX_KIND_CHARS = 10
+MAX_MATERIAL_CHARS = 200
+
+
+def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    kind, minutes, material = args["kind"], args["minutes"], args.get("material")
+    if len(kind) > MAX_KIND_CHARS:
+        return Reply.error(usage_text(COMMAND, f"学习类型请写短一些（不超过 {MAX_KIND_CHARS} 个字）"))
+    if material and len(material) > MAX_MATERIAL_CHARS:
+        return Reply.error(usage_text(COMMAND, f"材料请写短一些（不超过 {MAX_MATERIAL_CHARS} 个字）"))
+    member = ctx.member
+    assert member is not None and member.id is not None
+    today = ctx.local_now.date()
+    day_start = datetime.combine(today, time(0), tzinfo=ctx.settings.tz)
+    already = points_between(ctx.session, member_id=member.id, start=day_start,
+                             end=day_start + timedelta(days=1))
+
+    log = StudyLog(member_id=member.id, kind=kind, minutes=minutes, material=material,
+                   study_day=today, logged_at=ctx.now)
+    ctx.session.add(log)
+    ctx.session.flush()
+    earned = ctx.rules.study_points(minutes, already)
+    if earned:
+        ledger.post(
+            ctx.session,
+            member_id=member.id,
+            branch_id=member.branch_id,
+            points=earned,
+            rule=RULE,
+            source_kind=SOURCE_KIND,
+            source_id=log.id,  # type: ignore[arg-type]
+            occurred_at=ctx.now,
+            now=ctx.now,
+            ruleset_id=ledger.ruleset_id(ctx.session, digest=ctx.rules.digest),
+        )
+    minutes_today = ctx.session.exec(
+        select(func.coalesce(func.sum(StudyLog.minutes), 0))
+        .where(StudyLog.member_id == member.id, StudyLog.study_day == today)
+    ).one()
+    cap = ctx.rules.study_daily_cap
+    lines = [f"已记录学习：{kind} {minutes} 分钟" + (f"（{material}）" if material else "") + "。",
+             f"今天累计学习 {minutes_today} 分钟，本次积分 +{earned}。"]
+    if already + earned >= cap:
+        lines.append(f"今天的学习积分已达上限 {cap} 分，继续学习仍会记录时长。")
+    elif earned == 0:
+        lines.append(f"每满 30 分钟记 {ctx.rules.study_points_per_30_minutes} 分。")
+    return Reply("\n".join(lines))
+
+
+def points_between(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:
+    """Study points a member earned in [start, end)."""
+    return int(
+        session.exec(
+            select(func.coalesce(func.sum(PointEntry.points), 0)).where(
+                PointEntry.member_id == member_id,
+                PointEntry.source_kind == SOURCE_KIND,
+                PointEntry.occurred_at >= start,
+                PointEntry.occurred_at < end,
+            )
+        ).one()
+    )
+
+
+COMMAND = Command(
+    name="学习",
+    summary="记录自学：类型、分钟数和材料，按时长计积分（每日有上限）",
+    handler=handle,
+    args=(
+        word("kind", "类型"),
+        integer("minutes", "分钟", min=1, max=600),
+        rest("material", "材料", optional=True),
+    ),
+    example="学习 理论 45 《习近平谈治国理政》第四卷",
+    capability="study",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(COMMAND)

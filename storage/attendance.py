@@ -1,0 +1,629 @@
+"""Activities, attendance, leave, make-up and ratings: keyword-only queries that never commit.
+
+An activity's scope is a branch (branch_id), optionally one party group in it, or the whole
+bureau (branch_id None). Absence stays provisional until the activity is finalized: only
+then are absent rows written and penalties posted, so a forgotten check-in can be made up
+without a penalty ever appearing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.domain.attendance import (
+    ATTENDED,
+    COMMITTEE_TYPES,
+    RATING_WINDOW,
+    Participation,
+    checkin_status,
+    plan_times,
+)
+from bot.domain.rules import Rules
+from bot.registry import LEADERS
+from storage import ledger
+from storage.models import (
+    Activity,
+    ActivityType,
+    Attendance,
+    AttendanceStatus,
+    Identity,
+    LeaveState,
+    Member,
+    PointEntry,
+    Rating,
+)
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+# --- finding activities -------------------------------------------------------------
+
+
+def _in_scope(branch_id: int | None):
+    return (
+        Activity.branch_id == branch_id if branch_id is not None else Activity.branch_id.is_(None)
+    )
+
+
+def open_activity(
+    session: Session,
+    *,
+    activity_type: ActivityType,
+    branch_id: int | None,
+    starts_at: datetime,
+    now: datetime,
+    settings: Settings,
+    topic: str = "",
+    lecturer: str | None = None,
+    party_group_id: int | None = None,
+    opened_by: int | None = None,
+    duration: timedelta | None = None,
+    schedule_id: int | None = None,
+) -> Activity:
+    times = plan_times(
+        activity_type,
+        starts_at,
+        duration=duration,
+        opens_minutes_before=settings.checkin_opens_minutes_before,
+    )
+    activity = Activity(
+        type=activity_type.value,
+        topic=topic,
+        lecturer=lecturer,
+        branch_id=branch_id,
+        party_group_id=party_group_id,
+        starts_at=times.starts_at,
+        ends_at=times.ends_at,
+        checkin_opens_at=times.checkin_opens_at,
+        checkin_closes_at=times.checkin_closes_at,
+        status=OPEN,
+        opened_by=opened_by,
+        schedule_id=schedule_id,
+        created_at=now,
+    )
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def running_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+    """The open activity of this scope that has started and not yet reached its end."""
+    return session.exec(
+        select(Activity)
+        .where(
+            _in_scope(branch_id),
+            Activity.status == OPEN,
+            Activity.starts_at <= now,
+            Activity.ends_at > now,
+        )
+        .order_by(Activity.starts_at.desc())
+    ).first()
+
+
+def current_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+    """The open activity whose check-in window has opened. It may be past its end and not yet
+    closed by the scheduler; 签到 then says the window has passed."""
+    return session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == OPEN, Activity.checkin_opens_at <= now)
+        .order_by(Activity.starts_at.desc())
+    ).first()
+
+
+def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+    """The earliest open activity of this scope that has not started yet."""
+    return session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == OPEN, Activity.starts_at > now)
+        .order_by(Activity.starts_at)
+    ).first()
+
+
+def record_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+    """The activity whose record a secretary works on: the current one, else the latest
+    not yet finalized, else the latest finalized within the last week (to correct it)."""
+    current = current_activity(session, branch_id=branch_id, now=now)
+    if current is not None:
+        return current
+    started = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now)
+    pending = session.exec(
+        started.where(Activity.finalized_at.is_(None)).order_by(Activity.starts_at.desc())
+    ).first()
+    if pending is not None:
+        return pending
+    return session.exec(
+        started.where(Activity.starts_at >= now - RATING_WINDOW).order_by(Activity.starts_at.desc())
+    ).first()
+
+
+def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+    """The current activity, else the most recent one that has started."""
+    return (
+        current_activity(session, branch_id=branch_id, now=now)
+        or session.exec(
+            select(Activity)
+            .where(_in_scope(branch_id), Activity.starts_at <= now)
+            .order_by(Activity.starts_at.desc())
+        ).first()
+    )
+
+
+# --- who is expected ----------------------------------------------------------------
+
+
+def _expected_condition(activity: Activity):
+    """Active members in the activity's scope who were on the roster by its end."""
+    conditions = [Member.active == True, Member.created_at <= activity.ends_at]  # noqa: E712
+    if activity.branch_id is not None:
+        conditions.append(Member.branch_id == activity.branch_id)
+        if activity.party_group_id is not None:
+            conditions.append(Member.party_group_id == activity.party_group_id)
+    elif activity.type in COMMITTEE_TYPES:
+        conditions.append(Member.role.in_([r.value for r in LEADERS]))
+    return and_(*conditions)
+
+
+def is_expected(member: Member, activity: Activity) -> bool:
+    """Whether this member belongs to the activity's scope (the same rule as the SQL above)."""
+    if not member.active:
+        return False
+    if activity.branch_id is not None:
+        return member.branch_id == activity.branch_id and (
+            activity.party_group_id is None or member.party_group_id == activity.party_group_id
+        )
+    return activity.type not in COMMITTEE_TYPES or member.role in LEADERS
+
+
+def expected_members(session: Session, *, activity: Activity) -> list[Member]:
+    return list(
+        session.exec(
+            select(Member).where(_expected_condition(activity)).order_by(Member.name, Member.id)
+        ).all()
+    )
+
+
+def attendance_of(session: Session, *, activity_id: int, member_id: int) -> Attendance | None:
+    return session.exec(
+        select(Attendance).where(
+            Attendance.activity_id == activity_id, Attendance.member_id == member_id
+        )
+    ).first()
+
+
+def _counts_as_excused(row: Attendance) -> bool:
+    return row.status == AttendanceStatus.LEAVE and row.leave_state == LeaveState.GRANTED
+
+
+def missing_members(
+    session: Session, *, activity: Activity
+) -> list[tuple[Member, Attendance | None]]:
+    """Expected members who neither took part nor have granted leave, with their row if any
+    (a pending or revoked leave, or a confirmed absence)."""
+    rows = session.exec(
+        select(Member, Attendance)
+        .join(
+            Attendance,
+            and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
+            isouter=True,
+        )
+        .where(_expected_condition(activity))
+        .order_by(Member.name, Member.id)
+    ).all()
+    return [
+        (member, row)
+        for member, row in rows
+        if row is None or (row.status not in ATTENDED and not _counts_as_excused(row))
+    ]
+
+
+def participation(session: Session, *, activity: Activity) -> Participation:
+    """The activity's figures, counted in SQL. Once finalized, `expected` is the frozen count."""
+    by_status = dict(
+        session.exec(
+            select(Attendance.status, func.count())
+            .where(
+                Attendance.activity_id == activity.id,
+                or_(
+                    Attendance.status != AttendanceStatus.LEAVE,
+                    Attendance.leave_state == LeaveState.GRANTED,
+                ),
+            )
+            .group_by(Attendance.status)
+        ).all()
+    )
+    if activity.expected_count is not None:
+        expected = activity.expected_count
+    else:
+        # Someone who checked in and has since left the roster still counts once.
+        has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
+        expected = session.exec(
+            select(func.count(Member.id)).where(
+                or_(_expected_condition(activity), Member.id.in_(has_row))
+            )
+        ).one()
+    return Participation(
+        expected=expected,
+        present=by_status.get(AttendanceStatus.PRESENT, 0),
+        late=by_status.get(AttendanceStatus.LATE, 0),
+        makeup=by_status.get(AttendanceStatus.MAKEUP, 0),
+        leave=by_status.get(AttendanceStatus.LEAVE, 0),
+    )
+
+
+# --- points -------------------------------------------------------------------------
+
+
+def _post_status_points(
+    session: Session,
+    *,
+    attendance: Attendance,
+    activity: Activity,
+    member: Member,
+    rules: Rules,
+    now: datetime,
+    source_kind: str = "attendance",
+) -> int:
+    """Post the rules' points for the row's current status; dated at the activity's start so
+    a later make-up or confirmation lands in the same week as the activity."""
+    points, rule = rules.attendance_points(activity.type, attendance.status)
+    if points == 0:
+        return 0
+    ledger.post(
+        session,
+        member_id=member.id,  # type: ignore[arg-type]
+        branch_id=member.branch_id,
+        points=points,
+        rule=rule,
+        source_kind=source_kind,
+        source_id=attendance.id,  # type: ignore[arg-type]
+        occurred_at=activity.starts_at,
+        now=now,
+        ruleset_id=ledger.ruleset_id(session, digest=rules.digest),
+    )
+    return points
+
+
+# --- check-in, leave, make-up -------------------------------------------------------
+
+
+def check_in(
+    session: Session,
+    *,
+    activity: Activity,
+    member: Member,
+    now: datetime,
+    settings: Settings,
+    rules: Rules,
+    platform: str | None = None,
+    message_id: str | None = None,
+) -> Attendance:
+    """Record the member as present or late and post the points. The caller has checked that
+    the member has not taken part yet; a leave row becomes attendance (they came after all)."""
+    status = checkin_status(now, activity.starts_at, grace_minutes=settings.late_grace_minutes)
+    row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
+    if row is None:
+        row = Attendance(activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
+    row.status = status
+    row.checked_in_at = now
+    row.platform = platform
+    row.message_id = message_id
+    row.updated_at = now
+    session.add(row)
+    session.flush()  # a racing duplicate fails here on (activity, member); the dispatcher retries
+    _post_status_points(
+        session, attendance=row, activity=activity, member=member, rules=rules, now=now
+    )
+    return row
+
+
+def ask_leave(
+    session: Session,
+    *,
+    activity: Activity,
+    member: Member,
+    reason: str,
+    now: datetime,
+    settings: Settings,
+    platform: str | None = None,
+    message_id: str | None = None,
+) -> Attendance:
+    """Leave asked before the start: granted at once, or pending when approval is required.
+    Leave points (if the rules give any) are posted when the activity is finalized."""
+    state = LeaveState.PENDING if settings.leave_requires_approval else LeaveState.GRANTED
+    row = Attendance(
+        activity_id=activity.id,  # type: ignore[arg-type]
+        member_id=member.id,  # type: ignore[arg-type]
+        status=AttendanceStatus.LEAVE,
+        leave_reason=reason,
+        leave_state=state,
+        platform=platform,
+        message_id=message_id,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def leave_to_decide(
+    session: Session, *, branch_id: int | None, member_id: int, now: datetime
+) -> tuple[Attendance, Activity] | None:
+    """The member's leave on the latest not-yet-finalized activity of this scope."""
+    return session.exec(
+        select(Attendance, Activity)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .where(
+            _in_scope(branch_id),
+            Activity.finalized_at.is_(None),
+            Attendance.member_id == member_id,
+            Attendance.status == AttendanceStatus.LEAVE,
+        )
+        .order_by(Activity.starts_at.desc())
+    ).first()
+
+
+def decide_leave(
+    session: Session, *, attendance: Attendance, state: LeaveState, by: Member, now: datetime
+) -> None:
+    """Approve or revoke leave; a revoked member is expected again."""
+    attendance.leave_state = state
+    attendance.leave_decided_by = by.id
+    attendance.updated_at = now
+    session.add(attendance)
+
+
+def make_up(
+    session: Session,
+    *,
+    activity: Activity,
+    member: Member,
+    by: Member,
+    reason: str,
+    now: datetime,
+    rules: Rules,
+) -> tuple[Attendance, int]:
+    """补签: mark the member as having taken part. A confirmed absence's penalty is reversed by
+    a new correcting entry (the ledger is never edited). Returns the row and the points
+    reversed (0 when there was no penalty)."""
+    row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
+    if row is None:
+        row = Attendance(
+            activity_id=activity.id, member_id=member.id, status=AttendanceStatus.MAKEUP
+        )  # type: ignore[arg-type]
+    row.status = AttendanceStatus.MAKEUP
+    row.made_up_by = by.id
+    row.made_up_at = now
+    row.makeup_reason = reason
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    reversed_points = 0
+    penalties = session.exec(
+        select(PointEntry).where(
+            PointEntry.source_kind == "absence", PointEntry.source_id == str(row.id)
+        )
+    ).all()
+    for penalty in penalties:
+        # Reverse what was actually posted, not what today's rules would say.
+        ledger.post(
+            session,
+            member_id=penalty.member_id,
+            branch_id=penalty.branch_id,
+            points=-penalty.points,
+            rule=f"reverse:{penalty.rule}",
+            source_kind="correction",
+            source_id=row.id,  # type: ignore[arg-type]
+            occurred_at=penalty.occurred_at,
+            now=now,
+            ruleset_id=penalty.ruleset_id,
+            note=f"补签：{reason}",
+        )
+        reversed_points -= penalty.points
+    _post_status_points(
+        session, attendance=row, activity=activity, member=member, rules=rules, now=now
+    )
+    return row, reversed_points
+
+
+# --- closing and confirming absence -----------------------------------------------------
+
+
+def close(session: Session, *, activity: Activity, now: datetime, by: int | None = None) -> None:
+    """End check-in. Absence is still provisional: nothing is posted here."""
+    if activity.status == CLOSED:
+        return
+    activity.status = CLOSED
+    activity.closed_at = now
+    activity.closed_by = by
+    session.add(activity)
+
+
+@dataclass(frozen=True)
+class Finalized:
+    activity: Activity
+    absent: list[Member]
+    penalty_points: int
+
+
+def finalize(
+    session: Session, *, activity: Activity, now: datetime, rules: Rules, by: int | None = None
+) -> Finalized:
+    """Confirm absences: absent rows and penalties for the missing, leave points for the
+    excused, and the expected count frozen. Finalizing twice does nothing the second time."""
+    if activity.finalized_at is not None:
+        return Finalized(activity, [], 0)
+    close(session, activity=activity, now=now, by=by)
+    figures = participation(session, activity=activity)
+    absent: list[Member] = []
+    penalty_total = 0
+    for member, row in missing_members(session, activity=activity):
+        if row is None:
+            row = Attendance(
+                activity_id=activity.id,
+                member_id=member.id,  # type: ignore[arg-type]
+                status=AttendanceStatus.ABSENT,
+            )
+        row.status = AttendanceStatus.ABSENT  # a pending or revoked leave becomes an absence
+        row.updated_at = now
+        session.add(row)
+        session.flush()
+        penalty_total += _post_status_points(
+            session,
+            attendance=row,
+            activity=activity,
+            member=member,
+            rules=rules,
+            now=now,
+            source_kind="absence",
+        )
+        absent.append(member)
+    excused = session.exec(
+        select(Attendance, Member)
+        .join(Member, Member.id == Attendance.member_id)
+        .where(
+            Attendance.activity_id == activity.id,
+            Attendance.status == AttendanceStatus.LEAVE,
+            Attendance.leave_state == LeaveState.GRANTED,
+        )
+    ).all()
+    for row, member in excused:
+        _post_status_points(
+            session, attendance=row, activity=activity, member=member, rules=rules, now=now
+        )
+    activity.expected_count = figures.expected
+    activity.finalized_at = now
+    session.add(activity)
+    session.flush()
+    return Finalized(activity, absent, penalty_total)
+
+
+def close_due(session: Session, *, now: datetime) -> list[Activity]:
+    """Close every open activity past its end (the scheduler calls this every tick)."""
+    due = session.exec(
+        select(Activity).where(Activity.status == OPEN, Activity.ends_at <= now)
+    ).all()
+    for activity in due:
+        close(session, activity=activity, now=now)
+    session.flush()
+    return list(due)
+
+
+def finalize_due(
+    session: Session, *, now: datetime, settings: Settings, rules: Rules
+) -> list[Finalized]:
+    """Finalize every activity that ended more than absence_confirm_hours ago."""
+    close_due(session, now=now)
+    cutoff = now - timedelta(hours=settings.absence_confirm_hours)
+    due = session.exec(
+        select(Activity)
+        .where(
+            Activity.status == CLOSED, Activity.finalized_at.is_(None), Activity.ends_at <= cutoff
+        )
+        .order_by(Activity.ends_at)
+    ).all()
+    return [finalize(session, activity=activity, now=now, rules=rules) for activity in due]
+
+
+# --- ratings ------------------------------------------------------------------------
+
+
+def activity_to_rate(session: Session, *, member: Member, now: datetime) -> Activity | None:
+    """The latest activity in the past week that the member attended or was expected at."""
+    took_part = select(Attendance.activity_id).where(Attendance.member_id == member.id)
+    scope = [Activity.branch_id.is_(None), Activity.id.in_(took_part)]
+    if member.branch_id is not None:
+        scope.append(Activity.branch_id == member.branch_id)
+    candidates = session.exec(
+        select(Activity)
+        .where(Activity.starts_at <= now, Activity.starts_at >= now - RATING_WINDOW, or_(*scope))
+        .order_by(Activity.starts_at.desc())
+        .limit(20)
+    ).all()
+    for activity in candidates:
+        row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
+        if row is not None or is_expected(member, activity):
+            return activity
+    return None
+
+
+def rate(
+    session: Session,
+    *,
+    activity: Activity,
+    member: Member,
+    score: int,
+    comment: str | None,
+    now: datetime,
+) -> bool:
+    """Store the member's rating; True when it replaced an earlier one."""
+    existing = session.exec(
+        select(Rating).where(Rating.activity_id == activity.id, Rating.member_id == member.id)
+    ).first()
+    rating = existing or Rating(activity_id=activity.id, member_id=member.id, score=score)  # type: ignore[arg-type]
+    rating.score = score
+    rating.comment = comment
+    rating.rated_at = now
+    session.add(rating)
+    session.flush()
+    return existing is not None
+
+
+def rating_summary(session: Session, *, activity_id: int) -> tuple[int, float | None]:
+    count, average = session.exec(
+        select(func.count(Rating.id), func.avg(Rating.score)).where(
+            Rating.activity_id == activity_id
+        )
+    ).one()
+    return count, (float(average) if average is not None else None)
+
+
+# --- naming members -----------------------------------------------------------------
+
+
+def find_members(
+    session: Session,
+    *,
+    branch_id: int | None,
+    query: str,
+    platform: str,
+    mentions: tuple[str, ...] = (),
+) -> list[Member]:
+    """Resolve '<姓名|@某人|编号>' to active members (of one branch, or anywhere when
+    branch_id is None). Several results mean an ambiguous name: show them with their 编号."""
+    query = query.strip()
+    base = select(Member).where(Member.active == True)  # noqa: E712
+    if branch_id is not None:
+        base = base.where(Member.branch_id == branch_id)
+    if query.startswith("@") and mentions:
+        # The platform tells us whom the @ named; the text after @ is only a display name.
+        return list(
+            session.exec(
+                base.join(Identity, Identity.member_id == Member.id)
+                .where(Identity.platform == platform, Identity.user_id.in_(mentions))
+                .order_by(Member.name, Member.id)
+            ).all()
+        )
+    name = query.lstrip("@").strip()
+    if not name:
+        return []
+    by_number = session.exec(base.where(Member.staff_no == name)).all()
+    if by_number:
+        return list(by_number)
+    by_name = session.exec(base.where(Member.name == name).order_by(Member.id)).all()
+    if by_name:
+        return list(by_name)
+    if name.isdigit():
+        # Members without a 编号 are shown with their roster number instead.
+        return list(session.exec(base.where(Member.id == int(name))).all())
+    return []
+
+
+def member_number(member: Member) -> str:
+    """The 编号 to show beside a name: the staff number, else the roster id."""
+    return member.staff_no or str(member.id)

@@ -1,0 +1,194 @@
+"""A portable dump of the whole database, and restoring it into an empty one of either kind.
+
+The dump is JSON lines: a header naming the Alembic revision, then one line per row,
+tables in dependency order (a row's references come before it). It is read through
+SQL, not copied as a file, so it is consistent even while djbot is writing, and it moves
+between SQLite and PostgreSQL. Times are written as UTC ISO strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+
+from storage import db
+
+FORMAT = "djbot-backup"
+FORMAT_VERSION = 1
+BATCH = 500
+
+
+class RestoreRefused(Exception):
+    """The target database is not empty, or the file is not a djbot backup."""
+
+
+def _tables(conn: Connection) -> list[sa.Table]:
+    meta = sa.MetaData()
+    meta.reflect(conn)
+    return [t for t in meta.sorted_tables if t.name != "alembic_version"]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # SQLite hands back naive values that are UTC by construction (storage.types).
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _decoder(column: sa.Column, dialect: str):
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = object
+    if kind is datetime:
+        def decode(value):
+            if value is None:
+                return None
+            parsed = datetime.fromisoformat(value).astimezone(timezone.utc)
+            # The plain DATETIME a reflected SQLite column has would drop an offset silently.
+            return parsed.replace(tzinfo=None) if dialect == "sqlite" else parsed
+        return decode
+    if kind is date:
+        return lambda value: None if value is None else date.fromisoformat(value)
+    return lambda value: value
+
+
+def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
+    """Write every row to `out`, in one read transaction; returns rows per table."""
+    counts: dict[str, int] = {}
+    with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            # One consistent snapshot across all tables while replicas keep writing.
+            conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        header = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "revision": MigrationContext.configure(conn).get_current_revision(),
+            "created_at": now.astimezone(timezone.utc).isoformat(),
+            "source": conn.dialect.name,
+        }
+        out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for table in _tables(conn):
+            order = list(table.primary_key.columns) or list(table.columns)
+            n = 0
+            for row in conn.execute(sa.select(table).order_by(*order)).mappings():
+                record = {key: _encode(value) for key, value in row.items()}
+                out.write(json.dumps({"table": table.name, "row": record}, ensure_ascii=False) + "\n")
+                n += 1
+            counts[table.name] = n
+    return counts
+
+
+def read_header(path: Path) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise RestoreRefused(f"{path} 不是 djbot 备份文件")
+    if header.get("version") != FORMAT_VERSION:
+        raise RestoreRefused(f"{path} 的备份格式版本 {header.get('version')} 不受支持")
+    return header
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+            for t in _tables(conn)
+        }
+
+
+def _records(path: Path) -> Iterator[tuple[str, dict]]:
+    with path.open(encoding="utf-8") as fh:
+        fh.readline()  # the header
+        for line in fh:
+            if line.strip():
+                item = json.loads(line)
+                yield item["table"], item["row"]
+
+
+def restore(engine: Engine, path: Path) -> dict[str, int]:
+    """Load a dump into an EMPTY database, then bring its schema to head; returns rows per table.
+
+    The schema is first built at the dump's own revision so the rows fit as they were
+    written, and the ordinary migrations carry them forward afterwards.
+    """
+    header = read_header(path)
+    nonempty = {name: n for name, n in row_counts(engine).items() if n}
+    if nonempty:
+        listed = "、".join(f"{name}({n})" for name, n in sorted(nonempty.items()))
+        raise RestoreRefused(f"目标数据库不是空的，拒绝恢复：{listed}")
+    _schema_at(engine, header["revision"])
+
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        tables = {t.name: t for t in _tables(conn)}
+        decoders = {
+            name: {c.name: _decoder(c, conn.dialect.name) for c in table.columns}
+            for name, table in tables.items()
+        }
+        batch: list[dict] = []
+        current: str | None = None
+        for name, row in _records(path):
+            if name not in tables:
+                raise RestoreRefused(f"备份中的表 {name} 在版本 {header['revision']} 中不存在")
+            if name != current and batch:
+                conn.execute(tables[current].insert(), batch)
+                batch = []
+            current = name
+            batch.append({key: decoders[name][key](value) for key, value in row.items()})
+            counts[name] = counts.get(name, 0) + 1
+            if len(batch) >= BATCH:
+                conn.execute(tables[name].insert(), batch)
+                batch = []
+        if batch:
+            conn.execute(tables[current].insert(), batch)
+        if conn.dialect.name == "postgresql":
+            _reset_sequences(conn, tables.values())
+    db.upgrade(engine)
+    return counts
+
+
+def _schema_at(engine: Engine, revision: str | None) -> None:
+    """Make the (empty) database's schema exactly that of `revision`."""
+    if revision is None:
+        raise RestoreRefused("备份没有记录数据库版本，无法恢复")
+    try:
+        db.upgrade(engine, revision)
+    except CommandError:
+        # The empty target is newer than the dump: stepping down loses nothing.
+        command.downgrade(db.alembic_config(engine), revision)
+
+
+def _reset_sequences(conn: Connection, tables) -> None:
+    """Rows came with their ids, so each id sequence must continue after the largest one."""
+    for table in tables:
+        pk = list(table.primary_key.columns)
+        if len(pk) != 1 or not isinstance(pk[0].type, sa.Integer):
+            continue
+        sequence = conn.execute(
+            sa.select(sa.func.pg_get_serial_sequence(table.name, pk[0].name))
+        ).scalar_one()
+        if sequence is None:
+            continue
+        largest = conn.execute(sa.select(sa.func.max(pk[0]))).scalar_one()
+        # setval(seq, n, false) makes the next id n itself: 1 for an empty table.
+        conn.execute(
+            sa.select(sa.func.setval(sequence, largest or 1, largest is not None))
+        )

@@ -1,0 +1,158 @@
+"""Queries about the organisation: members, branches, chat bindings, the audit trail, visits.
+
+Keyword-only and never committing: the dispatcher or the CLI command owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from storage.models import (
+    AuditEntry,
+    Branch,
+    ChatBinding,
+    Identity,
+    Member,
+    PartyGroup,
+    ResearchVisit,
+)
+
+
+def member_by_identity(session: Session, *, platform: str, user_id: str,
+                       include_inactive: bool = False) -> Member | None:
+    query = (
+        select(Member)
+        .join(Identity, Identity.member_id == Member.id)
+        .where(Identity.platform == platform, Identity.user_id == user_id)
+    )
+    if not include_inactive:
+        query = query.where(Member.active == True)  # noqa: E712
+    return session.exec(query).first()
+
+
+def identities_of(session: Session, *, member_id: int) -> list[Identity]:
+    return list(
+        session.exec(
+            select(Identity).where(Identity.member_id == member_id).order_by(Identity.platform)
+        ).all()
+    )
+
+
+def members(session: Session, *, branch_id: int | None = None,
+            include_inactive: bool = False) -> list[Member]:
+    """Members in roster order (branch, then as imported); one branch when branch_id is given."""
+    query = select(Member).where(Member.forgotten == False)  # noqa: E712
+    if branch_id is not None:
+        query = query.where(Member.branch_id == branch_id)
+    if not include_inactive:
+        query = query.where(Member.active == True)  # noqa: E712
+    return list(session.exec(query.order_by(Member.branch_id, Member.id)).all())
+
+
+def members_by_name_or_staff_no(session: Session, *, text: str) -> list[Member]:
+    """Active members whose name or 编号 is exactly `text` (a name may match several)."""
+    named = (Member.name == text) | (Member.staff_no == text)
+    return list(
+        session.exec(
+            select(Member).where(Member.active == True, named).order_by(Member.id)  # noqa: E712
+        ).all()
+    )
+
+
+def branches(session: Session, *, include_inactive: bool = False) -> list[Branch]:
+    query = select(Branch)
+    if not include_inactive:
+        query = query.where(Branch.active == True)  # noqa: E712
+    return list(session.exec(query.order_by(Branch.id)).all())
+
+
+def branch_by_name(session: Session, *, name: str) -> Branch | None:
+    return session.exec(
+        select(Branch).where(Branch.name == name, Branch.active == True)  # noqa: E712
+    ).first()
+
+
+def party_group(session: Session, *, group_id: int | None) -> PartyGroup | None:
+    return session.get(PartyGroup, group_id) if group_id is not None else None
+
+
+def binding_for(session: Session, *, platform: str, chat_id: str) -> ChatBinding | None:
+    return session.exec(
+        select(ChatBinding).where(ChatBinding.platform == platform, ChatBinding.chat_id == chat_id)
+    ).first()
+
+
+def bind(session: Session, *, platform: str, chat_id: str, branch_id: int | None,
+         leaders: bool, by: int | None, now: datetime) -> tuple[ChatBinding, ChatBinding | None]:
+    """Bind a chat to a branch (or the leaders); return the binding and a copy of the old one."""
+    binding = binding_for(session, platform=platform, chat_id=chat_id)
+    before = None
+    if binding is None:
+        binding = ChatBinding(platform=platform, chat_id=chat_id)
+        session.add(binding)
+    else:
+        before = ChatBinding(platform=platform, chat_id=chat_id, branch_id=binding.branch_id,
+                             is_leaders=binding.is_leaders, bound_by=binding.bound_by,
+                             bound_at=binding.bound_at)
+    binding.branch_id = None if leaders else branch_id
+    binding.is_leaders = leaders
+    binding.bound_by = by
+    binding.bound_at = now
+    session.flush()
+    return binding, before
+
+
+def describe_binding(session: Session, binding: ChatBinding | None) -> str:
+    """How a chat's binding reads to a person: 「一支部」, 领导群, or 未绑定."""
+    if binding is None:
+        return "未绑定"
+    if binding.is_leaders:
+        return "领导群"
+    branch = session.get(Branch, binding.branch_id) if binding.branch_id else None
+    return f"「{branch.name}」" if branch else "未绑定"
+
+
+def audit_entries(session: Session, *, since: datetime | None = None,
+                  action: str | None = None, limit: int = 50) -> list[AuditEntry]:
+    """Newest first. `action` matches exactly or as a prefix ("leave" finds "leave.revoke")."""
+    column = AuditEntry.__table__.c  # type: ignore[attr-defined]
+    query = select(AuditEntry)
+    if since is not None:
+        query = query.where(column.at >= since)
+    if action:
+        query = query.where((column.action == action) | column.action.startswith(f"{action}."))
+    newest_first = query.order_by(column.at.desc(), column.id.desc()).limit(limit)
+    return list(session.exec(newest_first).all())
+
+
+def visits_by_branch(session: Session, *, year: int, tz: tzinfo) -> dict[int, int]:
+    """Research visits (调研) per active branch in a calendar year, zeros included.
+
+    `visited_on` is already the visit's local date (in `tz`), so the year is a plain
+    date range; `tz` is taken so every period query in djbot is called the same way.
+    """
+    counts = dict(
+        session.exec(
+            select(ResearchVisit.branch_id, func.count(ResearchVisit.id))
+            .where(ResearchVisit.visited_on >= date(year, 1, 1),
+                   ResearchVisit.visited_on < date(year + 1, 1, 1))
+            .group_by(ResearchVisit.branch_id)
+        ).all()
+    )
+    return {b.id: counts.get(b.id, 0) for b in branches(session)}  # type: ignore[misc]
+
+
+def visit_totals(session: Session, *, year: int) -> tuple[int, int, int]:
+    """(visits, problems found, problems solved) across the bureau in a calendar year."""
+    visits, found, solved = session.exec(
+        select(
+            func.count(ResearchVisit.id),
+            func.coalesce(func.sum(ResearchVisit.problems_found), 0),
+            func.coalesce(func.sum(ResearchVisit.problems_solved), 0),
+        ).where(ResearchVisit.visited_on >= date(year, 1, 1),
+                ResearchVisit.visited_on < date(year + 1, 1, 1))
+    ).one()
+    return int(visits), int(found), int(solved)

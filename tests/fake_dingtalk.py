@@ -1,0 +1,281 @@
+"""A local fake DingTalk: a real HTTP server on 127.0.0.1 (tokens, sessionWebhook posts,
+proactive group and batch sends, custom robots, the Stream gateway's connections/open)
+and a WebSocket server that pushes robot messages the way the Stream gateway does.
+
+It records everything it receives, checks what the real platform checks (access token,
+≤20 userIds, custom-robot signatures) and can be told to fail or throttle.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.sync.server import serve
+
+from bot.adapters.dingtalk.signing import sign
+
+CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
+
+
+@dataclass
+class Received:
+    path: str
+    body: dict[str, Any]
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200  # what the fake answered
+    errcode: int = 0  # for webhook-style answers
+
+
+class FakeDingtalk:
+    def __init__(self, *, app_key: str = "ding-key", app_secret: str = "ding-secret") -> None:
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.received: list[Received] = []
+        self.valid_tokens: set[str] = set()
+        self.robot_secrets: dict[str, str] = {}  # custom robot access_token → SEC… secret
+        self.robot_throttled = False
+        self._failures: dict[str, list[tuple[int, dict]]] = {}
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        # Stream gateway
+        self.frames: queue.Queue[dict | None] = queue.Queue()
+        self.acks: list[dict] = []
+        self.connections = 0
+        self._drop_connection = threading.Event()
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._ws = serve(self._ws_session, "127.0.0.1", 0)
+        self._threads = [threading.Thread(target=self._http.serve_forever,
+                                          kwargs={"poll_interval": 0.05}, daemon=True),
+                         threading.Thread(target=self._ws.serve_forever, daemon=True)]
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def __enter__(self) -> "FakeDingtalk":
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.frames.put(None)
+        self._ws.shutdown()
+        self._http.shutdown()
+        self._http.server_close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/connect"
+
+    # --- switches -----------------------------------------------------------------------
+
+    def fail(self, path: str, *, status: int = 500, body: dict | None = None, times: int = 1) -> None:
+        """Answer the next `times` requests to path with this status and body."""
+        with self._lock:
+            self._failures.setdefault(path, []).extend([(status, body or {})] * times)
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self.valid_tokens.clear()
+
+    def add_robot(self, access_token: str, secret: str) -> str:
+        """Register a custom robot; returns its webhook URL (without timestamp and sign)."""
+        self.robot_secrets[access_token] = secret
+        return f"{self.base_url}/robot/send?access_token={access_token}"
+
+    def session_webhook(self, name: str) -> str:
+        return f"{self.base_url}/session/{name}"
+
+    # --- what was received ---------------------------------------------------------------
+
+    def posts(self, prefix: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if r.path.startswith(prefix)]
+
+    def delivered(self, prefix: str) -> list[Received]:
+        """The posts under prefix that the fake accepted."""
+        return [r for r in self.posts(prefix) if r.status == 200 and r.errcode == 0]
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> bool:
+        """Block until predicate() is true (checked whenever the fake receives something)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.2))
+        return True
+
+    def _record(self, item: Received | None = None, ack: dict | None = None) -> None:
+        with self._changed:
+            if item is not None:
+                self.received.append(item)
+            if ack is not None:
+                self.acks.append(ack)
+            self._changed.notify_all()
+
+    # --- Stream gateway --------------------------------------------------------------------
+
+    def push(self, data: dict[str, Any]) -> str:
+        """Queue a robot message for the connected client; returns the frame's messageId."""
+        message_id = uuid.uuid4().hex
+        self.frames.put({
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "appId": self.app_key, "connectionId": "conn-1",
+                "contentType": "application/json", "messageId": message_id,
+                "time": str(int(time.time() * 1000)), "topic": CHATBOT_TOPIC,
+            },
+            "data": json.dumps(data, ensure_ascii=False),
+        })
+        return message_id
+
+    def drop_connection(self) -> None:
+        """Close the current WebSocket, as the gateway does when it rebalances."""
+        self._drop_connection.set()
+
+    def acked(self, message_id: str) -> dict | None:
+        with self._lock:
+            return next((a for a in self.acks
+                         if a.get("headers", {}).get("messageId") == message_id), None)
+
+    def _ws_session(self, websocket) -> None:
+        ticket = parse_qs(urlsplit(websocket.request.path).query).get("ticket", [""])[0]
+        if not ticket.startswith("ticket-"):
+            websocket.close(code=4001)
+            return
+        with self._lock:
+            self.connections += 1
+        self._drop_connection.clear()
+
+        def read_acks() -> None:
+            try:
+                for raw in websocket:
+                    self._record(ack=json.loads(raw))
+            except Exception:
+                pass
+
+        reader = threading.Thread(target=read_acks, daemon=True)
+        reader.start()
+        while not self._drop_connection.is_set():
+            try:
+                frame = self.frames.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if frame is None:
+                break
+            websocket.send(json.dumps(frame, ensure_ascii=False))
+        websocket.close()
+        reader.join(timeout=2)
+
+    # --- HTTP ---------------------------------------------------------------------------------
+
+    def _answer(self, path: str, query: dict[str, str], headers: dict[str, str],
+                body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            pending = self._failures.get(path)
+            if pending:
+                return pending.pop(0)
+        if path == "/v1.0/oauth2/accessToken":
+            if body.get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
+                return 400, {"code": "invalidClientIdOrSecret", "message": "无效的appKey或appSecret"}
+            token = f"tok-{uuid.uuid4().hex[:8]}"
+            with self._lock:
+                self.valid_tokens.add(token)
+            return 200, {"accessToken": token, "expireIn": 7200}
+        if path == "/v1.0/gateway/connections/open":
+            if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
+                return 401, {"code": "InvalidAuthentication"}
+            return 200, {"endpoint": self.ws_url, "ticket": f"ticket-{uuid.uuid4().hex[:8]}"}
+        if path.startswith("/v1.0/robot/"):
+            if headers.get("x-acs-dingtalk-access-token") not in self.valid_tokens:
+                return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+            if path.endswith("/batchSend") and len(body.get("userIds", [])) > 20:
+                return 400, {"code": "invalidParameter.userIds.invalid"}
+            json.loads(body["msgParam"])  # must be a JSON string, as DingTalk requires
+            return 200, {"processQueryKey": uuid.uuid4().hex}
+        if path == "/robot/send":
+            secret = self.robot_secrets.get(query.get("access_token", ""))
+            if secret is None:
+                return 200, {"errcode": 300001, "errmsg": "token is not exist"}
+            if query.get("sign") != sign(query.get("timestamp", ""), secret):
+                return 200, {"errcode": 310000, "errmsg": "sign not match"}
+            if self.robot_throttled:
+                return 200, {"errcode": 130101,
+                             "errmsg": "send too fast, exceed 20 times per minute"}
+            return 200, {"errcode": 0, "errmsg": "ok"}
+        if path.startswith("/session/"):
+            return 200, {"errcode": 0, "errmsg": "ok"}
+        return 404, {"code": "notFound"}
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                length = int(self.headers.get("content-length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = {}
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, answer = fake._answer(url.path, query, headers, body)
+                fake._record(Received(url.path, body, query, headers, status,
+                                      answer.get("errcode", 0)))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+
+def robot_message(*, msg_id: str, sender: str, text: str, now_ms: int,
+                  conversation: str = "cidGroup1", private: bool = False,
+                  webhook: str | None = None, webhook_ttl_ms: int = 5_400_060,
+                  nick: str | None = None) -> dict[str, Any]:
+    """A robot message as DingTalk sends it (HTTP callback body, or Stream frame data)."""
+    payload: dict[str, Any] = {
+        "msgtype": "text",
+        "text": {"content": f" {text}"},  # DingTalk leaves a space where the @robot was
+        "msgId": msg_id,
+        "createAt": now_ms,
+        "conversationType": "1" if private else "2",
+        "conversationId": f"cidPriv-{sender}" if private else conversation,
+        "senderId": f"$:LWCP_v1:${sender}",
+        "senderStaffId": sender,
+        "senderNick": nick or sender,
+        "senderCorpId": "ding-corp",
+        "chatbotCorpId": "ding-corp",
+        "chatbotUserId": "$:LWCP_v1:$robot",
+        "robotCode": "ding-robot",
+        "isAdmin": False,
+        "isInAtList": True,
+        "atUsers": [] if private else [{"dingtalkId": "$:LWCP_v1:$robot"}],
+        "sessionWebhookExpiredTime": now_ms + webhook_ttl_ms,
+    }
+    if not private:
+        payload["conversationTitle"] = "支部群"
+    if webhook is not None:
+        payload["sessionWebhook"] = webhook
+    return payload

@@ -1,0 +1,253 @@
+"""A theme day from 开始 to 确认缺席, spoken through the chat core, and who may do what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, func, select
+
+from storage import attendance as store
+from storage.models import Activity, Attendance, AuditEntry, PointEntry, Role
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+MEMBERS = [f"m{i}" for i in range(1, 10)]  # 队员1..队员9, plus the secretary: 10 expected
+
+
+def _bureau(session):
+    one = make_branch(session, "一支部")
+    two = make_branch(session, "二支部")
+    make_member(session, one, "李书记", role=Role.SECRETARY, wecom="sec1")
+    for i, user in enumerate(MEMBERS, start=1):
+        make_member(session, one, f"队员{i}", wecom=user)
+    make_member(session, two, "王书记", role=Role.SECRETARY, wecom="sec2")
+    make_member(session, two, "外支部党员", wecom="o1")
+    bind_chat(session, one, "g1")
+    bind_chat(session, two, "g2")
+    return {"one": one.id, "two": two.id}
+
+
+@pytest.fixture
+def bureau(runtime):
+    return seed(runtime.engine, _bureau)
+
+
+def _count(engine, model, *where) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def _points_by_name(engine) -> dict[str, int]:
+    from storage.models import Member
+
+    with Session(engine) as s:
+        rows = s.exec(
+            select(Member.name, func.coalesce(func.sum(PointEntry.points), 0))
+            .join(PointEntry, PointEntry.member_id == Member.id, isouter=True)
+            .group_by(Member.name)
+        ).all()
+    return dict(rows)
+
+
+def _only_activity(engine) -> Activity:
+    with Session(engine) as s:
+        return s.exec(select(Activity)).one()
+
+
+def test_theme_day_eight_present_one_leave_one_silent(runtime, chat, clock, bureau):
+    opened = chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    assert not opened.is_error and "主题党日「学习新党章」" in opened.text
+    assert "已请假" in chat.say("m8", "请假 外出办案", chat="g1").text
+
+    clock.advance(minutes=5)
+    for user in ["sec1", *MEMBERS[:6]]:
+        reply = chat.say(user, "签到", chat="g1")
+        assert "签到成功" in reply.text and "迟到" not in reply.text
+    clock.advance(minutes=6)  # 09:11, past the 10-minute grace
+    assert "迟到" in chat.say("m7", "到", chat="g1").text
+
+    in_group = chat.say("sec1", "未签到", chat="g1")
+    assert "还有 1 人未签到" in in_group.text and "队员9" not in in_group.text
+    in_private = chat.say("sec1", "未签到")
+    assert in_private.text.endswith("未签到 1 人：队员9")
+
+    ended = chat.say("sec1", "结束", chat="g1")
+    assert "参与 8/9（88.9%）" in ended.text and "请假 1 人" in ended.text
+    # Absence is provisional: nothing is posted for 队员9 yet.
+    assert _points_by_name(runtime.engine)["队员9"] == 0
+
+    confirmed = chat.say("sec1", "确认缺席", chat="g1")
+    assert "缺席 1 人" in confirmed.text and "队员9" not in confirmed.text
+
+    activity = _only_activity(runtime.engine)
+    assert activity.expected_count == 10 and activity.finalized_at is not None
+    with Session(runtime.engine) as s:
+        assert store.participation(s, activity=activity).summary() == "8/9（88.9%）"
+        statuses = dict(
+            s.exec(select(Attendance.status, func.count()).group_by(Attendance.status)).all()
+        )
+    assert statuses == {"present": 7, "late": 1, "leave": 1, "absent": 1}
+
+    def expected(status: str) -> int:
+        return runtime.rules.attendance_points("主题党日", status)[0]
+
+    points = _points_by_name(runtime.engine)
+    assert points["李书记"] == expected("present")
+    assert all(points[f"队员{i}"] == expected("present") for i in range(1, 7))
+    assert points["队员7"] == expected("late")
+    assert points["队员8"] == expected("leave")
+    assert points["队员9"] == expected("absent") < 0
+    assert _count(runtime.engine, AuditEntry, AuditEntry.action == "absence.confirm") == 1
+
+
+def test_each_entry_names_its_rule_and_rules_version(runtime, chat, bureau):
+    chat.say("sec1", "开始 党日", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    with Session(runtime.engine) as s:
+        entry = s.exec(select(PointEntry)).one()
+    assert entry.rule == "attendance.present.主题党日"
+    assert entry.ruleset_id is not None and entry.source_kind == "attendance"
+
+
+def test_second_check_in_changes_nothing(runtime, chat, clock, bureau):
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=20)
+    again = chat.say("m1", "打卡", chat="g1")
+    assert "你已签到（出席 09:00）" in again.text
+    assert _count(runtime.engine, Attendance) == 1
+    assert _count(runtime.engine, PointEntry) == 1
+
+
+def test_repeated_delivery_gets_the_first_reply_and_one_row(runtime, chat, bureau):
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    first = chat.say("m1", "签到", chat="g1", message_id="wx-42")
+    again = chat.say("m1", "签到", chat="g1", message_id="wx-42")
+    assert again == first and "签到成功" in first.text
+    assert _count(runtime.engine, Attendance) == 1
+    assert _count(runtime.engine, PointEntry) == 1
+
+
+def test_member_of_another_branch_cannot_check_in(runtime, chat, bureau):
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    reply = chat.say("o1", "签到", chat="g1")
+    assert reply.is_error and "不是本支部" in reply.text
+    assert _count(runtime.engine, Attendance) == 0
+
+
+def test_private_check_in_finds_the_members_own_branch(runtime, chat, bureau):
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "签到成功" in chat.say("m1", "签到").text
+    assert "没有可以签到" in chat.say("o1", "签到").text
+    assert _count(runtime.engine, Attendance) == 1
+
+
+def test_a_member_cannot_open_or_make_up(runtime, chat, bureau):
+    refused = chat.say("m1", "开始 主题党日", chat="g1")
+    assert refused.is_error and "仅限" in refused.text
+    assert _count(runtime.engine, Activity) == 0
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert chat.say("m1", "补签 队员2 他来了", chat="g1").is_error
+    assert chat.say("m1", "未签到", chat="g1").is_error
+    assert chat.say("m1", "结束", chat="g1").is_error
+    assert _count(runtime.engine, Attendance) == 0
+    assert _only_activity(runtime.engine).status == "open"
+
+
+def test_a_secretary_cannot_act_in_another_branchs_group(runtime, chat, bureau):
+    reply = chat.say("sec1", "开始 主题党日", chat="g2")
+    assert reply.is_error and "二支部" in reply.text
+    assert _count(runtime.engine, Activity) == 0
+    chat.say("sec2", "开始 主题党日", chat="g2")
+    assert chat.say("sec1", "补签 外支部党员 来了", chat="g2").is_error
+    assert chat.say("sec1", "结束", chat="g2").is_error
+    assert _count(runtime.engine, Attendance) == 0
+    # In a private chat a secretary's branch is their own, so 补签 cannot reach branch two.
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "没有找到" in chat.say("sec1", "补签 外支部党员 来了").text
+
+
+def test_no_open_activity_names_the_next_one(runtime, chat, clock, bureau):
+    assert "现在没有可以签到的活动" in chat.say("m1", "签到", chat="g1").text
+    with Session(runtime.engine) as s:
+        from storage.models import ActivityType
+
+        store.open_activity(
+            s,
+            activity_type=ActivityType.NIGHT_STUDY,
+            branch_id=bureau["one"],
+            starts_at=clock.now() + timedelta(days=2, hours=10, minutes=30),
+            now=clock.now(),
+            settings=runtime.settings,
+        )
+        s.commit()
+    reply = chat.say("m1", "签到", chat="g1")
+    assert "下一次是政治夜学（11月25日 19:30），11月25日 19:00 开始签到" in reply.text
+    assert _count(runtime.engine, Attendance) == 0
+
+
+def test_check_in_after_the_end_is_refused_until_made_up(runtime, chat, clock, bureau):
+    chat.say("sec1", "开始 夜学", chat="g1")
+    clock.advance(minutes=91)  # night study lasts 90 minutes; nobody has closed it yet
+    reply = chat.say("m1", "签到", chat="g1")
+    assert reply.is_error and "截止" in reply.text
+    assert _count(runtime.engine, Attendance) == 0
+
+
+def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
+    unknown = chat.say("sec1", "开始 吃饭", chat="g1")
+    assert unknown.is_error and "用法：开始" in unknown.text and "政治夜学" in unknown.text
+    assert _count(runtime.engine, Activity) == 0
+    chat.say("sec1", "开始 夜学", chat="g1")
+    twice = chat.say("sec1", "开始 主题党日", chat="g1")
+    assert twice.is_error and "正在进行" in twice.text
+    activity = _only_activity(runtime.engine)
+    assert activity.type == "政治夜学" and activity.ends_at - activity.starts_at == timedelta(
+        minutes=90
+    )
+    assert activity.checkin_opens_at == activity.starts_at - timedelta(minutes=30)
+
+
+def test_lecture_hall_keeps_its_lecturer(runtime, chat, bureau):
+    reply = chat.say("sec1", "开始 党建大讲堂 新时代公安工作 主讲 王五", chat="g1")
+    assert "主讲：王五" in reply.text
+    activity = _only_activity(runtime.engine)
+    assert (activity.topic, activity.lecturer) == ("新时代公安工作", "王五")
+
+
+def test_activity_shows_the_figures(runtime, chat, bureau):
+    assert "还没有活动记录" in chat.say("m1", "活动", chat="g1").text
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    chat.say("m2", "请假 出差", chat="g1")
+    reply = chat.say("m3", "活动", chat="g1")
+    assert "进行中" in reply.text
+    assert "参与 1/9（11.1%）：出席 1、迟到 0、补签 0、请假 1、未到 8" in reply.text
+
+
+def test_committee_study_in_the_leaders_group_expects_only_leaders(runtime, chat, bureau):
+    def leaders(session):
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss")
+        make_member(session, None, "钱政委", role=Role.LEADER, wecom="boss2")
+        bind_chat(session, None, "leaders", leaders=True)
+
+    seed(runtime.engine, leaders)
+    assert not chat.say("boss", "开始 中心组 学习全会精神", chat="leaders").is_error
+    assert "签到成功" in chat.say("boss", "签到", chat="leaders").text
+    # The committee's study is not a branch member's to check in to.
+    assert "不需要你参加" in chat.say("m1", "签到").text
+    assert "未签到 1 人：钱政委" in chat.say("boss", "未签到").text
+    assert _only_activity(runtime.engine).branch_id is None
+
+
+def test_a_bureau_wide_lecture_is_checked_in_from_the_branch_group(runtime, chat, bureau):
+    def leader(session):
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss")
+        bind_chat(session, None, "leaders", leaders=True)
+
+    seed(runtime.engine, leader)
+    chat.say("boss", "开始 大讲堂 全面从严治党 主讲 赵局长", chat="leaders")
+    assert "签到成功" in chat.say("m1", "签到", chat="g1").text
+    assert "签到成功" in chat.say("o1", "签到").text
+    assert "仅限领导" in chat.say("sec1", "结束", chat="leaders").text
+    assert _only_activity(runtime.engine).status == "open"

@@ -1,0 +1,166 @@
+"""`djbot backup` / `djbot restore`: a portable dump that moves between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot.cli import app
+from storage import db, ledger
+from storage.backup import RestoreRefused, restore
+from storage.models import (
+    Activity,
+    ActivityType,
+    Attendance,
+    AttendanceStatus,
+    AuditEntry,
+    Branch,
+    Member,
+    StudyLog,
+)
+
+from .conftest import local
+from .factories import make_branch, make_group, make_member, seed
+
+
+def djbot(url: str, *args: str):
+    result = CliRunner().invoke(app, list(args), env={"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def migrated(url: str):
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    return engine
+
+
+def fill_a_week(session: Session) -> None:
+    """A branch's week: a theme day with present, late and on-leave members, study, an audit."""
+    branch = make_branch(session, "第一党支部")
+    group = make_group(session, branch, "第一党小组")
+    members = [
+        make_member(session, branch, name, staff_no=f"J{n:04d}", party_group_id=group.id)
+        for n, name in enumerate(["张三", "李四", "王五"], start=1)
+    ]
+    starts = local(2026, 11, 24, 14, 30)
+    activity = Activity(
+        type=ActivityType.THEME_DAY, topic="学习二十届四中全会精神", branch_id=branch.id,
+        starts_at=starts, ends_at=starts + timedelta(hours=2),
+        checkin_opens_at=starts - timedelta(minutes=30), checkin_closes_at=starts + timedelta(hours=2),
+        status="closed", created_at=starts - timedelta(days=1),
+    )
+    session.add(activity)
+    session.flush()
+    for member, status, points in zip(
+        members, [AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.LEAVE], [5, 3, 0]
+    ):
+        row = Attendance(activity_id=activity.id, member_id=member.id, status=status,
+                         checked_in_at=starts if status != AttendanceStatus.LEAVE else None,
+                         leave_reason="出差" if status == AttendanceStatus.LEAVE else None,
+                         updated_at=starts)
+        session.add(row)
+        session.flush()
+        if points:
+            ledger.post(session, member_id=member.id, branch_id=branch.id, points=points,
+                        rule=f"attendance.{status}.主题党日", source_kind="attendance",
+                        source_id=row.id, occurred_at=starts, now=starts)
+    study = StudyLog(member_id=members[0].id, kind="网上学习", minutes=60, material="《习近平谈治国理政》",
+                     study_day=date(2026, 11, 25), logged_at=local(2026, 11, 25, 20, 0))
+    session.add(study)
+    session.flush()
+    ledger.post(session, member_id=members[0].id, branch_id=branch.id, points=2, rule="study.per_30min",
+                source_kind="study", source_id=study.id, occurred_at=study.logged_at, now=study.logged_at)
+    session.add(AuditEntry(at=starts, actor="cli", action="roster.import", target=branch.name,
+                           detail={"added": 3, "names": ["张三", "李四", "王五"]}))
+
+
+def rows_of(url: str) -> list[dict]:
+    """Every row of every table, as the backup writes them (the header aside)."""
+    lines = djbot_dump(url).splitlines()[1:]
+    return [json.loads(line) for line in lines]
+
+
+def djbot_dump(url: str) -> str:
+    import io
+
+    from storage.backup import dump
+    from bot.clock import ManualClock
+
+    out = io.StringIO()
+    engine = db.make_engine(url)
+    dump(engine, out, now=ManualClock(local(2026, 12, 1, 9, 0)).now())
+    engine.dispose()
+    return out.getvalue()
+
+
+def weekly_report(url: str) -> dict:
+    return json.loads(djbot(url, "report", "weekly", "--week", "2026-W48", "--json").stdout)
+
+
+@pytest.mark.own_databases
+def test_sqlite_to_postgres_and_back_gives_the_same_report(tmp_path, sqlite_url, pg_url):
+    seed(migrated(sqlite_url), fill_a_week)
+    report = weekly_report(sqlite_url)
+    # The week has an activity and points: a real report, not an empty one.
+    assert "第一党支部" in json.dumps(report, ensure_ascii=False)
+    rows = rows_of(sqlite_url)
+
+    djbot(sqlite_url, "backup", str(tmp_path / "from-sqlite.jsonl"))
+    restored = djbot(pg_url, "restore", str(tmp_path / "from-sqlite.jsonl"))
+    assert f"已恢复 {len(rows)} 行" in restored.output
+    assert rows_of(pg_url) == rows
+    assert weekly_report(pg_url) == report
+
+    back_url = f"sqlite:///{tmp_path / 'back.db'}"
+    djbot(pg_url, "backup", str(tmp_path / "from-pg.jsonl"))
+    djbot(back_url, "restore", str(tmp_path / "from-pg.jsonl"))
+    assert rows_of(back_url) == rows
+    assert weekly_report(back_url) == report
+
+
+@pytest.mark.own_databases
+def test_restored_postgres_hands_out_new_ids_after_the_restored_ones(tmp_path, sqlite_url, pg_url):
+    engine = migrated(sqlite_url)
+    seed(engine, fill_a_week)
+    djbot(sqlite_url, "backup", str(tmp_path / "b.jsonl"))
+    djbot(pg_url, "restore", str(tmp_path / "b.jsonl"))
+
+    pg = db.make_engine(pg_url)
+    newest = seed(pg, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵六").id)
+    pg.dispose()
+    assert newest == 4  # three members came from the backup
+
+
+def test_restore_refuses_a_database_with_rows(tmp_path, db_url):
+    engine = migrated(db_url)
+    seed(engine, fill_a_week)
+    djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
+
+    result = CliRunner().invoke(app, ["restore", str(tmp_path / "b.jsonl")],
+                                env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 1
+    assert "不是空的" in result.output
+    with Session(engine) as session:  # nothing doubled
+        assert len(session.exec(select(Member)).all()) == 3
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path, engine):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    with pytest.raises(RestoreRefused, match="不是 djbot 备份文件"):
+        restore(engine, path)
+
+
+def test_backup_round_trip_on_this_pass_database(tmp_path, db_url):
+    seed(migrated(db_url), fill_a_week)
+    rows = rows_of(db_url)
+    djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
+    other = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(other, "restore", str(tmp_path / "b.jsonl"))
+    assert rows_of(other) == rows
+    assert not (tmp_path / "b.jsonl.partial").exists()

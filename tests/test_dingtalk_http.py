@@ -1,0 +1,249 @@
+"""DingTalk HTTP callback mode, end to end: genuinely signed callbacks into djbot's app,
+replies and proactive sends asserted on what a local fake DingTalk received."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.adapters.dingtalk.signing import sign
+from bot.app import create_app
+from bot.config import DingtalkSettings, Settings
+from bot.outbox import OutboxWorker
+from bot.runtime import build_runtime
+from storage.models import (
+    Attendance, AttendanceStatus, OutboxMessage, PointEntry, ProcessedMessage, Role,
+)
+from tests.factories import make_branch, make_member, seed
+from tests.fake_dingtalk import FakeDingtalk, robot_message
+
+GROUP = "cidGroup1"
+
+
+@pytest.fixture
+def fake():
+    with FakeDingtalk() as server:
+        yield server
+
+
+@pytest.fixture
+def runtime(db_url, clock, engine, fake):
+    settings = Settings(
+        database_url=db_url, _env_file=None,
+        dingtalk=DingtalkSettings(enabled=True, app_key=fake.app_key, app_secret=fake.app_secret,
+                                  robot_code="ding-robot", api_base=fake.base_url),
+    )
+    return build_runtime(settings, clock=clock, engine=engine, migrate=False)
+
+
+@pytest.fixture
+async def app(runtime):
+    return create_app(runtime, start_background=False)
+
+
+@pytest.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://djbot") as c:
+        yield c
+
+
+class DingTalkUser:
+    """Sends robot messages to djbot the way DingTalk does: signed, with a sessionWebhook."""
+
+    def __init__(self, client, runtime, fake):
+        self.client, self.runtime, self.fake = client, runtime, fake
+        self.sent = 0
+
+    def now_ms(self) -> int:
+        return int(self.runtime.clock.now().timestamp() * 1000)
+
+    async def say(self, sender: str, text: str, *, msg_id: str | None = None, private=False,
+                  webhook_ttl_ms: int = 5_400_060) -> str:
+        self.sent += 1
+        msg_id = msg_id or f"msg{self.sent:03d}"
+        payload = robot_message(msg_id=msg_id, sender=sender, text=text, now_ms=self.now_ms(),
+                                conversation=GROUP, private=private,
+                                webhook=self.fake.session_webhook(msg_id),
+                                webhook_ttl_ms=webhook_ttl_ms)
+        response = await self.post(json.dumps(payload, ensure_ascii=False).encode())
+        assert response.status_code == 200, response.text
+        return msg_id
+
+    async def post(self, body: bytes, *, timestamp: int | None = None, secret: str | None = None):
+        ts = self.now_ms() if timestamp is None else timestamp
+        headers = {"timestamp": str(ts), "sign": sign(ts, secret or self.fake.app_secret),
+                   "content-type": "application/json"}
+        return await self.client.post("/dingtalk/callback", content=body, headers=headers)
+
+    def replies(self, msg_id: str) -> list[dict]:
+        return [r.body for r in self.fake.delivered(f"/session/{msg_id}")]
+
+    def reply_text(self, msg_id: str) -> str:
+        (body, *_) = self.replies(msg_id)
+        return body["markdown"]["text"]
+
+
+@pytest.fixture
+def dingtalk(client, runtime, fake):
+    return DingTalkUser(client, runtime, fake)
+
+
+def _count(engine, model, *where) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def _branch_with_members(engine, n: int):
+    def build(s):
+        branch = make_branch(s, "第一支部")
+        secretary = make_member(s, branch, "王书记", role=Role.SECRETARY, dingtalk="sec")
+        members = [make_member(s, branch, f"党员{i:02d}", dingtalk=f"m{i:02d}") for i in range(1, n + 1)]
+        return secretary, members
+    return seed(engine, build)
+
+
+async def test_night_study_by_http_callbacks(runtime, dingtalk, fake):
+    _branch_with_members(runtime.engine, 22)
+    bound = await dingtalk.say("sec", "绑定 第一支部")
+    assert "已将本群绑定到「第一支部」" in dingtalk.reply_text(bound)
+    opened = await dingtalk.say("sec", "开始 政治夜学")
+    assert "政治夜学" in dingtalk.reply_text(opened)
+
+    checkins = {}
+    for i in range(1, 21):
+        checkins[f"m{i:02d}"] = await dingtalk.say(f"m{i:02d}", "签到")
+    for i in range(1, 6):  # DingTalk delivers five of them a second time
+        await dingtalk.say(f"m{i:02d}", "签到", msg_id=checkins[f"m{i:02d}"])
+    leave = await dingtalk.say("m21", "请假 家里有事")
+
+    engine = runtime.engine
+    assert _count(engine, Attendance, Attendance.status == AttendanceStatus.PRESENT) == 20
+    assert _count(engine, Attendance, Attendance.status == AttendanceStatus.LEAVE) == 1
+    assert _count(engine, Attendance) == 21
+    for sender, msg_id in checkins.items():
+        replies = dingtalk.replies(msg_id)
+        assert len(replies) == (2 if sender <= "m05" else 1)
+        assert all(r == replies[0] for r in replies)  # the retry got the same reply
+        assert replies[0]["msgtype"] == "markdown"
+        assert replies[0]["at"]["atUserIds"] == [sender]
+        assert "签到成功" in replies[0]["markdown"]["text"]
+    assert "已请假" in dingtalk.reply_text(leave)
+
+    asked = await dingtalk.say("sec", "未签到", private=True)
+    answer = dingtalk.reply_text(asked)
+    names = set(answer.split("：", 1)[1].split("、"))
+    assert names == {"王书记", "党员22"}  # neither checked in nor on leave
+    assert dingtalk.replies(asked)[0]["at"]["atUserIds"] == []  # no @ in a private chat
+    assert _count(engine, OutboxMessage) == 0  # every answer went by sessionWebhook
+
+
+async def test_expired_session_webhook_reply_goes_by_the_proactive_api_once(
+        runtime, app, dingtalk, fake, clock):
+    _branch_with_members(runtime.engine, 2)
+    await dingtalk.say("sec", "绑定 第一支部")
+    await dingtalk.say("sec", "开始 政治夜学")
+    # The webhook expired 10 minutes before DingTalk (re)delivered the message.
+    late = await dingtalk.say("m01", "签到", webhook_ttl_ms=-600_000)
+    await dingtalk.say("m01", "签到", msg_id=late, webhook_ttl_ms=-600_000)
+    private = await dingtalk.say("m02", "帮助", private=True, webhook_ttl_ms=-600_000)
+
+    assert fake.posts(f"/session/{late}") == []
+    assert _count(runtime.engine, OutboxMessage) == 2  # one per message, not per delivery
+    worker = OutboxWorker(runtime.engine, clock, app.state.senders)
+    await worker.drain()
+    await worker.drain()
+
+    (group_send,) = fake.delivered("/v1.0/robot/groupMessages/send")
+    assert group_send.body["openConversationId"] == GROUP
+    assert group_send.body["robotCode"] == "ding-robot"
+    content = json.loads(group_send.body["msgParam"])["content"]
+    assert content.startswith("@m01 ") and "签到成功" in content
+    (batch,) = fake.delivered("/v1.0/robot/oToMessages/batchSend")
+    assert batch.body["userIds"] == ["m02"]
+    assert _count(runtime.engine, OutboxMessage, OutboxMessage.status == "sent") == 2
+    assert private  # the private help was answered the same way
+
+
+async def test_a_failed_session_webhook_post_falls_back_to_the_outbox(runtime, dingtalk, fake):
+    _branch_with_members(runtime.engine, 1)
+    fake.fail("/session/msg001", status=500)
+    await dingtalk.say("m01", "帮助")
+    assert dingtalk.replies("msg001") == []
+    (row,) = Session(runtime.engine).exec(select(OutboxMessage)).all()
+    assert (row.kind, row.target_kind, row.target) == ("reply", "group", GROUP)
+
+
+@pytest.mark.parametrize("case, status, reason", [
+    ("bad signature", 401, "bad signature"),
+    ("stale timestamp", 403, "stale timestamp"),
+    ("missing headers", 401, "missing timestamp or sign"),
+    ("not JSON", 400, "not JSON"),
+    ("not an object", 400, "not a JSON object"),
+    ("oversized", 413, "larger than 1 MB"),
+    ("no staff id", 400, "senderStaffId missing"),
+])
+async def test_bad_callbacks_are_refused_logged_and_store_nothing(
+        runtime, dingtalk, client, fake, caplog, case, status, reason):
+    _branch_with_members(runtime.engine, 1)
+    payload = robot_message(msg_id="evil", sender="m01", text="帮助", now_ms=dingtalk.now_ms(),
+                            webhook=fake.session_webhook("evil"))
+    body = json.dumps(payload).encode()
+    caplog.set_level(logging.WARNING, logger="djbot.dingtalk")
+    if case == "bad signature":
+        response = await dingtalk.post(body, secret="not-the-app-secret")
+    elif case == "stale timestamp":
+        response = await dingtalk.post(body, timestamp=dingtalk.now_ms() - 3_700_000)
+    elif case == "missing headers":
+        response = await client.post("/dingtalk/callback", content=body)
+    elif case == "not JSON":
+        response = await dingtalk.post(b"<xml>hello</xml>")
+    elif case == "not an object":
+        response = await dingtalk.post(b"[1, 2]")
+    elif case == "oversized":
+        response = await dingtalk.post(body[:-1] + b', "pad": "' + b"x" * (1024 * 1024) + b'"}')
+    else:
+        del payload["senderStaffId"]
+        response = await dingtalk.post(json.dumps(payload).encode())
+
+    assert response.status_code == status
+    assert reason in caplog.text
+    assert fake.session_webhook("evil") not in caplog.text  # nothing of the body is logged
+    assert _count(runtime.engine, ProcessedMessage) == 0
+    assert _count(runtime.engine, OutboxMessage) == 0
+    assert fake.posts("/session/") == []
+
+
+async def test_one_member_on_both_platforms_adds_up(runtime, dingtalk, chat, fake):
+    def build(s):
+        branch = make_branch(s, "第一支部")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="wx-sec", dingtalk="sec")
+        return make_member(s, branch, "张三", wecom="wx-zhang", dingtalk="dt-zhang").id
+    zhang = seed(runtime.engine, build)
+    chat.say("wx-sec", "绑定 第一支部", chat="wx-group", platform="wecom")
+    await dingtalk.say("sec", "绑定 第一支部")
+
+    # Night study 1: 张三 checks in on WeCom; the DingTalk 签到 finds him already there.
+    chat.say("wx-sec", "开始 政治夜学", chat="wx-group", platform="wecom")
+    assert "签到成功" in chat.say("wx-zhang", "签到", chat="wx-group", platform="wecom").text
+    again = await dingtalk.say("dt-zhang", "签到")
+    assert "你已签到" in dingtalk.reply_text(again)
+    chat.say("wx-sec", "结束", chat="wx-group", platform="wecom")
+
+    # Night study 2, opened and attended on DingTalk.
+    await dingtalk.say("sec", "开始 政治夜学")
+    assert "签到成功" in dingtalk.reply_text(await dingtalk.say("dt-zhang", "签到"))
+
+    with Session(runtime.engine) as s:
+        rows = s.exec(select(Attendance).where(Attendance.member_id == zhang)).all()
+        assert sorted(r.platform for r in rows) == ["dingtalk", "wecom"]
+        total = s.exec(select(func.sum(PointEntry.points)).where(PointEntry.member_id == zhang)).one()
+    per_study, _ = runtime.rules.attendance_points("政治夜学", "present")
+    assert total == 2 * per_study
+    # Either platform shows the same total.
+    on_wecom = chat.say("wx-zhang", "积分", platform="wecom").text
+    asked = await dingtalk.say("dt-zhang", "积分", private=True)
+    assert str(total) in on_wecom and str(total) in dingtalk.reply_text(asked)

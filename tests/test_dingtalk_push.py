@@ -1,0 +1,188 @@
+"""Pushes djbot starts itself on DingTalk: the outbox Sender (robot group and batch sends, a
+branch's signed custom robot and its throttle), setting the robot, and doctor."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot import cli
+from bot.adapters.dingtalk import doctor
+from bot.adapters.dingtalk.client import DingtalkClient
+from bot.adapters.dingtalk.senders import DingtalkSender
+from bot.config import DingtalkSettings, Settings
+from bot.core import Reply
+from bot.outbox import OutboxWorker
+from bot.runtime import build_runtime
+from storage import outbox
+from storage.db import session_scope
+from storage.models import AuditEntry, OutboxMessage, PushChannel, Role
+from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.fake_dingtalk import FakeDingtalk
+
+SECRET = "SEC0123456789abcdef"
+
+
+@pytest.fixture
+def fake():
+    with FakeDingtalk() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(db_url, fake):
+    return Settings(database_url=db_url, _env_file=None, dingtalk=DingtalkSettings(
+        enabled=True, app_key=fake.app_key, app_secret=fake.app_secret, robot_code="ding-robot",
+        api_base=fake.base_url, oapi_base=fake.base_url))
+
+
+@pytest.fixture
+async def worker(runtime):
+    client = DingtalkClient(runtime.settings.dingtalk, runtime.clock)
+    sender = DingtalkSender(runtime.settings.dingtalk, client, runtime.engine, runtime.clock)
+    yield OutboxWorker(runtime.engine, runtime.clock, {"dingtalk": sender})
+    await client.aclose()
+
+
+def push(runtime, *, target_kind="group", target, text="明晚 19:30 政治夜学，请准时参加", **payload):
+    with session_scope(runtime.engine) as s:
+        outbox.enqueue(s, platform="dingtalk", target_kind=target_kind, target=target,
+                       payload=Reply(text).to_dict() | payload, now=runtime.clock.now(),
+                       kind="reminder.group")
+
+
+def rows(runtime) -> list[OutboxMessage]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+async def test_group_push_goes_to_the_bound_group_through_the_robot(runtime, worker, fake):
+    branch_id = seed(runtime.engine, lambda s: bind_chat(s, make_branch(s), "cidG", platform="dingtalk").branch_id)
+    push(runtime, target="cidG")
+    push(runtime, target=str(branch_id), text="按支部编号寻址")  # addressed by branch id
+    await worker.drain()
+    sends = fake.delivered("/v1.0/robot/groupMessages/send")
+    assert [s.body["openConversationId"] for s in sends] == ["cidG", "cidG"]
+    assert json.loads(sends[0].body["msgParam"]) == {"content": "明晚 19:30 政治夜学，请准时参加"}
+    assert [r.status for r in rows(runtime)] == ["sent", "sent"]
+
+
+async def test_private_push_to_45_people_is_split_into_batches_of_20(runtime, worker, fake):
+    users = [f"staff{i:02d}" for i in range(45)]
+    push(runtime, target_kind="user", target=users[0], user_ids=users)
+    await worker.drain()
+    batches = [r.body["userIds"] for r in fake.delivered("/v1.0/robot/oToMessages/batchSend")]
+    assert [len(b) for b in batches] == [20, 20, 5]
+    assert sum(batches, []) == users
+
+
+async def test_branch_custom_robot_is_signed_and_waits_out_the_throttle(runtime, worker, fake, clock):
+    url = fake.add_robot("robot-token-1", SECRET)
+
+    def build(s):
+        branch = make_branch(s)
+        bind_chat(s, branch, "cidG", platform="dingtalk")
+        s.add(PushChannel(platform="dingtalk", branch_id=branch.id, url=url, secret=SECRET,
+                          set_at=clock.now()))
+    seed(runtime.engine, build)
+    push(runtime, target="cidG", text="第一条")
+    await worker.drain()
+    (first,) = fake.delivered("/robot/send")
+    assert first.body["msgtype"] == "markdown" and "第一条" in first.body["markdown"]["text"]
+    assert fake.posts("/v1.0/robot/groupMessages/send") == []  # the branch chose its robot
+
+    fake.robot_throttled = True  # over 20 a minute: blocked for 10 minutes
+    push(runtime, target="cidG", text="第二条")
+    await worker.drain()
+    row = rows(runtime)[-1]
+    assert row.status == "pending" and "130101" in row.last_error
+    assert row.next_attempt_at >= clock.now() + timedelta(seconds=600)
+    fake.robot_throttled = False
+    clock.advance(minutes=5)
+    await worker.drain()
+    assert rows(runtime)[-1].status == "pending"  # still inside the block: not even tried
+    assert len(fake.posts("/robot/send")) == 2
+    clock.advance(minutes=6)
+    await worker.drain()
+    assert rows(runtime)[-1].status == "sent"
+    assert "第二条" in fake.delivered("/robot/send")[-1].body["markdown"]["text"]
+
+
+async def test_a_wrong_robot_secret_is_a_dead_letter_not_a_retry_loop(runtime, worker, fake, clock):
+    url = fake.add_robot("robot-token-2", SECRET)
+    seed(runtime.engine, lambda s: s.add(PushChannel(
+        platform="dingtalk", branch_id=make_branch(s).id, url=url, secret="SECwrongwrongwrong",
+        set_at=clock.now())))
+    push(runtime, target="1")
+    await worker.drain()
+    (row,) = rows(runtime)
+    assert row.status == "dead" and "310000" in row.last_error
+
+
+async def test_a_push_with_no_dingtalk_group_is_dead_with_a_reason(runtime, worker):
+    push(runtime, target="cid-unknown")
+    await worker.drain()
+    (row,) = rows(runtime)
+    assert row.status == "dead" and "bind a group" in row.last_error
+
+
+# --- setting a branch's custom robot ----------------------------------------------------
+
+
+def test_cli_sets_the_robot_without_echoing_it(runtime, fake, monkeypatch):
+    seed(runtime.engine, lambda s: make_branch(s, "第一支部"))
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: runtime)
+    url = fake.add_robot("tok-cli", SECRET)
+    result = CliRunner().invoke(cli.app, ["dingtalk-push", "set", "--branch", "第一支部",
+                                          "--url", url, "--secret", SECRET])
+    assert result.exit_code == 0, result.output
+    assert "已设置「第一支部」的钉钉群推送" in result.output
+    assert SECRET not in result.output and "tok-cli" not in result.output
+    with Session(runtime.engine) as s:
+        (channel,) = s.exec(select(PushChannel)).all()
+        assert (channel.platform, channel.url, channel.secret) == ("dingtalk", url, SECRET)
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "push.set")).one()
+        assert SECRET not in json.dumps(audit.detail) and "tok-cli" not in json.dumps(audit.detail)
+
+    bad = CliRunner().invoke(cli.app, ["dingtalk-push", "set", "--branch", "第一支部",
+                                       "--url", url, "--secret", "not-a-secret"])
+    assert bad.exit_code == 2 and "SEC" in bad.output
+
+
+def test_secretary_sets_the_robot_in_a_private_chat_only(runtime, chat, fake):
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "第一支部"), "王书记",
+                                               role=Role.SECRETARY, dingtalk="sec"))
+    url = fake.add_robot("tok-chat", SECRET)
+    in_group = chat.say("sec", f"设置 钉钉推送 第一支部 {url} {SECRET}", chat="cidG", platform="dingtalk")
+    assert in_group.is_error
+    bad = chat.say("sec", f"设置 钉钉推送 第一支部 {url}", platform="dingtalk")
+    assert bad.is_error and "用法" in bad.text
+    ok = chat.say("sec", f"设置 钉钉推送 第一支部 {url} {SECRET}", platform="dingtalk")
+    assert not ok.is_error and SECRET not in ok.text and url not in ok.text
+    with Session(runtime.engine) as s:
+        (channel,) = s.exec(select(PushChannel)).all()
+        assert channel.secret == SECRET
+
+
+# --- doctor --------------------------------------------------------------------------------
+
+
+def test_doctor_names_what_is_missing_and_tries_the_token(fake):
+    off = doctor.run(Settings(_env_file=None))
+    assert all(ok for ok, _ in off)
+    missing = doctor.run(Settings(_env_file=None, dingtalk=DingtalkSettings(enabled=True)))
+    assert any(not ok and "DJBOT_DINGTALK__APP_KEY" in line for ok, line in missing)
+    good = doctor.run(Settings(_env_file=None, dingtalk=DingtalkSettings(
+        enabled=True, app_key=fake.app_key, app_secret=fake.app_secret, robot_code="r",
+        api_base=fake.base_url)))
+    assert all(ok for ok, _ in good) and any("accessToken" in line for _, line in good)
+    wrong = doctor.run(Settings(_env_file=None, dingtalk=DingtalkSettings(
+        enabled=True, app_key=fake.app_key, app_secret="wrong", robot_code="r",
+        api_base=fake.base_url, mode="ws")))
+    problems = [line for ok, line in wrong if not ok]
+    assert any("MODE" in p for p in problems) and any("Client Secret" in p for p in problems)
+    assert not any("wrong" in line for _, line in wrong)  # never print a secret

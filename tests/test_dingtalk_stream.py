@@ -1,0 +1,202 @@
+"""DingTalk Stream mode, end to end: djbot replicas run in their own processes (the SDK
+reads its endpoint at import), connect to a local fake gateway with the real
+dingtalk-stream package, and answer robot messages pushed as Stream frames."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, SQLModel, func, select
+
+from storage import db
+from storage.models import Attendance, AttendanceStatus, Lease, OutboxMessage, Role
+from tests.factories import make_branch, make_member, seed
+from tests.fake_dingtalk import FakeDingtalk, robot_message
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUP = "cidStreamGroup"
+
+
+@pytest.fixture
+def fake():
+    with FakeDingtalk() as server:
+        yield server
+
+
+@pytest.fixture
+def database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'stream.db'}"
+    engine = db.make_engine(url)
+    SQLModel.metadata.create_all(engine)
+
+    def build(s):
+        branch = make_branch(s, "第一支部")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, dingtalk="sec")
+        for i in range(1, 23):
+            make_member(s, branch, f"党员{i:02d}", dingtalk=f"m{i:02d}")
+    seed(engine, build)
+    yield url, engine
+    engine.dispose()
+
+
+class Replicas:
+    """Starts djbot replicas as subprocesses and stops them at the end of the test."""
+
+    def __init__(self, fake: FakeDingtalk, url: str, tmp_path: Path) -> None:
+        self.fake, self.url, self.tmp_path = fake, url, tmp_path
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *, lease_seconds: float | None = None) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DJBOT_")}
+        env.update({
+            "DINGTALK_OPENAPI_ENDPOINT": self.fake.base_url,
+            "DJBOT_DATABASE_URL": self.url,
+            "DJBOT_TICK_SECONDS": "1",
+            "DJBOT_DINGTALK__ENABLED": "true",
+            "DJBOT_DINGTALK__MODE": "stream",
+            "DJBOT_DINGTALK__APP_KEY": self.fake.app_key,
+            "DJBOT_DINGTALK__APP_SECRET": self.fake.app_secret,
+            "DJBOT_DINGTALK__ROBOT_CODE": "ding-robot",
+            "DJBOT_DINGTALK__API_BASE": self.fake.base_url,
+            "PYTHONPATH": str(ROOT),
+        })
+        if lease_seconds is not None:
+            env["DJBOT_TEST_LEASE_SECONDS"] = str(lease_seconds)
+        log = open(self.tmp_path / f"replica{len(self.processes)}.log", "wb")
+        process = subprocess.Popen([sys.executable, str(ROOT / "tests/dingtalk_stream_replica.py")],
+                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen) -> None:
+        process.terminate()  # uvicorn shuts down gracefully: the lease is given up
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("replica*.log")))
+
+
+@pytest.fixture
+def replicas(fake, database, tmp_path):
+    group = Replicas(fake, database[0], tmp_path)
+    yield group
+    for process in group.processes:
+        if process.poll() is None:
+            group.stop(process)
+
+
+class StreamChat:
+    """Pushes robot messages through the fake gateway and waits for their acks."""
+
+    def __init__(self, fake: FakeDingtalk, replicas: Replicas) -> None:
+        self.fake, self.replicas = fake, replicas
+        self.sent = 0
+
+    def push(self, sender: str, text: str, *, msg_id: str | None = None, private: bool = False,
+             webhook_ttl_ms: int = 5_400_060) -> tuple[str, str]:
+        self.sent += 1
+        msg_id = msg_id or f"smsg{self.sent:03d}"
+        payload = robot_message(msg_id=msg_id, sender=sender, text=text,
+                                now_ms=int(time.time() * 1000), conversation=GROUP,
+                                private=private, webhook=self.fake.session_webhook(msg_id),
+                                webhook_ttl_ms=webhook_ttl_ms)
+        return msg_id, self.fake.push(payload)
+
+    def wait_acked(self, *frames: str) -> None:
+        assert self.fake.wait_for(lambda: all(self.fake.acked(f) for f in frames), 30), \
+            self.replicas.logs()
+        for frame in frames:
+            assert self.fake.acked(frame)["code"] == 200
+
+    def say(self, sender: str, text: str, **kw) -> str:
+        msg_id, frame = self.push(sender, text, **kw)
+        self.wait_acked(frame)
+        return self.reply(msg_id)
+
+    def reply(self, msg_id: str) -> str:
+        assert self.fake.wait_for(lambda: self.fake.delivered(f"/session/{msg_id}"), 10), \
+            self.replicas.logs()
+        return self.fake.delivered(f"/session/{msg_id}")[0].body["markdown"]["text"]
+
+
+def _count(engine, model, *where) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+@pytest.mark.timeout(180)
+def test_night_study_over_stream_mode(fake, database, replicas):
+    _, engine = database
+    replicas.start()
+    assert fake.wait_for(lambda: fake.connections == 1, 60), replicas.logs()
+    chat = StreamChat(fake, replicas)
+
+    assert "已将本群绑定到「第一支部」" in chat.say("sec", "绑定 第一支部")
+    assert "政治夜学" in chat.say("sec", "开始 政治夜学")
+
+    # 20 check-ins and 5 redeliveries arrive at once; the SDK handles frames concurrently.
+    checkins = {f"m{i:02d}": chat.push(f"m{i:02d}", "签到") for i in range(1, 21)}
+    again = [chat.push(f"m{i:02d}", "签到", msg_id=checkins[f"m{i:02d}"][0])[1] for i in range(1, 6)]
+    leave_id, leave_frame = chat.push("m21", "请假 家里有事")
+    chat.wait_acked(*(frame for _, frame in checkins.values()), *again, leave_frame)
+
+    assert _count(engine, Attendance, Attendance.status == AttendanceStatus.PRESENT) == 20
+    assert _count(engine, Attendance, Attendance.status == AttendanceStatus.LEAVE) == 1
+    for sender, (msg_id, _) in checkins.items():
+        expected = 2 if sender <= "m05" else 1
+        assert fake.wait_for(lambda: len(fake.delivered(f"/session/{msg_id}")) == expected, 10)
+        bodies = [r.body for r in fake.delivered(f"/session/{msg_id}")]
+        assert all(b == bodies[0] for b in bodies)  # the redelivery got the same reply
+        assert bodies[0]["at"]["atUserIds"] == [sender]
+        assert "签到成功" in bodies[0]["markdown"]["text"]
+    assert "已请假" in chat.reply(leave_id)
+
+    answer = chat.say("sec", "未签到", private=True)
+    assert set(answer.split("：", 1)[1].split("、")) == {"王书记", "党员22"}
+
+    # The gateway drops the connection; the replica reconnects by itself.
+    fake.drop_connection()
+    assert fake.wait_for(lambda: fake.connections == 2, 30), replicas.logs()
+    assert "你已签到" in chat.say("m01", "签到")
+
+    # An expired sessionWebhook: the reply goes through the outbox and the proactive API, once.
+    late_id, late_frame = chat.push("m22", "签到", webhook_ttl_ms=-600_000)
+    _, late_again = chat.push("m22", "签到", msg_id=late_id, webhook_ttl_ms=-600_000)
+    chat.wait_acked(late_frame, late_again)
+    assert fake.wait_for(lambda: fake.delivered("/v1.0/robot/groupMessages/send"), 30), replicas.logs()
+    time.sleep(2)  # two more delivery beats (tick every second): no second copy may follow
+    (proactive,) = fake.delivered("/v1.0/robot/groupMessages/send")
+    assert proactive.body["openConversationId"] == GROUP and "签到成功" in proactive.body["msgParam"]
+    assert fake.posts(f"/session/{late_id}") == []
+    assert _count(engine, OutboxMessage) == 1
+    assert "Traceback" not in replicas.logs()
+
+
+@pytest.mark.timeout(180)
+def test_only_the_lease_holder_connects_and_another_takes_over(fake, database, replicas):
+    _, engine = database
+    first = replicas.start(lease_seconds=3)
+    assert fake.wait_for(lambda: fake.connections == 1, 60), replicas.logs()
+    second = replicas.start(lease_seconds=3)
+    # Give the standby several lease periods: it must not open a second connection.
+    assert not fake.wait_for(lambda: fake.connections > 1, 6)
+    assert len(fake.posts("/v1.0/gateway/connections/open")) == 1
+    with Session(engine) as s:
+        (held,) = s.exec(select(Lease)).all()
+        assert held.name == "dingtalk-stream" and str(first.pid) in held.holder
+
+    replicas.stop(first)
+    assert fake.wait_for(lambda: fake.connections == 2, 30), replicas.logs()
+    with Session(engine) as s:
+        assert str(second.pid) in s.exec(select(Lease)).one().holder
+    chat = StreamChat(fake, replicas)
+    assert "党建助手可用指令" in chat.say("m01", "帮助")

@@ -1,0 +1,238 @@
+"""The operator's view: health and readiness, /metrics, request ids in logs, config errors at start,
+and a member's own data (export) and leaving (forget)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import func
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot import metrics
+from bot.app import create_app
+from bot.checks import validate
+from bot.cli import app as cli
+from bot.config import Settings
+from bot.logs import JsonFormatter, RequestIdFilter
+from storage import db
+from storage.models import (
+    Attendance,
+    AuditEntry,
+    Identity,
+    Member,
+    OutboxMessage,
+    PointEntry,
+)
+from storage.outbox import enqueue
+
+from .factories import make_branch, make_member, seed
+from .test_backup import fill_a_week
+
+
+def client(runtime) -> httpx.AsyncClient:
+    app = create_app(runtime, start_background=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djbot")
+
+
+# --- health, readiness, metrics ------------------------------------------------------------
+
+
+async def test_healthz_is_alive_while_readyz_reports_an_unreachable_database(runtime):
+    # Port 1 refuses connections: the process is alive but cannot serve members.
+    cut_off = replace(runtime, engine=db.make_engine("postgresql://djbot@127.0.0.1:1/djbot"))
+    async with client(cut_off) as http:
+        alive = await http.get("/healthz")
+        ready = await http.get("/readyz")
+    assert alive.status_code == 200
+    assert (ready.status_code, ready.json()["status"]) == (503, "database unreachable")
+
+
+async def test_readyz_is_503_until_migrations_are_current(runtime):
+    # create_all built the tables, but no migration has been recorded: not ready.
+    async with client(runtime) as http:
+        pending = await http.get("/readyz")
+        assert pending.status_code == 503
+        assert pending.json()["status"] == "migrations pending"
+        # What `djbot db upgrade` records; the tables themselves are already there.
+        command.stamp(db.alembic_config(runtime.engine), "head")
+        ready = await http.get("/readyz")
+    assert ready.status_code == 200
+
+
+async def test_metrics_show_outbox_depth_from_the_database(runtime, clock):
+    def fill(session):
+        for n in range(3):
+            enqueue(session, platform="wecom", target_kind="group", target="g1",
+                    payload={"text": f"提醒{n}"}, now=clock.now())
+        dead = OutboxMessage(platform="wecom", target_kind="group", target="g1", payload={},
+                             status="dead", next_attempt_at=clock.now(), created_at=clock.now())
+        session.add(dead)
+
+    seed(runtime.engine, fill)
+    async with client(runtime) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    body = response.text
+    assert 'djbot_outbox_messages{status="pending"} 3.0' in body
+    assert 'djbot_outbox_messages{status="dead"} 1.0' in body
+    assert 'djbot_outbox_messages{status="sent"} 0.0' in body
+
+
+def sample(name: str, **labels) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_commands_and_callbacks(runtime, chat):
+    before = sample("djbot_command_seconds_count", command="帮助")
+    chat.say("wx-stranger", "帮助")
+    assert sample("djbot_command_seconds_count", command="帮助") == before + 1
+
+    refused = sample("djbot_callbacks_total", platform="dingtalk", outcome="unauthorized")
+    app = create_app(runtime, start_background=False)
+
+    @app.post("/dingtalk/test-refused")  # stands in for a callback whose signature is wrong
+    def _refused():
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({}, status_code=401)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+        await http.post("/dingtalk/test-refused")
+        text = (await http.get("/metrics")).text
+    assert sample("djbot_callbacks_total", platform="dingtalk", outcome="unauthorized") == refused + 1
+    for series in ("djbot_rejected_total", "djbot_outbox_failures_total",
+                   "djbot_outbox_dead_letters_total", "djbot_reminders_enqueued_total"):
+        assert f"# TYPE {series} counter" in text
+
+
+async def test_request_id_is_kept_returned_and_logged(runtime):
+    app = create_app(runtime, start_background=False)
+    seen = []
+
+    @app.get("/test-log")
+    def _log():
+        record = logging.LogRecord("djbot.test", logging.INFO, "", 0, "hello", (), None)
+        RequestIdFilter().filter(record)
+        seen.append(json.loads(JsonFormatter().format(record)))
+        return {}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as http:
+        kept = await http.get("/test-log", headers={"X-Request-ID": "nginx-abc123"})
+        made = await http.get("/test-log", headers={"X-Request-ID": "bad id\nwith newline"})
+    assert kept.headers["x-request-id"] == "nginx-abc123"
+    assert seen[0]["request_id"] == "nginx-abc123"
+    assert made.headers["x-request-id"] != "bad id\nwith newline"
+    assert seen[1]["request_id"] == made.headers["x-request-id"]
+
+
+# --- configuration errors at start ----------------------------------------------------------
+
+
+def test_a_default_configuration_has_no_errors():
+    assert validate(Settings(_env_file=None)) == []
+
+
+def test_each_configuration_error_is_one_clear_line():
+    settings = Settings(
+        _env_file=None,
+        database_url="mysql://djbot@db/djbot",
+        wecom={"enabled": True, "aibot_token": "t", "aibot_aes_key": "short"},
+        dingtalk={"enabled": True, "app_key": "k"},
+    )
+    problems = validate(settings)
+    assert problems == [
+        "DJBOT_DATABASE_URL 使用了不支持的数据库「mysql」：只支持 sqlite 和 postgresql",
+        "已启用钉钉（http 模式），但缺少 DJBOT_DINGTALK__APP_SECRET",
+        "DJBOT_WECOM__AIBOT_AES_KEY 应为 43 个字符（EncodingAESKey），现在是 5 个",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DJBOT_DATABASE_URL": "not a url"}, "DJBOT_DATABASE_URL 不是有效的数据库地址"),
+        ({"DJBOT_DATABASE_URL": "postgresql://djbot@db:5432"}, "DJBOT_DATABASE_URL 缺少库名"),
+        ({"DJBOT_WECOM__ENABLED": "true"}, "缺少 DJBOT_WECOM__AIBOT_TOKEN"),
+        ({"DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__MODE": "ws"}, "缺少 DJBOT_WECOM__BOT_SECRET"),
+        ({"DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__MODE": "poll"}, "DJBOT_DINGTALK__MODE「poll」无效"),
+        ({"DJBOT_TIMEZONE": "Asia/Beijing"}, "Asia/Beijing"),
+    ],
+)
+def test_serve_refuses_to_start_on_a_configuration_error(env, expected, tmp_path):
+    env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"} | env
+    result = CliRunner().invoke(cli, ["serve", "--port", "1"], env=env)
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert not (tmp_path / "x.db").exists()  # nothing was started or created
+
+
+# --- a member's own data --------------------------------------------------------------------
+
+
+def djbot(url: str, *args: str, code: int = 0):
+    result = CliRunner().invoke(cli, list(args), env={"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_export_gives_a_member_their_own_data_only(engine, db_url):
+    seed(engine, fill_a_week)
+    data = json.loads(djbot(db_url, "export", "J0001").stdout)
+    assert data["member"]["name"] == "张三"
+    assert data["member"]["branch"] == "第一党支部"
+    assert [i["platform"] for i in data["identities"]] == ["wecom"]
+    assert [a["status"] for a in data["attendance"]] == ["present"]
+    assert data["attendance"][0]["activity"]["type"] == "主题党日"
+    assert [s["minutes"] for s in data["study"]] == [60]
+    assert data["points_total"] == 7
+    assert "李四" not in json.dumps(data, ensure_ascii=False)
+
+    by_name = json.loads(djbot(db_url, "export", "李四").stdout)
+    assert by_name["member"]["staff_no"] == "J0002"
+
+
+def test_export_asks_for_the_number_when_two_share_a_name(engine, db_url):
+    seed(engine, lambda s: [make_member(s, make_branch(s), "王芳", staff_no=n) for n in ("A1", "A2")])
+    result = djbot(db_url, "export", "王芳", code=1)
+    assert "有 2 人叫「王芳」" in result.output
+    assert "A1" in result.output and "A2" in result.output
+    djbot(db_url, "export", "A2")
+    djbot(db_url, "export", "无此人", code=1)
+
+
+def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, chat):
+    seed(engine, fill_a_week)
+
+    def branch_total(session):
+        return session.exec(select(func.sum(PointEntry.points))).one()
+
+    total_before = seed(engine, branch_total)
+    with Session(engine) as session:
+        zhang = session.exec(select(Member).where(Member.staff_no == "J0001")).one()
+        wecom_id = session.exec(select(Identity.user_id).where(Identity.member_id == zhang.id)).one()
+    assert not chat.say(wecom_id, "积分").is_error  # a known member before
+
+    result = djbot(db_url, "forget", "J0001", "--yes")
+    assert f"已注销成员#{zhang.id}" in result.output
+
+    with Session(engine) as session:
+        gone = session.get(Member, zhang.id)
+        assert (gone.name, gone.staff_no, gone.active, gone.forgotten) == (
+            f"已注销成员#{zhang.id}", None, False, True)
+        assert session.exec(select(Identity).where(Identity.member_id == zhang.id)).all() == []
+        assert session.exec(select(Attendance).where(Attendance.member_id == zhang.id)).all()
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "member.forget")).one()
+        assert "张三" not in json.dumps(audit.detail, ensure_ascii=False) + (audit.target or "")
+    assert seed(engine, branch_total) == total_before
+    exported = djbot(db_url, "export", f"已注销成员#{zhang.id}").stdout
+    assert "张三" not in exported and "J0001" not in exported and wecom_id not in exported
+    # The platform account is a stranger now: no command reaches the old record.
+    assert chat.say(wecom_id, "积分").is_error
+    djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too

@@ -1,0 +1,140 @@
+"""绑定, 我的信息 and 设置角色 in chat: who may do what, and what is audited."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.models import AuditEntry, ChatBinding, Member, Role
+from tests.factories import bind_chat, make_branch, make_group, make_member, seed
+
+
+@pytest.fixture
+def bureau(runtime):
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        group = make_group(s, one, "第一党小组")
+        make_member(s, one, "王书记", role=Role.SECRETARY, wecom="sec1", staff_no="1001",
+                    party_group_id=group.id, dingtalk="ding-sec1")
+        make_member(s, two, "刘书记", role=Role.SECRETARY, wecom="sec2")
+        make_member(s, one, "张党员", wecom="m1")
+        make_member(s, one, "李委员", role=Role.COMMITTEE, wecom="com1")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, None, "孙管理", role=Role.ADMIN, wecom="admin")
+        make_member(s, two, "张党员", wecom="m2", staff_no="2002")  # a namesake
+        return one, two
+
+    return seed(runtime.engine, build)
+
+
+def binding(runtime, chat_id: str) -> ChatBinding | None:
+    with Session(runtime.engine) as s:
+        return s.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+
+
+def audits(runtime, action: str) -> list[AuditEntry]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(AuditEntry).where(AuditEntry.action == action)).all())
+
+
+def test_a_secretary_binds_the_group_to_their_branch_and_it_is_audited(runtime, chat, bureau):
+    one, _ = bureau
+    reply = chat.say("sec1", "绑定 一支部", chat="g1")
+    assert not reply.is_error and "一支部" in reply.text
+    assert binding(runtime, "g1").branch_id == one.id
+    [entry] = audits(runtime, "bind")
+    assert (entry.actor, entry.target, entry.chat_id, entry.platform) == ("王书记", "一支部", "g1", "wecom")
+    # The group now works for its members.
+    assert "一支部" in chat.say("m1", "我的信息", chat="g1").text
+
+
+def test_a_committee_member_may_bind_their_own_branch(runtime, chat, bureau):
+    assert not chat.say("com1", "绑定 一支部", chat="g1").is_error
+
+
+def test_a_secretary_cannot_bind_another_branch(runtime, chat, bureau):
+    reply = chat.say("sec2", "绑定 一支部", chat="g1")
+    assert reply.is_error and "自己的支部" in reply.text
+    assert binding(runtime, "g1") is None and audits(runtime, "bind") == []
+
+
+def test_a_member_or_a_leader_cannot_bind_a_branch(runtime, chat, bureau):
+    assert "仅限" in chat.say("m1", "绑定 一支部", chat="g1").text
+    assert "绑定 领导" in chat.say("lead", "绑定 一支部", chat="g1").text
+    assert binding(runtime, "g1") is None
+
+
+def test_an_unknown_branch_gets_the_list_of_branches(runtime, chat, bureau):
+    reply = chat.say("sec1", "绑定 第一支部", chat="g1")
+    assert reply.is_error
+    assert "「第一支部」" in reply.text and "一支部、二支部" in reply.text
+    assert "用法：绑定" in reply.text
+
+
+def test_binding_needs_a_group_and_a_branch_name(runtime, chat, bureau):
+    assert "群里" in chat.say("sec1", "绑定 一支部").text
+    reply = chat.say("sec1", "绑定", chat="g1")
+    assert reply.is_error and "缺少支部名称" in reply.text
+    assert binding(runtime, "g1") is None
+
+
+def test_rebinding_is_for_admins_only_and_records_the_previous_binding(runtime, chat, bureau):
+    one, two = bureau
+    chat.say("sec1", "绑定 一支部", chat="g1")
+    # The same binding again changes nothing and adds no audit entry.
+    assert "无需重复" in chat.say("sec1", "绑定 一支部", chat="g1").text
+    assert len(audits(runtime, "bind")) == 1
+    # 二支部's secretary is stopped before touching 一支部's group.
+    assert chat.say("sec2", "绑定 二支部", chat="g1").is_error
+    assert binding(runtime, "g1").branch_id == one.id
+
+    reply = chat.say("admin", "绑定 二支部", chat="g1")
+
+    assert not reply.is_error and "原为「一支部」" in reply.text
+    assert binding(runtime, "g1").branch_id == two.id
+    latest = audits(runtime, "bind")[-1]
+    assert (latest.actor, latest.target, latest.detail["previous"]) == ("孙管理", "二支部", "「一支部」")
+
+
+def test_a_secretary_cannot_take_over_the_leaders_group(runtime, chat, bureau):
+    one, _ = bureau
+    seed(runtime.engine, lambda s: bind_chat(s, None, "lg", leaders=True))
+    reply = chat.say("sec1", "绑定 一支部", chat="lg")
+    assert reply.is_error and "领导群" in reply.text and "管理员" in reply.text
+    assert binding(runtime, "lg").is_leaders
+
+
+def test_leaders_bind_the_leaders_group(runtime, chat, bureau):
+    assert chat.say("sec1", "绑定 领导", chat="lg").is_error
+    reply = chat.say("lead", "绑定 领导", chat="lg")
+    assert not reply.is_error and "领导群" in reply.text
+    found = binding(runtime, "lg")
+    assert found.is_leaders and found.branch_id is None
+    assert audits(runtime, "bind")[0].target == "领导群"
+
+
+def test_whoami_shows_the_member_record_and_identities(runtime, chat, bureau):
+    reply = chat.say("sec1", "我是谁")
+    assert "王书记（编号 1001）" in reply.text
+    assert "角色：书记" in reply.text
+    assert "一支部 · 第一党小组" in reply.text
+    assert "企业微信 sec1" in reply.text and "钉钉 ding-sec1" in reply.text
+    assert "局机关" in chat.say("lead", "我的信息").text
+
+
+def test_an_admin_sets_a_role_and_it_is_audited(runtime, chat, bureau):
+    reply = chat.say("admin", "设置角色 李委员 书记")
+    assert not reply.is_error and "委员改为书记" in reply.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Member).where(Member.name == "李委员")).one().role == Role.SECRETARY
+    [entry] = audits(runtime, "role.change")
+    assert (entry.detail["old"], entry.detail["new"]) == ("committee", "secretary")
+
+
+def test_set_role_refuses_non_admins_namesakes_and_bad_roles(runtime, chat, bureau):
+    assert chat.say("sec1", "设置角色 张党员 委员").is_error
+    ambiguous = chat.say("admin", "设置角色 张党员 委员")
+    assert ambiguous.is_error and "2 位「张党员」" in ambiguous.text and "2002" in ambiguous.text
+    assert "角色只能是" in chat.say("admin", "设置角色 2002 支书").text
+    assert not chat.say("admin", "设置角色 2002 委员").is_error  # the 编号 picks one
+    assert len(audits(runtime, "role.change")) == 1

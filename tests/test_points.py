@@ -1,0 +1,198 @@
+"""积分, 排行榜, 不参与排行/参与排行, 红黄蓝榜 and 积分明细, spoken through the chat core."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from storage.models import AuditEntry, Branch, Member, Role
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.test_reports import attend, award, hold
+
+
+def branch_with_points(session):
+    """一支部 in chat g1: 甲 and 乙 tie on 5 this month, 丙 has 3, 丁 (opted out) has 9."""
+    branch = make_branch(session, "一支部")
+    bind_chat(session, branch, "g1")
+    people = {
+        "甲": make_member(session, branch, "甲", wecom="jia"),
+        "乙": make_member(session, branch, "乙", wecom="yi"),
+        "丙": make_member(session, branch, "丙", wecom="bing"),
+        "丁": make_member(session, branch, "丁", wecom="ding", leaderboard_opt_out=True),
+        "戊": make_member(session, branch, "戊", wecom="wu"),
+    }
+    when = local(2026, 11, 10, 10, 0)
+    for name, points in (("甲", 5), ("乙", 5), ("丙", 3), ("丁", 9), ("戊", -1)):
+        award(session, people[name], points, when)
+    return people
+
+
+def test_leaderboard_shows_top_with_shared_ranks_and_my_own_line(runtime, chat):
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("bing", "排行榜", chat="g1")
+    assert not reply.is_error
+    lines = reply.text.splitlines()
+    assert lines[0] == "一支部 本月积分排行（前 10 名）"
+    # Ties share a rank and are listed by name.
+    assert lines[1:4] == ["1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分"]
+    assert lines[-1] == "你：第 3 名，3 分。"
+    # The opted-out member is not shown, and nobody below zero is listed (no bottom list).
+    assert "丁" not in reply.text and "戊" not in reply.text
+
+
+def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("wu", "排行榜 本月", chat="g1")
+    assert reply.text.splitlines()[-1] == "你：第 4 名，-1 分。"
+
+
+def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
+    seed(runtime.engine, branch_with_points)
+    mine = chat.say("ding", "积分")
+    assert "本月：9 分" in mine.text and "不参与排行" in mine.text
+    assert "排名" not in mine.text
+    board = chat.say("ding", "排行榜", chat="g1")
+    assert board.text.splitlines()[-1] == "你未参与排行，本月 9 分。"
+
+
+def test_my_points_this_week_month_year_and_rank(runtime, chat):
+    def scene(session):
+        people = branch_with_points(session)
+        jia = people["甲"]
+        award(session, jia, 2, local(2026, 11, 23, 8, 0))  # this week (Monday)
+        award(session, jia, 4, local(2026, 3, 1, 10, 0))  # this year
+        award(session, jia, 7, local(2025, 12, 31, 23, 0))  # last year: not counted
+        award(session, jia, 1, local(2026, 11, 22, 23, 59))  # last Sunday: month, not week
+    seed(runtime.engine, scene)
+    reply = chat.say("jia", "积分", chat="g1")
+    assert "本周：2 分" in reply.text
+    assert "本月：8 分" in reply.text
+    assert "本年：12 分" in reply.text
+    assert "本月支部排名：第 1 名（共 4 人）" in reply.text
+
+
+def test_week_board_starts_on_monday(runtime, chat):
+    def scene(session):
+        people = branch_with_points(session)
+        award(session, people["丙"], 1, local(2026, 11, 23, 8, 0))
+    seed(runtime.engine, scene)
+    reply = chat.say("jia", "排行榜 本周", chat="g1")
+    assert reply.text.splitlines()[1] == "1. 丙 1 分"
+    assert reply.text.splitlines()[-1] == "你：第 2 名，0 分。"
+
+
+def test_opting_out_and_back_in_is_audited_and_changes_the_board(runtime, chat):
+    seed(runtime.engine, branch_with_points)
+    assert "已退出公开排行" in chat.say("jia", "不参与排行").text
+    assert "甲" not in chat.say("bing", "排行榜", chat="g1").text
+    assert "已经不在" in chat.say("jia", "不参与排行").text
+    assert "已恢复" in chat.say("jia", "参与排行").text
+    assert "1. 甲 5 分" in chat.say("bing", "排行榜", chat="g1").text.splitlines()
+    with Session(runtime.engine) as s:
+        actions = s.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert [a for a in actions if a.startswith("leaderboard")] == [
+            "leaderboard.opt_out", "leaderboard.opt_in"]
+        assert s.exec(select(Member).where(Member.name == "甲")).one().leaderboard_opt_out is False
+
+
+def test_bad_leaderboard_period_answers_with_usage_and_changes_nothing(runtime, chat):
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("jia", "排行榜 明年", chat="g1")
+    assert reply.is_error
+    assert "用法：排行榜 [本周|本月|本年]" in reply.text
+    assert chat.say("jia", "积分 多余").is_error
+
+
+def test_ledger_lines_name_their_rule(runtime, chat):
+    def scene(session):
+        people = branch_with_points(session)
+        branch = session.get(Branch, people["甲"].branch_id)
+        day = hold(session, branch, local(2026, 11, 20, 14, 30))
+        attend(session, day, people["甲"], "late", points=2)
+    seed(runtime.engine, scene)
+    reply = chat.say("jia", "积分明细")
+    lines = reply.text.splitlines()
+    assert lines[0] == "甲 最近 2 笔积分："
+    assert lines[1] == "11-20 14:30 +2 主题党日 迟到（规则 attendance.late.主题党日）"
+    assert lines[2].startswith("11-10 10:00 +5 自学")
+
+
+def test_ledger_is_empty_for_a_new_member(runtime, chat):
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s), wecom="new"))
+    assert "还没有积分记录" in chat.say("new", "积分明细").text
+
+
+def tiered_bureau(session, came=(4, 4, 1)):
+    """Three branches of 4, one theme day each this month; 红星's members also studied."""
+    branches = []
+    for (name, study), turnout in zip((("红星支部", 5), ("平安支部", 0), ("远山支部", 0)), came):
+        branch = make_branch(session, name)
+        members = [make_member(session, branch, f"{name}{i}", wecom=f"{name}{i}") for i in range(4)]
+        day = hold(session, branch, local(2026, 11, 5, 14, 30))
+        for m in members[:turnout]:
+            attend(session, day, m, "present", points=3)
+        for m in members if study else ():
+            award(session, m, study, local(2026, 11, 6, 20, 0))
+        branches.append(branch)
+    bind_chat(session, branches[2], "g-far")
+    bind_chat(session, None, "g-leaders", leaders=True)
+    make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+
+
+# Month to date on 23 Nov 09:00 is 22.375 days, so the points reference is
+# 10 × 22.375 / 30 ≈ 7.46 points a member:
+#   红星 4/4 and 8 points each:   100 × (0.6 × 1    + 0.4 × 1)           = 100   red
+#   平安 4/4 and 3 points each:   100 × (0.6 × 1    + 0.4 × 3/7.46)      ≈ 76.1  yellow
+#   远山 1/4 and 0.75 each:       100 × (0.6 × 0.25 + 0.4 × 0.75/7.46)   ≈ 19    blue
+
+
+def test_leaders_see_every_branch_with_figures_and_blue_marked_for_a_talk(runtime, chat):
+    seed(runtime.engine, tiered_bureau)
+    text = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert "🔴 红榜（1 个）\n· 红星支部 100 分：活动 1 次，参与率 100.0%（4/4），人均 8 分" in text
+    assert "🟡 黄榜（1 个）\n· 平安支部 76.1 分" in text
+    assert "🔵 蓝榜（1 个）\n· 远山支部 19 分（约谈）：活动 1 次，参与率 25.0%（1/4）" in text
+
+
+def test_branch_group_sees_tiers_without_talk_wording(runtime, chat):
+    seed(runtime.engine, tiered_bureau)
+    reply = chat.say("远山支部0", "红黄蓝榜", chat="g-far")
+    assert "约谈" not in reply.text
+    assert "🔵 蓝榜：远山支部" in reply.text
+    assert "本支部得分 19（参与率 25.0%，人均 0.8 分）" in reply.text
+
+
+def test_absolute_mode_a_good_month_has_no_blue(runtime, chat):
+    seed(runtime.engine, lambda s: tiered_bureau(s, came=(4, 4, 4)))
+    reply = chat.say("boss", "红黄蓝榜", chat="g-leaders")
+    assert "🔵 蓝榜（0 个）" in reply.text and "约谈" not in reply.text
+
+
+def test_quota_mode_always_names_a_top_and_bottom_share(runtime, chat):
+    from dataclasses import replace
+
+    runtime.dispatcher.rules = replace(
+        runtime.rules, tiers=replace(runtime.rules.tiers, mode="quota", red_share=0.34,
+                                     blue_share=0.34))
+    # 远山 scores about 67: yellow by the thresholds, but the bottom third by quota.
+    seed(runtime.engine, lambda s: tiered_bureau(s, came=(4, 4, 3)))
+    text = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert "按比例分档" in text
+    assert "🔴 红榜（1 个）\n· 红星支部" in text
+    assert "🟡 黄榜（1 个）\n· 平安支部" in text
+    assert "🔵 蓝榜（1 个）\n· 远山支部" in text and "（约谈）" in text
+
+
+def test_a_branch_that_held_nothing_is_listed_not_scored(runtime, chat):
+    def scene(session):
+        tiered_bureau(session)
+        make_branch(session, "新建支部")
+    seed(runtime.engine, scene)
+    text = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert text.count("新建支部") == 1 and "本期未开展活动：新建支部" in text
+
+
+def test_leaderboard_needs_a_branch(runtime, chat):
+    seed(runtime.engine, tiered_bureau)
+    reply = chat.say("boss", "排行榜", chat="g-leaders")
+    assert reply.is_error and "支部" in reply.text

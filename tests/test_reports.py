@@ -1,0 +1,240 @@
+"""Reports: per-branch figures aggregated by the database, rendered as Markdown, JSON, Excel."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from bot.domain.points import parse_iso_week, previous_period
+from storage import ledger
+from storage.models import Activity, Attendance, ResearchVisit, Role
+from storage.reports import build_report, render_json, render_markdown, write_xlsx
+from tests.conftest import SHANGHAI, local
+from tests.factories import T0, make_branch, make_group, make_member, seed
+
+_ids = count(1)
+
+
+def hold(session: Session, branch, starts_at, *, type_: str = "主题党日", group=None,
+         expected_count: int | None = None) -> Activity:
+    """An activity held at `starts_at` (local), two hours long."""
+    activity = Activity(
+        type=type_, topic="测试", branch_id=branch.id if branch else None,
+        party_group_id=group.id if group else None, starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2), checkin_opens_at=starts_at - timedelta(minutes=30),
+        checkin_closes_at=starts_at + timedelta(hours=2), status="closed",
+        expected_count=expected_count, created_at=T0,
+    )
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def attend(session: Session, activity: Activity, member, status: str, *, points: int | None = None,
+           rule: str | None = None) -> Attendance:
+    """An attendance row and, when points are given, its ledger entry (as the check-in posts it)."""
+    row = Attendance(activity_id=activity.id, member_id=member.id, status=status,
+                     checked_in_at=activity.starts_at, updated_at=activity.starts_at,
+                     leave_state="granted" if status == "leave" else None)
+    session.add(row)
+    session.flush()
+    if points is not None:
+        award(session, member, points, activity.starts_at,
+              rule=rule or f"attendance.{status}.{activity.type}", source_id=row.id,
+              kind="attendance")
+    return row
+
+
+def award(session: Session, member, points: int, when, *, rule: str = "study.per_30min",
+          source_id=None, kind: str = "study", note: str | None = None) -> None:
+    ledger.post(session, member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
+                source_kind=kind, source_id=source_id or f"t{next(_ids)}", occurred_at=when,
+                now=when, note=note)
+
+
+WEEK = parse_iso_week("2026-W48", SHANGHAI)
+
+
+def theme_day_branch(session: Session):
+    """The acceptance scene: 10 members, 7 on time, 1 late, 1 on leave, 1 silent."""
+    branch = make_branch(session, "一支部")
+    members = [make_member(session, branch, f"党员{i}") for i in range(10)]
+    day = hold(session, branch, local(2026, 11, 24, 14, 30))
+    for m in members[:7]:
+        attend(session, day, m, "present", points=3)
+    attend(session, day, members[7], "late", points=2)
+    attend(session, day, members[8], "leave", points=0)
+    return branch, members
+
+
+def report_for(session, settings, runtime, period=WEEK):
+    before = previous_period(period)
+    return build_report(session, start=period.start, end=period.end,
+                        previous=(before.start, before.end), settings=settings,
+                        rules=runtime.rules, title=period.label)
+
+
+def test_weekly_figures_for_the_acceptance_theme_day(runtime, settings):
+    def scene(session):
+        theme_day_branch(session)
+        make_branch(session, "二支部")  # held nothing this week
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    first = next(b for b in report.branches if b.name == "一支部")
+    assert (first.activities, first.expected, first.present, first.late, first.leave,
+            first.absent) == (1, 10, 7, 1, 1, 1)
+    assert first.participation == "8/9"
+    assert first.participation_rate == pytest.approx(0.8889)
+    assert first.points == 7 * 3 + 2
+    assert first.average_points == pytest.approx(2.3)
+    assert report.idle_branches == ["二支部"]
+    data = json.loads(render_json(report))
+    branch = data["branches"][0]
+    assert branch["name"] == "一支部" and branch["participation"] == "8/9"
+    assert branch["attended"] == 8 and branch["expected"] - branch["leave"] == 9
+    assert data["first_day"] == "2026-11-23" and data["last_day"] == "2026-11-29"
+    # Ties share a rank in the top list: seven members on 3 points, then the late one.
+    assert [m.rank for m in report.top_members[:8]] == [1] * 7 + [8]
+
+
+def test_score_tier_and_change_against_the_week_before(runtime, settings):
+    def scene(session):
+        branch, members = theme_day_branch(session)
+        earlier = hold(session, branch, local(2026, 11, 17, 14, 30))
+        for m in members[:5]:
+            attend(session, earlier, m, "present", points=3)
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        line = report_for(session, settings, runtime).branches[0]
+    # 8/9 participation; 2.3 points a member against a weekly reference of 10 × 7/30.
+    expected_score = round(100 * (0.6 * 8 / 9 + 0.4 * min(1, 2.3 / (10 * 7 / 30))), 1)
+    assert line.score == pytest.approx(expected_score)
+    assert line.tier == "红" and not line.talk
+    assert line.previous_participation_rate == pytest.approx(0.5)
+    assert line.previous_score < line.score and line.trend == "↑"
+
+
+def test_frozen_expected_count_wins_and_party_group_activity_expects_its_group(runtime, settings):
+    def scene(session):
+        branch = make_branch(session, "三支部")
+        group = make_group(session, branch, "第一党小组")
+        for i in range(3):
+            make_member(session, branch, party_group_id=group.id)
+        for i in range(4):
+            make_member(session, branch)
+        hold(session, branch, local(2026, 11, 24, 19, 30), type_="党小组会", group=group)
+        hold(session, branch, local(2026, 11, 25, 19, 30), type_="政治夜学", expected_count=5)
+        hold(session, branch, local(2026, 11, 26, 19, 30), type_="政治夜学")
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        line = report_for(session, settings, runtime).branches[0]
+    # 3 (the party group) + 5 (frozen) + 7 (every active member).
+    assert line.activities == 3 and line.expected == 15
+
+
+def test_inactive_members_are_not_expected_and_visits_count_against_the_target(runtime, settings):
+    def scene(session):
+        branch = make_branch(session, "四支部")
+        make_member(session, branch)
+        make_member(session, branch, active=False)
+        leader = make_member(session, None, "王局", role=Role.LEADER)
+        hold(session, branch, local(2026, 11, 24, 19, 30), type_="政治夜学")
+        for day in (date(2026, 3, 2), date(2025, 12, 30)):
+            session.add(ResearchVisit(leader_id=leader.id, branch_id=branch.id, visited_on=day,
+                                      logged_at=T0))
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    line = report.branches[0]
+    assert line.expected == 1 and line.absent == 1
+    assert (line.visits, line.visit_target) == (1, 2)  # last year's visit does not count
+    assert report.under_visited == ["四支部"]
+    text = render_markdown(report)
+    assert "| 四支部 | 1 | 1 | 0 |" in text and "年度调研未达标**：四支部" in text
+
+
+def test_opted_out_members_stay_out_of_the_report_top_list(runtime, settings):
+    def scene(session):
+        branch = make_branch(session, "五支部")
+        shy = make_member(session, branch, "低调", leaderboard_opt_out=True)
+        open_ = make_member(session, branch, "公开")
+        award(session, shy, 9, local(2026, 11, 24, 10, 0))
+        award(session, open_, 2, local(2026, 11, 24, 10, 0))
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    assert [m.name for m in report.top_members] == ["公开"]
+    assert report.branches[0].points == 11  # the branch still gets every point
+
+
+def test_xlsx_is_a_real_workbook_with_numbers(runtime, settings, tmp_path):
+    seed(runtime.engine, theme_day_branch)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    path = write_xlsx(report, tmp_path / "report.xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames[:2] == ["支部", "党员"]
+    sheet = book["支部"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]]))
+    assert row["支部"] == "一支部"
+    assert row["应到"] == 10 and isinstance(row["应到"], int)
+    assert row["参与率"] == pytest.approx(0.8889)
+    assert row["积分"] == 23
+    members = book["党员"]
+    assert [c.value for c in members[1]] == ["名次", "姓名", "支部", "积分"]
+    assert members.cell(row=2, column=4).value == 3
+
+
+@pytest.fixture
+def cli(runtime, monkeypatch):
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(bot.cli.app, list(args))
+
+
+def test_cli_weekly_json_defaults_to_the_last_complete_week(runtime, clock, cli):
+    seed(runtime.engine, theme_day_branch)
+    clock.set(local(2026, 11, 30, 8, 0))  # the Monday after the theme day
+    result = cli("report", "weekly", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["title"] == "2026-W48"
+    assert data["branches"][0]["participation"] == "8/9"
+
+
+def test_cli_weekly_with_a_week_markdown_and_xlsx(runtime, cli, tmp_path):
+    seed(runtime.engine, theme_day_branch)
+    result = cli("report", "weekly", "--week", "2026-W48")
+    assert result.exit_code == 0, result.output
+    assert "一支部" in result.output and "88.9%" in result.output
+    target = tmp_path / "w48.xlsx"
+    assert cli("report", "weekly", "--week", "2026-W48", "--xlsx", str(target)).exit_code == 0
+    assert load_workbook(target)["支部"]["B2"].value == 1
+
+
+def test_cli_bad_week_is_refused(cli):
+    result = cli("report", "weekly", "--week", "48")
+    assert result.exit_code == 2 and "2026-W48" in result.output
+
+
+def test_cli_date_range_both_spellings(runtime, cli):
+    seed(runtime.engine, theme_day_branch)
+    for args in (("report", "--from", "2026-01-01", "--to", "2026-12-31", "--json"),
+                 ("report", "range", "--from", "2026-01-01", "--to", "2026-12-31", "--json")):
+        result = cli(*args)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["last_day"] == "2026-12-31"
+        assert data["branches"][0]["points"] == 23
+    missing = cli("report", "--from", "2026-01-01")
+    assert missing.exit_code == 2 and "--to" in missing.output

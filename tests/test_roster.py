@@ -1,0 +1,278 @@
+"""Roster import: a valid file, re-imports, edits, removals, and bad files that import nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import Session, func, select
+
+from storage.models import (
+    AuditEntry,
+    Branch,
+    Identity,
+    Member,
+    PartyGroup,
+    PointEntry,
+    Role,
+)
+from storage.roster import ImportResult, RosterError, import_roster, parse_roster
+
+NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+HEADER = "支部,姓名,角色,企业微信ID,钉钉ID,编号,党小组"
+ROSTER = [
+    HEADER,
+    "一支部,王建国,书记,wang,ding-wang,1001,第一党小组",
+    "一支部,李秀英,委员,li,,1002,第一党小组",
+    "一支部,张伟,,zhang,ding-zhang,1003,第二党小组",
+    "二支部,刘洋,书记,liu,,2001,",
+    "二支部,陈静,党员,,ding-chen,2002,",
+    ",赵振华,领导,zhao,,9001,",
+]
+
+
+def write(tmp_path: Path, lines: list[str], *, name: str = "名册.csv",
+          encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def run_import(engine, path: Path, *, full: bool = True, now: datetime = NOW) -> ImportResult:
+    with Session(engine, expire_on_commit=False) as session:
+        result = import_roster(session, path, full=full, now=now)
+        session.commit()
+        return result
+
+
+def member(engine, name: str) -> Member:
+    with Session(engine) as session:
+        return session.exec(select(Member).where(Member.name == name)).one()
+
+
+def ids_of(engine, name: str) -> dict[str, str]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Identity).join(Member, Member.id == Identity.member_id).where(Member.name == name)
+        ).all()
+        return {i.platform: i.user_id for i in rows}
+
+
+def count(engine, model) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_a_valid_roster_creates_branches_groups_members_and_ids(engine, tmp_path):
+    result = run_import(engine, write(tmp_path, ROSTER))
+
+    assert (result.added, result.branches_created, result.groups_created) == (6, 2, 2)
+    with Session(engine) as session:
+        assert [b.name for b in session.exec(select(Branch).order_by(Branch.id))] == ["一支部", "二支部"]
+        group = session.get(PartyGroup, member(engine, "张伟").party_group_id)
+        assert group.name == "第二党小组"
+    assert member(engine, "王建国").role == Role.SECRETARY
+    assert member(engine, "张伟").role == Role.MEMBER  # an empty 角色 is 党员
+    assert member(engine, "赵振华").branch_id is None  # a leader belongs to the bureau
+    assert ids_of(engine, "王建国") == {"wecom": "wang", "dingtalk": "ding-wang"}
+    assert ids_of(engine, "陈静") == {"dingtalk": "ding-chen"}
+
+
+def test_reimporting_the_same_file_changes_nothing_but_says_so_once(engine, tmp_path):
+    path = write(tmp_path, ROSTER)
+    run_import(engine, path)
+    audit_before = count(engine, AuditEntry)
+    stamp = member(engine, "张伟").updated_at
+
+    again = run_import(engine, path, now=NOW + timedelta(days=1))
+
+    assert again.changes == 0 and again.unchanged == 6
+    assert member(engine, "张伟").updated_at == stamp
+    with Session(engine) as session:
+        new = session.exec(select(AuditEntry).order_by(AuditEntry.id).offset(audit_before)).all()
+    assert [(e.action, e.detail["added"], e.detail["updated"]) for e in new] == [
+        ("roster.import", 0, 0)
+    ]
+
+
+def test_an_edited_file_updates_people_in_place_and_audits_role_changes(engine, tmp_path):
+    run_import(engine, write(tmp_path, ROSTER))
+    before = member(engine, "张伟").id
+    edited = list(ROSTER)
+    # Renamed, moved to 二支部, made 委员, new WeCom id: still the same person (编号 1003).
+    edited[3] = "二支部,张伟强,委员,zhang-new,ding-zhang,1003,"
+
+    result = run_import(engine, write(tmp_path, edited))
+
+    assert (result.added, result.updated, result.deactivated) == (0, 1, 0)
+    moved = member(engine, "张伟强")
+    assert moved.id == before
+    with Session(engine) as session:
+        assert session.get(Branch, moved.branch_id).name == "二支部"
+        assert moved.party_group_id is None
+        change = session.exec(select(AuditEntry).where(AuditEntry.action == "role.change")).one()
+    assert change.target == "张伟强"
+    assert (change.detail["old"], change.detail["new"]) == ("member", "committee")
+    assert ids_of(engine, "张伟强") == {"wecom": "zhang-new", "dingtalk": "ding-zhang"}
+
+
+def test_without_a_staff_number_people_are_matched_by_their_ids(engine, tmp_path):
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,,"]))
+    first = member(engine, "王建国").id
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国同志,书记,wang,ding-wang,,"]))
+    assert member(engine, "王建国同志").id == first
+    assert count(engine, Member) == 1
+
+
+def test_a_full_import_deactivates_the_missing_and_keeps_their_history(engine, tmp_path, chat):
+    run_import(engine, write(tmp_path, ROSTER))
+    leaver = member(engine, "陈静")
+    with Session(engine) as session:
+        session.add(PointEntry(member_id=leaver.id, branch_id=leaver.branch_id, points=3,
+                               rule="attendance.present", source_kind="attendance",
+                               source_id="1", occurred_at=NOW, created_at=NOW))
+        session.commit()
+
+    result = run_import(engine, write(tmp_path, [line for line in ROSTER if "陈静" not in line]))
+
+    assert result.deactivated == 1
+    assert member(engine, "陈静").active is False
+    assert count(engine, PointEntry) == 1
+    # Inactive people are strangers to the bot.
+    assert "不在党员名册" in chat.say("ding-chen", "我的信息", platform="dingtalk").text
+    # Listed again, they come back as the same person.
+    back = run_import(engine, write(tmp_path, ROSTER))
+    assert back.reactivated == 1 and member(engine, "陈静").id == leaver.id
+
+
+def test_a_partial_import_only_adds_and_updates(engine, tmp_path):
+    run_import(engine, write(tmp_path, ROSTER))
+    result = run_import(engine, write(tmp_path, [HEADER, "二支部,新同志,,xin,,2003,"]), full=False)
+    assert (result.added, result.deactivated) == (1, 0)
+    with Session(engine) as session:
+        assert session.exec(select(func.count()).where(Member.active == True)).one() == 7  # noqa: E712
+
+
+def test_an_id_given_to_someone_else_moves_to_them(engine, tmp_path):
+    run_import(engine, write(tmp_path, ROSTER))
+    swapped = [HEADER, "一支部,王建国,书记,wang2,ding-wang,1001,", "一支部,李秀英,委员,wang,,1002,"]
+    run_import(engine, write(tmp_path, swapped), full=False)
+    assert ids_of(engine, "李秀英") == {"wecom": "wang"}
+    assert ids_of(engine, "王建国") == {"wecom": "wang2", "dingtalk": "ding-wang"}
+
+
+def test_temporary_branches_keep_their_end_date(engine, tmp_path):
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期",
+             "专项行动临时党支部,刘洋,书记,liu,,是,2026/12/31",
+             "专项行动临时党支部,陈静,,chen,,,"]
+    run_import(engine, write(tmp_path, lines))
+    with Session(engine) as session:
+        branch = session.exec(select(Branch)).one()
+    assert branch.temporary and branch.ends_on == date(2026, 12, 31)
+
+
+BAD_ROWS = [
+    ("一支部,王五,支书,w5,,,", 3, "未知的角色「支书」"),
+    ("一支部,,党员,w5,,,", 3, "缺少姓名"),
+    ("一支部,王五,党员,w5,,1001,", 3, "编号「1001」与第 2 行重复"),
+    ("一支部,王五,党员,wang,,,", 3, "企业微信ID「wang」与第 2 行重复"),
+    ("一支部,王五,党员,,,,", 3, "企业微信ID 和 钉钉ID 不能都为空"),
+    (",王五,党员,w5,,,", 3, "缺少支部"),
+]
+
+
+@pytest.mark.parametrize("bad_line, row, problem", BAD_ROWS)
+def test_a_bad_row_imports_nothing_and_names_the_row(engine, tmp_path, bad_line, row, problem):
+    path = write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,1001,", bad_line])
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, path)
+    assert any(r == row and problem in text for r, text in caught.value.problems), caught.value
+    assert f"第 {row} 行" in str(caught.value)
+    assert count(engine, Member) == count(engine, Branch) == count(engine, AuditEntry) == 0
+
+
+@pytest.mark.parametrize(
+    "table, row, problem",
+    [
+        ([["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "手机号"]], 1, "未知的表头「手机号」"),
+        ([["支部", "姓名", "企业微信ID", "钉钉ID"]], 1, "缺少表头「角色」"),
+        ([["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "结束日期"],
+          ["临时支部", "王五", "", "w5", "", "2026-02-30"]], 2, "不是有效日期"),
+        ([["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "临时"],
+          ["临时支部", "王五", "", "w5", "", "也许"]], 2, "临时只能填 是 或 否"),
+    ],
+)
+def test_bad_headers_and_values_name_the_row(table, row, problem):
+    with pytest.raises(RosterError) as caught:
+        parse_roster(table)
+    assert any(r == row and problem in text for r, text in caught.value.problems), caught.value
+
+
+def test_a_bad_file_leaves_an_existing_roster_untouched(engine, tmp_path):
+    run_import(engine, write(tmp_path, ROSTER))
+    broken = list(ROSTER)
+    broken[1] = "一支部,王建国改名,书记,wang,ding-wang,1001,第一党小组"
+    broken.append("一支部,错误,干部,x,,,")
+    with pytest.raises(RosterError):
+        run_import(engine, write(tmp_path, broken))
+    assert member(engine, "王建国").active
+
+
+def test_two_rows_that_are_one_person_in_the_database_are_refused(engine, tmp_path):
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,1001,"]))
+    # Row 2 matches 王建国 by his id; row 3 matches him again by his 编号.
+    lines = [HEADER, "一支部,李四,,wang,,,", "一支部,王建国,书记,wang2,,1001,"]
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, write(tmp_path, lines))
+    assert caught.value.problems[0][0] == 3
+    assert ids_of(engine, "王建国") == {"wecom": "wang"}
+
+
+def test_gbk_and_bom_csv_files_are_read(engine, tmp_path):
+    run_import(engine, write(tmp_path, ROSTER, name="gbk.csv", encoding="gbk"))
+    assert member(engine, "王建国").role == Role.SECRETARY
+    bom = run_import(engine, write(tmp_path, ROSTER, name="bom.csv", encoding="utf-8-sig"))
+    assert bom.changes == 0
+
+
+def test_an_xlsx_roster_with_numeric_staff_numbers_and_date_cells(engine, tmp_path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "编号", "结束日期"])
+    sheet.append(["专项行动临时党支部", "王建国", "书记", "wang", None, 1001, datetime(2026, 12, 31)])
+    sheet.append([None, None, None, None, None, None, None])  # a blank row is skipped
+    sheet.append(["专项行动临时党支部", "李秀英", None, None, "ding-li", 1002.0, None])
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    result = run_import(engine, path)
+
+    assert result.added == 2
+    assert member(engine, "王建国").staff_no == "1001"
+    assert member(engine, "李秀英").staff_no == "1002"
+    with Session(engine) as session:
+        assert session.exec(select(Branch)).one().ends_on == date(2026, 12, 31)
+
+
+def test_the_template_and_the_demo_roster_are_valid():
+    from bot.demo import DEMO_ROSTER
+    from storage.roster import parse_file
+
+    root = Path(__file__).resolve().parents[1]
+    template = parse_file(root / "docs" / "roster-template.csv")
+    assert template and template[0].row == 3  # row 2 is the explanation line
+    demo = parse_file(DEMO_ROSTER)
+    assert len({r.branch for r in demo if r.branch}) == 3 and len(demo) >= 30
+
+
+def test_a_changed_end_date_is_a_change(engine, tmp_path):
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,结束日期", "临时支部,刘洋,书记,liu,,2026-12-31"]
+    run_import(engine, write(tmp_path, lines))
+    assert run_import(engine, write(tmp_path, lines)).changes == 0
+    lines[1] = lines[1].replace("2026-12-31", "2027-03-31")
+    result = run_import(engine, write(tmp_path, lines))
+    assert result.branches_updated == 1 and "更新支部 1 个" in result.summary()
+    with Session(engine) as session:
+        assert session.exec(select(Branch)).one().ends_on == date(2027, 3, 31)

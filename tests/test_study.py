@@ -1,0 +1,89 @@
+"""学习: a study log, points per full 30 minutes, and the daily cap on the local day."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, func, select
+
+from storage.models import PointEntry, StudyLog
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+@pytest.fixture
+def member(runtime):
+    def build(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        return make_member(s, branch, "张伟", wecom="u1")
+
+    return seed(runtime.engine, build)
+
+
+def points(runtime) -> list[int]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(PointEntry.points).order_by(PointEntry.id)).all())
+
+
+def logs(runtime) -> int:
+    with Session(runtime.engine) as s:
+        return s.exec(select(func.count()).select_from(StudyLog)).one()
+
+
+def test_a_study_log_earns_a_point_per_full_half_hour(runtime, chat, member):
+    reply = chat.say("u1", "学习 理论 75 《党章》第三章", chat="g1")
+
+    assert not reply.is_error
+    assert "理论 75 分钟" in reply.text and "今天累计学习 75 分钟" in reply.text
+    assert "本次积分 +2" in reply.text
+    with Session(runtime.engine) as s:
+        log = s.exec(select(StudyLog)).one()
+        entry = s.exec(select(PointEntry)).one()
+    assert (log.kind, log.minutes, log.material) == ("理论", 75, "《党章》第三章")
+    assert (entry.member_id, entry.branch_id, entry.points) == (member.id, member.branch_id, 2)
+    assert (entry.source_kind, entry.source_id, entry.rule) == ("study", str(log.id), "study.per_30min")
+    assert entry.ruleset_id is not None
+
+
+def test_the_daily_cap_holds_and_a_new_local_day_starts_afresh(runtime, chat, clock, member):
+    chat.say("u1", "学习 理论 90")  # 3 points
+    capped = chat.say("u1", "学习 党史 90")  # 1 more reaches the cap of 4
+    assert "本次积分 +1" in capped.text and "上限 4" in capped.text
+    over = chat.say("u1", "学习 党史 60")
+    assert "本次积分 +0" in over.text and "今天累计学习 240 分钟" in over.text
+    assert points(runtime) == [3, 1]  # nothing posted for a capped log
+    assert logs(runtime) == 3  # but the minutes are kept
+
+    # 23:30 the same Shanghai day is still capped; 00:10 the next day is not.
+    clock.set(local(2026, 11, 23, 23, 30))
+    assert "+0" in chat.say("u1", "学习 理论 30").text
+    clock.set(local(2026, 11, 24, 0, 10))
+    fresh = chat.say("u1", "学习 理论 30")
+    assert "本次积分 +1" in fresh.text and "今天累计学习 30 分钟" in fresh.text
+
+
+def test_short_study_is_logged_without_points(runtime, chat, member):
+    reply = chat.say("u1", "学习 理论 20")
+    assert "+0" in reply.text and "每满 30 分钟" in reply.text
+    assert logs(runtime) == 1 and points(runtime) == []
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("学习", "缺少类型"),
+        ("学习 理论", "缺少分钟"),
+        ("学习 理论 半小时", "分钟应为数字"),
+        ("学习 理论 0", "分钟不能小于 1"),
+        ("学习 理论 601", "分钟不能大于 600"),
+        ("学习 马克思主义基本原理概论 30", "类型请写短一些"),
+    ],
+)
+def test_bad_arguments_show_the_usage_and_log_nothing(runtime, chat, member, text, problem):
+    reply = chat.say("u1", text)
+    assert reply.is_error and problem in reply.text and "用法：学习 <类型> <分钟> [材料]" in reply.text
+    assert logs(runtime) == 0 and points(runtime) == []
+
+
+def test_full_width_digits_are_accepted(runtime, chat, member):
+    assert "本次积分 +1" in chat.say("u1", "学习　理论　３０").text

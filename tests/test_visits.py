@@ -1,0 +1,110 @@
+"""调研: leaders log visits; counts per branch this year against the target; 调研记录."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, func, select
+
+from handlers.visits import parse_visit_details
+from storage.models import ResearchVisit, Role
+from storage.org import visits_by_branch
+from tests.conftest import SHANGHAI, local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+@pytest.fixture
+def bureau(runtime):
+    def build(s):
+        one, two, three = (make_branch(s, n) for n in ("一支部", "二支部", "三支部"))
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, one, "王书记", role=Role.SECRETARY, wecom="sec1")
+        return one, two, three
+
+    return seed(runtime.engine, build)
+
+
+def visits(runtime) -> list[ResearchVisit]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(ResearchVisit).order_by(ResearchVisit.id)).all())
+
+
+def test_a_leader_logs_a_visit_with_problems_and_a_note(runtime, chat, bureau):
+    one, _, _ = bureau
+    reply = chat.say("lead", "调研 一支部 发现问题 3 解决 2 值班室学习角需更新", chat="lg")
+
+    assert not reply.is_error
+    assert "发现问题 3 个，解决 2 个" in reply.text
+    assert "调研 1 次，目标 2 次，还差 1 次" in reply.text
+    [visit] = visits(runtime)
+    assert (visit.branch_id, visit.visited_on) == (one.id, date(2026, 11, 23))
+    assert (visit.problems_found, visit.problems_solved, visit.note) == (3, 2, "值班室学习角需更新")
+
+    assert "2 次，目标 2 次，已达标" in chat.say("lead", "调研 一支部").text  # private works too
+
+
+def test_the_count_is_for_this_year_only(runtime, chat, clock, bureau):
+    clock.set(local(2025, 12, 31, 23, 50))
+    chat.say("lead", "调研 一支部")
+    clock.set(local(2026, 1, 1, 0, 10))  # a new year in Shanghai, still 2025 in UTC
+    assert "2026 年到一支部调研 1 次" in chat.say("lead", "调研 一支部").text
+
+
+def test_visits_by_branch_counts_every_branch_including_zero(runtime, chat, bureau):
+    one, two, three = bureau
+    chat.say("lead", "调研 一支部")
+    chat.say("lead", "调研 一支部")
+    chat.say("lead", "调研 二支部")
+    with Session(runtime.engine) as s:
+        assert visits_by_branch(s, year=2026, tz=SHANGHAI) == {one.id: 2, two.id: 1, three.id: 0}
+        assert visits_by_branch(s, year=2025, tz=SHANGHAI) == {one.id: 0, two.id: 0, three.id: 0}
+
+
+def test_the_visit_report_lists_branches_below_target(runtime, chat, bureau):
+    chat.say("lead", "调研 一支部 发现 2 解决 1")
+    chat.say("lead", "调研 一支部")
+    chat.say("lead", "调研 二支部 发现问题3")
+
+    reply = chat.say("lead", "调研记录", chat="lg")
+
+    assert "2026 年共调研 3 次，发现问题 5 个，解决 1 个" in reply.text
+    assert "· 三支部：0 次\n· 二支部：1 次" in reply.text
+    assert "一支部" not in reply.text  # it has reached the target
+
+
+def test_members_and_secretaries_cannot_log_visits(runtime, chat, bureau):
+    assert "仅限领导、管理员" in chat.say("sec1", "调研 一支部").text
+    assert chat.say("sec1", "调研记录").is_error
+    assert visits(runtime) == []
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("调研", "缺少支部"),
+        ("调研 不存在支部", "没有找到支部「不存在支部」。现有支部：一支部、二支部、三支部"),
+        ("调研 一支部 发现问题 很多", "「发现问题」后面应为数字"),
+    ],
+)
+def test_bad_visits_show_the_usage_and_change_nothing(runtime, chat, bureau, text, problem):
+    reply = chat.say("lead", text)
+    assert reply.is_error and problem in reply.text and "用法：调研 <支部>" in reply.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(func.count()).select_from(ResearchVisit)).one() == 0
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, (0, 0, None)),
+        ("发现问题 3 解决 2 备注文字", (3, 2, "备注文字")),
+        ("解决2 发现3个", (3, 2, None)),
+        ("走访民警 发现问题 1", (0, 0, "走访民警 发现问题 1")),  # counts come first
+    ],
+)
+def test_parse_visit_details(text, expected):
+    details, problem = parse_visit_details(text)
+    assert problem is None
+    assert (details.problems_found, details.problems_solved, details.note) == expected

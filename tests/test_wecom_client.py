@@ -1,0 +1,194 @@
+"""The outbound client and Sender against the fake WeCom: tokens, errcodes, byte limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from bot.adapters.wecom.client import WecomApiError, WecomClient
+from bot.adapters.wecom.senders import (
+    WecomSender,
+    cut_to_bytes,
+    render_group,
+    webhook_key,
+)
+from bot.config import WecomSettings
+from bot.sender import Outbound
+from storage.models import PushChannel
+from tests import fake_wecom as fw
+from tests.factories import T0, make_branch, seed
+
+
+@pytest.fixture
+def fake():
+    server = fw.FakeWecom().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wecom(fake) -> WecomSettings:
+    return WecomSettings(enabled=True, corp_id=fw.CORP_ID, app_secret=fw.APP_SECRET,
+                         agent_id="1000002", api_base=fake.base_url)
+
+
+@pytest.fixture
+async def client(wecom, clock):
+    client = WecomClient(wecom, clock, backoff_seconds=0)
+    yield client
+    await client.aclose()
+
+
+# --- pure: byte limits and rendering ---------------------------------------------------
+
+
+def test_cut_to_bytes_keeps_short_text_and_cuts_on_a_character_boundary():
+    assert cut_to_bytes("签到成功", 2048) == "签到成功"
+    cut = cut_to_bytes("党" * 1000, 2048)  # 3000 bytes of 3-byte characters
+    assert len(cut.encode()) <= 2048 and cut.endswith("…")
+    assert cut == "党" * 681 + "…"  # 681*3 + 3 = 2046: a 682nd 党 would not fit
+    mixed = cut_to_bytes("a" + "😀" * 2000, 4096)
+    assert len(mixed.encode()) <= 4096
+    mixed.encode().decode("utf-8")  # never broken UTF-8
+
+
+def test_render_group_text_mentions_and_markdown():
+    text = render_group({"text": "今晚夜学", "mentions": ["zhangsan"]})
+    assert text == {"msgtype": "text",
+                    "text": {"content": "今晚夜学", "mentioned_list": ["zhangsan"]}}
+    md = render_group({"text": "x" * 5000, "markdown": True, "mentions": ["lisi"]})
+    assert md["markdown"]["content"].endswith("\n<@lisi>")
+    assert len(md["markdown"]["content"].encode()) <= 4096
+
+
+def test_webhook_key_from_url_or_bare_key():
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0"
+    assert webhook_key(url) == "693a91f6-7xxx-4bc4-97a0"
+    assert webhook_key("693a91f6-7xxx") == "693a91f6-7xxx"
+    assert webhook_key("https://example.com/no-key") is None
+    assert webhook_key("not a key!") is None
+
+
+# --- the client against the fake ----------------------------------------------------------
+
+
+async def test_token_is_cached_until_shortly_before_expiry(client, fake, clock):
+    await client.send_app_message("zhangsan", "text", {"content": "a"})
+    await client.send_app_message("zhangsan", "text", {"content": "b"})
+    assert fake.tokens_issued == 1
+    clock.advance(timedelta(seconds=7200 - 200))  # inside the 5-minute margin
+    await client.send_app_message("zhangsan", "text", {"content": "c"})
+    assert fake.tokens_issued == 2
+    sent = fake.calls("message/send")[-1].body
+    assert sent["agentid"] == 1000002 and sent["enable_duplicate_check"] == 1
+    assert sent["touser"] == "zhangsan" and sent["text"] == {"content": "c"}
+
+
+async def test_expired_token_is_refetched_once(client, fake):
+    await client.send_app_message("zhangsan", "text", {"content": "a"})
+    fake.fail("message/send", "expired")  # WeCom invalidated the token early
+    await client.send_app_message("zhangsan", "text", {"content": "b"})
+    assert fake.tokens_issued == 2
+    assert len(fake.calls("message/send")) == 3  # ok, 42001, ok after the new token
+
+
+async def test_system_busy_is_retried_then_succeeds(client, fake):
+    fake.fail("message/send", "-1", times=2)
+    await client.send_app_message("zhangsan", "text", {"content": "a"})
+    assert len(fake.calls("message/send")) == 3
+
+
+async def test_rate_limit_is_retryable_with_a_wait(client, fake):
+    fake.fail("message/send", "45009")
+    with pytest.raises(WecomApiError) as caught:
+        await client.send_app_message("zhangsan", "text", {"content": "a"})
+    assert caught.value.retryable and caught.value.retry_after == 60
+
+
+async def test_60020_explains_trusted_ip(client, fake):
+    fake.fail("gettoken", "60020")
+    with pytest.raises(WecomApiError) as caught:
+        await client.access_token()
+    assert caught.value.errcode == 60020 and not caught.value.retryable
+    assert "企业可信IP" in str(caught.value)
+
+
+async def test_http_500_and_slow_are_retryable(wecom, clock, fake):
+    import httpx
+
+    client = WecomClient(wecom, clock, http=httpx.AsyncClient(timeout=0.3), backoff_seconds=0)
+    try:
+        fake.fail("webhook/send", "500")
+        with pytest.raises(WecomApiError) as caught:
+            await client.webhook_send("k", {"msgtype": "text", "text": {"content": "x"}})
+        assert caught.value.retryable
+        fake.slow_seconds = 1.0
+        fake.fail("webhook/send", "slow")
+        with pytest.raises(WecomApiError) as caught:
+            await client.webhook_send("k", {"msgtype": "text", "text": {"content": "x"}})
+        assert caught.value.retryable and "timeout" in str(caught.value)
+    finally:
+        await client.aclose()
+
+
+# --- the Sender ---------------------------------------------------------------------------
+
+
+def _outbound(kind: str, target: str, branch_id: int | None, **payload) -> Outbound:
+    return Outbound(id=1, platform="wecom", target_kind=kind, target=target,
+                    branch_id=branch_id, kind="reminder.group",
+                    payload={"text": "今晚 19:30 夜学，请准时签到", **payload})
+
+
+async def test_sender_uses_the_branch_webhook_and_the_app(client, fake, engine):
+    def setup(session: Session):
+        branch = make_branch(session, "一支部")
+        session.add(PushChannel(platform="wecom", branch_id=branch.id, url="key-one",
+                                set_at=T0))
+        return branch.id
+
+    branch_id = seed(engine, setup)
+    sender = WecomSender(client, engine)
+    result = await sender.send(_outbound("group", str(branch_id), branch_id,
+                                         mentions=["zhangsan"]))
+    assert result.ok
+    [call] = fake.calls("webhook/send")
+    assert call.params == {"key": "key-one"}
+    assert call.body["text"]["mentioned_list"] == ["zhangsan"]
+
+    result = await sender.send(_outbound("user", "lisi", None))
+    assert result.ok
+    assert fake.calls("message/send")[-1].body["touser"] == "lisi"
+
+
+async def test_sender_reports_failures_without_raising(client, fake, engine):
+    branch_id = seed(engine, lambda s: make_branch(s, "二支部").id)
+    sender = WecomSender(client, engine)
+    missing = await sender.send(_outbound("group", str(branch_id), branch_id))
+    assert not missing.ok and not missing.retryable and "设置 推送" in missing.error
+    fake.fail("message/send", "45009")
+    limited = await sender.send(_outbound("user", "lisi", None))
+    assert not limited.ok and limited.retryable and limited.retry_after == 60
+
+
+# --- djbot doctor wecom -------------------------------------------------------------------
+
+
+def test_doctor_names_missing_settings_and_explains_60020(fake):
+    from bot.adapters.wecom import doctor
+    from bot.config import Settings
+
+    partial = Settings(_env_file=None, wecom=WecomSettings(enabled=True, aibot_token="t"))
+    lines = doctor.run(partial)
+    assert (False, "智能机器人回调 /wecom/aibot：缺少 DJBOT_WECOM__AIBOT_AES_KEY") in lines
+
+    full = Settings(_env_file=None, wecom=WecomSettings(
+        enabled=True, corp_id=fw.CORP_ID, aibot_token="t", aibot_aes_key=fw.AIBOT_AES_KEY,
+        agent_id="1000002", app_secret=fw.APP_SECRET, api_base=fake.base_url))
+    assert all(ok for ok, _ in doctor.run(full))
+    fake.fail("gettoken", "60020")
+    ok, line = doctor.run(full)[-1]
+    assert not ok and "60020" in line and "企业可信IP" in line
+    assert fw.APP_SECRET not in line

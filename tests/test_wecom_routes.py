@@ -1,0 +1,309 @@
+"""WeCom callbacks through the real FastAPI app: published vectors, an AI-bot round trip,
+the slow path, and every kind of bad input (4xx, nothing stored, reason logged)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bot.app import create_app
+from bot.config import Settings, WecomSettings
+from bot.core import Reply
+from bot.registry import Command
+from bot.runtime import build_runtime
+from storage.models import ProcessedMessage
+from tests import fake_wecom as fw
+
+# Vector B: the WeCom team's sample (sbzhu/weworkapi_python, callback/Sample.py).
+B_TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
+B_KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+B_CORP = "ww1436e0e65a779aee"
+B_ENCRYPT = ("Kl7kjoSf6DMD1zh7rtrHjFaDapSCkaOnwu3bqLc5tAybhhMl9pFeK8NslNPVdMwmBQTNoW4mY7AIjeLvEl3Nye"
+             "TkAgGzBhzTtRLNshw2AEew+kkYcD+Fq72Kt00fT0WnN87hGrW8SqGc+NcT3mu87Ha3dz1pSDi6GaUA6A0sqfd"
+             "e0VJPQbZ9U+3JWcoD4Z5jaU0y9GSh010wsHF8KZD24YhmZH4ch4Ka7ilEbjbfvhKkNL65HHL0J6EYJIZUC2p"
+             "FrdkJ7MhmEbU2qARR4iQHE7wy24qy0cRX3Mfp6iELcDNfSsPGjUQVDGxQDCWjayJOpcwocugux082f49HKYg8"
+             "4EpHSGXAyh+/oxwaWbvL6aSDPOYuPDGOCI8jmnKiypE+")
+# Vector C: wechatpy 1.8.18 tests/test_crypto.py.
+C_TOKEN = "123456"
+C_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+C_CORP = "wx49f0ab532d5d035a"
+C_ENCRYPT = ("RgqEoJj5A4EMYlLvWO1F86ioRjZfaex/gePD0gOXTxpsq5Yj4GNglrBb8I2BAJVODGajiFnXBu7mCPatfjsu6I"
+             "HCrsTyeDXzF6Bv283dGymzxh6ydJRvZsryDyZbLTE7rhnus50qGPMfp2wASFlzEgMW9z1ef/RD8XzaFYgm7iTd"
+             "aXpXaG4+BiYyolBug/gYNx410cvkKR2/nPwBiT+P4hIiOAQqGp/TywZBtDh1yCF2KOd0gpiMZ5jSw3e29mTvm"
+             "UHzkVQiMS6td7vXUaWOMZnYZlF3So2SjHnwh4jYFxdgpkHHqIrH/54SNdshoQgWYEvccTKe7FS709/5t6NMx"
+             "uGhcUGAPOQipvWTT4dShyqio7mlsl5noTrb++x6En749zCpQVhDpbV6GDnTbcX2e8K9QaNWHp91eBdCRxthuL0=")
+
+
+def at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def wecom_settings(db_url: str, **over) -> Settings:
+    wecom = dict(enabled=True, corp_id=fw.CORP_ID, aibot_token=fw.AIBOT_TOKEN,
+                 aibot_aes_key=fw.AIBOT_AES_KEY, app_token=fw.APP_TOKEN,
+                 app_aes_key=fw.APP_AES_KEY, agent_id="1000002", app_secret=fw.APP_SECRET,
+                 api_base="http://127.0.0.1:9")
+    wecom.update(over)
+    return Settings(database_url=db_url, wecom=WecomSettings(**wecom), _env_file=None)
+
+
+def client_for(settings, clock, engine, *, budget: float | None = None) -> httpx.AsyncClient:
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    app = create_app(runtime, start_background=False)
+    if budget is not None:
+        app.state.wecom.budget = budget
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djbot")
+
+
+def processed(engine) -> list[ProcessedMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(ProcessedMessage)))
+
+
+async def test_vector_b_verifies_and_decrypts_through_app(db_url, clock, engine):
+    settings = wecom_settings(db_url, app_token=B_TOKEN, app_aes_key=B_KEY, corp_id=B_CORP)
+    async with client_for(settings, clock, engine) as http:
+        clock.set(at(1476416373))
+        verify = await http.get("/wecom/app", params={
+            "msg_signature": "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb",
+            "timestamp": "1476416373", "nonce": "47744683",
+            "echostr": "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVz"
+                       "EtpbhnFyq6SVHyA=="})
+        assert verify.status_code == 200
+        assert verify.text == "1288432023552776189"  # no quotes, no newline
+
+        clock.set(at(1476422779))
+        body = (f"<xml><ToUserName><![CDATA[{B_CORP}]]></ToUserName><Encrypt><![CDATA["
+                f"{B_ENCRYPT}]]></Encrypt><AgentID><![CDATA[1000002]]></AgentID></xml>")
+        response = await http.post("/wecom/app", content=body, params={
+            "msg_signature": "0c3914025cb4b4d68103f6bfc8db550f79dcf48e",
+            "timestamp": "1476422779", "nonce": "1597212914"})
+    assert response.status_code == 200
+    reply = fw.open_app_reply(response.text, token=B_TOKEN, aes_key=B_KEY, corp_id=B_CORP)
+    # ChenJiaShun said 你好, which is not a command: the answer goes back to him.
+    assert reply["ToUserName"] == "ChenJiaShun"
+    assert "你好" in reply["Content"] and "帮助" in reply["Content"]
+    [row] = processed(engine)
+    assert (row.message_id, row.sender_id) == ("app:1456453720", "ChenJiaShun")
+
+
+async def test_vector_c_verifies_and_decrypts_through_app(db_url, clock, engine):
+    settings = wecom_settings(db_url, app_token=C_TOKEN, app_aes_key=C_KEY, corp_id=C_CORP)
+    async with client_for(settings, clock, engine) as http:
+        clock.set(at(1411443780))
+        verify = await http.get("/wecom/app", params={
+            "msg_signature": "dd6b9c95b495b3f7e2901bfbc76c664930ffdb96",
+            "timestamp": "1411443780", "nonce": "437374425",
+            "echostr": "4ByGGj+sVCYcvGeQYhaKIk1o0pQRNbRjxybjTGblXrBaXlTXeOo1+bXFXDQQb1o6co6Yh9B"
+                       "v41n7hOchLF6p+Q=="})
+        assert verify.text == "5927782489442352469"
+
+        clock.set(at(1411525903))
+        body = (f"<xml><ToUserName><![CDATA[{C_CORP}]]></ToUserName>\n<Encrypt><![CDATA["
+                f"{C_ENCRYPT}]]></Encrypt>\n<AgentID><![CDATA[1]]></AgentID>\n</xml>")
+        response = await http.post("/wecom/app", content=body, params={
+            "msg_signature": "74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
+            "timestamp": "1411525903", "nonce": "461056294"})
+    assert response.status_code == 200
+    reply = fw.open_app_reply(response.text, token=C_TOKEN, aes_key=C_KEY, corp_id=C_CORP)
+    assert reply["ToUserName"] == "messense"
+    assert "test" in reply["Content"]  # "没有「test」这个指令…"
+    [row] = processed(engine)
+    assert row.sender_id == "messense"
+
+
+async def test_aibot_json_round_trip(db_url, clock, engine):
+    now = int(clock.now().timestamp())
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        params, _ = fw.seal(fw.AIBOT_TOKEN, fw.AIBOT_AES_KEY, "", "", timestamp=now)
+        verify_params, echo = fw.seal(fw.AIBOT_TOKEN, fw.AIBOT_AES_KEY, "", "echo-42",
+                                      timestamp=now)
+        verify = await http.get("/wecom/aibot", params={**verify_params, "echostr": echo})
+        assert verify.text == "echo-42"
+
+        payload = fw.text_callback(msgid="m-1", user="zhangsan", text="帮助", chatid="chat-1")
+        params, body = fw.aibot_request(payload, timestamp=now)
+        response = await http.post("/wecom/aibot", params=params, content=body)
+        again = await http.post("/wecom/aibot", params=params, content=body)
+    assert response.status_code == 200
+    answer = fw.open_aibot_reply(response.json())
+    assert answer["msgtype"] == "stream"
+    assert answer["stream"]["finish"] is True and answer["stream"]["id"] == "m-1"
+    assert "党建助手可用指令" in answer["stream"]["content"]
+    # The retried delivery gets the same words back and is stored once.
+    assert fw.open_aibot_reply(again.json())["stream"]["content"] == answer["stream"]["content"]
+    [row] = processed(engine)
+    assert (row.chat_id, row.sender_id, row.message_id) == ("chat-1", "zhangsan", "m-1")
+
+
+async def test_slow_work_answers_unfinished_then_on_refresh(db_url, clock, engine):
+    release = asyncio.Event()
+    runtime_holder = {}
+
+    def slow(ctx, args):
+        asyncio.run_coroutine_threadsafe(release.wait(), runtime_holder["loop"]).result(10)
+        return Reply("慢慢来的回复")
+
+    now = int(clock.now().timestamp())
+    settings = wecom_settings(db_url)
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    runtime.registry.add(Command(name="慢", summary="slow", handler=slow, needs_member=False,
+                                 needs_binding=False))
+    app = create_app(runtime, start_background=False)
+    app.state.wecom.budget = 0.2  # stands in for the 3 s budget
+    runtime_holder["loop"] = asyncio.get_running_loop()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://djbot") as http:
+        payload = fw.text_callback(msgid="slow-1", user="lisi", text="慢")
+        params, body = fw.aibot_request(payload, timestamp=now)
+        first = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                     content=body)).json())
+        assert first["stream"] == {"id": "slow-1", "finish": False, "content": "收到，正在处理…"}
+
+        refresh = {"msgid": "r-1", "aibotid": "AIBOTID", "chattype": "single",
+                   "from": {"userid": "lisi"}, "msgtype": "stream", "stream": {"id": "slow-1"}}
+        params, body = fw.aibot_request(refresh, timestamp=now)
+        still = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                     content=body)).json())
+        assert still["stream"]["finish"] is False
+
+        release.set()
+        for _ in range(100):  # the handler thread finishes; no clock involved
+            if not app.state.wecom.pending["slow-1"].task.done():
+                await asyncio.sleep(0.01)
+        done = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                    content=body)).json())
+        assert done["stream"] == {"id": "slow-1", "finish": True, "content": "慢慢来的回复"}
+
+        # A replica that never saw the message answers the refresh from the stored reply.
+        app.state.wecom.pending.clear()
+        stored = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                      content=body)).json())
+        assert stored["stream"]["content"] == "慢慢来的回复"
+
+
+async def test_late_reply_goes_to_response_url_when_nobody_refreshes(db_url, clock, engine):
+    fake = fw.FakeWecom().start()
+    try:
+        release = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def slow(ctx, args):
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(10)
+            return Reply("迟到的回复")
+
+        settings = wecom_settings(db_url, api_base=fake.base_url)
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        runtime.registry.add(Command(name="慢", summary="slow", handler=slow,
+                                     needs_member=False, needs_binding=False))
+        app = create_app(runtime, start_background=False)
+        app.state.wecom.budget = 0.1
+        app.state.wecom.late_grace = 0.0
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            payload = fw.text_callback(
+                msgid="late-1", user="lisi", text="慢",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=abc")
+            params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+            await http.post("/wecom/aibot", params=params, content=body)
+            release.set()
+            for _ in range(200):
+                if fake.calls("aibot/response"):
+                    break
+                await asyncio.sleep(0.01)
+        [call] = fake.calls("aibot/response")
+        assert call.params == {"response_code": "abc"}
+        assert call.body == {"msgtype": "markdown", "markdown": {"content": "迟到的回复"}}
+    finally:
+        fake.stop()
+
+
+# --- bad input: 4xx, nothing stored, the reason logged without body or secret -----------
+
+
+def _good(clock, **over):
+    payload = fw.text_callback(msgid="bad-1", user="zhangsan", text="帮助", chatid="chat-1")
+    return fw.aibot_request(payload, timestamp=int(clock.now().timestamp()), **over)
+
+
+@pytest.mark.parametrize(
+    "case, status, reason",
+    [
+        ("forged signature", 401, "signature mismatch"),
+        ("stale timestamp", 403, "stale timestamp"),
+        ("missing timestamp", 403, "missing or non-numeric timestamp"),
+        ("not json", 400, "body is not JSON"),
+        ("oversized", 413, "over the limit"),
+        ("other receiver", 403, "encrypted for another receiver"),
+        ("wrong token", 401, "signature mismatch"),
+    ],
+)
+async def test_bad_aibot_callbacks_are_refused(case, status, reason, db_url, clock, engine,
+                                               caplog):
+    params, body = _good(clock)
+    if case == "forged signature":
+        params["msg_signature"] = "0" * 40
+    elif case == "stale timestamp":
+        params, body = fw.aibot_request(
+            fw.text_callback(msgid="bad-1", user="zhangsan", text="帮助", chatid="chat-1"),
+            timestamp=int(clock.now().timestamp()) - 3601)
+    elif case == "missing timestamp":
+        del params["timestamp"]
+    elif case == "not json":
+        body = b"<xml>hello</xml>"
+    elif case == "oversized":
+        body = b'{"encrypt": "' + b"A" * (1024 * 1024) + b'"}'
+    elif case == "other receiver":
+        params, body = _good(clock, receive_id="ww-someone-else")
+    elif case == "wrong token":
+        params, body = _good(clock, token="not-our-token")
+    caplog.set_level(logging.WARNING, logger="djbot")
+    logging.getLogger("djbot").propagate = True
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        response = await http.post("/wecom/aibot", params=params, content=body)
+    assert response.status_code == status
+    assert processed(engine) == []
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert reason in logged
+    assert fw.AIBOT_AES_KEY not in logged and fw.AIBOT_TOKEN not in logged
+    assert body[:40].decode() not in logged and "帮助" not in logged
+
+
+async def test_bad_app_callbacks_are_refused(db_url, clock, engine):
+    now = int(clock.now().timestamp())
+    xml = fw.app_text_xml(user="zhangsan", text="帮助", msgid="1", create_time=now)
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        params, body = fw.app_request(xml, timestamp=now)
+        forged = dict(params, msg_signature="f" * 40)
+        assert (await http.post("/wecom/app", params=forged, content=body)).status_code == 401
+        assert (await http.post("/wecom/app", params=params,
+                                content=b'{"encrypt": "x"}')).status_code == 400
+        other, other_body = fw.app_request(xml, timestamp=now, corp_id="ww-another-corp")
+        assert (await http.post("/wecom/app", params=other,
+                                content=other_body)).status_code == 403
+        stale, stale_body = fw.app_request(xml, timestamp=now - 7200)
+        assert (await http.post("/wecom/app", params=stale,
+                                content=stale_body)).status_code == 403
+        big = b"<xml>" + b" " * (1024 * 1024 + 1) + b"</xml>"
+        assert (await http.post("/wecom/app", params=params, content=big)).status_code == 413
+        bad_verify = await http.get("/wecom/app", params={**forged, "echostr": "abc"})
+        assert bad_verify.status_code == 401
+    assert processed(engine) == []
+
+
+async def test_routes_absent_when_wecom_disabled(db_url, clock, engine):
+    settings = wecom_settings(db_url, enabled=False)
+    async with client_for_disabled(settings, clock, engine) as http:
+        assert (await http.post("/wecom/aibot", content=b"{}")).status_code == 404
+
+
+def client_for_disabled(settings, clock, engine) -> httpx.AsyncClient:
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    app = create_app(runtime, start_background=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djbot")
