@@ -28,7 +28,7 @@ from bot.domain.points import named_period, parse_iso_week, previous_period
 from bot.domain.rules import load_rules
 from bot.runtime import build_runtime
 from storage import db
-from storage.reports import build_report, member_points_by_period, member_rank
+from storage.reports import build_report, member_standing
 
 WEEK = "2026-W48"
 MEMBER_ID = 4321  # any member; 1 in 50 seeded members is opted out, this one is not
@@ -150,12 +150,10 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
 
         def my_points():
             # What the 积分 handler asks the database for.
-            totals = member_points_by_period(session, member_id=MEMBER_ID, periods={
+            return member_standing(session, member_id=MEMBER_ID, branch_id=branch_id, periods={
                 name: (p.start, p.end)
-                for name, p in (("本周", this_week), ("本月", month), ("本年", year))})
-            return list(totals.values()), member_rank(
-                session, member_id=MEMBER_ID, branch_id=branch_id, start=month.start,
-                end=month.end, points=totals["本月"])
+                for name, p in (("本周", this_week), ("本月", month), ("本年", year))},
+                rank_in="本月")
 
         mine_params = {
             "member": MEMBER_ID, "branch": branch_id,
@@ -168,9 +166,9 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
             return session.execute(BASELINE_MY_POINTS, mine_params).one()
 
         # The two sides must agree, or the comparison means nothing.
-        (totals, rank), row = my_points(), my_points_baseline()
-        assert tuple(totals) == tuple(row[:3]) and (rank.rank, rank.of) == tuple(row[3:]), (
-            totals, rank, row)
+        standing, row = my_points(), my_points_baseline()
+        assert (*standing.points.values(), standing.rank, standing.of) == tuple(row), (
+            standing, row)
         built = report()
         cur = {r[0]: r for r in report_baseline()[0] if r[2] == "cur"}
         for line in built.branches:

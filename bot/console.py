@@ -33,3 +33,23 @@ def say(runtime: Runtime, *, platform: str, user: str, chat: str | None, text: s
         runtime, platform=platform, user=user, chat=chat, text=text, private=private
     )
     return runtime.dispatcher.handle_sync(message)
+
+
+# One ticker per console runtime, so each turn only looks at what became due since the last.
+_tickers: dict[int, object] = {}
+
+
+def after_turn(runtime: Runtime) -> None:
+    """Run the scheduler once and print what djbot would push on its own (reminders, boards)."""
+    import asyncio
+
+    from bot.outbox import OutboxWorker, console_senders
+    from bot.scheduling.tick import Ticker
+
+    ticker = _tickers.get(id(runtime))
+    if ticker is None:
+        ticker = _tickers[id(runtime)] = Ticker(runtime.engine, runtime.settings, runtime.clock,
+                                                runtime.rules)
+    ticker.tick()  # type: ignore[attr-defined]
+    senders = console_senders(clock=runtime.clock, tz=runtime.settings.tz)
+    asyncio.run(OutboxWorker(runtime.engine, runtime.clock, senders).drain())

@@ -16,9 +16,7 @@ from storage.reports import (
     BranchStanding,
     branch_figures,
     leaderboard,
-    member_points,
-    member_points_by_period,
-    member_rank,
+    member_standing,
     recent_entries,
     standings,
 )
@@ -31,17 +29,14 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert member is not None and member.id is not None
     tz, now = ctx.settings.tz, ctx.now
     periods = {name: named_period(name, now, tz) for name in ("本周", "本月", "本年")}
-    totals = member_points_by_period(
-        ctx.session, member_id=member.id,
-        periods={name: (p.start, p.end) for name, p in periods.items()})
+    standing = member_standing(
+        ctx.session, member_id=member.id, branch_id=member.branch_id,
+        periods={name: (p.start, p.end) for name, p in periods.items()}, rank_in="本月")
     lines = [f"{member.name} 的积分"]
-    lines += [f"{name}：{total} 分" for name, total in totals.items()]
+    lines += [f"{name}：{total} 分" for name, total in standing.points.items()]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
-    elif member.branch_id is not None:
-        month = periods["本月"]
-        standing = member_rank(ctx.session, member_id=member.id, branch_id=member.branch_id,
-                               start=month.start, end=month.end, points=totals["本月"])
+    elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）")
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return Reply("\n".join(lines))
@@ -62,14 +57,13 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"{name}还没有人获得积分，签到和学习都能得分。")
     member = ctx.member
     if member is not None and member.id is not None and member.branch_id == branch.id:
-        if member.leaderboard_opt_out:
-            mine = member_points(ctx.session, member_id=member.id, start=period.start,
-                                 end=period.end)
+        standing = member_standing(ctx.session, member_id=member.id, branch_id=branch.id,
+                                   periods={name: (period.start, period.end)}, rank_in=name)
+        mine = standing.points[name]
+        if standing.rank is None:
             lines.append(f"你未参与排行，{name} {mine} 分。")
         else:
-            standing = member_rank(ctx.session, member_id=member.id, branch_id=branch.id,
-                                   start=period.start, end=period.end)
-            lines.append(f"你：第 {standing.rank} 名，{standing.points} 分。")
+            lines.append(f"你：第 {standing.rank} 名，{mine} 分。")
     return Reply("\n".join(lines))
 
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-
-from sqlmodel import delete, select
 
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
 from bot.registry import MANAGERS, Command, CommandRegistry, rest, usage_text
 from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
-from bot.scheduling.rules import WEEKDAY_NAMES, RuleError, parse_duration, parse_rule
-from storage.models import Activity, ActivityType, Attendance, BranchReminderSettings, Schedule
+from bot.scheduling.rules import (
+    WEEKDAY_NAMES,
+    Recurrence,
+    RuleError,
+    parse_duration,
+    parse_rule,
+)
+from storage.models import ActivityType, BranchReminderSettings, Schedule
+from storage.schedules import branch_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
@@ -57,40 +62,38 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
 
-def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
-    if ctx.branch is None:
-        return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
-    words = text.split(" ")
+@dataclass(frozen=True)
+class Spec:
+    rule: Recurrence
+    minutes: int
+    policy: str
+
+
+def parse_spec(kind: ActivityType, text: str) -> Spec:
+    """「每月15日 14:30 2小时 [顺延|跳过]」→ rule, duration and holiday policy (RuleError if not)."""
+    words = text.split()
     policy = DEFAULT_POLICY.get(kind.value, SKIP)
     if words and words[-1] in POLICY_WORDS:
         policy = POLICY_WORDS[words.pop()]
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
+    minutes = int(duration.total_seconds() // 60)
     if len(words) > 1 and re.search(r"(小时|分钟|分|h|min)$", words[-1]):
-        try:
-            duration = timedelta(minutes=parse_duration(words.pop()))
-        except RuleError as exc:
-            return Reply.error(usage_text(SET, str(exc)))
+        minutes = parse_duration(words.pop())
+    return Spec(parse_rule(" ".join(words)), minutes, policy)
+
+
+def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
     try:
-        rule = parse_rule(" ".join(words))
+        spec = parse_spec(kind, text)
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
-
-    now = ctx.now
-    schedule = ctx.session.exec(select(Schedule).where(
-        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value)).first()
-    if schedule is None:
-        schedule = Schedule(branch_id=ctx.branch.id, activity_type=kind.value, rule="",
-                            created_by=ctx.member.id if ctx.member else None, created_at=now,
-                            updated_at=now)
-    else:
-        _drop_future_unattended(ctx, schedule.id, now)  # type: ignore[arg-type]
-    schedule.rule = rule.describe()
-    schedule.duration_minutes = int(duration.total_seconds() // 60)
-    schedule.holiday_policy = policy
-    schedule.active = True
-    schedule.updated_at = now
-    ctx.session.add(schedule)
-    ctx.session.flush()
+    policy = spec.policy
+    schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
+                             rule=spec.rule.describe(), duration_minutes=spec.minutes,
+                             policy=policy, now=ctx.now,
+                             by=ctx.member.id if ctx.member else None)
     ctx.audit("schedule.set", target=ctx.branch.name,
               detail={"kind": kind.value, "rule": schedule.rule,
                       "minutes": schedule.duration_minutes, "policy": policy})
@@ -98,14 +101,6 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。", "接下来："]
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     return Reply("\n".join(lines))
-
-
-def _drop_future_unattended(ctx: Ctx, schedule_id: int, now: datetime) -> None:
-    """A changed rule replaces the not-yet-started activities nobody has answered yet."""
-    answered = select(Attendance.activity_id)
-    ctx.session.exec(delete(Activity).where(  # type: ignore[call-overload]
-        Activity.schedule_id == schedule_id, Activity.starts_at > now,
-        Activity.id.not_in(answered)))  # type: ignore[union-attr]
 
 
 def _minutes(minutes: int) -> str:
@@ -130,8 +125,7 @@ def _line(occurrence, ctx: Ctx, kind: str) -> str:
 def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里查看日程。")
-    schedules = ctx.session.exec(select(Schedule).where(
-        Schedule.branch_id == ctx.branch.id, Schedule.active == True)).all()  # noqa: E712
+    schedules = branch_schedules(ctx.session, branch_id=ctx.branch.id)
     if not schedules:
         return Reply(f"{ctx.branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
     lines = [f"{ctx.branch.name}的日程："]

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -37,11 +38,11 @@ from storage.models import (
     PointEntry,
     ResearchVisit,
 )
+from storage.types import UTCDateTime
 
-ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE, AttendanceStatus.MAKEUP)
 
-
-def _during(column, start: datetime, end: datetime):
+def _during(column, start, end):
+    """start <= column < end: every period is half-open."""
     return and_(column >= start, column < end)
 
 
@@ -57,74 +58,75 @@ def _ranked_members():
 # --- one member ----------------------------------------------------------------------
 
 
-def member_points(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:
-    """The sum of a member's ledger entries in [start, end)."""
-    total = session.execute(
-        select(func.coalesce(func.sum(PointEntry.points), 0)).where(
-            PointEntry.member_id == member_id, _during(PointEntry.occurred_at, start, end)
-        )
-    ).scalar_one()
-    return int(total)
-
-
-def member_points_by_period(session: Session, *, member_id: int,
-                            periods: dict[str, tuple[datetime, datetime]]) -> dict[str, int]:
-    """A member's points in several periods at once (this week, month, year): one query."""
-    if not periods:
-        return {}
-    sums = [
-        func.coalesce(func.sum(case((_during(PointEntry.occurred_at, start, end),
-                                     PointEntry.points), else_=0)), 0)
-        for start, end in periods.values()
-    ]
-    first = min(start for start, _ in periods.values())
-    last = max(end for _, end in periods.values())
-    row = session.execute(
-        select(*sums).where(PointEntry.member_id == member_id,
-                            _during(PointEntry.occurred_at, first, last))
-    ).one()
-    return {name: int(total) for name, total in zip(periods, row)}
-
-
-def _branch_totals(branch_id: int, start: datetime, end: datetime):
-    """(member_id, name, points) for every ranked member of a branch, 0 for no entries."""
-    points = func.coalesce(func.sum(PointEntry.points), 0)
-    return (
-        select(Member.id.label("member_id"), Member.name.label("name"), points.label("points"))
-        .select_from(Member)
-        .outerjoin(
-            PointEntry,
-            and_(PointEntry.member_id == Member.id, _during(PointEntry.occurred_at, start, end)),
-        )
-        .where(Member.branch_id == branch_id, _ranked_members())
-        .group_by(Member.id, Member.name)
-    )
-
-
 @dataclass(frozen=True)
-class MemberRank:
-    points: int
-    rank: int | None  # None when the member left the public ranking
+class MemberStanding:
+    points: dict[str, int]  # per period name, e.g. {"本周": 3, "本月": 12, "本年": 80}
+    rank: int | None  # in the branch over the ranking period; None when opted out
     of: int  # how many members are ranked in the branch
 
 
-def member_rank(session: Session, *, member_id: int, branch_id: int, start: datetime,
-                end: datetime, points: int | None = None) -> MemberRank:
-    """A member's points and rank in their branch; ties share a rank (1, 1, 3).
+def member_standing(session: Session, *, member_id: int, branch_id: int | None,
+                    periods: dict[str, tuple[datetime, datetime]],
+                    rank_in: str) -> MemberStanding:
+    """A member's points in several periods and their rank in the branch over one of them.
 
-    Pass `points` when the caller already summed them for the same period.
+    One statement, because 积分 is the command members send most. Ties share a rank
+    (1, 1, 3); members who left the public ranking get no rank but keep their points.
     """
-    mine = points if points is not None else member_points(
-        session, member_id=member_id, start=start, end=end)
-    totals = _branch_totals(branch_id, start, end).subquery()
-    ranked, above, listed = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((totals.c.points > mine, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((totals.c.member_id == member_id, 1), else_=0)), 0),
-        ).select_from(totals)
-    ).one()
-    return MemberRank(points=mine, rank=int(above) + 1 if listed else None, of=int(ranked))
+    names = list(periods)
+    params: dict[str, Any] = {"member_id": member_id, "branch_id": branch_id,
+                              "first": min(start for start, _ in periods.values()),
+                              "last": max(end for _, end in periods.values())}
+    for index, (start, end) in enumerate(periods.values()):
+        params[f"start{index}"], params[f"end{index}"] = start, end
+    statement = _standing_statement(len(names), names.index(rank_in), branch_id is not None)
+    *values, above, ranked, listed = session.execute(statement, params).one()
+    return MemberStanding(
+        points={name: int(v) for name, v in zip(names, values)},
+        rank=int(above) + 1 if listed else None,
+        of=int(ranked),
+    )
+
+
+@lru_cache(maxsize=8)
+def _standing_statement(period_count: int, rank_index: int, ranked: bool):
+    # Built once per shape with bound parameters: constructing this statement costs
+    # more Python time than SQLite needs to run it (see docs/benchmarks.md).
+    def at(name: str):
+        return bindparam(name, type_=UTCDateTime())
+
+    mine = (
+        select(*[
+            func.coalesce(func.sum(case(
+                (_during(PointEntry.occurred_at, at(f"start{i}"), at(f"end{i}")),
+                 PointEntry.points), else_=0)), 0).label(f"p{i}")
+            for i in range(period_count)
+        ])
+        .where(PointEntry.member_id == bindparam("member_id"),
+               _during(PointEntry.occurred_at, at("first"), at("last")))
+        .cte("mine")
+    )
+    columns = [mine.c[f"p{i}"] for i in range(period_count)]
+    if not ranked:
+        return select(*columns, literal(0), literal(0), literal(0))
+    points = func.coalesce(func.sum(PointEntry.points), 0)
+    totals = (
+        select(Member.id.label("member_id"), points.label("points"))
+        .select_from(Member)
+        .outerjoin(PointEntry, and_(
+            PointEntry.member_id == Member.id,
+            _during(PointEntry.occurred_at, at(f"start{rank_index}"), at(f"end{rank_index}"))))
+        .where(Member.branch_id == bindparam("branch_id"), _ranked_members())
+        .group_by(Member.id)
+        .cte("totals")
+    )
+    return select(
+        *columns,
+        select(func.count()).where(totals.c.points > columns[rank_index]).scalar_subquery(),
+        select(func.count()).select_from(totals).scalar_subquery(),
+        select(func.count()).where(totals.c.member_id == bindparam("member_id"))
+        .scalar_subquery(),
+    )
 
 
 @dataclass(frozen=True)

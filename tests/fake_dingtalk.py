@@ -44,7 +44,8 @@ class FakeDingtalk:
         self.robot_secrets: dict[str, str] = {}  # custom robot access_token → SEC… secret
         self.robot_throttled = False
         self._failures: dict[str, list[tuple[int, dict]]] = {}
-        self._lock = threading.Lock()
+        # Re-entrant: wait_for() holds it while its predicate reads the records.
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         # Stream gateway
         self.frames: queue.Queue[dict | None] = queue.Queue()
@@ -170,7 +171,9 @@ class FakeDingtalk:
 
         reader = threading.Thread(target=read_acks, daemon=True)
         reader.start()
-        while not self._drop_connection.is_set():
+        # Serve frames until told to drop the connection or the client goes away (a frame
+        # taken from the queue by a dead connection would be lost).
+        while not self._drop_connection.is_set() and reader.is_alive():
             try:
                 frame = self.frames.get(timeout=0.05)
             except queue.Empty:

@@ -114,10 +114,13 @@ async def test_branch_custom_robot_is_signed_and_waits_out_the_throttle(runtime,
 
 async def test_a_wrong_robot_secret_is_a_dead_letter_not_a_retry_loop(runtime, worker, fake, clock):
     url = fake.add_robot("robot-token-2", SECRET)
-    seed(runtime.engine, lambda s: s.add(PushChannel(
-        platform="dingtalk", branch_id=make_branch(s).id, url=url, secret="SECwrongwrongwrong",
-        set_at=clock.now())))
-    push(runtime, target="1")
+
+    def build(s):
+        branch = make_branch(s)
+        s.add(PushChannel(platform="dingtalk", branch_id=branch.id, url=url,
+                          secret="SECwrongwrongwrong", set_at=clock.now()))
+        return branch.id
+    push(runtime, target=str(seed(runtime.engine, build)))
     await worker.drain()
     (row,) = rows(runtime)
     assert row.status == "dead" and "310000" in row.last_error

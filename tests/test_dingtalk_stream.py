@@ -173,11 +173,12 @@ def test_night_study_over_stream_mode(fake, database, replicas):
     _, late_again = chat.push("m22", "签到", msg_id=late_id, webhook_ttl_ms=-600_000)
     chat.wait_acked(late_frame, late_again)
     assert fake.wait_for(lambda: fake.delivered("/v1.0/robot/groupMessages/send"), 30), replicas.logs()
-    time.sleep(2)  # two more delivery beats (tick every second): no second copy may follow
     (proactive,) = fake.delivered("/v1.0/robot/groupMessages/send")
     assert proactive.body["openConversationId"] == GROUP and "签到成功" in proactive.body["msgParam"]
     assert fake.posts(f"/session/{late_id}") == []
+    # One outbox row for both deliveries, and it is marked sent: no second copy can follow.
     assert _count(engine, OutboxMessage) == 1
+    assert _count(engine, OutboxMessage, OutboxMessage.status == "sent") == 1
     assert "Traceback" not in replicas.logs()
 
 

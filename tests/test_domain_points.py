@@ -132,4 +132,12 @@ def test_rule_keys_read_as_words():
     assert describe_rule("attendance.present.主题党日") == "主题党日 出席"
     assert describe_rule("attendance.late") == "活动 迟到"
     assert describe_rule("study.per_30min") == "自学（每30分钟）"
+    assert describe_rule("reverse:attendance.absent.主题党日") == "冲销 主题党日 缺席"
     assert describe_rule("something.else") == "something.else"
+
+
+def test_branch_score_example_in_the_docs():
+    # docs/points.md: 8/9 participation, 2.1 points a member over one week → 89.3, red.
+    score = branch_score(8 / 9, 2.1, TierRules(), days=7)
+    assert score == pytest.approx(89.3)
+    assert assign_tiers({1: score}, TierRules())[1] is Tier.RED

@@ -196,3 +196,38 @@ def test_leaderboard_needs_a_branch(runtime, chat):
     seed(runtime.engine, tiered_bureau)
     reply = chat.say("boss", "排行榜", chat="g-leaders")
     assert reply.is_error and "支部" in reply.text
+
+
+def test_a_leader_without_a_branch_sees_points_and_no_rank(runtime, chat):
+    def scene(session):
+        leader = make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+        award(session, leader, 4, local(2026, 11, 20, 10, 0))
+    seed(runtime.engine, scene)
+    reply = chat.say("boss", "积分")
+    assert not reply.is_error
+    assert "本月：4 分" in reply.text and "排名" not in reply.text
+
+
+def test_worked_example_in_the_docs(runtime, chat):
+    """docs/points.md: Li Ming's week is 9 points under the shipped rules."""
+    rules = runtime.rules
+    week = [
+        rules.attendance_points("主题党日", "present"),
+        rules.attendance_points("政治夜学", "late"),
+        (rules.study_points(50, 0), "study.per_30min"),
+        (rules.study_points(150, 0), "study.per_30min"),
+        rules.attendance_points("政治夜学", "leave"),
+    ]
+    assert [points for points, _ in week] == [3, 1, 1, 4, 0]
+    assert week[0][1] == "attendance.present.主题党日" and week[1][1] == "attendance.late"
+
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        li = make_member(session, branch, "李明", wecom="liming")
+        for day, (points, rule) in enumerate(week):
+            if points:
+                award(session, li, points, local(2026, 11, 23 + day, 20, 0), rule=rule)
+    seed(runtime.engine, scene)
+    assert "本周：9 分" in chat.say("liming", "积分").text
+    # Silent at the 主题党日 instead: −2 rather than +3.
+    assert rules.attendance_points("主题党日", "absent")[0] == -2

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import chinese_calendar
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.runtime import build_runtime
+from storage import db
 
 from bot.outbox import OutboxWorker
 from bot.scheduling.holidays import HolidayCalendar
@@ -22,7 +28,7 @@ from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
 from storage import attendance as attendance_store
 from storage.models import Activity, BranchReminderSettings, Member, OutboxMessage, Role, Schedule
-from tests.conftest import SHANGHAI, local
+from tests.conftest import NO_POSTGRES, POSTGRES_URL, SHANGHAI, TEST_DB, local, postgres_schema
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -87,17 +93,21 @@ def run_month(runtime, clock, *, calendar=None, start, end, step=timedelta(minut
     worker = OutboxWorker(runtime.engine, clock, {"wecom": recorder})
     clock.set(start)
     ticker.last = start  # a running service, not a restart
-    while clock.now() < end:
-        clock.advance(step)
-        if before_tick:
-            before_tick(clock.now())
-        ticker.tick()
-        asyncio.run(worker.drain())
+    loop = asyncio.new_event_loop()
+    try:
+        while clock.now() < end:
+            clock.advance(step)
+            if before_tick:
+                before_tick(clock.now())
+            ticker.tick()
+            loop.run_until_complete(worker.drain())
+    finally:
+        loop.close()
     return recorder.sent
 
 
 def attend_in_branch_a(runtime, people):
-    """Branch 甲 at every activity: 26 check in at the start (by chat), 甲25 is on leave,
+    """Branch 甲 at every activity: 甲00–24 check in at the start (by chat), 甲25 is on leave,
     甲26–28 do not come, 甲29 does not come either (nudges off)."""
     from tests.conftest import ChatDriver
 
@@ -106,15 +116,8 @@ def attend_in_branch_a(runtime, people):
 
     def before_tick(now):
         with Session(runtime.engine, expire_on_commit=False) as session:
-            upcoming = session.exec(select(Activity).where(
-                Activity.branch_id == a_id, Activity.starts_at > now)).all()
-            on_leave = session.get(Member, people["a"][25])
-            for activity in upcoming:
-                if attendance_store.attendance_of(session, activity_id=activity.id,
-                                                  member_id=on_leave.id) is None:
-                    attendance_store.ask_leave(session, activity=activity, member=on_leave,
-                                               reason="出差", now=now, settings=runtime.settings)
-            session.commit()
+            if now.astimezone(SHANGHAI).hour == 0 and now.minute == 0:  # activities exist 3 days ahead
+                ask_leave_for_everything_ahead(session, now)
             starting = session.exec(select(Activity).where(
                 Activity.branch_id == a_id, Activity.starts_at == now)).all()
         if starting:
@@ -122,15 +125,46 @@ def attend_in_branch_a(runtime, people):
                 reply = chat.say(f"a{i}", "签到", chat="g-a")
                 assert not reply.is_error, reply.text
 
+    def ask_leave_for_everything_ahead(session, now):
+        upcoming = session.exec(select(Activity).where(
+            Activity.branch_id == a_id, Activity.starts_at > now)).all()
+        on_leave = session.get(Member, people["a"][25])
+        for activity in upcoming:
+            if attendance_store.attendance_of(session, activity_id=activity.id,
+                                              member_id=on_leave.id) is None:
+                attendance_store.ask_leave(session, activity=activity, member=on_leave,
+                                           reason="出差", now=now, settings=runtime.settings)
+        session.commit()
+
     return before_tick
 
 
+@pytest.fixture(scope="module")
+def bureau(tmp_path_factory):
+    """One simulated month, shared by the tests that read it (it takes a while to run)."""
+    with ExitStack() as stack:
+        if TEST_DB == "postgres":
+            if not POSTGRES_URL:
+                pytest.skip(NO_POSTGRES)
+            url = stack.enter_context(postgres_schema(POSTGRES_URL))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('month') / 'm.db'}"
+        settings = Settings(database_url=url, _env_file=None)
+        engine = db.make_engine(settings.database_url)
+        stack.callback(engine.dispose)
+        SQLModel.metadata.create_all(engine)
+        clock = ManualClock(local(2026, 9, 28, 0, 0))
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        people = seed(engine, build_bureau)
+        sent = run_month(runtime, clock, start=local(2026, 9, 28, 0, 0),
+                         end=local(2026, 11, 2, 10, 0),
+                         before_tick=attend_in_branch_a(runtime, people))
+        yield engine, people, sent
+
+
 @pytest.fixture
-def month(runtime, clock, engine):
-    people = seed(engine, build_bureau)
-    sent = run_month(runtime, clock, start=local(2026, 9, 28, 0, 0), end=local(2026, 11, 2, 10, 0),
-                     before_tick=attend_in_branch_a(runtime, people))
-    return people, sent
+def month(bureau):
+    return bureau[1], bureau[2]
 
 
 def starts(sent, kind, target):
@@ -175,7 +209,8 @@ def test_each_reminder_goes_to_the_right_person_at_the_right_time(month):
     assert "甲26" not in "".join(s.text for s in sent if s.target == "g-a")
 
 
-def test_scheduled_activities_open_and_close_by_themselves(month, engine):
+def test_scheduled_activities_open_and_close_by_themselves(bureau):
+    engine = bureau[0]
     with Session(engine) as session:
         activities = session.exec(select(Activity).order_by(Activity.starts_at)).all()
     assert {a.status for a in activities if a.ends_at <= local(2026, 11, 2, 10, 0)} == {"closed"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -61,6 +63,10 @@ def test_render_group_text_mentions_and_markdown():
     md = render_group({"text": "x" * 5000, "markdown": True, "mentions": ["lisi"]})
     assert md["markdown"]["content"].endswith("\n<@lisi>")
     assert len(md["markdown"]["content"].encode()) <= 4096
+    png = base64.b64encode(b"\x89PNG fake chart").decode()
+    image = render_group({"text": "", "image_base64": png})
+    assert image == {"msgtype": "image", "image": {
+        "base64": png, "md5": hashlib.md5(b"\x89PNG fake chart").hexdigest()}}
 
 
 def test_webhook_key_from_url_or_bare_key():

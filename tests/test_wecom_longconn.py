@@ -8,9 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
+from bot.adapters.wecom.client import WecomClient
 from bot.adapters.wecom.longconn import LongConnection, take_lease
+from bot.adapters.wecom.senders import WecomSender
 from bot.config import Settings, WecomSettings
 from bot.runtime import build_runtime
+from bot.sender import Outbound
+from tests.factories import bind_chat, make_branch, seed
 from tests import fake_wecom as fw
 
 
@@ -64,6 +68,18 @@ async def test_subscribes_answers_callbacks_pings_and_sends(ws_runtime, fake):
         [sent] = frames(fake, "aibot_send_msg")
         assert sent["body"] == {"chatid": "grp-1", "msgtype": "markdown",
                                 "markdown": {"content": "**今晚夜学**"}}
+
+        # The outbox's group sends go through the socket when this replica holds it.
+        branch_id = seed(ws_runtime.engine,
+                         lambda session: bind_chat(session, make_branch(session, "一支部"),
+                                                   "grp-7").branch_id)
+        sender = WecomSender(WecomClient(ws_runtime.settings.wecom, ws_runtime.clock),
+                             ws_runtime.engine, longconn=conn)
+        result = await sender.send(Outbound(id=1, platform="wecom", target_kind="group",
+                                            target=str(branch_id), branch_id=branch_id,
+                                            kind="reminder.group", payload={"text": "夜学"}))
+        assert result.ok
+        assert frames(fake, "aibot_send_msg")[-1]["body"]["chatid"] == "grp-7"
 
         fake.drop_connections()  # the platform kicks us out: reconnect with backoff
         await until(lambda: len(frames(fake, "aibot_subscribe")) == 2 and conn.connected,

@@ -72,8 +72,6 @@ def load_demo(runtime: Runtime) -> DemoResult:
                                        platform=platform.value, chat_id=chat_id))
                 bound += 1
     for message_id, user, chat, text in DEMO_HISTORY:
-        if runtime.registry.match(text)[0] is None:
-            continue
         runtime.dispatcher.handle_sync(
             IncomingMessage(platform=Platform.WECOM.value, chat_id=chat or user, sender_id=user,
                             text=text, message_id=message_id, at=now, is_private=chat is None)

@@ -193,14 +193,14 @@ def trend_arrow(current: float | None, previous: float | None) -> str:
 
 STATUS_LABELS = {"present": "出席", "late": "迟到", "makeup": "补签", "leave": "请假",
                  "absent": "缺席"}
-_RULE_LABELS = {
-    "study.per_30min": "自学（每30分钟）",
-    "absence.penalty": "无故缺席扣分",
-}
+_RULE_LABELS = {"study.per_30min": "自学（每30分钟）"}
 
 
 def describe_rule(rule: str) -> str:
     """A ledger rule key in words: 'attendance.present.主题党日' → '主题党日 出席'."""
+    if rule.startswith("reverse:"):
+        # A correction cancels an earlier entry (a make-up after a penalty, say).
+        return f"冲销 {describe_rule(rule.removeprefix('reverse:'))}"
     if rule in _RULE_LABELS:
         return _RULE_LABELS[rule]
     parts = rule.split(".")

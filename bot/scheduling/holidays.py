@@ -38,6 +38,7 @@ class HolidayCalendar:
     def __init__(self, source: HolidaySource | None = None) -> None:
         self._source = source or _chinese_calendar_source
         self._warned: set[int] = set()
+        self._cache: dict[date, tuple[bool, str | None]] = {}
 
     def covers(self, year: int) -> bool:
         try:
@@ -47,6 +48,11 @@ class HolidayCalendar:
         return True
 
     def _detail(self, day: date) -> tuple[bool, str | None]:
+        if day not in self._cache:
+            self._cache[day] = self._lookup(day)
+        return self._cache[day]
+
+    def _lookup(self, day: date) -> tuple[bool, str | None]:
         try:
             return self._source(day)
         except NotImplementedError:

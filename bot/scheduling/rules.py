@@ -113,23 +113,29 @@ def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
         raise _not_understood(text, "规则是空的")
     glued = _TRAILING_TIME.search(folded)
     day_part = (folded[: glued.start()] if glued else folded).replace(" ", "")
+    # The day is checked first: "每天" is better answered with what is accepted than with
+    # a complaint about the missing time.
+    shape = _day_shape(day_part, text)
     if glued:
         at = parse_time(glued.group(1))
     elif default_time is not None:
         at = default_time
     else:
         raise _not_understood(text, "缺少时间")
+    return Recurrence(at=at, **shape)
 
+
+def _day_shape(day_part: str, text: str) -> dict:
     if match := _MONTHLY_DAY.match(day_part):
         day = int(match.group(1))
         if not 1 <= day <= 31:
             raise _not_understood(text, f"每月没有{day}日")
-        return Recurrence("monthly_day", at, day=day)
+        return dict(kind="monthly_day", day=day)
     if match := _MONTHLY_WEEKDAY.match(day_part):
         nth = -1 if match.group(2) else _ORDINALS[match.group(1)]
-        return Recurrence("monthly_weekday", at, nth=nth, weekdays=(_WEEKDAY_INDEX[match.group(3)],))
+        return dict(kind="monthly_weekday", nth=nth, weekdays=(_WEEKDAY_INDEX[match.group(3)],))
     if match := _WEEKLY.match(day_part):
-        return Recurrence("weekly", at, weekdays=_weekdays(match.group(1), text))
+        return dict(kind="weekly", weekdays=_weekdays(match.group(1), text))
     if day_part.startswith("每月"):
         raise _not_understood(text, "每月的哪一天没写清楚")
     raise _not_understood(text, "应以「每月」或「每周」开头")

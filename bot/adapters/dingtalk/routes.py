@@ -14,6 +14,7 @@ import logging
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from bot.core import Reply
 from bot.runtime import Runtime
 
 from .client import DingtalkClient
@@ -102,7 +103,7 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
     return router
 
 
-async def _send_reply(replier: Replier, delivery: Delivery, reply) -> None:
+async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> None:
     try:
         await replier.reply(delivery, reply)
     except Exception:  # the message is handled and stored; only this answer is lost

@@ -12,6 +12,7 @@ handshake, frames and acks, with three differences from its own run loop:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -80,6 +81,11 @@ class StreamService:
         self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
 
     async def stop(self) -> None:
+        websocket = self.client.websocket
+        if websocket is not None:
+            # Close cleanly first, so the gateway hands new messages to whoever holds next.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(), 5)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

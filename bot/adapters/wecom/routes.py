@@ -52,6 +52,8 @@ MAX_BODY_BYTES = 1024 * 1024
 REPLY_BUDGET_SECONDS = 3.0
 # A late reply not collected by a stream refresh within this time goes to response_url.
 LATE_REPLY_GRACE_SECONDS = 60.0
+# Concurrent dispatcher transactions on a server database (the thread pool's size).
+WRITERS = 8
 STREAM_LIMIT = 20480  # bytes of stream.content
 WORKING = "收到，正在处理…"
 FAILED = "处理这条消息时出错了，请稍后重新发送。"
@@ -130,6 +132,12 @@ class WecomCallbacks:
     pending: dict[str, _Pending] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        # SQLite has one writer: transactions from several threads at once only meet its
+        # lock and sleep in its busy handler, so they are let through one at a time.
+        sqlite = self.runtime.engine.dialect.name == "sqlite"
+        self._writers = asyncio.Semaphore(1 if sqlite else WRITERS)
+
     @property
     def settings(self) -> WecomSettings:
         return self.runtime.settings.wecom
@@ -144,7 +152,8 @@ class WecomCallbacks:
 
     async def _handle(self, message: IncomingMessage) -> Reply:
         try:
-            return await self.runtime.dispatcher.handle(message)
+            async with self._writers:
+                return await self.runtime.dispatcher.handle(message)
         except Exception:
             log.exception("wecom message %s failed", message.message_id)
             return Reply(FAILED, is_error=True)
@@ -205,7 +214,7 @@ class WecomCallbacks:
 
     def _on_done(self, stream_id: str) -> None:
         entry = self.pending.get(stream_id)
-        if entry is not None and not entry.delivered and entry.response_url:
+        if entry is not None and not entry.delivered:
             self._track(self._late_fallback(stream_id, entry))
 
     async def _late_fallback(self, stream_id: str, entry: _Pending) -> None:
@@ -213,8 +222,11 @@ class WecomCallbacks:
         await asyncio.sleep(self.late_grace)
         if entry.delivered or self.pending.get(stream_id) is not entry:
             return
+        # Forget it either way; a later refresh is answered from the stored reply.
         self.pending.pop(stream_id, None)
         entry.delivered = True
+        if not entry.response_url:
+            return
         content = render_markdown(entry.task.result().to_dict())
         try:
             await self.client.respond(entry.response_url or "",

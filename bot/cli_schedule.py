@@ -1,0 +1,229 @@
+"""`djbot schedule …`, `djbot tick` and `djbot outbox …`: schedules, a fast-forward clock
+to watch reminders go out, and the outbox with its dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Annotated, Optional
+
+import typer
+
+from bot.scheduling.rules import WEEKDAY_NAMES, RuleError
+
+schedule_app = typer.Typer(help="固定日程：预览规则、查看、设置。", no_args_is_help=True)
+outbox_app = typer.Typer(help="发件箱：djbot 主动发出的消息及其状态。", invoke_without_command=True)
+
+KindOption = Annotated[str, typer.Option("--kind", help="活动类型，如 夜学、主题党日")]
+
+
+def _runtime(**kwargs):
+    # Looked up through bot.cli at call time, so tests can hand in their own runtime.
+    from bot import cli
+
+    return cli.get_runtime(**kwargs)
+
+
+def _kind(word: str):
+    from handlers.schedule import KIND_WORDS
+
+    if word not in KIND_WORDS:
+        typer.echo(f"未知的活动类型「{word}」，可选：夜学、{'、'.join(KIND_WORDS)}", err=True)
+        raise typer.Exit(2)
+    return KIND_WORDS[word]
+
+
+def _spec(kind_word: str, text: str):
+    from handlers.schedule import parse_spec
+
+    kind = _kind(kind_word)
+    try:
+        return kind, parse_spec(kind, text)
+    except RuleError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _parse_when(text: str, tz, option: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"{option} 应写成 2026-12-01 或 2026-12-01T09:00，收到「{text}」", err=True)
+        raise typer.Exit(2) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+@schedule_app.command("preview")
+def preview(
+    rule: Annotated[str, typer.Argument(help="规则，如「每月第一个周五 14:30」（含空格请加引号）")],
+    kind: KindOption = "主题党日",
+    start: Annotated[Optional[str], typer.Option("--from", help="从哪天起，YYYY-MM-DD；默认今天")] = None,
+    count: Annotated[int, typer.Option("--count", min=1, max=200, help="列出几次")] = 10,
+) -> None:
+    """按调度器的算法列出接下来的几次活动（已计入节假日的跳过或顺延）。"""
+    from bot.config import Settings
+    from bot.scheduling.holidays import default_calendar, occurrences
+
+    tz = Settings().tz
+    activity_type, spec = _spec(kind, rule)
+    first = date.fromisoformat(start) if start else datetime.now(tz).date()
+    calendar = default_calendar()
+    policy = "遇节假日顺延" if spec.policy == "move" else "遇节假日不举行"
+    typer.echo(f"{activity_type.value}：{spec.rule.describe()}，{spec.minutes}分钟，{policy}")
+    shown = 0
+    years: set[int] = set()
+    last = first
+    while shown < count and last < first + timedelta(days=3660):
+        window_end = last + timedelta(days=62)
+        for occ in occurrences(spec.rule, spec.policy, calendar, last, window_end, tz):
+            if shown >= count:
+                break
+            when = occ.starts_at or occ.nominal
+            line = f"{when:%Y-%m-%d} 周{WEEKDAY_NAMES[when.weekday()]} {when:%H:%M}"
+            if occ.moved:
+                line += f"  （原定 {occ.nominal:%m-%d}，{occ.note}）"
+            elif occ.note:
+                line += f"  ✗ {occ.note}"
+            typer.echo(line)
+            years.add(occ.nominal.year)
+            shown += 1
+        last = window_end + timedelta(days=1)
+    for year in sorted(years):
+        if not calendar.covers(year):
+            typer.echo(f"注意：节假日数据不含 {year} 年，该年只按周末计算（请升级 chinesecalendar）。")
+
+
+@schedule_app.command("list")
+def list_schedules() -> None:
+    """列出全部固定日程。"""
+    from storage.db import session_scope
+    from storage.schedules import all_schedules
+
+    runtime = _runtime()
+    with session_scope(runtime.engine) as session:
+        rows = all_schedules(session)
+    if not rows:
+        typer.echo("还没有固定日程。用 djbot schedule set 或在群里「设置 主题党日 每月15日 14:30」。")
+    for schedule, branch in rows:
+        state = "" if schedule.active else "（停用）"
+        policy = "顺延" if schedule.holiday_policy == "move" else "跳过"
+        typer.echo(f"#{schedule.id} {branch or '全局'} {schedule.activity_type}：{schedule.rule}，"
+                   f"{schedule.duration_minutes}分钟，节假日{policy}{state}")
+
+
+@schedule_app.command("set")
+def set_schedule(
+    branch: Annotated[str, typer.Option("--branch", help="支部名称")],
+    kind: Annotated[str, typer.Argument(help="活动类型，如 夜学、主题党日")],
+    rule: Annotated[str, typer.Argument(help="规则，如「每周三 19:30」")],
+    duration: Annotated[Optional[str], typer.Option("--duration", help="时长，如 2小时、90分钟")] = None,
+) -> None:
+    """为某支部设置（或修改）一项固定日程。"""
+    from sqlmodel import select
+
+    from storage.db import session_scope
+    from storage.models import AuditEntry, Branch
+    from storage.schedules import save_schedule
+
+    activity_type, spec = _spec(kind, f"{rule} {duration}" if duration else rule)
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        found = session.exec(select(Branch).where(Branch.name == branch)).first()
+        if found is None:
+            typer.echo(f"没有名为「{branch}」的支部", err=True)
+            raise typer.Exit(2)
+        saved = save_schedule(session, branch_id=found.id, kind=activity_type.value,
+                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
+                              policy=spec.policy, now=now)
+        session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=branch,
+                               detail={"kind": activity_type.value, "rule": saved.rule}))
+    typer.echo(f"已设置 {branch} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
+
+
+def tick(
+    until: Annotated[str, typer.Option("--until", help="快进到何时，如 2026-12-07T09:00")],
+    start: Annotated[Optional[str], typer.Option("--from", help="从何时开始；默认现在")] = None,
+    step: Annotated[int, typer.Option("--step", min=1, help="每步几分钟")] = 5,
+) -> None:
+    """用手动时钟快进，逐步运行调度器，打印将要发出的每条消息（会写入本地数据库）。"""
+    from bot.clock import ManualClock
+    from bot.outbox import OutboxWorker, console_senders
+    from bot.scheduling.tick import Ticker
+
+    runtime = _runtime()
+    tz = runtime.settings.tz
+    first = _parse_when(start, tz, "--from") if start else runtime.clock.now()
+    last = _parse_when(until, tz, "--until")
+    if last <= first:
+        typer.echo("--until 应晚于开始时间", err=True)
+        raise typer.Exit(2)
+    clock = ManualClock(first)
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    ticker.last = first  # a running service: nothing before --from counts as missed
+    worker = OutboxWorker(runtime.engine, clock, console_senders(typer.echo, clock, tz))
+    typer.echo(f"从 {first.astimezone(tz):%Y-%m-%d %H:%M} 快进到 {last.astimezone(tz):%Y-%m-%d %H:%M}，"
+               f"每步 {step} 分钟")
+    loop = asyncio.new_event_loop()
+    delivered = 0
+    try:
+        while clock.now() < last:
+            clock.set(min(last, clock.now() + timedelta(minutes=step)))
+            ticker.tick()
+            delivered += loop.run_until_complete(worker.drain())
+    finally:
+        loop.close()
+    typer.echo(f"共发出 {delivered} 条。")
+
+
+@outbox_app.callback()
+def outbox_list(
+    ctx: typer.Context,
+    status: Annotated[Optional[str], typer.Option("--status", help="pending、sending、sent 或 dead")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+) -> None:
+    """列出发件箱中的消息（最新的在前）。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot.outbox import list_messages
+    from storage.db import session_scope
+
+    if status not in (None, "pending", "sending", "sent", "dead"):
+        typer.echo("--status 只能是 pending、sending、sent 或 dead", err=True)
+        raise typer.Exit(2)
+    runtime = _runtime()
+    tz = runtime.settings.tz
+    with session_scope(runtime.engine) as session:
+        rows = list_messages(session, status=status, limit=limit)
+    if not rows:
+        typer.echo("发件箱为空。")
+    for row in rows:
+        text = (row.payload.get("text") or "").splitlines()[0][:40]
+        error = f" 错误：{row.last_error}" if row.last_error and row.status != "sent" else ""
+        typer.echo(f"#{row.id} {row.status} {row.kind} → {row.platform} {row.target_kind} "
+                   f"{row.target} 尝试{row.attempts}次 "
+                   f"{row.next_attempt_at.astimezone(tz):%m-%d %H:%M}「{text}」{error}")
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="消息编号")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="重试全部死信")] = False,
+) -> None:
+    """让失败的消息重新投递（尝试次数清零）。"""
+    from bot.outbox import retry
+    from storage.db import session_scope
+
+    if not ids and not all_dead:
+        typer.echo("请给出消息编号，或使用 --all-dead", err=True)
+        raise typer.Exit(2)
+    runtime = _runtime()
+    with session_scope(runtime.engine) as session:
+        count = retry(session, ids=ids, all_dead=all_dead, now=runtime.clock.now())
+    typer.echo(f"已重新排队 {count} 条。")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")
+    app.command("tick")(tick)
+    app.add_typer(outbox_app, name="outbox")

@@ -1,0 +1,169 @@
+"""The outbox worker: retries with backoff, dead letters, rate limits, reclaiming a lost claim."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot import cli
+from bot.outbox import BASE_DELAY, CLAIM_TIMEOUT, MAX_ATTEMPTS, OutboxWorker
+from bot.sender import Outbound, SendResult
+from storage.models import OutboxMessage
+from storage.outbox import enqueue
+
+
+class ScriptedSender:
+    """Fails the first `failures` sends (or always), and records every attempt."""
+
+    def __init__(self, clock, failures: int | None = 0, retryable: bool = True,
+                 platform: str = "wecom") -> None:
+        self.platform = platform
+        self.clock = clock
+        self.failures = failures
+        self.retryable = retryable
+        self.attempts: list = []
+        self.delivered: list[Outbound] = []
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.attempts.append(self.clock.now())
+        if self.failures is None or len(self.attempts) <= self.failures:
+            return SendResult.failed("errcode 45009", retryable=self.retryable)
+        self.delivered.append(message)
+        return SendResult.sent()
+
+
+def put(engine, clock, n: int = 1, *, target: str = "g1", target_kind: str = "group",
+        platform: str = "wecom") -> None:
+    with Session(engine) as session:
+        for i in range(n):
+            enqueue(session, platform=platform, target_kind=target_kind, target=target,
+                    payload={"text": f"消息{i}"}, now=clock.now(), kind="reminder.start")
+        session.commit()
+
+
+def rows(engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def drain(worker) -> int:
+    return asyncio.run(worker.drain())
+
+
+def test_three_failures_then_success_is_delivered_once_with_growing_backoff(engine, clock):
+    put(engine, clock)
+    sender = ScriptedSender(clock, failures=3)
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    for _ in range(10):
+        drain(worker)
+        [row] = rows(engine)
+        if row.status == "sent":
+            break
+        assert row.status == "pending" and row.last_error == "errcode 45009"
+        assert drain(worker) == 0  # not due again before its backoff
+        clock.set(row.next_attempt_at)
+    assert len(sender.attempts) == 4 and len(sender.delivered) == 1
+    [row] = rows(engine)
+    assert (row.status, row.attempts) == ("sent", 4)
+    gaps = [b - a for a, b in zip(sender.attempts, sender.attempts[1:])]
+    for n, gap in enumerate(gaps, start=1):  # 30 s · 2^(n-1), jittered to at least half
+        assert BASE_DELAY * 2 ** (n - 1) / 2 <= gap <= BASE_DELAY * 2 ** (n - 1)
+    drain(worker)
+    assert len(sender.delivered) == 1
+
+
+def test_a_message_that_always_fails_ends_dead_and_is_listed_and_can_be_retried(
+        engine, clock, runtime, monkeypatch):
+    put(engine, clock)
+    sender = ScriptedSender(clock, failures=None)
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    for _ in range(MAX_ATTEMPTS + 3):
+        drain(worker)
+        clock.advance(hours=2)
+    [row] = rows(engine)
+    assert (row.status, row.attempts) == ("dead", MAX_ATTEMPTS)
+    assert len(sender.attempts) == MAX_ATTEMPTS
+
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+    runner = CliRunner()
+    listed = runner.invoke(cli.app, ["outbox", "--status", "dead"])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{row.id} dead reminder.start" in listed.output and "errcode 45009" in listed.output
+    assert "发件箱为空" in runner.invoke(cli.app, ["outbox", "--status", "pending"]).output
+
+    retried = runner.invoke(cli.app, ["outbox", "retry", "--all-dead"])
+    assert "已重新排队 1 条" in retried.output
+    sender.failures = 0
+    drain(worker)
+    assert rows(engine)[0].status == "sent" and len(sender.delivered) == 1
+
+
+def test_a_refusal_that_cannot_succeed_is_dead_at_once(engine, clock):
+    put(engine, clock)
+    sender = ScriptedSender(clock, failures=None, retryable=False)
+    drain(OutboxWorker(engine, clock, {"wecom": sender}))
+    assert rows(engine)[0].status == "dead" and len(sender.attempts) == 1
+
+
+def test_a_sender_that_raises_is_a_retryable_failure(engine, clock):
+    class Broken:
+        platform = "wecom"
+
+        async def send(self, message):
+            raise RuntimeError("bug")
+
+    put(engine, clock)
+    drain(OutboxWorker(engine, clock, {"wecom": Broken()}))
+    [row] = rows(engine)
+    assert (row.status, row.last_error) == ("pending", "RuntimeError")
+
+
+@pytest.mark.parametrize("target_kind, limit", [("group", 20), ("user", 30)])
+def test_at_most_the_platform_rate_goes_to_one_destination_per_minute(engine, clock,
+                                                                      target_kind, limit):
+    put(engine, clock, limit + 5, target_kind=target_kind)
+    put(engine, clock, 1, target_kind=target_kind, target="other")
+    sender = ScriptedSender(clock)
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    drain(worker)
+    assert len([m for m in sender.delivered if m.target == "g1"]) == limit
+    assert len([m for m in sender.delivered if m.target == "other"]) == 1
+    clock.advance(seconds=30)
+    assert drain(worker) == 0
+    clock.advance(seconds=31)
+    drain(worker)
+    assert len(sender.delivered) == limit + 6
+
+
+def test_a_worker_lost_after_claiming_is_replaced_after_the_claim_timeout(engine, clock):
+    put(engine, clock)
+    lost = OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock)}, worker_id="lost")
+    assert len(lost.claim()) == 1  # …and the process dies before sending
+    sender = ScriptedSender(clock)
+    other = OutboxWorker(engine, clock, {"wecom": sender}, worker_id="other")
+    assert drain(other) == 0
+    clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    drain(other)
+    assert len(sender.delivered) == 1 and rows(engine)[0].status == "sent"
+    # The lost worker's late answer does not overwrite the row.
+    assert lost.record(rows(engine)[0].id, SendResult.failed("late")) == "sent"
+
+
+def test_rows_wait_for_a_platform_without_a_sender(engine, clock):
+    put(engine, clock, platform="dingtalk")
+    sender = ScriptedSender(clock)
+    assert drain(OutboxWorker(engine, clock, {"wecom": sender})) == 0
+    assert rows(engine)[0].status == "pending"
+
+
+def test_two_workers_never_claim_the_same_row(engine, clock):
+    put(engine, clock, 10, target_kind="user")
+    first = OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock)}, worker_id="a", batch=6)
+    second = OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock)}, worker_id="b", batch=6)
+    claimed_a, claimed_b = first.claim(), second.claim()
+    ids_a, ids_b = {m.id for m in claimed_a}, {m.id for m in claimed_b}
+    assert len(ids_a) == 6 and len(ids_b) == 4 and not ids_a & ids_b

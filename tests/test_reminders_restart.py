@@ -1,0 +1,106 @@
+"""Downtime over a reminder: sent late once inside the catch-up grace, skipped (and logged) outside."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.outbox import OutboxWorker
+from bot.scheduling.holidays import HolidayCalendar
+from bot.scheduling.tick import Ticker
+from bot.sender import Outbound, SendResult
+from storage.models import OutboxMessage, Role, Schedule
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+class Recorder:
+    platform = "wecom"
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.sent.append(message)
+        return SendResult.sent()
+
+
+def night_study_branch(session):
+    branch = make_branch(session, "巡特警支部")
+    make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, branch, "小王", wecom="wang")
+    bind_chat(session, branch, "g1")
+    # Wednesday 2026-11-25 19:30–21:00.
+    session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
+                         duration_minutes=90, holiday_policy="skip",
+                         created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+
+
+def service(runtime, clock):
+    """A freshly started process: its ticker has no memory of earlier ticks."""
+    return Ticker(runtime.engine, runtime.settings, clock, runtime.rules, calendar=HolidayCalendar())
+
+
+def run(ticker, clock, until, step=timedelta(minutes=5)):
+    while clock.now() < until:
+        clock.advance(step)
+        ticker.tick()
+
+
+def kinds(engine) -> list[str]:
+    with Session(engine) as session:
+        return [m.kind for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_down_over_the_start_and_back_within_the_grace(runtime, clock, engine, caplog):
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    first = service(runtime, clock)
+    run(first, clock, local(2026, 11, 25, 18, 0))
+    assert kinds(engine) == []  # the day-before reminder was yesterday, before we started
+
+    # Down from 18:00 to 19:50: the 18:30 group reminder is 80 min late, the 19:30 start 20.
+    clock.set(local(2026, 11, 25, 19, 50))
+    with caplog.at_level("WARNING", logger="djbot.tick"):
+        result = service(runtime, clock).tick()
+    assert sorted((r.kind, r.target) for r in result.enqueued) == [
+        ("nudge", "sec"), ("nudge", "wang"), ("reminder.start", "g1")]
+    assert [r.kind for r in result.skipped] == ["reminder.group_before"]
+    assert "missed while down" in caplog.text and "reminder.group_before" in caplog.text
+
+    # A second restart inside the grace sends nothing again.
+    clock.advance(minutes=1)
+    service(runtime, clock).tick()
+    assert sorted(kinds(engine)) == ["nudge", "nudge", "reminder.start"]
+
+    recorder = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert sorted(m.target for m in recorder.sent) == ["g1", "sec", "wang"]
+
+
+def test_down_past_the_grace_sends_only_what_is_still_fresh(runtime, clock, engine, caplog):
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    run(service(runtime, clock), clock, local(2026, 11, 25, 18, 0))
+
+    # Back at 20:10: the start notice (19:30) is 40 min old and is not sent; the
+    # nudge (19:45) is 25 min old, inside the 30-minute grace, and goes out.
+    clock.set(local(2026, 11, 25, 20, 10))
+    with caplog.at_level("WARNING", logger="djbot.tick"):
+        result = service(runtime, clock).tick()
+    assert sorted(r.kind for r in result.skipped) == ["reminder.group_before", "reminder.start"]
+    assert sorted((r.kind, r.target) for r in result.enqueued) == [("nudge", "sec"),
+                                                                  ("nudge", "wang")]
+    assert kinds(engine) == ["nudge", "nudge"]
+
+
+def test_the_grace_is_a_setting(runtime, clock, engine):
+    seed(engine, night_study_branch)
+    runtime.settings.catchup_grace_minutes = 60
+    clock.set(local(2026, 11, 25, 18, 0))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 20, 10))
+    result = service(runtime, clock).tick()
+    assert sorted(r.kind for r in result.enqueued) == ["nudge", "nudge", "reminder.start"]

@@ -1,0 +1,123 @@
+"""djbot schedule preview / list / set, djbot tick, djbot doctor schedule, and the service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import chinese_calendar
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot import cli
+from bot.scheduling import doctor
+from bot.scheduling.holidays import HolidayCalendar
+from storage.models import OutboxMessage, Role
+from tests.conftest import SHANGHAI, local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def djbot(runtime, monkeypatch):
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+
+    def invoke(*args: str):
+        return runner.invoke(cli.app, list(args))
+    return invoke
+
+
+def test_preview_prints_occurrences_as_the_scheduler_fires_them(djbot):
+    result = djbot("schedule", "preview", "每周二、四 19:30", "--kind", "夜学",
+                   "--from", "2026-09-28", "--count", "4")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "2026-09-29 周二 19:30",
+        "2026-10-01 周四 19:30  ✗ 法定节假日，不举行",
+        "2026-10-06 周二 19:30  ✗ 法定节假日，不举行",
+        "2026-10-08 周四 19:30",
+    ]
+    moved = djbot("schedule", "preview", "每月第一个周五 14:30", "--from", "2026-10-01", "--count", "1")
+    assert "2026-10-08 周四 14:30  （原定 10-02，法定节假日，顺延到 10-08）" in moved.output
+
+
+def test_preview_explains_a_bad_rule(djbot):
+    result = djbot("schedule", "preview", "每天 9点")
+    assert result.exit_code == 2 and "应以「每月」或「每周」开头" in result.output
+
+
+def test_set_and_list_from_the_command_line(djbot, engine):
+    seed(engine, lambda s: make_branch(s, "城关支部"))
+    result = djbot("schedule", "set", "--branch", "城关支部", "主题党日", "每月第一个周五 14:30",
+                   "--duration", "90分钟")
+    assert result.exit_code == 0, result.output
+    listed = djbot("schedule", "list").output
+    assert "城关支部 主题党日：每月第一个周五 14:30，90分钟，节假日顺延" in listed
+    assert djbot("schedule", "set", "--branch", "无此支部", "夜学", "每周三 19:30").exit_code == 2
+
+
+def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        bind_chat(session, branch, "g1")
+    seed(engine, build)
+    djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三 19:30")
+    result = djbot("tick", "--from", "2026-11-24T08:00", "--until", "2026-11-25T21:00",
+                   "--step", "15")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("📣")]
+    assert lines[0].startswith("📣 11-24 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
+    assert any(line.startswith("📣 11-25 18:30 [wecom 群 g1] 【活动提醒】") for line in lines)
+    assert any(line.startswith("📣 11-25 21:00 [wecom 私聊 sec] 【活动结束】") for line in lines)
+    with Session(engine) as session:
+        assert {m.status for m in session.exec(select(OutboxMessage))} == {"sent"}
+
+
+def _known_until_2025(day: date):
+    if day.year >= 2026:
+        raise NotImplementedError
+    return chinese_calendar.get_holiday_detail(day)
+
+
+def test_doctor_reports_holiday_data_coverage(settings):
+    calendar = HolidayCalendar(source=_known_until_2025)
+    lines = doctor.run(settings, calendar=calendar, today=datetime(2026, 3, 1, tzinfo=SHANGHAI))
+    assert lines[0][0] is False and "不含 2026 年" in lines[0][1]
+    ok = doctor.run(settings, calendar=HolidayCalendar(), today=datetime(2026, 3, 1, tzinfo=SHANGHAI))
+    assert ok[0] == (True, "节假日数据包含 2026 年（法定节假日与调休）")
+    assert ok[1][0] is True and "2027" in ok[1][1]  # not announced yet in March: a note
+    late = doctor.run(settings, calendar=HolidayCalendar(), today=datetime(2026, 12, 20, tzinfo=SHANGHAI))
+    assert late[1][0] is False
+
+
+async def test_the_service_beat_ticks_and_delivers(runtime, clock, engine):
+    from bot.scheduler import SchedulerService
+    from bot.sender import SendResult
+    from storage.schedules import save_schedule
+
+    sent = []
+
+    class Recorder:
+        platform = "wecom"
+
+        async def send(self, message):
+            sent.append(message)
+            return SendResult.sent()
+
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        bind_chat(session, branch, "g1")
+        save_schedule(session, branch_id=branch.id, kind="政治夜学", rule="每周三 19:30",
+                      duration_minutes=90, policy="skip", now=clock.now())
+    seed(engine, build)
+    service = SchedulerService(runtime, {"wecom": Recorder()})
+    clock.set(local(2026, 11, 25, 18, 0))
+    await service.beat()
+    clock.set(local(2026, 11, 25, 18, 30))
+    await service.beat()
+    assert [(m.kind, m.target) for m in sent] == [("reminder.group_before", "g1")]
+    await service.start()
+    await service.stop()

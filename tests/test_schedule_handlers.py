@@ -1,0 +1,105 @@
+"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 不要提醒我 / 恢复提醒我, spoken in chat."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from handlers import schedule as schedule_handlers
+from storage.models import BranchReminderSettings, Member, Role, Schedule
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+@pytest.fixture
+def branch(engine):
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "小李", wecom="li")
+        bind_chat(session, branch, "g1")
+        return branch.id
+    return seed(engine, build)
+
+
+def schedules(engine) -> list[Schedule]:
+    with Session(engine) as session:
+        return list(session.exec(select(Schedule)).all())
+
+
+def test_a_secretary_sets_a_monthly_theme_day_and_sees_the_next_dates(chat, engine, branch):
+    reply = chat.say("sec", "设置 主题党日 每月15日 14:30 2小时", chat="g1")
+    assert not reply.is_error, reply.text
+    assert "每月15日 14:30" in reply.text and "顺延" in reply.text
+    assert "12月15日 周二 14:30" in reply.text  # the clock is Monday 2026-11-23
+    [saved] = schedules(engine)
+    assert (saved.activity_type, saved.rule, saved.duration_minutes, saved.holiday_policy) == (
+        "主题党日", "每月15日 14:30", 120, "move")
+
+
+def test_night_study_defaults_to_skipping_holidays_and_a_second_set_changes_it(chat, engine, branch):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", "设置 夜学 每周二、四 19:30 1.5小时", chat="g1")
+    assert "不举行" in reply.text
+    [saved] = schedules(engine)
+    assert (saved.activity_type, saved.rule, saved.duration_minutes, saved.holiday_policy) == (
+        "政治夜学", "每周二、周四 19:30", 90, "skip")
+
+
+def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine, branch):
+    reply = chat.say("sec", "设置 主题党日 每个月中旬", chat="g1")
+    assert reply.is_error
+    assert "看不懂「每个月中旬」" in reply.text and "每月第一个周五 14:30" in reply.text
+    assert "用法：设置" in reply.text
+    assert schedules(engine) == []
+
+
+def test_a_member_cannot_set_schedules(chat, engine, branch):
+    assert chat.say("li", "设置 夜学 每周三 19:30", chat="g1").is_error
+    assert schedules(engine) == []
+
+
+def test_unknown_setting_lists_what_can_be_set(chat, branch):
+    reply = chat.say("sec", "设置 会议 每周一 9:00", chat="g1")
+    assert reply.is_error and "可以设置：主题党日、夜学" in reply.text
+
+
+def test_other_modules_add_their_own_settings(chat, branch, monkeypatch):
+    from bot.core import Reply
+
+    monkeypatch.setattr(schedule_handlers, "_SETTINGS", {})
+    seen = []
+    schedule_handlers.register_setting("推送", lambda ctx, text: seen.append(text) or Reply("好"), "设置 推送 <支部> <key>")
+    assert chat.say("sec", "设置 推送 城关支部 abc", chat="g1").text == "好"
+    assert seen == ["城关支部 abc"]
+
+
+def test_agenda_shows_the_next_occurrences(chat, branch):
+    assert "还没有固定日程" in chat.say("li", "日程", chat="g1").text
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("li", "日程", chat="g1")
+    assert "政治夜学：每周三 19:30" in reply.text
+    assert "11月25日 周三 19:30" in reply.text
+
+
+def test_pause_and_resume_reminders(chat, engine, branch):
+    reply = chat.say("sec", "暂停提醒 至 2026-12-31", chat="g1")
+    assert not reply.is_error and "2026-12-31" in reply.text
+    with Session(engine) as session:
+        assert session.get(BranchReminderSettings, branch).paused_until == date(2026, 12, 31)
+    assert chat.say("sec", "暂停提醒 至 2025-01-01", chat="g1").is_error  # in the past
+    assert "2026-12-31" in chat.say("sec", "暂停提醒 明年", chat="g1").text  # the usage example
+    assert chat.say("li", "恢复提醒", chat="g1").is_error  # members cannot
+    chat.say("sec", "恢复提醒", chat="g1")
+    with Session(engine) as session:
+        assert session.get(BranchReminderSettings, branch).paused_until is None
+
+
+def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
+    assert not chat.say("li", "不要提醒我").is_error  # privately
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.name == "小李")).one().nudges_off
+    chat.say("li", "恢复提醒我")
+    with Session(engine) as session:
+        assert not session.exec(select(Member).where(Member.name == "小李")).one().nudges_off
