@@ -19,14 +19,18 @@ demo: $(STAMP)
 
 # The suite runs twice: on SQLite, then on PostgreSQL when DJBOT_TEST_POSTGRES_URL names
 # a server (each test gets its own schema there). Without it the second pass is skipped.
+# Both passes run even when the first fails, so one CI run shows both results.
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	@if [ -n "$$DJBOT_TEST_POSTGRES_URL" ]; then \
-		echo "== PostgreSQL pass ($$DJBOT_TEST_POSTGRES_URL)"; \
-		DJBOT_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	@status=0; \
+	echo "== SQLite pass"; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
+	if [ -n "$$DJBOT_TEST_POSTGRES_URL" ]; then \
+		echo "== PostgreSQL pass"; \
+		DJBOT_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
 	else \
 		echo "== PostgreSQL pass SKIPPED: DJBOT_TEST_POSTGRES_URL is not set"; \
-	fi
+	fi; \
+	exit $$status
 
 test-sqlite: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -155,9 +155,11 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def count_rows(db_url: str, prefix: str) -> int:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(db_url)
+    from storage.db import make_engine
+
+    engine = make_engine(db_url)
     with engine.connect() as conn:
         n = conn.execute(text("SELECT count(*) FROM attendance WHERE message_id LIKE :p"),
                          {"p": f"{prefix}-%"}).scalar_one()
@@ -171,12 +173,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database instead of SQLite")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed (apt-get install -y wrk)")
 
     work = Path(tempfile.mkdtemp(prefix="djbot-bench-wecom-"))
-    db_url = f"sqlite:///{work / 'djbot.db'}"
+    db_url = args.database_url or f"sqlite:///{work / 'djbot.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJBOT_DATABASE_URL": db_url,
            "DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
            "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY}
@@ -184,6 +187,9 @@ def main() -> None:
     roster = work / "roster.csv"
     roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n一支部,书记,书记,sec,\n" + "".join(
         f"一支部,党员{i:05d},党员,u{i:05d},\n" for i in range(total)), encoding="utf-8")
+    if not db_url.startswith("sqlite"):  # djbot migrates only SQLite by itself
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=work,
+                       check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster)], env=env,
                    cwd=work, check=True, capture_output=True)
     saturation = work / "saturation.txt"
@@ -209,8 +215,9 @@ def main() -> None:
             print(text, "→", fw.open_aibot_reply(answer.json())["stream"]["content"][:40])
         results["djbot_sat"] = run_wrk(url, saturation, connections=50, seconds=args.seconds)
         results["djbot_sat"]["rows"] = count_rows(db_url, "sat")
-        results["djbot_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS, seconds=args.seconds + 5,
-                                         delay_ms=100, limit=args.burst)
+        results["djbot_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS,
+                                         seconds=args.seconds + 5, delay_ms=100,
+                                         limit=args.burst)
         results["djbot_burst"]["rows"] = count_rows(db_url, "burst")
     finally:
         stop(proc)
@@ -223,13 +230,15 @@ def main() -> None:
     try:
         wait_ready(f"{url}/", proc, work / "baseline.log")
         results["base_sat"] = run_wrk(url, saturation, connections=50, seconds=args.seconds)
-        results["base_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS, seconds=args.seconds + 5,
-                                        delay_ms=100, limit=args.burst)
+        results["base_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS,
+                                        seconds=args.seconds + 5, delay_ms=100,
+                                        limit=args.burst)
     finally:
         stop(proc)
 
     for name, r in results.items():
-        print(f"{name}: {r['rps']:.0f} req/s, {r['requests']} requests in {r['wall_s']:.1f} s, p50 {r['p50_ms']:.1f} ms,"
+        print(f"{name}: {r['rps']:.0f} req/s, {r['requests']} requests in {r['wall_s']:.1f} s,"
+              f" p50 {r['p50_ms']:.1f} ms,"
               f" p99 {r['p99_ms']:.1f} ms, non-2xx {r['non_2xx']}, rows {r.get('rows', '-')}"
               f" {r['socket_errors']}")
     throughput_ratio = results["djbot_sat"]["rps"] / results["base_sat"]["rps"]

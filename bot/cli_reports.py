@@ -46,7 +46,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     elif as_json:
         typer.echo(render_json(report))
     else:
-        typer.echo(render_markdown(report), nl=False)
+        typer.echo(render_markdown(report, table=True), nl=False)
 
 
 def _date(text: str, option: str) -> date:

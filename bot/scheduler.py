@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -46,10 +47,11 @@ class SchedulerService:
             self.beat, "interval", seconds=self.runtime.settings.tick_seconds,
             id="djbot-beat", max_instances=1, coalesce=True,
             # A beat that starts late still runs: it catches up from the tables anyway.
-            misfire_grace_time=None, next_run_time=None,
+            misfire_grace_time=None,
+            # The first beat right away, then every tick_seconds.
+            next_run_time=datetime.now(self.runtime.settings.tz),
         )
         self._scheduler.start()
-        asyncio.get_running_loop().create_task(self.beat())  # the first beat at start-up
 
     async def stop(self) -> None:
         if self._scheduler is not None:

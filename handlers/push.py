@@ -79,7 +79,8 @@ def push_setting(ctx: Ctx, text: str) -> Reply:
     if not target or not key.strip():
         if not ctx.message.is_private:  # even a malformed attempt must not stay in a group
             return set_push(ctx, target, key)
-        return Reply.error(f"缺少{'支部' if not target else 'key或webhook地址'}。\n用法：{USAGE}\n例如：{EXAMPLE}")
+        missing = "支部" if not target else "key或webhook地址"
+        return Reply.error(f"缺少{missing}。\n用法：{USAGE}\n例如：{EXAMPLE}")
     return set_push(ctx, target, key.strip())
 
 

@@ -437,19 +437,30 @@ def _number(value: float | None) -> str:
 TIER_LABELS = {"红": "🔴红", "黄": "🟡黄", "蓝": "🔵蓝"}
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, table: bool = False) -> str:
+    """The report as Markdown: short lines per branch by default, which WeCom and DingTalk
+    chats render on a phone; `table=True` gives one wide table for a file or the terminal."""
     lines = [f"## 党建工作报告 {report.title}",
-             f"统计区间：{report.first_day} 至 {report.last_day}", "",
-             "| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 参与率 | 积分 | 人均 | 得分 | 档 | 较上期 | 调研 |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for b in report.branches:
-        tier = TIER_LABELS.get(b.tier or "", "—") + ("（约谈）" if b.talk else "")
-        lines.append(
-            f"| {b.name} | {b.activities} | {b.expected} | {b.present} | {b.late} | {b.makeup}"
-            f" | {b.leave} | {b.absent} | {_percent(b.participation_rate)} | {b.points}"
-            f" | {_number(b.average_points)} | {_number(b.score)} | {tier} | {b.trend or '—'}"
-            f" | {b.visits}/{b.visit_target} |"
-        )
+             f"统计区间：{report.first_day} 至 {report.last_day}", ""]
+    if table:
+        lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 参与率 | 积分 | 人均"
+                  " | 得分 | 档 | 较上期 | 调研 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for b in report.branches:
+            lines.append(
+                f"| {b.name} | {b.activities} | {b.expected} | {b.present} | {b.late}"
+                f" | {b.makeup} | {b.leave} | {b.absent} | {_percent(b.participation_rate)}"
+                f" | {b.points} | {_number(b.average_points)} | {_number(b.score)}"
+                f" | {_tier(b)} | {b.trend or '—'} | {b.visits}/{b.visit_target} |"
+            )
+    else:
+        for b in report.branches:
+            score = f" {_number(b.score)} 分{b.trend}" if b.score is not None else ""
+            lines.append(f"**{b.name}** {_tier(b)}{score}")
+            lines.append(
+                f"活动 {b.activities} 次 · 参与 {b.participation}（{_percent(b.participation_rate)}）"
+                f" · 人均 {_number(b.average_points)} 分 · 调研 {b.visits}/{b.visit_target}"
+            )
     lines.append("")
     if report.top_members:
         lines.append("**积分前列**")
@@ -460,6 +471,10 @@ def render_markdown(report: Report) -> str:
     if report.under_visited:
         lines.append(f"**年度调研未达标**：{'、'.join(report.under_visited)}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _tier(line: BranchLine) -> str:
+    return TIER_LABELS.get(line.tier or "", "—") + ("（约谈）" if line.talk else "")
 
 
 def report_dict(report: Report) -> dict[str, Any]:

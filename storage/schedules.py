@@ -17,7 +17,8 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     A changed rule replaces the activities already created ahead from the old one, as
     long as they have not started and nobody has answered them (leave asked, …).
     """
-    scope = Schedule.branch_id == branch_id if branch_id is not None else Schedule.branch_id.is_(None)  # type: ignore[union-attr]
+    scope = (Schedule.branch_id == branch_id if branch_id is not None
+             else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
     schedule = session.exec(select(Schedule).where(scope, Schedule.activity_type == kind)).first()
     if schedule is None:
         schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule, created_by=by,

@@ -81,7 +81,8 @@ class FakeDingtalk:
 
     # --- switches -----------------------------------------------------------------------
 
-    def fail(self, path: str, *, status: int = 500, body: dict | None = None, times: int = 1) -> None:
+    def fail(self, path: str, *, status: int = 500, body: dict | None = None,
+             times: int = 1) -> None:
         """Answer the next `times` requests to path with this status and body."""
         with self._lock:
             self._failures.setdefault(path, []).extend([(status, body or {})] * times)

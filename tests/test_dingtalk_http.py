@@ -101,7 +101,8 @@ def _branch_with_members(engine, n: int):
     def build(s):
         branch = make_branch(s, "第一支部")
         secretary = make_member(s, branch, "王书记", role=Role.SECRETARY, dingtalk="sec")
-        members = [make_member(s, branch, f"党员{i:02d}", dingtalk=f"m{i:02d}") for i in range(1, n + 1)]
+        members = [make_member(s, branch, f"党员{i:02d}", dingtalk=f"m{i:02d}")
+                   for i in range(1, n + 1)]
         return secretary, members
     return seed(engine, build)
 
@@ -241,7 +242,8 @@ async def test_one_member_on_both_platforms_adds_up(runtime, dingtalk, chat, fak
     with Session(runtime.engine) as s:
         rows = s.exec(select(Attendance).where(Attendance.member_id == zhang)).all()
         assert sorted(r.platform for r in rows) == ["dingtalk", "wecom"]
-        total = s.exec(select(func.sum(PointEntry.points)).where(PointEntry.member_id == zhang)).one()
+        total = s.exec(select(func.sum(PointEntry.points))
+                       .where(PointEntry.member_id == zhang)).one()
     per_study, _ = runtime.rules.attendance_points("政治夜学", "present")
     assert total == 2 * per_study
     # Either platform shows the same total.

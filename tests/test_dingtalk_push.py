@@ -17,7 +17,6 @@ from bot.adapters.dingtalk.senders import DingtalkSender
 from bot.config import DingtalkSettings, Settings
 from bot.core import Reply
 from bot.outbox import OutboxWorker
-from bot.runtime import build_runtime
 from storage import outbox
 from storage.db import session_scope
 from storage.models import AuditEntry, OutboxMessage, PushChannel, Role
@@ -61,7 +60,9 @@ def rows(runtime) -> list[OutboxMessage]:
 
 
 async def test_group_push_goes_to_the_bound_group_through_the_robot(runtime, worker, fake):
-    branch_id = seed(runtime.engine, lambda s: bind_chat(s, make_branch(s), "cidG", platform="dingtalk").branch_id)
+    binding = seed(runtime.engine,
+                   lambda s: bind_chat(s, make_branch(s), "cidG", platform="dingtalk"))
+    branch_id = binding.branch_id
     push(runtime, target="cidG")
     push(runtime, target=str(branch_id), text="按支部编号寻址")  # addressed by branch id
     await worker.drain()
@@ -80,7 +81,8 @@ async def test_private_push_to_45_people_is_split_into_batches_of_20(runtime, wo
     assert sum(batches, []) == users
 
 
-async def test_branch_custom_robot_is_signed_and_waits_out_the_throttle(runtime, worker, fake, clock):
+async def test_branch_custom_robot_is_signed_and_waits_out_the_throttle(runtime, worker, fake,
+                                                                        clock):
     url = fake.add_robot("robot-token-1", SECRET)
 
     def build(s):

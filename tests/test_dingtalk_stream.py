@@ -82,7 +82,8 @@ class Replicas:
             process.wait()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("replica*.log")))
+        logs = sorted(self.tmp_path.glob("replica*.log"))
+        return "\n".join(p.read_text(errors="replace") for p in logs)
 
 
 @pytest.fixture
@@ -128,6 +129,11 @@ class StreamChat:
         return self.fake.delivered(f"/session/{msg_id}")[0].body["markdown"]["text"]
 
 
+def _outbox(engine) -> list[tuple]:
+    with Session(engine) as s:
+        return [(r.kind, r.status, r.attempts, r.last_error) for r in s.exec(select(OutboxMessage))]
+
+
 def _count(engine, model, *where) -> int:
     with Session(engine) as s:
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
@@ -157,6 +163,9 @@ def test_night_study_over_stream_mode(fake, database, replicas):
         bodies = [r.body for r in fake.delivered(f"/session/{msg_id}")]
         assert all(b == bodies[0] for b in bodies)  # the redelivery got the same reply
         assert bodies[0]["at"]["atUserIds"] == [sender]
+        # Sent by djbot's async client, not the SDK's blocking reply_text (requests).
+        (first, *_) = fake.delivered(f"/session/{msg_id}")
+        assert first.headers["user-agent"].startswith("python-httpx")
         assert "签到成功" in bodies[0]["markdown"]["text"]
     assert "已请假" in chat.reply(leave_id)
 
@@ -172,13 +181,15 @@ def test_night_study_over_stream_mode(fake, database, replicas):
     late_id, late_frame = chat.push("m22", "签到", webhook_ttl_ms=-600_000)
     _, late_again = chat.push("m22", "签到", msg_id=late_id, webhook_ttl_ms=-600_000)
     chat.wait_acked(late_frame, late_again)
-    assert fake.wait_for(lambda: fake.delivered("/v1.0/robot/groupMessages/send"), 30), replicas.logs()
+    assert fake.wait_for(lambda: fake.delivered("/v1.0/robot/groupMessages/send"), 30), \
+        f"outbox {_outbox(engine)}; replica log:\n{replicas.logs()}"
     (proactive,) = fake.delivered("/v1.0/robot/groupMessages/send")
     assert proactive.body["openConversationId"] == GROUP and "签到成功" in proactive.body["msgParam"]
     assert fake.posts(f"/session/{late_id}") == []
     # One outbox row for both deliveries, and it is marked sent: no second copy can follow.
     assert _count(engine, OutboxMessage) == 1
-    assert _count(engine, OutboxMessage, OutboxMessage.status == "sent") == 1
+    assert fake.wait_for(
+        lambda: _count(engine, OutboxMessage, OutboxMessage.status == "sent") == 1, 10)
     assert "Traceback" not in replicas.logs()
 
 

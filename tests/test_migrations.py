@@ -5,11 +5,14 @@ Each test uses the pass's database (SQLite, or PostgreSQL in the second pass of 
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
@@ -128,14 +131,63 @@ def test_the_filler_fills_every_table_at_head(bare_engine):
         assert counts_now(conn, filled) == filled
 
 
+def rows_changed_by_upgrade(engine, config: Config, old: str, new: str) -> dict[str, tuple[int, int]]:
+    """Fill a database at revision `old`, upgrade it to `new`: {table: (before, after)} that differ."""
+    command.upgrade(config, old)
+    with engine.begin() as conn:
+        filled = fill_every_table(conn)
+    command.upgrade(config, new)
+    with engine.connect() as conn:
+        after = counts_now(conn, filled)
+    return {name: (n, after[name]) for name, n in filled.items() if after[name] != n}
+
+
 @pytest.mark.parametrize(("old", "new"), UPGRADE_STEPS)
 def test_upgrading_a_filled_database_loses_no_row(bare_engine, old, new):
-    db.upgrade(bare_engine, old)
-    with bare_engine.begin() as conn:
-        filled = fill_every_table(conn)
-    db.upgrade(bare_engine, new)
-    with bare_engine.connect() as conn:
-        assert counts_now(conn, filled) == filled
+    assert rows_changed_by_upgrade(bare_engine, db.alembic_config(bare_engine), old, new) == {}
+
+
+PROBE_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "probe"
+down_revision = {head!r}
+
+
+def upgrade():
+    op.add_column("branch", sa.Column("probe_note", sa.String(), nullable=True))
+    op.create_table("probe", sa.Column("id", sa.Integer(), primary_key=True))
+    {extra}
+
+
+def downgrade():
+    op.drop_table("probe")
+    op.drop_column("branch", "probe_note")
+"""
+
+
+def scripts_with_probe(tmp_path, engine, extra: str = "pass") -> Config:
+    """Today's migrations plus one more revision on top, in a scratch copy."""
+    scripts = tmp_path / "migrations"
+    shutil.copytree(db.MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = db.head_revision(engine)
+    (scripts / "versions" / "9999_probe.py").write_text(PROBE_REVISION.format(head=head, extra=extra))
+    config = db.alembic_config(engine)
+    config.set_main_option("script_location", str(scripts))
+    return config
+
+
+def test_the_upgrade_check_passes_a_revision_that_keeps_rows(bare_engine, tmp_path):
+    # Until djbot has a second revision, this shows the check above works on a real step.
+    config = scripts_with_probe(tmp_path, bare_engine)
+    assert rows_changed_by_upgrade(bare_engine, config, db.head_revision(bare_engine), "probe") == {}
+
+
+def test_the_upgrade_check_catches_a_revision_that_loses_rows(bare_engine, tmp_path):
+    config = scripts_with_probe(tmp_path, bare_engine, extra='op.execute("DELETE FROM processedmessage")')
+    changed = rows_changed_by_upgrade(bare_engine, config, db.head_revision(bare_engine), "probe")
+    assert changed == {"processedmessage": (ROWS_PER_TABLE, 0)}
 
 
 def test_djbot_db_upgrade_builds_the_schema(db_url, bare_engine):

@@ -27,7 +27,7 @@ from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
 from storage import attendance as attendance_store
-from storage.models import Activity, BranchReminderSettings, Member, OutboxMessage, Role, Schedule
+from storage.models import Activity, BranchReminderSettings, Member, Role, Schedule
 from tests.conftest import NO_POSTGRES, POSTGRES_URL, SHANGHAI, TEST_DB, local, postgres_schema
 from tests.factories import bind_chat, make_branch, make_member, seed
 

@@ -156,8 +156,23 @@ def test_inactive_members_are_not_expected_and_visits_count_against_the_target(r
     assert line.expected == 1 and line.absent == 1
     assert (line.visits, line.visit_target) == (1, 2)  # last year's visit does not count
     assert report.under_visited == ["四支部"]
-    text = render_markdown(report)
+    text = render_markdown(report, table=True)
     assert "| 四支部 | 1 | 1 | 0 |" in text and "年度调研未达标**：四支部" in text
+
+
+def test_chat_markdown_has_no_table_and_marks_blue_for_a_talk(runtime, settings):
+    def scene(session):
+        branch = make_branch(session, "六支部")
+        members = [make_member(session, branch) for _ in range(4)]
+        day = hold(session, branch, local(2026, 11, 24, 19, 30), type_="政治夜学")
+        attend(session, day, members[0], "present", points=2)
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        text = render_markdown(report_for(session, settings, runtime))
+    assert "|" not in text
+    # 1/4 and half a point a member: 100 × (0.6 × 0.25 + 0.4 × 0.5/2.33) ≈ 23.6.
+    assert "**六支部** 🔵蓝（约谈） 23.6 分" in text
+    assert "活动 1 次 · 参与 1/4（25.0%） · 人均 0.5 分 · 调研 0/2" in text
 
 
 def test_opted_out_members_stay_out_of_the_report_top_list(runtime, settings):

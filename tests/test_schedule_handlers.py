@@ -103,3 +103,25 @@ def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
     chat.say("li", "恢复提醒我")
     with Session(engine) as session:
         assert not session.exec(select(Member).where(Member.name == "小李")).one().nudges_off
+
+
+def test_changing_a_rule_replaces_the_activities_already_created_from_it(runtime, chat, engine,
+                                                                        branch):
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity
+    from tests.conftest import local
+
+    def starts():
+        with Session(engine) as session:
+            return [a.starts_at for a in session.exec(select(Activity))]
+
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()  # Monday 09:00: activities exist three days ahead
+    assert starts() == [local(2026, 11, 25, 19, 30)]
+    chat.say("sec", "设置 夜学 每周四 19:30", chat="g1")
+    ticker.tick()
+    assert starts() == []  # Thursday 19:30 is more than three days away
+    runtime.clock.set(local(2026, 11, 24, 9, 0))
+    ticker.tick()
+    assert starts() == [local(2026, 11, 26, 19, 30)]

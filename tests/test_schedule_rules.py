@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 import chinese_calendar

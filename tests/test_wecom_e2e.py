@@ -103,6 +103,7 @@ async def say(http: httpx.AsyncClient, user: str, text: str, msgid: str,
     return fw.open_aibot_reply(response.json())["stream"], elapsed
 
 
+@pytest.mark.own_databases  # `djbot serve` runs on its own SQLite file
 async def test_group_check_in_end_to_end(served):
     url, db_url, log_path = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:

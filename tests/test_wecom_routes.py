@@ -4,7 +4,6 @@ the slow path, and every kind of bad input (4xx, nothing stored, reason logged).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime, timezone
 

@@ -110,7 +110,7 @@ class ActivityView:
 class Reminder:
     kind: str
     platform: str
-    target_kind: str  # "group" | "user"
+    target_kind: str  # "group" | "user" | "leaders" (the leaders' group)
     target: str
     branch_id: int | None
     occurrence: datetime  # the activity's start, or the Monday 09:00 it belongs to

@@ -248,7 +248,7 @@ class Ticker:
         ).all()
         if leaders_groups:
             # Once to each leader: the leaders' group is where they all read it.
-            return [p.Reminder(p.SUMMARY, g.platform, "group", g.chat_id, None, monday, monday,
+            return [p.Reminder(p.SUMMARY, g.platform, "leaders", g.chat_id, None, monday, monday,
                                text, title="党建周报", markdown=True) for g in leaders_groups]
         leaders = session.exec(
             select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlmodel import Session
 
 from storage.ledger import insert_ignoring_duplicates
@@ -24,10 +24,11 @@ def take(session: Session, *, name: str, holder: str, now: datetime, ttl: timede
     )
     if renewed.rowcount:
         return True
-    # No row yet; if another replica inserts first, its row stands and we lose.
-    return insert_ignoring_duplicates(
-        session, Lease, dict(name=name, holder=holder, expires_at=now + ttl)
-    )
+    # No row yet, or another replica holds it. If another replica inserts first, its row
+    # stands; reading the holder back decides (an insert's rowcount is unreliable on
+    # PostgreSQL with ON CONFLICT DO NOTHING).
+    insert_ignoring_duplicates(session, Lease, dict(name=name, holder=holder, expires_at=now + ttl))
+    return session.execute(select(Lease.holder).where(Lease.name == name)).scalar_one() == holder
 
 
 def release(session: Session, *, name: str, holder: str) -> None:

@@ -105,11 +105,13 @@ class Replier:
     async def reply(self, delivery: Delivery, reply: Reply) -> str:
         """Send the reply; return "webhook" or "outbox" (where it went)."""
         message = delivery.message
-        mentions = () if message.is_private else (delivery.sender_staff_id, *reply.mentions)
+        mentions: tuple[str, ...] = ()
+        if not message.is_private:
+            mentions = tuple(dict.fromkeys((delivery.sender_staff_id, *reply.mentions)))
         if delivery.webhook_usable(self.clock.now()):
             try:
                 await self.client.webhook(delivery.session_webhook,  # type: ignore[arg-type]
-                                          webhook_body(reply, mentions=tuple(dict.fromkeys(mentions))),
+                                          webhook_body(reply, mentions=mentions),
                                           what="sessionWebhook")
                 return "webhook"
             except DingtalkError as exc:

@@ -97,16 +97,16 @@ class StreamService:
         self.client.pre_start()
         backoff = 1.0
         while True:
-            if not await asyncio.to_thread(self._take):
-                await asyncio.sleep(LEASE_RETRY_SECONDS)
-                continue
             started = asyncio.get_running_loop().time()
             try:
+                if not await asyncio.to_thread(self._take):
+                    await asyncio.sleep(LEASE_RETRY_SECONDS)  # another replica holds it
+                    continue
                 await self._connect_once()
                 log.info("dingtalk stream closed; reconnecting")
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # network, gateway refusal: keep trying
+            except Exception as exc:  # network, gateway refusal, database: keep trying
                 log.warning("dingtalk stream failed: %s", type(exc).__name__)
             if asyncio.get_running_loop().time() - started > 60:
                 backoff = 1.0  # it had been working: reconnect promptly
@@ -126,8 +126,13 @@ class StreamService:
             keeper = asyncio.create_task(self._keep_lease(websocket))
             try:
                 async for raw in websocket:
+                    try:
+                        frame = json.loads(raw)
+                    except ValueError:
+                        log.warning("dingtalk stream: a frame that is not JSON, skipped")
+                        continue
                     # The SDK routes the frame to our handler and sends the ack.
-                    task = asyncio.create_task(self.client.background_task(json.loads(raw)))
+                    task = asyncio.create_task(self.client.background_task(frame))
                     self._frames.add(task)
                     task.add_done_callback(self._frames.discard)
             finally:
@@ -136,7 +141,12 @@ class StreamService:
     async def _keep_lease(self, websocket) -> None:
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
-            if not await asyncio.to_thread(self._take):
+            try:
+                held = await asyncio.to_thread(self._take)
+            except Exception as exc:  # cannot prove we still hold it: let it go
+                log.warning("dingtalk stream lease not renewed: %s", type(exc).__name__)
+                held = False
+            if not held:
                 log.warning("dingtalk stream lease lost; disconnecting")
                 await websocket.close()
                 return

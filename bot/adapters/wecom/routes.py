@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -34,7 +33,6 @@ from bot.adapters.wecom.inbound import (
     parse_app_xml,
 )
 from bot.adapters.wecom.senders import (
-    MARKDOWN_LIMIT,
     TEXT_LIMIT,
     WecomSender,
     cut_to_bytes,
@@ -303,6 +301,19 @@ class WecomCallbacks:
             log.warning("wecom app late reply failed: %s", exc.describe())
 
 
+@dataclass
+class _ClosesClient:
+    """Closes the outbound client's connections when the service stops."""
+
+    client: WecomClient
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+
 def mount(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings.wecom
     if not settings.enabled:
@@ -310,6 +321,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     client = WecomClient(settings, runtime.clock)
     callbacks = WecomCallbacks(runtime, client)
     app.state.wecom = callbacks
+    app.state.services.append(_ClosesClient(client))
     bot_crypto, self_app_crypto = aibot_crypto(settings), app_crypto(settings)
 
     longconn = None
