@@ -14,8 +14,10 @@ def insert_ignoring_duplicates(session: Session, model, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on both databases; True when a row was written."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    # RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
+    primary_key = next(iter(model.__table__.primary_key.columns))
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
+    return session.execute(statement).first() is not None
 
 
 def post(

@@ -212,3 +212,38 @@ def test_only_the_lease_holder_connects_and_another_takes_over(fake, database, r
         assert str(second.pid) in s.exec(select(Lease)).one().holder
     chat = StreamChat(fake, replicas)
     assert "党建助手可用指令" in chat.say("m01", "帮助")
+
+
+# --- the frame handler on its own (no connection, so the SDK's endpoint does not matter) ---
+
+
+async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(runtime, fake):
+    import dingtalk_stream
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import make_handler
+    from storage.models import ProcessedMessage
+
+    client = DingtalkClient(runtime.settings.dingtalk, runtime.clock)
+    handler = make_handler(dingtalk_stream, runtime, Replier(client, runtime.engine, runtime.clock))
+    now_ms = int(runtime.clock.now().timestamp() * 1000)
+
+    def frame(data):
+        fake.push(data)
+        return dingtalk_stream.CallbackMessage.from_dict(fake.frames.get_nowait())
+
+    text = robot_message(msg_id="f1", sender="nobody", text="帮助", now_ms=now_ms,
+                         webhook=fake.session_webhook("f1"))
+    ack = await handler.raw_process(frame(text))
+    assert ack.code == 200
+    assert _count(runtime.engine, ProcessedMessage) == 1  # committed before the ack
+    await handler.drain()
+    assert "党建助手可用指令" in fake.delivered("/session/f1")[0].body["markdown"]["text"]
+
+    picture = dict(text, msgId="f2", msgtype="picture", content={"downloadCode": "x"})
+    assert (await handler.raw_process(frame(picture))).code == 200  # acked, nothing to do
+    stranger = {k: v for k, v in text.items() if k != "senderStaffId"} | {"msgId": "f3"}
+    assert (await handler.raw_process(frame(stranger))).code == 400
+    assert _count(runtime.engine, ProcessedMessage) == 1
+    await client.aclose()

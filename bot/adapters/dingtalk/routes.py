@@ -51,10 +51,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     replier = Replier(client, runtime.engine, runtime.clock)
     app.state.services.append(_ClientService(client))
     # The outbox worker looks its senders up by platform.
-    senders = getattr(app.state, "senders", None)
-    if senders is None:
-        senders = app.state.senders = {}
-    senders["dingtalk"] = DingtalkSender(settings, client, runtime.engine, runtime.clock)
+    app.state.senders["dingtalk"] = DingtalkSender(settings, client, runtime.engine, runtime.clock)
 
     if settings.mode == "stream":
         from .stream import StreamService  # imports dingtalk-stream only when used
