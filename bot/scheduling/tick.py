@@ -214,7 +214,8 @@ class Ticker:
         # from the same `since`), so the report is built once, not on every tick.
         for monday, send_at in p.weekly_pushes(since, now, self.settings.tz,
                                                self.calendar.is_workday):
-            start, end = monday.replace(hour=0, minute=0) - timedelta(days=7), monday.replace(hour=0, minute=0)
+            end = monday.replace(hour=0, minute=0)  # the past week: Monday to Sunday
+            start = end - timedelta(days=7)
             reminders += [replace(r, due_at=send_at)
                           for r in self.leaderboards(session, monday, start, end)
                           + self.summaries(session, monday, start, end)]
