@@ -24,6 +24,7 @@ from bot.core import IncomingMessage, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import normalize, strip_leading_mentions
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, usage_text
+from storage.errors import Conflict
 from storage.models import (
     ROLE_LABELS,
     Branch,
@@ -59,7 +60,7 @@ class Dispatcher:
             try:
                 reply, command, repeated = self._handle_once(message)
                 break
-            except IntegrityError:
+            except (IntegrityError, Conflict):
                 log.info("conflict on message %s, retrying (%d)", message.message_id, attempt + 1)
             except OperationalError as exc:  # SQLite "database is locked" past busy_timeout
                 if "locked" not in str(exc).lower() or attempt == MAX_ATTEMPTS - 1:

@@ -178,6 +178,7 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ctx.session,
         activity=activity,
         member=ctx.member,
+        existing=row,
         now=ctx.now,
         settings=ctx.settings,
         rules=ctx.rules,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -26,6 +26,7 @@ from bot.domain.attendance import (
 from bot.domain.rules import Rules
 from bot.registry import LEADERS
 from storage import ledger
+from storage.errors import Conflict
 from storage.models import (
     Activity,
     ActivityType,
@@ -297,25 +298,38 @@ def check_in(
     *,
     activity: Activity,
     member: Member,
+    existing: Attendance | None,
     now: datetime,
     settings: Settings,
     rules: Rules,
     platform: str | None = None,
     message_id: str | None = None,
 ) -> Attendance:
-    """Record the member as present or late and post the points. The caller has checked that
-    the member has not taken part yet; a leave row becomes attendance (they came after all)."""
+    """Record the member as present or late and post the points.
+
+    `existing` is the row the caller read (None, or a leave row: they came after all).
+    There is deliberately no second read here: a racing check-in must collide, on the
+    (activity, member) key or on the leave row's unchanged status, so that exactly one
+    delivery says 签到成功 and the dispatcher's retry tells the others 已签到.
+    """
     status = checkin_status(now, activity.starts_at, grace_minutes=settings.late_grace_minutes)
-    row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-    if row is None:
-        row = Attendance(activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-    row.status = status
-    row.checked_in_at = now
-    row.platform = platform
-    row.message_id = message_id
-    row.updated_at = now
-    session.add(row)
-    session.flush()  # a racing duplicate fails here on (activity, member); the dispatcher retries
+    values = dict(
+        status=status, checked_in_at=now, platform=platform, message_id=message_id, updated_at=now
+    )
+    if existing is None:
+        row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
+        session.add(row)
+        session.flush()  # a racing duplicate fails here on (activity, member)
+    else:
+        changed = session.execute(
+            update(Attendance)
+            .where(Attendance.id == existing.id, Attendance.status == existing.status)
+            .values(**values)
+        ).rowcount
+        if changed != 1:
+            raise Conflict(f"attendance {existing.id} changed under us")
+        session.refresh(existing)
+        row = existing
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
     )

@@ -86,7 +86,8 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
             n = 0
             for row in conn.execute(sa.select(table).order_by(*order)).mappings():
                 record = {key: _encode(value) for key, value in row.items()}
-                out.write(json.dumps({"table": table.name, "row": record}, ensure_ascii=False) + "\n")
+                line = json.dumps({"table": table.name, "row": record}, ensure_ascii=False)
+                out.write(line + "\n")
                 n += 1
             counts[table.name] = n
     return counts

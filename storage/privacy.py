@@ -80,34 +80,37 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
         .where(Rating.member_id == mid)
         .order_by(Rating.rated_at)
     ).all()
-    points = list(
-        session.exec(
-            select(PointEntry).where(PointEntry.member_id == mid).order_by(PointEntry.occurred_at, PointEntry.id)
-        )
+    points = list(session.exec(
+        select(PointEntry)
+        .where(PointEntry.member_id == mid)
+        .order_by(PointEntry.occurred_at, PointEntry.id)
+    ))
+    identities = session.exec(
+        select(Identity).where(Identity.member_id == mid).order_by(Identity.id)
+    )
+    study = session.exec(
+        select(StudyLog).where(StudyLog.member_id == mid).order_by(StudyLog.logged_at)
     )
     return {
         "member": _plain(member) | {"branch": branch.name if branch else None},
-        "identities": [
-            {"platform": i.platform, "user_id": i.user_id}
-            for i in session.exec(select(Identity).where(Identity.member_id == mid).order_by(Identity.id))
-        ],
+        "identities": [{"platform": i.platform, "user_id": i.user_id} for i in identities],
         "attendance": [
-            _plain(a, without=("id", "member_id"))
-            | {"activity": {"type": act.type, "topic": act.topic, "starts_at": act.starts_at.isoformat()}}
+            _plain(a, without=("id", "member_id")) | {"activity": _activity(act)}
             for a, act in attendance
         ],
-        "study": [
-            _plain(s, without=("member_id",))
-            for s in session.exec(select(StudyLog).where(StudyLog.member_id == mid).order_by(StudyLog.logged_at))
-        ],
+        "study": [_plain(s, without=("member_id",)) for s in study],
         "points": [_plain(p, without=("member_id",)) for p in points],
         "points_total": sum(p.points for p in points),
         "ratings": [
-            _plain(r, without=("id", "member_id"))
-            | {"activity": {"type": act.type, "topic": act.topic, "starts_at": act.starts_at.isoformat()}}
+            _plain(r, without=("id", "member_id")) | {"activity": _activity(act)}
             for r, act in ratings
         ],
     }
+
+
+def _activity(activity: Activity) -> dict[str, str]:
+    return {"type": activity.type, "topic": activity.topic,
+            "starts_at": activity.starts_at.isoformat()}
 
 
 def forget_member(session: Session, *, member: Member, now: datetime, actor: str = "cli") -> None:

@@ -45,7 +45,7 @@ NO_POSTGRES = "PostgreSQL not configured: set DJBOT_TEST_POSTGRES_URL (`.ci/run`
 
 def pytest_configure(config) -> None:
     config.addinivalue_line(
-        "markers", "own_databases: the test picks its databases itself; it runs once, in the SQLite pass"
+        "markers", "own_databases: picks its own databases; runs once, in the SQLite pass"
     )
 
 
@@ -67,13 +67,20 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     plain = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    # The application name marks this test's connections, so teardown can find them.
+    url = make_url(base_url).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": schema}
+    )
     try:
         yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
-            # A connection some test forgot to close must not hang the run.
-            conn.execute("SET lock_timeout = '10s'")
+            # A connection the test left open (a server thread, an undisposed engine) must
+            # not hold a lock that hangs the DROP.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,)
+            )
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

@@ -26,7 +26,7 @@ from sqlmodel import Session, func, select
 from bot.adapters.dingtalk.signing import sign
 from bot.core import IncomingMessage
 from storage import db
-from storage.models import Attendance, PointEntry, Role
+from storage.models import Attendance, PointEntry, ProcessedMessage, Role
 
 from .factories import bind_chat, make_branch, make_member, seed
 
@@ -62,7 +62,7 @@ def test_one_member_checking_in_from_many_threads_at_once_stores_one_row(runtime
         replies = list(pool.map(check_in, range(THREADS)))
 
     assert all(not r.is_error for r in replies), [r.text for r in replies]
-    assert sum("签到成功" in r.text for r in replies) == 1
+    assert sum("签到成功" in r.text for r in replies) == 1, [r.text for r in replies]
     assert sum("已签到" in r.text for r in replies) == THREADS - 1
     assert _count(runtime.engine, Attendance) == 1
     assert _count(runtime.engine, PointEntry) == 1
@@ -200,5 +200,10 @@ def test_two_servers_200_concurrent_check_ins_for_50_members(pg_url, tmp_path):
         attendance = session.exec(select(func.count()).select_from(Attendance)).one()
         points = session.exec(select(func.count()).select_from(PointEntry)).one()
         members = session.exec(select(func.count(func.distinct(Attendance.member_id)))).one()
+        # The replies each delivery got (stored with it): one success per member, the rest
+        # "already checked in".
+        replies = [r["text"] for r in session.exec(select(ProcessedMessage.reply)) if r]
     engine.dispose()
     assert (attendance, members, points) == (MEMBERS, MEMBERS, MEMBERS)
+    assert sum("签到成功" in text for text in replies) == MEMBERS
+    assert sum("已签到" in text for text in replies) == MEMBERS * (TIMES_EACH - 1)

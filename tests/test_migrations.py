@@ -1,4 +1,4 @@
-"""Migrations: they build exactly the models' schema, keep every row on upgrade, and run from the CLI.
+"""Migrations build exactly the models' schema, keep every row on upgrade, and run from the CLI.
 
 Each test uses the pass's database (SQLite, or PostgreSQL in the second pass of `make test`).
 """
@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-import storage.models  # noqa: F401  (every table on SQLModel.metadata)
+import storage.models  # noqa: F401  (puts every table on SQLModel.metadata)
 from bot.cli import app
 from storage import db
 

@@ -236,3 +236,61 @@ def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, c
     # The platform account is a stranger now: no command reaches the old record.
     assert chat.say(wecom_id, "积分").is_error
     djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too
+
+
+# --- what the logs may say ------------------------------------------------------------------
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.addFilter(RequestIdFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settings, clock, engine):
+    from bot.adapters.dingtalk.signing import sign
+    from bot.runtime import build_runtime
+
+    from .factories import bind_chat
+
+    secret = "dingtalk-secret-never-logged"
+    settings = settings.model_copy(update={"dingtalk": settings.dingtalk.model_copy(update={
+        "enabled": True, "app_key": "key", "app_secret": secret, "robot_code": "robot",
+        "api_base": "http://127.0.0.1:9", "oapi_base": "http://127.0.0.1:9"})})
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+
+    def bureau(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "张三", dingtalk="d1")
+        bind_chat(session, branch, "cid1", platform="dingtalk")
+
+    seed(engine, bureau)
+    private = "家中老人住院需要照顾"
+    timestamp = str(int(clock.now().timestamp() * 1000))
+    body = json.dumps({"msgtype": "text", "msgId": "m1", "conversationId": "cid1",
+                       "conversationType": "2", "senderStaffId": "d1", "senderNick": "张三",
+                       "chatbotUserId": "bot", "isInAtList": True, "createAt": timestamp,
+                       "text": {"content": f"请假 {private}"}}, ensure_ascii=False)
+    collect = _Collect()
+    djbot_log = logging.getLogger("djbot")
+    old_level = djbot_log.level
+    djbot_log.addHandler(collect)
+    djbot_log.setLevel(logging.DEBUG)
+    try:
+        async with client(runtime) as http:
+            response = await http.post(
+                "/dingtalk/callback", content=body.encode(),
+                headers={"timestamp": timestamp, "sign": sign(timestamp, secret),
+                         "content-type": "application/json", "X-Request-ID": "req-42"})
+    finally:
+        djbot_log.removeHandler(collect)
+        djbot_log.setLevel(old_level)
+    assert response.status_code == 200
+    lines = [JsonFormatter().format(r) for r in collect.records if r.levelno >= logging.INFO]
+    handled = [json.loads(line) for line in lines if json.loads(line)["msg"] == "handled"]
+    assert handled and handled[0]["request_id"] == "req-42"
+    assert not [line for line in lines if private in line or secret in line]
