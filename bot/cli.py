@@ -39,12 +39,12 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def get_runtime(settings: Settings | None = None, **kwargs):
-    from bot.runtime import build_runtime
+def get_runtime(settings: Settings | None = None, *, default_log_level: str = "WARNING", **kwargs):
     from bot.logs import setup_logging
+    from bot.runtime import build_runtime
 
     settings = settings or load_settings()
-    setup_logging(settings)
+    setup_logging(settings, default_level=default_log_level)
     return build_runtime(settings, **kwargs)
 
 

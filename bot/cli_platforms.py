@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             for line in problems:
                 typer.echo(f"配置错误：{line}", err=True)
             raise typer.Exit(2)
-        runtime = get_runtime(settings)
+        runtime = get_runtime(settings, default_log_level="INFO")
         uvicorn.run(create_app(runtime), host=host, port=port, log_config=None)
 
     @app.command()

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     catchup_grace_minutes: int = 30
     tick_seconds: int = 30
     log_json: bool = False
-    log_level: str = "INFO"
+    # Unset: INFO for `djbot serve`, WARNING for the console commands (their output is the reply).
+    log_level: str | None = None
 
     wecom: WecomSettings = Field(default_factory=WecomSettings)
     dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)

@@ -48,7 +48,7 @@ class PlainFormatter(logging.Formatter):
         return base
 
 
-def setup_logging(settings: Settings) -> None:
+def setup_logging(settings: Settings, *, default_level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_json:
         handler.setFormatter(JsonFormatter())
@@ -57,5 +57,5 @@ def setup_logging(settings: Settings) -> None:
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger("djbot")
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel((settings.log_level or default_level).upper())
     root.propagate = False
