@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -36,6 +37,29 @@ from storage.models import (
 )
 
 log = logging.getLogger("djbot.dispatcher")
+
+# The statements every message runs, built once: constructing a statement costs more
+# CPU than SQLite takes to run it. Values are bound per message.
+STORED_REPLY = select(ProcessedMessage.reply).where(
+    ProcessedMessage.platform == bindparam("platform"),
+    ProcessedMessage.message_id == bindparam("message_id"),
+    ProcessedMessage.reply.is_not(None),
+)
+MEMBER_BY_IDENTITY = (
+    select(Member)
+    .join(Identity, Identity.member_id == Member.id)
+    .where(
+        Identity.platform == bindparam("platform"),
+        Identity.user_id == bindparam("user_id"),
+        Member.active == True,  # noqa: E712
+    )
+)
+BINDING_WITH_BRANCH = (
+    select(ChatBinding, Branch)
+    .outerjoin(Branch, Branch.id == ChatBinding.branch_id)
+    .where(ChatBinding.platform == bindparam("platform"), ChatBinding.chat_id == bindparam("chat_id"))
+)
+RECORD_MESSAGE = insert(ProcessedMessage.__table__)
 
 # A racing duplicate (same message id, or the same member checking in from two
 # replicas) loses on a unique constraint; the retry then sees the winner's row.
@@ -82,28 +106,30 @@ class Dispatcher:
 
     def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
         with Session(self.engine, expire_on_commit=False) as session:
-            seen = session.exec(
-                select(ProcessedMessage).where(
-                    ProcessedMessage.platform == message.platform,
-                    ProcessedMessage.message_id == message.message_id,
-                )
-            ).first()
-            if seen is not None and seen.reply is not None:
-                return Reply.from_dict(seen.reply), None, True
+            stored = session.execute(
+                STORED_REPLY, {"platform": message.platform, "message_id": message.message_id}
+            ).scalar()
+            if stored is not None:
+                return Reply.from_dict(stored), None, True
 
             reply, command = self._run(session, message)
             if reply.is_error:
                 # Whatever the handler did is undone; only the answer is remembered.
                 session.rollback()
-            session.add(
-                ProcessedMessage(
+            # Flush what the handler added first, so the append-only record of the
+            # message can go in as one plain INSERT. A racing delivery of the same
+            # message id fails here on (platform, message_id) and is retried.
+            session.flush()
+            session.execute(
+                RECORD_MESSAGE,
+                dict(
                     platform=message.platform,
                     message_id=message.message_id,
                     chat_id=message.chat_id,
                     sender_id=message.sender_id,
                     received_at=self.clock.now(),
                     reply=reply.to_dict(),
-                )
+                ),
             )
             try:
                 session.commit()
@@ -114,15 +140,18 @@ class Dispatcher:
 
     def _run(self, session: Session, message: IncomingMessage) -> tuple[Reply, str | None]:
         text = strip_leading_mentions(normalize(message.text))
-        member = self._member(session, message)
-        binding = None
+        member = session.exec(
+            MEMBER_BY_IDENTITY, params={"platform": message.platform, "user_id": message.sender_id}
+        ).first()
+        binding: ChatBinding | None = None
+        branch: Branch | None = None
         if not message.is_private:
-            binding = session.exec(
-                select(ChatBinding).where(
-                    ChatBinding.platform == message.platform,
-                    ChatBinding.chat_id == message.chat_id,
-                )
+            # The chat's binding and its branch in one round trip.
+            found = session.exec(
+                BINDING_WITH_BRANCH, params={"platform": message.platform, "chat_id": message.chat_id}
             ).first()
+            if found is not None:
+                binding, branch = found
 
         if not text:
             text = "帮助"
@@ -151,12 +180,9 @@ class Dispatcher:
             allowed = "、".join(ROLE_LABELS[r] for r in sorted(command.roles, key=_role_order))
             return Reply.error(f"「{command.name}」仅限{allowed}使用。"), command.name
 
-        branch: Branch | None = None
         bureau_wide = False
         if binding is not None:
             bureau_wide = binding.is_leaders
-            if binding.branch_id is not None:
-                branch = session.get(Branch, binding.branch_id)
         elif message.is_private and member is not None:
             bureau_wide = role in LEADERS
             if member.branch_id is not None:
@@ -189,18 +215,6 @@ class Dispatcher:
             bureau_wide=bureau_wide,
         )
         return command.handler(ctx, args), command.name
-
-    @staticmethod
-    def _member(session: Session, message: IncomingMessage) -> Member | None:
-        return session.exec(
-            select(Member)
-            .join(Identity, Identity.member_id == Member.id)
-            .where(
-                Identity.platform == message.platform,
-                Identity.user_id == message.sender_id,
-                Member.active == True,  # noqa: E712
-            )
-        ).first()
 
 
 def _role_order(role: Role) -> int:

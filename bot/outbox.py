@@ -30,6 +30,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot import metrics
 from bot.clock import Clock
 from bot.sender import Outbound, Sender, SendResult
 from storage.db import session_scope
@@ -92,6 +93,7 @@ class OutboxWorker:
             rows = session.exec(query).all()
             used = _recent_counts(session, rows, now)
             claimed: list[Outbound] = []
+            given_up: list[str] = []
             for row in rows:
                 if len(claimed) >= self.batch:
                     break
@@ -100,6 +102,7 @@ class OutboxWorker:
                     continue  # stays pending; the next pass sends it once the minute moves on
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
+                    given_up.append(row.platform)
                     continue
                 # Compare-and-set: only one worker's UPDATE matches the row as it was read.
                 won = session.execute(
@@ -113,7 +116,9 @@ class OutboxWorker:
                 if won:
                     used[destination] += 1
                     claimed.append(_outbound(row))
-            return claimed
+        for platform in given_up:  # counted once the transaction has committed
+            metrics.dead_letter(platform)
+        return claimed
 
     def record(self, message_id: int, result: SendResult) -> str:
         """Store one send's outcome; returns the row's new status."""
@@ -122,6 +127,7 @@ class OutboxWorker:
             row = session.get(OutboxMessage, message_id)
             if row is None or row.status != SENDING or row.claimed_by != self.worker_id:
                 return row.status if row else DEAD  # reclaimed meanwhile: theirs now
+            platform = row.platform
             if result.ok:
                 row.status, row.sent_at, row.last_error = SENT, now, None
             elif result.retryable and row.attempts < self.max_attempts:
@@ -136,7 +142,13 @@ class OutboxWorker:
                 _mark_dead(session, row, result.error or "failed")
             row.claimed_by = None
             session.add(row)
-            return row.status
+            status = row.status
+        # Counted once the outcome is committed: every failed try, and each row given up on.
+        if not result.ok:
+            metrics.outbox_failure(platform)
+        if status == DEAD:
+            metrics.dead_letter(platform)
+        return status
 
     async def deliver_once(self) -> int:
         """Claim one batch and send it; returns how many were handed to a sender."""

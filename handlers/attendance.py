@@ -35,7 +35,7 @@ from bot.registry import (
     word,
 )
 from storage import attendance as store
-from storage.models import Activity, ActivityType, LeaveState, Member
+from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
 Scope = int | None  # a branch id, or None for the whole bureau
 
@@ -67,8 +67,9 @@ def _member_scopes(ctx: Ctx) -> list[Scope]:
 
 def _find_for_member(
     ctx: Ctx, finder: Callable[..., Activity | None]
-) -> tuple[Activity | None, Activity | None]:
-    """(an activity the member is expected at, an activity found that is not theirs)."""
+) -> tuple[Activity | None, Attendance | None, Activity | None]:
+    """(an activity the member is expected at, their attendance row on it if any,
+    an activity found that is not theirs)."""
     assert ctx.member is not None
     foreign = None
     for scope in _member_scopes(ctx):
@@ -77,9 +78,9 @@ def _find_for_member(
             continue
         row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
         if row is not None or store.is_expected(ctx.member, activity):
-            return activity, None
+            return activity, row, None
         foreign = foreign or activity
-    return None, foreign
+    return None, None, foreign
 
 
 def _label(ctx: Ctx, activity: Activity) -> str:
@@ -157,17 +158,16 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
-    activity, foreign = _find_for_member(ctx, store.current_activity)
+    activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
-        upcoming, _ = _find_for_member(ctx, store.next_activity)
+        upcoming, _, _ = _find_for_member(ctx, store.next_activity)
         text = "现在没有可以签到的活动。"
         if upcoming is not None:
             opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
             text += f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
         return Reply(text)
-    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
     if row is not None and row.status in ATTENDED:
         when = row.checked_in_at or row.made_up_at
         shown = show_time(when, ctx.settings.tz, ctx.now) if when else ""
@@ -196,9 +196,8 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
-    activity, foreign = _find_for_member(ctx, store.current_activity)
+    activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
-        row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
         elif not leave_allowed(
@@ -209,7 +208,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, foreign_next = _find_for_member(ctx, store.next_activity)
+        activity, _, foreign_next = _find_for_member(ctx, store.next_activity)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -107,14 +107,26 @@ def running_activity(session: Session, *, branch_id: int | None, now: datetime) 
     ).first()
 
 
+def _current_in(scope):
+    return (
+        select(Activity)
+        .where(scope, Activity.status == OPEN, Activity.checkin_opens_at <= bindparam("now"))
+        .order_by(Activity.starts_at.desc())
+    )
+
+
+# Every 签到 asks for the current activity: the statement is built once per kind of scope
+# (building one costs more CPU than running it) and the values are bound per call.
+_CURRENT_IN_BRANCH = _current_in(Activity.branch_id == bindparam("branch_id"))
+_CURRENT_BUREAU_WIDE = _current_in(Activity.branch_id.is_(None))
+
+
 def current_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
     """The open activity whose check-in window has opened. It may be past its end and not yet
     closed by the scheduler; 签到 then says the window has passed."""
-    return session.exec(
-        select(Activity)
-        .where(_in_scope(branch_id), Activity.status == OPEN, Activity.checkin_opens_at <= now)
-        .order_by(Activity.starts_at.desc())
-    ).first()
+    if branch_id is None:
+        return session.exec(_CURRENT_BUREAU_WIDE, params={"now": now}).first()
+    return session.exec(_CURRENT_IN_BRANCH, params={"branch_id": branch_id, "now": now}).first()
 
 
 def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
@@ -189,11 +201,15 @@ def expected_members(session: Session, *, activity: Activity) -> list[Member]:
     )
 
 
+_ATTENDANCE_OF = select(Attendance).where(
+    Attendance.activity_id == bindparam("activity_id"),
+    Attendance.member_id == bindparam("member_id"),
+)
+
+
 def attendance_of(session: Session, *, activity_id: int, member_id: int) -> Attendance | None:
     return session.exec(
-        select(Attendance).where(
-            Attendance.activity_id == activity_id, Attendance.member_id == member_id
-        )
+        _ATTENDANCE_OF, params={"activity_id": activity_id, "member_id": member_id}
     ).first()
 
 
@@ -285,12 +301,15 @@ def _post_status_points(
         source_id=attendance.id,  # type: ignore[arg-type]
         occurred_at=activity.starts_at,
         now=now,
-        ruleset_id=ledger.ruleset_id(session, digest=rules.digest),
+        rules_digest=rules.digest,
     )
     return points
 
 
 # --- check-in, leave, make-up -------------------------------------------------------
+
+
+_INSERT_ATTENDANCE = insert(Attendance.__table__).returning(Attendance.__table__.c.id)
 
 
 def check_in(
@@ -318,8 +337,11 @@ def check_in(
     )
     if existing is None:
         row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
-        session.add(row)
-        session.flush()  # a racing duplicate fails here on (activity, member)
+        # One plain INSERT … RETURNING id instead of a unit-of-work flush: this is the
+        # busiest write in djbot. A racing duplicate fails here on (activity, member).
+        row.id = session.execute(
+            _INSERT_ATTENDANCE, dict(activity_id=activity.id, member_id=member.id, **values)
+        ).scalar_one()
     else:
         changed = session.execute(
             update(Attendance)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
+from sqlalchemy import Insert, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -12,12 +14,28 @@ from storage.models import PointEntry, RuleSet
 
 def insert_ignoring_duplicates(session: Session, model, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on both databases; True when a row was written."""
-    dialect = session.get_bind().dialect.name
+    statement = _insert_ignoring_duplicates(model.__table__, session.get_bind().dialect.name)
+    return session.execute(statement, values).first() is not None
+
+
+@cache
+def _insert_ignoring_duplicates(table: Table, dialect: str) -> Insert:
+    # Built once per table and kept: the values travel as parameters, and building a
+    # statement costs more CPU than SQLite takes to run it. The table rather than the ORM
+    # class, because an append-only row needs no unit of work.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    primary_key = next(iter(table.primary_key.columns))
     # RETURNING rather than rowcount: psycopg reports -1 for ON CONFLICT DO NOTHING.
-    primary_key = next(iter(model.__table__.primary_key.columns))
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(primary_key)
-    return session.execute(statement).first() is not None
+    return insert(table).on_conflict_do_nothing().returning(primary_key)
+
+
+@cache
+def _insert_with_rules_lookup(dialect: str) -> Insert:
+    # The rules version is looked up inside the INSERT, by digest: no round trip for it.
+    ruleset = select(RuleSet.id).where(RuleSet.digest == bindparam("rules_digest"))
+    return _insert_ignoring_duplicates(PointEntry.__table__, dialect).values(
+        ruleset_id=ruleset.scalar_subquery()
+    )
 
 
 def post(
@@ -32,25 +50,28 @@ def post(
     occurred_at: datetime,
     now: datetime,
     ruleset_id: int | None = None,
+    rules_digest: str | None = None,
     note: str | None = None,
 ) -> bool:
-    """Add one ledger entry; posting the same (event, rule) twice writes nothing the second time."""
-    return insert_ignoring_duplicates(
-        session,
-        PointEntry,
-        dict(
-            member_id=member_id,
-            branch_id=branch_id,
-            points=points,
-            rule=rule,
-            source_kind=source_kind,
-            source_id=str(source_id),
-            occurred_at=occurred_at,
-            created_at=now,
-            ruleset_id=ruleset_id,
-            note=note,
-        ),
+    """Add one ledger entry; posting the same (event, rule) twice writes nothing the second time.
+
+    The rules version is `ruleset_id`, or the stored rules with `rules_digest` (cheaper on
+    a busy path such as 签到: the lookup happens inside the INSERT)."""
+    values = dict(
+        member_id=member_id,
+        branch_id=branch_id,
+        points=points,
+        rule=rule,
+        source_kind=source_kind,
+        source_id=str(source_id),
+        occurred_at=occurred_at,
+        created_at=now,
+        note=note,
     )
+    if rules_digest is None:
+        return insert_ignoring_duplicates(session, PointEntry, {**values, "ruleset_id": ruleset_id})
+    statement = _insert_with_rules_lookup(session.get_bind().dialect.name)
+    return session.execute(statement, {**values, "rules_digest": rules_digest}).first() is not None
 
 
 def ruleset_id(session: Session, *, digest: str) -> int | None:

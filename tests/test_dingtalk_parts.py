@@ -1,5 +1,5 @@
 """DingTalk's pure parts and small pieces: signatures, payload reading, rendering, the
-token cache, the lease, the custom-robot throttle."""
+token cache, the custom-robot throttle."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlmodel import Session
 
-from bot.adapters.dingtalk import lease
 from bot.adapters.dingtalk.client import DingtalkClient, DingtalkError
 from bot.adapters.dingtalk.inbound import BadPayload, parse
 from bot.adapters.dingtalk.senders import (
-    RobotThrottle, batches, fit, robot_message, webhook_body,
+    RobotThrottle, batches, robot_message, webhook_body,
 )
 from bot.adapters.dingtalk.signing import check_callback, sign, signed_webhook_url
 from bot.clock import ManualClock
@@ -110,13 +108,6 @@ def test_a_message_without_its_ids_is_refused(field):
 # --- rendering ----------------------------------------------------------------------------
 
 
-def test_fit_cuts_on_a_character_boundary():
-    text = "党建" * 10  # 60 bytes
-    cut = fit(text, 20)
-    assert len(cut.encode()) <= 20 and cut.endswith("…") and cut.startswith("党建党建")
-    assert fit("短", 20) == "短"
-
-
 def test_webhook_reply_is_markdown_mentioning_the_sender_by_staff_id():
     body = webhook_body(Reply("张三 签到成功\n积分 +2"), mentions=("staff-1",))
     assert body["msgtype"] == "markdown"
@@ -186,26 +177,6 @@ async def test_wrong_app_secret_is_not_retryable(fake):
         await client.access_token()
     assert not caught.value.retryable and "wrong" not in caught.value.reason
     await client.aclose()
-
-
-# --- the stream lease ------------------------------------------------------------------------
-
-
-def test_one_replica_holds_the_lease_until_it_lapses(engine):
-    with Session(engine) as s:
-        def take(holder, seconds):
-            return lease.take(s, name="dingtalk-stream", holder=holder,
-                              now=NOW + timedelta(seconds=seconds), ttl=timedelta(seconds=60))
-        assert take("a", 0)
-        assert not take("b", 0)
-        assert take("a", 30)  # a renews; b still waits
-        assert not take("b", 80)
-        # a died and stopped renewing: b takes over, and a's renewal now fails
-        assert take("b", 91)
-        assert not take("a", 91)
-        lease.release(s, name="dingtalk-stream", holder="b")
-        assert take("a", 91)
-        s.commit()
 
 
 # --- custom robot throttle -----------------------------------------------------------------------

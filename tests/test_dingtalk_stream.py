@@ -187,9 +187,12 @@ def test_night_study_over_stream_mode(fake, database, replicas):
     assert proactive.body["openConversationId"] == GROUP and "签到成功" in proactive.body["msgParam"]
     assert fake.posts(f"/session/{late_id}") == []
     # One outbox row for both deliveries, and it is marked sent: no second copy can follow.
+    # The worker records `sent` only after the platform has answered, so poll the database
+    # (wait_for re-checks every 0.2 s) until then, within a deadline.
     assert _count(engine, OutboxMessage) == 1
     assert fake.wait_for(
-        lambda: _count(engine, OutboxMessage, OutboxMessage.status == "sent") == 1, 10)
+        lambda: _count(engine, OutboxMessage, OutboxMessage.status == "sent") == 1, 10), \
+        f"outbox {_outbox(engine)}"
     assert "Traceback" not in replicas.logs()
 
 
@@ -220,6 +223,7 @@ def test_only_the_lease_holder_connects_and_another_takes_over(fake, database, r
 async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(runtime, fake):
     import dingtalk_stream
 
+    from bot import metrics
     from bot.adapters.dingtalk.client import DingtalkClient
     from bot.adapters.dingtalk.senders import Replier
     from bot.adapters.dingtalk.stream import make_handler
@@ -243,7 +247,10 @@ async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(r
 
     picture = dict(text, msgId="f2", msgtype="picture", content={"downloadCode": "x"})
     assert (await handler.raw_process(frame(picture))).code == 200  # acked, nothing to do
+    malformed = ("djbot_rejected_total", {"platform": "dingtalk", "reason": "malformed"})
+    refused_before = metrics.REGISTRY.get_sample_value(*malformed) or 0
     stranger = {k: v for k, v in text.items() if k != "senderStaffId"} | {"msgId": "f3"}
     assert (await handler.raw_process(frame(stranger))).code == 400
+    assert metrics.REGISTRY.get_sample_value(*malformed) == refused_before + 1
     assert _count(runtime.engine, ProcessedMessage) == 1
     await client.aclose()

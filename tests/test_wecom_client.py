@@ -12,7 +12,6 @@ from sqlmodel import Session
 from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.adapters.wecom.senders import (
     WecomSender,
-    cut_to_bytes,
     render_group,
     webhook_key,
 )
@@ -43,17 +42,7 @@ async def client(wecom, clock):
     await client.aclose()
 
 
-# --- pure: byte limits and rendering ---------------------------------------------------
-
-
-def test_cut_to_bytes_keeps_short_text_and_cuts_on_a_character_boundary():
-    assert cut_to_bytes("签到成功", 2048) == "签到成功"
-    cut = cut_to_bytes("党" * 1000, 2048)  # 3000 bytes of 3-byte characters
-    assert len(cut.encode()) <= 2048 and cut.endswith("…")
-    assert cut == "党" * 681 + "…"  # 681*3 + 3 = 2046: a 682nd 党 would not fit
-    mixed = cut_to_bytes("a" + "😀" * 2000, 4096)
-    assert len(mixed.encode()) <= 4096
-    mixed.encode().decode("utf-8")  # never broken UTF-8
+# --- pure: rendering ----------------------------------------------------------------------
 
 
 def test_render_group_text_mentions_and_markdown():

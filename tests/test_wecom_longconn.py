@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 import pytest
-from sqlmodel import Session
 
 from bot.adapters.wecom.client import WecomClient
-from bot.adapters.wecom.longconn import LongConnection, take_lease
+from bot.adapters.wecom.longconn import LongConnection
 from bot.adapters.wecom.senders import WecomSender
 from bot.config import Settings, WecomSettings
 from bot.runtime import build_runtime
@@ -103,16 +101,3 @@ async def test_only_the_lease_holder_connects(ws_runtime, fake, clock):
     # A stopped holder releases the lease at once for the next replica.
     assert await asyncio.to_thread(second._lease) is True
 
-
-def test_lease_is_taken_over_when_it_lapses(engine, clock):
-    ttl = timedelta(seconds=90)
-    with Session(engine) as session:
-        assert take_lease(session, name="x", holder="a", now=clock.now(), ttl=ttl)
-        session.commit()
-        assert not take_lease(session, name="x", holder="b", now=clock.now(), ttl=ttl)
-        assert take_lease(session, name="x", holder="a", now=clock.now(), ttl=ttl)  # renew
-        session.commit()
-        clock.advance(seconds=91)
-        assert take_lease(session, name="x", holder="b", now=clock.now(), ttl=ttl)
-        session.commit()
-        assert not take_lease(session, name="x", holder="a", now=clock.now(), ttl=ttl)

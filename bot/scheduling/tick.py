@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from bot import metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.attendance import ATTENDED, plan_times
@@ -81,14 +82,18 @@ class Ticker:
         with session_scope(self.engine) as session:
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
+            before = len(result.enqueued)
             with session_scope(self.engine) as session:
                 self._tick_branch(session, branch_id, since, now, result)
+            _count_enqueued(result.enqueued[before:])
+        before = len(result.enqueued)
         with session_scope(self.engine) as session:
             self._weekly(session, since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             result.closed = len(attendance_store.close_due(session, now=now))
             attendance_store.finalize_due(session, now=now, settings=self.settings, rules=self.rules)
+        _count_enqueued(result.enqueued[before:])
         self.last = now
         for reminder in result.skipped:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
@@ -260,6 +265,13 @@ class Ticker:
 
 
 # --- gathering the pure views ------------------------------------------------------------
+
+
+def _count_enqueued(reminders: list[p.Reminder]) -> None:
+    """Count reminders for the metrics once their transaction has committed: only rows this
+    replica wrote are in the list, so a reminder another replica enqueued counts once."""
+    for reminder in reminders:
+        metrics.reminder_enqueued(reminder.kind)
 
 
 def _identities(session: Session, member_ids: list[int]) -> dict[int, list[Identity]]:

@@ -6,13 +6,13 @@ tokens) and no message body ever goes into an error or a log line.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from bot.adapters.common import TokenCache
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 
@@ -42,9 +42,7 @@ class DingtalkClient:
         self.settings = settings
         self.clock = clock
         self.http = http or httpx.AsyncClient(timeout=TIMEOUT)
-        self._token: str | None = None
-        self._token_expires_at: datetime | None = None
-        self._token_lock: asyncio.Lock | None = None
+        self._token = TokenCache(clock, margin=TOKEN_MARGIN)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -52,33 +50,22 @@ class DingtalkClient:
     # --- access token -------------------------------------------------------------
 
     async def access_token(self) -> str:
-        if self._token_fresh():
-            return self._token  # type: ignore[return-value]
-        if self._token_lock is None:
-            self._token_lock = asyncio.Lock()
-        async with self._token_lock:
-            if self._token_fresh():  # another task refreshed it while we waited
-                return self._token  # type: ignore[return-value]
-            data = await self._post(
-                f"{self.settings.api_base}/v1.0/oauth2/accessToken",
-                {"appKey": self.settings.app_key, "appSecret": self.settings.app_secret},
-                what="accessToken",
-            )
-            token, expire_in = data.get("accessToken"), data.get("expireIn")
-            if not token or not isinstance(expire_in, int):
-                raise DingtalkError("accessToken: unexpected answer", retryable=True)
-            self._token = token
-            self._token_expires_at = self.clock.now() + timedelta(seconds=expire_in) - TOKEN_MARGIN
-            log.info("dingtalk access token refreshed, valid %d s", expire_in)
-            return token
+        return await self._token.get(self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        data = await self._post(
+            f"{self.settings.api_base}/v1.0/oauth2/accessToken",
+            {"appKey": self.settings.app_key, "appSecret": self.settings.app_secret},
+            what="accessToken",
+        )
+        token, expire_in = data.get("accessToken"), data.get("expireIn")
+        if not token or not isinstance(expire_in, int):
+            raise DingtalkError("accessToken: unexpected answer", retryable=True)
+        log.info("dingtalk access token refreshed, valid %d s", expire_in)
+        return token, expire_in
 
     def forget_token(self) -> None:
-        self._token = None
-        self._token_expires_at = None
-
-    def _token_fresh(self) -> bool:
-        return (self._token is not None and self._token_expires_at is not None
-                and self.clock.now() < self._token_expires_at)
+        self._token.forget()
 
     # --- calls --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import logging
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from bot.adapters.common import MAX_BODY_BYTES, ClosesClient, count_refusal, read_limited
 from bot.core import Reply
 from bot.runtime import Runtime
 
@@ -24,21 +25,7 @@ from .signing import check_callback
 
 log = logging.getLogger("djbot.dingtalk")
 
-MAX_BODY_BYTES = 1024 * 1024
 MODES = ("http", "stream")
-
-
-class _ClientService:
-    """Closes the shared HTTP client when the service stops."""
-
-    def __init__(self, client: DingtalkClient) -> None:
-        self.client = client
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        await self.client.aclose()
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:
@@ -49,7 +36,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         raise ValueError(f"DJBOT_DINGTALK__MODE must be http or stream, not {settings.mode!r}")
     client = DingtalkClient(settings, runtime.clock)
     replier = Replier(client, runtime.engine, runtime.clock)
-    app.state.services.append(_ClientService(client))
+    app.state.services.append(ClosesClient(client))
     # The outbox worker looks its senders up by platform.
     app.state.senders["dingtalk"] = DingtalkSender(settings, client, runtime.engine, runtime.clock)
 
@@ -67,7 +54,7 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
 
     @router.post("/dingtalk/callback")
     async def callback(request: Request, background: BackgroundTasks):
-        body = await _read_limited(request, MAX_BODY_BYTES)
+        body = await read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "body larger than 1 MB")
         problem = check_callback(
@@ -107,18 +94,7 @@ async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> Non
         log.exception("reply to dingtalk message %s failed", delivery.message.message_id)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 def _refuse(status: int, reason: str) -> JSONResponse:
     log.warning("dingtalk callback refused (%d): %s", status, reason)
+    count_refusal("dingtalk", status)
     return JSONResponse({"error": "refused"}, status_code=status)

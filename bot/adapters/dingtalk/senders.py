@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.adapters.common import cut_to_bytes
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 from bot.core import Reply
@@ -43,14 +44,6 @@ ROBOT_PER_MINUTE = 20
 # --- rendering (pure) ------------------------------------------------------------------
 
 
-def fit(text: str, limit_bytes: int) -> str:
-    """Cut text to limit_bytes of UTF-8 on a character boundary, marking the cut with …"""
-    if len(text.encode()) <= limit_bytes:
-        return text
-    cut = text.encode()[: limit_bytes - len("…".encode())].decode(errors="ignore")
-    return cut + "…"
-
-
 def title_of(reply: Reply) -> str:
     """The line DingTalk shows in the notification and the conversation list."""
     first = reply.title or reply.text.strip().split("\n", 1)[0] or "党建助手"
@@ -62,7 +55,7 @@ def markdown_text(reply: Reply, mentions: tuple[str, ...] = ()) -> str:
     # atUserIds; a plain reply's lines become paragraphs so they are not run together.
     body = reply.text if reply.markdown else "\n\n".join(reply.text.split("\n"))
     prefix = "".join(f"@{user} " for user in mentions)
-    return fit(prefix + body, TEXT_BYTES)
+    return cut_to_bytes(prefix + body, TEXT_BYTES)
 
 
 def webhook_body(reply: Reply, *, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -79,7 +72,7 @@ def robot_message(reply: Reply) -> dict[str, str]:
     if reply.markdown:
         param = {"title": title_of(reply), "text": markdown_text(reply)}
         return {"msgKey": "sampleMarkdown", "msgParam": json.dumps(param, ensure_ascii=False)}
-    param = {"content": fit(reply.text, TEXT_BYTES)}
+    param = {"content": cut_to_bytes(reply.text, TEXT_BYTES)}
     return {"msgKey": "sampleText", "msgParam": json.dumps(param, ensure_ascii=False)}
 
 

@@ -25,10 +25,11 @@ from urllib.parse import quote_plus
 
 import websockets
 
+from bot import metrics
 from bot.runtime import Runtime
+from storage import leases
 from storage.db import session_scope
 
-from . import lease
 from .inbound import BadPayload, is_text, parse
 from .senders import Replier
 
@@ -153,12 +154,12 @@ class StreamService:
 
     def _take(self) -> bool:
         with session_scope(self.runtime.engine) as session:
-            return lease.take(session, name=LEASE_NAME, holder=self.holder,
-                              now=self.runtime.clock.now(), ttl=LEASE_TTL)
+            return leases.take(session, name=LEASE_NAME, holder=self.holder,
+                               now=self.runtime.clock.now(), ttl=LEASE_TTL)
 
     def _release(self) -> None:
         with session_scope(self.runtime.engine) as session:
-            lease.release(session, name=LEASE_NAME, holder=self.holder)
+            leases.release(session, name=LEASE_NAME, holder=self.holder)
 
 
 def make_handler(sdk, runtime: Runtime, replier: Replier):
@@ -178,6 +179,7 @@ def make_handler(sdk, runtime: Runtime, replier: Replier):
                 delivery = parse(payload, received_at=runtime.clock.now())
             except BadPayload as exc:
                 log.warning("dingtalk stream message refused: %s", exc)
+                metrics.rejected("dingtalk", "malformed")
                 return sdk.AckMessage.STATUS_BAD_REQUEST, "bad message"
             try:
                 reply = await runtime.dispatcher.handle(delivery.message)

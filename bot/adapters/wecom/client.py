@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from bot.adapters.common import TokenCache
 from bot.clock import Clock
 from bot.config import WecomSettings
 
@@ -54,12 +54,6 @@ class WecomApiError(Exception):
         return f"{base}（{hint}）" if hint else base
 
 
-@dataclass
-class _Token:
-    value: str
-    expires_at: datetime
-
-
 class WecomClient:
     def __init__(self, settings: WecomSettings, clock: Clock, *,
                  http: httpx.AsyncClient | None = None, backoff_seconds: float = 0.5) -> None:
@@ -68,8 +62,7 @@ class WecomClient:
         self.base = settings.api_base.rstrip("/")
         self.http = http or httpx.AsyncClient(timeout=TIMEOUT, proxy=settings.proxy or None)
         self.backoff_seconds = backoff_seconds
-        self._token: _Token | None = None
-        self._token_lock = asyncio.Lock()
+        self._token = TokenCache(clock, margin=TOKEN_MARGIN)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -77,18 +70,16 @@ class WecomClient:
     # --- access token -------------------------------------------------------------
 
     async def access_token(self, *, force: bool = False) -> str:
-        async with self._token_lock:
-            now = self.clock.now()
-            if not force and self._token and now < self._token.expires_at - TOKEN_MARGIN:
-                return self._token.value
-            data = await self._request(
-                "GET", "/cgi-bin/gettoken",
-                params={"corpid": self.settings.corp_id, "corpsecret": self.settings.app_secret},
-            )
-            expires_in = int(data.get("expires_in") or 7200)
-            self._token = _Token(data["access_token"], now + timedelta(seconds=expires_in))
-            log.info("wecom access token fetched, valid %d s", expires_in)
-            return self._token.value
+        return await self._token.get(self._fetch_token, force=force)
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        data = await self._request(
+            "GET", "/cgi-bin/gettoken",
+            params={"corpid": self.settings.corp_id, "corpsecret": self.settings.app_secret},
+        )
+        expires_in = int(data.get("expires_in") or 7200)
+        log.info("wecom access token fetched, valid %d s", expires_in)
+        return data["access_token"], expires_in
 
     # --- calls --------------------------------------------------------------------
 

@@ -12,49 +12,23 @@ import json
 import logging
 import socket
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import websockets
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
+from bot import metrics
 from bot.adapters.wecom.inbound import MalformedPayload, parse_aibot
 from bot.adapters.wecom.senders import render_markdown
 from bot.config import WecomSettings
 from bot.runtime import Runtime
-from storage.models import Lease
+from storage import leases
+from storage.db import session_scope
 
 log = logging.getLogger("djbot.wecom.longconn")
 
 LEASE_NAME = "wecom-longconn"
 ACK_TIMEOUT = 5.0  # the official SDK waits 5 s for an ack
-
-
-def take_lease(session: Session, *, name: str, holder: str, now: datetime,
-               ttl: timedelta) -> bool:
-    """Take or renew a lease if it is free, lapsed or already ours; True when we hold it."""
-    result = session.execute(
-        update(Lease)
-        .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at <= now))
-        .values(holder=holder, expires_at=now + ttl)
-    )
-    if result.rowcount:
-        return True
-    if session.get(Lease, name) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-        return True
-    except IntegrityError:  # another replica inserted it first
-        return False
-
-
-def release_lease(session: Session, *, name: str, holder: str, now: datetime) -> None:
-    session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder)
-                    .values(expires_at=now))
 
 
 class LongConnection:
@@ -93,16 +67,13 @@ class LongConnection:
         await asyncio.to_thread(self._lease, release=True)
 
     def _lease(self, *, release: bool = False) -> bool:
-        with Session(self.runtime.engine) as session:
-            now = self.runtime.clock.now()
+        """Take or renew the lease (True while we hold it), or give it up."""
+        with session_scope(self.runtime.engine) as session:
             if release:
-                release_lease(session, name=LEASE_NAME, holder=self.holder, now=now)
-                held = False
-            else:
-                held = take_lease(session, name=LEASE_NAME, holder=self.holder, now=now,
-                                  ttl=self.lease_ttl)
-            session.commit()
-            return held
+                leases.release(session, name=LEASE_NAME, holder=self.holder)
+                return False
+            return leases.take(session, name=LEASE_NAME, holder=self.holder,
+                               now=self.runtime.clock.now(), ttl=self.lease_ttl)
 
     async def _run(self) -> None:
         backoff = self.first_backoff
@@ -195,6 +166,7 @@ class LongConnection:
             callback = parse_aibot(body, now=self.runtime.clock.now())
         except MalformedPayload as exc:
             log.warning("wecom long connection: unusable callback (%s)", exc)
+            metrics.rejected("wecom", "malformed")
             return
         if callback.kind != "message" or callback.message is None:
             return

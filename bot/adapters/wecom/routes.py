@@ -24,6 +24,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import Session, select
 
+from bot.adapters.common import (
+    MAX_BODY_BYTES,
+    ClosesClient,
+    count_refusal,
+    cut_to_bytes,
+    read_limited,
+)
 from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected
 from bot.adapters.wecom.inbound import (
@@ -35,7 +42,6 @@ from bot.adapters.wecom.inbound import (
 from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
     WecomSender,
-    cut_to_bytes,
     render_markdown,
 )
 from bot.config import WecomSettings
@@ -45,7 +51,6 @@ from storage.models import ProcessedMessage
 
 log = logging.getLogger("djbot.wecom")
 
-MAX_BODY_BYTES = 1024 * 1024
 # Answer well inside WeCom's 5 s, leaving room for the network both ways.
 REPLY_BUDGET_SECONDS = 3.0
 # A late reply not collected by a stream refresh within this time goes to response_url.
@@ -74,22 +79,16 @@ def app_crypto(settings: WecomSettings) -> CallbackCrypto | None:
 
 async def read_body(request: Request) -> bytes:
     """The body, refused with 413 past MAX_BODY_BYTES before it is all read."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise CallbackRejected(413, f"body of {declared} bytes over the limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise CallbackRejected(413, "body over the limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_limited(request, MAX_BODY_BYTES)
+    if body is None:
+        raise CallbackRejected(413, "body over the limit")
+    return body
 
 
 def _reject(endpoint: str, exc: CallbackRejected) -> Response:
     log.warning("wecom %s callback rejected: %s", endpoint, exc.reason,
                 extra={"status": exc.status})
+    count_refusal("wecom", exc.status)
     return PlainTextResponse("rejected", status_code=exc.status)
 
 
@@ -301,19 +300,6 @@ class WecomCallbacks:
             log.warning("wecom app late reply failed: %s", exc.describe())
 
 
-@dataclass
-class _ClosesClient:
-    """Closes the outbound client's connections when the service stops."""
-
-    client: WecomClient
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        await self.client.aclose()
-
-
 def mount(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings.wecom
     if not settings.enabled:
@@ -321,7 +307,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     client = WecomClient(settings, runtime.clock)
     callbacks = WecomCallbacks(runtime, client)
     app.state.wecom = callbacks
-    app.state.services.append(_ClosesClient(client))
+    app.state.services.append(ClosesClient(client))
     bot_crypto, self_app_crypto = aibot_crypto(settings), app_crypto(settings)
 
     longconn = None

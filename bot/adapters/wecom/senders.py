@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from bot.adapters.common import cut_to_bytes
 from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.sender import Outbound, SendResult
 from storage.models import ChatBinding, PushChannel
@@ -23,21 +24,6 @@ log = logging.getLogger("djbot.wecom.sender")
 
 TEXT_LIMIT = 2048  # bytes, text.content (webhook and message/send)
 MARKDOWN_LIMIT = 4096  # bytes, markdown.content
-CUT_MARKER = "…"
-
-
-def cut_to_bytes(text: str, limit: int, marker: str = CUT_MARKER) -> str:
-    """Shorten text to at most `limit` UTF-8 bytes, ending with the marker when cut.
-
-    Cuts between characters, never inside one, so WeCom never gets broken UTF-8.
-    """
-    if len(text.encode()) <= limit:
-        return text
-    room = limit - len(marker.encode())
-    if room <= 0:
-        return ""
-    # errors="ignore" drops the partial character the byte cut left at the end.
-    return text.encode()[:room].decode("utf-8", errors="ignore") + marker
 
 
 def webhook_key(key_or_url: str) -> str | None:

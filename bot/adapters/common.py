@@ -1,0 +1,113 @@
+"""What the WeCom and DingTalk adapters do alike: read a bounded body, name a refusal for the
+metrics, cut text to a byte limit, cache an access token, close an HTTP client at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from fastapi import Request
+
+from bot import metrics
+from bot.clock import Clock
+
+# Neither platform sends callbacks anywhere near this; a larger body is refused unread.
+MAX_BODY_BYTES = 1024 * 1024
+
+# The refusal's HTTP status names its reason in djbot_rejected_total; the detailed reason
+# (free text) goes to the log only, so the metric keeps a handful of series.
+REFUSAL_REASONS = {
+    400: "malformed",   # not JSON/XML, undecryptable, fields missing
+    401: "signature",   # the signature does not match
+    403: "stale",       # timestamp missing or out of the window (WeCom: or another receiver)
+    413: "too_large",
+}
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None once it is past `limit` bytes (stopping before reading it all)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def count_refusal(platform: str, status: int) -> None:
+    """Count a refused callback under its reason (see REFUSAL_REASONS)."""
+    metrics.rejected(platform, REFUSAL_REASONS.get(status, "other"))
+
+
+def cut_to_bytes(text: str, limit: int, marker: str = "…") -> str:
+    """Shorten text to at most `limit` UTF-8 bytes, ending with the marker when cut.
+
+    Both platforms count their limits in bytes; the cut falls between characters, never
+    inside one, so neither ever gets broken UTF-8.
+    """
+    if len(text.encode()) <= limit:
+        return text
+    room = limit - len(marker.encode())
+    if room <= 0:
+        return ""
+    # errors="ignore" drops the partial character the byte cut left at the end.
+    return text.encode()[:room].decode("utf-8", errors="ignore") + marker
+
+
+class TokenCache:
+    """An access token kept until `margin` before the platform says it expires.
+
+    `fetch` returns (token, seconds it is valid); concurrent callers share one fetch.
+    """
+
+    def __init__(self, clock: Clock, *, margin: timedelta = timedelta(minutes=5)) -> None:
+        self.clock = clock
+        self.margin = margin
+        self._value: str | None = None
+        self._renew_at: datetime | None = None
+        # Made on first use, inside the event loop that uses it.
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self, fetch: Callable[[], Awaitable[tuple[str, int]]], *,
+                  force: bool = False) -> str:
+        """The cached token, or a fresh one (always fresh with force: the platform refused it)."""
+        if not force and self._fresh():
+            return self._value  # type: ignore[return-value]
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not force and self._fresh():  # another task fetched it while we waited
+                return self._value  # type: ignore[return-value]
+            value, valid_seconds = await fetch()
+            self._value = value
+            self._renew_at = self.clock.now() + timedelta(seconds=valid_seconds) - self.margin
+            return value
+
+    def forget(self) -> None:
+        self._value = self._renew_at = None
+
+    def _fresh(self) -> bool:
+        return (self._value is not None and self._renew_at is not None
+                and self.clock.now() < self._renew_at)
+
+
+class _Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+class ClosesClient:
+    """A service (start/stop) that closes an outbound client's connections at shutdown."""
+
+    def __init__(self, client: _Closable) -> None:
+        self.client = client
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,91 @@
+"""签到 is the busiest path: a burst of a whole bureau within minutes, each check-in committed
+before its answer. These tests pin what it costs in round trips to the database, and that
+the cheaper statements still store what the ledger and the retry logic need."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from storage.models import Attendance, PointEntry, ProcessedMessage, RuleSet
+
+from .factories import bind_chat, make_branch, make_member, seed
+
+# Dedupe, member, binding with its branch, activity, attendance row; then the attendance,
+# ledger and delivery inserts. One more is a regression worth a look.
+CHECK_IN_STATEMENTS = 8
+
+
+@contextmanager
+def counting(engine):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _bureau(engine) -> None:
+    def build(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "李书记", role="secretary", wecom="sec")
+        make_member(session, branch, "王五", wecom="m1")
+        bind_chat(session, branch, "g1")
+
+    seed(engine, build)
+
+
+def test_a_check_in_costs_a_fixed_number_of_statements_and_a_retry_one(runtime, chat):
+    _bureau(runtime.engine)
+    chat.say("sec", "开始 党日", chat="g1")
+
+    with counting(runtime.engine) as statements:
+        first = chat.say("m1", "签到", chat="g1", message_id="msg-1")
+    assert "签到成功" in first.text
+    assert len(statements) <= CHECK_IN_STATEMENTS, statements
+
+    with counting(runtime.engine) as statements:
+        again = chat.say("m1", "签到", chat="g1", message_id="msg-1")
+    assert again == first
+    assert len(statements) == 1  # only the stored reply is read
+
+
+def test_the_check_in_row_points_and_stored_reply_are_all_committed(runtime, chat):
+    _bureau(runtime.engine)
+    chat.say("sec", "开始 党日", chat="g1")
+    reply = chat.say("m1", "签到", chat="g1", message_id="msg-1")
+
+    with Session(runtime.engine) as s:
+        row = s.exec(select(Attendance)).one()
+        entry = s.exec(select(PointEntry)).one()
+        stored = s.exec(select(ProcessedMessage).where(ProcessedMessage.message_id == "msg-1")).one()
+        rules = s.exec(select(RuleSet).where(RuleSet.digest == runtime.rules.digest)).one()
+    assert row.status == "present" and row.message_id == "msg-1"
+    # The rules version is looked up inside the ledger's INSERT: it must still be the one
+    # this runtime loaded, and the entry must point at the attendance row it pays for.
+    assert entry.ruleset_id == rules.id
+    assert entry.source_kind == "attendance" and entry.source_id == str(row.id)
+    assert stored.reply["text"] == reply.text
+
+
+def test_checking_in_after_asking_leave_turns_the_leave_row_into_present(runtime, chat):
+    """The one check-in that updates a row rather than inserting one: leave asked, came anyway."""
+    _bureau(runtime.engine)
+    chat.say("sec", "开始 党日", chat="g1")
+    assert "已请假" in chat.say("m1", "请假 出差", chat="g1").text
+
+    reply = chat.say("m1", "签到", chat="g1")
+
+    assert "签到成功" in reply.text
+    with Session(runtime.engine) as s:
+        row = s.exec(select(Attendance)).one()
+        entry = s.exec(select(PointEntry)).one()
+    assert row.status == "present" and row.checked_in_at is not None
+    assert entry.source_id == str(row.id) and entry.rule.startswith("attendance.present")
