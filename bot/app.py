@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from contextlib import asynccontextmanager
 
@@ -11,17 +10,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from bot import metrics
+from bot.adapters.dingtalk import routes as dingtalk_routes
+from bot.adapters.wecom import routes as wecom_routes
 from bot.runtime import Runtime
+from bot.scheduler import SchedulerService
 from storage import db
 
 log = logging.getLogger("djbot.app")
 
-# Each module has mount(app, runtime) -> None: adds its routes and, via
-# app.state.services, the background services it needs started and stopped.
-ADAPTER_MODULES = [
-    "bot.adapters.wecom.routes",
-    "bot.adapters.dingtalk.routes",
-]
+# Each has mount(app, runtime): adds its routes, its outbox Sender to app.state.senders
+# and, via app.state.services, the background services it needs started and stopped.
+ADAPTERS = [wecom_routes, dingtalk_routes]
 
 
 def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
@@ -62,15 +61,8 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return {"status": "ready"}
 
-    for name in ADAPTER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue
-        module.mount(app, runtime)
-    from bot.scheduler import SchedulerService  # ticks and outbox delivery, every replica
-
+    for adapter in ADAPTERS:
+        adapter.mount(app, runtime)
+    # Ticks and outbox delivery run in every replica; the tables make them safe to share.
     services.append(SchedulerService(runtime, app.state.senders))
     return app

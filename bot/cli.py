@@ -26,8 +26,7 @@ CLI_MODULES = [
     "bot.cli_platforms",
     "bot.cli_ops",
     "bot.cli_docs",
-    "bot.cli_wecom",
-    "bot.cli_dingtalk",
+    "bot.cli_push",
 ]
 
 
@@ -113,13 +112,7 @@ def _after_console_turn(runtime) -> None:
 
 
 for _name in CLI_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != _name:
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(_name).register(app)
 
 
 def main() -> None:

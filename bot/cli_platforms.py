@@ -52,10 +52,7 @@ def register(app: typer.Typer) -> None:
         for name, module_name in DOCTOR_AREAS.items():
             if area is not None and name != area:
                 continue
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError:
-                continue
+            module = importlib.import_module(module_name)
             for ok, line in module.run(settings):
                 failed |= not ok
                 typer.echo(f"[{'OK' if ok else '!!'}] {name}: {line}")

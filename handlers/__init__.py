@@ -6,10 +6,10 @@ from __future__ import annotations
 from bot.registry import CommandRegistry
 from handlers import attendance
 from handlers import help as help_
-from handlers import dingtalk_push, org, points, push, schedule, study, visits
+from handlers import org, points, push, schedule, study, visits
 
-# push and dingtalk_push after schedule: they add 推送 / 钉钉推送 to schedule's 设置 table.
-MODULES = [help_, attendance, points, org, study, visits, schedule, push, dingtalk_push]
+# push after schedule: it adds 推送 / 钉钉推送 to schedule's 设置 table.
+MODULES = [help_, attendance, points, org, study, visits, schedule, push]
 
 
 def register_all(registry: CommandRegistry) -> None:

@@ -17,6 +17,7 @@ from storage.models import (
     Identity,
     Member,
     PartyGroup,
+    PushChannel,
     ResearchVisit,
 )
 
@@ -73,6 +74,24 @@ def branch_by_name(session: Session, *, name: str) -> Branch | None:
     return session.exec(
         select(Branch).where(Branch.name == name, Branch.active == True)  # noqa: E712
     ).first()
+
+
+def set_push_channel(session: Session, *, platform: str, branch_id: int | None, is_leaders: bool,
+                     url: str, secret: str | None, set_by: int | None, now: datetime) -> bool:
+    """Create or replace a group's push channel; True when one existed before."""
+    existing = session.exec(
+        select(PushChannel).where(
+            PushChannel.platform == platform,
+            PushChannel.branch_id == branch_id,
+            PushChannel.is_leaders == is_leaders,
+        )
+    ).first()
+    channel = existing or PushChannel(platform=platform, branch_id=branch_id,
+                                      is_leaders=is_leaders, url=url, set_at=now)
+    channel.url, channel.secret = url.strip(), secret
+    channel.set_by, channel.set_at = set_by, now
+    session.add(channel)
+    return existing is not None
 
 
 def party_group(session: Session, *, group_id: int | None) -> PartyGroup | None:

@@ -142,7 +142,7 @@ def test_cli_sets_the_robot_without_echoing_it(runtime, fake, monkeypatch):
     seed(runtime.engine, lambda s: make_branch(s, "第一支部"))
     monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: runtime)
     url = fake.add_robot("tok-cli", SECRET)
-    result = CliRunner().invoke(cli.app, ["dingtalk-push", "set", "--branch", "第一支部",
+    result = CliRunner().invoke(cli.app, ["push", "set", "--platform", "dingtalk", "--branch", "第一支部",
                                           "--url", url, "--secret", SECRET])
     assert result.exit_code == 0, result.output
     assert "已设置「第一支部」的钉钉群推送" in result.output
@@ -153,7 +153,7 @@ def test_cli_sets_the_robot_without_echoing_it(runtime, fake, monkeypatch):
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "push.set")).one()
         assert SECRET not in json.dumps(audit.detail) and "tok-cli" not in json.dumps(audit.detail)
 
-    bad = CliRunner().invoke(cli.app, ["dingtalk-push", "set", "--branch", "第一支部",
+    bad = CliRunner().invoke(cli.app, ["push", "set", "--platform", "dingtalk", "--branch", "第一支部",
                                        "--url", url, "--secret", "not-a-secret"])
     assert bad.exit_code == 2 and "SEC" in bad.output
 

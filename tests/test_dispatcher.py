@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, func, select
 
-from storage.models import ProcessedMessage, Role
-from tests.factories import bind_chat, make_branch, make_member, seed
+from storage.models import ProcessedMessage
+from tests.factories import make_branch, make_member, seed
 
 
 def test_help_lists_commands_for_a_stranger(chat):

@@ -13,8 +13,8 @@ from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.adapters.wecom.senders import (
     WecomSender,
     render_group,
-    webhook_key,
 )
+from bot.domain.push import wecom_webhook_key as webhook_key
 from bot.config import WecomSettings
 from bot.sender import Outbound
 from storage.models import PushChannel

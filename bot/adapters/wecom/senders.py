@@ -7,7 +7,6 @@ import base64
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlparse
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -24,17 +23,6 @@ log = logging.getLogger("djbot.wecom.sender")
 
 TEXT_LIMIT = 2048  # bytes, text.content (webhook and message/send)
 MARKDOWN_LIMIT = 4096  # bytes, markdown.content
-
-
-def webhook_key(key_or_url: str) -> str | None:
-    """The key from a pasted webhook URL (…/webhook/send?key=KEY) or a bare key."""
-    value = key_or_url.strip()
-    if value.startswith(("http://", "https://")):
-        keys = parse_qs(urlparse(value).query).get("key")
-        return keys[0] if keys and keys[0] else None
-    if value and all(c.isalnum() or c in "-_" for c in value):
-        return value
-    return None
 
 
 def render_group(payload: dict[str, Any]) -> dict[str, Any]:
