@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -116,7 +117,7 @@ def main() -> None:
     for statement, times in Counter(first).most_common():
         print(f"  {times / n:4.1f} × {statement}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
     engine.dispose()
 
 

@@ -43,6 +43,9 @@ def render_markdown(registry: CommandRegistry) -> str:
         lines.append(
             f"| {name} | `{c.usage}` | {c.summary} | {who(c)} | {WHERE[c.where]} | {example} |"
         )
+    if registry.settings:
+        lines += ["", "`设置` also takes these (each checks who may set what):", ""]
+        lines += [f"- `{s.usage}`" for s in registry.settings.values()]
     return "\n".join(lines) + "\n"
 
 

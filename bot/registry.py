@@ -114,10 +114,27 @@ class Command:
         return values, None
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One `设置 <name> …` sub-command; its handler gets the text after the name."""
+
+    name: str
+    handler: Callable[["Ctx", str], "Reply"]
+    usage: str
+    roles: frozenset[Role]
+
+
 @dataclass
 class CommandRegistry:
     commands: list[Command] = field(default_factory=list)
+    # 设置 dispatches on its first word; capabilities add their own words here.
+    settings: dict[str, Setting] = field(default_factory=dict)
     _by_word: dict[str, Command] = field(default_factory=dict)
+
+    def add_setting(self, setting: Setting) -> None:
+        if setting.name in self.settings:
+            raise ValueError(f"setting {setting.name!r} registered twice")
+        self.settings[setting.name] = setting
 
     def add(self, command: Command) -> None:
         for word_ in (command.name, *command.aliases):

@@ -16,7 +16,10 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         command = ctx.registry.get(topic)
         if command is None:
             return Reply.error(f"没有「{topic}」这个指令。发送「帮助」查看全部指令。")
-        return Reply(describe(command))
+        text = describe(command)
+        if command.name == "设置" and ctx.registry.settings:
+            text += "\n还可以设置：" + "；".join(s.usage for s in ctx.registry.settings.values())
+        return Reply(text)
     role = ctx.role
     usable = [c for c in ctx.registry.commands if c.roles is None or role in c.roles]
     lines = ["党建助手可用指令（发送「帮助 指令名」看详细说明）："]

@@ -15,7 +15,7 @@ from bot.domain.push import (
     dingtalk_secret_problem,
     wecom_webhook_key,
 )
-from bot.registry import LEADERS, MANAGERS, CommandRegistry
+from bot.registry import LEADERS, MANAGERS, CommandRegistry, Setting
 from storage.models import Role
 from storage.org import branch_by_name, set_push_channel
 
@@ -93,7 +93,6 @@ def set_dingtalk_robot(ctx: Ctx, text: str) -> Reply:
 
 
 def register(registry: CommandRegistry) -> None:
-    from handlers.schedule import register_setting
-
-    register_setting("推送", set_wecom_push, WECOM_USAGE)
-    register_setting("钉钉推送", set_dingtalk_robot, DINGTALK_USAGE)
+    who = MANAGERS | LEADERS  # the handlers check which group each may set
+    registry.add_setting(Setting("推送", set_wecom_push, WECOM_USAGE, who))
+    registry.add_setting(Setting("钉钉推送", set_dingtalk_robot, DINGTALK_USAGE, who))

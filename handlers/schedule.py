@@ -1,14 +1,13 @@
 """设置 / 日程 / 暂停提醒 / 恢复提醒 / 不要提醒我 / 恢复提醒我: schedules and reminders in chat.
 
-`设置` dispatches on its first word with a small table: this module owns the activity
-kinds (设置 主题党日 每月15日 14:30 2小时); other modules add their own settings with
-register_setting (e.g. handlers/push.py: 设置 推送 <支部> <key>).
+`设置` dispatches on its first word: this module owns the activity kinds (设置 主题党日
+每月15日 14:30 2小时); other capabilities add their own words to the registry's settings
+(e.g. handlers/push.py: 设置 推送 <支部> <key>).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
-from bot.registry import MANAGERS, Command, CommandRegistry, rest, usage_text
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text
 from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
@@ -25,7 +24,7 @@ from bot.scheduling.rules import (
     parse_duration,
     parse_rule,
 )
-from storage.models import ActivityType, BranchReminderSettings, Schedule
+from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
 from storage.schedules import branch_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
@@ -35,30 +34,19 @@ POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
 POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
 
 
-@dataclass(frozen=True)
-class Setting:
-    handler: Callable[[Ctx, str], Reply]  # (ctx, the text after the setting's name)
-    usage: str
-
-
-_SETTINGS: dict[str, Setting] = {}
-
-
-def register_setting(name: str, handler: Callable[[Ctx, str], Reply], usage: str) -> None:
-    """Add `设置 <name> …`; handler gets the text after the name."""
-    # Registries are rebuilt per runtime (and per test), so the same handler may come again.
-    if name in KIND_WORDS or (name in _SETTINGS and _SETTINGS[name].handler is not handler):
-        raise ValueError(f"设置 {name} registered twice")
-    _SETTINGS[name] = Setting(handler, usage)
-
-
 def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
     head, _, tail = (args["text"] or "").partition(" ")
-    if head in _SETTINGS:
-        return _SETTINGS[head].handler(ctx, tail.strip())
+    setting = ctx.registry.settings.get(head)
+    if setting is not None:
+        if ctx.role not in setting.roles:
+            allowed = "、".join(ROLE_LABELS[r] for r in Role if r in setting.roles)
+            return Reply.error(f"「设置 {head}」仅限{allowed}使用。")
+        return setting.handler(ctx, tail.strip())
     if head in KIND_WORDS:
+        if ctx.role not in MANAGERS:
+            return Reply.error("设置活动日程仅限书记、委员、管理员使用。")
         return set_schedule(ctx, KIND_WORDS[head], tail.strip())
-    known = "、".join(["主题党日", "夜学", *_SETTINGS])
+    known = "、".join(["主题党日", "夜学", *ctx.registry.settings])
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
 
@@ -199,7 +187,7 @@ def _set_nudges(ctx: Ctx, *, off: bool) -> Reply:
 
 SET = Command(
     name="设置", summary="设置固定日程（主题党日、夜学等）", handler=_set,
-    args=(rest("text", "活动类型 规则 [时长]"),), roles=MANAGERS,
+    args=(rest("text", "活动类型 规则 [时长]"),), roles=MANAGERS | LEADERS,
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
 )
 PAUSE = Command(

@@ -7,7 +7,6 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from handlers import schedule as schedule_handlers
 from storage.models import BranchReminderSettings, Member, Role, Schedule
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -65,14 +64,17 @@ def test_unknown_setting_lists_what_can_be_set(chat, branch):
     assert reply.is_error and "可以设置：主题党日、夜学" in reply.text
 
 
-def test_other_modules_add_their_own_settings(chat, branch, monkeypatch):
+def test_other_modules_add_their_own_settings(runtime, chat, branch):
     from bot.core import Reply
+    from bot.registry import MANAGERS, Setting
 
-    monkeypatch.setattr(schedule_handlers, "_SETTINGS", {})
     seen = []
-    schedule_handlers.register_setting("推送", lambda ctx, text: seen.append(text) or Reply("好"), "设置 推送 <支部> <key>")
-    assert chat.say("sec", "设置 推送 城关支部 abc", chat="g1").text == "好"
-    assert seen == ["城关支部 abc"]
+    runtime.registry.add_setting(Setting(
+        "口号", lambda ctx, text: seen.append(text) or Reply("好"), "设置 口号 <文字>", MANAGERS))
+    assert chat.say("sec", "设置 口号 不忘初心", chat="g1").text == "好"
+    assert seen == ["不忘初心"]
+    assert chat.say("li", "设置 口号 牢记使命", chat="g1").is_error  # a member may not
+    assert seen == ["不忘初心"]
 
 
 def test_agenda_shows_the_next_occurrences(chat, branch):
