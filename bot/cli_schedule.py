@@ -158,6 +158,12 @@ def tick(
     if last <= first:
         typer.echo("--until 应晚于开始时间", err=True)
         raise typer.Exit(2)
+    if step > runtime.settings.catchup_grace_minutes:
+        # A gap longer than the grace looks like downtime to the scheduler, which would
+        # then skip reminders instead of showing them.
+        typer.echo(f"--step 不能超过补发宽限（{runtime.settings.catchup_grace_minutes} 分钟），"
+                   "否则步与步之间到期的提醒会被当作停机错过", err=True)
+        raise typer.Exit(2)
     clock = ManualClock(first)
     ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
     ticker.last = first  # a running service: nothing before --from counts as missed

@@ -75,6 +75,12 @@ def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):
         assert {m.status for m in session.exec(select(OutboxMessage))} == {"sent"}
 
 
+def test_tick_refuses_a_step_that_would_skip_reminders(djbot):
+    result = djbot("tick", "--from", "2026-11-24T08:00", "--until", "2026-11-25T21:00",
+                   "--step", "60")
+    assert result.exit_code == 2 and "补发宽限" in result.output
+
+
 def _known_until_2025(day: date):
     if day.year >= 2026:
         raise NotImplementedError
