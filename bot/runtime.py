@@ -14,6 +14,7 @@ from bot.dispatcher import Dispatcher
 from bot.domain.rules import Rules, load_rules
 from bot.registry import CommandRegistry
 from storage import db
+from storage.ledger import insert_ignoring_duplicates
 from storage.models import AuditEntry, RuleSet
 
 log = logging.getLogger("djbot.runtime")
@@ -60,24 +61,27 @@ def build_runtime(
 
 
 def record_rules(engine: Engine, rules: Rules, clock: Clock) -> int:
-    """Store this version of the rules once; a new version is an audited rule change."""
+    """Store this version of the rules once; a new version is an audited rule change.
+
+    Replicas start together, so the row is inserted with ON CONFLICT DO NOTHING and only
+    the replica whose insert won writes the audit entry.
+    """
     with Session(engine, expire_on_commit=False) as session:
-        existing = session.exec(select(RuleSet).where(RuleSet.digest == rules.digest)).first()
-        if existing is not None:
-            return existing.id  # type: ignore[return-value]
         had_rules = session.exec(select(RuleSet.id)).first() is not None
-        row = RuleSet(digest=rules.digest, content=rules.source, loaded_at=clock.now())
-        session.add(row)
-        session.flush()
-        session.add(
-            AuditEntry(
-                at=clock.now(),
-                actor="system",
-                action="rules.change" if had_rules else "rules.load",
-                target=rules.digest,
-                detail={"ruleset_id": row.id},
-            )
+        inserted = insert_ignoring_duplicates(
+            session, RuleSet, dict(digest=rules.digest, content=rules.source, loaded_at=clock.now())
         )
+        ruleset_id = session.exec(select(RuleSet.id).where(RuleSet.digest == rules.digest)).one()
+        if inserted:
+            session.add(
+                AuditEntry(
+                    at=clock.now(),
+                    actor="system",
+                    action="rules.change" if had_rules else "rules.load",
+                    target=rules.digest,
+                    detail={"ruleset_id": ruleset_id},
+                )
+            )
+            log.info("points rules %s recorded", rules.digest)
         session.commit()
-        log.info("points rules %s recorded", rules.digest)
-        return row.id  # type: ignore[return-value]
+        return ruleset_id

@@ -1,0 +1,75 @@
+"""The points rules file: its checks, and that every version is recorded once and audited."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.domain.rules import DEFAULT_RULES_PATH, RulesError, parse_rules
+from bot.runtime import build_runtime, record_rules
+from storage.models import AuditEntry, RuleSet
+
+DEFAULTS = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+
+
+def test_type_overrides_fall_back_to_the_general_points():
+    rules = parse_rules(DEFAULTS)
+    assert rules.attendance_points("主题党日", "present") == (3, "attendance.present.主题党日")
+    assert rules.attendance_points("政治夜学", "present") == (2, "attendance.present")
+    # 主题党日 overrides present/late/makeup/absent but not leave.
+    assert rules.attendance_points("主题党日", "leave") == (0, "attendance.leave")
+
+
+def test_study_points_respect_the_daily_cap():
+    rules = parse_rules(DEFAULTS)
+    assert rules.study_points(29, already_today=0) == 0
+    assert rules.study_points(95, already_today=0) == 3
+    assert rules.study_points(240, already_today=3) == 1  # cap 4
+    assert rules.study_points(240, already_today=4) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[attendance\npresent = 2", "不是有效的 TOML"),
+        ("[attendance]\npresent = 2.5", "attendance.present 必须是整数"),
+        ("[attendance]\npresent = true", "attendance.present 必须是整数"),
+        ("[tiers]\nmode = \"ranking\"", "tiers.mode"),
+        ("[tiers]\nperiod = \"year\"", "tiers.period"),
+    ],
+)
+def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):
+    with pytest.raises(RulesError, match=problem):
+        parse_rules(text)
+
+
+def _audit(engine) -> list[str]:
+    with Session(engine) as session:
+        return [a.action for a in session.exec(
+            select(AuditEntry).where(AuditEntry.action.startswith("rules.")).order_by(AuditEntry.id)
+        )]
+
+
+def test_each_rules_version_is_recorded_once_and_a_change_is_audited(settings, clock, engine, tmp_path):
+    build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    build_runtime(settings, clock=clock, engine=engine, migrate=False)  # a restart: same rules
+    assert _audit(engine) == ["rules.load"]
+
+    edited = tmp_path / "rules.toml"
+    edited.write_text(DEFAULTS.replace("present = 3", "present = 4"), encoding="utf-8")
+    changed = settings.model_copy(update={"rules_file": edited})
+    runtime = build_runtime(changed, clock=clock, engine=engine, migrate=False)
+    assert runtime.rules.attendance_points("主题党日", "present")[0] == 4
+    assert _audit(engine) == ["rules.load", "rules.change"]
+    with Session(engine) as session:
+        assert len(session.exec(select(RuleSet)).all()) == 2
+
+
+def test_replicas_starting_together_record_the_rules_once(settings, clock, engine):
+    rules = parse_rules(DEFAULTS)
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(pool.map(lambda _: record_rules(engine, rules, clock), range(6)))
+    assert len(ids) == 1
+    assert _audit(engine) == ["rules.load"]
