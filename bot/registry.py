@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from storage.models import Role
+from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
 if TYPE_CHECKING:
     from bot.context import Ctx
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 Handler = Callable[["Ctx", dict[str, Any]], "Reply"]
 ArgKind = Literal["word", "int", "choice", "rest"]
 
-MANAGERS = frozenset({Role.SECRETARY, Role.COMMITTEE, Role.ADMIN})
-LEADERS = frozenset({Role.LEADER, Role.ADMIN})
+MANAGERS = MANAGER_ROLES
+LEADERS = LEADER_ROLES
 
 
 @dataclass(frozen=True)

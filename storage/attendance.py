@@ -24,10 +24,10 @@ from bot.domain.attendance import (
     plan_times,
 )
 from bot.domain.rules import Rules
-from bot.registry import LEADERS
 from storage import ledger
 from storage.errors import Conflict
 from storage.models import (
+    LEADER_ROLES,
     Activity,
     ActivityType,
     Attendance,
@@ -178,7 +178,7 @@ def _expected_condition(activity: Activity):
         if activity.party_group_id is not None:
             conditions.append(Member.party_group_id == activity.party_group_id)
     elif activity.type in COMMITTEE_TYPES:
-        conditions.append(Member.role.in_([r.value for r in LEADERS]))
+        conditions.append(Member.role.in_([r.value for r in LEADER_ROLES]))
     return and_(*conditions)
 
 
@@ -190,7 +190,7 @@ def is_expected(member: Member, activity: Activity) -> bool:
         return member.branch_id == activity.branch_id and (
             activity.party_group_id is None or member.party_group_id == activity.party_group_id
         )
-    return activity.type not in COMMITTEE_TYPES or member.role in LEADERS
+    return activity.type not in COMMITTEE_TYPES or member.role in LEADER_ROLES
 
 
 def expected_members(session: Session, *, activity: Activity) -> list[Member]:

@@ -29,6 +29,10 @@ class Role(StrEnum):
     ADMIN = "admin"  # 管理员
 
 
+# Who manages a branch's attendance, and who sees the whole bureau.
+MANAGER_ROLES = frozenset({Role.SECRETARY, Role.COMMITTEE, Role.ADMIN})
+LEADER_ROLES = frozenset({Role.LEADER, Role.ADMIN})
+
 ROLE_LABELS: dict[Role, str] = {
     Role.MEMBER: "党员",
     Role.COMMITTEE: "委员",
