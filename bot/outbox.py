@@ -8,6 +8,7 @@ Guarantees (docs/schedules.md says the same for operators):
   at-least-once delivery allows.
 - A failure is retried with exponential backoff and jitter (BASE_DELAY doubling, capped
   at MAX_DELAY); after MAX_ATTEMPTS tries the row is `dead` and `djbot outbox` lists it.
+  A platform's "wait N seconds" (retry_after) is obeyed and uses up no try.
 - At most RATE_LIMITS[target_kind] messages a minute go to one destination (group robots
   take 20 a minute; WeCom allows 30 a minute to one member), counted from the table so
   every replica sees the same count.
@@ -130,10 +131,17 @@ class OutboxWorker:
             platform = row.platform
             if result.ok:
                 row.status, row.sent_at, row.last_error = SENT, now, None
+            elif result.retryable and result.retry_after:
+                # The platform said "wait" (a rate limit such as DingTalk's 10-minute robot
+                # block): not the message's fault, so the try is given back and the message
+                # waits as long as it was told, however often, instead of going dead.
+                row.attempts -= 1
+                delay = timedelta(seconds=result.retry_after)
+                row.status, row.next_attempt_at = PENDING, now + delay
+                row.last_error = (result.error or "throttled")[:500]
+                log.info("outbox %s throttled, retry in %ds", row.id, delay.total_seconds())
             elif result.retryable and row.attempts < self.max_attempts:
                 delay = backoff(row.attempts, self.rng)
-                if result.retry_after:
-                    delay = max(delay, timedelta(seconds=result.retry_after))
                 row.status, row.next_attempt_at = PENDING, now + delay
                 row.last_error = (result.error or "failed")[:500]
                 log.info("outbox %s failed (try %d), retry in %ds", row.id, row.attempts,

@@ -76,6 +76,30 @@ def test_three_failures_then_success_is_delivered_once_with_growing_backoff(engi
     assert len(sender.delivered) == 1
 
 
+def test_a_throttled_message_waits_as_told_and_never_goes_dead(engine, clock):
+    class Throttled(ScriptedSender):
+        async def send(self, message: Outbound) -> SendResult:
+            self.attempts.append(self.clock.now())
+            if len(self.attempts) <= MAX_ATTEMPTS + 2:  # blocked longer than the tries last
+                return SendResult.failed("errcode 130101", retry_after=600)
+            self.delivered.append(message)
+            return SendResult.sent()
+
+    put(engine, clock)
+    sender = Throttled(clock, platform="wecom")
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    while not sender.delivered:
+        drain(worker)
+        [row] = rows(engine)
+        assert row.status in ("pending", "sent")
+        if row.status == "pending":
+            assert row.next_attempt_at - clock.now() == timedelta(seconds=600)
+            assert drain(worker) == 0  # not before the platform's wait is over
+            clock.set(row.next_attempt_at)
+    [row] = rows(engine)
+    assert row.status == "sent" and len(sender.attempts) == MAX_ATTEMPTS + 3
+
+
 def test_a_message_that_always_fails_ends_dead_and_is_listed_and_can_be_retried(
         engine, clock, runtime, monkeypatch):
     put(engine, clock)
