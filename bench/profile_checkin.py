@@ -18,24 +18,24 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event  # noqa: E402
-from sqlmodel import Session, SQLModel  # noqa: E402
+from sqlalchemy import event
+from sqlmodel import Session, SQLModel
 
-from bot.clock import ManualClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.core import IncomingMessage  # noqa: E402
-from bot.runtime import build_runtime  # noqa: E402
-from storage.db import make_engine  # noqa: E402
-from storage.models import Branch, ChatBinding, Identity, Member, Role  # noqa: E402
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.core import IncomingMessage
+from bot.runtime import build_runtime
+from storage.db import make_engine
+from storage.models import Branch, ChatBinding, Identity, Member, Role
 
 CHAT = "grp-profile"
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def seed(engine, members: int) -> None:
@@ -76,7 +76,7 @@ def main() -> None:
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
     seed(engine, args.members)
-    clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
     runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
     dispatcher = runtime.dispatcher
     print("开始 →", dispatcher.handle_sync(message("sec", "开始 主题党日", "setup")).text[:30])
@@ -84,7 +84,7 @@ def main() -> None:
     statements: Counter[str] = Counter()
 
     @event.listens_for(engine, "before_cursor_execute")
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany):
         statements[" ".join(statement.split())[:90]] += 1
 
     # Warm up (statement caches, imports) on a few members, then measure the rest.

@@ -51,13 +51,16 @@ MEMBER_BY_IDENTITY = (
     .where(
         Identity.platform == bindparam("platform"),
         Identity.user_id == bindparam("user_id"),
-        Member.active == True,  # noqa: E712
+        Member.active == True,
     )
 )
 BINDING_WITH_BRANCH = (
     select(ChatBinding, Branch)
     .outerjoin(Branch, Branch.id == ChatBinding.branch_id)
-    .where(ChatBinding.platform == bindparam("platform"), ChatBinding.chat_id == bindparam("chat_id"))
+    .where(
+        ChatBinding.platform == bindparam("platform"),
+        ChatBinding.chat_id == bindparam("chat_id"),
+    )
 )
 RECORD_MESSAGE = insert(ProcessedMessage.__table__)
 
@@ -118,24 +121,20 @@ class Dispatcher:
                 session.rollback()
             # Flush what the handler added first, so the append-only record of the
             # message can go in as one plain INSERT. A racing delivery of the same
-            # message id fails here on (platform, message_id) and is retried.
+            # message id fails on it, on (platform, message_id), and is retried.
             session.flush()
             session.execute(
                 RECORD_MESSAGE,
-                dict(
-                    platform=message.platform,
-                    message_id=message.message_id,
-                    chat_id=message.chat_id,
-                    sender_id=message.sender_id,
-                    received_at=self.clock.now(),
-                    reply=reply.to_dict(),
-                ),
+                {
+                    "platform": message.platform,
+                    "message_id": message.message_id,
+                    "chat_id": message.chat_id,
+                    "sender_id": message.sender_id,
+                    "received_at": self.clock.now(),
+                    "reply": reply.to_dict(),
+                },
             )
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                raise
+            session.commit()
             return reply, command, False
 
     def _run(self, session: Session, message: IncomingMessage) -> tuple[Reply, str | None]:

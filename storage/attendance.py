@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from bot.config import Settings
@@ -339,8 +340,9 @@ def check_in(
         row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
         # One plain INSERT … RETURNING id instead of a unit-of-work flush: this is the
         # busiest write in djbot. A racing duplicate fails here on (activity, member).
+        # The returned row is a record of what was written, not tracked by the session.
         row.id = session.execute(
-            _INSERT_ATTENDANCE, dict(activity_id=activity.id, member_id=member.id, **values)
+            _INSERT_ATTENDANCE, {"activity_id": activity.id, "member_id": member.id, **values}
         ).scalar_one()
     else:
         changed = session.execute(
@@ -350,7 +352,9 @@ def check_in(
         ).rowcount
         if changed != 1:
             raise Conflict(f"attendance {existing.id} changed under us")
-        session.refresh(existing)
+        # The row now holds these values: tell the loaded object so, without a re-read.
+        for key, value in values.items():
+            set_committed_value(existing, key, value)
         row = existing
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now

@@ -22,7 +22,7 @@ CHECK_IN_STATEMENTS = 8
 def counting(engine):
     statements: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
