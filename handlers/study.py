@@ -49,7 +49,7 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
             source_id=log.id,  # type: ignore[arg-type]
             occurred_at=ctx.now,
             now=ctx.now,
-            ruleset_id=ledger.ruleset_id(ctx.session, digest=ctx.rules.digest),
+            rules_digest=ctx.rules.digest,
         )
     minutes_today = ctx.session.exec(
         select(func.coalesce(func.sum(StudyLog.minutes), 0))

@@ -55,8 +55,9 @@ def post(
 ) -> bool:
     """Add one ledger entry; posting the same (event, rule) twice writes nothing the second time.
 
-    The rules version is `ruleset_id`, or the stored rules with `rules_digest` (cheaper on
-    a busy path such as 签到: the lookup happens inside the INSERT)."""
+    The rules version is named by `rules_digest` (the rules that earned it, looked up inside
+    the INSERT), or by `ruleset_id` for a correction that reverses an entry under the
+    rules that made it."""
     values = dict(
         member_id=member_id,
         branch_id=branch_id,
@@ -72,8 +73,3 @@ def post(
         return insert_ignoring_duplicates(session, PointEntry, {**values, "ruleset_id": ruleset_id})
     statement = _insert_with_rules_lookup(session.get_bind().dialect.name)
     return session.execute(statement, {**values, "rules_digest": rules_digest}).first() is not None
-
-
-def ruleset_id(session: Session, *, digest: str) -> int | None:
-    row = session.exec(select(RuleSet.id).where(RuleSet.digest == digest)).first()
-    return row
