@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 30)
     catchup_grace_minutes: int = 30
+    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long.
+    retention_days: int = 30
     tick_seconds: int = 30
     log_json: bool = False
     # Unset: INFO for `djbot serve`, WARNING for the console commands (their output is the reply).

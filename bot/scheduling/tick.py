@@ -25,6 +25,7 @@ from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.rules import RuleError, parse_rule
 from storage import attendance as attendance_store
+from storage import housekeeping
 from storage import reports
 from storage.db import session_scope
 from storage.ledger import insert_ignoring_duplicates
@@ -53,6 +54,7 @@ CREATE_AHEAD = timedelta(days=3)
 # After a restart, look back this far for reminders missed while djbot was down (those
 # older than the catch-up grace are logged as skipped, never sent).
 RESTART_LOOKBACK = timedelta(days=1)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class Ticker:
     calendar: HolidayCalendar = field(default_factory=default_calendar)
     # The end of the previous tick in this process; None right after start-up.
     last: datetime | None = None
+    last_pruned: datetime | None = None
 
     def tick(self) -> TickResult:
         now = self.clock.now()
@@ -94,6 +97,7 @@ class Ticker:
             result.closed = len(attendance_store.close_due(session, now=now))
             attendance_store.finalize_due(session, now=now, settings=self.settings, rules=self.rules)
         _count_enqueued(result.enqueued[before:])
+        self._prune(now)
         self.last = now
         for reminder in result.skipped:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
@@ -144,6 +148,17 @@ class Ticker:
                     log.info("scheduled %s for branch %s at %s", schedule.activity_type,
                              schedule.branch_id, starts_at.isoformat())
         return created
+
+    def _prune(self, now: datetime) -> None:
+        if self.last_pruned is not None and now - self.last_pruned < PRUNE_EVERY:
+            return
+        before = now - timedelta(days=self.settings.retention_days)
+        with session_scope(self.engine) as session:
+            records, sent = housekeeping.prune(session, before=before)
+        self.last_pruned = now
+        if records or sent:
+            log.info("pruned %d delivery records and %d sent messages older than %d days",
+                     records, sent, self.settings.retention_days)
 
     def _window(self, since: datetime, now: datetime) -> tuple[datetime, datetime]:
         """Reminders due in this span are sent (within grace) or logged as missed."""

@@ -1,0 +1,27 @@
+"""Trimming what only matters for a while: delivery records and delivered outbox rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import Session
+
+from storage.models import OutboxMessage, ProcessedMessage
+
+
+def prune(session: Session, *, before: datetime) -> tuple[int, int]:
+    """Delete delivery records received, and outbox rows sent, before `before`.
+
+    A platform retries a delivery within minutes (WeCom refreshes a stream for six), so a
+    record older than the retention can no longer de-duplicate anything; the effects it
+    led to (attendance, points, audit) are kept in their own tables. Pending and dead
+    outbox rows are never pruned: they are work still owed or waiting for an operator.
+    """
+    records = session.execute(
+        delete(ProcessedMessage).where(ProcessedMessage.received_at < before)
+    ).rowcount
+    sent = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.status == "sent", OutboxMessage.sent_at < before)
+    ).rowcount
+    return records, sent

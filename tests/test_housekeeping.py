@@ -1,0 +1,49 @@
+"""Old delivery records and sent outbox rows are pruned; owed work and effects are kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, func, select
+
+from bot.scheduling.tick import Ticker
+from storage.models import Attendance, OutboxMessage, ProcessedMessage
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+def count(engine, model, *where) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model).where(*where)).one()
+
+
+def test_a_tick_prunes_what_no_retry_can_need_and_keeps_the_rest(runtime, chat, clock, engine):
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "书记", role="secretary", wecom="sec")
+    seed(engine, build)
+    chat.say("sec", "开始 政治夜学", chat="g1", message_id="old-1")
+    chat.say("sec", "签到", chat="g1", message_id="old-2")
+    with Session(engine) as session:
+        for status in ("sent", "pending", "dead"):
+            session.add(OutboxMessage(
+                platform="wecom", target_kind="group", target="g1", payload={"text": status},
+                status=status, next_attempt_at=clock.now(), created_at=clock.now(),
+                sent_at=clock.now() if status == "sent" else None))
+        session.commit()
+
+    clock.advance(timedelta(days=runtime.settings.retention_days + 1))
+    chat.say("sec", "活动", chat="g1", message_id="new-1")
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+
+    assert count(engine, ProcessedMessage) == 1  # only the recent one
+    assert sorted(_statuses(engine)) == ["dead", "pending"]  # owed work stays
+    assert count(engine, Attendance) == 1  # the check-in itself is never pruned
+    # A retry of a pruned delivery is simply new: 签到 again says 已签到, not a second row.
+    chat.say("sec", "签到", chat="g1", message_id="old-2")
+    assert count(engine, Attendance) == 1
+
+
+def _statuses(engine) -> list[str]:
+    with Session(engine) as session:
+        return [row.status for row in session.exec(select(OutboxMessage))]
