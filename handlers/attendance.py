@@ -35,6 +35,7 @@ from bot.registry import (
     word,
 )
 from storage import attendance as store
+from storage import org
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
 Scope = int | None  # a branch id, or None for the whole bureau
@@ -84,12 +85,14 @@ def _find_for_member(
 
 
 def _label(ctx: Ctx, activity: Activity) -> str:
+    group = org.party_group(ctx.session, group_id=activity.party_group_id)
+    kind = f"{activity.type}·{group.name}" if group else activity.type
     topic = f"「{activity.topic}」" if activity.topic else ""
-    return f"{activity.type}{topic}（{show_time(activity.starts_at, ctx.settings.tz, ctx.now)}）"
+    return f"{kind}{topic}（{show_time(activity.starts_at, ctx.settings.tz, ctx.now)}）"
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
-    if activity.branch_id is None:
+    if activity.branch_id is None or activity.party_group_id is not None:
         return Reply.error(f"{_label(ctx, activity)}不需要你参加。")
     return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
 
@@ -128,6 +131,12 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     topic, lecturer = args.get("topic") or "", None
     if activity_type == ActivityType.LECTURE_HALL:
         topic, lecturer = split_lecturer(topic)
+    group_id = None
+    if activity_type == ActivityType.GROUP_MEETING:
+        found = _party_group(ctx, scope, topic)
+        if isinstance(found, Reply):
+            return found
+        group_id, topic = found
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
     if running is not None:
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
@@ -140,6 +149,7 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         settings=ctx.settings,
         topic=topic,
         lecturer=lecturer,
+        party_group_id=group_id,
         opened_by=ctx.member.id if ctx.member else None,
     )
     lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。"]
@@ -151,6 +161,23 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         "不能参加请发送「请假 原因」。"
     )
     return Reply("\n".join(lines))
+
+
+def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
+    """A 党小组会 is for one party group: the one named first in the topic, else the
+    opener's own; returns (group id, the rest of the topic)."""
+    usage = ("党小组会要写明是哪个党小组。\n用法：开始 党小组会 <党小组> [主题]\n"
+             "例如：开始 党小组会 第一党小组 学习新党章")
+    if scope is None:
+        return Reply.error(usage)
+    first, _, rest_of_topic = topic.partition(" ")
+    named = org.party_group_by_name(ctx.session, branch_id=scope, name=first) if first else None
+    if named is not None:
+        return named.id, rest_of_topic.strip()  # type: ignore[return-value]
+    own = ctx.member.party_group_id if ctx.member else None
+    if own is not None and ctx.member is not None and ctx.member.branch_id == scope:
+        return own, topic
+    return Reply.error(usage)
 
 
 # --- 签到 ---------------------------------------------------------------------------

@@ -98,6 +98,12 @@ def party_group(session: Session, *, group_id: int | None) -> PartyGroup | None:
     return session.get(PartyGroup, group_id) if group_id is not None else None
 
 
+def party_group_by_name(session: Session, *, branch_id: int, name: str) -> PartyGroup | None:
+    return session.exec(
+        select(PartyGroup).where(PartyGroup.branch_id == branch_id, PartyGroup.name == name)
+    ).first()
+
+
 def binding_for(session: Session, *, platform: str, chat_id: str) -> ChatBinding | None:
     return session.exec(
         select(ChatBinding).where(ChatBinding.platform == platform, ChatBinding.chat_id == chat_id)

@@ -251,3 +251,26 @@ def test_a_bureau_wide_lecture_is_checked_in_from_the_branch_group(runtime, chat
     assert "签到成功" in chat.say("o1", "签到").text
     assert "仅限领导" in chat.say("sec1", "结束", chat="leaders").text
     assert _only_activity(runtime.engine).status == "open"
+
+
+def test_a_party_group_meeting_expects_only_that_group(runtime, chat):
+    from tests.factories import make_group
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        first, second = make_group(session, branch, "第一党小组"), make_group(session, branch, "第二党小组")
+        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "甲", wecom="a", party_group_id=first.id)
+        make_member(session, branch, "乙", wecom="b", party_group_id=first.id)
+        make_member(session, branch, "丙", wecom="c", party_group_id=second.id)
+    seed(runtime.engine, build)
+
+    unnamed = chat.say("sec", "开始 党小组会 学习新党章", chat="g1")  # the secretary is in no group
+    assert unnamed.is_error and "用法：开始 党小组会 <党小组> [主题]" in unnamed.text
+    opened = chat.say("sec", "开始 党小组会 第一党小组 学习新党章", chat="g1")
+    assert "党小组会·第一党小组「学习新党章」" in opened.text
+    assert "签到成功" in chat.say("a", "签到", chat="g1").text
+    other = chat.say("c", "签到", chat="g1")  # another group's member
+    assert other.is_error and "党小组会·第一党小组" in other.text and "不需要你参加" in other.text
+    assert chat.say("sec", "未签到", chat=None).text.endswith("未签到 1 人：乙")
