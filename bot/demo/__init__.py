@@ -88,7 +88,7 @@ def walkthrough(runtime: Runtime) -> str:
         "  领导群           → 群 demo-leaders（领导 赵振华 ld01、钱卫东 ld02，管理员 孙红 admin01）",
         "以上是企业微信ID；钉钉ID是前面加 ding-，例如 --platform dingtalk --user ding-cg03。",
         "",
-        "试试这些（不带 --chat 就是私聊）：",
+        "试试这些（不带 --chat 就是私聊；用 make demo 安装的，命令在 .venv/bin/djbot，或先 source .venv/bin/activate）：",
     ]
     for word_, arguments, what in WALKTHROUGH:
         if runtime.registry.get(word_) is not None:
