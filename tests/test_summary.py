@@ -1,0 +1,31 @@
+"""周报 on demand: leaders only, the same figures the Monday push and `djbot report` give."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage.models import Role
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+def test_leader_asks_for_the_weekly_summary_privately(runtime, chat, clock):
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "甲", wecom="a")
+        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, build)
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("a", "签到", chat="g1")
+
+    this_week = chat.say("boss", "周报 本周")
+    assert this_week.markdown and "一支部" in this_week.text
+    assert "参与 1/2（50.0%）" in this_week.text
+
+    clock.advance(timedelta(days=7))
+    last_week = chat.say("boss", "周报")  # by default the last complete week
+    assert "参与 1/2（50.0%）" in last_week.text
+
+    assert chat.say("a", "周报").is_error  # members don't get it
+    assert chat.say("boss", "周报 去年").is_error  # bad argument: usage
