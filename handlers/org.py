@@ -131,6 +131,7 @@ COMMAND_WHOAMI = Command(
     summary="查看我的名册信息、支部和账号",
     handler=whoami,
     needs_binding=False,
+    example="我的信息",
     capability="org",
 )
 

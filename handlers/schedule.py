@@ -200,11 +200,11 @@ PAUSE = Command(
 def register(registry: CommandRegistry) -> None:
     registry.add(SET)
     registry.add(Command(name="日程", summary="查看本支部接下来的活动", handler=agenda,
-                         capability="schedule"))
+                         example="日程", capability="schedule"))
     registry.add(PAUSE)
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
-                         roles=MANAGERS, capability="schedule"))
+                         roles=MANAGERS, example="恢复提醒", capability="schedule"))
     registry.add(Command(name="不要提醒我", summary="不再私聊提醒我签到", handler=nudges_off,
-                         capability="schedule"))
+                         example="不要提醒我", capability="schedule"))
     registry.add(Command(name="恢复提醒我", summary="重新开启签到提醒", handler=nudges_on,
-                         capability="schedule"))
+                         example="恢复提醒我", capability="schedule"))

@@ -108,6 +108,7 @@ COMMAND_VISITS_REPORT = Command(
     summary="今年各支部调研情况：哪些支部还没达到调研目标",
     handler=visits_report,
     roles=LEADERS,
+    example="调研记录",
     capability="visits",
 )
 
