@@ -360,9 +360,19 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    scope, problem = _manage_scope(ctx)
-    if problem:
-        return Reply.error(problem)
+    if args.get("branch"):
+        # A leader may ask about any branch; anyone else only about their own.
+        branch = org.branch_by_name(ctx.session, name=args["branch"])
+        if branch is None:
+            return Reply.error(usage_text(MISSING, f"没有名为「{args['branch']}」的支部"))
+        own = ctx.member is not None and ctx.member.branch_id == branch.id
+        if ctx.role not in LEADERS and not own:
+            return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
+        scope: Scope = branch.id
+    else:
+        scope, problem = _manage_scope(ctx)
+        if problem:
+            return Reply.error(problem)
     activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
     if activity is None:
         return Reply("最近没有活动。")
@@ -547,10 +557,11 @@ MAKEUP = Command(
 )
 MISSING = Command(
     name="未签到",
-    summary="查看还没签到的人（群里只说人数）",
+    summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
+    args=(word("branch", "支部", optional=True),),
     roles=_STAFF,
-    example="未签到",
+    example="未签到 城关派出所党支部",
     capability="attendance",
 )
 FINISH = Command(

@@ -274,3 +274,20 @@ def test_a_party_group_meeting_expects_only_that_group(runtime, chat):
     other = chat.say("c", "签到", chat="g1")  # another group's member
     assert other.is_error and "党小组会·第一党小组" in other.text and "不需要你参加" in other.text
     assert chat.say("sec", "未签到", chat=None).text.endswith("未签到 1 人：乙")
+
+
+def test_a_leader_asks_privately_who_is_missing_in_one_branch(runtime, chat):
+    def build(session):
+        one, two = make_branch(session, "一支部"), make_branch(session, "二支部")
+        bind_chat(session, one, "g1")
+        make_member(session, one, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, one, "甲", wecom="a")
+        make_member(session, two, "二书记", role=Role.SECRETARY, wecom="sec2")
+        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, build)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+
+    assert chat.say("boss", "未签到 一支部").text.endswith("未签到 1 人：甲")
+    assert "不是你的支部" in chat.say("sec2", "未签到 一支部").text  # not another branch's
+    assert "没有名为「三支部」的支部" in chat.say("boss", "未签到 三支部").text
