@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -132,16 +132,39 @@ def install(app: FastAPI, engine: Engine) -> None:
     def metrics_endpoint() -> Response:
         return Response(render(engine), media_type=CONTENT_TYPE_LATEST)
 
-    @app.middleware("http")
-    async def request_id_and_callbacks(request: Request, call_next):
-        request_id = incoming_request_id(request.headers.get("x-request-id"))
+    app.add_middleware(RequestIdMiddleware)
+
+
+class RequestIdMiddleware:
+    """X-Request-ID in and out (and in every log line), and platform callbacks counted.
+
+    A plain ASGI middleware rather than @app.middleware("http"): that one wraps every
+    request in extra tasks and streams, a cost visible on the callback hot path.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming_request_id(given or None)
+        platform = scope["path"].strip("/").split("/", 1)[0]
+        counted = platform in PLATFORM_PREFIXES and scope["method"] == "POST"
+
+        async def send_with_id(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+                if counted:
+                    callback(platform, callback_outcome(message["status"]))
+            await send(message)
+
         token = request_id_var.set(request_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
-        response.headers["X-Request-ID"] = request_id
-        platform = request.url.path.strip("/").split("/", 1)[0]
-        if platform in PLATFORM_PREFIXES and request.method == "POST":
-            callback(platform, callback_outcome(response.status_code))
-        return response
