@@ -85,7 +85,8 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
-def _reject(endpoint: str, exc: CallbackRejected) -> Response:
+async def _rejected(request: Request, exc: CallbackRejected) -> Response:
+    endpoint = request.url.path.rstrip("/").rsplit("/", 1)[-1]  # "aibot" or "app"
     log.warning("wecom %s callback rejected: %s", endpoint, exc.reason,
                 extra={"status": exc.status})
     count_refusal("wecom", exc.status)
@@ -316,40 +317,29 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
         longconn = LongConnection(runtime, settings)
         app.state.services.append(longconn)
-    # The outbox worker picks senders from app.state.senders when it runs in this process.
-    senders = getattr(app.state, "senders", None)
-    if isinstance(senders, dict):
-        senders["wecom"] = WecomSender(client, runtime.engine, longconn=longconn)
+    # The outbox worker looks its senders up by platform.
+    app.state.senders["wecom"] = WecomSender(client, runtime.engine, longconn=longconn)
+
+    # Every refusal (bad signature, stale, malformed, too large) answers the same way.
+    app.add_exception_handler(CallbackRejected, _rejected)
 
     if bot_crypto is not None and settings.mode != "ws":
         @app.get("/wecom/aibot")
         async def aibot_verify(request: Request) -> Response:
-            try:
-                return PlainTextResponse(callbacks.verify_url(bot_crypto, request))
-            except CallbackRejected as exc:
-                return _reject("aibot", exc)
+            return PlainTextResponse(callbacks.verify_url(bot_crypto, request))
 
         @app.post("/wecom/aibot")
         async def aibot_message(request: Request) -> Response:
-            try:
-                return await callbacks.aibot(bot_crypto, request)
-            except CallbackRejected as exc:
-                return _reject("aibot", exc)
+            return await callbacks.aibot(bot_crypto, request)
 
     if self_app_crypto is not None:
         @app.get("/wecom/app")
         async def app_verify(request: Request) -> Response:
-            try:
-                return PlainTextResponse(callbacks.verify_url(self_app_crypto, request))
-            except CallbackRejected as exc:
-                return _reject("app", exc)
+            return PlainTextResponse(callbacks.verify_url(self_app_crypto, request))
 
         @app.post("/wecom/app")
         async def app_message(request: Request) -> Response:
-            try:
-                return await callbacks.app(self_app_crypto, request)
-            except CallbackRejected as exc:
-                return _reject("app", exc)
+            return await callbacks.app(self_app_crypto, request)
 
     log.info("wecom adapter mounted (aibot %s, app %s, mode %s)",
              "on" if bot_crypto else "off", "on" if self_app_crypto else "off", settings.mode)
