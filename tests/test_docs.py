@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.cli_docs import render_markdown
+from bot.cli.docs import render_markdown
 from bot.runtime import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]

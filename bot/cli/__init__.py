@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -20,13 +19,13 @@ app.add_typer(db_app, name="db")
 
 # Areas that add their own commands: each module has register(app).
 CLI_MODULES = [
-    "bot.cli_org",
-    "bot.cli_reports",
-    "bot.cli_schedule",
-    "bot.cli_platforms",
-    "bot.cli_ops",
-    "bot.cli_docs",
-    "bot.cli_push",
+    "bot.cli.org",
+    "bot.cli.reports",
+    "bot.cli.schedule",
+    "bot.cli.platforms",
+    "bot.cli.ops",
+    "bot.cli.docs",
+    "bot.cli.push",
 ]
 
 
@@ -118,6 +117,3 @@ for _name in CLI_MODULES:
 def main() -> None:
     app(prog_name="djbot")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,5 @@
+"""`python -m bot.cli`: the same command line as the `djbot` script."""
+
+from bot.cli import main
+
+main()
