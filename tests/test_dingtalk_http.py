@@ -25,8 +25,8 @@ GROUP = "cidGroup1"
 
 
 @pytest.fixture
-def fake():
-    with FakeDingtalk() as server:
+def fake(clock):
+    with FakeDingtalk(clock=clock) as server:
         yield server
 
 

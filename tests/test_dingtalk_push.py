@@ -27,8 +27,8 @@ SECRET = "SEC0123456789abcdef"
 
 
 @pytest.fixture
-def fake():
-    with FakeDingtalk() as server:
+def fake(clock):
+    with FakeDingtalk(clock=clock) as server:
         yield server
 
 
