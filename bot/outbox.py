@@ -129,8 +129,12 @@ class OutboxWorker:
             if row is None or row.status != SENDING or row.claimed_by != self.worker_id:
                 return row.status if row else DEAD  # reclaimed meanwhile: theirs now
             platform = row.platform
+            if result.payload is not None:  # what is left to send, for the next try
+                row.payload = result.payload
             if result.ok:
-                row.status, row.sent_at, row.last_error = SENT, now, None
+                # A note (recipients refused for good) stays on the sent row for the operator.
+                row.status, row.sent_at = SENT, now
+                row.last_error = result.note[:500] if result.note else None
             elif result.retryable and result.retry_after:
                 # The platform said "wait" (a rate limit such as DingTalk's 10-minute robot
                 # block): not the message's fault, so the try is given back and the message

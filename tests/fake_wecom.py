@@ -92,9 +92,12 @@ class FakeWecom:
 
     # --- switches -----------------------------------------------------------------
 
-    def fail(self, path: str, kind: str, times: int = 1) -> None:
+    def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Make the next `times` calls to a path (e.g. "message/send") fail with `kind`:
-        "expired" (42001), "45009", "60020", "-1", "40001", "500" or "slow"."""
+        "expired" (42001), "45009", "60020", "-1", "40001", "500" or "slow"; with
+        `after`, that many calls succeed first."""
+        for _ in range(after):
+            self.failures.append((path, "ok"))
         for _ in range(times):
             self.failures.append((path, kind))
 
@@ -116,6 +119,8 @@ class FakeWecom:
             if path.endswith(item[0]):
                 self.failures.remove(item)
                 kind = item[1]
+                if kind == "ok":
+                    return None
                 if kind == "500":
                     return Response("boom", status_code=500)
                 if kind == "slow":
