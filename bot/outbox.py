@@ -223,6 +223,19 @@ def list_messages(session: Session, *, status: str | None = None,
     return list(session.exec(query).all())
 
 
+def unreached(session: Session, *, platform: str | None = None, since: datetime,
+              limit: int = 20) -> list[OutboxMessage]:
+    """Sent messages some of whose recipients the platform refused for good (the note
+    is in last_error): what `djbot doctor` and `djbot outbox` show the operator."""
+    query = (select(OutboxMessage)
+             .where(OutboxMessage.status == SENT, OutboxMessage.last_error.is_not(None),  # type: ignore[union-attr]
+                    OutboxMessage.sent_at >= since)  # type: ignore[operator]
+             .order_by(OutboxMessage.id.desc()).limit(limit))  # type: ignore[union-attr]
+    if platform:
+        query = query.where(OutboxMessage.platform == platform)
+    return list(session.exec(query).all())
+
+
 def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,
           now: datetime) -> int:
     """Give dead (or failing) messages a fresh set of tries, due now."""

@@ -30,6 +30,9 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
         lines.append((False, f"DJBOT_DINGTALK__MODE 只能是 http 或 stream，现在是「{cfg.mode}」"))
     if cfg.app_key and cfg.app_secret:
         lines.append(asyncio.run(_try_token(cfg)))
+    from bot.doctor import unreached_lines
+
+    lines += unreached_lines(settings, "dingtalk")
     return lines
 
 
