@@ -14,6 +14,11 @@ from fastapi import Request
 from bot import metrics
 from bot.clock import Clock
 
+# The one line a new chat gets (WeCom's enter_chat, DingTalk's first message in a new
+# group): how to bind the group and where help is.
+WELCOME = ("你好，我是党建助手。请支部书记在本支部群里@我发送「绑定 支部名称」把群绑定到支部；"
+           "发送「帮助」查看全部指令。")
+
 # Neither platform sends callbacks anywhere near this; a larger body is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
 

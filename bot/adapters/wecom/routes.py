@@ -38,6 +38,7 @@ from bot.adapters.wecom.inbound import (
     MalformedPayload,
     parse_aibot,
     parse_app_xml,
+    welcome_reply,
 )
 from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
@@ -187,6 +188,8 @@ class WecomCallbacks:
             answer = await self._aibot_message(callback)
         elif callback.kind == "refresh":
             answer = await self._aibot_refresh(callback.stream_id or "")
+        elif callback.kind == "welcome":
+            answer = welcome_reply()
         else:  # events and image/voice/file: an empty 200 tells WeCom we got it
             return Response(status_code=200)
         return JSONResponse(crypto.encrypt_json_reply(answer, timestamp=self._timestamp()))

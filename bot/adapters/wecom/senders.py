@@ -103,6 +103,8 @@ class WecomSender:
 
     async def send(self, message: Outbound) -> SendResult:
         try:
+            if message.kind == "reply" and self.longconn is not None:
+                return await self._send_reply(message)
             if message.target_kind == "user":
                 return await self._send_private(message)
             if message.target_kind in ("group", "leaders"):
@@ -135,6 +137,18 @@ class WecomSender:
         await send_parts(message.payload, render_private(message.payload), one)
         if invalid:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
+        return SendResult.sent()
+
+    async def _send_reply(self, message: Outbound) -> SendResult:
+        """A long-connection reply whose ack never came: aibot_send_msg to the same chat
+        (a group's chatid, or the member's userid for a single chat)."""
+        if not self.longconn.connected:  # type: ignore[union-attr]
+            return SendResult.failed("long connection not held here", retryable=True,
+                                     retry_after=30)
+        payload = self._with_names(message.payload)
+        await send_parts(message.payload, render_markdown_parts(payload),
+                         lambda part: self.longconn.send_markdown(  # type: ignore[union-attr]
+                             message.target, part))
         return SendResult.sent()
 
     async def _send_group(self, message: Outbound) -> SendResult:
