@@ -377,3 +377,37 @@ def robot_message(*, msg_id: str, sender: str, text: str, now_ms: int,
     if webhook is not None:
         payload["sessionWebhook"] = webhook
     return payload
+
+
+def encrypted_callback(payload: dict[str, Any], *, token: str, aes_key: str, app_key: str,
+                       now_ms: int, nonce: str = "nOnCe123") -> tuple[dict[str, str], bytes]:
+    """A callback as DingTalk sends it with 消息体加密 on: (query params, body).
+
+    Made with wechatpy's cipher, which is DingTalk's scheme too (open-dingtalk/
+    DingTalk-Callback-Crypto DingCallbackCrypto3.py: AES-CBC, IV = key[:16], 32-byte
+    PKCS#7, owner key at the end; signature = sha1 of the sorted token, timestamp, nonce
+    and ciphertext; the timestamp in milliseconds)."""
+    import base64
+    import hashlib
+
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    encrypt = PrpCrypto(base64.b64decode(aes_key + "=")).encrypt(
+        json.dumps(payload, ensure_ascii=False), app_key).decode()
+    timestamp = str(now_ms)
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode())
+    return ({"msg_signature": signature.hexdigest(), "timestamp": timestamp, "nonce": nonce},
+            json.dumps({"encrypt": encrypt}).encode())
+
+
+def open_encrypted_answer(answer: dict[str, str], *, token: str, aes_key: str,
+                          app_key: str) -> str:
+    """Check and decrypt djbot's answer to an encrypted callback, as DingTalk would."""
+    import base64
+    import hashlib
+
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    parts = sorted([token, answer["timeStamp"], answer["nonce"], answer["encrypt"]])
+    assert hashlib.sha1("".join(parts).encode()).hexdigest() == answer["msg_signature"]
+    return PrpCrypto(base64.b64decode(aes_key + "=")).decrypt(answer["encrypt"], app_key)

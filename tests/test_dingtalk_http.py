@@ -250,3 +250,14 @@ async def test_one_member_on_both_platforms_adds_up(runtime, dingtalk, chat, fak
     on_wecom = chat.say("wx-zhang", "积分", platform="wecom").text
     asked = await dingtalk.say("dt-zhang", "积分", private=True)
     assert str(total) in on_wecom and str(total) in dingtalk.reply_text(asked)
+
+
+async def test_the_first_message_in_a_new_group_gets_the_welcome_once(runtime, dingtalk):
+    from bot.adapters.common import WELCOME
+
+    first = await dingtalk.say("m01", "帮助")
+    assert dingtalk.reply_text(first).rstrip().endswith(WELCOME)
+    again = await dingtalk.say("m01", "帮助")
+    assert WELCOME not in dingtalk.reply_text(again)
+    private = await dingtalk.say("m02", "帮助", private=True)
+    assert WELCOME not in dingtalk.reply_text(private)

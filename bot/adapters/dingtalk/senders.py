@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.common import cut_to_bytes, split_to_bytes
+from bot.adapters.common import WELCOME, cut_to_bytes, split_to_bytes
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 from bot.core import Reply
 from bot.sender import PARTS_SENT, Outbound, PartsInterrupted, SendResult, send_parts
 from storage import outbox
 from storage.db import session_scope
-from storage.models import ChatBinding, PushChannel
+from storage.models import ChatBinding, ProcessedMessage, PushChannel
 
 from .client import ROBOT_THROTTLE_SECONDS, DingtalkClient, DingtalkError
 from .inbound import PLATFORM, Delivery
@@ -116,6 +116,10 @@ class Replier:
     async def reply(self, delivery: Delivery, reply: Reply) -> str:
         """Send the reply; return "webhook" or "outbox" (where it went)."""
         message = delivery.message
+        if not message.is_private and await asyncio.to_thread(self._new_group, message.chat_id):
+            # DingTalk has no "robot added to a group" event for an internal app's robot:
+            # the first message from a group djbot has never seen gets the welcome.
+            reply = replace(reply, text=f"{reply.text}\n\n{WELCOME}")
         mentions: tuple[str, ...] = ()
         if not message.is_private:
             mentions = tuple(dict.fromkeys((delivery.sender_staff_id, *reply.mentions)))
@@ -136,6 +140,17 @@ class Replier:
                             message.message_id, getattr(exc.cause, "reason", exc.cause))
         await asyncio.to_thread(self._enqueue, delivery, reply, sent)
         return "outbox"
+
+    def _new_group(self, chat_id: str) -> bool:
+        """No binding yet, and this message is the only one ever received from the group."""
+        with Session(self.engine) as session:
+            if session.exec(select(ChatBinding.id).where(
+                    ChatBinding.platform == PLATFORM, ChatBinding.chat_id == chat_id)).first():
+                return False
+            seen = session.exec(select(ProcessedMessage.id).where(
+                ProcessedMessage.platform == PLATFORM,
+                ProcessedMessage.chat_id == chat_id).limit(2)).all()
+            return len(seen) <= 1
 
     def _enqueue(self, delivery: Delivery, reply: Reply, parts_sent: int = 0) -> None:
         message = delivery.message
