@@ -44,7 +44,9 @@ from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
     WecomSender,
     render_markdown,
+    send_private,
 )
+from bot.sender import PartsInterrupted
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
@@ -298,10 +300,9 @@ class WecomCallbacks:
             log.warning("wecom app reply to a slow message dropped: no app secret to send with")
             return
         try:
-            await self.client.send_app_message(
-                user_id, "text", {"content": cut_to_bytes(reply.text, TEXT_LIMIT)})
-        except WecomApiError as exc:
-            log.warning("wecom app late reply failed: %s", exc.describe())
+            await send_private(self.client, user_id, {"text": reply.text})
+        except PartsInterrupted as exc:
+            log.warning("wecom app late reply failed after %d parts: %s", exc.sent, exc.cause)
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:

@@ -92,6 +92,20 @@ def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
     return _with_tail(_titled(payload), _mention_tail(payload), STREAM_LIMIT)
 
 
+async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any]) -> set[str]:
+    """A private message by the self-built app, in parts within 2048 bytes, resuming after
+    payload["parts_sent"]; returns the recipients WeCom did not know."""
+    invalid: set[str] = set()
+
+    async def one(part: tuple[str, dict[str, Any]]) -> None:
+        answer = await client.send_app_message(user_id, *part)
+        # errcode 0 with "invaliduser": some recipients unknown (path/90236).
+        invalid.update(u for u in str(answer.get("invaliduser") or "").split("|") if u)
+
+    await send_parts(payload, render_private(payload), one)
+    return invalid
+
+
 class WecomSender:
     platform = "wecom"
 
@@ -127,14 +141,7 @@ class WecomSender:
         raise exc
 
     async def _send_private(self, message: Outbound) -> SendResult:
-        invalid: set[str] = set()
-
-        async def one(part: tuple[str, dict[str, Any]]) -> None:
-            answer = await self.client.send_app_message(message.target, *part)
-            # errcode 0 with "invaliduser": some recipients unknown (path/90236).
-            invalid.update(u for u in str(answer.get("invaliduser") or "").split("|") if u)
-
-        await send_parts(message.payload, render_private(message.payload), one)
+        invalid = await send_private(self.client, message.target, message.payload)
         if invalid:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
         return SendResult.sent()
