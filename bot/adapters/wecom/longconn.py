@@ -221,28 +221,34 @@ class LongConnection:
             except ValueError:
                 log.warning("wecom long connection: a frame that is not JSON, ignored")
                 continue
-            req_id = (frame.get("headers") or {}).get("req_id")
-            cmd = frame.get("cmd")
-            if cmd is None and req_id in self._acks:  # an ack to one of ours
-                if not self._acks[req_id].done():
-                    self._acks[req_id].set_result(frame)
-            elif cmd in ("aibot_msg_callback", "aibot_event_callback"):
-                try:
-                    callback = parse_aibot(frame.get("body") or {},
-                                           now=self.runtime.clock.now())
-                except MalformedPayload as exc:
-                    log.warning("wecom long connection: unusable callback (%s)", exc)
-                    metrics.rejected("wecom", "malformed")
-                    continue
-                if callback.kind == "disconnected":
-                    self._kicked = True
-                    await ws.close()
-                    return
-                if callback.kind == "welcome":
-                    self._spawn(self._welcome(ws, req_id))
-                elif callback.kind == "message" and callback.message is not None:
-                    self._spawn(self._on_message(ws, req_id, callback.message,
-                                                 callback.stream_id or ""))
+            if not await self._on_frame(ws, frame):
+                return
+
+    async def _on_frame(self, ws, frame: dict) -> bool:
+        """Handle one frame; False when the connection must end (taken over)."""
+        req_id = (frame.get("headers") or {}).get("req_id")
+        cmd = frame.get("cmd")
+        if cmd is None and req_id in self._acks:  # an ack to one of ours
+            if not self._acks[req_id].done():
+                self._acks[req_id].set_result(frame)
+            return True
+        if cmd not in ("aibot_msg_callback", "aibot_event_callback"):
+            return True
+        try:
+            callback = parse_aibot(frame.get("body") or {}, now=self.runtime.clock.now())
+        except MalformedPayload as exc:
+            log.warning("wecom long connection: unusable callback (%s)", exc)
+            metrics.rejected("wecom", "malformed")
+            return True
+        if callback.kind == "disconnected":
+            self._kicked = True
+            await ws.close()
+            return False
+        if callback.kind == "welcome":
+            self._spawn(self._welcome(ws, req_id))
+        elif callback.kind == "message" and callback.message is not None:
+            self._spawn(self._on_message(ws, req_id, callback.message, callback.stream_id or ""))
+        return True
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
