@@ -67,7 +67,9 @@ class DingTalkUser:
         msg_id = msg_id or f"msg{self.sent:03d}"
         payload = robot_message(msg_id=msg_id, sender=sender, text=text, now_ms=self.now_ms(),
                                 conversation=GROUP, private=private,
-                                webhook=self.fake.session_webhook(msg_id),
+                                # The fake refuses the webhook after its expiry, as DingTalk does.
+                                webhook=self.fake.session_webhook(
+                                    msg_id, expires_ms=self.now_ms() + webhook_ttl_ms),
                                 webhook_ttl_ms=webhook_ttl_ms)
         response = await self.post(json.dumps(payload, ensure_ascii=False).encode())
         assert response.status_code == 200, response.text

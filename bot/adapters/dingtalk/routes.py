@@ -1,7 +1,8 @@
 """DingTalk in djbot's HTTP service: POST /dingtalk/callback, or the Stream service.
 
 A callback is checked in this order, each failure answered 4xx, logged with the reason
-and stored nowhere: body size, sign and timestamp headers, JSON, message fields. Then
+and stored nowhere: body size, sign and timestamp headers (or, with 消息体加密 on, the
+msg_signature and decryption: crypto.open_callback), JSON, message fields. Then
 the dispatcher handles it and commits (a retried msgId gets the stored reply), we answer
 200, and the reply is sent after the answer (sessionWebhook, else the outbox).
 """
@@ -18,9 +19,9 @@ from bot.core import Reply
 from bot.runtime import Runtime
 
 from .client import DingtalkClient
+from .crypto import CallbackRefused, configuration_problem, open_callback
 from .inbound import BadPayload, Delivery, is_text, parse
 from .senders import DingtalkSender, Replier
-from .crypto import CallbackRefused, configuration_problem, open_callback
 
 log = logging.getLogger("djbot.dingtalk")
 

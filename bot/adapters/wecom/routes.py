@@ -46,10 +46,10 @@ from bot.adapters.wecom.senders import (
     render_markdown,
     send_private,
 )
-from bot.sender import PartsInterrupted
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
+from bot.sender import PartsInterrupted
 from storage.models import ProcessedMessage
 
 log = logging.getLogger("djbot.wecom")
@@ -192,7 +192,7 @@ class WecomCallbacks:
             answer = await self._aibot_refresh(callback.stream_id or "")
         elif callback.kind == "welcome":
             answer = welcome_reply()
-        else:  # events and image/voice/file: an empty 200 tells WeCom we got it
+        else:  # other events and image/file: an empty 200 tells WeCom we got it
             return Response(status_code=200)
         return JSONResponse(crypto.encrypt_json_reply(answer, timestamp=self._timestamp()))
 
