@@ -41,6 +41,9 @@ class DingtalkSettings(BaseModel):
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
     max_clock_skew_seconds: int = 3600
+    # 消息体加密 of the HTTP callback: the token and aes_key of the app's 事件订阅 page.
+    callback_token: str = ""
+    callback_aes_key: str = ""
 
 
 class Settings(BaseSettings):

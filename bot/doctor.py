@@ -15,3 +15,25 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
     if current != head:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     return [(True, f"数据库可用，结构为最新 ({head})")]
+
+
+def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:
+    """Recipients the platform refused for good (invalid user ids), as long as sent rows
+    are kept."""
+    from datetime import timedelta
+
+    from bot.clock import SystemClock
+    from bot.outbox import unreached
+    from storage.db import session_scope
+
+    try:
+        engine = db.make_engine(settings.database_url)
+        with session_scope(engine) as session:
+            rows = unreached(session, platform=platform,
+                             since=SystemClock().now() - timedelta(days=settings.retention_days))
+        engine.dispose()
+    except Exception:  # the database check reports an unreachable database
+        return []
+    return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}：请核对名册中的账号 ID")
+            for row in rows]
+

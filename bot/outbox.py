@@ -129,8 +129,12 @@ class OutboxWorker:
             if row is None or row.status != SENDING or row.claimed_by != self.worker_id:
                 return row.status if row else DEAD  # reclaimed meanwhile: theirs now
             platform = row.platform
+            if result.payload is not None:  # what is left to send, for the next try
+                row.payload = result.payload
             if result.ok:
-                row.status, row.sent_at, row.last_error = SENT, now, None
+                # A note (recipients refused for good) stays on the sent row for the operator.
+                row.status, row.sent_at = SENT, now
+                row.last_error = result.note[:500] if result.note else None
             elif result.retryable and result.retry_after:
                 # The platform said "wait" (a rate limit such as DingTalk's 10-minute robot
                 # block): not the message's fault, so the try is given back and the message
@@ -216,6 +220,19 @@ def list_messages(session: Session, *, status: str | None = None,
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)  # type: ignore[union-attr]
     if status:
         query = query.where(OutboxMessage.status == status)
+    return list(session.exec(query).all())
+
+
+def unreached(session: Session, *, platform: str | None = None, since: datetime,
+              limit: int = 20) -> list[OutboxMessage]:
+    """Sent messages some of whose recipients the platform refused for good (the note
+    is in last_error): what `djbot doctor` and `djbot outbox` show the operator."""
+    query = (select(OutboxMessage)
+             .where(OutboxMessage.status == SENT, OutboxMessage.last_error.is_not(None),  # type: ignore[union-attr]
+                    OutboxMessage.sent_at >= since)  # type: ignore[operator]
+             .order_by(OutboxMessage.id.desc()).limit(limit))  # type: ignore[union-attr]
+    if platform:
+        query = query.where(OutboxMessage.platform == platform)
     return list(session.exec(query).all())
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+# The payload key saying how many parts of a long message have gone out already.
+PARTS_SENT = "parts_sent"
 
 
 @dataclass(frozen=True)
@@ -27,15 +32,49 @@ class SendResult:
     retryable: bool = True
     retry_after: float | None = None
     error: str | None = None  # short, never a secret or the message body
+    # The row's payload for the next try, when what already went out must not go again
+    # (the parts of a long message sent so far; the users a batch did reach).
+    payload: dict[str, Any] | None = None
+    # Sent, but some recipients the platform refused for good (unknown ids): kept on the
+    # row for the operator (`djbot outbox`, `djbot doctor`).
+    note: str | None = None
 
     @classmethod
-    def sent(cls) -> "SendResult":
-        return cls(ok=True)
+    def sent(cls, note: str | None = None) -> "SendResult":
+        return cls(ok=True, note=note)
 
     @classmethod
-    def failed(cls, error: str, *, retryable: bool = True,
-               retry_after: float | None = None) -> "SendResult":
-        return cls(ok=False, retryable=retryable, retry_after=retry_after, error=error)
+    def failed(cls, error: str, *, retryable: bool = True, retry_after: float | None = None,
+               payload: dict[str, Any] | None = None) -> "SendResult":
+        return cls(ok=False, retryable=retryable, retry_after=retry_after, error=error,
+                   payload=payload)
+
+    def resuming(self, payload: dict[str, Any], parts_sent: int) -> "SendResult":
+        """This failure, with the next try starting after the parts already sent."""
+        if parts_sent == int(payload.get(PARTS_SENT) or 0):
+            return self
+        return replace(self, payload={**payload, PARTS_SENT: parts_sent})
+
+
+class PartsInterrupted(Exception):
+    """A long message stopped part-way: `sent` parts (counting earlier tries) went out."""
+
+    def __init__(self, sent: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.sent = sent
+        self.cause = cause
+
+
+async def send_parts(payload: dict[str, Any], parts: Sequence[T],
+                     send_one: Callable[[T], Awaitable[Any]]) -> None:
+    """Send the parts in order, starting after those a previous try already sent, so a
+    retry neither repeats part 1 nor skips part 2; raise PartsInterrupted on a failure."""
+    start = min(int(payload.get(PARTS_SENT) or 0), len(parts))
+    for index in range(start, len(parts)):
+        try:
+            await send_one(parts[index])
+        except Exception as exc:
+            raise PartsInterrupted(index, exc) from exc
 
 
 class Sender(Protocol):

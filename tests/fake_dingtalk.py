@@ -2,8 +2,10 @@
 proactive group and batch sends, custom robots, the Stream gateway's connections/open)
 and a WebSocket server that pushes robot messages the way the Stream gateway does.
 
-It records everything it receives, checks what the real platform checks (access token,
-≤20 userIds, custom-robot signatures) and can be told to fail or throttle.
+It records everything it receives, checks what the real platform checks and answers
+with DingTalk's own codes; each rule names the page (open.dingtalk.com/document/…) or SDK
+file it comes from, and says UNCONFIRMED where no source gives the exact code. It can be
+told to fail, throttle, flow-control users or expire a sessionWebhook.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ from websockets.sync.server import serve
 from bot.adapters.dingtalk.signing import sign
 
 CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
+# platforms.md §3 (robot/groupMessages/send and oToMessages/batchSend reference pages):
+# msgParam is a JSON string of at most 15 000 bytes; batchSend takes at most 20 userIds.
+MSG_PARAM_BYTES = 15_000
+BATCH_USERS = 20
+# The msgKeys djbot uses (robot message templates page, "sampleText", "sampleMarkdown").
+MSG_KEYS = {"sampleText": {"content"}, "sampleMarkdown": {"title", "text"}}
+# Custom robot (custom-robot-access page): timestamp within one hour of DingTalk's time.
+ROBOT_WINDOW_MS = 3_600_000
 
 
 @dataclass
@@ -36,10 +46,20 @@ class Received:
 
 
 class FakeDingtalk:
-    def __init__(self, *, app_key: str = "ding-key", app_secret: str = "ding-secret") -> None:
+    def __init__(self, *, app_key: str = "ding-key", app_secret: str = "ding-secret",
+                 clock=None) -> None:
         self.app_key = app_key
         self.app_secret = app_secret
+        # DingTalk's own time, for the windows it checks (a test passes its ManualClock).
+        self.clock = clock
+        # batchSend: userId → how many more sends it is flow-controlled for; and the
+        # userIds DingTalk does not know (aliyun/dingtalk-sdk BatchSendOTOResponseBody).
+        self.flow_controlled: dict[str, int] = {}
+        self.invalid_staff: set[str] = set()
+        # sessionWebhook name → its expiry (ms); see session_webhook().
+        self.webhook_expiry: dict[str, int] = {}
         self.received: list[Received] = []
+        self.reached: list[str] = []  # userIds a batchSend actually delivered to
         self.valid_tokens: set[str] = set()
         self.robot_secrets: dict[str, str] = {}  # custom robot access_token → SEC… secret
         self.robot_throttled = False
@@ -96,8 +116,21 @@ class FakeDingtalk:
         self.robot_secrets[access_token] = secret
         return f"{self.base_url}/robot/send?access_token={access_token}"
 
-    def session_webhook(self, name: str) -> str:
+    def session_webhook(self, name: str, *, expires_ms: int | None = None) -> str:
+        """A sessionWebhook URL; with expires_ms, posts after that time are refused."""
+        if expires_ms is not None:
+            self.webhook_expiry[name] = expires_ms
         return f"{self.base_url}/session/{name}"
+
+    def flow_control(self, *user_ids: str, times: int = 1) -> None:
+        """The next `times` batchSends to these users answer them as flow-controlled."""
+        for user in user_ids:
+            self.flow_controlled[user] = times
+
+    def now_ms(self) -> int:
+        if self.clock is not None:
+            return int(self.clock.now().timestamp() * 1000)
+        return int(time.time() * 1000)
 
     # --- what was received ---------------------------------------------------------------
 
@@ -145,6 +178,22 @@ class FakeDingtalk:
         })
         return message_id
 
+    def system(self, topic: str) -> str:
+        """Queue a SYSTEM frame ("ping" or "disconnect"), as the gateway sends them
+        (dingtalk-stream stream.py route_message, SystemMessage.TOPIC_DISCONNECT)."""
+        message_id = uuid.uuid4().hex
+        self.frames.put({
+            "specVersion": "1.0", "type": "SYSTEM",
+            "headers": {"appId": self.app_key, "connectionId": "conn-1",
+                        "contentType": "application/json", "messageId": message_id,
+                        "time": str(int(time.time() * 1000)), "topic": topic},
+            "data": json.dumps({"opaque": message_id}),
+        })
+        if topic == "disconnect":
+            # The gateway closes the socket itself shortly after (the SDK closes first).
+            self.frames.put({"__close__": True})
+        return message_id
+
     def drop_connection(self) -> None:
         """Close the current WebSocket, as the gateway does when it rebalances."""
         self._drop_connection.set()
@@ -179,7 +228,7 @@ class FakeDingtalk:
                 frame = self.frames.get(timeout=0.05)
             except queue.Empty:
                 continue
-            if frame is None:
+            if frame is None or frame.get("__close__"):
                 break
             websocket.send(json.dumps(frame, ensure_ascii=False))
         websocket.close()
@@ -207,9 +256,13 @@ class FakeDingtalk:
         if path.startswith("/v1.0/robot/"):
             if headers.get("x-acs-dingtalk-access-token") not in self.valid_tokens:
                 return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
-            if path.endswith("/batchSend") and len(body.get("userIds", [])) > 20:
+            if path.endswith("/batchSend") and len(body.get("userIds", [])) > BATCH_USERS:
                 return 400, {"code": "invalidParameter.userIds.invalid"}
-            json.loads(body["msgParam"])  # must be a JSON string, as DingTalk requires
+            problem = self._msg_problem(body)
+            if problem is not None:
+                return 400, {"code": problem, "message": problem}
+            if path.endswith("/batchSend"):
+                return 200, self._batch_answer(body.get("userIds") or [])
             return 200, {"processQueryKey": uuid.uuid4().hex}
         if path == "/robot/send":
             secret = self.robot_secrets.get(query.get("access_token", ""))
@@ -217,13 +270,54 @@ class FakeDingtalk:
                 return 200, {"errcode": 300001, "errmsg": "token is not exist"}
             if query.get("sign") != sign(query.get("timestamp", ""), secret):
                 return 200, {"errcode": 310000, "errmsg": "sign not match"}
+            stamp = query.get("timestamp", "")
+            if not stamp.isdigit() or abs(self.now_ms() - int(stamp)) > ROBOT_WINDOW_MS:
+                # custom-robot-access page: "timestamp 与请求调用时间误差不能超过1小时";
+                # answered as 310000 like a bad sign.
+                return 200, {"errcode": 310000, "errmsg": "invalid timestamp"}
             if self.robot_throttled:
                 return 200, {"errcode": 130101,
                              "errmsg": "send too fast, exceed 20 times per minute"}
             return 200, {"errcode": 0, "errmsg": "ok"}
         if path.startswith("/session/"):
+            expiry = self.webhook_expiry.get(path.removeprefix("/session/"))
+            if expiry is not None and self.now_ms() > expiry:
+                # The sessionWebhook stops working at sessionWebhookExpiredTime
+                # (receive-message page). UNCONFIRMED errcode.
+                return 200, {"errcode": 300001, "errmsg": "session webhook expired"}
             return 200, {"errcode": 0, "errmsg": "ok"}
         return 404, {"code": "notFound"}
+
+    def _msg_problem(self, body: dict[str, Any]) -> str | None:
+        """Why DingTalk would refuse a proactive robot message (codes UNCONFIRMED)."""
+        param = body.get("msgParam")
+        if not isinstance(param, str):
+            return "invalidParameter.msgParam.missing"
+        if len(param.encode()) > MSG_PARAM_BYTES:
+            return "invalidParameter.msgParam.length"
+        try:
+            fields = json.loads(param)  # must be a JSON string, as DingTalk requires
+        except ValueError:
+            return "invalidParameter.msgParam.json"
+        needed = MSG_KEYS.get(body.get("msgKey", ""))
+        if needed is None or not isinstance(fields, dict) or not needed <= set(fields):
+            return "invalidParameter.msgKey"
+        return None
+
+    def _batch_answer(self, user_ids: list[str]) -> dict[str, Any]:
+        """batchSend accepts the call and names who was not reached inside the 200
+        (aliyun/dingtalk-sdk BatchSendOTOResponseBody: flowControlledStaffIdList,
+        invalidStaffIdList)."""
+        with self._lock:
+            invalid = [u for u in user_ids if u in self.invalid_staff]
+            throttled = []
+            for user in user_ids:
+                if self.flow_controlled.get(user, 0) > 0 and user not in invalid:
+                    self.flow_controlled[user] -= 1
+                    throttled.append(user)
+            self.reached.extend(u for u in user_ids if u not in invalid and u not in throttled)
+        return {"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": invalid,
+                "flowControlledStaffIdList": throttled}
 
     def _handler_class(self):
         fake = self
@@ -283,3 +377,37 @@ def robot_message(*, msg_id: str, sender: str, text: str, now_ms: int,
     if webhook is not None:
         payload["sessionWebhook"] = webhook
     return payload
+
+
+def encrypted_callback(payload: dict[str, Any], *, token: str, aes_key: str, app_key: str,
+                       now_ms: int, nonce: str = "nOnCe123") -> tuple[dict[str, str], bytes]:
+    """A callback as DingTalk sends it with 消息体加密 on: (query params, body).
+
+    Made with wechatpy's cipher, which is DingTalk's scheme too (open-dingtalk/
+    DingTalk-Callback-Crypto DingCallbackCrypto3.py: AES-CBC, IV = key[:16], 32-byte
+    PKCS#7, owner key at the end; signature = sha1 of the sorted token, timestamp, nonce
+    and ciphertext; the timestamp in milliseconds)."""
+    import base64
+    import hashlib
+
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    encrypt = PrpCrypto(base64.b64decode(aes_key + "=")).encrypt(
+        json.dumps(payload, ensure_ascii=False), app_key).decode()
+    timestamp = str(now_ms)
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypt])).encode())
+    return ({"msg_signature": signature.hexdigest(), "timestamp": timestamp, "nonce": nonce},
+            json.dumps({"encrypt": encrypt}).encode())
+
+
+def open_encrypted_answer(answer: dict[str, str], *, token: str, aes_key: str,
+                          app_key: str) -> str:
+    """Check and decrypt djbot's answer to an encrypted callback, as DingTalk would."""
+    import base64
+    import hashlib
+
+    from wechatpy.enterprise.crypto import PrpCrypto
+
+    parts = sorted([token, answer["timeStamp"], answer["nonce"], answer["encrypt"]])
+    assert hashlib.sha1("".join(parts).encode()).hexdigest() == answer["msg_signature"]
+    return PrpCrypto(base64.b64decode(aes_key + "=")).decrypt(answer["encrypt"], app_key)

@@ -3,11 +3,17 @@
 It issues access tokens, answers message/send, webhook/send and the AI bot's
 response_url, serves the long connection, records everything it received, and can be
 told to fail the next calls (expired token, 45009, 60020, -1, HTTP 500, slow).
+
+It refuses what WeCom refuses, with WeCom's own error codes; each rule names the page
+(developer.work.weixin.qq.com/document/path/N) or SDK file it comes from. A rule whose
+exact errcode no source gives says UNCONFIRMED beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import itertools
 import json
 import threading
@@ -27,6 +33,20 @@ CORP_ID = "ww-fake-corp"
 APP_SECRET = "fake-app-secret"
 BOT_ID = "fake-bot"
 BOT_SECRET = "fake-bot-secret"
+AGENT_ID = 1000002
+
+# Byte limits, counted in UTF-8 (path/90236 message/send; path/91770 webhook; path/101031
+# stream reply; path/101463 long connection, which carries the same stream body).
+APP_TEXT_LIMIT = 2048  # message/send text.content: "超过将截断" (longer text is cut)
+APP_MARKDOWN_LIMIT = 2048  # message/send markdown.content
+WEBHOOK_TEXT_LIMIT = 2048
+WEBHOOK_MARKDOWN_LIMIT = 4096
+STREAM_LIMIT = 20480
+WEBHOOK_PER_MINUTE = 20  # path/91770: "每个机器人发送的消息不能超过20条/分钟"
+APP_MSGTYPES = {"text", "image", "voice", "video", "file", "textcard", "news", "mpnews",
+                "markdown", "miniprogram_notice", "template_card"}  # path/90236
+WEBHOOK_MSGTYPES = {"text", "markdown", "markdown_v2", "image", "news", "file", "voice",
+                    "template_card"}  # path/91770
 
 
 @dataclass
@@ -34,6 +54,7 @@ class Received:
     path: str
     params: dict[str, str]
     body: Any
+    truncated: bool = False
 
 
 @dataclass
@@ -45,6 +66,23 @@ class FakeWecom:
     # Pending failures: (path suffix, kind), each consumed by the next matching call.
     failures: deque = field(default_factory=deque)
     _valid_tokens: set = field(default_factory=set)
+    _expired_tokens: set = field(default_factory=set)
+    # Userids the directory knows; None means everyone (path/90236: unknown → invaliduser).
+    users: set | None = None
+    # response_url codes already used (path/101138: "仅可调用一次").
+    _used_response_codes: set = field(default_factory=set)
+    # webhook key → send times (time.monotonic()), for the 20-a-minute rule.
+    _webhook_sends: dict = field(default_factory=dict)
+    # Long connection: bot_id → the socket subscribed for it (one per bot, path/101463).
+    _subscribed: dict = field(default_factory=dict)
+    # req_ids of callbacks pushed to a client and not yet answered.
+    _open_callbacks: set = field(default_factory=set)
+    answered_callbacks: list = field(default_factory=list)
+    # Sockets that have been told disconnected_event (kicked out by a newer connection).
+    kicked: int = 0
+    # Swallow this many ping acks (a lost heartbeat), and refuse this many subscribes.
+    drop_pings: int = 0
+    refuse_subscribes: int = 0
     _seq: Any = field(default_factory=lambda: itertools.count(1))
     _sockets: list = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -54,9 +92,12 @@ class FakeWecom:
 
     # --- switches -----------------------------------------------------------------
 
-    def fail(self, path: str, kind: str, times: int = 1) -> None:
+    def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Make the next `times` calls to a path (e.g. "message/send") fail with `kind`:
-        "expired" (42001), "45009", "60020", "-1", "40001", "500" or "slow"."""
+        "expired" (42001), "45009", "60020", "-1", "40001", "500" or "slow"; with
+        `after`, that many calls succeed first."""
+        for _ in range(after):
+            self.failures.append((path, "ok"))
         for _ in range(times):
             self.failures.append((path, kind))
 
@@ -78,12 +119,15 @@ class FakeWecom:
             if path.endswith(item[0]):
                 self.failures.remove(item)
                 kind = item[1]
+                if kind == "ok":
+                    return None
                 if kind == "500":
                     return Response("boom", status_code=500)
                 if kind == "slow":
                     await asyncio.sleep(self.slow_seconds)
                     return None
                 if kind == "expired":
+                    self._expired_tokens |= self._valid_tokens
                     self._valid_tokens.clear()
                     return None
                 messages = {"45009": "api freq out of limit", "60020": "not allow to access "
@@ -107,7 +151,11 @@ class FakeWecom:
         if failed is not None:
             return failed
         q = request.query_params
-        if q.get("corpid") != CORP_ID or q.get("corpsecret") != APP_SECRET:
+        # path/91039 and the global errcode list (path/90313): a wrong corpid is 40013,
+        # a wrong secret 40001.
+        if q.get("corpid") != CORP_ID:
+            return JSONResponse({"errcode": 40013, "errmsg": "invalid corpid"})
+        if q.get("corpsecret") != APP_SECRET:
             return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
         self.tokens_issued += 1
         token = f"token-{next(self._seq)}"
@@ -120,26 +168,101 @@ class FakeWecom:
         failed = await self._failure("message/send")
         if failed is not None:
             return failed
-        if entry.params.get("access_token") not in self._valid_tokens:
+        token_problem = self._token_problem(entry.params.get("access_token"))
+        if token_problem is not None:
+            return token_problem
+        body = entry.body if isinstance(entry.body, dict) else {}
+        # path/90236: agentid must be the app's, msgtype one of the documented ones.
+        if body.get("agentid") != AGENT_ID:
+            return JSONResponse({"errcode": 40056, "errmsg": "invalid agentid"})
+        msgtype = body.get("msgtype")
+        if msgtype not in APP_MSGTYPES or not isinstance(body.get(msgtype), dict):
+            return JSONResponse({"errcode": 40008, "errmsg": "invalid message type"})
+        content = str(body[msgtype].get("content") or "")
+        if msgtype == "markdown" and len(content.encode()) > APP_MARKDOWN_LIMIT:
+            # path/90236: markdown "最长不超过2048个字节"; over it WeCom refuses the
+            # call with 40058 (a parameter out of range, path/90313).
+            return JSONResponse({"errcode": 40058, "errmsg": "markdown.content exceed max length"})
+        if msgtype == "text" and len(content.encode()) > APP_TEXT_LIMIT:
+            # path/90236: text "超过将截断" — accepted, but the member reads a cut message.
+            cut = content.encode()[:APP_TEXT_LIMIT].decode("utf-8", errors="ignore")
+            entry.body = {**body, "text": {**body["text"], "content": cut}}
+            entry.truncated = True
+        users = [u for u in str(body.get("touser") or "").split("|") if u]
+        invalid = [u for u in users if self.users is not None and u not in self.users]
+        if users and len(invalid) == len(users):
+            # path/90236 and path/90313: 81013 "user & party & tag all invalid".
+            return JSONResponse({"errcode": 81013, "errmsg": "user & party & tag all invalid"})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid)})
+
+    def _token_problem(self, token: str | None) -> Response | None:
+        """path/90313: 42001 for a token that has expired, 40014 for one never issued."""
+        if token in self._valid_tokens:
+            return None
+        if token in self._expired_tokens:
             return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
-        return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+        return JSONResponse({"errcode": 40014, "errmsg": "invalid access_token"})
 
     async def webhook_send(self, request: Request) -> Response:
-        await self._record(request)
+        entry = await self._record(request)
         failed = await self._failure("webhook/send")
         if failed is not None:
             return failed
-        if not request.query_params.get("key"):
+        key = request.query_params.get("key")
+        if not key:
             return JSONResponse({"errcode": 93000, "errmsg": "invalid webhook url"})
+        body = entry.body if isinstance(entry.body, dict) else {}
+        msgtype = body.get("msgtype")
+        if msgtype not in WEBHOOK_MSGTYPES or not isinstance(body.get(msgtype), dict):
+            return JSONResponse({"errcode": 40008, "errmsg": "invalid message type"})
+        item = body[msgtype]
+        limit = {"text": WEBHOOK_TEXT_LIMIT, "markdown": WEBHOOK_MARKDOWN_LIMIT}.get(msgtype)
+        if limit is not None and len(str(item.get("content") or "").encode()) > limit:
+            # path/91770: text ≤ 2048 bytes, markdown ≤ 4096 bytes; 40058 over it
+            # (shared/platforms.md §1 (b)).
+            return JSONResponse({"errcode": 40058, "errmsg": "content exceed max length"})
+        if msgtype == "image":
+            # path/91770: md5 of the image before base64; lenye/pmsg#2 quotes the answer
+            # to a mismatch, 301019 "media md5 not match".
+            try:
+                raw = base64.b64decode(item.get("base64") or "", validate=True)
+            except ValueError:
+                return JSONResponse({"errcode": 40009, "errmsg": "invalid image size"})
+            if hashlib.md5(raw).hexdigest() != item.get("md5"):
+                return JSONResponse({"errcode": 301019, "errmsg": "media md5 not match"})
+        now = time.monotonic()
+        recent = [t for t in self._webhook_sends.get(key, []) if now - t < 60]
+        if len(recent) >= WEBHOOK_PER_MINUTE:
+            # path/91770: 20 a minute per robot; the answer is 45009 (shared/platforms.md).
+            self._webhook_sends[key] = recent
+            return JSONResponse({"errcode": 45009, "errmsg": "api freq out of limit"})
+        self._webhook_sends[key] = [*recent, now]
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
     async def aibot_response(self, request: Request) -> Response:
-        await self._record(request)
+        entry = await self._record(request)
         failed = await self._failure("aibot/response")
-        return failed or JSONResponse({"errcode": 0, "errmsg": "ok"})
+        if failed is not None:
+            return failed
+        # path/101138: a response_url "仅可调用一次" (usable once). The errcode of a
+        # second use is UNCONFIRMED; the fake answers 40058 so a retry is visibly refused.
+        code = request.query_params.get("response_code", "")
+        if code in self._used_response_codes:
+            return JSONResponse({"errcode": 40058, "errmsg": "response_code already used"})
+        self._used_response_codes.add(code)
+        body = entry.body if isinstance(entry.body, dict) else {}
+        if body.get("msgtype") not in ("markdown", "template_card"):
+            return JSONResponse({"errcode": 40008, "errmsg": "invalid message type"})
+        return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
     async def ws(self, socket: WebSocket) -> None:
-        """The AI bot's long connection: subscribe, ping, callbacks pushed by the test."""
+        """The AI bot's long connection (path/101463; aibot-node-sdk src/ws.ts).
+
+        Every frame gets an ack `{headers:{req_id}, errcode, errmsg}`. One connection per
+        bot: a newer subscription takes over and the older socket is sent an
+        `aibot_event_callback` with `disconnected_event`, then closed. A reply must answer
+        a callback this socket was given (its req_id), once.
+        """
         await socket.accept()
         self._sockets.append(socket)
         try:
@@ -148,27 +271,83 @@ class FakeWecom:
                 self.ws_frames.append(frame)
                 cmd = frame.get("cmd")
                 req_id = (frame.get("headers") or {}).get("req_id")
-                errcode = 0
+                body = frame.get("body") or {}
+                errcode, errmsg = 0, "ok"
                 if cmd == "aibot_subscribe":
-                    body = frame.get("body") or {}
-                    if body.get("bot_id") != BOT_ID or body.get("secret") != BOT_SECRET:
-                        errcode = 40001
+                    if self.refuse_subscribes > 0:
+                        self.refuse_subscribes -= 1
+                        errcode, errmsg = 40001, "invalid secret"
+                    elif body.get("bot_id") != BOT_ID or body.get("secret") != BOT_SECRET:
+                        errcode, errmsg = 40001, "invalid secret"
+                    else:
+                        older = self._subscribed.get(BOT_ID)
+                        self._subscribed[BOT_ID] = socket
+                        if older is not None and older is not socket:
+                            await self._kick(older)
+                elif cmd == "ping":
+                    if self.drop_pings > 0:  # a heartbeat ack lost on the way
+                        self.drop_pings -= 1
+                        continue
+                elif self._subscribed.get(BOT_ID) is not socket:
+                    # Not (or no longer) the bot's connection. UNCONFIRMED errcode.
+                    errcode, errmsg = 40001, "not subscribed"
+                elif cmd in ("aibot_respond_msg", "aibot_respond_welcome_msg"):
+                    if req_id not in self._open_callbacks:
+                        # Answering an unknown or already-answered callback. UNCONFIRMED
+                        # errcode; the SDK (src/ws.ts) rejects the reply on any non-zero.
+                        errcode, errmsg = 40058, "invalid req_id"
+                    elif len(json.dumps(body, ensure_ascii=False).encode()) > STREAM_LIMIT + 1024:
+                        errcode, errmsg = 40058, "content exceed max length"
+                    else:
+                        stream = body.get("stream") or {}
+                        if not (cmd == "aibot_respond_msg" and stream.get("finish") is False):
+                            self._open_callbacks.discard(req_id)
+                        self.answered_callbacks.append(req_id)
+                elif cmd == "aibot_send_msg":
+                    # aibot-node-sdk src/types/api.ts: markdown or template_card only.
+                    if body.get("msgtype") not in ("markdown", "template_card"):
+                        errcode, errmsg = 40008, "invalid message type"
+                    elif not body.get("chatid"):
+                        errcode, errmsg = 40058, "chatid missing"
                 await socket.send_text(json.dumps(
-                    {"headers": {"req_id": req_id}, "errcode": errcode,
-                     "errmsg": "ok" if errcode == 0 else "invalid secret"}))
-                if errcode:
+                    {"headers": {"req_id": req_id}, "errcode": errcode, "errmsg": errmsg}))
+                if cmd == "aibot_subscribe" and errcode:
                     await socket.close()
                     return
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             if socket in self._sockets:
                 self._sockets.remove(socket)
+            if self._subscribed.get(BOT_ID) is socket:
+                del self._subscribed[BOT_ID]
+
+    async def _kick(self, socket: WebSocket) -> None:
+        """What WeCom does to the older connection when a newer one subscribes."""
+        self.kicked += 1
+        event = {"cmd": "aibot_event_callback",
+                 "headers": {"req_id": f"evt-{next(self._seq)}"},
+                 "body": {"msgid": f"evt-{next(self._seq)}", "aibotid": BOT_ID,
+                          "create_time": int(time.time()), "msgtype": "event",
+                          "from": {"userid": ""},
+                          "event": {"eventtype": "disconnected_event"}}}
+        try:
+            await socket.send_text(json.dumps(event))
+            await socket.close()
+        except RuntimeError:
+            pass
+        if socket in self._sockets:
+            self._sockets.remove(socket)
 
     def push(self, frame: dict) -> None:
-        """Send a frame (e.g. an aibot_msg_callback) to every connected long connection."""
+        """Send a frame (e.g. an aibot_msg_callback) to the bot's current connection."""
+        req_id = (frame.get("headers") or {}).get("req_id")
+        if frame.get("cmd") in ("aibot_msg_callback", "aibot_event_callback") and req_id:
+            self._open_callbacks.add(req_id)
+
         async def _push():
-            for socket in list(self._sockets):
+            target = self._subscribed.get(BOT_ID)
+            for socket in [target] if target is not None else list(self._sockets):
                 await socket.send_text(json.dumps(frame, ensure_ascii=False))
         asyncio.run_coroutine_threadsafe(_push(), self._loop).result(5)
 

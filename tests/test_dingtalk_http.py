@@ -25,8 +25,8 @@ GROUP = "cidGroup1"
 
 
 @pytest.fixture
-def fake():
-    with FakeDingtalk() as server:
+def fake(clock):
+    with FakeDingtalk(clock=clock) as server:
         yield server
 
 
@@ -67,7 +67,9 @@ class DingTalkUser:
         msg_id = msg_id or f"msg{self.sent:03d}"
         payload = robot_message(msg_id=msg_id, sender=sender, text=text, now_ms=self.now_ms(),
                                 conversation=GROUP, private=private,
-                                webhook=self.fake.session_webhook(msg_id),
+                                # The fake refuses the webhook after its expiry, as DingTalk does.
+                                webhook=self.fake.session_webhook(
+                                    msg_id, expires_ms=self.now_ms() + webhook_ttl_ms),
                                 webhook_ttl_ms=webhook_ttl_ms)
         response = await self.post(json.dumps(payload, ensure_ascii=False).encode())
         assert response.status_code == 200, response.text
@@ -250,3 +252,14 @@ async def test_one_member_on_both_platforms_adds_up(runtime, dingtalk, chat, fak
     on_wecom = chat.say("wx-zhang", "积分", platform="wecom").text
     asked = await dingtalk.say("dt-zhang", "积分", private=True)
     assert str(total) in on_wecom and str(total) in dingtalk.reply_text(asked)
+
+
+async def test_the_first_message_in_a_new_group_gets_the_welcome_once(runtime, dingtalk):
+    from bot.adapters.common import WELCOME
+
+    first = await dingtalk.say("m01", "帮助")
+    assert dingtalk.reply_text(first).rstrip().endswith(WELCOME)
+    again = await dingtalk.say("m01", "帮助")
+    assert WELCOME not in dingtalk.reply_text(again)
+    private = await dingtalk.say("m02", "帮助", private=True)
+    assert WELCOME not in dingtalk.reply_text(private)

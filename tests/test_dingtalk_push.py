@@ -27,8 +27,8 @@ SECRET = "SEC0123456789abcdef"
 
 
 @pytest.fixture
-def fake():
-    with FakeDingtalk() as server:
+def fake(clock):
+    with FakeDingtalk(clock=clock) as server:
         yield server
 
 
@@ -191,3 +191,39 @@ def test_doctor_names_what_is_missing_and_tries_the_token(fake):
     problems = [line for ok, line in wrong if not ok]
     assert any("MODE" in p for p in problems) and any("Client Secret" in p for p in problems)
     assert not any("wrong" in line for _, line in wrong)  # never print a secret
+
+
+# --- batchSend's partial failures ------------------------------------------------------------
+
+
+async def test_batch_send_retries_the_flow_controlled_and_records_the_invalid(
+        runtime, worker, fake, clock, monkeypatch):
+    users = [f"u{i:02d}" for i in range(25)]  # two batches
+    fake.flow_control("u03", "u22")  # DingTalk holds these back once
+    fake.invalid_staff = {"u05"}  # and does not know this one
+    push(runtime, target_kind="user", target="u00", text="本周学习任务已发布", user_ids=users)
+    await worker.drain()
+
+    first, again = rows(runtime)
+    assert first.status == "sent" and "u05" in first.last_error  # recorded, not retried
+    assert again.status == "pending" and again.payload["user_ids"] == ["u03", "u22"]
+    assert again.next_attempt_at > clock.now()  # later, not in the same breath
+    assert sorted(fake.reached) == sorted(set(users) - {"u03", "u05", "u22"})
+
+    clock.advance(timedelta(minutes=2))
+    await worker.drain()
+    assert [r.status for r in rows(runtime)] == ["sent", "sent"]
+    # Everyone DingTalk knows got it exactly once; nobody twice, u05 never.
+    assert sorted(fake.reached) == sorted(set(users) - {"u05"})
+
+    # The operator sees who was not reached, in the outbox view and in doctor.
+    from bot import cli
+    from bot.cli import app
+
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: runtime)
+    listing = CliRunner().invoke(app, ["outbox", "--status", "sent"])
+    assert "u05" in listing.output, listing.output
+    from bot.doctor import unreached_lines
+
+    [(ok, line)] = unreached_lines(runtime.settings, "dingtalk")
+    assert not ok and "u05" in line and f"#{first.id}" in line

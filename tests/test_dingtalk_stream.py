@@ -23,8 +23,8 @@ GROUP = "cidStreamGroup"
 
 
 @pytest.fixture
-def fake():
-    with FakeDingtalk() as server:
+def fake(clock):
+    with FakeDingtalk(clock=clock) as server:
         yield server
 
 
@@ -176,6 +176,15 @@ def test_night_study_over_stream_mode(fake, database, replicas):
     fake.drop_connection()
     assert fake.wait_for(lambda: fake.connections == 2, 30), replicas.logs()
     assert "你已签到" in chat.say("m01", "签到")
+
+    # The gateway's SYSTEM frames: a ping is acked with its data; a disconnect closes the
+    # socket and the replica connects again.
+    ping = fake.system("ping")
+    assert fake.wait_for(lambda: fake.acked(ping), 10), replicas.logs()
+    assert fake.acked(ping)["code"] == 200
+    fake.system("disconnect")
+    assert fake.wait_for(lambda: fake.connections == 3, 30), replicas.logs()
+    assert "党建助手可用指令" in chat.say("m02", "帮助")
 
     # An expired sessionWebhook: the reply goes through the outbox and the proactive API, once.
     late_id, late_frame = chat.push("m22", "签到", webhook_ttl_ms=-600_000)

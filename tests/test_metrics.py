@@ -164,5 +164,7 @@ def test_a_callback_the_long_connection_cannot_read_is_counted(runtime):
     malformed = ("djbot_rejected_total", {"platform": "wecom", "reason": "malformed"})
     before = metrics.REGISTRY.get_sample_value(*malformed) or 0
     conn = LongConnection(runtime, runtime.settings.wecom, holder="a")
-    asyncio.run(conn._on_message("req-1", {"msgtype": "text"}))  # no msgid, no sender
+    frame = {"cmd": "aibot_msg_callback", "headers": {"req_id": "req-1"},
+             "body": {"msgtype": "text"}}  # no msgid, no sender
+    assert asyncio.run(conn._on_frame(None, frame)) is True  # counted, and the socket stays
     assert metrics.REGISTRY.get_sample_value(*malformed) == before + 1

@@ -38,7 +38,9 @@ def test_refresh_events_and_images_are_not_commands():
     assert parse_aibot({"msgid": "r", "msgtype": "stream", "stream": {"id": "m1"}},
                        now=NOW).stream_id == "m1"
     assert parse_aibot({"msgid": "e", "msgtype": "event", "event": {"eventtype": "enter_chat"}},
-                       now=NOW).kind == "event"
+                       now=NOW).kind == "welcome"
+    assert parse_aibot({"msgid": "f", "msgtype": "event",
+                        "event": {"eventtype": "feedback_event"}}, now=NOW).kind == "event"
     image = {"msgid": "i", "chattype": "single", "from": {"userid": "u"}, "msgtype": "image"}
     assert parse_aibot(image, now=NOW).kind == "ignored"
     with pytest.raises(MalformedPayload):

@@ -101,3 +101,34 @@ async def test_only_the_lease_holder_connects(ws_runtime, fake, clock):
     # A stopped holder releases the lease at once for the next replica.
     assert await asyncio.to_thread(second._lease) is True
 
+
+
+async def test_mentions_render_as_names_where_wecom_documents_no_userid_mention(
+        ws_runtime, fake):
+    from bot.adapters.wecom.senders import render_group, render_markdown
+    from tests.factories import make_member
+
+    payload = {"text": "请按时参加夜学", "markdown": True, "mentions": ["zhangsan"]}
+    # The group webhook documents <@userid> (path/99110)…
+    assert render_group(payload)[0]["markdown"]["content"].endswith("<@zhangsan>")
+    # …the AI bot's stream and aibot_send_msg do not: no literal <@zhangsan> there.
+    assert "<@" not in render_markdown(payload) and "zhangsan" not in render_markdown(payload)
+
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05,
+                          first_backoff=0.05)
+    branch_id = seed(ws_runtime.engine, lambda session: bind_chat(
+        session, make_branch(session, "一支部"), "grp-8").branch_id)
+    seed(ws_runtime.engine, lambda session: make_member(session, None, "张三", wecom="zhangsan"))
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        sender = WecomSender(WecomClient(ws_runtime.settings.wecom, ws_runtime.clock),
+                             ws_runtime.engine, longconn=conn)
+        result = await sender.send(Outbound(id=2, platform="wecom", target_kind="group",
+                                            target=str(branch_id), branch_id=branch_id,
+                                            kind="reminder.group", payload=payload))
+        assert result.ok
+        content = frames(fake, "aibot_send_msg")[-1]["body"]["markdown"]["content"]
+        assert content.endswith("@张三") and "<@" not in content
+    finally:
+        await conn.stop()

@@ -306,3 +306,23 @@ def client_for_disabled(settings, clock, engine) -> httpx.AsyncClient:
     runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
     app = create_app(runtime, start_background=False)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djbot")
+
+
+async def test_aibot_voice_is_answered_and_enter_chat_gets_the_welcome(db_url, clock, engine):
+    from bot.adapters.common import WELCOME
+
+    ts = int(clock.now().timestamp())
+    voice = {"msgid": "v1", "aibotid": "AIBOTID", "chattype": "single",
+             "from": {"userid": "zhangsan"}, "msgtype": "voice", "voice": {"content": "帮助"}}
+    enter = {"msgid": "e1", "aibotid": "AIBOTID", "chattype": "single", "create_time": ts,
+             "from": {"userid": "zhangsan"}, "msgtype": "event",
+             "event": {"eventtype": "enter_chat"}}
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        params, body = fw.aibot_request(voice, timestamp=ts)
+        spoken = await http.post("/wecom/aibot", params=params, content=body)
+        params, body = fw.aibot_request(enter, timestamp=ts, nonce="99")
+        entered = await http.post("/wecom/aibot", params=params, content=body)
+    stream = fw.open_aibot_reply(spoken.json())["stream"]
+    assert stream["finish"] and "党建助手可用指令" in stream["content"]  # spoken 帮助 = typed
+    assert fw.open_aibot_reply(entered.json()) == {"msgtype": "text",
+                                                   "text": {"content": WELCOME}}

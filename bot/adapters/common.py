@@ -1,5 +1,6 @@
 """What the WeCom and DingTalk adapters do alike: read a bounded body, name a refusal for the
-metrics, cut text to a byte limit, cache an access token, close an HTTP client at shutdown."""
+metrics, cut text to a byte limit or split it into numbered parts, cache an access token,
+close an HTTP client at shutdown."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from fastapi import Request
 
 from bot import metrics
 from bot.clock import Clock
+
+# The one line a new chat gets (WeCom's enter_chat, DingTalk's first message in a new
+# group): how to bind the group and where help is.
+WELCOME = ("你好，我是党建助手。请支部书记在本支部群里@我发送「绑定 支部名称」把群绑定到支部；"
+           "发送「帮助」查看全部指令。")
 
 # Neither platform sends callbacks anywhere near this; a larger body is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
@@ -57,6 +63,87 @@ def cut_to_bytes(text: str, limit: int, marker: str = "…") -> str:
         return ""
     # errors="ignore" drops the partial character the byte cut left at the end.
     return text.encode()[:room].decode("utf-8", errors="ignore") + marker
+
+
+def _byte_len(text: str) -> int:
+    return len(text.encode())
+
+
+def _part_label(index: int, total: int) -> str:
+    return f"（{index}/{total}）\n"
+
+
+def _is_table_row(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def _table_header(lines: list[str], end: int) -> list[str]:
+    """The header and separator rows of the markdown table that line `end` belongs to."""
+    start = end
+    while start > 0 and _is_table_row(lines[start - 1]):
+        start -= 1
+    head = lines[start:start + 2]
+    if len(head) == 2 and set(head[1].replace("|", "").strip()) <= set("-: "):
+        return head
+    return []
+
+
+def split_to_bytes(text: str, limit: int) -> list[str]:
+    """Split text into parts of at most `limit` UTF-8 bytes, each headed "（i/n）".
+
+    Both platforms count their limits in bytes and refuse (or silently cut) a longer
+    message, so a long summary goes out whole in numbered parts instead. Cuts fall
+    between lines, so a table row is never split; a part that starts inside a markdown
+    table repeats the table's header rows so it still renders as a table. Only a single
+    line longer than a whole part is cut, and then between characters, never inside one.
+    A text within the limit is returned as it is, unnumbered.
+    """
+    if _byte_len(text) <= limit:
+        return [text]
+    lines = text.split("\n")
+    total_guess = max(2, -(-_byte_len(text) // limit))
+    while True:
+        # Room left for the text once the widest label ("（nn/nn）\n") is in.
+        room = limit - _byte_len(_part_label(total_guess, total_guess))
+        if room <= 0:
+            raise ValueError(f"a {limit}-byte limit leaves no room for any text")
+        parts = _pack(lines, room)
+        if len(parts) <= total_guess or len(str(len(parts))) == len(str(total_guess)):
+            break
+        total_guess = len(parts)
+    total = len(parts)
+    return [_part_label(i, total) + part for i, part in enumerate(parts, 1)]
+
+
+def _pack(lines: list[str], room: int) -> list[str]:
+    """Lines grouped greedily into chunks of at most `room` bytes (joined by newlines)."""
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        if _byte_len(line) > room:  # one line longer than a part: cut between characters
+            if current:
+                parts.append("\n".join(current))
+            while _byte_len(line) > room:
+                head = line.encode()[:room].decode("utf-8", errors="ignore")
+                parts.append(head)
+                line = line[len(head):]
+            current, size = [line], _byte_len(line)
+            continue
+        needed = _byte_len(line) + (1 if current else 0)
+        if current and size + needed > room:
+            parts.append("\n".join(current))
+            current, size = [], 0
+            if _is_table_row(line) and _is_table_row(lines[index - 1]):
+                header = _table_header(lines, index)
+                if header and _byte_len("\n".join([*header, line])) <= room:
+                    current, size = list(header), _byte_len("\n".join(header))
+            needed = _byte_len(line) + (1 if current else 0)
+        current.append(line)
+        size += needed
+    if current:
+        parts.append("\n".join(current))
+    return parts
 
 
 class TokenCache:

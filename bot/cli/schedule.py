@@ -205,7 +205,9 @@ def outbox_list(
         typer.echo("发件箱为空。")
     for row in rows:
         text = (row.payload.get("text") or "").splitlines()[0][:40]
-        error = f" 错误：{row.last_error}" if row.last_error and row.status != "sent" else ""
+        error = ""
+        if row.last_error:  # on a sent row: recipients the platform refused for good
+            error = f" {'注意' if row.status == 'sent' else '错误'}：{row.last_error}"
         typer.echo(f"#{row.id} {row.status} {row.kind} → {row.platform} {row.target_kind} "
                    f"{row.target} 尝试{row.attempts}次 "
                    f"{row.next_attempt_at.astimezone(tz):%m-%d %H:%M}「{text}」{error}")

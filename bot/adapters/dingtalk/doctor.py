@@ -24,12 +24,25 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
         lines.append((True, "AppKey、AppSecret、RobotCode 已配置"))
     if cfg.mode == "http":
         lines.append((True, "HTTP 回调模式：机器人消息接收地址填 https://<你的域名>/dingtalk/callback"))
+        from .crypto import configuration_problem
+
+        problem = configuration_problem(cfg)
+        if problem is not None:
+            lines.append((False, f"消息体加密配置有误：{problem}"))
+        elif cfg.callback_aes_key:
+            lines.append((True, "消息体加密已配置（token 与 aes_key）"))
+        else:
+            lines.append((True, "未配置消息体加密：若开发者后台开启了「消息体加密」，请设置 "
+                                "DJBOT_DINGTALK__CALLBACK_TOKEN 和 DJBOT_DINGTALK__CALLBACK_AES_KEY"))
     elif cfg.mode == "stream":
         lines.append((True, "Stream 模式：无需公网地址；多副本时只有一个副本保持连接"))
     else:
         lines.append((False, f"DJBOT_DINGTALK__MODE 只能是 http 或 stream，现在是「{cfg.mode}」"))
     if cfg.app_key and cfg.app_secret:
         lines.append(asyncio.run(_try_token(cfg)))
+    from bot.doctor import unreached_lines
+
+    lines += unreached_lines(settings, "dingtalk")
     return lines
 
 

@@ -1,14 +1,14 @@
 """DingTalk in djbot's HTTP service: POST /dingtalk/callback, or the Stream service.
 
 A callback is checked in this order, each failure answered 4xx, logged with the reason
-and stored nowhere: body size, sign and timestamp headers, JSON, message fields. Then
+and stored nowhere: body size, sign and timestamp headers (or, with 消息体加密 on, the
+msg_signature and decryption: crypto.open_callback), JSON, message fields. Then
 the dispatcher handles it and commits (a retried msgId gets the stored reply), we answer
 200, and the reply is sent after the answer (sessionWebhook, else the outbox).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
@@ -19,9 +19,9 @@ from bot.core import Reply
 from bot.runtime import Runtime
 
 from .client import DingtalkClient
+from .crypto import CallbackRefused, configuration_problem, open_callback
 from .inbound import BadPayload, Delivery, is_text, parse
 from .senders import DingtalkSender, Replier
-from .signing import check_callback
 
 log = logging.getLogger("djbot.dingtalk")
 
@@ -34,6 +34,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return
     if settings.mode not in MODES:
         raise ValueError(f"DJBOT_DINGTALK__MODE must be http or stream, not {settings.mode!r}")
+    problem = configuration_problem(settings)
+    if problem is not None:  # refuse to start rather than answer every message 400
+        raise ValueError(problem)
     client = DingtalkClient(settings, runtime.clock)
     replier = Replier(client, runtime.engine, runtime.clock)
     app.state.services.append(ClosesClient(client))
@@ -57,24 +60,15 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
         body = await read_limited(request, MAX_BODY_BYTES)
         if body is None:
             return _refuse(413, "body larger than 1 MB")
-        problem = check_callback(
-            timestamp=request.headers.get("timestamp"),
-            signature=request.headers.get("sign"),
-            app_secret=settings.app_secret,
-            now=runtime.clock.now(),
-            max_skew_seconds=settings.max_clock_skew_seconds,
-        )
-        if problem is not None:
-            return _refuse(403 if problem.startswith("stale") else 401, problem)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _refuse(400, "body is not JSON")
-        if not isinstance(payload, dict):
-            return _refuse(400, "body is not a JSON object")
-        if not is_text(payload):
-            log.info("dingtalk %s message ignored", payload.get("msgtype"))
-            return JSONResponse({})
+        try:  # sign header, or 消息体加密's msg_signature and decryption
+            opened = open_callback(body, headers=request.headers, query=request.query_params,
+                                   settings=settings, now=runtime.clock.now())
+        except CallbackRefused as exc:
+            return _refuse(exc.status, exc.reason)
+        payload = opened.payload
+        if payload is None or not is_text(payload):
+            log.info("dingtalk %s ignored", "event" if payload is None else payload.get("msgtype"))
+            return JSONResponse(opened.answer)
         try:
             delivery = parse(payload, received_at=runtime.clock.now())
         except BadPayload as exc:
@@ -82,7 +76,7 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
         reply = await runtime.dispatcher.handle(delivery.message)
         # Committed: answer now, send after; DingTalk does not wait for our reply.
         background.add_task(_send_reply, replier, delivery, reply)
-        return JSONResponse({})
+        return JSONResponse(opened.answer)
 
     return router
 

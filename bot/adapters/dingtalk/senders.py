@@ -5,6 +5,9 @@
 - The outbox Sender uses the robot's proactive APIs: groupMessages/send for a group,
   oToMessages/batchSend for people (at most 20 per call), or, when a branch has set one,
   its custom robot webhook (signed URL, 20 a minute, then a 10-minute block).
+- A long message goes in numbered parts (common.split_to_bytes), each within PART_BYTES.
+- batchSend answers 200 even when it reached only some people: the flow-controlled ones
+  get their own outbox row, due later; the invalid ones are noted on the sent row.
 """
 
 from __future__ import annotations
@@ -13,21 +16,21 @@ import asyncio
 import json
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.common import cut_to_bytes
+from bot.adapters.common import WELCOME, cut_to_bytes, split_to_bytes
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 from bot.core import Reply
-from bot.sender import Outbound, SendResult
+from bot.sender import PARTS_SENT, Outbound, PartsInterrupted, SendResult, send_parts
 from storage import outbox
 from storage.db import session_scope
-from storage.models import ChatBinding, PushChannel
+from storage.models import ChatBinding, ProcessedMessage, PushChannel
 
 from .client import ROBOT_THROTTLE_SECONDS, DingtalkClient, DingtalkError
 from .inbound import PLATFORM, Delivery
@@ -37,8 +40,15 @@ log = logging.getLogger("djbot.dingtalk")
 
 BATCH_USERS = 20  # oToMessages/batchSend takes at most 20 userIds
 MSG_PARAM_BYTES = 15_000  # msgParam is a JSON string of at most 15 000 bytes
-TEXT_BYTES = 12_000  # leaves room in msgParam for the title and JSON escaping
+# One part's text: room in msgParam for the title, the blank lines a plain reply gains as
+# markdown and JSON's escaping of them. No smaller limit is published for sessionWebhook
+# or custom-robot markdown, so their parts use the same size (docs/dingtalk.md).
+PART_BYTES = 10_000
+TEXT_BYTES = 12_000  # the hard cut for one part, should a part ever grow past PART_BYTES
 ROBOT_PER_MINUTE = 20
+# Flow-controlled batchSend recipients are tried again this much later (DingTalk says only
+# "flow controlled", not for how long).
+FLOW_CONTROL_WAIT = timedelta(minutes=1)
 
 
 # --- rendering (pure) ------------------------------------------------------------------
@@ -76,6 +86,14 @@ def robot_message(reply: Reply) -> dict[str, str]:
     return {"msgKey": "sampleText", "msgParam": json.dumps(param, ensure_ascii=False)}
 
 
+def reply_parts(reply: Reply) -> list[Reply]:
+    """The reply as one or more messages, each within PART_BYTES, numbered when several."""
+    texts = split_to_bytes(reply.text, PART_BYTES)
+    if len(texts) == 1:
+        return [reply]
+    return [replace(reply, text=text) for text in texts]
+
+
 def batches(user_ids: list[str], size: int = BATCH_USERS) -> list[list[str]]:
     return [user_ids[i : i + size] for i in range(0, len(user_ids), size)]
 
@@ -98,25 +116,48 @@ class Replier:
     async def reply(self, delivery: Delivery, reply: Reply) -> str:
         """Send the reply; return "webhook" or "outbox" (where it went)."""
         message = delivery.message
+        if not message.is_private and await asyncio.to_thread(self._new_group, message.chat_id):
+            # DingTalk has no "robot added to a group" event for an internal app's robot:
+            # the first message from a group djbot has never seen gets the welcome.
+            reply = replace(reply, text=f"{reply.text}\n\n{WELCOME}")
         mentions: tuple[str, ...] = ()
         if not message.is_private:
             mentions = tuple(dict.fromkeys((delivery.sender_staff_id, *reply.mentions)))
+        sent = 0
         if delivery.webhook_usable(self.clock.now()):
+            parts = reply_parts(reply)
+            last = len(parts) - 1
             try:
-                await self.client.webhook(delivery.session_webhook,  # type: ignore[arg-type]
-                                          webhook_body(reply, mentions=mentions),
-                                          what="sessionWebhook")
+                # The @ comes with the last part, once the whole answer is there.
+                await send_parts({}, parts, lambda part: self.client.webhook(
+                    delivery.session_webhook,  # type: ignore[arg-type]
+                    webhook_body(part, mentions=mentions if part is parts[last] else ()),
+                    what="sessionWebhook"))
                 return "webhook"
-            except DingtalkError as exc:
+            except PartsInterrupted as exc:
+                sent = exc.sent
                 log.warning("sessionWebhook reply to %s failed (%s); queued instead",
-                            message.message_id, exc.reason)
-        await asyncio.to_thread(self._enqueue, delivery, reply)
+                            message.message_id, getattr(exc.cause, "reason", exc.cause))
+        await asyncio.to_thread(self._enqueue, delivery, reply, sent)
         return "outbox"
 
-    def _enqueue(self, delivery: Delivery, reply: Reply) -> None:
+    def _new_group(self, chat_id: str) -> bool:
+        """No binding yet, and this message is the only one ever received from the group."""
+        with Session(self.engine) as session:
+            if session.exec(select(ChatBinding.id).where(
+                    ChatBinding.platform == PLATFORM, ChatBinding.chat_id == chat_id)).first():
+                return False
+            seen = session.exec(select(ProcessedMessage.id).where(
+                ProcessedMessage.platform == PLATFORM,
+                ProcessedMessage.chat_id == chat_id).limit(2)).all()
+            return len(seen) <= 1
+
+    def _enqueue(self, delivery: Delivery, reply: Reply, parts_sent: int = 0) -> None:
         message = delivery.message
         payload = reply.to_dict()
-        if not message.is_private and message.sender_name:
+        if parts_sent:  # the rest of a long answer whose first parts went by webhook
+            payload[PARTS_SENT] = parts_sent
+        elif not message.is_private and message.sender_name:
             # The proactive group API cannot @ anyone; say who the answer is for.
             payload["text"] = f"@{message.sender_name} {reply.text}"
         with session_scope(self.engine) as session:
@@ -195,50 +236,106 @@ class DingtalkSender:
         try:
             if message.target_kind == "user":
                 users = list(message.payload.get("user_ids") or [message.target])
-                await self._to_users(users, reply)
-                return SendResult.sent()
+                return await self._to_users(message, users, reply)
             route = await asyncio.to_thread(self._group_route, message)
             if route is None:
                 return SendResult.failed(
                     "no DingTalk group for this target: bind a group or set a custom robot",
                     retryable=False)
             if isinstance(route, _Robot):
-                return await self._to_robot(route, reply)
-            await self._to_conversation(route.open_conversation_id, reply)
+                return await self._to_robot(message, route, reply)
+            await send_parts(message.payload, reply_parts(reply),
+                             lambda part: self._to_conversation(route.open_conversation_id,
+                                                                part))
             return SendResult.sent()
+        except PartsInterrupted as exc:
+            return self._failure(exc.cause).resuming(message.payload, exc.sent)
         except DingtalkError as exc:
+            return self._failure(exc)
+
+    @staticmethod
+    def _failure(exc: Exception) -> SendResult:
+        if isinstance(exc, DingtalkError):
             return SendResult.failed(exc.reason, retryable=exc.retryable,
                                      retry_after=exc.retry_after)
+        raise exc
 
-    async def _to_users(self, user_ids: list[str], reply: Reply) -> None:
-        # A failure after the first batch makes the outbox retry the whole row, so the
-        # first batch may see the message twice: delivery is at least once.
-        for batch in batches(user_ids):
-            await self.client.api("/v1.0/robot/oToMessages/batchSend",
-                                  {"robotCode": self.settings.robot_code, "userIds": batch,
-                                   **robot_message(reply)})
+    async def _to_users(self, message: Outbound, user_ids: list[str],
+                        reply: Reply) -> SendResult:
+        """batchSend each part to everyone, 20 at a time. A 200 may still leave people out
+        (aliyun/dingtalk-sdk BatchSendOTOResponseBody): flow-controlled ones get a row of
+        their own, due after FLOW_CONTROL_WAIT; invalid ones are dropped and noted.
+
+        A failure after the first batch makes the outbox retry the whole part, so the
+        first batch may see that part twice: delivery is at least once.
+        """
+        parts = reply_parts(reply)
+        users = list(dict.fromkeys(user_ids))
+        invalid: list[str] = []
+        for index in range(min(int(message.payload.get(PARTS_SENT) or 0), len(parts)),
+                           len(parts)):
+            throttled: list[str] = []
+            for batch in batches(users):
+                try:
+                    answer = await self.client.api(
+                        "/v1.0/robot/oToMessages/batchSend",
+                        {"robotCode": self.settings.robot_code, "userIds": batch,
+                         **robot_message(parts[index])})
+                except DingtalkError as exc:
+                    raise PartsInterrupted(index, exc) from exc
+                invalid += [u for u in answer.get("invalidStaffIdList") or [] if u in batch]
+                throttled += [u for u in answer.get("flowControlledStaffIdList") or []
+                              if u in batch]
+            if throttled:
+                log.info("dingtalk batchSend %s: %d flow-controlled, queued again",
+                         message.id, len(throttled))
+                await asyncio.to_thread(self._requeue, message, throttled, index)
+            users = [u for u in users if u not in invalid and u not in throttled]
+        if invalid:
+            return SendResult.sent(
+                note=f"无效用户（钉钉 invalidStaffIdList）：{'、'.join(dict.fromkeys(invalid))}")
+        return SendResult.sent()
+
+    def _requeue(self, message: Outbound, user_ids: list[str], part: int) -> None:
+        """The flow-controlled users' own row: this part onwards, a little later."""
+        payload = {**message.payload, "user_ids": user_ids, PARTS_SENT: part}
+        with session_scope(self.engine) as session:
+            outbox.enqueue(
+                session, platform=PLATFORM, target_kind="user", target=user_ids[0],
+                payload=payload, now=self.clock.now(), kind=message.kind,
+                branch_id=message.branch_id,
+                not_before=self.clock.now() + FLOW_CONTROL_WAIT,
+                # A retry of this row that meets the same refusal must not queue it twice.
+                dedupe_key=f"dingtalk.flow:{message.id}:{part}:{','.join(sorted(user_ids))}"[:250])
 
     async def _to_conversation(self, open_conversation_id: str, reply: Reply) -> None:
+        """groupMessages/send; its answer carries only processQueryKey."""
         await self.client.api("/v1.0/robot/groupMessages/send",
                               {"robotCode": self.settings.robot_code,
                                "openConversationId": open_conversation_id,
                                **robot_message(reply)})
 
-    async def _to_robot(self, robot: _Robot, reply: Reply) -> SendResult:
-        wait = self.throttle.wait_seconds(robot.url)
-        if wait > 0:
-            return SendResult.failed("custom robot: waiting out its rate limit",
-                                     retry_after=wait)
-        url = signed_webhook_url(robot.url, robot.secret, self.clock.now()) if robot.secret \
-            else robot.url
-        try:
-            await self.client.webhook(url, webhook_body(reply, mentions=reply.mentions),
-                                      what="custom robot")
-        except DingtalkError as exc:
-            if exc.retry_after == ROBOT_THROTTLE_SECONDS:
-                self.throttle.blocked(robot.url)
-            raise
-        self.throttle.sent(robot.url)
+    async def _to_robot(self, message: Outbound, robot: _Robot, reply: Reply) -> SendResult:
+        parts = reply_parts(reply)
+
+        async def one(part: Reply) -> None:
+            wait = self.throttle.wait_seconds(robot.url)
+            if wait > 0:
+                raise DingtalkError("custom robot: waiting out its rate limit", retryable=True,
+                                    retry_after=wait)
+            url = signed_webhook_url(robot.url, robot.secret, self.clock.now()) \
+                if robot.secret else robot.url
+            mentions = reply.mentions if part is parts[-1] else ()
+            try:
+                await self.client.webhook(url, webhook_body(part, mentions=mentions),
+                                          what="custom robot")
+            except DingtalkError as exc:
+                if exc.retry_after == ROBOT_THROTTLE_SECONDS:
+                    self.throttle.blocked(robot.url)
+                raise
+            self.throttle.sent(robot.url)
+
+        await send_parts(message.payload, parts, one)
         return SendResult.sent()
 
     def _group_route(self, message: Outbound) -> _Robot | _Conversation | None:

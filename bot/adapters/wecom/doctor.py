@@ -64,6 +64,9 @@ def run(settings: Settings) -> list[Check]:
                    + (f"；经代理 {wecom.proxy.split('@')[-1]}" if wecom.proxy else "")))
     if wecom.corp_id and wecom.app_secret:
         checks.append(asyncio.run(_try_token(wecom)))
+    from bot.doctor import unreached_lines
+
+    checks += unreached_lines(settings, "wecom")
     return checks
 
 

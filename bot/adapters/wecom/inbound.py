@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -9,6 +10,7 @@ from typing import Any
 
 import xmltodict
 
+from bot.adapters.common import WELCOME
 from bot.core import IncomingMessage
 
 PLATFORM = "wecom"
@@ -25,7 +27,7 @@ class MalformedPayload(ValueError):
 class AibotCallback:
     """One decrypted AI-bot callback: a message to handle, a stream refresh, or an event."""
 
-    kind: str  # "message" | "refresh" | "event" | "ignored"
+    kind: str  # "message" | "refresh" | "welcome" | "disconnected" | "event" | "ignored"
     message: IncomingMessage | None = None
     stream_id: str | None = None
     response_url: str | None = None
@@ -36,6 +38,10 @@ def _text_of(payload: dict[str, Any]) -> str | None:
     msgtype = payload.get("msgtype")
     if msgtype == "text":
         return str((payload.get("text") or {}).get("content") or "")
+    if msgtype == "voice":
+        # WeCom transcribes a voice message (aibot-node-sdk src/types/message.ts
+        # VoiceContent: "语音转换成文本的内容"): "签到" spoken is "签到" typed.
+        return str((payload.get("voice") or {}).get("content") or "")
     if msgtype == "mixed":
         # A mixed message is a list of items; only its text parts are commands.
         items = (payload.get("mixed") or {}).get("msg_item") or []
@@ -57,12 +63,19 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
             raise MalformedPayload("stream refresh without a stream id")
         return AibotCallback("refresh", stream_id=str(stream_id), msgid=msgid)
     if msgtype == "event":
-        return AibotCallback("event", msgid=msgid)
+        eventtype = str((payload.get("event") or {}).get("eventtype") or "")
+        # enter_chat: a user opens the bot's single chat (first time that day); the only
+        # event a plain-text passive reply may answer (path/101031, aibot-node-sdk
+        # src/types/event.ts). disconnected_event: another connection took the bot over
+        # (long connection only, path/101463).
+        kind = {"enter_chat": "welcome", "disconnected_event": "disconnected"}.get(
+            eventtype, "event")
+        return AibotCallback(kind, msgid=msgid)
     sender = (payload.get("from") or {}).get("userid")
     if not msgid or not sender:
         raise MalformedPayload("message without msgid or from.userid")
     text = _text_of(payload)
-    if text is None:  # image, voice, file: nothing djbot answers
+    if text is None:  # image, file: nothing djbot answers
         return AibotCallback("ignored", msgid=msgid)
     private = payload.get("chattype") != "group"
     chat_id = str(sender) if private else str(payload.get("chatid") or "")
@@ -83,6 +96,11 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
     )
     return AibotCallback("message", message=message, response_url=payload.get("response_url"),
                          stream_id=stream_id_for(msgid), msgid=msgid)
+
+
+def welcome_reply() -> str:
+    """The passive reply to enter_chat: plain text is allowed for this event only."""
+    return json.dumps({"msgtype": "text", "text": {"content": WELCOME}}, ensure_ascii=False)
 
 
 def stream_id_for(msgid: str) -> str:

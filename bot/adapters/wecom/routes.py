@@ -38,15 +38,18 @@ from bot.adapters.wecom.inbound import (
     MalformedPayload,
     parse_aibot,
     parse_app_xml,
+    welcome_reply,
 )
 from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
     WecomSender,
     render_markdown,
+    send_private,
 )
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
+from bot.sender import PartsInterrupted
 from storage.models import ProcessedMessage
 
 log = logging.getLogger("djbot.wecom")
@@ -187,7 +190,9 @@ class WecomCallbacks:
             answer = await self._aibot_message(callback)
         elif callback.kind == "refresh":
             answer = await self._aibot_refresh(callback.stream_id or "")
-        else:  # events and image/voice/file: an empty 200 tells WeCom we got it
+        elif callback.kind == "welcome":
+            answer = welcome_reply()
+        else:  # other events and image/file: an empty 200 tells WeCom we got it
             return Response(status_code=200)
         return JSONResponse(crypto.encrypt_json_reply(answer, timestamp=self._timestamp()))
 
@@ -295,10 +300,9 @@ class WecomCallbacks:
             log.warning("wecom app reply to a slow message dropped: no app secret to send with")
             return
         try:
-            await self.client.send_app_message(
-                user_id, "text", {"content": cut_to_bytes(reply.text, TEXT_LIMIT)})
-        except WecomApiError as exc:
-            log.warning("wecom app late reply failed: %s", exc.describe())
+            await send_private(self.client, user_id, {"text": reply.text})
+        except PartsInterrupted as exc:
+            log.warning("wecom app late reply failed after %d parts: %s", exc.sent, exc.cause)
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:

@@ -11,58 +11,99 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.common import cut_to_bytes
+from bot.adapters.common import cut_to_bytes, split_to_bytes
 from bot.adapters.wecom.client import WecomApiError, WecomClient
-from bot.sender import Outbound, SendResult
-from storage.models import ChatBinding, PushChannel
+from bot.sender import Outbound, PartsInterrupted, SendResult, send_parts
+from storage.models import ChatBinding, Identity, Member, PushChannel
 
 if TYPE_CHECKING:
     from bot.adapters.wecom.longconn import LongConnection
 
 log = logging.getLogger("djbot.wecom.sender")
 
-TEXT_LIMIT = 2048  # bytes, text.content (webhook and message/send)
-MARKDOWN_LIMIT = 4096  # bytes, markdown.content
+# Byte limits per channel (docs/wecom.md lists each with its source page):
+TEXT_LIMIT = 2048  # text.content, webhook and message/send (path/91770, path/90236)
+WEBHOOK_MARKDOWN_LIMIT = 4096  # markdown.content to a group webhook (path/91770)
+APP_MARKDOWN_LIMIT = 2048  # markdown.content by the self-built app's message/send (path/90236)
+STREAM_LIMIT = 20480  # the AI bot's stream.content (path/101031); also used for aibot_send_msg
+MARKDOWN_LIMIT = WEBHOOK_MARKDOWN_LIMIT  # the name older code knows
 
 
-def render_group(payload: dict[str, Any]) -> dict[str, Any]:
-    """A webhook body from a Reply dict: text with mentioned_list, or markdown with <@id>."""
-    if payload.get("image_base64"):
-        raw = base64.b64decode(payload["image_base64"])
-        return {"msgtype": "image",
-                "image": {"base64": payload["image_base64"], "md5": hashlib.md5(raw).hexdigest()}}
-    mentions = [m for m in payload.get("mentions") or [] if m]
-    text = str(payload.get("text") or "")
-    if payload.get("markdown"):
-        if payload.get("title"):
-            text = f"**{payload['title']}**\n{text}"
-        tail = ("\n" + " ".join(f"<@{m}>" for m in mentions)) if mentions else ""
-        body = cut_to_bytes(text, MARKDOWN_LIMIT - len(tail.encode())) + tail
-        return {"msgtype": "markdown", "markdown": {"content": body}}
-    content: dict[str, Any] = {"content": cut_to_bytes(text, TEXT_LIMIT)}
-    if mentions:
-        content["mentioned_list"] = mentions
-    return {"msgtype": "text", "text": content}
-
-
-def render_private(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(msgtype, content) for the app's message/send."""
-    text = str(payload.get("text") or "")
-    if payload.get("markdown"):
-        if payload.get("title"):
-            text = f"**{payload['title']}**\n{text}"
-        return "markdown", {"content": cut_to_bytes(text, MARKDOWN_LIMIT)}
-    return "text", {"content": cut_to_bytes(text, TEXT_LIMIT)}
-
-
-def render_markdown(payload: dict[str, Any]) -> str:
-    """Markdown for the AI bot (stream, response_url, aibot_send_msg), mentions as <@id>."""
+def _titled(payload: dict[str, Any]) -> str:
     text = str(payload.get("text") or "")
     if payload.get("title"):
         text = f"**{payload['title']}**\n{text}"
+    return text
+
+
+def _with_tail(text: str, tail: str, limit: int) -> list[str]:
+    """Parts within limit, the tail (mentions) kept whole at the end of the last part."""
+    parts = split_to_bytes(text, limit - len(tail.encode()))
+    parts[-1] += tail
+    return parts
+
+
+def render_group(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """Webhook bodies from a Reply dict, in order: text with mentioned_list, or markdown
+    with <@id> (both documented for the webhook, path/91770 and path/99110)."""
+    if payload.get("image_base64"):
+        raw = base64.b64decode(payload["image_base64"])
+        return [{"msgtype": "image",
+                 "image": {"base64": payload["image_base64"],
+                           "md5": hashlib.md5(raw).hexdigest()}}]
     mentions = [m for m in payload.get("mentions") or [] if m]
-    tail = ("\n" + " ".join(f"<@{m}>" for m in mentions)) if mentions else ""
-    return cut_to_bytes(text, MARKDOWN_LIMIT - len(tail.encode())) + tail
+    if payload.get("markdown"):
+        tail = ("\n" + " ".join(f"<@{m}>" for m in mentions)) if mentions else ""
+        return [{"msgtype": "markdown", "markdown": {"content": part}}
+                for part in _with_tail(_titled(payload), tail, WEBHOOK_MARKDOWN_LIMIT)]
+    bodies: list[dict[str, Any]] = [
+        {"msgtype": "text", "text": {"content": part}}
+        for part in split_to_bytes(str(payload.get("text") or ""), TEXT_LIMIT)]
+    if mentions:  # the @ comes with the last part, once the whole message is there
+        bodies[-1]["text"]["mentioned_list"] = mentions
+    return bodies
+
+
+def render_private(payload: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(msgtype, content) for each message/send the reply needs, in order."""
+    if payload.get("markdown"):
+        return [("markdown", {"content": part})
+                for part in split_to_bytes(_titled(payload), APP_MARKDOWN_LIMIT)]
+    return [("text", {"content": part})
+            for part in split_to_bytes(str(payload.get("text") or ""), TEXT_LIMIT)]
+
+
+def _mention_tail(payload: dict[str, Any]) -> str:
+    """Mentions for the AI bot, whose markdown documents no <@userid> (path/101031, 101138):
+    plain names where the payload knows them; ids alone would show as gibberish."""
+    names = payload.get("mention_names") or {}
+    shown = [f"@{names[m]}" for m in payload.get("mentions") or [] if m and names.get(m)]
+    return ("\n" + " ".join(shown)) if shown else ""
+
+
+def render_markdown(payload: dict[str, Any]) -> str:
+    """One AI-bot markdown message (stream, response_url), cut to the stream's limit."""
+    tail = _mention_tail(payload)
+    return cut_to_bytes(_titled(payload), STREAM_LIMIT - len(tail.encode())) + tail
+
+
+def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
+    """AI-bot markdown for aibot_send_msg, split into numbered parts when long."""
+    return _with_tail(_titled(payload), _mention_tail(payload), STREAM_LIMIT)
+
+
+async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any]) -> set[str]:
+    """A private message by the self-built app, in parts within 2048 bytes, resuming after
+    payload["parts_sent"]; returns the recipients WeCom did not know."""
+    invalid: set[str] = set()
+
+    async def one(part: tuple[str, dict[str, Any]]) -> None:
+        answer = await client.send_app_message(user_id, *part)
+        # errcode 0 with "invaliduser": some recipients unknown (path/90236).
+        invalid.update(u for u in str(answer.get("invaliduser") or "").split("|") if u)
+
+    await send_parts(payload, render_private(payload), one)
+    return invalid
 
 
 class WecomSender:
@@ -76,18 +117,46 @@ class WecomSender:
 
     async def send(self, message: Outbound) -> SendResult:
         try:
+            if message.kind == "reply" and self.longconn is not None:
+                return await self._send_reply(message)
             if message.target_kind == "user":
-                msgtype, content = render_private(message.payload)
-                await self.client.send_app_message(message.target, msgtype, content)
-                return SendResult.sent()
+                return await self._send_private(message)
             if message.target_kind in ("group", "leaders"):
                 return await self._send_group(message)
             return SendResult.failed(f"unknown target kind {message.target_kind}",
                                      retryable=False)
+        except PartsInterrupted as exc:
+            return self._failure(message, exc.cause).resuming(message.payload, exc.sent)
         except WecomApiError as exc:
+            return self._failure(message, exc)
+
+    def _failure(self, message: Outbound, exc: Exception) -> SendResult:
+        if isinstance(exc, WecomApiError):
             log.warning("wecom send %s failed: %s", message.id, exc.describe())
             return SendResult.failed(exc.describe(), retryable=exc.retryable,
                                      retry_after=exc.retry_after)
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return SendResult.failed(f"long connection: {type(exc).__name__}",
+                                     retryable=True, retry_after=10)
+        raise exc
+
+    async def _send_private(self, message: Outbound) -> SendResult:
+        invalid = await send_private(self.client, message.target, message.payload)
+        if invalid:
+            return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
+        return SendResult.sent()
+
+    async def _send_reply(self, message: Outbound) -> SendResult:
+        """A long-connection reply whose ack never came: aibot_send_msg to the same chat
+        (a group's chatid, or the member's userid for a single chat)."""
+        if not self.longconn.connected:  # type: ignore[union-attr]
+            return SendResult.failed("long connection not held here", retryable=True,
+                                     retry_after=30)
+        payload = self._with_names(message.payload)
+        await send_parts(message.payload, render_markdown_parts(payload),
+                         lambda part: self.longconn.send_markdown(  # type: ignore[union-attr]
+                             message.target, part))
+        return SendResult.sent()
 
     async def _send_group(self, message: Outbound) -> SendResult:
         leaders = message.target_kind == "leaders"
@@ -97,11 +166,9 @@ class WecomSender:
         if self.longconn is not None and self.longconn.connected:
             chat_id = self._bound_chat(branch_id, leaders)
             if chat_id is not None:
-                try:
-                    await self.longconn.send_markdown(chat_id, render_markdown(message.payload))
-                except (ConnectionError, TimeoutError) as exc:
-                    return SendResult.failed(f"long connection: {type(exc).__name__}",
-                                             retryable=True, retry_after=10)
+                payload = self._with_names(message.payload)
+                await send_parts(message.payload, render_markdown_parts(payload),
+                                 lambda part: self.longconn.send_markdown(chat_id, part))
                 return SendResult.sent()
         key = self._push_key(branch_id, leaders)
         if key is None:
@@ -111,8 +178,22 @@ class WecomSender:
                                          retry_after=30)
             return SendResult.failed("no WeCom push webhook set for this group "
                                      "(设置 推送 <支部> <key>)", retryable=False)
-        await self.client.webhook_send(key, render_group(message.payload))
+        await send_parts(message.payload, render_group(message.payload),
+                         lambda body: self.client.webhook_send(key, body))
         return SendResult.sent()
+
+    def _with_names(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload with the names of the people it mentions, for the AI bot's markdown."""
+        mentions = [m for m in payload.get("mentions") or [] if m]
+        if not mentions:
+            return payload
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Identity.user_id, Member.name)
+                .join(Member, Member.id == Identity.member_id)
+                .where(Identity.platform == "wecom",
+                       Identity.user_id.in_(mentions))).all()  # type: ignore[attr-defined]
+        return {**payload, "mention_names": {user: name for user, name in rows}}
 
     def _push_key(self, branch_id: int | None, leaders: bool) -> str | None:
         with Session(self.engine) as session:
