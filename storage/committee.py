@@ -7,7 +7,7 @@ owns the transaction. Nothing is deleted: a pair ends, a 整改 item closes.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
@@ -30,8 +30,19 @@ from storage.models import (
 LECTURE_TYPES = (ActivityType.PARTY_LECTURE.value, ActivityType.LECTURE_HALL.value)
 
 
+# A nomination made in a month's first days is for the month just ended: the shortlist
+# arrives on a month's last day.
+NOMINATION_GRACE_DAYS = 10
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
+
+
+def nomination_month(today: date) -> date:
+    if today.day <= NOMINATION_GRACE_DAYS:
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return today.replace(day=1)
 
 
 # --- the committee ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""committee
+"""The party committee's loop: committee seats, 约谈, 结对帮扶, 先锋党员, 整改, lecturers, 读书班
 
 Revision ID: 0007
 Revises: 0001
