@@ -300,17 +300,31 @@ def enrolled(session: Session, *, class_id: int) -> list[int]:
         ReadingClassEnrollment.class_id == class_id)).all())
 
 
+def _in_class(class_id: int, name):
+    """A class's sessions: linked explicitly, or a 读书班 opened with the class's name as topic
+    (「开始 读书班 第一期」), so a secretary need not link each session by hand."""
+    return or_(
+        Activity.id.in_(select(ReadingClassSession.activity_id)  # type: ignore[union-attr]
+                        .where(ReadingClassSession.class_id == class_id)),
+        and_(Activity.type == ActivityType.READING_CLASS.value, Activity.topic == name),
+    )
+
+
 def class_sessions(session: Session, *, class_id: int) -> list[Activity]:
+    klass = session.get(ReadingClass, class_id)
+    if klass is None:
+        return []
     return list(session.exec(
-        select(Activity).join(ReadingClassSession, ReadingClassSession.activity_id == Activity.id)
-        .where(ReadingClassSession.class_id == class_id).order_by(Activity.starts_at)).all())
+        select(Activity).where(_in_class(class_id, klass.name)).order_by(Activity.starts_at)).all())
 
 
 def classes_held(session: Session, *, start: datetime, end: datetime) -> list[ReadingClass]:
     """Classes with a session starting in [start, end)."""
-    return list(session.exec(
-        select(ReadingClass).where(ReadingClass.id.in_(  # type: ignore[union-attr]
-            select(ReadingClassSession.class_id)
-            .join(Activity, Activity.id == ReadingClassSession.activity_id)
-            .where(and_(Activity.starts_at >= start, Activity.starts_at < end))))
-        .order_by(ReadingClass.id)).all())
+    found = []
+    for klass in session.exec(select(ReadingClass).order_by(ReadingClass.id)).all():
+        held = session.exec(select(func.count()).select_from(Activity).where(
+            _in_class(klass.id, klass.name),  # type: ignore[arg-type]
+            Activity.starts_at >= start, Activity.starts_at < end)).one()
+        if held:
+            found.append(klass)
+    return found

@@ -174,7 +174,7 @@ def build_year(session: Session, *, period: Period, now: datetime, settings: Set
         .where(held, Activity.type == ActivityType.READING_CLASS.value,
                Activity.id.not_in(in_class or {-1}))  # type: ignore[union-attr]
     ).scalar_one()
-    figures.classes = [_class_line(session, c.id, c.name, held_until) for c in classes]
+    figures.classes = [class_line(session, c.id, c.name, held_until) for c in classes]
     counts[ActivityType.READING_CLASS.value] = len(classes) + int(loose)
     attended = sum(c.attended for c in figures.classes)
     expected = sum(c.expected for c in figures.classes)
@@ -232,7 +232,7 @@ def _existed(branch: Branch, first: date, last: date, end: datetime) -> bool:
     return branch.ends_on is not None and first <= branch.ends_on <= last
 
 
-def _class_line(session: Session, class_id: int, name: str, held_until: datetime) -> ClassLine:
+def class_line(session: Session, class_id: int, name: str, held_until: datetime) -> ClassLine:
     sessions = [a for a in committee.class_sessions(session, class_id=class_id)
                 if a.starts_at < held_until and a.status not in NOT_HELD]
     members = committee.enrolled(session, class_id=class_id)

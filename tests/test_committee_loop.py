@@ -346,3 +346,32 @@ def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bu
     mine, theirs = line.split("二支部")
     assert "主题党日" in theirs and "主题党日" not in mine  # 一支部 held October's
     assert "张三" not in summary and "赵六" not in summary
+
+
+# --- 讲师 and 读书班 ---------------------------------------------------------------------------------
+
+
+def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau):
+    assert "仅限领导" in chat.say("sec1", "讲师 添加 王书记").text
+    assert "已将 王书记 加入党建讲师队伍（一支部书记）" in chat.say("lead", "讲师 添加 王书记 一支部书记").text
+    assert "只能是 添加、移出" in chat.say("lead", "讲师 王书记").text
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert not chat.say("sec1", "开始 党课 新党章 主讲 王书记", chat="g1").is_error
+    clock.set(local(2026, 11, 24, 14, 0))
+    assert not chat.say("sec1", "开始 党课 廉政 主讲 赵领导", chat="g1").is_error
+    roster = chat.say("zs", "讲师").text
+    assert "· 王书记（一支部书记）：1 场" in roster and "· 赵领导（不在讲师队伍）：1 场" in roster
+
+
+def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, clock, bureau):
+    assert chat.say("sec1", "读书班 第一期 报名 张三").is_error  # leaders only
+    enrolled = chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg")
+    assert "读书班「第一期」：报名 2 人，已开课 0 次" in enrolled.text
+    bad = chat.say("lead", "读书班 第一期 报名 张三 王麻子", chat="lg")
+    assert bad.is_error and "王麻子" in bad.text and "用法：读书班" in bad.text
+    clock.set(local(2026, 11, 23, 9, 0))
+    assert not chat.say("sec1", "开始 读书班 第一期", chat="g1").is_error
+    assert not chat.say("zs", "签到", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 12, 0))
+    overview = chat.say("lead", "读书班", chat="lg").text
+    assert "· 第一期：1 次课，报名 2 人，参训率 50%" in overview
