@@ -222,3 +222,25 @@ def test_report_year_refuses_bad_arguments(cli):
     assert bad_quarter.exit_code == 2 and "Q1–Q4" in bad_quarter.output
     both = cli("report", "year", "2026", "--json", "--docx", "x.docx")
     assert both.exit_code == 2 and "只能选一个" in both.output
+
+
+def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, clock, cli):
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, one, "张三")
+        return hold(s, one, local(2026, 11, 20, 14, 30), "主题党日").id
+
+    activity_id = seed(runtime.engine, build)
+    assert "已将 赵领导 列为党委委员" in cli("committee", "add", "赵领导").output
+    assert "赵领导 已是党委委员" in cli("committee", "add", "赵领导").output
+    assert cli("committee", "add", "无名氏").exit_code == 2
+    assert "党委委员：赵领导" in cli("committee", "list").output
+
+    assert not chat.say("lead", "结对 一支部 二支部").is_error
+    assert cli("committee", "joint", "1", "999").exit_code == 2
+    assert cli("committee", "joint", "1", str(activity_id)).exit_code == 0
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    by_branch = {b["name"]: (b["counts"]["主题党日"], b["joint"]) for b in data["branches"]}
+    assert by_branch == {"一支部": (1, 0), "二支部": (1, 1)}
+    assert data["counts"]["主题党日"] == 1  # the bureau held one, whoever it counts for
