@@ -17,7 +17,7 @@ from bot.core import Reply
 from bot.registry import LEADERS, Command, CommandRegistry, integer, rest, usage_text, word
 from storage import committee, org
 from storage import committee_report as cr
-from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit, Role
+from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
 
 MAX_TEXT = 300
 _DAY = re.compile(r"^(?:(\d{4})[-年/.])?(\d{1,2})[-月/.](\d{1,2})日?$")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -319,17 +319,26 @@ def test_the_meeting_reminder_comes_once_per_secretary_and_not_when_scheduled(ru
     assert "二支部：主题党日 须在 11月30日前召开" in second  # the planned 支委会 is not asked for
 
 
-def test_a_meeting_reminder_first_due_at_night_waits_for_the_morning(runtime, clock, bureau):
-    clock.set(local(2026, 11, 25, 22, 0))
-    t = ticker(runtime, clock)
-    clock.set(local(2026, 11, 25, 23, 0))
+def test_a_meeting_reminder_waits_for_quiet_hours_to_end(runtime, clock, bureau):
+    # A site whose quiet hours run to 09:30: the 09:00 reminder goes at 09:30 instead.
+    settings = runtime.settings.model_copy(update={"quiet_end": time(9, 30)})
+    clock.set(local(2026, 11, 23, 8, 0))
+    t = Ticker(runtime.engine, settings, clock, runtime.rules, calendar=HolidayCalendar())
+    t.last = clock.now()
+    clock.set(local(2026, 11, 23, 9, 15))
     t.tick()
     assert outbox(runtime, "reminder.meetings") == []
-    clock.set(local(2026, 11, 26, 7, 30))
+    clock.set(local(2026, 11, 23, 9, 30))
     t.tick()
-    reminders = outbox(runtime, "reminder.meetings")
-    assert len(reminders) == 2
-    assert {r.next_attempt_at.astimezone(SHANGHAI) for r in reminders} == {local(2026, 11, 26, 7, 30)}
+    assert len(outbox(runtime, "reminder.meetings")) == 2
+
+
+def test_a_reminder_missed_while_down_is_not_sent_late(runtime, clock, bureau):
+    clock.set(local(2026, 11, 24, 8, 0))  # started the day after the reminder was due
+    t = ticker(runtime, clock)
+    t.last = None
+    t.tick()
+    assert outbox(runtime, "reminder.meetings") == []
 
 
 def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bureau):

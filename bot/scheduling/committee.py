@@ -1,8 +1,8 @@
 """The committee loop's private reminders, offered on every tick and enqueued once each:
 
-- 三会一课: a secretary is told once, privately, when a required meeting's period ends
-  within 7 days and none is held or scheduled (one message per secretary per period end,
-  listing every meeting due then);
+- 三会一课: a secretary is told once, privately, at 09:00 seven days before a required
+  meeting's period ends, when none is held or scheduled by then (one message per secretary
+  per period end, listing every meeting due then);
 - 先锋党员: on a month's last day at 10:00 each secretary privately gets the branch's
   shortlist drawn from the month's record.
 
@@ -37,14 +37,22 @@ def _not_quiet(moment: datetime, settings: Settings) -> datetime:
     return quiet.next_end(local) if quiet.contains(local.time()) else moment
 
 
-def meeting_reminders(session: Session, *, now: datetime, settings: Settings,
+def _in_window(due_at: datetime, since: datetime, now: datetime, settings: Settings) -> bool:
+    grace = timedelta(minutes=settings.catchup_grace_minutes)
+    return min(since, now - grace) <= due_at <= now
+
+
+def meeting_reminders(session: Session, *, since: datetime, now: datetime, settings: Settings,
                       rules: Rules) -> list[p.Reminder]:
     from bot.scheduling.tick import branch_view  # the views tick.py builds for every reminder
 
     tz = settings.tz
     today = now.astimezone(tz).date()
-    if (m.period_of(today, "month").last - today).days > m.REMIND_DAYS_BEFORE:
-        return []  # every period ends on a month's last day: nothing can be due yet
+    # Every period ends on a month's last day, so one moment a month is all there is to
+    # check: the standing is only worked out in the ticks around it.
+    if not _in_window(_not_quiet(m.remind_at(m.period_of(today, "month"), tz), settings),
+                      since, now, settings):
+        return []
     out: list[p.Reminder] = []
     for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
         rows = cr.meeting_standing(session, branch=branch, now=now, settings=settings, rules=rules)
@@ -54,7 +62,9 @@ def meeting_reminders(session: Session, *, now: datetime, settings: Settings,
         view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
         span = due[0].period
         occurrence = datetime.combine(span.last, time(0), tzinfo=tz)
-        due_at = _not_quiet(max(m.remind_at(span, tz), now), settings)
+        # Due at one moment, like every reminder: a tick that finds it older than the
+        # catch-up grace logs it as missed rather than sending it late.
+        due_at = _not_quiet(m.remind_at(span, tz), settings)
         if p.is_paused(view, due_at, tz):
             continue
         names = "、".join(r.label for r in due)
@@ -74,8 +84,7 @@ def shortlist_reminders(session: Session, *, since: datetime, now: datetime,
     month = month_of(now, tz)
     last_day = month.last_day
     due_at = _not_quiet(datetime.combine(last_day, SHORTLIST_AT, tzinfo=tz), settings)
-    grace = timedelta(minutes=settings.catchup_grace_minutes)
-    if not (min(since, now - grace) <= due_at <= now):
+    if not _in_window(due_at, since, now, settings):
         return []  # built only in the tick that crosses the month's last day at 10:00
     out: list[p.Reminder] = []
     for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
@@ -104,5 +113,5 @@ def _grace_end(last_day: date) -> str:
 
 def committee_reminders(session: Session, *, since: datetime, now: datetime, settings: Settings,
                         rules: Rules) -> list[p.Reminder]:
-    return (meeting_reminders(session, now=now, settings=settings, rules=rules)
+    return (meeting_reminders(session, since=since, now=now, settings=settings, rules=rules)
             + shortlist_reminders(session, since=since, now=now, settings=settings))
