@@ -384,3 +384,20 @@ def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, c
     clock.set(local(2026, 11, 23, 12, 0))
     overview = chat.say("lead", "读书班", chat="lg").text
     assert "· 第一期：1 次课，报名 2 人，参训率 50%" in overview
+
+
+def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
+    one, _ = bureau
+
+    def dingtalk_people(s):
+        bind_chat(s, one, "dg1", platform="dingtalk")
+        make_member(s, None, "钱领导", role=Role.LEADER, wecom="lead2", dingtalk="ding-lead")
+        make_member(s, one, "孙委员", role=Role.COMMITTEE, wecom="c1", dingtalk="ding-c1")
+
+    seed(runtime.engine, dingtalk_people)
+    nominated = chat.say("ding-c1", "推荐 先锋党员 张三 带头值守", platform="dingtalk")
+    assert "已推荐 张三" in nominated.text
+    assert "已确认" in chat.say("ding-lead", "确认 先锋党员 张三", platform="dingtalk").text
+    targets = {(h.platform, h.target) for h in outbox(runtime, "pioneer.honour")}
+    assert targets == {("wecom", "g1"), ("dingtalk", "dg1"), ("wecom", "lg")}
+    assert "约谈 <支部>" in chat.say("ding-lead", "约谈 一支部", platform="dingtalk").text
