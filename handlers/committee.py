@@ -223,6 +223,10 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def open_problems(ctx: Ctx) -> Reply:
+    leaders_group = ctx.binding is not None and ctx.binding.is_leaders
+    if not ctx.message.is_private and not leaders_group:
+        # The list names each item's owner: not for a branch group.
+        return Reply.error("整改事项请私聊我查看，或在领导群查看。")
     if ctx.role in LEADER_ROLES and ctx.bureau_wide:
         branch_id = None
     elif ctx.branch is not None:

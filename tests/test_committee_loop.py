@@ -188,7 +188,9 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     assert "整改未完成**：二支部 1 项（最久 7 天）" in chat.say("lead", "周报 本周", chat="lg").text
     refused = chat.say("sec1", "整改完成 1")  # another branch's secretary
     assert refused.is_error and "只能由领导、责任人或本支部书记" in refused.text
-    assert "#1 学" not in chat.say("sec1", "整改").text  # 一支部 sees only its own items
+    assert "#1 二支部" not in chat.say("sec1", "整改").text  # 一支部 sees only its own items
+    assert "#1 二支部：学习室资料陈旧（责任人 赵六" in chat.say("sec2", "整改").text
+    assert chat.say("sec2", "整改", chat="g2").is_error  # owners are not named in a group
     assert "已完成（用时 7 天）" in chat.say("zl", "整改完成 1 已更新").text
     assert "已于 11月30日 登记完成" in chat.say("lead", "整改完成 1").text
     assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
