@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from bot.config import Settings
@@ -232,6 +232,13 @@ def _existed(branch: Branch, first: date, last: date, end: datetime) -> bool:
     return branch.ends_on is not None and first <= branch.ends_on <= last
 
 
+def _granted_leave():
+    """Leave that excuses, as the weekly report counts it (rows before leave states: granted)."""
+    return and_(Attendance.status == AttendanceStatus.LEAVE,
+                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
+                    Attendance.leave_state == LeaveState.GRANTED))
+
+
 def class_line(session: Session, class_id: int, name: str, held_until: datetime) -> ClassLine:
     sessions = [a for a in committee.class_sessions(session, class_id=class_id)
                 if a.starts_at < held_until and a.status not in NOT_HELD]
@@ -241,9 +248,7 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
         attended, leave = session.execute(
             select(
                 func.coalesce(func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)), 0),  # type: ignore[attr-defined]
-                func.coalesce(func.sum(case((and_(
-                    Attendance.status == AttendanceStatus.LEAVE,
-                    Attendance.leave_state == LeaveState.GRANTED), 1), else_=0)), 0),
+                func.coalesce(func.sum(case((_granted_leave(), 1), else_=0)), 0),
             ).where(Attendance.activity_id.in_([a.id for a in sessions]),  # type: ignore[attr-defined]
                     Attendance.member_id.in_(members))  # type: ignore[attr-defined]
         ).one()
@@ -328,9 +333,7 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
         member_id: (int(a), int(lv), int(ab)) for member_id, a, lv, ab in session.execute(
             select(Attendance.member_id,
                    func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)),  # type: ignore[attr-defined]
-                   func.sum(case((and_(Attendance.status == AttendanceStatus.LEAVE,
-                                       Attendance.leave_state == LeaveState.GRANTED), 1),
-                                 else_=0)),
+                   func.sum(case((_granted_leave(), 1), else_=0)),
                    func.sum(case((Attendance.status == AttendanceStatus.ABSENT, 1), else_=0)))
             .join(Activity, Activity.id == Attendance.activity_id).where(held)
             .group_by(Attendance.member_id))
