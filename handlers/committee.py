@@ -108,7 +108,7 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
         before, after = cr.talk_effect(ctx.session, branch_id=talk.branch_id, on=talk.talked_on,
                                        now=ctx.now, settings=ctx.settings, rules=ctx.rules)
         lines.append(f"· #{talk.id} {talk.talked_on:%m-%d} {names.get(talk.branch_id, '?')}："
-                     f"前 {cr._describe(before)} → 后 {cr._describe(after)}")
+                     f"前 {cr.describe_standing(before)} → 后 {cr.describe_standing(after)}")
     return Reply("\n".join(lines))
 
 
@@ -167,7 +167,7 @@ def pairs_overview(ctx: Ctx) -> Reply:
         lines.append("结对中（本月档次、得分、较上月）：")
         for p in pairs:
             taken |= {p.strong_branch_id, p.weak_branch_id}
-            lines.append("· " + " ↔ ".join(cr._trend(names.get(b, "?"), current.get(b), previous.get(b))
+            lines.append("· " + " ↔ ".join(cr.trend_line(names.get(b, "?"), current.get(b), previous.get(b))
                                            for b in (p.strong_branch_id, p.weak_branch_id)))
     red = {b for b, s in current.items() if s.tier and s.tier.value == "红"}
     blue = {b for b, s in current.items() if s.tier and s.tier.value == "蓝"}

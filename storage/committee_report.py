@@ -119,7 +119,7 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
             before, after = talk_effect(session, branch_id=talk.branch_id, on=talk.talked_on,
                                         now=now, settings=settings, rules=rules)
             lines.append(f"· {names.get(talk.branch_id, '?')} {talk.talked_on:%m-%d} 约谈："
-                         f"前 {_describe(before)} → 后 {_describe(after)}")
+                         f"前 {describe_standing(before)} → 后 {describe_standing(after)}")
 
     pairs = committee.active_pairings(session)
     if pairs:
@@ -128,7 +128,7 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
         lines.append("**结对帮扶**")
         for pair in pairs:
             lines.append("· " + " ↔ ".join(
-                _trend(names.get(b, "?"), current.get(b), previous.get(b))
+                trend_line(names.get(b, "?"), current.get(b), previous.get(b))
                 for b in (pair.strong_branch_id, pair.weak_branch_id)))
 
     items = committee.open_rectifications(session)
@@ -180,14 +180,14 @@ def talk_effect(session: Session, *, branch_id: int, on: date, now: datetime,
     return one(before), one(after) if now > talk_at else None
 
 
-def _describe(s: BranchStanding | None) -> str:
+def describe_standing(s: BranchStanding | None) -> str:
     if s is None or s.figures.participation is None:
         return "暂无活动"
     tier = s.tier.value if s.tier else "—"
     return f"{tier}档 参与率{s.figures.participation * 100:.0f}%"
 
 
-def _trend(name: str, now: BranchStanding | None, before: BranchStanding | None) -> str:
+def trend_line(name: str, now: BranchStanding | None, before: BranchStanding | None) -> str:
     score = now.score if now else None
     arrow = trend_arrow(score, before.score if before else None)
     tier = now.tier.value if now and now.tier else "—"
