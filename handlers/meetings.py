@@ -22,10 +22,12 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if branch is None:
             names = "、".join(b.name for b in org.branches(ctx.session)) or "（还没有支部）"
             return Reply.error(usage_text(COMMAND_MEETINGS, f"没有找到支部「{args['branch']}」。现有支部：{names}"))
+    elif ctx.role in LEADER_ROLES and (ctx.bureau_wide or ctx.branch is None):
+        return _bureau(ctx)
     else:
         branch = ctx.branch
         if branch is None:
-            return Reply.error(usage_text(COMMAND_MEETINGS, "领导请写出要查看的支部"))
+            return Reply.error(usage_text(COMMAND_MEETINGS, "你还没有所属支部"))
     if not ctx.message.is_private and ctx.role not in LEADER_ROLES:
         return Reply.error("三会一课情况请私聊我查看。")
     rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now, settings=ctx.settings,
@@ -36,9 +38,22 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text)
 
 
+def _bureau(ctx: Ctx) -> Reply:
+    """For leaders: each branch's overdue and due meetings, one line each."""
+    lines = ["各支部三会一课（逾期 / 本月到期）："]
+    for branch in org.branches(ctx.session):
+        rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now,
+                                   settings=ctx.settings, rules=ctx.rules)
+        overdue = "、".join(r.label for r in rows if r.state == "overdue") or "无"
+        due = "、".join(r.label for r in rows if r.state == "due") or "无"
+        lines.append(f"· {branch.name}：逾期 {overdue}；到期 {due}")
+    lines.append("查看一个支部：三会一课 <支部>")
+    return Reply("\n".join(lines))
+
+
 COMMAND_MEETINGS = Command(
     name="三会一课",
-    summary="本支部三会一课情况：已开、本月到期、逾期（私聊查看）",
+    summary="三会一课情况：已开、本月到期、逾期（书记私聊查看本支部，领导查看各支部）",
     handler=meetings,
     args=(word("branch", "支部", optional=True),),
     roles=frozenset({*MANAGERS, *LEADER_ROLES}),

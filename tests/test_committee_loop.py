@@ -403,3 +403,12 @@ def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
     targets = {(h.platform, h.target) for h in outbox(runtime, "pioneer.honour")}
     assert targets == {("wecom", "g1"), ("dingtalk", "dg1"), ("wecom", "lg")}
     assert "约谈 <支部>" in chat.say("ding-lead", "约谈 一支部", platform="dingtalk").text
+
+
+def test_leaders_see_every_branchs_meetings_in_one_reply(runtime, chat, bureau):
+    one, _ = bureau
+    seed(runtime.engine, lambda s: hold(s, one, local(2026, 11, 3, 16, 0), "支委会"))
+    reply = chat.say("lead", "三会一课", chat="lg").text
+    # Nothing on record since the branches were set up in January: Q3's meetings were missed.
+    assert "· 一支部：逾期 支部党员大会、党小组会（一组）、党课、主题党日；到期 无" in reply
+    assert "· 二支部：逾期 支部党员大会、支委会、党课、主题党日；到期 无" in reply
