@@ -129,8 +129,8 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if problem:
         return Reply.error(problem)
     topic, lecturer = args.get("topic") or "", None
-    if activity_type == ActivityType.LECTURE_HALL:
-        topic, lecturer = split_lecturer(topic)
+    if activity_type in (ActivityType.LECTURE_HALL, ActivityType.PARTY_LECTURE):
+        topic, lecturer = split_lecturer(topic)  # 讲师: lectures are counted per lecturer
     group_id = None
     if activity_type == ActivityType.GROUP_MEETING:
         found = _party_group(ctx, scope, topic)

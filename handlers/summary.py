@@ -8,6 +8,7 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import last_complete_week, previous_period, week_of
 from bot.registry import LEADERS, Command, CommandRegistry, choice
+from storage.committee_report import summary_markdown as committee_summary
 from storage.reports import build_report, render_markdown
 
 
@@ -21,7 +22,9 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
     report = build_report(ctx.session, start=period.start, end=period.end,
                           previous=(before.start, before.end), settings=ctx.settings,
                           rules=ctx.rules, title=f"周报 {period.start:%m-%d}")
-    return Reply(render_markdown(report), markdown=True, title="党建周报")
+    text = render_markdown(report) + committee_summary(ctx.session, now=ctx.now,
+                                                       settings=ctx.settings, rules=ctx.rules)
+    return Reply(text, markdown=True, title="党建周报")
 
 
 def register(registry: CommandRegistry) -> None:

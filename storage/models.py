@@ -370,3 +370,109 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = utc_field()
+
+
+# --- the party committee's loop (三会一课, 约谈, 结对帮扶, 先锋党员, 整改, 讲师, 读书班) ---------
+
+
+class CommitteeSeat(SQLModel, table=True):
+    """A seat on the bureau party committee (党委委员), who are expected at 中心组学习 and 第一议题."""
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    since: date
+    added_by: str
+    added_at: datetime = utc_field()
+
+
+class Talk(SQLModel, table=True):
+    """约谈: a leader's talk with a branch, with the problems named and the 整改 asked for."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    leader_id: int = Field(foreign_key="member.id")
+    talked_on: date = Field(index=True)
+    # The branch's tier when the talk was recorded (e.g. 蓝), kept so the before/after is traceable.
+    tier_then: str | None = None
+    problems: str = Field(default="", sa_column=Column(Text, nullable=False))
+    remedy: str = Field(default="", sa_column=Column(Text, nullable=False))
+    logged_at: datetime = utc_field()
+
+
+class BranchPairing(SQLModel, table=True):
+    """结对帮扶: a strong branch paired with a weak one; ended pairs are kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    strong_branch_id: int = Field(foreign_key="branch.id", index=True)
+    weak_branch_id: int = Field(foreign_key="branch.id", index=True)
+    paired_on: date
+    ended_on: date | None = None
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = utc_field()
+
+
+class JointActivity(SQLModel, table=True):
+    """An activity a pair held together: it counts for both branches."""
+
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    pairing_id: int = Field(foreign_key="branchpairing.id", index=True)
+
+
+class PioneerNomination(SQLModel, table=True):
+    """月度先锋党员: a secretary's nomination with its 事迹, confirmed by a leader."""
+
+    __table_args__ = (UniqueConstraint("member_id", "month"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    month: date = Field(index=True)  # the first day of the month honoured
+    deeds: str = Field(sa_column=Column(Text, nullable=False))
+    nominated_by: int | None = Field(default=None, foreign_key="member.id")
+    nominated_at: datetime = utc_field()
+    confirmed_by: int | None = Field(default=None, foreign_key="member.id")
+    confirmed_at: datetime | None = utc_field(nullable=True)
+
+
+class Rectification(SQLModel, table=True):
+    """整改: one problem found on a visit, with an owner, open until 整改完成."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    visit_id: int | None = Field(default=None, foreign_key="researchvisit.id")
+    problem: str = Field(sa_column=Column(Text, nullable=False))
+    owner_id: int | None = Field(default=None, foreign_key="member.id")
+    owner_name: str
+    found_on: date
+    recorded_by: int | None = Field(default=None, foreign_key="member.id")
+    recorded_at: datetime = utc_field()
+    closed_on: date | None = Field(default=None, index=True)
+    closed_by: int | None = Field(default=None, foreign_key="member.id")
+    closing_note: str | None = None
+
+
+class Lecturer(SQLModel, table=True):
+    """党建讲师队伍: the roster of lecturers; Activity.lecturer names one of them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    title: str | None = None  # e.g. 局党委书记, 支部书记
+    active: bool = True
+    added_at: datetime = utc_field()
+
+
+class ReadingClass(SQLModel, table=True):
+    """读书班: one class (期) held over several sessions for an enrolled list."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = utc_field()
+
+
+class ReadingClassSession(SQLModel, table=True):
+    activity_id: int = Field(foreign_key="activity.id", primary_key=True)
+    class_id: int = Field(foreign_key="readingclass.id", index=True)
+
+
+class ReadingClassEnrollment(SQLModel, table=True):
+    class_id: int = Field(foreign_key="readingclass.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)

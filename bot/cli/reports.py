@@ -1,9 +1,9 @@
 """`djbot report`: the weekly report and any date range (annual assessment), as Markdown,
-JSON or an Excel workbook."""
+JSON or an Excel workbook; `report year` the 述职报告's figures, also as a Word document."""
 
 from __future__ import annotations
 
-from datetime import date, tzinfo
+from datetime import date, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,6 +17,7 @@ report_app = typer.Typer(
 
 JsonOption = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 XlsxOption = Annotated[Optional[Path], typer.Option("--xlsx", help="写入 Excel 文件")]
+DocxOption = Annotated[Optional[Path], typer.Option("--docx", help="写入 Word 文件（述职报告数据）")]
 FromOption = Annotated[Optional[str], typer.Option("--from", help="开始日期 YYYY-MM-DD")]
 ToOption = Annotated[Optional[str], typer.Option("--to", help="结束日期 YYYY-MM-DD（含当天）")]
 
@@ -75,15 +76,21 @@ def report(
     last: ToOption = None,
     as_json: JsonOption = False,
     xlsx: XlsxOption = None,
+    docx: DocxOption = None,
 ) -> None:
-    """`djbot report --from DATE --to DATE` is the same as `djbot report range …`."""
+    """`djbot report --from DATE --to DATE` is the same as `djbot report range …`;
+    with --docx it writes that range's 述职报告 figures (as `report year` does)."""
     if ctx.invoked_subcommand is not None:
         return
     if first is None and last is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
     runtime = _runtime()
-    emit(runtime, _range(first, last, runtime.settings.tz), as_json=as_json, xlsx=xlsx)
+    period = _range(first, last, runtime.settings.tz)
+    if docx is not None:
+        emit_year(runtime, period, as_json=as_json, xlsx=xlsx, docx=docx)
+    else:
+        emit(runtime, period, as_json=as_json, xlsx=xlsx)
 
 
 @report_app.command("weekly")
@@ -112,6 +119,73 @@ def date_span(first: FromOption = None, last: ToOption = None, as_json: JsonOpti
     """任意日期区间的报告（如年度考核）。"""
     runtime = _runtime()
     emit(runtime, _range(first, last, runtime.settings.tz), as_json=as_json, xlsx=xlsx)
+
+
+def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
+              docx: Path | None) -> None:
+    from storage import yearly
+    from storage.db import session_scope
+
+    if sum((as_json, xlsx is not None, docx is not None)) > 1:
+        typer.echo("--json、--xlsx 和 --docx 只能选一个", err=True)
+        raise typer.Exit(2)
+    with session_scope(runtime.engine) as session:
+        figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
+                                    settings=runtime.settings, rules=runtime.rules)
+    if xlsx is not None:
+        yearly.write_xlsx(figures, xlsx)
+        typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
+    elif docx is not None:
+        yearly.write_docx(figures, docx)
+        typer.echo(f"已写入 {docx}")
+    elif as_json:
+        typer.echo(yearly.render_json(figures))
+    else:
+        typer.echo(yearly.render_markdown(figures), nl=False)
+
+
+_QUARTER = {"Q1": 1, "Q2": 4, "Q3": 7, "Q4": 10}
+
+
+def _year_period(year: str | None, quarter: str | None, first: str | None, last: str | None,
+                 tz: tzinfo) -> Period:
+    if first or last:
+        if year or quarter:
+            typer.echo("年份/--quarter 与 --from/--to 只能选一种", err=True)
+            raise typer.Exit(2)
+        return _range(first, last, tz)
+    if year is None or not year.isdigit() or not 2000 <= int(year) <= 2100:
+        typer.echo(f"年份应为四位数字，例如 djbot report year 2026，收到「{year or ''}」", err=True)
+        raise typer.Exit(2)
+    number = int(year)
+    if quarter is None:
+        return date_range(date(number, 1, 1), date(number, 12, 31), tz)
+    month = _QUARTER.get(quarter.upper().removeprefix(f"{number}-").removeprefix(str(number)))
+    if month is None:
+        typer.echo(f"--quarter 应为 Q1–Q4，收到「{quarter}」", err=True)
+        raise typer.Exit(2)
+    last_day = date(number, month + 3, 1) - timedelta(days=1) if month < 10 else date(number, 12, 31)
+    return date_range(date(number, month, 1), last_day, tz)
+
+
+@report_app.command("year")
+def year_figures(
+    year: Annotated[Optional[str], typer.Argument(help="年份，如 2026")] = None,
+    quarter: Annotated[Optional[str], typer.Option("--quarter", help="只统计一个季度：Q1–Q4")] = None,
+    first: FromOption = None,
+    last: ToOption = None,
+    as_json: JsonOption = False,
+    xlsx: XlsxOption = None,
+    docx: DocxOption = None,
+) -> None:
+    """述职报告的年度数据：中心组、第一议题、读书班参训率、夜学、调研、先锋党员、约谈、结对…
+
+    --xlsx 写出汇总、各支部和每名党员的年度积分（考核、评先树优用），--docx 写出可直接
+    粘贴的段落。也可用 --quarter 或 --from/--to 统计任意区间。
+    """
+    runtime = _runtime()
+    period = _year_period(year, quarter, first, last, runtime.settings.tz)
+    emit_year(runtime, period, as_json=as_json, xlsx=xlsx, docx=docx)
 
 
 def register(app: typer.Typer) -> None:

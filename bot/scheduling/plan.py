@@ -22,6 +22,8 @@ NUDGE = "nudge"  # private, to one member still missing
 MISSING = "reminder.missing"  # private, to the secretary, at the end
 LEADERBOARD = "leaderboard"  # Monday, to each branch group
 SUMMARY = "summary"  # Monday, to the leaders
+MEETINGS_DUE = "reminder.meetings"  # private, to the secretary: 三会一课 due, none planned
+PIONEER_SHORTLIST = "pioneer.shortlist"  # private, to the secretary: month-end 先锋党员 shortlist
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,12 @@ from bot.domain.attendance import ATTENDED, plan_times
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
+from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
 from storage import attendance as attendance_store
 from storage import housekeeping
 from storage import reports
+from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
 from storage.ledger import insert_ignoring_duplicates
 from storage.models import (
@@ -92,6 +94,9 @@ class Ticker:
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
             self._weekly(session, since, now, result)
+            self._enqueue(session, committee_reminders(session, since=since, now=now,
+                                                       settings=self.settings, rules=self.rules),
+                          since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             result.closed = len(attendance_store.close_due(session, now=now))
@@ -263,7 +268,8 @@ class Ticker:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
             settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
-        text = reports.render_markdown(report)
+        text = reports.render_markdown(report) + committee_summary(
+            session, now=monday, settings=self.settings, rules=self.rules)
         leaders_groups = session.exec(
             select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
         ).all()

@@ -1,0 +1,117 @@
+"""The committee loop's private reminders, offered on every tick and enqueued once each:
+
+- 三会一课: a secretary is told once, privately, at 09:00 seven days before a required
+  meeting's period ends, when none is held or scheduled by then (one message per secretary
+  per period end, listing every meeting due then);
+- 先锋党员: on a month's last day at 10:00 each secretary privately gets the branch's
+  shortlist drawn from the month's record.
+
+Both respect quiet hours and a branch's paused reminders; neither names anyone in a group.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.domain import meetings as m
+from bot.domain.points import month_of
+from bot.domain.rules import Rules
+from bot.scheduling import plan as p
+from storage import committee_report as cr
+from storage.committee import NOMINATION_GRACE_DAYS
+from storage.models import Branch
+
+SHORTLIST_AT = time(10, 0)
+
+
+def _quiet(settings: Settings) -> p.QuietHours:
+    return p.QuietHours(settings.quiet_start, settings.quiet_end)
+
+
+def _not_quiet(moment: datetime, settings: Settings) -> datetime:
+    local = moment.astimezone(settings.tz)
+    quiet = _quiet(settings)
+    return quiet.next_end(local) if quiet.contains(local.time()) else moment
+
+
+def _in_window(due_at: datetime, since: datetime, now: datetime, settings: Settings) -> bool:
+    grace = timedelta(minutes=settings.catchup_grace_minutes)
+    return min(since, now - grace) <= due_at <= now
+
+
+def meeting_reminders(session: Session, *, since: datetime, now: datetime, settings: Settings,
+                      rules: Rules) -> list[p.Reminder]:
+    from bot.scheduling.tick import branch_view  # the views tick.py builds for every reminder
+
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    # Every period ends on a month's last day, so one moment a month is all there is to
+    # check: the standing is only worked out in the ticks around it.
+    if not _in_window(_not_quiet(m.remind_at(m.period_of(today, "month"), tz), settings),
+                      since, now, settings):
+        return []
+    out: list[p.Reminder] = []
+    for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
+        rows = cr.meeting_standing(session, branch=branch, now=now, settings=settings, rules=rules)
+        due = m.due_reminders(rows, today)
+        if not due:
+            continue
+        view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
+        span = due[0].period
+        occurrence = datetime.combine(span.last, time(0), tzinfo=tz)
+        # Due at one moment, like every reminder: a tick that finds it older than the
+        # catch-up grace logs it as missed rather than sending it late.
+        due_at = _not_quiet(m.remind_at(span, tz), settings)
+        if p.is_paused(view, due_at, tz):
+            continue
+        names = "、".join(r.label for r in due)
+        text = (f"【三会一课提醒】{branch.name}：{names} 须在 {span.last.month}月{span.last.day}日前召开，"
+                "目前还没有安排。可用「设置」定好日程，或开会时发送「开始 会议名称」。")
+        for sec in view.secretaries:
+            out.append(p.Reminder(p.MEETINGS_DUE, sec.platform, "user", sec.user_id, branch.id,
+                                  occurrence, due_at, text, title="三会一课"))
+    return out
+
+
+def shortlist_reminders(session: Session, *, since: datetime, now: datetime,
+                        settings: Settings) -> list[p.Reminder]:
+    from bot.scheduling.tick import branch_view
+
+    tz = settings.tz
+    month = month_of(now, tz)
+    last_day = month.last_day
+    due_at = _not_quiet(datetime.combine(last_day, SHORTLIST_AT, tzinfo=tz), settings)
+    if not _in_window(due_at, since, now, settings):
+        return []  # built only in the tick that crosses the month's last day at 10:00
+    out: list[p.Reminder] = []
+    for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
+        view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
+        if not view.secretaries or p.is_paused(view, due_at, tz):
+            continue
+        shortlist = cr.pioneer_shortlist(session, branch_id=branch.id, start=month.start,  # type: ignore[arg-type]
+                                         end=month.end)
+        if not shortlist:
+            continue
+        lines = [f"【先锋党员推荐】{branch.name} {last_day.month}月候选（按本月积分、出勤、学习；"
+                 "有未请假缺席的不列入）："]
+        lines += [f"{i}. {c.name} {c.points}分 出勤{c.attended}次 学习{c.study_minutes}分钟"
+                  for i, c in enumerate(shortlist, 1)]
+        lines.append(f"推荐请发送「推荐 先锋党员 姓名 事迹」（{_grace_end(last_day)}前有效）。")
+        for sec in view.secretaries:
+            out.append(p.Reminder(p.PIONEER_SHORTLIST, sec.platform, "user", sec.user_id,
+                                  branch.id, month.start, due_at, "\n".join(lines),
+                                  title="先锋党员推荐"))
+    return out
+
+
+def _grace_end(last_day: date) -> str:
+    return f"下月{NOMINATION_GRACE_DAYS}日"
+
+
+def committee_reminders(session: Session, *, since: datetime, now: datetime, settings: Settings,
+                        rules: Rules) -> list[p.Reminder]:
+    return (meeting_reminders(session, since=since, now=now, settings=settings, rules=rules)
+            + shortlist_reminders(session, since=since, now=now, settings=settings))

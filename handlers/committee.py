@@ -1,0 +1,318 @@
+"""The committee's loop in chat: 约谈 recorded, 结对帮扶 paired, 调研 problems followed to 整改.
+
+Leaders speak for the whole bureau (the leaders' group or a private chat). 整改完成 may also
+be sent by the item's owner or a manager of its branch, who are the people doing the work.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.registry import LEADERS, Command, CommandRegistry, integer, rest, usage_text, word
+from storage import committee, org
+from storage import committee_report as cr
+from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
+
+MAX_TEXT = 300
+_DAY = re.compile(r"^(?:(\d{4})[-年/.])?(\d{1,2})[-月/.](\d{1,2})日?$")
+
+
+def parse_day(token: str, today: date) -> date | None:
+    """'2026-03-05', '3月5日', '3-5' → a date (this year when the year is left out)."""
+    match = _DAY.match(token)
+    if not match:
+        return None
+    year = int(match[1]) if match[1] else today.year
+    try:
+        return date(year, int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
+    branch = org.branch_by_name(ctx.session, name=name)
+    if branch is None:
+        names = "、".join(b.name for b in org.branches(ctx.session)) or "（还没有支部）"
+        return None, Reply.error(usage_text(command, f"没有找到支部「{name}」。现有支部：{names}"))
+    return branch, None
+
+
+# --- 约谈 ---------------------------------------------------------------------------------
+
+_TALK = re.compile(r"^(?:问题[:：]?\s*)?(?P<problems>.*?)\s*(?:整改[:：]?\s*(?P<remedy>.*))?$",
+                   re.DOTALL)
+
+
+def parse_talk(text: str, today: date) -> tuple[tuple[date, str, str] | None, str | None]:
+    """'[日期] 问题… 整改…' → (day, problems, remedy); or (None, what is wrong)."""
+    text = text.strip()
+    day = today
+    head, _, tail = text.partition(" ")
+    if (found := parse_day(head, today)) is not None:
+        day, text = found, tail.strip()
+    elif _DAY.match(head):
+        return None, f"日期「{head}」不存在"
+    if day > today:
+        return None, "约谈日期不能晚于今天"
+    match = _TALK.match(text)
+    problems = (match["problems"] or "").strip() if match else ""
+    remedy = (match["remedy"] or "").strip() if match else ""
+    if not problems:
+        return None, "请写明约谈指出的问题"
+    if len(problems) + len(remedy) > MAX_TEXT:
+        return None, f"问题和整改要求请写短一些（合计不超过 {MAX_TEXT} 个字）"
+    return (day, problems, remedy), None
+
+
+def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
+    if branch is None:
+        return problem  # type: ignore[return-value]
+    parsed, wrong = parse_talk(args["details"] or "", ctx.local_now.date())
+    if parsed is None:
+        return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
+    day, problems, remedy = parsed
+    assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
+    standing = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings,
+                                  rules=ctx.rules).get(branch.id)
+    tier = standing.tier.value if standing and standing.tier else None
+    talk = committee.add_talk(ctx.session, branch_id=branch.id, leader_id=ctx.member.id,
+                              talked_on=day, tier_then=tier, problems=problems, remedy=remedy,
+                              now=ctx.now)
+    ctx.audit("talk.record", target=branch.name, detail={"talk_id": talk.id, "on": day.isoformat()})
+    year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1), last=day,
+                                     branch_id=branch.id))
+    lines = [f"已记录约谈 #{talk.id}：{branch.name}，{day.month}月{day.day}日"
+             f"（本月{tier + '档' if tier else '暂无档次'}）。",
+             f"问题：{problems}"]
+    if remedy:
+        lines.append(f"整改：{remedy}")
+    lines.append(f"{day.year} 年约谈{branch.name} {year_talks} 次；周报将对照约谈前后的参与率和档次。")
+    return Reply("\n".join(lines))
+
+
+def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    today = ctx.local_now.date()
+    rows = committee.talks(ctx.session, first=date(today.year, 1, 1), last=today)
+    if not rows:
+        return Reply(f"{today.year} 年还没有约谈记录。记录：{COMMAND_TALK.example}")
+    names = {b.id: b.name for b in org.branches(ctx.session, include_inactive=True)}
+    lines = [f"{today.year} 年约谈 {len(rows)} 次："]
+    for talk in rows:
+        before, after = cr.talk_effect(ctx.session, branch_id=talk.branch_id, on=talk.talked_on,
+                                       now=ctx.now, settings=ctx.settings, rules=ctx.rules)
+        lines.append(f"· #{talk.id} {talk.talked_on:%m-%d} {names.get(talk.branch_id, '?')}："
+                     f"前 {cr.describe_standing(before)} → 后 {cr.describe_standing(after)}")
+    return Reply("\n".join(lines))
+
+
+# --- 结对帮扶 ---------------------------------------------------------------------------------
+
+
+def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if args.get("strong") is None:
+        return pairs_overview(ctx)
+    if args.get("weak") is None:
+        return Reply.error(usage_text(COMMAND_PAIR, "请写出两个支部：先强后弱"))
+    strong, problem = _branch(ctx, args["strong"], COMMAND_PAIR)
+    if strong is None:
+        return problem  # type: ignore[return-value]
+    weak, problem = _branch(ctx, args["weak"], COMMAND_PAIR)
+    if weak is None:
+        return problem  # type: ignore[return-value]
+    assert strong.id is not None and weak.id is not None and ctx.member is not None
+    if strong.id == weak.id:
+        return Reply.error(usage_text(COMMAND_PAIR, "同一个支部不能和自己结对"))
+    taken = committee.open_pair_of(ctx.session, branch_ids={strong.id, weak.id})
+    if taken is not None:
+        names = {b.id: b.name for b in org.branches(ctx.session)}
+        return Reply.error(f"{names.get(taken.strong_branch_id)} 与 {names.get(taken.weak_branch_id)}"
+                           " 已在结对中：一个支部同时只结一对。")
+    record = committee.add_pairing(ctx.session, strong_branch_id=strong.id, weak_branch_id=weak.id,
+                                   on=ctx.local_now.date(), created_by=ctx.member.id, now=ctx.now)
+    ctx.audit("pair.add", target=f"{strong.name}↔{weak.name}", detail={"pairing_id": record.id})
+    tiers = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings, rules=ctx.rules)
+    return Reply(f"已结对帮扶 #{record.id}：{strong.name}（{_tier(tiers.get(strong.id))}）"
+                 f" 带 {weak.name}（{_tier(tiers.get(weak.id))}）。两支部联合开展的活动计入双方。")
+
+
+def _tier(standing) -> str:
+    return f"{standing.tier.value}档" if standing and standing.tier else "暂无档次"
+
+
+def suggest_pairs(ranked: list[tuple[int, float]], taken: set[int]) -> list[tuple[int, int]]:
+    """抓两头带中间: the strongest free branch with the weakest, then the next two, …"""
+    free = [b for b, _ in sorted(ranked, key=lambda r: -r[1]) if b not in taken]
+    pairs = []
+    while len(free) >= 2:
+        pairs.append((free.pop(0), free.pop()))
+    return pairs
+
+
+def pairs_overview(ctx: Ctx) -> Reply:
+    names = {b.id: b.name for b in org.branches(ctx.session)}
+    current = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings, rules=ctx.rules)
+    previous = cr.month_standings(ctx.session, moment=cr.previous_month_end(ctx.now, ctx.settings),
+                                  settings=ctx.settings, rules=ctx.rules, to_date=False)
+    lines = []
+    pairs = committee.active_pairings(ctx.session)
+    taken: set[int] = set()
+    if pairs:
+        lines.append("结对中（本月档次、得分、较上月）：")
+        for p in pairs:
+            taken |= {p.strong_branch_id, p.weak_branch_id}
+            lines.append("· " + " ↔ ".join(cr.trend_line(names.get(b, "?"), current.get(b), previous.get(b))
+                                           for b in (p.strong_branch_id, p.weak_branch_id)))
+    red = {b for b, s in current.items() if s.tier and s.tier.value == "红"}
+    blue = {b for b, s in current.items() if s.tier and s.tier.value == "蓝"}
+    ranked = [(b, s.score) for b, s in current.items()
+              if s.score is not None and (b in red or b in blue)]
+    suggested = [(a, b) for a, b in suggest_pairs(ranked, taken) if a in red and b in blue]
+    if suggested:
+        lines.append("建议结对（红档带蓝档，强弱相配）：")
+        lines += [f"· 结对 {names[a]} {names[b]}" for a, b in suggested]
+    elif not pairs:
+        lines.append("本月没有可建议的红、蓝档支部组合。")
+    return Reply("\n".join(lines))
+
+
+# --- 整改 ---------------------------------------------------------------------------------
+
+
+def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if args.get("branch") is None:
+        return open_problems(ctx)
+    if ctx.role not in LEADER_ROLES:
+        return Reply.error("登记整改事项仅限领导、管理员。发送「整改」查看未完成的整改事项。")
+    if not args.get("owner") or not args.get("problem"):
+        return Reply.error(usage_text(COMMAND_PROBLEM, "请写出责任人和问题"))
+    branch, problem = _branch(ctx, args["branch"], COMMAND_PROBLEM)
+    if branch is None:
+        return problem  # type: ignore[return-value]
+    text = args["problem"].strip()
+    if len(text) > MAX_TEXT:
+        return Reply.error(usage_text(COMMAND_PROBLEM, f"问题请写短一些（不超过 {MAX_TEXT} 个字）"))
+    owners = [m for m in org.members_by_name_or_staff_no(ctx.session, text=args["owner"])
+              if m.branch_id == branch.id]
+    if len(owners) > 1:
+        return Reply.error(f"{branch.name}有 {len(owners)} 位「{args['owner']}」，请用编号指明责任人。")
+    owner = owners[0] if owners else None
+    today = ctx.local_now.date()
+    # The item belongs to the latest visit to the branch this year, when there is one.
+    visit_id = ctx.session.execute(
+        select(ResearchVisit.id).where(ResearchVisit.branch_id == branch.id,
+                                       ResearchVisit.visited_on >= date(today.year, 1, 1),
+                                       ResearchVisit.visited_on <= today)
+        .order_by(ResearchVisit.visited_on.desc(), ResearchVisit.id.desc()).limit(1)  # type: ignore[attr-defined]
+    ).scalar()
+    assert ctx.member is not None and branch.id is not None
+    item = committee.add_rectification(ctx.session, branch_id=branch.id, problem=text, owner=owner,
+                                       owner_name=owner.name if owner else args["owner"],
+                                       found_on=today, visit_id=visit_id,
+                                       recorded_by=ctx.member.id, now=ctx.now)
+    ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})
+    still_open = len(committee.open_rectifications(ctx.session, branch_id=branch.id))
+    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。\n"
+                 f"问题：{text}\n完成后发送「整改完成 {item.id}」。{branch.name}未完成整改 {still_open} 项。")
+
+
+def open_problems(ctx: Ctx) -> Reply:
+    leaders_group = ctx.binding is not None and ctx.binding.is_leaders
+    if not ctx.message.is_private and not leaders_group:
+        # The list names each item's owner: not for a branch group.
+        return Reply.error("整改事项请私聊我查看，或在领导群查看。")
+    if ctx.role in LEADER_ROLES and ctx.bureau_wide:
+        branch_id = None
+    elif ctx.branch is not None:
+        branch_id = ctx.branch.id
+    else:
+        return Reply.error("请在支部群或私聊中查看本支部的整改事项。")
+    items = committee.open_rectifications(ctx.session, branch_id=branch_id)
+    if not items:
+        return Reply("没有未完成的整改事项。")
+    names = {b.id: b.name for b in org.branches(ctx.session, include_inactive=True)}
+    today = ctx.local_now.date()
+    lines = [f"未完成的整改事项 {len(items)} 项（按登记先后）："]
+    lines += [f"· #{i.id} {names.get(i.branch_id, '?')}：{i.problem}（责任人 {i.owner_name}，"
+              f"已 {(today - i.found_on).days} 天）" for i in items]
+    return Reply("\n".join(lines))
+
+
+def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    item = ctx.session.get(Rectification, args["item"])
+    if item is None:
+        return Reply.error(usage_text(COMMAND_DONE, f"没有编号为 {args['item']} 的整改事项"))
+    assert ctx.member is not None
+    entitled = (ctx.role in LEADER_ROLES or item.owner_id == ctx.member.id
+                or (ctx.role in MANAGER_ROLES and ctx.member.branch_id == item.branch_id))
+    if not entitled:
+        return Reply.error("整改完成只能由领导、责任人或本支部书记、委员登记。")
+    if item.closed_on is not None:
+        return Reply(f"整改事项 #{item.id} 已于 {item.closed_on:%m月%d日} 登记完成。")
+    today = ctx.local_now.date()
+    committee.close_rectification(ctx.session, item=item, on=today, by=ctx.member.id,
+                                  note=(args.get("note") or None))
+    ctx.audit("rectification.close", target=str(item.id))
+    days = (today - item.found_on).days
+    return Reply(f"整改事项 #{item.id} 已完成（用时 {days} 天）：{item.problem}")
+
+
+COMMAND_TALK = Command(
+    name="约谈",
+    summary="领导记录对支部的约谈：日期、指出的问题、整改要求",
+    handler=record_talk,
+    args=(word("branch", "支部"), rest("details", "[日期] 问题… 整改…")),
+    roles=LEADERS,
+    example="约谈 三支部 3月5日 问题 主题党日参与率低 整改 下月起按时开展并报送记录",
+    capability="committee",
+)
+
+COMMAND_TALKS = Command(
+    name="约谈记录",
+    summary="今年的约谈，及各支部约谈前后的参与率和档次",
+    handler=talks_report,
+    roles=LEADERS,
+    example="约谈记录",
+    capability="committee",
+)
+
+COMMAND_PAIR = Command(
+    name="结对",
+    summary="结对帮扶：红档支部带蓝档支部；不带参数查看结对情况和建议",
+    handler=pair,
+    args=(word("strong", "强支部", optional=True), word("weak", "弱支部", optional=True)),
+    roles=LEADERS,
+    example="结对 一支部 三支部",
+    capability="committee",
+)
+
+COMMAND_PROBLEM = Command(
+    name="整改",
+    summary="登记调研发现的问题（每项一个责任人）；不带参数查看未完成的整改",
+    handler=record_problem,
+    args=(word("branch", "支部", optional=True), word("owner", "责任人", optional=True),
+          rest("problem", "问题", optional=True)),
+    roles=frozenset({*LEADER_ROLES, *MANAGER_ROLES}),
+    example="整改 三支部 王书记 学习室资料陈旧需更新",
+    capability="committee",
+)
+
+COMMAND_DONE = Command(
+    name="整改完成",
+    summary="整改事项完成：领导、责任人或本支部书记、委员登记",
+    handler=close_problem,
+    args=(integer("item", "编号", min=1), rest("note", "说明", optional=True)),
+    example="整改完成 12 已更新学习资料",
+    capability="committee",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_PAIR, COMMAND_PROBLEM, COMMAND_DONE):
+        registry.add(command)

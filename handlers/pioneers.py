@@ -1,0 +1,176 @@
+"""月度先锋党员: a secretary nominates from the month's record, a leader confirms, the branch
+group and the leaders' group are told. Recognition is public; nothing negative is.
+
+A nomination is for the current month, or in a month's first days for the month just ended
+(storage.committee.nomination_month).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
+from storage import committee, org
+from storage.models import (
+    Activity,
+    Attendance,
+    AttendanceStatus,
+    Branch,
+    ChatBinding,
+    LEADER_ROLES,
+    Member,
+    PioneerNomination,
+)
+from storage.outbox import enqueue
+
+MAX_DEEDS = 200
+HONOUR = "pioneer.honour"
+
+
+def _one_member(ctx: Ctx, text: str, *, branch_id: int | None) -> tuple[Member | None, str | None]:
+    found = org.members_by_name_or_staff_no(ctx.session, text=text)
+    if branch_id is not None:
+        found = [m for m in found if m.branch_id == branch_id]
+    if not found:
+        where = "本支部" if branch_id is not None else "名册"
+        return None, f"{where}没有找到「{text}」"
+    if len(found) > 1:
+        return None, f"有 {len(found)} 位「{text}」，请用编号指明"
+    return found[0], None
+
+
+def _absent_in(ctx: Ctx, member_id: int, month: date) -> bool:
+    tz = ctx.settings.tz
+    start = datetime.combine(month, time(0), tzinfo=tz)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    return ctx.session.execute(
+        select(Attendance.id).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
+               and_(Activity.starts_at >= start, Activity.starts_at < end)).limit(1)
+    ).first() is not None
+
+
+def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在本支部群或私聊中推荐本支部的党员。")
+    member, wrong = _one_member(ctx, args["name"], branch_id=ctx.branch.id)
+    if member is None:
+        return Reply.error(usage_text(COMMAND_NOMINATE, wrong or "没有找到这位党员"))
+    deeds = (args.get("deeds") or "").strip()
+    if len(deeds) > MAX_DEEDS:
+        return Reply.error(usage_text(COMMAND_NOMINATE, f"事迹请写短一些（不超过 {MAX_DEEDS} 个字）"))
+    month = committee.nomination_month(ctx.local_now.date())
+    existing = committee.nomination_of(ctx.session, member_id=member.id, month=month)  # type: ignore[arg-type]
+    if existing is not None and existing.confirmed_at is not None:
+        return Reply(f"{member.name}已是 {month.month} 月先锋党员（已确认）。")
+    if _absent_in(ctx, member.id, month):  # type: ignore[arg-type]
+        return Reply.error(f"{member.name} {month.month} 月有未请假的缺席记录，按规则不能推荐为当月先锋党员。")
+    assert ctx.member is not None
+    committee.nominate(ctx.session, member=member, month=month, deeds=deeds,
+                       nominated_by=ctx.member.id, now=ctx.now)
+    ctx.audit("pioneer.nominate", target=member.name, detail={"month": month.isoformat()})
+    return Reply(f"已推荐 {member.name} 为 {month.year}年{month.month}月先锋党员"
+                 f"{'（已更新事迹）' if existing else ''}，待领导确认。\n事迹：{deeds}")
+
+
+def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    member, wrong = _one_member(ctx, args["name"], branch_id=None)
+    if member is None:
+        return Reply.error(usage_text(COMMAND_CONFIRM, wrong or "没有找到这位党员"))
+    pending = committee.pending_nominations(ctx.session, member_ids=[member.id])  # type: ignore[list-item]
+    if not pending:
+        return Reply.error(f"{member.name}没有待确认的先锋党员推荐。支部书记先发送"
+                           f"「推荐 先锋党员 {member.name} 事迹」。")
+    nomination = pending[0]
+    assert ctx.member is not None and ctx.member.id is not None
+    committee.confirm(ctx.session, nomination=nomination, leader_id=ctx.member.id, now=ctx.now)
+    ctx.audit("pioneer.confirm", target=member.name, detail={"month": nomination.month.isoformat()})
+    _announce(ctx, nomination, member)
+    return Reply(f"已确认 {member.name} 为 {nomination.month.year}年{nomination.month.month}月先锋党员，"
+                 "将在支部群和领导群表扬。")
+
+
+def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
+    """The honour roll entry, to the member's branch groups and the leaders' group, once each."""
+    branch = ctx.session.get(Branch, member.branch_id) if member.branch_id else None
+    branch_name = branch.name if branch else ""
+    text = (f"【先锋党员】{nomination.month.year}年{nomination.month.month}月 {branch_name} {member.name}"
+            f"\n事迹：{nomination.deeds}\n向先锋看齐！")
+    bindings = ctx.session.execute(select(ChatBinding).where(
+        (ChatBinding.branch_id == member.branch_id) | (ChatBinding.is_leaders == True)  # noqa: E712
+    ).order_by(ChatBinding.id)).scalars()
+    payload = {"text": text, "markdown": False, "mentions": [], "is_error": False,
+               "title": "先锋党员"}
+    # Confirming at night waits for the morning: quiet hours hold for praise too.
+    not_before = _after_quiet(ctx)
+    for binding in bindings:
+        kind = "leaders" if binding.is_leaders else "group"
+        enqueue(ctx.session, platform=binding.platform, target_kind=kind, target=binding.chat_id,
+                payload=payload, now=ctx.now, kind=HONOUR,
+                dedupe_key=f"{HONOUR}|{binding.platform}:{kind}:{binding.chat_id}|{nomination.id}",
+                branch_id=binding.branch_id, not_before=not_before)
+
+
+def _after_quiet(ctx: Ctx):
+    from bot.scheduling.plan import QuietHours
+
+    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
+    local = ctx.local_now
+    return quiet.next_end(local) if quiet.contains(local.time()) else None
+
+
+def honour_roll(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    today = ctx.local_now.date()
+    rows = committee.pioneers(ctx.session, first=date(today.year, 1, 1), last=today)
+    if not rows:
+        return Reply(f"{today.year} 年还没有确认的先锋党员。")
+    names = {b.id: b.name for b in org.branches(ctx.session, include_inactive=True)}
+    lines = [f"{today.year} 年先锋党员 {len(rows)} 人："]
+    lines += [f"· {n.month.month}月 {names.get(n.branch_id, '')} {m.name}：{n.deeds}"
+              for n, m in rows]
+    if ctx.role in LEADER_ROLES or ctx.role in MANAGERS:
+        pending = committee.pending_nominations(
+            ctx.session, member_ids=[m.id for m in org.members(ctx.session)
+                                     if ctx.bureau_wide or (ctx.branch and m.branch_id == ctx.branch.id)])
+        if pending:
+            lines.append(f"待确认推荐 {len(pending)} 人。")
+    return Reply("\n".join(lines))
+
+
+COMMAND_NOMINATE = Command(
+    name="推荐",
+    summary="支部书记、委员推荐本月先锋党员，写一句事迹",
+    handler=nominate,
+    args=(choice("what", "类别", ("先锋党员",)), word("name", "姓名"), rest("deeds", "事迹")),
+    roles=MANAGERS,
+    example="推荐 先锋党员 张三 连续加班破获电诈案件，挽回群众损失20万元",
+    capability="pioneers",
+)
+
+COMMAND_CONFIRM = Command(
+    name="确认",
+    summary="领导确认先锋党员推荐，在支部群和领导群表扬",
+    handler=confirm,
+    args=(choice("what", "类别", ("先锋党员",)), word("name", "姓名")),
+    roles=LEADERS,
+    example="确认 先锋党员 张三",
+    capability="pioneers",
+)
+
+COMMAND_ROLL = Command(
+    name="先锋党员",
+    summary="今年各月的先锋党员光荣榜",
+    handler=honour_roll,
+    example="先锋党员",
+    capability="pioneers",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    for command in (COMMAND_NOMINATE, COMMAND_CONFIRM, COMMAND_ROLL):
+        registry.add(command)

@@ -1,0 +1,330 @@
+"""The party committee's loop in the database: committee seats, 约谈, 结对帮扶, 先锋党员,
+整改 items, the lecturers' roster and 读书班 classes.
+
+Keyword-only and never committing, like every storage module: the dispatcher or the CLI
+owns the transaction. Nothing is deleted: a pair ends, a 整改 item closes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from storage.models import (
+    Activity,
+    ActivityType,
+    BranchPairing,
+    CommitteeSeat,
+    Lecturer,
+    Member,
+    PioneerNomination,
+    ReadingClass,
+    ReadingClassEnrollment,
+    ReadingClassSession,
+    Rectification,
+    Talk,
+)
+
+LECTURE_TYPES = (ActivityType.PARTY_LECTURE.value, ActivityType.LECTURE_HALL.value)
+
+
+# A nomination made in a month's first days is for the month just ended: the shortlist
+# arrives on a month's last day.
+NOMINATION_GRACE_DAYS = 10
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def nomination_month(today: date) -> date:
+    if today.day <= NOMINATION_GRACE_DAYS:
+        return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    return today.replace(day=1)
+
+
+# --- the committee ------------------------------------------------------------------
+
+
+def add_seat(session: Session, *, member_id: int, since: date, added_by: str,
+             now: datetime) -> bool:
+    """Give a member a committee seat; False when they already have one."""
+    if session.get(CommitteeSeat, member_id) is not None:
+        return False
+    session.add(CommitteeSeat(member_id=member_id, since=since, added_by=added_by, added_at=now))
+    session.flush()
+    return True
+
+
+def remove_seat(session: Session, *, member_id: int) -> bool:
+    seat = session.get(CommitteeSeat, member_id)
+    if seat is None:
+        return False
+    session.delete(seat)
+    session.flush()
+    return True
+
+
+def committee_members(session: Session) -> list[Member]:
+    return list(session.exec(
+        select(Member).join(CommitteeSeat, CommitteeSeat.member_id == Member.id)
+        .where(Member.active == True).order_by(Member.id)  # noqa: E712
+    ).all())
+
+
+# --- 约谈 -----------------------------------------------------------------------------
+
+
+def add_talk(session: Session, *, branch_id: int, leader_id: int, talked_on: date,
+             tier_then: str | None, problems: str, remedy: str, now: datetime) -> Talk:
+    talk = Talk(branch_id=branch_id, leader_id=leader_id, talked_on=talked_on,
+                tier_then=tier_then, problems=problems, remedy=remedy, logged_at=now)
+    session.add(talk)
+    session.flush()
+    return talk
+
+
+def talks(session: Session, *, first: date, last: date,
+          branch_id: int | None = None) -> list[Talk]:
+    query = select(Talk).where(Talk.talked_on >= first, Talk.talked_on <= last)
+    if branch_id is not None:
+        query = query.where(Talk.branch_id == branch_id)
+    return list(session.exec(query.order_by(Talk.talked_on, Talk.id)).all())
+
+
+def last_talk_on(session: Session) -> dict[int, date]:
+    """Each branch's latest talk date."""
+    return {branch_id: day for branch_id, day in session.exec(
+        select(Talk.branch_id, func.max(Talk.talked_on)).group_by(Talk.branch_id)).all()}
+
+
+# --- 结对帮扶 ---------------------------------------------------------------------------
+
+
+def active_pairings(session: Session, *, on: date | None = None) -> list[BranchPairing]:
+    query = select(BranchPairing)
+    if on is None:
+        query = query.where(BranchPairing.ended_on.is_(None))  # type: ignore[union-attr]
+    else:
+        query = query.where(BranchPairing.paired_on <= on,
+                            or_(BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
+                                BranchPairing.ended_on >= on))
+    return list(session.exec(query.order_by(BranchPairing.id)).all())
+
+
+def open_pair_of(session: Session, *, branch_ids: set[int]) -> BranchPairing | None:
+    """The open pair either of these branches is in, if any: one pair per branch at a time."""
+    for pair in active_pairings(session):
+        if {pair.strong_branch_id, pair.weak_branch_id} & branch_ids:
+            return pair
+    return None
+
+
+def add_pairing(session: Session, *, strong_branch_id: int, weak_branch_id: int, on: date,
+                created_by: int | None, now: datetime) -> BranchPairing:
+    """Pair two branches (the caller checks neither is in an open pair: open_pair_of)."""
+    pair = BranchPairing(strong_branch_id=strong_branch_id, weak_branch_id=weak_branch_id,
+                         paired_on=on, created_by=created_by, created_at=now)
+    session.add(pair)
+    session.flush()
+    return pair
+
+
+def pairings_during(session: Session, *, first: date, last: date) -> list[BranchPairing]:
+    """Pairs that were open at any time in [first, last]."""
+    return list(session.exec(
+        select(BranchPairing).where(
+            BranchPairing.paired_on <= last,
+            or_(BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
+                BranchPairing.ended_on >= first))
+        .order_by(BranchPairing.id)).all())
+
+
+# --- 先锋党员 ---------------------------------------------------------------------------
+
+
+def nomination_of(session: Session, *, member_id: int, month: date) -> PioneerNomination | None:
+    return session.exec(select(PioneerNomination).where(
+        PioneerNomination.member_id == member_id,
+        PioneerNomination.month == month_start(month))).first()
+
+
+def nominate(session: Session, *, member: Member, month: date, deeds: str,
+             nominated_by: int | None, now: datetime) -> PioneerNomination:
+    month = month_start(month)
+    existing = session.exec(select(PioneerNomination).where(
+        PioneerNomination.member_id == member.id, PioneerNomination.month == month)).first()
+    if existing is not None:
+        # A secretary may rewrite the 事迹 until a leader confirms it.
+        existing.deeds, existing.nominated_by, existing.nominated_at = deeds, nominated_by, now
+        session.add(existing)
+        session.flush()
+        return existing
+    nomination = PioneerNomination(member_id=member.id, branch_id=member.branch_id, month=month,
+                                   deeds=deeds, nominated_by=nominated_by, nominated_at=now)
+    session.add(nomination)
+    session.flush()
+    return nomination
+
+
+def pending_nominations(session: Session, *, member_ids: list[int]) -> list[PioneerNomination]:
+    if not member_ids:
+        return []
+    return list(session.exec(
+        select(PioneerNomination).where(PioneerNomination.member_id.in_(member_ids),  # type: ignore[attr-defined]
+                                        PioneerNomination.confirmed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(PioneerNomination.month.desc(), PioneerNomination.id)).all())  # type: ignore[attr-defined]
+
+
+def confirm(session: Session, *, nomination: PioneerNomination, leader_id: int,
+            now: datetime) -> None:
+    nomination.confirmed_by, nomination.confirmed_at = leader_id, now
+    session.add(nomination)
+    session.flush()
+
+
+def pioneers(session: Session, *, first: date, last: date) -> list[tuple[PioneerNomination, Member]]:
+    """Confirmed 先锋党员 whose month falls in [first, last], by month then branch."""
+    return list(session.exec(
+        select(PioneerNomination, Member).join(Member, Member.id == PioneerNomination.member_id)
+        .where(PioneerNomination.confirmed_at.is_not(None),  # type: ignore[union-attr]
+               PioneerNomination.month >= month_start(first), PioneerNomination.month <= last)
+        .order_by(PioneerNomination.month, PioneerNomination.branch_id, PioneerNomination.id)
+    ).all())
+
+
+# --- 整改 ------------------------------------------------------------------------------
+
+
+def add_rectification(session: Session, *, branch_id: int, problem: str, owner: Member | None,
+                      owner_name: str, found_on: date, visit_id: int | None,
+                      recorded_by: int | None, now: datetime) -> Rectification:
+    item = Rectification(branch_id=branch_id, visit_id=visit_id, problem=problem,
+                         owner_id=owner.id if owner else None, owner_name=owner_name,
+                         found_on=found_on, recorded_by=recorded_by, recorded_at=now)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def close_rectification(session: Session, *, item: Rectification, on: date, by: int | None,
+                        note: str | None) -> None:
+    item.closed_on, item.closed_by, item.closing_note = on, by, note
+    session.add(item)
+    session.flush()
+
+
+def open_rectifications(session: Session, *, branch_id: int | None = None) -> list[Rectification]:
+    query = select(Rectification).where(Rectification.closed_on.is_(None))  # type: ignore[union-attr]
+    if branch_id is not None:
+        query = query.where(Rectification.branch_id == branch_id)
+    return list(session.exec(query.order_by(Rectification.found_on, Rectification.id)).all())
+
+
+def rectification_counts(session: Session, *, first: date, last: date) -> tuple[int, int]:
+    """(found, closed) 整改 items in [first, last]."""
+    found = session.exec(select(func.count()).select_from(Rectification).where(
+        Rectification.found_on >= first, Rectification.found_on <= last)).one()
+    closed = session.exec(select(func.count()).select_from(Rectification).where(
+        Rectification.closed_on >= first, Rectification.closed_on <= last)).one()  # type: ignore[operator]
+    return int(found), int(closed)
+
+
+# --- 讲师 and lectures -------------------------------------------------------------------
+
+
+def add_lecturer(session: Session, *, name: str, member_id: int | None, title: str | None,
+                 now: datetime) -> Lecturer:
+    existing = session.exec(select(Lecturer).where(Lecturer.name == name)).first()
+    if existing is not None:
+        existing.active, existing.title = True, title or existing.title
+        session.add(existing)
+        session.flush()
+        return existing
+    lecturer = Lecturer(name=name, member_id=member_id, title=title, added_at=now)
+    session.add(lecturer)
+    session.flush()
+    return lecturer
+
+
+def lecturers(session: Session) -> list[Lecturer]:
+    return list(session.exec(select(Lecturer).where(Lecturer.active == True)  # noqa: E712
+                             .order_by(Lecturer.id)).all())
+
+
+def lectures_by_lecturer(session: Session, *, start: datetime, end: datetime,
+                         now: datetime | None = None) -> dict[str, int]:
+    """党课 and 大讲堂 held in [start, end) per lecturer named on the activity."""
+    query = (select(Activity.lecturer, func.count())
+             .where(Activity.type.in_(LECTURE_TYPES),  # type: ignore[attr-defined]
+                    Activity.lecturer.is_not(None),  # type: ignore[union-attr]
+                    Activity.starts_at >= start, Activity.starts_at < end)
+             .group_by(Activity.lecturer))
+    if now is not None:
+        query = query.where(Activity.starts_at <= now)
+    return {name: int(n) for name, n in session.exec(query).all()}
+
+
+# --- 读书班 -----------------------------------------------------------------------------
+
+
+def reading_class(session: Session, *, name: str, now: datetime) -> ReadingClass:
+    found = session.exec(select(ReadingClass).where(ReadingClass.name == name)).first()
+    if found is None:
+        found = ReadingClass(name=name, created_at=now)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def enroll(session: Session, *, class_id: int, member_ids: list[int]) -> int:
+    have = set(session.exec(select(ReadingClassEnrollment.member_id).where(
+        ReadingClassEnrollment.class_id == class_id)).all())
+    added = [m for m in dict.fromkeys(member_ids) if m not in have]
+    for member_id in added:
+        session.add(ReadingClassEnrollment(class_id=class_id, member_id=member_id))
+    session.flush()
+    return len(added)
+
+
+def add_class_session(session: Session, *, class_id: int, activity_id: int) -> None:
+    if session.get(ReadingClassSession, activity_id) is None:
+        session.add(ReadingClassSession(activity_id=activity_id, class_id=class_id))
+        session.flush()
+
+
+def enrolled(session: Session, *, class_id: int) -> list[int]:
+    return list(session.exec(select(ReadingClassEnrollment.member_id).where(
+        ReadingClassEnrollment.class_id == class_id)).all())
+
+
+def _in_class(class_id: int, name):
+    """A class's sessions: linked explicitly, or a 读书班 opened with the class's name as topic
+    (「开始 读书班 第一期」), so a secretary need not link each session by hand."""
+    return or_(
+        Activity.id.in_(select(ReadingClassSession.activity_id)  # type: ignore[union-attr]
+                        .where(ReadingClassSession.class_id == class_id)),
+        and_(Activity.type == ActivityType.READING_CLASS.value, Activity.topic == name),
+    )
+
+
+def class_sessions(session: Session, *, class_id: int) -> list[Activity]:
+    klass = session.get(ReadingClass, class_id)
+    if klass is None:
+        return []
+    return list(session.exec(
+        select(Activity).where(_in_class(class_id, klass.name)).order_by(Activity.starts_at)).all())
+
+
+def classes_held(session: Session, *, start: datetime, end: datetime) -> list[ReadingClass]:
+    """Classes with a session starting in [start, end)."""
+    found = []
+    for klass in session.exec(select(ReadingClass).order_by(ReadingClass.id)).all():
+        held = session.exec(select(func.count()).select_from(Activity).where(
+            _in_class(klass.id, klass.name),  # type: ignore[arg-type]
+            Activity.starts_at >= start, Activity.starts_at < end)).one()
+        if held:
+            found.append(klass)
+    return found

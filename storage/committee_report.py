@@ -1,0 +1,261 @@
+"""The committee's loop as leaders read it: month tiers, 三会一课 standing, and the lines the
+weekly summary adds (overdue meetings, blue branches not yet talked to, talks' before and
+after, pairs with their trend, open 整改 by age, branches under the visit target).
+
+Nothing here names a member in a negative list: branches only, and only to leaders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.domain import meetings as m
+from bot.domain.points import Period, month_of, trend_arrow
+from bot.domain.rules import Rules
+from storage import committee
+from storage.models import Activity, Branch, PartyGroup
+from storage.reports import BranchStanding, branch_figures, standings
+
+MEETING_TYPES = tuple(m.DEFAULT_MEETINGS)
+
+
+def month_standings(session: Session, *, moment: datetime, settings: Settings,
+                    rules: Rules, to_date: bool = True) -> dict[int, BranchStanding]:
+    """Each branch's score and tier for the calendar month containing `moment` (to date)."""
+    period = month_of(moment, settings.tz)
+    if to_date:
+        period = period.until(moment)
+    found = standings(branch_figures(session, start=period.start, end=period.end), rules, period)
+    return {s.figures.branch_id: s for s in found}
+
+
+def previous_month_end(moment: datetime, settings: Settings) -> datetime:
+    return month_of(moment, settings.tz).start - timedelta(microseconds=1)
+
+
+# --- 三会一课 ----------------------------------------------------------------------------
+
+
+def branch_meetings(session: Session, *, branch_id: int, settings: Settings,
+                    types: tuple[str, ...] = MEETING_TYPES) -> list[m.Held]:
+    tz = settings.tz
+    groups = dict(session.execute(select(PartyGroup.id, PartyGroup.name)
+                                  .where(PartyGroup.branch_id == branch_id)).all())
+    rows = session.execute(
+        select(Activity.type, Activity.starts_at, Activity.party_group_id)
+        .where(Activity.branch_id == branch_id, Activity.type.in_(types),  # type: ignore[attr-defined]
+               Activity.status.not_in(("cancelled",)))  # type: ignore[attr-defined]
+    ).all()
+    return [m.Held(t, starts.astimezone(tz).date(), groups.get(g) if g else None)
+            for t, starts, g in rows]
+
+
+def meeting_standing(session: Session, *, branch: Branch, now: datetime, settings: Settings,
+                     rules: Rules) -> list[m.MeetingStanding]:
+    required = m.required_meetings(rules.source)
+    groups = list(session.execute(select(PartyGroup.name).where(
+        PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
+    held = branch_meetings(session, branch_id=branch.id, settings=settings,  # type: ignore[arg-type]
+                           types=tuple(required))
+    return m.standing(required, held, groups, now.astimezone(settings.tz).date(),
+                      branch.created_at.astimezone(settings.tz).date())
+
+
+def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
+    lines = [f"{branch.name} 三会一课"]
+    for row in rows:
+        span = f"{row.period.first:%m-%d}–{row.period.last:%m-%d}"
+        last = f"，上次 {row.last_held:%m-%d}" if row.last_held else ""
+        lines.append(f"· {row.label}（{m.FREQUENCY_LABELS[row.frequency]}）："
+                     f"{m.STATE_LABELS[row.state]}（本期 {span}{last}）")
+    return "\n".join(lines)
+
+
+# --- the weekly summary's lines --------------------------------------------------------------
+
+
+def summary_lines(session: Session, *, now: datetime, settings: Settings, rules: Rules) -> list[str]:
+    """What the committee's loop adds to the leaders' weekly summary (Markdown lines)."""
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    branches = list(session.execute(
+        select(Branch).where(Branch.active == True).order_by(Branch.id)).scalars())  # noqa: E712
+    names = {b.id: b.name for b in branches}
+    lines: list[str] = []
+
+    overdue = []
+    for branch in branches:
+        late = [r.label for r in meeting_standing(session, branch=branch, now=now,
+                                                  settings=settings, rules=rules)
+                if r.state == "overdue"]
+        if late:
+            overdue.append(f"{branch.name}（{'、'.join(late)}）")
+    lines.append("**三会一课逾期**：" + ("、".join(overdue) if overdue else "无"))
+
+    # Blue this month, and no talk since the month it turned blue.
+    current = month_standings(session, moment=now, settings=settings, rules=rules)
+    last_talk = committee.last_talk_on(session)
+    waiting = []
+    for branch_id, s in current.items():
+        if s.tier is None or s.tier.value != "蓝":
+            continue
+        blue_since = _blue_since(session, branch_id=branch_id, now=now, settings=settings,
+                                 rules=rules)
+        talked = last_talk.get(branch_id)
+        if talked is None or talked < blue_since:
+            waiting.append(f"{names.get(branch_id, branch_id)}（{blue_since:%m月}起蓝档）")
+    if waiting:
+        lines.append("**蓝档待约谈**：" + "、".join(waiting))
+
+    recent = committee.talks(session, first=today - timedelta(days=90), last=today)
+    if recent:
+        lines.append("**约谈前后**（近90天）")
+        for talk in recent:
+            before, after = talk_effect(session, branch_id=talk.branch_id, on=talk.talked_on,
+                                        now=now, settings=settings, rules=rules)
+            lines.append(f"· {names.get(talk.branch_id, '?')} {talk.talked_on:%m-%d} 约谈："
+                         f"前 {describe_standing(before)} → 后 {describe_standing(after)}")
+
+    pairs = committee.active_pairings(session)
+    if pairs:
+        previous = month_standings(session, moment=previous_month_end(now, settings),
+                                   settings=settings, rules=rules, to_date=False)
+        lines.append("**结对帮扶**")
+        for pair in pairs:
+            lines.append("· " + " ↔ ".join(
+                trend_line(names.get(b, "?"), current.get(b), previous.get(b))
+                for b in (pair.strong_branch_id, pair.weak_branch_id)))
+
+    items = committee.open_rectifications(session)
+    if items:
+        by_branch: dict[int, list[int]] = {}
+        for item in items:
+            by_branch.setdefault(item.branch_id, []).append((today - item.found_on).days)
+        lines.append("**整改未完成**：" + "、".join(
+            f"{names.get(b, '?')} {len(ages)} 项（最久 {max(ages)} 天）"
+            for b, ages in sorted(by_branch.items(), key=lambda kv: -max(kv[1]))))
+    return lines
+
+
+def summary_markdown(session: Session, *, now: datetime, settings: Settings, rules: Rules) -> str:
+    """The committee's lines as a block appended to the weekly summary's Markdown."""
+    lines = summary_lines(session, now=now, settings=settings, rules=rules)
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
+
+
+def _blue_since(session: Session, *, branch_id: int, now: datetime, settings: Settings,
+                rules: Rules, months: int = 6) -> date:
+    """The first day of the earliest month of the branch's current run of blue months."""
+    since = month_of(now, settings.tz).start.date()
+    moment = now
+    for _ in range(months):
+        moment = previous_month_end(moment, settings)
+        s = month_standings(session, moment=moment, settings=settings, rules=rules,
+                            to_date=False).get(branch_id)
+        if s is None or s.tier is None or s.tier.value != "蓝":
+            break
+        since = month_of(moment, settings.tz).start.date()
+    return since
+
+
+def talk_effect(session: Session, *, branch_id: int, on: date, now: datetime,
+                settings: Settings, rules: Rules) -> tuple[BranchStanding | None,
+                                                           BranchStanding | None]:
+    """The branch's standing in the 30 days before a talk and from the talk until now."""
+    tz = settings.tz
+    talk_at = datetime.combine(on, datetime.min.time(), tzinfo=tz)
+    before = Period(talk_at - timedelta(days=30), talk_at, "约谈前")
+    after = Period(talk_at, max(now, talk_at + timedelta(minutes=1)), "约谈后")
+
+    def one(period: Period) -> BranchStanding | None:
+        found = standings(branch_figures(session, start=period.start, end=period.end), rules,
+                          period)
+        return next((s for s in found if s.figures.branch_id == branch_id), None)
+
+    return one(before), one(after) if now > talk_at else None
+
+
+def describe_standing(s: BranchStanding | None) -> str:
+    if s is None or s.figures.participation is None:
+        return "暂无活动"
+    tier = s.tier.value if s.tier else "—"
+    return f"{tier}档 参与率{s.figures.participation * 100:.0f}%"
+
+
+def trend_line(name: str, now: BranchStanding | None, before: BranchStanding | None) -> str:
+    score = now.score if now else None
+    arrow = trend_arrow(score, before.score if before else None)
+    tier = now.tier.value if now and now.tier else "—"
+    shown = "—" if score is None else f"{score:g}"
+    return f"{name} {tier} {shown}{arrow}"
+
+
+# --- 先锋党员 shortlist -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    member_id: int
+    name: str
+    points: int
+    attended: int
+    study_minutes: int
+
+
+def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end: datetime,
+                      limit: int = 5) -> list[Candidate]:
+    """The month's record, best first: points, then attendance, then study; nobody with an
+    unexcused absence in the month, nobody without any record, nobody already honoured."""
+    from sqlalchemy import and_, case, func
+
+    from bot.domain.attendance import ATTENDED
+    from storage.models import (
+        Attendance,
+        AttendanceStatus,
+        Member,
+        PioneerNomination,
+        PointEntry,
+        StudyLog,
+    )
+
+    in_month = and_(Activity.starts_at >= start, Activity.starts_at < end)
+    attended: dict[int, int] = {}
+    absent: set[int] = set()
+    for member_id, a, ab in session.execute(
+        select(Attendance.member_id,
+               func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)),  # type: ignore[attr-defined]
+               func.sum(case((Attendance.status == AttendanceStatus.ABSENT, 1), else_=0)))
+        .join(Activity, Activity.id == Attendance.activity_id).where(in_month)
+        .group_by(Attendance.member_id)
+    ):
+        attended[member_id] = int(a or 0)
+        if ab:
+            absent.add(member_id)
+    points = dict(session.execute(
+        select(PointEntry.member_id, func.sum(PointEntry.points))
+        .where(PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
+        .group_by(PointEntry.member_id)).all())
+    study = dict(session.execute(
+        select(StudyLog.member_id, func.sum(StudyLog.minutes))
+        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end)
+        .group_by(StudyLog.member_id)).all())
+    honoured = set(session.execute(select(PioneerNomination.member_id).where(
+        PioneerNomination.month == start.date().replace(day=1))).scalars())
+    candidates = []
+    for member in session.execute(select(Member).where(
+            Member.branch_id == branch_id, Member.active == True,  # noqa: E712
+            Member.forgotten == False)).scalars():  # noqa: E712
+        mid = member.id
+        if mid in absent or mid in honoured:
+            continue
+        record = (int(points.get(mid, 0) or 0), attended.get(mid, 0), int(study.get(mid, 0) or 0))
+        if record[0] <= 0 and record[1] == 0 and record[2] == 0:
+            continue
+        candidates.append(Candidate(mid, member.name, *record))  # type: ignore[arg-type]
+    candidates.sort(key=lambda c: (-c.points, -c.attended, -c.study_minutes, c.member_id))
+    return candidates[:limit]

@@ -1,0 +1,518 @@
+"""The year's figures for the 述职报告: counts by activity type and organisation, per-branch
+and per-member year scores, written as Markdown, JSON, an Excel workbook or a Word document.
+
+Every figure is counted from the tables and its rule is written next to it (RULES), so a
+number in the report can be traced back to what people did. Only activities that have
+started by the time the report is made count as held.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.domain.attendance import ATTENDED
+from bot.domain.points import Period, participation_rate
+from bot.domain.rules import Rules
+from storage import committee
+from storage.models import (
+    Activity,
+    ActivityType,
+    Attendance,
+    AttendanceStatus,
+    Branch,
+    BranchPairing,
+    JointActivity,
+    LeaveState,
+    Member,
+    PartyGroup,
+    PointEntry,
+    ResearchVisit,
+    StudyLog,
+)
+from storage.reports import branch_figures, standings
+
+# The activity types counted bureau-wide in the paragraph, in its order.
+COUNTED_TYPES = [t.value for t in ActivityType]
+# 三会一课 and 主题党日: counted per branch.
+BRANCH_TYPES = [ActivityType.THEME_DAY.value, ActivityType.GENERAL_MEETING.value,
+                ActivityType.COMMITTEE_MEETING.value, ActivityType.GROUP_MEETING.value,
+                ActivityType.PARTY_LECTURE.value, ActivityType.NIGHT_STUDY.value]
+# An activity withdrawn before it was held does not count (the corrections work names it so).
+NOT_HELD = ("cancelled",)
+
+RULES: dict[str, str] = {
+    "理论学习中心组": "区间内已开始的“理论学习中心组”活动，每场计 1 次",
+    "第一议题": "区间内已开始的“第一议题”活动，每场计 1 次",
+    "读书班": "区间内有课次的读书班期数（未编入任何一期的读书班活动每场按 1 期计）",
+    "读书班参训率": "各期报名党员的出席（含迟到、补签）÷（报名人数 × 课次 − 准假）",
+    "政治夜学": "区间内已开始的“政治夜学”活动，每场计 1 次",
+    "主题党日": "各支部区间内已开始的“主题党日”活动",
+    "调研": "区间内记录的调研次数",
+    "解决问题": "调研时当场解决的问题数 + 区间内“整改完成”的整改事项",
+    "发现问题": "调研时记录的问题数 + 区间内登记的整改事项",
+    "党支部": "区间结束时在册的常设党支部",
+    "临时党支部": "区间内成立的临时党支部",
+    "党小组": "区间结束时在册党支部的党小组",
+    "先锋党员": "区间内各月经领导确认的先锋党员人数",
+    "约谈": "区间内记录的约谈次数",
+    "结对": "区间内任一时间在结对中的支部对数；联合活动计入双方支部",
+    "讲课": "区间内已开始、记有讲师的党课和党建大讲堂场次",
+    "年度积分": "量化积分台账中区间内的积分之和，按规则分列（出勤、学习、缺席扣分、更正）",
+    "得分与档次": "支部得分 = 100 ×（参与率权重 × 参与率 + 积分权重 × min(1, 人均积分 ÷ 参考值)），按积分规则分档",
+}
+
+
+@dataclass
+class ClassLine:
+    name: str
+    sessions: int
+    enrolled: int
+    expected: int
+    attended: int
+    leave: int
+    participation_rate: float | None
+
+
+@dataclass
+class BranchYearLine:
+    name: str
+    temporary: bool
+    members: int
+    counts: dict[str, int]
+    joint: int
+    visits: int
+    talks: int
+    pioneers: int
+    participation_rate: float | None
+    points: int
+    score: float | None
+    tier: str | None
+
+
+@dataclass
+class MemberYearLine:
+    name: str
+    staff_no: str | None
+    branch: str | None
+    points: int
+    points_by_kind: dict[str, int]
+    attended: int
+    leave: int
+    absent: int
+    study_minutes: int
+    pioneer_months: list[str]
+
+
+@dataclass
+class PioneerLine:
+    month: str
+    branch: str | None
+    name: str
+    deeds: str
+
+
+@dataclass
+class YearFigures:
+    label: str  # 2026年, 2026年第一季度, 2026年1月1日至3月31日
+    first_day: date
+    last_day: date
+    counts: dict[str, int] = field(default_factory=dict)
+    reading_rate: float | None = None
+    classes: list[ClassLine] = field(default_factory=list)
+    branches: list[BranchYearLine] = field(default_factory=list)
+    members: list[MemberYearLine] = field(default_factory=list)
+    lecturers: dict[str, int] = field(default_factory=dict)
+    pioneers: list[PioneerLine] = field(default_factory=list)
+
+
+def period_label(first: date, last: date) -> str:
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
+        return f"{first.year}年"
+    quarters = {1: "一", 4: "二", 7: "三", 10: "四"}
+    if (first.year == last.year and first.day == 1 and first.month in quarters
+            and (last + timedelta(days=1)) == _add_months(first, 3)):
+        return f"{first.year}年第{quarters[first.month]}季度"
+    return f"{first.year}年{first.month}月{first.day}日至{last.year}年{last.month}月{last.day}日"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def build_year(session: Session, *, period: Period, now: datetime, settings: Settings,
+               rules: Rules) -> YearFigures:
+    """Everything the 述职报告 counts in [period.start, period.end), as of `now`."""
+    start, end = period.start, period.end
+    held_until = min(end, now)
+    first, last = start.date(), period.last_day
+    figures = YearFigures(label=period_label(first, last), first_day=first, last_day=last)
+    held = and_(Activity.starts_at >= start, Activity.starts_at < held_until,
+                Activity.status.not_in(NOT_HELD))  # type: ignore[attr-defined]
+
+    by_type: dict[str, int] = {
+        t: int(n) for t, n in session.execute(
+            select(Activity.type, func.count()).where(held).group_by(Activity.type))
+    }
+    counts = figures.counts
+    for name in COUNTED_TYPES:
+        counts[name] = by_type.get(name, 0)
+
+    # 读书班: classes with a session in the period, plus loose sessions counted as one each.
+    classes = committee.classes_held(session, start=start, end=held_until)
+    in_class = {a.id for c in classes for a in committee.class_sessions(session, class_id=c.id)}
+    loose = session.execute(
+        select(func.count()).select_from(Activity)
+        .where(held, Activity.type == ActivityType.READING_CLASS.value,
+               Activity.id.not_in(in_class or {-1}))  # type: ignore[union-attr]
+    ).scalar_one()
+    figures.classes = [class_line(session, c.id, c.name, held_until) for c in classes]
+    counts[ActivityType.READING_CLASS.value] = len(classes) + int(loose)
+    attended = sum(c.attended for c in figures.classes)
+    expected = sum(c.expected for c in figures.classes)
+    leave = sum(c.leave for c in figures.classes)
+    figures.reading_rate = _round(participation_rate(attended, expected, leave))
+
+    visits, found, solved = session.execute(
+        select(func.count(ResearchVisit.id),
+               func.coalesce(func.sum(ResearchVisit.problems_found), 0),
+               func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
+        .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last)
+    ).one()
+    items_found, items_closed = committee.rectification_counts(session, first=first, last=last)
+    counts["调研"] = int(visits)
+    counts["发现问题"] = int(found) + items_found
+    counts["解决问题"] = int(solved) + items_closed
+
+    branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
+    standing = [b for b in branches if _existed(b, first, last, end)]
+    counts["党支部"] = sum(1 for b in standing if not b.temporary)
+    counts["临时党支部"] = sum(1 for b in branches if b.temporary
+                              and start <= b.created_at < end)
+    standing_ids = [b.id for b in standing]
+    counts["党小组"] = int(session.execute(
+        select(func.count()).select_from(PartyGroup)
+        .where(PartyGroup.branch_id.in_(standing_ids or [-1]))  # type: ignore[attr-defined]
+    ).scalar_one())
+
+    pioneer_rows = committee.pioneers(session, first=first, last=last)
+    counts["先锋党员"] = len(pioneer_rows)
+    branch_names = {b.id: b.name for b in branches}
+    figures.pioneers = [PioneerLine(f"{n.month:%Y-%m}", branch_names.get(n.branch_id), m.name,
+                                    n.deeds) for n, m in pioneer_rows]
+    talk_rows = committee.talks(session, first=first, last=last)
+    counts["约谈"] = len(talk_rows)
+    pairs = committee.pairings_during(session, first=first, last=last)
+    counts["结对"] = len(pairs)
+    figures.lecturers = committee.lectures_by_lecturer(session, start=start, end=held_until)
+    counts["讲课"] = sum(figures.lecturers.values())
+
+    figures.branches = _branch_lines(session, branches=standing, held=held, period=period,
+                                     settings=settings, rules=rules, talks=talk_rows,
+                                     pioneers=pioneer_rows, pairs=pairs)
+    figures.members = _member_lines(session, start=start, end=end, held=held,
+                                    branch_names=branch_names, pioneers=pioneer_rows)
+    return figures
+
+
+def _existed(branch: Branch, first: date, last: date, end: datetime) -> bool:
+    """A branch on the books at the period's end (or, if temporary, closed inside it)."""
+    if branch.created_at >= end:
+        return False
+    if branch.active:
+        return True
+    return branch.ends_on is not None and first <= branch.ends_on <= last
+
+
+def _granted_leave():
+    """Leave that excuses, as the weekly report counts it (rows before leave states: granted)."""
+    return and_(Attendance.status == AttendanceStatus.LEAVE,
+                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
+                    Attendance.leave_state == LeaveState.GRANTED))
+
+
+def class_line(session: Session, class_id: int, name: str, held_until: datetime) -> ClassLine:
+    sessions = [a for a in committee.class_sessions(session, class_id=class_id)
+                if a.starts_at < held_until and a.status not in NOT_HELD]
+    members = committee.enrolled(session, class_id=class_id)
+    attended = leave = 0
+    if sessions and members:
+        attended, leave = session.execute(
+            select(
+                func.coalesce(func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)), 0),  # type: ignore[attr-defined]
+                func.coalesce(func.sum(case((_granted_leave(), 1), else_=0)), 0),
+            ).where(Attendance.activity_id.in_([a.id for a in sessions]),  # type: ignore[attr-defined]
+                    Attendance.member_id.in_(members))  # type: ignore[attr-defined]
+        ).one()
+    expected = len(sessions) * len(members)
+    return ClassLine(name=name, sessions=len(sessions), enrolled=len(members), expected=expected,
+                     attended=int(attended), leave=int(leave),
+                     participation_rate=_round(participation_rate(int(attended), expected,
+                                                                  int(leave))))
+
+
+def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
+                  settings: Settings, rules: Rules, talks, pioneers, pairs) -> list[BranchYearLine]:
+    per_branch: dict[int, dict[str, int]] = {}
+    for branch_id, type_, n in session.execute(
+        select(Activity.branch_id, Activity.type, func.count())
+        .where(held, Activity.branch_id.is_not(None))  # type: ignore[union-attr]
+        .group_by(Activity.branch_id, Activity.type)
+    ):
+        per_branch.setdefault(branch_id, {})[type_] = int(n)
+    # A pair's joint activity counts for the partner branch too.
+    pair_by_id = {p.id: p for p in pairs}
+    joint: dict[int, int] = {}
+    for activity_id, pairing_id, owner, type_ in session.execute(
+        select(JointActivity.activity_id, JointActivity.pairing_id, Activity.branch_id,
+               Activity.type)
+        .join(Activity, Activity.id == JointActivity.activity_id).where(held)
+    ):
+        pair = pair_by_id.get(pairing_id) or session.get(BranchPairing, pairing_id)
+        if pair is None:
+            continue
+        partner = pair.weak_branch_id if owner == pair.strong_branch_id else pair.strong_branch_id
+        per_branch.setdefault(partner, {})[type_] = per_branch.get(partner, {}).get(type_, 0) + 1
+        joint[partner] = joint.get(partner, 0) + 1
+    visits = dict(session.execute(
+        select(ResearchVisit.branch_id, func.count())
+        .where(ResearchVisit.visited_on >= period.start.date(),
+               ResearchVisit.visited_on <= period.last_day)
+        .group_by(ResearchVisit.branch_id)).all())
+    talk_counts: dict[int, int] = {}
+    for talk in talks:
+        talk_counts[talk.branch_id] = talk_counts.get(talk.branch_id, 0) + 1
+    pioneer_counts: dict[int, int] = {}
+    for nomination, _ in pioneers:
+        if nomination.branch_id is not None:
+            pioneer_counts[nomination.branch_id] = pioneer_counts.get(nomination.branch_id, 0) + 1
+    scored = {s.figures.branch_id: s for s in standings(
+        branch_figures(session, start=period.start, end=period.end), rules, period)}
+    lines = []
+    for branch in branches:
+        s = scored.get(branch.id)  # type: ignore[arg-type]
+        counts = per_branch.get(branch.id, {})  # type: ignore[arg-type]
+        lines.append(BranchYearLine(
+            name=branch.name, temporary=branch.temporary,
+            members=s.figures.members if s else 0,
+            counts={t: counts.get(t, 0) for t in BRANCH_TYPES},
+            joint=joint.get(branch.id, 0),  # type: ignore[arg-type]
+            visits=int(visits.get(branch.id, 0)), talks=talk_counts.get(branch.id, 0),  # type: ignore[arg-type]
+            pioneers=pioneer_counts.get(branch.id, 0),  # type: ignore[arg-type]
+            participation_rate=_round(s.figures.participation) if s else None,
+            points=s.figures.points if s else 0,
+            score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
+        ))
+    return lines
+
+
+POINT_KINDS = {"attendance": "出勤", "study": "学习", "absence": "缺席扣分", "correction": "更正"}
+
+
+def _member_lines(session: Session, *, start: datetime, end: datetime, held,
+                  branch_names: dict[int, str], pioneers) -> list[MemberYearLine]:
+    """Every member on the roster (active, or with a record in the period), none left out."""
+    points: dict[int, dict[str, int]] = {}
+    for member_id, kind, total in session.execute(
+        select(PointEntry.member_id, PointEntry.source_kind, func.sum(PointEntry.points))
+        .where(PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
+        .group_by(PointEntry.member_id, PointEntry.source_kind)
+    ):
+        label = POINT_KINDS.get(kind, kind)
+        row = points.setdefault(member_id, {})
+        row[label] = row.get(label, 0) + int(total or 0)
+    attendance: dict[int, tuple[int, int, int]] = {
+        member_id: (int(a), int(lv), int(ab)) for member_id, a, lv, ab in session.execute(
+            select(Attendance.member_id,
+                   func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)),  # type: ignore[attr-defined]
+                   func.sum(case((_granted_leave(), 1), else_=0)),
+                   func.sum(case((Attendance.status == AttendanceStatus.ABSENT, 1), else_=0)))
+            .join(Activity, Activity.id == Attendance.activity_id).where(held)
+            .group_by(Attendance.member_id))
+    }
+    study = dict(session.execute(
+        select(StudyLog.member_id, func.sum(StudyLog.minutes))
+        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end)
+        .group_by(StudyLog.member_id)).all())
+    months: dict[int, list[str]] = {}
+    for nomination, member in pioneers:
+        months.setdefault(member.id, []).append(f"{nomination.month:%Y-%m}")
+    lines = []
+    for member in session.execute(
+        select(Member).where(Member.forgotten == False)  # noqa: E712
+        .order_by(Member.branch_id, Member.id)
+    ).scalars():
+        has_record = member.id in points or member.id in attendance
+        if not member.active and not has_record:
+            continue
+        by_kind = points.get(member.id, {})  # type: ignore[arg-type]
+        a, lv, ab = attendance.get(member.id, (0, 0, 0))  # type: ignore[arg-type]
+        lines.append(MemberYearLine(
+            name=member.name, staff_no=member.staff_no,
+            branch=branch_names.get(member.branch_id) if member.branch_id else None,  # type: ignore[arg-type]
+            points=sum(by_kind.values()), points_by_kind=by_kind, attended=a, leave=lv,
+            absent=ab, study_minutes=int(study.get(member.id, 0) or 0),
+            pioneer_months=months.get(member.id, []),  # type: ignore[arg-type]
+        ))
+    return lines
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _percent(rate: float | None) -> str:
+    if rate is None:
+        return "—"
+    return f"{rate * 100:.0f}%" if round(rate * 100, 1) == round(rate * 100) else f"{rate * 100:.1f}%"
+
+
+# --- writing it ---------------------------------------------------------------------------
+
+
+def paragraph(figures: YearFigures) -> str:
+    """The paragraph a secretary pastes into the 述职报告, with this period's figures."""
+    c = figures.counts
+    reading = f"组织{c['读书班']}期读书班"
+    if figures.reading_rate is not None:
+        reading += f"，参训率{_percent(figures.reading_rate)}"
+    return (
+        f"{figures.label}，先后组织党委理论学习中心组集中学习{c['理论学习中心组']}次，"
+        f"组织“第一议题”学习{c['第一议题']}次，{reading}，"
+        f"组织开展政治夜学活动{c['政治夜学']}次，赴基层支部开展调研{c['调研']}次，"
+        f"解决实际问题{c['解决问题']}个。"
+        f"现有党支部{c['党支部']}个，成立临时党支部{c['临时党支部']}个，党小组{c['党小组']}个；"
+        f"评选出“先锋党员”{c['先锋党员']}人，开展事迹报告会{c['事迹报告会']}场；"
+        f"约谈支部{c['约谈']}次，结对帮扶{c['结对']}对，开展党课和党建大讲堂{c['讲课']}场。"
+    )
+
+
+def render_markdown(figures: YearFigures) -> str:
+    lines = [f"## {figures.label}党建工作数据",
+             f"统计区间：{figures.first_day} 至 {figures.last_day}", "", paragraph(figures), "",
+             "| 项目 | 数量 | 口径 |", "|---|---|---|"]
+    for name, value in figures.counts.items():
+        lines.append(f"| {name} | {value} | {RULES.get(name, '区间内已开始的该类活动场次')} |")
+    lines.append(f"| 读书班参训率 | {_percent(figures.reading_rate)} | {RULES['读书班参训率']} |")
+    if figures.classes:
+        lines += ["", "**读书班**", "", "| 期 | 课次 | 报名 | 出席 | 准假 | 参训率 |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {c.name} | {c.sessions} | {c.enrolled} | {c.attended} | {c.leave}"
+                  f" | {_percent(c.participation_rate)} |" for c in figures.classes]
+    lines += ["", "**各支部**", "",
+              "| 支部 | " + " | ".join(BRANCH_TYPES) + " | 联合活动 | 调研 | 约谈 | 先锋党员 | 参与率 | 得分 | 档 |",
+              "|" + "---|" * (len(BRANCH_TYPES) + 8)]
+    for b in figures.branches:
+        name = b.name + ("（临时）" if b.temporary else "")
+        cells = " | ".join(str(b.counts[t]) for t in BRANCH_TYPES)
+        score = "—" if b.score is None else f"{b.score:g}"
+        lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
+                     f" | {_percent(b.participation_rate)} | {score} | {b.tier or '—'} |")
+    if figures.lecturers:
+        lines += ["", "**讲师授课**", ""]
+        lines += [f"- {name}：{n} 场" for name, n in sorted(figures.lecturers.items(),
+                                                         key=lambda kv: (-kv[1], kv[0]))]
+    if figures.pioneers:
+        lines += ["", "**先锋党员**", ""]
+        lines += [f"- {p.month} {p.branch or ''} {p.name}：{p.deeds}" for p in figures.pioneers]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def figures_dict(figures: YearFigures) -> dict[str, Any]:
+    data = asdict(figures)
+    data["first_day"] = figures.first_day.isoformat()
+    data["last_day"] = figures.last_day.isoformat()
+    data["counts"]["读书班参训率"] = figures.reading_rate
+    data["paragraph"] = paragraph(figures)
+    data["rules"] = RULES
+    return data
+
+
+def render_json(figures: YearFigures) -> str:
+    return json.dumps(figures_dict(figures), ensure_ascii=False, indent=2)
+
+
+MEMBER_COLUMNS = ["姓名", "编号", "支部", "年度积分", "积分（出勤）", "积分（学习）", "积分（缺席扣分）",
+                  "积分（更正）", "出席", "准假", "缺席", "学习分钟", "先锋党员月份"]
+
+
+def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
+    """One workbook 考核 and 评先树优 can use: 汇总, 支部, 党员 (every member), 先锋党员, 口径."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "汇总"
+    summary.append(["项目", "数量", "口径"])
+    for name, value in figures.counts.items():
+        summary.append([name, value, RULES.get(name, "区间内已开始的该类活动场次")])
+    summary.append(["读书班参训率", figures.reading_rate, RULES["读书班参训率"]])
+    summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+
+    branches = book.create_sheet("支部")
+    branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",
+                     "先锋党员", "参与率", "年度积分", "得分", "档次"])
+    for b in figures.branches:
+        branches.append([b.name, "是" if b.temporary else "", b.members,
+                         *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
+                         b.pioneers, b.participation_rate, b.points, b.score, b.tier])
+
+    members = book.create_sheet("党员")
+    members.append(MEMBER_COLUMNS)
+    for m in figures.members:
+        k = m.points_by_kind
+        members.append([m.name, m.staff_no, m.branch, m.points, k.get("出勤", 0), k.get("学习", 0),
+                        k.get("缺席扣分", 0), k.get("更正", 0), m.attended, m.leave, m.absent,
+                        m.study_minutes, "、".join(m.pioneer_months)])
+
+    honour = book.create_sheet("先锋党员")
+    honour.append(["月份", "支部", "姓名", "事迹"])
+    for p in figures.pioneers:
+        honour.append([p.month, p.branch, p.name, p.deeds])
+
+    rules = book.create_sheet("口径")
+    rules.append(["项目", "规则"])
+    for name, text in RULES.items():
+        rules.append([name, text])
+    rules.append(["统计区间", f"{figures.first_day} 至 {figures.last_day}"])
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    path = Path(path)
+    book.save(path)
+    return path
+
+
+def write_docx(figures: YearFigures, path: str | Path) -> Path:
+    """A Word document whose first paragraph is the one pasted into the 述职报告."""
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph(paragraph(figures))
+    document.add_heading(f"{figures.label}党建工作数据", level=1)
+    table = document.add_table(rows=1, cols=3)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("项目", "数量", "口径")):
+        cell.text = text
+    rows = list(figures.counts.items()) + [("读书班参训率", _percent(figures.reading_rate))]
+    for name, value in rows:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = name, str(value)
+        cells[2].text = RULES.get(name, "区间内已开始的该类活动场次")
+    if figures.pioneers:
+        document.add_heading("先锋党员", level=2)
+        for p in figures.pioneers:
+            document.add_paragraph(f"{p.month} {p.branch or ''} {p.name}：{p.deeds}",
+                                   style="List Bullet")
+    path = Path(path)
+    document.save(str(path))
+    return path

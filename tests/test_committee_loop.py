@@ -1,0 +1,414 @@
+"""The committee's loop in chat and in the scheduler: roles, usage replies, 先锋党员 honours,
+整改 items, 结对 suggestions, 三会一课 standing and reminders, the summary's lines."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.domain.meetings import Held, due_reminders, required_meetings, standing
+from bot.scheduling.holidays import HolidayCalendar
+from bot.scheduling.tick import Ticker
+from handlers.committee import parse_talk, suggest_pairs
+from storage.models import (
+    Activity,
+    Attendance,
+    Member,
+    OutboxMessage,
+    PioneerNomination,
+    PointEntry,
+    Rectification,
+    Role,
+    Talk,
+)
+from tests.conftest import SHANGHAI, local
+from tests.factories import T0, bind_chat, make_branch, make_group, make_member, seed
+
+
+def hold(session, branch, starts_at, type_: str, *, group=None, status: str = "closed") -> Activity:
+    activity = Activity(type=type_, topic="", branch_id=branch.id if branch else None,
+                        party_group_id=group.id if group else None, starts_at=starts_at,
+                        ends_at=starts_at + timedelta(hours=2),
+                        checkin_opens_at=starts_at - timedelta(minutes=30),
+                        checkin_closes_at=starts_at + timedelta(hours=2), status=status,
+                        created_at=T0)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+@pytest.fixture
+def bureau(runtime):
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        make_group(s, one, "一组")
+        bind_chat(s, None, "lg", leaders=True)
+        bind_chat(s, one, "g1")
+        bind_chat(s, two, "g2")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, one, "王书记", role=Role.SECRETARY, wecom="sec1")
+        make_member(s, two, "李书记", role=Role.SECRETARY, wecom="sec2")
+        make_member(s, one, "张三", wecom="zs")
+        make_member(s, one, "李四", wecom="ls")
+        make_member(s, two, "赵六", wecom="zl")
+        return one, two
+
+    return seed(runtime.engine, build)
+
+
+def rows(runtime, model):
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(model)).all())
+
+
+def outbox(runtime, kind):
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.kind == kind)
+                           .order_by(OutboxMessage.id)).all())
+
+
+# --- roles and usage -----------------------------------------------------------------------
+
+
+def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(runtime, chat, bureau):
+    assert "仅限领导" in chat.say("zs", "约谈 二支部 问题 参与率低").text
+    assert "仅限领导" in chat.say("sec1", "约谈 二支部 问题 参与率低").text
+    assert "仅限领导" in chat.say("sec1", "结对 一支部 二支部").text
+    assert chat.say("zs", "推荐 先锋党员 李四 好").is_error
+    chat.say("sec1", "推荐 先锋党员 张三 带头值守")
+    assert "仅限领导" in chat.say("sec1", "确认 先锋党员 张三").text
+    assert "仅限领导" in chat.say("zs", "确认 先锋党员 张三").text
+    assert chat.say("zs", "三会一课").is_error
+    assert rows(runtime, Talk) == []
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.confirmed_at is None
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("约谈 二支部", "缺少[日期] 问题… 整改…"),
+    ("约谈 二支部 整改 下月补开", "请写明约谈指出的问题"),
+    ("约谈 五支部 问题 参与率低", "没有找到支部「五支部」"),
+    ("约谈 二支部 12月30日 问题 参与率低", "约谈日期不能晚于今天"),
+    ("约谈 二支部 2月30日 问题 参与率低", "日期「2月30日」不存在"),
+    ("结对 一支部", "请写出两个支部"),
+    ("结对 一支部 一支部", "不能和自己结对"),
+    ("整改完成 十二", "编号应为数字"),
+    ("整改完成 99", "没有编号为 99 的整改事项"),
+    ("整改 二支部 赵六", "请写出责任人和问题"),
+    ("确认 先锋 张三", "类别只能是 先锋党员"),
+    ("确认 先锋党员", "缺少姓名"),
+])
+def test_bad_arguments_get_a_chinese_usage_reply_and_change_nothing(runtime, chat, bureau, text,
+                                                                     problem):
+    reply = chat.say("lead", text, chat="lg")
+    assert reply.is_error and problem in reply.text, reply.text
+    if "缺少" in problem or "用法" in reply.text:
+        assert "用法：" in reply.text
+    assert rows(runtime, Talk) == [] and rows(runtime, Rectification) == []
+
+
+def test_usage_lines_carry_an_example(runtime, chat, bureau):
+    reply = chat.say("lead", "约谈 二支部", chat="lg")
+    assert "用法：约谈 <支部> <[日期] 问题… 整改…>" in reply.text
+    assert "例如：约谈 三支部 3月5日 问题" in reply.text
+    nominate = chat.say("sec1", "推荐 先锋党员 王麻子 好")
+    assert "本支部没有找到「王麻子」" in nominate.text and "例如：推荐 先锋党员" in nominate.text
+
+
+def test_parse_talk_reads_date_problems_and_remedy():
+    today = date(2026, 11, 23)
+    assert parse_talk("3月5日 问题 主题党日参与率低 整改 下月补开", today) == (
+        (date(2026, 3, 5), "主题党日参与率低", "下月补开"), None)
+    assert parse_talk("问题：学习记录不全", today) == ((today, "学习记录不全", ""), None)
+    assert parse_talk("2025-12-01 组织生活不规范", today)[0] == (date(2025, 12, 1), "组织生活不规范", "")
+
+
+# --- 约谈 and the summary ------------------------------------------------------------------------
+
+
+def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat, clock, bureau):
+    one, two = bureau
+
+    def quiet_month(s):
+        # 一支部's theme day was full; 二支部 held one nobody came to: blue this month.
+        full = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == one.id)).all():
+            s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                             updated_at=full.starts_at))
+            s.add(PointEntry(member_id=member.id, branch_id=one.id, points=12, rule="test",
+                             source_kind="study", source_id=f"t{member.id}",
+                             occurred_at=full.starts_at, created_at=full.starts_at))
+        hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+
+    seed(runtime.engine, quiet_month)
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**蓝档待约谈**：二支部（11月起蓝档）" in summary
+    assert "张三" not in summary and "赵六" not in summary  # branches only, no member named
+
+    reply = chat.say("lead", "约谈 二支部 问题 主题党日无人参加 整改 下周补开", chat="lg")
+    assert "已记录约谈 #1：二支部，11月23日（本月蓝档）" in reply.text
+    [talk] = rows(runtime, Talk)
+    assert (talk.tier_then, talk.problems, talk.remedy) == ("蓝", "主题党日无人参加", "下周补开")
+
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "蓝档待约谈" not in summary
+    assert "· 二支部 11-23 约谈：前 蓝档 参与率0% → 后 暂无活动" in summary
+    assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
+
+
+# --- 结对 ------------------------------------------------------------------------------------------
+
+
+def test_suggest_pairs_takes_the_strongest_with_the_weakest():
+    ranked = [(1, 95.0), (2, 40.0), (3, 88.0), (4, 55.0), (5, 70.0)]
+    assert suggest_pairs(ranked, set()) == [(1, 2), (3, 4)]
+    assert suggest_pairs(ranked, {1}) == [(3, 2), (5, 4)]
+
+
+def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
+    assert "已结对帮扶 #1：一支部（暂无档次） 带 二支部" in chat.say("lead", "结对 一支部 二支部").text
+    again = chat.say("lead", "结对 二支部 一支部")
+    assert again.is_error and "已在结对中" in again.text
+    listing = chat.say("lead", "结对", chat="lg").text
+    assert "结对中" in listing and "一支部 — —" in listing and "↔ 二支部" in listing
+
+
+# --- 整改 -------------------------------------------------------------------------------------------
+
+
+def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, chat, clock, bureau):
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    added = chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "已登记整改事项 #1：二支部，责任人 赵六" in added.text
+    [item] = rows(runtime, Rectification)
+    assert item.visit_id is not None and item.owner_id is not None
+    clock.set(local(2026, 11, 30, 9, 0))
+    assert "整改未完成**：二支部 1 项（最久 7 天）" in chat.say("lead", "周报 本周", chat="lg").text
+    refused = chat.say("sec1", "整改完成 1")  # another branch's secretary
+    assert refused.is_error and "只能由领导、责任人或本支部书记" in refused.text
+    assert "#1 二支部" not in chat.say("sec1", "整改").text  # 一支部 sees only its own items
+    assert "#1 二支部：学习室资料陈旧（责任人 赵六" in chat.say("sec2", "整改").text
+    assert chat.say("sec2", "整改", chat="g2").is_error  # owners are not named in a group
+    assert "已完成（用时 7 天）" in chat.say("zl", "整改完成 1 已更新").text
+    assert "已于 11月30日 登记完成" in chat.say("lead", "整改完成 1").text
+    assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
+
+
+# --- 先锋党员 ----------------------------------------------------------------------------------------
+
+
+def test_a_member_with_an_unexcused_absence_cannot_be_nominated(runtime, chat, bureau):
+    one, _ = bureau
+
+    def absence(s):
+        day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        zhang = s.exec(select(Attendance)).first()
+        from storage.models import Member
+        member = s.exec(select(Member).where(Member.name == "张三")).one()
+        s.add(Attendance(activity_id=day.id, member_id=member.id, status="absent",
+                         updated_at=day.starts_at))
+        return zhang
+
+    seed(runtime.engine, absence)
+    reply = chat.say("sec1", "推荐 先锋党员 张三 事迹")
+    assert reply.is_error and "11 月有未请假的缺席记录" in reply.text
+    assert rows(runtime, PioneerNomination) == []
+
+
+def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(runtime, chat, clock,
+                                                                             bureau):
+    nominated = chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")
+    assert "已推荐 张三 为 2026年11月先锋党员，待领导确认" in nominated.text
+    clock.set(local(2026, 11, 23, 22, 30))  # a leader confirms late at night
+    assert "已确认 张三 为 2026年11月先锋党员" in chat.say("lead", "确认 先锋党员 张三").text
+    honours = outbox(runtime, "pioneer.honour")
+    assert sorted((h.target_kind, h.target) for h in honours) == [("group", "g1"), ("leaders", "lg")]
+    assert all("【先锋党员】2026年11月 一支部 张三" in h.payload["text"] for h in honours)
+    # Quiet hours: the praise waits for the morning.
+    assert {h.next_attempt_at.astimezone(SHANGHAI) for h in honours} == {local(2026, 11, 24, 7, 30)}
+    again = chat.say("lead", "确认 先锋党员 张三")
+    assert again.is_error and len(outbox(runtime, "pioneer.honour")) == 2
+    assert "11月 一支部 张三：连续值守破获电诈案件" in chat.say("zl", "先锋党员").text
+
+
+def test_early_in_a_month_a_nomination_is_for_the_month_just_ended(runtime, chat, clock, bureau):
+    clock.set(local(2026, 12, 3, 9, 0))
+    assert "2026年11月先锋党员" in chat.say("sec1", "推荐 先锋党员 张三 事迹").text
+    clock.set(local(2026, 12, 11, 9, 0))
+    assert "2026年12月先锋党员" in chat.say("sec1", "推荐 先锋党员 李四 事迹").text
+
+
+def ticker(runtime, clock):
+    t = Ticker(runtime.engine, runtime.settings, clock, runtime.rules, calendar=HolidayCalendar())
+    t.last = clock.now()
+    return t
+
+
+def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, clock, bureau):
+    one, two = bureau
+
+    def record(s):
+        from storage.models import Member
+        day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        names = {m.name: m for m in s.exec(select(Member)).all()}
+        s.add(Attendance(activity_id=day.id, member_id=names["张三"].id, status="present",
+                         updated_at=day.starts_at))
+        s.add(Attendance(activity_id=day.id, member_id=names["李四"].id, status="absent",
+                         updated_at=day.starts_at))
+
+    seed(runtime.engine, record)
+    clock.set(local(2026, 11, 30, 9, 59))
+    t = ticker(runtime, clock)
+    for minute in (0, 1, 2):
+        clock.set(local(2026, 11, 30, 10, minute))
+        t.tick()
+    ticker(runtime, clock).tick()  # another replica
+    [shortlist] = outbox(runtime, "pioneer.shortlist")
+    assert (shortlist.target_kind, shortlist.target) == ("user", "sec1")
+    text = shortlist.payload["text"]
+    assert "1. 张三 0分 出勤1次" in text and "李四" not in text  # absent: not listed
+    # 二支部 had no record this month: no empty list sent.
+
+
+# --- 三会一课 -----------------------------------------------------------------------------------------
+
+
+def test_meeting_standing_pure():
+    required = required_meetings("")
+    held = [Held("支委会", date(2026, 10, 9)), Held("党小组会", date(2026, 11, 5), "一组"),
+            Held("支部党员大会", date(2026, 8, 1)), Held("党课", date(2026, 12, 4))]
+    states = {s.label: s.state for s in standing(required, held, ["一组"], date(2026, 11, 23),
+                                                 date(2026, 1, 1))}
+    # 党员大会 was held last quarter and this one ends in December; 主题党日 missed October.
+    assert states == {"支部党员大会": "open", "支委会": "due", "党小组会（一组）": "done",
+                      "党课": "scheduled", "主题党日": "overdue"}
+    # A branch set up in November cannot have missed October.
+    new = standing(required, [], [], date(2026, 11, 23), date(2026, 11, 2))
+    assert {s.label: s.state for s in new}["主题党日"] == "due"
+    early = standing(required, held, ["一组"], date(2026, 11, 20), date(2026, 1, 1))
+    assert due_reminders(early, date(2026, 11, 20)) == []
+    assert required_meetings('[meetings]\n"支委会" = "quarter"\n"党课" = "none"')["支委会"] == "quarter"
+
+
+def test_a_secretary_asks_privately_and_a_group_gets_no_list(runtime, chat, bureau):
+    one, _ = bureau
+    seed(runtime.engine, lambda s: hold(s, one, local(2026, 11, 3, 16, 0), "支委会"))
+    reply = chat.say("sec1", "三会一课")
+    assert reply.text.startswith("一支部 三会一课")
+    assert "· 支委会（每月）：已开（本期 11-01–11-30，上次 11-03）" in reply.text
+    assert "· 党小组会（一组）（每月）：逾期" in reply.text  # none in October either
+    assert chat.say("sec1", "三会一课", chat="g1").is_error
+    assert "二支部 三会一课" in chat.say("lead", "三会一课 二支部", chat="lg").text
+    assert chat.say("sec1", "三会一课 二支部").is_error
+
+
+def test_the_meeting_reminder_comes_once_per_secretary_and_not_when_scheduled(runtime, clock, bureau):
+    one, two = bureau
+    # 二支部 has its 支委会 planned for the 27th; 一支部 has nothing planned.
+    seed(runtime.engine, lambda s: hold(s, two, local(2026, 11, 27, 15, 0), "支委会", status="open"))
+    clock.set(local(2026, 11, 23, 8, 59))
+    t = ticker(runtime, clock)
+    for when in (local(2026, 11, 23, 9, 0), local(2026, 11, 23, 9, 1), local(2026, 11, 24, 9, 0)):
+        clock.set(when)
+        t.tick()
+    ticker(runtime, clock).tick()  # a restarted replica
+    reminders = outbox(runtime, "reminder.meetings")
+    assert [(r.target_kind, r.target) for r in reminders] == [("user", "sec1"), ("user", "sec2")]
+    first, second = (r.payload["text"] for r in reminders)
+    assert "一支部：支委会、党小组会（一组）、主题党日 须在 11月30日前召开" in first
+    assert "二支部：主题党日 须在 11月30日前召开" in second  # the planned 支委会 is not asked for
+
+
+def test_a_meeting_reminder_waits_for_quiet_hours_to_end(runtime, clock, bureau):
+    # A site whose quiet hours run to 09:30: the 09:00 reminder goes at 09:30 instead.
+    settings = runtime.settings.model_copy(update={"quiet_end": time(9, 30)})
+    clock.set(local(2026, 11, 23, 8, 0))
+    t = Ticker(runtime.engine, settings, clock, runtime.rules, calendar=HolidayCalendar())
+    t.last = clock.now()
+    clock.set(local(2026, 11, 23, 9, 15))
+    t.tick()
+    assert outbox(runtime, "reminder.meetings") == []
+    clock.set(local(2026, 11, 23, 9, 30))
+    t.tick()
+    assert len(outbox(runtime, "reminder.meetings")) == 2
+
+
+def test_a_reminder_missed_while_down_is_not_sent_late(runtime, clock, bureau):
+    clock.set(local(2026, 11, 24, 8, 0))  # started the day after the reminder was due
+    t = ticker(runtime, clock)
+    t.last = None
+    t.tick()
+    assert outbox(runtime, "reminder.meetings") == []
+
+
+def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bureau):
+    one, two = bureau
+
+    def history(s):
+        for month in (9, 10, 11):
+            hold(s, one, local(2026, month, 8, 14, 30), "主题党日")
+        hold(s, two, local(2026, 9, 8, 14, 30), "主题党日")
+
+    seed(runtime.engine, history)
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    line = next(x for x in summary.splitlines() if x.startswith("**三会一课逾期**"))
+    mine, theirs = line.split("二支部")
+    assert "主题党日" in theirs and "主题党日" not in mine  # 一支部 held October's
+    assert "张三" not in summary and "赵六" not in summary
+
+
+# --- 讲师 and 读书班 ---------------------------------------------------------------------------------
+
+
+def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau):
+    assert "仅限领导" in chat.say("sec1", "讲师 添加 王书记").text
+    assert "已将 王书记 加入党建讲师队伍（一支部书记）" in chat.say("lead", "讲师 添加 王书记 一支部书记").text
+    assert "只能是 添加、移出" in chat.say("lead", "讲师 王书记").text
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert not chat.say("sec1", "开始 党课 新党章 主讲 王书记", chat="g1").is_error
+    clock.set(local(2026, 11, 24, 14, 0))
+    assert not chat.say("sec1", "开始 党课 廉政 主讲 赵领导", chat="g1").is_error
+    roster = chat.say("zs", "讲师").text
+    assert "· 王书记（一支部书记）：1 场" in roster and "· 赵领导（不在讲师队伍）：1 场" in roster
+
+
+def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, clock, bureau):
+    assert chat.say("sec1", "读书班 第一期 报名 张三").is_error  # leaders only
+    enrolled = chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg")
+    assert "读书班「第一期」：报名 2 人，已开课 0 次" in enrolled.text
+    bad = chat.say("lead", "读书班 第一期 报名 张三 王麻子", chat="lg")
+    assert bad.is_error and "王麻子" in bad.text and "用法：读书班" in bad.text
+    clock.set(local(2026, 11, 23, 9, 0))
+    assert not chat.say("sec1", "开始 读书班 第一期", chat="g1").is_error
+    assert not chat.say("zs", "签到", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 12, 0))
+    overview = chat.say("lead", "读书班", chat="lg").text
+    assert "· 第一期：1 次课，报名 2 人，参训率 50%" in overview
+
+
+def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
+    one, _ = bureau
+
+    def dingtalk_people(s):
+        bind_chat(s, one, "dg1", platform="dingtalk")
+        make_member(s, None, "钱领导", role=Role.LEADER, wecom="lead2", dingtalk="ding-lead")
+        make_member(s, one, "孙委员", role=Role.COMMITTEE, wecom="c1", dingtalk="ding-c1")
+
+    seed(runtime.engine, dingtalk_people)
+    nominated = chat.say("ding-c1", "推荐 先锋党员 张三 带头值守", platform="dingtalk")
+    assert "已推荐 张三" in nominated.text
+    assert "已确认" in chat.say("ding-lead", "确认 先锋党员 张三", platform="dingtalk").text
+    targets = {(h.platform, h.target) for h in outbox(runtime, "pioneer.honour")}
+    assert targets == {("wecom", "g1"), ("dingtalk", "dg1"), ("wecom", "lg")}
+    assert "约谈 <支部>" in chat.say("ding-lead", "约谈 一支部", platform="dingtalk").text
+
+
+def test_leaders_see_every_branchs_meetings_in_one_reply(runtime, chat, bureau):
+    one, _ = bureau
+    seed(runtime.engine, lambda s: hold(s, one, local(2026, 11, 3, 16, 0), "支委会"))
+    reply = chat.say("lead", "三会一课", chat="lg").text
+    # Nothing on record since the branches were set up in January: Q3's meetings were missed.
+    assert "· 一支部：逾期 支部党员大会、党小组会（一组）、党课、主题党日；到期 无" in reply
+    assert "· 二支部：逾期 支部党员大会、支委会、党课、主题党日；到期 无" in reply

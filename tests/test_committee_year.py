@@ -1,0 +1,246 @@
+"""A bureau's year, simulated in the test clock: activities held, visits, 整改, 约谈, 结对 and
+monthly 先锋党员 through chat, then `djbot report year` must print exactly those figures,
+as Markdown, JSON, an XLSX listing every member and a .docx whose first paragraph has them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from storage import committee
+from storage.models import Activity, Attendance, Member, Role
+from tests.conftest import local
+from tests.factories import T0, bind_chat, make_branch, make_group, make_member, seed
+
+
+def hold(session: Session, branch, starts_at, type_: str, *, lecturer: str | None = None,
+         group=None) -> Activity:
+    activity = Activity(
+        type=type_, topic="", lecturer=lecturer, branch_id=branch.id if branch else None,
+        party_group_id=group.id if group else None, starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=2), checkin_opens_at=starts_at - timedelta(minutes=30),
+        checkin_closes_at=starts_at + timedelta(hours=2), status="closed", created_at=T0)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def attend(session: Session, activity: Activity, member, status: str = "present") -> None:
+    session.add(Attendance(activity_id=activity.id, member_id=member.id, status=status,
+                           checked_in_at=activity.starts_at, updated_at=activity.starts_at,
+                           leave_state="granted" if status == "leave" else None))
+    session.flush()
+
+
+def build_bureau(s: Session) -> dict:
+    one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+    three = make_branch(s, "三支部", temporary=True, ends_on=date(2027, 6, 30))
+    three.created_at = local(2026, 7, 1, 9, 0)  # the temporary branch is set up in July
+    make_group(s, one, "一组"), make_group(s, one, "二组"), make_group(s, two, "甲组")
+    bind_chat(s, None, "lg", leaders=True)
+    for branch, chat in ((one, "g1"), (two, "g2"), (three, "g3")):
+        bind_chat(s, branch, chat)
+    people = {
+        "赵领导": make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead"),
+        "王书记": make_member(s, one, "王书记", role=Role.SECRETARY, wecom="sec1"),
+        "李书记": make_member(s, two, "李书记", role=Role.SECRETARY, wecom="sec2"),
+        "孙书记": make_member(s, three, "孙书记", role=Role.SECRETARY, wecom="sec3"),
+    }
+    for name, branch in (("张三", one), ("李四", one), ("王五", one), ("赵六", two),
+                         ("钱七", two), ("周八", three)):
+        people[name] = make_member(s, branch, name, wecom=name)
+
+    # Bureau-wide: 13 中心组, 26 第一议题, 96 夜学 (two a week for 48 weeks).
+    for i in range(13):
+        hold(s, None, local(2026, 1, 8, 9, 0) + timedelta(days=28 * i), "理论学习中心组")
+    for i in range(26):
+        hold(s, None, local(2026, 1, 6, 9, 0) + timedelta(days=14 * i), "第一议题")
+    for week in range(48):
+        monday = local(2026, 1, 5, 19, 30) + timedelta(weeks=week)
+        hold(s, None, monday, "政治夜学")
+        hold(s, None, monday + timedelta(days=2), "政治夜学")
+    # Scheduled but not yet held when the report is made, and next year's: not counted.
+    hold(s, None, local(2026, 12, 31, 21, 0), "理论学习中心组")
+    hold(s, None, local(2027, 1, 4, 19, 30), "政治夜学")
+
+    # 主题党日: 12 in each standing branch, 6 in the temporary one; 3 支委会 in 一支部.
+    for month in range(1, 13):
+        hold(s, one, local(2026, month, 15, 14, 30), "主题党日")
+        hold(s, two, local(2026, month, 16, 14, 30), "主题党日")
+        if month >= 7:
+            hold(s, three, local(2026, month, 17, 14, 30), "主题党日")
+    for month in (3, 6, 9):
+        hold(s, one, local(2026, month, 5, 16, 0), "支委会")
+
+    # Lectures: 4 党课 by 赵领导, 1 大讲堂 by 王书记.
+    for month in (3, 6, 9, 12):
+        hold(s, one, local(2026, month, 10, 15, 0), "党课", lecturer="赵领导")
+    hold(s, None, local(2026, 5, 20, 15, 0), "党建大讲堂", lecturer="王书记")
+
+    # Two 读书班: 4 enrolled each; one granted leave, everyone else present → 100%.
+    readers = [people[n] for n in ("张三", "李四", "赵六", "钱七")]
+    for name, first, sessions in (("主题教育读书班第一期", local(2026, 4, 7, 9, 0), 3),
+                                  ("主题教育读书班第二期", local(2026, 10, 13, 9, 0), 2)):
+        klass = committee.reading_class(s, name=name, now=T0)
+        committee.enroll(s, class_id=klass.id, member_ids=[m.id for m in readers])
+        for n in range(sessions):
+            activity = hold(s, None, first + timedelta(days=n), "读书班")
+            committee.add_class_session(s, class_id=klass.id, activity_id=activity.id)
+            for index, member in enumerate(readers):
+                on_leave = name.endswith("第一期") and n == 1 and index == 0
+                attend(s, activity, member, "leave" if on_leave else "present")
+    return people
+
+
+@pytest.fixture
+def cli(runtime, monkeypatch):
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(bot.cli.app, list(args))
+
+
+def live_the_year(chat, clock) -> None:
+    """What leaders and secretaries say in chat through 2026."""
+    def at(month: int, day: int, hour: int = 10):
+        clock.set(local(2026, month, day, hour, 0))
+
+    visits = [((2, 3), "一支部", "发现问题 2 解决 1"), ((3, 10), "二支部", "发现问题 1 解决 1"),
+              ((5, 12), "二支部", ""), ((8, 4), "三支部", "发现问题 2"),
+              ((9, 8), "一支部", "解决 1"), ((11, 3), "三支部", "")]
+    for (month, day), branch, details in visits:
+        at(month, day)
+        assert not chat.say("lead", f"调研 {branch} {details}".strip(), chat="lg").is_error
+
+    at(8, 4, 11)
+    first = chat.say("lead", "整改 三支部 孙书记 学习室资料陈旧需更新", chat="lg")
+    assert "已登记整改事项 #1" in first.text and "责任人 孙书记" in first.text
+    assert not chat.say("lead", "整改 三支部 周八 党员活动记录不全", chat="lg").is_error
+    at(9, 1)
+    assert "已完成（用时 28 天）" in chat.say("sec3", "整改完成 1 已更新").text
+
+    at(4, 20)
+    talk = chat.say("lead", "约谈 二支部 4月18日 问题 主题党日形式单一 整改 五月起轮流主讲", chat="lg")
+    assert "已记录约谈 #1：二支部，4月18日" in talk.text, talk.text
+    at(9, 22)
+    assert not chat.say("lead", "约谈 三支部 问题 活动记录不全", chat="lg").is_error
+
+    at(8, 5)
+    assert "已结对帮扶 #1：一支部" in chat.say("lead", "结对 一支部 三支部", chat="lg").text
+
+    # 先锋党员: 一支部 every month, 二支部 in the first half year → 18.
+    names = ["张三", "李四", "王五"]
+    for month in range(1, 13):
+        at(month, 20)
+        name = names[month % 3]
+        nominated = chat.say("sec1", f"推荐 先锋党员 {name} 当月带头完成专项任务")
+        assert f"已推荐 {name} 为 2026年{month}月先锋党员" in nominated.text, nominated.text
+        assert "已确认" in chat.say("lead", f"确认 先锋党员 {name}", chat="lg").text
+        if month <= 6:
+            other = "赵六" if month % 2 else "钱七"
+            assert not chat.say("sec2", f"推荐 先锋党员 {other} 值守一线").is_error
+            assert not chat.say("lead", f"确认 先锋党员 {other}").is_error
+
+
+EXPECTED = {"理论学习中心组": 13, "第一议题": 26, "读书班": 2, "政治夜学": 96, "主题党日": 30,
+            "调研": 6, "解决问题": 4, "发现问题": 7, "党支部": 2, "临时党支部": 1, "党小组": 3,
+            "先锋党员": 18, "约谈": 2, "结对": 1, "讲课": 5, "党课": 4, "党建大讲堂": 1,
+            "支委会": 3}
+
+
+def test_the_year_report_prints_exactly_what_the_year_held(runtime, chat, clock, cli, tmp_path):
+    people = seed(runtime.engine, build_bureau)
+    live_the_year(chat, clock)
+    clock.set(local(2026, 12, 31, 20, 0))
+
+    result = cli("report", "year", "2026", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {k: data["counts"][k] for k in EXPECTED} == EXPECTED
+    assert data["counts"]["读书班参训率"] == 1.0
+    assert [(c["name"], c["sessions"], c["attended"], c["leave"]) for c in data["classes"]] == [
+        ("主题教育读书班第一期", 3, 11, 1), ("主题教育读书班第二期", 2, 8, 0)]
+    assert data["lecturers"] == {"赵领导": 4, "王书记": 1}
+    by_branch = {b["name"]: b for b in data["branches"]}
+    assert {n: b["counts"]["主题党日"] for n, b in by_branch.items()} == {
+        "一支部": 12, "二支部": 12, "三支部": 6}
+    assert {n: (b["visits"], b["talks"], b["pioneers"]) for n, b in by_branch.items()} == {
+        "一支部": (2, 0, 12), "二支部": (2, 1, 6), "三支部": (2, 1, 0)}
+
+    markdown = cli("report", "year", "2026")
+    assert markdown.exit_code == 0, markdown.output
+    assert ("2026年，先后组织党委理论学习中心组集中学习13次，组织“第一议题”学习26次，"
+            "组织2期读书班，参训率100%，组织开展政治夜学活动96次，赴基层支部开展调研6次，"
+            "解决实际问题4个。") in markdown.output
+
+    docx_path = tmp_path / "述职报告数据.docx"
+    assert cli("report", "year", "2026", "--docx", str(docx_path)).exit_code == 0
+    first = Document(str(docx_path)).paragraphs[0].text
+    assert first.startswith("2026年，先后组织党委理论学习中心组集中学习13次")
+    for phrase in ("“第一议题”学习26次", "2期读书班，参训率100%", "政治夜学活动96次",
+                   "调研6次", "解决实际问题4个", "临时党支部1个", "党小组3个",
+                   "“先锋党员”18人", "约谈支部2次", "结对帮扶1对"):
+        assert phrase in first, phrase
+
+    xlsx_path = tmp_path / "年度考核.xlsx"
+    written = cli("report", "year", "2026", "--xlsx", str(xlsx_path))
+    assert written.exit_code == 0, written.output
+    book = load_workbook(xlsx_path)
+    rows = list(book["党员"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("姓名", "编号", "支部", "年度积分")
+    with Session(runtime.engine) as s:
+        everyone = {m.name for m in s.exec(select(Member)).all()}
+    assert {r[0] for r in rows[1:]} == everyone == set(people)
+    zhang = next(r for r in rows if r[0] == "张三")
+    assert zhang[12] == "2026-03、2026-06、2026-09、2026-12"  # his 先锋党员 months
+    summary = {r[0]: r[1] for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert summary["理论学习中心组"] == 13 and summary["先锋党员"] == 18
+    assert "口径" in book.sheetnames and book["口径"]["A2"].value
+
+    # The same for a quarter and for any range.
+    q1 = json.loads(cli("report", "year", "2026", "--quarter", "Q1", "--json").output)
+    assert (q1["counts"]["理论学习中心组"], q1["counts"]["先锋党员"], q1["counts"]["调研"]) == (3, 6, 2)  # 中心组 on 01-08, 02-05, 03-05
+    assert q1["label"] == "2026年第一季度"
+    ranged = cli("report", "--from", "2026-07-01", "--to", "2026-12-31", "--docx",
+                 str(tmp_path / "h2.docx"))
+    assert ranged.exit_code == 0, ranged.output
+    assert Document(str(tmp_path / "h2.docx")).paragraphs[0].text.startswith(
+        "2026年7月1日至2026年12月31日，先后组织党委理论学习中心组集中学习")
+
+
+def test_report_year_refuses_bad_arguments(cli):
+    bad_year = cli("report", "year", "二〇二六")
+    assert bad_year.exit_code == 2 and "年份应为四位数字" in bad_year.output
+    bad_quarter = cli("report", "year", "2026", "--quarter", "Q5")
+    assert bad_quarter.exit_code == 2 and "Q1–Q4" in bad_quarter.output
+    both = cli("report", "year", "2026", "--json", "--docx", "x.docx")
+    assert both.exit_code == 2 and "只能选一个" in both.output
+
+
+def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, clock, cli):
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, one, "张三")
+        return hold(s, one, local(2026, 11, 20, 14, 30), "主题党日").id
+
+    activity_id = seed(runtime.engine, build)
+    assert "已将 赵领导 列为党委委员" in cli("committee", "add", "赵领导").output
+    assert "赵领导 已是党委委员" in cli("committee", "add", "赵领导").output
+    assert cli("committee", "add", "无名氏").exit_code == 2
+    assert "党委委员：赵领导" in cli("committee", "list").output
+
+    assert not chat.say("lead", "结对 一支部 二支部").is_error
+    assert cli("committee", "joint", "1", "999").exit_code == 2
+    assert cli("committee", "joint", "1", str(activity_id)).exit_code == 0
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    by_branch = {b["name"]: (b["counts"]["主题党日"], b["joint"]) for b in data["branches"]}
+    assert by_branch == {"一支部": (1, 0), "二支部": (1, 1)}
+    assert data["counts"]["主题党日"] == 1  # the bureau held one, whoever it counts for
