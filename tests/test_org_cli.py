@@ -49,10 +49,10 @@ def test_import_roster_reports_counts_and_a_second_run_changes_nothing(url, rost
 
 def test_a_bad_roster_exits_non_zero_naming_the_row(url, roster, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text(ROSTER + "二支部,错角色,支书,x,,\n", encoding="utf-8")
+    bad.write_text(ROSTER + "二支部,错角色,群众,x,,\n", encoding="utf-8")
     result = djbot(url, "import-roster", str(bad), code=1)
     assert "没有导入任何数据" in result.stderr
-    assert "第 6 行：未知的角色「支书」" in result.stderr
+    assert "第 6 行：未知的角色「群众」" in result.stderr
     with Session(db.make_engine(url)) as s:
         assert s.exec(select(Member)).all() == []
 
