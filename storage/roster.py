@@ -43,12 +43,14 @@ from storage.models import (
 # --- limits: a county bureau has up to about a thousand members ---------------------
 MB = 1024 * 1024
 MAX_FILE_BYTES = 5 * MB  # a 5,000-person roster is about 0.5 MB as CSV or XLSX
-MAX_UNZIPPED_BYTES = 16 * MB  # everything inside an XLSX, as its zip directory declares it
+MAX_UNZIPPED_BYTES = 8 * MB  # everything inside an XLSX, as its zip directory declares it
 MAX_ZIP_MEMBERS = 1000
 MAX_ROWS = 5000  # people rows, not counting the header
 MAX_COLUMNS = 30  # the roster has nine columns; cells right of this are not read in XLSX
 MAX_CELL_CHARS = 200  # any cell; each column has its own, smaller limit below
-EXCEL_MAX_ROW = 1_048_576  # row numbers past Excel's own last row mean a forged sheet
+# Empty rows are read past the last person up to here: a sheet formatted down to row
+# 65,536 is still a roster, a million empty rows only cost time.
+MAX_SCAN_ROWS = 70_000
 EXCEL_EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number, then rounds
 
 ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
@@ -198,6 +200,9 @@ class _Collector:
         self.table = Table(rows=[])
 
     def add(self, number: int, cells: list[str]) -> None:
+        if number > MAX_SCAN_ROWS:
+            raise RosterError([(number, f"表格超过 {MAX_SCAN_ROWS} 行（名册最多 {MAX_ROWS} 人）："
+                                        "请删去名单下面多余的空行后另存")])
         while cells and not cells[-1]:
             cells.pop()
         if not cells:
@@ -303,13 +308,17 @@ def read_xlsx_bytes(data: bytes) -> Table:
         # pads every row to it: ignore it and read only the columns the roster can have.
         sheet.reset_dimensions()
         for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS + 1), start=1):
-            if number > EXCEL_MAX_ROW:
-                raise corrupt
             texts = []
             for index, cell in enumerate(cells):
-                texts.append(_clean(_cell_text(cell.value, cell.number_format)))
-                if _lost_digits_risk(cell.value, cell.number_format):
-                    collector.table.numbers[(number, index)] = cell.value
+                value = cell.value
+                if value is None:
+                    texts.append("")
+                    continue
+                # Only numbers need their format: it says whether leading zeros were kept.
+                shape = cell.number_format if isinstance(value, (int, float)) else None
+                texts.append(_clean(_cell_text(value, shape)))
+                if _lost_digits_risk(value, shape):
+                    collector.table.numbers[(number, index)] = value
             collector.add(number, texts)
     except RosterError:
         raise
