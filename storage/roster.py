@@ -169,6 +169,7 @@ class Roster:
     rows: list[RosterRow]
     full: bool = True
     warnings: list[str] = field(default_factory=list)
+    untouched: list[str] = field(default_factory=list)  # headers of columns left all empty
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -446,8 +447,7 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
             if any(cells) and not cells[0].startswith("#")]
     # A column empty from top to bottom says nothing: it was not filled in, not emptied.
     filled = {c for c, i in columns.items() if any(_get(cells, i) for _, cells in data)}
-    warnings = [f"「{c.header}」列整列为空，没有改动任何人的{c.header}"
-                for c in columns if c not in filled and c.clears]
+    untouched = [c.header for c in columns if c not in filled and c.clears]
 
     rows: list[RosterRow] = []
     for number, cells in data:
@@ -462,7 +462,7 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
         raise RosterError(problems)
     if not rows:
         raise RosterError([(2, "名册里没有任何人")])
-    return Roster(rows=rows, full=full, warnings=warnings + id_warnings)
+    return Roster(rows=rows, full=full, warnings=id_warnings, untouched=untouched)
 
 
 def _get(cells: list[str], index: int) -> str:
@@ -712,8 +712,9 @@ def apply_roster(
     if full:
         stale = session.exec(
             select(Member).where(Member.active == True, Member.forgotten == False)  # noqa: E712
-            .order_by(Member.branch_id, Member.id)
         ).all()
+        # Branch by branch as the roster lists them, the bureau's people last.
+        stale = sorted(stale, key=lambda m: (m.branch_id is None, m.branch_id or 0, m.id))
         for member in stale:
             if member.id not in seen:
                 member.active = False
@@ -722,6 +723,10 @@ def apply_roster(
                     PersonChange(member.name, names.get(member.branch_id, BUREAU_LABEL)))
                 result.deactivated_ids.append(member.id)  # type: ignore[arg-type]
     session.flush()
+    if result.updated + result.reactivated + result.unchanged:
+        # Said only when the file updated people: for them, an empty column is a choice.
+        result.warnings += [f"「{header}」列整列为空，没有改动任何人的{header}"
+                            for header in roster.untouched]
     result.warnings += _namesake_warnings(session, seen, names)
 
     session.add(
