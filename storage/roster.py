@@ -245,9 +245,13 @@ def _read_bounded(path: Path) -> bytes:
         data = handle.read(MAX_FILE_BYTES + 1) if size <= MAX_FILE_BYTES else b""
     size = max(size, len(data))
     if size > MAX_FILE_BYTES:
-        raise RosterError([(0, f"文件有 {size / MB:.1f} MB，名册文件最大 {MAX_FILE_BYTES // MB} MB。"
+        raise RosterError([(0, f"文件有 {_mb(size)} MB，名册文件最大 {_mb(MAX_FILE_BYTES)} MB。"
                                "名册只需要文字：请删去图片和多余的工作表后另存")])
     return data
+
+
+def _mb(size: int) -> str:
+    return f"{size / MB:.1f}".removesuffix(".0")
 
 
 def read_csv_bytes(data: bytes) -> Table:
@@ -291,8 +295,8 @@ def read_xlsx_bytes(data: bytes) -> Table:
     # data goes on), so the declared sizes bound what openpyxl can inflate.
     unzipped = sum(member.file_size for member in members)
     if unzipped > MAX_UNZIPPED_BYTES:
-        raise RosterError([(0, f"XLSX 文件解压后有 {unzipped / MB:.0f} MB，最多 "
-                               f"{MAX_UNZIPPED_BYTES // MB} MB：请只保留名册这一张表后另存")])
+        raise RosterError([(0, f"XLSX 文件解压后有 {_mb(unzipped)} MB，最多 "
+                               f"{_mb(MAX_UNZIPPED_BYTES)} MB：请只保留名册这一张表后另存")])
 
     from openpyxl import load_workbook
 

@@ -181,7 +181,7 @@ def test_a_shared_strings_bomb_is_refused_before_openpyxl_loads_it(tmp_path):
 
 
 def test_rows_past_the_limit_stop_the_reading_at_the_first_one(tmp_path):
-    # Within the unzipped bound (about 40,000 rows), so only the row limit can stop it.
+    # Within the unzipped bound (about 18,000 rows), so only the row limit can stop it.
     rows = [inline_row(HEADER), *repeated(inline_row(["一支部", "张三", "", "z"]), 3 * MB)]
     path = xlsx(tmp_path, "rows.xlsx", with_member(workbook_bytes([HEADER]), SHEET, sheet_xml(rows)))
 
@@ -278,7 +278,7 @@ def test_a_30_mb_csv_cell_is_refused_by_the_file_size(tmp_path):
     with path.open("wb") as handle:
         handle.write((",".join(HEADER) + '\n一支部,"').encode())
         handle.truncate(30 * MB)  # sparse: 30 MB to the reader, almost nothing on disk
-    assert problems_of(path) == [(0, f"文件有 30.0 MB，名册文件最大 {MAX_FILE_BYTES // MB} MB。"
+    assert problems_of(path) == [(0, f"文件有 30 MB，名册文件最大 {MAX_FILE_BYTES // MB} MB。"
                                      "名册只需要文字：请删去图片和多余的工作表后另存")]
 
 
