@@ -270,7 +270,8 @@ def read_csv_bytes(data: bytes) -> Table:
     try:
         for number, row in enumerate(reader, start=1):
             cells = [_clean(cell) for cell in row]
-            if guessed and not header_seen and any(cells) and not set(cells) & COLUMN_BY_HEADER.keys():
+            nonsense = not set(cells) & COLUMN_BY_HEADER.keys()
+            if guessed and not header_seen and any(cells) and nonsense:
                 # Big5 or Shift-JIS decodes as GBK without an error, into nonsense headers.
                 raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
             header_seen = header_seen or any(cells)
@@ -662,8 +663,9 @@ class ImportResult:
         for title, people in (("更新", self.updated_people), ("恢复", self.reactivated_people)):
             if people:
                 lines.append(f"{title} {len(people)} 人：")
-                lines += [f"  {p.name}（{p.branch}）" + (f"：{'；'.join(p.details)}" if p.details else "")
-                          for p in people]
+                for p in people:
+                    changes = "：" + "；".join(p.details) if p.details else ""
+                    lines.append(f"  {p.name}（{p.branch}）{changes}")
         for title, names in (("新建支部", self.new_branches), ("更新支部", self.changed_branches),
                              ("新建党小组", self.new_groups)):
             if names:

@@ -69,7 +69,8 @@ def audit_count(url: str) -> int:
         return session.exec(select(func.count()).select_from(AuditEntry)).one()
 
 
-def test_a_dry_run_names_who_would_be_added_changed_and_deactivated_and_changes_nothing(url, tmp_path):
+def test_a_dry_run_names_who_would_be_added_changed_and_deactivated_and_changes_nothing(
+        url, tmp_path):
     djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
     before, audits = people(url), audit_count(url)
     # Next year's file: 张伟 moves to 二支部 as 委员, 孙丽 joins, three people are gone.
@@ -109,12 +110,14 @@ def test_a_dry_run_names_who_would_be_added_changed_and_deactivated_and_changes_
     assert gone == {"陈静", "赵敏", "赵振华"}
 
 
-def test_a_partial_import_with_an_empty_dingtalk_column_keeps_everyones_dingtalk_account(url, tmp_path):
+def test_a_partial_import_with_an_empty_dingtalk_column_keeps_everyones_dingtalk_account(
+        url, tmp_path):
     djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
     # The WeCom export someone made: 钉钉ID and 角色 left empty, one new WeCom id.
     wecom_only = [HEADER, "一支部,王建国,,wang-new,,1001,第一党小组", "一支部,李秀英,,li,,1002,"]
 
-    out = djbot(url, "import-roster", str(write(tmp_path, wecom_only, "wecom.csv")), "--partial").stdout
+    path = write(tmp_path, wecom_only, "wecom.csv")
+    out = djbot(url, "import-roster", str(path), "--partial").stdout
 
     assert "新增 0 人，更新 1 人，停用 0 人，未变 1 人" in out
     assert "    王建国（一支部）：企业微信ID wang → wang-new\n" in out
@@ -144,7 +147,8 @@ def test_a_partial_file_may_carry_only_the_columns_it_changes(url, tmp_path):
     assert "部分导入至少需要 编号、企业微信ID、钉钉ID 其中一列" in bad.stderr
 
 
-def test_a_full_import_whose_dingtalk_column_is_empty_top_to_bottom_removes_no_account(url, tmp_path):
+def test_a_full_import_whose_dingtalk_column_is_empty_top_to_bottom_removes_no_account(
+        url, tmp_path):
     djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
     emptied = [",".join(cells[:4] + [""] + cells[5:])
                for cells in (line.split(",") for line in ROSTER)]
@@ -157,7 +161,8 @@ def test_a_full_import_whose_dingtalk_column_is_empty_top_to_bottom_removes_no_a
     # One empty cell in a filled column is the file saying "no DingTalk account".
     one_gone = list(ROSTER)
     one_gone[4] = "一支部,陈静,党员,chen,,1004,第二党小组"
-    preview = djbot(url, "import-roster", str(write(tmp_path, one_gone, "one.csv")), "--dry-run").stdout
+    path = write(tmp_path, one_gone, "one.csv")
+    preview = djbot(url, "import-roster", str(path), "--dry-run").stdout
     assert "    陈静（一支部）：钉钉ID 0412345678904 → 无\n" in preview
 
 
@@ -232,8 +237,8 @@ def test_two_people_of_one_name_in_a_branch_import_with_a_warning_asking_for_编
             "否则按姓名找人时分不清\n") in out
     assert "李娜" not in out.split("请注意")[1]
     # A later partial file that adds a third 张伟 is warned too, pointing at the others.
-    more = djbot(url, "import-roster", str(write(tmp_path, [lines[0], "一支部,张伟,,zw3,,"], "more.csv")),
-                 "--partial").stdout
+    third = write(tmp_path, [lines[0], "一支部,张伟,,zw3,,"], "more.csv")
+    more = djbot(url, "import-roster", str(third), "--partial").stdout
     assert "「一支部」有 3 位「张伟」（第 2 行，另有 2 位已在名册中）" in more
     with Session(db.make_engine(url)) as session:
         assert session.exec(select(func.count()).where(Member.name == "张伟")).one() == 3
@@ -244,7 +249,8 @@ def test_a_preview_of_a_bad_file_is_the_same_refusal(url, tmp_path):
     before = people(url)
     broken = list(ROSTER) + ["三支部,新人,,,,3001,"]
     for extra in ([], ["--dry-run"]):
-        result = djbot(url, "import-roster", str(write(tmp_path, broken, "bad.csv")), *extra, code=1)
+        path = write(tmp_path, broken, "bad.csv")
+        result = djbot(url, "import-roster", str(path), *extra, code=1)
         assert "第 9 行：企业微信ID 和 钉钉ID 不能都为空" in result.stderr
     assert people(url) == before
     with Session(db.make_engine(url)) as session:

@@ -22,8 +22,10 @@ def _runtime():
 def import_roster_command(
     file: Annotated[Path, typer.Argument(help="名册文件：.csv（UTF-8 或 GBK）或 .xlsx", exists=True,
                                          dir_okay=False, readable=True)],
-    full: Annotated[bool, typer.Option("--full/--partial",
-                                       help="--full（默认）：名册里没有的人设为停用；--partial：只新增和更新，空着的格子不改动")] = True,
+    full: Annotated[bool, typer.Option(
+        "--full/--partial",
+        help="--full（默认）：名册里没有的人设为停用；--partial：只新增和更新，空着的格子不改动",
+    )] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run",
                                           help="只预览：列出将新增、更新、停用的人，不改动任何数据")] = False,
 ) -> None:
