@@ -97,7 +97,7 @@ def with_member(data: bytes, name: str, chunks: Iterable[bytes]) -> bytes:
     """The workbook with one zip member's content replaced by a stream of chunks."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
         for info in source.infolist():
             if info.filename != name:
                 target.writestr(info, source.read(info.filename))
