@@ -153,8 +153,14 @@ class RosterRow:
     temporary: bool | None = None
     ends_on: date | None = None
     # The keys this row sets: to its value, or to nothing (a full import's empty cell).
-    # A key not in `given` leaves the member as they are.
-    given: frozenset[str] = frozenset()
+    # A key not in `given` leaves the member as they are. Left out, it is every key
+    # that has a value, so a row built in code means what it says.
+    given: frozenset[str] = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.given is None:
+            keys = frozenset(c.key for c in COLUMNS if getattr(self, c.key) is not None)
+            object.__setattr__(self, "given", keys)
 
     @property
     def ids(self) -> dict[str, str]:
