@@ -62,7 +62,8 @@ def test_partial_import_keeps_people_missing_from_the_file(url, roster, tmp_path
     short = tmp_path / "short.csv"
     short.write_text(ROSTER.splitlines()[0] + "\n一支部,新同志,,xin,,1003\n", encoding="utf-8")
     assert "停用 0 人" in djbot(url, "import-roster", str(short), "--partial").stdout
-    assert "停用 4 人" in djbot(url, "import-roster", str(short)).stdout
+    full = djbot(url, "import-roster", str(short)).stdout
+    assert "停用 4 人" in full and "停用了现有 5 人中的 4 人" in full and "请改用 --partial" in full
     assert "共 1 人" in djbot(url, "members").stdout
     assert "（已停用）" in djbot(url, "members", "--all").stdout
 
