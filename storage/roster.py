@@ -810,7 +810,9 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         member = Member(**wanted, created_at=now, updated_at=now)
         session.add(member)
         session.flush()
-        _set_identities(session, member, wanted_ids)
+        moved = [d for d in _set_identities(session, member, wanted_ids) if "原属" in d]
+        if moved:  # someone already in djbot loses this account to the new person
+            result.warnings.append(f"第 {row.row} 行新增的{row.name}：{'；'.join(moved)}")
         result.added_people.append(PersonChange(row.name, shown_branch))
         return member.id  # type: ignore[return-value]
 

@@ -263,3 +263,14 @@ def test_a_reimport_at_a_later_time_changes_nothing(url, tmp_path):
     again = djbot(url, "import-roster", str(path), "--dry-run").stdout
     assert "新增 0 人，更新 0 人，停用 0 人，未变 7 人" in again
     assert again.count("\n") == 2  # the summary and the closing hint, no lists
+
+
+def test_an_account_given_to_a_new_person_says_whose_it_was(url, tmp_path):
+    djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
+    # 陈静's WeCom account was reassigned to a newcomer (a common WeCom admin shortcut).
+    newcomer = [HEADER, "一支部,钱多多,,chen,,1006,"]
+    out = djbot(url, "import-roster", str(write(tmp_path, newcomer, "n.csv")), "--partial").stdout
+    assert "第 2 行新增的钱多多：企业微信ID 无 → chen（原属 陈静）" in out
+    after = people(url)
+    assert after["钱多多"]["wecom"] == "chen" and "wecom" not in after["陈静"]
+    assert after["陈静"]["dingtalk"] == "0412345678904"
