@@ -734,9 +734,10 @@ def apply_roster(
                 result.deactivated_people.append(
                     PersonChange(member.name, names.get(member.branch_id, BUREAU_LABEL)))
                 result.deactivated_ids.append(member.id)  # type: ignore[arg-type]
-        if result.deactivated >= 3 and result.deactivated * 2 > len(stale):
+        before = len(stale) - result.added - result.reactivated  # active before the import
+        if result.deactivated >= 3 and result.deactivated * 2 > before:
             # Most likely a short file imported without --partial.
-            result.warnings.append(f"这次完整导入停用了现有 {len(stale)} 人中的 {result.deactivated} 人："
+            result.warnings.append(f"这次完整导入停用了现有 {before} 人中的 {result.deactivated} 人："
                                    "如果只是想补充或修改几个人，请改用 --partial")
     session.flush()
     if result.updated + result.reactivated + result.unchanged:
