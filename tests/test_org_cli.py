@@ -49,10 +49,10 @@ def test_import_roster_reports_counts_and_a_second_run_changes_nothing(url, rost
 
 def test_a_bad_roster_exits_non_zero_naming_the_row(url, roster, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text(ROSTER + "二支部,错角色,支书,x,,\n", encoding="utf-8")
+    bad.write_text(ROSTER + "二支部,错角色,群众,x,,\n", encoding="utf-8")
     result = djbot(url, "import-roster", str(bad), code=1)
     assert "没有导入任何数据" in result.stderr
-    assert "第 6 行：未知的角色「支书」" in result.stderr
+    assert "第 6 行：未知的角色「群众」" in result.stderr
     with Session(db.make_engine(url)) as s:
         assert s.exec(select(Member)).all() == []
 
@@ -62,7 +62,8 @@ def test_partial_import_keeps_people_missing_from_the_file(url, roster, tmp_path
     short = tmp_path / "short.csv"
     short.write_text(ROSTER.splitlines()[0] + "\n一支部,新同志,,xin,,1003\n", encoding="utf-8")
     assert "停用 0 人" in djbot(url, "import-roster", str(short), "--partial").stdout
-    assert "停用 4 人" in djbot(url, "import-roster", str(short)).stdout
+    full = djbot(url, "import-roster", str(short)).stdout
+    assert "停用 4 人" in full and "停用了现有 5 人中的 4 人" in full and "请改用 --partial" in full
     assert "共 1 人" in djbot(url, "members").stdout
     assert "（已停用）" in djbot(url, "members", "--all").stdout
 

@@ -22,25 +22,43 @@ def _runtime():
 def import_roster_command(
     file: Annotated[Path, typer.Argument(help="名册文件：.csv（UTF-8 或 GBK）或 .xlsx", exists=True,
                                          dir_okay=False, readable=True)],
-    full: Annotated[bool, typer.Option("--full/--partial",
-                                       help="--full（默认）：名册里没有的人设为停用；--partial：只新增和更新")] = True,
+    full: Annotated[bool, typer.Option(
+        "--full/--partial",
+        help="--full（默认）：名册里没有的人设为停用；--partial：只新增和更新，空着的格子不改动",
+    )] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run",
+                                          help="只预览：列出将新增、更新、停用的人，不改动任何数据")] = False,
 ) -> None:
     """导入党员名册（支部,姓名,角色,企业微信ID,钉钉ID[,编号,党小组,临时,结束日期]）。"""
-    from storage.db import session_scope
+    from sqlmodel import Session
+
     from storage.roster import RosterError, import_roster
 
     runtime = _runtime()
-    try:
-        with session_scope(runtime.engine) as session:
+    mode = "完整导入" if full else "部分导入"
+    with Session(runtime.engine, expire_on_commit=False) as session:
+        try:
             result = import_roster(session, file, full=full, now=runtime.clock.now())
-    except RosterError as exc:
-        typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
-        for row, problem in exc.problems:
-            typer.echo(f"  第 {row} 行：{problem}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"导入完成（{'完整' if full else '部分'}导入）：{result.summary()}。")
-    for name, old, new in result.role_changes:
-        typer.echo(f"  角色变更：{name} {ROLE_LABELS[Role(old)]} → {ROLE_LABELS[Role(new)]}")
+        except RosterError as exc:
+            session.rollback()
+            typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
+            for line in exc.lines():
+                typer.echo(f"  {line}", err=True)
+            raise typer.Exit(1) from None
+        # A dry run applies the file inside the transaction, reads what changed, and
+        # rolls it all back: the preview is exactly what the import would do.
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if dry_run:
+        typer.echo(f"预览（--dry-run，{mode}）：没有改动任何数据。如果导入，将会：{result.summary()}。")
+    else:
+        typer.echo(f"导入完成（{mode}）：{result.summary()}。")
+    for line in result.details():
+        typer.echo(f"  {line}")
+    if dry_run:
+        typer.echo("确认无误后，去掉 --dry-run 再运行一次即可导入。")
 
 
 def members_command(
