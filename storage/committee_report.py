@@ -94,8 +94,9 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
                                                   settings=settings, rules=rules)
                 if r.state == "overdue"]
         if late:
-            overdue.append(f"{branch.name}（{'、'.join(late)}）")
-    lines.append("**三会一课逾期**：" + ("、".join(overdue) if overdue else "无"))
+            overdue.append(f"· {branch.name}（{'、'.join(late)}）")
+    # One branch a line: a bureau where many are late still splits cleanly into parts.
+    lines.extend(["**三会一课逾期**", *overdue] if overdue else ["**三会一课逾期**：无"])
 
     # Blue this month, and no talk since the month it turned blue.
     current = month_standings(session, moment=now, settings=settings, rules=rules)
@@ -108,9 +109,9 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
                                  rules=rules)
         talked = last_talk.get(branch_id)
         if talked is None or talked < blue_since:
-            waiting.append(f"{names.get(branch_id, branch_id)}（{blue_since:%m月}起蓝档）")
+            waiting.append(f"· {names.get(branch_id, branch_id)}（{blue_since.month}月起蓝档）")
     if waiting:
-        lines.append("**蓝档待约谈**：" + "、".join(waiting))
+        lines.extend(["**蓝档待约谈**", *waiting])
 
     recent = committee.talks(session, first=today - timedelta(days=90), last=today)
     if recent:
@@ -136,9 +137,9 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
         by_branch: dict[int, list[int]] = {}
         for item in items:
             by_branch.setdefault(item.branch_id, []).append((today - item.found_on).days)
-        lines.append("**整改未完成**：" + "、".join(
-            f"{names.get(b, '?')} {len(ages)} 项（最久 {max(ages)} 天）"
-            for b, ages in sorted(by_branch.items(), key=lambda kv: -max(kv[1]))))
+        lines.append("**整改未完成**")
+        lines.extend(f"· {names.get(b, '?')} {len(ages)} 项（最久 {max(ages)} 天）"
+                     for b, ages in sorted(by_branch.items(), key=lambda kv: -max(kv[1])))
     return lines
 
 

@@ -144,7 +144,7 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
 
     seed(runtime.engine, quiet_month)
     summary = chat.say("lead", "周报 本周", chat="lg").text
-    assert "**蓝档待约谈**：二支部（11月起蓝档）" in summary
+    assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in summary
     assert "张三" not in summary and "赵六" not in summary  # branches only, no member named
 
     reply = chat.say("lead", "约谈 二支部 问题 主题党日无人参加 整改 下周补开", chat="lg")
@@ -185,7 +185,7 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     [item] = rows(runtime, Rectification)
     assert item.visit_id is not None and item.owner_id is not None
     clock.set(local(2026, 11, 30, 9, 0))
-    assert "整改未完成**：二支部 1 项（最久 7 天）" in chat.say("lead", "周报 本周", chat="lg").text
+    assert "整改未完成**\n· 二支部 1 项（最久 7 天）" in chat.say("lead", "周报 本周", chat="lg").text
     refused = chat.say("sec1", "整改完成 1")  # another branch's secretary
     assert refused.is_error and "只能由领导、责任人或本支部书记" in refused.text
     assert "#1 二支部" not in chat.say("sec1", "整改").text  # 一支部 sees only its own items
@@ -353,8 +353,9 @@ def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bu
 
     seed(runtime.engine, history)
     summary = chat.say("lead", "周报 本周", chat="lg").text
-    line = next(x for x in summary.splitlines() if x.startswith("**三会一课逾期**"))
-    mine, theirs = line.split("二支部")
+    overdue = summary.split("**三会一课逾期**")[1].split("**", 1)[0].splitlines()
+    [mine] = [x for x in overdue if "一支部" in x]
+    [theirs] = [x for x in overdue if "二支部" in x]
     assert "主题党日" in theirs and "主题党日" not in mine  # 一支部 held October's
     assert "张三" not in summary and "赵六" not in summary
 
