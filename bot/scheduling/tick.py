@@ -24,6 +24,7 @@ from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.rules import RuleError, parse_rule
+from bot.web import push as web_push
 from storage import attendance as attendance_store
 from storage import housekeeping
 from storage import reports
@@ -269,14 +270,19 @@ class Ticker:
         ).all()
         if leaders_groups:
             # Once to each leader: the leaders' group is where they all read it.
-            return [p.Reminder(p.SUMMARY, g.platform, "leaders", g.chat_id, None, monday, monday,
-                               text, title="党建周报", markdown=True) for g in leaders_groups]
-        leaders = session.exec(
-            select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
-        ).all()
-        return [p.Reminder(p.SUMMARY, r.platform, "user", r.user_id, None, monday, monday, text,
-                           title="党建周报", markdown=True)
-                for _, r in _recipients(session, leaders, prefer=None)]
+            summaries = [p.Reminder(p.SUMMARY, g.platform, "leaders", g.chat_id, None, monday,
+                                    monday, text, title="党建周报", markdown=True)
+                         for g in leaders_groups]
+        else:
+            leaders = session.exec(
+                select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
+            ).all()
+            summaries = [p.Reminder(p.SUMMARY, r.platform, "user", r.user_id, None, monday,
+                                    monday, text, title="党建周报", markdown=True)
+                         for _, r in _recipients(session, leaders, prefer=None)]
+        # The dashboard's picture (trend and tiers) where a font and the platform allow.
+        return web_push.with_pictures(session, summaries, week_start=start.date(),
+                                      settings=self.settings, rules=self.rules, now=monday)
 
 
 # --- gathering the pure views ------------------------------------------------------------

@@ -1,0 +1,185 @@
+"""The dashboard's HTTP side: sign-in from a chat link, the session cookie, the pages.
+
+Every page needs a session; what it may open follows the viewer's role now (leaders and
+admins the bureau, a secretary or committee member the own branch, a member the own
+record). Nothing on a page comes from outside djbot: the Content-Security-Policy says so
+to the browser, and the browser tests check the network log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+
+from bot.runtime import Runtime
+from bot.web import pages, tokens
+from storage.models import Activity, AuditEntry, Branch, Member
+
+log = logging.getLogger("djbot.web")
+
+HERE = Path(__file__).parent
+COOKIE = "djbot_session"
+SECURITY_HEADERS = {
+    # Only djbot itself: scripts, styles, pictures and fetches from anywhere else are blocked.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # The sign-in link carries a token: never hand it on as a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                        autoescape=select_autoescape(["html"]))
+templates.filters["pct"] = lambda v: "—" if v is None else f"{v:g}%"
+templates.filters["hm"] = lambda v: "" if v is None else v.strftime("%m-%d %H:%M")
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    charts = context.pop("charts", None)
+    html = templates.get_template(name).render(
+        charts_json=json.dumps(charts, ensure_ascii=False) if charts else None, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _refused(status: int, message: str) -> HTMLResponse:
+    return _page("refused.html", status, title="无法打开", message=message)
+
+
+NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    """Adds /web/… when the dashboard has a secret; without one it answers 404 as before."""
+    settings = runtime.settings.web
+    if not settings.enabled:
+        return
+    router = APIRouter(prefix="/web")
+    secure = settings.base_url.startswith("https://")
+
+    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+        claims = tokens.verify(settings.secret, tokens.SESSION, request.cookies.get(COOKIE),
+                               now=runtime.clock.now())
+        if claims is None or not isinstance(claims.get("m"), int):
+            return None
+        return pages.viewer_of(session, claims["m"])
+
+    @router.get("/login")
+    def login(t: str = "") -> Response:
+        now = runtime.clock.now()
+        claims = tokens.verify(settings.secret, tokens.LINK, t, now=now)
+        if claims is None or not isinstance(claims.get("m"), int):
+            return _refused(403, "链接无效或已过期。" + NO_SESSION)
+        with Session(runtime.engine) as session:
+            who = pages.viewer_of(session, claims["m"])
+            if who is None:
+                return _refused(403, "这个链接对应的党员已不在名册中。")
+            session.add(AuditEntry(at=now, actor_id=who.member_id, actor=who.name,
+                                   action="web.login", target=who.home))
+            session.commit()
+        expires = now + timedelta(hours=settings.session_hours)
+        cookie = tokens.sign(settings.secret, tokens.SESSION, {"m": who.member_id},
+                             expires=expires)
+        response = RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
+        response.set_cookie(COOKIE, cookie, max_age=settings.session_hours * 3600,
+                            path="/web", httponly=True, samesite="lax", secure=secure)
+        return response
+
+    @router.get("/logout")
+    def logout() -> Response:
+        response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        response.delete_cookie(COOKIE, path="/web")
+        return response
+
+    @router.get("/")
+    def bureau(request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return _refused(401, NO_SESSION)
+            if not who.bureau:
+                return RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
+            data = pages.bureau_page(session, now=runtime.clock.now(),
+                                     settings=runtime.settings, rules=runtime.rules)
+        charts = {
+            "trend": {"kind": "line", "labels": data["week_labels"],
+                      "series": [{"name": "参与率 %", "data": data["trend"]}]},
+            "year": {"kind": "bar", "labels": data["month_labels"],
+                     "series": [{"name": "参与率 %", "data": data["by_month"]}]},
+        }
+        return _page("bureau.html", viewer=who, charts=charts, **data)
+
+    @router.get("/branch/{branch_id}")
+    def branch(branch_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return _refused(401, NO_SESSION)
+            if not who.may_see_branch(branch_id):
+                return _refused(403, "你只能查看本支部的看板。")
+            found = session.get(Branch, branch_id)
+            if found is None:
+                return _refused(404, "没有这个支部。")
+            data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
+                                     settings=runtime.settings)
+        charts = {"trend": {"kind": "line", "labels": data["week_labels"],
+                            "series": [{"name": "参与率 %", "data": data["trend"]}]}}
+        return _page("branch.html", viewer=who, charts=charts, **data)
+
+    @router.get("/activity/{activity_id}")
+    def activity(activity_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return _refused(401, NO_SESSION)
+            found = session.get(Activity, activity_id)
+            if found is None:
+                return _refused(404, "没有这次活动。")
+            allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
+            if not allowed:
+                return _refused(403, "你只能查看本支部活动的签到表。")
+            data = pages.activity_page(session, activity=found, settings=runtime.settings)
+        return _page("activity.html", viewer=who, **data)
+
+    @router.get("/member/{member_id}")
+    def member(member_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return _refused(401, NO_SESSION)
+            found = session.get(Member, member_id)
+            if found is None or found.forgotten:
+                return _refused(404, "没有这位党员。")
+            if not who.may_see_member(found):
+                return _refused(403, "你只能查看自己的积分记录。")
+            data = pages.member_page(session, member=found, now=runtime.clock.now(),
+                                     settings=runtime.settings)
+        charts = {"weekly": {"kind": "bar", "labels": data["week_labels"],
+                             "series": [{"name": "积分", "data": data["weekly"]}]}}
+        return _page("member.html", viewer=who, charts=charts, **data)
+
+    @router.get("/picture/{token}.png")
+    def picture(token: str) -> Response:
+        from bot.web import push
+
+        claims = tokens.verify(settings.secret, tokens.PICTURE, token, now=runtime.clock.now())
+        if claims is None or not isinstance(claims.get("w"), str):
+            return Response("链接无效或已过期", status_code=403, media_type="text/plain")
+        png = push.picture_for_week(runtime, claims["w"])
+        if png is None:
+            return Response("图片不可用", status_code=404, media_type="text/plain")
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    app.include_router(router)
+    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
