@@ -112,9 +112,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             data = pages.bureau_page(session, now=runtime.clock.now(),
                                      settings=runtime.settings, rules=runtime.rules)
         charts = {
-            "trend": {"kind": "line", "labels": data["week_labels"],
+            "trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
                       "series": [{"name": "参与率 %", "data": data["trend"]}]},
-            "year": {"kind": "bar", "labels": data["month_labels"],
+            "year": {"kind": "bar", "labels": data["month_labels"], "max": 100,
                      "series": [{"name": "参与率 %", "data": data["by_month"]}]},
         }
         return _page("bureau.html", viewer=who, charts=charts, **data)
@@ -132,7 +132,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
                                      settings=runtime.settings)
-        charts = {"trend": {"kind": "line", "labels": data["week_labels"],
+        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
                             "series": [{"name": "参与率 %", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
 

@@ -15,7 +15,7 @@
       tooltip: { trigger: "axis" },
       legend: { show: spec.series.length > 1, top: 0 },
       xAxis: { type: "category", data: spec.labels },
-      yAxis: { type: "value", min: 0 },
+      yAxis: { type: "value", min: 0, max: spec.max },
       series: spec.series.map(function (s) {
         return { name: s.name, type: spec.kind, data: s.data, connectNulls: true,
                  itemStyle: { color: "#c62828" }, label: { show: spec.kind === "bar", position: "top", fontSize: 10 } };
