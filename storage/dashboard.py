@@ -8,8 +8,9 @@ Query functions are keyword-only and never commit.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -69,6 +70,7 @@ class Tally:
     late: int
     makeup: int
     leave: int
+    frozen: int | None = None  # Activity.expected_count when counted (None: not frozen yet)
 
     @property
     def attended(self) -> int:
@@ -80,7 +82,8 @@ def _status(*statuses: str):
 
 
 def activity_tallies(session: Session, *, start: datetime, end: datetime,
-                     branch_id: int | None = None) -> list[Tally]:
+                     branch_id: int | None = None,
+                     only: list[int] | None = None) -> list[Tally]:
     """Every branch activity that started in [start, end), with its counts (one GROUP BY).
 
     Counted the way reports.branch_figures counts: expected is the frozen count or, before
@@ -102,22 +105,26 @@ def activity_tallies(session: Session, *, start: datetime, end: datetime,
     )
     if branch_id is not None:
         counts = counts.where(Activity.branch_id == branch_id)
+    if only is not None:
+        counts = counts.where(Activity.id.in_(only))
     counts = counts.subquery()
     query = (
         select(Activity.id, Activity.branch_id, Activity.type, Activity.topic, Activity.lecturer,
                Activity.starts_at, func.coalesce(Activity.expected_count, _live_expected()),
-               counts.c.present, counts.c.late, counts.c.makeup, counts.c.leave)
+               Activity.expected_count, counts.c.present, counts.c.late, counts.c.makeup, counts.c.leave)
         .outerjoin(counts, counts.c.activity_id == Activity.id)
         .where(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at, Activity.id)
     )
     if branch_id is not None:
         query = query.where(Activity.branch_id == branch_id)
+    if only is not None:
+        query = query.where(Activity.id.in_(only))
     return [
         Tally(activity_id=aid, branch_id=bid, type=kind, topic=topic or "", lecturer=lecturer,
               starts_at=starts, expected=int(expected or 0), present=int(present or 0),
-              late=int(late or 0), makeup=int(makeup or 0), leave=int(leave or 0))
-        for aid, bid, kind, topic, lecturer, starts, expected, present, late, makeup, leave
+              late=int(late or 0), makeup=int(makeup or 0), leave=int(leave or 0), frozen=frozen)
+        for aid, bid, kind, topic, lecturer, starts, expected, frozen, present, late, makeup, leave
         in session.execute(query)
     ]
 
@@ -146,6 +153,8 @@ def rate_of(tallies: list[Tally]) -> Rate:
 
 
 def in_period(tallies: list[Tally], start: datetime, end: datetime) -> list[Tally]:
+    # Compared in UTC, as stored: comparing across zones costs a utcoffset() per row.
+    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
     return [t for t in tallies if start <= t.starts_at < end]
 
 
@@ -165,24 +174,29 @@ def active_members(session: Session) -> dict[int, int]:
         .group_by(Member.branch_id))}
 
 
-def weekly_branch_points(session: Session, *, weeks: list[Week]) -> dict[int, list[int]]:
-    """Ledger points per branch for each week: one pass over the weeks' entries."""
+def weekly_branch_points(session: Session, *, weeks: list[Week],
+                         upto: int | None = None) -> dict[int, list[int]]:
+    """Ledger points per branch for each week: one pass over the weeks' entries
+    (those with id <= upto when given)."""
     sums = [func.coalesce(func.sum(case((_during(PointEntry.occurred_at, w.start, w.end),
                                          PointEntry.points), else_=0)), 0) for w in weeks]
     rows = session.execute(
         select(PointEntry.branch_id, *sums)
         .where(PointEntry.branch_id.is_not(None),
-               _during(PointEntry.occurred_at, weeks[0].start, weeks[-1].end))
+               _during(PointEntry.occurred_at, min(w.start for w in weeks),
+                       max(w.end for w in weeks)),
+               *([PointEntry.id <= upto] if upto is not None else []))
         .group_by(PointEntry.branch_id))
     return {bid: [int(v) for v in values] for bid, *values in rows}
 
 
-def weekly_branch_figures(session: Session, *, weeks: list[Week],
-                          tallies: list[Tally]) -> list[list[BranchFigures]]:
+def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[Tally],
+                          cache: "FigureCache | None" = None, tz=None) -> list[list[BranchFigures]]:
     """reports.BranchFigures of every active branch for each week (visits left at 0)."""
     names = branches(session)
     members = active_members(session)
-    points = weekly_branch_points(session, weeks=weeks)
+    points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
+              else weekly_branch_points(session, weeks=weeks))
     result = []
     for index, week in enumerate(weeks):
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
@@ -386,3 +400,125 @@ def member_attendance(session: Session, *, member_id: int, start: datetime, end:
         .join(Attendance, Attendance.activity_id == Activity.id)
         .where(Attendance.member_id == member_id, _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at.desc()).limit(limit)).all())
+
+
+# --- kept between page views -----------------------------------------------------------------
+
+
+# How far back the cache looks again for changes, so a write stamped by a replica whose
+# clock runs a little behind, or committed late, is still seen.
+RECHECK = timedelta(hours=1)
+RECHECK_ENTRIES = 5000
+
+
+class FigureCache:
+    """Per-activity tallies and per-branch weekly points, kept in the serving process.
+
+    A year of a big bureau is a million attendance rows; adding them up on every page view
+    costs seconds (docs/benchmarks.md). Both things kept here are cheap to keep exact:
+    - a tally is recounted when its activity's attendance changed (Attendance.updated_at,
+      indexed, looked at again for the last hour) or while its expected count is not
+      frozen yet (the live count follows the roster; finalizing freezes it once);
+    - the ledger only grows (a correction is a new entry), so weekly points take each new
+      entry once, found by id (the last few thousand ids are looked at again, for
+      entries committed out of id order).
+    What it returns equals the uncached queries above (tests/test_dashboard.py checks).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tallies: dict[int, Tally] = {}
+        self._checked: datetime | None = None
+        self._week_points: dict[datetime, dict[int, int]] = {}  # week start -> branch -> points
+        self._entries_seen: int = 0
+        self._recent_ids: set[int] = set()
+
+    def tallies(self, session: Session, *, start: datetime, end: datetime,
+                branch_id: int | None = None) -> list[Tally]:
+        with self._lock:
+            self._refresh_tallies(session)
+            wanted = self._activity_ids(session, start, end, branch_id)
+            missing = [a for a in wanted if a not in self._tallies]
+            if len(missing) > 200:  # first look at this span: count it in one pass, keep it
+                fresh = activity_tallies(session, start=start, end=end, branch_id=branch_id)
+            else:
+                fresh = _tallies_of(session, missing)
+            for t in fresh:
+                self._tallies[t.activity_id] = t
+            found = [self._tallies[a] for a in wanted if a in self._tallies]
+        return sorted(found, key=lambda t: (t.starts_at, t.activity_id))
+
+    @staticmethod
+    def _activity_ids(session: Session, start: datetime, end: datetime,
+                      branch_id: int | None) -> list[int]:
+        query = select(Activity.id).where(Activity.branch_id.is_not(None),
+                                          _during(Activity.starts_at, start, end))
+        if branch_id is not None:
+            query = query.where(Activity.branch_id == branch_id)
+        return list(session.execute(query).scalars())
+
+    def _refresh_tallies(self, session: Session) -> None:
+        latest = session.execute(select(func.max(Attendance.updated_at))).scalar()
+        if not self._tallies or self._checked is None:
+            self._checked = latest
+            return
+        # Not DISTINCT: SQLite would then walk the activity_id index instead of this range.
+        stale = set(session.execute(
+            select(Attendance.activity_id)
+            .where(Attendance.updated_at >= self._checked - RECHECK)).scalars())
+        # Unfrozen counts follow the roster (and get frozen when the record is closed).
+        stale |= {aid for aid, t in self._tallies.items() if t.frozen is None}
+        ids = sorted(stale & set(self._tallies))
+        for chunk in range(0, len(ids), 900):
+            for t in _tallies_of(session, ids[chunk:chunk + 900]):
+                self._tallies[t.activity_id] = t
+        if latest is not None:
+            self._checked = latest
+
+    def weekly_points(self, session: Session, *, weeks: list[Week], tz) -> dict[int, list[int]]:
+        with self._lock:
+            last = session.execute(select(func.max(PointEntry.id))).scalar() or 0
+            if last < self._entries_seen:  # the database was replaced (a restore): start over
+                self._week_points.clear()
+                self._entries_seen, self._recent_ids = 0, set()
+            if self._week_points:
+                for entry_id, branch, at, points in session.execute(
+                        select(PointEntry.id, PointEntry.branch_id, PointEntry.occurred_at,
+                               PointEntry.points)
+                        .where(PointEntry.id > self._entries_seen - RECHECK_ENTRIES,
+                               PointEntry.id <= last, PointEntry.branch_id.is_not(None))):
+                    if entry_id in self._recent_ids or entry_id <= 0:
+                        continue
+                    self._recent_ids.add(entry_id)
+                    local = at.astimezone(tz)
+                    monday = datetime.combine(local.date() - timedelta(days=local.weekday()),
+                                              datetime.min.time(), tzinfo=tz)
+                    week = self._week_points.get(monday)
+                    if week is not None:
+                        week[branch] = week.get(branch, 0) + points
+            missing = [w for w in weeks if w.start not in self._week_points]
+            if missing:
+                counted = weekly_branch_points(session, weeks=missing, upto=last)
+                for index, w in enumerate(missing):
+                    self._week_points[w.start] = {b: v[index] for b, v in counted.items()}
+                if not self._recent_ids:
+                    self._recent_ids = set(session.execute(
+                        select(PointEntry.id).where(PointEntry.id > last - RECHECK_ENTRIES,
+                                                    PointEntry.id <= last)).scalars())
+            self._entries_seen = last
+            self._recent_ids = {i for i in self._recent_ids if i > last - RECHECK_ENTRIES}
+            branches_ = {b for w in weeks for b in self._week_points[w.start]}
+            return {b: [self._week_points[w.start].get(b, 0) for w in weeks] for b in branches_}
+
+
+def _tallies_of(session: Session, activity_ids: list[int]) -> list[Tally]:
+    """activity_tallies for named activities (those the cache found changed)."""
+    if not activity_ids:
+        return []
+    first, last = session.execute(
+        select(func.min(Activity.starts_at), func.max(Activity.starts_at))
+        .where(Activity.id.in_(activity_ids))).one()
+    wanted = set(activity_ids)
+    return [t for t in activity_tallies(session, start=first, end=last + timedelta(seconds=1),
+                                        only=activity_ids)
+            if t.activity_id in wanted]

@@ -370,3 +370,9 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     expires_at: datetime = utc_field()
+
+
+# --- dashboard (看板) -------------------------------------------------------------------
+# The dashboard's figure cache (storage/dashboard.py) asks which activities' attendance
+# changed since it last looked: a range on updated_at, which this index answers.
+Index("ix_attendance_updated_at", Attendance.__table__.c.updated_at)  # type: ignore[attr-defined]

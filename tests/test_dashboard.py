@@ -197,3 +197,29 @@ def test_the_attendance_sheet_names_leave_reasons_and_make_ups(client, bureau):
     assert "在岗值班" in sheet.text  # 请假原因
     assert "郑国庆：手机没电" in sheet.text  # 补签, by whom and why
     assert "@media print" in client.get("/web/static/dashboard.css").text
+
+
+def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
+    """The serving process keeps running totals; after a 补签, a new activity and new
+    points they still equal the figures counted afresh."""
+    settings, rules = bureau.settings, bureau.rules
+    cache = store.FigureCache()
+
+    def both():
+        with Session(bureau.engine) as s:
+            kept = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules,
+                                     cache=cache)
+            fresh = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        return kept, fresh
+
+    kept, fresh = both()
+    assert kept == fresh
+    # Last Wednesday's night study in 刑侦: a make-up for someone marked absent.
+    clock.set(local(2026, 11, 19, 10, 0))
+    made_up = say(bureau, "xz01", "补签 冯刚 手机没电", "demo-g3")
+    assert "补签" in made_up and "冯刚" in made_up, made_up
+    clock.set(local(2026, 11, 23, 10, 0))
+    say(bureau, "jj03", "学习 理论 60 党章")
+    kept_after, fresh_after = both()
+    assert kept_after == fresh_after
+    assert kept_after["tiers"] != kept["tiers"] or kept_after["trend"] != kept["trend"]

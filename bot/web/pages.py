@@ -88,14 +88,18 @@ def _pct(rate: float | None) -> float | None:
 BUREAU_SECTIONS: list[Callable[[Session, datetime, Settings], dict[str, Any] | None]] = []
 
 
-def bureau_page(session: Session, *, now: datetime, settings: Settings,
-                rules: Rules) -> dict[str, Any]:
+def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> list[store.Tally]:
+    return cache.tallies(session, **span) if cache else store.activity_tallies(session, **span)
+
+
+def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
+                cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
     last = last_complete_week(now, tz)
     weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
     year = year_of(now, tz)
     first = min(weeks[0].start, year.start)
-    tallies = store.activity_tallies(session, start=first, end=now)
+    tallies = _tallies(session, cache, start=first, end=now)
 
     trend = [_pct(store.rate_of(store.in_period(tallies, w.start, w.end)).value) for w in weeks]
     local = now.astimezone(tz)
@@ -106,7 +110,8 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings,
                 for s, e in zip(month_starts, month_ends)]
     year_rate = _pct(store.rate_of(store.in_period(tallies, year.start, now)).value)
 
-    figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies)
+    figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
+                                          tz=tz)
     history: dict[int, list[str | None]] = {}
     latest: list[Any] = []
     for index, week in enumerate(weeks):
@@ -157,15 +162,15 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings,
     }
 
 
-def branch_page(session: Session, *, branch: Branch, now: datetime,
-                settings: Settings) -> dict[str, Any]:
+def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Settings,
+                cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
     last = last_complete_week(now, tz)
     weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
     year = year_of(now, tz)
     first = min(weeks[0].start, year.start)
-    tallies = store.activity_tallies(session, start=first, end=now + timedelta(days=1),
-                                     branch_id=branch.id)
+    tallies = _tallies(session, cache, start=first, end=now + timedelta(days=1),
+                       branch_id=branch.id)
     activities = [
         {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
          "at": t.starts_at.astimezone(tz), "expected": t.expected, "attended": t.attended,

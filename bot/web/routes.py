@@ -8,6 +8,7 @@ to the browser, and the browser tests check the network log.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -22,6 +23,7 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime
 from bot.web import pages, tokens
+from storage.dashboard import FigureCache
 from storage.models import Activity, AuditEntry, Branch, Member
 
 log = logging.getLogger("djbot.web")
@@ -65,6 +67,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     if not settings.enabled:
         return
     router = APIRouter(prefix="/web")
+    cache = FigureCache()  # this process's running totals; exact, see storage/dashboard.py
     secure = settings.base_url.startswith("https://")
 
     def viewer(request: Request, session: Session) -> pages.Viewer | None:
@@ -110,7 +113,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if not who.bureau:
                 return RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
             data = pages.bureau_page(session, now=runtime.clock.now(),
-                                     settings=runtime.settings, rules=runtime.rules)
+                                     settings=runtime.settings, rules=runtime.rules,
+                                     cache=cache)
         charts = {
             "trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
                       "series": [{"name": "参与率 %", "data": data["trend"]}]},
@@ -131,7 +135,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if found is None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
-                                     settings=runtime.settings)
+                                     settings=runtime.settings, cache=cache)
         charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
                             "series": [{"name": "参与率 %", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
@@ -181,5 +185,36 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600"})
 
+    app.state.services.append(_Warmer(runtime, cache))
     app.include_router(router)
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+
+class _Warmer:
+    """Counts the year once when the service starts, so the first leader to open the
+    bureau page does not wait for it (seconds on a big bureau; every view after is quick)."""
+
+    def __init__(self, runtime: Runtime, cache: FigureCache) -> None:
+        self.runtime = runtime
+        self.cache = cache
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(asyncio.to_thread(self._warm))
+
+    def _warm(self) -> None:
+        try:
+            with Session(self.runtime.engine) as session:
+                pages.bureau_page(session, now=self.runtime.clock.now(),
+                                  settings=self.runtime.settings, rules=self.runtime.rules,
+                                  cache=self.cache)
+        except Exception:  # noqa: BLE001 - a cold cache is slower, not wrong
+            log.warning("dashboard warm-up failed; the first page view counts instead",
+                        exc_info=True)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), timeout=10)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                pass
