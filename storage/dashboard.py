@@ -408,7 +408,7 @@ def member_attendance(session: Session, *, member_id: int, start: datetime, end:
 # How far back the cache looks again for changes, so a write stamped by a replica whose
 # clock runs a little behind, or committed late, is still seen.
 RECHECK = timedelta(hours=1)
-RECHECK_ENTRIES = 5000
+RECHECK_ENTRIES = 1000
 
 
 class FigureCache:

@@ -223,3 +223,18 @@ def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
     kept_after, fresh_after = both()
     assert kept_after == fresh_after
     assert kept_after["tiers"] != kept["tiers"] or kept_after["trend"] != kept["trend"]
+
+
+def test_doctor_and_start_up_checks_speak_of_the_dashboard(monkeypatch):
+    from bot.checks import validate
+    from bot.web import doctor, push
+
+    half = Settings(_env_file=None, web=WebSettings(secret=SECRET))
+    assert any(not ok and "DJBOT_WEB__BASE_URL" in line for ok, line in doctor.run(half))
+    monkeypatch.setattr(push, "find_cjk_font", lambda: None)
+    lines = doctor.run(Settings(_env_file=None))
+    assert all(ok for ok, _ in lines) and any("fonts-noto-cjk" in line for _, line in lines)
+    short = Settings(_env_file=None, web=WebSettings(secret="short", base_url="djbot.example"))
+    problems = validate(short)
+    assert any("DJBOT_WEB__SECRET 太短" in p for p in problems)
+    assert any("DJBOT_WEB__BASE_URL 应以 https://" in p for p in problems)

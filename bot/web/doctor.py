@@ -4,7 +4,7 @@ carry its picture?"""
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.web.push import find_cjk_font
+from bot.web import push
 
 
 def run(settings: Settings) -> list[tuple[bool, str]]:
@@ -17,7 +17,7 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
                              "聊天里的链接和钉钉周报图片需要 djbot serve 的公网地址"))
     else:
         lines.append((True, f"看板已开通：{web.url('/web/')}"))
-    font = find_cjk_font()
+    font = push.find_cjk_font()
     if font:
         lines.append((True, f"周报图片可用：已安装中文字体 {font}"))
     else:
