@@ -55,6 +55,10 @@ class WebSettings(BaseModel):
     session_hours: int = Field(default=10, ge=1, le=24)
     # How long the picture URL in a weekly push stays valid.
     picture_days: int = Field(default=7, ge=1, le=31)
+    # Sign people in inside WeCom's own browser (网页授权) without a link; needs the
+    # self-built app (DJBOT_WECOM__CORP_ID, APP_SECRET, AGENT_ID) and its 可信域名.
+    wecom_oauth: bool = False
+    oauth_base: str = "https://open.weixin.qq.com"
 
     @property
     def enabled(self) -> bool:

@@ -238,3 +238,40 @@ def test_doctor_and_start_up_checks_speak_of_the_dashboard(monkeypatch):
     problems = validate(short)
     assert any("DJBOT_WEB__SECRET 太短" in p for p in problems)
     assert any("DJBOT_WEB__BASE_URL 应以 https://" in p for p in problems)
+
+
+def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
+    """网页授权: WeCom's browser is sent to authorize and back with a code for cg03."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from bot.config import WecomSettings
+    from tests import fake_wecom as fw
+
+    fake = fw.FakeWecom().start()
+    try:
+        bureau.settings = Settings(
+            database_url=db_url, _env_file=None,
+            wecom=WecomSettings(corp_id=fw.CORP_ID, app_secret=fw.APP_SECRET, agent_id="1000002",
+                                api_base=fake.base_url),
+            web=WebSettings(secret=SECRET, base_url="https://djbot.example.gov.cn",
+                            wecom_oauth=True))
+        with TestClient(create_app(bureau, start_background=False),
+                        base_url="https://testserver") as client:
+            wxwork = {"user-agent": "Mozilla/5.0 (iPhone) wxwork/4.1.22 MicroMessenger/7.0.1"}
+            assert client.get("/web/").status_code == 401  # an ordinary browser: use 看板
+            away = client.get("/web/", headers=wxwork, follow_redirects=False)
+            assert away.status_code == 302
+            target = urlsplit(away.headers["location"])
+            query = parse_qs(target.query)
+            assert target.path == "/connect/oauth2/authorize" and query["appid"] == [fw.CORP_ID]
+            assert query["redirect_uri"] == ["https://djbot.example.gov.cn/web/oauth/wecom"]
+            state = query["state"][0]
+            assert client.get(f"/web/oauth/wecom?code=bogus&state={state}").status_code == 403
+            assert client.get(f"/web/oauth/wecom?code=code-cg03&state={state}x").status_code == 403
+            back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}", follow_redirects=False)
+            assert back.status_code == 303
+            page = client.get(back.headers["location"])  # no session for the bureau: own record
+            assert page.status_code == 200 and "张伟" in page.text
+            assert client.get(f"/web/oauth/wecom?code=code-nobody&state={state}").status_code == 403
+    finally:
+        fake.stop()

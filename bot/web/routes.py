@@ -61,6 +61,28 @@ def _refused(status: int, message: str) -> HTMLResponse:
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
 
 
+def start_session(runtime: Runtime, member_id: int, *, how: str,
+                  then: str | None = None) -> Response:
+    """Sign a member in: audit it, set the session cookie, go to their page (or `then`)."""
+    settings = runtime.settings.web
+    now = runtime.clock.now()
+    with Session(runtime.engine) as session:
+        who = pages.viewer_of(session, member_id)
+        if who is None:
+            return _refused(403, "你不在党员名册中，无法打开看板。")
+        session.add(AuditEntry(at=now, actor_id=who.member_id, actor=who.name,
+                               action="web.login", target=who.home, detail={"by": how}))
+        session.commit()
+    cookie = tokens.sign(settings.secret, tokens.SESSION, {"m": who.member_id},
+                         expires=now + timedelta(hours=settings.session_hours))
+    target = then if then and then.startswith("/web/") else who.home
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(COOKIE, cookie, max_age=settings.session_hours * 3600, path="/web",
+                        httponly=True, samesite="lax",
+                        secure=settings.base_url.startswith("https://"))
+    return response
+
+
 def mount(app: FastAPI, runtime: Runtime) -> None:
     """Adds /web/… when the dashboard has a secret; without one it answers 404 as before."""
     settings = runtime.settings.web
@@ -68,7 +90,6 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return
     router = APIRouter(prefix="/web")
     cache = FigureCache()  # this process's running totals; exact, see storage/dashboard.py
-    secure = settings.base_url.startswith("https://")
 
     def viewer(request: Request, session: Session) -> pages.Viewer | None:
         claims = tokens.verify(settings.secret, tokens.SESSION, request.cookies.get(COOKIE),
@@ -77,26 +98,27 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             return None
         return pages.viewer_of(session, claims["m"])
 
+    wecom_oauth = None
+    if settings.wecom_oauth and runtime.settings.wecom.corp_id and runtime.settings.wecom.app_secret:
+        from bot.web.oauth import WecomOAuth
+
+        wecom_oauth = WecomOAuth(runtime)
+        app.state.services.append(wecom_oauth)  # closes its HTTP client at shutdown
+        router.add_api_route("/oauth/wecom", wecom_oauth.callback, methods=["GET"])
+
+    def no_session(request: Request) -> Response:
+        """Inside WeCom's browser with 网页授权 set up, sign in there; else say how to."""
+        if wecom_oauth is not None and "wxwork" in request.headers.get("user-agent", "").lower():
+            return wecom_oauth.redirect(request.url.path)
+        return _refused(401, NO_SESSION)
+
     @router.get("/login")
     def login(t: str = "") -> Response:
         now = runtime.clock.now()
         claims = tokens.verify(settings.secret, tokens.LINK, t, now=now)
         if claims is None or not isinstance(claims.get("m"), int):
             return _refused(403, "链接无效或已过期。" + NO_SESSION)
-        with Session(runtime.engine) as session:
-            who = pages.viewer_of(session, claims["m"])
-            if who is None:
-                return _refused(403, "这个链接对应的党员已不在名册中。")
-            session.add(AuditEntry(at=now, actor_id=who.member_id, actor=who.name,
-                                   action="web.login", target=who.home))
-            session.commit()
-        expires = now + timedelta(hours=settings.session_hours)
-        cookie = tokens.sign(settings.secret, tokens.SESSION, {"m": who.member_id},
-                             expires=expires)
-        response = RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
-        response.set_cookie(COOKIE, cookie, max_age=settings.session_hours * 3600,
-                            path="/web", httponly=True, samesite="lax", secure=secure)
-        return response
+        return start_session(runtime, claims["m"], how="link")
 
     @router.get("/logout")
     def logout() -> Response:
@@ -109,7 +131,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
-                return _refused(401, NO_SESSION)
+                return no_session(request)
             if not who.bureau:
                 return RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
             data = pages.bureau_page(session, now=runtime.clock.now(),
@@ -128,7 +150,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
-                return _refused(401, NO_SESSION)
+                return no_session(request)
             if not who.may_see_branch(branch_id):
                 return _refused(403, "你只能查看本支部的看板。")
             found = session.get(Branch, branch_id)
@@ -145,7 +167,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
-                return _refused(401, NO_SESSION)
+                return no_session(request)
             found = session.get(Activity, activity_id)
             if found is None:
                 return _refused(404, "没有这次活动。")
@@ -160,7 +182,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
-                return _refused(401, NO_SESSION)
+                return no_session(request)
             found = session.get(Member, member_id)
             if found is None or found.forgotten:
                 return _refused(404, "没有这位党员。")
