@@ -111,7 +111,8 @@ def activity_tallies(session: Session, *, start: datetime, end: datetime,
     query = (
         select(Activity.id, Activity.branch_id, Activity.type, Activity.topic, Activity.lecturer,
                Activity.starts_at, func.coalesce(Activity.expected_count, _live_expected()),
-               Activity.expected_count, counts.c.present, counts.c.late, counts.c.makeup, counts.c.leave)
+               Activity.expected_count, counts.c.present, counts.c.late, counts.c.makeup,
+               counts.c.leave)
         .outerjoin(counts, counts.c.activity_id == Activity.id)
         .where(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at, Activity.id)
@@ -163,7 +164,9 @@ def in_period(tallies: list[Tally], start: datetime, end: datetime) -> list[Tall
 
 def branches(session: Session) -> dict[int, str]:
     return dict(session.execute(
-        select(Branch.id, Branch.name).where(Branch.active == True).order_by(Branch.id)  # noqa: E712
+        select(Branch.id, Branch.name)
+        .where(Branch.active == True)  # noqa: E712
+        .order_by(Branch.id)
     ).all())
 
 

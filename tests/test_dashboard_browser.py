@@ -32,7 +32,8 @@ from tests.dashboard_history import build_history, say
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-selenium = pytest.importorskip("selenium", reason="selenium is not installed (pip install '.[test]')")
+selenium = pytest.importorskip("selenium",
+                               reason="selenium is not installed (pip install '.[test]')")
 pytestmark = [
     pytest.mark.own_databases,
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),

@@ -261,6 +261,13 @@ class Ticker:
 
     def summaries(self, session: Session, monday: datetime, start: datetime,
                   end: datetime) -> list[p.Reminder]:
+        # The dashboard's picture (trend and tiers) where a font and the platform allow.
+        return web_push.with_pictures(session, self._summary_texts(session, monday, start, end),
+                                      week_start=start.date(), settings=self.settings,
+                                      rules=self.rules, now=monday)
+
+    def _summary_texts(self, session: Session, monday: datetime, start: datetime,
+                       end: datetime) -> list[p.Reminder]:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
             settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
@@ -270,19 +277,14 @@ class Ticker:
         ).all()
         if leaders_groups:
             # Once to each leader: the leaders' group is where they all read it.
-            summaries = [p.Reminder(p.SUMMARY, g.platform, "leaders", g.chat_id, None, monday,
-                                    monday, text, title="党建周报", markdown=True)
-                         for g in leaders_groups]
-        else:
-            leaders = session.exec(
-                select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
-            ).all()
-            summaries = [p.Reminder(p.SUMMARY, r.platform, "user", r.user_id, None, monday,
-                                    monday, text, title="党建周报", markdown=True)
-                         for _, r in _recipients(session, leaders, prefer=None)]
-        # The dashboard's picture (trend and tiers) where a font and the platform allow.
-        return web_push.with_pictures(session, summaries, week_start=start.date(),
-                                      settings=self.settings, rules=self.rules, now=monday)
+            return [p.Reminder(p.SUMMARY, g.platform, "leaders", g.chat_id, None, monday, monday,
+                               text, title="党建周报", markdown=True) for g in leaders_groups]
+        leaders = session.exec(
+            select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
+        ).all()
+        return [p.Reminder(p.SUMMARY, r.platform, "user", r.user_id, None, monday, monday, text,
+                           title="党建周报", markdown=True)
+                for _, r in _recipients(session, leaders, prefer=None)]
 
 
 # --- gathering the pure views ------------------------------------------------------------

@@ -74,7 +74,8 @@ def viewer_of(session: Session, member_id: int) -> Viewer | None:
     member = session.get(Member, member_id)
     if member is None or not member.active or member.forgotten:
         return None
-    return Viewer(member.id, member.name, Role(member.role), member.branch_id)  # type: ignore[arg-type]
+    assert member.id is not None
+    return Viewer(member.id, member.name, Role(member.role), member.branch_id)
 
 
 def _pct(rate: float | None) -> float | None:
@@ -233,9 +234,10 @@ def member_page(session: Session, *, member: Member, now: datetime,
     last = last_complete_week(now, tz)
     weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
     year = year_of(now, tz)
-    entries = store.member_entries(session, member_id=member.id, start=year.start,  # type: ignore[arg-type]
+    assert member.id is not None
+    entries = store.member_entries(session, member_id=member.id, start=year.start,
                                    end=now + timedelta(days=1))
-    records = store.member_attendance(session, member_id=member.id,  # type: ignore[arg-type]
+    records = store.member_attendance(session, member_id=member.id,
                                       start=year.start, end=now + timedelta(days=1))
     branch = session.get(Branch, member.branch_id) if member.branch_id else None
     return {
@@ -244,7 +246,7 @@ def member_page(session: Session, *, member: Member, now: datetime,
         "branch": branch,
         "year_points": sum(e.points for e in entries),
         "week_labels": [w.label for w in weeks],
-        "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),  # type: ignore[arg-type]
+        "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),
         "entries": [{"at": e.occurred_at.astimezone(tz), "what": describe_rule(e.rule),
                      "points": e.points, "note": e.note or ""} for e in entries],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,

@@ -38,6 +38,7 @@ WEEKS = 12
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC",
                 "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
                 "Microsoft YaHei", "SimHei", "PingFang SC")
+TierBar = tuple[str, float | None, str | None]  # branch, score, tier
 TIER_COLOURS = {"红": "#d32f2f", "黄": "#f9a825", "蓝": "#1565c0", None: "#bdbdbd"}
 
 
@@ -63,7 +64,7 @@ class PictureReminder(p.Reminder):
 
 
 def week_figures(session: Session, *, week_start: date, settings: Settings,
-                 rules: Rules) -> tuple[list[str], list[float | None], list[tuple[str, float | None, str | None]]]:
+                 rules: Rules) -> tuple[list[str], list[float | None], list[TierBar]]:
     """(week labels, participation % per week, [(branch, score, tier)] of the last week)."""
     tz = settings.tz
     start = datetime(week_start.year, week_start.month, week_start.day, tzinfo=tz)
@@ -79,8 +80,7 @@ def week_figures(session: Session, *, week_start: date, settings: Settings,
     return [w.label for w in weeks], trend, tiers
 
 
-def render_png(labels: list[str], trend: list[float | None],
-               tiers: list[tuple[str, float | None, str | None]], *, font: str,
+def render_png(labels: list[str], trend: list[float | None], tiers: list[TierBar], *, font: str,
                title: str) -> bytes:
     """Two panels on one phone-width picture: the trend line, then scores coloured by tier."""
     import matplotlib
@@ -116,7 +116,8 @@ def render_png(labels: list[str], trend: list[float | None],
     return buffer.getvalue()
 
 
-def picture(session: Session, *, week_start: date, settings: Settings, rules: Rules) -> bytes | None:
+def picture(session: Session, *, week_start: date, settings: Settings,
+            rules: Rules) -> bytes | None:
     """The week's picture, or None when no CJK font is installed."""
     font = find_cjk_font()
     if font is None:

@@ -99,7 +99,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return pages.viewer_of(session, claims["m"])
 
     wecom_oauth = None
-    if settings.wecom_oauth and runtime.settings.wecom.corp_id and runtime.settings.wecom.app_secret:
+    wecom = runtime.settings.wecom
+    if settings.wecom_oauth and wecom.corp_id and wecom.app_secret:
         from bot.web.oauth import WecomOAuth
 
         wecom_oauth = WecomOAuth(runtime)
