@@ -259,6 +259,15 @@ def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
     return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
 
 
+def bureau_activities(session: Session, *, start: datetime, end: datetime,
+                      limit: int = 50) -> list[Activity]:
+    """Activities of the whole bureau (no branch: 中心组学习, 第一议题…), newest first."""
+    return list(session.execute(
+        select(Activity)
+        .where(Activity.branch_id.is_(None), _during(Activity.starts_at, start, end))
+        .order_by(Activity.starts_at.desc()).limit(limit)).scalars())
+
+
 # --- a branch's members ------------------------------------------------------------------
 
 

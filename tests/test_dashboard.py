@@ -277,3 +277,16 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
             assert client.get(f"/web/oauth/wecom?code=code-nobody&state={state}").status_code == 403
     finally:
         fake.stop()
+
+
+def test_the_bureau_lists_its_own_activities_with_their_sheets(client, bureau, clock):
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始" in say(bureau, "ld01", "开始 理论学习中心组 二十届三中全会精神", "demo-leaders")
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/")
+    assert "全局活动与签到表" in page.text and "二十届三中全会精神" in page.text
+    with Session(bureau.engine) as s:
+        central = s.exec(select(Activity.id).where(Activity.branch_id.is_(None))).one()
+    assert client.get(f"/web/activity/{central}").status_code == 200
+    sign_in(client, bureau, "cg01")  # a secretary: not a branch of theirs
+    assert client.get(f"/web/activity/{central}").status_code == 403
