@@ -14,6 +14,7 @@ from bot.adapters.dingtalk import routes as dingtalk_routes
 from bot.adapters.wecom import routes as wecom_routes
 from bot.runtime import Runtime
 from bot.scheduler import SchedulerService
+from bot.web import routes as web_routes
 from storage import db
 
 log = logging.getLogger("djbot.app")
@@ -63,6 +64,7 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
 
     for adapter in ADAPTERS:
         adapter.mount(app, runtime)
+    web_routes.mount(app, runtime)  # the dashboard, when DJBOT_WEB__SECRET is set
     # Ticks and outbox delivery run in every replica; the tables make them safe to share.
     services.append(SchedulerService(runtime, app.state.senders))
     return app

@@ -25,7 +25,8 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
 
 def validate(settings: Settings) -> list[str]:
     """Every problem that would stop djbot from working, as one line each; empty when fine."""
-    return [*_database(settings.database_url), *_timezone(settings.timezone), *_platforms(settings)]
+    return [*_database(settings.database_url), *_timezone(settings.timezone), *_platforms(settings),
+            *_web(settings)]
 
 
 def _database(url: str) -> list[str]:
@@ -81,3 +82,14 @@ def _platforms(settings: Settings) -> list[str]:
 
 
 _LABEL = {"wecom": "企业微信", "dingtalk": "钉钉"}
+
+
+def _web(settings: Settings) -> list[str]:
+    web = settings.web
+    problems = []
+    if web.secret and len(web.secret) < 32:
+        problems.append("DJBOT_WEB__SECRET 太短：看板链接用它签名，至少 32 个字符"
+                        "（例如 python -c \"import secrets; print(secrets.token_urlsafe(32))\"）")
+    if web.base_url and not web.base_url.startswith(("https://", "http://")):
+        problems.append("DJBOT_WEB__BASE_URL 应以 https:// 开头，例如 https://djbot.example.gov.cn")
+    return problems

@@ -46,6 +46,31 @@ class DingtalkSettings(BaseModel):
     callback_aes_key: str = ""
 
 
+class WebSettings(BaseModel):
+    """The dashboard (看板): signed links from the chat, then a session cookie."""
+
+    # Signs links, sessions and picture URLs; empty turns the dashboard off.
+    secret: str = ""
+    # The public address of `djbot serve`, e.g. https://djbot.example.gov.cn; links in
+    # the chat and the DingTalk picture URL are built from it.
+    base_url: str = ""
+    link_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    session_hours: int = Field(default=10, ge=1, le=24)
+    # How long the picture URL in a weekly push stays valid.
+    picture_days: int = Field(default=7, ge=1, le=31)
+    # Sign people in inside WeCom's own browser (网页授权) without a link; needs the
+    # self-built app (DJBOT_WECOM__CORP_ID, APP_SECRET, AGENT_ID) and its 可信域名.
+    wecom_oauth: bool = False
+    oauth_base: str = "https://open.weixin.qq.com"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret)
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + path
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DJBOT_", env_nested_delimiter="__", extra="ignore"
@@ -76,6 +101,7 @@ class Settings(BaseSettings):
 
     wecom: WecomSettings = Field(default_factory=WecomSettings)
     dingtalk: DingtalkSettings = Field(default_factory=DingtalkSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -476,3 +476,9 @@ class ReadingClassSession(SQLModel, table=True):
 class ReadingClassEnrollment(SQLModel, table=True):
     class_id: int = Field(foreign_key="readingclass.id", primary_key=True)
     member_id: int = Field(foreign_key="member.id", primary_key=True)
+
+
+# --- dashboard (看板) -------------------------------------------------------------------
+# The dashboard's figure cache (storage/dashboard.py) asks which activities' attendance
+# changed since it last looked: a range on updated_at, which this index answers.
+Index("ix_attendance_updated_at", Attendance.__table__.c.updated_at)  # type: ignore[attr-defined]

@@ -203,6 +203,16 @@ class FakeWecom:
             return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
         return JSONResponse({"errcode": 40014, "errmsg": "invalid access_token"})
 
+    async def getuserinfo(self, request: Request) -> Response:
+        """网页授权: a code "code-<userid>" belongs to that member; anything else is invalid."""
+        await self._record(request)
+        if request.query_params.get("access_token") not in self._valid_tokens:
+            return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+        code = request.query_params.get("code", "")
+        if not code.startswith("code-"):
+            return JSONResponse({"errcode": 40029, "errmsg": "invalid code"})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "userid": code.removeprefix("code-")})
+
     async def webhook_send(self, request: Request) -> Response:
         entry = await self._record(request)
         failed = await self._failure("webhook/send")
@@ -369,6 +379,7 @@ class FakeWecom:
             Route("/cgi-bin/message/send", self.message_send, methods=["POST"]),
             Route("/cgi-bin/webhook/send", self.webhook_send, methods=["POST"]),
             Route("/cgi-bin/aibot/response", self.aibot_response, methods=["POST"]),
+            Route("/cgi-bin/auth/getuserinfo", self.getuserinfo),
             WebSocketRoute("/ws", self.ws),
         ])
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",

@@ -13,6 +13,7 @@ DOCTOR_AREAS = {
     "schedule": "bot.scheduling.doctor",
     "wecom": "bot.adapters.wecom.doctor",
     "dingtalk": "bot.adapters.dingtalk.doctor",
+    "web": "bot.web.doctor",
 }
 
 
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def doctor(
-        area: Annotated[Optional[str], typer.Argument(help="database、schedule、wecom 或 dingtalk；不给则全部检查")] = None,
+        area: Annotated[Optional[str], typer.Argument(help="database、schedule、wecom、dingtalk 或 web；不给则全部检查")] = None,
     ) -> None:
         """检查配置、数据库、节假日数据和平台凭据，逐条说明问题。"""
         from bot.cli import load_settings

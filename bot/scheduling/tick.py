@@ -25,6 +25,7 @@ from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
+from bot.web import push as web_push
 from storage import attendance as attendance_store
 from storage import housekeeping
 from storage import reports
@@ -265,6 +266,13 @@ class Ticker:
 
     def summaries(self, session: Session, monday: datetime, start: datetime,
                   end: datetime) -> list[p.Reminder]:
+        # The dashboard's picture (trend and tiers) where a font and the platform allow.
+        return web_push.with_pictures(session, self._summary_texts(session, monday, start, end),
+                                      week_start=start.date(), settings=self.settings,
+                                      rules=self.rules, now=monday)
+
+    def _summary_texts(self, session: Session, monday: datetime, start: datetime,
+                       end: datetime) -> list[p.Reminder]:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
             settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")

@@ -140,6 +140,13 @@ class WecomClient:
         }
         return await self.call("/cgi-bin/message/send", body)
 
+    async def user_id_from_code(self, code: str) -> str | None:
+        """网页授权: the userid behind an OAuth code (None for someone outside the corp)."""
+        token = await self.access_token()
+        data = await self._request("GET", "/cgi-bin/auth/getuserinfo",
+                                   params={"access_token": token, "code": code})
+        return data.get("userid") or data.get("UserId") or None
+
     async def webhook_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
         """A group robot (消息推送) message; the key is the only credential, never logged."""
         return await self._request("POST", "/cgi-bin/webhook/send", params={"key": key},

@@ -163,6 +163,8 @@ class WecomSender:
         branch_id = message.branch_id
         if branch_id is None and message.target.isdigit() and not leaders:
             branch_id = int(message.target)
+        if message.payload.get("image_base64"):
+            return await self._send_picture(branch_id, leaders, message.payload)
         if self.longconn is not None and self.longconn.connected:
             chat_id = self._bound_chat(branch_id, leaders)
             if chat_id is not None:
@@ -194,6 +196,17 @@ class WecomSender:
                 .where(Identity.platform == "wecom",
                        Identity.user_id.in_(mentions))).all()  # type: ignore[attr-defined]
         return {**payload, "mention_names": {user: name for user, name in rows}}
+
+    async def _send_picture(self, branch_id: int | None, leaders: bool,
+                            payload: dict[str, Any]) -> SendResult:
+        """An image goes through the group robot's webhook only: the long connection and
+        the app's message/send would need the picture uploaded as media first."""
+        key = self._push_key(branch_id, leaders)
+        if key is None:
+            return SendResult.failed("a picture needs the group's push webhook "
+                                     "(设置 推送 <支部|领导> <key>)", retryable=False)
+        await self.client.webhook_send(key, render_group(payload))
+        return SendResult.sent()
 
     def _push_key(self, branch_id: int | None, leaders: bool) -> str | None:
         with Session(self.engine) as session:

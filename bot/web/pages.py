@@ -1,0 +1,260 @@
+"""What each dashboard page shows, gathered from storage: plain data in, dicts out.
+
+No HTTP here (routes.py does that), so the bench and the tests can time and check a page's
+figures without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.domain.points import (
+    Period,
+    Tier,
+    describe_rule,
+    last_complete_week,
+    year_of,
+)
+from bot.domain.rules import Rules
+from storage import dashboard as store
+from storage.models import (
+    LEADER_ROLES,
+    MANAGER_ROLES,
+    ROLE_LABELS,
+    Activity,
+    Branch,
+    Member,
+    Role,
+)
+from storage.reports import standings
+
+WEEKS = 12
+STATUS_LABELS = {"present": "出席", "late": "迟到", "makeup": "补签", "leave": "请假",
+                 "absent": "缺席"}
+LEAVE_STATES = {"granted": "已准", "pending": "待批", "revoked": "已撤销"}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, read from the database on every request (a role change counts at once)."""
+
+    member_id: int
+    name: str
+    role: Role
+    branch_id: int | None
+
+    @property
+    def bureau(self) -> bool:
+        return self.role in LEADER_ROLES
+
+    def may_see_branch(self, branch_id: int | None) -> bool:
+        if self.bureau:
+            return True
+        return branch_id is not None and self.role in MANAGER_ROLES and branch_id == self.branch_id
+
+    def may_see_member(self, member: Member) -> bool:
+        return member.id == self.member_id or self.may_see_branch(member.branch_id)
+
+    @property
+    def home(self) -> str:
+        if self.bureau:
+            return "/web/"
+        if self.role in MANAGER_ROLES and self.branch_id is not None:
+            return f"/web/branch/{self.branch_id}"
+        return f"/web/member/{self.member_id}"
+
+
+def viewer_of(session: Session, member_id: int) -> Viewer | None:
+    member = session.get(Member, member_id)
+    if member is None or not member.active or member.forgotten:
+        return None
+    assert member.id is not None
+    return Viewer(member.id, member.name, Role(member.role), member.branch_id)
+
+
+def _pct(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+# Sections other capabilities add to the bureau page (the committee's 约谈, 结对, 先锋党员,
+# 调研 problems): each takes (session, now, settings) and returns a section dict
+# {"title": str, "columns": [...], "rows": [[...]], "note": str} or None when it has no data.
+# The bureau page shows only the sections that returned something.
+BUREAU_SECTIONS: list[Callable[[Session, datetime, Settings], dict[str, Any] | None]] = []
+
+
+def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> list[store.Tally]:
+    return cache.tallies(session, **span) if cache else store.activity_tallies(session, **span)
+
+
+def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
+                cache: store.FigureCache | None = None) -> dict[str, Any]:
+    tz = settings.tz
+    last = last_complete_week(now, tz)
+    weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
+    year = year_of(now, tz)
+    first = min(weeks[0].start, year.start)
+    tallies = _tallies(session, cache, start=first, end=now)
+
+    trend = [_pct(store.rate_of(store.in_period(tallies, w.start, w.end)).value) for w in weeks]
+    local = now.astimezone(tz)
+    months = list(range(1, local.month + 1))
+    month_starts = [year.start.replace(month=m) for m in months]
+    month_ends = month_starts[1:] + [min(now, year.end)]
+    by_month = [_pct(store.rate_of(store.in_period(tallies, s, e)).value)
+                for s, e in zip(month_starts, month_ends)]
+    year_rate = _pct(store.rate_of(store.in_period(tallies, year.start, now)).value)
+
+    figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
+                                          tz=tz)
+    history: dict[int, list[str | None]] = {}
+    latest: list[Any] = []
+    for index, week in enumerate(weeks):
+        ranked = standings(figures[index], rules, Period(week.start, week.end, week.label))
+        for s in ranked:
+            history.setdefault(s.figures.branch_id, []).append(s.tier.value if s.tier else None)
+        latest = ranked
+    names = store.branches(session)
+    visits = store.visits_of_year(session, year=local.year)
+    target = settings.visit_target_per_year
+    meetings = store.three_meetings_by_month(
+        store.in_period(tallies, year.start, now), tz=tz)
+
+    tiers = []
+    for s in latest:
+        f = s.figures
+        tiers.append({
+            "branch_id": f.branch_id, "name": f.name, "activities": f.activities,
+            "participation": _pct(f.participation), "average_points":
+            None if f.average_points is None else round(f.average_points, 1),
+            "score": s.score, "tier": s.tier.value if s.tier else None,
+            "talk": s.tier is Tier.BLUE, "history": history.get(f.branch_id, []),
+        })
+    return {
+        "title": "全局看板",
+        "week": f"{last.start:%Y-%m-%d} 至 {last.last_day:%Y-%m-%d}",
+        "week_labels": [w.label for w in weeks],
+        "trend": trend,
+        "month_labels": [f"{m}月" for m in months],
+        "by_month": by_month,
+        "year_rate": year_rate,
+        "year": local.year,
+        "tiers": tiers,
+        "tier_counts": {t.value: sum(1 for r in tiers if r["tier"] == t.value) for t in Tier},
+        "months": months,
+        "meetings": [
+            {"branch_id": bid, "name": name,
+             "cells": [meetings.get(bid, {}).get(m, {}) for m in months]}
+            for bid, name in names.items()
+        ],
+        "visits": [
+            {"branch_id": bid, "name": name, "visits": visits[bid].visits if bid in visits else 0,
+             "target": target, "found": visits[bid].found if bid in visits else 0,
+             "open": visits[bid].open_problems if bid in visits else 0}
+            for bid, name in names.items()
+        ],
+        "bureau_activities": [
+            {"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
+             "at": a.starts_at.astimezone(tz)}
+            for a in store.bureau_activities(session, start=year.start,
+                                                 end=now + timedelta(days=1))],
+        "sections": [s for s in (hook(session, now, settings) for hook in BUREAU_SECTIONS) if s],
+    }
+
+
+def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Settings,
+                cache: store.FigureCache | None = None) -> dict[str, Any]:
+    tz = settings.tz
+    last = last_complete_week(now, tz)
+    weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
+    year = year_of(now, tz)
+    first = min(weeks[0].start, year.start)
+    tallies = _tallies(session, cache, start=first, end=now + timedelta(days=1),
+                       branch_id=branch.id)
+    activities = [
+        {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
+         "at": t.starts_at.astimezone(tz), "expected": t.expected, "attended": t.attended,
+         "leave": t.leave, "rate": _pct(store.rate_of([t]).value)}
+        for t in reversed(store.in_period(tallies, year.start, now + timedelta(days=1)))
+    ]
+    members = store.branch_members(session, branch_id=branch.id, year_start=year.start, now=now)
+    return {
+        "title": branch.name,
+        "branch": branch,
+        "week_labels": [w.label for w in weeks],
+        "trend": [_pct(store.rate_of(store.in_period(tallies, w.start, w.end)).value)
+                  for w in weeks],
+        "activities": activities,
+        "members": [
+            {"id": m.member_id, "name": m.name, "role": ROLE_LABELS.get(Role(m.role), m.role),
+             "group": m.group, "points": m.year_points, "recent": m.recent,
+             "trend": "↑" if m.recent > m.before else "↓" if m.recent < m.before else "→"}
+            for m in members
+        ],
+        "ratings": store.branch_ratings(session, branch_id=branch.id, start=year.start,
+                                        end=now + timedelta(days=1)),
+    }
+
+
+def activity_page(session: Session, *, activity: Activity, settings: Settings) -> dict[str, Any]:
+    tz = settings.tz
+    sheet = store.attendance_sheet(session, activity=activity)
+    branch = session.get(Branch, activity.branch_id) if activity.branch_id else None
+    rows = []
+    for line in sheet:
+        status = STATUS_LABELS.get(line.status or "", "未到")
+        if line.status == "leave" and line.leave_state and line.leave_state != "granted":
+            status = f"请假（{LEAVE_STATES.get(line.leave_state, line.leave_state)}）"
+        rows.append({
+            "member_id": line.member_id, "name": line.name, "group": line.group or "",
+            "status": status, "status_key": line.status or "missing",
+            "checked_in": line.checked_in_at.astimezone(tz) if line.checked_in_at else None,
+            "leave_reason": line.leave_reason or "",
+            "makeup": (f"{line.made_up_by or '—'}：{line.makeup_reason or ''}"
+                       if line.status == "makeup" else ""),
+        })
+    counted = {k: sum(1 for r in rows if r["status_key"] == k)
+               for k in ("present", "late", "makeup", "leave", "absent", "missing")}
+    return {
+        "title": f"{activity.type} 签到表",
+        "activity": activity,
+        "branch": branch,
+        "starts": activity.starts_at.astimezone(tz),
+        "ends": activity.ends_at.astimezone(tz),
+        "rows": rows,
+        "counted": counted,
+        "final": activity.finalized_at is not None,
+    }
+
+
+def member_page(session: Session, *, member: Member, now: datetime,
+                settings: Settings) -> dict[str, Any]:
+    tz = settings.tz
+    last = last_complete_week(now, tz)
+    weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
+    year = year_of(now, tz)
+    assert member.id is not None
+    entries = store.member_entries(session, member_id=member.id, start=year.start,
+                                   end=now + timedelta(days=1))
+    records = store.member_attendance(session, member_id=member.id,
+                                      start=year.start, end=now + timedelta(days=1))
+    branch = session.get(Branch, member.branch_id) if member.branch_id else None
+    return {
+        "title": member.name,
+        "member": member,
+        "branch": branch,
+        "year_points": sum(e.points for e in entries),
+        "week_labels": [w.label for w in weeks],
+        "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),
+        "entries": [{"at": e.occurred_at.astimezone(tz), "what": describe_rule(e.rule),
+                     "points": e.points, "note": e.note or ""} for e in entries],
+        "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
+                     "at": a.starts_at.astimezone(tz),
+                     "status": STATUS_LABELS.get(r.status, r.status)} for a, r in records],
+    }

@@ -1,0 +1,243 @@
+"""The dashboard's HTTP side: sign-in from a chat link, the session cookie, the pages.
+
+Every page needs a session; what it may open follows the viewer's role now (leaders and
+admins the bureau, a secretary or committee member the own branch, a member the own
+record). Nothing on a page comes from outside djbot: the Content-Security-Policy says so
+to the browser, and the browser tests check the network log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+
+from bot.runtime import Runtime
+from bot.web import pages, tokens
+from storage.dashboard import FigureCache
+from storage.models import Activity, AuditEntry, Branch, Member
+
+log = logging.getLogger("djbot.web")
+
+HERE = Path(__file__).parent
+COOKIE = "djbot_session"
+SECURITY_HEADERS = {
+    # Only djbot itself: scripts, styles, pictures and fetches from anywhere else are blocked.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    # The sign-in link carries a token: never hand it on as a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                        autoescape=select_autoescape(["html"]))
+templates.filters["pct"] = lambda v: "—" if v is None else f"{v:g}%"
+templates.filters["hm"] = lambda v: "" if v is None else v.strftime("%m-%d %H:%M")
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    charts = context.pop("charts", None)
+    html = templates.get_template(name).render(
+        charts_json=json.dumps(charts, ensure_ascii=False) if charts else None, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _refused(status: int, message: str) -> HTMLResponse:
+    return _page("refused.html", status, title="无法打开", message=message)
+
+
+NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
+
+
+def start_session(runtime: Runtime, member_id: int, *, how: str,
+                  then: str | None = None) -> Response:
+    """Sign a member in: audit it, set the session cookie, go to their page (or `then`)."""
+    settings = runtime.settings.web
+    now = runtime.clock.now()
+    with Session(runtime.engine) as session:
+        who = pages.viewer_of(session, member_id)
+        if who is None:
+            return _refused(403, "你不在党员名册中，无法打开看板。")
+        session.add(AuditEntry(at=now, actor_id=who.member_id, actor=who.name,
+                               action="web.login", target=who.home, detail={"by": how}))
+        session.commit()
+    cookie = tokens.sign(settings.secret, tokens.SESSION, {"m": who.member_id},
+                         expires=now + timedelta(hours=settings.session_hours))
+    target = then if then and then.startswith("/web/") else who.home
+    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response.set_cookie(COOKIE, cookie, max_age=settings.session_hours * 3600, path="/web",
+                        httponly=True, samesite="lax",
+                        secure=settings.base_url.startswith("https://"))
+    return response
+
+
+def mount(app: FastAPI, runtime: Runtime) -> None:
+    """Adds /web/… when the dashboard has a secret; without one it answers 404 as before."""
+    settings = runtime.settings.web
+    if not settings.enabled:
+        return
+    router = APIRouter(prefix="/web")
+    cache = FigureCache()  # this process's running totals; exact, see storage/dashboard.py
+
+    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+        claims = tokens.verify(settings.secret, tokens.SESSION, request.cookies.get(COOKIE),
+                               now=runtime.clock.now())
+        if claims is None or not isinstance(claims.get("m"), int):
+            return None
+        return pages.viewer_of(session, claims["m"])
+
+    wecom_oauth = None
+    wecom = runtime.settings.wecom
+    if settings.wecom_oauth and wecom.corp_id and wecom.app_secret:
+        from bot.web.oauth import WecomOAuth
+
+        wecom_oauth = WecomOAuth(runtime)
+        app.state.services.append(wecom_oauth)  # closes its HTTP client at shutdown
+        router.add_api_route("/oauth/wecom", wecom_oauth.callback, methods=["GET"])
+
+    def no_session(request: Request) -> Response:
+        """Inside WeCom's browser with 网页授权 set up, sign in there; else say how to."""
+        if wecom_oauth is not None and "wxwork" in request.headers.get("user-agent", "").lower():
+            return wecom_oauth.redirect(request.url.path)
+        return _refused(401, NO_SESSION)
+
+    @router.get("/login")
+    def login(t: str = "") -> Response:
+        now = runtime.clock.now()
+        claims = tokens.verify(settings.secret, tokens.LINK, t, now=now)
+        if claims is None or not isinstance(claims.get("m"), int):
+            return _refused(403, "链接无效或已过期。" + NO_SESSION)
+        return start_session(runtime, claims["m"], how="link")
+
+    @router.get("/logout")
+    def logout() -> Response:
+        response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        response.delete_cookie(COOKIE, path="/web")
+        return response
+
+    @router.get("/")
+    def bureau(request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return no_session(request)
+            if not who.bureau:
+                return RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
+            data = pages.bureau_page(session, now=runtime.clock.now(),
+                                     settings=runtime.settings, rules=runtime.rules,
+                                     cache=cache)
+        charts = {
+            "trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
+                      "series": [{"name": "参与率 %", "data": data["trend"]}]},
+            "year": {"kind": "bar", "labels": data["month_labels"], "max": 100,
+                     "series": [{"name": "参与率 %", "data": data["by_month"]}]},
+        }
+        return _page("bureau.html", viewer=who, charts=charts, **data)
+
+    @router.get("/branch/{branch_id}")
+    def branch(branch_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return no_session(request)
+            if not who.may_see_branch(branch_id):
+                return _refused(403, "你只能查看本支部的看板。")
+            found = session.get(Branch, branch_id)
+            if found is None:
+                return _refused(404, "没有这个支部。")
+            data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
+                                     settings=runtime.settings, cache=cache)
+        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
+                            "series": [{"name": "参与率 %", "data": data["trend"]}]}}
+        return _page("branch.html", viewer=who, charts=charts, **data)
+
+    @router.get("/activity/{activity_id}")
+    def activity(activity_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return no_session(request)
+            found = session.get(Activity, activity_id)
+            if found is None:
+                return _refused(404, "没有这次活动。")
+            allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
+            if not allowed:
+                return _refused(403, "你只能查看本支部活动的签到表。")
+            data = pages.activity_page(session, activity=found, settings=runtime.settings)
+        return _page("activity.html", viewer=who, **data)
+
+    @router.get("/member/{member_id}")
+    def member(member_id: int, request: Request) -> Response:
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+            if who is None:
+                return no_session(request)
+            found = session.get(Member, member_id)
+            if found is None or found.forgotten:
+                return _refused(404, "没有这位党员。")
+            if not who.may_see_member(found):
+                return _refused(403, "你只能查看自己的积分记录。")
+            data = pages.member_page(session, member=found, now=runtime.clock.now(),
+                                     settings=runtime.settings)
+        charts = {"weekly": {"kind": "bar", "labels": data["week_labels"],
+                             "series": [{"name": "积分", "data": data["weekly"]}]}}
+        return _page("member.html", viewer=who, charts=charts, **data)
+
+    @router.get("/picture/{token}.png")
+    def picture(token: str) -> Response:
+        from bot.web import push
+
+        claims = tokens.verify(settings.secret, tokens.PICTURE, token, now=runtime.clock.now())
+        if claims is None or not isinstance(claims.get("w"), str):
+            return Response("链接无效或已过期", status_code=403, media_type="text/plain")
+        png = push.picture_for_week(runtime, claims["w"])
+        if png is None:
+            return Response("图片不可用", status_code=404, media_type="text/plain")
+        return Response(png, media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+    app.state.services.append(_Warmer(runtime, cache))
+    app.include_router(router)
+    app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+
+
+class _Warmer:
+    """Counts the year once when the service starts, so the first leader to open the
+    bureau page does not wait for it (seconds on a big bureau; every view after is quick)."""
+
+    def __init__(self, runtime: Runtime, cache: FigureCache) -> None:
+        self.runtime = runtime
+        self.cache = cache
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(asyncio.to_thread(self._warm))
+
+    def _warm(self) -> None:
+        try:
+            with Session(self.runtime.engine) as session:
+                pages.bureau_page(session, now=self.runtime.clock.now(),
+                                  settings=self.runtime.settings, rules=self.runtime.rules,
+                                  cache=self.cache)
+        except Exception:  # noqa: BLE001 - a cold cache is slower, not wrong
+            log.warning("dashboard warm-up failed; the first page view counts instead",
+                        exc_info=True)
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), timeout=10)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                pass

@@ -1,0 +1,28 @@
+// Draws the page's charts with the ECharts copy djbot serves itself; the figures come
+// from the JSON block the server rendered into the page (no request for data).
+(function () {
+  var block = document.getElementById("chart-data");
+  if (!block || !window.echarts) return;
+  var specs = JSON.parse(block.textContent);
+  var charts = [];
+  document.querySelectorAll("[data-chart]").forEach(function (el) {
+    var spec = specs[el.getAttribute("data-chart")];
+    if (!spec) return;
+    var chart = echarts.init(el, null, { renderer: "canvas" });
+    chart.setOption({
+      animation: false,
+      grid: { left: 36, right: 12, top: 24, bottom: 28 },
+      tooltip: { trigger: "axis" },
+      legend: { show: spec.series.length > 1, top: 0 },
+      xAxis: { type: "category", data: spec.labels },
+      yAxis: { type: "value", min: 0, max: spec.max },
+      series: spec.series.map(function (s) {
+        return { name: s.name, type: spec.kind, data: s.data, connectNulls: true,
+                 itemStyle: { color: "#c62828" }, label: { show: spec.kind === "bar", position: "top", fontSize: 10 } };
+      })
+    });
+    el.setAttribute("data-drawn", "1");
+    charts.push(chart);
+  });
+  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+})();

@@ -1,0 +1,292 @@
+"""看板: the chat link, sign-in, who may open which page, and the figures the pages show."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from bot.app import create_app
+from bot.config import Settings, WebSettings
+from bot.demo import load_demo
+from bot.domain.points import Period, last_complete_week, previous_period
+from bot.web import pages, tokens
+from storage import dashboard as store
+from storage.models import Activity, AuditEntry, Branch, Member
+from storage.reports import branch_figures, build_report, standings
+from tests.conftest import local
+from tests.dashboard_history import build_history, say
+
+SECRET = "s" * 40
+
+
+@pytest.fixture
+def settings(db_url) -> Settings:
+    return Settings(database_url=db_url, _env_file=None,
+                    web=WebSettings(secret=SECRET, base_url="https://djbot.example.gov.cn"))
+
+
+@pytest.fixture
+def bureau(runtime, clock):
+    build_history(runtime, clock, weeks=3)
+    return runtime
+
+
+@pytest.fixture
+def client(bureau):
+    # https, as behind the reverse proxy: the session cookie is Secure.
+    with TestClient(create_app(bureau, start_background=False), base_url="https://testserver") as c:
+        yield c
+
+
+def link(runtime, user: str) -> str:
+    reply = say(runtime, user, "看板")
+    url = re.search(r"https://\S+", reply)
+    assert url, reply
+    return url.group(0)
+
+
+def sign_in(client, runtime, user: str):
+    url = link(runtime, user).removeprefix("https://djbot.example.gov.cn")
+    return client.get(url, follow_redirects=False)
+
+
+def branch_id(runtime, name: str) -> int:
+    with Session(runtime.engine) as s:
+        return s.exec(select(Branch.id).where(Branch.name == name)).one()
+
+
+def test_the_link_is_a_full_url_for_the_sender_only_and_private(bureau):
+    reply = say(bureau, "ld01", "看板")
+    assert "全局看板：https://djbot.example.gov.cn/web/login?t=" in reply
+    assert "10 分钟内有效" in reply
+    assert "本支部看板" in say(bureau, "cg01", "看板")
+    assert "个人积分看板" in say(bureau, "cg03", "看板")
+    assert link(bureau, "cg03") != link(bureau, "cg03")  # never the same twice
+    in_group = say(bureau, "cg03", "看板", "demo-g1")
+    assert "私聊" in in_group and "http" not in in_group
+
+
+def test_without_a_secret_the_command_says_the_dashboard_is_not_set_up(runtime, db_url):
+    runtime.settings = Settings(database_url=db_url, _env_file=None)
+    runtime.dispatcher.settings = runtime.settings
+    load_demo(runtime)
+    assert "看板还没有开通" in say(runtime, "ld01", "看板")
+
+
+def test_each_role_lands_on_its_own_scope_and_the_login_is_on_record(client, bureau):
+    g1 = branch_id(bureau, "城关派出所党支部")
+    leader = sign_in(client, bureau, "ld01")
+    assert leader.status_code == 303 and leader.headers["location"] == "/web/"
+    cookie = leader.cookies.get("djbot_session")
+    assert cookie and "httponly" in leader.headers["set-cookie"].lower()
+    secretary = sign_in(client, bureau, "cg01")
+    assert secretary.headers["location"] == f"/web/branch/{g1}"
+    member = sign_in(client, bureau, "cg03")
+    assert re.fullmatch(r"/web/member/\d+", member.headers["location"])
+    with Session(bureau.engine) as s:
+        logins = s.exec(select(AuditEntry).where(AuditEntry.action == "web.login")).all()
+    assert {e.actor for e in logins} == {"王建国", "张伟", bureau_leader_name(bureau)}
+
+
+def bureau_leader_name(runtime) -> str:
+    with Session(runtime.engine) as s:
+        return pages.viewer_of(s, s.exec(select(Member.id).where(Member.role == "leader")
+                                         .order_by(Member.id)).first()).name
+
+
+def test_a_secretary_cannot_open_another_branch_or_the_bureau(client, bureau):
+    g1, g2 = branch_id(bureau, "城关派出所党支部"), branch_id(bureau, "交警大队党支部")
+    sign_in(client, bureau, "cg01")
+    assert client.get(f"/web/branch/{g1}").status_code == 200
+    assert client.get(f"/web/branch/{g2}").status_code == 403
+    assert client.get("/web/", follow_redirects=False).headers["location"] == f"/web/branch/{g1}"
+    with Session(bureau.engine) as s:
+        other = s.exec(select(Activity.id).where(Activity.branch_id == g2)).first()
+        stranger = s.exec(select(Member.id).where(Member.branch_id == g2)).first()
+    assert client.get(f"/web/activity/{other}").status_code == 403
+    assert client.get(f"/web/member/{stranger}").status_code == 403
+
+
+def test_a_member_sees_only_the_own_record(client, bureau):
+    me = sign_in(client, bureau, "cg03").headers["location"]
+    page = client.get(me)
+    assert page.status_code == 200 and "张伟" in page.text
+    assert "出席" in page.text and "第3次夜学" in page.text
+    g1 = branch_id(bureau, "城关派出所党支部")
+    assert client.get(f"/web/branch/{g1}").status_code == 403
+    with Session(bureau.engine) as s:
+        neighbour = s.exec(select(Member.id).where(Member.name == "刘洋")).one()
+    assert client.get(f"/web/member/{neighbour}").status_code == 403
+
+
+def test_no_page_answers_without_a_session_and_links_expire(client, bureau, clock):
+    assert client.get("/web/").status_code == 401
+    assert client.get("/web/branch/1").status_code == 401
+    url = link(bureau, "ld01").removeprefix("https://djbot.example.gov.cn")
+    body, mac = url.split("t=")[1].split(".")
+    altered = url.replace(mac, mac[:-2] + ("AA" if not mac.endswith("AA") else "BB"))
+    assert client.get(altered).status_code == 403
+    forged = url.replace(body, tokens._b64(b'{"exp":9999999999,"m":1,"n":"x"}'))
+    assert client.get(forged).status_code == 403
+    clock.set(clock.now() + timedelta(minutes=11))
+    refused = client.get(url)
+    assert refused.status_code == 403 and "已过期" in refused.text
+    assert "djbot_session" not in refused.cookies
+    # A session lasts the working day, then the page asks for a new link.
+    assert sign_in(client, bureau, "ld01").status_code == 303
+    assert client.get("/web/").status_code == 200
+    clock.set(clock.now() + timedelta(hours=11))
+    assert client.get("/web/").status_code == 401
+
+
+def test_a_session_from_another_purpose_or_secret_is_refused(client, bureau, clock):
+    later = clock.now() + timedelta(hours=1)
+    picture = tokens.sign(SECRET, tokens.PICTURE, {"m": 1, "w": "2026-11-16"}, expires=later)
+    client.cookies.set("djbot_session", picture, path="/web")
+    assert client.get("/web/").status_code == 401
+    client.cookies.set("djbot_session",
+                       tokens.sign("x" * 40, tokens.SESSION, {"m": 1}, expires=later), path="/web")
+    assert client.get("/web/").status_code == 401
+
+
+def test_pages_say_where_everything_comes_from_and_load_nothing_from_outside(client, bureau):
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
+    for url in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+        assert url.startswith("/web/") or url.startswith("data:"), url
+    script = client.get("/web/static/vendor/echarts.common.min.js")
+    assert script.status_code == 200 and len(script.content) > 500_000
+
+
+def test_the_bureau_tiers_are_the_weekly_reports_tiers(bureau, clock):
+    """The dashboard's last week equals 周报's: same figures, same tiers."""
+    settings, rules = bureau.settings, bureau.rules
+    week = last_complete_week(clock.now(), settings.tz)
+    with Session(bureau.engine) as s:
+        data = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        before = previous_period(week)
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), settings=settings, rules=rules)
+        tallies = store.activity_tallies(s, start=week.start, end=week.end)
+        [ours] = store.weekly_branch_figures(s, weeks=[store.Week(week.start, week.end)],
+                                             tallies=tallies)
+        theirs = branch_figures(s, start=week.start, end=week.end)
+    assert [(f.name, f.expected, f.attended, f.leave, f.points) for f in ours] == \
+           [(f.name, f.expected, f.attended, f.leave, f.points) for f in theirs]
+    assert [(b["name"], b["tier"], b["score"]) for b in data["tiers"]] == \
+           [(b.name, b.tier, b.score) for b in report.branches]
+    assert data["tiers"][-1]["name"] == "刑侦大队党支部" and data["tiers"][-1]["talk"]
+    assert all(len(b["history"]) == 12 for b in data["tiers"])
+    assert data["trend"][-3:] == [v for v in data["trend"][-3:] if v is not None] and \
+           all(0 < v <= 100 for v in data["trend"][-3:])
+
+
+def test_the_attendance_sheet_names_leave_reasons_and_make_ups(client, bureau):
+    sign_in(client, bureau, "ld01")
+    g3 = branch_id(bureau, "刑侦大队党支部")
+    with Session(bureau.engine) as s:
+        activity = s.exec(select(Activity.id).where(Activity.branch_id == g3)
+                          .order_by(Activity.starts_at.desc())).first()
+    sheet = client.get(f"/web/activity/{activity}")
+    assert sheet.status_code == 200
+    assert "在岗值班" in sheet.text  # 请假原因
+    assert "郑国庆：手机没电" in sheet.text  # 补签, by whom and why
+    assert "@media print" in client.get("/web/static/dashboard.css").text
+
+
+def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
+    """The serving process keeps running totals; after a 补签, a new activity and new
+    points they still equal the figures counted afresh."""
+    settings, rules = bureau.settings, bureau.rules
+    cache = store.FigureCache()
+
+    def both():
+        with Session(bureau.engine) as s:
+            kept = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules,
+                                     cache=cache)
+            fresh = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        return kept, fresh
+
+    kept, fresh = both()
+    assert kept == fresh
+    # Last Wednesday's night study in 刑侦: a make-up for someone marked absent.
+    clock.set(local(2026, 11, 19, 10, 0))
+    made_up = say(bureau, "xz01", "补签 冯刚 手机没电", "demo-g3")
+    assert "补签" in made_up and "冯刚" in made_up, made_up
+    clock.set(local(2026, 11, 23, 10, 0))
+    say(bureau, "jj03", "学习 理论 60 党章")
+    kept_after, fresh_after = both()
+    assert kept_after == fresh_after
+    assert kept_after["tiers"] != kept["tiers"] or kept_after["trend"] != kept["trend"]
+
+
+def test_doctor_and_start_up_checks_speak_of_the_dashboard(monkeypatch):
+    from bot.checks import validate
+    from bot.web import doctor, push
+
+    half = Settings(_env_file=None, web=WebSettings(secret=SECRET))
+    assert any(not ok and "DJBOT_WEB__BASE_URL" in line for ok, line in doctor.run(half))
+    monkeypatch.setattr(push, "find_cjk_font", lambda: None)
+    lines = doctor.run(Settings(_env_file=None))
+    assert all(ok for ok, _ in lines) and any("fonts-noto-cjk" in line for _, line in lines)
+    short = Settings(_env_file=None, web=WebSettings(secret="short", base_url="djbot.example"))
+    problems = validate(short)
+    assert any("DJBOT_WEB__SECRET 太短" in p for p in problems)
+    assert any("DJBOT_WEB__BASE_URL 应以 https://" in p for p in problems)
+
+
+def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
+    """网页授权: WeCom's browser is sent to authorize and back with a code for cg03."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from bot.config import WecomSettings
+    from tests import fake_wecom as fw
+
+    fake = fw.FakeWecom().start()
+    try:
+        bureau.settings = Settings(
+            database_url=db_url, _env_file=None,
+            wecom=WecomSettings(corp_id=fw.CORP_ID, app_secret=fw.APP_SECRET, agent_id="1000002",
+                                api_base=fake.base_url),
+            web=WebSettings(secret=SECRET, base_url="https://djbot.example.gov.cn",
+                            wecom_oauth=True))
+        with TestClient(create_app(bureau, start_background=False),
+                        base_url="https://testserver") as client:
+            wxwork = {"user-agent": "Mozilla/5.0 (iPhone) wxwork/4.1.22 MicroMessenger/7.0.1"}
+            assert client.get("/web/").status_code == 401  # an ordinary browser: use 看板
+            away = client.get("/web/", headers=wxwork, follow_redirects=False)
+            assert away.status_code == 302
+            target = urlsplit(away.headers["location"])
+            query = parse_qs(target.query)
+            assert target.path == "/connect/oauth2/authorize" and query["appid"] == [fw.CORP_ID]
+            assert query["redirect_uri"] == ["https://djbot.example.gov.cn/web/oauth/wecom"]
+            state = query["state"][0]
+            assert client.get(f"/web/oauth/wecom?code=bogus&state={state}").status_code == 403
+            assert client.get(f"/web/oauth/wecom?code=code-cg03&state={state}x").status_code == 403
+            back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
+                              follow_redirects=False)
+            assert back.status_code == 303
+            page = client.get(back.headers["location"])  # no session for the bureau: own record
+            assert page.status_code == 200 and "张伟" in page.text
+            assert client.get(f"/web/oauth/wecom?code=code-nobody&state={state}").status_code == 403
+    finally:
+        fake.stop()
+
+
+def test_the_bureau_lists_its_own_activities_with_their_sheets(client, bureau, clock):
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始" in say(bureau, "ld01", "开始 理论学习中心组 二十届三中全会精神", "demo-leaders")
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/")
+    assert "全局活动与签到表" in page.text and "二十届三中全会精神" in page.text
+    with Session(bureau.engine) as s:
+        central = s.exec(select(Activity.id).where(Activity.branch_id.is_(None))).one()
+    assert client.get(f"/web/activity/{central}").status_code == 200
+    sign_in(client, bureau, "cg01")  # a secretary: not a branch of theirs
+    assert client.get(f"/web/activity/{central}").status_code == 403

@@ -1,0 +1,229 @@
+"""The dashboard in a real headless Chromium, as a leader, a secretary and a member would use it
+on a phone: against `djbot serve` on 127.0.0.1 with the demo bureau and weeks of history.
+
+Needs Debian's chromium and chromium-driver (`.ci/run` installs them); skipped where they are
+absent. One served instance and one browser for the whole module, so it stays quick.
+Screenshots go to the test's output folder; with DJBOT_DOCS_SCREENSHOTS=1 they are also
+copied to docs/img/ (how docs/dashboard.md's pictures are refreshed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings, WebSettings
+from bot.runtime import build_runtime
+from bot.web import tokens
+from tests.conftest import SHANGHAI
+from tests.dashboard_history import build_history, say
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+selenium = pytest.importorskip("selenium",
+                               reason="selenium is not installed (pip install '.[test]')")
+pytestmark = [
+    pytest.mark.own_databases,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="no headless Chromium: apt-get install chromium chromium-driver "
+                              "(.ci/run does)"),
+]
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+SECRET = "b" * 40
+WIDTH = 375
+DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A demo database with eight weeks of history, served by `djbot serve`."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{folder / 'djbot.db'}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    now = datetime.now(SHANGHAI)
+    monday = (now - timedelta(days=now.weekday())).date()
+    clock = ManualClock(now)
+    runtime = build_runtime(Settings(database_url=url, _env_file=None,
+                                     web=WebSettings(secret=SECRET, base_url=base)), clock=clock)
+    build_history(runtime, clock, weeks=8, last_monday=(monday.year, monday.month, monday.day))
+    clock.set(datetime.now(SHANGHAI))
+    env = {**os.environ, "DJBOT_DATABASE_URL": url, "DJBOT_WEB__SECRET": SECRET,
+           "DJBOT_WEB__BASE_URL": base, "DJBOT_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"djbot serve did not start: {process.stderr.read()!r}")
+            time.sleep(0.2)
+        yield {"base": base, "runtime": runtime, "clock": clock, "folder": folder}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        runtime.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={WIDTH},800", "--lang=zh-CN", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-default-apps"):
+        options.add_argument(flag)
+    # A phone's width: WeCom's and DingTalk's in-app browsers are about this wide.
+    options.add_experimental_option("mobileEmulation", {
+        "deviceMetrics": {"width": WIDTH, "height": 800, "pixelRatio": 2}})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    driver.requested = []  # every URL the pages asked for, from the network log
+    yield driver
+    driver.quit()
+
+
+def requested(driver) -> list[str]:
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            driver.requested.append(message["params"]["request"]["url"])
+    return driver.requested
+
+
+def shot(driver, served, name: str) -> None:
+    """The whole page at the phone's width (not just the first screen)."""
+    import base64
+
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    picture = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True,
+        "clip": {"x": 0, "y": 0, "width": WIDTH, "height": min(height, 6000), "scale": 1}})
+    path = served["folder"] / f"{name}.png"
+    path.write_bytes(base64.b64decode(picture["data"]))
+    if os.environ.get("DJBOT_DOCS_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS_IMG / f"dashboard-{name}.png")
+    assert path.stat().st_size > 5000
+
+
+def link_for(served, user: str) -> str:
+    served["clock"].set(datetime.now(SHANGHAI))
+    reply = say(served["runtime"], user, "看板")
+    found = re.search(r"http://127\.0\.0\.1:\d+/\S+", reply)
+    assert found, reply
+    return found.group(0)
+
+
+def fits_the_phone(driver) -> None:
+    """Nothing but the tables' own scroll boxes is wider than the screen."""
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= WIDTH + 1, f"page is {width}px wide on a {WIDTH}px screen"
+
+
+def test_a_leader_opens_the_link_and_clicks_down_to_a_sheet(browser, served):
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    assert browser.current_url == served["base"] + "/web/"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "全局看板"
+    drawn = browser.execute_script("""
+        var el = document.getElementById('chart-trend');
+        var chart = window.echarts && echarts.getInstanceByDom(el);
+        if (!chart || !el.querySelector('canvas')) return 0;
+        return chart.getOption().series[0].data.filter(function (v) { return v != null; }).length;
+    """)
+    assert drawn >= 8  # eight weeks of history drawn, from ECharts served by djbot
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tier-table tbody tr")
+    assert len(rows) == 3 and "约谈" in rows[-1].text
+    fits_the_phone(browser)
+    shot(browser, served, "bureau")
+
+    rows[0].find_element(By.TAG_NAME, "a").click()
+    assert "/web/branch/" in browser.current_url
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#activity-list li")) == 8
+    fits_the_phone(browser)
+    shot(browser, served, "branch")
+
+    browser.find_element(By.CSS_SELECTOR, "#activity-list li a").click()
+    assert "/web/activity/" in browser.current_url
+    sheet = browser.find_element(By.ID, "sheet").text
+    assert "在岗值班" in sheet and "出席" in sheet
+    fits_the_phone(browser)
+    shot(browser, served, "sheet")
+
+
+def test_a_secretary_sees_the_own_branch_and_is_refused_another(browser, served):
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "jj01"))
+    own = browser.current_url
+    assert re.search(r"/web/branch/\d+$", own)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "交警大队党支部"
+    other = int(own.rsplit("/", 1)[1]) % 3 + 1
+    browser.get(f"{served['base']}/web/branch/{other}")
+    assert "你只能查看本支部的看板" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(f"{served['base']}/web/")
+    assert browser.current_url == own  # the bureau page sends a secretary home
+
+
+def test_a_member_sees_the_own_points(browser, served):
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "cg03"))
+    assert re.search(r"/web/member/\d+$", browser.current_url)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "张伟"
+    assert int(browser.find_element(By.ID, "year-points").text) > 0
+    fits_the_phone(browser)
+    shot(browser, served, "member")
+
+
+def test_an_expired_or_altered_link_is_refused(browser, served):
+    browser.delete_all_cookies()
+    good = link_for(served, "ld01")
+    body, mac = good.split("t=")[1].split(".")
+    browser.get(good.replace(mac, mac[::-1]))
+    assert "链接无效或已过期" in browser.find_element(By.TAG_NAME, "body").text
+    expired = tokens.sign(SECRET, tokens.LINK, {"m": 1},
+                          expires=datetime.now(SHANGHAI) - timedelta(seconds=1))
+    browser.get(f"{served['base']}/web/login?t={expired}")
+    assert "链接无效或已过期" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(f"{served['base']}/web/")
+    assert "请在与党建助手的私聊中发送「看板」" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_no_request_left_127_0_0_1(browser, served):
+    """Checked over every page the module's tests opened, and the bureau page once more."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    urls = requested(browser)
+    assert any(u.endswith("/echarts.common.min.js") for u in urls)
+    outside = [u for u in urls if not (u.startswith(served["base"] + "/") or u.startswith("data:"))]
+    assert outside == []
