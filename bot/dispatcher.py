@@ -81,7 +81,14 @@ class Dispatcher:
         """Handle one message off the event loop; the reply is committed before it returns."""
         return await asyncio.to_thread(self.handle_sync, message)
 
+    async def handle_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
+        """Like handle, plus whether this delivery was a repeat answered from the stored reply."""
+        return await asyncio.to_thread(self.handle_sync_delivery, message)
+
     def handle_sync(self, message: IncomingMessage) -> Reply:
+        return self.handle_sync_delivery(message)[0]
+
+    def handle_sync_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
         started = time.perf_counter()
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -105,7 +112,7 @@ class Dispatcher:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        return reply
+        return reply, repeated
 
     def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
         with Session(self.engine, expire_on_commit=False) as session:
