@@ -46,5 +46,7 @@ def admit_signature(session: Session, *, platform: str, timestamp: str, signatur
 def _insert_new(session: Session, model, **values) -> bool:
     """INSERT … ON CONFLICT DO NOTHING: True when this row is new (no savepoint needed)."""
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(model.__table__).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    table = model.__table__
+    statement = (dialect.insert(table).values(**values).on_conflict_do_nothing()
+                 .returning(table.c.platform))  # rowcount is not reliable with psycopg 3
+    return session.execute(statement).first() is not None

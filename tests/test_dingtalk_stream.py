@@ -229,7 +229,9 @@ async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(r
     from bot.adapters.dingtalk.stream import make_handler
     from storage.models import ProcessedMessage
 
-    client = DingtalkClient(runtime.settings.dingtalk, runtime.clock)
+    # The fake's sessionWebhook is on its own host, which djbot trusts only as the API base.
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
     handler = make_handler(dingtalk_stream, runtime, Replier(client, runtime.engine, runtime.clock))
     now_ms = int(runtime.clock.now().timestamp() * 1000)
 

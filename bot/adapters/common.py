@@ -25,6 +25,7 @@ REFUSAL_REASONS = {
     400: "malformed",   # not JSON/XML, undecryptable, fields missing
     401: "signature",   # the signature does not match
     403: "stale",       # timestamp missing or out of the window (WeCom: or another receiver)
+    409: "replayed",    # DingTalk: a header pair already used with another body
     413: "too_large",
 }
 

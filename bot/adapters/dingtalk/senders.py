@@ -101,7 +101,10 @@ class Replier:
         mentions: tuple[str, ...] = ()
         if not message.is_private:
             mentions = tuple(dict.fromkeys((delivery.sender_staff_id, *reply.mentions)))
-        if delivery.webhook_usable(self.clock.now()):
+        if delivery.session_webhook and not self.client.owns(delivery.session_webhook):
+            log.warning("sessionWebhook of %s is not on a DingTalk host; refused",
+                        message.message_id)
+        elif delivery.webhook_usable(self.clock.now()):
             try:
                 await self.client.webhook(delivery.session_webhook,  # type: ignore[arg-type]
                                           webhook_body(reply, mentions=mentions),
