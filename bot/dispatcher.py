@@ -24,7 +24,7 @@ from bot.context import Ctx
 from bot.core import IncomingMessage, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import normalize, strip_leading_mentions
-from bot.registry import LEADERS, MANAGERS, CommandRegistry, usage_text
+from bot.registry import LEADERS, MANAGERS, CommandRegistry, shorten, usage_text
 from storage.errors import Conflict
 from storage.models import (
     ROLE_LABELS,
@@ -63,6 +63,9 @@ BINDING_WITH_BRANCH = (
     )
 )
 RECORD_MESSAGE = insert(ProcessedMessage.__table__)
+
+# No command needs more; a longer message is refused before it is parsed or echoed.
+MAX_MESSAGE_CHARS = 1000
 
 # A racing duplicate (same message id, or the same member checking in from two
 # replicas) loses on a unique constraint; the retry then sees the winner's row.
@@ -159,11 +162,14 @@ class Dispatcher:
             if found is not None:
                 binding, branch = found
 
+        if len(text) > MAX_MESSAGE_CHARS:
+            return Reply.error(f"消息太长：最多 {MAX_MESSAGE_CHARS} 字，这条有 {len(text)} 字。"
+                               "请精简后重新发送。"), None
         if not text:
             text = "帮助"
         command, arg_text = self.registry.match(text)
         if command is None:
-            head = text.split(" ", 1)[0]
+            head = shorten(text.split(" ", 1)[0])
             return Reply.error(f"没有「{head}」这个指令。发送「帮助」查看可用指令。"), None
 
         if command.needs_member and member is None:
