@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from storage.files import create_private
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -28,6 +30,11 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Created 0600 before SQLite opens it; its -wal and -shm files follow its mode.
+            if not Path(database).exists() and Path(database).parent.is_dir():
+                create_private(database)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
