@@ -87,3 +87,26 @@ def test_numbers_that_are_not_numbers_are_refused_with_an_example(score, runtime
 def test_an_unknown_command_is_quoted_back_short(runtime, chat, branch):
     reply = chat.say("m1", "x" * 900, chat="g1")
     assert reply.is_error and len(reply.text) < 100
+
+
+def test_the_console_does_not_swallow_a_services_messages(runtime, branch, monkeypatch):
+    import bot.cli
+    from typer.testing import CliRunner
+
+    from bot.console import SERVED
+    from bot.scheduler import SchedulerService
+    from storage import outbox
+    from storage.db import session_scope
+    from storage.models import OutboxMessage
+
+    SchedulerService(runtime, {})._mark_served()  # `djbot serve` ran on this database
+    with session_scope(runtime.engine) as session:
+        outbox.enqueue(session, platform="wecom", target_kind="group", target="g1",
+                       payload={"text": "今晚 19:30 政治夜学，请准时参加。"},
+                       now=runtime.clock.now(), kind="reminder.group")
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    result = CliRunner().invoke(bot.cli.app, ["chat", "--user", "m1", "--chat", "g1", "帮助"])
+    assert result.exit_code == 0, result.output
+    assert "政治夜学" not in result.output and SERVED in result.output
+    [row] = rows(runtime.engine, OutboxMessage)
+    assert row.status == "pending"  # still the service's to deliver
