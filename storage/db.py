@@ -88,3 +88,32 @@ def head_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
+
+
+def write_problem(engine: Engine) -> str | None:
+    """Why djbot cannot write to this database, in one line; None when it can.
+
+    SQLite: a write transaction that creates and drops a table, rolled back (a read-only
+    file, a read-only directory for its -wal file, `mode=ro`). PostgreSQL: a read-only
+    transaction default or a standby (permissions are the migrations' business).
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("CREATE TABLE djbot_write_probe (x INTEGER)")
+                conn.rollback()
+                return None
+            read_only = conn.execute(text("SHOW transaction_read_only")).scalar()
+            standby = conn.execute(text("SELECT pg_is_in_recovery()")).scalar()
+            conn.rollback()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return f"数据库无法写入（{reason}）"
+    if standby:
+        return "数据库是只读的备库（standby），请连接主库"
+    if read_only == "on":
+        return "数据库连接是只读的（default_transaction_read_only），请换一个可写的账号或连接"
+    return None

@@ -340,3 +340,56 @@ async def test_every_acknowledged_check_in_survives_a_slow_database_and_a_stop(
     assert sorted(checked_in) == sorted(f"党员{m}" for m in CHECKERS)  # each exactly once
     assert sorted(answered) == sorted(f"ci-{m}" for m in CHECKERS)
     assert {f"党员{m}" for m in acknowledged} <= set(checked_in)
+
+
+# --- a database djbot cannot write is a one-line error -----------------------------------
+
+
+@contextmanager
+def read_only_urls(tmp_path):
+    """Migrated databases reached read-only: a SQLite file opened mode=ro, and (when a
+    server is configured) a PostgreSQL connection whose transactions are read-only."""
+    from sqlalchemy.engine import make_url
+
+    from storage import db
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    path = tmp_path / "ro.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    urls = [f"sqlite:///file:{path}?mode=ro&uri=true"]
+    if not POSTGRES_URL:
+        yield urls
+        return
+    with postgres_schema(POSTGRES_URL) as url:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        engine.dispose()
+        parsed = make_url(url)
+        options = parsed.query["options"] + " -cdefault_transaction_read_only=on"
+        yield urls + [parsed.update_query_dict({"options": options})
+                      .render_as_string(hide_password=False)]
+
+
+@pytest.mark.own_databases
+def test_a_database_djbot_cannot_write_is_one_line(tmp_path):
+    with read_only_urls(tmp_path) as urls:
+        for url in urls:
+            check_refused(url)
+
+
+def check_refused(url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    env = {"DJBOT_DATABASE_URL": url}
+    for args in (["serve", "--port", "0"], ["chat", "--user", "u1", "帮助"]):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+        [line] = result.output.strip().splitlines()
+        assert line.startswith("数据库") and "写" in line, line
+    doctor = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert doctor.exit_code == 1 and "[!!]" in doctor.output and "写入" in doctor.output
