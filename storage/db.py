@@ -97,19 +97,29 @@ def write_problem(engine: Engine) -> str | None:
     file, a read-only directory for its -wal file, `mode=ro`). PostgreSQL: a read-only
     transaction default or a standby (permissions are the migrations' business).
     """
+    import sqlite3
+    import uuid
+
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
+        if engine.dialect.name == "sqlite":
+            # On the driver's own connection: pysqlite would commit DDL outside a transaction.
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(f"CREATE TABLE djbot_write_probe_{uuid.uuid4().hex} (x INTEGER)")
+                cursor.execute("ROLLBACK")
+            finally:
+                raw.close()
+            return None
         with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("CREATE TABLE djbot_write_probe (x INTEGER)")
-                conn.rollback()
-                return None
             read_only = conn.execute(text("SHOW transaction_read_only")).scalar()
             standby = conn.execute(text("SELECT pg_is_in_recovery()")).scalar()
             conn.rollback()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, sqlite3.Error) as exc:
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]
         return f"数据库无法写入（{reason}）"
     if standby:
