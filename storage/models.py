@@ -386,7 +386,7 @@ class MessageAnswer(SQLModel, table=True):
     __tablename__ = "message_answers"
     platform: str = Field(primary_key=True)
     message_id: str = Field(primary_key=True)
-    via: str  # "passive" | "response_url" | "message_send"
+    via: str  # "passive" (in an HTTP answer) | "late" (response_url or message/send)
     answered_at: datetime = utc_field()
 
 

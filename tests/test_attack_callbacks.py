@@ -228,6 +228,6 @@ async def test_an_uncaught_error_is_logged_as_json_and_counted(db_url, clock, en
         response = await w.post("/wecom/aibot", params=params, content=body)
     assert response.status_code == 500 and "a bug" not in response.text
     assert metrics.CALLBACKS.labels("wecom", "error")._value.get() == before + 1
-    [record] = [r for r in caplog.records if r.name == "djbot.http"]
+    record = [r for r in caplog.records if r.name == "djbot.http"][-1]
     line = json.loads(JsonFormatter().format(record))
     assert line["level"] == "error" and "RuntimeError: a bug" in line["exc"]

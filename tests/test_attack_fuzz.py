@@ -48,7 +48,8 @@ COMMAND_TEXT = st.builds(lambda c, t: c + t, COMMANDS, ANY_TEXT)
 
 
 def maybe(value_strategy):
-    return value_strategy | JSON
+    """Mostly the right kind of value (so examples get deep), sometimes any JSON at all."""
+    return st.one_of(value_strategy, value_strategy, value_strategy, JSON)
 
 
 AIBOT_MESSAGES = st.fixed_dictionaries({
@@ -69,7 +70,7 @@ DING_MESSAGES = st.fixed_dictionaries({
     "conversationType": maybe(st.sampled_from(["1", "2"])),
     "senderStaffId": maybe(st.sampled_from(["u1", "u2"])),
     "text": maybe(st.fixed_dictionaries({"content": maybe(COMMAND_TEXT)})),
-    "atUsers": JSON, "createAt": JSON, "sessionWebhook": JSON,
+    "atUsers": JSON, "createAt": JSON, "sessionWebhook": JSON, "chatbotUserId": JSON,
     "sessionWebhookExpiredTime": JSON, "isInAtList": JSON, "senderNick": JSON,
 })
 XML_NAMES = st.sampled_from(["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content",

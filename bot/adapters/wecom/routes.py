@@ -2,8 +2,7 @@
 
 Each request is checked in a fixed order: size, shape, signature, freshness, receiver;
 any failure is a 4xx with the reason logged (never the body, never a secret) and nothing
-stored. A message is handled by the dispatcher, which commits before the answer leaves,
-so an acknowledged check-in is stored and a retried msgid gets the stored reply.
+stored. A retried msgid gets the stored reply.
 
 A 200 means committed: djbot answers only once the message's transaction has committed,
 always with the finished reply. WeCom waits 5 seconds and then delivers the message again
@@ -125,18 +124,14 @@ class HandlingFailed(Exception):
 
 
 @dataclass
-class _InFlight:
-    task: asyncio.Task  # -> (Reply, repeated)
-
-
-@dataclass
 class WecomCallbacks:
     runtime: Runtime
     client: WecomClient
     # A late reply waits this long for a retry (on any replica) to answer it first.
     late_grace: float = LATE_REPLY_GRACE_SECONDS
     # Messages being handled on this replica, by message id: a retry joins its first delivery.
-    pending: dict[str, _InFlight] = field(default_factory=dict)
+    # Each task gives (reply, whether the dispatcher found it answered already).
+    pending: dict[str, asyncio.Task] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -170,23 +165,22 @@ class WecomCallbacks:
         committed after WeCom hung up, the reply goes out late, once (see _answer_later).
         """
         key = message.message_id
-        entry = self.pending.get(key)
-        joined = entry is not None
-        if entry is None:
-            entry = _InFlight(asyncio.create_task(self._handle(message)))
-            self.pending[key] = entry
-            entry.task.add_done_callback(lambda _t: self.pending.pop(key, None))
+        task = self.pending.get(key)
+        joined = task is not None
+        if task is None:
+            task = self.pending[key] = asyncio.create_task(self._handle(message))
+            task.add_done_callback(lambda _t: self.pending.pop(key, None))
         try:
-            reply, repeated = await asyncio.shield(entry.task)
+            reply, repeated = await asyncio.shield(task)
         except asyncio.CancelledError:  # the caller went away; the work goes on
-            self._answer_later(entry.task, key, deliver_late)
+            self._answer_later(task, key, deliver_late)
             raise
         except Exception:
             log.exception("wecom message %s failed; WeCom will deliver it again", key)
             raise HandlingFailed from None
         if await request.is_disconnected():
             log.info("wecom message %s committed after WeCom hung up", key)
-            self._answer_later(entry.task, key, deliver_late)
+            self._answer_later(task, key, deliver_late)
             return None
         if repeated or joined:
             # An earlier delivery of this message may be waiting to answer it late: the
@@ -306,8 +300,8 @@ class WecomCallbacks:
         """A refresh of a stream: djbot no longer leaves streams unfinished, but a message
         answered that way before an upgrade (or by another replica) is answered from the
         database; the answer is recorded so no late reply follows it."""
-        entry = self.pending.get(stream_id)
-        if entry is not None and not entry.task.done():
+        task = self.pending.get(stream_id)
+        if task is not None and not task.done():
             return stream_body(stream_id, WORKING, finish=False)
         reply = await asyncio.to_thread(self._stored_reply, stream_id)
         if reply is None:
