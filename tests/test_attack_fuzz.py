@@ -32,7 +32,7 @@ from tests import fake_wecom as fw
 from tests.conftest import POSTGRES_URL, TEST_DB, postgres_schema
 from tests.factories import bind_chat, make_branch, make_member, seed
 
-EXAMPLES = settings(max_examples=120, deadline=None, derandomize=True,
+EXAMPLES = settings(max_examples=120, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 DING_SECRET = "fuzz-ding-secret"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
