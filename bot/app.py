@@ -39,7 +39,8 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
                 if start_background:
                     await service.stop()
 
-    app = FastAPI(title="djbot", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="djbot", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)  # no map of the service for strangers
     app.state.runtime = runtime
     app.state.services = services
     app.state.senders = {}  # platform -> outbox Sender; adapters add theirs in mount()

@@ -39,12 +39,31 @@ def say(runtime: Runtime, *, platform: str, user: str, chat: str | None, text: s
 _tickers: dict[int, object] = {}
 
 
+SERVED = ("（这个数据库由运行中的 djbot 服务使用：提醒和推送由服务发往真实的群，"
+          "控制台不代发、不标记为已发送。要在控制台看提醒，请用一份数据库副本。）")
+_warned: set[int] = set()
+
+
 def after_turn(runtime: Runtime) -> None:
-    """Run the scheduler once and print what djbot would push on its own (reminders, boards)."""
+    """Run the scheduler once and print what djbot would push on its own (reminders, boards).
+
+    Not on a service's database: the console's senders would mark real members' reminders
+    as sent, and they would never reach the groups.
+    """
     import asyncio
+
+    from sqlmodel import Session
 
     from bot.outbox import OutboxWorker, console_senders
     from bot.scheduling.tick import Ticker
+    from storage.leases import served
+
+    with Session(runtime.engine) as session:
+        if served(session):
+            if id(runtime) not in _warned:
+                _warned.add(id(runtime))
+                print(SERVED)
+            return
 
     ticker = _tickers.get(id(runtime))
     if ticker is None:

@@ -24,7 +24,7 @@ from bot.context import Ctx
 from bot.core import IncomingMessage, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import normalize, strip_leading_mentions
-from bot.registry import LEADERS, MANAGERS, CommandRegistry, usage_text
+from bot.registry import LEADERS, MANAGERS, CommandRegistry, shorten, usage_text
 from storage.errors import Conflict
 from storage.models import (
     ROLE_LABELS,
@@ -64,6 +64,9 @@ BINDING_WITH_BRANCH = (
 )
 RECORD_MESSAGE = insert(ProcessedMessage.__table__)
 
+# No command needs more; a longer message is refused before it is parsed or echoed.
+MAX_MESSAGE_CHARS = 1000
+
 # A racing duplicate (same message id, or the same member checking in from two
 # replicas) loses on a unique constraint; the retry then sees the winner's row.
 MAX_ATTEMPTS = 4
@@ -81,7 +84,14 @@ class Dispatcher:
         """Handle one message off the event loop; the reply is committed before it returns."""
         return await asyncio.to_thread(self.handle_sync, message)
 
+    async def handle_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
+        """Like handle, plus whether this delivery was a repeat answered from the stored reply."""
+        return await asyncio.to_thread(self.handle_sync_delivery, message)
+
     def handle_sync(self, message: IncomingMessage) -> Reply:
+        return self.handle_sync_delivery(message)[0]
+
+    def handle_sync_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
         started = time.perf_counter()
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -105,7 +115,7 @@ class Dispatcher:
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },
         )
-        return reply
+        return reply, repeated
 
     def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -152,11 +162,14 @@ class Dispatcher:
             if found is not None:
                 binding, branch = found
 
+        if len(text) > MAX_MESSAGE_CHARS:
+            return Reply.error(f"消息太长：最多 {MAX_MESSAGE_CHARS} 字，这条有 {len(text)} 字。"
+                               "请精简后重新发送。"), None
         if not text:
             text = "帮助"
         command, arg_text = self.registry.match(text)
         if command is None:
-            head = text.split(" ", 1)[0]
+            head = shorten(text.split(" ", 1)[0])
             return Reply.error(f"没有「{head}」这个指令。发送「帮助」查看可用指令。"), None
 
         if command.needs_member and member is None:

@@ -14,7 +14,9 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
         return [(False, f"无法连接数据库（{type(exc).__name__}）：请检查 DJBOT_DATABASE_URL")]
     if current != head:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
-    return [(True, f"数据库可用，结构为最新 ({head})")]
+    if problem := db.write_problem(engine):
+        return [(False, f"{problem}：djbot 需要写入签到和发件箱")]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})")]
 
 
 def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:
@@ -36,4 +38,3 @@ def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]
         return []
     return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}：请核对名册中的账号 ID")
             for row in rows]
-

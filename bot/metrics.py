@@ -10,6 +10,7 @@ reports the same, true number.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 
@@ -27,6 +28,8 @@ from sqlalchemy.engine import Engine
 
 from bot.logs import request_id_var
 from storage.models import OutboxMessage
+
+log = logging.getLogger("djbot.http")
 
 # Our own registry: only djbot's series, whatever else the process imports.
 REGISTRY = CollectorRegistry()
@@ -163,8 +166,24 @@ class RequestIdMiddleware:
                     callback(platform, callback_outcome(message["status"]))
             await send(message)
 
+        started = False
+
+        async def send_tracked(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         token = request_id_var.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # A bug, not bad input: logged here through djbot's logger (JSON lines when
+            # DJBOT_LOG_JSON is on, with the request id), counted, answered without details.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            await send_tracked({"type": "http.response.start", "status": 500,
+                                "headers": [(b"content-type", b"text/plain")]})
+            await send_tracked({"type": "http.response.body", "body": b"internal error"})
         finally:
             request_id_var.reset(token)

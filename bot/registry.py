@@ -3,6 +3,7 @@ argument shape; parsing, usage lines and 帮助 are all derived from these decla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,8 +39,15 @@ class Arg:
         return f"[{shown}]" if self.optional else f"<{shown}>"
 
 
+# Every free text has a bound that fits its field; a longer one is refused with the limit.
+WORD_MAX_CHARS = 30     # a name, a branch, an activity type
+REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
+# An integer argument: ASCII digits, at most this many ("²" and 5,000 digits are not numbers).
+_INTEGER = re.compile(r"-?[0-9]{1,9}")
+
+
 def word(key: str, label: str, *, optional: bool = False) -> Arg:
-    return Arg(key, label, "word", optional)
+    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -51,9 +59,10 @@ def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = F
     return Arg(key, label, "choice", optional, choices=choices)
 
 
-def rest(key: str, label: str, *, optional: bool = False) -> Arg:
+def rest(key: str, label: str, *, optional: bool = False,
+         max_chars: int = REST_MAX_CHARS) -> Arg:
     """The rest of the message, spaces and all (a reason, a comment, a topic)."""
-    return Arg(key, label, "rest", optional)
+    return Arg(key, label, "rest", optional, max=max_chars)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ class Command:
                 joined = " ".join(tokens[index:]).strip()
                 if not joined and not arg.optional:
                     return {}, f"缺少{arg.label}"
+                if arg.max is not None and len(joined) > arg.max:
+                    return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(joined)} 字"
                 values[arg.key] = joined or None
                 return values, None
             if index >= len(tokens):
@@ -94,8 +105,8 @@ class Command:
                 continue
             token = tokens[index]
             if arg.kind == "int":
-                if not token.lstrip("-").isdigit():
-                    return {}, f"{arg.label}应为数字，收到「{token}」"
+                if not _INTEGER.fullmatch(token):
+                    return {}, f"{arg.label}应为数字，收到「{token[:20]}」"
                 number = int(token)
                 if arg.min is not None and number < arg.min:
                     return {}, f"{arg.label}不能小于 {arg.min}"
@@ -107,10 +118,12 @@ class Command:
                     return {}, f"{arg.label}只能是 {'、'.join(arg.choices)}"
                 values[arg.key] = token
             else:
+                if arg.max is not None and len(token) > arg.max:
+                    return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
                 values[arg.key] = token
         if len(tokens) > len(self.args):
             extra = " ".join(tokens[len(self.args):])
-            return {}, f"多余的内容「{extra}」"
+            return {}, f"多余的内容「{shorten(extra)}」"
         return values, None
 
 
@@ -161,6 +174,11 @@ class CommandRegistry:
                 rest_ = (head[len(word_):] + " " + tail).strip()
                 return self._by_word[word_], rest_
         return None, text
+
+
+def shorten(text: str, limit: int = 20) -> str:
+    """A piece of what someone wrote, short enough to quote back in a group."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def usage_text(command: Command, problem: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import os
+import socket
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -17,6 +19,8 @@ from bot.outbox import OutboxWorker
 from bot.runtime import Runtime
 from bot.scheduling.tick import Ticker
 from bot.sender import Sender
+from storage import leases
+from storage.db import session_scope
 
 log = logging.getLogger("djbot.scheduler")
 
@@ -29,8 +33,13 @@ class SchedulerService:
         # platform with no sender wait in the outbox.
         self.worker = OutboxWorker(runtime.engine, runtime.clock, senders)
         self._scheduler: AsyncIOScheduler | None = None
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     async def beat(self) -> None:
+        try:
+            await asyncio.to_thread(self._mark_served)
+        except Exception:
+            log.exception("service lease not renewed")
         try:
             await asyncio.to_thread(self.ticker.tick)
         except Exception:
@@ -40,6 +49,13 @@ class SchedulerService:
             await self.worker.drain()
         except Exception:
             log.exception("outbox delivery failed")
+
+    def _mark_served(self) -> None:
+        """Say in the database that a service delivers its outbox (the console then won't)."""
+        with session_scope(self.runtime.engine) as session:
+            leases.take(session, name=f"{leases.SERVICE_PREFIX}{self.holder}",
+                        holder=self.holder, now=self.runtime.clock.now(),
+                        ttl=timedelta(seconds=3 * self.runtime.settings.tick_seconds))
 
     async def start(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone=self.runtime.settings.tz)

@@ -507,7 +507,7 @@ START = Command(
     name="开始",
     summary="现在开始一次活动",
     handler=start,
-    args=(word("type", "活动类型"), rest("topic", "主题", optional=True)),
+    args=(word("type", "活动类型"), rest("topic", "主题", optional=True, max_chars=100)),
     roles=_STAFF,
     example="开始 主题党日 学习新党章",
     capability="attendance",
@@ -584,7 +584,7 @@ RATE = Command(
     name="评价",
     summary="给刚参加的活动打分（1-5）",
     handler=rate,
-    args=(integer("score", "分数", min=1, max=5), rest("comment", "意见", optional=True)),
+    args=(integer("score", "分数", min=1, max=5), rest("comment", "意见", optional=True, max_chars=300)),
     example="评价 5 形式新颖",
     capability="attendance",
 )

@@ -97,7 +97,7 @@ COMMAND_VISIT = Command(
     name="调研",
     summary="领导记录到支部的调研：发现和解决的问题数、备注",
     handler=log_visit,
-    args=(word("branch", "支部"), rest("details", "发现问题 N 解决 N 备注", optional=True)),
+    args=(word("branch", "支部"), rest("details", "发现问题 N 解决 N 备注", optional=True, max_chars=500)),
     roles=LEADERS,
     example="调研 城关派出所党支部 发现问题 3 解决 2 值班室学习角需更新",
     capability="visits",

@@ -14,6 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from storage.files import create_private
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -28,6 +30,11 @@ def normalize_url(url: str) -> str:
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # Created 0600 before SQLite opens it; its -wal and -shm files follow its mode.
+            if not Path(database).exists() and Path(database).parent.is_dir():
+                create_private(database)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
@@ -81,3 +88,42 @@ def head_revision(engine: Engine) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision(engine)
+
+
+def write_problem(engine: Engine) -> str | None:
+    """Why djbot cannot write to this database, in one line; None when it can.
+
+    SQLite: a write transaction that creates and drops a table, rolled back (a read-only
+    file, a read-only directory for its -wal file, `mode=ro`). PostgreSQL: a read-only
+    transaction default or a standby (permissions are the migrations' business).
+    """
+    import sqlite3
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if engine.dialect.name == "sqlite":
+            # On the driver's own connection: pysqlite would commit DDL outside a transaction.
+            raw = engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                cursor.execute(f"CREATE TABLE djbot_write_probe_{uuid.uuid4().hex} (x INTEGER)")
+                cursor.execute("ROLLBACK")
+            finally:
+                raw.close()
+            return None
+        with engine.connect() as conn:
+            read_only = conn.execute(text("SHOW transaction_read_only")).scalar()
+            standby = conn.execute(text("SELECT pg_is_in_recovery()")).scalar()
+            conn.rollback()
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        return f"数据库无法写入（{reason}）"
+    if standby:
+        return "数据库是只读的备库（standby），请连接主库"
+    if read_only == "on":
+        return "数据库连接是只读的（default_transaction_read_only），请换一个可写的账号或连接"
+    return None

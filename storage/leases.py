@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -35,3 +35,15 @@ def take(session: Session, *, name: str, holder: str, now: datetime, ttl: timede
 def release(session: Session, *, name: str, holder: str) -> None:
     """Give the lease up (at shutdown) so another replica need not wait for it to expire."""
     session.execute(delete(Lease).where(Lease.name == name, Lease.holder == holder))
+
+
+# `djbot serve` holds one of these per replica while it runs, and leaves it behind when it
+# stops: the database is then known to be a service's (see `djbot chat`).
+SERVICE_PREFIX = "service:"
+
+
+def served(session: Session) -> bool:
+    """Whether a djbot service has ever run its scheduler on this database."""
+    return session.execute(
+        select(Lease.name).where(Lease.name.startswith(SERVICE_PREFIX)).limit(1)
+    ).first() is not None

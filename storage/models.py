@@ -482,3 +482,35 @@ class ReadingClassEnrollment(SQLModel, table=True):
 # The dashboard's figure cache (storage/dashboard.py) asks which activities' attendance
 # changed since it last looked: a range on updated_at, which this index answers.
 Index("ix_attendance_updated_at", Attendance.__table__.c.updated_at)  # type: ignore[attr-defined]
+
+# --- hardening: who answered a message, and which DingTalk header pairs were used -------
+
+
+class MessageAnswer(SQLModel, table=True):
+    """A message that has been answered, so no replica answers it a second time.
+
+    The passive answer to a first delivery needs no row; a row is written when a repeated
+    delivery or a stream refresh is answered, and by a replica that posts a late reply to
+    the one-shot response_url (only when its insert wins).
+    """
+
+    __tablename__ = "message_answers"
+    platform: str = Field(primary_key=True)
+    message_id: str = Field(primary_key=True)
+    via: str  # "passive" (in an HTTP answer) | "late" (response_url or message/send)
+    answered_at: datetime = utc_field()
+
+
+class CallbackSignature(SQLModel, table=True):
+    """A DingTalk (timestamp, sign) header pair already accepted, with the body it came with.
+
+    DingTalk's sign covers only the timestamp, so the pair is usable with any body for the
+    freshness window; kept that long, it may come back only with the same body (a retry).
+    """
+
+    __tablename__ = "callback_signatures"
+    platform: str = Field(primary_key=True)
+    timestamp: str = Field(primary_key=True)
+    signature: str = Field(primary_key=True)
+    body_sha256: str
+    seen_at: datetime = utc_field(index=True)

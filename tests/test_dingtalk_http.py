@@ -76,7 +76,8 @@ class DingTalkUser:
         return msg_id
 
     async def post(self, body: bytes, *, timestamp: int | None = None, secret: str | None = None):
-        ts = self.now_ms() if timestamp is None else timestamp
+        # One millisecond per callback: a (timestamp, sign) pair is refused with another body.
+        ts = self.now_ms() - self.sent if timestamp is None else timestamp
         headers = {"timestamp": str(ts), "sign": sign(ts, secret or self.fake.app_secret),
                    "content-type": "application/json"}
         return await self.client.post("/dingtalk/callback", content=body, headers=headers)

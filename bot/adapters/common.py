@@ -5,9 +5,12 @@ close an HTTP client at shutdown."""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from fastapi import Request
 
@@ -28,8 +31,75 @@ REFUSAL_REASONS = {
     400: "malformed",   # not JSON/XML, undecryptable, fields missing
     401: "signature",   # the signature does not match
     403: "stale",       # timestamp missing or out of the window (WeCom: or another receiver)
+    409: "replayed",    # DingTalk: a header pair already used with another body
     413: "too_large",
 }
+
+
+# A callback timestamp: ASCII digits only ("²".isdigit() is True, and int() of 5,000 digits
+# raises), at most 13 (milliseconds until the year 2286).
+_TIMESTAMP = re.compile(r"[0-9]{1,13}")
+
+
+def is_timestamp(value: str | None) -> bool:
+    return value is not None and _TIMESTAMP.fullmatch(value) is not None
+
+
+class MalformedJson(ValueError):
+    """A body that is not JSON djbot will read; the text is for the log."""
+
+
+def loads_json(data: str | bytes) -> Any:
+    """Parse a callback's JSON, refusing what would only fail later: nesting deep enough to
+    exhaust the parser, lone surrogates (no database stores them) and NUL (PostgreSQL
+    refuses it where SQLite stores it, so both refuse it here)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise MalformedJson("is nested too deeply") from None
+    except ValueError:  # includes UnicodeDecodeError
+        raise MalformedJson("is not JSON") from None
+    if not isinstance(value, dict | list):
+        return value
+    try:
+        flat = json.dumps(value, ensure_ascii=False)
+        flat.encode()
+    except RecursionError:
+        raise MalformedJson("is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise MalformedJson("has a lone surrogate") from None
+    if "\\u0000" in flat:
+        raise MalformedJson("has a NUL character")
+    return value
+
+
+def on_platform_host(url: str, *, official: tuple[str, ...], bases: tuple[str, ...]) -> bool:
+    """Whether a URL taken from a callback body is one djbot may POST to.
+
+    https on one of the platform's own hosts, or exactly the scheme, host and port of a
+    configured API base (private deployments, the tests' fakes). Everything else (loopback,
+    numeric or IPv6-mapped addresses, djbot's own port, other hosts) is refused.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if not host or parts.username or parts.password:
+        return False
+    if parts.scheme == "https" and host in official and port in (None, 443):
+        return True
+    for base in bases:
+        b = urlsplit(base)
+        if (parts.scheme, host, port or _default_port(parts.scheme)) == (
+                b.scheme, (b.hostname or "").lower(), b.port or _default_port(b.scheme)):
+            return True
+    return False
+
+
+def _default_port(scheme: str) -> int | None:
+    return {"https": 443, "http": 80}.get(scheme)
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:

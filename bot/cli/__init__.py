@@ -44,7 +44,29 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
 
     settings = settings or load_settings()
     setup_logging(settings, default_level=default_log_level)
+    if "engine" not in kwargs:
+        require_writable(settings)
     return build_runtime(settings, **kwargs)
+
+
+def require_writable(settings: Settings) -> None:
+    """Exit 2 with one line when the database cannot be written (no traceback to restart on)."""
+    from storage import db
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        problem = db.write_problem(engine)
+    finally:
+        engine.dispose()
+    if problem:
+        typer.echo(f"{problem}。数据库：{_shown(settings.database_url)}", err=True)
+        raise typer.Exit(2)
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @db_app.command("upgrade")

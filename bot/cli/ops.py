@@ -24,11 +24,13 @@ def register(app: typer.Typer) -> None:
         """把整个数据库导出为可移植的备份文件（SQLite 与 PostgreSQL 通用，运行中也可备份）。"""
         from bot.clock import SystemClock
         from storage.backup import dump
+        from storage.files import open_private
 
         engine = _engine()
         partial = file.with_name(file.name + ".partial")
         # Written aside and renamed, so a crash never leaves a half file under the real name.
-        with partial.open("w", encoding="utf-8") as out:
+        # A backup holds every member's data and the push secrets: the owner's eyes only.
+        with open_private(partial) as out:
             counts = dump(engine, out, now=SystemClock().now())
         partial.replace(file)
         typer.echo(f"已备份 {sum(counts.values())} 行（{len(counts)} 张表）到 {file}")
@@ -67,7 +69,10 @@ def register(app: typer.Typer) -> None:
         if out is None:
             typer.echo(text)
         else:
-            out.write_text(text + "\n", encoding="utf-8")
+            from storage.files import open_private
+
+            with open_private(out) as fh:
+                fh.write(text + "\n")
             typer.echo(f"已导出到 {out}")
 
     @app.command()

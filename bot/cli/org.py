@@ -170,11 +170,15 @@ def audit_command(
 
 def demo_command() -> None:
     """载入演示党委（3 个支部约 30 人、领导群），并打印试用步骤。可重复运行。"""
+    from sqlalchemy.engine import make_url
+
     from bot.demo import load_demo, walkthrough
 
     runtime = _runtime()
     result = load_demo(runtime)
-    typer.echo(f"数据库：{runtime.settings.database_url}")
+    # The URL as the operator would show it to someone else: never its password.
+    shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    typer.echo(f"数据库：{shown}")
     typer.echo(f"名册：{result.roster.summary()}；新绑定的群 {result.chats_bound} 个。")
     typer.echo(walkthrough(runtime))
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import socket
 from typing import Annotated, Optional
 
 import typer
@@ -15,6 +17,8 @@ DOCTOR_AREAS = {
     "dingtalk": "bot.adapters.dingtalk.doctor",
     "web": "bot.web.doctor",
 }
+
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +40,23 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"配置错误：{line}", err=True)
             raise typer.Exit(2)
         runtime = get_runtime(settings, default_log_level="INFO")
-        uvicorn.run(create_app(runtime), host=host, port=port, log_config=None)
+        # The socket is bound here so the log can say which port (port 0 picks a free one).
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+        logging.getLogger("djbot.serve").info(
+            "serving on http://%s:%d", host, sock.getsockname()[1])
+        # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (each
+        # answers only once its message is committed); the limit stays under systemd's
+        # and Kubernetes' default 30 s stop timeout.
+        config = uvicorn.Config(create_app(runtime), log_config=None,
+                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+        uvicorn.Server(config).run(sockets=[sock])
 
     @app.command()
     def doctor(

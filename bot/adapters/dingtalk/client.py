@@ -12,13 +12,15 @@ from typing import Any
 
 import httpx
 
-from bot.adapters.common import TokenCache
+from bot.adapters.common import TokenCache, on_platform_host
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 
 log = logging.getLogger("djbot.dingtalk")
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+# Where a sessionWebhook from a callback body may point (besides the configured bases).
+OFFICIAL_HOSTS = ("oapi.dingtalk.com", "api.dingtalk.com")
 # Refresh this long before DingTalk says the token expires, so a send never races expiry.
 TOKEN_MARGIN = timedelta(minutes=5)
 # Custom robot: "send too fast, exceed 20 times per minute"; the robot is then blocked 10 min.
@@ -82,6 +84,11 @@ class DingtalkClient:
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def owns(self, url: str) -> bool:
+        """Whether a URL from a callback body is on DingTalk's hosts (or a configured base)."""
+        return on_platform_host(url, official=OFFICIAL_HOSTS,
+                                bases=(self.settings.api_base, self.settings.oapi_base))
 
     async def webhook(self, url: str, body: dict[str, Any], *, what: str) -> None:
         """POST to a sessionWebhook or a custom robot; they answer {errcode, errmsg}."""

@@ -16,7 +16,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any, Mapping
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
+from bot.adapters.common import MalformedJson, loads_json
 from bot.config import DingtalkSettings
 
 from .signing import check_callback
@@ -110,16 +110,20 @@ class Opened:
 
     payload: dict[str, Any] | None
     answer: dict[str, Any] = field(default_factory=dict)
+    # The (timestamp, sign) header pair that vouched for a plain body. The sign covers only
+    # the timestamp, so the caller must refuse the same pair with another body; an
+    # encrypted body is covered by its own msg_signature and has none.
+    signed_by: tuple[str, str] | None = None
 
 
 def open_callback(body: bytes, *, headers: Mapping[str, str], query: Mapping[str, str],
                   settings: DingtalkSettings, now: datetime) -> Opened:
     """Check and decode one callback body, or raise CallbackRefused (4xx, nothing stored)."""
     try:
-        data: Any = json.loads(body)
+        data: Any = loads_json(body)
         shape = "body is not a JSON object"
-    except (ValueError, UnicodeDecodeError):
-        data, shape = None, "body is not JSON"
+    except MalformedJson as exc:
+        data, shape = None, f"body {exc}"
     encrypted = isinstance(data, dict) and isinstance(data.get("encrypt"), str)
     has_sign = bool(headers.get("timestamp") or headers.get("sign"))
     if not encrypted or has_sign:
@@ -131,7 +135,7 @@ def open_callback(body: bytes, *, headers: Mapping[str, str], query: Mapping[str
     if not isinstance(data, dict):
         raise CallbackRefused(400, shape)
     if not encrypted:
-        return Opened(data)
+        return Opened(data, signed_by=(headers["timestamp"], headers["sign"]))
     cipher = cipher_for(settings)
     if cipher is None:
         raise CallbackRefused(400, "encrypted callback (消息体加密 is on) but "
@@ -141,9 +145,9 @@ def open_callback(body: bytes, *, headers: Mapping[str, str], query: Mapping[str
         timestamp=query.get("timestamp") or query.get("timeStamp"), nonce=query.get("nonce"),
         encrypt=data["encrypt"], now=now, max_skew_seconds=settings.max_clock_skew_seconds)
     try:
-        payload = json.loads(plaintext)
-    except ValueError:
-        raise CallbackRefused(400, "decrypted callback is not JSON") from None
+        payload = loads_json(plaintext)
+    except MalformedJson as exc:
+        raise CallbackRefused(400, f"decrypted callback {exc}") from None
     if not isinstance(payload, dict):
         raise CallbackRefused(400, "decrypted callback is not a JSON object")
     answer = cipher.seal("success", now=now)

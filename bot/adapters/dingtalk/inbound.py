@@ -58,9 +58,10 @@ def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
         raise BadPayload("text.content missing")
     is_private = str(payload.get("conversationType")) == SINGLE_CHAT
     bot_user = payload.get("chatbotUserId")
+    at_users = payload.get("atUsers")
     mentions = tuple(
-        user["staffId"]
-        for user in payload.get("atUsers") or ()
+        str(user["staffId"])
+        for user in (at_users if isinstance(at_users, list) else ())
         if isinstance(user, dict) and user.get("staffId") and user.get("dingtalkId") != bot_user
     )
     # Keep the raw payload for support, minus the reply URL (it works for anyone who has it).
@@ -74,7 +75,7 @@ def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
         at=_from_ms(payload.get("createAt")) or received_at,
         is_private=is_private,
         mentioned_bot=is_private or bool(payload.get("isInAtList", True)),
-        sender_name=payload.get("senderNick"),
+        sender_name=nick if isinstance(nick := payload.get("senderNick"), str) else None,
         mentions=mentions,
         raw=raw,
     )

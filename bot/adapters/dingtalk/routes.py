@@ -2,21 +2,35 @@
 
 A callback is checked in this order, each failure answered 4xx, logged with the reason
 and stored nowhere: body size, sign and timestamp headers (or, with 消息体加密 on, the
-msg_signature and decryption: crypto.open_callback), JSON, message fields. Then
-the dispatcher handles it and commits (a retried msgId gets the stored reply), we answer
-200, and the reply is sent after the answer (sessionWebhook, else the outbox).
+msg_signature and decryption: crypto.open_callback), JSON, message fields, and the header
+pair not used before with another body (409). Then the dispatcher handles it and commits
+(a retried msgId gets the stored reply), we answer 200 (503 if nothing could be committed,
+so DingTalk tries again), and the reply is sent after the answer (sessionWebhook on a
+DingTalk host, else the outbox).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
+from datetime import timedelta
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bot.adapters.common import MAX_BODY_BYTES, ClosesClient, count_refusal, read_limited
+from bot.adapters.common import (
+    MAX_BODY_BYTES,
+    ClosesClient,
+    MalformedJson,
+    count_refusal,
+    loads_json,
+    read_limited,
+)
 from bot.core import Reply
 from bot.runtime import Runtime
+from storage.callbacks import admit_signature
+from storage.db import session_scope
 
 from .client import DingtalkClient
 from .crypto import CallbackRefused, configuration_problem, open_callback
@@ -73,12 +87,32 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
             delivery = parse(payload, received_at=runtime.clock.now())
         except BadPayload as exc:
             return _refuse(400, str(exc))
-        reply = await runtime.dispatcher.handle(delivery.message)
+        try:
+            fresh_pair = opened.signed_by is None or await asyncio.to_thread(
+                _admit_pair, runtime, *opened.signed_by, body)
+            if not fresh_pair:
+                # The sign covers only the timestamp: the pair is not a key to other bodies.
+                return _refuse(409, "timestamp and sign already used with another body")
+            reply = await runtime.dispatcher.handle(delivery.message)
+        except Exception:
+            log.exception("dingtalk message %s failed; not acknowledged",
+                          delivery.message.message_id)
+            return JSONResponse({"error": "try again"}, status_code=503)
         # Committed: answer now, send after; DingTalk does not wait for our reply.
         background.add_task(_send_reply, replier, delivery, reply)
         return JSONResponse(opened.answer)
 
     return router
+
+
+def _admit_pair(runtime: Runtime, timestamp: str, sign: str, body: bytes) -> bool:
+    skew = timedelta(seconds=runtime.settings.dingtalk.max_clock_skew_seconds)
+    with session_scope(runtime.engine) as session:
+        # A pair stays acceptable while its timestamp is within the skew of now: at most
+        # twice the skew after it is first seen.
+        return admit_signature(session, platform="dingtalk", timestamp=timestamp,
+                               signature=sign, body_sha256=hashlib.sha256(body).hexdigest(),
+                               now=runtime.clock.now(), window=2 * skew)
 
 
 async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> None:

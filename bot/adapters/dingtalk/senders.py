@@ -124,7 +124,10 @@ class Replier:
         if not message.is_private:
             mentions = tuple(dict.fromkeys((delivery.sender_staff_id, *reply.mentions)))
         sent = 0
-        if delivery.webhook_usable(self.clock.now()):
+        if delivery.session_webhook and not self.client.owns(delivery.session_webhook):
+            log.warning("sessionWebhook of %s is not on a DingTalk host; refused",
+                        message.message_id)
+        elif delivery.webhook_usable(self.clock.now()):
             parts = reply_parts(reply)
             last = len(parts) - 1
             try:

@@ -12,6 +12,8 @@ import hmac
 from datetime import datetime
 from urllib.parse import quote_plus
 
+from bot.adapters.common import is_timestamp
+
 
 def sign(timestamp_ms: str | int, secret: str) -> str:
     message = f"{timestamp_ms}\n{secret}".encode()
@@ -36,7 +38,7 @@ def check_callback(
         return "app secret not configured"
     if not timestamp or not signature:
         return "missing timestamp or sign header"
-    if not timestamp.isdigit():
+    if not is_timestamp(timestamp):
         return "timestamp is not a number"
     if not hmac.compare_digest(sign(timestamp, app_secret).encode(), signature.encode()):
         return "bad signature"

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.adapters.common import TokenCache
+from bot.adapters.common import TokenCache, on_platform_host
 from bot.clock import Clock
 from bot.config import WecomSettings
 
@@ -23,6 +23,8 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 # Fetch a new token this long before WeCom says the old one expires.
 TOKEN_MARGIN = timedelta(minutes=5)
 TOKEN_INVALID = {40014, 42001}  # invalid / expired access_token: refetch once
+# Where a response_url from a callback body may point (besides the configured API base).
+OFFICIAL_HOSTS = ("qyapi.weixin.qq.com",)
 SYSTEM_BUSY = -1  # WeCom: "系统繁忙", retry a few times
 FREQ_LIMIT = 45009  # "api freq out of limit"
 RATE_LIMIT_WAIT = 60.0
@@ -84,10 +86,10 @@ class WecomClient:
     # --- calls --------------------------------------------------------------------
 
     async def _request(self, method: str, url: str, *, params: dict | None = None,
-                       json: Any = None) -> dict[str, Any]:
+                       json: Any = None, attempts: int = 3) -> dict[str, Any]:
         """One call with the -1 retries; raise WecomApiError for anything but errcode 0."""
         full = url if url.startswith("http") else self.base + url
-        for attempt in range(3):
+        for attempt in range(attempts):
             try:
                 response = await self.http.request(method, full, params=params, json=json)
             except httpx.TimeoutException:
@@ -105,7 +107,7 @@ class WecomClient:
             errcode = int(data.get("errcode") or 0)
             if errcode == 0:
                 return data
-            if errcode == SYSTEM_BUSY and attempt < 2:
+            if errcode == SYSTEM_BUSY and attempt < attempts - 1:
                 await asyncio.sleep(self.backoff_seconds * 2**attempt)
                 continue
             errmsg = str(data.get("errmsg") or "")
@@ -153,5 +155,9 @@ class WecomClient:
                                    json=body)
 
     async def respond(self, response_url: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The AI bot's one-shot response_url (valid for an hour, usable once)."""
-        return await self._request("POST", response_url, json=body)
+        """The AI bot's one-shot response_url (valid for an hour, usable once): never retried."""
+        return await self._request("POST", response_url, json=body, attempts=1)
+
+    def owns(self, url: str) -> bool:
+        """Whether a URL from a callback body is on WeCom's API host (or the configured base)."""
+        return on_platform_host(url, official=OFFICIAL_HOSTS, bases=(self.base,))

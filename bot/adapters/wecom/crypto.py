@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from wechatpy.enterprise.crypto import PrpCrypto
+
+from bot.adapters.common import is_timestamp
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
 
@@ -50,12 +52,12 @@ class CallbackCrypto:
         """Raise CallbackRejected unless the signature matches and the timestamp is fresh."""
         if not msg_signature or not nonce or not encrypt:
             raise CallbackRejected(400, "missing msg_signature, nonce or ciphertext")
-        if not timestamp or not timestamp.isdigit():
+        if not is_timestamp(timestamp):
             raise CallbackRejected(403, "missing or non-numeric timestamp")
         expected = signature(self.token, timestamp, nonce, encrypt)
         if not hmac.compare_digest(expected.encode(), msg_signature.lower().encode()):
             raise CallbackRejected(401, "signature mismatch")
-        skew = abs(now.timestamp() - int(timestamp))
+        skew = abs(now.timestamp() - int(timestamp))  # type: ignore[arg-type]
         if skew > self.max_skew_seconds:
             raise CallbackRejected(403, f"stale timestamp ({int(skew)} s off)")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import xmltodict
 
-from bot.adapters.common import WELCOME
+from bot.adapters.common import WELCOME, is_timestamp
 from bot.core import IncomingMessage
 
 PLATFORM = "wecom"
@@ -34,18 +34,29 @@ class AibotCallback:
     msgid: str = ""
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """A field that should be an object; anything else (a string, a list) reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _text_of(payload: dict[str, Any]) -> str | None:
     msgtype = payload.get("msgtype")
     if msgtype == "text":
-        return str((payload.get("text") or {}).get("content") or "")
+        return str(_obj(payload.get("text")).get("content") or "")
     if msgtype == "voice":
         # WeCom transcribes a voice message (aibot-node-sdk src/types/message.ts
         # VoiceContent: "语音转换成文本的内容"): "签到" spoken is "签到" typed.
-        return str((payload.get("voice") or {}).get("content") or "")
+        return str(_obj(payload.get("voice")).get("content") or "")
     if msgtype == "mixed":
         # A mixed message is a list of items; only its text parts are commands.
-        items = (payload.get("mixed") or {}).get("msg_item") or []
-        parts = [str((i.get("text") or {}).get("content") or "")
+        items = _obj(payload.get("mixed")).get("msg_item") or []
+        if not isinstance(items, list):
+            items = []
+        parts = [str(_obj(i.get("text")).get("content") or "")
                  for i in items if isinstance(i, dict) and i.get("msgtype") == "text"]
         return " ".join(p for p in parts if p)
     return None
@@ -58,12 +69,12 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
     msgid = str(payload.get("msgid") or "")
     msgtype = payload.get("msgtype")
     if msgtype == "stream":
-        stream_id = (payload.get("stream") or {}).get("id")
+        stream_id = _obj(payload.get("stream")).get("id")
         if not stream_id:
             raise MalformedPayload("stream refresh without a stream id")
         return AibotCallback("refresh", stream_id=str(stream_id), msgid=msgid)
     if msgtype == "event":
-        eventtype = str((payload.get("event") or {}).get("eventtype") or "")
+        eventtype = str(_obj(payload.get("event")).get("eventtype") or "")
         # enter_chat: a user opens the bot's single chat (first time that day); the only
         # event a plain-text passive reply may answer (path/101031, aibot-node-sdk
         # src/types/event.ts). disconnected_event: another connection took the bot over
@@ -71,7 +82,7 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
         kind = {"enter_chat": "welcome", "disconnected_event": "disconnected"}.get(
             eventtype, "event")
         return AibotCallback(kind, msgid=msgid)
-    sender = (payload.get("from") or {}).get("userid")
+    sender = _obj(payload.get("from")).get("userid")
     if not msgid or not sender:
         raise MalformedPayload("message without msgid or from.userid")
     text = _text_of(payload)
@@ -94,7 +105,7 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
         mentioned_bot=True,
         raw=raw,
     )
-    return AibotCallback("message", message=message, response_url=payload.get("response_url"),
+    return AibotCallback("message", message=message, response_url=_string(payload.get("response_url")),
                          stream_id=stream_id_for(msgid), msgid=msgid)
 
 
@@ -122,7 +133,7 @@ def parse_app_xml(plaintext: str, *, now: datetime) -> IncomingMessage | None:
     if not sender or not msgid:
         raise MalformedPayload("text message without FromUserName or MsgId")
     sent_at = now
-    if str(data.get("CreateTime") or "").isdigit():
+    if is_timestamp(str(data.get("CreateTime") or "")):
         sent_at = datetime.fromtimestamp(int(data["CreateTime"]), timezone.utc)
     return IncomingMessage(
         platform=PLATFORM,

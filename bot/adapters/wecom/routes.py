@@ -2,12 +2,13 @@
 
 Each request is checked in a fixed order: size, shape, signature, freshness, receiver;
 any failure is a 4xx with the reason logged (never the body, never a secret) and nothing
-stored. A message is handled by the dispatcher, which commits before the answer leaves,
-so an acknowledged check-in is stored and a retried msgid gets the stored reply.
+stored. A retried msgid gets the stored reply.
 
-WeCom waits 5 seconds. djbot answers within REPLY_BUDGET: with the finished reply when the
-work is done by then, otherwise with an unfinished stream (AI bot) that the platform's
-refresh callbacks complete, or an empty 200 and a later message/send (app).
+A 200 means committed: djbot answers only once the message's transaction has committed,
+always with the finished reply. WeCom waits 5 seconds and then delivers the message again
+(to any replica); the retry joins the first delivery or finds its stored reply. A reply
+that committed after WeCom hung up is sent late, once, unless a retry answered it first;
+whether a message was answered is kept in the database (docs/wecom.md).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -29,6 +31,8 @@ from bot.adapters.common import (
     ClosesClient,
     count_refusal,
     cut_to_bytes,
+    MalformedJson,
+    loads_json,
     read_limited,
 )
 from bot.adapters.wecom.client import WecomApiError, WecomClient
@@ -50,19 +54,21 @@ from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
 from bot.sender import PartsInterrupted
-from storage.models import ProcessedMessage
+from storage import outbox
+from storage.callbacks import claim_answer
+from storage.db import session_scope
+from storage.models import ChatBinding, ProcessedMessage
 
 log = logging.getLogger("djbot.wecom")
 
-# Answer well inside WeCom's 5 s, leaving room for the network both ways.
-REPLY_BUDGET_SECONDS = 3.0
-# A late reply not collected by a stream refresh within this time goes to response_url.
+# A reply committed after WeCom hung up waits this long for WeCom's retry (to any replica)
+# to collect it, then goes to response_url (AI bot) or message/send (app), once.
 LATE_REPLY_GRACE_SECONDS = 60.0
 # Concurrent dispatcher transactions on a server database (the thread pool's size).
 WRITERS = 8
 STREAM_LIMIT = 20480  # bytes of stream.content
 WORKING = "收到，正在处理…"
-FAILED = "处理这条消息时出错了，请稍后重新发送。"
+LOST = "这条消息没有处理完，请重新发送。"
 
 
 def aibot_crypto(settings: WecomSettings) -> CallbackCrypto | None:
@@ -116,21 +122,19 @@ def app_text_reply(to_user: str, corp_id: str, content: str, create_time: int) -
     )
 
 
-@dataclass
-class _Pending:
-    task: asyncio.Task
-    response_url: str | None
-    delivered: bool = False
+class HandlingFailed(Exception):
+    """The message could not be committed: WeCom gets a 503 and delivers it again."""
 
 
 @dataclass
 class WecomCallbacks:
     runtime: Runtime
     client: WecomClient
-    budget: float = REPLY_BUDGET_SECONDS
+    # A late reply waits this long for a retry (on any replica) to answer it first.
     late_grace: float = LATE_REPLY_GRACE_SECONDS
-    # Replies still being worked on, by stream id; the stored reply survives a restart.
-    pending: dict[str, _Pending] = field(default_factory=dict)
+    # Messages being handled on this replica, by message id: a retry joins its first delivery.
+    # Each task gives (reply, whether the dispatcher found it answered already).
+    pending: dict[str, asyncio.Task] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -151,13 +155,72 @@ class WecomCallbacks:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def _handle(self, message: IncomingMessage) -> Reply:
+    async def _handle(self, message: IncomingMessage) -> tuple[Reply, bool]:
+        async with self._writers:
+            return await self.runtime.dispatcher.handle_delivery(message)
+
+    async def _committed_reply(self, request: Request, message: IncomingMessage,
+                               deliver_late: Callable[[Reply], Awaitable[None]]) -> Reply | None:
+        """The reply once the message is committed, or None when WeCom hung up meanwhile.
+
+        No 200 leaves before the commit: a message WeCom gave up on is delivered again
+        (to any replica), and de-duplication by message id makes that safe. If the work
+        committed after WeCom hung up, the reply goes out late, once (see _answer_later).
+        """
+        key = message.message_id
+        task = self.pending.get(key)
+        joined = task is not None
+        if task is None:
+            task = self.pending[key] = asyncio.create_task(self._handle(message))
+            task.add_done_callback(lambda _t: self.pending.pop(key, None))
         try:
-            async with self._writers:
-                return await self.runtime.dispatcher.handle(message)
+            reply, repeated = await asyncio.shield(task)
+        except asyncio.CancelledError:  # the caller went away; the work goes on
+            self._answer_later(task, key, deliver_late)
+            raise
         except Exception:
-            log.exception("wecom message %s failed", message.message_id)
-            return Reply(FAILED, is_error=True)
+            log.exception("wecom message %s failed; WeCom will deliver it again", key)
+            raise HandlingFailed from None
+        if await request.is_disconnected():
+            log.info("wecom message %s committed after WeCom hung up", key)
+            self._answer_later(task, key, deliver_late)
+            return None
+        if repeated or joined:
+            # An earlier delivery of this message may be waiting to answer it late: the
+            # answer is recorded, in the database, before it is given.
+            await asyncio.to_thread(self._claim, key, "passive")
+        return reply
+
+    async def wait_late(self) -> None:
+        """Give WeCom's retry (to any replica) the chance to collect the reply first."""
+        await asyncio.sleep(self.late_grace)
+
+    def _claim(self, message_id: str, via: str) -> bool:
+        with session_scope(self.runtime.engine) as session:
+            return claim_answer(session, platform="wecom", message_id=message_id, via=via,
+                                now=self.runtime.clock.now())
+
+    def _answer_later(self, task: asyncio.Task, message_id: str,
+                      deliver: Callable[[Reply], Awaitable[None]]) -> None:
+        async def later() -> None:
+            try:
+                reply, repeated = await task
+            except Exception:  # nothing committed, nothing acknowledged: WeCom retries
+                return
+            if repeated:  # another delivery committed it first, and answered it
+                return
+            await self.wait_late()
+            try:
+                claimed = await asyncio.to_thread(self._claim, message_id, "late")
+            except Exception:
+                log.exception("wecom late reply to %s not sent", message_id)
+                return
+            if not claimed:
+                log.info("wecom message %s already answered elsewhere", message_id)
+                return
+            await deliver(reply)
+
+        self._track(later())
 
     # --- URL verification (both endpoints) ----------------------------------------
 
@@ -171,10 +234,7 @@ class WecomCallbacks:
 
     async def aibot(self, crypto: CallbackCrypto, request: Request) -> Response:
         body = await read_body(request)
-        try:
-            envelope = json.loads(body)
-        except ValueError:
-            raise CallbackRejected(400, "body is not JSON") from None
+        envelope = _json(body, "body")
         if not isinstance(envelope, dict) or not isinstance(envelope.get("encrypt"), str):
             raise CallbackRejected(400, "JSON body without an encrypt field")
         q = request.query_params
@@ -182,12 +242,22 @@ class WecomCallbacks:
                                    timestamp=q.get("timestamp"), nonce=q.get("nonce"),
                                    encrypt=envelope["encrypt"], now=self.runtime.clock.now())
         try:
-            callback = parse_aibot(json.loads(plaintext), now=self.runtime.clock.now())
+            callback = parse_aibot(_json(plaintext, "decrypted payload"),
+                                   now=self.runtime.clock.now())
         except (ValueError, MalformedPayload) as exc:
             raise CallbackRejected(400, f"decrypted payload unusable: {exc}") from None
 
         if callback.kind == "message":
-            answer = await self._aibot_message(callback)
+            assert callback.message is not None and callback.stream_id is not None
+            message, stream_id = callback.message, callback.stream_id
+
+            async def to_response_url(reply: Reply) -> None:
+                await self._respond_once(message, callback.response_url, reply)
+
+            reply = await self._committed_reply(request, message, to_response_url)
+            if reply is None:
+                return Response(status_code=503)  # nobody is listening any more
+            answer = stream_body(stream_id, render_markdown(reply.to_dict()), finish=True)
         elif callback.kind == "refresh":
             answer = await self._aibot_refresh(callback.stream_id or "")
         elif callback.kind == "welcome":
@@ -196,61 +266,52 @@ class WecomCallbacks:
             return Response(status_code=200)
         return JSONResponse(crypto.encrypt_json_reply(answer, timestamp=self._timestamp()))
 
-    async def _aibot_message(self, callback: AibotCallback) -> str:
-        assert callback.message is not None and callback.stream_id is not None
-        stream_id = callback.stream_id
-        entry = self.pending.get(stream_id)
-        if entry is None:  # a retry while the first delivery still runs joins it
-            task = asyncio.create_task(self._handle(callback.message))
-            entry = _Pending(task, callback.response_url)
-            self.pending[stream_id] = entry
-        done, _ = await asyncio.wait({entry.task}, timeout=self.budget)
-        if done:
-            entry.delivered = True
-            self.pending.pop(stream_id, None)
-            return stream_body(stream_id, render_markdown(entry.task.result().to_dict()),
-                               finish=True)
-        log.info("wecom message %s slower than %.1f s, answering by stream refresh",
-                 callback.msgid, self.budget)
-        entry.task.add_done_callback(lambda _t: self._on_done(stream_id))
-        return stream_body(stream_id, WORKING, finish=False)
-
-    def _on_done(self, stream_id: str) -> None:
-        entry = self.pending.get(stream_id)
-        if entry is not None and not entry.delivered:
-            self._track(self._late_fallback(stream_id, entry))
-
-    async def _late_fallback(self, stream_id: str, entry: _Pending) -> None:
-        """If no stream refresh collects a late reply in time, post it to response_url."""
-        await asyncio.sleep(self.late_grace)
-        if entry.delivered or self.pending.get(stream_id) is not entry:
+    async def _respond_once(self, message: IncomingMessage, response_url: str | None,
+                            reply: Reply) -> None:
+        """Post a late reply to the one-shot response_url; a foreign URL goes by the outbox."""
+        if response_url and not self.client.owns(response_url):
+            log.warning("wecom response_url of %s is not on the WeCom API host; refused",
+                        message.message_id)
+            response_url = None
+        if not response_url:
+            await asyncio.to_thread(self._enqueue_reply, message, reply)
             return
-        # Forget it either way; a later refresh is answered from the stored reply.
-        self.pending.pop(stream_id, None)
-        entry.delivered = True
-        if not entry.response_url:
-            return
-        content = render_markdown(entry.task.result().to_dict())
+        content = render_markdown(reply.to_dict())
         try:
-            await self.client.respond(entry.response_url or "",
+            # Single use: never retried, not even on -1 (a second POST cannot succeed).
+            await self.client.respond(response_url,
                                       {"msgtype": "markdown", "markdown": {"content": content}})
         except WecomApiError as exc:
-            log.warning("wecom response_url for %s failed: %s", stream_id, exc.describe())
+            log.warning("wecom response_url for %s failed: %s", message.message_id,
+                        exc.describe())
+
+    def _enqueue_reply(self, message: IncomingMessage, reply: Reply) -> None:
+        """The reply through the proactive API (the outbox), once per message."""
+        with session_scope(self.runtime.engine) as session:
+            branch_id = None
+            if not message.is_private:
+                binding = session.exec(select(ChatBinding).where(
+                    ChatBinding.platform == "wecom",
+                    ChatBinding.chat_id == message.chat_id)).first()
+                branch_id = binding.branch_id if binding else None
+            outbox.enqueue(session, platform="wecom",
+                           target_kind="user" if message.is_private else "group",
+                           target=message.sender_id if message.is_private else message.chat_id,
+                           branch_id=branch_id, payload=reply.to_dict(),
+                           now=self.runtime.clock.now(), kind="reply",
+                           dedupe_key=f"wecom.reply:{message.message_id}")
 
     async def _aibot_refresh(self, stream_id: str) -> str:
-        entry = self.pending.get(stream_id)
-        if entry is not None:
-            if not entry.task.done():
-                return stream_body(stream_id, WORKING, finish=False)
-            entry.delivered = True
-            self.pending.pop(stream_id, None)
-            return stream_body(stream_id, render_markdown(entry.task.result().to_dict()),
-                               finish=True)
-        # Another replica (or this one before a restart) took the message: the reply
-        # is in the database once its transaction committed.
+        """A refresh of a stream: djbot no longer leaves streams unfinished, but a message
+        answered that way before an upgrade (or by another replica) is answered from the
+        database; the answer is recorded so no late reply follows it."""
+        task = self.pending.get(stream_id)
+        if task is not None and not task.done():
+            return stream_body(stream_id, WORKING, finish=False)
         reply = await asyncio.to_thread(self._stored_reply, stream_id)
         if reply is None:
-            return stream_body(stream_id, WORKING, finish=False)
+            return stream_body(stream_id, LOST, finish=True)
+        await asyncio.to_thread(self._claim, stream_id, "passive")
         return stream_body(stream_id, render_markdown(reply), finish=True)
 
     def _stored_reply(self, message_id: str) -> dict[str, Any] | None:
@@ -280,22 +341,20 @@ class WecomCallbacks:
             raise CallbackRejected(400, f"decrypted payload unusable: {exc}") from None
         if message is None:  # events: nothing to answer
             return Response(status_code=200)
-        task = asyncio.create_task(self._handle(message))
-        done, _ = await asyncio.wait({task}, timeout=self.budget)
-        if not done:
-            log.info("wecom app message %s slower than %.1f s, replying by message/send",
-                     message.message_id, self.budget)
-            self._track(self._send_later(message.sender_id, task))
-            return Response(status_code=200)
-        reply = task.result()
+
+        async def by_message_send(reply: Reply) -> None:
+            await self._send_later(message.sender_id, reply)
+
+        reply = await self._committed_reply(request, message, by_message_send)
+        if reply is None:
+            return Response(status_code=503)
         timestamp = self._timestamp()
         plain = app_text_reply(message.sender_id, self.settings.corp_id, reply.text,
                                int(timestamp))
         return Response(crypto.encrypt_xml_reply(plain, timestamp=timestamp),
                         media_type="application/xml")
 
-    async def _send_later(self, user_id: str, task: asyncio.Task) -> None:
-        reply = await task
+    async def _send_later(self, user_id: str, reply: Reply) -> None:
         if not self.settings.app_secret:
             log.warning("wecom app reply to a slow message dropped: no app secret to send with")
             return
@@ -303,6 +362,18 @@ class WecomCallbacks:
             await send_private(self.client, user_id, {"text": reply.text})
         except PartsInterrupted as exc:
             log.warning("wecom app late reply failed after %d parts: %s", exc.sent, exc.cause)
+
+
+async def _handling_failed(request: Request, exc: HandlingFailed) -> Response:
+    # Counted as an error by the metrics middleware (5xx); WeCom delivers the message again.
+    return PlainTextResponse("try again", status_code=503)
+
+
+def _json(data: str | bytes, what: str) -> Any:
+    try:
+        return loads_json(data)
+    except MalformedJson as exc:
+        raise CallbackRejected(400, f"{what} {exc}") from None
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:
@@ -326,6 +397,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
     # Every refusal (bad signature, stale, malformed, too large) answers the same way.
     app.add_exception_handler(CallbackRejected, _rejected)
+    app.add_exception_handler(HandlingFailed, _handling_failed)
 
     if bot_crypto is not None and settings.mode != "ws":
         @app.get("/wecom/aibot")

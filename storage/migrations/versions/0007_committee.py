@@ -1,7 +1,7 @@
 """The party committee's loop: committee seats, 约谈, 结对帮扶, 先锋党员, 整改, lecturers, 读书班
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-03
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import storage.types
 
 
 revision: str = '0007'
-down_revision: Union[str, None] = '0001'
+down_revision: Union[str, None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,233 @@
+"""Attacks on the callback endpoints: replayed DingTalk headers, reply URLs aimed at djbot's
+own machine, and malformed bodies that used to answer 500. Each reproduces the attack as an
+attacker would send it and asserts what a user would notice: refused, nothing stored."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.adapters.dingtalk.signing import sign
+from bot.app import create_app
+from bot.config import DingtalkSettings, Settings
+from bot.logs import JsonFormatter
+from bot.runtime import build_runtime
+from storage.models import Member, OutboxMessage, ProcessedMessage, Role
+from tests import fake_wecom as fw
+from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.fake_dingtalk import FakeDingtalk, robot_message
+from tests.test_wecom_routes import wecom_settings
+
+GROUP = "cidGroup1"
+
+
+@pytest.fixture
+def fake():
+    with FakeDingtalk() as server:
+        yield server
+
+
+@pytest.fixture
+def dingtalk_runtime(db_url, clock, engine, fake):
+    settings = Settings(
+        database_url=db_url, _env_file=None,
+        dingtalk=DingtalkSettings(enabled=True, app_key=fake.app_key, app_secret=fake.app_secret,
+                                  robot_code="ding-robot", api_base=fake.base_url))
+    return build_runtime(settings, clock=clock, engine=engine, migrate=False)
+
+
+@pytest.fixture
+async def ding(dingtalk_runtime):
+    app = create_app(dingtalk_runtime, start_background=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                 base_url="http://djbot") as client:
+        yield client
+
+
+def count(engine, model) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def headers_for(timestamp: int, secret: str) -> dict[str, str]:
+    return {"timestamp": str(timestamp), "sign": sign(timestamp, secret),
+            "content-type": "application/json"}
+
+
+class Loopback:
+    """A listener on 127.0.0.1 that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# --- DingTalk: a captured header pair is not a skeleton key ------------------------------
+
+
+async def test_a_captured_header_pair_cannot_carry_another_body(dingtalk_runtime, ding, fake,
+                                                                engine, clock):
+    def org(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, GROUP, platform="dingtalk")
+        make_member(session, branch, "王书记", role=Role.ADMIN, dingtalk="admin1")
+        make_member(session, branch, "张伟", dingtalk="zhangwei")
+    seed(engine, org)
+    now_ms = int(clock.now().timestamp() * 1000)
+    genuine = robot_message(msg_id="g-1", sender="zhangwei", text="帮助", now_ms=now_ms,
+                            webhook=fake.session_webhook("g-1"))
+    headers = headers_for(now_ms, fake.app_secret)  # seen once on the wire
+    body = json.dumps(genuine, ensure_ascii=False).encode()
+    assert (await ding.post("/dingtalk/callback", content=body, headers=headers)).status_code == 200
+    # DingTalk's own retry (same pair, same body) is still welcome, and counted once.
+    assert (await ding.post("/dingtalk/callback", content=body, headers=headers)).status_code == 200
+
+    forged = robot_message(msg_id="f-1", sender="admin1", text="设置角色 张伟 管理员",
+                           now_ms=now_ms, webhook=fake.session_webhook("f-1"))
+    clock.advance(minutes=30)  # well inside the freshness window
+    refused = await ding.post("/dingtalk/callback", headers=headers,
+                              content=json.dumps(forged, ensure_ascii=False).encode())
+    assert refused.status_code == 409
+    assert count(engine, ProcessedMessage) == 1
+    with Session(engine) as session:
+        zhang = session.exec(select(Member).where(Member.name == "张伟")).one()
+    assert zhang.role == Role.MEMBER
+
+
+# --- djbot posts only where the platform lives --------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "2130706433", "[::ffff:127.0.0.1]", "own"])
+async def test_a_session_webhook_off_dingtalk_gets_no_request(host, dingtalk_runtime, ding,
+                                                             fake, engine, clock):
+    listener = Loopback()
+    try:
+        target = f"http://{host}:{listener.port}/robot/send"
+        if host == "own":  # djbot's own port, as the HTTPS a proxy would forward to it
+            target = f"https://127.0.0.1:{listener.port}/dingtalk/callback"
+        now_ms = int(clock.now().timestamp() * 1000)
+        payload = robot_message(msg_id="s-1", sender="nobody", text="帮助", now_ms=now_ms,
+                                webhook=target)
+        response = await ding.post("/dingtalk/callback", headers=headers_for(now_ms, fake.app_secret),
+                                   content=json.dumps(payload).encode())
+        assert response.status_code == 200
+        assert listener.connections == 0
+        # The answer still goes out, by the proactive API (the outbox).
+        with Session(engine) as session:
+            [queued] = session.exec(select(OutboxMessage)).all()
+        assert queued.kind == "reply" and queued.target == GROUP
+    finally:
+        listener.close()
+
+
+# --- malformed input is a 4xx, never a 500 ------------------------------------------------
+
+DEEP = b'{"encrypt": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+async def test_deeply_nested_json_is_refused_before_the_signature(db_url, clock, engine, ding):
+    app = create_app(build_runtime(wecom_settings(db_url), clock=clock, engine=engine,
+                                   migrate=False), start_background=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://d") as w:
+        assert (await w.post("/wecom/aibot", content=DEEP, params={})).status_code == 400
+    assert (await ding.post("/dingtalk/callback", content=DEEP)).status_code == 401
+
+
+@pytest.mark.parametrize("timestamp", ["²", "1" * 5000, "-5", "１２３"])
+async def test_odd_timestamps_are_refused(timestamp, db_url, clock, engine, ding, fake):
+    app = create_app(build_runtime(wecom_settings(db_url), clock=clock, engine=engine,
+                                   migrate=False), start_background=False)
+    payload = fw.text_callback(msgid="t-1", user="lisi", text="帮助")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    params["timestamp"] = timestamp
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://d") as w:
+        assert (await w.post("/wecom/aibot", params=params, content=body)).status_code == 403
+    # Headers travel as bytes: a non-ASCII timestamp arrives as its UTF-8 bytes.
+    headers = {"timestamp": timestamp.encode(), "sign": sign(timestamp, fake.app_secret)}
+    dt = await ding.post("/dingtalk/callback", headers=headers, content=b"{}")
+    assert dt.status_code == 401
+    assert count(engine, ProcessedMessage) == 0
+
+
+@pytest.mark.parametrize("change", [
+    {"from": "cg03"}, {"from": ["x"]}, {"text": "签到"}, {"msgtype": "mixed", "mixed": "x"},
+    {"msgtype": "stream", "stream": "abc"}, {"msgtype": "stream", "stream": ["abc"]},
+    {"response_url": {"x": 1}},
+])
+async def test_wrongly_shaped_aibot_fields_are_4xx_or_ignored(change, db_url, clock, engine):
+    app = create_app(build_runtime(wecom_settings(db_url), clock=clock, engine=engine,
+                                   migrate=False), start_background=False)
+    payload = {**fw.text_callback(msgid="w-1", user="lisi", text="帮助"), **change}
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://d") as w:
+        response = await w.post("/wecom/aibot", params=params, content=body)
+    assert response.status_code < 500
+    if response.status_code != 200:
+        assert count(engine, ProcessedMessage) == 0
+
+
+@pytest.mark.parametrize("poison", ["\ud800", "\x00"], ids=["lone-surrogate", "nul"])
+async def test_lone_surrogates_and_nul_are_refused_alike_on_every_database(
+        poison, db_url, clock, engine, ding, fake):
+    now = int(clock.now().timestamp())
+    app = create_app(build_runtime(wecom_settings(db_url), clock=clock, engine=engine,
+                                   migrate=False), start_background=False)
+    payload = fw.text_callback(msgid="p-1", user="lisi", text=f"请假 家里{poison}有事")
+    # json.dumps escapes both as \\uXXXX, as a platform (or an attacker) would send them.
+    params, encrypt = fw.seal(fw.AIBOT_TOKEN, fw.AIBOT_AES_KEY, "", json.dumps(payload),
+                              timestamp=now)
+    body = json.dumps({"encrypt": encrypt}).encode()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://d") as w:
+        assert (await w.post("/wecom/aibot", params=params, content=body)).status_code == 400
+    message = robot_message(msg_id="p-2", sender="lisi", text=f"签到{poison}", now_ms=now * 1000)
+    response = await ding.post("/dingtalk/callback", headers=headers_for(now * 1000, fake.app_secret),
+                               content=json.dumps(message).encode())
+    assert response.status_code == 400
+    assert count(engine, ProcessedMessage) == 0
+
+
+async def test_an_uncaught_error_is_logged_as_json_and_counted(db_url, clock, engine,
+                                                               monkeypatch, caplog):
+    from bot import metrics
+    from bot.adapters.wecom import routes
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(routes, "parse_aibot", broken)
+    app = create_app(build_runtime(wecom_settings(db_url), clock=clock, engine=engine,
+                                   migrate=False), start_background=False)
+    before = metrics.CALLBACKS.labels("wecom", "error")._value.get()
+    payload = fw.text_callback(msgid="e-1", user="lisi", text="帮助")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    caplog.set_level(logging.ERROR, logger="djbot")
+    logging.getLogger("djbot").propagate = True
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://d") as w:
+        response = await w.post("/wecom/aibot", params=params, content=body)
+    assert response.status_code == 500 and "a bug" not in response.text
+    assert metrics.CALLBACKS.labels("wecom", "error")._value.get() == before + 1
+    record = [r for r in caplog.records if r.name == "djbot.http"][-1]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "error" and "RuntimeError: a bug" in line["exc"]

@@ -1,0 +1,428 @@
+"""Attacks on "nothing acknowledged is lost": slow databases, replicas, restarts.
+
+The in-process tests drive two replicas (two apps on one database) with genuinely encrypted
+callbacks; the process tests run `djbot serve` for real, hold the database's write lock,
+then SIGTERM or kill -9 it, and count what was answered 200 against what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+from sqlmodel import Session, select
+
+from bot.app import create_app
+from bot.core import Reply
+from bot.registry import Command
+from bot.runtime import build_runtime
+from storage.db import normalize_url
+from storage.models import (
+    Attendance,
+    Member,
+    MessageAnswer,
+    OutboxMessage,
+    ProcessedMessage,
+)
+from tests import fake_wecom as fw
+from tests.test_wecom_routes import wecom_settings
+
+
+def replica(settings, clock, engine, handler):
+    """One djbot replica: its own app and runtime on the shared database."""
+    runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+    runtime.registry.add(Command(name="慢", summary="slow", handler=handler,
+                                 needs_member=False, needs_binding=False))
+    app = create_app(runtime, start_background=False)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djbot")
+    return app.state.wecom, http
+
+
+class Gate:
+    """The first call of the slow command waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.calls = 0
+
+    def handler(self, ctx, args):
+        self.calls += 1
+        if self.calls == 1:
+            assert self.opened.wait(10)
+        return Reply("慢慢来的回复")
+
+
+async def until(predicate, what: str) -> None:
+    for _ in range(500):  # waiting for worker threads, not for the clock
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+def stored(engine, model):
+    with Session(engine) as session:
+        return list(session.exec(select(model)))
+
+
+@pytest.fixture
+def fake():
+    server = fw.FakeWecom().start()
+    yield server
+    server.stop()
+
+
+async def hang_up(http, params, body) -> None:
+    """WeCom giving up on a callback: the request is abandoned before any answer."""
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(http.post("/wecom/aibot", params=params, content=body), 0.2)
+
+
+@pytest.mark.parametrize("second", ["retry", "refresh"])
+async def test_one_answer_per_message_across_replicas(second, db_url, clock, engine, fake):
+    """Replica A commits after WeCom hung up; WeCom's retry (or a stream refresh) lands on
+    replica B, which answers from the database. A must not also post to response_url."""
+    gate = Gate()
+    settings = wecom_settings(db_url, api_base=fake.base_url)
+    a, http_a = replica(settings, clock, engine, gate.handler)
+    b, http_b = replica(settings, clock, engine, gate.handler)
+    grace_over = asyncio.Event()
+    a.wait_late = grace_over.wait
+    now = int(clock.now().timestamp())
+    payload = fw.text_callback(
+        msgid="m-1", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=now)
+    async with http_a, http_b:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: stored(engine, ProcessedMessage), "A commits")
+        if second == "retry":
+            answer = await http_b.post("/wecom/aibot", params=params, content=body)
+        else:
+            refresh = {"msgid": "r-1", "aibotid": "AIBOTID", "chattype": "single",
+                       "from": {"userid": "lisi"}, "msgtype": "stream", "stream": {"id": "m-1"}}
+            r_params, r_body = fw.aibot_request(refresh, timestamp=now, nonce="777")
+            answer = await http_b.post("/wecom/aibot", params=r_params, content=r_body)
+        grace_over.set()
+        await until(lambda: not a.background, "A's late reply decided")
+    stream = fw.open_aibot_reply(answer.json())["stream"]
+    assert stream["finish"] is True and stream["content"] == "慢慢来的回复"
+    assert fake.calls("aibot/response") == []  # B answered: A stays silent
+    [row] = stored(engine, ProcessedMessage)
+    assert row.message_id == "m-1" and gate.calls == 1
+    assert [r.message_id for r in stored(engine, MessageAnswer)] == ["m-1"]
+
+
+async def test_late_reply_posts_to_response_url_once_and_never_retries(db_url, clock, engine,
+                                                                       fake):
+    gate = Gate()
+    a, http_a = replica(wecom_settings(db_url, api_base=fake.base_url), clock, engine,
+                        gate.handler)
+    a.late_grace = 0
+    fake.fail("aibot/response", "-1", times=3)  # "system busy", every time
+    payload = fw.text_callback(
+        msgid="m-2", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: fake.calls("aibot/response"), "the late reply")
+        await until(lambda: not a.background, "A's late reply finished")
+    [call] = fake.calls("aibot/response")  # single use: one POST, -1 or not
+    assert call.params == {"response_code": "once"}
+    assert call.body == {"msgtype": "markdown", "markdown": {"content": "慢慢来的回复"}}
+
+
+async def test_late_reply_to_a_foreign_response_url_goes_by_the_outbox(db_url, clock, engine,
+                                                                      fake):
+    gate = Gate()
+    a, http_a = replica(wecom_settings(db_url, api_base=fake.base_url), clock, engine,
+                        gate.handler)
+    a.late_grace = 0
+    # The body names a URL on djbot's own machine: no request may go there.
+    payload = fw.text_callback(msgid="m-3", user="lisi", text="慢",
+                               response_url="http://2130706433:9/cgi-bin/aibot/response")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: stored(engine, OutboxMessage), "the reply queued")
+    [queued] = stored(engine, OutboxMessage)
+    assert (queued.target_kind, queued.target, queued.kind) == ("user", "lisi", "reply")
+    assert fake.calls("aibot/response") == []
+
+
+# --- real processes: a slow database, then SIGTERM or kill -9 ---------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+DJBOT = [sys.executable, "-m", "bot.cli"]
+CHECKERS = [f"m{i:02d}" for i in range(1, 31)]
+LOCK_SECONDS = 3.0  # the database is held this long
+
+
+class Service:
+    """`djbot serve` as a process, restartable on the same database."""
+
+    def __init__(self, tmp_path: Path, db_url: str, api_base: str) -> None:
+        self.tmp_path = tmp_path
+        self.env = {
+            **os.environ, "DJBOT_DATABASE_URL": db_url, "PYTHONPATH": str(ROOT),
+            "DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__CORP_ID": fw.CORP_ID,
+            "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
+            "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY,
+            "DJBOT_WECOM__API_BASE": api_base,
+        }
+        self.process: subprocess.Popen | None = None
+        self.runs = 0
+
+    def cli(self, *args: str) -> None:
+        done = subprocess.run([*DJBOT, *args], env=self.env, cwd=self.tmp_path,
+                              capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+    def start(self) -> str:
+        self.runs += 1
+        log_path = self.tmp_path / f"serve-{self.runs}.log"
+        self.log = open(log_path, "wb")
+        self.process = subprocess.Popen([*DJBOT, "serve", "--host", "127.0.0.1", "--port", "0"],
+                                        env=self.env, cwd=self.tmp_path, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a real process starting, not the clock
+            found = re.search(r"serving on (http://\S+)", log_path.read_text())
+            if found:
+                url = found.group(1)
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        return url
+                except httpx.HTTPError:
+                    pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(log_path.read_text())
+
+    def stop(self, sig=signal.SIGTERM) -> int | None:
+        if self.process is None:
+            return None
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.log.close()
+        self.process = None
+        return code
+
+
+@contextmanager
+def write_lock_held(db_url: str, seconds: float):
+    """Another connection holds the database's write lock for `seconds` (in a thread)."""
+    ready = threading.Event()
+
+    def hold() -> None:
+        if db_url.startswith("sqlite"):
+            conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")  # SQLite's one writer
+        else:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            url = make_url(db_url)
+            conn = psycopg.connect(url.set(drivername="postgresql", query={})
+                                   .render_as_string(hide_password=False),
+                                   options=url.query["options"],
+                                   application_name=url.query["application_name"])
+            conn.execute("LOCK TABLE processedmessage, attendance IN EXCLUSIVE MODE")
+        ready.set()
+        time.sleep(seconds)
+        conn.rollback() if not db_url.startswith("sqlite") else conn.execute("ROLLBACK")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield
+    finally:
+        thread.join()
+
+
+async def deliver(url: str, user: str, text: str, msgid: str, chat: str = "grp-1"):
+    """One AI-bot callback as WeCom sends it: (status or None when unanswered, stream)."""
+    payload = fw.text_callback(msgid=msgid, user=user, text=text, chatid=chat)
+    params, body = fw.aibot_request(payload, timestamp=int(time.time()), nonce=msgid[-8:])
+    try:
+        # Longer than WeCom's 5 s, so a loaded CI machine does not turn slowness into retries.
+        async with httpx.AsyncClient(base_url=url, timeout=15.0) as http:
+            response = await http.post("/wecom/aibot", params=params, content=body)
+    except httpx.HTTPError:
+        return None, None
+    if response.status_code != 200:
+        return response.status_code, None
+    return 200, fw.open_aibot_reply(response.json())["stream"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service_db(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'djbot.db'}"
+        return
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured: set DJBOT_TEST_POSTGRES_URL")
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
+
+
+async def connected(url: str, count: int) -> None:
+    """Wait until `count` connections to the service are established (from /proc), and a
+    moment more for the service to read their requests."""
+    port = f"{int(url.rsplit(':', 1)[1]):04X}"
+    for _ in range(200):  # waiting for real sockets, not for the clock
+        try:
+            lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        except OSError:
+            break
+        established = [line for line in lines
+                       if line.split()[1].endswith(f":{port}") and line.split()[3] == "01"]
+        if len(established) >= count:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+
+
+async def stop_under_load(service: Service, url: str, db_url: str, sig, round_: str) -> dict:
+    """Check-ins arrive while the write lock is held; the service is stopped meanwhile.
+    Returns each member's first answer: (status or None, stream)."""
+    with write_lock_held(db_url, LOCK_SECONDS):
+        sends = [asyncio.create_task(deliver(url, m, "签到", f"{round_}-{m}"))
+                 for m in CHECKERS]
+        await connected(url, len(CHECKERS))  # the check-ins are in, waiting on the lock
+        stopping = asyncio.create_task(asyncio.to_thread(service.stop, sig))
+        answers = await asyncio.gather(*sends)
+    await stopping
+    for status, stream in answers:
+        if status == 200:  # a 200 is a finished, committed answer, never "正在处理…"
+            assert stream["finish"] is True and "签到" in stream["content"], stream
+    return dict(zip(CHECKERS, answers))
+
+
+@pytest.mark.own_databases
+async def test_every_acknowledged_check_in_survives_a_slow_database_and_a_stop(
+        service_db, tmp_path, fake):
+    """Two theme days: the first stopped by SIGTERM, the second by kill -9, each while the
+    database's write lock is held. After a restart and WeCom's retries, every check-in that
+    was answered 200 is stored, and each member is stored exactly once per day."""
+    roster = tmp_path / "roster.csv"
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID", "一支部,王书记,书记,sec,"]
+    lines += [f"一支部,党员{m},党员,{m}," for m in CHECKERS]
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    service = Service(tmp_path, service_db, fake.base_url)
+    service.cli("db", "upgrade")
+    service.cli("import-roster", str(roster))
+    acknowledged: dict[str, set[str]] = {}
+    try:
+        url = service.start()
+        assert (await deliver(url, "sec", "绑定 一支部", "bind-1"))[0] == 200
+        for round_, sig in (("term", signal.SIGTERM), ("kill", signal.SIGKILL)):
+            assert (await deliver(url, "sec", "开始 主题党日", f"open-{round_}"))[0] == 200
+            first = await stop_under_load(service, url, service_db, sig, round_)
+            acknowledged[round_] = {m for m, (status, _) in first.items() if status == 200}
+            if sig == signal.SIGTERM:  # requests in flight were finished before the exit
+                assert acknowledged[round_] == set(CHECKERS)
+            # WeCom retries what got no 200; the restarted service answers all of them.
+            url = service.start()
+            again = await asyncio.gather(*(deliver(url, m, "签到", f"{round_}-{m}")
+                                           for m in CHECKERS))
+            assert all(status == 200 and stream["finish"] for status, stream in again), again
+            assert (await deliver(url, "sec", "结束", f"close-{round_}"))[0] == 200
+    finally:
+        service.stop()
+
+    engine = create_engine(normalize_url(service_db))
+    with Session(engine) as session:
+        attended = session.exec(select(Attendance.activity_id, Member.name).join(
+            Member, Attendance.member_id == Member.id)).all()
+        answered = session.exec(select(ProcessedMessage.message_id).where(
+            ProcessedMessage.message_id.like("term-%")
+            | ProcessedMessage.message_id.like("kill-%"))).all()
+    engine.dispose()
+    assert len(attended) == len(set(attended)) == 2 * len(CHECKERS)  # exactly once each day
+    assert sorted(answered) == sorted(f"{r}-{m}" for r in ("term", "kill") for m in CHECKERS)
+
+
+# --- a database djbot cannot write is a one-line error -----------------------------------
+
+
+@contextmanager
+def read_only_urls(tmp_path):
+    """Migrated databases reached read-only: a SQLite file opened mode=ro, and (when a
+    server is configured) a PostgreSQL connection whose transactions are read-only."""
+    from sqlalchemy.engine import make_url
+
+    from storage import db
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    path = tmp_path / "ro.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    engine.dispose()
+    urls = [f"sqlite:///file:{path}?mode=ro&uri=true"]
+    if not POSTGRES_URL:
+        yield urls
+        return
+    with postgres_schema(POSTGRES_URL) as url:
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        engine.dispose()
+        parsed = make_url(url)
+        options = parsed.query["options"] + " -cdefault_transaction_read_only=on"
+        yield urls + [parsed.update_query_dict({"options": options})
+                      .render_as_string(hide_password=False)]
+
+
+@pytest.mark.own_databases
+def test_a_database_djbot_cannot_write_is_one_line(tmp_path):
+    import logging
+
+    djbot_log = logging.getLogger("djbot")
+    handlers, level = djbot_log.handlers[:], djbot_log.level  # the CLI sets up logging
+    with read_only_urls(tmp_path) as urls:
+        try:
+            for url in urls:
+                check_refused(url)
+        finally:
+            djbot_log.handlers[:], djbot_log.level = handlers, level
+
+
+def check_refused(url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    env = {"DJBOT_DATABASE_URL": url}
+    for args in (["serve", "--port", "0"], ["chat", "--user", "u1", "帮助"]):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+        [line] = result.output.strip().splitlines()
+        assert line.startswith("数据库") and "写" in line, line
+    doctor = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert doctor.exit_code == 1 and "[!!]" in doctor.output and "写入" in doctor.output
