@@ -290,3 +290,23 @@ def test_the_bureau_lists_its_own_activities_with_their_sheets(client, bureau, c
     assert client.get(f"/web/activity/{central}").status_code == 200
     sign_in(client, bureau, "cg01")  # a secretary: not a branch of theirs
     assert client.get(f"/web/activity/{central}").status_code == 403
+
+
+def test_the_committees_loop_shows_on_the_bureau_page_once_it_is_used(client, bureau):
+    """约谈, 先锋党员 and open 整改 appear on the leaders' page only when recorded."""
+    sign_in(client, bureau, "ld01")
+    before = client.get("/web/").text
+    assert "年约谈（" not in before and "年先锋党员（" not in before
+    assert "未完成的整改" not in before
+
+    assert "已记录" in say(bureau, "ld01", "约谈 交警大队党支部 参与率低 每周夜学签到", "demo-leaders")
+    assert "已登记整改事项" in say(bureau, "ld01", "整改 交警大队党支部 王建国 学习室资料陈旧",
+                              "demo-leaders")
+    nominated = say(bureau, "cg01", "推荐 先锋党员 张伟 连续值守破获电诈案件")
+    assert "待领导确认" in nominated, nominated
+    assert "已确认" in say(bureau, "ld01", "确认 先锋党员 张伟")
+
+    page = client.get("/web/").text
+    assert "约谈（1 次）" in page and "参与率低" in page
+    assert "先锋党员（1 人次）" in page and "连续值守破获电诈案件" in page
+    assert "未完成的整改（1 项）" in page and "学习室资料陈旧" in page

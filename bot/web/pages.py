@@ -22,6 +22,7 @@ from bot.domain.points import (
     year_of,
 )
 from bot.domain.rules import Rules
+from bot.web import committee as committee_sections
 from storage import dashboard as store
 from storage.models import (
     LEADER_ROLES,
@@ -86,7 +87,9 @@ def _pct(rate: float | None) -> float | None:
 # 调研 problems): each takes (session, now, settings) and returns a section dict
 # {"title": str, "columns": [...], "rows": [[...]], "note": str} or None when it has no data.
 # The bureau page shows only the sections that returned something.
-BUREAU_SECTIONS: list[Callable[[Session, datetime, Settings], dict[str, Any] | None]] = []
+BUREAU_SECTIONS: list[Callable[[Session, datetime, Settings], dict[str, Any] | None]] = [
+    *committee_sections.SECTIONS,
+]
 
 
 def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> list[store.Tally]:
