@@ -29,6 +29,7 @@ from bot.registry import (
     MANAGERS,
     Command,
     CommandRegistry,
+    branch,
     integer,
     rest,
     usage_text,
@@ -166,8 +167,7 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
     """A 党小组会 is for one party group: the one named first in the topic, else the
     opener's own; returns (group id, the rest of the topic)."""
-    usage = ("党小组会要写明是哪个党小组。\n用法：开始 党小组会 <党小组> [主题]\n"
-             "例如：开始 党小组会 第一党小组 学习新党章")
+    usage = "党小组会要写明是哪个党小组。\n例如：开始 党小组会 第一党小组 学习新党章"
     if scope is None:
         return Reply.error(usage)
     first, _, rest_of_topic = topic.partition(" ")
@@ -501,13 +501,13 @@ def rate(ctx: Ctx, args: dict[str, Any]) -> Reply:
 # --- registration -------------------------------------------------------------------
 
 _STAFF = MANAGERS | LEADERS
-_WHO = "姓名|@某人|编号"
+_WHO = "姓名、@某人或编号"
 
 START = Command(
     name="开始",
     summary="现在开始一次活动",
     handler=start,
-    args=(word("type", "活动类型"), rest("topic", "主题", optional=True)),
+    args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会"), rest("topic", "主题", optional=True)),
     roles=_STAFF,
     example="开始 主题党日 学习新党章",
     capability="attendance",
@@ -524,7 +524,7 @@ LEAVE = Command(
     name="请假",
     summary="活动开始前请假",
     handler=ask_leave,
-    args=(rest("reason", "原因"),),
+    args=(rest("reason", "请假原因"),),
     example="请假 值班",
     capability="attendance",
 )
@@ -532,7 +532,7 @@ APPROVE = Command(
     name="批准请假",
     summary="批准党员的请假",
     handler=approve_leave,
-    args=(word("who", _WHO),),
+    args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
     example="批准请假 张三",
     capability="attendance",
@@ -541,7 +541,7 @@ REVOKE = Command(
     name="驳回请假",
     summary="驳回党员的请假，其仍需参加",
     handler=revoke_leave,
-    args=(word("who", _WHO),),
+    args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
     example="驳回请假 张三",
     capability="attendance",
@@ -550,7 +550,7 @@ MAKEUP = Command(
     name="补签",
     summary="为参加了但忘记签到的党员补签",
     handler=make_up,
-    args=(word("who", _WHO), rest("reason", "原因")),
+    args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
     example="补签 张三 手机没电",
     capability="attendance",
@@ -559,7 +559,7 @@ MISSING = Command(
     name="未签到",
     summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
-    args=(word("branch", "支部", optional=True),),
+    args=(branch("branch", "支部", optional=True),),
     roles=_STAFF,
     example="未签到 城关派出所党支部",
     capability="attendance",
@@ -584,7 +584,8 @@ RATE = Command(
     name="评价",
     summary="给刚参加的活动打分（1-5）",
     handler=rate,
-    args=(integer("score", "分数", min=1, max=5), rest("comment", "意见", optional=True)),
+    args=(integer("score", "分数", min=1, max=5, units=("颗星", "星", "分")),
+          rest("comment", "意见", optional=True)),
     example="评价 5 形式新颖",
     capability="attendance",
 )

@@ -15,7 +15,8 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
-from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text
+from bot.domain.text import show_date
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
@@ -107,7 +108,7 @@ def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
 def _line(occurrence, ctx: Ctx, kind: str) -> str:
     local = occurrence.starts_at.astimezone(ctx.settings.tz)
     note = f"（{occurrence.note}）" if occurrence.note else ""
-    return f"· {local:%m月%d日} 周{WEEKDAY_NAMES[local.weekday()]} {local:%H:%M} {kind}{note}"
+    return f"· {show_date(local.date())} 周{WEEKDAY_NAMES[local.weekday()]} {local:%H:%M} {kind}{note}"
 
 
 def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -124,29 +125,20 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines += [_line(o, ctx, kind) for o, kind in upcoming]
     row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
-        lines.append(f"提醒已暂停至 {row.paused_until:%Y-%m-%d}。")
+        lines.append(f"提醒已暂停至 {show_date(row.paused_until, today=ctx.local_now.date())}。")
     return Reply("\n".join(lines))
-
-
-_DATE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
 
 
 def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里发送。")
-    text = re.sub(r"^(至|到)\s*", "", args["until"].strip())
-    match = _DATE.match(text)
-    if not match:
-        return Reply.error(usage_text(PAUSE, f"看不懂日期「{args['until']}」，请写成 2026-12-31"))
-    try:
-        until = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return Reply.error(usage_text(PAUSE, f"没有 {text} 这一天"))
-    if until < ctx.local_now.date():
-        return Reply.error(usage_text(PAUSE, "这个日期已经过去了"))
+    until: date = args["until"]
+    today = ctx.local_now.date()
+    if until < today:
+        return Reply.error(usage_text(PAUSE, f"{show_date(until, today=today)}已经过去了"))
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
-    return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {until:%Y-%m-%d}（含）。"
+    return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {show_date(until, today=today)}（含）。"
                  "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。")
 
 
@@ -187,12 +179,12 @@ def _set_nudges(ctx: Ctx, *, off: bool) -> Reply:
 
 SET = Command(
     name="设置", summary="设置固定日程（主题党日、夜学等）", handler=_set,
-    args=(rest("text", "活动类型 规则 [时长]"),), roles=MANAGERS | LEADERS,
+    args=(rest("text", "要设置的内容", hint="活动类型、日期规则和时间"),), roles=MANAGERS | LEADERS,
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
 )
 PAUSE = Command(
     name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,
-    args=(rest("until", "至 日期"),), roles=MANAGERS, example="暂停提醒 至 2026-12-31",
+    args=(day("until", "恢复提醒的日期"),), roles=MANAGERS, example="暂停提醒 至 12月31日",
     capability="schedule",
 )
 

@@ -99,7 +99,7 @@ def test_bad_leaderboard_period_answers_with_usage_and_changes_nothing(runtime, 
     seed(runtime.engine, branch_with_points)
     reply = chat.say("jia", "排行榜 明年", chat="g1")
     assert reply.is_error
-    assert "用法：排行榜 [本周|本月|本年]" in reply.text
+    assert "时间只能是 本周、本月、本年" in reply.text and "例如：排行榜 本周" in reply.text
     assert chat.say("jia", "积分 多余").is_error
 
 
