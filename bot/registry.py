@@ -3,6 +3,7 @@ argument shape; parsing, usage lines and 帮助 are all derived from these decla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -106,6 +107,7 @@ class ParseEnv:
     branches: Callable[[], Sequence[str]] | None = None
 
 
+_NUMERIC = ("int", "minutes")
 _DATE_WORDS = ("至", "到", "截至", "直到", "一直到")
 
 
@@ -157,7 +159,7 @@ class Command:
         for position, arg in enumerate(args):
             if arg.kind == "rest":
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
-                joined = joined.strip(" ,，、;；")
+                joined = joined.strip(" ,，、;；:：")
                 if not joined and not arg.optional:
                     return {}, arg.missing
                 values[arg.key] = joined or None
@@ -168,10 +170,23 @@ class Command:
                 values[arg.key] = None
                 continue
             token = words[index][0]
-            if arg.kind == "date" and token in _DATE_WORDS and index + 1 < len(words):
+            if arg.kind == "date" and token in _DATE_WORDS:
                 index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
+                if index >= len(words):
+                    if not arg.optional:
+                        return {}, arg.missing
+                    values[arg.key] = None
+                    continue
                 token = words[index][0]
             following = args[position + 1] if position + 1 < len(args) else None
+            if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
+                # 学习理论45分钟: the word and the number written without a space.
+                if (glued := re.fullmatch(r"(\D+?)(\d.*)", token)) and _is_value_of(
+                        following, glued.group(2)):
+                    at = words[index][1]
+                    words[index:index + 1] = [(glued.group(1), at),
+                                              (glued.group(2), at + len(glued.group(1)))]
+                    token = glued.group(1)
             if arg.kind == "word" and following is not None and _is_value_of(following, token):
                 # 学习 45: the number is there, the word before it is what is missing;
                 # 学习 45 理论: the same words in the other order.
@@ -238,7 +253,7 @@ class Command:
             found = match_name(token, names)
             if found.name is not None:
                 return found.name, None
-            if found.candidates and all(c.startswith(short_name(token)) for c in found.candidates):
+            if found.ambiguous:
                 return None, f"「{token}」可以指{'、'.join(found.candidates)}，请写全称"
             known = "、".join(names) or "还没有支部"
             if found.candidates:
@@ -298,6 +313,9 @@ class CommandRegistry:
         glued = self._glued(head)
         if glued is not None:
             command, rest_ = glued
+            meant = closest_word(head, self._by_word)
+            if meant is not None and self._by_word[meant] is not command:
+                return None, text  # 积分名细 is a slip for 积分明细, not 积分 + 名细
             return command, (rest_ + " " + tail).strip()
         if head.startswith("@") or head.startswith(_FILLERS):
             # The command is somewhere inside the first word: after the mention or filler.

@@ -9,6 +9,7 @@ registry parses; nothing here touches the database or the clock (today is passed
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -26,9 +27,18 @@ SEPARATORS = re.compile(r"[\s,，、;；]+")
 BOT_NAMES = ("党建助手", "djbot")
 
 
+# Chinese punctuation stays as written: a reason keeps its ，and ！
+_KEEP = frozenset("，；！？（）")
+
+
 def normalize(text: str) -> str:
-    """Fold full-width letters, digits and spaces (NFKC), collapse blanks, trim."""
-    folded = unicodedata.normalize("NFKC", text or "")
+    """Fold full-width letters, digits, spaces and @ (NFKC), collapse blanks, trim; the
+    Chinese punctuation inside a reason is kept as written."""
+    text = text or ""
+    if text.isascii():
+        folded = text
+    else:
+        folded = "".join(c if c in _KEEP else unicodedata.normalize("NFKC", c) for c in text)
     return _SPACES.sub(" ", folded).strip()
 
 
@@ -215,7 +225,8 @@ def short_name(name: str) -> str:
 @dataclass(frozen=True)
 class NameMatch:
     name: str | None  # the one name meant, or None
-    candidates: tuple[str, ...] = ()  # several that fit (ambiguous), or near misses
+    candidates: tuple[str, ...] = ()  # several that fit, or near misses
+    ambiguous: bool = False  # the candidates all fit: the query is too short
 
 
 def match_name(query: str, names: Sequence[str]) -> NameMatch:
@@ -236,21 +247,50 @@ def match_name(query: str, names: Sequence[str]) -> NameMatch:
     if len(prefixed) == 1:
         return NameMatch(prefixed[0])
     if prefixed:
-        return NameMatch(None, tuple(prefixed))
+        return NameMatch(None, tuple(prefixed), ambiguous=True)
+    # 刑侦 for 市局刑侦大队党支部: a part of the name, if only one has it.
+    inside = [n for n, f in folded.items() if short in f] if len(short) >= 2 else []
+    if len(inside) == 1:
+        return NameMatch(inside[0])
+    if inside:
+        return NameMatch(None, tuple(inside), ambiguous=True)
     # Near misses compare what tells names apart: 三支部 is not a slip for 二支部.
     shorts = {short_name(n): n for n in names}
     near = difflib.get_close_matches(short_name(query), list(shorts), n=3, cutoff=0.6)
     return NameMatch(None, tuple(shorts[n] for n in near))
 
 
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace) from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
 def closest_word(word: str, words: Iterable[str]) -> str | None:
-    """The command word a near miss meant ('签道' → '签到'), or None."""
+    """The command word a near miss meant ('签道' → '签到', '积份' → '积分'), or None.
+
+    One slip in a short word, two in a longer one; between equally near words, the one
+    that begins the same way wins (签道 is 签到, not 补签).
+    """
     word = word.casefold()
-    pool = [w for w in words if len(w) > 1 or w == word]
-    best = difflib.get_close_matches(word, [w.casefold() for w in pool], n=1, cutoff=0.5)
-    if not best:
+    if not word:
         return None
-    for w in pool:
-        if w.casefold() == best[0]:
-            return w
-    return None
+    best: tuple[int, int, str] | None = None
+    for candidate in words:
+        folded = candidate.casefold()
+        if len(folded) < 2:
+            continue
+        distance = _distance(word, folded)
+        if distance > (1 if max(len(word), len(folded)) <= 3 else 2) or distance >= len(folded):
+            continue
+        shared = len(os.path.commonprefix([word, folded]))
+        key = (distance, -shared, candidate)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else None
