@@ -19,7 +19,7 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
         period = last_complete_week(ctx.now, tz)
     before = previous_period(period)
     report = build_report(ctx.session, start=period.start, end=period.end,
-                          previous=(before.start, before.end), settings=ctx.settings,
+                          previous=(before.start, before.end), tz=ctx.settings.tz, visit_target=ctx.settings.visit_target_per_year,
                           rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起")
     return Reply(render_markdown(report), markdown=True, title="党建周报")
 

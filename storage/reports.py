@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from bot.config import Settings
 from bot.domain.points import (
     Period,
     Tier,
@@ -378,10 +377,9 @@ class Report:
 
 
 def build_report(session: Session, *, start: datetime, end: datetime,
-                 previous: tuple[datetime, datetime], settings: Settings, rules: Rules,
-                 title: str | None = None, top: int = 10) -> Report:
+                 previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
+                 rules: Rules, title: str | None = None, top: int = 10) -> Report:
     """Per-branch figures for [start, end), their change against `previous`, and the top members."""
-    tz = settings.tz
     start, end = start.astimezone(tz), end.astimezone(tz)
     period = Period(start, end, title or "")
     last_day = period.last_day
@@ -399,7 +397,7 @@ def build_report(session: Session, *, start: datetime, end: datetime,
         last_day=last_day,
         tier_mode=rules.tiers.mode,
     )
-    target = settings.visit_target_per_year
+    target = visit_target
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
         average = f.average_points

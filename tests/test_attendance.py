@@ -178,7 +178,7 @@ def test_no_open_activity_names_the_next_one(runtime, chat, clock, bureau):
             branch_id=bureau["one"],
             starts_at=clock.now() + timedelta(days=2, hours=10, minutes=30),
             now=clock.now(),
-            settings=runtime.settings,
+            opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
         )
         s.commit()
     reply = chat.say("m1", "签到", chat="g1")

@@ -101,7 +101,7 @@ def test_leave_for_the_next_activity_that_has_not_started(runtime, chat, clock, 
             branch_id=branch_id,
             starts_at=clock.now() + timedelta(days=3),
             now=clock.now(),
-            settings=runtime.settings,
+            opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
         )
         s.commit()
     assert "已请假：主题党日（11月26日 09:00）" in chat.say("l4", "请假家里有事").text
@@ -168,7 +168,8 @@ def test_make_up_before_confirmation_never_posts_a_penalty(runtime, chat, clock,
     assert row.status == "makeup" and row.makeup_reason == "手机没电" and row.made_up_at is not None
     clock.advance(hours=25)
     with Session(runtime.engine) as s:
-        store.finalize_due(s, now=clock.now(), settings=runtime.settings, rules=runtime.rules)
+        store.finalize_due(s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
+                           rules=runtime.rules)
         s.commit()
         rules = s.exec(
             select(PointEntry.rule)
@@ -255,7 +256,8 @@ def test_penalties_only_after_confirmation_time(runtime, chat, clock, branch_id)
     def tick():
         with Session(runtime.engine) as s:
             done = store.finalize_due(
-                s, now=clock.now(), settings=runtime.settings, rules=runtime.rules
+                s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
+                rules=runtime.rules
             )
             s.commit()
             return [{m.name for m in each.absent} for each in done]

@@ -38,7 +38,8 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     before = previous_period(period)
     with session_scope(runtime.engine) as session:
         report = build_report(session, start=period.start, end=period.end,
-                              previous=(before.start, before.end), settings=runtime.settings,
+                              previous=(before.start, before.end), tz=runtime.settings.tz,
+                              visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label)
     if xlsx is not None:
         write_xlsx(report, xlsx)

@@ -95,7 +95,8 @@ class Ticker:
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             result.closed = len(attendance_store.close_due(session, now=now))
-            attendance_store.finalize_due(session, now=now, settings=self.settings, rules=self.rules)
+            attendance_store.finalize_due(session, now=now, confirm_hours=self.settings.absence_confirm_hours,
+                                           rules=self.rules)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
         self.last = now
@@ -262,7 +263,8 @@ class Ticker:
                   end: datetime) -> list[p.Reminder]:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
-            settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
+            tz=self.settings.tz, visit_target=self.settings.visit_target_per_year,
+            rules=self.rules, title=f"周报 {start.month}月{start.day}日起")
         text = reports.render_markdown(report)
         leaders_groups = session.exec(
             select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
