@@ -154,6 +154,7 @@ class Command:
         if words and is_particle(words[-1][0]) and not any(a.kind == "rest" for a in self.args):
             words = words[:-1]
         values: dict[str, Any] = {}
+        skipped: str | None = None
         index = 0
         args = self.args
         for position, arg in enumerate(args):
@@ -199,8 +200,14 @@ class Command:
                 words[index], words[index + 1] = words[index + 1], words[index]
                 token = words[index][0]
             value, problem = self._value(arg, token, env)
+            if problem is not None and arg.optional and position + 1 < len(args) and not skipped:
+                # 排行榜 城关: the optional period is left out, the word is the next argument.
+                values[arg.key] = None
+                skipped = problem
+                continue
             if problem is not None:
-                return {}, problem
+                return {}, skipped or problem  # 排行榜 明年: the first reading's complaint
+            skipped = None
             values[arg.key] = value
             index += 1
         while index < len(words) and words[-1][0].startswith("@"):

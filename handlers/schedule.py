@@ -17,6 +17,7 @@ from bot.core import Reply
 from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
 from bot.domain.text import show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
+from bot.registry import branch as branch_arg
 from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
@@ -26,6 +27,8 @@ from bot.scheduling.rules import (
     parse_rule,
 )
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
+from storage.org import branch_by_name
+from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
@@ -79,6 +82,10 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
     policy = spec.policy
+    old = next((s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)
+                if s.activity_type == kind.value), None)
+    before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
+              if old is not None else None)
     schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
                              policy=policy, now=ctx.now,
@@ -86,8 +93,12 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     ctx.audit("schedule.set", target=ctx.branch.name,
               detail={"kind": kind.value, "rule": schedule.rule,
                       "minutes": schedule.duration_minutes, "policy": policy})
-    lines = [f"已设置 {ctx.branch.name} {kind.value}：{schedule.rule}，"
-             f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。", "接下来："]
+    verb = "已改为" if before is not None else "已设置"
+    lines = [f"{verb} {ctx.branch.name} {kind.value}：{schedule.rule}，"
+             f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
+    if before is not None:
+        lines.append(f"原来的日程（已替换）：{before}。")
+    lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     return Reply("\n".join(lines))
 
@@ -112,20 +123,42 @@ def _line(occurrence, ctx: Ctx, kind: str) -> str:
 
 
 def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if ctx.branch is None:
-        return Reply.error("请在支部群里查看日程。")
-    schedules = branch_schedules(ctx.session, branch_id=ctx.branch.id)
+    branch = ctx.branch
+    if args.get("branch"):
+        branch = branch_by_name(ctx.session, name=args["branch"])
+        if branch is None:
+            return Reply.error(usage_text(AGENDA, f"没有找到支部「{args['branch']}」"))
+    if branch is None:
+        if not ctx.bureau_wide:
+            return Reply.error("你还没有所属支部。请在支部群里发送「日程」。")
+        return _bureau_agenda(ctx)
+    schedules = branch_schedules(ctx.session, branch_id=branch.id)
     if not schedules:
-        return Reply(f"{ctx.branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
-    lines = [f"{ctx.branch.name}的日程："]
+        return Reply(f"{branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
+    lines = [f"{branch.name}的日程："]
     lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}" for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
     lines.append("接下来：")
     lines += [_line(o, ctx, kind) for o, kind in upcoming]
-    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
+    row = ctx.session.get(BranchReminderSettings, branch.id)
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
         lines.append(f"提醒已暂停至 {show_date(row.paused_until, today=ctx.local_now.date())}。")
+    return Reply("\n".join(lines))
+
+
+def _bureau_agenda(ctx: Ctx) -> Reply:
+    """A leader in a private chat: each branch's next activity, and how to see one branch."""
+    lines = ["各支部接下来的活动："]
+    for branch in org_branches(ctx.session):
+        found = sorted(((o, s.activity_type)
+                        for s in branch_schedules(ctx.session, branch_id=branch.id)
+                        for o in _upcoming(ctx, s, 1)), key=lambda pair: pair[0].starts_at)
+        if found:
+            lines.append(f"{branch.name}：" + _line(found[0][0], ctx, found[0][1])[2:])
+        else:
+            lines.append(f"{branch.name}：还没有固定日程")
+    lines.append("看某个支部的全部日程：发送「日程 支部名称」，例如：日程 城关")
     return Reply("\n".join(lines))
 
 
@@ -182,6 +215,10 @@ SET = Command(
     args=(rest("text", "要设置的内容", hint="活动类型、日期规则和时间"),), roles=MANAGERS | LEADERS,
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
 )
+AGENDA = Command(
+    name="日程", summary="查看本支部（或指定支部）接下来的活动", handler=agenda,
+    args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
+)
 PAUSE = Command(
     name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,
     args=(day("until", "恢复提醒的日期"),), roles=MANAGERS, example="暂停提醒 至 12月31日",
@@ -191,8 +228,7 @@ PAUSE = Command(
 
 def register(registry: CommandRegistry) -> None:
     registry.add(SET)
-    registry.add(Command(name="日程", summary="查看本支部接下来的活动", handler=agenda,
-                         example="日程", capability="schedule"))
+    registry.add(AGENDA)
     registry.add(PAUSE)
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
                          roles=MANAGERS, example="恢复提醒", capability="schedule"))

@@ -183,6 +183,20 @@ def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list
     )
 
 
+def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int, Activity]:
+    """The activity each attendance or absence entry was earned at, by entry id."""
+    ids = {int(e.source_id) for e in entries
+           if e.source_kind in ("attendance", "absence") and str(e.source_id).isdigit()}
+    if not ids:
+        return {}
+    found = {attendance_id: activity for attendance_id, activity in session.execute(
+        select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.id.in_(ids)))}
+    return {e.id: found[int(e.source_id)] for e in entries  # type: ignore[misc]
+            if str(e.source_id).isdigit() and int(e.source_id) in found
+            and e.source_kind in ("attendance", "absence")}
+
+
 # --- branches --------------------------------------------------------------------------
 
 

@@ -338,7 +338,7 @@ def test_rating_the_activity_and_replacing_the_rating(runtime, chat, clock, bran
         ("l4", "评价 6 很好", "分数不能大于 5"),
         ("l4", "评价 0", "分数不能小于 1"),
         ("l4", "评价 好", "分数应是数字（1 到 5）"),
-        ("l4", "活动 全部", "「活动」后面不用写别的"),
+        ("l4", "活动 全部", "没有找到支部「全部」"),
     ],
 )
 def test_bad_input_shows_the_usage_and_changes_nothing(
