@@ -453,7 +453,7 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
     """The report as Markdown: short lines per branch by default, which WeCom and DingTalk
     chats render on a phone; `table=True` gives one wide table for a file or the terminal."""
     lines = [f"## 党建工作报告 {report.title}",
-             f"统计区间：{report.first_day} 至 {report.last_day}", ""]
+             f"统计区间：{_day(report.first_day)} 至 {_day(report.last_day)}", ""]
     if table:
         lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 参与率 | 积分 | 人均"
                   " | 得分 | 档 | 较上期 | 调研 |",
@@ -483,6 +483,10 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
     if report.under_visited:
         lines.append(f"**年度调研未达标**：{'、'.join(report.under_visited)}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _tier(line: BranchLine) -> str:

@@ -69,7 +69,8 @@ def db_current() -> None:
 @app.command()
 def chat(
     user: Annotated[str, typer.Option("--user", help="平台用户 ID（名册中的企业微信ID或钉钉ID）")],
-    text: Annotated[Optional[str], typer.Argument(help="要发送的一句话；不给则进入交互模式")] = None,
+    text: Annotated[Optional[list[str]], typer.Argument(
+        help="要发送的一句话（可以不加引号）；不给则进入交互模式", show_default=False)] = None,
     chat_id: Annotated[Optional[str], typer.Option("--chat", help="群聊 ID")] = None,
     platform: Annotated[str, typer.Option(help="wecom 或 dingtalk")] = "wecom",
     private: Annotated[bool, typer.Option("--private", help="私聊")] = False,
@@ -82,25 +83,60 @@ def chat(
         raise typer.Exit(2)
     if chat_id is None and not private:
         private = True
-    runtime = get_runtime()
-    if text is not None:
-        typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id, text=text,
-                              private=private)))
+    # The console's output is the conversation: log lines stay out of it unless asked for
+    # (DJBOT_LOG_LEVEL=INFO shows them, on stderr).
+    runtime = get_runtime(default_log_level="ERROR")
+    if text:
+        typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id,
+                              text=" ".join(text), private=private)))
         _after_console_turn(runtime)
         return
     where = "私聊" if private else f"群 {chat_id}"
-    typer.echo(f"以 {platform} 用户 {user} 在{where}发言；输入「帮助」查看指令，Ctrl-D 退出。")
+    history = _line_editing()
+    typer.echo(f"以 {platform} 用户 {user} 在{where}发言；输入「帮助」查看指令，"
+               "输入「退出」（或 exit、quit、Ctrl-D）结束。")
     while True:
         try:
             line = input("> ")
         except (EOFError, KeyboardInterrupt):
             typer.echo("")
-            return
+            break
+        if line.strip().casefold() in QUIT_WORDS:
+            break
         if not line.strip():
             continue
         typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id, text=line,
                               private=private)))
         _after_console_turn(runtime)
+
+
+QUIT_WORDS = {"退出", "exit", "quit", "q", "再见", "结束对话"}
+
+
+def _line_editing():
+    """Arrow keys, editing and history for the interactive console (kept between sessions
+    in ~/.djbot_history); None where readline is not available."""
+    try:
+        import atexit
+        import readline
+        from pathlib import Path
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return None
+    path = Path.home() / ".djbot_history"
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    atexit.register(lambda: _save_history(readline, path))
+    return path
+
+
+def _save_history(readline, path) -> None:
+    try:
+        readline.write_history_file(path)
+    except OSError:
+        pass
 
 
 def _after_console_turn(runtime) -> None:
