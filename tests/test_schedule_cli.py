@@ -93,9 +93,12 @@ def test_doctor_reports_holiday_data_coverage(settings):
     assert lines[0][0] is False and "不含 2026 年" in lines[0][1]
     ok = doctor.run(settings, calendar=HolidayCalendar(), today=datetime(2026, 3, 1, tzinfo=SHANGHAI))
     assert ok[0] == (True, "节假日数据包含 2026 年（法定节假日与调休）")
-    assert ok[1][0] is True and "2027" in ok[1][1]  # not announced yet in March: a note
+    assert ok[1][0] is None and "2027" in ok[1][1]  # not announced yet in March: a note
     late = doctor.run(settings, calendar=HolidayCalendar(), today=datetime(2026, 12, 20, tzinfo=SHANGHAI))
-    assert late[1][0] is False
+    assert late[1][0] is None  # still a note in December; a failure once 2027 begins
+    january = doctor.run(settings, calendar=HolidayCalendar(),
+                         today=datetime(2027, 1, 2, tzinfo=SHANGHAI))
+    assert january[0][0] is False and "不含 2027 年" in january[0][1]
 
 
 async def test_the_service_beat_ticks_and_delivers(runtime, clock, engine):

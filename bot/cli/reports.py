@@ -42,7 +42,14 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
                               visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label)
     if xlsx is not None:
-        write_xlsx(report, xlsx)
+        if not xlsx.parent.is_dir():
+            typer.echo(f"文件夹 {xlsx.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)
+            raise typer.Exit(2)
+        try:
+            write_xlsx(report, xlsx)
+        except OSError as exc:
+            typer.echo(f"无法写入 {xlsx}：{exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
         typer.echo(f"已写入 {xlsx}")
     elif as_json:
         typer.echo(render_json(report))
@@ -79,6 +86,12 @@ def report(
 ) -> None:
     """`djbot report --from DATE --to DATE` is the same as `djbot report range …`."""
     if ctx.invoked_subcommand is not None:
+        # `report --json weekly` means `report weekly --json`: the options are handed on.
+        ctx.obj = {"as_json": as_json, "xlsx": xlsx}
+        if first or last:
+            typer.echo("--from/--to 用于日期区间，不能和 weekly 一起用；"
+                       "看某一周请用 djbot report weekly --week 2026-W48", err=True)
+            raise typer.Exit(2)
         return
     if first is None and last is None:
         typer.echo(ctx.get_help())
@@ -89,11 +102,13 @@ def report(
 
 @report_app.command("weekly")
 def weekly(
+    ctx: typer.Context,
     week: Annotated[Optional[str], typer.Option("--week", help="ISO 周，如 2026-W48；默认上一个完整周")] = None,
     as_json: JsonOption = False,
     xlsx: XlsxOption = None,
 ) -> None:
     """一周的报告（周一至周日）。"""
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
     runtime = _runtime()
     tz = runtime.settings.tz
     if week:
@@ -108,11 +123,18 @@ def weekly(
 
 
 @report_app.command("range")
-def date_span(first: FromOption = None, last: ToOption = None, as_json: JsonOption = False,
-              xlsx: XlsxOption = None) -> None:
+def date_span(ctx: typer.Context, first: FromOption = None, last: ToOption = None,
+              as_json: JsonOption = False, xlsx: XlsxOption = None) -> None:
     """任意日期区间的报告（如年度考核）。"""
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
     runtime = _runtime()
     emit(runtime, _range(first, last, runtime.settings.tz), as_json=as_json, xlsx=xlsx)
+
+
+def _inherited(ctx: typer.Context, as_json: bool, xlsx: Path | None) -> tuple[bool, Path | None]:
+    """Options given before the sub-command (`report --json weekly`) count as given after."""
+    given = ctx.obj or {}
+    return as_json or bool(given.get("as_json")), xlsx or given.get("xlsx")
 
 
 def register(app: typer.Typer) -> None:
