@@ -102,7 +102,7 @@ def test_doctor_reports_holiday_data_coverage(settings):
 
 
 async def test_the_service_beat_ticks_and_delivers(runtime, clock, engine):
-    from bot.scheduler import SchedulerService
+    from bot.scheduling.service import SchedulerService
     from bot.sender import SendResult
     from storage.schedules import save_schedule
 
