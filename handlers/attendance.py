@@ -574,7 +574,7 @@ APPROVE = Command(
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
-    example="批准请假 张三",
+    example="批准请假 刘洋",
     capability="attendance",
 )
 REVOKE = Command(
@@ -583,7 +583,7 @@ REVOKE = Command(
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
-    example="驳回请假 张三",
+    example="驳回请假 刘洋",
     capability="attendance",
 )
 MAKEUP = Command(
@@ -592,7 +592,7 @@ MAKEUP = Command(
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
-    example="补签 张三 手机没电",
+    example="补签 陈静 手机没电",
     capability="attendance",
 )
 MISSING = Command(

@@ -140,3 +140,40 @@ def test_a_pipe_in_a_command_table_cell_is_escaped():
     registry.add(Command(name="试", summary="a|b", handler=lambda ctx, args: None, example="试 x|y"))
     row = [line for line in render_markdown(registry).splitlines() if line.startswith("| 试")][0]
     assert len(re.findall(r"(?<!\\)\|", row)) == 7  # six cells, nothing split
+
+
+# --- the chat examples of docs/commands.md ---------------------------------------------------
+
+# Who says each example: by the roles that may use it, in the chat it belongs in.
+SPEAKERS = {"请假": "cg04"}  # cg03 has just checked in; cg04 asks leave from the same activity
+
+
+def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_path, monkeypatch):
+    from bot.config import Settings
+    from bot.core import IncomingMessage
+    from bot.demo import load_demo
+    from bot.runtime import build_runtime
+    from storage.models import Role
+
+    runtime = build_runtime(Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}"),
+                            clock=ManualClock(NOW))
+    load_demo(runtime)
+    for n, command in enumerate(runtime.registry.commands):
+        roles = command.roles
+        if command.name in SPEAKERS:
+            user = SPEAKERS[command.name]
+        elif roles is None:
+            user = "cg03"
+        elif Role.SECRETARY in roles:
+            user = "cg01"
+        elif Role.LEADER not in roles:
+            user = "admin01"
+        else:
+            user = "ld01"
+        chat = None if command.where == "private" or user == "ld01" else "demo-g1"
+        if command.where == "group" and user == "ld01":
+            chat = "demo-leaders"
+        reply = runtime.dispatcher.handle_sync(IncomingMessage(
+            platform="wecom", chat_id=chat or user, sender_id=user, text=command.example or "",
+            message_id=f"example-{n}", at=NOW, is_private=chat is None))
+        assert not reply.is_error, f"{command.example} ({user}): {reply.text}"
