@@ -39,7 +39,7 @@ def test_preview_prints_occurrences_as_the_scheduler_fires_them(djbot):
         "2026-10-08 周四 19:30",
     ]
     moved = djbot("schedule", "preview", "每月第一个周五 14:30", "--from", "2026-10-01", "--count", "1")
-    assert "2026-10-08 周四 14:30  （原定 10-02，法定节假日，顺延到 10-08）" in moved.output
+    assert "2026-10-08 周四 14:30  （原定 10月2日，法定节假日，顺延到 10月8日）" in moved.output
 
 
 def test_preview_explains_a_bad_rule(djbot):

@@ -157,7 +157,7 @@ def demo_command() -> None:
 
     settings = cli.load_settings()
     started_over = _start_demo_over(settings.database_url)
-    runtime = _runtime()
+    runtime = cli.get_runtime(settings, default_log_level="ERROR")  # the walkthrough, no log lines
     result = load_demo(runtime)
     typer.echo(f"数据库：{runtime.settings.database_url}")
     if started_over:

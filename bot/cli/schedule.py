@@ -88,7 +88,7 @@ def preview(
             when = occ.starts_at or occ.nominal
             line = f"{when:%Y-%m-%d} 周{WEEKDAY_NAMES[when.weekday()]} {when:%H:%M}"
             if occ.moved:
-                line += f"  （原定 {occ.nominal:%m-%d}，{occ.note}）"
+                line += f"  （原定 {occ.nominal.month}月{occ.nominal.day}日，{occ.note}）"
             elif occ.note:
                 line += f"  ✗ {occ.note}"
             typer.echo(line)

@@ -251,7 +251,7 @@ class Ticker:
                 continue
             rows = reports.weekly_leaderboard(session, branch_id=branch.id, start=start, end=end,
                                               limit=10)
-            lines = [f"【上周积分榜】{branch.name}（{start:%m-%d} 至 {end - timedelta(days=1):%m-%d}）"]
+            lines = [f"【上周积分榜】{branch.name}（{_day(start)} 至 {_day(end - timedelta(days=1))}）"]
             lines += [f"{r.rank}. {r.name} {r.points}分" for r in rows] or ["上周暂无积分记录。"]
             lines.append("发送「积分」查看自己的积分。")
             for group in view.groups:
@@ -363,3 +363,7 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
     )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.month}月{moment.day}日"
