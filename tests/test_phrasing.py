@@ -60,6 +60,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("评价 4.5", "分数应是整数（1 到 5），收到「4.5」"),
     ("调研 城关派出所 发现问题 2", m("调研", branch="城关派出所党支部", details="发现问题 2")),
     ("暂停提醒 至 12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    # The last two rows reach 设置's own handlers; their refusals are checked end to end in
+    # test_push_settings_say_what_is_wrong_with_the_key below.
+    ("设置 钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc",
+     m("设置", text="钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc")),
+    ("设置 推送 城关派出所党支部 notakey", m("设置", text="推送 城关派出所党支部 notakey")),
     # --- 签到 ---------------------------------------------------------------------------
     ("签到", m("签到")),
     ("签到!", m("签到")),

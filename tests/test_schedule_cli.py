@@ -68,9 +68,9 @@ def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):
                    "--step", "15")
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("📣")]
-    assert lines[0].startswith("📣 11-24 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
-    assert any(line.startswith("📣 11-25 18:30 [wecom 群 g1] 【活动提醒】") for line in lines)
-    assert any(line.startswith("📣 11-25 21:00 [wecom 私聊 sec] 【活动结束】") for line in lines)
+    assert lines[0].startswith("📣 11月24日 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
+    assert any(line.startswith("📣 11月25日 18:30 [wecom 群 g1] 【活动提醒】") for line in lines)
+    assert any(line.startswith("📣 11月25日 21:00 [wecom 私聊 sec] 【活动结束】") for line in lines)
     with Session(engine) as session:
         assert {m.status for m in session.exec(select(OutboxMessage))} == {"sent"}
 

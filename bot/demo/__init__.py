@@ -230,7 +230,7 @@ def walkthrough(runtime: Runtime) -> str:
     lines += [
         "  djbot chat --user cg03 --chat demo-g1    # 不带文字进入交互模式，输入「退出」结束",
         "  djbot report weekly    # 上周各支部的活动、参与率、得分和红黄蓝档",
-        "  djbot tick --until +2d    # 快进两天，看调度器会发出哪些提醒",
+        "  djbot tick --until +7d --step 30    # 快进一周，看调度器发出的提醒和积分榜",
         "  djbot audit    # 查看操作记录",
         "再运行一次 make demo（或 djbot demo）会清空演示数据，从头开始。",
     ]
