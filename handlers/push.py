@@ -13,6 +13,7 @@ from bot.core import Reply
 from bot.domain.push import (
     dingtalk_robot_url_problem,
     dingtalk_secret_problem,
+    looks_like_wecom_key,
     wecom_webhook_key,
 )
 from bot.domain.text import match_name
@@ -72,7 +73,7 @@ def set_wecom_push(ctx: Ctx, text: str) -> Reply:
         missing = "支部（或写「领导」）" if not target else "群机器人的 webhook 地址"
         return Reply.error(f"缺少{missing}。\n例如：{WECOM_EXAMPLE}")
     key = wecom_webhook_key(key_or_url)
-    if key is None:
+    if key is None or not looks_like_wecom_key(key):
         return Reply.error(
             "这不是群机器人的推送地址：请在群设置→群机器人里复制整条 webhook 地址"
             f"（…/webhook/send?key=…）发给我。\n例如：{WECOM_EXAMPLE}"

@@ -20,9 +20,16 @@ def wecom_webhook_key(key_or_url: str) -> str | None:
     value = key_or_url.strip()
     if value.startswith(("http://", "https://")):
         keys = parse_qs(urlparse(value).query).get("key")
-        value = keys[0] if keys and keys[0] else ""
-    # A group robot's key is a UUID (8-4-4-4-12); a word like "notakey" is a slip.
-    return value if _WECOM_KEY.fullmatch(value) else None
+        return keys[0] if keys and keys[0] else None
+    if value and all(c.isalnum() or c in "-_" for c in value):
+        return value
+    return None
+
+
+def looks_like_wecom_key(key: str) -> bool:
+    """A group robot's key is a UUID (8-4-4-4-12); a word like "notakey" typed in chat is a
+    slip, not a key (the command line, used by operators, takes any key as given)."""
+    return _WECOM_KEY.fullmatch(key) is not None
 
 
 def dingtalk_robot_url_problem(url: str, *, oapi_base: str) -> str | None:
