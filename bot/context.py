@@ -24,6 +24,8 @@ class Commands(Protocol):
 
     def get(self, name: str) -> Any: ...
 
+    def match(self, text: str) -> tuple[Any, str]: ...
+
 
 
 @dataclass

@@ -13,7 +13,7 @@ from storage.models import ROLE_LABELS, Role
 def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     topic = args.get("command")
     if topic:
-        command = ctx.registry.get(topic)
+        command = ctx.registry.get(topic) or ctx.registry.match(topic)[0]
         if command is None:
             return Reply.error(f"没有「{topic}」这个指令。发送「帮助」查看全部指令。")
         text = describe(command)

@@ -77,6 +77,9 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
 def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    if not text.strip():
+        return Reply.error(f"缺少{kind.value}的日期和时间。\n"
+                           f"例如：设置 {kind.value} 每月15日 14:30 2小时")
     try:
         spec = parse_spec(kind, text)
     except RuleError as exc:

@@ -494,6 +494,13 @@ def test_push_settings_say_what_is_wrong_with_the_key(chat, bureau):
     assert "以 SEC 开头" not in short_secret.text  # it does start with SEC
 
 
+def test_setting_a_kind_without_its_rule_says_what_is_missing(chat, bureau):
+    reply = chat.say("sec", "设置 主题党日", chat="g1")
+    assert reply.is_error and reply.text.startswith("缺少主题党日的日期和时间")
+    assert "「」" not in reply.text and "例如：设置 主题党日 每月15日 14:30 2小时" in reply.text
+    assert chat.say("zq", "帮助 签到了").text.startswith("签到：")
+
+
 def test_a_near_miss_is_answered_with_the_command_meant(chat, bureau):
     reply = chat.say("zq", "签道", chat="g1")
     assert reply.is_error and "你是想发送「签到」吗？" in reply.text
