@@ -5,8 +5,8 @@ The history is played through the dispatcher with a clock set to the past, the w
 people would have written it: secretaries open and close a weekly 政治夜学 and a monthly
 主题党日, members check in, ask for leave and log study, leaders log visits. The three
 branches differ on purpose (one keeps up, one mostly, one hardly), so the weekly report
-and 红黄蓝榜 show a red, a yellow and a blue branch on the first try. Message ids are
-fixed, so loading twice changes nothing.
+and 红黄蓝榜 show a red, a yellow and a blue branch on the first try. `djbot demo` removes
+an earlier demo database first (bot/cli/org.py), so each run starts from the same place.
 """
 
 from __future__ import annotations
