@@ -10,7 +10,13 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.points import Tier, describe_rule, named_period, points_reference
+from bot.domain.points import (
+    Tier,
+    describe_rule,
+    named_period,
+    points_reference,
+    previous_period,
+)
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
 from storage.org import branch_by_name
 from storage.reports import (
@@ -115,11 +121,24 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     default = "本周" if ctx.rules.tiers.period == "week" else "本月"
     name = args.get("period") or default
     # Month (or week) to date: activities not yet held must not count against anyone.
-    period = named_period(name, ctx.now, ctx.settings.tz).until(ctx.now)
+    whole = named_period(name, ctx.now, ctx.settings.tz)
+    period = whole.until(ctx.now)
     figures = branch_figures(ctx.session, start=period.start, end=period.end)
     table = standings(figures, ctx.rules, period)
+    note = None
+    if not args.get("period") and all(s.score is None for s in table):
+        # On the 1st nothing has been held yet: the month just ended, rather than nothing.
+        before = previous_period(whole)
+        earlier = standings(branch_figures(ctx.session, start=before.start, end=before.end),
+                            ctx.rules, before)
+        if any(s.score is not None for s in earlier):
+            period, table = before, earlier
+            name = "上月" if name == "本月" else "上周"
+            note = f"本期还没有开展活动，先看{name}的。"
     mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
     lines = [f"红黄蓝榜（{name}，{mode}分档）"]
+    if note:
+        lines.append(note)
     for tier in Tier:
         members = [s for s in table if s.tier is tier]
         if ctx.bureau_wide:

@@ -88,3 +88,16 @@ def test_dates_are_written_one_way(chat, bureau, clock):
     chat.say("cg-sec", "设置 夜学 每周三 19:30", chat="g-cg")
     agenda = chat.say("zq", "日程", chat="g-cg").text
     assert "月0" not in agenda  # 12月2日, never 12月02日
+
+
+def test_on_the_first_of_the_month_the_tiers_show_the_month_just_ended(runtime, chat, clock):
+    from tests.conftest import local
+    from tests.test_points import tiered_bureau
+
+    seed(runtime.engine, tiered_bureau)  # a theme day in each branch on 5 November
+    clock.set(local(2026, 12, 1, 8, 0))
+    reply = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert reply.startswith("红黄蓝榜（上月") and "本期还没有开展活动" in reply
+    assert "🔴 红榜（1 个）\n· 红星支部" in reply
+    asked = chat.say("boss", "红黄蓝榜 本月", chat="g-leaders").text  # asked for: as asked
+    assert "本期未开展活动" in asked

@@ -159,7 +159,7 @@ def chat(
         _after_console_turn(runtime)
         return
     where = "私聊" if private else f"群 {chat_id}"
-    history = _line_editing()
+    _line_editing()
     typer.echo(f"以 {platform} 用户 {user} 在{where}发言；输入「帮助」查看指令，"
                "输入「退出」（或 exit、quit、Ctrl-D）结束。")
     while True:
