@@ -67,7 +67,8 @@ def run(path: Path, repeat: int) -> list[tuple[str, float]]:
 
         def report():
             return build_report(session, start=week.start, end=week.end,
-                                previous=(before.start, before.end), settings=settings,
+                                previous=(before.start, before.end), tz=settings.tz,
+                                visit_target=settings.visit_target_per_year,
                                 rules=runtime.rules)
 
         report_ms = median_ms(report, repeat)

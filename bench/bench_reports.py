@@ -137,7 +137,8 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
 
         def report():
             return build_report(session, start=week.start, end=week.end,
-                                previous=(before.start, before.end), settings=settings,
+                                previous=(before.start, before.end), tz=settings.tz,
+                                visit_target=settings.visit_target_per_year,
                                 rules=rules, title=WEEK)
 
         params = {"s1": sqlite_time(week.start), "e1": sqlite_time(week.end),

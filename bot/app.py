@@ -13,7 +13,7 @@ from bot import metrics
 from bot.adapters.dingtalk import routes as dingtalk_routes
 from bot.adapters.wecom import routes as wecom_routes
 from bot.runtime import Runtime
-from bot.scheduler import SchedulerService
+from bot.scheduling.service import SchedulerService
 from bot.web import routes as web_routes
 from storage import db
 

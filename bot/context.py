@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
@@ -14,8 +14,18 @@ from bot.core import IncomingMessage
 from bot.domain.rules import Rules
 from storage.models import AuditEntry, Branch, ChatBinding, Member, Role
 
-if TYPE_CHECKING:
-    from bot.registry import CommandRegistry
+
+class Commands(Protocol):
+    """What a handler may ask of the command registry (帮助 lists it, 设置 dispatches on
+    its settings); bot.registry imports Ctx's module, so Ctx names only this."""
+
+    commands: list[Any]
+    settings: dict[str, Any]
+
+    def get(self, name: str) -> Any: ...
+
+    def match(self, text: str) -> tuple[Any, str]: ...
+
 
 
 @dataclass
@@ -25,7 +35,7 @@ class Ctx:
     clock: Clock
     settings: Settings
     rules: Rules
-    registry: "CommandRegistry"
+    registry: Commands
     member: Member | None
     # The branch this chat speaks for: the bound group's branch, or in a private
     # chat the sender's own branch. None in the leaders' group or for a stranger.

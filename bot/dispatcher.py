@@ -23,8 +23,9 @@ from bot.config import Settings
 from bot.context import Ctx
 from bot.core import IncomingMessage, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import normalize, strip_leading_mentions
-from bot.registry import LEADERS, MANAGERS, CommandRegistry, shorten, usage_text
+from bot.domain.text import clean
+from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
+from storage import org
 from storage.errors import Conflict
 from storage.models import (
     ROLE_LABELS,
@@ -148,7 +149,7 @@ class Dispatcher:
             return reply, command, False
 
     def _run(self, session: Session, message: IncomingMessage) -> tuple[Reply, str | None]:
-        text = strip_leading_mentions(normalize(message.text))
+        text = clean(message.text)
         member = session.exec(
             MEMBER_BY_IDENTITY, params={"platform": message.platform, "user_id": message.sender_id}
         ).first()
@@ -169,8 +170,7 @@ class Dispatcher:
             text = "帮助"
         command, arg_text = self.registry.match(text)
         if command is None:
-            head = shorten(text.split(" ", 1)[0])
-            return Reply.error(f"没有「{head}」这个指令。发送「帮助」查看可用指令。"), None
+            return Reply.error(self._unknown(text)), None
 
         if command.needs_member and member is None:
             return Reply.error(
@@ -210,7 +210,11 @@ class Dispatcher:
         ):
             return Reply.error(f"你只能管理本支部的事务，本群属于「{branch.name}」。"), command.name
 
-        args, problem = command.parse(arg_text)
+        env = ParseEnv(
+            today=self.clock.now().astimezone(self.settings.tz).date(),
+            branches=lambda: [b.name for b in org.branches(session)],
+        )
+        args, problem = command.parse(arg_text, env)
         if problem is not None:
             return Reply.error(usage_text(command, problem)), command.name
 
@@ -227,6 +231,14 @@ class Dispatcher:
             bureau_wide=bureau_wide,
         )
         return command.handler(ctx, args), command.name
+
+
+    def _unknown(self, text: str) -> str:
+        head = shorten(text.split(" ", 1)[0], 12)
+        meant = self.registry.suggest(text)
+        if meant is not None:
+            return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
+        return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
 
 
 def _role_order(role: Role) -> int:

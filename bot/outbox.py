@@ -270,7 +270,8 @@ class ConsoleSender:
         where = {"group": "群", "leaders": "领导群", "user": "私聊"}.get(message.target_kind, "")
         stamp = ""
         if self._clock is not None:
-            stamp = f"{self._clock.now().astimezone(self._tz):%m-%d %H:%M} "
+            local = self._clock.now().astimezone(self._tz)
+            stamp = f"{local.month}月{local.day}日 {local:%H:%M} "
         self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] "
                    f"{message.payload.get('text', '')}")
         return SendResult.sent()

@@ -4,9 +4,23 @@ argument shape; parsing, usage lines and 帮助 are all derived from these decla
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
+
+from bot.domain.text import (
+    DateError,
+    closest_word,
+    is_particle,
+    match_name,
+    parse_date,
+    parse_minutes,
+    parse_number,
+    SEPARATORS as SEPARATOR_RE,
+    short_name,
+    split_words,
+)
 
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
@@ -17,7 +31,11 @@ if TYPE_CHECKING:
 # Handlers are plain functions: the database is synchronous, and the dispatcher runs
 # the whole transaction off the event loop (see Dispatcher.handle).
 Handler = Callable[["Ctx", dict[str, Any]], "Reply"]
-ArgKind = Literal["word", "int", "choice", "rest"]
+# word: one word; int: a whole number (units such as 分 or 星 may be attached);
+# choice: one of a few words; rest: the rest of the line as written; minutes: a duration
+# (45, 45分钟, 1.5小时) in minutes; date: a day (12月31日, 明天, 下周二) as a date;
+# branch: a branch by full name, short name or unique prefix, given as its full name.
+ArgKind = Literal["word", "int", "choice", "rest", "minutes", "date", "branch"]
 
 MANAGERS = MANAGER_ROLES
 LEADERS = LEADER_ROLES
@@ -26,43 +44,85 @@ LEADERS = LEADER_ROLES
 @dataclass(frozen=True)
 class Arg:
     key: str  # the handler's keyword
-    label: str  # shown in usage, e.g. "原因"
+    label: str  # what it is, in words: "原因", "姓名"
     kind: ArgKind = "word"
     optional: bool = False
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()  # for choice; for branch, extra words taken as they are
     min: int | None = None
     max: int | None = None
+    hint: str = ""  # how it may be written, said when it is missing: "姓名、@某人或编号"
+    units: tuple[str, ...] = ()  # for int: units people attach ("分", "星")
 
     @property
     def usage(self) -> str:
-        shown = "|".join(self.choices) if self.kind == "choice" else self.label
-        return f"[{shown}]" if self.optional else f"<{shown}>"
+        shown = "/".join(self.choices) if self.kind == "choice" else self.label
+        return f"[{shown}]" if self.optional else shown
+
+    @property
+    def missing(self) -> str:
+        return f"缺少{self.label}" + (f"（{self.hint}）" if self.hint else "")
 
 
 # Every free text has a bound that fits its field; a longer one is refused with the limit.
 WORD_MAX_CHARS = 30     # a name, a branch, an activity type
 REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
-# An integer argument: ASCII digits, at most this many ("²" and 5,000 digits are not numbers).
-_INTEGER = re.compile(r"-?[0-9]{1,9}")
 
 
-def word(key: str, label: str, *, optional: bool = False) -> Arg:
-    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS)
+def word(key: str, label: str, *, optional: bool = False, hint: str = "") -> Arg:
+    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
-            optional: bool = False) -> Arg:
-    return Arg(key, label, "int", optional, min=min, max=max)
+            optional: bool = False, units: tuple[str, ...] = ()) -> Arg:
+    return Arg(key, label, "int", optional, min=min, max=max, units=units)
 
 
 def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = False) -> Arg:
     return Arg(key, label, "choice", optional, choices=choices)
 
 
-def rest(key: str, label: str, *, optional: bool = False,
+def rest(key: str, label: str, *, optional: bool = False, hint: str = "",
          max_chars: int = REST_MAX_CHARS) -> Arg:
     """The rest of the message, spaces and all (a reason, a comment, a topic)."""
-    return Arg(key, label, "rest", optional, max=max_chars)
+    return Arg(key, label, "rest", optional, max=max_chars, hint=hint)
+
+
+def minutes(key: str, label: str, *, min: int | None = None, max: int | None = None,
+            optional: bool = False) -> Arg:
+    """A duration in whole minutes: 45, 45分钟, 1.5小时, 1小时30分, 半小时."""
+    return Arg(key, label, "minutes", optional, min=min, max=max)
+
+
+def day(key: str, label: str, *, optional: bool = False) -> Arg:
+    """A date: 2026-12-31, 12月31日, 12.31, 31号, 明天, 下周二 (a leading 至/到 is dropped)."""
+    return Arg(key, label, "date", optional)
+
+
+def branch(key: str, label: str = "支部", *, optional: bool = False,
+           also: tuple[str, ...] = ()) -> Arg:
+    """A branch: full name, short name (城关派出所) or unique prefix (城关); the handler
+    gets the full name. Words in `also` (e.g. 领导) are passed through as they are."""
+    return Arg(key, label, "branch", optional, choices=also, max=WORD_MAX_CHARS)
+
+
+@dataclass(frozen=True)
+class ParseEnv:
+    """What parsing needs from outside: today (for 明天) and the branch names (for 城关)."""
+
+    today: date | None = None
+    branches: Callable[[], Sequence[str]] | None = None
+
+
+_NUMERIC = ("int", "minutes")
+_DATE_WORDS = ("至", "到", "截至", "直到", "一直到")
+
+
+def _is_value_of(arg: Arg, token: str) -> bool:
+    if arg.kind == "int":
+        return parse_number(token, arg.units) is not None
+    if arg.kind == "minutes":
+        return parse_minutes(token) is not None
+    return False
 
 
 @dataclass(frozen=True)
@@ -85,46 +145,139 @@ class Command:
     def usage(self) -> str:
         return " ".join([self.name, *(a.usage for a in self.args)])
 
-    def parse(self, text: str) -> tuple[dict[str, Any], str | None]:
-        """Parse the argument text; return (args, None) or ({}, what is wrong)."""
-        tokens = text.split(" ") if text else []
+    def parse(self, text: str, env: ParseEnv | None = None) -> tuple[dict[str, Any], str | None]:
+        """Parse the argument text; return (args, None) or ({}, what is wrong, in words).
+
+        Words may be separated by spaces or Chinese commas; a word that only adds tone
+        (了, 一下, 吧) is dropped; a number may carry its unit; a word argument given
+        after the number that follows it (学习 45 理论) is taken in either order.
+        """
+        env = env or ParseEnv()
+        words = [(w, at) for w, at in split_words(text)]
+        # 签到了 / 签到一下 / 请假一下 值班: the particle is tone, not an argument.
+        if words and is_particle(words[0][0]):
+            words = words[1:]
+        if words and is_particle(words[-1][0]) and not any(a.kind == "rest" for a in self.args):
+            words = words[:-1]
         values: dict[str, Any] = {}
-        for index, arg in enumerate(self.args):
+        skipped: str | None = None
+        index = 0
+        args = self.args
+        for position, arg in enumerate(args):
             if arg.kind == "rest":
-                joined = " ".join(tokens[index:]).strip()
+                joined = text[words[index][1]:].strip() if index < len(words) else ""
+                joined = joined.strip(" ,，、;；:：")
                 if not joined and not arg.optional:
-                    return {}, f"缺少{arg.label}"
+                    return {}, arg.missing
                 if arg.max is not None and len(joined) > arg.max:
                     return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(joined)} 字"
                 values[arg.key] = joined or None
                 return values, None
-            if index >= len(tokens):
+            if index >= len(words):
                 if not arg.optional:
-                    return {}, f"缺少{arg.label}"
+                    return {}, arg.missing
                 values[arg.key] = None
                 continue
-            token = tokens[index]
-            if arg.kind == "int":
-                if not _INTEGER.fullmatch(token):
-                    return {}, f"{arg.label}应为数字，收到「{token[:20]}」"
-                number = int(token)
-                if arg.min is not None and number < arg.min:
-                    return {}, f"{arg.label}不能小于 {arg.min}"
-                if arg.max is not None and number > arg.max:
-                    return {}, f"{arg.label}不能大于 {arg.max}"
-                values[arg.key] = number
-            elif arg.kind == "choice":
-                if token not in arg.choices:
-                    return {}, f"{arg.label}只能是 {'、'.join(arg.choices)}"
-                values[arg.key] = token
-            else:
-                if arg.max is not None and len(token) > arg.max:
-                    return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
-                values[arg.key] = token
-        if len(tokens) > len(self.args):
-            extra = " ".join(tokens[len(self.args):])
-            return {}, f"多余的内容「{shorten(extra)}」"
+            token = words[index][0]
+            if arg.kind == "date" and token in _DATE_WORDS:
+                index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
+                if index >= len(words):
+                    if not arg.optional:
+                        return {}, arg.missing
+                    values[arg.key] = None
+                    continue
+                token = words[index][0]
+            following = args[position + 1] if position + 1 < len(args) else None
+            if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
+                # 学习理论45分钟: the word and the number written without a space.
+                if (glued := re.fullmatch(r"(\D+?)(\d.*)", token)) and _is_value_of(
+                        following, glued.group(2)):
+                    at = words[index][1]
+                    words[index:index + 1] = [(glued.group(1), at),
+                                              (glued.group(2), at + len(glued.group(1)))]
+                    token = glued.group(1)
+            if arg.kind == "word" and following is not None and _is_value_of(following, token):
+                # 学习 45: the number is there, the word before it is what is missing;
+                # 学习 45 理论: the same words in the other order.
+                later = words[index + 1][0] if index + 1 < len(words) else None
+                if later is None or _is_value_of(following, later):
+                    if not arg.optional:
+                        return {}, arg.missing
+                    values[arg.key] = None
+                    continue
+                words[index], words[index + 1] = words[index + 1], words[index]
+                token = words[index][0]
+            value, problem = self._value(arg, token, env)
+            if problem is not None and arg.optional and position + 1 < len(args) and not skipped:
+                # 排行榜 城关: the optional period is left out, the word is the next argument.
+                values[arg.key] = None
+                skipped = problem
+                continue
+            if problem is not None:
+                return {}, skipped or problem  # 排行榜 明年: the first reading's complaint
+            skipped = None
+            values[arg.key] = value
+            index += 1
+        while index < len(words) and words[-1][0].startswith("@"):
+            words = words[:-1]  # 签到 @党建助手: the bot's mention, wherever it is put
+        if index < len(words):
+            extra = text[words[index][1]:].strip()
+            if self.args:
+                return {}, f"多余的内容「{shorten(extra)}」"
+            return {}, f"「{self.name}」后面不用写别的，收到了「{shorten(extra)}」"
         return values, None
+
+    def _value(self, arg: Arg, token: str, env: ParseEnv) -> tuple[Any, str | None]:
+        if arg.kind == "int":
+            number = parse_number(token, arg.units)
+            bounds = (f"（{arg.min} 到 {arg.max}）" if arg.min is not None and arg.max is not None
+                      else "")
+            if number is None:
+                return None, f"{arg.label}应是数字{bounds}，收到「{shorten(token)}」"
+            if number != int(number):
+                return None, f"{arg.label}应是整数{bounds}，收到「{shorten(token)}」"
+            value = int(number)
+            if arg.min is not None and value < arg.min:
+                return None, f"{arg.label}不能小于 {arg.min}"
+            if arg.max is not None and value > arg.max:
+                return None, f"{arg.label}不能大于 {arg.max}"
+            return value, None
+        if arg.kind == "minutes":
+            value = parse_minutes(token)
+            if value is None:
+                return None, f"{arg.label}应是时长，如 45、45分钟、1.5小时，收到「{shorten(token)}」"
+            if arg.min is not None and value < arg.min:
+                return None, f"{arg.label}不能少于 {arg.min} 分钟"
+            if arg.max is not None and value > arg.max:
+                return None, f"{arg.label}不能超过 {arg.max} 分钟"
+            return value, None
+        if arg.kind == "choice":
+            folded = {c.casefold(): c for c in arg.choices}
+            if token.casefold() in folded:
+                return folded[token.casefold()], None
+            return None, f"{arg.label}只能是 {'、'.join(arg.choices)}，收到「{shorten(token)}」"
+        if arg.kind == "date":
+            try:
+                return parse_date(token, env.today or date.today()), None
+            except DateError as exc:
+                return None, f"{exc}，日期可以写 12月31日、12.31、明天、下周二"
+        if arg.kind == "branch":
+            if token in arg.choices or env.branches is None:
+                return token, None
+            names = env.branches()
+            found = match_name(token, names)
+            if found.name is not None:
+                return found.name, None
+            if found.ambiguous:
+                return None, f"「{shorten(token)}」可以指{'、'.join(found.candidates)}，请写全称"
+            known = "、".join(names) or "还没有支部"
+            if found.candidates:
+                return None, (f"没有找到支部「{shorten(token)}」，你是想写「{found.candidates[0]}」吗？"
+                              f"现有支部：{known}")
+            return None, f"没有找到支部「{shorten(token)}」。现有支部：{known}"
+        if arg.max is not None and len(token) > arg.max:
+            return None, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
+        return token, None
 
 
 @dataclass(frozen=True)
@@ -151,29 +304,77 @@ class CommandRegistry:
 
     def add(self, command: Command) -> None:
         for word_ in (command.name, *command.aliases):
-            if word_ in self._by_word:
+            key = word_.casefold()
+            if key in self._by_word:
                 raise ValueError(f"command word {word_!r} registered twice")
-            self._by_word[word_] = command
+            self._by_word[key] = command
         self.commands.append(command)
 
     def get(self, name: str) -> Command | None:
-        return self._by_word.get(name)
+        """The command a word names; Latin aliases in any case (Help, HELP)."""
+        return self._by_word.get(name.casefold())
 
     def match(self, text: str) -> tuple[Command | None, str]:
-        """Find the command a normalized message starts with; return it and the argument text.
+        """Find the command a cleaned message starts with; return it and the argument text.
 
-        The first word is matched exactly; failing that, a command word of two or more
-        characters glued to its argument ("请假家里有事") is accepted too.
+        The first word is matched exactly (any case); failing that, a command word glued
+        to what follows ("请假家里有事", "签到了") is accepted, the longest word first;
+        and "我要签到" or "@小助手签到" (a mention the platform left glued) are read
+        for the command inside.
         """
-        head, _, tail = text.partition(" ")
-        command = self._by_word.get(head)
+        text = text.strip()
+        head, tail = _first_word(text)
+        command = self.get(head)
         if command is not None:
-            return command, tail.strip()
-        for word_ in sorted(self._by_word, key=len, reverse=True):
-            if len(word_) >= 2 and head.startswith(word_):
-                rest_ = (head[len(word_):] + " " + tail).strip()
-                return self._by_word[word_], rest_
+            return command, tail
+        glued = self._glued(head)
+        if glued is not None:
+            command, rest_ = glued
+            meant = closest_word(head, self._by_word)
+            if meant is not None and self._by_word[meant] is not command:
+                return None, text  # 积分名细 is a slip for 积分明细, not 积分 + 名细
+            return command, (rest_ + " " + tail).strip()
+        if head.startswith("@") or head.startswith(_FILLERS):
+            # The command is somewhere inside the first word: after the mention or filler.
+            for start in range(1, len(head)):
+                inner = head[start:]
+                found = self.get(inner) if len(inner) > 1 else None
+                if found is not None:
+                    return found, tail
+                glued = self._glued(inner) if len(inner) > 1 else None
+                if glued is not None:
+                    return glued[0], (glued[1] + " " + tail).strip()
+            if tail and head.startswith("@"):
+                return self.match(tail)
         return None, text
+
+    def _glued(self, head: str) -> tuple[Command, str] | None:
+        for word_ in sorted(self._by_word, key=len, reverse=True):
+            if not head.casefold().startswith(word_) or head.casefold() == word_:
+                continue
+            remainder = head[len(word_):]
+            # A one-character word (到) only takes a particle (到了); longer ones take
+            # any argument glued on (请假家里有事).
+            if len(word_) >= 2 or is_particle(remainder):
+                return self._by_word[word_], remainder
+        return None
+
+    def suggest(self, text: str) -> str | None:
+        """The command a near miss meant ('签道' → '签到'), for 你是想发送「签到」吗？"""
+        head, _ = _first_word(text)
+        words = [w for c in self.commands for w in (c.name, *c.aliases)]
+        return closest_word(head, words)
+
+
+# Words people put before a command: 我要签到, 帮我看看积分.
+_FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我")
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    parts = SEPARATOR_RE.split(text, maxsplit=1)
+    head = parts[0]
+    tail = parts[1].strip() if len(parts) > 1 else ""
+    return head, tail
 
 
 def shorten(text: str, limit: int = 20) -> str:
@@ -182,8 +383,10 @@ def shorten(text: str, limit: int = 20) -> str:
 
 
 def usage_text(command: Command, problem: str) -> str:
-    """The answer to bad arguments: what is wrong, the right form, an example."""
-    lines = [f"{problem.rstrip('。')}。", f"用法：{command.usage}"]
+    """The answer to bad arguments: what is wrong, in words, and one example."""
+    lines = [f"{problem.rstrip('。')}。"]
     if command.example:
         lines.append(f"例如：{command.example}")
+    else:
+        lines.append(f"发送「帮助 {command.name}」查看写法。")
     return "\n".join(lines)

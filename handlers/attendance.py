@@ -29,6 +29,7 @@ from bot.registry import (
     MANAGERS,
     Command,
     CommandRegistry,
+    branch,
     integer,
     rest,
     usage_text,
@@ -39,6 +40,7 @@ from storage import org
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
 Scope = int | None  # a branch id, or None for the whole bureau
+BUREAU_WORD = "全局"  # 未签到 全局: the bureau-wide activity
 
 
 # --- which activity a chat means ------------------------------------------------------
@@ -84,11 +86,13 @@ def _find_for_member(
     return None, None, foreign
 
 
-def _label(ctx: Ctx, activity: Activity) -> str:
+def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
+    """主题党日「…」（14:00）; with_date for what is remembered later (a leave)."""
     group = org.party_group(ctx.session, group_id=activity.party_group_id)
     kind = f"{activity.type}·{group.name}" if group else activity.type
     topic = f"「{activity.topic}」" if activity.topic else ""
-    return f"{kind}{topic}（{show_time(activity.starts_at, ctx.settings.tz, ctx.now)}）"
+    when = show_time(activity.starts_at, ctx.settings.tz, None if with_date else ctx.now)
+    return f"{kind}{topic}（{when}）"
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
@@ -146,7 +150,7 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         branch_id=scope,
         starts_at=ctx.now,
         now=ctx.now,
-        settings=ctx.settings,
+        opens_minutes_before=ctx.settings.checkin_opens_minutes_before,
         topic=topic,
         lecturer=lecturer,
         party_group_id=group_id,
@@ -166,8 +170,7 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
     """A 党小组会 is for one party group: the one named first in the topic, else the
     opener's own; returns (group id, the rest of the topic)."""
-    usage = ("党小组会要写明是哪个党小组。\n用法：开始 党小组会 <党小组> [主题]\n"
-             "例如：开始 党小组会 第一党小组 学习新党章")
+    usage = "党小组会要写明是哪个党小组。\n例如：开始 党小组会 第一党小组 学习新党章"
     if scope is None:
         return Reply.error(usage)
     first, _, rest_of_topic = topic.partition(" ")
@@ -207,15 +210,14 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
         member=ctx.member,
         existing=row,
         now=ctx.now,
-        settings=ctx.settings,
+        late_grace_minutes=ctx.settings.late_grace_minutes,
         rules=ctx.rules,
         platform=ctx.message.platform,
         message_id=ctx.message.message_id,
     )
     points, _ = ctx.rules.attendance_points(activity.type, row.status)
     status = "签到成功" if row.status != "late" else "签到成功（迟到）"
-    shown = show_time(ctx.now, ctx.settings.tz, ctx.now)
-    return Reply(f"{ctx.member.name} {status}：{_label(ctx, activity)} {shown}，积分 {points:+d}。")
+    return Reply(f"{ctx.member.name} {status}：{_label(ctx, activity)}，积分 {points:+d}。")
 
 
 # --- 请假, 批准请假, 驳回请假 ---------------------------------------------------------------
@@ -250,20 +252,20 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             LeaveState.PENDING: "你的请假正在等待书记批准",
             LeaveState.REVOKED: "你的请假已被书记驳回，如有疑问请直接联系书记",
         }
-        return Reply(f"{known.get(row.leave_state, '已有你的记录')}：{_label(ctx, activity)}。")
+        return Reply(f"{known.get(row.leave_state, '已有你的记录')}：{_label(ctx, activity, with_date=True)}。")
     row = store.ask_leave(
         ctx.session,
         activity=activity,
         member=ctx.member,
         reason=args["reason"],
         now=ctx.now,
-        settings=ctx.settings,
+        requires_approval=ctx.settings.leave_requires_approval,
         platform=ctx.message.platform,
         message_id=ctx.message.message_id,
     )
     if row.leave_state == LeaveState.PENDING:
-        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity)}。")
-    return Reply(f"已请假：{_label(ctx, activity)}。原因：{args['reason']}")
+        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。")
+    return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
 
 
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
@@ -278,8 +280,11 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
         return Reply.error(f"{member.name} 没有待处理的请假。")
     row, activity = found
     verb = "批准" if state == LeaveState.GRANTED else "驳回"
+    if row.leave_state == state and state == LeaveState.GRANTED and row.leave_decided_by is None:
+        return Reply(f"{member.name} 的请假在提交时已自动批准（本局请假不需要书记审批），"
+                     f"不用再批准：{_label(ctx, activity, with_date=True)}。")
     if row.leave_state == state:
-        return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity)}。")
+        return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
     before = row.leave_state
     assert ctx.member is not None
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
@@ -295,7 +300,7 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     )
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
-    return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity)}。")
+    return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
 
 
 def approve_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -360,7 +365,11 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if args.get("branch"):
+    if args.get("branch") == BUREAU_WORD:
+        if ctx.role not in LEADERS:
+            return Reply.error("全局活动的签到仅限领导、管理员查看。")
+        scope: Scope = None
+    elif args.get("branch"):
         # A leader may ask about any branch; anyone else only about their own.
         branch = org.branch_by_name(ctx.session, name=args["branch"])
         if branch is None:
@@ -368,7 +377,12 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         own = ctx.member is not None and ctx.member.branch_id == branch.id
         if ctx.role not in LEADERS and not own:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
-        scope: Scope = branch.id
+        scope = branch.id
+    elif ctx.role in LEADERS and ctx.message.is_private:
+        overview = _missing_overview(ctx)
+        if overview is not None:
+            return overview
+        scope = None
     else:
         scope, problem = _manage_scope(ctx)
         if problem:
@@ -389,6 +403,27 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
     return Reply(f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}")
+
+
+def _missing_overview(ctx: Ctx) -> Reply | None:
+    """A leader in a private chat: every running activity with its count, names on request;
+    None when only one is running (its names are shown as for one branch)."""
+    lines = []
+    running = 0
+    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
+        activity = store.current_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if activity is None:
+            continue
+        absent = store.missing_members(ctx.session, activity=activity)
+        lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
+        running += 1
+    if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
+        return None  # only the bureau-wide one: its names, as before
+    if not lines:
+        return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
+                     "例如：未签到 城关")
+    return Reply("\n".join([f"进行中的活动（{len(lines)} 个）：", *lines,
+                             "发送「未签到 支部名称」查看名单，例如：未签到 城关"]))
 
 
 def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -446,8 +481,13 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if ctx.binding is not None:
-        scope: Scope = ctx.binding.branch_id
+    if args.get("branch"):
+        named = org.branch_by_name(ctx.session, name=args["branch"])
+        if named is None:
+            return Reply.error(usage_text(SHOW, f"没有找到支部「{args['branch']}」"))
+        scope: Scope = named.id
+    elif ctx.binding is not None:
+        scope = ctx.binding.branch_id
     else:
         scope = ctx.branch.id if ctx.branch is not None else None
     activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
@@ -501,13 +541,14 @@ def rate(ctx: Ctx, args: dict[str, Any]) -> Reply:
 # --- registration -------------------------------------------------------------------
 
 _STAFF = MANAGERS | LEADERS
-_WHO = "姓名|@某人|编号"
+_WHO = "姓名、@某人或编号"
 
 START = Command(
     name="开始",
     summary="现在开始一次活动",
     handler=start,
-    args=(word("type", "活动类型"), rest("topic", "主题", optional=True, max_chars=100)),
+    args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会"),
+          rest("topic", "主题", optional=True, max_chars=100)),
     roles=_STAFF,
     example="开始 主题党日 学习新党章",
     capability="attendance",
@@ -522,9 +563,9 @@ CHECK_IN = Command(
 )
 LEAVE = Command(
     name="请假",
-    summary="活动开始前请假",
+    summary="请假：活动开始前，或刚开始、签到还不算迟到时",
     handler=ask_leave,
-    args=(rest("reason", "原因"),),
+    args=(rest("reason", "请假原因"),),
     example="请假 值班",
     capability="attendance",
 )
@@ -532,34 +573,34 @@ APPROVE = Command(
     name="批准请假",
     summary="批准党员的请假",
     handler=approve_leave,
-    args=(word("who", _WHO),),
+    args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
-    example="批准请假 张三",
+    example="批准请假 刘洋",
     capability="attendance",
 )
 REVOKE = Command(
     name="驳回请假",
     summary="驳回党员的请假，其仍需参加",
     handler=revoke_leave,
-    args=(word("who", _WHO),),
+    args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
-    example="驳回请假 张三",
+    example="驳回请假 刘洋",
     capability="attendance",
 )
 MAKEUP = Command(
     name="补签",
     summary="为参加了但忘记签到的党员补签",
     handler=make_up,
-    args=(word("who", _WHO), rest("reason", "原因")),
+    args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
-    example="补签 张三 手机没电",
+    example="补签 陈静 手机没电",
     capability="attendance",
 )
 MISSING = Command(
     name="未签到",
     summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
-    args=(word("branch", "支部", optional=True),),
+    args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
     roles=_STAFF,
     example="未签到 城关派出所党支部",
     capability="attendance",
@@ -584,15 +625,17 @@ RATE = Command(
     name="评价",
     summary="给刚参加的活动打分（1-5）",
     handler=rate,
-    args=(integer("score", "分数", min=1, max=5), rest("comment", "意见", optional=True, max_chars=300)),
+    args=(integer("score", "分数", min=1, max=5, units=("颗星", "星", "分")),
+          rest("comment", "意见", optional=True, max_chars=300)),
     example="评价 5 形式新颖",
     capability="attendance",
 )
 SHOW = Command(
     name="活动",
-    summary="查看本支部当前或最近的活动",
+    summary="查看本支部（或指定支部）当前或最近的活动",
     handler=show_activity,
-    example="活动",
+    args=(branch("branch", "支部", optional=True),),
+    example="活动 城关派出所党支部",
     capability="attendance",
 )
 

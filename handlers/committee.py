@@ -14,7 +14,16 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import LEADERS, Command, CommandRegistry, integer, rest, usage_text, word
+from bot.registry import (
+    LEADERS,
+    Command,
+    CommandRegistry,
+    branch,
+    integer,
+    rest,
+    usage_text,
+    word,
+)
 from storage import committee, org
 from storage import committee_report as cr
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
@@ -79,7 +88,7 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
-    standing = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings,
+    standing = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz,
                                   rules=ctx.rules).get(branch.id)
     tier = standing.tier.value if standing and standing.tier else None
     talk = committee.add_talk(ctx.session, branch_id=branch.id, leader_id=ctx.member.id,
@@ -106,7 +115,7 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines = [f"{today.year} 年约谈 {len(rows)} 次："]
     for talk in rows:
         before, after = cr.talk_effect(ctx.session, branch_id=talk.branch_id, on=talk.talked_on,
-                                       now=ctx.now, settings=ctx.settings, rules=ctx.rules)
+                                       now=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
         lines.append(f"· #{talk.id} {talk.talked_on:%m-%d} {names.get(talk.branch_id, '?')}："
                      f"前 {cr.describe_standing(before)} → 后 {cr.describe_standing(after)}")
     return Reply("\n".join(lines))
@@ -137,7 +146,7 @@ def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     record = committee.add_pairing(ctx.session, strong_branch_id=strong.id, weak_branch_id=weak.id,
                                    on=ctx.local_now.date(), created_by=ctx.member.id, now=ctx.now)
     ctx.audit("pair.add", target=f"{strong.name}↔{weak.name}", detail={"pairing_id": record.id})
-    tiers = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings, rules=ctx.rules)
+    tiers = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
     return Reply(f"已结对帮扶 #{record.id}：{strong.name}（{_tier(tiers.get(strong.id))}）"
                  f" 带 {weak.name}（{_tier(tiers.get(weak.id))}）。两支部联合开展的活动计入双方。")
 
@@ -157,9 +166,9 @@ def suggest_pairs(ranked: list[tuple[int, float]], taken: set[int]) -> list[tupl
 
 def pairs_overview(ctx: Ctx) -> Reply:
     names = {b.id: b.name for b in org.branches(ctx.session)}
-    current = cr.month_standings(ctx.session, moment=ctx.now, settings=ctx.settings, rules=ctx.rules)
-    previous = cr.month_standings(ctx.session, moment=cr.previous_month_end(ctx.now, ctx.settings),
-                                  settings=ctx.settings, rules=ctx.rules, to_date=False)
+    current = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
+    previous = cr.month_standings(ctx.session, moment=cr.previous_month_end(ctx.now, ctx.settings.tz),
+                                  tz=ctx.settings.tz, rules=ctx.rules, to_date=False)
     lines = []
     pairs = committee.active_pairings(ctx.session)
     taken: set[int] = set()
@@ -267,7 +276,8 @@ COMMAND_TALK = Command(
     name="约谈",
     summary="领导记录对支部的约谈：日期、指出的问题、整改要求",
     handler=record_talk,
-    args=(word("branch", "支部"), rest("details", "[日期] 问题… 整改…")),
+    args=(branch("branch", "支部"),
+          rest("details", "问题和整改要求", hint="日期可省，写在最前")),
     roles=LEADERS,
     example="约谈 三支部 3月5日 问题 主题党日参与率低 整改 下月起按时开展并报送记录",
     capability="committee",
@@ -286,7 +296,7 @@ COMMAND_PAIR = Command(
     name="结对",
     summary="结对帮扶：红档支部带蓝档支部；不带参数查看结对情况和建议",
     handler=pair,
-    args=(word("strong", "强支部", optional=True), word("weak", "弱支部", optional=True)),
+    args=(branch("strong", "强支部", optional=True), branch("weak", "弱支部", optional=True)),
     roles=LEADERS,
     example="结对 一支部 三支部",
     capability="committee",

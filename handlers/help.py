@@ -13,7 +13,7 @@ from storage.models import ROLE_LABELS, Role
 def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     topic = args.get("command")
     if topic:
-        command = ctx.registry.get(topic)
+        command = ctx.registry.get(topic) or ctx.registry.match(topic)[0]
         if command is None:
             return Reply.error(f"没有「{topic}」这个指令。发送「帮助」查看全部指令。")
         text = describe(command)
@@ -23,7 +23,7 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     role = ctx.role
     usable = [c for c in ctx.registry.commands if c.roles is None or role in c.roles]
     lines = ["党建助手可用指令（发送「帮助 指令名」看详细说明）："]
-    lines += [f"· {c.usage} — {c.summary}" for c in usable]
+    lines += [f"· {c.name} — {c.summary}" for c in usable]
     if ctx.member is None:
         lines.append("你还不在党员名册中，请联系支部书记加入后再使用。")
     return Reply("\n".join(lines))

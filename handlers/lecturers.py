@@ -15,6 +15,10 @@ from storage.models import LEADER_ROLES
 
 def lecturers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     action = args.get("action")
+    if action is None and args.get("name"):
+        # The parser lets an optional word be skipped; here the first word must be the action.
+        return Reply.error(usage_text(COMMAND_LECTURERS,
+                                      f"操作只能是 添加、移出，收到「{args['name']}」"))
     if action is not None:
         if ctx.role not in LEADER_ROLES:
             return Reply.error("维护讲师队伍仅限领导、管理员。发送「讲师」查看讲师和授课场次。")

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import MANAGERS, Command, CommandRegistry, usage_text, word
+from bot.registry import MANAGERS, Command, CommandRegistry, branch, usage_text
 from storage import org
 from storage import committee_report as cr
 from storage.models import LEADER_ROLES
@@ -30,7 +30,7 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(COMMAND_MEETINGS, "你还没有所属支部"))
     if not ctx.message.is_private and ctx.role not in LEADER_ROLES:
         return Reply.error("三会一课情况请私聊我查看。")
-    rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now, settings=ctx.settings,
+    rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now, tz=ctx.settings.tz,
                                rules=ctx.rules)
     text = cr.render_standing(branch, rows)
     if any(r.state in ("due", "overdue") for r in rows):
@@ -43,11 +43,11 @@ def _bureau(ctx: Ctx) -> Reply:
     lines = ["各支部三会一课（逾期 / 本月到期）："]
     for branch in org.branches(ctx.session):
         rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now,
-                                   settings=ctx.settings, rules=ctx.rules)
+                                   tz=ctx.settings.tz, rules=ctx.rules)
         overdue = "、".join(r.label for r in rows if r.state == "overdue") or "无"
         due = "、".join(r.label for r in rows if r.state == "due") or "无"
         lines.append(f"· {branch.name}：逾期 {overdue}；到期 {due}")
-    lines.append("查看一个支部：三会一课 <支部>")
+    lines.append("查看一个支部：发送「三会一课 支部名」")
     return Reply("\n".join(lines))
 
 
@@ -55,7 +55,7 @@ COMMAND_MEETINGS = Command(
     name="三会一课",
     summary="三会一课情况：已开、本月到期、逾期（书记私聊查看本支部，领导查看各支部）",
     handler=meetings,
-    args=(word("branch", "支部", optional=True),),
+    args=(branch("branch", "支部", optional=True),),
     roles=frozenset({*MANAGERS, *LEADER_ROLES}),
     example="三会一课",
     capability="meetings",

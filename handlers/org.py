@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, branch, choice, usage_text, word
 from storage import org
 from storage.models import ROLE_LABELS, Branch, Platform, Role
 from storage.roster import ROLE_BY_LABEL
@@ -117,7 +117,7 @@ COMMAND_BIND = Command(
     name="绑定",
     summary="把本群绑定到支部（书记、委员、管理员），或绑定为领导群（领导）",
     handler=bind,
-    args=(rest("target", "支部名称|领导"),),
+    args=(branch("target", "支部名称", also=LEADERS_WORDS),),
     roles=MANAGERS | LEADERS,
     where="group",
     example="绑定 城关派出所党支部",
@@ -139,7 +139,7 @@ COMMAND_SET_ROLE = Command(
     name="设置角色",
     summary="修改某人的角色（管理员；名册再次导入时以名册为准）",
     handler=set_role,
-    args=(word("who", "姓名|编号"), choice("role", "角色", tuple(ROLE_BY_LABEL))),
+    args=(word("who", "姓名", hint="姓名或编号"), choice("role", "角色", tuple(ROLE_BY_LABEL))),
     roles=frozenset({Role.ADMIN}),
     example="设置角色 张伟 委员",
     capability="org",

@@ -10,13 +10,21 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.points import Tier, describe_rule, named_period, points_reference
-from bot.registry import Command, CommandRegistry, choice
+from bot.domain.points import (
+    Tier,
+    describe_rule,
+    named_period,
+    points_reference,
+    previous_period,
+)
+from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from storage.org import branch_by_name
 from storage.reports import (
     BranchStanding,
     branch_figures,
     leaderboard,
     member_standing,
+    entry_activities,
     recent_entries,
     standings,
 )
@@ -45,9 +53,26 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or "本月"
     branch = ctx.branch
-    if branch is None or branch.id is None:
-        return Reply.error("排行榜按支部显示，请在支部群里或私聊我发送。")
+    if args.get("branch"):
+        branch = branch_by_name(ctx.session, name=args["branch"])
+        own = ctx.member is not None and branch is not None and ctx.member.branch_id == branch.id
+        if branch is None:
+            return Reply.error(f"没有找到支部「{args['branch']}」。")
+        if not own and ctx.role not in LEADERS:
+            return Reply.error(f"你只能查看本支部的排行榜，「{branch.name}」不是你的支部。")
     period = named_period(name, ctx.now, ctx.settings.tz)
+    if branch is None or branch.id is None:
+        if not ctx.bureau_wide:
+            return Reply.error("排行榜按支部显示，请在支部群里发送「排行榜」。")
+        # A leader without a branch: the bureau's top members, and how to see one branch.
+        rows = leaderboard(ctx.session, branch_id=None, start=period.start, end=period.end,
+                           limit=BOARD_LIMIT)
+        lines = [f"全局 {name}积分排行（前 {BOARD_LIMIT} 名）"]
+        lines += [f"{r.rank}. {r.name}（{r.branch or '局机关'}）{r.points} 分" for r in rows]
+        if not rows:
+            lines.append(f"{name}还没有人获得积分。")
+        lines.append("看某个支部：发送「排行榜 支部名称」，例如：排行榜 城关")
+        return Reply("\n".join(lines))
     rows = leaderboard(ctx.session, branch_id=branch.id, start=period.start, end=period.end,
                        limit=BOARD_LIMIT)
     lines = [f"{branch.name} {name}积分排行（前 {BOARD_LIMIT} 名）"]
@@ -96,11 +121,24 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     default = "本周" if ctx.rules.tiers.period == "week" else "本月"
     name = args.get("period") or default
     # Month (or week) to date: activities not yet held must not count against anyone.
-    period = named_period(name, ctx.now, ctx.settings.tz).until(ctx.now)
+    whole = named_period(name, ctx.now, ctx.settings.tz)
+    period = whole.until(ctx.now)
     figures = branch_figures(ctx.session, start=period.start, end=period.end)
     table = standings(figures, ctx.rules, period)
+    note = None
+    if not args.get("period") and all(s.score is None for s in table):
+        # On the 1st nothing has been held yet: the month just ended, rather than nothing.
+        before = previous_period(whole)
+        earlier = standings(branch_figures(ctx.session, start=before.start, end=before.end),
+                            ctx.rules, before)
+        if any(s.score is not None for s in earlier):
+            period, table = before, earlier
+            name = "上月" if name == "本月" else "上周"
+            note = f"本期还没有开展活动，先看{name}的。"
     mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
     lines = [f"红黄蓝榜（{name}，{mode}分档）"]
+    if note:
+        lines.append(note)
     for tier in Tier:
         members = [s for s in table if s.tier is tier]
         if ctx.bureau_wide:
@@ -149,11 +187,19 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
     tz = ctx.settings.tz
+    activities = entry_activities(ctx.session, entries=entries)
     lines = [f"{member.name} 最近 {len(entries)} 笔积分："]
     for e in entries:
-        when = e.occurred_at.astimezone(tz).strftime("%m-%d %H:%M")
-        note = f"，{e.note}" if e.note else ""
-        lines.append(f"{when} {e.points:+d} {describe_rule(e.rule)}（规则 {e.rule}{note}）")
+        local = e.occurred_at.astimezone(tz)
+        when = f"{local.month}月{local.day}日 {local:%H:%M}"
+        activity = activities.get(e.id)  # type: ignore[arg-type]
+        what = describe_rule(e.rule)
+        if activity is not None:
+            # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
+            topic = f"「{activity.topic}」" if activity.topic else ""
+            what = f"{activity.type}{topic or ' '}{what.rsplit(' ', 1)[-1]}"
+        note = f"（{e.note}）" if e.note else ""
+        lines.append(f"{when} {e.points:+d} {what}{note}")
     return Reply("\n".join(lines))
 
 
@@ -168,7 +214,8 @@ def register(registry: CommandRegistry) -> None:
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前 10 名和我的名次", handler=board,
-        args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),),
+        args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
+              branch("branch", "支部", optional=True)),
         aliases=("排名",), example="排行榜 本周", capability="points",
     ))
     registry.add(Command(

@@ -13,16 +13,19 @@ from bot.core import Reply
 from bot.domain.push import (
     dingtalk_robot_url_problem,
     dingtalk_secret_problem,
+    looks_like_wecom_key,
     wecom_webhook_key,
 )
+from bot.domain.text import match_name
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, Setting
 from storage.models import Role
-from storage.org import branch_by_name, set_push_channel
+from storage.org import branch_by_name, branches, set_push_channel
 
 LEADERS_TARGET = "领导"  # `设置 推送 领导 …`: the leaders' group
-WECOM_USAGE = "设置 推送 <支部|领导> <key或webhook地址>"
+WECOM_USAGE = "设置 推送 支部 群机器人地址"
 WECOM_EXAMPLE = "设置 推送 第一支部 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
-DINGTALK_USAGE = "设置 钉钉推送 <支部|领导> <Webhook地址> <SEC加签密钥>"
+DINGTALK_USAGE = "设置 钉钉推送 支部 Webhook地址 加签密钥"
+DINGTALK_EXAMPLE = "设置 钉钉推送 第一支部 https://oapi.dingtalk.com/robot/send?access_token=… SEC…"
 
 
 def _target(ctx: Ctx, name: str) -> tuple[int | None, str, bool] | Reply:
@@ -32,9 +35,12 @@ def _target(ctx: Ctx, name: str) -> tuple[int | None, str, bool] | Reply:
         if role not in LEADERS:
             return Reply.error("只有领导或管理员可以设置领导群的推送。")
         return None, "领导群", True
-    branch = branch_by_name(ctx.session, name=name)
+    names = [b.name for b in branches(ctx.session)]
+    found = match_name(name, names)
+    branch = branch_by_name(ctx.session, name=found.name) if found.name else None
     if branch is None:
-        return Reply.error(f"没有名为「{name}」的支部。")
+        known = "、".join(names) or "还没有支部"
+        return Reply.error(f"没有找到支部「{name}」。现有支部：{known}")
     if role not in MANAGERS:
         return Reply.error("只有书记、委员或管理员可以设置推送。")
     if role != Role.ADMIN and (ctx.member is None or ctx.member.branch_id != branch.id):
@@ -64,12 +70,13 @@ def set_wecom_push(ctx: Ctx, text: str) -> Reply:
                            "已经发到群里的地址请在群设置里删除该机器人并重新添加。")
     target, _, key_or_url = text.strip().partition(" ")
     if not target or not key_or_url.strip():
-        missing = "支部" if not target else "key或webhook地址"
-        return Reply.error(f"缺少{missing}。\n用法：{WECOM_USAGE}\n例如：{WECOM_EXAMPLE}")
+        missing = "支部（或写「领导」）" if not target else "群机器人的 webhook 地址"
+        return Reply.error(f"缺少{missing}。\n例如：{WECOM_EXAMPLE}")
     key = wecom_webhook_key(key_or_url)
-    if key is None:
+    if key is None or not looks_like_wecom_key(key):
         return Reply.error(
-            f"推送地址看不懂：应是群机器人的 webhook 地址或其中的 key。\n用法：{WECOM_USAGE}"
+            "这不是群机器人的推送地址：请在群设置→群机器人里复制整条 webhook 地址"
+            f"（…/webhook/send?key=…）发给我。\n例如：{WECOM_EXAMPLE}"
         )
     return _save(ctx, "wecom", target, url=key, secret=None, label_suffix="企业微信群推送")
 
@@ -81,13 +88,14 @@ def set_dingtalk_robot(ctx: Ctx, text: str) -> Reply:
                            "已经发到群里的，请在群设置里重置该机器人的密钥。")
     words = text.split()
     if len(words) != 3:
-        return Reply.error(f"需要支部、Webhook 地址和加签密钥三项。\n用法：{DINGTALK_USAGE}")
+        return Reply.error("需要支部、Webhook 地址和加签密钥三项，用空格隔开。"
+                           f"\n例如：{DINGTALK_EXAMPLE}")
     target, url, secret = words
     problem = dingtalk_robot_url_problem(
         url, oapi_base=ctx.settings.dingtalk.oapi_base
     ) or dingtalk_secret_problem(secret)
     if problem is not None:
-        return Reply.error(f"{problem}。\n用法：{DINGTALK_USAGE}")
+        return Reply.error(f"{problem}。\n例如：{DINGTALK_EXAMPLE}")
     return _save(ctx, "dingtalk", target, url=url, secret=secret,
                  label_suffix="钉钉群推送（自定义机器人）")
 

@@ -15,7 +15,9 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
-from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text
+from bot.domain.text import show_date
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
+from bot.registry import branch as branch_arg
 from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
@@ -25,6 +27,8 @@ from bot.scheduling.rules import (
     parse_rule,
 )
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
+from storage.org import branch_by_name
+from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
@@ -73,11 +77,18 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
 def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    if not text.strip():
+        return Reply.error(f"缺少{kind.value}的日期和时间。\n"
+                           f"例如：设置 {kind.value} 每月15日 14:30 2小时")
     try:
         spec = parse_spec(kind, text)
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
     policy = spec.policy
+    old = next((s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)
+                if s.activity_type == kind.value), None)
+    before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
+              if old is not None else None)
     schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
                              policy=policy, now=ctx.now,
@@ -85,8 +96,12 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     ctx.audit("schedule.set", target=ctx.branch.name,
               detail={"kind": kind.value, "rule": schedule.rule,
                       "minutes": schedule.duration_minutes, "policy": policy})
-    lines = [f"已设置 {ctx.branch.name} {kind.value}：{schedule.rule}，"
-             f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。", "接下来："]
+    verb = "已改为" if before is not None else "已设置"
+    lines = [f"{verb} {ctx.branch.name} {kind.value}：{schedule.rule}，"
+             f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
+    if before is not None:
+        lines.append(f"原来的日程（已替换）：{before}。")
+    lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     return Reply("\n".join(lines))
 
@@ -107,46 +122,59 @@ def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
 def _line(occurrence, ctx: Ctx, kind: str) -> str:
     local = occurrence.starts_at.astimezone(ctx.settings.tz)
     note = f"（{occurrence.note}）" if occurrence.note else ""
-    return f"· {local:%m月%d日} 周{WEEKDAY_NAMES[local.weekday()]} {local:%H:%M} {kind}{note}"
+    return f"· {show_date(local.date())} 周{WEEKDAY_NAMES[local.weekday()]} {local:%H:%M} {kind}{note}"
 
 
 def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if ctx.branch is None:
-        return Reply.error("请在支部群里查看日程。")
-    schedules = branch_schedules(ctx.session, branch_id=ctx.branch.id)
+    branch = ctx.branch
+    if args.get("branch"):
+        branch = branch_by_name(ctx.session, name=args["branch"])
+        if branch is None:
+            return Reply.error(usage_text(AGENDA, f"没有找到支部「{args['branch']}」"))
+    if branch is None:
+        if not ctx.bureau_wide:
+            return Reply.error("你还没有所属支部。请在支部群里发送「日程」。")
+        return _bureau_agenda(ctx)
+    schedules = branch_schedules(ctx.session, branch_id=branch.id)
     if not schedules:
-        return Reply(f"{ctx.branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
-    lines = [f"{ctx.branch.name}的日程："]
+        return Reply(f"{branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
+    lines = [f"{branch.name}的日程："]
     lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}" for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
     lines.append("接下来：")
     lines += [_line(o, ctx, kind) for o, kind in upcoming]
-    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
+    row = ctx.session.get(BranchReminderSettings, branch.id)
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
-        lines.append(f"提醒已暂停至 {row.paused_until:%Y-%m-%d}。")
+        lines.append(f"提醒已暂停至 {show_date(row.paused_until, today=ctx.local_now.date())}。")
     return Reply("\n".join(lines))
 
 
-_DATE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
+def _bureau_agenda(ctx: Ctx) -> Reply:
+    """A leader in a private chat: each branch's next activity, and how to see one branch."""
+    lines = ["各支部接下来的活动："]
+    for branch in org_branches(ctx.session):
+        found = sorted(((o, s.activity_type)
+                        for s in branch_schedules(ctx.session, branch_id=branch.id)
+                        for o in _upcoming(ctx, s, 1)), key=lambda pair: pair[0].starts_at)
+        if found:
+            lines.append(f"{branch.name}：" + _line(found[0][0], ctx, found[0][1])[2:])
+        else:
+            lines.append(f"{branch.name}：还没有固定日程")
+    lines.append("看某个支部的全部日程：发送「日程 支部名称」，例如：日程 城关")
+    return Reply("\n".join(lines))
 
 
 def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里发送。")
-    text = re.sub(r"^(至|到)\s*", "", args["until"].strip())
-    match = _DATE.match(text)
-    if not match:
-        return Reply.error(usage_text(PAUSE, f"看不懂日期「{args['until']}」，请写成 2026-12-31"))
-    try:
-        until = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return Reply.error(usage_text(PAUSE, f"没有 {text} 这一天"))
-    if until < ctx.local_now.date():
-        return Reply.error(usage_text(PAUSE, "这个日期已经过去了"))
+    until: date = args["until"]
+    today = ctx.local_now.date()
+    if until < today:
+        return Reply.error(usage_text(PAUSE, f"{show_date(until, today=today)}已经过去了"))
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
-    return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {until:%Y-%m-%d}（含）。"
+    return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {show_date(until, today=today)}（含）。"
                  "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。")
 
 
@@ -187,20 +215,23 @@ def _set_nudges(ctx: Ctx, *, off: bool) -> Reply:
 
 SET = Command(
     name="设置", summary="设置固定日程（主题党日、夜学等）", handler=_set,
-    args=(rest("text", "活动类型 规则 [时长]"),), roles=MANAGERS | LEADERS,
+    args=(rest("text", "要设置的内容", hint="活动类型、日期规则和时间"),), roles=MANAGERS | LEADERS,
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
+)
+AGENDA = Command(
+    name="日程", summary="查看本支部（或指定支部）接下来的活动", handler=agenda,
+    args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
 )
 PAUSE = Command(
     name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,
-    args=(rest("until", "至 日期"),), roles=MANAGERS, example="暂停提醒 至 2026-12-31",
+    args=(day("until", "恢复提醒的日期"),), roles=MANAGERS, example="暂停提醒 至 12月31日",
     capability="schedule",
 )
 
 
 def register(registry: CommandRegistry) -> None:
     registry.add(SET)
-    registry.add(Command(name="日程", summary="查看本支部接下来的活动", handler=agenda,
-                         example="日程", capability="schedule"))
+    registry.add(AGENDA)
     registry.add(PAUSE)
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
                          roles=MANAGERS, example="恢复提醒", capability="schedule"))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import Command, CommandRegistry, integer, rest, usage_text, word
+from bot.registry import Command, CommandRegistry, minutes, rest, usage_text, word
 from storage import ledger
 from storage.models import PointEntry, StudyLog
 
@@ -84,8 +84,8 @@ COMMAND = Command(
     summary="记录自学：类型、分钟数和材料，按时长计积分（每日有上限）",
     handler=handle,
     args=(
-        word("kind", "类型"),
-        integer("minutes", "分钟", min=1, max=600),
+        word("kind", "学习类型", hint="如 理论、党史、业务"),
+        minutes("minutes", "学习时长", min=1, max=600),
         rest("material", "材料", optional=True),
     ),
     example="学习 理论 45 《习近平谈治国理政》第四卷",

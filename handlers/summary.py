@@ -7,8 +7,9 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import last_complete_week, previous_period, week_of
-from bot.registry import LEADERS, Command, CommandRegistry, choice
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice
 from storage.committee_report import summary_markdown as committee_summary
+from storage.models import Branch
 from storage.reports import build_report, render_markdown
 
 
@@ -19,11 +20,26 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
     else:
         period = last_complete_week(ctx.now, tz)
     before = previous_period(period)
+    own = None
+    if ctx.role not in LEADERS:
+        # A secretary or committee member: the same report, for the own branch only.
+        own = ctx.branch or (ctx.session.get(Branch, ctx.member.branch_id)
+                             if ctx.member and ctx.member.branch_id else None)
+        if own is None:
+            return Reply.error("你还没有所属支部，周报请在支部群里发送。")
     report = build_report(ctx.session, start=period.start, end=period.end,
-                          previous=(before.start, before.end), settings=ctx.settings,
-                          rules=ctx.rules, title=f"周报 {period.start:%m-%d}")
+                          previous=(before.start, before.end), tz=ctx.settings.tz,
+                          visit_target=ctx.settings.visit_target_per_year,
+                          rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起")
+    if own is not None:
+        report.branches = [b for b in report.branches if b.name == own.name]
+        report.top_members = [m for m in report.top_members if m.branch == own.name]
+        report.idle_branches = [n for n in report.idle_branches if n == own.name]
+        report.under_visited = [n for n in report.under_visited if n == own.name]
+        return Reply(render_markdown(report), markdown=True, title="党建周报")
+    # Leaders also get the committee's loop: overdue 三会一课, talks, pairs, open 整改.
     text = render_markdown(report) + committee_summary(ctx.session, now=ctx.now,
-                                                       settings=ctx.settings, rules=ctx.rules)
+                                                       tz=ctx.settings.tz, rules=ctx.rules)
     return Reply(text, markdown=True, title="党建周报")
 
 
@@ -31,10 +47,10 @@ def register(registry: CommandRegistry) -> None:
     registry.add(
         Command(
             name="周报",
-            summary="各支部参与率、红黄蓝档、调研和积分前列（默认上周）",
+            summary="各支部参与率、红黄蓝档、调研和积分前列（默认上周；书记看本支部）",
             handler=summary,
             args=(choice("week", "周", ("上周", "本周"), optional=True),),
-            roles=LEADERS,
+            roles=LEADERS | MANAGERS,
             example="周报 本周",
             capability="summary",
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import LEADERS, Command, CommandRegistry, rest, usage_text, word
+from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
 from storage import org
 from storage.models import ResearchVisit
 
@@ -97,7 +97,7 @@ COMMAND_VISIT = Command(
     name="调研",
     summary="领导记录到支部的调研：发现和解决的问题数、备注",
     handler=log_visit,
-    args=(word("branch", "支部"), rest("details", "发现问题 N 解决 N 备注", optional=True, max_chars=500)),
+    args=(branch("branch", "支部"), rest("details", "调研情况", optional=True, max_chars=500)),
     roles=LEADERS,
     example="调研 城关派出所党支部 发现问题 3 解决 2 值班室学习角需更新",
     capability="visits",

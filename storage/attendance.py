@@ -15,7 +15,6 @@ from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from bot.config import Settings
 from bot.domain.attendance import (
     ATTENDED,
     COMMITTEE_TYPES,
@@ -60,7 +59,7 @@ def open_activity(
     branch_id: int | None,
     starts_at: datetime,
     now: datetime,
-    settings: Settings,
+    opens_minutes_before: int,
     topic: str = "",
     lecturer: str | None = None,
     party_group_id: int | None = None,
@@ -72,7 +71,7 @@ def open_activity(
         activity_type,
         starts_at,
         duration=duration,
-        opens_minutes_before=settings.checkin_opens_minutes_before,
+        opens_minutes_before=opens_minutes_before,
     )
     activity = Activity(
         type=activity_type.value,
@@ -320,7 +319,7 @@ def check_in(
     member: Member,
     existing: Attendance | None,
     now: datetime,
-    settings: Settings,
+    late_grace_minutes: int,
     rules: Rules,
     platform: str | None = None,
     message_id: str | None = None,
@@ -332,7 +331,7 @@ def check_in(
     (activity, member) key or on the leave row's unchanged status, so that exactly one
     delivery says 签到成功 and the dispatcher's retry tells the others 已签到.
     """
-    status = checkin_status(now, activity.starts_at, grace_minutes=settings.late_grace_minutes)
+    status = checkin_status(now, activity.starts_at, grace_minutes=late_grace_minutes)
     values = dict(
         status=status, checked_in_at=now, platform=platform, message_id=message_id, updated_at=now
     )
@@ -369,13 +368,13 @@ def ask_leave(
     member: Member,
     reason: str,
     now: datetime,
-    settings: Settings,
+    requires_approval: bool,
     platform: str | None = None,
     message_id: str | None = None,
 ) -> Attendance:
     """Leave asked before the start: granted at once, or pending when approval is required.
     Leave points (if the rules give any) are posted when the activity is finalized."""
-    state = LeaveState.PENDING if settings.leave_requires_approval else LeaveState.GRANTED
+    state = LeaveState.PENDING if requires_approval else LeaveState.GRANTED
     row = Attendance(
         activity_id=activity.id,  # type: ignore[arg-type]
         member_id=member.id,  # type: ignore[arg-type]
@@ -555,11 +554,11 @@ def close_due(session: Session, *, now: datetime) -> list[Activity]:
 
 
 def finalize_due(
-    session: Session, *, now: datetime, settings: Settings, rules: Rules
+    session: Session, *, now: datetime, confirm_hours: int, rules: Rules
 ) -> list[Finalized]:
     """Finalize every activity that ended more than absence_confirm_hours ago."""
     close_due(session, now=now)
-    cutoff = now - timedelta(hours=settings.absence_confirm_hours)
+    cutoff = now - timedelta(hours=confirm_hours)
     due = session.exec(
         select(Activity)
         .where(

@@ -8,12 +8,11 @@ Nothing here names a member in a negative list: branches only, and only to leade
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from bot.config import Settings
 from bot.domain import meetings as m
 from bot.domain.points import Period, month_of, trend_arrow
 from bot.domain.rules import Rules
@@ -24,26 +23,25 @@ from storage.reports import BranchStanding, branch_figures, standings
 MEETING_TYPES = tuple(m.DEFAULT_MEETINGS)
 
 
-def month_standings(session: Session, *, moment: datetime, settings: Settings,
+def month_standings(session: Session, *, moment: datetime, tz: tzinfo,
                     rules: Rules, to_date: bool = True) -> dict[int, BranchStanding]:
     """Each branch's score and tier for the calendar month containing `moment` (to date)."""
-    period = month_of(moment, settings.tz)
+    period = month_of(moment, tz)
     if to_date:
         period = period.until(moment)
     found = standings(branch_figures(session, start=period.start, end=period.end), rules, period)
     return {s.figures.branch_id: s for s in found}
 
 
-def previous_month_end(moment: datetime, settings: Settings) -> datetime:
-    return month_of(moment, settings.tz).start - timedelta(microseconds=1)
+def previous_month_end(moment: datetime, tz: tzinfo) -> datetime:
+    return month_of(moment, tz).start - timedelta(microseconds=1)
 
 
 # --- 三会一课 ----------------------------------------------------------------------------
 
 
-def branch_meetings(session: Session, *, branch_id: int, settings: Settings,
+def branch_meetings(session: Session, *, branch_id: int, tz: tzinfo,
                     types: tuple[str, ...] = MEETING_TYPES) -> list[m.Held]:
-    tz = settings.tz
     groups = dict(session.execute(select(PartyGroup.id, PartyGroup.name)
                                   .where(PartyGroup.branch_id == branch_id)).all())
     rows = session.execute(
@@ -55,15 +53,15 @@ def branch_meetings(session: Session, *, branch_id: int, settings: Settings,
             for t, starts, g in rows]
 
 
-def meeting_standing(session: Session, *, branch: Branch, now: datetime, settings: Settings,
+def meeting_standing(session: Session, *, branch: Branch, now: datetime, tz: tzinfo,
                      rules: Rules) -> list[m.MeetingStanding]:
     required = m.required_meetings(rules.source)
     groups = list(session.execute(select(PartyGroup.name).where(
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
-    held = branch_meetings(session, branch_id=branch.id, settings=settings,  # type: ignore[arg-type]
+    held = branch_meetings(session, branch_id=branch.id, tz=tz,  # type: ignore[arg-type]
                            types=tuple(required))
-    return m.standing(required, held, groups, now.astimezone(settings.tz).date(),
-                      branch.created_at.astimezone(settings.tz).date())
+    return m.standing(required, held, groups, now.astimezone(tz).date(),
+                      branch.created_at.astimezone(tz).date())
 
 
 def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
@@ -79,9 +77,8 @@ def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
 # --- the weekly summary's lines --------------------------------------------------------------
 
 
-def summary_lines(session: Session, *, now: datetime, settings: Settings, rules: Rules) -> list[str]:
+def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) -> list[str]:
     """What the committee's loop adds to the leaders' weekly summary (Markdown lines)."""
-    tz = settings.tz
     today = now.astimezone(tz).date()
     branches = list(session.execute(
         select(Branch).where(Branch.active == True).order_by(Branch.id)).scalars())  # noqa: E712
@@ -91,7 +88,7 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
     overdue = []
     for branch in branches:
         late = [r.label for r in meeting_standing(session, branch=branch, now=now,
-                                                  settings=settings, rules=rules)
+                                                  tz=tz, rules=rules)
                 if r.state == "overdue"]
         if late:
             overdue.append(f"· {branch.name}（{'、'.join(late)}）")
@@ -99,13 +96,13 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
     lines.extend(["**三会一课逾期**", *overdue] if overdue else ["**三会一课逾期**：无"])
 
     # Blue this month, and no talk since the month it turned blue.
-    current = month_standings(session, moment=now, settings=settings, rules=rules)
+    current = month_standings(session, moment=now, tz=tz, rules=rules)
     last_talk = committee.last_talk_on(session)
     waiting = []
     for branch_id, s in current.items():
         if s.tier is None or s.tier.value != "蓝":
             continue
-        blue_since = _blue_since(session, branch_id=branch_id, now=now, settings=settings,
+        blue_since = _blue_since(session, branch_id=branch_id, now=now, tz=tz,
                                  rules=rules)
         talked = last_talk.get(branch_id)
         if talked is None or talked < blue_since:
@@ -118,14 +115,14 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
         lines.append("**约谈前后**（近90天）")
         for talk in recent:
             before, after = talk_effect(session, branch_id=talk.branch_id, on=talk.talked_on,
-                                        now=now, settings=settings, rules=rules)
+                                        now=now, tz=tz, rules=rules)
             lines.append(f"· {names.get(talk.branch_id, '?')} {talk.talked_on:%m-%d} 约谈："
                          f"前 {describe_standing(before)} → 后 {describe_standing(after)}")
 
     pairs = committee.active_pairings(session)
     if pairs:
-        previous = month_standings(session, moment=previous_month_end(now, settings),
-                                   settings=settings, rules=rules, to_date=False)
+        previous = month_standings(session, moment=previous_month_end(now, tz),
+                                   tz=tz, rules=rules, to_date=False)
         lines.append("**结对帮扶**")
         for pair in pairs:
             lines.append("· " + " ↔ ".join(
@@ -143,32 +140,31 @@ def summary_lines(session: Session, *, now: datetime, settings: Settings, rules:
     return lines
 
 
-def summary_markdown(session: Session, *, now: datetime, settings: Settings, rules: Rules) -> str:
+def summary_markdown(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) -> str:
     """The committee's lines as a block appended to the weekly summary's Markdown."""
-    lines = summary_lines(session, now=now, settings=settings, rules=rules)
+    lines = summary_lines(session, now=now, tz=tz, rules=rules)
     return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
-def _blue_since(session: Session, *, branch_id: int, now: datetime, settings: Settings,
+def _blue_since(session: Session, *, branch_id: int, now: datetime, tz: tzinfo,
                 rules: Rules, months: int = 6) -> date:
     """The first day of the earliest month of the branch's current run of blue months."""
-    since = month_of(now, settings.tz).start.date()
+    since = month_of(now, tz).start.date()
     moment = now
     for _ in range(months):
-        moment = previous_month_end(moment, settings)
-        s = month_standings(session, moment=moment, settings=settings, rules=rules,
+        moment = previous_month_end(moment, tz)
+        s = month_standings(session, moment=moment, tz=tz, rules=rules,
                             to_date=False).get(branch_id)
         if s is None or s.tier is None or s.tier.value != "蓝":
             break
-        since = month_of(moment, settings.tz).start.date()
+        since = month_of(moment, tz).start.date()
     return since
 
 
 def talk_effect(session: Session, *, branch_id: int, on: date, now: datetime,
-                settings: Settings, rules: Rules) -> tuple[BranchStanding | None,
+                tz: tzinfo, rules: Rules) -> tuple[BranchStanding | None,
                                                            BranchStanding | None]:
     """The branch's standing in the 30 days before a talk and from the talk until now."""
-    tz = settings.tz
     talk_at = datetime.combine(on, datetime.min.time(), tzinfo=tz)
     before = Period(talk_at - timedelta(days=30), talk_at, "约谈前")
     after = Period(talk_at, max(now, talk_at + timedelta(minutes=1)), "约谈后")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from sqlalchemy import and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from bot.config import Settings
 from bot.domain.points import (
     Period,
     Tier,
@@ -182,6 +181,20 @@ def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list
             .limit(limit)
         ).scalars()
     )
+
+
+def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int, Activity]:
+    """The activity each attendance or absence entry was earned at, by entry id."""
+    ids = {int(e.source_id) for e in entries
+           if e.source_kind in ("attendance", "absence") and str(e.source_id).isdigit()}
+    if not ids:
+        return {}
+    found = {attendance_id: activity for attendance_id, activity in session.execute(
+        select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.id.in_(ids)))}
+    return {e.id: found[int(e.source_id)] for e in entries  # type: ignore[misc]
+            if str(e.source_id).isdigit() and int(e.source_id) in found
+            and e.source_kind in ("attendance", "absence")}
 
 
 # --- branches --------------------------------------------------------------------------
@@ -378,10 +391,9 @@ class Report:
 
 
 def build_report(session: Session, *, start: datetime, end: datetime,
-                 previous: tuple[datetime, datetime], settings: Settings, rules: Rules,
-                 title: str | None = None, top: int = 10) -> Report:
+                 previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
+                 rules: Rules, title: str | None = None, top: int = 10) -> Report:
     """Per-branch figures for [start, end), their change against `previous`, and the top members."""
-    tz = settings.tz
     start, end = start.astimezone(tz), end.astimezone(tz)
     period = Period(start, end, title or "")
     last_day = period.last_day
@@ -399,7 +411,7 @@ def build_report(session: Session, *, start: datetime, end: datetime,
         last_day=last_day,
         tier_mode=rules.tiers.mode,
     )
-    target = settings.visit_target_per_year
+    target = visit_target
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
         average = f.average_points
@@ -441,7 +453,7 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
     """The report as Markdown: short lines per branch by default, which WeCom and DingTalk
     chats render on a phone; `table=True` gives one wide table for a file or the terminal."""
     lines = [f"## 党建工作报告 {report.title}",
-             f"统计区间：{report.first_day} 至 {report.last_day}", ""]
+             f"统计区间：{_day(report.first_day)} 至 {_day(report.last_day)}", ""]
     if table:
         lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 参与率 | 积分 | 人均"
                   " | 得分 | 档 | 较上期 | 调研 |",
@@ -471,6 +483,10 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
     if report.under_visited:
         lines.append(f"**年度调研未达标**：{'、'.join(report.under_visited)}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _tier(line: BranchLine) -> str:

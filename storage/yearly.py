@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
-from bot.config import Settings
 from bot.domain.attendance import ATTENDED
 from bot.domain.points import Period, participation_rate
 from bot.domain.rules import Rules
@@ -148,7 +147,7 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def build_year(session: Session, *, period: Period, now: datetime, settings: Settings,
+def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
                rules: Rules) -> YearFigures:
     """Everything the 述职报告 counts in [period.start, period.end), as of `now`."""
     start, end = period.start, period.end
@@ -216,7 +215,7 @@ def build_year(session: Session, *, period: Period, now: datetime, settings: Set
     counts["讲课"] = sum(figures.lecturers.values())
 
     figures.branches = _branch_lines(session, branches=standing, held=held, period=period,
-                                     settings=settings, rules=rules, talks=talk_rows,
+                                     tz=tz, rules=rules, talks=talk_rows,
                                      pioneers=pioneer_rows, pairs=pairs)
     figures.members = _member_lines(session, start=start, end=end, held=held,
                                     branch_names=branch_names, pioneers=pioneer_rows)
@@ -260,7 +259,7 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
 
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
-                  settings: Settings, rules: Rules, talks, pioneers, pairs) -> list[BranchYearLine]:
+                  tz: tzinfo, rules: Rules, talks, pioneers, pairs) -> list[BranchYearLine]:
     per_branch: dict[int, dict[str, int]] = {}
     for branch_id, type_, n in session.execute(
         select(Activity.branch_id, Activity.type, func.count())

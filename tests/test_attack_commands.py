@@ -94,7 +94,7 @@ def test_the_console_does_not_swallow_a_services_messages(runtime, branch, monke
     from typer.testing import CliRunner
 
     from bot.console import SERVED
-    from bot.scheduler import SchedulerService
+    from bot.scheduling.service import SchedulerService
     from storage import outbox
     from storage.db import session_scope
     from storage.models import OutboxMessage

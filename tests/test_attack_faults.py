@@ -203,7 +203,7 @@ class Service:
                                         stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # a real process starting, not the clock
-            found = re.search(r"serving on (http://\S+)", log_path.read_text())
+            found = re.search(r"在 (http://\S+) 上监听", log_path.read_text())
             if found:
                 url = found.group(1)
                 try:

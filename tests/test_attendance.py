@@ -178,7 +178,7 @@ def test_no_open_activity_names_the_next_one(runtime, chat, clock, bureau):
             branch_id=bureau["one"],
             starts_at=clock.now() + timedelta(days=2, hours=10, minutes=30),
             now=clock.now(),
-            settings=runtime.settings,
+            opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
         )
         s.commit()
     reply = chat.say("m1", "签到", chat="g1")
@@ -196,7 +196,7 @@ def test_check_in_after_the_end_is_refused_until_made_up(runtime, chat, clock, b
 
 def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
     unknown = chat.say("sec1", "开始 吃饭", chat="g1")
-    assert unknown.is_error and "用法：开始" in unknown.text and "政治夜学" in unknown.text
+    assert unknown.is_error and "例如：开始" in unknown.text and "政治夜学" in unknown.text
     assert _count(runtime.engine, Activity) == 0
     chat.say("sec1", "开始 夜学", chat="g1")
     twice = chat.say("sec1", "开始 主题党日", chat="g1")
@@ -267,7 +267,7 @@ def test_a_party_group_meeting_expects_only_that_group(runtime, chat):
     seed(runtime.engine, build)
 
     unnamed = chat.say("sec", "开始 党小组会 学习新党章", chat="g1")  # the secretary is in no group
-    assert unnamed.is_error and "用法：开始 党小组会 <党小组> [主题]" in unnamed.text
+    assert unnamed.is_error and "写明是哪个党小组" in unnamed.text and "例如：开始 党小组会 第一党小组" in unnamed.text
     opened = chat.say("sec", "开始 党小组会 第一党小组 学习新党章", chat="g1")
     assert "党小组会·第一党小组「学习新党章」" in opened.text
     assert "签到成功" in chat.say("a", "签到", chat="g1").text
@@ -290,4 +290,4 @@ def test_a_leader_asks_privately_who_is_missing_in_one_branch(runtime, chat):
 
     assert chat.say("boss", "未签到 一支部").text.endswith("未签到 1 人：甲")
     assert "不是你的支部" in chat.say("sec2", "未签到 一支部").text  # not another branch's
-    assert "没有名为「三支部」的支部" in chat.say("boss", "未签到 三支部").text
+    assert "没有找到支部「三支部」" in chat.say("boss", "未签到 三支部").text

@@ -101,7 +101,7 @@ def test_leave_for_the_next_activity_that_has_not_started(runtime, chat, clock, 
             branch_id=branch_id,
             starts_at=clock.now() + timedelta(days=3),
             now=clock.now(),
-            settings=runtime.settings,
+            opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
         )
         s.commit()
     assert "已请假：主题党日（11月26日 09:00）" in chat.say("l4", "请假家里有事").text
@@ -168,7 +168,8 @@ def test_make_up_before_confirmation_never_posts_a_penalty(runtime, chat, clock,
     assert row.status == "makeup" and row.makeup_reason == "手机没电" and row.made_up_at is not None
     clock.advance(hours=25)
     with Session(runtime.engine) as s:
-        store.finalize_due(s, now=clock.now(), settings=runtime.settings, rules=runtime.rules)
+        store.finalize_due(s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
+                           rules=runtime.rules)
         s.commit()
         rules = s.exec(
             select(PointEntry.rule)
@@ -213,7 +214,7 @@ def test_ambiguous_name_lists_candidates_and_the_number_picks_one(runtime, chat,
     ambiguous = chat.say("sec1", "补签 张三 来了", chat="g1")
     assert ambiguous.is_error and "编号 1001" in ambiguous.text and "编号 1002" in ambiguous.text
     unknown = chat.say("sec1", "补签 赵六 来了", chat="g1")
-    assert unknown.is_error and "没有找到「赵六」" in unknown.text and "用法：补签" in unknown.text
+    assert unknown.is_error and "没有找到「赵六」" in unknown.text and "例如：补签" in unknown.text
     assert _snapshot(runtime.engine) == before
     assert "已为 张三 补签" in chat.say("sec1", "补签 1002 来了", chat="g1").text
     assert _row(runtime.engine, "张三", "1002").status == "makeup"
@@ -255,7 +256,8 @@ def test_penalties_only_after_confirmation_time(runtime, chat, clock, branch_id)
     def tick():
         with Session(runtime.engine) as s:
             done = store.finalize_due(
-                s, now=clock.now(), settings=runtime.settings, rules=runtime.rules
+                s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
+                rules=runtime.rules
             )
             s.commit()
             return [{m.name for m in each.absent} for each in done]
@@ -320,23 +322,23 @@ def test_rating_the_activity_and_replacing_the_rating(runtime, chat, clock, bran
 @pytest.mark.parametrize(
     ("user", "text", "usage"),
     [
-        ("sec1", "开始", "用法：开始 <活动类型> [主题]"),
-        ("sec1", "开始 不存在的活动", "用法：开始"),
-        ("l4", "签到 现在", "用法：签到"),
-        ("l4", "请假", "用法：请假 <原因>"),
-        ("sec1", "补签", "用法：补签 <姓名|@某人|编号> <原因>"),
-        ("sec1", "补签 李四", "缺少原因"),
-        ("sec1", "批准请假", "用法：批准请假"),
-        ("sec1", "驳回请假", "用法：驳回请假"),
+        ("sec1", "开始", "缺少活动类型（如 主题党日、夜学、党员大会）。\n例如：开始 主题党日"),
+        ("sec1", "开始 不存在的活动", "例如：开始"),
+        ("l4", "签到 现在", "「签到」后面不用写别的"),
+        ("l4", "请假", "缺少请假原因。\n例如：请假 值班"),
+        ("sec1", "补签", "缺少姓名（姓名、@某人或编号）。\n例如：补签 陈静 手机没电"),
+        ("sec1", "补签 李四", "缺少补签原因"),
+        ("sec1", "批准请假", "缺少姓名"),
+        ("sec1", "驳回请假", "缺少姓名"),
         ("sec1", "驳回请假 赵六", "没有找到"),
-        ("sec1", "未签到 张三", "用法：未签到"),
-        ("sec1", "结束 现在", "用法：结束"),
-        ("sec1", "确认缺席 全部", "用法：确认缺席"),
-        ("l4", "评价", "用法：评价 <分数> [意见]"),
+        ("sec1", "未签到 张三", "没有找到支部「张三」"),
+        ("sec1", "结束 现在", "「结束」后面不用写别的"),
+        ("sec1", "确认缺席 全部", "「确认缺席」后面不用写别的"),
+        ("l4", "评价", "缺少分数。\n例如：评价 5"),
         ("l4", "评价 6 很好", "分数不能大于 5"),
         ("l4", "评价 0", "分数不能小于 1"),
-        ("l4", "评价 好", "分数应为数字"),
-        ("l4", "活动 全部", "用法：活动"),
+        ("l4", "评价 好", "分数应是数字（1 到 5）"),
+        ("l4", "活动 全部", "没有找到支部「全部」"),
     ],
 )
 def test_bad_input_shows_the_usage_and_changes_nothing(
@@ -348,4 +350,5 @@ def test_bad_input_shows_the_usage_and_changes_nothing(
     before = _snapshot(runtime.engine)
     reply = chat.say(user, text, chat="g1")
     assert reply.is_error and usage in reply.text
+    assert not any(mark in reply.text for mark in "<>|"), reply.text
     assert _snapshot(runtime.engine) == before

@@ -87,14 +87,15 @@ def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(r
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("约谈 二支部", "缺少[日期] 问题… 整改…"),
+    ("约谈 二支部", "缺少问题和整改要求（日期可省，写在最前）"),
     ("约谈 二支部 整改 下月补开", "请写明约谈指出的问题"),
     ("约谈 五支部 问题 参与率低", "没有找到支部「五支部」"),
     ("约谈 二支部 12月30日 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 2月30日 问题 参与率低", "日期「2月30日」不存在"),
     ("结对 一支部", "请写出两个支部"),
     ("结对 一支部 一支部", "不能和自己结对"),
-    ("整改完成 十二", "编号应为数字"),
+    ("整改完成 十二", "没有编号为 12 的整改事项"),
+    ("整改完成 第十二", "编号应是数字"),
     ("整改完成 99", "没有编号为 99 的整改事项"),
     ("整改 二支部 赵六", "请写出责任人和问题"),
     ("确认 先锋 张三", "类别只能是 先锋党员"),
@@ -104,14 +105,14 @@ def test_bad_arguments_get_a_chinese_usage_reply_and_change_nothing(runtime, cha
                                                                      problem):
     reply = chat.say("lead", text, chat="lg")
     assert reply.is_error and problem in reply.text, reply.text
-    if "缺少" in problem or "用法" in reply.text:
-        assert "用法：" in reply.text
+    if "缺少" in problem:
+        assert "例如：" in reply.text
     assert rows(runtime, Talk) == [] and rows(runtime, Rectification) == []
 
 
 def test_usage_lines_carry_an_example(runtime, chat, bureau):
     reply = chat.say("lead", "约谈 二支部", chat="lg")
-    assert "用法：约谈 <支部> <[日期] 问题… 整改…>" in reply.text
+    assert "缺少问题和整改要求" in reply.text and "<" not in reply.text
     assert "例如：约谈 三支部 3月5日 问题" in reply.text
     nominate = chat.say("sec1", "推荐 先锋党员 王麻子 好")
     assert "本支部没有找到「王麻子」" in nominate.text and "例如：推荐 先锋党员" in nominate.text
@@ -380,7 +381,7 @@ def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, c
     enrolled = chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg")
     assert "读书班「第一期」：报名 2 人，已开课 0 次" in enrolled.text
     bad = chat.say("lead", "读书班 第一期 报名 张三 王麻子", chat="lg")
-    assert bad.is_error and "王麻子" in bad.text and "用法：读书班" in bad.text
+    assert bad.is_error and "王麻子" in bad.text and "例如：读书班" in bad.text
     clock.set(local(2026, 11, 23, 9, 0))
     assert not chat.say("sec1", "开始 读书班 第一期", chat="g1").is_error
     assert not chat.say("zs", "签到", chat="g1").is_error
@@ -403,7 +404,7 @@ def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
     assert "已确认" in chat.say("ding-lead", "确认 先锋党员 张三", platform="dingtalk").text
     targets = {(h.platform, h.target) for h in outbox(runtime, "pioneer.honour")}
     assert targets == {("wecom", "g1"), ("dingtalk", "dg1"), ("wecom", "lg")}
-    assert "约谈 <支部>" in chat.say("ding-lead", "约谈 一支部", platform="dingtalk").text
+    assert "例如：约谈" in chat.say("ding-lead", "约谈 一支部", platform="dingtalk").text
 
 
 def test_leaders_see_every_branchs_meetings_in_one_reply(runtime, chat, bureau):

@@ -172,7 +172,8 @@ def test_the_bureau_tiers_are_the_weekly_reports_tiers(bureau, clock):
         data = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
         before = previous_period(week)
         report = build_report(s, start=week.start, end=week.end,
-                              previous=(before.start, before.end), settings=settings, rules=rules)
+                              previous=(before.start, before.end), tz=settings.tz,
+                              visit_target=settings.visit_target_per_year, rules=rules)
         tallies = store.activity_tallies(s, start=week.start, end=week.end)
         [ours] = store.weekly_branch_figures(s, weeks=[store.Week(week.start, week.end)],
                                              tallies=tallies)

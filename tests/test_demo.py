@@ -1,4 +1,4 @@
-"""`djbot demo`: loads the demo bureau into the configured database, twice without harm."""
+"""`djbot demo`: loads the demo bureau with eight weeks of history; run again, it starts over."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.demo import DEMO_CHATS
+from bot.demo import BRANCH_CHATS, DEMO_CHATS, DEMO_VISITS
 from storage import db
 from storage.models import AuditEntry, Branch, ChatBinding, Member, ResearchVisit, StudyLog
 
@@ -26,24 +26,52 @@ def counts(url: str) -> dict[str, int]:
     return found
 
 
-def test_demo_runs_twice_cleanly_and_prints_a_walkthrough(tmp_path):
+def test_demo_starts_over_when_run_again_and_says_so(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     env = {"DJBOT_DATABASE_URL": url}
 
     first = CliRunner().invoke(app, ["demo"], env=env)
     assert first.exit_code == 0, first.output
-    assert "新增 33 人" in first.stdout
+    assert "新增 33 人" in first.stdout and "重新开始" not in first.stdout
     assert "djbot chat --user cg03" in first.stdout and "demo-g1" in first.stdout
     after_first = counts(url)
     assert after_first["Branch"] == 3 and after_first["Member"] == 33
     assert after_first["ChatBinding"] == 2 * len(DEMO_CHATS)  # WeCom and DingTalk
-    assert after_first["StudyLog"] > 0 and after_first["ResearchVisit"] == 1
+    assert after_first["StudyLog"] > 50 and after_first["ResearchVisit"] == len(DEMO_VISITS)
 
+    # Something happens in between; the second run starts from the same demo again.
+    CliRunner().invoke(app, ["chat", "--user", "cg03", "学习 理论 30"], env=env)
     second = CliRunner().invoke(app, ["demo"], env=env)
     assert second.exit_code == 0, second.output
-    assert "新增 0 人，更新 0 人，停用 0 人，未变 33 人" in second.stdout
-    assert "新绑定的群 0 个" in second.stdout
+    assert "已清空上次的演示数据，演示重新开始。" in second.stdout
+    assert "新增 33 人" in second.stdout
     assert counts(url) == after_first
+
+
+def test_demo_refuses_to_wipe_a_database_with_real_people(tmp_path):
+    url = f"sqlite:///{tmp_path / 'real.db'}"
+    env = {"DJBOT_DATABASE_URL": url}
+    roster = tmp_path / "名册.csv"
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID,编号\n一支部,真人,书记,real1,,900001\n",
+                      encoding="utf-8")
+    assert CliRunner().invoke(app, ["import-roster", str(roster)], env=env).exit_code == 0
+    refused = CliRunner().invoke(app, ["demo"], env=env)
+    assert refused.exit_code == 1 and "不会清空" in refused.output
+    assert counts(url)["Member"] == 1
+
+
+def test_the_weekly_report_shows_three_branches_in_three_tiers(tmp_path):
+    env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    CliRunner().invoke(app, ["demo"], env=env)
+    result = CliRunner().invoke(app, ["report", "weekly", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    import json
+    report = json.loads(result.stdout)
+    assert {b["name"] for b in report["branches"]} == set(BRANCH_CHATS)
+    assert all(b["activities"] >= 1 and b["expected"] >= 10 for b in report["branches"])
+    assert {b["tier"] for b in report["branches"]} == {"红", "黄", "蓝"}
+    text = CliRunner().invoke(app, ["report", "weekly"], env=env).stdout
+    assert "🔴红" in text and "🟡黄" in text and "🔵蓝（约谈）" in text
 
 
 def test_the_demo_bureau_answers_in_its_chats(tmp_path):
@@ -56,4 +84,4 @@ def test_the_demo_bureau_answers_in_its_chats(tmp_path):
     assert "张伟" in me.stdout and "本群：「城关派出所党支部」" in me.stdout
     report = CliRunner().invoke(app, ["chat", "--user", "ld01", "--chat", "demo-leaders", "调研记录"],
                                 env=env)
-    assert "交警大队党支部：1 次" in report.stdout
+    assert "交警大队党支部：1 次" in report.stdout and "刑侦大队党支部：1 次" in report.stdout

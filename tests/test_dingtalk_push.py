@@ -165,7 +165,7 @@ def test_secretary_sets_the_robot_in_a_private_chat_only(runtime, chat, fake):
     in_group = chat.say("sec", f"设置 钉钉推送 第一支部 {url} {SECRET}", chat="cidG", platform="dingtalk")
     assert in_group.is_error
     bad = chat.say("sec", f"设置 钉钉推送 第一支部 {url}", platform="dingtalk")
-    assert bad.is_error and "用法" in bad.text
+    assert bad.is_error and "例如" in bad.text
     ok = chat.say("sec", f"设置 钉钉推送 第一支部 {url} {SECRET}", platform="dingtalk")
     assert not ok.is_error and SECRET not in ok.text and url not in ok.text
     with Session(runtime.engine) as s:

@@ -68,7 +68,7 @@ def test_an_unknown_branch_gets_the_list_of_branches(runtime, chat, bureau):
     reply = chat.say("sec1", "绑定 第一支部", chat="g1")
     assert reply.is_error
     assert "「第一支部」" in reply.text and "一支部、二支部" in reply.text
-    assert "用法：绑定" in reply.text
+    assert "例如：绑定" in reply.text
 
 
 def test_binding_needs_a_group_and_a_branch_name(runtime, chat, bureau):

@@ -99,11 +99,11 @@ def test_bad_leaderboard_period_answers_with_usage_and_changes_nothing(runtime, 
     seed(runtime.engine, branch_with_points)
     reply = chat.say("jia", "排行榜 明年", chat="g1")
     assert reply.is_error
-    assert "用法：排行榜 [本周|本月|本年]" in reply.text
+    assert "时间只能是 本周、本月、本年" in reply.text and "例如：排行榜 本周" in reply.text
     assert chat.say("jia", "积分 多余").is_error
 
 
-def test_ledger_lines_name_their_rule(runtime, chat):
+def test_ledger_lines_name_their_activity(runtime, chat):
     def scene(session):
         people = branch_with_points(session)
         branch = session.get(Branch, people["甲"].branch_id)
@@ -113,8 +113,9 @@ def test_ledger_lines_name_their_rule(runtime, chat):
     reply = chat.say("jia", "积分明细")
     lines = reply.text.splitlines()
     assert lines[0] == "甲 最近 2 笔积分："
-    assert lines[1] == "11-20 14:30 +2 主题党日 迟到（规则 attendance.late.主题党日）"
-    assert lines[2].startswith("11-10 10:00 +5 自学")
+    assert lines[1] == "11月20日 14:30 +2 主题党日「测试」迟到"
+    assert lines[2].startswith("11月10日 10:00 +5 自学")
+    assert "attendance." not in reply.text
 
 
 def test_ledger_is_empty_for_a_new_member(runtime, chat):
@@ -192,10 +193,16 @@ def test_a_branch_that_held_nothing_is_listed_not_scored(runtime, chat):
     assert text.count("新建支部") == 1 and "本期未开展活动：新建支部" in text
 
 
-def test_leaderboard_needs_a_branch(runtime, chat):
+def test_a_leader_gets_the_bureau_board_and_may_name_a_branch(runtime, chat):
     seed(runtime.engine, tiered_bureau)
-    reply = chat.say("boss", "排行榜", chat="g-leaders")
-    assert reply.is_error and "支部" in reply.text
+    for where in ("g-leaders", None):  # the leaders' group, or a private chat
+        reply = chat.say("boss", "排行榜", chat=where)
+        assert not reply.is_error and reply.text.startswith("全局 本月积分排行")
+        assert "1. 红星支部0（红星支部）8 分" in reply.text and "排行榜 支部名称" in reply.text
+    one = chat.say("boss", "排行榜 红星")
+    assert not one.is_error and one.text.startswith("红星支部 本月积分排行")
+    week = chat.say("boss", "排行榜 本周 红星")
+    assert not week.is_error and week.text.startswith("红星支部 本周积分排行")
 
 
 def test_a_leader_without_a_branch_sees_points_and_no_rank(runtime, chat):

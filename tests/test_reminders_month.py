@@ -133,7 +133,8 @@ def attend_in_branch_a(runtime, people):
             if attendance_store.attendance_of(session, activity_id=activity.id,
                                               member_id=on_leave.id) is None:
                 attendance_store.ask_leave(session, activity=activity, member=on_leave,
-                                           reason="出差", now=now, settings=runtime.settings)
+                                           reason="出差", now=now,
+                                           requires_approval=runtime.settings.leave_requires_approval)
         session.commit()
 
     return before_tick

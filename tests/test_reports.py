@@ -76,7 +76,8 @@ def theme_day_branch(session: Session):
 def report_for(session, settings, runtime, period=WEEK):
     before = previous_period(period)
     return build_report(session, start=period.start, end=period.end,
-                        previous=(before.start, before.end), settings=settings,
+                        previous=(before.start, before.end), tz=settings.tz,
+                        visit_target=settings.visit_target_per_year,
                         rules=runtime.rules, title=period.label)
 
 

@@ -84,7 +84,7 @@ def test_night_study_skips_a_holiday_and_theme_day_moves_to_the_next_working_day
                                         date(2026, 10, 31), TZ)]
     assert october.nominal == local(2026, 10, 2, 14, 30)
     assert october.starts_at == local(2026, 10, 8, 14, 30)  # after 10-01..10-07
-    assert "顺延到 10-08" in october.note
+    assert "顺延到 10月8日" in october.note
 
 
 def test_a_swapped_working_saturday_is_a_working_day():

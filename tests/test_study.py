@@ -71,17 +71,17 @@ def test_short_study_is_logged_without_points(runtime, chat, member):
 @pytest.mark.parametrize(
     "text, problem",
     [
-        ("学习", "缺少类型"),
-        ("学习 理论", "缺少分钟"),
-        ("学习 理论 半小时", "分钟应为数字"),
-        ("学习 理论 0", "分钟不能小于 1"),
-        ("学习 理论 601", "分钟不能大于 600"),
+        ("学习", "缺少学习类型"),
+        ("学习 理论", "缺少学习时长"),
+        ("学习 理论 半天", "学习时长应是时长"),
+        ("学习 理论 0", "学习时长不能少于 1 分钟"),
+        ("学习 理论 601", "学习时长不能超过 600 分钟"),
         ("学习 马克思主义基本原理概论 30", "类型请写短一些"),
     ],
 )
 def test_bad_arguments_show_the_usage_and_log_nothing(runtime, chat, member, text, problem):
     reply = chat.say("u1", text)
-    assert reply.is_error and problem in reply.text and "用法：学习 <类型> <分钟> [材料]" in reply.text
+    assert reply.is_error and problem in reply.text and "例如：学习 理论 45" in reply.text
     assert logs(runtime) == 0 and points(runtime) == []
 
 

@@ -90,7 +90,7 @@ def test_members_and_secretaries_cannot_log_visits(runtime, chat, bureau):
 )
 def test_bad_visits_show_the_usage_and_change_nothing(runtime, chat, bureau, text, problem):
     reply = chat.say("lead", text)
-    assert reply.is_error and problem in reply.text and "用法：调研 <支部>" in reply.text
+    assert reply.is_error and problem in reply.text and "例如：调研 " in reply.text
     with Session(runtime.engine) as s:
         assert s.exec(select(func.count()).select_from(ResearchVisit)).one() == 0
 

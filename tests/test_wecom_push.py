@@ -43,9 +43,9 @@ def test_secretary_sets_push_privately_and_key_is_not_echoed(chat, engine, caplo
         [audit] = session.exec(select(AuditEntry).where(AuditEntry.action == "push.set")).all()
         assert KEY not in str(audit.detail) and audit.target == "一支部"
 
-    again = chat.say("sec1", "设置 推送 一支部 new-key-123")
+    again = chat.say("sec1", "设置 推送 一支部 0b5c2a11-2222-4bc4-97a0-0ec2aaaabbbb")
     assert "已更新" in again.text
-    assert [c.url for c in channels(engine)] == ["new-key-123"]
+    assert [c.url for c in channels(engine)] == ["0b5c2a11-2222-4bc4-97a0-0ec2aaaabbbb"]
 
 
 def test_push_refused_in_group_for_members_and_other_branches(chat, engine):
@@ -57,7 +57,7 @@ def test_push_refused_in_group_for_members_and_other_branches(chat, engine):
     foreign = chat.say("sec2", f"设置 推送 一支部 {KEY}")
     assert foreign.is_error and "本支部" in foreign.text
     bad = chat.say("sec1", "设置 推送 一支部 not a key!")
-    assert bad.is_error and "用法" in bad.text
+    assert bad.is_error and "例如" in bad.text
     assert channels(engine) == []
 
 

@@ -9,12 +9,59 @@ import typer
 
 from bot.config import Settings
 
+# Plain help (no boxes): the boxed layout cuts Chinese lines at 80 columns and shows
+# <bool> for every flag; the plain one wraps long lines and shows no type for flags.
 app = typer.Typer(
     help="党建助手 djbot: 支部签到、积分、提醒。默认使用本地 SQLite 文件，无需平台账号。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+    context_settings={"max_content_width": 120, "help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
+
+
+def _chinese_help() -> None:
+    """The few words typer writes itself in --help ([required], Options, the help option…)
+    in Chinese. They are internals of typer: if they move, --help falls back to English."""
+    words = {"required": "必填", "default: {default}": "默认：{default}",
+             "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
+             "Commands": "命令", "Missing command.": "缺少命令。",
+             "No such command {name!r}.": "没有命令 {name!r}。"}
+    try:
+        import typer.core as typer_core
+        from typer._click import core as click_core
+        from typer._click import formatting
+    except ImportError:  # pragma: no cover - another typer layout
+        return
+    english = getattr(typer_core, "_", None)
+    if english is None or getattr(english, "djbot", False):
+        return
+
+    def chinese(text: str) -> str:
+        return words.get(text) or english(text)
+
+    chinese.djbot = True  # type: ignore[attr-defined]
+    typer_core._ = chinese
+    get_help_option = click_core.Command.get_help_option
+
+    def help_option(self, ctx):
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = "显示此帮助并退出。"
+        return option
+
+    click_core.Command.get_help_option = help_option
+    write_usage = formatting.HelpFormatter.write_usage
+
+    def usage(self, prog, args="", prefix=None):
+        return write_usage(self, prog, args, prefix if prefix is not None else "用法：")
+
+    formatting.HelpFormatter.write_usage = usage
+
+
+_chinese_help()
 app.add_typer(db_app, name="db")
 
 # Areas that add their own commands: each module has register(app).
@@ -31,11 +78,30 @@ CLI_MODULES = [
 
 
 def load_settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except Exception as exc:  # pydantic ValidationError: one clear line per problem
-        typer.echo(f"配置错误：{exc}", err=True)
-        raise typer.Exit(2) from exc
+    except ValidationError as exc:  # one Chinese line per problem, no library links
+        for line in config_problems(exc):
+            typer.echo(f"配置错误：{line}", err=True)
+        raise typer.Exit(2) from None
+
+
+def config_problems(exc) -> list[str]:
+    """Pydantic's validation errors as one line each, naming the environment variable."""
+    lines = []
+    for error in exc.errors():
+        name = "DJBOT_" + "__".join(str(part).upper() for part in error["loc"])
+        value = error.get("input")
+        shown = f"「{value}」" if isinstance(value, (str, int, float)) else ""
+        if error["loc"] == ("timezone",):
+            lines.append(f"{name}{shown}不是已知的时区：例如 Asia/Shanghai")
+            continue
+        expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
+                    "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
+        lines.append(f"{name}{shown}无效：{expected.get(error['type'], error['msg'])}")
+    return lines
 
 
 def get_runtime(settings: Settings | None = None, *, default_log_level: str = "WARNING", **kwargs):
@@ -92,7 +158,9 @@ def db_current() -> None:
 @app.command()
 def chat(
     user: Annotated[str, typer.Option("--user", help="平台用户 ID（名册中的企业微信ID或钉钉ID）")],
-    text: Annotated[Optional[str], typer.Argument(help="要发送的一句话；不给则进入交互模式")] = None,
+    text: Annotated[Optional[list[str]], typer.Argument(
+        help="要发送的一句话（可以不加引号）；不给则进入交互模式", show_default=False,
+        metavar="一句话")] = None,
     chat_id: Annotated[Optional[str], typer.Option("--chat", help="群聊 ID")] = None,
     platform: Annotated[str, typer.Option(help="wecom 或 dingtalk")] = "wecom",
     private: Annotated[bool, typer.Option("--private", help="私聊")] = False,
@@ -105,25 +173,60 @@ def chat(
         raise typer.Exit(2)
     if chat_id is None and not private:
         private = True
-    runtime = get_runtime()
-    if text is not None:
-        typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id, text=text,
-                              private=private)))
+    # The console's output is the conversation: log lines stay out of it unless asked for
+    # (DJBOT_LOG_LEVEL=INFO shows them, on stderr).
+    runtime = get_runtime(default_log_level="ERROR")
+    if text:
+        typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id,
+                              text=" ".join(text), private=private)))
         _after_console_turn(runtime)
         return
     where = "私聊" if private else f"群 {chat_id}"
-    typer.echo(f"以 {platform} 用户 {user} 在{where}发言；输入「帮助」查看指令，Ctrl-D 退出。")
+    _line_editing()
+    typer.echo(f"以 {platform} 用户 {user} 在{where}发言；输入「帮助」查看指令，"
+               "输入「退出」（或 exit、quit、Ctrl-D）结束。")
     while True:
         try:
             line = input("> ")
         except (EOFError, KeyboardInterrupt):
             typer.echo("")
-            return
+            break
+        if line.strip().casefold() in QUIT_WORDS:
+            break
         if not line.strip():
             continue
         typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id, text=line,
                               private=private)))
         _after_console_turn(runtime)
+
+
+QUIT_WORDS = {"退出", "exit", "quit", "q", "再见", "结束对话"}
+
+
+def _line_editing():
+    """Arrow keys, editing and history for the interactive console (kept between sessions
+    in ~/.djbot_history); None where readline is not available."""
+    try:
+        import atexit
+        import readline
+        from pathlib import Path
+    except ImportError:  # pragma: no cover - Windows without pyreadline
+        return None
+    path = Path.home() / ".djbot_history"
+    try:
+        readline.read_history_file(path)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    atexit.register(lambda: _save_history(readline, path))
+    return path
+
+
+def _save_history(readline, path) -> None:
+    try:
+        readline.write_history_file(path)
+    except OSError:
+        pass
 
 
 def _after_console_turn(runtime) -> None:

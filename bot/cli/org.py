@@ -169,18 +169,63 @@ def audit_command(
 
 
 def demo_command() -> None:
-    """载入演示党委（3 个支部约 30 人、领导群），并打印试用步骤。可重复运行。"""
+    """载入演示党委（3 个支部 30 人、领导群、8 周历史、各支部日程），并打印试用步骤。再次运行会清空演示数据重新开始。"""
     from sqlalchemy.engine import make_url
 
+    from bot import cli
     from bot.demo import load_demo, walkthrough
 
-    runtime = _runtime()
+    settings = cli.load_settings()
+    started_over = _start_demo_over(settings.database_url)
+    runtime = cli.get_runtime(settings, default_log_level="ERROR")  # the walkthrough, no log lines
     result = load_demo(runtime)
     # The URL as the operator would show it to someone else: never its password.
     shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
     typer.echo(f"数据库：{shown}")
-    typer.echo(f"名册：{result.roster.summary()}；新绑定的群 {result.chats_bound} 个。")
+    if started_over:
+        typer.echo("已清空上次的演示数据，演示重新开始。")
+    typer.echo(f"名册：{result.roster.summary()}；新绑定的群 {result.chats_bound} 个；"
+               f"重放了 {result.messages} 条历史消息（最近 8 周）。")
     typer.echo(walkthrough(runtime))
+
+
+def _start_demo_over(url: str) -> bool:
+    """Remove an earlier demo's SQLite file so the demo starts clean; True if one was removed.
+
+    Only a file that holds nothing but the demo bureau is removed: a database with anyone
+    not on the demo roster is real, and the demo refuses to touch it.
+    """
+    from sqlalchemy import inspect
+    from sqlmodel import Session, select
+
+    from bot.demo import demo_staff_numbers
+    from storage import db
+    from storage.models import Member
+
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return False
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.exists():
+        return False
+    engine = db.make_engine(url)
+    try:
+        if not inspect(engine).has_table("member"):
+            return False
+        with Session(engine) as session:
+            numbers = session.exec(select(Member.staff_no)).all()
+    finally:
+        engine.dispose()
+    if not numbers:
+        return False
+    strangers = [n for n in numbers if n not in demo_staff_numbers()]
+    if strangers:
+        typer.echo(f"数据库 {path} 里有不属于演示党委的人（{len(strangers)} 人），不会清空它。"
+                   "请用 DJBOT_DATABASE_URL=sqlite:///demo.db 指向另一个文件再运行 djbot demo。",
+                   err=True)
+        raise typer.Exit(1)
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    return True
 
 
 def register(app: typer.Typer) -> None:

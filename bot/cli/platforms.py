@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-# Each module has run(settings) -> list[tuple[bool, str]]: (ok, one line for the operator).
+# Each module has run(settings) -> list[tuple[bool | None, str]]: (ok, one line for the
+# operator); ok None is a note: worth knowing, not a failure (it does not change the exit code).
+MARKS = {True: "OK", False: "!!", None: "注"}
 DOCTOR_AREAS = {
     "database": "bot.doctor",
     "schedule": "bot.scheduling.doctor",
@@ -40,6 +42,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"配置错误：{line}", err=True)
             raise typer.Exit(2)
         runtime = get_runtime(settings, default_log_level="INFO")
+        app_ = create_app(runtime)
         # The socket is bound here so the log can say which port (port 0 picks a free one).
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -49,12 +52,11 @@ def register(app: typer.Typer) -> None:
         except OSError as exc:
             typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
             raise typer.Exit(2) from None
-        logging.getLogger("djbot.serve").info(
-            "serving on http://%s:%d", host, sock.getsockname()[1])
+        _log_start(settings, host, sock.getsockname()[1])
         # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (each
         # answers only once its message is committed); the limit stays under systemd's
         # and Kubernetes' default 30 s stop timeout.
-        config = uvicorn.Config(create_app(runtime), log_config=None,
+        config = uvicorn.Config(app_, log_config=None,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
         uvicorn.Server(config).run(sockets=[sock])
 
@@ -75,6 +77,21 @@ def register(app: typer.Typer) -> None:
                 continue
             module = importlib.import_module(module_name)
             for ok, line in module.run(settings):
-                failed |= not ok
-                typer.echo(f"[{'OK' if ok else '!!'}] {name}: {line}")
+                failed |= ok is False
+                typer.echo(f"[{MARKS[ok]}] {name}: {line}")
         raise typer.Exit(1 if failed else 0)
+
+
+def _log_start(settings, host: str, port: int) -> None:
+    """One INFO line on start: where djbot listens and which platforms are mounted."""
+    import logging
+
+    mounted = []
+    if settings.wecom.enabled:
+        mounted.append(f"企业微信（{'长连接' if settings.wecom.mode == 'ws' else '回调 /wecom/…'}）")
+    if settings.dingtalk.enabled:
+        mounted.append(f"钉钉（{'Stream' if settings.dingtalk.mode == 'stream' else '回调 /dingtalk/…'}）")
+    database = settings.database_url.split("@")[-1]  # never the password
+    logging.getLogger("djbot.serve").info(
+        "djbot 在 http://%s:%d 上监听；平台：%s；数据库：%s", host, port,
+        "、".join(mounted) or "未启用任何平台（只有 /healthz、/readyz、/metrics）", database)

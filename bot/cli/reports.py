@@ -39,10 +39,18 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     before = previous_period(period)
     with session_scope(runtime.engine) as session:
         report = build_report(session, start=period.start, end=period.end,
-                              previous=(before.start, before.end), settings=runtime.settings,
+                              previous=(before.start, before.end), tz=runtime.settings.tz,
+                              visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label)
     if xlsx is not None:
-        write_xlsx(report, xlsx)
+        if not xlsx.parent.is_dir():
+            typer.echo(f"文件夹 {xlsx.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)
+            raise typer.Exit(2)
+        try:
+            write_xlsx(report, xlsx)
+        except OSError as exc:
+            typer.echo(f"无法写入 {xlsx}：{exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
         typer.echo(f"已写入 {xlsx}")
     elif as_json:
         typer.echo(render_json(report))
@@ -81,6 +89,12 @@ def report(
     """`djbot report --from DATE --to DATE` is the same as `djbot report range …`;
     with --docx it writes that range's 述职报告 figures (as `report year` does)."""
     if ctx.invoked_subcommand is not None:
+        # `report --json weekly` means `report weekly --json`: the options are handed on.
+        ctx.obj = {"as_json": as_json, "xlsx": xlsx}
+        if first or last:
+            typer.echo("--from/--to 用于日期区间，不能和 weekly 一起用；"
+                       "看某一周请用 djbot report weekly --week 2026-W48", err=True)
+            raise typer.Exit(2)
         return
     if first is None and last is None:
         typer.echo(ctx.get_help())
@@ -95,11 +109,13 @@ def report(
 
 @report_app.command("weekly")
 def weekly(
+    ctx: typer.Context,
     week: Annotated[Optional[str], typer.Option("--week", help="ISO 周，如 2026-W48；默认上一个完整周")] = None,
     as_json: JsonOption = False,
     xlsx: XlsxOption = None,
 ) -> None:
     """一周的报告（周一至周日）。"""
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
     runtime = _runtime()
     tz = runtime.settings.tz
     if week:
@@ -114,9 +130,10 @@ def weekly(
 
 
 @report_app.command("range")
-def date_span(first: FromOption = None, last: ToOption = None, as_json: JsonOption = False,
-              xlsx: XlsxOption = None) -> None:
+def date_span(ctx: typer.Context, first: FromOption = None, last: ToOption = None,
+              as_json: JsonOption = False, xlsx: XlsxOption = None) -> None:
     """任意日期区间的报告（如年度考核）。"""
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
     runtime = _runtime()
     emit(runtime, _range(first, last, runtime.settings.tz), as_json=as_json, xlsx=xlsx)
 
@@ -131,7 +148,7 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
         raise typer.Exit(2)
     with session_scope(runtime.engine) as session:
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
-                                    settings=runtime.settings, rules=runtime.rules)
+                                    tz=runtime.settings.tz, rules=runtime.rules)
     if xlsx is not None:
         yearly.write_xlsx(figures, xlsx)
         typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
@@ -186,6 +203,12 @@ def year_figures(
     runtime = _runtime()
     period = _year_period(year, quarter, first, last, runtime.settings.tz)
     emit_year(runtime, period, as_json=as_json, xlsx=xlsx, docx=docx)
+
+
+def _inherited(ctx: typer.Context, as_json: bool, xlsx: Path | None) -> tuple[bool, Path | None]:
+    """Options given before the sub-command (`report --json weekly`) count as given after."""
+    given = ctx.obj or {}
+    return as_json or bool(given.get("as_json")), xlsx or given.get("xlsx")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,8 @@ to watch reminders go out, and the outbox with its dead letters."""
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 from datetime import date, datetime, timedelta
 from typing import Annotated, Optional
@@ -44,11 +46,16 @@ def _spec(kind_word: str, text: str):
         raise typer.Exit(2) from None
 
 
-def _parse_when(text: str, tz, option: str) -> datetime:
+def _parse_when(text: str, tz, option: str, now: datetime | None = None) -> datetime:
+    """2026-12-01, 2026-12-01T09:00, or from now: +2d, +12h, +90m."""
+    if now is not None and (relative := re.fullmatch(r"\+(\d+)([dhm])", text.strip())):
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[relative.group(2)]
+        return now + timedelta(**{unit: int(relative.group(1))})
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        typer.echo(f"{option} 应写成 2026-12-01 或 2026-12-01T09:00，收到「{text}」", err=True)
+        typer.echo(f"{option} 应写成 2026-12-01、2026-12-01T09:00 或 +2d（从现在起两天），"
+                   f"收到「{text}」", err=True)
         raise typer.Exit(2) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
@@ -81,7 +88,7 @@ def preview(
             when = occ.starts_at or occ.nominal
             line = f"{when:%Y-%m-%d} 周{WEEKDAY_NAMES[when.weekday()]} {when:%H:%M}"
             if occ.moved:
-                line += f"  （原定 {occ.nominal:%m-%d}，{occ.note}）"
+                line += f"  （原定 {occ.nominal.month}月{occ.nominal.day}日，{occ.note}）"
             elif occ.note:
                 line += f"  ✗ {occ.note}"
             typer.echo(line)
@@ -142,7 +149,7 @@ def set_schedule(
 
 
 def tick(
-    until: Annotated[str, typer.Option("--until", help="快进到何时，如 2026-12-07T09:00")],
+    until: Annotated[str, typer.Option("--until", help="快进到何时，如 2026-12-07T09:00，或 +2d（从现在起两天）")],
     start: Annotated[Optional[str], typer.Option("--from", help="从何时开始；默认现在")] = None,
     step: Annotated[int, typer.Option("--step", min=1, help="每步几分钟")] = 5,
 ) -> None:
@@ -154,7 +161,7 @@ def tick(
     runtime = _runtime()
     tz = runtime.settings.tz
     first = _parse_when(start, tz, "--from") if start else runtime.clock.now()
-    last = _parse_when(until, tz, "--until")
+    last = _parse_when(until, tz, "--until", now=first)
     if last <= first:
         typer.echo("--until 应晚于开始时间", err=True)
         raise typer.Exit(2)

@@ -1,9 +1,20 @@
-"""Pure text helpers for chat commands: tolerant of full-width input and stray spaces."""
+"""How people actually write chat commands, as pure functions.
+
+Phones capitalise, keyboards switch between full- and half-width, people end with 了 or
+！, separate with a Chinese comma, @ the bot anywhere, write 45分钟 or 1.5小时 and call a
+branch by its short name. These turn all of that into the plain words the command
+registry parses; nothing here touches the database or the clock (today is passed in).
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 _SPACES = re.compile(r"\s+")
 # What must not travel into storage or a group: ANSI escape sequences (they repaint a
@@ -13,12 +24,27 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f"
                         "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
+# What people end a message with: punctuation, and the particles of spoken Chinese.
+_TRAILING_PUNCT = re.compile(r"[\s。.!！?？~～…,，、;；]+$")
+PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|哟|一下|谢谢|好的)+")
+# Words between arguments: a space or any of the commas people type.
+SEPARATORS = re.compile(r"[\s,，、;；]+")
+# The names a group message @-mentions the bot by, besides whatever the platform strips.
+BOT_NAMES = ("党建助手", "djbot")
+
+
+# Chinese punctuation stays as written: a reason keeps its ，and ！
+_KEEP = frozenset("，；！？（）")
 
 
 def normalize(text: str) -> str:
-    """Fold full-width letters, digits and spaces (NFKC), drop control characters, collapse
-    blanks, trim."""
-    folded = unicodedata.normalize("NFKC", strip_controls(text or ""))
+    """Fold full-width letters, digits, spaces and @ (NFKC), drop control characters,
+    collapse blanks, trim; the Chinese punctuation inside a reason is kept as written."""
+    text = strip_controls(text or "")
+    if text.isascii():
+        folded = text
+    else:
+        folded = "".join(c if c in _KEEP else unicodedata.normalize("NFKC", c) for c in text)
     return _SPACES.sub(" ", folded).strip()
 
 
@@ -31,3 +57,253 @@ def strip_controls(text: str) -> str:
 def strip_leading_mentions(text: str) -> str:
     """Drop the '@bot ' the platforms leave at the start of a group message."""
     return _LEADING_MENTION.sub("", text).strip()
+
+
+def strip_bot_mentions(text: str, names: Iterable[str] = BOT_NAMES) -> str:
+    """Drop '@党建助手' wherever it is, glued to the command or not."""
+    for name in names:
+        text = re.sub(rf"@{re.escape(name)}\s*", " ", text, flags=re.IGNORECASE)
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
+    """A message as the registry reads it: folded, the bot's @ removed, trailing
+    punctuation dropped ('签到！' → '签到')."""
+    text = strip_bot_mentions(normalize(text), names)
+    return _TRAILING_PUNCT.sub("", text).strip()
+
+
+def is_particle(token: str) -> bool:
+    """'了', '啦', '一下吧': a word that adds tone, not meaning."""
+    return bool(token) and PARTICLES.fullmatch(token) is not None
+
+
+def split_words(text: str) -> list[tuple[str, int]]:
+    """The words of an argument text with where each starts (so the rest of the line
+    can be taken as written, commas and all)."""
+    return [(m.group(), m.start()) for m in re.finditer(r"[^\s,，、;；]+", text)]
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_number(text: str) -> int | None:
+    """'五' → 5, '十二' → 12, '三十一' → 31, '12' → 12; None for anything else (up to 99)."""
+    if text.isascii() and text.isdigit():
+        return int(text) if len(text) <= 9 else None
+    if not text or any(c not in _CN_DIGITS and c != "十" for c in text):
+        return None
+    if "十" not in text:
+        return _CN_DIGITS[text] if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if "十" in ones or len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+# ASCII digits only, and not too many: "²" or 5,000 digits are not a number anyone typed.
+_NUMBER = r"([0-9]{1,9}(?:\.[0-9]{1,6})?|[零〇一二两三四五六七八九十]+)"
+
+
+def _number(text: str) -> float | None:
+    if re.fullmatch(r"[0-9]{1,9}(?:\.[0-9]{1,6})?", text):
+        return float(text)
+    value = cn_number(text)
+    return None if value is None else float(value)
+
+
+def parse_number(token: str, units: Sequence[str] = ()) -> float | None:
+    """'4' → 4.0, '4.5分' → 4.5, '五星' → 5.0 when 星 is a unit; None if not a number."""
+    for unit in sorted(units, key=len, reverse=True):
+        if token.endswith(unit) and len(token) > len(unit):
+            token = token[: -len(unit)]
+            break
+    return _number(token)
+
+
+_HOURS = r"(?:个)?(?:小时|钟头|h|hr|hrs|hour|hours)"
+_MINUTES = r"(?:分钟|分|min|mins|minute|minutes|m)"
+
+
+def parse_minutes(token: str) -> int | None:
+    """A duration as people write it, in whole minutes: '45', '45分钟', '1.5小时', '90min',
+    '1小时30分', '半小时', '一个半小时', '两小时'; None if it is not one."""
+    text = token.strip().lower()
+    if m := re.fullmatch(rf"{_NUMBER}{_MINUTES}?", text):
+        value = _number(m.group(1))
+    elif m := re.fullmatch(rf"{_NUMBER}{_HOURS}(?:{_NUMBER}{_MINUTES}?)?", text):
+        hours, minutes = _number(m.group(1)), _number(m.group(2)) if m.group(2) else 0.0
+        value = None if hours is None or minutes is None else hours * 60 + minutes
+    elif m := re.fullmatch(rf"{_NUMBER}?个?半{_HOURS}", text):
+        hours = _number(m.group(1)) if m.group(1) else 0.0
+        value = None if hours is None else hours * 60 + 30
+    else:
+        return None
+    if value is None or value != int(value):
+        return None
+    return int(value)
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+WEEKDAYS = "一二三四五六日"
+_WEEKDAY_INDEX = {c: i for i, c in enumerate(WEEKDAYS)} | {"天": 6, "七": 6} | {
+    str(i + 1): i for i in range(7)}
+_RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_DATE_PREFIX = re.compile(r"^(?:至|到|截至|截止到?|直到|一直到)\s*")
+
+
+class DateError(ValueError):
+    """A date that could not be read; the message says so in Chinese."""
+
+
+def show_date(day: date, *, today: date | None = None) -> str:
+    """The one way djbot writes a date: 12月8日, with the year when it is not this year's."""
+    if today is not None and day.year != today.year:
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.month}月{day.day}日"
+
+
+def parse_date(text: str, today: date) -> date:
+    """A day as people write it: 2026-12-31, 2026年12月31日, 12月31日, 12.31, 12/31,
+    31号, 今天, 明天, 后天, 周二, 下周二, 星期五. Raises DateError if it is none of these.
+
+    A month and day without a year is this year's, or next year's when this year's is
+    more than half a year ago (写 1月5日 in December means January); a bare day of the
+    month is the next such day; a bare weekday the next one (today included).
+    """
+    raw = text
+    text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
+    text = text.rstrip("。.")
+    if text in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[text])
+    if m := re.fullmatch(r"(下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
+        which, day = m.groups()
+        target = _WEEKDAY_INDEX[day]
+        monday = today - timedelta(days=today.weekday())
+        if which in ("下", "下下"):
+            return monday + timedelta(days=(7 if which == "下" else 14) + target)
+        if which in ("这", "本"):
+            return monday + timedelta(days=target)
+        return today + timedelta(days=(target - today.weekday()) % 7)
+    num = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
+    year = month = day = None
+    if m := re.fullmatch(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})[日号]?", text):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := re.fullmatch(rf"{num}月{num}[日号]?", text):
+        month, day = cn_number(m.group(1)), cn_number(m.group(2))
+    elif m := re.fullmatch(r"(\d{1,2})[-./](\d{1,2})", text):
+        month, day = int(m.group(1)), int(m.group(2))
+    elif m := re.fullmatch(rf"{num}[日号]", text):
+        day = cn_number(m.group(1))
+        if day is None or not 1 <= day <= 31:
+            raise DateError(f"没有 {raw} 这一天")
+        candidate = today
+        for _ in range(62):  # the next such day of the month, today included
+            if candidate.day == day:
+                return candidate
+            candidate += timedelta(days=1)
+        raise DateError(f"没有 {raw} 这一天")
+    else:
+        raise DateError(f"看不懂日期「{raw}」")
+    if month is None or day is None:
+        raise DateError(f"看不懂日期「{raw}」")
+    try:
+        if year is not None:
+            return date(year, month, day)
+        found = date(today.year, month, day)
+        if found < today - timedelta(days=183):
+            found = date(today.year + 1, month, day)
+        return found
+    except ValueError:
+        raise DateError(f"没有 {raw} 这一天") from None
+
+
+# --- names ---------------------------------------------------------------------------------
+
+_BRANCH_SUFFIXES = ("党总支部", "党总支", "党支部", "支部", "党委")
+
+
+def short_name(name: str) -> str:
+    """城关派出所党支部 → 城关派出所: the name people use in speech."""
+    for suffix in _BRANCH_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    name: str | None  # the one name meant, or None
+    candidates: tuple[str, ...] = ()  # several that fit, or near misses
+    ambiguous: bool = False  # the candidates all fit: the query is too short
+
+
+def match_name(query: str, names: Sequence[str]) -> NameMatch:
+    """The one name a short form or unique prefix means: 城关 and 城关派出所 both mean
+    城关派出所党支部. Several fits are returned as candidates; so are near misses."""
+    query = query.strip()
+    if query in names:
+        return NameMatch(query)
+    folded = {n: n.casefold() for n in names}
+    exact = [n for n, f in folded.items() if f == query.casefold()]
+    if len(exact) == 1:
+        return NameMatch(exact[0])
+    short = short_name(query).casefold()
+    same = [n for n in names if short_name(n).casefold() == short]
+    if len(same) == 1:
+        return NameMatch(same[0])
+    prefixed = [n for n, f in folded.items() if f.startswith(short)] if len(short) >= 2 else []
+    if len(prefixed) == 1:
+        return NameMatch(prefixed[0])
+    if prefixed:
+        return NameMatch(None, tuple(prefixed), ambiguous=True)
+    # 刑侦 for 市局刑侦大队党支部: a part of the name, if only one has it.
+    inside = [n for n, f in folded.items() if short in f] if len(short) >= 2 else []
+    if len(inside) == 1:
+        return NameMatch(inside[0])
+    if inside:
+        return NameMatch(None, tuple(inside), ambiguous=True)
+    # Near misses compare what tells names apart: 三支部 is not a slip for 二支部.
+    shorts = {short_name(n): n for n in names}
+    near = difflib.get_close_matches(short_name(query), list(shorts), n=3, cutoff=0.6)
+    return NameMatch(None, tuple(shorts[n] for n in near))
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace) from a to b."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1,
+                               previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def closest_word(word: str, words: Iterable[str]) -> str | None:
+    """The command word a near miss meant ('签道' → '签到', '积份' → '积分'), or None.
+
+    One slip in a short word, two in a longer one; between equally near words, the one
+    that begins the same way wins (签道 is 签到, not 补签).
+    """
+    word = word.casefold()
+    if not word:
+        return None
+    best: tuple[int, int, str] | None = None
+    for candidate in words:
+        folded = candidate.casefold()
+        if len(folded) < 2:
+            continue
+        distance = _distance(word, folded)
+        if distance > (1 if max(len(word), len(folded)) <= 3 else 2) or distance >= len(folded):
+            continue
+        shared = len(os.path.commonprefix([word, folded]))
+        key = (distance, -shared, candidate)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else None

@@ -55,7 +55,7 @@ def meeting_reminders(session: Session, *, since: datetime, now: datetime, setti
         return []
     out: list[p.Reminder] = []
     for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
-        rows = cr.meeting_standing(session, branch=branch, now=now, settings=settings, rules=rules)
+        rows = cr.meeting_standing(session, branch=branch, now=now, tz=settings.tz, rules=rules)
         due = m.due_reminders(rows, today)
         if not due:
             continue

@@ -119,7 +119,7 @@ def occurrences(
             while blocked(rule, target, calendar):
                 target = calendar.next_workday(target)
             moved = datetime.combine(target, rule.at, tzinfo=tz)
-            yield Occurrence(nominal, moved, f"{_why(day, calendar)}，顺延到 {target:%m-%d}")
+            yield Occurrence(nominal, moved, f"{_why(day, calendar)}，顺延到 {target.month}月{target.day}日")
         else:
             yield Occurrence(nominal, None, f"{_why(day, calendar)}，不举行")
 

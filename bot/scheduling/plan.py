@@ -136,7 +136,7 @@ def _clock(moment: datetime, tz: tzinfo) -> str:
 
 def _day(moment: datetime, tz: tzinfo) -> str:
     local = moment.astimezone(tz)
-    return f"{local:%m月%d日} 周{WEEKDAY_NAMES[local.weekday()]}"
+    return f"{local.month}月{local.day}日 周{WEEKDAY_NAMES[local.weekday()]}"
 
 
 def _names(people: list[Expected]) -> str:

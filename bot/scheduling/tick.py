@@ -101,7 +101,8 @@ class Ticker:
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             result.closed = len(attendance_store.close_due(session, now=now))
-            attendance_store.finalize_due(session, now=now, settings=self.settings, rules=self.rules)
+            attendance_store.finalize_due(session, now=now, confirm_hours=self.settings.absence_confirm_hours,
+                                           rules=self.rules)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
         self.last = now
@@ -256,7 +257,7 @@ class Ticker:
                 continue
             rows = reports.weekly_leaderboard(session, branch_id=branch.id, start=start, end=end,
                                               limit=10)
-            lines = [f"【上周积分榜】{branch.name}（{start:%m-%d} 至 {end - timedelta(days=1):%m-%d}）"]
+            lines = [f"【上周积分榜】{branch.name}（{_day(start)} 至 {_day(end - timedelta(days=1))}）"]
             lines += [f"{r.rank}. {r.name} {r.points}分" for r in rows] or ["上周暂无积分记录。"]
             lines.append("发送「积分」查看自己的积分。")
             for group in view.groups:
@@ -275,9 +276,10 @@ class Ticker:
                        end: datetime) -> list[p.Reminder]:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
-            settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
+            tz=self.settings.tz, visit_target=self.settings.visit_target_per_year,
+            rules=self.rules, title=f"周报 {start.month}月{start.day}日起")
         text = reports.render_markdown(report) + committee_summary(
-            session, now=monday, settings=self.settings, rules=self.rules)
+            session, now=monday, tz=self.settings.tz, rules=self.rules)
         leaders_groups = session.exec(
             select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
         ).all()
@@ -375,3 +377,7 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
     )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment.month}月{moment.day}日"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -16,8 +16,16 @@ from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.sender import Outbound, PartsInterrupted, SendResult, send_parts
 from storage.models import ChatBinding, Identity, Member, PushChannel
 
-if TYPE_CHECKING:
-    from bot.adapters.wecom.longconn import LongConnection
+
+class LongConnectionChannel(Protocol):
+    """What sending needs of the long connection (longconn.py imports this module for
+    render_markdown; naming the need here keeps the two from importing each other)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def send_markdown(self, chat_id: str, content: str) -> None: ...
+
 
 log = logging.getLogger("djbot.wecom.sender")
 
@@ -110,7 +118,7 @@ class WecomSender:
     platform = "wecom"
 
     def __init__(self, client: WecomClient, engine: Engine, *,
-                 longconn: "LongConnection | None" = None) -> None:
+                 longconn: LongConnectionChannel | None = None) -> None:
         self.client = client
         self.engine = engine
         self.longconn = longconn

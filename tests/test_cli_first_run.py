@@ -1,0 +1,91 @@
+"""The command line on a first run: Chinese help that is not cut, doctor's notes, one-line
+configuration errors, `report --json weekly`, a missing folder for --xlsx, the console."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+pytestmark = pytest.mark.own_databases
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'djbot.db'}", "COLUMNS": "80"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["chat", "--help"], ["import-roster", "--help"],
+                                  ["report", "weekly", "--help"], ["demo", "--help"]])
+def test_help_is_chinese_whole_and_without_types_for_flags(args, env):
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0
+    text = result.output
+    assert "<bool>" not in text and "…" not in text  # nothing cut at 80 columns
+    assert "Show this message" not in text and "显示此帮助并退出" in text
+    assert "用法：djbot" in text or "用法：" in text
+
+
+def test_the_demo_help_line_is_shown_whole(env):
+    text = CliRunner().invoke(app, ["--help"], env=env).output
+    assert "再次运行会清空演示数据重新开始" in text
+
+
+def test_a_configuration_error_is_one_chinese_line_and_exit_2(env):
+    result = CliRunner().invoke(app, ["doctor"], env=env | {"DJBOT_TIMEZONE": "Mars/Base"})
+    assert result.exit_code == 2
+    assert result.output.strip() == "配置错误：DJBOT_TIMEZONE「Mars/Base」不是已知的时区：例如 Asia/Shanghai"
+    bad_flag = CliRunner().invoke(app, ["doctor"], env=env | {"DJBOT_LOG_JSON": "maybe"})
+    assert bad_flag.exit_code == 2 and "DJBOT_LOG_JSON「maybe」无效：应为 true 或 false" in bad_flag.output
+    assert "pydantic" not in bad_flag.output
+
+
+def test_next_years_missing_holidays_are_a_note_not_a_failure(env, monkeypatch):
+    from bot.scheduling import doctor
+
+    monkeypatch.setattr(doctor, "run", lambda settings: [(True, "今年有数据"), (None, "明年还没有")])
+    result = CliRunner().invoke(app, ["doctor", "schedule"], env=env)
+    assert result.exit_code == 0
+    assert "[注] schedule: 明年还没有" in result.output
+
+
+def test_report_options_may_come_before_the_sub_command(env, tmp_path):
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    before = CliRunner().invoke(app, ["report", "--json", "weekly"], env=env)
+    after = CliRunner().invoke(app, ["report", "weekly", "--json"], env=env)
+    assert before.exit_code == after.exit_code == 0
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+    missing = CliRunner().invoke(app, ["report", "weekly", "--xlsx", str(tmp_path / "无" / "r.xlsx")],
+                                 env=env)
+    assert missing.exit_code == 2
+    assert missing.output.strip().count("\n") == 0 and "不存在" in missing.output
+    assert "Traceback" not in missing.output
+
+
+def test_the_console_quits_on_the_words_people_use(env):
+    CliRunner().invoke(app, ["demo"], env=env)
+    for word in ("退出", "exit", "QUIT"):
+        result = CliRunner().invoke(app, ["chat", "--user", "cg03"], input=f"积分\n{word}\n签到\n",
+                                    env=env | {"HOME": env["DJBOT_DATABASE_URL"][10:-9]})
+        assert result.exit_code == 0
+        assert "张伟 的积分" in result.output
+        assert "没有可以签到" not in result.output  # nothing after 退出 was sent
+
+
+def test_chat_takes_the_words_without_quotes(env):
+    CliRunner().invoke(app, ["demo"], env=env)
+    result = CliRunner().invoke(app, ["chat", "--user", "ld01", "红黄蓝榜", "本周"], env=env)
+    assert result.exit_code == 0 and result.output.startswith("红黄蓝榜（本周")
+
+
+def test_serve_says_where_it_listens_and_what_is_mounted(env, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    result = CliRunner().invoke(app, ["serve", "--port", "8123"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "djbot 在 http://127.0.0.1:8123 上监听" in result.output
+    assert "未启用任何平台" in result.output and "INFO" in result.output

@@ -1,0 +1,506 @@
+"""The phrasing table: real ways people write each command, and what djbot takes them to mean.
+
+Each row is a message as typed (phones capitalise, keyboards switch width, people end
+with 了 or ！, use Chinese commas, @ the bot anywhere, attach units, shorten branch names)
+and either the command and arguments it means, or the helpful refusal it gets: what is
+missing or wrong, in words, never a grammar placeholder. The rows run through the same
+cleaning, matching and parsing the dispatcher uses; the rows of issue's transcript also run
+end to end through the dispatcher further down.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from bot.domain.text import clean
+from bot.registry import ParseEnv
+from bot.runtime import build_registry
+
+TODAY = date(2026, 12, 3)  # a Thursday
+BRANCHES = ["城关派出所党支部", "交警大队党支部", "刑侦大队党支部", "机关第一党支部", "机关第二党支部"]
+REGISTRY = build_registry()
+ENV = ParseEnv(today=TODAY, branches=lambda: BRANCHES)
+
+Meaning = tuple[str, dict[str, Any]]
+
+
+def understand(text: str) -> Meaning | str:
+    """(command, arguments), or the refusal as the user reads it."""
+    command, arg_text = REGISTRY.match(clean(text) or "帮助")
+    if command is None:
+        meant = REGISTRY.suggest(clean(text))
+        return f"没有这个指令；你是想发送「{meant}」吗" if meant else "没有这个指令"
+    args, problem = command.parse(arg_text, ENV)
+    if problem is not None:
+        return problem
+    return command.name, args
+
+
+def m(name: str, /, **args: Any) -> Meaning:
+    return name, args
+
+
+D = date
+# (typed, meaning) — meaning lists the arguments that matter; a str is a refusal fragment.
+ROWS: list[tuple[str, Meaning | str]] = [
+    # --- the transcript in the issue ---------------------------------------------------
+    ("签到！", m("签到")),
+    ("签到了", m("签到")),
+    ("签到。", m("签到")),
+    ("@党建助手签到", m("签到")),
+    ("签到 @党建助手", m("签到")),
+    ("Help", m("帮助", command=None)),
+    ("HELP", m("帮助", command=None)),
+    ("补签 周强，手机没电", m("补签", who="周强", reason="手机没电")),
+    ("学习 45", "缺少学习类型（如 理论、党史、业务）"),
+    ("学习 理论 45分钟 党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("评价 4.5", "分数应是整数（1 到 5），收到「4.5」"),
+    ("调研 城关派出所 发现问题 2", m("调研", branch="城关派出所党支部", details="发现问题 2")),
+    ("暂停提醒 至 12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    # The last two rows reach 设置's own handlers; their refusals are checked end to end in
+    # test_push_settings_say_what_is_wrong_with_the_key below.
+    ("设置 钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc",
+     m("设置", text="钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc")),
+    ("设置 推送 城关派出所党支部 notakey", m("设置", text="推送 城关派出所党支部 notakey")),
+    # --- 签到 ---------------------------------------------------------------------------
+    ("签到", m("签到")),
+    ("签到!", m("签到")),
+    ("签到！！", m("签到")),
+    ("签到~", m("签到")),
+    ("签到～", m("签到")),
+    ("签到…", m("签到")),
+    ("签到啦", m("签到")),
+    ("签到啦！", m("签到")),
+    ("签到了。", m("签到")),
+    ("签到一下", m("签到")),
+    ("签到一下吧", m("签到")),
+    ("签到吧", m("签到")),
+    ("签到哦", m("签到")),
+    ("签到 了", m("签到")),
+    ("签到，谢谢", m("签到")),
+    ("签到谢谢", m("签到")),
+    ("  签到  ", m("签到")),
+    ("签到\n", m("签到")),
+    ("＠党建助手　签到", m("签到")),
+    ("@党建助手 签到", m("签到")),
+    ("@党建助手 签到！", m("签到")),
+    ("签到@党建助手", m("签到")),
+    ("签到 @党建助手 ", m("签到")),
+    ("@小助手 签到", m("签到")),
+    ("@小助手签到", m("签到")),
+    ("签到 @小助手", m("签到")),
+    ("@DJBOT 签到", m("签到")),
+    ("我要签到", m("签到")),
+    ("我签到", m("签到")),
+    ("我来签到", m("签到")),
+    ("到", m("签到")),
+    ("到！", m("签到")),
+    ("到了", m("签到")),
+    ("到了！", m("签到")),
+    ("打卡", m("签到")),
+    ("打卡了", m("签到")),
+    ("打卡！", m("签到")),
+    ("签到 现在", "「签到」后面不用写别的，收到了「现在」"),
+    ("签道", "你是想发送「签到」吗"),
+    ("签导", "你是想发送「签到」吗"),
+    # --- 请假 ---------------------------------------------------------------------------
+    ("请假 值班", m("请假", reason="值班")),
+    ("请假 在岗值班。", m("请假", reason="在岗值班")),
+    ("请假，值班", m("请假", reason="值班")),
+    ("请假：值班", m("请假", reason="值班")),
+    ("请假 家里有事，明天补学", m("请假", reason="家里有事，明天补学")),
+    ("请假家里有事", m("请假", reason="家里有事")),
+    ("请假 出差 去省厅开会", m("请假", reason="出差 去省厅开会")),
+    ("请假一下 值班", m("请假", reason="值班")),
+    ("请假 发烧了", m("请假", reason="发烧了")),
+    ("我要请假 值班", m("请假", reason="值班")),
+    ("@党建助手 请假 值班", m("请假", reason="值班")),
+    ("请假 值班 @党建助手", m("请假", reason="值班")),
+    ("请假", "缺少请假原因"),
+    ("请假！", "缺少请假原因"),
+    ("请假了", "缺少请假原因"),
+    ("请加 值班", "你是想发送「请假」吗"),
+    # --- 补签 / 批准请假 / 驳回请假 -------------------------------------------------------------
+    ("补签 张三 手机没电", m("补签", who="张三", reason="手机没电")),
+    ("补签 张三，手机没电", m("补签", who="张三", reason="手机没电")),
+    ("补签 张三、手机没电", m("补签", who="张三", reason="手机没电")),
+    ("补签 张三,手机没电", m("补签", who="张三", reason="手机没电")),
+    ("补签 张三 手机没电了", m("补签", who="张三", reason="手机没电了")),
+    ("补签 @张三 手机没电", m("补签", who="@张三", reason="手机没电")),
+    ("补签 A0031 在现场执勤", m("补签", who="A0031", reason="在现场执勤")),
+    ("补签 张三 手机没电，已核实", m("补签", who="张三", reason="手机没电，已核实")),
+    ("补签 周强 手机没电。", m("补签", who="周强", reason="手机没电")),
+    ("补签", "缺少姓名（姓名、@某人或编号）"),
+    ("补签 张三", "缺少补签原因"),
+    ("补签 张三，", "缺少补签原因"),
+    ("批准请假 张三", m("批准请假", who="张三")),
+    ("批准请假 张三。", m("批准请假", who="张三")),
+    ("批准请假 @张三", m("批准请假", who="@张三")),
+    ("批准请假张三", m("批准请假", who="张三")),
+    ("批准请假", "缺少姓名（姓名、@某人或编号）"),
+    ("驳回请假 李四", m("驳回请假", who="李四")),
+    ("驳回请假 李四！", m("驳回请假", who="李四")),
+    ("驳回请假", "缺少姓名"),
+    ("驳回请假 李四 王五", "多余的内容「王五」"),
+    # --- 开始 / 结束 / 确认缺席 / 未签到 / 活动 ------------------------------------------------
+    ("开始 主题党日", m("开始", type="主题党日", topic=None)),
+    ("开始 主题党日 学习新党章", m("开始", type="主题党日", topic="学习新党章")),
+    ("开始 主题党日，学习新党章", m("开始", type="主题党日", topic="学习新党章")),
+    ("开始 夜学", m("开始", type="夜学", topic=None)),
+    ("开始 夜学 二十届三中全会精神", m("开始", type="夜学", topic="二十届三中全会精神")),
+    ("开始 党课 新时代的使命 主讲 王建国", m("开始", type="党课", topic="新时代的使命 主讲 王建国")),
+    ("开始 党小组会 第一党小组 学习新党章", m("开始", type="党小组会", topic="第一党小组 学习新党章")),
+    ("开始主题党日", m("开始", type="主题党日", topic=None)),
+    ("开始 主题党日！", m("开始", type="主题党日", topic=None)),
+    ("开始", "缺少活动类型（如 主题党日、夜学、党员大会）"),
+    ("开始了", "缺少活动类型"),
+    ("结束", m("结束")),
+    ("结束！", m("结束")),
+    ("结束了", m("结束")),
+    ("结束啦", m("结束")),
+    ("结束 现在", "「结束」后面不用写别的"),
+    ("确认缺席", m("确认缺席")),
+    ("确认缺席。", m("确认缺席")),
+    ("确认缺席 全部", "「确认缺席」后面不用写别的"),
+    ("未签到", m("未签到", branch=None)),
+    ("未签到？", m("未签到", branch=None)),
+    ("未签到 城关派出所党支部", m("未签到", branch="城关派出所党支部")),
+    ("未签到 城关派出所", m("未签到", branch="城关派出所党支部")),
+    ("未签到 城关", m("未签到", branch="城关派出所党支部")),
+    ("未签到 交警", m("未签到", branch="交警大队党支部")),
+    ("未签到 交警大队", m("未签到", branch="交警大队党支部")),
+    ("未签到 刑侦", m("未签到", branch="刑侦大队党支部")),
+    ("未签到 刑侦大队支部", m("未签到", branch="刑侦大队党支部")),
+    ("未签到 机关第一", m("未签到", branch="机关第一党支部")),
+    ("未签到 第一", m("未签到", branch="机关第一党支部")),
+    ("未签到 机关", "「机关」可以指机关第一党支部、机关第二党支部，请写全称"),
+    ("未签到 大队", "可以指交警大队党支部、刑侦大队党支部"),
+    ("未签到 城官派出所", "你是想写「城关派出所党支部」吗"),
+    ("未签到 张三", "没有找到支部「张三」。现有支部：城关派出所党支部"),
+    ("活动", m("活动")),
+    ("活动？", m("活动")),
+    ("活动 全部", "没有找到支部「全部」"),
+    ("活动 城关", m("活动", branch="城关派出所党支部")),
+    ("活动 交警大队", m("活动", branch="交警大队党支部")),
+    # --- 评价 ---------------------------------------------------------------------------
+    ("评价 5", m("评价", score=5, comment=None)),
+    ("评价 5 形式新颖", m("评价", score=5, comment="形式新颖")),
+    ("评价 5，形式新颖", m("评价", score=5, comment="形式新颖")),
+    ("评价 5分", m("评价", score=5, comment=None)),
+    ("评价 5分 很有收获", m("评价", score=5, comment="很有收获")),
+    ("评价 4星", m("评价", score=4, comment=None)),
+    ("评价 4颗星", m("评价", score=4, comment=None)),
+    ("评价 五星", m("评价", score=5, comment=None)),
+    ("评价 五星 很好", m("评价", score=5, comment="很好")),
+    ("评价 三", m("评价", score=3, comment=None)),
+    ("评价 ５", m("评价", score=5, comment=None)),
+    ("评价５", m("评价", score=5, comment=None)),
+    ("评价5分", m("评价", score=5, comment=None)),
+    ("评价 5！", m("评价", score=5, comment=None)),
+    ("评价 4.5分", "分数应是整数（1 到 5），收到「4.5分」"),
+    ("评价 6 很好", "分数不能大于 5"),
+    ("评价 0", "分数不能小于 1"),
+    ("评价 好", "分数应是数字（1 到 5），收到「好」"),
+    ("评价", "缺少分数"),
+    # --- 学习 ---------------------------------------------------------------------------
+    ("学习 理论 45", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 45 党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("学习 理论 45分钟", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 45分", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 45min", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 45MIN", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 1小时", m("学习", kind="理论", minutes=60, material=None)),
+    ("学习 理论 1个小时", m("学习", kind="理论", minutes=60, material=None)),
+    ("学习 理论 1.5小时", m("学习", kind="理论", minutes=90, material=None)),
+    ("学习 理论 1.5h", m("学习", kind="理论", minutes=90, material=None)),
+    ("学习 理论 2h", m("学习", kind="理论", minutes=120, material=None)),
+    ("学习 理论 1小时30分钟", m("学习", kind="理论", minutes=90, material=None)),
+    ("学习 理论 1小时30分", m("学习", kind="理论", minutes=90, material=None)),
+    ("学习 理论 半小时", m("学习", kind="理论", minutes=30, material=None)),
+    ("学习 理论 半个小时", m("学习", kind="理论", minutes=30, material=None)),
+    ("学习 理论 一个半小时", m("学习", kind="理论", minutes=90, material=None)),
+    ("学习 理论 两小时", m("学习", kind="理论", minutes=120, material=None)),
+    ("学习 理论 两个小时", m("学习", kind="理论", minutes=120, material=None)),
+    ("学习 理论 三十分钟", m("学习", kind="理论", minutes=30, material=None)),
+    ("学习 理论 ４５", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习　理论　３０", m("学习", kind="理论", minutes=30, material=None)),
+    ("学习 理论，45分钟，党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("学习 理论、45、党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("学习 党史 30 《中国共产党简史》", m("学习", kind="党史", minutes=30, material="《中国共产党简史》")),
+    ("学习 理论 45 二十届三中全会精神 第三部分", m("学习", kind="理论", minutes=45,
+                                         material="二十届三中全会精神 第三部分")),
+    ("学习 45分钟 理论", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 45 理论 党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("学习理论45分钟", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论45分钟", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论45 党章", m("学习", kind="理论", minutes=45, material="党章")),
+    ("学习 理论 45分钟。", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 理论 45分钟！", m("学习", kind="理论", minutes=45, material=None)),
+    ("@党建助手 学习 理论 45", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 业务 60 新修订的治安管理处罚法", m("学习", kind="业务", minutes=60, material="新修订的治安管理处罚法")),
+    ("学习", "缺少学习类型"),
+    ("学习 45分钟", "缺少学习类型"),
+    ("学习 1.5小时", "缺少学习类型"),
+    ("学习 理论", "缺少学习时长"),
+    ("学习 理论 党章", "学习时长应是时长，如 45、45分钟、1.5小时，收到「党章」"),
+    ("学习 理论 半天", "学习时长应是时长"),
+    ("学习 理论 0", "学习时长不能少于 1 分钟"),
+    ("学习 理论 601", "学习时长不能超过 600 分钟"),
+    ("学习 理论 11小时", "学习时长不能超过 600 分钟"),
+    ("学习 理论 0.3小时", m("学习", kind="理论", minutes=18, material=None)),
+    ("学习 理论 0.33小时", "学习时长应是时长"),
+    ("学系 理论 30", "你是想发送「学习」吗"),
+    # --- 积分 / 积分明细 / 排行榜 / 红黄蓝榜 -------------------------------------------------------
+    ("积分", m("积分")),
+    ("积分？", m("积分")),
+    ("积分?", m("积分")),
+    ("我的积分", m("积分")),
+    ("我的积分。", m("积分")),
+    ("积分 多余", "「积分」后面不用写别的"),
+    ("积份", "你是想发送「积分」吗"),
+    ("积分明细", m("积分明细")),
+    ("积分明细？", m("积分明细")),
+    ("积分名细", "你是想发送「积分明细」吗"),
+    ("排行榜", m("排行榜", period=None)),
+    ("排行榜 本周", m("排行榜", period="本周")),
+    ("排行榜 本月", m("排行榜", period="本月")),
+    ("排行榜 本年", m("排行榜", period="本年")),
+    ("排行榜本周", m("排行榜", period="本周")),
+    ("排行榜，本周", m("排行榜", period="本周")),
+    ("排行榜 本周！", m("排行榜", period="本周")),
+    ("排名", m("排行榜", period=None)),
+    ("排名 本月", m("排行榜", period="本月")),
+    ("排行", "你是想发送「排行榜」吗"),
+    ("排行榜 明年", "时间只能是 本周、本月、本年，收到「明年」"),
+    ("红黄蓝榜", m("红黄蓝榜", period=None)),
+    ("红黄蓝榜 本月", m("红黄蓝榜", period="本月")),
+    ("红黄蓝榜 本周", m("红黄蓝榜", period="本周")),
+    ("红黄蓝", m("红黄蓝榜", period=None)),
+    ("红黄蓝榜本周", m("红黄蓝榜", period="本周")),
+    ("红黄蓝榜 上个月", "时间只能是 本月、本周"),
+    ("不参与排行", m("不参与排行")),
+    ("退出排行", m("不参与排行")),
+    ("退出排行。", m("不参与排行")),
+    ("参与排行", m("参与排行")),
+    ("参与排行！", m("参与排行")),
+    # --- 帮助 ---------------------------------------------------------------------------
+    ("帮助", m("帮助", command=None)),
+    ("帮助？", m("帮助", command=None)),
+    ("帮助 签到", m("帮助", command="签到")),
+    ("帮助 学习", m("帮助", command="学习")),
+    ("help", m("帮助", command=None)),
+    ("Help 签到", m("帮助", command="签到")),
+    ("HELP!", m("帮助", command=None)),
+    ("?", m("帮助", command=None)),
+    ("？", m("帮助", command=None)),
+    ("菜单", m("帮助", command=None)),
+    ("", m("帮助", command=None)),
+    ("@党建助手", m("帮助", command=None)),
+    ("帮主", "你是想发送「帮助」吗"),
+    ("hepl", "你是想发送「help」吗"),
+    # --- 我的信息 / 绑定 / 设置角色 ------------------------------------------------------------
+    ("我的信息", m("我的信息")),
+    ("我是谁", m("我的信息")),
+    ("我是谁？", m("我的信息")),
+    ("绑定 城关派出所党支部", m("绑定", target="城关派出所党支部")),
+    ("绑定 城关派出所", m("绑定", target="城关派出所党支部")),
+    ("绑定 城关", m("绑定", target="城关派出所党支部")),
+    ("绑定 交警大队", m("绑定", target="交警大队党支部")),
+    ("绑定 领导", m("绑定", target="领导")),
+    ("绑定 领导群", m("绑定", target="领导群")),
+    ("绑定 城关派出所党支部。", m("绑定", target="城关派出所党支部")),
+    ("绑定", "缺少支部名称"),
+    ("绑定 治安大队", "没有找到支部「治安大队」"),
+    ("设置角色 张伟 委员", m("设置角色", who="张伟", role="委员")),
+    ("设置角色 张伟，委员", m("设置角色", who="张伟", role="委员")),
+    ("设置角色 张伟", "缺少角色"),
+    ("设置角色 张伟 组长", "角色只能是"),
+    # --- 调研 / 调研记录 / 周报 ---------------------------------------------------------------
+    ("调研 城关派出所党支部", m("调研", branch="城关派出所党支部", details=None)),
+    ("调研 城关 发现问题 3 解决 2 值班室学习角需更新",
+     m("调研", branch="城关派出所党支部", details="发现问题 3 解决 2 值班室学习角需更新")),
+    ("调研 交警大队 发现问题 2 解决 1", m("调研", branch="交警大队党支部", details="发现问题 2 解决 1")),
+    ("调研 刑侦，发现问题 1", m("调研", branch="刑侦大队党支部", details="发现问题 1")),
+    ("调研 刑侦大队党支部 学习园地需更新", m("调研", branch="刑侦大队党支部", details="学习园地需更新")),
+    ("调研", "缺少支部"),
+    ("调研 不存在支部", "没有找到支部「不存在支部」"),
+    ("调研记录", m("调研记录")),
+    ("调研记录？", m("调研记录")),
+    ("调研记路", "你是想发送「调研记录」吗"),
+    ("周报", m("周报", week=None)),
+    ("周报 本周", m("周报", week="本周")),
+    ("周报 上周", m("周报", week="上周")),
+    ("周报本周", m("周报", week="本周")),
+    ("周报！", m("周报", week=None)),
+    ("周报 下周", "周只能是 上周、本周"),
+    # --- 设置 / 日程 / 暂停提醒 / 恢复提醒 -----------------------------------------------------------
+    ("设置 主题党日 每月15日 14:30 2小时", m("设置", text="主题党日 每月15日 14:30 2小时")),
+    ("设置 夜学 每周三 19:30", m("设置", text="夜学 每周三 19:30")),
+    ("设置 推送 城关派出所党支部 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+     m("设置", text="推送 城关派出所党支部 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")),
+    ("设置", "缺少要设置的内容（活动类型、日期规则和时间）"),
+    ("日程", m("日程")),
+    ("日程？", m("日程")),
+    ("日程 本周", "没有找到支部「本周」"),
+    ("日程 城关", m("日程", branch="城关派出所党支部")),
+    ("日程 刑侦！", m("日程", branch="刑侦大队党支部")),
+    ("排行榜 城关", m("排行榜", period=None, branch="城关派出所党支部")),
+    ("排行榜 本周 交警", m("排行榜", period="本周", branch="交警大队党支部")),
+    ("排名 刑侦大队", m("排行榜", period=None, branch="刑侦大队党支部")),
+    ("未签到 全局", m("未签到", branch="全局")),
+    ("暂停提醒 12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 至12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 到 12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒至12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 12月31号", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 十二月三十一日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 12.31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 12/31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 12-31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 31号", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 3号", m("暂停提醒", until=D(2026, 12, 3))),
+    ("暂停提醒 2号", m("暂停提醒", until=D(2027, 1, 2))),
+    ("暂停提醒 2026-12-31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 至 2026-12-31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 2026年12月31日", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 2026.12.31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 2026/12/31", m("暂停提醒", until=D(2026, 12, 31))),
+    ("暂停提醒 2027年1月5日", m("暂停提醒", until=D(2027, 1, 5))),
+    ("暂停提醒 1月5日", m("暂停提醒", until=D(2027, 1, 5))),
+    ("暂停提醒 1.5", m("暂停提醒", until=D(2027, 1, 5))),
+    ("暂停提醒 11月30日", m("暂停提醒", until=D(2026, 11, 30))),
+    ("暂停提醒 今天", m("暂停提醒", until=D(2026, 12, 3))),
+    ("暂停提醒 明天", m("暂停提醒", until=D(2026, 12, 4))),
+    ("暂停提醒 后天", m("暂停提醒", until=D(2026, 12, 5))),
+    ("暂停提醒 大后天", m("暂停提醒", until=D(2026, 12, 6))),
+    ("暂停提醒 至明天", m("暂停提醒", until=D(2026, 12, 4))),
+    ("暂停提醒 周五", m("暂停提醒", until=D(2026, 12, 4))),
+    ("暂停提醒 周四", m("暂停提醒", until=D(2026, 12, 3))),
+    ("暂停提醒 周二", m("暂停提醒", until=D(2026, 12, 8))),
+    ("暂停提醒 星期日", m("暂停提醒", until=D(2026, 12, 6))),
+    ("暂停提醒 周日", m("暂停提醒", until=D(2026, 12, 6))),
+    ("暂停提醒 礼拜天", m("暂停提醒", until=D(2026, 12, 6))),
+    ("暂停提醒 本周五", m("暂停提醒", until=D(2026, 12, 4))),
+    ("暂停提醒 这周日", m("暂停提醒", until=D(2026, 12, 6))),
+    ("暂停提醒 下周二", m("暂停提醒", until=D(2026, 12, 8))),
+    ("暂停提醒 下周一", m("暂停提醒", until=D(2026, 12, 7))),
+    ("暂停提醒 下星期五", m("暂停提醒", until=D(2026, 12, 11))),
+    ("暂停提醒 下下周一", m("暂停提醒", until=D(2026, 12, 14))),
+    ("暂停提醒 到下周二", m("暂停提醒", until=D(2026, 12, 8))),
+    ("暂停提醒 下周二。", m("暂停提醒", until=D(2026, 12, 8))),
+    ("暂停提醒", "缺少恢复提醒的日期"),
+    ("暂停提醒 至", "缺少恢复提醒的日期"),
+    ("暂停提醒 明年", "看不懂日期「明年」，日期可以写 12月31日、12.31、明天、下周二"),
+    ("暂停提醒 2月30日", "没有 2月30日 这一天"),
+    ("暂停提醒 32号", "没有 32号 这一天"),
+    ("暂停提醒 13.45", "没有 13.45 这一天"),
+    ("恢复提醒", m("恢复提醒")),
+    ("恢复提醒！", m("恢复提醒")),
+    ("不要提醒我", m("不要提醒我")),
+    ("不要提醒我了", m("不要提醒我")),
+    ("恢复提醒我", m("恢复提醒我")),
+    # --- not commands at all ------------------------------------------------------------------
+    ("吃饭", "没有这个指令"),
+    ("你好", "没有这个指令"),
+    ("今天天气不错", "没有这个指令"),
+    ("12345", "没有这个指令"),
+]
+
+# Every simple command, written the ways phones and habits write it.
+SIMPLE = ["签到", "结束", "确认缺席", "活动", "积分", "积分明细", "日程", "调研记录", "恢复提醒",
+          "我的信息", "参与排行", "不参与排行"]
+ENDINGS = ["。", "！", "!", "~", "了", "啦", " 。", "！！"]
+ROWS += [(f"{word}{end}", m(word)) for word in SIMPLE for end in ENDINGS
+         if (f"{word}{end}", m(word)) not in ROWS]
+ROWS += [(f"@党建助手 {word}", m(word)) for word in SIMPLE if word != "签到"]
+
+
+def test_the_table_is_a_few_hundred_rows():
+    assert len(ROWS) >= 300, len(ROWS)
+    assert len({text for text, _ in ROWS}) == len(ROWS), "a phrasing is listed twice"
+
+
+@pytest.mark.parametrize(("typed", "meaning"), ROWS, ids=[repr(t) for t, _ in ROWS])
+def test_phrasing(typed: str, meaning: Meaning | str):
+    got = understand(typed)
+    if isinstance(meaning, str):
+        assert isinstance(got, str), f"{typed!r} was taken as {got}, expected a refusal"
+        assert meaning in got, got
+        # A refusal says what is wrong in words, never in grammar.
+        assert not any(mark in got for mark in "<>|"), got
+    else:
+        assert not isinstance(got, str), f"{typed!r} was refused: {got}"
+        command, args = got
+        assert command == meaning[0]
+        for key, value in meaning[1].items():
+            assert args.get(key) == value, (key, args)
+
+
+# --- the issue's transcript, end to end through the dispatcher ---------------------------
+
+from tests.factories import bind_chat, make_branch, make_member, seed  # noqa: E402
+from storage.models import Role  # noqa: E402
+
+
+@pytest.fixture
+def bureau(runtime):
+    def build(session):
+        cg = make_branch(session, "城关派出所党支部")
+        make_member(session, cg, "王建国", role=Role.SECRETARY, wecom="sec")
+        make_member(session, cg, "周强", wecom="zq")
+        make_member(session, cg, "李明", wecom="lm")
+        make_member(session, None, "赵振华", role=Role.LEADER, wecom="boss")
+        bind_chat(session, cg, "g1")
+    seed(runtime.engine, build)
+
+
+def test_the_issue_transcript_end_to_end(chat, clock, bureau):
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text
+    for text, user in [("签到！", "lm"), ("签到了", "sec"), ("@党建助手签到", "zq")]:
+        reply = chat.say(user, text, chat="g1")
+        assert not reply.is_error and "签到成功" in reply.text, (text, reply.text)
+    assert "不用重复签到" in chat.say("zq", "签到 @党建助手", chat="g1").text
+    assert "不用重复签到" in chat.say("lm", "签到。", chat="g1").text
+    assert chat.say("zq", "Help", chat="g1").text.startswith("党建助手可用指令")
+    assert chat.say("zq", "HELP").text.startswith("党建助手可用指令")
+
+    studied = chat.say("zq", "学习 理论 45分钟 党章")
+    assert not studied.is_error and "理论 45 分钟（党章）" in studied.text
+    missing_kind = chat.say("zq", "学习 45")
+    assert missing_kind.is_error and "缺少学习类型" in missing_kind.text
+    assert "例如：学习 理论 45" in missing_kind.text
+
+    visit = chat.say("boss", "调研 城关派出所 发现问题 2 解决 1")
+    assert not visit.is_error and "城关派出所党支部" in visit.text
+    paused = chat.say("sec", "暂停提醒 至 12月31日", chat="g1")
+    assert not paused.is_error and "至 12月31日" in paused.text
+
+    clock.advance(hours=3)
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
+    rated = chat.say("zq", "评价 4.5")
+    assert rated.is_error and "整数" in rated.text and "例如：评价 5" in rated.text
+
+
+def test_push_settings_say_what_is_wrong_with_the_key(chat, bureau):
+    notakey = chat.say("sec", "设置 推送 城关派出所党支部 notakey")
+    assert notakey.is_error and "群机器人" in notakey.text
+    short_secret = chat.say(
+        "sec", "设置 钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc")
+    assert short_secret.is_error and "不完整" in short_secret.text
+    assert "以 SEC 开头" not in short_secret.text  # it does start with SEC
+
+
+def test_setting_a_kind_without_its_rule_says_what_is_missing(chat, bureau):
+    reply = chat.say("sec", "设置 主题党日", chat="g1")
+    assert reply.is_error and reply.text.startswith("缺少主题党日的日期和时间")
+    assert "「」" not in reply.text and "例如：设置 主题党日 每月15日 14:30 2小时" in reply.text
+    assert chat.say("zq", "帮助 签到了").text.startswith("签到：")
+
+
+def test_a_near_miss_is_answered_with_the_command_meant(chat, bureau):
+    reply = chat.say("zq", "签道", chat="g1")
+    assert reply.is_error and "你是想发送「签到」吗？" in reply.text
