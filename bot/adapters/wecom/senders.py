@@ -213,7 +213,8 @@ class WecomSender:
         if key is None:
             return SendResult.failed("a picture needs the group's push webhook "
                                      "(设置 推送 <支部|领导> <key>)", retryable=False)
-        await self.client.webhook_send(key, render_group(payload))
+        [body] = render_group(payload)  # a picture is one message, never split
+        await self.client.webhook_send(key, body)
         return SendResult.sent()
 
     def _push_key(self, branch_id: int | None, leaders: bool) -> str | None:
