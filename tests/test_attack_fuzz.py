@@ -159,7 +159,7 @@ def test_fuzz_wecom_aibot(service, payload):
     sender = payload.get("from", {}).get("userid") if isinstance(payload, dict) and \
         isinstance(payload.get("from"), dict) else None
     usable = _usable(payload, id_key="msgid", sender=sender) and \
-        payload.get("msgtype") in ("text", "mixed")
+        payload.get("msgtype") in ("text", "mixed", "voice")  # voice carries its transcript
     check(client, runtime, response, before, usable)
 
 
