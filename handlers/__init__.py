@@ -4,12 +4,12 @@ the order 帮助 lists them in."""
 from __future__ import annotations
 
 from bot.registry import CommandRegistry
-from handlers import attendance
+from handlers import attendance, corrections
 from handlers import help as help_
 from handlers import org, points, push, schedule, study, summary, visits
 
 # push after schedule: it adds 推送 / 钉钉推送 to schedule's 设置 table.
-MODULES = [help_, attendance, points, org, study, visits, summary, schedule, push]
+MODULES = [help_, attendance, points, org, study, visits, summary, schedule, push, corrections]
 
 
 def register_all(registry: CommandRegistry) -> None:

@@ -17,6 +17,8 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import (
     ATTENDED,
+    AUDIENCE_LABELS,
+    audience,
     STATUS_LABELS,
     leave_allowed,
     parse_activity_type,
@@ -35,6 +37,7 @@ from bot.registry import (
     word,
 )
 from storage import attendance as store
+from storage import confirmations
 from storage import org
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
@@ -119,7 +122,9 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str) -> Member
 # --- 开始 ---------------------------------------------------------------------------
 
 
-def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """开始: who is expected follows from the type and the chat; a bureau-wide activity for
+    more than one branch waits for 「确认」, then every branch group concerned is told."""
     activity_type = parse_activity_type(args["type"])
     if activity_type is None:
         return Reply.error(
@@ -140,6 +145,24 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
     if running is not None:
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
+    who = audience(activity_type.value, branch_id=scope, party_group_id=group_id)
+    if scope is None and not confirmed:
+        planned = Activity(type=activity_type.value, branch_id=None, ends_at=ctx.now)
+        people = store.expected_members(ctx.session, activity=planned)
+        branches = {m.branch_id for m in people if m.branch_id is not None}
+        if len(branches) > 1:
+            assert ctx.member is not None and ctx.member.id is not None
+            confirmations.ask(ctx.session, platform=ctx.message.platform,
+                              chat_id=ctx.message.chat_id, member_id=ctx.member.id,
+                              kind=OPEN_BUREAU_WIDE, payload={"type": args["type"],
+                                                              "topic": args.get("topic")},
+                              now=ctx.now)
+            minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
+            return Reply(
+                f"{activity_type.value}将作为全局活动开始：应到{AUDIENCE_LABELS[who]}，"
+                f"涉及 {len(branches)} 个支部共 {len(people)} 人，各支部群都会收到通知，"
+                f"缺席将计入各支部积分。\n确认请在 {minutes} 分钟内发送「确认」；不确认则不开始。"
+                "只是本支部的活动，请在支部群里发送「开始」。")
     activity = store.open_activity(
         ctx.session,
         activity_type=activity_type,
@@ -152,7 +175,8 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         party_group_id=group_id,
         opened_by=ctx.member.id if ctx.member else None,
     )
-    lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。"]
+    lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。",
+             f"应到：{AUDIENCE_LABELS[who]} {store.expected_count(ctx.session, activity=activity)} 人。"]
     if lecturer:
         lines.append(f"主讲：{lecturer}")
     ends = show_time(activity.ends_at, ctx.settings.tz, ctx.now)
@@ -160,7 +184,17 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"{ctx.settings.late_grace_minutes} 分钟后签到记为迟到，{ends} 截止；"
         "不能参加请发送「请假 原因」。"
     )
+    if scope is None:
+        told = store.announce(ctx.session, activity=activity, text="【全局活动】" + "\n".join(lines),
+                              now=ctx.now)
+        ctx.audit("activity.open", target=_label(ctx, activity),
+                  detail={"activity_id": activity.id, "groups": told})
+        if told:
+            lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+OPEN_BUREAU_WIDE = "activity.open"
 
 
 def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:

@@ -97,7 +97,7 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or default
     # Month (or week) to date: activities not yet held must not count against anyone.
     period = named_period(name, ctx.now, ctx.settings.tz).until(ctx.now)
-    figures = branch_figures(ctx.session, start=period.start, end=period.end)
+    figures = branch_figures(ctx.session, start=period.start, end=period.end, now=ctx.now)
     table = standings(figures, ctx.rules, period)
     mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
     lines = [f"红黄蓝榜（{name}，{mode}分档）"]

@@ -20,7 +20,7 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
     before = previous_period(period)
     report = build_report(ctx.session, start=period.start, end=period.end,
                           previous=(before.start, before.end), settings=ctx.settings,
-                          rules=ctx.rules, title=f"周报 {period.start:%m-%d}")
+                          rules=ctx.rules, title=f"周报 {period.start:%m-%d}", now=ctx.now)
     return Reply(render_markdown(report), markdown=True, title="党建周报")
 
 

@@ -39,7 +39,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     with session_scope(runtime.engine) as session:
         report = build_report(session, start=period.start, end=period.end,
                               previous=(before.start, before.end), settings=runtime.settings,
-                              rules=runtime.rules, title=period.label)
+                              rules=runtime.rules, title=period.label, now=runtime.clock.now())
     if xlsx is not None:
         write_xlsx(report, xlsx)
         typer.echo(f"已写入 {xlsx}")

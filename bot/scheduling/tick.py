@@ -25,7 +25,7 @@ from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.rules import RuleError, parse_rule
 from storage import attendance as attendance_store
-from storage import housekeeping
+from storage import housekeeping, leave, temporary
 from storage import reports
 from storage.db import session_scope
 from storage.ledger import insert_ignoring_duplicates
@@ -80,6 +80,10 @@ class Ticker:
         now = self.clock.now()
         since = self.last or now - RESTART_LOOKBACK
         result = TickResult()
+        with session_scope(self.engine) as session:
+            # A temporary branch past its end date stops here: no new activities or
+            # reminders; its members go back to their own branch.
+            temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now)
         with session_scope(self.engine) as session:
             result.created = self._create_activities(session, now)
         with session_scope(self.engine) as session:
@@ -137,6 +141,7 @@ class Ticker:
                     continue  # it ended while djbot was down; nobody could check in
                 values = dict(
                     type=schedule.activity_type, topic=schedule.topic, branch_id=schedule.branch_id,
+                    party_group_id=schedule.party_group_id,
                     starts_at=times.starts_at, ends_at=times.ends_at,
                     checkin_opens_at=times.checkin_opens_at,
                     checkin_closes_at=times.checkin_closes_at,
@@ -144,7 +149,12 @@ class Ticker:
                 )
                 # Another replica may insert the same (schedule, start) at the same moment.
                 if insert_ignoring_duplicates(session, Activity, values):
-                    created.append(Activity(**values))
+                    activity = session.exec(select(Activity).where(
+                        Activity.schedule_id == schedule.id,
+                        Activity.starts_at == starts_at)).one()
+                    # Leave asked for a period covering this day excuses it at once.
+                    leave.excuse(session, activity=activity, tz=tz)
+                    created.append(activity)
                     log.info("scheduled %s for branch %s at %s", schedule.activity_type,
                              schedule.branch_id, starts_at.isoformat())
         return created
@@ -167,8 +177,9 @@ class Ticker:
 
     def _scheduled_activities(self, session: Session, since: datetime, now: datetime,
                               branch_id: int | None = None) -> list[Activity]:
-        query = select(Activity).where(
-            Activity.branch_id.is_not(None),  # type: ignore[union-attr]
+        query = select(Activity).join(Branch, Branch.id == Activity.branch_id).where(
+            Branch.active == True,  # noqa: E712
+            Activity.status != attendance_store.CANCELLED,
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             # Wide enough for the day-before reminder and a missing list held over
             # quiet hours; the exact due times are decided by the plan.
@@ -262,7 +273,8 @@ class Ticker:
                   end: datetime) -> list[p.Reminder]:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
-            settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}")
+            settings=self.settings, rules=self.rules, title=f"周报 {start:%m-%d}",
+            now=self.clock.now())
         text = reports.render_markdown(report)
         leaders_groups = session.exec(
             select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
