@@ -26,6 +26,7 @@ from bot.domain.attendance import (
     split_lecturer,
     type_list,
 )
+from bot.domain.dates import DateError, DateRange, find_date_range
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -38,6 +39,7 @@ from bot.registry import (
 )
 from storage import attendance as store
 from storage import confirmations
+from storage import leave as leave_store
 from storage import org
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
@@ -257,6 +259,12 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    try:
+        span = find_date_range(args["reason"], ctx.local_now.date())
+    except DateError as exc:
+        return Reply.error(usage_text(LEAVE, str(exc)))
+    if span is not None:
+        return _leave_period(ctx, span)
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
@@ -298,6 +306,35 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row.leave_state == LeaveState.PENDING:
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity)}。")
     return Reply(f"已请假：{_label(ctx, activity)}。原因：{args['reason']}")
+
+
+def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
+    """请假 over days: every activity the member is expected at in them is excused, those
+    already planned and those planned later; no nudge reaches them meanwhile."""
+    assert ctx.member is not None
+    today = ctx.local_now.date()
+    if not span.rest:
+        return Reply.error(usage_text(LEAVE, "请写明请假原因"))
+    if span.last < today:
+        return Reply.error(usage_text(LEAVE, f"{span.last.month}月{span.last.day}日已经过去了"))
+    first = max(span.first, today)
+    state = LeaveState.PENDING if ctx.settings.leave_requires_approval else LeaveState.GRANTED
+    period, excused = leave_store.record_period(
+        ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
+        state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
+        message_id=ctx.message.message_id)
+    ctx.audit("leave.period", target=ctx.member.name,
+              detail={"period_id": period.id, "first": first.isoformat(),
+                      "last": span.last.isoformat(), "reason": span.rest,
+                      "activity_ids": [a.id for a in excused]})
+    days = (span.last - first).days + 1
+    head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
+    lines = [f"{head}：{first.month}月{first.day}日至{span.last.month}月{span.last.day}日"
+             f"（{days} 天），原因：{span.rest}。",
+             "这期间需要你参加的活动都记为请假，不会再提醒你签到。"]
+    if excused:
+        lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    return Reply("\n".join(lines))
 
 
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
@@ -556,10 +593,10 @@ CHECK_IN = Command(
 )
 LEAVE = Command(
     name="请假",
-    summary="活动开始前请假",
+    summary="活动开始前请假；写上日期范围可请一段时间的假",
     handler=ask_leave,
-    args=(rest("reason", "原因"),),
-    example="请假 值班",
+    args=(rest("reason", "[起至止] 原因"),),
+    example="请假 12月4日至12月18日 外出培训",
     capability="attendance",
 )
 APPROVE = Command(
