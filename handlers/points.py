@@ -14,15 +14,13 @@ from bot.domain.points import Tier, describe_rule, named_period, points_referenc
 from bot.registry import Command, CommandRegistry, choice
 from storage.reports import (
     BranchStanding,
+    board_lines,
     branch_figures,
-    leaderboard,
+    public_board,
     member_standing,
     recent_entries,
     standings,
 )
-
-BOARD_LIMIT = 10
-
 
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
@@ -48,11 +46,14 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if branch is None or branch.id is None:
         return Reply.error("排行榜按支部显示，请在支部群里或私聊我发送。")
     period = named_period(name, ctx.now, ctx.settings.tz)
-    rows = leaderboard(ctx.session, branch_id=branch.id, start=period.start, end=period.end,
-                       limit=BOARD_LIMIT)
-    lines = [f"{branch.name} {name}积分排行（前 {BOARD_LIMIT} 名）"]
-    if rows:
-        lines += [f"{r.rank}. {r.name} {r.points} 分" for r in rows]
+    shown = public_board(ctx.session, branch_id=branch.id, start=period.start, end=period.end)
+    rows, scored = shown.rows, shown.scored
+    lines = [f"{branch.name} {name}积分排行（前 {len(rows)} 名）" if rows
+             else f"{branch.name} {name}积分排行"]
+    if not shown.empty:
+        lines += board_lines(shown)
+    elif scored:
+        lines.append(f"{name}获得积分的人还不多，暂不公布名单。签到和学习都能得分。")
     else:
         lines.append(f"{name}还没有人获得积分，签到和学习都能得分。")
     member = ctx.member
@@ -167,7 +168,7 @@ def register(registry: CommandRegistry) -> None:
         example="积分明细", capability="points",
     ))
     registry.add(Command(
-        name="排行榜", summary="本支部积分前 10 名和我的名次", handler=board,
+        name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),),
         aliases=("排名",), example="排行榜 本周", capability="points",
     ))

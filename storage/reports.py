@@ -21,6 +21,8 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.domain.points import (
     Period,
+    board_may_name,
+    public_board_size,
     Tier,
     assign_tiers,
     branch_score,
@@ -172,6 +174,46 @@ def weekly_leaderboard(session: Session, *, branch_id: int, start: datetime, end
                        limit: int = 10) -> list[LeaderRow]:
     """The branch leaderboard the weekly push shows (same rules as 排行榜)."""
     return leaderboard(session, branch_id=branch_id, start=start, end=end, limit=limit)
+
+
+@dataclass(frozen=True)
+class PublicBoard:
+    rows: list[LeaderRow]
+    scored: int  # how many members scored above zero
+    # A tie that the cut would split, given as a count instead of names: (rank, how many,
+    # points). Listing some of them by name order would be arbitrary.
+    tie: tuple[int, int, int] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows and self.tie is None
+
+
+def public_board(session: Session, *, branch_id: int, start: datetime,
+                 end: datetime) -> PublicBoard:
+    """A branch's board fit to be shown in its group: at most the top 30% of its members
+    (at least 3, at most 10), and nobody when fewer than 3 scored."""
+    members = session.execute(select(func.count(Member.id)).where(
+        Member.branch_id == branch_id, _ranked_members())).scalar_one()
+    everyone = leaderboard(session, branch_id=branch_id, start=start, end=end, limit=10_000)
+    if not board_may_name(len(everyone)):
+        return PublicBoard([], len(everyone))
+    size = public_board_size(members)
+    rows, rest = everyone[:size], everyone[size:]
+    if rest and rows and rest[0].rank == rows[-1].rank:
+        rank = rows[-1].rank
+        tied = [r for r in everyone if r.rank == rank]
+        return PublicBoard([r for r in rows if r.rank != rank], len(everyone),
+                           (rank, len(tied), tied[0].points))
+    return PublicBoard(rows, len(everyone))
+
+
+def board_lines(board: PublicBoard, unit: str = " 分") -> list[str]:
+    lines = [f"{r.rank}. {r.name} {r.points}{unit}" for r in board.rows]
+    if board.tie is not None:
+        rank, count, points = board.tie
+        lines.append(f"另有 {count} 人并列第 {rank} 名（{points}{unit}）")
+    return lines
 
 
 def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list[PointEntry]:

@@ -259,10 +259,13 @@ class Ticker:
             view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
             if not view.plan.leaderboard or not view.groups:
                 continue
-            rows = reports.weekly_leaderboard(session, branch_id=branch.id, start=start, end=end,
-                                              limit=10)
+            board = reports.public_board(session, branch_id=branch.id,  # type: ignore[arg-type]
+                                         start=start, end=end)
+            if board.empty:
+                # Nobody scored (or too few to list without naming the rest): no post.
+                continue
             lines = [f"【上周积分榜】{branch.name}（{start:%m-%d} 至 {end - timedelta(days=1):%m-%d}）"]
-            lines += [f"{r.rank}. {r.name} {r.points}分" for r in rows] or ["上周暂无积分记录。"]
+            lines += reports.board_lines(board, unit="分")
             lines.append("发送「积分」查看自己的积分。")
             for group in view.groups:
                 out.append(p.Reminder(p.LEADERBOARD, group.platform, "group", group.chat_id,
