@@ -25,6 +25,7 @@ from bot.scheduling.rules import (
     parse_rule,
 )
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
+from storage import org
 from storage.schedules import branch_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
@@ -73,19 +74,29 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
 def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    group = None
+    if kind == ActivityType.GROUP_MEETING:
+        # A 党小组会 is one party group's: each group has its own schedule.
+        first, _, text = text.partition(" ")
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=first)
+        if group is None:
+            return Reply.error("党小组会要写明是哪个党小组，每个党小组各设一个日程。\n"
+                               "例如：设置 党小组会 第一党小组 每月第一个周三 19:30")
     try:
-        spec = parse_spec(kind, text)
+        spec = parse_spec(kind, text.strip())
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
     policy = spec.policy
     schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
                              policy=policy, now=ctx.now,
-                             by=ctx.member.id if ctx.member else None)
+                             by=ctx.member.id if ctx.member else None,
+                             party_group_id=group.id if group else None)
     ctx.audit("schedule.set", target=ctx.branch.name,
-              detail={"kind": kind.value, "rule": schedule.rule,
+              detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})
-    lines = [f"已设置 {ctx.branch.name} {kind.value}：{schedule.rule}，"
+    what = f"{kind.value}·{group.name}" if group else kind.value
+    lines = [f"已设置 {ctx.branch.name} {what}：{schedule.rule}，"
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。", "接下来："]
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     return Reply("\n".join(lines))

@@ -26,6 +26,7 @@ CLI_MODULES = [
     "bot.cli.ops",
     "bot.cli.docs",
     "bot.cli.push",
+    "bot.cli.committee",
 ]
 
 

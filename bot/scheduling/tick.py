@@ -128,6 +128,11 @@ class Ticker:
             except RuleError:
                 log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
                 continue
+            if (schedule.activity_type == ActivityType.GROUP_MEETING
+                    and schedule.party_group_id is None):
+                # It would expect the whole branch; 设置 now asks for the party group.
+                log.error("schedule %s is a 党小组会 without a party group; skipped", schedule.id)
+                continue
             duration = timedelta(minutes=schedule.duration_minutes)
             for occurrence in held_between(rule, schedule.holiday_policy, self.calendar,
                                            now - duration, now + CREATE_AHEAD, tz):

@@ -1,0 +1,82 @@
+"""`djbot committee …`: the bureau's party committee (党委委员), who alone are expected at
+理论学习中心组 and 第一议题. An explicit list, so an admin who runs djbot or a leader who
+is not on the committee is never counted missing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+committee_app = typer.Typer(help="党委委员名单：中心组学习、第一议题的应到人员。",
+                            no_args_is_help=True)
+NamesArgument = Annotated[list[str], typer.Argument(help="姓名或编号，可写多个")]
+
+
+def _runtime():
+    from bot import cli
+
+    return cli.get_runtime()
+
+
+def _change(names: list[str], on: bool) -> None:
+    from storage import org
+    from storage.db import session_scope
+    from storage.models import AuditEntry
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        chosen = []
+        for text in names:
+            found = [m for m in org.members_by_name_or_staff_no(session, text=text) if m.active]
+            if len(found) != 1:
+                problem = "没有找到" if not found else f"有 {len(found)} 人同名，请改用编号"
+                typer.echo(f"「{text}」{problem}，名单未改动。", err=True)
+                raise typer.Exit(2)
+            chosen.append(found[0])
+        for member in chosen:
+            member.bureau_committee = on
+            member.updated_at = now
+            session.add(member)
+        session.add(AuditEntry(at=now, actor="cli", action="committee.add" if on else "committee.remove",
+                               target="、".join(m.name for m in chosen),
+                               detail={"member_ids": [m.id for m in chosen]}))
+    verb = "加入" if on else "移出"
+    typer.echo(f"已将 {'、'.join(m.name for m in chosen)} {verb}党委委员名单。")
+
+
+@committee_app.command("add")
+def add(names: NamesArgument) -> None:
+    """把党员加入党委委员名单。"""
+    _change(names, True)
+
+
+@committee_app.command("remove")
+def remove(names: NamesArgument) -> None:
+    """把党员移出党委委员名单。"""
+    _change(names, False)
+
+
+@committee_app.command("list")
+def list_committee() -> None:
+    """列出党委委员。"""
+    from sqlmodel import select
+
+    from storage.db import session_scope
+    from storage.models import Member
+
+    runtime = _runtime()
+    with session_scope(runtime.engine) as session:
+        names = [m.name for m in session.exec(select(Member).where(
+            Member.bureau_committee == True, Member.active == True)  # noqa: E712
+            .order_by(Member.name)).all()]
+    if not names:
+        typer.echo("党委委员名单为空：中心组学习、第一议题没有应到人员。"
+                   "用 djbot committee add 姓名 添加。")
+        return
+    typer.echo(f"党委委员 {len(names)} 人：{'、'.join(names)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(committee_app, name="committee")
