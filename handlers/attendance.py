@@ -97,8 +97,12 @@ def _label(ctx: Ctx, activity: Activity) -> str:
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
-    if activity.branch_id is None or activity.party_group_id is not None:
-        return Reply.error(f"{_label(ctx, activity)}不需要你参加。")
+    own_branch = ctx.member is not None and ctx.member.branch_id == activity.branch_id
+    if activity.branch_id is None or own_branch:
+        who = audience(activity.type, branch_id=activity.branch_id,
+                       party_group_id=activity.party_group_id)
+        return Reply.error(f"{_label(ctx, activity)}的应到人员是{AUDIENCE_LABELS[who]}，"
+                           "不需要你参加。")
     return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
 
 

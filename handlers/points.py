@@ -16,6 +16,7 @@ from storage.reports import (
     BranchStanding,
     board_lines,
     branch_figures,
+    entry_activities,
     public_board,
     member_standing,
     recent_entries,
@@ -150,11 +151,15 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
     tz = ctx.settings.tz
+    kinds = entry_activities(ctx.session, entries=entries)
     lines = [f"{member.name} 最近 {len(entries)} 笔积分："]
     for e in entries:
         when = e.occurred_at.astimezone(tz).strftime("%m-%d %H:%M")
         note = f"，{e.note}" if e.note else ""
-        lines.append(f"{when} {e.points:+d} {describe_rule(e.rule)}（规则 {e.rule}{note}）")
+        what = describe_rule(e.rule)
+        if e.id in kinds and what.startswith("活动 "):
+            what = kinds[e.id] + what.removeprefix("活动")
+        lines.append(f"{when} {e.points:+d} {what}（规则 {e.rule}{note}）")
     return Reply("\n".join(lines))
 
 

@@ -74,6 +74,9 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
 def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    if text.strip() in ("取消", "删除", "停止", "停用"):
+        return Reply.error(f"删除固定日程请发送「删除日程 {kind.value}」；"
+                           "只取消某一次活动请在活动当天发送「取消活动 原因」。")
     group = None
     if kind == ActivityType.GROUP_MEETING:
         # A 党小组会 is one party group's: each group has its own schedule.

@@ -228,6 +228,20 @@ def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list
     )
 
 
+def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int, str]:
+    """For attendance and absence entries: the activity type that earned them, by entry id
+    (a rule like attendance.absent does not name it when the type has no rule of its own)."""
+    ids = {e.id: e.source_id for e in entries if e.source_kind in ("attendance", "absence")}
+    numeric = [int(v) for v in ids.values() if v.isdigit()]
+    if not numeric:
+        return {}
+    types = dict(session.execute(
+        select(Attendance.id, Activity.type).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.id.in_(numeric))).all())
+    return {eid: types[int(src)] for eid, src in ids.items()
+            if src.isdigit() and int(src) in types}
+
+
 # --- branches --------------------------------------------------------------------------
 
 
