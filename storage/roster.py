@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage import roster_extra
 from storage.models import (
     ROLE_LABELS,
     AuditEntry,
@@ -31,7 +32,7 @@ from storage.models import (
 )
 
 REQUIRED_HEADERS = ("支部", "姓名", "角色", "企业微信ID", "钉钉ID")
-OPTIONAL_HEADERS = ("编号", "党小组", "临时", "结束日期")
+OPTIONAL_HEADERS = ("编号", "党小组", "临时", "结束日期", *roster_extra.COLUMNS)
 ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
 # Leaders and admins belong to the bureau, so their 支部 may be empty.
 BUREAU_ROLES = frozenset({Role.LEADER, Role.ADMIN})
@@ -59,6 +60,7 @@ class RosterRow:
     party_group: str | None = None
     temporary: bool | None = None  # None: the file does not say
     ends_on: date | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # storage.roster_extra's columns
 
     @property
     def ids(self) -> dict[str, str]:
@@ -239,6 +241,7 @@ def _parse_row(number: int, cell: dict[str, str]) -> tuple[RosterRow | None, lis
             temporary = True
     if (temporary is not None or ends_on is not None) and branch is None:
         problems.append("填了临时或结束日期但没有填支部")
+    problems += roster_extra.check(cell)
     if problems:
         return None, [(number, p) for p in problems]
     return RosterRow(
@@ -252,6 +255,7 @@ def _parse_row(number: int, cell: dict[str, str]) -> tuple[RosterRow | None, lis
         party_group=group,
         temporary=temporary,
         ends_on=ends_on,
+        extra={h: cell[h] for h in roster_extra.COLUMNS if cell.get(h)},
     ), []
 
 
@@ -378,6 +382,10 @@ def apply_roster(
                     )
                 )
         seen[member.id] = row.row  # type: ignore[index]
+        try:
+            roster_extra.apply(session, member, row.extra, branches)
+        except ValueError as exc:
+            raise RosterError([(row.row, str(exc))]) from None
 
     if full:
         stale = session.exec(

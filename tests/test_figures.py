@@ -374,3 +374,27 @@ def test_a_temporary_branch_ends_its_members_go_back_and_its_history_stays(
     assert (line["activities"], line["attended"], line["absent"]) == (1, 3, 1)
     assert weekly(djbot, "2026-W49", "专案临时支部") is None  # gone from later reports
     assert any("+2" in x for x in ledger_lines(chat, "t0"))  # their points stay theirs
+
+
+def test_the_roster_carries_the_bureau_committee_and_where_temporary_members_return(
+        runtime, djbot, tmp_path):
+    roster = tmp_path / "名册.csv"
+    roster.write_text(
+        "支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部,党委委员\n"
+        "城关支部,王书记,书记,s1,,,,,\n"
+        ",赵局长,领导,boss,,,,,是\n"
+        ",孙管理,管理员,admin,,,,,\n"
+        "专案临时支部,李明,党员,li,,是,2026-12-31,城关支部,\n", encoding="utf-8")
+    assert "新增 4 人" in djbot("import-roster", str(roster))
+    assert djbot("committee", "list").strip() == "党委委员 1 人：赵局长"
+    with Session(runtime.engine) as session:
+        li = session.exec(select(Member).where(Member.name == "李明")).one()
+        home = session.exec(select(Branch).where(Branch.name == "城关支部")).one()
+        assert li.return_branch_id == home.id
+    assert "已将 孙管理 加入党委委员名单" in djbot("committee", "add", "孙管理")
+    assert "committee.add" in djbot("audit")
+    bad = tmp_path / "坏.csv"
+    bad.write_text("支部,姓名,角色,企业微信ID,钉钉ID,原支部\n专案临时支部,周强,党员,zq,,无此支部\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(bot.cli.app, ["import-roster", str(bad), "--partial"])
+    assert result.exit_code != 0 and "原支部「无此支部」" in result.output
