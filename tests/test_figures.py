@@ -398,3 +398,21 @@ def test_the_roster_carries_the_bureau_committee_and_where_temporary_members_ret
                    encoding="utf-8")
     result = CliRunner().invoke(bot.cli.app, ["import-roster", str(bad), "--partial"])
     assert result.exit_code != 0 and "原支部「无此支部」" in result.output
+
+
+def test_leave_for_days_already_planned_excuses_them_at_once(runtime, chat, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "李明", wecom="li")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 5, 23, 30))
+    run_ticks(runtime, clock, local(2026, 12, 6, 0, 30))  # 12-08's study now exists
+    reply = chat.say("li", "请假 12.7-12.9 探亲", chat="g1").text
+    assert "已请假：12月7日至12月9日（3 天）" in reply and "已安排的 1 次：政治夜学" in reply
+    assert "你已经请过假了" in chat.say("li", "请假 家里有事", chat="g1").text
+    late = chat.say("li", "请假 12月1日至12月2日 补请")
+    assert late.is_error and "已经过去" in late.text
