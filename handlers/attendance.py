@@ -599,7 +599,7 @@ LEAVE = Command(
     name="请假",
     summary="活动开始前请假；写上日期范围可请一段时间的假",
     handler=ask_leave,
-    args=(rest("reason", "[起至止] 原因"),),
+    args=(rest("reason", "原因"),),
     example="请假 12月4日至12月18日 外出培训",
     capability="attendance",
 )
