@@ -8,7 +8,8 @@ people's figures at once is asked first and done on 「确认」.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -16,6 +17,7 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import parse_activity_type
+from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from handlers import attendance, visits
 from storage import attendance as store
@@ -143,6 +145,67 @@ def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text + "\n已经举行的活动和积分不受影响。")
 
 
+def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """暂停日程: unlike 暂停提醒 (messages only), no activity is held, so nobody is expected
+    and no absence can confirm itself meanwhile."""
+    if ctx.branch is None:
+        return Reply.error("请在支部群里暂停本支部的日程。")
+    kind = parse_activity_type(args["type"])
+    if kind is None:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
+    today = ctx.local_now.date()
+    try:
+        found = find_date(args["until"], today)
+    except DateError as exc:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, str(exc)))
+    if found is None:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, f"看不懂日期「{args['until']}」"))
+    until = found.first
+    following = date(until.year + 1, until.month, min(until.day, 28 if until.month == 2 else 31))
+    if until < today and not re.search(r"\d{4}", args["until"]) and \
+            following - today <= timedelta(days=183):
+        until = following  # 至 1月15日, said in December
+    if until < today:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, "这个日期已经过去了"))
+    schedules = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
+        Schedule.active == True)).all()  # noqa: E712
+    if not schedules:
+        return Reply.error(f"{ctx.branch.name}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+    removed = 0
+    for schedule in schedules:
+        gone, cancelled = corrections.pause_schedule(
+            ctx.session, schedule=schedule, until=until, by=ctx.member,
+            reason=f"暂停日程 {kind.value}", now=ctx.now, tz=ctx.settings.tz)
+        removed += gone + cancelled
+    ctx.audit("schedule.pause", target=ctx.branch.name,
+              detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed})
+    text = (f"已暂停{ctx.branch.name}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
+            "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
+    if removed:
+        text += f"\n已撤下已安排的 {removed} 次。"
+    return Reply(text)
+
+
+def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里恢复本支部的日程。")
+    kind = parse_activity_type(args["type"])
+    if kind is None:
+        return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
+    schedules = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
+        Schedule.active == True, Schedule.paused_until.is_not(None))).all()  # type: ignore[union-attr]  # noqa: E712
+    if not schedules:
+        return Reply.error(f"{ctx.branch.name}的{kind.value}没有暂停。")
+    for schedule in schedules:
+        schedule.paused_until = None
+        schedule.updated_at = ctx.now
+        ctx.session.add(schedule)
+    ctx.audit("schedule.resume", target=ctx.branch.name, detail={"kind": kind.value})
+    return Reply(f"已恢复{ctx.branch.name}的{kind.value}日程。")
+
+
 # --- 撤销, 撤销调研 ------------------------------------------------------------------------
 
 
@@ -215,6 +278,17 @@ WITHDRAW_VISIT = Command(
     capability="corrections")
 
 
+PAUSE_SCHEDULE = Command(
+    name="暂停日程", summary="一段时间内不举行某项固定活动（不提醒、不计缺席）",
+    handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "至 日期")),
+    roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
+RESUME_SCHEDULE = Command(
+    name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
+    args=(word("type", "活动类型"),), roles=MANAGERS | LEADERS, example="恢复日程 夜学",
+    capability="corrections")
+
+
 def register(registry: CommandRegistry) -> None:
-    for command in (CONFIRM, CANCEL_ACTIVITY, DELETE_SCHEDULE, UNDO, WITHDRAW_VISIT):
+    for command in (CONFIRM, CANCEL_ACTIVITY, DELETE_SCHEDULE, PAUSE_SCHEDULE, RESUME_SCHEDULE,
+                    UNDO, WITHDRAW_VISIT):
         registry.add(command)

@@ -161,7 +161,8 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
     return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {until:%Y-%m-%d}（含）。"
-                 "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。")
+                 "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。\n"
+                 "这期间不举行的活动请用「暂停日程 夜学 至 日期」，否则仍计出勤和缺席。")
 
 
 def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -8,7 +8,7 @@ Keyword-only queries that never commit.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, delete, select
 
@@ -121,9 +121,28 @@ def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, 
     schedule.active = False
     schedule.updated_at = now
     session.add(schedule)
-    ahead = list(session.exec(select(Activity).where(
-        Activity.schedule_id == schedule.id, Activity.starts_at > now,
-        Activity.status != CANCELLED)).all())
+    return withdraw_ahead(session, schedule=schedule, by=by, reason=reason, now=now)
+
+
+def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
+                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, int]:
+    """Hold no activity of the schedule up to and including `until`."""
+    schedule.paused_until = until
+    schedule.updated_at = now
+    session.add(schedule)
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
+    return withdraw_ahead(session, schedule=schedule, by=by, reason=reason, now=now, before=end)
+
+
+def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
+                   now: datetime, before: datetime | None = None) -> tuple[int, int]:
+    """The schedule's activities not started yet (before `before`): removed when nobody
+    answered them, cancelled otherwise. Returns (removed, cancelled)."""
+    query = select(Activity).where(Activity.schedule_id == schedule.id, Activity.starts_at > now,
+                                   Activity.status != CANCELLED)
+    if before is not None:
+        query = query.where(Activity.starts_at < before)
+    ahead = list(session.exec(query).all())
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
     removed = [a.id for a in ahead if a.id not in answered]

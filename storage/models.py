@@ -340,8 +340,10 @@ class Schedule(SQLModel, table=True):
     holiday_policy: str = "skip"  # "skip" | "move"
     topic: str = ""
     active: bool = True
-    # figures (issue 10): a 党小组会 schedule is for one party group.
+    # figures (issue 10): a 党小组会 schedule is for one party group; 暂停日程 holds no
+    # activity of it up to and including paused_until.
     party_group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    paused_until: date | None = None
     created_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()

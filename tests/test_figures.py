@@ -416,3 +416,28 @@ def test_leave_for_days_already_planned_excuses_them_at_once(runtime, chat, cloc
     assert "你已经请过假了" in chat.say("li", "请假 家里有事", chat="g1").text
     late = chat.say("li", "请假 12月1日至12月2日 补请")
     assert late.is_error and "已经过去" in late.text
+
+
+def test_a_paused_schedule_holds_nothing_and_counts_no_absence(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 5, 23, 30))
+    run_ticks(runtime, clock, local(2026, 12, 6, 0, 30))  # 12-08's study exists
+    assert "暂停日程" in chat.say("sec", "暂停提醒 至 2026-12-09", chat="g1").text
+    reply = chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1").text
+    assert "至 2026-12-09（含）" in reply and "已撤下已安排的 1 次" in reply
+    assert chat.say("sec", "暂停日程 夜学 至 12月1日", chat="g1").is_error  # past
+    chat.say("sec", "恢复提醒", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 12, 16, 22, 30))
+    assert sorted(at.date().day for at, kind, target, _ in sent if kind == "nudge") == [15, 15]
+    assert weekly(djbot, "2026-W50", "城关支部")["activities"] == 0
+    line = weekly(djbot, "2026-W51", "城关支部")
+    assert (line["activities"], line["absent"]) == (1, 2)
+    assert "schedule.pause" in djbot("audit")

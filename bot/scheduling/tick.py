@@ -137,6 +137,9 @@ class Ticker:
             for occurrence in held_between(rule, schedule.holiday_policy, self.calendar,
                                            now - duration, now + CREATE_AHEAD, tz):
                 starts_at = occurrence.starts_at.astimezone(now.tzinfo)  # type: ignore[union-attr]
+                if (schedule.paused_until is not None
+                        and starts_at.astimezone(tz).date() <= schedule.paused_until):
+                    continue  # 暂停日程: not held, so nobody is expected or counted absent
                 if (schedule.id, starts_at) in existing:
                     continue
                 times = plan_times(ActivityType(schedule.activity_type), starts_at,

@@ -47,6 +47,7 @@ def upgrade() -> None:
     op.add_column('researchvisit', sa.Column('withdraw_reason',
                                              sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     _add_reference('schedule', 'party_group_id', 'partygroup')
+    op.add_column('schedule', sa.Column('paused_until', sa.Date(), nullable=True))
 
     op.create_table('leaveperiod',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -89,7 +90,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_leaveperiod_member_id'))
     op.drop_table('leaveperiod')
     for table, columns in (
-            ('schedule', ['party_group_id']),
+            ('schedule', ['paused_until', 'party_group_id']),
             ('researchvisit', ['withdraw_reason', 'withdrawn_by', 'withdrawn_at']),
             ('studylog', ['withdrawn_at']),
             ('activity', ['cancel_reason', 'cancelled_by', 'cancelled_at']),
