@@ -131,7 +131,9 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not schedules:
         return Reply(f"{ctx.branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
     lines = [f"{ctx.branch.name}的日程："]
-    lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}" for s in schedules]
+    lines += [f"· {_kind_of(ctx, s)}：{s.rule}，{_minutes(s.duration_minutes)}"
+              + (f"（暂停至 {s.paused_until:%Y-%m-%d}）" if s.paused_until else "")
+              for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
     lines.append("接下来：")
@@ -140,6 +142,11 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
         lines.append(f"提醒已暂停至 {row.paused_until:%Y-%m-%d}。")
     return Reply("\n".join(lines))
+
+
+def _kind_of(ctx: Ctx, schedule: Schedule) -> str:
+    group = org.party_group(ctx.session, group_id=schedule.party_group_id)
+    return f"{schedule.activity_type}·{group.name}" if group else schedule.activity_type
 
 
 _DATE = re.compile(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})日?$")
