@@ -17,6 +17,8 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import (
     ATTENDED,
+    AUDIENCE_LABELS,
+    audience,
     STATUS_LABELS,
     leave_allowed,
     parse_activity_type,
@@ -24,6 +26,7 @@ from bot.domain.attendance import (
     split_lecturer,
     type_list,
 )
+from bot.domain.dates import DateError, DateRange, find_date_range
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -36,6 +39,8 @@ from bot.registry import (
     word,
 )
 from storage import attendance as store
+from storage import confirmations
+from storage import leave as leave_store
 from storage import org
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
 
@@ -96,8 +101,12 @@ def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
-    if activity.branch_id is None or activity.party_group_id is not None:
-        return Reply.error(f"{_label(ctx, activity)}不需要你参加。")
+    own_branch = ctx.member is not None and ctx.member.branch_id == activity.branch_id
+    if activity.branch_id is None or own_branch:
+        who = audience(activity.type, branch_id=activity.branch_id,
+                       party_group_id=activity.party_group_id)
+        return Reply.error(f"{_label(ctx, activity)}的应到人员是{AUDIENCE_LABELS[who]}，"
+                           "不需要你参加。")
     return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
 
 
@@ -123,7 +132,9 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str) -> Member
 # --- 开始 ---------------------------------------------------------------------------
 
 
-def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """开始: who is expected follows from the type and the chat; a bureau-wide activity for
+    more than one branch waits for 「确认」, then every branch group concerned is told."""
     activity_type = parse_activity_type(args["type"])
     if activity_type is None:
         return Reply.error(
@@ -144,6 +155,24 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
     if running is not None:
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
+    who = audience(activity_type.value, branch_id=scope, party_group_id=group_id)
+    if scope is None and not confirmed:
+        planned = Activity(type=activity_type.value, branch_id=None, ends_at=ctx.now)
+        people = store.expected_members(ctx.session, activity=planned)
+        branches = {m.branch_id for m in people if m.branch_id is not None}
+        if len(branches) > 1:
+            assert ctx.member is not None and ctx.member.id is not None
+            confirmations.ask(ctx.session, platform=ctx.message.platform,
+                              chat_id=ctx.message.chat_id, member_id=ctx.member.id,
+                              kind=OPEN_BUREAU_WIDE, payload={"type": args["type"],
+                                                              "topic": args.get("topic")},
+                              now=ctx.now)
+            minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
+            return Reply(
+                f"{activity_type.value}将作为全局活动开始：应到{AUDIENCE_LABELS[who]}，"
+                f"涉及 {len(branches)} 个支部共 {len(people)} 人，各支部群都会收到通知，"
+                f"缺席将计入各支部积分。\n确认请在 {minutes} 分钟内发送「确认」；不确认则不开始。"
+                "只是本支部的活动，请在支部群里发送「开始」。")
     activity = store.open_activity(
         ctx.session,
         activity_type=activity_type,
@@ -156,7 +185,8 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         party_group_id=group_id,
         opened_by=ctx.member.id if ctx.member else None,
     )
-    lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。"]
+    lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。",
+             f"应到：{AUDIENCE_LABELS[who]} {store.expected_count(ctx.session, activity=activity)} 人。"]
     if lecturer:
         lines.append(f"主讲：{lecturer}")
     ends = show_time(activity.ends_at, ctx.settings.tz, ctx.now)
@@ -164,7 +194,17 @@ def start(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"{ctx.settings.late_grace_minutes} 分钟后签到记为迟到，{ends} 截止；"
         "不能参加请发送「请假 原因」。"
     )
+    if scope is None:
+        told = store.announce(ctx.session, activity=activity, text="【全局活动】" + "\n".join(lines),
+                              now=ctx.now)
+        ctx.audit("activity.open", target=_label(ctx, activity),
+                  detail={"activity_id": activity.id, "groups": told})
+        if told:
+            lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+OPEN_BUREAU_WIDE = "activity.open"
 
 
 def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
@@ -225,6 +265,12 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    try:
+        span = find_date_range(args["reason"], ctx.local_now.date())
+    except DateError as exc:
+        return Reply.error(usage_text(LEAVE, str(exc)))
+    if span is not None:
+        return _leave_period(ctx, span)
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
@@ -266,6 +312,35 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row.leave_state == LeaveState.PENDING:
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
+
+
+def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
+    """请假 over days: every activity the member is expected at in them is excused, those
+    already planned and those planned later; no nudge reaches them meanwhile."""
+    assert ctx.member is not None
+    today = ctx.local_now.date()
+    if not span.rest:
+        return Reply.error(usage_text(LEAVE, "请写明请假原因"))
+    if span.last < today:
+        return Reply.error(usage_text(LEAVE, f"{span.last.month}月{span.last.day}日已经过去了"))
+    first = max(span.first, today)
+    state = LeaveState.PENDING if ctx.settings.leave_requires_approval else LeaveState.GRANTED
+    period, excused = leave_store.record_period(
+        ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
+        state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
+        message_id=ctx.message.message_id)
+    ctx.audit("leave.period", target=ctx.member.name,
+              detail={"period_id": period.id, "first": first.isoformat(),
+                      "last": span.last.isoformat(), "reason": span.rest,
+                      "activity_ids": [a.id for a in excused]})
+    days = (span.last - first).days + 1
+    head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
+    lines = [f"{head}：{first.month}月{first.day}日至{span.last.month}月{span.last.day}日"
+             f"（{days} 天），原因：{span.rest}。",
+             "这期间需要你参加的活动都记为请假，不会再提醒你签到。"]
+    if excused:
+        lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    return Reply("\n".join(lines))
 
 
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
@@ -563,10 +638,10 @@ CHECK_IN = Command(
 )
 LEAVE = Command(
     name="请假",
-    summary="请假：活动开始前，或刚开始、签到还不算迟到时",
+    summary="请假：活动开始前，或刚开始、签到还不算迟到时；写上日期范围可请一段时间的假",
     handler=ask_leave,
     args=(rest("reason", "请假原因"),),
-    example="请假 值班",
+    example="请假 12月4日至12月18日 外出培训",
     capability="attendance",
 )
 APPROVE = Command(

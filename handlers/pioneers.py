@@ -17,6 +17,7 @@ from bot.core import Reply
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
 from storage import committee, org
 from storage.models import (
+    ROLE_LABELS,
     Activity,
     Attendance,
     AttendanceStatus,
@@ -25,6 +26,7 @@ from storage.models import (
     LEADER_ROLES,
     Member,
     PioneerNomination,
+    Role,
 )
 from storage.outbox import enqueue
 
@@ -171,6 +173,21 @@ COMMAND_ROLL = Command(
 )
 
 
+def confirm_from_text(ctx: Ctx, text: str) -> Reply:
+    """`确认 先锋党员 张三`. The word 确认 belongs to handlers/corrections (confirming what
+    djbot just asked about); with words after it, it is a leader confirming a nomination,
+    parsed and checked here as COMMAND_CONFIRM declares."""
+    assert COMMAND_CONFIRM.roles is not None
+    if ctx.role not in COMMAND_CONFIRM.roles:
+        allowed = "、".join(ROLE_LABELS[r] for r in Role if r in COMMAND_CONFIRM.roles)
+        return Reply.error(f"「确认 先锋党员」仅限{allowed}使用。")
+    args, problem = COMMAND_CONFIRM.parse(text)
+    if problem is not None:
+        return Reply.error(usage_text(COMMAND_CONFIRM, problem))
+    return confirm(ctx, args)
+
+
 def register(registry: CommandRegistry) -> None:
-    for command in (COMMAND_NOMINATE, COMMAND_CONFIRM, COMMAND_ROLL):
+    # COMMAND_CONFIRM is reached through 确认 (handlers/corrections), not registered itself.
+    for command in (COMMAND_NOMINATE, COMMAND_ROLL):
         registry.add(command)

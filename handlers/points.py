@@ -21,16 +21,15 @@ from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
 from storage.org import branch_by_name
 from storage.reports import (
     BranchStanding,
+    board_lines,
     branch_figures,
+    entry_activities,
     leaderboard,
     member_standing,
-    entry_activities,
+    public_board,
     recent_entries,
     standings,
 )
-
-BOARD_LIMIT = 10
-
 
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
@@ -73,11 +72,14 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
             lines.append(f"{name}还没有人获得积分。")
         lines.append("看某个支部：发送「排行榜 支部名称」，例如：排行榜 城关")
         return Reply("\n".join(lines))
-    rows = leaderboard(ctx.session, branch_id=branch.id, start=period.start, end=period.end,
-                       limit=BOARD_LIMIT)
-    lines = [f"{branch.name} {name}积分排行（前 {BOARD_LIMIT} 名）"]
-    if rows:
-        lines += [f"{r.rank}. {r.name} {r.points} 分" for r in rows]
+    shown = public_board(ctx.session, branch_id=branch.id, start=period.start, end=period.end)
+    rows, scored = shown.rows, shown.scored
+    lines = [f"{branch.name} {name}积分排行（前 {len(rows)} 名）" if rows
+             else f"{branch.name} {name}积分排行"]
+    if not shown.empty:
+        lines += board_lines(shown)
+    elif scored:
+        lines.append(f"{name}获得积分的人还不多，暂不公布名单。签到和学习都能得分。")
     else:
         lines.append(f"{name}还没有人获得积分，签到和学习都能得分。")
     member = ctx.member
@@ -123,14 +125,14 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     # Month (or week) to date: activities not yet held must not count against anyone.
     whole = named_period(name, ctx.now, ctx.settings.tz)
     period = whole.until(ctx.now)
-    figures = branch_figures(ctx.session, start=period.start, end=period.end)
+    figures = branch_figures(ctx.session, start=period.start, end=period.end, now=ctx.now)
     table = standings(figures, ctx.rules, period)
     note = None
     if not args.get("period") and all(s.score is None for s in table):
         # On the 1st nothing has been held yet: the month just ended, rather than nothing.
         before = previous_period(whole)
-        earlier = standings(branch_figures(ctx.session, start=before.start, end=before.end),
-                            ctx.rules, before)
+        earlier = standings(branch_figures(ctx.session, start=before.start, end=before.end,
+                                           now=ctx.now), ctx.rules, before)
         if any(s.score is not None for s in earlier):
             period, table = before, earlier
             name = "上月" if name == "本月" else "上周"
@@ -213,7 +215,7 @@ def register(registry: CommandRegistry) -> None:
         example="积分明细", capability="points",
     ))
     registry.add(Command(
-        name="排行榜", summary="本支部积分前 10 名和我的名次", handler=board,
+        name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
               branch("branch", "支部", optional=True)),
         aliases=("排名",), example="排行榜 本周", capability="points",

@@ -27,6 +27,7 @@ from bot.scheduling.rules import (
     parse_rule,
 )
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
+from storage import org
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, save_schedule
@@ -80,24 +81,38 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if not text.strip():
         return Reply.error(f"缺少{kind.value}的日期和时间。\n"
                            f"例如：设置 {kind.value} 每月15日 14:30 2小时")
+    if text.strip() in ("取消", "删除", "停止", "停用"):
+        return Reply.error(f"删除固定日程请发送「删除日程 {kind.value}」；"
+                           "只取消某一次活动请在活动当天发送「取消活动 原因」。")
+    group = None
+    if kind == ActivityType.GROUP_MEETING:
+        # A 党小组会 is one party group's: each group has its own schedule.
+        first, _, text = text.strip().partition(" ")
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=first)
+        if group is None:
+            return Reply.error("党小组会要写明是哪个党小组，每个党小组各设一个日程。\n"
+                               "例如：设置 党小组会 第一党小组 每月第一个周三 19:30")
     try:
-        spec = parse_spec(kind, text)
+        spec = parse_spec(kind, text.strip())
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
     policy = spec.policy
     old = next((s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)
-                if s.activity_type == kind.value), None)
+                if s.activity_type == kind.value
+                and s.party_group_id == (group.id if group else None)), None)
     before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
               if old is not None else None)
     schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
                              policy=policy, now=ctx.now,
-                             by=ctx.member.id if ctx.member else None)
+                             by=ctx.member.id if ctx.member else None,
+                             party_group_id=group.id if group else None)
     ctx.audit("schedule.set", target=ctx.branch.name,
-              detail={"kind": kind.value, "rule": schedule.rule,
+              detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})
+    what = f"{kind.value}·{group.name}" if group else kind.value
     verb = "已改为" if before is not None else "已设置"
-    lines = [f"{verb} {ctx.branch.name} {kind.value}：{schedule.rule}，"
+    lines = [f"{verb} {ctx.branch.name} {what}：{schedule.rule}，"
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
@@ -139,7 +154,10 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not schedules:
         return Reply(f"{branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
     lines = [f"{branch.name}的日程："]
-    lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}" for s in schedules]
+    lines += [f"· {_kind_of(ctx, s)}：{s.rule}，{_minutes(s.duration_minutes)}"
+              + (f"（暂停至 {show_date(s.paused_until, today=ctx.local_now.date())}）"
+                 if s.paused_until else "")
+              for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
     lines.append("接下来：")
@@ -165,6 +183,11 @@ def _bureau_agenda(ctx: Ctx) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _kind_of(ctx: Ctx, schedule: Schedule) -> str:
+    group = org.party_group(ctx.session, group_id=schedule.party_group_id)
+    return f"{schedule.activity_type}·{group.name}" if group else schedule.activity_type
+
+
 def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里发送。")
@@ -175,7 +198,8 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
     return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {show_date(until, today=today)}（含）。"
-                 "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。")
+                 "活动照常，签到不受影响。发送「恢复提醒」可提前恢复。\n"
+                 "这期间不举行的活动请用「暂停日程 夜学 至 日期」，否则仍计出勤和缺席。")
 
 
 def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -30,7 +30,8 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
     report = build_report(ctx.session, start=period.start, end=period.end,
                           previous=(before.start, before.end), tz=ctx.settings.tz,
                           visit_target=ctx.settings.visit_target_per_year,
-                          rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起")
+                          rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起",
+                          now=ctx.now)
     if own is not None:
         report.branches = [b for b in report.branches if b.name == own.name]
         report.top_members = [m for m in report.top_members if m.branch == own.name]

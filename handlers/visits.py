@@ -8,11 +8,13 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
+from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
-from storage import org
+from storage import confirmations, org
 from storage.models import ResearchVisit
 
 MAX_NOTE_CHARS = 300
+LOG_AGAIN = "visit.log"
 _COUNT = re.compile(r"^(发现问题|发现|问题|解决问题|解决)\s*(\d+)?\s*个?\s*")
 
 
@@ -44,34 +46,59 @@ def parse_visit_details(text: str | None) -> tuple[VisitDetails | None, str | No
     return VisitDetails(found, solved, remaining or None), None
 
 
-def log_visit(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """A date typed is honoured (or refused when in the future); the same visit twice on
+    one day is asked about before it counts twice."""
     branch = org.branch_by_name(ctx.session, name=args["branch"])
     if branch is None:
         names = "、".join(b.name for b in org.branches(ctx.session)) or "（还没有支部）"
         return Reply.error(usage_text(COMMAND_VISIT, f"没有找到支部「{args['branch']}」。现有支部：{names}"))
-    details, problem = parse_visit_details(args.get("details"))
+    today = ctx.local_now.date()
+    text = args.get("details") or ""
+    try:
+        dated = find_date(text, today)
+    except DateError as exc:
+        return Reply.error(usage_text(COMMAND_VISIT, str(exc)))
+    visited_on = dated.first if dated else today
+    if visited_on > today:
+        return Reply.error(usage_text(
+            COMMAND_VISIT, f"调研日期 {visited_on:%Y年%m月%d日} 还没到，只能记录已经去过的调研"))
+    details, problem = parse_visit_details(dated.rest if dated else text)
     if details is None:
         return Reply.error(usage_text(COMMAND_VISIT, problem or "格式不对"))
+    if details.problems_solved > details.problems_found:
+        return Reply.error(usage_text(
+            COMMAND_VISIT, f"解决的问题（{details.problems_solved} 个）不能多于发现的问题"
+                           f"（{details.problems_found} 个）"))
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
-    today = ctx.local_now.date()
-    ctx.session.add(
-        ResearchVisit(
-            leader_id=ctx.member.id,
-            branch_id=branch.id,
-            visited_on=today,
-            problems_found=details.problems_found,
-            problems_solved=details.problems_solved,
-            note=details.note,
-            logged_at=ctx.now,
-        )
+    same_day = ctx.session.exec(select(ResearchVisit).where(
+        ResearchVisit.leader_id == ctx.member.id, ResearchVisit.branch_id == branch.id,
+        ResearchVisit.visited_on == visited_on,
+        ResearchVisit.withdrawn_at.is_(None))).first()  # type: ignore[union-attr]
+    if same_day is not None and not confirmed:
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=LOG_AGAIN, payload=dict(args), now=ctx.now)
+        return Reply(
+            f"你已记录过 {visited_on.month}月{visited_on.day}日 到{branch.name}的调研（编号 "
+            f"{same_day.id}）。如果这是另一次调研，请在 5 分钟内发送「确认」；重复发送的不用理会。")
+    visit = ResearchVisit(
+        leader_id=ctx.member.id,
+        branch_id=branch.id,
+        visited_on=visited_on,
+        problems_found=details.problems_found,
+        problems_solved=details.problems_solved,
+        note=details.note,
+        logged_at=ctx.now,
     )
+    ctx.session.add(visit)
     ctx.session.flush()
+    today = visited_on
     done = org.visits_by_branch(ctx.session, year=today.year, tz=ctx.settings.tz).get(branch.id, 0)
     target = ctx.settings.visit_target_per_year
     progress = f"还差 {target - done} 次" if done < target else "已达标"
     return Reply(
-        f"已记录调研：{branch.name}，{today.month}月{today.day}日，发现问题 {details.problems_found} 个，"
-        f"解决 {details.problems_solved} 个。\n"
+        f"已记录调研（编号 {visit.id}）：{branch.name}，{today.month}月{today.day}日，"
+        f"发现问题 {details.problems_found} 个，解决 {details.problems_solved} 个。\n"
         f"{today.year} 年到{branch.name}调研 {done} 次，目标 {target} 次，{progress}。"
     )
 
@@ -97,9 +124,11 @@ COMMAND_VISIT = Command(
     name="调研",
     summary="领导记录到支部的调研：发现和解决的问题数、备注",
     handler=log_visit,
-    args=(branch("branch", "支部"), rest("details", "调研情况", optional=True, max_chars=500)),
+    args=(branch("branch", "支部"),
+          rest("details", "调研情况", hint="日期可省；发现问题 N 解决 N 备注", optional=True,
+               max_chars=500)),
     roles=LEADERS,
-    example="调研 城关派出所党支部 发现问题 3 解决 2 值班室学习角需更新",
+    example="调研 城关派出所党支部 11月20日 发现问题 3 解决 2 值班室学习角需更新",
     capability="visits",
 )
 

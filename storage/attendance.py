@@ -17,21 +17,25 @@ from sqlmodel import Session, select
 
 from bot.domain.attendance import (
     ATTENDED,
-    COMMITTEE_TYPES,
+    BRANCH_COMMITTEE,
+    BRANCH_COMMITTEE_ROLES,
+    BUREAU_COMMITTEE,
+    PARTY_GROUP,
+    audience,
     RATING_WINDOW,
     Participation,
     checkin_status,
     plan_times,
 )
 from bot.domain.rules import Rules
-from storage import ledger
+from storage import ledger, outbox
 from storage.errors import Conflict
 from storage.models import (
-    LEADER_ROLES,
     Activity,
     ActivityType,
     Attendance,
     AttendanceStatus,
+    ChatBinding,
     Identity,
     LeaveState,
     Member,
@@ -41,6 +45,7 @@ from storage.models import (
 
 OPEN = "open"
 CLOSED = "closed"
+CANCELLED = "cancelled"  # 取消活动: kept on record, counted nowhere
 
 
 # --- finding activities -------------------------------------------------------------
@@ -90,6 +95,9 @@ def open_activity(
     )
     session.add(activity)
     session.flush()
+    from storage import leave  # leave builds on this module's who-is-expected rule
+
+    leave.excuse(session, activity=activity, tz=settings.tz)
     return activity
 
 
@@ -144,7 +152,8 @@ def record_activity(session: Session, *, branch_id: int | None, now: datetime) -
     current = current_activity(session, branch_id=branch_id, now=now)
     if current is not None:
         return current
-    started = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now)
+    started = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now,
+                                     Activity.status != CANCELLED)
     pending = session.exec(
         started.where(Activity.finalized_at.is_(None)).order_by(Activity.starts_at.desc())
     ).first()
@@ -161,7 +170,7 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
         current_activity(session, branch_id=branch_id, now=now)
         or session.exec(
             select(Activity)
-            .where(_in_scope(branch_id), Activity.starts_at <= now)
+            .where(_in_scope(branch_id), Activity.starts_at <= now, Activity.status != CANCELLED)
             .order_by(Activity.starts_at.desc())
         ).first()
     )
@@ -171,26 +180,41 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
 
 
 def _expected_condition(activity: Activity):
-    """Active members in the activity's scope who were on the roster by its end."""
+    """Active members the activity expects (its type's audience) who were on the roster by
+    its end."""
     conditions = [Member.active == True, Member.created_at <= activity.ends_at]  # noqa: E712
+    who = audience(activity.type, branch_id=activity.branch_id,
+                   party_group_id=activity.party_group_id)
     if activity.branch_id is not None:
         conditions.append(Member.branch_id == activity.branch_id)
-        if activity.party_group_id is not None:
-            conditions.append(Member.party_group_id == activity.party_group_id)
-    elif activity.type in COMMITTEE_TYPES:
-        conditions.append(Member.role.in_([r.value for r in LEADER_ROLES]))
+    if who == PARTY_GROUP:
+        conditions.append(Member.party_group_id == activity.party_group_id)
+    elif who == BRANCH_COMMITTEE:
+        conditions.append(Member.role.in_([r.value for r in BRANCH_COMMITTEE_ROLES]))
+    elif who == BUREAU_COMMITTEE:
+        conditions.append(Member.bureau_committee == True)  # noqa: E712
     return and_(*conditions)
 
 
 def is_expected(member: Member, activity: Activity) -> bool:
-    """Whether this member belongs to the activity's scope (the same rule as the SQL above)."""
+    """Whether this member belongs to the activity's audience (the same rule as the SQL above)."""
     if not member.active:
         return False
-    if activity.branch_id is not None:
-        return member.branch_id == activity.branch_id and (
-            activity.party_group_id is None or member.party_group_id == activity.party_group_id
-        )
-    return activity.type not in COMMITTEE_TYPES or member.role in LEADER_ROLES
+    if activity.branch_id is not None and member.branch_id != activity.branch_id:
+        return False
+    who = audience(activity.type, branch_id=activity.branch_id,
+                   party_group_id=activity.party_group_id)
+    if who == PARTY_GROUP:
+        return member.party_group_id == activity.party_group_id
+    if who == BRANCH_COMMITTEE:
+        return member.role in BRANCH_COMMITTEE_ROLES
+    if who == BUREAU_COMMITTEE:
+        return bool(member.bureau_committee)
+    return True
+
+
+def expected_count(session: Session, *, activity: Activity) -> int:
+    return session.exec(select(func.count(Member.id)).where(_expected_condition(activity))).one()
 
 
 def expected_members(session: Session, *, activity: Activity) -> list[Member]:
@@ -580,7 +604,8 @@ def activity_to_rate(session: Session, *, member: Member, now: datetime) -> Acti
         scope.append(Activity.branch_id == member.branch_id)
     candidates = session.exec(
         select(Activity)
-        .where(Activity.starts_at <= now, Activity.starts_at >= now - RATING_WINDOW, or_(*scope))
+        .where(Activity.starts_at <= now, Activity.starts_at >= now - RATING_WINDOW,
+               Activity.status != CANCELLED, or_(*scope))
         .order_by(Activity.starts_at.desc())
         .limit(20)
     ).all()
@@ -666,3 +691,24 @@ def find_members(
 def member_number(member: Member) -> str:
     """The 编号 to show beside a name: the staff number, else the roster id."""
     return member.staff_no or str(member.id)
+
+
+# --- telling the branches -------------------------------------------------------------
+
+
+def announce(session: Session, *, activity: Activity, text: str, now: datetime) -> int:
+    """Tell every branch group whose members a bureau-wide activity expects, once each;
+    returns how many groups."""
+    branches = select(Member.branch_id).where(_expected_condition(activity),
+                                              Member.branch_id.is_not(None))
+    groups = session.exec(select(ChatBinding).where(
+        ChatBinding.branch_id.in_(branches), ChatBinding.is_leaders == False)  # noqa: E712
+        .order_by(ChatBinding.id)).all()
+    for group in groups:
+        outbox.enqueue(session, platform=group.platform, target_kind="group",
+                       target=group.chat_id, branch_id=group.branch_id, now=now,
+                       kind="activity.announce",
+                       dedupe_key=f"activity.announce|{activity.id}|{group.platform}:{group.chat_id}",
+                       payload={"text": text, "markdown": False, "mentions": [],
+                                "is_error": False, "title": activity.type})
+    return len(groups)

@@ -16,7 +16,6 @@ from storage.models import (
     Activity,
     ActivityType,
     BranchPairing,
-    CommitteeSeat,
     Lecturer,
     Member,
     PioneerNomination,
@@ -45,36 +44,7 @@ def nomination_month(today: date) -> date:
     return today.replace(day=1)
 
 
-# --- the committee ------------------------------------------------------------------
-
-
-def add_seat(session: Session, *, member_id: int, since: date, added_by: str,
-             now: datetime) -> bool:
-    """Give a member a committee seat; False when they already have one."""
-    if session.get(CommitteeSeat, member_id) is not None:
-        return False
-    session.add(CommitteeSeat(member_id=member_id, since=since, added_by=added_by, added_at=now))
-    session.flush()
-    return True
-
-
-def remove_seat(session: Session, *, member_id: int) -> bool:
-    seat = session.get(CommitteeSeat, member_id)
-    if seat is None:
-        return False
-    session.delete(seat)
-    session.flush()
-    return True
-
-
-def committee_members(session: Session) -> list[Member]:
-    return list(session.exec(
-        select(Member).join(CommitteeSeat, CommitteeSeat.member_id == Member.id)
-        .where(Member.active == True).order_by(Member.id)  # noqa: E712
-    ).all())
-
-
-# --- 约谈 -----------------------------------------------------------------------------
+# --- 约谈 ------------------------------------------------------------------------------
 
 
 def add_talk(session: Session, *, branch_id: int, leader_id: int, talked_on: date,

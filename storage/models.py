@@ -115,6 +115,10 @@ class Member(SQLModel, table=True):
     forgotten: bool = False
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()
+    # figures (issue 10): 党委委员, expected at 中心组学习 and 第一议题; and, for a member of a
+    # temporary branch, the branch they return to when it ends.
+    bureau_committee: bool = False
+    return_branch_id: int | None = Field(default=None, foreign_key="branch.id")
 
 
 class Identity(SQLModel, table=True):
@@ -187,6 +191,10 @@ class Activity(SQLModel, table=True):
     expected_count: int | None = None
     schedule_id: int | None = Field(default=None, foreign_key="schedule.id")
     created_at: datetime = utc_field()
+    # figures (issue 10): 取消活动 keeps the row (status "cancelled") and says who and why.
+    cancelled_at: datetime | None = utc_field(nullable=True)
+    cancelled_by: int | None = Field(default=None, foreign_key="member.id")
+    cancel_reason: str | None = None
 
 
 class Attendance(SQLModel, table=True):
@@ -231,6 +239,7 @@ class StudyLog(SQLModel, table=True):
     material: str | None = None
     study_day: date = Field(index=True)  # local date, for the daily cap
     logged_at: datetime = utc_field()
+    withdrawn_at: datetime | None = utc_field(nullable=True)  # 撤销 (issue 10)
 
 
 class ResearchVisit(SQLModel, table=True):
@@ -244,6 +253,10 @@ class ResearchVisit(SQLModel, table=True):
     problems_solved: int = 0
     note: str | None = None
     logged_at: datetime = utc_field()
+    # figures (issue 10): 撤销 / 撤销调研 keep the row and say who and why.
+    withdrawn_at: datetime | None = utc_field(nullable=True)
+    withdrawn_by: int | None = Field(default=None, foreign_key="member.id")
+    withdraw_reason: str | None = None
 
 
 # --- points -----------------------------------------------------------------------
@@ -327,6 +340,10 @@ class Schedule(SQLModel, table=True):
     holiday_policy: str = "skip"  # "skip" | "move"
     topic: str = ""
     active: bool = True
+    # figures (issue 10): a 党小组会 schedule is for one party group; 暂停日程 holds no
+    # activity of it up to and including paused_until.
+    party_group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    paused_until: date | None = None
     created_by: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime = utc_field()
     updated_at: datetime = utc_field()
@@ -373,15 +390,6 @@ class Lease(SQLModel, table=True):
 
 
 # --- the party committee's loop (三会一课, 约谈, 结对帮扶, 先锋党员, 整改, 讲师, 读书班) ---------
-
-
-class CommitteeSeat(SQLModel, table=True):
-    """A seat on the bureau party committee (党委委员), who are expected at 中心组学习 and 第一议题."""
-
-    member_id: int = Field(foreign_key="member.id", primary_key=True)
-    since: date
-    added_by: str
-    added_at: datetime = utc_field()
 
 
 class Talk(SQLModel, table=True):
@@ -514,3 +522,35 @@ class CallbackSignature(SQLModel, table=True):
     signature: str = Field(primary_key=True)
     body_sha256: str
     seen_at: datetime = utc_field(index=True)
+
+# --- figures (issue 10): leave over a period, confirmations ---------------------------
+
+
+class LeavePeriod(SQLModel, table=True):
+    """请假 over days (12月4日至12月18日): excuses every activity the member is expected at
+    in the range, including those created later."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    first_day: date
+    last_day: date
+    reason: str
+    leave_state: str = LeaveState.GRANTED
+    platform: str | None = None
+    message_id: str | None = None
+    created_at: datetime = utc_field()
+
+
+class PendingConfirmation(SQLModel, table=True):
+    """Something a member must confirm with 「确认」 within a few minutes (a bureau-wide
+    activity for several branches, a second 调研 the same day)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    chat_id: str
+    member_id: int = Field(foreign_key="member.id", index=True)
+    kind: str  # "activity.open" | "visit.log"
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = utc_field()
+    expires_at: datetime = utc_field()
+    done_at: datetime | None = utc_field(nullable=True)

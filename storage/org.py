@@ -163,7 +163,8 @@ def visits_by_branch(session: Session, *, year: int, tz: tzinfo) -> dict[int, in
         session.exec(
             select(ResearchVisit.branch_id, func.count(ResearchVisit.id))
             .where(ResearchVisit.visited_on >= date(year, 1, 1),
-                   ResearchVisit.visited_on < date(year + 1, 1, 1))
+                   ResearchVisit.visited_on < date(year + 1, 1, 1),
+                   ResearchVisit.withdrawn_at.is_(None))  # 撤销调研
             .group_by(ResearchVisit.branch_id)
         ).all()
     )
@@ -178,6 +179,7 @@ def visit_totals(session: Session, *, year: int) -> tuple[int, int, int]:
             func.coalesce(func.sum(ResearchVisit.problems_found), 0),
             func.coalesce(func.sum(ResearchVisit.problems_solved), 0),
         ).where(ResearchVisit.visited_on >= date(year, 1, 1),
-                ResearchVisit.visited_on < date(year + 1, 1, 1))
+                ResearchVisit.visited_on < date(year + 1, 1, 1),
+                ResearchVisit.withdrawn_at.is_(None))
     ).one()
     return int(visits), int(found), int(solved)

@@ -20,6 +20,8 @@ from sqlmodel import Session
 
 from bot.domain.points import (
     Period,
+    board_may_name,
+    public_board_size,
     Tier,
     assign_tiers,
     branch_score,
@@ -27,6 +29,8 @@ from bot.domain.points import (
     trend_arrow,
 )
 from bot.domain.rules import Rules
+from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMITTEE_TYPES
+from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
     Activity,
     Attendance,
@@ -171,6 +175,46 @@ def weekly_leaderboard(session: Session, *, branch_id: int, start: datetime, end
     return leaderboard(session, branch_id=branch_id, start=start, end=end, limit=limit)
 
 
+@dataclass(frozen=True)
+class PublicBoard:
+    rows: list[LeaderRow]
+    scored: int  # how many members scored above zero
+    # A tie that the cut would split, given as a count instead of names: (rank, how many,
+    # points). Listing some of them by name order would be arbitrary.
+    tie: tuple[int, int, int] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows and self.tie is None
+
+
+def public_board(session: Session, *, branch_id: int, start: datetime,
+                 end: datetime) -> PublicBoard:
+    """A branch's board fit to be shown in its group: at most the top 30% of its members
+    (at least 3, at most 10), and nobody when fewer than 3 scored."""
+    members = session.execute(select(func.count(Member.id)).where(
+        Member.branch_id == branch_id, _ranked_members())).scalar_one()
+    everyone = leaderboard(session, branch_id=branch_id, start=start, end=end, limit=10_000)
+    if not board_may_name(len(everyone)):
+        return PublicBoard([], len(everyone))
+    size = public_board_size(members)
+    rows, rest = everyone[:size], everyone[size:]
+    if rest and rows and rest[0].rank == rows[-1].rank:
+        rank = rows[-1].rank
+        tied = [r for r in everyone if r.rank == rank]
+        return PublicBoard([r for r in rows if r.rank != rank], len(everyone),
+                           (rank, len(tied), tied[0].points))
+    return PublicBoard(rows, len(everyone))
+
+
+def board_lines(board: PublicBoard, unit: str = " 分") -> list[str]:
+    lines = [f"{r.rank}. {r.name} {r.points}{unit}" for r in board.rows]
+    if board.tie is not None:
+        rank, count, points = board.tie
+        lines.append(f"另有 {count} 人并列第 {rank} 名（{points}{unit}）")
+    return lines
+
+
 def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list[PointEntry]:
     """A member's latest ledger entries, newest first: every figure can be traced."""
     return list(
@@ -213,6 +257,9 @@ class BranchFigures:
     leave: int = 0
     points: int = 0
     visits: int = 0  # research visits this year up to the period's end
+    # Missing from finished activities whose absences are not confirmed yet: neither
+    # counted absent nor in the base until they are (补签 may still come).
+    unconfirmed: int = 0
 
     @property
     def attended(self) -> int:
@@ -220,12 +267,12 @@ class BranchFigures:
 
     @property
     def absent(self) -> int:
-        """Expected and neither there nor excused (provisional until the record is closed)."""
-        return max(0, self.expected - self.attended - self.leave)
+        """Confirmed absences: expected, neither there nor excused, record finalized."""
+        return max(0, self.expected - self.attended - self.leave - self.unconfirmed)
 
     @property
     def participation(self) -> float | None:
-        return participation_rate(self.attended, self.expected, self.leave)
+        return participation_rate(self.attended, self.expected, self.leave + self.unconfirmed)
 
     @property
     def average_points(self) -> float | None:
@@ -233,15 +280,20 @@ class BranchFigures:
 
 
 def _live_expected():
-    """Who an activity expects before its count is frozen: the active members in scope."""
+    """Who a branch activity expects before its count is frozen: its type's audience among
+    the active members (the rule of storage.attendance.is_expected, in SQL)."""
     counted = aliased(Member)
     return (
         select(func.count(counted.id))
         .where(
             counted.active == True,  # noqa: E712
+            counted.created_at <= Activity.ends_at,
             counted.branch_id == Activity.branch_id,
             or_(Activity.party_group_id.is_(None),
                 counted.party_group_id == Activity.party_group_id),
+            or_(Activity.party_group_id.is_not(None),
+                Activity.type.not_in([t.value for t in BRANCH_COMMITTEE_TYPES]),
+                counted.role.in_([r.value for r in BRANCH_COMMITTEE_ROLES])),
         )
         .correlate(Activity)
         .scalar_subquery()
@@ -249,16 +301,29 @@ def _live_expected():
 
 
 def branch_figures(session: Session, *, start: datetime, end: datetime,
-                   year_start: datetime | None = None) -> list[BranchFigures]:
-    """Per active branch: activities held in [start, end), attendance, points, visits.
+                   year_start: datetime | None = None,
+                   now: datetime | None = None) -> list[BranchFigures]:
+    """Per branch: finished activities held in [start, end), attendance, points, visits.
 
+    Only finished activities count (closed, or past their end by `now`): a running theme
+    day must not drag a branch down. Cancelled ones never count. Absences count once
+    confirmed; before that they are `unconfirmed`. A branch that has ended (临时党支部)
+    is listed while the span holds its activities, so its history stays in reports.
     Activities of the whole bureau (no branch) are not counted in any branch's figures;
     their points still count in each member's branch points.
     """
+    cutoff = min(end, now) if now is not None else end
+    finished = and_(Activity.status != CANCELLED,
+                    or_(Activity.status == CLOSED, Activity.ends_at <= cutoff))
+    in_period = and_(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end),
+                     finished)
+    held_here = select(Activity.branch_id).where(in_period)
     rows = {
         branch_id: BranchFigures(branch_id=branch_id, name=name)
         for branch_id, name in session.execute(
-            select(Branch.id, Branch.name).where(Branch.active == True).order_by(Branch.id)  # noqa: E712
+            select(Branch.id, Branch.name)
+            .where(or_(Branch.active == True, Branch.id.in_(held_here)))  # noqa: E712
+            .order_by(Branch.id)
         )
     }
     if not rows:
@@ -272,16 +337,20 @@ def branch_figures(session: Session, *, start: datetime, end: datetime,
         if branch_id in rows:
             rows[branch_id].members = members
 
-    in_period = and_(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end))
-    for branch_id, held, expected in session.execute(
+    open_record = Activity.finalized_at.is_(None)
+    live = _live_expected()
+    pending_expected: dict[int, int] = {}
+    for branch_id, held, expected, pending in session.execute(
         select(Activity.branch_id, func.count(),
-               func.sum(func.coalesce(Activity.expected_count, _live_expected())))
+               func.sum(func.coalesce(Activity.expected_count, live)),
+               func.sum(case((open_record, live), else_=0)))
         .where(in_period)
         .group_by(Activity.branch_id)
     ):
         if branch_id in rows:
             rows[branch_id].activities = held
             rows[branch_id].expected = int(expected or 0)
+            pending_expected[branch_id] = int(pending or 0)
 
     def status_count(*statuses: str):
         return func.sum(case((Attendance.status.in_(statuses), 1), else_=0))
@@ -290,10 +359,15 @@ def branch_figures(session: Session, *, start: datetime, end: datetime,
         Attendance.status == AttendanceStatus.LEAVE,
         or_(Attendance.leave_state.is_(None), Attendance.leave_state == LeaveState.GRANTED),
     ), 1), else_=0))
-    for branch_id, present, late, makeup, leave in session.execute(
+    accounted_open = func.sum(case((and_(open_record, or_(
+        Attendance.status.in_(ATTENDED),
+        and_(Attendance.status == AttendanceStatus.LEAVE,
+             or_(Attendance.leave_state.is_(None),
+                 Attendance.leave_state == LeaveState.GRANTED)))), 1), else_=0))
+    for branch_id, present, late, makeup, leave, accounted in session.execute(
         select(Activity.branch_id, status_count(AttendanceStatus.PRESENT),
                status_count(AttendanceStatus.LATE), status_count(AttendanceStatus.MAKEUP),
-               granted_leave)
+               granted_leave, accounted_open)
         .select_from(Attendance)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(in_period)
@@ -303,6 +377,9 @@ def branch_figures(session: Session, *, start: datetime, end: datetime,
             row = rows[branch_id]
             row.present, row.late, row.makeup, row.leave = (
                 int(present or 0), int(late or 0), int(makeup or 0), int(leave or 0))
+            pending_expected[branch_id] = pending_expected.get(branch_id, 0) - int(accounted or 0)
+    for branch_id, pending in pending_expected.items():
+        rows[branch_id].unconfirmed = max(0, pending)
 
     for branch_id, points in session.execute(
         select(PointEntry.branch_id, func.sum(PointEntry.points))
@@ -316,7 +393,8 @@ def branch_figures(session: Session, *, start: datetime, end: datetime,
         last_day = (end - timedelta(microseconds=1)).date()
         for branch_id, visits in session.execute(
             select(ResearchVisit.branch_id, func.count())
-            .where(ResearchVisit.visited_on >= year_start.date(),
+            .where(ResearchVisit.withdrawn_at.is_(None),
+                   ResearchVisit.visited_on >= year_start.date(),
                    ResearchVisit.visited_on <= last_day)
             .group_by(ResearchVisit.branch_id)
         ):
@@ -359,6 +437,7 @@ class BranchLine:
     makeup: int
     leave: int
     absent: int
+    unconfirmed: int
     attended: int
     participation_rate: float | None
     points: int
@@ -375,7 +454,7 @@ class BranchLine:
 
     @property
     def participation(self) -> str:
-        return f"{self.attended}/{self.expected - self.leave}"
+        return f"{self.attended}/{self.expected - self.leave - self.unconfirmed}"
 
 
 @dataclass
@@ -392,17 +471,18 @@ class Report:
 
 def build_report(session: Session, *, start: datetime, end: datetime,
                  previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
-                 rules: Rules, title: str | None = None, top: int = 10) -> Report:
+                 rules: Rules, title: str | None = None, top: int = 10,
+                 now: datetime | None = None) -> Report:
     """Per-branch figures for [start, end), their change against `previous`, and the top members."""
     start, end = start.astimezone(tz), end.astimezone(tz)
     period = Period(start, end, title or "")
     last_day = period.last_day
     year_start = datetime(last_day.year, 1, 1, tzinfo=tz)
-    current = standings(branch_figures(session, start=start, end=end, year_start=year_start),
-                        rules, period)
+    current = standings(branch_figures(session, start=start, end=end, year_start=year_start,
+                                       now=now), rules, period)
     before = {
         s.figures.branch_id: s
-        for s in standings(branch_figures(session, start=previous[0], end=previous[1]), rules,
+        for s in standings(branch_figures(session, start=previous[0], end=previous[1], now=now), rules,
                            Period(previous[0], previous[1], "上期"))
     }
     report = Report(
@@ -417,7 +497,8 @@ def build_report(session: Session, *, start: datetime, end: datetime,
         average = f.average_points
         report.branches.append(BranchLine(
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,
-            late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent, attended=f.attended,
+            late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent,
+            unconfirmed=f.unconfirmed, attended=f.attended,
             participation_rate=_round(f.participation, 4), points=f.points, members=f.members,
             average_points=_round(average, 2), score=s.score,
             tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,

@@ -132,6 +132,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("党小组", "party_group", 60, clears=True),
     Column("临时", "temporary", 10),
     Column("结束日期", "ends_on", 20),
+    # Who is expected at 中心组学习/第一议题, and where a temporary branch's member returns.
+    Column("党委委员", "bureau_committee", 10),
+    Column("原支部", "return_branch", 60),
 )
 COLUMN_BY_HEADER = {c.header: c for c in COLUMNS}
 REQUIRED_HEADERS = tuple(c.header for c in COLUMNS if c.required)
@@ -152,6 +155,8 @@ class RosterRow:
     party_group: str | None = None
     temporary: bool | None = None
     ends_on: date | None = None
+    bureau_committee: bool | None = None
+    return_branch: str | None = None
     # The keys this row sets: to its value, or to nothing (a full import's empty cell).
     # A key not in `given` leaves the member as they are. Left out, it is every key
     # that has a value, so a row built in code means what it says.
@@ -388,12 +393,14 @@ def _parse_role(text: str) -> Role:
     return role
 
 
-def _parse_flag(text: str) -> bool:
-    if text.lower() in YES:
-        return True
-    if text.lower() in NO:
-        return False
-    raise ValueError(f"临时只能填 是 或 否，收到「{shown(text)}」")
+def _parse_flag(header: str) -> Callable[[str], bool]:
+    def parse(text: str) -> bool:
+        if text.lower() in YES:
+            return True
+        if text.lower() in NO:
+            return False
+        raise ValueError(f"{header}只能填 是 或 否，收到「{shown(text)}」")
+    return parse
 
 
 def _parse_end(text: str) -> date:
@@ -417,7 +424,8 @@ def _parse_id(header: str) -> Callable[[str], str]:
 # How each column's text becomes a value; a column without an entry is plain text.
 PARSERS: dict[str, Callable[[str], Any]] = {
     "role": _parse_role,
-    "temporary": _parse_flag,
+    "temporary": _parse_flag("临时"),
+    "bureau_committee": _parse_flag("党委委员"),
     "ends_on": _parse_end,
     **{c.key: _parse_id(c.header) for c in COLUMNS if c.is_id},
 }
@@ -806,6 +814,13 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     }
     if row.staff_no:
         wanted["staff_no"] = row.staff_no
+    if "bureau_committee" in row.given:
+        wanted["bureau_committee"] = row.bureau_committee
+    if "return_branch" in row.given:
+        back = branches.get(row.return_branch or "")
+        if back is None:
+            return f"原支部「{row.return_branch}」不在名册里，请先建立该支部"
+        wanted["return_branch_id"] = back.id
     shown_branch = branch.name if branch else BUREAU_LABEL
     if member is None:
         member = Member(**wanted, created_at=now, updated_at=now)
@@ -820,11 +835,17 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     group_names = {g.id: g.name for g in groups.values()}
     before = {"name": member.name, "branch_id": current_branch or BUREAU_LABEL,
               "party_group_id": group_names.get(member.party_group_id, "无"),
-              "role": ROLE_LABELS[Role(member.role)], "staff_no": member.staff_no or "无"}
+              "role": ROLE_LABELS[Role(member.role)], "staff_no": member.staff_no or "无",
+              "bureau_committee": "是" if member.bureau_committee else "否",
+              "return_branch_id": names.get(member.return_branch_id, "无")}
     after = {"name": row.name, "branch_id": shown_branch, "party_group_id": group_name or "无",
-             "role": ROLE_LABELS[role], "staff_no": wanted.get("staff_no") or before["staff_no"]}
+             "role": ROLE_LABELS[role], "staff_no": wanted.get("staff_no") or before["staff_no"],
+             "bureau_committee": ("是" if wanted["bureau_committee"] else "否")
+             if "bureau_committee" in wanted else before["bureau_committee"],
+             "return_branch_id": names.get(wanted.get("return_branch_id"),
+                                           before["return_branch_id"])}
     labels = {"name": "姓名", "branch_id": "支部", "party_group_id": "党小组", "role": "角色",
-              "staff_no": "编号"}
+              "staff_no": "编号", "bureau_committee": "党委委员", "return_branch_id": "原支部"}
     details = [f"{labels[k]} {before[k]} → {after[k]}" for k in labels if before[k] != after[k]]
     old_role = member.role
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}

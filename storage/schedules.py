@@ -11,18 +11,21 @@ from storage.models import Activity, Attendance, Branch, Schedule
 
 def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: str,
                   duration_minutes: int, policy: str, now: datetime,
-                  by: int | None = None) -> Schedule:
-    """One schedule per (branch, activity kind): set it, or change it.
+                  by: int | None = None, party_group_id: int | None = None) -> Schedule:
+    """One schedule per (branch, activity kind, party group): set it, or change it.
 
     A changed rule replaces the activities already created ahead from the old one, as
     long as they have not started and nobody has answered them (leave asked, …).
     """
     scope = (Schedule.branch_id == branch_id if branch_id is not None
              else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
-    schedule = session.exec(select(Schedule).where(scope, Schedule.activity_type == kind)).first()
+    group = (Schedule.party_group_id == party_group_id if party_group_id is not None
+             else Schedule.party_group_id.is_(None))  # type: ignore[union-attr]
+    schedule = session.exec(select(Schedule).where(scope, group,
+                                                   Schedule.activity_type == kind)).first()
     if schedule is None:
         schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule, created_by=by,
-                            created_at=now, updated_at=now)
+                            party_group_id=party_group_id, created_at=now, updated_at=now)
     else:
         answered = select(Attendance.activity_id)
         session.exec(delete(Activity).where(  # type: ignore[call-overload]

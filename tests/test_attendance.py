@@ -225,14 +225,17 @@ def test_activity_shows_the_figures(runtime, chat, bureau):
     assert "参与 1/9（11.1%）：出席 1、迟到 0、补签 0、请假 1、未到 8" in reply.text
 
 
-def test_committee_study_in_the_leaders_group_expects_only_leaders(runtime, chat, bureau):
+def test_committee_study_in_the_leaders_group_expects_the_bureau_committee(runtime, chat, bureau):
     def leaders(session):
-        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss")
-        make_member(session, None, "钱政委", role=Role.LEADER, wecom="boss2")
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+        make_member(session, None, "钱政委", role=Role.LEADER, wecom="boss2", bureau_committee=True)
+        # The admin runs djbot; not being on the 党委, they are not counted missing.
+        make_member(session, None, "孙管理", role=Role.ADMIN, wecom="admin")
         bind_chat(session, None, "leaders", leaders=True)
 
     seed(runtime.engine, leaders)
-    assert not chat.say("boss", "开始 中心组 学习全会精神", chat="leaders").is_error
+    opened = chat.say("boss", "开始 中心组 学习全会精神", chat="leaders")
+    assert "应到：党委委员 2 人" in opened.text
     assert "签到成功" in chat.say("boss", "签到", chat="leaders").text
     # The committee's study is not a branch member's to check in to.
     assert "不需要你参加" in chat.say("m1", "签到").text
@@ -246,7 +249,10 @@ def test_a_bureau_wide_lecture_is_checked_in_from_the_branch_group(runtime, chat
         bind_chat(session, None, "leaders", leaders=True)
 
     seed(runtime.engine, leader)
-    chat.say("boss", "开始 大讲堂 全面从严治党 主讲 赵局长", chat="leaders")
+    asked = chat.say("boss", "开始 大讲堂 全面从严治党 主讲 赵局长", chat="leaders").text
+    assert "涉及 2 个支部" in asked and "确认" in asked  # nothing opens before 确认
+    assert "现在没有" in chat.say("m1", "签到", chat="g1").text
+    assert "开始了" in chat.say("boss", "确认", chat="leaders").text
     assert "签到成功" in chat.say("m1", "签到", chat="g1").text
     assert "签到成功" in chat.say("o1", "签到").text
     assert "仅限领导" in chat.say("sec1", "结束", chat="leaders").text

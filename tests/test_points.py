@@ -32,7 +32,9 @@ def test_leaderboard_shows_top_with_shared_ranks_and_my_own_line(runtime, chat):
     reply = chat.say("bing", "排行榜", chat="g1")
     assert not reply.is_error
     lines = reply.text.splitlines()
-    assert lines[0] == "一支部 本月积分排行（前 10 名）"
+    # Five members: a public board names at most 3 (30%, at least 3), so nobody left off
+    # can be worked out by elimination from a longer list.
+    assert lines[0] == "一支部 本月积分排行（前 3 名）"
     # Ties share a rank and are listed by name.
     assert lines[1:4] == ["1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分"]
     assert lines[-1] == "你：第 3 名，3 分。"
@@ -76,9 +78,15 @@ def test_week_board_starts_on_monday(runtime, chat):
         people = branch_with_points(session)
         award(session, people["丙"], 1, local(2026, 11, 23, 8, 0))
     seed(runtime.engine, scene)
+    # One person scored since Monday: naming them would name the rest as idle.
     reply = chat.say("jia", "排行榜 本周", chat="g1")
-    assert reply.text.splitlines()[1] == "1. 丙 1 分"
-    assert reply.text.splitlines()[-1] == "你：第 2 名，0 分。"
+    assert "丙" not in reply.text and "暂不公布" in reply.text
+    seed(runtime.engine, lambda session: [
+        award(session, session.exec(select(Member).where(Member.name == n)).one(), 1,
+              local(2026, 11, 23, 8, 0)) for n in ("甲", "乙")])
+    reply = chat.say("jia", "排行榜 本周", chat="g1")
+    assert reply.text.splitlines()[1:4] == ["1. 丙 1 分", "1. 乙 1 分", "1. 甲 1 分"]
+    assert reply.text.splitlines()[-1] == "你：第 1 名，1 分。"
 
 
 def test_opting_out_and_back_in_is_audited_and_changes_the_board(runtime, chat):

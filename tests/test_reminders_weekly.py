@@ -38,7 +38,7 @@ def sent(engine, kind):
                                  .order_by(OutboxMessage.id)).all())
 
 
-def test_the_monday_board_lists_the_top_ten_of_last_week(runtime, clock, engine):
+def test_the_monday_board_lists_the_top_30_percent_of_last_week(runtime, clock, engine):
     seed(engine, bureau)
     clock.set(local(2026, 11, 23, 8, 59))
     t = ticker(runtime, clock)
@@ -47,9 +47,35 @@ def test_the_monday_board_lists_the_top_ten_of_last_week(runtime, clock, engine)
     [board] = sent(engine, "leaderboard")
     assert (board.target_kind, board.target) == ("group", "g1")
     ranked = [line for line in board.payload["text"].splitlines() if line[:1].isdigit()]
-    assert len(ranked) == 10
-    assert ranked[0] == "1. 党员10 20分"  # 党员11 (21 points) left the public board
-    assert ranked[-1] == "10. 党员01 11分" and "党员00" not in board.payload["text"]  # no bottom
+    # 11 members on the public board: 30% is 3, so the 8 left off are not named by a
+    # list that stops just above them.
+    assert ranked == ["1. 党员10 20分", "2. 党员09 19分", "3. 党员08 18分"]
+    assert "党员07" not in board.payload["text"]  # 党员11 (21 points) left the board
+
+
+def test_a_big_branch_board_stops_at_ten_and_a_quiet_week_posts_nothing(runtime, clock, engine):
+    def scene(session):
+        bureau(session)
+        big = make_branch(session, "交警支部")
+        bind_chat(session, big, "g2")
+        for i in range(40):
+            member = make_member(session, big, f"交警{i:02d}")
+            ledger.post(session, member_id=member.id, branch_id=big.id, points=1 + i,
+                        rule="study.per_30min", source_kind="study", source_id=f"b{i}",
+                        occurred_at=local(2026, 11, 18, 10, 0), now=local(2026, 11, 18, 10, 0))
+        quiet = make_branch(session, "巡特警支部")
+        bind_chat(session, quiet, "g3")
+        for i in range(10):
+            make_member(session, quiet, f"巡警{i:02d}")
+    seed(engine, scene)
+    clock.set(local(2026, 11, 23, 8, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 11, 23, 9, 0))
+    t.tick()
+    boards = {b.target: b for b in sent(engine, "leaderboard")}
+    assert sorted(boards) == ["g1", "g2"]  # nobody scored in 巡特警支部: no empty board
+    ranked = [line for line in boards["g2"].payload["text"].splitlines() if line[:1].isdigit()]
+    assert len(ranked) == 10 and ranked[-1] == "10. 交警30 31分"
 
 
 def test_without_a_leaders_group_each_leader_gets_the_summary_privately_once(runtime, clock, engine):

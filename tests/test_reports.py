@@ -22,14 +22,16 @@ _ids = count(1)
 
 
 def hold(session: Session, branch, starts_at, *, type_: str = "主题党日", group=None,
-         expected_count: int | None = None) -> Activity:
-    """An activity held at `starts_at` (local), two hours long."""
+         expected_count: int | None = None, confirmed: bool = True) -> Activity:
+    """An activity held at `starts_at` (local), two hours long; its absences confirmed
+    (as they are a day after the end) unless `confirmed` is False."""
     activity = Activity(
         type=type_, topic="测试", branch_id=branch.id if branch else None,
         party_group_id=group.id if group else None, starts_at=starts_at,
         ends_at=starts_at + timedelta(hours=2), checkin_opens_at=starts_at - timedelta(minutes=30),
         checkin_closes_at=starts_at + timedelta(hours=2), status="closed",
         expected_count=expected_count, created_at=T0,
+        finalized_at=starts_at + timedelta(days=1, hours=2) if confirmed else None,
     )
     session.add(activity)
     session.flush()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.scheduling import doctor
 from bot.scheduling.holidays import HolidayCalendar
-from storage.models import OutboxMessage, Role
+from storage.models import Activity, OutboxMessage, Role
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -64,9 +64,23 @@ def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):
         bind_chat(session, branch, "g1")
     seed(engine, build)
     djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三 19:30")
-    result = djbot("tick", "--from", "2026-11-24T08:00", "--until", "2026-11-25T21:00",
-                   "--step", "15")
+    args = ("tick", "--from", "2026-11-24T08:00", "--until", "2026-11-25T21:00", "--step", "15")
+    if engine.dialect.name == "sqlite":
+        # By default a simulation: it runs on a copy and says so; the database is untouched.
+        result = djbot(*args)
+        assert result.exit_code == 0, result.output
+        assert "副本" in result.output.splitlines()[0]
+        lines = [line for line in result.output.splitlines() if line.startswith("📣")]
+        assert lines[0].startswith("📣 11-24 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
+        with Session(engine) as session:
+            assert not session.exec(select(OutboxMessage)).all()
+            assert not session.exec(select(Activity)).all()
+    else:
+        refused = djbot(*args)
+        assert refused.exit_code == 2 and "--commit" in refused.output
+    result = djbot(*args, "--commit")
     assert result.exit_code == 0, result.output
+    assert "写入真实数据库" in result.output.splitlines()[0]
     lines = [line for line in result.output.splitlines() if line.startswith("📣")]
     assert lines[0].startswith("📣 11月24日 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
     assert any(line.startswith("📣 11月25日 18:30 [wecom 群 g1] 【活动提醒】") for line in lines)

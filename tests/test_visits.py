@@ -42,7 +42,9 @@ def test_a_leader_logs_a_visit_with_problems_and_a_note(runtime, chat, bureau):
     assert (visit.branch_id, visit.visited_on) == (one.id, date(2026, 11, 23))
     assert (visit.problems_found, visit.problems_solved, visit.note) == (3, 2, "值班室学习角需更新")
 
-    assert "2 次，目标 2 次，已达标" in chat.say("lead", "调研 一支部").text  # private works too
+    # The same branch again that day is asked about (a message sent twice is not 2 visits).
+    assert "已记录过" in chat.say("lead", "调研 一支部").text
+    assert "2 次，目标 2 次，已达标" in chat.say("lead", "确认").text  # private works too
 
 
 def test_the_count_is_for_this_year_only(runtime, chat, clock, bureau):
@@ -56,6 +58,7 @@ def test_visits_by_branch_counts_every_branch_including_zero(runtime, chat, bure
     one, two, three = bureau
     chat.say("lead", "调研 一支部")
     chat.say("lead", "调研 一支部")
+    chat.say("lead", "确认")  # a second visit the same day
     chat.say("lead", "调研 二支部")
     with Session(runtime.engine) as s:
         assert visits_by_branch(s, year=2026, tz=SHANGHAI) == {one.id: 2, two.id: 1, three.id: 0}
@@ -65,6 +68,7 @@ def test_visits_by_branch_counts_every_branch_including_zero(runtime, chat, bure
 def test_the_visit_report_lists_branches_below_target(runtime, chat, bureau):
     chat.say("lead", "调研 一支部 发现 2 解决 1")
     chat.say("lead", "调研 一支部")
+    chat.say("lead", "确认")
     chat.say("lead", "调研 二支部 发现问题3")
 
     reply = chat.say("lead", "调研记录", chat="lg")

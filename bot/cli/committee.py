@@ -1,5 +1,7 @@
-"""`djbot committee`: the bureau party committee's seats (who 中心组学习 and 第一议题 are for)
-and a 结对 pair's joint activities, which count for both branches in `report year`."""
+"""`djbot committee …`: the bureau's party committee (党委委员), who alone are expected at
+理论学习中心组 and 第一议题 (an explicit list, so an admin who runs djbot or a leader who
+is not on the committee is never counted missing), and a 结对 pair's joint activities,
+which count for both branches in `report year`."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-committee_app = typer.Typer(help="党委委员名单（中心组学习、第一议题的参加人）和结对联合活动。",
+committee_app = typer.Typer(help="党委委员名单（中心组学习、第一议题的应到人员）和结对联合活动。",
                             no_args_is_help=True)
+NamesArgument = Annotated[list[str], typer.Argument(help="姓名或编号，可写多个")]
 
 
 def _runtime():
@@ -17,62 +20,63 @@ def _runtime():
     return cli.get_runtime()
 
 
-def _one_member(session, name: str):
+def _change(names: list[str], on: bool) -> None:
     from storage import org
-
-    found = org.members_by_name_or_staff_no(session, text=name)
-    if len(found) != 1:
-        problem = "名册中没有" if not found else f"名册中有 {len(found)} 位"
-        typer.echo(f"{problem}「{name}」（重名请用编号）", err=True)
-        raise typer.Exit(2)
-    return found[0]
-
-
-@committee_app.command("add")
-def add(name: Annotated[str, typer.Argument(help="姓名或编号")]) -> None:
-    """把一名党员列为党委委员。"""
-    from storage import committee
     from storage.db import session_scope
     from storage.models import AuditEntry
 
     runtime = _runtime()
     now = runtime.clock.now()
     with session_scope(runtime.engine) as session:
-        member = _one_member(session, name)
-        added = committee.add_seat(session, member_id=member.id, since=now.astimezone(
-            runtime.settings.tz).date(), added_by="cli", now=now)
-        if added:
-            session.add(AuditEntry(at=now, actor="cli", action="committee.add", target=member.name))
-    typer.echo(f"已将 {member.name} 列为党委委员" if added else f"{member.name} 已是党委委员")
+        chosen = []
+        for text in names:
+            found = [m for m in org.members_by_name_or_staff_no(session, text=text) if m.active]
+            if len(found) != 1:
+                problem = "没有找到" if not found else f"有 {len(found)} 人同名，请改用编号"
+                typer.echo(f"「{text}」{problem}，名单未改动。", err=True)
+                raise typer.Exit(2)
+            chosen.append(found[0])
+        for member in chosen:
+            member.bureau_committee = on
+            member.updated_at = now
+            session.add(member)
+        session.add(AuditEntry(at=now, actor="cli", action="committee.add" if on else "committee.remove",
+                               target="、".join(m.name for m in chosen),
+                               detail={"member_ids": [m.id for m in chosen]}))
+    verb = "加入" if on else "移出"
+    typer.echo(f"已将 {'、'.join(m.name for m in chosen)} {verb}党委委员名单。")
+
+
+@committee_app.command("add")
+def add(names: NamesArgument) -> None:
+    """把党员加入党委委员名单。"""
+    _change(names, True)
 
 
 @committee_app.command("remove")
-def remove(name: Annotated[str, typer.Argument(help="姓名或编号")]) -> None:
-    """把一名党委委员移出名单（已有的出勤记录保留）。"""
-    from storage import committee
-    from storage.db import session_scope
-    from storage.models import AuditEntry
-
-    runtime = _runtime()
-    with session_scope(runtime.engine) as session:
-        member = _one_member(session, name)
-        removed = committee.remove_seat(session, member_id=member.id)
-        if removed:
-            session.add(AuditEntry(at=runtime.clock.now(), actor="cli", action="committee.remove",
-                                   target=member.name))
-    typer.echo(f"已将 {member.name} 移出党委委员名单" if removed else f"{member.name} 不是党委委员")
+def remove(names: NamesArgument) -> None:
+    """把党员移出党委委员名单。"""
+    _change(names, False)
 
 
 @committee_app.command("list")
-def list_() -> None:
+def list_committee() -> None:
     """列出党委委员。"""
-    from storage import committee
+    from sqlmodel import select
+
     from storage.db import session_scope
+    from storage.models import Member
 
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
-        names = [m.name for m in committee.committee_members(session)]
-    typer.echo("党委委员：" + ("、".join(names) if names else "（还没有，用 djbot committee add 姓名）"))
+        names = [m.name for m in session.exec(select(Member).where(
+            Member.bureau_committee == True, Member.active == True)  # noqa: E712
+            .order_by(Member.name)).all()]
+    if not names:
+        typer.echo("党委委员名单为空：中心组学习、第一议题没有应到人员。"
+                   "用 djbot committee add 姓名 添加。")
+        return
+    typer.echo(f"党委委员 {len(names)} 人：{'、'.join(names)}")
 
 
 @committee_app.command("joint")

@@ -41,7 +41,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
         report = build_report(session, start=period.start, end=period.end,
                               previous=(before.start, before.end), tz=runtime.settings.tz,
                               visit_target=runtime.settings.visit_target_per_year,
-                              rules=runtime.rules, title=period.label)
+                              rules=runtime.rules, title=period.label, now=runtime.clock.now())
     if xlsx is not None:
         if not xlsx.parent.is_dir():
             typer.echo(f"文件夹 {xlsx.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)

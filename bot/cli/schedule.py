@@ -148,17 +148,56 @@ def set_schedule(
     typer.echo(f"已设置 {branch} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
 
 
+def _simulation_copy(engine, directory: str):
+    """An engine on a copy of a SQLite database (None for any other database)."""
+    import sqlite3
+    from pathlib import Path
+
+    from storage import db
+
+    if engine.dialect.name != "sqlite":
+        return None
+    target = Path(directory) / "djbot-simulation.db"
+    raw = engine.raw_connection()
+    try:
+        with sqlite3.connect(target) as copy:
+            raw.driver_connection.backup(copy)  # consistent even while djbot is writing
+    finally:
+        raw.close()
+    return db.make_engine(f"sqlite:///{target}")
+
+
 def tick(
     until: Annotated[str, typer.Option("--until", help="快进到何时，如 2026-12-07T09:00，或 +2d（从现在起两天）")],
     start: Annotated[Optional[str], typer.Option("--from", help="从何时开始；默认现在")] = None,
     step: Annotated[int, typer.Option("--step", min=1, help="每步几分钟")] = 5,
+    commit: Annotated[bool, typer.Option("--commit", help="真的写入数据库（默认只在副本上模拟）")] = False,
 ) -> None:
-    """用手动时钟快进，逐步运行调度器，打印将要发出的每条消息（会写入本地数据库）。"""
-    from bot.clock import ManualClock
-    from bot.outbox import OutboxWorker, console_senders
-    from bot.scheduling.tick import Ticker
+    """用手动时钟快进，逐步运行调度器，打印将要发出的每条消息。默认在数据库副本上模拟，
+    真实数据不变；加 --commit 才写入真实数据库。"""
+    import tempfile
 
     runtime = _runtime()
+    _span(runtime, until, start, step)  # refuse bad options before copying anything
+    if commit:
+        typer.echo("--commit：写入真实数据库，创建的活动和提醒会保留。")
+        _tick(runtime, runtime.engine, until, start, step)
+        return
+    with tempfile.TemporaryDirectory(prefix="djbot-tick-") as directory:
+        engine = _simulation_copy(runtime.engine, directory)
+        if engine is None:
+            typer.echo("模拟要在数据库副本上运行，自动复制只支持 SQLite。PostgreSQL 上可先 "
+                       "djbot backup，再以 DJBOT_DATABASE_URL=sqlite:///模拟.db 运行 djbot restore "
+                       "和 djbot tick；确要写入真实数据库时加 --commit。", err=True)
+            raise typer.Exit(2)
+        typer.echo("模拟：在数据库副本上运行，真实数据不变（加 --commit 才写入）。")
+        try:
+            _tick(runtime, engine, until, start, step)
+        finally:
+            engine.dispose()
+
+
+def _span(runtime, until: str, start: str | None, step: int) -> tuple[datetime, datetime]:
     tz = runtime.settings.tz
     first = _parse_when(start, tz, "--from") if start else runtime.clock.now()
     last = _parse_when(until, tz, "--until", now=first)
@@ -171,10 +210,20 @@ def tick(
         typer.echo(f"--step 不能超过补发宽限（{runtime.settings.catchup_grace_minutes} 分钟），"
                    "否则步与步之间到期的提醒会被当作停机错过", err=True)
         raise typer.Exit(2)
+    return first, last
+
+
+def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
+    from bot.clock import ManualClock
+    from bot.outbox import OutboxWorker, console_senders
+    from bot.scheduling.tick import Ticker
+
+    tz = runtime.settings.tz
+    first, last = _span(runtime, until, start, step)
     clock = ManualClock(first)
-    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
     ticker.last = first  # a running service: nothing before --from counts as missed
-    worker = OutboxWorker(runtime.engine, clock, console_senders(typer.echo, clock, tz))
+    worker = OutboxWorker(engine, clock, console_senders(typer.echo, clock, tz))
     typer.echo(f"从 {first.astimezone(tz):%Y-%m-%d %H:%M} 快进到 {last.astimezone(tz):%Y-%m-%d %H:%M}，"
                f"每步 {step} 分钟")
     loop = asyncio.new_event_loop()

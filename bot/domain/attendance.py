@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.models import ActivityType, AttendanceStatus
+from storage.models import ActivityType, AttendanceStatus, Role
 
 # What people actually type for each activity type, besides its full name.
 ACTIVITY_ALIASES: dict[str, ActivityType] = {
@@ -24,8 +24,37 @@ ACTIVITY_ALIASES: dict[str, ActivityType] = {
 DEFAULT_DURATION = timedelta(hours=2)
 DURATIONS: dict[ActivityType, timedelta] = {ActivityType.NIGHT_STUDY: timedelta(minutes=90)}
 
-# Committee activities: held bureau-wide they expect the 党委 (leaders), not every member.
+# Committee activities: held bureau-wide they expect the 党委 (the members the roster marks
+# as 党委委员), not every member; held in a branch, the branch committee.
 COMMITTEE_TYPES = frozenset({ActivityType.CENTRAL_STUDY, ActivityType.FIRST_TOPIC})
+# Held in a branch, these expect only the branch committee: the roster's 书记 and 委员.
+BRANCH_COMMITTEE_TYPES = COMMITTEE_TYPES | {ActivityType.COMMITTEE_MEETING}
+BRANCH_COMMITTEE_ROLES = frozenset({Role.SECRETARY, Role.COMMITTEE})
+
+# Who an activity expects (docs/points.md has the table).
+BRANCH = "branch"
+BRANCH_COMMITTEE = "branch_committee"
+PARTY_GROUP = "party_group"
+BUREAU_COMMITTEE = "bureau_committee"
+EVERYONE = "everyone"
+AUDIENCE_LABELS = {
+    BRANCH: "本支部全体党员",
+    BRANCH_COMMITTEE: "支部委员会（书记、委员）",
+    PARTY_GROUP: "本党小组党员",
+    BUREAU_COMMITTEE: "党委委员",
+    EVERYONE: "全局党员",
+}
+
+
+def audience(activity_type: str, *, branch_id: int | None, party_group_id: int | None) -> str:
+    """Who an activity of this type and scope expects: part of the type, not of the opener."""
+    if branch_id is None:
+        return BUREAU_COMMITTEE if activity_type in COMMITTEE_TYPES else EVERYONE
+    if party_group_id is not None:
+        return PARTY_GROUP
+    if activity_type in BRANCH_COMMITTEE_TYPES:
+        return BRANCH_COMMITTEE
+    return BRANCH
 
 # A member may rate an activity for this long after it started.
 RATING_WINDOW = timedelta(days=7)

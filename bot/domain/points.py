@@ -188,6 +188,25 @@ def trend_arrow(current: float | None, previous: float | None) -> str:
     return "↑" if current > previous else "↓"
 
 
+# --- public boards -----------------------------------------------------------------
+
+# A public board names at most this share of the branch, so those left off cannot be
+# worked out by elimination; never fewer than BOARD_MIN (a board of one names one).
+BOARD_SHARE = 0.3
+BOARD_MIN = 3
+BOARD_MAX = 10
+
+
+def public_board_size(members: int) -> int:
+    """How many names a branch's public board may list: the top 30%, at least 3, at most 10."""
+    return min(BOARD_MAX, max(BOARD_MIN, math.floor(members * BOARD_SHARE)))
+
+
+def board_may_name(scored: int) -> bool:
+    """Fewer than BOARD_MIN people who scored are not listed by name at all."""
+    return scored >= BOARD_MIN
+
+
 # --- ledger text ----------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
-from storage import housekeeping
+from storage import housekeeping, leave, temporary
 from storage import reports
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
@@ -84,6 +84,10 @@ class Ticker:
         since = self.last or now - RESTART_LOOKBACK
         result = TickResult()
         with session_scope(self.engine) as session:
+            # A temporary branch past its end date stops here: no new activities or
+            # reminders; its members go back to their own branch.
+            temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now)
+        with session_scope(self.engine) as session:
             result.created = self._create_activities(session, now)
         with session_scope(self.engine) as session:
             busy = self._branches_with_something_due(session, since, now)
@@ -131,10 +135,18 @@ class Ticker:
             except RuleError:
                 log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
                 continue
+            if (schedule.activity_type == ActivityType.GROUP_MEETING
+                    and schedule.party_group_id is None):
+                # It would expect the whole branch; 设置 now asks for the party group.
+                log.error("schedule %s is a 党小组会 without a party group; skipped", schedule.id)
+                continue
             duration = timedelta(minutes=schedule.duration_minutes)
             for occurrence in held_between(rule, schedule.holiday_policy, self.calendar,
                                            now - duration, now + CREATE_AHEAD, tz):
                 starts_at = occurrence.starts_at.astimezone(now.tzinfo)  # type: ignore[union-attr]
+                if (schedule.paused_until is not None
+                        and starts_at.astimezone(tz).date() <= schedule.paused_until):
+                    continue  # 暂停日程: not held, so nobody is expected or counted absent
                 if (schedule.id, starts_at) in existing:
                     continue
                 times = plan_times(ActivityType(schedule.activity_type), starts_at,
@@ -144,6 +156,7 @@ class Ticker:
                     continue  # it ended while djbot was down; nobody could check in
                 values = dict(
                     type=schedule.activity_type, topic=schedule.topic, branch_id=schedule.branch_id,
+                    party_group_id=schedule.party_group_id,
                     starts_at=times.starts_at, ends_at=times.ends_at,
                     checkin_opens_at=times.checkin_opens_at,
                     checkin_closes_at=times.checkin_closes_at,
@@ -151,7 +164,12 @@ class Ticker:
                 )
                 # Another replica may insert the same (schedule, start) at the same moment.
                 if insert_ignoring_duplicates(session, Activity, values):
-                    created.append(Activity(**values))
+                    activity = session.exec(select(Activity).where(
+                        Activity.schedule_id == schedule.id,
+                        Activity.starts_at == starts_at)).one()
+                    # Leave asked for a period covering this day excuses it at once.
+                    leave.excuse(session, activity=activity, tz=tz)
+                    created.append(activity)
                     log.info("scheduled %s for branch %s at %s", schedule.activity_type,
                              schedule.branch_id, starts_at.isoformat())
         return created
@@ -174,8 +192,9 @@ class Ticker:
 
     def _scheduled_activities(self, session: Session, since: datetime, now: datetime,
                               branch_id: int | None = None) -> list[Activity]:
-        query = select(Activity).where(
-            Activity.branch_id.is_not(None),  # type: ignore[union-attr]
+        query = select(Activity).join(Branch, Branch.id == Activity.branch_id).where(
+            Branch.active == True,  # noqa: E712
+            Activity.status != attendance_store.CANCELLED,
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             # Wide enough for the day-before reminder and a missing list held over
             # quiet hours; the exact due times are decided by the plan.
@@ -255,10 +274,13 @@ class Ticker:
             view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
             if not view.plan.leaderboard or not view.groups:
                 continue
-            rows = reports.weekly_leaderboard(session, branch_id=branch.id, start=start, end=end,
-                                              limit=10)
+            board = reports.public_board(session, branch_id=branch.id,  # type: ignore[arg-type]
+                                         start=start, end=end)
+            if board.empty:
+                # Nobody scored (or too few to list without naming the rest): no post.
+                continue
             lines = [f"【上周积分榜】{branch.name}（{_day(start)} 至 {_day(end - timedelta(days=1))}）"]
-            lines += [f"{r.rank}. {r.name} {r.points}分" for r in rows] or ["上周暂无积分记录。"]
+            lines += reports.board_lines(board, unit="分")
             lines.append("发送「积分」查看自己的积分。")
             for group in view.groups:
                 out.append(p.Reminder(p.LEADERBOARD, group.platform, "group", group.chat_id,
@@ -277,7 +299,8 @@ class Ticker:
         report = reports.build_report(
             session, start=start, end=end, previous=(start - timedelta(days=7), start),
             tz=self.settings.tz, visit_target=self.settings.visit_target_per_year,
-            rules=self.rules, title=f"周报 {start.month}月{start.day}日起")
+            rules=self.rules, title=f"周报 {start.month}月{start.day}日起",
+            now=self.clock.now())
         text = reports.render_markdown(report) + committee_summary(
             session, now=monday, tz=self.settings.tz, rules=self.rules)
         leaders_groups = session.exec(

@@ -1,7 +1,7 @@
 """The party committee's loop: committee seats, 约谈, 结对帮扶, 先锋党员, 整改, lecturers, 读书班
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-03
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import storage.types
 
 
 revision: str = '0007'
-down_revision: Union[str, None] = '0002'
+down_revision: Union[str, None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
@@ -44,14 +44,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_branchpairing_strong_branch_id'), ['strong_branch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_branchpairing_weak_branch_id'), ['weak_branch_id'], unique=False)
 
-    op.create_table('committeeseat',
-    sa.Column('member_id', sa.Integer(), nullable=False),
-    sa.Column('since', sa.Date(), nullable=False),
-    sa.Column('added_by', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('added_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['member.id'], ),
-    sa.PrimaryKeyConstraint('member_id')
-    )
     op.create_table('lecturer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -184,7 +176,6 @@ def downgrade() -> None:
 
     op.drop_table('pioneernomination')
     op.drop_table('lecturer')
-    op.drop_table('committeeseat')
     with op.batch_alter_table('branchpairing', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_branchpairing_weak_branch_id'))
         batch_op.drop_index(batch_op.f('ix_branchpairing_strong_branch_id'))

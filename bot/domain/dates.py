@@ -1,0 +1,96 @@
+"""Dates as people type them in chat, pure: '12月4日至12月18日', '12.4-12.18', '4号到18号',
+'11月20日', '2026-12-04'. The year and month, when left out, are inferred from today."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_SEP = r"\s*(?:至|到|~|～|-|－|—|–)\s*"
+_YMD = r"(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?"
+# One day: 2026年12月4日, 2026-12-04, 12月4日, 12.4, 12/4, 4号, 4日.
+_DAY = (r"(?:(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?(?P<{p}m>\d{{1,2}})\s*(?:月|\.|/|-)\s*)?"
+        r"(?P<{p}d>\d{{1,2}})\s*(?P<{p}mark>[日号])?")
+_RANGE = re.compile(_DAY.format(p="a") + _SEP + _DAY.format(p="b"))
+_ONE = re.compile(r"(?:(?P<ay>\d{4})\s*[年./-]\s*)?(?P<am>\d{1,2})\s*(?:月|\.|/|-)\s*"
+                  r"(?P<ad>\d{1,2})\s*(?P<amark>[日号])?")
+_BRACKETS = re.compile(r"[（(]\s*[）)]|^[\s，,、：:]+|[\s，,、：:]+$")
+LONGEST = timedelta(days=366)
+
+
+class DateError(ValueError):
+    """A date that was written but cannot be right (no such day, the end before the start)."""
+
+
+@dataclass(frozen=True)
+class DateRange:
+    first: date
+    last: date
+    rest: str  # the text with the dates taken out (the reason, the note)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def _day(year: str | None, month: str | None, day: str, *, today: date,
+         default_month: int | None = None, default_year: int | None = None) -> date:
+    y = int(year) if year else (default_year or today.year)
+    m = int(month) if month else (default_month or today.month)
+    try:
+        return date(y, m, int(day))
+    except ValueError:
+        raise DateError(f"没有 {m}月{int(day)}日 这一天") from None
+
+
+def _strip(text: str, start: int, end: int) -> str:
+    rest = (text[:start] + " " + text[end:]).strip()
+    previous = None
+    while previous != rest:
+        previous, rest = rest, _BRACKETS.sub("", rest).strip()
+    return re.sub(r"\s+", " ", rest)
+
+
+def _plausible(match: re.Match) -> bool:
+    """A bare '4-18' is a range only when it says 号/日 or names a month on either side."""
+    g = match.groupdict()
+    return bool(g["am"] or g["bm"] or g["amark"] or g["bmark"])
+
+
+def find_date_range(text: str, today: date) -> DateRange | None:
+    """The first date range in the text, or None when there is none; DateError when one is
+    written but impossible. A range without a year is this year's, or next year's when it
+    would otherwise have ended months ago (1月3日至5日 typed in December)."""
+    for match in _RANGE.finditer(text):
+        if not _plausible(match):
+            continue
+        g = match.groupdict()
+        first = _day(g["ay"], g["am"], g["ad"], today=today)
+        last = _day(g["by"] or g["ay"], g["bm"] or (g["am"] if not g["bm"] else None), g["bd"],
+                    today=today, default_month=first.month, default_year=first.year)
+        if not g["ay"] and last < today - timedelta(days=180):
+            first, last = first.replace(year=first.year + 1), last.replace(year=last.year + 1)
+        if last < first:
+            raise DateError(f"结束日期 {last.month}月{last.day}日 早于开始日期 {first.month}月{first.day}日")
+        if last - first >= LONGEST:
+            raise DateError("一次最多写一年的日期范围")
+        return DateRange(first, last, _strip(text, match.start(), match.end()))
+    return None
+
+
+def find_date(text: str, today: date) -> DateRange | None:
+    """One date written with its month (11月20日, 2026-11-20, 11.20): as a one-day range,
+    so the caller gets the rest of the text too. Without a year it is the latest such day
+    of this year; only across New Year (12月30日 typed on 1月2日) is it last year's. A date
+    still in the future is returned as written, for the caller to refuse."""
+    match = _ONE.search(text)
+    if match is None:
+        return None
+    g = match.groupdict()
+    day = _day(g["ay"], g["am"], g["ad"], today=today)
+    if not g["ay"] and day > today:
+        before = _day(str(today.year - 1), g["am"], g["ad"], today=today)
+        if today - before <= timedelta(days=60):
+            day = before
+    return DateRange(day, day, _strip(text, match.start(), match.end()))

@@ -1,0 +1,297 @@
+"""Corrections and confirmations: 确认, 取消活动, 删除日程, 撤销, 撤销调研.
+
+Every correction is audited and none deletes history: points are reversed by new ledger
+entries that name who corrected and why (积分明细 shows them), cancelled activities and
+withdrawn records stay on file and count nowhere. Anything that would change many
+people's figures at once is asked first and done on 「确认」.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.attendance import parse_activity_type
+from bot.domain.dates import DateError, find_date
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
+from handlers import attendance, pioneers, visits
+from storage import attendance as store
+from storage import confirmations, corrections, org, outbox
+from storage.models import Activity, Branch, ResearchVisit, Role, Schedule
+
+UNDO_WITHIN = timedelta(days=1)
+CANCEL = "activity.cancel"
+
+
+# --- 确认 ---------------------------------------------------------------------------
+
+
+def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if args.get("what"):  # 确认 先锋党员 张三: a leader confirms a nomination
+        return pioneers.confirm_from_text(ctx, args["what"])
+    assert ctx.member is not None and ctx.member.id is not None
+    pending = confirmations.take(ctx.session, platform=ctx.message.platform,
+                                 chat_id=ctx.message.chat_id, member_id=ctx.member.id,
+                                 now=ctx.now)
+    if pending is None:
+        return Reply.error("没有需要确认的操作（或已超过 5 分钟），请重新发送原来的命令。")
+    action = _CONFIRMED.get(pending.kind)
+    if action is None:
+        return Reply.error("这项操作已无法确认，请重新发送原来的命令。")
+    return action(ctx, pending.payload)
+
+
+def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
+    activity = ctx.session.get(Activity, payload["activity_id"])
+    if activity is None or activity.status == store.CANCELLED:
+        return Reply.error("这项活动已经取消了。")
+    label = attendance._label(ctx, activity)
+    told, withheld = corrections.told_groups(ctx.session, activity=activity)
+    reversed_points = corrections.cancel_activity(ctx.session, activity=activity, by=ctx.member,
+                                                  reason=payload["reason"], now=ctx.now)
+    # Only those who were told about it hear that it is off.
+    for platform, chat_id in told:
+        outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
+                       branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
+                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
+                       payload={"text": f"【活动取消】{label}已取消。原因：{payload['reason']}",
+                                "markdown": False, "mentions": [], "is_error": False,
+                                "title": activity.type})
+    ctx.audit("activity.cancel", target=label,
+              detail={"activity_id": activity.id, "reason": payload["reason"],
+                      "reversed_points": reversed_points, "groups_told": len(told),
+                      "reminders_withheld": withheld})
+    text = f"已取消{label}。原因：{payload['reason']}"
+    if reversed_points:
+        text += f"\n相关积分已冲销（合计 {reversed_points:+d} 分），各人「积分明细」可见。"
+    if told:
+        text += f"\n已通知 {len(told)} 个收到过活动通知的群。"
+    return Reply(text)
+
+
+_CONFIRMED = {
+    attendance.OPEN_BUREAU_WIDE: lambda ctx, p: attendance.start(ctx, p, confirmed=True),
+    visits.LOG_AGAIN: lambda ctx, p: visits.log_visit(ctx, p, confirmed=True),
+    CANCEL: _confirmed_cancel,
+}
+
+
+# --- 取消活动 --------------------------------------------------------------------------
+
+
+def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    scope, problem = attendance._manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    text = (args.get("reason") or "").strip()
+    first, _, tail = text.partition(" ")
+    if first in ("下次", "下一次"):
+        activity = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
+        text = tail.strip()
+    else:
+        activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now) or \
+            store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if activity is None:
+        return Reply.error("没有可以取消的活动（进行中的、最近一周的或下一次的）。")
+    reason = text or "未说明原因"
+    assert ctx.member is not None and ctx.member.id is not None
+    confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                      member_id=ctx.member.id, kind=CANCEL,
+                      payload={"activity_id": activity.id, "reason": reason}, now=ctx.now)
+    figures = store.participation(ctx.session, activity=activity)
+    return Reply(
+        f"将取消{attendance._label(ctx, activity)}（已签到 {figures.attended} 人）：它的签到、"
+        "请假和缺席都不再计入，已记的积分以冲销记录抵消。\n"
+        "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
+
+
+# --- 删除日程 --------------------------------------------------------------------------
+
+
+def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里删除本支部的日程。")
+    kind = parse_activity_type(args["type"])
+    if kind is None:
+        return Reply.error(usage_text(DELETE_SCHEDULE, f"没有「{args['type']}」这种活动"))
+    query = select(Schedule).where(Schedule.branch_id == ctx.branch.id,
+                                   Schedule.activity_type == kind.value,
+                                   Schedule.active == True)  # noqa: E712
+    group_name = args.get("group")
+    if group_name:
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=group_name)
+        if group is None:
+            return Reply.error(usage_text(DELETE_SCHEDULE, f"本支部没有「{group_name}」"))
+        query = query.where(Schedule.party_group_id == group.id)
+    found = ctx.session.exec(query).all()
+    if not found:
+        return Reply.error(f"{ctx.branch.name}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+    if len(found) > 1:
+        return Reply.error(f"{kind.value}有 {len(found)} 个党小组的日程，请写明党小组，"
+                           f"例如：删除日程 {kind.value} 第一党小组")
+    schedule = found[0]
+    reason = f"删除日程 {kind.value}"
+    removed, cancelled = corrections.delete_schedule(ctx.session, schedule=schedule,
+                                                     by=ctx.member, reason=reason, now=ctx.now)
+    ctx.audit("schedule.delete", target=ctx.branch.name,
+              detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
+                      "removed": removed, "cancelled": cancelled})
+    text = f"已删除{ctx.branch.name}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
+    if removed or cancelled:
+        text += f"\n已撤下尚未开始的 {removed + cancelled} 次活动。"
+    return Reply(text + "\n已经举行的活动和积分不受影响。")
+
+
+def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """暂停日程: unlike 暂停提醒 (messages only), no activity is held, so nobody is expected
+    and no absence can confirm itself meanwhile."""
+    if ctx.branch is None:
+        return Reply.error("请在支部群里暂停本支部的日程。")
+    kind = parse_activity_type(args["type"])
+    if kind is None:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
+    today = ctx.local_now.date()
+    try:
+        found = find_date(args["until"], today)
+    except DateError as exc:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, str(exc)))
+    if found is None:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, f"看不懂日期「{args['until']}」"))
+    until = found.first
+    following = date(until.year + 1, until.month, min(until.day, 28 if until.month == 2 else 31))
+    if until < today and not re.search(r"\d{4}", args["until"]) and \
+            following - today <= timedelta(days=183):
+        until = following  # 至 1月15日, said in December
+    if until < today:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, "这个日期已经过去了"))
+    schedules = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
+        Schedule.active == True)).all()  # noqa: E712
+    if not schedules:
+        return Reply.error(f"{ctx.branch.name}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+    removed = 0
+    for schedule in schedules:
+        gone, cancelled = corrections.pause_schedule(
+            ctx.session, schedule=schedule, until=until, by=ctx.member,
+            reason=f"暂停日程 {kind.value}", now=ctx.now, tz=ctx.settings.tz)
+        removed += gone + cancelled
+    ctx.audit("schedule.pause", target=ctx.branch.name,
+              detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed})
+    text = (f"已暂停{ctx.branch.name}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
+            "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
+    if removed:
+        text += f"\n已撤下已安排的 {removed} 次。"
+    return Reply(text)
+
+
+def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if ctx.branch is None:
+        return Reply.error("请在支部群里恢复本支部的日程。")
+    kind = parse_activity_type(args["type"])
+    if kind is None:
+        return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
+    schedules = ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
+        Schedule.active == True, Schedule.paused_until.is_not(None))).all()  # type: ignore[union-attr]  # noqa: E712
+    if not schedules:
+        return Reply.error(f"{ctx.branch.name}的{kind.value}没有暂停。")
+    for schedule in schedules:
+        schedule.paused_until = None
+        schedule.updated_at = ctx.now
+        ctx.session.add(schedule)
+    ctx.audit("schedule.resume", target=ctx.branch.name, detail={"kind": kind.value})
+    return Reply(f"已恢复{ctx.branch.name}的{kind.value}日程。")
+
+
+# --- 撤销, 撤销调研 ------------------------------------------------------------------------
+
+
+def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """The sender's own last 学习 or 调研 within a day, whichever came last."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    since = ctx.now - UNDO_WITHIN
+    reason = args.get("reason") or "本人撤销"
+    study = corrections.last_study(ctx.session, member_id=member.id, since=since)
+    visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
+    if study is None and visit is None:
+        return Reply.error("最近一天没有你可以撤销的「学习」或「调研」记录。"
+                           "签到记录请联系书记更正。")
+    if visit is not None and (study is None or visit.logged_at >= study.logged_at):
+        return _withdraw_visit(ctx, visit, reason)
+    assert study is not None
+    reversed_points = corrections.withdraw_study(ctx.session, log=study, by=member,
+                                                 reason=reason, now=ctx.now)
+    ctx.audit("study.withdraw", target=member.name,
+              detail={"study_id": study.id, "minutes": study.minutes, "reason": reason,
+                      "reversed_points": reversed_points})
+    return Reply(f"已撤销学习记录：{study.kind} {study.minutes} 分钟，积分 {reversed_points:+d}"
+                 "（「积分明细」中记为冲销）。")
+
+
+def withdraw_visit(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    visit = ctx.session.get(ResearchVisit, args["number"]) if args["number"].isdigit() else None
+    if visit is None or visit.withdrawn_at is not None:
+        return Reply.error(usage_text(WITHDRAW_VISIT, f"没有编号为「{args['number']}」的有效调研记录"))
+    assert ctx.member is not None
+    own_branch = ctx.role == Role.SECRETARY and ctx.member.branch_id == visit.branch_id
+    if visit.leader_id != ctx.member.id and ctx.role not in LEADERS and not own_branch:
+        return Reply.error("只有记录人、领导或被调研支部的书记可以撤销这条调研。")
+    return _withdraw_visit(ctx, visit, args.get("reason") or "未说明原因")
+
+
+def _withdraw_visit(ctx: Ctx, visit: ResearchVisit, reason: str) -> Reply:
+    assert ctx.member is not None
+    corrections.withdraw_visit(ctx.session, visit=visit, by=ctx.member, reason=reason, now=ctx.now)
+    branch = ctx.session.get(Branch, visit.branch_id)
+    name = branch.name if branch else "支部"
+    ctx.audit("visit.withdraw", target=name,
+              detail={"visit_id": visit.id, "visited_on": visit.visited_on.isoformat(),
+                      "leader_id": visit.leader_id, "reason": reason})
+    return Reply(f"已撤销调研记录（编号 {visit.id}）：{name}，"
+                 f"{visit.visited_on.month}月{visit.visited_on.day}日。不再计入调研次数。")
+
+
+# --- registration -------------------------------------------------------------------
+
+CONFIRM = Command(name="确认", summary="确认刚才要求确认的操作（5 分钟内）；领导发送「确认 先锋党员 姓名」确认推荐",
+                  handler=confirm, args=(rest("what", "先锋党员 姓名", optional=True),),
+                  example="确认", capability="corrections")
+CANCEL_ACTIVITY = Command(
+    name="取消活动", summary="取消进行中或最近的活动，冲销相关积分（需确认）", handler=cancel,
+    args=(rest("reason", "[下次] 原因", optional=True),), roles=MANAGERS | LEADERS,
+    example="取消活动 临时勤务任务", capability="corrections")
+DELETE_SCHEDULE = Command(
+    name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,
+    args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
+    roles=MANAGERS | LEADERS, example="删除日程 夜学", capability="corrections")
+UNDO = Command(
+    name="撤销", summary="撤销自己一天内最后一条学习或调研记录", handler=undo,
+    args=(rest("reason", "原因", optional=True),), example="撤销 分钟数写错了",
+    capability="corrections")
+WITHDRAW_VISIT = Command(
+    name="撤销调研", summary="撤销一条调研记录（记录人、领导或该支部书记）",
+    handler=withdraw_visit, args=(word("number", "编号"), rest("reason", "原因", optional=True)),
+    roles=LEADERS | frozenset({Role.SECRETARY}), example="撤销调研 12 重复记录",
+    capability="corrections")
+
+
+PAUSE_SCHEDULE = Command(
+    name="暂停日程", summary="一段时间内不举行某项固定活动（不提醒、不计缺席）",
+    handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "至 日期")),
+    roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
+RESUME_SCHEDULE = Command(
+    name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
+    args=(word("type", "活动类型"),), roles=MANAGERS | LEADERS, example="恢复日程 夜学",
+    capability="corrections")
+
+
+def register(registry: CommandRegistry) -> None:
+    for command in (CONFIRM, CANCEL_ACTIVITY, DELETE_SCHEDULE, PAUSE_SCHEDULE, RESUME_SCHEDULE,
+                    UNDO, WITHDRAW_VISIT):
+        registry.add(command)

@@ -1,0 +1,184 @@
+"""Corrections: cancelling an activity, withdrawing a 学习 or a 调研, deleting a schedule.
+
+Nothing is deleted from the ledger: every point that a corrected event earned or cost is
+reversed by a new entry (rule "reverse:<rule>", source_kind "correction") whose note says
+who corrected it and why, so 积分明细 shows the reversal beside the original.
+Keyword-only queries that never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from sqlmodel import Session, delete, select
+
+from storage import ledger
+from storage.attendance import CANCELLED
+from storage.models import (
+    Activity,
+    Attendance,
+    Member,
+    OutboxMessage,
+    PointEntry,
+    ResearchVisit,
+    Schedule,
+    StudyLog,
+)
+
+
+def reverse_entries(session: Session, *, entries: list[PointEntry], correction_of: str,
+                    note: str, now: datetime) -> int:
+    """Post the opposite of each entry (once: a second reversal writes nothing); returns the
+    points reversed."""
+    total = 0
+    for entry in entries:
+        if entry.rule.startswith("reverse:"):
+            continue
+        if ledger.post(session, member_id=entry.member_id, branch_id=entry.branch_id,
+                       points=-entry.points, rule=f"reverse:{entry.rule}",
+                       source_kind="correction", source_id=f"{correction_of}:{entry.id}",
+                       occurred_at=entry.occurred_at, now=now, ruleset_id=entry.ruleset_id,
+                       note=note):
+            total -= entry.points
+    return total
+
+
+def _net_entries(session: Session, *, source_kinds: tuple[str, ...],
+                 source_ids: list[str]) -> list[PointEntry]:
+    if not source_ids:
+        return []
+    return list(session.exec(select(PointEntry).where(
+        PointEntry.source_kind.in_(source_kinds),  # type: ignore[attr-defined]
+        PointEntry.source_id.in_(source_ids))).all())  # type: ignore[attr-defined]
+
+
+def cancel_activity(session: Session, *, activity: Activity, by: Member | None, reason: str,
+                    now: datetime) -> int:
+    """Mark the activity cancelled and reverse every point it posted (check-ins, absences,
+    make-ups and the corrections already made on them). Returns the points reversed."""
+    activity.status = CANCELLED
+    activity.cancelled_at = now
+    activity.cancelled_by = by.id if by else None
+    activity.cancel_reason = reason
+    session.add(activity)
+    ids = [str(i) for i in session.exec(
+        select(Attendance.id).where(Attendance.activity_id == activity.id)).all()]
+    entries = _net_entries(session, source_kinds=("attendance", "absence"), source_ids=ids)
+    # A make-up that already reversed a penalty: reverse that correction too, so the sum
+    # over the activity comes to zero.
+    entries += list(session.exec(select(PointEntry).where(
+        PointEntry.source_kind == "correction",
+        PointEntry.source_id.in_(ids))).all()) if ids else []  # type: ignore[attr-defined]
+    who = by.name if by else "系统"
+    total = 0
+    for entry in entries:
+        if ledger.post(session, member_id=entry.member_id, branch_id=entry.branch_id,
+                       points=-entry.points, rule=f"reverse:{entry.rule}",
+                       source_kind="correction", source_id=f"cancel:{activity.id}:{entry.id}",
+                       occurred_at=entry.occurred_at, now=now, ruleset_id=entry.ruleset_id,
+                       note=f"{who}取消活动：{reason}"):
+            total -= entry.points
+    session.flush()
+    return total
+
+
+def withdraw_study(session: Session, *, log: StudyLog, by: Member, reason: str,
+                   now: datetime) -> int:
+    log.withdrawn_at = now
+    session.add(log)
+    entries = _net_entries(session, source_kinds=("study",), source_ids=[str(log.id)])
+    return reverse_entries(session, entries=entries, correction_of=f"study:{log.id}",
+                           note=f"{by.name}撤销学习：{reason}", now=now)
+
+
+def last_study(session: Session, *, member_id: int, since: datetime) -> StudyLog | None:
+    return session.exec(select(StudyLog).where(
+        StudyLog.member_id == member_id, StudyLog.withdrawn_at.is_(None),  # type: ignore[union-attr]
+        StudyLog.logged_at >= since).order_by(StudyLog.logged_at.desc(),  # type: ignore[attr-defined]
+                                              StudyLog.id.desc())).first()  # type: ignore[union-attr]
+
+
+def last_visit(session: Session, *, leader_id: int, since: datetime) -> ResearchVisit | None:
+    return session.exec(select(ResearchVisit).where(
+        ResearchVisit.leader_id == leader_id, ResearchVisit.withdrawn_at.is_(None),  # type: ignore[union-attr]
+        ResearchVisit.logged_at >= since).order_by(
+            ResearchVisit.logged_at.desc(), ResearchVisit.id.desc())).first()  # type: ignore[attr-defined,union-attr]
+
+
+def withdraw_visit(session: Session, *, visit: ResearchVisit, by: Member, reason: str,
+                   now: datetime) -> None:
+    """A withdrawn visit stays on record and counts nowhere (visits earn no points)."""
+    visit.withdrawn_at = now
+    visit.withdrawn_by = by.id
+    visit.withdraw_reason = reason
+    session.add(visit)
+
+
+def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
+                    now: datetime) -> tuple[int, int]:
+    """Stop a schedule: activities created ahead that nobody answered go; answered ones are
+    cancelled (their leave rows stay on record). Returns (removed, cancelled)."""
+    schedule.active = False
+    schedule.updated_at = now
+    session.add(schedule)
+    return withdraw_ahead(session, schedule=schedule, by=by, reason=reason, now=now)
+
+
+def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
+                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, int]:
+    """Hold no activity of the schedule up to and including `until`."""
+    schedule.paused_until = until
+    schedule.updated_at = now
+    session.add(schedule)
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz)
+    return withdraw_ahead(session, schedule=schedule, by=by, reason=reason, now=now, before=end)
+
+
+def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
+                   now: datetime, before: datetime | None = None) -> tuple[int, int]:
+    """The schedule's activities not started yet (before `before`): removed when nobody
+    answered them, cancelled otherwise. Returns (removed, cancelled)."""
+    query = select(Activity).where(Activity.schedule_id == schedule.id, Activity.starts_at > now,
+                                   Activity.status != CANCELLED)
+    if before is not None:
+        query = query.where(Activity.starts_at < before)
+    ahead = list(session.exec(query).all())
+    answered = set(session.exec(select(Attendance.activity_id).where(
+        Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
+    removed = [a.id for a in ahead if a.id not in answered]
+    if removed:
+        session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
+    for activity in ahead:
+        if activity.id in answered:
+            cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
+    session.flush()
+    return len(removed), len(answered)
+
+
+# Messages that told a group about an activity: its announcement and the group reminders.
+_TOLD_KINDS = ("activity.announce", "reminder.group_before", "reminder.start")
+
+
+def told_groups(session: Session, *, activity: Activity) -> tuple[list[tuple[str, str]], int]:
+    """The groups already told about the activity ((platform, chat id), from sent
+    messages) and how many of its messages not yet sent were withheld."""
+    key_end = activity.starts_at.isoformat()
+    rows = session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind.in_(_TOLD_KINDS + ("nudge", "reminder.day_before",  # type: ignore[attr-defined]
+                                              "reminder.missing")))).all()
+    told: list[tuple[str, str]] = []
+    withheld = 0
+    for row in rows:
+        key = row.dedupe_key or ""
+        if not (key.startswith(f"activity.announce|{activity.id}|") or (
+                row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))):
+            continue
+        if row.status == "sent" and row.kind in _TOLD_KINDS and row.target_kind == "group":
+            if (row.platform, row.target) not in told:
+                told.append((row.platform, row.target))
+        elif row.status == "pending":
+            row.status = "withdrawn"  # never claimed by the delivery worker again
+            row.last_error = "活动已取消"
+            session.add(row)
+            withheld += 1
+    return told, withheld

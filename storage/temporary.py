@@ -1,0 +1,43 @@
+"""Temporary branches (临时党支部) ending: keyword-only queries that never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from storage.models import AuditEntry, Branch, Member
+
+
+@dataclass
+class Ended:
+    branch: Branch
+    moved: list[tuple[str, str | None]] = field(default_factory=list)  # (member, back to)
+
+
+def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
+    """Close every temporary branch whose end date has passed: it gets no more reminders
+    or activities, its members go back to the branch the roster names (their 原支部), and
+    its history stays (activities, attendance and points keep its id)."""
+    ended = []
+    for branch in session.exec(select(Branch).where(
+            Branch.temporary == True, Branch.active == True,  # noqa: E712
+            Branch.ends_on.is_not(None), Branch.ends_on < today)).all():  # type: ignore[union-attr]
+        branch.active = False
+        session.add(branch)
+        result = Ended(branch)
+        for member in session.exec(select(Member).where(Member.branch_id == branch.id)).all():
+            back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
+            member.branch_id = back.id if back is not None else None
+            member.party_group_id = None
+            member.return_branch_id = None
+            member.updated_at = now
+            session.add(member)
+            result.moved.append((member.name, back.name if back else None))
+        session.add(AuditEntry(at=now, actor="scheduler", action="branch.end", target=branch.name,
+                               detail={"ends_on": branch.ends_on.isoformat() if branch.ends_on else None,
+                                       "moved": [{"member": m, "to": b} for m, b in result.moved]}))
+        ended.append(result)
+    session.flush()
+    return ended

@@ -1,0 +1,443 @@
+"""Issue 10's situations, one test each, as a user meets them: what the chat says, then the
+figures in `djbot report … --json` and each member's 积分明细 afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+import bot.cli
+from bot.config import Settings
+from bot.outbox import OutboxWorker
+from bot.scheduling.holidays import HolidayCalendar
+from bot.scheduling.tick import Ticker
+from bot.sender import Outbound, SendResult
+from storage.models import (
+    Activity,
+    AuditEntry,
+    Branch,
+    LeavePeriod,
+    Member,
+    OutboxMessage,
+    PartyGroup,
+    ResearchVisit,
+    Role,
+    Schedule,
+)
+from tests.conftest import SHANGHAI, local
+from tests.factories import bind_chat, make_branch, make_group, make_member, seed
+
+
+@pytest.fixture
+def settings(db_url):
+    # An hour's catch-up grace lets the simulations below step an hour at a time (twice
+    # as fast); reminders are then sent up to an hour late, which these tests allow for.
+    return Settings(database_url=db_url, catchup_grace_minutes=60, _env_file=None)
+
+
+@pytest.fixture
+def djbot(runtime, monkeypatch):
+    """`djbot …` in-process on the test's database and clock; returns its output."""
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(bot.cli.app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return run
+
+
+def weekly(djbot, week: str, branch: str) -> dict | None:
+    report = json.loads(djbot("report", "weekly", "--week", week, "--json"))
+    return next((b for b in report["branches"] if b["name"] == branch), None)
+
+
+def ledger_lines(chat, user: str) -> list[str]:
+    return chat.say(user, "积分明细").text.splitlines()[1:]
+
+
+class Recorder:
+    def __init__(self, clock) -> None:
+        self.clock, self.sent = clock, []
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.sent.append((self.clock.now().astimezone(SHANGHAI), message.kind, message.target,
+                          message.payload["text"]))
+        return SendResult.sent()
+
+
+def run_ticks(runtime, clock, end, *, step=timedelta(minutes=60), before_tick=None):
+    """The scheduler and the outbox worker, the clock moved by hand; returns what was sent."""
+    recorder = Recorder(clock)
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+                    calendar=HolidayCalendar())
+    worker = OutboxWorker(runtime.engine, clock, {"wecom": recorder})
+    ticker.last = clock.now()
+    loop = asyncio.new_event_loop()
+    try:
+        while clock.now() < end:
+            clock.advance(step)
+            if before_tick:
+                before_tick(clock.now())
+            ticker.tick()
+            loop.run_until_complete(worker.drain())
+    finally:
+        loop.close()
+    return recorder.sent
+
+
+def drain(runtime, clock):
+    recorder = Recorder(clock)
+    worker = OutboxWorker(runtime.engine, clock, {"wecom": recorder})
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(worker.drain())
+    finally:
+        loop.close()
+    return recorder.sent
+
+
+# --- who is expected -----------------------------------------------------------------
+
+
+def test_a_branch_committee_meeting_expects_only_the_three_on_the_committee(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李委员", role=Role.COMMITTEE, wecom="c1")
+        make_member(session, branch, "赵委员", role=Role.COMMITTEE, wecom="c2")
+        for i in range(7):
+            make_member(session, branch, f"党员{i}", wecom=f"m{i}")
+    seed(runtime.engine, scene)
+
+    opened = chat.say("sec", "开始 支委会 研究发展党员", chat="g1").text
+    assert "应到：支部委员会（书记、委员） 3 人" in opened
+    assert "签到成功" in chat.say("sec", "签到", chat="g1").text
+    assert "签到成功" in chat.say("c1", "签到", chat="g1").text
+    assert "不需要你参加" in chat.say("m0", "签到", chat="g1").text
+    assert "未签到 1 人：赵委员" in chat.say("sec", "未签到").text
+    chat.say("sec", "结束", chat="g1")
+    assert "缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["expected"], line["attended"], line["absent"], line["participation"]) == (3, 2, 1, "2/3")
+    assert ledger_lines(chat, "m0") == []  # the 7 not on the committee lose nothing
+    assert any("-1" in x and "支委会 缺席" in x for x in ledger_lines(chat, "c2"))
+    assert any("+2" in x and "支委会 出席" in x for x in ledger_lines(chat, "c1"))
+
+
+def test_a_scheduled_party_group_meeting_expects_and_nudges_only_that_group(runtime, chat, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        first, second = make_group(session, branch, "第一党小组"), make_group(session, branch, "第二党小组")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec", party_group_id=first.id)
+        for i in range(3):
+            make_member(session, branch, f"一组{i}", wecom=f"a{i}", party_group_id=first.id)
+        for i in range(5):
+            make_member(session, branch, f"二组{i}", wecom=f"b{i}", party_group_id=second.id)
+    seed(runtime.engine, scene)
+    refused = chat.say("sec", "设置 党小组会 每周三 19:30", chat="g1")
+    assert refused.is_error and "哪个党小组" in refused.text
+    assert "已设置 城关支部 党小组会·第一党小组" in chat.say(
+        "sec", "设置 党小组会 第一党小组 每周三 19:30", chat="g1").text
+    sent = run_ticks(runtime, clock, local(2026, 11, 26, 22, 0))  # absences confirmed by then
+    nudged = sorted(target for _, kind, target, _ in sent if kind == "nudge")
+    assert nudged == ["a0", "a1", "a2", "sec"]  # nobody checked in; 第二党小组 is not expected
+    with Session(runtime.engine) as session:
+        [meeting] = session.exec(select(Activity)).all()
+        group = session.exec(select(PartyGroup).where(PartyGroup.name == "第一党小组")).one()
+        assert meeting.party_group_id == group.id and meeting.expected_count == 4
+
+
+# --- the leaders' group opens a theme day ------------------------------------------------
+
+
+def three_branches(session):
+    for b, name in enumerate(["城关支部", "交警支部", "刑侦支部"]):
+        branch = make_branch(session, name)
+        bind_chat(session, branch, f"g{b}")
+        make_member(session, branch, f"书记{b}", role=Role.SECRETARY, wecom=f"s{b}")
+        for i in range(10):
+            make_member(session, branch, f"党员{b}-{i}", wecom=f"u{b}{i}")
+    make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+    bind_chat(session, None, "leaders", leaders=True)
+
+
+def test_the_leaders_group_opening_a_theme_day_asks_first_then_tells_every_branch(
+        runtime, chat, djbot, clock):
+    seed(runtime.engine, three_branches)
+    asked = chat.say("boss", "开始 主题党日 学习全会精神", chat="leaders").text
+    assert "涉及 3 个支部共 34 人" in asked and "「确认」" in asked
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Activity)).all() == []  # nothing before 确认
+    clock.advance(timedelta(minutes=6))
+    assert chat.say("boss", "确认", chat="leaders").is_error  # too late: asked again
+    chat.say("boss", "开始 主题党日 学习全会精神", chat="leaders")
+    opened = chat.say("boss", "确认", chat="leaders").text
+    assert "应到：全局党员 34 人" in opened and "已通知 3 个支部群" in opened
+    with Session(runtime.engine) as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "activity.announce")).all()
+        assert sorted(m.target for m in told) == ["g0", "g1", "g2"]
+    delivered = drain(runtime, clock)
+    assert sorted(target for _, kind, target, _ in delivered if kind == "activity.announce") == \
+        ["g0", "g1", "g2"]
+    for user in ("u00", "u01", "u10"):
+        assert "签到成功" in chat.say(user, "签到", chat=f"g{user[1]}").text
+
+    # It was a mistake: cancelled before anyone's figures moved.
+    asked = chat.say("boss", "取消活动 应由各支部自行组织", chat="leaders").text
+    assert "将取消主题党日" in asked and "已签到 3 人" in asked
+    done = chat.say("boss", "确认", chat="leaders").text
+    assert "已取消" in done and "合计 -9 分" in done
+    lines = ledger_lines(chat, "u00")
+    assert lines[0].split()[2:4] == ["-3", "冲销"] and "赵局长取消活动：应由各支部自行组织" in lines[0]
+    assert "+3 主题党日 出席" in lines[1]
+    assert "本周：0 分" in chat.say("u00", "积分").text
+    for branch in ("城关支部", "交警支部", "刑侦支部"):
+        line = weekly(djbot, "2026-W48", branch)
+        assert (line["activities"], line["points"], line["absent"]) == (0, 0, 0)
+    audit = djbot("audit", "--action", "activity.cancel")
+    assert "赵局长" in audit and "应由各支部自行组织" in audit
+    # The groups that were told of it hear that it is off.
+    with Session(runtime.engine) as session:
+        off = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "activity.cancel")).all()
+        assert sorted(m.target for m in off) == ["g0", "g1", "g2"]
+
+
+# --- a schedule deleted mid-month -------------------------------------------------------------
+
+
+def test_a_schedule_deleted_mid_month_stops_and_leaves_what_was_held(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        for i in range(4):
+            make_member(session, branch, f"党员{i}", wecom=f"m{i}")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 7, 30))
+    # A clear answer, not 看不懂「」.
+    assert "删除日程 政治夜学" in chat.say("sec", "设置 政治夜学 取消", chat="g1").text
+
+    chat.say("sec", "设置 夜学 每周二 19:30", chat="g1")
+
+    def check_in(now):
+        if now.astimezone(SHANGHAI).strftime("%a %H:%M") == "Tue 19:30":
+            for user in ("sec", "m0", "m1", "m2"):
+                chat.say(user, "签到", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 12, 9, 30), before_tick=check_in)
+    # 11-17's night study already exists (created 3 days ahead once due); one asked leave.
+    run_ticks(runtime, clock, local(2026, 11, 15, 9, 30))
+    assert "已请假" in chat.say("m3", "请假 出差", chat="g1").text
+    deleted = chat.say("sec", "删除日程 夜学", chat="g1").text
+    assert "已删除城关支部的政治夜学日程" in deleted and "1 次" in deleted
+    sent = run_ticks(runtime, clock, local(2026, 11, 25, 9, 30))
+    assert not [s for s in sent if s[1].startswith("reminder") and s[0].day >= 16]
+    with Session(runtime.engine) as session:
+        held = session.exec(select(Activity).where(Activity.status != "cancelled")).all()
+        assert sorted(a.starts_at.astimezone(SHANGHAI).day for a in held) == [3, 10]
+        assert session.exec(select(Schedule)).one().active is False
+    for week, expected in (("2026-W45", (1, 4, 1)), ("2026-W46", (1, 4, 1)), ("2026-W47", (0, 0, 0))):
+        line = weekly(djbot, week, "城关支部")
+        assert (line["activities"], line["attended"], line["absent"]) == expected, week
+    assert [x.split()[2] for x in ledger_lines(chat, "m3")] == ["-1", "-1"]  # the two held
+    assert "schedule.delete" in djbot("audit")
+
+
+# --- a double 调研 withdrawn; dates honoured or refused --------------------------------------
+
+
+def test_a_visit_sent_twice_is_asked_about_and_withdrawn(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, scene)
+    first = chat.say("boss", "调研 城关支部 11月20日 发现问题 2 解决 1 值班室").text
+    assert "11月20日" in first and "编号 1" in first
+    again = chat.say("boss", "调研 城关支部 11月20日 发现问题 2 解决 1 值班室").text
+    assert "已记录过" in again and "「确认」" in again
+    assert "已记录调研（编号 2）" in chat.say("boss", "确认").text  # confirmed by mistake
+    assert "已撤销调研记录（编号 2）" in chat.say("sec", "撤销调研 2 重复记录").text
+    assert chat.say("sec", "撤销调研 2").is_error  # already withdrawn
+
+    future = chat.say("boss", "调研 城关支部 12月20日 发现问题 1")
+    assert future.is_error and "还没到" in future.text
+    solved = chat.say("boss", "调研 城关支部 发现问题 2 解决 5")
+    assert solved.is_error and "不能多于" in solved.text
+    with Session(runtime.engine) as session:
+        kept = session.exec(select(ResearchVisit).where(ResearchVisit.withdrawn_at.is_(None))).all()
+        assert [(v.visited_on.isoformat(), v.problems_found) for v in kept] == [("2026-11-20", 2)]
+    line = weekly(djbot, "2026-W47", "城关支部")
+    assert line["visits"] == 1
+    assert "共调研 1 次" in chat.say("boss", "调研记录").text
+    assert ledger_lines(chat, "boss") == []  # visits earn no points; nothing to reverse
+    assert "visit.withdraw" in djbot("audit")
+
+
+def test_undo_ones_own_last_study(runtime, chat, clock):
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "城关支部"), "李明", wecom="li"))
+    chat.say("li", "学习 理论 90")
+    assert "积分 -3" in chat.say("li", "撤销 分钟数写错了").text
+    chat.say("li", "学习 理论 30")
+    lines = ledger_lines(chat, "li")
+    assert [x.split()[2] for x in lines] == ["+1", "-3", "+3"]
+    assert "李明撤销学习：分钟数写错了" in lines[1]
+    assert "本周：1 分" in chat.say("li", "积分").text
+    clock.advance(timedelta(days=1, minutes=1))
+    assert chat.say("li", "撤销").is_error  # a day later it is the secretary's to correct
+
+
+# --- leave over two weeks --------------------------------------------------------------------
+
+
+def test_two_weeks_leave_excuses_four_night_studies_and_their_nudges(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+        make_member(session, branch, "张强", wecom="zhang")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二、周四 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 3, 10, 0))
+    bad = chat.say("li", "请假 12月18日至12月4日 外出培训")
+    assert bad.is_error and "早于" in bad.text
+    reply = chat.say("li", "请假 外出培训两周（12月4日至18日）").text
+    assert "已请假：12月4日至12月18日（15 天），原因：外出培训两周" in reply
+    clock.set(local(2026, 12, 3, 21, 30))  # tonight's study is before the leave
+
+    def secretary_checks_in(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:30":
+            chat.say("sec", "签到", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 12, 19, 21, 30), before_tick=secretary_checks_in)
+    nudges = [target for _, kind, target, _ in sent if kind == "nudge"]
+    assert nudges.count("li") == 0 and nudges.count("zhang") == 4  # 12-8, 10, 15, 17
+    day_before = [text for _, kind, _, text in sent if kind == "reminder.day_before"]
+    assert len(day_before) == 4 and all("已请假 1 人：李明" in t for t in day_before)
+    for week in ("2026-W50", "2026-W51"):
+        line = weekly(djbot, week, "城关支部")
+        assert (line["activities"], line["leave"], line["absent"], line["participation"]) == \
+            (2, 2, 2, "2/4"), week
+        # one leave per study (李明); 张强 absent twice; 王书记 present
+    assert ledger_lines(chat, "li") == []  # leave earns 0 and costs nothing
+    assert [x.split()[2] for x in ledger_lines(chat, "zhang")] == ["-1"] * 4
+    with Session(runtime.engine) as session:
+        assert session.exec(select(LeavePeriod)).one().last_day.isoformat() == "2026-12-18"
+
+
+# --- a temporary branch ending -------------------------------------------------------------
+
+
+def test_a_temporary_branch_ends_its_members_go_back_and_its_history_stays(
+        runtime, chat, djbot, clock):
+    from datetime import date
+
+    def scene(session):
+        home = make_branch(session, "城关支部")
+        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 11, 27))
+        bind_chat(session, temp, "gt")
+        make_member(session, temp, "王书记", role=Role.SECRETARY, wecom="sec",
+                    return_branch_id=home.id)
+        for i in range(3):
+            make_member(session, temp, f"专案{i}", wecom=f"t{i}", return_branch_id=home.id)
+        session.add(Schedule(branch_id=temp.id, activity_type="政治夜学", rule="每周三 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 23, 0, 30))
+
+    def check_in(now):
+        if now == local(2026, 11, 25, 19, 30):
+            for user in ("sec", "t0", "t1"):
+                chat.say(user, "签到", chat="gt")
+    sent = run_ticks(runtime, clock, local(2026, 12, 4, 0, 30), before_tick=check_in)
+    assert not [s for s in sent if s[2] == "gt" and s[0].date() > date(2026, 11, 27)]
+    with Session(runtime.engine) as session:
+        temp = session.exec(select(Branch).where(Branch.name == "专案临时支部")).one()
+        home = session.exec(select(Branch).where(Branch.name == "城关支部")).one()
+        assert temp.active is False
+        assert {m.branch_id for m in session.exec(select(Member)).all()} == {home.id}
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "branch.end")).one()
+    line = weekly(djbot, "2026-W48", "专案临时支部")
+    assert (line["activities"], line["attended"], line["absent"]) == (1, 3, 1)
+    assert weekly(djbot, "2026-W49", "专案临时支部") is None  # gone from later reports
+    assert any("+2" in x for x in ledger_lines(chat, "t0"))  # their points stay theirs
+
+
+def test_the_roster_carries_the_bureau_committee_and_where_temporary_members_return(
+        runtime, djbot, tmp_path):
+    roster = tmp_path / "名册.csv"
+    roster.write_text(
+        "支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部,党委委员\n"
+        "城关支部,王书记,书记,s1,,,,,\n"
+        ",赵局长,领导,boss,,,,,是\n"
+        ",孙管理,管理员,admin,,,,,\n"
+        "专案临时支部,李明,党员,li,,是,2026-12-31,城关支部,\n", encoding="utf-8")
+    assert "新增 4 人" in djbot("import-roster", str(roster))
+    assert djbot("committee", "list").strip() == "党委委员 1 人：赵局长"
+    with Session(runtime.engine) as session:
+        li = session.exec(select(Member).where(Member.name == "李明")).one()
+        home = session.exec(select(Branch).where(Branch.name == "城关支部")).one()
+        assert li.return_branch_id == home.id
+    assert "已将 孙管理 加入党委委员名单" in djbot("committee", "add", "孙管理")
+    assert "committee.add" in djbot("audit")
+    bad = tmp_path / "坏.csv"
+    bad.write_text("支部,姓名,角色,企业微信ID,钉钉ID,原支部\n专案临时支部,周强,党员,zq,,无此支部\n",
+                   encoding="utf-8")
+    result = CliRunner().invoke(bot.cli.app, ["import-roster", str(bad), "--partial"])
+    assert result.exit_code != 0 and "原支部「无此支部」" in result.output
+
+
+def test_leave_for_days_already_planned_excuses_them_at_once(runtime, chat, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "李明", wecom="li")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 5, 23, 30))
+    run_ticks(runtime, clock, local(2026, 12, 6, 0, 30))  # 12-08's study now exists
+    reply = chat.say("li", "请假 12.7-12.9 探亲", chat="g1").text
+    assert "已请假：12月7日至12月9日（3 天）" in reply and "已安排的 1 次：政治夜学" in reply
+    assert "你已经请过假了" in chat.say("li", "请假 家里有事", chat="g1").text
+    late = chat.say("li", "请假 12月1日至12月2日 补请")
+    assert late.is_error and "已经过去" in late.text
+
+
+def test_a_paused_schedule_holds_nothing_and_counts_no_absence(runtime, chat, djbot, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 5, 23, 30))
+    run_ticks(runtime, clock, local(2026, 12, 6, 0, 30))  # 12-08's study exists
+    assert "暂停日程" in chat.say("sec", "暂停提醒 至 2026-12-09", chat="g1").text
+    reply = chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1").text
+    assert "至 2026-12-09（含）" in reply and "已撤下已安排的 1 次" in reply
+    assert chat.say("sec", "暂停日程 夜学 至 12月1日", chat="g1").is_error  # past
+    chat.say("sec", "恢复提醒", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 12, 16, 22, 30))
+    assert sorted(at.date().day for at, kind, target, _ in sent if kind == "nudge") == [15, 15]
+    assert weekly(djbot, "2026-W50", "城关支部")["activities"] == 0
+    line = weekly(djbot, "2026-W51", "城关支部")
+    assert (line["activities"], line["absent"]) == (1, 2)
+    assert "schedule.pause" in djbot("audit")
