@@ -180,6 +180,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         starts_at=ctx.now,
         now=ctx.now,
         opens_minutes_before=ctx.settings.checkin_opens_minutes_before,
+        tz=ctx.settings.tz,
         topic=topic,
         lecturer=lecturer,
         party_group_id=group_id,
@@ -641,7 +642,7 @@ LEAVE = Command(
     summary="请假：活动开始前，或刚开始、签到还不算迟到时；写上日期范围可请一段时间的假",
     handler=ask_leave,
     args=(rest("reason", "请假原因"),),
-    example="请假 12月4日至12月18日 外出培训",
+    example="请假 值班",
     capability="attendance",
 )
 APPROVE = Command(

@@ -19,7 +19,9 @@ from bot.core import Reply
 from bot.domain.attendance import parse_activity_type
 from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
-from handlers import attendance, pioneers, visits
+import handlers.attendance as attendance
+import handlers.pioneers as pioneers
+import handlers.visits as visits
 from storage import attendance as store
 from storage import confirmations, corrections, org, outbox
 from storage.models import Activity, Branch, ResearchVisit, Role, Schedule

@@ -49,6 +49,10 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+# A leader's private bureau-wide list: names the top members of the whole bureau only.
+BOARD_LIMIT = 10
+
+
 def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or "本月"
     branch = ctx.branch

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
+
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, find_date

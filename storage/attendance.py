@@ -9,7 +9,7 @@ without a penalty ever appearing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -65,6 +65,7 @@ def open_activity(
     starts_at: datetime,
     now: datetime,
     opens_minutes_before: int,
+    tz: tzinfo,
     topic: str = "",
     lecturer: str | None = None,
     party_group_id: int | None = None,
@@ -97,7 +98,7 @@ def open_activity(
     session.flush()
     from storage import leave  # leave builds on this module's who-is-expected rule
 
-    leave.excuse(session, activity=activity, tz=settings.tz)
+    leave.excuse(session, activity=activity, tz=tz)
     return activity
 
 

@@ -179,6 +179,7 @@ def test_no_open_activity_names_the_next_one(runtime, chat, clock, bureau):
             starts_at=clock.now() + timedelta(days=2, hours=10, minutes=30),
             now=clock.now(),
             opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
+            tz=runtime.settings.tz,
         )
         s.commit()
     reply = chat.say("m1", "签到", chat="g1")

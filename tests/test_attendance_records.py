@@ -102,6 +102,7 @@ def test_leave_for_the_next_activity_that_has_not_started(runtime, chat, clock, 
             starts_at=clock.now() + timedelta(days=3),
             now=clock.now(),
             opens_minutes_before=runtime.settings.checkin_opens_minutes_before,
+            tz=runtime.settings.tz,
         )
         s.commit()
     assert "已请假：主题党日（11月26日 09:00）" in chat.say("l4", "请假家里有事").text
