@@ -49,8 +49,10 @@ def build_runtime(
     engine = engine or db.make_engine(settings.database_url)
     if migrate and engine.dialect.name == "sqlite":
         # The embedded default upgrades itself; PostgreSQL is upgraded on purpose
-        # (`djbot db upgrade`) so replicas never race to migrate.
-        db.upgrade(engine)
+        # (`djbot db upgrade`) so replicas never race to migrate. Checked first without
+        # Alembic, whose import alone costs more than a command's SQL.
+        if not db.is_current_quick(engine):
+            db.upgrade(engine)
     rules = load_rules(settings.rules_file)
     record_rules(engine, rules, clock)
     registry = build_registry()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from bot.config import Settings
+if TYPE_CHECKING:  # imported when a command runs: `djbot --help` stays quick
+    from bot.config import Settings
 
 app = typer.Typer(
     help="党建助手 djbot: 支部签到、积分、提醒。默认使用本地 SQLite 文件，无需平台账号。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help text: rendering it with rich costs more than the rest of the start-up.
+    rich_markup_mode=None,
 )
 db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -31,6 +34,8 @@ CLI_MODULES = [
 
 
 def load_settings() -> Settings:
+    from bot.config import Settings
+
     try:
         return Settings()
     except Exception as exc:  # pydantic ValidationError: one clear line per problem
