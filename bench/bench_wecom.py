@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,34 +262,50 @@ def load(port: int, sat: list[bytes], burst: list[bytes], args) -> tuple[dict, d
     return saturated, burst_run
 
 
+def say_wecom(url: str, user: str, text: str, msgid: str) -> None:
+    import httpx
+
+    params, body = fw.aibot_request(fw.text_callback(msgid=msgid, user=user, text=text, chatid=CHAT),
+                                    timestamp=int(time.time()), nonce=msgid)
+    httpx.post(f"{url}/wecom/aibot", params=params, content=body, timeout=10)
+
+
+@dataclass
+class Platform:
+    """What differs between WeCom and DingTalk in this harness."""
+
+    name: str
+    env: dict[str, str]  # djbot's settings for the platform
+    roster_line: str  # one member's roster line, formatted with i
+    requests_for: Callable[[range, str], list[bytes]]
+    say: Callable[[str, str, str, str], None]  # (url, user, text, msgid): a setup message
+    baseline_app: str  # module:app for uvicorn
+
+
 def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJBOT_DATABASE_URL": db_url,
-           "DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
-           "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY, "DJBOT_LOG_LEVEL": "WARNING"}
+           "DJBOT_LOG_LEVEL": "WARNING", **PLATFORM.env}
     total = args.members + args.burst
     roster = work / f"roster-{tag}.csv"
-    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n一支部,书记,书记,sec,\n" + "".join(
-        f"一支部,党员{i:05d},党员,u{i:05d},\n" for i in range(total)), encoding="utf-8")
+    sec = PLATFORM.roster_line.format(name="书记", role="书记", i="sec")
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n" + sec + "".join(
+        PLATFORM.roster_line.format(name=f"党员{i:05d}", role="党员", i=f"u{i:05d}")
+        for i in range(total)), encoding="utf-8")
     if not db_url.startswith("sqlite"):  # djbot migrates only SQLite by itself
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=work,
                        check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster)], env=env,
                    cwd=work, check=True, capture_output=True)
-    sat = requests_for(range(0, args.members), f"sat{tag}")
-    burst = requests_for(range(args.members, total), f"burst{tag}")
+    sat = PLATFORM.requests_for(range(0, args.members), f"sat{tag}")
+    burst = PLATFORM.requests_for(range(args.members, total), f"burst{tag}")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / f"djbot-{tag}.log"
     proc = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, work, log)
     try:
         wait_ready(f"{url}/healthz", proc, log)
-        import httpx
-
         for i, text in enumerate(["绑定 一支部", "开始 主题党日"]):
-            params, body = fw.aibot_request(
-                fw.text_callback(msgid=f"setup{tag}-{i}", user="sec", text=text, chatid=CHAT),
-                timestamp=int(time.time()), nonce=f"setup{tag}{i}")
-            httpx.post(f"{url}/wecom/aibot", params=params, content=body, timeout=10)
+            PLATFORM.say(url, "sec", text, f"setup{tag}{i}")
         saturated, burst_run = load(port, sat, burst, args)
     finally:
         stop(proc)
@@ -299,12 +317,12 @@ def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
 def measure_baseline(db_url: str, work: Path, tag: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_COMMIT_DB": db_url}
     # The baseline checks no roster, so it gets as many requests as it can answer.
-    sat = requests_for(range(0, args.baseline_requests), f"bsat{tag}")
-    burst = requests_for(range(args.baseline_requests, args.baseline_requests + args.burst),
-                         f"bburst{tag}")
+    sat = PLATFORM.requests_for(range(0, args.baseline_requests), f"bsat{tag}")
+    burst = PLATFORM.requests_for(
+        range(args.baseline_requests, args.baseline_requests + args.burst), f"bburst{tag}")
     port = free_port()
     log = work / f"baseline-{tag}.log"
-    proc = start([sys.executable, "-m", "uvicorn", "bench.bench_wecom:commit_app",
+    proc = start([sys.executable, "-m", "uvicorn", PLATFORM.baseline_app,
                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
                   "--log-level", "warning"], env, ROOT, log)
     try:
@@ -337,10 +355,23 @@ def line(name: str, r: dict) -> str:
             f"  errors {r['socket_errors']}  rows {r.get('rows', '-')}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=6000,
-                        help="djbot's saturation check-ins (one member each) at most")
+WECOM = Platform(
+    name="WeCom",
+    env={"DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
+         "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY},
+    roster_line="一支部,{name},{role},{i},\n",
+    requests_for=requests_for, say=say_wecom, baseline_app="bench.bench_wecom:commit_app",
+)
+PLATFORM = WECOM
+
+
+def main(platform: Platform = WECOM) -> None:
+    global PLATFORM
+    PLATFORM = platform
+    parser = argparse.ArgumentParser(
+        description=f"{platform.name} check-in callbacks: djbot beside the one-commit baseline")
+    parser.add_argument("--members", type=int, default=3500,
+                        help="djbot's saturation check-ins, one member each (a roster holds 5,000)")
     parser.add_argument("--baseline-requests", type=int, default=30000)
     parser.add_argument("--seconds", type=float, default=10, help="saturation time limit")
     parser.add_argument("--burst", type=int, default=1000)
@@ -363,7 +394,7 @@ def main() -> None:
                 ratio_p99 = ours["burst"]["p99_ms"] / base["burst"]["p99_ms"]
                 committed = all(r["rows"] >= r["requests"] - r["non_2xx"]
                                 for r in (ours["sat"], ours["burst"]))
-                print(f"run {run}, {name}")
+                print(f"run {run}, {PLATFORM.name} on {name}")
                 print(line("baseline", base["sat"]) + "  [saturation]")
                 print(line("djbot", ours["sat"]) + "  [saturation]")
                 print(line("baseline", base["burst"]) + "  [burst]")
@@ -371,7 +402,7 @@ def main() -> None:
                 print(f"  throughput ratio {ratio_rps:.2f} (goal >= 0.5), burst p99 ratio "
                       f"{ratio_p99:.2f} (goal <= 3), every answered check-in committed: "
                       f"{committed}", flush=True)
-                every.append({"run": run, "database": name, "djbot": ours, "baseline": base,
+                every.append({"run": run, "platform": PLATFORM.name, "database": name, "djbot": ours, "baseline": base,
                               "throughput_ratio": ratio_rps, "p99_ratio": ratio_p99,
                               "committed": committed})
     finally:

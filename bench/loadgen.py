@@ -45,9 +45,10 @@ class Result:
                 "mean_ms": statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0}
 
 
-def encode(path: str, body: bytes) -> bytes:
+def encode(path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+            f"{extra}Content-Length: {len(body)}\r\n\r\n").encode()
     return head + body
 
 
