@@ -58,9 +58,9 @@ def report_sql() -> tuple[list[str], dict[str, str]]:
     return [str(BASELINE_BRANCHES), str(BASELINE_TOP)], params
 
 
-def process(cmd: list[str], env: dict[str, str]) -> Callable[[], None]:
+def process(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> Callable[[], None]:
     def run() -> None:
-        result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         if result.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr.decode()}")
@@ -84,6 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="time djbot's command line end to end")
     parser.add_argument("--db", type=Path, default=Path("bench/bench.db"))
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--before", type=Path,
+                        help="a checkout of older code (e.g. `git archive` of a commit) to time "
+                             "beside this one in the same run")
     args = parser.parse_args()
     path = args.db.resolve()
     if not path.exists():
@@ -104,6 +107,11 @@ def main() -> None:
         f"djbot report weekly --week {WEEK}": process(
             [*djbot, "report", "weekly", "--week", WEEK], env),
         "report SQL, as a process": process([sys.executable, "-c", BARE_SQL, job], env),
+        **({
+            "djbot --help (before)": process([*djbot, "--help"], env, args.before.resolve()),
+            "report weekly (before)": process([*djbot, "report", "weekly", "--week", WEEK],
+                                              env, args.before.resolve()),
+        } if args.before else {}),
         "report SQL, in process": sql_in_process,
     }
     samples = timed(cases, args.repeat)
