@@ -126,6 +126,10 @@ def main() -> None:
     print(f"report weekly / its SQL as a process: {weekly / median['report SQL, as a process']:.2f}")
     print(f"djbot --help / interpreter start: "
           f"{median['djbot --help'] / median['python -c pass (interpreter start)']:.2f}")
+    if args.before:
+        print(f"djbot --help, this / before: "
+              f"{median['djbot --help'] / median['djbot --help (before)']:.2f}")
+        print(f"report weekly, this / before: {weekly / median['report weekly (before)']:.2f}")
 
 
 if __name__ == "__main__":
