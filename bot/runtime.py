@@ -32,8 +32,8 @@ class Runtime:
     rules: Rules
     # Built on first use: a report or an export from the shell never pays for loading
     # every handler, the dispatcher and its metrics.
-    _registry: CommandRegistry | None = None
-    _dispatcher: Dispatcher | None = None
+    _registry: CommandRegistry | None = field(default=None, repr=False)
+    _dispatcher: Dispatcher | None = field(default=None, repr=False)
     _building: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
