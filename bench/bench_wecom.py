@@ -1,18 +1,23 @@
-"""WeCom AI-bot check-in callbacks: `djbot serve` against a minimal baseline, same server.
+"""WeCom AI-bot check-in callbacks: `djbot serve` beside the one-commit baseline, on SQLite
+and on PostgreSQL in the same run.
 
-    python -m bench.bench_wecom [--members 8000] [--seconds 10]
+    python -m bench.bench_wecom [--postgres-url postgresql://…] [--runs 3] [--seconds 10]
 
-The baseline is a bare ASGI app that only verifies, decrypts and answers (an encrypted,
-finished stream reply), served by the same uvicorn. djbot does the same plus the work:
-de-duplication, roster lookup, the check-in row and its points, committed before the
-answer. Two figures, each as a ratio to the baseline in the same run:
+The baseline (`commit_app`) is what any WeCom callback endpoint that keeps its promise
+must do: verify, decrypt, one committed INSERT … ON CONFLICT DO NOTHING of the check-in on
+the same database (SQLite in WAL with synchronous=NORMAL, one writer; PostgreSQL over a
+few psycopg connections), then answer with an encrypted finished stream. djbot does the
+same plus the rest: de-duplication with the stored reply, roster, binding, activity, the
+attendance row and its points with the rules version. `baseline_app` (no database at all)
+is kept for reference. Per database, two figures as ratios to the baseline measured in the
+same run:
 
-1. throughput at saturation: wrk, 50 connections, distinct members and msgids;
-2. p99 latency in a realistic burst: about 1,000 check-ins paced over 10 seconds.
+1. throughput at saturation: 50 keep-alive connections, distinct members and msgids;
+2. p99 latency in a burst: 1,000 check-ins paced evenly over 10 seconds (open loop: each
+   is sent when due, whatever the server does, and its latency counts from then).
 
-wrk (a load generator outside Python) replays pre-encrypted requests through
-bench/wecom_requests.lua. Results are printed and, with --write, appended to
-docs/benchmarks.md under "WeCom callbacks".
+The load comes from bench/loadgen.py (asyncio, 127.0.0.1 only, bounded by count and time),
+so no wrk is needed; requests are encrypted beforehand with wechatpy as WeCom does.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -28,19 +32,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import loadgen  # noqa: E402
 from tests import fake_wecom as fw  # noqa: E402  (wechatpy's own encryption, as WeCom does)
 
-LUA = Path(__file__).with_name("wecom_requests.lua")
 CHAT = "grp-bench"
-# wrk paces each connection with delay(): 10 connections, each waiting 100 ms between
-# requests, offer about 100 check-ins a second, i.e. 1,000 in 10 s (fewer if the server
-# answers slowly: the pacing is closed-loop, so the offered rate is also reported).
-BURST_CONNECTIONS = 10
 
 
 # --- the baseline: verify, decrypt, answer ---------------------------------------------
@@ -85,6 +87,109 @@ async def baseline_app(scope, receive, send):
     await send({"type": "http.response.body", "body": out})
 
 
+# --- the one-commit baseline: verify, decrypt, one committed INSERT, answer ----------------
+
+_STORE = None
+
+
+class _SqliteStore:
+    """One connection, used on the event loop: SQLite's one writer, no thread hop."""
+
+    def __init__(self, path: str):
+        import sqlite3
+
+        self.con = sqlite3.connect(path)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute("PRAGMA synchronous=NORMAL")
+        self.con.execute("CREATE TABLE IF NOT EXISTS checkin (msgid TEXT PRIMARY KEY,"
+                         " userid TEXT NOT NULL, at REAL NOT NULL)")
+        self.con.commit()
+
+    async def save(self, msgid: str, userid: str, at: float) -> None:
+        self.con.execute("INSERT INTO checkin (msgid, userid, at) VALUES (?, ?, ?)"
+                         " ON CONFLICT (msgid) DO NOTHING", (msgid, userid, at))
+        self.con.commit()
+
+
+class _PostgresStore:
+    """A few async psycopg connections taken from a queue (a pool without the library)."""
+
+    SIZE = 4
+
+    def __init__(self, url: str):
+        self.url = url
+        self.pool = None
+
+    async def save(self, msgid: str, userid: str, at: float) -> None:
+        import asyncio
+
+        import psycopg
+
+        if self.pool is None:
+            self.pool = asyncio.Queue()
+            for _ in range(self.SIZE):
+                conn = await psycopg.AsyncConnection.connect(self.url)
+                await conn.execute("CREATE TABLE IF NOT EXISTS checkin (msgid text PRIMARY KEY,"
+                                   " userid text NOT NULL, at double precision NOT NULL)")
+                await conn.commit()
+                self.pool.put_nowait(conn)
+        conn = await self.pool.get()
+        try:
+            await conn.execute("INSERT INTO checkin (msgid, userid, at) VALUES (%s, %s, %s)"
+                               " ON CONFLICT (msgid) DO NOTHING", (msgid, userid, at))
+            await conn.commit()
+        finally:
+            self.pool.put_nowait(conn)
+
+
+def _store():
+    url = os.environ["BENCH_COMMIT_DB"]
+    if url.startswith("sqlite:///"):
+        return _SqliteStore(url.removeprefix("sqlite:///"))
+    from sqlalchemy.engine import make_url
+
+    return _PostgresStore(make_url(url).set(drivername="postgresql")
+                          .render_as_string(hide_password=False))
+
+
+async def commit_app(scope, receive, send):
+    """The honest floor: the bare endpoint plus one committed row before the answer."""
+    global _CRYPTO, _STORE
+    if scope["type"] != "http":
+        return
+    _CRYPTO = _CRYPTO or _baseline_crypto()
+    _STORE = _STORE or _store()
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    if scope["method"] != "POST":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    from datetime import datetime, timezone
+    from urllib.parse import parse_qs
+
+    q = {k: v[0] for k, v in parse_qs(scope["query_string"].decode()).items()}
+    now = time.time()
+    plaintext = _CRYPTO.decrypt(msg_signature=q.get("msg_signature"), timestamp=q.get("timestamp"),
+                                nonce=q.get("nonce"), encrypt=json.loads(body)["encrypt"],
+                                now=datetime.fromtimestamp(now, timezone.utc))
+    payload = json.loads(plaintext)
+    await _STORE.save(payload["msgid"], payload["from"]["userid"], now)
+    answer = json.dumps({"msgtype": "stream", "stream": {"id": payload["msgid"], "finish": True,
+                                                         "content": "签到成功"}},
+                        ensure_ascii=False)
+    out = json.dumps(_CRYPTO.encrypt_json_reply(answer, timestamp=str(int(now)))).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": out})
+
+
+
+
 # --- harness --------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -108,37 +213,17 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError("server did not start")
 
 
-def request_file(path: Path, members: range, prefix: str) -> int:
+def requests_for(members: range, prefix: str) -> list[bytes]:
+    """Signed, encrypted check-in callbacks, one per member, ready to send."""
     now = int(time.time())
-    with path.open("w") as out:
-        for i in members:
-            payload = fw.text_callback(msgid=f"{prefix}-{i}", user=f"u{i:05d}", text="签到",
-                                       chatid=CHAT)
-            params, body = fw.aibot_request(payload, timestamp=now, nonce=f"{i:08d}")
-            query = "&".join(f"{k}={v}" for k, v in params.items())
-            out.write(f"/wecom/aibot?{query}\t{body.decode()}\n")
-    return len(members)
-
-
-def run_wrk(url: str, file: Path, *, connections: int, seconds: int, threads: int = 2,
-            delay_ms: int = 0, limit: int = 0) -> dict:
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
-           "--timeout", "10s", "-s", str(LUA), url, "--", str(file), str(threads),
-           str(delay_ms), str(limit)]
-    started = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    wall = time.monotonic() - started
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"(\d+) requests in", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    p50_ms = float(p50.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p50.group(2)]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "requests": total, "wall_s": wall, "p99_ms": p99_ms, "p50_ms": p50_ms,
-            "non_2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errors.group(0) if errors else "", "raw": out}
+    out = []
+    for i in members:
+        payload = fw.text_callback(msgid=f"{prefix}-{i}", user=f"u{i:05d}", text="签到",
+                                   chatid=CHAT)
+        params, body = fw.aibot_request(payload, timestamp=now, nonce=f"{prefix}{i:08d}")
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        out.append(loadgen.encode(f"/wecom/aibot?{query}", body))
+    return out
 
 
 def start(cmd: list[str], env: dict, cwd: Path, log: Path) -> subprocess.Popen:
@@ -154,134 +239,176 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def count_rows(db_url: str, prefix: str) -> int:
+def count_rows(db_url: str, sql: str, prefix: str) -> int:
     from sqlalchemy import text
 
     from storage.db import make_engine
 
     engine = make_engine(db_url)
-    with engine.connect() as conn:
-        n = conn.execute(text("SELECT count(*) FROM attendance WHERE message_id LIKE :p"),
-                         {"p": f"{prefix}-%"}).scalar_one()
-    engine.dispose()
-    return n
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), {"p": f"{prefix}-%"}).scalar_one()
+    finally:
+        engine.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=8000)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--burst", type=int, default=1000)
-    parser.add_argument("--write", action="store_true", help="append to docs/benchmarks.md")
-    parser.add_argument("--database-url", help="an empty PostgreSQL database instead of SQLite")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed (apt-get install -y wrk)")
+DJBOT_ROWS = "SELECT count(*) FROM attendance WHERE message_id LIKE :p"
+BASELINE_ROWS = "SELECT count(*) FROM checkin WHERE msgid LIKE :p"
 
-    work = Path(tempfile.mkdtemp(prefix="djbot-bench-wecom-"))
-    db_url = args.database_url or f"sqlite:///{work / 'djbot.db'}"
+
+def load(port: int, sat: list[bytes], burst: list[bytes], args) -> tuple[dict, dict]:
+    saturated = loadgen.saturate(port, sat, connections=50, seconds=args.seconds)
+    burst_run = loadgen.paced(port, burst, seconds=args.burst_seconds, connections=50)
+    return saturated, burst_run
+
+
+def say_wecom(url: str, user: str, text: str, msgid: str) -> None:
+    import httpx
+
+    params, body = fw.aibot_request(fw.text_callback(msgid=msgid, user=user, text=text, chatid=CHAT),
+                                    timestamp=int(time.time()), nonce=msgid)
+    httpx.post(f"{url}/wecom/aibot", params=params, content=body, timeout=10)
+
+
+@dataclass
+class Platform:
+    """What differs between WeCom and DingTalk in this harness."""
+
+    name: str
+    env: dict[str, str]  # djbot's settings for the platform
+    roster_line: str  # one member's roster line, formatted with i
+    requests_for: Callable[[range, str], list[bytes]]
+    say: Callable[[str, str, str, str], None]  # (url, user, text, msgid): a setup message
+    baseline_app: str  # module:app for uvicorn
+
+
+def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJBOT_DATABASE_URL": db_url,
-           "DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
-           "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY}
+           "DJBOT_LOG_LEVEL": "WARNING", **PLATFORM.env}
     total = args.members + args.burst
-    roster = work / "roster.csv"
-    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n一支部,书记,书记,sec,\n" + "".join(
-        f"一支部,党员{i:05d},党员,u{i:05d},\n" for i in range(total)), encoding="utf-8")
+    roster = work / f"roster-{tag}.csv"
+    sec = PLATFORM.roster_line.format(name="书记", role="书记", i="sec")
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n" + sec + "".join(
+        PLATFORM.roster_line.format(name=f"党员{i:05d}", role="党员", i=f"u{i:05d}")
+        for i in range(total)), encoding="utf-8")
     if not db_url.startswith("sqlite"):  # djbot migrates only SQLite by itself
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=work,
                        check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster)], env=env,
                    cwd=work, check=True, capture_output=True)
-    saturation = work / "saturation.txt"
-    burst = work / "burst.txt"
-    request_file(saturation, range(0, args.members), "sat")
-    request_file(burst, range(args.members, total), "burst")
-
-    results: dict[str, dict] = {}
-    # djbot
+    sat = PLATFORM.requests_for(range(0, args.members), f"sat{tag}")
+    burst = PLATFORM.requests_for(range(args.members, total), f"burst{tag}")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, work,
-                 work / "djbot.log")
+    log = work / f"djbot-{tag}.log"
+    proc = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env, work, log)
     try:
-        wait_ready(f"{url}/healthz", proc, work / "djbot.log")
-        import httpx
-
+        wait_ready(f"{url}/healthz", proc, log)
         for i, text in enumerate(["绑定 一支部", "开始 主题党日"]):
-            params, body = fw.aibot_request(
-                fw.text_callback(msgid=f"setup-{i}", user="sec", text=text, chatid=CHAT),
-                timestamp=int(time.time()))
-            answer = httpx.post(f"{url}/wecom/aibot", params=params, content=body, timeout=10)
-            print(text, "→", fw.open_aibot_reply(answer.json())["stream"]["content"][:40])
-        results["djbot_sat"] = run_wrk(url, saturation, connections=50, seconds=args.seconds)
-        results["djbot_sat"]["rows"] = count_rows(db_url, "sat")
-        results["djbot_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS,
-                                         seconds=args.seconds + 5, delay_ms=100,
-                                         limit=args.burst)
-        results["djbot_burst"]["rows"] = count_rows(db_url, "burst")
+            PLATFORM.say(url, "sec", text, f"setup{tag}{i}")
+        saturated, burst_run = load(port, sat, burst, args)
     finally:
         stop(proc)
-    # baseline, same uvicorn, same machine, same request files
+    saturated["rows"] = count_rows(db_url, DJBOT_ROWS, f"sat{tag}")
+    burst_run["rows"] = count_rows(db_url, DJBOT_ROWS, f"burst{tag}")
+    return {"sat": saturated, "burst": burst_run}
+
+
+def measure_baseline(db_url: str, work: Path, tag: str, args) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_COMMIT_DB": db_url}
+    # The baseline checks no roster, so it gets as many requests as it can answer.
+    sat = PLATFORM.requests_for(range(0, args.baseline_requests), f"bsat{tag}")
+    burst = PLATFORM.requests_for(
+        range(args.baseline_requests, args.baseline_requests + args.burst), f"bburst{tag}")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = start([sys.executable, "-m", "uvicorn", "bench.bench_wecom:baseline_app",
+    log = work / f"baseline-{tag}.log"
+    proc = start([sys.executable, "-m", "uvicorn", PLATFORM.baseline_app,
                   "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                  "--log-level", "warning"], env, ROOT, work / "baseline.log")
+                  "--log-level", "warning"], env, ROOT, log)
     try:
-        wait_ready(f"{url}/", proc, work / "baseline.log")
-        results["base_sat"] = run_wrk(url, saturation, connections=50, seconds=args.seconds)
-        results["base_burst"] = run_wrk(url, burst, connections=BURST_CONNECTIONS,
-                                        seconds=args.seconds + 5, delay_ms=100,
-                                        limit=args.burst)
+        wait_ready(f"http://127.0.0.1:{port}/", proc, log)
+        saturated, burst_run = load(port, sat, burst, args)
     finally:
         stop(proc)
-
-    for name, r in results.items():
-        print(f"{name}: {r['rps']:.0f} req/s, {r['requests']} requests in {r['wall_s']:.1f} s,"
-              f" p50 {r['p50_ms']:.1f} ms,"
-              f" p99 {r['p99_ms']:.1f} ms, non-2xx {r['non_2xx']}, rows {r.get('rows', '-')}"
-              f" {r['socket_errors']}")
-    throughput_ratio = results["djbot_sat"]["rps"] / results["base_sat"]["rps"]
-    p99_ratio = results["djbot_burst"]["p99_ms"] / results["base_burst"]["p99_ms"]
-    committed = results["djbot_sat"]["rows"] >= results["djbot_sat"]["requests"] - \
-        results["djbot_sat"]["non_2xx"]
-    print(f"throughput ratio {throughput_ratio:.2f} (goal >= 0.5); p99 ratio {p99_ratio:.2f} "
-          f"(goal <= 3); every answered check-in committed: {committed}")
-    if args.write:
-        write_section(results, throughput_ratio, p99_ratio, committed, args)
-    shutil.rmtree(work, ignore_errors=True)
+    saturated["rows"] = count_rows(db_url, BASELINE_ROWS, f"bsat{tag}")
+    burst_run["rows"] = count_rows(db_url, BASELINE_ROWS, f"bburst{tag}")
+    return {"sat": saturated, "burst": burst_run}
 
 
-def write_section(results, throughput_ratio, p99_ratio, committed, args) -> None:
-    ds, bs, db_, bb = (results[k] for k in ("djbot_sat", "base_sat", "djbot_burst", "base_burst"))
-    cpu = os.cpu_count()
-    lines = [
-        "",
-        "## WeCom callbacks",
-        "",
-        f"`python -m bench.bench_wecom --write` ({time.strftime('%Y-%m-%d')}, {cpu} cores shared "
-        "by wrk and the server, SQLite, one uvicorn process). AI-bot check-in callbacks, each a "
-        "distinct member and msgid, encrypted beforehand with wechatpy and replayed by wrk "
-        "(`bench/wecom_requests.lua`). The baseline is a bare ASGI app on the same uvicorn that "
-        "only verifies, decrypts and answers with an encrypted finished stream.",
-        "",
-        "| run | djbot | baseline | ratio | goal |",
-        "|---|---|---|---|---|",
-        f"| saturation, 50 connections, {args.seconds} s: throughput | {ds['rps']:.0f} req/s | "
-        f"{bs['rps']:.0f} req/s | {throughput_ratio:.2f} | ≥ 0.5 |",
-        f"| burst, ~{args.burst} check-ins paced over ~10 s: p99 | {db_['p99_ms']:.1f} ms | "
-        f"{bb['p99_ms']:.1f} ms | {p99_ratio:.2f} | ≤ 3 |",
-        f"| burst: p50 | {db_['p50_ms']:.1f} ms | {bb['p50_ms']:.1f} ms | | |",
-        "",
-        f"Saturation: djbot answered {ds['requests']} requests (non-2xx {ds['non_2xx']}) and the "
-        f"database holds {ds['rows']} check-ins from them; every answered check-in was committed "
-        f"before its answer: {'yes' if committed else 'NO'}. Burst: {db_['requests']} answered, "
-        f"{db_['rows']} stored.",
-        "",
-    ]
-    path = ROOT / "docs" / "benchmarks.md"
-    with path.open("a", encoding="utf-8") as out:
-        out.write("\n".join(lines))
+def databases(work: Path, postgres_url: str | None, tag: str):
+    """(name, djbot URL, baseline URL) per database; PostgreSQL in fresh schemas."""
+    import contextlib
+
+    yield "SQLite", f"sqlite:///{work / f'djbot-{tag}.db'}", f"sqlite:///{work / f'base-{tag}.db'}"
+    if postgres_url:
+        from tests.conftest import postgres_schema
+
+        with contextlib.ExitStack() as stack:
+            djbot_url = stack.enter_context(postgres_schema(postgres_url))
+            base_url = stack.enter_context(postgres_schema(postgres_url))
+            yield "PostgreSQL", djbot_url, base_url
+
+
+def line(name: str, r: dict) -> str:
+    return (f"  {name:9} {r['rps']:7.0f} req/s ({r['requests']} in {r['wall_s']:.1f} s)"
+            f"  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  non-2xx {r['non_2xx']}"
+            f"  errors {r['socket_errors']}  rows {r.get('rows', '-')}")
+
+
+WECOM = Platform(
+    name="WeCom",
+    env={"DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": fw.AIBOT_TOKEN,
+         "DJBOT_WECOM__AIBOT_AES_KEY": fw.AIBOT_AES_KEY},
+    roster_line="一支部,{name},{role},{i},\n",
+    requests_for=requests_for, say=say_wecom, baseline_app="bench.bench_wecom:commit_app",
+)
+PLATFORM = WECOM
+
+
+def main(platform: Platform = WECOM) -> None:
+    global PLATFORM
+    PLATFORM = platform
+    parser = argparse.ArgumentParser(
+        description=f"{platform.name} check-in callbacks: djbot beside the one-commit baseline")
+    parser.add_argument("--members", type=int, default=3500,
+                        help="djbot's saturation check-ins, one member each (a roster holds 5,000)")
+    parser.add_argument("--baseline-requests", type=int, default=30000)
+    parser.add_argument("--seconds", type=float, default=10, help="saturation time limit")
+    parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--burst-seconds", type=float, default=10)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--postgres-url", default=os.environ.get("DJBOT_TEST_POSTGRES_URL"),
+                        help="a PostgreSQL server to run the same measurement on")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="djbot-bench-wecom-"))
+    every: list[dict] = []
+    try:
+        for run in range(1, args.runs + 1):
+            for name, djbot_url, base_url in databases(work, args.postgres_url, f"r{run}"):
+                tag = f"r{run}{name[0].lower()}"
+                base = measure_baseline(base_url, work, tag, args)
+                ours = measure_djbot(djbot_url, work, tag, args)
+                ratio_rps = ours["sat"]["rps"] / base["sat"]["rps"]
+                ratio_p99 = ours["burst"]["p99_ms"] / base["burst"]["p99_ms"]
+                committed = all(r["rows"] >= r["requests"] - r["non_2xx"]
+                                for r in (ours["sat"], ours["burst"]))
+                print(f"run {run}, {PLATFORM.name} on {name}")
+                print(line("baseline", base["sat"]) + "  [saturation]")
+                print(line("djbot", ours["sat"]) + "  [saturation]")
+                print(line("baseline", base["burst"]) + "  [burst]")
+                print(line("djbot", ours["burst"]) + "  [burst]")
+                print(f"  throughput ratio {ratio_rps:.2f} (goal >= 0.5), burst p99 ratio "
+                      f"{ratio_p99:.2f} (goal <= 3), every answered check-in committed: "
+                      f"{committed}", flush=True)
+                every.append({"run": run, "platform": PLATFORM.name, "database": name, "djbot": ours, "baseline": base,
+                              "throughput_ratio": ratio_rps, "p99_ratio": ratio_p99,
+                              "committed": committed})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(every, indent=1))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from alembic import command
 from sqlmodel import SQLModel
 
 from bot.domain.rules import load_rules
@@ -55,6 +56,9 @@ def seed(path: Path, *, members: int = MEMBERS, branches: int = BRANCHES, seed_:
         path.unlink()
     engine = db.make_engine(f"sqlite:///{path}")
     SQLModel.metadata.create_all(engine)
+    # The schema is the models' (as the tests build it), which is the head revision:
+    # stamped, so `djbot` opens this file instead of migrating it from scratch.
+    command.stamp(db.alembic_config(engine), "head")
     engine.dispose()
 
     rng = random.Random(seed_)

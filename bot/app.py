@@ -25,6 +25,7 @@ ADAPTERS = [wecom_routes, dingtalk_routes]
 
 
 def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
+    runtime.dispatcher  # built now (the runtime builds it lazily): the first callback waits for nothing
     services: list = []  # objects with async start() and async stop()
 
     @asynccontextmanager

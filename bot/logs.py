@@ -48,8 +48,21 @@ class PlainFormatter(logging.Formatter):
         return base
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a line is logged: the console and test runners
+    swap it, and a handler holding an old, closed one prints "Logging error" into chat."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(settings: Settings, *, default_level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     if settings.log_json:
         handler.setFormatter(JsonFormatter())
     else:

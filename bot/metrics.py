@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -28,6 +28,9 @@ from sqlalchemy.engine import Engine
 
 from bot.logs import request_id_var
 from storage.models import OutboxMessage
+
+if TYPE_CHECKING:  # the web app imports FastAPI; the command line never needs it
+    from fastapi import FastAPI
 
 log = logging.getLogger("djbot.http")
 
@@ -130,9 +133,10 @@ def incoming_request_id(value: str | None) -> str:
 
 def install(app: FastAPI, engine: Engine) -> None:
     """Add /metrics and the request-id middleware (which also counts platform callbacks)."""
+    from fastapi import Response
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics_endpoint() -> Response:
+    def metrics_endpoint():  # no annotation: FastAPI would look Response up in this module
         return Response(render(engine), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(RequestIdMiddleware)

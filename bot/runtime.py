@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.dispatcher import Dispatcher
 from bot.domain.rules import Rules, load_rules
 from bot.registry import CommandRegistry
 from storage import db
 from storage.ledger import insert_ignoring_duplicates
 from storage.models import AuditEntry, RuleSet
+
+if TYPE_CHECKING:
+    from bot.dispatcher import Dispatcher
 
 log = logging.getLogger("djbot.runtime")
 
@@ -26,8 +30,34 @@ class Runtime:
     clock: Clock
     engine: Engine
     rules: Rules
-    registry: CommandRegistry
-    dispatcher: Dispatcher
+    # Built on first use: a report or an export from the shell never pays for loading
+    # every handler, the dispatcher and its metrics.
+    _registry: CommandRegistry | None = field(default=None, repr=False)
+    _dispatcher: Dispatcher | None = field(default=None, repr=False)
+    _building: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def registry(self) -> CommandRegistry:
+        if self._registry is not None:
+            return self._registry
+        with self._building:
+            if self._registry is None:
+                self._registry = build_registry()
+            return self._registry
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        if self._dispatcher is not None:
+            return self._dispatcher
+        registry = self.registry
+        with self._building:
+            if self._dispatcher is None:
+                from bot.dispatcher import Dispatcher
+
+                self._dispatcher = Dispatcher(engine=self.engine, settings=self.settings,
+                                              clock=self.clock, registry=registry,
+                                              rules=self.rules)
+            return self._dispatcher
 
 
 def build_registry() -> CommandRegistry:
@@ -49,15 +79,13 @@ def build_runtime(
     engine = engine or db.make_engine(settings.database_url)
     if migrate and engine.dialect.name == "sqlite":
         # The embedded default upgrades itself; PostgreSQL is upgraded on purpose
-        # (`djbot db upgrade`) so replicas never race to migrate.
-        db.upgrade(engine)
+        # (`djbot db upgrade`) so replicas never race to migrate. Checked first without
+        # Alembic, whose import alone costs more than a command's SQL.
+        if not db.is_current_quick(engine):
+            db.upgrade(engine)
     rules = load_rules(settings.rules_file)
     record_rules(engine, rules, clock)
-    registry = build_registry()
-    dispatcher = Dispatcher(
-        engine=engine, settings=settings, clock=clock, registry=registry, rules=rules
-    )
-    return Runtime(settings, clock, engine, rules, registry, dispatcher)
+    return Runtime(settings, clock, engine, rules)
 
 
 def record_rules(engine: Engine, rules: Rules, clock: Clock) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from bot.config import Settings
+if TYPE_CHECKING:  # imported when a command runs: `djbot --help` stays quick
+    from bot.config import Settings
 
 # Plain help (no boxes): the boxed layout cuts Chinese lines at 80 columns and shows
 # <bool> for every flag; the plain one wraps long lines and shows no type for flags.
@@ -15,6 +16,7 @@ app = typer.Typer(
     help="党建助手 djbot: 支部签到、积分、提醒。默认使用本地 SQLite 文件，无需平台账号。",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain help text: rendering it with rich costs more than the rest of the start-up.
     rich_markup_mode=None,
     add_completion=False,
     context_settings={"max_content_width": 120, "help_option_names": ["-h", "--help"]},
@@ -79,6 +81,8 @@ CLI_MODULES = [
 
 def load_settings() -> Settings:
     from pydantic import ValidationError
+
+    from bot.config import Settings
 
     try:
         return Settings()

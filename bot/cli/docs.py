@@ -5,12 +5,12 @@ docs/commands.md is this command's output; a test fails when the two drift apart
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.registry import Command, CommandRegistry
-from storage.models import ROLE_LABELS, Role
+if TYPE_CHECKING:
+    from bot.registry import Command, CommandRegistry
 
 HEADER = """# 聊天指令 (chat commands)
 
@@ -31,6 +31,8 @@ WHERE = {"any": "群聊或私聊", "group": "仅群聊", "private": "仅私聊"}
 
 
 def who(command: Command) -> str:
+    from storage.models import ROLE_LABELS, Role
+
     if command.roles is None:
         return "全体" if command.needs_member else "任何人"
     return "、".join(ROLE_LABELS[r] for r in Role if r in command.roles)

@@ -9,8 +9,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from storage.models import ROLE_LABELS, Platform, Role
-
 
 def _runtime():
     # Looked up through bot.cli at call time, so tests can hand in their own runtime.
@@ -68,6 +66,7 @@ def members_command(
     """列出名册中的人：支部、姓名、角色、编号、账号。"""
     from storage import org
     from storage.db import session_scope
+    from storage.models import ROLE_LABELS, Role
 
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
@@ -101,7 +100,7 @@ def bind_command(
     """把一个群绑定到支部（--branch）或绑定为领导群（--leaders）。"""
     from storage import org
     from storage.db import session_scope
-    from storage.models import AuditEntry
+    from storage.models import AuditEntry, Platform
 
     if platform not in {p.value for p in Platform}:
         typer.echo("--platform 只能是 wecom 或 dingtalk", err=True)
