@@ -279,7 +279,7 @@ UNDO = Command(
 WITHDRAW_VISIT = Command(
     name="撤销调研", summary="撤销一条调研记录（记录人、领导或该支部书记）",
     handler=withdraw_visit, args=(word("number", "编号"), rest("reason", "原因", optional=True)),
-    roles=LEADERS | frozenset({Role.SECRETARY}), example="撤销调研 12 重复记录",
+    roles=LEADERS | frozenset({Role.SECRETARY}), example="撤销调研 2 重复记录",
     capability="corrections")
 
 
@@ -294,6 +294,7 @@ RESUME_SCHEDULE = Command(
 
 
 def register(registry: CommandRegistry) -> None:
-    for command in (CONFIRM, CANCEL_ACTIVITY, DELETE_SCHEDULE, PAUSE_SCHEDULE, RESUME_SCHEDULE,
+    # Gentler first: pausing a schedule is listed (and tried) before deleting it.
+    for command in (CONFIRM, CANCEL_ACTIVITY, PAUSE_SCHEDULE, RESUME_SCHEDULE, DELETE_SCHEDULE,
                     UNDO, WITHDRAW_VISIT):
         registry.add(command)

@@ -33,6 +33,8 @@ def hold(session, branch, starts_at, type_: str, *, group=None, status: str = "c
                         ends_at=starts_at + timedelta(hours=2),
                         checkin_opens_at=starts_at - timedelta(minutes=30),
                         checkin_closes_at=starts_at + timedelta(hours=2), status=status,
+                        # A closed record has had its absences confirmed (确认缺席 or a day on).
+                        finalized_at=starts_at + timedelta(hours=2) if status == "closed" else None,
                         created_at=T0)
     session.add(activity)
     session.flush()
@@ -141,7 +143,11 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
             s.add(PointEntry(member_id=member.id, branch_id=one.id, points=12, rule="test",
                              source_kind="study", source_id=f"t{member.id}",
                              occurred_at=full.starts_at, created_at=full.starts_at))
-        hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+        empty = hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+        # Absences count once confirmed (确认缺席, or automatically a day later).
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
 
     seed(runtime.engine, quiet_month)
     summary = chat.say("lead", "周报 本周", chat="lg").text

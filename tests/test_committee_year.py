@@ -114,7 +114,8 @@ def live_the_year(chat, clock) -> None:
 
     visits = [((2, 3), "一支部", "发现问题 2 解决 1"), ((3, 10), "二支部", "发现问题 1 解决 1"),
               ((5, 12), "二支部", ""), ((8, 4), "三支部", "发现问题 2"),
-              ((9, 8), "一支部", "解决 1"), ((11, 3), "三支部", "")]
+              # solved ≤ found on each visit: a problem solved is one this visit found.
+              ((9, 8), "一支部", "发现问题 1 解决 1"), ((11, 3), "三支部", "")]
     for (month, day), branch, details in visits:
         at(month, day)
         assert not chat.say("lead", f"调研 {branch} {details}".strip(), chat="lg").is_error
@@ -150,7 +151,7 @@ def live_the_year(chat, clock) -> None:
 
 
 EXPECTED = {"理论学习中心组": 13, "第一议题": 26, "读书班": 2, "政治夜学": 96, "主题党日": 30,
-            "调研": 6, "解决问题": 4, "发现问题": 7, "党支部": 2, "临时党支部": 1, "党小组": 3,
+            "调研": 6, "解决问题": 4, "发现问题": 8, "党支部": 2, "临时党支部": 1, "党小组": 3,
             "先锋党员": 18, "约谈": 2, "结对": 1, "讲课": 5, "党课": 4, "党建大讲堂": 1,
             "支委会": 3}
 
@@ -232,10 +233,10 @@ def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, c
         return hold(s, one, local(2026, 11, 20, 14, 30), "主题党日").id
 
     activity_id = seed(runtime.engine, build)
-    assert "已将 赵领导 列为党委委员" in cli("committee", "add", "赵领导").output
+    assert "已将 赵领导 加入党委委员名单" in cli("committee", "add", "赵领导").output
     assert "赵领导 已是党委委员" in cli("committee", "add", "赵领导").output
     assert cli("committee", "add", "无名氏").exit_code == 2
-    assert "党委委员：赵领导" in cli("committee", "list").output
+    assert "党委委员 1 人：赵领导" in cli("committee", "list").output
 
     assert not chat.say("lead", "结对 一支部 二支部").is_error
     assert cli("committee", "joint", "1", "999").exit_code == 2

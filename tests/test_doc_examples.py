@@ -146,16 +146,20 @@ def test_a_pipe_in_a_command_table_cell_is_escaped():
 
 # Who says each example: by the roles that may use it, in the chat it belongs in.
 SPEAKERS = {"请假": "cg04"}  # cg03 has just checked in; cg04 asks leave from the same activity
+# Examples that answer what djbot just asked: (who, chat, what they said first).
+PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神")}
 
 
 def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_path, monkeypatch):
-    from bot.config import Settings
+    from bot.config import Settings, WebSettings
     from bot.core import IncomingMessage
     from bot.demo import load_demo
     from bot.runtime import build_runtime
     from storage.models import Role
 
-    runtime = build_runtime(Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}"),
+    # The dashboard set up as docs/dashboard.md says, so that 看板 answers with its link.
+    web = WebSettings(secret="s" * 40, base_url="https://djbot.example.gov.cn")
+    runtime = build_runtime(Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", web=web),
                             clock=ManualClock(NOW))
     load_demo(runtime)
     for n, command in enumerate(runtime.registry.commands):
@@ -173,6 +177,11 @@ def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_p
         chat = None if command.where == "private" or user == "ld01" else "demo-g1"
         if command.where == "group" and user == "ld01":
             chat = "demo-leaders"
+        if command.name in PRELUDES:
+            user, chat, first = PRELUDES[command.name]
+            runtime.dispatcher.handle_sync(IncomingMessage(
+                platform="wecom", chat_id=chat, sender_id=user, text=first,
+                message_id=f"prelude-{n}", at=NOW, is_private=False))
         reply = runtime.dispatcher.handle_sync(IncomingMessage(
             platform="wecom", chat_id=chat or user, sender_id=user, text=command.example or "",
             message_id=f"example-{n}", at=NOW, is_private=chat is None))

@@ -71,7 +71,7 @@ def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):
         assert result.exit_code == 0, result.output
         assert "副本" in result.output.splitlines()[0]
         lines = [line for line in result.output.splitlines() if line.startswith("📣")]
-        assert lines[0].startswith("📣 11-24 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
+        assert lines[0].startswith("📣 11月24日 09:00 [wecom 私聊 sec] 【明日活动】政治夜学")
         with Session(engine) as session:
             assert not session.exec(select(OutboxMessage)).all()
             assert not session.exec(select(Activity)).all()

@@ -36,15 +36,24 @@ def _change(names: list[str], on: bool) -> None:
                 typer.echo(f"「{text}」{problem}，名单未改动。", err=True)
                 raise typer.Exit(2)
             chosen.append(found[0])
-        for member in chosen:
+        changed = [m for m in chosen if m.bureau_committee != on]
+        for member in changed:
             member.bureau_committee = on
             member.updated_at = now
             session.add(member)
-        session.add(AuditEntry(at=now, actor="cli", action="committee.add" if on else "committee.remove",
-                               target="、".join(m.name for m in chosen),
-                               detail={"member_ids": [m.id for m in chosen]}))
-    verb = "加入" if on else "移出"
-    typer.echo(f"已将 {'、'.join(m.name for m in chosen)} {verb}党委委员名单。")
+        if changed:
+            session.add(AuditEntry(at=now, actor="cli",
+                                   action="committee.add" if on else "committee.remove",
+                                   target="、".join(m.name for m in changed),
+                                   detail={"member_ids": [m.id for m in changed]}))
+        lines = []
+        if changed:
+            verb = "加入" if on else "移出"
+            lines.append(f"已将 {'、'.join(m.name for m in changed)} {verb}党委委员名单。")
+        unchanged = [m.name for m in chosen if m not in changed]
+        if unchanged:
+            lines.append(f"{'、'.join(unchanged)} {'已是' if on else '不是'}党委委员，未改动。")
+    typer.echo("\n".join(lines))
 
 
 @committee_app.command("add")
