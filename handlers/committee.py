@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
+from bot.domain.text import match_name
 from bot.registry import (
     LEADERS,
     Command,
@@ -45,11 +46,14 @@ def parse_day(token: str, today: date) -> date | None:
 
 
 def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
-    branch = org.branch_by_name(ctx.session, name=name)
-    if branch is None:
-        names = "、".join(b.name for b in org.branches(ctx.session)) or "（还没有支部）"
+    """The branch a full name, short name (刑侦) or unique prefix means, as the registry's
+    branch arguments read them."""
+    branches = org.branches(ctx.session)
+    found = match_name(name, [b.name for b in branches])
+    if found.name is None:
+        names = "、".join(b.name for b in branches) or "（还没有支部）"
         return None, Reply.error(usage_text(command, f"没有找到支部「{name}」。现有支部：{names}"))
-    return branch, None
+    return next(b for b in branches if b.name == found.name), None
 
 
 # --- 约谈 ---------------------------------------------------------------------------------
@@ -279,7 +283,7 @@ COMMAND_TALK = Command(
     args=(branch("branch", "支部"),
           rest("details", "问题和整改要求", hint="日期可省，写在最前")),
     roles=LEADERS,
-    example="约谈 三支部 3月5日 问题 主题党日参与率低 整改 下月起按时开展并报送记录",
+    example="约谈 刑侦 3月5日 问题 夜学到课率低 整改 下月起按时开展并报送记录",
     capability="committee",
 )
 
@@ -298,7 +302,7 @@ COMMAND_PAIR = Command(
     handler=pair,
     args=(branch("strong", "强支部", optional=True), branch("weak", "弱支部", optional=True)),
     roles=LEADERS,
-    example="结对 一支部 三支部",
+    example="结对 城关 刑侦",
     capability="committee",
 )
 
@@ -309,7 +313,7 @@ COMMAND_PROBLEM = Command(
     args=(word("branch", "支部", optional=True), word("owner", "责任人", optional=True),
           rest("problem", "问题", optional=True)),
     roles=frozenset({*LEADER_ROLES, *MANAGER_ROLES}),
-    example="整改 三支部 王书记 学习室资料陈旧需更新",
+    example="整改 刑侦 郑国庆 学习室资料陈旧需更新",
     capability="committee",
 )
 
@@ -318,7 +322,7 @@ COMMAND_DONE = Command(
     summary="整改事项完成：领导、责任人或本支部书记、委员登记",
     handler=close_problem,
     args=(integer("item", "编号", min=1), rest("note", "说明", optional=True)),
-    example="整改完成 12 已更新学习资料",
+    example="整改完成 1 已更新学习资料",
     capability="committee",
 )
 

@@ -63,7 +63,7 @@ COMMAND_LECTURERS = Command(
     handler=lecturers,
     args=(choice("action", "添加|移出", ("添加", "移出"), optional=True),
           word("name", "姓名", optional=True), rest("title", "职务", optional=True)),
-    example="讲师 添加 王书记 一支部书记",
+    example="讲师 添加 王建国 城关派出所党支部书记",
     capability="lecturers",
 )
 

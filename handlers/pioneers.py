@@ -150,7 +150,7 @@ COMMAND_NOMINATE = Command(
     handler=nominate,
     args=(choice("what", "类别", ("先锋党员",)), word("name", "姓名"), rest("deeds", "事迹")),
     roles=MANAGERS,
-    example="推荐 先锋党员 张三 连续加班破获电诈案件，挽回群众损失20万元",
+    example="推荐 先锋党员 李秀英 连续加班破获电诈案件，挽回群众损失20万元",
     capability="pioneers",
 )
 
@@ -160,7 +160,7 @@ COMMAND_CONFIRM = Command(
     handler=confirm,
     args=(choice("what", "类别", ("先锋党员",)), word("name", "姓名")),
     roles=LEADERS,
-    example="确认 先锋党员 张三",
+    example="确认 先锋党员 李秀英",
     capability="pioneers",
 )
 

@@ -74,7 +74,7 @@ COMMAND_CLASS = Command(
     handler=reading_class,
     args=(word("name", "期名", optional=True), rest("rest", "报名 姓名…", optional=True)),
     roles=LEADERS,
-    example="读书班 主题教育第一期 报名 张三 李四",
+    example="读书班 主题教育第一期 报名 张伟 李秀英",
     capability="reading",
 )
 

@@ -115,7 +115,7 @@ def test_bad_arguments_get_a_chinese_usage_reply_and_change_nothing(runtime, cha
 def test_usage_lines_carry_an_example(runtime, chat, bureau):
     reply = chat.say("lead", "约谈 二支部", chat="lg")
     assert "缺少问题和整改要求" in reply.text and "<" not in reply.text
-    assert "例如：约谈 三支部 3月5日 问题" in reply.text
+    assert "例如：约谈 刑侦 3月5日 问题" in reply.text
     nominate = chat.say("sec1", "推荐 先锋党员 王麻子 好")
     assert "本支部没有找到「王麻子」" in nominate.text and "例如：推荐 先锋党员" in nominate.text
 

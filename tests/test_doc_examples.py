@@ -145,7 +145,14 @@ def test_a_pipe_in_a_command_table_cell_is_escaped():
 # --- the chat examples of docs/commands.md ---------------------------------------------------
 
 # Who says each example: by the roles that may use it, in the chat it belongs in.
-SPEAKERS = {"请假": "cg04"}  # cg03 has just checked in; cg04 asks leave from the same activity
+SPEAKERS = {
+    "请假": "cg04",  # cg03 has just checked in; cg04 asks leave from the same activity
+    "整改": "ld01",  # secretaries may list the items; leaders record them
+    "讲师": "ld01",  # anyone may list lecturers; the example adds one, which leaders do
+    "整改完成": "xz01",  # the owner (刑侦's secretary) closes the item the example above recorded
+}
+# Examples said privately although the command is not private-only (lists that name people).
+PRIVATELY = {"三会一课"}
 # Examples that answer what djbot just asked: (who, chat, what they said first).
 PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神")}
 
@@ -177,6 +184,8 @@ def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_p
         chat = None if command.where == "private" or user == "ld01" else "demo-g1"
         if command.where == "group" and user == "ld01":
             chat = "demo-leaders"
+        if command.name in PRIVATELY:
+            chat = None
         if command.name in PRELUDES:
             user, chat, first = PRELUDES[command.name]
             runtime.dispatcher.handle_sync(IncomingMessage(
