@@ -70,6 +70,7 @@ class FakeDingtalk:
         self.user_tokens: dict[str, str] = {}
         self.directory: dict[str, str] = {}
         self.user_scope_granted = True  # the app has 通讯录个人信息读权限 (Contact.User.Read)
+        self.member_scope_granted = True  # the app has 成员信息读权限 (qyapi_get_member)
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         # Re-entrant: wait_for() holds it while its predicate reads the records.
         self._lock = threading.RLock()
@@ -306,6 +307,11 @@ class FakeDingtalk:
             # (query-a-user-by-the-union-id). 40014 不合法的access_token; 60121 找不到该用户.
             if query.get("access_token") not in self.valid_tokens:
                 return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+            if not self.member_scope_granted:
+                # Without qyapi_get_member: errcode 88 with sub_code 60011, as
+                # integrations report it. UNCONFIRMED: no DingTalk page gives it.
+                return 200, {"errcode": 88, "errmsg": "没有调用该接口的权限",
+                             "sub_code": "60011", "sub_msg": "没有调用该接口的权限"}
             user_id = self.directory.get(str(body.get("unionid")))
             if user_id is None:
                 return 200, {"errcode": 60121, "errmsg": "找不到该用户",

@@ -204,6 +204,16 @@ def test_without_the_contact_permission_the_page_says_so_and_the_log_names_it(
     assert "utok-" not in caplog.text and "auth-" not in caplog.text  # no token or code logged
 
 
+def test_without_the_member_permission_the_log_names_it(client, bureau, fake, caplog):
+    fake.member_scope_granted = False
+    state = authorize(client)["state"]
+    with caplog.at_level("WARNING", logger="djbot.web.oauth"):
+        assert "钉钉未能确认你的身份" in refused(client, {"authCode": fake.sign_in("ding-cg03"),
+                                                  "state": state})
+    assert "qyapi_get_member" in caplog.text
+    assert logins(bureau) == []
+
+
 def test_an_expired_app_token_is_renewed_once(client, bureau, fake):
     state = authorize(client)["state"]
     assert client.get("/web/oauth/dingtalk", params={"authCode": fake.sign_in("ding-cg03"),
@@ -259,3 +269,14 @@ def test_no_page_of_djbot_references_an_outside_script(history, client, bureau, 
     for own in [*web.glob("templates/*.html"), *web.glob("static/*.js"),
                 *web.glob("static/*.css")]:
         assert not re.search(r"https?://|//[a-z0-9.-]+\.(?:com|cn|net)", own.read_text()), own
+
+
+def test_doctor_names_the_redirect_url_to_register_or_what_is_missing(fake):
+    from bot.web import doctor
+
+    lines = doctor.run(ding_settings("sqlite://", fake))
+    assert (True, f"钉钉内免登录已开启：钉钉应用「登录与分享」的重定向URL应为 {BASE}/web/oauth/dingtalk") \
+        in lines
+    half = Settings(_env_file=None, web=WebSettings(secret=SECRET, base_url=BASE,
+                                                    dingtalk_oauth=True))
+    assert any(not ok and "DJBOT_DINGTALK__APP_KEY" in line for ok, line in doctor.run(half))
