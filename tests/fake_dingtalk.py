@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from websockets.sync.server import serve
 
@@ -71,6 +71,10 @@ class FakeDingtalk:
         self.directory: dict[str, str] = {}
         self.user_scope_granted = True  # the app has 通讯录个人信息读权限 (Contact.User.Read)
         self.member_scope_granted = True  # the app has 成员信息读权限 (qyapi_get_member)
+        # Who is signed in to the DingTalk client whose browser opens the login page
+        # (login_page()), and the 重定向URL registered on the app (None: any).
+        self.client_user: str | None = None
+        self.registered_redirect: str | None = None
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         # Re-entrant: wait_for() holds it while its predicate reads the records.
         self._lock = threading.RLock()
@@ -146,6 +150,21 @@ class FakeDingtalk:
             if user_id is not None:
                 self.directory[union_id] = user_id
         return code
+
+    def login_page(self, query: dict[str, str]) -> tuple[int, dict[str, str]]:
+        """login.dingtalk.com/oauth2/auth inside the client: checks what the tutorial
+        实现登录第三方网站 requires, then sends the browser back to redirect_uri with
+        authCode and state. Returns (status, headers); 400 for a request DingTalk refuses."""
+        redirect = query.get("redirect_uri", "")
+        if (query.get("client_id") != self.app_key or query.get("response_type") != "code"
+                or "openid" not in query.get("scope", "").split()
+                or not redirect.startswith(("http://", "https://"))
+                or (self.registered_redirect is not None and redirect != self.registered_redirect)
+                or self.client_user is None):
+            return 400, {}
+        code = self.sign_in(self.client_user)
+        separator = "&" if "?" in redirect else "?"
+        return 302, {"location": f"{redirect}{separator}{urlencode({'authCode': code, 'state': query.get('state', '')})}"}
 
     def now_ms(self) -> int:
         if self.clock is not None:
@@ -415,6 +434,15 @@ class FakeDingtalk:
                 url = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if url.path == "/oauth2/auth":  # the login page, a browser's top-level GET
+                    status, extra = fake.login_page(query)
+                    fake._record(Received(url.path, {}, query, headers, status, 0))
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 status, answer = fake._answer(url.path, query, headers, {})
                 fake._record(Received(url.path, {}, query, headers, status, 0))
                 data = json.dumps(answer).encode()
