@@ -164,7 +164,8 @@ class FakeDingtalk:
             return 400, {}
         code = self.sign_in(self.client_user)
         separator = "&" if "?" in redirect else "?"
-        return 302, {"location": f"{redirect}{separator}{urlencode({'authCode': code, 'state': query.get('state', '')})}"}
+        back = urlencode({"authCode": code, "state": query.get("state", "")})
+        return 302, {"location": f"{redirect}{separator}{back}"}
 
     def now_ms(self) -> int:
         if self.clock is not None:
@@ -290,10 +291,13 @@ class FakeDingtalk:
             return 200, {"accessToken": token, "expireIn": 7200}
         if path == "/v1.0/oauth2/userAccessToken":
             # aliyun/dingtalk-sdk oauth2_1_0 GetUserTokenRequest/ResponseBody field names.
-            if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
-                return 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或clientSecret"}
+            if (body.get("clientId") != self.app_key
+                    or body.get("clientSecret") != self.app_secret):
+                return 400, {"code": "invalidClientIdOrSecret",
+                             "message": "无效的clientId或clientSecret"}
             if body.get("grantType") != "authorization_code":
-                return 400, {"code": "invalidParameter.grantType.invalid", "message": "grantType不合法"}
+                return 400, {"code": "invalidParameter.grantType.invalid",
+                             "message": "grantType不合法"}
             with self._lock:
                 union_id = self.auth_codes.pop(str(body.get("code")), None)  # one use only
                 if union_id is None:

@@ -1,9 +1,10 @@
 """Sign a member in inside WeCom's or DingTalk's own browser, without a link.
 
-WeCom 网页授权: djbot sends the browser to WeCom's authorize page (snsapi_base: no consent screen for
-people of the corp), WeCom sends it back with a one-time code, and djbot asks WeCom whose
-code it is. The state parameter is a signed, short-lived token carrying the page asked
-for, so a forged or replayed callback cannot choose where it lands or sign anyone in.
+WeCom 网页授权: djbot sends the browser to WeCom's authorize page (snsapi_base: no
+consent screen for people of the corp), WeCom sends it back with a one-time code, and
+djbot asks WeCom whose code it is. DingTalk's OAuth2 web login works the same way (see
+DingtalkOAuth). The state parameter is a signed, short-lived token carrying the page
+asked for, so a forged or replayed callback cannot choose where it lands or sign anyone in.
 """
 
 from __future__ import annotations
