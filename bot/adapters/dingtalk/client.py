@@ -92,7 +92,7 @@ class DingtalkClient:
 
     # --- OAuth2 web login (the dashboard's sign-in inside DingTalk) --------------------
     # The flow of DingTalk's "实现登录第三方网站" tutorial (open.dingtalk.com/document/
-    # orgapp/tutorial-obtaining-user-personal-information): authCode → user token →
+    # isvapp/tutorial-enabling-login-to-third-party-websites): authCode → user token →
     # unionId → userid. Field names as in aliyun/dingtalk-sdk, python/alibabacloud_dingtalk
     # oauth2_1_0 (GetUserTokenRequest/ResponseBody) and contact_1_0 (GetUser).
 
