@@ -62,6 +62,11 @@ class WebSettings(BaseModel):
     # self-built app (DJBOT_WECOM__CORP_ID, APP_SECRET, AGENT_ID) and its 可信域名.
     wecom_oauth: bool = False
     oauth_base: str = "https://open.weixin.qq.com"
+    # Sign people in inside DingTalk's own browser by DingTalk's OAuth2 web login (a
+    # redirect to its login page, no script); needs the internal app (DJBOT_DINGTALK__
+    # APP_KEY, APP_SECRET), its 重定向URL and the permissions in docs/dashboard.md.
+    dingtalk_oauth: bool = False
+    dingtalk_login_base: str = "https://login.dingtalk.com"
 
     @property
     def enabled(self) -> bool:

@@ -1,5 +1,6 @@
 """A local fake DingTalk: a real HTTP server on 127.0.0.1 (tokens, sessionWebhook posts,
-proactive group and batch sends, custom robots, the Stream gateway's connections/open)
+proactive group and batch sends, custom robots, the Stream gateway's connections/open,
+the OAuth2 web login's userAccessToken, contact/users/me and topapi/user/getbyunionid)
 and a WebSocket server that pushes robot messages the way the Stream gateway does.
 
 It records everything it receives, checks what the real platform checks and answers
@@ -18,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from websockets.sync.server import serve
 
@@ -63,6 +64,17 @@ class FakeDingtalk:
         self.valid_tokens: set[str] = set()
         self.robot_secrets: dict[str, str] = {}  # custom robot access_token → SEC… secret
         self.robot_throttled = False
+        # OAuth2 web login: one-time authCodes → the unionId they stand for, user tokens
+        # → unionId, and the organisation's directory unionId → userid (see sign_in()).
+        self.auth_codes: dict[str, str] = {}
+        self.user_tokens: dict[str, str] = {}
+        self.directory: dict[str, str] = {}
+        self.user_scope_granted = True  # the app has 通讯录个人信息读权限 (Contact.User.Read)
+        self.member_scope_granted = True  # the app has 成员信息读权限 (qyapi_get_member)
+        # Who is signed in to the DingTalk client whose browser opens the login page
+        # (login_page()), and the 重定向URL registered on the app (None: any).
+        self.client_user: str | None = None
+        self.registered_redirect: str | None = None
         self._failures: dict[str, list[tuple[int, dict]]] = {}
         # Re-entrant: wait_for() holds it while its predicate reads the records.
         self._lock = threading.RLock()
@@ -126,6 +138,34 @@ class FakeDingtalk:
         """The next `times` batchSends to these users answer them as flow-controlled."""
         for user in user_ids:
             self.flow_controlled[user] = times
+
+    def sign_in(self, user_id: str | None, *, union_id: str | None = None) -> str:
+        """What DingTalk's login page does for someone signed in to the client: a
+        one-time authCode for them. user_id None: a DingTalk user outside the
+        organisation (their unionId maps to nobody)."""
+        union_id = union_id or f"union-{user_id or uuid.uuid4().hex[:6]}"
+        code = f"auth-{uuid.uuid4().hex[:10]}"
+        with self._lock:
+            self.auth_codes[code] = union_id
+            if user_id is not None:
+                self.directory[union_id] = user_id
+        return code
+
+    def login_page(self, query: dict[str, str]) -> tuple[int, dict[str, str]]:
+        """login.dingtalk.com/oauth2/auth inside the client: checks what the tutorial
+        实现登录第三方网站 requires, then sends the browser back to redirect_uri with
+        authCode and state. Returns (status, headers); 400 for a request DingTalk refuses."""
+        redirect = query.get("redirect_uri", "")
+        if (query.get("client_id") != self.app_key or query.get("response_type") != "code"
+                or "openid" not in query.get("scope", "").split()
+                or not redirect.startswith(("http://", "https://"))
+                or (self.registered_redirect is not None and redirect != self.registered_redirect)
+                or self.client_user is None):
+            return 400, {}
+        code = self.sign_in(self.client_user)
+        separator = "&" if "?" in redirect else "?"
+        back = urlencode({"authCode": code, "state": query.get("state", "")})
+        return 302, {"location": f"{redirect}{separator}{back}"}
 
     def now_ms(self) -> int:
         if self.clock is not None:
@@ -249,6 +289,58 @@ class FakeDingtalk:
             with self._lock:
                 self.valid_tokens.add(token)
             return 200, {"accessToken": token, "expireIn": 7200}
+        if path == "/v1.0/oauth2/userAccessToken":
+            # aliyun/dingtalk-sdk oauth2_1_0 GetUserTokenRequest/ResponseBody field names.
+            if (body.get("clientId") != self.app_key
+                    or body.get("clientSecret") != self.app_secret):
+                return 400, {"code": "invalidClientIdOrSecret",
+                             "message": "无效的clientId或clientSecret"}
+            if body.get("grantType") != "authorization_code":
+                return 400, {"code": "invalidParameter.grantType.invalid",
+                             "message": "grantType不合法"}
+            with self._lock:
+                union_id = self.auth_codes.pop(str(body.get("code")), None)  # one use only
+                if union_id is None:
+                    # The answer to an unknown or spent code, as integrations quote it:
+                    # {"requestid", "code": "invalidParameter.authCode.notFound",
+                    # "message": "不合法的临时授权码"} with HTTP 400.
+                    return 400, {"requestid": uuid.uuid4().hex,
+                                 "code": "invalidParameter.authCode.notFound",
+                                 "message": "不合法的临时授权码"}
+                token = f"utok-{uuid.uuid4().hex[:8]}"
+                self.user_tokens[token] = union_id
+            return 200, {"accessToken": token, "refreshToken": f"r-{token}", "expireIn": 7200,
+                         "corpId": "ding-corp"}
+        if path == "/v1.0/contact/users/me":
+            # contact_1_0 GetUser ("me" = the token's own user): GetUserResponseBody.
+            union_id = self.user_tokens.get(headers.get("x-acs-dingtalk-access-token", ""))
+            if union_id is None:
+                return 401, {"requestid": uuid.uuid4().hex, "code": "InvalidAuthentication",
+                             "message": "不合法的access_token"}
+            if not self.user_scope_granted:
+                # Without Contact.User.Read (integrations quote the requiredScopes detail).
+                return 403, {"requestid": uuid.uuid4().hex,
+                             "code": "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+                             "message": "没有调用该接口的权限",
+                             "accessdenieddetail": {"requiredScopes": ["Contact.User.Read"]}}
+            return 200, {"nick": "钉钉用户", "unionId": union_id, "openId": f"open-{union_id}",
+                         "stateCode": "86", "visitor": False}
+        if path == "/topapi/user/getbyunionid":
+            # oapi style: HTTP 200 with {errcode, errmsg}; the app token in the query
+            # (query-a-user-by-the-union-id). 40014 不合法的access_token; 60121 找不到该用户.
+            if query.get("access_token") not in self.valid_tokens:
+                return 200, {"errcode": 40014, "errmsg": "不合法的access_token"}
+            if not self.member_scope_granted:
+                # Without qyapi_get_member: errcode 88 with sub_code 60011, as
+                # integrations report it. UNCONFIRMED: no DingTalk page gives it.
+                return 200, {"errcode": 88, "errmsg": "没有调用该接口的权限",
+                             "sub_code": "60011", "sub_msg": "没有调用该接口的权限"}
+            user_id = self.directory.get(str(body.get("unionid")))
+            if user_id is None:
+                return 200, {"errcode": 60121, "errmsg": "找不到该用户",
+                             "request_id": uuid.uuid4().hex}
+            return 200, {"errcode": 0, "errmsg": "ok", "request_id": uuid.uuid4().hex,
+                         "result": {"contact_type": 0, "userid": user_id}}
         if path == "/v1.0/gateway/connections/open":
             if body.get("clientId") != self.app_key or body.get("clientSecret") != self.app_secret:
                 return 401, {"code": "InvalidAuthentication"}
@@ -335,6 +427,28 @@ class FakeDingtalk:
                 status, answer = fake._answer(url.path, query, headers, body)
                 fake._record(Received(url.path, body, query, headers, status,
                                       answer.get("errcode", 0)))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802 - contact/users/me
+                url = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if url.path == "/oauth2/auth":  # the login page, a browser's top-level GET
+                    status, extra = fake.login_page(query)
+                    fake._record(Received(url.path, {}, query, headers, status, 0))
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                status, answer = fake._answer(url.path, query, headers, {})
+                fake._record(Received(url.path, {}, query, headers, status, 0))
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

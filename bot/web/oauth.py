@@ -1,9 +1,10 @@
-"""WeCom 网页授权: sign a member in inside WeCom's own browser, without a link.
+"""Sign a member in inside WeCom's or DingTalk's own browser, without a link.
 
-djbot sends the browser to WeCom's authorize page (snsapi_base: no consent screen for
-people of the corp), WeCom sends it back with a one-time code, and djbot asks WeCom whose
-code it is. The state parameter is a signed, short-lived token carrying the page asked
-for, so a forged or replayed callback cannot choose where it lands or sign anyone in.
+WeCom 网页授权: djbot sends the browser to WeCom's authorize page (snsapi_base: no
+consent screen for people of the corp), WeCom sends it back with a one-time code, and
+djbot asks WeCom whose code it is. DingTalk's OAuth2 web login works the same way (see
+DingtalkOAuth). The state parameter is a signed, short-lived token carrying the page
+asked for, so a forged or replayed callback cannot choose where it lands or sign anyone in.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from storage import org
 log = logging.getLogger("djbot.web.oauth")
 
 OAUTH = "oauth"
+# Its own purpose: a WeCom state cannot be replayed at the DingTalk callback.
+DINGTALK_OAUTH = "oauth-dingtalk"
 STATE_MINUTES = 5
 
 
@@ -68,3 +71,80 @@ class WecomOAuth:
         if member_id is None:
             return _refused(403, "你不在党员名册中，无法打开看板。")
         return start_session(self.runtime, member_id, how="wecom-oauth", then=claims.get("p"))
+
+
+class DingtalkOAuth:
+    """DingTalk's OAuth2 web login (登录第三方网站), in place of 免登's JSAPI script.
+
+    The browser goes to DingTalk's own login page: a top-level navigation, so nothing of
+    DingTalk's is loaded into djbot's pages. Inside DingTalk's client the person is
+    already signed in there, so it comes straight back with a one-time authCode; djbot
+    turns it into the person's unionId and the organisation's userid, server-side.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        from bot.adapters.dingtalk.client import DingtalkClient
+
+        self.runtime = runtime
+        self.web = runtime.settings.web
+        self.dingtalk = runtime.settings.dingtalk
+        self.client = DingtalkClient(self.dingtalk, runtime.clock)
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        await self.client.aclose()
+
+    def redirect(self, then: str) -> Response:
+        # Parameters of login.dingtalk.com/oauth2/auth as DingTalk's "实现登录第三方网站"
+        # tutorial gives them: redirect_uri must equal the app's registered 重定向URL;
+        # client_id is the internal app's AppKey; scope openid yields the unionId;
+        # prompt=consent is what the tutorial asks for; state comes back unchanged.
+        state = tokens.sign(self.web.secret, DINGTALK_OAUTH, {"p": then},
+                            expires=self.runtime.clock.now() + timedelta(minutes=STATE_MINUTES))
+        query = urlencode({"redirect_uri": self.web.url("/web/oauth/dingtalk"),
+                           "response_type": "code", "client_id": self.dingtalk.app_key,
+                           "scope": "openid", "state": state, "prompt": "consent"})
+        url = f"{self.web.dingtalk_login_base.rstrip('/')}/oauth2/auth?{query}"
+        return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+
+    async def callback(self, authCode: str = "", state: str = "") -> Response:  # noqa: N803
+        """DingTalk sends the browser back with ?authCode=…&state=…"""
+        from bot.adapters.dingtalk.client import DingtalkError
+        from bot.web.routes import _refused, start_session
+
+        claims = tokens.verify(self.web.secret, DINGTALK_OAUTH, state,
+                               now=self.runtime.clock.now())
+        if claims is None:
+            return _refused(403, "登录已过期或无效，请重新打开看板。")
+        if not authCode or len(authCode) > 512:
+            return _refused(400, "钉钉没有给出授权码，请重新打开看板。")
+        try:
+            user_token = await self.client.user_access_token(authCode)
+            union_id = await self.client.union_id_of(user_token)
+            user_id = await self.client.user_id_by_union_id(union_id)
+        except DingtalkError as exc:
+            log.warning("dingtalk oauth refused: %s%s", exc.reason, _permission_hint(exc))
+            if exc.retryable and exc.code != 401:  # 401: the user token itself was refused
+                return _refused(503, "暂时无法连接钉钉，请稍后重新打开看板。")
+            return _refused(403, "钉钉未能确认你的身份，请在私聊中发送「看板」获取链接。")
+        if not user_id:
+            return _refused(403, "你不是本单位钉钉组织的成员，无法打开看板。")
+        with Session(self.runtime.engine) as session:
+            member = org.member_by_identity(session, platform="dingtalk", user_id=user_id)
+            member_id = member.id if member else None
+        if member_id is None:
+            return _refused(403, "你不在党员名册中，无法打开看板。")
+        return start_session(self.runtime, member_id, how="dingtalk-oauth",
+                             then=claims.get("p"))
+
+
+def _permission_hint(exc: Exception) -> str:
+    """What the operator should grant when DingTalk says the app may not ask."""
+    reason = getattr(exc, "reason", "")
+    if "contact/users/me" in reason and "403" in reason:
+        return " (grant the app 通讯录个人信息读权限 Contact.User.Read)"
+    if "getbyunionid" in reason and str(getattr(exc, "code", "")) == "60011":
+        return " (grant the app 成员信息读权限 qyapi_get_member)"
+    return ""

@@ -107,10 +107,23 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         app.state.services.append(wecom_oauth)  # closes its HTTP client at shutdown
         router.add_api_route("/oauth/wecom", wecom_oauth.callback, methods=["GET"])
 
+    dingtalk_oauth = None
+    dingtalk = runtime.settings.dingtalk
+    if settings.dingtalk_oauth and dingtalk.app_key and dingtalk.app_secret:
+        from bot.web.oauth import DingtalkOAuth
+
+        dingtalk_oauth = DingtalkOAuth(runtime)
+        app.state.services.append(dingtalk_oauth)
+        router.add_api_route("/oauth/dingtalk", dingtalk_oauth.callback, methods=["GET"])
+
     def no_session(request: Request) -> Response:
-        """Inside WeCom's browser with 网页授权 set up, sign in there; else say how to."""
-        if wecom_oauth is not None and "wxwork" in request.headers.get("user-agent", "").lower():
+        """Inside WeCom's or DingTalk's browser with its sign-in set up, sign in there
+        (their User-Agents say "wxwork" and "DingTalk"); else say how to get a link."""
+        agent = request.headers.get("user-agent", "").lower()
+        if wecom_oauth is not None and "wxwork" in agent:
             return wecom_oauth.redirect(request.url.path)
+        if dingtalk_oauth is not None and "dingtalk" in agent:
+            return dingtalk_oauth.redirect(request.url.path)
         return _refused(401, NO_SESSION)
 
     @router.get("/login")

@@ -26,6 +26,11 @@ TOKEN_MARGIN = timedelta(minutes=5)
 # Custom robot: "send too fast, exceed 20 times per minute"; the robot is then blocked 10 min.
 ROBOT_THROTTLED = 130101
 ROBOT_THROTTLE_SECONDS = 600
+# The legacy oapi answers a bad or expired app token with these codes (newer topapi
+# paths answer errcode 88 with the code as sub_code); the token is renewed once.
+OAPI_BAD_TOKEN = {"40014", "42001"}
+# topapi/user/getbyunionid: "找不到该用户", the unionId is nobody in this organisation.
+OAPI_NO_SUCH_USER = 60121
 
 
 class DingtalkError(Exception):
@@ -85,6 +90,63 @@ class DingtalkClient:
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # --- OAuth2 web login (the dashboard's sign-in inside DingTalk) --------------------
+    # The flow of DingTalk's "实现登录第三方网站" tutorial (open.dingtalk.com/document/
+    # isvapp/tutorial-enabling-login-to-third-party-websites): authCode → user token →
+    # unionId → userid. Field names as in aliyun/dingtalk-sdk, python/alibabacloud_dingtalk
+    # oauth2_1_0 (GetUserTokenRequest/ResponseBody) and contact_1_0 (GetUser).
+
+    async def user_access_token(self, auth_code: str) -> str:
+        """The user's token for a one-time authCode (SDK GetUserToken:
+        POST /v1.0/oauth2/userAccessToken {clientId, clientSecret, code, grantType})."""
+        data = await self._post(
+            f"{self.settings.api_base}/v1.0/oauth2/userAccessToken",
+            {"clientId": self.settings.app_key, "clientSecret": self.settings.app_secret,
+             "code": auth_code, "grantType": "authorization_code"},
+            what="userAccessToken",
+        )
+        token = data.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise DingtalkError("userAccessToken: unexpected answer", retryable=False)
+        return token
+
+    async def union_id_of(self, user_token: str) -> str:
+        """Whose user token this is (SDK contact_1_0 GetUser: GET /v1.0/contact/users/
+        {unionId}, "me" for the user the token belongs to; needs the app's permission
+        Contact.User.Read, 通讯录个人信息读权限)."""
+        data = await self._send("GET", f"{self.settings.api_base}/v1.0/contact/users/me",
+                                what="contact/users/me",
+                                headers={"x-acs-dingtalk-access-token": user_token})
+        union_id = data.get("unionId")
+        if not isinstance(union_id, str) or not union_id:
+            raise DingtalkError("contact/users/me: no unionId", retryable=False)
+        return union_id
+
+    async def user_id_by_union_id(self, union_id: str) -> str | None:
+        """The organisation's userid for a unionId, None when the person is not in it
+        (oapi POST /topapi/user/getbyunionid?access_token=… {unionid} → {errcode,
+        result: {userid, contact_type}}; open.dingtalk.com/document/orgapp/
+        query-a-user-by-the-union-id; needs 成员信息读权限 qyapi_get_member)."""
+        url = f"{self.settings.oapi_base}/topapi/user/getbyunionid"
+        for attempt in (1, 2):
+            data = await self._post(url, {"unionid": union_id}, what="getbyunionid",
+                                    params={"access_token": await self.access_token()})
+            errcode = data.get("errcode", 0)
+            detail = str(data.get("sub_code") or errcode)
+            if detail in OAPI_BAD_TOKEN and attempt == 1:
+                self.forget_token()
+                continue
+            if errcode == OAPI_NO_SUCH_USER:
+                return None
+            if errcode != 0:
+                # 60011 (as errcode or sub_code): the app lacks 成员信息读权限.
+                raise DingtalkError(f"getbyunionid: errcode {errcode} {detail}",
+                                    retryable=errcode == -1, code=detail)
+            result = data.get("result")
+            user_id = result.get("userid") if isinstance(result, dict) else None
+            return user_id if isinstance(user_id, str) and user_id else None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def owns(self, url: str) -> bool:
         """Whether a URL from a callback body is on DingTalk's hosts (or a configured base)."""
         return on_platform_host(url, official=OFFICIAL_HOSTS,
@@ -103,9 +165,17 @@ class DingtalkClient:
         raise DingtalkError(f"{what}: errcode {errcode}", retryable=errcode == -1, code=errcode)
 
     async def _post(self, url: str, body: dict[str, Any], *, what: str,
-                    headers: dict[str, str] | None = None) -> dict[str, Any]:
+                    headers: dict[str, str] | None = None,
+                    params: dict[str, str] | None = None) -> dict[str, Any]:
+        return await self._send("POST", url, what=what, body=body, headers=headers,
+                                params=params)
+
+    async def _send(self, method: str, url: str, *, what: str,
+                    body: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                    params: dict[str, str] | None = None) -> dict[str, Any]:
         try:
-            response = await self.http.post(url, json=body, headers=headers)
+            response = await self.http.request(method, url, json=body, headers=headers,
+                                               params=params)
         except httpx.HTTPError as exc:
             raise DingtalkError(f"{what}: {type(exc).__name__}", retryable=True) from None
         try:
