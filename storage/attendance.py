@@ -72,6 +72,7 @@ def open_activity(
     opened_by: int | None = None,
     duration: timedelta | None = None,
     schedule_id: int | None = None,
+    audience_branch_ids: list[int] | None = None,
 ) -> Activity:
     times = plan_times(
         activity_type,
@@ -93,6 +94,7 @@ def open_activity(
         opened_by=opened_by,
         schedule_id=schedule_id,
         created_at=now,
+        audience_branch_ids=audience_branch_ids,
     )
     session.add(activity)
     session.flush()
@@ -188,6 +190,8 @@ def _expected_condition(activity: Activity):
                    party_group_id=activity.party_group_id)
     if activity.branch_id is not None:
         conditions.append(Member.branch_id == activity.branch_id)
+    if activity.audience_branch_ids is not None:  # a lecture's explicit audience
+        conditions.append(Member.branch_id.in_(activity.audience_branch_ids))  # type: ignore[union-attr]
     if who == PARTY_GROUP:
         conditions.append(Member.party_group_id == activity.party_group_id)
     elif who == BRANCH_COMMITTEE:
@@ -202,6 +206,9 @@ def is_expected(member: Member, activity: Activity) -> bool:
     if not member.active:
         return False
     if activity.branch_id is not None and member.branch_id != activity.branch_id:
+        return False
+    if (activity.audience_branch_ids is not None
+            and member.branch_id not in activity.audience_branch_ids):
         return False
     who = audience(activity.type, branch_id=activity.branch_id,
                    party_group_id=activity.party_group_id)
