@@ -11,6 +11,7 @@ the group.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -438,9 +439,18 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+    days = ctx.rules.makeup_window_days
+    window = timedelta(days=days)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now, window=window)
     if activity is None:
-        return Reply.error("最近没有可以补签的活动。")
+        latest = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if latest is None:
+            return Reply.error("最近没有可以补签的活动。")
+        activity = latest
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
+        # A confirmed record re-opens only within the window the rules set.
+        return Reply.error(f"补签只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
+                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
     member = _resolve_one(ctx, MAKEUP, scope, args["who"])
     if isinstance(member, Reply):
         return member

@@ -149,9 +149,11 @@ def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> 
     ).first()
 
 
-def record_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+def record_activity(session: Session, *, branch_id: int | None, now: datetime,
+                    window: timedelta = RATING_WINDOW) -> Activity | None:
     """The activity whose record a secretary works on: the current one, else the latest
-    not yet finalized, else the latest finalized within the last week (to correct it)."""
+    not yet finalized, else the latest finalized that started within `window` (to correct
+    it; for 补签 the rules' attendance.makeup_window_days)."""
     current = current_activity(session, branch_id=branch_id, now=now)
     if current is not None:
         return current
@@ -163,7 +165,7 @@ def record_activity(session: Session, *, branch_id: int | None, now: datetime) -
     if pending is not None:
         return pending
     return session.exec(
-        started.where(Activity.starts_at >= now - RATING_WINDOW).order_by(Activity.starts_at.desc())
+        started.where(Activity.starts_at >= now - window).order_by(Activity.starts_at.desc())
     ).first()
 
 
