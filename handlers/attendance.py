@@ -20,6 +20,7 @@ from bot.core import Reply
 from bot.domain.attendance import (
     ATTENDED,
     AUDIENCE_LABELS,
+    LECTURER_MARK,
     audience,
     STATUS_LABELS,
     leave_allowed,
@@ -237,13 +238,17 @@ def _lecture_audience(ctx: Ctx, kind: ActivityType,
     found = AUDIENCE_RE.search(topic)
     if found is None:
         return Reply.error(f"全局的{kind.value}要写明对象：哪些支部的党员参加。\n{example}")
-    rest_of_topic = (topic[:found.start()] + " " + topic[found.end():]).strip()
     branches = org.branches(ctx.session)
+    names = [b.name for b in branches]
+    words = [found.group(1)]
+    after = topic[found.end():].split()
+    while after and after[0] != LECTURER_MARK and match_branch(after[0], names)[0]:
+        words.append(after.pop(0))  # 对象 城关 交警: the branches may be spaced too
+    rest_of_topic = " ".join([topic[:found.start()].strip(), *after]).strip()
     if found.group(1) in ALL_BRANCHES:
         return [b.id for b in branches], "全体支部党员", rest_of_topic  # type: ignore[misc]
-    names = [b.name for b in branches]
     chosen: list[str] = []
-    for word in filter(None, re.split(r"[、，,/和]+", found.group(1))):
+    for word in filter(None, re.split(r"[、，,/]+", "、".join(words))):
         name, problem = match_branch(word, names)
         if problem:
             return Reply.error(f"{problem}\n{example}")

@@ -73,6 +73,8 @@ def test_a_bureau_lecture_for_two_branches_expects_nudges_and_counts_only_them(
 
 
 def test_one_branch_opens_at_once_and_the_whole_bureau_needs_confirming(chat, engine, bureau):
+    spaced = chat.say("boss", "开始 党课 廉政教育 对象 城关 交警", chat="leaders")
+    assert "应到城关派出所支部、交警大队支部党员，涉及 2 个支部共 5 人" in spaced.text
     one = chat.say("boss", "开始 党课 廉政教育 对象 机关", chat="leaders")
     assert "应到：机关支部党员 4 人" in one.text  # one branch: no 确认 needed
     chat.say("boss", "结束", chat="leaders")
