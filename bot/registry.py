@@ -264,20 +264,25 @@ class Command:
         if arg.kind == "branch":
             if token in arg.choices or env.branches is None:
                 return token, None
-            names = env.branches()
-            found = match_name(token, names)
-            if found.name is not None:
-                return found.name, None
-            if found.ambiguous:
-                return None, f"「{shorten(token)}」可以指{'、'.join(found.candidates)}，请写全称"
-            known = "、".join(names) or "还没有支部"
-            if found.candidates:
-                return None, (f"没有找到支部「{shorten(token)}」，你是想写「{found.candidates[0]}」吗？"
-                              f"现有支部：{known}")
-            return None, f"没有找到支部「{shorten(token)}」。现有支部：{known}"
+            return match_branch(token, env.branches())
         if arg.max is not None and len(token) > arg.max:
             return None, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
         return token, None
+
+
+def match_branch(token: str, names: Sequence[str]) -> tuple[str | None, str | None]:
+    """(the full name of the branch a word means, None) or (None, what is wrong): by full
+    name, short name (城关派出所) or unique prefix (城关)."""
+    found = match_name(token, names)
+    if found.name is not None:
+        return found.name, None
+    if found.ambiguous:
+        return None, f"「{shorten(token)}」可以指{'、'.join(found.candidates)}，请写全称"
+    known = "、".join(names) or "还没有支部"
+    if found.candidates:
+        return None, (f"没有找到支部「{shorten(token)}」，你是想写「{found.candidates[0]}」吗？"
+                      f"现有支部：{known}")
+    return None, f"没有找到支部「{shorten(token)}」。现有支部：{known}"
 
 
 @dataclass(frozen=True)

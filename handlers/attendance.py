@@ -10,6 +10,8 @@ the group.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +20,7 @@ from bot.core import Reply
 from bot.domain.attendance import (
     ATTENDED,
     AUDIENCE_LABELS,
+    LECTURER_MARK,
     audience,
     STATUS_LABELS,
     leave_allowed,
@@ -34,6 +37,7 @@ from bot.registry import (
     CommandRegistry,
     branch,
     integer,
+    match_branch,
     rest,
     usage_text,
     word,
@@ -103,9 +107,12 @@ def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
     own_branch = ctx.member is not None and ctx.member.branch_id == activity.branch_id
     if activity.branch_id is None or own_branch:
-        who = audience(activity.type, branch_id=activity.branch_id,
-                       party_group_id=activity.party_group_id)
-        return Reply.error(f"{_label(ctx, activity)}的应到人员是{AUDIENCE_LABELS[who]}，"
+        who = AUDIENCE_LABELS[audience(activity.type, branch_id=activity.branch_id,
+                                       party_group_id=activity.party_group_id)]
+        if activity.audience_branch_ids is not None:  # a lecture for named branches
+            who = "、".join(b.name for b in org.branches(ctx.session, include_inactive=True)
+                           if b.id in activity.audience_branch_ids) + "党员"
+        return Reply.error(f"{_label(ctx, activity)}的应到人员是{who}，"
                            "不需要你参加。")
     return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
 
@@ -144,7 +151,13 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     if problem:
         return Reply.error(problem)
     topic, lecturer = args.get("topic") or "", None
-    if activity_type in (ActivityType.LECTURE_HALL, ActivityType.PARTY_LECTURE):
+    audience_ids, audience_label = None, None
+    if scope is None and activity_type in LECTURE_TYPES:
+        named = _lecture_audience(ctx, activity_type, topic)
+        if isinstance(named, Reply):
+            return named
+        audience_ids, audience_label, topic = named
+    if activity_type in LECTURE_TYPES:
         topic, lecturer = split_lecturer(topic)  # 讲师: lectures are counted per lecturer
     group_id = None
     if activity_type == ActivityType.GROUP_MEETING:
@@ -156,8 +169,10 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     if running is not None:
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
     who = audience(activity_type.value, branch_id=scope, party_group_id=group_id)
+    label = audience_label or AUDIENCE_LABELS[who]
     if scope is None and not confirmed:
-        planned = Activity(type=activity_type.value, branch_id=None, ends_at=ctx.now)
+        planned = Activity(type=activity_type.value, branch_id=None, ends_at=ctx.now,
+                           audience_branch_ids=audience_ids)
         people = store.expected_members(ctx.session, activity=planned)
         branches = {m.branch_id for m in people if m.branch_id is not None}
         if len(branches) > 1:
@@ -169,7 +184,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
                               now=ctx.now)
             minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
             return Reply(
-                f"{activity_type.value}将作为全局活动开始：应到{AUDIENCE_LABELS[who]}，"
+                f"{activity_type.value}将作为全局活动开始：应到{label}，"
                 f"涉及 {len(branches)} 个支部共 {len(people)} 人，各支部群都会收到通知，"
                 f"缺席将计入各支部积分。\n确认请在 {minutes} 分钟内发送「确认」；不确认则不开始。"
                 "只是本支部的活动，请在支部群里发送「开始」。")
@@ -185,9 +200,10 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         lecturer=lecturer,
         party_group_id=group_id,
         opened_by=ctx.member.id if ctx.member else None,
+        audience_branch_ids=audience_ids,
     )
     lines = [f"{_label(ctx, activity)}开始了，请大家发送「签到」。",
-             f"应到：{AUDIENCE_LABELS[who]} {store.expected_count(ctx.session, activity=activity)} 人。"]
+             f"应到：{label} {store.expected_count(ctx.session, activity=activity)} 人。"]
     if lecturer:
         lines.append(f"主讲：{lecturer}")
     ends = show_time(activity.ends_at, ctx.settings.tz, ctx.now)
@@ -206,6 +222,40 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
 
 
 OPEN_BUREAU_WIDE = "activity.open"
+
+# Held for the whole bureau, a lecture names whom it is for: 对象 城关、交警, or 对象 全体.
+LECTURE_TYPES = (ActivityType.LECTURE_HALL, ActivityType.PARTY_LECTURE)
+AUDIENCE_RE = re.compile(r"(?:^|\s)对象[:：]?\s*(\S+)")
+ALL_BRANCHES = ("全体", "全局", "所有支部", "全部")
+
+
+def _lecture_audience(ctx: Ctx, kind: ActivityType,
+                      topic: str) -> tuple[list[int], str, str] | Reply:
+    """(the branch ids a bureau-wide lecture expects, how to say them, the topic without
+    the 对象 words), or the reply saying how to name them."""
+    example = (f"例如：开始 {kind.value} 学习二十大精神 对象 城关、交警"
+               "（全局各支部：对象 全体）")
+    found = AUDIENCE_RE.search(topic)
+    if found is None:
+        return Reply.error(f"全局的{kind.value}要写明对象：哪些支部的党员参加。\n{example}")
+    branches = org.branches(ctx.session)
+    names = [b.name for b in branches]
+    words = [found.group(1)]
+    after = topic[found.end():].split()
+    while after and after[0] != LECTURER_MARK and match_branch(after[0], names)[0]:
+        words.append(after.pop(0))  # 对象 城关 交警: the branches may be spaced too
+    rest_of_topic = " ".join([topic[:found.start()].strip(), *after]).strip()
+    if found.group(1) in ALL_BRANCHES:
+        return [b.id for b in branches], "全体支部党员", rest_of_topic  # type: ignore[misc]
+    chosen: list[str] = []
+    for word in filter(None, re.split(r"[、，,/]+", "、".join(words))):
+        name, problem = match_branch(word, names)
+        if problem:
+            return Reply.error(f"{problem}\n{example}")
+        if name not in chosen:
+            chosen.append(name)  # type: ignore[arg-type]
+    ids = [b.id for b in branches if b.name in chosen]
+    return ids, "、".join(chosen) + "党员", rest_of_topic  # type: ignore[return-value]
 
 
 def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
@@ -394,9 +444,18 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+    days = ctx.rules.makeup_window_days
+    window = timedelta(days=days)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now, window=window)
     if activity is None:
-        return Reply.error("最近没有可以补签的活动。")
+        latest = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if latest is None:
+            return Reply.error("最近没有可以补签的活动。")
+        activity = latest
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
+        # A confirmed record re-opens only within the window the rules set.
+        return Reply.error(f"补签只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
+                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
     member = _resolve_one(ctx, MAKEUP, scope, args["who"])
     if isinstance(member, Reply):
         return member

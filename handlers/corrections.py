@@ -22,9 +22,11 @@ from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usag
 import handlers.attendance as attendance
 import handlers.pioneers as pioneers
 import handlers.visits as visits
+from handlers.schedule import BUREAU, is_bureau_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org, outbox
-from storage.models import Activity, Branch, ResearchVisit, Role, Schedule
+from storage.models import Activity, ActivityType, Branch, ResearchVisit, Role, Schedule
+from storage.schedules import bureau_schedules
 
 UNDO_WITHIN = timedelta(days=1)
 CANCEL = "activity.cancel"
@@ -116,9 +118,11 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    kind = parse_activity_type(args["type"])
+    if kind is not None and is_bureau_schedule(ctx, kind):
+        return _delete_bureau_schedule(ctx, kind)
     if ctx.branch is None:
         return Reply.error("请在支部群里删除本支部的日程。")
-    kind = parse_activity_type(args["type"])
     if kind is None:
         return Reply.error(usage_text(DELETE_SCHEDULE, f"没有「{args['type']}」这种活动"))
     query = select(Schedule).where(Schedule.branch_id == ctx.branch.id,
@@ -144,6 +148,24 @@ def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
                       "removed": removed, "cancelled": cancelled})
     text = f"已删除{ctx.branch.name}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
+    if removed or cancelled:
+        text += f"\n已撤下尚未开始的 {removed + cancelled} 次活动。"
+    return Reply(text + "\n已经举行的活动和积分不受影响。")
+
+
+def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
+    """删除日程 中心组学习 by a leader: the bureau's own schedule (see handlers/schedule.py)."""
+    schedule = next((s for s in bureau_schedules(ctx.session) if s.activity_type == kind.value),
+                    None)
+    if schedule is None:
+        return Reply.error(f"{BUREAU}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+    removed, cancelled = corrections.delete_schedule(
+        ctx.session, schedule=schedule, by=ctx.member, reason=f"删除日程 {kind.value}",
+        now=ctx.now)
+    ctx.audit("schedule.delete", target=BUREAU,
+              detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
+                      "removed": removed, "cancelled": cancelled})
+    text = f"已删除{BUREAU}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
     if removed or cancelled:
         text += f"\n已撤下尚未开始的 {removed + cancelled} 次活动。"
     return Reply(text + "\n已经举行的活动和积分不受影响。")

@@ -14,7 +14,14 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.attendance import DEFAULT_DURATION, DURATIONS
+from bot.domain.attendance import (
+    AUDIENCE_LABELS,
+    BUREAU_COMMITTEE,
+    COMMITTEE_TYPES,
+    DEFAULT_DURATION,
+    DURATIONS,
+    parse_activity_type,
+)
 from bot.domain.text import show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
@@ -30,12 +37,13 @@ from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Ro
 from storage import org
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
-from storage.schedules import branch_schedules, save_schedule
+from storage.schedules import branch_schedules, bureau_schedules, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
     "夜学": ActivityType.NIGHT_STUDY}
 POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
+BUREAU = "局党委"  # how a bureau schedule's scope is named in replies
 POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
 
 
@@ -47,10 +55,14 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
             allowed = "、".join(ROLE_LABELS[r] for r in Role if r in setting.roles)
             return Reply.error(f"「设置 {head}」仅限{allowed}使用。")
         return setting.handler(ctx, tail.strip())
-    if head in KIND_WORDS:
+    # 中心组学习, 中心组, 大讲堂…: the aliases 开始 accepts name the same kinds here.
+    kind = KIND_WORDS.get(head) or (parse_activity_type(head) if head else None)
+    if kind is not None:
+        if is_bureau_schedule(ctx, kind):
+            return set_schedule(ctx, kind, tail.strip())
         if ctx.role not in MANAGERS:
             return Reply.error("设置活动日程仅限书记、委员、管理员使用。")
-        return set_schedule(ctx, KIND_WORDS[head], tail.strip())
+        return set_schedule(ctx, kind, tail.strip())
     known = "、".join(["主题党日", "夜学", *ctx.registry.settings])
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
@@ -75,8 +87,16 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
     return Spec(parse_rule(" ".join(words)), minutes, policy)
 
 
+def is_bureau_schedule(ctx: Ctx, kind: ActivityType) -> bool:
+    """中心组学习 and 第一议题 set by a leader in the leaders' group or privately are the
+    bureau's own: no branch, and they expect the bureau's party committee."""
+    return (kind in COMMITTEE_TYPES and ctx.role in LEADERS
+            and (ctx.binding is None or ctx.binding.is_leaders))
+
+
 def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
-    if ctx.branch is None:
+    bureau = is_bureau_schedule(ctx, kind)
+    if ctx.branch is None and not bureau:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
     if not text.strip():
         return Reply.error(f"缺少{kind.value}的日期和时间。\n"
@@ -85,6 +105,8 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
         return Reply.error(f"删除固定日程请发送「删除日程 {kind.value}」；"
                            "只取消某一次活动请在活动当天发送「取消活动 原因」。")
     group = None
+    branch_id = None if bureau else ctx.branch.id  # type: ignore[union-attr]
+    scope = BUREAU if bureau else ctx.branch.name  # type: ignore[union-attr]
     if kind == ActivityType.GROUP_MEETING:
         # A 党小组会 is one party group's: each group has its own schedule.
         first, _, text = text.strip().partition(" ")
@@ -97,27 +119,32 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
     policy = spec.policy
-    old = next((s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)
+    current = (bureau_schedules(ctx.session) if bureau
+               else branch_schedules(ctx.session, branch_id=branch_id))  # type: ignore[arg-type]
+    old = next((s for s in current
                 if s.activity_type == kind.value
                 and s.party_group_id == (group.id if group else None)), None)
     before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
               if old is not None else None)
-    schedule = save_schedule(ctx.session, branch_id=ctx.branch.id, kind=kind.value,
+    schedule = save_schedule(ctx.session, branch_id=branch_id, kind=kind.value,
                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
                              policy=policy, now=ctx.now,
                              by=ctx.member.id if ctx.member else None,
                              party_group_id=group.id if group else None)
-    ctx.audit("schedule.set", target=ctx.branch.name,
+    ctx.audit("schedule.set", target=scope,
               detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})
     what = f"{kind.value}·{group.name}" if group else kind.value
     verb = "已改为" if before is not None else "已设置"
-    lines = [f"{verb} {ctx.branch.name} {what}：{schedule.rule}，"
+    lines = [f"{verb} {scope} {what}：{schedule.rule}，"
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
+    if bureau:
+        lines.append(f"应到：{AUDIENCE_LABELS[BUREAU_COMMITTEE]}。提醒发到领导群，"
+                     "开始后未签到的委员私聊提醒一次。")
     return Reply("\n".join(lines))
 
 
@@ -169,8 +196,19 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def _bureau_agenda(ctx: Ctx) -> Reply:
-    """A leader in a private chat: each branch's next activity, and how to see one branch."""
-    lines = ["各支部接下来的活动："]
+    """A leader in a private chat: the bureau's own schedules, each branch's next activity,
+    and how to see one branch."""
+    lines = []
+    own = bureau_schedules(ctx.session)
+    if own:
+        lines.append(f"{BUREAU}的日程：")
+        lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}"
+                  + (f"（暂停至 {show_date(s.paused_until, today=ctx.local_now.date())}）"
+                     if s.paused_until else "")
+                  + (f"，下次 " + _line(nxt[0], ctx, s.activity_type)[2:]
+                     if (nxt := _upcoming(ctx, s, 1)) else "")
+                  for s in own]
+    lines.append("各支部接下来的活动：")
     for branch in org_branches(ctx.session):
         found = sorted(((o, s.activity_type)
                         for s in branch_schedules(ctx.session, branch_id=branch.id)

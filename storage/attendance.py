@@ -72,6 +72,7 @@ def open_activity(
     opened_by: int | None = None,
     duration: timedelta | None = None,
     schedule_id: int | None = None,
+    audience_branch_ids: list[int] | None = None,
 ) -> Activity:
     times = plan_times(
         activity_type,
@@ -93,6 +94,7 @@ def open_activity(
         opened_by=opened_by,
         schedule_id=schedule_id,
         created_at=now,
+        audience_branch_ids=audience_branch_ids,
     )
     session.add(activity)
     session.flush()
@@ -147,9 +149,11 @@ def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> 
     ).first()
 
 
-def record_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
+def record_activity(session: Session, *, branch_id: int | None, now: datetime,
+                    window: timedelta = RATING_WINDOW) -> Activity | None:
     """The activity whose record a secretary works on: the current one, else the latest
-    not yet finalized, else the latest finalized within the last week (to correct it)."""
+    not yet finalized, else the latest finalized that started within `window` (to correct
+    it; for 补签 the rules' attendance.makeup_window_days)."""
     current = current_activity(session, branch_id=branch_id, now=now)
     if current is not None:
         return current
@@ -161,7 +165,7 @@ def record_activity(session: Session, *, branch_id: int | None, now: datetime) -
     if pending is not None:
         return pending
     return session.exec(
-        started.where(Activity.starts_at >= now - RATING_WINDOW).order_by(Activity.starts_at.desc())
+        started.where(Activity.starts_at >= now - window).order_by(Activity.starts_at.desc())
     ).first()
 
 
@@ -188,6 +192,8 @@ def _expected_condition(activity: Activity):
                    party_group_id=activity.party_group_id)
     if activity.branch_id is not None:
         conditions.append(Member.branch_id == activity.branch_id)
+    if activity.audience_branch_ids is not None:  # a lecture's explicit audience
+        conditions.append(Member.branch_id.in_(activity.audience_branch_ids))  # type: ignore[union-attr]
     if who == PARTY_GROUP:
         conditions.append(Member.party_group_id == activity.party_group_id)
     elif who == BRANCH_COMMITTEE:
@@ -202,6 +208,9 @@ def is_expected(member: Member, activity: Activity) -> bool:
     if not member.active:
         return False
     if activity.branch_id is not None and member.branch_id != activity.branch_id:
+        return False
+    if (activity.audience_branch_ids is not None
+            and member.branch_id not in activity.audience_branch_ids):
         return False
     who = audience(activity.type, branch_id=activity.branch_id,
                    party_group_id=activity.party_group_id)

@@ -195,6 +195,9 @@ class Activity(SQLModel, table=True):
     cancelled_at: datetime | None = utc_field(nullable=True)
     cancelled_by: int | None = Field(default=None, foreign_key="member.id")
     cancel_reason: str | None = None
+    # expected (issue 10): a bureau-wide lecture's explicit audience (开始 大讲堂 … 对象 城关、交警):
+    # the branches whose members it expects; None: the type's own audience.
+    audience_branch_ids: list[int] | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Attendance(SQLModel, table=True):

@@ -47,6 +47,13 @@ def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:
         .order_by(Schedule.id)).all())
 
 
+def bureau_schedules(session: Session) -> list[Schedule]:
+    """The bureau's own schedules (中心组学习, 第一议题 for the party committee): no branch."""
+    return list(session.exec(select(Schedule).where(
+        Schedule.branch_id.is_(None), Schedule.active == True)  # type: ignore[union-attr]  # noqa: E712
+        .order_by(Schedule.id)).all())
+
+
 def all_schedules(session: Session) -> list[tuple[Schedule, str | None]]:
     """Every schedule with its branch's name (None for a bureau-wide one)."""
     return [(s, name) for s, name in session.exec(

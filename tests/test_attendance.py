@@ -250,7 +250,7 @@ def test_a_bureau_wide_lecture_is_checked_in_from_the_branch_group(runtime, chat
         bind_chat(session, None, "leaders", leaders=True)
 
     seed(runtime.engine, leader)
-    asked = chat.say("boss", "开始 大讲堂 全面从严治党 主讲 赵局长", chat="leaders").text
+    asked = chat.say("boss", "开始 大讲堂 全面从严治党 对象 全体 主讲 赵局长", chat="leaders").text
     assert "涉及 2 个支部" in asked and "确认" in asked  # nothing opens before 确认
     assert "现在没有" in chat.say("m1", "签到", chat="g1").text
     assert "开始了" in chat.say("boss", "确认", chat="leaders").text

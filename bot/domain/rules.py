@@ -34,6 +34,8 @@ class Rules:
     attendance_by_type: dict[str, dict[str, int]] = field(default_factory=dict)
     study_points_per_30_minutes: int = 1
     study_daily_cap: int = 4
+    # 补签 re-opens a confirmed record only this many days after the activity started.
+    makeup_window_days: int = 7
     tiers: TierRules = field(default_factory=TierRules)
     # The exact text loaded and its digest, so each ledger entry names its rules version.
     source: str = ""
@@ -59,6 +61,9 @@ def parse_rules(text: str) -> Rules:
         raise RulesError(f"规则文件不是有效的 TOML：{exc}") from exc
     att = data.get("attendance", {})
     base = {k: _int(att, k, f"attendance.{k}") for k in STATUSES if k in att}
+    makeup_window_days = _int(att, "makeup_window_days", "attendance", default=7)
+    if makeup_window_days < 0:
+        raise RulesError("attendance.makeup_window_days 不能是负数")
     by_type: dict[str, dict[str, int]] = {}
     for type_name, values in (att.get("by_type") or {}).items():
         by_type[type_name] = {
@@ -85,6 +90,7 @@ def parse_rules(text: str) -> Rules:
         attendance_by_type=by_type,
         study_points_per_30_minutes=_int(study, "points_per_30_minutes", "study", default=1),
         study_daily_cap=_int(study, "daily_cap", "study", default=4),
+        makeup_window_days=makeup_window_days,
         tiers=tiers,
         source=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],

@@ -76,11 +76,12 @@ class Recipient:
 class GroupChat:
     platform: str
     chat_id: str
+    target_kind: str = "group"  # "leaders" for the leaders' group (bureau schedules)
 
 
 @dataclass(frozen=True)
 class BranchView:
-    id: int
+    id: int | None  # None: the bureau's own schedules (中心组学习, 第一议题)
     name: str
     groups: tuple[GroupChat, ...]
     secretaries: tuple[Recipient, ...]
@@ -100,7 +101,7 @@ class Expected:
 @dataclass(frozen=True)
 class ActivityView:
     id: int
-    branch_id: int
+    branch_id: int | None
     type: str
     topic: str
     starts_at: datetime
@@ -197,11 +198,11 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
                 f"【明日活动】{title}\n时间：{when}\n{leave_line}")
     for group in branch.groups:
         if GROUP_BEFORE in times:
-            add(GROUP_BEFORE, "group", group.platform, group.chat_id,
+            add(GROUP_BEFORE, group.target_kind, group.platform, group.chat_id,
                 f"【活动提醒】{title}\n{_clock(start, tz)} 开始（{when}）。"
                 "不能参加的同志请提前发送「请假 原因」。")
         if START in times:
-            add(START, "group", group.platform, group.chat_id,
+            add(START, group.target_kind, group.platform, group.chat_id,
                 f"【{activity.type}】现在开始，请到场的同志发送「签到」。")
     if NUDGE in times:
         for person in missing:

@@ -98,6 +98,10 @@ class Ticker:
             _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
+            self._tick_bureau(session, since, now, result)
+        _count_enqueued(result.enqueued[before:])
+        before = len(result.enqueued)
+        with session_scope(self.engine) as session:
             self._weekly(session, since, now, result)
             self._enqueue(session, committee_reminders(session, since=since, now=now,
                                                        settings=self.settings, rules=self.rules),
@@ -191,9 +195,14 @@ class Ticker:
         return min(since, now - grace), now
 
     def _scheduled_activities(self, session: Session, since: datetime, now: datetime,
-                              branch_id: int | None = None) -> list[Activity]:
-        query = select(Activity).join(Branch, Branch.id == Activity.branch_id).where(
-            Branch.active == True,  # noqa: E712
+                              branch_id: int | None = None, *,
+                              bureau: bool = False) -> list[Activity]:
+        if bureau:  # the bureau's own schedules (中心组学习, 第一议题): no branch
+            query = select(Activity).where(Activity.branch_id.is_(None))  # type: ignore[union-attr]
+        else:
+            query = select(Activity).join(Branch, Branch.id == Activity.branch_id).where(
+                Branch.active == True)  # noqa: E712
+        query = query.where(
             Activity.status != attendance_store.CANCELLED,
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             # Wide enough for the day-before reminder and a missing list held over
@@ -233,6 +242,25 @@ class Ticker:
             reminders += p.activity_reminders(activity_view(session, view, activity), view, tz,
                                               quiet)
         reminders = [r for r in reminders if not p.is_paused(view, r.due_at, tz)]
+        self._enqueue(session, reminders, since, now, result)
+
+    def _tick_bureau(self, session: Session, since: datetime, now: datetime,
+                     result: TickResult) -> None:
+        """The bureau's scheduled activities get a branch's reminders: the leaders' group in
+        place of the branch group, the leader who set the schedule in place of the
+        secretary, and a private nudge to each committee member still missing."""
+        first, last = self._window(since, now)
+        tz = self.settings.tz
+        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        reminders: list[p.Reminder] = []
+        for activity in self._scheduled_activities(session, since, now, bureau=True):
+            due = p.reminder_times(p.ReminderPlan(), activity.starts_at, activity.ends_at, tz,
+                                   quiet).values()
+            if not any(first <= d <= last for d in due):
+                continue  # most ticks: nothing due, nothing gathered
+            view = bureau_view(session, activity=activity)
+            reminders += p.activity_reminders(activity_view(session, view, activity), view, tz,
+                                              quiet)
         self._enqueue(session, reminders, since, now, result)
 
     def _enqueue(self, session: Session, reminders: list[p.Reminder], since: datetime,
@@ -377,6 +405,24 @@ def branch_view(session: Session, *, branch_id: int) -> p.BranchView:
         paused_until=settings_row.paused_until if settings_row else None,
         plan=p.ReminderPlan.from_overrides(settings_row.plan if settings_row else None),
     )
+
+
+def bureau_view(session: Session, *, activity: Activity) -> p.BranchView:
+    """A bureau schedule's stand-in for a branch: the leaders' group(s), and as organizer
+    the leader who set the schedule (every active leader if they are gone)."""
+    groups = tuple(
+        p.GroupChat(b.platform, b.chat_id, "leaders") for b in session.exec(
+            select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
+            .order_by(ChatBinding.id)).all())
+    schedule = session.get(Schedule, activity.schedule_id) if activity.schedule_id else None
+    setter = session.get(Member, schedule.created_by) if schedule and schedule.created_by else None
+    organizers = [setter] if setter is not None and setter.active else session.exec(
+        select(Member).where(Member.role == Role.LEADER, Member.active == True)  # noqa: E712
+        .order_by(Member.id)).all()
+    prefer = groups[0].platform if groups else None
+    return p.BranchView(id=None, name="局党委", groups=groups,
+                        secretaries=tuple(r for _, r in _recipients(session, organizers,
+                                                                    prefer=prefer)))
 
 
 def activity_view(session: Session, branch: p.BranchView, activity: Activity) -> p.ActivityView:

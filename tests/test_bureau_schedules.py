@@ -1,0 +1,119 @@
+"""中心组学习 and 第一议题 scheduled by a leader for the bureau's party committee.
+
+The user's situation (issue 13): a leader in the leaders' group sets the 中心组学习 for
+the second Thursday of each month; the committee members get the reminders a branch gets
+(the leaders' group before and at the start, a private nudge to a member who has not
+checked in, the list of the missing to the leader who set it), nobody else is expected,
+quiet hours hold, and two replicas ticking at once send each message once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.scheduling import plan as p
+from bot.scheduling.tick import Ticker
+from storage import attendance as store
+from storage.models import Activity, OutboxMessage, Role, Schedule
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+@pytest.fixture
+def bureau(engine):
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, None, "张局长", role=Role.LEADER, wecom="lead", bureau_committee=True)
+        make_member(session, branch, "李委员", role=Role.SECRETARY, wecom="li",
+                    bureau_committee=True)
+        make_member(session, branch, "王委员", wecom="wang", bureau_committee=True)
+        make_member(session, branch, "赵党员", wecom="zhao")  # not on the committee
+        bind_chat(session, branch, "g1")
+        bind_chat(session, None, "lg", leaders=True)
+    seed(engine, build)
+
+
+def outbox(engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all())
+
+
+def test_a_leader_schedules_the_central_study_and_the_committee_gets_a_branchs_reminders(
+        runtime, chat, engine, bureau):
+    reply = chat.say("lead", "设置 中心组学习 每月第二个周四 9:00 2小时", chat="lg")
+    assert not reply.is_error, reply.text
+    assert "局党委 理论学习中心组" in reply.text and "12月10日 周四 09:00" in reply.text
+    assert "应到：党委委员" in reply.text
+    [schedule] = Session(engine).exec(select(Schedule)).all()
+    assert schedule.branch_id is None
+
+    replicas = [Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+                for _ in range(2)]
+
+    def tick_at(*when: int) -> None:
+        runtime.clock.set(local(*when))
+        for ticker in replicas:  # two replicas on one database, at the same moment
+            ticker.tick()
+
+    tick_at(2026, 12, 7, 10, 0)  # within three days: the activity exists
+    with Session(engine) as session:
+        [activity] = session.exec(select(Activity)).all()
+        assert (activity.branch_id, activity.type) == (None, "理论学习中心组")
+        expected = {m.name for m in store.expected_members(session, activity=activity)}
+    assert expected == {"张局长", "李委员", "王委员"}  # the committee, not 赵党员
+
+    tick_at(2026, 12, 9, 9, 0)  # the day before: the leader who set it, privately
+    tick_at(2026, 12, 10, 8, 0)  # an hour before: the leaders' group
+    tick_at(2026, 12, 10, 9, 0)  # the start: the leaders' group
+    assert not chat.say("li", "签到", chat="lg").is_error
+    tick_at(2026, 12, 10, 9, 15)  # nudges to the committee members still missing
+    tick_at(2026, 12, 10, 11, 0)  # the end: the missing, privately to the organizer
+
+    sent = [(m.kind, m.target_kind, m.target) for m in outbox(engine)]
+    assert Counter(sent) == Counter({  # each once, though two replicas ticked
+        (p.DAY_BEFORE, "user", "lead"): 1,
+        (p.GROUP_BEFORE, "leaders", "lg"): 1,
+        (p.START, "leaders", "lg"): 1,
+        (p.NUDGE, "user", "lead"): 1,
+        (p.NUDGE, "user", "wang"): 1,
+        (p.MISSING, "user", "lead"): 1,
+    })
+    texts = {m.kind: m.payload["text"] for m in outbox(engine) if m.target == "lead"}
+    assert "理论学习中心组" in texts[p.DAY_BEFORE]
+    assert "应到 3 人，签到 1 人" in texts[p.MISSING] and "王委员" in texts[p.MISSING]
+    assert not any(m.target in ("g1", "zhao") for m in outbox(engine))  # no branch is told
+
+
+def test_a_first_topic_before_quiet_hours_end_waits_for_them(runtime, chat, engine, bureau):
+    assert not chat.say("lead", "设置 第一议题 每周一 8:00 1小时").is_error  # privately
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    for when in [(2026, 11, 27, 9, 0), (2026, 11, 30, 7, 0), (2026, 11, 30, 7, 30)]:
+        runtime.clock.set(local(*when))
+        ticker.tick()
+    [before] = [m for m in outbox(engine) if m.kind == p.GROUP_BEFORE]
+    assert before.target == "lg"
+    assert before.created_at.astimezone(local(2026, 1, 1).tzinfo) == local(2026, 11, 30, 7, 30)
+
+
+def test_the_leaders_group_lists_and_deletes_the_bureau_schedules(chat, engine, bureau):
+    chat.say("lead", "设置 中心组学习 每月第二个周四 9:00 2小时", chat="lg")
+    chat.say("lead", "设置 第一议题 每周一 8:30 1小时", chat="lg")
+    agenda = chat.say("li", "日程", chat="lg").text
+    assert "局党委的日程" in agenda
+    assert "理论学习中心组：每月第二个周四 09:00" in agenda and "第一议题：每周一 08:30" in agenda
+    assert "城关支部：还没有固定日程" in agenda
+
+    # A secretary in the leaders' group may not set the bureau's schedules.
+    assert chat.say("li", "设置 第一议题 每周二 8:30", chat="lg").is_error
+    assert chat.say("li", "删除日程 中心组学习", chat="lg").is_error
+
+    reply = chat.say("lead", "删除日程 中心组学习", chat="lg")
+    assert not reply.is_error and "已删除局党委的理论学习中心组日程" in reply.text
+    with Session(engine) as session:
+        active = [s.activity_type for s in session.exec(select(Schedule)) if s.active]
+    assert active == ["第一议题"]
+    assert "理论学习中心组" not in chat.say("lead", "日程", chat="lg").text
+    assert chat.say("lead", "删除日程 中心组学习", chat="lg").is_error  # nothing left to delete
