@@ -36,6 +36,14 @@ MSG_KEYS = {"sampleText": {"content"}, "sampleMarkdown": {"title", "text"}}
 ROBOT_WINDOW_MS = 3_600_000
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5; 20 check-ins and their replies
+    # arriving at once overflowed it and djbot's webhook replies failed with a reset
+    # connection (then went by the outbox). A real gateway accepts far more.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class Received:
     path: str
@@ -84,7 +92,7 @@ class FakeDingtalk:
         self.acks: list[dict] = []
         self.connections = 0
         self._drop_connection = threading.Event()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._http = _Server(("127.0.0.1", 0), self._handler_class())
         self._ws = serve(self._ws_session, "127.0.0.1", 0)
         self._threads = [threading.Thread(target=self._http.serve_forever,
                                           kwargs={"poll_interval": 0.05}, daemon=True),

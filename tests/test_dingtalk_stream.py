@@ -159,7 +159,8 @@ def test_night_study_over_stream_mode(fake, database, replicas):
     assert _count(engine, Attendance, Attendance.status == AttendanceStatus.LEAVE) == 1
     for sender, (msg_id, _) in checkins.items():
         expected = 2 if sender <= "m05" else 1
-        assert fake.wait_for(lambda: len(fake.delivered(f"/session/{msg_id}")) == expected, 30)
+        assert fake.wait_for(lambda: len(fake.delivered(f"/session/{msg_id}")) == expected, 10), \
+            (sender, len(fake.delivered(f"/session/{msg_id}")), replicas.logs())
         bodies = [r.body for r in fake.delivered(f"/session/{msg_id}")]
         assert all(b == bodies[0] for b in bodies)  # the redelivery got the same reply
         assert bodies[0]["at"]["atUserIds"] == [sender]
