@@ -43,6 +43,7 @@ from bench import loadgen  # noqa: E402
 from tests import fake_wecom as fw  # noqa: E402  (wechatpy's own encryption, as WeCom does)
 
 CHAT = "grp-bench"
+ROSTER_PART = 5000  # storage.roster.MAX_ROWS
 
 
 # --- the baseline: verify, decrypt, answer ---------------------------------------------
@@ -286,16 +287,20 @@ def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJBOT_DATABASE_URL": db_url,
            "DJBOT_LOG_LEVEL": "WARNING", **PLATFORM.env}
     total = args.members + args.burst
-    roster = work / f"roster-{tag}.csv"
     sec = PLATFORM.roster_line.format(name="书记", role="书记", i="sec")
-    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n" + sec + "".join(
-        PLATFORM.roster_line.format(name=f"党员{i:05d}", role="党员", i=f"u{i:05d}")
-        for i in range(total)), encoding="utf-8")
+    lines = [sec] + [PLATFORM.roster_line.format(name=f"党员{i:05d}", role="党员", i=f"u{i:05d}")
+                     for i in range(total)]
     if not db_url.startswith("sqlite"):  # djbot migrates only SQLite by itself
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=work,
                        check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster)], env=env,
-                   cwd=work, check=True, capture_output=True)
+    # A roster file holds at most 5,000 people: a bigger bench goes in in parts.
+    for part, start in enumerate(range(0, len(lines), ROSTER_PART)):
+        roster = work / f"roster-{tag}-{part}.csv"
+        roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n"
+                          + "".join(lines[start:start + ROSTER_PART]), encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster),
+                        *(["--partial"] if part else [])], env=env, cwd=work, check=True,
+                       capture_output=True)
     sat = PLATFORM.requests_for(range(0, args.members), f"sat{tag}")
     burst = PLATFORM.requests_for(range(args.members, total), f"burst{tag}")
     port = free_port()
@@ -370,8 +375,9 @@ def main(platform: Platform = WECOM) -> None:
     PLATFORM = platform
     parser = argparse.ArgumentParser(
         description=f"{platform.name} check-in callbacks: djbot beside the one-commit baseline")
-    parser.add_argument("--members", type=int, default=3500,
-                        help="djbot's saturation check-ins, one member each (a roster holds 5,000)")
+    parser.add_argument("--members", type=int, default=12000,
+                        help="djbot's saturation check-ins, one member each "
+                             "(imported 5,000 at a time)")
     parser.add_argument("--baseline-requests", type=int, default=30000)
     parser.add_argument("--seconds", type=float, default=10, help="saturation time limit")
     parser.add_argument("--burst", type=int, default=1000)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import logging
 from contextlib import asynccontextmanager
 
@@ -39,9 +41,12 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
             for service in reversed(services):
                 if start_background:
                     await service.stop()
+            # Messages still queued are handled and committed before the process ends.
+            await asyncio.to_thread(runtime.dispatcher.close)
 
     app = FastAPI(title="djbot", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)  # no map of the service for strangers
+                  openapi_url=None,  # no map of the service for strangers
+                  **_telemetry_options())
     app.state.runtime = runtime
     app.state.services = services
     app.state.senders = {}  # platform -> outbox Sender; adapters add theirs in mount()
@@ -70,3 +75,18 @@ def create_app(runtime: Runtime, *, start_background: bool = True) -> FastAPI:
     # Ticks and outbox delivery run in every replica; the tables make them safe to share.
     services.append(SchedulerService(runtime, app.state.senders))
     return app
+
+
+def _telemetry_options() -> dict:
+    """FastAPI's native OpenTelemetry (0.16x), off unless the deployment configures
+    OpenTelemetry (an OTEL_* variable): otherwise it asked the environment for its three
+    providers on every request, a tenth of a check-in callback's CPU. djbot's own /metrics
+    and request ids do not depend on it."""
+    import inspect
+    import os
+
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}  # an older FastAPI has none
+    if any(name.startswith("OTEL_") for name in os.environ):
+        return {}
+    return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -70,3 +71,16 @@ class Ctx:
         )
         self.session.add(entry)
         return entry
+
+
+@dataclass(frozen=True)
+class QuickCtx:
+    """What a command's quick lane gets: the message and a plain connection in an open
+    transaction, no session and nothing looked up yet (the lane reads what it needs in one
+    statement). The dispatcher has checked the text, the command and its arguments."""
+
+    message: IncomingMessage
+    conn: Connection
+    now: datetime
+    settings: Settings
+    rules: Rules

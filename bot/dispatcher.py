@@ -7,26 +7,28 @@ arguments each get a short Chinese answer that says what to do, and change nothi
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from bot import metrics
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import Ctx
+from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean
+from bot.writer import MessageWriter
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
 from storage import org
 from storage.errors import Conflict
+from storage.prepared import Prepared
 from storage.models import (
     ROLE_LABELS,
     Branch,
@@ -64,6 +66,10 @@ BINDING_WITH_BRANCH = (
     )
 )
 RECORD_MESSAGE = insert(ProcessedMessage.__table__)
+# The same two for the quick lane, run on the driver's cursor (storage.prepared).
+QUICK_STORED_REPLY = Prepared(STORED_REPLY)
+QUICK_RECORD_MESSAGE = Prepared(RECORD_MESSAGE, keys=("platform", "message_id", "chat_id",
+                                                      "sender_id", "received_at", "reply"))
 
 # No command needs more; a longer message is refused before it is parsed or echoed.
 MAX_MESSAGE_CHARS = 1000
@@ -71,6 +77,9 @@ MAX_MESSAGE_CHARS = 1000
 # A racing duplicate (same message id, or the same member checking in from two
 # replicas) loses on a unique constraint; the retry then sees the winner's row.
 MAX_ATTEMPTS = 4
+
+# Writer threads on a server database: concurrent transactions, each its own connection.
+SERVER_WRITERS = 8
 
 
 @dataclass
@@ -81,19 +90,117 @@ class Dispatcher:
     registry: CommandRegistry
     rules: Rules
 
+    # Off only to compare the two lanes (tests/test_checkin_quick.py).
+    quick_lane: bool = True
+    _writer: MessageWriter | None = field(default=None, init=False, repr=False)
+
     async def handle(self, message: IncomingMessage) -> Reply:
         """Handle one message off the event loop; the reply is committed before it returns."""
-        return await asyncio.to_thread(self.handle_sync, message)
+        return (await self.handle_delivery(message))[0]
 
     async def handle_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
-        """Like handle, plus whether this delivery was a repeat answered from the stored reply."""
-        return await asyncio.to_thread(self.handle_sync_delivery, message)
+        """Like handle, plus whether this delivery was a repeat answered from the stored reply.
+
+        The message waits in the writer's queue: SQLite's one writer (several threads on
+        PostgreSQL), and quick-lane check-ins that arrive together commit together."""
+        if self._writer is None:
+            threads = 1 if self.engine.dialect.name == "sqlite" else SERVER_WRITERS
+            self._writer = MessageWriter(self.handle_batch, threads=threads)
+        return await self._writer.submit(message)
+
+    def close(self) -> None:
+        """Let the writer threads finish what is queued and stop (the service's shutdown)."""
+        if self._writer is not None:
+            self._writer.close()
 
     def handle_sync(self, message: IncomingMessage) -> Reply:
         return self.handle_sync_delivery(message)[0]
 
-    def handle_sync_delivery(self, message: IncomingMessage) -> tuple[Reply, bool]:
+    def handle_batch(self, messages: list[IncomingMessage],
+                     contexts: list[contextvars.Context] | None = None,
+                     ) -> list[tuple[Reply, bool] | BaseException]:
+        """Handle messages taken from the queue together: the quick lane's in one transaction
+        (group commit: one COMMIT for all, each answered only after it), the others one by
+        one. Should anything in the shared transaction fail (a unique key another replica
+        won, a busy database), it is rolled back whole and every message goes alone.
+        `contexts` are the senders' (their request ids in the log lines), one per message."""
+        contexts = contexts or [contextvars.copy_context() for _ in messages]
         started = time.perf_counter()
+        done: dict[int, tuple[Reply, str | None, bool]] = {}
+        declined: set[int] = set()  # the quick lane has said no: straight to the general path
+        if self.quick_lane and len(messages) > 1:
+            try:
+                with self.engine.begin() as conn:
+                    for index, message in enumerate(messages):
+                        answered = self.quick(conn, message)
+                        if answered is not None:
+                            done[index] = answered
+                        else:
+                            declined.add(index)
+            except Exception as exc:  # noqa: BLE001 - every message is tried again alone
+                log.info("batch of %d rolled back (%s); handling each alone", len(messages),
+                         type(exc).__name__)
+                done, declined = {}, set()
+        results: list[tuple[Reply, bool] | BaseException] = []
+        for index, message in enumerate(messages):
+            if index in done:
+                reply, command, repeated = done[index]
+                contexts[index].run(self._handled, message, reply, command, repeated, started)
+                results.append((reply, repeated))
+                continue
+            try:
+                results.append(contexts[index].run(self.handle_sync_delivery, message,
+                                                   quick=index not in declined))
+            except Exception as exc:  # noqa: BLE001 - handed to the message's own caller
+                results.append(exc)
+        return results
+
+    def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str, bool] | None:
+        """The message through its command's quick lane, on `conn`'s open transaction: the
+        reply recorded with it, or a retry's stored reply; None when the command has no
+        lane or the lane declines (the general path then answers)."""
+        if message.is_private:
+            return None
+        text = clean(message.text)
+        if not text or len(text) > MAX_MESSAGE_CHARS:
+            return None
+        command, arg_text = self.registry.match(text)
+        if command is None or command.quick is None:
+            return None
+        now = self.clock.now()
+        today = now.astimezone(self.settings.tz).date()
+        _, problem = command.parse(arg_text, ParseEnv(today=today))
+        if problem is not None:
+            return None
+        stored = QUICK_STORED_REPLY.first(conn, {"platform": message.platform,
+                                                 "message_id": message.message_id})
+        if stored is not None:
+            return Reply.from_dict(stored[0]), command.name, True
+        reply = command.quick(QuickCtx(message=message, conn=conn, now=now,
+                                       settings=self.settings, rules=self.rules))
+        if reply is None:
+            return None
+        QUICK_RECORD_MESSAGE.rows(conn, {
+            "platform": message.platform, "message_id": message.message_id,
+            "chat_id": message.chat_id, "sender_id": message.sender_id, "received_at": now,
+            "reply": reply.to_dict()})
+        return reply, command.name, False
+
+    def handle_sync_delivery(self, message: IncomingMessage, *,
+                             quick: bool = True) -> tuple[Reply, bool]:
+        started = time.perf_counter()
+        if quick and self.quick_lane:
+            try:
+                with self.engine.begin() as conn:
+                    answered = self.quick(conn, message)
+            except (IntegrityError, OperationalError) as exc:  # the general path retries
+                log.info("quick lane gave way on message %s (%s)", message.message_id,
+                         type(exc).__name__)
+                answered = None
+            if answered is not None:
+                reply, command, repeated = answered
+                self._handled(message, reply, command, repeated, started)
+                return reply, repeated
         for attempt in range(MAX_ATTEMPTS):
             try:
                 reply, command, repeated = self._handle_once(message)
@@ -106,17 +213,20 @@ class Dispatcher:
                 log.warning("database busy on message %s, retrying", message.message_id)
         else:  # pragma: no cover - only after repeated conflicts
             raise RuntimeError(f"message {message.message_id} kept conflicting")
-        metrics.command_latency(command or "-", time.perf_counter() - started)
-        log.info(
-            "handled",
-            extra={
+        self._handled(message, reply, command, repeated, started)
+        return reply, repeated
+
+    def _handled(self, message: IncomingMessage, reply: Reply, command: str | None,
+                 repeated: bool, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        metrics.command_latency(command or "-", elapsed)
+        if log.isEnabledFor(logging.INFO):  # the record's extras cost more than the check
+            log.info("handled", extra={
                 "platform": message.platform,
                 "command": command or "-",
                 "outcome": "repeat" if repeated else ("error" if reply.is_error else "ok"),
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return reply, repeated
+                "ms": round(elapsed * 1000, 1),
+            })
 
     def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
         with Session(self.engine, expire_on_commit=False) as session:

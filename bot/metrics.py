@@ -132,25 +132,31 @@ def incoming_request_id(value: str | None) -> str:
 
 
 def install(app: FastAPI, engine: Engine) -> None:
-    """Add /metrics and the request-id middleware (which also counts platform callbacks)."""
+    """Add /metrics and the request-id middleware (which also counts platform callbacks and
+    hands the POST callback routes in app.state.callback_routes their requests)."""
     from fastapi import Response
 
     @app.get("/metrics", include_in_schema=False)
     def metrics_endpoint():  # no annotation: FastAPI would look Response up in this module
         return Response(render(engine), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestIdMiddleware)
+    app.state.callback_routes = {}
+    app.add_middleware(RequestIdMiddleware, callback_routes=app.state.callback_routes)
 
 
 class RequestIdMiddleware:
     """X-Request-ID in and out (and in every log line), and platform callbacks counted.
 
     A plain ASGI middleware rather than @app.middleware("http"): that one wraps every
-    request in extra tasks and streams, a cost visible on the callback hot path.
+    request in extra tasks and streams, a cost visible on the callback hot path. For the
+    same reason a platform's POST callback (every check-in of a burst) goes from here
+    straight to its endpoint in `callback_routes` (path → ASGI app), past the router and
+    the framework's per-request layers, which it does not use.
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, callback_routes: dict | None = None) -> None:
         self.app = app
+        self.callback_routes = callback_routes if callback_routes is not None else {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -178,8 +184,9 @@ class RequestIdMiddleware:
             await send_with_id(message)
 
         token = request_id_var.set(request_id)
+        endpoint = self.callback_routes.get(scope["path"]) if scope["method"] == "POST" else None
         try:
-            await self.app(scope, receive, send_tracked)
+            await (endpoint or self.app)(scope, receive, send_tracked)
         except Exception:
             # A bug, not bad input: logged here through djbot's logger (JSON lines when
             # DJBOT_LOG_JSON is on, with the request id), counted, answered without details.

@@ -25,12 +25,15 @@ from bot.domain.text import (
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
 if TYPE_CHECKING:
-    from bot.context import Ctx
+    from bot.context import Ctx, QuickCtx
     from bot.core import Reply
 
 # Handlers are plain functions: the database is synchronous, and the dispatcher runs
 # the whole transaction off the event loop (see Dispatcher.handle).
 Handler = Callable[["Ctx", dict[str, Any]], "Reply"]
+# A command's lane without the ORM (only 签到 has one): it answers the command's simple case
+# on a plain connection, or returns None and the handler answers (see Dispatcher.quick).
+QuickHandler = Callable[["QuickCtx"], "Reply | None"]
 # word: one word; int: a whole number (units such as 分 or 星 may be attached);
 # choice: one of a few words; rest: the rest of the line as written; minutes: a duration
 # (45, 45分钟, 1.5小时) in minutes; date: a day (12月31日, 明天, 下周二) as a date;
@@ -140,6 +143,7 @@ class Command:
     needs_member: bool = True
     needs_binding: bool = True
     capability: str = ""
+    quick: QuickHandler | None = None
 
     @property
     def usage(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -29,6 +29,7 @@ from bot.domain.attendance import (
 )
 from bot.domain.rules import Rules
 from storage import ledger, outbox
+from storage.checkin import INSERT_ATTENDANCE
 from storage.errors import Conflict
 from storage.models import (
     Activity,
@@ -343,9 +344,6 @@ def _post_status_points(
 # --- check-in, leave, make-up -------------------------------------------------------
 
 
-_INSERT_ATTENDANCE = insert(Attendance.__table__).returning(Attendance.__table__.c.id)
-
-
 def check_in(
     session: Session,
     *,
@@ -375,7 +373,7 @@ def check_in(
         # busiest write in djbot. A racing duplicate fails here on (activity, member).
         # The returned row is a record of what was written, not tracked by the session.
         row.id = session.execute(
-            _INSERT_ATTENDANCE, {"activity_id": activity.id, "member_id": member.id, **values}
+            INSERT_ATTENDANCE, {"activity_id": activity.id, "member_id": member.id, **values}
         ).scalar_one()
     else:
         changed = session.execute(

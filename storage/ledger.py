@@ -30,7 +30,7 @@ def _insert_ignoring_duplicates(table: Table, dialect: str) -> Insert:
 
 
 @cache
-def _insert_with_rules_lookup(dialect: str) -> Insert:
+def insert_with_rules_lookup(dialect: str) -> Insert:
     # The rules version is looked up inside the INSERT, by digest: no round trip for it.
     ruleset = select(RuleSet.id).where(RuleSet.digest == bindparam("rules_digest"))
     return _insert_ignoring_duplicates(PointEntry.__table__, dialect).values(
@@ -58,18 +58,27 @@ def post(
     The rules version is named by `rules_digest` (the rules that earned it, looked up inside
     the INSERT), or by `ruleset_id` for a correction that reverses an entry under the
     rules that made it."""
-    values = dict(
-        member_id=member_id,
-        branch_id=branch_id,
-        points=points,
-        rule=rule,
-        source_kind=source_kind,
-        source_id=str(source_id),
-        occurred_at=occurred_at,
-        created_at=now,
-        note=note,
-    )
+    values = post_values(member_id=member_id, branch_id=branch_id, points=points, rule=rule,
+                         source_kind=source_kind, source_id=source_id,
+                         occurred_at=occurred_at, now=now, note=note)
     if rules_digest is None:
         return insert_ignoring_duplicates(session, PointEntry, {**values, "ruleset_id": ruleset_id})
-    statement = _insert_with_rules_lookup(session.get_bind().dialect.name)
+    statement = insert_with_rules_lookup(session.get_bind().dialect.name)
     return session.execute(statement, {**values, "rules_digest": rules_digest}).first() is not None
+
+
+# The parameters of insert_with_rules_lookup, for a caller that compiles it for exactly them.
+POST_KEYS = ("member_id", "branch_id", "points", "rule", "source_kind", "source_id",
+             "occurred_at", "created_at", "note", "rules_digest")
+
+
+def post_values(*, member_id: int, branch_id: int | None, points: int, rule: str,
+                source_kind: str, source_id: str | int, occurred_at: datetime, now: datetime,
+                note: str | None = None, rules_digest: str | None = None) -> dict:
+    """One ledger entry's column values (rules_digest only when it is looked up)."""
+    values = dict(member_id=member_id, branch_id=branch_id, points=points, rule=rule,
+                  source_kind=source_kind, source_id=str(source_id), occurred_at=occurred_at,
+                  created_at=now, note=note)
+    if rules_digest is not None:
+        values["rules_digest"] = rules_digest
+    return values

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,8 +65,8 @@ log = logging.getLogger("djbot.wecom")
 # A reply committed after WeCom hung up waits this long for WeCom's retry (to any replica)
 # to collect it, then goes to response_url (AI bot) or message/send (app), once.
 LATE_REPLY_GRACE_SECONDS = 60.0
-# Concurrent dispatcher transactions on a server database (the thread pool's size).
-WRITERS = 8
+# A reply that took this long checks whether WeCom hung up meanwhile (it waits 5 s).
+HUNG_UP_CHECK_SECONDS = 1.0
 STREAM_LIMIT = 20480  # bytes of stream.content
 WORKING = "收到，正在处理…"
 LOST = "这条消息没有处理完，请重新发送。"
@@ -137,12 +138,6 @@ class WecomCallbacks:
     pending: dict[str, asyncio.Task] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
 
-    def __post_init__(self) -> None:
-        # SQLite has one writer: transactions from several threads at once only meet its
-        # lock and sleep in its busy handler, so they are let through one at a time.
-        sqlite = self.runtime.engine.dialect.name == "sqlite"
-        self._writers = asyncio.Semaphore(1 if sqlite else WRITERS)
-
     @property
     def settings(self) -> WecomSettings:
         return self.runtime.settings.wecom
@@ -156,8 +151,8 @@ class WecomCallbacks:
         task.add_done_callback(self.background.discard)
 
     async def _handle(self, message: IncomingMessage) -> tuple[Reply, bool]:
-        async with self._writers:
-            return await self.runtime.dispatcher.handle_delivery(message)
+        # The dispatcher's writer threads bound how many transactions run at once.
+        return await self.runtime.dispatcher.handle_delivery(message)
 
     async def _committed_reply(self, request: Request, message: IncomingMessage,
                                deliver_late: Callable[[Reply], Awaitable[None]]) -> Reply | None:
@@ -168,6 +163,7 @@ class WecomCallbacks:
         committed after WeCom hung up, the reply goes out late, once (see _answer_later).
         """
         key = message.message_id
+        started = time.monotonic()
         task = self.pending.get(key)
         joined = task is not None
         if task is None:
@@ -181,7 +177,9 @@ class WecomCallbacks:
         except Exception:
             log.exception("wecom message %s failed; WeCom will deliver it again", key)
             raise HandlingFailed from None
-        if await request.is_disconnected():
+        # WeCom waits five seconds: a reply ready within one finds it listening, and asking
+        # the server whether the client left costs more than a quick check-in.
+        if time.monotonic() - started >= HUNG_UP_CHECK_SECONDS and await request.is_disconnected():
             log.info("wecom message %s committed after WeCom hung up", key)
             self._answer_later(task, key, deliver_late)
             return None
@@ -369,6 +367,30 @@ async def _handling_failed(request: Request, exc: HandlingFailed) -> Response:
     return PlainTextResponse("try again", status_code=503)
 
 
+class Callback:
+    """A POST callback route as a plain ASGI app, called by the request-id middleware
+    (bot.metrics) before the router.
+
+    Every message of a theme day's burst comes this way. FastAPI's per-request machinery
+    (dependency solving, two exit stacks, its exception wrapper) cost about as much CPU as
+    the check-in's own statements, and these routes use none of it: they read the body
+    themselves and answer a refusal the way the app's exception handlers do.
+    """
+
+    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handle = handle
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.handle(request)
+        except CallbackRejected as exc:
+            response = await _rejected(request, exc)
+        except HandlingFailed as exc:
+            response = await _handling_failed(request, exc)
+        await response(scope, receive, send)
+
+
 def _json(data: str | bytes, what: str) -> Any:
     try:
         return loads_json(data)
@@ -404,18 +426,16 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         async def aibot_verify(request: Request) -> Response:
             return PlainTextResponse(callbacks.verify_url(bot_crypto, request))
 
-        @app.post("/wecom/aibot")
-        async def aibot_message(request: Request) -> Response:
-            return await callbacks.aibot(bot_crypto, request)
+        app.state.callback_routes["/wecom/aibot"] = Callback(
+            lambda request: callbacks.aibot(bot_crypto, request))
 
     if self_app_crypto is not None:
         @app.get("/wecom/app")
         async def app_verify(request: Request) -> Response:
             return PlainTextResponse(callbacks.verify_url(self_app_crypto, request))
 
-        @app.post("/wecom/app")
-        async def app_message(request: Request) -> Response:
-            return await callbacks.app(self_app_crypto, request)
+        app.state.callback_routes["/wecom/app"] = Callback(
+            lambda request: callbacks.app(self_app_crypto, request))
 
     log.info("wecom adapter mounted (aibot %s, app %s, mode %s)",
              "on" if bot_crypto else "off", "on" if self_app_crypto else "off", settings.mode)

@@ -1,0 +1,216 @@
+"""Where a check-in callback's CPU goes, in process: the ASGI app called directly, no sockets.
+
+    python -m bench.profile_callbacks [--members 3000] [--concurrency 50]
+                                      [--database-url URL] [--profile] [--sort tottime]
+
+A roster in one bound group, one open 主题党日, then every member's AI-bot callback
+(encrypted with wechatpy, as WeCom does) is sent to the app `djbot serve` runs, at most
+`--concurrency` at a time. Prints CPU per callback and, with `--profile`, a breakdown by
+layer (framework, ORM/Core, the database driver, crypto, djbot's own code) from cProfile.
+The load generator and uvicorn's HTTP parsing are not in it: this is the server's own work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import fake_wecom as fw  # noqa: E402
+
+CHAT = "grp-profile"
+
+# cProfile's files, grouped into the layers the issue names.
+LAYERS = [
+    ("sqlalchemy/sqlmodel", ("sqlalchemy", "sqlmodel")),
+    ("database driver", ("sqlite3", "psycopg", "<method 'execute'", "<method 'commit'")),
+    ("framework (fastapi/starlette/anyio)", ("fastapi", "starlette", "anyio", "pydantic")),
+    ("crypto", ("wechatpy", "cryptography", "crypto.py", "hashlib", "_hashlib")),
+    ("asyncio and threads", ("asyncio", "threading", "concurrent", "queue.py")),
+    ("logging", ("logging", "logs.py")),
+    ("djbot", ("/bot/", "/handlers/", "/storage/")),
+]
+
+
+def _layer(filename: str, name: str) -> str:
+    where = f"{filename}:{name}"
+    for label, needles in LAYERS:
+        if any(n in where for n in needles):
+            return label
+    return "other"
+
+
+def breakdown(profiler: cProfile.Profile) -> list[tuple[str, float]]:
+    """Self time per layer, as shares of the total."""
+    stats = pstats.Stats(profiler)
+    totals: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        layer = _layer(filename, name)
+        totals[layer] = totals.get(layer, 0.0) + tottime
+    whole = sum(totals.values()) or 1.0
+    return sorted(((k, v / whole) for k, v in totals.items()), key=lambda kv: -kv[1])
+
+
+def build(url: str, members: int):
+    from sqlmodel import Session
+
+    from bot.app import create_app
+    from bot.config import Settings
+    from bot.runtime import build_runtime
+    from storage.db import make_engine, upgrade
+    from storage.models import Branch, ChatBinding, Identity, Member, Role
+    from datetime import UTC, datetime
+
+    settings = Settings(database_url=url, _env_file=None, log_level="WARNING",
+                        wecom={"enabled": True, "aibot_token": fw.AIBOT_TOKEN,
+                               "aibot_aes_key": fw.AIBOT_AES_KEY})
+    engine = make_engine(url)
+    upgrade(engine)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    with Session(engine) as session:
+        branch = Branch(name="一支部", created_at=t0)
+        session.add(branch)
+        session.flush()
+        session.add(ChatBinding(platform="wecom", chat_id=CHAT, branch_id=branch.id, bound_at=t0))
+        people = [Member(name="书记", branch_id=branch.id, role=Role.SECRETARY, created_at=t0,
+                         updated_at=t0)]
+        people += [Member(name=f"党员{i:05d}", branch_id=branch.id, role=Role.MEMBER,
+                          created_at=t0, updated_at=t0) for i in range(members)]
+        session.add_all(people)
+        session.flush()
+        session.add_all([Identity(member_id=m.id, platform="wecom",
+                                  user_id="sec" if i == 0 else f"u{i - 1:05d}")
+                         for i, m in enumerate(people)])
+        session.commit()
+    runtime = build_runtime(settings, engine=engine, migrate=False)
+    return runtime, create_app(runtime, start_background=False)
+
+
+async def call(app, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
+    query = "&".join(f"{k}={v}" for k, v in params.items()).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": query, "root_path": "",
+             "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent = False
+    out: dict = {"status": 0, "body": b""}
+
+    async def receive():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)  # the client stays connected
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            out["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return out["status"], out["body"]
+
+
+def requests(members: range, prefix: str, text: str = "签到") -> list[tuple[dict, bytes]]:
+    now = int(time.time())
+    return [fw.aibot_request(fw.text_callback(msgid=f"{prefix}-{i}", user=f"u{i:05d}", text=text,
+                                              chatid=CHAT), timestamp=now, nonce=f"{i:08d}")
+            for i in members]
+
+
+async def drive(app, batch: list[tuple[dict, bytes]], concurrency: int) -> list[int]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(params, body):
+        async with gate:
+            status, _ = await call(app, "/wecom/aibot", params, body)
+            return status
+
+    return await asyncio.gather(*(one(p, b) for p, b in batch))
+
+
+class _Lifespanless:
+    """The baseline is a bare ASGI callable: no lifespan, no router."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.router = self
+
+    def lifespan_context(self, _app):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--database-url", help="an empty PostgreSQL database instead of SQLite")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--baseline", action="store_true",
+                        help="profile bench_wecom's one-commit baseline instead of djbot")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--top", type=int, default=30)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="djbot-cb-"))
+    url = args.database_url or f"sqlite:///{work / 'djbot.db'}"
+    runtime, app = build(url, args.members + 1)
+    if args.baseline:
+        import os
+
+        from bench import bench_wecom
+
+        os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
+        app = _Lifespanless(bench_wecom.commit_app)
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            setup = requests(range(0, 1), "setup", "开始 主题党日")
+            params, body = fw.aibot_request(
+                fw.text_callback(msgid="open", user="sec", text="开始 主题党日", chatid=CHAT),
+                timestamp=int(time.time()), nonce="open")
+            assert (await call(app, "/wecom/aibot", params, body))[0] == 200, setup
+            warm = requests(range(0, 100), "warm")
+            await drive(app, warm, args.concurrency)
+            batch = requests(range(100, args.members), "cb")
+            profiler = cProfile.Profile() if args.profile else None
+            cpu, wall = time.process_time(), time.perf_counter()
+            if profiler:
+                profiler.enable()
+            statuses = await drive(app, batch, args.concurrency)
+            if profiler:
+                profiler.disable()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            n = len(batch)
+            bad = sum(1 for s in statuses if s != 200)
+            print(f"{n} check-in callbacks on {runtime.engine.dialect.name}, concurrency "
+                  f"{args.concurrency}: {cpu / n * 1000:.3f} ms CPU and {wall / n * 1000:.3f} ms "
+                  f"wall each ({n / wall:.0f}/s in process); non-200: {bad}")
+            if profiler:
+                for layer, share in breakdown(profiler):
+                    print(f"  {share:6.1%}  {layer}")
+                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+
+    asyncio.run(run())
+    runtime.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+"""签到's quick lane (no ORM) and the writer that commits check-ins together.
+
+The quick lane answers only 签到's simple case and must be indistinguishable from the
+general path: the same replies and the same rows, ledger and stored replies included. The
+writer commits check-ins that arrive together in one transaction, answers each only after
+that commit, and when the shared transaction fails, handles each message alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import ExitStack
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from bot.clock import ManualClock
+from bot.core import IncomingMessage, Reply
+from bot.runtime import build_runtime
+from storage import checkin as checkin_store
+from storage import db
+from storage.models import (
+    Activity,
+    Attendance,
+    Member,
+    PointEntry,
+    ProcessedMessage,
+    Role,
+    RuleSet,
+)
+
+from .conftest import POSTGRES_URL, TEST_DB, ChatDriver, local, postgres_schema
+from .factories import bind_chat, make_branch, make_group, make_member, seed
+
+
+def _bureau(session) -> None:
+    one = make_branch(session, "一支部")
+    two = make_branch(session, "二支部")
+    group = make_group(session, one, "第一党小组")
+    make_member(session, one, "李书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, one, "王委员", role=Role.COMMITTEE, wecom="wy")
+    for n in range(1, 6):
+        make_member(session, one, f"党员{n}", wecom=f"m{n}",
+                    party_group_id=group.id if n == 5 else None)
+    make_member(session, two, "外支部", wecom="other")
+    make_member(session, None, "赵领导", role=Role.LEADER, wecom="leader")
+    bind_chat(session, one, "g1")
+    bind_chat(session, two, "g2")
+    bind_chat(session, None, "leaders", leaders=True)
+
+
+# (user, text, chat or None for a private chat, message id or None, minutes to advance first)
+SCRIPT = [
+    ("m1", "签到", "g1", None, 0),  # nothing open yet
+    ("sec", "开始 主题党日 学习新党章", "g1", None, 0),
+    ("m1", "签到", "g1", "same", 0),  # quick
+    ("m1", "签到", "g1", "same", 0),  # the same delivery again: the stored reply
+    ("m1", "签到", "g1", None, 0),  # sent twice: 已签到
+    ("m2", "请假 出差", "g1", None, 0),
+    ("m2", "签到", "g1", None, 0),  # leave asked, came anyway: the general path
+    ("other", "签到", "g1", None, 0),  # another branch's member
+    ("stranger", "签到", "g1", None, 0),
+    ("m3", "签到！", "g1", None, 0),
+    ("m4", "@党建助手 签到了", "g1", None, 0),
+    ("m5", "签到 我来了", "g1", None, 0),  # extra words: refused, nothing recorded
+    ("m5", "签到", "g9", None, 0),  # an unbound group
+    ("wy", "签到", None, None, 0),  # a private chat
+    ("m5", "打卡", "g1", None, 40),  # late
+    ("sec", "结束", "g1", None, 0),
+    ("m1", "签到", "g1", None, 0),
+    ("sec", "开始 支委会", "g1", None, 60 * 24),
+    ("m1", "签到", "g1", None, 0),  # not on the committee
+    ("wy", "签到", "g1", None, 0),
+    ("sec", "结束", "g1", None, 0),
+    ("sec", "开始 党小组会 第一党小组", "g1", None, 60 * 24),
+    ("m5", "签到", "g1", None, 0),  # a party group's activity: its name in the reply
+    ("sec", "结束", "g1", None, 0),
+    ("leader", "开始 大讲堂 廉政教育", "leaders", None, 60 * 24),
+    ("m3", "签到", "g1", None, 0),  # bureau-wide, from a branch group
+    ("other", "签到", "g2", None, 0),
+    ("leader", "结束", "leaders", None, 0),
+]
+
+
+class World:
+    """One database and runtime, its own clock, driven through the dispatcher."""
+
+    def __init__(self, url: str, *, quick: bool) -> None:
+        self.engine = db.make_engine(url)
+        SQLModel.metadata.create_all(self.engine)
+        self.clock = ManualClock(local(2026, 11, 23, 9, 0))
+        from bot.config import Settings
+
+        self.runtime = build_runtime(Settings(database_url=url, _env_file=None),
+                                     clock=self.clock, engine=self.engine, migrate=False)
+        self.runtime.dispatcher.quick_lane = quick
+        self.chat = ChatDriver(self.runtime)
+        self.quick_answers = 0
+        answer = self.runtime.dispatcher.quick
+
+        def counted(conn, message):
+            result = answer(conn, message)
+            self.quick_answers += result is not None
+            return result
+
+        self.runtime.dispatcher.quick = counted  # type: ignore[method-assign]
+        seed(self.engine, _bureau)
+
+    def play(self) -> list[str]:
+        replies = []
+        for n, (user, text, chat, message_id, minutes) in enumerate(SCRIPT):
+            self.clock.advance(timedelta(minutes=minutes))
+            reply = self.chat.say(user, text, chat=chat, message_id=message_id or f"msg-{n}")
+            replies.append(("ERR " if reply.is_error else "") + reply.text)
+        return replies
+
+    def records(self) -> dict[str, list]:
+        with Session(self.engine) as s:
+            names = {m.id: m.name for m in s.exec(select(Member))}
+            kinds = {a.id: a.type for a in s.exec(select(Activity))}
+            digests = {r.id: r.digest for r in s.exec(select(RuleSet))}
+            return {
+                "attendance": sorted(
+                    (kinds[r.activity_id], names[r.member_id], r.status, r.checked_in_at,
+                     r.platform, r.message_id) for r in s.exec(select(Attendance))),
+                "ledger": sorted(
+                    (names[e.member_id], e.branch_id, e.points, e.rule, digests.get(e.ruleset_id),
+                     e.source_kind, e.occurred_at, e.created_at)
+                    for e in s.exec(select(PointEntry))),
+                "replies": sorted(
+                    (p.message_id, p.chat_id, p.sender_id, p.received_at, str(p.reply))
+                    for p in s.exec(select(ProcessedMessage))),
+            }
+
+
+@pytest.fixture
+def urls(tmp_path):
+    """Two fresh databases of this pass's kind."""
+    with ExitStack() as stack:
+        if TEST_DB == "postgres":
+            if not POSTGRES_URL:
+                pytest.skip("PostgreSQL not configured")
+            yield [stack.enter_context(postgres_schema(POSTGRES_URL)) for _ in range(2)]
+        else:
+            yield [f"sqlite:///{tmp_path / 'quick.db'}", f"sqlite:///{tmp_path / 'general.db'}"]
+
+
+def test_the_quick_lane_gives_the_same_replies_and_rows_as_the_general_path(urls):
+    quick, general = World(urls[0], quick=True), World(urls[1], quick=False)
+    try:
+        assert quick.play() == general.play()
+        assert quick.records() == general.records()
+    finally:
+        quick.engine.dispose()
+        general.engine.dispose()
+    # m1's 签到 and its repeated delivery, m3, m4, m5 late and wy at the 支委会 went the
+    # quick way; everything else (leave row, strangers, party group, bureau-wide…) did not.
+    assert quick.quick_answers == 6, quick.quick_answers
+    assert general.quick_answers == 0
+    replies = quick.records()["replies"]
+    assert any("签到成功（迟到）" in r[-1] for r in replies)
+    assert any("第一党小组" in r[-1] for r in replies)
+
+
+# --- the writer: check-ins that arrive together ---------------------------------------------
+
+
+def _branch_of(n: int):
+    def build(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "李书记", role=Role.SECRETARY, wecom="sec")
+        for i in range(n):
+            make_member(session, branch, f"党员{i:02d}", wecom=f"u{i:02d}")
+        bind_chat(session, branch, "g1")
+    return build
+
+
+def _check_in(runtime, user: str) -> IncomingMessage:
+    return IncomingMessage(platform="wecom", chat_id="g1", sender_id=user, text="签到",
+                           message_id=uuid.uuid4().hex, at=runtime.clock.now())
+
+
+@pytest.fixture
+def commits(runtime):
+    counted: list[int] = []
+    event.listen(runtime.engine, "commit", lambda conn: counted.append(1))
+    yield counted
+
+
+async def test_check_ins_that_arrive_together_commit_together(runtime, chat, commits):
+    seed(runtime.engine, _branch_of(30))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    commits.clear()
+
+    results = await asyncio.gather(*(runtime.dispatcher.handle_delivery(
+        _check_in(runtime, f"u{i:02d}")) for i in range(30)))
+    runtime.dispatcher.close()
+
+    assert all("签到成功" in reply.text and not repeated for reply, repeated in results)
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 30
+        assert len(s.exec(select(PointEntry)).all()) == 30
+    # Queued while the first was handled, the rest share transactions: far fewer commits.
+    assert len(commits) < 10, len(commits)
+
+
+async def test_a_shared_transaction_that_fails_is_redone_one_message_at_a_time(
+        runtime, chat, monkeypatch):
+    seed(runtime.engine, _branch_of(12))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    record = checkin_store.record
+    failed: list[int] = []
+
+    def another_replica_won_once(conn, *, member, **kw):
+        # As if another replica had just stored u05's check-in: the unique key fails the
+        # whole shared transaction once.
+        if member.name == "党员05" and not failed:
+            failed.append(1)
+            raise IntegrityError("INSERT INTO attendance", {}, Exception("UNIQUE"))
+        return record(conn, member=member, **kw)
+
+    monkeypatch.setattr(checkin_store, "record", another_replica_won_once)
+    messages = [_check_in(runtime, f"u{i:02d}") for i in range(12)]
+    results = runtime.dispatcher.handle_batch(messages)
+
+    assert failed == [1]
+    assert all(isinstance(r, tuple) and "签到成功" in r[0].text for r in results), results
+    with Session(runtime.engine) as s:  # nothing of the rolled-back attempt is left twice
+        assert len(s.exec(select(Attendance)).all()) == 12
+        assert len(s.exec(select(PointEntry)).all()) == 12
+        assert len(s.exec(select(ProcessedMessage)).all()) == 12 + 1  # and 开始
+
+
+async def test_one_failing_message_fails_alone(runtime, chat, monkeypatch):
+    seed(runtime.engine, _branch_of(4))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    handle = runtime.dispatcher.handle_sync_delivery
+
+    def broken_for_u02(message, **kw):
+        if message.sender_id == "u02":
+            raise RuntimeError("the database went away")
+        return handle(message, **kw)
+
+    monkeypatch.setattr(checkin_store, "record", _raise_for("党员02", checkin_store.record))
+    monkeypatch.setattr(runtime.dispatcher, "handle_sync_delivery", broken_for_u02)
+    results = runtime.dispatcher.handle_batch([_check_in(runtime, f"u{i:02d}") for i in range(4)])
+
+    assert isinstance(results[2], RuntimeError)
+    assert [r[0].text.split()[0] for i, r in enumerate(results) if i != 2] == [
+        "党员00", "党员01", "党员03"]
+
+
+def _raise_for(name: str, record):
+    def maybe(conn, *, member, **kw):
+        if member.name == name:
+            raise RuntimeError("the database went away")
+        return record(conn, member=member, **kw)
+    return maybe
+
+
+async def test_a_stopped_writer_finishes_what_was_queued_and_starts_again(runtime, chat):
+    seed(runtime.engine, _branch_of(3))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    first = asyncio.ensure_future(runtime.dispatcher.handle(_check_in(runtime, "u00")))
+    await asyncio.sleep(0)
+    await asyncio.to_thread(runtime.dispatcher.close)
+    assert "签到成功" in (await first).text
+    again = await runtime.dispatcher.handle(_check_in(runtime, "u01"))
+    assert isinstance(again, Reply) and "签到成功" in again.text
