@@ -117,23 +117,31 @@ class _PostgresStore:
 
     SIZE = 4
 
-    def __init__(self, url: str):
-        self.url = url
+    def __init__(self, conninfo: str):
+        self.conninfo = conninfo
         self.pool = None
+        self.opening = None
 
-    async def save(self, msgid: str, userid: str, at: float) -> None:
+    async def _open(self):
         import asyncio
 
         import psycopg
 
-        if self.pool is None:
-            self.pool = asyncio.Queue()
-            for _ in range(self.SIZE):
-                conn = await psycopg.AsyncConnection.connect(self.url)
-                await conn.execute("CREATE TABLE IF NOT EXISTS checkin (msgid text PRIMARY KEY,"
-                                   " userid text NOT NULL, at double precision NOT NULL)")
-                await conn.commit()
-                self.pool.put_nowait(conn)
+        pool = asyncio.Queue()
+        for _ in range(self.SIZE):
+            conn = await psycopg.AsyncConnection.connect(self.conninfo)
+            await conn.execute("CREATE TABLE IF NOT EXISTS checkin (msgid text PRIMARY KEY,"
+                               " userid text NOT NULL, at double precision NOT NULL)")
+            await conn.commit()
+            pool.put_nowait(conn)
+        self.pool = pool
+
+    async def save(self, msgid: str, userid: str, at: float) -> None:
+        import asyncio
+
+        if self.pool is None:  # the first requests wait for one opening (or its error)
+            self.opening = self.opening or asyncio.ensure_future(self._open())
+            await asyncio.shield(self.opening)
         conn = await self.pool.get()
         try:
             await conn.execute("INSERT INTO checkin (msgid, userid, at) VALUES (%s, %s, %s)"
@@ -147,10 +155,14 @@ def _store():
     url = os.environ["BENCH_COMMIT_DB"]
     if url.startswith("sqlite:///"):
         return _SqliteStore(url.removeprefix("sqlite:///"))
+    from psycopg.conninfo import make_conninfo
     from sqlalchemy.engine import make_url
 
-    return _PostgresStore(make_url(url).set(drivername="postgresql")
-                          .render_as_string(hide_password=False))
+    # From the URL's parts: libpq reads a "+" in a URL's options literally, not as a space.
+    parsed = make_url(url)
+    return _PostgresStore(make_conninfo(
+        host=parsed.host, port=parsed.port, dbname=parsed.database, user=parsed.username,
+        password=parsed.password, **dict(parsed.query)))
 
 
 async def commit_app(scope, receive, send):
@@ -294,10 +306,10 @@ def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, cwd=work,
                        check=True, capture_output=True)
     # A roster file holds at most 5,000 people: a bigger bench goes in in parts.
-    for part, start in enumerate(range(0, len(lines), ROSTER_PART)):
+    for part, first in enumerate(range(0, len(lines), ROSTER_PART)):
         roster = work / f"roster-{tag}-{part}.csv"
         roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n"
-                          + "".join(lines[start:start + ROSTER_PART]), encoding="utf-8")
+                          + "".join(lines[first:first + ROSTER_PART]), encoding="utf-8")
         subprocess.run([sys.executable, "-m", "bot.cli", "import-roster", str(roster),
                         *(["--partial"] if part else [])], env=env, cwd=work, check=True,
                        capture_output=True)
@@ -383,6 +395,8 @@ def main(platform: Platform = WECOM) -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--burst-seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--only", choices=["SQLite", "PostgreSQL"],
+                        help="measure on this database alone")
     parser.add_argument("--postgres-url", default=os.environ.get("DJBOT_TEST_POSTGRES_URL"),
                         help="a PostgreSQL server to run the same measurement on")
     parser.add_argument("--json", type=Path, help="write every figure here")
@@ -393,6 +407,8 @@ def main(platform: Platform = WECOM) -> None:
     try:
         for run in range(1, args.runs + 1):
             for name, djbot_url, base_url in databases(work, args.postgres_url, f"r{run}"):
+                if args.only and name != args.only:
+                    continue
                 tag = f"r{run}{name[0].lower()}"
                 base = measure_baseline(base_url, work, tag, args)
                 ours = measure_djbot(djbot_url, work, tag, args)

@@ -6,6 +6,7 @@ handlers and the dispatcher never import a platform.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,14 @@ class IncomingMessage:
     # Platform user ids @-mentioned in the text (other than the bot).
     mentions: tuple[str, ...] = ()
     raw: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The adapter's own check, run on the connection of the message's transaction before
+    # anything else (so it costs no transaction of its own): False refuses the message
+    # with NotAdmitted and nothing is kept. DingTalk's one body per (timestamp, sign) pair.
+    admit: Callable[[Any], bool] | None = field(default=None, compare=False, repr=False)
+
+
+class NotAdmitted(Exception):
+    """The message's admit check said no: nothing was handled or stored."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Ctx, QuickCtx
-from bot.core import IncomingMessage, Reply
+from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean
 from bot.writer import MessageWriter
@@ -66,8 +66,7 @@ BINDING_WITH_BRANCH = (
     )
 )
 RECORD_MESSAGE = insert(ProcessedMessage.__table__)
-# The same two for the quick lane, run on the driver's cursor (storage.prepared).
-QUICK_STORED_REPLY = Prepared(STORED_REPLY)
+# The record for the quick lane, run on the driver's cursor (storage.prepared).
 QUICK_RECORD_MESSAGE = Prepared(RECORD_MESSAGE, keys=("platform", "message_id", "chat_id",
                                                       "sender_id", "received_at", "reply"))
 
@@ -156,9 +155,14 @@ class Dispatcher:
         return results
 
     def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str, bool] | None:
-        """The message through its command's quick lane, on `conn`'s open transaction: the
-        reply recorded with it, or a retry's stored reply; None when the command has no
-        lane or the lane declines (the general path then answers)."""
+        """The message through its command's quick lane, on `conn`'s open transaction, its
+        reply recorded with it; None when the command has no lane or the lane declines (the
+        general path then answers).
+
+        No read of a stored reply first: a retried delivery fails on the record's unique
+        (platform, message id), which rolls the transaction back, and the general path then
+        answers it from the stored reply (a retry of a 签到 is declined sooner: its row is
+        there). Retries are rare; the read would cost every check-in a round trip."""
         if message.is_private:
             return None
         text = clean(message.text)
@@ -172,10 +176,7 @@ class Dispatcher:
         _, problem = command.parse(arg_text, ParseEnv(today=today))
         if problem is not None:
             return None
-        stored = QUICK_STORED_REPLY.first(conn, {"platform": message.platform,
-                                                 "message_id": message.message_id})
-        if stored is not None:
-            return Reply.from_dict(stored[0]), command.name, True
+        _admit(message, conn)
         reply = command.quick(QuickCtx(message=message, conn=conn, now=now,
                                        settings=self.settings, rules=self.rules))
         if reply is None:
@@ -230,6 +231,7 @@ class Dispatcher:
 
     def _handle_once(self, message: IncomingMessage) -> tuple[Reply, str | None, bool]:
         with Session(self.engine, expire_on_commit=False) as session:
+            _admit(message, session.connection())
             stored = session.execute(
                 STORED_REPLY, {"platform": message.platform, "message_id": message.message_id}
             ).scalar()
@@ -238,8 +240,10 @@ class Dispatcher:
 
             reply, command = self._run(session, message)
             if reply.is_error:
-                # Whatever the handler did is undone; only the answer is remembered.
+                # Whatever the handler did is undone; only the answer is remembered, and
+                # with it the admission of the message (a pair stays tied to its body).
                 session.rollback()
+                _admit(message, session.connection())
             # Flush what the handler added first, so the append-only record of the
             # message can go in as one plain INSERT. A racing delivery of the same
             # message id fails on it, on (platform, message_id), and is retried.
@@ -349,6 +353,11 @@ class Dispatcher:
         if meant is not None:
             return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
         return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
+
+
+def _admit(message: IncomingMessage, conn: Connection) -> None:
+    if message.admit is not None and not message.admit(conn):
+        raise NotAdmitted(message.message_id)
 
 
 def _role_order(role: Role) -> int:

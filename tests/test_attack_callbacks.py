@@ -116,6 +116,37 @@ async def test_a_captured_header_pair_cannot_carry_another_body(dingtalk_runtime
     assert zhang.role == Role.MEMBER
 
 
+@pytest.mark.parametrize("first_text", ["签到", "不存在的指令"])
+async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, dingtalk_runtime,
+                                                                 ding, fake, engine, clock):
+    """The pair is recorded in the message's own transaction: by 签到's quick lane, and by
+    a message whose answer is an error (whose other changes are rolled back)."""
+    def org(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, GROUP, platform="dingtalk")
+        make_member(session, branch, "王书记", role=Role.ADMIN, dingtalk="admin1")
+        make_member(session, branch, "张伟", dingtalk="zhangwei")
+    seed(engine, org)
+    now_ms = int(clock.now().timestamp() * 1000)
+    opener = robot_message(msg_id="o-1", sender="admin1", text="开始 主题党日", now_ms=now_ms - 1,
+                           webhook=fake.session_webhook("o-1"))
+    await ding.post("/dingtalk/callback", headers=headers_for(now_ms - 1, fake.app_secret),
+                    content=json.dumps(opener, ensure_ascii=False).encode())
+    first = robot_message(msg_id="g-1", sender="zhangwei", text=first_text, now_ms=now_ms,
+                          webhook=fake.session_webhook("g-1"))
+    headers = headers_for(now_ms, fake.app_secret)
+    assert (await ding.post("/dingtalk/callback", headers=headers,
+                            content=json.dumps(first, ensure_ascii=False).encode())
+            ).status_code == 200
+
+    forged = robot_message(msg_id="f-1", sender="admin1", text="设置角色 张伟 管理员",
+                           now_ms=now_ms, webhook=fake.session_webhook("f-1"))
+    refused = await ding.post("/dingtalk/callback", headers=headers,
+                              content=json.dumps(forged, ensure_ascii=False).encode())
+    assert refused.status_code == 409
+    assert count(engine, ProcessedMessage) == 2  # 开始 and the first message only
+
+
 # --- djbot posts only where the platform lives --------------------------------------------
 
 

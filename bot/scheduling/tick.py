@@ -27,7 +27,7 @@ from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
-from storage import housekeeping, leave, temporary
+from storage import callbacks, housekeeping, leave, temporary
 from storage import reports
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
@@ -182,8 +182,12 @@ class Ticker:
         if self.last_pruned is not None and now - self.last_pruned < PRUNE_EVERY:
             return
         before = now - timedelta(days=self.settings.retention_days)
+        # A DingTalk header pair matters while its timestamp is fresh: at most twice the
+        # allowed skew after it is first seen.
+        pairs_before = now - 2 * timedelta(seconds=self.settings.dingtalk.max_clock_skew_seconds)
         with session_scope(self.engine) as session:
             records, sent = housekeeping.prune(session, before=before)
+            callbacks.forget_signatures(session, before=pairs_before)
         self.last_pruned = now
         if records or sent:
             log.info("pruned %d delivery records and %d sent messages older than %d days",

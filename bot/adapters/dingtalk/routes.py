@@ -2,19 +2,20 @@
 
 A callback is checked in this order, each failure answered 4xx, logged with the reason
 and stored nowhere: body size, sign and timestamp headers (or, with 消息体加密 on, the
-msg_signature and decryption: crypto.open_callback), JSON, message fields, and the header
-pair not used before with another body (409). Then the dispatcher handles it and commits
-(a retried msgId gets the stored reply), we answer 200 (503 if nothing could be committed,
-so DingTalk tries again), and the reply is sent after the answer (sessionWebhook on a
-DingTalk host, else the outbox).
+msg_signature and decryption: crypto.open_callback), JSON, message fields. Then the
+dispatcher handles it and commits, in one transaction with the header pair's record (a
+pair already used with another body is refused 409 and nothing is kept; a retried msgId
+gets the stored reply), we answer 200 (503 if nothing could be committed, so DingTalk
+tries again), and the reply is sent after the answer (sessionWebhook on a DingTalk host,
+else the outbox).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -27,10 +28,9 @@ from bot.adapters.common import (
     loads_json,
     read_limited,
 )
-from bot.core import Reply
+from bot.core import NotAdmitted, Reply
 from bot.runtime import Runtime
 from storage.callbacks import admit_signature
-from storage.db import session_scope
 
 from .client import DingtalkClient
 from .crypto import CallbackRefused, configuration_problem, open_callback
@@ -87,13 +87,18 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
             delivery = parse(payload, received_at=runtime.clock.now())
         except BadPayload as exc:
             return _refuse(400, str(exc))
+        message = delivery.message
+        if opened.signed_by is not None:
+            # The sign covers only the timestamp: the pair is not a key to other bodies. It
+            # is recorded in the message's own transaction (one commit for both).
+            message = replace(message, admit=partial(
+                admit_signature, platform="dingtalk", timestamp=opened.signed_by[0],
+                signature=opened.signed_by[1], body_sha256=hashlib.sha256(body).hexdigest(),
+                now=runtime.clock.now()))
         try:
-            fresh_pair = opened.signed_by is None or await asyncio.to_thread(
-                _admit_pair, runtime, *opened.signed_by, body)
-            if not fresh_pair:
-                # The sign covers only the timestamp: the pair is not a key to other bodies.
-                return _refuse(409, "timestamp and sign already used with another body")
-            reply = await runtime.dispatcher.handle(delivery.message)
+            reply = await runtime.dispatcher.handle(message)
+        except NotAdmitted:
+            return _refuse(409, "timestamp and sign already used with another body")
         except Exception:
             log.exception("dingtalk message %s failed; not acknowledged",
                           delivery.message.message_id)
@@ -103,16 +108,6 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
         return JSONResponse(opened.answer)
 
     return router
-
-
-def _admit_pair(runtime: Runtime, timestamp: str, sign: str, body: bytes) -> bool:
-    skew = timedelta(seconds=runtime.settings.dingtalk.max_clock_skew_seconds)
-    with session_scope(runtime.engine) as session:
-        # A pair stays acceptable while its timestamp is within the skew of now: at most
-        # twice the skew after it is first seen.
-        return admit_signature(session, platform="dingtalk", timestamp=timestamp,
-                               signature=sign, body_sha256=hashlib.sha256(body).hexdigest(),
-                               now=runtime.clock.now(), window=2 * skew)
 
 
 async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> None:

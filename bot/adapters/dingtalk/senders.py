@@ -46,6 +46,7 @@ MSG_PARAM_BYTES = 15_000  # msgParam is a JSON string of at most 15 000 bytes
 PART_BYTES = 10_000
 TEXT_BYTES = 12_000  # the hard cut for one part, should a part ever grow past PART_BYTES
 ROBOT_PER_MINUTE = 20
+MAX_KNOWN_GROUPS = 10_000  # a bureau has a few dozen groups; the set stays small regardless
 # Flow-controlled batchSend recipients are tried again this much later (DingTalk says only
 # "flow controlled", not for how long).
 FLOW_CONTROL_WAIT = timedelta(minutes=1)
@@ -112,11 +113,15 @@ class Replier:
         self.client = client
         self.engine = engine
         self.clock = clock
+        # Groups known not to be new (bound, or heard from before): a group never becomes
+        # new again, so every message after the first skips the two queries.
+        self._known_groups: set[str] = set()
 
     async def reply(self, delivery: Delivery, reply: Reply) -> str:
         """Send the reply; return "webhook" or "outbox" (where it went)."""
         message = delivery.message
-        if not message.is_private and await asyncio.to_thread(self._new_group, message.chat_id):
+        if (not message.is_private and message.chat_id not in self._known_groups
+                and await asyncio.to_thread(self._new_group, message.chat_id)):
             # DingTalk has no "robot added to a group" event for an internal app's robot:
             # the first message from a group djbot has never seen gets the welcome.
             reply = replace(reply, text=f"{reply.text}\n\n{WELCOME}")
@@ -149,11 +154,15 @@ class Replier:
         with Session(self.engine) as session:
             if session.exec(select(ChatBinding.id).where(
                     ChatBinding.platform == PLATFORM, ChatBinding.chat_id == chat_id)).first():
-                return False
-            seen = session.exec(select(ProcessedMessage.id).where(
-                ProcessedMessage.platform == PLATFORM,
-                ProcessedMessage.chat_id == chat_id).limit(2)).all()
-            return len(seen) <= 1
+                new = False
+            else:
+                seen = session.exec(select(ProcessedMessage.id).where(
+                    ProcessedMessage.platform == PLATFORM,
+                    ProcessedMessage.chat_id == chat_id).limit(2)).all()
+                new = len(seen) <= 1
+        if not new and len(self._known_groups) < MAX_KNOWN_GROUPS:
+            self._known_groups.add(chat_id)
+        return new
 
     def _enqueue(self, delivery: Delivery, reply: Reply, parts_sent: int = 0) -> None:
         message = delivery.message
