@@ -324,11 +324,24 @@ def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
         for i, text in enumerate(["绑定 一支部", "开始 主题党日"]):
             PLATFORM.say(url, "sec", text, f"setup{tag}{i}")
         saturated, burst_run = load(port, sat, burst, args)
+        rss_mb = resident_mb(proc.pid)  # after every callback of the run
     finally:
         stop(proc)
     saturated["rows"] = count_rows(db_url, DJBOT_ROWS, f"sat{tag}")
     burst_run["rows"] = count_rows(db_url, DJBOT_ROWS, f"burst{tag}")
-    return {"sat": saturated, "burst": burst_run}
+    callbacks = saturated["requests"] + burst_run["requests"]
+    return {"sat": saturated, "burst": burst_run, "rss_mb": rss_mb, "callbacks": callbacks}
+
+
+def resident_mb(pid: int) -> float | None:
+    """The process's resident memory (VmRSS), in MB; None where /proc is not there."""
+    try:
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def measure_baseline(db_url: str, work: Path, tag: str, args) -> dict:
@@ -421,6 +434,9 @@ def main(platform: Platform = WECOM) -> None:
                 print(line("djbot", ours["sat"]) + "  [saturation]")
                 print(line("baseline", base["burst"]) + "  [burst]")
                 print(line("djbot", ours["burst"]) + "  [burst]")
+                if ours["rss_mb"] is not None:
+                    print(f"  djbot serve resident memory after {ours['callbacks']} callbacks: "
+                          f"{ours['rss_mb']:.0f} MB (goal < 150)")
                 print(f"  throughput ratio {ratio_rps:.2f} (goal >= 0.5), burst p99 ratio "
                       f"{ratio_p99:.2f} (goal <= 3), every answered check-in committed: "
                       f"{committed}", flush=True)

@@ -48,15 +48,35 @@ def _layer(filename: str, name: str) -> str:
     return "other"
 
 
-def breakdown(profiler: cProfile.Profile) -> list[tuple[str, float]]:
+def breakdown(stats: pstats.Stats) -> list[tuple[str, float]]:
     """Self time per layer, as shares of the total."""
-    stats = pstats.Stats(profiler)
     totals: dict[str, float] = {}
     for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
         layer = _layer(filename, name)
         totals[layer] = totals.get(layer, 0.0) + tottime
     whole = sum(totals.values()) or 1.0
     return sorted(((k, v / whole) for k, v in totals.items()), key=lambda kv: -kv[1])
+
+
+# Waiting, not work: the event loop's poll and the writer's wait for the queue.
+IDLE = {"<method 'poll' of 'select.epoll' objects>",
+        "<method 'acquire' of '_thread.lock' objects>",
+        "<method 'get' of '_queue.SimpleQueue' objects>"}
+
+
+def _profile_writer(runtime) -> cProfile.Profile:
+    """Profile the dispatcher's work in the writer thread too (cProfile sees one thread)."""
+    profiler = cProfile.Profile()
+    dispatcher = runtime.dispatcher
+    handle_batch = dispatcher.handle_batch
+
+    def profiled(messages, contexts=None):
+        return profiler.runcall(handle_batch, messages, contexts)
+
+    dispatcher.handle_batch = profiled
+    if dispatcher._writer is not None:  # made by the warm-up's first message
+        dispatcher._writer.handle_batch = profiled
+    return profiler
 
 
 def build(url: str, members: int):
@@ -191,6 +211,7 @@ def main() -> None:
             await drive(app, warm, args.concurrency)
             batch = requests(range(100, args.members), "cb")
             profiler = cProfile.Profile() if args.profile else None
+            writer = _profile_writer(runtime) if args.profile and not args.baseline else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -204,9 +225,15 @@ def main() -> None:
                   f"{args.concurrency}: {cpu / n * 1000:.3f} ms CPU and {wall / n * 1000:.3f} ms "
                   f"wall each ({n / wall:.0f}/s in process); non-200: {bad}")
             if profiler:
-                for layer, share in breakdown(profiler):
+                # The event loop's thread and the writer's, together (waiting excluded).
+                stats = pstats.Stats(profiler)
+                if writer is not None and writer.getstats():
+                    stats.add(writer)
+                for name in [k for k in stats.stats if k[2] in IDLE]:
+                    del stats.stats[name]
+                for layer, share in breakdown(stats):
                     print(f"  {share:6.1%}  {layer}")
-                pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+                stats.sort_stats(args.sort).print_stats(args.top)
 
     asyncio.run(run())
     runtime.engine.dispose()

@@ -30,6 +30,7 @@ class _Compiled:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # names whose type converts the value
     fixed: dict[str, Any]  # the values written into the statement (status == "open")
     results: tuple[Callable[[Any], Any] | None, ...]
+    returns_rows: bool  # a SELECT, or RETURNING (asking the cursor costs psycopg a lot)
 
 
 class Prepared:
@@ -62,7 +63,9 @@ class Prepared:
         order = tuple(compiled.positiontup) if compiled.positional else None
         fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
                  if value is not None}
-        return _Compiled(compiled.string, order, tuple(binds), fixed, results)
+        returns_rows = bool(getattr(self.statement, "selected_columns", ())
+                            or getattr(self.statement, "_returning", ()))
+        return _Compiled(compiled.string, order, tuple(binds), fixed, results, returns_rows)
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         """Execute with `params` (by bind name) and return the rows, values converted."""
@@ -81,7 +84,7 @@ class Prepared:
                                                     None, False)
             try:
                 cursor.execute(compiled.sql, parameters)
-                found = cursor.fetchall() if cursor.description else []
+                found = cursor.fetchall() if compiled.returns_rows else []
             except conn.dialect.loaded_dbapi.Error as exc:
                 raise DBAPIError.instance(compiled.sql, parameters, exc,
                                           conn.dialect.loaded_dbapi.Error,
