@@ -7,6 +7,7 @@ arguments each get a short Chinese answer that says what to do, and change nothi
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import time
@@ -102,10 +103,14 @@ class Dispatcher:
 
         The message waits in the writer's queue: SQLite's one writer (several threads on
         PostgreSQL), and quick-lane check-ins that arrive together commit together."""
+        return await self.deliver(message)
+
+    def deliver(self, message: IncomingMessage) -> asyncio.Future:
+        """handle_delivery's result as a future, without a task: a retry can wait on it too."""
         if self._writer is None:
             threads = 1 if self.engine.dialect.name == "sqlite" else SERVER_WRITERS
             self._writer = MessageWriter(self.handle_batch, threads=threads)
-        return await self._writer.submit(message)
+        return self._writer.enqueue(message)
 
     def close(self) -> None:
         """Let the writer threads finish what is queued and stop (the service's shutdown)."""

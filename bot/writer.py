@@ -43,6 +43,10 @@ class MessageWriter:
 
     async def submit(self, message: Any) -> Any:
         """The message's result once handled (and committed); its exception if it failed."""
+        return await self.enqueue(message)
+
+    def enqueue(self, message: Any) -> asyncio.Future:
+        """Queue the message; the future (of the running loop) settles once it is handled."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         # The caller's context (its request id for the log) goes with the message.
@@ -53,7 +57,7 @@ class MessageWriter:
                 thread = threading.Thread(target=self._run, name="djbot-writer", daemon=True)
                 self._running.append(thread)
                 thread.start()
-        return await future
+        return future
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish what is queued, then stop the threads (a later submit starts them again)."""

@@ -135,7 +135,7 @@ class WecomCallbacks:
     late_grace: float = LATE_REPLY_GRACE_SECONDS
     # Messages being handled on this replica, by message id: a retry joins its first delivery.
     # Each task gives (reply, whether the dispatcher found it answered already).
-    pending: dict[str, asyncio.Task] = field(default_factory=dict)
+    pending: dict[str, asyncio.Future] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
 
     @property
@@ -150,10 +150,6 @@ class WecomCallbacks:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def _handle(self, message: IncomingMessage) -> tuple[Reply, bool]:
-        # The dispatcher's writer threads bound how many transactions run at once.
-        return await self.runtime.dispatcher.handle_delivery(message)
-
     async def _committed_reply(self, request: Request, message: IncomingMessage,
                                deliver_late: Callable[[Reply], Awaitable[None]]) -> Reply | None:
         """The reply once the message is committed, or None when WeCom hung up meanwhile.
@@ -166,8 +162,8 @@ class WecomCallbacks:
         started = time.monotonic()
         task = self.pending.get(key)
         joined = task is not None
-        if task is None:
-            task = self.pending[key] = asyncio.create_task(self._handle(message))
+        if task is None:  # the dispatcher's future: no task of its own per message
+            task = self.pending[key] = self.runtime.dispatcher.deliver(message)
             task.add_done_callback(lambda _t: self.pending.pop(key, None))
         try:
             reply, repeated = await asyncio.shield(task)
@@ -198,7 +194,7 @@ class WecomCallbacks:
             return claim_answer(session, platform="wecom", message_id=message_id, via=via,
                                 now=self.runtime.clock.now())
 
-    def _answer_later(self, task: asyncio.Task, message_id: str,
+    def _answer_later(self, task: asyncio.Future, message_id: str,
                       deliver: Callable[[Reply], Awaitable[None]]) -> None:
         async def later() -> None:
             try:
