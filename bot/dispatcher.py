@@ -11,7 +11,10 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy.engine import Connection, Engine
@@ -41,6 +44,7 @@ from storage.models import (
 )
 
 log = logging.getLogger("djbot.dispatcher")
+T = TypeVar("T")
 
 # The statements every message runs, built once: constructing a statement costs more
 # CPU than SQLite takes to run it. Values are bound per message.
@@ -107,10 +111,17 @@ class Dispatcher:
 
     def deliver(self, message: IncomingMessage) -> asyncio.Future:
         """handle_delivery's result as a future, without a task: a retry can wait on it too."""
+        return self._writers().enqueue(message)
+
+    def write(self, job: Callable[..., T], *args: Any) -> Awaitable[T]:
+        """Run a write that follows a message (queueing its reply) on the writer threads."""
+        return self._writers().call(partial(job, *args))
+
+    def _writers(self) -> MessageWriter:
         if self._writer is None:
             threads = 1 if self.engine.dialect.name == "sqlite" else SERVER_WRITERS
             self._writer = MessageWriter(self.handle_batch, threads=threads)
-        return self._writer.enqueue(message)
+        return self._writer
 
     def close(self) -> None:
         """Let the writer threads finish what is queued and stop (the service's shutdown)."""

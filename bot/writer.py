@@ -7,6 +7,10 @@ thread takes whatever has queued up (up to `batch` messages) and hands it to the
 dispatcher at once: check-ins that arrived together share one transaction and one
 COMMIT (group commit), and each caller is answered only after the commit that holds its
 message. Idle threads end after `idle_seconds`; the next message starts one again.
+
+Other writes that follow a message (a reply queued in the outbox) go through the same
+queue as jobs (`call`), each run alone: on SQLite a second writing thread would only
+wait for the writer's lock, and a burst piled such threads up by the hundred.
 """
 
 from __future__ import annotations
@@ -47,12 +51,19 @@ class MessageWriter:
 
     def enqueue(self, message: Any) -> asyncio.Future:
         """Queue the message; the future (of the running loop) settles once it is handled."""
+        return self._put(message, job=False)
+
+    def call(self, job: Callable[[], Any]) -> asyncio.Future:
+        """Queue a job (a write of its own, in its own transaction); its result as a future."""
+        return self._put(job, job=True)
+
+    def _put(self, work: Any, *, job: bool) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         # The caller's context (its request id for the log) goes with the message.
         context = contextvars.copy_context()
         with self._lock:  # a thread about to end checks the queue under the same lock
-            self._queue.put((message, future, loop, context))
+            self._queue.put((work, future, loop, context, job))
             if len(self._running) < self.threads:
                 thread = threading.Thread(target=self._run, name="djbot-writer", daemon=True)
                 self._running.append(thread)
@@ -98,15 +109,25 @@ class MessageWriter:
                 return
 
     def _handle(self, items: list[tuple[Any, asyncio.Future, asyncio.AbstractEventLoop,
-                                        contextvars.Context]]) -> None:
-        try:
-            results = list(self.handle_batch([item[0] for item in items],
-                                             [item[3] for item in items]))
-        except BaseException as exc:  # noqa: BLE001 - each caller gets the failure
-            log.exception("handling %d messages failed", len(items))
-            results = [exc] * len(items)
+                                        contextvars.Context, bool]]) -> None:
+        messages = [item for item in items if not item[4]]
+        settled: list[tuple[Any, Any]] = []
+        if messages:
+            try:
+                results = list(self.handle_batch([item[0] for item in messages],
+                                                 [item[3] for item in messages]))
+            except BaseException as exc:  # noqa: BLE001 - each caller gets the failure
+                log.exception("handling %d messages failed", len(messages))
+                results = [exc] * len(messages)
+            settled += zip(messages, results, strict=True)
+        for item in items:
+            if item[4]:
+                try:
+                    settled.append((item, item[3].run(item[0])))
+                except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+                    settled.append((item, exc))
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
-        for (_, future, loop, _), result in zip(items, results, strict=True):
+        for (_, future, loop, _, _), result in settled:
             by_loop.setdefault(loop, []).append((future, result))
         for loop, settled in by_loop.items():
             try:  # one wake-up of the event loop for the whole batch

@@ -287,3 +287,20 @@ def test_a_retry_answered_before_the_activity_opened_keeps_its_answer(runtime, c
     with Session(runtime.engine) as s:
         assert s.exec(select(Attendance)).all() == []
         assert s.exec(select(PointEntry)).all() == []
+
+
+async def test_a_write_after_a_message_runs_on_the_writer_thread(runtime):
+    """A reply queued in the outbox after the answer takes the writer's turn: on SQLite no
+    second thread waits for the write lock (a burst piled them up by the hundred)."""
+    import threading
+
+    def where(x):
+        return threading.current_thread().name, x * 2
+
+    assert await runtime.dispatcher.write(where, 21) == ("djbot-writer", 42)
+
+    def broken():
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        await runtime.dispatcher.write(broken)

@@ -52,7 +52,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     if problem is not None:  # refuse to start rather than answer every message 400
         raise ValueError(problem)
     client = DingtalkClient(settings, runtime.clock)
-    replier = Replier(client, runtime.engine, runtime.clock)
+    replier = Replier(client, runtime.engine, runtime.clock, write=runtime.dispatcher.write)
     app.state.services.append(ClosesClient(client))
     # The outbox worker looks its senders up by platform.
     app.state.senders["dingtalk"] = DingtalkSender(settings, client, runtime.engine, runtime.clock)

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,10 +110,14 @@ def reply_dedupe_key(message_id: str) -> str:
 class Replier:
     """Answers one received message: sessionWebhook first, else the outbox (once)."""
 
-    def __init__(self, client: DingtalkClient, engine: Engine, clock: Clock) -> None:
+    def __init__(self, client: DingtalkClient, engine: Engine, clock: Clock, *,
+                 write: Callable[..., Awaitable[Any]] | None = None) -> None:
         self.client = client
         self.engine = engine
         self.clock = clock
+        # Where the outbox write runs: the dispatcher's writer threads in the service (on
+        # SQLite one writer for everything), a worker thread otherwise.
+        self.write = write or asyncio.to_thread
         # Groups known not to be new (bound, or heard from before): a group never becomes
         # new again, so every message after the first skips the two queries.
         self._known_groups: set[str] = set()
@@ -146,7 +151,7 @@ class Replier:
                 sent = exc.sent
                 log.warning("sessionWebhook reply to %s failed (%s); queued instead",
                             message.message_id, getattr(exc.cause, "reason", exc.cause))
-        await asyncio.to_thread(self._enqueue, delivery, reply, sent)
+        await self.write(self._enqueue, delivery, reply, sent)
         return "outbox"
 
     def _new_group(self, chat_id: str) -> bool:
