@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests import fake_wecom as fw  # noqa: E402
 
-CHAT = "grp-profile"
+CHAT = "grp-profile"  # bench/profile_checkin.py's bound group
 
 # cProfile's files, grouped into the layers the issue names.
 LAYERS = [
@@ -80,36 +80,18 @@ def _profile_writer(runtime) -> cProfile.Profile:
 
 
 def build(url: str, members: int):
-    from sqlmodel import Session
-
+    from bench.profile_checkin import seed
     from bot.app import create_app
     from bot.config import Settings
     from bot.runtime import build_runtime
     from storage.db import make_engine, upgrade
-    from storage.models import Branch, ChatBinding, Identity, Member, Role
-    from datetime import UTC, datetime
 
     settings = Settings(database_url=url, _env_file=None, log_level="WARNING",
                         wecom={"enabled": True, "aibot_token": fw.AIBOT_TOKEN,
                                "aibot_aes_key": fw.AIBOT_AES_KEY})
     engine = make_engine(url)
     upgrade(engine)
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    with Session(engine) as session:
-        branch = Branch(name="一支部", created_at=t0)
-        session.add(branch)
-        session.flush()
-        session.add(ChatBinding(platform="wecom", chat_id=CHAT, branch_id=branch.id, bound_at=t0))
-        people = [Member(name="书记", branch_id=branch.id, role=Role.SECRETARY, created_at=t0,
-                         updated_at=t0)]
-        people += [Member(name=f"党员{i:05d}", branch_id=branch.id, role=Role.MEMBER,
-                          created_at=t0, updated_at=t0) for i in range(members)]
-        session.add_all(people)
-        session.flush()
-        session.add_all([Identity(member_id=m.id, platform="wecom",
-                                  user_id="sec" if i == 0 else f"u{i - 1:05d}")
-                         for i, m in enumerate(people)])
-        session.commit()
+    seed(engine, members)  # the same bureau as bench/profile_checkin.py
     runtime = build_runtime(settings, engine=engine, migrate=False)
     return runtime, create_app(runtime, start_background=False)
 

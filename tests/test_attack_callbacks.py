@@ -87,14 +87,16 @@ class Loopback:
 # --- DingTalk: a captured header pair is not a skeleton key ------------------------------
 
 
+def _admin_and_member(session):
+    branch = make_branch(session, "一支部")
+    bind_chat(session, branch, GROUP, platform="dingtalk")
+    make_member(session, branch, "王书记", role=Role.ADMIN, dingtalk="admin1")
+    make_member(session, branch, "张伟", dingtalk="zhangwei")
+
+
 async def test_a_captured_header_pair_cannot_carry_another_body(dingtalk_runtime, ding, fake,
                                                                 engine, clock):
-    def org(session):
-        branch = make_branch(session, "一支部")
-        bind_chat(session, branch, GROUP, platform="dingtalk")
-        make_member(session, branch, "王书记", role=Role.ADMIN, dingtalk="admin1")
-        make_member(session, branch, "张伟", dingtalk="zhangwei")
-    seed(engine, org)
+    seed(engine, _admin_and_member)
     now_ms = int(clock.now().timestamp() * 1000)
     genuine = robot_message(msg_id="g-1", sender="zhangwei", text="帮助", now_ms=now_ms,
                             webhook=fake.session_webhook("g-1"))
@@ -121,12 +123,7 @@ async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, din
                                                                  ding, fake, engine, clock):
     """The pair is recorded in the message's own transaction: by 签到's quick lane, and by
     a message whose answer is an error (whose other changes are rolled back)."""
-    def org(session):
-        branch = make_branch(session, "一支部")
-        bind_chat(session, branch, GROUP, platform="dingtalk")
-        make_member(session, branch, "王书记", role=Role.ADMIN, dingtalk="admin1")
-        make_member(session, branch, "张伟", dingtalk="zhangwei")
-    seed(engine, org)
+    seed(engine, _admin_and_member)
     now_ms = int(clock.now().timestamp() * 1000)
     opener = robot_message(msg_id="o-1", sender="admin1", text="开始 主题党日", now_ms=now_ms - 1,
                            webhook=fake.session_webhook("o-1"))

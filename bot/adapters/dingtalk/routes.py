@@ -23,9 +23,7 @@ from fastapi.responses import JSONResponse
 from bot.adapters.common import (
     MAX_BODY_BYTES,
     ClosesClient,
-    MalformedJson,
     count_refusal,
-    loads_json,
     read_limited,
 )
 from bot.core import NotAdmitted, Reply

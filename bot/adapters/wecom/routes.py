@@ -39,7 +39,6 @@ from bot.adapters.common import (
 from bot.adapters.wecom.client import WecomApiError, WecomClient
 from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected
 from bot.adapters.wecom.inbound import (
-    AibotCallback,
     MalformedPayload,
     parse_aibot,
     parse_app_xml,
