@@ -28,11 +28,10 @@ from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean
-from bot.writer import MessageWriter
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
+from bot.writer import MessageWriter
 from storage import org
 from storage.errors import Conflict
-from storage.prepared import Prepared
 from storage.models import (
     ROLE_LABELS,
     Branch,
@@ -42,6 +41,7 @@ from storage.models import (
     ProcessedMessage,
     Role,
 )
+from storage.prepared import Prepared
 
 log = logging.getLogger("djbot.dispatcher")
 T = TypeVar("T")
