@@ -141,7 +141,7 @@ class Dispatcher:
         `contexts` are the senders' (their request ids in the log lines), one per message."""
         contexts = contexts or [contextvars.copy_context() for _ in messages]
         started = time.perf_counter()
-        done: dict[int, tuple[Reply, str | None, bool]] = {}
+        done: dict[int, tuple[Reply, str]] = {}
         declined: set[int] = set()  # the quick lane has said no: straight to the general path
         if self.quick_lane and len(messages) > 1:
             try:
@@ -159,9 +159,9 @@ class Dispatcher:
         results: list[tuple[Reply, bool] | BaseException] = []
         for index, message in enumerate(messages):
             if index in done:
-                reply, command, repeated = done[index]
-                contexts[index].run(self._handled, message, reply, command, repeated, started)
-                results.append((reply, repeated))
+                reply, command = done[index]
+                contexts[index].run(self._handled, message, reply, command, False, started)
+                results.append((reply, False))
                 continue
             try:
                 results.append(contexts[index].run(self.handle_sync_delivery, message,
@@ -170,10 +170,10 @@ class Dispatcher:
                 results.append(exc)
         return results
 
-    def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str, bool] | None:
-        """The message through its command's quick lane, on `conn`'s open transaction, its
-        reply recorded with it; None when the command has no lane or the lane declines (the
-        general path then answers).
+    def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str] | None:
+        """The message through its command's quick lane, on `conn`'s open transaction: its
+        reply, recorded with it, and the command's name; None when the command has no lane
+        or the lane declines (the general path then answers). Never a repeat.
 
         No read of a stored reply first: a retried delivery fails on the record's unique
         (platform, message id), which rolls the transaction back, and the general path then
@@ -201,7 +201,7 @@ class Dispatcher:
             "platform": message.platform, "message_id": message.message_id,
             "chat_id": message.chat_id, "sender_id": message.sender_id, "received_at": now,
             "reply": reply.to_dict()})
-        return reply, command.name, False
+        return reply, command.name
 
     def handle_sync_delivery(self, message: IncomingMessage, *,
                              quick: bool = True) -> tuple[Reply, bool]:
@@ -215,9 +215,9 @@ class Dispatcher:
                          type(exc).__name__)
                 answered = None
             if answered is not None:
-                reply, command, repeated = answered
-                self._handled(message, reply, command, repeated, started)
-                return reply, repeated
+                reply, command = answered
+                self._handled(message, reply, command, False, started)
+                return reply, False
         for attempt in range(MAX_ATTEMPTS):
             try:
                 reply, command, repeated = self._handle_once(message)

@@ -45,12 +45,9 @@ class MessageWriter:
         self._lock = threading.Lock()
         self._running: list[threading.Thread] = []
 
-    async def submit(self, message: Any) -> Any:
-        """The message's result once handled (and committed); its exception if it failed."""
-        return await self.enqueue(message)
-
     def enqueue(self, message: Any) -> asyncio.Future:
-        """Queue the message; the future (of the running loop) settles once it is handled."""
+        """Queue the message; the future (of the running loop) settles once it is handled
+        (and committed) with its result, or its exception if it failed."""
         return self._put(message, job=False)
 
     def call(self, job: Callable[[], Any]) -> asyncio.Future:

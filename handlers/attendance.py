@@ -331,7 +331,7 @@ def quick_check_in(q: QuickCtx) -> Reply | None:
     answers it. tests/test_checkin_quick.py holds the two to the same replies and rows."""
     seen = checkin_store.look_up(q.conn, platform=q.message.platform, chat_id=q.message.chat_id,
                                  user_id=q.message.sender_id, now=q.now)
-    if seen is None or seen.is_leaders or seen.chat_branch_id is None:
+    if seen is None or seen.chat_branch_id is None:  # the leaders' group has no branch
         return None
     member, activity = seen.member, seen.activity
     if member is None or activity is None or seen.attendance_id is not None:

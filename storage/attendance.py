@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -29,7 +29,6 @@ from bot.domain.attendance import (
 )
 from bot.domain.rules import Rules
 from storage import ledger, outbox
-from storage.checkin import INSERT_ATTENDANCE
 from storage.errors import Conflict
 from storage.models import (
     Activity,
@@ -119,7 +118,9 @@ def running_activity(session: Session, *, branch_id: int | None, now: datetime) 
     ).first()
 
 
-def _current_in(scope):
+def current_in(scope):
+    """The open activities of `scope` whose check-in window has opened (at :now), the
+    latest start first: which activity 签到 means (storage.checkin reads it the same way)."""
     return (
         select(Activity)
         .where(scope, Activity.status == OPEN, Activity.checkin_opens_at <= bindparam("now"))
@@ -129,8 +130,8 @@ def _current_in(scope):
 
 # Every 签到 asks for the current activity: the statement is built once per kind of scope
 # (building one costs more CPU than running it) and the values are bound per call.
-_CURRENT_IN_BRANCH = _current_in(Activity.branch_id == bindparam("branch_id"))
-_CURRENT_BUREAU_WIDE = _current_in(Activity.branch_id.is_(None))
+_CURRENT_IN_BRANCH = current_in(Activity.branch_id == bindparam("branch_id"))
+_CURRENT_BUREAU_WIDE = current_in(Activity.branch_id.is_(None))
 
 
 def current_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
@@ -342,6 +343,11 @@ def _post_status_points(
 
 
 # --- check-in, leave, make-up -------------------------------------------------------
+
+
+# RETURNING id rather than a flush: the row is a record of what was written. A racing
+# duplicate fails here, on (activity, member). storage.checkin runs it too.
+INSERT_ATTENDANCE = insert(Attendance.__table__).returning(Attendance.__table__.c.id)
 
 
 def check_in(

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, select, true
+from sqlalchemy import and_, bindparam, select, true
 from sqlalchemy.engine import Connection
 
 from storage import ledger
-from storage.prepared import Prepared
+from storage.attendance import INSERT_ATTENDANCE, current_in
 from storage.models import Activity, Attendance, ChatBinding, Identity, Member
+from storage.prepared import Prepared
 
 _member = Member.__table__
 _identity = Identity.__table__
@@ -28,16 +29,10 @@ _binding = ChatBinding.__table__
 _activity = Activity.__table__
 _attendance = Attendance.__table__
 
-# The branch's current activity, as storage.attendance.current_activity picks it: open, its
-# check-in window opened, the latest start first.
+# The branch's current activity, by the same rule as storage.attendance.current_activity.
 _CURRENT = (
-    select(_activity.c.id)
-    .where(
-        _activity.c.branch_id == _binding.c.branch_id,
-        _activity.c.status == "open",
-        _activity.c.checkin_opens_at <= bindparam("now"),
-    )
-    .order_by(_activity.c.starts_at.desc())
+    current_in(Activity.branch_id == ChatBinding.branch_id)
+    .with_only_columns(Activity.id)
     .limit(1)
     .correlate(_binding)
     .scalar_subquery()
@@ -47,7 +42,6 @@ _CURRENT = (
 _LOOK_UP = (
     select(
         _binding.c.branch_id.label("chat_branch_id"),
-        _binding.c.is_leaders,
         _member.c.id.label("member_id"),
         _member.c.name,
         _member.c.branch_id,
@@ -76,15 +70,11 @@ _LOOK_UP = (
            _binding.c.chat_id == bindparam("chat_id"))
 )
 
-# RETURNING id rather than a flush: the row is a record of what was written. A racing
-# duplicate fails here, on (activity, member).
-INSERT_ATTENDANCE = insert(_attendance).returning(_attendance.c.id)
 _ATTENDANCE_KEYS = ("activity_id", "member_id", "status", "checked_in_at", "platform",
                     "message_id", "updated_at")
 _QUICK_LOOK_UP = Prepared(_LOOK_UP)
 _QUICK_INSERT_ATTENDANCE = Prepared(INSERT_ATTENDANCE, keys=_ATTENDANCE_KEYS)
-_QUICK_POST = Prepared(ledger.insert_with_rules_lookup("sqlite"), keys=ledger.POST_KEYS)
-_QUICK_POST_PG = Prepared(ledger.insert_with_rules_lookup("postgresql"), keys=ledger.POST_KEYS)
+_QUICK_POST = Prepared(ledger.insert_with_rules_lookup, keys=ledger.POST_KEYS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +109,6 @@ class CheckInView:
     """What a 签到 in a bound group needs to know, read in one statement."""
 
     chat_branch_id: int | None
-    is_leaders: bool
     member: SeenMember | None
     activity: SeenActivity | None
     attendance_id: int | None
@@ -133,7 +122,7 @@ def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
                                       "user_id": user_id, "now": now})
     if row is None:
         return None
-    (chat_branch_id, is_leaders, member_id, name, branch_id, party_group_id, role, active,
+    (chat_branch_id, member_id, name, branch_id, party_group_id, role, active,
      bureau_committee, activity_id, kind, topic, activity_branch_id, activity_party_group_id,
      audience_branch_ids, starts_at, checkin_closes_at, attendance_id) = row
     member = None
@@ -145,7 +134,7 @@ def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
         activity = SeenActivity(activity_id, kind, topic or "", activity_branch_id,
                                 activity_party_group_id, audience_branch_ids, starts_at,
                                 checkin_closes_at)
-    return CheckInView(chat_branch_id, bool(is_leaders), member, activity, attendance_id)
+    return CheckInView(chat_branch_id, member, activity, attendance_id)
 
 
 def record(conn: Connection, *, activity: SeenActivity, member: SeenMember, status: str,
@@ -158,8 +147,7 @@ def record(conn: Connection, *, activity: SeenActivity, member: SeenMember, stat
                                   updated_at=now)
     [(attendance_id,)] = _QUICK_INSERT_ATTENDANCE.rows(conn, values)
     if points:
-        post = _QUICK_POST_PG if conn.dialect.name == "postgresql" else _QUICK_POST
-        post.rows(conn, ledger.post_values(
+        _QUICK_POST.rows(conn, ledger.post_values(
             member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
             source_kind="attendance", source_id=attendance_id, occurred_at=activity.starts_at,
             now=now, rules_digest=rules_digest))

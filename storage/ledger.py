@@ -14,12 +14,13 @@ from storage.models import PointEntry, RuleSet
 
 def insert_ignoring_duplicates(session: Session, model, values: dict) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on both databases; True when a row was written."""
-    statement = _insert_ignoring_duplicates(model.__table__, session.get_bind().dialect.name)
+    dialect = session.get_bind().dialect.name
+    statement = insert_ignoring_duplicates_statement(model.__table__, dialect)
     return session.execute(statement, values).first() is not None
 
 
 @cache
-def _insert_ignoring_duplicates(table: Table, dialect: str) -> Insert:
+def insert_ignoring_duplicates_statement(table: Table, dialect: str) -> Insert:
     # Built once per table and kept: the values travel as parameters, and building a
     # statement costs more CPU than SQLite takes to run it. The table rather than the ORM
     # class, because an append-only row needs no unit of work.
@@ -33,7 +34,7 @@ def _insert_ignoring_duplicates(table: Table, dialect: str) -> Insert:
 def insert_with_rules_lookup(dialect: str) -> Insert:
     # The rules version is looked up inside the INSERT, by digest: no round trip for it.
     ruleset = select(RuleSet.id).where(RuleSet.digest == bindparam("rules_digest"))
-    return _insert_ignoring_duplicates(PointEntry.__table__, dialect).values(
+    return insert_ignoring_duplicates_statement(PointEntry.__table__, dialect).values(
         ruleset_id=ruleset.scalar_subquery()
     )
 

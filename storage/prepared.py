@@ -34,9 +34,12 @@ class _Compiled:
 
 
 class Prepared:
-    def __init__(self, statement: Executable, *, keys: Sequence[str] | None = None) -> None:
-        """`keys`: the columns an INSERT is given (compiled for exactly those)."""
-        self.statement = statement
+    def __init__(self, statement: Executable | Callable[[str], Executable], *,
+                 keys: Sequence[str] | None = None) -> None:
+        """`statement`, or a function of the dialect's name that builds it (an INSERT …
+        ON CONFLICT is written per dialect); `keys`: the columns an INSERT is given
+        (compiled for exactly those)."""
+        self.build = statement if callable(statement) else (lambda _dialect: statement)
         self.keys = list(keys) if keys is not None else None
         self._compiled: dict[str, _Compiled] = {}
 
@@ -47,7 +50,8 @@ class Prepared:
         return compiled
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self.statement.compile(dialect=dialect, column_keys=self.keys)
+        statement = self.build(dialect.name)
+        compiled = statement.compile(dialect=dialect, column_keys=self.keys)
         binds = []
         for bind in compiled.binds.values():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -55,16 +59,16 @@ class Prepared:
                 binds.append((compiled.bind_names[bind], processor))
         results = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in getattr(self.statement, "selected_columns", ()))
-        if not results and getattr(self.statement, "_returning", ()):
+            for column in getattr(statement, "selected_columns", ()))
+        if not results and getattr(statement, "_returning", ()):
             results = tuple(
                 column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self.statement._returning)  # type: ignore[attr-defined]
+                for column in statement._returning)  # type: ignore[attr-defined]
         order = tuple(compiled.positiontup) if compiled.positional else None
         fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
                  if value is not None}
-        returns_rows = bool(getattr(self.statement, "selected_columns", ())
-                            or getattr(self.statement, "_returning", ()))
+        returns_rows = bool(getattr(statement, "selected_columns", ())
+                            or getattr(statement, "_returning", ()))
         return _Compiled(compiled.string, order, tuple(binds), fixed, results, returns_rows)
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
