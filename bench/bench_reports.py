@@ -120,7 +120,8 @@ def compare(ours: Callable[[], object], baseline: Callable[[], object] | None,
     return statistics.median(samples["ours"]), base
 
 
-def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
+def run(path: Path, repeat: int, member_id: int = MEMBER_ID,
+        ) -> list[tuple[str, float, float | None]]:
     settings = Settings(database_url=f"sqlite:///{path}", _env_file=None)
     rules = load_rules()
     engine = db.make_engine(settings.database_url)
@@ -133,7 +134,7 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
 
     with Session(engine) as session:
         branch_id = session.execute(text("SELECT branch_id FROM member WHERE id = :m"),
-                                    {"m": MEMBER_ID}).scalar_one()
+                                    {"m": member_id}).scalar_one()
 
         def report():
             return build_report(session, start=week.start, end=week.end,
@@ -151,13 +152,13 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
 
         def my_points():
             # What the 积分 handler asks the database for.
-            return member_standing(session, member_id=MEMBER_ID, branch_id=branch_id, periods={
+            return member_standing(session, member_id=member_id, branch_id=branch_id, periods={
                 name: (p.start, p.end)
                 for name, p in (("本周", this_week), ("本月", month), ("本年", year))},
                 rank_in="本月")
 
         mine_params = {
-            "member": MEMBER_ID, "branch": branch_id,
+            "member": member_id, "branch": branch_id,
             "ws": sqlite_time(this_week.start), "we": sqlite_time(this_week.end),
             "ms": sqlite_time(month.start), "me": sqlite_time(month.end),
             "ys": sqlite_time(year.start), "ye": sqlite_time(year.end),
@@ -188,7 +189,7 @@ def run(path: Path, repeat: int) -> list[tuple[str, float, float | None]]:
 
     def say_points():
         return runtime.dispatcher.handle_sync(IncomingMessage(
-            platform="wecom", chat_id=f"u{MEMBER_ID}", sender_id=f"u{MEMBER_ID}", text="积分",
+            platform="wecom", chat_id=f"u{member_id}", sender_id=f"u{member_id}", text="积分",
             message_id=f"bench-{time.time_ns()}-{next(counter)}", at=now, is_private=True))
 
     # No baseline: this line adds the dedupe row and the commit, which no query can match.

@@ -80,8 +80,8 @@ def seed(path: Path, *, members: int = MEMBERS, branches: int = BRANCHES, seed_:
         branch_of = {m: (m - 1) % branches + 1 for m in range(1, members + 1)}
         con.executemany(
             "INSERT INTO member (id, staff_no, name, branch_id, role, active, leaderboard_opt_out,"
-            " nudges_off, forgotten, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, 'member', 1, ?, 0, 0, ?, ?)",
+            " nudges_off, forgotten, bureau_committee, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, 'member', 1, ?, 0, 0, 0, ?, ?)",
             [(m, f"J{m:05d}", f"党员{m:05d}", branch_of[m], int(m % 50 == 0), created, created)
              for m in range(1, members + 1)],
         )
