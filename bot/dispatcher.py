@@ -29,8 +29,9 @@ from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
-from bot.writer import MessageWriter
+from bot.writer import LoopLane, MessageWriter
 from storage import org
+from storage.db import BUSY_TIMEOUT_MS
 from storage.errors import Conflict
 from storage.models import (
     ROLE_LABELS,
@@ -96,7 +97,10 @@ class Dispatcher:
 
     # Off only to compare the two lanes (tests/test_checkin_quick.py).
     quick_lane: bool = True
+    # SQLite: the quick lane tried on the event loop before the writer thread (LoopLane).
+    on_loop: bool = True
     _writer: MessageWriter | None = field(default=None, init=False, repr=False)
+    _loop_lane: LoopLane | None = field(default=None, init=False, repr=False)
 
     async def handle(self, message: IncomingMessage) -> Reply:
         """Handle one message off the event loop; the reply is committed before it returns."""
@@ -111,6 +115,12 @@ class Dispatcher:
 
     def deliver(self, message: IncomingMessage) -> asyncio.Future:
         """handle_delivery's result as a future, without a task: a retry can wait on it too."""
+        if self.on_loop and self.quick_lane and self.engine.dialect.name == "sqlite":
+            if self._loop_lane is None:
+                self._loop_lane = LoopLane(
+                    self.quick_now, self._writers,
+                    lambda: self._writer is not None and self._writer.busy)
+            return self._loop_lane.enqueue(message)
         return self._writers().enqueue(message)
 
     def write(self, job: Callable[..., T], *args: Any) -> Awaitable[T]:
@@ -168,6 +178,37 @@ class Dispatcher:
                                                    quick=index not in declined))
             except Exception as exc:  # noqa: BLE001 - handed to the message's own caller
                 results.append(exc)
+        return results
+
+    def quick_now(self, messages: list[IncomingMessage],
+                  contexts: list[contextvars.Context]) -> list[tuple[Reply, bool] | None]:
+        """SQLite, on the event loop: the messages' quick lanes in one transaction that never
+        waits for the write lock. Each result is the message's answer, committed, or None
+        when the writer thread must handle it: the lane declined it, or the batch was rolled
+        back (another writer held the lock, a unique key another delivery won)."""
+        started = time.perf_counter()
+        answered: list[tuple[Reply, str] | None] = []
+        try:
+            with self.engine.connect() as conn:
+                driver = conn.connection.dbapi_connection
+                driver.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+                try:
+                    with conn.begin():
+                        answered = [self.quick(conn, message) for message in messages]
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - the writer thread handles each instead
+            log.debug("the event loop's batch of %d gave way (%s)", len(messages),
+                      type(exc).__name__)
+            return [None] * len(messages)
+        results: list[tuple[Reply, bool] | None] = []
+        for message, context, done in zip(messages, contexts, answered, strict=True):
+            if done is None:
+                results.append(None)
+                continue
+            reply, command = done
+            context.run(self._handled, message, reply, command, False, started)
+            results.append((reply, False))
         return results
 
     def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str] | None:

@@ -21,6 +21,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 log = logging.getLogger("djbot.writer")
@@ -44,6 +45,12 @@ class MessageWriter:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._running: list[threading.Thread] = []
+        self._outstanding = 0  # queued or being handled, not yet settled
+
+    @property
+    def busy(self) -> bool:
+        """Something is queued or being handled (read without the lock: a hint)."""
+        return self._outstanding > 0
 
     def enqueue(self, message: Any) -> asyncio.Future:
         """Queue the message; the future (of the running loop) settles once it is handled
@@ -60,6 +67,7 @@ class MessageWriter:
         # The caller's context (its request id for the log) goes with the message.
         context = contextvars.copy_context()
         with self._lock:  # a thread about to end checks the queue under the same lock
+            self._outstanding += 1
             self._queue.put((work, future, loop, context, job))
             if len(self._running) < self.threads:
                 thread = threading.Thread(target=self._run, name="djbot-writer", daemon=True)
@@ -123,6 +131,8 @@ class MessageWriter:
                     settled.append((item, item[3].run(item[0])))
                 except Exception as exc:  # noqa: BLE001 - handed to the job's caller
                     settled.append((item, exc))
+        with self._lock:
+            self._outstanding -= len(items)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Any]]] = {}
         for (_, future, loop, _, _), result in settled:
             by_loop.setdefault(loop, []).append((future, result))
@@ -141,3 +151,74 @@ def _settle(settled: list[tuple[asyncio.Future, Any]]) -> None:
             future.set_exception(result)
         else:
             future.set_result(result)
+
+
+class LoopLane:
+    """SQLite: the quick lane's check-ins written on the event loop, a loop turn's together.
+
+    SQLite writes one transaction at a time whoever asks, and a quick-lane check-in is a
+    few statements of microseconds each: handing it to the writer thread and back cost
+    about as much again (two thread wake-ups, and the interpreter lock passed back and
+    forth while the event loop is busy). So on SQLite the event loop runs the quick lane
+    itself, as the one-commit baseline does: the check-ins that arrived in one turn of the
+    loop are written at the end of it, in one transaction, and answered after its COMMIT.
+
+    It never waits on the event loop: `try_now` (Dispatcher.quick_now) does not wait for
+    the write lock but gives up at once when another writer holds it (the writer thread,
+    the scheduler, a command in a shell), and its messages go to the writer thread, which
+    waits. So do messages the quick lane declines and any batch that fails, and every
+    message while the writer thread has work (DingTalk's replies queued in the outbox, say):
+    it holds the lock then, and the attempt would only be rolled back.
+    """
+
+    def __init__(self, try_now: Callable[[list[Any], list[contextvars.Context]],
+                                         Sequence[Any | None]],
+                 writer: Callable[[], MessageWriter], writer_busy: Callable[[], bool], *,
+                 batch: int = BATCH) -> None:
+        self.try_now = try_now
+        self.writer = writer
+        self.writer_busy = writer_busy
+        self.batch = batch
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Any, asyncio.Future,
+                                                                  contextvars.Context]]] = {}
+
+    def enqueue(self, message: Any) -> asyncio.Future:
+        """Like MessageWriter.enqueue: a future that settles once the message is committed."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        pending = self._pending.setdefault(loop, [])
+        pending.append((message, future, contextvars.copy_context()))
+        if len(pending) == 1:
+            loop.call_soon(self._flush, loop)
+        return future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = self._pending.pop(loop, [])
+        for start in range(0, len(pending), self.batch):
+            chunk = pending[start:start + self.batch]
+            results: Sequence[Any | None] = [None] * len(chunk)
+            if not self.writer_busy():
+                try:
+                    results = self.try_now([item[0] for item in chunk],
+                                           [item[2] for item in chunk])
+                except Exception:  # a bug: the writer thread handles them instead
+                    log.exception("the event loop's batch failed; handing it to the writer")
+            for (message, future, context), result in zip(chunk, results, strict=True):
+                if future.done():  # the caller was cancelled; nothing was left to do
+                    continue
+                if result is None:
+                    later = context.run(self.writer().enqueue, message)
+                    later.add_done_callback(partial(_forward, future))
+                else:
+                    future.set_result(result)
+
+
+def _forward(target: asyncio.Future, source: asyncio.Future) -> None:
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif source.exception() is not None:
+        target.set_exception(source.exception())  # type: ignore[arg-type]
+    else:
+        target.set_result(source.result())

@@ -27,6 +27,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# How long a SQLite connection waits for another's write lock before "database is locked".
+BUSY_TIMEOUT_MS = 30_000
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -45,7 +49,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # WAL lets readers run beside the one writer; the busy timeout makes a
             # second writer wait instead of failing with "database is locked".
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()

@@ -304,3 +304,112 @@ async def test_a_write_after_a_message_runs_on_the_writer_thread(runtime):
 
     with pytest.raises(ValueError):
         await runtime.dispatcher.write(broken)
+
+
+# --- SQLite: the event loop writes a turn's check-ins itself -----------------------------
+
+sqlite_only = pytest.mark.skipif(TEST_DB == "postgres",
+                                 reason="the event loop's lane is SQLite's (one writer)")
+
+
+def _message(runtime, user: str, text: str, message_id: str | None = None) -> IncomingMessage:
+    return IncomingMessage(platform="wecom", chat_id="g1", sender_id=user, text=text,
+                           message_id=message_id or uuid.uuid4().hex, at=runtime.clock.now())
+
+
+@sqlite_only
+async def test_on_sqlite_a_loop_turns_check_ins_are_written_on_the_loop_in_one_commit(
+        runtime, chat, commits, monkeypatch):
+    seed(runtime.engine, _branch_of(30))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    commits.clear()
+    handed_over: list[int] = []
+    writers = runtime.dispatcher._writers
+    monkeypatch.setattr(runtime.dispatcher, "_writers",
+                        lambda: handed_over.append(1) or writers())
+
+    results = await asyncio.gather(*(runtime.dispatcher.handle_delivery(
+        _check_in(runtime, f"u{i:02d}")) for i in range(30)))
+
+    assert all("签到成功" in reply.text for reply, _ in results)
+    assert len(commits) == 1  # committed before any of the 30 answers came back
+    assert handed_over == []  # no writer thread was woken for them
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 30
+        assert len(s.exec(select(PointEntry)).all()) == 30
+        assert len(s.exec(select(ProcessedMessage)).all()) == 30 + 1
+
+
+@sqlite_only
+async def test_the_event_loop_never_waits_for_a_write_lock_another_connection_holds(
+        runtime, chat, settings):
+    """A command in a shell (or the scheduler) holds SQLite's write lock: the check-ins wait
+    for it on the writer thread, while the event loop goes on answering other requests."""
+    import sqlite3
+    import threading
+    import time
+
+    seed(runtime.engine, _branch_of(5))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        conn = sqlite3.connect(settings.database_url.removeprefix("sqlite:///"),
+                               isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(10)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert held.wait(10)
+    gaps: list[float] = []
+
+    async def ticker() -> None:  # what every other request on the loop sees
+        last = time.perf_counter()
+        for _ in range(30):
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    pending = [asyncio.ensure_future(runtime.dispatcher.handle(_check_in(runtime, f"u{i:02d}")))
+               for i in range(5)]
+    await ticker()  # 0.3 s with the lock held
+    assert not any(p.done() for p in pending)  # not answered: nothing is committed yet
+    release.set()
+    replies = await asyncio.gather(*pending)
+    holder.join()
+
+    assert max(gaps) < 0.2, max(gaps)  # the loop was never stuck behind the lock
+    assert all("签到成功" in r.text for r in replies)
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 5
+
+
+@sqlite_only
+async def test_a_turn_with_a_declined_message_and_a_repeated_delivery(runtime, chat):
+    """In one turn: check-ins, a 请假 the quick lane leaves to the general path, and one
+    check-in delivered twice at once. Each gets its own answer, the repeat the first's."""
+    seed(runtime.engine, _branch_of(4))
+    chat.say("sec", "开始 主题党日", chat="g1")
+
+    results = await asyncio.gather(
+        runtime.dispatcher.handle_delivery(_message(runtime, "u00", "签到")),
+        runtime.dispatcher.handle_delivery(_message(runtime, "u01", "请假 出差")),
+        runtime.dispatcher.handle_delivery(_message(runtime, "u02", "签到", "twice")),
+        runtime.dispatcher.handle_delivery(_message(runtime, "u02", "签到", "twice")),
+        runtime.dispatcher.handle_delivery(_message(runtime, "u03", "签到")),
+    )
+
+    texts = [reply.text for reply, _ in results]
+    assert "签到成功" in texts[0] and "签到成功" in texts[4]
+    assert "请假" in texts[1] and "签到成功" not in texts[1]
+    assert texts[2] == texts[3] and "签到成功" in texts[2]
+    assert sorted(repeated for _, repeated in results[2:4]) == [False, True]
+    with Session(runtime.engine) as s:
+        rows = {(a.member_id, a.status) for a in s.exec(select(Attendance)).all()}
+        assert len(rows) == 4 and sum(status == "leave" for _, status in rows) == 1
+        assert len(s.exec(select(PointEntry)).all()) == 3
