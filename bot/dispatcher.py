@@ -119,7 +119,8 @@ class Dispatcher:
             if self._loop_lane is None:
                 self._loop_lane = LoopLane(
                     self.quick_now, self._writers,
-                    lambda: self._writer is not None and self._writer.busy)
+                    lambda: self._writer is not None and self._writer.busy,
+                    connect=self._connect_for_loop, release=self._release_loop_connection)
             return self._loop_lane.enqueue(message)
         return self._writers().enqueue(message)
 
@@ -137,6 +138,8 @@ class Dispatcher:
         """Let the writer threads finish what is queued and stop (the service's shutdown)."""
         if self._writer is not None:
             self._writer.close()
+        if self._loop_lane is not None:
+            self._loop_lane.close()
 
     def handle_sync(self, message: IncomingMessage) -> Reply:
         return self.handle_sync_delivery(message)[0]
@@ -180,24 +183,18 @@ class Dispatcher:
                 results.append(exc)
         return results
 
-    def quick_now(self, messages: list[IncomingMessage],
+    def quick_now(self, conn: Connection, messages: list[IncomingMessage],
                   contexts: list[contextvars.Context]) -> list[tuple[Reply, bool] | None]:
-        """SQLite, on the event loop: the messages' quick lanes in one transaction that never
-        waits for the write lock. Each result is the message's answer, committed, or None
-        when the writer thread must handle it: the lane declined it, or the batch was rolled
-        back (another writer held the lock, a unique key another delivery won)."""
+        """SQLite, on the event loop: the messages' quick lanes in one transaction on `conn`,
+        a connection that does not wait for the write lock (see _connect_for_loop). Each
+        result is the message's answer, committed, or None when the writer thread must
+        handle it: the lane declined it, or the batch was rolled back (another writer held
+        the lock, a unique key another delivery won)."""
         started = time.perf_counter()
-        answered: list[tuple[Reply, str] | None] = []
         try:
-            with self.engine.connect() as conn:
-                driver = conn.connection.dbapi_connection
-                driver.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
-                try:
-                    with conn.begin():
-                        answered = [self.quick(conn, message) for message in messages]
-                finally:
-                    driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
-        except Exception as exc:  # noqa: BLE001 - the writer thread handles each instead
+            with conn.begin():
+                answered = [self.quick(conn, message) for message in messages]
+        except Exception as exc:  # the writer thread handles each instead
             log.debug("the event loop's batch of %d gave way (%s)", len(messages),
                       type(exc).__name__)
             return [None] * len(messages)
@@ -210,6 +207,19 @@ class Dispatcher:
             context.run(self._handled, message, reply, command, False, started)
             results.append((reply, False))
         return results
+
+    def _connect_for_loop(self) -> Connection:
+        """The event loop's own SQLite connection: out of the pool for as long as the loop
+        runs, and with no busy timeout, so "database is locked" comes at once."""
+        conn = self.engine.connect()
+        conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
+        return conn
+
+    def _release_loop_connection(self, conn: Connection) -> None:
+        if not conn.closed and not conn.invalidated:
+            conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # back to the pool as it came
+        conn.close()
 
     def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str] | None:
         """The message through its command's quick lane, on `conn`'s open transaction: its

@@ -163,24 +163,29 @@ class LoopLane:
     itself, as the one-commit baseline does: the check-ins that arrived in one turn of the
     loop are written at the end of it, in one transaction, and answered after its COMMIT.
 
-    It never waits on the event loop: `try_now` (Dispatcher.quick_now) does not wait for
-    the write lock but gives up at once when another writer holds it (the writer thread,
-    the scheduler, a command in a shell), and its messages go to the writer thread, which
-    waits. So do messages the quick lane declines and any batch that fails, and every
-    message while the writer thread has work (DingTalk's replies queued in the outbox, say):
-    it holds the lock then, and the attempt would only be rolled back.
+    It never waits on the event loop. Each loop keeps a connection of its own (`connect`),
+    so it never waits for the pool either, and that connection does not wait for the write
+    lock: `try_now` (Dispatcher.quick_now) gives up at once when another writer holds it
+    (the writer thread, the scheduler, a command in a shell), and its messages go to the
+    writer thread, which waits. So do messages the quick lane declines and any batch that
+    fails, and every message while the writer thread has work (DingTalk's replies queued in
+    the outbox, say): it holds the lock then, and the attempt would only be rolled back.
     """
 
-    def __init__(self, try_now: Callable[[list[Any], list[contextvars.Context]],
+    def __init__(self, try_now: Callable[[Any, list[Any], list[contextvars.Context]],
                                          Sequence[Any | None]],
                  writer: Callable[[], MessageWriter], writer_busy: Callable[[], bool], *,
+                 connect: Callable[[], Any], release: Callable[[Any], None],
                  batch: int = BATCH) -> None:
         self.try_now = try_now
         self.writer = writer
         self.writer_busy = writer_busy
+        self.connect = connect
+        self.release = release
         self.batch = batch
         self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Any, asyncio.Future,
                                                                   contextvars.Context]]] = {}
+        self._connections: dict[asyncio.AbstractEventLoop, Any] = {}
 
     def enqueue(self, message: Any) -> asyncio.Future:
         """Like MessageWriter.enqueue: a future that settles once the message is committed."""
@@ -192,6 +197,29 @@ class LoopLane:
             loop.call_soon(self._flush, loop)
         return future
 
+    def close(self) -> None:
+        """Give the loops' connections back (the service's shutdown)."""
+        for loop in list(self._connections):
+            self._release(loop)
+
+    def _connection(self, loop: asyncio.AbstractEventLoop) -> Any:
+        for gone in [other for other in self._connections if other.is_closed()]:
+            self._release(gone)  # a test's or a restarted server's loop
+        conn = self._connections.get(loop)
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                self._release(loop)
+            conn = self._connections[loop] = self.connect()
+        return conn
+
+    def _release(self, loop: asyncio.AbstractEventLoop) -> None:
+        conn = self._connections.pop(loop, None)
+        if conn is not None:
+            try:
+                self.release(conn)
+            except Exception:  # an invalidated connection: nothing to give back
+                log.debug("loop connection not released cleanly", exc_info=True)
+
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         pending = self._pending.pop(loop, [])
         for start in range(0, len(pending), self.batch):
@@ -199,17 +227,15 @@ class LoopLane:
             results: Sequence[Any | None] = [None] * len(chunk)
             if not self.writer_busy():
                 try:
-                    results = self.try_now([item[0] for item in chunk],
+                    results = self.try_now(self._connection(loop), [item[0] for item in chunk],
                                            [item[2] for item in chunk])
                 except Exception:  # a bug: the writer thread handles them instead
                     log.exception("the event loop's batch failed; handing it to the writer")
             for (message, future, context), result in zip(chunk, results, strict=True):
-                if future.done():  # the caller was cancelled; nothing was left to do
-                    continue
-                if result is None:
+                if result is None:  # handled (and committed) there, even if nobody waits
                     later = context.run(self.writer().enqueue, message)
                     later.add_done_callback(partial(_forward, future))
-                else:
+                elif not future.done():  # done: the caller was cancelled
                     future.set_result(result)
 
 
