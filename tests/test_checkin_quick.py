@@ -413,3 +413,24 @@ async def test_a_turn_with_a_declined_message_and_a_repeated_delivery(runtime, c
         rows = {(a.member_id, a.status) for a in s.exec(select(Attendance)).all()}
         assert len(rows) == 4 and sum(status == "leave" for _, status in rows) == 1
         assert len(s.exec(select(PointEntry)).all()) == 3
+
+
+@sqlite_only
+async def test_the_loops_connection_goes_back_to_the_pool_waiting_for_the_lock_again(
+        runtime, chat):
+    """Only the event loop's own connection gives up at once on a held lock; once given
+    back (the service stopping), whoever gets it from the pool waits, as every other does."""
+    seed(runtime.engine, _branch_of(2))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    assert "签到成功" in (await runtime.dispatcher.handle(_check_in(runtime, "u00"))).text
+    runtime.dispatcher.close()
+
+    held = [runtime.engine.connect() for _ in range(3)]  # the pool's idle ones, and more
+    try:
+        timeouts = {c.exec_driver_sql("PRAGMA busy_timeout").scalar() for c in held}
+    finally:
+        for c in held:
+            c.close()
+    assert timeouts == {db.BUSY_TIMEOUT_MS}
+    # And the next message opens the loop's connection again.
+    assert "签到成功" in (await runtime.dispatcher.handle(_check_in(runtime, "u01"))).text
