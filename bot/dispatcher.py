@@ -248,6 +248,8 @@ class Dispatcher:
                                        settings=self.settings, rules=self.rules))
         if reply is None:
             return None
+        if message.queue_reply is not None:
+            message.queue_reply(conn, reply)
         QUICK_RECORD_MESSAGE.rows(conn, {
             "platform": message.platform, "message_id": message.message_id,
             "chat_id": message.chat_id, "sender_id": message.sender_id, "received_at": now,
@@ -311,6 +313,8 @@ class Dispatcher:
                 # with it the admission of the message (a pair stays tied to its body).
                 session.rollback()
                 _admit(message, session.connection())
+            if message.queue_reply is not None:
+                message.queue_reply(session.connection(), reply)
             # Flush what the handler added first, so the append-only record of the
             # message can go in as one plain INSERT. A racing delivery of the same
             # message id fails on it, on (platform, message_id), and is retried.

@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from storage.ledger import insert_ignoring_duplicates
+from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import OutboxMessage
+from storage.prepared import Prepared
+
+_KEYS = ("dedupe_key", "platform", "target_kind", "target", "branch_id", "kind", "payload",
+         "status", "attempts", "next_attempt_at", "created_at")
+_ENQUEUE_ONCE = Prepared(lambda dialect: insert_ignoring_duplicates_statement(
+    OutboxMessage.__table__, dialect), keys=_KEYS)
 
 
 def enqueue(
@@ -29,7 +36,28 @@ def enqueue(
     With a dedupe_key (kind, target, occurrence time) the row is written at most once,
     however many replicas try: True means this call wrote it.
     """
-    values = dict(
+    values = _values(platform=platform, target_kind=target_kind, target=target, payload=payload,
+                     now=now, kind=kind, dedupe_key=dedupe_key, branch_id=branch_id,
+                     not_before=not_before)
+    if dedupe_key is None:
+        session.add(OutboxMessage(**values))
+        return True
+    return insert_ignoring_duplicates(session, OutboxMessage, values)
+
+
+def enqueue_once_on(conn: Connection, *, platform: str, target_kind: str, target: str,
+                    payload: dict[str, Any], now: datetime, kind: str, dedupe_key: str) -> bool:
+    """enqueue with a dedupe_key, on a connection's open transaction (a message's own: the
+    quick lane has no session); True when this call wrote the row."""
+    values = _values(platform=platform, target_kind=target_kind, target=target, payload=payload,
+                     now=now, kind=kind, dedupe_key=dedupe_key, branch_id=None, not_before=None)
+    return bool(_ENQUEUE_ONCE.rows(conn, values))
+
+
+def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, Any],
+            now: datetime, kind: str, dedupe_key: str | None, branch_id: int | None,
+            not_before: datetime | None) -> dict[str, Any]:
+    return dict(
         dedupe_key=dedupe_key,
         platform=platform,
         target_kind=target_kind,
@@ -42,7 +70,3 @@ def enqueue(
         next_attempt_at=not_before or now,
         created_at=now,
     )
-    if dedupe_key is None:
-        session.add(OutboxMessage(**values))
-        return True
-    return insert_ignoring_duplicates(session, OutboxMessage, values)

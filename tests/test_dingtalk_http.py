@@ -264,3 +264,37 @@ async def test_the_first_message_in_a_new_group_gets_the_welcome_once(runtime, d
     assert WELCOME not in dingtalk.reply_text(again)
     private = await dingtalk.say("m02", "帮助", private=True)
     assert WELCOME not in dingtalk.reply_text(private)
+
+
+async def test_a_reply_that_must_wait_in_the_outbox_is_committed_with_its_check_in(
+        runtime, dingtalk, monkeypatch):
+    """No usable sessionWebhook: the reply is queued in the check-in's own transaction. When
+    it cannot be queued, the check-in is not kept either and DingTalk is told to retry, so
+    nobody is counted present without ever hearing back."""
+    from storage import outbox
+
+    _branch_with_members(runtime.engine, 2)
+    await dingtalk.say("sec", "绑定 第一支部")  # djbot now knows the group: no welcome due
+    await dingtalk.say("sec", "开始 政治夜学")
+    queue = outbox.enqueue_once_on
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outbox, "enqueue_once_on", broken)
+    payload = robot_message(msg_id="late-1", sender="m01", text="签到", now_ms=dingtalk.now_ms(),
+                            conversation=GROUP, webhook=dingtalk.fake.session_webhook("late-1"),
+                            webhook_ttl_ms=-600_000)
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    dingtalk.sent += 1  # a callback's own (timestamp, sign) pair
+    refused = await dingtalk.post(body)
+    assert refused.status_code == 503
+    assert _count(runtime.engine, Attendance) == 0
+    assert _count(runtime.engine, OutboxMessage) == 0
+
+    monkeypatch.setattr(outbox, "enqueue_once_on", queue)
+    dingtalk.sent += 1  # DingTalk's retry comes with a new timestamp
+    assert (await dingtalk.post(body)).status_code == 200
+    assert _count(runtime.engine, Attendance) == 1
+    (row,) = Session(runtime.engine).exec(select(OutboxMessage)).all()
+    assert row.payload["text"].startswith("@m01 ") and "签到成功" in row.payload["text"]

@@ -93,16 +93,23 @@ def callback_router(runtime: Runtime, replier: Replier) -> APIRouter:
                 admit_signature, platform="dingtalk", timestamp=opened.signed_by[0],
                 signature=opened.signed_by[1], body_sha256=hashlib.sha256(body).hexdigest(),
                 now=runtime.clock.now()))
+        # Without a usable sessionWebhook the reply goes by the outbox: queued with the
+        # message when it can be (one transaction, and nothing to do after the answer).
+        queued = replier.queue_with_message(delivery)
+        if queued is not None:
+            message = replace(message, queue_reply=queued)
         try:
-            reply = await runtime.dispatcher.handle(message)
+            reply, repeated = await runtime.dispatcher.handle_delivery(message)
         except NotAdmitted:
             return _refuse(409, "timestamp and sign already used with another body")
         except Exception:
             log.exception("dingtalk message %s failed; not acknowledged",
                           delivery.message.message_id)
             return JSONResponse({"error": "try again"}, status_code=503)
-        # Committed: answer now, send after; DingTalk does not wait for our reply.
-        background.add_task(_send_reply, replier, delivery, reply)
+        # Committed: answer now, send after; DingTalk does not wait for our reply. A repeat
+        # goes the old way (its first delivery may have sent by webhook, or queued after).
+        if queued is None or repeated:
+            background.add_task(_send_reply, replier, delivery, reply)
         return JSONResponse(opened.answer)
 
     return router

@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from bot.adapters.common import WELCOME, cut_to_bytes, split_to_bytes
@@ -169,7 +170,31 @@ class Replier:
             self._known_groups.add(chat_id)
         return new
 
+    def queue_with_message(self, delivery: Delivery) -> Callable[[Connection, Reply], None] | None:
+        """IncomingMessage.queue_reply for this delivery, when its reply can only go by the
+        outbox (no usable sessionWebhook) and needs no welcome (a private chat, or a group
+        heard from before): the reply is then queued in the message's own transaction,
+        committed with what it answers, instead of in a second one after the answer."""
+        message = delivery.message
+        if self._webhook_usable(delivery):
+            return None
+        if not message.is_private and message.chat_id not in self._known_groups:
+            return None
+        return partial(self._enqueue_on, delivery)
+
+    def _webhook_usable(self, delivery: Delivery) -> bool:
+        return (bool(delivery.session_webhook) and self.client.owns(delivery.session_webhook)
+                and delivery.webhook_usable(self.clock.now()))
+
     def _enqueue(self, delivery: Delivery, reply: Reply, parts_sent: int = 0) -> None:
+        with session_scope(self.engine) as session:
+            outbox.enqueue(session, **self._queued(delivery, reply, parts_sent))
+
+    def _enqueue_on(self, delivery: Delivery, conn: Connection, reply: Reply) -> None:
+        outbox.enqueue_once_on(conn, **self._queued(delivery, reply, 0))
+
+    def _queued(self, delivery: Delivery, reply: Reply, parts_sent: int) -> dict[str, Any]:
+        """The reply as an outbox row's values."""
         message = delivery.message
         payload = reply.to_dict()
         if parts_sent:  # the rest of a long answer whose first parts went by webhook
@@ -177,18 +202,16 @@ class Replier:
         elif not message.is_private and message.sender_name:
             # The proactive group API cannot @ anyone; say who the answer is for.
             payload["text"] = f"@{message.sender_name} {reply.text}"
-        with session_scope(self.engine) as session:
-            outbox.enqueue(
-                session,
-                platform=PLATFORM,
-                target_kind="user" if message.is_private else "group",
-                target=delivery.sender_staff_id if message.is_private else delivery.conversation_id,
-                payload=payload,
-                now=self.clock.now(),
-                kind="reply",
-                # A retried delivery of the same message must not queue a second copy.
-                dedupe_key=reply_dedupe_key(message.message_id),
-            )
+        return dict(
+            platform=PLATFORM,
+            target_kind="user" if message.is_private else "group",
+            target=delivery.sender_staff_id if message.is_private else delivery.conversation_id,
+            payload=payload,
+            now=self.clock.now(),
+            kind="reply",
+            # A retried delivery of the same message must not queue a second copy.
+            dedupe_key=reply_dedupe_key(message.message_id),
+        )
 
 
 # --- the outbox Sender -------------------------------------------------------------------
