@@ -29,6 +29,9 @@ def normalize_url(url: str) -> str:
 
 # How long a SQLite connection waits for another's write lock before "database is locked".
 BUSY_TIMEOUT_MS = 30_000
+# SQLite's own default: a commit that finds the write-ahead log this many pages long copies
+# it back into the database (bot.writer.LoopLane's connection does not; see there).
+WAL_AUTOCHECKPOINT = 1000
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
