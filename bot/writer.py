@@ -176,7 +176,8 @@ class LoopLane:
     fails, and every message while the writer thread has work (DingTalk's replies queued in
     the outbox, say): it holds the lock then, and the attempt would only be rolled back.
     Nor does it copy the write-ahead log back into the database on the loop: that is done
-    in a worker thread (`checkpoint`) every `checkpoint_every` messages it commits.
+    in a worker thread (`checkpoint`) every `checkpoint_every` messages it commits, and the
+    messages that arrive meanwhile wait for it to end.
     """
 
     def __init__(self, try_now: Callable[[Any, list[Any], list[contextvars.Context]],
@@ -195,6 +196,7 @@ class LoopLane:
         self.checkpoint_every = checkpoint_every
         self._written = 0  # messages committed on the loop since the last checkpoint began
         self._checkpointing: asyncio.Future | None = None
+        self._held: set[asyncio.AbstractEventLoop] = set()  # loops whose messages wait for it
         self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Any, asyncio.Future,
                                                                   contextvars.Context]]] = {}
         self._connections: dict[asyncio.AbstractEventLoop, Any] = {}
@@ -234,14 +236,21 @@ class LoopLane:
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         pending = self._pending.pop(loop, [])
-        for start in range(0, len(pending), self.batch):
-            chunk = pending[start:start + self.batch]
+        while pending:
+            if self._checkpointing is not None:
+                # It holds writers off while it copies the log: the messages wait for it
+                # here, and are written when it ends (_checkpointed), rather than in the
+                # writer thread, whose wait for the lock sleeps in steps of milliseconds.
+                self._pending[loop] = pending + self._pending.get(loop, [])
+                self._held.add(loop)
+                return
+            chunk, pending = pending[:self.batch], pending[self.batch:]
             results: Sequence[Any | None] = [None] * len(chunk)
             if not self.writer_busy():
                 try:
                     results = self.try_now(self._connection(loop), [item[0] for item in chunk],
                                            [item[2] for item in chunk])
-                except Exception:  # a bug: the writer thread handles them instead
+                except Exception:  # a bug, or no connection: the writer thread takes them
                     log.exception("the event loop's batch failed; handing it to the writer")
             self._written += sum(result is not None for result in results)
             if self._written >= self.checkpoint_every and self._checkpointing is None:
@@ -253,7 +262,6 @@ class LoopLane:
                 elif not future.done():  # done: the caller was cancelled
                     future.set_result(result)
 
-
     def _start_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
         self._written = 0
         self._checkpointing = loop.run_in_executor(None, self.checkpoint)
@@ -263,6 +271,10 @@ class LoopLane:
         self._checkpointing = None
         if not done.cancelled() and done.exception() is not None:
             log.warning("WAL checkpoint failed: %s", done.exception())
+        held, self._held = self._held, set()
+        for loop in held:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._flush, loop)
 
 
 def _forward(target: asyncio.Future, source: asyncio.Future) -> None:
