@@ -29,7 +29,7 @@ from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
-from bot.writer import LoopLane, MessageWriter
+from bot.writer import LockHeld, LoopLane, MessageWriter
 from storage import org
 from storage.db import BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT
 from storage.errors import Conflict
@@ -189,12 +189,19 @@ class Dispatcher:
         """SQLite, on the event loop: the messages' quick lanes in one transaction on `conn`,
         a connection that does not wait for the write lock (see _connect_for_loop). Each
         result is the message's answer, committed, or None when the writer thread must
-        handle it: the lane declined it, or the batch was rolled back (another writer held
-        the lock, a unique key another delivery won)."""
+        handle it: the lane declined it, or the batch was rolled back (a unique key another
+        delivery won). Raises LockHeld when another writer held the lock: nothing was done,
+        and the loop may try again a moment later."""
         started = time.perf_counter()
         try:
             with conn.begin():
                 answered = [self.quick(conn, message) for message in messages]
+        except OperationalError as exc:
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                raise LockHeld from exc
+            log.debug("the event loop's batch of %d gave way (%s)", len(messages),
+                      type(exc).__name__)
+            return [None] * len(messages)
         except Exception as exc:  # noqa: BLE001 - the writer thread handles each instead
             log.debug("the event loop's batch of %d gave way (%s)", len(messages),
                       type(exc).__name__)

@@ -35,6 +35,10 @@ IDLE_SECONDS = 5.0
 # held every request up for milliseconds (the burst p99 went from 3 to 7 ms), so the loop's
 # connection does none: every CHECKPOINT_EVERY check-ins it writes, a worker thread does.
 CHECKPOINT_EVERY = 500
+# A write lock another connection holds: the loop tries again this often, this many times,
+# before the writer thread waits for it.
+LOCK_RETRY_SECONDS = 0.001
+LOCK_RETRIES = 20
 
 _STOP = object()
 
@@ -158,6 +162,10 @@ def _settle(settled: list[tuple[asyncio.Future, Any]]) -> None:
             future.set_result(result)
 
 
+class LockHeld(Exception):
+    """Another connection holds SQLite's write lock: the batch did nothing."""
+
+
 class LoopLane:
     """SQLite: the quick lane's check-ins written on the event loop, a loop turn's together.
 
@@ -197,6 +205,7 @@ class LoopLane:
         self._written = 0  # messages committed on the loop since the last checkpoint began
         self._checkpointing: asyncio.Future | None = None
         self._held: set[asyncio.AbstractEventLoop] = set()  # loops whose messages wait for it
+        self._lock_tries: dict[asyncio.AbstractEventLoop, int] = {}
         self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Any, asyncio.Future,
                                                                   contextvars.Context]]] = {}
         self._connections: dict[asyncio.AbstractEventLoop, Any] = {}
@@ -250,8 +259,19 @@ class LoopLane:
                 try:
                     results = self.try_now(self._connection(loop), [item[0] for item in chunk],
                                            [item[2] for item in chunk])
+                except LockHeld:
+                    # Held for a moment, usually (another thread's write, a checkpoint):
+                    # try again a millisecond later, a few times, before the writer thread
+                    # waits for it (SQLite's wait sleeps 1, 2, 5, 10 … ms between tries).
+                    tries = self._lock_tries.get(loop, 0) + 1
+                    if tries <= LOCK_RETRIES:
+                        self._lock_tries[loop] = tries
+                        self._pending[loop] = chunk + pending + self._pending.get(loop, [])
+                        loop.call_later(LOCK_RETRY_SECONDS, self._flush, loop)
+                        return
                 except Exception:  # a bug, or no connection: the writer thread takes them
                     log.exception("the event loop's batch failed; handing it to the writer")
+            self._lock_tries.pop(loop, None)
             self._written += sum(result is not None for result in results)
             if self._written >= self.checkpoint_every and self._checkpointing is None:
                 self._start_checkpoint(loop)
