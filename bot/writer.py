@@ -179,10 +179,11 @@ class LoopLane:
     It never waits on the event loop. Each loop keeps a connection of its own (`connect`),
     so it never waits for the pool either, and that connection does not wait for the write
     lock: `try_now` (Dispatcher.quick_now) gives up at once when another writer holds it
-    (the writer thread, the scheduler, a command in a shell), and its messages go to the
-    writer thread, which waits. So do messages the quick lane declines and any batch that
-    fails, and every message while the writer thread has work (DingTalk's replies queued in
-    the outbox, say): it holds the lock then, and the attempt would only be rolled back.
+    (the writer thread, the scheduler, a command in a shell), the loop tries again a
+    millisecond later, up to LOCK_RETRIES times, and then the messages go to the writer
+    thread, which waits. So do messages the quick lane declines and any batch that fails,
+    and every message while the writer thread has work (DingTalk's replies queued in the
+    outbox, say): it holds the lock then, and the attempt would only be rolled back.
     Nor does it copy the write-ahead log back into the database on the loop: that is done
     in a worker thread (`checkpoint`) every `checkpoint_every` messages it commits, and the
     messages that arrive meanwhile wait for it to end.
