@@ -222,9 +222,18 @@ class LoopLane:
         return future
 
     def close(self) -> None:
-        """Give the loops' connections back (the service's shutdown)."""
+        """Give the loops' connections back (the service's shutdown). A loop that still
+        runs in another thread may be writing on its connection right now: it gives its
+        own back, between two of its turns."""
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
         for loop in list(self._connections):
-            self._release(loop)
+            if loop is not current and loop.is_running():
+                loop.call_soon_threadsafe(self._release, loop)
+            else:
+                self._release(loop)
 
     def _connection(self, loop: asyncio.AbstractEventLoop) -> Any:
         for gone in [other for other in self._connections if other.is_closed()]:

@@ -417,13 +417,26 @@ async def test_a_turn_with_a_declined_message_and_a_repeated_delivery(runtime, c
 
 @sqlite_only
 async def test_the_loops_connection_goes_back_to_the_pool_waiting_for_the_lock_again(
-        runtime, chat):
+        runtime, chat, monkeypatch):
     """Only the event loop's own connection gives up at once on a held lock; once given
     back (the service stopping), whoever gets it from the pool waits, as every other does."""
+    import threading
+
     seed(runtime.engine, _branch_of(2))
     chat.say("sec", "开始 主题党日", chat="g1")
+    released_in: list[threading.Thread] = []
+    release = runtime.dispatcher._release_loop_connection
+    monkeypatch.setattr(runtime.dispatcher, "_release_loop_connection",
+                        lambda conn: released_in.append(threading.current_thread())
+                        or release(conn))
     assert "签到成功" in (await runtime.dispatcher.handle(_check_in(runtime, "u00"))).text
-    runtime.dispatcher.close()
+    assert runtime.engine.pool.checkedout() == 1  # the loop's own
+    # As the service stops: from a worker thread, while the loop runs (and may be writing
+    # on that connection), so the loop gives it back itself between two turns.
+    await asyncio.to_thread(runtime.dispatcher.close)
+    await asyncio.sleep(0)
+    assert runtime.engine.pool.checkedout() == 0
+    assert released_in == [threading.current_thread()]  # by the loop's own thread
 
     held = [runtime.engine.connect() for _ in range(3)]  # the pool's idle ones, and more
     try:
