@@ -196,13 +196,10 @@ class Dispatcher:
         try:
             with conn.begin():
                 answered = [self.quick(conn, message) for message in messages]
-        except OperationalError as exc:
-            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+        except Exception as exc:  # the writer thread handles each instead
+            if isinstance(exc, OperationalError) and any(
+                    word in str(exc).lower() for word in ("locked", "busy")):
                 raise LockHeld from exc
-            log.debug("the event loop's batch of %d gave way (%s)", len(messages),
-                      type(exc).__name__)
-            return [None] * len(messages)
-        except Exception as exc:  # noqa: BLE001 - the writer thread handles each instead
             log.debug("the event loop's batch of %d gave way (%s)", len(messages),
                       type(exc).__name__)
             return [None] * len(messages)

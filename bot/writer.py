@@ -130,7 +130,7 @@ class MessageWriter:
             try:
                 results = list(self.handle_batch([item[0] for item in messages],
                                                  [item[3] for item in messages]))
-            except BaseException as exc:  # noqa: BLE001 - each caller gets the failure
+            except BaseException as exc:  # each caller gets the failure
                 log.exception("handling %d messages failed", len(messages))
                 results = [exc] * len(messages)
             settled += zip(messages, results, strict=True)
@@ -260,7 +260,7 @@ class LoopLane:
                 # It holds writers off while it copies the log: the messages wait for it
                 # here, and are written when it ends (_checkpointed), rather than in the
                 # writer thread, whose wait for the lock sleeps in steps of milliseconds.
-                self._pending[loop] = pending + self._pending.get(loop, [])
+                self._put_back(loop, pending)
                 self._held.add(loop)
                 return
             chunk, pending = pending[:self.batch], pending[self.batch:]
@@ -276,7 +276,7 @@ class LoopLane:
                     tries = self._lock_tries.get(loop, 0) + 1
                     if tries <= LOCK_RETRIES:
                         self._lock_tries[loop] = tries
-                        self._pending[loop] = chunk + pending + self._pending.get(loop, [])
+                        self._put_back(loop, chunk + pending)
                         loop.call_later(LOCK_RETRY_SECONDS, self._flush, loop)
                         return
                 except Exception:  # a bug, or no connection: the writer thread takes them
@@ -291,6 +291,11 @@ class LoopLane:
                     later.add_done_callback(partial(_forward, future))
                 elif not future.done():  # done: the caller was cancelled
                     future.set_result(result)
+
+    def _put_back(self, loop: asyncio.AbstractEventLoop, items: list) -> None:
+        """Messages not written yet go back to the head of the loop's queue, in order; while
+        the queue is not empty, enqueue schedules no flush: the caller schedules one."""
+        self._pending[loop] = items + self._pending.get(loop, [])
 
     def _start_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
         self._written = 0

@@ -138,7 +138,7 @@ class Replier:
         if delivery.session_webhook and not self.client.owns(delivery.session_webhook):
             log.warning("sessionWebhook of %s is not on a DingTalk host; refused",
                         message.message_id)
-        elif delivery.webhook_usable(self.clock.now()):
+        elif self._webhook_usable(delivery):
             parts = reply_parts(reply)
             last = len(parts) - 1
             try:
@@ -183,6 +183,8 @@ class Replier:
         return partial(self._enqueue_on, delivery)
 
     def _webhook_usable(self, delivery: Delivery) -> bool:
+        """The reply can go to the message's sessionWebhook: one on a DingTalk host, not
+        about to expire (reply() and queue_with_message() decide by this one rule)."""
         return (bool(delivery.session_webhook) and self.client.owns(delivery.session_webhook)
                 and delivery.webhook_usable(self.clock.now()))
 
@@ -202,16 +204,16 @@ class Replier:
         elif not message.is_private and message.sender_name:
             # The proactive group API cannot @ anyone; say who the answer is for.
             payload["text"] = f"@{message.sender_name} {reply.text}"
-        return dict(
-            platform=PLATFORM,
-            target_kind="user" if message.is_private else "group",
-            target=delivery.sender_staff_id if message.is_private else delivery.conversation_id,
-            payload=payload,
-            now=self.clock.now(),
-            kind="reply",
+        return {
+            "platform": PLATFORM,
+            "target_kind": "user" if message.is_private else "group",
+            "target": delivery.sender_staff_id if message.is_private else delivery.conversation_id,
+            "payload": payload,
+            "now": self.clock.now(),
+            "kind": "reply",
             # A retried delivery of the same message must not queue a second copy.
-            dedupe_key=reply_dedupe_key(message.message_id),
-        )
+            "dedupe_key": reply_dedupe_key(message.message_id),
+        }
 
 
 # --- the outbox Sender -------------------------------------------------------------------
