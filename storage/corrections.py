@@ -170,8 +170,10 @@ def told_groups(session: Session, *, activity: Activity) -> tuple[list[tuple[str
     withheld = 0
     for row in rows:
         key = row.dedupe_key or ""
-        if not (key.startswith(f"activity.announce|{activity.id}|") or (
-                row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))):
+        if not (key.startswith(f"activity.announce|{activity.id}|")
+                or key.endswith(f"|{key_end}|activity:{activity.id}")
+                # a reminder queued before its key named the activity
+                or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))):
             continue
         if row.status == "sent" and row.kind in _TOLD_KINDS and row.target_kind == "group":
             if (row.platform, row.target) not in told:

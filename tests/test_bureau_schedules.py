@@ -117,3 +117,40 @@ def test_the_leaders_group_lists_and_deletes_the_bureau_schedules(chat, engine, 
     assert active == ["第一议题"]
     assert "理论学习中心组" not in chat.say("lead", "日程", chat="lg").text
     assert chat.say("lead", "删除日程 中心组学习", chat="lg").is_error  # nothing left to delete
+
+
+def test_two_activities_at_the_same_minute_each_get_their_reminders(
+        runtime, chat, engine, bureau):
+    # 第一议题 is often the first item of the 中心组学习 itself: the same Thursday, 9:00.
+    assert not chat.say("lead", "设置 中心组学习 每月第二个周四 9:00 2小时", chat="lg").is_error
+    assert not chat.say("lead", "设置 第一议题 每周四 9:00 1小时", chat="lg").is_error
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    for when in [(2026, 12, 7, 10, 0), (2026, 12, 9, 9, 0), (2026, 12, 10, 8, 0),
+                 (2026, 12, 10, 9, 0), (2026, 12, 10, 9, 20)]:
+        runtime.clock.set(local(*when))
+        ticker.tick()
+        ticker.tick()  # a tick repeated at the same moment sends nothing twice
+    reminders = [m for m in outbox(engine) if m.kind in (p.DAY_BEFORE, p.GROUP_BEFORE, p.START)]
+    titles = Counter((m.kind, "中心组" in m.payload["text"]) for m in reminders)
+    assert titles == Counter({(p.DAY_BEFORE, True): 1, (p.DAY_BEFORE, False): 1,
+                              (p.GROUP_BEFORE, True): 1, (p.GROUP_BEFORE, False): 1,
+                              (p.START, True): 1, (p.START, False): 1})
+    assert sum("第一议题" in m.payload["text"] for m in reminders) == 3
+
+
+def test_a_reminder_queued_before_keys_named_the_activity_is_not_queued_again(
+        runtime, chat, engine, bureau):
+    assert not chat.say("lead", "设置 第一议题 每周四 9:00 1小时", chat="lg").is_error
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    for when in [(2026, 12, 7, 10, 0), (2026, 12, 10, 8, 0)]:
+        runtime.clock.set(local(*when))
+        ticker.tick()
+    # As the djbot before this upgrade queued it: its key without the activity.
+    with Session(engine) as session:
+        [row] = [m for m in outbox(engine) if m.kind == p.GROUP_BEFORE]
+        row.dedupe_key = row.dedupe_key.rsplit("|activity:", 1)[0]
+        session.add(row)
+        session.commit()
+    runtime.clock.set(local(2026, 12, 10, 8, 10))  # after a restart, within the catch-up grace
+    Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules).tick()
+    assert [m.kind for m in outbox(engine)].count(p.GROUP_BEFORE) == 1

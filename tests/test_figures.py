@@ -213,6 +213,33 @@ def test_the_leaders_group_opening_a_theme_day_asks_first_then_tells_every_branc
         assert sorted(m.target for m in off) == ["g0", "g1", "g2"]
 
 
+def test_cancelling_a_scheduled_activity_withholds_its_reminders_not_yet_sent(
+        runtime, chat, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "党员0", wecom="m0")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 7, 30))
+    chat.say("sec", "设置 夜学 每周二 19:30", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 11, 3, 19, 0), step=timedelta(minutes=30))
+    assert [t for _, kind, t, _ in sent if kind == "reminder.group_before"] == ["g1"]
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+                    calendar=HolidayCalendar())
+    ticker.last = clock.now()
+    clock.set(local(2026, 11, 3, 19, 30))
+    ticker.tick()  # the start notice is queued, not yet delivered
+    clock.advance(timedelta(minutes=1))
+    assert "将取消政治夜学" in chat.say("sec", "取消活动 临时停电", chat="g1").text
+    assert "已通知 1 个收到过活动通知的群" in chat.say("sec", "确认", chat="g1").text
+    with Session(runtime.engine) as session:
+        rows = {m.kind: m for m in session.exec(select(OutboxMessage)).all()}
+    assert rows["reminder.start"].status == "withdrawn"
+    assert rows["activity.cancel"].target == "g1"
+    assert [kind for _, kind, _, _ in drain(runtime, clock)] == ["activity.cancel"]
+
+
 # --- a schedule deleted mid-month -------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,9 +22,12 @@ def branch(**plan) -> p.BranchView:
                         plan=p.ReminderPlan.from_overrides(plan))
 
 
+ACTIVITY_ID = 7
+
+
 def activity(start, minutes=90) -> p.ActivityView:
     return p.ActivityView(
-        7, 1, "政治夜学", "学习党章", start, start + timedelta(minutes=minutes),
+        ACTIVITY_ID, 1, "政治夜学", "学习党章", start, start + timedelta(minutes=minutes),
         expected=(p.Expected(SEC, "present"), p.Expected(WANG, "missing"),
                   p.Expected(LI, "leave"), p.Expected(ZHAO, "missing", nudges_off=True)))
 
@@ -73,14 +77,19 @@ def test_a_branch_can_change_its_plan():
     assert plan_of(reminders)[0][0] == "11-25 19:00"
 
 
-def test_each_reminder_has_a_unique_key_of_kind_target_and_occurrence():
+def test_each_reminder_has_a_unique_key_of_kind_target_occurrence_and_activity():
     reminders = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)), branch(), TZ, QUIET)
     keys = [r.dedupe_key for r in reminders]
     assert len(set(keys)) == len(keys)
     again = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)), branch(), TZ, QUIET)
     assert [r.dedupe_key for r in again] == keys  # the same occurrence, the same keys
     nudge = next(r for r in reminders if r.kind == "nudge")
-    assert nudge.dedupe_key == "nudge|wecom:user:wang|2026-11-25T19:30:00+08:00"
+    assert nudge.dedupe_key == ("nudge|wecom:user:wang|2026-11-25T19:30:00+08:00"
+                                f"|activity:{ACTIVITY_ID}")
+    # Another activity of the branch at the same minute has reminders of its own.
+    other = p.activity_reminders(replace(activity(local(2026, 11, 25, 19, 30)),
+                                         id=ACTIVITY_ID + 1), branch(), TZ, QUIET)
+    assert not {r.dedupe_key for r in other} & set(keys)
 
 
 def test_pausing_covers_days_up_to_and_including_the_date():

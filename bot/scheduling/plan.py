@@ -121,9 +121,18 @@ class Reminder:
     text: str
     title: str | None = None
     markdown: bool = False
+    # An activity's reminders name it: two activities of one group can start the same
+    # minute (第一议题 as the first item of the 中心组学习), and each gets its reminders.
+    activity_id: int | None = None
 
     @property
     def dedupe_key(self) -> str:
+        key = self.legacy_key
+        return key if self.activity_id is None else f"{key}|activity:{self.activity_id}"
+
+    @property
+    def legacy_key(self) -> str:
+        """The key before it named the activity (rows written by djbot before 2026-12-06)."""
         return f"{self.kind}|{self.platform}:{self.target_kind}:{self.target}|{self.occurrence.isoformat()}"
 
     def payload(self) -> dict[str, Any]:
@@ -189,7 +198,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
 
     def add(kind: str, target_kind: str, platform: str, target: str, text: str) -> None:
         out.append(Reminder(kind, platform, target_kind, target, branch.id, start, times[kind],
-                            text, title=title))
+                            text, title=title, activity_id=activity.id))
 
     if DAY_BEFORE in times:
         leave_line = f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave else "暂无人请假"

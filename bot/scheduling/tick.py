@@ -271,6 +271,8 @@ class Ticker:
                  now: datetime, result: TickResult) -> None:
         grace = timedelta(minutes=self.settings.catchup_grace_minutes)
         send, missed = p.partition_due(reminders, since=since, now=now, grace=grace)
+        queued_before = _queued_under_legacy_keys(session, send + missed)
+        send = [r for r in send if r.dedupe_key not in queued_before]
         for reminder in send:
             if enqueue(session, platform=reminder.platform, target_kind=reminder.target_kind,
                        target=reminder.target, payload=reminder.payload(), now=now,
@@ -281,7 +283,8 @@ class Ticker:
             already = set(session.exec(select(OutboxMessage.dedupe_key).where(
                 OutboxMessage.dedupe_key.in_([r.dedupe_key for r in missed])  # type: ignore[union-attr]
             )).all())
-            result.skipped += [r for r in missed if r.dedupe_key not in already]
+            result.skipped += [r for r in missed
+                               if r.dedupe_key not in already and r.dedupe_key not in queued_before]
 
     # --- Monday 09:00 --------------------------------------------------------------
 
@@ -454,3 +457,17 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
 
 def _day(moment: datetime) -> str:
     return f"{moment.month}月{moment.day}日"
+
+
+def _queued_under_legacy_keys(session: Session, reminders: list[p.Reminder]) -> set[str]:
+    """The keys of activity reminders already queued under the key that did not name the
+    activity (by djbot before 2026-12-06): after an upgrade the catch-up window plans them
+    again, and they must not go out twice. Such a row is this reminder when its text is."""
+    by_legacy = {r.legacy_key: r for r in reminders if r.activity_id is not None}
+    if not by_legacy:
+        return set()
+    rows = session.exec(select(OutboxMessage.dedupe_key, OutboxMessage.payload).where(
+        OutboxMessage.dedupe_key.in_(list(by_legacy)))).all()  # type: ignore[union-attr]
+    return {by_legacy[key].dedupe_key for key, payload in rows
+            if (payload or {}).get("text") == by_legacy[key].text}
+
