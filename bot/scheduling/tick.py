@@ -463,11 +463,14 @@ def _queued_under_legacy_keys(session: Session, reminders: list[p.Reminder]) -> 
     """The keys of activity reminders already queued under the key that did not name the
     activity (by djbot before 2026-12-06): after an upgrade the catch-up window plans them
     again, and they must not go out twice. Such a row is this reminder when its text is."""
-    by_legacy = {r.legacy_key: r for r in reminders if r.activity_id is not None}
+    by_legacy: dict[str, list[p.Reminder]] = {}
+    for reminder in reminders:
+        if reminder.activity_id is not None:
+            by_legacy.setdefault(reminder.legacy_key, []).append(reminder)
     if not by_legacy:
         return set()
     rows = session.exec(select(OutboxMessage.dedupe_key, OutboxMessage.payload).where(
         OutboxMessage.dedupe_key.in_(list(by_legacy)))).all()  # type: ignore[union-attr]
-    return {by_legacy[key].dedupe_key for key, payload in rows
-            if (payload or {}).get("text") == by_legacy[key].text}
+    return {r.dedupe_key for key, payload in rows for r in by_legacy[key]
+            if (payload or {}).get("text") == r.text}
 
