@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -96,10 +94,11 @@ def record_rules(engine: Engine, rules: Rules, clock: Clock) -> int:
     Replicas start together, so the row is inserted with ON CONFLICT DO NOTHING and only
     the replica whose insert won writes the audit entry.
     """
-    # Nearly always the rules are those of the last start: one indexed SELECT answers that,
-    # without the session and the INSERT every command from the shell would otherwise pay.
+    this_version = select(RuleSet.id).where(RuleSet.digest == rules.digest)
+    # Nearly always the rules are those of the last start: one SELECT answers that, and a
+    # command from the shell takes no write lock (the INSERT below would, even to do nothing).
     with engine.connect() as connection:
-        known = connection.execute(_ruleset_by_digest(), {"digest": rules.digest}).scalar()
+        known = connection.execute(this_version).scalar()
     if known is not None:
         return known
     with Session(engine, expire_on_commit=False) as session:
@@ -107,7 +106,7 @@ def record_rules(engine: Engine, rules: Rules, clock: Clock) -> int:
         inserted = insert_ignoring_duplicates(
             session, RuleSet, dict(digest=rules.digest, content=rules.source, loaded_at=clock.now())
         )
-        ruleset_id = session.exec(select(RuleSet.id).where(RuleSet.digest == rules.digest)).one()
+        ruleset_id = session.exec(this_version).one()
         if inserted:
             session.add(
                 AuditEntry(
@@ -121,8 +120,3 @@ def record_rules(engine: Engine, rules: Rules, clock: Clock) -> int:
             log.info("points rules %s recorded", rules.digest)
         session.commit()
         return ruleset_id
-
-
-@cache
-def _ruleset_by_digest():
-    return select(RuleSet.id).where(RuleSet.digest == bindparam("digest"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -14,8 +15,8 @@ from storage.prepared import Prepared
 
 _KEYS = ("dedupe_key", "platform", "target_kind", "target", "branch_id", "kind", "payload",
          "status", "attempts", "next_attempt_at", "created_at")
-_ENQUEUE_ONCE = Prepared(lambda dialect: insert_ignoring_duplicates_statement(
-    OutboxMessage.__table__, dialect), keys=_KEYS)
+_ENQUEUE_ONCE = Prepared(partial(insert_ignoring_duplicates_statement, OutboxMessage.__table__),
+                         keys=_KEYS)
 
 
 def enqueue(

@@ -473,4 +473,3 @@ def _queued_under_legacy_keys(session: Session, reminders: list[p.Reminder]) -> 
         OutboxMessage.dedupe_key.in_(list(by_legacy)))).all()  # type: ignore[union-attr]
     return {r.dedupe_key for key, payload in rows for r in by_legacy[key]
             if (payload or {}).get("text") == r.text}
-
