@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.core import IncomingMessage
 from bot.domain.rules import Rules
 from storage.models import AuditEntry, Branch, ChatBinding, Member, Role
+from storage.prepared import Writes
 
 
 class Commands(Protocol):
@@ -77,10 +78,13 @@ class Ctx:
 class QuickCtx:
     """What a command's quick lane gets: the message and a plain connection in an open
     transaction, no session and nothing looked up yet (the lane reads what it needs in one
-    statement). The dispatcher has checked the text, the command and its arguments."""
+    statement on `conn` and queues its INSERTs in `writes`, which the dispatcher sends with
+    the message's record). The dispatcher has checked the text, the command and its
+    arguments."""
 
     message: IncomingMessage
     conn: Connection
+    writes: Writes
     now: datetime
     settings: Settings
     rules: Rules

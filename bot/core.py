@@ -31,9 +31,9 @@ class IncomingMessage:
     # with NotAdmitted and nothing is kept. DingTalk's one body per (timestamp, sign) pair.
     admit: Callable[[Any], bool] | None = field(default=None, compare=False, repr=False)
     # Where the reply goes when the adapter cannot answer in its response and must queue it
-    # in the outbox (DingTalk without a usable sessionWebhook): run with the connection and
-    # the reply in the message's own transaction, so the answer is committed with what it
-    # answers, or neither is. Not run for a repeated delivery (the first one queued it).
+    # in the outbox (DingTalk without a usable sessionWebhook): run with the message's own
+    # writes (storage.prepared.Writes) and the reply, so the answer is committed with what
+    # it answers, or neither is. Not run for a repeated delivery (the first one queued it).
     queue_reply: Callable[[Any, Reply], None] | None = field(default=None, compare=False,
                                                              repr=False)
 

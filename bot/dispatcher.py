@@ -42,7 +42,7 @@ from storage.models import (
     ProcessedMessage,
     Role,
 )
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Writes
 
 log = logging.getLogger("djbot.dispatcher")
 T = TypeVar("T")
@@ -269,16 +269,18 @@ class Dispatcher:
         if problem is not None:
             return None
         _admit(message, conn)
-        reply = command.quick(QuickCtx(message=message, conn=conn, now=now,
+        writes = Writes(conn)
+        reply = command.quick(QuickCtx(message=message, conn=conn, writes=writes, now=now,
                                        settings=self.settings, rules=self.rules))
         if reply is None:
             return None
         if message.queue_reply is not None:
-            message.queue_reply(conn, reply)
-        QUICK_RECORD_MESSAGE.rows(conn, {
+            message.queue_reply(writes, reply)
+        writes.add(QUICK_RECORD_MESSAGE, {
             "platform": message.platform, "message_id": message.message_id,
             "chat_id": message.chat_id, "sender_id": message.sender_id, "received_at": now,
             "reply": reply.to_dict()})
+        writes.flush()
         return reply, command.name
 
     def handle_sync_delivery(self, message: IncomingMessage, *,
@@ -339,7 +341,9 @@ class Dispatcher:
                 session.rollback()
                 _admit(message, session.connection())
             if message.queue_reply is not None:
-                message.queue_reply(session.connection(), reply)
+                writes = Writes(session.connection())
+                message.queue_reply(writes, reply)
+                writes.flush()
             # Flush what the handler added first, so the append-only record of the
             # message can go in as one plain INSERT. A racing delivery of the same
             # message id fails on it, on (platform, message_id), and is retried.

@@ -343,7 +343,7 @@ def quick_check_in(q: QuickCtx) -> Reply | None:
         return None
     status = checkin_status(q.now, activity.starts_at, grace_minutes=q.settings.late_grace_minutes)
     points, rule = q.rules.attendance_points(activity.type, status)
-    checkin_store.record(q.conn, activity=activity, member=member, status=status, now=q.now,
+    checkin_store.record(q.writes, activity=activity, member=member, status=status, now=q.now,
                          platform=q.message.platform, message_id=q.message.message_id,
                          points=points, rule=rule, rules_digest=q.rules.digest)
     label = activity_label(activity.type, activity.topic, activity.starts_at, q.settings.tz, q.now)

@@ -5,7 +5,8 @@ before its answer. Through the ORM one cost about 1.4 ms of CPU, nine tenths of 
 session's layers around eight statements SQLite ran in 0.1 ms. Here the check-in's simple
 case is one SELECT (the member, the chat's branch, the branch's current activity and the
 member's row on it) and two INSERTs, as SQLAlchemy Core statements built once, executed on
-a plain connection, read as tuples. Everything else (leave rows, bureau-wide activities,
+a plain connection, read as tuples; the INSERTs go with the message's record (on
+PostgreSQL as one statement: storage.prepared.Writes). Everything else (leave rows, bureau-wide activities,
 party groups, strangers) goes through storage.attendance, which this module mirrors.
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from storage import ledger
 from storage.attendance import INSERT_ATTENDANCE, current_in
 from storage.models import Activity, Attendance, ChatBinding, Identity, Member
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Returned, Writes
 
 _member = Member.__table__
 _identity = Identity.__table__
@@ -137,18 +138,18 @@ def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
     return CheckInView(chat_branch_id, member, activity, attendance_id)
 
 
-def record(conn: Connection, *, activity: SeenActivity, member: SeenMember, status: str,
+def record(writes: Writes, *, activity: SeenActivity, member: SeenMember, status: str,
            now: datetime, platform: str, message_id: str, points: int, rule: str,
-           rules_digest: str) -> int:
-    """Insert the member's attendance row and, when the rules give points, its ledger
-    entry dated at the activity's start (as storage.attendance.check_in does); the row's id."""
+           rules_digest: str) -> None:
+    """Queue the member's attendance row and, when the rules give points, its ledger entry
+    dated at the activity's start (as storage.attendance.check_in does), the entry's source
+    the row's id; they are written with the message's record (Writes.flush)."""
     values: dict[str, Any] = dict(activity_id=activity.id, member_id=member.id, status=status,
                                   checked_in_at=now, platform=platform, message_id=message_id,
                                   updated_at=now)
-    [(attendance_id,)] = _QUICK_INSERT_ATTENDANCE.rows(conn, values)
+    attendance = writes.add(_QUICK_INSERT_ATTENDANCE, values)
     if points:
-        _QUICK_POST.rows(conn, ledger.post_values(
+        writes.add(_QUICK_POST, ledger.post_values(
             member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
-            source_kind="attendance", source_id=attendance_id, occurred_at=activity.starts_at,
+            source_kind="attendance", source_id=Returned(attendance), occurred_at=activity.starts_at,
             now=now, rules_digest=rules_digest))
-    return attendance_id

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from storage.models import PointEntry, RuleSet
+from storage.prepared import Returned
 
 
 def insert_ignoring_duplicates(session: Session, model, values: dict) -> bool:
@@ -74,11 +75,14 @@ POST_KEYS = ("member_id", "branch_id", "points", "rule", "source_kind", "source_
 
 
 def post_values(*, member_id: int, branch_id: int | None, points: int, rule: str,
-                source_kind: str, source_id: str | int, occurred_at: datetime, now: datetime,
-                note: str | None = None, rules_digest: str | None = None) -> dict:
-    """One ledger entry's column values (rules_digest only when it is looked up)."""
+                source_kind: str, source_id: str | int | Returned, occurred_at: datetime,
+                now: datetime, note: str | None = None, rules_digest: str | None = None) -> dict:
+    """One ledger entry's column values (rules_digest only when it is looked up); the
+    source may be the id an earlier INSERT of the same Writes returns."""
+    if not isinstance(source_id, Returned):
+        source_id = str(source_id)
     values = dict(member_id=member_id, branch_id=branch_id, points=points, rule=rule,
-                  source_kind=source_kind, source_id=str(source_id), occurred_at=occurred_at,
+                  source_kind=source_kind, source_id=source_id, occurred_at=occurred_at,
                   created_at=now, note=note)
     if rules_digest is not None:
         values["rules_digest"] = rules_digest

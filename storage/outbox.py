@@ -6,12 +6,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import OutboxMessage
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Writes
 
 _KEYS = ("dedupe_key", "platform", "target_kind", "target", "branch_id", "kind", "payload",
          "status", "attempts", "next_attempt_at", "created_at")
@@ -46,13 +45,13 @@ def enqueue(
     return insert_ignoring_duplicates(session, OutboxMessage, values)
 
 
-def enqueue_once_on(conn: Connection, *, platform: str, target_kind: str, target: str,
-                    payload: dict[str, Any], now: datetime, kind: str, dedupe_key: str) -> bool:
-    """enqueue with a dedupe_key, on a connection's open transaction (a message's own: the
-    quick lane has no session); True when this call wrote the row."""
-    values = _values(platform=platform, target_kind=target_kind, target=target, payload=payload,
-                     now=now, kind=kind, dedupe_key=dedupe_key, branch_id=None, not_before=None)
-    return bool(_ENQUEUE_ONCE.rows(conn, values))
+def enqueue_once_on(writes: Writes, *, platform: str, target_kind: str, target: str,
+                    payload: dict[str, Any], now: datetime, kind: str, dedupe_key: str) -> None:
+    """enqueue with a dedupe_key, among a message's own writes (the quick lane has no
+    session): written with the message's record, in its transaction."""
+    writes.add(_ENQUEUE_ONCE, _values(
+        platform=platform, target_kind=target_kind, target=target, payload=payload, now=now,
+        kind=kind, dedupe_key=dedupe_key, branch_id=None, not_before=None))
 
 
 def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, Any],

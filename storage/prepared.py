@@ -13,6 +13,7 @@ transaction, which SQLAlchemy commits.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,15 @@ class _Compiled:
     fixed: dict[str, Any]  # the values written into the statement (status == "open")
     results: tuple[Callable[[Any], Any] | None, ...]
     returns_rows: bool  # a SELECT, or RETURNING (asking the cursor costs psycopg a lot)
+    returning: tuple[str, ...]  # the names of an INSERT's RETURNING columns
+
+    def bound(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The statement's values by bind name, each converted by its column's type."""
+        values = {**self.fixed, **params}
+        for name, processor in self.binds:
+            if name in values:
+                values[name] = processor(values[name])
+        return values
 
 
 class Prepared:
@@ -69,32 +79,17 @@ class Prepared:
                  if value is not None}
         returns_rows = bool(getattr(statement, "selected_columns", ())
                             or getattr(statement, "_returning", ()))
-        return _Compiled(compiled.string, order, tuple(binds), fixed, results, returns_rows)
+        returning = tuple(column.name for column in getattr(statement, "_returning", ()))
+        return _Compiled(compiled.string, order, tuple(binds), fixed, results, returns_rows,
+                         returning)
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         """Execute with `params` (by bind name) and return the rows, values converted."""
         compiled = self._for(conn.dialect)
-        values = {**compiled.fixed, **params}
-        for name, processor in compiled.binds:
-            if name in values:
-                values[name] = processor(values[name])
+        values = compiled.bound(params)
         parameters: Any = values if compiled.order is None else tuple(
             values[name] for name in compiled.order)
-        dbapi_connection = conn.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if conn.dispatch.before_cursor_execute:
-                conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters,
-                                                    None, False)
-            try:
-                cursor.execute(compiled.sql, parameters)
-                found = cursor.fetchall() if compiled.returns_rows else []
-            except conn.dialect.loaded_dbapi.Error as exc:
-                raise DBAPIError.instance(compiled.sql, parameters, exc,
-                                          conn.dialect.loaded_dbapi.Error,
-                                          dialect=conn.dialect) from exc
-        finally:
-            cursor.close()
+        found = _execute(conn, compiled.sql, parameters, compiled.returns_rows)
         if not any(compiled.results):
             return [tuple(row) for row in found]
         processors = compiled.results
@@ -104,3 +99,117 @@ class Prepared:
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
         rows = self.rows(conn, params)
         return rows[0] if rows else None
+
+
+def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool) -> list:
+    """One statement on the driver's cursor, inside the connection's open transaction."""
+    dbapi_connection = conn.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+        try:
+            cursor.execute(sql, parameters)
+            return cursor.fetchall() if returns_rows else []
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, parameters, exc, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """A value one write takes from an earlier write of the same Writes: the first column
+    of that write's RETURNING row (None when it wrote no row). On SQLite `convert` turns it
+    into the column's value; PostgreSQL converts it by the column's own assignment cast."""
+
+    write: int
+    convert: Callable[[Any], Any] = str
+
+
+# A bind in a statement compiled for psycopg (pyformat); a literal % is written %%.
+_BIND = re.compile(r"(?<!%)%\((\w+)\)s")
+
+
+class Writes:
+    """The INSERTs of one message whose rows nobody reads, sent together when it is done.
+
+    On PostgreSQL each statement is a round trip: a wait of this thread and a wake-up of the
+    server's process, which on two cores cost more than the INSERT itself. So a check-in's
+    attendance row, its ledger entry and the message's record (and a DingTalk reply's
+    outbox row) go as one statement, each INSERT a data-modifying WITH: PostgreSQL runs
+    them all to completion in one snapshot, and a unique key any of them breaks fails the
+    whole statement, as it failed the transaction before. A later INSERT reads an earlier
+    one's RETURNING (the ledger entry's source is the attendance row's id). SQLite has no
+    INSERT inside WITH: there they run one by one, in the order they were added.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._writes: list[tuple[Prepared, dict[str, Any]]] = []
+
+    def add(self, statement: Prepared, params: dict[str, Any]) -> int:
+        """Queue an INSERT with `params` (a value may be Returned); its number in this batch."""
+        self._writes.append((statement, params))
+        return len(self._writes) - 1
+
+    def flush(self) -> None:
+        """Execute what is queued, on the connection's open transaction."""
+        writes, self._writes = self._writes, []
+        if len(writes) > 1 and self.conn.dialect.name == "postgresql":
+            self._as_one(writes)
+            return
+        returned: list[list[tuple]] = []
+        for statement, params in writes:
+            values = {name: _resolve(value, returned) for name, value in params.items()}
+            returned.append(statement.rows(self.conn, values))
+
+    def _as_one(self, writes: list[tuple[Prepared, dict[str, Any]]]) -> None:
+        dialect = self.conn.dialect
+        shape = tuple((statement, tuple(sorted(
+            (name, value.write) for name, value in params.items()
+            if isinstance(value, Returned)))) for statement, params in writes)
+        sql = _COMPOSED.get((dialect.name, shape))
+        if sql is None:
+            sql = _COMPOSED[(dialect.name, shape)] = _compose(dialect, shape)
+        parameters: dict[str, Any] = {}
+        for index, (statement, params) in enumerate(writes):
+            compiled = statement._for(dialect)
+            plain = {name: value for name, value in params.items()
+                     if not isinstance(value, Returned)}
+            for name, value in compiled.bound(plain).items():
+                parameters[f"w{index}_{name}"] = value
+        _execute(self.conn, sql, parameters, False)
+
+
+_COMPOSED: dict[tuple, str] = {}
+
+
+def _resolve(value: Any, returned: list[list[tuple]]) -> Any:
+    if not isinstance(value, Returned):
+        return value
+    rows = returned[value.write]
+    return value.convert(rows[0][0]) if rows else None
+
+
+def _compose(dialect: Dialect, shape: tuple) -> str:
+    """WITH w0 AS (INSERT …), w1 AS (INSERT …) SELECT 1, each write's binds renamed w<i>_…
+    and a Returned value read from its write's CTE."""
+    parts = []
+    for index, (statement, refs) in enumerate(shape):
+        compiled = statement._for(dialect)
+        if compiled.order is not None:
+            raise ValueError(f"{dialect.name}: only named parameters can be combined")
+        takes = dict(refs)
+
+        def bind(match: re.Match, index: int = index, takes: dict = takes) -> str:
+            name = match.group(1)
+            if name in takes:
+                source = takes[name]
+                column = shape[source][0]._for(dialect).returning[0]
+                return f"(SELECT {column} FROM w{source})"
+            return f"%(w{index}_{name})s"
+
+        parts.append(f"w{index} AS ({_BIND.sub(bind, compiled.sql)})")
+    return "WITH " + ",\n".join(parts) + "\nSELECT 1"

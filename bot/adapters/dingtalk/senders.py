@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.adapters.common import WELCOME, cut_to_bytes, split_to_bytes
@@ -33,6 +33,7 @@ from bot.sender import PARTS_SENT, Outbound, PartsInterrupted, SendResult, send_
 from storage import outbox
 from storage.db import session_scope
 from storage.models import ChatBinding, ProcessedMessage, PushChannel
+from storage.prepared import Writes
 
 from .client import ROBOT_THROTTLE_SECONDS, DingtalkClient, DingtalkError
 from .inbound import PLATFORM, Delivery
@@ -170,7 +171,7 @@ class Replier:
             self._known_groups.add(chat_id)
         return new
 
-    def queue_with_message(self, delivery: Delivery) -> Callable[[Connection, Reply], None] | None:
+    def queue_with_message(self, delivery: Delivery) -> Callable[[Writes, Reply], None] | None:
         """IncomingMessage.queue_reply for this delivery, when its reply can only go by the
         outbox (no usable sessionWebhook) and needs no welcome (a private chat, or a group
         heard from before): the reply is then queued in the message's own transaction,
@@ -192,8 +193,8 @@ class Replier:
         with session_scope(self.engine) as session:
             outbox.enqueue(session, **self._queued(delivery, reply, parts_sent))
 
-    def _enqueue_on(self, delivery: Delivery, conn: Connection, reply: Reply) -> None:
-        outbox.enqueue_once_on(conn, **self._queued(delivery, reply, 0))
+    def _enqueue_on(self, delivery: Delivery, writes: Writes, reply: Reply) -> None:
+        outbox.enqueue_once_on(writes, **self._queued(delivery, reply, 0))
 
     def _queued(self, delivery: Delivery, reply: Reply, parts_sent: int) -> dict[str, Any]:
         """The reply as an outbox row's values."""
