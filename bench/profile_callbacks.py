@@ -1,11 +1,13 @@
 """Where a check-in callback's CPU goes, in process: the ASGI app called directly, no sockets.
 
     python -m bench.profile_callbacks [--members 3000] [--concurrency 50]
-                                      [--database-url URL] [--profile] [--sort tottime]
+                                      [--platform wecom|dingtalk] [--database-url URL]
+                                      [--profile] [--sort tottime]
 
 A roster in one bound group, one open 主题党日, then every member's AI-bot callback
-(encrypted with wechatpy, as WeCom does) is sent to the app `djbot serve` runs, at most
-`--concurrency` at a time. Prints CPU per callback and, with `--profile`, a breakdown by
+(encrypted with wechatpy, as WeCom does) or DingTalk robot callback (signed as DingTalk
+signs, each a millisecond apart, as in bench/bench_dingtalk.py) is sent to the app
+`djbot serve` runs, at most `--concurrency` at a time. Prints CPU per callback and, with `--profile`, a breakdown by
 layer (framework, ORM/Core, the database driver, crypto, djbot's own code) from cProfile.
 The load generator and uvicorn's HTTP parsing are not in it: this is the server's own work.
 """
@@ -79,30 +81,41 @@ def _profile_writer(runtime) -> cProfile.Profile:
     return profiler
 
 
-def build(url: str, members: int):
+def build(url: str, members: int, platform: str):
+    from bench import bench_dingtalk
     from bench.profile_checkin import seed
     from bot.app import create_app
     from bot.config import Settings
     from bot.runtime import build_runtime
     from storage.db import make_engine, upgrade
 
-    settings = Settings(database_url=url, _env_file=None, log_level="WARNING",
-                        wecom={"enabled": True, "aibot_token": fw.AIBOT_TOKEN,
-                               "aibot_aes_key": fw.AIBOT_AES_KEY})
+    if platform == "wecom":
+        settings = Settings(database_url=url, _env_file=None, log_level="WARNING",
+                            wecom={"enabled": True, "aibot_token": fw.AIBOT_TOKEN,
+                                   "aibot_aes_key": fw.AIBOT_AES_KEY})
+    else:  # replies go by the outbox to an address nothing answers, as in bench_dingtalk
+        settings = Settings(database_url=url, _env_file=None, log_level="WARNING",
+                            dingtalk={"enabled": True, "mode": "http",
+                                      "app_key": bench_dingtalk.APP_KEY,
+                                      "app_secret": bench_dingtalk.APP_SECRET,
+                                      "api_base": "http://127.0.0.1:9",
+                                      "oapi_base": "http://127.0.0.1:9"})
     engine = make_engine(url)
     upgrade(engine)
-    seed(engine, members)  # the same bureau as bench/profile_checkin.py
+    seed(engine, members, platform)  # the same bureau as bench/profile_checkin.py
     runtime = build_runtime(settings, engine=engine, migrate=False)
     return runtime, create_app(runtime, start_background=False)
 
 
-async def call(app, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
+async def call(app, request: Request) -> tuple[int, bytes]:
+    path, params, headers, body = request
     query = "&".join(f"{k}={v}" for k, v in params.items()).encode()
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": query, "root_path": "",
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(body)).encode())],
+                         (b"content-length", str(len(body)).encode()),
+                         *((k.encode(), v.encode()) for k, v in headers.items())],
              "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
     sent = False
     out: dict = {"status": 0, "body": b""}
@@ -125,22 +138,46 @@ async def call(app, path: str, params: dict, body: bytes) -> tuple[int, bytes]:
     return out["status"], out["body"]
 
 
-def requests(members: range, prefix: str, text: str = "签到") -> list[tuple[dict, bytes]]:
-    now = int(time.time())
-    return [fw.aibot_request(fw.text_callback(msgid=f"{prefix}-{i}", user=f"u{i:05d}", text=text,
-                                              chatid=CHAT), timestamp=now, nonce=f"{i:08d}")
-            for i in members]
+# (path, query, headers, body)
+Request = tuple[str, dict, dict, bytes]
 
 
-async def drive(app, batch: list[tuple[dict, bytes]], concurrency: int) -> list[int]:
+def requests(platform: str, members: range, prefix: str, text: str = "签到") -> list[Request]:
+    """Each member's callback, as the platform sends it; member -1 is the secretary."""
+    def user(i: int) -> str:
+        return "sec" if i < 0 else f"u{i:05d}"
+
+    if platform == "wecom":
+        now = int(time.time())
+        out: list[Request] = []
+        for i in members:
+            params, body = fw.aibot_request(
+                fw.text_callback(msgid=f"{prefix}-{i}", user=user(i), text=text, chatid=CHAT),
+                timestamp=now, nonce=f"{prefix}{i:08d}")
+            out.append(("/wecom/aibot", params, {}, body))
+        return out
+    from bench import bench_dingtalk
+    from tests import fake_dingtalk as fd
+
+    out = []
+    for i in members:
+        ts = next(bench_dingtalk._TIMESTAMPS)  # a (timestamp, sign) pair carries one body
+        headers, body = bench_dingtalk._request(fd.robot_message(
+            msg_id=f"{prefix}-{i}", sender=user(i), text=text, now_ms=ts,
+            conversation=CHAT), ts)
+        out.append(("/dingtalk/callback", {}, headers, body))
+    return out
+
+
+async def drive(app, batch: list[Request], concurrency: int) -> list[int]:
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(params, body):
+    async def one(request):
         async with gate:
-            status, _ = await call(app, "/wecom/aibot", params, body)
+            status, _ = await call(app, request)
             return status
 
-    return await asyncio.gather(*(one(p, b) for p, b in batch))
+    return await asyncio.gather(*(one(r) for r in batch))
 
 
 class _Lifespanless:
@@ -163,6 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--platform", choices=("wecom", "dingtalk"), default="wecom")
     parser.add_argument("--database-url", help="an empty PostgreSQL database instead of SQLite")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--baseline", action="store_true",
@@ -173,25 +211,23 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="djbot-cb-"))
     url = args.database_url or f"sqlite:///{work / 'djbot.db'}"
-    runtime, app = build(url, args.members + 1)
+    runtime, app = build(url, args.members + 1, args.platform)
     if args.baseline:
         import os
 
-        from bench import bench_wecom
+        from bench import bench_dingtalk, bench_wecom
 
         os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
-        app = _Lifespanless(bench_wecom.commit_app)
+        harness = bench_wecom if args.platform == "wecom" else bench_dingtalk
+        app = _Lifespanless(harness.commit_app)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            setup = requests(range(0, 1), "setup", "开始 主题党日")
-            params, body = fw.aibot_request(
-                fw.text_callback(msgid="open", user="sec", text="开始 主题党日", chatid=CHAT),
-                timestamp=int(time.time()), nonce="open")
-            assert (await call(app, "/wecom/aibot", params, body))[0] == 200, setup
-            warm = requests(range(0, 100), "warm")
+            opener = requests(args.platform, range(-1, 0), "open", "开始 主题党日")[0]
+            assert (await call(app, opener))[0] == 200
+            warm = requests(args.platform, range(0, 100), "warm")
             await drive(app, warm, args.concurrency)
-            batch = requests(range(100, args.members), "cb")
+            batch = requests(args.platform, range(100, args.members), "cb")
             profiler = cProfile.Profile() if args.profile else None
             writer = _profile_writer(runtime) if args.profile and not args.baseline else None
             cpu, wall = time.process_time(), time.perf_counter()

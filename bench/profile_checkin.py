@@ -38,12 +38,12 @@ CHAT = "grp-profile"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def seed(engine, members: int) -> None:
+def seed(engine, members: int, platform: str = "wecom") -> None:
     with Session(engine) as session:
         branch = Branch(name="一支部", created_at=T0)
         session.add(branch)
         session.flush()
-        session.add(ChatBinding(platform="wecom", chat_id=CHAT, branch_id=branch.id,
+        session.add(ChatBinding(platform=platform, chat_id=CHAT, branch_id=branch.id,
                                 bound_at=T0))
         people = [Member(name="书记", branch_id=branch.id, role=Role.SECRETARY, created_at=T0,
                          updated_at=T0)]
@@ -51,7 +51,7 @@ def seed(engine, members: int) -> None:
                           created_at=T0, updated_at=T0) for i in range(members)]
         session.add_all(people)
         session.flush()
-        session.add_all([Identity(member_id=m.id, platform="wecom",
+        session.add_all([Identity(member_id=m.id, platform=platform,
                                   user_id="sec" if i == 0 else f"u{i - 1:05d}")
                          for i, m in enumerate(people)])
         session.commit()

@@ -17,9 +17,10 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
@@ -116,9 +117,11 @@ class Opened:
     signed_by: tuple[str, str] | None = None
 
 
-def open_callback(body: bytes, *, headers: Mapping[str, str], query: Mapping[str, str],
-                  settings: DingtalkSettings, now: datetime) -> Opened:
-    """Check and decode one callback body, or raise CallbackRefused (4xx, nothing stored)."""
+def open_callback(body: bytes, *, headers: Mapping[str, str],
+                  query: Callable[[], Mapping[str, str]], settings: DingtalkSettings,
+                  now: datetime) -> Opened:
+    """Check and decode one callback body, or raise CallbackRefused (4xx, nothing stored).
+    `query` gives the URL's query parameters, read only for an encrypted body."""
     try:
         data: Any = loads_json(body)
         shape = "body is not a JSON object"
@@ -140,9 +143,10 @@ def open_callback(body: bytes, *, headers: Mapping[str, str], query: Mapping[str
     if cipher is None:
         raise CallbackRefused(400, "encrypted callback (消息体加密 is on) but "
                                    "DJBOT_DINGTALK__CALLBACK_TOKEN/CALLBACK_AES_KEY are not set")
+    params = query()
     plaintext = cipher.open(
-        msg_signature=query.get("msg_signature") or query.get("signature"),
-        timestamp=query.get("timestamp") or query.get("timeStamp"), nonce=query.get("nonce"),
+        msg_signature=params.get("msg_signature") or params.get("signature"),
+        timestamp=params.get("timestamp") or params.get("timeStamp"), nonce=params.get("nonce"),
         encrypt=data["encrypt"], now=now, max_skew_seconds=settings.max_clock_skew_seconds)
     try:
         payload = loads_json(plaintext)
