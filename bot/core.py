@@ -9,7 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+
+class Admission(Protocol):
+    """An adapter's check of a message (IncomingMessage.admit), made with its own writes."""
+
+    def __call__(self, conn: Any) -> bool:
+        """Record what the check needs on the message's connection; False refuses it."""
+
+    def claim(self, writes: Any) -> None:
+        """Queue the same record with the message's writes (storage.prepared.Writes), so
+        that it fails them, rather than answering False, where the check would need a
+        closer look: the quick lane then gives the message to the general path."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +41,7 @@ class IncomingMessage:
     # The adapter's own check, run on the connection of the message's transaction before
     # anything else (so it costs no transaction of its own): False refuses the message
     # with NotAdmitted and nothing is kept. DingTalk's one body per (timestamp, sign) pair.
-    admit: Callable[[Any], bool] | None = field(default=None, compare=False, repr=False)
+    admit: Admission | None = field(default=None, compare=False, repr=False)
     # Where the reply goes when the adapter cannot answer in its response and must queue it
     # in the outbox (DingTalk without a usable sessionWebhook): run with the message's own
     # writes (storage.prepared.Writes) and the reply, so the answer is committed with what

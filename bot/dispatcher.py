@@ -247,14 +247,17 @@ class Dispatcher:
                 driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # type: ignore[union-attr]
 
     def quick(self, conn: Connection, message: IncomingMessage) -> tuple[Reply, str] | None:
-        """The message through its command's quick lane, on `conn`'s open transaction: its
-        reply, recorded with it, and the command's name; None when the command has no lane
-        or the lane declines (the general path then answers). Never a repeat.
+        """The message through its command's quick lane, on `conn` (an open transaction, or
+        autocommit: see _quick_alone): its reply, recorded with it, and the command's name;
+        None when the command has no lane or the lane declines (the general path then
+        answers). Never a repeat.
 
         No read of a stored reply first: a retried delivery fails on the record's unique
         (platform, message id), which rolls the transaction back, and the general path then
         answers it from the stored reply (a retry of a 签到 is declined sooner: its row is
-        there). Retries are rare; the read would cost every check-in a round trip."""
+        there). Retries are rare; the read would cost every check-in a round trip. The
+        adapter's admission check (a DingTalk header pair) is claimed the same way: a pair
+        seen before fails the writes, and the general path tells a retry from a replay."""
         if message.is_private:
             return None
         text = clean(message.text)
@@ -268,8 +271,9 @@ class Dispatcher:
         _, problem = command.parse(arg_text, ParseEnv(today=today))
         if problem is not None:
             return None
-        _admit(message, conn)
         writes = Writes(conn)
+        if message.admit is not None:
+            message.admit.claim(writes)
         reply = command.quick(QuickCtx(message=message, conn=conn, writes=writes, now=now,
                                        settings=self.settings, rules=self.rules))
         if reply is None:
@@ -285,12 +289,12 @@ class Dispatcher:
 
     def _quick_alone(self, message: IncomingMessage) -> tuple[Reply, str] | None:
         """The message's quick lane, with nothing else in its transaction."""
-        if message.admit is None and self.engine.dialect.name != "sqlite":
-            # On a server database everything the lane writes goes in one statement
-            # (storage.prepared.Writes), which is atomic alone: no BEGIN and COMMIT, two
-            # of a lone check-in's five round trips. Its look-up reads committed rows as
-            # before (READ COMMITTED takes a new snapshot for every statement anyway). A
-            # DingTalk message's header pair is a statement of its own: it keeps one.
+        if self.engine.dialect.name != "sqlite":
+            # On a server database everything the lane writes (a DingTalk header pair
+            # included) goes in one statement (storage.prepared.Writes), which is atomic
+            # alone: no BEGIN and COMMIT, two of a lone check-in's five round trips. Its
+            # look-up reads committed rows as before (READ COMMITTED takes a new snapshot
+            # for every statement anyway).
             with self.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
                 return self.quick(conn, message)

@@ -3,16 +3,17 @@ DingTalk header pairs were already used. Queries never commit; the caller owns t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import CallbackSignature, MessageAnswer
-from storage.prepared import Prepared
+from storage.prepared import Prepared, Writes
 
 
 def claim_answer(session: Session, *, platform: str, message_id: str, via: str,
@@ -54,6 +55,38 @@ def admit_signature(conn: Connection, *, platform: str, timestamp: str, signatur
         return True
     seen = _SEEN_BODY.first(conn, values)
     return seen is not None and seen[0] == body_sha256
+
+
+# The pair as new, among a message's writes (HeaderPair.claim): no ON CONFLICT, so a pair
+# seen before fails them on its key.
+_CLAIM = Prepared(insert(CallbackSignature.__table__), keys=_SIGNATURE_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderPair:
+    """A callback's (timestamp, sign) pair with its body's hash, as the message's admission
+    check (IncomingMessage.admit)."""
+
+    platform: str
+    timestamp: str
+    signature: str
+    body_sha256: str
+    now: datetime
+
+    def __call__(self, conn: Connection) -> bool:
+        """admit_signature: False when the pair came before with another body."""
+        return admit_signature(conn, platform=self.platform, timestamp=self.timestamp,
+                               signature=self.signature, body_sha256=self.body_sha256,
+                               now=self.now)
+
+    def claim(self, writes: Writes) -> None:
+        """Queue the pair as new, with the message's own writes (the quick lane): a pair
+        seen before, a platform's retry or a replay, fails them on its key, and the message
+        goes the general way, which tells the two apart. The usual case, a new pair, then
+        costs no statement of its own."""
+        writes.add(_CLAIM, dict(platform=self.platform, timestamp=self.timestamp,
+                                signature=self.signature, body_sha256=self.body_sha256,
+                                seen_at=self.now))
 
 
 def forget_signatures(session: Session, *, before: datetime) -> int:

@@ -18,7 +18,7 @@ from bot.app import create_app
 from bot.config import DingtalkSettings, Settings
 from bot.logs import JsonFormatter
 from bot.runtime import build_runtime
-from storage.models import Member, OutboxMessage, ProcessedMessage, Role
+from storage.models import Attendance, Member, OutboxMessage, ProcessedMessage, Role
 from tests import fake_wecom as fw
 from tests.factories import bind_chat, make_branch, make_member, seed
 from tests.fake_dingtalk import FakeDingtalk, robot_message
@@ -142,6 +142,38 @@ async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, din
                               content=json.dumps(forged, ensure_ascii=False).encode())
     assert refused.status_code == 409
     assert count(engine, ProcessedMessage) == 2  # 开始 and the first message only
+
+
+async def test_a_captured_pair_cannot_check_someone_else_in(dingtalk_runtime, ding, fake,
+                                                             engine, clock):
+    """签到's quick lane claims the pair with the check-in's own writes (one statement on
+    PostgreSQL): a pair used before fails them, and the general path tells DingTalk's retry
+    (the same body: counted once, the same reply) from a replay (another body: 409)."""
+    seed(engine, _admin_and_member)
+    now_ms = int(clock.now().timestamp() * 1000)
+    opener = robot_message(msg_id="o-1", sender="admin1", text="开始 主题党日", now_ms=now_ms - 1,
+                           webhook=fake.session_webhook("o-1"))
+    await ding.post("/dingtalk/callback", headers=headers_for(now_ms - 1, fake.app_secret),
+                    content=json.dumps(opener, ensure_ascii=False).encode())
+    headers = headers_for(now_ms, fake.app_secret)
+    genuine = json.dumps(robot_message(msg_id="g-1", sender="zhangwei", text="签到",
+                                       now_ms=now_ms, webhook=fake.session_webhook("g-1")),
+                         ensure_ascii=False).encode()
+    assert (await ding.post("/dingtalk/callback", headers=headers, content=genuine)
+            ).status_code == 200
+
+    forged = json.dumps(robot_message(msg_id="f-1", sender="admin1", text="签到", now_ms=now_ms,
+                                      webhook=fake.session_webhook("f-1")),
+                        ensure_ascii=False).encode()
+    refused = await ding.post("/dingtalk/callback", headers=headers, content=forged)
+    assert refused.status_code == 409
+    assert (await ding.post("/dingtalk/callback", headers=headers, content=genuine)
+            ).status_code == 200
+    with Session(engine) as session:
+        present = session.exec(select(Member.name).join(
+            Attendance, Attendance.member_id == Member.id)).all()
+    assert present == ["张伟"]
+    assert count(engine, ProcessedMessage) == 2  # 开始 and 张伟's 签到, once
 
 
 # --- djbot posts only where the platform lives --------------------------------------------

@@ -16,7 +16,6 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from functools import partial
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -30,7 +29,7 @@ from bot.adapters.common import (
 )
 from bot.core import NotAdmitted, Reply
 from bot.runtime import Runtime
-from storage.callbacks import admit_signature
+from storage.callbacks import HeaderPair
 
 from .client import DingtalkClient
 from .crypto import CallbackRefused, configuration_problem, open_callback
@@ -106,8 +105,8 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
         if opened.signed_by is not None:
             # The sign covers only the timestamp: the pair is not a key to other bodies. It
             # is recorded in the message's own transaction (one commit for both).
-            message = replace(message, admit=partial(
-                admit_signature, platform="dingtalk", timestamp=opened.signed_by[0],
+            message = replace(message, admit=HeaderPair(
+                platform="dingtalk", timestamp=opened.signed_by[0],
                 signature=opened.signed_by[1], body_sha256=hashlib.sha256(body).hexdigest(),
                 now=runtime.clock.now()))
         # Without a usable sessionWebhook the reply goes by the outbox: queued with the
