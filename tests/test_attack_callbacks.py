@@ -118,17 +118,23 @@ async def test_a_captured_header_pair_cannot_carry_another_body(dingtalk_runtime
     assert zhang.role == Role.MEMBER
 
 
-@pytest.mark.parametrize("first_text", ["签到", "不存在的指令"])
-async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, dingtalk_runtime,
-                                                                 ding, fake, engine, clock):
-    """The pair is recorded in the message's own transaction: by 签到's quick lane, and by
-    a message whose answer is an error (whose other changes are rolled back)."""
+async def _theme_day_opened(engine, ding, fake, clock) -> int:
+    """The branch with its admin and 张伟, a 主题党日 open; now in milliseconds."""
     seed(engine, _admin_and_member)
     now_ms = int(clock.now().timestamp() * 1000)
     opener = robot_message(msg_id="o-1", sender="admin1", text="开始 主题党日", now_ms=now_ms - 1,
                            webhook=fake.session_webhook("o-1"))
     await ding.post("/dingtalk/callback", headers=headers_for(now_ms - 1, fake.app_secret),
                     content=json.dumps(opener, ensure_ascii=False).encode())
+    return now_ms
+
+
+@pytest.mark.parametrize("first_text", ["签到", "不存在的指令"])
+async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, dingtalk_runtime,
+                                                                 ding, fake, engine, clock):
+    """The pair is recorded in the message's own transaction: by 签到's quick lane, and by
+    a message whose answer is an error (whose other changes are rolled back)."""
+    now_ms = await _theme_day_opened(engine, ding, fake, clock)
     first = robot_message(msg_id="g-1", sender="zhangwei", text=first_text, now_ms=now_ms,
                           webhook=fake.session_webhook("g-1"))
     headers = headers_for(now_ms, fake.app_secret)
@@ -148,13 +154,8 @@ async def test_a_captured_pair_cannot_check_someone_else_in(dingtalk_runtime, di
                                                              engine, clock):
     """签到's quick lane claims the pair with the check-in's own writes (one statement on
     PostgreSQL): a pair used before fails them, and the general path tells DingTalk's retry
-    (the same body: counted once, the same reply) from a replay (another body: 409)."""
-    seed(engine, _admin_and_member)
-    now_ms = int(clock.now().timestamp() * 1000)
-    opener = robot_message(msg_id="o-1", sender="admin1", text="开始 主题党日", now_ms=now_ms - 1,
-                           webhook=fake.session_webhook("o-1"))
-    await ding.post("/dingtalk/callback", headers=headers_for(now_ms - 1, fake.app_secret),
-                    content=json.dumps(opener, ensure_ascii=False).encode())
+    (the same body: counted once) from a replay (another body: 409)."""
+    now_ms = await _theme_day_opened(engine, ding, fake, clock)
     headers = headers_for(now_ms, fake.app_secret)
     genuine = json.dumps(robot_message(msg_id="g-1", sender="zhangwei", text="签到",
                                        now_ms=now_ms, webhook=fake.session_webhook("g-1")),

@@ -63,7 +63,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return
     # Every message of a theme day's burst comes this way: a plain ASGI endpoint that the
     # request-id middleware calls before the router, as WeCom's callbacks are (FastAPI's
-    # dependency solving, exit stacks and query parsing were a sixth of a check-in's CPU).
+    # dependency solving, exit stacks and query parsing were a fifth of a check-in's CPU).
     app.state.callback_routes[CALLBACK_PATH] = _Endpoint(callback_handler(runtime, replier))
 
 
