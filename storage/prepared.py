@@ -137,8 +137,8 @@ class Writes:
 
     On PostgreSQL each statement is a round trip: a wait of this thread and a wake-up of the
     server's process, which on two cores cost more than the INSERT itself. So a check-in's
-    attendance row, its ledger entry and the message's record (and a DingTalk reply's
-    outbox row) go as one statement, each INSERT a data-modifying WITH: PostgreSQL runs
+    attendance row, its ledger entry and the message's record (and for DingTalk the
+    callback's header pair and a reply's outbox row) go as one statement, each INSERT a data-modifying WITH: PostgreSQL runs
     them all to completion in one snapshot, and a unique key any of them breaks fails the
     whole statement, as it failed the transaction before. A later INSERT reads an earlier
     one's RETURNING (the ledger entry's source is the attendance row's id). SQLite has no
@@ -155,7 +155,8 @@ class Writes:
         return len(self._writes) - 1
 
     def flush(self) -> None:
-        """Execute what is queued, on the connection's open transaction."""
+        """Execute what is queued, in the connection's transaction (or, on PostgreSQL, as
+        the one statement that needs none: Dispatcher._quick_alone)."""
         writes, self._writes = self._writes, []
         if len(writes) > 1 and self.conn.dialect.name == "postgresql":
             self._as_one(writes)
