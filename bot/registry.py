@@ -18,7 +18,6 @@ from bot.domain.text import (
     parse_minutes,
     parse_number,
     SEPARATORS as SEPARATOR_RE,
-    short_name,
     split_words,
 )
 

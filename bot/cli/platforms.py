@@ -84,8 +84,6 @@ def register(app: typer.Typer) -> None:
 
 def _log_start(settings, host: str, port: int) -> None:
     """One INFO line on start: where djbot listens and which platforms are mounted."""
-    import logging
-
     mounted = []
     if settings.wecom.enabled:
         mounted.append(f"企业微信（{'长连接' if settings.wecom.mode == 'ws' else '回调 /wecom/…'}）")
