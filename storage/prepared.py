@@ -138,20 +138,25 @@ class Writes:
     On PostgreSQL each statement is a round trip: a wait of this thread and a wake-up of the
     server's process, which on two cores cost more than the INSERT itself. So a check-in's
     attendance row, its ledger entry and the message's record (and for DingTalk the
-    callback's header pair and a reply's outbox row) go as one statement, each INSERT a data-modifying WITH: PostgreSQL runs
-    them all to completion in one snapshot, and a unique key any of them breaks fails the
-    whole statement, as it failed the transaction before. A later INSERT reads an earlier
+    callback's header pair and a reply's outbox row) go as one statement, each INSERT a
+    data-modifying WITH: PostgreSQL runs them all to completion in one snapshot, and a
+    unique key any of them breaks fails the whole statement, as it failed the transaction
+    before. A later INSERT reads an earlier
     one's RETURNING (the ledger entry's source is the attendance row's id). SQLite has no
     INSERT inside WITH: there they run one by one, in the order they were added.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._writes: list[tuple[Prepared, dict[str, Any]]] = []
+        # (statement, its plain values, its Returned values by bind name)
+        self._writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]] = []
 
     def add(self, statement: Prepared, params: dict[str, Any]) -> int:
         """Queue an INSERT with `params` (a value may be Returned); its number in this batch."""
-        self._writes.append((statement, params))
+        taken = {name: value for name, value in params.items() if isinstance(value, Returned)}
+        if taken:
+            params = {name: value for name, value in params.items() if name not in taken}
+        self._writes.append((statement, params, taken))
         return len(self._writes) - 1
 
     def flush(self) -> None:
@@ -162,36 +167,29 @@ class Writes:
             self._as_one(writes)
             return
         returned: list[list[tuple]] = []
-        for statement, params in writes:
-            values = {name: _resolve(value, returned) for name, value in params.items()}
-            returned.append(statement.rows(self.conn, values))
+        for statement, params, taken in writes:
+            for name, value in taken.items():
+                rows = returned[value.write]
+                params = {**params, name: value.convert(rows[0][0]) if rows else None}
+            returned.append(statement.rows(self.conn, params))
 
-    def _as_one(self, writes: list[tuple[Prepared, dict[str, Any]]]) -> None:
+    def _as_one(self, writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]]
+                ) -> None:
         dialect = self.conn.dialect
-        shape = tuple((statement, tuple(sorted(
-            (name, value.write) for name, value in params.items()
-            if isinstance(value, Returned)))) for statement, params in writes)
+        shape = tuple((statement, tuple(sorted((name, value.write)
+                                               for name, value in taken.items())))
+                      for statement, _, taken in writes)
         sql = _COMPOSED.get((dialect.name, shape))
         if sql is None:
             sql = _COMPOSED[(dialect.name, shape)] = _compose(dialect, shape)
         parameters: dict[str, Any] = {}
-        for index, (statement, params) in enumerate(writes):
-            compiled = statement._for(dialect)
-            plain = {name: value for name, value in params.items()
-                     if not isinstance(value, Returned)}
-            for name, value in compiled.bound(plain).items():
+        for index, (statement, params, _) in enumerate(writes):
+            for name, value in statement._for(dialect).bound(params).items():
                 parameters[f"w{index}_{name}"] = value
         _execute(self.conn, sql, parameters, False)
 
 
 _COMPOSED: dict[tuple, str] = {}
-
-
-def _resolve(value: Any, returned: list[list[tuple]]) -> Any:
-    if not isinstance(value, Returned):
-        return value
-    rows = returned[value.write]
-    return value.convert(rows[0][0]) if rows else None
 
 
 def _compose(dialect: Dialect, shape: tuple) -> str:
