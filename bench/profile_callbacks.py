@@ -7,8 +7,9 @@
 A roster in one bound group, one open 主题党日, then every member's AI-bot callback
 (encrypted with wechatpy, as WeCom does) or DingTalk robot callback (signed as DingTalk
 signs, each a millisecond apart, as in bench/bench_dingtalk.py) is sent to the app
-`djbot serve` runs, at most `--concurrency` at a time. Prints CPU per callback and, with `--profile`, a breakdown by
-layer (framework, ORM/Core, the database driver, crypto, djbot's own code) from cProfile.
+`djbot serve` runs, at most `--concurrency` at a time. Prints CPU per callback and, with
+`--profile`, a breakdown by layer (framework, ORM/Core, the database driver, crypto,
+djbot's own code) from cProfile.
 The load generator and uvicorn's HTTP parsing are not in it: this is the server's own work.
 """
 

@@ -40,23 +40,6 @@ _SEEN_BODY = Prepared(select(CallbackSignature.body_sha256).where(
     CallbackSignature.signature == bindparam("signature")))
 
 
-def admit_signature(conn: Connection, *, platform: str, timestamp: str, signature: str,
-                    body_sha256: str, now: datetime) -> bool:
-    """Remember a header pair with its body; False when the pair came before with another body.
-
-    The same pair with the same body is a platform retry and is admitted again. Run on the
-    connection of the message's own transaction: a refused message leaves nothing, an
-    admitted one is remembered with its answer. Pairs past the freshness window (which the
-    timestamp check refuses anyway) are deleted by forget_signatures, from the scheduler.
-    """
-    values = dict(platform=platform, timestamp=timestamp, signature=signature,
-                  body_sha256=body_sha256, seen_at=now)
-    if _ADMIT.rows(conn, values):
-        return True
-    seen = _SEEN_BODY.first(conn, values)
-    return seen is not None and seen[0] == body_sha256
-
-
 # The pair as new, among a message's writes (HeaderPair.claim): no ON CONFLICT, so a pair
 # seen before fails them on its key.
 _CLAIM = Prepared(insert(CallbackSignature.__table__), keys=_SIGNATURE_KEYS)
@@ -74,19 +57,30 @@ class HeaderPair:
     now: datetime
 
     def __call__(self, conn: Connection) -> bool:
-        """admit_signature: False when the pair came before with another body."""
-        return admit_signature(conn, platform=self.platform, timestamp=self.timestamp,
-                               signature=self.signature, body_sha256=self.body_sha256,
-                               now=self.now)
+        """Remember the pair with its body; False when it came before with another body.
+
+        The same pair with the same body is a platform retry and is admitted again. Run on
+        the connection of the message's own transaction: a refused message leaves nothing,
+        an admitted one is remembered with its answer. Pairs past the freshness window
+        (which the timestamp check refuses anyway) are deleted by forget_signatures, from
+        the scheduler.
+        """
+        values = self._values()
+        if _ADMIT.rows(conn, values):
+            return True
+        seen = _SEEN_BODY.first(conn, values)
+        return seen is not None and seen[0] == self.body_sha256
 
     def claim(self, writes: Writes) -> None:
         """Queue the pair as new, with the message's own writes (the quick lane): a pair
         seen before, a platform's retry or a replay, fails them on its key, and the message
         goes the general way, which tells the two apart. The usual case, a new pair, then
         costs no statement of its own."""
-        writes.add(_CLAIM, dict(platform=self.platform, timestamp=self.timestamp,
-                                signature=self.signature, body_sha256=self.body_sha256,
-                                seen_at=self.now))
+        writes.add(_CLAIM, self._values())
+
+    def _values(self) -> dict[str, str | datetime]:
+        return dict(platform=self.platform, timestamp=self.timestamp, signature=self.signature,
+                    body_sha256=self.body_sha256, seen_at=self.now)
 
 
 def forget_signatures(session: Session, *, before: datetime) -> int:

@@ -6,8 +6,9 @@ session's layers around eight statements SQLite ran in 0.1 ms. Here the check-in
 case is one SELECT (the member, the chat's branch, the branch's current activity and the
 member's row on it) and two INSERTs, as SQLAlchemy Core statements built once, executed on
 a plain connection, read as tuples; the INSERTs go with the message's record (on
-PostgreSQL as one statement: storage.prepared.Writes). Everything else (leave rows, bureau-wide activities,
-party groups, strangers) goes through storage.attendance, which this module mirrors.
+PostgreSQL as one statement: storage.prepared.Writes). Everything else (leave rows,
+bureau-wide activities, party groups, strangers) goes through storage.attendance, which
+this module mirrors.
 """
 
 from __future__ import annotations
@@ -151,5 +152,5 @@ def record(writes: Writes, *, activity: SeenActivity, member: SeenMember, status
     if points:
         writes.add(_QUICK_POST, ledger.post_values(
             member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
-            source_kind="attendance", source_id=Returned(attendance), occurred_at=activity.starts_at,
-            now=now, rules_digest=rules_digest))
+            source_kind="attendance", source_id=Returned(attendance),
+            occurred_at=activity.starts_at, now=now, rules_digest=rules_digest))
