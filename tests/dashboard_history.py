@@ -11,6 +11,7 @@ from bot.core import IncomingMessage
 from bot.demo import load_demo
 from bot.runtime import Runtime
 from tests.conftest import local
+from tests.snapshots import built_once
 
 # Demo branch chats, their secretary and members, and how many members usually come:
 # the branches differ so the 红黄蓝榜 has all three tiers.
@@ -29,8 +30,28 @@ def say(runtime: Runtime, user: str, text: str, chat: str | None = None) -> str:
 
 def build_history(runtime: Runtime, clock, *, weeks: int = 8, last_monday=(2026, 11, 23)) -> None:
     """The demo bureau, joined `weeks` weeks before `last_monday`, and a Wednesday night
-    study in each branch every week since."""
+    study in each branch every week since; the clock left at 10:00 on that Monday."""
     monday = local(*last_monday)
+    built_once(runtime.engine, ("history", weeks, last_monday, _settings(runtime)),
+               lambda: _play(runtime, clock, weeks, monday))
+    clock.set(monday.replace(hour=10))
+
+
+def demo_bureau(runtime: Runtime) -> None:
+    """The demo bureau as `load_demo` leaves it at the clock's time."""
+    built_once(runtime.engine, ("demo", runtime.clock.now(), _settings(runtime)),
+               lambda: load_demo(runtime))
+
+
+def _settings(runtime: Runtime) -> str:
+    # Where djbot would reach the platforms (the tests' fake servers, on a new port each
+    # time) does not change what the chat writes: nothing is sent while it is played.
+    return runtime.settings.model_dump_json(exclude={
+        "database_url": True, "wecom": {"api_base", "ws_url"},
+        "dingtalk": {"api_base", "oapi_base"}, "web": {"oauth_base", "dingtalk_login_base"}})
+
+
+def _play(runtime: Runtime, clock, weeks: int, monday) -> None:
     clock.set(monday - timedelta(days=7 * weeks + 1))
     load_demo(runtime)  # people are expected only at activities after they joined
     for back in range(weeks, 0, -1):
@@ -48,7 +69,6 @@ def build_history(runtime: Runtime, clock, *, weeks: int = 8, last_monday=(2026,
             say(runtime, members[0], "评价 5 讲得实在", chat)
             say(runtime, secretary, "结束", chat)
             say(runtime, secretary, "确认缺席", chat)
-    clock.set(monday.replace(hour=10))
 
 
 def _name(runtime: Runtime, user_id: str) -> str:

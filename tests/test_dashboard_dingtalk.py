@@ -18,9 +18,8 @@ from sqlmodel import Session, select
 
 from bot.app import create_app
 from bot.config import DingtalkSettings, Settings, WebSettings
-from bot.demo import load_demo
 from storage.models import Activity, AuditEntry, Member
-from tests.dashboard_history import build_history
+from tests.dashboard_history import build_history, demo_bureau
 from tests.fake_dingtalk import FakeDingtalk
 from tests.test_dashboard import SECRET, branch_id, sign_in
 
@@ -62,7 +61,7 @@ def bureau(request, runtime, clock):
     if "history" in request.fixturenames:
         build_history(runtime, clock, weeks=2)
     else:
-        load_demo(runtime)  # the roster is all sign-in needs
+        demo_bureau(runtime)  # the roster is all sign-in needs
     return runtime
 
 

@@ -140,3 +140,21 @@ async def test_without_a_public_address_dingtalk_gets_text_and_wecom_still_the_i
     await monday()
     assert [b["msgtype"] for b in wecom_sends(wecom_fake)] == ["markdown", "image"]
     assert "![" not in dingtalk_markdown(dingtalk_fake)
+
+
+@needs_font
+def test_a_font_installed_after_matplotlib_listed_the_fonts_is_found(monkeypatch, tmp_path):
+    # As on a machine that ran djbot (and so matplotlib, which keeps its font list in a
+    # cache) before `apt-get install fonts-noto-cjk`.
+    import matplotlib
+    from matplotlib import font_manager
+
+    manager = font_manager.fontManager
+    cjk_files = {f.fname for f in manager.ttflist if f.name in push.CJK_FAMILIES}
+    monkeypatch.setattr(manager, "ttflist", [f for f in manager.ttflist
+                                             if f.fname not in cjk_files])
+    monkeypatch.setattr(matplotlib, "get_cachedir", lambda: str(tmp_path))
+    assert push.find_cjk_font.__wrapped__() in push.CJK_FAMILIES
+    # … and the completed list is kept for the next start.
+    [cache] = tmp_path.glob("fontlist-*.json")
+    assert any(family in cache.read_text(encoding="utf-8") for family in push.CJK_FAMILIES)

@@ -65,7 +65,6 @@ class TickResult:
     created: list[Activity] = field(default_factory=list)
     enqueued: list[p.Reminder] = field(default_factory=list)
     skipped: list[p.Reminder] = field(default_factory=list)
-    closed: int = 0
 
 
 @dataclass
@@ -83,23 +82,22 @@ class Ticker:
         now = self.clock.now()
         since = self.last or now - RESTART_LOOKBACK
         result = TickResult()
+        # One short transaction settles what this tick has to do; most ticks find nothing
+        # due and go straight to closing what has ended.
         with session_scope(self.engine) as session:
             # A temporary branch past its end date stops here: no new activities or
             # reminders; its members go back to their own branch.
             temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now)
-        with session_scope(self.engine) as session:
             result.created = self._create_activities(session, now)
-        with session_scope(self.engine) as session:
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
             before = len(result.enqueued)
             with session_scope(self.engine) as session:
-                self._tick_branch(session, branch_id, since, now, result)
+                if branch_id is None:
+                    self._tick_bureau(session, since, now, result)
+                else:
+                    self._tick_branch(session, branch_id, since, now, result)
             _count_enqueued(result.enqueued[before:])
-        before = len(result.enqueued)
-        with session_scope(self.engine) as session:
-            self._tick_bureau(session, since, now, result)
-        _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
             self._weekly(session, since, now, result)
@@ -108,9 +106,9 @@ class Ticker:
                           since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
-            result.closed = len(attendance_store.close_due(session, now=now))
-            attendance_store.finalize_due(session, now=now, confirm_hours=self.settings.absence_confirm_hours,
-                                           rules=self.rules)
+            attendance_store.finalize_due(
+                session, now=now, confirm_hours=self.settings.absence_confirm_hours,
+                rules=self.rules)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
         self.last = now
@@ -201,11 +199,19 @@ class Ticker:
     def _scheduled_activities(self, session: Session, since: datetime, now: datetime,
                               branch_id: int | None = None, *,
                               bureau: bool = False) -> list[Activity]:
-        if bureau:  # the bureau's own schedules (中心组学习, 第一议题): no branch
+        """Scheduled activities near enough for a reminder: one branch's, the bureau's own
+        (中心组学习, 第一议题: no branch), or, given neither, the bureau's and every active
+        branch's."""
+        if bureau:
             query = select(Activity).where(Activity.branch_id.is_(None))  # type: ignore[union-attr]
         else:
-            query = select(Activity).join(Branch, Branch.id == Activity.branch_id).where(
-                Branch.active == True)  # noqa: E712
+            query = select(Activity).outerjoin(Branch, Branch.id == Activity.branch_id)
+            if branch_id is not None:
+                query = query.where(Activity.branch_id == branch_id,
+                                    Branch.active == True)  # noqa: E712
+            else:
+                query = query.where(or_(Activity.branch_id.is_(None),  # type: ignore[union-attr]
+                                        Branch.active == True))  # noqa: E712
         query = query.where(
             Activity.status != attendance_store.CANCELLED,
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
@@ -214,25 +220,25 @@ class Ticker:
             Activity.starts_at <= now + timedelta(days=2),
             Activity.ends_at >= self._window(since, now)[0] - timedelta(hours=12),
         ).order_by(Activity.starts_at)
-        if branch_id is not None:
-            query = query.where(Activity.branch_id == branch_id)
         return list(session.exec(query).all())
 
     def _branches_with_something_due(self, session: Session, since: datetime,
-                                     now: datetime) -> list[int]:
-        """The branches with a reminder due now: most ticks have none and stop here."""
+                                     now: datetime) -> list[int | None]:
+        """The branches with a reminder due now, and None last if the bureau has one: most
+        ticks have none and stop here."""
         first, last = self._window(since, now)
         plans = {row.branch_id: p.ReminderPlan.from_overrides(row.plan)
                  for row in session.exec(select(BranchReminderSettings)).all()}
         quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
-        busy: list[int] = []
+        busy: list[int | None] = []
         for activity in self._scheduled_activities(session, since, now):
+            # The bureau has no settings row: it keeps the default plan.
             plan = plans.get(activity.branch_id, p.ReminderPlan())  # type: ignore[arg-type]
             due = p.reminder_times(plan, activity.starts_at, activity.ends_at,
                                    self.settings.tz, quiet).values()
             if activity.branch_id not in busy and any(first <= d <= last for d in due):
-                busy.append(activity.branch_id)  # type: ignore[arg-type]
-        return busy
+                busy.append(activity.branch_id)
+        return sorted(busy, key=lambda branch_id: branch_id is None)
 
     # --- one branch ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
@@ -49,7 +50,41 @@ def find_cjk_font() -> str | None:
         from matplotlib import font_manager
     except ImportError:
         return None
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    found = _first_cjk(manager)
+    if found is None:
+        # matplotlib lists the system's fonts once and keeps the list in its cache
+        # (~/.cache/matplotlib): a font installed after that, as `apt-get install
+        # fonts-noto-cjk` on a machine that already ran djbot, is not in it.
+        known = {f.fname for f in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known:
+                try:
+                    manager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    log.debug("font %s cannot be read; skipped", path)
+        found = _first_cjk(manager)
+        if found is not None:
+            log.info("CJK font %s found outside matplotlib's font cache; cache updated", found)
+            _save_font_cache(manager)
+    return found
+
+
+def _save_font_cache(manager) -> None:
+    """Write the completed list back so the next start needn't look again."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    cache = Path(matplotlib.get_cachedir(),
+                 f"fontlist-v{font_manager.FontManager.__version__}.json")
+    try:
+        font_manager.json_dump(manager, cache)
+    except OSError as error:  # a read-only home: found again at the next start
+        log.debug("matplotlib's font cache %s not updated: %s", cache, error)
+
+
+def _first_cjk(manager) -> str | None:
+    installed = {f.name for f in manager.ttflist}
     return next((family for family in CJK_FAMILIES if family in installed), None)
 
 
