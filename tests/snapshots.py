@@ -18,6 +18,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections.abc import Callable, Hashable
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -53,7 +54,7 @@ def _take(engine: Engine) -> str:
             _folder = Path(tempfile.mkdtemp(prefix="djbot-snapshots-"))
             atexit.register(shutil.rmtree, _folder, True)
         path = str(_folder / f"{uuid.uuid4().hex}.db")
-        with engine.connect() as conn, sqlite3.connect(path) as copy:
+        with engine.connect() as conn, closing(sqlite3.connect(path)) as copy:
             conn.connection.dbapi_connection.backup(copy)  # type: ignore[union-attr]
         return path
     schema = f"djbot_test_snapshot_{uuid.uuid4().hex[:12]}"
@@ -69,7 +70,7 @@ def _take(engine: Engine) -> str:
 
 def _restore(engine: Engine, taken: str) -> None:
     if engine.dialect.name == "sqlite":
-        with sqlite3.connect(taken) as copy, engine.connect() as conn:
+        with closing(sqlite3.connect(taken)) as copy, engine.connect() as conn:
             copy.backup(conn.connection.dbapi_connection)  # type: ignore[arg-type]
         return
     with engine.begin() as conn:

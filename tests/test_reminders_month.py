@@ -41,9 +41,9 @@ class Sent:
     text: str
 
 
-# The first test here pays for the simulated month (3,400 ticks: about 20 s on SQLite and
-# 45 s on PostgreSQL on a quiet machine); the default 120 s guard against a hang is too
-# tight for that on a loaded one.
+# The first test here pays for the simulated month (3,400 ticks: about 15 s on SQLite and
+# 30 s on PostgreSQL on a quiet machine, more than twice that on a loaded one, where the
+# default 120 s guard against a hang once cut it off).
 pytestmark = pytest.mark.timeout(600)
 
 
