@@ -2,8 +2,9 @@
 
 Playing the demo bureau's weeks through the dispatcher takes a second on SQLite and two to
 four on PostgreSQL, and some thirty dashboard tests start from the same weeks. The first
-test plays them; the others get a copy of the tables it left, which is what playing them
-again would write (the history is fixed: the demo's random choices are seeded).
+test plays them; the others get a copy of the tables it left: the same people, activities,
+attendance and ledger that playing them again would write (the demo's random choices are
+seeded; only the messages' random ids would differ).
 
 Only a database with nobody in it yet is filled from a copy (it replaces what is there, such
 as the rule set the runtime wrote when it started): a test that set people up first plays the
