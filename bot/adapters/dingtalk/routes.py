@@ -23,6 +23,7 @@ from starlette.background import BackgroundTask
 
 from bot.adapters.common import (
     MAX_BODY_BYTES,
+    CallbackEndpoint,
     ClosesClient,
     count_refusal,
     read_limited,
@@ -61,22 +62,11 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
 
         app.state.services.append(StreamService(runtime, replier))
         return
-    # Every message of a theme day's burst comes this way: a plain ASGI endpoint that the
-    # request-id middleware calls before the router, as WeCom's callbacks are (FastAPI's
-    # dependency solving, exit stacks and query parsing were a fifth of a check-in's CPU).
-    app.state.callback_routes[CALLBACK_PATH] = _Endpoint(callback_handler(runtime, replier))
+    # A theme day's burst: past the router, as WeCom's callbacks (bot.adapters.common).
+    app.state.callback_routes[CALLBACK_PATH] = CallbackEndpoint(callback_handler(runtime, replier))
 
 
 CALLBACK_PATH = "/dingtalk/callback"
-
-
-class _Endpoint:
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
-        self.handle = handle
-
-    async def __call__(self, scope, receive, send) -> None:
-        response = await self.handle(Request(scope, receive))
-        await response(scope, receive, send)  # then its background task: the reply
 
 
 def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],

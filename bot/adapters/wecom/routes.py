@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 
 from bot.adapters.common import (
     MAX_BODY_BYTES,
+    CallbackEndpoint,
     ClosesClient,
     count_refusal,
     cut_to_bytes,
@@ -362,28 +363,8 @@ async def _handling_failed(request: Request, exc: HandlingFailed) -> Response:
     return PlainTextResponse("try again", status_code=503)
 
 
-class Callback:
-    """A POST callback route as a plain ASGI app, called by the request-id middleware
-    (bot.metrics) before the router.
-
-    Every message of a theme day's burst comes this way. FastAPI's per-request machinery
-    (dependency solving, two exit stacks, its exception wrapper) cost about as much CPU as
-    the check-in's own statements, and these routes use none of it: they read the body
-    themselves and answer a refusal the way the app's exception handlers do.
-    """
-
-    def __init__(self, handle: Callable[[Request], Awaitable[Response]]) -> None:
-        self.handle = handle
-
-    async def __call__(self, scope, receive, send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self.handle(request)
-        except CallbackRejected as exc:
-            response = await _rejected(request, exc)
-        except HandlingFailed as exc:
-            response = await _handling_failed(request, exc)
-        await response(scope, receive, send)
+# How a callback's failures are answered, by its endpoint and by the app's handlers alike.
+FAILURES = {CallbackRejected: _rejected, HandlingFailed: _handling_failed}
 
 
 def _json(data: str | bytes, what: str) -> Any:
@@ -413,24 +394,24 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     app.state.senders["wecom"] = WecomSender(client, runtime.engine, longconn=longconn)
 
     # Every refusal (bad signature, stale, malformed, too large) answers the same way.
-    app.add_exception_handler(CallbackRejected, _rejected)
-    app.add_exception_handler(HandlingFailed, _handling_failed)
+    for failure, answer in FAILURES.items():
+        app.add_exception_handler(failure, answer)
 
     if bot_crypto is not None and settings.mode != "ws":
         @app.get("/wecom/aibot")
         async def aibot_verify(request: Request) -> Response:
             return PlainTextResponse(callbacks.verify_url(bot_crypto, request))
 
-        app.state.callback_routes["/wecom/aibot"] = Callback(
-            lambda request: callbacks.aibot(bot_crypto, request))
+        app.state.callback_routes["/wecom/aibot"] = CallbackEndpoint(
+            lambda request: callbacks.aibot(bot_crypto, request), failures=FAILURES)
 
     if self_app_crypto is not None:
         @app.get("/wecom/app")
         async def app_verify(request: Request) -> Response:
             return PlainTextResponse(callbacks.verify_url(self_app_crypto, request))
 
-        app.state.callback_routes["/wecom/app"] = Callback(
-            lambda request: callbacks.app(self_app_crypto, request))
+        app.state.callback_routes["/wecom/app"] = CallbackEndpoint(
+            lambda request: callbacks.app(self_app_crypto, request), failures=FAILURES)
 
     log.info("wecom adapter mounted (aibot %s, app %s, mode %s)",
              "on" if bot_crypto else "off", "on" if self_app_crypto else "off", settings.mode)
