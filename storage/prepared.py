@@ -141,9 +141,9 @@ class Writes:
     callback's header pair and a reply's outbox row) go as one statement, each INSERT a
     data-modifying WITH: PostgreSQL runs them all to completion in one snapshot, and a
     unique key any of them breaks fails the whole statement, as it failed the transaction
-    before. A later INSERT reads an earlier
-    one's RETURNING (the ledger entry's source is the attendance row's id). SQLite has no
-    INSERT inside WITH: there they run one by one, in the order they were added.
+    before. A later INSERT reads an earlier one's RETURNING (the ledger entry's source is the
+    attendance row's id). SQLite has no INSERT inside WITH: there they run one by one, in the
+    order they were added.
     """
 
     def __init__(self, conn: Connection) -> None:

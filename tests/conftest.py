@@ -7,10 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -65,8 +67,7 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     import psycopg
 
     schema = f"djbot_test_{uuid.uuid4().hex[:12]}"
-    plain = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
+    with psycopg.connect(_server(base_url), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     # The application name marks this test's connections, so teardown can find them.
     url = make_url(base_url).update_query_dict(
@@ -75,14 +76,53 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            # A connection the test left open (a server thread, an undisposed engine) must
-            # not hold a lock that hangs the DROP.
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,)
-            )
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_schema(base_url, schema)
+
+
+def drop_schema(url, schema: str) -> None:
+    """Drop a test schema and what is in it (`url`: the server's, with or without options)."""
+    import psycopg
+
+    with psycopg.connect(_server(url), autocommit=True) as conn:
+        # A connection the test left open (a server thread, an undisposed engine) must
+        # not hold a lock that hangs the DROP.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = %s AND pid <> pg_backend_pid()", (schema,)
+        )
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _server(url) -> str:
+    """`url` as psycopg takes it, without a test schema's search path and name."""
+    return make_url(url).set(drivername="postgresql", query={}).render_as_string(
+        hide_password=False)
+
+
+@dataclass
+class Counted:
+    statements: list[str] = field(default_factory=list)  # as sent to the driver
+    commits: int = 0
+
+
+@contextmanager
+def counting(engine) -> Iterator[Counted]:
+    """What `engine` sent while the block ran: each statement, and the commits."""
+    seen = Counted()
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        seen.statements.append(sql)
+
+    def commit(conn):
+        seen.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from storage.models import Member
+from tests.conftest import drop_schema
 
 _taken: dict[Hashable, str] = {}  # key → SQLite file or PostgreSQL schema
 _folder: Path | None = None
@@ -94,9 +95,7 @@ def _restore(engine: Engine, taken: str) -> None:
 def _drop_schema(url, schema: str) -> None:
     import psycopg
 
-    plain = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
     try:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        drop_schema(url, schema)
     except psycopg.Error:
         pass  # the server went first; the schema goes with the test database

@@ -4,13 +4,11 @@ the cheaper statements still store what the ledger and the retry logic need."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
 from sqlmodel import Session, select
 
 from storage.models import Attendance, PointEntry, ProcessedMessage, RuleSet
 
+from .conftest import counting
 from .factories import bind_chat, make_branch, make_member, seed
 
 # The quick lane (storage.checkin): one SELECT of member, binding, activity and attendance
@@ -18,20 +16,6 @@ from .factories import bind_chat, make_branch, make_member, seed
 # statement (storage.prepared.Writes), on SQLite one by one. One more is a regression worth
 # a look (the general path took 8).
 CHECK_IN_STATEMENTS = {"sqlite": 4, "postgresql": 2}
-
-
-@contextmanager
-def counting(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _bureau(engine) -> None:
@@ -48,16 +32,17 @@ def test_a_check_in_costs_a_fixed_number_of_statements_and_a_retry_one(runtime, 
     _bureau(runtime.engine)
     chat.say("sec", "开始 党日", chat="g1")
 
-    with counting(runtime.engine) as statements:
+    with counting(runtime.engine) as seen:
         first = chat.say("m1", "签到", chat="g1", message_id="msg-1")
     assert "签到成功" in first.text
-    assert len(statements) == CHECK_IN_STATEMENTS[runtime.engine.dialect.name], statements
+    assert len(seen.statements) == CHECK_IN_STATEMENTS[runtime.engine.dialect.name], (
+        seen.statements)
 
-    with counting(runtime.engine) as statements:
+    with counting(runtime.engine) as seen:
         again = chat.say("m1", "签到", chat="g1", message_id="msg-1")
     assert again == first
     # The quick lane's one SELECT finds the row and gives way; the stored reply is read.
-    assert len(statements) == 2, statements
+    assert len(seen.statements) == 2, seen.statements
 
 
 def test_the_check_in_row_points_and_stored_reply_are_all_committed(runtime, chat):
