@@ -226,19 +226,23 @@ class Ticker:
                                      now: datetime) -> list[int | None]:
         """The branches with a reminder due now, and None last if the bureau has one: most
         ticks have none and stop here."""
-        first, last = self._window(since, now)
         plans = {row.branch_id: p.ReminderPlan.from_overrides(row.plan)
                  for row in session.exec(select(BranchReminderSettings)).all()}
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
         busy: list[int | None] = []
         for activity in self._scheduled_activities(session, since, now):
             # The bureau has no settings row: it keeps the default plan.
             plan = plans.get(activity.branch_id, p.ReminderPlan())  # type: ignore[arg-type]
-            due = p.reminder_times(plan, activity.starts_at, activity.ends_at,
-                                   self.settings.tz, quiet).values()
-            if activity.branch_id not in busy and any(first <= d <= last for d in due):
+            if activity.branch_id not in busy and self._has_due(plan, activity, since, now):
                 busy.append(activity.branch_id)
         return sorted(busy, key=lambda branch_id: branch_id is None)
+
+    def _has_due(self, plan: p.ReminderPlan, activity: Activity, since: datetime,
+                 now: datetime) -> bool:
+        """A reminder of the activity falls due in this tick's window."""
+        first, last = self._window(since, now)
+        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        return any(first <= due <= last for due in p.reminder_times(
+            plan, activity.starts_at, activity.ends_at, self.settings.tz, quiet).values())
 
     # --- one branch ----------------------------------------------------------------
 
@@ -259,14 +263,11 @@ class Ticker:
         """The bureau's scheduled activities get a branch's reminders: the leaders' group in
         place of the branch group, the leader who set the schedule in place of the
         secretary, and a private nudge to each committee member still missing."""
-        first, last = self._window(since, now)
         tz = self.settings.tz
         quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
         reminders: list[p.Reminder] = []
         for activity in self._scheduled_activities(session, since, now, bureau=True):
-            due = p.reminder_times(p.ReminderPlan(), activity.starts_at, activity.ends_at, tz,
-                                   quiet).values()
-            if not any(first <= d <= last for d in due):
+            if not self._has_due(p.ReminderPlan(), activity, since, now):
                 continue  # most ticks: nothing due, nothing gathered
             view = bureau_view(session, activity=activity)
             reminders += p.activity_reminders(activity_view(session, view, activity), view, tz,
