@@ -2,7 +2,7 @@
 
     python -m bench.profile_callbacks [--members 3000] [--concurrency 50]
                                       [--platform wecom|dingtalk] [--database-url URL]
-                                      [--profile] [--sort tottime]
+                                      [--profile] [--sort tottime] [--baseline] [--floor]
 
 A roster in one bound group, one open 主题党日, then every member's AI-bot callback
 (encrypted with wechatpy, as WeCom does) or DingTalk robot callback (signed as DingTalk
@@ -11,6 +11,13 @@ signs, each a millisecond apart, as in bench/bench_dingtalk.py) is sent to the a
 `--profile`, a breakdown by layer (framework, ORM/Core, the database driver, crypto,
 djbot's own code) from cProfile.
 The load generator and uvicorn's HTTP parsing are not in it: this is the server's own work.
+
+`--floor` measures, in turns in one process, what bounds the ratio to the baseline: djbot
+with each statement's time in the driver summed; the same callbacks with the dispatcher
+answering at once (the HTTP side: the framework, crypto, parsing, the reply); and the
+baseline. The HTTP side plus the statements is what a callback would cost if everything
+else djbot does for a check-in (the command, the look-up's and writes' Python, the lane)
+cost nothing: baseline ÷ that is the best ratio this design can reach in process.
 """
 
 from __future__ import annotations
@@ -206,6 +213,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--baseline", action="store_true",
                         help="profile bench_wecom's one-commit baseline instead of djbot")
+    parser.add_argument("--floor", action="store_true",
+                        help="djbot, its statements, the HTTP side alone and the baseline")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
@@ -254,8 +263,72 @@ def main() -> None:
                     print(f"  {share:6.1%}  {layer}")
                 stats.sort_stats(args.sort).print_stats(args.top)
 
-    asyncio.run(run())
+    asyncio.run(floor(args, runtime, app, url) if args.floor else run())
     runtime.engine.dispose()
+
+
+async def _timed(app, batch: list[Request], concurrency: int) -> float:
+    """CPU per callback, in ms; every callback must be answered 200."""
+    cpu = time.process_time()
+    statuses = await drive(app, batch, concurrency)
+    cpu = time.process_time() - cpu
+    if any(status != 200 for status in statuses):
+        raise SystemExit(f"{sum(s != 200 for s in statuses)} callbacks not answered 200")
+    return cpu / len(batch) * 1000
+
+
+async def floor(args, runtime, app, url: str) -> None:
+    import os
+
+    from bench import bench_dingtalk, bench_wecom
+    from bot.core import Reply
+    from storage import prepared
+
+    spent = {"seconds": 0.0, "statements": 0}
+    execute = prepared._execute
+
+    def timed_execute(conn, sql, parameters, returns_rows):
+        started = time.perf_counter()
+        try:
+            return execute(conn, sql, parameters, returns_rows)
+        finally:
+            spent["seconds"] += time.perf_counter() - started
+            spent["statements"] += 1
+
+    reply = Reply("张三 签到成功：主题党日（14:00），积分 +2。")
+
+    def answer_at_once(message):
+        future = asyncio.get_running_loop().create_future()
+        future.set_result((reply, False))
+        return future
+
+    os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
+    harness = bench_wecom if args.platform == "wecom" else bench_dingtalk
+    baseline = _Lifespanless(harness.commit_app)
+    members = range(100, args.members)
+    async with app.router.lifespan_context(app):
+        opener = requests(args.platform, range(-1, 0), "open", "开始 主题党日")[0]
+        assert (await call(app, opener))[0] == 200
+        await drive(app, requests(args.platform, range(0, 100), "warm"), args.concurrency)
+        await drive(baseline, requests(args.platform, range(0, 100), "bwarm"), args.concurrency)
+        prepared._execute = timed_execute
+        try:
+            whole = await _timed(app, requests(args.platform, members, "cb"), args.concurrency)
+        finally:
+            prepared._execute = execute
+        statements = spent["seconds"] / len(members) * 1000
+        runtime.dispatcher.deliver = answer_at_once  # the adapters' way in to the dispatcher
+        http = await _timed(app, requests(args.platform, members, "stub"), args.concurrency)
+        base = await _timed(baseline, requests(args.platform, members, "base"), args.concurrency)
+    n = spent["statements"] / len(members)
+    print(f"{args.platform} on {runtime.engine.dialect.name}, {len(members)} check-ins each, "
+          f"ms of CPU a callback:\n"
+          f"  djbot                              {whole:.3f}\n"
+          f"  its statements in the driver       {statements:.3f} ({n:.1f} a check-in; wall)\n"
+          f"  the HTTP side (dispatcher stubbed) {http:.3f}\n"
+          f"  the one-commit baseline            {base:.3f}\n"
+          f"  ratio as measured {base / whole:.2f}; with nothing but the HTTP side and the "
+          f"statements {base / (http + statements):.2f}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ class _Compiled:
     order: tuple[str, ...] | None
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # names whose type converts the value
     fixed: dict[str, Any]  # the values written into the statement (status == "open")
-    results: tuple[Callable[[Any], Any] | None, ...]
+    # The result columns whose type converts the value, by position (most need nothing).
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool  # a SELECT, or RETURNING (asking the cursor costs psycopg a lot)
     returning: tuple[str, ...]  # the names of an INSERT's RETURNING columns
 
@@ -67,13 +68,12 @@ class Prepared:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 binds.append((compiled.bind_names[bind], processor))
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in getattr(statement, "selected_columns", ()))
-        if not results and getattr(statement, "_returning", ()):
-            results = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in statement._returning)  # type: ignore[attr-defined]
+        columns = (getattr(statement, "selected_columns", ())
+                   or getattr(statement, "_returning", ()))
+        processors = (column.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for column in columns)
+        results = tuple((index, processor) for index, processor in enumerate(processors)
+                        if processor is not None)
         order = tuple(compiled.positiontup) if compiled.positional else None
         fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
                  if value is not None}
@@ -90,11 +90,15 @@ class Prepared:
         parameters: Any = values if compiled.order is None else tuple(
             values[name] for name in compiled.order)
         found = _execute(conn, compiled.sql, parameters, compiled.returns_rows)
-        if not any(compiled.results):
+        if not compiled.results:
             return [tuple(row) for row in found]
-        processors = compiled.results
-        return [tuple(value if p is None else p(value) for p, value in zip(processors, row))
-                for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, processor in compiled.results:
+                values[index] = processor(values[index])
+            rows.append(tuple(values))
+        return rows
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
         rows = self.rows(conn, params)

@@ -27,6 +27,33 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=None)
         return value
 
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        # SQLite's own DATETIME processor formats a dict with %: with this type's
+        # conversion before it, about 4 µs a value, and a check-in binds ten, mostly the
+        # same `now` again. One function instead, whose text is the same as that processor's
+        # (the stored text is what SQLite compares and sorts), and the last value's text is
+        # kept: a datetime is immutable, so the same object gives the same text. The pair is
+        # replaced whole, so threads sharing the processor never see a torn one.
+        utc = timezone.utc
+        last: tuple[datetime | None, str | None] = (None, None)
+
+        def process(value: datetime | None) -> str | None:
+            nonlocal last
+            if value is None:
+                return None
+            seen, text = last
+            if value is seen:
+                return text
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a UTCDateTime column")
+            text = value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
         if value is None:
             return None

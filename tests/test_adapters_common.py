@@ -1,12 +1,16 @@
-"""The pieces both platform adapters share (bot/adapters/common.py): byte limits and the
-access-token cache. Their use against each platform is in the WeCom and DingTalk tests."""
+"""The pieces both platform adapters share (bot/adapters/common.py): byte limits, the
+callback JSON check and the access-token cache. Their use against each platform is in the
+WeCom and DingTalk tests."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
-from bot.adapters.common import TokenCache, cut_to_bytes
+import pytest
+
+from bot.adapters.common import MalformedJson, TokenCache, cut_to_bytes, loads_json
 
 
 def test_cut_to_bytes_keeps_short_text_and_cuts_on_a_character_boundary():
@@ -47,3 +51,27 @@ async def test_a_token_is_renewed_shortly_before_it_expires_or_when_refused(cloc
     assert await cache.get(platform.fetch, force=True) == "token-3"  # the platform refused it
     cache.forget()
     assert await cache.get(platform.fetch) == "token-4"
+
+
+# A callback's JSON is read once; what it would smuggle in is refused whichever way it is
+# spelled, including the spellings the quick check (no \\u escape, few brackets) must not
+# wave through: escapes in a UTF-16 body, a lone surrogate in an already decoded text.
+@pytest.mark.parametrize("text, refused", [
+    (json.dumps({"text": "签到"}, ensure_ascii=False).encode(), None),
+    (json.dumps({"text": "签到"}).encode(), None),  # \\u escapes, read the long way
+    (json.dumps({"text": "请假 家里\x00有事"}).encode(), "has a NUL character"),
+    (json.dumps({"text": "\ud800"}).encode(), "has a lone surrogate"),
+    (json.dumps({"text": "\ud800"}, ensure_ascii=False), "has a lone surrogate"),
+    (json.dumps({"text": "x\x00"}).encode("utf-16"), "has a NUL character"),
+    (json.dumps({"text": "签到"}, ensure_ascii=False).encode("utf-16"), None),
+    ("[" * 150 + "]" * 150, None),
+    ("[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+    (b'{"text": "\x00"}', "is not JSON"),  # a raw NUL: the parser refuses it
+], ids=["plain", "escaped", "nul", "surrogate", "raw-surrogate", "utf16-nul", "utf16",
+        "shallow", "deep", "raw-nul"])
+def test_callback_json_refuses_nul_surrogates_and_deep_nesting_however_written(text, refused):
+    if refused is None:
+        assert loads_json(text) == json.loads(text)
+    else:
+        with pytest.raises(MalformedJson, match=refused):
+            loads_json(text)

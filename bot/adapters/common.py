@@ -89,7 +89,7 @@ def loads_json(data: str | bytes) -> Any:
         raise MalformedJson("is nested too deeply") from None
     except ValueError:  # includes UnicodeDecodeError
         raise MalformedJson("is not JSON") from None
-    if not isinstance(value, dict | list):
+    if not isinstance(value, dict | list) or _plainly_safe(data):
         return value
     try:
         flat = json.dumps(value, ensure_ascii=False)
@@ -101,6 +101,26 @@ def loads_json(data: str | bytes) -> Any:
     if "\\u0000" in flat:
         raise MalformedJson("has a NUL character")
     return value
+
+
+# Python's recursion limit is 1,000 frames: a text with fewer brackets than this cannot
+# nest deep enough to trouble json.dumps later, wherever on the stack it is called.
+_SHALLOW_BRACKETS = 200
+
+
+def _plainly_safe(data: str | bytes) -> bool:
+    """The checks of loads_json answered from the text alone, without writing the value out
+    again (a tenth of a DingTalk check-in's HTTP side): only a \\u escape can spell a NUL or
+    a lone surrogate in UTF-8 JSON (the parser refuses them raw, and strict UTF-8 decoding
+    refuses surrogates), a NUL byte means a UTF-16 or UTF-32 text whose escapes this does
+    not read, and few brackets cannot nest deep. Anything else is re-checked the long way."""
+    if isinstance(data, str):
+        try:
+            data = data.encode()
+        except UnicodeEncodeError:  # a lone surrogate in the text itself
+            return False
+    return (b"\\u" not in data and b"\x00" not in data
+            and data.count(b"[") + data.count(b"{") < _SHALLOW_BRACKETS)
 
 
 def on_platform_host(url: str, *, official: tuple[str, ...], bases: tuple[str, ...]) -> bool:

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 # What must not travel into storage or a group: ANSI escape sequences (they repaint a
@@ -61,9 +62,15 @@ def strip_leading_mentions(text: str) -> str:
 
 def strip_bot_mentions(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     """Drop '@党建助手' wherever it is, glued to the command or not."""
-    for name in names:
-        text = re.sub(rf"@{re.escape(name)}\s*", " ", text, flags=re.IGNORECASE)
+    if "@" in text:  # every message passes here; few mention anyone
+        for pattern in _mention_patterns(tuple(names)):
+            text = pattern.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=8)
+def _mention_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(rf"@{re.escape(name)}\s*", re.IGNORECASE) for name in names)
 
 
 def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:

@@ -91,19 +91,20 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
             delivery = parse(payload, received_at=runtime.clock.now())
         except BadPayload as exc:
             return _refuse(400, str(exc))
-        message = delivery.message
+        admit = None
         if opened.signed_by is not None:
             # The sign covers only the timestamp: the pair is not a key to other bodies. It
             # is recorded in the message's own transaction (one commit for both).
-            message = replace(message, admit=HeaderPair(
+            admit = HeaderPair(
                 platform="dingtalk", timestamp=opened.signed_by[0],
                 signature=opened.signed_by[1], body_sha256=hashlib.sha256(body).hexdigest(),
-                now=runtime.clock.now()))
+                now=runtime.clock.now())
         # Without a usable sessionWebhook the reply goes by the outbox: queued with the
         # message when it can be (one transaction, and nothing to do after the answer).
         queued = replier.queue_with_message(delivery)
-        if queued is not None:
-            message = replace(message, queue_reply=queued)
+        message = delivery.message
+        if admit is not None or queued is not None:  # one copy of the message, not two
+            message = replace(message, admit=admit, queue_reply=queued)
         try:
             reply, repeated = await runtime.dispatcher.handle_delivery(message)
         except NotAdmitted:
