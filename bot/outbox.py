@@ -164,12 +164,7 @@ class OutboxWorker:
 
     async def deliver_once(self) -> int:
         """Claim one batch and send it; returns how many were handed to a sender."""
-        return (await self._deliver_batch())[0]
-
-    async def _deliver_batch(self) -> tuple[int, int]:
-        """Claim one batch and send it: (handed to a sender, accepted by the platform)."""
         batch = await asyncio.to_thread(self.claim)
-        accepted = 0
         for message in batch:
             try:
                 result = await self.senders[message.platform].send(message)
@@ -177,21 +172,15 @@ class OutboxWorker:
                 log.exception("sender for %s raised", message.platform)
                 result = SendResult.failed(type(exc).__name__)
             await asyncio.to_thread(self.record, message.id, result)
-            accepted += result.ok
-        return len(batch), accepted
+        return len(batch)
 
     async def drain(self, max_batches: int = 50) -> int:
-        """Deliver until nothing is claimable now (rate limits and backoff leave rows due
-        later) or a whole batch has failed. A platform that is down or refusing then gets
-        one batch of tries a beat, not fifty: a failed try does not count towards a
-        destination's rate, so a theme day's backlog of replies was tried a thousand at a
-        time, each claim and record a write, while the burst's check-ins waited for the
-        same database. Returns how many were handed to a sender."""
+        """Deliver until nothing is claimable now (rate limits and backoff leave rows due later)."""
         total = 0
         for _ in range(max_batches):
-            handed, accepted = await self._deliver_batch()
-            total += handed
-            if handed == 0 or accepted == 0:
+            sent = await self.deliver_once()
+            total += sent
+            if sent == 0:
                 break
         return total
 

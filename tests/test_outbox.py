@@ -146,23 +146,6 @@ def test_a_sender_that_raises_is_a_retryable_failure(engine, clock):
     assert (row.status, row.last_error) == ("pending", "RuntimeError")
 
 
-def test_a_platform_that_is_down_gets_one_batch_of_tries_a_drain(engine, clock):
-    """A theme day's backlog for three groups while the platform is unreachable: one batch
-    is tried and the rest wait for the next beat, rather than a thousand writes of failed
-    tries while the check-ins wait. Once it is back, one drain delivers them all."""
-    for group in ("g1", "g2", "g3"):
-        put(engine, clock, 15, target=group)
-    down = ScriptedSender(clock, failures=None)
-    worker = OutboxWorker(engine, clock, {"wecom": down})
-    assert drain(worker) == worker.batch
-    assert len(down.attempts) == worker.batch
-    assert sum(row.attempts == 0 for row in rows(engine)) == 45 - worker.batch
-    clock.advance(minutes=5)  # past the tried rows' backoff
-    up = ScriptedSender(clock)
-    assert drain(OutboxWorker(engine, clock, {"wecom": up})) == 45
-    assert {row.status for row in rows(engine)} == {"sent"}
-
-
 @pytest.mark.parametrize("target_kind, limit", [("group", 20), ("user", 30)])
 def test_at_most_the_platform_rate_goes_to_one_destination_per_minute(engine, clock,
                                                                       target_kind, limit):
