@@ -223,20 +223,11 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{work / 'djbot.db'}"
     runtime, app = build(url, args.members + 1, args.platform)
     if args.baseline:
-        import os
-
-        from bench import bench_dingtalk, bench_wecom
-
-        os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
-        harness = bench_wecom if args.platform == "wecom" else bench_dingtalk
-        app = _Lifespanless(harness.commit_app)
+        app = baseline_app(args.platform, url)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            opener = requests(args.platform, range(-1, 0), "open", "开始 主题党日")[0]
-            assert (await call(app, opener))[0] == 200
-            warm = requests(args.platform, range(0, 100), "warm")
-            await drive(app, warm, args.concurrency)
+            await open_and_warm(app, args.platform, args.concurrency)
             batch = requests(args.platform, range(100, args.members), "cb")
             profiler = cProfile.Profile() if args.profile else None
             writer = _profile_writer(runtime) if args.profile and not args.baseline else None
@@ -267,6 +258,25 @@ def main() -> None:
     runtime.engine.dispose()
 
 
+def baseline_app(platform: str, url: str) -> _Lifespanless:
+    """The bench's one-commit baseline for the platform, on a database beside djbot's."""
+    import os
+
+    from bench import bench_dingtalk, bench_wecom
+
+    os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
+    harness = bench_wecom if platform == "wecom" else bench_dingtalk
+    return _Lifespanless(harness.commit_app)
+
+
+async def open_and_warm(app, platform: str, concurrency: int) -> None:
+    """The secretary opens the theme day (the baseline takes it as any check-in), then 100
+    members check in before anything is timed."""
+    opener = requests(platform, range(-1, 0), "open", "开始 主题党日")[0]
+    assert (await call(app, opener))[0] == 200
+    await drive(app, requests(platform, range(0, 100), "warm"), concurrency)
+
+
 async def _timed(app, batch: list[Request], concurrency: int) -> float:
     """CPU per callback, in ms; every callback must be answered 200."""
     cpu = time.process_time()
@@ -278,9 +288,6 @@ async def _timed(app, batch: list[Request], concurrency: int) -> float:
 
 
 async def floor(args, runtime, app, url: str) -> None:
-    import os
-
-    from bench import bench_dingtalk, bench_wecom
     from bot.core import Reply
     from storage import prepared
 
@@ -302,15 +309,11 @@ async def floor(args, runtime, app, url: str) -> None:
         future.set_result((reply, False))
         return future
 
-    os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
-    harness = bench_wecom if args.platform == "wecom" else bench_dingtalk
-    baseline = _Lifespanless(harness.commit_app)
+    baseline = baseline_app(args.platform, url)
     members = range(100, args.members)
     async with app.router.lifespan_context(app):
-        opener = requests(args.platform, range(-1, 0), "open", "开始 主题党日")[0]
-        assert (await call(app, opener))[0] == 200
-        await drive(app, requests(args.platform, range(0, 100), "warm"), args.concurrency)
-        await drive(baseline, requests(args.platform, range(0, 100), "bwarm"), args.concurrency)
+        await open_and_warm(app, args.platform, args.concurrency)
+        await open_and_warm(baseline, args.platform, args.concurrency)
         prepared._execute = timed_execute
         try:
             whole = await _timed(app, requests(args.platform, members, "cb"), args.concurrency)
