@@ -32,11 +32,11 @@ class UTCDateTime(TypeDecorator):
             return super().bind_processor(dialect)
         # SQLite's own DATETIME processor formats a dict with %: with this type's
         # conversion before it, about 4 µs a value, and a check-in binds ten, mostly the
-        # same `now` again. One function instead, whose text is the same as that processor's
-        # (the stored text is what SQLite compares and sorts), and the last value's text is
-        # kept: a datetime is immutable, so the same object gives the same text. The pair is
-        # replaced whole, so threads sharing the processor never see a torn one.
-        utc = timezone.utc
+        # same `now` again. This type's conversion and `isoformat` instead, whose text is the
+        # same as that processor's (the stored text is what SQLite compares and sorts), and
+        # the last value's text is kept: a datetime is immutable, so the same object gives
+        # the same text. The pair is replaced whole, so threads sharing the processor never
+        # see a torn one.
         last: tuple[datetime | None, str | None] = (None, None)
 
         def process(value: datetime | None) -> str | None:
@@ -46,9 +46,7 @@ class UTCDateTime(TypeDecorator):
             seen, text = last
             if value is seen:
                 return text
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTCDateTime column")
-            text = value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = self.process_bind_param(value, dialect).isoformat(" ", "microseconds")
             last = (value, text)
             return text
 
