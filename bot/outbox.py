@@ -11,7 +11,12 @@ Guarantees (docs/schedules.md says the same for operators):
   A platform's "wait N seconds" (retry_after) is obeyed and uses up no try.
 - At most RATE_LIMITS[target_kind] messages a minute go to one destination (group robots
   take 20 a minute; WeCom allows 30 a minute to one member), counted from the table so
-  every replica sees the same count.
+  every replica sees the same count. A destination at its rate is left out of the claim
+  itself, so a backlog to one group never hides the rows behind it (the leaders' summary).
+- A destination whose send failed and may succeed later is held for HOLD (or as long as
+  the platform said to wait): its other rows are not tried meanwhile, and those already
+  claimed with it go back untried, their try given back. An unreachable platform then
+  costs a worker one failing try per destination and beat, not one per queued message.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -46,6 +51,10 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_TIMEOUT = timedelta(minutes=5)
 RATE_WINDOW = timedelta(minutes=1)
 RATE_LIMITS = {"group": 20, "leaders": 20, "user": 30}
+# Shorter than a beat of the scheduler (tick_seconds, 30): the next beat tries again.
+HOLD = timedelta(seconds=15)
+
+Destination = tuple[str, str, str]  # (platform, target_kind, target)
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -71,11 +80,20 @@ class OutboxWorker:
     max_attempts: int = MAX_ATTEMPTS
     claim_timeout: timedelta = CLAIM_TIMEOUT
     rng: random.Random = field(default_factory=random.Random)
+    # Destinations not to try before the time given (this worker's view; see HOLD).
+    held: dict[Destination, datetime] = field(default_factory=dict)
 
     def claim(self) -> list[Outbound]:
-        """Take up to `batch` due rows for our platforms, within each destination's rate."""
+        """Take up to `batch` due rows for our platforms, within each destination's rate,
+        leaving out the destinations at their rate or held."""
         now = self.clock.now()
+        self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
+            used = _recent_counts(session, now)
+            # Left out in the query, not skipped after it: a backlog of one destination
+            # would otherwise fill every batch read and hide the rows behind it.
+            left_out = set(self.held) | {where for where, count in used.items()
+                                         if count >= RATE_LIMITS.get(where[1], 20)}
             query = (
                 select(OutboxMessage)
                 .where(
@@ -89,10 +107,12 @@ class OutboxWorker:
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(self.batch * 5)
             )
+            if left_out:
+                query = query.where(tuple_(OutboxMessage.platform, OutboxMessage.target_kind,
+                                           OutboxMessage.target).not_in(sorted(left_out)))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = session.exec(query).all()
-            used = _recent_counts(session, rows, now)
             claimed: list[Outbound] = []
             given_up: list[str] = []
             for row in rows:
@@ -100,7 +120,7 @@ class OutboxWorker:
                     break
                 destination = (row.platform, row.target_kind, row.target)
                 if used[destination] >= RATE_LIMITS.get(row.target_kind, 20):
-                    continue  # stays pending; the next pass sends it once the minute moves on
+                    continue  # its rate filled in this batch: the next minute sends it
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
                     given_up.append(row.platform)
@@ -162,17 +182,48 @@ class OutboxWorker:
             metrics.dead_letter(platform)
         return status
 
+    def release(self, message_ids: list[int]) -> int:
+        """Give claimed rows back untried (their destination is held): pending again, due
+        as before, the claim's try given back; how many."""
+        with session_scope(self.engine) as session:
+            return session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
+                       OutboxMessage.status == SENDING,
+                       OutboxMessage.claimed_by == self.worker_id)
+                .values(status=PENDING, claimed_by=None, claimed_at=None,
+                        attempts=OutboxMessage.attempts - 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+
+    def hold(self, destination: Destination, result: SendResult) -> None:
+        """After a failed send the platform may take later: no other row to `destination`
+        until HOLD has passed, or the wait the platform asked for."""
+        wait = timedelta(seconds=result.retry_after) if result.retry_after else HOLD
+        self.held[destination] = self.clock.now() + wait
+        log.info("outbox: %s %s %s held for %ds after a failed send (%s)", *destination,
+                 wait.total_seconds(), result.error or "failed")
+
     async def deliver_once(self) -> int:
         """Claim one batch and send it; returns how many were handed to a sender."""
         batch = await asyncio.to_thread(self.claim)
+        untried: list[int] = []
         for message in batch:
+            destination = (message.platform, message.target_kind, message.target)
+            if destination in self.held:  # failed earlier in this batch
+                untried.append(message.id)
+                continue
             try:
                 result = await self.senders[message.platform].send(message)
             except Exception as exc:  # a sender bug must not stop the loop
                 log.exception("sender for %s raised", message.platform)
                 result = SendResult.failed(type(exc).__name__)
             await asyncio.to_thread(self.record, message.id, result)
-        return len(batch)
+            if not result.ok and result.retryable:
+                self.hold(destination, result)
+        if untried:
+            await asyncio.to_thread(self.release, untried)
+        return len(batch) - len(untried)
 
     async def drain(self, max_batches: int = 50) -> int:
         """Deliver until nothing is claimable now (rate limits and backoff leave rows due later)."""
@@ -185,16 +236,12 @@ class OutboxWorker:
         return total
 
 
-def _recent_counts(session: Session, rows, now: datetime) -> Counter:
+def _recent_counts(session: Session, now: datetime) -> Counter:
     """Messages sent (or being sent) to each destination in the last minute."""
-    targets = {row.target for row in rows}
     used: Counter = Counter()
-    if not targets:
-        return used
     recent = session.exec(
         select(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target, func.count())
         .where(
-            OutboxMessage.target.in_(targets),  # type: ignore[attr-defined]
             or_(OutboxMessage.sent_at > now - RATE_WINDOW,  # type: ignore[operator]
                 and_(OutboxMessage.status == SENDING,
                      OutboxMessage.claimed_at > now - RATE_WINDOW)),  # type: ignore[operator]

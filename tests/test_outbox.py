@@ -191,3 +191,78 @@ def test_two_workers_never_claim_the_same_row(engine, clock):
     claimed_a, claimed_b = first.claim(), second.claim()
     ids_a, ids_b = {m.id for m in claimed_a}, {m.id for m in claimed_b}
     assert len(ids_a) == 6 and len(ids_b) == 4 and not ids_a & ids_b
+
+
+class DownFor(ScriptedSender):
+    """Refuses every send to the targets in `down` (unreachable), sends the rest."""
+
+    def __init__(self, clock, down: set[str], retry_after: float | None = None) -> None:
+        super().__init__(clock)
+        self.down = down
+        self.retry_after = retry_after
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.attempts.append((message.target, self.clock.now()))
+        if message.target in self.down:
+            return SendResult.failed("ConnectError", retry_after=self.retry_after)
+        self.delivered.append(message)
+        return SendResult.sent()
+
+
+def test_a_backlog_to_one_group_does_not_hold_back_the_leaders_summary(engine, clock):
+    put(engine, clock, 150)  # a burst of replies to one group, more than a minute's rate
+    clock.advance(seconds=1)
+    put(engine, clock, 1, target="leaders", target_kind="leaders")
+    sender = ScriptedSender(clock)
+    drain(OutboxWorker(engine, clock, {"wecom": sender}))
+    assert [m.target for m in sender.delivered].count("g1") == 20
+    assert [m.target for m in sender.delivered].count("leaders") == 1
+
+
+def test_an_unreachable_group_is_tried_once_a_beat_and_the_others_still_go(engine, clock):
+    put(engine, clock, 200)  # g1, whose robot cannot be reached
+    clock.advance(seconds=1)
+    put(engine, clock, 3, target="g2")
+    put(engine, clock, 1, target="leaders", target_kind="leaders")
+    sender = DownFor(clock, down={"g1"})
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    drain(worker)
+    assert [target for target, _ in sender.attempts].count("g1") == 1
+    assert sorted(m.target for m in sender.delivered) == ["g2", "g2", "g2", "leaders"]
+    g1 = [row for row in rows(engine) if row.target == "g1"]
+    assert {row.status for row in g1} == {"pending"}
+    tried = [row for row in g1 if row.attempts]
+    assert len(tried) == 1 and tried[0].last_error == "ConnectError"
+    assert all(row.last_error is None for row in g1 if not row.attempts)  # untried: no try used
+
+    clock.advance(seconds=10)  # within the hold: nothing to g1, however often it drains
+    assert drain(worker) == 0
+    clock.advance(seconds=20)  # the next beat: one more try
+    drain(worker)
+    assert [target for target, _ in sender.attempts].count("g1") == 2
+
+    sender.down.clear()  # back: the backlog goes at the group's rate, once each
+    clock.advance(minutes=10)
+    drain(worker)
+    assert [m.target for m in sender.delivered].count("g1") == 20
+    for _ in range(12):
+        clock.advance(minutes=1)
+        drain(worker)
+    delivered = [m.id for m in sender.delivered if m.target == "g1"]
+    assert len(delivered) == len(set(delivered)) == 200
+    assert {row.status for row in rows(engine)} == {"sent"}
+
+
+def test_a_throttled_group_is_not_tried_again_until_the_wait_is_over(engine, clock):
+    put(engine, clock, 30)
+    sender = DownFor(clock, down={"g1"}, retry_after=600)  # DingTalk's 10-minute robot block
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    drain(worker)
+    clock.advance(seconds=599)
+    drain(worker)
+    assert len(sender.attempts) == 1
+    assert {row.attempts for row in rows(engine)} == {0}  # a "wait" uses up no try
+    sender.down.clear()
+    clock.advance(seconds=1)
+    drain(worker)
+    assert len(sender.delivered) == 20 and len(sender.attempts) == 21
