@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -277,14 +278,38 @@ async def open_and_warm(app, platform: str, concurrency: int) -> None:
     await drive(app, requests(platform, range(0, 100), "warm"), concurrency)
 
 
-async def _timed(app, batch: list[Request], concurrency: int) -> float:
-    """CPU per callback, in ms; every callback must be answered 200."""
-    cpu = time.process_time()
+def server_cpu() -> float | None:
+    """Seconds of CPU the local PostgreSQL's processes have used (None when none runs here).
+
+    On a machine of two cores the server's work competes with djbot's for the same CPU, so
+    a statement that costs the server more lowers the rate as much as Python does."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name, _, rest = text.partition(") ")
+        if not name.endswith("(postgres"):
+            continue
+        fields = rest.split()
+        found = True
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick if found else None
+
+
+async def _timed(app, batch: list[Request], concurrency: int) -> tuple[float, float | None]:
+    """CPU per callback, in ms, of this process and of a local PostgreSQL server (None
+    without one); every callback must be answered 200."""
+    cpu, server = time.process_time(), server_cpu()
     statuses = await drive(app, batch, concurrency)
     cpu = time.process_time() - cpu
+    if server is not None:
+        server = (server_cpu() - server) / len(batch) * 1000
     if any(status != 200 for status in statuses):
         raise SystemExit(f"{sum(s != 200 for s in statuses)} callbacks not answered 200")
-    return cpu / len(batch) * 1000
+    return cpu / len(batch) * 1000, server
 
 
 async def floor(args, runtime, app, url: str) -> None:
@@ -316,13 +341,15 @@ async def floor(args, runtime, app, url: str) -> None:
         await open_and_warm(baseline, args.platform, args.concurrency)
         prepared._execute = timed_execute
         try:
-            whole = await _timed(app, requests(args.platform, members, "cb"), args.concurrency)
+            whole, whole_server = await _timed(app, requests(args.platform, members, "cb"),
+                                           args.concurrency)
         finally:
             prepared._execute = execute
         statements = spent["seconds"] / len(members) * 1000
         runtime.dispatcher.deliver = answer_at_once  # the adapters' way in to the dispatcher
-        http = await _timed(app, requests(args.platform, members, "stub"), args.concurrency)
-        base = await _timed(baseline, requests(args.platform, members, "base"), args.concurrency)
+        http, _ = await _timed(app, requests(args.platform, members, "stub"), args.concurrency)
+        base, base_server = await _timed(baseline, requests(args.platform, members, "base"),
+                                         args.concurrency)
     n = spent["statements"] / len(members)
     dialect = runtime.engine.dialect.name
     print(f"{args.platform} on {dialect}, {len(members)} check-ins each, ms of CPU a callback:\n"
@@ -336,6 +363,10 @@ async def floor(args, runtime, app, url: str) -> None:
               f"{base / (http + statements):.2f}")
     else:  # the writer threads wait for the server side by side: wall is not CPU
         print("; no floor: the statements' wall time is mostly waiting for the server")
+    if whole_server is not None:
+        print(f"  the local server's CPU a callback: djbot {whole_server:.3f}, baseline "
+              f"{base_server:.3f}; ratio of both sides together "
+              f"{(base + base_server) / (whole + whole_server):.2f}")
 
 
 if __name__ == "__main__":
