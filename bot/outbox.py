@@ -240,7 +240,8 @@ def _recent_counts(session: Session, now: datetime) -> Counter:
     """Messages sent (or being sent) to each destination in the last minute."""
     used: Counter = Counter()
     recent = session.exec(
-        select(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target, func.count())
+        select(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target,
+               func.count())
         .where(
             or_(OutboxMessage.sent_at > now - RATE_WINDOW,  # type: ignore[operator]
                 and_(OutboxMessage.status == SENDING,
