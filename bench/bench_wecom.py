@@ -278,8 +278,9 @@ def load(port: int, sat: list[bytes], burst: list[bytes], args) -> tuple[dict, d
 def say_wecom(url: str, user: str, text: str, msgid: str) -> None:
     import httpx
 
-    params, body = fw.aibot_request(fw.text_callback(msgid=msgid, user=user, text=text, chatid=CHAT),
-                                    timestamp=int(time.time()), nonce=msgid)
+    params, body = fw.aibot_request(
+        fw.text_callback(msgid=msgid, user=user, text=text, chatid=CHAT),
+        timestamp=int(time.time()), nonce=msgid)
     httpx.post(f"{url}/wecom/aibot", params=params, content=body, timeout=10)
 
 
@@ -297,7 +298,7 @@ class Platform:
 
 def measure_djbot(db_url: str, work: Path, tag: str, args) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DJBOT_DATABASE_URL": db_url,
-           "DJBOT_LOG_LEVEL": "WARNING", **PLATFORM.env}
+           "DJBOT_LOG_LEVEL": args.log_level, **PLATFORM.env}
     total = args.members + args.burst
     sec = PLATFORM.roster_line.format(name="书记", role="书记", i="sec")
     lines = [sec] + [PLATFORM.roster_line.format(name=f"党员{i:05d}", role="党员", i=f"u{i:05d}")
@@ -413,6 +414,9 @@ def main(platform: Platform = WECOM) -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("DJBOT_TEST_POSTGRES_URL"),
                         help="a PostgreSQL server to run the same measurement on")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work directory (the databases and djbot's logs)")
+    parser.add_argument("--log-level", default="WARNING", help="djbot's log level")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="djbot-bench-wecom-"))
@@ -434,17 +438,23 @@ def main(platform: Platform = WECOM) -> None:
                 print(line("djbot", ours["sat"]) + "  [saturation]")
                 print(line("baseline", base["burst"]) + "  [burst]")
                 print(line("djbot", ours["burst"]) + "  [burst]")
+                for who, run_ in (("baseline", base["burst"]), ("djbot", ours["burst"])):
+                    print(f"  {who}'s slowest in the burst (s from its start, ms): "
+                          + ", ".join(f"{due:.2f} {ms:.0f}" for due, ms in run_["slowest"][:5]))
                 if ours["rss_mb"] is not None:
                     print(f"  djbot serve resident memory after {ours['callbacks']} callbacks: "
                           f"{ours['rss_mb']:.0f} MB (goal < 150)")
                 print(f"  throughput ratio {ratio_rps:.2f} (goal >= 0.5), burst p99 ratio "
                       f"{ratio_p99:.2f} (goal <= 3), every answered check-in committed: "
                       f"{committed}", flush=True)
-                every.append({"run": run, "platform": PLATFORM.name, "database": name, "djbot": ours, "baseline": base,
-                              "throughput_ratio": ratio_rps, "p99_ratio": ratio_p99,
-                              "committed": committed})
+                every.append({"run": run, "platform": PLATFORM.name, "database": name,
+                              "djbot": ours, "baseline": base, "throughput_ratio": ratio_rps,
+                              "p99_ratio": ratio_p99, "committed": committed})
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(every, indent=1))
 

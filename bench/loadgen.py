@@ -27,6 +27,8 @@ class Result:
     errors: int = 0
     wall_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    # Paced runs: when each request was due, in seconds from the start (the same order).
+    due_s: list[float] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
@@ -42,7 +44,14 @@ class Result:
         return {"rps": self.rps, "requests": self.requests, "wall_s": self.wall_s,
                 "p50_ms": self.percentile(50), "p99_ms": self.percentile(99),
                 "non_2xx": self.non_2xx, "socket_errors": self.errors,
-                "mean_ms": statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0}
+                "mean_ms": statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0,
+                "slowest": self.slowest()}
+
+    def slowest(self, n: int = 10) -> list[tuple[float, float]]:
+        """A paced run's n slowest requests as (due, in s from the start; latency, ms): a
+        stall shows as a run of them due one after another, and when it came."""
+        pairs = sorted(zip(self.latencies_ms, self.due_s), reverse=True)[:n]
+        return [(round(due, 3), round(ms, 1)) for ms, due in pairs]
 
 
 def encode(path: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
@@ -161,6 +170,7 @@ async def _paced(host, port, requests, seconds, connections, timeout) -> Result:
         finally:
             pool.put_nowait(conn)
         result.latencies_ms.append((time.perf_counter() - due) * 1000)
+        result.due_s.append(due - started)
         result.requests += 1
         if not 200 <= status < 300:
             result.non_2xx += 1
