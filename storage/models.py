@@ -203,9 +203,10 @@ class Activity(SQLModel, table=True):
 class Attendance(SQLModel, table=True):
     """A member's attendance at one activity; at most one row per pair."""
 
+    # The unique key's index begins with activity_id: it serves look-ups by activity too.
     __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    activity_id: int = Field(foreign_key="activity.id", index=True)
+    activity_id: int = Field(foreign_key="activity.id")
     member_id: int = Field(foreign_key="member.id", index=True)
     status: str  # AttendanceStatus value
     checked_in_at: datetime | None = utc_field(nullable=True)
@@ -223,9 +224,10 @@ class Attendance(SQLModel, table=True):
 class Rating(SQLModel, table=True):
     """评价: a member's 1–5 rating of an activity, with an optional comment."""
 
+    # The unique key's index begins with activity_id: it serves look-ups by activity too.
     __table_args__ = (UniqueConstraint("activity_id", "member_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    activity_id: int = Field(foreign_key="activity.id", index=True)
+    activity_id: int = Field(foreign_key="activity.id")
     member_id: int = Field(foreign_key="member.id")
     score: int
     comment: str | None = None
