@@ -269,16 +269,8 @@ DJBOT_ROWS = "SELECT count(*) FROM attendance WHERE message_id LIKE :p"
 BASELINE_ROWS = "SELECT count(*) FROM checkin WHERE msgid LIKE :p"
 
 
-# A theme day's burst comes to a quiet server, not straight after thousands of check-ins in
-# a few seconds: right after the saturation run, the first ten requests of one burst in
-# three waited 70-100 ms, djbot's (whose app answered each in under 15 ms, its event loop
-# never held up 30 ms) and once the baseline's as well. So each server gets a moment first.
-SETTLE_SECONDS = 1.0
-
-
 def load(port: int, sat: list[bytes], burst: list[bytes], args) -> tuple[dict, dict]:
     saturated = loadgen.saturate(port, sat, connections=50, seconds=args.seconds)
-    time.sleep(SETTLE_SECONDS)
     burst_run = loadgen.paced(port, burst, seconds=args.burst_seconds, connections=50)
     return saturated, burst_run
 

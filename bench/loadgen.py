@@ -15,6 +15,7 @@ one process (about 8-10k requests/s on one core, enough for the servers measured
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -97,9 +98,12 @@ class _Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
     async def send(self, request: bytes) -> int:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            await self.connect()
         try:
             self.writer.write(request)
             return await _read_response(self.reader)
@@ -111,6 +115,10 @@ class _Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+
+
+# Time for the gate's thousand waiters to be woken before the first request is due.
+START_LEAD_SECONDS = 0.05
 
 
 def _check_host(host: str) -> None:
@@ -153,12 +161,19 @@ async def _paced(host, port, requests, seconds, connections, timeout) -> Result:
     _check_host(host)
     result = Result()
     pool: asyncio.Queue[_Connection] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(_Connection(host, port))
-    started = time.perf_counter()
+    # The clock starts once the connections are open and every request waits for its
+    # turn: the generator's own start (connecting, a thousand tasks, a collection of its
+    # garbage) once held a burst's first tenth of a second up, whichever server it met.
+    opened = [_Connection(host, port) for _ in range(connections)]
+    await asyncio.gather(*(conn.connect() for conn in opened))
+    for conn in opened:
+        pool.put_nowait(conn)
     step = seconds / max(1, len(requests))
+    gate = asyncio.Event()
+    started = 0.0
 
     async def one(i: int, request: bytes):
+        await gate.wait()
         due = started + i * step
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         conn = await pool.get()
@@ -176,7 +191,11 @@ async def _paced(host, port, requests, seconds, connections, timeout) -> Result:
             result.non_2xx += 1
 
     tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(requests)]
-    await asyncio.wait(tasks, timeout=seconds + timeout)
+    await asyncio.sleep(0)  # every task waits at the gate
+    gc.collect()
+    started = time.perf_counter() + START_LEAD_SECONDS
+    gate.set()
+    await asyncio.wait(tasks, timeout=seconds + START_LEAD_SECONDS + timeout)
     for task in tasks:
         task.cancel()
     result.wall_s = time.perf_counter() - started
