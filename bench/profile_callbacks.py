@@ -261,8 +261,6 @@ def main() -> None:
 
 def baseline_app(platform: str, url: str) -> _Lifespanless:
     """The bench's one-commit baseline for the platform, on a database beside djbot's."""
-    import os
-
     from bench import bench_dingtalk, bench_wecom
 
     os.environ["BENCH_COMMIT_DB"] = url.replace("djbot.db", "baseline.db")
@@ -299,17 +297,19 @@ def server_cpu() -> float | None:
     return total / tick if found else None
 
 
-async def _timed(app, batch: list[Request], concurrency: int) -> tuple[float, float | None]:
-    """CPU per callback, in ms, of this process and of a local PostgreSQL server (None
-    without one); every callback must be answered 200."""
-    cpu, server = time.process_time(), server_cpu()
+async def _timed(app, batch: list[Request], concurrency: int, *,
+                 server: bool = False) -> tuple[float, float | None]:
+    """CPU per callback, in ms, of this process and, with `server`, of a local PostgreSQL
+    server (None when none runs here); every callback must be answered 200."""
+    cpu, before = time.process_time(), server_cpu() if server else None
     statuses = await drive(app, batch, concurrency)
     cpu = time.process_time() - cpu
-    if server is not None:
-        server = (server_cpu() - server) / len(batch) * 1000
+    spent = None
+    if before is not None:
+        spent = (server_cpu() - before) / len(batch) * 1000
     if any(status != 200 for status in statuses):
         raise SystemExit(f"{sum(s != 200 for s in statuses)} callbacks not answered 200")
-    return cpu / len(batch) * 1000, server
+    return cpu / len(batch) * 1000, spent
 
 
 async def floor(args, runtime, app, url: str) -> None:
@@ -336,22 +336,23 @@ async def floor(args, runtime, app, url: str) -> None:
 
     baseline = baseline_app(args.platform, url)
     members = range(100, args.members)
+    dialect = runtime.engine.dialect.name
+    on_server = dialect == "postgresql"  # SQLite's work is in this process's own CPU
     async with app.router.lifespan_context(app):
         await open_and_warm(app, args.platform, args.concurrency)
         await open_and_warm(baseline, args.platform, args.concurrency)
         prepared._execute = timed_execute
         try:
             whole, whole_server = await _timed(app, requests(args.platform, members, "cb"),
-                                           args.concurrency)
+                                               args.concurrency, server=on_server)
         finally:
             prepared._execute = execute
         statements = spent["seconds"] / len(members) * 1000
         runtime.dispatcher.deliver = answer_at_once  # the adapters' way in to the dispatcher
         http, _ = await _timed(app, requests(args.platform, members, "stub"), args.concurrency)
         base, base_server = await _timed(baseline, requests(args.platform, members, "base"),
-                                         args.concurrency)
+                                         args.concurrency, server=on_server)
     n = spent["statements"] / len(members)
-    dialect = runtime.engine.dialect.name
     print(f"{args.platform} on {dialect}, {len(members)} check-ins each, ms of CPU a callback:\n"
           f"  djbot                              {whole:.3f}\n"
           f"  its statements in the driver       {statements:.3f} ({n:.1f} a check-in; wall)\n"
@@ -363,7 +364,7 @@ async def floor(args, runtime, app, url: str) -> None:
               f"{base / (http + statements):.2f}")
     else:  # the writer threads wait for the server side by side: wall is not CPU
         print("; no floor: the statements' wall time is mostly waiting for the server")
-    if whole_server is not None:
+    if whole_server is not None and base_server is not None:
         print(f"  the local server's CPU a callback: djbot {whole_server:.3f}, baseline "
               f"{base_server:.3f}; ratio of both sides together "
               f"{(base + base_server) / (whole + whole_server):.2f}")

@@ -57,6 +57,11 @@ HOLD = timedelta(seconds=15)
 Destination = tuple[str, str, str]  # (platform, target_kind, target)
 
 
+def rate_limit(target_kind: str) -> int:
+    """Messages a minute one destination of this kind takes."""
+    return RATE_LIMITS.get(target_kind, 20)
+
+
 def backoff(attempts: int, rng: random.Random) -> timedelta:
     """Delay before try attempts+1: doubling from BASE_DELAY, capped, with jitter in [½, 1]."""
     delay = min(MAX_DELAY, BASE_DELAY * (2 ** max(attempts - 1, 0)))
@@ -93,7 +98,7 @@ class OutboxWorker:
             # Left out in the query, not skipped after it: a backlog of one destination
             # would otherwise fill every batch read and hide the rows behind it.
             left_out = set(self.held) | {where for where, count in used.items()
-                                         if count >= RATE_LIMITS.get(where[1], 20)}
+                                         if count >= rate_limit(where[1])}
             query = (
                 select(OutboxMessage)
                 .where(
@@ -119,7 +124,7 @@ class OutboxWorker:
                 if len(claimed) >= self.batch:
                     break
                 destination = (row.platform, row.target_kind, row.target)
-                if used[destination] >= RATE_LIMITS.get(row.target_kind, 20):
+                if used[destination] >= rate_limit(row.target_kind):
                     continue  # its rate filled in this batch: the next minute sends it
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
