@@ -32,6 +32,11 @@ PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|哟|一�
 SEPARATORS = re.compile(r"[\s,，、;；]+")
 # The names a group message @-mentions the bot by, besides whatever the platform strips.
 BOT_NAMES = ("党建助手", "djbot")
+# Marks people put before or around a command out of habit from other bots and from
+# notices: /签到 and #签到 (full-width ／ and ＃ fold to these), 【签到】, [签到], 「签到」.
+# Every message djbot receives is addressed to it, so none of them means anything else.
+_LEADING_MARKS = re.compile(r"^[/#]+\s*")
+_BRACKETED_HEAD = re.compile(r"^(?:【\s*([^】]+?)\s*】|\[\s*([^\]]+?)\s*\]|「\s*([^」]+?)\s*」)")
 
 
 # Chinese punctuation stays as written: a reason keeps its ，and ！
@@ -74,9 +79,16 @@ def _mention_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
 
 
 def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
-    """A message as the registry reads it: folded, the bot's @ removed, trailing
-    punctuation dropped ('签到！' → '签到')."""
+    """A message as the registry reads it: folded, the bot's @ removed, a command's
+    marks dropped ('/签到', '#签到', '【签到】' → '签到'), trailing punctuation dropped
+    ('签到！' → '签到')."""
     text = strip_bot_mentions(normalize(text), names)
+    if text[:1] in "/#【[「":
+        text = _LEADING_MARKS.sub("", text)
+        bracketed = _BRACKETED_HEAD.match(text)
+        if bracketed is not None:
+            head = next(group for group in bracketed.groups() if group is not None)
+            text = f"{head} {text[bracketed.end():].lstrip()}"
     return _TRAILING_PUNCT.sub("", text).strip()
 
 
