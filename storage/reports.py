@@ -271,6 +271,11 @@ class BranchFigures:
         return max(0, self.expected - self.attended - self.leave - self.unconfirmed)
 
     @property
+    def counted(self) -> int:
+        """The participation rate's base: expected, less leave and absences not confirmed."""
+        return max(0, self.expected - self.leave - self.unconfirmed)
+
+    @property
     def participation(self) -> float | None:
         return participation_rate(self.attended, self.expected, self.leave + self.unconfirmed)
 
@@ -456,6 +461,12 @@ class BranchLine:
     def participation(self) -> str:
         return f"{self.attended}/{self.expected - self.leave - self.unconfirmed}"
 
+    @property
+    def pending(self) -> str:
+        """Who the rate leaves out until their absence is confirmed (补签 may still come),
+        said beside it so that 100% with people missing explains itself."""
+        return f"，{self.unconfirmed} 人缺席待确认" if self.unconfirmed else ""
+
 
 @dataclass
 class Report:
@@ -536,13 +547,14 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
     lines = [f"## 党建工作报告 {report.title}",
              f"统计区间：{_day(report.first_day)} 至 {_day(report.last_day)}", ""]
     if table:
-        lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 参与率 | 积分 | 人均"
-                  " | 得分 | 档 | 较上期 | 调研 |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 待确认 | 参与率 | 积分"
+                  " | 人均 | 得分 | 档 | 较上期 | 调研 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for b in report.branches:
             lines.append(
                 f"| {b.name} | {b.activities} | {b.expected} | {b.present} | {b.late}"
-                f" | {b.makeup} | {b.leave} | {b.absent} | {_percent(b.participation_rate)}"
+                f" | {b.makeup} | {b.leave} | {b.absent} | {b.unconfirmed}"
+                f" | {_percent(b.participation_rate)}"
                 f" | {b.points} | {_number(b.average_points)} | {_number(b.score)}"
                 f" | {_tier(b)} | {b.trend or '—'} | {b.visits}/{b.visit_target} |"
             )
@@ -551,7 +563,8 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
             score = f" {_number(b.score)} 分{b.trend}" if b.score is not None else ""
             lines.append(f"**{b.name}** {_tier(b)}{score}")
             lines.append(
-                f"活动 {b.activities} 次 · 参与 {b.participation}（{_percent(b.participation_rate)}）"
+                f"活动 {b.activities} 次 · 参与 {b.participation}（{_percent(b.participation_rate)}"
+                f"{b.pending}）"
                 f" · 人均 {_number(b.average_points)} 分 · 调研 {b.visits}/{b.visit_target}"
             )
     lines.append("")
@@ -590,7 +603,7 @@ def render_json(report: Report) -> str:
 BRANCH_COLUMNS = [
     ("支部", "name"), ("活动数", "activities"), ("应到", "expected"), ("出席", "present"),
     ("迟到", "late"), ("补签", "makeup"), ("请假", "leave"), ("未到", "absent"),
-    ("参与率", "participation_rate"), ("积分", "points"), ("党员数", "members"),
+    ("缺席待确认", "unconfirmed"), ("参与率", "participation_rate"), ("积分", "points"), ("党员数", "members"),
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
     ("年度调研", "visits"), ("调研目标", "visit_target"),

@@ -246,3 +246,26 @@ def test_worked_example_in_the_docs(runtime, chat):
     assert "本周：9 分" in chat.say("liming", "积分").text
     # Silent at the 主题党日 instead: −2 rather than +3.
     assert rules.attendance_points("主题党日", "absent")[0] == -2
+
+
+def test_leaders_tier_line_gives_the_rates_own_base_and_who_is_pending(runtime, chat, clock):
+    """Until absences are confirmed (补签 may still come) they are out of the rate: the line
+    says so, rather than 100% beside a count that shows someone missing."""
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "甲", wecom="a")
+        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, build)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("a", "签到", chat="g1")
+    clock.advance(minutes=30)
+    chat.say("sec", "结束", chat="g1")
+
+    pending = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert "一支部 68 分：活动 1 次，参与率 100.0%（1/1，1 人缺席待确认），人均 1.5 分" in pending
+    chat.say("sec", "确认缺席", chat="g1")
+    confirmed = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert "参与率 50.0%（1/2），" in confirmed and "待确认" not in confirmed
