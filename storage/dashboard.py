@@ -29,6 +29,7 @@ from storage.models import (
     Rating,
     ResearchVisit,
 )
+from storage.attendance import CANCELLED, CLOSED
 from storage.reports import BranchFigures, _during, _live_expected
 
 # 三会一课: the standard branch meetings, counted per branch and month.
@@ -71,10 +72,34 @@ class Tally:
     makeup: int
     leave: int
     frozen: int | None = None  # Activity.expected_count when counted (None: not frozen yet)
+    status: str = CLOSED
+    ends_at: datetime | None = None
+    finalized: bool = True  # absences confirmed (Activity.finalized_at)
 
     @property
     def attended(self) -> int:
         return self.present + self.late + self.makeup
+
+    @property
+    def pending(self) -> int:
+        """Missing but not confirmed absent yet (补签 may still come): out of the rate's base,
+        as reports.BranchFigures.unconfirmed."""
+        return 0 if self.finalized else max(0, self.expected - self.attended - self.leave)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == CANCELLED
+
+    def held_by(self, cutoff: datetime) -> bool:
+        """Counted in figures as reports.branch_figures counts: not cancelled, and ended
+        (closed, or past its end by `cutoff`), so a running one drags no rate down."""
+        if self.cancelled:
+            return False
+        return self.status == CLOSED or (self.ends_at is not None and self.ends_at <= cutoff)
+
+
+def held(tallies: list[Tally], cutoff: datetime) -> list[Tally]:
+    return [t for t in tallies if t.held_by(cutoff)]
 
 
 def _status(*statuses: str):
@@ -112,7 +137,7 @@ def activity_tallies(session: Session, *, start: datetime, end: datetime,
         select(Activity.id, Activity.branch_id, Activity.type, Activity.topic, Activity.lecturer,
                Activity.starts_at, func.coalesce(Activity.expected_count, _live_expected()),
                Activity.expected_count, counts.c.present, counts.c.late, counts.c.makeup,
-               counts.c.leave)
+               counts.c.leave, Activity.status, Activity.ends_at, Activity.finalized_at)
         .outerjoin(counts, counts.c.activity_id == Activity.id)
         .where(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at, Activity.id)
@@ -124,9 +149,10 @@ def activity_tallies(session: Session, *, start: datetime, end: datetime,
     return [
         Tally(activity_id=aid, branch_id=bid, type=kind, topic=topic or "", lecturer=lecturer,
               starts_at=starts, expected=int(expected or 0), present=int(present or 0),
-              late=int(late or 0), makeup=int(makeup or 0), leave=int(leave or 0), frozen=frozen)
-        for aid, bid, kind, topic, lecturer, starts, expected, frozen, present, late, makeup, leave
-        in session.execute(query)
+              late=int(late or 0), makeup=int(makeup or 0), leave=int(leave or 0), frozen=frozen,
+              status=status, ends_at=ends, finalized=finalized is not None)
+        for (aid, bid, kind, topic, lecturer, starts, expected, frozen, present, late, makeup,
+             leave, status, ends, finalized) in session.execute(query)
     ]
 
 
@@ -135,21 +161,26 @@ class Rate:
     attended: int = 0
     expected: int = 0
     leave: int = 0
+    pending: int = 0  # not confirmed absent yet: out of the base, as in the reports
 
     def __add__(self, other: "Rate") -> "Rate":
         return Rate(self.attended + other.attended, self.expected + other.expected,
-                    self.leave + other.leave)
+                    self.leave + other.leave, self.pending + other.pending)
+
+    @property
+    def base(self) -> int:
+        return self.expected - self.leave - self.pending
 
     @property
     def value(self) -> float | None:
-        base = self.expected - self.leave
-        return None if base <= 0 else min(1.0, self.attended / base)
+        return None if self.base <= 0 else min(1.0, self.attended / self.base)
 
 
 def rate_of(tallies: list[Tally]) -> Rate:
+    """The participation of these activities, by the reports' rule (pass `held` ones)."""
     total = Rate()
     for t in tallies:
-        total = total + Rate(t.attended, t.expected, t.leave)
+        total = total + Rate(t.attended, t.expected, t.leave, t.pending)
     return total
 
 
@@ -204,7 +235,8 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
     for index, week in enumerate(weeks):
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
                 for bid, name in names.items()}
-        for t in in_period(tallies, week.start, week.end):
+        # As build_report counts a week: held by the week's end, cancelled ones nowhere.
+        for t in held(in_period(tallies, week.start, week.end), week.end):
             row = rows.get(t.branch_id)
             if row is None:
                 continue
@@ -214,6 +246,7 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
             row.late += t.late
             row.makeup += t.makeup
             row.leave += t.leave
+            row.unconfirmed += t.pending
         for bid, row in rows.items():
             row.points = points.get(bid, [0] * len(weeks))[index]
         result.append(list(rows.values()))
@@ -227,7 +260,7 @@ def three_meetings_by_month(tallies: list[Tally], *, tz) -> dict[int, dict[int, 
     """branch id -> month (1–12) -> meeting type -> how many were held."""
     table: dict[int, dict[int, dict[str, int]]] = {}
     for t in tallies:
-        if t.type not in THREE_MEETINGS:
+        if t.type not in THREE_MEETINGS or t.cancelled:
             continue
         month = t.starts_at.astimezone(tz).month
         cell = table.setdefault(t.branch_id, {}).setdefault(month, {})
@@ -480,6 +513,10 @@ class FigureCache:
             .where(Attendance.updated_at >= self._checked - RECHECK)).scalars())
         # Unfrozen counts follow the roster (and get frozen when the record is closed).
         stale |= {aid for aid, t in self._tallies.items() if t.frozen is None}
+        # 取消活动 changes no attendance row, and may come after the count was frozen.
+        stale |= set(session.execute(
+            select(Activity.id)
+            .where(Activity.cancelled_at >= self._checked - RECHECK)).scalars())
         ids = sorted(stale & set(self._tallies))
         for chunk in range(0, len(ids), 900):
             for t in _tallies_of(session, ids[chunk:chunk + 900]):

@@ -227,6 +227,70 @@ def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
     assert kept_after["tiers"] != kept["tiers"] or kept_after["trend"] != kept["trend"]
 
 
+def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bureau, clock):
+    """取消活动 counts nowhere, and absences not confirmed yet are out of the rate (补签 may
+    still come): the dashboard's tiers and trend say what 周报 says, counted afresh or kept
+    by the serving process, also when a confirmed activity is cancelled later."""
+    from storage.corrections import cancel_activity
+    from tests.test_reports import attend, hold
+
+    settings, rules = bureau.settings, bureau.rules
+    cache = store.FigureCache()
+    week = last_complete_week(clock.now(), settings.tz)
+    monday = week.start
+
+    def members(s, branch: str) -> list[Member]:
+        return list(s.exec(select(Member).join(Branch, Branch.id == Member.branch_id)
+                           .where(Branch.name == branch).order_by(Member.id)).all())
+
+    def pages_and_report():
+        with Session(bureau.engine) as s:
+            kept = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules,
+                                     cache=cache)
+            fresh = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+            before = previous_period(week)
+            report = build_report(s, start=week.start, end=week.end,
+                                  previous=(before.start, before.end), tz=settings.tz,
+                                  visit_target=settings.visit_target_per_year, rules=rules)
+        attended = sum(b.attended for b in report.branches)
+        base = sum(b.expected - b.leave - b.unconfirmed for b in report.branches)
+        return kept, fresh, report, round(100 * attended / base, 1)
+
+    pages_and_report()  # the serving process has counted the weeks once
+    with Session(bureau.engine) as s:
+        g2, g3 = members(s, "交警大队党支部"), members(s, "刑侦大队党支部")
+        # 交警: a theme day opened by mistake, held, confirmed, then cancelled; nobody came.
+        wrong = hold(s, s.get(Branch, g2[0].branch_id), monday + timedelta(days=4, hours=9),
+                     expected_count=len(g2))
+        # 刑侦: a theme day on Sunday, two there, the rest not confirmed absent yet.
+        sunday = hold(s, s.get(Branch, g3[0].branch_id), monday + timedelta(days=6, hours=9), confirmed=False)
+        for m in g3[:2]:
+            attend(s, sunday, m, "present", points=3)
+        wrong_id = wrong.id
+        s.commit()
+    pages_and_report()  # seen before it was cancelled
+    with Session(bureau.engine) as s:
+        cancel_activity(s, activity=s.get(Activity, wrong_id), by=None, reason="误开",
+                        now=clock.now())
+        s.commit()
+
+    kept, fresh, report, rate = pages_and_report()
+    for page in (kept, fresh):
+        assert [(b["name"], b["tier"], b["score"]) for b in page["tiers"]] == \
+               [(b.name, b.tier, b.score) for b in report.branches]
+        assert [b["activities"] for b in page["tiers"]] == [b.activities for b in report.branches]
+        assert page["trend"][-1] == rate
+    with Session(bureau.engine) as s:
+        rows = {b: pages.branch_page(s, branch=s.exec(select(Branch).where(Branch.name == b))
+                                     .one(), now=clock.now(), settings=settings)["activities"]
+                for b in ("交警大队党支部", "刑侦大队党支部")}
+    cancelled = next(a for a in rows["交警大队党支部"] if a["id"] == wrong_id)
+    assert cancelled["state"] == "已取消" and cancelled["rate"] is None
+    pending = rows["刑侦大队党支部"][0]  # the latest first: Sunday's
+    assert pending["state"] == "缺席待确认" and pending["attended"] == 2
+    assert pending["base"] == 2 and pending["rate"] == 100.0 and pending["pending"] > 0
+
+
 def test_doctor_and_start_up_checks_speak_of_the_dashboard(monkeypatch):
     from bot.checks import validate
     from bot.web import doctor, push

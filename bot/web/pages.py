@@ -96,6 +96,24 @@ def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> 
     return cache.tallies(session, **span) if cache else store.activity_tallies(session, **span)
 
 
+def _rate(tallies: list[store.Tally], start: datetime, end: datetime,
+          now: datetime) -> float | None:
+    """Participation in [start, end) as the reports count it: activities held by then
+    (not running, not cancelled), absences not confirmed yet out of the base."""
+    return store.rate_of(store.held(store.in_period(tallies, start, end), min(end, now))).value
+
+
+def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
+    state = ("已取消" if t.cancelled else "进行中" if not t.held_by(now)
+             else "缺席待确认" if t.pending else "")
+    rate = store.rate_of([t]) if t.held_by(now) else None
+    return {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
+            "expected": t.expected, "attended": t.attended, "leave": t.leave,
+            "pending": t.pending if rate is not None else 0, "state": state,
+            "base": rate.base if rate is not None else t.expected - t.leave,
+            "rate": _pct(rate.value) if rate is not None else None}
+
+
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
                 cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
@@ -105,14 +123,13 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     first = min(weeks[0].start, year.start)
     tallies = _tallies(session, cache, start=first, end=now)
 
-    trend = [_pct(store.rate_of(store.in_period(tallies, w.start, w.end)).value) for w in weeks]
+    trend = [_pct(_rate(tallies, w.start, w.end, now)) for w in weeks]
     local = now.astimezone(tz)
     months = list(range(1, local.month + 1))
     month_starts = [year.start.replace(month=m) for m in months]
     month_ends = month_starts[1:] + [min(now, year.end)]
-    by_month = [_pct(store.rate_of(store.in_period(tallies, s, e)).value)
-                for s, e in zip(month_starts, month_ends)]
-    year_rate = _pct(store.rate_of(store.in_period(tallies, year.start, now)).value)
+    by_month = [_pct(_rate(tallies, s, e, now)) for s, e in zip(month_starts, month_ends)]
+    year_rate = _pct(_rate(tallies, year.start, now, now))
 
     figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
                                           tz=tz)
@@ -181,9 +198,7 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
     tallies = _tallies(session, cache, start=first, end=now + timedelta(days=1),
                        branch_id=branch.id)
     activities = [
-        {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
-         "at": t.starts_at.astimezone(tz), "expected": t.expected, "attended": t.attended,
-         "leave": t.leave, "rate": _pct(store.rate_of([t]).value)}
+        {**_activity_row(t, now), "at": t.starts_at.astimezone(tz)}
         for t in reversed(store.in_period(tallies, year.start, now + timedelta(days=1)))
     ]
     members = store.branch_members(session, branch_id=branch.id, year_start=year.start, now=now)
@@ -191,8 +206,7 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         "title": branch.name,
         "branch": branch,
         "week_labels": [w.label for w in weeks],
-        "trend": [_pct(store.rate_of(store.in_period(tallies, w.start, w.end)).value)
-                  for w in weeks],
+        "trend": [_pct(_rate(tallies, w.start, w.end, now)) for w in weeks],
         "activities": activities,
         "members": [
             {"id": m.member_id, "name": m.name, "role": ROLE_LABELS.get(Role(m.role), m.role),
