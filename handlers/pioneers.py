@@ -16,6 +16,7 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
 from storage import committee, org
+from storage.attendance import CANCELLED
 from storage.models import (
     ROLE_LABELS,
     Activity,
@@ -53,7 +54,8 @@ def _absent_in(ctx: Ctx, member_id: int, month: date) -> bool:
     return ctx.session.execute(
         select(Attendance.id).join(Activity, Activity.id == Attendance.activity_id)
         .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
-               and_(Activity.starts_at >= start, Activity.starts_at < end)).limit(1)
+               and_(Activity.starts_at >= start, Activity.starts_at < end),
+               Activity.status != CANCELLED).limit(1)  # 取消活动: its absences count nowhere
     ).first() is not None
 
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from storage.attendance import CANCELLED
 from storage.models import (
     Activity,
     ActivityType,
@@ -230,7 +231,8 @@ def lectures_by_lecturer(session: Session, *, start: datetime, end: datetime,
     query = (select(Activity.lecturer, func.count())
              .where(Activity.type.in_(LECTURE_TYPES),  # type: ignore[attr-defined]
                     Activity.lecturer.is_not(None),  # type: ignore[union-attr]
-                    Activity.starts_at >= start, Activity.starts_at < end)
+                    Activity.starts_at >= start, Activity.starts_at < end,
+                    Activity.status != CANCELLED)  # a cancelled lecture was not given
              .group_by(Activity.lecturer))
     if now is not None:
         query = query.where(Activity.starts_at <= now)
@@ -294,7 +296,8 @@ def classes_held(session: Session, *, start: datetime, end: datetime) -> list[Re
     for klass in session.exec(select(ReadingClass).order_by(ReadingClass.id)).all():
         held = session.exec(select(func.count()).select_from(Activity).where(
             _in_class(klass.id, klass.name),  # type: ignore[arg-type]
-            Activity.starts_at >= start, Activity.starts_at < end)).one()
+            Activity.starts_at >= start, Activity.starts_at < end,
+            Activity.status != CANCELLED)).one()
         if held:
             found.append(klass)
     return found

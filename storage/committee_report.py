@@ -220,7 +220,9 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
         StudyLog,
     )
 
-    in_month = and_(Activity.starts_at >= start, Activity.starts_at < end)
+    # A cancelled activity's check-ins and absences count nowhere (取消活动 says so).
+    in_month = and_(Activity.starts_at >= start, Activity.starts_at < end,
+                    Activity.status != "cancelled")
     attended: dict[int, int] = {}
     absent: set[int] = set()
     for member_id, a, ab in session.execute(

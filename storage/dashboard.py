@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
     Activity,
     ActivityType,
@@ -29,7 +30,6 @@ from storage.models import (
     Rating,
     ResearchVisit,
 )
-from storage.attendance import CANCELLED, CLOSED
 from storage.reports import BranchFigures, _during, _live_expected
 
 # 三会一课: the standard branch meetings, counted per branch and month.

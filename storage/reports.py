@@ -603,7 +603,8 @@ def render_json(report: Report) -> str:
 BRANCH_COLUMNS = [
     ("支部", "name"), ("活动数", "activities"), ("应到", "expected"), ("出席", "present"),
     ("迟到", "late"), ("补签", "makeup"), ("请假", "leave"), ("未到", "absent"),
-    ("缺席待确认", "unconfirmed"), ("参与率", "participation_rate"), ("积分", "points"), ("党员数", "members"),
+    ("缺席待确认", "unconfirmed"), ("参与率", "participation_rate"), ("积分", "points"),
+    ("党员数", "members"),
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
     ("年度调研", "visits"), ("调研目标", "visit_target"),

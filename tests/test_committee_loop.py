@@ -224,6 +224,35 @@ def test_a_member_with_an_unexcused_absence_cannot_be_nominated(runtime, chat, b
     assert rows(runtime, PioneerNomination) == []
 
 
+def test_an_absence_from_a_cancelled_activity_does_not_count_against_a_pioneer(runtime, chat,
+                                                                               clock, bureau):
+    """取消活动 says its absences no longer count: not for 先锋党员 either, neither when a
+    secretary nominates nor in the month-end shortlist."""
+    one, _ = bureau
+
+    def cancelled_absence(s):
+        from storage.models import Member
+        day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        names = {m.name: m for m in s.exec(select(Member)).all()}
+        s.add(Attendance(activity_id=day.id, member_id=names["张三"].id, status="absent",
+                         updated_at=day.starts_at))
+        s.add(Attendance(activity_id=day.id, member_id=names["李四"].id, status="present",
+                         updated_at=day.starts_at))
+        held = hold(s, one, local(2026, 11, 12, 14, 30), "政治夜学")
+        s.add(Attendance(activity_id=held.id, member_id=names["张三"].id, status="present",
+                         updated_at=held.starts_at))
+        day.status = "cancelled"
+
+    seed(runtime.engine, cancelled_absence)
+    clock.set(local(2026, 11, 30, 10, 0))
+    ticker(runtime, clock).tick()
+    [shortlist] = outbox(runtime, "pioneer.shortlist")
+    assert "1. 张三 0分 出勤1次" in shortlist.payload["text"]
+    assert "李四" not in shortlist.payload["text"]  # came only to the cancelled one
+    nominated = chat.say("sec1", "推荐 先锋党员 张三 带头值守")
+    assert not nominated.is_error and "已推荐 张三" in nominated.text
+
+
 def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(runtime, chat, clock,
                                                                              bureau):
     nominated = chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")
@@ -380,6 +409,11 @@ def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau
     assert not chat.say("sec1", "开始 党课 廉政 主讲 赵领导", chat="g1").is_error
     roster = chat.say("zs", "讲师").text
     assert "· 王书记（一支部书记）：1 场" in roster and "· 赵领导（不在讲师队伍）：1 场" in roster
+    # A lecture cancelled (取消活动) was not given.
+    chat.say("sec1", "取消活动 临时勤务", chat="g1")
+    assert "已取消" in chat.say("sec1", "确认", chat="g1").text
+    roster = chat.say("zs", "讲师").text
+    assert "· 赵领导（不在讲师队伍）" not in roster and "· 王书记（一支部书记）：1 场" in roster
 
 
 def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, clock, bureau):

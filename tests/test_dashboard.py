@@ -263,7 +263,8 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
         wrong = hold(s, s.get(Branch, g2[0].branch_id), monday + timedelta(days=4, hours=9),
                      expected_count=len(g2))
         # 刑侦: a theme day on Sunday, two there, the rest not confirmed absent yet.
-        sunday = hold(s, s.get(Branch, g3[0].branch_id), monday + timedelta(days=6, hours=9), confirmed=False)
+        sunday = hold(s, s.get(Branch, g3[0].branch_id), monday + timedelta(days=6, hours=9),
+                      confirmed=False)
         for m in g3[:2]:
             attend(s, sunday, m, "present", points=3)
         wrong_id = wrong.id
