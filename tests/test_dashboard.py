@@ -262,6 +262,8 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
         # 交警: a theme day opened by mistake, held, confirmed, then cancelled; nobody came.
         wrong = hold(s, s.get(Branch, g2[0].branch_id), monday + timedelta(days=4, hours=9),
                      expected_count=len(g2))
+        attend(s, wrong, g2[1], "absent")
+        absentee = g2[1].id
         # 刑侦: a theme day on Sunday, two there, the rest not confirmed absent yet.
         sunday = hold(s, s.get(Branch, g3[0].branch_id), monday + timedelta(days=6, hours=9),
                       confirmed=False)
@@ -287,6 +289,13 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
                 for b in ("交警大队党支部", "刑侦大队党支部")}
     cancelled = next(a for a in rows["交警大队党支部"] if a["id"] == wrong_id)
     assert cancelled["state"] == "已取消" and cancelled["rate"] is None
+    with Session(bureau.engine) as s:
+        sheet = pages.activity_page(s, activity=s.get(Activity, wrong_id), settings=settings)
+        record = pages.member_page(s, member=s.get(Member, absentee), now=clock.now(),
+                                   settings=settings)
+    assert sheet["cancelled"]
+    [gone] = [r for r in record["records"] if r["activity_id"] == wrong_id]
+    assert gone["status"] == "缺席（活动已取消，不计）"
     pending = rows["刑侦大队党支部"][0]  # the latest first: Sunday's
     assert pending["state"] == "缺席待确认" and pending["attended"] == 2
     assert pending["base"] == 2 and pending["rate"] == 100.0 and pending["pending"] > 0

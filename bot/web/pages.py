@@ -24,6 +24,7 @@ from bot.domain.points import (
 from bot.domain.rules import Rules
 from bot.web import committee as committee_sections
 from storage import dashboard as store
+from storage.attendance import CANCELLED
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
@@ -247,6 +248,7 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
         "rows": rows,
         "counted": counted,
         "final": activity.finalized_at is not None,
+        "cancelled": activity.status == CANCELLED,
     }
 
 
@@ -273,5 +275,7 @@ def member_page(session: Session, *, member: Member, now: datetime,
                      "points": e.points, "note": e.note or ""} for e in entries],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
                      "at": a.starts_at.astimezone(tz),
-                     "status": STATUS_LABELS.get(r.status, r.status)} for a, r in records],
+                     "status": STATUS_LABELS.get(r.status, r.status)
+                     + ("（活动已取消，不计）" if a.status == CANCELLED else "")}
+                    for a, r in records],
     }
