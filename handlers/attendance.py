@@ -433,6 +433,32 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     return Reply("\n".join(lines))
 
 
+def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """销假: back after all. Taken back for every activity leave could still be asked for,
+    and periods end yesterday, so the figures count the member as expected again."""
+    assert ctx.member is not None and ctx.member.id is not None
+    today = ctx.local_now.date()
+    withdrawn = leave_store.withdraw(
+        ctx.session, member_id=ctx.member.id, today=today, now=ctx.now,
+        grace=timedelta(minutes=ctx.settings.late_grace_minutes))
+    if not withdrawn:
+        return Reply.error("你现在没有可以销的假。请假在活动开始前（或刚开始、签到还不算迟到时）"
+                           "可以撤回；活动已经开始的，来了直接发送「签到」即可。")
+    ctx.audit("leave.withdraw", target=ctx.member.name, detail={
+        "activity_ids": [a.id for a in withdrawn.activities],
+        "periods": [{"first": first.isoformat(), "asked_last": asked.isoformat(),
+                     "last": last.isoformat() if last else None}
+                    for first, asked, last in withdrawn.periods]})
+    lines = ["已销假。"]
+    for first, asked, last in withdrawn.periods:
+        span = f"{first.month}月{first.day}日至{asked.month}月{asked.day}日的请假"
+        lines.append(f"{span}改为至{last.month}月{last.day}日。" if last else f"{span}已撤销。")
+    if withdrawn.activities:
+        lines.append("这些活动恢复为需要你参加，届时请签到："
+                     + "、".join(_label(ctx, a, with_date=True) for a in withdrawn.activities))
+    return Reply("\n".join(lines))
+
+
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
@@ -744,6 +770,14 @@ LEAVE = Command(
     example="请假 值班",
     capability="attendance",
 )
+WITHDRAW = Command(
+    name="销假",
+    aliases=("取消请假", "撤销请假", "撤回请假"),
+    summary="撤回自己的请假：还没开始的活动恢复为需要参加，请假时段到昨天为止",
+    handler=withdraw_leave,
+    example="销假",
+    capability="attendance",
+)
 APPROVE = Command(
     name="批准请假",
     summary="批准党员的请假",
@@ -820,6 +854,7 @@ def register(registry: CommandRegistry) -> None:
         START,
         CHECK_IN,
         LEAVE,
+        WITHDRAW,
         APPROVE,
         REVOKE,
         MAKEUP,

@@ -1,4 +1,5 @@
-"""Leave over a period (请假 12月4日至12月18日): keyword-only queries that never commit.
+"""Leave over a period (请假 12月4日至12月18日), and taking leave back (销假): keyword-only
+queries that never commit.
 
 A period is kept as one row and turned into ordinary leave rows on every activity the
 member is expected at in its days: those that exist when it is asked, and those opened or
@@ -8,12 +9,14 @@ and day-before list already knows about it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from storage.attendance import CANCELLED, is_expected
-from storage.models import Activity, Attendance, AttendanceStatus, LeavePeriod, Member
+from storage.models import Activity, Attendance, AttendanceStatus, LeavePeriod, LeaveState, Member
 
 
 def _local_day(moment: datetime, tz: tzinfo) -> date:
@@ -76,3 +79,52 @@ def periods_of(session: Session, *, member_id: int, today: date) -> list[LeavePe
     return list(session.exec(select(LeavePeriod).where(
         LeavePeriod.member_id == member_id, LeavePeriod.last_day >= today)
         .order_by(LeavePeriod.first_day)).all())
+
+
+@dataclass
+class Withdrawn:
+    """What a 销假 took back: leave on activities, and periods ended early or dropped."""
+
+    activities: list[Activity] = field(default_factory=list)
+    # (first day, last day as asked, last day now; None: the period had not begun and is gone)
+    periods: list[tuple[date, date, date | None]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.activities or self.periods)
+
+
+def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
+             grace: timedelta) -> Withdrawn:
+    """销假: the member is back. Leave on every activity for which it could still be asked
+    (not started, or started less than `grace` ago: the same window as 请假) is taken back,
+    so the member is expected there again; a period not over ends yesterday, or is dropped
+    if it had not begun, so activities planned later are not excused either. Leave on an
+    activity further under way stays as it is: whoever comes checks in, which replaces it."""
+    withdrawn = Withdrawn()
+    for period in session.exec(select(LeavePeriod).where(
+            LeavePeriod.member_id == member_id, LeavePeriod.last_day >= today)
+            .order_by(LeavePeriod.first_day)).all():
+        asked = period.last_day
+        if period.first_day >= today:
+            session.delete(period)
+            withdrawn.periods.append((period.first_day, asked, None))
+        else:
+            period.last_day = today - timedelta(days=1)
+            session.add(period)
+            withdrawn.periods.append((period.first_day, asked, period.last_day))
+    rows = session.exec(
+        select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.member_id == member_id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
+                   Attendance.leave_state.in_([LeaveState.GRANTED, LeaveState.PENDING])),  # type: ignore[union-attr]
+               Activity.starts_at >= now - grace, Activity.status != CANCELLED,
+               Activity.finalized_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Activity.starts_at)).all()
+    for row, activity in rows:
+        # Nothing was posted for it (leave points come when absences are confirmed), so the
+        # row goes: the member is as if they had never asked. The audit entry keeps it.
+        session.delete(row)
+        withdrawn.activities.append(activity)
+    session.flush()
+    return withdrawn

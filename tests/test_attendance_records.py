@@ -127,6 +127,30 @@ def test_leave_waiting_for_approval_then_approved(runtime, chat, branch_id):
     assert audit.target == "李四" and audit.actor == "李书记" and audit.chat_id == "g1"
 
 
+def test_withdrawn_leave_makes_the_member_expected_and_is_not_left_to_approve(runtime, chat,
+                                                                             clock, branch_id):
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True}
+    )
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "等待书记批准" in chat.say("l4", "请假 值班", chat="g1").text
+    back = chat.say("l4", "销假", chat="g1")
+    assert not back.is_error and "恢复为需要你参加" in back.text and "主题党日" in back.text
+    assert _row(runtime.engine, "李四") is None  # as if never asked
+    assert "没有待处理的请假" in chat.say("sec1", "批准请假 李四", chat="g1").text
+    assert "李四" in chat.say("sec1", "未签到").text
+    assert "签到成功" in chat.say("l4", "签到", chat="g1").text
+    assert _count_audit(runtime, "leave.withdraw") == 1
+    # Past the late grace the record stands: leave is taken back only while it could be asked.
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(timedelta(days=1))
+    chat.say("sec1", "开始 政治夜学", chat="g1")
+    chat.say("l4", "请假 出差", chat="g1")
+    clock.advance(timedelta(minutes=runtime.settings.late_grace_minutes + 1))
+    late = chat.say("l4", "销假", chat="g1")
+    assert "没有可以销的假" in late.text and _count_audit(runtime, "leave.withdraw") == 1
+
+
 def test_revoked_leave_makes_the_member_expected_again(runtime, chat, clock, branch_id):
     chat.say("sec1", "开始 主题党日", chat="g1")
     chat.say("l4", "请假 私事", chat="g1")

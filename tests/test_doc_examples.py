@@ -154,7 +154,8 @@ SPEAKERS = {
 # Examples said privately although the command is not private-only (lists that name people).
 PRIVATELY = {"三会一课"}
 # Examples that answer what djbot just asked: (who, chat, what they said first).
-PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神")}
+PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神"),
+            "销假": ("cg05", "demo-g1", "请假 家里有事")}
 
 
 def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_path, monkeypatch):

@@ -366,6 +366,44 @@ def test_two_weeks_leave_excuses_four_night_studies_and_their_nudges(runtime, ch
         assert session.exec(select(LeavePeriod)).one().last_day.isoformat() == "2026-12-18"
 
 
+def test_back_early_withdraws_the_leave_and_counts_the_member_again(runtime, chat, djbot, clock):
+    """销假 on the 9th of a leave asked for the 7th to the 18th: the 8th stays leave, the
+    studies from the 10th expect and nudge 李明 again, and the change is on record."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二、周四 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 3, 10, 0))
+    nothing = chat.say("li", "销假")
+    assert nothing.is_error and "没有可以销的假" in nothing.text
+    assert "已请假：12月7日至12月18日" in chat.say("li", "请假 12月7日至18日 外出培训").text
+    sent = run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))
+    # Tonight's study is before the leave; the 8th's is in it.
+    assert [at.day for at, kind, t, _ in sent if kind == "nudge" and t == "li"] == [3]
+
+    back = chat.say("li", "销假", chat="g1").text
+    assert "12月7日至12月18日的请假改为至12月8日" in back
+    assert "政治夜学（12月10日 19:30）" in back  # planned already: expected again
+    with Session(runtime.engine) as session:
+        assert session.exec(select(LeavePeriod)).one().last_day.isoformat() == "2026-12-08"
+        audit = session.exec(select(AuditEntry).where(AuditEntry.action == "leave.withdraw")).one()
+        assert audit.target == "李明" and audit.detail["periods"][0]["asked_last"] == "2026-12-18"
+    again = chat.say("li", "销假")
+    assert again.is_error  # nothing left to take back: changes nothing
+
+    sent = run_ticks(runtime, clock, local(2026, 12, 18, 22, 30))
+    nudged = sorted(at.day for at, kind, target, _ in sent if kind == "nudge" and target == "li")
+    assert nudged == [10, 15, 17]
+    w50, w51 = weekly(djbot, "2026-W50", "城关支部"), weekly(djbot, "2026-W51", "城关支部")
+    assert (w50["leave"], w50["absent"]) == (1, 3)  # 8th on leave; 10th: 李明 and 王书记
+    assert (w51["leave"], w51["absent"]) == (0, 4)
+
+
 # --- a temporary branch ending -------------------------------------------------------------
 
 
