@@ -764,7 +764,7 @@ CHECK_IN = Command(
 )
 LEAVE = Command(
     name="请假",
-    summary="请假：活动开始前，或刚开始、签到还不算迟到时；写上日期范围可请一段时间的假",
+    summary="活动开始前（或刚开始、签到还不算迟到时）请假；写上日期范围可请一段时间的假",
     handler=ask_leave,
     args=(rest("reason", "请假原因"),),
     example="请假 值班",
@@ -773,7 +773,7 @@ LEAVE = Command(
 WITHDRAW = Command(
     name="销假",
     aliases=("取消请假", "撤销请假", "撤回请假"),
-    summary="撤回自己的请假：还没开始的活动恢复为需要参加，请假时段到昨天为止",
+    summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）",
     handler=withdraw_leave,
     example="销假",
     capability="attendance",
