@@ -104,6 +104,22 @@ def drain(runtime, clock):
     return recorder.sent
 
 
+def night_studies(runtime, rule: str, *, zhang: bool = False) -> None:
+    """城关支部 (its group g1) with 王书记 (sec), 李明 (li) and, if asked, 张强 (zhang); a
+    政治夜学 schedule by `rule`."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+        if zhang:
+            make_member(session, branch, "张强", wecom="zhang")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule=rule,
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+
+
 # --- who is expected -----------------------------------------------------------------
 
 
@@ -330,16 +346,7 @@ def test_undo_ones_own_last_study(runtime, chat, clock):
 
 
 def test_two_weeks_leave_excuses_four_night_studies_and_their_nudges(runtime, chat, djbot, clock):
-    def scene(session):
-        branch = make_branch(session, "城关支部")
-        bind_chat(session, branch, "g1")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "李明", wecom="li")
-        make_member(session, branch, "张强", wecom="zhang")
-        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二、周四 19:30",
-                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
-                             updated_at=local(2026, 11, 1, 0, 0)))
-    seed(runtime.engine, scene)
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
     clock.set(local(2026, 12, 3, 10, 0))
     bad = chat.say("li", "请假 12月18日至12月4日 外出培训")
     assert bad.is_error and "早于" in bad.text
@@ -369,15 +376,7 @@ def test_two_weeks_leave_excuses_four_night_studies_and_their_nudges(runtime, ch
 def test_back_early_withdraws_the_leave_and_counts_the_member_again(runtime, chat, djbot, clock):
     """销假 on the 9th of a leave asked for the 7th to the 18th: the 8th stays leave, the
     studies from the 10th expect and nudge 李明 again, and the change is on record."""
-    def scene(session):
-        branch = make_branch(session, "城关支部")
-        bind_chat(session, branch, "g1")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "李明", wecom="li")
-        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二、周四 19:30",
-                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
-                             updated_at=local(2026, 11, 1, 0, 0)))
-    seed(runtime.engine, scene)
+    night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 3, 10, 0))
     nothing = chat.say("li", "销假")
     assert nothing.is_error and "没有可以销的假" in nothing.text
@@ -486,15 +485,7 @@ def test_leave_for_days_already_planned_excuses_them_at_once(runtime, chat, cloc
 
 
 def test_a_paused_schedule_holds_nothing_and_counts_no_absence(runtime, chat, djbot, clock):
-    def scene(session):
-        branch = make_branch(session, "城关支部")
-        bind_chat(session, branch, "g1")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "李明", wecom="li")
-        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周二 19:30",
-                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
-                             updated_at=local(2026, 11, 1, 0, 0)))
-    seed(runtime.engine, scene)
+    night_studies(runtime, "每周二 19:30")
     clock.set(local(2026, 12, 5, 23, 30))
     run_ticks(runtime, clock, local(2026, 12, 6, 0, 30))  # 12-08's study exists
     assert "暂停日程" in chat.say("sec", "暂停提醒 至 2026-12-09", chat="g1").text
