@@ -270,6 +270,9 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
         for m in g3[:2]:
             attend(s, sunday, m, "present", points=3)
         wrong_id = wrong.id
+        planned = hold(s, s.get(Branch, g3[0].branch_id), clock.now() + timedelta(hours=20),
+                       confirmed=False)
+        planned.status = "open"  # scheduled for tomorrow
         s.commit()
     pages_and_report()  # seen before it was cancelled
     with Session(bureau.engine) as s:
@@ -296,7 +299,8 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
     assert sheet["cancelled"]
     [gone] = [r for r in record["records"] if r["activity_id"] == wrong_id]
     assert gone["status"] == "缺席（活动已取消，不计）"
-    pending = rows["刑侦大队党支部"][0]  # the latest first: Sunday's
+    tomorrow, pending = rows["刑侦大队党支部"][:2]  # the latest first: tomorrow's, Sunday's
+    assert tomorrow["state"] == "未开始" and tomorrow["rate"] is None
     assert pending["state"] == "缺席待确认" and pending["attended"] == 2
     assert pending["base"] == 2 and pending["rate"] == 100.0 and pending["pending"] > 0
 

@@ -105,8 +105,8 @@ def _rate(tallies: list[store.Tally], start: datetime, end: datetime,
 
 
 def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
-    state = ("已取消" if t.cancelled else "进行中" if not t.held_by(now)
-             else "缺席待确认" if t.pending else "")
+    state = ("已取消" if t.cancelled else "未开始" if t.starts_at > now
+             else "进行中" if not t.held_by(now) else "缺席待确认" if t.pending else "")
     rate = store.rate_of([t]) if t.held_by(now) else None
     return {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
             "expected": t.expected, "attended": t.attended, "leave": t.leave,
