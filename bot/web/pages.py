@@ -105,14 +105,17 @@ def _rate(tallies: list[store.Tally], start: datetime, end: datetime,
 
 
 def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
+    """One activity as the chat's 结束 and 活动 give it: who came of those due, and how many
+    of the missing are not confirmed absent yet (only sums over several activities leave
+    those out of the base, as the reports do)."""
     state = ("已取消" if t.cancelled else "未开始" if t.starts_at > now
              else "进行中" if not t.held_by(now) else "缺席待确认" if t.pending else "")
-    rate = store.rate_of([t]) if t.held_by(now) else None
+    base = t.expected - t.leave
+    held = state in ("", "缺席待确认")
     return {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
-            "expected": t.expected, "attended": t.attended, "leave": t.leave,
-            "pending": t.pending if rate is not None else 0, "state": state,
-            "base": rate.base if rate is not None else t.expected - t.leave,
-            "rate": _pct(rate.value) if rate is not None else None}
+            "expected": t.expected, "attended": t.attended, "leave": t.leave, "base": base,
+            "pending": t.pending if held else 0, "state": state,
+            "rate": _pct(min(1.0, t.attended / base)) if held and base > 0 else None}
 
 
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
