@@ -328,10 +328,15 @@ class CommandRegistry:
         The first word is matched exactly (any case); failing that, a command word glued
         to what follows ("请假家里有事", "签到了") is accepted, the longest word first;
         and "我要签到" or "@小助手签到" (a mention the platform left glued) are read
-        for the command inside.
+        for the command inside; spoken Chinese splits a two-character word with 个
+        ("签个到", "请个假 值班"), which is read without it.
         """
         text = text.strip()
         head, tail = _first_word(text)
+        if head[1:2] == "个" and self.get(head) is None:
+            spoken = head[:1] + head[2:]
+            if self.get(spoken[:2]) is not None:
+                head = spoken
         command = self.get(head)
         if command is not None:
             return command, tail

@@ -755,7 +755,7 @@ START = Command(
 )
 CHECK_IN = Command(
     name="签到",
-    aliases=("到", "打卡"),
+    aliases=("到", "打卡", "报到"),
     summary="参加活动签到",
     handler=check_in,
     quick=quick_check_in,

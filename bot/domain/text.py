@@ -26,7 +26,8 @@ _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f"
                         "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
 # What people end a message with: punctuation, and the particles of spoken Chinese.
-_TRAILING_PUNCT = re.compile(r"[\s。.!！?？~～…,，、;；]+$")
+# "签到+1" is how a group answers a roll call.
+_TRAILING_PUNCT = re.compile(r"(?:[\s。.!！?？~～…,，、;；]|\+1)+$")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type.
 SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -307,22 +308,29 @@ def _distance(a: str, b: str) -> int:
 def closest_word(word: str, words: Iterable[str]) -> str | None:
     """The command word a near miss meant ('签道' → '签到', '积份' → '积分'), or None.
 
-    One slip in a short word, two in a longer one; between equally near words, the one
-    that begins the same way wins (签道 is 签到, not 补签).
+    One slip in a short word, two in a longer one; between equally near words, one the
+    message holds whole wins (今天请假 is 请假, not 取消请假; 签到签到 is 签到, not 未签到),
+    then the one that begins the same way (签道 is 签到, not 补签).
     """
     word = word.casefold()
     if not word:
         return None
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, bool, int, str] | None = None
     for candidate in words:
         folded = candidate.casefold()
         if len(folded) < 2:
             continue
         distance = _distance(word, folded)
-        if distance > (1 if max(len(word), len(folded)) <= 3 else 2) or distance >= len(folded):
+        held = folded in word
+        # Held whole, it may have up to two words around it (今天请假); otherwise a slip
+        # may not be most of the word.
+        if held:
+            if distance > 2:
+                continue
+        elif distance > (1 if max(len(word), len(folded)) <= 3 else 2) or distance >= len(folded):
             continue
         shared = len(os.path.commonprefix([word, folded]))
-        key = (distance, -shared, candidate)
+        key = (distance, not held, -shared, candidate)
         if best is None or key < best:
             best = key
-    return best[2] if best else None
+    return best[-1] if best else None
