@@ -329,10 +329,17 @@ class CommandRegistry:
         to what follows ("请假家里有事", "签到了") is accepted, the longest word first;
         and "我要签到" or "@小助手签到" (a mention the platform left glued) are read
         for the command inside; spoken Chinese splits a two-character word with 个
-        ("签个到", "请个假 值班"), which is read without it.
+        ("签个到", "请个假 值班"), which is read without it; and a space typed inside a
+        command word ("积分 明细", "签 到") is read as not there, unless the first part is
+        a command of its own that the rest may follow ("撤销 调研" stays 撤销's reason).
         """
         text = text.strip()
         head, tail = _first_word(text)
+        if tail:
+            second, rest_ = _first_word(tail)
+            alone = self.get(head)
+            if self.get(head + second) is not None and (alone is None or not alone.args):
+                head, tail = head + second, rest_
         if head[1:2] == "个" and self.get(head) is None:
             spoken = head[:1] + head[2:]
             if self.get(spoken[:2]) is not None:

@@ -807,6 +807,7 @@ MAKEUP = Command(
 )
 MISSING = Command(
     name="未签到",
+    aliases=("没签到", "谁没签到", "还有谁没签到", "未签到名单"),
     summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
@@ -816,6 +817,7 @@ MISSING = Command(
 )
 FINISH = Command(
     name="结束",
+    aliases=("结束活动", "活动结束"),
     summary="结束当前活动，报告参与率",
     handler=finish,
     roles=_STAFF,

@@ -219,13 +219,13 @@ def register(registry: CommandRegistry) -> None:
     ))
     registry.add(Command(
         name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
-        example="积分明细", capability="points",
+        aliases=("我的积分明细",), example="积分明细", capability="points",
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
               branch("branch", "支部", optional=True)),
-        aliases=("排名",), example="排行榜 本周", capability="points",
+        aliases=("排名", "排行", "积分排名"), example="排行榜 本周", capability="points",
     ))
     registry.add(Command(
         name="不参与排行", summary="退出公开排行榜（积分照常累计）", handler=leave_board,

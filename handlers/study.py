@@ -81,6 +81,7 @@ def points_between(session: Session, *, member_id: int, start: datetime, end: da
 
 COMMAND = Command(
     name="学习",
+    aliases=("自学",),
     summary="记录自学：类型、分钟数和材料，按时长计积分（每日有上限）",
     handler=handle,
     args=(
