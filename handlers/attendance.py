@@ -807,7 +807,8 @@ MAKEUP = Command(
 )
 MISSING = Command(
     name="未签到",
-    aliases=("没签到", "谁没签到", "还有谁没签到", "未签到名单"),
+    # Not 没签到: 我没签到 is a member about to check in (我 is a filler before 签到).
+    aliases=("谁没签到", "还有谁没签到", "未签到名单"),
     summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),

@@ -28,7 +28,7 @@ _LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
 # What people end a message with: punctuation, and the particles of spoken Chinese.
 # "签到+1" is how a group answers a roll call.
 _TRAILING_PUNCT = re.compile(r"(?:[\s。.!！?？~～…,，、;；]|\+1)+$")
-PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|哟|一下|谢谢|好的)+")
+PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type.
 SEPARATORS = re.compile(r"[\s,，、;；]+")
 # The names a group message @-mentions the bot by, besides whatever the platform strips.
@@ -305,6 +305,9 @@ def _distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+_NEGATIONS = ("没", "未", "不", "无")
+
+
 def closest_word(word: str, words: Iterable[str]) -> str | None:
     """The command word a near miss meant ('签道' → '签到', '积份' → '积分'), or None.
 
@@ -321,7 +324,9 @@ def closest_word(word: str, words: Iterable[str]) -> str | None:
         if len(folded) < 2:
             continue
         distance = _distance(word, folded)
-        held = folded in word
+        # 没签到的 and 不签到 hold 签到 but mean its opposite.
+        at = word.find(folded)
+        held = at >= 0 and word[at - 1:at] not in _NEGATIONS
         # Held whole, it may have up to two words around it (今天请假); otherwise a slip
         # may not be most of the word.
         if held:
