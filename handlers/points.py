@@ -123,12 +123,19 @@ def _set_opt_out(ctx: Ctx, opt_out: bool) -> Reply:
 TIER_HEADINGS = {Tier.RED: "🔴 红榜", Tier.YELLOW: "🟡 黄榜", Tier.BLUE: "🔵 蓝榜"}
 
 
+_JUST_ENDED = {"上月": "本月", "上周": "本周"}
+
+
 def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     default = "本周" if ctx.rules.tiers.period == "week" else "本月"
     name = args.get("period") or default
-    # Month (or week) to date: activities not yet held must not count against anyone.
-    whole = named_period(name, ctx.now, ctx.settings.tz)
-    period = whole.until(ctx.now)
+    if name in _JUST_ENDED:  # 上月, 上周: the whole period, as it was when it ended
+        whole = previous_period(named_period(_JUST_ENDED[name], ctx.now, ctx.settings.tz))
+        period = whole
+    else:
+        # Month (or week) to date: activities not yet held must not count against anyone.
+        whole = named_period(name, ctx.now, ctx.settings.tz)
+        period = whole.until(ctx.now)
     figures = branch_figures(ctx.session, start=period.start, end=period.end, now=ctx.now)
     table = standings(figures, ctx.rules, period)
     note = None
@@ -239,6 +246,6 @@ def register(registry: CommandRegistry) -> None:
         name="红黄蓝榜",
         summary="支部红黄蓝分档（得分看参与率和人均积分）",
         handler=tiers,
-        args=(choice("period", "时间", ("本月", "本周"), optional=True),),
+        args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True),),
         aliases=("红黄蓝",), example="红黄蓝榜 本月", capability="points",
     ))

@@ -269,3 +269,20 @@ def test_leaders_tier_line_gives_the_rates_own_base_and_who_is_pending(runtime, 
     chat.say("sec", "确认缺席", chat="g1")
     confirmed = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
     assert "参与率 50.0%（1/2），" in confirmed and "待确认" not in confirmed
+
+
+def test_leaders_can_look_at_the_month_or_week_just_ended(runtime, chat, clock):
+    """红黄蓝榜 上月: the whole of last month, as it stood when it ended (what the plain
+    command falls back to while nothing has been held this month); 上周 likewise."""
+    seed(runtime.engine, tiered_bureau)
+    clock.set(local(2026, 12, 10, 9, 0))
+    text = chat.say("boss", "红黄蓝榜 上月", chat="g-leaders").text
+    assert text.startswith("红黄蓝榜（上月，按分数线分档）\n🔴")
+    # November whole: the points reference is 10 a member (30 of 30 days).
+    assert "🔴 红榜（1 个）\n· 红星支部 92 分：活动 1 次，参与率 100.0%（4/4）" in text
+    assert "🔵 蓝榜（1 个）\n· 远山支部 18 分（约谈）" in text and "÷10.0" in text
+    fallback = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
+    assert fallback.replace("本期还没有开展活动，先看上月的。\n", "") == text
+    last_week = chat.say("boss", "红黄蓝榜 上周", chat="g-leaders").text
+    assert last_week.startswith("红黄蓝榜（上周") and "本期未开展活动：平安支部、红星支部、远山支部" in last_week
+    assert chat.say("boss", "红黄蓝榜 去年", chat="g-leaders").is_error
