@@ -23,9 +23,11 @@ async def test_the_started_service_freezes_its_start_up_heap_and_still_collects(
                      start_background=True)
     app.state.services.clear()  # the scheduler and outbox need not run for this
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     try:
         async with app.router.lifespan_context(app):
             assert gc.get_freeze_count() > 10_000  # the modules, models and app
+            assert gc.get_threshold()[0] == 10_000  # young objects walked less often
             a, b = Node(), Node()  # a cycle made while serving, then dropped
             a.other, b.other = b, a
             gone = weakref.ref(a)
@@ -34,3 +36,4 @@ async def test_the_started_service_freezes_its_start_up_heap_and_still_collects(
             assert gone() is None
     finally:
         gc.unfreeze()  # the rest of the test run collects as usual
+        gc.set_threshold(*thresholds)
