@@ -602,7 +602,12 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
-    return Reply(f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}")
+    lines = [f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}"]
+    # Privately, who is excused too (as the day-before list says): 请假名单 asks for it.
+    excused = store.excused_members(ctx.session, activity=activity)
+    if excused:
+        lines.append(f"已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}")
+    return Reply("\n".join(lines))
 
 
 def _missing_overview(ctx: Ctx) -> Reply | None:
@@ -745,6 +750,7 @@ _WHO = "姓名、@某人或编号"
 
 START = Command(
     name="开始",
+    aliases=("开始签到", "发起签到"),  # the reply then asks which activity
     summary="现在开始一次活动",
     handler=start,
     args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会"),
@@ -780,6 +786,7 @@ WITHDRAW = Command(
 )
 APPROVE = Command(
     name="批准请假",
+    aliases=("同意请假", "准假"),
     summary="批准党员的请假",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
@@ -789,6 +796,7 @@ APPROVE = Command(
 )
 REVOKE = Command(
     name="驳回请假",
+    aliases=("不同意请假", "不批准请假", "不准假"),
     summary="驳回党员的请假，其仍需参加",
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),
@@ -808,7 +816,10 @@ MAKEUP = Command(
 MISSING = Command(
     name="未签到",
     # Not 没签到: 我没签到 is a member about to check in (我 is a filler before 签到).
-    aliases=("谁没签到", "还有谁没签到", "未签到名单"),
+    # Privately it names who is on leave as well: 请假名单 and 谁请假了 ask for that (and
+    # would otherwise be read as 请假 with the reason 名单).
+    aliases=("谁没签到", "还有谁没签到", "未签到名单", "请假名单", "谁请假了", "请假的人",
+             "请假人员"),
     summary="查看还没签到的人（群里只说人数）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
@@ -818,7 +829,7 @@ MISSING = Command(
 )
 FINISH = Command(
     name="结束",
-    aliases=("结束活动", "活动结束"),
+    aliases=("结束活动", "活动结束", "结束签到", "签到结束", "停止签到", "关闭签到"),
     summary="结束当前活动，报告参与率",
     handler=finish,
     roles=_STAFF,

@@ -253,6 +253,18 @@ def _counts_as_excused(row: Attendance) -> bool:
     return row.status == AttendanceStatus.LEAVE and row.leave_state == LeaveState.GRANTED
 
 
+def excused_members(session: Session, *, activity: Activity) -> list[Member]:
+    """Members with granted leave from the activity, by name."""
+    return list(session.exec(
+        select(Member)
+        .join(Attendance, Attendance.member_id == Member.id)
+        .where(Attendance.activity_id == activity.id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               Attendance.leave_state == LeaveState.GRANTED)
+        .order_by(Member.name, Member.id)
+    ).all())
+
+
 def missing_members(
     session: Session, *, activity: Activity
 ) -> list[tuple[Member, Attendance | None]]:

@@ -69,7 +69,8 @@ def test_theme_day_eight_present_one_leave_one_silent(runtime, chat, clock, bure
     in_group = chat.say("sec1", "未签到", chat="g1")
     assert "还有 1 人未签到" in in_group.text and "队员9" not in in_group.text
     in_private = chat.say("sec1", "未签到")
-    assert in_private.text.endswith("未签到 1 人：队员9")
+    assert in_private.text.endswith("未签到 1 人：队员9\n已请假 1 人：队员8")
+    assert chat.say("sec1", "请假名单").text == in_private.text  # not leave with a reason
 
     ended = chat.say("sec1", "结束", chat="g1")
     assert "参与 8/9（88.9%）" in ended.text and "请假 1 人" in ended.text

@@ -311,6 +311,16 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签 到", m("签到")),
     ("请 假 值班", m("请假", reason="值班")),
     ("谁没签到", m("未签到", branch=None)),
+    ("请假名单", m("未签到", branch=None)),  # not 请假 with the reason 名单
+    ("请假的人", m("未签到", branch=None)),
+    ("谁请假了", m("未签到", branch=None)),
+    ("结束签到", m("结束")),
+    ("签到结束", m("结束")),
+    ("停止签到", m("结束")),
+    ("发起签到", "缺少活动类型"),  # 开始, which asks which activity
+    ("同意请假 张三", m("批准请假", who="张三")),
+    ("准假 张三", m("批准请假", who="张三")),
+    ("不同意请假 张三", m("驳回请假", who="张三")),
     ("还有谁没签到", m("未签到", branch=None)),
     ("未签到名单", m("未签到", branch=None)),
     ("结束活动", m("结束")),
