@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import clean
+from bot.domain.text import clean, pleasantry
 from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
 from storage import org
@@ -401,6 +401,9 @@ class Dispatcher:
             text = "帮助"
         command, arg_text = self.registry.match(text)
         if command is None:
+            said = pleasantry(text)
+            if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
+                return Reply(said), None
             return Reply.error(self._unknown(text)), None
 
         if command.needs_member and member is None:

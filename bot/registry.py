@@ -344,6 +344,9 @@ class CommandRegistry:
             spoken = head[:1] + head[2:]
             if self.get(spoken[:2]) is not None:
                 head = spoken
+        asked = self._how_to(head, tail)
+        if asked is not None:
+            return asked
         command = self.get(head)
         if command is not None:
             return command, tail
@@ -368,6 +371,22 @@ class CommandRegistry:
                 return self.match(tail)
         return None, text
 
+    def _how_to(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """怎么请假, 如何签到, 签到怎么弄: a question about a command, answered by 帮助 with
+        it (rather than, say, leave asked with the reason 怎么弄)."""
+        help_ = self.get(HELP_WORD)
+        if help_ is None:
+            return None
+        for how in _HOW:
+            if head.startswith(how) and self.get(head[len(how):]) is not None and not tail:
+                return help_, head[len(how):]
+        for how in _HOW_AFTER:
+            if head.endswith(how) and self.get(head[:-len(how)]) is not None and not tail:
+                return help_, head[:-len(how)]
+            if tail == how and self.get(head) is not None:
+                return help_, head
+        return None
+
     def _glued(self, head: str) -> tuple[Command, str] | None:
         for word_ in sorted(self._by_word, key=len, reverse=True):
             if not head.casefold().startswith(word_) or head.casefold() == word_:
@@ -388,6 +407,10 @@ class CommandRegistry:
 
 # Words people put before a command: 我要签到, 帮我看看积分.
 _FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我")
+# How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
+HELP_WORD = "帮助"
+_HOW = ("怎么", "如何", "怎样")
+_HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作")
 
 
 def _first_word(text: str) -> tuple[str, str]:

@@ -139,8 +139,10 @@ async def test_night_study_by_http_callbacks(runtime, dingtalk, fake):
 
     asked = await dingtalk.say("sec", "未签到", private=True)
     answer = dingtalk.reply_text(asked)
-    names = set(answer.split("：", 1)[1].split("、"))
+    missing, excused = [line for line in answer.splitlines() if line.strip()]
+    names = set(missing.split("：", 1)[1].split("、"))
     assert names == {"王书记", "党员22"}  # neither checked in nor on leave
+    assert excused == "已请假 1 人：党员21"
     assert dingtalk.replies(asked)[0]["at"]["atUserIds"] == []  # no @ in a private chat
     assert _count(engine, OutboxMessage) == 0  # every answer went by sessionWebhook
 

@@ -560,3 +560,16 @@ def test_setting_a_kind_without_its_rule_says_what_is_missing(chat, bureau):
 def test_a_near_miss_is_answered_with_the_command_meant(chat, bureau):
     reply = chat.say("zq", "签道", chat="g1")
     assert reply.is_error and "你是想发送「签到」吗？" in reply.text
+
+
+def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
+    """怎么请假 is answered with 请假's help (not leave with a reason); 收到 and 谢谢 with a
+    word, not with 'no such command, did you mean 签到'. Nothing is recorded by either."""
+    how = chat.say("zq", "怎么请假", chat="g1")
+    assert not how.is_error and how.text.startswith("请假：") and "例如：请假 值班" in how.text
+    assert chat.say("zq", "签到怎么弄").text.startswith("签到：")
+    for said, answer in [("收到", "好的。"), ("收到了！", "好的。"), ("谢谢", "不客气。"),
+                         ("在吗", "在的。发送「帮助」查看我能做什么。")]:
+        reply = chat.say("zq", said, chat="g1")
+        assert (reply.text, reply.is_error) == (answer, False), said
+    assert "没有「收到通知」这个指令" in chat.say("zq", "收到通知", chat="g1").text

@@ -85,7 +85,7 @@ async def test_vector_b_verifies_and_decrypts_through_app(db_url, clock, engine)
     reply = fw.open_app_reply(response.text, token=B_TOKEN, aes_key=B_KEY, corp_id=B_CORP)
     # ChenJiaShun said 你好, which is not a command: the answer goes back to him.
     assert reply["ToUserName"] == "ChenJiaShun"
-    assert "你好" in reply["Content"] and "帮助" in reply["Content"]
+    assert reply["Content"] == "在的。发送「帮助」查看我能做什么。"
     [row] = processed(engine)
     assert (row.message_id, row.sender_id) == ("app:1456453720", "ChenJiaShun")
 

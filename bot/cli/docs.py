@@ -23,7 +23,8 @@ bots and notices teach, 签个到 and 请个假 as people say them, 签到+1 as 
 roll call, a stray space (积分 明细), Help in any case, 45分钟 or 1.5小时,
 a branch by its short name (城关) and dates as 12月31日, 12.31, 明天 or 下周二. A command with
 bad arguments says what is missing, in words, with one example, and changes nothing; a near
-miss gets 你是想发送「签到」吗？. In the 用法 column, [方括号] marks what may be left out.
+miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
+谢谢 or 你好 a word in reply. In the 用法 column, [方括号] marks what may be left out.
 
 **Who may use it**: 全体 = every member on the roster; 书记/委员/管理员 act only on their own
 branch (an admin on any); 领导 see the whole bureau in a private chat or the leaders' group.

@@ -93,6 +93,22 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     return _TRAILING_PUNCT.sub("", text).strip()
 
 
+# What people say to the bot that is no command: answered in a word, not with "did you
+# mean 签到" (收到 is one letter from it, and is what a group says to every notice).
+_PLEASANTRIES = {
+    **dict.fromkeys(("你好", "您好", "在吗", "在不在", "hello", "hi"),
+                    "在的。发送「帮助」查看我能做什么。"),
+    **dict.fromkeys(("谢谢", "多谢", "感谢", "谢了"), "不客气。"),
+    **dict.fromkeys(("收到", "好的", "好", "嗯", "嗯嗯", "ok", "明白", "知道了"), "好的。"),
+}
+
+
+def pleasantry(text: str) -> str | None:
+    """The short answer to a greeting, a thanks or an acknowledgement; None for anything else."""
+    said = text.casefold()
+    return _PLEASANTRIES.get(said) or _PLEASANTRIES.get(PARTICLES.sub("", said).strip())
+
+
 def is_particle(token: str) -> bool:
     """'了', '啦', '一下吧': a word that adds tone, not meaning."""
     return bool(token) and PARTICLES.fullmatch(token) is not None
