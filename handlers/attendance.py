@@ -820,7 +820,7 @@ MISSING = Command(
     # would otherwise be read as 请假 with the reason 名单).
     aliases=("谁没签到", "还有谁没签到", "未签到名单", "请假名单", "谁请假了", "请假的人",
              "请假人员"),
-    summary="查看还没签到的人（群里只说人数）；领导可指定支部",
+    summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
     roles=_STAFF,
