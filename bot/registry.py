@@ -410,7 +410,8 @@ _FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我")
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
-_HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作")
+_HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作",
+              "流程", "规定", "格式", "说明")  # 请假流程: not leave with the reason 流程
 
 
 def _first_word(text: str) -> tuple[str, str]:
