@@ -29,6 +29,7 @@ from storage.reports import (
     public_board,
     recent_entries,
     standings,
+    unconfirmed_note,
 )
 
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -180,11 +181,10 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def _leader_line(s: BranchStanding) -> str:
     f = s.figures
     talk = "（约谈）" if s.tier is Tier.BLUE else ""
-    # The rate's own base: absences not confirmed yet are out of it (补签 may still come),
-    # and said, so that 100% with people missing explains itself.
-    pending = f"，{f.unconfirmed} 人缺席待确认" if f.unconfirmed else ""
+    # The rate's own base: absences not confirmed yet are out of it, and said.
     return (f"· {f.name} {s.score:g} 分{talk}：活动 {f.activities} 次，参与率 "
-            f"{_percent(f.participation)}（{f.attended}/{f.counted}{pending}），"
+            f"{_percent(f.participation)}（{f.attended}/{f.counted}"
+            f"{unconfirmed_note(f.unconfirmed)}），"
             f"人均 {_number(f.average_points)} 分")
 
 

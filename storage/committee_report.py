@@ -17,6 +17,7 @@ from bot.domain import meetings as m
 from bot.domain.points import Period, month_of, trend_arrow
 from bot.domain.rules import Rules
 from storage import committee
+from storage.attendance import CANCELLED
 from storage.models import Activity, Branch, PartyGroup
 from storage.reports import BranchStanding, branch_figures, standings
 
@@ -47,7 +48,7 @@ def branch_meetings(session: Session, *, branch_id: int, tz: tzinfo,
     rows = session.execute(
         select(Activity.type, Activity.starts_at, Activity.party_group_id)
         .where(Activity.branch_id == branch_id, Activity.type.in_(types),  # type: ignore[attr-defined]
-               Activity.status.not_in(("cancelled",)))  # type: ignore[attr-defined]
+               Activity.status != CANCELLED)
     ).all()
     return [m.Held(t, starts.astimezone(tz).date(), groups.get(g) if g else None)
             for t, starts, g in rows]
@@ -222,7 +223,7 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
 
     # A cancelled activity's check-ins and absences count nowhere (取消活动 says so).
     in_month = and_(Activity.starts_at >= start, Activity.starts_at < end,
-                    Activity.status != "cancelled")
+                    Activity.status != CANCELLED)
     attended: dict[int, int] = {}
     absent: set[int] = set()
     for member_id, a, ab in session.execute(

@@ -184,6 +184,15 @@ def rate_of(tallies: list[Tally]) -> Rate:
     return total
 
 
+def period_rate(tallies: list[Tally], start: datetime, end: datetime,
+                now: datetime | None = None) -> float | None:
+    """Participation in [start, end) as the reports count it: activities held by the end
+    (or by `now`, if sooner: not running, not cancelled), absences not confirmed yet out
+    of the base."""
+    cutoff = end if now is None else min(end, now)
+    return rate_of(held(in_period(tallies, start, end), cutoff)).value
+
+
 def in_period(tallies: list[Tally], start: datetime, end: datetime) -> list[Tally]:
     # Compared in UTC, as stored: comparing across zones costs a utcoffset() per row.
     start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)

@@ -463,9 +463,13 @@ class BranchLine:
 
     @property
     def pending(self) -> str:
-        """Who the rate leaves out until their absence is confirmed (补签 may still come),
-        said beside it so that 100% with people missing explains itself."""
-        return f"，{self.unconfirmed} 人缺席待确认" if self.unconfirmed else ""
+        return unconfirmed_note(self.unconfirmed)
+
+
+def unconfirmed_note(unconfirmed: int) -> str:
+    """Who a rate leaves out until their absence is confirmed (补签 may still come), said
+    beside it so that 100% with people missing explains itself."""
+    return f"，{unconfirmed} 人缺席待确认" if unconfirmed else ""
 
 
 @dataclass

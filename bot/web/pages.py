@@ -97,25 +97,18 @@ def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> 
     return cache.tallies(session, **span) if cache else store.activity_tallies(session, **span)
 
 
-def _rate(tallies: list[store.Tally], start: datetime, end: datetime,
-          now: datetime) -> float | None:
-    """Participation in [start, end) as the reports count it: activities held by then
-    (not running, not cancelled), absences not confirmed yet out of the base."""
-    return store.rate_of(store.held(store.in_period(tallies, start, end), min(end, now))).value
-
-
 def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
     """One activity as the chat's 结束 and 活动 give it: who came of those due, and how many
     of the missing are not confirmed absent yet (only sums over several activities leave
     those out of the base, as the reports do)."""
+    held = t.held_by(now)
     state = ("已取消" if t.cancelled else "未开始" if t.starts_at > now
-             else "进行中" if not t.held_by(now) else "缺席待确认" if t.pending else "")
-    base = t.expected - t.leave
-    held = state in ("", "缺席待确认")
+             else "进行中" if not held else "缺席待确认" if t.pending else "")
+    live = store.Rate(t.attended, t.expected, t.leave)  # of all due: the pending not set aside
     return {"id": t.activity_id, "type": t.type, "topic": t.topic, "lecturer": t.lecturer,
-            "expected": t.expected, "attended": t.attended, "leave": t.leave, "base": base,
-            "pending": t.pending if held else 0, "state": state,
-            "rate": _pct(min(1.0, t.attended / base)) if held and base > 0 else None}
+            "expected": t.expected, "attended": t.attended, "leave": t.leave,
+            "base": live.base, "pending": t.pending if held else 0, "state": state,
+            "rate": _pct(live.value) if held else None}
 
 
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
@@ -127,13 +120,13 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     first = min(weeks[0].start, year.start)
     tallies = _tallies(session, cache, start=first, end=now)
 
-    trend = [_pct(_rate(tallies, w.start, w.end, now)) for w in weeks]
+    trend = [_pct(store.period_rate(tallies, w.start, w.end, now)) for w in weeks]
     local = now.astimezone(tz)
     months = list(range(1, local.month + 1))
     month_starts = [year.start.replace(month=m) for m in months]
     month_ends = month_starts[1:] + [min(now, year.end)]
-    by_month = [_pct(_rate(tallies, s, e, now)) for s, e in zip(month_starts, month_ends)]
-    year_rate = _pct(_rate(tallies, year.start, now, now))
+    by_month = [_pct(store.period_rate(tallies, s, e, now)) for s, e in zip(month_starts, month_ends)]
+    year_rate = _pct(store.period_rate(tallies, year.start, now, now))
 
     figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
                                           tz=tz)
@@ -210,7 +203,7 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         "title": branch.name,
         "branch": branch,
         "week_labels": [w.label for w in weeks],
-        "trend": [_pct(_rate(tallies, w.start, w.end, now)) for w in weeks],
+        "trend": [_pct(store.period_rate(tallies, w.start, w.end, now)) for w in weeks],
         "activities": activities,
         "members": [
             {"id": m.member_id, "name": m.name, "role": ROLE_LABELS.get(Role(m.role), m.role),

@@ -107,8 +107,7 @@ def week_figures(session: Session, *, week_start: date, settings: Settings,
     tallies = store.activity_tallies(session, start=weeks[0].start, end=weeks[-1].end)
     trend = []
     for w in weeks:
-        # Complete weeks, counted as 周报 counts them (held by the week's end).
-        rate = store.rate_of(store.held(store.in_period(tallies, w.start, w.end), w.end)).value
+        rate = store.period_rate(tallies, w.start, w.end)  # complete weeks, as 周报 counts
         trend.append(None if rate is None else round(rate * 100, 1))
     last = store.weekly_branch_figures(session, weeks=weeks[-1:], tallies=tallies)[0]
     ranked = standings(last, rules, Period(weeks[-1].start, weeks[-1].end, ""))
