@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres install bench clean
+.PHONY: demo test test-sqlite test-postgres install bench clean report-sql
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,10 @@ test-postgres: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# storage/report_sql.py: the weekly report's statements compiled for SQLite, which
+# `djbot report weekly` runs without loading SQLAlchemy (bot/shell.py). Run after changing
+# storage.reports.figure_statements; tests/test_report_quick.py says when it is due.
+report-sql: $(STAMP)
+	$(BIN)/python -c "from storage.reports import report_sql_module as m; print(m(), end='')" > storage/report_sql.py.new
+	mv storage/report_sql.py.new storage/report_sql.py

@@ -58,6 +58,13 @@ def report_sql() -> tuple[list[str], dict[str, str]]:
     return [str(BASELINE_BRANCHES), str(BASELINE_TOP)], params
 
 
+def djbot_command(root: Path) -> list[str]:
+    """`djbot` as the script runs it; an older checkout without bot/__main__.py has only
+    `python -m bot.cli`, the whole command line."""
+    module = "bot" if (root / "bot" / "__main__.py").exists() else "bot.cli"
+    return [sys.executable, "-m", module]
+
+
 def process(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> Callable[[], None]:
     def run() -> None:
         result = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -91,7 +98,8 @@ def main() -> None:
     path = args.db.resolve()
     if not path.exists():
         raise SystemExit(f"{args.db} not found: run `python -m bench.seed --db {args.db}` first")
-    djbot = [sys.executable, "-m", "bot.cli"]
+    djbot = djbot_command(ROOT)
+    before = djbot_command(args.before.resolve()) if args.before else []
     env = {**os.environ, "DJBOT_DATABASE_URL": f"sqlite:///{path}"}
     statements, params = report_sql()
     con = sqlite3.connect(path)
@@ -108,8 +116,8 @@ def main() -> None:
             [*djbot, "report", "weekly", "--week", WEEK], env),
         "report SQL, as a process": process([sys.executable, "-c", BARE_SQL, job], env),
         **({
-            "djbot --help (before)": process([*djbot, "--help"], env, args.before.resolve()),
-            "report weekly (before)": process([*djbot, "report", "weekly", "--week", WEEK],
+            "djbot --help (before)": process([*before, "--help"], env, args.before.resolve()),
+            "report weekly (before)": process([*before, "report", "weekly", "--week", WEEK],
                                               env, args.before.resolve()),
         } if args.before else {}),
         "report SQL, in process": sql_in_process,
@@ -123,7 +131,8 @@ def main() -> None:
         print(f"{name:40} {min(values):8.0f} {median[name]:8.0f} {max(values):8.0f}")
     weekly = median[f"djbot report weekly --week {WEEK}"]
     print(f"report weekly / its SQL in process: {weekly / median['report SQL, in process']:.2f}")
-    print(f"report weekly / its SQL as a process: {weekly / median['report SQL, as a process']:.2f}")
+    as_process = median["report SQL, as a process"]
+    print(f"report weekly / its SQL as a process: {weekly / as_process:.2f}")
     print(f"djbot --help / interpreter start: "
           f"{median['djbot --help'] / median['python -c pass (interpreter start)']:.2f}")
     if args.before:

@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.files import create_private
+from storage.revisions import MIGRATIONS_DIR, head_revisions_on_disk  # noqa: F401
 
 if TYPE_CHECKING:  # Alembic costs a quarter second to import: only when migrating
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def normalize_url(url: str) -> str:
@@ -115,36 +115,6 @@ def stamped_revisions(engine: Engine) -> set[str]:
             return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
     except SQLAlchemyError:
         return set()
-
-
-def head_revisions_on_disk() -> set[str] | None:
-    """The heads of the migration files, read from their `revision`/`down_revision` lines
-    without importing Alembic; None when a file does not say them plainly."""
-    import ast
-
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        found: dict[str, object] = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target = node.target if isinstance(node, ast.AnnAssign) else (
-                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                try:
-                    found[target.id] = ast.literal_eval(node.value)  # type: ignore[arg-type]
-                except ValueError:
-                    return None
-        revision, down = found.get("revision"), found.get("down_revision")
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        if isinstance(down, str):
-            parents.add(down)
-        elif isinstance(down, (tuple, list)):
-            parents.update(down)
-        elif down is not None:
-            return None
-    return revisions - parents
 
 
 def is_current_quick(engine: Engine) -> bool:

@@ -1,5 +1,5 @@
 """`python -m bot.cli`: the same command line as the `djbot` script."""
 
-from bot.cli import main
+from bot.shell import main
 
 main()

@@ -1,0 +1,397 @@
+"""A report's figures, from the rows of its statements to the text leaders read. No SQL here.
+
+The statements are in storage/reports.py. They reach these functions two ways: through a
+Session (the service, every chat command, the full command line), and, compiled ahead into
+storage/report_sql.py, on sqlite3 (`djbot report weekly` from the shell, bot/cli/quick.py,
+which loads no SQLAlchemy). Either way a figure is counted by this one piece of code, so
+the two cannot disagree. This module imports nothing of SQLAlchemy, SQLModel or pydantic:
+tests/test_report_quick.py checks it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+from bot.domain.points import (
+    Period,
+    Tier,
+    assign_tiers,
+    branch_score,
+    participation_rate,
+    trend_arrow,
+)
+from bot.domain.rules import Rules
+
+# Runs one of storage.reports' figure statements by name with these values and gives its
+# rows: "branches", "members", "activities", "attendance", "points", "visits" and "top".
+Run = Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    rank: int
+    member_id: int
+    name: str
+    points: int
+    branch: str | None = None
+
+
+@dataclass
+class BranchFigures:
+    branch_id: int
+    name: str
+    members: int = 0  # active members now
+    activities: int = 0
+    expected: int = 0
+    present: int = 0
+    late: int = 0
+    makeup: int = 0
+    leave: int = 0
+    points: int = 0
+    visits: int = 0  # research visits this year up to the period's end
+    # Missing from finished activities whose absences are not confirmed yet: neither
+    # counted absent nor in the base until they are (补签 may still come).
+    unconfirmed: int = 0
+
+    @property
+    def attended(self) -> int:
+        return self.present + self.late + self.makeup
+
+    @property
+    def absent(self) -> int:
+        """Confirmed absences: expected, neither there nor excused, record finalized."""
+        return max(0, self.expected - self.attended - self.leave - self.unconfirmed)
+
+    @property
+    def counted(self) -> int:
+        """The participation rate's base: expected, less leave and absences not confirmed."""
+        return max(0, self.expected - self.leave - self.unconfirmed)
+
+    @property
+    def participation(self) -> float | None:
+        return participation_rate(self.attended, self.expected, self.leave + self.unconfirmed)
+
+    @property
+    def average_points(self) -> float | None:
+        return self.points / self.members if self.members else None
+
+
+def branch_figures(run: Run, *, start: datetime, end: datetime,
+                   year_start: datetime | None = None,
+                   now: datetime | None = None) -> list[BranchFigures]:
+    """Per branch: finished activities held in [start, end), attendance, points, visits.
+
+    Only finished activities count (closed, or past their end by `now`): a running theme
+    day must not drag a branch down. Cancelled ones never count. Absences count once
+    confirmed; before that they are `unconfirmed`. A branch that has ended (临时党支部)
+    is listed while the span holds its activities, so its history stays in reports.
+    Activities of the whole bureau (no branch) are not counted in any branch's figures;
+    their points still count in each member's branch points.
+    """
+    values = {"start": start, "end": end, "cutoff": min(end, now) if now is not None else end}
+    rows = {branch_id: BranchFigures(branch_id=branch_id, name=name)
+            for branch_id, name in run("branches", values)}
+    if not rows:
+        return []
+
+    for branch_id, members in run("members", values):
+        if branch_id in rows:
+            rows[branch_id].members = members
+
+    # Expected at activities whose record is still open, less those already accounted for
+    # (there, or on granted leave): what is left waits for its absence to be confirmed.
+    pending_expected: dict[int, int] = {}
+    for branch_id, held, expected, pending in run("activities", values):
+        if branch_id in rows:
+            rows[branch_id].activities = held
+            rows[branch_id].expected = int(expected or 0)
+            pending_expected[branch_id] = int(pending or 0)
+    for branch_id, present, late, makeup, leave, accounted in run("attendance", values):
+        if branch_id in rows:
+            row = rows[branch_id]
+            row.present, row.late, row.makeup, row.leave = (
+                int(present or 0), int(late or 0), int(makeup or 0), int(leave or 0))
+            pending_expected[branch_id] = pending_expected.get(branch_id, 0) - int(accounted or 0)
+    for branch_id, pending in pending_expected.items():
+        rows[branch_id].unconfirmed = max(0, pending)
+
+    for branch_id, points in run("points", values):
+        if branch_id in rows:
+            rows[branch_id].points = int(points or 0)
+
+    if year_start is not None:
+        last_day = (end - timedelta(microseconds=1)).date()
+        for branch_id, visits in run("visits", {"first_day": year_start.date(),
+                                                "last_day": last_day}):
+            if branch_id in rows:
+                rows[branch_id].visits = visits
+    return list(rows.values())
+
+
+def leader_rows(rows: Iterable[Sequence[Any]]) -> list[LeaderRow]:
+    """The rows of a leaderboard statement: member id, name, branch, points, rank."""
+    return [LeaderRow(rank=int(rank), member_id=mid, name=name, points=int(total), branch=branch)
+            for mid, name, branch, total, rank in rows]
+
+
+@dataclass
+class BranchStanding:
+    """A branch's figures with its score and tier for the period."""
+
+    figures: BranchFigures
+    score: float | None
+    tier: Tier | None
+
+
+def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
+    """Score every branch that held an activity and tier them; best first."""
+    scores = {
+        f.branch_id: branch_score(f.participation, f.average_points, rules.tiers, period.days)
+        for f in figures
+    }
+    tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers)
+    result = [BranchStanding(f, scores[f.branch_id], tiers.get(f.branch_id)) for f in figures]
+    result.sort(key=lambda s: (s.score is None, -(s.score or 0), s.figures.name))
+    return result
+
+
+# --- the report ---------------------------------------------------------------------
+
+
+@dataclass
+class BranchLine:
+    name: str
+    activities: int
+    expected: int
+    present: int
+    late: int
+    makeup: int
+    leave: int
+    absent: int
+    unconfirmed: int
+    attended: int
+    participation_rate: float | None
+    points: int
+    members: int
+    average_points: float | None
+    score: float | None
+    tier: str | None
+    talk: bool  # blue: flagged for a talk (约谈) with the leadership
+    visits: int
+    visit_target: int
+    previous_participation_rate: float | None
+    previous_score: float | None
+    trend: str
+
+    @property
+    def participation(self) -> str:
+        return f"{self.attended}/{self.expected - self.leave - self.unconfirmed}"
+
+    @property
+    def pending(self) -> str:
+        return unconfirmed_note(self.unconfirmed)
+
+
+def unconfirmed_note(unconfirmed: int) -> str:
+    """Who a rate leaves out until their absence is confirmed (补签 may still come), said
+    beside it so that 100% with people missing explains itself."""
+    return f"，{unconfirmed} 人缺席待确认" if unconfirmed else ""
+
+
+@dataclass
+class Report:
+    title: str
+    first_day: date
+    last_day: date
+    tier_mode: str
+    branches: list[BranchLine] = field(default_factory=list)
+    top_members: list[LeaderRow] = field(default_factory=list)
+    idle_branches: list[str] = field(default_factory=list)
+    under_visited: list[str] = field(default_factory=list)
+
+
+def build_report(run: Run, *, start: datetime, end: datetime,
+                 previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
+                 rules: Rules, title: str | None = None, top: int = 10,
+                 now: datetime | None = None) -> Report:
+    """Per-branch figures for [start, end), their change against `previous`, and the top members."""
+    start, end = start.astimezone(tz), end.astimezone(tz)
+    period = Period(start, end, title or "")
+    last_day = period.last_day
+    year_start = datetime(last_day.year, 1, 1, tzinfo=tz)
+    current = standings(branch_figures(run, start=start, end=end, year_start=year_start,
+                                       now=now), rules, period)
+    before = {
+        s.figures.branch_id: s
+        for s in standings(branch_figures(run, start=previous[0], end=previous[1], now=now), rules,
+                           Period(previous[0], previous[1], "上期"))
+    }
+    report = Report(
+        title=title or f"{start.date().isoformat()} 至 {last_day.isoformat()}",
+        first_day=start.date(),
+        last_day=last_day,
+        tier_mode=rules.tiers.mode,
+    )
+    target = visit_target
+    for s in current:
+        f, prior = s.figures, before.get(s.figures.branch_id)
+        average = f.average_points
+        report.branches.append(BranchLine(
+            name=f.name, activities=f.activities, expected=f.expected, present=f.present,
+            late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent,
+            unconfirmed=f.unconfirmed, attended=f.attended,
+            participation_rate=_round(f.participation, 4), points=f.points, members=f.members,
+            average_points=_round(average, 2), score=s.score,
+            tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,
+            visits=f.visits, visit_target=target,
+            previous_participation_rate=_round(prior.figures.participation, 4) if prior else None,
+            previous_score=prior.score if prior else None,
+            trend=trend_arrow(s.score, prior.score if prior else None),
+        ))
+        if f.activities == 0:
+            report.idle_branches.append(f.name)
+        if f.visits < target:
+            report.under_visited.append(f.name)
+    report.top_members = leader_rows(run("top", {"start": start, "end": end, "limit": top}))
+    return report
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+TIER_LABELS = {"红": "🔴红", "黄": "🟡黄", "蓝": "🔵蓝"}
+
+
+def render_markdown(report: Report, *, table: bool = False) -> str:
+    """The report as Markdown: short lines per branch by default, which WeCom and DingTalk
+    chats render on a phone; `table=True` gives one wide table for a file or the terminal."""
+    lines = [f"## 党建工作报告 {report.title}",
+             f"统计区间：{_day(report.first_day)} 至 {_day(report.last_day)}", ""]
+    if table:
+        lines += ["| 支部 | 活动 | 应到 | 出席 | 迟到 | 补签 | 请假 | 未到 | 待确认 | 参与率 | 积分"
+                  " | 人均 | 得分 | 档 | 较上期 | 调研 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for b in report.branches:
+            lines.append(
+                f"| {b.name} | {b.activities} | {b.expected} | {b.present} | {b.late}"
+                f" | {b.makeup} | {b.leave} | {b.absent} | {b.unconfirmed}"
+                f" | {_percent(b.participation_rate)}"
+                f" | {b.points} | {_number(b.average_points)} | {_number(b.score)}"
+                f" | {_tier(b)} | {b.trend or '—'} | {b.visits}/{b.visit_target} |"
+            )
+    else:
+        for b in report.branches:
+            score = f" {_number(b.score)} 分{b.trend}" if b.score is not None else ""
+            lines.append(f"**{b.name}** {_tier(b)}{score}")
+            lines.append(
+                f"活动 {b.activities} 次 · 参与 {b.participation}（{_percent(b.participation_rate)}"
+                f"{b.pending}）"
+                f" · 人均 {_number(b.average_points)} 分 · 调研 {b.visits}/{b.visit_target}"
+            )
+    lines.append("")
+    if report.top_members:
+        lines.append("**积分前列**")
+        lines += [f"{m.rank}. {m.name}（{m.branch or '—'}）{m.points} 分"
+                  for m in report.top_members]
+        lines.append("")
+    if report.idle_branches:
+        lines.append(f"**本期未开展活动**：{'、'.join(report.idle_branches)}")
+    if report.under_visited:
+        lines.append(f"**年度调研未达标**：{'、'.join(report.under_visited)}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _day(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _tier(line: BranchLine) -> str:
+    return TIER_LABELS.get(line.tier or "", "—") + ("（约谈）" if line.talk else "")
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    data = asdict(report)
+    data["first_day"] = report.first_day.isoformat()
+    data["last_day"] = report.last_day.isoformat()
+    for line, row in zip(report.branches, data["branches"]):
+        row["participation"] = line.participation
+    return data
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_dict(report), ensure_ascii=False, indent=2)
+
+
+BRANCH_COLUMNS = [
+    ("支部", "name"), ("活动数", "activities"), ("应到", "expected"), ("出席", "present"),
+    ("迟到", "late"), ("补签", "makeup"), ("请假", "leave"), ("未到", "absent"),
+    ("缺席待确认", "unconfirmed"), ("参与率", "participation_rate"), ("积分", "points"),
+    ("党员数", "members"),
+    ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
+    ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
+    ("年度调研", "visits"), ("调研目标", "visit_target"),
+]
+
+
+def write_xlsx(report: Report, path: str | Path) -> Path:
+    """A real workbook: sheet 支部 (one row per branch) and 党员 (the top members)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from storage.files import open_private
+
+    book = Workbook()
+    branches = book.active
+    branches.title = "支部"
+    branches.append([header for header, _ in BRANCH_COLUMNS])
+    for line in report.branches:
+        values = [getattr(line, key) for _, key in BRANCH_COLUMNS]
+        branches.append(["是" if v is True else "" if v is False else v for v in values])
+    for cell in branches[1]:
+        cell.font = Font(bold=True)
+    rate_column = [key for _, key in BRANCH_COLUMNS].index("participation_rate") + 1
+    for row in branches.iter_rows(min_row=2, min_col=rate_column, max_col=rate_column):
+        for cell in row:
+            cell.number_format = "0.0%"
+
+    members = book.create_sheet("党员")
+    members.append(["名次", "姓名", "支部", "积分"])
+    for m in report.top_members:
+        members.append([m.rank, m.name, m.branch, m.points])
+    for cell in members[1]:
+        cell.font = Font(bold=True)
+
+    info = book.create_sheet("说明")
+    info.append(["报告", report.title])
+    info.append(["开始", report.first_day])
+    info.append(["结束", report.last_day])
+    info.append(["分档方式", report.tier_mode])
+    info.append(["本期未开展活动", "、".join(report.idle_branches)])
+    for sheet in book.worksheets:
+        _strings_stay_strings(sheet)
+    path = Path(path)
+    with open_private(path, "wb") as fh:  # names and figures of people: the owner's only
+        book.save(fh)
+    return path
+
+
+def _strings_stay_strings(sheet) -> None:
+    """A name such as =HYPERLINK(…) is text: openpyxl would store it as a live formula."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
