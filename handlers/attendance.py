@@ -22,8 +22,8 @@ from bot.domain.attendance import (
     ATTENDED,
     AUDIENCE_LABELS,
     LECTURER_MARK,
-    audience,
     STATUS_LABELS,
+    audience,
     checkin_status,
     leave_allowed,
     parse_activity_type,
@@ -31,7 +31,7 @@ from bot.domain.attendance import (
     split_lecturer,
     type_list,
 )
-from bot.domain.dates import DateError, DateRange, find_date_range
+from bot.domain.dates import DateError, DateRange, find_date_range, find_leading_day
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -44,12 +44,20 @@ from bot.registry import (
     usage_text,
     word,
 )
+from bot.scheduling.plan import QuietHours
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations
+from storage import confirmations, org, outbox
 from storage import leave as leave_store
-from storage import org
-from storage.models import Activity, ActivityType, Attendance, LeaveState, Member
+from storage.models import (
+    ROLE_LABELS,
+    Activity,
+    ActivityType,
+    Attendance,
+    LeavePeriod,
+    LeaveState,
+    Member,
+)
 
 Scope = int | None  # a branch id, or None for the whole bureau
 BUREAU_WORD = "全局"  # 未签到 全局: the bureau-wide activity
@@ -356,7 +364,11 @@ def quick_check_in(q: QuickCtx) -> Reply | None:
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
     try:
-        span = find_date_range(args["reason"], ctx.local_now.date())
+        # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
+        # every activity in them, not the activity at hand with the date as its reason.
+        today = ctx.local_now.date()
+        span = (find_date_range(args["reason"], today)
+                or find_leading_day(args["reason"], today))
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, str(exc)))
     if span is not None:
@@ -400,8 +412,38 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         message_id=ctx.message.message_id,
     )
     if row.leave_state == LeaveState.PENDING:
-        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。")
+        told = _ask_for_a_decision(
+            ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}",
+            asked=f"{_label(ctx, activity, with_date=True)}，原因：{args['reason']}。")
+        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
+
+
+def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:
+    """Leave that needs approval: a private word to whoever decides it, at once or, at
+    night, when quiet hours end. Without it the request waits unseen until absences are
+    confirmed, and then counts as an absence. Returns what to tell the member of it."""
+    assert ctx.member is not None
+    name = ctx.member.name
+    deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
+    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
+    local = ctx.local_now
+    not_before = quiet.next_end(local) if quiet.contains(local.time()) else None
+    text = (f"【请假待批准】{name}请假：{asked}\n"
+            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
+            "确认缺席时仍未批准的，记为缺席。")
+    reached = org.reach(ctx.session, deciders, prefer=ctx.message.platform)
+    for _, identity in reached:
+        outbox.enqueue(
+            ctx.session, platform=identity.platform, target_kind="user",
+            target=identity.user_id, now=ctx.now, kind="leave.ask", branch_id=branch_id,
+            dedupe_key=f"leave.ask|{key}|{identity.platform}:{identity.user_id}",
+            not_before=not_before,
+            payload={"text": text, "markdown": False, "mentions": [], "is_error": False,
+                     "title": "请假待批准"})
+    if not reached:
+        return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
+    return f"已通知{ROLE_LABELS.get(reached[0][0].role, '书记')}。"
 
 
 def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
@@ -425,9 +467,15 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
                       "activity_ids": [a.id for a in excused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
-    lines = [f"{head}：{first.month}月{first.day}日至{span.last.month}月{span.last.day}日"
-             f"（{days} 天），原因：{span.rest}。",
+    when = (f"{first.month}月{first.day}日" if first == span.last else
+            f"{first.month}月{first.day}日至{span.last.month}月{span.last.day}日（{days} 天）")
+    lines = [f"{head}：{when}，原因：{span.rest}。",
              "这期间需要你参加的活动都记为请假，不会再提醒你签到。"]
+    if state == LeaveState.PENDING:
+        planned = f"，其间已安排的活动 {len(excused)} 次" if excused else ""
+        told = _ask_for_a_decision(ctx, branch_id=ctx.member.branch_id, key=f"period:{period.id}",
+                                   asked=f"{when}，原因：{span.rest}{planned}。")
+        lines[-1] += told
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
     return Reply("\n".join(lines))
@@ -466,6 +514,12 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     member = _resolve_one(ctx, command, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    assert ctx.member is not None
+    waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
+    periods = leave_store.pending_periods(ctx.session, member_id=member.id,
+                                          today=ctx.local_now.date())
+    if waiting or periods:
+        return _decide_pending(ctx, member, waiting, periods, state)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
         return Reply.error(f"{member.name} 没有待处理的请假。")
@@ -477,7 +531,6 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if row.leave_state == state:
         return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
     before = row.leave_state
-    assert ctx.member is not None
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
     ctx.audit(
         "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
@@ -492,6 +545,36 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
+
+
+def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
+                    periods: list[LeavePeriod], state: LeaveState) -> Reply:
+    """Everything the member asked that waits for a decision, decided at once: what the
+    secretary was told about is one request, however many activities it covers."""
+    assert ctx.member is not None
+    for row, _ in waiting:
+        store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
+    for period in periods:
+        leave_store.decide_period(ctx.session, period=period, state=state)
+    ctx.audit(
+        "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
+        target=member.name,
+        detail={"member_id": member.id, "activity_ids": [a.id for _, a in waiting],
+                "period_ids": [p.id for p in periods], "from": LeaveState.PENDING.value,
+                "to": state.value},
+    )
+    labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
+    spans = "、".join(f"{p.first_day.month}月{p.first_day.day}日至{p.last_day.month}月"
+                      f"{p.last_day.day}日" for p in periods)
+    if state == LeaveState.REVOKED:
+        lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
+        if spans:
+            lines.append(f"{spans}期间的活动仍需参加。")
+    else:
+        lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
+        if spans:
+            lines.append(f"{spans}期间以后安排的活动同样记为请假。")
+    return Reply("\n".join(lines))
 
 
 def approve_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -770,7 +853,8 @@ CHECK_IN = Command(
 )
 LEAVE = Command(
     name="请假",
-    summary="活动开始前（或刚开始、签到还不算迟到时）请假；写上日期范围可请一段时间的假",
+    summary="活动开始前（或刚开始、签到还不算迟到时）请假；写上日期（明天、12月10日）"
+            "或日期范围可请那几天的假",
     handler=ask_leave,
     args=(rest("reason", "请假原因"),),
     example="请假 值班",
@@ -787,7 +871,7 @@ WITHDRAW = Command(
 APPROVE = Command(
     name="批准请假",
     aliases=("同意请假", "准假"),
-    summary="批准党员的请假",
+    summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准）",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,

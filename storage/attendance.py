@@ -457,6 +457,26 @@ def leave_to_decide(
     ).first()
 
 
+def pending_leave(
+    session: Session, *, branch_id: int | None, member_id: int
+) -> list[tuple[Attendance, Activity]]:
+    """The member's leave still waiting for a decision on this scope's activities whose
+    record is open, earliest first: what 批准请假 or 驳回请假 of that member decides."""
+    return list(session.exec(
+        select(Attendance, Activity)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .where(
+            _in_scope(branch_id),
+            Activity.finalized_at.is_(None),
+            Activity.status != CANCELLED,
+            Attendance.member_id == member_id,
+            Attendance.status == AttendanceStatus.LEAVE,
+            Attendance.leave_state == LeaveState.PENDING,
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    ).all())
+
+
 def decide_leave(
     session: Session, *, attendance: Attendance, state: LeaveState, by: Member, now: datetime
 ) -> None:

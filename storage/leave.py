@@ -81,6 +81,19 @@ def periods_of(session: Session, *, member_id: int, today: date) -> list[LeavePe
         .order_by(LeavePeriod.first_day)).all())
 
 
+def pending_periods(session: Session, *, member_id: int, today: date) -> list[LeavePeriod]:
+    """The member's periods not over yet whose leave waits for a decision."""
+    return [p for p in periods_of(session, member_id=member_id, today=today)
+            if p.leave_state == LeaveState.PENDING]
+
+
+def decide_period(session: Session, *, period: LeavePeriod, state: str) -> None:
+    """Approve or turn down a period: activities planned in it later take its new state
+    (those already planned are decided one by one, as their rows)."""
+    period.leave_state = state
+    session.add(period)
+
+
 @dataclass
 class Withdrawn:
     """What a 销假 took back: leave on activities, and periods ended early or dropped."""

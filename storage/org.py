@@ -19,6 +19,7 @@ from storage.models import (
     PartyGroup,
     PushChannel,
     ResearchVisit,
+    Role,
 )
 
 
@@ -40,6 +41,44 @@ def identities_of(session: Session, *, member_id: int) -> list[Identity]:
             select(Identity).where(Identity.member_id == member_id).order_by(Identity.platform)
         ).all()
     )
+
+
+def reach(session: Session, members: list[Member], *,
+          prefer: str | None) -> list[tuple[Member, Identity]]:
+    """Where to write to each member privately: their account on the `prefer` platform
+    when they have one, else their first; members with no account are left out."""
+    found: dict[int, list[Identity]] = {}
+    if members:
+        for identity in session.exec(select(Identity).where(
+                Identity.member_id.in_([m.id for m in members]))  # type: ignore[union-attr]
+                .order_by(Identity.id)).all():
+            found.setdefault(identity.member_id, []).append(identity)
+    reached = []
+    for member in members:
+        identities = found.get(member.id, [])  # type: ignore[arg-type]
+        chosen = next((i for i in identities if i.platform == prefer), None) or next(
+            iter(identities), None)
+        if chosen is not None:
+            reached.append((member, chosen))
+    return reached
+
+
+def leave_deciders(session: Session, *, branch_id: int | None,
+                   asking: int | None = None) -> list[Member]:
+    """Who decides a member's leave: the branch's 书记, or its 委员 when it has no other
+    (a 书记's own leave); for the bureau's own activities, the leaders. Never the member
+    asking."""
+    roles = [Role.LEADER] if branch_id is None else [Role.SECRETARY, Role.COMMITTEE]
+    for role in roles:
+        query = select(Member).where(Member.role == role, Member.active == True)  # noqa: E712
+        if asking is not None:
+            query = query.where(Member.id != asking)
+        if branch_id is not None:
+            query = query.where(Member.branch_id == branch_id)
+        found = list(session.exec(query.order_by(Member.id)).all())
+        if found:
+            return found
+    return []
 
 
 def members(session: Session, *, branch_id: int | None = None,

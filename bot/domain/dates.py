@@ -94,3 +94,31 @@ def find_date(text: str, today: date) -> DateRange | None:
         if today - before <= timedelta(days=60):
             day = before
     return DateRange(day, day, _strip(text, match.start(), match.end()))
+
+
+_CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
+_END = r"(?=[\s，,、：:。]|$)"  # a bare 10号 or 12.10 must stand alone: 10号楼, 3号线 are not days
+# A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
+# today is leave for the activity at hand, under way or next, as 请假 alone asks.
+_LEADING_DAY = re.compile(
+    r"^\s*(明天|明日|后天|大后天|(?:下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
+    rf"|(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+    rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
+    rf"|\d{{1,2}}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END})[\s，,、：:]*")
+_RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
+
+
+def find_leading_day(text: str, today: date) -> DateRange | None:
+    """A day the text starts with (请假 12月10日 出差, 明天 值班, 下周二 培训, 10号 开会) as a
+    one-day range, with the rest; None when it starts with none, or with the first day of
+    a range (周一到周五). A month and day without a year is the next such day."""
+    from bot.domain import text as words
+
+    match = _LEADING_DAY.match(text)
+    if match is None or _RANGE_NEXT.match(text[match.end():]):
+        return None
+    try:
+        day = words.parse_date(match.group(1), today)
+    except words.DateError as exc:
+        raise DateError(str(exc)) from None
+    return DateRange(day, day, _strip(text, 0, match.end()))

@@ -94,7 +94,7 @@ class Expected:
     """A member expected at an activity, and where they stand."""
 
     recipient: Recipient
-    state: str  # "present" | "leave" | "missing"
+    state: str  # "present" | "leave" | "pending" (leave not decided yet) | "missing"
     nudges_off: bool = False
 
 
@@ -193,7 +193,13 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
     title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
     on_leave = [e for e in activity.expected if e.state == "leave"]
+    undecided = [e for e in activity.expected if e.state == "pending"]
     missing = [e for e in activity.expected if e.state == "missing"]
+    # Leave still to be approved is said apart, with what becomes of it: an absence if it is
+    # still undecided when absences are confirmed.
+    undecided_line = (f"请假待批准 {len(undecided)} 人：{_names(undecided)}"
+                      "（回复「批准请假 姓名」或「驳回请假 姓名」；确认缺席时仍未批准的记为缺席）"
+                      if undecided else "")
     out: list[Reminder] = []
 
     def add(kind: str, target_kind: str, platform: str, target: str, text: str) -> None:
@@ -201,10 +207,11 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
                             text, title=title, activity_id=activity.id))
 
     if DAY_BEFORE in times:
-        leave_line = f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave else "暂无人请假"
+        leave_line = (f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave
+                      else "暂无人请假" if not undecided else "")
+        lines = [f"【明日活动】{title}", f"时间：{when}", leave_line, undecided_line]
         for sec in branch.secretaries:
-            add(DAY_BEFORE, "user", sec.platform, sec.user_id,
-                f"【明日活动】{title}\n时间：{when}\n{leave_line}")
+            add(DAY_BEFORE, "user", sec.platform, sec.user_id, "\n".join(filter(None, lines)))
     for group in branch.groups:
         if GROUP_BEFORE in times:
             add(GROUP_BEFORE, group.target_kind, group.platform, group.chat_id,
@@ -225,13 +232,14 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
                 "不能参加请发送「请假 原因」。（发送「不要提醒我」可关闭此类提醒）")
     if MISSING in times:
         count = len(activity.expected)
-        present = count - len(on_leave) - len(missing)
+        present = count - len(on_leave) - len(undecided) - len(missing)
         lines = [f"【活动结束】{title}（{when}）",
                  f"应到 {count} 人，签到 {present} 人，请假 {len(on_leave)} 人。",
                  f"未签到 {len(missing)} 人：{_names(missing)}。请确认或补签。"
-                 if missing else "全员签到或请假，无缺席。"]
+                 if missing else "" if undecided else "全员签到或请假，无缺席。",
+                 undecided_line]
         for sec in branch.secretaries:
-            add(MISSING, "user", sec.platform, sec.user_id, "\n".join(lines))
+            add(MISSING, "user", sec.platform, sec.user_id, "\n".join(filter(None, lines)))
     return out
 
 

@@ -27,7 +27,7 @@ from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
-from storage import callbacks, housekeeping, leave, temporary
+from storage import callbacks, housekeeping, leave, org, temporary
 from storage import reports
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
@@ -40,7 +40,6 @@ from storage.models import (
     Branch,
     BranchReminderSettings,
     ChatBinding,
-    Identity,
     LeaveState,
     Member,
     OutboxMessage,
@@ -370,29 +369,10 @@ def _count_enqueued(reminders: list[p.Reminder]) -> None:
         metrics.reminder_enqueued(reminder.kind)
 
 
-def _identities(session: Session, member_ids: list[int]) -> dict[int, list[Identity]]:
-    found: dict[int, list[Identity]] = {}
-    if member_ids:
-        for identity in session.exec(select(Identity).where(
-                Identity.member_id.in_(member_ids)).order_by(Identity.id)).all():  # type: ignore[attr-defined]
-            found.setdefault(identity.member_id, []).append(identity)
-    return found
-
-
-def _recipient(member: Member, identities: list[Identity], *,
-               prefer: str | None) -> p.Recipient | None:
-    """Where to reach a member privately: on the branch group's platform when possible."""
-    chosen = next((i for i in identities if i.platform == prefer), None) or next(
-        iter(identities), None)
-    if chosen is None:
-        return None
-    return p.Recipient(member.id, member.name, chosen.platform, chosen.user_id)
-
-
 def _recipients(session: Session, members, *, prefer: str | None) -> list[tuple[Member, p.Recipient]]:
-    identities = _identities(session, [m.id for m in members])
-    return [(m, r) for m in members
-            if (r := _recipient(m, identities.get(m.id, []), prefer=prefer)) is not None]
+    """Where to reach each member privately: on the branch group's platform when possible."""
+    return [(m, p.Recipient(m.id, m.name, i.platform, i.user_id))
+            for m, i in org.reach(session, list(members), prefer=prefer)]
 
 
 def branch_view(session: Session, *, branch_id: int) -> p.BranchView:
@@ -450,8 +430,11 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         if row is not None and row.status in ATTENDED:
             state = "present"
         elif (row is not None and row.status == AttendanceStatus.LEAVE
+              and row.leave_state == LeaveState.PENDING):
+            # Never nudged while it is decided; the secretary is told it waits.
+            state = "pending"
+        elif (row is not None and row.status == AttendanceStatus.LEAVE
               and row.leave_state != LeaveState.REVOKED):
-            # Pending leave too: a member who asked is never nudged while it is decided.
             state = "leave"
         else:
             state = "missing"

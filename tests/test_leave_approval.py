@@ -1,0 +1,173 @@
+"""Leave that needs the secretary's approval (DJBOT_LEAVE_REQUIRES_APPROVAL=true).
+
+A request must reach whoever decides it, and a decision must cover what was asked: left
+unseen, a pending request becomes an absence with its penalty when absences are
+confirmed, and that absence then counts in the 红黄蓝榜 and against 先锋党员.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from storage.models import AuditEntry, Branch, LeavePeriod, Role
+from tests.conftest import SHANGHAI, local
+from tests.factories import make_member, seed
+from tests.test_figures import (
+    djbot,  # noqa: F401 - the fixture, used by name
+    drain,
+    ledger_lines,
+    night_studies,
+    run_ticks,
+    weekly,
+)
+
+TWO_STUDIES = "请假 12月8日至12月10日 外出培训"  # the studies of Tuesday 8th and Thursday 10th
+
+
+@pytest.fixture
+def settings(db_url):
+    return Settings(database_url=db_url, catchup_grace_minutes=60,
+                    leave_requires_approval=True, _env_file=None)
+
+
+def asked(sent) -> list[tuple[str, str, str]]:
+    """(when, to whom, text) of every 请假待批准 message delivered."""
+    return [(at.strftime("%m-%d %H:%M"), target, text)
+            for at, kind, target, text in sent if kind == "leave.ask"]
+
+
+def secretary_checks_in(chat):
+    def at_the_start(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:30":
+            chat.say("sec", "签到", chat="g1")
+    return at_the_start
+
+
+def nudged(sent, user: str) -> list[str]:
+    """The days from the 8th on when `user` was nudged to check in."""
+    return [at.strftime("%m-%d") for at, kind, target, _ in sent
+            if kind == "nudge" and target == user and at >= local(2026, 12, 8)]
+
+
+def test_a_request_reaches_the_secretary_privately_and_at_night_waits_for_the_morning(
+        runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 23, 10))
+    reply = chat.say("li", TWO_STUDIES)
+    assert "请假已提交，等待书记批准" in reply.text and "已通知书记" in reply.text
+    assert asked(drain(runtime, clock)) == []  # quiet hours: nothing at night
+    clock.set(local(2026, 12, 4, 7, 31))
+    [(when, to, text)] = asked(drain(runtime, clock))
+    assert (when, to) == ("12-04 07:31", "sec")
+    assert text.startswith("【请假待批准】李明请假：12月8日至12月10日（3 天），原因：外出培训")
+    assert "「批准请假 李明」" in text and "「驳回请假 李明」" in text
+    assert "仍未批准的，记为缺席" in text
+    assert asked(drain(runtime, clock)) == []  # once
+
+
+def test_a_request_for_the_activity_under_way_is_sent_at_once(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    assert "已通知书记" in chat.say("li", "请假 值班", chat="g1").text
+    [(_, to, text)] = asked(drain(runtime, clock))
+    assert to == "sec" and "李明请假：政治夜学（12月8日 19:25），原因：值班。" in text
+
+
+def test_approving_decides_the_whole_request_and_activities_planned_later_follow_it(
+        runtime, chat, djbot, clock):  # noqa: F811 - the fixture imported above
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    approved = chat.say("sec", "批准请假 李明")
+    assert not approved.is_error and "已批准 李明 的请假" in approved.text
+    assert "12月8日至12月10日期间以后安排的活动同样记为请假" in approved.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(LeavePeriod)).one().leave_state == "granted"
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.approve")).one()
+    assert audit.target == "李明" and audit.detail["to"] == "granted"
+
+    clock.set(local(2026, 12, 3, 21, 30))  # ticks on the half hour, when the studies start
+    sent = run_ticks(runtime, clock, local(2026, 12, 11, 21, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "li") == []  # excused from both
+    day_before = [text for _, kind, _, text in sent if kind == "reminder.day_before"]
+    assert len(day_before) == 2 and all("已请假 1 人：李明" in t for t in day_before)
+    assert not any("待批准" in t for t in day_before)
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["activities"], line["leave"], line["absent"], line["participation"]) == \
+        (2, 2, 0, "2/2")
+    assert ledger_lines(chat, "li") == []  # excused: no penalty
+
+
+def test_leave_left_undecided_is_told_apart_and_then_counts_as_absence(
+        runtime, chat, djbot, clock):  # noqa: F811 - the fixture imported above
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    clock.set(local(2026, 12, 3, 21, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 11, 21, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "li") == []  # not nudged while it waits
+    day_before = [text for at, kind, _, text in sent
+                  if kind == "reminder.day_before" and at >= local(2026, 12, 7)]
+    assert len(day_before) == 2
+    for text in day_before:
+        assert "请假待批准 1 人：李明" in text and "已请假" not in text
+        assert "确认缺席时仍未批准的记为缺席" in text
+    ended = [text for at, kind, _, text in sent
+             if kind == "reminder.missing" and at >= local(2026, 12, 8)]
+    assert len(ended) == 2
+    for text in ended:
+        assert "签到 1 人，请假 0 人" in text and "请假待批准 1 人：李明" in text
+        assert "无缺席" not in text
+    # Nobody decided: confirmed as absent, as the secretary was told it would be.
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["activities"], line["leave"], line["absent"]) == (2, 0, 2)
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1", "-1"]
+
+
+def test_turning_a_request_down_makes_the_member_expected_and_nudged_again(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    turned_down = chat.say("sec", "驳回请假 李明")
+    assert "已驳回 李明 的请假" in turned_down.text
+    assert "12月8日至12月10日期间的活动仍需参加" in turned_down.text
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 0))
+    assert nudged(sent, "li") == ["12-08", "12-10"]
+
+
+def test_two_requests_waiting_are_approved_together_and_named(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # the 8th's study is planned by now
+    assert "等待书记批准：政治夜学（12月8日 19:30）" in chat.say("li", "请假 值班").text
+    # A day named: that day's activities, not the next one with the date as its reason.
+    later = chat.say("li", "请假 12月10日 出差").text
+    assert "等待书记批准：12月10日，原因：出差" in later
+    assert len(asked(drain(runtime, clock))) == 2
+    approved = chat.say("sec", "批准请假 李明").text
+    assert "政治夜学（12月8日 19:30）" in approved
+    assert "12月10日至12月10日期间以后安排的活动同样记为请假" in approved
+
+
+def test_a_secretarys_own_leave_goes_to_the_branch_committee(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", TWO_STUDIES)
+    assert "已通知委员" in reply.text
+    assert [to for _, to, _ in asked(drain(runtime, clock))] == ["zhao"]
+    assert "已批准 王书记 的请假" in chat.say("zhao", "批准请假 王书记").text
+
+
+def test_nobody_to_tell_is_said_to_the_member(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", TWO_STUDIES)  # the only secretary, no committee
+    assert "没有能收到通知的书记或委员" in reply.text
+    assert asked(drain(runtime, clock)) == []

@@ -1,0 +1,75 @@
+"""请假 that names a day is leave for that day, not for the next activity with the date
+taken as its reason (请假 12月10日 出差 typed on the 7th used to excuse the 8th)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.config import Settings
+from bot.domain.dates import DateError, find_leading_day
+from tests.conftest import local
+from tests.test_figures import night_studies, run_ticks
+
+MONDAY = date(2026, 12, 7)
+
+
+@pytest.fixture
+def settings(db_url):
+    # Ticks an hour apart (as in test_figures): reminders may be up to an hour late.
+    return Settings(database_url=db_url, catchup_grace_minutes=60, _env_file=None)
+
+
+@pytest.mark.parametrize("text, day, rest", [
+    ("12月10日 出差", date(2026, 12, 10), "出差"),
+    ("12月10日出差", date(2026, 12, 10), "出差"),
+    ("十二月十日 出差", date(2026, 12, 10), "出差"),
+    ("2027-01-04 培训", date(2027, 1, 4), "培训"),
+    ("1月4日 培训", date(2027, 1, 4), "培训"),  # January, typed in December: next year's
+    ("明天 值班", date(2026, 12, 8), "值班"),
+    ("明天值班", date(2026, 12, 8), "值班"),
+    ("后天，去市里开会", date(2026, 12, 9), "去市里开会"),
+    ("下周二 培训", date(2026, 12, 15), "培训"),
+    ("周四 出差", date(2026, 12, 10), "出差"),
+    ("10号 开会", date(2026, 12, 10), "开会"),
+    ("12.10 出差", date(2026, 12, 10), "出差"),
+])
+def test_a_day_at_the_start_of_the_reason(text, day, rest):
+    found = find_leading_day(text, MONDAY)
+    assert found is not None and (found.first, found.last, found.rest) == (day, day, rest)
+
+
+@pytest.mark.parametrize("text", [
+    "值班",
+    "今天有事",  # leave for today is leave for the activity at hand
+    "10号楼值班",  # a building, not the 10th
+    "3号线停运",  # a metro line
+    "周末加班",
+    "周一到周五出差",  # a range's first day is not a day of its own
+    "家里12月10日有事",  # only at the start
+])
+def test_no_day_at_the_start(text):
+    assert find_leading_day(text, MONDAY) is None
+
+
+def test_a_day_that_does_not_exist_is_said_so():
+    with pytest.raises(DateError, match="2月30日"):
+        find_leading_day("2月30日 出差", MONDAY)
+
+
+def test_leave_for_a_named_day_excuses_that_day_not_the_next_activity(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 12月10日 出差").text
+    assert reply.startswith("已请假：12月10日，原因：出差")
+    assert "不会再提醒你签到" in reply
+    clock.set(local(2026, 12, 8, 12, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 30))
+    nudges = [at.strftime("%m-%d") for at, kind, target, _ in sent
+              if kind == "nudge" and target == "li"]
+    assert nudges == ["12-08"]  # Tuesday's study still expects 李明; Thursday's does not
+    bad = chat.say("li", "请假 12月3日 出差")
+    assert bad.is_error and "已经过去了" in bad.text
+    assert chat.say("li", "请假 12月31日").is_error  # a day but no reason
