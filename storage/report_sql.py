@@ -26,9 +26,13 @@ WHERE member.active = 1 AND member.branch_id IS NOT NULL GROUP BY member.branch_
     'activities': (
         """SELECT activity.branch_id, count(*) AS count_1, sum(coalesce(activity.expected_count, (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?))))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
+WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR member_1.id IN (SELECT attendance.member_id
+FROM attendance
+WHERE attendance.activity_id = activity.id)))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?))) ELSE ? END) AS sum_2
+WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR member_1.id IN (SELECT attendance.member_id
+FROM attendance
+WHERE attendance.activity_id = activity.id)) ELSE ? END) AS sum_2
 FROM activity
 WHERE activity.branch_id IS NOT NULL AND activity.starts_at >= ? AND activity.starts_at < ? AND activity.status != ? AND (activity.status = ? OR activity.ends_at <= ?) GROUP BY activity.branch_id""",
         ('type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'param_1', 'start', 'end', 'status_1', 'status_2', 'cutoff'),

@@ -247,20 +247,28 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
 
 def _live_expected():
     """Who a branch activity expects before its count is frozen: its type's audience among
-    the active members (the rule of storage.attendance.is_expected, in SQL)."""
+    the active members (the rule of storage.attendance.is_expected, in SQL), and whoever
+    has a row on it. A member who checked in and has since moved or left still counts
+    once, as storage.attendance.participation freezes the count: without it a rate could
+    pass 100% until absences are confirmed, and change when they are."""
     counted = aliased(Member)
+    has_row = (select(Attendance.member_id).where(Attendance.activity_id == Activity.id)
+               .correlate(Activity))
     return (
         select(func.count(counted.id))
-        .where(
-            counted.active == True,  # noqa: E712
-            counted.created_at <= Activity.ends_at,
-            counted.branch_id == Activity.branch_id,
-            or_(Activity.party_group_id.is_(None),
-                counted.party_group_id == Activity.party_group_id),
-            or_(Activity.party_group_id.is_not(None),
-                Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
-                counted.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
-        )
+        .where(or_(
+            and_(
+                counted.active == True,  # noqa: E712
+                counted.created_at <= Activity.ends_at,
+                counted.branch_id == Activity.branch_id,
+                or_(Activity.party_group_id.is_(None),
+                    counted.party_group_id == Activity.party_group_id),
+                or_(Activity.party_group_id.is_not(None),
+                    Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
+                    counted.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
+            ),
+            counted.id.in_(has_row),
+        ))
         .correlate(Activity)
         .scalar_subquery()
     )

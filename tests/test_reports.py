@@ -256,3 +256,34 @@ def test_cli_date_range_both_spellings(runtime, cli):
         assert data["branches"][0]["points"] == 23
     missing = cli("report", "--from", "2026-01-01")
     assert missing.exit_code == 2 and "--to" in missing.output
+
+
+def test_a_member_who_checked_in_and_then_left_counts_once_before_and_after_confirmation(
+        runtime, settings):
+    """Four checked in; one then leaves the roster (transferred out), before absences are
+    confirmed. Expected stays 4 both before and after: the rate never passes 100% and does
+    not change when the count is frozen."""
+    from storage import attendance as store
+
+    def scene(session):
+        branch, members = make_branch(session, "一支部"), []
+        members = [make_member(session, branch, f"党员{i}") for i in range(4)]
+        day = hold(session, branch, local(2026, 11, 24, 14, 30), confirmed=False)
+        for m in members:
+            attend(session, day, m, "present", points=3)
+        members[0].active = False
+        session.add(members[0])
+        return day.id
+    day_id = seed(runtime.engine, scene)
+
+    def line():
+        with Session(runtime.engine) as session:
+            report = report_for(session, settings, runtime)
+        return next((b.expected, b.attended, b.unconfirmed, b.participation_rate)
+                    for b in report.branches if b.name == "一支部")
+    assert line() == (4, 4, 0, 1.0)
+    with Session(runtime.engine) as session:
+        store.finalize(session, activity=session.get(Activity, day_id),
+                       now=local(2026, 11, 25, 17, 0), rules=runtime.rules)
+        session.commit()
+    assert line() == (4, 4, 0, 1.0)
