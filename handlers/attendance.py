@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -467,11 +467,16 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
                       "activity_ids": [a.id for a in excused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
-    when = (f"{first.month}月{first.day}日" if first == span.last else
-            f"{first.month}月{first.day}日至{span.last.month}月{span.last.day}日（{days} 天）")
-    lines = [f"{head}：{when}，原因：{span.rest}。",
-             "这期间需要你参加的活动都记为请假，不会再提醒你签到。"]
-    if state == LeaveState.PENDING:
+    when = _days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
+    pending = state == LeaveState.PENDING
+    if excused:
+        covered = ("批准后，这期间需要你参加的活动都记为请假；等待批准时不会提醒你签到。" if pending
+                   else "这期间需要你参加的活动都记为请假，不会再提醒你签到。")
+    else:  # said, so that nobody believes an activity was excused
+        covered = ("这期间目前没有安排需要你参加的活动；" + ("批准后，" if pending else "")
+                   + "之后安排的也记为请假。")
+    lines = [f"{head}：{when}，原因：{span.rest}。", covered]
+    if pending:
         planned = f"，其间已安排的活动 {len(excused)} 次" if excused else ""
         told = _ask_for_a_decision(ctx, branch_id=ctx.member.branch_id, key=f"period:{period.id}",
                                    asked=f"{when}，原因：{span.rest}{planned}。")
@@ -479,6 +484,12 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
     return Reply("\n".join(lines))
+
+
+def _days(first: date, last: date) -> str:
+    """12月8日, or 12月8日至12月10日."""
+    one = f"{first.month}月{first.day}日"
+    return one if first == last else f"{one}至{last.month}月{last.day}日"
 
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -564,16 +575,15 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
                 "to": state.value},
     )
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
-    spans = "、".join(f"{p.first_day.month}月{p.first_day.day}日至{p.last_day.month}月"
-                      f"{p.last_day.day}日" for p in periods)
+    spans = "、".join(_days(p.first_day, p.last_day) for p in periods)
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if spans:
-            lines.append(f"{spans}期间的活动仍需参加。")
+            lines.append(f"{spans}的活动（包括以后才安排的）仍需参加。")
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if spans:
-            lines.append(f"{spans}期间以后安排的活动同样记为请假。")
+            lines.append(f"{spans}的活动（包括以后才安排的）都记为请假。")
     return Reply("\n".join(lines))
 
 

@@ -83,7 +83,7 @@ def test_approving_decides_the_whole_request_and_activities_planned_later_follow
     chat.say("li", TWO_STUDIES)
     approved = chat.say("sec", "批准请假 李明")
     assert not approved.is_error and "已批准 李明 的请假" in approved.text
-    assert "12月8日至12月10日期间以后安排的活动同样记为请假" in approved.text
+    assert "12月8日至12月10日的活动（包括以后才安排的）都记为请假" in approved.text
     with Session(runtime.engine) as s:
         assert s.exec(select(LeavePeriod)).one().leave_state == "granted"
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.approve")).one()
@@ -135,7 +135,7 @@ def test_turning_a_request_down_makes_the_member_expected_and_nudged_again(runti
     chat.say("li", TWO_STUDIES)
     turned_down = chat.say("sec", "驳回请假 李明")
     assert "已驳回 李明 的请假" in turned_down.text
-    assert "12月8日至12月10日期间的活动仍需参加" in turned_down.text
+    assert "12月8日至12月10日的活动（包括以后才安排的）仍需参加" in turned_down.text
     sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 0))
     assert nudged(sent, "li") == ["12-08", "12-10"]
 
@@ -151,7 +151,7 @@ def test_two_requests_waiting_are_approved_together_and_named(runtime, chat, clo
     assert len(asked(drain(runtime, clock))) == 2
     approved = chat.say("sec", "批准请假 李明").text
     assert "政治夜学（12月8日 19:30）" in approved
-    assert "12月10日至12月10日期间以后安排的活动同样记为请假" in approved
+    assert "12月10日的活动（包括以后才安排的）都记为请假" in approved
 
 
 def test_a_secretarys_own_leave_goes_to_the_branch_committee(runtime, chat, clock):

@@ -73,3 +73,6 @@ def test_leave_for_a_named_day_excuses_that_day_not_the_next_activity(runtime, c
     bad = chat.say("li", "请假 12月3日 出差")
     assert bad.is_error and "已经过去了" in bad.text
     assert chat.say("li", "请假 12月31日").is_error  # a day but no reason
+    # A day with nothing planned says so: nobody should believe an activity was excused.
+    saturday = chat.say("li", "请假 12月12日 回老家").text
+    assert "这期间目前没有安排需要你参加的活动；之后安排的也记为请假" in saturday
