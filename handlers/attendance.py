@@ -437,7 +437,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
         outbox.enqueue(
             ctx.session, platform=identity.platform, target_kind="user",
             target=identity.user_id, now=ctx.now, kind="leave.ask", branch_id=branch_id,
-            dedupe_key=f"leave.ask|{key}|{identity.platform}:{identity.user_id}",
+            dedupe_key=f"{_asks_of(ctx.member)}{key}|{identity.platform}:{identity.user_id}",
             not_before=not_before,
             payload={"text": text, "markdown": False, "mentions": [], "is_error": False,
                      "title": "请假待批准"})
@@ -503,6 +503,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not withdrawn:
         return Reply.error("你现在没有可以销的假。请假在活动开始前（或刚开始、签到还不算迟到时）"
                            "可以撤回；活动已经开始的，来了直接发送「签到」即可。")
+    _withdraw_asks(ctx, ctx.member, "已销假")
     ctx.audit("leave.withdraw", target=ctx.member.name, detail={
         "activity_ids": [a.id for a in withdrawn.activities],
         "periods": [{"first": first.isoformat(), "asked_last": asked.isoformat(),
@@ -558,6 +559,18 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
 
 
+def _asks_of(member: Member) -> str:
+    """The start of the outbox keys of a member's requests for a decision."""
+    return f"leave.ask|member:{member.id}|"
+
+
+def _withdraw_asks(ctx: Ctx, member: Member, reason: str) -> None:
+    """A decision or a 销假 makes the member's requests not yet delivered stale: at night
+    they wait for the morning, and a secretary must not be asked about one already settled."""
+    outbox.withdraw_unsent(ctx.session, kind="leave.ask", key_prefix=_asks_of(member),
+                           reason=reason)
+
+
 def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
                     periods: list[LeavePeriod], state: LeaveState) -> Reply:
     """Everything the member asked that waits for a decision, decided at once: what the
@@ -567,6 +580,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
         store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
     for period in periods:
         leave_store.decide_period(ctx.session, period=period, state=state)
+    _withdraw_asks(ctx, member, "请假已批准" if state == LeaveState.GRANTED else "请假已驳回")
     ctx.audit(
         "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
         target=member.name,

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import OutboxMessage
@@ -70,3 +70,16 @@ def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, 
         next_attempt_at=not_before or now,
         created_at=now,
     )
+
+
+def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str) -> int:
+    """Withdraw the messages of this kind not sent yet whose key starts with key_prefix:
+    what they say is no longer so (a leave already decided). Returns how many."""
+    rows = session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind == kind, OutboxMessage.status == "pending",
+        OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
+    for row in rows:
+        row.status = "withdrawn"  # never claimed by the delivery worker again
+        row.last_error = reason
+        session.add(row)
+    return len(rows)

@@ -171,3 +171,17 @@ def test_nobody_to_tell_is_said_to_the_member(runtime, chat, clock):
     reply = chat.say("sec", TWO_STUDIES)  # the only secretary, no committee
     assert "没有能收到通知的书记或委员" in reply.text
     assert asked(drain(runtime, clock)) == []
+
+
+@pytest.mark.parametrize("settled_by", [("sec", "批准请假 李明"), ("sec", "驳回请假 李明"),
+                                        ("li", "销假")])
+def test_a_request_settled_before_the_morning_is_not_asked_about(runtime, chat, clock,
+                                                                 settled_by):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 23, 10))
+    chat.say("li", TWO_STUDIES)
+    clock.set(local(2026, 12, 4, 6, 50))
+    user, text = settled_by
+    assert not chat.say(user, text).is_error
+    clock.set(local(2026, 12, 4, 7, 31))
+    assert asked(drain(runtime, clock)) == []
