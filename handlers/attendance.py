@@ -426,24 +426,14 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     assert ctx.member is not None
     name = ctx.member.name
     deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
-    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
-    local = ctx.local_now
-    not_before = quiet.next_end(local) if quiet.contains(local.time()) else None
     text = (f"【请假待批准】{name}请假：{asked}\n"
             f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
             "确认缺席时仍未批准的，记为缺席。")
-    reached = org.reach(ctx.session, deciders, prefer=ctx.message.platform)
-    for _, identity in reached:
-        outbox.enqueue(
-            ctx.session, platform=identity.platform, target_kind="user",
-            target=identity.user_id, now=ctx.now, kind="leave.ask", branch_id=branch_id,
-            dedupe_key=f"{_asks_of(ctx.member)}{key}|{identity.platform}:{identity.user_id}",
-            not_before=not_before,
-            payload={"text": text, "markdown": False, "mentions": [], "is_error": False,
-                     "title": "请假待批准"})
+    reached = _write_privately(ctx, deciders, text, kind="leave.ask", title="请假待批准",
+                               key=f"{_asks_of(ctx.member)}{key}", branch_id=branch_id)
     if not reached:
         return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
-    return f"已通知{ROLE_LABELS.get(reached[0][0].role, '书记')}。"
+    return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
 def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
@@ -544,6 +534,7 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
         return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
     before = row.leave_state
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
+    _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True))
     ctx.audit(
         "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
         target=member.name,
@@ -557,6 +548,40 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
+
+
+def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
+                     key: str, branch_id: int | None) -> list[Member]:
+    """One private message to each member who can be reached, by the outbox: at once or,
+    in quiet hours, when they end. Returns those reached."""
+    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
+    local = ctx.local_now
+    not_before = quiet.next_end(local) if quiet.contains(local.time()) else None
+    reached = org.reach(ctx.session, members, prefer=ctx.message.platform)
+    for _, identity in reached:
+        outbox.enqueue(
+            ctx.session, platform=identity.platform, target_kind="user",
+            target=identity.user_id, now=ctx.now, kind=kind, branch_id=branch_id,
+            dedupe_key=f"{key}|{identity.platform}:{identity.user_id}", not_before=not_before,
+            payload={"text": text, "markdown": False, "mentions": [], "is_error": False,
+                     "title": title})
+    return [member for member, _ in reached]
+
+
+def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) -> None:
+    """The member hears the secretary's decision on their leave: turned down, they are
+    expected after all and must know it before the activity, not from a nudge."""
+    assert ctx.member is not None
+    if member.id == ctx.member.id:
+        return
+    if state == LeaveState.GRANTED:
+        text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
+    else:
+        text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
+                       "如有疑问请联系书记。", "请假未批准")
+    _write_privately(ctx, [member], text, kind="leave.decided", title=title,
+                     key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
+                     branch_id=member.branch_id)
 
 
 def _asks_of(member: Member) -> str:
@@ -590,6 +615,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     )
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
     spans = "、".join(_days(p.first_day, p.last_day) for p in periods)
+    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if spans:

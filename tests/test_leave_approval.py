@@ -185,3 +185,40 @@ def test_a_request_settled_before_the_morning_is_not_asked_about(runtime, chat, 
     assert not chat.say(user, text).is_error
     clock.set(local(2026, 12, 4, 7, 31))
     assert asked(drain(runtime, clock)) == []
+
+
+def told(sent, user: str) -> list[str]:
+    return [text for _, kind, target, text in sent if kind == "leave.decided" and target == user]
+
+
+def test_the_member_hears_the_decision_before_the_activity(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    chat.say("sec", "驳回请假 李明")
+    [text] = told(drain(runtime, clock), "li")
+    assert text == ("【请假未批准】王书记驳回了你的请假：12月8日至12月10日，仍需参加。"
+                    "如有疑问请联系书记。")
+    # Asked again and approved, at night: heard in the morning.
+    chat.say("li", TWO_STUDIES)
+    clock.set(local(2026, 12, 3, 22, 30))
+    chat.say("sec", "批准请假 李明")
+    assert told(drain(runtime, clock), "li") == []
+    clock.set(local(2026, 12, 4, 7, 31))
+    assert told(drain(runtime, clock), "li") == [
+        "【请假已批准】王书记批准了你的请假：12月8日至12月10日。"]
+
+
+def test_a_granted_leave_revoked_later_is_told_too(runtime, chat, clock):
+    """Without approval leave is granted at once; a secretary who later turns it down
+    must not leave the member believing they are excused."""
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": False})
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    assert "已请假" in chat.say("li", "请假 值班", chat="g1").text
+    chat.say("sec", "驳回请假 李明", chat="g1")
+    [text] = told(drain(runtime, clock), "li")
+    assert text.startswith(
+        "【请假未批准】王书记驳回了你的请假：政治夜学（12月8日 19:25），仍需参加")
