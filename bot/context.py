@@ -54,6 +54,15 @@ class Ctx:
     def local_now(self) -> datetime:
         return self.clock.now().astimezone(self.settings.tz)
 
+    def after_quiet_hours(self) -> datetime | None:
+        """When a message written now may be sent: None (at once), or in quiet hours the
+        moment they end. A message that is not an answer waits for the morning."""
+        from bot.scheduling.plan import QuietHours
+
+        quiet = QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        local = self.local_now
+        return quiet.next_end(local) if quiet.contains(local.time()) else None
+
     @property
     def role(self) -> Role | None:
         return Role(self.member.role) if self.member else None

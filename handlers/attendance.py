@@ -44,7 +44,6 @@ from bot.registry import (
     usage_text,
     word,
 )
-from bot.scheduling.plan import QuietHours
 from storage import attendance as store
 from storage import checkin as checkin_store
 from storage import confirmations, org, outbox
@@ -554,9 +553,7 @@ def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, t
                      key: str, branch_id: int | None) -> list[Member]:
     """One private message to each member who can be reached, by the outbox: at once or,
     in quiet hours, when they end. Returns those reached."""
-    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
-    local = ctx.local_now
-    not_before = quiet.next_end(local) if quiet.contains(local.time()) else None
+    not_before = ctx.after_quiet_hours()
     reached = org.reach(ctx.session, members, prefer=ctx.message.platform)
     for _, identity in reached:
         outbox.enqueue(

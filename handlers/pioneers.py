@@ -7,24 +7,20 @@ A nomination is for the current month, or in a month's first days for the month 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
 from storage import committee, org
-from storage.attendance import CANCELLED
 from storage.models import (
+    LEADER_ROLES,
     ROLE_LABELS,
-    Activity,
-    Attendance,
-    AttendanceStatus,
     Branch,
     ChatBinding,
-    LEADER_ROLES,
     Member,
     PioneerNomination,
     Role,
@@ -47,18 +43,6 @@ def _one_member(ctx: Ctx, text: str, *, branch_id: int | None) -> tuple[Member |
     return found[0], None
 
 
-def _absent_in(ctx: Ctx, member_id: int, month: date) -> bool:
-    tz = ctx.settings.tz
-    start = datetime.combine(month, time(0), tzinfo=tz)
-    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
-    return ctx.session.execute(
-        select(Attendance.id).join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
-               and_(Activity.starts_at >= start, Activity.starts_at < end),
-               Activity.status != CANCELLED).limit(1)  # 取消活动: its absences count nowhere
-    ).first() is not None
-
-
 def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在本支部群或私聊中推荐本支部的党员。")
@@ -72,7 +56,8 @@ def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     existing = committee.nomination_of(ctx.session, member_id=member.id, month=month)  # type: ignore[arg-type]
     if existing is not None and existing.confirmed_at is not None:
         return Reply(f"{member.name}已是 {month.month} 月先锋党员（已确认）。")
-    if _absent_in(ctx, member.id, month):  # type: ignore[arg-type]
+    if committee.absent_in_month(ctx.session, member_id=member.id, month=month,  # type: ignore[arg-type]
+                                 tz=ctx.settings.tz):
         return Reply.error(f"{member.name} {month.month} 月有未请假的缺席记录，按规则不能推荐为当月先锋党员。")
     assert ctx.member is not None
     committee.nominate(ctx.session, member=member, month=month, deeds=deeds,
@@ -111,21 +96,13 @@ def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
     payload = {"text": text, "markdown": False, "mentions": [], "is_error": False,
                "title": "先锋党员"}
     # Confirming at night waits for the morning: quiet hours hold for praise too.
-    not_before = _after_quiet(ctx)
+    not_before = ctx.after_quiet_hours()
     for binding in bindings:
         kind = "leaders" if binding.is_leaders else "group"
         enqueue(ctx.session, platform=binding.platform, target_kind=kind, target=binding.chat_id,
                 payload=payload, now=ctx.now, kind=HONOUR,
                 dedupe_key=f"{HONOUR}|{binding.platform}:{kind}:{binding.chat_id}|{nomination.id}",
                 branch_id=binding.branch_id, not_before=not_before)
-
-
-def _after_quiet(ctx: Ctx):
-    from bot.scheduling.plan import QuietHours
-
-    quiet = QuietHours(ctx.settings.quiet_start, ctx.settings.quiet_end)
-    local = ctx.local_now
-    return quiet.next_end(local) if quiet.contains(local.time()) else None
 
 
 def honour_roll(ctx: Ctx, args: dict[str, Any]) -> Reply:

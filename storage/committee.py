@@ -7,7 +7,7 @@ owns the transaction. Nothing is deleted: a pair ends, a 整改 item closes.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
@@ -16,6 +16,8 @@ from storage.attendance import CANCELLED
 from storage.models import (
     Activity,
     ActivityType,
+    Attendance,
+    AttendanceStatus,
     BranchPairing,
     Lecturer,
     Member,
@@ -43,6 +45,19 @@ def nomination_month(today: date) -> date:
     if today.day <= NOMINATION_GRACE_DAYS:
         return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     return today.replace(day=1)
+
+
+def absent_in_month(session: Session, *, member_id: int, month: date, tz: tzinfo) -> bool:
+    """Whether the member has a confirmed absence in the month: it keeps them off the
+    先锋党员 list. A cancelled activity's absences count nowhere (取消活动 says so)."""
+    start = datetime.combine(month, time(0), tzinfo=tz)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    return session.exec(
+        select(Attendance.id).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
+               Activity.starts_at >= start, Activity.starts_at < end,
+               Activity.status != CANCELLED).limit(1)
+    ).first() is not None
 
 
 # --- 约谈 ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from bot.domain.attendance import ATTENDED
 from bot.domain.points import Period, participation_rate
 from bot.domain.rules import Rules
 from storage import committee
+from storage.attendance import CANCELLED
 from storage.models import (
     Activity,
     ActivityType,
@@ -45,7 +46,7 @@ BRANCH_TYPES = [ActivityType.THEME_DAY.value, ActivityType.GENERAL_MEETING.value
                 ActivityType.COMMITTEE_MEETING.value, ActivityType.GROUP_MEETING.value,
                 ActivityType.PARTY_LECTURE.value, ActivityType.NIGHT_STUDY.value]
 # An activity withdrawn before it was held does not count (the corrections work names it so).
-NOT_HELD = ("cancelled",)
+NOT_HELD = (CANCELLED,)
 
 RULES: dict[str, str] = {
     "理论学习中心组": "区间内已开始的“理论学习中心组”活动，每场计 1 次",
