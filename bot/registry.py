@@ -21,6 +21,7 @@ from bot.domain.text import (
     split_words,
 )
 
+from bot.domain.dates import DAY_AHEAD
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
 if TYPE_CHECKING:
@@ -325,10 +326,22 @@ class CommandRegistry:
     def match(self, text: str) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.
 
+        Besides what _match reads, a question put after a command that takes nothing
+        (积分多少, 积分是多少) is the command itself.
+        """
+        command, rest_ = self._match(text)
+        if command is not None and not command.args and rest_ in _ASKING:
+            return command, ""
+        return command, rest_
+
+    def _match(self, text: str) -> tuple[Command | None, str]:
+        """Find the command a cleaned message starts with; return it and the argument text.
+
         The first word is matched exactly (any case); failing that, a command word glued
         to what follows ("请假家里有事", "签到了") is accepted, the longest word first;
         and "我要签到" or "@小助手签到" (a mention the platform left glued) are read
-        for the command inside; spoken Chinese splits a two-character word with 个
+        for the command inside; a day said first (明天请假 出差, 12月10日 请假) goes to the
+        command's arguments, where 请假 reads it; spoken Chinese splits a two-character word with 个
         ("签个到", "请个假 值班"), which is read without it; and a space typed inside a
         command word ("积分 明细", "签 到") is read as not there, unless the first part is
         a command of its own that the rest may follow ("撤销 调研" stays 撤销's reason).
@@ -357,10 +370,16 @@ class CommandRegistry:
             if meant is not None and self._by_word[meant] is not command:
                 return None, text  # 积分名细 is a slip for 积分明细, not 积分 + 名细
             return command, (rest_ + " " + tail).strip()
+        dated = self._dated(head, tail)
+        if dated is not None:
+            return dated
         if head.startswith("@") or head.startswith(_FILLERS):
             # The command is somewhere inside the first word: after the mention or filler.
             for start in range(1, len(head)):
                 inner = head[start:]
+                dated = self._dated(inner, tail)
+                if dated is not None:  # 我明天请假
+                    return dated
                 found = self.get(inner) if len(inner) > 1 else None
                 if found is not None:
                     return found, tail
@@ -370,6 +389,21 @@ class CommandRegistry:
             if tail and head.startswith("@"):
                 return self.match(tail)
         return None, text
+
+    def _dated(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """明天请假 出差 → 请假 with 明天 出差; 明天 请假 出差 too. The day stays with the
+        arguments of a command that takes any (请假 reads it); one that takes none drops it
+        (今天签到)."""
+        day = DAY_AHEAD.match(head)
+        if day is None:
+            return None
+        rest_ = (head[day.end():] + " " + tail).strip()
+        if not rest_:
+            return None
+        command, arguments = self._match(rest_)
+        if command is None:
+            return None
+        return command, (f"{day.group()} {arguments}".strip() if command.args else arguments)
 
     def _how_to(self, head: str, tail: str) -> tuple[Command, str] | None:
         """怎么请假, 如何签到, 签到怎么弄: a question about a command, answered by 帮助 with
@@ -405,8 +439,11 @@ class CommandRegistry:
         return closest_word(head, words)
 
 
-# Words people put before a command: 我要签到, 帮我看看积分.
-_FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我")
+# Words people put before a command: 我要签到, 帮我看看积分, 查一下积分.
+_FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我", "看看", "看一下", "查看", "查询",
+            "查一下", "查", "看")
+# A question after a command that takes nothing: 积分多少 is 积分.
+_ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")

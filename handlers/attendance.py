@@ -372,6 +372,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, str(exc)))
     if span is not None:
         return _leave_period(ctx, span)
+    if args["reason"] in _NOW_WORDS:  # 今天请假: when, but not why
+        return Reply.error(usage_text(LEAVE, "请写明请假原因"))
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
@@ -416,6 +418,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{args['reason']}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
+
+
+_NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次"})
 
 
 def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:
@@ -500,7 +505,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                     for first, asked, last in withdrawn.periods]})
     lines = ["已销假。"]
     for first, asked, last in withdrawn.periods:
-        span = f"{first.month}月{first.day}日至{asked.month}月{asked.day}日的请假"
+        span = f"{_days(first, asked)}的请假"
         lines.append(f"{span}改为至{last.month}月{last.day}日。" if last else f"{span}已撤销。")
     if withdrawn.activities:
         lines.append("这些活动恢复为需要你参加，届时请签到："
@@ -909,7 +914,7 @@ LEAVE = Command(
 )
 WITHDRAW = Command(
     name="销假",
-    aliases=("取消请假", "撤销请假", "撤回请假"),
+    aliases=("取消请假", "撤销请假", "撤回请假", "不请假"),
     summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）",
     handler=withdraw_leave,
     example="销假",

@@ -76,3 +76,17 @@ def test_leave_for_a_named_day_excuses_that_day_not_the_next_activity(runtime, c
     # A day with nothing planned says so: nobody should believe an activity was excused.
     saturday = chat.say("li", "请假 12月12日 回老家").text
     assert "这期间目前没有安排需要你参加的活动；之后安排的也记为请假" in saturday
+
+
+def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
+    assert chat.say("li", "明天请假 值班").text.startswith("已请假：12月8日，原因：值班")
+    assert chat.say("li", "我周四请假 出差").text.startswith("已请假：12月10日，原因：出差")
+    assert chat.say("li", "明晚请假 加班").text.startswith("已请假：12月8日，原因：加班")
+    for when_but_not_why in ("今天请假", "明天请假", "今晚请假"):
+        reply = chat.say("li", when_but_not_why)
+        assert reply.is_error and "请写明请假原因" in reply.text, when_but_not_why
+    back = chat.say("li", "我不请假了").text  # 销假
+    assert back.startswith("已销假。") and "12月8日的请假已撤销" in back
+    assert "12月10日的请假已撤销" in back
