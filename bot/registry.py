@@ -144,6 +144,10 @@ class Command:
     needs_binding: bool = True
     capability: str = ""
     quick: QuickHandler | None = None
+    # Its word may also close the first word, what it acts on said first: 夜学开始 is
+    # 开始 夜学, 夜学结束 is 结束. Only for verbs of this kind: 同意张三请假 must not be
+    # leave asked with the reason 同意张三.
+    verb_last: bool = False
 
     @property
     def usage(self) -> str:
@@ -388,6 +392,9 @@ class CommandRegistry:
                     return glued[0], (glued[1] + " " + tail).strip()
             if tail and head.startswith("@"):
                 return self.match(tail)
+        last = self._verb_last(head, tail)
+        if last is not None:
+            return last
         return None, text
 
     def _dated(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -403,7 +410,28 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
-        return command, (f"{day.group()} {arguments}".strip() if command.args else arguments)
+        # Kept where the command takes free text first (请假's reason, which reads it);
+        # dropped before a typed argument (今晚夜学开始: the type is 夜学).
+        reads_day = bool(command.args) and command.args[0].kind == "rest"
+        return command, (f"{day.group()} {arguments}".strip() if reads_day else arguments)
+
+    def _verb_last(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """主题党日开始 学党章 → 开始 主题党日 学党章; 夜学结束 → 结束 (see Command.verb_last).
+        What comes first stays with the arguments of a command that takes any."""
+        for particle in (1, 2):  # 主题党日结束了
+            if len(head) > particle and is_particle(head[-particle:]):
+                head = head[:-particle]
+                break
+        for command in self.commands:
+            if not command.verb_last:
+                continue
+            for word_ in (command.name, *command.aliases):
+                if head.endswith(word_) and len(head) > len(word_):
+                    said_first = head[:-len(word_)]
+                    if command.args:
+                        return command, f"{said_first} {tail}".strip()
+                    return command, tail
+        return None
 
     def _how_to(self, head: str, tail: str) -> tuple[Command, str] | None:
         """怎么请假, 如何签到, 签到怎么弄: a question about a command, answered by 帮助 with

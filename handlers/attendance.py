@@ -893,6 +893,7 @@ START = Command(
     roles=_STAFF,
     example="开始 主题党日 学习新党章",
     capability="attendance",
+    verb_last=True,  # 主题党日开始
 )
 CHECK_IN = Command(
     name="签到",
@@ -971,6 +972,7 @@ FINISH = Command(
     roles=_STAFF,
     example="结束",
     capability="attendance",
+    verb_last=True,  # 夜学结束
 )
 CONFIRM = Command(
     name="确认缺席",
@@ -991,6 +993,9 @@ RATE = Command(
 )
 SHOW = Command(
     name="活动",
+    # What secretaries and leaders ask for the figures of the activity under way.
+    aliases=("签到情况", "签到统计", "签到人数", "出勤情况", "参会情况", "到会情况", "活动情况",
+             "参与情况"),
     summary="查看本支部（或指定支部）当前或最近的活动",
     handler=show_activity,
     args=(branch("branch", "支部", optional=True),),

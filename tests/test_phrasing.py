@@ -194,6 +194,19 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("驳回请假 李四 王五", "多余的内容「王五」"),
     # --- 开始 / 结束 / 确认缺席 / 未签到 / 活动 ------------------------------------------------
     ("开始 主题党日", m("开始", type="主题党日", topic=None)),
+    # The activity said first, as secretaries announce it.
+    ("主题党日开始", m("开始", type="主题党日", topic=None)),
+    ("主题党日开始 学习新党章", m("开始", type="主题党日", topic="学习新党章")),
+    ("夜学开始了", m("开始", type="夜学", topic=None)),
+    ("今晚夜学开始", m("开始", type="夜学", topic=None)),  # the day is no part of the type
+    ("我要开始 夜学", m("开始", type="夜学", topic=None)),
+    ("夜学结束", m("结束")),
+    ("主题党日结束了", m("结束")),
+    ("同意张三请假", "你是想发送「同意请假」吗"),  # never leave with the reason 同意张三
+    # The figures of the activity under way, as secretaries and leaders ask for them.
+    ("签到情况", m("活动", branch=None)),
+    ("签到人数", m("活动", branch=None)),
+    ("出勤情况", m("活动", branch=None)),
     ("开始 主题党日 学习新党章", m("开始", type="主题党日", topic="学习新党章")),
     ("开始 主题党日，学习新党章", m("开始", type="主题党日", topic="学习新党章")),
     ("开始 夜学", m("开始", type="夜学", topic=None)),
