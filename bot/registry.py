@@ -395,6 +395,9 @@ class CommandRegistry:
         last = self._verb_last(head, tail)
         if last is not None:
             return last
+        split = self._around(head, tail)
+        if split is not None:
+            return split
         return None, text
 
     def _dated(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -431,6 +434,21 @@ class CommandRegistry:
                     if command.args:
                         return command, f"{said_first} {tail}".strip()
                     return command, tail
+        return None
+
+    def _around(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """A command word said around what it acts on: 批准张三的请假 and 同意张三请假 are
+        批准请假 张三, 删除夜学日程 is 删除日程 夜学. Each half two characters at least, and
+        only for a command that takes what is put between."""
+        for word_, command in self._by_word.items():
+            if not command.args or len(word_) < 4 or len(head) <= len(word_):
+                continue
+            for cut in range(2, len(word_) - 1):
+                before, after = word_[:cut], word_[cut:]
+                if head.startswith(before) and head.endswith(after):
+                    between = head[cut:len(head) - len(after)].removesuffix("的")
+                    if between:
+                        return command, f"{between} {tail}".strip()
         return None
 
     def _how_to(self, head: str, tail: str) -> tuple[Command, str] | None:

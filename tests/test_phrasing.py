@@ -202,7 +202,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("我要开始 夜学", m("开始", type="夜学", topic=None)),
     ("夜学结束", m("结束")),
     ("主题党日结束了", m("结束")),
-    ("同意张三请假", "你是想发送「同意请假」吗"),  # never leave with the reason 同意张三
+    # A command word said around what it acts on.
+    ("同意张三请假", m("批准请假", who="张三")),  # never leave with the reason 同意张三
+    ("批准张三的请假", m("批准请假", who="张三")),
+    ("驳回张三的请假", m("驳回请假", who="张三")),
+    ("不同意张三请假", m("驳回请假", who="张三")),
+    ("删除夜学日程", m("删除日程", type="夜学", group=None)),
     # The figures of the activity under way, as secretaries and leaders ask for them.
     ("签到情况", m("活动", branch=None)),
     ("签到人数", m("活动", branch=None)),
