@@ -148,6 +148,8 @@ class Command:
     # 开始 夜学, 夜学结束 is 结束. Only for verbs of this kind: 同意张三请假 must not be
     # leave asked with the reason 同意张三.
     verb_last: bool = False
+    # What may follow it and means nothing more (签到 主题党日: the activity under way).
+    ignores: frozenset[str] = frozenset()
 
     @property
     def usage(self) -> str:
@@ -330,11 +332,16 @@ class CommandRegistry:
     def match(self, text: str) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.
 
-        Besides what _match reads, a question put after a command that takes nothing
-        (积分多少, 积分是多少) is the command itself.
+        Besides what _match reads: a question put after a command that needs nothing
+        (积分多少, 三会一课情况, 下次活动什么时候) is the command itself, and so are the words
+        a command declares it ignores (签到 主题党日).
         """
         command, rest_ = self._match(text)
-        if command is not None and not command.args and rest_ in _ASKING:
+        if command is None:
+            return command, rest_
+        if rest_ in _ASKING and all(a.optional for a in command.args):
+            return command, ""
+        if rest_ and rest_ in command.ignores:
             return command, ""
         return command, rest_
 
@@ -401,10 +408,12 @@ class CommandRegistry:
         return None, text
 
     def _dated(self, head: str, tail: str) -> tuple[Command, str] | None:
-        """明天请假 出差 → 请假 with 明天 出差; 明天 请假 出差 too. The day stays with the
-        arguments of a command that takes any (请假 reads it); one that takes none drops it
-        (今天签到)."""
-        day = DAY_AHEAD.match(head)
+        """明天请假 出差 → 请假 with 明天 出差; 明天 请假 出差 too; 上周周报 → 周报 上周. The
+        day or period said first stays with the arguments where the command reads it:
+        free text first (请假's reason), or a choice (周报's 上周); anywhere else it is
+        dropped (今天签到, 今晚夜学开始: the type is 夜学, 本周积分)."""
+        period = _PERIOD_AHEAD.match(head)
+        day = DAY_AHEAD.match(head) or period
         if day is None:
             return None
         rest_ = (head[day.end():] + " " + tail).strip()
@@ -413,10 +422,12 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
-        # Kept where the command takes free text first (请假's reason, which reads it);
-        # dropped before a typed argument (今晚夜学开始: the type is 夜学).
-        reads_day = bool(command.args) and command.args[0].kind == "rest"
-        return command, (f"{day.group()} {arguments}".strip() if reads_day else arguments)
+        first = command.args[0] if command.args else None
+        # A period before a choice stays even when the choice has it not: 上周排行榜 is
+        # told which periods there are rather than shown this week's.
+        reads_it = first is not None and (first.kind == "rest" or (
+            first.kind == "choice" and (day.group() in first.choices or period is not None)))
+        return command, (f"{day.group()} {arguments}".strip() if reads_it else arguments)
 
     def _verb_last(self, head: str, tail: str) -> tuple[Command, str] | None:
         """主题党日开始 学党章 → 开始 主题党日 学党章; 夜学结束 → 结束 (see Command.verb_last).
@@ -488,8 +499,11 @@ class CommandRegistry:
 # Words people put before a command: 我要签到, 帮我看看积分, 查一下积分.
 _FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我", "看看", "看一下", "查看", "查询",
             "查一下", "查", "看")
-# A question after a command that takes nothing: 积分多少 is 积分.
-_ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分"})
+# A period said before a command: 上周周报, 本月红黄蓝榜.
+_PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
+# A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
+_ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
+                     "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")

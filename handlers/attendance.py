@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.context import Ctx, QuickCtx
 from bot.core import Reply
 from bot.domain.attendance import (
+    ACTIVITY_ALIASES,
     ATTENDED,
     AUDIENCE_LABELS,
     LECTURER_MARK,
@@ -903,6 +904,8 @@ CHECK_IN = Command(
     quick=quick_check_in,
     example="签到",
     capability="attendance",
+    # 签到 主题党日: the activity under way, named; nothing more to read.
+    ignores=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
 )
 LEAVE = Command(
     name="请假",

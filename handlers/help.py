@@ -45,7 +45,7 @@ def register(registry: CommandRegistry) -> None:
     registry.add(
         Command(
             name="帮助",
-            aliases=("help", "?", "菜单"),
+            aliases=("help", "?", "菜单", "功能", "你能做什么", "能做什么", "怎么用", "使用说明"),
             summary="查看指令列表",
             args=(word("command", "指令名", optional=True),),
             handler=handle,

@@ -222,7 +222,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
         name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
-        aliases=("我的积分",), example="积分", capability="points",
+        aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次"), example="积分",
+        capability="points",
     ))
     registry.add(Command(
         name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
@@ -247,5 +248,6 @@ def register(registry: CommandRegistry) -> None:
         summary="支部红黄蓝分档（得分看参与率和人均积分）",
         handler=tiers,
         args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True),),
-        aliases=("红黄蓝",), example="红黄蓝榜 本月", capability="points",
+        aliases=("红黄蓝", "支部排名", "支部排行", "支部排行榜", "各支部排名"),
+        example="红黄蓝榜 本月", capability="points",
     ))

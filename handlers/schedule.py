@@ -282,6 +282,7 @@ SET = Command(
 )
 AGENDA = Command(
     name="日程", summary="查看本支部（或指定支部）接下来的活动", handler=agenda,
+    aliases=("下次活动", "活动安排", "什么时候开会", "下次开会", "下次什么时候"),
     args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
 )
 PAUSE = Command(

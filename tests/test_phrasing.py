@@ -139,6 +139,25 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假 值班 @党建助手", m("请假", reason="值班")),
     ("销假", m("销假")),
     ("看看积分", m("积分")),
+    ("积分查询", m("积分")),
+    ("我多少分", m("积分")),
+    ("我排第几", m("积分")),  # 积分 says the month's rank
+    ("本周积分", m("积分")),  # 积分 shows the week, the month and the year
+    ("支部排名", m("红黄蓝榜", period=None)),
+    ("各支部排名", m("红黄蓝榜", period=None)),
+    ("本月红黄蓝榜", m("红黄蓝榜", period="本月")),
+    ("上周周报", m("周报", week="上周")),
+    ("本周周报", m("周报", week="本周")),
+    ("上周排行榜", "时间只能是 本周、本月、本年，收到「上周」"),  # told, not shown this week's
+    ("三会一课情况", m("三会一课", branch=None)),
+    ("日程安排", m("日程", branch=None)),
+    ("下次活动什么时候", m("日程", branch=None)),
+    ("什么时候开会", m("日程", branch=None)),
+    ("功能", m("帮助", command=None)),
+    ("你能做什么", m("帮助", command=None)),
+    ("签到 主题党日", m("签到")),  # the activity under way, named
+    ("签到 夜学", m("签到")),
+    ("签到 张三", "「签到」后面不用写别的"),  # nobody checks in for another
     ("查一下积分", m("积分")),
     ("积分多少", m("积分")),
     ("积分是多少", m("积分")),
