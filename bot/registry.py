@@ -350,12 +350,14 @@ class CommandRegistry:
 
         The first word is matched exactly (any case); failing that, a command word glued
         to what follows ("请假家里有事", "签到了") is accepted, the longest word first;
-        and "我要签到" or "@小助手签到" (a mention the platform left glued) are read
-        for the command inside; a day said first (明天请假 出差, 12月10日 请假) goes to the
-        command's arguments, where 请假 reads it; spoken Chinese splits a two-character word with 个
-        ("签个到", "请个假 值班"), which is read without it; and a space typed inside a
-        command word ("积分 明细", "签 到") is read as not there, unless the first part is
-        a command of its own that the rest may follow ("撤销 调研" stays 撤销's reason).
+        a day or period said first ("明天请假 出差", "上周周报") goes to the command's
+        arguments where it reads one (_dated); "我要签到", "查积分" or "@小助手签到" (a
+        mention the platform left glued) are read for the command inside; spoken Chinese
+        splits a two-character word with 个 ("签个到", "请个假 值班"), which is read without
+        it; a space typed inside a command word ("积分 明细", "签 到") is read as not there,
+        unless the first part is a command of its own that the rest may follow ("撤销 调研"
+        stays 撤销's reason). Last, the activity said before 开始 or 结束 ("主题党日开始",
+        _verb_last) and a command word said around its argument ("同意张三请假", _around).
         """
         text = text.strip()
         head, tail = _first_word(text)

@@ -1,8 +1,9 @@
 """Points and participation figures, aggregated by the database (GROUP BY), never row by row.
 
 Query functions are keyword-only and never commit. `build_report` gathers the figures of
-a period and of the period before it; `render_markdown`, `render_json` and `write_xlsx`
-turn a Report into what leaders read.
+a period and of the period before it. The statements are here (`figure_statements`);
+what their rows mean, and the text leaders read (`render_markdown`, `render_json`,
+`write_xlsx`), are in storage.figures, which the shell's quick report shares.
 """
 
 from __future__ import annotations
