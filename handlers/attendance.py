@@ -795,6 +795,15 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error("最近没有活动。")
     if activity.finalized_at is not None:
         return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
+    # Leave still waiting would become an absence with its penalty: decided first, by the
+    # one confirming, not by the confirmation. (Left undecided, the automatic confirmation
+    # a day later does make it an absence, as the lists sent to the secretary say.)
+    undecided = [m.name for m, row in store.missing_members(ctx.session, activity=activity)
+                 if row is not None and row.leave_state == LeaveState.PENDING]
+    if undecided:
+        return Reply.error(
+            f"{'、'.join(undecided)}的请假还在等待批准，确认缺席会把它记为缺席。请先发送"
+            f"「批准请假 {undecided[0]}」或「驳回请假 {undecided[0]}」，再发送「确认缺席」。")
     done = store.finalize(
         ctx.session,
         activity=activity,

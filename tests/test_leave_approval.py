@@ -222,3 +222,20 @@ def test_a_granted_leave_revoked_later_is_told_too(runtime, chat, clock):
     [text] = told(drain(runtime, clock), "li")
     assert text.startswith(
         "【请假未批准】王书记驳回了你的请假：政治夜学（12月8日 19:25），仍需参加")
+
+
+def test_confirming_absences_waits_for_leave_still_undecided(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    chat.say("li", "请假 值班", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    refused = chat.say("sec", "确认缺席", chat="g1")
+    assert refused.is_error and "李明的请假还在等待批准" in refused.text
+    assert "「批准请假 李明」或「驳回请假 李明」" in refused.text
+    assert ledger_lines(chat, "li") == []  # nothing confirmed, nothing posted
+    chat.say("sec", "驳回请假 李明", chat="g1")
+    confirmed = chat.say("sec", "确认缺席", chat="g1")
+    assert not confirmed.is_error and "缺席 1 人" in confirmed.text
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
