@@ -199,13 +199,16 @@ class Command:
                 token = words[index][0]
             following = args[position + 1] if position + 1 < len(args) else None
             if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
-                # 学习理论45分钟: the word and the number written without a space.
-                if (glued := re.fullmatch(r"(\D+?)(\d.*)", token)) and _is_value_of(
-                        following, glued.group(2)):
-                    at = words[index][1]
-                    words[index:index + 1] = [(glued.group(1), at),
-                                              (glued.group(2), at + len(glued.group(1)))]
-                    token = glued.group(1)
+                # 学习理论45分钟, 学习理论一小时: the word and the number written without a
+                # space; cut where the rest first reads as the number.
+                for cut in range(1, len(token)):
+                    if re.search(r"[\d.．]", token[:cut]):
+                        break  # 1.5小时 is a number: no word before it
+                    if _is_value_of(following, token[cut:]):
+                        at = words[index][1]
+                        words[index:index + 1] = [(token[:cut], at), (token[cut:], at + cut)]
+                        token = token[:cut]
+                        break
             if arg.kind == "word" and following is not None and _is_value_of(following, token):
                 # 学习 45: the number is there, the word before it is what is missing;
                 # 学习 45 理论: the same words in the other order.
@@ -486,8 +489,11 @@ class CommandRegistry:
                 continue
             remainder = head[len(word_):]
             # A one-character word (到) only takes a particle (到了); longer ones take
-            # any argument glued on (请假家里有事).
+            # any argument glued on (请假家里有事), less the 了 that says it is done
+            # (学习了一小时).
             if len(word_) >= 2 or is_particle(remainder):
+                if len(remainder) > 1 and remainder[0] == "了":
+                    remainder = remainder[1:]
                 return self._by_word[word_], remainder
         return None
 
