@@ -492,7 +492,8 @@ class CommandRegistry:
             # any argument glued on (请假家里有事), less the 了 that says it is done
             # (学习了一小时).
             if len(word_) >= 2 or is_particle(remainder):
-                if len(remainder) > 1 and remainder[0] == "了":
+                if len(remainder) > 1 and remainder[0] == "了" and remainder[:2] not in (
+                        "了解", "了结"):  # 请假了解情况: a word, not tone
                     remainder = remainder[1:]
                 return self._by_word[word_], remainder
         return None

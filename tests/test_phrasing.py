@@ -323,6 +323,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("学习党史半小时", m("学习", kind="党史", minutes=30, material=None)),
     ("学习了理论一小时", m("学习", kind="理论", minutes=60, material=None)),
     ("学习了一小时", "缺少学习类型"),  # not 缺少学习时长: the hour was read
+    ("请假了解孩子病情", m("请假", reason="了解孩子病情")),  # 了解 is a word
     ("学习 理论45分钟", m("学习", kind="理论", minutes=45, material=None)),
     ("学习 理论45 党章", m("学习", kind="理论", minutes=45, material="党章")),
     ("学习 理论 45分钟。", m("学习", kind="理论", minutes=45, material=None)),
