@@ -8,7 +8,7 @@ without a penalty ever appearing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
@@ -558,6 +558,9 @@ class Finalized:
     activity: Activity
     absent: list[Member]
     penalty_points: int
+    # Of the absent, those whose leave was still waiting for approval: they asked, and
+    # nobody decided (the automatic confirmation; 确认缺席 by hand waits for a decision).
+    undecided: list[Member] = field(default_factory=list)
 
 
 def finalize(
@@ -570,8 +573,11 @@ def finalize(
     close(session, activity=activity, now=now, by=by)
     figures = participation(session, activity=activity)
     absent: list[Member] = []
+    undecided: list[Member] = []
     penalty_total = 0
     for member, row in missing_members(session, activity=activity):
+        if row is not None and row.leave_state == LeaveState.PENDING:
+            undecided.append(member)
         if row is None:
             row = Attendance(
                 activity_id=activity.id,
@@ -609,7 +615,7 @@ def finalize(
     activity.finalized_at = now
     session.add(activity)
     session.flush()
-    return Finalized(activity, absent, penalty_total)
+    return Finalized(activity, absent, penalty_total, undecided)
 
 
 def close_due(session: Session, *, now: datetime) -> list[Activity]:

@@ -239,3 +239,18 @@ def test_confirming_absences_waits_for_leave_still_undecided(runtime, chat, cloc
     confirmed = chat.say("sec", "确认缺席", chat="g1")
     assert not confirmed.is_error and "缺席 1 人" in confirmed.text
     assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
+
+
+def test_a_member_whose_leave_nobody_decided_hears_it_counted_absent(runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", "请假 12月8日 值班")
+    clock.set(local(2026, 12, 3, 21, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 9, 30),
+                     before_tick=secretary_checks_in(chat))
+    lapsed = [(at.strftime("%m-%d %H:%M"), target, text)
+              for at, kind, target, text in sent if kind == "leave.lapsed"]
+    # Confirmed a day after the 8th's study ended (21:00 on the 9th): said then, once.
+    assert lapsed == [("12-09 21:30", "li", "【请假未获批准】你对政治夜学（12月8日）的请假到确认"
+                                            "缺席时仍未获批准，已记为缺席。如有疑问请联系书记。")]
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]

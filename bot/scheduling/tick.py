@@ -105,9 +105,10 @@ class Ticker:
                           since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
-            attendance_store.finalize_due(
-                session, now=now, confirm_hours=self.settings.absence_confirm_hours,
-                rules=self.rules)
+            for done in attendance_store.finalize_due(
+                    session, now=now, confirm_hours=self.settings.absence_confirm_hours,
+                    rules=self.rules):
+                self._tell_lapsed_leave(session, done, now)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
         self.last = now
@@ -115,6 +116,29 @@ class Ticker:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
         return result
+
+    def _tell_lapsed_leave(self, session: Session, done: attendance_store.Finalized,
+                           now: datetime) -> None:
+        """A member whose leave nobody decided before absences were confirmed hears it
+        privately: they asked, and the record now says absent, with its penalty."""
+        if not done.undecided:
+            return
+        activity = done.activity
+        local = activity.starts_at.astimezone(self.settings.tz)
+        label = f"{activity.type}（{local.month}月{local.day}日）"
+        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        at = now.astimezone(self.settings.tz)
+        not_before = quiet.next_end(at) if quiet.contains(at.time()) else None
+        for member, identity in org.reach(session, done.undecided, prefer=None):
+            enqueue(session, platform=identity.platform, target_kind="user",
+                    target=identity.user_id, now=now, kind="leave.lapsed",
+                    branch_id=activity.branch_id, not_before=not_before,
+                    dedupe_key=f"leave.lapsed|{activity.id}|{member.id}|"
+                               f"{identity.platform}:{identity.user_id}",
+                    payload={"text": f"【请假未获批准】你对{label}的请假到确认缺席时仍未获批准，"
+                                     "已记为缺席。如有疑问请联系书记。",
+                             "markdown": False, "mentions": [], "is_error": False,
+                             "title": "请假未获批准"})
 
     # --- activities ----------------------------------------------------------------
 
