@@ -389,21 +389,28 @@ class CommandRegistry:
         dated = self._dated(head, tail)
         if dated is not None:
             return dated
-        if head.startswith("@") or head.startswith(_FILLERS):
-            # The command is somewhere inside the first word: after the mention or filler.
+        if head.startswith("@"):
+            # The command is somewhere inside the first word, after a mention left glued.
             for start in range(1, len(head)):
                 inner = head[start:]
-                dated = self._dated(inner, tail)
-                if dated is not None:  # 我明天请假
-                    return dated
                 found = self.get(inner) if len(inner) > 1 else None
                 if found is not None:
                     return found, tail
                 glued = self._glued(inner) if len(inner) > 1 else None
                 if glued is not None:
                     return glued[0], (glued[1] + " " + tail).strip()
-            if tail and head.startswith("@"):
+            if tail:
                 return self.match(tail)
+        unfilled = _without_fillers(head)
+        if unfilled != head:  # 我要签到, 帮我看看积分, 我明天请假 出差
+            found = self._match(f"{unfilled} {tail}".strip())
+            if found[0] is not None:
+                return found
+            # 我有多少积分: a command word ending what follows the filler, taken whole.
+            for start in range(1, len(unfilled) - 1):
+                ending = self.get(unfilled[start:])
+                if ending is not None and all(a.optional for a in ending.args):
+                    return ending, tail
         last = self._verb_last(head, tail)
         if last is not None:
             return last
@@ -505,9 +512,28 @@ class CommandRegistry:
         return closest_word(head, words)
 
 
-# Words people put before a command: 我要签到, 帮我看看积分, 查一下积分.
-_FILLERS = ("我要", "我想", "我来", "帮我", "麻烦", "我", "看看", "看一下", "查看", "查询",
-            "查一下", "查", "看")
+# Words people put before a command: 我要签到, 帮我看看积分, 查一下积分; longest first.
+_FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看", "查看",
+            "查询", "看下", "查下", "我", "查", "看")
+# After these, 到 is the verb's own (看到了, 查到了: seen, found), never 签到's 到.
+_SEEING = ("看", "查", "看看", "查看", "看下", "查下")
+
+
+def _without_fillers(head: str) -> str:
+    """The first word less the words put before a command, however many (帮我看看积分 →
+    积分); 我看到了 stays 看到了, which is no 到."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for filler in _FILLERS:
+            rest_ = head[len(filler):]
+            if not head.startswith(filler) or not rest_:
+                continue
+            if filler in _SEEING and rest_.startswith("到"):
+                return head
+            head, stripped = rest_, True
+            break
+    return head
 # A period said before a command: 上周周报, 本月红黄蓝榜.
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.

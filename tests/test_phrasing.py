@@ -139,6 +139,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假 值班 @党建助手", m("请假", reason="值班")),
     ("销假", m("销假")),
     ("看看积分", m("积分")),
+    ("帮我查下日程", m("日程", branch=None)),
+    ("我有多少积分", m("积分")),
+    # 看到了, 查到了 (seen, found: what a group says to a notice) are no check-in.
+    ("看到了", "没有这个指令"),
+    ("我看到了", "没有这个指令"),
+    ("查到了", "没有这个指令"),
+    ("我到了", m("签到")),
     ("积分查询", m("积分")),
     ("我多少分", m("积分")),
     ("我排第几", m("积分")),  # 积分 says the month's rank
@@ -627,7 +634,10 @@ def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
     assert not how.is_error and how.text.startswith("请假：") and "例如：请假 值班" in how.text
     assert chat.say("zq", "签到怎么弄").text.startswith("签到：")
     for said, answer in [("收到", "好的。"), ("收到了！", "好的。"), ("谢谢", "不客气。"),
-                         ("在吗", "在的。发送「帮助」查看我能做什么。")]:
+                         ("在吗", "在的。发送「帮助」查看我能做什么。"),
+                         ("看到了", "好的。"), ("我看到了", "好的。")]:
         reply = chat.say("zq", said, chat="g1")
         assert (reply.text, reply.is_error) == (answer, False), said
+    # 看到了 (seen: what a group says to a notice) checks nobody in.
+    assert "签到成功" not in chat.say("zq", "看到了", chat="g1").text
     assert "没有「收到通知」这个指令" in chat.say("zq", "收到通知", chat="g1").text
