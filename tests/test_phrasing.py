@@ -637,7 +637,7 @@ def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
     assert chat.say("zq", "签到怎么弄").text.startswith("签到：")
     for said, answer in [("收到", "好的。"), ("收到了！", "好的。"), ("谢谢", "不客气。"),
                          ("在吗", "在的。发送「帮助」查看我能做什么。"),
-                         ("看到了", "好的。"), ("我看到了", "好的。")]:
+                         ("看到了", "好的。"), ("我看到了", "好的。"), ("我收到了", "好的。")]:
         reply = chat.say("zq", said, chat="g1")
         assert (reply.text, reply.is_error) == (answer, False), said
     # 看到了 (seen: what a group says to a notice) checks nobody in.
