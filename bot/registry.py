@@ -17,6 +17,7 @@ from bot.domain.text import (
     parse_date,
     parse_minutes,
     parse_number,
+    pleasantry,
     SEPARATORS as SEPARATOR_RE,
     split_words,
 )
@@ -150,6 +151,10 @@ class Command:
     verb_last: bool = False
     # What may follow it and means nothing more (签到 主题党日: the activity under way).
     ignores: frozenset[str] = frozenset()
+    # It changes something for others, so a question never sets it off: 结束了吗 asks, it
+    # does not end the activity. (签到了吗 still checks the asker in: a member unsure at
+    # the meeting is answered by being counted, or told they already are.)
+    acts: bool = False
 
     @property
     def usage(self) -> str:
@@ -339,9 +344,13 @@ class CommandRegistry:
         (积分多少, 三会一课情况, 下次活动什么时候) is the command itself, and so are the words
         a command declares it ignores (签到 主题党日).
         """
+        if pleasantry(text) is not None:  # 确认收到 is an acknowledgement, not 确认
+            return None, text
         command, rest_ = self._match(text)
         if command is None:
             return command, rest_
+        if command.acts and text.endswith(_QUESTION_ENDS):
+            return None, text
         if rest_ in _ASKING and all(a.optional for a in command.args):
             return command, ""
         if rest_ and rest_ in command.ignores:
@@ -498,6 +507,8 @@ class CommandRegistry:
             # A one-character word (到) only takes a particle (到了); longer ones take
             # any argument glued on (请假家里有事), less the 了 that says it is done
             # (学习了一小时).
+            if remainder.startswith("的"):
+                continue  # 请假的说一下, 签到的人: a phrase about it, not the command
             if len(word_) >= 2 or is_particle(remainder):
                 if len(remainder) > 1 and remainder[0] == "了" and remainder[:2] not in (
                         "了解", "了结"):  # 请假了解情况: a word, not tone
@@ -534,6 +545,8 @@ def _without_fillers(head: str) -> str:
             head, stripped = rest_, True
             break
     return head
+# How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
+_QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 # A period said before a command: 上周周报, 本月红黄蓝榜.
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.

@@ -895,6 +895,7 @@ _WHO = "姓名、@某人或编号"
 
 START = Command(
     name="开始",
+    acts=True,
     aliases=("开始签到", "发起签到"),  # the reply then asks which activity
     summary="现在开始一次活动",
     handler=start,
@@ -927,6 +928,7 @@ LEAVE = Command(
 )
 WITHDRAW = Command(
     name="销假",
+    acts=True,
     aliases=("取消请假", "撤销请假", "撤回请假", "不请假"),
     summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）",
     handler=withdraw_leave,
@@ -935,6 +937,7 @@ WITHDRAW = Command(
 )
 APPROVE = Command(
     name="批准请假",
+    acts=True,
     aliases=("同意请假", "准假"),
     summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准）",
     handler=approve_leave,
@@ -945,6 +948,7 @@ APPROVE = Command(
 )
 REVOKE = Command(
     name="驳回请假",
+    acts=True,
     aliases=("不同意请假", "不批准请假", "不准假"),
     summary="驳回党员的请假，其仍需参加",
     handler=revoke_leave,
@@ -955,6 +959,7 @@ REVOKE = Command(
 )
 MAKEUP = Command(
     name="补签",
+    acts=True,
     summary="为参加了但忘记签到的党员补签",
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
@@ -978,6 +983,7 @@ MISSING = Command(
 )
 FINISH = Command(
     name="结束",
+    acts=True,
     aliases=("结束活动", "活动结束", "结束签到", "签到结束", "停止签到", "关闭签到"),
     summary="结束当前活动，报告参与率",
     handler=finish,
@@ -988,6 +994,7 @@ FINISH = Command(
 )
 CONFIRM = Command(
     name="确认缺席",
+    acts=True,
     summary="确认缺席并计入积分",
     handler=confirm_absence,
     roles=_STAFF,

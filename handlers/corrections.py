@@ -283,11 +283,14 @@ def _withdraw_visit(ctx: Ctx, visit: ResearchVisit, reason: str) -> Reply:
 
 # --- registration -------------------------------------------------------------------
 
-CONFIRM = Command(name="确认", summary="确认刚才要求确认的操作（5 分钟内）；领导发送「确认 先锋党员 姓名」确认推荐",
+CONFIRM = Command(name="确认", acts=True,
+                  summary="确认刚才要求确认的操作（5 分钟内）；"
+                          "领导发送「确认 先锋党员 姓名」确认推荐",
                   handler=confirm, args=(rest("what", "先锋党员 姓名", optional=True),),
                   example="确认", capability="corrections")
 CANCEL_ACTIVITY = Command(
-    name="取消活动", summary="取消进行中或最近的活动，冲销相关积分（需确认）", handler=cancel,
+    name="取消活动", acts=True, summary="取消进行中或最近的活动，冲销相关积分（需确认）",
+    handler=cancel,
     args=(rest("reason", "[下次] 原因", optional=True),), roles=MANAGERS | LEADERS,
     example="取消活动 临时勤务任务", capability="corrections")
 DELETE_SCHEDULE = Command(
@@ -295,7 +298,7 @@ DELETE_SCHEDULE = Command(
     args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
     roles=MANAGERS | LEADERS, example="删除日程 夜学", capability="corrections")
 UNDO = Command(
-    name="撤销", summary="撤销自己一天内最后一条学习或调研记录", handler=undo,
+    name="撤销", acts=True, summary="撤销自己一天内最后一条学习或调研记录", handler=undo,
     args=(rest("reason", "原因", optional=True),), example="撤销 分钟数写错了",
     capability="corrections")
 WITHDRAW_VISIT = Command(

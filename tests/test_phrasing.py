@@ -113,6 +113,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("没签到的", "你是想发送「未签到」吗"),  # holds 签到, means its opposite
     ("不签到", "你是想发送「未签到」吗"),
     ("签到了吗", m("签到")),
+    # A question never sets off what acts for others (结束 ends everyone's check-in).
+    ("结束了吗", "你是想发送「结束」吗"),
+    ("活动结束了吗", "你是想发送「活动结束」吗"),
+    ("开始了吗", "你是想发送「开始」吗"),
+    ("撤销吗", "你是想发送「撤销」吗"),
+    ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("/签到", m("签到")),
     ("#签到", m("签到")),
     ("＃签到", m("签到")),
@@ -637,7 +643,8 @@ def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
     assert chat.say("zq", "签到怎么弄").text.startswith("签到：")
     for said, answer in [("收到", "好的。"), ("收到了！", "好的。"), ("谢谢", "不客气。"),
                          ("在吗", "在的。发送「帮助」查看我能做什么。"),
-                         ("看到了", "好的。"), ("我看到了", "好的。"), ("我收到了", "好的。")]:
+                         ("看到了", "好的。"), ("我看到了", "好的。"), ("我收到了", "好的。"),
+                         ("确认收到", "好的。")]:  # not 确认: it confirms what waits
         reply = chat.say("zq", said, chat="g1")
         assert (reply.text, reply.is_error) == (answer, False), said
     # 看到了 (seen: what a group says to a notice) checks nobody in.
