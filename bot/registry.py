@@ -415,8 +415,11 @@ class CommandRegistry:
             found = self._match(f"{unfilled} {tail}".strip())
             if found[0] is not None:
                 return found
-            # 我有多少积分: a command word ending what follows the filler, taken whole.
+            # 我有多少积分: a command word ending what follows the filler, taken whole;
+            # never for someone else (我帮他签到: nobody checks in for another).
             for start in range(1, len(unfilled) - 1):
+                if any(c in _FOR_ANOTHER for c in unfilled[:start]):
+                    break
                 ending = self.get(unfilled[start:])
                 if ending is not None and all(a.optional for a in ending.args):
                     return ending, tail
@@ -463,6 +466,8 @@ class CommandRegistry:
             for word_ in (command.name, *command.aliases):
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
+                    if said_first in _WHEN:  # 现在开始: when, not what
+                        return command, tail
                     if command.args:
                         return command, f"{said_first} {tail}".strip()
                     return command, tail
@@ -509,6 +514,10 @@ class CommandRegistry:
             # (学习了一小时).
             if remainder.startswith("的"):
                 continue  # 请假的说一下, 签到的人: a phrase about it, not the command
+            takes = self._by_word[word_].args
+            if len(remainder) == 1 and not is_particle(remainder) and takes and (
+                    takes[0].kind == "rest"):
+                continue  # 请假条, 请假单: a word of its own, not leave with the reason 条
             if len(word_) >= 2 or is_particle(remainder):
                 if len(remainder) > 1 and remainder[0] == "了" and remainder[:2] not in (
                         "了解", "了结"):  # 请假了解情况: a word, not tone
@@ -545,6 +554,10 @@ def _without_fillers(head: str) -> str:
             head, stripped = rest_, True
             break
     return head
+# Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
+_WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
+# Words that put the command on someone else: 我帮他签到.
+_FOR_ANOTHER = "帮替代给"
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 # A period said before a command: 上周周报, 本月红黄蓝榜.
