@@ -26,7 +26,8 @@ roll call, a stray space (积分 明细), 主题党日开始 or 夜学结束 as 
 a branch by its short name (城关) and dates as 12月31日, 12.31, 明天 or 下周二. A command with
 bad arguments says what is missing, in words, with one example, and changes nothing; a near
 miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
-谢谢 or 你好 a word in reply. In the 用法 column, [方括号] marks what may be left out.
+看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗) never sets off a command
+that acts for others, and nobody checks in for another (我帮他签到). In the 用法 column, [方括号] marks what may be left out.
 
 **Who may use it**: 全体 = every member on the roster; 书记/委员/管理员 act only on their own
 branch (an admin on any); 领导 see the whole bureau in a private chat or the leaders' group.
