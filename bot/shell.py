@@ -34,7 +34,8 @@ def main() -> None:
         full_command_line()
 
 
-# The settings the weekly report reads; unset ones take bot.config.Settings' defaults.
+# The settings the weekly report reads; unset ones take bot.config.Settings' defaults
+# (tests/test_report_quick.py holds these to them).
 DEFAULTS = {"database_url": "sqlite:///djbot.db", "timezone": "Asia/Shanghai",
             "rules_file": None, "visit_target_per_year": "2"}
 
@@ -42,7 +43,7 @@ DEFAULTS = {"database_url": "sqlite:///djbot.db", "timezone": "Asia/Shanghai",
 def quick_report(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
     """Print the weekly report and return True, or return False having printed nothing."""
     asked = _asked(argv)
-    settings = _settings(environ)
+    settings = _settings(environ) if asked is not None else None
     if asked is None or settings is None:
         return False
     week, as_json = asked

@@ -41,6 +41,16 @@ def test_the_compiled_statements_are_those_of_storage_reports():
         "storage/report_sql.py is out of date: run `make report-sql`")
 
 
+def test_the_settings_it_reads_default_as_in_the_full_command_line():
+    from bot.config import Settings
+    from bot.shell import DEFAULTS
+
+    fields = Settings.model_fields
+    for name, default in DEFAULTS.items():
+        expected = fields[name].default
+        assert default == (str(expected) if isinstance(expected, int) else expected), name
+
+
 @pytest.mark.parametrize("moment", [
     datetime(2026, 11, 23, 0, 0, tzinfo=TZ),
     datetime(2026, 11, 30, 19, 30, 15, 250, tzinfo=TZ),
