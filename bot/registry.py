@@ -468,6 +468,9 @@ class CommandRegistry:
                     said_first = head[:-len(word_)]
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
+                    agenda = self.get(AGENDA_WORD)
+                    if said_first in _WHEN_ASKED and agenda is not None:
+                        return agenda, ""  # 几点开始: a question for the agenda
                     if command.args:
                         return command, f"{said_first} {tail}".strip()
                     return command, tail
@@ -556,6 +559,9 @@ def _without_fillers(head: str) -> str:
     return head
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
 _WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
+# Asked before 开始: when it starts, which 日程 answers (几点开始, 什么时候开始).
+AGENDA_WORD = "日程"
+_WHEN_ASKED = frozenset({"几点", "什么时候", "啥时候", "几时", "哪天"})
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
@@ -569,7 +575,8 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
 _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作",
-              "流程", "规定", "格式", "说明")  # 请假流程: not leave with the reason 流程
+              "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
+              "找谁", "问谁", "跟谁说")  # 请假找谁: a question, not leave
 
 
 def _first_word(text: str) -> tuple[str, str]:

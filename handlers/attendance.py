@@ -373,7 +373,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, str(exc)))
     if span is not None:
         return _leave_period(ctx, span)
-    if args["reason"] in _NOW_WORDS:  # 今天请假: when, but not why
+    if args["reason"] in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
@@ -421,7 +421,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
 
 
-_NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次"})
+# 今天请假, 请假一天: when or how long, but not why.
+_NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次", "一天", "半天", "一下", "两天",
+                        "三天", "一次"})
 
 
 def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:

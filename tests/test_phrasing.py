@@ -120,6 +120,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("撤销吗", "你是想发送「撤销」吗"),
     ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("请假条", "你是想发送「请假」吗"),  # a leave note, not leave with the reason 条
+    ("请假找谁", m("帮助", command="请假")),  # a question, not leave
+    ("几点开始", m("日程", branch=None)),
+    ("什么时候开始", m("日程", branch=None)),
     ("现在开始", "缺少活动类型"),  # 现在 says when, not which activity
     ("我帮他签到", "没有这个指令"),  # nobody checks in for another
     ("/签到", m("签到")),
