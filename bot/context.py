@@ -60,8 +60,7 @@ class Ctx:
         from bot.scheduling.plan import QuietHours
 
         quiet = QuietHours(self.settings.quiet_start, self.settings.quiet_end)
-        local = self.local_now
-        return quiet.next_end(local) if quiet.contains(local.time()) else None
+        return quiet.held_until(self.local_now)
 
     @property
     def role(self) -> Role | None:

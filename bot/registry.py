@@ -344,11 +344,13 @@ class CommandRegistry:
         (积分多少, 三会一课情况, 下次活动什么时候) is the command itself, and so are the words
         a command declares it ignores (签到 主题党日).
         """
-        if pleasantry(text) is not None:  # 确认收到 is an acknowledgement, not 确认
-            return None, text
         command, rest_ = self._match(text)
         if command is None:
             return command, rest_
+        # 确认收到 is an acknowledgement, not 确认 with 收到. Only asked when words follow
+        # a command: 签到 alone, the busiest message, pays nothing for it.
+        if rest_ and pleasantry(text) is not None:
+            return None, text
         if command.acts and text.endswith(_QUESTION_ENDS):
             return None, text
         if rest_ in _ASKING and all(a.optional for a in command.args):

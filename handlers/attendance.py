@@ -33,6 +33,7 @@ from bot.domain.attendance import (
     type_list,
 )
 from bot.domain.dates import DateError, DateRange, find_date_range, find_leading_day
+from bot.domain.text import show_date
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -485,8 +486,7 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
 
 def _days(first: date, last: date) -> str:
     """12月8日, or 12月8日至12月10日."""
-    one = f"{first.month}月{first.day}日"
-    return one if first == last else f"{one}至{last.month}月{last.day}日"
+    return show_date(first) if first == last else f"{show_date(first)}至{show_date(last)}"
 
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -561,15 +561,10 @@ def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, t
                      key: str, branch_id: int | None) -> list[Member]:
     """One private message to each member who can be reached, by the outbox: at once or,
     in quiet hours, when they end. Returns those reached."""
-    not_before = ctx.after_quiet_hours()
     reached = org.reach(ctx.session, members, prefer=ctx.message.platform)
-    for _, identity in reached:
-        outbox.enqueue(
-            ctx.session, platform=identity.platform, target_kind="user",
-            target=identity.user_id, now=ctx.now, kind=kind, branch_id=branch_id,
-            dedupe_key=f"{key}|{identity.platform}:{identity.user_id}", not_before=not_before,
-            payload={"text": text, "markdown": False, "mentions": [], "is_error": False,
-                     "title": title})
+    outbox.enqueue_private(ctx.session, reached=reached, text=text, title=title, kind=kind,
+                           key=key, now=ctx.now, branch_id=branch_id,
+                           not_before=ctx.after_quiet_hours())
     return [member for member, _ in reached]
 
 

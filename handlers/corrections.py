@@ -63,9 +63,9 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
                        branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
                        dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
-                       payload={"text": f"【活动取消】{label}已取消。原因：{payload['reason']}",
-                                "markdown": False, "mentions": [], "is_error": False,
-                                "title": activity.type})
+                       payload=outbox.text_payload(
+                           f"【活动取消】{label}已取消。原因：{payload['reason']}",
+                           title=activity.type))
     ctx.audit("activity.cancel", target=label,
               detail={"activity_id": activity.id, "reason": payload["reason"],
                       "reversed_points": reversed_points, "groups_told": len(told),

@@ -25,7 +25,7 @@ from storage.models import (
     PioneerNomination,
     Role,
 )
-from storage.outbox import enqueue
+from storage.outbox import enqueue, text_payload
 
 MAX_DEEDS = 200
 HONOUR = "pioneer.honour"
@@ -93,8 +93,7 @@ def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
     bindings = ctx.session.execute(select(ChatBinding).where(
         (ChatBinding.branch_id == member.branch_id) | (ChatBinding.is_leaders == True)  # noqa: E712
     ).order_by(ChatBinding.id)).scalars()
-    payload = {"text": text, "markdown": False, "mentions": [], "is_error": False,
-               "title": "先锋党员"}
+    payload = text_payload(text, title="先锋党员")
     # Confirming at night waits for the morning: quiet hours hold for praise too.
     not_before = ctx.after_quiet_hours()
     for binding in bindings:

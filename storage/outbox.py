@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
-from storage.models import OutboxMessage
+from storage.models import Identity, Member, OutboxMessage
 from storage.prepared import Prepared, Writes
 
 _KEYS = ("dedupe_key", "platform", "target_kind", "target", "branch_id", "kind", "payload",
@@ -43,6 +43,23 @@ def enqueue(
         session.add(OutboxMessage(**values))
         return True
     return insert_ignoring_duplicates(session, OutboxMessage, values)
+
+
+def text_payload(text: str, *, title: str | None = None) -> dict[str, Any]:
+    """The payload of a plain text message (what every Sender reads)."""
+    return {"text": text, "markdown": False, "mentions": [], "is_error": False, "title": title}
+
+
+def enqueue_private(session: Session, *, reached: list[tuple[Member, Identity]], text: str,
+                    title: str, kind: str, key: str, now: datetime, branch_id: int | None,
+                    not_before: datetime | None) -> None:
+    """One private message to each (member, account) of storage.org.reach, at most once
+    each: the dedupe key is `key` and the account."""
+    for _, identity in reached:
+        enqueue(session, platform=identity.platform, target_kind="user",
+                target=identity.user_id, now=now, kind=kind, branch_id=branch_id,
+                dedupe_key=f"{key}|{identity.platform}:{identity.user_id}",
+                not_before=not_before, payload=text_payload(text, title=title))
 
 
 def enqueue_once_on(writes: Writes, *, platform: str, target_kind: str, target: str,

@@ -32,9 +32,7 @@ def _quiet(settings: Settings) -> p.QuietHours:
 
 
 def _not_quiet(moment: datetime, settings: Settings) -> datetime:
-    local = moment.astimezone(settings.tz)
-    quiet = _quiet(settings)
-    return quiet.next_end(local) if quiet.contains(local.time()) else moment
+    return _quiet(settings).held_until(moment.astimezone(settings.tz)) or moment
 
 
 def _in_window(due_at: datetime, since: datetime, now: datetime, settings: Settings) -> bool:

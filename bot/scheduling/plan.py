@@ -57,6 +57,10 @@ class QuietHours:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end  # spans midnight
 
+    def held_until(self, local: datetime) -> datetime | None:
+        """When what is due at `local` may go: None (then), or in quiet hours their end."""
+        return self.next_end(local) if self.contains(local.time()) else None
+
     def next_end(self, local: datetime) -> datetime:
         """The first moment after local when quiet hours are over."""
         candidate = local.replace(hour=self.end.hour, minute=self.end.minute, second=0,

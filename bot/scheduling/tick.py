@@ -46,7 +46,7 @@ from storage.models import (
     Role,
     Schedule,
 )
-from storage.outbox import enqueue
+from storage.outbox import enqueue, enqueue_private
 
 log = logging.getLogger("djbot.tick")
 
@@ -127,18 +127,15 @@ class Ticker:
         local = activity.starts_at.astimezone(self.settings.tz)
         label = f"{activity.type}（{local.month}月{local.day}日）"
         quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
-        at = now.astimezone(self.settings.tz)
-        not_before = quiet.next_end(at) if quiet.contains(at.time()) else None
-        for member, identity in org.reach(session, done.undecided, prefer=None):
-            enqueue(session, platform=identity.platform, target_kind="user",
-                    target=identity.user_id, now=now, kind="leave.lapsed",
-                    branch_id=activity.branch_id, not_before=not_before,
-                    dedupe_key=f"leave.lapsed|{activity.id}|{member.id}|"
-                               f"{identity.platform}:{identity.user_id}",
-                    payload={"text": f"【请假未获批准】你对{label}的请假到确认缺席时仍未获批准，"
-                                     "已记为缺席。如有疑问请联系书记。",
-                             "markdown": False, "mentions": [], "is_error": False,
-                             "title": "请假未获批准"})
+        for member in done.undecided:
+            enqueue_private(
+                session, reached=org.reach(session, [member], prefer=None),
+                text=f"【请假未获批准】你对{label}的请假到确认缺席时仍未获批准，"
+                     "已记为缺席。如有疑问请联系书记。",
+                title="请假未获批准", kind="leave.lapsed",
+                key=f"leave.lapsed|{activity.id}|{member.id}", now=now,
+                branch_id=activity.branch_id,
+                not_before=quiet.held_until(now.astimezone(self.settings.tz)))
 
     # --- activities ----------------------------------------------------------------
 
