@@ -67,6 +67,17 @@ def bind_chat(session: Session, branch: Branch | None, chat_id: str, *, platform
     return binding
 
 
+def branch_with_a_leader(session: Session) -> Branch:
+    """一支部 in group g1 with its 书记 (sec) and one member 甲 (a), and a 领导 (boss) of the
+    bureau: the smallest bureau a leader's figures can be read in."""
+    branch = make_branch(session, "一支部")
+    bind_chat(session, branch, "g1")
+    make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, branch, "甲", wecom="a")
+    make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    return branch
+
+
 def seed(engine: Engine, fn):
     """Run fn(session) in one committed transaction and return what it returns."""
     with Session(engine, expire_on_commit=False) as session:

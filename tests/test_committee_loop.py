@@ -41,6 +41,16 @@ def hold(session, branch, starts_at, type_: str, *, group=None, status: str = "c
     return activity
 
 
+def record_at(s, activity, statuses: dict[str, str]) -> None:
+    """Each named member's attendance row on the activity, with the status given."""
+    from storage.models import Member
+
+    names = {m.name: m for m in s.exec(select(Member)).all()}
+    for name, status in statuses.items():
+        s.add(Attendance(activity_id=activity.id, member_id=names[name].id, status=status,
+                         updated_at=activity.starts_at))
+
+
 @pytest.fixture
 def bureau(runtime):
     def build(s):
@@ -231,16 +241,10 @@ def test_an_absence_from_a_cancelled_activity_does_not_count_against_a_pioneer(r
     one, _ = bureau
 
     def cancelled_absence(s):
-        from storage.models import Member
         day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
-        names = {m.name: m for m in s.exec(select(Member)).all()}
-        s.add(Attendance(activity_id=day.id, member_id=names["张三"].id, status="absent",
-                         updated_at=day.starts_at))
-        s.add(Attendance(activity_id=day.id, member_id=names["李四"].id, status="present",
-                         updated_at=day.starts_at))
+        record_at(s, day, {"张三": "absent", "李四": "present"})
         held = hold(s, one, local(2026, 11, 12, 14, 30), "政治夜学")
-        s.add(Attendance(activity_id=held.id, member_id=names["张三"].id, status="present",
-                         updated_at=held.starts_at))
+        record_at(s, held, {"张三": "present"})
         day.status = "cancelled"
 
     seed(runtime.engine, cancelled_absence)
@@ -286,13 +290,8 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
     one, two = bureau
 
     def record(s):
-        from storage.models import Member
         day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
-        names = {m.name: m for m in s.exec(select(Member)).all()}
-        s.add(Attendance(activity_id=day.id, member_id=names["张三"].id, status="present",
-                         updated_at=day.starts_at))
-        s.add(Attendance(activity_id=day.id, member_id=names["李四"].id, status="absent",
-                         updated_at=day.starts_at))
+        record_at(s, day, {"张三": "present", "李四": "absent"})
 
     seed(runtime.engine, record)
     clock.set(local(2026, 11, 30, 9, 59))

@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from storage.models import AuditEntry, Branch, Member, Role
 from tests.conftest import local
-from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.factories import bind_chat, branch_with_a_leader, make_branch, make_member, seed
 from tests.test_reports import attend, award, hold
 
 
@@ -252,12 +252,8 @@ def test_leaders_tier_line_gives_the_rates_own_base_and_who_is_pending(runtime, 
     """Until absences are confirmed (补签 may still come) they are out of the rate: the line
     says so, rather than 100% beside a count that shows someone missing."""
     def build(session):
-        branch = make_branch(session, "一支部")
-        bind_chat(session, branch, "g1")
+        branch_with_a_leader(session)
         bind_chat(session, None, "g-leaders", leaders=True)
-        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "甲", wecom="a")
-        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
     seed(runtime.engine, build)
     chat.say("sec", "开始 主题党日", chat="g1")
     chat.say("a", "签到", chat="g1")

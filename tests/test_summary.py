@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage.models import Role
-from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.factories import branch_with_a_leader, seed
 
 
 def test_leader_asks_for_the_weekly_summary_privately(runtime, chat, clock):
-    def build(session):
-        branch = make_branch(session, "一支部")
-        bind_chat(session, branch, "g1")
-        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "甲", wecom="a")
-        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
-    seed(runtime.engine, build)
+    seed(runtime.engine, branch_with_a_leader)
     chat.say("sec", "开始 政治夜学", chat="g1")
     chat.say("a", "签到", chat="g1")
 
