@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.attendance import ATTENDED, plan_times
 from bot.domain.rules import Rules
+from bot.domain.text import show_date
 from bot.scheduling import plan as p
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.committee import committee_reminders
@@ -124,8 +125,8 @@ class Ticker:
         if not done.undecided:
             return
         activity = done.activity
-        local = activity.starts_at.astimezone(self.settings.tz)
-        label = f"{activity.type}（{local.month}月{local.day}日）"
+        day = activity.starts_at.astimezone(self.settings.tz).date()
+        label = f"{activity.type}（{show_date(day)}）"
         quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
         for member in done.undecided:
             enqueue_private(
