@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -84,14 +83,12 @@ class Ctx:
 
 @dataclass(frozen=True)
 class QuickCtx:
-    """What a command's quick lane gets: the message and a plain connection in an open
-    transaction, no session and nothing looked up yet (the lane reads what it needs in one
-    statement on `conn` and queues its INSERTs in `writes`, which the dispatcher sends with
-    the message's record). The dispatcher has checked the text, the command and its
-    arguments."""
+    """What a command's quick lane answers with (beside its statement's row: QuickLane):
+    the message, no session and nothing looked up beyond that row. It queues its INSERTs in
+    `writes`, which the dispatcher sends with the message's record. The dispatcher has
+    checked the text, the command and its arguments."""
 
     message: IncomingMessage
-    conn: Connection
     writes: Writes
     now: datetime
     settings: Settings

@@ -11,6 +11,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -28,7 +29,8 @@ from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean, pleasantry
-from bot.registry import LEADERS, MANAGERS, CommandRegistry, ParseEnv, shorten, usage_text
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
+from bot.pglane import PipelineLane
 from bot.writer import LockHeld, LoopLane, MessageWriter
 from storage import org
 from storage.db import BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT
@@ -76,6 +78,17 @@ RECORD_MESSAGE = insert(ProcessedMessage.__table__)
 QUICK_RECORD_MESSAGE = Prepared(RECORD_MESSAGE, keys=("platform", "message_id", "chat_id",
                                                       "sender_id", "received_at", "reply"))
 
+@dataclass(frozen=True, slots=True)
+class QuickPlan:
+    """A message's quick lane before its read: the command, the time it is handled at, and
+    the statement with its values (QuickLane.read)."""
+
+    command: Command
+    now: datetime
+    statement: Prepared
+    params: dict[str, Any]
+
+
 # No command needs more; a longer message is refused before it is parsed or echoed.
 MAX_MESSAGE_CHARS = 1000
 
@@ -97,10 +110,13 @@ class Dispatcher:
 
     # Off only to compare the two lanes (tests/test_checkin_quick.py).
     quick_lane: bool = True
-    # SQLite: the quick lane tried on the event loop before the writer thread (LoopLane).
+    # The quick lane tried on the event loop before the writer threads: SQLite's on the
+    # loop's own connection (bot.writer.LoopLane), PostgreSQL's on async connections in
+    # pipeline mode (bot.pglane).
     on_loop: bool = True
     _writer: MessageWriter | None = field(default=None, init=False, repr=False)
     _loop_lane: LoopLane | None = field(default=None, init=False, repr=False)
+    _pipeline_lane: PipelineLane | None = field(default=None, init=False, repr=False)
 
     async def handle(self, message: IncomingMessage) -> Reply:
         """Handle one message off the event loop; the reply is committed before it returns."""
@@ -123,7 +139,50 @@ class Dispatcher:
                     connect=self._connect_for_loop, release=self._release_loop_connection,
                     checkpoint=self._checkpoint)
             return self._loop_lane.enqueue(message)
+        if self.on_loop and self.quick_lane and self.engine.dialect.driver == "psycopg":
+            if self._pipeline_lane is None:
+                self._pipeline_lane = PipelineLane(
+                    connect_args=self.engine.dialect.create_connect_args(self.engine.url)[1],
+                    plan=self._pipeline_plan, answer=self._pipeline_answer,
+                    finish=self._pipeline_finish,
+                    fallback=lambda message: self._writers().enqueue(message),
+                    observe=self._observe)
+            return self._pipeline_lane.enqueue(message)
         return self._writers().enqueue(message)
+
+    # PostgreSQL's quick lane on the event loop (bot.pglane), around quick_plan and
+    # quick_answer, as quick runs them on a connection.
+
+    def _pipeline_plan(self, message: IncomingMessage
+                       ) -> tuple[tuple[str, Any], tuple[QuickPlan, float]] | None:
+        started = time.perf_counter()
+        plan = self.quick_plan(message)
+        if plan is None:
+            return None
+        return plan.statement.bind(self.engine.dialect, plan.params), (plan, started)
+
+    def _pipeline_answer(self, message: IncomingMessage, planned: tuple[QuickPlan, float],
+                         row: tuple | None) -> tuple[Any, str, Any] | None:
+        plan, started = planned
+        if row is not None:
+            row = plan.statement.convert(self.engine.dialect, [row])[0]
+        writes = Writes(None, dialect=self.engine.dialect)
+        answered = self.quick_answer(message, plan, row, writes)
+        if answered is None:
+            return None
+        return (answered, started), *writes.statement()
+
+    def _pipeline_finish(self, message: IncomingMessage,
+                         done: tuple[tuple[Reply, str], float]) -> tuple[Reply, bool]:
+        (reply, command), started = done
+        self._handled(message, reply, command, False, started)
+        return reply, False
+
+    def _observe(self, sql: str, parameters: Any) -> None:
+        """A statement the pipeline lane sends, shown to the engine's listeners as the
+        driver's cursor shows them the others (storage.prepared)."""
+        if self.engine.dispatch.before_cursor_execute:
+            self.engine.dispatch.before_cursor_execute(None, None, sql, parameters, None, False)
 
     def write(self, job: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Run a write that follows a message (queueing its reply) on the writer threads."""
@@ -141,6 +200,8 @@ class Dispatcher:
             self._writer.close()
         if self._loop_lane is not None:
             self._loop_lane.close()
+        if self._pipeline_lane is not None:
+            self._pipeline_lane.close()
 
     def handle_sync(self, message: IncomingMessage) -> Reply:
         return self.handle_sync_delivery(message)[0]
@@ -258,6 +319,19 @@ class Dispatcher:
         there). Retries are rare; the read would cost every check-in a round trip. The
         adapter's admission check (a DingTalk header pair) is claimed the same way: a pair
         seen before fails the writes, and the general path tells a retry from a replay."""
+        plan = self.quick_plan(message)
+        if plan is None:
+            return None
+        row = plan.statement.first(conn, plan.params)
+        writes = Writes(conn)
+        answered = self.quick_answer(message, plan, row, writes)
+        if answered is not None:
+            writes.flush()
+        return answered
+
+    def quick_plan(self, message: IncomingMessage) -> QuickPlan | None:
+        """What the message's quick lane reads (its command's one statement), or None when
+        it has none: a private chat, no command with a lane, arguments the lane can't take."""
         if message.is_private:
             return None
         text = clean(message.text)
@@ -271,20 +345,28 @@ class Dispatcher:
         _, problem = command.parse(arg_text, ParseEnv(today=today))
         if problem is not None:
             return None
-        writes = Writes(conn)
+        statement, params = command.quick.read(message, now)
+        return QuickPlan(command, now, statement, params)
+
+    def quick_answer(self, message: IncomingMessage, plan: QuickPlan, row: tuple | None,
+                     writes: Writes) -> tuple[Reply, str] | None:
+        """The lane's answer from its statement's first row (converted; None: no row), its
+        writes and the message's record queued in `writes`; None when the lane declines
+        (then nothing is queued that matters: the caller drops `writes`)."""
+        command = plan.command
+        assert command.quick is not None
         if message.admit is not None:
             message.admit.claim(writes)
-        reply = command.quick(QuickCtx(message=message, conn=conn, writes=writes, now=now,
-                                       settings=self.settings, rules=self.rules))
+        reply = command.quick.answer(QuickCtx(message=message, writes=writes, now=plan.now,
+                                              settings=self.settings, rules=self.rules), row)
         if reply is None:
             return None
         if message.queue_reply is not None:
             message.queue_reply(writes, reply)
         writes.add(QUICK_RECORD_MESSAGE, {
             "platform": message.platform, "message_id": message.message_id,
-            "chat_id": message.chat_id, "sender_id": message.sender_id, "received_at": now,
-            "reply": reply.to_dict()})
-        writes.flush()
+            "chat_id": message.chat_id, "sender_id": message.sender_id,
+            "received_at": plan.now, "reply": reply.to_dict()})
         return reply, command.name
 
     def _quick_alone(self, message: IncomingMessage) -> tuple[Reply, str] | None:

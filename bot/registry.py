@@ -26,15 +26,29 @@ from bot.domain.dates import DAY_AHEAD
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.context import Ctx, QuickCtx
-    from bot.core import Reply
+    from bot.core import IncomingMessage, Reply
+    from storage.prepared import Prepared
 
 # Handlers are plain functions: the database is synchronous, and the dispatcher runs
 # the whole transaction off the event loop (see Dispatcher.handle).
 Handler = Callable[["Ctx", dict[str, Any]], "Reply"]
-# A command's lane without the ORM (only 签到 has one): it answers the command's simple case
-# on a plain connection, or returns None and the handler answers (see Dispatcher.quick).
-QuickHandler = Callable[["QuickCtx"], "Reply | None"]
+
+
+@dataclass(frozen=True)
+class QuickLane:
+    """A command's lane without the ORM (only 签到 has one): it answers the command's simple
+    case from one statement's row, or returns None and the handler answers (see
+    Dispatcher.quick). `read` gives the statement and its values for a message at a time;
+    `answer` gets its first row (None: no row), converted, and queues its INSERTs in
+    QuickCtx.writes. The two are apart so that the reads of several messages can be sent
+    together, then their writes (bot.pglane)."""
+
+    read: Callable[["IncomingMessage", "datetime"], "tuple[Prepared, dict[str, Any]]"]
+    answer: Callable[["QuickCtx", "tuple | None"], "Reply | None"]
+
 # word: one word; int: a whole number (units such as 分 or 星 may be attached);
 # choice: one of a few words; rest: the rest of the line as written; minutes: a duration
 # (45, 45分钟, 1.5小时) in minutes; date: a day (12月31日, 明天, 下周二) as a date;
@@ -144,7 +158,7 @@ class Command:
     needs_member: bool = True
     needs_binding: bool = True
     capability: str = ""
-    quick: QuickHandler | None = None
+    quick: QuickLane | None = None
     # Its word may also close the first word, what it acts on said first: 夜学开始 is
     # 开始 夜学, 夜学结束 is 结束. Only for verbs of this kind: 同意张三请假 must not be
     # leave asked with the reason 同意张三.

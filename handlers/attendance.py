@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.context import Ctx, QuickCtx
-from bot.core import Reply
+from bot.core import IncomingMessage, Reply
 from bot.domain.attendance import (
     ACTIVITY_ALIASES,
     ATTENDED,
@@ -39,6 +39,7 @@ from bot.registry import (
     MANAGERS,
     Command,
     CommandRegistry,
+    QuickLane,
     branch,
     integer,
     match_branch,
@@ -59,6 +60,7 @@ from storage.models import (
     LeaveState,
     Member,
 )
+from storage.prepared import Prepared
 
 Scope = int | None  # a branch id, or None for the whole bureau
 BUREAU_WORD = "全局"  # 未签到 全局: the bureau-wide activity
@@ -333,13 +335,17 @@ def _checked_in(name: str, status: str, label: str, points: int) -> Reply:
     return Reply(f"{name} {outcome}：{label}，积分 {points:+d}。")
 
 
-def quick_check_in(q: QuickCtx) -> Reply | None:
+def _quick_read(message: IncomingMessage, now: datetime) -> tuple[Prepared, dict[str, Any]]:
+    return checkin_store.LOOK_UP, checkin_store.look_up_params(
+        platform=message.platform, chat_id=message.chat_id, user_id=message.sender_id, now=now)
+
+
+def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
     """签到's simple case without the ORM: a member of the group's branch, expected at the
     branch's current activity, with no row on it yet, inside its window. Anything else
     (none of these, or a leave row to turn into present) returns None and check_in above
     answers it. tests/test_checkin_quick.py holds the two to the same replies and rows."""
-    seen = checkin_store.look_up(q.conn, platform=q.message.platform, chat_id=q.message.chat_id,
-                                 user_id=q.message.sender_id, now=q.now)
+    seen = checkin_store.view(row)
     if seen is None or seen.chat_branch_id is None:  # the leaders' group has no branch
         return None
     member, activity = seen.member, seen.activity
@@ -908,7 +914,7 @@ CHECK_IN = Command(
     aliases=("到", "打卡", "报到"),
     summary="参加活动签到",
     handler=check_in,
-    quick=quick_check_in,
+    quick=QuickLane(read=_quick_read, answer=quick_check_in),
     example="签到",
     capability="attendance",
     # 签到 主题党日: the activity under way, named; nothing more to read.

@@ -74,7 +74,7 @@ _LOOK_UP = (
 
 _ATTENDANCE_KEYS = ("activity_id", "member_id", "status", "checked_in_at", "platform",
                     "message_id", "updated_at")
-_QUICK_LOOK_UP = Prepared(_LOOK_UP)
+LOOK_UP = Prepared(_LOOK_UP)
 _QUICK_INSERT_ATTENDANCE = Prepared(INSERT_ATTENDANCE, keys=_ATTENDANCE_KEYS)
 _QUICK_POST = Prepared(ledger.insert_with_rules_lookup, keys=ledger.POST_KEYS)
 
@@ -116,12 +116,15 @@ class CheckInView:
     attendance_id: int | None
 
 
-def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
-            now: datetime) -> CheckInView | None:
-    """The sender, the chat's branch, its current activity and the sender's row on it;
-    None when the chat is not bound."""
-    row = _QUICK_LOOK_UP.first(conn, {"platform": platform, "chat_id": chat_id,
-                                      "user_id": user_id, "now": now})
+def look_up_params(*, platform: str, chat_id: str, user_id: str, now: datetime
+                   ) -> dict[str, Any]:
+    """LOOK_UP's values for the sender of a message in a chat."""
+    return {"platform": platform, "chat_id": chat_id, "user_id": user_id, "now": now}
+
+
+def view(row: tuple | None) -> CheckInView | None:
+    """LOOK_UP's row (its values converted: Prepared.convert) as what it says; None when
+    the chat is not bound (no row)."""
     if row is None:
         return None
     (chat_branch_id, member_id, name, branch_id, party_group_id, role, active,
@@ -137,6 +140,14 @@ def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
                                 activity_party_group_id, audience_branch_ids, starts_at,
                                 checkin_closes_at)
     return CheckInView(chat_branch_id, member, activity, attendance_id)
+
+
+def look_up(conn: Connection, *, platform: str, chat_id: str, user_id: str,
+            now: datetime) -> CheckInView | None:
+    """The sender, the chat's branch, its current activity and the sender's row on it;
+    None when the chat is not bound."""
+    return view(LOOK_UP.first(conn, look_up_params(platform=platform, chat_id=chat_id,
+                                                   user_id=user_id, now=now)))
 
 
 def record(writes: Writes, *, activity: SeenActivity, member: SeenMember, status: str,

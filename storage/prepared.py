@@ -85,11 +85,23 @@ class Prepared:
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         """Execute with `params` (by bind name) and return the rows, values converted."""
+        sql, parameters = self.bind(conn.dialect, params)
         compiled = self._for(conn.dialect)
+        return self.convert(conn.dialect,
+                            _execute(conn, sql, parameters, compiled.returns_rows))
+
+    def bind(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, Any]:
+        """The SQL and its parameters as the dialect's driver takes them (for a caller that
+        sends them itself: bot.pglane, on an async connection)."""
+        compiled = self._for(dialect)
         values = compiled.bound(params)
-        parameters: Any = values if compiled.order is None else tuple(
-            values[name] for name in compiled.order)
-        found = _execute(conn, compiled.sql, parameters, compiled.returns_rows)
+        if compiled.order is None:
+            return compiled.sql, values
+        return compiled.sql, tuple(values[name] for name in compiled.order)
+
+    def convert(self, dialect: Dialect, found: Sequence[Sequence[Any]]) -> list[tuple]:
+        """The driver's rows with each value converted by its column's type."""
+        compiled = self._for(dialect)
         if not compiled.results:
             return [tuple(row) for row in found]
         rows = []
@@ -150,8 +162,11 @@ class Writes:
     order they were added.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection | None, *, dialect: Dialect | None = None) -> None:
+        """On `conn`; or, with no connection, for `dialect` (then `statement` gives what
+        would be sent, and the caller sends it: bot.pglane)."""
         self.conn = conn
+        self.dialect = dialect if dialect is not None else conn.dialect  # type: ignore[union-attr]
         # (statement, its plain values, its Returned values by bind name)
         self._writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]] = []
 
@@ -166,9 +181,10 @@ class Writes:
     def flush(self) -> None:
         """Execute what is queued, in the connection's transaction (or, on PostgreSQL, as
         the one statement that needs none: Dispatcher._quick_alone)."""
+        assert self.conn is not None, "no connection: send Writes.statement() yourself"
         writes, self._writes = self._writes, []
-        if len(writes) > 1 and self.conn.dialect.name == "postgresql":
-            self._as_one(writes)
+        if len(writes) > 1 and self.dialect.name == "postgresql":
+            _execute(self.conn, *self._as_one(writes), False)
             return
         returned: list[list[tuple]] = []
         for statement, params, taken in writes:
@@ -177,9 +193,19 @@ class Writes:
                 params = {**params, name: value.convert(rows[0][0]) if rows else None}
             returned.append(statement.rows(self.conn, params))
 
+    def statement(self) -> tuple[str, Any]:
+        """PostgreSQL: what is queued as the one statement flush would send, with its
+        parameters, and nothing queued any more."""
+        if self.dialect.name != "postgresql":
+            raise ValueError(f"{self.dialect.name}: the writes go one by one (flush)")
+        writes, self._writes = self._writes, []
+        if len(writes) == 1 and not writes[0][2]:
+            return writes[0][0].bind(self.dialect, writes[0][1])
+        return self._as_one(writes)
+
     def _as_one(self, writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]]
-                ) -> None:
-        dialect = self.conn.dialect
+                ) -> tuple[str, dict[str, Any]]:
+        dialect = self.dialect
         shape = tuple((statement, tuple(sorted((name, value.write)
                                                for name, value in taken.items())))
                       for statement, _, taken in writes)
@@ -190,7 +216,7 @@ class Writes:
         for index, (statement, params, _) in enumerate(writes):
             for name, value in statement._for(dialect).bound(params).items():
                 parameters[f"w{index}_{name}"] = value
-        _execute(self.conn, sql, parameters, False)
+        return sql, parameters
 
 
 _COMPOSED: dict[tuple, str] = {}

@@ -389,7 +389,6 @@ async def test_the_event_loop_never_waits_for_a_write_lock_another_connection_ho
         assert len(s.exec(select(Attendance)).all()) == 5
 
 
-@sqlite_only
 async def test_a_turn_with_a_declined_message_and_a_repeated_delivery(runtime, chat):
     """In one turn: check-ins, a 请假 the quick lane leaves to the general path, and one
     check-in delivered twice at once. Each gets its own answer, the repeat the first's."""
@@ -479,3 +478,118 @@ async def test_the_write_ahead_log_stays_short_though_the_loop_never_checkpoints
     assert os.path.getsize(wal) < 3 * first, (first, os.path.getsize(wal))
     with Session(runtime.engine) as s:
         assert len(s.exec(select(Attendance)).all()) == 2000
+
+
+# --- PostgreSQL: the event loop sends a turn's check-ins in two pipelines ------------------
+
+postgres_only = pytest.mark.skipif(TEST_DB != "postgres",
+                                   reason="the pipeline lane is PostgreSQL's")
+
+
+@postgres_only
+async def test_on_postgresql_a_loop_turns_check_ins_are_sent_from_the_loop(
+        runtime, chat, monkeypatch):
+    """A turn's 30 check-ins: their 30 look-ups in one pipeline, their 30 writes in one
+    transaction, from the event loop; no writer thread is woken, and each answer comes
+    after the commit (the rows are there once the answers are)."""
+    from .conftest import counting
+
+    seed(runtime.engine, _branch_of(30))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    handed_over: list[int] = []
+    writers = runtime.dispatcher._writers
+    monkeypatch.setattr(runtime.dispatcher, "_writers",
+                        lambda: handed_over.append(1) or writers())
+
+    with counting(runtime.engine) as seen:
+        results = await asyncio.gather(*(runtime.dispatcher.handle_delivery(
+            _check_in(runtime, f"u{i:02d}")) for i in range(30)))
+
+    assert all("签到成功" in reply.text and not repeated for reply, repeated in results)
+    assert handed_over == []
+    assert len(seen.statements) == 60, seen.statements  # a look-up and a write each
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 30
+        entries = s.exec(select(PointEntry)).all()
+        rules = s.exec(select(RuleSet).where(RuleSet.digest == runtime.rules.digest)).one()
+        assert len(entries) == 30 and {e.ruleset_id for e in entries} == {rules.id}
+        assert len(s.exec(select(ProcessedMessage)).all()) == 30 + 1
+    runtime.dispatcher.close()
+
+
+@postgres_only
+async def test_a_pipeline_whose_writes_fail_is_redone_by_the_writer_threads(
+        runtime, chat, monkeypatch):
+    """Another replica stores 党员05's check-in between this turn's look-ups and its
+    writes: the turn's transaction fails on the unique key and writes nothing, and every
+    message of it is handled again on the writer threads, each counted once."""
+    from bot import pglane
+
+    seed(runtime.engine, _branch_of(12))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    read = pglane.PipelineLane._read
+    raced: list[int] = []
+
+    async def another_replica_wins(self, conn, reads):
+        rows = await read(self, conn, reads)
+        if not raced:
+            raced.append(1)
+            with Session(runtime.engine) as s:
+                member = s.exec(select(Member).where(Member.name == "党员05")).one()
+                activity = s.exec(select(Activity)).one()
+                s.add(Attendance(activity_id=activity.id, member_id=member.id,
+                                 status="present", checked_in_at=runtime.clock.now(),
+                                 platform="wecom", message_id="other-replica",
+                                 updated_at=runtime.clock.now()))
+                s.commit()
+        return rows
+
+    monkeypatch.setattr(pglane.PipelineLane, "_read", another_replica_wins)
+    results = await asyncio.gather(*(runtime.dispatcher.handle_delivery(
+        _check_in(runtime, f"u{i:02d}")) for i in range(12)))
+
+    texts = [reply.text for reply, _ in results]
+    assert raced == [1]
+    assert "签到成功" not in texts[5] and "已" in texts[5], texts[5]
+    assert all("签到成功" in text for i, text in enumerate(texts) if i != 5), texts
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 12
+        assert len(s.exec(select(PointEntry)).all()) == 11  # the other replica's has none here
+        assert len(s.exec(select(ProcessedMessage)).all()) == 12 + 1
+    runtime.dispatcher.close()
+
+
+@postgres_only
+async def test_a_lost_connection_loses_no_check_in_and_the_lane_connects_again(
+        runtime, chat):
+    """The server ends the lane's connection (a restart, a failover): the next turn's
+    check-ins are answered all the same, by the writer threads, and the turn after that is
+    back on the loop."""
+    import psycopg
+
+    from .conftest import _server
+
+    seed(runtime.engine, _branch_of(9))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    dispatcher = runtime.dispatcher
+
+    async def turn(users: range) -> list[str]:
+        return [(await f)[0].text for f in [dispatcher.deliver(_check_in(runtime, f"u{i:02d}"))
+                                            for i in users]]
+
+    assert all("签到成功" in text for text in await turn(range(3)))
+    lane = dispatcher._pipeline_lane
+    (state,) = lane._loops.values()
+    pids = [conn.pgconn.backend_pid for conn in state.idle]
+    assert pids
+    with psycopg.connect(_server(runtime.settings.database_url), autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    assert all("签到成功" in text for text in await turn(range(3, 6)))
+    assert all("签到成功" in text for text in await turn(range(6, 9)))
+    assert state.idle and all(conn.pgconn.backend_pid not in pids for conn in state.idle)
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 9
+        assert len(s.exec(select(PointEntry)).all()) == 9
+    dispatcher.close()
