@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.context import Ctx
@@ -33,7 +34,8 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
                           rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起",
                           now=ctx.now)
     if own is not None:
-        report.branches = [b for b in report.branches if b.name == own.name]
+        # 约谈 is said where leaders read the list, never to a branch (as 红黄蓝榜 does).
+        report.branches = [replace(b, talk=False) for b in report.branches if b.name == own.name]
         report.idle_branches = [n for n in report.idle_branches if n == own.name]
         report.under_visited = [n for n in report.under_visited if n == own.name]
         # The branch's own board, ranked in the branch, by the rules of 排行榜 and the

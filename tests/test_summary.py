@@ -63,3 +63,11 @@ def test_a_secretary_reads_the_own_branch_board_ranked_in_the_branch(runtime, ch
         assert top.split("\n")[:3] in (["1. 甲 5 分", "2. 乙 4 分", "2. 丙 4 分"],
                                         ["1. 甲 5 分", "2. 丙 4 分", "2. 乙 4 分"]), own
         assert "二支部" not in own and "子" not in top
+
+
+def test_a_blue_branch_reads_its_tier_in_the_weekly_report_without_the_talk(runtime, chat):
+    seed(runtime.engine, two_branches_one_blue)  # 一支部: 3 of 10 at its theme day
+    assert "**一支部** 🔵蓝（约谈）" in chat.say("boss", "周报").text  # leaders: flagged
+    for where in (None, "g1"):
+        own = chat.say("sec", "周报", chat=where).text
+        assert "**一支部** 🔵蓝" in own and "约谈" not in own, own  # as 红黄蓝榜 says it
