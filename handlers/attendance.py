@@ -711,7 +711,7 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if ctx.role not in LEADERS and not own:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
-    elif ctx.role in LEADERS and ctx.message.is_private:
+    elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
         overview = _missing_overview(ctx)
         if overview is not None:
             return overview
@@ -727,9 +727,10 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not absent:
         return Reply(f"{_label(ctx, activity)}：应到的同志都已签到或请假。")
     if not ctx.message.is_private:
+        asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
         return Reply(
             f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
-            "名单请私聊我发送「未签到」查看。"
+            f"名单请私聊我发送「{asked}」查看。"
         )
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
@@ -744,8 +745,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def _missing_overview(ctx: Ctx) -> Reply | None:
-    """A leader in a private chat: every running activity with its count, names on request;
-    None when only one is running (its names are shown as for one branch)."""
+    """A leader privately or in the leaders' group: every running activity with its count,
+    names on request; None when only one is running (shown as for one branch)."""
     lines = []
     running = 0
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
