@@ -840,10 +840,12 @@ def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope = ctx.branch.id if ctx.branch is not None else None
     activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
     if activity is None:
+        # The bureau's own activities (a leader's chat): each branch's are a word away.
+        hint = "\n看某个支部的活动：发送「活动 支部名称」，例如：活动 城关" if scope is None else ""
         upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
         if upcoming is not None:
-            return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。")
-        return Reply("还没有活动记录。")
+            return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。{hint}")
+        return Reply(f"还没有{'全局' if scope is None else ''}活动记录。{hint}")
     figures = store.participation(ctx.session, activity=activity)
     if activity.finalized_at is not None:
         state = "已确认"

@@ -116,3 +116,10 @@ def test_a_leader_in_the_leaders_group_asks_who_is_missing(chat, bureau):
     assert "还有 3 人未签到" in one and "李明" not in one
     assert "私聊我发送「未签到 城关派出所党支部」" in one  # privately, the same question gives the names
     assert "李明" in chat.say("boss", "未签到 城关").text
+
+
+def test_a_leader_asking_for_the_activity_is_told_to_name_a_branch(chat, bureau):
+    chat.say("cg-sec", "开始 主题党日", chat="g-cg")
+    for where in (None, "g-leaders"):
+        reply = chat.say("boss", "活动", chat=where).text
+        assert "活动 城关" in reply, reply  # not a bare 「还没有活动记录」
