@@ -657,6 +657,11 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = _resolve_one(ctx, MAKEUP, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    others, reason = _more_names(ctx, scope, args["reason"])
+    if others:
+        # 补签 周强、黄丽 手机没电: one at a time, rather than 周强 with the reason 「黄丽 …」.
+        asks = "、".join(f"「补签 {name} {reason or '原因'}」" for name in [member.name, *others])
+        return Reply.error(f"补签一次写一位同志，请分别发送：{asks}。")
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
     if row is not None and row.status in ATTENDED:
         return Reply(
@@ -692,6 +697,19 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if reversed_points:
         text += f"\n已撤销缺席扣分（{reversed_points:+d}）。"
     return Reply(text)
+
+
+def _more_names(ctx: Ctx, scope: Scope, text: str) -> tuple[list[str], str]:
+    """The names of the scope's members a text starts with, and the words after them."""
+    words = [w.lstrip("@") for w in re.split(r"[\s,，、;；]+", text) if w.lstrip("@")]
+    names: list[str] = []
+    for token in words:
+        found = store.find_members(ctx.session, branch_id=scope, query=token,
+                                   platform=ctx.message.platform)
+        if not any(m.name == token for m in found):
+            break
+        names.append(token)
+    return names, " ".join(words[len(names):])
 
 
 # --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------
