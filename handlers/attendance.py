@@ -531,6 +531,10 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
         return _decide_pending(ctx, member, waiting, periods, state)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
+        lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
+                                    since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
+        if lapsed:
+            return _decide_lapsed(ctx, member, lapsed, state)
         return Reply.error(f"{member.name} 没有待处理的请假。")
     row, activity = found
     verb = "批准" if state == LeaveState.GRANTED else "驳回"
@@ -555,6 +559,29 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
+
+
+def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]],
+                   state: LeaveState) -> Reply:
+    """Leave nobody decided before the absences were confirmed was counted absent (and the
+    member told to ask the secretary): approved within the 补签 window, it is put right as
+    a 补签 is; turned down, it stays the absence it already is."""
+    labels = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed)
+    if state == LeaveState.REVOKED:
+        return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席，"
+                           "不用再驳回。")
+    assert ctx.member is not None
+    reversed_points = sum(
+        store.grant_lapsed_leave(ctx.session, attendance=row, activity=activity, member=member,
+                                 by=ctx.member, now=ctx.now, rules=ctx.rules)
+        for row, activity in lapsed)
+    ctx.audit("leave.approve", target=member.name,
+              detail={"member_id": member.id, "activity_ids": [a.id for _, a in lapsed],
+                      "from": "lapsed", "to": LeaveState.GRANTED.value,
+                      "reversed_points": reversed_points})
+    _tell_of_decision(ctx, member, state, labels)
+    text = (f"已批准 {member.name} 的请假：{labels}。确认缺席时它还未批准、记为缺席，现改为请假")
+    return Reply(text + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
 
 
 def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
