@@ -537,6 +537,10 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
         return _decide_pending(ctx, member, waiting, periods, state)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
+        lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
+                                    since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
+        if lapsed:
+            return _decide_lapsed(ctx, member, lapsed, state)
         return Reply.error(f"{member.name} 没有待处理的请假。")
     row, activity = found
     verb = "批准" if state == LeaveState.GRANTED else "驳回"
@@ -561,6 +565,29 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
+
+
+def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]],
+                   state: LeaveState) -> Reply:
+    """Leave nobody decided before the absences were confirmed was counted absent (and the
+    member told to ask the secretary): approved within the 补签 window, it is put right as
+    a 补签 is; turned down, it stays the absence it already is."""
+    labels = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed)
+    if state == LeaveState.REVOKED:
+        return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席，"
+                           "不用再驳回。")
+    assert ctx.member is not None
+    reversed_points = sum(
+        store.grant_lapsed_leave(ctx.session, attendance=row, activity=activity, member=member,
+                                 by=ctx.member, now=ctx.now, rules=ctx.rules)
+        for row, activity in lapsed)
+    ctx.audit("leave.approve", target=member.name,
+              detail={"member_id": member.id, "activity_ids": [a.id for _, a in lapsed],
+                      "from": "lapsed", "to": LeaveState.GRANTED.value,
+                      "reversed_points": reversed_points})
+    _tell_of_decision(ctx, member, state, labels)
+    text = (f"已批准 {member.name} 的请假：{labels}。确认缺席时它还未批准、记为缺席，现改为请假")
+    return Reply(text + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
 
 
 def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
@@ -663,6 +690,11 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = _resolve_one(ctx, MAKEUP, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    others, reason = _more_names(ctx, scope, args["reason"])
+    if others:
+        # 补签 周强、黄丽 手机没电: one at a time, rather than 周强 with the reason 「黄丽 …」.
+        asks = "、".join(f"「补签 {name} {reason or '原因'}」" for name in [member.name, *others])
+        return Reply.error(f"补签一次写一位同志，请分别发送：{asks}。")
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
     if row is not None and row.status in ATTENDED:
         return Reply(
@@ -700,6 +732,19 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text)
 
 
+def _more_names(ctx: Ctx, scope: Scope, text: str) -> tuple[list[str], str]:
+    """The names of the scope's members a text starts with, and the words after them."""
+    words = [w.lstrip("@") for w in re.split(r"[\s,，、;；]+", text) if w.lstrip("@")]
+    names: list[str] = []
+    for token in words:
+        found = store.find_members(ctx.session, branch_id=scope, query=token,
+                                   platform=ctx.message.platform)
+        if not any(m.name == token for m in found):
+            break
+        names.append(token)
+    return names, " ".join(words[len(names):])
+
+
 # --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------
 
 
@@ -717,7 +762,7 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if ctx.role not in LEADERS and not own:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
-    elif ctx.role in LEADERS and ctx.message.is_private:
+    elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
         overview = _missing_overview(ctx)
         if overview is not None:
             return overview
@@ -733,9 +778,10 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not absent:
         return Reply(f"{_label(ctx, activity)}：应到的同志都已签到或请假。")
     if not ctx.message.is_private:
+        asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
         return Reply(
             f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
-            "名单请私聊我发送「未签到」查看。"
+            f"名单请私聊我发送「{asked}」查看。"
         )
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
@@ -750,8 +796,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def _missing_overview(ctx: Ctx) -> Reply | None:
-    """A leader in a private chat: every running activity with its count, names on request;
-    None when only one is running (its names are shown as for one branch)."""
+    """A leader privately or in the leaders' group: every running activity with its count,
+    names on request; None when only one is running (shown as for one branch)."""
     lines = []
     running = 0
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
@@ -845,10 +891,12 @@ def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope = ctx.branch.id if ctx.branch is not None else None
     activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
     if activity is None:
+        # The bureau's own activities (a leader's chat): each branch's are a word away.
+        hint = "\n看某个支部的活动：发送「活动 支部名称」，例如：活动 城关" if scope is None else ""
         upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
         if upcoming is not None:
-            return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。")
-        return Reply("还没有活动记录。")
+            return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。{hint}")
+        return Reply(f"还没有{'全局' if scope is None else ''}活动记录。{hint}")
     figures = store.participation(ctx.session, activity=activity)
     if activity.finalized_at is not None:
         state = "已确认"

@@ -29,6 +29,8 @@ from storage.models import Activity, ActivityType, Branch, ResearchVisit, Role, 
 from storage.schedules import bureau_schedules
 
 UNDO_WITHIN = timedelta(days=1)
+# What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到): never a reason.
+NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动")
 CANCEL = "activity.cancel"
 
 
@@ -241,6 +243,11 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert member is not None and member.id is not None
     since = ctx.now - UNDO_WITHIN
     reason = args.get("reason") or "本人撤销"
+    named = next((w for w in NOT_UNDONE if reason.startswith(w)), None)
+    if named is not None:
+        # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
+        return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，{named}不能撤销，"
+                           "什么也没有改。签到记录有误请联系书记更正。")
     study = corrections.last_study(ctx.session, member_id=member.id, since=since)
     visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
     if study is None and visit is None:

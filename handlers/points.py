@@ -213,7 +213,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if activity is not None:
             # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
             topic = f"「{activity.topic}」" if activity.topic else ""
-            what = f"{activity.type}{topic or ' '}{what.rsplit(' ', 1)[-1]}"
+            reversal = "冲销 " * e.rule.count("reverse:")
+            what = f"{reversal}{activity.type}{topic or ' '}{what.rsplit(' ', 1)[-1]}"
         note = f"（{e.note}）" if e.note else ""
         lines.append(f"{when} {e.points:+d} {what}{note}")
     return Reply("\n".join(lines))

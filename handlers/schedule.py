@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.context import Ctx
@@ -156,8 +156,13 @@ def _minutes(minutes: int) -> str:
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
     rule = parse_rule(schedule.rule)
     tz = ctx.settings.tz
-    found = held_between(rule, schedule.holiday_policy, default_calendar(), ctx.now,
-                         ctx.now + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
+    start = ctx.now
+    if schedule.paused_until is not None:
+        # 暂停日程: nothing is held up to that day (the tick skips it), so none is shown.
+        start = max(start, datetime.combine(schedule.paused_until + timedelta(days=1), time(),
+                                            tzinfo=tz))
+    found = held_between(rule, schedule.holiday_policy, default_calendar(), start,
+                         start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
     return found[:count]
 
 

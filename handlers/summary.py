@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.context import Ctx
@@ -10,7 +11,7 @@ from bot.domain.points import last_complete_week, previous_period, week_of
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice
 from storage.committee_report import summary_markdown as committee_summary
 from storage.models import Branch
-from storage.reports import build_report, render_markdown
+from storage.reports import board_lines, build_report, public_board, render_markdown
 
 
 def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -33,11 +34,19 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
                           rules=ctx.rules, title=f"周报 {period.start.month}月{period.start.day}日起",
                           now=ctx.now)
     if own is not None:
-        report.branches = [b for b in report.branches if b.name == own.name]
-        report.top_members = [m for m in report.top_members if m.branch == own.name]
+        # 约谈 is said where leaders read the list, never to a branch (as 红黄蓝榜 does).
+        report.branches = [replace(b, talk=False) for b in report.branches if b.name == own.name]
         report.idle_branches = [n for n in report.idle_branches if n == own.name]
         report.under_visited = [n for n in report.under_visited if n == own.name]
-        return Reply(render_markdown(report), markdown=True, title="党建周报")
+        # The branch's own board, ranked in the branch, by the rules of 排行榜 and the
+        # Monday board (it may be read in the group): not the bureau's top ten filtered,
+        # whose ranks skip other branches' members and whose cut splits ties.
+        report.top_members = []
+        text = render_markdown(report)
+        board = public_board(ctx.session, branch_id=own.id, start=period.start, end=period.end)
+        if not board.empty:
+            text = text.rstrip("\n") + "\n\n**积分前列**\n" + "\n".join(board_lines(board)) + "\n"
+        return Reply(text, markdown=True, title="党建周报")
     # Leaders also get the committee's loop: overdue 三会一课, talks, pairs, open 整改.
     text = render_markdown(report) + committee_summary(ctx.session, now=ctx.now,
                                                        tz=ctx.settings.tz, rules=ctx.rules)

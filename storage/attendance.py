@@ -477,6 +477,75 @@ def pending_leave(
     ).all())
 
 
+def lapsed_leave(
+    session: Session, *, branch_id: int | None, member_id: int, since: datetime
+) -> list[tuple[Attendance, Activity]]:
+    """The member's leave still waiting when the absences were confirmed, and so counted
+    absent, on this scope's activities that started since `since`, earliest first."""
+    return list(session.exec(
+        select(Attendance, Activity)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .where(
+            _in_scope(branch_id),
+            Activity.finalized_at.is_not(None),  # type: ignore[union-attr]
+            Activity.status != CANCELLED,
+            Activity.starts_at >= since,
+            Attendance.member_id == member_id,
+            Attendance.status == AttendanceStatus.ABSENT,
+            Attendance.leave_state == LeaveState.PENDING,
+        )
+        .order_by(Activity.starts_at, Activity.id)
+    ).all())
+
+
+def grant_lapsed_leave(
+    session: Session, *, attendance: Attendance, activity: Activity, member: Member,
+    by: Member, now: datetime, rules: Rules,
+) -> int:
+    """批准请假 after the confirmation: the absence becomes the leave that was asked for, its
+    penalty reversed by a new correcting entry (the ledger is never edited). Returns the
+    points reversed."""
+    attendance.status = AttendanceStatus.LEAVE
+    attendance.leave_state = LeaveState.GRANTED
+    attendance.leave_decided_by = by.id
+    attendance.updated_at = now
+    session.add(attendance)
+    session.flush()
+    reversed_points = _reverse_penalties(session, attendance=attendance, now=now,
+                                         note=f"{by.name}批准请假")
+    _post_status_points(session, attendance=attendance, activity=activity, member=member,
+                        rules=rules, now=now)
+    return reversed_points
+
+
+def _reverse_penalties(session: Session, *, attendance: Attendance, now: datetime,
+                       note: str) -> int:
+    """Reverse the absence penalties posted for the row (once); returns the points reversed."""
+    reversed_points = 0
+    penalties = session.exec(
+        select(PointEntry).where(
+            PointEntry.source_kind == "absence", PointEntry.source_id == str(attendance.id)
+        )
+    ).all()
+    for penalty in penalties:
+        # Reverse what was actually posted, not what today's rules would say.
+        if ledger.post(
+            session,
+            member_id=penalty.member_id,
+            branch_id=penalty.branch_id,
+            points=-penalty.points,
+            rule=f"reverse:{penalty.rule}",
+            source_kind="correction",
+            source_id=attendance.id,  # type: ignore[arg-type]
+            occurred_at=penalty.occurred_at,
+            now=now,
+            ruleset_id=penalty.ruleset_id,
+            note=note,
+        ):
+            reversed_points -= penalty.points
+    return reversed_points
+
+
 def decide_leave(
     session: Session, *, attendance: Attendance, state: LeaveState, by: Member, now: datetime
 ) -> None:
@@ -512,28 +581,7 @@ def make_up(
     row.updated_at = now
     session.add(row)
     session.flush()
-    reversed_points = 0
-    penalties = session.exec(
-        select(PointEntry).where(
-            PointEntry.source_kind == "absence", PointEntry.source_id == str(row.id)
-        )
-    ).all()
-    for penalty in penalties:
-        # Reverse what was actually posted, not what today's rules would say.
-        ledger.post(
-            session,
-            member_id=penalty.member_id,
-            branch_id=penalty.branch_id,
-            points=-penalty.points,
-            rule=f"reverse:{penalty.rule}",
-            source_kind="correction",
-            source_id=row.id,  # type: ignore[arg-type]
-            occurred_at=penalty.occurred_at,
-            now=now,
-            ruleset_id=penalty.ruleset_id,
-            note=f"补签：{reason}",
-        )
-        reversed_points -= penalty.points
+    reversed_points = _reverse_penalties(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
     )

@@ -230,17 +230,31 @@ def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list
 
 
 def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int, Activity]:
-    """The activity each attendance or absence entry was earned at, by entry id."""
-    ids = {int(e.source_id) for e in entries
-           if e.source_kind in ("attendance", "absence") and str(e.source_id).isdigit()}
-    if not ids:
+    """The activity each attendance or absence entry was earned at, and each correction of
+    one was made on, by entry id."""
+    by_row: dict[int, int] = {}  # entry id → attendance id
+    by_activity: dict[int, int] = {}  # entry id → activity id
+    for e in entries:
+        source = str(e.source_id)
+        if e.source_kind in ("attendance", "absence") and source.isdigit():
+            by_row[e.id] = int(source)  # type: ignore[index]
+        elif e.source_kind == "correction" and \
+                e.rule.rsplit("reverse:", 1)[-1].startswith("attendance."):
+            if source.isdigit():  # 补签 reversing a penalty: the attendance row's id
+                by_row[e.id] = int(source)  # type: ignore[index]
+            elif source.startswith("cancel:") and source.split(":")[1].isdigit():
+                by_activity[e.id] = int(source.split(":")[1])  # type: ignore[index]
+    if not by_row and not by_activity:
         return {}
-    found = {attendance_id: activity for attendance_id, activity in session.execute(
+    rows = {attendance_id: activity for attendance_id, activity in session.execute(
         select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.id.in_(ids)))}
-    return {e.id: found[int(e.source_id)] for e in entries  # type: ignore[misc]
-            if str(e.source_id).isdigit() and int(e.source_id) in found
-            and e.source_kind in ("attendance", "absence")}
+        .where(Attendance.id.in_(set(by_row.values()))))} if by_row else {}
+    held = {activity.id: activity for activity in session.execute(
+        select(Activity).where(Activity.id.in_(set(by_activity.values())))).scalars()} \
+        if by_activity else {}
+    found = {entry: rows[row] for entry, row in by_row.items() if row in rows}
+    found |= {entry: held[activity] for entry, activity in by_activity.items() if activity in held}
+    return found
 
 
 # --- branches --------------------------------------------------------------------------

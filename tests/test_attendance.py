@@ -299,3 +299,16 @@ def test_a_leader_asks_privately_who_is_missing_in_one_branch(runtime, chat):
     assert chat.say("boss", "未签到 一支部").text.endswith("未签到 1 人：甲")
     assert "不是你的支部" in chat.say("sec2", "未签到 一支部").text  # not another branch's
     assert "没有找到支部「三支部」" in chat.say("boss", "未签到 三支部").text
+
+
+def test_a_make_up_for_two_names_at_once_changes_nothing_and_says_how(runtime, chat, bureau):
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    chat.say("sec1", "结束", chat="g1")
+    for text in ("补签 队员1、队员2 手机没电", "补签 队员1 队员2 手机没电"):
+        reply = chat.say("sec1", text)
+        assert reply.is_error, reply.text  # not 队员1 made up with the reason 「队员2 手机没电」
+        assert "补签 队员1 手机没电" in reply.text and "补签 队员2 手机没电" in reply.text
+    assert _count(runtime.engine, Attendance) == 0
+    assert _count(runtime.engine, PointEntry) == 0
+    made_up = chat.say("sec1", "补签 队员1 队员2带他来的")  # a reason that only starts with a name
+    assert not made_up.is_error and "原因：队员2带他来的" in made_up.text

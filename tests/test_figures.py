@@ -499,3 +499,21 @@ def test_a_paused_schedule_holds_nothing_and_counts_no_absence(runtime, chat, dj
     line = weekly(djbot, "2026-W51", "城关支部")
     assert (line["activities"], line["absent"]) == (1, 2)
     assert "schedule.pause" in djbot("audit")
+
+
+def test_undo_of_a_make_up_or_a_check_in_changes_nothing_and_says_why(runtime, chat, clock):
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "张伟", wecom="zw")
+    seed(runtime.engine, scene)
+    chat.say("sec", "学习 理论 60")
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "补签 张伟 手机没电")
+    for text in ("撤销补签 张伟", "撤销 补签 张伟", "撤销签到"):
+        reply = chat.say("sec", text)
+        assert reply.is_error and "学习" in reply.text, (text, reply.text)
+    assert [x.split()[2] for x in ledger_lines(chat, "sec")] == ["+2"]  # the study stands
+    assert "补签" in ledger_lines(chat, "zw")[0]

@@ -254,3 +254,28 @@ def test_a_member_whose_leave_nobody_decided_hears_it_counted_absent(runtime, ch
     assert lapsed == [("12-09 21:30", "li", "【请假未获批准】你对政治夜学（12月8日）的请假到确认"
                                             "缺席时仍未获批准，已记为缺席。如有疑问请联系书记。")]
     assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
+
+
+def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(runtime, chat, clock, djbot):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", "请假 12月8日 值班")
+    clock.set(local(2026, 12, 3, 21, 30))
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 30), before_tick=secretary_checks_in(chat))
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]  # lapsed: absent
+    # 李明 asks the secretary, as the lapsed notice tells him to; the secretary approves.
+    refused = chat.say("sec", "驳回请假 李明")
+    assert refused.is_error and "已记为缺席" in refused.text  # nothing to turn down
+    approved = chat.say("sec", "批准请假 李明")
+    assert not approved.is_error, approved.text  # not 「李明 没有待处理的请假」
+    assert "政治夜学（12月8日 19:30）" in approved.text and "缺席扣分已撤销（+1）" in approved.text
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
+    assert "冲销 政治夜学 缺席" in ledger_lines(chat, "li")[0]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 0)  # the 8th, on leave (the 10th is to come)
+    again = chat.say("sec", "批准请假 李明")
+    assert "没有待处理的请假" in again.text  # once
+    told = [text for _, kind, target, text in drain(runtime, clock) if target == "li"]
+    assert any(text.startswith("【请假已批准】") for text in told), told
+    with Session(runtime.engine) as s:
+        assert "leave.approve" in s.exec(select(AuditEntry.action)).all()

@@ -101,3 +101,25 @@ def test_on_the_first_of_the_month_the_tiers_show_the_month_just_ended(runtime, 
     assert "🔴 红榜（1 个）\n· 红星支部" in reply
     asked = chat.say("boss", "红黄蓝榜 本月", chat="g-leaders").text  # asked for: as asked
     assert "本期未开展活动" in asked
+
+
+def test_a_leader_in_the_leaders_group_asks_who_is_missing(chat, bureau):
+    quiet = chat.say("boss", "未签到", chat="g-leaders").text
+    assert "没有进行中的活动" in quiet and "未签到 城关" in quiet  # how to go on
+    chat.say("cg-sec", "开始 主题党日", chat="g-cg")
+    chat.say("jj-sec", "开始 夜学", chat="g-jj")
+    overview = chat.say("boss", "未签到", chat="g-leaders").text
+    assert "进行中的活动（2 个）" in overview, overview  # not 「最近没有活动」
+    assert "· 城关派出所党支部 主题党日（09:00）：未签到 3 人" in overview
+    assert "王建国" not in overview and "李明" not in overview  # counts only in a group
+    one = chat.say("boss", "未签到 城关", chat="g-leaders").text
+    assert "还有 3 人未签到" in one and "李明" not in one
+    assert "私聊我发送「未签到 城关派出所党支部」" in one  # privately, the same question gives the names
+    assert "李明" in chat.say("boss", "未签到 城关").text
+
+
+def test_a_leader_asking_for_the_activity_is_told_to_name_a_branch(chat, bureau):
+    chat.say("cg-sec", "开始 主题党日", chat="g-cg")
+    for where in (None, "g-leaders"):
+        reply = chat.say("boss", "活动", chat=where).text
+        assert "活动 城关" in reply, reply  # not a bare 「还没有活动记录」

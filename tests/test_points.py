@@ -283,3 +283,20 @@ def test_leaders_can_look_at_the_month_or_week_just_ended(runtime, chat, clock):
     assert last_week.startswith("红黄蓝榜（上周")
     assert "本期未开展活动：平安支部、红星支部、远山支部" in last_week
     assert chat.say("boss", "红黄蓝榜 去年", chat="g-leaders").is_error
+
+
+def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, clock):
+    seed(runtime.engine, branch_with_a_leader)
+    chat.say("sec", "开始 政治夜学 枫桥经验", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    chat.say("sec", "补签 甲 手机没电")
+    lines = chat.say("a", "积分明细").text.splitlines()
+    assert lines[1:] == ["11月23日 09:00 +2 政治夜学「枫桥经验」补签",
+                         "11月23日 09:00 +1 冲销 政治夜学「枫桥经验」缺席（补签：手机没电）",
+                         "11月23日 09:00 -1 政治夜学「枫桥经验」缺席"], lines  # not 「冲销 活动 缺席」
+    chat.say("sec", "取消活动 临时勤务")
+    chat.say("sec", "确认")
+    lines = chat.say("a", "积分明细").text.splitlines()
+    assert "11月23日 09:00 -2 冲销 政治夜学「枫桥经验」补签（书记取消活动：临时勤务）" in lines, lines
+    assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines

@@ -127,3 +127,15 @@ def test_changing_a_rule_replaces_the_activities_already_created_from_it(runtime
     runtime.clock.set(local(2026, 11, 24, 9, 0))
     ticker.tick()
     assert starts() == [local(2026, 11, 26, 19, 30)]
+
+
+def test_the_agenda_leaves_out_what_a_paused_schedule_will_not_hold(chat, branch):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1")
+    assert not reply.is_error, reply.text
+    agenda = chat.say("li", "日程", chat="g1").text
+    assert "（暂停至 12月9日）" in agenda
+    upcoming = agenda.split("接下来：")[1]
+    for held_not in ("11月25日", "12月2日", "12月9日"):
+        assert held_not not in upcoming, agenda
+    assert "12月16日 周三 19:30 政治夜学" in upcoming, agenda

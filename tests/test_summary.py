@@ -28,3 +28,46 @@ def test_leader_asks_for_the_weekly_summary_privately(runtime, chat, clock):
 
     assert chat.say("a", "周报").is_error  # members don't get it
     assert chat.say("boss", "周报 去年").is_error  # bad argument: usage
+
+
+def two_branches_one_blue(session):
+    """一支部 (group g1): its 书记, three members with 5, 4 and 4 points last week and six
+    silent at a theme day; 二支部: three members with 6 points each. A leader."""
+    from storage.models import Role
+    from tests.conftest import local
+    from tests.factories import bind_chat, make_branch, make_member
+    from tests.test_reports import attend, award, hold
+
+    one = make_branch(session, "一支部")
+    bind_chat(session, one, "g1")
+    make_member(session, one, "书记", role=Role.SECRETARY, wecom="sec")
+    members = [make_member(session, one, name) for name in ("甲", "乙", "丙", "丁", "戊", "己",
+                                                            "庚", "辛", "壬")]
+    day = hold(session, one, local(2026, 11, 17, 14, 30))  # Tuesday of the week before
+    for m, points in zip(members, (5, 4, 4)):
+        attend(session, day, m, "present", points=3)
+        award(session, m, points - 3, local(2026, 11, 18, 20, 0))
+    two = make_branch(session, "二支部")
+    for name in ("子", "丑", "寅"):
+        award(session, make_member(session, two, name), 6, local(2026, 11, 18, 20, 0))
+    make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+
+
+def test_a_secretary_reads_the_own_branch_board_ranked_in_the_branch(runtime, chat):
+    seed(runtime.engine, two_branches_one_blue)
+    bureau = chat.say("boss", "周报").text
+    assert "4. 甲（一支部）5 分" in bureau  # bureau-wide: after 二支部's three
+    for where in (None, "g1"):
+        own = chat.say("sec", "周报", chat=where).text
+        top = own.split("**积分前列**\n")[1]
+        assert top.split("\n")[:3] in (["1. 甲 5 分", "2. 乙 4 分", "2. 丙 4 分"],
+                                        ["1. 甲 5 分", "2. 丙 4 分", "2. 乙 4 分"]), own
+        assert "二支部" not in own and "子" not in top
+
+
+def test_a_blue_branch_reads_its_tier_in_the_weekly_report_without_the_talk(runtime, chat):
+    seed(runtime.engine, two_branches_one_blue)  # 一支部: 3 of 10 at its theme day
+    assert "**一支部** 🔵蓝（约谈）" in chat.say("boss", "周报").text  # leaders: flagged
+    for where in (None, "g1"):
+        own = chat.say("sec", "周报", chat=where).text
+        assert "**一支部** 🔵蓝" in own and "约谈" not in own, own  # as 红黄蓝榜 says it
