@@ -360,6 +360,9 @@ class CommandRegistry:
         """
         command, rest_ = self._match(text)
         if command is None:
+            agenda = self.get(AGENDA_WORD)
+            if agenda is not None and _AGENDA_ASKED.search(text):
+                return agenda, ""
             return command, rest_
         # 确认收到 is an acknowledgement, not 确认 with 收到. Only asked when words follow
         # a command: 签到 alone, the busiest message, pays nothing for it.
@@ -408,9 +411,10 @@ class CommandRegistry:
         if glued is not None:
             command, rest_ = glued
             meant = closest_word(head, self._by_word)
-            if meant is not None and self._by_word[meant] is not command:
-                return None, text  # 积分名细 is a slip for 积分明细, not 积分 + 名细
-            return command, (rest_ + " " + tail).strip()
+            # 积分名细 is a slip for 积分明细, not 积分 + 名细: nothing glued is read then
+            # (我的积分怎么算的 is still read below, less its 我的).
+            if meant is None or self._by_word[meant] is command:
+                return command, (rest_ + " " + tail).strip()
         dated = self._dated(head, tail)
         if dated is not None:
             return dated
@@ -485,8 +489,8 @@ class CommandRegistry:
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
                     agenda = self.get(AGENDA_WORD)
-                    if said_first in _WHEN_ASKED and agenda is not None:
-                        return agenda, ""  # 几点开始: a question for the agenda
+                    if said_first.endswith(_WHEN_ASKED) and agenda is not None:
+                        return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
                     if command.args:
                         return command, f"{said_first} {tail}".strip()
                     return command, tail
@@ -545,7 +549,11 @@ class CommandRegistry:
         return None
 
     def suggest(self, text: str) -> str | None:
-        """The command a near miss meant ('签道' → '签到'), for 你是想发送「签到」吗？"""
+        """The command a near miss meant ('签道' → '签到'), for 你是想发送「签到」吗？; for
+        a member saying they can't come (我今天有事来不了), the leave that says so. It is
+        only suggested: a record is made by the member's own 请假."""
+        if _CANT_COME.search(text) and self.get("请假") is not None:
+            return f"请假 {text}" if len(text) <= 30 else "请假 原因"
         head, _ = _first_word(text)
         words = [w for c in self.commands for w in (c.name, *c.aliases)]
         return closest_word(head, words)
@@ -575,9 +583,14 @@ def _without_fillers(head: str) -> str:
     return head
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
 _WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
+# A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
+_CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成")
 # Asked before 开始: when it starts, which 日程 answers (几点开始, 什么时候开始).
 AGENDA_WORD = "日程"
-_WHEN_ASKED = frozenset({"几点", "什么时候", "啥时候", "几时", "哪天"})
+_WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几号", "何时")
+# Asked with no command in it, these are about what is coming (今天有活动吗, 党日是哪天):
+# the agenda answers, and reading it changes nothing.
+_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
@@ -592,7 +605,8 @@ HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
 _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作",
               "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
-              "找谁", "问谁", "跟谁说")  # 请假找谁: a question, not leave
+              "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
+              "是什么", "是啥", "是什么意思", "什么意思")  # 签到是什么: not a check-in
 
 
 def _first_word(text: str) -> tuple[str, str]:

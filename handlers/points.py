@@ -13,6 +13,7 @@ from bot.core import Reply
 from bot.domain.points import (
     Tier,
     describe_rule,
+    describe_rules,
     named_period,
     points_reference,
     previous_period,
@@ -220,6 +221,14 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """The rules loaded now, so that every entry of 积分明细 can be checked against them;
+    the version is the one each ledger entry names."""
+    lines = [f"积分规则（版本 {ctx.rules.digest[:8]}）：", *describe_rules(ctx.rules),
+             "每一笔积分的来历：发送「积分明细」。"]
+    return Reply("\n".join(lines))
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
         name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
@@ -229,6 +238,12 @@ def register(registry: CommandRegistry) -> None:
     registry.add(Command(
         name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
         aliases=("我的积分明细",), example="积分明细", capability="points",
+    ))
+    registry.add(Command(
+        name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档",
+        handler=rules, example="积分规则", capability="points",
+        aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
+                 "如何加分", "积分制度"),
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,

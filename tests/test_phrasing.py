@@ -123,6 +123,24 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假找谁", m("帮助", command="请假")),  # a question, not leave
     ("几点开始", m("日程", branch=None)),
     ("什么时候开始", m("日程", branch=None)),
+    # A member asking when is answered by the agenda, never told 开始 is not theirs.
+    ("夜学什么时候开始", m("日程", branch=None)),
+    ("今天的党日几点开始", m("日程", branch=None)),
+    ("下次党日是哪天", m("日程", branch=None)),
+    ("党日几点", m("日程", branch=None)),
+    ("今天有活动吗", m("日程", branch=None)),
+    # Saying one can't come is not leave yet: 请假 with their words is suggested.
+    ("我今天有事来不了", "你是想发送「请假 我今天有事来不了」吗"),
+    ("明天的党日参加不了", "你是想发送「请假 明天的党日参加不了」吗"),
+    # What a command is: 帮助 for it, never the command (签到是什么 checks nobody in).
+    ("签到是什么", m("帮助", command="签到")),
+    ("补签是什么意思", m("帮助", command="补签")),
+    ("红黄蓝榜是啥", m("帮助", command="红黄蓝榜")),
+    # How points are counted: the rules themselves.
+    ("积分规则", m("积分规则")),
+    ("积分怎么算的", m("积分规则")),
+    ("我的积分怎么算的", m("积分规则")),
+    ("怎么加分", m("积分规则")),
     ("现在开始", "缺少活动类型"),  # 现在 says when, not which activity
     ("我帮他签到", "没有这个指令"),  # nobody checks in for another
     ("/签到", m("签到")),

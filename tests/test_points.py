@@ -300,3 +300,20 @@ def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, 
     lines = chat.say("a", "积分明细").text.splitlines()
     assert "11月23日 09:00 -2 冲销 政治夜学「枫桥经验」补签（书记取消活动：临时勤务）" in lines, lines
     assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines
+
+
+def test_the_points_rules_are_the_ones_loaded_and_explain_the_ledger(runtime, chat):
+    """积分规则 answers "how are points counted" from the rules djbot runs on, with the
+    version each ledger entry names, so a member can check 积分明细 against it."""
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("bing", "积分怎么算的")
+
+    rules = runtime.rules
+    assert f"版本 {rules.digest[:8]}" in reply.text
+    assert f"出席 {rules.attendance['present']:+d}" in reply.text
+    theme_day = rules.attendance_by_type["主题党日"]
+    assert f"主题党日：出席 {theme_day['present']:+d}" in reply.text
+    assert f"每 30 分钟 {rules.study_points_per_30_minutes:+d}" in reply.text
+    assert f"每天最多 {rules.study_daily_cap} 分" in reply.text
+    assert f"{rules.tiers.blue_below:g} 分以下蓝档" in reply.text
+    assert "积分明细" in reply.text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
-from bot.domain.rules import TierRules
+from bot.domain.rules import Rules, TierRules
 
 
 @dataclass(frozen=True)
@@ -231,3 +231,30 @@ def describe_rule(rule: str) -> str:
     if parts[0] == "correction":
         return "更正"
     return rule
+
+
+def describe_rules(rules: Rules) -> list[str]:
+    """The rules loaded now, in words, a line each (积分规则): what each status earns, by
+    activity type where that differs, study, and how a branch's tier is scored."""
+
+    def statuses(points: dict[str, int]) -> str:
+        shown = [f"{STATUS_LABELS[s]} {points[s]:+d}" for s in STATUS_LABELS if s in points]
+        return "，".join(shown)
+
+    lines = [f"活动签到：{statuses(rules.attendance)}"]
+    for kind, points in rules.attendance_by_type.items():
+        lines.append(f"{kind}：{statuses({**rules.attendance, **points})}")
+    lines.append("缺席在确认后才计（书记发送「确认缺席」，或活动结束后自动确认）。")
+    if rules.study_points_per_30_minutes:
+        lines.append(f"自学：每 30 分钟 {rules.study_points_per_30_minutes:+d}，"
+                     f"每天最多 {rules.study_daily_cap} 分。")
+    t = rules.tiers
+    period = "本月" if t.period == "month" else "本周"
+    lines.append(f"支部得分（{period}）= 参与率 × {t.participation_weight:.0%} + "
+                 f"人均积分（{t.points_reference:g} 分为满分）× {t.points_weight:.0%}；")
+    if t.mode == "quota":
+        lines.append(f"得分前 {t.red_share:.0%} 的支部为红档，后 {t.blue_share:.0%} 为蓝档，"
+                     "其余黄档。")
+    else:
+        lines.append(f"{t.red_at_least:g} 分及以上红档，{t.blue_below:g} 分以下蓝档，其余黄档。")
+    return lines
