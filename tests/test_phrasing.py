@@ -108,7 +108,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("报到", m("签到")),
     ("签到+1", m("签到")),
     ("到＋1", m("签到")),
-    ("已签到", "你是想发送「签到」吗"),  # not 未签到
+    ("已签到", m("签到")),  # not 未签到: counted, or told they already are
     ("我没签到", m("签到")),  # a member about to check in, not the secretary's list
     ("没签到的", "你是想发送「未签到」吗"),  # holds 签到, means its opposite
     ("不签到", "你是想发送「未签到」吗"),
@@ -136,6 +136,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到是什么", m("帮助", command="签到")),
     ("补签是什么意思", m("帮助", command="补签")),
     ("红黄蓝榜是啥", m("帮助", command="红黄蓝榜")),
+    # Forgot: 签到 still counts in its window, and past it says to ask for 补签.
+    ("忘记签到了", m("签到")),
+    ("我忘了签到", m("签到")),
+    ("已到", m("签到")),
+    ("忘了请假", "缺少请假原因"),
     # How points are counted: the rules themselves.
     ("积分规则", m("积分规则")),
     ("积分怎么算的", m("积分规则")),
