@@ -11,9 +11,9 @@ import asyncio
 import contextvars
 import logging
 import time
-from datetime import datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
@@ -29,8 +29,8 @@ from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
 from bot.domain.text import clean, pleasantry
-from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.pglane import PipelineLane
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
 from storage import org
 from storage.db import BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT

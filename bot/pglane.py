@@ -25,14 +25,16 @@ import contextvars
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+
+from bot.writer import BATCH, forward, on_each_loop
 
 log = logging.getLogger("djbot.pglane")
 
 # Connections per event loop: a turn's batch in flight on each. Two round trips a batch, so
 # a few in flight keep the loop busy while the server works; more only wait for the cores.
 CONNECTIONS = 4
-BATCH = 32
 
 
 @dataclass(eq=False)
@@ -106,15 +108,7 @@ class PipelineLane:
         """Close the loops' idle connections (the service's shutdown); one in flight is
         closed when its turn ends. A loop that runs in another thread closes its own,
         between two of its turns."""
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop in list(self._loops):
-            if loop is not current and loop.is_running():
-                loop.call_soon_threadsafe(self._forget, loop)
-            else:
-                self._forget(loop)
+        on_each_loop(list(self._loops), self._forget)
 
     def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
         state = self._loops.pop(loop, None)
@@ -223,15 +217,5 @@ class PipelineLane:
     def _to_writer(self, item: _Item) -> None:
         item.handed = True
         later = item.context.run(self.fallback, item.message)
-        later.add_done_callback(lambda source, target=item.future: _forward(target, source))
+        later.add_done_callback(partial(forward, item.future))
 
-
-def _forward(target: asyncio.Future, source: asyncio.Future) -> None:
-    if target.done():
-        return
-    if source.cancelled():
-        target.cancel()
-    elif source.exception() is not None:
-        target.set_exception(source.exception())  # type: ignore[arg-type]
-    else:
-        target.set_result(source.result())

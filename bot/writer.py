@@ -225,15 +225,7 @@ class LoopLane:
         """Give the loops' connections back (the service's shutdown). A loop that still
         runs in another thread may be writing on its connection right now: it gives its
         own back, between two of its turns."""
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop in list(self._connections):
-            if loop is not current and loop.is_running():
-                loop.call_soon_threadsafe(self._release, loop)
-            else:
-                self._release(loop)
+        on_each_loop(list(self._connections), self._release)
 
     def _connection(self, loop: asyncio.AbstractEventLoop) -> Any:
         for gone in [other for other in self._connections if other.is_closed()]:
@@ -288,7 +280,7 @@ class LoopLane:
             for (message, future, context), result in zip(chunk, results, strict=True):
                 if result is None:  # handled (and committed) there, even if nobody waits
                     later = context.run(self.writer().enqueue, message)
-                    later.add_done_callback(partial(_forward, future))
+                    later.add_done_callback(partial(forward, future))
                 elif not future.done():  # done: the caller was cancelled
                     future.set_result(result)
 
@@ -312,7 +304,23 @@ class LoopLane:
                 loop.call_soon_threadsafe(self._flush, loop)
 
 
-def _forward(target: asyncio.Future, source: asyncio.Future) -> None:
+def on_each_loop(loops: list[asyncio.AbstractEventLoop],
+                 call: Callable[[asyncio.AbstractEventLoop], None]) -> None:
+    """call(loop) for each loop: now, or from that loop's own thread between two of its turns
+    when it runs in another thread (what it holds may be in use right now)."""
+    try:
+        current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        current = None
+    for loop in loops:
+        if loop is not current and loop.is_running():
+            loop.call_soon_threadsafe(call, loop)
+        else:
+            call(loop)
+
+
+def forward(target: asyncio.Future, source: asyncio.Future) -> None:
+    """Settle `target` as `source` settled (a done callback of source)."""
     if target.done():
         return
     if source.cancelled():
