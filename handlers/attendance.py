@@ -303,6 +303,9 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
+        if ctx.binding is not None and ctx.binding.branch_id not in (None, ctx.member.branch_id):
+            # Another branch's group: its quiet day says nothing of the member's own.
+            return Reply.error("这里不是你所在支部的群。请在自己支部群里发送「签到」，或私聊我发送。")
         upcoming, _, _ = _find_for_member(ctx, store.next_activity)
         text = "现在没有可以签到的活动。"
         if upcoming is not None:

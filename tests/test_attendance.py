@@ -136,6 +136,17 @@ def test_member_of_another_branch_cannot_check_in(runtime, chat, bureau):
     assert _count(runtime.engine, Attendance) == 0
 
 
+def test_checking_in_in_another_branchs_quiet_group_says_where_to_check_in(
+        runtime, chat, bureau):
+    """一支部's theme day is under way; its member writes 签到 in 二支部's group, where
+    nothing is: told it is not their group and where to send it, not 「没有可以签到的活动」."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    reply = chat.say("m1", "签到", chat="g2")
+    assert reply.is_error and "不是你所在支部的群" in reply.text and "私聊" in reply.text
+    assert _count(runtime.engine, Attendance) == 0
+    assert "签到成功" in chat.say("m1", "签到", chat="g1").text
+
+
 def test_private_check_in_finds_the_members_own_branch(runtime, chat, bureau):
     chat.say("sec1", "开始 主题党日", chat="g1")
     assert "签到成功" in chat.say("m1", "签到").text
