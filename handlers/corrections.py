@@ -247,12 +247,12 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if named is not None:
         # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
         return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，{named}不能撤销，"
-                           "什么也没有改。签到记录有误请联系书记更正。")
+                           f"什么也没有改。{_attendance_hint(ctx)}")
     study = corrections.last_study(ctx.session, member_id=member.id, since=since)
     visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
     if study is None and visit is None:
         return Reply.error("最近一天没有你可以撤销的「学习」或「调研」记录。"
-                           "签到记录请联系书记更正。")
+                           f"{_attendance_hint(ctx)}")
     if visit is not None and (study is None or visit.logged_at >= study.logged_at):
         return _withdraw_visit(ctx, visit, reason)
     assert study is not None
@@ -263,6 +263,13 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "reversed_points": reversed_points})
     return Reply(f"已撤销学习记录：{study.kind} {study.minutes} 分钟，积分 {reversed_points:+d}"
                  "（「积分明细」中记为冲销）。")
+
+
+def _attendance_hint(ctx: Ctx) -> str:
+    """Where a wrong check-in is put right: the secretary's 更正 (handlers/attendance_corrections)."""
+    if ctx.role in MANAGERS | LEADERS:
+        return "签到记录有误，请发送「更正 姓名 缺席 原因」（或「更正 姓名 请假 原因」）。"
+    return "签到记录有误请联系书记更正。"
 
 
 def withdraw_visit(ctx: Ctx, args: dict[str, Any]) -> Reply:

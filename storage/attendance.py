@@ -339,19 +339,100 @@ def _post_status_points(
     points, rule = rules.attendance_points(activity.type, attendance.status)
     if points == 0:
         return 0
-    ledger.post(
-        session,
-        member_id=member.id,  # type: ignore[arg-type]
-        branch_id=member.branch_id,
-        points=points,
-        rule=rule,
-        source_kind=source_kind,
-        source_id=attendance.id,  # type: ignore[arg-type]
-        occurred_at=activity.starts_at,
-        now=now,
-        rules_digest=rules.digest,
-    )
+    entry = dict(member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
+                 source_kind=source_kind, occurred_at=activity.starts_at, now=now,
+                 rules_digest=rules.digest)
+    if not ledger.post(session, source_id=attendance.id, **entry) and \
+            rule not in _live(row_entries(session, attendance=attendance)):
+        # Posted before and reversed by a correction since (更正, then 补签 or 签到 again):
+        # the status is the row's again, and its points count again, under a new key.
+        ledger.post(session, source_id=_free_source_id(
+            session, attendance=attendance, source_kind=source_kind, rule=rule), **entry)
     return points
+
+
+# --- the ledger of one attendance row ----------------------------------------------------
+
+ROW_KINDS = ("attendance", "absence", "correction")
+
+
+def row_entries(session: Session, *, attendance: Attendance) -> list[PointEntry]:
+    """Every ledger entry about the row: earned, penalised and reversed, in order. The
+    first entry of a kind and rule names the row by its id; one posted again after a
+    correction reversed it names it with a number (12#2), as (event, rule) is unique."""
+    key = str(attendance.id)
+    return list(session.exec(
+        select(PointEntry).where(
+            PointEntry.member_id == attendance.member_id,
+            PointEntry.source_kind.in_(ROW_KINDS),  # type: ignore[attr-defined]
+            or_(PointEntry.source_id == key,
+                PointEntry.source_id.like(f"{key}#%")))  # type: ignore[attr-defined]
+        .order_by(PointEntry.id)
+    ).all())
+
+
+def row_of(source_id: str) -> int | None:
+    """The attendance row an entry of ROW_KINDS names: 12, or 12#2; None for another event."""
+    row = source_id.split("#", 1)[0]
+    return int(row) if row.isdigit() else None
+
+
+def _live(entries: list[PointEntry]) -> dict[str, tuple[int, PointEntry]]:
+    """What the entries still count, by rule: the net points (never 0) and the latest entry
+    that posted the rule (a reversal goes with its member, branch, date and rules)."""
+    net: dict[str, int] = {}
+    posted: dict[str, PointEntry] = {}
+    for entry in entries:
+        rule = entry.rule.replace("reverse:", "")
+        net[rule] = net.get(rule, 0) + entry.points
+        if not entry.rule.startswith("reverse:"):
+            posted[rule] = entry
+    return {rule: (points, posted[rule]) for rule, points in net.items()
+            if points and rule in posted}
+
+
+def _free_source_id(session: Session, *, attendance: Attendance, source_kind: str,
+                    rule: str) -> str:
+    """The row's id, or the row's id with the next number when that key is taken."""
+    key = str(attendance.id)
+    taken = set(session.exec(select(PointEntry.source_id).where(
+        PointEntry.source_kind == source_kind, PointEntry.rule == rule,
+        or_(PointEntry.source_id == key,
+            PointEntry.source_id.like(f"{key}#%")))).all())  # type: ignore[attr-defined]
+    number = 2
+    while key in taken:
+        key = f"{attendance.id}#{number}"
+        number += 1
+    return key
+
+
+def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, note: str,
+                  absences_only: bool = False) -> int:
+    """Reverse what the row's entries still count (only its absence penalties, if asked)
+    by correcting entries; returns the points reversed. Nothing still counted, nothing
+    posted: a second reversal writes nothing."""
+    reversed_points = 0
+    for rule, (points, entry) in _live(row_entries(session, attendance=attendance)).items():
+        if absences_only and entry.source_kind != "absence":
+            continue
+        reverse = f"reverse:{rule}"
+        # Reverse what was actually posted, not what today's rules would say.
+        if ledger.post(
+            session,
+            member_id=entry.member_id,
+            branch_id=entry.branch_id,
+            points=-points,
+            rule=reverse,
+            source_kind="correction",
+            source_id=_free_source_id(session, attendance=attendance,
+                                      source_kind="correction", rule=reverse),
+            occurred_at=entry.occurred_at,
+            now=now,
+            ruleset_id=entry.ruleset_id,
+            note=note,
+        ):
+            reversed_points -= points
+    return reversed_points
 
 
 # --- check-in, leave, make-up -------------------------------------------------------
@@ -520,30 +601,8 @@ def grant_lapsed_leave(
 
 def _reverse_penalties(session: Session, *, attendance: Attendance, now: datetime,
                        note: str) -> int:
-    """Reverse the absence penalties posted for the row (once); returns the points reversed."""
-    reversed_points = 0
-    penalties = session.exec(
-        select(PointEntry).where(
-            PointEntry.source_kind == "absence", PointEntry.source_id == str(attendance.id)
-        )
-    ).all()
-    for penalty in penalties:
-        # Reverse what was actually posted, not what today's rules would say.
-        if ledger.post(
-            session,
-            member_id=penalty.member_id,
-            branch_id=penalty.branch_id,
-            points=-penalty.points,
-            rule=f"reverse:{penalty.rule}",
-            source_kind="correction",
-            source_id=attendance.id,  # type: ignore[arg-type]
-            occurred_at=penalty.occurred_at,
-            now=now,
-            ruleset_id=penalty.ruleset_id,
-            note=note,
-        ):
-            reversed_points -= penalty.points
-    return reversed_points
+    """Reverse the absence penalties the row still counts (once); returns the points reversed."""
+    return _reverse_live(session, attendance=attendance, now=now, note=note, absences_only=True)
 
 
 def decide_leave(
@@ -586,6 +645,53 @@ def make_up(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
     )
     return row, reversed_points
+
+
+@dataclass(frozen=True)
+class Corrected:
+    was: str  # the status corrected (present, late, makeup)
+    reversed_points: int  # what the row's entries counted, reversed
+    posted_points: int  # the new status's points, when the activity's record is confirmed
+
+
+def correct(
+    session: Session,
+    *,
+    attendance: Attendance,
+    activity: Activity,
+    member: Member,
+    status: AttendanceStatus,
+    by: Member,
+    reason: str,
+    now: datetime,
+    rules: Rules,
+) -> Corrected:
+    """更正: a check-in or 补签 that should not stand becomes an absence or granted leave.
+    What the row's entries still count is reversed by correcting entries (the ledger is
+    never edited). The new status's points are posted as the rules post them: once the
+    absences are confirmed, at once; before that, 确认缺席 posts them as for anyone else."""
+    was = attendance.status
+    attendance.status = status
+    attendance.updated_at = now
+    if status == AttendanceStatus.LEAVE:
+        attendance.leave_state = LeaveState.GRANTED
+        attendance.leave_reason = reason
+        attendance.leave_decided_by = by.id
+    else:
+        # A leave asked before the check-in is no longer waiting for anyone: the absence
+        # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).
+        attendance.leave_state = None
+    session.add(attendance)
+    session.flush()
+    label = "请假" if status == AttendanceStatus.LEAVE else "缺席"
+    reversed_points = _reverse_live(session, attendance=attendance, now=now,
+                                    note=f"{by.name}更正为{label}：{reason}")
+    posted = 0
+    if activity.finalized_at is not None:
+        posted = _post_status_points(
+            session, attendance=attendance, activity=activity, member=member, rules=rules,
+            now=now, source_kind="absence" if status == AttendanceStatus.ABSENT else "attendance")
+    return Corrected(was, reversed_points, posted)
 
 
 # --- closing and confirming absence -----------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlmodel import Session, delete, select
 
 from storage import ledger
-from storage.attendance import CANCELLED
+from storage.attendance import CANCELLED, ROW_KINDS
 from storage.models import (
     Activity,
     Attendance,
@@ -61,14 +61,21 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     activity.cancelled_by = by.id if by else None
     activity.cancel_reason = reason
     session.add(activity)
-    ids = [str(i) for i in session.exec(
-        select(Attendance.id).where(Attendance.activity_id == activity.id)).all()]
+    rows = session.exec(select(Attendance.id, Attendance.member_id).where(
+        Attendance.activity_id == activity.id)).all()
+    ids = [str(i) for i, _ in rows]
     entries = _net_entries(session, source_kinds=("attendance", "absence"), source_ids=ids)
     # A make-up that already reversed a penalty: reverse that correction too, so the sum
     # over the activity comes to zero.
     entries += list(session.exec(select(PointEntry).where(
         PointEntry.source_kind == "correction",
         PointEntry.source_id.in_(ids))).all()) if ids else []  # type: ignore[attr-defined]
+    # And what was posted again after a 更正 (a row's id with a number, 12#2).
+    entries += [e for e in session.exec(select(PointEntry).where(
+        PointEntry.member_id.in_({m for _, m in rows}),  # type: ignore[attr-defined]
+        PointEntry.source_kind.in_(ROW_KINDS),  # type: ignore[attr-defined]
+        PointEntry.source_id.like("%#%"))).all()  # type: ignore[attr-defined]
+        if "#" in e.source_id and e.source_id.split("#", 1)[0] in ids] if rows else []
     who = by.name if by else "系统"
     total = 0
     for entry in entries:

@@ -21,7 +21,7 @@ from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMI
 from bot.domain.points import board_may_name, public_board_size
 from bot.domain.rules import Rules
 from storage import figures
-from storage.attendance import CANCELLED, CLOSED
+from storage.attendance import CANCELLED, CLOSED, row_of
 from storage.figures import (  # noqa: F401 - where callers have always found them
     BRANCH_COLUMNS,
     BranchFigures,
@@ -236,12 +236,13 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
     by_activity: dict[int, int] = {}  # entry id → activity id
     for e in entries:
         source = str(e.source_id)
-        if e.source_kind in ("attendance", "absence") and source.isdigit():
-            by_row[e.id] = int(source)  # type: ignore[index]
+        row = row_of(source)  # the attendance row's id (12, or 12#2 posted again later)
+        if e.source_kind in ("attendance", "absence") and row is not None:
+            by_row[e.id] = row  # type: ignore[index]
         elif e.source_kind == "correction" and \
                 e.rule.rsplit("reverse:", 1)[-1].startswith("attendance."):
-            if source.isdigit():  # 补签 reversing a penalty: the attendance row's id
-                by_row[e.id] = int(source)  # type: ignore[index]
+            if row is not None:  # 补签 or 更正 reversing what the row counted
+                by_row[e.id] = row  # type: ignore[index]
             elif source.startswith("cancel:") and source.split(":")[1].isdigit():
                 by_activity[e.id] = int(source.split(":")[1])  # type: ignore[index]
     if not by_row and not by_activity:

@@ -225,6 +225,8 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
         status = STATUS_LABELS.get(line.status or "", "未到")
         if line.status == "leave" and line.leave_state and line.leave_state != "granted":
             status = f"请假（{LEAVE_STATES.get(line.leave_state, line.leave_state)}）"
+        if line.status == "absent" and (line.checked_in_at or line.made_up_at):
+            status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
         rows.append({
             "member_id": line.member_id, "name": line.name, "group": line.group or "",
             "status": status, "status_key": line.status or "missing",

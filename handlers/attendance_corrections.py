@@ -1,0 +1,156 @@
+"""更正: a secretary puts right a check-in that should not stand.
+
+A member checked in but was not there, someone checked in for them (代签), or a 补签 was
+for the wrong person: the record becomes an absence (缺席) or leave (请假). Who may, and on
+which activity, follow 补签: a branch's secretary, 委员 or an admin on the branch's latest
+activity, a leader or admin on the bureau's, within the rules' makeup window once the
+absences are confirmed. The points the check-in earned are reversed by new ledger entries
+(积分明细 shows them as 冲销, with who and why), the audit log keeps from what to what, and
+the member hears it privately. In a group the reply names nobody: an absence is said to
+the one concerned, not broadcast.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.attendance import ATTENDED, STATUS_LABELS
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
+from handlers.attendance import _label, _manage_scope, _resolve_one, _write_privately
+from storage import attendance as store
+from storage.models import Attendance, AttendanceStatus, LeaveState, Member
+
+# What a secretary writes for the record as it should be.
+ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
+                "不在", "旷会")
+LEAVE_WORDS = ("请假", "事假", "病假", "准假")
+ATTENDED_WORDS = ("出席", "签到", "补签", "迟到", "参加", "到会")
+# 更正 张三 为缺席, 改为请假: the link word goes.
+LINK_RE = re.compile(r"^(?:更正为|更正成|改为|改成|记为|算作|为|成)")
+
+
+def _status(said: str) -> AttendanceStatus | None:
+    word_ = LINK_RE.sub("", said).removesuffix("了")
+    if word_ in ABSENT_WORDS:
+        return AttendanceStatus.ABSENT
+    if word_ in LEAVE_WORDS:
+        return AttendanceStatus.LEAVE
+    return None
+
+
+def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    status = _status(args["status"])
+    if status is None:
+        return _unknown_status(ctx, args)
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    days = ctx.rules.makeup_window_days
+    window = timedelta(days=days)
+    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now, window=window)
+    if activity is None:
+        activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if activity is None:
+            return Reply.error("最近没有可以更正的活动。")
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
+        # A confirmed record is re-opened only within the window 补签 has.
+        return Reply.error(f"更正只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
+                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
+    member = _resolve_one(ctx, CORRECT, scope, args["who"])
+    if isinstance(member, Reply):
+        return member
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    if row is None or row.status not in ATTENDED:
+        # In a group, not why: that would say the member's absence or leave to everyone.
+        label = _label(ctx, activity)
+        had = (f"{_no_check_in(row, label)}，" if ctx.message.is_private else f"在{label}")
+        return Reply.error(f"{member.name} {had}没有可以更正的签到记录，记录保持不变。"
+                           "更正只用于签到或补签有误的同志。")
+    assert ctx.member is not None
+    done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
+                         status=status, by=ctx.member, reason=args["reason"], now=ctx.now,
+                         rules=ctx.rules)
+    was, now_is = STATUS_LABELS[done.was], STATUS_LABELS[status]
+    ctx.audit("attendance.correct", target=member.name, detail={
+        "member_id": member.id, "activity_id": activity.id, "from": done.was,
+        "to": status.value, "reason": args["reason"],
+        "reversed_points": done.reversed_points, "posted_points": done.posted_points})
+    change = done.reversed_points + done.posted_points
+    posted = "缺席扣分" if status == AttendanceStatus.ABSENT else "请假积分"
+    points = f"积分 {change:+d}（冲销{was} {done.reversed_points:+d}" + (
+        f"，{posted} {done.posted_points:+d}）" if done.posted_points else "）")
+    if status == AttendanceStatus.ABSENT and activity.finalized_at is None:
+        points += "；缺席扣分在确认缺席时与其他未到的同志一并计入"
+    told = _tell_member(ctx, member, f"{_label(ctx, activity, with_date=True)}的记录由{was}"
+                                     f"更正为{now_is}。原因：{args['reason']}。{points}。"
+                                     "发送「积分明细」可查看。")
+    if not ctx.message.is_private:
+        # The group saw the command; the reply adds no name, status or reason to it.
+        return Reply(f"已更正{_label(ctx, activity)}的 1 条签到记录，相关积分已冲销，{told}"
+                     "更正涉及个人出勤，今后可以私聊我发送。")
+    return Reply("\n".join(filter(None, [
+        f"已将 {member.name} 在{_label(ctx, activity)}的记录由{was}更正为{now_is}。"
+        f"原因：{args['reason']}", f"{points}。", told])))
+
+
+def _no_check_in(row: Attendance | None, label: str) -> str:
+    """What the member's record on the activity is, when it is not a check-in."""
+    if row is None:
+        return f"没有在{label}签到"
+    if row.status == AttendanceStatus.LEAVE:
+        state = {LeaveState.PENDING: "的请假正在等待批准",
+                 LeaveState.REVOKED: "的请假已被驳回"}.get(row.leave_state, "已请假")
+        return f"在{label}{state}"
+    return f"在{label}已记为缺席"
+
+
+def _unknown_status(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    said = args["status"]
+    if LINK_RE.sub("", said) in ATTENDED_WORDS:
+        return Reply.error("更正只能改为缺席或请假。参加了但没签到的，"
+                           f"请发送「补签 {args['who']} 原因」。")
+    scope, _ = _manage_scope(ctx)
+    if any(m.name == said for m in store.find_members(ctx.session, branch_id=scope, query=said,
+                                                       platform=ctx.message.platform)):
+        return Reply.error(f"更正一次写一位同志，请分别发送：「更正 {args['who']} 缺席 原因」、"
+                           f"「更正 {said} 缺席 原因」。")
+    return Reply.error(usage_text(CORRECT, f"「{said}」不是可以更正成的记录，"
+                                           "请写缺席（没有参加）或请假，再写原因"))
+
+
+def _tell_member(ctx: Ctx, member: Member, what: str) -> str:
+    """The member hears privately, at once or when quiet hours end, that their record
+    changed (a figure that falls without a word is one nobody can question); returns what
+    to tell the secretary of it."""
+    assert ctx.member is not None
+    if member.id == ctx.member.id:
+        return ""
+    reached = _write_privately(
+        ctx, [member], f"【签到记录更正】{ctx.member.name}将你在{what}如有疑问请联系书记。",
+        kind="attendance.correct", title="签到记录更正",
+        key=f"attendance.correct|{ctx.message.platform}:{ctx.message.message_id}",
+        branch_id=member.branch_id)
+    return "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+
+
+CORRECT = Command(
+    name="更正",
+    acts=True,
+    aliases=("更正签到", "更正考勤", "更正出勤", "修改签到"),
+    summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分",
+    handler=correct,
+    args=(word("who", "姓名", hint="姓名、@某人或编号"),
+          word("status", "更正结果", hint="缺席或请假"),
+          rest("reason", "更正原因")),
+    roles=MANAGERS | LEADERS,
+    example="更正 周强 缺席 没有参加，系他人代签",
+    capability="attendance",
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(CORRECT)

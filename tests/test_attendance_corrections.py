@@ -1,0 +1,310 @@
+"""更正: a check-in that should not stand (not there, 代签, a 补签 for the wrong person) is
+put right by the secretary, and every figure follows.
+
+What a user notices: the secretary's reply (naming nobody in the group), the member's
+private notice, 积分明细 with the reversal beside the line it reverses, 积分, the activity's
+participation, the 红黄蓝榜 and the weekly report, the audit log; a later 确认缺席 counting
+the member once; and a wrong command changing nothing at all.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, func, select
+
+from storage import attendance as store
+from storage.models import (
+    Attendance,
+    AuditEntry,
+    Branch,
+    Member,
+    OutboxMessage,
+    PointEntry,
+    Role,
+)
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.test_figures import djbot, drain, ledger_lines, weekly  # noqa: F401 - djbot: fixture
+
+THEME_PRESENT, THEME_ABSENT, THEME_MAKEUP = 3, -2, 3  # 主题党日 in the shipped rules
+
+
+@pytest.fixture
+def bureau(runtime):
+    """城关支部 (g1): 王书记 (sec), 张三 (z3), 李四 (l4); 交警支部 (g2): 徐书记, 马超; a
+    领导 (boss) and the leaders' group."""
+    def build(session):
+        cg = make_branch(session, "城关支部")
+        jj = make_branch(session, "交警支部")
+        bind_chat(session, cg, "g1")
+        bind_chat(session, jj, "g2")
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, cg, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, cg, "张三", wecom="z3")
+        make_member(session, cg, "李四", wecom="l4")
+        make_member(session, jj, "徐书记", role=Role.SECRETARY, wecom="jj-sec")
+        make_member(session, jj, "马超", wecom="mc")
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, build)
+
+
+def theme_day(chat, *, confirm: bool = True) -> None:
+    """09:00 Monday 23 November: 王书记 and 张三 check in, 李四 does not."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    if confirm:
+        assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
+
+
+def points_of(engine, name: str) -> list[int]:
+    with Session(engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        return [e.points for e in s.exec(select(PointEntry).where(
+            PointEntry.member_id == member.id).order_by(PointEntry.id)).all()]
+
+
+def row_of(engine, name: str) -> Attendance:
+    with Session(engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        return s.exec(select(Attendance).where(Attendance.member_id == member.id)).one()
+
+
+def record(engine) -> tuple:
+    """Everything a correction could change: ledger, attendance rows, audit, outbox."""
+    with Session(engine) as s:
+        return (s.exec(select(PointEntry.id, PointEntry.points)).all(),
+                s.exec(select(Attendance.id, Attendance.status, Attendance.leave_state)).all(),
+                s.exec(select(func.count()).select_from(AuditEntry)).one(),
+                s.exec(select(func.count()).select_from(OutboxMessage)).one())
+
+
+def notices(runtime, clock, user: str) -> list[str]:
+    return [text for _, kind, target, text in drain(runtime, clock)
+            if kind == "attendance.correct" and target == user]
+
+
+def test_a_check_in_by_someone_else_becomes_an_absence_and_every_figure_follows(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    theme_day(chat)
+    clock.advance(hours=2)
+    assert "参与 2/3（66.7%）" in chat.say("sec", "活动", chat="g1").text
+    assert "参与率 66.7%（2/3）" in chat.say("boss", "红黄蓝榜").text
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+
+    reply = chat.say("sec", "更正 张三 缺席 没有参加，系他人代签")
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines() == [
+        "已将 张三 在主题党日「学习新党章」（09:00）的记录由出席更正为缺席。原因：没有参加，系他人代签",
+        f"积分 {-THEME_PRESENT + THEME_ABSENT:+d}（冲销出席 {-THEME_PRESENT:+d}，"
+        f"缺席扣分 {THEME_ABSENT:+d}）。",
+        "已私聊告知本人。"]
+    row = row_of(runtime.engine, "张三")
+    assert row.status == "absent" and row.checked_in_at is not None  # the check-in stays on file
+
+    # The ledger: nothing edited, the check-in reversed, the penalty posted; it sums right.
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_ABSENT]
+    lines = ledger_lines(chat, "z3")
+    assert any(f"{-THEME_PRESENT:+d} 冲销 主题党日「学习新党章」出席（王书记更正为缺席：没有参加，"
+               "系他人代签）" in line for line in lines), lines
+    assert any(f"{THEME_ABSENT:+d} 主题党日「学习新党章」缺席" in line for line in lines), lines
+    assert f"本周：{THEME_ABSENT} 分" in chat.say("z3", "积分").text
+
+    # The figures: one fewer attended, the absence counted.
+    assert "参与 1/3（33.3%）" in chat.say("sec", "活动", chat="g1").text
+    assert "参与率 33.3%（1/3）" in chat.say("boss", "红黄蓝榜").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["absent"]) == ("1/3", 2)
+
+    with Session(runtime.engine) as s:
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "attendance.correct")).one()
+    assert (audit.actor, audit.target) == ("王书记", "张三")
+    assert (audit.detail["from"], audit.detail["to"]) == ("present", "absent")
+    assert audit.detail["reason"] == "没有参加，系他人代签"
+    assert (audit.detail["reversed_points"], audit.detail["posted_points"]) == \
+        (-THEME_PRESENT, THEME_ABSENT)
+    assert "attendance.correct" in djbot("audit")
+
+    assert notices(runtime, clock, "z3") == [
+        "【签到记录更正】王书记将你在主题党日「学习新党章」（11月23日 09:00）的记录由出席更正为缺席。"
+        "原因：没有参加，系他人代签。"
+        f"积分 {-THEME_PRESENT + THEME_ABSENT:+d}（冲销出席 {-THEME_PRESENT:+d}，缺席扣分 "
+        f"{THEME_ABSENT:+d}）。发送「积分明细」可查看。如有疑问请联系书记。"]
+
+    # Once: the record is an absence now, and a second 更正 finds no check-in to correct.
+    before = record(runtime.engine)
+    again = chat.say("sec", "更正 张三 缺席 没有参加")
+    assert again.is_error and "已记为缺席" in again.text
+    assert record(runtime.engine) == before
+
+
+def test_in_the_group_the_reply_names_nobody(runtime, chat, clock, bureau):
+    theme_day(chat)
+    reply = chat.say("sec", "更正 张三 缺席 代签", chat="g1")
+    assert not reply.is_error, reply.text
+    assert "已更正主题党日「学习新党章」（09:00）的 1 条签到记录" in reply.text
+    for said in ("张三", "缺席", "代签"):
+        assert said not in reply.text
+    assert row_of(runtime.engine, "张三").status == "absent"
+    assert len(notices(runtime, clock, "z3")) == 1  # the member still hears it, privately
+    # Nor does a refusal in the group say why 李四 has no check-in (absent, on leave).
+    refused = chat.say("sec", "更正 李四 缺席 代签", chat="g1")
+    assert refused.is_error and "没有可以更正的签到记录" in refused.text
+    assert "缺席" not in refused.text.split("。")[0]
+
+
+def test_before_the_absences_are_confirmed_a_later_confirmation_counts_the_member_once(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    theme_day(chat, confirm=False)
+    reply = chat.say("sec", "更正 张三 缺席 提前离开，未参加学习")
+    assert not reply.is_error, reply.text
+    assert f"积分 {-THEME_PRESENT:+d}（冲销出席 {-THEME_PRESENT:+d}）" in reply.text
+    assert "缺席扣分在确认缺席时与其他未到的同志一并计入" in reply.text
+    assert sum(points_of(runtime.engine, "张三")) == 0  # no penalty yet: not confirmed
+    assert "补签 0、请假 0、未到 2" in chat.say("sec", "活动", chat="g1").text
+
+    confirmed = chat.say("sec", "确认缺席")
+    assert "缺席 2 人" in confirmed.text and "张三" in confirmed.text and "李四" in confirmed.text
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_ABSENT]
+    assert "已经确认过了" in chat.say("sec", "确认缺席").text
+    clock.advance(days=2)
+    with Session(runtime.engine) as s:  # nor does the automatic confirmation, later
+        assert store.finalize_due(s, now=clock.now(), confirm_hours=24, rules=runtime.rules) == []
+        s.commit()
+    assert sum(points_of(runtime.engine, "张三")) == THEME_ABSENT
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["absent"]) == ("1/3", 2)
+
+
+def test_a_make_up_for_the_wrong_person_is_put_right_and_again_and_sums_right(
+        runtime, chat, clock, bureau):
+    theme_day(chat)  # 李四 confirmed absent
+    assert sum(points_of(runtime.engine, "李四")) == THEME_ABSENT
+    chat.say("sec", "补签 李四 手机没电")  # meant for someone else
+    assert sum(points_of(runtime.engine, "李四")) == THEME_MAKEUP
+    reply = chat.say("sec", "更正 李四 缺席 补签错人")
+    assert "由补签更正为缺席" in reply.text
+    assert f"积分 {-THEME_MAKEUP + THEME_ABSENT:+d}" in reply.text
+    # The absence is on the ledger again, though its first penalty was reversed by the 补签.
+    assert sum(points_of(runtime.engine, "李四")) == THEME_ABSENT
+    # 李四 shows he was there after all: 补签 reverses the second penalty too.
+    made_up = chat.say("sec", "补签 李四 确在现场，有照片")
+    assert f"已撤销缺席扣分（{-THEME_ABSENT:+d}）" in made_up.text
+    assert sum(points_of(runtime.engine, "李四")) == THEME_MAKEUP
+    lines = ledger_lines(chat, "l4")
+    assert len(lines) == 7 and all("主题党日「学习新党章」" in line for line in lines), lines
+    # Cancelled after all that: every line reversed, the activity sums to nothing.
+    chat.say("sec", "取消活动 临时勤务")
+    assert "已取消" in chat.say("sec", "确认").text
+    assert sum(points_of(runtime.engine, "李四")) == 0
+
+
+def test_a_check_in_can_become_leave_out_of_the_participation_base(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    theme_day(chat)
+    reply = chat.say("sec", "更正 张三 改为请假 临时出警，事先已向书记请假")
+    assert "由出席更正为请假" in reply.text and f"积分 {-THEME_PRESENT:+d}" in reply.text
+    row = row_of(runtime.engine, "张三")
+    assert (row.status, row.leave_state, row.leave_reason) == \
+        ("leave", "granted", "临时出警，事先已向书记请假")
+    assert sum(points_of(runtime.engine, "张三")) == 0
+    assert "参与 1/2（50.0%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("1/2", 1, 1)
+
+
+def test_the_member_hears_it_in_the_morning_when_corrected_at_night(
+        runtime, chat, clock, bureau):
+    theme_day(chat)
+    clock.set(local(2026, 11, 23, 23, 0))
+    chat.say("sec", "更正 张三 缺席 代签")
+    assert notices(runtime, clock, "z3") == []  # quiet hours
+    clock.set(local(2026, 11, 24, 7, 31))
+    [text] = notices(runtime, clock, "z3")
+    assert text.startswith("【签到记录更正】王书记将你在主题党日")
+
+
+BAD = [
+    ("更正 王五 缺席 代签", "本支部没有找到「王五」"),
+    ("更正 马超 缺席 代签", "本支部没有找到「马超」"),  # another branch's member
+    ("更正 张三", "缺少更正结果（缺席或请假）"),
+    ("更正 张三 缺席", "缺少更正原因"),
+    ("更正 张三 代签 没有来", "「代签」不是可以更正成的记录"),
+    ("更正 张三 出席 记错了", "补签 张三 原因"),
+    ("更正 张三 李四 缺席 代签", "更正一次写一位同志"),
+    ("更正 李四 缺席 代签", "李四 在主题党日「学习新党章」（11月23日 09:00）已记为缺席"),
+]
+
+
+@pytest.mark.parametrize(("text", "said"), BAD)
+def test_a_wrong_command_says_what_is_wrong_and_changes_nothing(
+        runtime, chat, clock, bureau, text, said):
+    theme_day(chat)
+    clock.advance(days=1)
+    before = record(runtime.engine)
+    reply = chat.say("sec", text)
+    assert reply.is_error and said in reply.text, reply.text
+    assert record(runtime.engine) == before
+
+
+def test_an_ambiguous_name_is_asked_by_number(runtime, chat, clock, bureau):
+    seed(runtime.engine, lambda s: make_member(
+        s, s.exec(select(Branch).where(Branch.name == "城关支部")).one(), "张三", wecom="z3b"))
+    theme_day(chat)
+    before = record(runtime.engine)
+    reply = chat.say("sec", "更正 张三 缺席 代签")
+    assert reply.is_error and "有 2 位「张三」，请改用编号" in reply.text
+    assert record(runtime.engine) == before
+
+
+def test_outside_the_window_a_confirmed_record_stays(runtime, chat, clock, bureau):
+    theme_day(chat)
+    clock.advance(days=8)
+    before = record(runtime.engine)
+    reply = chat.say("sec", "更正 张三 缺席 代签")
+    assert reply.is_error and "更正只能在活动后 7 天内进行" in reply.text
+    assert "主题党日「学习新党章」（11月23日 09:00）已超过 7 天，记录保持不变" in reply.text
+    assert record(runtime.engine) == before
+
+
+def test_only_those_who_may_make_up_may_correct(runtime, chat, clock, bureau):
+    theme_day(chat)
+    before = record(runtime.engine)
+    assert chat.say("l4", "更正 张三 缺席 代签").is_error  # a member
+    assert chat.say("jj-sec", "更正 张三 缺席 代签", chat="g2").is_error  # another branch's
+    assert record(runtime.engine) == before
+
+
+def test_a_leader_corrects_a_bureau_wide_activity(runtime, chat, clock, bureau):
+    chat.say("boss", "开始 主题党日", chat="g-leaders")
+    assert "开始了" in chat.say("boss", "确认", chat="g-leaders").text
+    chat.say("z3", "签到", chat="g1")
+    chat.say("mc", "签到", chat="g2")
+    # A branch secretary manages the branch's own activities, not the bureau's (as 补签).
+    assert chat.say("sec", "更正 张三 缺席 代签").is_error
+    reply = chat.say("boss", "更正 马超 缺席 代签")
+    assert not reply.is_error and "已将 马超 在主题党日" in reply.text
+    assert row_of(runtime.engine, "马超").status == "absent"
+    assert row_of(runtime.engine, "张三").status == "present"
+    assert sum(points_of(runtime.engine, "马超")) == 0
+    nothing = chat.say("boss", "更正 李四 缺席 代签")
+    assert nothing.is_error and "李四 没有在主题党日（09:00）签到" in nothing.text
+
+
+def test_undo_names_the_command_to_a_secretary(runtime, chat, bureau):
+    assert "「更正 姓名 缺席 原因」" in chat.say("sec", "撤销签到").text
+    assert "请联系书记更正" in chat.say("z3", "撤销签到").text
+
+
+def test_the_member_who_then_comes_checks_in_and_counts_again(runtime, chat, clock, bureau):
+    """Corrected while the activity is under way (someone checked in for 张三), 张三 himself
+    arrives and checks in: his points count again, under a new key of the same rule."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    assert not chat.say("sec", "更正 张三 缺席 系他人代签").is_error
+    assert sum(points_of(runtime.engine, "张三")) == 0
+    clock.advance(minutes=5)  # within the grace: on time again, the same rule as before
+    assert "张三 签到成功" in chat.say("z3", "签到", chat="g1").text
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_PRESENT]
+    assert all("主题党日" in line for line in ledger_lines(chat, "z3"))
