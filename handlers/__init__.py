@@ -10,8 +10,9 @@ from handlers import org, points, push, schedule, study, summary, visits
 from handlers import committee, lecturers, meetings, pioneers, reading  # the committee's loop
 
 # push after schedule: it adds 推送 / 钉钉推送 to schedule's 设置 table.
-MODULES = [help_, attendance, attendance_corrections, points, org, study, visits, summary, dashboard, schedule, push,
-           corrections, committee, pioneers, meetings, lecturers, reading]
+MODULES = [help_, attendance, attendance_corrections, points, org, study, visits, summary,
+           dashboard, schedule, push, corrections, committee, pioneers, meetings, lecturers,
+           reading]
 
 
 def register_all(registry: CommandRegistry) -> None:
