@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMITTEE_TYPES
-from bot.domain.points import board_may_name, public_board_size
+from bot.domain.points import Tie, board_may_name, public_board_size, tie_line
 from bot.domain.rules import Rules
 from storage import figures
 from storage.attendance import CANCELLED, CLOSED
@@ -181,9 +181,8 @@ def weekly_leaderboard(session: Session, *, branch_id: int, start: datetime, end
 class PublicBoard:
     rows: list[LeaderRow]
     scored: int  # how many members scored above zero
-    # A tie that the cut would split, given as a count instead of names: (rank, how many,
-    # points). Listing some of them by name order would be arbitrary.
-    tie: tuple[int, int, int] | None = None
+    # A tie that the cut would split, given as a count instead of names (see tie_line).
+    tie: Tie | None = None
 
     @property
     def empty(self) -> bool:
@@ -212,8 +211,7 @@ def public_board(session: Session, *, branch_id: int, start: datetime,
 def board_lines(board: PublicBoard, unit: str = " 分") -> list[str]:
     lines = [f"{r.rank}. {r.name} {r.points}{unit}" for r in board.rows]
     if board.tie is not None:
-        rank, count, points = board.tie
-        lines.append(f"另有 {count} 人并列第 {rank} 名（{points}{unit}）")
+        lines.append(tie_line(board.tie, unit, after_names=bool(board.rows)))
     return lines
 
 

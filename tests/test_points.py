@@ -300,3 +300,12 @@ def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, 
     lines = chat.say("a", "积分明细").text.splitlines()
     assert "11月23日 09:00 -2 冲销 政治夜学「枫桥经验」补签（书记取消活动：临时勤务）" in lines, lines
     assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines
+
+
+def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
+    from storage.reports import LeaderRow, PublicBoard, board_lines
+
+    assert board_lines(PublicBoard([], 7, (1, 7, 3))) == ["共 7 人并列第 1 名（3 分）"]
+    above = [LeaderRow(rank=1, member_id=1, name="甲", points=5)]
+    assert board_lines(PublicBoard(above, 8, (2, 7, 3)), unit="分") == [
+        "1. 甲 5分", "另有 7 人并列第 2 名（3分）"]
