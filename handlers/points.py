@@ -97,6 +97,9 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         mine = standing.points[name]
         if standing.rank is None:
             lines.append(f"你未参与排行，{name} {mine} 分。")
+        elif mine == 0 and not scored:
+            # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
+            lines.append(f"你{name}也还没有积分。")
         else:
             lines.append(f"你：第 {standing.rank} 名，{mine} 分。")
     return Reply("\n".join(lines))

@@ -302,6 +302,14 @@ def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, 
     assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines
 
 
+def test_a_week_nobody_has_scored_in_ranks_nobody_first(runtime, chat):
+    seed(runtime.engine, branch_with_points)  # every point earned weeks ago
+    lines = chat.say("jia", "排行榜 本周", chat="g1").text.splitlines()
+    assert lines[1] == "本周还没有人获得积分，签到和学习都能得分。"
+    assert lines[-1] == "你本周也还没有积分。"
+    assert not any("第 1 名" in line for line in lines)
+
+
 def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
     from storage.reports import LeaderRow, PublicBoard, board_lines
 
