@@ -32,7 +32,13 @@ from bot.domain.attendance import (
     split_lecturer,
     type_list,
 )
-from bot.domain.dates import DateError, DateRange, find_date_range, find_leading_day
+from bot.domain.dates import (
+    DateError,
+    DateRange,
+    find_date_range,
+    find_leading_day,
+    without_leading_now,
+)
 from bot.domain.text import show_date
 from bot.registry import (
     LEADERS,
@@ -380,7 +386,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, str(exc)))
     if span is not None:
         return _leave_period(ctx, span)
-    if args["reason"] in _NOW_WORDS:
+    reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand, for 出差
+    if reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
@@ -414,7 +421,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ctx.session,
         activity=activity,
         member=ctx.member,
-        reason=args["reason"],
+        reason=reason,
         now=ctx.now,
         requires_approval=ctx.settings.leave_requires_approval,
         platform=ctx.message.platform,
@@ -423,9 +430,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row.leave_state == LeaveState.PENDING:
         told = _ask_for_a_decision(
             ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}",
-            asked=f"{_label(ctx, activity, with_date=True)}，原因：{args['reason']}。")
+            asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
-    return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
+    return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
 # 今天请假, 请假一天: when or how long, but not why.
