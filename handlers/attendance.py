@@ -1049,6 +1049,7 @@ MAKEUP = Command(
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
+    done_for=True,  # 给陈静补签 手机没电
     example="补签 陈静 手机没电",
     capability="attendance",
 )
