@@ -163,6 +163,10 @@ class Command:
     # 开始 夜学, 夜学结束 is 结束. Only for verbs of this kind: 同意张三请假 must not be
     # leave asked with the reason 同意张三.
     verb_last: bool = False
+    # Its first argument is the member it is done for, who may be said before it after 给,
+    # 帮 or 替: 给赵磊补签 手机没电 is 补签 赵磊 手机没电. Only for what one does for another:
+    # 我帮他签到 must stay nothing (nobody checks in for another).
+    done_for: bool = False
     # What may follow it and means nothing more (签到 主题党日: the activity under way).
     ignores: frozenset[str] = frozenset()
     # It changes something for others, so a question never sets it off: 结束了吗 asks, it
@@ -446,6 +450,9 @@ class CommandRegistry:
         last = self._verb_last(head, tail)
         if last is not None:
             return last
+        done_for = self._done_for(head, tail)
+        if done_for is not None:
+            return done_for
         split = self._around(head, tail)
         if split is not None:
             return split
@@ -494,6 +501,24 @@ class CommandRegistry:
                     if command.args:
                         return command, f"{said_first} {tail}".strip()
                     return command, tail
+        return None
+
+    def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """给赵磊补签 手机没电 → 补签 赵磊 手机没电 (see Command.done_for): 给, 帮 or 替, a name,
+        then the command word, all in the first word."""
+        for particle in (1, 2):  # 给赵磊补签一下
+            if len(head) > particle and is_particle(head[-particle:]):
+                head = head[:-particle]
+                break
+        if head[:1] not in _FOR_WHOM:
+            return None
+        for command in self.commands:
+            if not command.done_for:
+                continue
+            for word_ in (command.name, *command.aliases):
+                who = head[1:-len(word_)] if head.endswith(word_) else ""
+                if who and who not in _NOT_A_NAME and len(who) <= _NAME_MAX_CHARS:
+                    return command, f"{who} {tail}".strip()
         return None
 
     def _around(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -594,6 +619,11 @@ _WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几�
 _AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
+# Before a name and a command done for that member (Command.done_for): 给赵磊补签.
+_FOR_WHOM = "给帮替"
+# Said between 帮 and the command, these are no name: 帮忙补签 asks for help with it.
+_NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
+_NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 # A period said before a command: 上周周报, 本月红黄蓝榜.

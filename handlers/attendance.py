@@ -32,7 +32,13 @@ from bot.domain.attendance import (
     split_lecturer,
     type_list,
 )
-from bot.domain.dates import DateError, DateRange, find_date_range, find_leading_day
+from bot.domain.dates import (
+    DateError,
+    DateRange,
+    find_date_range,
+    find_leading_day,
+    without_leading_now,
+)
 from bot.domain.text import show_date
 from bot.registry import (
     LEADERS,
@@ -383,7 +389,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, str(exc)))
     if span is not None:
         return _leave_period(ctx, span)
-    if args["reason"] in _NOW_WORDS:
+    reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand, for 出差
+    if reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
     activity, row, foreign = _find_for_member(ctx, store.current_activity)
     if activity is not None:
@@ -417,7 +424,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ctx.session,
         activity=activity,
         member=ctx.member,
-        reason=args["reason"],
+        reason=reason,
         now=ctx.now,
         requires_approval=ctx.settings.leave_requires_approval,
         platform=ctx.message.platform,
@@ -426,9 +433,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row.leave_state == LeaveState.PENDING:
         told = _ask_for_a_decision(
             ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}",
-            asked=f"{_label(ctx, activity, with_date=True)}，原因：{args['reason']}。")
+            asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
-    return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{args['reason']}")
+    return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
 # 今天请假, 请假一天: when or how long, but not why.
@@ -536,12 +543,17 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
     periods = leave_store.pending_periods(ctx.session, member_id=member.id,
                                           today=ctx.local_now.date())
+    # Leave that lapsed into an absence, within the 补签 window: nobody decided it before
+    # the absences were confirmed.
+    lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
+                                since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
     if waiting or periods:
-        return _decide_pending(ctx, member, waiting, periods, state)
+        # The days of a period still waiting that lapsed already are part of the request.
+        earlier = [(row, activity) for row, activity in lapsed
+                   if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods)]
+        return _decide_pending(ctx, member, waiting, periods, state, earlier)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
-        lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
-                                    since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
         if lapsed:
             return _decide_lapsed(ctx, member, lapsed, state)
         return Reply.error(f"{member.name} 没有待处理的请假。")
@@ -579,18 +591,29 @@ def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Acti
     if state == LeaveState.REVOKED:
         return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席，"
                            "不用再驳回。")
-    assert ctx.member is not None
-    reversed_points = sum(
-        store.grant_lapsed_leave(ctx.session, attendance=row, activity=activity, member=member,
-                                 by=ctx.member, now=ctx.now, rules=ctx.rules)
-        for row, activity in lapsed)
+    reversed_points = _grant_lapsed(ctx, member, lapsed)
     ctx.audit("leave.approve", target=member.name,
               detail={"member_id": member.id, "activity_ids": [a.id for _, a in lapsed],
                       "from": "lapsed", "to": LeaveState.GRANTED.value,
                       "reversed_points": reversed_points})
     _tell_of_decision(ctx, member, state, labels)
-    text = (f"已批准 {member.name} 的请假：{labels}。确认缺席时它还未批准、记为缺席，现改为请假")
-    return Reply(text + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
+    return Reply(f"已批准 {member.name} 的请假：{labels}。" + _put_right(reversed_points))
+
+
+def _grant_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]]) -> int:
+    """Lapsed leave approved: each absence becomes the leave asked for, its penalty
+    reversed by a correcting entry. Returns the points reversed."""
+    assert ctx.member is not None
+    return sum(
+        store.grant_lapsed_leave(ctx.session, attendance=row, activity=activity, member=member,
+                                 by=ctx.member, now=ctx.now, rules=ctx.rules)
+        for row, activity in lapsed)
+
+
+def _put_right(reversed_points: int, labels: str = "") -> str:
+    """What approving lapsed leave changed, said to the secretary."""
+    return (f"{labels or '它'}确认缺席时还未批准、记为缺席，现改为请假"
+            + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
 
 
 def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
@@ -633,22 +656,30 @@ def _withdraw_asks(ctx: Ctx, member: Member, reason: str) -> None:
 
 
 def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
-                    periods: list[LeavePeriod], state: LeaveState) -> Reply:
+                    periods: list[LeavePeriod], state: LeaveState,
+                    lapsed: list[tuple[Attendance, Activity]]) -> Reply:
     """Everything the member asked that waits for a decision, decided at once: what the
-    secretary was told about is one request, however many activities it covers."""
+    secretary was told about is one request, however many activities it covers. Days of
+    it whose absence was confirmed meanwhile (`lapsed`, within the 补签 window) are put
+    right when it is approved; turned down, they stay the absences they are."""
     assert ctx.member is not None
     for row, _ in waiting:
         store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
     for period in periods:
         leave_store.decide_period(ctx.session, period=period, state=state)
+    if state != LeaveState.GRANTED:
+        lapsed = []
+    reversed_points = _grant_lapsed(ctx, member, lapsed)
     _withdraw_asks(ctx, member, "请假已批准" if state == LeaveState.GRANTED else "请假已驳回")
-    ctx.audit(
-        "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
-        target=member.name,
-        detail={"member_id": member.id, "activity_ids": [a.id for _, a in waiting],
-                "period_ids": [p.id for p in periods], "from": LeaveState.PENDING.value,
-                "to": state.value},
-    )
+    detail: dict[str, Any] = {
+        "member_id": member.id, "activity_ids": [a.id for _, a in waiting],
+        "period_ids": [p.id for p in periods], "from": LeaveState.PENDING.value,
+        "to": state.value}
+    if lapsed:
+        detail |= {"lapsed_activity_ids": [a.id for _, a in lapsed],
+                   "reversed_points": reversed_points}
+    ctx.audit("leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
+              target=member.name, detail=detail)
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
     spans = "、".join(_days(p.first_day, p.last_day) for p in periods)
     _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
@@ -660,6 +691,9 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if spans:
             lines.append(f"{spans}的活动（包括以后才安排的）都记为请假。")
+        if lapsed:
+            lines.append(_put_right(reversed_points, "、".join(
+                _label(ctx, a, with_date=True) for _, a in lapsed)))
     return Reply("\n".join(lines))
 
 
@@ -1018,6 +1052,7 @@ MAKEUP = Command(
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
+    done_for=True,  # 给陈静补签 手机没电
     example="补签 陈静 手机没电",
     capability="attendance",
 )

@@ -182,6 +182,8 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if kind is None:
         return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
     today = ctx.local_now.date()
+    if args["until"] in ("至", "到", "直到"):  # 暂停日程 夜学 至: the date itself left out
+        return Reply.error(usage_text(PAUSE_SCHEDULE, PAUSE_SCHEDULE.args[1].missing))
     try:
         found = find_date(args["until"], today)
     except DateError as exc:
@@ -324,7 +326,7 @@ WITHDRAW_VISIT = Command(
 
 PAUSE_SCHEDULE = Command(
     name="暂停日程", summary="一段时间内不举行某项固定活动（不提醒、不计缺席）",
-    handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "至 日期")),
+    handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "暂停到的日期")),
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(
     name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,

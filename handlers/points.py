@@ -17,6 +17,7 @@ from bot.domain.points import (
     named_period,
     points_reference,
     previous_period,
+    tie_line,
 )
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
 from storage.org import branch_by_name
@@ -24,8 +25,8 @@ from storage.reports import (
     BranchStanding,
     board_lines,
     branch_figures,
+    bureau_top,
     entry_activities,
-    leaderboard,
     member_standing,
     public_board,
     recent_entries,
@@ -70,11 +71,13 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if not ctx.bureau_wide:
             return Reply.error("排行榜按支部显示，请在支部群里发送「排行榜」。")
         # A leader without a branch: the bureau's top members, and how to see one branch.
-        rows = leaderboard(ctx.session, branch_id=None, start=period.start, end=period.end,
-                           limit=BOARD_LIMIT)
+        rows, tie = bureau_top(ctx.session, start=period.start, end=period.end,
+                               limit=BOARD_LIMIT)
         lines = [f"全局 {name}积分排行（前 {BOARD_LIMIT} 名）"]
         lines += [f"{r.rank}. {r.name}（{r.branch or '局机关'}）{r.points} 分" for r in rows]
-        if not rows:
+        if tie is not None:  # the cut never splits a tie, as in the weekly report
+            lines.append(tie_line(tie, after_names=bool(rows)))
+        elif not rows:
             lines.append(f"{name}还没有人获得积分。")
         lines.append("看某个支部：发送「排行榜 支部名称」，例如：排行榜 城关")
         return Reply("\n".join(lines))
@@ -95,6 +98,9 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         mine = standing.points[name]
         if standing.rank is None:
             lines.append(f"你未参与排行，{name} {mine} 分。")
+        elif mine == 0 and not scored:
+            # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
+            lines.append(f"你{name}也还没有积分。")
         else:
             lines.append(f"你：第 {standing.rank} 名，{mine} 分。")
     return Reply("\n".join(lines))

@@ -41,7 +41,7 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # The branch's own board, ranked in the branch, by the rules of 排行榜 and the
         # Monday board (it may be read in the group): not the bureau's top ten filtered,
         # whose ranks skip other branches' members and whose cut splits ties.
-        report.top_members = []
+        report.top_members, report.top_tie = [], None
         text = render_markdown(report)
         board = public_board(ctx.session, branch_id=own.id, start=period.start, end=period.end)
         if not board.empty:

@@ -19,10 +19,12 @@ from typing import Any
 
 from bot.domain.points import (
     Period,
+    Tie,
     Tier,
     assign_tiers,
     branch_score,
     participation_rate,
+    tie_line,
     trend_arrow,
 )
 from bot.domain.rules import Rules
@@ -139,6 +141,18 @@ def leader_rows(rows: Iterable[Sequence[Any]]) -> list[LeaderRow]:
             for mid, name, branch, total, rank in rows]
 
 
+def cut_at_tie(rows: list[LeaderRow], limit: int) -> tuple[list[LeaderRow], Tie | None]:
+    """At most `limit` rows, never cut inside a tie: given every member ranked `limit` or
+    better, a tie that runs past the cut is left off the names and counted instead (as
+    storage.reports.public_board does), since naming some of them by name order would be
+    arbitrary."""
+    if len(rows) <= limit:
+        return rows, None
+    rank = rows[-1].rank
+    tied = [r for r in rows if r.rank == rank]
+    return [r for r in rows if r.rank != rank], (rank, len(tied), tied[0].points)
+
+
 @dataclass
 class BranchStanding:
     """A branch's figures with its score and tier for the period."""
@@ -211,6 +225,8 @@ class Report:
     tier_mode: str
     branches: list[BranchLine] = field(default_factory=list)
     top_members: list[LeaderRow] = field(default_factory=list)
+    # A tie at the top list's cut: counted, not named (cut_at_tie).
+    top_tie: Tie | None = None
     idle_branches: list[str] = field(default_factory=list)
     under_visited: list[str] = field(default_factory=list)
 
@@ -257,7 +273,8 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             report.idle_branches.append(f.name)
         if f.visits < target:
             report.under_visited.append(f.name)
-    report.top_members = leader_rows(run("top", {"start": start, "end": end, "limit": top}))
+    report.top_members, report.top_tie = cut_at_tie(
+        leader_rows(run("top", {"start": start, "end": end, "limit": top})), top)
     return report
 
 
@@ -303,16 +320,25 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
                 f" · 人均 {_number(b.average_points)} 分 · 调研 {b.visits}/{b.visit_target}"
             )
     lines.append("")
-    if report.top_members:
+    if report.top_members or report.top_tie:
         lines.append("**积分前列**")
         lines += [f"{m.rank}. {m.name}（{m.branch or '—'}）{m.points} 分"
                   for m in report.top_members]
+        if report.top_tie is not None:
+            lines.append(_top_tie(report))
         lines.append("")
     if report.idle_branches:
         lines.append(f"**本期未开展活动**：{'、'.join(report.idle_branches)}")
     if report.under_visited:
         lines.append(f"**年度调研未达标**：{'、'.join(report.under_visited)}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _top_tie(report: Report) -> str:
+    """The tie at the top list's cut, and why it is a count."""
+    assert report.top_tie is not None
+    return (tie_line(report.top_tie, after_names=bool(report.top_members))
+            + "，同分的不拆开列名，只计人数")
 
 
 def _day(day: date) -> str:
@@ -329,6 +355,9 @@ def report_dict(report: Report) -> dict[str, Any]:
     data["last_day"] = report.last_day.isoformat()
     for line, row in zip(report.branches, data["branches"]):
         row["participation"] = line.participation
+    if report.top_tie is not None:
+        rank, count, points = report.top_tie
+        data["top_tie"] = {"rank": rank, "count": count, "points": points}
     return data
 
 
@@ -372,6 +401,9 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     members.append(["名次", "姓名", "支部", "积分"])
     for m in report.top_members:
         members.append([m.rank, m.name, m.branch, m.points])
+    if report.top_tie is not None:
+        rank, _, points = report.top_tie
+        members.append([rank, _top_tie(report), None, points])
     for cell in members[1]:
         cell.font = Font(bold=True)
 

@@ -74,6 +74,11 @@ def excuse(session: Session, *, activity: Activity, tz: tzinfo) -> int:
     return count
 
 
+def covers(period: LeavePeriod, activity: Activity, tz: tzinfo) -> bool:
+    """Whether the activity is held on one of the period's days."""
+    return period.first_day <= _local_day(activity.starts_at, tz) <= period.last_day
+
+
 def periods_of(session: Session, *, member_id: int, today: date) -> list[LeavePeriod]:
     """The member's periods that have not ended yet."""
     return list(session.exec(select(LeavePeriod).where(

@@ -60,12 +60,13 @@ WHERE researchvisit.withdrawn_at IS NULL AND researchvisit.visited_on >= ? AND r
         {},
     ),
     'top': (
-        """SELECT member.id, member.name, branch.name AS name_1, sum(pointentry.points) AS points, rank() OVER (ORDER BY sum(pointentry.points) DESC) AS rank
+        """SELECT ranked.member_id, ranked.name, ranked.branch, ranked.points, ranked.rank
+FROM (SELECT member.id AS member_id, member.name AS name, branch.name AS branch, sum(pointentry.points) AS points, rank() OVER (ORDER BY sum(pointentry.points) DESC) AS rank
 FROM pointentry JOIN member ON member.id = pointentry.member_id LEFT OUTER JOIN branch ON branch.id = member.branch_id
 WHERE pointentry.occurred_at >= ? AND pointentry.occurred_at < ? AND member.active = 1 AND member.forgotten = 0 AND member.leaderboard_opt_out = 0 GROUP BY member.id, member.name, branch.name
-HAVING sum(pointentry.points) > ? ORDER BY sum(pointentry.points) DESC, member.name, member.id
- LIMIT ? OFFSET ?""",
-        ('start', 'end', 'sum_1', 'limit', 'param_1'),
-        {'sum_1': 0, 'param_1': 0},
+HAVING sum(pointentry.points) > ?) AS ranked
+WHERE ranked.rank <= ? ORDER BY ranked.points DESC, ranked.name, ranked.member_id""",
+        ('start', 'end', 'sum_1', 'limit'),
+        {'sum_1': 0},
     ),
 }

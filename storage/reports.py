@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMITTEE_TYPES
-from bot.domain.points import board_may_name, public_board_size
+from bot.domain.points import Tie, board_may_name, public_board_size, tie_line
 from bot.domain.rules import Rules
 from storage import figures
 from storage.attendance import CANCELLED, CLOSED, row_of
@@ -30,6 +30,7 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     LeaderRow,
     Report,
     leader_rows,
+    cut_at_tie,
     render_json,
     render_markdown,
     report_dict,
@@ -159,6 +160,32 @@ def _leaderboard_statement(*, of_branch: bool) -> Select:
     return query
 
 
+@lru_cache(maxsize=1)
+def _top_statement() -> Select:
+    """The bureau's top members ranked at most `limit`: a tie at the cut comes whole (ranks
+    1, 1, 3 … 9, 9, 9 with a limit of 10), for storage.figures.cut_at_tie to count."""
+    points = func.sum(PointEntry.points)
+    ranked = (
+        select(Member.id.label("member_id"), Member.name.label("name"),
+               Branch.name.label("branch"), points.label("points"),
+               func.rank().over(order_by=points.desc()).label("rank"))
+        .select_from(PointEntry)
+        .join(Member, Member.id == PointEntry.member_id)
+        .outerjoin(Branch, Branch.id == Member.branch_id)
+        .where(_during(PointEntry.occurred_at, bindparam("start", type_=UTCDateTime()),
+                       bindparam("end", type_=UTCDateTime())), _ranked_members())
+        .group_by(Member.id, Member.name, Branch.name)
+        .having(points > 0)
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.member_id, ranked.c.name, ranked.c.branch, ranked.c.points,
+               ranked.c.rank)
+        .where(ranked.c.rank <= bindparam("limit", type_=Integer()))
+        .order_by(ranked.c.points.desc(), ranked.c.name, ranked.c.member_id)
+    )
+
+
 def leaderboard(session: Session, *, branch_id: int | None, start: datetime, end: datetime,
                 limit: int = 10) -> list[LeaderRow]:
     """The top members by points in [start, end): of one branch, or bureau-wide when None.
@@ -171,6 +198,14 @@ def leaderboard(session: Session, *, branch_id: int | None, start: datetime, end
         {"start": start, "end": end, "limit": limit, "branch_id": branch_id}))
 
 
+def bureau_top(session: Session, *, start: datetime, end: datetime,
+               limit: int = 10) -> tuple[list[LeaderRow], Tie | None]:
+    """The bureau's top members, at most `limit`, as the weekly report lists them: a tie the
+    cut would split is counted, not named (storage.figures.cut_at_tie)."""
+    return figures.cut_at_tie(leader_rows(session.execute(
+        _top_statement(), {"start": start, "end": end, "limit": limit})), limit)
+
+
 def weekly_leaderboard(session: Session, *, branch_id: int, start: datetime, end: datetime,
                        limit: int = 10) -> list[LeaderRow]:
     """The branch leaderboard the weekly push shows (same rules as 排行榜)."""
@@ -181,9 +216,8 @@ def weekly_leaderboard(session: Session, *, branch_id: int, start: datetime, end
 class PublicBoard:
     rows: list[LeaderRow]
     scored: int  # how many members scored above zero
-    # A tie that the cut would split, given as a count instead of names: (rank, how many,
-    # points). Listing some of them by name order would be arbitrary.
-    tie: tuple[int, int, int] | None = None
+    # A tie that the cut would split, given as a count instead of names (see tie_line).
+    tie: Tie | None = None
 
     @property
     def empty(self) -> bool:
@@ -212,8 +246,7 @@ def public_board(session: Session, *, branch_id: int, start: datetime,
 def board_lines(board: PublicBoard, unit: str = " 分") -> list[str]:
     lines = [f"{r.rank}. {r.name} {r.points}{unit}" for r in board.rows]
     if board.tie is not None:
-        rank, count, points = board.tie
-        lines.append(f"另有 {count} 人并列第 {rank} 名（{points}{unit}）")
+        lines.append(tie_line(board.tie, unit, after_names=bool(board.rows)))
     return lines
 
 
@@ -346,7 +379,7 @@ def figure_statements() -> dict[str, Select]:
                ResearchVisit.visited_on >= bindparam("first_day", type_=Date()),
                ResearchVisit.visited_on <= bindparam("last_day", type_=Date()))
         .group_by(ResearchVisit.branch_id),
-        "top": _leaderboard_statement(of_branch=False),
+        "top": _top_statement(),
     }
 
 

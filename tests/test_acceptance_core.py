@@ -92,8 +92,8 @@ def test_theme_day_through_the_console(djbot, runtime, clock, tmp_path):
     # Seven tie at the top of a 10-member branch: the board may name 3, so the tie is a
     # count, never an arbitrary three of the seven.
     board = chat(djbot, "u18", "排行榜 本周").splitlines()
-    assert f"另有 7 人并列第 1 名（{present} 分）" in board
-    assert not any(line.startswith("1. ") for line in board)
+    assert f"共 7 人并列第 1 名（{present} 分）" in board  # no names above it: no 「另有」
+    assert not any(line.startswith("1. ") or "另有" in line for line in board)
     assert board[-1] == f"你：第 8 名，{late} 分。"
     # No bottom list: the silent member with no points is not ranked in public.
     assert not any("成员1-9" in line for line in board)

@@ -132,7 +132,8 @@ def test_a_month_of_night_studies_and_a_theme_day_adds_up(runtime, chat, djbot, 
         named = [line for line in text.splitlines() if line[:1].isdigit()]
         assert len(named) <= 9 and "暂无" not in text  # 30% of 30
     assert not [line for line in boards[0][2].splitlines() if line[:1].isdigit()]
-    assert "另有 21 人并列第 1 名（4分）" in boards[0][2]  # 20 on time and 党员25, twice 2
+    # 20 on time and 党员25, twice 2; nobody named above them, so not 「另有」.
+    assert "\n共 21 人并列第 1 名（4分）" in boards[0][2] and "另有" not in boards[0][2]
 
     silent = ledger_lines(chat, "p26")
     assert [x.split()[2] for x in silent] == ["-1", "-1", "-2", "-1", "-1", "-1", "-1", "-1", "-1"]

@@ -279,3 +279,55 @@ def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(runtime, ch
     assert any(text.startswith("【请假已批准】") for text in told), told
     with Session(runtime.engine) as s:
         assert "leave.approve" in s.exec(select(AuditEntry.action)).all()
+
+
+LONG_LEAVE = "请假 12月8日至12月20日 外出培训"
+
+
+def test_approving_a_longer_request_puts_right_the_days_that_lapsed_meanwhile(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    """The 8th's absence was confirmed while the request waited; the secretary approves on
+    the 10th: the whole request is leave, the 8th too (its penalty reversed), and 李明 hears
+    of it once."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", LONG_LEAVE)
+    clock.set(local(2026, 12, 3, 21, 30))
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 30), before_tick=secretary_checks_in(chat))
+    drain(runtime, clock)
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]  # the 8th lapsed
+    approved = chat.say("sec", "批准请假 李明")
+    assert not approved.is_error, approved.text
+    assert "12月8日至12月20日的活动（包括以后才安排的）都记为请假" in approved.text
+    assert ("政治夜学（12月8日 19:30）确认缺席时还未批准、记为缺席，现改为请假，"
+            "缺席扣分已撤销（+1）。") in approved.text
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
+    assert "冲销 政治夜学 缺席" in ledger_lines(chat, "li")[0]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 0)  # the 8th on leave; the 10th to come
+    assert told(drain(runtime, clock), "li") == [  # once, the 8th within the span
+        "【请假已批准】王书记批准了你的请假：政治夜学（12月10日 19:30）、12月8日至12月20日。"]
+    with Session(runtime.engine) as s:
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.approve")).one()
+    assert audit.detail["reversed_points"] == 1 and len(audit.detail["lapsed_activity_ids"]) == 1
+    assert "已经批准过了" in chat.say("sec", "批准请假 李明").text  # once
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
+
+    run_ticks(runtime, clock, local(2026, 12, 12, 9, 30), before_tick=secretary_checks_in(chat))
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (2, 0)  # the 10th excused with it
+
+
+def test_turning_a_longer_request_down_leaves_the_lapsed_days_absent(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", LONG_LEAVE)
+    clock.set(local(2026, 12, 3, 21, 30))
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 30), before_tick=secretary_checks_in(chat))
+    refused = chat.say("sec", "驳回请假 李明")
+    assert not refused.is_error and "仍需参加" in refused.text
+    assert "改为请假" not in refused.text
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (0, 1)

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 
 from bot.config import Settings
-from bot.domain.dates import DateError, find_leading_day
+from bot.domain.dates import DateError, find_leading_day, without_leading_now
 from tests.conftest import local
-from tests.test_figures import night_studies, run_ticks
+from tests.test_figures import drain, night_studies, run_ticks
 
 MONDAY = date(2026, 12, 7)
 
@@ -90,3 +90,31 @@ def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, cloc
     back = chat.say("li", "我不请假了").text  # 销假
     assert back.startswith("已销假。") and "12月8日的请假已撤销" in back
     assert "12月10日的请假已撤销" in back
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("今晚 出差", "出差"),
+    ("今天，家里有事", "家里有事"),
+    ("现在 临时任务", "临时任务"),
+    ("今晚", "今晚"),  # when but not why: the handler asks for the reason
+    ("今天有事", "今天有事"),  # one word of the reason
+    ("出差 今晚回不来", "出差 今晚回不来"),  # only at the start
+])
+def test_the_activity_at_hand_said_first_is_no_part_of_the_reason(text, reason):
+    assert without_leading_now(text) == reason
+
+
+def test_leave_tonight_gives_the_reason_alone_to_the_member_and_the_secretary(
+        runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 0))  # Tuesday's study is planned
+    for said in ("请假 今晚 出差", "今晚请假 出差"):
+        reply = chat.say("li", said, chat="g1").text
+        assert reply.startswith("已请假：政治夜学（12月8日 19:30）") and reply.endswith("原因：出差"), said
+        chat.say("li", "销假", chat="g1")
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    chat.say("li", "请假 今晚 出差", chat="g1")
+    [text] = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.ask"]
+    assert "李明请假：政治夜学（12月8日 19:30），原因：出差。" in text

@@ -148,6 +148,15 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("怎么加分", m("积分规则")),
     ("现在开始", "缺少活动类型"),  # 现在 says when, not which activity
     ("我帮他签到", "没有这个指令"),  # nobody checks in for another
+    # 补签 is done for another: the member said first, after 给, 帮 or 替.
+    ("给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("帮赵磊补签，手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("替欧阳建国补签 在外执勤", m("补签", who="欧阳建国", reason="在外执勤")),
+    ("我给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("给赵磊补签一下 手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("给赵磊补签", "缺少补签原因"),
+    ("帮忙补签", "你是想发送「补签」吗"),  # 忙 is nobody's name
+    ("给赵磊签到", "没有这个指令"),  # 签到 is one's own
     ("/签到", m("签到")),
     ("#签到", m("签到")),
     ("＃签到", m("签到")),
@@ -671,6 +680,13 @@ def test_setting_a_kind_without_its_rule_says_what_is_missing(chat, bureau):
     assert reply.is_error and reply.text.startswith("缺少主题党日的日期和时间")
     assert "「」" not in reply.text and "例如：设置 主题党日 每月15日 14:30 2小时" in reply.text
     assert chat.say("zq", "帮助 签到了").text.startswith("签到：")
+
+
+def test_a_secretary_makes_up_for_a_member_named_first(chat, bureau):
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("sec", "给周强补签 手机没电", chat="g1")
+    assert not reply.is_error and reply.text.startswith("已为 周强 补签"), reply.text
+    assert reply.text.endswith("原因：手机没电")
 
 
 def test_a_near_miss_is_answered_with_the_command_meant(chat, bureau):

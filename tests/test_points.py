@@ -317,3 +317,20 @@ def test_the_points_rules_are_the_ones_loaded_and_explain_the_ledger(runtime, ch
     assert f"每天最多 {rules.study_daily_cap} 分" in reply.text
     assert f"{rules.tiers.blue_below:g} 分以下蓝档" in reply.text
     assert "积分明细" in reply.text
+
+
+def test_a_week_nobody_has_scored_in_ranks_nobody_first(runtime, chat):
+    seed(runtime.engine, branch_with_points)  # every point earned weeks ago
+    lines = chat.say("jia", "排行榜 本周", chat="g1").text.splitlines()
+    assert lines[1] == "本周还没有人获得积分，签到和学习都能得分。"
+    assert lines[-1] == "你本周也还没有积分。"
+    assert not any("第 1 名" in line for line in lines)
+
+
+def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
+    from storage.reports import LeaderRow, PublicBoard, board_lines
+
+    assert board_lines(PublicBoard([], 7, (1, 7, 3))) == ["共 7 人并列第 1 名（3 分）"]
+    above = [LeaderRow(rank=1, member_id=1, name="甲", points=5)]
+    assert board_lines(PublicBoard(above, 8, (2, 7, 3)), unit="分") == [
+        "1. 甲 5分", "另有 7 人并列第 2 名（3分）"]

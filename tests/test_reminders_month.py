@@ -252,7 +252,7 @@ def test_monday_leaderboards_and_the_leader_summary(month):
     board = [s.text for s in sent if s.kind == "leaderboard" and s.target == "g-a"][1]
     # 25 members tie on the same points: 30 members allow 9 names, so the tie is a count.
     assert not [line for line in board.splitlines() if line[:1].isdigit()]
-    assert "另有 25 人并列第 1 名" in board
+    assert "\n共 25 人并列第 1 名" in board and "另有" not in board
 
 
 def test_how_much_the_bot_speaks_to_a_30_member_branch(month):

@@ -103,6 +103,39 @@ def test_every_week_of_the_demo_prints_the_same_both_ways(demo, capsys):
     assert quick(demo, capsys) == full(demo)
 
 
+def test_no_week_of_the_demo_has_its_top_list_cut_inside_a_tie(demo, capsys):
+    """Both ways: everyone on the points of a listed name is listed, and a tie the cut
+    would split is a count of all of them, with no name (刘洋 and 吴敏 listed on 3 points,
+    赵磊 and 郭峰 on 3 points not, was one such week)."""
+    from sqlmodel import Session, create_engine
+
+    from bot.domain.points import parse_iso_week
+
+    engine = create_engine(demo["DJBOT_DATABASE_URL"])
+    ties = 0
+    for week in demo_weeks():
+        report = json.loads(quick(demo, capsys, "--week", week, "--json"))
+        period = parse_iso_week(week, TZ)
+        with Session(engine) as session:
+            everyone = reports.leaderboard(session, branch_id=None, start=period.start,
+                                           end=period.end, limit=10_000)
+        listed = {m["member_id"] for m in report["top_members"]}
+        assert len(listed) <= 10
+        for points in {m["points"] for m in report["top_members"]}:
+            assert {r.member_id for r in everyone if r.points == points} <= listed, week
+        tie = report.get("top_tie")
+        if tie is not None:
+            ties += 1
+            tied = [r for r in everyone if r.points == tie["points"]]
+            assert (tie["rank"], tie["count"]) == (tied[0].rank, len(tied)), week
+            assert not listed & {r.member_id for r in tied}
+            assert len(listed) < 10 < len(listed) + len(tied)
+        else:
+            assert len(listed) == min(10, len(everyone)), week
+    engine.dispose()
+    assert ties, "the demo's weeks should hold a tie at the cut"
+
+
 def test_the_awkward_cases_print_the_same_both_ways(demo, capsys, tmp_path):
     """A cancelled activity, absences still to be confirmed, a branch that has ended, and
     the rules' quota tiers: each changes the figures, and both ways agree on each."""

@@ -287,3 +287,46 @@ def test_a_member_who_checked_in_and_then_left_counts_once_before_and_after_conf
                        now=local(2026, 11, 25, 17, 0), rules=runtime.rules)
         session.commit()
     assert line() == (4, 4, 0, 1.0)
+
+
+def twelve_scored(session):
+    """八支部: eight members on 9 down to 2 points, then four on 1 point: rank 9, shared
+    by four, runs past a top ten."""
+    branch = make_branch(session, "八支部")
+    for i, points in enumerate((9, 8, 7, 6, 5, 4, 3, 2, 1, 1, 1, 1)):
+        award(session, make_member(session, branch, f"党员{i:02d}"), points,
+              local(2026, 11, 24, 10, 0))
+
+
+def test_the_top_list_never_cuts_inside_a_tie(runtime, settings, tmp_path):
+    seed(runtime.engine, twelve_scored)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    # Two of the four on 1 point named by name order, two left off, would be arbitrary.
+    assert [m.points for m in report.top_members] == [9, 8, 7, 6, 5, 4, 3, 2]
+    assert report.top_tie == (9, 4, 1)
+    text = render_markdown(report)
+    assert "8. 党员07（八支部）2 分\n另有 4 人并列第 9 名（1 分），同分的不拆开列名，只计人数" in text
+    assert "党员08" not in text and "党员11" not in text
+    assert json.loads(render_json(report))["top_tie"] == {"rank": 9, "count": 4, "points": 1}
+    members = load_workbook(write_xlsx(report, tmp_path / "r.xlsx"))["党员"]
+    assert [c.value for c in members[10]][:2] == [9, "另有 4 人并列第 9 名（1 分），同分的不拆开列名，只计人数"]
+    # A tie that fits is named whole; one that is the whole list is a count with no 「另有」.
+    with Session(runtime.engine) as session:
+        report = build_report(session, start=WEEK.start, end=WEEK.end,
+                              previous=(previous_period(WEEK).start, WEEK.start), tz=settings.tz,
+                              visit_target=2, rules=runtime.rules, top=12)
+        assert (len(report.top_members), report.top_tie) == (12, None)
+        report = build_report(session, start=WEEK.start, end=WEEK.end,
+                              previous=(previous_period(WEEK).start, WEEK.start), tz=settings.tz,
+                              visit_target=2, rules=runtime.rules, top=1)
+    assert (len(report.top_members), report.top_tie) == (1, None)
+
+
+def test_a_leader_s_bureau_board_never_cuts_inside_a_tie(runtime, chat):
+    def scene(session):
+        twelve_scored(session)
+        make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, scene)
+    lines = chat.say("boss", "排行榜 本月").text.splitlines()
+    assert lines[8:10] == ["8. 党员07（八支部）2 分", "另有 4 人并列第 9 名（1 分）"]

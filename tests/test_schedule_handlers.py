@@ -139,3 +139,11 @@ def test_the_agenda_leaves_out_what_a_paused_schedule_will_not_hold(chat, branch
     for held_not in ("11月25日", "12月2日", "12月9日"):
         assert held_not not in upcoming, agenda
     assert "12月16日 周三 19:30 政治夜学" in upcoming, agenda
+
+
+def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    for said in ("暂停日程 夜学", "暂停日程 夜学 至"):
+        reply = chat.say("sec", said, chat="g1")
+        assert reply.is_error and reply.text == (
+            "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)

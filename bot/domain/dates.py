@@ -128,3 +128,15 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     return DateRange(day, day, _strip(text, 0, match.end()))
+
+
+# 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
+# activity at hand, which 请假 alone already means, so it is no part of the reason.
+_LEADING_NOW = re.compile(
+    r"^\s*(?:今天晚上|今天下午|今天上午|今天|今日|今晚|现在|这次)[\s，,、：:]+(?=\S)")
+
+
+def without_leading_now(text: str) -> str:
+    """The text less a leading 今天, 今晚 or 现在 that says which activity, not why: 今晚 出差
+    is 出差. Said alone (请假 今晚) it stays, for the caller to ask for a reason."""
+    return _LEADING_NOW.sub("", text, count=1)

@@ -207,6 +207,18 @@ def board_may_name(scored: int) -> bool:
     return scored >= BOARD_MIN
 
 
+# A tie that a list's cut would split: (rank, how many share it, their points).
+Tie = tuple[int, int, int]
+
+
+def tie_line(tie: Tie, unit: str = " 分", *, after_names: bool = True) -> str:
+    """A tie the cut would split, said as a count: naming some of them by name order would
+    be arbitrary. 「另有」 only below names; a list that is all one tie names nobody, and
+    says 「共」 (a line that starts with a number would read as a place on the list)."""
+    rank, count, points = tie
+    return f"{'另有' if after_names else '共'} {count} 人并列第 {rank} 名（{points}{unit}）"
+
+
 # --- ledger text ----------------------------------------------------------
 
 
