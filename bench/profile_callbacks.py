@@ -27,6 +27,7 @@ import asyncio
 import cProfile
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -255,8 +256,11 @@ def main() -> None:
                     print(f"  {share:6.1%}  {layer}")
                 stats.sort_stats(args.sort).print_stats(args.top)
 
-    asyncio.run(floor(args, runtime, app, url) if args.floor else run())
-    runtime.engine.dispose()
+    try:
+        asyncio.run(floor(args, runtime, app, url) if args.floor else run())
+    finally:
+        runtime.engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)  # its SQLite file and the WAL: megabytes
 
 
 def baseline_app(platform: str, url: str) -> _Lifespanless:
