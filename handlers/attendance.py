@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -708,22 +708,78 @@ def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 # --- 补签 ---------------------------------------------------------------------------
 
 
+# An activity named at the start of a 补签's or 更正's reason: 12月9日, 12.9, a type (夜学),
+# or both (12月9日 夜学, 12月9日的夜学). Always a day past: the record is of what was held.
+_RECORD_DAY = re.compile(r"^(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$|^(\d{1,2})[./](\d{1,2})$")
+
+
+def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
+               ) -> tuple[Activity, str] | Reply:
+    """The activity a 补签 or 更正 works on and the reason left: one named first in the
+    reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study),
+    else the scope's record at hand (store.record_activity); a confirmed one only within
+    the rules' makeup window. A Reply says what is wrong."""
+    days = ctx.rules.makeup_window_days
+    window = timedelta(days=days)
+    words = text.split()
+    day: date | None = None
+    kind: ActivityType | None = None
+    if words:
+        first, _, glued = words[0].partition("的")  # 12月9日的夜学
+        found = _RECORD_DAY.match(first)
+        if found is not None:
+            month, day_of_month = (int(g) for g in (found.group(1, 2) if found.group(1)
+                                                     else found.group(3, 4)))
+            today = ctx.local_now.date()
+            try:
+                day = date(today.year, month, day_of_month)
+                if day > today:
+                    day = date(today.year - 1, month, day_of_month)
+            except ValueError:
+                return Reply.error(f"没有{first}这一天。例如：{verb} 张三 12月9日 手机没电")
+            words = ([glued] if glued else []) + words[1:]
+        if words:
+            kind = parse_activity_type(words[0].removesuffix("的"))
+            if kind is not None:
+                words = words[1:]
+    if day is not None or kind is not None:
+        tz = ctx.settings.tz
+        span = None
+        if day is not None:
+            start = datetime.combine(day, time(), tzinfo=tz)
+            span = (start, start + timedelta(days=1))
+        activity = store.named_activity(ctx.session, branch_id=scope, now=ctx.now,
+                                        kind=kind.value if kind else None, day=span)
+        if activity is None:
+            said = "".join(filter(None, [f"{day.month}月{day.day}日" if day else "",
+                                         kind.value if kind else ""]))
+            return Reply.error(f"没有找到{said}的活动，记录保持不变。不写日期和活动就是最近一次。"
+                               f"例如：{verb} 张三 手机没电")
+    else:
+        activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now,
+                                         window=window)
+        if activity is None:
+            activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+        if activity is None:
+            return Reply.error(f"最近没有可以{verb}的活动。")
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
+        # A confirmed record re-opens only within the window the rules set.
+        return Reply.error(f"{verb}只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
+                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
+    return activity, " ".join(words)
+
+
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    days = ctx.rules.makeup_window_days
-    window = timedelta(days=days)
-    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now, window=window)
-    if activity is None:
-        latest = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
-        if latest is None:
-            return Reply.error("最近没有可以补签的活动。")
-        activity = latest
-    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
-        # A confirmed record re-opens only within the window the rules set.
-        return Reply.error(f"补签只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
-                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
+    found = record_for(ctx, scope, args["reason"], verb="补签")
+    if isinstance(found, Reply):
+        return found
+    activity, said_reason = found
+    if not said_reason:
+        return Reply.error(usage_text(MAKEUP, "缺少补签原因"))
+    args = {**args, "reason": said_reason}
     member = _resolve_one(ctx, MAKEUP, scope, args["who"])
     if isinstance(member, Reply):
         return member
@@ -1048,7 +1104,7 @@ REVOKE = Command(
 MAKEUP = Command(
     name="补签",
     acts=True,
-    summary="为参加了但忘记签到的党员补签",
+    summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，如 补签 陈静 夜学 手机没电）",
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,

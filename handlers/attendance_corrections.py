@@ -13,14 +13,19 @@ the one concerned, not broadcast.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
-from handlers.attendance import _label, _manage_scope, _resolve_one, _write_privately
+from handlers.attendance import (
+    _label,
+    _manage_scope,
+    _resolve_one,
+    _write_privately,
+    record_for,
+)
 from storage import attendance as store
 from storage.models import Attendance, AttendanceStatus, LeaveState, Member
 
@@ -49,17 +54,14 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    days = ctx.rules.makeup_window_days
-    window = timedelta(days=days)
-    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now, window=window)
-    if activity is None:
-        activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
-        if activity is None:
-            return Reply.error("最近没有可以更正的活动。")
-    if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
-        # A confirmed record is re-opened only within the window 补签 has.
-        return Reply.error(f"更正只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
-                           f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
+    # The activity as 补签 finds it: named first in the reason (12月9日, 夜学), or the latest.
+    found = record_for(ctx, scope, args["reason"], verb="更正")
+    if isinstance(found, Reply):
+        return found
+    activity, reason = found
+    if not reason:
+        return Reply.error(usage_text(CORRECT, "缺少更正原因"))
+    args = {**args, "reason": reason}
     member = _resolve_one(ctx, CORRECT, scope, args["who"])
     if isinstance(member, Reply):
         return member

@@ -171,6 +171,20 @@ def record_activity(session: Session, *, branch_id: int | None, now: datetime,
     ).first()
 
 
+def named_activity(session: Session, *, branch_id: int | None, now: datetime,
+                   kind: str | None = None, day: tuple[datetime, datetime] | None = None
+                   ) -> Activity | None:
+    """The latest activity in the scope that has started, of `kind` and starting within
+    `day` (from, to) where given: the one a secretary names to 补签 or 更正 on."""
+    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now,
+                                   Activity.status != CANCELLED)
+    if kind is not None:
+        query = query.where(Activity.type == kind)
+    if day is not None:
+        query = query.where(Activity.starts_at >= day[0], Activity.starts_at < day[1])
+    return session.exec(query.order_by(Activity.starts_at.desc())).first()
+
+
 def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
     """The current activity, else the most recent one that has started."""
     return (

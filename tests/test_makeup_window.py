@@ -85,3 +85,56 @@ def test_a_window_that_is_not_a_whole_number_of_days_is_refused():
         parse_rules(text.replace("makeup_window_days = 7", "makeup_window_days = -1"))
     with pytest.raises(RulesError, match="整数"):
         parse_rules(text.replace("makeup_window_days = 7", 'makeup_window_days = "一周"'))
+
+
+def _points(engine, name: str) -> int:
+    from storage.models import Member
+
+    with Session(engine) as session:
+        member = session.exec(select(Member).where(Member.name == name)).one()
+        return session.exec(select(func.coalesce(func.sum(PointEntry.points), 0))
+                            .where(PointEntry.member_id == member.id)).one()
+
+
+def test_a_make_up_names_the_activity_when_a_later_one_was_held_since(runtime, chat, clock):
+    """A night study on Monday, a theme day on Wednesday: on Thursday the secretary learns
+    张三 was at the night study. 补签 alone would reach the theme day; naming the night
+    study (its type, its day or both) reaches it, and its penalty is reversed."""
+    seed(runtime.engine, _branch)
+    chat.say("sec", "开始 夜学", chat="g1")  # Monday 23 November, 09:00
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error  # 张三, 李四 absent: -1 each
+    clock.advance(days=2)
+    _theme_day_confirmed(chat)  # Wednesday: -2 each
+    clock.advance(days=1)
+    assert _points(runtime.engine, "张三") == -3
+
+    reply = chat.say("sec", "补签 张三 夜学 当晚在值班室学习", chat="g1")
+
+    assert "已为 张三 补签：政治夜学" in reply.text and "原因：当晚在值班室学习" in reply.text
+    assert "已撤销缺席扣分（+1）" in reply.text
+    assert _points(runtime.engine, "张三") == -3 + 1 + 2  # the penalty back, the make-up's 2
+    reply = chat.say("sec", "补签 李四 11月23日 当晚在场", chat="g1")
+    assert "已为 李四 补签：政治夜学" in reply.text and "原因：当晚在场" in reply.text
+    # Named and not found, or named with nothing left for a reason: nothing changes.
+    before = _record(runtime.engine)
+    missing = chat.say("sec", "补签 张三 党员大会 在场", chat="g1")
+    assert missing.is_error and "没有找到支部党员大会的活动" in missing.text
+    no_reason = chat.say("sec", "补签 张三 11月25日的主题党日", chat="g1")
+    assert no_reason.is_error and "缺少补签原因" in no_reason.text
+    assert _record(runtime.engine) == before
+    # Unnamed, the latest record is still the one: the theme day.
+    assert "补签：主题党日" in chat.say("sec", "补签 张三 当天在场", chat="g1").text
+
+
+def test_a_correction_names_the_activity_as_a_make_up_does(runtime, chat, clock):
+    seed(runtime.engine, _branch)
+    chat.say("sec", "开始 夜学", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    clock.advance(days=2)
+    _theme_day_confirmed(chat)
+    clock.advance(days=1)
+
+    reply = chat.say("sec", "更正 张三 缺席 夜学 他人代签")
+
+    assert "政治夜学" in reply.text and "原因：他人代签" in reply.text
+    assert _points(runtime.engine, "张三") == -2  # the night study's +2 reversed, theme day's -2
