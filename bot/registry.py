@@ -495,6 +495,10 @@ class CommandRegistry:
                     said_first = head[:-len(word_)]
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
+                    for when in _WHEN:  # 主题党日现在开始: what, then when
+                        if said_first.endswith(when) and len(said_first) > len(when):
+                            said_first = said_first[:-len(when)]
+                            break
                     agenda = self.get(AGENDA_WORD)
                     if said_first.endswith(_WHEN_ASKED) and agenda is not None:
                         return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
@@ -630,7 +634,8 @@ _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
-                     "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢"})
+                     "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢",
+                     "发我", "发我一下", "发一下", "给我", "给我看看", "看一下"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")

@@ -249,7 +249,8 @@ def register(registry: CommandRegistry) -> None:
         name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档",
         handler=rules, example="积分规则", capability="points",
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
-                 "如何加分", "积分制度"),
+                 "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",
+                 "分档规则"),
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,

@@ -136,6 +136,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到是什么", m("帮助", command="签到")),
     ("补签是什么意思", m("帮助", command="补签")),
     ("红黄蓝榜是啥", m("帮助", command="红黄蓝榜")),
+    # A secretary's words: the type, then when, then the verb; who has not come.
+    ("主题党日现在开始", m("开始", type="主题党日", topic=None)),
+    ("夜学马上开始", m("开始", type="夜学", topic=None)),
+    ("谁没来", m("未签到", branch=None)),
+    ("没来的人", m("未签到", branch=None)),  # not 「请假的人」, one letter away
+    ("周报发我一下", m("周报", week=None)),
+    ("红黄蓝榜怎么算的", m("积分规则")),  # not 红黄蓝榜 for the period 怎么算的
     # Forgot: 签到 still counts in its window, and past it says to ask for 补签.
     ("忘记签到了", m("签到")),
     ("我忘了签到", m("签到")),
