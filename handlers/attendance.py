@@ -1118,7 +1118,7 @@ MISSING = Command(
     # Privately it names who is on leave as well: 请假名单 and 谁请假了 ask for that (and
     # would otherwise be read as 请假 with the reason 名单).
     aliases=("谁没签到", "还有谁没签到", "未签到名单", "请假名单", "谁请假了", "请假的人",
-             "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到", "没到的人"),
+             "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到"),
     summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
