@@ -135,7 +135,10 @@ class PipelineLane:
                    chunk: list[_Item]) -> None:
         planned = []
         for item in chunk:
-            planned_one = item.context.run(self.plan, item.message)
+            try:
+                planned_one = item.context.run(self.plan, item.message)
+            except Exception:  # the writer threads try it from the start, and fail it alone
+                planned_one = None
             if planned_one is None:
                 self._to_writer(item)
             else:

@@ -177,6 +177,41 @@ async def test_a_captured_pair_cannot_check_someone_else_in(dingtalk_runtime, di
     assert count(engine, ProcessedMessage) == 2  # 开始 and 张伟's 签到, once
 
 
+@pytest.mark.parametrize("ignored,status", [("picture", 200), ("outsider", 400)])
+async def test_a_pair_captured_from_a_message_djbot_ignores_cannot_carry_a_command(
+        ignored, status, dingtalk_runtime, ding, fake, engine, clock):
+    """A member @-mentions the robot with a picture (200, nothing to do), or someone from
+    outside the organisation, who has no staffId, writes to it (400): nothing is handled,
+    but the pair was on the wire all the same. Carrying an admin's command in it afterwards
+    is a replay like any other: 409, nothing changed. DingTalk's retry (same pair, same
+    body) is still answered as the first delivery was."""
+    seed(engine, _admin_and_member)
+    now_ms = int(clock.now().timestamp() * 1000)
+    headers = headers_for(now_ms, fake.app_secret)
+    genuine = robot_message(msg_id="p-1", sender="zhangwei", text="签到", now_ms=now_ms,
+                            webhook=fake.session_webhook("p-1"))
+    if ignored == "picture":
+        del genuine["text"]
+        genuine.update(msgtype="picture", content={"downloadCode": "dc-1"})
+    else:
+        del genuine["senderStaffId"]
+    for _ in range(2):
+        assert (await ding.post("/dingtalk/callback", headers=headers,
+                                content=json.dumps(genuine, ensure_ascii=False).encode())
+                ).status_code == status
+
+    forged = robot_message(msg_id="f-1", sender="admin1", text="设置角色 张伟 管理员",
+                           now_ms=now_ms, webhook=fake.session_webhook("f-1"))
+    clock.advance(minutes=10)
+    refused = await ding.post("/dingtalk/callback", headers=headers,
+                              content=json.dumps(forged, ensure_ascii=False).encode())
+    assert refused.status_code == 409
+    assert count(engine, ProcessedMessage) == 0
+    with Session(engine) as session:
+        zhang = session.exec(select(Member).where(Member.name == "张伟")).one()
+    assert zhang.role == Role.MEMBER
+
+
 # --- djbot posts only where the platform lives --------------------------------------------
 
 

@@ -597,3 +597,34 @@ async def test_a_lost_connection_loses_no_check_in_and_the_lane_connects_again(
         assert len(s.exec(select(Attendance)).all()) == 9
         assert len(s.exec(select(PointEntry)).all()) == 9
     dispatcher.close()
+
+
+@postgres_only
+async def test_a_message_whose_look_up_cannot_be_planned_holds_up_no_other(
+        runtime, chat, monkeypatch):
+    """Planning one message's look-up fails (a bug in a command's parsing, say): that
+    message fails alone, as it would on the writer threads, and the rest of its turn is
+    answered. Turn after turn, more such turns than the lane has connections: none hangs."""
+    from bot import pglane
+
+    seed(runtime.engine, _branch_of(20))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    dispatcher = runtime.dispatcher
+    plan = type(dispatcher).quick_plan
+
+    def fails_for_one(self, message):
+        if message.sender_id.endswith("0"):  # u00, u10: one in each turn
+            raise RuntimeError("parser bug")
+        return plan(self, message)
+
+    monkeypatch.setattr(type(dispatcher), "quick_plan", fails_for_one)
+    for turn in range(2 * pglane.CONNECTIONS):
+        users = [f"u{(turn % 2) * 10 + i:02d}" for i in range(3)]
+        futures = [dispatcher.deliver(_check_in(runtime, user)) for user in users]
+        results = await asyncio.wait_for(
+            asyncio.gather(*futures, return_exceptions=True), 10)
+        assert isinstance(results[0], RuntimeError), results[0]
+        assert all(not isinstance(r, BaseException) for r in results[1:]), results
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Attendance)).all()) == 4
+    dispatcher.close()

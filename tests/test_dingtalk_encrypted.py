@@ -105,3 +105,24 @@ async def test_bad_encrypted_callbacks_are_refused_and_store_nothing(
 def test_a_malformed_aes_key_refuses_to_start(db_url, clock, engine, fake):
     with pytest.raises(ValueError, match="43-character"):
         client_for(db_url, clock, engine, fake, callback_aes_key="too-short")
+
+
+@pytest.mark.parametrize("timestamp", ["²", "1" * 5000, "１７０００００００００００"])
+async def test_a_signed_encrypted_callback_with_a_timestamp_that_is_no_number_is_refused(
+        db_url, clock, engine, fake, timestamp):
+    """A msg_signature made over a timestamp of "²" (str.isdigit says yes, int() says no),
+    5,000 digits, or full-width digits: 403 like any unreadable timestamp, never a 500."""
+    import hashlib
+
+    now_ms = int(clock.now().timestamp() * 1000)
+    payload = robot_message(msg_id="enc-ts", sender="zhangsan", text="签到", now_ms=now_ms)
+    params, body = encrypted_callback(payload, token=TOKEN, aes_key=AES_KEY,
+                                      app_key=fake.app_key, now_ms=now_ms)
+    encrypt = json.loads(body)["encrypt"]
+    params["timestamp"] = timestamp
+    params["msg_signature"] = hashlib.sha1("".join(sorted(
+        [TOKEN, timestamp, params["nonce"], encrypt])).encode()).hexdigest()
+    async with client_for(db_url, clock, engine, fake) as http:
+        response = await http.post("/dingtalk/callback", content=body, params=params)
+    assert response.status_code == 403
+    assert processed(engine) == []

@@ -266,3 +266,25 @@ def test_a_throttled_group_is_not_tried_again_until_the_wait_is_over(engine, clo
     clock.advance(seconds=1)
     drain(worker)
     assert len(sender.delivered) == 20 and len(sender.attempts) == 21
+
+
+def test_a_dead_picture_is_listed_and_can_be_retried(engine, clock, runtime, monkeypatch):
+    """The weekly push's picture (no text, only the image) went dead: the leaders' group
+    lost its push webhook. `djbot outbox` lists it, by its title, instead of failing."""
+    with Session(engine) as session:
+        enqueue(session, platform="wecom", target_kind="leaders", target="lg", now=clock.now(),
+                kind="summary.picture", payload={
+                    "text": "", "markdown": False, "mentions": [], "is_error": False,
+                    "title": "党建周报（图）", "image_base64": "iVBORw0KGgo="})
+        session.commit()
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=None,
+                                                               retryable=False)}))
+    [row] = rows(engine)
+    assert row.status == "dead"
+
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+    listed = CliRunner().invoke(cli.app, ["outbox", "--status", "dead"])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{row.id} dead summary.picture" in listed.output
+    assert "党建周报（图）" in listed.output
+    assert "已重新排队 1 条" in CliRunner().invoke(cli.app, ["outbox", "retry", str(row.id)]).output

@@ -292,3 +292,21 @@ async def test_aibot_voice_is_answered_and_enter_chat_gets_the_welcome(db_url, c
     assert stream["finish"] and "党建助手可用指令" in stream["content"]  # spoken 帮助 = typed
     assert fw.open_aibot_reply(entered.json()) == {"msgtype": "text",
                                                    "text": {"content": WELCOME}}
+
+
+@pytest.mark.parametrize("create_time", ["9999999999999", "99999999999"])
+async def test_an_app_message_whose_create_time_is_past_any_date_is_handled(
+        db_url, clock, engine, create_time):
+    """A genuine callback (right signature, fresh timestamp) whose decrypted CreateTime is
+    digits but no date a computer can hold: the message is handled with the time it arrived
+    (as with a missing CreateTime), never a 500 that WeCom would deliver again and again."""
+    now = int(clock.now().timestamp())
+    xml = fw.app_text_xml(user="zhangsan", text="帮助", msgid="ct-1", create_time=now)
+    xml = xml.replace(f"<CreateTime>{now}</CreateTime>", f"<CreateTime>{create_time}</CreateTime>")
+    assert create_time in xml
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        params, body = fw.app_request(xml, timestamp=now)
+        response = await http.post("/wecom/app", params=params, content=body)
+    assert response.status_code == 200
+    [row] = processed(engine)
+    assert row.message_id == "app:ct-1"

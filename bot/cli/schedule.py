@@ -260,7 +260,9 @@ def outbox_list(
     if not rows:
         typer.echo("发件箱为空。")
     for row in rows:
-        text = (row.payload.get("text") or "").splitlines()[0][:40]
+        # A picture (the weekly push's) has no text: its title says what it is.
+        shown = row.payload.get("text") or row.payload.get("title") or ""
+        text = (shown.splitlines() or [""])[0][:40]
         error = ""
         if row.last_error:  # on a sent row: recipients the platform refused for good
             error = f" {'注意' if row.status == 'sent' else '错误'}：{row.last_error}"

@@ -25,7 +25,7 @@ from typing import Any
 from wechatpy.enterprise.crypto import PrpCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 
-from bot.adapters.common import MalformedJson, loads_json
+from bot.adapters.common import MalformedJson, is_timestamp, loads_json
 from bot.config import DingtalkSettings
 
 from .signing import check_callback
@@ -65,7 +65,7 @@ class CallbackCipher:
         """Verify (constant time, then freshness) and decrypt; the plaintext JSON text."""
         if not msg_signature or not nonce:
             raise CallbackRefused(400, "encrypted callback without msg_signature or nonce")
-        if not timestamp or not timestamp.isdigit():
+        if timestamp is None or not is_timestamp(timestamp):  # not isdigit: "²" passes it
             raise CallbackRefused(403, "missing or non-numeric timestamp")
         expected = signature(self.token, timestamp, nonce, encrypt)
         if not hmac.compare_digest(expected.encode(), msg_signature.lower().encode()):

@@ -84,13 +84,6 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
         except CallbackRefused as exc:
             return _refuse(exc.status, exc.reason)
         payload = opened.payload
-        if payload is None or not is_text(payload):
-            log.info("dingtalk %s ignored", "event" if payload is None else payload.get("msgtype"))
-            return JSONResponse(opened.answer)
-        try:
-            delivery = parse(payload, received_at=runtime.clock.now())
-        except BadPayload as exc:
-            return _refuse(400, str(exc))
         admit = None
         if opened.signed_by is not None:
             # The sign covers only the timestamp: the pair is not a key to other bodies. It
@@ -99,6 +92,13 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
                 platform="dingtalk", timestamp=opened.signed_by[0],
                 signature=opened.signed_by[1], body_sha256=hashlib.sha256(body).hexdigest(),
                 now=runtime.clock.now())
+        if payload is None or not is_text(payload):
+            log.info("dingtalk %s ignored", "event" if payload is None else payload.get("msgtype"))
+            return await _nothing_to_handle(runtime, admit) or JSONResponse(opened.answer)
+        try:
+            delivery = parse(payload, received_at=runtime.clock.now())
+        except BadPayload as exc:
+            return await _nothing_to_handle(runtime, admit) or _refuse(400, str(exc))
         # Without a usable sessionWebhook the reply goes by the outbox: queued with the
         # message when it can be (one transaction, and nothing to do after the answer).
         queued = replier.queue_with_message(delivery)
@@ -121,6 +121,28 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
         return JSONResponse(opened.answer)
 
     return callback
+
+
+async def _nothing_to_handle(runtime: Runtime, admit: HeaderPair | None) -> Response | None:
+    """A signed callback with nothing to handle (another msgtype; someone outside the
+    organisation, with no staffId) still showed its pair on the wire: record it, so that it
+    carries no other body. The answer when that fails or the pair came with another body."""
+    if admit is None:
+        return None
+    try:
+        admitted = await runtime.dispatcher.write(_admitted, runtime, admit)
+    except Exception:
+        log.exception("dingtalk header pair not recorded; not acknowledged")
+        return JSONResponse({"error": "try again"}, status_code=503)
+    if not admitted:
+        return _refuse(409, "timestamp and sign already used with another body")
+    return None
+
+
+def _admitted(runtime: Runtime, pair: HeaderPair) -> bool:
+    """Record the pair; False when it came before with another body."""
+    with runtime.engine.begin() as conn:
+        return pair(conn)
 
 
 async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> None:

@@ -134,7 +134,10 @@ def parse_app_xml(plaintext: str, *, now: datetime) -> IncomingMessage | None:
         raise MalformedPayload("text message without FromUserName or MsgId")
     sent_at = now
     if is_timestamp(str(data.get("CreateTime") or "")):
-        sent_at = datetime.fromtimestamp(int(data["CreateTime"]), timezone.utc)
+        try:
+            sent_at = datetime.fromtimestamp(int(data["CreateTime"]), timezone.utc)
+        except (ValueError, OverflowError, OSError):  # 13 digits of seconds: past year 9999
+            pass
     return IncomingMessage(
         platform=PLATFORM,
         # The app only receives single-chat messages: the chat is the user.
