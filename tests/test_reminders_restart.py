@@ -104,3 +104,57 @@ def test_the_grace_is_a_setting(runtime, clock, engine):
     clock.set(local(2026, 11, 25, 20, 10))
     result = service(runtime, clock).tick()
     assert sorted(r.kind for r in result.enqueued) == ["nudge", "nudge", "reminder.start"]
+
+
+def late_study_branch(session):
+    branch = make_branch(session, "巡特警支部")
+    make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, branch, "小王", wecom="wang")
+    bind_chat(session, branch, "g1")
+    # Wednesday 2026-11-25 20:00–21:50: its missing list is due ten minutes before quiet
+    # hours (22:00–07:30).
+    session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 20:00",
+                         duration_minutes=110, holiday_policy="skip",
+                         created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+
+
+def test_caught_up_in_quiet_hours_a_person_waits_till_morning(runtime, clock, engine):
+    """Down from 21:40 over the study's end (21:50: the missing list to the secretary) and
+    back at 22:10, inside the catch-up grace but in quiet hours: the list waits for 07:30."""
+    seed(engine, late_study_branch)
+    clock.set(local(2026, 11, 25, 19, 0))
+    run(service(runtime, clock), clock, local(2026, 11, 25, 21, 40))
+    recorder = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    sent_before = len(recorder.sent)
+
+    clock.set(local(2026, 11, 25, 22, 10))
+    result = service(runtime, clock).tick()
+
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.missing", "sec")]
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert len(recorder.sent) == sent_before  # nothing at night
+    clock.set(local(2026, 11, 26, 7, 31))
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert [m.target for m in recorder.sent[sent_before:]] == ["sec"]
+
+
+def test_caught_up_in_quiet_hours_a_group_hears_nothing(runtime, clock, engine, caplog):
+    """A study set for 21:55: down from 21:50 and back at 22:05, the group's 「现在开始」
+    (21:55) is not sent into the night, nor the next morning about last night."""
+    def branch(session):
+        late_study_branch(session)
+        session.exec(select(Schedule)).one().rule = "每周三 21:55"
+
+    seed(engine, branch)
+    clock.set(local(2026, 11, 25, 19, 0))
+    run(service(runtime, clock), clock, local(2026, 11, 25, 21, 50))
+    before = kinds(engine)
+
+    clock.set(local(2026, 11, 25, 22, 5))
+    with caplog.at_level("WARNING", logger="djbot.tick"):
+        result = service(runtime, clock).tick()
+
+    assert "reminder.start" in [r.kind for r in result.skipped]
+    assert "reminder.start" not in kinds(engine)[len(before):]
+    assert "missed while down" in caplog.text
