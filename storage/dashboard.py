@@ -290,13 +290,15 @@ class VisitLine:
 
 
 def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
-    """Research visits (调研) and the problems they found and solved, per branch."""
+    """Research visits (调研) and the problems they found and solved, per branch; a
+    withdrawn one (撤销调研) counts nowhere, as in 调研记录 and 周报."""
     rows = session.execute(
         select(ResearchVisit.branch_id, func.count(),
                func.coalesce(func.sum(ResearchVisit.problems_found), 0),
                func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
         .where(ResearchVisit.visited_on >= date(year, 1, 1),
-               ResearchVisit.visited_on < date(year + 1, 1, 1))
+               ResearchVisit.visited_on < date(year + 1, 1, 1),
+               ResearchVisit.withdrawn_at.is_(None))
         .group_by(ResearchVisit.branch_id))
     return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
 

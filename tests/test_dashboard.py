@@ -391,3 +391,22 @@ def test_the_committees_loop_shows_on_the_bureau_page_once_it_is_used(client, bu
     assert "约谈（1 次）" in page and "参与率低" in page
     assert "先锋党员（1 人次）" in page and "连续值守破获电诈案件" in page
     assert "未完成的整改（1 项）" in page and "学习室资料陈旧" in page
+
+
+def test_a_withdrawn_visit_counts_on_the_bureau_page_as_in_the_chat(bureau, clock):
+    """撤销调研 takes a visit out of 调研记录; the bureau page's 调研 table must agree."""
+    def jj_row():
+        with Session(bureau.engine) as s:
+            data = pages.bureau_page(s, now=clock.now(), settings=bureau.settings,
+                                     rules=bureau.rules)
+        [row] = [v for v in data["visits"] if v["name"] == "交警大队党支部"]
+        return row
+
+    before = jj_row()
+    logged = say(bureau, "ld01", "调研 交警大队党支部 发现问题 2 解决 1 值班室", "demo-leaders")
+    visit = re.search(r"编号 (\d+)", logged).group(1)
+    assert "已撤销调研记录" in say(bureau, "ld01", f"撤销调研 {visit} 记错了支部", "demo-leaders")
+    row = jj_row()
+    chat = say(bureau, "ld01", "调研记录", "demo-leaders")
+    assert f"交警大队党支部：{row['visits']} 次" in chat, chat
+    assert row == before
