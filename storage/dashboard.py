@@ -202,12 +202,11 @@ def in_period(tallies: list[Tally], start: datetime, end: datetime) -> list[Tall
 # --- the branches, week by week -----------------------------------------------------------
 
 
-def branches(session: Session) -> dict[int, str]:
-    return dict(session.execute(
-        select(Branch.id, Branch.name)
-        .where(Branch.active == True)  # noqa: E712
-        .order_by(Branch.id)
-    ).all())
+def branches(session: Session, *, include_inactive: bool = False) -> dict[int, str]:
+    query = select(Branch.id, Branch.name).order_by(Branch.id)
+    if not include_inactive:
+        query = query.where(Branch.active == True)  # noqa: E712
+    return dict(session.execute(query).all())
 
 
 def active_members(session: Session) -> dict[int, int]:
@@ -235,17 +234,21 @@ def weekly_branch_points(session: Session, *, weeks: list[Week],
 
 def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[Tally],
                           cache: "FigureCache | None" = None, tz=None) -> list[list[BranchFigures]]:
-    """reports.BranchFigures of every active branch for each week (visits left at 0)."""
-    names = branches(session)
+    """reports.BranchFigures for each week of every active branch, and of an ended one
+    (临时党支部) in the weeks it held activities, as 周报 lists them (visits left at 0)."""
+    names = branches(session, include_inactive=True)
+    active = branches(session)
     members = active_members(session)
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
     result = []
     for index, week in enumerate(weeks):
-        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
-                for bid, name in names.items()}
         # As build_report counts a week: held by the week's end, cancelled ones nowhere.
-        for t in held(in_period(tallies, week.start, week.end), week.end):
+        week_held = held(in_period(tallies, week.start, week.end), week.end)
+        listed = set(active) | {t.branch_id for t in week_held}
+        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
+                for bid, name in names.items() if bid in listed}
+        for t in week_held:
             row = rows.get(t.branch_id)
             if row is None:
                 continue

@@ -410,3 +410,52 @@ def test_a_withdrawn_visit_counts_on_the_bureau_page_as_in_the_chat(bureau, cloc
     chat = say(bureau, "ld01", "调研记录", "demo-leaders")
     assert f"交警大队党支部：{row['visits']} 次" in chat, chat
     assert row == before
+
+
+def test_an_ended_temporary_branch_keeps_its_weeks_and_the_tiers_stay_the_weekly_reports(
+        bureau, clock):
+    """A 临时党支部 that held activities last week, then ended, is in that week's 周报: the
+    bureau page ranks the week with it too, so no other branch's tier moves."""
+    from datetime import date
+
+    from storage.models import Attendance, PointEntry
+    from storage.temporary import end_due
+    from tests.factories import make_member
+
+    settings, rules = bureau.settings, bureau.rules
+    week = last_complete_week(clock.now(), settings.tz)
+    wednesday = week.start + timedelta(days=2, hours=19)
+    with Session(bureau.engine) as s:
+        task = Branch(name="专项行动临时党支部", created_at=week.start - timedelta(days=30),
+                      temporary=True, ends_on=date(2026, 11, 22))
+        s.add(task)
+        s.flush()
+        people = [make_member(s, task, f"临时{i}") for i in range(4)]
+        activity = Activity(type="政治夜学", topic="专项行动学习", branch_id=task.id,
+                            starts_at=wednesday, ends_at=wednesday + timedelta(hours=1),
+                            checkin_opens_at=wednesday, checkin_closes_at=wednesday,
+                            status="closed", closed_at=wednesday + timedelta(hours=1),
+                            finalized_at=wednesday + timedelta(hours=2), expected_count=4,
+                            created_at=wednesday)
+        s.add(activity)
+        s.flush()
+        for m in people:
+            s.add(Attendance(activity_id=activity.id, member_id=m.id, status="present",
+                             checked_in_at=wednesday, updated_at=wednesday))
+            s.add(PointEntry(member_id=m.id, branch_id=task.id, points=5,
+                             rule="attendance.present.政治夜学", source_kind="attendance",
+                             source_id=f"t{m.id}", occurred_at=wednesday, created_at=wednesday))
+        s.commit()
+        assert [e.branch.name for e in end_due(s, today=date(2026, 11, 23), now=clock.now())] \
+            == ["专项行动临时党支部"]
+        s.commit()
+        data = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        before = previous_period(week)
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), tz=settings.tz,
+                              visit_target=settings.visit_target_per_year, rules=rules)
+    assert "专项行动临时党支部" in [b.name for b in report.branches]
+    assert [(b["name"], b["tier"], b["score"]) for b in data["tiers"]] == \
+           [(b.name, b.tier, b.score) for b in report.branches]
+    [ended] = [b for b in data["tiers"] if b["name"] == "专项行动临时党支部"]
+    assert ended["history"] == [None] * 11 + [ended["tier"]]  # one dot per week, in its week

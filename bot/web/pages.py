@@ -134,8 +134,9 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     latest: list[Any] = []
     for index, week in enumerate(weeks):
         ranked = standings(figures[index], rules, Period(week.start, week.end, week.label))
-        for s in ranked:
-            history.setdefault(s.figures.branch_id, []).append(s.tier.value if s.tier else None)
+        for s in ranked:  # a week a branch is not listed in (an ended one) stays blank
+            history.setdefault(s.figures.branch_id, [None] * len(weeks))[index] = (
+                s.tier.value if s.tier else None)
         latest = ranked
     names = store.branches(session)
     visits = store.visits_of_year(session, year=local.year)
