@@ -442,8 +442,19 @@ def member_weekly_points(session: Session, *, member_id: int, weeks: list[Week])
     return [int(v) for v in row]
 
 
+def member_points(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:
+    """The member's ledger total in [start, end): every line, not only those listed."""
+    return int(session.execute(
+        select(func.coalesce(func.sum(PointEntry.points), 0))
+        .where(PointEntry.member_id == member_id,
+               _during(PointEntry.occurred_at, start, end))).scalar_one())
+
+
+ENTRIES_LISTED = 200
+
+
 def member_entries(session: Session, *, member_id: int, start: datetime, end: datetime,
-                   limit: int = 200) -> list[PointEntry]:
+                   limit: int = ENTRIES_LISTED) -> list[PointEntry]:
     """The member's ledger lines in [start, end), newest first."""
     return list(session.execute(
         select(PointEntry).where(PointEntry.member_id == member_id,

@@ -459,3 +459,27 @@ def test_an_ended_temporary_branch_keeps_its_weeks_and_the_tiers_stay_the_weekly
            [(b.name, b.tier, b.score) for b in report.branches]
     [ended] = [b for b in data["tiers"] if b["name"] == "专项行动临时党支部"]
     assert ended["history"] == [None] * 11 + [ended["tier"]]  # one dot per week, in its week
+
+
+def test_a_members_year_points_on_the_page_are_the_chats_with_many_ledger_lines(
+        client, bureau, clock):
+    """本年积分 on the member page is the same total 积分 gives, however many lines the
+    ledger holds for the year (the page lists only the latest of them)."""
+    from storage.models import PointEntry
+
+    with Session(bureau.engine) as s:
+        me = s.exec(select(Member).where(Member.name == "张伟")).one()
+        me_id = me.id
+        start = local(2026, 1, 5, 9, 0)
+        for i in range(300):
+            at = start + timedelta(hours=20 * i)
+            s.add(PointEntry(member_id=me.id, branch_id=me.branch_id, points=1,
+                             rule="study.per_30min", source_kind="study", source_id=f"bulk{i}",
+                             occurred_at=at, created_at=at))
+        s.commit()
+    chat = say(bureau, "cg03", "积分")
+    year = int(re.search(r"本年：(-?\d+) 分", chat).group(1))
+    sign_in(client, bureau, "cg03")
+    page = client.get(f"/web/member/{me_id}").text
+    assert re.search(r'id="year-points">(-?\d+)<', page).group(1) == str(year), chat
+    assert "只列出最近 200 条" in page
