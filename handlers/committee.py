@@ -7,7 +7,7 @@ be sent by the item's owner or a manager of its branch, who are the people doing
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -92,9 +92,14 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
-    standing = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz,
-                                  rules=ctx.rules).get(branch.id)
+    # The tier of the talk's month: this month's so far, or a past month's whole.
+    today = ctx.local_now.date()
+    this_month = (day.year, day.month) == (today.year, today.month)
+    moment = ctx.now if this_month else datetime.combine(day, time(12), tzinfo=ctx.settings.tz)
+    standing = cr.month_standings(ctx.session, moment=moment, tz=ctx.settings.tz,
+                                  rules=ctx.rules, to_date=this_month).get(branch.id)
     tier = standing.tier.value if standing and standing.tier else None
+    month = "本月" if this_month else f"{day.month}月"
     talk = committee.add_talk(ctx.session, branch_id=branch.id, leader_id=ctx.member.id,
                               talked_on=day, tier_then=tier, problems=problems, remedy=remedy,
                               now=ctx.now)
@@ -102,7 +107,7 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
     year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1), last=day,
                                      branch_id=branch.id))
     lines = [f"已记录约谈 #{talk.id}：{branch.name}，{day.month}月{day.day}日"
-             f"（本月{tier + '档' if tier else '暂无档次'}）。",
+             f"（{month}{tier + '档' if tier else '暂无档次'}）。",
              f"问题：{problems}"]
     if remedy:
         lines.append(f"整改：{remedy}")

@@ -175,6 +175,30 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
 
 
+def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
+                                                                     bureau):
+    """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
+    page) is November's, when the branch was blue, not December's."""
+    one, two = bureau
+
+    def blue_november(s):
+        full = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == one.id)).all():
+            s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                             updated_at=full.starts_at))
+        empty = hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+
+    seed(runtime.engine, blue_november)
+    clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("lead", "约谈 二支部 11月20日 问题 主题党日无人参加", chat="lg")
+    assert "已记录约谈 #1：二支部，11月20日（11月蓝档）" in reply.text, reply.text
+    [talk] = rows(runtime, Talk)
+    assert talk.tier_then == "蓝"
+
+
 # --- 结对 ------------------------------------------------------------------------------------------
 
 
