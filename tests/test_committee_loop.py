@@ -199,6 +199,21 @@ def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, c
     assert talk.tier_then == "蓝"
 
 
+def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
+    """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
+    from storage.models import Branch
+
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
+    with Session(runtime.engine) as s:
+        two = s.exec(select(Branch).where(Branch.name == "二支部")).one()
+        two.active = False
+        s.add(two)
+        s.commit()
+    assert "#1 二支部：记录不全" in chat.say("lead", "整改", chat="lg").text
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**整改未完成**\n· 二支部 1 项" in summary, summary
+
+
 # --- 结对 ------------------------------------------------------------------------------------------
 
 
