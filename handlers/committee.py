@@ -174,7 +174,10 @@ def suggest_pairs(ranked: list[tuple[int, float]], taken: set[int]) -> list[tupl
 
 
 def pairs_overview(ctx: Ctx) -> Reply:
-    names = {b.id: b.name for b in org.branches(ctx.session)}
+    everyone = org.branches(ctx.session, include_inactive=True)
+    names = {b.id: b.name for b in everyone}
+    # A branch that has ended (临时党支部) is in its month's tiers but cannot be paired.
+    pairable = {b.id for b in everyone if b.active}
     current = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
     previous = cr.month_standings(ctx.session, moment=cr.previous_month_end(ctx.now, ctx.settings.tz),
                                   tz=ctx.settings.tz, rules=ctx.rules, to_date=False)
@@ -190,7 +193,7 @@ def pairs_overview(ctx: Ctx) -> Reply:
     red = {b for b, s in current.items() if s.tier and s.tier.value == "红"}
     blue = {b for b, s in current.items() if s.tier and s.tier.value == "蓝"}
     ranked = [(b, s.score) for b, s in current.items()
-              if s.score is not None and (b in red or b in blue)]
+              if s.score is not None and (b in red or b in blue) and b in pairable]
     suggested = [(a, b) for a, b in suggest_pairs(ranked, taken) if a in red and b in blue]
     if suggested:
         lines.append("建议结对（红档带蓝档，强弱相配）：")

@@ -223,6 +223,35 @@ def test_suggest_pairs_takes_the_strongest_with_the_weakest():
     assert suggest_pairs(ranked, {1}) == [(3, 2), (5, 4)]
 
 
+def test_pair_suggestions_leave_out_a_branch_that_has_ended(runtime, chat, clock, bureau):
+    """A 临时党支部 that led this month and then ended is ranked in the month's tiers, but it
+    cannot be paired: 结对 suggests among branches still there, and answers."""
+    one, two = bureau
+
+    def month(s):
+        task = make_branch(s, "专项临时支部", temporary=True)
+        people = [make_member(s, task, f"临时{i}") for i in range(3)]
+        for branch, members, status, points in (
+                (task, people, "present", 20),
+                (one, s.exec(select(Member).where(Member.branch_id == one.id)).all(), "present", 6),
+                (two, s.exec(select(Member).where(Member.branch_id == two.id)).all(), "absent", 0)):
+            held = hold(s, branch, local(2026, 11, 10, 14, 30), "主题党日")
+            for member in members:
+                s.add(Attendance(activity_id=held.id, member_id=member.id, status=status,
+                                 updated_at=held.ends_at))
+                if points:
+                    s.add(PointEntry(member_id=member.id, branch_id=branch.id, points=points,
+                                     rule="test", source_kind="study", source_id=f"p{member.id}",
+                                     occurred_at=held.starts_at, created_at=held.starts_at))
+        task.active = False  # ended after the theme day
+        s.add(task)
+
+    seed(runtime.engine, month)
+    reply = chat.say("lead", "结对", chat="lg")
+    assert not reply.is_error and "专项临时支部" not in reply.text, reply.text
+    assert "结对 一支部 二支部" in reply.text, reply.text
+
+
 def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
     assert "已结对帮扶 #1：一支部（暂无档次） 带 二支部" in chat.say("lead", "结对 一支部 二支部").text
     again = chat.say("lead", "结对 二支部 一支部")
