@@ -483,3 +483,23 @@ def test_a_members_year_points_on_the_page_are_the_chats_with_many_ledger_lines(
     page = client.get(f"/web/member/{me_id}").text
     assert re.search(r'id="year-points">(-?\d+)<', page).group(1) == str(year), chat
     assert "只列出最近 200 条" in page
+
+
+def test_the_sheets_counts_are_the_chats_when_a_leave_is_turned_down(client, bureau, clock):
+    """驳回请假 puts a member back among those due: the sheet's 请假 and 缺席 are what 结束
+    and 未签到 say (the row still reads 请假（已撤销）)."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 学习新修订的党章", "demo-g1")
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    assert "已请假" in say(bureau, "cg04", "请假 在岗值班", "demo-g1")
+    assert "已请假" in say(bureau, "cg05", "请假 家里有事", "demo-g1")
+    assert "已驳回" in say(bureau, "cg01", "驳回请假 刘洋")
+    ended = say(bureau, "cg01", "结束", "demo-g1")
+    leave, missing = map(int, re.search(r"请假 (\d+) 人，未签到 (\d+) 人", ended).groups())
+    with Session(bureau.engine) as s:
+        theme = s.exec(select(Activity.id).where(Activity.type == "主题党日")
+                       .order_by(Activity.id.desc())).first()
+    sign_in(client, bureau, "cg01")
+    sheet = client.get(f"/web/activity/{theme}").text
+    assert f"请假 {leave} · 缺席 {missing}（缺席尚未确认）" in sheet, (ended, sheet)
+    assert "请假（已撤销）" in sheet

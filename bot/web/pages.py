@@ -224,19 +224,21 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     rows = []
     for line in sheet:
         status = STATUS_LABELS.get(line.status or "", "未到")
+        counts_as = line.status or "missing"
         if line.status == "leave" and line.leave_state and line.leave_state != "granted":
             status = f"请假（{LEAVE_STATES.get(line.leave_state, line.leave_state)}）"
+            counts_as = "missing"  # still due, as 结束 and 未签到 count it, until granted
         if line.status == "absent" and (line.checked_in_at or line.made_up_at):
             status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
         rows.append({
             "member_id": line.member_id, "name": line.name, "group": line.group or "",
-            "status": status, "status_key": line.status or "missing",
+            "status": status, "status_key": line.status or "missing", "counts_as": counts_as,
             "checked_in": line.checked_in_at.astimezone(tz) if line.checked_in_at else None,
             "leave_reason": line.leave_reason or "",
             "makeup": (f"{line.made_up_by or '—'}：{line.makeup_reason or ''}"
                        if line.status == "makeup" else ""),
         })
-    counted = {k: sum(1 for r in rows if r["status_key"] == k)
+    counted = {k: sum(1 for r in rows if r["counts_as"] == k)
                for k in ("present", "late", "makeup", "leave", "absent", "missing")}
     return {
         "title": f"{activity.type} 签到表",
