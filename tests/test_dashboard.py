@@ -503,3 +503,16 @@ def test_the_sheets_counts_are_the_chats_when_a_leave_is_turned_down(client, bur
     sheet = client.get(f"/web/activity/{theme}").text
     assert f"请假 {leave} · 缺席 {missing}（缺席尚未确认）" in sheet, (ended, sheet)
     assert "请假（已撤销）" in sheet
+
+
+def test_a_member_sees_a_turned_down_leave_as_turned_down(client, bureau, clock):
+    """刘洋's own record must not say 请假 for a leave the secretary turned down (驳回请假):
+    he is still due, as the chat told him."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 学习新修订的党章", "demo-g1")
+    assert "已请假" in say(bureau, "cg04", "请假 在岗值班", "demo-g1")
+    assert "已驳回" in say(bureau, "cg01", "驳回请假 刘洋")
+    me = sign_in(client, bureau, "cg04").headers["location"]
+    page = client.get(me).text
+    line = re.search(r"主题党日 学习新修订的党章 · <b>([^<]+)</b>", page)
+    assert line and line.group(1) == "请假（已撤销）", line

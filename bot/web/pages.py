@@ -253,6 +253,13 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     }
 
 
+def _record_status(row: Any) -> str:
+    """A status as the sheet gives it: a leave not granted (待批, 已撤销) says so."""
+    if row.status == "leave" and row.leave_state and row.leave_state != "granted":
+        return f"请假（{LEAVE_STATES.get(row.leave_state, row.leave_state)}）"
+    return STATUS_LABELS.get(row.status, row.status)
+
+
 def member_page(session: Session, *, member: Member, now: datetime,
                 settings: Settings) -> dict[str, Any]:
     tz = settings.tz
@@ -278,7 +285,7 @@ def member_page(session: Session, *, member: Member, now: datetime,
                      "points": e.points, "note": e.note or ""} for e in entries],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
                      "at": a.starts_at.astimezone(tz),
-                     "status": STATUS_LABELS.get(r.status, r.status)
+                     "status": _record_status(r)
                      + ("（活动已取消，不计）" if a.status == CANCELLED else "")}
                     for a, r in records],
     }
