@@ -252,6 +252,26 @@ def test_pair_suggestions_leave_out_a_branch_that_has_ended(runtime, chat, clock
     assert "结对 一支部 二支部" in reply.text, reply.text
 
 
+def test_a_pair_ends_with_its_temporary_branch_and_the_partner_can_pair_again(
+        runtime, chat, clock, bureau):
+    """结对 一支部 with a 临时党支部: when the task force ends, so does the pair; 一支部 is
+    not left「已在结对中」with a branch that is gone, with no way to pair it again."""
+    from datetime import date
+
+    from storage.temporary import end_due
+
+    seed(runtime.engine, lambda s: make_branch(s, "专项临时支部", temporary=True,
+                                               ends_on=date(2026, 11, 20)))
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 专项临时支部", chat="lg").text
+    with Session(runtime.engine) as s:
+        end_due(s, today=date(2026, 11, 23), now=clock.now())
+        s.commit()
+    listing = chat.say("lead", "结对", chat="lg").text
+    assert "专项临时支部" not in listing, listing
+    paired = chat.say("lead", "结对 一支部 二支部", chat="lg")
+    assert "已结对帮扶 #2" in paired.text, paired.text
+
+
 def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
     assert "已结对帮扶 #1：一支部（暂无档次） 带 二支部" in chat.say("lead", "结对 一支部 二支部").text
     again = chat.say("lead", "结对 二支部 一支部")
