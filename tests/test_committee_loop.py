@@ -304,6 +304,23 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
 # --- 先锋党员 ----------------------------------------------------------------------------------------
 
 
+def test_rewriting_a_nominations_deeds_keeps_the_first_text_on_record(runtime, chat, bureau):
+    """A secretary may rewrite the 事迹 until a leader confirms; what was replaced stays in
+    the audit log (the nomination keeps only the latest text)."""
+    from storage.models import AuditEntry
+
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+    again = chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")
+    assert "已更新事迹" in again.text
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.deeds == "连续值守破获电诈案件"
+    with Session(runtime.engine) as s:
+        logged = [e.detail for e in s.exec(select(AuditEntry).where(
+            AuditEntry.action == "pioneer.nominate").order_by(AuditEntry.id)).all()]
+    assert [d.get("deeds") for d in logged] == ["带头值守", "连续值守破获电诈案件"], logged
+    assert logged[1].get("was") == "带头值守"
+
+
 def test_a_member_with_an_unexcused_absence_cannot_be_nominated(runtime, chat, bureau):
     one, _ = bureau
 
