@@ -321,6 +321,27 @@ def test_rewriting_a_nominations_deeds_keeps_the_first_text_on_record(runtime, c
     assert logged[1].get("was") == "带头值守"
 
 
+def test_an_absence_after_the_nomination_stops_the_confirmation(runtime, chat, clock, bureau):
+    """The rule that keeps a member with an unexcused absence off the month's 先锋党员 holds
+    when a leader confirms too: an absence confirmed after the nomination stops the honour
+    (nothing is announced in the groups)."""
+    one, _ = bureau
+    clock.set(local(2026, 11, 12, 10, 0))
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+
+    def absence(s):
+        day = hold(s, one, local(2026, 11, 18, 14, 30), "主题党日")
+        record_at(s, day, {"张三": "absent"})
+
+    seed(runtime.engine, absence)
+    clock.set(local(2026, 11, 25, 10, 0))
+    reply = chat.say("lead", "确认 先锋党员 张三", chat="lg")
+    assert reply.is_error and "11 月有未请假的缺席记录" in reply.text, reply.text
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.confirmed_at is None
+    assert outbox(runtime, "pioneer.honour") == []
+
+
 def test_a_member_with_an_unexcused_absence_cannot_be_nominated(runtime, chat, bureau):
     one, _ = bureau
 
