@@ -104,7 +104,9 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
                               talked_on=day, tier_then=tier, problems=problems, remedy=remedy,
                               now=ctx.now)
     ctx.audit("talk.record", target=branch.name, detail={"talk_id": talk.id, "on": day.isoformat()})
-    year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1), last=day,
+    # All of that year's talks to date, as 约谈记录 lists them (a back-dated one too).
+    year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1),
+                                     last=min(today, date(day.year, 12, 31)),
                                      branch_id=branch.id))
     lines = [f"已记录约谈 #{talk.id}：{branch.name}，{day.month}月{day.day}日"
              f"（{month}{tier + '档' if tier else '暂无档次'}）。",

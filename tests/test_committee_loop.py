@@ -199,6 +199,17 @@ def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, c
     assert talk.tier_then == "蓝"
 
 
+def test_a_back_dated_talk_counts_the_years_talks_as_the_talks_list_does(runtime, chat, clock,
+                                                                          bureau):
+    """约谈 typed for an earlier day says how many talks the branch has had this year, all of
+    them, as 约谈记录 lists them: not only those up to that day."""
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "约谈二支部 1 次" in chat.say("lead", "约谈 二支部 问题 记录不全", chat="lg").text
+    earlier = chat.say("lead", "约谈 二支部 11月20日 问题 主题党日无人参加", chat="lg").text
+    assert "2026 年约谈二支部 2 次" in earlier, earlier
+    assert "2026 年约谈 2 次" in chat.say("lead", "约谈记录").text
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
