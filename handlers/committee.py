@@ -7,7 +7,7 @@ be sent by the item's owner or a manager of its branch, who are the people doing
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -92,17 +92,24 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
-    standing = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz,
-                                  rules=ctx.rules).get(branch.id)
+    # The tier of the talk's month: this month's so far, or a past month's whole.
+    today = ctx.local_now.date()
+    this_month = (day.year, day.month) == (today.year, today.month)
+    moment = ctx.now if this_month else datetime.combine(day, time(12), tzinfo=ctx.settings.tz)
+    standing = cr.month_standings(ctx.session, moment=moment, tz=ctx.settings.tz,
+                                  rules=ctx.rules, to_date=this_month).get(branch.id)
     tier = standing.tier.value if standing and standing.tier else None
+    month = "本月" if this_month else f"{day.month}月"
     talk = committee.add_talk(ctx.session, branch_id=branch.id, leader_id=ctx.member.id,
                               talked_on=day, tier_then=tier, problems=problems, remedy=remedy,
                               now=ctx.now)
     ctx.audit("talk.record", target=branch.name, detail={"talk_id": talk.id, "on": day.isoformat()})
-    year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1), last=day,
+    # All of that year's talks to date, as 约谈记录 lists them (a back-dated one too).
+    year_talks = len(committee.talks(ctx.session, first=date(day.year, 1, 1),
+                                     last=min(today, date(day.year, 12, 31)),
                                      branch_id=branch.id))
     lines = [f"已记录约谈 #{talk.id}：{branch.name}，{day.month}月{day.day}日"
-             f"（本月{tier + '档' if tier else '暂无档次'}）。",
+             f"（{month}{tier + '档' if tier else '暂无档次'}）。",
              f"问题：{problems}"]
     if remedy:
         lines.append(f"整改：{remedy}")
@@ -169,7 +176,10 @@ def suggest_pairs(ranked: list[tuple[int, float]], taken: set[int]) -> list[tupl
 
 
 def pairs_overview(ctx: Ctx) -> Reply:
-    names = {b.id: b.name for b in org.branches(ctx.session)}
+    everyone = org.branches(ctx.session, include_inactive=True)
+    names = {b.id: b.name for b in everyone}
+    # A branch that has ended (临时党支部) is in its month's tiers but cannot be paired.
+    pairable = {b.id for b in everyone if b.active}
     current = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
     previous = cr.month_standings(ctx.session, moment=cr.previous_month_end(ctx.now, ctx.settings.tz),
                                   tz=ctx.settings.tz, rules=ctx.rules, to_date=False)
@@ -185,7 +195,7 @@ def pairs_overview(ctx: Ctx) -> Reply:
     red = {b for b, s in current.items() if s.tier and s.tier.value == "红"}
     blue = {b for b, s in current.items() if s.tier and s.tier.value == "蓝"}
     ranked = [(b, s.score) for b, s in current.items()
-              if s.score is not None and (b in red or b in blue)]
+              if s.score is not None and (b in red or b in blue) and b in pairable]
     suggested = [(a, b) for a, b in suggest_pairs(ranked, taken) if a in red and b in blue]
     if suggested:
         lines.append("建议结对（红档带蓝档，强弱相配）：")

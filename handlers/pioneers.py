@@ -60,9 +60,13 @@ def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                  tz=ctx.settings.tz):
         return Reply.error(f"{member.name} {month.month} 月有未请假的缺席记录，按规则不能推荐为当月先锋党员。")
     assert ctx.member is not None
+    # Rewriting replaces the 事迹 on the nomination: the text replaced stays on record here.
+    was = existing.deeds if existing is not None else None
     committee.nominate(ctx.session, member=member, month=month, deeds=deeds,
                        nominated_by=ctx.member.id, now=ctx.now)
-    ctx.audit("pioneer.nominate", target=member.name, detail={"month": month.isoformat()})
+    ctx.audit("pioneer.nominate", target=member.name,
+              detail={"month": month.isoformat(), "deeds": deeds,
+                      **({"was": was} if existing is not None else {})})
     return Reply(f"已推荐 {member.name} 为 {month.year}年{month.month}月先锋党员"
                  f"{'（已更新事迹）' if existing else ''}，待领导确认。\n事迹：{deeds}")
 
@@ -76,6 +80,11 @@ def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(f"{member.name}没有待确认的先锋党员推荐。支部书记先发送"
                            f"「推荐 先锋党员 {member.name} 事迹」。")
     nomination = pending[0]
+    # The nomination rule holds at confirmation: an absence may have come since.
+    if committee.absent_in_month(ctx.session, member_id=member.id, month=nomination.month,  # type: ignore[arg-type]
+                                 tz=ctx.settings.tz):
+        return Reply.error(f"{member.name} {nomination.month.month} 月有未请假的缺席记录，"
+                           "按规则不能确认为当月先锋党员。")
     assert ctx.member is not None and ctx.member.id is not None
     committee.confirm(ctx.session, nomination=nomination, leader_id=ctx.member.id, now=ctx.now)
     ctx.audit("pioneer.confirm", target=member.name, detail={"month": nomination.month.isoformat()})

@@ -81,9 +81,10 @@ def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
 def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) -> list[str]:
     """What the committee's loop adds to the leaders' weekly summary (Markdown lines)."""
     today = now.astimezone(tz).date()
-    branches = list(session.execute(
-        select(Branch).where(Branch.active == True).order_by(Branch.id)).scalars())  # noqa: E712
-    names = {b.id: b.name for b in branches}
+    everyone = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
+    branches = [b for b in everyone if b.active]
+    # An ended branch (临时党支部) may still have a pair or an open 整改 item: named too.
+    names = {b.id: b.name for b in everyone}
     lines: list[str] = []
 
     overdue = []

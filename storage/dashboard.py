@@ -202,12 +202,11 @@ def in_period(tallies: list[Tally], start: datetime, end: datetime) -> list[Tall
 # --- the branches, week by week -----------------------------------------------------------
 
 
-def branches(session: Session) -> dict[int, str]:
-    return dict(session.execute(
-        select(Branch.id, Branch.name)
-        .where(Branch.active == True)  # noqa: E712
-        .order_by(Branch.id)
-    ).all())
+def branches(session: Session, *, include_inactive: bool = False) -> dict[int, str]:
+    query = select(Branch.id, Branch.name).order_by(Branch.id)
+    if not include_inactive:
+        query = query.where(Branch.active == True)  # noqa: E712
+    return dict(session.execute(query).all())
 
 
 def active_members(session: Session) -> dict[int, int]:
@@ -235,17 +234,21 @@ def weekly_branch_points(session: Session, *, weeks: list[Week],
 
 def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[Tally],
                           cache: "FigureCache | None" = None, tz=None) -> list[list[BranchFigures]]:
-    """reports.BranchFigures of every active branch for each week (visits left at 0)."""
-    names = branches(session)
+    """reports.BranchFigures for each week of every active branch, and of an ended one
+    (临时党支部) in the weeks it held activities, as 周报 lists them (visits left at 0)."""
+    names = branches(session, include_inactive=True)
+    active = branches(session)
     members = active_members(session)
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
     result = []
     for index, week in enumerate(weeks):
-        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
-                for bid, name in names.items()}
         # As build_report counts a week: held by the week's end, cancelled ones nowhere.
-        for t in held(in_period(tallies, week.start, week.end), week.end):
+        week_held = held(in_period(tallies, week.start, week.end), week.end)
+        listed = set(active) | {t.branch_id for t in week_held}
+        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
+                for bid, name in names.items() if bid in listed}
+        for t in week_held:
             row = rows.get(t.branch_id)
             if row is None:
                 continue
@@ -290,13 +293,15 @@ class VisitLine:
 
 
 def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
-    """Research visits (调研) and the problems they found and solved, per branch."""
+    """Research visits (调研) and the problems they found and solved, per branch; a
+    withdrawn one (撤销调研) counts nowhere, as in 调研记录 and 周报."""
     rows = session.execute(
         select(ResearchVisit.branch_id, func.count(),
                func.coalesce(func.sum(ResearchVisit.problems_found), 0),
                func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
         .where(ResearchVisit.visited_on >= date(year, 1, 1),
-               ResearchVisit.visited_on < date(year + 1, 1, 1))
+               ResearchVisit.visited_on < date(year + 1, 1, 1),
+               ResearchVisit.withdrawn_at.is_(None))
         .group_by(ResearchVisit.branch_id))
     return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
 
@@ -437,8 +442,19 @@ def member_weekly_points(session: Session, *, member_id: int, weeks: list[Week])
     return [int(v) for v in row]
 
 
+def member_points(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:
+    """The member's ledger total in [start, end): every line, not only those listed."""
+    return int(session.execute(
+        select(func.coalesce(func.sum(PointEntry.points), 0))
+        .where(PointEntry.member_id == member_id,
+               _during(PointEntry.occurred_at, start, end))).scalar_one())
+
+
+ENTRIES_LISTED = 200
+
+
 def member_entries(session: Session, *, member_id: int, start: datetime, end: datetime,
-                   limit: int = 200) -> list[PointEntry]:
+                   limit: int = ENTRIES_LISTED) -> list[PointEntry]:
     """The member's ledger lines in [start, end), newest first."""
     return list(session.execute(
         select(PointEntry).where(PointEntry.member_id == member_id,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from storage.models import AuditEntry, Branch, Member
+from storage.models import AuditEntry, Branch, BranchPairing, Member
 
 
 @dataclass
@@ -19,7 +19,8 @@ class Ended:
 def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
     """Close every temporary branch whose end date has passed: it gets no more reminders
     or activities, its members go back to the branch the roster names (their 原支部), and
-    its history stays (activities, attendance and points keep its id)."""
+    its history stays (activities, attendance and points keep its id). A 结对 it is in ends
+    on its end date, so the partner branch can be paired again."""
     ended = []
     for branch in session.exec(select(Branch).where(
             Branch.temporary == True, Branch.active == True,  # noqa: E712
@@ -35,6 +36,12 @@ def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
             member.updated_at = now
             session.add(member)
             result.moved.append((member.name, back.name if back else None))
+        for pair in session.exec(select(BranchPairing).where(
+                BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
+                (BranchPairing.strong_branch_id == branch.id)
+                | (BranchPairing.weak_branch_id == branch.id))).all():
+            pair.ended_on = branch.ends_on
+            session.add(pair)
         session.add(AuditEntry(at=now, actor="scheduler", action="branch.end", target=branch.name,
                                detail={"ends_on": branch.ends_on.isoformat() if branch.ends_on else None,
                                        "moved": [{"member": m, "to": b} for m, b in result.moved]}))

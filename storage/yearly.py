@@ -185,7 +185,8 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
         select(func.count(ResearchVisit.id),
                func.coalesce(func.sum(ResearchVisit.problems_found), 0),
                func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
-        .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last)
+        .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last,
+               ResearchVisit.withdrawn_at.is_(None))  # 撤销调研
     ).one()
     items_found, items_closed = committee.rectification_counts(session, first=first, last=last)
     counts["调研"] = int(visits)
@@ -285,7 +286,8 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
     visits = dict(session.execute(
         select(ResearchVisit.branch_id, func.count())
         .where(ResearchVisit.visited_on >= period.start.date(),
-               ResearchVisit.visited_on <= period.last_day)
+               ResearchVisit.visited_on <= period.last_day,
+               ResearchVisit.withdrawn_at.is_(None))
         .group_by(ResearchVisit.branch_id)).all())
     talk_counts: dict[int, int] = {}
     for talk in talks:

@@ -175,6 +175,56 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
 
 
+def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
+                                                                     bureau):
+    """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
+    page) is November's, when the branch was blue, not December's."""
+    one, two = bureau
+
+    def blue_november(s):
+        full = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == one.id)).all():
+            s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                             updated_at=full.starts_at))
+        empty = hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+
+    seed(runtime.engine, blue_november)
+    clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("lead", "约谈 二支部 11月20日 问题 主题党日无人参加", chat="lg")
+    assert "已记录约谈 #1：二支部，11月20日（11月蓝档）" in reply.text, reply.text
+    [talk] = rows(runtime, Talk)
+    assert talk.tier_then == "蓝"
+
+
+def test_a_back_dated_talk_counts_the_years_talks_as_the_talks_list_does(runtime, chat, clock,
+                                                                          bureau):
+    """约谈 typed for an earlier day says how many talks the branch has had this year, all of
+    them, as 约谈记录 lists them: not only those up to that day."""
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "约谈二支部 1 次" in chat.say("lead", "约谈 二支部 问题 记录不全", chat="lg").text
+    earlier = chat.say("lead", "约谈 二支部 11月20日 问题 主题党日无人参加", chat="lg").text
+    assert "2026 年约谈二支部 2 次" in earlier, earlier
+    assert "2026 年约谈 2 次" in chat.say("lead", "约谈记录").text
+
+
+def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
+    """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
+    from storage.models import Branch
+
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
+    with Session(runtime.engine) as s:
+        two = s.exec(select(Branch).where(Branch.name == "二支部")).one()
+        two.active = False
+        s.add(two)
+        s.commit()
+    assert "#1 二支部：记录不全" in chat.say("lead", "整改", chat="lg").text
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**整改未完成**\n· 二支部 1 项" in summary, summary
+
+
 # --- 结对 ------------------------------------------------------------------------------------------
 
 
@@ -182,6 +232,55 @@ def test_suggest_pairs_takes_the_strongest_with_the_weakest():
     ranked = [(1, 95.0), (2, 40.0), (3, 88.0), (4, 55.0), (5, 70.0)]
     assert suggest_pairs(ranked, set()) == [(1, 2), (3, 4)]
     assert suggest_pairs(ranked, {1}) == [(3, 2), (5, 4)]
+
+
+def test_pair_suggestions_leave_out_a_branch_that_has_ended(runtime, chat, clock, bureau):
+    """A 临时党支部 that led this month and then ended is ranked in the month's tiers, but it
+    cannot be paired: 结对 suggests among branches still there, and answers."""
+    one, two = bureau
+
+    def month(s):
+        task = make_branch(s, "专项临时支部", temporary=True)
+        people = [make_member(s, task, f"临时{i}") for i in range(3)]
+        for branch, members, status, points in (
+                (task, people, "present", 20),
+                (one, s.exec(select(Member).where(Member.branch_id == one.id)).all(), "present", 6),
+                (two, s.exec(select(Member).where(Member.branch_id == two.id)).all(), "absent", 0)):
+            held = hold(s, branch, local(2026, 11, 10, 14, 30), "主题党日")
+            for member in members:
+                s.add(Attendance(activity_id=held.id, member_id=member.id, status=status,
+                                 updated_at=held.ends_at))
+                if points:
+                    s.add(PointEntry(member_id=member.id, branch_id=branch.id, points=points,
+                                     rule="test", source_kind="study", source_id=f"p{member.id}",
+                                     occurred_at=held.starts_at, created_at=held.starts_at))
+        task.active = False  # ended after the theme day
+        s.add(task)
+
+    seed(runtime.engine, month)
+    reply = chat.say("lead", "结对", chat="lg")
+    assert not reply.is_error and "专项临时支部" not in reply.text, reply.text
+    assert "结对 一支部 二支部" in reply.text, reply.text
+
+
+def test_a_pair_ends_with_its_temporary_branch_and_the_partner_can_pair_again(
+        runtime, chat, clock, bureau):
+    """结对 一支部 with a 临时党支部: when the task force ends, so does the pair; 一支部 is
+    not left「已在结对中」with a branch that is gone, with no way to pair it again."""
+    from datetime import date
+
+    from storage.temporary import end_due
+
+    seed(runtime.engine, lambda s: make_branch(s, "专项临时支部", temporary=True,
+                                               ends_on=date(2026, 11, 20)))
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 专项临时支部", chat="lg").text
+    with Session(runtime.engine) as s:
+        end_due(s, today=date(2026, 11, 23), now=clock.now())
+        s.commit()
+    listing = chat.say("lead", "结对", chat="lg").text
+    assert "专项临时支部" not in listing, listing
+    paired = chat.say("lead", "结对 一支部 二支部", chat="lg")
+    assert "已结对帮扶 #2" in paired.text, paired.text
 
 
 def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
@@ -214,6 +313,44 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
 
 
 # --- 先锋党员 ----------------------------------------------------------------------------------------
+
+
+def test_rewriting_a_nominations_deeds_keeps_the_first_text_on_record(runtime, chat, bureau):
+    """A secretary may rewrite the 事迹 until a leader confirms; what was replaced stays in
+    the audit log (the nomination keeps only the latest text)."""
+    from storage.models import AuditEntry
+
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+    again = chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")
+    assert "已更新事迹" in again.text
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.deeds == "连续值守破获电诈案件"
+    with Session(runtime.engine) as s:
+        logged = [e.detail for e in s.exec(select(AuditEntry).where(
+            AuditEntry.action == "pioneer.nominate").order_by(AuditEntry.id)).all()]
+    assert [d.get("deeds") for d in logged] == ["带头值守", "连续值守破获电诈案件"], logged
+    assert logged[1].get("was") == "带头值守"
+
+
+def test_an_absence_after_the_nomination_stops_the_confirmation(runtime, chat, clock, bureau):
+    """The rule that keeps a member with an unexcused absence off the month's 先锋党员 holds
+    when a leader confirms too: an absence confirmed after the nomination stops the honour
+    (nothing is announced in the groups)."""
+    one, _ = bureau
+    clock.set(local(2026, 11, 12, 10, 0))
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+
+    def absence(s):
+        day = hold(s, one, local(2026, 11, 18, 14, 30), "主题党日")
+        record_at(s, day, {"张三": "absent"})
+
+    seed(runtime.engine, absence)
+    clock.set(local(2026, 11, 25, 10, 0))
+    reply = chat.say("lead", "确认 先锋党员 张三", chat="lg")
+    assert reply.is_error and "11 月有未请假的缺席记录" in reply.text, reply.text
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.confirmed_at is None
+    assert outbox(runtime, "pioneer.honour") == []
 
 
 def test_a_member_with_an_unexcused_absence_cannot_be_nominated(runtime, chat, bureau):

@@ -245,3 +245,18 @@ def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, c
     by_branch = {b["name"]: (b["counts"]["主题党日"], b["joint"]) for b in data["branches"]}
     assert by_branch == {"一支部": (1, 0), "二支部": (1, 1)}
     assert data["counts"]["主题党日"] == 1  # the bureau held one, whoever it counts for
+
+
+def test_a_withdrawn_visit_is_not_in_the_years_figures(runtime, chat, clock, cli):
+    """撤销调研 takes a visit out of 调研记录 and 周报; the year's figures agree (述职报告's
+    赴基层支部开展调研N次 and each branch's visits against the target)."""
+    seed(runtime.engine, build_bureau)
+    clock.set(local(2026, 3, 10, 10, 0))
+    logged = chat.say("lead", "调研 二支部 发现问题 3 解决 1", chat="lg").text
+    assert "已记录调研（编号 1）" in logged, logged
+    assert "已撤销调研记录（编号 1）" in chat.say("lead", "撤销调研 1 记错了支部", chat="lg").text
+    assert "2026 年共调研 0 次，发现问题 0 个，解决 0 个" in chat.say("lead", "调研记录").text
+    clock.set(local(2026, 12, 31, 20, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert (data["counts"]["调研"], data["counts"]["发现问题"], data["counts"]["解决问题"]) == (0, 0, 0)
+    assert {b["name"]: b["visits"] for b in data["branches"]}["二支部"] == 0

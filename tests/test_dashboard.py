@@ -391,3 +391,128 @@ def test_the_committees_loop_shows_on_the_bureau_page_once_it_is_used(client, bu
     assert "约谈（1 次）" in page and "参与率低" in page
     assert "先锋党员（1 人次）" in page and "连续值守破获电诈案件" in page
     assert "未完成的整改（1 项）" in page and "学习室资料陈旧" in page
+
+
+def test_a_withdrawn_visit_counts_on_the_bureau_page_as_in_the_chat(bureau, clock):
+    """撤销调研 takes a visit out of 调研记录; the bureau page's 调研 table must agree."""
+    def jj_row():
+        with Session(bureau.engine) as s:
+            data = pages.bureau_page(s, now=clock.now(), settings=bureau.settings,
+                                     rules=bureau.rules)
+        [row] = [v for v in data["visits"] if v["name"] == "交警大队党支部"]
+        return row
+
+    before = jj_row()
+    logged = say(bureau, "ld01", "调研 交警大队党支部 发现问题 2 解决 1 值班室", "demo-leaders")
+    visit = re.search(r"编号 (\d+)", logged).group(1)
+    assert "已撤销调研记录" in say(bureau, "ld01", f"撤销调研 {visit} 记错了支部", "demo-leaders")
+    row = jj_row()
+    chat = say(bureau, "ld01", "调研记录", "demo-leaders")
+    assert f"交警大队党支部：{row['visits']} 次" in chat, chat
+    assert row == before
+
+
+def test_an_ended_temporary_branch_keeps_its_weeks_and_the_tiers_stay_the_weekly_reports(
+        bureau, clock):
+    """A 临时党支部 that held activities last week, then ended, is in that week's 周报: the
+    bureau page ranks the week with it too, so no other branch's tier moves."""
+    from datetime import date
+
+    from storage.models import Attendance, PointEntry
+    from storage.temporary import end_due
+    from tests.factories import make_member
+
+    settings, rules = bureau.settings, bureau.rules
+    week = last_complete_week(clock.now(), settings.tz)
+    wednesday = week.start + timedelta(days=2, hours=19)
+    with Session(bureau.engine) as s:
+        task = Branch(name="专项行动临时党支部", created_at=week.start - timedelta(days=30),
+                      temporary=True, ends_on=date(2026, 11, 22))
+        s.add(task)
+        s.flush()
+        people = [make_member(s, task, f"临时{i}") for i in range(4)]
+        activity = Activity(type="政治夜学", topic="专项行动学习", branch_id=task.id,
+                            starts_at=wednesday, ends_at=wednesday + timedelta(hours=1),
+                            checkin_opens_at=wednesday, checkin_closes_at=wednesday,
+                            status="closed", closed_at=wednesday + timedelta(hours=1),
+                            finalized_at=wednesday + timedelta(hours=2), expected_count=4,
+                            created_at=wednesday)
+        s.add(activity)
+        s.flush()
+        for m in people:
+            s.add(Attendance(activity_id=activity.id, member_id=m.id, status="present",
+                             checked_in_at=wednesday, updated_at=wednesday))
+            s.add(PointEntry(member_id=m.id, branch_id=task.id, points=5,
+                             rule="attendance.present.政治夜学", source_kind="attendance",
+                             source_id=f"t{m.id}", occurred_at=wednesday, created_at=wednesday))
+        s.commit()
+        assert [e.branch.name for e in end_due(s, today=date(2026, 11, 23), now=clock.now())] \
+            == ["专项行动临时党支部"]
+        s.commit()
+        data = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        before = previous_period(week)
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), tz=settings.tz,
+                              visit_target=settings.visit_target_per_year, rules=rules)
+    assert "专项行动临时党支部" in [b.name for b in report.branches]
+    assert [(b["name"], b["tier"], b["score"]) for b in data["tiers"]] == \
+           [(b.name, b.tier, b.score) for b in report.branches]
+    [ended] = [b for b in data["tiers"] if b["name"] == "专项行动临时党支部"]
+    assert ended["history"] == [None] * 11 + [ended["tier"]]  # one dot per week, in its week
+
+
+def test_a_members_year_points_on_the_page_are_the_chats_with_many_ledger_lines(
+        client, bureau, clock):
+    """本年积分 on the member page is the same total 积分 gives, however many lines the
+    ledger holds for the year (the page lists only the latest of them)."""
+    from storage.models import PointEntry
+
+    with Session(bureau.engine) as s:
+        me = s.exec(select(Member).where(Member.name == "张伟")).one()
+        me_id = me.id
+        start = local(2026, 1, 5, 9, 0)
+        for i in range(300):
+            at = start + timedelta(hours=20 * i)
+            s.add(PointEntry(member_id=me.id, branch_id=me.branch_id, points=1,
+                             rule="study.per_30min", source_kind="study", source_id=f"bulk{i}",
+                             occurred_at=at, created_at=at))
+        s.commit()
+    chat = say(bureau, "cg03", "积分")
+    year = int(re.search(r"本年：(-?\d+) 分", chat).group(1))
+    sign_in(client, bureau, "cg03")
+    page = client.get(f"/web/member/{me_id}").text
+    assert re.search(r'id="year-points">(-?\d+)<', page).group(1) == str(year), chat
+    assert "只列出最近 200 条" in page
+
+
+def test_the_sheets_counts_are_the_chats_when_a_leave_is_turned_down(client, bureau, clock):
+    """驳回请假 puts a member back among those due: the sheet's 请假 and 缺席 are what 结束
+    and 未签到 say (the row still reads 请假（已撤销）)."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 学习新修订的党章", "demo-g1")
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    assert "已请假" in say(bureau, "cg04", "请假 在岗值班", "demo-g1")
+    assert "已请假" in say(bureau, "cg05", "请假 家里有事", "demo-g1")
+    assert "已驳回" in say(bureau, "cg01", "驳回请假 刘洋")
+    ended = say(bureau, "cg01", "结束", "demo-g1")
+    leave, missing = map(int, re.search(r"请假 (\d+) 人，未签到 (\d+) 人", ended).groups())
+    with Session(bureau.engine) as s:
+        theme = s.exec(select(Activity.id).where(Activity.type == "主题党日")
+                       .order_by(Activity.id.desc())).first()
+    sign_in(client, bureau, "cg01")
+    sheet = client.get(f"/web/activity/{theme}").text
+    assert f"请假 {leave} · 缺席 {missing}（缺席尚未确认）" in sheet, (ended, sheet)
+    assert "请假（已撤销）" in sheet
+
+
+def test_a_member_sees_a_turned_down_leave_as_turned_down(client, bureau, clock):
+    """刘洋's own record must not say 请假 for a leave the secretary turned down (驳回请假):
+    he is still due, as the chat told him."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 学习新修订的党章", "demo-g1")
+    assert "已请假" in say(bureau, "cg04", "请假 在岗值班", "demo-g1")
+    assert "已驳回" in say(bureau, "cg01", "驳回请假 刘洋")
+    me = sign_in(client, bureau, "cg04").headers["location"]
+    page = client.get(me).text
+    line = re.search(r"主题党日 学习新修订的党章 · <b>([^<]+)</b>", page)
+    assert line and line.group(1) == "请假（已撤销）", line

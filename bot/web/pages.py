@@ -134,8 +134,9 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     latest: list[Any] = []
     for index, week in enumerate(weeks):
         ranked = standings(figures[index], rules, Period(week.start, week.end, week.label))
-        for s in ranked:
-            history.setdefault(s.figures.branch_id, []).append(s.tier.value if s.tier else None)
+        for s in ranked:  # a week a branch is not listed in (an ended one) stays blank
+            history.setdefault(s.figures.branch_id, [None] * len(weeks))[index] = (
+                s.tier.value if s.tier else None)
         latest = ranked
     names = store.branches(session)
     visits = store.visits_of_year(session, year=local.year)
@@ -223,19 +224,21 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     rows = []
     for line in sheet:
         status = STATUS_LABELS.get(line.status or "", "未到")
+        counts_as = line.status or "missing"
         if line.status == "leave" and line.leave_state and line.leave_state != "granted":
             status = f"请假（{LEAVE_STATES.get(line.leave_state, line.leave_state)}）"
+            counts_as = "missing"  # still due, as 结束 and 未签到 count it, until granted
         if line.status == "absent" and (line.checked_in_at or line.made_up_at):
             status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
         rows.append({
             "member_id": line.member_id, "name": line.name, "group": line.group or "",
-            "status": status, "status_key": line.status or "missing",
+            "status": status, "status_key": line.status or "missing", "counts_as": counts_as,
             "checked_in": line.checked_in_at.astimezone(tz) if line.checked_in_at else None,
             "leave_reason": line.leave_reason or "",
             "makeup": (f"{line.made_up_by or '—'}：{line.makeup_reason or ''}"
                        if line.status == "makeup" else ""),
         })
-    counted = {k: sum(1 for r in rows if r["status_key"] == k)
+    counted = {k: sum(1 for r in rows if r["counts_as"] == k)
                for k in ("present", "late", "makeup", "leave", "absent", "missing")}
     return {
         "title": f"{activity.type} 签到表",
@@ -248,6 +251,13 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
         "final": activity.finalized_at is not None,
         "cancelled": activity.status == CANCELLED,
     }
+
+
+def _record_status(row: Any) -> str:
+    """A status as the sheet gives it: a leave not granted (待批, 已撤销) says so."""
+    if row.status == "leave" and row.leave_state and row.leave_state != "granted":
+        return f"请假（{LEAVE_STATES.get(row.leave_state, row.leave_state)}）"
+    return STATUS_LABELS.get(row.status, row.status)
 
 
 def member_page(session: Session, *, member: Member, now: datetime,
@@ -266,14 +276,16 @@ def member_page(session: Session, *, member: Member, now: datetime,
         "title": member.name,
         "member": member,
         "branch": branch,
-        "year_points": sum(e.points for e in entries),
+        "year_points": store.member_points(session, member_id=member.id, start=year.start,
+                                           end=now + timedelta(days=1)),
+        "entries_cut": len(entries) >= store.ENTRIES_LISTED,
         "week_labels": [w.label for w in weeks],
         "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),
         "entries": [{"at": e.occurred_at.astimezone(tz), "what": describe_rule(e.rule),
                      "points": e.points, "note": e.note or ""} for e in entries],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
                      "at": a.starts_at.astimezone(tz),
-                     "status": STATUS_LABELS.get(r.status, r.status)
+                     "status": _record_status(r)
                      + ("（活动已取消，不计）" if a.status == CANCELLED else "")}
                     for a, r in records],
     }
