@@ -769,20 +769,31 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
     return activity, " ".join(words)
 
 
-def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb: str
+                      ) -> tuple[Scope, Activity, str, Member] | Reply:
+    """What 补签 and 更正 start from: the scope, the activity (record_for), the reason left
+    once it is named, and the member named; or the Reply that says what is wrong."""
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    found = record_for(ctx, scope, args["reason"], verb="补签")
+    found = record_for(ctx, scope, args["reason"], verb=verb)
     if isinstance(found, Reply):
         return found
-    activity, said_reason = found
-    if not said_reason:
-        return Reply.error(usage_text(MAKEUP, "缺少补签原因"))
-    args = {**args, "reason": said_reason}
-    member = _resolve_one(ctx, MAKEUP, scope, args["who"])
+    activity, reason = found
+    if not reason:
+        return Reply.error(usage_text(command, f"缺少{verb}原因"))
+    member = _resolve_one(ctx, command, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    return scope, activity, reason, member
+
+
+def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    found = record_and_member(ctx, MAKEUP, args, verb="补签")
+    if isinstance(found, Reply):
+        return found
+    scope, activity, said_reason, member = found
+    args = {**args, "reason": said_reason}
     others, reason = _more_names(ctx, scope, args["reason"])
     if others:
         # 补签 周强、黄丽 手机没电: one at a time, rather than 周强 with the reason 「黄丽 …」.

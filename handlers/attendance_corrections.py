@@ -19,13 +19,7 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
-from handlers.attendance import (
-    _label,
-    _manage_scope,
-    _resolve_one,
-    _write_privately,
-    record_for,
-)
+from handlers.attendance import _label, _manage_scope, _write_privately, record_and_member
 from storage import attendance as store
 from storage.models import Attendance, AttendanceStatus, LeaveState, Member
 
@@ -51,20 +45,12 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
     status = _status(args["status"])
     if status is None:
         return _unknown_status(ctx, args)
-    scope, problem = _manage_scope(ctx)
-    if problem:
-        return Reply.error(problem)
     # The activity as 补签 finds it: named first in the reason (12月9日, 夜学), or the latest.
-    found = record_for(ctx, scope, args["reason"], verb="更正")
+    found = record_and_member(ctx, CORRECT, args, verb="更正")
     if isinstance(found, Reply):
         return found
-    activity, reason = found
-    if not reason:
-        return Reply.error(usage_text(CORRECT, "缺少更正原因"))
+    _, activity, reason, member = found
     args = {**args, "reason": reason}
-    member = _resolve_one(ctx, CORRECT, scope, args["who"])
-    if isinstance(member, Reply):
-        return member
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
     if row is None or row.status not in ATTENDED:
         # In a group, not why: that would say the member's absence or leave to everyone.
