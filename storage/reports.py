@@ -139,33 +139,11 @@ def _standing_statement(period_count: int, rank_index: int, ranked: bool):
     )
 
 
-@lru_cache(maxsize=2)
-def _leaderboard_statement(*, of_branch: bool) -> Select:
+def _ranked_points(*, of_branch: bool) -> tuple[Select, Any]:
+    """Each member's points in [start, end), above zero, ranked (a tie shares its rank):
+    in one branch (`branch_id`, ranked there) or bureau-wide; and the points expression."""
     points = func.sum(PointEntry.points)
     query = (
-        select(Member.id, Member.name, Branch.name, points.label("points"),
-               func.rank().over(order_by=points.desc()).label("rank"))
-        .select_from(PointEntry)
-        .join(Member, Member.id == PointEntry.member_id)
-        .outerjoin(Branch, Branch.id == Member.branch_id)
-        .where(_during(PointEntry.occurred_at, bindparam("start", type_=UTCDateTime()),
-                       bindparam("end", type_=UTCDateTime())), _ranked_members())
-        .group_by(Member.id, Member.name, Branch.name)
-        .having(points > 0)
-        .order_by(points.desc(), Member.name, Member.id)
-        .limit(bindparam("limit", type_=Integer()))
-    )
-    if of_branch:
-        query = query.where(Member.branch_id == bindparam("branch_id"))
-    return query
-
-
-@lru_cache(maxsize=1)
-def _top_statement() -> Select:
-    """The bureau's top members ranked at most `limit`: a tie at the cut comes whole (ranks
-    1, 1, 3 … 9, 9, 9 with a limit of 10), for storage.figures.cut_at_tie to count."""
-    points = func.sum(PointEntry.points)
-    ranked = (
         select(Member.id.label("member_id"), Member.name.label("name"),
                Branch.name.label("branch"), points.label("points"),
                func.rank().over(order_by=points.desc()).label("rank"))
@@ -176,8 +154,25 @@ def _top_statement() -> Select:
                        bindparam("end", type_=UTCDateTime())), _ranked_members())
         .group_by(Member.id, Member.name, Branch.name)
         .having(points > 0)
-        .subquery("ranked")
     )
+    if of_branch:
+        query = query.where(Member.branch_id == bindparam("branch_id"))
+    return query, points
+
+
+@lru_cache(maxsize=2)
+def _leaderboard_statement(*, of_branch: bool) -> Select:
+    """The first `limit` of _ranked_points, in order."""
+    query, points = _ranked_points(of_branch=of_branch)
+    return (query.order_by(points.desc(), Member.name, Member.id)
+            .limit(bindparam("limit", type_=Integer())))
+
+
+@lru_cache(maxsize=1)
+def _top_statement() -> Select:
+    """The bureau's top members ranked at most `limit`: a tie at the cut comes whole (ranks
+    1, 1, 3 … 9, 9, 9 with a limit of 10), for storage.figures.cut_at_tie to count."""
+    ranked = _ranked_points(of_branch=False)[0].subquery("ranked")
     return (
         select(ranked.c.member_id, ranked.c.name, ranked.c.branch, ranked.c.points,
                ranked.c.rank)
