@@ -370,17 +370,22 @@ def _post_status_points(
 ROW_KINDS = ("attendance", "absence", "correction")
 
 
+def _names_row(attendance: Attendance):
+    """An entry's source is the row: its id, or its id with a number (12#2)."""
+    key = str(attendance.id)
+    return or_(PointEntry.source_id == key,
+               PointEntry.source_id.like(f"{key}#%"))  # type: ignore[attr-defined]
+
+
 def row_entries(session: Session, *, attendance: Attendance) -> list[PointEntry]:
     """Every ledger entry about the row: earned, penalised and reversed, in order. The
     first entry of a kind and rule names the row by its id; one posted again after a
     correction reversed it names it with a number (12#2), as (event, rule) is unique."""
-    key = str(attendance.id)
     return list(session.exec(
         select(PointEntry).where(
             PointEntry.member_id == attendance.member_id,
             PointEntry.source_kind.in_(ROW_KINDS),  # type: ignore[attr-defined]
-            or_(PointEntry.source_id == key,
-                PointEntry.source_id.like(f"{key}#%")))  # type: ignore[attr-defined]
+            _names_row(attendance))
         .order_by(PointEntry.id)
     ).all())
 
@@ -411,8 +416,7 @@ def _free_source_id(session: Session, *, attendance: Attendance, source_kind: st
     key = str(attendance.id)
     taken = set(session.exec(select(PointEntry.source_id).where(
         PointEntry.source_kind == source_kind, PointEntry.rule == rule,
-        or_(PointEntry.source_id == key,
-            PointEntry.source_id.like(f"{key}#%")))).all())  # type: ignore[attr-defined]
+        _names_row(attendance))).all())
     number = 2
     while key in taken:
         key = f"{attendance.id}#{number}"
@@ -557,19 +561,8 @@ def pending_leave(
 ) -> list[tuple[Attendance, Activity]]:
     """The member's leave still waiting for a decision on this scope's activities whose
     record is open, earliest first: what 批准请假 or 驳回请假 of that member decides."""
-    return list(session.exec(
-        select(Attendance, Activity)
-        .join(Activity, Activity.id == Attendance.activity_id)
-        .where(
-            _in_scope(branch_id),
-            Activity.finalized_at.is_(None),
-            Activity.status != CANCELLED,
-            Attendance.member_id == member_id,
-            Attendance.status == AttendanceStatus.LEAVE,
-            Attendance.leave_state == LeaveState.PENDING,
-        )
-        .order_by(Activity.starts_at, Activity.id)
-    ).all())
+    return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
+                          status=AttendanceStatus.LEAVE, since=None)
 
 
 def lapsed_leave(
@@ -577,16 +570,28 @@ def lapsed_leave(
 ) -> list[tuple[Attendance, Activity]]:
     """The member's leave still waiting when the absences were confirmed, and so counted
     absent, on this scope's activities that started since `since`, earliest first."""
+    return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
+                          status=AttendanceStatus.ABSENT, since=since)
+
+
+def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
+                   status: AttendanceStatus, since: datetime | None
+                   ) -> list[tuple[Attendance, Activity]]:
+    """The member's rows of `status` whose leave still waits for a decision, on the scope's
+    activities not cancelled, earliest first: open records (status leave) or, with `since`,
+    records confirmed since then (status absent: the leave lapsed)."""
+    confirmed = (Activity.finalized_at.is_(None) if since is None  # type: ignore[union-attr]
+                 else and_(Activity.finalized_at.is_not(None),  # type: ignore[union-attr]
+                           Activity.starts_at >= since))
     return list(session.exec(
         select(Attendance, Activity)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(
             _in_scope(branch_id),
-            Activity.finalized_at.is_not(None),  # type: ignore[union-attr]
+            confirmed,
             Activity.status != CANCELLED,
-            Activity.starts_at >= since,
             Attendance.member_id == member_id,
-            Attendance.status == AttendanceStatus.ABSENT,
+            Attendance.status == status,
             Attendance.leave_state == LeaveState.PENDING,
         )
         .order_by(Activity.starts_at, Activity.id)
