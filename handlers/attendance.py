@@ -841,12 +841,17 @@ def _more_names(ctx: Ctx, scope: Scope, text: str) -> tuple[list[str], str]:
     words = [w.lstrip("@") for w in re.split(r"[\s,，、;；]+", text) if w.lstrip("@")]
     names: list[str] = []
     for token in words:
-        found = store.find_members(ctx.session, branch_id=scope, query=token,
-                                   platform=ctx.message.platform)
-        if not any(m.name == token for m in found):
+        if not is_member_name(ctx, scope, token):
             break
         names.append(token)
     return names, " ".join(words[len(names):])
+
+
+def is_member_name(ctx: Ctx, scope: Scope, word_: str) -> bool:
+    """The word is the full name of a member of the scope (a second name where one was
+    asked for: 补签 周强、黄丽, 更正 周强 黄丽)."""
+    return any(m.name == word_ for m in store.find_members(
+        ctx.session, branch_id=scope, query=word_, platform=ctx.message.platform))
 
 
 # --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------

@@ -19,7 +19,14 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
-from handlers.attendance import _label, _manage_scope, _write_privately, record_and_member
+from handlers.attendance import (
+    _WHO,
+    _label,
+    _manage_scope,
+    _write_privately,
+    is_member_name,
+    record_and_member,
+)
 from storage import attendance as store
 from storage.models import Attendance, AttendanceStatus, LeaveState, Member
 
@@ -102,8 +109,7 @@ def _unknown_status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error("更正只能改为缺席或请假。参加了但没签到的，"
                            f"请发送「补签 {args['who']} 原因」。")
     scope, _ = _manage_scope(ctx)
-    if any(m.name == said for m in store.find_members(ctx.session, branch_id=scope, query=said,
-                                                       platform=ctx.message.platform)):
+    if is_member_name(ctx, scope, said):
         return Reply.error(f"更正一次写一位同志，请分别发送：「更正 {args['who']} 缺席 原因」、"
                            f"「更正 {said} 缺席 原因」。")
     return Reply.error(usage_text(CORRECT, f"「{said}」不是可以更正成的记录，"
@@ -131,7 +137,7 @@ CORRECT = Command(
     aliases=("更正签到", "更正考勤", "更正出勤", "修改签到"),
     summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分",
     handler=correct,
-    args=(word("who", "姓名", hint="姓名、@某人或编号"),
+    args=(word("who", "姓名", hint=_WHO),
           word("status", "更正结果", hint="缺席或请假"),
           rest("reason", "更正原因")),
     roles=MANAGERS | LEADERS,
