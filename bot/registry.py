@@ -483,10 +483,7 @@ class CommandRegistry:
     def _verb_last(self, head: str, tail: str) -> tuple[Command, str] | None:
         """主题党日开始 学党章 → 开始 主题党日 学党章; 夜学结束 → 结束 (see Command.verb_last).
         What comes first stays with the arguments of a command that takes any."""
-        for particle in (1, 2):  # 主题党日结束了
-            if len(head) > particle and is_particle(head[-particle:]):
-                head = head[:-particle]
-                break
+        head = _without_particle(head)  # 主题党日结束了
         for command in self.commands:
             if not command.verb_last:
                 continue
@@ -510,10 +507,7 @@ class CommandRegistry:
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
         """给赵磊补签 手机没电 → 补签 赵磊 手机没电 (see Command.done_for): 给, 帮 or 替, a name,
         then the command word, all in the first word."""
-        for particle in (1, 2):  # 给赵磊补签一下
-            if len(head) > particle and is_particle(head[-particle:]):
-                head = head[:-particle]
-                break
+        head = _without_particle(head)  # 给赵磊补签一下
         if head[:1] not in _FOR_WHOM:
             return None
         for command in self.commands:
@@ -611,6 +605,16 @@ def _without_fillers(head: str) -> str:
             head, stripped = rest_, True
             break
     return head
+
+
+def _without_particle(head: str) -> str:
+    """The first word less a particle of one or two characters closing it (结束了, 补签一下)."""
+    for particle in (1, 2):
+        if len(head) > particle and is_particle(head[-particle:]):
+            return head[:-particle]
+    return head
+
+
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
 _WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
 # A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
