@@ -58,8 +58,7 @@ class Ctx:
         moment they end. A message that is not an answer waits for the morning."""
         from bot.scheduling.plan import QuietHours
 
-        quiet = QuietHours(self.settings.quiet_start, self.settings.quiet_end)
-        return quiet.held_until(self.local_now)
+        return QuietHours.of(self.settings).held_until(self.local_now)
 
     @property
     def role(self) -> Role | None:

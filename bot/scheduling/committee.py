@@ -27,12 +27,8 @@ from storage.models import Branch
 SHORTLIST_AT = time(10, 0)
 
 
-def _quiet(settings: Settings) -> p.QuietHours:
-    return p.QuietHours(settings.quiet_start, settings.quiet_end)
-
-
 def _not_quiet(moment: datetime, settings: Settings) -> datetime:
-    return _quiet(settings).held_until(moment.astimezone(settings.tz)) or moment
+    return p.QuietHours.of(settings).held_until(moment.astimezone(settings.tz)) or moment
 
 
 def _in_window(due_at: datetime, since: datetime, now: datetime, settings: Settings) -> bool:

@@ -52,6 +52,11 @@ class QuietHours:
     start: time = time(22, 0)
     end: time = time(7, 30)
 
+    @classmethod
+    def of(cls, settings: Any) -> "QuietHours":
+        """The quiet hours configured (Settings.quiet_start, quiet_end)."""
+        return cls(settings.quiet_start, settings.quiet_end)
+
     def contains(self, moment: time) -> bool:
         if self.start <= self.end:
             return self.start <= moment < self.end

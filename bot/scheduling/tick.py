@@ -127,7 +127,7 @@ class Ticker:
         activity = done.activity
         day = activity.starts_at.astimezone(self.settings.tz).date()
         label = f"{activity.type}（{show_date(day)}）"
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        quiet = p.QuietHours.of(self.settings)
         for member in done.undecided:
             enqueue_private(
                 session, reached=org.reach(session, [member], prefer=None),
@@ -261,7 +261,7 @@ class Ticker:
                  now: datetime) -> bool:
         """A reminder of the activity falls due in this tick's window."""
         first, last = self._window(since, now)
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        quiet = p.QuietHours.of(self.settings)
         return any(first <= due <= last for due in p.reminder_times(
             plan, activity.starts_at, activity.ends_at, self.settings.tz, quiet).values())
 
@@ -271,7 +271,7 @@ class Ticker:
                      result: TickResult) -> None:
         view = branch_view(session, branch_id=branch_id)
         tz = self.settings.tz
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        quiet = p.QuietHours.of(self.settings)
         reminders: list[p.Reminder] = []
         for activity in self._scheduled_activities(session, since, now, branch_id):
             reminders += p.activity_reminders(activity_view(session, view, activity), view, tz,
@@ -285,7 +285,7 @@ class Ticker:
         place of the branch group, the leader who set the schedule in place of the
         secretary, and a private nudge to each committee member still missing."""
         tz = self.settings.tz
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        quiet = p.QuietHours.of(self.settings)
         reminders: list[p.Reminder] = []
         for activity in self._scheduled_activities(session, since, now, bureau=True):
             if not self._has_due(p.ReminderPlan(), activity, since, now):
@@ -299,7 +299,7 @@ class Ticker:
                  now: datetime, result: TickResult) -> None:
         grace = timedelta(minutes=self.settings.catchup_grace_minutes)
         send, missed = p.partition_due(reminders, since=since, now=now, grace=grace)
-        quiet = p.QuietHours(self.settings.quiet_start, self.settings.quiet_end)
+        quiet = p.QuietHours.of(self.settings)
         tz = self.settings.tz
         held = quiet.held_until(now.astimezone(tz))
         if held is not None:
