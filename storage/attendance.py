@@ -934,6 +934,5 @@ def announce(session: Session, *, activity: Activity, text: str, now: datetime) 
                        target=group.chat_id, branch_id=group.branch_id, now=now,
                        kind="activity.announce",
                        dedupe_key=f"activity.announce|{activity.id}|{group.platform}:{group.chat_id}",
-                       payload={"text": text, "markdown": False, "mentions": [],
-                                "is_error": False, "title": activity.type})
+                       payload=outbox.text_payload(text, title=activity.type))
     return len(groups)
