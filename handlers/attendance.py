@@ -39,7 +39,7 @@ from bot.domain.dates import (
     find_leading_day,
     without_leading_now,
 )
-from bot.domain.text import show_date
+from bot.domain.text import parse_date, show_date
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -710,7 +710,7 @@ def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 # An activity named at the start of a 补签's or 更正's reason: 12月9日, 12.9, a type (夜学),
 # or both (12月9日 夜学, 12月9日的夜学). Always a day past: the record is of what was held.
-_RECORD_DAY = re.compile(r"^(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$|^(\d{1,2})[./](\d{1,2})$")
+_RECORD_DAY = re.compile(r"^\d{1,2}\s*月\s*\d{1,2}\s*[日号]?$|^\d{1,2}[./]\d{1,2}$")
 
 
 def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
@@ -726,16 +726,13 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
     kind: ActivityType | None = None
     if words:
         first, _, glued = words[0].partition("的")  # 12月9日的夜学
-        found = _RECORD_DAY.match(first)
-        if found is not None:
-            month, day_of_month = (int(g) for g in (found.group(1, 2) if found.group(1)
-                                                     else found.group(3, 4)))
+        if _RECORD_DAY.match(first):
             today = ctx.local_now.date()
             try:
-                day = date(today.year, month, day_of_month)
-                if day > today:
-                    day = date(today.year - 1, month, day_of_month)
-            except ValueError:
+                day = parse_date(first, today)
+                if day > today:  # a record is of a day past: 12月30日 said on 1月2日
+                    day = day.replace(year=day.year - 1)
+            except ValueError:  # 2月30日 (parse_date's DateError), 2月29日 a year back
                 return Reply.error(f"没有{first}这一天。例如：{verb} 张三 12月9日 手机没电")
             words = ([glued] if glued else []) + words[1:]
         if words:

@@ -119,6 +119,8 @@ def test_a_make_up_names_the_activity_when_a_later_one_was_held_since(runtime, c
     before = _record(runtime.engine)
     missing = chat.say("sec", "补签 张三 党员大会 在场", chat="g1")
     assert missing.is_error and "没有找到支部党员大会的活动" in missing.text
+    no_day = chat.say("sec", "补签 张三 2月30日 在场", chat="g1")
+    assert no_day.is_error and "没有2月30日这一天" in no_day.text
     no_reason = chat.say("sec", "补签 张三 11月25日的主题党日", chat="g1")
     assert no_reason.is_error and "缺少补签原因" in no_reason.text
     assert _record(runtime.engine) == before
