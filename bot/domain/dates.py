@@ -100,17 +100,16 @@ _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 _END = r"(?=[\s，,、：:。]|$)"  # a bare 10号 or 12.10 must stand alone: 10号楼, 3号线 are not days
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
+_WEEKDAY = r"(?:下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
+_MONTH_DAY = rf"(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
 _LEADING_DAY = re.compile(
-    r"^\s*(明天|明日|明晚|明早|后天|大后天|(?:下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
-    rf"|(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+    rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
     rf"|\d{{1,2}}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END})[\s，,、：:]*")
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
-DAY_AHEAD = re.compile(
-    r"(?:今天|今日|今晚|明天|明日|明晚|后天|大后天|(?:下下|下|这|本)?(?:周|星期|礼拜)"
-    rf"[一二三四五六日天七]|(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?)")
+DAY_AHEAD = re.compile(rf"(?:今天|今日|今晚|明天|明日|明晚|后天|大后天|{_WEEKDAY}|{_MONTH_DAY})")
 
 
 def find_leading_day(text: str, today: date) -> DateRange | None:
