@@ -223,10 +223,9 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     branch = session.get(Branch, activity.branch_id) if activity.branch_id else None
     rows = []
     for line in sheet:
-        status = STATUS_LABELS.get(line.status or "", "未到")
+        status = _record_status(line)
         counts_as = line.status or "missing"
-        if line.status == "leave" and line.leave_state and line.leave_state != "granted":
-            status = f"请假（{LEAVE_STATES.get(line.leave_state, line.leave_state)}）"
+        if _leave_not_granted(line):
             counts_as = "missing"  # still due, as 结束 and 未签到 count it, until granted
         if line.status == "absent" and (line.checked_in_at or line.made_up_at):
             status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
@@ -253,9 +252,17 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     }
 
 
+def _leave_not_granted(row: Any) -> bool:
+    """Leave asked and waiting for a decision, or turned down."""
+    return row.status == "leave" and bool(row.leave_state) and row.leave_state != "granted"
+
+
 def _record_status(row: Any) -> str:
-    """A status as the sheet gives it: a leave not granted (待批, 已撤销) says so."""
-    if row.status == "leave" and row.leave_state and row.leave_state != "granted":
+    """A status as the sheets give it: no row is 未到; a leave not granted (待批, 已撤销)
+    says so."""
+    if row.status is None:
+        return "未到"
+    if _leave_not_granted(row):
         return f"请假（{LEAVE_STATES.get(row.leave_state, row.leave_state)}）"
     return STATUS_LABELS.get(row.status, row.status)
 
