@@ -27,15 +27,22 @@ class Recorder:
         return SendResult.sent()
 
 
-def night_study_branch(session):
-    branch = make_branch(session, "巡特警支部")
-    make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
-    make_member(session, branch, "小王", wecom="wang")
-    bind_chat(session, branch, "g1")
-    # Wednesday 2026-11-25 19:30–21:00.
-    session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
-                         duration_minutes=90, holiday_policy="skip",
-                         created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+def study_branch(rule: str, minutes: int):
+    """A branch with a secretary, a member, a group and a weekly night study."""
+    def build(session):
+        branch = make_branch(session, "巡特警支部")
+        make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "小王", wecom="wang")
+        bind_chat(session, branch, "g1")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule=rule,
+                             duration_minutes=minutes, holiday_policy="skip",
+                             created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    return build
+
+
+# Wednesday 2026-11-25 19:30–21:00.
+night_study_branch = study_branch("每周三 19:30", 90)
 
 
 def service(runtime, clock):
@@ -106,16 +113,9 @@ def test_the_grace_is_a_setting(runtime, clock, engine):
     assert sorted(r.kind for r in result.enqueued) == ["nudge", "nudge", "reminder.start"]
 
 
-def late_study_branch(session):
-    branch = make_branch(session, "巡特警支部")
-    make_member(session, branch, "书记", role=Role.SECRETARY, wecom="sec")
-    make_member(session, branch, "小王", wecom="wang")
-    bind_chat(session, branch, "g1")
-    # Wednesday 2026-11-25 20:00–21:50: its missing list is due ten minutes before quiet
-    # hours (22:00–07:30).
-    session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 20:00",
-                         duration_minutes=110, holiday_policy="skip",
-                         created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+# Wednesday 2026-11-25 20:00–21:50: its missing list is due ten minutes before quiet hours
+# (22:00–07:30).
+late_study_branch = study_branch("每周三 20:00", 110)
 
 
 def test_caught_up_in_quiet_hours_a_person_waits_till_morning(runtime, clock, engine):
@@ -142,11 +142,7 @@ def test_caught_up_in_quiet_hours_a_person_waits_till_morning(runtime, clock, en
 def test_caught_up_in_quiet_hours_a_group_hears_nothing(runtime, clock, engine, caplog):
     """A study set for 21:55: down from 21:50 and back at 22:05, the group's 「现在开始」
     (21:55) is not sent into the night, nor the next morning about last night."""
-    def branch(session):
-        late_study_branch(session)
-        session.exec(select(Schedule)).one().rule = "每周三 21:55"
-
-    seed(engine, branch)
+    seed(engine, study_branch("每周三 21:55", 110))
     clock.set(local(2026, 11, 25, 19, 0))
     run(service(runtime, clock), clock, local(2026, 11, 25, 21, 50))
     before = kinds(engine)
