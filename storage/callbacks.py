@@ -3,8 +3,9 @@ DingTalk header pairs were already used. Queries never commit; the caller owns t
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -14,6 +15,8 @@ from sqlmodel import Session
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import CallbackSignature, MessageAnswer
 from storage.prepared import Prepared, Writes
+
+log = logging.getLogger(__name__)
 
 
 def claim_answer(session: Session, *, platform: str, message_id: str, via: str,
@@ -29,20 +32,30 @@ def was_answered(session: Session, *, platform: str, message_id: str) -> bool:
     ).first() is not None
 
 
-# A header pair is new (True) or came before (False, then its body decides); on the
+# A header pair is new (True) or came before (False, then its bodies decide); on the
 # connection of the message's own transaction, so the statements are prepared once.
-_SIGNATURE_KEYS = ("platform", "timestamp", "signature", "body_sha256", "seen_at")
+_SIGNATURE_KEYS = ("platform", "timestamp", "signature", "ordinal", "body_sha256", "seen_at")
 _ADMIT = Prepared(partial(insert_ignoring_duplicates_statement, CallbackSignature.__table__),
                   keys=_SIGNATURE_KEYS)
-_SEEN_BODY = Prepared(select(CallbackSignature.body_sha256).where(
+_SEEN_BODIES = Prepared(select(CallbackSignature.body_sha256, CallbackSignature.seen_at).where(
     CallbackSignature.platform == bindparam("platform"),
     CallbackSignature.timestamp == bindparam("timestamp"),
-    CallbackSignature.signature == bindparam("signature")))
+    CallbackSignature.signature == bindparam("signature")).order_by(CallbackSignature.ordinal))
 
 
 # The pair as new, among a message's writes (HeaderPair.claim): no ON CONFLICT, so a pair
 # seen before fails them on its key.
 _CLAIM = Prepared(insert(CallbackSignature.__table__), keys=_SIGNATURE_KEYS)
+
+# DingTalk signs the timestamp alone, in milliseconds, so two genuine callbacks sent in the
+# same millisecond (members of two branches checking in at once) carry the same pair. A
+# pair is therefore taken with another body, up to BODIES_PER_PAIR in all, while it is
+# fresh: within SAME_MOMENT of when djbot first saw it. Someone who could use a pair that
+# soon would be reading the callback as it travels, and could as well have changed the
+# body of the callback itself: the sign never covered it. Later, when a leaked pair is
+# what a forger would have, another body is refused.
+SAME_MOMENT = timedelta(seconds=5)
+BODIES_PER_PAIR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,30 +70,40 @@ class HeaderPair:
     now: datetime
 
     def __call__(self, conn: Connection) -> bool:
-        """Remember the pair with its body; False when it came before with another body.
+        """Remember the pair with its body; False when the body is refused: the pair came
+        with other bodies only, and either came first more than SAME_MOMENT ago or already
+        carries BODIES_PER_PAIR of them.
 
-        The same pair with the same body is a platform retry and is admitted again. Run on
+        A body the pair came with before is a platform retry and is admitted again. Run on
         the connection of the message's own transaction: a refused message leaves nothing,
         an admitted one is remembered with its answer. Pairs past the freshness window
         (which the timestamp check refuses anyway) are deleted by forget_signatures, from
         the scheduler.
         """
-        values = self._values()
-        if _ADMIT.rows(conn, values):
+        if _ADMIT.rows(conn, self._values(0)):
             return True
-        seen = _SEEN_BODY.first(conn, values)
-        return seen is not None and seen[0] == self.body_sha256
+        seen = _SEEN_BODIES.rows(conn, self._values(0))
+        if any(body == self.body_sha256 for body, _ in seen):
+            return True
+        if not seen or self.now - seen[0][1] > SAME_MOMENT:
+            return False
+        for ordinal in range(len(seen), BODIES_PER_PAIR):  # a racing twin may take one
+            if _ADMIT.rows(conn, self._values(ordinal)):
+                log.info("dingtalk header pair %s taken with body %d of %d: signed in the "
+                         "same millisecond", self.timestamp, ordinal + 1, BODIES_PER_PAIR)
+                return True
+        return False
 
     def claim(self, writes: Writes) -> None:
         """Queue the pair as new, with the message's own writes (the quick lane): a pair
-        seen before, a platform's retry or a replay, fails them on its key, and the message
-        goes the general way, which tells the two apart. The usual case, a new pair, then
-        costs no statement of its own."""
-        writes.add(_CLAIM, self._values())
+        seen before, a platform's retry, a twin or a replay, fails them on its key, and the
+        message goes the general way, which tells them apart. The usual case, a new pair,
+        then costs no statement of its own."""
+        writes.add(_CLAIM, self._values(0))
 
-    def _values(self) -> dict[str, str | datetime]:
+    def _values(self, ordinal: int) -> dict[str, str | int | datetime]:
         return dict(platform=self.platform, timestamp=self.timestamp, signature=self.signature,
-                    body_sha256=self.body_sha256, seen_at=self.now)
+                    ordinal=ordinal, body_sha256=self.body_sha256, seen_at=self.now)
 
 
 def forget_signatures(session: Session, *, before: datetime) -> int:

@@ -515,16 +515,19 @@ class MessageAnswer(SQLModel, table=True):
 
 
 class CallbackSignature(SQLModel, table=True):
-    """A DingTalk (timestamp, sign) header pair already accepted, with the body it came with.
+    """A DingTalk (timestamp, sign) header pair already accepted, with a body it came with.
 
     DingTalk's sign covers only the timestamp, so the pair is usable with any body for the
-    freshness window; kept that long, it may come back only with the same body (a retry).
+    freshness window; kept that long, it may come back only with a body it came with (a
+    retry). Two genuine callbacks sent in the same millisecond share a pair: `ordinal`
+    numbers the bodies a pair was accepted with (storage.callbacks.HeaderPair).
     """
 
     __tablename__ = "callback_signatures"
     platform: str = Field(primary_key=True)
     timestamp: str = Field(primary_key=True)
     signature: str = Field(primary_key=True)
+    ordinal: int = Field(default=0, primary_key=True)
     body_sha256: str
     seen_at: datetime = utc_field(index=True)
 

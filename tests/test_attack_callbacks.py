@@ -4,6 +4,7 @@ attacker would send it and asserts what a user would notice: refused, nothing st
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -18,7 +19,8 @@ from bot.app import create_app
 from bot.config import DingtalkSettings, Settings
 from bot.logs import JsonFormatter
 from bot.runtime import build_runtime
-from storage.models import Attendance, Member, OutboxMessage, ProcessedMessage, Role
+from storage.callbacks import BODIES_PER_PAIR, SAME_MOMENT
+from storage.models import Attendance, Branch, Member, OutboxMessage, ProcessedMessage, Role
 from tests import fake_wecom as fw
 from tests.factories import bind_chat, make_branch, make_member, seed
 from tests.fake_dingtalk import FakeDingtalk, robot_message
@@ -144,6 +146,7 @@ async def test_the_pair_is_kept_with_a_check_in_or_a_refusal_too(first_text, din
 
     forged = robot_message(msg_id="f-1", sender="admin1", text="设置角色 张伟 管理员",
                            now_ms=now_ms, webhook=fake.session_webhook("f-1"))
+    clock.advance(seconds=SAME_MOMENT.total_seconds() + 1)
     refused = await ding.post("/dingtalk/callback", headers=headers,
                               content=json.dumps(forged, ensure_ascii=False).encode())
     assert refused.status_code == 409
@@ -166,6 +169,7 @@ async def test_a_captured_pair_cannot_check_someone_else_in(dingtalk_runtime, di
     forged = json.dumps(robot_message(msg_id="f-1", sender="admin1", text="签到", now_ms=now_ms,
                                       webhook=fake.session_webhook("f-1")),
                         ensure_ascii=False).encode()
+    clock.advance(seconds=SAME_MOMENT.total_seconds() + 1)
     refused = await ding.post("/dingtalk/callback", headers=headers, content=forged)
     assert refused.status_code == 409
     assert (await ding.post("/dingtalk/callback", headers=headers, content=genuine)
@@ -175,6 +179,64 @@ async def test_a_captured_pair_cannot_check_someone_else_in(dingtalk_runtime, di
             Attendance, Attendance.member_id == Member.id)).all()
     assert present == ["张伟"]
     assert count(engine, ProcessedMessage) == 2  # 开始 and 张伟's 签到, once
+
+
+async def test_members_checking_in_in_the_same_millisecond_are_all_counted(
+        dingtalk_runtime, ding, fake, engine, clock):
+    """DingTalk signs the timestamp alone: callbacks it sends in the same millisecond (a
+    theme day's opening minute across the bureau) carry the same pair. Each is taken, and
+    each retried delivery is counted once; a fifth body on the pair is refused."""
+    now_ms = await _theme_day_opened(engine, ding, fake, clock)
+    names = ["张伟", "李娜", "赵强", "钱芳", "孙磊"]
+    with Session(engine) as session:
+        branch = session.exec(select(Member)).first().branch_id
+    seed(engine, lambda session: [
+        make_member(session, session.get(Branch, branch), name, dingtalk=f"twin{i}")
+        for i, name in enumerate(names[1:], start=1)])
+    headers = headers_for(now_ms, fake.app_secret)
+    bodies = [json.dumps(robot_message(msg_id=f"t-{i}", sender="zhangwei" if i == 0 else f"twin{i}",
+                                       text="签到", now_ms=now_ms,
+                                       webhook=fake.session_webhook(f"t-{i}")),
+                         ensure_ascii=False).encode() for i in range(len(names))]
+    answers = await asyncio.gather(*(ding.post("/dingtalk/callback", headers=headers, content=body)
+                                     for body in bodies[:BODIES_PER_PAIR]))
+    assert [answer.status_code for answer in answers] == [200] * BODIES_PER_PAIR
+    retried = await ding.post("/dingtalk/callback", headers=headers, content=bodies[1])
+    assert retried.status_code == 200
+    assert (await ding.post("/dingtalk/callback", headers=headers, content=bodies[-1])
+            ).status_code == 409
+    with Session(engine) as session:
+        present = session.exec(select(Member.name).join(
+            Attendance, Attendance.member_id == Member.id)).all()
+    assert sorted(present) == sorted(names[:BODIES_PER_PAIR])
+    assert count(engine, ProcessedMessage) == 1 + BODIES_PER_PAIR  # 开始, then each once
+
+
+async def test_a_pair_shared_in_its_millisecond_is_no_key_later(dingtalk_runtime, ding, fake,
+                                                                engine, clock):
+    """Two members' callbacks shared a pair; once the moment has passed, neither a third
+    body nor the pair's first body with another sender gets in. Their own retries do."""
+    now_ms = await _theme_day_opened(engine, ding, fake, clock)
+    headers = headers_for(now_ms, fake.app_secret)
+    twins = [json.dumps(robot_message(msg_id=f"t-{who}", sender=who, text="帮助", now_ms=now_ms,
+                                      webhook=fake.session_webhook(f"t-{who}")),
+                        ensure_ascii=False).encode() for who in ("zhangwei", "admin1")]
+    for body in twins:
+        assert (await ding.post("/dingtalk/callback", headers=headers, content=body)
+                ).status_code == 200
+    clock.advance(seconds=SAME_MOMENT.total_seconds() + 1)
+    forged = robot_message(msg_id="f-1", sender="admin1", text="设置角色 张伟 管理员",
+                           now_ms=now_ms, webhook=fake.session_webhook("f-1"))
+    assert (await ding.post("/dingtalk/callback", headers=headers,
+                            content=json.dumps(forged, ensure_ascii=False).encode())
+            ).status_code == 409
+    for body in twins:
+        assert (await ding.post("/dingtalk/callback", headers=headers, content=body)
+                ).status_code == 200
+    assert count(engine, ProcessedMessage) == 3  # 开始 and the twins, once each
+    with Session(engine) as session:
+        zhang = session.exec(select(Member).where(Member.name == "张伟")).one()
+    assert zhang.role == Role.MEMBER
 
 
 @pytest.mark.parametrize("ignored,status", [("picture", 200), ("outsider", 400)])
