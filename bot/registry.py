@@ -138,9 +138,33 @@ _DATE_WORDS = ("至", "到", "截至", "直到", "一直到")
 def _is_value_of(arg: Arg, token: str) -> bool:
     if arg.kind == "int":
         return parse_number(token, arg.units) is not None
-    if arg.kind == "minutes":
-        return parse_minutes(token) is not None
+    if arg.kind == "minutes":  # 45分钟了 too: the particle is tone (Command._value)
+        return (parse_minutes(token) is not None
+                or parse_minutes(_without_particle(token)) is not None)
     return False
+
+
+def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
+    """A word and the number after it written as one (学习理论45分钟, 学习理论一小时), or the
+    number first (学习了45分钟党史): cut in two, the word put first; the word's text."""
+    token, at = words[index]
+    for cut in range(1, len(token)):
+        if re.search(r"[\d.．]", token[:cut]):
+            break  # 1.5小时 is a number: no word before it
+        if _is_value_of(number, token[cut:]):
+            words[index:index + 1] = [(token[:cut], at), (token[cut:], at + cut)]
+            return token[:cut]
+    # The longest number only: 45分钟党史 is not 45分 and a word 钟党史, nor 45分钟了 a
+    # word 钟了.
+    cut = next((cut for cut in range(len(token) - 1, 0, -1)
+                if _is_value_of(number, token[:cut])), None)
+    if cut is None or re.search(r"[\d.．]", token[cut:]):
+        return token
+    if is_particle(token[cut:]):  # 学习 45分钟了: the number, and the word is missing
+        words[index] = (token[:cut], at)
+        return token[:cut]
+    words[index:index + 1] = [(token[cut:], at + cut), (token[:cut], at)]
+    return token[cut:]
 
 
 @dataclass(frozen=True)
@@ -221,17 +245,9 @@ class Command:
                     continue
                 token = words[index][0]
             following = args[position + 1] if position + 1 < len(args) else None
-            if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
-                # 学习理论45分钟, 学习理论一小时: the word and the number written without a
-                # space; cut where the rest first reads as the number.
-                for cut in range(1, len(token)):
-                    if re.search(r"[\d.．]", token[:cut]):
-                        break  # 1.5小时 is a number: no word before it
-                    if _is_value_of(following, token[cut:]):
-                        at = words[index][1]
-                        words[index:index + 1] = [(token[:cut], at), (token[cut:], at + cut)]
-                        token = token[:cut]
-                        break
+            if (arg.kind == "word" and following is not None and following.kind in _NUMERIC
+                    and not _is_value_of(following, token)):
+                token = _cut_glued(words, index, following)
             if arg.kind == "word" and following is not None and _is_value_of(following, token):
                 # 学习 45: the number is there, the word before it is what is missing;
                 # 学习 45 理论: the same words in the other order.
@@ -280,6 +296,8 @@ class Command:
             return value, None
         if arg.kind == "minutes":
             value = parse_minutes(token)
+            if value is None:  # 学习 党史 45分钟了
+                value = parse_minutes(_without_particle(token))
             if value is None:
                 return None, f"{arg.label}应是时长，如 45、45分钟、1.5小时，收到「{shorten(token)}」"
             if arg.min is not None and value < arg.min:

@@ -1053,7 +1053,7 @@ _WHO = "姓名、@某人或编号"
 START = Command(
     name="开始",
     acts=True,
-    aliases=("开始签到", "发起签到"),  # the reply then asks which activity
+    aliases=("开始签到", "发起签到", "开启", "开启签到"),  # the reply then asks which activity
     summary="现在开始一次活动",
     handler=start,
     args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会"),
@@ -1131,7 +1131,8 @@ MISSING = Command(
     # Privately it names who is on leave as well: 请假名单 and 谁请假了 ask for that (and
     # would otherwise be read as 请假 with the reason 名单).
     aliases=("谁没签到", "还有谁没签到", "未签到名单", "请假名单", "谁请假了", "请假的人",
-             "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到"),
+             "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到", "谁还没签到",
+             "未到人员", "未到名单"),
     summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
@@ -1161,6 +1162,7 @@ CONFIRM = Command(
 )
 RATE = Command(
     name="评价",
+    aliases=("评分", "打分"),
     summary="给刚参加的活动打分（1-5）",
     handler=rate,
     args=(integer("score", "分数", min=1, max=5, units=("颗星", "星", "分")),

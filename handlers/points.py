@@ -271,6 +271,6 @@ def register(registry: CommandRegistry) -> None:
         summary="支部红黄蓝分档（得分看参与率和人均积分）",
         handler=tiers,
         args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True),),
-        aliases=("红黄蓝", "支部排名", "支部排行", "支部排行榜", "各支部排名"),
+        aliases=("红黄蓝", "红黄蓝榜单", "支部排名", "支部排行", "支部排行榜", "各支部排名"),
         example="红黄蓝榜 本月", capability="points",
     ))

@@ -301,9 +301,12 @@ def register(registry: CommandRegistry) -> None:
     registry.add(SET)
     registry.add(AGENDA)
     registry.add(PAUSE)
+    # 开启提醒: said as a word of its own, not 开启 (开始) an activity called 提醒.
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
+                         aliases=("开启提醒", "打开提醒"),
                          roles=MANAGERS, example="恢复提醒", capability="schedule"))
     registry.add(Command(name="不要提醒我", summary="不再私聊提醒我签到", handler=nudges_off,
                          example="不要提醒我", capability="schedule"))
     registry.add(Command(name="恢复提醒我", summary="重新开启签到提醒", handler=nudges_on,
+                         aliases=("开启提醒我", "打开提醒我"),
                          example="恢复提醒我", capability="schedule"))

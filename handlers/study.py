@@ -20,8 +20,13 @@ MAX_KIND_CHARS = 10
 MAX_MATERIAL_CHARS = 200
 
 
+# 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
+_APP_NAMED = {"强国": "学习强国"}
+
+
 def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     kind, minutes, material = args["kind"], args["minutes"], args.get("material")
+    kind = _APP_NAMED.get(kind, kind)
     if len(kind) > MAX_KIND_CHARS:
         return Reply.error(usage_text(COMMAND, f"学习类型请写短一些（不超过 {MAX_KIND_CHARS} 个字）"))
     if material and len(material) > MAX_MATERIAL_CHARS:

@@ -393,6 +393,24 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("学习 45分钟 理论", m("学习", kind="理论", minutes=45, material=None)),
     ("学习 45 理论 党章", m("学习", kind="理论", minutes=45, material="党章")),
     ("学习理论45分钟", m("学习", kind="理论", minutes=45, material=None)),
+    # The number first, the kind glued after it; a particle closing the number is tone.
+    ("学习了45分钟党史", m("学习", kind="党史", minutes=45, material=None)),
+    ("学习 1.5小时理论 党章", m("学习", kind="理论", minutes=90, material="党章")),
+    ("学习 一小时党史", m("学习", kind="党史", minutes=60, material=None)),
+    ("学习 党史 45分钟了", m("学习", kind="党史", minutes=45, material=None)),
+    ("学习党史45分钟了", m("学习", kind="党史", minutes=45, material=None)),
+    ("学习 45分钟了", "缺少学习类型"),
+    # --- words for other commands people use -------------------------------------------
+    ("谁还没签到", m("未签到")),
+    ("未到人员", m("未签到")),
+    ("评分 5", m("评价", score=5)),
+    ("打分 5分", m("评价", score=5)),
+    ("红黄蓝榜单", m("红黄蓝榜", period=None)),
+    ("上月红黄蓝榜单", m("红黄蓝榜", period="上月")),
+    ("开启 主题党日", m("开始", type="主题党日")),
+    ("开启主题党日", m("开始", type="主题党日")),
+    ("开启提醒", m("恢复提醒")),
+    ("开启提醒我", m("恢复提醒我")),
     ("学习理论一小时", m("学习", kind="理论", minutes=60, material=None)),
     ("学习党史半小时", m("学习", kind="党史", minutes=30, material=None)),
     ("学习了理论一小时", m("学习", kind="理论", minutes=60, material=None)),
@@ -694,6 +712,12 @@ def test_a_secretary_makes_up_for_a_member_named_first(chat, bureau):
     reply = chat.say("sec", "给周强补签 手机没电", chat="g1")
     assert not reply.is_error and reply.text.startswith("已为 周强 补签"), reply.text
     assert reply.text.endswith("原因：手机没电")
+
+
+def test_the_study_app_is_logged_by_its_name(chat, bureau):
+    """学习强国 30分钟 is half an hour on the 学习强国 app, not study of a kind called 强国."""
+    reply = chat.say("zq", "学习强国 30分钟")
+    assert not reply.is_error and "学习强国 30 分钟" in reply.text, reply.text
 
 
 def test_a_near_miss_is_answered_with_the_command_meant(chat, bureau):
