@@ -1174,7 +1174,7 @@ SHOW = Command(
     name="活动",
     # What secretaries and leaders ask for the figures of the activity under way.
     aliases=("签到情况", "签到统计", "签到人数", "出勤情况", "参会情况", "到会情况", "活动情况",
-             "参与情况"),
+             "参与情况", "签到率", "参与率", "出勤率", "到会率"),
     summary="查看本支部（或指定支部）当前或最近的活动",
     handler=show_activity,
     args=(branch("branch", "支部", optional=True),),

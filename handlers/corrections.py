@@ -311,6 +311,7 @@ CANCEL_ACTIVITY = Command(
     example="取消活动 临时勤务任务", capability="corrections")
 DELETE_SCHEDULE = Command(
     name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,
+    aliases=("取消日程",),
     args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
     roles=MANAGERS | LEADERS, example="删除日程 夜学", capability="corrections")
 UNDO = Command(

@@ -256,7 +256,9 @@ def register(registry: CommandRegistry) -> None:
         name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
               branch("branch", "支部", optional=True)),
-        aliases=("排名", "排行", "积分排名"), example="排行榜 本周", capability="points",
+        # 本支部排名: the members of mine; 支部排名 (红黄蓝榜) ranks the branches.
+        aliases=("排名", "排行", "积分排名", "本支部排名", "本支部排行", "支部内排名"),
+        example="排行榜 本周", capability="points",
     ))
     registry.add(Command(
         name="不参与排行", summary="退出公开排行榜（积分照常累计）", handler=leave_board,

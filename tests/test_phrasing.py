@@ -411,6 +411,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("开启主题党日", m("开始", type="主题党日")),
     ("开启提醒", m("恢复提醒")),
     ("开启提醒我", m("恢复提醒我")),
+    ("签到率", m("活动")),  # not 签到 with a stray 率
+    ("出勤率", m("活动")),
+    ("本支部排名", m("排行榜")),  # the members of mine; 支部排名 ranks the branches (above)
+    ("取消日程 夜学", m("删除日程", type="夜学")),
     ("学习理论一小时", m("学习", kind="理论", minutes=60, material=None)),
     ("学习党史半小时", m("学习", kind="党史", minutes=30, material=None)),
     ("学习了理论一小时", m("学习", kind="理论", minutes=60, material=None)),
