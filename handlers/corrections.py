@@ -175,10 +175,12 @@ def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
 
 def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """暂停日程: unlike 暂停提醒 (messages only), no activity is held, so nobody is expected
-    and no absence can confirm itself meanwhile."""
-    if ctx.branch is None:
-        return Reply.error("请在支部群里暂停本支部的日程。")
+    and no absence can confirm itself meanwhile. A leader pauses the bureau's own 中心组学习
+    or 第一议题 the same way (is_bureau_schedule)."""
     kind = parse_activity_type(args["type"])
+    bureau = kind is not None and is_bureau_schedule(ctx, kind)
+    if ctx.branch is None and not bureau:
+        return Reply.error("请在支部群里暂停本支部的日程。")
     if kind is None:
         return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
     today = ctx.local_now.date()
@@ -197,20 +199,18 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
         until = following  # 至 1月15日, said in December
     if until < today:
         return Reply.error(usage_text(PAUSE_SCHEDULE, "这个日期已经过去了"))
-    schedules = ctx.session.exec(select(Schedule).where(
-        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
-        Schedule.active == True)).all()  # noqa: E712
+    scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
     if not schedules:
-        return Reply.error(f"{ctx.branch.name}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+        return Reply.error(f"{scope}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
     removed = 0
     for schedule in schedules:
         gone, cancelled = corrections.pause_schedule(
             ctx.session, schedule=schedule, until=until, by=ctx.member,
             reason=f"暂停日程 {kind.value}", now=ctx.now, tz=ctx.settings.tz)
         removed += gone + cancelled
-    ctx.audit("schedule.pause", target=ctx.branch.name,
+    ctx.audit("schedule.pause", target=scope,
               detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed})
-    text = (f"已暂停{ctx.branch.name}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
+    text = (f"已暂停{scope}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
             "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
     if removed:
         text += f"\n已撤下已安排的 {removed} 次。"
@@ -218,22 +218,33 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if ctx.branch is None:
-        return Reply.error("请在支部群里恢复本支部的日程。")
     kind = parse_activity_type(args["type"])
+    bureau = kind is not None and is_bureau_schedule(ctx, kind)
+    if ctx.branch is None and not bureau:
+        return Reply.error("请在支部群里恢复本支部的日程。")
     if kind is None:
         return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
-    schedules = ctx.session.exec(select(Schedule).where(
-        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
-        Schedule.active == True, Schedule.paused_until.is_not(None))).all()  # type: ignore[union-attr]  # noqa: E712
+    scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
+    schedules = [s for s in schedules if s.paused_until is not None]
     if not schedules:
-        return Reply.error(f"{ctx.branch.name}的{kind.value}没有暂停。")
+        return Reply.error(f"{scope}的{kind.value}没有暂停。")
     for schedule in schedules:
         schedule.paused_until = None
         schedule.updated_at = ctx.now
         ctx.session.add(schedule)
-    ctx.audit("schedule.resume", target=ctx.branch.name, detail={"kind": kind.value})
-    return Reply(f"已恢复{ctx.branch.name}的{kind.value}日程。")
+    ctx.audit("schedule.resume", target=scope, detail={"kind": kind.value})
+    return Reply(f"已恢复{scope}的{kind.value}日程。")
+
+
+def _schedules_of(ctx: Ctx, kind: ActivityType, *, bureau: bool) -> tuple[str, list[Schedule]]:
+    """Whose schedules of this kind 暂停日程 and 恢复日程 act on, by name, and those active:
+    the bureau's own, or the branch's (every party group's)."""
+    if bureau:
+        return BUREAU, [s for s in bureau_schedules(ctx.session) if s.activity_type == kind.value]
+    assert ctx.branch is not None
+    return ctx.branch.name, list(ctx.session.exec(select(Schedule).where(
+        Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
+        Schedule.active == True)).all())  # noqa: E712
 
 
 # --- 撤销, 撤销调研 ------------------------------------------------------------------------

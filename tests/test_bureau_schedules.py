@@ -154,3 +154,34 @@ def test_a_reminder_queued_before_keys_named_the_activity_is_not_queued_again(
     runtime.clock.set(local(2026, 12, 10, 8, 10))  # after a restart, within the catch-up grace
     Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules).tick()
     assert [m.kind for m in outbox(engine)].count(p.GROUP_BEFORE) == 1
+
+
+def test_a_leader_pauses_and_resumes_the_central_study(runtime, chat, engine, bureau):
+    """暂停日程 中心组学习 in the leaders' group: the December session is not held (nobody
+    is reminded or expected); January's is; 恢复日程 brings December's back."""
+    chat.say("lead", "设置 中心组学习 每月第二个周四 9:00 2小时", chat="lg")
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    runtime.clock.set(local(2026, 12, 7, 10, 0))
+    ticker.tick()  # December's is created three days ahead
+
+    # A secretary on the committee may not pause the bureau's schedule.
+    assert chat.say("li", "暂停日程 中心组学习 至 12月31日", chat="lg").is_error
+    reply = chat.say("lead", "暂停日程 中心组学习 至 12月31日", chat="lg")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("已暂停局党委的理论学习中心组，至 2026-12-31（含）")
+    assert "已撤下已安排的 1 次" in reply.text
+    ticker.tick()
+    runtime.clock.set(local(2026, 12, 10, 9, 0))
+    ticker.tick()
+    with Session(engine) as session:
+        assert session.exec(select(Activity)).all() == []
+    assert outbox(engine) == []  # nobody reminded of a session not held
+
+    resumed = chat.say("lead", "恢复日程 中心组学习", chat="lg")
+    assert resumed.text == "已恢复局党委的理论学习中心组日程。"
+    assert chat.say("lead", "恢复日程 中心组学习", chat="lg").text == "局党委的理论学习中心组没有暂停。"
+    runtime.clock.set(local(2027, 1, 11, 10, 0))
+    ticker.tick()
+    with Session(engine) as session:
+        [held] = session.exec(select(Activity)).all()
+    assert held.branch_id is None and local(2027, 1, 14, 9, 0) == held.starts_at
