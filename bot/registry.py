@@ -380,6 +380,12 @@ class CommandRegistry:
         (积分多少, 三会一课情况, 下次活动什么时候) is the command itself, and so are the words
         a command declares it ignores (签到 主题党日).
         """
+        said_twice = _said_twice(text)
+        if said_twice is not None:  # 签到签到, 到了到了, 签到 签到: the command once
+            command, rest_ = self.match(said_twice)
+            # Not for a command that takes words: 帮助 帮助 asks about 帮助.
+            if command is not None and not command.args and (not rest_ or is_particle(rest_)):
+                return command, rest_
         command, rest_ = self._match(text)
         if command is None:
             agenda = self.get(AGENDA_WORD)
@@ -623,6 +629,17 @@ def _without_fillers(head: str) -> str:
             head, stripped = rest_, True
             break
     return head
+
+
+def _said_twice(text: str) -> str | None:
+    """What a message says twice over (签到签到, 签到 签到), once; None for anything else."""
+    half = len(text) // 2
+    if len(text) % 2 == 0 and text[:half] == text[half:]:
+        return text[:half]
+    words = text.split()
+    if len(words) > 1 and all(w == words[0] for w in words):
+        return words[0]
+    return None
 
 
 def _without_particle(head: str) -> str:

@@ -1065,7 +1065,7 @@ START = Command(
 )
 CHECK_IN = Command(
     name="签到",
-    aliases=("到", "打卡", "报到"),
+    aliases=("到", "打卡", "报到", "来了", "我来了"),  # 我来 is a filler (我来签到)
     summary="参加活动签到",
     handler=check_in,
     quick=QuickLane(read=_quick_read, answer=quick_check_in),

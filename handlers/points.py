@@ -243,7 +243,10 @@ def register(registry: CommandRegistry) -> None:
     ))
     registry.add(Command(
         name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
-        aliases=("我的积分明细",), example="积分明细", capability="points",
+        # A member asking why points were taken, or for their own record, gets the entries.
+        aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
+                 "我的考勤", "我的出勤"),
+        example="积分明细", capability="points",
     ))
     registry.add(Command(
         name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档",

@@ -415,6 +415,15 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("出勤率", m("活动")),
     ("本支部排名", m("排行榜")),  # the members of mine; 支部排名 ranks the branches (above)
     ("取消日程 夜学", m("删除日程", type="夜学")),
+    # Said twice over, as people do in a hurry: the command once.
+    ("签到签到", m("签到")),
+    ("签到 签到", m("签到")),
+    ("到了到了", m("签到")),
+    ("我来了", m("签到")),
+    # Why points were taken, or one's own record: the ledger's entries.
+    ("为什么扣分", m("积分明细")),
+    ("扣分原因", m("积分明细")),
+    ("我的考勤", m("积分明细")),
     ("学习理论一小时", m("学习", kind="理论", minutes=60, material=None)),
     ("学习党史半小时", m("学习", kind="党史", minutes=30, material=None)),
     ("学习了理论一小时", m("学习", kind="理论", minutes=60, material=None)),
