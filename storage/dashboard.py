@@ -306,13 +306,14 @@ def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
     return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
 
 
-def bureau_activities(session: Session, *, start: datetime, end: datetime,
-                      limit: int = 50) -> list[Activity]:
-    """Activities of the whole bureau (no branch: 中心组学习, 第一议题…), newest first."""
+def bureau_activities(session: Session, *, start: datetime, end: datetime) -> list[Activity]:
+    """Activities of the whole bureau (no branch: 中心组学习, 第一议题…), newest first, all
+    of them: a year holds a few dozen (the report counts 13 + 26), as many as one branch's
+    activities, which its page lists whole too."""
     return list(session.execute(
         select(Activity)
         .where(Activity.branch_id.is_(None), _during(Activity.starts_at, start, end))
-        .order_by(Activity.starts_at.desc()).limit(limit)).scalars())
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())).scalars())
 
 
 # --- a branch's members ------------------------------------------------------------------
@@ -462,14 +463,15 @@ def member_entries(session: Session, *, member_id: int, start: datetime, end: da
         .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()).limit(limit)).scalars())
 
 
-def member_attendance(session: Session, *, member_id: int, start: datetime, end: datetime,
-                      limit: int = 100) -> list[tuple[Activity, Any]]:
-    """The member's attendance records in [start, end), newest first."""
+def member_attendance(session: Session, *, member_id: int, start: datetime,
+                      end: datetime) -> list[tuple[Activity, Any]]:
+    """The member's attendance records in [start, end), newest first, all of them: one per
+    activity at most, the bound the branch page's list of the year's activities has too."""
     return list(session.execute(
         select(Activity, Attendance)
         .join(Attendance, Attendance.activity_id == Activity.id)
         .where(Attendance.member_id == member_id, _during(Activity.starts_at, start, end))
-        .order_by(Activity.starts_at.desc()).limit(limit)).all())
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())).all())
 
 
 # --- kept between page views -----------------------------------------------------------------

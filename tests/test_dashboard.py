@@ -516,3 +516,58 @@ def test_a_member_sees_a_turned_down_leave_as_turned_down(client, bureau, clock)
     page = client.get(me).text
     line = re.search(r"主题党日 学习新修订的党章 · <b>([^<]+)</b>", page)
     assert line and line.group(1) == "请假（已撤销）", line
+
+
+# --- lists: the first rows and how many more, or all of them; never a silent cut ----------
+
+
+def _held(session, *, branch_id, topic, at, kind="政治夜学") -> Activity:
+    """A closed, confirmed activity at `at`, written straight to the tables."""
+    activity = Activity(type=kind, topic=topic, branch_id=branch_id, starts_at=at,
+                        ends_at=at + timedelta(hours=1), checkin_opens_at=at,
+                        checkin_closes_at=at + timedelta(hours=1), status="closed",
+                        closed_at=at + timedelta(hours=1), finalized_at=at + timedelta(hours=2),
+                        expected_count=1, created_at=at)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def _section(page: str, heading: str) -> str:
+    """The page's section whose heading starts with `heading`, heading included."""
+    start = page.index(f"<h2>{heading}")
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_members_activities_are_all_listed_however_many_the_year_held(client, bureau):
+    """A member of a branch with night study twice a week has well over 100 records a year:
+    the page lists each one, and its heading counts them."""
+    from storage.models import Attendance
+
+    with Session(bureau.engine) as s:
+        me = s.exec(select(Member).where(Member.name == "张伟")).one()
+        me_id = me.id
+        for i in range(130):
+            at = local(2026, 1, 6, 19, 30) + timedelta(days=2 * i)
+            activity = _held(s, branch_id=me.branch_id, topic=f"夜学专题{i:03d}", at=at)
+            s.add(Attendance(activity_id=activity.id, member_id=me.id, status="present",
+                             checked_in_at=at, updated_at=at))
+        s.commit()
+        records = len(s.exec(select(Attendance).where(Attendance.member_id == me_id)).all())
+    sign_in(client, bureau, "cg03")
+    page = client.get(f"/web/member/{me_id}").text
+    assert [i for i in range(130) if f"夜学专题{i:03d}" not in page] == []
+    assert f"参加活动（本年 {records} 条记录）" in page
+
+
+def test_the_bureau_lists_every_one_of_its_own_activities_of_the_year(client, bureau):
+    """第一议题 at every committee meeting and the central study group's sessions come to
+    some 40–60 a year: each keeps its line and its sheet on the bureau page."""
+    with Session(bureau.engine) as s:
+        ids = [_held(s, branch_id=None, topic=f"第一议题{i:02d}", kind="第一议题",
+                     at=local(2026, 1, 8, 9, 0) + timedelta(days=5 * i)).id for i in range(60)]
+        s.commit()
+    sign_in(client, bureau, "ld01")
+    listed = _section(client.get("/web/").text, "全局活动与签到表")
+    assert [i for i in ids if f'href="/web/activity/{i}"' not in listed] == []
+    assert "全局活动与签到表（2026 年，60 次）" in listed

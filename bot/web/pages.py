@@ -181,7 +181,7 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             {"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
              "at": a.starts_at.astimezone(tz)}
             for a in store.bureau_activities(session, start=year.start,
-                                                 end=now + timedelta(days=1))],
+                                             end=now + timedelta(days=1))],
         "sections": [s for s in (hook(session, now, settings) for hook in BUREAU_SECTIONS) if s],
     }
 
