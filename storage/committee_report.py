@@ -207,9 +207,10 @@ class Candidate:
 
 
 def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end: datetime,
-                      limit: int = 5) -> list[Candidate]:
-    """The month's record, best first: points, then attendance, then study; nobody with an
-    unexcused absence in the month, nobody without any record, nobody already honoured."""
+                      limit: int | None = 5) -> list[Candidate]:
+    """The month's record, best first (the first `limit`, or everyone): points, then
+    attendance, then study; nobody with an unexcused absence in the month, nobody without
+    any record, nobody already honoured."""
     from sqlalchemy import and_, case, func
 
     from bot.domain.attendance import ATTENDED
@@ -259,4 +260,4 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
             continue
         candidates.append(Candidate(mid, member.name, *record))  # type: ignore[arg-type]
     candidates.sort(key=lambda c: (-c.points, -c.attended, -c.study_minutes, c.member_id))
-    return candidates[:limit]
+    return candidates if limit is None else candidates[:limit]

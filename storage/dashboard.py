@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
@@ -51,6 +51,39 @@ def weeks_ending(last: Week, count: int) -> list[Week]:
     """`count` Monday–Sunday weeks, oldest first, the last one being `last`."""
     return [Week(last.start - timedelta(days=7 * i), last.end - timedelta(days=7 * i))
             for i in reversed(range(count))]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listed(Generic[T]):
+    """The first rows of a list and how many it has in all.
+
+    A page that lists only some of a list must say how many it left out, and a heading's
+    count must be the list's, not the page's: a cut list read as whole is a wrong figure.
+    """
+
+    rows: list[T]
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+def _count(session: Session, query) -> int:
+    return int(session.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())).scalar_one())
+
+
+def _listed(session: Session, query, limit: int | None, *, scalars: bool = False) -> Listed:
+    """`query`'s rows (the first `limit` of them, when given) and how many it has in all."""
+    result = session.execute(query if limit is None else query.limit(limit))
+    found = list(result.scalars() if scalars else result.all())
+    # Fewer rows than the limit are the whole list: no need to count it again.
+    total = len(found) if limit is None or len(found) < limit else _count(session, query)
+    return Listed(found, total)
 
 
 # --- per-activity tallies --------------------------------------------------------------
@@ -306,13 +339,14 @@ def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
     return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
 
 
-def bureau_activities(session: Session, *, start: datetime, end: datetime,
-                      limit: int = 50) -> list[Activity]:
-    """Activities of the whole bureau (no branch: 中心组学习, 第一议题…), newest first."""
+def bureau_activities(session: Session, *, start: datetime, end: datetime) -> list[Activity]:
+    """Activities of the whole bureau (no branch: 中心组学习, 第一议题…), newest first, all
+    of them: a year holds a few dozen (the report counts 13 + 26), as many as one branch's
+    activities, which its page lists whole too."""
     return list(session.execute(
         select(Activity)
         .where(Activity.branch_id.is_(None), _during(Activity.starts_at, start, end))
-        .order_by(Activity.starts_at.desc()).limit(limit)).scalars())
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())).scalars())
 
 
 # --- a branch's members ------------------------------------------------------------------
@@ -368,16 +402,21 @@ class RatingLine:
     comments: list[str] = field(default_factory=list)
 
 
+RATINGS_LISTED = 20  # rated activities; each carries all its comments, so a year is long
+
+
 def branch_ratings(session: Session, *, branch_id: int, start: datetime, end: datetime,
-                   limit: int = 20) -> list[RatingLine]:
-    """评价 of the branch's activities, newest first; comments without who wrote them."""
-    rows = session.execute(
+                   limit: int | None = RATINGS_LISTED) -> Listed[RatingLine]:
+    """评价 of the branch's activities, newest first (the first `limit` of them, with how
+    many activities were rated in all); comments without who wrote them."""
+    listed = _listed(session, (
         select(Activity.id, Activity.type, Activity.topic, Activity.starts_at,
                func.count(Rating.id), func.avg(Rating.score))
         .join(Rating, Rating.activity_id == Activity.id)
         .where(Activity.branch_id == branch_id, _during(Activity.starts_at, start, end))
         .group_by(Activity.id, Activity.type, Activity.topic, Activity.starts_at)
-        .order_by(Activity.starts_at.desc()).limit(limit)).all()
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())), limit)
+    rows = listed.rows
     comments: dict[int, list[str]] = {}
     if rows:
         for aid, text in session.execute(
@@ -386,9 +425,9 @@ def branch_ratings(session: Session, *, branch_id: int, start: datetime, end: da
                        Rating.comment.is_not(None), Rating.comment != "")
                 .order_by(Rating.rated_at)):
             comments.setdefault(aid, []).append(text)
-    return [RatingLine(aid, kind, topic or "", starts, int(n), round(float(avg), 2),
-                       comments.get(aid, []))
-            for aid, kind, topic, starts, n, avg in rows]
+    return Listed([RatingLine(aid, kind, topic or "", starts, int(n), round(float(avg), 2),
+                              comments.get(aid, []))
+                   for aid, kind, topic, starts, n, avg in rows], listed.total)
 
 
 # --- an activity's attendance sheet ----------------------------------------------------------
@@ -450,26 +489,30 @@ def member_points(session: Session, *, member_id: int, start: datetime, end: dat
                _during(PointEntry.occurred_at, start, end))).scalar_one())
 
 
+# A year of ledger lines has no natural bound (every study log is one), so the page lists
+# the latest and says how many more there are.
 ENTRIES_LISTED = 200
 
 
 def member_entries(session: Session, *, member_id: int, start: datetime, end: datetime,
-                   limit: int = ENTRIES_LISTED) -> list[PointEntry]:
-    """The member's ledger lines in [start, end), newest first."""
-    return list(session.execute(
+                   limit: int | None = ENTRIES_LISTED) -> Listed[PointEntry]:
+    """The member's ledger lines in [start, end), newest first: the first `limit`, and how
+    many there are in all."""
+    return _listed(session, (
         select(PointEntry).where(PointEntry.member_id == member_id,
                                  _during(PointEntry.occurred_at, start, end))
-        .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc()).limit(limit)).scalars())
+        .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc())), limit, scalars=True)
 
 
-def member_attendance(session: Session, *, member_id: int, start: datetime, end: datetime,
-                      limit: int = 100) -> list[tuple[Activity, Any]]:
-    """The member's attendance records in [start, end), newest first."""
+def member_attendance(session: Session, *, member_id: int, start: datetime,
+                      end: datetime) -> list[tuple[Activity, Any]]:
+    """The member's attendance records in [start, end), newest first, all of them: one per
+    activity at most, the bound the branch page's list of the year's activities has too."""
     return list(session.execute(
         select(Activity, Attendance)
         .join(Attendance, Attendance.activity_id == Activity.id)
         .where(Attendance.member_id == member_id, _during(Activity.starts_at, start, end))
-        .order_by(Activity.starts_at.desc()).limit(limit)).all())
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())).all())
 
 
 # --- kept between page views -----------------------------------------------------------------

@@ -441,7 +441,30 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
     assert (shortlist.target_kind, shortlist.target) == ("user", "sec1")
     text = shortlist.payload["text"]
     assert "1. 张三 0分 出勤1次" in text and "李四" not in text  # absent: not listed
+    assert "另有" not in text  # one eligible, one listed
     # 二支部 had no record this month: no empty list sent.
+
+
+def test_the_shortlist_says_how_many_more_are_eligible_than_it_names(runtime, clock, bureau):
+    one, _ = bureau
+    names = ["张三", *(f"队员{i}" for i in range(7))]
+
+    def record(s):
+        for name in names[1:]:
+            make_member(s, one, name)
+        s.flush()
+        day = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
+        record_at(s, day, {name: "present" for name in names})
+
+    seed(runtime.engine, record)
+    clock.set(local(2026, 11, 30, 9, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 11, 30, 10, 0))
+    t.tick()
+    [shortlist] = outbox(runtime, "pioneer.shortlist")
+    text = shortlist.payload["text"]
+    assert "5. " in text and "6. " not in text
+    assert "……另有 3 人符合条件，未列出。" in text, text
 
 
 # --- 三会一课 -----------------------------------------------------------------------------------------

@@ -516,3 +516,131 @@ def test_a_member_sees_a_turned_down_leave_as_turned_down(client, bureau, clock)
     page = client.get(me).text
     line = re.search(r"主题党日 学习新修订的党章 · <b>([^<]+)</b>", page)
     assert line and line.group(1) == "请假（已撤销）", line
+
+
+# --- lists: the first rows and how many more, or all of them; never a silent cut ----------
+
+
+def _held(session, *, branch_id, topic, at, kind="政治夜学") -> Activity:
+    """A closed, confirmed activity at `at`, written straight to the tables."""
+    activity = Activity(type=kind, topic=topic, branch_id=branch_id, starts_at=at,
+                        ends_at=at + timedelta(hours=1), checkin_opens_at=at,
+                        checkin_closes_at=at + timedelta(hours=1), status="closed",
+                        closed_at=at + timedelta(hours=1), finalized_at=at + timedelta(hours=2),
+                        expected_count=1, created_at=at)
+    session.add(activity)
+    session.flush()
+    return activity
+
+
+def _section(page: str, heading: str) -> str:
+    """The page's section whose heading starts with `heading`, heading included."""
+    start = page.index(f"<h2>{heading}")
+    return page[start:page.index("</section>", start)]
+
+
+def test_a_members_ledger_says_how_many_lines_it_leaves_out_and_shows_them_all_on_request(
+        client, bureau, clock):
+    """200 lines are listed whole; one more and the page says 还有 1 条 with a link that
+    lists every line of the year (the heading counts them all either way)."""
+    from storage.models import PointEntry
+
+    def add_lines(s, me, count, first):
+        for i in range(first, first + count):
+            at = local(2026, 2, 2, 9, 0) + timedelta(hours=20 * i)
+            s.add(PointEntry(member_id=me.id, branch_id=me.branch_id, points=1,
+                             rule="study.per_30min", source_kind="study", source_id=f"bulk{i}",
+                             occurred_at=at, created_at=at, note=f"自学第{i}次"))
+        s.commit()
+
+    year_start = local(2026, 1, 1)
+    with Session(bureau.engine) as s:
+        me = s.exec(select(Member).where(Member.name == "张伟")).one()
+        me_id = me.id
+        before = len(s.exec(select(PointEntry).where(PointEntry.member_id == me_id,
+                                                     PointEntry.occurred_at >= year_start)).all())
+        add_lines(s, me, 200 - before, 0)
+    sign_in(client, bureau, "cg03")
+    page = client.get(f"/web/member/{me_id}").text
+    assert "积分明细（本年 200 条）" in page
+    assert "未列出" not in page and "只列出" not in page  # 200 of 200 is the whole list
+
+    with Session(bureau.engine) as s:
+        add_lines(s, s.get(Member, me_id), 37, 200 - before)
+    page = client.get(f"/web/member/{me_id}").text
+    entries = _section(page, "积分明细")
+    assert "积分明细（本年 237 条）" in entries
+    assert "只列出最近 200 条，还有 37 条未列出" in entries
+    assert entries.count("<tr><td>") == 200
+    assert f'href="/web/member/{me_id}?all=1#entries">显示全部</a>' in entries
+
+    everything = _section(client.get(f"/web/member/{me_id}?all=1").text, "积分明细")
+    assert "积分明细（本年 237 条）" in everything and "未列出" not in everything
+    assert everything.count("<tr><td>") == 237
+    assert all(f"自学第{i}次" in everything for i in range(237 - before))
+    # Anything but all=1 is the usual page, not an error.
+    odd = client.get(f"/web/member/{me_id}?all=yes%27")
+    assert odd.status_code == 200 and "还有 37 条未列出" in odd.text
+
+
+def test_a_members_activities_are_all_listed_however_many_the_year_held(client, bureau):
+    """A member of a branch with night study twice a week has well over 100 records a year:
+    the page lists each one, and its heading counts them."""
+    from storage.models import Attendance
+
+    with Session(bureau.engine) as s:
+        me = s.exec(select(Member).where(Member.name == "张伟")).one()
+        me_id = me.id
+        for i in range(130):
+            at = local(2026, 1, 6, 19, 30) + timedelta(days=2 * i)
+            activity = _held(s, branch_id=me.branch_id, topic=f"夜学专题{i:03d}", at=at)
+            s.add(Attendance(activity_id=activity.id, member_id=me.id, status="present",
+                             checked_in_at=at, updated_at=at))
+        s.commit()
+        records = len(s.exec(select(Attendance).where(Attendance.member_id == me_id)).all())
+    sign_in(client, bureau, "cg03")
+    page = client.get(f"/web/member/{me_id}").text
+    assert [i for i in range(130) if f"夜学专题{i:03d}" not in page] == []
+    assert f"参加活动（本年 {records} 条记录）" in page
+
+
+def test_a_branchs_ratings_say_how_many_more_were_rated_and_list_them_on_request(
+        client, bureau):
+    from storage.models import Rating
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    with Session(bureau.engine) as s:
+        rater = s.exec(select(Member.id).where(Member.name == "张伟")).one()
+        rated_before = len(set(s.exec(
+            select(Rating.activity_id).join(Activity, Activity.id == Rating.activity_id)
+            .where(Activity.branch_id == g1)).all()))
+        for i in range(25):
+            at = local(2026, 3, 4, 19, 30) + timedelta(days=7 * i)
+            activity = _held(s, branch_id=g1, topic=f"评价专题{i:02d}", at=at)
+            s.add(Rating(activity_id=activity.id, member_id=rater, score=4,
+                         comment=f"第{i}次有收获", rated_at=at + timedelta(hours=1)))
+        s.commit()
+    total = rated_before + 25
+    sign_in(client, bureau, "cg01")
+    ratings = _section(client.get(f"/web/branch/{g1}").text, "活动评价")
+    assert f"活动评价（本年 {total} 次活动）" in ratings
+    assert f"只列出最近 20 次活动的评价，还有 {total - 20} 次未列出" in ratings
+    assert ratings.count("<li>") == 20
+    assert f'href="/web/branch/{g1}?all=1#ratings">显示全部</a>' in ratings
+
+    everything = _section(client.get(f"/web/branch/{g1}?all=1").text, "活动评价")
+    assert everything.count("<li>") == total and "未列出" not in everything
+    assert all(f"第{i}次有收获" in everything for i in range(25))
+
+
+def test_the_bureau_lists_every_one_of_its_own_activities_of_the_year(client, bureau):
+    """第一议题 at every committee meeting and the central study group's sessions come to
+    some 40–60 a year: each keeps its line and its sheet on the bureau page."""
+    with Session(bureau.engine) as s:
+        ids = [_held(s, branch_id=None, topic=f"第一议题{i:02d}", kind="第一议题",
+                     at=local(2026, 1, 8, 9, 0) + timedelta(days=5 * i)).id for i in range(60)]
+        s.commit()
+    sign_in(client, bureau, "ld01")
+    listed = _section(client.get("/web/").text, "全局活动与签到表")
+    assert [i for i in ids if f'href="/web/activity/{i}"' not in listed] == []
+    assert "全局活动与签到表（2026 年，60 次）" in listed

@@ -25,6 +25,7 @@ from storage.committee import NOMINATION_GRACE_DAYS
 from storage.models import Branch
 
 SHORTLIST_AT = time(10, 0)
+SHORTLISTED = 5  # names in the month-end shortlist; how many more are eligible is said
 
 
 def _not_quiet(moment: datetime, settings: Settings) -> datetime:
@@ -85,14 +86,17 @@ def shortlist_reminders(session: Session, *, since: datetime, now: datetime,
         view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
         if not view.secretaries or p.is_paused(view, due_at, tz):
             continue
-        shortlist = cr.pioneer_shortlist(session, branch_id=branch.id, start=month.start,  # type: ignore[arg-type]
-                                         end=month.end)
-        if not shortlist:
+        eligible = cr.pioneer_shortlist(session, branch_id=branch.id, start=month.start,  # type: ignore[arg-type]
+                                        end=month.end, limit=None)
+        if not eligible:
             continue
         lines = [f"【先锋党员推荐】{branch.name} {last_day.month}月候选（按本月积分、出勤、学习；"
                  "有未请假缺席的不列入）："]
         lines += [f"{i}. {c.name} {c.points}分 出勤{c.attended}次 学习{c.study_minutes}分钟"
-                  for i, c in enumerate(shortlist, 1)]
+                  for i, c in enumerate(eligible[:SHORTLISTED], 1)]
+        if len(eligible) > SHORTLISTED:
+            # The secretary may nominate anyone eligible: five names must not read as all.
+            lines.append(f"……另有 {len(eligible) - SHORTLISTED} 人符合条件，未列出。")
         lines.append(f"推荐请发送「推荐 先锋党员 姓名 事迹」（{_grace_end(last_day)}前有效）。")
         for sec in view.secretaries:
             out.append(p.Reminder(p.PIONEER_SHORTLIST, sec.platform, "user", sec.user_id,

@@ -181,13 +181,13 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             {"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
              "at": a.starts_at.astimezone(tz)}
             for a in store.bureau_activities(session, start=year.start,
-                                                 end=now + timedelta(days=1))],
+                                             end=now + timedelta(days=1))],
         "sections": [s for s in (hook(session, now, settings) for hook in BUREAU_SECTIONS) if s],
     }
 
 
 def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Settings,
-                cache: store.FigureCache | None = None) -> dict[str, Any]:
+                cache: store.FigureCache | None = None, show_all: bool = False) -> dict[str, Any]:
     tz = settings.tz
     last = last_complete_week(now, tz)
     weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
@@ -200,6 +200,9 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         for t in reversed(store.in_period(tallies, year.start, now + timedelta(days=1)))
     ]
     members = store.branch_members(session, branch_id=branch.id, year_start=year.start, now=now)
+    ratings = store.branch_ratings(session, branch_id=branch.id, start=year.start,
+                                   end=now + timedelta(days=1),
+                                   limit=None if show_all else store.RATINGS_LISTED)
     return {
         "title": branch.name,
         "branch": branch,
@@ -212,8 +215,9 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
              "trend": "↑" if m.recent > m.before else "↓" if m.recent < m.before else "→"}
             for m in members
         ],
-        "ratings": store.branch_ratings(session, branch_id=branch.id, start=year.start,
-                                        end=now + timedelta(days=1)),
+        "ratings": ratings.rows,
+        "ratings_total": ratings.total,
+        "ratings_hidden": ratings.hidden,
     }
 
 
@@ -268,14 +272,15 @@ def _record_status(row: Any) -> str:
 
 
 def member_page(session: Session, *, member: Member, now: datetime,
-                settings: Settings) -> dict[str, Any]:
+                settings: Settings, show_all: bool = False) -> dict[str, Any]:
     tz = settings.tz
     last = last_complete_week(now, tz)
     weeks = store.weeks_ending(store.Week(last.start, last.end), WEEKS)
     year = year_of(now, tz)
     assert member.id is not None
     entries = store.member_entries(session, member_id=member.id, start=year.start,
-                                   end=now + timedelta(days=1))
+                                   end=now + timedelta(days=1),
+                                   limit=None if show_all else store.ENTRIES_LISTED)
     records = store.member_attendance(session, member_id=member.id,
                                       start=year.start, end=now + timedelta(days=1))
     branch = session.get(Branch, member.branch_id) if member.branch_id else None
@@ -285,11 +290,12 @@ def member_page(session: Session, *, member: Member, now: datetime,
         "branch": branch,
         "year_points": store.member_points(session, member_id=member.id, start=year.start,
                                            end=now + timedelta(days=1)),
-        "entries_cut": len(entries) >= store.ENTRIES_LISTED,
+        "entries_total": entries.total,
+        "entries_hidden": entries.hidden,
         "week_labels": [w.label for w in weeks],
         "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),
         "entries": [{"at": e.occurred_at.astimezone(tz), "what": describe_rule(e.rule),
-                     "points": e.points, "note": e.note or ""} for e in entries],
+                     "points": e.points, "note": e.note or ""} for e in entries.rows],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
                      "at": a.starts_at.astimezone(tz),
                      "status": _record_status(r)

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -59,6 +59,11 @@ def _refused(status: int, message: str) -> HTMLResponse:
 
 
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
+
+# ?all=1 lifts a page's list limits: a list cut for length says how many it left out and
+# links here, so every row stays one tap away. Read as text, so an odd value shows the
+# usual page rather than a validation error.
+SHOW_ALL = Query("", alias="all")
 
 
 def start_session(runtime: Runtime, member_id: int, *, how: str,
@@ -160,7 +165,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("bureau.html", viewer=who, charts=charts, **data)
 
     @router.get("/branch/{branch_id}")
-    def branch(branch_id: int, request: Request) -> Response:
+    def branch(branch_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -171,7 +176,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if found is None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
-                                     settings=runtime.settings, cache=cache)
+                                     settings=runtime.settings, cache=cache,
+                                     show_all=show_all == "1")
         charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
                             "series": [{"name": "参与率 %", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
@@ -192,7 +198,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("activity.html", viewer=who, **data)
 
     @router.get("/member/{member_id}")
-    def member(member_id: int, request: Request) -> Response:
+    def member(member_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -203,7 +209,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if not who.may_see_member(found):
                 return _refused(403, "你只能查看自己的积分记录。")
             data = pages.member_page(session, member=found, now=runtime.clock.now(),
-                                     settings=runtime.settings)
+                                     settings=runtime.settings, show_all=show_all == "1")
         charts = {"weekly": {"kind": "bar", "labels": data["week_labels"],
                              "series": [{"name": "积分", "data": data["weekly"]}]}}
         return _page("member.html", viewer=who, charts=charts, **data)
