@@ -69,6 +69,15 @@ def test_one_line_longer_than_a_part_is_cut_between_characters():
     assert "".join(LABEL.sub("", p) for p in parts) == "党" * 3000
 
 
+def test_a_long_list_on_one_line_is_cut_between_names():
+    """未签到 of a big branch: one line of names, 、 between them. No name is cut in two."""
+    names = [f"党员{i:03d}" for i in range(600)]
+    parts = split_to_bytes("、".join(names), 2048)
+    assert len(parts) > 2 and all(len(p.encode()) <= 2048 for p in parts)
+    # A name cut in two would come back as two pieces, neither of them a name.
+    assert [name for p in parts for name in LABEL.sub("", p).rstrip("、").split("、")] == names
+
+
 # --- the self-built app and the webhook against the strict fake ----------------------------
 
 

@@ -16,7 +16,7 @@ from bot.config import Settings, WecomSettings
 from bot.core import Reply
 from bot.registry import Command
 from bot.runtime import build_runtime
-from storage.models import ProcessedMessage
+from storage.models import ProcessedMessage, Role
 from tests import fake_wecom as fw
 
 # Vector B: the WeCom team's sample (sbzhu/weworkapi_python, callback/Sample.py).
@@ -310,3 +310,56 @@ async def test_an_app_message_whose_create_time_is_past_any_date_is_handled(
     assert response.status_code == 200
     [row] = processed(engine)
     assert row.message_id == "app:ct-1"
+
+
+async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
+    """A secretary of a branch of 400 asks 未签到 privately through the self-built app. A
+    passive answer holds 2048 bytes: the first part answers, the others follow by
+    message/send from the outbox, numbered; every name arrives once, and WeCom's retry of
+    the message queues nothing more."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    names = [f"党员{i:03d}" for i in range(400)]
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        for name in names:
+            make_member(session, branch, name)
+        bind_chat(session, branch, "grp-1")
+    seed(engine, build)
+    fake = fw.FakeWecom().start()
+    try:
+        settings = wecom_settings(db_url, api_base=fake.base_url)
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            now = int(clock.now().timestamp())
+            opened = fw.text_callback(msgid="open-1", user="sec", text="开始 主题党日",
+                                      chatid="grp-1")
+            params, body = fw.aibot_request(opened, timestamp=now)
+            opening = await http.post("/wecom/aibot", params=params, content=body)
+            assert opening.status_code == 200
+            xml = fw.app_text_xml(user="sec", text="未签到", msgid="900001", create_time=now)
+            params, body = fw.app_request(xml, timestamp=now)
+            answers = [await http.post("/wecom/app", params=params, content=body)
+                       for _ in range(2)]  # WeCom delivers it again
+            passive = [fw.open_app_reply(a.text)["Content"] for a in answers]
+            assert passive[0] == passive[1] and passive[0].startswith("（1/")
+            assert len(passive[0].encode()) <= fw.APP_TEXT_LIMIT
+            worker = OutboxWorker(runtime.engine, clock, app.state.senders)
+            await worker.drain()
+    finally:
+        fake.stop()
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert row.status == "sent"
+    sent = [call.body["text"]["content"] for call in fake.calls("message/send")]
+    total = int(passive[0][3:passive[0].index("）")])
+    assert [part[:len(f"（{i}/{total}）")] for i, part in enumerate(sent, start=2)] == [
+        f"（{i}/{total}）" for i in range(2, total + 1)]
+    received = "".join([passive[0], *sent])
+    assert [name for name in names if received.count(name) != 1] == []

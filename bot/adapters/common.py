@@ -215,7 +215,8 @@ def split_to_bytes(text: str, limit: int) -> list[str]:
     message, so a long summary goes out whole in numbered parts instead. Cuts fall
     between lines, so a table row is never split; a part that starts inside a markdown
     table repeats the table's header rows so it still renders as a table. Only a single
-    line longer than a whole part is cut, and then between characters, never inside one.
+    line longer than a whole part is cut: after its last separator (、，；。 or a space) in
+    the part's second half, else between characters, never inside one.
     A text within the limit is returned as it is, unnumbered.
     """
     if _byte_len(text) <= limit:
@@ -235,6 +236,9 @@ def split_to_bytes(text: str, limit: int) -> list[str]:
     return [_part_label(i, total) + part for i, part in enumerate(parts, 1)]
 
 
+_LIST_SEPARATORS = ("、", "，", ",", "；", ";", "。", " ")
+
+
 def _pack(lines: list[str], room: int) -> list[str]:
     """Lines grouped greedily into chunks of at most `room` bytes (joined by newlines)."""
     parts: list[str] = []
@@ -246,6 +250,11 @@ def _pack(lines: list[str], room: int) -> list[str]:
                 parts.append("\n".join(current))
             while _byte_len(line) > room:
                 head = line.encode()[:room].decode("utf-8", errors="ignore")
+                # A long list on one line (未签到's names) is cut after a separator, so
+                # no name is split between two messages.
+                after = max(head.rfind(separator) for separator in _LIST_SEPARATORS) + 1
+                if after > len(head) // 2:
+                    head = head[:after]
                 parts.append(head)
                 line = line[len(head):]
             current, size = [line], _byte_len(line)

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -49,12 +49,13 @@ from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
     WecomSender,
     render_markdown,
+    render_private,
     send_private,
 )
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
-from bot.sender import PartsInterrupted
+from bot.sender import PARTS_SENT, PartsInterrupted
 from storage import outbox
 from storage.callbacks import claim_answer
 from storage.db import session_scope
@@ -279,8 +280,13 @@ class WecomCallbacks:
             log.warning("wecom response_url for %s failed: %s", message.message_id,
                         exc.describe())
 
-    def _enqueue_reply(self, message: IncomingMessage, reply: Reply) -> None:
-        """The reply through the proactive API (the outbox), once per message."""
+    def _enqueue_reply(self, message: IncomingMessage, reply: Reply, *,
+                       parts_sent: int = 0) -> None:
+        """The reply through the proactive API (the outbox), once per message; after its
+        first `parts_sent` parts, which went in the answer."""
+        payload = reply.to_dict()
+        if parts_sent:
+            payload[PARTS_SENT] = parts_sent
         with session_scope(self.runtime.engine) as session:
             branch_id = None
             if not message.is_private:
@@ -291,7 +297,7 @@ class WecomCallbacks:
             outbox.enqueue(session, platform="wecom",
                            target_kind="user" if message.is_private else "group",
                            target=message.sender_id if message.is_private else message.chat_id,
-                           branch_id=branch_id, payload=reply.to_dict(),
+                           branch_id=branch_id, payload=payload,
                            now=self.runtime.clock.now(), kind="reply",
                            dedupe_key=f"wecom.reply:{message.message_id}")
 
@@ -342,9 +348,21 @@ class WecomCallbacks:
         reply = await self._committed_reply(request, message, by_message_send)
         if reply is None:
             return Response(status_code=503)
+        parts = render_private({"text": reply.text})
+        if len(parts) > 1:
+            # A passive reply holds 2048 bytes: a private 未签到 of a big branch is longer.
+            # The first part answers; the rest is in the outbox before the answer goes, so
+            # an answered message has all of it on record (a retry finds it queued once).
+            try:
+                await asyncio.to_thread(self._enqueue_reply, message, replace(
+                    reply, markdown=False), parts_sent=1)
+            except Exception:
+                log.exception("wecom app reply to %s: the rest not queued; not acknowledged",
+                              message.message_id)
+                return Response(status_code=503)
         timestamp = self._timestamp()
-        plain = app_text_reply(message.sender_id, self.settings.corp_id, reply.text,
-                               int(timestamp))
+        plain = app_text_reply(message.sender_id, self.settings.corp_id,
+                               parts[0][1]["content"], int(timestamp))
         return Response(crypto.encrypt_xml_reply(plain, timestamp=timestamp),
                         media_type="application/xml")
 
