@@ -12,9 +12,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlmodel import Session, func, select
 
 from bot.domain.dates import DateError, find_record_day
 from bot.domain.text import parse_date
+from storage.models import Activity, Attendance, AuditEntry, Member, PointEntry, Role
+from tests.conftest import SHANGHAI, local
+from tests.factories import bind_chat, make_branch, make_member, seed
 
 THURSDAY = date(2026, 12, 3)
 
@@ -81,3 +85,111 @@ def test_words_that_only_start_like_a_day_are_no_day(text):
 def test_a_day_that_does_not_exist_is_said_so():
     with pytest.raises(DateError, match="没有2月30日这一天"):
         find_record_day("2月30日 在场", THURSDAY)
+
+
+# --- 补签 and 更正, end to end ------------------------------------------------------------
+
+
+@pytest.fixture
+def branch(runtime):
+    def build(session):
+        cg = make_branch(session, "城关支部")
+        make_member(session, cg, "李书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, cg, "张三", wecom="z3")
+        make_member(session, cg, "李四", wecom="l4")
+        bind_chat(session, cg, "g1")
+    seed(runtime.engine, build)
+
+
+def night_study(chat, clock, when, *, present=("sec",)):
+    """A night study held and its absences confirmed."""
+    clock.set(when)
+    chat.say("sec", "开始 夜学", chat="g1")
+    for user in present:
+        chat.say(user, "签到", chat="g1")
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error
+
+
+def statuses(engine, name: str) -> dict[date, str]:
+    """The member's record, by the day of each activity."""
+    with Session(engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        rows = s.exec(select(Activity.starts_at, Attendance.status).join(
+            Activity, Activity.id == Attendance.activity_id).where(
+            Attendance.member_id == member.id)).all()
+    return {when.astimezone(SHANGHAI).date(): status for when, status in rows}
+
+
+def everything(engine) -> tuple:
+    with Session(engine) as s:
+        return (s.exec(select(PointEntry.id)).all(),
+                s.exec(select(Attendance.id, Attendance.status)).all(),
+                s.exec(select(func.count()).select_from(AuditEntry)).one())
+
+
+@pytest.fixture
+def two_night_studies(runtime, chat, clock, branch):
+    """Friday 27 and Monday 30 November, 19:30; 张三 and 李四 absent from both. Now it is
+    Tuesday 1 December, 10:00."""
+    night_study(chat, clock, local(2026, 11, 27, 19, 30))
+    night_study(chat, clock, local(2026, 11, 30, 19, 30))
+    clock.set(local(2026, 12, 1, 10, 0))
+
+
+def test_a_make_up_for_a_day_said_reaches_that_days_activity(runtime, chat, two_night_studies):
+    fri, mon = date(2026, 11, 27), date(2026, 11, 30)
+
+    reply = chat.say("sec", "补签 张三 上周五 手机没电", chat="g1")
+
+    assert "已为 张三 补签：政治夜学（11月27日 19:30）" in reply.text, reply.text
+    assert "原因：手机没电" in reply.text
+    assert statuses(runtime.engine, "张三") == {fri: "makeup", mon: "absent"}
+
+    assert "补签：政治夜学（11月30日 19:30）" in chat.say("sec", "补签 张三 昨天 在值班室学习",
+                                                     chat="g1").text
+    assert statuses(runtime.engine, "张三") == {fri: "makeup", mon: "makeup"}
+
+
+@pytest.mark.parametrize("said", ["周五 夜学", "27号", "上周五的夜学", "11月27日"])
+def test_a_bare_weekday_or_day_of_the_month_is_the_last_one(runtime, chat, two_night_studies,
+                                                            said):
+    reply = chat.say("sec", f"补签 李四 {said} 当晚在场", chat="g1")
+    assert "补签：政治夜学（11月27日 19:30）" in reply.text and "原因：当晚在场" in reply.text
+    assert statuses(runtime.engine, "李四")[date(2026, 11, 27)] == "makeup"
+
+
+@pytest.fixture
+def two_attended(runtime, chat, clock, branch):
+    """As two_night_studies, but everyone checked in at both."""
+    present = ("sec", "z3", "l4")
+    night_study(chat, clock, local(2026, 11, 27, 19, 30), present=present)
+    night_study(chat, clock, local(2026, 11, 30, 19, 30), present=present)
+    clock.set(local(2026, 12, 1, 10, 0))
+
+
+def test_a_correction_reaches_the_day_said(runtime, chat, two_attended):
+    reply = chat.say("sec", "更正 张三 缺席 上周五 他人代签")
+
+    assert "在政治夜学（11月27日 19:30）的记录由出席更正为缺席" in reply.text, reply.text
+    assert statuses(runtime.engine, "张三") == {date(2026, 11, 27): "absent",
+                                               date(2026, 11, 30): "present"}
+
+
+@pytest.mark.parametrize(("said", "problem"), [
+    ("补签 张三 明天 手机没电", "12月2日还没到：补签记的是已经举行的活动，记录保持不变"),
+    ("补签 张三 下周一 手机没电", "12月7日还没到"),
+    ("补签 张三 12月24日 手机没电", "12月24日还没到"),
+    ("更正 张三 缺席 明天 代签", "12月2日还没到：更正记的是已经举行的活动"),
+    ("补签 张三 2月30日 在场", "没有2月30日这一天，记录保持不变"),
+    ("补签 张三 32号 在场", "没有32号这一天"),
+    ("补签 张三 周日 在场", "没有找到11月29日的活动，记录保持不变"),
+    ("补签 张三 昨天", "缺少补签原因"),
+])
+def test_a_day_to_come_or_none_at_all_changes_nothing(runtime, chat, two_night_studies, said,
+                                                      problem):
+    before = everything(runtime.engine)
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and problem in reply.text, reply.text
+    if "还没到" in problem or "这一天" in problem:
+        assert "日期可以写昨天、前天、上周四" in reply.text  # and how to write it
+    assert everything(runtime.engine) == before
