@@ -175,6 +175,28 @@ def test_a_correction_reaches_the_day_said(runtime, chat, two_attended):
                                                date(2026, 11, 30): "present"}
 
 
+def test_a_correction_may_name_the_day_before_the_record(runtime, chat, two_attended):
+    """更正 李四 昨天的夜学 请假 …, as people also say it; a day with no activity, or words
+    before the status that name none, change nothing."""
+    before = everything(runtime.engine)
+    sunday = chat.say("sec", "更正 李四 前天的夜学 请假 临时出警")
+    assert sunday.is_error and "没有找到11月29日政治夜学的活动" in sunday.text, sunday.text
+    attended = chat.say("sec", "更正 李四 出席 缺席 代签")
+    assert attended.is_error and "更正只能改为缺席或请假" in attended.text
+    no_reason = chat.say("sec", "更正 李四 上周五 请假")
+    assert no_reason.is_error and "缺少更正原因" in no_reason.text
+    assert everything(runtime.engine) == before
+
+    reply = chat.say("sec", "更正 李四 昨天的夜学 请假 临时出警")
+
+    assert "在政治夜学（11月30日 19:30）的记录由出席更正为请假" in reply.text, reply.text
+    assert "原因：临时出警" in reply.text
+    reply = chat.say("sec", "更正 张三 11月27日 夜学 缺席 他人代签")
+    assert "在政治夜学（11月27日 19:30）的记录由出席更正为缺席" in reply.text, reply.text
+    assert statuses(runtime.engine, "李四") == {date(2026, 11, 27): "present",
+                                               date(2026, 11, 30): "leave"}
+
+
 @pytest.mark.parametrize(("said", "problem"), [
     ("补签 张三 明天 手机没电", "12月2日还没到：补签记的是已经举行的活动，记录保持不变"),
     ("补签 张三 下周一 手机没电", "12月7日还没到"),
