@@ -1120,7 +1120,8 @@ REVOKE = Command(
 MAKEUP = Command(
     name="补签",
     acts=True,
-    summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，如 补签 陈静 夜学 手机没电）",
+    summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，"
+            "如 补签 陈静 昨天 手机没电、补签 陈静 上周四的夜学 手机没电）",
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,
