@@ -37,9 +37,10 @@ from bot.domain.dates import (
     DateRange,
     find_date_range,
     find_leading_day,
+    find_record_day,
     without_leading_now,
 )
-from bot.domain.text import parse_date, show_date
+from bot.domain.text import show_date
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -708,37 +709,39 @@ def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 # --- 补签 ---------------------------------------------------------------------------
 
 
-# An activity named at the start of a 补签's or 更正's reason: 12月9日, 12.9, a type (夜学),
-# or both (12月9日 夜学, 12月9日的夜学). Always a day past: the record is of what was held.
-_RECORD_DAY = re.compile(r"^\d{1,2}\s*月\s*\d{1,2}\s*[日号]?$|^\d{1,2}[./]\d{1,2}$")
+# How a record's day may be written, said when one is wrong.
+RECORD_DAYS = "昨天、前天、上周四、周二（最近的周二）、9号、12月9日"
+
+
+def named_record(text: str, today: date) -> tuple[date | None, ActivityType | None, str]:
+    """The day and the type of activity a 补签's or 更正's reason starts with (昨天, 上周四,
+    12月9日的夜学, 周二 夜学, 夜学), and the reason left. DateError for a day that does not
+    exist; a day to come is returned, for the caller to refuse."""
+    said = find_record_day(text, today)
+    words = (said.rest if said else text).split()
+    kind = parse_activity_type(words[0].removesuffix("的")) if words else None
+    if kind is not None:
+        words = words[1:]
+    return said.first if said else None, kind, " ".join(words)
 
 
 def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
                ) -> tuple[Activity, str] | Reply:
     """The activity a 补签 or 更正 works on and the reason left: one named first in the
-    reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study),
-    else the scope's record at hand (store.record_activity); a confirmed one only within
-    the rules' makeup window. A Reply says what is wrong."""
+    reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study;
+    补签 张三 昨天 手机没电: yesterday's, not today's), else the scope's record at hand
+    (store.record_activity); a confirmed one only within the rules' makeup window. A Reply
+    says what is wrong."""
     days = ctx.rules.makeup_window_days
     window = timedelta(days=days)
-    words = text.split()
-    day: date | None = None
-    kind: ActivityType | None = None
-    if words:
-        first, _, glued = words[0].partition("的")  # 12月9日的夜学
-        if _RECORD_DAY.match(first):
-            today = ctx.local_now.date()
-            try:
-                day = parse_date(first, today)
-                if day > today:  # a record is of a day past: 12月30日 said on 1月2日
-                    day = day.replace(year=day.year - 1)
-            except ValueError:  # 2月30日 (parse_date's DateError), 2月29日 a year back
-                return Reply.error(f"没有{first}这一天。例如：{verb} 张三 12月9日 手机没电")
-            words = ([glued] if glued else []) + words[1:]
-        if words:
-            kind = parse_activity_type(words[0].removesuffix("的"))
-            if kind is not None:
-                words = words[1:]
+    today = ctx.local_now.date()
+    try:
+        day, kind, reason = named_record(text, today)
+    except DateError as exc:  # 2月30日
+        return Reply.error(f"{exc}，记录保持不变。日期可以写{RECORD_DAYS}。")
+    if day is not None and day > today:
+        return Reply.error(f"{show_date(day, today=today)}还没到：{verb}记的是已经举行的活动，"
+                           f"记录保持不变。日期可以写{RECORD_DAYS}。")
     if day is not None or kind is not None:
         tz = ctx.settings.tz
         span = None
@@ -748,7 +751,7 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         activity = store.named_activity(ctx.session, branch_id=scope, now=ctx.now,
                                         kind=kind.value if kind else None, day=span)
         if activity is None:
-            said = "".join(filter(None, [f"{day.month}月{day.day}日" if day else "",
+            said = "".join(filter(None, [show_date(day, today=today) if day else "",
                                          kind.value if kind else ""]))
             return Reply.error(f"没有找到{said}的活动，记录保持不变。不写日期和活动就是最近一次。"
                                f"例如：{verb} 张三 手机没电")
@@ -763,7 +766,7 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         # A confirmed record re-opens only within the window the rules set.
         return Reply.error(f"{verb}只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
                            f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
-    return activity, " ".join(words)
+    return activity, reason
 
 
 def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb: str
@@ -1117,7 +1120,8 @@ REVOKE = Command(
 MAKEUP = Command(
     name="补签",
     acts=True,
-    summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，如 补签 陈静 夜学 手机没电）",
+    summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，"
+            "如 补签 陈静 昨天 手机没电、补签 陈静 上周四的夜学 手机没电）",
     handler=make_up,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "补签原因")),
     roles=_STAFF,

@@ -18,6 +18,7 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
+from bot.domain.dates import DateError
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from handlers.attendance import (
     _WHO,
@@ -25,6 +26,7 @@ from handlers.attendance import (
     _manage_scope,
     _write_privately,
     is_member_name,
+    named_record,
     record_and_member,
 )
 from storage import attendance as store
@@ -48,11 +50,34 @@ def _status(said: str) -> AttendanceStatus | None:
     return None
 
 
+def _record_said_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    """更正 张三 昨天的夜学 缺席 代签 read as 更正 张三 缺席 昨天的夜学 代签: a day or activity
+    said before the status goes to the head of the reason, where the activity is read.
+    Only when all that comes before the status names a record: 更正 张三 出席 缺席 stays
+    as written, to be refused."""
+    if _status(args["status"]) is not None:
+        return args
+    words = args["reason"].split()
+    for at, said in enumerate(words[:2]):  # a day, an activity, or both (12月9日 夜学)
+        if _status(said) is None:
+            continue
+        head = " ".join([args["status"], *words[:at]])
+        try:
+            left = named_record(head, ctx.local_now.date())[2]
+        except DateError:  # 2月30日 缺席: a day still, which record_for says does not exist
+            left = ""
+        if left:
+            return args
+        return {**args, "status": said, "reason": " ".join([head, *words[at + 1:]])}
+    return args
+
+
 def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    args = _record_said_first(ctx, args)
     status = _status(args["status"])
     if status is None:
         return _unknown_status(ctx, args)
-    # The activity as 补签 finds it: named first in the reason (12月9日, 夜学), or the latest.
+    # The activity as 补签 finds it: named first in the reason (昨天, 夜学), or the latest.
     found = record_and_member(ctx, CORRECT, args, verb="更正")
     if isinstance(found, Reply):
         return found
@@ -135,7 +160,8 @@ CORRECT = Command(
     name="更正",
     acts=True,
     aliases=("更正签到", "更正考勤", "更正出勤", "修改签到"),
-    summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分",
+    summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分"
+            "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
     args=(word("who", "姓名", hint=_WHO),
           word("status", "更正结果", hint="缺席或请假"),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
+from bot.domain.dates import DateError, find_record_day
 from bot.domain.text import match_name
 from bot.registry import (
     LEADERS,
@@ -30,19 +31,6 @@ from storage import committee_report as cr
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
 
 MAX_TEXT = 300
-_DAY = re.compile(r"^(?:(\d{4})[-年/.])?(\d{1,2})[-月/.](\d{1,2})日?$")
-
-
-def parse_day(token: str, today: date) -> date | None:
-    """'2026-03-05', '3月5日', '3-5' → a date (this year when the year is left out)."""
-    match = _DAY.match(token)
-    if not match:
-        return None
-    year = int(match[1]) if match[1] else today.year
-    try:
-        return date(year, int(match[2]), int(match[3]))
-    except ValueError:
-        return None
 
 
 def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
@@ -65,12 +53,11 @@ _TALK = re.compile(r"^(?:问题[:：]?\s*)?(?P<problems>.*?)\s*(?:整改[:：]?\
 def parse_talk(text: str, today: date) -> tuple[tuple[date, str, str] | None, str | None]:
     """'[日期] 问题… 整改…' → (day, problems, remedy); or (None, what is wrong)."""
     text = text.strip()
-    day = today
-    head, _, tail = text.partition(" ")
-    if (found := parse_day(head, today)) is not None:
-        day, text = found, tail.strip()
-    elif _DAY.match(head):
-        return None, f"日期「{head}」不存在"
+    try:
+        said = find_record_day(text, today)  # 昨天, 上周四, 3月5日: a talk is recorded after
+    except DateError:
+        return None, f"日期「{text.split()[0]}」不存在"
+    day, text = (said.first, said.rest) if said else (today, text)
     if day > today:
         return None, "约谈日期不能晚于今天"
     match = _TALK.match(text)
@@ -291,7 +278,7 @@ COMMAND_TALK = Command(
     summary="领导记录对支部的约谈：日期、指出的问题、整改要求",
     handler=record_talk,
     args=(branch("branch", "支部"),
-          rest("details", "问题和整改要求", hint="日期可省，写在最前")),
+          rest("details", "问题和整改要求", hint="日期可省，写在最前，如 昨天、上周四、3月5日")),
     roles=LEADERS,
     example="约谈 刑侦 3月5日 问题 夜学到课率低 整改 下月起按时开展并报送记录",
     capability="committee",

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.dates import DateError, find_date
+from bot.domain.dates import DateError, find_date, find_record_day
 from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
 from storage import confirmations, org
 from storage.models import ResearchVisit
@@ -58,7 +58,8 @@ def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Rep
     today = ctx.local_now.date()
     text = args.get("details") or ""
     try:
-        dated = find_date(text, today)
+        # 调研 城关 昨天 …, 上周四, 11月20日 first; a month-day may also stand further on.
+        dated = find_record_day(text, today) or find_date(text, today)
     except DateError as exc:
         return Reply.error(usage_text(COMMAND_VISIT, str(exc)))
     visited_on = dated.first if dated else today
@@ -127,8 +128,8 @@ COMMAND_VISIT = Command(
     summary="领导记录到支部的调研：发现和解决的问题数、备注",
     handler=log_visit,
     args=(branch("branch", "支部"),
-          rest("details", "调研情况", hint="日期可省；发现问题 N 解决 N 备注", optional=True,
-               max_chars=500)),
+          rest("details", "调研情况", hint="日期可省（昨天、上周四、11月20日）；发现问题 N 解决 N 备注",
+               optional=True, max_chars=500)),
     roles=LEADERS,
     example="调研 城关派出所党支部 11月20日 发现问题 3 解决 2 值班室学习角需更新",
     capability="visits",

@@ -99,10 +99,12 @@ def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(r
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("约谈 二支部", "缺少问题和整改要求（日期可省，写在最前）"),
+    ("约谈 二支部", "缺少问题和整改要求（日期可省，写在最前，如 昨天、上周四、3月5日）"),
     ("约谈 二支部 整改 下月补开", "请写明约谈指出的问题"),
     ("约谈 五支部 问题 参与率低", "没有找到支部「五支部」"),
     ("约谈 二支部 12月30日 问题 参与率低", "约谈日期不能晚于今天"),
+    ("约谈 二支部 明天 问题 参与率低", "约谈日期不能晚于今天"),
+    ("约谈 二支部 下周一 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 2月30日 问题 参与率低", "日期「2月30日」不存在"),
     ("结对 一支部", "请写出两个支部"),
     ("结对 一支部 一支部", "不能和自己结对"),
@@ -136,6 +138,29 @@ def test_parse_talk_reads_date_problems_and_remedy():
         (date(2026, 3, 5), "主题党日参与率低", "下月补开"), None)
     assert parse_talk("问题：学习记录不全", today) == ((today, "学习记录不全", ""), None)
     assert parse_talk("2025-12-01 组织生活不规范", today)[0] == (date(2025, 12, 1), "组织生活不规范", "")
+    assert parse_talk("3-5 问题 记录不全", today)[0] == (date(2026, 3, 5), "记录不全", "")
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("昨天", date(2026, 11, 22)),
+    ("前天", date(2026, 11, 21)),
+    ("上周四", date(2026, 11, 19)),
+    ("周五", date(2026, 11, 20)),  # the last Friday: a talk is recorded after it was held
+    ("20号", date(2026, 11, 20)),
+    ("12月30日", date(2026, 12, 30)),  # said on 2 January 2027
+])
+def test_a_talk_is_of_a_day_past_as_people_say_it(said, day):
+    today = date(2027, 1, 2) if said == "12月30日" else date(2026, 11, 23)
+    assert parse_talk(f"{said} 问题 参与率低", today) == ((day, "参与率低", ""), None)
+
+
+def test_a_talk_said_to_be_yesterday_is_recorded_on_yesterday(runtime, chat, bureau):
+    reply = chat.say("lead", "约谈 二支部 昨天 问题 夜学到课率低 整改 按时开展", chat="lg")
+
+    assert "已记录约谈 #1：二支部，11月22日" in reply.text, reply.text
+    assert "问题：夜学到课率低" in reply.text and "整改：按时开展" in reply.text
+    [talk] = rows(runtime, Talk)
+    assert (talk.talked_on, talk.problems) == (date(2026, 11, 22), "夜学到课率低")
 
 
 # --- 约谈 and the summary ------------------------------------------------------------------------

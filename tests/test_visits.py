@@ -84,10 +84,24 @@ def test_members_and_secretaries_cannot_log_visits(runtime, chat, bureau):
     assert visits(runtime) == []
 
 
+def test_a_visit_is_logged_on_the_day_said(runtime, chat, bureau):
+    """Monday 23 November: 昨天 is Sunday the 22nd, 上周四 the 19th, 周五 the last Friday."""
+    reply = chat.say("lead", "调研 一支部 昨天 发现问题 2 解决 1 走访值班室", chat="lg")
+    assert "已记录调研（编号 1）：一支部，11月22日，发现问题 2 个，解决 1 个" in reply.text, reply.text
+    chat.say("lead", "调研 二支部 上周四 发现问题 1", chat="lg")
+    chat.say("lead", "调研 三支部 周五，解决 0", chat="lg")
+    assert [(v.visited_on, v.problems_found, v.note) for v in visits(runtime)] == [
+        (date(2026, 11, 22), 2, "走访值班室"), (date(2026, 11, 19), 1, None),
+        (date(2026, 11, 20), 0, None)]
+
+
 @pytest.mark.parametrize(
     "text, problem",
     [
         ("调研", "缺少支部"),
+        ("调研 一支部 明天 发现问题 1", "调研日期 2026年11月24日 还没到，只能记录已经去过的调研"),
+        ("调研 一支部 下周三", "还没到"),
+        ("调研 一支部 2月30日 发现问题 1", "没有2月30日这一天"),
         ("调研 不存在支部", "没有找到支部「不存在支部」。现有支部：一支部、二支部、三支部"),
         ("调研 一支部 发现问题 很多", "「发现问题」后面应为数字"),
     ],

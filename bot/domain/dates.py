@@ -129,6 +129,38 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
     return DateRange(day, day, _strip(text, 0, match.end()))
 
 
+# A day said first in a record of what was held or done (补签, 更正, 调研, 约谈): the past as
+# people say it, and days to come too, so that one is refused rather than taken for words
+# of the reason. 昨晚 is 昨天: a night study is held in the evening. A day stands alone or
+# before 的 (12月9日的夜学), so 3号楼 and 周二夜学 are not read as days.
+_ALONE = r"(?=[\s，,、：:。的]|$)"
+_RECORD_DAY = re.compile(
+    rf"^\s*((?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)(?:晚上|下午|上午|早上)?"
+    rf"|昨晚|今晚|明晚|(?:上上|上|下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
+    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
+    rf"{_ALONE}的?[\s，,、：:]*")
+_EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
+
+
+def find_record_day(text: str, today: date) -> DateRange | None:
+    """A day a record starts with (补签 张三 昨天 手机没电, 调研 城关 上周四 …, 9号, 周二,
+    12月9日的夜学) as a one-day range, with the rest; None when it starts with none.
+    What was held or done is past, so a bare weekday or day of the month is the latest
+    such day, today included (parse_date's past=True). A day to come is returned as it
+    is, for the caller to refuse; DateError for one that does not exist."""
+    from bot.domain import text as words
+
+    match = _RECORD_DAY.match(text)
+    if match is None:
+        return None
+    said = re.sub(r"(?:晚上|下午|上午|早上)$", "", match.group(1))
+    try:
+        day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
+    except words.DateError:
+        raise DateError(f"没有{match.group(1)}这一天") from None
+    return DateRange(day, day, _strip(text, 0, match.end()))
+
+
 # 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
 # activity at hand, which 请假 alone already means, so it is no part of the reason.
 _LEADING_NOW = re.compile(

@@ -189,7 +189,12 @@ def parse_minutes(token: str) -> int | None:
 WEEKDAYS = "一二三四五六日"
 _WEEKDAY_INDEX = {c: i for i, c in enumerate(WEEKDAYS)} | {"天": 6, "七": 6} | {
     str(i + 1): i for i in range(7)}
-_RELATIVE_DAYS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_RELATIVE_DAYS = {"大前天": -3, "前天": -2, "昨天": -1, "昨日": -1, "今天": 0, "今日": 0,
+                  "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+# Weeks from this one: 上周二 is last week's Tuesday, 下下周二 the one after next week's.
+_WEEKS = {"上上": -2, "上": -1, "这": 0, "本": 0, "下": 1, "下下": 2}
+# How far a month and day without a year may be from today before it is the other year's.
+_HALF_YEAR = timedelta(days=183)
 _DATE_PREFIX = re.compile(r"^(?:至|到|截至|截止到?|直到|一直到)\s*")
 
 
@@ -204,27 +209,34 @@ def show_date(day: date, *, today: date | None = None) -> str:
     return f"{day.month}月{day.day}日"
 
 
-def parse_date(text: str, today: date) -> date:
+def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """A day as people write it: 2026-12-31, 2026年12月31日, 12月31日, 12.31, 12/31,
-    31号, 今天, 明天, 后天, 周二, 下周二, 星期五. Raises DateError if it is none of these.
+    31号, 昨天, 前天, 今天, 明天, 后天, 周二, 上周四, 下周二, 星期五. Raises DateError if
+    it is none of these.
 
     A month and day without a year is this year's, or next year's when this year's is
     more than half a year ago (写 1月5日 in December means January); a bare day of the
     month is the next such day; a bare weekday the next one (today included).
+
+    With past=True the day is one already come, as in a record of what was held or done:
+    a bare weekday or day of the month is the latest such day (today included), and a
+    month and day without a year is last year's when this year's is more than half a
+    year ahead (12月30日 said on 1月2日). A day still to come can be returned all the
+    same (明天, 下周二, 12月30日 said on 12月20日), for the caller to refuse.
     """
     raw = text
     text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
     text = text.rstrip("。.")
     if text in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[text])
-    if m := re.fullmatch(r"(下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
+    if m := re.fullmatch(r"(上上|上|下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
         which, day = m.groups()
         target = _WEEKDAY_INDEX[day]
-        monday = today - timedelta(days=today.weekday())
-        if which in ("下", "下下"):
-            return monday + timedelta(days=(7 if which == "下" else 14) + target)
-        if which in ("这", "本"):
-            return monday + timedelta(days=target)
+        if which is not None:
+            monday = today - timedelta(days=today.weekday())
+            return monday + timedelta(days=7 * _WEEKS[which] + target)
+        if past:
+            return today - timedelta(days=(today.weekday() - target) % 7)
         return today + timedelta(days=(target - today.weekday()) % 7)
     num = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
     year = month = day = None
@@ -238,11 +250,12 @@ def parse_date(text: str, today: date) -> date:
         day = cn_number(m.group(1))
         if day is None or not 1 <= day <= 31:
             raise DateError(f"没有 {raw} 这一天")
+        step = timedelta(days=-1 if past else 1)
         candidate = today
-        for _ in range(62):  # the next such day of the month, today included
+        for _ in range(62):  # the nearest such day of the month that way, today included
             if candidate.day == day:
                 return candidate
-            candidate += timedelta(days=1)
+            candidate += step
         raise DateError(f"没有 {raw} 这一天")
     else:
         raise DateError(f"看不懂日期「{raw}」")
@@ -252,7 +265,9 @@ def parse_date(text: str, today: date) -> date:
         if year is not None:
             return date(year, month, day)
         found = date(today.year, month, day)
-        if found < today - timedelta(days=183):
+        if past and found > today + _HALF_YEAR:
+            found = date(today.year - 1, month, day)
+        elif not past and found < today - _HALF_YEAR:
             found = date(today.year + 1, month, day)
         return found
     except ValueError:
