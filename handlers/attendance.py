@@ -725,6 +725,10 @@ def named_record(text: str, today: date) -> tuple[date | None, ActivityType | No
     return said.first if said else None, kind, " ".join(words)
 
 
+# How to work on the latest activity, by the command: 更正 says the status before the reason.
+_LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张三 缺席 他人代签"}
+
+
 def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
                ) -> tuple[Activity, str] | Reply:
     """The activity a 补签 or 更正 works on and the reason left: one named first in the
@@ -754,7 +758,7 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
             said = "".join(filter(None, [show_date(day, today=today) if day else "",
                                          kind.value if kind else ""]))
             return Reply.error(f"没有找到{said}的活动，记录保持不变。不写日期和活动就是最近一次。"
-                               f"例如：{verb} 张三 手机没电")
+                               f"例如：{_LATEST_EXAMPLE.get(verb, verb)}")
     else:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now,
                                          window=window)

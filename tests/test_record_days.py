@@ -181,6 +181,7 @@ def test_a_correction_may_name_the_day_before_the_record(runtime, chat, two_atte
     before = everything(runtime.engine)
     sunday = chat.say("sec", "更正 李四 前天的夜学 请假 临时出警")
     assert sunday.is_error and "没有找到11月29日政治夜学的活动" in sunday.text, sunday.text
+    assert sunday.text.endswith("例如：更正 张三 缺席 他人代签")  # the status, then why
     attended = chat.say("sec", "更正 李四 出席 缺席 代签")
     assert attended.is_error and "更正只能改为缺席或请假" in attended.text
     no_reason = chat.say("sec", "更正 李四 上周五 请假")
@@ -204,7 +205,8 @@ def test_a_correction_may_name_the_day_before_the_record(runtime, chat, two_atte
     ("更正 张三 缺席 明天 代签", "12月2日还没到：更正记的是已经举行的活动"),
     ("补签 张三 2月30日 在场", "没有2月30日这一天，记录保持不变"),
     ("补签 张三 32号 在场", "没有32号这一天"),
-    ("补签 张三 周日 在场", "没有找到11月29日的活动，记录保持不变"),
+    ("补签 张三 周日 在场", "没有找到11月29日的活动，记录保持不变。不写日期和活动就是最近一次。"
+                        "例如：补签 张三 手机没电"),
     ("补签 张三 昨天", "缺少补签原因"),
 ])
 def test_a_day_to_come_or_none_at_all_changes_nothing(runtime, chat, two_night_studies, said,
