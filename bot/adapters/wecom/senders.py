@@ -143,9 +143,14 @@ class WecomSender:
             log.warning("wecom send %s failed: %s", message.id, exc.describe())
             return SendResult.failed(exc.describe(), retryable=exc.retryable,
                                      retry_after=exc.retry_after)
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return SendResult.failed(f"long connection: {type(exc).__name__}",
-                                     retryable=True, retry_after=10)
+        if isinstance(exc, TimeoutError):
+            # WeCom took the frame and never answered: it may have been shown, so this is
+            # a try like any failed one; a wait, which uses none, could repeat it for ever.
+            return SendResult.failed("long connection: no ack from WeCom for aibot_send_msg",
+                                     retryable=True)
+        if isinstance(exc, ConnectionError):
+            return SendResult.failed(f"long connection lost ({exc})", retryable=True,
+                                     retry_after=10)
         raise exc
 
     async def _send_private(self, message: Outbound) -> SendResult:
