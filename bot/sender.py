@@ -9,6 +9,9 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 # The payload key saying how many parts of a long message have gone out already.
 PARTS_SENT = "parts_sent"
+# The payload key saying since when a message has waited for its channel to come back (a
+# sender that waits only so long sets it; `djbot outbox retry` starts the wait afresh).
+WAITING_SINCE = "waiting_since"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The AI bot's long connection against the fake WeCom's WebSocket, its lease, and the
-outbox rows it sends."""
+outbox rows that wait for it: which wait (the chat is known), and which end (never)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import pytest
@@ -183,6 +184,94 @@ async def beats(worker: OutboxWorker, clock, *, minutes: float, until=None) -> N
         await worker.drain()
         clock.advance(timedelta(seconds=30))
 
+
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "not-connected"])
+async def test_a_group_with_no_known_chat_is_dead_at_once_with_what_to_do(
+        ws_runtime, fake, monkeypatch, connected):
+    branch_id = seed(ws_runtime.engine, lambda s: make_branch(s, "一支部").id)  # never bound
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
+    if connected:
+        await conn.start()
+        await until(lambda: conn.connected, "subscription")
+    try:
+        queue_reminder(ws_runtime, branch_id)
+        await outbox_worker(ws_runtime, conn).drain()
+    finally:
+        await conn.stop()
+
+    row = the_row(ws_runtime)
+    assert (row.status, row.attempts) == ("dead", 1)
+    assert frames(fake, "aibot_send_msg") == []
+    listing = outbox_listing(ws_runtime, monkeypatch, "--status", "dead")
+    assert f"#{row.id} dead reminder.group" in listing and "绑定" in listing, listing
+
+
+async def test_a_row_waits_for_the_long_connection_without_using_up_tries(
+        ws_runtime, fake, clock):
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-7").branch_id)
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
+    worker = outbox_worker(ws_runtime, conn)
+    queue_reminder(ws_runtime, branch_id)
+    # No replica holds the connection for 50 minutes (a restart, a takeover, WeCom down).
+    await beats(worker, clock, minutes=50)
+    row = the_row(ws_runtime)
+    assert row.status == "pending" and row.attempts == 0
+
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await worker.drain()
+    finally:
+        await conn.stop()
+    assert the_row(ws_runtime).status == "sent"
+    [sent] = sends_to(fake, "grp-7")
+    assert "政治夜学" in sent["body"]["markdown"]["content"]
+
+
+@pytest.mark.parametrize("kind", ["reminder", "reply"])
+async def test_a_row_the_long_connection_never_comes_back_for_is_given_up_after_an_hour(
+        ws_runtime, fake, clock, monkeypatch, caplog, kind):
+    caplog.set_level(logging.WARNING, logger="djbot")
+    logging.getLogger("djbot").propagate = True
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-7").branch_id)
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom)  # not connected for now
+    worker = outbox_worker(ws_runtime, conn)
+    queued = clock.now()
+    if kind == "reminder":
+        queue_reminder(ws_runtime, branch_id)
+    else:  # an answer whose ack never came, to go by aibot_send_msg to its chat
+        with session_scope(ws_runtime.engine) as session:
+            outbox.enqueue(session, platform="wecom", target_kind="group", target="grp-7",
+                           payload=Reply("今天已签到 12 人").to_dict(), now=clock.now(),
+                           kind="reply")
+
+    await beats(worker, clock, minutes=59)
+    assert the_row(ws_runtime).status == "pending"
+    await beats(worker, clock, minutes=120, until=lambda: the_row(ws_runtime).status != "pending")
+
+    row = the_row(ws_runtime)
+    assert row.status == "dead"
+    assert timedelta(hours=1) <= clock.now() - queued <= timedelta(hours=1, minutes=1)
+    listing = outbox_listing(ws_runtime, monkeypatch, "--status", "dead")
+    assert f"#{row.id} dead" in listing and "long connection unavailable" in listing, listing
+    assert f"outbox {row.id} is dead" in caplog.text and "unavailable" in caplog.text
+
+    # `djbot outbox retry` gives it a fresh hour: it waits again rather than dying at once,
+    # and goes when the connection is back.
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: ws_runtime)
+    assert CliRunner().invoke(cli.app, ["outbox", "retry", str(row.id)]).exit_code == 0
+    await worker.drain()
+    assert the_row(ws_runtime).status == "pending"
+    clock.advance(timedelta(seconds=30))
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await worker.drain()
+    finally:
+        await conn.stop()
+    assert the_row(ws_runtime).status == "sent" and len(sends_to(fake, "grp-7")) == 1
 
 
 @pytest.mark.parametrize("wecom", ["refuses", "stays-silent"])
