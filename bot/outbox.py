@@ -17,6 +17,13 @@ Guarantees (docs/schedules.md says the same for operators):
   the platform said to wait): its other rows are not tried meanwhile, and those already
   claimed with it go back untried, their try given back. An unreachable platform then
   costs a worker one failing try per destination and beat, not one per queued message.
+- A row with nowhere to go is dead at its first try. A sender may have a row wait for its
+  channel without using up a try, but only so long (WeCom's long connection: an hour,
+  bot.adapters.wecom.senders.LONGCONN_PATIENCE); `retry` starts that wait afresh.
+- What a try leaves to do is stored with its outcome, in one transaction: the row's payload
+  (the parts and people already reached, so the next try sends only the rest) and any
+  follow-up rows (people the platform held back, split off to go later). A restart between
+  tries therefore neither repeats nor loses a part.
 """
 
 from __future__ import annotations
@@ -38,7 +45,8 @@ from sqlmodel import Session, select
 
 from bot import metrics
 from bot.clock import Clock
-from bot.sender import Outbound, Sender, SendResult
+from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult
+from storage import outbox
 from storage.db import session_scope
 from storage.models import OutboxMessage
 
@@ -177,6 +185,11 @@ class OutboxWorker:
                          delay.total_seconds())
             else:
                 _mark_dead(session, row, result.error or "failed")
+            for follow_up in result.follow_ups:  # whatever became of the row: they left it
+                outbox.enqueue(session, platform=row.platform, target_kind=row.target_kind,
+                               target=follow_up.target, payload=follow_up.payload, now=now,
+                               kind=row.kind, branch_id=row.branch_id,
+                               not_before=now + timedelta(seconds=follow_up.delay))
             row.claimed_by = None
             session.add(row)
             status = row.status
@@ -302,6 +315,8 @@ def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = Fa
     rows = session.exec(query).all()
     for row in rows:
         row.status, row.attempts, row.next_attempt_at, row.claimed_by = PENDING, 0, now, None
+        if WAITING_SINCE in row.payload:  # a fresh wait too, or it would end at once
+            row.payload = {k: v for k, v in row.payload.items() if k != WAITING_SINCE}
         session.add(row)
     return len(rows)
 

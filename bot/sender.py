@@ -9,6 +9,9 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 # The payload key saying how many parts of a long message have gone out already.
 PARTS_SENT = "parts_sent"
+# The payload key saying since when a message has waited for its channel to come back (a
+# sender that waits only so long sets it; `djbot outbox retry` starts the wait afresh).
+WAITING_SINCE = "waiting_since"
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,17 @@ class Outbound:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """What is left of a message for some of its recipients, to go later as a row of its
+    own (people the platform held back). The worker writes it in the transaction that
+    records the try, so a restart can neither lose it nor leave them on the first row too."""
+
+    target: str
+    payload: dict[str, Any]
+    delay: float  # seconds from the try
+
+
+@dataclass(frozen=True)
 class SendResult:
     ok: bool
     # A failure the platform may accept later (rate limit, 5xx, timeout): retry, with
@@ -38,16 +52,19 @@ class SendResult:
     # Sent, but some recipients the platform refused for good (unknown ids): kept on the
     # row for the operator (`djbot outbox`, `djbot doctor`).
     note: str | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
 
     @classmethod
-    def sent(cls, note: str | None = None) -> "SendResult":
-        return cls(ok=True, note=note)
+    def sent(cls, note: str | None = None,
+             follow_ups: tuple[FollowUp, ...] = ()) -> "SendResult":
+        return cls(ok=True, note=note, follow_ups=follow_ups)
 
     @classmethod
     def failed(cls, error: str, *, retryable: bool = True, retry_after: float | None = None,
-               payload: dict[str, Any] | None = None) -> "SendResult":
+               payload: dict[str, Any] | None = None,
+               follow_ups: tuple[FollowUp, ...] = ()) -> "SendResult":
         return cls(ok=False, retryable=retryable, retry_after=retry_after, error=error,
-                   payload=payload)
+                   payload=payload, follow_ups=follow_ups)
 
     def resuming(self, payload: dict[str, Any], parts_sent: int) -> "SendResult":
         """This failure, with the next try starting after the parts already sent."""

@@ -61,14 +61,18 @@ class FakeDingtalk:
         self.app_secret = app_secret
         # DingTalk's own time, for the windows it checks (a test passes its ManualClock).
         self.clock = clock
-        # batchSend: userId → how many more sends it is flow-controlled for; and the
-        # userIds DingTalk does not know (aliyun/dingtalk-sdk BatchSendOTOResponseBody).
-        self.flow_controlled: dict[str, int] = {}
+        # batchSend: userId → what its next sends meet, in order (True: flow-controlled,
+        # False: delivered); and the userIds DingTalk does not know (aliyun/dingtalk-sdk
+        # BatchSendOTOResponseBody).
+        self.flow_controlled: dict[str, list[bool]] = {}
         self.invalid_staff: set[str] = set()
         # sessionWebhook name → its expiry (ms); see session_webhook().
         self.webhook_expiry: dict[str, int] = {}
         self.received: list[Received] = []
         self.reached: list[str] = []  # userIds a batchSend actually delivered to
+        # What each person found in their single chat with the robot, in order (the text
+        # of each batchSend that reached them): what a member would notice.
+        self.inbox: dict[str, list[str]] = {}
         self.valid_tokens: set[str] = set()
         self.robot_secrets: dict[str, str] = {}  # custom robot access_token → SEC… secret
         self.robot_throttled = False
@@ -122,10 +126,12 @@ class FakeDingtalk:
     # --- switches -----------------------------------------------------------------------
 
     def fail(self, path: str, *, status: int = 500, body: dict | None = None,
-             times: int = 1) -> None:
-        """Answer the next `times` requests to path with this status and body."""
+             times: int = 1, after: int = 0) -> None:
+        """Answer the next `times` requests to path with this status and body; with
+        `after`, that many requests are answered as usual first."""
         with self._lock:
-            self._failures.setdefault(path, []).extend([(status, body or {})] * times)
+            self._failures.setdefault(path, []).extend(
+                [None] * after + [(status, body or {})] * times)
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -142,10 +148,12 @@ class FakeDingtalk:
             self.webhook_expiry[name] = expires_ms
         return f"{self.base_url}/session/{name}"
 
-    def flow_control(self, *user_ids: str, times: int = 1) -> None:
-        """The next `times` batchSends to these users answer them as flow-controlled."""
-        for user in user_ids:
-            self.flow_controlled[user] = times
+    def flow_control(self, *user_ids: str, times: int = 1, after: int = 0) -> None:
+        """The next `times` batchSends to these users answer them as flow-controlled;
+        with `after`, that many sends reach them first (part 1 arrives, part 2 is held)."""
+        with self._lock:
+            for user in user_ids:
+                self.flow_controlled[user] = [False] * after + [True] * times
 
     def sign_in(self, user_id: str | None, *, union_id: str | None = None) -> str:
         """What DingTalk's login page does for someone signed in to the client: a
@@ -289,7 +297,9 @@ class FakeDingtalk:
         with self._lock:
             pending = self._failures.get(path)
             if pending:
-                return pending.pop(0)
+                failure = pending.pop(0)
+                if failure is not None:
+                    return failure
         if path == "/v1.0/oauth2/accessToken":
             if body.get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
                 return 400, {"code": "invalidClientIdOrSecret", "message": "无效的appKey或appSecret"}
@@ -362,7 +372,8 @@ class FakeDingtalk:
             if problem is not None:
                 return 400, {"code": problem, "message": problem}
             if path.endswith("/batchSend"):
-                return 200, self._batch_answer(body.get("userIds") or [])
+                return 200, self._batch_answer(body.get("userIds") or [],
+                                               json.loads(body["msgParam"]))
             return 200, {"processQueryKey": uuid.uuid4().hex}
         if path == "/robot/send":
             secret = self.robot_secrets.get(query.get("access_token", ""))
@@ -404,7 +415,7 @@ class FakeDingtalk:
             return "invalidParameter.msgKey"
         return None
 
-    def _batch_answer(self, user_ids: list[str]) -> dict[str, Any]:
+    def _batch_answer(self, user_ids: list[str], param: dict[str, Any]) -> dict[str, Any]:
         """batchSend accepts the call and names who was not reached inside the 200
         (aliyun/dingtalk-sdk BatchSendOTOResponseBody: flowControlledStaffIdList,
         invalidStaffIdList)."""
@@ -412,10 +423,13 @@ class FakeDingtalk:
             invalid = [u for u in user_ids if u in self.invalid_staff]
             throttled = []
             for user in user_ids:
-                if self.flow_controlled.get(user, 0) > 0 and user not in invalid:
-                    self.flow_controlled[user] -= 1
+                plan = self.flow_controlled.get(user)
+                if plan and user not in invalid and plan.pop(0):
                     throttled.append(user)
-            self.reached.extend(u for u in user_ids if u not in invalid and u not in throttled)
+            reached = [u for u in user_ids if u not in invalid and u not in throttled]
+            self.reached.extend(reached)
+            for user in reached:
+                self.inbox.setdefault(user, []).append(param.get("content") or param["text"])
         return {"processQueryKey": uuid.uuid4().hex, "invalidStaffIdList": invalid,
                 "flowControlledStaffIdList": throttled}
 

@@ -83,6 +83,10 @@ class FakeWecom:
     # Swallow this many ping acks (a lost heartbeat), and refuse this many subscribes.
     drop_pings: int = 0
     refuse_subscribes: int = 0
+    # Chats the AI bot is not in (removed from the group, or a chatid from elsewhere), and
+    # how many aibot_send_msg acks to swallow (WeCom silent: the SDK times out after 5 s).
+    unreachable_chats: set = field(default_factory=set)
+    drop_send_acks: int = 0
     _seq: Any = field(default_factory=lambda: itertools.count(1))
     _sockets: list = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -319,6 +323,13 @@ class FakeWecom:
                         errcode, errmsg = 40008, "invalid message type"
                     elif not body.get("chatid"):
                         errcode, errmsg = 40058, "chatid missing"
+                    elif body["chatid"] in self.unreachable_chats:
+                        # UNCONFIRMED: no source gives aibot_send_msg's answer for a chat
+                        # the bot is not in; 86003 is the global list's "chatid 不存在".
+                        errcode, errmsg = 86003, "chatid not exist"
+                    elif self.drop_send_acks > 0:
+                        self.drop_send_acks -= 1
+                        continue
                 await socket.send_text(json.dumps(
                     {"headers": {"req_id": req_id}, "errcode": errcode, "errmsg": errmsg}))
                 if cmd == "aibot_subscribe" and errcode:

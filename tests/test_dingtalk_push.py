@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.adapters.dingtalk import doctor
 from bot.adapters.dingtalk.client import DingtalkClient
-from bot.adapters.dingtalk.senders import DingtalkSender
+from bot.adapters.dingtalk.senders import DingtalkSender, reply_parts
 from bot.config import DingtalkSettings, Settings
 from bot.core import Reply
 from bot.outbox import OutboxWorker
@@ -227,3 +227,77 @@ async def test_batch_send_retries_the_flow_controlled_and_records_the_invalid(
 
     [(ok, line)] = unreached_lines(runtime.settings, "dingtalk")
     assert not ok and "u05" in line and f"#{first.id}" in line
+
+
+# --- batchSend of a long message to many people: every part once per person ----------------
+
+NOTICE_PARTS = 3
+
+
+def long_notice() -> str:
+    """A notice that goes out in NOTICE_PARTS numbered batchSend messages."""
+    text = "\n".join(f"第{i:03d}条：请各支部于本周五前完成学习心得的提交，并在支部群内交流体会。"
+                     for i in range(1, 260))
+    assert len(reply_parts(Reply(text))) == NOTICE_PARTS
+    return text
+
+
+def parts_received(fake) -> dict[str, list[str]]:
+    """Per person, the part labels (（1/3）…) in the order they arrived in their chat."""
+    return {user: [text[:5] for text in texts] for user, texts in fake.inbox.items()}
+
+
+async def deliver_with_restarts(runtime, clock, *, rounds: int = 8) -> None:
+    """Run the outbox until every row is done, each try by a freshly started worker (only
+    the rows carry what was sent before), moving the clock past backoffs and waits."""
+    for _ in range(rounds):
+        client = DingtalkClient(runtime.settings.dingtalk, clock)
+        sender = DingtalkSender(runtime.settings.dingtalk, client, runtime.engine, clock)
+        try:
+            await OutboxWorker(runtime.engine, clock, {"dingtalk": sender}).drain()
+        finally:
+            await client.aclose()
+        if all(row.status in ("sent", "dead") for row in rows(runtime)):
+            return
+        clock.advance(minutes=10)
+    raise AssertionError([(row.id, row.status, row.last_error) for row in rows(runtime)])
+
+
+@pytest.mark.parametrize("held_back, failing_call", [
+    # Part 2: u03 (first batch) held back, then the second batch's call fails.
+    (("u03",), 4),
+    # Part 2: u03 and u22 (one in each batch) held back; part 3's second batch fails.
+    (("u03", "u22"), 6),
+], ids=["fails-in-the-held-part", "fails-in-a-later-part"])
+async def test_each_person_gets_every_part_once_and_in_order(runtime, fake, clock, held_back,
+                                                             failing_call):
+    users = [f"u{i:02d}" for i in range(25)]  # two batches per part: 20 and 5
+    fake.flow_control(*held_back, after=1)  # part 1 reaches them, part 2 does not
+    fake.fail("/v1.0/robot/oToMessages/batchSend", status=500, after=failing_call - 1)
+    push(runtime, target_kind="user", target=users[0], text=long_notice(), user_ids=users)
+
+    await deliver_with_restarts(runtime, clock)
+
+    every_part = [f"（{i}/{NOTICE_PARTS}）" for i in range(1, NOTICE_PARTS + 1)]
+    assert parts_received(fake) == {user: every_part for user in users}
+    assert [row.status for row in rows(runtime)] == ["sent", "sent"]
+
+
+async def test_people_held_back_get_the_rest_a_minute_later_from_where_they_stopped(
+        runtime, worker, fake, clock):
+    users = [f"u{i:02d}" for i in range(25)]
+    fake.flow_control("u22", after=1)
+    push(runtime, target_kind="user", target=users[0], text=long_notice(), user_ids=users)
+    await worker.drain()
+
+    received = parts_received(fake)
+    assert received["u22"] == ["（1/3）"] and received["u00"] == ["（1/3）", "（2/3）", "（3/3）"]
+    first, again = rows(runtime)
+    assert first.status == "sent"
+    assert again.status == "pending" and again.payload["user_ids"] == ["u22"]
+    assert again.next_attempt_at == clock.now() + timedelta(minutes=1)
+
+    clock.advance(minutes=1)
+    await worker.drain()
+    assert parts_received(fake)["u22"] == ["（1/3）", "（2/3）", "（3/3）"]
+    assert len(fake.delivered("/v1.0/robot/oToMessages/batchSend")) == 3 * 2 + 2

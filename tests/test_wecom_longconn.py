@@ -1,17 +1,28 @@
-"""The AI bot's long connection against the fake WeCom's WebSocket, and its lease."""
+"""The AI bot's long connection against the fake WeCom's WebSocket, its lease, and the
+outbox rows that wait for it: which wait (the chat is known), and which end (never)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import timedelta
 
 import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from bot import cli
 from bot.adapters.wecom.client import WecomClient
 from bot.adapters.wecom.longconn import LongConnection
 from bot.adapters.wecom.senders import WecomSender
 from bot.config import Settings, WecomSettings
+from bot.core import Reply
+from bot.outbox import MAX_ATTEMPTS, OutboxWorker
 from bot.runtime import build_runtime
 from bot.sender import Outbound
+from storage import outbox
+from storage.db import session_scope
+from storage.models import OutboxMessage
 from tests.factories import bind_chat, make_branch, seed
 from tests import fake_wecom as fw
 
@@ -132,3 +143,189 @@ async def test_mentions_render_as_names_where_wecom_documents_no_userid_mention(
         assert content.endswith("@张三") and "<@" not in content
     finally:
         await conn.stop()
+
+
+# --- the outbox in long-connection mode: "not now" waits, "never" ends ----------------------
+
+
+def queue_reminder(runtime, branch_id: int, text: str = "今晚 19:30 政治夜学，请准时参加") -> None:
+    with session_scope(runtime.engine) as session:
+        outbox.enqueue(session, platform="wecom", target_kind="group", target=str(branch_id),
+                       branch_id=branch_id, payload=Reply(text).to_dict(),
+                       now=runtime.clock.now(), kind="reminder.group")
+
+
+def the_row(runtime) -> OutboxMessage:
+    with Session(runtime.engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+        return row
+
+
+def outbox_listing(runtime, monkeypatch, *args: str) -> str:
+    """What the operator reads from `djbot outbox`."""
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: runtime)
+    return CliRunner().invoke(cli.app, ["outbox", *args]).output
+
+
+def outbox_worker(runtime, conn: LongConnection) -> OutboxWorker:
+    sender = WecomSender(WecomClient(runtime.settings.wecom, runtime.clock), runtime.engine,
+                         longconn=conn)
+    return OutboxWorker(runtime.engine, runtime.clock, {"wecom": sender})
+
+
+def sends_to(fake, chat_id: str) -> list[dict]:
+    return [f for f in frames(fake, "aibot_send_msg") if f["body"]["chatid"] == chat_id]
+
+
+async def beats(worker: OutboxWorker, clock, *, minutes: float, until=None) -> None:
+    """The service's beat for `minutes` of the injected clock: drain, then 30 s on."""
+    end = clock.now() + timedelta(minutes=minutes)
+    while clock.now() < end and not (until and until()):
+        await worker.drain()
+        clock.advance(timedelta(seconds=30))
+
+
+@pytest.mark.parametrize("connected", [True, False], ids=["connected", "not-connected"])
+async def test_a_group_with_no_known_chat_is_dead_at_once_with_what_to_do(
+        ws_runtime, fake, monkeypatch, connected):
+    branch_id = seed(ws_runtime.engine, lambda s: make_branch(s, "一支部").id)  # never bound
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
+    if connected:
+        await conn.start()
+        await until(lambda: conn.connected, "subscription")
+    try:
+        queue_reminder(ws_runtime, branch_id)
+        await outbox_worker(ws_runtime, conn).drain()
+    finally:
+        await conn.stop()
+
+    row = the_row(ws_runtime)
+    assert (row.status, row.attempts) == ("dead", 1)
+    assert frames(fake, "aibot_send_msg") == []
+    listing = outbox_listing(ws_runtime, monkeypatch, "--status", "dead")
+    assert f"#{row.id} dead reminder.group" in listing and "绑定" in listing, listing
+
+
+async def test_a_row_waits_for_the_long_connection_without_using_up_tries(
+        ws_runtime, fake, clock):
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-7").branch_id)
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
+    worker = outbox_worker(ws_runtime, conn)
+    queue_reminder(ws_runtime, branch_id)
+    # No replica holds the connection for 50 minutes (a restart, a takeover, WeCom down).
+    await beats(worker, clock, minutes=50)
+    row = the_row(ws_runtime)
+    assert row.status == "pending" and row.attempts == 0
+
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await worker.drain()
+    finally:
+        await conn.stop()
+    assert the_row(ws_runtime).status == "sent"
+    [sent] = sends_to(fake, "grp-7")
+    assert "政治夜学" in sent["body"]["markdown"]["content"]
+
+
+@pytest.mark.parametrize("kind", ["reminder", "reply"])
+async def test_a_row_the_long_connection_never_comes_back_for_is_given_up_after_an_hour(
+        ws_runtime, fake, clock, monkeypatch, caplog, kind):
+    caplog.set_level(logging.WARNING, logger="djbot")
+    logging.getLogger("djbot").propagate = True
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-7").branch_id)
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom)  # not connected for now
+    worker = outbox_worker(ws_runtime, conn)
+    queued = clock.now()
+    if kind == "reminder":
+        queue_reminder(ws_runtime, branch_id)
+    else:  # an answer whose ack never came, to go by aibot_send_msg to its chat
+        with session_scope(ws_runtime.engine) as session:
+            outbox.enqueue(session, platform="wecom", target_kind="group", target="grp-7",
+                           payload=Reply("今天已签到 12 人").to_dict(), now=clock.now(),
+                           kind="reply")
+
+    await beats(worker, clock, minutes=59)
+    assert the_row(ws_runtime).status == "pending"
+    await beats(worker, clock, minutes=120, until=lambda: the_row(ws_runtime).status != "pending")
+
+    row = the_row(ws_runtime)
+    assert row.status == "dead"
+    assert timedelta(hours=1) <= clock.now() - queued <= timedelta(hours=1, minutes=1)
+    listing = outbox_listing(ws_runtime, monkeypatch, "--status", "dead")
+    assert f"#{row.id} dead" in listing and "long connection unavailable" in listing, listing
+    assert f"outbox {row.id} is dead" in caplog.text and "unavailable" in caplog.text
+
+    # `djbot outbox retry` gives it a fresh hour: it waits again rather than dying at once,
+    # and goes when the connection is back.
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **k: ws_runtime)
+    assert CliRunner().invoke(cli.app, ["outbox", "retry", str(row.id)]).exit_code == 0
+    await worker.drain()
+    assert the_row(ws_runtime).status == "pending"
+    clock.advance(timedelta(seconds=30))
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await worker.drain()
+    finally:
+        await conn.stop()
+    assert the_row(ws_runtime).status == "sent" and len(sends_to(fake, "grp-7")) == 1
+
+
+@pytest.mark.parametrize("wecom", ["refuses", "stays-silent"])
+async def test_a_chat_the_long_connection_cannot_reach_is_dead_after_the_usual_tries(
+        ws_runtime, fake, clock, monkeypatch, wecom):
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-gone").branch_id)
+    if wecom == "refuses":  # the bot was removed from the group
+        fake.unreachable_chats.add("grp-gone")
+    else:
+        fake.drop_send_acks = 99
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05,
+                          ack_timeout=0.1)
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        queue_reminder(ws_runtime, branch_id)
+        await beats(outbox_worker(ws_runtime, conn), clock, minutes=60,
+                    until=lambda: the_row(ws_runtime).status != "pending")
+    finally:
+        await conn.stop()
+
+    row = the_row(ws_runtime)
+    assert (row.status, row.attempts) == ("dead", MAX_ATTEMPTS)
+    assert len(sends_to(fake, "grp-gone")) == MAX_ATTEMPTS  # one send a try, then no more
+    listing = outbox_listing(ws_runtime, monkeypatch, "--status", "dead")
+    reason = "86003" if wecom == "refuses" else "no ack"
+    assert f"#{row.id} dead" in listing and reason in listing, listing
+
+
+async def test_a_send_cut_off_by_a_dropped_socket_waits_for_the_next_connection(
+        ws_runtime, fake, clock):
+    branch_id = seed(ws_runtime.engine, lambda s: bind_chat(s, make_branch(s, "一支部"),
+                                                            "grp-7").branch_id)
+    fake.drop_send_acks = 1  # the socket goes before WeCom answers the first send
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05,
+                          first_backoff=0.05, ack_timeout=5)
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        queue_reminder(ws_runtime, branch_id)
+        worker = outbox_worker(ws_runtime, conn)
+        delivery = asyncio.create_task(worker.drain())
+        await until(lambda: sends_to(fake, "grp-7"), "the first send")
+        fake.drop_connections()
+        await delivery  # the worker carries on; the row is not left claimed
+
+        row = the_row(ws_runtime)
+        assert (row.status, row.attempts) == ("pending", 0)
+        await until(lambda: conn.connected, "the reconnection")
+        clock.advance(timedelta(seconds=30))
+        await worker.drain()
+    finally:
+        await conn.stop()
+    assert the_row(ws_runtime).status == "sent"
+    # Sent again on the new socket: WeCom may have shown the first (at least once).
+    assert len(sends_to(fake, "grp-7")) == 2

@@ -7,7 +7,8 @@
   its custom robot webhook (signed URL, 20 a minute, then a 10-minute block).
 - A long message goes in numbered parts (common.split_to_bytes), each within PART_BYTES.
 - batchSend answers 200 even when it reached only some people: the flow-controlled ones
-  get their own outbox row, due later; the invalid ones are noted on the sent row.
+  get their own outbox row, due later, from the part they missed; the invalid ones are
+  noted on the sent row. Each person gets every part once, in order.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.adapters.common import WELCOME, cut_to_bytes, split_to_bytes
 from bot.clock import Clock
 from bot.config import DingtalkSettings
 from bot.core import Reply
-from bot.sender import PARTS_SENT, Outbound, PartsInterrupted, SendResult, send_parts
+from bot.sender import PARTS_SENT, FollowUp, Outbound, PartsInterrupted, SendResult, send_parts
 from storage import outbox
 from storage.db import session_scope
 from storage.models import ChatBinding, ProcessedMessage, PushChannel
@@ -53,6 +54,11 @@ MAX_KNOWN_GROUPS = 10_000  # a bureau has a few dozen groups; the set stays smal
 # Flow-controlled batchSend recipients are tried again this much later (DingTalk says only
 # "flow controlled", not for how long).
 FLOW_CONTROL_WAIT = timedelta(minutes=1)
+# A batchSend row's payload, besides parts_sent (the parts all its user_ids have): who
+# already has the next part, when a failure cut it short; and the unknown userIds met so
+# far, for the note on the sent row.
+REACHED = "reached"
+INVALID = "invalid_user_ids"
 
 
 # --- rendering (pure) ------------------------------------------------------------------
@@ -278,7 +284,9 @@ class DingtalkSender:
         reply = Reply.from_dict(message.payload)
         try:
             if message.target_kind == "user":
-                users = list(message.payload.get("user_ids") or [message.target])
+                # An empty list is a row with nobody left, not one for its target.
+                listed = message.payload.get("user_ids")
+                users = [message.target] if listed is None else list(listed)
                 return await self._to_users(message, users, reply)
             route = await asyncio.to_thread(self._group_route, message)
             if route is None:
@@ -305,51 +313,60 @@ class DingtalkSender:
 
     async def _to_users(self, message: Outbound, user_ids: list[str],
                         reply: Reply) -> SendResult:
-        """batchSend each part to everyone, 20 at a time. A 200 may still leave people out
-        (aliyun/dingtalk-sdk BatchSendOTOResponseBody): flow-controlled ones get a row of
-        their own, due after FLOW_CONTROL_WAIT; invalid ones are dropped and noted.
-
-        A failure after the first batch makes the outbox retry the whole part, so the
-        first batch may see that part twice: delivery is at least once.
-        """
+        """batchSend each part to the row's people, 20 at a time, so that each gets every
+        part once and in order. A 200 may still leave people out (aliyun/dingtalk-sdk
+        BatchSendOTOResponseBody): the flow-controlled ones leave this row for one of
+        their own, from the part they missed, due after FLOW_CONTROL_WAIT; invalid ones
+        are dropped and noted. A failure part-way stores who has what, so the next try
+        sends the interrupted part only to those who lack it."""
         parts = reply_parts(reply)
         users = list(dict.fromkeys(user_ids))
-        invalid: list[str] = []
-        for index in range(min(int(message.payload.get(PARTS_SENT) or 0), len(parts)),
-                           len(parts)):
+        invalid: list[str] = list(message.payload.get(INVALID) or [])
+        reached = set(message.payload.get(REACHED) or [])
+        held_back: list[FollowUp] = []
+        index = min(int(message.payload.get(PARTS_SENT) or 0), len(parts))
+        while index < len(parts):
             throttled: list[str] = []
-            for batch in batches(users):
+            failure: DingtalkError | None = None
+            for batch in batches([u for u in users if u not in reached]):
                 try:
                     answer = await self.client.api(
                         "/v1.0/robot/oToMessages/batchSend",
                         {"robotCode": self.settings.robot_code, "userIds": batch,
                          **robot_message(parts[index])})
                 except DingtalkError as exc:
-                    raise PartsInterrupted(index, exc) from exc
-                invalid += [u for u in answer.get("invalidStaffIdList") or [] if u in batch]
-                throttled += [u for u in answer.get("flowControlledStaffIdList") or []
-                              if u in batch]
-            if throttled:
-                log.info("dingtalk batchSend %s: %d flow-controlled, queued again",
-                         message.id, len(throttled))
-                await asyncio.to_thread(self._requeue, message, throttled, index)
+                    failure = exc
+                    break
+                refused = [u for u in answer.get("invalidStaffIdList") or [] if u in batch]
+                held = [u for u in answer.get("flowControlledStaffIdList") or []
+                        if u in batch and u not in refused]
+                invalid += refused
+                throttled += held
+                reached.update(u for u in batch if u not in refused and u not in held)
             users = [u for u in users if u not in invalid and u not in throttled]
+            if throttled:
+                log.info("dingtalk batchSend %s: %d flow-controlled at part %d, queued again",
+                         message.id, len(throttled), index + 1)
+                held_back.append(self._held_back(message, throttled, index))
+            if failure is not None:
+                progress = {**message.payload, "user_ids": users, PARTS_SENT: index,
+                            REACHED: sorted(reached), INVALID: invalid}
+                return replace(self._failure(failure), payload=progress,
+                               follow_ups=tuple(held_back))
+            index, reached = index + 1, set()
+        note = None
         if invalid:
-            return SendResult.sent(
-                note=f"无效用户（钉钉 invalidStaffIdList）：{'、'.join(dict.fromkeys(invalid))}")
-        return SendResult.sent()
+            note = f"无效用户（钉钉 invalidStaffIdList）：{'、'.join(dict.fromkeys(invalid))}"
+        return SendResult.sent(note=note, follow_ups=tuple(held_back))
 
-    def _requeue(self, message: Outbound, user_ids: list[str], part: int) -> None:
-        """The flow-controlled users' own row: this part onwards, a little later."""
-        payload = {**message.payload, "user_ids": user_ids, PARTS_SENT: part}
-        with session_scope(self.engine) as session:
-            outbox.enqueue(
-                session, platform=PLATFORM, target_kind="user", target=user_ids[0],
-                payload=payload, now=self.clock.now(), kind=message.kind,
-                branch_id=message.branch_id,
-                not_before=self.clock.now() + FLOW_CONTROL_WAIT,
-                # A retry of this row that meets the same refusal must not queue it twice.
-                dedupe_key=f"dingtalk.flow:{message.id}:{part}:{','.join(sorted(user_ids))}"[:250])
+    @staticmethod
+    def _held_back(message: Outbound, user_ids: list[str], part: int) -> FollowUp:
+        """The flow-controlled users' own row: the part they missed onwards, a little later."""
+        payload = {key: value for key, value in message.payload.items()
+                   if key not in (REACHED, INVALID)}
+        return FollowUp(target=user_ids[0],
+                        payload={**payload, "user_ids": user_ids, PARTS_SENT: part},
+                        delay=FLOW_CONTROL_WAIT.total_seconds())
 
     async def _to_conversation(self, open_conversation_id: str, reply: Reply) -> None:
         """groupMessages/send; its answer carries only processQueryKey."""

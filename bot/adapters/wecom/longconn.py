@@ -310,9 +310,19 @@ class LongConnection:
         ws = self._ws
         if not self.connected or ws is None:
             raise ConnectionError("long connection not held")
-        ack = await self._request(ws, "aibot_send_msg",
-                                  {"chatid": chat_id, "msgtype": "markdown",
-                                   "markdown": {"content": content}})
+        try:
+            ack = await self._request(ws, "aibot_send_msg",
+                                      {"chatid": chat_id, "msgtype": "markdown",
+                                       "markdown": {"content": content}})
+        except websockets.ConnectionClosed:
+            raise ConnectionError("socket closed while sending") from None
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the caller is being stopped
+            # _run cancels the acks still awaited when the socket goes; to the outbox that
+            # is a lost connection (wait for the next one), not its own cancellation.
+            raise ConnectionError("socket closed before WeCom acknowledged") from None
         if ack.get("errcode"):
             from bot.adapters.wecom.client import WecomApiError
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -13,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.adapters.common import cut_to_bytes, split_to_bytes
 from bot.adapters.wecom.client import WecomApiError, WecomClient
-from bot.sender import Outbound, PartsInterrupted, SendResult, send_parts
+from bot.sender import WAITING_SINCE, Outbound, PartsInterrupted, SendResult, send_parts
 from storage.models import ChatBinding, Identity, Member, PushChannel
 
 
@@ -35,6 +36,14 @@ WEBHOOK_MARKDOWN_LIMIT = 4096  # markdown.content to a group webhook (path/91770
 APP_MARKDOWN_LIMIT = 2048  # markdown.content by the self-built app's message/send (path/90236)
 STREAM_LIMIT = 20480  # the AI bot's stream.content (path/101031); also used for aibot_send_msg
 MARKDOWN_LIMIT = WEBHOOK_MARKDOWN_LIMIT  # the name older code knows
+
+# How long a row whose chat is known may wait for the long connection (held by no replica,
+# or by another one) before it is given up: well past a restart, a takeover's hold-off
+# (a lease, 90 s) and the reconnect backoff (a minute at most); a reminder later than this
+# is of little use, and the operator should hear that the bot has been offline.
+LONGCONN_PATIENCE = timedelta(hours=1)
+NOT_HELD_WAIT = 30  # seconds: about a beat, so the holder's worker gets the row soon
+DROPPED_WAIT = 10  # seconds: the reconnect backoff starts at 1 s
 
 
 def _titled(payload: dict[str, Any]) -> str:
@@ -122,6 +131,7 @@ class WecomSender:
         self.client = client
         self.engine = engine
         self.longconn = longconn
+        self.clock = client.clock
 
     async def send(self, message: Outbound) -> SendResult:
         try:
@@ -134,7 +144,8 @@ class WecomSender:
             return SendResult.failed(f"unknown target kind {message.target_kind}",
                                      retryable=False)
         except PartsInterrupted as exc:
-            return self._failure(message, exc.cause).resuming(message.payload, exc.sent)
+            result = self._failure(message, exc.cause)
+            return result.resuming(result.payload or message.payload, exc.sent)
         except WecomApiError as exc:
             return self._failure(message, exc)
 
@@ -143,10 +154,28 @@ class WecomSender:
             log.warning("wecom send %s failed: %s", message.id, exc.describe())
             return SendResult.failed(exc.describe(), retryable=exc.retryable,
                                      retry_after=exc.retry_after)
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return SendResult.failed(f"long connection: {type(exc).__name__}",
-                                     retryable=True, retry_after=10)
+        if isinstance(exc, TimeoutError):
+            # WeCom took the frame and never answered: it may have been shown, so this is
+            # a try like any failed one; a wait, which uses none, could repeat it for ever.
+            return SendResult.failed("long connection: no ack from WeCom for aibot_send_msg",
+                                     retryable=True)
+        if isinstance(exc, ConnectionError):
+            return self._waiting(message, f"long connection lost ({exc})", DROPPED_WAIT)
         raise exc
+
+    def _waiting(self, message: Outbound, error: str, retry_after: float) -> SendResult:
+        """The chat is known but no long connection is at hand: wait (no try used up) until
+        LONGCONN_PATIENCE has passed since the row first had to, then give it up."""
+        now = self.clock.now()
+        since = message.payload.get(WAITING_SINCE)
+        if since and now - datetime.fromisoformat(since) >= LONGCONN_PATIENCE:
+            minutes = int(LONGCONN_PATIENCE.total_seconds() // 60)
+            return SendResult.failed(
+                f"long connection unavailable for {minutes} minutes ({error}): no replica "
+                "could send it. See djbot serve's log (长连接: subscribe, taken over), then "
+                "djbot outbox retry <id>", retryable=False)
+        payload = message.payload if since else {**message.payload, WAITING_SINCE: now.isoformat()}
+        return SendResult.failed(error, retryable=True, retry_after=retry_after, payload=payload)
 
     async def _send_private(self, message: Outbound) -> SendResult:
         invalid = await send_private(self.client, message.target, message.payload)
@@ -158,8 +187,7 @@ class WecomSender:
         """A long-connection reply whose ack never came: aibot_send_msg to the same chat
         (a group's chatid, or the member's userid for a single chat)."""
         if not self.longconn.connected:  # type: ignore[union-attr]
-            return SendResult.failed("long connection not held here", retryable=True,
-                                     retry_after=30)
+            return self._waiting(message, "long connection not held here", NOT_HELD_WAIT)
         payload = self._with_names(message.payload)
         await send_parts(message.payload, render_markdown_parts(payload),
                          lambda part: self.longconn.send_markdown(  # type: ignore[union-attr]
@@ -173,24 +201,29 @@ class WecomSender:
             branch_id = int(message.target)
         if message.payload.get("image_base64"):
             return await self._send_picture(branch_id, leaders, message.payload)
-        if self.longconn is not None and self.longconn.connected:
-            chat_id = self._bound_chat(branch_id, leaders)
-            if chat_id is not None:
-                payload = self._with_names(message.payload)
-                await send_parts(message.payload, render_markdown_parts(payload),
-                                 lambda part: self.longconn.send_markdown(chat_id, part))
-                return SendResult.sent()
+        longconn = self.longconn
+        chat_id = self._bound_chat(branch_id, leaders) if longconn is not None else None
+        if longconn is not None and chat_id is not None and longconn.connected:
+            payload = self._with_names(message.payload)
+            await send_parts(message.payload, render_markdown_parts(payload),
+                             lambda part: longconn.send_markdown(chat_id, part))
+            return SendResult.sent()
         key = self._push_key(branch_id, leaders)
-        if key is None:
-            if self.longconn is not None:
-                # Another replica holds the long connection; this row waits for it.
-                return SendResult.failed("long connection not held here", retryable=True,
-                                         retry_after=30)
+        if key is not None:
+            await send_parts(message.payload, render_group(message.payload),
+                             lambda body: self.client.webhook_send(key, body))
+            return SendResult.sent()
+        if longconn is None:
             return SendResult.failed("no WeCom push webhook set for this group "
                                      "(设置 推送 <支部> <key>)", retryable=False)
-        await send_parts(message.payload, render_group(message.payload),
-                         lambda body: self.client.webhook_send(key, body))
-        return SendResult.sent()
+        if chat_id is None:
+            # Nothing to send to, whichever replica holds the connection: waiting can't help.
+            return SendResult.failed(
+                "no WeCom group bound for this target and no push webhook: say "
+                "@党建助手 绑定 <支部名称|领导> in the group (the AI bot must be in it), or "
+                "设置 推送 <支部|领导> <key>; then djbot outbox retry <id>", retryable=False)
+        # The chat is known; the connection is held by another replica, or by none just now.
+        return self._waiting(message, "long connection not held here", NOT_HELD_WAIT)
 
     def _with_names(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with the names of the people it mentions, for the AI bot's markdown."""
