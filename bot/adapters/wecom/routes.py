@@ -124,6 +124,11 @@ def app_text_reply(to_user: str, corp_id: str, content: str, create_time: int) -
     )
 
 
+# The rest of a long self-built-app answer: message/send, in the app's own text parts, even
+# where the AI bot's long connection sends the "reply" rows (WecomSender).
+APP_REPLY = "reply.app"
+
+
 class HandlingFailed(Exception):
     """The message could not be committed: WeCom gets a 503 and delivers it again."""
 
@@ -281,7 +286,7 @@ class WecomCallbacks:
                         exc.describe())
 
     def _enqueue_reply(self, message: IncomingMessage, reply: Reply, *,
-                       parts_sent: int = 0) -> None:
+                       parts_sent: int = 0, kind: str = "reply") -> None:
         """The reply through the proactive API (the outbox), once per message; after its
         first `parts_sent` parts, which went in the answer."""
         payload = reply.to_dict()
@@ -298,7 +303,7 @@ class WecomCallbacks:
                            target_kind="user" if message.is_private else "group",
                            target=message.sender_id if message.is_private else message.chat_id,
                            branch_id=branch_id, payload=payload,
-                           now=self.runtime.clock.now(), kind="reply",
+                           now=self.runtime.clock.now(), kind=kind,
                            dedupe_key=f"wecom.reply:{message.message_id}")
 
     async def _aibot_refresh(self, stream_id: str) -> str:
@@ -355,7 +360,7 @@ class WecomCallbacks:
             # an answered message has all of it on record (a retry finds it queued once).
             try:
                 await asyncio.to_thread(self._enqueue_reply, message, replace(
-                    reply, markdown=False), parts_sent=1)
+                    reply, markdown=False), parts_sent=1, kind=APP_REPLY)
             except Exception:
                 log.exception("wecom app reply to %s: the rest not queued; not acknowledged",
                               message.message_id)
