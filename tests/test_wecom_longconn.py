@@ -329,3 +329,39 @@ async def test_a_send_cut_off_by_a_dropped_socket_waits_for_the_next_connection(
     assert the_row(ws_runtime).status == "sent"
     # Sent again on the new socket: WeCom may have shown the first (at least once).
     assert len(sends_to(fake, "grp-7")) == 2
+
+
+async def test_an_activity_announced_to_each_group_of_a_branch_reaches_each(
+        ws_runtime, fake, clock):
+    """A branch with two bound groups (the branch's, and its first party group's): a bureau
+    lecture is announced to each, once; a reminder naming the branch goes to the first
+    bound; a message with no branch never goes to the leaders' group."""
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, None, "leaders-1", leaders=True)
+        bind_chat(session, branch, "grp-a")
+        bind_chat(session, branch, "grp-b")
+        return branch.id
+    branch_id = seed(ws_runtime.engine, build)
+    with session_scope(ws_runtime.engine) as session:
+        for chat in ("grp-a", "grp-b"):
+            outbox.enqueue(session, platform="wecom", target_kind="group", target=chat,
+                           branch_id=branch_id, payload=Reply(f"党课通知 {chat}").to_dict(),
+                           now=clock.now(), kind="activity.announce")
+        outbox.enqueue(session, platform="wecom", target_kind="group", target="grp-gone",
+                       branch_id=None, payload=Reply("无主消息").to_dict(), now=clock.now(),
+                       kind="activity.announce")
+    queue_reminder(ws_runtime, branch_id)
+    conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await outbox_worker(ws_runtime, conn).drain()
+    finally:
+        await conn.stop()
+
+    def said(chat: str) -> list[str]:
+        return [f["body"]["markdown"]["content"] for f in sends_to(fake, chat)]
+    assert said("grp-a") == ["党课通知 grp-a", "今晚 19:30 政治夜学，请准时参加"]
+    assert said("grp-b") == ["党课通知 grp-b"]
+    assert said("leaders-1") == []

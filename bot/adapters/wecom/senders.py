@@ -202,7 +202,8 @@ class WecomSender:
         if message.payload.get("image_base64"):
             return await self._send_picture(branch_id, leaders, message.payload)
         longconn = self.longconn
-        chat_id = self._bound_chat(branch_id, leaders) if longconn is not None else None
+        chat_id = (self._bound_chat(message.target, branch_id, leaders)
+                   if longconn is not None else None)
         if longconn is not None and chat_id is not None and longconn.connected:
             payload = self._with_names(message.payload)
             await send_parts(message.payload, render_markdown_parts(payload),
@@ -261,12 +262,20 @@ class WecomSender:
             channel = session.exec(query).first()
             return channel.url if channel else None
 
-    def _bound_chat(self, branch_id: int | None, leaders: bool) -> str | None:
+    def _bound_chat(self, target: str, branch_id: int | None, leaders: bool) -> str | None:
+        """The chat a group row goes to by the long connection: the one it names, when
+        bound (an activity announced to each of a branch's groups reaches each); else the
+        leaders' group, or the branch's first bound group (a reminder names the branch)."""
         with Session(self.engine) as session:
-            query = select(ChatBinding).where(ChatBinding.platform == "wecom")
+            query = select(ChatBinding.chat_id).where(ChatBinding.platform == "wecom")
+            named = session.exec(query.where(ChatBinding.chat_id == target)).first()
+            if named is not None:
+                return named
             if leaders:
                 query = query.where(ChatBinding.is_leaders == True)  # noqa: E712
+            elif branch_id is None:
+                return None  # a branch's message never goes to the leaders' group
             else:
-                query = query.where(ChatBinding.branch_id == branch_id)
-            binding = session.exec(query).first()
-            return binding.chat_id if binding else None
+                query = query.where(ChatBinding.branch_id == branch_id,
+                                    ChatBinding.is_leaders == False)  # noqa: E712
+            return session.exec(query.order_by(ChatBinding.id)).first()
