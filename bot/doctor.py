@@ -36,5 +36,7 @@ def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]
         engine.dispose()
     except Exception:  # the database check reports an unreachable database
         return []
-    return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}：请核对名册中的账号 ID")
+    # Unknown ids are the roster's to fix; someone DingTalk kept holding back is not.
+    return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
+                    + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))
             for row in rows]

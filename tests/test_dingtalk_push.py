@@ -301,3 +301,30 @@ async def test_people_held_back_get_the_rest_a_minute_later_from_where_they_stop
     await worker.drain()
     assert parts_received(fake)["u22"] == ["（1/3）", "（2/3）", "（3/3）"]
     assert len(fake.delivered("/v1.0/robot/oToMessages/batchSend")) == 3 * 2 + 2
+
+
+async def test_someone_dingtalk_keeps_holding_back_is_given_up_and_named(runtime, worker, fake,
+                                                                        clock):
+    """DingTalk holds u03 back every time (its limit on what one person receives can last
+    the day). They are tried again later and later, then given up after eight holds, and
+    the last row names them for the operator: no row a minute for ever."""
+    users = ["u00", "u03"]
+    fake.flow_control("u03", times=1000)
+    push(runtime, target_kind="user", target="u00", text="本周学习任务已发布", user_ids=users)
+    waits = []
+    for _ in range(40):
+        await worker.drain()
+        pending = [r for r in rows(runtime) if r.status == "pending"]
+        if not pending:
+            break
+        [row] = pending
+        waits.append(round((row.next_attempt_at - clock.now()).total_seconds() / 60))
+        clock.set(row.next_attempt_at)
+    assert waits == [1, 2, 4, 8, 16, 32, 60]
+    assert [r.status for r in rows(runtime)] == ["sent"] * 8
+    assert "钉钉限流 8 次后未送达：u03" in rows(runtime)[-1].last_error
+    assert sorted(fake.reached) == ["u00"]
+    from bot.doctor import unreached_lines
+
+    [(ok, line)] = unreached_lines(runtime.settings, "dingtalk")
+    assert not ok and line.endswith("钉钉限流 8 次后未送达：u03")  # not the roster's to fix

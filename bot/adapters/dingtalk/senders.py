@@ -51,9 +51,15 @@ PART_BYTES = 10_000
 TEXT_BYTES = 12_000  # the hard cut for one part, should a part ever grow past PART_BYTES
 ROBOT_PER_MINUTE = 20
 MAX_KNOWN_GROUPS = 10_000  # a bureau has a few dozen groups; the set stays small regardless
-# Flow-controlled batchSend recipients are tried again this much later (DingTalk says only
-# "flow controlled", not for how long).
+# Flow-controlled batchSend recipients are tried again this much later, doubling each time
+# they are held back again (DingTalk says only "flow controlled", not for how long), up to
+# an hour; after FLOW_CONTROL_TRIES holds they are given up, named on the row for the
+# operator: DingTalk's limit on what one person receives can last the day, and a row a
+# minute for ever would only add to it.
 FLOW_CONTROL_WAIT = timedelta(minutes=1)
+FLOW_CONTROL_MAX_WAIT = timedelta(hours=1)
+FLOW_CONTROL_TRIES = 8
+HELD = "held_back"  # how many times this row's people were held back before
 # A batchSend row's payload, besides parts_sent (the parts all its user_ids have): who
 # already has the next part, when a failure cut it short; and the unknown userIds met so
 # far, for the note on the sent row.
@@ -324,6 +330,7 @@ class DingtalkSender:
         invalid: list[str] = list(message.payload.get(INVALID) or [])
         reached = set(message.payload.get(REACHED) or [])
         held_back: list[FollowUp] = []
+        gave_up: list[str] = []
         index = min(int(message.payload.get(PARTS_SENT) or 0), len(parts))
         while index < len(parts):
             throttled: list[str] = []
@@ -345,28 +352,41 @@ class DingtalkSender:
                 reached.update(u for u in batch if u not in refused and u not in held)
             users = [u for u in users if u not in invalid and u not in throttled]
             if throttled:
-                log.info("dingtalk batchSend %s: %d flow-controlled at part %d, queued again",
-                         message.id, len(throttled), index + 1)
-                held_back.append(self._held_back(message, throttled, index))
+                follow_up = self._held_back(message, throttled, index)
+                if follow_up is None:
+                    log.warning("dingtalk batchSend %s: %s flow-controlled %d times; given up",
+                                message.id, "、".join(throttled), FLOW_CONTROL_TRIES)
+                    gave_up += throttled
+                else:
+                    log.info("dingtalk batchSend %s: %d flow-controlled at part %d, queued "
+                             "again", message.id, len(throttled), index + 1)
+                    held_back.append(follow_up)
             if failure is not None:
                 progress = {**message.payload, "user_ids": users, PARTS_SENT: index,
                             REACHED: sorted(reached), INVALID: invalid}
                 return replace(self._failure(failure), payload=progress,
                                follow_ups=tuple(held_back))
             index, reached = index + 1, set()
-        note = None
+        notes = []
         if invalid:
-            note = f"无效用户（钉钉 invalidStaffIdList）：{'、'.join(dict.fromkeys(invalid))}"
-        return SendResult.sent(note=note, follow_ups=tuple(held_back))
+            notes.append(f"无效用户（钉钉 invalidStaffIdList）：{'、'.join(dict.fromkeys(invalid))}")
+        if gave_up:
+            notes.append(f"钉钉限流 {FLOW_CONTROL_TRIES} 次后未送达：{'、'.join(gave_up)}")
+        return SendResult.sent(note="；".join(notes) or None, follow_ups=tuple(held_back))
 
     @staticmethod
-    def _held_back(message: Outbound, user_ids: list[str], part: int) -> FollowUp:
-        """The flow-controlled users' own row: the part they missed onwards, a little later."""
+    def _held_back(message: Outbound, user_ids: list[str], part: int) -> FollowUp | None:
+        """The flow-controlled users' own row: the part they missed onwards, later each
+        time they are held back again; None once they have been FLOW_CONTROL_TRIES times."""
+        held = int(message.payload.get(HELD) or 0) + 1
+        if held >= FLOW_CONTROL_TRIES:
+            return None
         payload = {key: value for key, value in message.payload.items()
                    if key not in (REACHED, INVALID)}
+        wait = min(FLOW_CONTROL_WAIT * 2 ** (held - 1), FLOW_CONTROL_MAX_WAIT)
         return FollowUp(target=user_ids[0],
-                        payload={**payload, "user_ids": user_ids, PARTS_SENT: part},
-                        delay=FLOW_CONTROL_WAIT.total_seconds())
+                        payload={**payload, "user_ids": user_ids, PARTS_SENT: part, HELD: held},
+                        delay=wait.total_seconds())
 
     async def _to_conversation(self, open_conversation_id: str, reply: Reply) -> None:
         """groupMessages/send; its answer carries only processQueryKey."""
