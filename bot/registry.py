@@ -634,7 +634,7 @@ def _without_fillers(head: str) -> str:
 def _said_twice(text: str) -> str | None:
     """What a message says twice over (签到签到, 签到 签到), once; None for anything else."""
     half = len(text) // 2
-    if len(text) % 2 == 0 and text[:half] == text[half:]:
+    if half and len(text) % 2 == 0 and text[:half] == text[half:]:
         return text[:half]
     words = text.split()
     if len(words) > 1 and all(w == words[0] for w in words):
