@@ -62,6 +62,7 @@ from storage.models import (
     Activity,
     ActivityType,
     Attendance,
+    AttendanceStatus,
     LeavePeriod,
     LeaveState,
     Member,
@@ -804,6 +805,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row is None and not store.is_expected(member, activity):
         return Reply.error(f"{member.name} 不在{_label(ctx, activity)}的应到名单中。")
     assert ctx.member is not None
+    was = row.status if row is not None else None  # absent, leave, or no row yet
     row, reversed_points = store.make_up(
         ctx.session,
         activity=activity,
@@ -820,6 +822,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
             "member_id": member.id,
             "activity_id": activity.id,
             "reason": args["reason"],
+            "from": was,
             "reversed_points": reversed_points,
         },
     )
@@ -829,7 +832,8 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"原因：{args['reason']}"
     )
     if reversed_points:
-        text += f"\n已撤销缺席扣分（{reversed_points:+d}）。"
+        undone = "请假积分" if was == AttendanceStatus.LEAVE else "缺席扣分"
+        text += f"\n已撤销{undone}（{reversed_points:+d}）。"
     return Reply(text)
 
 

@@ -424,15 +424,13 @@ def _free_source_id(session: Session, *, attendance: Attendance, source_kind: st
     return key
 
 
-def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, note: str,
-                  absences_only: bool = False) -> int:
-    """Reverse what the row's entries still count (only its absence penalties, if asked)
-    by correcting entries; returns the points reversed. Nothing still counted, nothing
-    posted: a second reversal writes nothing."""
+def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, note: str) -> int:
+    """Reverse what the row's entries still count by correcting entries; returns the points
+    reversed. Nothing still counted, nothing posted: a second reversal writes nothing.
+    Every change of a row's status starts here, so that the member counts for one status
+    only: a penalty, leave points, a check-in's or a make-up's, never two of them."""
     reversed_points = 0
     for rule, (points, entry) in _live(row_entries(session, attendance=attendance)).items():
-        if absences_only and entry.source_kind != "absence":
-            continue
         reverse = f"reverse:{rule}"
         # Reverse what was actually posted, not what today's rules would say.
         if ledger.post(
@@ -611,17 +609,11 @@ def grant_lapsed_leave(
     attendance.updated_at = now
     session.add(attendance)
     session.flush()
-    reversed_points = _reverse_penalties(session, attendance=attendance, now=now,
-                                         note=f"{by.name}批准请假")
+    reversed_points = _reverse_live(session, attendance=attendance, now=now,
+                                    note=f"{by.name}批准请假")
     _post_status_points(session, attendance=attendance, activity=activity, member=member,
                         rules=rules, now=now)
     return reversed_points
-
-
-def _reverse_penalties(session: Session, *, attendance: Attendance, now: datetime,
-                       note: str) -> int:
-    """Reverse the absence penalties the row still counts (once); returns the points reversed."""
-    return _reverse_live(session, attendance=attendance, now=now, note=note, absences_only=True)
 
 
 def decide_leave(
@@ -644,9 +636,10 @@ def make_up(
     now: datetime,
     rules: Rules,
 ) -> tuple[Attendance, int]:
-    """补签: mark the member as having taken part. A confirmed absence's penalty is reversed by
-    a new correcting entry (the ledger is never edited). Returns the row and the points
-    reversed (0 when there was no penalty)."""
+    """补签: mark the member as having taken part. What the row still counts — a confirmed
+    absence's penalty, or the leave points of leave granted after all — is reversed by new
+    correcting entries (the ledger is never edited). Returns the row and the points
+    reversed (0 when there was nothing to reverse)."""
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
     if row is None:
         row = Attendance(
@@ -659,7 +652,7 @@ def make_up(
     row.updated_at = now
     session.add(row)
     session.flush()
-    reversed_points = _reverse_penalties(session, attendance=row, now=now, note=f"补签：{reason}")
+    reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
     )

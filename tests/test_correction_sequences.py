@@ -1,0 +1,114 @@
+"""Sequences of corrections a real secretary produces, checked figure by figure.
+
+補签, 更正, 确认缺席, 批准请假 (late too), 取消活动, 销假 and 撤销, one after another on the same
+member: after each step the member's points (积分, 积分明细), the activity's figures (活动)
+and the audit log must say the same thing, and the member must count for what they did
+once — one check-in's points, or the penalty, or leave, never two of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.domain.rules import DEFAULT_RULES_PATH
+from bot.runtime import build_runtime
+from storage import attendance as store
+from storage.models import AuditEntry
+from tests.conftest import ChatDriver
+from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
+    THEME_MAKEUP,
+    THEME_PRESENT,
+    bureau,
+    points_of,
+    theme_day,
+)
+from tests.test_figures import ledger_lines
+
+LEAVE_POINTS = 1  # a bureau whose rules give granted leave a point
+
+
+@pytest.fixture
+def leave_counts(settings, clock, engine, tmp_path, bureau):  # noqa: F811 - the fixture above
+    """The bureau of tests.test_attendance_corrections under rules that give leave a point,
+    with leave waiting for the secretary's approval."""
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "leave = 0", f"leave = {LEAVE_POINTS}")
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    runtime = build_runtime(settings.model_copy(update={
+        "rules_file": path, "leave_requires_approval": True}),
+        clock=clock, engine=engine, migrate=False)
+    return runtime, ChatDriver(runtime)
+
+
+def confirm_automatically(runtime, *, hours: int) -> None:
+    """The scheduler's confirmation of absences, `hours` later."""
+    runtime.clock.advance(hours=hours)
+    with Session(runtime.engine) as s:
+        store.finalize_due(s, now=runtime.clock.now(), rules=runtime.rules,
+                           confirm_hours=runtime.settings.absence_confirm_hours)
+        s.commit()
+
+
+def audit_of(engine, action: str) -> list[dict]:
+    with Session(engine) as s:
+        return [e.detail for e in s.exec(select(AuditEntry).where(AuditEntry.action == action)
+                                         .order_by(AuditEntry.id)).all()]
+
+
+def test_a_member_on_leave_who_was_there_after_all_counts_for_the_make_up_only(leave_counts):
+    """李四 asked leave, it was granted and its point posted at the confirmation; he came
+    after all. The 补签 takes the leave point back: he counts for being there, once."""
+    runtime, chat = leave_counts
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("l4", "请假 出差")
+    assert "已批准" in chat.say("sec", "批准请假 李四").text
+    chat.say("sec", "签到", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
+    assert sum(points_of(runtime.engine, "李四")) == LEAVE_POINTS
+
+    reply = chat.say("sec", "补签 李四 其实到场了")
+
+    assert f"积分 {THEME_MAKEUP:+d}" in reply.text
+    assert f"已撤销请假积分（{-LEAVE_POINTS:+d}）" in reply.text
+    assert points_of(runtime.engine, "李四") == [LEAVE_POINTS, -LEAVE_POINTS, THEME_MAKEUP]
+    assert f"本周：{THEME_MAKEUP} 分" in chat.say("l4", "积分").text
+    assert any(f"{-LEAVE_POINTS:+d} 冲销 主题党日「学习新党章」请假（补签：其实到场了）" in line
+               for line in ledger_lines(chat, "l4"))
+    assert audit_of(runtime.engine, "makeup")[-1] | {"member_id": 0} == {
+        "member_id": 0, "activity_id": 1, "reason": "其实到场了", "from": "leave",
+        "reversed_points": -LEAVE_POINTS}
+    assert "补签 1、请假 0、未到 0" in chat.say("sec", "活动", chat="g1").text
+
+
+def test_leave_approved_late_then_made_up_then_corrected_counts_once_each_time(leave_counts):
+    """李四's leave lapsed into an absence (nobody decided it); 批准请假 puts it right, a 补签
+    says he was there after all, and a 更正 says he was not: after each step he counts for
+    one status."""
+    runtime, chat = leave_counts
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("l4", "请假 出差")
+    chat.say("sec", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    confirm_automatically(runtime, hours=26)  # the leave still undecided: an absence
+    assert sum(points_of(runtime.engine, "李四")) == -2
+
+    approved = chat.say("sec", "批准请假 李四")
+    assert "缺席扣分已撤销（+2）" in approved.text
+    assert sum(points_of(runtime.engine, "李四")) == LEAVE_POINTS  # the penalty back, leave's 1
+    assert "没有待处理的请假" in chat.say("sec", "批准请假 李四").text  # once
+
+    refused = chat.say("sec", "更正 李四 缺席 其实没请假")
+    assert refused.is_error and "已请假，没有可以更正的签到记录" in refused.text
+
+    made_up = chat.say("sec", "补签 李四 其实到场了")
+    assert f"已撤销请假积分（{-LEAVE_POINTS:+d}）" in made_up.text
+    assert sum(points_of(runtime.engine, "李四")) == THEME_MAKEUP
+
+    corrected = chat.say("sec", "更正 李四 缺席 补签错人")
+    assert f"积分 {-THEME_MAKEUP - 2:+d}（冲销补签 {-THEME_MAKEUP:+d}，缺席扣分 -2）" in corrected.text
+    assert sum(points_of(runtime.engine, "李四")) == -2
+    assert "补签 0、请假 0、未到 2" in chat.say("sec", "活动", chat="g1").text
