@@ -451,6 +451,22 @@ def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, no
     return reversed_points
 
 
+def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
+    """Write the row's new status (and what goes with it) only if it still has the status
+    it was read with. Two secretaries putting the same record right at once: the second
+    finds it changed and raises Conflict, and the dispatcher tries that message again, so
+    it is answered from what the first did (as a racing 签到 is), not written over it
+    with a reply and an audit entry about a status the row no longer had."""
+    changed = session.execute(
+        update(Attendance).where(Attendance.id == row.id, Attendance.status == was)
+        .values(**values)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"attendance {row.id} changed under us")
+    for key, value in values.items():
+        set_committed_value(row, key, value)
+
+
 # --- check-in, leave, make-up -------------------------------------------------------
 
 
@@ -603,12 +619,8 @@ def grant_lapsed_leave(
     """批准请假 after the confirmation: the absence becomes the leave that was asked for, its
     penalty reversed by a new correcting entry (the ledger is never edited). Returns the
     points reversed."""
-    attendance.status = AttendanceStatus.LEAVE
-    attendance.leave_state = LeaveState.GRANTED
-    attendance.leave_decided_by = by.id
-    attendance.updated_at = now
-    session.add(attendance)
-    session.flush()
+    _restate(session, attendance, was=attendance.status, status=AttendanceStatus.LEAVE,
+             leave_state=LeaveState.GRANTED, leave_decided_by=by.id, updated_at=now)
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}批准请假")
     _post_status_points(session, attendance=attendance, activity=activity, member=member,
@@ -641,17 +653,14 @@ def make_up(
     correcting entries (the ledger is never edited). Returns the row and the points
     reversed (0 when there was nothing to reverse)."""
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-    if row is None:
-        row = Attendance(
-            activity_id=activity.id, member_id=member.id, status=AttendanceStatus.MAKEUP
-        )  # type: ignore[arg-type]
-    row.status = AttendanceStatus.MAKEUP
-    row.made_up_by = by.id
-    row.made_up_at = now
-    row.makeup_reason = reason
-    row.updated_at = now
-    session.add(row)
-    session.flush()
+    values = dict(status=AttendanceStatus.MAKEUP, made_up_by=by.id, made_up_at=now,
+                  makeup_reason=reason, updated_at=now)
+    if row is None:  # a racing 补签 or 签到 fails on (activity, member) and is tried again
+        row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
+        session.add(row)
+        session.flush()
+    else:
+        _restate(session, row, was=row.status, **values)
     reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
@@ -683,18 +692,14 @@ def correct(
     never edited). The new status's points are posted as the rules post them: once the
     absences are confirmed, at once; before that, 确认缺席 posts them as for anyone else."""
     was = attendance.status
-    attendance.status = status
-    attendance.updated_at = now
     if status == AttendanceStatus.LEAVE:
-        attendance.leave_state = LeaveState.GRANTED
-        attendance.leave_reason = reason
-        attendance.leave_decided_by = by.id
+        values = dict(leave_state=LeaveState.GRANTED, leave_reason=reason,
+                      leave_decided_by=by.id)
     else:
         # A leave asked before the check-in is no longer waiting for anyone: the absence
         # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).
-        attendance.leave_state = None
-    session.add(attendance)
-    session.flush()
+        values = dict(leave_state=None)
+    _restate(session, attendance, was=was, status=status, updated_at=now, **values)
     label = "请假" if status == AttendanceStatus.LEAVE else "缺席"
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}更正为{label}：{reason}")

@@ -8,21 +8,26 @@ once — one check-in's points, or the penalty, or leave, never two of them.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlmodel import Session, select
 
 from bot.domain.rules import DEFAULT_RULES_PATH
 from bot.runtime import build_runtime
 from storage import attendance as store
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Branch, Role
 from tests.conftest import ChatDriver
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
     THEME_PRESENT,
     bureau,
+    notices,
     points_of,
+    row_of,
     theme_day,
 )
+from tests.factories import make_member, seed
 from tests.test_figures import ledger_lines
 
 LEAVE_POINTS = 1  # a bureau whose rules give granted leave a point
@@ -112,3 +117,41 @@ def test_leave_approved_late_then_made_up_then_corrected_counts_once_each_time(l
     assert f"积分 {-THEME_MAKEUP - 2:+d}（冲销补签 {-THEME_MAKEUP:+d}，缺席扣分 -2）" in corrected.text
     assert sum(points_of(runtime.engine, "李四")) == -2
     assert "补签 0、请假 0、未到 2" in chat.say("sec", "活动", chat="g1").text
+
+
+def test_two_secretaries_correcting_one_member_at_once_leave_one_record(
+        runtime, chat, clock, bureau, monkeypatch):  # noqa: F811 - the fixture above
+    """王书记 says 张三 was absent (someone checked in for him) while 刘委员, at the same moment,
+    says he had leave: both read 张三's check-in before either wrote. Whoever writes second
+    finds the record changed, and is told what it is now, rather than writing over it with
+    a reply, an audit entry and a notice about a check-in that was no longer there."""
+    seed(runtime.engine, lambda s: make_member(
+        s, s.exec(select(Branch).where(Branch.name == "城关支部")).one(), "刘委员",
+        role=Role.COMMITTEE, wecom="cm"))
+    theme_day(chat)
+    read = store.attendance_of
+    second: list = []
+
+    def racing(session, **key):
+        row = read(session, **key)
+        if not second:  # 王书记 has read the check-in; 刘委员's message runs to its end now
+            second.append(None)
+            other = threading.Thread(target=lambda: second.append(
+                chat.say("cm", "更正 张三 请假 临时出警，事先向我请过假")))
+            other.start()
+            other.join()
+        return row
+
+    monkeypatch.setattr(store, "attendance_of", racing)
+    first = chat.say("sec", "更正 张三 缺席 没有参加，系他人代签")
+    monkeypatch.undo()
+
+    assert "由出席更正为请假" in second[1].text
+    assert first.is_error and "张三 在主题党日「学习新党章」（09:00）已请假，没有可以更正的签到记录" \
+        in first.text, first.text
+    assert row_of(runtime.engine, "张三").status == "leave"
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT]
+    assert [(d["from"], d["to"]) for d in audit_of(runtime.engine, "attendance.correct")] == \
+        [("present", "leave")]
+    assert len(notices(runtime, clock, "z3")) == 1
+    assert "参与 1/3（33.3%）：出席 1、迟到 0、补签 0、请假 1、未到 2" in chat.say("sec", "活动", chat="g1").text
