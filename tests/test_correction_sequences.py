@@ -155,3 +155,26 @@ def test_two_secretaries_correcting_one_member_at_once_leave_one_record(
         [("present", "leave")]
     assert len(notices(runtime, clock, "z3")) == 1
     assert "参与 1/3（33.3%）：出席 1、迟到 0、补签 0、请假 1、未到 2" in chat.say("sec", "活动", chat="g1").text
+
+
+def test_back_after_a_check_in_was_corrected_to_leave_the_member_checks_in_and_counts(
+        runtime, chat, clock, bureau):  # noqa: F811 - the fixture above
+    """张三 checked in; the secretary corrected it to leave (he was called out), and then
+    张三 stayed after all. 销假 does not wipe the secretary's record and its ledger lines;
+    his 签到 replaces the leave, and its points count."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    assert not chat.say("sec", "更正 张三 请假 临时出警").is_error
+    assert sum(points_of(runtime.engine, "张三")) == 0
+
+    back = chat.say("z3", "销假")
+    clock.advance(minutes=5)
+    assert f"张三 签到成功：主题党日「学习新党章」（09:00），积分 {THEME_PRESENT:+d}" in \
+        chat.say("z3", "签到", chat="g1").text
+
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_PRESENT]
+    assert f"本周：{THEME_PRESENT} 分" in chat.say("z3", "积分").text
+    lines = ledger_lines(chat, "z3")
+    assert len(lines) == 3 and all("主题党日「学习新党章」" in line for line in lines), lines
+    assert "出席 1、迟到 0、补签 0、请假 0" in chat.say("sec", "活动", chat="g1").text
+    assert back.is_error and "来了直接发送「签到」即可" in back.text
