@@ -783,7 +783,37 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     member = _resolve_one(ctx, command, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    named = reason != " ".join(args["reason"].split())  # a day or a type read off the reason
+    cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
+                           reason=reason)
+    if cancelled is not None:
+        return cancelled
     return scope, activity, reason, member
+
+
+def _cancelled(ctx: Ctx, scope: Scope, activity: Activity, *, named: bool, verb: str,
+               who: str, reason: str) -> Reply | None:
+    """A cancelled activity counts nowhere, so nothing on it is made up or corrected: named,
+    it is refused as cancelled; unnamed, the latest held one is not taken in its place
+    while one cancelled since would have been meant (the 补签 would land on another day's
+    record). The Reply says which, and how to name the earlier one."""
+    if activity.status == store.CANCELLED:
+        why = f"（原因：{activity.cancel_reason}）" if activity.cancel_reason else ""
+        return Reply.error(f"{_label(ctx, activity, with_date=True)}已取消{why}，不计入任何统计，"
+                           f"不能{verb}，记录保持不变。")
+    if named:
+        return None
+    since = store.cancelled_since(ctx.session, branch_id=scope, after=activity.starts_at,
+                                  now=ctx.now)
+    if since is None:
+        return None
+    day = activity.starts_at.astimezone(ctx.settings.tz)
+    if not ctx.message.is_private:  # the group is told how, not again whom and why
+        who, reason = "姓名", "原因"
+    return Reply.error(
+        f"最近一次活动{_label(ctx, since, with_date=True)}已取消，不能{verb}，记录保持不变。"
+        f"要{verb}之前的{_label(ctx, activity, with_date=True)}，请写明日期和活动："
+        f"{verb} {who} {day.month}月{day.day}日 {activity.type} {reason}")
 
 
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -175,14 +175,27 @@ def named_activity(session: Session, *, branch_id: int | None, now: datetime,
                    kind: str | None = None, day: tuple[datetime, datetime] | None = None
                    ) -> Activity | None:
     """The latest activity in the scope that has started, of `kind` and starting within
-    `day` (from, to) where given: the one a secretary names to 补签 or 更正 on."""
-    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now,
-                                   Activity.status != CANCELLED)
+    `day` (from, to) where given: the one a secretary names to 补签 or 更正 on. A cancelled
+    one too: named, it is refused as cancelled, not passed over for an earlier one nor
+    said not to exist."""
+    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now)
     if kind is not None:
         query = query.where(Activity.type == kind)
     if day is not None:
         query = query.where(Activity.starts_at >= day[0], Activity.starts_at < day[1])
     return session.exec(query.order_by(Activity.starts_at.desc())).first()
+
+
+def cancelled_since(session: Session, *, branch_id: int | None, after: datetime,
+                    now: datetime) -> Activity | None:
+    """The latest cancelled activity of the scope that started after `after` (and by now):
+    the one a 补签 or 更正 that names no activity would have meant, had it been held."""
+    return session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == CANCELLED,
+               Activity.starts_at > after, Activity.starts_at <= now)
+        .order_by(Activity.starts_at.desc())
+    ).first()
 
 
 def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from bot.domain.rules import DEFAULT_RULES_PATH
 from bot.runtime import build_runtime
 from storage import attendance as store
-from storage.models import AuditEntry, Branch, Role
+from storage.models import AuditEntry, Branch, PointEntry, Role
 from tests.conftest import ChatDriver
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
@@ -24,6 +24,7 @@ from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixt
     bureau,
     notices,
     points_of,
+    record,
     row_of,
     theme_day,
 )
@@ -178,3 +179,66 @@ def test_back_after_a_check_in_was_corrected_to_leave_the_member_checks_in_and_c
     assert len(lines) == 3 and all("主题党日「学习新党章」" in line for line in lines), lines
     assert "出席 1、迟到 0、补签 0、请假 0" in chat.say("sec", "活动", chat="g1").text
     assert back.is_error and "来了直接发送「签到」即可" in back.text
+
+
+def test_a_cancelled_activity_is_not_made_up_or_corrected_and_says_so(
+        runtime, chat, clock, bureau):  # noqa: F811 - the fixture above
+    """Cancelled after check-ins, a 补签, a 更正 and the confirmation: every line of it is
+    reversed once and it counts nowhere; a 补签 or 更正 on it afterwards is refused as
+    cancelled, whether it is named or meant as the latest."""
+    theme_day(chat)  # 李四 absent, confirmed
+    chat.say("sec", "补签 李四 手机没电")
+    chat.say("sec", "更正 李四 缺席 补签错人")
+    chat.say("sec", "更正 张三 请假 临时出警")
+    chat.say("sec", "取消活动 应由局里统一组织")
+    cancelled = chat.say("sec", "确认")
+    assert "相关积分已冲销（合计 -1 分）" in cancelled.text  # 王书记 +3, 张三 0, 李四 −2
+    for name in ("王书记", "张三", "李四"):
+        assert sum(points_of(runtime.engine, name)) == 0, name
+    with Session(runtime.engine) as s:  # each of the activity's lines reversed exactly once
+        lines = s.exec(select(PointEntry)).all()
+        reversed_by_cancel = [e.source_id.rsplit(":", 1)[1] for e in lines
+                              if e.source_id.startswith("cancel:")]
+        assert sorted(reversed_by_cancel) == sorted(
+            str(e.id) for e in lines if not e.source_id.startswith("cancel:"))
+    assert "还没有活动记录" in chat.say("sec", "活动", chat="g1").text
+    before = record(runtime.engine)
+
+    for text in ("补签 李四 11月23日 其实在场", "补签 李四 主题党日 其实在场",
+                 "更正 王书记 缺席 11月23日 代签"):
+        refused = chat.say("sec", text)
+        assert refused.is_error and \
+            "主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），不计入任何统计" \
+            in refused.text, (text, refused.text)
+    assert "最近没有可以补签的活动" in chat.say("sec", "补签 李四 其实在场").text
+    assert record(runtime.engine) == before
+
+
+def test_a_make_up_that_names_no_activity_does_not_land_on_the_one_before_a_cancelled_one(
+        runtime, chat, clock, bureau):  # noqa: F811 - the fixture above
+    """Monday's night study (李四 absent, confirmed), Wednesday's theme day cancelled. On
+    Thursday 补签 李四 meant the theme day: it is refused and says how to name the night
+    study, rather than putting right the night study's record unasked."""
+    chat.say("sec", "开始 夜学", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error
+    clock.advance(days=2)
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    chat.say("sec", "取消活动 下雨改期", chat="g1")
+    assert "已取消" in chat.say("sec", "确认", chat="g1").text
+    clock.advance(days=1)
+    before = record(runtime.engine)
+
+    refused = chat.say("sec", "补签 李四 手机没电")
+    assert refused.is_error and refused.text == (
+        "最近一次活动主题党日「学习新党章」（11月25日 09:00）已取消，不能补签，记录保持不变。"
+        "要补签之前的政治夜学（11月23日 09:00），请写明日期和活动：补签 李四 11月23日 政治夜学 手机没电")
+    corrected = chat.say("sec", "更正 张三 缺席 代签", chat="g1")
+    assert corrected.is_error and "最近一次活动主题党日「学习新党章」（11月25日 09:00）已取消" in \
+        corrected.text and "更正 姓名 11月23日 政治夜学 原因" in corrected.text
+    assert record(runtime.engine) == before
+
+    made_up = chat.say("sec", "补签 李四 11月23日 政治夜学 手机没电")
+    assert "已为 李四 补签：政治夜学（11月23日 09:00）" in made_up.text
+    assert sum(points_of(runtime.engine, "李四")) == 2  # the −1 reversed, the make-up's 2
