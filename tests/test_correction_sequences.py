@@ -8,6 +8,7 @@ once — one check-in's points, or the penalty, or leave, never two of them.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -16,8 +17,9 @@ from sqlmodel import Session, select
 from bot.domain.rules import DEFAULT_RULES_PATH
 from bot.runtime import build_runtime
 from storage import attendance as store
+from storage import committee_report
 from storage.models import AuditEntry, Branch, PointEntry, Role
-from tests.conftest import ChatDriver
+from tests.conftest import ChatDriver, local
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
     THEME_PRESENT,
@@ -29,7 +31,7 @@ from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixt
     theme_day,
 )
 from tests.factories import make_member, seed
-from tests.test_figures import ledger_lines
+from tests.test_figures import djbot, ledger_lines  # noqa: F401 - djbot: the fixture
 
 LEAVE_POINTS = 1  # a bureau whose rules give granted leave a point
 
@@ -242,3 +244,26 @@ def test_a_make_up_that_names_no_activity_does_not_land_on_the_one_before_a_canc
     made_up = chat.say("sec", "补签 李四 11月23日 政治夜学 手机没电")
     assert "已为 李四 补签：政治夜学（11月23日 09:00）" in made_up.text
     assert sum(points_of(runtime.engine, "李四")) == 2  # the −1 reversed, the make-up's 2
+
+
+def test_a_study_taken_back_counts_nowhere_and_frees_its_share_of_the_days_cap(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixtures above
+    """张三 logs 150 minutes (4 points, the day's cap) meaning 50, takes it back with 撤销
+    and logs 60: he has the 60 minutes' 2 points, and the withdrawn 150 minutes count in no
+    day total, no 先锋党员 shortlist and no year's figures."""
+    chat.say("z3", "学习 党史 150")
+    assert "积分 -4" in chat.say("z3", "撤销 分钟数写错了").text
+
+    again = chat.say("z3", "学习 党史 60")
+
+    assert "今天累计学习 60 分钟，本次积分 +2。" in again.text, again.text
+    assert "已达上限" not in again.text
+    assert "本周：2 分" in chat.say("z3", "积分").text
+    with Session(runtime.engine) as s:
+        branch = s.exec(select(Branch).where(Branch.name == "城关支部")).one()
+        [zhang] = committee_report.pioneer_shortlist(
+            s, branch_id=branch.id, start=local(2026, 11, 1), end=local(2026, 12, 1))
+    assert (zhang.name, zhang.points, zhang.study_minutes) == ("张三", 2, 60)
+    year = json.loads(djbot("report", "year", "2026", "--json"))
+    [line] = [m for m in year["members"] if m["name"] == "张三"]
+    assert (line["points"], line["study_minutes"]) == (2, 60)
