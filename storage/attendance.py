@@ -464,6 +464,23 @@ def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, no
     return reversed_points
 
 
+def _hold(session: Session, activity: Activity) -> None:
+    """Hold the activity's row until the transaction ends (PostgreSQL): a correction and
+    the confirmation of the activity's absences (finalize, which claims the row first) go
+    one after the other, whichever replica or thread runs them. On SQLite the first write
+    holds the database, and _confirmed reads after it."""
+    session.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
+
+
+def _confirmed(session: Session, activity: Activity) -> bool:
+    """Whether the activity's absences are confirmed, read now rather than when the
+    activity was loaded: they may have been confirmed since (see _hold)."""
+    finalized_at = session.execute(
+        select(Activity.finalized_at).where(Activity.id == activity.id)).scalar()
+    set_committed_value(activity, "finalized_at", finalized_at)
+    return finalized_at is not None
+
+
 def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
     """Write the row's new status (and what goes with it) only if it still has the status
     it was read with. Two secretaries putting the same record right at once: the second
@@ -665,6 +682,7 @@ def make_up(
     absence's penalty, or the leave points of leave granted after all — is reversed by new
     correcting entries (the ledger is never edited). Returns the row and the points
     reversed (0 when there was nothing to reverse)."""
+    _hold(session, activity)  # not beside a confirmation that counts the member absent
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
     values = dict(status=AttendanceStatus.MAKEUP, made_up_by=by.id, made_up_at=now,
                   makeup_reason=reason, updated_at=now)
@@ -704,6 +722,7 @@ def correct(
     What the row's entries still count is reversed by correcting entries (the ledger is
     never edited). The new status's points are posted as the rules post them: once the
     absences are confirmed, at once; before that, 确认缺席 posts them as for anyone else."""
+    _hold(session, activity)
     was = attendance.status
     if status == AttendanceStatus.LEAVE:
         values = dict(leave_state=LeaveState.GRANTED, leave_reason=reason,
@@ -717,7 +736,9 @@ def correct(
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}更正为{label}：{reason}")
     posted = 0
-    if activity.finalized_at is not None:
+    # Confirmed meanwhile, the confirmation counted the member as checked in: the new
+    # status's points are this correction's to post, or nobody's.
+    if _confirmed(session, activity):
         posted = _post_status_points(
             session, attendance=attendance, activity=activity, member=member, rules=rules,
             now=now, source_kind="absence" if status == AttendanceStatus.ABSENT else "attendance")
@@ -753,6 +774,17 @@ def finalize(
     """Confirm absences: absent rows and penalties for the missing, leave points for the
     excused, and the expected count frozen. Finalizing twice does nothing the second time."""
     if activity.finalized_at is not None:
+        return Finalized(activity, [], 0)
+    # Claimed before anything is read: a 更正 or 补签 under way on the activity (which holds
+    # its row, _hold) finishes first and is read as it left the record; one sent meanwhile
+    # waits, and finds the absences confirmed. Another replica's confirmation of the same
+    # activity finds it claimed and does nothing.
+    claimed = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.finalized_at.is_(None))
+        .values(finalized_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
         return Finalized(activity, [], 0)
     close(session, activity=activity, now=now, by=by)
     figures = participation(session, activity=activity)

@@ -267,3 +267,36 @@ def test_a_study_taken_back_counts_nowhere_and_frees_its_share_of_the_days_cap(
     year = json.loads(djbot("report", "year", "2026", "--json"))
     [line] = [m for m in year["members"] if m["name"] == "张三"]
     assert (line["points"], line["study_minutes"]) == (2, 60)
+
+
+def test_a_correction_made_while_the_absences_are_being_confirmed_is_counted_once(
+        runtime, chat, clock, bureau, monkeypatch):  # noqa: F811 - the fixture above
+    """The scheduler confirms the theme day's absences (a day after it ended) at the moment
+    王书记 corrects 张三's check-in to an absence: 王书记's message read the record as not
+    yet confirmed, and the confirmation read 张三 as checked in. 张三 is absent with his
+    penalty, once — not absent with no penalty, his reply promising one that never comes."""
+    theme_day(chat, confirm=False)
+    clock.advance(hours=26)
+    read = store.attendance_of
+    confirmed: list = []
+
+    def racing(session, **key):
+        row = read(session, **key)
+        if not confirmed:
+            confirmed.append(None)
+            scheduler = threading.Thread(target=confirm_automatically, args=(runtime,),
+                                         kwargs={"hours": 0})
+            scheduler.start()
+            scheduler.join()
+        return row
+
+    monkeypatch.setattr(store, "attendance_of", racing)
+    reply = chat.say("sec", "更正 张三 缺席 没有参加，系他人代签")
+    monkeypatch.undo()
+
+    assert not reply.is_error, reply.text
+    assert f"积分 {-THEME_PRESENT - 2:+d}（冲销出席 {-THEME_PRESENT:+d}，缺席扣分 -2）" in reply.text
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, -2]
+    assert points_of(runtime.engine, "李四") == [-2]
+    assert "已确认\n参与 1/3（33.3%）：出席 1、迟到 0、补签 0、请假 0、未到 2" in \
+        chat.say("sec", "活动", chat="g1").text
