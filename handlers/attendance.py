@@ -776,7 +776,7 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
         return Reply.error(problem)
     found = record_for(ctx, scope, args["reason"], verb=verb)
     if isinstance(found, Reply):
-        return found
+        return _and_cancelled(ctx, scope, found, verb=verb)
     activity, reason = found
     if not reason:
         return Reply.error(usage_text(command, f"缺少{verb}原因"))
@@ -798,9 +798,7 @@ def _cancelled(ctx: Ctx, scope: Scope, activity: Activity, *, named: bool, verb:
     while one cancelled since would have been meant (the 补签 would land on another day's
     record). The Reply says which, and how to name the earlier one."""
     if activity.status == store.CANCELLED:
-        why = f"（原因：{activity.cancel_reason}）" if activity.cancel_reason else ""
-        return Reply.error(f"{_label(ctx, activity, with_date=True)}已取消{why}，不计入任何统计，"
-                           f"不能{verb}，记录保持不变。")
+        return Reply.error(_cancelled_text(ctx, activity, verb))
     if named:
         return None
     since = store.cancelled_since(ctx.session, branch_id=scope, after=activity.starts_at,
@@ -814,6 +812,24 @@ def _cancelled(ctx: Ctx, scope: Scope, activity: Activity, *, named: bool, verb:
         f"最近一次活动{_label(ctx, since, with_date=True)}已取消，不能{verb}，记录保持不变。"
         f"要{verb}之前的{_label(ctx, activity, with_date=True)}，请写明日期和活动："
         f"{verb} {who} {day.month}月{day.day}日 {activity.type} {reason}")
+
+
+def _and_cancelled(ctx: Ctx, scope: Scope, refused: Reply, *, verb: str) -> Reply:
+    """record_for found nothing to work on: when the latest activity of the window was
+    cancelled (the one most likely meant), the refusal says so too."""
+    since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    held = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+    cancelled = store.cancelled_since(ctx.session, branch_id=scope, now=ctx.now,
+                                      after=max(held.starts_at, since) if held else since)
+    if cancelled is None:
+        return refused
+    return Reply.error(f"{refused.text}\n{_cancelled_text(ctx, cancelled, verb)}")
+
+
+def _cancelled_text(ctx: Ctx, activity: Activity, verb: str) -> str:
+    why = f"（原因：{activity.cancel_reason}）" if activity.cancel_reason else ""
+    return (f"{_label(ctx, activity, with_date=True)}已取消{why}，不计入任何统计，"
+            f"不能{verb}，记录保持不变。")
 
 
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -465,18 +465,22 @@ def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, no
 
 
 def _hold(session: Session, activity: Activity) -> None:
-    """Hold the activity's row until the transaction ends (PostgreSQL): a correction and
-    the confirmation of the activity's absences (finalize, which claims the row first) go
-    one after the other, whichever replica or thread runs them. On SQLite the first write
-    holds the database, and _confirmed reads after it."""
+    """Hold the activity's row until the transaction ends (PostgreSQL): a correction, the
+    confirmation of the activity's absences (finalize, which claims the row first) and its
+    cancellation go one after the other, whichever replica or thread runs them. On SQLite
+    the first write holds the database, and _confirmed reads after it."""
     session.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
 
 
 def _confirmed(session: Session, activity: Activity) -> bool:
-    """Whether the activity's absences are confirmed, read now rather than when the
-    activity was loaded: they may have been confirmed since (see _hold)."""
-    finalized_at = session.execute(
-        select(Activity.finalized_at).where(Activity.id == activity.id)).scalar()
+    """Whether the activity's absences are confirmed, read after the correction's first
+    write rather than when the activity was loaded: they may have been confirmed since
+    (see _hold). Cancelled since, the activity counts nowhere and nothing may be posted on
+    it: Conflict, and the message is tried again and refused as on a cancelled activity."""
+    status, finalized_at = session.execute(
+        select(Activity.status, Activity.finalized_at).where(Activity.id == activity.id)).one()
+    if status == CANCELLED:
+        raise Conflict(f"activity {activity.id} cancelled under us")
     set_committed_value(activity, "finalized_at", finalized_at)
     return finalized_at is not None
 
@@ -649,8 +653,10 @@ def grant_lapsed_leave(
     """批准请假 after the confirmation: the absence becomes the leave that was asked for, its
     penalty reversed by a new correcting entry (the ledger is never edited). Returns the
     points reversed."""
+    _hold(session, activity)
     _restate(session, attendance, was=attendance.status, status=AttendanceStatus.LEAVE,
              leave_state=LeaveState.GRANTED, leave_decided_by=by.id, updated_at=now)
+    _confirmed(session, activity)  # not cancelled meanwhile
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}批准请假")
     _post_status_points(session, attendance=attendance, activity=activity, member=member,
@@ -692,6 +698,7 @@ def make_up(
         session.flush()
     else:
         _restate(session, row, was=row.status, **values)
+    _confirmed(session, activity)  # nor beside its cancellation
     reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now

@@ -212,7 +212,10 @@ def test_a_cancelled_activity_is_not_made_up_or_corrected_and_says_so(
         assert refused.is_error and \
             "主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），不计入任何统计" \
             in refused.text, (text, refused.text)
-    assert "最近没有可以补签的活动" in chat.say("sec", "补签 李四 其实在场").text
+    unnamed = chat.say("sec", "补签 李四 其实在场")
+    assert unnamed.is_error and unnamed.text.splitlines() == [
+        "最近没有可以补签的活动。", "主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），"
+        "不计入任何统计，不能补签，记录保持不变。"]
     assert record(runtime.engine) == before
 
 
@@ -300,3 +303,36 @@ def test_a_correction_made_while_the_absences_are_being_confirmed_is_counted_onc
     assert points_of(runtime.engine, "李四") == [-2]
     assert "已确认\n参与 1/3（33.3%）：出席 1、迟到 0、补签 0、请假 0、未到 2" in \
         chat.say("sec", "活动", chat="g1").text
+
+
+def test_a_make_up_sent_while_the_activity_is_cancelled_leaves_nothing_counting(
+        runtime, chat, clock, bureau, monkeypatch):  # noqa: F811 - the fixture above
+    """王书记 makes up 李四 at the moment 刘委员 confirms the theme day's cancellation: the
+    make-up read the activity before it was cancelled. It must not post points the
+    cancellation never saw (the activity would count for 李四 though it counts nowhere)."""
+    seed(runtime.engine, lambda s: make_member(
+        s, s.exec(select(Branch).where(Branch.name == "城关支部")).one(), "刘委员",
+        role=Role.COMMITTEE, wecom="cm"))
+    theme_day(chat)  # 李四 and 刘委员 absent, confirmed
+    chat.say("cm", "取消活动 应由局里统一组织")
+    read = store.attendance_of
+    cancelled: list = []
+
+    def racing(session, **key):
+        row = read(session, **key)
+        if not cancelled:
+            cancelled.append(None)
+            other = threading.Thread(target=lambda: cancelled.append(chat.say("cm", "确认")))
+            other.start()
+            other.join()
+        return row
+
+    monkeypatch.setattr(store, "attendance_of", racing)
+    reply = chat.say("sec", "补签 李四 手机没电")
+    monkeypatch.undo()
+
+    assert "已取消" in cancelled[1].text
+    assert reply.is_error and "已取消（原因：应由局里统一组织）" in reply.text, reply.text
+    for name in ("王书记", "张三", "李四", "刘委员"):
+        assert sum(points_of(runtime.engine, name)) == 0, name
+    assert audit_of(runtime.engine, "makeup") == []
