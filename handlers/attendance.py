@@ -557,7 +557,8 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if found is None:
         if lapsed:
             return _decide_lapsed(ctx, member, lapsed, state)
-        return Reply.error(f"{member.name} 没有待处理的请假。")
+        return _lapsed_long_ago(ctx, scope, member, state) or \
+            Reply.error(f"{member.name} 没有待处理的请假。")
     row, activity = found
     verb = "批准" if state == LeaveState.GRANTED else "驳回"
     if row.leave_state == state and state == LeaveState.GRANTED and row.leave_decided_by is None:
@@ -599,6 +600,22 @@ def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Acti
                       "reversed_points": reversed_points})
     _tell_of_decision(ctx, member, state, labels)
     return Reply(f"已批准 {member.name} 的请假：{labels}。" + _put_right(reversed_points))
+
+
+def _lapsed_long_ago(ctx: Ctx, scope: Scope, member: Member, state: LeaveState) -> Reply | None:
+    """Leave that lapsed into an absence longer ago than the 补签 window: the record stays,
+    and the secretary is told why rather than that nothing was asked."""
+    days = ctx.rules.makeup_window_days
+    older = store.lapsed_leave_before(ctx.session, branch_id=scope, member_id=member.id,
+                                      before=ctx.now - timedelta(days=days))
+    if not older:
+        return None
+    if state == LeaveState.REVOKED:
+        return _decide_lapsed(ctx, member, older, state)  # 不用再驳回: it changes nothing
+    labels = "、".join(_label(ctx, a, with_date=True) for _, a in older)
+    return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席。"
+                       f"批准请假只能在活动后 {days} 天内进行，已超过 {days} 天，记录保持不变。"
+                       "如确有错误，请联系管理员。")
 
 
 def _grant_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]]) -> int:

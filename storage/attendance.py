@@ -9,7 +9,7 @@ without a penalty ever appearing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -620,6 +620,16 @@ def lapsed_leave(
     absent, on this scope's activities that started since `since`, earliest first."""
     return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
                           status=AttendanceStatus.ABSENT, since=since)
+
+
+def lapsed_leave_before(
+    session: Session, *, branch_id: int | None, member_id: int, before: datetime
+) -> list[tuple[Attendance, Activity]]:
+    """The member's leave that lapsed into an absence on this scope's activities that
+    started before `before`: too long ago for 批准请假 to put right, which it must say."""
+    return [(row, activity) for row, activity in _leave_waiting(
+        session, branch_id=branch_id, member_id=member_id, status=AttendanceStatus.ABSENT,
+        since=datetime.min.replace(tzinfo=timezone.utc)) if activity.starts_at < before]
 
 
 def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,

@@ -336,3 +336,27 @@ def test_a_make_up_sent_while_the_activity_is_cancelled_leaves_nothing_counting(
     for name in ("王书记", "张三", "李四", "刘委员"):
         assert sum(points_of(runtime.engine, name)) == 0, name
     assert audit_of(runtime.engine, "makeup") == []
+
+
+def test_leave_that_lapsed_longer_ago_than_the_window_is_refused_with_the_window(
+        leave_counts):
+    """李四's leave lapsed into an absence; the secretary approves it nine days later. As a
+    补签 that late is refused, so is the approval — saying so, not 李四 没有待处理的请假 (he
+    did ask)."""
+    runtime, chat = leave_counts
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("l4", "请假 出差")
+    chat.say("sec", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    confirm_automatically(runtime, hours=26)
+    runtime.clock.advance(days=8)
+    before = record(runtime.engine)
+
+    refused = chat.say("sec", "批准请假 李四")
+
+    assert refused.is_error and refused.text == (
+        "李四对主题党日「学习新党章」（11月23日 09:00）的请假到确认缺席时仍未批准，已记为缺席。"
+        "批准请假只能在活动后 7 天内进行，已超过 7 天，记录保持不变。如确有错误，请联系管理员。")
+    assert record(runtime.engine) == before
+    assert sum(points_of(runtime.engine, "李四")) == -2
+    assert "已记为缺席，不用再驳回" in chat.say("sec", "驳回请假 李四").text
