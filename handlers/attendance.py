@@ -1033,6 +1033,8 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
         rules=ctx.rules,
         by=ctx.member.id if ctx.member else None,
     )
+    if not done.confirmed_now:  # confirmed meanwhile (another secretary, the scheduler)
+        return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
     ctx.audit(
         "absence.confirm",
         target=_label(ctx, activity),

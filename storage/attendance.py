@@ -26,6 +26,7 @@ from bot.domain.attendance import (
     Participation,
     checkin_status,
     plan_times,
+    show_time,
 )
 from bot.domain.rules import Rules
 from storage import ledger, outbox
@@ -35,6 +36,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    AuditEntry,
     ChatBinding,
     Identity,
     LeaveState,
@@ -783,6 +785,8 @@ class Finalized:
     # Of the absent, those whose leave was still waiting for approval: they asked, and
     # nobody decided (the automatic confirmation; 确认缺席 by hand waits for a decision).
     undecided: list[Member] = field(default_factory=list)
+    # False when the absences had been confirmed already (by hand, or by another replica).
+    confirmed_now: bool = True
 
 
 def finalize(
@@ -791,7 +795,7 @@ def finalize(
     """Confirm absences: absent rows and penalties for the missing, leave points for the
     excused, and the expected count frozen. Finalizing twice does nothing the second time."""
     if activity.finalized_at is not None:
-        return Finalized(activity, [], 0)
+        return Finalized(activity, [], 0, confirmed_now=False)
     # Claimed before anything is read: a 更正 or 补签 under way on the activity (which holds
     # its row, _hold) finishes first and is read as it left the record; one sent meanwhile
     # waits, and finds the absences confirmed. Another replica's confirmation of the same
@@ -802,7 +806,7 @@ def finalize(
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        return Finalized(activity, [], 0)
+        return Finalized(activity, [], 0, confirmed_now=False)
     close(session, activity=activity, now=now, by=by)
     figures = participation(session, activity=activity)
     absent: list[Member] = []
@@ -863,9 +867,11 @@ def close_due(session: Session, *, now: datetime) -> list[Activity]:
 
 
 def finalize_due(
-    session: Session, *, now: datetime, confirm_hours: int, rules: Rules
+    session: Session, *, now: datetime, confirm_hours: int, rules: Rules, tz: tzinfo
 ) -> list[Finalized]:
-    """Finalize every activity that ended more than absence_confirm_hours ago."""
+    """Finalize every activity that ended more than absence_confirm_hours ago. Each is an
+    audit entry, as 确认缺席 by hand is: the penalties it posts are on record (djbot audit),
+    with who was counted absent and whose leave lapsed undecided."""
     close_due(session, now=now)
     cutoff = now - timedelta(hours=confirm_hours)
     due = session.exec(
@@ -875,7 +881,21 @@ def finalize_due(
         )
         .order_by(Activity.ends_at)
     ).all()
-    return [finalize(session, activity=activity, now=now, rules=rules) for activity in due]
+    done = [finalize(session, activity=activity, now=now, rules=rules) for activity in due]
+    for confirmed in done:
+        if not confirmed.confirmed_now:
+            continue
+        activity = confirmed.activity
+        topic = f"「{activity.topic}」" if activity.topic else ""
+        session.add(AuditEntry(
+            at=now, actor="scheduler", action="absence.confirm",
+            target=f"{activity.type}{topic}（{show_time(activity.starts_at, tz)}）",  # type: ignore[arg-type]
+            detail={"activity_id": activity.id,
+                    "absent_member_ids": [m.id for m in confirmed.absent],
+                    "undecided_member_ids": [m.id for m in confirmed.undecided],
+                    "penalty_points": confirmed.penalty_points}))
+    session.flush()
+    return done
 
 
 # --- ratings ------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def confirm_automatically(runtime, *, hours: int) -> None:
     runtime.clock.advance(hours=hours)
     with Session(runtime.engine) as s:
         store.finalize_due(s, now=runtime.clock.now(), rules=runtime.rules,
-                           confirm_hours=runtime.settings.absence_confirm_hours)
+                           confirm_hours=runtime.settings.absence_confirm_hours,
+                           tz=runtime.settings.tz)
         s.commit()
 
 
@@ -360,3 +361,18 @@ def test_leave_that_lapsed_longer_ago_than_the_window_is_refused_with_the_window
     assert record(runtime.engine) == before
     assert sum(points_of(runtime.engine, "李四")) == -2
     assert "已记为缺席，不用再驳回" in chat.say("sec", "驳回请假 李四").text
+
+
+def test_the_automatic_confirmation_of_absences_is_on_record(runtime, chat, clock, bureau, djbot):
+    """The scheduler confirms the theme day's absences a day after it ended, posting 李四's
+    penalty: djbot audit shows it, as it shows a secretary's 确认缺席."""
+    theme_day(chat, confirm=False)
+    confirm_automatically(runtime, hours=26)
+
+    shown = djbot("audit", "--action", "absence.confirm")
+
+    assert "scheduler  absence.confirm  主题党日「学习新党章」（11月23日 09:00）" in shown, shown
+    [detail] = audit_of(runtime.engine, "absence.confirm")
+    assert (detail["penalty_points"], len(detail["absent_member_ids"])) == (-2, 1)
+    confirm_automatically(runtime, hours=1)  # confirmed already: nothing more on record
+    assert len(audit_of(runtime.engine, "absence.confirm")) == 1
