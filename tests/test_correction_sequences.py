@@ -18,7 +18,7 @@ from bot.domain.rules import DEFAULT_RULES_PATH
 from bot.runtime import build_runtime
 from storage import attendance as store
 from storage import committee_report
-from storage.models import AuditEntry, Branch, PointEntry, Role
+from storage.models import AuditEntry, Branch, Member, PointEntry, Role, RuleSet
 from tests.conftest import ChatDriver, local
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
@@ -376,3 +376,43 @@ def test_the_automatic_confirmation_of_absences_is_on_record(runtime, chat, cloc
     assert (detail["penalty_points"], len(detail["absent_member_ids"])) == (-2, 1)
     confirm_automatically(runtime, hours=1)  # confirmed already: nothing more on record
     assert len(audit_of(runtime.engine, "absence.confirm")) == 1
+
+
+def test_corrections_after_the_rules_change_reverse_what_was_posted_and_post_by_the_new(
+        runtime, chat, clock, bureau, settings, engine, tmp_path):  # noqa: F811
+    """The theme day is checked in and confirmed under the shipped rules; the bureau then
+    loads rules that count a theme day more. A 更正 reverses the +3 that was posted (under
+    the old version) and posts the new penalty (under the new one); a 补签 likewise."""
+    theme_day(chat)  # 张三 +3, 李四 −2, under the shipped rules
+    text = DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "present = 3\nlate = 2\nmakeup = 3\nabsent = -2",
+        "present = 6\nlate = 4\nmakeup = 5\nabsent = -4")
+    path = tmp_path / "v2.toml"
+    path.write_text(text, encoding="utf-8")
+    later = build_runtime(settings.model_copy(update={"rules_file": path}), clock=clock,
+                          engine=engine, migrate=False)
+    chat = ChatDriver(later)
+    clock.advance(days=1)
+
+    corrected = chat.say("sec", "更正 张三 缺席 代签")
+    made_up = chat.say("sec", "补签 李四 在场")
+
+    assert "积分 -7（冲销出席 -3，缺席扣分 -4）" in corrected.text
+    assert "积分 +5" in made_up.text and "已撤销缺席扣分（+2）" in made_up.text
+    with Session(engine) as s:
+        version = {r.id: r.digest for r in s.exec(select(RuleSet)).all()}
+        lines = [(e.points, e.rule, version[e.ruleset_id]) for e in s.exec(
+            select(PointEntry).where(PointEntry.member_id.in_(  # type: ignore[attr-defined]
+                select(Member.id).where(Member.name.in_(["张三", "李四"])))).order_by(
+                PointEntry.id)).all()]
+    old, new = runtime.rules.digest, later.rules.digest
+    assert old != new
+    assert lines == [
+        (3, "attendance.present.主题党日", old),
+        (-2, "attendance.absent.主题党日", old),
+        (-3, "reverse:attendance.present.主题党日", old),
+        (-4, "attendance.absent.主题党日", new),
+        (2, "reverse:attendance.absent.主题党日", old),
+        (5, "attendance.makeup.主题党日", new)]
+    assert f"本周：{-4} 分" in chat.say("z3", "积分").text
+    assert f"积分规则（版本 {new[:8]}）" in chat.say("z3", "积分规则").text
