@@ -9,7 +9,7 @@ without a penalty ever appearing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -631,7 +631,7 @@ def lapsed_leave_before(
     started before `before`: too long ago for 批准请假 to put right, which it must say."""
     return [(row, activity) for row, activity in _leave_waiting(
         session, branch_id=branch_id, member_id=member_id, status=AttendanceStatus.ABSENT,
-        since=datetime.min.replace(tzinfo=timezone.utc)) if activity.starts_at < before]
+        since=datetime.min.replace(tzinfo=UTC)) if activity.starts_at < before]
 
 
 def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
@@ -702,8 +702,8 @@ def make_up(
     reversed (0 when there was nothing to reverse)."""
     _hold(session, activity)  # not beside a confirmation that counts the member absent
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-    values = dict(status=AttendanceStatus.MAKEUP, made_up_by=by.id, made_up_at=now,
-                  makeup_reason=reason, updated_at=now)
+    values = {"status": AttendanceStatus.MAKEUP, "made_up_by": by.id, "made_up_at": now,
+              "makeup_reason": reason, "updated_at": now}
     if row is None:  # a racing 补签 or 签到 fails on (activity, member) and is tried again
         row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
         session.add(row)
@@ -744,12 +744,12 @@ def correct(
     _hold(session, activity)
     was = attendance.status
     if status == AttendanceStatus.LEAVE:
-        values = dict(leave_state=LeaveState.GRANTED, leave_reason=reason,
-                      leave_decided_by=by.id)
+        values = {"leave_state": LeaveState.GRANTED, "leave_reason": reason,
+                  "leave_decided_by": by.id}
     else:
         # A leave asked before the check-in is no longer waiting for anyone: the absence
         # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).
-        values = dict(leave_state=None)
+        values = {"leave_state": None}
     _restate(session, attendance, was=was, status=status, updated_at=now, **values)
     label = "请假" if status == AttendanceStatus.LEAVE else "缺席"
     reversed_points = _reverse_live(session, attendance=attendance, now=now,

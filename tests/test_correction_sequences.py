@@ -20,6 +20,7 @@ from storage import attendance as store
 from storage import committee_report
 from storage.models import AuditEntry, Branch, Member, PointEntry, Role, RuleSet
 from tests.conftest import ChatDriver, local
+from tests.factories import make_member, seed
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
     THEME_PRESENT,
@@ -30,7 +31,6 @@ from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixt
     row_of,
     theme_day,
 )
-from tests.factories import make_member, seed
 from tests.test_figures import djbot, ledger_lines  # noqa: F401 - djbot: the fixture
 
 LEAVE_POINTS = 1  # a bureau whose rules give granted leave a point
@@ -215,8 +215,9 @@ def test_a_cancelled_activity_is_not_made_up_or_corrected_and_says_so(
             in refused.text, (text, refused.text)
     unnamed = chat.say("sec", "补签 李四 其实在场")
     assert unnamed.is_error and unnamed.text.splitlines() == [
-        "最近没有可以补签的活动。", "主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），"
-        "不计入任何统计，不能补签，记录保持不变。"]
+        "最近没有可以补签的活动。",
+        ("主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），"
+         "不计入任何统计，不能补签，记录保持不变。")]
     assert record(runtime.engine) == before
 
 
@@ -363,7 +364,8 @@ def test_leave_that_lapsed_longer_ago_than_the_window_is_refused_with_the_window
     assert "已记为缺席，不用再驳回" in chat.say("sec", "驳回请假 李四").text
 
 
-def test_the_automatic_confirmation_of_absences_is_on_record(runtime, chat, clock, bureau, djbot):
+def test_the_automatic_confirmation_of_absences_is_on_record(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixtures above
     """The scheduler confirms the theme day's absences a day after it ended, posting 李四's
     penalty: djbot audit shows it, as it shows a secretary's 确认缺席."""
     theme_day(chat, confirm=False)
