@@ -63,6 +63,7 @@ from storage.models import (
     Activity,
     ActivityType,
     Attendance,
+    AttendanceStatus,
     LeavePeriod,
     LeaveState,
     Member,
@@ -557,7 +558,8 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if found is None:
         if lapsed:
             return _decide_lapsed(ctx, member, lapsed, state)
-        return Reply.error(f"{member.name} 没有待处理的请假。")
+        return _lapsed_long_ago(ctx, scope, member, state) or \
+            Reply.error(f"{member.name} 没有待处理的请假。")
     row, activity = found
     verb = "批准" if state == LeaveState.GRANTED else "驳回"
     if row.leave_state == state and state == LeaveState.GRANTED and row.leave_decided_by is None:
@@ -599,6 +601,22 @@ def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Acti
                       "reversed_points": reversed_points})
     _tell_of_decision(ctx, member, state, labels)
     return Reply(f"已批准 {member.name} 的请假：{labels}。" + _put_right(reversed_points))
+
+
+def _lapsed_long_ago(ctx: Ctx, scope: Scope, member: Member, state: LeaveState) -> Reply | None:
+    """Leave that lapsed into an absence longer ago than the 补签 window: the record stays,
+    and the secretary is told why rather than that nothing was asked."""
+    days = ctx.rules.makeup_window_days
+    older = store.lapsed_leave_before(ctx.session, branch_id=scope, member_id=member.id,
+                                      before=ctx.now - timedelta(days=days))
+    if not older:
+        return None
+    if state == LeaveState.REVOKED:
+        return _decide_lapsed(ctx, member, older, state)  # 不用再驳回: it changes nothing
+    labels = "、".join(_label(ctx, a, with_date=True) for _, a in older)
+    return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席。"
+                       f"批准请假只能在活动后 {days} 天内进行，已超过 {days} 天，记录保持不变。"
+                       "如确有错误，请联系管理员。")
 
 
 def _grant_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]]) -> int:
@@ -782,14 +800,60 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
         return Reply.error(problem)
     found = record_for(ctx, scope, args["reason"], verb=verb)
     if isinstance(found, Reply):
-        return found
+        return _and_cancelled(ctx, scope, found, verb=verb)
     activity, reason = found
     if not reason:
         return Reply.error(usage_text(command, f"缺少{verb}原因"))
     member = _resolve_one(ctx, command, scope, args["who"])
     if isinstance(member, Reply):
         return member
+    named = reason != " ".join(args["reason"].split())  # a day or a type read off the reason
+    cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
+                           reason=reason)
+    if cancelled is not None:
+        return cancelled
     return scope, activity, reason, member
+
+
+def _cancelled(ctx: Ctx, scope: Scope, activity: Activity, *, named: bool, verb: str,
+               who: str, reason: str) -> Reply | None:
+    """A cancelled activity counts nowhere, so nothing on it is made up or corrected: named,
+    it is refused as cancelled; unnamed, the latest held one is not taken in its place
+    while one cancelled since would have been meant (the 补签 would land on another day's
+    record). The Reply says which, and how to name the earlier one."""
+    if activity.status == store.CANCELLED:
+        return Reply.error(_cancelled_text(ctx, activity, verb))
+    if named:
+        return None
+    since = store.cancelled_since(ctx.session, branch_id=scope, after=activity.starts_at,
+                                  now=ctx.now)
+    if since is None:
+        return None
+    day = activity.starts_at.astimezone(ctx.settings.tz)
+    if not ctx.message.is_private:  # the group is told how, not again whom and why
+        who, reason = "姓名", "原因"
+    return Reply.error(
+        f"最近一次活动{_label(ctx, since, with_date=True)}已取消，不能{verb}，记录保持不变。"
+        f"要{verb}之前的{_label(ctx, activity, with_date=True)}，请写明日期和活动："
+        f"{verb} {who} {day.month}月{day.day}日 {activity.type} {reason}")
+
+
+def _and_cancelled(ctx: Ctx, scope: Scope, refused: Reply, *, verb: str) -> Reply:
+    """record_for found nothing to work on: when the latest activity of the window was
+    cancelled (the one most likely meant), the refusal says so too."""
+    since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    held = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
+    cancelled = store.cancelled_since(ctx.session, branch_id=scope, now=ctx.now,
+                                      after=max(held.starts_at, since) if held else since)
+    if cancelled is None:
+        return refused
+    return Reply.error(f"{refused.text}\n{_cancelled_text(ctx, cancelled, verb)}")
+
+
+def _cancelled_text(ctx: Ctx, activity: Activity, verb: str) -> str:
+    why = f"（原因：{activity.cancel_reason}）" if activity.cancel_reason else ""
+    return (f"{_label(ctx, activity, with_date=True)}已取消{why}，不计入任何统计，"
+            f"不能{verb}，记录保持不变。")
 
 
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -811,6 +875,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row is None and not store.is_expected(member, activity):
         return Reply.error(f"{member.name} 不在{_label(ctx, activity)}的应到名单中。")
     assert ctx.member is not None
+    was = row.status if row is not None else None  # absent, leave, or no row yet
     row, reversed_points = store.make_up(
         ctx.session,
         activity=activity,
@@ -827,6 +892,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
             "member_id": member.id,
             "activity_id": activity.id,
             "reason": args["reason"],
+            "from": was,
             "reversed_points": reversed_points,
         },
     )
@@ -836,7 +902,8 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"原因：{args['reason']}"
     )
     if reversed_points:
-        text += f"\n已撤销缺席扣分（{reversed_points:+d}）。"
+        undone = "请假积分" if was == AttendanceStatus.LEAVE else "缺席扣分"
+        text += f"\n已撤销{undone}（{reversed_points:+d}）。"
     return Reply(text)
 
 
@@ -973,6 +1040,8 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
         rules=ctx.rules,
         by=ctx.member.id if ctx.member else None,
     )
+    if not done.confirmed_now:  # confirmed meanwhile (another secretary, the scheduler)
+        return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
     ctx.audit(
         "absence.confirm",
         target=_label(ctx, activity),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
 from bot.context import Ctx
@@ -58,7 +58,8 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         )
     minutes_today = ctx.session.exec(
         select(func.coalesce(func.sum(StudyLog.minutes), 0))
-        .where(StudyLog.member_id == member.id, StudyLog.study_day == today)
+        .where(StudyLog.member_id == member.id, StudyLog.study_day == today,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销)
     ).one()
     cap = ctx.rules.study_daily_cap
     lines = [f"已记录学习：{kind} {minutes} 分钟" + (f"（{material}）" if material else "") + "。",
@@ -71,12 +72,15 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def points_between(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:
-    """Study points a member earned in [start, end)."""
+    """Study points a member still has for [start, end): earned, less what 撤销 reversed
+    (dated like the entry it reverses), so a study taken back frees its share of the cap."""
     return int(
         session.exec(
             select(func.coalesce(func.sum(PointEntry.points), 0)).where(
                 PointEntry.member_id == member_id,
-                PointEntry.source_kind == SOURCE_KIND,
+                or_(PointEntry.source_kind == SOURCE_KIND,
+                    and_(PointEntry.source_kind == "correction",
+                         PointEntry.rule == f"reverse:{RULE}")),
                 PointEntry.occurred_at >= start,
                 PointEntry.occurred_at < end,
             )

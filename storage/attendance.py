@@ -9,7 +9,7 @@ without a penalty ever appearing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -26,6 +26,7 @@ from bot.domain.attendance import (
     Participation,
     checkin_status,
     plan_times,
+    show_time,
 )
 from bot.domain.rules import Rules
 from storage import ledger, outbox
@@ -35,6 +36,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    AuditEntry,
     ChatBinding,
     Identity,
     LeaveState,
@@ -175,14 +177,27 @@ def named_activity(session: Session, *, branch_id: int | None, now: datetime,
                    kind: str | None = None, day: tuple[datetime, datetime] | None = None
                    ) -> Activity | None:
     """The latest activity in the scope that has started, of `kind` and starting within
-    `day` (from, to) where given: the one a secretary names to 补签 or 更正 on."""
-    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now,
-                                   Activity.status != CANCELLED)
+    `day` (from, to) where given: the one a secretary names to 补签 or 更正 on. A cancelled
+    one too: named, it is refused as cancelled, not passed over for an earlier one nor
+    said not to exist."""
+    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now)
     if kind is not None:
         query = query.where(Activity.type == kind)
     if day is not None:
         query = query.where(Activity.starts_at >= day[0], Activity.starts_at < day[1])
     return session.exec(query.order_by(Activity.starts_at.desc())).first()
+
+
+def cancelled_since(session: Session, *, branch_id: int | None, after: datetime,
+                    now: datetime) -> Activity | None:
+    """The latest cancelled activity of the scope that started after `after` (and by now):
+    the one a 补签 or 更正 that names no activity would have meant, had it been held."""
+    return session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == CANCELLED,
+               Activity.starts_at > after, Activity.starts_at <= now)
+        .order_by(Activity.starts_at.desc())
+    ).first()
 
 
 def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
@@ -424,15 +439,13 @@ def _free_source_id(session: Session, *, attendance: Attendance, source_kind: st
     return key
 
 
-def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, note: str,
-                  absences_only: bool = False) -> int:
-    """Reverse what the row's entries still count (only its absence penalties, if asked)
-    by correcting entries; returns the points reversed. Nothing still counted, nothing
-    posted: a second reversal writes nothing."""
+def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, note: str) -> int:
+    """Reverse what the row's entries still count by correcting entries; returns the points
+    reversed. Nothing still counted, nothing posted: a second reversal writes nothing.
+    Every change of a row's status starts here, so that the member counts for one status
+    only: a penalty, leave points, a check-in's or a make-up's, never two of them."""
     reversed_points = 0
     for rule, (points, entry) in _live(row_entries(session, attendance=attendance)).items():
-        if absences_only and entry.source_kind != "absence":
-            continue
         reverse = f"reverse:{rule}"
         # Reverse what was actually posted, not what today's rules would say.
         if ledger.post(
@@ -451,6 +464,43 @@ def _reverse_live(session: Session, *, attendance: Attendance, now: datetime, no
         ):
             reversed_points -= points
     return reversed_points
+
+
+def _hold(session: Session, activity: Activity) -> None:
+    """Hold the activity's row until the transaction ends (PostgreSQL): a correction, the
+    confirmation of the activity's absences (finalize, which claims the row first) and its
+    cancellation go one after the other, whichever replica or thread runs them. On SQLite
+    the first write holds the database, and _confirmed reads after it."""
+    session.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
+
+
+def _confirmed(session: Session, activity: Activity) -> bool:
+    """Whether the activity's absences are confirmed, read after the correction's first
+    write rather than when the activity was loaded: they may have been confirmed since
+    (see _hold). Cancelled since, the activity counts nowhere and nothing may be posted on
+    it: Conflict, and the message is tried again and refused as on a cancelled activity."""
+    status, finalized_at = session.execute(
+        select(Activity.status, Activity.finalized_at).where(Activity.id == activity.id)).one()
+    if status == CANCELLED:
+        raise Conflict(f"activity {activity.id} cancelled under us")
+    set_committed_value(activity, "finalized_at", finalized_at)
+    return finalized_at is not None
+
+
+def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
+    """Write the row's new status (and what goes with it) only if it still has the status
+    it was read with. Two secretaries putting the same record right at once: the second
+    finds it changed and raises Conflict, and the dispatcher tries that message again, so
+    it is answered from what the first did (as a racing 签到 is), not written over it
+    with a reply and an audit entry about a status the row no longer had."""
+    changed = session.execute(
+        update(Attendance).where(Attendance.id == row.id, Attendance.status == was)
+        .values(**values)
+    ).rowcount
+    if changed != 1:
+        raise Conflict(f"attendance {row.id} changed under us")
+    for key, value in values.items():
+        set_committed_value(row, key, value)
 
 
 # --- check-in, leave, make-up -------------------------------------------------------
@@ -574,6 +624,16 @@ def lapsed_leave(
                           status=AttendanceStatus.ABSENT, since=since)
 
 
+def lapsed_leave_before(
+    session: Session, *, branch_id: int | None, member_id: int, before: datetime
+) -> list[tuple[Attendance, Activity]]:
+    """The member's leave that lapsed into an absence on this scope's activities that
+    started before `before`: too long ago for 批准请假 to put right, which it must say."""
+    return [(row, activity) for row, activity in _leave_waiting(
+        session, branch_id=branch_id, member_id=member_id, status=AttendanceStatus.ABSENT,
+        since=datetime.min.replace(tzinfo=UTC)) if activity.starts_at < before]
+
+
 def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
                    status: AttendanceStatus, since: datetime | None
                    ) -> list[tuple[Attendance, Activity]]:
@@ -605,23 +665,15 @@ def grant_lapsed_leave(
     """批准请假 after the confirmation: the absence becomes the leave that was asked for, its
     penalty reversed by a new correcting entry (the ledger is never edited). Returns the
     points reversed."""
-    attendance.status = AttendanceStatus.LEAVE
-    attendance.leave_state = LeaveState.GRANTED
-    attendance.leave_decided_by = by.id
-    attendance.updated_at = now
-    session.add(attendance)
-    session.flush()
-    reversed_points = _reverse_penalties(session, attendance=attendance, now=now,
-                                         note=f"{by.name}批准请假")
+    _hold(session, activity)
+    _restate(session, attendance, was=attendance.status, status=AttendanceStatus.LEAVE,
+             leave_state=LeaveState.GRANTED, leave_decided_by=by.id, updated_at=now)
+    _confirmed(session, activity)  # not cancelled meanwhile
+    reversed_points = _reverse_live(session, attendance=attendance, now=now,
+                                    note=f"{by.name}批准请假")
     _post_status_points(session, attendance=attendance, activity=activity, member=member,
                         rules=rules, now=now)
     return reversed_points
-
-
-def _reverse_penalties(session: Session, *, attendance: Attendance, now: datetime,
-                       note: str) -> int:
-    """Reverse the absence penalties the row still counts (once); returns the points reversed."""
-    return _reverse_live(session, attendance=attendance, now=now, note=note, absences_only=True)
 
 
 def decide_leave(
@@ -644,22 +696,22 @@ def make_up(
     now: datetime,
     rules: Rules,
 ) -> tuple[Attendance, int]:
-    """补签: mark the member as having taken part. A confirmed absence's penalty is reversed by
-    a new correcting entry (the ledger is never edited). Returns the row and the points
-    reversed (0 when there was no penalty)."""
+    """补签: mark the member as having taken part. What the row still counts — a confirmed
+    absence's penalty, or the leave points of leave granted after all — is reversed by new
+    correcting entries (the ledger is never edited). Returns the row and the points
+    reversed (0 when there was nothing to reverse)."""
+    _hold(session, activity)  # not beside a confirmation that counts the member absent
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-    if row is None:
-        row = Attendance(
-            activity_id=activity.id, member_id=member.id, status=AttendanceStatus.MAKEUP
-        )  # type: ignore[arg-type]
-    row.status = AttendanceStatus.MAKEUP
-    row.made_up_by = by.id
-    row.made_up_at = now
-    row.makeup_reason = reason
-    row.updated_at = now
-    session.add(row)
-    session.flush()
-    reversed_points = _reverse_penalties(session, attendance=row, now=now, note=f"补签：{reason}")
+    values = {"status": AttendanceStatus.MAKEUP, "made_up_by": by.id, "made_up_at": now,
+              "makeup_reason": reason, "updated_at": now}
+    if row is None:  # a racing 补签 or 签到 fails on (activity, member) and is tried again
+        row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
+        session.add(row)
+        session.flush()
+    else:
+        _restate(session, row, was=row.status, **values)
+    _confirmed(session, activity)  # nor beside its cancellation
+    reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
     )
@@ -689,24 +741,23 @@ def correct(
     What the row's entries still count is reversed by correcting entries (the ledger is
     never edited). The new status's points are posted as the rules post them: once the
     absences are confirmed, at once; before that, 确认缺席 posts them as for anyone else."""
+    _hold(session, activity)
     was = attendance.status
-    attendance.status = status
-    attendance.updated_at = now
     if status == AttendanceStatus.LEAVE:
-        attendance.leave_state = LeaveState.GRANTED
-        attendance.leave_reason = reason
-        attendance.leave_decided_by = by.id
+        values = {"leave_state": LeaveState.GRANTED, "leave_reason": reason,
+                  "leave_decided_by": by.id}
     else:
         # A leave asked before the check-in is no longer waiting for anyone: the absence
         # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).
-        attendance.leave_state = None
-    session.add(attendance)
-    session.flush()
+        values = {"leave_state": None}
+    _restate(session, attendance, was=was, status=status, updated_at=now, **values)
     label = "请假" if status == AttendanceStatus.LEAVE else "缺席"
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}更正为{label}：{reason}")
     posted = 0
-    if activity.finalized_at is not None:
+    # Confirmed meanwhile, the confirmation counted the member as checked in: the new
+    # status's points are this correction's to post, or nobody's.
+    if _confirmed(session, activity):
         posted = _post_status_points(
             session, attendance=attendance, activity=activity, member=member, rules=rules,
             now=now, source_kind="absence" if status == AttendanceStatus.ABSENT else "attendance")
@@ -734,6 +785,8 @@ class Finalized:
     # Of the absent, those whose leave was still waiting for approval: they asked, and
     # nobody decided (the automatic confirmation; 确认缺席 by hand waits for a decision).
     undecided: list[Member] = field(default_factory=list)
+    # False when the absences had been confirmed already (by hand, or by another replica).
+    confirmed_now: bool = True
 
 
 def finalize(
@@ -742,7 +795,18 @@ def finalize(
     """Confirm absences: absent rows and penalties for the missing, leave points for the
     excused, and the expected count frozen. Finalizing twice does nothing the second time."""
     if activity.finalized_at is not None:
-        return Finalized(activity, [], 0)
+        return Finalized(activity, [], 0, confirmed_now=False)
+    # Claimed before anything is read: a 更正 or 补签 under way on the activity (which holds
+    # its row, _hold) finishes first and is read as it left the record; one sent meanwhile
+    # waits, and finds the absences confirmed. Another replica's confirmation of the same
+    # activity finds it claimed and does nothing.
+    claimed = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.finalized_at.is_(None))
+        .values(finalized_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        return Finalized(activity, [], 0, confirmed_now=False)
     close(session, activity=activity, now=now, by=by)
     figures = participation(session, activity=activity)
     absent: list[Member] = []
@@ -803,9 +867,11 @@ def close_due(session: Session, *, now: datetime) -> list[Activity]:
 
 
 def finalize_due(
-    session: Session, *, now: datetime, confirm_hours: int, rules: Rules
+    session: Session, *, now: datetime, confirm_hours: int, rules: Rules, tz: tzinfo
 ) -> list[Finalized]:
-    """Finalize every activity that ended more than absence_confirm_hours ago."""
+    """Finalize every activity that ended more than absence_confirm_hours ago. Each is an
+    audit entry, as 确认缺席 by hand is: the penalties it posts are on record (djbot audit),
+    with who was counted absent and whose leave lapsed undecided."""
     close_due(session, now=now)
     cutoff = now - timedelta(hours=confirm_hours)
     due = session.exec(
@@ -815,7 +881,21 @@ def finalize_due(
         )
         .order_by(Activity.ends_at)
     ).all()
-    return [finalize(session, activity=activity, now=now, rules=rules) for activity in due]
+    done = [finalize(session, activity=activity, now=now, rules=rules) for activity in due]
+    for confirmed in done:
+        if not confirmed.confirmed_now:
+            continue
+        activity = confirmed.activity
+        topic = f"「{activity.topic}」" if activity.topic else ""
+        session.add(AuditEntry(
+            at=now, actor="scheduler", action="absence.confirm",
+            target=f"{activity.type}{topic}（{show_time(activity.starts_at, tz)}）",  # type: ignore[arg-type]
+            detail={"activity_id": activity.id,
+                    "absent_member_ids": [m.id for m in confirmed.absent],
+                    "undecided_member_ids": [m.id for m in confirmed.undecided],
+                    "penalty_points": confirmed.penalty_points}))
+    session.flush()
+    return done
 
 
 # --- ratings ------------------------------------------------------------------------

@@ -244,7 +244,8 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
         .group_by(PointEntry.member_id)).all())
     study = dict(session.execute(
         select(StudyLog.member_id, func.sum(StudyLog.minutes))
-        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end)
+        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销: counts nowhere)
         .group_by(StudyLog.member_id)).all())
     honoured = set(session.execute(select(PioneerNomination.member_id).where(
         PioneerNomination.month == start.date().replace(day=1))).scalars())

@@ -137,7 +137,12 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
                    Attendance.leave_state.in_([LeaveState.GRANTED, LeaveState.PENDING])),  # type: ignore[union-attr]
                Activity.starts_at >= now - grace, Activity.status != CANCELLED,
-               Activity.finalized_at.is_(None))  # type: ignore[union-attr]
+               Activity.finalized_at.is_(None),  # type: ignore[union-attr]
+               # Not a check-in or 补签 that a 更正 made leave: the ledger holds its points
+               # and their reversal, which must keep naming a row (and SQLite would give
+               # its id to the next row, whose points then collide with them). It stays
+               # the secretary's record; the member who is there checks in over it.
+               Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None))  # type: ignore[union-attr]
         .order_by(Activity.starts_at)).all()
     for row, activity in rows:
         # Nothing was posted for it (leave points come when absences are confirmed), so the

@@ -342,7 +342,8 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
     }
     study = dict(session.execute(
         select(StudyLog.member_id, func.sum(StudyLog.minutes))
-        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end)
+        .where(StudyLog.logged_at >= start, StudyLog.logged_at < end,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销: counts nowhere)
         .group_by(StudyLog.member_id)).all())
     months: dict[int, list[str]] = {}
     for nomination, member in pioneers:

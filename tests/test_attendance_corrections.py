@@ -170,7 +170,8 @@ def test_before_the_absences_are_confirmed_a_later_confirmation_counts_the_membe
     assert "已经确认过了" in chat.say("sec", "确认缺席").text
     clock.advance(days=2)
     with Session(runtime.engine) as s:  # nor does the automatic confirmation, later
-        assert store.finalize_due(s, now=clock.now(), confirm_hours=24, rules=runtime.rules) == []
+        assert store.finalize_due(s, now=clock.now(), confirm_hours=24, rules=runtime.rules,
+                                  tz=runtime.settings.tz) == []
         s.commit()
     assert sum(points_of(runtime.engine, "张三")) == THEME_ABSENT
     line = weekly(djbot, "2026-W48", "城关支部")

@@ -194,7 +194,7 @@ def test_make_up_before_confirmation_never_posts_a_penalty(runtime, chat, clock,
     clock.advance(hours=25)
     with Session(runtime.engine) as s:
         store.finalize_due(s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
-                           rules=runtime.rules)
+                           rules=runtime.rules, tz=runtime.settings.tz)
         s.commit()
         rules = s.exec(
             select(PointEntry.rule)
@@ -282,7 +282,7 @@ def test_penalties_only_after_confirmation_time(runtime, chat, clock, branch_id)
         with Session(runtime.engine) as s:
             done = store.finalize_due(
                 s, now=clock.now(), confirm_hours=runtime.settings.absence_confirm_hours,
-                rules=runtime.rules
+                rules=runtime.rules, tz=runtime.settings.tz
             )
             s.commit()
             return [{m.name for m in each.absent} for each in done]

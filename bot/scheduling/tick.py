@@ -108,7 +108,7 @@ class Ticker:
             # absence_confirm_hours later, by the attendance rules.
             for done in attendance_store.finalize_due(
                     session, now=now, confirm_hours=self.settings.absence_confirm_hours,
-                    rules=self.rules):
+                    rules=self.rules, tz=self.settings.tz):
                 self._tell_lapsed_leave(session, done, now)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
