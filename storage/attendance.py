@@ -813,18 +813,29 @@ def finalize(
     undecided: list[Member] = []
     penalty_total = 0
     for member, row in missing_members(session, activity=activity):
-        if row is not None and row.leave_state == LeaveState.PENDING:
-            undecided.append(member)
         if row is None:
+            # A check-in committed since the read fails this on (activity, member): the
+            # confirmation is tried again (the next tick, or 确认缺席's retry) and reads it.
             row = Attendance(
                 activity_id=activity.id,
                 member_id=member.id,  # type: ignore[arg-type]
                 status=AttendanceStatus.ABSENT,
+                updated_at=now,
             )
-        row.status = AttendanceStatus.ABSENT  # a pending or revoked leave becomes an absence
-        row.updated_at = now
-        session.add(row)
-        session.flush()
+            session.add(row)
+            session.flush()
+        elif session.execute(
+                update(Attendance).where(Attendance.id == row.id, Attendance.status == row.status)
+                .values(status=AttendanceStatus.ABSENT, updated_at=now)).rowcount != 1:
+            # A pending or revoked leave becomes an absence, unless the member checked in
+            # (or was put right) since it was read: then they are not absent, and a penalty
+            # beside the check-in's points would count them twice.
+            continue
+        else:
+            if row.leave_state == LeaveState.PENDING:
+                undecided.append(member)
+            set_committed_value(row, "status", AttendanceStatus.ABSENT)
+            set_committed_value(row, "updated_at", now)
         penalty_total += _post_status_points(
             session,
             attendance=row,

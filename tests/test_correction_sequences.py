@@ -418,3 +418,31 @@ def test_corrections_after_the_rules_change_reverse_what_was_posted_and_post_by_
         (5, "attendance.makeup.主题党日", new)]
     assert f"本周：{-4} 分" in chat.say("z3", "积分").text
     assert f"积分规则（版本 {new[:8]}）" in chat.say("z3", "积分规则").text
+
+
+def test_a_member_checking_in_as_the_absences_are_confirmed_counts_once(leave_counts,
+                                                                       monkeypatch):
+    """李四's leave was refused (驳回请假); he came after all and sent 签到 just as the
+    secretary sent 确认缺席: the confirmation had read his record as the refused leave. It
+    must not then write him absent over the check-in, nor post a penalty beside the
+    check-in's points."""
+    runtime, chat = leave_counts
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("l4", "请假 出差")
+    assert "驳回" in chat.say("sec", "驳回请假 李四").text
+    chat.say("sec", "签到", chat="g1")
+    chat.say("z3", "签到", chat="g1")
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(store.Activity)).one()
+        read_then = store.missing_members(s, activity=activity)  # 李四, leave waiting
+        s.expunge_all()
+    assert [(m.name, r.leave_state) for m, r in read_then] == [("李四", "revoked")]
+    assert "签到成功" in chat.say("l4", "签到", chat="g1").text
+    checked_in = sum(points_of(runtime.engine, "李四"))
+    # The confirmation goes on from what it read before the check-in was committed.
+    monkeypatch.setattr(store, "missing_members", lambda session, activity: read_then)
+
+    assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
+
+    assert row_of(runtime.engine, "李四").status == "present"
+    assert sum(points_of(runtime.engine, "李四")) == checked_in > 0
