@@ -45,6 +45,7 @@ from storage.models import (
     Branch,
     LeaveState,
     Member,
+    PastMembership,
     PointEntry,
     ResearchVisit,
 )
@@ -291,26 +292,43 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
 
 def _live_expected():
     """Who a branch activity expects before its count is frozen: its type's audience among
-    the active members (the rule of storage.attendance.is_expected, in SQL), and whoever
-    has a row on it. A member who checked in and has since moved or left still counts
-    once, as storage.attendance.participation freezes the count: without it a rate could
-    pass 100% until absences are confirmed, and change when they are."""
+    the members as they were at its end (the rule of storage.attendance's
+    _expected_condition, in SQL: on the roster and in the branch then, now or in a spell
+    that has ended since), and whoever has a row on it. A member who checked in and has
+    since moved or left still counts once, as storage.attendance.participation freezes the
+    count: without it a rate could pass 100% until absences are confirmed, and change when
+    they are. A member who came after it ended is not counted; one who moved away before
+    its absences were confirmed is, in this branch and not in their new one."""
     counted = aliased(Member)
     has_row = (select(Attendance.member_id).where(Attendance.activity_id == Activity.id)
                .correlate(Activity))
+
+    def in_audience(holder):
+        return and_(
+            holder.branch_id == Activity.branch_id,
+            or_(Activity.party_group_id.is_(None),
+                holder.party_group_id == Activity.party_group_id),
+            or_(Activity.party_group_id.is_not(None),
+                Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
+                holder.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
+        )
+
+    then = (select(PastMembership.id)
+            .where(PastMembership.member_id == counted.id,
+                   PastMembership.since <= Activity.ends_at,
+                   PastMembership.until > Activity.ends_at,
+                   in_audience(PastMembership))
+            .correlate(counted, Activity)
+            .exists())
     return (
         select(func.count(counted.id))
         .where(or_(
             and_(
                 counted.active == True,  # noqa: E712
-                counted.created_at <= Activity.ends_at,
-                counted.branch_id == Activity.branch_id,
-                or_(Activity.party_group_id.is_(None),
-                    counted.party_group_id == Activity.party_group_id),
-                or_(Activity.party_group_id.is_not(None),
-                    Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
-                    counted.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
+                func.coalesce(counted.branch_since, counted.created_at) <= Activity.ends_at,
+                in_audience(counted),
             ),
+            then,
             counted.id.in_(has_row),
         ))
         .correlate(Activity)

@@ -1,0 +1,144 @@
+"""The weekly summary's figures in the cases a bureau meets, each checked by hand against
+what people did: moves between branches, joining and leaving the roster, ended branches,
+corrections after the week, rounding at the tier lines, visits across the year's end and
+the week's end in Shanghai time. The counts in each docstring are the ones a secretary
+would write down."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from storage.models import Member, PastMembership, PointEntry, Role
+from storage.roster import RosterRow, apply_roster
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+def two_branches(session):
+    """一支部 (g1): 书记 (sec), 甲 (a), 乙 (b); 二支部 (g2): 书记二 (sec2), 丙 (c); 领导 (boss)."""
+    one, two = make_branch(session, "一支部"), make_branch(session, "二支部")
+    bind_chat(session, one, "g1")
+    bind_chat(session, two, "g2")
+    make_member(session, one, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, one, "甲", wecom="a")
+    make_member(session, one, "乙", wecom="b")
+    make_member(session, two, "书记二", role=Role.SECRETARY, wecom="sec2")
+    make_member(session, two, "丙", wecom="c")
+    make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+
+
+def night_study(chat, clock, chat_id: str, *users: str) -> None:
+    """A night study opened at the clock's time in `chat_id`, checked in by `users`, ended
+    after 90 minutes: absences not confirmed yet."""
+    secretary = {"g1": "sec", "g2": "sec2"}[chat_id]
+    start = clock.now()
+    assert not chat.say(secretary, "开始 政治夜学", chat=chat_id).is_error
+    for user in users:
+        assert not chat.say(user, "签到", chat=chat_id).is_error
+    clock.set(start + timedelta(minutes=90))
+    assert not chat.say(secretary, "结束", chat=chat_id).is_error
+    clock.set(start)
+
+
+def roster(runtime, clock, *rows: RosterRow, full: bool = False) -> None:
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=full, now=clock.now()))
+
+
+def line(text: str, branch: str) -> str:
+    """The figures line under a branch's heading in 周报."""
+    lines = text.splitlines()
+    return lines[lines.index(next(x for x in lines if x.startswith(f"**{branch}**"))) + 1]
+
+
+def branch_points(runtime, name: str) -> dict[str, int]:
+    """Each member's ledger points posted to the branch."""
+    with Session(runtime.engine) as s:
+        rows = s.exec(select(Member.name, PointEntry.points, PointEntry.branch_id)
+                      .join(PointEntry, PointEntry.member_id == Member.id)).all()
+        from storage.org import branch_by_name
+        branch = branch_by_name(s, name=name)
+    totals: dict[str, int] = {}
+    for who, points, branch_id in rows:
+        if branch_id == branch.id:
+            totals[who] = totals.get(who, 0) + points
+    return totals
+
+
+# --- moving between branches, leaving and joining the roster ----------------------------
+
+
+def test_a_member_who_moves_mid_week_is_due_where_they_were_and_not_where_they_went(
+        runtime, chat, clock):
+    """Tuesday 19:30 both branches hold a night study: 甲 misses 一支部's. Wednesday
+    morning, before either record is confirmed, the roster moves 甲 to 二支部; Thursday 甲
+    checks in at 二支部's. By hand: 一支部 expected 3 on Tuesday (甲 among them) and 2 came;
+    二支部 expected 2 on Tuesday (甲 was not theirs yet) and 3 on Thursday. 甲's −1 is
+    一支部's; the +2 on Thursday is 二支部's."""
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 11, 24, 19, 30))
+    night_study(chat, clock, "g1", "sec", "b")
+    night_study(chat, clock, "g2", "sec2", "c")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"))
+
+    # Before confirmation: 甲 is one of 一支部's missing, and none of 二支部's.
+    week = chat.say("boss", "周报 本周").text
+    assert "参与 2/2（100.0%，1 人缺席待确认）" in line(week, "一支部"), week
+    assert "参与 2/2（100.0%）" in line(week, "二支部"), week
+
+    clock.set(local(2026, 11, 25, 22, 0))
+    assert "参与 2/3（66.7%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    assert "参与 2/2（100.0%）" in chat.say("sec2", "确认缺席", chat="g2").text
+    clock.set(local(2026, 11, 26, 19, 30))
+    night_study(chat, clock, "g2", "sec2", "c", "a")
+
+    clock.set(local(2026, 11, 30, 9, 0))
+    week = chat.say("boss", "周报").text
+    assert "活动 1 次 · 参与 2/3（66.7%）" in line(week, "一支部"), week
+    assert "活动 2 次 · 参与 5/5（100.0%）" in line(week, "二支部"), week
+    assert branch_points(runtime, "一支部") == {"书记": 2, "乙": 2, "甲": -1}
+    assert branch_points(runtime, "二支部") == {"书记二": 4, "丙": 4, "甲": 2}
+    assert "11月24日 19:30 -1 政治夜学 缺席" in chat.say("a", "积分明细").text
+
+
+def test_a_member_who_leaves_the_roster_before_the_absences_are_confirmed_counts_once(
+        runtime, chat, clock):
+    """乙 misses Tuesday's night study and is off the roster (a full import without 乙) on
+    Wednesday, before the absences are confirmed: expected 3, attended 2, 乙 absent, before
+    and after the confirmation, as had the import come a day later."""
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 11, 24, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock,
+           RosterRow(row=2, name="书记", branch="一支部", role=Role.SECRETARY, wecom_id="sec"),
+           RosterRow(row=3, name="甲", branch="一支部", wecom_id="a"),
+           RosterRow(row=4, name="书记二", branch="二支部", role=Role.SECRETARY, wecom_id="sec2"),
+           RosterRow(row=5, name="丙", branch="二支部", wecom_id="c"),
+           RosterRow(row=6, name="领导", role=Role.LEADER, wecom_id="boss"), full=True)
+    assert "参与 2/2（100.0%，1 人缺席待确认）" in line(chat.say("boss", "周报 本周").text, "一支部")
+    clock.set(local(2026, 11, 25, 22, 0))
+    assert "参与 2/3（66.7%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    assert "参与 2/3（66.7%）" in line(chat.say("boss", "周报 本周").text, "一支部")
+    with Session(runtime.engine) as s:
+        spell = s.exec(select(PastMembership)).one()
+        assert (spell.until, spell.role) == (local(2026, 11, 25, 9, 0), "member")
+
+
+def test_a_member_who_joins_mid_week_is_not_due_at_what_was_held_before(runtime, chat, clock):
+    """丁 joins 一支部 on Wednesday: Tuesday's night study expected 3 (not 丁) before and
+    after its confirmation; Thursday's expects 4."""
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 11, 24, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"))
+    assert "参与 3/3（100.0%）" in line(chat.say("boss", "周报 本周").text, "一支部")
+    clock.set(local(2026, 11, 25, 22, 0))
+    assert "参与 3/3（100.0%）" in chat.say("sec", "确认缺席", chat="g1").text
+    clock.set(local(2026, 11, 26, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b", "d")
+    clock.set(local(2026, 11, 30, 9, 0))
+    assert "活动 2 次 · 参与 7/7（100.0%）" in line(chat.say("boss", "周报").text, "一支部")
