@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from storage import reports
 from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
     Activity,
@@ -209,13 +210,6 @@ def branches(session: Session, *, include_inactive: bool = False) -> dict[int, s
     return dict(session.execute(query).all())
 
 
-def active_members(session: Session) -> dict[int, int]:
-    return {bid: int(n) for bid, n in session.execute(
-        select(Member.branch_id, func.count())
-        .where(Member.active == True, Member.branch_id.is_not(None))  # noqa: E712
-        .group_by(Member.branch_id))}
-
-
 def weekly_branch_points(session: Session, *, weeks: list[Week],
                          upto: int | None = None) -> dict[int, list[int]]:
     """Ledger points per branch for each week: one pass over the weeks' entries
@@ -234,18 +228,22 @@ def weekly_branch_points(session: Session, *, weeks: list[Week],
 
 def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[Tally],
                           cache: "FigureCache | None" = None, tz=None) -> list[list[BranchFigures]]:
-    """reports.BranchFigures for each week of every active branch, and of an ended one
-    (临时党支部) in the weeks it held activities, as 周报 lists them (visits left at 0)."""
+    """reports.BranchFigures for each week of every active branch that existed by its end,
+    and of an ended one (临时党支部) in the weeks it held activities, as 周报 lists them
+    (visits left at 0)."""
     names = branches(session, include_inactive=True)
-    active = branches(session)
-    members = active_members(session)
+    opened = dict(session.execute(
+        select(Branch.id, Branch.created_at).where(Branch.active == True)).all())  # noqa: E712
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
     result = []
     for index, week in enumerate(weeks):
         # As build_report counts a week: held by the week's end, cancelled ones nowhere.
         week_held = held(in_period(tallies, week.start, week.end), week.end)
-        listed = set(active) | {t.branch_id for t in week_held}
+        listed = ({bid for bid, created in opened.items() if created < week.end}
+                  | {t.branch_id for t in week_held})
+        # The members of each week, as 周报 counts them: who was in the branch that week.
+        members = reports.branch_members(session, start=week.start, end=week.end)
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
                 for bid, name in names.items() if bid in listed}
         for t in week_held:

@@ -47,7 +47,9 @@ class LeaderRow:
 class BranchFigures:
     branch_id: int
     name: str
-    members: int = 0  # active members now
+    # Who belonged to the branch at some time in the span (the average points' base):
+    # on its roster then, including anyone who has moved or left since.
+    members: int = 0
     activities: int = 0
     expected: int = 0
     present: int = 0

@@ -10,17 +10,22 @@ SQLITE = {
     'branches': (
         """SELECT branch.id, branch.name
 FROM branch
-WHERE branch.active = 1 OR branch.id IN (SELECT activity.branch_id
+WHERE branch.active = 1 AND branch.created_at < ? OR branch.id IN (SELECT activity.branch_id
 FROM activity
 WHERE activity.branch_id IS NOT NULL AND activity.starts_at >= ? AND activity.starts_at < ? AND activity.status != ? AND (activity.status = ? OR activity.ends_at <= ?)) ORDER BY branch.id""",
-        ('start', 'end', 'status_1', 'status_2', 'cutoff'),
+        ('end', 'start', 'end', 'status_1', 'status_2', 'cutoff'),
         {'status_1': 'cancelled', 'status_2': 'closed'},
     ),
     'members': (
-        """SELECT member.branch_id, count(*) AS count_1
+        """SELECT in_span.branch_id, count(*) AS count_1
+FROM (SELECT member.branch_id AS branch_id, member.id AS member_id
 FROM member
-WHERE member.active = 1 AND member.branch_id IS NOT NULL GROUP BY member.branch_id""",
-        (),
+WHERE member.active = 1 AND member.branch_id IS NOT NULL AND coalesce(member.branch_since, member.created_at) < ? UNION SELECT pastmembership.branch_id AS branch_id, pastmembership.member_id AS member_id
+FROM pastmembership
+WHERE pastmembership.branch_id IS NOT NULL AND pastmembership.since < ? AND pastmembership.until > ? UNION SELECT pointentry.branch_id AS branch_id, pointentry.member_id AS member_id
+FROM pointentry
+WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ?) AS in_span GROUP BY in_span.branch_id""",
+        ('end', 'end', 'start', 'start', 'end'),
         {},
     ),
     'activities': (

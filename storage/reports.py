@@ -13,7 +13,19 @@ from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -336,6 +348,27 @@ def _live_expected():
     )
 
 
+def _members_in_span(start, end):
+    """(branch, member) for everyone who belonged to a branch at some time in [start, end):
+    on its roster now and there before the end, there in a spell that has ended since
+    (moved or left: storage.membership), or shown there by the ledger in the span (points
+    posted to the branch; this also covers moves made before spells were kept). The
+    average points' base: the points of a week are those of the people who were there
+    that week, not of whoever is on the roster when the report is read. Without the
+    spells a temporary branch that has ended had no members, its points part was 0 and
+    its score fell; a member who joined on Monday lowered last week's average."""
+    return union(
+        select(Member.branch_id.label("branch_id"), Member.id.label("member_id"))
+        .where(Member.active == True, Member.branch_id.is_not(None),  # noqa: E712
+               func.coalesce(Member.branch_since, Member.created_at) < end),
+        select(PastMembership.branch_id, PastMembership.member_id)
+        .where(PastMembership.branch_id.is_not(None), PastMembership.since < end,
+               PastMembership.until > start),
+        select(PointEntry.branch_id, PointEntry.member_id)
+        .where(PointEntry.branch_id.is_not(None), _during(PointEntry.occurred_at, start, end)),
+    ).subquery("in_span")
+
+
 @lru_cache(maxsize=1)
 def figure_statements() -> dict[str, Select]:
     """The statements of storage.figures' branch figures and top members, by name.
@@ -364,13 +397,17 @@ def figure_statements() -> dict[str, Select]:
                        Attendance.leave_state == LeaveState.GRANTED))
     accounted_open = func.sum(case((and_(open_record, or_(
         Attendance.status.in_(ATTENDED), granted)), 1), else_=0))
+    in_span = _members_in_span(start, end)
     return {
+        # The branches there were: active ones that existed before the span's end (one
+        # set up today is not in last week's report), and any that held an activity in it
+        # (an ended temporary branch keeps its weeks).
         "branches": select(Branch.id, Branch.name)
-        .where(or_(Branch.active == True, Branch.id.in_(held_here)))  # noqa: E712
+        .where(or_(and_(Branch.active == True, Branch.created_at < end),  # noqa: E712
+                   Branch.id.in_(held_here)))
         .order_by(Branch.id),
-        "members": select(Member.branch_id, func.count())
-        .where(Member.active == True, Member.branch_id.is_not(None))  # noqa: E712
-        .group_by(Member.branch_id),
+        "members": select(in_span.c.branch_id, func.count())
+        .group_by(in_span.c.branch_id),
         "activities": select(Activity.branch_id, func.count(),
                              func.sum(func.coalesce(Activity.expected_count, live)),
                              func.sum(case((open_record, live), else_=0)))
@@ -394,6 +431,12 @@ def figure_statements() -> dict[str, Select]:
         .group_by(ResearchVisit.branch_id),
         "top": _top_statement(),
     }
+
+
+def branch_members(session: Session, *, start: datetime, end: datetime) -> dict[int, int]:
+    """How many belonged to each branch in [start, end): the average points' base."""
+    return {branch_id: int(n) for branch_id, n in session.execute(
+        figure_statements()["members"], {"start": start, "end": end})}
 
 
 def _runner(session: Session) -> figures.Run:

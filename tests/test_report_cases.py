@@ -6,7 +6,7 @@ would write down."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
@@ -142,3 +142,95 @@ def test_a_member_who_joins_mid_week_is_not_due_at_what_was_held_before(runtime,
     night_study(chat, clock, "g1", "sec", "a", "b", "d")
     clock.set(local(2026, 11, 30, 9, 0))
     assert "活动 2 次 · 参与 7/7（100.0%）" in line(chat.say("boss", "周报").text, "一支部")
+
+
+# --- who a branch's average points are shared among -----------------------------------------
+
+
+def report_week(runtime, settings, week: str = "2026-W48"):
+    from bot.domain.points import parse_iso_week
+    from tests.test_reports import report_for
+
+    with Session(runtime.engine) as s:
+        return {b.name: b for b in report_for(s, settings, runtime,
+                                              parse_iso_week(week, settings.tz)).branches}
+
+
+def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activities(
+        runtime, settings):
+    """专案临时支部's four members all came to its Wednesday night study (+2 each), and it
+    ended on Friday, its members going back to 城关支部. W48 by hand: 4/4, 8 points among 4
+    people, 2 each: 100 × (0.6 + 0.4 × min(1, 2 ÷ 2.33)) = 94.3, red, read on Saturday or
+    on Monday. (Its members were counted as 0 once it ended: 8 ÷ 0 gave no average and the
+    score fell to 60.) 城关支部's average is shared among its own and the four back with it."""
+    from storage.temporary import end_due
+    from tests.test_reports import attend, award, hold
+
+    def scene(s):
+        home = make_branch(s, "城关支部")
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 27))
+        people = [make_member(s, temp, return_branch_id=home.id) for _ in range(4)]
+        day = hold(s, temp, local(2026, 11, 25, 19, 30), type_="政治夜学")
+        for m in people:
+            attend(s, day, m, "present", points=2)
+        for m in [make_member(s, home) for _ in range(4)]:
+            award(s, m, 3, local(2026, 11, 24, 20, 0))
+    seed(runtime.engine, scene)
+    before = report_week(runtime, settings)["专案临时支部"]
+    assert (before.members, before.average_points, before.score, before.tier) == (4, 2.0, 94.3, "红")
+    seed(runtime.engine, lambda s: end_due(s, today=date(2026, 11, 28),
+                                           now=local(2026, 11, 28, 0, 5)))
+    after = report_week(runtime, settings)
+    assert (after["专案临时支部"].members, after["专案临时支部"].score,
+            after["专案临时支部"].tier) == (4, 94.3, "红")
+    assert (after["城关支部"].members, after["城关支部"].points) == (8, 12)
+    assert report_week(runtime, settings, "2026-W49")["城关支部"].members == 8
+    assert "专案临时支部" not in report_week(runtime, settings, "2026-W49")
+
+
+def test_last_weeks_figures_do_not_move_when_people_or_branches_arrive_after_it(
+        runtime, settings):
+    """一支部's four came to their theme day last week (+3 each). On Monday the roster adds
+    four members to 一支部 and a new 二支部. Last week stays 12 points among 4, red, and
+    二支部, which did not exist then, is not listed as a branch that held nothing."""
+    from storage.models import Branch
+    from storage.roster import RosterRow
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        people = [make_member(s, one, f"甲{i}", wecom=f"a{i}") for i in range(4)]
+        day = hold(s, one, local(2026, 11, 24, 14, 30))
+        for m in people:
+            attend(s, day, m, "present", points=3)
+    seed(runtime.engine, scene)
+    first = report_week(runtime, settings)["一支部"]
+    seed(runtime.engine, lambda s: apply_roster(
+        s, [RosterRow(row=i + 2, name=f"新{i}", branch="二支部" if i == 0 else "一支部",
+                      wecom_id=f"n{i}") for i in range(5)],
+        full=False, now=local(2026, 11, 30, 9, 0)))
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Branch).where(Branch.name == "二支部")).one()
+    later = report_week(runtime, settings)
+    assert list(later) == ["一支部"]
+    assert (later["一支部"].members, later["一支部"].average_points, later["一支部"].score) == \
+        (first.members, first.average_points, first.score) == (4, 3.0, 100.0)
+
+
+def test_a_member_who_left_after_scoring_is_in_the_base_of_that_week(runtime, settings):
+    """Four members, each 3 points at Tuesday's theme day; one leaves the roster on Friday.
+    The week's 12 points were earned by four people: 3 each, not 12 ÷ 3 = 4."""
+    from storage import membership
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        people = [make_member(s, one) for _ in range(4)]
+        day = hold(s, one, local(2026, 11, 24, 14, 30))
+        for m in people:
+            attend(s, day, m, "present", points=3)
+        membership.leave_roster(s, member=people[0], now=local(2026, 11, 27, 9, 0))
+        s.add(people[0])
+    seed(runtime.engine, scene)
+    line_ = report_week(runtime, settings)["一支部"]
+    assert (line_.members, line_.points, line_.average_points) == (4, 12, 3.0)
