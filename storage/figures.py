@@ -237,9 +237,17 @@ def build_report(run: Run, *, start: datetime, end: datetime,
                  previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
                  rules: Rules, title: str | None = None, top: int = 10,
                  now: datetime | None = None) -> Report:
-    """Per-branch figures for [start, end), their change against `previous`, and the top members."""
+    """Per-branch figures for [start, end), their change against `previous`, and the top members.
+
+    A period that runs past `now` (周报 本周, a range ending later) is counted and scored to
+    date, as 红黄蓝榜 本周 is: scored against the whole week's points reference, a Tuesday's
+    week-to-date averaged a fraction of it and the same branch was blue here and yellow
+    there."""
     start, end = start.astimezone(tz), end.astimezone(tz)
     period = Period(start, end, title or "")
+    if now is not None:
+        period = period.until(now.astimezone(tz))
+        end = period.end
     last_day = period.last_day
     year_start = datetime(last_day.year, 1, 1, tzinfo=tz)
     current = standings(branch_figures(run, start=start, end=end, year_start=year_start,

@@ -234,3 +234,26 @@ def test_a_member_who_left_after_scoring_is_in_the_base_of_that_week(runtime, se
     seed(runtime.engine, scene)
     line_ = report_week(runtime, settings)["一支部"]
     assert (line_.members, line_.points, line_.average_points) == (4, 12, 3.0)
+
+
+# --- the same period, the same tiers ----------------------------------------------------
+
+
+def test_this_weeks_report_scores_the_week_to_date_as_the_tier_list_does(runtime, chat, clock):
+    """Tuesday evening: 一支部's night study, 甲 came and the 书记 did not (confirmed).
+    1/2 and 2 points among 2 people, 1.5 days of the week gone: the reference is
+    10 × 1.5/30 = 0.5 a member, so 100 × (0.6 × 0.5 + 0.4 × 1) = 70, yellow, in both
+    周报 本周 and 红黄蓝榜 本周. (周报 scored it against the whole week's 2.33: 38.6, blue,
+    约谈, while 红黄蓝榜 said yellow.)"""
+    from tests.factories import branch_with_a_leader
+
+    seed(runtime.engine, branch_with_a_leader)
+    clock.set(local(2026, 11, 24, 10, 30))
+    night_study(chat, clock, "g1", "a")
+    clock.set(local(2026, 11, 24, 12, 0))
+    chat.say("sec", "确认缺席", chat="g1")
+    report = chat.say("boss", "周报 本周").text
+    assert "统计区间：2026年11月23日 至 2026年11月24日" in report
+    assert "**一支部** 🟡黄 70 分" in report, report
+    tiers = chat.say("boss", "红黄蓝榜 本周").text
+    assert "🟡 黄榜（1 个）\n· 一支部 70 分：活动 1 次，参与率 50.0%（1/2）" in tiers, tiers

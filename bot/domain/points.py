@@ -31,10 +31,16 @@ class Period:
         return (self.end - timedelta(microseconds=1)).date()
 
     def until(self, moment: datetime) -> "Period":
-        """The same period cut at `moment` (month to date), never empty."""
-        if moment >= self.end:
+        """The same period up to and including `moment` (month to date), never empty: what
+        starts at this very moment (an activity just opened and ended) has happened."""
+        cut = moment + _INSTANT
+        if cut >= self.end:
             return self
-        return Period(self.start, max(moment, self.start + timedelta(minutes=1)), self.label)
+        return Period(self.start, max(cut, self.start + timedelta(minutes=1)), self.label)
+
+
+# The clock's resolution (and the database's): a period cut at a moment includes it.
+_INSTANT = timedelta(microseconds=1)
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:
