@@ -379,7 +379,7 @@ def figure_statements() -> dict[str, Select]:
     """
     start = bindparam("start", type_=UTCDateTime())
     end = bindparam("end", type_=UTCDateTime())
-    # The period's end, or now when it is still running: what has ended by then.
+    # Now (the period's end when no now is given): what has ended by then has finished.
     cutoff = bindparam("cutoff", type_=UTCDateTime())
     finished = and_(Activity.status != CANCELLED,
                     or_(Activity.status == CLOSED, Activity.ends_at <= cutoff))

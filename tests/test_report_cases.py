@@ -257,3 +257,29 @@ def test_this_weeks_report_scores_the_week_to_date_as_the_tier_list_does(runtime
     assert "**一支部** 🟡黄 70 分" in report, report
     tiers = chat.say("boss", "红黄蓝榜 本周").text
     assert "🟡 黄榜（1 个）\n· 一支部 70 分：活动 1 次，参与率 50.0%（1/2）" in tiers, tiers
+
+
+# --- the week's end, in Shanghai time -------------------------------------------------------
+
+
+def test_a_night_study_from_2330_on_sunday_is_that_weeks_even_before_it_is_closed(
+        runtime, chat, clock):
+    """Sunday 29 November 23:30 Shanghai time (15:30 UTC): 甲 checks in; nobody says 结束
+    and the scheduler has not closed it yet when the leader reads 周报 on Monday at 09:00.
+    It started in W48 and has ended: W48 shows it (1 came, the 书记 not confirmed absent
+    yet) and its points; this week neither. (It was left out of W48 as not finished by the
+    week's end, while its points were in W48's top list.)"""
+    from tests.factories import branch_with_a_leader
+
+    seed(runtime.engine, branch_with_a_leader)
+    clock.set(local(2026, 11, 29, 23, 30))
+    assert not chat.say("sec", "开始 政治夜学", chat="g1").is_error
+    assert "签到成功" in chat.say("a", "签到", chat="g1").text
+    clock.set(local(2026, 11, 30, 9, 0))
+    last_week = chat.say("boss", "周报").text
+    assert "统计区间：2026年11月23日 至 2026年11月29日" in last_week
+    assert "活动 1 次 · 参与 1/1（100.0%，1 人缺席待确认）" in line(last_week, "一支部"), last_week
+    assert "1. 甲（一支部）2 分" in last_week and "本期未开展活动" not in last_week
+    this_week = chat.say("boss", "周报 本周").text
+    assert "活动 0 次" in line(this_week, "一支部") and "积分前列" not in this_week
+    assert "本周：0 分" in chat.say("a", "积分").text

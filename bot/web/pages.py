@@ -129,7 +129,7 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     year_rate = _pct(store.period_rate(tallies, year.start, now, now))
 
     figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
-                                          tz=tz)
+                                          tz=tz, now=now)
     history: dict[int, list[str | None]] = {}
     latest: list[Any] = []
     for index, week in enumerate(weeks):
