@@ -283,3 +283,33 @@ def test_a_night_study_from_2330_on_sunday_is_that_weeks_even_before_it_is_close
     this_week = chat.say("boss", "周报 本周").text
     assert "活动 0 次" in line(this_week, "一支部") and "积分前列" not in this_week
     assert "本周：0 分" in chat.say("a", "积分").text
+
+
+# --- a branch with no rate -------------------------------------------------------------------
+
+
+def test_a_branch_whose_activity_awaits_confirmation_is_not_said_to_have_held_nothing(
+        runtime, chat, clock):
+    """December 1st, 20:00: 一支部's night study has ended and nobody checked in; the two
+    missing are not confirmed absent yet, so there is no rate (not 0%, not 100%) and no
+    tier. 红黄蓝榜 says it held one and why there is no rate, rather than 「本期未开展活动」
+    and November's list in its place (「本期还没有开展活动，先看上月的」); 周报 本周 alike."""
+    from tests.factories import branch_with_a_leader
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        branch = branch_with_a_leader(s)
+        day = hold(s, branch, local(2026, 11, 10, 19, 30), type_="政治夜学")
+        for m in s.exec(select(Member).where(Member.branch_id == branch.id)).all():
+            attend(s, day, m, "present", points=2)
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 1, 18, 30))
+    night_study(chat, clock, "g1")
+    clock.set(local(2026, 12, 1, 20, 0))
+    tiers = chat.say("boss", "红黄蓝榜").text
+    assert tiers.startswith("红黄蓝榜（本月，"), tiers
+    assert "已开展活动、暂无参与率：一支部（活动 1 次，2 人缺席待确认）" in tiers, tiers
+    assert "本期未开展活动" not in tiers and "先看上月" not in tiers
+    week = chat.say("boss", "周报 本周").text
+    assert "**一支部** —" in week and "参与 0/0（—，2 人缺席待确认）" in line(week, "一支部")
+    assert "本期未开展活动" not in week
