@@ -57,7 +57,8 @@ class BranchFigures:
     makeup: int = 0
     leave: int = 0
     points: int = 0
-    visits: int = 0  # research visits this year up to the period's end
+    # Research visits in the year of year_start, up to the period's end or the year's end.
+    visits: int = 0
     # Missing from finished activities whose absences are not confirmed yet: neither
     # counted absent nor in the base until they are (补签 may still come).
     unconfirmed: int = 0
@@ -131,7 +132,8 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
             rows[branch_id].points = int(points or 0)
 
     if year_start is not None:
-        last_day = (end - timedelta(microseconds=1)).date()
+        last_day = min((end.astimezone(year_start.tzinfo) - timedelta(microseconds=1)).date(),
+                       date(year_start.year, 12, 31))
         for branch_id, visits in run("visits", {"first_day": year_start.date(),
                                                 "last_day": last_day}):
             if branch_id in rows:
@@ -251,7 +253,10 @@ def build_report(run: Run, *, start: datetime, end: datetime,
         period = period.until(now.astimezone(tz))
         end = period.end
     last_day = period.last_day
-    year_start = datetime(last_day.year, 1, 1, tzinfo=tz)
+    # Visits count against the year the period starts in: the week from 28 December to
+    # 3 January shows the whole of the year just ended (its last visits are in no other
+    # weekly report), rather than 0 of 2 for every branch three days into the new year.
+    year_start = datetime(start.year, 1, 1, tzinfo=tz)
     current = standings(branch_figures(run, start=start, end=end, year_start=year_start,
                                        now=now), rules, period)
     before = {

@@ -313,3 +313,32 @@ def test_a_branch_whose_activity_awaits_confirmation_is_not_said_to_have_held_no
     week = chat.say("boss", "周报 本周").text
     assert "**一支部** —" in week and "参与 0/0（—，2 人缺席待确认）" in line(week, "一支部")
     assert "本期未开展活动" not in week
+
+
+# --- research visits and the year ---------------------------------------------------------
+
+
+def test_visits_count_against_the_year_the_week_starts_in(runtime, settings):
+    """Two visits to 一支部 in 2026 (June and 30 December), one withdrawn (撤销调研) in
+    November, one on 2 January 2027. The week of 28 December – 3 January (2026-W53) shows
+    2026 whole: 2/2, target met (it said 0/2 for 2027 and listed 一支部 under target,
+    and the visit of 30 December was in no week's count). The first week wholly in 2027
+    counts 2027: 1/2. The withdrawn visit counts nowhere."""
+    from datetime import UTC, datetime
+
+    from storage.models import ResearchVisit
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        leader = make_member(s, None, "王局", role=Role.LEADER)
+        logged = datetime(2027, 1, 2, tzinfo=UTC)
+        for day in (date(2026, 6, 1), date(2026, 12, 30), date(2027, 1, 2)):
+            s.add(ResearchVisit(leader_id=leader.id, branch_id=one.id, visited_on=day,
+                                logged_at=logged))
+        s.add(ResearchVisit(leader_id=leader.id, branch_id=one.id, visited_on=date(2026, 11, 3),
+                            logged_at=logged, withdrawn_at=logged, withdrawn_by=leader.id))
+    seed(runtime.engine, scene)
+    assert report_week(runtime, settings, "2026-W52")["一支部"].visits == 1
+    straddling = report_week(runtime, settings, "2026-W53")["一支部"]
+    assert (straddling.visits, straddling.visit_target) == (2, 2)
+    assert report_week(runtime, settings, "2027-W01")["一支部"].visits == 1
