@@ -14,7 +14,9 @@ from bot.domain.points import (
     Tier,
     describe_rule,
     describe_rules,
+    half_up,
     named_period,
+    percent,
     points_reference,
     previous_period,
     tie_line,
@@ -208,11 +210,11 @@ def _leader_line(s: BranchStanding) -> str:
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return percent(rate)
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{round(value, 1):g}"
+    return "—" if value is None else f"{half_up(value, 1):g}"
 
 
 def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from bot.domain.points import (
     Tier,
     assign_tiers,
     branch_score,
+    half_up,
     participation_rate,
+    percent,
     tie_line,
     trend_arrow,
 )
@@ -84,6 +87,15 @@ class BranchFigures:
     @property
     def average_points(self) -> float | None:
         return self.points / self.members if self.members else None
+
+    @property
+    def exact_participation(self) -> Fraction | None:
+        """The rate as the fraction it is (attended of the base), for scoring."""
+        return Fraction(self.attended, self.counted) if self.counted > 0 else None
+
+    @property
+    def exact_average_points(self) -> Fraction | None:
+        return Fraction(self.points, self.members) if self.members else None
 
 
 def branch_figures(run: Run, *, start: datetime, end: datetime,
@@ -170,8 +182,10 @@ class BranchStanding:
 
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
+    # Exact fractions of the counts, so the score is the one worked out by hand.
     scores = {
-        f.branch_id: branch_score(f.participation, f.average_points, rules.tiers, period.days)
+        f.branch_id: branch_score(f.exact_participation, f.exact_average_points, rules.tiers,
+                                  period.exact_days)
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers)
@@ -296,11 +310,11 @@ def build_report(run: Run, *, start: datetime, end: datetime,
 
 
 def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+    return None if value is None else half_up(value, digits)
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return percent(rate)
 
 
 def _number(value: float | None) -> str:

@@ -342,3 +342,60 @@ def test_visits_count_against_the_year_the_week_starts_in(runtime, settings):
     straddling = report_week(runtime, settings, "2026-W53")["一支部"]
     assert (straddling.visits, straddling.visit_target) == (2, 2)
     assert report_week(runtime, settings, "2027-W01")["一支部"].visits == 1
+
+
+# --- rounding at the tier line ----------------------------------------------------------------
+
+
+def test_a_score_of_59_95_by_hand_is_60_and_yellow_not_59_9_and_blue(runtime, chat, clock):
+    """November (30 days, reference 10 points a member): 一支部's 20 members, one theme
+    day: 13 came, 4 on leave, 3 absent, so 13/16 = 81.25% → 81.3%; 39 − 6 + 23 studied =
+    56 points, 2.8 each. By hand: 0.6 × 81.25 + 0.4 × 28 = 48.75 + 11.2 = 59.95 → 60.0,
+    yellow. (In floats it came to 59.9499…, shown 59.9 and blue, 约谈, beside 81.2%.)"""
+    from tests.test_reports import attend, award, hold
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        bind_chat(s, None, "g-leaders", leaders=True)
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        people = [make_member(s, one, f"党员{i:02d}") for i in range(20)]
+        day = hold(s, one, local(2026, 11, 10, 14, 30))
+        for m in people[:13]:
+            attend(s, day, m, "present", points=3)
+        for m in people[13:17]:
+            attend(s, day, m, "leave")
+        for m in people[17:]:
+            attend(s, day, m, "absent", points=-2)
+        for m, points in zip(people, (4, 4, 4, 4, 4, 3)):
+            award(s, m, points, local(2026, 11, 12, 20, 0))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 10, 9, 0))
+    text = chat.say("boss", "红黄蓝榜 上月", chat="g-leaders").text
+    assert "🟡 黄榜（1 个）\n· 一支部 60 分：活动 1 次，参与率 81.3%（13/16），人均 2.8 分" in text, text
+    assert "约谈" not in text
+
+
+def test_rounding_is_half_up_on_the_decimals_people_write():
+    """What a secretary checking by hand gets: ties round up, on the exact figure."""
+    from dataclasses import replace
+    from fractions import Fraction
+
+    from bot.domain.points import Tier, assign_tiers, half_up, percent
+    from bot.domain.rules import load_rules
+
+    assert [half_up(59.95), half_up(84.95), half_up(Fraction(1625, 20)), half_up(-2.25)] == \
+        [60.0, 85.0, 81.3, -2.3]
+    assert [percent(Fraction(13, 16)), percent(Fraction(2, 3)), percent(Fraction(1, 16)),
+            percent(None)] == ["81.3%", "66.7%", "6.3%", "—"]
+    # Quota mode: 50 branches × 0.29 is 14.5 red branches, rounded half up to 15.
+    tiers = replace(load_rules(None).tiers, mode="quota", red_share=0.29, blue_share=0.29)
+    shares = assign_tiers({i: float(i) for i in range(50)}, tiers)
+    assert sum(t is Tier.RED for t in shares.values()) == 15
+    assert sum(t is Tier.BLUE for t in shares.values()) == 15
+    # At the lines: 85.0 is red, 60.0 yellow, 59.9 blue; a tie at a quota's cut shares it.
+    absolute = load_rules(None).tiers
+    assert assign_tiers({1: 85.0, 2: 84.9, 3: 60.0, 4: 59.9}, absolute) == \
+        {1: Tier.RED, 2: Tier.YELLOW, 3: Tier.YELLOW, 4: Tier.BLUE}
+    fifths = replace(absolute, mode="quota", red_share=0.2, blue_share=0.2)
+    assert assign_tiers({1: 90.0, 2: 90.0, 3: 70.0, 4: 50.0, 5: 50.0}, fifths) == \
+        {1: Tier.RED, 2: Tier.RED, 3: Tier.YELLOW, 4: Tier.BLUE, 5: Tier.BLUE}

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.domain.points import Period
+from bot.domain.points import Period, exact, half_up
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from bot.web import tokens
@@ -110,7 +110,7 @@ def week_figures(session: Session, *, week_start: date, settings: Settings, rule
     trend = []
     for w in weeks:
         rate = store.period_rate(tallies, w.start, w.end, now)  # complete weeks, as 周报 counts
-        trend.append(None if rate is None else round(rate * 100, 1))
+        trend.append(None if rate is None else half_up(exact(rate) * 100, 1))
     last = store.weekly_branch_figures(session, weeks=weeks[-1:], tallies=tallies, now=now)[0]
     ranked = standings(last, rules, Period(weeks[-1].start, weeks[-1].end, ""))
     tiers = [(s.figures.name, s.score, s.tier.value if s.tier else None) for s in ranked]
