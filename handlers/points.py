@@ -203,10 +203,12 @@ def _leader_line(s: BranchStanding) -> str:
     f = s.figures
     talk = "（约谈）" if s.tier is Tier.BLUE else ""
     # The rate's own base: absences not confirmed yet are out of it, and said.
+    # Corrections made after the span ended are in these figures: said, as 周报 says them.
+    later = f"（期后冲销 {f.corrected_after} 笔）" if f.corrected_after else ""
     return (f"· {f.name} {s.score:g} 分{talk}：活动 {f.activities} 次，参与率 "
             f"{_percent(f.participation)}（{f.attended}/{f.counted}"
             f"{unconfirmed_note(f.unconfirmed)}），"
-            f"人均 {_number(f.average_points)} 分")
+            f"人均 {_number(f.average_points)} 分{later}")
 
 
 def _percent(rate: float | None) -> str:

@@ -33,7 +33,8 @@ from bot.domain.points import (
 from bot.domain.rules import Rules
 
 # Runs one of storage.reports' figure statements by name with these values and gives its
-# rows: "branches", "members", "activities", "attendance", "points", "visits" and "top".
+# rows: "branches", "members", "activities", "attendance", "points", "corrections",
+# "visits" and "top".
 Run = Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]]
 
 
@@ -65,6 +66,10 @@ class BranchFigures:
     # Missing from finished activities whose absences are not confirmed yet: neither
     # counted absent nor in the base until they are (补签 may still come).
     unconfirmed: int = 0
+    # Reversing entries (冲销: 更正, 取消活动, a 补签 of a confirmed absence…) dated in the
+    # span but made after it ended: the figures follow the ledger as it stands, and this
+    # says why they differ from the report sent when the span ended.
+    corrected_after: int = 0
 
     @property
     def attended(self) -> int:
@@ -142,6 +147,9 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     for branch_id, points in run("points", values):
         if branch_id in rows:
             rows[branch_id].points = int(points or 0)
+    for branch_id, corrections in run("corrections", values):
+        if branch_id in rows:
+            rows[branch_id].corrected_after = int(corrections or 0)
 
     if year_start is not None:
         last_day = min((end.astimezone(year_start.tzinfo) - timedelta(microseconds=1)).date(),
@@ -218,6 +226,7 @@ class BranchLine:
     talk: bool  # blue: flagged for a talk (约谈) with the leadership
     visits: int
     visit_target: int
+    corrected_after: int
     previous_participation_rate: float | None
     previous_score: float | None
     trend: str
@@ -295,7 +304,7 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             participation_rate=_round(f.participation, 4), points=f.points, members=f.members,
             average_points=_round(average, 2), score=s.score,
             tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,
-            visits=f.visits, visit_target=target,
+            visits=f.visits, visit_target=target, corrected_after=f.corrected_after,
             previous_participation_rate=_round(prior.figures.participation, 4) if prior else None,
             previous_score=prior.score if prior else None,
             trend=trend_arrow(s.score, prior.score if prior else None),
@@ -358,6 +367,12 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
         if report.top_tie is not None:
             lines.append(_top_tie(report))
         lines.append("")
+    corrected = [f"{b.name} 冲销 {b.corrected_after} 笔" for b in report.branches
+                 if b.corrected_after]
+    if corrected:
+        # The figures above already follow the corrections; this says they came later.
+        lines.append(f"**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）："
+                     f"{'、'.join(corrected)}")
     if report.idle_branches:
         lines.append(f"**本期未开展活动**：{'、'.join(report.idle_branches)}")
     if report.under_visited:
@@ -403,7 +418,7 @@ BRANCH_COLUMNS = [
     ("党员数", "members"),
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
-    ("年度调研", "visits"), ("调研目标", "visit_target"),
+    ("年度调研", "visits"), ("调研目标", "visit_target"), ("期后更正", "corrected_after"),
 ]
 
 

@@ -61,6 +61,13 @@ WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND point
         ('start', 'end'),
         {},
     ),
+    'corrections': (
+        """SELECT pointentry.branch_id, count(*) AS count_1
+FROM pointentry
+WHERE pointentry.branch_id IS NOT NULL AND pointentry.source_kind = ? AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ? AND pointentry.created_at >= ? GROUP BY pointentry.branch_id""",
+        ('source_kind_1', 'start', 'end', 'end'),
+        {'source_kind_1': 'correction'},
+    ),
     'visits': (
         """SELECT researchvisit.branch_id, count(*) AS count_1
 FROM researchvisit

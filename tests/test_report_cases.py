@@ -399,3 +399,49 @@ def test_rounding_is_half_up_on_the_decimals_people_write():
     fifths = replace(absolute, mode="quota", red_share=0.2, blue_share=0.2)
     assert assign_tiers({1: 90.0, 2: 90.0, 3: 70.0, 4: 50.0, 5: 50.0}, fifths) == \
         {1: Tier.RED, 2: Tier.RED, 3: Tier.YELLOW, 4: Tier.BLUE, 5: Tier.BLUE}
+
+
+# --- corrections after the week ---------------------------------------------------------------
+
+
+def test_a_correction_after_the_week_moves_its_figures_and_says_so(runtime, chat, clock):
+    """W48: 一支部's night study, the 书记 and 甲 checked in, confirmed: 2/2, 2 points each,
+    red. On Monday the 书记 corrects 甲 to absent (代签). Last week now reads 1/2 and
+    (2 + 2 − 2 − 1) ÷ 2 = 0.5 a member: 100 × (0.6 × 0.5 + 0.4 × 0.5 ÷ 2.33) = 38.6, blue,
+    in 周报 and in 红黄蓝榜 上周 alike, and both say a reversal was entered after the week
+    ended, which 甲's 积分明细 shows. Cancelling another of its activities afterwards is
+    said the same way and takes it out of the figures."""
+    from tests.factories import branch_with_a_leader
+
+    def scene(s):
+        branch_with_a_leader(s)
+        bind_chat(s, None, "g-leaders", leaders=True)
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 24, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    chat.say("sec", "确认缺席", chat="g1")
+    clock.set(local(2026, 11, 30, 9, 0))
+    before = chat.say("boss", "周报", chat="g-leaders").text
+    assert "**一支部** 🔴红 94.3 分" in before and "期后更正" not in before
+
+    clock.set(local(2026, 11, 30, 10, 0))
+    assert not chat.say("sec", "更正 甲 缺席 他人代签", chat="g1").is_error
+    after = chat.say("boss", "周报", chat="g-leaders").text
+    assert "**一支部** 🔵蓝（约谈） 38.6 分" in after, after
+    assert "参与 1/2（50.0%）" in line(after, "一支部")
+    assert "**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）：一支部 冲销 1 笔" \
+        in after
+    tiers = chat.say("boss", "红黄蓝榜 上周", chat="g-leaders").text
+    assert "· 一支部 38.6 分（约谈）：活动 1 次，参与率 50.0%（1/2），人均 0.5 分（期后冲销 1 笔）" \
+        in tiers, tiers
+    assert "冲销 政治夜学 出席（书记更正为缺席：他人代签）" in chat.say("a", "积分明细").text
+    # The same night study cancelled (取消活动) on Monday: it counts nowhere, each point
+    # it posted is reversed (冲销) and the week says so.
+    assert not chat.say("sec", "取消活动 误开", chat="g1").is_error
+    assert not chat.say("sec", "确认", chat="g1").is_error
+    cancelled = chat.say("boss", "周报", chat="g-leaders").text
+    assert "活动 0 次" in line(cancelled, "一支部") and "本期未开展活动**：一支部" in cancelled
+    assert "：一支部 冲销 5 笔" in cancelled, cancelled
+    with Session(runtime.engine) as s:
+        assert sum(s.exec(select(PointEntry.points)).all()) == 0
