@@ -54,7 +54,15 @@ pts AS (
   SELECT p.p, e.branch_id, sum(e.points) AS points
   FROM periods p JOIN pointentry e ON e.occurred_at >= p.s AND e.occurred_at < p.e
   GROUP BY p.p, e.branch_id),
-mem AS (SELECT branch_id, count(*) AS n FROM member WHERE active GROUP BY branch_id),
+mem AS (
+  SELECT p, branch_id, count(*) AS n FROM (
+    SELECT p.p, m.branch_id, m.id AS member_id FROM periods p JOIN member m
+      ON m.active AND m.branch_id IS NOT NULL AND coalesce(m.branch_since, m.created_at) < p.e
+    UNION SELECT p.p, s.branch_id, s.member_id FROM periods p JOIN pastmembership s
+      ON s.branch_id IS NOT NULL AND s.since < p.e AND s.until > p.s
+    UNION SELECT p.p, e.branch_id, e.member_id FROM periods p JOIN pointentry e
+      ON e.branch_id IS NOT NULL AND e.occurred_at >= p.s AND e.occurred_at < p.e)
+  GROUP BY p, branch_id),
 vis AS (SELECT branch_id, count(*) AS n FROM researchvisit
         WHERE visited_on >= :y0 AND visited_on <= :ylast GROUP BY branch_id)
 SELECT b.id, b.name, p.p, act.held, act.expected, att.present, att.late, att.makeup, att.leave,
@@ -63,7 +71,7 @@ FROM branch b CROSS JOIN periods p
 LEFT JOIN act ON act.branch_id = b.id AND act.p = p.p
 LEFT JOIN att ON att.branch_id = b.id AND att.p = p.p
 LEFT JOIN pts ON pts.branch_id = b.id AND pts.p = p.p
-LEFT JOIN mem ON mem.branch_id = b.id
+LEFT JOIN mem ON mem.branch_id = b.id AND mem.p = p.p
 LEFT JOIN vis ON vis.branch_id = b.id
 WHERE b.active
 """)
@@ -175,8 +183,9 @@ def run(path: Path, repeat: int, member_id: int = MEMBER_ID,
         cur = {r[0]: r for r in report_baseline()[0] if r[2] == "cur"}
         for line in built.branches:
             match = next(r for r in cur.values() if r[1] == line.name)
-            assert (line.activities, line.expected, line.present, line.points) == (
-                match[3] or 0, match[4] or 0, match[5] or 0, match[9] or 0), (line, match)
+            assert (line.activities, line.expected, line.present, line.points,
+                    line.members) == (match[3] or 0, match[4] or 0, match[5] or 0,
+                                      match[9] or 0, match[10] or 0), (line, match)
 
         results = [
             ("report weekly (build_report)", *compare(report, report_baseline, repeat)),

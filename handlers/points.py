@@ -14,7 +14,9 @@ from bot.domain.points import (
     Tier,
     describe_rule,
     describe_rules,
+    half_up,
     named_period,
+    percent,
     points_reference,
     previous_period,
     tie_line,
@@ -147,7 +149,7 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     figures = branch_figures(ctx.session, start=period.start, end=period.end, now=ctx.now)
     table = standings(figures, ctx.rules, period)
     note = None
-    if not args.get("period") and all(s.score is None for s in table):
+    if not args.get("period") and all(s.figures.activities == 0 for s in table):
         # On the 1st nothing has been held yet: the month just ended, rather than nothing.
         before = previous_period(whole)
         earlier = standings(branch_figures(ctx.session, start=before.start, end=before.end,
@@ -168,9 +170,15 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         else:
             names = "、".join(s.figures.name for s in members) or "暂无"
             lines.append(f"{TIER_HEADINGS[tier]}：{names}")
-    idle = [s.figures.name for s in table if s.score is None]
+    idle = [s.figures.name for s in table if s.figures.activities == 0]
     if idle:
         lines.append(f"本期未开展活动：{'、'.join(idle)}")
+    # Held something, but nobody is in the rate's base yet: everyone missing awaits the
+    # confirmation of absences, or all who were due had leave. Not 未开展活动: they did.
+    unscored = [f"{s.figures.name}（{_why_unscored(s.figures)}）" for s in table
+                if s.score is None and s.figures.activities]
+    if unscored:
+        lines.append(f"已开展活动、暂无参与率：{'、'.join(unscored)}")
     if not ctx.bureau_wide and ctx.branch is not None:
         own = next((s for s in table if s.figures.branch_id == ctx.branch.id), None)
         if own is not None and own.score is not None:
@@ -185,22 +193,30 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _why_unscored(f) -> str:
+    """Why a branch that held activities has no rate yet."""
+    why = f"{f.unconfirmed} 人缺席待确认" if f.unconfirmed else "应到的同志都已请假"
+    return f"活动 {f.activities} 次，{why}"
+
+
 def _leader_line(s: BranchStanding) -> str:
     f = s.figures
     talk = "（约谈）" if s.tier is Tier.BLUE else ""
     # The rate's own base: absences not confirmed yet are out of it, and said.
+    # Corrections made after the span ended are in these figures: said, as 周报 says them.
+    later = f"（期后冲销 {f.corrected_after} 笔）" if f.corrected_after else ""
     return (f"· {f.name} {s.score:g} 分{talk}：活动 {f.activities} 次，参与率 "
             f"{_percent(f.participation)}（{f.attended}/{f.counted}"
             f"{unconfirmed_note(f.unconfirmed)}），"
-            f"人均 {_number(f.average_points)} 分")
+            f"人均 {_number(f.average_points)} 分{later}")
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return percent(rate)
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{round(value, 1):g}"
+    return "—" if value is None else f"{half_up(value, 1):g}"
 
 
 def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -29,7 +29,7 @@ from bot.domain.attendance import (
     show_time,
 )
 from bot.domain.rules import Rules
-from storage import ledger, outbox
+from storage import ledger, membership, outbox
 from storage.errors import Conflict
 from storage.models import (
     Activity,
@@ -41,6 +41,7 @@ from storage.models import (
     Identity,
     LeaveState,
     Member,
+    PastMembership,
     PointEntry,
     Rating,
 )
@@ -216,22 +217,40 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
 
 
 def _expected_condition(activity: Activity):
-    """Active members the activity expects (its type's audience) who were on the roster by
-    its end."""
-    conditions = [Member.active == True, Member.created_at <= activity.ends_at]  # noqa: E712
+    """Members the activity expects (its type's audience) as they were at its end: on the
+    roster and in its scope then, in the spell they are in now or in one that has ended
+    since (they moved or left: storage.membership). A member who came to the branch after
+    it ended is not expected there, and one who moved away before its absences were
+    confirmed still is."""
     who = audience(activity.type, branch_id=activity.branch_id,
                    party_group_id=activity.party_group_id)
+    current = and_(Member.active == True,  # noqa: E712
+                   func.coalesce(Member.branch_since, Member.created_at) <= activity.ends_at,
+                   *_in_audience(Member, activity, who))
+    earlier = (select(PastMembership.id)
+               .where(PastMembership.member_id == Member.id,
+                      PastMembership.since <= activity.ends_at,
+                      PastMembership.until > activity.ends_at,
+                      *_in_audience(PastMembership, activity, who))
+               .exists())
+    return or_(current, earlier)
+
+
+def _in_audience(holder, activity: Activity, who: str) -> list:
+    """The audience's conditions on a member's place: the member now (Member), or a spell
+    that has ended (PastMembership), which carry the same columns."""
+    conditions = []
     if activity.branch_id is not None:
-        conditions.append(Member.branch_id == activity.branch_id)
+        conditions.append(holder.branch_id == activity.branch_id)
     if activity.audience_branch_ids is not None:  # a lecture's explicit audience
-        conditions.append(Member.branch_id.in_(activity.audience_branch_ids))  # type: ignore[union-attr]
+        conditions.append(holder.branch_id.in_(activity.audience_branch_ids))  # type: ignore[union-attr]
     if who == PARTY_GROUP:
-        conditions.append(Member.party_group_id == activity.party_group_id)
+        conditions.append(holder.party_group_id == activity.party_group_id)
     elif who == BRANCH_COMMITTEE:
-        conditions.append(Member.role.in_([r.value for r in BRANCH_COMMITTEE_ROLES]))
+        conditions.append(holder.role.in_([r.value for r in BRANCH_COMMITTEE_ROLES]))
     elif who == BUREAU_COMMITTEE:
-        conditions.append(Member.bureau_committee == True)  # noqa: E712
-    return and_(*conditions)
+        conditions.append(holder.bureau_committee == True)  # noqa: E712
+    return conditions
 
 
 def is_expected(member: Member, activity: Activity) -> bool:
@@ -368,7 +387,8 @@ def _post_status_points(
     points, rule = rules.attendance_points(activity.type, attendance.status)
     if points == 0:
         return 0
-    entry = dict(member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
+    branch_id = _points_branch(session, activity=activity, member=member)
+    entry = dict(member_id=member.id, branch_id=branch_id, points=points, rule=rule,
                  source_kind=source_kind, occurred_at=activity.starts_at, now=now,
                  rules_digest=rules.digest)
     if not ledger.post(session, source_id=attendance.id, **entry) and \
@@ -378,6 +398,16 @@ def _post_status_points(
         ledger.post(session, source_id=_free_source_id(
             session, attendance=attendance, source_kind=source_kind, rule=rule), **entry)
     return points
+
+
+def _points_branch(session: Session, *, activity: Activity, member: Member) -> int | None:
+    """The branch an attendance entry counts for: the branch that held the activity, or,
+    for one of the whole bureau, the branch the member was in at its end. Not simply the
+    member's branch now: an absence confirmed after they moved belongs to the branch they
+    missed."""
+    if activity.branch_id is not None:
+        return activity.branch_id
+    return membership.branch_at(session, member=member, moment=activity.ends_at)
 
 
 # --- the ledger of one attendance row ----------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot.domain import meetings as m
-from bot.domain.points import Period, month_of, trend_arrow
+from bot.domain.points import Period, exact, half_up, month_of, trend_arrow
 from bot.domain.rules import Rules
 from storage import committee
 from storage.attendance import CANCELLED
@@ -183,7 +183,7 @@ def describe_standing(s: BranchStanding | None) -> str:
     if s is None or s.figures.participation is None:
         return "暂无活动"
     tier = s.tier.value if s.tier else "—"
-    return f"{tier}档 参与率{s.figures.participation * 100:.0f}%"
+    return f"{tier}档 参与率{half_up(exact(s.figures.participation) * 100, 0):.0f}%"
 
 
 def trend_line(name: str, now: BranchStanding | None, before: BranchStanding | None) -> str:

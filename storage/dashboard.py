@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from storage import reports
 from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
     Activity,
@@ -219,10 +220,10 @@ def rate_of(tallies: list[Tally]) -> Rate:
 
 def period_rate(tallies: list[Tally], start: datetime, end: datetime,
                 now: datetime | None = None) -> float | None:
-    """Participation in [start, end) as the reports count it: activities held by the end
-    (or by `now`, if sooner: not running, not cancelled), absences not confirmed yet out
-    of the base."""
-    cutoff = end if now is None else min(end, now)
+    """Participation in [start, end) as the reports count it: activities that started in
+    it and have ended by `now` (by the end, without one: not running, not cancelled),
+    absences not confirmed yet out of the base."""
+    cutoff = end if now is None else now
     return rate_of(held(in_period(tallies, start, end), cutoff)).value
 
 
@@ -242,13 +243,6 @@ def branches(session: Session, *, include_inactive: bool = False) -> dict[int, s
     return dict(session.execute(query).all())
 
 
-def active_members(session: Session) -> dict[int, int]:
-    return {bid: int(n) for bid, n in session.execute(
-        select(Member.branch_id, func.count())
-        .where(Member.active == True, Member.branch_id.is_not(None))  # noqa: E712
-        .group_by(Member.branch_id))}
-
-
 def weekly_branch_points(session: Session, *, weeks: list[Week],
                          upto: int | None = None) -> dict[int, list[int]]:
     """Ledger points per branch for each week: one pass over the weeks' entries
@@ -266,19 +260,24 @@ def weekly_branch_points(session: Session, *, weeks: list[Week],
 
 
 def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[Tally],
-                          cache: "FigureCache | None" = None, tz=None) -> list[list[BranchFigures]]:
-    """reports.BranchFigures for each week of every active branch, and of an ended one
-    (临时党支部) in the weeks it held activities, as 周报 lists them (visits left at 0)."""
+                          cache: "FigureCache | None" = None, tz=None,
+                          now: datetime | None = None) -> list[list[BranchFigures]]:
+    """reports.BranchFigures for each week of every active branch that existed by its end,
+    and of an ended one (临时党支部) in the weeks it held activities, as 周报 lists them
+    (visits left at 0), as of `now` (each week's end without one)."""
     names = branches(session, include_inactive=True)
-    active = branches(session)
-    members = active_members(session)
+    opened = dict(session.execute(
+        select(Branch.id, Branch.created_at).where(Branch.active == True)).all())  # noqa: E712
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
     result = []
     for index, week in enumerate(weeks):
-        # As build_report counts a week: held by the week's end, cancelled ones nowhere.
-        week_held = held(in_period(tallies, week.start, week.end), week.end)
-        listed = set(active) | {t.branch_id for t in week_held}
+        # As build_report counts a week: ended by now, cancelled ones nowhere.
+        week_held = held(in_period(tallies, week.start, week.end), now or week.end)
+        listed = ({bid for bid, created in opened.items() if created < week.end}
+                  | {t.branch_id for t in week_held})
+        # The members of each week, as 周报 counts them: who was in the branch that week.
+        members = reports.branch_members(session, start=week.start, end=week.end)
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
                 for bid, name in names.items() if bid in listed}
         for t in week_held:

@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,17 @@ from bot.domain.points import (
     Tier,
     assign_tiers,
     branch_score,
+    half_up,
     participation_rate,
+    percent,
     tie_line,
     trend_arrow,
 )
 from bot.domain.rules import Rules
 
 # Runs one of storage.reports' figure statements by name with these values and gives its
-# rows: "branches", "members", "activities", "attendance", "points", "visits" and "top".
+# rows: "branches", "members", "activities", "attendance", "points", "corrections",
+# "visits" and "top".
 Run = Callable[[str, Mapping[str, Any]], Iterable[Sequence[Any]]]
 
 
@@ -47,7 +51,9 @@ class LeaderRow:
 class BranchFigures:
     branch_id: int
     name: str
-    members: int = 0  # active members now
+    # Who belonged to the branch at some time in the span (the average points' base):
+    # on its roster then, including anyone who has moved or left since.
+    members: int = 0
     activities: int = 0
     expected: int = 0
     present: int = 0
@@ -55,10 +61,15 @@ class BranchFigures:
     makeup: int = 0
     leave: int = 0
     points: int = 0
-    visits: int = 0  # research visits this year up to the period's end
+    # Research visits in the year of year_start, up to the period's end or the year's end.
+    visits: int = 0
     # Missing from finished activities whose absences are not confirmed yet: neither
     # counted absent nor in the base until they are (补签 may still come).
     unconfirmed: int = 0
+    # Reversing entries (冲销: 更正, 取消活动, a 补签 of a confirmed absence…) dated in the
+    # span but made after it ended: the figures follow the ledger as it stands, and this
+    # says why they differ from the report sent when the span ended.
+    corrected_after: int = 0
 
     @property
     def attended(self) -> int:
@@ -82,6 +93,15 @@ class BranchFigures:
     def average_points(self) -> float | None:
         return self.points / self.members if self.members else None
 
+    @property
+    def exact_participation(self) -> Fraction | None:
+        """The rate as the fraction it is (attended of the base), for scoring."""
+        return Fraction(self.attended, self.counted) if self.counted > 0 else None
+
+    @property
+    def exact_average_points(self) -> Fraction | None:
+        return Fraction(self.points, self.members) if self.members else None
+
 
 def branch_figures(run: Run, *, start: datetime, end: datetime,
                    year_start: datetime | None = None,
@@ -89,13 +109,15 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     """Per branch: finished activities held in [start, end), attendance, points, visits.
 
     Only finished activities count (closed, or past their end by `now`): a running theme
-    day must not drag a branch down. Cancelled ones never count. Absences count once
+    day must not drag a branch down. Finished is said of the activity, by now, not by the
+    span's end: a night study from 23:30 on Sunday to 01:00 on Monday is last week's
+    (it started then) and has ended by Monday morning, closed or not yet. Cancelled ones never count. Absences count once
     confirmed; before that they are `unconfirmed`. A branch that has ended (临时党支部)
     is listed while the span holds its activities, so its history stays in reports.
     Activities of the whole bureau (no branch) are not counted in any branch's figures;
     their points still count in each member's branch points.
     """
-    values = {"start": start, "end": end, "cutoff": min(end, now) if now is not None else end}
+    values = {"start": start, "end": end, "cutoff": now if now is not None else end}
     rows = {branch_id: BranchFigures(branch_id=branch_id, name=name)
             for branch_id, name in run("branches", values)}
     if not rows:
@@ -125,9 +147,13 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     for branch_id, points in run("points", values):
         if branch_id in rows:
             rows[branch_id].points = int(points or 0)
+    for branch_id, corrections in run("corrections", values):
+        if branch_id in rows:
+            rows[branch_id].corrected_after = int(corrections or 0)
 
     if year_start is not None:
-        last_day = (end - timedelta(microseconds=1)).date()
+        last_day = min((end.astimezone(year_start.tzinfo) - timedelta(microseconds=1)).date(),
+                       date(year_start.year, 12, 31))
         for branch_id, visits in run("visits", {"first_day": year_start.date(),
                                                 "last_day": last_day}):
             if branch_id in rows:
@@ -164,8 +190,10 @@ class BranchStanding:
 
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
+    # Exact fractions of the counts, so the score is the one worked out by hand.
     scores = {
-        f.branch_id: branch_score(f.participation, f.average_points, rules.tiers, period.days)
+        f.branch_id: branch_score(f.exact_participation, f.exact_average_points, rules.tiers,
+                                  period.exact_days)
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers)
@@ -198,6 +226,7 @@ class BranchLine:
     talk: bool  # blue: flagged for a talk (约谈) with the leadership
     visits: int
     visit_target: int
+    corrected_after: int
     previous_participation_rate: float | None
     previous_score: float | None
     trend: str
@@ -235,11 +264,22 @@ def build_report(run: Run, *, start: datetime, end: datetime,
                  previous: tuple[datetime, datetime], tz: tzinfo, visit_target: int,
                  rules: Rules, title: str | None = None, top: int = 10,
                  now: datetime | None = None) -> Report:
-    """Per-branch figures for [start, end), their change against `previous`, and the top members."""
+    """Per-branch figures for [start, end), their change against `previous`, and the top members.
+
+    A period that runs past `now` (周报 本周, a range ending later) is counted and scored to
+    date, as 红黄蓝榜 本周 is: scored against the whole week's points reference, a Tuesday's
+    week-to-date averaged a fraction of it and the same branch was blue here and yellow
+    there."""
     start, end = start.astimezone(tz), end.astimezone(tz)
     period = Period(start, end, title or "")
+    if now is not None:
+        period = period.until(now.astimezone(tz))
+        end = period.end
     last_day = period.last_day
-    year_start = datetime(last_day.year, 1, 1, tzinfo=tz)
+    # Visits count against the year the period starts in: the week from 28 December to
+    # 3 January shows the whole of the year just ended (its last visits are in no other
+    # weekly report), rather than 0 of 2 for every branch three days into the new year.
+    year_start = datetime(start.year, 1, 1, tzinfo=tz)
     current = standings(branch_figures(run, start=start, end=end, year_start=year_start,
                                        now=now), rules, period)
     before = {
@@ -264,7 +304,7 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             participation_rate=_round(f.participation, 4), points=f.points, members=f.members,
             average_points=_round(average, 2), score=s.score,
             tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,
-            visits=f.visits, visit_target=target,
+            visits=f.visits, visit_target=target, corrected_after=f.corrected_after,
             previous_participation_rate=_round(prior.figures.participation, 4) if prior else None,
             previous_score=prior.score if prior else None,
             trend=trend_arrow(s.score, prior.score if prior else None),
@@ -279,11 +319,11 @@ def build_report(run: Run, *, start: datetime, end: datetime,
 
 
 def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
+    return None if value is None else half_up(value, digits)
 
 
 def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    return percent(rate)
 
 
 def _number(value: float | None) -> str:
@@ -327,6 +367,12 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
         if report.top_tie is not None:
             lines.append(_top_tie(report))
         lines.append("")
+    corrected = [f"{b.name} 冲销 {b.corrected_after} 笔" for b in report.branches
+                 if b.corrected_after]
+    if corrected:
+        # The figures above already follow the corrections; this says they came later.
+        lines.append(f"**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）："
+                     f"{'、'.join(corrected)}")
     if report.idle_branches:
         lines.append(f"**本期未开展活动**：{'、'.join(report.idle_branches)}")
     if report.under_visited:
@@ -372,7 +418,7 @@ BRANCH_COLUMNS = [
     ("党员数", "members"),
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
-    ("年度调研", "visits"), ("调研目标", "visit_target"),
+    ("年度调研", "visits"), ("调研目标", "visit_target"), ("期后更正", "corrected_after"),
 ]
 
 

@@ -119,6 +119,27 @@ class Member(SQLModel, table=True):
     # temporary branch, the branch they return to when it ends.
     bureau_committee: bool = False
     return_branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    # When the member came to their current branch (a move, a return from a temporary
+    # branch, back on the roster); None: since created_at. Who an activity expects is read
+    # at its end, so nobody is expected at a branch's activities held before they came.
+    branch_since: datetime | None = utc_field(nullable=True)
+
+
+class PastMembership(SQLModel, table=True):
+    """A spell a member spent in a branch (or, with no branch, at the bureau) that has
+    ended: they moved to another branch or left the roster. An activity that ended within
+    it still expects them as they were then (branch, party group, role), so until its
+    record is confirmed a member who moved or left is counted where they were due, and
+    nowhere else. Written by storage.membership."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id")
+    party_group_id: int | None = Field(default=None, foreign_key="partygroup.id")
+    role: str = Field(default=Role.MEMBER)
+    bureau_committee: bool = False
+    since: datetime = utc_field()
+    until: datetime = utc_field()
 
 
 class Identity(SQLModel, table=True):

@@ -10,33 +10,42 @@ SQLITE = {
     'branches': (
         """SELECT branch.id, branch.name
 FROM branch
-WHERE branch.active = 1 OR branch.id IN (SELECT activity.branch_id
+WHERE branch.active = 1 AND branch.created_at < ? OR branch.id IN (SELECT activity.branch_id
 FROM activity
 WHERE activity.branch_id IS NOT NULL AND activity.starts_at >= ? AND activity.starts_at < ? AND activity.status != ? AND (activity.status = ? OR activity.ends_at <= ?)) ORDER BY branch.id""",
-        ('start', 'end', 'status_1', 'status_2', 'cutoff'),
+        ('end', 'start', 'end', 'status_1', 'status_2', 'cutoff'),
         {'status_1': 'cancelled', 'status_2': 'closed'},
     ),
     'members': (
-        """SELECT member.branch_id, count(*) AS count_1
+        """SELECT in_span.branch_id, count(*) AS count_1
+FROM (SELECT member.branch_id AS branch_id, member.id AS member_id
 FROM member
-WHERE member.active = 1 AND member.branch_id IS NOT NULL GROUP BY member.branch_id""",
-        (),
+WHERE member.active = 1 AND member.branch_id IS NOT NULL AND coalesce(member.branch_since, member.created_at) < ? UNION SELECT pastmembership.branch_id AS branch_id, pastmembership.member_id AS member_id
+FROM pastmembership
+WHERE pastmembership.branch_id IS NOT NULL AND pastmembership.since < ? AND pastmembership.until > ? UNION SELECT pointentry.branch_id AS branch_id, pointentry.member_id AS member_id
+FROM pointentry
+WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ?) AS in_span GROUP BY in_span.branch_id""",
+        ('end', 'end', 'start', 'start', 'end'),
         {},
     ),
     'activities': (
         """SELECT activity.branch_id, count(*) AS count_1, sum(coalesce(activity.expected_count, (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR member_1.id IN (SELECT attendance.member_id
+WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
+FROM pastmembership
+WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
 WHERE attendance.activity_id = activity.id)))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND member_1.created_at <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR member_1.id IN (SELECT attendance.member_id
+WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
+FROM pastmembership
+WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
 WHERE attendance.activity_id = activity.id)) ELSE ? END) AS sum_2
 FROM activity
 WHERE activity.branch_id IS NOT NULL AND activity.starts_at >= ? AND activity.starts_at < ? AND activity.status != ? AND (activity.status = ? OR activity.ends_at <= ?) GROUP BY activity.branch_id""",
-        ('type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'param_1', 'start', 'end', 'status_1', 'status_2', 'cutoff'),
-        {'param_1': 0, 'status_1': 'cancelled', 'status_2': 'closed', 'type_1_1': '支委会', 'type_1_2': '理论学习中心组', 'type_1_3': '第一议题', 'role_1_1': 'committee', 'role_1_2': 'secretary'},
+        ('type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'param_1', 'start', 'end', 'status_1', 'status_2', 'cutoff'),
+        {'param_1': 0, 'status_1': 'cancelled', 'status_2': 'closed', 'type_1_1': '支委会', 'type_1_2': '理论学习中心组', 'type_1_3': '第一议题', 'role_1_1': 'committee', 'role_1_2': 'secretary', 'type_2_1': '支委会', 'type_2_2': '理论学习中心组', 'type_2_3': '第一议题', 'role_2_1': 'committee', 'role_2_2': 'secretary'},
     ),
     'attendance': (
         """SELECT activity.branch_id, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_1, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_2, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_3, sum(CASE WHEN (attendance.status = ? AND (attendance.leave_state IS NULL OR attendance.leave_state = ?)) THEN ? ELSE ? END) AS sum_4, sum(CASE WHEN (activity.finalized_at IS NULL AND (attendance.status IN (?, ?, ?) OR attendance.status = ? AND (attendance.leave_state IS NULL OR attendance.leave_state = ?))) THEN ? ELSE ? END) AS sum_5
@@ -51,6 +60,13 @@ FROM pointentry
 WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ? GROUP BY pointentry.branch_id""",
         ('start', 'end'),
         {},
+    ),
+    'corrections': (
+        """SELECT pointentry.branch_id, count(*) AS count_1
+FROM pointentry
+WHERE pointentry.branch_id IS NOT NULL AND pointentry.source_kind = ? AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ? AND pointentry.created_at >= ? GROUP BY pointentry.branch_id""",
+        ('source_kind_1', 'start', 'end', 'end'),
+        {'source_kind_1': 'correction'},
     ),
     'visits': (
         """SELECT researchvisit.branch_id, count(*) AS count_1

@@ -13,7 +13,19 @@ from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -45,6 +57,7 @@ from storage.models import (
     Branch,
     LeaveState,
     Member,
+    PastMembership,
     PointEntry,
     ResearchVisit,
 )
@@ -291,31 +304,69 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
 
 def _live_expected():
     """Who a branch activity expects before its count is frozen: its type's audience among
-    the active members (the rule of storage.attendance.is_expected, in SQL), and whoever
-    has a row on it. A member who checked in and has since moved or left still counts
-    once, as storage.attendance.participation freezes the count: without it a rate could
-    pass 100% until absences are confirmed, and change when they are."""
+    the members as they were at its end (the rule of storage.attendance's
+    _expected_condition, in SQL: on the roster and in the branch then, now or in a spell
+    that has ended since), and whoever has a row on it. A member who checked in and has
+    since moved or left still counts once, as storage.attendance.participation freezes the
+    count: without it a rate could pass 100% until absences are confirmed, and change when
+    they are. A member who came after it ended is not counted; one who moved away before
+    its absences were confirmed is, in this branch and not in their new one."""
     counted = aliased(Member)
     has_row = (select(Attendance.member_id).where(Attendance.activity_id == Activity.id)
                .correlate(Activity))
+
+    def in_audience(holder):
+        return and_(
+            holder.branch_id == Activity.branch_id,
+            or_(Activity.party_group_id.is_(None),
+                holder.party_group_id == Activity.party_group_id),
+            or_(Activity.party_group_id.is_not(None),
+                Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
+                holder.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
+        )
+
+    then = (select(PastMembership.id)
+            .where(PastMembership.member_id == counted.id,
+                   PastMembership.since <= Activity.ends_at,
+                   PastMembership.until > Activity.ends_at,
+                   in_audience(PastMembership))
+            .correlate(counted, Activity)
+            .exists())
     return (
         select(func.count(counted.id))
         .where(or_(
             and_(
                 counted.active == True,  # noqa: E712
-                counted.created_at <= Activity.ends_at,
-                counted.branch_id == Activity.branch_id,
-                or_(Activity.party_group_id.is_(None),
-                    counted.party_group_id == Activity.party_group_id),
-                or_(Activity.party_group_id.is_not(None),
-                    Activity.type.not_in(sorted(t.value for t in BRANCH_COMMITTEE_TYPES)),
-                    counted.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
+                func.coalesce(counted.branch_since, counted.created_at) <= Activity.ends_at,
+                in_audience(counted),
             ),
+            then,
             counted.id.in_(has_row),
         ))
         .correlate(Activity)
         .scalar_subquery()
     )
+
+
+def _members_in_span(start, end):
+    """(branch, member) for everyone who belonged to a branch at some time in [start, end):
+    on its roster now and there before the end, there in a spell that has ended since
+    (moved or left: storage.membership), or shown there by the ledger in the span (points
+    posted to the branch; this also covers moves made before spells were kept). The
+    average points' base: the points of a week are those of the people who were there
+    that week, not of whoever is on the roster when the report is read. Without the
+    spells a temporary branch that has ended had no members, its points part was 0 and
+    its score fell; a member who joined on Monday lowered last week's average."""
+    return union(
+        select(Member.branch_id.label("branch_id"), Member.id.label("member_id"))
+        .where(Member.active == True, Member.branch_id.is_not(None),  # noqa: E712
+               func.coalesce(Member.branch_since, Member.created_at) < end),
+        select(PastMembership.branch_id, PastMembership.member_id)
+        .where(PastMembership.branch_id.is_not(None), PastMembership.since < end,
+               PastMembership.until > start),
+        select(PointEntry.branch_id, PointEntry.member_id)
+        .where(PointEntry.branch_id.is_not(None), _during(PointEntry.occurred_at, start, end)),
+    ).subquery("in_span")
 
 
 @lru_cache(maxsize=1)
@@ -328,7 +379,7 @@ def figure_statements() -> dict[str, Select]:
     """
     start = bindparam("start", type_=UTCDateTime())
     end = bindparam("end", type_=UTCDateTime())
-    # The period's end, or now when it is still running: what has ended by then.
+    # Now (the period's end when no now is given): what has ended by then has finished.
     cutoff = bindparam("cutoff", type_=UTCDateTime())
     finished = and_(Activity.status != CANCELLED,
                     or_(Activity.status == CLOSED, Activity.ends_at <= cutoff))
@@ -346,13 +397,17 @@ def figure_statements() -> dict[str, Select]:
                        Attendance.leave_state == LeaveState.GRANTED))
     accounted_open = func.sum(case((and_(open_record, or_(
         Attendance.status.in_(ATTENDED), granted)), 1), else_=0))
+    in_span = _members_in_span(start, end)
     return {
+        # The branches there were: active ones that existed before the span's end (one
+        # set up today is not in last week's report), and any that held an activity in it
+        # (an ended temporary branch keeps its weeks).
         "branches": select(Branch.id, Branch.name)
-        .where(or_(Branch.active == True, Branch.id.in_(held_here)))  # noqa: E712
+        .where(or_(and_(Branch.active == True, Branch.created_at < end),  # noqa: E712
+                   Branch.id.in_(held_here)))
         .order_by(Branch.id),
-        "members": select(Member.branch_id, func.count())
-        .where(Member.active == True, Member.branch_id.is_not(None))  # noqa: E712
-        .group_by(Member.branch_id),
+        "members": select(in_span.c.branch_id, func.count())
+        .group_by(in_span.c.branch_id),
         "activities": select(Activity.branch_id, func.count(),
                              func.sum(func.coalesce(Activity.expected_count, live)),
                              func.sum(case((open_record, live), else_=0)))
@@ -369,6 +424,11 @@ def figure_statements() -> dict[str, Select]:
         "points": select(PointEntry.branch_id, func.sum(PointEntry.points))
         .where(PointEntry.branch_id.is_not(None), _during(PointEntry.occurred_at, start, end))
         .group_by(PointEntry.branch_id),
+        # Reversals dated in the span and made after it ended (更正, 取消活动…).
+        "corrections": select(PointEntry.branch_id, func.count())
+        .where(PointEntry.branch_id.is_not(None), PointEntry.source_kind == "correction",
+               _during(PointEntry.occurred_at, start, end), PointEntry.created_at >= end)
+        .group_by(PointEntry.branch_id),
         "visits": select(ResearchVisit.branch_id, func.count())
         .where(ResearchVisit.withdrawn_at.is_(None),
                ResearchVisit.visited_on >= bindparam("first_day", type_=Date()),
@@ -376,6 +436,12 @@ def figure_statements() -> dict[str, Select]:
         .group_by(ResearchVisit.branch_id),
         "top": _top_statement(),
     }
+
+
+def branch_members(session: Session, *, start: datetime, end: datetime) -> dict[int, int]:
+    """How many belonged to each branch in [start, end): the average points' base."""
+    return {branch_id: int(n) for branch_id, n in session.execute(
+        figure_statements()["members"], {"start": start, "end": end})}
 
 
 def _runner(session: Session) -> figures.Run:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage import membership
 from storage.models import (
     ROLE_LABELS,
     AuditEntry,
@@ -737,7 +738,7 @@ def apply_roster(
         stale = sorted(stale, key=lambda m: (m.branch_id is None, m.branch_id or 0, m.id))
         for member in stale:
             if member.id not in seen:
-                member.active = False
+                membership.leave_roster(session, member=member, now=now)
                 member.updated_at = now
                 result.deactivated_people.append(
                     PersonChange(member.name, names.get(member.branch_id, BUREAU_LABEL)))
@@ -849,12 +850,14 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     details = [f"{labels[k]} {before[k]} → {after[k]}" for k in labels if before[k] != after[k]]
     old_role = member.role
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
+    if "branch_id" in changed:  # the spell in the old branch is kept before it changes
+        membership.move(session, member=member, branch_id=changed["branch_id"], now=now)
     for key, value in changed.items():
         setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)
     person = PersonChange(row.name, shown_branch, details)
     if not member.active:
-        member.active = True
+        membership.back_on_roster(member, now=now)
         result.reactivated_people.append(person)
     elif details:
         result.updated_people.append(person)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
+from storage import membership
 from storage.models import AuditEntry, Branch, BranchPairing, Member
 
 
@@ -30,7 +31,10 @@ def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
         result = Ended(branch)
         for member in session.exec(select(Member).where(Member.branch_id == branch.id)).all():
             back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
-            member.branch_id = back.id if back is not None else None
+            # Their spell in the temporary branch is kept: its activities whose absences
+            # are not confirmed yet still count them there.
+            membership.move(session, member=member, branch_id=back.id if back else None,
+                            now=now)
             member.party_group_id = None
             member.return_branch_id = None
             member.updated_at = now

@@ -230,8 +230,9 @@ def test_cli_weekly_json_defaults_to_the_last_complete_week(runtime, clock, cli)
     assert data["branches"][0]["participation"] == "8/9"
 
 
-def test_cli_weekly_with_a_week_markdown_and_xlsx(runtime, cli, tmp_path):
+def test_cli_weekly_with_a_week_markdown_and_xlsx(runtime, clock, cli, tmp_path):
     seed(runtime.engine, theme_day_branch)
+    clock.set(local(2026, 11, 30, 8, 0))  # the week has ended (before, it is counted to date)
     result = cli("report", "weekly", "--week", "2026-W48")
     assert result.exit_code == 0, result.output
     assert "一支部" in result.output and "88.9%" in result.output
@@ -245,8 +246,9 @@ def test_cli_bad_week_is_refused(cli):
     assert result.exit_code == 2 and "2026-W48" in result.output
 
 
-def test_cli_date_range_both_spellings(runtime, cli):
+def test_cli_date_range_both_spellings(runtime, clock, cli):
     seed(runtime.engine, theme_day_branch)
+    clock.set(local(2027, 1, 4, 9, 0))  # the year has ended (before, it is counted to date)
     for args in (("report", "--from", "2026-01-01", "--to", "2026-12-31", "--json"),
                  ("report", "range", "--from", "2026-01-01", "--to", "2026-12-31", "--json")):
         result = cli(*args)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from bot.domain.points import percent
 from storage.models import ActivityType, AttendanceStatus, Role
 
 # What people actually type for each activity type, besides its full name.
@@ -170,8 +172,7 @@ class Participation:
 
     def summary(self) -> str:
         """'8/9（88.9%）', the way secretaries and reports say it."""
-        rate = self.rate
-        shown = "—" if rate is None else f"{rate * 100:.1f}%"
+        shown = percent(Fraction(self.attended, self.counted) if self.counted else None)
         return f"{self.attended}/{self.counted}（{shown}）"
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from fractions import Fraction
 
 from bot.domain.rules import Rules, TierRules
 
@@ -26,15 +27,26 @@ class Period:
         return (self.end - self.start).total_seconds() / 86400
 
     @property
+    def exact_days(self) -> Fraction:
+        """The length in days, exactly (to the microsecond), for scoring."""
+        return Fraction((self.end - self.start) // timedelta(microseconds=1), 86_400_000_000)
+
+    @property
     def last_day(self) -> date:
         """The last calendar day inside the period (end is exclusive)."""
         return (self.end - timedelta(microseconds=1)).date()
 
     def until(self, moment: datetime) -> "Period":
-        """The same period cut at `moment` (month to date), never empty."""
-        if moment >= self.end:
+        """The same period up to and including `moment` (month to date), never empty: what
+        starts at this very moment (an activity just opened and ended) has happened."""
+        cut = moment + _INSTANT
+        if cut >= self.end:
             return self
-        return Period(self.start, max(moment, self.start + timedelta(minutes=1)), self.label)
+        return Period(self.start, max(cut, self.start + timedelta(minutes=1)), self.label)
+
+
+# The clock's resolution (and the database's): a period cut at a moment includes it.
+_INSTANT = timedelta(microseconds=1)
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:
@@ -136,20 +148,52 @@ def points_reference(tiers: TierRules, days: float) -> float:
     return tiers.points_reference * days / _REFERENCE_DAYS[tiers.period]
 
 
-def branch_score(participation_rate: float | None, average_points: float | None,
-                 tiers: TierRules, days: float) -> float | None:
-    """Score 0–100 from the participation rate and the average points per member.
+def branch_score(participation_rate: float | Fraction | None,
+                 average_points: float | Fraction | None,
+                 tiers: TierRules, days: float | Fraction) -> float | None:
+    """Score 0–100 from the participation rate and the average points per member, to one
+    decimal rounded half up (四舍五入); the tier is decided on that figure.
 
-    The average, not the sum, so a big branch gains nothing from its size. A branch
-    that held no activity in the span has no rate and gets no score.
+    Worked in exact fractions (pass the rate and average as Fractions of their counts):
+    in floats, 13/16 and 2.8 points a month come to 59.9499… for what is 59.95 by hand,
+    and round() (ties to even, on the float) showed 59.9 and blue where the hand's 60.0
+    is yellow. The average, not the sum, so a big branch gains nothing from its size. A
+    branch that held no activity in the span has no rate and gets no score.
     """
     if participation_rate is None:
         return None
-    reference = points_reference(tiers, days)
-    points_part = min(1.0, max(0.0, (average_points or 0.0) / reference)) if reference > 0 else 0.0
-    score = 100 * (tiers.participation_weight * participation_rate
-                   + tiers.points_weight * points_part)
-    return round(score, 1)
+    reference = (exact(tiers.points_reference) * exact(days)
+                 / Fraction(str(_REFERENCE_DAYS[tiers.period])))
+    average = exact(average_points or 0)
+    points_part = min(Fraction(1), max(Fraction(0), average / reference)) \
+        if reference > 0 else Fraction(0)
+    score = 100 * (exact(tiers.participation_weight) * exact(participation_rate)
+                   + exact(tiers.points_weight) * points_part)
+    return half_up(score, 1)
+
+
+def exact(value: float | Fraction) -> Fraction:
+    """A number as the decimal it is written as: 0.6 is 3/5, not the float nearest it."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int):
+        return Fraction(value)
+    return Fraction(repr(value))
+
+
+def half_up(value: float | Fraction, digits: int = 1) -> float:
+    """Rounded half away from zero (四舍五入), as a person checking by hand rounds: 81.25
+    → 81.3, 59.95 → 60.0. Python's round() and format() round a tie to even, on the float,
+    which is often just below the decimal it stands for."""
+    number = exact(value)
+    scale = 10 ** digits
+    whole = math.floor(abs(number) * scale + Fraction(1, 2))
+    return (whole if number >= 0 else -whole) / scale
+
+
+def percent(rate: float | Fraction | None) -> str:
+    """A rate as people write it, to one decimal rounded half up: 13/16 is 81.3%."""
+    return "—" if rate is None else f"{half_up(exact(rate) * 100, 1):.1f}%"
 
 
 def assign_tiers(scores: dict[int, float], tiers: TierRules) -> dict[int, Tier]:
@@ -162,8 +206,10 @@ def assign_tiers(scores: dict[int, float], tiers: TierRules) -> dict[int, Tier]:
         }
     ordered = sorted(scores.values(), reverse=True)
     n = len(ordered)
-    red_n = math.floor(n * tiers.red_share + 0.5)
-    blue_n = math.floor(n * tiers.blue_share + 0.5)
+    # Counts rounded half up, in exact arithmetic (50 × 0.29 is 14.5, and 15 branches; in
+    # floats it is 14.4999… and was 14).
+    red_n = math.floor(n * exact(tiers.red_share) + Fraction(1, 2))
+    blue_n = math.floor(n * exact(tiers.blue_share) + Fraction(1, 2))
     # Ties at a cut-off share the tier; a branch that would be both (all equal) is yellow.
     red_cut = ordered[red_n - 1] if red_n else math.inf
     blue_cut = ordered[n - blue_n] if blue_n else -math.inf

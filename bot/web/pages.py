@@ -18,6 +18,8 @@ from bot.domain.points import (
     Period,
     Tier,
     describe_rule,
+    exact,
+    half_up,
     last_complete_week,
     year_of,
 )
@@ -81,7 +83,8 @@ def viewer_of(session: Session, member_id: int) -> Viewer | None:
 
 
 def _pct(rate: float | None) -> float | None:
-    return None if rate is None else round(rate * 100, 1)
+    # Rounded half up (四舍五入) as 周报 says it: 81.25 is 81.3 on both.
+    return None if rate is None else half_up(exact(rate) * 100, 1)
 
 
 # Sections other capabilities add to the bureau page (the committee's 约谈, 结对, 先锋党员,
@@ -129,7 +132,7 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     year_rate = _pct(store.period_rate(tallies, year.start, now, now))
 
     figures = store.weekly_branch_figures(session, weeks=weeks, tallies=tallies, cache=cache,
-                                          tz=tz)
+                                          tz=tz, now=now)
     history: dict[int, list[str | None]] = {}
     latest: list[Any] = []
     for index, week in enumerate(weeks):
@@ -150,7 +153,7 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
         tiers.append({
             "branch_id": f.branch_id, "name": f.name, "activities": f.activities,
             "participation": _pct(f.participation), "average_points":
-            None if f.average_points is None else round(f.average_points, 1),
+            None if f.average_points is None else half_up(f.average_points, 1),
             "score": s.score, "tier": s.tier.value if s.tier else None,
             "talk": s.tier is Tier.BLUE, "history": history.get(f.branch_id, []),
         })

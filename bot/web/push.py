@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.domain.points import Period
+from bot.domain.points import Period, exact, half_up
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from bot.web import tokens
@@ -98,18 +98,20 @@ class PictureReminder(p.Reminder):
         return {**super().payload(), "image_base64": self.image_base64}
 
 
-def week_figures(session: Session, *, week_start: date, settings: Settings,
-                 rules: Rules) -> tuple[list[str], list[float | None], list[TierBar]]:
-    """(week labels, participation % per week, [(branch, score, tier)] of the last week)."""
+def week_figures(session: Session, *, week_start: date, settings: Settings, rules: Rules,
+                 now: datetime | None = None
+                 ) -> tuple[list[str], list[float | None], list[TierBar]]:
+    """(week labels, participation % per week, [(branch, score, tier)] of the last week),
+    as of `now` (each week's end without one)."""
     tz = settings.tz
     start = datetime(week_start.year, week_start.month, week_start.day, tzinfo=tz)
     weeks = store.weeks_ending(store.Week(start, start + timedelta(days=7)), WEEKS)
     tallies = store.activity_tallies(session, start=weeks[0].start, end=weeks[-1].end)
     trend = []
     for w in weeks:
-        rate = store.period_rate(tallies, w.start, w.end)  # complete weeks, as 周报 counts
-        trend.append(None if rate is None else round(rate * 100, 1))
-    last = store.weekly_branch_figures(session, weeks=weeks[-1:], tallies=tallies)[0]
+        rate = store.period_rate(tallies, w.start, w.end, now)  # complete weeks, as 周报 counts
+        trend.append(None if rate is None else half_up(exact(rate) * 100, 1))
+    last = store.weekly_branch_figures(session, weeks=weeks[-1:], tallies=tallies, now=now)[0]
     ranked = standings(last, rules, Period(weeks[-1].start, weeks[-1].end, ""))
     tiers = [(s.figures.name, s.score, s.tier.value if s.tier else None) for s in ranked]
     return [w.label for w in weeks], trend, tiers
@@ -152,13 +154,13 @@ def render_png(labels: list[str], trend: list[float | None], tiers: list[TierBar
 
 
 def picture(session: Session, *, week_start: date, settings: Settings,
-            rules: Rules) -> bytes | None:
+            rules: Rules, now: datetime | None = None) -> bytes | None:
     """The week's picture, or None when no CJK font is installed."""
     font = find_cjk_font()
     if font is None:
         return None
     labels, trend, tiers = week_figures(session, week_start=week_start, settings=settings,
-                                        rules=rules)
+                                        rules=rules, now=now)
     return render_png(labels, trend, tiers, font=font,
                       title=f"近{len(labels)}周参与率 · {week_start:%m-%d} 周红黄蓝档")
 
@@ -171,7 +173,7 @@ def picture_for_week(runtime: "Runtime", week: str) -> bytes | None:
         return None
     with Session(runtime.engine) as session:
         return picture(session, week_start=week_start, settings=runtime.settings,
-                       rules=runtime.rules)
+                       rules=runtime.rules, now=runtime.clock.now())
 
 
 def picture_url(settings: Settings, week_start: date, now: datetime) -> str | None:
@@ -202,7 +204,7 @@ def with_pictures(session: Session, summaries: list[p.Reminder], *, week_start: 
             elif reminder.platform == "wecom" and reminder.target_kind == "leaders":
                 # Only the group robot takes an image without uploading media first.
                 png = png or picture(session, week_start=week_start, settings=settings,
-                                     rules=rules)
+                                     rules=rules, now=now)
                 out.append(reminder)
                 if png:
                     out.append(PictureReminder(
