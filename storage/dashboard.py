@@ -27,6 +27,7 @@ from storage.models import (
     LeaveState,
     Member,
     PartyGroup,
+    PastMembership,
     PointEntry,
     Rating,
     ResearchVisit,
@@ -270,6 +271,9 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
         select(Branch.id, Branch.created_at).where(Branch.active == True)).all())  # noqa: E712
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
+    week_members = (cache.weekly_members(session, weeks=weeks, tz=tz) if cache is not None
+                    else [reports.branch_members(session, start=w.start, end=w.end)
+                          for w in weeks])
     result = []
     for index, week in enumerate(weeks):
         # As build_report counts a week: ended by now, cancelled ones nowhere.
@@ -277,7 +281,7 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
         listed = ({bid for bid, created in opened.items() if created < week.end}
                   | {t.branch_id for t in week_held})
         # The members of each week, as 周报 counts them: who was in the branch that week.
-        members = reports.branch_members(session, start=week.start, end=week.end)
+        members = week_members[index]
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
                 for bid, name in names.items() if bid in listed}
         for t in week_held:
@@ -524,7 +528,8 @@ RECHECK_ENTRIES = 1000
 
 
 class FigureCache:
-    """Per-activity tallies and per-branch weekly points, kept in the serving process.
+    """Per-activity tallies, per-branch weekly points and members, kept in the serving
+    process.
 
     A year of a big bureau is a million attendance rows; adding them up on every page view
     costs seconds (docs/benchmarks.md). Both things kept here are cheap to keep exact:
@@ -533,7 +538,9 @@ class FigureCache:
       frozen yet (the live count follows the roster; finalizing freezes it once);
     - the ledger only grows (a correction is a new entry), so weekly points take each new
       entry once, found by id (the last few thousand ids are looked at again, for
-      entries committed out of id order).
+      entries committed out of id order);
+    - a week's members are counted again when the roster changed or a ledger entry dated
+      in that week came (weekly_members).
     What it returns equals the uncached queries above (tests/test_dashboard.py checks).
     """
 
@@ -544,6 +551,11 @@ class FigureCache:
         self._week_points: dict[datetime, dict[int, int]] = {}  # week start -> branch -> points
         self._entries_seen: int = 0
         self._recent_ids: set[int] = set()
+        # week start -> branch -> members (reports.branch_members), the last ledger entry
+        # looked at for them, and the roster they were counted on.
+        self._week_members: dict[datetime, dict[int, int]] = {}
+        self._members_seen: int = 0
+        self._roster: tuple | None = None
 
     def tallies(self, session: Session, *, start: datetime, end: datetime,
                 branch_id: int | None = None) -> list[Tally]:
@@ -625,6 +637,39 @@ class FigureCache:
             self._recent_ids = {i for i in self._recent_ids if i > last - RECHECK_ENTRIES}
             branches_ = {b for w in weeks for b in self._week_points[w.start]}
             return {b: [self._week_points[w.start].get(b, 0) for w in weeks] for b in branches_}
+
+    def weekly_members(self, session: Session, *, weeks: list[Week],
+                       tz) -> list[dict[int, int]]:
+        """reports.branch_members of each week (the average points' base), kept. A week is
+        counted again when a ledger entry dated in it has come since (found by id, the last
+        few thousand looked at again, as weekly_points does) or the roster changed:
+        someone added, moved, back, or off it (each moves branch_since or the count of
+        active members, or ends a spell). Twelve weeks counted afresh on every view of the
+        bureau page cost more than the rest of the page (docs/benchmarks.md)."""
+        with self._lock:
+            roster = (*session.execute(select(
+                func.count(Member.id), func.sum(case((Member.active == True, 1), else_=0)),  # noqa: E712
+                func.max(Member.created_at), func.max(Member.branch_since))).one(),
+                session.execute(select(func.max(PastMembership.id))).scalar())
+            last = session.execute(select(func.max(PointEntry.id))).scalar() or 0
+            if roster != self._roster or last < self._members_seen:  # or a restore
+                self._week_members.clear()
+                self._roster = roster
+            elif self._week_members:
+                for (at,) in session.execute(
+                        select(PointEntry.occurred_at)
+                        .where(PointEntry.id > self._members_seen - RECHECK_ENTRIES,
+                               PointEntry.id <= last)):
+                    local = at.astimezone(tz)
+                    self._week_members.pop(datetime.combine(
+                        local.date() - timedelta(days=local.weekday()), datetime.min.time(),
+                        tzinfo=tz), None)
+            self._members_seen = last
+            for week in weeks:
+                if week.start not in self._week_members:
+                    self._week_members[week.start] = reports.branch_members(
+                        session, start=week.start, end=week.end)
+            return [self._week_members[week.start] for week in weeks]
 
 
 def _tallies_of(session: Session, activity_ids: list[int]) -> list[Tally]:

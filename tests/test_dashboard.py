@@ -227,6 +227,54 @@ def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
     assert kept_after["tiers"] != kept["tiers"] or kept_after["trend"] != kept["trend"]
 
 
+def test_the_kept_members_follow_the_roster_and_late_points(bureau, clock, monkeypatch):
+    """The weeks' members (the average points' base) are kept too: after members move and
+    leave, and after a point dated in an earlier week, they still equal a fresh count."""
+    from storage import membership
+
+    # The demo's whole ledger is within the ids looked at again: look at new ones only.
+    monkeypatch.setattr(store, "RECHECK_ENTRIES", 0)
+
+    settings, rules = bureau.settings, bureau.rules
+    cache = store.FigureCache()
+    weeks = store.weeks_ending(last_complete_week(clock.now(), settings.tz), 12)
+
+    def kept_and_fresh():
+        with Session(bureau.engine) as s:
+            kept = cache.weekly_members(s, weeks=weeks, tz=settings.tz)
+            fresh = [store.reports.branch_members(s, start=w.start, end=w.end) for w in weeks]
+            page = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules,
+                                     cache=cache)
+            page_fresh = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
+        return kept, fresh, page, page_fresh
+
+    kept, fresh, page, page_fresh = kept_and_fresh()
+    assert kept == fresh and page == page_fresh
+    with Session(bureau.engine) as s:
+        mover, leaver = s.exec(select(Member).where(Member.branch_id.is_not(None))
+                               .order_by(Member.id)).all()[3:5]
+        other = s.exec(select(Branch.id).where(Branch.id != mover.branch_id)).first()
+        membership.move(s, member=mover, branch_id=other, now=clock.now() - timedelta(days=20))
+        membership.leave_roster(s, member=leaver, now=clock.now() - timedelta(days=30))
+        old_branch = leaver.branch_id
+        s.commit()
+    moved = kept_and_fresh()
+    assert moved[0] == moved[1] != fresh and moved[2] == moved[3]
+    # A point dated five weeks back, posted to a branch its member was never in (a
+    # bureau lecture's, say): that week's base grows by one, and the kept count follows.
+    from storage import ledger
+
+    with Session(bureau.engine) as s:
+        outsider = s.exec(select(Member).where(Member.branch_id == old_branch,
+                                               Member.active == True)).first()  # noqa: E712
+        ledger.post(s, member_id=outsider.id, branch_id=other, points=1, rule="lecture",
+                    source_kind="test", source_id=1, occurred_at=weeks[6].start + timedelta(
+                        days=2), now=clock.now())
+        s.commit()
+    later = kept_and_fresh()
+    assert later[0] == later[1] != moved[1] and later[2] == later[3]
+
+
 def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bureau, clock):
     """取消活动 counts nowhere, and absences not confirmed yet are out of the rate (补签 may
     still come): the dashboard's tiers and trend say what 周报 says, counted afresh or kept
