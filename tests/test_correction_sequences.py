@@ -123,6 +123,26 @@ def test_leave_approved_late_then_made_up_then_corrected_counts_once_each_time(l
     assert "补签 0、请假 0、未到 2" in chat.say("sec", "活动", chat="g1").text
 
 
+def meanwhile(monkeypatch, other) -> list:
+    """Run `other` (another person's message, or the scheduler) to its end the moment the
+    next message has read the attendance record it works on: the two interleave as on two
+    replicas. Returns [None, what `other` returned] once it has run."""
+    read = store.attendance_of
+    done: list = []
+
+    def racing(session, **key):
+        row = read(session, **key)
+        if not done:
+            done.append(None)
+            thread = threading.Thread(target=lambda: done.append(other()))
+            thread.start()
+            thread.join()
+        return row
+
+    monkeypatch.setattr(store, "attendance_of", racing)
+    return done
+
+
 def test_two_secretaries_correcting_one_member_at_once_leave_one_record(
         runtime, chat, clock, bureau, monkeypatch):  # noqa: F811 - the fixture above
     """王书记 says 张三 was absent (someone checked in for him) while 刘委员, at the same moment,
@@ -133,20 +153,8 @@ def test_two_secretaries_correcting_one_member_at_once_leave_one_record(
         s, s.exec(select(Branch).where(Branch.name == "城关支部")).one(), "刘委员",
         role=Role.COMMITTEE, wecom="cm"))
     theme_day(chat)
-    read = store.attendance_of
-    second: list = []
-
-    def racing(session, **key):
-        row = read(session, **key)
-        if not second:  # 王书记 has read the check-in; 刘委员's message runs to its end now
-            second.append(None)
-            other = threading.Thread(target=lambda: second.append(
-                chat.say("cm", "更正 张三 请假 临时出警，事先向我请过假")))
-            other.start()
-            other.join()
-        return row
-
-    monkeypatch.setattr(store, "attendance_of", racing)
+    # 王书记 has read the check-in when 刘委员's message runs to its end.
+    second = meanwhile(monkeypatch, lambda: chat.say("cm", "更正 张三 请假 临时出警，事先向我请过假"))
     first = chat.say("sec", "更正 张三 缺席 没有参加，系他人代签")
     monkeypatch.undo()
 
@@ -282,20 +290,7 @@ def test_a_correction_made_while_the_absences_are_being_confirmed_is_counted_onc
     penalty, once — not absent with no penalty, his reply promising one that never comes."""
     theme_day(chat, confirm=False)
     clock.advance(hours=26)
-    read = store.attendance_of
-    confirmed: list = []
-
-    def racing(session, **key):
-        row = read(session, **key)
-        if not confirmed:
-            confirmed.append(None)
-            scheduler = threading.Thread(target=confirm_automatically, args=(runtime,),
-                                         kwargs={"hours": 0})
-            scheduler.start()
-            scheduler.join()
-        return row
-
-    monkeypatch.setattr(store, "attendance_of", racing)
+    meanwhile(monkeypatch, lambda: confirm_automatically(runtime, hours=0))
     reply = chat.say("sec", "更正 张三 缺席 没有参加，系他人代签")
     monkeypatch.undo()
 
@@ -317,19 +312,7 @@ def test_a_make_up_sent_while_the_activity_is_cancelled_leaves_nothing_counting(
         role=Role.COMMITTEE, wecom="cm"))
     theme_day(chat)  # 李四 and 刘委员 absent, confirmed
     chat.say("cm", "取消活动 应由局里统一组织")
-    read = store.attendance_of
-    cancelled: list = []
-
-    def racing(session, **key):
-        row = read(session, **key)
-        if not cancelled:
-            cancelled.append(None)
-            other = threading.Thread(target=lambda: cancelled.append(chat.say("cm", "确认")))
-            other.start()
-            other.join()
-        return row
-
-    monkeypatch.setattr(store, "attendance_of", racing)
+    cancelled = meanwhile(monkeypatch, lambda: chat.say("cm", "确认"))
     reply = chat.say("sec", "补签 李四 手机没电")
     monkeypatch.undo()
 

@@ -23,8 +23,8 @@ from bot.sender import Outbound
 from storage import outbox
 from storage.db import session_scope
 from storage.models import OutboxMessage
-from tests.factories import bind_chat, make_branch, seed
 from tests import fake_wecom as fw
+from tests.factories import bind_chat, make_branch, seed
 
 
 @pytest.fixture
@@ -177,6 +177,16 @@ def sends_to(fake, chat_id: str) -> list[dict]:
     return [f for f in frames(fake, "aibot_send_msg") if f["body"]["chatid"] == chat_id]
 
 
+async def drain_connected(conn: LongConnection, worker: OutboxWorker) -> None:
+    """One outbox pass while this replica holds the long connection, then let it go."""
+    await conn.start()
+    try:
+        await until(lambda: conn.connected, "subscription")
+        await worker.drain()
+    finally:
+        await conn.stop()
+
+
 async def beats(worker: OutboxWorker, clock, *, minutes: float, until=None) -> None:
     """The service's beat for `minutes` of the injected clock: drain, then 30 s on."""
     end = clock.now() + timedelta(minutes=minutes)
@@ -218,12 +228,7 @@ async def test_a_row_waits_for_the_long_connection_without_using_up_tries(
     row = the_row(ws_runtime)
     assert row.status == "pending" and row.attempts == 0
 
-    await conn.start()
-    try:
-        await until(lambda: conn.connected, "subscription")
-        await worker.drain()
-    finally:
-        await conn.stop()
+    await drain_connected(conn, worker)
     assert the_row(ws_runtime).status == "sent"
     [sent] = sends_to(fake, "grp-7")
     assert "政治夜学" in sent["body"]["markdown"]["content"]
@@ -265,12 +270,7 @@ async def test_a_row_the_long_connection_never_comes_back_for_is_given_up_after_
     await worker.drain()
     assert the_row(ws_runtime).status == "pending"
     clock.advance(timedelta(seconds=30))
-    await conn.start()
-    try:
-        await until(lambda: conn.connected, "subscription")
-        await worker.drain()
-    finally:
-        await conn.stop()
+    await drain_connected(conn, worker)
     assert the_row(ws_runtime).status == "sent" and len(sends_to(fake, "grp-7")) == 1
 
 
@@ -353,12 +353,7 @@ async def test_an_activity_announced_to_each_group_of_a_branch_reaches_each(
                        kind="activity.announce")
     queue_reminder(ws_runtime, branch_id)
     conn = LongConnection(ws_runtime, ws_runtime.settings.wecom, ping_seconds=0.05)
-    await conn.start()
-    try:
-        await until(lambda: conn.connected, "subscription")
-        await outbox_worker(ws_runtime, conn).drain()
-    finally:
-        await conn.stop()
+    await drain_connected(conn, outbox_worker(ws_runtime, conn))
 
     def said(chat: str) -> list[str]:
         return [f["body"]["markdown"]["content"] for f in sends_to(fake, chat)]
