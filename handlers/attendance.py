@@ -276,8 +276,8 @@ def _lecture_audience(ctx: Ctx, kind: ActivityType,
     if found.group(1) in ALL_BRANCHES:
         return [b.id for b in branches], "全体支部党员", rest_of_topic  # type: ignore[misc]
     chosen: list[str] = []
-    for word in filter(None, re.split(r"[、，,/]+", "、".join(words))):
-        name, problem = match_branch(word, names)
+    for said in filter(None, re.split(r"[、，,/]+", "、".join(words))):
+        name, problem = match_branch(said, names)
         if problem:
             return Reply.error(f"{problem}\n{example}")
         if name not in chosen:

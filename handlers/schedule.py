@@ -210,7 +210,7 @@ def _bureau_agenda(ctx: Ctx) -> Reply:
         lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}"
                   + (f"（暂停至 {show_date(s.paused_until, today=ctx.local_now.date())}）"
                      if s.paused_until else "")
-                  + (f"，下次 " + _line(nxt[0], ctx, s.activity_type)[2:]
+                  + ("，下次 " + _line(nxt[0], ctx, s.activity_type)[2:]
                      if (nxt := _upcoming(ctx, s, 1)) else "")
                   for s in own]
     lines.append("各支部接下来的活动：")

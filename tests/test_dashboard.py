@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 from bot.app import create_app
 from bot.config import Settings, WebSettings
 from bot.demo import load_demo
-from bot.domain.points import Period, last_complete_week, previous_period
+from bot.domain.points import last_complete_week, previous_period
 from bot.web import pages, tokens
 from storage import dashboard as store
 from storage.models import Activity, AuditEntry, Branch, Member
-from storage.reports import branch_figures, build_report, standings
+from storage.reports import branch_figures, build_report
 from tests.conftest import local
 from tests.dashboard_history import build_history, say
 
