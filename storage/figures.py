@@ -110,9 +110,9 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
 
     Only finished activities count (closed, or past their end by `now`): a running theme
     day must not drag a branch down. Finished is said of the activity, by now, not by the
-    span's end: a night study from 23:30 on Sunday to 01:00 on Monday is last week's
-    (it started then) and has ended by Monday morning, closed or not yet. Cancelled ones never count. Absences count once
-    confirmed; before that they are `unconfirmed`. A branch that has ended (临时党支部)
+    span's end: a night study from 23:30 on Sunday to 01:00 on Monday is last week's (it
+    started then) and has ended by Monday morning, closed or not yet. Cancelled ones never
+    count. Absences count once confirmed; before that they are `unconfirmed`. A branch that has ended (临时党支部)
     is listed while the span holds its activities, so its history stays in reports.
     Activities of the whole bureau (no branch) are not counted in any branch's figures;
     their points still count in each member's branch points.
