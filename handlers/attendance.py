@@ -735,12 +735,26 @@ def named_record(text: str, today: date) -> tuple[date | None, ActivityType | No
     """The day and the type of activity a 补签's or 更正's reason starts with (昨天, 上周四,
     12月9日的夜学, 周二 夜学, 夜学), and the reason left. DateError for a day that does not
     exist; a day to come is returned, for the caller to refuse."""
-    said = find_record_day(text, today)
+    said = find_record_day(text, today) or _day_glued_to_kind(text, today)
     words = (said.rest if said else text).split()
     kind = parse_activity_type(words[0].removesuffix("的")) if words else None
     if kind is not None:
         words = words[1:]
     return said.first if said else None, kind, " ".join(words)
+
+
+def _day_glued_to_kind(text: str, today: date) -> DateRange | None:
+    """A day written together with the activity (周二夜学, 昨天主题党日, 12月9日夜学): the day,
+    with the activity left first in the rest. Read apart, such a word was taken for the
+    reason and the latest activity was made up instead of the one meant."""
+    first, _, rest = text.strip().partition(" ")
+    for cut in range(2, len(first)):
+        if parse_activity_type(first[cut:]) is None:
+            continue
+        day = find_record_day(first[:cut], today)
+        if day is not None and not day.rest:
+            return DateRange(day.first, day.last, f"{first[cut:]} {rest}".strip())
+    return None
 
 
 # How to work on the latest activity, by the command: 更正 says the status before the reason.

@@ -150,7 +150,9 @@ def test_a_make_up_for_a_day_said_reaches_that_days_activity(runtime, chat, two_
     assert statuses(runtime.engine, "张三") == {fri: "makeup", mon: "makeup"}
 
 
-@pytest.mark.parametrize("said", ["周五 夜学", "27号", "上周五的夜学", "11月27日"])
+@pytest.mark.parametrize("said", ["周五 夜学", "27号", "上周五的夜学", "11月27日",
+                                  # the day and the activity written as one word
+                                  "周五夜学", "上周五夜学", "11月27日夜学"])
 def test_a_bare_weekday_or_day_of_the_month_is_the_last_one(runtime, chat, two_night_studies,
                                                             said):
     reply = chat.say("sec", f"补签 李四 {said} 当晚在场", chat="g1")
