@@ -9,7 +9,7 @@ without a penalty ever appearing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -642,7 +642,7 @@ def pending_leave(
     """The member's leave still waiting for a decision on this scope's activities whose
     record is open, earliest first: what 批准请假 or 驳回请假 of that member decides."""
     return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
-                          status=AttendanceStatus.LEAVE, since=None)
+                          status=AttendanceStatus.LEAVE)
 
 
 def lapsed_leave(
@@ -659,26 +659,28 @@ def lapsed_leave_before(
 ) -> list[tuple[Attendance, Activity]]:
     """The member's leave that lapsed into an absence on this scope's activities that
     started before `before`: too long ago for 批准请假 to put right, which it must say."""
-    return [(row, activity) for row, activity in _leave_waiting(
-        session, branch_id=branch_id, member_id=member_id, status=AttendanceStatus.ABSENT,
-        since=datetime.min.replace(tzinfo=UTC)) if activity.starts_at < before]
+    return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
+                          status=AttendanceStatus.ABSENT, before=before)
 
 
 def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
-                   status: AttendanceStatus, since: datetime | None
-                   ) -> list[tuple[Attendance, Activity]]:
+                   status: AttendanceStatus, since: datetime | None = None,
+                   before: datetime | None = None) -> list[tuple[Attendance, Activity]]:
     """The member's rows of `status` whose leave still waits for a decision, on the scope's
-    activities not cancelled, earliest first: open records (status leave) or, with `since`,
-    records confirmed since then (status absent: the leave lapsed)."""
-    confirmed = (Activity.finalized_at.is_(None) if since is None  # type: ignore[union-attr]
-                 else and_(Activity.finalized_at.is_not(None),  # type: ignore[union-attr]
-                           Activity.starts_at >= since))
+    activities not cancelled that started in [since, before), earliest first: open records
+    (status leave) or confirmed ones (status absent: the leave lapsed)."""
+    record = (Activity.finalized_at.is_(None) if status == AttendanceStatus.LEAVE  # type: ignore[union-attr]
+              else Activity.finalized_at.is_not(None))  # type: ignore[union-attr]
+    started = [Activity.starts_at >= since] if since is not None else []
+    if before is not None:
+        started.append(Activity.starts_at < before)
     return list(session.exec(
         select(Attendance, Activity)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(
             _in_scope(branch_id),
-            confirmed,
+            record,
+            *started,
             Activity.status != CANCELLED,
             Attendance.member_id == member_id,
             Attendance.status == status,
