@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
@@ -24,6 +23,7 @@ from bot.domain.attendance import (
     AUDIENCE_LABELS,
     LECTURER_MARK,
     STATUS_LABELS,
+    activity_label,
     audience,
     checkin_status,
     leave_allowed,
@@ -122,14 +122,6 @@ def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
     group = org.party_group(ctx.session, group_id=activity.party_group_id)
     return activity_label(activity.type, activity.topic, activity.starts_at, ctx.settings.tz,
                           None if with_date else ctx.now, group=group.name if group else None)
-
-
-def activity_label(kind: str, topic: str | None, starts_at: datetime, tz: ZoneInfo,
-                   now: datetime | None, *, group: str | None = None) -> str:
-    """The label itself, from plain values (签到's quick lane has no session)."""
-    kind = f"{kind}·{group}" if group else kind
-    topic = f"「{topic}」" if topic else ""
-    return f"{kind}{topic}（{show_time(starts_at, tz, now)}）"
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:

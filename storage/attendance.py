@@ -21,12 +21,12 @@ from bot.domain.attendance import (
     BRANCH_COMMITTEE_ROLES,
     BUREAU_COMMITTEE,
     PARTY_GROUP,
-    audience,
     RATING_WINDOW,
     Participation,
+    activity_label,
+    audience,
     checkin_status,
     plan_times,
-    show_time,
 )
 from bot.domain.rules import Rules
 from storage import ledger, membership, outbox
@@ -517,20 +517,27 @@ def _confirmed(session: Session, activity: Activity) -> bool:
     return finalized_at is not None
 
 
-def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
+def _restated(session: Session, row: Attendance, *, was: str, **values) -> bool:
     """Write the row's new status (and what goes with it) only if it still has the status
-    it was read with. Two secretaries putting the same record right at once: the second
-    finds it changed and raises Conflict, and the dispatcher tries that message again, so
-    it is answered from what the first did (as a racing 签到 is), not written over it
-    with a reply and an audit entry about a status the row no longer had."""
+    it was read with; False, writing nothing, when another has changed it since."""
     changed = session.execute(
         update(Attendance).where(Attendance.id == row.id, Attendance.status == was)
         .values(**values)
     ).rowcount
     if changed != 1:
-        raise Conflict(f"attendance {row.id} changed under us")
+        return False
     for key, value in values.items():
         set_committed_value(row, key, value)
+    return True
+
+
+def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
+    """_restated, for a correction. Two secretaries putting the same record right at once:
+    the second finds it changed and raises Conflict, and the dispatcher tries that message
+    again, so it is answered from what the first did (as a racing 签到 is), not written
+    over it with a reply and an audit entry about a status the row no longer had."""
+    if not _restated(session, row, was=was, **values):
+        raise Conflict(f"attendance {row.id} changed under us")
 
 
 # --- check-in, leave, make-up -------------------------------------------------------
@@ -856,18 +863,14 @@ def finalize(
             )
             session.add(row)
             session.flush()
-        elif session.execute(
-                update(Attendance).where(Attendance.id == row.id, Attendance.status == row.status)
-                .values(status=AttendanceStatus.ABSENT, updated_at=now)).rowcount != 1:
+        elif not _restated(session, row, was=row.status, status=AttendanceStatus.ABSENT,
+                           updated_at=now):
             # A pending or revoked leave becomes an absence, unless the member checked in
             # (or was put right) since it was read: then they are not absent, and a penalty
             # beside the check-in's points would count them twice.
             continue
-        else:
-            if row.leave_state == LeaveState.PENDING:
-                undecided.append(member)
-            set_committed_value(row, "status", AttendanceStatus.ABSENT)
-            set_committed_value(row, "updated_at", now)
+        elif row.leave_state == LeaveState.PENDING:
+            undecided.append(member)
         penalty_total += _post_status_points(
             session,
             attendance=row,
@@ -929,10 +932,9 @@ def finalize_due(
         if not confirmed.confirmed_now:
             continue
         activity = confirmed.activity
-        topic = f"「{activity.topic}」" if activity.topic else ""
         session.add(AuditEntry(
             at=now, actor="scheduler", action="absence.confirm",
-            target=f"{activity.type}{topic}（{show_time(activity.starts_at, tz)}）",  # type: ignore[arg-type]
+            target=activity_label(activity.type, activity.topic, activity.starts_at, tz, None),
             detail={"activity_id": activity.id,
                     "absent_member_ids": [m.id for m in confirmed.absent],
                     "undecided_member_ids": [m.id for m in confirmed.undecided],

@@ -192,3 +192,12 @@ def show_time(when: datetime, tz: ZoneInfo, now: datetime | None = None) -> str:
     if now is not None and now.astimezone(tz).date() == local.date():
         return local.strftime("%H:%M")
     return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def activity_label(kind: str, topic: str | None, starts_at: datetime, tz: ZoneInfo,
+                   now: datetime | None, *, group: str | None = None) -> str:
+    """主题党日「…」（14:00）, from plain values: what replies, notices and the audit log call
+    an activity (签到's quick lane and the scheduler have no Ctx)."""
+    kind = f"{kind}·{group}" if group else kind
+    topic = f"「{topic}」" if topic else ""
+    return f"{kind}{topic}（{show_time(starts_at, tz, now)}）"
