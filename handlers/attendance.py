@@ -754,9 +754,9 @@ _LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张
 
 
 def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
-               ) -> tuple[Activity, str] | Reply:
-    """The activity a 补签 or 更正 works on and the reason left: one named first in the
-    reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study;
+               ) -> tuple[Activity, str, bool] | Reply:
+    """The activity a 补签 or 更正 works on, the reason left, and whether the activity was
+    named: one named first in the reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study;
     补签 张三 昨天 手机没电: yesterday's, not today's), else the scope's record at hand
     (store.record_activity); a confirmed one only within the rules' makeup window. A Reply
     says what is wrong."""
@@ -794,7 +794,7 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         # A confirmed record re-opens only within the window the rules set.
         return Reply.error(f"{verb}只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
                            f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
-    return activity, reason
+    return activity, reason, day is not None or kind is not None
 
 
 def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb: str
@@ -807,13 +807,12 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     found = record_for(ctx, scope, args["reason"], verb=verb)
     if isinstance(found, Reply):
         return _and_cancelled(ctx, scope, found, verb=verb)
-    activity, reason = found
+    activity, reason, named = found
     if not reason:
         return Reply.error(usage_text(command, f"缺少{verb}原因"))
     member = _resolve_one(ctx, command, scope, args["who"])
     if isinstance(member, Reply):
         return member
-    named = reason != " ".join(args["reason"].split())  # a day or a type read off the reason
     cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
                            reason=reason)
     if cancelled is not None:
