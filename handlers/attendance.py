@@ -756,10 +756,10 @@ _LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张
 def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
                ) -> tuple[Activity, str, bool] | Reply:
     """The activity a 补签 or 更正 works on, the reason left, and whether the activity was
-    named: one named first in the reason (补签 张三 夜学 手机没电: a theme day held since must not hide the night study;
-    补签 张三 昨天 手机没电: yesterday's, not today's), else the scope's record at hand
-    (store.record_activity); a confirmed one only within the rules' makeup window. A Reply
-    says what is wrong."""
+    named: one named first in the reason (补签 张三 夜学 手机没电: a theme day held since
+    must not hide the night study; 补签 张三 昨天 手机没电: yesterday's, not today's), else
+    the scope's record at hand (store.record_activity); a confirmed one only within the
+    rules' makeup window. A Reply says what is wrong."""
     days = ctx.rules.makeup_window_days
     window = timedelta(days=days)
     today = ctx.local_now.date()
