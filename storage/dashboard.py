@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
+from bot.domain.points import week_of
 from storage import reports
 from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
@@ -618,10 +619,7 @@ class FigureCache:
                     if entry_id in self._recent_ids or entry_id <= 0:
                         continue
                     self._recent_ids.add(entry_id)
-                    local = at.astimezone(tz)
-                    monday = datetime.combine(local.date() - timedelta(days=local.weekday()),
-                                              datetime.min.time(), tzinfo=tz)
-                    week = self._week_points.get(monday)
+                    week = self._week_points.get(week_of(at, tz).start)
                     if week is not None:
                         week[branch] = week.get(branch, 0) + points
             missing = [w for w in weeks if w.start not in self._week_points]
@@ -660,10 +658,7 @@ class FigureCache:
                         select(PointEntry.occurred_at)
                         .where(PointEntry.id > self._members_seen - RECHECK_ENTRIES,
                                PointEntry.id <= last)):
-                    local = at.astimezone(tz)
-                    self._week_members.pop(datetime.combine(
-                        local.date() - timedelta(days=local.weekday()), datetime.min.time(),
-                        tzinfo=tz), None)
+                    self._week_members.pop(week_of(at, tz).start, None)
             self._members_seen = last
             for week in weeks:
                 if week.start not in self._week_members:
