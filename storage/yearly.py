@@ -131,6 +131,8 @@ class YearFigures:
     members: list[MemberYearLine] = field(default_factory=list)
     lecturers: dict[str, int] = field(default_factory=dict)
     pioneers: list[PioneerLine] = field(default_factory=list)
+    # The day it was counted on, when the period was not over yet: what it holds is to date.
+    as_of: date | None = None
 
 
 def period_label(first: date, last: date) -> str:
@@ -155,6 +157,10 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     held_until = min(end, now)
     first, last = start.date(), period.last_day
     figures = YearFigures(label=period_label(first, last), first_day=first, last_day=last)
+    today = now.astimezone(tz).date()
+    if today < last:  # on its last day, the period's days are all there to be counted
+        figures.as_of = today
+        figures.label += f"（截至{today.month}月{today.day}日）"
     held = and_(Activity.starts_at >= start, Activity.starts_at < held_until,
                 Activity.status.not_in(NOT_HELD))  # type: ignore[attr-defined]
 
@@ -218,7 +224,7 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
 
     figures.branches = _branch_lines(session, branches=standing, held=held, period=period,
                                      tz=tz, rules=rules, talks=talk_rows,
-                                     pioneers=pioneer_rows, pairs=pairs)
+                                     pioneers=pioneer_rows, pairs=pairs, now=now)
     figures.members = _member_lines(session, start=start, end=end, held=held,
                                     branch_names=branch_names, pioneers=pioneer_rows)
     return figures
@@ -261,7 +267,8 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
 
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
-                  tz: tzinfo, rules: Rules, talks, pioneers, pairs) -> list[BranchYearLine]:
+                  tz: tzinfo, rules: Rules, talks, pioneers, pairs,
+                  now: datetime) -> list[BranchYearLine]:
     per_branch: dict[int, dict[str, int]] = {}
     for branch_id, type_, n in session.execute(
         select(Activity.branch_id, Activity.type, func.count())
@@ -296,8 +303,12 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
     for nomination, _ in pioneers:
         if nomination.branch_id is not None:
             pioneer_counts[nomination.branch_id] = pioneer_counts.get(nomination.branch_id, 0) + 1
+    # A year not over yet is scored to date, as a range report is (storage.figures): over
+    # its full length every branch's points would be averaged over months not yet lived.
+    to_date = period.until(now)
     scored = {s.figures.branch_id: s for s in standings(
-        branch_figures(session, start=period.start, end=period.end), rules, period)}
+        branch_figures(session, start=to_date.start, end=to_date.end, now=now), rules,
+        to_date)}
     lines = []
     for branch in branches:
         s = scored.get(branch.id)  # type: ignore[arg-type]
@@ -400,7 +411,8 @@ def paragraph(figures: YearFigures) -> str:
 
 def render_markdown(figures: YearFigures) -> str:
     lines = [f"## {figures.label}党建工作数据",
-             f"统计区间：{figures.first_day} 至 {figures.last_day}", "", paragraph(figures), "",
+             f"统计区间：{figures.first_day} 至 {figures.last_day}{_to_date(figures)}", "",
+             paragraph(figures), "",
              "| 项目 | 数量 | 口径 |", "|---|---|---|"]
     for name, value in figures.counts.items():
         lines.append(f"| {name} | {value} | {RULES.get(name, '区间内已开始的该类活动场次')} |")
@@ -429,8 +441,13 @@ def render_markdown(figures: YearFigures) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _to_date(figures: YearFigures) -> str:
+    return f"（区间未结束，数据截至 {figures.as_of}）" if figures.as_of else ""
+
+
 def figures_dict(figures: YearFigures) -> dict[str, Any]:
     data = asdict(figures)
+    data["as_of"] = figures.as_of.isoformat() if figures.as_of else None
     data["first_day"] = figures.first_day.isoformat()
     data["last_day"] = figures.last_day.isoformat()
     data["counts"]["读书班参训率"] = figures.reading_rate
@@ -486,7 +503,7 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
     rules.append(["项目", "规则"])
     for name, text in RULES.items():
         rules.append([name, text])
-    rules.append(["统计区间", f"{figures.first_day} 至 {figures.last_day}"])
+    rules.append(["统计区间", f"{figures.first_day} 至 {figures.last_day}{_to_date(figures)}"])
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from storage import committee
-from storage.models import Activity, Attendance, Member, Role
+from storage.models import Activity, Attendance, Member, PointEntry, Role
 from tests.conftest import local
 from tests.factories import T0, bind_chat, make_branch, make_group, make_member, seed
 
@@ -260,3 +260,40 @@ def test_a_withdrawn_visit_is_not_in_the_years_figures(runtime, chat, clock, cli
     data = json.loads(cli("report", "year", "2026", "--json").output)
     assert (data["counts"]["调研"], data["counts"]["发现问题"], data["counts"]["解决问题"]) == (0, 0, 0)
     assert {b["name"]: b["visits"] for b in data["branches"]}["二支部"] == 0
+
+
+def test_an_unfinished_year_is_scored_to_date_as_a_range_report_is(runtime, clock, cli):
+    """`report year` run in July scores each branch on the half year held, as `report
+    --from 2026-01-01 --to 2026-12-31` does at the same moment: averaged over the whole
+    year, every branch's points looked half as many and the tiers moved."""
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        people = [make_member(s, one, n) for n in ("张三", "李四")]
+        people += [make_member(s, two, n) for n in ("赵六", "钱七")]
+        for month in range(1, 7):
+            for branch, members in ((one, people[:2]), (two, people[2:])):
+                day = hold(s, branch, local(2026, month, 5, 14, 30), "主题党日")
+                for i, person in enumerate(members):
+                    status = "present" if branch is one or i == 0 or month % 2 else "absent"
+                    attend(s, day, person, status)
+                    if status == "present":
+                        s.add(PointEntry(member_id=person.id, branch_id=branch.id, points=2,
+                                         source_kind="attendance",
+                                         source_id=f"{day.id}:{person.id}", rule="出勤",
+                                         occurred_at=day.starts_at, created_at=day.starts_at))
+        s.flush()
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 7, 1, 10, 0))
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    ranged = json.loads(cli("report", "--from", "2026-01-01", "--to", "2026-12-31",
+                            "--json").output)
+    by_range = {b["name"]: (b["score"], b["tier"]) for b in ranged["branches"]}
+    by_year = {b["name"]: (b["score"], b["tier"]) for b in year["branches"]}
+    assert by_year == by_range
+    assert by_year["一支部"][0] > by_year["二支部"][0]
+    # And it says the year is not over: its paragraph is pasted into a 述职报告.
+    assert year["as_of"] == "2026-07-01"
+    assert year["paragraph"].startswith("2026年（截至7月1日），先后组织")
+    markdown = cli("report", "year", "2026").output
+    assert "统计区间：2026-01-01 至 2026-12-31（区间未结束，数据截至 2026-07-01）" in markdown
