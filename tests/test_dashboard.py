@@ -404,6 +404,16 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
             page = client.get(back.headers["location"])  # no session for the bureau: own record
             assert page.status_code == 200 and "张伟" in page.text
             assert client.get(f"/web/oauth/wecom?code=code-nobody&state={state}").status_code == 403
+
+            # A page opened with ?all=1 (a 显示全部 link) is the one shown after signing in.
+            client.cookies.clear()
+            with Session(bureau.engine) as s:
+                me = s.exec(select(Member).where(Member.name == "张伟")).one().id
+            away = client.get(f"/web/member/{me}?all=1", headers=wxwork, follow_redirects=False)
+            state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
+            back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
+                              follow_redirects=False)
+            assert back.headers["location"] == f"/web/member/{me}?all=1"
     finally:
         fake.stop()
 

@@ -125,10 +125,13 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         """Inside WeCom's or DingTalk's browser with its sign-in set up, sign in there
         (their User-Agents say "wxwork" and "DingTalk"); else say how to get a link."""
         agent = request.headers.get("user-agent", "").lower()
+        # Back to the page asked for as it was asked (a 显示全部 link's ?all=1 included);
+        # the state that carries it is signed, and start_session keeps it under /web/.
+        then = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if wecom_oauth is not None and "wxwork" in agent:
-            return wecom_oauth.redirect(request.url.path)
+            return wecom_oauth.redirect(then)
         if dingtalk_oauth is not None and "dingtalk" in agent:
-            return dingtalk_oauth.redirect(request.url.path)
+            return dingtalk_oauth.redirect(then)
         return _refused(401, NO_SESSION)
 
     @router.get("/login")
