@@ -194,11 +194,23 @@ class WecomSender:
                              message.target, part))
         return SendResult.sent()
 
+    def shared_channel(self, message: Outbound) -> str | None:
+        """The push webhook a group row goes through, named by a hash of its key, when the
+        chat has no destination of its own (bot.sender.SharesChannels): a branch has one
+        webhook, and a message queued to each of its two groups must reach it once."""
+        if message.target_kind not in ("group", "leaders") or message.kind == "reply":
+            return None
+        branch_id, leaders = self._scope(message)
+        if not message.payload.get("image_base64") and self._own_chat(message.target,
+                                                                      branch_id, leaders):
+            return None
+        key = self._push_key(branch_id, leaders)
+        if key is None:
+            return None
+        return "wecom webhook " + hashlib.sha256(key.encode()).hexdigest()[:16]
+
     async def _send_group(self, message: Outbound) -> SendResult:
-        leaders = message.target_kind == "leaders"
-        branch_id = message.branch_id
-        if branch_id is None and message.target.isdigit() and not leaders:
-            branch_id = int(message.target)
+        branch_id, leaders = self._scope(message)
         if message.payload.get("image_base64"):
             return await self._send_picture(branch_id, leaders, message.payload)
         longconn = self.longconn
@@ -209,7 +221,10 @@ class WecomSender:
             await send_parts(message.payload, render_markdown_parts(payload),
                              lambda part: longconn.send_markdown(chat_id, part))
             return SendResult.sent()
-        key = self._push_key(branch_id, leaders)
+        # A chat with a connection of its own waits for it rather than take the branch's
+        # webhook, which posts into one of the branch's groups and cannot say which.
+        own = self._own_chat(message.target, branch_id, leaders)
+        key = None if own else self._push_key(branch_id, leaders)
         if key is not None:
             await send_parts(message.payload, render_group(message.payload),
                              lambda body: self.client.webhook_send(key, body))
@@ -225,6 +240,40 @@ class WecomSender:
                 "设置 推送 <支部|领导> <key>; then djbot outbox retry <id>", retryable=False)
         # The chat is known; the connection is held by another replica, or by none just now.
         return self._waiting(message, "long connection not held here", NOT_HELD_WAIT)
+
+    def _scope(self, message: Outbound) -> tuple[int | None, bool]:
+        """Whose push webhook a group row may take (branch id, whether the leaders'): the
+        chat's binding says, else the row. A bureau-wide activity's cancellation names no
+        branch, yet each branch group it goes to is reached by that branch's webhook."""
+        with Session(self.engine) as session:
+            binding = session.exec(select(ChatBinding).where(
+                ChatBinding.platform == "wecom",
+                ChatBinding.chat_id == message.target)).first()
+        if binding is not None:
+            return (None, True) if binding.is_leaders else (binding.branch_id, False)
+        if message.target_kind == "leaders":
+            return None, True
+        if message.branch_id is None and message.target.isdigit():
+            return int(message.target), False  # a push addressed to a branch by id
+        return message.branch_id, False
+
+    def _own_chat(self, target: str, branch_id: int | None, leaders: bool) -> bool:
+        """Whether a group row has a destination of its own: with the long connection, a
+        bound chat among several of its branch (or of the leaders). The only bound chat
+        may still take the webhook while the connection is away: that is its webhook."""
+        if self.longconn is None:
+            return False
+        with Session(self.engine) as session:
+            chats = list(session.exec(self._bindings(branch_id, leaders)).all())
+        return target in chats and len(chats) > 1
+
+    @staticmethod
+    def _bindings(branch_id: int | None, leaders: bool):
+        query = select(ChatBinding.chat_id).where(ChatBinding.platform == "wecom")
+        if leaders:
+            return query.where(ChatBinding.is_leaders == True)  # noqa: E712
+        return query.where(ChatBinding.branch_id == branch_id,
+                           ChatBinding.is_leaders == False)  # noqa: E712
 
     def _with_names(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with the names of the people it mentions, for the AI bot's markdown."""
@@ -267,15 +316,11 @@ class WecomSender:
         bound (an activity announced to each of a branch's groups reaches each); else the
         leaders' group, or the branch's first bound group (a reminder names the branch)."""
         with Session(self.engine) as session:
-            query = select(ChatBinding.chat_id).where(ChatBinding.platform == "wecom")
-            named = session.exec(query.where(ChatBinding.chat_id == target)).first()
+            named = session.exec(select(ChatBinding.chat_id).where(
+                ChatBinding.platform == "wecom", ChatBinding.chat_id == target)).first()
             if named is not None:
                 return named
-            if leaders:
-                query = query.where(ChatBinding.is_leaders == True)  # noqa: E712
-            elif branch_id is None:
+            if branch_id is None and not leaders:
                 return None  # a branch's message never goes to the leaders' group
-            else:
-                query = query.where(ChatBinding.branch_id == branch_id,
-                                    ChatBinding.is_leaders == False)  # noqa: E712
-            return session.exec(query.order_by(ChatBinding.id)).first()
+            return session.exec(self._bindings(branch_id, leaders)
+                                .order_by(ChatBinding.id)).first()
