@@ -89,6 +89,18 @@ def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, 
     )
 
 
+def take_from_payload(session: Session, *, message_id: int, key: str) -> Any:
+    """Remove a key from a row's payload and return its value (None if it had none): for
+    something good for one use (a one-shot URL), gone from the row before it is used."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None or key not in (row.payload or {}):
+        return None
+    value = row.payload[key]
+    row.payload = {k: v for k, v in row.payload.items() if k != key}
+    session.add(row)
+    return value
+
+
 def same_message(session: Session, *, message_id: int) -> list[OutboxMessage]:
     """The other rows of one message queued once per chat (a reminder to each of a branch's
     groups, an announcement to every group told): the same platform, kind and target kind,

@@ -3,18 +3,23 @@ connection), people through the self-built app."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.common import cut_to_bytes, split_to_bytes
+from bot.adapters.common import head_within, split_to_bytes
 from bot.adapters.wecom.client import WecomApiError, WecomClient
+from bot.config import WecomSettings
 from bot.sender import WAITING_SINCE, Outbound, PartsInterrupted, SendResult, send_parts
+from storage import outbox
+from storage.db import session_scope
 from storage.models import ChatBinding, Identity, Member, PushChannel
 
 
@@ -98,10 +103,54 @@ def _mention_tail(payload: dict[str, Any]) -> str:
     return ("\n" + " ".join(shown)) if shown else ""
 
 
-def render_markdown(payload: dict[str, Any]) -> str:
-    """One AI-bot markdown message (stream, response_url), cut to the stream's limit."""
+# What was left out of an AI-bot answer that one message could not hold, and how to see it
+# all: the self-built app answers in as many parts as it takes.
+LEFT_OUT = "……（未发完：后面还有约 {chars} 字，超出企业微信智能机器人一次回答的长度。{how}）"
+SEE_ALL_BY_APP = "要看全文，请在企业微信工作台打开党建应用，发送同一条指令。"
+SEE_ALL_NARROWER = "要看全文，请缩小范围再问（例如只问一个支部）。"
+# The AI bot answers a callback at most twice: the stream, then the one-shot response_url.
+ANSWER_LABELS = ("（1/2）\n", "（2/2）\n")
+# The outbox row holding the rest of such an answer, and its payload's keys: the URL (one
+# POST, then it is gone from the row) and the time after which it is no use.
+RESPONSE_URL = "reply.response_url"
+RESPONSE_URL_KEY = "response_url"
+RESPONSE_URL_UNTIL = "response_url_until"
+
+
+def see_all(settings: WecomSettings) -> str:
+    """How to see an AI-bot answer that did not fit: the self-built app, when it answers."""
+    app = (settings.corp_id and settings.app_token and settings.app_aes_key
+           and settings.agent_id and settings.app_secret)
+    return SEE_ALL_BY_APP if app else SEE_ALL_NARROWER
+
+
+def within_one(text: str, limit: int, *, see_all: str) -> str:
+    """The text as one message of at most `limit` bytes: whole, or as much as fits, then a
+    line saying how much was left out and how to see it all (never a silent cut)."""
+    if len(text.encode()) <= limit:
+        return text
+    widest = "\n" + LEFT_OUT.format(chars=len(text), how=see_all)
+    head, rest = head_within(text, limit - len(widest.encode()))
+    return head + "\n" + LEFT_OUT.format(chars=len(rest), how=see_all)
+
+
+def render_markdown(payload: dict[str, Any], *, see_all: str = SEE_ALL_NARROWER) -> str:
+    """One AI-bot markdown message (stream, response_url) within the stream's limit; a
+    longer one ends with what was left out (within_one)."""
     tail = _mention_tail(payload)
-    return cut_to_bytes(_titled(payload), STREAM_LIMIT - len(tail.encode())) + tail
+    return within_one(_titled(payload), STREAM_LIMIT - len(tail.encode()), see_all=see_all) + tail
+
+
+def answer_in_two(payload: dict[str, Any]) -> list[str]:
+    """An AI-bot answer to a callback: the one stream when it fits; else the stream's
+    part, "（1/2）", and the rest, "（2/2）", for the message's one-shot response_url. The
+    rest may be longer than one message: it is cut when it is sent (render_markdown), and
+    it carries the mentions, at the end of the whole answer."""
+    text = _titled(payload)
+    if len((text + _mention_tail(payload)).encode()) <= STREAM_LIMIT:
+        return [render_markdown(payload)]
+    first, rest = head_within(text, STREAM_LIMIT - len(ANSWER_LABELS[0].encode()))
+    return [ANSWER_LABELS[0] + first, ANSWER_LABELS[1] + rest]
 
 
 def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
@@ -135,6 +184,8 @@ class WecomSender:
 
     async def send(self, message: Outbound) -> SendResult:
         try:
+            if message.kind == RESPONSE_URL:
+                return await self._respond(message)
             if message.kind == "reply" and self.longconn is not None:
                 return await self._send_reply(message)
             if message.target_kind == "user":
@@ -182,6 +233,35 @@ class WecomSender:
         if invalid:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
         return SendResult.sent()
+
+    async def _respond(self, message: Outbound) -> SendResult:
+        """The rest of an AI-bot answer, by the message's response_url: one POST, never
+        repeated (the URL is taken off the row before it is used). With no URL left, or
+        one past its hour, it goes as any reply does (the group's webhook, the app)."""
+        url = await asyncio.to_thread(self._take_response_url, message.id)
+        until = message.payload.get(RESPONSE_URL_UNTIL)
+        rest = {key: value for key, value in message.payload.items()
+                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL)}
+        if not url or (until and self.clock.now() >= datetime.fromisoformat(until)):
+            result = await self.send(replace(message, kind="reply", payload=rest))
+            return result if result.payload is not None else replace(result, payload=rest)
+        content = render_markdown(self._with_names(rest), see_all=see_all(self.client.settings))
+        try:
+            await self.client.respond(url, {"msgtype": "markdown",
+                                            "markdown": {"content": content}})
+        except WecomApiError as exc:
+            log.warning("wecom response_url for outbox %s failed: %s", message.id,
+                        exc.describe())
+            return SendResult.failed(
+                f"response_url: {exc.describe()}; it is good for one try only. djbot outbox "
+                f"retry {message.id} sends the rest by the group's webhook or the app",
+                retryable=False, payload=rest)
+        return replace(SendResult.sent(), payload=rest)
+
+    def _take_response_url(self, message_id: int) -> str | None:
+        with session_scope(self.engine) as session:
+            return outbox.take_from_payload(session, message_id=message_id,
+                                            key=RESPONSE_URL_KEY)
 
     async def _send_reply(self, message: Outbound) -> SendResult:
         """A long-connection reply whose ack never came: aibot_send_msg to the same chat
