@@ -20,6 +20,11 @@ Guarantees (docs/schedules.md says the same for operators):
 - A row with nowhere to go is dead at its first try. A sender may have a row wait for its
   channel without using up a try, but only so long (WeCom's long connection: an hour,
   bot.adapters.wecom.senders.LONGCONN_PATIENCE); `retry` starts that wait afresh.
+- A message queued once per chat (a reminder to each of a branch's groups) goes through a
+  channel those chats share (the branch's one push webhook) once: the row with the lowest
+  id carries it, and the others are marked sent once it is sent (they wait while it is
+  pending, and fail with it if it is given up). A chat with a destination of its own
+  gets its own copy. Which rows share a channel, their sender says (SharesChannels).
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
@@ -45,7 +50,7 @@ from sqlmodel import Session, select
 
 from bot import metrics
 from bot.clock import Clock
-from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult
+from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult, SharesChannels
 from storage import outbox
 from storage.db import session_scope
 from storage.models import OutboxMessage
@@ -222,6 +227,37 @@ class OutboxWorker:
         log.info("outbox: %s %s %s held for %ds after a failed send (%s)", *destination,
                  wait.total_seconds(), result.error or "failed")
 
+    def copy_sent(self, sender: Sender, message: Outbound) -> SendResult | None:
+        """The outcome of a row whose copy another row of the same message carries through
+        the channel both would take (one push webhook for a branch's two groups), or None
+        when this row is to be sent. The first row (by id) sends; the others follow it:
+        sent once it is sent, waiting (no try used) while it is due, given up with it."""
+        channel_of = getattr(sender, "shared_channel", None)
+        if channel_of is None or message.target_kind == "user":
+            return None
+        shares: SharesChannels = sender  # type: ignore[assignment]
+        channel = shares.shared_channel(message)
+        if channel is None:
+            return None
+        with Session(self.engine) as session:
+            others = outbox.same_message(session, message_id=message.id)
+        first = min((row for row in others if row.id < message.id  # type: ignore[operator]
+                     and shares.shared_channel(_outbound(row)) == channel),
+                    key=lambda row: row.id, default=None)  # type: ignore[arg-type, return-value]
+        if first is None:
+            return None
+        if first.status == SENT:
+            log.info("outbox %s: its copy went with %s through the same channel", message.id,
+                     first.id)
+            return SendResult.sent()
+        if first.status in (PENDING, SENDING):
+            return SendResult.failed(f"goes with #{first.id}, due through the same channel",
+                                     retryable=True, retry_after=HOLD.total_seconds())
+        return SendResult.failed(
+            f"goes with #{first.id} through the same channel, and #{first.id} is "
+            f"{first.status} ({first.last_error or '-'}): djbot outbox retry {first.id} "
+            f"{message.id}", retryable=False)
+
     async def deliver_once(self) -> int:
         """Claim one batch and send it; returns how many were handed to a sender."""
         batch = await asyncio.to_thread(self.claim)
@@ -231,8 +267,10 @@ class OutboxWorker:
             if destination in self.held:  # failed earlier in this batch
                 untried.append(message.id)
                 continue
+            sender = self.senders[message.platform]
             try:
-                result = await self.senders[message.platform].send(message)
+                result = (await asyncio.to_thread(self.copy_sent, sender, message)
+                          or await sender.send(message))
             except Exception as exc:  # a sender bug must not stop the loop
                 log.exception("sender for %s raised", message.platform)
                 result = SendResult.failed(type(exc).__name__)

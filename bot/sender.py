@@ -100,3 +100,14 @@ class Sender(Protocol):
     async def send(self, message: Outbound) -> SendResult:
         """Deliver one message; never raise for a platform refusal, return a SendResult."""
         ...
+
+
+class SharesChannels(Protocol):
+    """A sender some of whose group rows go through a channel several chats share (a
+    branch's one push webhook for its two groups). The worker asks it, before a send, so
+    that such a channel carries each message once (OutboxWorker.copy_sent)."""
+
+    def shared_channel(self, message: Outbound) -> str | None:
+        """A name for the channel the row would go through when other chats' rows may go
+        through it too (never the credential itself); None when it goes to its own chat."""
+        ...

@@ -26,10 +26,11 @@ def claim_answer(session: Session, *, platform: str, message_id: str, via: str,
         platform=platform, message_id=message_id, via=via, answered_at=now))
 
 
-def was_answered(session: Session, *, platform: str, message_id: str) -> bool:
+def answered_via(session: Session, *, platform: str, message_id: str) -> str | None:
+    """How the message was answered ("passive", "late"), or None if it was not yet."""
     return session.execute(select(MessageAnswer.via).where(
         MessageAnswer.platform == platform, MessageAnswer.message_id == message_id)
-    ).first() is not None
+    ).scalar()
 
 
 # A header pair is new (True) or came before (False, then its bodies decide); on the

@@ -89,6 +89,51 @@ def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, 
     )
 
 
+def take_from_payload(session: Session, *, message_id: int, key: str) -> Any:
+    """Remove a key from a row's payload and return its value (None if it had none): for
+    something good for one use (a one-shot URL), gone from the row before it is used."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None or key not in (row.payload or {}):
+        return None
+    value = row.payload[key]
+    row.payload = {k: v for k, v in row.payload.items() if k != key}
+    session.add(row)
+    return value
+
+
+def same_message(session: Session, *, message_id: int) -> list[OutboxMessage]:
+    """The other rows of one message queued once per chat (a reminder to each of a branch's
+    groups, an announcement to every group told): the same platform, kind and target kind,
+    and keys that differ only in the part naming the chat. A row whose key names no chat
+    of its own has none."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        return []
+    pattern = _key_for_any_chat(row)
+    if pattern is None:
+        return []
+    prefix = pattern[:pattern.index(_ANY_CHAT)]
+    candidates = session.exec(select(OutboxMessage).where(
+        OutboxMessage.platform == row.platform, OutboxMessage.kind == row.kind,
+        OutboxMessage.target_kind == row.target_kind, OutboxMessage.id != row.id,
+        OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))).all()  # type: ignore[union-attr]
+    return [other for other in candidates
+            if other.target != row.target and _key_for_any_chat(other) == pattern]
+
+
+_ANY_CHAT = "\x00"  # in no key: keys are typed text
+
+
+def _key_for_any_chat(row: OutboxMessage) -> str | None:
+    """The row's dedupe key with the part naming its chat ("wecom:chat-1" or
+    "wecom:group:chat-1", as every per-chat key writes it) replaced by a placeholder."""
+    own = {f"{row.platform}:{row.target}", f"{row.platform}:{row.target_kind}:{row.target}"}
+    parts = (row.dedupe_key or "").split("|")
+    if not own.intersection(parts):
+        return None
+    return "|".join(_ANY_CHAT if part in own else part for part in parts)
+
+
 def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str) -> int:
     """Withdraw the messages of this kind not sent yet whose key starts with key_prefix:
     what they say is no longer so (a leave already decided). Returns how many."""

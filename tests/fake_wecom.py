@@ -267,6 +267,12 @@ class FakeWecom:
         body = entry.body if isinstance(entry.body, dict) else {}
         if body.get("msgtype") not in ("markdown", "template_card"):
             return JSONResponse({"errcode": 40008, "errmsg": "invalid message type"})
+        content = (body.get("markdown") or {}).get("content") if body["msgtype"] == "markdown" \
+            else None
+        if content is not None and len(str(content).encode()) > STREAM_LIMIT:
+            # No limit is published for response_url's markdown: UNCONFIRMED, the fake
+            # takes the stream's 20480 bytes, as djbot does, and refuses more with 40058.
+            return JSONResponse({"errcode": 40058, "errmsg": "content exceed max length"})
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
     async def ws(self, socket: WebSocket) -> None:

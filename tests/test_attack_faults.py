@@ -24,8 +24,11 @@ import pytest
 from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
+from bot.adapters.wecom.client import WecomClient
+from bot.adapters.wecom.senders import WecomSender
 from bot.app import create_app
 from bot.core import Reply
+from bot.outbox import OutboxWorker
 from bot.registry import Command
 from bot.runtime import build_runtime
 from storage.db import normalize_url
@@ -164,6 +167,60 @@ async def test_late_reply_to_a_foreign_response_url_goes_by_the_outbox(db_url, c
     [queued] = stored(engine, OutboxMessage)
     assert (queued.target_kind, queued.target, queued.kind) == ("user", "lisi", "reply")
     assert fake.calls("aibot/response") == []
+
+
+LONG_NAMES = [f"党员{i:04d}" for i in range(2000)]
+
+
+class LongGate(Gate):
+    """The slow command, with an answer longer than one stream (20480 bytes)."""
+
+    def handler(self, ctx, args):
+        super().handler(ctx, args)
+        return Reply("未签到：" + "、".join(LONG_NAMES))
+
+
+@pytest.mark.parametrize("first", ["retry", "late"])
+async def test_the_one_shot_response_url_is_used_once_for_a_long_answer(first, db_url, clock,
+                                                                         engine, fake):
+    """A long answer's rest is queued for the response_url by the delivery that answers
+    passively; a late reply uses the same URL. Whichever answers first, the URL is posted
+    to once: a retry after the late reply queues nothing, and a late reply after the retry
+    stays silent."""
+    gate = LongGate()
+    settings = wecom_settings(db_url, api_base=fake.base_url)
+    a, http_a = replica(settings, clock, engine, gate.handler)
+    b, http_b = replica(settings, clock, engine, gate.handler)
+    grace_over = asyncio.Event()
+    a.wait_late = grace_over.wait
+    payload = fw.text_callback(
+        msgid="m-long", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a, http_b:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: stored(engine, ProcessedMessage), "A commits")
+        if first == "late":
+            grace_over.set()
+            await until(lambda: fake.calls("aibot/response"), "A's late reply")
+        answer = await http_b.post("/wecom/aibot", params=params, content=body)
+        grace_over.set()
+        await until(lambda: not a.background, "A's late reply decided")
+        client = WecomClient(settings.wecom, clock)
+        await OutboxWorker(engine, clock, {"wecom": WecomSender(client, engine)}).drain()
+        await client.aclose()
+    [posted] = fake.calls("aibot/response")
+    content = posted.body["markdown"]["content"]
+    assert len(content.encode()) <= fw.STREAM_LIMIT
+    stream = fw.open_aibot_reply(answer.json())["stream"]["content"]
+    assert stream.startswith("（1/2）")
+    if first == "retry":
+        assert content.startswith("（2/2）")
+        assert [n for n in LONG_NAMES if (stream + content).count(n) != 1] == []
+    else:  # the late reply is the only message WeCom will show besides the retry's stream
+        assert content.endswith("发送同一条指令。）") and "未发完" in content
+        assert stored(engine, OutboxMessage) == []
 
 
 # --- real processes: a slow database, then SIGTERM or kill -9 ---------------------------

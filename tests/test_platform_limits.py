@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.adapters.common import split_to_bytes
+from bot.adapters.common import head_within, split_to_bytes
 from bot.adapters.wecom.client import WecomClient
 from bot.adapters.wecom.senders import WecomSender
 from bot.config import WecomSettings
@@ -76,6 +76,23 @@ def test_a_long_list_on_one_line_is_cut_between_names():
     assert len(parts) > 2 and all(len(p.encode()) <= 2048 for p in parts)
     # A name cut in two would come back as two pieces, neither of them a name.
     assert [name for p in parts for name in LABEL.sub("", p).rstrip("、").split("、")] == names
+
+
+def test_one_message_is_filled_and_the_rest_keeps_names_and_table_headers_whole():
+    """A channel that takes one message (the AI bot's response_url): the head is as full
+    as the limit allows, a list of names is cut between names, and a rest that starts
+    inside a table starts with its header again."""
+    names = [f"党员{i:03d}" for i in range(600)]
+    text = "未签到 600 人：\n" + "、".join(names)
+    head, rest = head_within(text, 2048)
+    assert 2048 - 12 < len(head.encode()) <= 2048  # filled, less than one name short
+    assert head.startswith("未签到 600 人：\n") and head.endswith("、")
+    assert (head + rest).split("\n")[1].rstrip("、").split("、") == names
+
+    table = ["| 支部 | 得分 |", "|---|---|", *[f"| 第{i}支部 | {i} |" for i in range(200)]]
+    head, rest = head_within("\n".join(["周报", *table]), 1024)
+    assert rest.split("\n")[:2] == table[:2] and rest.split("\n")[2] in table[2:]
+    assert head_within("短消息", 2048) == ("短消息", "")
 
 
 # --- the self-built app and the webhook against the strict fake ----------------------------

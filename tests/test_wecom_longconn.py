@@ -22,7 +22,7 @@ from bot.runtime import build_runtime
 from bot.sender import Outbound
 from storage import outbox
 from storage.db import session_scope
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, PushChannel
 from tests import fake_wecom as fw
 from tests.factories import bind_chat, make_branch, seed
 
@@ -360,3 +360,36 @@ async def test_an_activity_announced_to_each_group_of_a_branch_reaches_each(
     assert said("grp-a") == ["党课通知 grp-a", "今晚 19:30 政治夜学，请准时参加"]
     assert said("grp-b") == ["党课通知 grp-b"]
     assert said("leaders-1") == []
+
+
+async def test_two_groups_with_their_own_connection_never_share_the_branch_webhook(
+        ws_runtime, fake, clock):
+    """A branch with two bound groups and one push webhook, by the long connection: the
+    webhook posts into one of the two, so while the connection is away each group's row
+    waits for it instead, and then each group hears the announcement once."""
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "grp-a")
+        bind_chat(session, branch, "grp-b")
+        session.add(PushChannel(platform="wecom", branch_id=branch.id, url="key-one",
+                                set_at=clock.now()))
+        return branch.id
+    branch_id = seed(ws_runtime.engine, build)
+    with session_scope(ws_runtime.engine) as session:
+        for chat in ("grp-a", "grp-b"):
+            outbox.enqueue(session, platform="wecom", target_kind="group", target=chat,
+                           branch_id=branch_id, payload=Reply("党课通知").to_dict(),
+                           now=clock.now(), kind="activity.announce",
+                           dedupe_key=f"activity.announce|7|wecom:{chat}")
+    settings = ws_runtime.settings.wecom.model_copy(update={"api_base": fake.base_url})
+    conn = LongConnection(ws_runtime, settings, ping_seconds=0.05)
+    sender = WecomSender(WecomClient(settings, clock), ws_runtime.engine, longconn=conn)
+    worker = OutboxWorker(ws_runtime.engine, clock, {"wecom": sender})
+
+    await beats(worker, clock, minutes=2)  # this replica does not hold the connection
+    assert fake.calls("webhook/send") == []
+    await drain_connected(conn, worker)
+    assert [len(sends_to(fake, chat)) for chat in ("grp-a", "grp-b")] == [1, 1]
+    assert fake.calls("webhook/send") == []
+    with Session(ws_runtime.engine) as session:
+        assert {r.status for r in session.exec(select(OutboxMessage))} == {"sent"}

@@ -363,3 +363,98 @@ async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
         f"（{i}/{total}）" for i in range(2, total + 1)]
     received = "".join([passive[0], *sent])
     assert [name for name in names if received.count(name) != 1] == []
+
+
+async def test_a_long_ai_bot_answer_comes_whole_in_two_messages(db_url, clock, engine):
+    """A secretary of a branch of 2000 asks the AI bot 未签到 privately (callback mode). A
+    stream holds 20480 bytes: the stream answers with the first part, the message's
+    one-shot response_url brings the rest, once; every name arrives once, and WeCom's retry
+    of the message queues nothing more."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    names = [f"党员{i:04d}" for i in range(2000)]
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        for name in names:
+            make_member(session, branch, name)
+        bind_chat(session, branch, "grp-1")
+    seed(engine, build)
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            now = int(clock.now().timestamp())
+            opened = fw.text_callback(msgid="open-1", user="sec", text="开始 主题党日",
+                                      chatid="grp-1")
+            params, body = fw.aibot_request(opened, timestamp=now)
+            assert (await http.post("/wecom/aibot", params=params, content=body)).status_code == 200
+            asked = fw.text_callback(
+                msgid="ask-1", user="sec", text="未签到",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+            params, body = fw.aibot_request(asked, timestamp=now)
+            answers = [await http.post("/wecom/aibot", params=params, content=body)
+                       for _ in range(2)]  # WeCom delivers it again
+            streams = [fw.open_aibot_reply(a.json())["stream"] for a in answers]
+            worker = OutboxWorker(runtime.engine, clock, app.state.senders)
+            await worker.drain()
+            await worker.drain()
+    finally:
+        fake.stop()
+    assert streams[0] == streams[1] and streams[0]["finish"] is True
+    first = streams[0]["content"]
+    assert first.startswith("（1/2）") and len(first.encode()) <= fw.STREAM_LIMIT
+    [posted] = fake.calls("aibot/response")
+    assert posted.params == {"response_code": "once"} and posted.body["msgtype"] == "markdown"
+    rest = posted.body["markdown"]["content"]
+    assert rest.startswith("（2/2）") and len(rest.encode()) <= fw.STREAM_LIMIT
+    received = first + rest
+    assert [name for name in names if received.count(name) != 1] == []
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    # Sent, and the one-shot URL no longer on the row.
+    assert row.status == "sent" and "response_url" not in row.payload
+
+
+async def test_an_ai_bot_answer_too_long_for_two_messages_says_what_was_left_out(
+        db_url, clock, engine):
+    """Two messages are all a callback can be answered with: what does not fit them is
+    named, with how to see it all, never silently cut (and no name is cut)."""
+    from bot.outbox import OutboxWorker
+
+    names = [f"党员{i:04d}" for i in range(5000)]
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        runtime.registry.add(Command(name="名单", summary="long", needs_member=False,
+                                     needs_binding=False,
+                                     handler=lambda ctx, args: Reply("、".join(names))))
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            asked = fw.text_callback(
+                msgid="ask-2", user="lisi", text="名单",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=two")
+            params, body = fw.aibot_request(asked, timestamp=int(clock.now().timestamp()))
+            answer = await http.post("/wecom/aibot", params=params, content=body)
+            await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    finally:
+        fake.stop()
+    first = fw.open_aibot_reply(answer.json())["stream"]["content"]
+    [posted] = fake.calls("aibot/response")
+    rest = posted.body["markdown"]["content"]
+    assert len(first.encode()) <= fw.STREAM_LIMIT and len(rest.encode()) <= fw.STREAM_LIMIT
+    shown, _, note = rest.rpartition("\n")
+    left = "、".join(names)[len(first) - len("（1/2）\n") + len(shown) - len("（2/2）\n"):]
+    assert note == (f"……（未发完：后面还有约 {len(left)} 字，超出企业微信智能机器人一次回答的长度。"
+                    "要看全文，请在企业微信工作台打开党建应用，发送同一条指令。）")
+    received = first + shown
+    assert [n for n in names if received.count(n) > 1] == []
+    assert [n for n in names if n not in received] == [n for n in names if n in left]

@@ -236,7 +236,44 @@ def split_to_bytes(text: str, limit: int) -> list[str]:
     return [_part_label(i, total) + part for i, part in enumerate(parts, 1)]
 
 
+def head_within(text: str, limit: int) -> tuple[str, str]:
+    """(head, rest): as much of text as `limit` UTF-8 bytes hold, and what is left, for a
+    channel that takes one message and no more. The head ends between lines; a line that
+    would not fit even a message of its own (a long list of names) fills the head and is
+    cut after a separator, as split_to_bytes cuts it. A rest that starts inside a markdown
+    table starts with the table's header rows again."""
+    if _byte_len(text) <= limit:
+        return text, ""
+    lines = text.split("\n")
+    head: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        joint = 1 if head else 0
+        if size + joint + _byte_len(line) <= limit:
+            head.append(line)
+            size += joint + _byte_len(line)
+            continue
+        room = limit - size - joint
+        cut = _cut(line, room) if _byte_len(line) > limit and room > 0 else ""
+        if cut:
+            return "\n".join([*head, cut]), "\n".join([line[len(cut):], *lines[index + 1:]])
+        rest = lines[index:]
+        if _is_table_row(line) and _is_table_row(lines[index - 1]):
+            rest = _table_header(lines, index) + rest
+        return "\n".join(head), "\n".join(rest)
+    return text, ""  # pragma: no cover - the text fit, returned above
+
+
 _LIST_SEPARATORS = ("、", "，", ",", "；", ";", "。", " ")
+
+
+def _cut(line: str, room: int) -> str:
+    """The head of a line too long for `room` bytes, never cut inside a character."""
+    head = line.encode()[:room].decode("utf-8", errors="ignore")
+    # A long list on one line (未签到's names) is cut after a separator, so no name is
+    # split between two messages.
+    after = max(head.rfind(separator) for separator in _LIST_SEPARATORS) + 1
+    return head[:after] if after > len(head) // 2 else head
 
 
 def _pack(lines: list[str], room: int) -> list[str]:
@@ -249,12 +286,7 @@ def _pack(lines: list[str], room: int) -> list[str]:
             if current:
                 parts.append("\n".join(current))
             while _byte_len(line) > room:
-                head = line.encode()[:room].decode("utf-8", errors="ignore")
-                # A long list on one line (未签到's names) is cut after a separator, so
-                # no name is split between two messages.
-                after = max(head.rfind(separator) for separator in _LIST_SEPARATORS) + 1
-                if after > len(head) // 2:
-                    head = head[:after]
+                head = _cut(line, room)
                 parts.append(head)
                 line = line[len(head):]
             current, size = [line], _byte_len(line)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -31,9 +32,9 @@ from bot.adapters.common import (
     MAX_BODY_BYTES,
     CallbackEndpoint,
     ClosesClient,
+    MalformedJson,
     count_refusal,
     cut_to_bytes,
-    MalformedJson,
     loads_json,
     read_limited,
 )
@@ -46,10 +47,15 @@ from bot.adapters.wecom.inbound import (
     welcome_reply,
 )
 from bot.adapters.wecom.senders import (
+    RESPONSE_URL,
+    RESPONSE_URL_KEY,
+    RESPONSE_URL_UNTIL,
     TEXT_LIMIT,
     WecomSender,
+    answer_in_two,
     render_markdown,
     render_private,
+    see_all,
     send_private,
 )
 from bot.config import WecomSettings
@@ -57,7 +63,7 @@ from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
 from bot.sender import PARTS_SENT, PartsInterrupted
 from storage import outbox
-from storage.callbacks import claim_answer
+from storage.callbacks import answered_via, claim_answer
 from storage.db import session_scope
 from storage.models import ChatBinding, ProcessedMessage
 
@@ -69,6 +75,9 @@ LATE_REPLY_GRACE_SECONDS = 60.0
 # A reply that took this long checks whether WeCom hung up meanwhile (it waits 5 s).
 HUNG_UP_CHECK_SECONDS = 1.0
 STREAM_LIMIT = 20480  # bytes of stream.content
+# A response_url is valid for an hour (path/101138); the rest of an answer queued for it
+# goes another way (the group's webhook, the app) once this much has passed.
+RESPONSE_URL_VALID = timedelta(minutes=55)
 WORKING = "收到，正在处理…"
 LOST = "这条消息没有处理完，请重新发送。"
 
@@ -133,6 +142,16 @@ class HandlingFailed(Exception):
     """The message could not be committed: WeCom gets a 503 and delivers it again."""
 
 
+@dataclass(frozen=True)
+class Committed:
+    """A message's reply, once committed, for the delivery that is to answer it."""
+
+    reply: Reply
+    # An earlier delivery answered it late (response_url, message/send) with the whole
+    # reply: the rest of a long answer must not be queued again (a response_url is spent).
+    answered_late: bool = False
+
+
 @dataclass
 class WecomCallbacks:
     runtime: Runtime
@@ -157,7 +176,8 @@ class WecomCallbacks:
         task.add_done_callback(self.background.discard)
 
     async def _committed_reply(self, request: Request, message: IncomingMessage,
-                               deliver_late: Callable[[Reply], Awaitable[None]]) -> Reply | None:
+                               deliver_late: Callable[[Reply], Awaitable[None]]
+                               ) -> Committed | None:
         """The reply once the message is committed, or None when WeCom hung up meanwhile.
 
         No 200 leaves before the commit: a message WeCom gave up on is delivered again
@@ -188,8 +208,8 @@ class WecomCallbacks:
         if repeated or joined:
             # An earlier delivery of this message may be waiting to answer it late: the
             # answer is recorded, in the database, before it is given.
-            await asyncio.to_thread(self._claim, key, "passive")
-        return reply
+            return Committed(reply, await asyncio.to_thread(self._answered_late, key))
+        return Committed(reply)
 
     async def wait_late(self) -> None:
         """Give WeCom's retry (to any replica) the chance to collect the reply first."""
@@ -199,6 +219,15 @@ class WecomCallbacks:
         with session_scope(self.runtime.engine) as session:
             return claim_answer(session, platform="wecom", message_id=message_id, via=via,
                                 now=self.runtime.clock.now())
+
+    def _answered_late(self, message_id: str) -> bool:
+        """Record a passive answer; True when a late reply was given first."""
+        with session_scope(self.runtime.engine) as session:
+            now = self.runtime.clock.now()
+            if claim_answer(session, platform="wecom", message_id=message_id, via="passive",
+                            now=now):
+                return False
+            return answered_via(session, platform="wecom", message_id=message_id) == "late"
 
     def _answer_later(self, task: asyncio.Future, message_id: str,
                       deliver: Callable[[Reply], Awaitable[None]]) -> None:
@@ -254,10 +283,22 @@ class WecomCallbacks:
             async def to_response_url(reply: Reply) -> None:
                 await self._respond_once(message, callback.response_url, reply)
 
-            reply = await self._committed_reply(request, message, to_response_url)
-            if reply is None:
+            committed = await self._committed_reply(request, message, to_response_url)
+            if committed is None:
                 return Response(status_code=503)  # nobody is listening any more
-            answer = stream_body(stream_id, render_markdown(reply.to_dict()), finish=True)
+            parts = answer_in_two(committed.reply.to_dict())
+            if len(parts) > 1 and not committed.answered_late:
+                # A stream holds 20480 bytes: a 未签到 of the whole bureau is longer. The
+                # first part answers; the rest is in the outbox, for the message's one-shot
+                # response_url, before the answer goes (a retry finds it queued, once).
+                try:
+                    await asyncio.to_thread(self._enqueue_rest, message,
+                                            callback.response_url, committed.reply, parts[1])
+                except Exception:
+                    log.exception("wecom aibot reply to %s: the rest not queued; not "
+                                  "acknowledged", message.message_id)
+                    return Response(status_code=503)
+            answer = stream_body(stream_id, parts[0], finish=True)
         elif callback.kind == "refresh":
             answer = await self._aibot_refresh(callback.stream_id or "")
         elif callback.kind == "welcome":
@@ -274,9 +315,9 @@ class WecomCallbacks:
                         message.message_id)
             response_url = None
         if not response_url:
-            await asyncio.to_thread(self._enqueue_reply, message, reply)
+            await asyncio.to_thread(self._enqueue_reply, message, reply.to_dict())
             return
-        content = render_markdown(reply.to_dict())
+        content = render_markdown(reply.to_dict(), see_all=see_all(self.settings))
         try:
             # Single use: never retried, not even on -1 (a second POST cannot succeed).
             await self.client.respond(response_url,
@@ -285,13 +326,24 @@ class WecomCallbacks:
             log.warning("wecom response_url for %s failed: %s", message.message_id,
                         exc.describe())
 
-    def _enqueue_reply(self, message: IncomingMessage, reply: Reply, *,
-                       parts_sent: int = 0, kind: str = "reply") -> None:
-        """The reply through the proactive API (the outbox), once per message; after its
-        first `parts_sent` parts, which went in the answer."""
-        payload = reply.to_dict()
-        if parts_sent:
-            payload[PARTS_SENT] = parts_sent
+    def _enqueue_rest(self, message: IncomingMessage, response_url: str | None, reply: Reply,
+                      rest: str) -> None:
+        """The rest of a long AI-bot answer, for the message's response_url; by the proactive
+        API instead when the URL is not WeCom's (or is missing)."""
+        payload = {**reply.to_dict(), "text": rest, "title": None}
+        if not (response_url and self.client.owns(response_url)):
+            log.warning("wecom response_url of %s is missing or not on the WeCom API host; "
+                        "the rest of its answer goes by the outbox", message.message_id)
+            self._enqueue_reply(message, payload)
+            return
+        until = self.runtime.clock.now() + RESPONSE_URL_VALID
+        self._enqueue_reply(message, {**payload, RESPONSE_URL_KEY: response_url,
+                                      RESPONSE_URL_UNTIL: until.isoformat()},
+                            kind=RESPONSE_URL)
+
+    def _enqueue_reply(self, message: IncomingMessage, payload: dict[str, Any], *,
+                       kind: str = "reply") -> None:
+        """A reply (or what is left of one) through the outbox, once per message."""
         with session_scope(self.runtime.engine) as session:
             branch_id = None
             if not message.is_private:
@@ -317,7 +369,8 @@ class WecomCallbacks:
         if reply is None:
             return stream_body(stream_id, LOST, finish=True)
         await asyncio.to_thread(self._claim, stream_id, "passive")
-        return stream_body(stream_id, render_markdown(reply), finish=True)
+        return stream_body(stream_id, render_markdown(reply, see_all=see_all(self.settings)),
+                           finish=True)
 
     def _stored_reply(self, message_id: str) -> dict[str, Any] | None:
         with Session(self.runtime.engine) as session:
@@ -350,17 +403,18 @@ class WecomCallbacks:
         async def by_message_send(reply: Reply) -> None:
             await self._send_later(message.sender_id, reply)
 
-        reply = await self._committed_reply(request, message, by_message_send)
-        if reply is None:
+        committed = await self._committed_reply(request, message, by_message_send)
+        if committed is None:
             return Response(status_code=503)
+        reply = committed.reply
         parts = render_private({"text": reply.text})
-        if len(parts) > 1:
+        if len(parts) > 1 and not committed.answered_late:
             # A passive reply holds 2048 bytes: a private 未签到 of a big branch is longer.
             # The first part answers; the rest is in the outbox before the answer goes, so
             # an answered message has all of it on record (a retry finds it queued once).
             try:
-                await asyncio.to_thread(self._enqueue_reply, message, replace(
-                    reply, markdown=False), parts_sent=1, kind=APP_REPLY)
+                await asyncio.to_thread(self._enqueue_reply, message, {
+                    **replace(reply, markdown=False).to_dict(), PARTS_SENT: 1}, kind=APP_REPLY)
             except Exception:
                 log.exception("wecom app reply to %s: the rest not queued; not acknowledged",
                               message.message_id)

@@ -3,18 +3,23 @@ connection), people through the self-built app."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.adapters.common import cut_to_bytes, split_to_bytes
+from bot.adapters.common import head_within, split_to_bytes
 from bot.adapters.wecom.client import WecomApiError, WecomClient
+from bot.config import WecomSettings
 from bot.sender import WAITING_SINCE, Outbound, PartsInterrupted, SendResult, send_parts
+from storage import outbox
+from storage.db import session_scope
 from storage.models import ChatBinding, Identity, Member, PushChannel
 
 
@@ -98,10 +103,54 @@ def _mention_tail(payload: dict[str, Any]) -> str:
     return ("\n" + " ".join(shown)) if shown else ""
 
 
-def render_markdown(payload: dict[str, Any]) -> str:
-    """One AI-bot markdown message (stream, response_url), cut to the stream's limit."""
+# What was left out of an AI-bot answer that one message could not hold, and how to see it
+# all: the self-built app answers in as many parts as it takes.
+LEFT_OUT = "……（未发完：后面还有约 {chars} 字，超出企业微信智能机器人一次回答的长度。{how}）"
+SEE_ALL_BY_APP = "要看全文，请在企业微信工作台打开党建应用，发送同一条指令。"
+SEE_ALL_NARROWER = "要看全文，请缩小范围再问（例如只问一个支部）。"
+# The AI bot answers a callback at most twice: the stream, then the one-shot response_url.
+ANSWER_LABELS = ("（1/2）\n", "（2/2）\n")
+# The outbox row holding the rest of such an answer, and its payload's keys: the URL (one
+# POST, then it is gone from the row) and the time after which it is no use.
+RESPONSE_URL = "reply.response_url"
+RESPONSE_URL_KEY = "response_url"
+RESPONSE_URL_UNTIL = "response_url_until"
+
+
+def see_all(settings: WecomSettings) -> str:
+    """How to see an AI-bot answer that did not fit: the self-built app, when it answers."""
+    app = (settings.corp_id and settings.app_token and settings.app_aes_key
+           and settings.agent_id and settings.app_secret)
+    return SEE_ALL_BY_APP if app else SEE_ALL_NARROWER
+
+
+def within_one(text: str, limit: int, *, see_all: str) -> str:
+    """The text as one message of at most `limit` bytes: whole, or as much as fits, then a
+    line saying how much was left out and how to see it all (never a silent cut)."""
+    if len(text.encode()) <= limit:
+        return text
+    widest = "\n" + LEFT_OUT.format(chars=len(text), how=see_all)
+    head, rest = head_within(text, limit - len(widest.encode()))
+    return head + "\n" + LEFT_OUT.format(chars=len(rest), how=see_all)
+
+
+def render_markdown(payload: dict[str, Any], *, see_all: str = SEE_ALL_NARROWER) -> str:
+    """One AI-bot markdown message (stream, response_url) within the stream's limit; a
+    longer one ends with what was left out (within_one)."""
     tail = _mention_tail(payload)
-    return cut_to_bytes(_titled(payload), STREAM_LIMIT - len(tail.encode())) + tail
+    return within_one(_titled(payload), STREAM_LIMIT - len(tail.encode()), see_all=see_all) + tail
+
+
+def answer_in_two(payload: dict[str, Any]) -> list[str]:
+    """An AI-bot answer to a callback: the one stream when it fits; else the stream's
+    part, "（1/2）", and the rest, "（2/2）", for the message's one-shot response_url. The
+    rest may be longer than one message: it is cut when it is sent (render_markdown), and
+    it carries the mentions, at the end of the whole answer."""
+    text = _titled(payload)
+    if len((text + _mention_tail(payload)).encode()) <= STREAM_LIMIT:
+        return [render_markdown(payload)]
+    first, rest = head_within(text, STREAM_LIMIT - len(ANSWER_LABELS[0].encode()))
+    return [ANSWER_LABELS[0] + first, ANSWER_LABELS[1] + rest]
 
 
 def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
@@ -135,6 +184,8 @@ class WecomSender:
 
     async def send(self, message: Outbound) -> SendResult:
         try:
+            if message.kind == RESPONSE_URL:
+                return await self._respond(message)
             if message.kind == "reply" and self.longconn is not None:
                 return await self._send_reply(message)
             if message.target_kind == "user":
@@ -183,6 +234,35 @@ class WecomSender:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
         return SendResult.sent()
 
+    async def _respond(self, message: Outbound) -> SendResult:
+        """The rest of an AI-bot answer, by the message's response_url: one POST, never
+        repeated (the URL is taken off the row before it is used). With no URL left, or
+        one past its hour, it goes as any reply does (the group's webhook, the app)."""
+        url = await asyncio.to_thread(self._take_response_url, message.id)
+        until = message.payload.get(RESPONSE_URL_UNTIL)
+        rest = {key: value for key, value in message.payload.items()
+                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL)}
+        if not url or (until and self.clock.now() >= datetime.fromisoformat(until)):
+            result = await self.send(replace(message, kind="reply", payload=rest))
+            return result if result.payload is not None else replace(result, payload=rest)
+        content = render_markdown(self._with_names(rest), see_all=see_all(self.client.settings))
+        try:
+            await self.client.respond(url, {"msgtype": "markdown",
+                                            "markdown": {"content": content}})
+        except WecomApiError as exc:
+            log.warning("wecom response_url for outbox %s failed: %s", message.id,
+                        exc.describe())
+            return SendResult.failed(
+                f"response_url: {exc.describe()}; it is good for one try only. djbot outbox "
+                f"retry {message.id} sends the rest by the group's webhook or the app",
+                retryable=False, payload=rest)
+        return replace(SendResult.sent(), payload=rest)
+
+    def _take_response_url(self, message_id: int) -> str | None:
+        with session_scope(self.engine) as session:
+            return outbox.take_from_payload(session, message_id=message_id,
+                                            key=RESPONSE_URL_KEY)
+
     async def _send_reply(self, message: Outbound) -> SendResult:
         """A long-connection reply whose ack never came: aibot_send_msg to the same chat
         (a group's chatid, or the member's userid for a single chat)."""
@@ -194,11 +274,23 @@ class WecomSender:
                              message.target, part))
         return SendResult.sent()
 
+    def shared_channel(self, message: Outbound) -> str | None:
+        """The push webhook a group row goes through, named by a hash of its key, when the
+        chat has no destination of its own (bot.sender.SharesChannels): a branch has one
+        webhook, and a message queued to each of its two groups must reach it once."""
+        if message.target_kind not in ("group", "leaders") or message.kind == "reply":
+            return None
+        branch_id, leaders = self._scope(message)
+        if not message.payload.get("image_base64") and self._own_chat(message.target,
+                                                                      branch_id, leaders):
+            return None
+        key = self._push_key(branch_id, leaders)
+        if key is None:
+            return None
+        return "wecom webhook " + hashlib.sha256(key.encode()).hexdigest()[:16]
+
     async def _send_group(self, message: Outbound) -> SendResult:
-        leaders = message.target_kind == "leaders"
-        branch_id = message.branch_id
-        if branch_id is None and message.target.isdigit() and not leaders:
-            branch_id = int(message.target)
+        branch_id, leaders = self._scope(message)
         if message.payload.get("image_base64"):
             return await self._send_picture(branch_id, leaders, message.payload)
         longconn = self.longconn
@@ -209,7 +301,10 @@ class WecomSender:
             await send_parts(message.payload, render_markdown_parts(payload),
                              lambda part: longconn.send_markdown(chat_id, part))
             return SendResult.sent()
-        key = self._push_key(branch_id, leaders)
+        # A chat with a connection of its own waits for it rather than take the branch's
+        # webhook, which posts into one of the branch's groups and cannot say which.
+        own = self._own_chat(message.target, branch_id, leaders)
+        key = None if own else self._push_key(branch_id, leaders)
         if key is not None:
             await send_parts(message.payload, render_group(message.payload),
                              lambda body: self.client.webhook_send(key, body))
@@ -225,6 +320,40 @@ class WecomSender:
                 "设置 推送 <支部|领导> <key>; then djbot outbox retry <id>", retryable=False)
         # The chat is known; the connection is held by another replica, or by none just now.
         return self._waiting(message, "long connection not held here", NOT_HELD_WAIT)
+
+    def _scope(self, message: Outbound) -> tuple[int | None, bool]:
+        """Whose push webhook a group row may take (branch id, whether the leaders'): the
+        chat's binding says, else the row. A bureau-wide activity's cancellation names no
+        branch, yet each branch group it goes to is reached by that branch's webhook."""
+        with Session(self.engine) as session:
+            binding = session.exec(select(ChatBinding).where(
+                ChatBinding.platform == "wecom",
+                ChatBinding.chat_id == message.target)).first()
+        if binding is not None:
+            return (None, True) if binding.is_leaders else (binding.branch_id, False)
+        if message.target_kind == "leaders":
+            return None, True
+        if message.branch_id is None and message.target.isdigit():
+            return int(message.target), False  # a push addressed to a branch by id
+        return message.branch_id, False
+
+    def _own_chat(self, target: str, branch_id: int | None, leaders: bool) -> bool:
+        """Whether a group row has a destination of its own: with the long connection, a
+        bound chat among several of its branch (or of the leaders). The only bound chat
+        may still take the webhook while the connection is away: that is its webhook."""
+        if self.longconn is None:
+            return False
+        with Session(self.engine) as session:
+            chats = list(session.exec(self._bindings(branch_id, leaders)).all())
+        return target in chats and len(chats) > 1
+
+    @staticmethod
+    def _bindings(branch_id: int | None, leaders: bool):
+        query = select(ChatBinding.chat_id).where(ChatBinding.platform == "wecom")
+        if leaders:
+            return query.where(ChatBinding.is_leaders == True)  # noqa: E712
+        return query.where(ChatBinding.branch_id == branch_id,
+                           ChatBinding.is_leaders == False)  # noqa: E712
 
     def _with_names(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The payload with the names of the people it mentions, for the AI bot's markdown."""
@@ -267,15 +396,11 @@ class WecomSender:
         bound (an activity announced to each of a branch's groups reaches each); else the
         leaders' group, or the branch's first bound group (a reminder names the branch)."""
         with Session(self.engine) as session:
-            query = select(ChatBinding.chat_id).where(ChatBinding.platform == "wecom")
-            named = session.exec(query.where(ChatBinding.chat_id == target)).first()
+            named = session.exec(select(ChatBinding.chat_id).where(
+                ChatBinding.platform == "wecom", ChatBinding.chat_id == target)).first()
             if named is not None:
                 return named
-            if leaders:
-                query = query.where(ChatBinding.is_leaders == True)  # noqa: E712
-            elif branch_id is None:
+            if branch_id is None and not leaders:
                 return None  # a branch's message never goes to the leaders' group
-            else:
-                query = query.where(ChatBinding.branch_id == branch_id,
-                                    ChatBinding.is_leaders == False)  # noqa: E712
-            return session.exec(query.order_by(ChatBinding.id)).first()
+            return session.exec(self._bindings(branch_id, leaders)
+                                .order_by(ChatBinding.id)).first()
