@@ -328,3 +328,31 @@ async def test_someone_dingtalk_keeps_holding_back_is_given_up_and_named(runtime
 
     [(ok, line)] = unreached_lines(runtime.settings, "dingtalk")
     assert not ok and line.endswith("钉钉限流 8 次后未送达：u03")  # not the roster's to fix
+
+
+async def test_a_branch_with_two_groups_and_one_custom_robot_hears_each_message_once(
+        runtime, worker, fake, clock):
+    """A reminder is queued once per bound group; a branch's custom robot posts into its own
+    group whichever row it carries, so it carries each message once (as WeCom's webhook)."""
+    url = fake.add_robot("robot-token-3", SECRET)
+
+    def build(s):
+        branch = make_branch(s)
+        for chat in ("cidA", "cidB"):
+            bind_chat(s, branch, chat, platform="dingtalk")
+        s.add(PushChannel(platform="dingtalk", branch_id=branch.id, url=url, secret=SECRET,
+                          set_at=clock.now()))
+    seed(runtime.engine, build)
+    with session_scope(runtime.engine) as s:
+        for chat in ("cidA", "cidB"):
+            outbox.enqueue(s, platform="dingtalk", target_kind="group", target=chat,
+                           payload=Reply("【活动提醒】明晚 19:30 政治夜学").to_dict(),
+                           now=clock.now(), kind="reminder.group_before",
+                           dedupe_key=f"reminder.group_before|dingtalk:group:{chat}|2026-11-25")
+    await worker.drain()
+    clock.advance(minutes=1)
+    await worker.drain()
+    robot = fake.delivered("/robot/send")
+    assert len(robot) == 1 and "政治夜学" in robot[0].body["markdown"]["text"]
+    assert fake.posts("/v1.0/robot/groupMessages/send") == []
+    assert [r.status for r in rows(runtime)] == ["sent", "sent"]

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections import deque
@@ -309,6 +310,17 @@ class DingtalkSender:
             return self._failure(exc.cause).resuming(message.payload, exc.sent)
         except DingtalkError as exc:
             return self._failure(exc)
+
+    def shared_channel(self, message: Outbound) -> str | None:
+        """The branch's custom robot, when a group row goes through it (bot.sender.
+        SharesChannels): the robot posts into its own group whichever bound group the row
+        names, so a message queued to each of the branch's groups must go through it once."""
+        if message.target_kind not in ("group", "leaders") or message.kind == "reply":
+            return None
+        route = self._group_route(message)
+        if not isinstance(route, _Robot):
+            return None
+        return "dingtalk robot " + hashlib.sha256(route.url.encode()).hexdigest()[:16]
 
     @staticmethod
     def _failure(exc: Exception) -> SendResult:
