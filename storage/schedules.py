@@ -41,6 +41,18 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     return schedule
 
 
+def scheduled_starting(session: Session, *, branch_id: int | None, after: datetime,
+                       before: datetime) -> list[Activity]:
+    """The scope's scheduled activities, still open, that start in (after, before), the
+    earliest first: what an activity opened by hand over that span would run alongside."""
+    scope = (Activity.branch_id == branch_id if branch_id is not None
+             else Activity.branch_id.is_(None))  # type: ignore[union-attr]
+    return list(session.exec(select(Activity).where(
+        scope, Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
+        Activity.status == "open", Activity.starts_at > after, Activity.starts_at < before)
+        .order_by(Activity.starts_at)).all())
+
+
 def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:
     return list(session.exec(select(Schedule).where(
         Schedule.branch_id == branch_id, Schedule.active == True)  # noqa: E712
