@@ -3,9 +3,8 @@ to watch reminders go out, and the outbox with its dead letters."""
 
 from __future__ import annotations
 
-import re
-
 import asyncio
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Optional
 
@@ -128,6 +127,7 @@ def set_schedule(
     """为某支部设置（或修改）一项固定日程。"""
     from sqlmodel import select
 
+    from bot.scheduling.holidays import default_calendar, holds
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
     from storage.schedules import save_schedule
@@ -140,9 +140,11 @@ def set_schedule(
         if found is None:
             typer.echo(f"没有名为「{branch}」的支部", err=True)
             raise typer.Exit(2)
-        saved = save_schedule(session, branch_id=found.id, kind=activity_type.value,
-                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
-                              policy=spec.policy, now=now)
+        saved, _ = save_schedule(session, branch_id=found.id, kind=activity_type.value,
+                                 rule=spec.rule.describe(), duration_minutes=spec.minutes,
+                                 policy=spec.policy, now=now,
+                                 holds=holds(spec.rule, spec.policy, default_calendar(),
+                                             runtime.settings.tz))
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=branch,
                                detail={"kind": activity_type.value, "rule": saved.rule}))
     typer.echo(f"已设置 {branch} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")

@@ -164,6 +164,15 @@ def held_between(
     )
 
 
+def holds(rule: Recurrence, policy: str, calendar: HolidayCalendar, tz: tzinfo
+          ) -> Callable[[datetime], bool]:
+    """Whether the rule holds an occurrence starting at a given moment."""
+    def at(start: datetime) -> bool:
+        return any(o.starts_at == start for o in held_between(
+            rule, policy, calendar, start, start + timedelta(minutes=1), tz))
+    return at
+
+
 _default: HolidayCalendar | None = None
 
 
