@@ -154,3 +154,38 @@ def test_caught_up_in_quiet_hours_a_group_hears_nothing(runtime, clock, engine, 
     assert "reminder.start" in [r.kind for r in result.skipped]
     assert "reminder.start" not in kinds(engine)[len(before):]
     assert "missed while down" in caplog.text
+
+
+def test_down_over_the_day_before_message_the_secretary_still_gets_it_that_day(
+        runtime, clock, engine):
+    """The secretary's 09:00 message about tomorrow's night study (who is on leave) is of
+    use all that day; down from 08:45 to 11:00 it was dropped as older than the grace."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 24, 8, 45))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 24, 11, 0))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.day_before", "sec")]
+    assert result.skipped == []
+    [row] = Session(engine).exec(select(OutboxMessage)).all()
+    assert row.payload["text"].startswith("【明日活动】政治夜学")
+
+
+def test_down_over_the_end_the_secretary_still_gets_the_missing_list(runtime, clock, engine):
+    """Down from 20:50 to 22:30 over the 21:00 end: the list of who has not checked in is
+    what the secretary confirms or makes up from the next day, privately. It waits for the
+    end of quiet hours and goes then; it used to be dropped as older than the grace."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 20, 50))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 22, 30))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.missing", "sec")]
+    recorder = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert recorder.sent == []  # not at night
+    clock.set(local(2026, 11, 26, 7, 30))
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert [(m.kind, m.target_kind, m.target) for m in recorder.sent] == [
+        ("reminder.missing", "user", "sec")]
+    assert "未签到 2 人：书记、小王" in recorder.sent[0].payload["text"]

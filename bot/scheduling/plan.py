@@ -277,15 +277,39 @@ def is_paused(branch: BranchView, due: datetime, tz: tzinfo) -> bool:
     return branch.paused_until is not None and due.astimezone(tz).date() <= branch.paused_until
 
 
+# How long after its time a reminder missed while djbot was down is still worth sending.
+# The group's notices and a nudge are about the next minutes: the catch-up grace. What a
+# secretary or the leaders read to act on is still of use hours later: the list of the
+# missing (to confirm or 补签), the Monday board and summary, the 三会一课 reminder and the
+# 先锋党员 shortlist; the day-before message, until the activity starts.
+STILL_USEFUL = {MISSING: timedelta(hours=12), LEADERBOARD: timedelta(hours=12),
+                SUMMARY: timedelta(hours=12), "summary.picture": timedelta(hours=12),
+                MEETINGS_DUE: timedelta(hours=12), PIONEER_SHORTLIST: timedelta(hours=12)}
+
+
+def useful_until(reminder: Reminder, grace: timedelta) -> datetime:
+    """The last moment a reminder that could not go at its time is still sent."""
+    if reminder.kind == DAY_BEFORE:
+        # 【明日活动】 is true until that day begins (due_at is local: day_before_at).
+        midnight = (reminder.due_at + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                                  microsecond=0)
+        return max(reminder.due_at + grace,
+                   min(reminder.due_at + timedelta(hours=12), midnight, reminder.occurrence))
+    return reminder.due_at + max(grace, STILL_USEFUL.get(reminder.kind, grace))
+
+
 def partition_due(reminders: list[Reminder], *, since: datetime, now: datetime,
                   grace: timedelta) -> tuple[list[Reminder], list[Reminder]]:
-    """(to send, missed): due within the catch-up grace before now are sent (late, once);
-    due between since and that are missed. Enqueueing is idempotent, so a reminder already
-    in the outbox is harmlessly offered again on every tick of its grace window."""
+    """(to send, missed) among the reminders due since the previous tick (or, right after a
+    start, over the restart look-back): sent, late and once, while still useful
+    (useful_until); missed, and logged, after that. Enqueueing is idempotent, so one already
+    in the outbox is harmlessly offered again on the ticks of its catch-up grace."""
     send, missed = [], []
     for reminder in reminders:
-        if now - grace <= reminder.due_at <= now:
+        if not (since < reminder.due_at <= now or now - grace <= reminder.due_at <= now):
+            continue
+        if now <= useful_until(reminder, grace):
             send.append(reminder)
-        elif since < reminder.due_at < now - grace:
+        else:
             missed.append(reminder)
     return send, missed
