@@ -218,6 +218,7 @@ def _span(runtime, until: str, start: str | None, step: int) -> tuple[datetime, 
 def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
     from bot.clock import ManualClock
     from bot.outbox import OutboxWorker, console_senders
+    from bot.scheduling.plan import QuietHours
     from bot.scheduling.tick import Ticker
 
     tz = runtime.settings.tz
@@ -225,7 +226,8 @@ def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
     clock = ManualClock(first)
     ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
     ticker.last = first  # a running service: nothing before --from counts as missed
-    worker = OutboxWorker(engine, clock, console_senders(typer.echo, clock, tz))
+    worker = OutboxWorker(engine, clock, console_senders(typer.echo, clock, tz),
+                          quiet=QuietHours.of(runtime.settings), tz=tz)
     typer.echo(f"从 {first.astimezone(tz):%Y-%m-%d %H:%M} 快进到 {last.astimezone(tz):%Y-%m-%d %H:%M}，"
                f"每步 {step} 分钟")
     loop = asyncio.new_event_loop()

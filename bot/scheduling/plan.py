@@ -133,6 +133,7 @@ class Reminder:
     # An activity's reminders name it: two activities of one group can start the same
     # minute (第一议题 as the first item of the 中心组学习), and each gets its reminders.
     activity_id: int | None = None
+    at_night: bool = False  # an activity set inside quiet hours: its reminders go at night
 
     @property
     def dedupe_key(self) -> str:
@@ -145,8 +146,11 @@ class Reminder:
         return f"{self.kind}|{self.platform}:{self.target_kind}:{self.target}|{self.occurrence.isoformat()}"
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "markdown": self.markdown, "mentions": [],
-                "is_error": False, "title": self.title}
+        payload = {"text": self.text, "markdown": self.markdown, "mentions": [],
+                   "is_error": False, "title": self.title}
+        if self.at_night:
+            payload["at_night"] = True  # bot.outbox.AT_NIGHT: retried at night too
+        return payload
 
 
 def _clock(moment: datetime, tz: tzinfo) -> str:
@@ -200,6 +204,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
     start, end = activity.starts_at, activity.ends_at
     times = reminder_times(branch.plan, start, end, tz, quiet)
     title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
+    at_night = quiet.contains(start.astimezone(tz).time())
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
     on_leave = [e for e in activity.expected if e.state == "leave"]
     undecided = [e for e in activity.expected if e.state == "pending"]
@@ -213,7 +218,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
 
     def add(kind: str, target_kind: str, platform: str, target: str, text: str) -> None:
         out.append(Reminder(kind, platform, target_kind, target, branch.id, start, times[kind],
-                            text, title=title, activity_id=activity.id))
+                            text, title=title, activity_id=activity.id, at_night=at_night))
 
     if DAY_BEFORE in times:
         leave_line = (f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave
