@@ -42,7 +42,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import and_, func, or_, tuple_, update
 from sqlalchemy.engine import Engine
@@ -58,6 +59,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger("djbot.outbox")
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+WITHDRAWN = "withdrawn"  # never to be sent: what it said is no longer so
 MAX_ATTEMPTS = 6  # 30 s, 1, 2, 4, 8 min between tries: about a quarter of an hour in all
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
@@ -68,6 +70,15 @@ RATE_LIMITS = {"group": 20, "leaders": 20, "user": 30}
 HOLD = timedelta(seconds=15)
 
 Destination = tuple[str, str, str]  # (platform, target_kind, target)
+
+# Messages djbot starts on a schedule, by what a retry that reaches quiet hours does with
+# them: a group's notice of the moment and a nudge are dropped (next morning they are
+# noise), what someone reads to act on waits for the morning. Replies are not listed: the
+# member who wrote at night is awake.
+NIGHT_DROPPED = ("reminder.group_before", "reminder.start", "nudge")
+NIGHT_HELD = ("reminder.day_before", "reminder.missing", "reminder.meetings",
+              "pioneer.shortlist", "leaderboard", "summary", "summary.picture", "leave.lapsed")
+AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
 
 
 def rate_limit(target_kind: str) -> int:
@@ -100,6 +111,36 @@ class OutboxWorker:
     rng: random.Random = field(default_factory=random.Random)
     # Destinations not to try before the time given (this worker's view; see HOLD).
     held: dict[Destination, datetime] = field(default_factory=dict)
+    # Quiet hours (bot.scheduling.plan.QuietHours) and the time zone they are in: None sends
+    # at any hour.
+    quiet: Any = None
+    tz: tzinfo | None = None
+
+    def keep_the_night(self, session: Session, now: datetime) -> None:
+        """In quiet hours, scheduled messages meant for before them (a retry, a platform's
+        wait, a channel back late) are not sent: dropped or held until quiet hours end."""
+        if self.quiet is None or self.tz is None:
+            return
+        local = now.astimezone(self.tz)
+        if not self.quiet.contains(local.time()):
+            return
+        began = local.replace(hour=self.quiet.start.hour, minute=self.quiet.start.minute,
+                              second=0, microsecond=0)
+        if began > local:
+            began -= timedelta(days=1)
+        rows = session.exec(select(OutboxMessage).where(
+            OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.created_at < began,  # type: ignore[operator]
+            OutboxMessage.kind.in_(NIGHT_DROPPED + NIGHT_HELD))).all()  # type: ignore[attr-defined]
+        for row in rows:
+            if (row.payload or {}).get(AT_NIGHT):
+                continue  # the secretary chose that hour
+            if row.kind in NIGHT_DROPPED:
+                row.status, row.last_error = WITHDRAWN, "免打扰时段开始前未能送达，不再发送"
+                log.info("outbox %s not sent: quiet hours began before it went", row.id)
+            else:
+                row.next_attempt_at = self.quiet.next_end(local)
+            session.add(row)
 
     def claim(self) -> list[Outbound]:
         """Take up to `batch` due rows for our platforms, within each destination's rate,
@@ -107,6 +148,7 @@ class OutboxWorker:
         now = self.clock.now()
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
+            self.keep_the_night(session, now)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
             # would otherwise fill every batch read and hide the rows behind it.

@@ -28,6 +28,7 @@ from bot.domain.attendance import (
     checkin_status,
     leave_allowed,
     parse_activity_type,
+    plan_times,
     show_time,
     split_lecturer,
     type_list,
@@ -56,7 +57,7 @@ from bot.registry import (
 )
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations, org, outbox
+from storage import confirmations, org, outbox, schedules
 from storage import leave as leave_store
 from storage.models import (
     ROLE_LABELS,
@@ -188,6 +189,9 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
     if running is not None:
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
+    ahead = _scheduled_alongside(ctx, activity_type, scope)
+    if ahead is not None:
+        return _start_scheduled(ctx, activity_type, group_id, ahead, topic)
     who = audience(activity_type.value, branch_id=scope, party_group_id=group_id)
     label = audience_label or AUDIENCE_LABELS[who]
     if scope is None and not confirmed:
@@ -239,6 +243,42 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         if told:
             lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:
+    """A scheduled activity of the scope that would start before one opened now ends.
+
+    签到 goes to the activity that starts last, so a second activity opened alongside it
+    would get nobody's check-in and count everyone absent, and the scheduled one would
+    still say 现在开始 and nudge those who came."""
+    ends = plan_times(kind, ctx.now, opens_minutes_before=0).ends_at
+    found = schedules.scheduled_starting(ctx.session, branch_id=scope, after=ctx.now,
+                                         before=ends)
+    return found[0] if found else None
+
+
+def _start_scheduled(ctx: Ctx, kind: ActivityType, group_id: int | None,
+                     activity: Activity, topic: str) -> Reply:
+    """开始 over a scheduled activity: the same one starts taking check-ins now (its start,
+    which lateness counts from, stays as scheduled); another is refused, nothing opened."""
+    label = _label(ctx, activity)
+    if activity.type != kind.value or activity.party_group_id != group_id:
+        return Reply.error(
+            f"{label}是固定日程，会在现在开始的活动结束前开始，签到会记错活动。"
+            "什么也没有开始。如果今天不举行它，请先发送「取消活动 下次 原因」再「开始」。")
+    if activity.checkin_opens_at > ctx.now:
+        activity.checkin_opens_at = ctx.now
+    if topic and not activity.topic:
+        activity.topic = topic
+    ctx.session.add(activity)
+    label = _label(ctx, activity)
+    tz = ctx.settings.tz
+    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
+                     tz, ctx.now)
+    return Reply(f"{label}按日程举行，现在已可签到，请大家发送「签到」。\n"
+                 f"应到：{store.expected_count(ctx.session, activity=activity)} 人。"
+                 f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
+                 "不能参加请发送「请假 原因」。")
 
 
 OPEN_BUREAU_WIDE = "activity.open"

@@ -25,7 +25,14 @@ from bot.domain.attendance import (
 from bot.domain.text import show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
-from bot.scheduling.holidays import DEFAULT_POLICY, MOVE, SKIP, default_calendar, held_between
+from bot.scheduling.holidays import (
+    DEFAULT_POLICY,
+    MOVE,
+    SKIP,
+    default_calendar,
+    held_between,
+    holds,
+)
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
     Recurrence,
@@ -33,8 +40,8 @@ from bot.scheduling.rules import (
     parse_duration,
     parse_rule,
 )
-from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
 from storage import org
+from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, bureau_schedules, save_schedule
@@ -126,11 +133,11 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
                 and s.party_group_id == (group.id if group else None)), None)
     before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
               if old is not None else None)
-    schedule = save_schedule(ctx.session, branch_id=branch_id, kind=kind.value,
-                             rule=spec.rule.describe(), duration_minutes=spec.minutes,
-                             policy=policy, now=ctx.now,
-                             by=ctx.member.id if ctx.member else None,
-                             party_group_id=group.id if group else None)
+    schedule, cancelled = save_schedule(
+        ctx.session, branch_id=branch_id, kind=kind.value, rule=spec.rule.describe(),
+        duration_minutes=spec.minutes, policy=policy, now=ctx.now, by=ctx.member,
+        party_group_id=group.id if group else None,
+        holds=holds(spec.rule, policy, default_calendar(), ctx.settings.tz))
     ctx.audit("schedule.set", target=scope,
               detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})
@@ -140,6 +147,9 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
+    if cancelled:
+        lines.append(f"按原日程已安排、已有人请假的 {cancelled} 次活动已取消，不再提醒，"
+                     "也不计出勤和缺席。")
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     if bureau:

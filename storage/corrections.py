@@ -149,7 +149,15 @@ def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, r
                                    Activity.status != CANCELLED)
     if before is not None:
         query = query.where(Activity.starts_at < before)
-    ahead = list(session.exec(query).all())
+    return withdraw(session, activities=list(session.exec(query).all()), by=by, reason=reason,
+                    now=now)
+
+
+def withdraw(session: Session, *, activities: list[Activity], by: Member | None, reason: str,
+             now: datetime) -> tuple[int, int]:
+    """Scheduled activities not started yet: removed when nobody answered them, cancelled
+    otherwise. Returns (removed, cancelled)."""
+    ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
     removed = [a.id for a in ahead if a.id not in answered]

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, select
 
-from storage.models import Activity, Attendance, Branch, Schedule
+from storage.attendance import CANCELLED, OPEN
+from storage.corrections import withdraw
+from storage.models import Activity, Branch, Member, Schedule
 
 
 def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: str,
                   duration_minutes: int, policy: str, now: datetime,
-                  by: int | None = None, party_group_id: int | None = None) -> Schedule:
+                  by: Member | None = None, party_group_id: int | None = None,
+                  holds: Callable[[datetime], bool] | None = None) -> tuple[Schedule, int]:
     """One schedule per (branch, activity kind, party group): set it, or change it.
 
-    A changed rule replaces the activities already created ahead from the old one, as
-    long as they have not started and nobody has answered them (leave asked, …).
+    Changed, its activities already created ahead that the new rule still holds (`holds`
+    their start) stay, with the new duration: leave asked for them still counts. The others
+    are replaced: removed when nobody has answered them, cancelled otherwise, as 删除日程
+    does (a cancelled one keeps its (schedule, start), so only one no longer held may be).
+    Returns the schedule and how many answered activities were cancelled.
     """
     scope = (Schedule.branch_id == branch_id if branch_id is not None
              else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
@@ -23,14 +30,23 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
              else Schedule.party_group_id.is_(None))  # type: ignore[union-attr]
     schedule = session.exec(select(Schedule).where(scope, group,
                                                    Schedule.activity_type == kind)).first()
+    cancelled = 0
     if schedule is None:
-        schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule, created_by=by,
+        schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule,
+                            created_by=by.id if by else None,
                             party_group_id=party_group_id, created_at=now, updated_at=now)
     else:
-        answered = select(Attendance.activity_id)
-        session.exec(delete(Activity).where(  # type: ignore[call-overload]
+        ahead = session.exec(select(Activity).where(
             Activity.schedule_id == schedule.id, Activity.starts_at > now,
-            Activity.id.not_in(answered)))  # type: ignore[union-attr]
+            Activity.status != CANCELLED)).all()
+        for activity in ahead:
+            if holds is not None and holds(activity.starts_at):
+                activity.ends_at = activity.starts_at + timedelta(minutes=duration_minutes)
+                activity.checkin_closes_at = activity.ends_at
+                session.add(activity)
+        replaced = [a for a in ahead if holds is None or not holds(a.starts_at)]
+        _, cancelled = withdraw(session, activities=replaced, by=by,
+                                reason=f"日程已改为 {rule}", now=now)
     schedule.rule = rule
     schedule.duration_minutes = duration_minutes
     schedule.holiday_policy = policy
@@ -38,7 +54,19 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     schedule.updated_at = now
     session.add(schedule)
     session.flush()
-    return schedule
+    return schedule, cancelled
+
+
+def scheduled_starting(session: Session, *, branch_id: int | None, after: datetime,
+                       before: datetime) -> list[Activity]:
+    """The scope's scheduled activities, still open, that start in (after, before), the
+    earliest first: what an activity opened by hand over that span would run alongside."""
+    scope = (Activity.branch_id == branch_id if branch_id is not None
+             else Activity.branch_id.is_(None))  # type: ignore[union-attr]
+    return list(session.exec(select(Activity).where(
+        scope, Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
+        Activity.status == OPEN, Activity.starts_at > after, Activity.starts_at < before)
+        .order_by(Activity.starts_at)).all())
 
 
 def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:

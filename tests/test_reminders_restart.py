@@ -154,3 +154,96 @@ def test_caught_up_in_quiet_hours_a_group_hears_nothing(runtime, clock, engine, 
     assert "reminder.start" in [r.kind for r in result.skipped]
     assert "reminder.start" not in kinds(engine)[len(before):]
     assert "missed while down" in caplog.text
+
+
+def test_down_over_the_day_before_message_the_secretary_still_gets_it_that_day(
+        runtime, clock, engine):
+    """The secretary's 09:00 message about tomorrow's night study (who is on leave) is of
+    use all that day; down from 08:45 to 11:00 it was dropped as older than the grace."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 24, 8, 45))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 24, 11, 0))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.day_before", "sec")]
+    assert result.skipped == []
+    [row] = Session(engine).exec(select(OutboxMessage)).all()
+    assert row.payload["text"].startswith("【明日活动】政治夜学")
+
+
+def test_down_over_the_end_the_secretary_still_gets_the_missing_list(runtime, clock, engine):
+    """Down from 20:50 to 22:30 over the 21:00 end: the list of who has not checked in is
+    what the secretary confirms or makes up from the next day, privately. It waits for the
+    end of quiet hours and goes then; it used to be dropped as older than the grace."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 20, 50))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 22, 30))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.missing", "sec")]
+    recorder = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert recorder.sent == []  # not at night
+    clock.set(local(2026, 11, 26, 7, 30))
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": recorder}).drain())
+    assert [(m.kind, m.target_kind, m.target) for m in recorder.sent] == [
+        ("reminder.missing", "user", "sec")]
+    assert "未签到 2 人：书记、小王" in recorder.sent[0].payload["text"]
+
+
+class BlockedUntil(Recorder):
+    """A platform that says "wait ten minutes" until a given moment (DingTalk's robot block
+    after a burst, WeCom's 45009)."""
+
+    def __init__(self, clock, until) -> None:
+        super().__init__()
+        self.clock, self.until = clock, until
+
+    async def send(self, message: Outbound) -> SendResult:
+        if self.clock.now() < self.until:
+            return SendResult.failed("send too fast", retry_after=600)
+        self.sent.append(message)
+        return SendResult.sent()
+
+
+def night_worker(runtime, engine, clock, sender):
+    from bot.scheduling.plan import QuietHours
+
+    return OutboxWorker(engine, clock, {"wecom": sender}, quiet=QuietHours.of(runtime.settings),
+                        tz=runtime.settings.tz)
+
+
+def test_a_retry_that_reaches_quiet_hours_waits_or_is_dropped(runtime, clock, engine):
+    """The night study 20:00–21:50: the platform tells djbot to wait ten minutes for
+    whatever it sends before 21:56. The list of the missing (21:50) was sent at 22:00 and
+    the 党课's 21:55 start notice posted in the group at 22:05; now the list waits for 07:30
+    and the notice is dropped (the next morning it would only be noise)."""
+    seed(engine, late_study_branch)
+
+    def lecture(session):  # 21:55–22:55 in the same branch: its start notice at 21:55
+        session.add(Schedule(branch_id=1, activity_type="党课", rule="每周三 21:55",
+                             duration_minutes=60, holiday_policy="skip",
+                             created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(engine, lecture)
+    sender = BlockedUntil(clock, local(2026, 11, 25, 21, 56))
+    clock.set(local(2026, 11, 25, 21, 40))
+    ticker = service(runtime, clock)
+    worker = night_worker(runtime, engine, clock, sender)
+    while clock.now() < local(2026, 11, 25, 23, 0):
+        clock.advance(timedelta(minutes=1))
+        ticker.tick()
+        asyncio.run(worker.drain())
+    assert [(m.kind, m.target) for m in sender.sent] == []  # nothing at night
+
+    clock.set(local(2026, 11, 26, 7, 30))
+    ticker.tick()
+    asyncio.run(worker.drain())
+    # The study's list, held; the lecture's, planned for 07:30 as it ended at night.
+    assert sorted((m.kind, m.target, m.payload["text"].split("（")[0]) for m in sender.sent) == [
+        ("reminder.missing", "sec", "【活动结束】党课"),
+        ("reminder.missing", "sec", "【活动结束】政治夜学")]
+    with Session(engine) as session:
+        dropped = session.exec(select(OutboxMessage).where(
+            OutboxMessage.status == "withdrawn")).all()
+    assert sorted(m.kind for m in dropped) == ["reminder.start"]

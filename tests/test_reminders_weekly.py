@@ -89,3 +89,31 @@ def test_without_a_leaders_group_each_leader_gets_the_summary_privately_once(run
     summaries = sent(engine, "summary")
     assert sorted((s.target_kind, s.target) for s in summaries) == [("user", "boss"), ("user", "pc")]
     assert "城关支部" in summaries[0].payload["text"] and summaries[0].payload["markdown"]
+
+
+def test_down_over_monday_morning_the_board_and_summary_still_go_out_that_day(
+        runtime, clock, engine, caplog):
+    """A restart (or an outage) from 08:50 to 10:15 on Monday: the board and the leaders'
+    summary are still worth reading at 10:15. With only the 30-minute catch-up grace they
+    were logged as missed and that week's summary never came."""
+    seed(engine, bureau)
+    clock.set(local(2026, 11, 23, 8, 50))
+    ticker(runtime, clock).tick()
+    clock.set(local(2026, 11, 23, 10, 15))
+    with caplog.at_level("WARNING", logger="djbot.tick"):
+        Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+               calendar=HolidayCalendar()).tick()  # a fresh process: no earlier tick
+    assert [(s.target_kind, s.target) for s in sent(engine, "leaderboard")] == [("group", "g1")]
+    assert sorted(s.target for s in sent(engine, "summary")) == ["boss", "pc"]
+    assert "missed while down" not in caplog.text
+    # Back only on Tuesday morning, last week's board is no news any more: not sent.
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxMessage)).all():
+            session.delete(row)
+        session.commit()
+    clock.set(local(2026, 11, 24, 8, 30))
+    with caplog.at_level("WARNING", logger="djbot.tick"):
+        Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+               calendar=HolidayCalendar()).tick()
+    assert sent(engine, "leaderboard") == [] and sent(engine, "summary") == []
+    assert "missed while down, not sent: leaderboard" in caplog.text

@@ -147,3 +147,99 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
         reply = chat.say("sec", said, chat="g1")
         assert reply.is_error and reply.text == (
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
+
+
+def _outbox(engine) -> list[tuple[str, str, str]]:
+    from storage.models import OutboxMessage
+
+    with Session(engine) as session:
+        return [(m.kind, m.target, m.payload["text"]) for m in session.exec(
+            select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_opening_the_scheduled_activity_by_hand_a_little_early_opens_that_one(
+        runtime, chat, engine, branch):
+    """The members are there at 19:20 for the 19:30 night study and the secretary sends
+    开始 夜学. A second activity beside the scheduled one got nobody's check-in (签到 goes
+    to the one starting last) and counted everyone absent; the scheduled one then nudged
+    and listed as missing those who had come."""
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity, Attendance
+    from tests.conftest import local
+
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    runtime.clock.set(local(2026, 11, 25, 18, 50))
+    ticker.tick()
+    refused = chat.say("sec", "开始 党课", chat="g1")  # another kind over it: nothing opens
+    assert refused.is_error and "政治夜学（19:30）是固定日程" in refused.text
+    assert "取消活动 下次" in refused.text
+
+    runtime.clock.set(local(2026, 11, 25, 18, 55))  # before its check-in opens (19:00)
+    reply = chat.say("sec", "开始 夜学", chat="g1")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("政治夜学（19:30）按日程举行，现在已可签到")
+    assert "19:40 后签到记为迟到" in reply.text
+    assert "签到成功：政治夜学（19:30）" in chat.say("li", "签到", chat="g1").text
+    assert "签到成功" in chat.say("sec", "签到", chat="g1").text
+    for minute in (19 * 60 + 30, 19 * 60 + 45, 21 * 60, 21 * 60 + 5):
+        runtime.clock.set(local(2026, 11, 25, minute // 60, minute % 60))
+        ticker.tick()
+
+    with Session(engine) as session:
+        [activity] = session.exec(select(Activity)).all()
+        assert activity.schedule_id is not None
+        assert [a.status for a in session.exec(select(Attendance))] == ["present", "present"]
+    assert [kind for kind, _, _ in _outbox(engine)] == [
+        "reminder.group_before", "reminder.start", "reminder.missing"]  # nobody nudged
+    assert "应到 2 人，签到 2 人" in _outbox(engine)[-1][2]
+
+
+def test_a_changed_rule_cancels_an_answered_activity_it_no_longer_holds(
+        runtime, chat, engine, branch):
+    """小李 asked leave for Wednesday's night study; the secretary then moved the night
+    study to Tuesdays. Wednesday's was kept (someone had answered it): the group was still
+    reminded of a night study no longer planned, and those who stayed away were absent."""
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity
+    from tests.conftest import local
+
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()  # Monday 2026-11-23 09:00: Wednesday's is created
+    assert "已请假" in chat.say("li", "请假 出差", chat="g1").text
+    reply = chat.say("sec", "设置 夜学 每周四 19:30", chat="g1")
+    assert "按原日程已安排、已有人请假的 1 次活动已取消" in reply.text, reply.text
+    for day, hour, minute in ((24, 9, 0), (25, 9, 0), (25, 18, 30), (25, 19, 30), (25, 21, 0),
+                              (26, 18, 30)):
+        runtime.clock.set(local(2026, 11, day, hour, minute))
+        ticker.tick()
+    with Session(engine) as session:
+        held = [(a.starts_at, a.status) for a in session.exec(
+            select(Activity).order_by(Activity.starts_at))]
+    assert held == [(local(2026, 11, 25, 19, 30), "cancelled"),
+                    (local(2026, 11, 26, 19, 30), "open")]
+    told = [(kind, text) for kind, _, text in _outbox(engine)
+            if kind != "reminder.meetings"]  # the month's 三会一课 reminder, beside the point
+    assert all("11月25日" not in text for _, text in told), told
+    assert [kind for kind, _ in told] == ["reminder.day_before", "reminder.group_before"]
+
+
+def test_a_changed_duration_keeps_the_answered_activity_with_its_leave(
+        runtime, chat, engine, branch):
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity, Attendance
+    from tests.conftest import local
+
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    chat.say("li", "请假 出差", chat="g1")
+    reply = chat.say("sec", "设置 夜学 每周三 19:30 2小时", chat="g1")
+    assert "已取消" not in reply.text, reply.text
+    ticker.tick()
+    with Session(engine) as session:
+        [activity] = session.exec(select(Activity)).all()
+        assert (activity.status, activity.ends_at) == ("open", local(2026, 11, 25, 21, 30))
+        [leave] = session.exec(select(Attendance)).all()
+        assert leave.activity_id == activity.id and leave.status == "leave"

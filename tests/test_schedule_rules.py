@@ -87,6 +87,25 @@ def test_night_study_skips_a_holiday_and_theme_day_moves_to_the_next_working_day
     assert "顺延到 10月8日" in october.note
 
 
+def test_a_theme_day_moved_past_its_months_end_is_held_earlier_in_its_month():
+    """May 2026: the 30th is a Saturday and June 1 the next working day. 顺延 there would
+    leave May without its 主题党日 (a required monthly meeting) and give June two."""
+    calendar = HolidayCalendar()
+    thirtieth = parse_rule("每月30日 14:30")
+    held = held_between(thirtieth, MOVE, calendar, local(2026, 5, 1, 0, 0),
+                        local(2026, 7, 1, 0, 0), TZ)
+    assert [o.starts_at for o in held] == [local(2026, 5, 29, 14, 30), local(2026, 6, 30, 14, 30)]
+    assert "提前到 5月29日" in held[0].note
+    # Asked for a span that ends before the nominal day, it is still found on its new day.
+    [may] = held_between(thirtieth, MOVE, calendar, local(2026, 5, 28, 0, 0),
+                         local(2026, 5, 29, 20, 0), TZ)
+    assert may.starts_at == local(2026, 5, 29, 14, 30)
+    # Within the month it still moves forward (August 30 is a Sunday: Monday the 31st).
+    [august] = held_between(thirtieth, MOVE, calendar, local(2026, 8, 1, 0, 0),
+                            local(2026, 9, 1, 0, 0), TZ)
+    assert august.starts_at == local(2026, 8, 31, 14, 30) and "顺延到 8月31日" in august.note
+
+
 def test_a_swapped_working_saturday_is_a_working_day():
     tenth = parse_rule("每月10日 14:30")
     held = held_between(tenth, MOVE, HolidayCalendar(), local(2026, 10, 1, 0, 0),

@@ -3,9 +3,8 @@ to watch reminders go out, and the outbox with its dead letters."""
 
 from __future__ import annotations
 
-import re
-
 import asyncio
+import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Optional
 
@@ -128,6 +127,7 @@ def set_schedule(
     """为某支部设置（或修改）一项固定日程。"""
     from sqlmodel import select
 
+    from bot.scheduling.holidays import default_calendar, holds
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
     from storage.schedules import save_schedule
@@ -140,9 +140,11 @@ def set_schedule(
         if found is None:
             typer.echo(f"没有名为「{branch}」的支部", err=True)
             raise typer.Exit(2)
-        saved = save_schedule(session, branch_id=found.id, kind=activity_type.value,
-                              rule=spec.rule.describe(), duration_minutes=spec.minutes,
-                              policy=spec.policy, now=now)
+        saved, _ = save_schedule(session, branch_id=found.id, kind=activity_type.value,
+                                 rule=spec.rule.describe(), duration_minutes=spec.minutes,
+                                 policy=spec.policy, now=now,
+                                 holds=holds(spec.rule, spec.policy, default_calendar(),
+                                             runtime.settings.tz))
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=branch,
                                detail={"kind": activity_type.value, "rule": saved.rule}))
     typer.echo(f"已设置 {branch} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
@@ -216,6 +218,7 @@ def _span(runtime, until: str, start: str | None, step: int) -> tuple[datetime, 
 def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
     from bot.clock import ManualClock
     from bot.outbox import OutboxWorker, console_senders
+    from bot.scheduling.plan import QuietHours
     from bot.scheduling.tick import Ticker
 
     tz = runtime.settings.tz
@@ -223,7 +226,8 @@ def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
     clock = ManualClock(first)
     ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
     ticker.last = first  # a running service: nothing before --from counts as missed
-    worker = OutboxWorker(engine, clock, console_senders(typer.echo, clock, tz))
+    worker = OutboxWorker(engine, clock, console_senders(typer.echo, clock, tz),
+                          quiet=QuietHours.of(runtime.settings), tz=tz)
     typer.echo(f"从 {first.astimezone(tz):%Y-%m-%d %H:%M} 快进到 {last.astimezone(tz):%Y-%m-%d %H:%M}，"
                f"每步 {step} 分钟")
     loop = asyncio.new_event_loop()

@@ -115,13 +115,33 @@ def occurrences(
         if not blocked(rule, day, calendar):
             yield Occurrence(nominal, nominal)
         elif policy == MOVE:
-            target = day
-            while blocked(rule, target, calendar):
-                target = calendar.next_workday(target)
+            target = moved_day(rule, day, calendar)
+            verb = "提前到" if target < day else "顺延到"
             moved = datetime.combine(target, rule.at, tzinfo=tz)
-            yield Occurrence(nominal, moved, f"{_why(day, calendar)}，顺延到 {target.month}月{target.day}日")
+            yield Occurrence(nominal, moved,
+                             f"{_why(day, calendar)}，{verb} {target.month}月{target.day}日")
         else:
             yield Occurrence(nominal, None, f"{_why(day, calendar)}，不举行")
+
+
+def moved_day(rule: Recurrence, day: date, calendar: HolidayCalendar) -> date:
+    """Where a blocked occurrence is held under 顺延: the next day the rule may be held on.
+
+    A monthly rule stays in its month, because a month's 主题党日 is counted for that month
+    (三会一课): when the next such day is in the month after (每月30日 on a Saturday), it
+    is held on the last such day before instead.
+    """
+    target = day
+    while blocked(rule, target, calendar):
+        target = calendar.next_workday(target)
+    if rule.kind == "weekly" or (target.year, target.month) == (day.year, day.month):
+        return target
+    earlier = day - timedelta(days=1)
+    while earlier.month == day.month:
+        if not blocked(rule, earlier, calendar):
+            return earlier
+        earlier -= timedelta(days=1)
+    return target  # pragma: no cover - a whole month of days off
 
 
 def _why(day: date, calendar: HolidayCalendar) -> str:
@@ -133,13 +153,24 @@ def held_between(
     start: datetime, end: datetime, tz: tzinfo,
 ) -> list[Occurrence]:
     """Occurrences actually held with start <= starts_at < end (a moved one counts on its new day)."""
+    # A moved occurrence may come from either side of the span: 顺延 moves forward, and
+    # back at a month's end (moved_day).
     first = start.astimezone(tz).date() - timedelta(days=MAX_MOVE_DAYS)
-    last = end.astimezone(tz).date()
+    last = end.astimezone(tz).date() + timedelta(days=MAX_MOVE_DAYS)
     return sorted(
         (o for o in occurrences(rule, policy, calendar, first, last, tz)
          if o.starts_at is not None and start <= o.starts_at < end),
         key=lambda o: o.starts_at,  # type: ignore[arg-type, return-value]
     )
+
+
+def holds(rule: Recurrence, policy: str, calendar: HolidayCalendar, tz: tzinfo
+          ) -> Callable[[datetime], bool]:
+    """Whether the rule holds an occurrence starting at a given moment."""
+    def at(start: datetime) -> bool:
+        return any(o.starts_at == start for o in held_between(
+            rule, policy, calendar, start, start + timedelta(minutes=1), tz))
+    return at
 
 
 _default: HolidayCalendar | None = None

@@ -133,6 +133,7 @@ class Reminder:
     # An activity's reminders name it: two activities of one group can start the same
     # minute (第一议题 as the first item of the 中心组学习), and each gets its reminders.
     activity_id: int | None = None
+    at_night: bool = False  # an activity set inside quiet hours: its reminders go at night
 
     @property
     def dedupe_key(self) -> str:
@@ -145,8 +146,11 @@ class Reminder:
         return f"{self.kind}|{self.platform}:{self.target_kind}:{self.target}|{self.occurrence.isoformat()}"
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "markdown": self.markdown, "mentions": [],
-                "is_error": False, "title": self.title}
+        payload = {"text": self.text, "markdown": self.markdown, "mentions": [],
+                   "is_error": False, "title": self.title}
+        if self.at_night:
+            payload["at_night"] = True  # bot.outbox.AT_NIGHT: retried at night too
+        return payload
 
 
 def _clock(moment: datetime, tz: tzinfo) -> str:
@@ -200,6 +204,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
     start, end = activity.starts_at, activity.ends_at
     times = reminder_times(branch.plan, start, end, tz, quiet)
     title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
+    at_night = quiet.contains(start.astimezone(tz).time())
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
     on_leave = [e for e in activity.expected if e.state == "leave"]
     undecided = [e for e in activity.expected if e.state == "pending"]
@@ -213,7 +218,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
 
     def add(kind: str, target_kind: str, platform: str, target: str, text: str) -> None:
         out.append(Reminder(kind, platform, target_kind, target, branch.id, start, times[kind],
-                            text, title=title, activity_id=activity.id))
+                            text, title=title, activity_id=activity.id, at_night=at_night))
 
     if DAY_BEFORE in times:
         leave_line = (f"已请假 {len(on_leave)} 人：{_names(on_leave)}" if on_leave
@@ -277,15 +282,39 @@ def is_paused(branch: BranchView, due: datetime, tz: tzinfo) -> bool:
     return branch.paused_until is not None and due.astimezone(tz).date() <= branch.paused_until
 
 
+# How long after its time a reminder missed while djbot was down is still worth sending.
+# The group's notices and a nudge are about the next minutes: the catch-up grace. What a
+# secretary or the leaders read to act on is still of use hours later: the list of the
+# missing (to confirm or 补签), the Monday board and summary, the 三会一课 reminder and the
+# 先锋党员 shortlist; the day-before message, until the activity starts.
+STILL_USEFUL = {MISSING: timedelta(hours=12), LEADERBOARD: timedelta(hours=12),
+                SUMMARY: timedelta(hours=12), "summary.picture": timedelta(hours=12),
+                MEETINGS_DUE: timedelta(hours=12), PIONEER_SHORTLIST: timedelta(hours=12)}
+
+
+def useful_until(reminder: Reminder, grace: timedelta) -> datetime:
+    """The last moment a reminder that could not go at its time is still sent."""
+    if reminder.kind == DAY_BEFORE:
+        # 【明日活动】 is true until that day begins (due_at is local: day_before_at).
+        midnight = (reminder.due_at + timedelta(days=1)).replace(hour=0, minute=0, second=0,
+                                                                  microsecond=0)
+        return max(reminder.due_at + grace,
+                   min(reminder.due_at + timedelta(hours=12), midnight, reminder.occurrence))
+    return reminder.due_at + max(grace, STILL_USEFUL.get(reminder.kind, grace))
+
+
 def partition_due(reminders: list[Reminder], *, since: datetime, now: datetime,
                   grace: timedelta) -> tuple[list[Reminder], list[Reminder]]:
-    """(to send, missed): due within the catch-up grace before now are sent (late, once);
-    due between since and that are missed. Enqueueing is idempotent, so a reminder already
-    in the outbox is harmlessly offered again on every tick of its grace window."""
+    """(to send, missed) among the reminders due since the previous tick (or, right after a
+    start, over the restart look-back): sent, late and once, while still useful
+    (useful_until); missed, and logged, after that. Enqueueing is idempotent, so one already
+    in the outbox is harmlessly offered again on the ticks of its catch-up grace."""
     send, missed = [], []
     for reminder in reminders:
-        if now - grace <= reminder.due_at <= now:
+        if not (since < reminder.due_at <= now or now - grace <= reminder.due_at <= now):
+            continue
+        if now <= useful_until(reminder, grace):
             send.append(reminder)
-        elif since < reminder.due_at < now - grace:
+        else:
             missed.append(reminder)
     return send, missed

@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.outbox import OutboxWorker
 from bot.runtime import Runtime
+from bot.scheduling.plan import QuietHours
 from bot.scheduling.tick import Ticker
 from bot.sender import Sender
 from storage import leases
@@ -31,7 +32,8 @@ class SchedulerService:
         self.ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
         # Platform adapters add their Sender to this dict when they mount; rows for a
         # platform with no sender wait in the outbox.
-        self.worker = OutboxWorker(runtime.engine, runtime.clock, senders)
+        self.worker = OutboxWorker(runtime.engine, runtime.clock, senders,
+                                   quiet=QuietHours.of(runtime.settings), tz=runtime.settings.tz)
         self._scheduler: AsyncIOScheduler | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
