@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from storage.models import AuditEntry, Branch, Member, Role
+from storage.models import AuditEntry, Branch, Member, PointEntry, Role
 from tests.conftest import local
 from tests.factories import bind_chat, branch_with_a_leader, make_branch, make_member, seed
 from tests.test_reports import attend, award, hold
@@ -292,14 +292,54 @@ def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, 
     chat.say("sec", "确认缺席", chat="g1")
     chat.say("sec", "补签 甲 手机没电")
     lines = chat.say("a", "积分明细").text.splitlines()
+    # The penalty and the 补签's reversal of it cancel out: one line that says so, the
+    # make-up on its own. Not 「冲销 活动 缺席」: the activity, named.
     assert lines[1:] == ["11月23日 09:00 +2 政治夜学「枫桥经验」补签",
-                         "11月23日 09:00 +1 冲销 政治夜学「枫桥经验」缺席（补签：手机没电）",
-                         "11月23日 09:00 -1 政治夜学「枫桥经验」缺席"], lines  # not 「冲销 活动 缺席」
+                         "11月23日 09:00 ±0 政治夜学「枫桥经验」缺席 -1，已冲销（补签：手机没电）",
+                         "以上 3 笔记录合计 +2 分；原记录与抵消它的冲销合为一行。"], lines
     chat.say("sec", "取消活动 临时勤务")
     chat.say("sec", "确认")
     lines = chat.say("a", "积分明细").text.splitlines()
-    assert "11月23日 09:00 -2 冲销 政治夜学「枫桥经验」补签（书记取消活动：临时勤务）" in lines, lines
-    assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines
+    assert lines[1] == ("11月23日 09:00 ±0 政治夜学「枫桥经验」已取消：原记 缺席 -1、冲销缺席 +1、"
+                        "补签 +2，已全部冲销，不计分（书记取消活动：临时勤务）"), lines
+    assert len(lines) == 3 and "冲销 冲销" not in "\n".join(lines)
+
+
+def test_a_cancelled_activity_is_one_line_and_hides_nothing_the_member_did(runtime, chat, clock):
+    """Cancelling an activity reverses its entries (here 6 with the 补签's); 积分明细 showed
+    each of them and its reversal, 「冲销 冲销 …」 among them, and the member's studies fell
+    off the 10 lines. It is one line now, saying what was posted, that it is all reversed
+    and why; each line says what it was for, and the figures add up to the ledger."""
+    def scene(session):
+        branch_with_a_leader(session)
+        jia = session.exec(select(Member).where(Member.name == "甲")).one()
+        for day in range(16, 23):  # a study a day, last week
+            award(session, jia, 2, local(2026, 11, day, 20, 0))
+    seed(runtime.engine, scene)
+    chat.say("a", "学习 党史 60", chat="g1")
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    chat.say("sec", "补签 甲 手机没电")
+    chat.say("sec", "取消活动 下雨改期")
+    chat.say("sec", "确认")
+    chat.say("a", "撤销 时长记错了")
+
+    lines = chat.say("a", "积分明细").text.splitlines()
+    assert "冲销 冲销" not in "\n".join(lines)
+    # The latest first: the 撤销, then the cancellation.
+    assert lines[1] == "11月23日 09:00 ±0 自学「党史」60分钟 +2，已冲销（甲撤销学习：时长记错了）"
+    assert lines[2] == ("11月23日 09:00 ±0 主题党日「学习新党章」已取消：原记 缺席 -2、"
+                        "冲销缺席 +2、补签 +3，已全部冲销，不计分（书记取消活动：下雨改期）")
+    # Every study of last week is still in sight.
+    assert [line for line in lines if line.startswith("11月16日")] == \
+        ["11月16日 20:00 +2 自学（每30分钟）"]
+    assert len(lines) == 1 + 9 + 1
+    # The lines' figures add up to the ledger's: 7 studies of 2, the rest 0.
+    assert lines[-1] == "以上 15 笔记录合计 +14 分；原记录与抵消它的冲销合为一行。"
+    with Session(runtime.engine) as s:
+        assert sum(s.exec(select(PointEntry.points)).all()) == 14
+    assert "本年：14 分" in chat.say("a", "积分").text
 
 
 def test_the_points_rules_are_the_ones_loaded_and_explain_the_ledger(runtime, chat):
