@@ -51,9 +51,18 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
     elif standing.rank is not None:
-        lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）")
+        lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
+                     + _ranked_on(standing, "本月"))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return Reply("\n".join(lines))
+
+
+def _ranked_on(standing, period: str) -> str:
+    """For a member who came from another branch in the period: the points the branch's
+    rank counts are those earned here, said so that the figures still add up."""
+    if standing.ranked_points == standing.points[period]:
+        return ""
+    return f"，按在本支部所得 {standing.ranked_points} 分排名"
 
 
 # A leader's private bureau-wide list: names the top members of the whole bureau only.
@@ -102,11 +111,12 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         mine = standing.points[name]
         if standing.rank is None:
             lines.append(f"你未参与排行，{name} {mine} 分。")
-        elif mine == 0 and not scored:
+        elif standing.ranked_points == 0 and not scored:
             # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
-            lines.append(f"你{name}也还没有积分。")
+            lines.append(f"你{name}也还没有积分。" if mine == 0 else
+                         f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
         else:
-            lines.append(f"你：第 {standing.rank} 名，{mine} 分。")
+            lines.append(f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。")
     return Reply("\n".join(lines))
 
 

@@ -87,6 +87,9 @@ class MemberStanding:
     points: dict[str, int]  # per period name, e.g. {"本周": 3, "本月": 12, "本年": 80}
     rank: int | None  # in the branch over the ranking period; None when opted out
     of: int  # how many members are ranked in the branch
+    # The points the rank counts: those earned in the branch in the ranking period (less
+    # than points[rank_in] for a member who came from another branch this period).
+    ranked_points: int = 0
 
 
 def member_standing(session: Session, *, member_id: int, branch_id: int | None,
@@ -95,7 +98,9 @@ def member_standing(session: Session, *, member_id: int, branch_id: int | None,
     """A member's points in several periods and their rank in the branch over one of them.
 
     One statement, because 积分 is the command members send most. Ties share a rank
-    (1, 1, 3); members who left the public ranking get no rank but keep their points.
+    (1, 1, 3); members who left the public ranking get no rank but keep their points. The
+    rank counts each member's points earned in the branch (entries posted to it), so a
+    member who moved here is not ranked with points the old branch counts.
     """
     names = list(periods)
     params: dict[str, Any] = {"member_id": member_id, "branch_id": branch_id,
@@ -104,11 +109,12 @@ def member_standing(session: Session, *, member_id: int, branch_id: int | None,
     for index, (start, end) in enumerate(periods.values()):
         params[f"start{index}"], params[f"end{index}"] = start, end
     statement = _standing_statement(len(names), names.index(rank_in), branch_id is not None)
-    *values, above, ranked, listed = session.execute(statement, params).one()
+    *values, here, above, ranked, listed = session.execute(statement, params).one()
     return MemberStanding(
         points={name: int(v) for name, v in zip(names, values)},
         rank=int(above) + 1 if listed else None,
         of=int(ranked),
+        ranked_points=int(here),
     )
 
 
@@ -119,34 +125,39 @@ def _standing_statement(period_count: int, rank_index: int, ranked: bool):
     def at(name: str):
         return bindparam(name, type_=UTCDateTime())
 
+    here = func.coalesce(func.sum(case(
+        (and_(_during(PointEntry.occurred_at, at(f"start{rank_index}"), at(f"end{rank_index}")),
+              PointEntry.branch_id == bindparam("branch_id")), PointEntry.points),
+        else_=0)), 0).label("here")
     mine = (
         select(*[
             func.coalesce(func.sum(case(
                 (_during(PointEntry.occurred_at, at(f"start{i}"), at(f"end{i}")),
                  PointEntry.points), else_=0)), 0).label(f"p{i}")
             for i in range(period_count)
-        ])
+        ], here)
         .where(PointEntry.member_id == bindparam("member_id"),
                _during(PointEntry.occurred_at, at("first"), at("last")))
         .cte("mine")
     )
     columns = [mine.c[f"p{i}"] for i in range(period_count)]
     if not ranked:
-        return select(*columns, literal(0), literal(0), literal(0))
+        return select(*columns, literal(0), literal(0), literal(0), literal(0))
     points = func.coalesce(func.sum(PointEntry.points), 0)
     totals = (
         select(Member.id.label("member_id"), points.label("points"))
         .select_from(Member)
         .outerjoin(PointEntry, and_(
             PointEntry.member_id == Member.id,
+            PointEntry.branch_id == bindparam("branch_id"),
             _during(PointEntry.occurred_at, at(f"start{rank_index}"), at(f"end{rank_index}"))))
         .where(Member.branch_id == bindparam("branch_id"), _ranked_members())
         .group_by(Member.id)
         .cte("totals")
     )
     return select(
-        *columns,
-        select(func.count()).where(totals.c.points > columns[rank_index]).scalar_subquery(),
+        *columns, mine.c.here,
+        select(func.count()).where(totals.c.points > mine.c.here).scalar_subquery(),
         select(func.count()).select_from(totals).scalar_subquery(),
         select(func.count()).where(totals.c.member_id == bindparam("member_id"))
         .scalar_subquery(),
@@ -155,7 +166,9 @@ def _standing_statement(period_count: int, rank_index: int, ranked: bool):
 
 def _ranked_points(*, of_branch: bool) -> tuple[Select, Any]:
     """Each member's points in [start, end), above zero, ranked (a tie shares its rank):
-    in one branch (`branch_id`, ranked there) or bureau-wide; and the points expression."""
+    in one branch (`branch_id`: its members, by the points they earned in it, so one who
+    moved here brings none of the old branch's) or bureau-wide (all of their points);
+    and the points expression."""
     points = func.sum(PointEntry.points)
     query = (
         select(Member.id.label("member_id"), Member.name.label("name"),
@@ -170,7 +183,8 @@ def _ranked_points(*, of_branch: bool) -> tuple[Select, Any]:
         .having(points > 0)
     )
     if of_branch:
-        query = query.where(Member.branch_id == bindparam("branch_id"))
+        query = query.where(Member.branch_id == bindparam("branch_id"),
+                            PointEntry.branch_id == bindparam("branch_id"))
     return query, points
 
 

@@ -374,3 +374,48 @@ def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
     above = [LeaderRow(rank=1, member_id=1, name="甲", points=5)]
     assert board_lines(PublicBoard(above, 8, (2, 7, 3)), unit="分") == [
         "1. 甲 5分", "另有 7 人并列第 2 名（3分）"]
+
+
+def a_member_who_moved(session):
+    """甲 earned 9 in 一支部 this month, moved to 二支部 (g2) on the 20th and earned 1 there;
+    二支部's 乙, 丙, 丁 earned 5, 4 and 3 there."""
+    from storage import membership
+
+    first, second = make_branch(session, "一支部"), make_branch(session, "二支部")
+    bind_chat(session, second, "g2")
+    bind_chat(session, None, "g-leaders", leaders=True)
+    make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    jia = make_member(session, first, "甲", wecom="jia")
+    award(session, jia, 9, local(2026, 11, 10, 10, 0))
+    membership.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0))
+    session.add(jia)
+    session.flush()
+    award(session, jia, 1, local(2026, 11, 21, 10, 0))
+    for name, points in (("乙", 5), ("丙", 4), ("丁", 3)):
+        award(session, make_member(session, second, name, wecom=name), points,
+              local(2026, 11, 21, 10, 0))
+    return second
+
+
+def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_there(
+        runtime, chat):
+    """The month's rank and board of 二支部 counted 甲's 9 points from 一支部: 甲 was first
+    there with 10, ahead of those who earned their points in it. A branch ranks by the
+    points posted to it (those its average counts); 甲's own 积分 and the bureau's board
+    still show all 10."""
+    from storage.committee_report import pioneer_shortlist
+
+    second = seed(runtime.engine, a_member_who_moved)
+    mine = chat.say("jia", "积分").text
+    assert "本月：10 分" in mine
+    assert "本月支部排名：第 4 名（共 4 人），按在本支部所得 1 分排名" in mine, mine
+    board = chat.say("jia", "排行榜", chat="g2").text.splitlines()
+    assert board[1:4] == ["1. 乙 5 分", "2. 丙 4 分", "3. 丁 3 分"], board
+    assert board[-1] == "你：第 4 名，10 分，按在本支部所得 1 分排名。"
+    bureau = chat.say("boss", "排行榜", chat="g-leaders").text
+    assert "1. 甲（二支部）10 分" in bureau
+    with Session(runtime.engine) as s:
+        shortlist = pioneer_shortlist(s, branch_id=second.id, start=local(2026, 11, 1),
+                                      end=local(2026, 12, 1))
+    assert [(c.name, c.points) for c in shortlist] == [("乙", 5), ("丙", 4), ("丁", 3),
+                                                       ("甲", 1)]
