@@ -89,15 +89,18 @@ BASELINE_MY_POINTS = text("""
 WITH mine AS (
   SELECT coalesce(sum(CASE WHEN occurred_at >= :ws AND occurred_at < :we THEN points END), 0) AS week,
          coalesce(sum(CASE WHEN occurred_at >= :ms AND occurred_at < :me THEN points END), 0) AS month,
-         coalesce(sum(points), 0) AS year
+         coalesce(sum(points), 0) AS year,
+         coalesce(sum(CASE WHEN occurred_at >= :ms AND occurred_at < :me
+                            AND branch_id = :branch THEN points END), 0) AS here
   FROM pointentry WHERE member_id = :member AND occurred_at >= :ys AND occurred_at < :ye),
 totals AS (
   SELECT m.id, coalesce(sum(e.points), 0) AS points FROM member m
-  LEFT JOIN pointentry e ON e.member_id = m.id AND e.occurred_at >= :ms AND e.occurred_at < :me
+  LEFT JOIN pointentry e ON e.member_id = m.id AND e.branch_id = :branch
+                        AND e.occurred_at >= :ms AND e.occurred_at < :me
   WHERE m.branch_id = :branch AND m.active AND NOT m.forgotten AND NOT m.leaderboard_opt_out
   GROUP BY m.id)
 SELECT mine.week, mine.month, mine.year,
-       1 + (SELECT count(*) FROM totals WHERE totals.points > mine.month),
+       1 + (SELECT count(*) FROM totals WHERE totals.points > mine.here),
        (SELECT count(*) FROM totals)
 FROM mine
 """)

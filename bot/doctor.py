@@ -16,7 +16,24 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     if problem := db.write_problem(engine):
         return [(False, f"{problem}：djbot 需要写入签到和发件箱")]
-    return [(True, f"数据库可用、可写，结构为最新 ({head})")]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine)]
+
+
+def ledger_lines(settings: Settings, engine) -> list[tuple[bool, str]]:
+    """Ledger lines an earlier version's 销假 left behind that still change someone's points
+    (storage.ledger_repair): the repair is the operator's to run, and says what it writes."""
+    from sqlmodel import Session
+
+    from bot.domain.rules import load_rules
+    from storage.ledger_repair import find
+
+    with Session(engine) as session:
+        findings = find(session, rules=load_rules(settings.rules_file))
+    if not findings:
+        return []
+    return [(False, f"积分流水中有旧版本销假留下的记录，{len(findings.members)} 名党员的积分不准"
+                    f"（{len(findings.reversals)} 笔待冲销，{len(findings.swallowed)} 笔待补记）："
+                    "运行 djbot repair-ledger 查看，djbot repair-ledger --apply 修复")]
 
 
 def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:

@@ -11,9 +11,10 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import (
+    LedgerItem,
     Tier,
-    describe_rule,
     describe_rules,
+    fold_ledger,
     half_up,
     named_period,
     percent,
@@ -22,19 +23,20 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from storage.attendance import CANCELLED
 from storage.org import branch_by_name
 from storage.reports import (
     BranchStanding,
     board_lines,
     branch_figures,
     bureau_top,
-    entry_activities,
+    ledger_view,
     member_standing,
     public_board,
-    recent_entries,
     standings,
     unconfirmed_note,
 )
+
 
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
@@ -49,9 +51,18 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
     elif standing.rank is not None:
-        lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）")
+        lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
+                     + _ranked_on(standing, "本月"))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return Reply("\n".join(lines))
+
+
+def _ranked_on(standing, period: str) -> str:
+    """For a member who came from another branch in the period: the points the branch's
+    rank counts are those earned here, said so that the figures still add up."""
+    if standing.ranked_points == standing.points[period]:
+        return ""
+    return f"，按在本支部所得 {standing.ranked_points} 分排名"
 
 
 # A leader's private bureau-wide list: names the top members of the whole bureau only.
@@ -100,11 +111,12 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         mine = standing.points[name]
         if standing.rank is None:
             lines.append(f"你未参与排行，{name} {mine} 分。")
-        elif mine == 0 and not scored:
+        elif standing.ranked_points == 0 and not scored:
             # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
-            lines.append(f"你{name}也还没有积分。")
+            lines.append(f"你{name}也还没有积分。" if mine == 0 else
+                         f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
         else:
-            lines.append(f"你：第 {standing.rank} 名，{mine} 分。")
+            lines.append(f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。")
     return Reply("\n".join(lines))
 
 
@@ -219,28 +231,52 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{half_up(value, 1):g}"
 
 
+# 积分明细 shows this many lines; it reads up to LEDGER_READ entries to fill them, since an
+# entry and its reversal are one line, and a cancelled activity's entries one between them.
+LEDGER_LINES = 10
+LEDGER_READ = 200
+
+
 def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None and member.id is not None
-    entries = recent_entries(ctx.session, member_id=member.id, limit=10)
-    if not entries:
+    view = ledger_view(ctx.session, member_id=member.id, limit=LEDGER_READ)
+    if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
     tz = ctx.settings.tz
-    activities = entry_activities(ctx.session, entries=entries)
-    lines = [f"{member.name} 最近 {len(entries)} 笔积分："]
-    for e in entries:
-        local = e.occurred_at.astimezone(tz)
-        when = f"{local.month}月{local.day}日 {local:%H:%M}"
-        activity = activities.get(e.id)  # type: ignore[arg-type]
-        what = describe_rule(e.rule)
-        if activity is not None:
-            # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
-            topic = f"「{activity.topic}」" if activity.topic else ""
-            reversal = "冲销 " * e.rule.count("reverse:")
-            what = f"{reversal}{activity.type}{topic or ' '}{what.rsplit(' ', 1)[-1]}"
-        note = f"（{e.note}）" if e.note else ""
-        lines.append(f"{when} {e.points:+d} {what}{note}")
-    return Reply("\n".join(lines))
+    lines = fold_ledger([_ledger_item(e, view) for e in view.entries])[:LEDGER_LINES]
+    folded = sum(line.entries for line in lines) > len(lines)
+    head = f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分："
+    text = [head]
+    for line in lines:
+        local = line.when.astimezone(tz)
+        points = "±0" if line.points == 0 and line.entries > 1 else f"{line.points:+d}"
+        text.append(f"{local.month}月{local.day}日 {local:%H:%M} {points} {line.text}")
+    if folded:
+        # Each line's figure is the sum of the entries it stands for: the totals still add up.
+        entries = sum(line.entries for line in lines)
+        text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
+                    "原记录与抵消它的冲销合为一行。")
+    return Reply("\n".join(text))
+
+
+def _ledger_item(entry, view) -> LedgerItem:
+    """An entry with what 积分明细 says it was for: its activity, or its study."""
+    label, cancelled, cancel_why = None, None, None
+    activity = view.activities.get(entry.id)
+    if activity is not None:
+        # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
+        label = f"{activity.type}「{activity.topic}」" if activity.topic else f"{activity.type} "
+        if activity.status == CANCELLED:
+            cancelled = activity.id
+            cancel_why = f"活动已取消：{activity.cancel_reason}" if activity.cancel_reason \
+                else "活动已取消"
+    elif (study := view.studies.get(entry.id)) is not None:
+        label = f"自学「{study.kind}」{study.minutes}分钟"
+    return LedgerItem(id=entry.id, when=entry.occurred_at, points=entry.points, rule=entry.rule,
+                      note=entry.note, label=label, reverses=view.reverses.get(entry.id),
+                      cancelled=cancelled, cancel_why=cancel_why,
+                      by_cancel=str(entry.source_id).startswith("cancel:"))
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -238,9 +238,12 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
         attended[member_id] = int(a or 0)
         if ab:
             absent.add(member_id)
+    # The points earned in this branch (posted to it), as its 排行榜 ranks them: a member
+    # who came this month is not put forward here for what the old branch counts.
     points = dict(session.execute(
         select(PointEntry.member_id, func.sum(PointEntry.points))
-        .where(PointEntry.occurred_at >= start, PointEntry.occurred_at < end)
+        .where(PointEntry.occurred_at >= start, PointEntry.occurred_at < end,
+               PointEntry.branch_id == branch_id)
         .group_by(PointEntry.member_id)).all())
     study = dict(session.execute(
         select(StudyLog.member_id, func.sum(StudyLog.minutes))

@@ -76,6 +76,10 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
         PointEntry.source_kind.in_(ROW_KINDS),  # type: ignore[attr-defined]
         PointEntry.source_id.like("%#%"))).all()  # type: ignore[attr-defined]
         if "#" in e.source_id and e.source_id.split("#", 1)[0] in ids] if rows else []
+    # Only the lines of each row's own member: a line an earlier version's 销假 left naming
+    # a deleted row whose id SQLite gave this one is another member's (storage.ledger_repair).
+    owners = {(str(i), m) for i, m in rows}
+    entries = [e for e in entries if (e.source_id.split("#", 1)[0], e.member_id) in owners]
     who = by.name if by else "系统"
     total = 0
     for entry in entries:

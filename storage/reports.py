@@ -33,7 +33,7 @@ from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMI
 from bot.domain.points import Tie, board_may_name, public_board_size, tie_line
 from bot.domain.rules import Rules
 from storage import figures
-from storage.attendance import CANCELLED, CLOSED, row_of
+from storage.attendance import CANCELLED, CLOSED, ROW_KINDS, row_of
 from storage.figures import (  # noqa: F401 - where callers have always found them
     BRANCH_COLUMNS,
     BranchFigures,
@@ -41,8 +41,8 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     BranchStanding,
     LeaderRow,
     Report,
-    leader_rows,
     cut_at_tie,
+    leader_rows,
     render_json,
     render_markdown,
     report_dict,
@@ -60,6 +60,7 @@ from storage.models import (
     PastMembership,
     PointEntry,
     ResearchVisit,
+    StudyLog,
 )
 from storage.types import UTCDateTime
 
@@ -86,6 +87,9 @@ class MemberStanding:
     points: dict[str, int]  # per period name, e.g. {"本周": 3, "本月": 12, "本年": 80}
     rank: int | None  # in the branch over the ranking period; None when opted out
     of: int  # how many members are ranked in the branch
+    # The points the rank counts: those earned in the branch in the ranking period (less
+    # than points[rank_in] for a member who came from another branch this period).
+    ranked_points: int = 0
 
 
 def member_standing(session: Session, *, member_id: int, branch_id: int | None,
@@ -94,7 +98,9 @@ def member_standing(session: Session, *, member_id: int, branch_id: int | None,
     """A member's points in several periods and their rank in the branch over one of them.
 
     One statement, because 积分 is the command members send most. Ties share a rank
-    (1, 1, 3); members who left the public ranking get no rank but keep their points.
+    (1, 1, 3); members who left the public ranking get no rank but keep their points. The
+    rank counts each member's points earned in the branch (entries posted to it), so a
+    member who moved here is not ranked with points the old branch counts.
     """
     names = list(periods)
     params: dict[str, Any] = {"member_id": member_id, "branch_id": branch_id,
@@ -103,11 +109,12 @@ def member_standing(session: Session, *, member_id: int, branch_id: int | None,
     for index, (start, end) in enumerate(periods.values()):
         params[f"start{index}"], params[f"end{index}"] = start, end
     statement = _standing_statement(len(names), names.index(rank_in), branch_id is not None)
-    *values, above, ranked, listed = session.execute(statement, params).one()
+    *values, here, above, ranked, listed = session.execute(statement, params).one()
     return MemberStanding(
         points={name: int(v) for name, v in zip(names, values)},
         rank=int(above) + 1 if listed else None,
         of=int(ranked),
+        ranked_points=int(here),
     )
 
 
@@ -118,34 +125,39 @@ def _standing_statement(period_count: int, rank_index: int, ranked: bool):
     def at(name: str):
         return bindparam(name, type_=UTCDateTime())
 
+    here = func.coalesce(func.sum(case(
+        (and_(_during(PointEntry.occurred_at, at(f"start{rank_index}"), at(f"end{rank_index}")),
+              PointEntry.branch_id == bindparam("branch_id")), PointEntry.points),
+        else_=0)), 0).label("here")
     mine = (
         select(*[
             func.coalesce(func.sum(case(
                 (_during(PointEntry.occurred_at, at(f"start{i}"), at(f"end{i}")),
                  PointEntry.points), else_=0)), 0).label(f"p{i}")
             for i in range(period_count)
-        ])
+        ], here)
         .where(PointEntry.member_id == bindparam("member_id"),
                _during(PointEntry.occurred_at, at("first"), at("last")))
         .cte("mine")
     )
     columns = [mine.c[f"p{i}"] for i in range(period_count)]
     if not ranked:
-        return select(*columns, literal(0), literal(0), literal(0))
+        return select(*columns, literal(0), literal(0), literal(0), literal(0))
     points = func.coalesce(func.sum(PointEntry.points), 0)
     totals = (
         select(Member.id.label("member_id"), points.label("points"))
         .select_from(Member)
         .outerjoin(PointEntry, and_(
             PointEntry.member_id == Member.id,
+            PointEntry.branch_id == bindparam("branch_id"),
             _during(PointEntry.occurred_at, at(f"start{rank_index}"), at(f"end{rank_index}"))))
         .where(Member.branch_id == bindparam("branch_id"), _ranked_members())
         .group_by(Member.id)
         .cte("totals")
     )
     return select(
-        *columns,
-        select(func.count()).where(totals.c.points > columns[rank_index]).scalar_subquery(),
+        *columns, mine.c.here,
+        select(func.count()).where(totals.c.points > mine.c.here).scalar_subquery(),
         select(func.count()).select_from(totals).scalar_subquery(),
         select(func.count()).where(totals.c.member_id == bindparam("member_id"))
         .scalar_subquery(),
@@ -154,7 +166,9 @@ def _standing_statement(period_count: int, rank_index: int, ranked: bool):
 
 def _ranked_points(*, of_branch: bool) -> tuple[Select, Any]:
     """Each member's points in [start, end), above zero, ranked (a tie shares its rank):
-    in one branch (`branch_id`, ranked there) or bureau-wide; and the points expression."""
+    in one branch (`branch_id`: its members, by the points they earned in it, so one who
+    moved here brings none of the old branch's) or bureau-wide (all of their points);
+    and the points expression."""
     points = func.sum(PointEntry.points)
     query = (
         select(Member.id.label("member_id"), Member.name.label("name"),
@@ -169,7 +183,8 @@ def _ranked_points(*, of_branch: bool) -> tuple[Select, Any]:
         .having(points > 0)
     )
     if of_branch:
-        query = query.where(Member.branch_id == bindparam("branch_id"))
+        query = query.where(Member.branch_id == bindparam("branch_id"),
+                            PointEntry.branch_id == bindparam("branch_id"))
     return query, points
 
 
@@ -270,9 +285,59 @@ def recent_entries(session: Session, *, member_id: int, limit: int = 10) -> list
     )
 
 
+@dataclass(frozen=True)
+class LedgerView:
+    """A member's latest entries and what each was for, for 积分明细 to say in words."""
+
+    entries: list[PointEntry]  # newest first
+    activities: dict[int, Activity]  # by entry id: the activity it was earned or corrected at
+    studies: dict[int, StudyLog]  # by entry id: the study it was earned for or withdrawn from
+    reverses: dict[int, int]  # a reversing entry's id → the id of the entry it reverses
+
+
+def ledger_view(session: Session, *, member_id: int, limit: int) -> LedgerView:
+    """The member's latest `limit` entries with their activities, studies and reversals."""
+    entries = recent_entries(session, member_id=member_id, limit=limit)
+    return LedgerView(entries, entry_activities(session, entries=entries),
+                      entry_studies(session, entries=entries), reversed_entries(entries))
+
+
+def _reversed_id(source_id: str) -> int | None:
+    """The entry a correction names as the one it reverses (cancel:7:123, study:5:123,
+    repair:123); None for a row's correction (12, 12#2), which names the row."""
+    kind, _, rest = source_id.partition(":")
+    last = rest.rsplit(":", 1)[-1]
+    return int(last) if kind in ("cancel", "study", "repair") and last.isdigit() else None
+
+
+def reversed_entries(entries: list[PointEntry]) -> dict[int, int]:
+    """Which of `entries` each reversal among them reverses. A row's correction names the
+    row, not the entry: it reverses the row's latest entry of its rule not reversed yet."""
+    pairs: dict[int, int] = {}
+    open_by_rule: dict[tuple[str, str], list[PointEntry]] = {}
+    for e in sorted(entries, key=lambda e: e.id):  # type: ignore[arg-type,return-value]
+        if e.source_kind == "correction" and (named := _reversed_id(e.source_id)) is not None:
+            pairs[e.id] = named  # type: ignore[index]
+            continue
+        row = row_of(str(e.source_id)) if e.source_kind in ROW_KINDS else None
+        if row is None:
+            continue
+        if e.source_kind == "correction" and e.rule.startswith("reverse:"):
+            waiting = open_by_rule.get((str(row), e.rule.removeprefix("reverse:")), [])
+            match = next((o for o in reversed(waiting) if o.points == -e.points), None)
+            if match is not None:
+                waiting.remove(match)
+                pairs[e.id] = match.id  # type: ignore[index,assignment]
+            continue
+        open_by_rule.setdefault((str(row), e.rule), []).append(e)
+    return pairs
+
+
 def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int, Activity]:
     """The activity each attendance or absence entry was earned at, and each correction of
-    one was made on, by entry id."""
+    one was made on, by entry id. An entry that names a row now another member's (a row
+    deleted by an earlier version's 销假, its id given again on SQLite) is left out: the
+    activity would be someone else's."""
     by_row: dict[int, int] = {}  # entry id → attendance id
     by_activity: dict[int, int] = {}  # entry id → activity id
     for e in entries:
@@ -288,15 +353,36 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
                 by_activity[e.id] = int(source.split(":")[1])  # type: ignore[index]
     if not by_row and not by_activity:
         return {}
-    rows = {attendance_id: activity for attendance_id, activity in session.execute(
-        select(Attendance.id, Activity).join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.id.in_(set(by_row.values()))))} if by_row else {}
+    rows = {attendance_id: (member_id, activity) for attendance_id, member_id, activity
+            in session.execute(
+                select(Attendance.id, Attendance.member_id, Activity)
+                .join(Activity, Activity.id == Attendance.activity_id)
+                .where(Attendance.id.in_(set(by_row.values()))))} if by_row else {}
     held = {activity.id: activity for activity in session.execute(
         select(Activity).where(Activity.id.in_(set(by_activity.values())))).scalars()} \
         if by_activity else {}
-    found = {entry: rows[row] for entry, row in by_row.items() if row in rows}
+    members = {e.id: e.member_id for e in entries}
+    found = {entry: rows[row][1] for entry, row in by_row.items()
+             if row in rows and rows[row][0] == members[entry]}
     found |= {entry: held[activity] for entry, activity in by_activity.items() if activity in held}
     return found
+
+
+def entry_studies(session: Session, *, entries: list[PointEntry]) -> dict[int, StudyLog]:
+    """The 学习 each study entry was earned for, and each 撤销 of one withdrew, by entry id."""
+    by_log: dict[int, int] = {}
+    for e in entries:
+        source = str(e.source_id)
+        if e.source_kind == "study" and source.isdigit():
+            by_log[e.id] = int(source)  # type: ignore[index]
+        elif e.source_kind == "correction" and source.startswith("study:") and \
+                source.split(":")[1].isdigit():
+            by_log[e.id] = int(source.split(":")[1])  # type: ignore[index]
+    if not by_log:
+        return {}
+    logs = {log.id: log for log in session.execute(
+        select(StudyLog).where(StudyLog.id.in_(set(by_log.values())))).scalars()}
+    return {entry: logs[log] for entry, log in by_log.items() if log in logs}
 
 
 # --- branches --------------------------------------------------------------------------

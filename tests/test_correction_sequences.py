@@ -85,8 +85,8 @@ def test_a_member_on_leave_who_was_there_after_all_counts_for_the_make_up_only(l
     assert f"已撤销请假积分（{-LEAVE_POINTS:+d}）" in reply.text
     assert points_of(runtime.engine, "李四") == [LEAVE_POINTS, -LEAVE_POINTS, THEME_MAKEUP]
     assert f"本周：{THEME_MAKEUP} 分" in chat.say("l4", "积分").text
-    assert any(f"{-LEAVE_POINTS:+d} 冲销 主题党日「学习新党章」请假（补签：其实到场了）" in line
-               for line in ledger_lines(chat, "l4"))
+    assert any(f"±0 主题党日「学习新党章」请假 {LEAVE_POINTS:+d}，已冲销（补签：其实到场了）"
+               in line for line in ledger_lines(chat, "l4"))
     assert audit_of(runtime.engine, "makeup")[-1] | {"member_id": 0} == {
         "member_id": 0, "activity_id": 1, "reason": "其实到场了", "from": "leave",
         "reversed_points": -LEAVE_POINTS}
@@ -187,7 +187,8 @@ def test_back_after_a_check_in_was_corrected_to_leave_the_member_checks_in_and_c
     assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_PRESENT]
     assert f"本周：{THEME_PRESENT} 分" in chat.say("z3", "积分").text
     lines = ledger_lines(chat, "z3")
-    assert len(lines) == 3 and all("主题党日「学习新党章」" in line for line in lines), lines
+    assert len(lines) == 2 and all("主题党日「学习新党章」" in line for line in lines), lines
+    assert lines[0].endswith(f"{THEME_PRESENT:+d} 主题党日「学习新党章」出席"), lines
     assert "出席 1、迟到 0、补签 0、请假 0" in chat.say("sec", "活动", chat="g1").text
     assert back.is_error and "来了直接发送「签到」即可" in back.text
 

@@ -60,7 +60,9 @@ def weekly(djbot, week: str, branch: str) -> dict | None:
 
 
 def ledger_lines(chat, user: str) -> list[str]:
-    return chat.say(user, "积分明细").text.splitlines()[1:]
+    """积分明细's lines, without its heading and the total said under folded lines."""
+    return [line for line in chat.say(user, "积分明细").text.splitlines()[1:]
+            if not line.startswith("以上 ")]
 
 
 class Recorder:
@@ -214,9 +216,10 @@ def test_the_leaders_group_opening_a_theme_day_asks_first_then_tells_every_branc
     assert "将取消主题党日" in asked and "已签到 3 人" in asked
     done = chat.say("boss", "确认", chat="leaders").text
     assert "已取消" in done and "合计 -9 分" in done
-    lines = ledger_lines(chat, "u00")
-    assert lines[0].split()[2:4] == ["-3", "冲销"] and "赵局长取消活动：应由各支部自行组织" in lines[0]
-    assert "+3 主题党日「学习全会精神」出席" in lines[1]
+    # The check-in and its reversal: one line, saying what was reversed and why.
+    assert ledger_lines(chat, "u00") == [
+        "11月23日 09:06 ±0 主题党日「学习全会精神」已取消：原记 出席 +3，已全部冲销，不计分"
+        "（赵局长取消活动：应由各支部自行组织）"]
     assert "本周：0 分" in chat.say("u00", "积分").text
     for branch in ("城关支部", "交警支部", "刑侦支部"):
         line = weekly(djbot, "2026-W48", branch)
@@ -335,8 +338,8 @@ def test_undo_ones_own_last_study(runtime, chat, clock):
     assert "积分 -3" in chat.say("li", "撤销 分钟数写错了").text
     chat.say("li", "学习 理论 30")
     lines = ledger_lines(chat, "li")
-    assert [x.split()[2] for x in lines] == ["+1", "-3", "+3"]
-    assert "李明撤销学习：分钟数写错了" in lines[1]
+    assert [x.split()[2] for x in lines] == ["+1", "±0"]
+    assert lines[1].endswith("自学「理论」90分钟 +3，已冲销（李明撤销学习：分钟数写错了）")
     assert "本周：1 分" in chat.say("li", "积分").text
     clock.advance(timedelta(days=1, minutes=1))
     assert chat.say("li", "撤销").is_error  # a day later it is the secretary's to correct

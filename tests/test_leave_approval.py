@@ -269,8 +269,9 @@ def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(runtime, ch
     approved = chat.say("sec", "批准请假 李明")
     assert not approved.is_error, approved.text  # not 「李明 没有待处理的请假」
     assert "政治夜学（12月8日 19:30）" in approved.text and "缺席扣分已撤销（+1）" in approved.text
-    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
-    assert "冲销 政治夜学 缺席" in ledger_lines(chat, "li")[0]
+    # The penalty and its reversal, one line that says what was reversed and why.
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
+    assert "政治夜学 缺席 -1，已冲销" in ledger_lines(chat, "li")[0]
     line = weekly(djbot, "2026-W50", "城关支部")
     assert (line["leave"], line["absent"]) == (1, 0)  # the 8th, on leave (the 10th is to come)
     again = chat.say("sec", "批准请假 李明")
@@ -301,8 +302,9 @@ def test_approving_a_longer_request_puts_right_the_days_that_lapsed_meanwhile(
     assert "12月8日至12月20日的活动（包括以后才安排的）都记为请假" in approved.text
     assert ("政治夜学（12月8日 19:30）确认缺席时还未批准、记为缺席，现改为请假，"
             "缺席扣分已撤销（+1）。") in approved.text
-    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
-    assert "冲销 政治夜学 缺席" in ledger_lines(chat, "li")[0]
+    # The penalty and its reversal, one line that says what was reversed and why.
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
+    assert "政治夜学 缺席 -1，已冲销" in ledger_lines(chat, "li")[0]
     line = weekly(djbot, "2026-W50", "城关支部")
     assert (line["leave"], line["absent"]) == (1, 0)  # the 8th on leave; the 10th to come
     assert told(drain(runtime, clock), "li") == [  # once, the 8th within the span
@@ -311,7 +313,7 @@ def test_approving_a_longer_request_puts_right_the_days_that_lapsed_meanwhile(
         audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.approve")).one()
     assert audit.detail["reversed_points"] == 1 and len(audit.detail["lapsed_activity_ids"]) == 1
     assert "已经批准过了" in chat.say("sec", "批准请假 李明").text  # once
-    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["+1", "-1"]
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
 
     run_ticks(runtime, clock, local(2026, 12, 12, 9, 30), before_tick=secretary_checks_in(chat))
     line = weekly(djbot, "2026-W50", "城关支部")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from storage.models import AuditEntry, Branch, Member, Role
+from storage.models import AuditEntry, Branch, Member, PointEntry, Role
 from tests.conftest import local
 from tests.factories import bind_chat, branch_with_a_leader, make_branch, make_member, seed
 from tests.test_reports import attend, award, hold
@@ -292,14 +292,54 @@ def test_a_reversal_in_the_ledger_names_the_activity_it_corrects(runtime, chat, 
     chat.say("sec", "确认缺席", chat="g1")
     chat.say("sec", "补签 甲 手机没电")
     lines = chat.say("a", "积分明细").text.splitlines()
+    # The penalty and the 补签's reversal of it cancel out: one line that says so, the
+    # make-up on its own. Not 「冲销 活动 缺席」: the activity, named.
     assert lines[1:] == ["11月23日 09:00 +2 政治夜学「枫桥经验」补签",
-                         "11月23日 09:00 +1 冲销 政治夜学「枫桥经验」缺席（补签：手机没电）",
-                         "11月23日 09:00 -1 政治夜学「枫桥经验」缺席"], lines  # not 「冲销 活动 缺席」
+                         "11月23日 09:00 ±0 政治夜学「枫桥经验」缺席 -1，已冲销（补签：手机没电）",
+                         "以上 3 笔记录合计 +2 分；原记录与抵消它的冲销合为一行。"], lines
     chat.say("sec", "取消活动 临时勤务")
     chat.say("sec", "确认")
     lines = chat.say("a", "积分明细").text.splitlines()
-    assert "11月23日 09:00 -2 冲销 政治夜学「枫桥经验」补签（书记取消活动：临时勤务）" in lines, lines
-    assert "11月23日 09:00 -1 冲销 冲销 政治夜学「枫桥经验」缺席（书记取消活动：临时勤务）" in lines
+    assert lines[1] == ("11月23日 09:00 ±0 政治夜学「枫桥经验」已取消：原记 缺席 -1、冲销缺席 +1、"
+                        "补签 +2，已全部冲销，不计分（书记取消活动：临时勤务）"), lines
+    assert len(lines) == 3 and "冲销 冲销" not in "\n".join(lines)
+
+
+def test_a_cancelled_activity_is_one_line_and_hides_nothing_the_member_did(runtime, chat, clock):
+    """Cancelling an activity reverses its entries (here 6 with the 补签's); 积分明细 showed
+    each of them and its reversal, 「冲销 冲销 …」 among them, and the member's studies fell
+    off the 10 lines. It is one line now, saying what was posted, that it is all reversed
+    and why; each line says what it was for, and the figures add up to the ledger."""
+    def scene(session):
+        branch_with_a_leader(session)
+        jia = session.exec(select(Member).where(Member.name == "甲")).one()
+        for day in range(16, 23):  # a study a day, last week
+            award(session, jia, 2, local(2026, 11, day, 20, 0))
+    seed(runtime.engine, scene)
+    chat.say("a", "学习 党史 60", chat="g1")
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    chat.say("sec", "补签 甲 手机没电")
+    chat.say("sec", "取消活动 下雨改期")
+    chat.say("sec", "确认")
+    chat.say("a", "撤销 时长记错了")
+
+    lines = chat.say("a", "积分明细").text.splitlines()
+    assert "冲销 冲销" not in "\n".join(lines)
+    # The latest first: the 撤销, then the cancellation.
+    assert lines[1] == "11月23日 09:00 ±0 自学「党史」60分钟 +2，已冲销（甲撤销学习：时长记错了）"
+    assert lines[2] == ("11月23日 09:00 ±0 主题党日「学习新党章」已取消：原记 缺席 -2、"
+                        "冲销缺席 +2、补签 +3，已全部冲销，不计分（书记取消活动：下雨改期）")
+    # Every study of last week is still in sight.
+    assert [line for line in lines if line.startswith("11月16日")] == \
+        ["11月16日 20:00 +2 自学（每30分钟）"]
+    assert len(lines) == 1 + 9 + 1
+    # The lines' figures add up to the ledger's: 7 studies of 2, the rest 0.
+    assert lines[-1] == "以上 15 笔记录合计 +14 分；原记录与抵消它的冲销合为一行。"
+    with Session(runtime.engine) as s:
+        assert sum(s.exec(select(PointEntry.points)).all()) == 14
+    assert "本年：14 分" in chat.say("a", "积分").text
 
 
 def test_the_points_rules_are_the_ones_loaded_and_explain_the_ledger(runtime, chat):
@@ -334,3 +374,48 @@ def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
     above = [LeaderRow(rank=1, member_id=1, name="甲", points=5)]
     assert board_lines(PublicBoard(above, 8, (2, 7, 3)), unit="分") == [
         "1. 甲 5分", "另有 7 人并列第 2 名（3分）"]
+
+
+def a_member_who_moved(session):
+    """甲 earned 9 in 一支部 this month, moved to 二支部 (g2) on the 20th and earned 1 there;
+    二支部's 乙, 丙, 丁 earned 5, 4 and 3 there."""
+    from storage import membership
+
+    first, second = make_branch(session, "一支部"), make_branch(session, "二支部")
+    bind_chat(session, second, "g2")
+    bind_chat(session, None, "g-leaders", leaders=True)
+    make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    jia = make_member(session, first, "甲", wecom="jia")
+    award(session, jia, 9, local(2026, 11, 10, 10, 0))
+    membership.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0))
+    session.add(jia)
+    session.flush()
+    award(session, jia, 1, local(2026, 11, 21, 10, 0))
+    for name, points in (("乙", 5), ("丙", 4), ("丁", 3)):
+        award(session, make_member(session, second, name, wecom=name), points,
+              local(2026, 11, 21, 10, 0))
+    return second
+
+
+def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_there(
+        runtime, chat):
+    """The month's rank and board of 二支部 counted 甲's 9 points from 一支部: 甲 was first
+    there with 10, ahead of those who earned their points in it. A branch ranks by the
+    points posted to it (those its average counts); 甲's own 积分 and the bureau's board
+    still show all 10."""
+    from storage.committee_report import pioneer_shortlist
+
+    second = seed(runtime.engine, a_member_who_moved)
+    mine = chat.say("jia", "积分").text
+    assert "本月：10 分" in mine
+    assert "本月支部排名：第 4 名（共 4 人），按在本支部所得 1 分排名" in mine, mine
+    board = chat.say("jia", "排行榜", chat="g2").text.splitlines()
+    assert board[1:4] == ["1. 乙 5 分", "2. 丙 4 分", "3. 丁 3 分"], board
+    assert board[-1] == "你：第 4 名，10 分，按在本支部所得 1 分排名。"
+    bureau = chat.say("boss", "排行榜", chat="g-leaders").text
+    assert "1. 甲（二支部）10 分" in bureau
+    with Session(runtime.engine) as s:
+        shortlist = pioneer_shortlist(s, branch_id=second.id, start=local(2026, 11, 1),
+                                      end=local(2026, 12, 1))
+    assert [(c.name, c.points) for c in shortlist] == [("乙", 5), ("丙", 4), ("丁", 3),
+                                                       ("甲", 1)]

@@ -435,7 +435,8 @@ def test_a_correction_after_the_week_moves_its_figures_and_says_so(runtime, chat
     tiers = chat.say("boss", "红黄蓝榜 上周", chat="g-leaders").text
     assert "· 一支部 38.6 分（约谈）：活动 1 次，参与率 50.0%（1/2），人均 0.5 分（期后冲销 1 笔）" \
         in tiers, tiers
-    assert "冲销 政治夜学 出席（书记更正为缺席：他人代签）" in chat.say("a", "积分明细").text
+    assert "±0 政治夜学 出席 +2，已冲销（书记更正为缺席：他人代签）" in \
+        chat.say("a", "积分明细").text
     # The same night study cancelled (取消活动) on Monday: it counts nowhere, each point
     # it posted is reversed (冲销) and the week says so.
     assert not chat.say("sec", "取消活动 误开", chat="g1").is_error

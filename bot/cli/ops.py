@@ -1,4 +1,5 @@
-"""Operator's commands: `djbot backup`, `djbot restore`, `djbot export`, `djbot forget`."""
+"""Operator's commands: `djbot backup`, `djbot restore`, `djbot export`, `djbot forget`,
+`djbot repair-ledger`."""
 
 from __future__ import annotations
 
@@ -94,6 +95,61 @@ def register(app: typer.Typer) -> None:
                 typer.confirm(f"注销「{member.name}」（#{member.id}）？此操作不可撤销", abort=True)
             forget_member(session, member=member, now=SystemClock().now())
             typer.echo(f"已注销，今后显示为「{pseudonym(member.id)}」；积分流水保留")
+
+
+    @app.command("repair-ledger")
+    def repair_ledger(
+        apply: Annotated[bool, typer.Option("--apply", help="写入更正；不给则只列出")] = False,
+    ) -> None:
+        """查找旧版本销假留下的孤立积分流水（所属考勤记录已删除或已是他人的）并以冲销更正。"""
+        from bot.cli import get_runtime
+        from storage.db import session_scope
+        from storage.ledger_repair import find, repair
+
+        runtime = get_runtime()
+        with session_scope(runtime.engine) as session:
+            findings = find(session, rules=runtime.rules)
+            for line in _repair_lines(session, findings, runtime.settings.tz):
+                typer.echo(line)
+            if not findings:
+                typer.echo("积分流水无需修复。")
+                return
+            if not apply:
+                typer.echo("以上为将写入的更正；加 --apply 写入"
+                           "（只追加冲销和补记，不改动原有流水）。")
+                return
+            written = repair(session, findings=findings, now=runtime.clock.now(),
+                             rules=runtime.rules)
+        typer.echo(f"已写入 {written} 笔更正，涉及 {len(findings.members)} 名党员；"
+                   "各人「积分明细」可见。")
+
+
+def _repair_lines(session, findings, tz) -> list[str]:
+    """What the repair found and would write, a line each, for the operator."""
+    from storage.models import Member
+
+    def who(member_id: int) -> str:
+        member = session.get(Member, member_id)
+        return member.name if member is not None else f"#{member_id}"
+
+    def day(moment) -> str:
+        local = moment.astimezone(tz)
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+    lines = []
+    if findings.orphans:
+        lines.append(f"孤立的积分流水 {len(findings.orphans)} 笔（所属考勤记录已删除、已是他人的"
+                     "或属另一次活动）；其中仍计分的冲销，已相抵的不动：")
+    for r in findings.reversals:
+        lines.append(f"  冲销 {who(r.entry.member_id)} {day(r.entry.occurred_at)} {r.rule} "
+                     f"{-r.points:+d}（流水 #{r.entry.id}）")
+    if findings.swallowed:
+        lines.append(f"签到积分未记入的考勤记录 {len(findings.swallowed)} 条"
+                     "（与旧流水冲突），补记：")
+    for s in findings.swallowed:
+        lines.append(f"  补记 {who(s.attendance.member_id)} {day(s.activity.starts_at)} "
+                     f"{s.activity.type} {s.rule} {s.points:+d}（考勤记录 #{s.attendance.id}）")
+    return lines
 
 
 def _find(session, who: str):

@@ -291,6 +291,105 @@ def describe_rule(rule: str) -> str:
     return rule
 
 
+@dataclass(frozen=True)
+class LedgerItem:
+    """One ledger entry as 积分明细 reads it: its figures and what it was for, in words."""
+
+    id: int
+    when: datetime  # occurred_at: the activity's start, the study's time
+    points: int
+    rule: str
+    note: str | None
+    label: str | None = None  # 主题党日「学习新党章」, 自学「党章」60分钟; None when unknown
+    reverses: int | None = None  # the id of the entry this one reverses
+    cancelled: int | None = None  # the activity's id when it was cancelled (取消活动)
+    cancel_why: str | None = None  # who cancelled it and why, for a reversal without a note
+    by_cancel: bool = False  # the reversal 取消活动 posted
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    when: datetime
+    points: int  # the sum of the entries it stands for
+    text: str
+    entries: int  # how many ledger entries it stands for
+    last_id: int = 0  # its newest entry's id: the later of two lines on one date comes first
+
+
+def item_text(item: LedgerItem, *, label: bool = True) -> str:
+    """What an entry was for: 主题党日「学习新党章」出席, 冲销 自学「党章」60分钟, and
+    撤回冲销 … for a cancellation's reversal of a reversal (the penalty a 补签 had taken
+    back, taken back in turn: the cancelled activity counts nothing either way). Without
+    the label, the status alone (冲销缺席), for a line that names the activity once."""
+    base = rule_base(item.rule)
+    depth = item.rule.count("reverse:")
+    prefix = "" if depth == 0 else "冲销 " if depth % 2 else "撤回冲销 "
+    if not label:
+        return prefix.strip() + describe_rule(base).rsplit(" ", 1)[-1]
+    return f"{prefix}{_what(item.label, base)}"
+
+
+def rule_base(rule: str) -> str:
+    return rule.rsplit("reverse:", 1)[-1]
+
+
+def _what(label: str | None, base: str) -> str:
+    words = describe_rule(base)
+    if label is None:
+        return words
+    if base.startswith("attendance."):
+        return f"{label}{words.rsplit(' ', 1)[-1]}"  # 主题党日「学习新党章」出席
+    return label
+
+
+def fold_ledger(items: list[LedgerItem]) -> list[LedgerLine]:
+    """积分明细's lines, newest first. What nets to nothing is one line that says so, its
+    figure the sum of its entries (so the lines still add up to the ledger): everything on
+    a cancelled activity, and an entry beside the reversal that cancels it exactly (更正,
+    撤销, a 补签's reversal of a penalty). Any other entry is a line of its own, a reversal
+    naming what it reverses and why (its note)."""
+    by_id = {i.id: i for i in items}
+    used: set[int] = set()
+    lines: list[LedgerLine] = []
+
+    def add(group: list[LedgerItem], text: str) -> None:
+        used.update(i.id for i in group)
+        newest = max(group, key=lambda i: (i.when, i.id))
+        lines.append(LedgerLine(newest.when, sum(i.points for i in group), text, len(group),
+                                newest.id))
+
+    cancelled: dict[int, list[LedgerItem]] = {}
+    for item in items:
+        if item.cancelled is not None:
+            cancelled.setdefault(item.cancelled, []).append(item)
+    for group in cancelled.values():
+        if len(group) > 1 and sum(i.points for i in group) == 0:
+            add(group, _cancelled_text(group))
+    for item in sorted(items, key=lambda i: i.id):
+        original = by_id.get(item.reverses) if item.reverses is not None else None
+        if original is None or item.id in used or original.id in used \
+                or item.points != -original.points:
+            continue
+        why = f"（{item.note}）" if item.note else ""
+        add([original, item], f"{item_text(original)} {original.points:+d}，已冲销{why}")
+    for item in items:
+        if item.id not in used:
+            add([item], item_text(item) + (f"（{item.note}）" if item.note else ""))
+    lines.sort(key=lambda line: (line.when, line.last_id), reverse=True)
+    return lines
+
+
+def _cancelled_text(group: list[LedgerItem]) -> str:
+    """An activity cancelled after points were posted on it: what had been posted, that
+    all of it is reversed, and why."""
+    first = min(group, key=lambda i: i.id)
+    label = first.label or describe_rule(rule_base(first.rule)).rsplit(" ", 1)[0]
+    posted = [i for i in sorted(group, key=lambda i: i.id) if not i.by_cancel]
+    parts = "、".join(f"{item_text(i, label=False)} {i.points:+d}" for i in posted)
+    why = next((i.note for i in group if i.by_cancel and i.note), None) or first.cancel_why
+    return f"{label}已取消：原记 {parts}，已全部冲销，不计分" + (f"（{why}）" if why else "")
+
+
 def describe_rules(rules: Rules) -> list[str]:
     """The rules loaded now, in words, a line each (积分规则): what each status earns, by
     activity type where that differs, study, and how a branch's tier is scored."""
