@@ -1,0 +1,145 @@
+"""Who an activity expected, for activities held before someone's place changed: role,
+party-group and 党委委员 changes are kept as spells that have ended, so a figure not yet
+confirmed does not move when someone's place does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from storage.models import (
+    Attendance,
+    Member,
+    PastMembership,
+    PointEntry,
+    Role,
+)
+from storage.roster import RosterRow, apply_roster
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+def bureau(session):
+    """一支部 (g1): 书记 (sec), 王委员 (wang), 甲 (a), 乙 (b); 二支部 (g2): 书记二 (sec2),
+    丙 (c); the leaders' group: 赵局长 (boss) and 钱政委 (qian), 党委委员; 管理员 (admin)."""
+    one, two = make_branch(session, "一支部"), make_branch(session, "二支部")
+    bind_chat(session, one, "g1")
+    bind_chat(session, two, "g2")
+    bind_chat(session, None, "leaders", leaders=True)
+    make_member(session, one, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, one, "王委员", role=Role.COMMITTEE, wecom="wang")
+    make_member(session, one, "甲", wecom="a")
+    make_member(session, one, "乙", wecom="b")
+    make_member(session, two, "书记二", role=Role.SECRETARY, wecom="sec2")
+    make_member(session, two, "丙", wecom="c")
+    make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+    make_member(session, None, "钱政委", role=Role.LEADER, wecom="qian", bureau_committee=True)
+    make_member(session, None, "管理员", role=Role.ADMIN, wecom="admin")
+
+
+def hold(chat, clock, opener: str, what: str, chat_id: str, *users: str) -> None:
+    """`what` opened at the clock's time in `chat_id`, checked in by `users` and ended
+    after 90 minutes: absences not confirmed yet. The clock is left where it was."""
+    start = clock.now()
+    assert not chat.say(opener, f"开始 {what}", chat=chat_id).is_error
+    for user in users:
+        assert "签到成功" in chat.say(user, "签到", chat=chat_id).text
+    clock.set(start + timedelta(minutes=90))
+    assert not chat.say(opener, "结束", chat=chat_id).is_error
+    clock.set(start)
+
+
+def roster(runtime, clock, *rows: RosterRow) -> None:
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now()))
+
+
+def rows_of(runtime, name: str) -> list[tuple[str, int]]:
+    """(status, points posted for it) of each of the member's attendance rows."""
+    with Session(runtime.engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        rows = s.exec(select(Attendance.status).where(Attendance.member_id == member.id)).all()
+        points = s.exec(select(PointEntry.points).where(PointEntry.member_id == member.id)).all()
+    return [(status, sum(points)) for status in rows]
+
+
+def spells(runtime) -> list[tuple[str, str, bool]]:
+    """(name, role, 党委委员) of every spell that has ended."""
+    with Session(runtime.engine) as s:
+        return [(name, role, committee) for name, role, committee in s.exec(
+            select(Member.name, PastMembership.role, PastMembership.bureau_committee)
+            .join(Member, Member.id == PastMembership.member_id)
+            .order_by(PastMembership.id)).all()]
+
+
+@pytest.fixture
+def cli(runtime, monkeypatch):
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(bot.cli.app, list(args))
+
+
+# --- role, party group and 党委委员 changes ------------------------------------------------
+
+
+def test_a_role_change_is_read_as_it_was_at_an_earlier_committee_meeting(runtime, chat, clock):
+    """Tuesday's 支委会 expects 书记 and 王委员; 书记 comes. Wednesday, before its absences
+    are confirmed, the admin makes 乙 a 委员 and 王委员 a 党员. Tuesday still expected the
+    two it did: 王委员 missing, 乙 not."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 14, 0))
+    hold(chat, clock, "sec", "支委会", "g1", "sec")
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "改为委员" in chat.say("admin", "设置角色 乙 委员").text
+    assert "改为党员" in chat.say("admin", "设置角色 王委员 党员").text
+
+    assert chat.say("sec", "未签到").text == "支委会（11月24日 14:00）未签到 1 人：王委员"
+    assert "参与 1/2（50.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    assert spells(runtime) == [("乙", "member", False), ("王委员", "committee", False)]
+
+    # Thursday's expects them as they are now.
+    clock.set(local(2026, 11, 26, 14, 0))
+    hold(chat, clock, "sec", "支委会", "g1", "sec", "b")
+    assert "参与 2/2（100.0%）" in chat.say("sec", "确认缺席", chat="g1").text
+
+
+def test_leaving_the_party_committee_keeps_an_earlier_central_study_due(
+        runtime, chat, clock, cli):
+    """Tuesday's 中心组学习 expects 赵局长 and 钱政委; 钱政委 misses it. Wednesday 钱政委
+    leaves the 党委委员 list and 管理员 joins it: Tuesday still reads 1 of 2, 钱政委 absent."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 9, 0))
+    hold(chat, clock, "boss", "中心组 学习全会精神", "leaders", "boss")
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "已将 钱政委 移出党委委员名单" in cli("committee", "remove", "钱政委").output
+    assert "已将 管理员 加入党委委员名单" in cli("committee", "add", "管理员").output
+
+    assert "未签到 1 人：钱政委" in chat.say("boss", "未签到 全局").text
+    confirmed = chat.say("boss", "确认缺席", chat="leaders").text
+    assert "参与 1/2（50.0%），缺席 1 人" in confirmed, confirmed
+    assert spells(runtime) == [("钱政委", "leader", True), ("管理员", "admin", False)]
+
+
+def test_a_roster_imported_again_as_it_was_ends_no_spell(runtime, chat, clock):
+    """The same rows imported twice change nothing and keep every spell whole; a row that
+    moves 甲 into 第一党小组 and makes 乙 a 委员 ends one spell each, as they were."""
+    seed(runtime.engine, bureau)
+    rows = [RosterRow(row=2, name="甲", branch="一支部", role=Role.MEMBER, wecom_id="a",
+                      bureau_committee=False),
+            RosterRow(row=3, name="乙", branch="一支部", role=Role.MEMBER, wecom_id="b")]
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, *rows)
+    roster(runtime, clock, *rows)
+    assert spells(runtime) == []
+    clock.set(local(2026, 11, 26, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="一支部", party_group="第一党小组",
+                                     wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="一支部", role=Role.COMMITTEE, wecom_id="b"))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="一支部", party_group="第一党小组",
+                                     wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="一支部", role=Role.COMMITTEE, wecom_id="b"))
+    assert spells(runtime) == [("甲", "member", False), ("乙", "member", False)]
