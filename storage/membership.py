@@ -29,6 +29,11 @@ def since(member: Member) -> datetime:
     return member.branch_since or member.created_at
 
 
+def began(place: Member | PastMembership) -> datetime:
+    """When a place (a member's current spell, or one that has ended) began."""
+    return place.since if isinstance(place, PastMembership) else since(place)
+
+
 def end_spell(session: Session, *, member: Member, now: datetime) -> None:
     """Keep the member's current spell as it was, ended now (before a change of place or
     leaving the roster). A member off the roster has no current spell: nothing is kept."""
@@ -74,15 +79,36 @@ def back_on_roster(member: Member, *, now: datetime) -> None:
     member.branch_since = now
 
 
-def branch_at(session: Session, *, member: Member, moment: datetime) -> int | None:
-    """The branch the member was in at `moment`: their current one unless a spell that has
-    ended covers it."""
+def place_at(session: Session, *, member: Member, moment: datetime
+             ) -> Member | PastMembership | None:
+    """Where the member was at `moment`: the member (their current spell), the spell that
+    has ended that covers it, or None (not on the roster then)."""
     if member.active and since(member) <= moment:
-        return member.branch_id
-    spell = session.exec(
+        return member
+    return session.exec(
         select(PastMembership)
         .where(PastMembership.member_id == member.id, PastMembership.since <= moment,
                PastMembership.until > moment)
         .order_by(PastMembership.until.desc())  # type: ignore[attr-defined]
     ).first()
-    return spell.branch_id if spell is not None else member.branch_id
+
+
+def places_after(session: Session, *, member: Member, moment: datetime
+                 ) -> list[Member | PastMembership]:
+    """The places the member took after `moment`, in order: the spells that began after it
+    and have ended, then their current one."""
+    later: list[Member | PastMembership] = list(session.exec(
+        select(PastMembership)
+        .where(PastMembership.member_id == member.id, PastMembership.since > moment)
+        .order_by(PastMembership.since)  # type: ignore[arg-type]
+    ).all())
+    if member.active and since(member) > moment:
+        later.append(member)
+    return later
+
+
+def branch_at(session: Session, *, member: Member, moment: datetime) -> int | None:
+    """The branch the member was in at `moment`: their current one unless a spell that has
+    ended covers it."""
+    place = place_at(session, member=member, moment=moment)
+    return place.branch_id if place is not None else member.branch_id

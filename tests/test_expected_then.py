@@ -1,6 +1,7 @@
-"""Who an activity expected, for activities held before someone's place changed: role,
-party-group and 党委委员 changes are kept as spells that have ended, so a figure not yet
-confirmed does not move when someone's place does."""
+"""Who an activity expected, for the records of activities held before someone's place
+changed: 补签, 更正, 签到 and 评价 read the member as they were at the activity's end (as
+the figures do), and role, party-group and 党委委员 changes are kept as spells that have
+ended, so a figure not yet confirmed does not move when someone's place does."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from storage.models import (
+    Activity,
+    ActivityType,
     Attendance,
     Member,
     PastMembership,
@@ -83,13 +86,91 @@ def cli(runtime, monkeypatch):
     return lambda *args: runner.invoke(bot.cli.app, list(args))
 
 
+# --- 补签 and 更正 ------------------------------------------------------------------------
+
+
+def test_a_newcomer_cannot_be_made_up_for_what_was_held_before_they_came(runtime, chat, clock):
+    """Tuesday's night study: 书记 and 甲 check in, 乙 misses it. Wednesday 丁 joins 一支部
+    and 丙 moves in from 二支部. The secretary's 补签 of either for Tuesday is refused with
+    why, and changes nothing: Tuesday expected 4 (书记, 王委员, 甲, 乙), not 6."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"),
+           RosterRow(row=3, name="丙", branch="一支部", wecom_id="c"))
+
+    newcomer = chat.say("sec", "补签 丁 手机没电")
+    assert newcomer.is_error
+    assert newcomer.text == ("政治夜学（11月24日 19:30）举行时丁还不在名册上"
+                             "（11月25日才加入名册），不在应到名单中，不能补签，记录保持不变。")
+    moved_in = chat.say("sec", "补签 丙 昨天 手机没电")
+    assert moved_in.is_error
+    assert moved_in.text == ("政治夜学（11月24日 19:30）举行时丙还不在本支部（11月25日才调入），"
+                             "不在应到名单中，不能补签，记录保持不变。")
+    assert "已为 乙 补签" in chat.say("sec", "补签 乙 手机没电").text
+
+    assert rows_of(runtime, "丁") == [] and rows_of(runtime, "丙") == []
+    assert "参与 3/4（75.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+
+
+# --- 签到 and 评价 ------------------------------------------------------------------------
+
+
+def test_a_newcomer_is_told_an_activity_ended_before_they_came_is_not_theirs(
+        runtime, chat, clock):
+    """丙 moves into 一支部 at 21:30, after Tuesday's night study ended at 21:00 and before
+    it is closed: their 签到 says it was not theirs (not to ask for a 补签), and 评价 finds
+    nothing of theirs to rate."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    assert not chat.say("sec", "开始 政治夜学", chat="g1").is_error
+    assert "签到成功" in chat.say("a", "签到", chat="g1").text
+    clock.set(local(2026, 11, 24, 21, 30))
+    roster(runtime, clock, RosterRow(row=2, name="丙", branch="一支部", wecom_id="c"))
+    clock.set(local(2026, 11, 24, 21, 40))
+
+    reply = chat.say("c", "签到", chat="g1")
+    assert reply.is_error
+    assert reply.text == "政治夜学（19:30）举行时你还不在本支部（11月24日才调入），不需要你参加。"
+    assert rows_of(runtime, "丙") == []
+    assert "最近 7 天没有你参加或应参加的活动" in chat.say("c", "评价 5").text
+
+
+def test_the_quick_lane_reads_a_spell_begun_after_the_end_as_the_sql_does(runtime, clock):
+    """签到's quick lane reads the sender without the ORM: one whose spell began after the
+    activity's end is left to the general path (which reads their spells and finds them
+    not expected), one in the branch since before it is answered there and then."""
+    from storage import attendance, checkin
+
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        held = attendance.open_activity(
+            s, activity_type=ActivityType.NIGHT_STUDY, branch_id=one, starts_at=clock.now(),
+            now=clock.now(), opens_minutes_before=30, tz=runtime.settings.tz)
+        s.commit()
+        ends_at = held.ends_at
+    clock.set(ends_at + timedelta(minutes=30))
+    roster(runtime, clock, RosterRow(row=2, name="丙", branch="一支部", wecom_id="c"))
+    with runtime.engine.connect() as conn, Session(runtime.engine) as s:
+        for user, decided, expected in (("c", None, False), ("a", True, True)):
+            seen = checkin.look_up(conn, platform="wecom", chat_id="g1", user_id=user,
+                                   now=clock.now())
+            assert attendance.expected_in_current_spell(seen.member, seen.activity) is decided
+            member = s.get(Member, seen.member.id)
+            assert attendance.expected_at(s, member=member, activity=s.get(
+                Activity, seen.activity.id)) is expected
+
+
 # --- role, party group and 党委委员 changes ------------------------------------------------
 
 
 def test_a_role_change_is_read_as_it_was_at_an_earlier_committee_meeting(runtime, chat, clock):
     """Tuesday's 支委会 expects 书记 and 王委员; 书记 comes. Wednesday, before its absences
     are confirmed, the admin makes 乙 a 委员 and 王委员 a 党员. Tuesday still expected the
-    two it did: 王委员 missing, 乙 not."""
+    two it did: 王委员 missing, 乙 not (and not to be made up for it)."""
     seed(runtime.engine, bureau)
     clock.set(local(2026, 11, 24, 14, 0))
     hold(chat, clock, "sec", "支委会", "g1", "sec")
@@ -98,6 +179,9 @@ def test_a_role_change_is_read_as_it_was_at_an_earlier_committee_meeting(runtime
     assert "改为党员" in chat.say("admin", "设置角色 王委员 党员").text
 
     assert chat.say("sec", "未签到").text == "支委会（11月24日 14:00）未签到 1 人：王委员"
+    refused = chat.say("sec", "补签 乙 支委会 手机没电")
+    assert refused.text == ("支委会（11月24日 14:00）举行时乙还不是支部委员（11月25日才任委员），"
+                            "不在应到名单中，不能补签，记录保持不变。")
     assert "参与 1/2（50.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
     assert spells(runtime) == [("乙", "member", False), ("王委员", "committee", False)]
 
