@@ -175,14 +175,17 @@ def _not_due_then(ctx: Ctx, member: Member, activity: Activity) -> tuple[str, st
     return state, day + came.format(role=ROLE_LABELS[Role(place.role)])
 
 
-def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str) -> Member | Reply:
-    """The one member a manager named, or the reply that explains why not."""
+def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
+                 activity: Activity | None = None) -> Member | Reply:
+    """The one member a manager named (given the activity whose record is worked on, also
+    one it expects who has since moved or left), or the reply that explains why not."""
     found = store.find_members(
         ctx.session,
         branch_id=scope,
         query=query,
         platform=ctx.message.platform,
         mentions=ctx.message.mentions,
+        activity=activity,
     )
     if not found:
         where = "本支部" if scope is not None else "名册"
@@ -851,7 +854,7 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     activity, reason, named = found
     if not reason:
         return Reply.error(usage_text(command, f"缺少{verb}原因"))
-    member = _resolve_one(ctx, command, scope, args["who"])
+    member = _resolve_one(ctx, command, scope, args["who"], activity)
     if isinstance(member, Reply):
         return member
     cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
@@ -908,7 +911,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return found
     scope, activity, said_reason, member = found
     args = {**args, "reason": said_reason}
-    others, reason = _more_names(ctx, scope, args["reason"])
+    others, reason = _more_names(ctx, scope, args["reason"], activity)
     if others:
         # 补签 周强、黄丽 手机没电: one at a time, rather than 周强 with the reason 「黄丽 …」.
         asks = "、".join(f"「补签 {name} {reason or '原因'}」" for name in [member.name, *others])
@@ -957,22 +960,25 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text)
 
 
-def _more_names(ctx: Ctx, scope: Scope, text: str) -> tuple[list[str], str]:
-    """The names of the scope's members a text starts with, and the words after them."""
+def _more_names(ctx: Ctx, scope: Scope, text: str,
+                activity: Activity | None = None) -> tuple[list[str], str]:
+    """The names of the scope's members (or the activity's: _resolve_one) a text starts
+    with, and the words after them."""
     words = [w.lstrip("@") for w in re.split(r"[\s,，、;；]+", text) if w.lstrip("@")]
     names: list[str] = []
     for token in words:
-        if not is_member_name(ctx, scope, token):
+        if not is_member_name(ctx, scope, token, activity):
             break
         names.append(token)
     return names, " ".join(words[len(names):])
 
 
-def is_member_name(ctx: Ctx, scope: Scope, word_: str) -> bool:
-    """The word is the full name of a member of the scope (a second name where one was
-    asked for: 补签 周强、黄丽, 更正 周强 黄丽)."""
+def is_member_name(ctx: Ctx, scope: Scope, word_: str, activity: Activity | None = None) -> bool:
+    """The word is the full name of a member of the scope, or of one the activity expects
+    (a second name where one was asked for: 补签 周强、黄丽, 更正 周强 黄丽)."""
     return any(m.name == word_ for m in store.find_members(
-        ctx.session, branch_id=scope, query=word_, platform=ctx.message.platform))
+        ctx.session, branch_id=scope, query=word_, platform=ctx.message.platform,
+        activity=activity))
 
 
 # --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------

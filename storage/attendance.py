@@ -1029,13 +1029,22 @@ def find_members(
     query: str,
     platform: str,
     mentions: tuple[str, ...] = (),
+    activity: Activity | None = None,
 ) -> list[Member]:
     """Resolve '<姓名|@某人|编号>' to active members (of one branch, or anywhere when
-    branch_id is None). Several results mean an ambiguous name: show them with their 编号."""
+    branch_id is None) and, given an activity, to whoever it expects as they were at its
+    end or has a record on it: one who has since moved away or left the roster is still
+    named where they were due, for a 补签 or 更正 of that record. Several results mean an
+    ambiguous name: show them with their 编号."""
     query = query.strip()
-    base = select(Member).where(Member.active == True)  # noqa: E712
+    named = Member.active == True  # noqa: E712
     if branch_id is not None:
-        base = base.where(Member.branch_id == branch_id)
+        named = and_(named, Member.branch_id == branch_id)
+    if activity is not None:
+        has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
+        named = or_(named, and_(Member.forgotten == False,  # noqa: E712
+                                or_(_expected_condition(activity), Member.id.in_(has_row))))
+    base = select(Member).where(named)
     if query.startswith("@") and mentions:
         # The platform tells us whom the @ named; the text after @ is only a display name.
         return list(

@@ -114,6 +114,50 @@ def test_a_newcomer_cannot_be_made_up_for_what_was_held_before_they_came(runtime
     assert "参与 3/4（75.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
 
 
+def test_a_member_who_moved_away_is_made_up_and_corrected_where_they_were_due(
+        runtime, chat, clock):
+    """Tuesday's night study in 一支部: 书记 and 王委员 check in, and someone checks in for
+    乙 (代签); 甲 forgot. Wednesday both move to 二支部, before the absences are confirmed.
+    一支部's secretary can still name them for Tuesday: 甲 is made up, 乙's check-in is put
+    right as an absence, and Tuesday reads 3 of 4, 乙 absent; the points stay 一支部's."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "wang", "b")
+    hold(chat, clock, "sec2", "政治夜学", "g2", "sec2", "c")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="二支部", wecom_id="b"))
+
+    made_up = chat.say("sec", "补签 甲 手机没电")
+    assert made_up.text == "已为 甲 补签：政治夜学（11月24日 19:30），积分 +2。原因：手机没电"
+    corrected = chat.say("sec", "更正 乙 缺席 他人代签")
+    assert corrected.text.startswith("已将 乙 在政治夜学（11月24日 19:30）的记录由出席"
+                                     "更正为缺席。原因：他人代签"), corrected.text
+    # 二支部 did not expect them on Tuesday: its secretary has nothing of theirs to make up.
+    assert "举行时甲还不在本支部（11月25日才调入）" in chat.say("sec2", "补签 甲 手机没电").text
+
+    assert "参与 3/4（75.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        posted = {name: branch for name, branch in s.exec(
+            select(Member.name, PointEntry.branch_id)
+            .join(Member, Member.id == PointEntry.member_id)
+            .where(Member.name.in_(["甲", "乙"]))).all()}
+    assert posted == {"甲": one, "乙": one}
+
+
+def test_a_name_that_moved_away_is_not_found_for_a_record_it_was_not_on(runtime, chat, clock):
+    """甲 moved to 二支部 on Wednesday: Thursday's night study in 一支部 never expected 甲,
+    and its secretary's 补签 of 甲 for it says so as before."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"))
+    clock.set(local(2026, 11, 26, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec")
+    reply = chat.say("sec", "补签 甲 手机没电")
+    assert reply.is_error and "本支部没有找到「甲」" in reply.text
+
+
 # --- 签到 and 评价 ------------------------------------------------------------------------
 
 
