@@ -57,7 +57,7 @@ from bot.registry import (
 )
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations, org, outbox, schedules
+from storage import confirmations, membership, org, outbox, schedules
 from storage import leave as leave_store
 from storage.models import (
     ROLE_LABELS,
@@ -68,6 +68,7 @@ from storage.models import (
     LeavePeriod,
     LeaveState,
     Member,
+    Role,
 )
 from storage.prepared import Prepared
 
@@ -112,7 +113,8 @@ def _find_for_member(
         if activity is None:
             continue
         row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
-        if row is not None or store.is_expected(ctx.member, activity):
+        if row is not None or store.expected_at(ctx.session, member=ctx.member,
+                                                activity=activity):
             return activity, row, None
         foreign = foreign or activity
     return None, None, foreign
@@ -126,6 +128,11 @@ def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
+    if ctx.member is not None:
+        then = _not_due_then(ctx, ctx.member, activity)
+        if then is not None:
+            return Reply.error(f"{_label(ctx, activity)}举行时你{then[0]}（{then[1]}），"
+                               "不需要你参加。")
     own_branch = ctx.member is not None and ctx.member.branch_id == activity.branch_id
     if activity.branch_id is None or own_branch:
         who = AUDIENCE_LABELS[audience(activity.type, branch_id=activity.branch_id,
@@ -138,14 +145,48 @@ def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
     return Reply.error("你不是本支部的党员，不能在这里签到或请假。请在自己支部群里发送。")
 
 
-def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str) -> Member | Reply:
-    """The one member a manager named, or the reply that explains why not."""
+# What someone's place lacked when an activity ended, by the field its audience asks for
+# (None: not on the roster then), and what they did later to have it.
+_LACKED = {
+    None: ("还不在名册上", "才加入名册"),
+    "branch_id": ("还不在本支部", "才调入"),
+    "party_group_id": ("还不在本党小组", "才调入"),
+    "role": ("还不是支部委员", "才任{role}"),
+    "bureau_committee": ("还不是党委委员", "才任党委委员"),
+}
+
+
+def _not_due_then(ctx: Ctx, member: Member, activity: Activity) -> tuple[str, str] | None:
+    """Why an activity did not expect someone it would expect as they are now: what their
+    place lacked at its end, and since when they have it (("还不在本支部", "12月5日才调入"));
+    None when they were due then, or are not its audience now either."""
+    if not member.active or not store.in_audience(member, activity):
+        return None
+    then = membership.place_at(ctx.session, member=member, moment=activity.ends_at)
+    lacked = None if then is None else store.unmet(then, activity)
+    if then is not None and lacked is None:
+        return None
+    later = membership.places_after(ctx.session, member=member, moment=activity.ends_at)
+    # Said from when they joined the roster, or from when they first held the place it asks.
+    place = next((p for p in later if lacked is None or store.in_audience(p, activity)),
+                 member)
+    day = show_date(membership.began(place).astimezone(ctx.settings.tz).date(),
+                    today=ctx.local_now.date())
+    state, came = _LACKED[lacked]
+    return state, day + came.format(role=ROLE_LABELS[Role(place.role)])
+
+
+def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
+                 activity: Activity | None = None) -> Member | Reply:
+    """The one member a manager named (given the activity whose record is worked on, also
+    one it expects who has since moved or left), or the reply that explains why not."""
     found = store.find_members(
         ctx.session,
         branch_id=scope,
         query=query,
         platform=ctx.message.platform,
         mentions=ctx.message.mentions,
+        activity=activity,
     )
     if not found:
         where = "本支部" if scope is not None else "名册"
@@ -397,7 +438,10 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
     # A party group's label needs its name: that rarer case reads it through the session.
     if activity.party_group_id is not None or q.now > activity.checkin_closes_at:
         return None
-    if not store.is_expected(member, activity):  # type: ignore[arg-type]  (duck-typed rows)
+    # Expected as they are now only while the spell they are in covers the activity's end;
+    # anyone else (one who came after it, one due through a spell since ended) is the
+    # general path's, which reads their spells.
+    if not store.expected_in_current_spell(member, activity):
         return None
     status = checkin_status(q.now, activity.starts_at, grace_minutes=q.settings.late_grace_minutes)
     points, rule = q.rules.attendance_points(activity.type, status)
@@ -850,7 +894,7 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     activity, reason, named = found
     if not reason:
         return Reply.error(usage_text(command, f"缺少{verb}原因"))
-    member = _resolve_one(ctx, command, scope, args["who"])
+    member = _resolve_one(ctx, command, scope, args["who"], activity)
     if isinstance(member, Reply):
         return member
     cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
@@ -907,7 +951,7 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return found
     scope, activity, said_reason, member = found
     args = {**args, "reason": said_reason}
-    others, reason = _more_names(ctx, scope, args["reason"])
+    others, reason = _more_names(ctx, scope, args["reason"], activity)
     if others:
         # 补签 周强、黄丽 手机没电: one at a time, rather than 周强 with the reason 「黄丽 …」.
         asks = "、".join(f"「补签 {name} {reason or '原因'}」" for name in [member.name, *others])
@@ -917,7 +961,11 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(
             f"{member.name} 已{STATUS_LABELS[row.status]}，无需补签：{_label(ctx, activity)}。"
         )
-    if row is None and not store.is_expected(member, activity):
+    if row is None and not store.expected_at(ctx.session, member=member, activity=activity):
+        then = _not_due_then(ctx, member, activity)
+        if then is not None:  # a newcomer made up for a day they were not there
+            return Reply.error(f"{_label(ctx, activity, with_date=True)}举行时{member.name}"
+                               f"{then[0]}（{then[1]}），不在应到名单中，不能补签，记录保持不变。")
         return Reply.error(f"{member.name} 不在{_label(ctx, activity)}的应到名单中。")
     assert ctx.member is not None
     was = row.status if row is not None else None  # absent, leave, or no row yet
@@ -952,22 +1000,25 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text)
 
 
-def _more_names(ctx: Ctx, scope: Scope, text: str) -> tuple[list[str], str]:
-    """The names of the scope's members a text starts with, and the words after them."""
+def _more_names(ctx: Ctx, scope: Scope, text: str,
+                activity: Activity | None = None) -> tuple[list[str], str]:
+    """The names of the scope's members (or the activity's: _resolve_one) a text starts
+    with, and the words after them."""
     words = [w.lstrip("@") for w in re.split(r"[\s,，、;；]+", text) if w.lstrip("@")]
     names: list[str] = []
     for token in words:
-        if not is_member_name(ctx, scope, token):
+        if not is_member_name(ctx, scope, token, activity):
             break
         names.append(token)
     return names, " ".join(words[len(names):])
 
 
-def is_member_name(ctx: Ctx, scope: Scope, word_: str) -> bool:
-    """The word is the full name of a member of the scope (a second name where one was
-    asked for: 补签 周强、黄丽, 更正 周强 黄丽)."""
+def is_member_name(ctx: Ctx, scope: Scope, word_: str, activity: Activity | None = None) -> bool:
+    """The word is the full name of a member of the scope, or of one the activity expects
+    (a second name where one was asked for: 补签 周强、黄丽, 更正 周强 黄丽)."""
     return any(m.name == word_ for m in store.find_members(
-        ctx.session, branch_id=scope, query=word_, platform=ctx.message.platform))
+        ctx.session, branch_id=scope, query=word_, platform=ctx.message.platform,
+        activity=activity))
 
 
 # --- 未签到, 结束, 确认缺席, 活动 -------------------------------------------------------------

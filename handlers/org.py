@@ -7,7 +7,7 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, branch, choice, usage_text, word
-from storage import org
+from storage import membership, org
 from storage.models import ROLE_LABELS, Branch, Platform, Role
 from storage.roster import ROLE_BY_LABEL
 
@@ -103,7 +103,8 @@ def set_role(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(f"{member.name} 已经是{ROLE_LABELS[new]}。")
     if new not in (Role.LEADER, Role.ADMIN) and member.branch_id is None:
         return Reply.error(f"{member.name} 不属于任何支部，不能设为{ROLE_LABELS[new]}。请先在名册中填写支部。")
-    member.role = new.value
+    # Kept as a spell that has ended: a 支委会 held before still expects them as they were.
+    membership.change(ctx.session, member=member, now=ctx.now, role=new.value)
     member.updated_at = ctx.now
     ctx.audit("role.change", target=member.name,
               detail={"member_id": member.id, "old": old.value, "new": new.value, "via": "chat"})

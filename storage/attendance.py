@@ -219,58 +219,80 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
 def _expected_condition(activity: Activity):
     """Members the activity expects (its type's audience) as they were at its end: on the
     roster and in its scope then, in the spell they are in now or in one that has ended
-    since (they moved or left: storage.membership). A member who came to the branch after
-    it ended is not expected there, and one who moved away before its absences were
-    confirmed still is."""
-    who = audience(activity.type, branch_id=activity.branch_id,
-                   party_group_id=activity.party_group_id)
+    since (their place changed, or they left: storage.membership). A member who came to
+    the branch, or took the role it asks for, after it ended is not expected there, and
+    one who moved away before its absences were confirmed still is."""
     current = and_(Member.active == True,  # noqa: E712
                    func.coalesce(Member.branch_since, Member.created_at) <= activity.ends_at,
-                   *_in_audience(Member, activity, who))
+                   *_in_audience(Member, activity))
     earlier = (select(PastMembership.id)
                .where(PastMembership.member_id == Member.id,
                       PastMembership.since <= activity.ends_at,
                       PastMembership.until > activity.ends_at,
-                      *_in_audience(PastMembership, activity, who))
+                      *_in_audience(PastMembership, activity))
                .exists())
     return or_(current, earlier)
 
 
-def _in_audience(holder, activity: Activity, who: str) -> list:
-    """The audience's conditions on a member's place: the member now (Member), or a spell
-    that has ended (PastMembership), which carry the same columns."""
-    conditions = []
+def audience_rule(activity: Activity) -> list[tuple[str, tuple]]:
+    """What the activity's audience asks of a member's place, as (field, the values it
+    allows): the one rule read in SQL (_in_audience) and of a place in hand (in_audience)."""
+    rule: list[tuple[str, tuple]] = []
     if activity.branch_id is not None:
-        conditions.append(holder.branch_id == activity.branch_id)
+        rule.append(("branch_id", (activity.branch_id,)))
     if activity.audience_branch_ids is not None:  # a lecture's explicit audience
-        conditions.append(holder.branch_id.in_(activity.audience_branch_ids))  # type: ignore[union-attr]
-    if who == PARTY_GROUP:
-        conditions.append(holder.party_group_id == activity.party_group_id)
-    elif who == BRANCH_COMMITTEE:
-        conditions.append(holder.role.in_([r.value for r in BRANCH_COMMITTEE_ROLES]))
-    elif who == BUREAU_COMMITTEE:
-        conditions.append(holder.bureau_committee == True)  # noqa: E712
-    return conditions
-
-
-def is_expected(member: Member, activity: Activity) -> bool:
-    """Whether this member belongs to the activity's audience (the same rule as the SQL above)."""
-    if not member.active:
-        return False
-    if activity.branch_id is not None and member.branch_id != activity.branch_id:
-        return False
-    if (activity.audience_branch_ids is not None
-            and member.branch_id not in activity.audience_branch_ids):
-        return False
+        rule.append(("branch_id", tuple(activity.audience_branch_ids)))
     who = audience(activity.type, branch_id=activity.branch_id,
                    party_group_id=activity.party_group_id)
     if who == PARTY_GROUP:
-        return member.party_group_id == activity.party_group_id
-    if who == BRANCH_COMMITTEE:
-        return member.role in BRANCH_COMMITTEE_ROLES
-    if who == BUREAU_COMMITTEE:
-        return bool(member.bureau_committee)
-    return True
+        rule.append(("party_group_id", (activity.party_group_id,)))
+    elif who == BRANCH_COMMITTEE:
+        rule.append(("role", tuple(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))))
+    elif who == BUREAU_COMMITTEE:
+        rule.append(("bureau_committee", (True,)))
+    return rule
+
+
+def _in_audience(holder, activity: Activity) -> list:
+    """The audience's conditions on a member's place: the member now (Member), or a spell
+    that has ended (PastMembership), which carry the same columns."""
+    return [getattr(holder, field) == values[0] if len(values) == 1
+            else getattr(holder, field).in_(values)
+            for field, values in audience_rule(activity)]
+
+
+def unmet(place, activity: Activity) -> str | None:
+    """The first field of a place (a member, a spell that has ended, or storage.checkin's
+    duck-typed row) that keeps it out of the activity's audience; None when it is in."""
+    return next((field for field, values in audience_rule(activity)
+                 if getattr(place, field) not in values), None)
+
+
+def in_audience(place, activity: Activity) -> bool:
+    """Whether a place is in the activity's audience (as _in_audience says in SQL)."""
+    return unmet(place, activity) is None
+
+
+def expected_in_current_spell(member, activity) -> bool | None:
+    """Whether the activity expects the member when their current spell covers its end
+    (where they are now is where they were then, and no spell that has ended covers it);
+    None when it does not, and only _expected_condition can tell. Read without a
+    statement: 签到's quick lane reads storage.checkin's duck-typed rows with it."""
+    if not member.active or membership.since(member) > activity.ends_at:
+        return None
+    return in_audience(member, activity)
+
+
+def expected_at(session: Session, *, member: Member, activity: Activity) -> bool:
+    """Whether the activity expects the member as they were at its end: _expected_condition
+    for one member (no statement when their current spell covers the end). Every record
+    of a past activity (补签, leave, ratings) asks this, so none expects someone the
+    figures do not count, nor refuses someone they do."""
+    decided = expected_in_current_spell(member, activity)
+    if decided is not None:
+        return decided
+    return session.exec(select(Member.id).where(Member.id == member.id,
+                                                _expected_condition(activity))).first() is not None
 
 
 def expected_count(session: Session, *, activity: Activity) -> int:
@@ -961,7 +983,7 @@ def activity_to_rate(session: Session, *, member: Member, now: datetime) -> Acti
     ).all()
     for activity in candidates:
         row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-        if row is not None or is_expected(member, activity):
+        if row is not None or expected_at(session, member=member, activity=activity):
             return activity
     return None
 
@@ -1007,13 +1029,22 @@ def find_members(
     query: str,
     platform: str,
     mentions: tuple[str, ...] = (),
+    activity: Activity | None = None,
 ) -> list[Member]:
     """Resolve '<姓名|@某人|编号>' to active members (of one branch, or anywhere when
-    branch_id is None). Several results mean an ambiguous name: show them with their 编号."""
+    branch_id is None) and, given an activity, to whoever it expects as they were at its
+    end or has a record on it: one who has since moved away or left the roster is still
+    named where they were due, for a 补签 or 更正 of that record. Several results mean an
+    ambiguous name: show them with their 编号."""
     query = query.strip()
-    base = select(Member).where(Member.active == True)  # noqa: E712
+    named = Member.active == True  # noqa: E712
     if branch_id is not None:
-        base = base.where(Member.branch_id == branch_id)
+        named = and_(named, Member.branch_id == branch_id)
+    if activity is not None:
+        has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
+        named = or_(named, and_(Member.forgotten == False,  # noqa: E712
+                                or_(_expected_condition(activity), Member.id.in_(has_row))))
+    base = select(Member).where(named)
     if query.startswith("@") and mentions:
         # The platform tells us whom the @ named; the text after @ is only a display name.
         return list(

@@ -51,6 +51,8 @@ _LOOK_UP = (
         _member.c.role,
         _member.c.active,
         _member.c.bureau_committee,
+        _member.c.branch_since,
+        _member.c.created_at,
         _activity.c.id.label("activity_id"),
         _activity.c.type,
         _activity.c.topic,
@@ -58,6 +60,7 @@ _LOOK_UP = (
         _activity.c.party_group_id.label("activity_party_group_id"),
         _activity.c.audience_branch_ids,
         _activity.c.starts_at,
+        _activity.c.ends_at,
         _activity.c.checkin_closes_at,
         _attendance.c.id.label("attendance_id"),
     )
@@ -81,7 +84,8 @@ _QUICK_POST = Prepared(ledger.insert_with_rules_lookup, keys=ledger.POST_KEYS)
 
 @dataclass(frozen=True, slots=True)
 class SeenMember:
-    """The member as storage.attendance.is_expected reads one (duck-typed for Member)."""
+    """The member as storage.attendance.expected_in_current_spell reads one (duck-typed
+    for Member): their place, and since when (storage.membership.since)."""
 
     id: int
     name: str
@@ -90,11 +94,14 @@ class SeenMember:
     role: str
     active: bool
     bureau_committee: bool
+    branch_since: datetime | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class SeenActivity:
-    """The activity as is_expected reads one (duck-typed for Activity), plus its label's parts."""
+    """The activity as expected_in_current_spell reads one (duck-typed for Activity), plus
+    its label's parts."""
 
     id: int
     type: str
@@ -103,6 +110,7 @@ class SeenActivity:
     party_group_id: int | None
     audience_branch_ids: list[int] | None
     starts_at: datetime
+    ends_at: datetime
     checkin_closes_at: datetime
 
 
@@ -128,17 +136,18 @@ def view(row: tuple | None) -> CheckInView | None:
     if row is None:
         return None
     (chat_branch_id, member_id, name, branch_id, party_group_id, role, active,
-     bureau_committee, activity_id, kind, topic, activity_branch_id, activity_party_group_id,
-     audience_branch_ids, starts_at, checkin_closes_at, attendance_id) = row
+     bureau_committee, branch_since, created_at, activity_id, kind, topic, activity_branch_id,
+     activity_party_group_id, audience_branch_ids, starts_at, ends_at, checkin_closes_at,
+     attendance_id) = row
     member = None
     if member_id is not None:
         member = SeenMember(member_id, name, branch_id, party_group_id, role, bool(active),
-                            bool(bureau_committee))
+                            bool(bureau_committee), branch_since, created_at)
     activity = None
     if activity_id is not None:
         activity = SeenActivity(activity_id, kind, topic or "", activity_branch_id,
                                 activity_party_group_id, audience_branch_ids, starts_at,
-                                checkin_closes_at)
+                                ends_at, checkin_closes_at)
     return CheckInView(chat_branch_id, member, activity, attendance_id)
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from storage.attendance import CANCELLED, is_expected
+from storage.attendance import CANCELLED, expected_at
 from storage.models import Activity, Attendance, AttendanceStatus, LeavePeriod, LeaveState, Member
 
 
@@ -48,7 +48,7 @@ def record_period(session: Session, *, member: Member, first: date, last: date, 
 
 def _excuse_one(session: Session, *, activity: Activity, member: Member,
                 period: LeavePeriod) -> bool:
-    if not is_expected(member, activity):
+    if not expected_at(session, member=member, activity=activity):
         return False
     existing = session.exec(select(Attendance).where(
         Attendance.activity_id == activity.id, Attendance.member_id == member.id)).first()

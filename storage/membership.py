@@ -1,21 +1,27 @@
-"""Where a member was: the spell in their current branch, and the spells that have ended.
+"""Where a member was: the spell in their current place, and the spells that have ended.
 
-A member's current spell is on the member (branch, party group, role, since
-`branch_since`, or since they were created); one that ends (a move to another branch, a
-return from a temporary branch, leaving the roster) is kept as a PastMembership. Who an
-activity expects is read at its end (storage.attendance, storage.reports), so an absence
-not confirmed yet when someone moves is counted in the branch they were due in, and the
-branch they move to does not expect them at what it held before they came.
+A member's place is their branch, party group, role and whether they are 党委委员: what
+decides which activities expect them. Their current spell is on the member (that place,
+since `branch_since`, or since they were created); one that ends (a move to another
+branch, a return from a temporary branch, a new role or party group, joining or leaving
+the party committee, leaving the roster) is kept as a PastMembership. Who an activity
+expects is read at its end (storage.attendance, storage.reports), so an absence not
+confirmed yet when someone's place changes is counted as they were due, and a place taken
+afterwards (a branch, a 支委 role) does not make them due at what was held before.
 Keyword-only functions that never commit.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from storage.models import Member, PastMembership
+
+# The member's fields an activity's audience reads: a change to any of them ends a spell.
+PLACE = ("branch_id", "party_group_id", "role", "bureau_committee")
 
 
 def since(member: Member) -> datetime:
@@ -23,9 +29,14 @@ def since(member: Member) -> datetime:
     return member.branch_since or member.created_at
 
 
+def began(place: Member | PastMembership) -> datetime:
+    """When a place (a member's current spell, or one that has ended) began."""
+    return place.since if isinstance(place, PastMembership) else since(place)
+
+
 def end_spell(session: Session, *, member: Member, now: datetime) -> None:
-    """Keep the member's current spell as it was, ended now (before a move or leaving the
-    roster). A member off the roster has no current spell: nothing is kept."""
+    """Keep the member's current spell as it was, ended now (before a change of place or
+    leaving the roster). A member off the roster has no current spell: nothing is kept."""
     if not member.active:
         return
     session.add(PastMembership(
@@ -34,13 +45,26 @@ def end_spell(session: Session, *, member: Member, now: datetime) -> None:
         bureau_committee=member.bureau_committee, since=since(member), until=now))
 
 
+def change(session: Session, *, member: Member, now: datetime, **place: Any) -> bool:
+    """The member's place (some of PLACE) is as given from now. Only a real change ends
+    the spell: a roster imported again as it was, or a role set to the one held, keeps
+    it whole. Returns whether anything changed."""
+    unknown = set(place) - set(PLACE)
+    if unknown:
+        raise ValueError(f"not a member's place: {sorted(unknown)}")
+    changed = {key: value for key, value in place.items() if getattr(member, key) != value}
+    if not changed:
+        return False
+    end_spell(session, member=member, now=now)
+    for key, value in changed.items():
+        setattr(member, key, value)
+    member.branch_since = now
+    return True
+
+
 def move(session: Session, *, member: Member, branch_id: int | None, now: datetime) -> None:
     """The member goes to another branch (or to none) from now."""
-    if member.branch_id == branch_id:
-        return
-    end_spell(session, member=member, now=now)
-    member.branch_id = branch_id
-    member.branch_since = now
+    change(session, member=member, now=now, branch_id=branch_id)
 
 
 def leave_roster(session: Session, *, member: Member, now: datetime) -> None:
@@ -55,15 +79,36 @@ def back_on_roster(member: Member, *, now: datetime) -> None:
     member.branch_since = now
 
 
-def branch_at(session: Session, *, member: Member, moment: datetime) -> int | None:
-    """The branch the member was in at `moment`: their current one unless a spell that has
-    ended covers it."""
+def place_at(session: Session, *, member: Member, moment: datetime
+             ) -> Member | PastMembership | None:
+    """Where the member was at `moment`: the member (their current spell), the spell that
+    has ended that covers it, or None (not on the roster then)."""
     if member.active and since(member) <= moment:
-        return member.branch_id
-    spell = session.exec(
+        return member
+    return session.exec(
         select(PastMembership)
         .where(PastMembership.member_id == member.id, PastMembership.since <= moment,
                PastMembership.until > moment)
         .order_by(PastMembership.until.desc())  # type: ignore[attr-defined]
     ).first()
-    return spell.branch_id if spell is not None else member.branch_id
+
+
+def places_after(session: Session, *, member: Member, moment: datetime
+                 ) -> list[Member | PastMembership]:
+    """The places the member took after `moment`, in order: the spells that began after it
+    and have ended, then their current one."""
+    later: list[Member | PastMembership] = list(session.exec(
+        select(PastMembership)
+        .where(PastMembership.member_id == member.id, PastMembership.since > moment)
+        .order_by(PastMembership.since)  # type: ignore[arg-type]
+    ).all())
+    if member.active and since(member) > moment:
+        later.append(member)
+    return later
+
+
+def branch_at(session: Session, *, member: Member, moment: datetime) -> int | None:
+    """The branch the member was in at `moment`: their current one unless a spell that has
+    ended covers it."""
+    place = place_at(session, member=member, moment=moment)
+    return place.branch_id if place is not None else member.branch_id

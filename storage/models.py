@@ -119,18 +119,20 @@ class Member(SQLModel, table=True):
     # temporary branch, the branch they return to when it ends.
     bureau_committee: bool = False
     return_branch_id: int | None = Field(default=None, foreign_key="branch.id")
-    # When the member came to their current branch (a move, a return from a temporary
-    # branch, back on the roster); None: since created_at. Who an activity expects is read
-    # at its end, so nobody is expected at a branch's activities held before they came.
+    # When the member's current place began (a move, a return from a temporary branch, a
+    # new role, party group or 党委委员 mark, back on the roster); None: since created_at.
+    # Who an activity expects is read at its end, so nobody is expected at a branch's
+    # activities held before they came, nor at a 支委会 held before they were made 委员.
     branch_since: datetime | None = utc_field(nullable=True)
 
 
 class PastMembership(SQLModel, table=True):
-    """A spell a member spent in a branch (or, with no branch, at the bureau) that has
-    ended: they moved to another branch or left the roster. An activity that ended within
-    it still expects them as they were then (branch, party group, role), so until its
-    record is confirmed a member who moved or left is counted where they were due, and
-    nowhere else. Written by storage.membership."""
+    """A spell a member spent in one place (a branch, or with no branch the bureau; a
+    party group, a role, 党委委员 or not) that has ended: they moved to another branch,
+    their role, party group or 党委委员 mark changed, or they left the roster. An activity
+    that ended within it still expects them as they were then, so until its record is
+    confirmed a member whose place changed is counted where they were due, and nowhere
+    else. Written by storage.membership."""
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)

@@ -850,8 +850,10 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     details = [f"{labels[k]} {before[k]} → {after[k]}" for k in labels if before[k] != after[k]]
     old_role = member.role
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
-    if "branch_id" in changed:  # the spell in the old branch is kept before it changes
-        membership.move(session, member=member, branch_id=changed["branch_id"], now=now)
+    # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
+    # a row that changes none of them keeps it whole.
+    membership.change(session, member=member, now=now,
+                      **{k: v for k, v in changed.items() if k in membership.PLACE})
     for key, value in changed.items():
         setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)

@@ -33,9 +33,8 @@ def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
             back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
             # Their spell in the temporary branch is kept: its activities whose absences
             # are not confirmed yet still count them there.
-            membership.move(session, member=member, branch_id=back.id if back else None,
-                            now=now)
-            member.party_group_id = None
+            membership.change(session, member=member, now=now,
+                              branch_id=back.id if back else None, party_group_id=None)
             member.return_branch_id = None
             member.updated_at = now
             session.add(member)

@@ -1,0 +1,273 @@
+"""Who an activity expected, for the records of activities held before someone's place
+changed: 补签, 更正, 签到 and 评价 read the member as they were at the activity's end (as
+the figures do), and role, party-group and 党委委员 changes are kept as spells that have
+ended, so a figure not yet confirmed does not move when someone's place does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from storage.models import (
+    Activity,
+    ActivityType,
+    Attendance,
+    Member,
+    PastMembership,
+    PointEntry,
+    Role,
+)
+from storage.roster import RosterRow, apply_roster
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_member, seed
+
+
+def bureau(session):
+    """一支部 (g1): 书记 (sec), 王委员 (wang), 甲 (a), 乙 (b); 二支部 (g2): 书记二 (sec2),
+    丙 (c); the leaders' group: 赵局长 (boss) and 钱政委 (qian), 党委委员; 管理员 (admin)."""
+    one, two = make_branch(session, "一支部"), make_branch(session, "二支部")
+    bind_chat(session, one, "g1")
+    bind_chat(session, two, "g2")
+    bind_chat(session, None, "leaders", leaders=True)
+    make_member(session, one, "书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, one, "王委员", role=Role.COMMITTEE, wecom="wang")
+    make_member(session, one, "甲", wecom="a")
+    make_member(session, one, "乙", wecom="b")
+    make_member(session, two, "书记二", role=Role.SECRETARY, wecom="sec2")
+    make_member(session, two, "丙", wecom="c")
+    make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+    make_member(session, None, "钱政委", role=Role.LEADER, wecom="qian", bureau_committee=True)
+    make_member(session, None, "管理员", role=Role.ADMIN, wecom="admin")
+
+
+def hold(chat, clock, opener: str, what: str, chat_id: str, *users: str) -> None:
+    """`what` opened at the clock's time in `chat_id`, checked in by `users` and ended
+    after 90 minutes: absences not confirmed yet. The clock is left where it was."""
+    start = clock.now()
+    assert not chat.say(opener, f"开始 {what}", chat=chat_id).is_error
+    for user in users:
+        assert "签到成功" in chat.say(user, "签到", chat=chat_id).text
+    clock.set(start + timedelta(minutes=90))
+    assert not chat.say(opener, "结束", chat=chat_id).is_error
+    clock.set(start)
+
+
+def roster(runtime, clock, *rows: RosterRow) -> None:
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now()))
+
+
+def rows_of(runtime, name: str) -> list[tuple[str, int]]:
+    """(status, points posted for it) of each of the member's attendance rows."""
+    with Session(runtime.engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        rows = s.exec(select(Attendance.status).where(Attendance.member_id == member.id)).all()
+        points = s.exec(select(PointEntry.points).where(PointEntry.member_id == member.id)).all()
+    return [(status, sum(points)) for status in rows]
+
+
+def spells(runtime) -> list[tuple[str, str, bool]]:
+    """(name, role, 党委委员) of every spell that has ended."""
+    with Session(runtime.engine) as s:
+        return [(name, role, committee) for name, role, committee in s.exec(
+            select(Member.name, PastMembership.role, PastMembership.bureau_committee)
+            .join(Member, Member.id == PastMembership.member_id)
+            .order_by(PastMembership.id)).all()]
+
+
+@pytest.fixture
+def cli(runtime, monkeypatch):
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(bot.cli.app, list(args))
+
+
+# --- 补签 and 更正 ------------------------------------------------------------------------
+
+
+def test_a_newcomer_cannot_be_made_up_for_what_was_held_before_they_came(runtime, chat, clock):
+    """Tuesday's night study: 书记 and 甲 check in, 乙 misses it. Wednesday 丁 joins 一支部
+    and 丙 moves in from 二支部. The secretary's 补签 of either for Tuesday is refused with
+    why, and changes nothing: Tuesday expected 4 (书记, 王委员, 甲, 乙), not 6."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"),
+           RosterRow(row=3, name="丙", branch="一支部", wecom_id="c"))
+
+    newcomer = chat.say("sec", "补签 丁 手机没电")
+    assert newcomer.is_error
+    assert newcomer.text == ("政治夜学（11月24日 19:30）举行时丁还不在名册上"
+                             "（11月25日才加入名册），不在应到名单中，不能补签，记录保持不变。")
+    moved_in = chat.say("sec", "补签 丙 昨天 手机没电")
+    assert moved_in.is_error
+    assert moved_in.text == ("政治夜学（11月24日 19:30）举行时丙还不在本支部（11月25日才调入），"
+                             "不在应到名单中，不能补签，记录保持不变。")
+    assert "已为 乙 补签" in chat.say("sec", "补签 乙 手机没电").text
+
+    assert rows_of(runtime, "丁") == [] and rows_of(runtime, "丙") == []
+    assert "参与 3/4（75.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+
+
+def test_a_member_who_moved_away_is_made_up_and_corrected_where_they_were_due(
+        runtime, chat, clock):
+    """Tuesday's night study in 一支部: 书记 and 王委员 check in, and someone checks in for
+    乙 (代签); 甲 forgot. Wednesday both move to 二支部, before the absences are confirmed.
+    一支部's secretary can still name them for Tuesday: 甲 is made up, 乙's check-in is put
+    right as an absence, and Tuesday reads 3 of 4, 乙 absent; the points stay 一支部's."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "wang", "b")
+    hold(chat, clock, "sec2", "政治夜学", "g2", "sec2", "c")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="二支部", wecom_id="b"))
+
+    made_up = chat.say("sec", "补签 甲 手机没电")
+    assert made_up.text == "已为 甲 补签：政治夜学（11月24日 19:30），积分 +2。原因：手机没电"
+    corrected = chat.say("sec", "更正 乙 缺席 他人代签")
+    assert corrected.text.startswith("已将 乙 在政治夜学（11月24日 19:30）的记录由出席"
+                                     "更正为缺席。原因：他人代签"), corrected.text
+    # 二支部 did not expect them on Tuesday: its secretary has nothing of theirs to make up.
+    assert "举行时甲还不在本支部（11月25日才调入）" in chat.say("sec2", "补签 甲 手机没电").text
+
+    assert "参与 3/4（75.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        posted = {name: branch for name, branch in s.exec(
+            select(Member.name, PointEntry.branch_id)
+            .join(Member, Member.id == PointEntry.member_id)
+            .where(Member.name.in_(["甲", "乙"]))).all()}
+    assert posted == {"甲": one, "乙": one}
+
+
+def test_a_name_that_moved_away_is_not_found_for_a_record_it_was_not_on(runtime, chat, clock):
+    """甲 moved to 二支部 on Wednesday: Thursday's night study in 一支部 never expected 甲,
+    and its secretary's 补签 of 甲 for it says so as before."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"))
+    clock.set(local(2026, 11, 26, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec")
+    reply = chat.say("sec", "补签 甲 手机没电")
+    assert reply.is_error and "本支部没有找到「甲」" in reply.text
+
+
+# --- 签到 and 评价 ------------------------------------------------------------------------
+
+
+def test_a_newcomer_is_told_an_activity_ended_before_they_came_is_not_theirs(
+        runtime, chat, clock):
+    """丙 moves into 一支部 at 21:30, after Tuesday's night study ended at 21:00 and before
+    it is closed: their 签到 says it was not theirs (not to ask for a 补签), and 评价 finds
+    nothing of theirs to rate."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    assert not chat.say("sec", "开始 政治夜学", chat="g1").is_error
+    assert "签到成功" in chat.say("a", "签到", chat="g1").text
+    clock.set(local(2026, 11, 24, 21, 30))
+    roster(runtime, clock, RosterRow(row=2, name="丙", branch="一支部", wecom_id="c"))
+    clock.set(local(2026, 11, 24, 21, 40))
+
+    reply = chat.say("c", "签到", chat="g1")
+    assert reply.is_error
+    assert reply.text == "政治夜学（19:30）举行时你还不在本支部（11月24日才调入），不需要你参加。"
+    assert rows_of(runtime, "丙") == []
+    assert "最近 7 天没有你参加或应参加的活动" in chat.say("c", "评价 5").text
+
+
+def test_the_quick_lane_reads_a_spell_begun_after_the_end_as_the_sql_does(runtime, clock):
+    """签到's quick lane reads the sender without the ORM: one whose spell began after the
+    activity's end is left to the general path (which reads their spells and finds them
+    not expected), one in the branch since before it is answered there and then."""
+    from storage import attendance, checkin
+
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        held = attendance.open_activity(
+            s, activity_type=ActivityType.NIGHT_STUDY, branch_id=one, starts_at=clock.now(),
+            now=clock.now(), opens_minutes_before=30, tz=runtime.settings.tz)
+        s.commit()
+        ends_at = held.ends_at
+    clock.set(ends_at + timedelta(minutes=30))
+    roster(runtime, clock, RosterRow(row=2, name="丙", branch="一支部", wecom_id="c"))
+    with runtime.engine.connect() as conn, Session(runtime.engine) as s:
+        for user, decided, expected in (("c", None, False), ("a", True, True)):
+            seen = checkin.look_up(conn, platform="wecom", chat_id="g1", user_id=user,
+                                   now=clock.now())
+            assert attendance.expected_in_current_spell(seen.member, seen.activity) is decided
+            member = s.get(Member, seen.member.id)
+            assert attendance.expected_at(s, member=member, activity=s.get(
+                Activity, seen.activity.id)) is expected
+
+
+# --- role, party group and 党委委员 changes ------------------------------------------------
+
+
+def test_a_role_change_is_read_as_it_was_at_an_earlier_committee_meeting(runtime, chat, clock):
+    """Tuesday's 支委会 expects 书记 and 王委员; 书记 comes. Wednesday, before its absences
+    are confirmed, the admin makes 乙 a 委员 and 王委员 a 党员. Tuesday still expected the
+    two it did: 王委员 missing, 乙 not (and not to be made up for it)."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 14, 0))
+    hold(chat, clock, "sec", "支委会", "g1", "sec")
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "改为委员" in chat.say("admin", "设置角色 乙 委员").text
+    assert "改为党员" in chat.say("admin", "设置角色 王委员 党员").text
+
+    assert chat.say("sec", "未签到").text == "支委会（11月24日 14:00）未签到 1 人：王委员"
+    refused = chat.say("sec", "补签 乙 支委会 手机没电")
+    assert refused.text == ("支委会（11月24日 14:00）举行时乙还不是支部委员（11月25日才任委员），"
+                            "不在应到名单中，不能补签，记录保持不变。")
+    assert "参与 1/2（50.0%），缺席 1 人" in chat.say("sec", "确认缺席", chat="g1").text
+    assert spells(runtime) == [("乙", "member", False), ("王委员", "committee", False)]
+
+    # Thursday's expects them as they are now.
+    clock.set(local(2026, 11, 26, 14, 0))
+    hold(chat, clock, "sec", "支委会", "g1", "sec", "b")
+    assert "参与 2/2（100.0%）" in chat.say("sec", "确认缺席", chat="g1").text
+
+
+def test_leaving_the_party_committee_keeps_an_earlier_central_study_due(
+        runtime, chat, clock, cli):
+    """Tuesday's 中心组学习 expects 赵局长 and 钱政委; 钱政委 misses it. Wednesday 钱政委
+    leaves the 党委委员 list and 管理员 joins it: Tuesday still reads 1 of 2, 钱政委 absent."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 9, 0))
+    hold(chat, clock, "boss", "中心组 学习全会精神", "leaders", "boss")
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "已将 钱政委 移出党委委员名单" in cli("committee", "remove", "钱政委").output
+    assert "已将 管理员 加入党委委员名单" in cli("committee", "add", "管理员").output
+
+    assert "未签到 1 人：钱政委" in chat.say("boss", "未签到 全局").text
+    confirmed = chat.say("boss", "确认缺席", chat="leaders").text
+    assert "参与 1/2（50.0%），缺席 1 人" in confirmed, confirmed
+    assert spells(runtime) == [("钱政委", "leader", True), ("管理员", "admin", False)]
+
+
+def test_a_roster_imported_again_as_it_was_ends_no_spell(runtime, chat, clock):
+    """The same rows imported twice change nothing and keep every spell whole; a row that
+    moves 甲 into 第一党小组 and makes 乙 a 委员 ends one spell each, as they were."""
+    seed(runtime.engine, bureau)
+    rows = [RosterRow(row=2, name="甲", branch="一支部", role=Role.MEMBER, wecom_id="a",
+                      bureau_committee=False),
+            RosterRow(row=3, name="乙", branch="一支部", role=Role.MEMBER, wecom_id="b")]
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, *rows)
+    roster(runtime, clock, *rows)
+    assert spells(runtime) == []
+    clock.set(local(2026, 11, 26, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="一支部", party_group="第一党小组",
+                                     wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="一支部", role=Role.COMMITTEE, wecom_id="b"))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="一支部", party_group="第一党小组",
+                                     wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="一支部", role=Role.COMMITTEE, wecom_id="b"))
+    assert spells(runtime) == [("甲", "member", False), ("乙", "member", False)]
