@@ -235,6 +235,35 @@ def test_a_back_dated_talk_counts_the_years_talks_as_the_talks_list_does(runtime
     assert "2026 年约谈 2 次" in chat.say("lead", "约谈记录").text
 
 
+def test_an_ended_branch_is_not_left_waiting_for_a_talk_it_cannot_have(runtime, chat, clock,
+                                                                       bureau):
+    """A 临时党支部 blue in the month it ended: 约谈 no longer finds it, so 周报 must not ask
+    for that talk week after week (蓝档待约谈 names standing branches only)."""
+    from datetime import date
+
+    def month(s):
+        task = make_branch(s, "专项临时支部", temporary=True, ends_on=date(2026, 11, 20))
+        make_member(s, task, "孙七", wecom="sq")
+        for branch in bureau:
+            full = hold(s, branch, local(2026, 11, 10, 14, 30), "主题党日")
+            for member in s.exec(select(Member).where(Member.branch_id == branch.id)).all():
+                s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                                 updated_at=full.starts_at))
+        empty = hold(s, task, local(2026, 11, 12, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == task.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+        task.active = False  # ended on 20 November
+        s.add(task)
+
+    seed(runtime.engine, month)
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "没有找到支部「专项临时支部」" in chat.say("lead", "约谈 专项临时支部 问题 无人参加",
+                                                   chat="lg").text
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "蓝档待约谈" not in summary and "专项临时支部" not in summary, summary
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
