@@ -44,6 +44,14 @@ def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply
     return next(b for b in branches if b.name == found.name), None
 
 
+def _leaders_chat(ctx: Ctx, command: Command) -> Reply | None:
+    """约谈 and 结对 say which branches are weak and why: only where leaders read them
+    (the leaders' group, a private chat), never in a branch group, by a leader either."""
+    if ctx.bureau_wide:
+        return None
+    return Reply.error(f"「{command.name}」请在领导群或私聊我发送：支部的问题和档次不在支部群里说。")
+
+
 # --- 约谈 ---------------------------------------------------------------------------------
 
 _TALK = re.compile(r"^(?:问题[:：]?\s*)?(?P<problems>.*?)\s*(?:整改[:：]?\s*(?P<remedy>.*))?$",
@@ -71,6 +79,8 @@ def parse_talk(text: str, today: date) -> tuple[tuple[date, str, str] | None, st
 
 
 def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if (elsewhere := _leaders_chat(ctx, COMMAND_TALK)) is not None:
+        return elsewhere
     branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
     if branch is None:
         return problem  # type: ignore[return-value]
@@ -105,6 +115,8 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if (elsewhere := _leaders_chat(ctx, COMMAND_TALKS)) is not None:
+        return elsewhere
     today = ctx.local_now.date()
     rows = committee.talks(ctx.session, first=date(today.year, 1, 1), last=today)
     if not rows:
@@ -123,6 +135,8 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if (elsewhere := _leaders_chat(ctx, COMMAND_PAIR)) is not None:
+        return elsewhere
     if args.get("strong") is None:
         return pairs_overview(ctx)
     if args.get("weak") is None:
