@@ -222,11 +222,19 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     text = args["problem"].strip()
     if len(text) > MAX_TEXT:
         return Reply.error(usage_text(COMMAND_PROBLEM, f"问题请写短一些（不超过 {MAX_TEXT} 个字）"))
-    owners = [m for m in org.members_by_name_or_staff_no(ctx.session, text=args["owner"])
-              if m.branch_id == branch.id]
+    # The owner closes the item themselves (整改完成), so it must be someone on the roster:
+    # a member of the branch, or a leader with no branch. A name not found was a slip that
+    # left an item nobody could close as its owner.
+    named = org.members_by_name_or_staff_no(ctx.session, text=args["owner"])
+    owners = ([m for m in named if m.branch_id == branch.id]
+              or [m for m in named if m.branch_id is None])
+    if not owners:
+        return Reply.error(usage_text(COMMAND_PROBLEM,
+                                      f"{branch.name}名册中没有「{args['owner']}」，"
+                                      "责任人请写本支部党员（或领导）的姓名或编号"))
     if len(owners) > 1:
         return Reply.error(f"{branch.name}有 {len(owners)} 位「{args['owner']}」，请用编号指明责任人。")
-    owner = owners[0] if owners else None
+    owner = owners[0]
     today = ctx.local_now.date()
     # The item belongs to the latest visit to the branch this year, when there is one.
     visit_id = ctx.session.execute(
@@ -237,7 +245,7 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     ).scalar()
     assert ctx.member is not None and branch.id is not None
     item = committee.add_rectification(ctx.session, branch_id=branch.id, problem=text, owner=owner,
-                                       owner_name=owner.name if owner else args["owner"],
+                                       owner_name=owner.name,
                                        found_on=today, visit_id=visit_id,
                                        recorded_by=ctx.member.id, now=ctx.now)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})

@@ -383,6 +383,21 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
+    """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
+    kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
+    for text, said in (("整改 二支部 赵陆 学习室资料陈旧", "二支部名册中没有「赵陆」"),
+                       ("整改 二支部 张三 学习室资料陈旧", "二支部名册中没有「张三」")):
+        reply = chat.say("lead", text, chat="lg")
+        assert reply.is_error and said in reply.text, reply.text
+        assert "例如：整改 刑侦 郑国庆" in reply.text
+    assert rows(runtime, Rectification) == []
+    assert "责任人 赵领导" in chat.say("lead", "整改 二支部 赵领导 资料陈旧", chat="lg").text
+    [item] = rows(runtime, Rectification)
+    assert item.owner_id is not None
+    assert "已完成" in chat.say("lead", "整改完成 1").text
+
+
 # --- 先锋党员 ----------------------------------------------------------------------------------------
 
 
