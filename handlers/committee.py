@@ -236,11 +236,13 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(f"{branch.name}有 {len(owners)} 位「{args['owner']}」，请用编号指明责任人。")
     owner = owners[0]
     today = ctx.local_now.date()
-    # The item belongs to the latest visit to the branch this year, when there is one.
+    # The item belongs to the latest visit to the branch this year, when there is one; a
+    # withdrawn visit (撤销调研) was not made and finds nothing.
     visit_id = ctx.session.execute(
         select(ResearchVisit.id).where(ResearchVisit.branch_id == branch.id,
                                        ResearchVisit.visited_on >= date(today.year, 1, 1),
-                                       ResearchVisit.visited_on <= today)
+                                       ResearchVisit.visited_on <= today,
+                                       ResearchVisit.withdrawn_at.is_(None))  # type: ignore[union-attr]
         .order_by(ResearchVisit.visited_on.desc(), ResearchVisit.id.desc()).limit(1)  # type: ignore[attr-defined]
     ).scalar()
     assert ctx.member is not None and branch.id is not None

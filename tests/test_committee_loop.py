@@ -398,6 +398,18 @@ def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
     assert "已完成" in chat.say("lead", "整改完成 1").text
 
 
+def test_a_problem_is_not_attached_to_a_withdrawn_visit(runtime, chat, clock, bureau):
+    """调研 on the 23rd, another on the 25th withdrawn (记错了): the 整改 item found is the
+    23rd's visit's, not the one that was not made."""
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    clock.set(local(2026, 11, 25, 9, 0))
+    chat.say("lead", "调研 二支部 发现问题 2", chat="lg")
+    assert "已撤销调研记录（编号 2）" in chat.say("lead", "撤销调研 2 记错了", chat="lg").text
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 赵六 资料陈旧", chat="lg").text
+    [item] = rows(runtime, Rectification)
+    assert item.visit_id == 1
+
+
 # --- 先锋党员 ----------------------------------------------------------------------------------------
 
 
