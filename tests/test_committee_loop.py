@@ -508,6 +508,23 @@ def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(run
     assert "11月 一支部 张三：连续值守破获电诈案件" in chat.say("zl", "先锋党员").text
 
 
+def test_a_member_who_moved_is_praised_in_the_branch_that_nominated_him(runtime, chat, bureau):
+    """张三 nominated by 一支部 for November, moved to 二支部 before 确认: the honour is for
+    his work in 一支部, as 先锋党员 lists it, and goes to 一支部's group naming 一支部."""
+    one, two = bureau
+    assert "待领导确认" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+    with Session(runtime.engine) as s:
+        zhang = s.exec(select(Member).where(Member.name == "张三")).one()
+        zhang.branch_id = two.id
+        s.add(zhang)
+        s.commit()
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    sent = {m.target: m.payload["text"] for m in outbox(runtime, "pioneer.honour")}
+    assert set(sent) == {"g1", "lg"}, sent
+    assert all("一支部 张三" in text for text in sent.values()), sent
+    assert "11月 一支部 张三" in chat.say("zs", "先锋党员").text
+
+
 def test_early_in_a_month_a_nomination_is_for_the_month_just_ended(runtime, chat, clock, bureau):
     clock.set(local(2026, 12, 3, 9, 0))
     assert "2026年11月先锋党员" in chat.say("sec1", "推荐 先锋党员 张三 事迹").text
