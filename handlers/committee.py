@@ -26,11 +26,12 @@ from bot.registry import (
     usage_text,
     word,
 )
-from storage import committee, org
+from storage import committee, confirmations, org
 from storage import committee_report as cr
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
 
 MAX_TEXT = 300
+TALK_AGAIN = "talk.record"
 
 
 def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
@@ -78,7 +79,9 @@ def parse_talk(text: str, today: date) -> tuple[tuple[date, str, str] | None, st
     return (day, problems, remedy), None
 
 
-def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def record_talk(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """A talk to a branch already on record that day is asked about before it counts twice
+    (a message typed again is not a second talk in 约谈记录 and the 述职报告)."""
     if (elsewhere := _leaders_chat(ctx, COMMAND_TALK)) is not None:
         return elsewhere
     branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
@@ -89,6 +92,12 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
+    same_day = committee.talks(ctx.session, first=day, last=day, branch_id=branch.id)
+    if same_day and not confirmed:
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=TALK_AGAIN, payload=dict(args), now=ctx.now)
+        return Reply(f"{day.month}月{day.day}日对{branch.name}的约谈已有记录（#{same_day[0].id}）。"
+                     "如果这是另一次约谈，请在 5 分钟内发送「确认」；重复发送的不用理会。")
     # The tier of the talk's month: this month's so far, or a past month's whole.
     today = ctx.local_now.date()
     this_month = (day.year, day.month) == (today.year, today.month)

@@ -281,6 +281,19 @@ def test_an_ended_branch_is_not_left_waiting_for_a_talk_it_cannot_have(runtime, 
     assert "蓝档待约谈" not in summary and "专项临时支部" not in summary, summary
 
 
+def test_a_talk_sent_again_the_same_day_is_asked_about_before_it_counts(runtime, chat, bureau):
+    """约谈 typed twice (no answer seen, sent again) was two talks in 约谈记录 and the year's
+    约谈支部N次; now the second is asked about, as 调研 is, and counts only on 确认."""
+    assert "已记录约谈 #1" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+    again = chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    assert not again.is_error and "11月23日对二支部的约谈已有记录（#1）" in again.text, again.text
+    assert len(rows(runtime, Talk)) == 1
+    assert "2026 年约谈 1 次" in chat.say("lead", "约谈记录", chat="lg").text
+    chat.say("lead", "约谈 二支部 问题 记录不全", chat="lg")
+    assert "约谈二支部 2 次" in chat.say("lead", "确认", chat="lg").text
+    assert [t.problems for t in rows(runtime, Talk)] == ["参与率低", "记录不全"]
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
