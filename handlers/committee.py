@@ -50,7 +50,8 @@ def _leaders_chat(ctx: Ctx, command: Command) -> Reply | None:
     (the leaders' group, a private chat), never in a branch group, by a leader either."""
     if ctx.bureau_wide:
         return None
-    return Reply.error(f"「{command.name}」请在领导群或私聊我发送：支部的问题和档次不在支部群里说。")
+    return Reply.error(f"「{command.name}」请在领导群或私聊我发送："
+                       "支部的问题和档次不在支部群里说。")
 
 
 # --- 约谈 ---------------------------------------------------------------------------------
@@ -247,11 +248,11 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     # The item belongs to the latest visit to the branch this year, when there is one; a
     # withdrawn visit (撤销调研) was not made and finds nothing.
+    made = ResearchVisit.withdrawn_at.is_(None)  # type: ignore[union-attr]
     visit_id = ctx.session.execute(
         select(ResearchVisit.id).where(ResearchVisit.branch_id == branch.id,
                                        ResearchVisit.visited_on >= date(today.year, 1, 1),
-                                       ResearchVisit.visited_on <= today,
-                                       ResearchVisit.withdrawn_at.is_(None))  # type: ignore[union-attr]
+                                       ResearchVisit.visited_on <= today, made)
         .order_by(ResearchVisit.visited_on.desc(), ResearchVisit.id.desc()).limit(1)  # type: ignore[attr-defined]
     ).scalar()
     assert ctx.member is not None and branch.id is not None
