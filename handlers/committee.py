@@ -26,11 +26,12 @@ from bot.registry import (
     usage_text,
     word,
 )
-from storage import committee, org
+from storage import committee, confirmations, org
 from storage import committee_report as cr
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
 
 MAX_TEXT = 300
+TALK_AGAIN = "talk.record"
 
 
 def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
@@ -42,6 +43,15 @@ def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply
         names = "、".join(b.name for b in branches) or "（还没有支部）"
         return None, Reply.error(usage_text(command, f"没有找到支部「{name}」。现有支部：{names}"))
     return next(b for b in branches if b.name == found.name), None
+
+
+def _leaders_chat(ctx: Ctx, command: Command) -> Reply | None:
+    """约谈 and 结对 say which branches are weak and why: only where leaders read them
+    (the leaders' group, a private chat), never in a branch group, by a leader either."""
+    if ctx.bureau_wide:
+        return None
+    return Reply.error(f"「{command.name}」请在领导群或私聊我发送："
+                       "支部的问题和档次不在支部群里说。")
 
 
 # --- 约谈 ---------------------------------------------------------------------------------
@@ -70,7 +80,11 @@ def parse_talk(text: str, today: date) -> tuple[tuple[date, str, str] | None, st
     return (day, problems, remedy), None
 
 
-def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def record_talk(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """A talk to a branch already on record that day is asked about before it counts twice
+    (a message typed again is not a second talk in 约谈记录 and the 述职报告)."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_TALK)) is not None:
+        return elsewhere
     branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
     if branch is None:
         return problem  # type: ignore[return-value]
@@ -79,6 +93,12 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
     assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
+    same_day = committee.talks(ctx.session, first=day, last=day, branch_id=branch.id)
+    if same_day and not confirmed:
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=TALK_AGAIN, payload=dict(args), now=ctx.now)
+        return Reply(f"{day.month}月{day.day}日对{branch.name}的约谈已有记录（#{same_day[0].id}）。"
+                     "如果这是另一次约谈，请在 5 分钟内发送「确认」；重复发送的不用理会。")
     # The tier of the talk's month: this month's so far, or a past month's whole.
     today = ctx.local_now.date()
     this_month = (day.year, day.month) == (today.year, today.month)
@@ -105,6 +125,8 @@ def record_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if (elsewhere := _leaders_chat(ctx, COMMAND_TALKS)) is not None:
+        return elsewhere
     today = ctx.local_now.date()
     rows = committee.talks(ctx.session, first=date(today.year, 1, 1), last=today)
     if not rows:
@@ -123,6 +145,8 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if (elsewhere := _leaders_chat(ctx, COMMAND_PAIR)) is not None:
+        return elsewhere
     if args.get("strong") is None:
         return pairs_overview(ctx)
     if args.get("weak") is None:
@@ -208,22 +232,32 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     text = args["problem"].strip()
     if len(text) > MAX_TEXT:
         return Reply.error(usage_text(COMMAND_PROBLEM, f"问题请写短一些（不超过 {MAX_TEXT} 个字）"))
-    owners = [m for m in org.members_by_name_or_staff_no(ctx.session, text=args["owner"])
-              if m.branch_id == branch.id]
+    # The owner closes the item themselves (整改完成), so it must be someone on the roster:
+    # a member of the branch, or a leader with no branch. A name not found was a slip that
+    # left an item nobody could close as its owner.
+    named = org.members_by_name_or_staff_no(ctx.session, text=args["owner"])
+    owners = ([m for m in named if m.branch_id == branch.id]
+              or [m for m in named if m.branch_id is None])
+    if not owners:
+        return Reply.error(usage_text(COMMAND_PROBLEM,
+                                      f"{branch.name}名册中没有「{args['owner']}」，"
+                                      "责任人请写本支部党员（或领导）的姓名或编号"))
     if len(owners) > 1:
         return Reply.error(f"{branch.name}有 {len(owners)} 位「{args['owner']}」，请用编号指明责任人。")
-    owner = owners[0] if owners else None
+    owner = owners[0]
     today = ctx.local_now.date()
-    # The item belongs to the latest visit to the branch this year, when there is one.
+    # The item belongs to the latest visit to the branch this year, when there is one; a
+    # withdrawn visit (撤销调研) was not made and finds nothing.
+    made = ResearchVisit.withdrawn_at.is_(None)  # type: ignore[union-attr]
     visit_id = ctx.session.execute(
         select(ResearchVisit.id).where(ResearchVisit.branch_id == branch.id,
                                        ResearchVisit.visited_on >= date(today.year, 1, 1),
-                                       ResearchVisit.visited_on <= today)
+                                       ResearchVisit.visited_on <= today, made)
         .order_by(ResearchVisit.visited_on.desc(), ResearchVisit.id.desc()).limit(1)  # type: ignore[attr-defined]
     ).scalar()
     assert ctx.member is not None and branch.id is not None
     item = committee.add_rectification(ctx.session, branch_id=branch.id, problem=text, owner=owner,
-                                       owner_name=owner.name if owner else args["owner"],
+                                       owner_name=owner.name,
                                        found_on=today, visit_id=visit_id,
                                        recorded_by=ctx.member.id, now=ctx.now)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})

@@ -20,6 +20,7 @@ from bot.domain.attendance import parse_activity_type
 from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 import handlers.attendance as attendance
+import handlers.committee as committee
 import handlers.pioneers as pioneers
 import handlers.visits as visits
 from handlers.schedule import BUREAU, is_bureau_schedule
@@ -83,6 +84,7 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
 _CONFIRMED = {
     attendance.OPEN_BUREAU_WIDE: lambda ctx, p: attendance.start(ctx, p, confirmed=True),
     visits.LOG_AGAIN: lambda ctx, p: visits.log_visit(ctx, p, confirmed=True),
+    committee.TALK_AGAIN: lambda ctx, p: committee.record_talk(ctx, p, confirmed=True),
     CANCEL: _confirmed_cancel,
 }
 

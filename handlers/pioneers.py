@@ -94,13 +94,16 @@ def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
-    """The honour roll entry, to the member's branch groups and the leaders' group, once each."""
-    branch = ctx.session.get(Branch, member.branch_id) if member.branch_id else None
+    """The honour roll entry, to the nominating branch's groups and the leaders' group, once
+    each. The honour is for a month's work in that branch (as 先锋党员 lists it), so a member
+    who has moved since is praised where the work was done."""
+    branch_id = nomination.branch_id
+    branch = ctx.session.get(Branch, branch_id) if branch_id else None
     branch_name = branch.name if branch else ""
     text = (f"【先锋党员】{nomination.month.year}年{nomination.month.month}月 {branch_name} {member.name}"
             f"\n事迹：{nomination.deeds}\n向先锋看齐！")
     bindings = ctx.session.execute(select(ChatBinding).where(
-        (ChatBinding.branch_id == member.branch_id) | (ChatBinding.is_leaders == True)  # noqa: E712
+        (ChatBinding.branch_id == branch_id) | (ChatBinding.is_leaders == True)  # noqa: E712
     ).order_by(ChatBinding.id)).scalars()
     payload = text_payload(text, title="先锋党员")
     # Confirming at night waits for the morning: quiet hours hold for praise too.

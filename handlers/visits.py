@@ -107,6 +107,9 @@ def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Rep
 
 
 def visits_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if not ctx.bureau_wide:
+        # Other branches' shortfall is the leaders' list (周报 shows a branch only its own).
+        return Reply.error("「调研记录」请在领导群或私聊我发送。")
     year = ctx.local_now.year
     target = ctx.settings.visit_target_per_year
     counts = org.visits_by_branch(ctx.session, year=year, tz=ctx.settings.tz)

@@ -101,8 +101,11 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) 
     current = month_standings(session, moment=now, tz=tz, rules=rules)
     last_talk = committee.last_talk_on(session)
     waiting = []
+    active = {b.id for b in branches}
     for branch_id, s in current.items():
-        if s.tier is None or s.tier.value != "蓝":
+        # An ended branch (临时党支部) keeps its month's tier, but no talk can be held with
+        # it any more (约谈 finds only standing branches): asking weekly would never stop.
+        if s.tier is None or s.tier.value != "蓝" or branch_id not in active:
             continue
         blue_since = _blue_since(session, branch_id=branch_id, now=now, tz=tz,
                                  rules=rules)

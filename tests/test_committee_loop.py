@@ -15,6 +15,7 @@ from handlers.committee import parse_talk, suggest_pairs
 from storage.models import (
     Activity,
     Attendance,
+    BranchPairing,
     Member,
     OutboxMessage,
     PioneerNomination,
@@ -96,6 +97,22 @@ def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(r
     assert rows(runtime, Talk) == []
     [nomination] = rows(runtime, PioneerNomination)
     assert nomination.confirmed_at is None
+
+
+def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtime, chat,
+                                                                          bureau):
+    """约谈 二支部 … sent by a leader in 一支部's group would have told 一支部 what 二支部 was
+    talked to about; 结对 and 调研记录 name weak branches too. Refused there, nothing kept;
+    the leaders' group and a private chat still work."""
+    chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    for text in ("约谈 二支部 问题 夜学到课率低", "约谈记录", "结对 一支部 二支部", "结对",
+                 "调研记录"):
+        reply = chat.say("lead", text, chat="g1")
+        assert reply.is_error and "请在领导群或私聊我发送" in reply.text, (text, reply.text)
+        assert "二支部" not in reply.text and "参与率低" not in reply.text
+    assert [t.problems for t in rows(runtime, Talk)] == ["参与率低"]
+    assert rows(runtime, BranchPairing) == []
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -235,6 +252,48 @@ def test_a_back_dated_talk_counts_the_years_talks_as_the_talks_list_does(runtime
     assert "2026 年约谈 2 次" in chat.say("lead", "约谈记录").text
 
 
+def test_an_ended_branch_is_not_left_waiting_for_a_talk_it_cannot_have(runtime, chat, clock,
+                                                                       bureau):
+    """A 临时党支部 blue in the month it ended: 约谈 no longer finds it, so 周报 must not ask
+    for that talk week after week (蓝档待约谈 names standing branches only)."""
+    from datetime import date
+
+    def month(s):
+        task = make_branch(s, "专项临时支部", temporary=True, ends_on=date(2026, 11, 20))
+        make_member(s, task, "孙七", wecom="sq")
+        for branch in bureau:
+            full = hold(s, branch, local(2026, 11, 10, 14, 30), "主题党日")
+            for member in s.exec(select(Member).where(Member.branch_id == branch.id)).all():
+                s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                                 updated_at=full.starts_at))
+        empty = hold(s, task, local(2026, 11, 12, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == task.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+        task.active = False  # ended on 20 November
+        s.add(task)
+
+    seed(runtime.engine, month)
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "没有找到支部「专项临时支部」" in chat.say("lead", "约谈 专项临时支部 问题 无人参加",
+                                                   chat="lg").text
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "蓝档待约谈" not in summary and "专项临时支部" not in summary, summary
+
+
+def test_a_talk_sent_again_the_same_day_is_asked_about_before_it_counts(runtime, chat, bureau):
+    """约谈 typed twice (no answer seen, sent again) was two talks in 约谈记录 and the year's
+    约谈支部N次; now the second is asked about, as 调研 is, and counts only on 确认."""
+    assert "已记录约谈 #1" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+    again = chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    assert not again.is_error and "11月23日对二支部的约谈已有记录（#1）" in again.text, again.text
+    assert len(rows(runtime, Talk)) == 1
+    assert "2026 年约谈 1 次" in chat.say("lead", "约谈记录", chat="lg").text
+    chat.say("lead", "约谈 二支部 问题 记录不全", chat="lg")
+    assert "约谈二支部 2 次" in chat.say("lead", "确认", chat="lg").text
+    assert [t.problems for t in rows(runtime, Talk)] == ["参与率低", "记录不全"]
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
@@ -337,6 +396,33 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
+    """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
+    kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
+    for text, said in (("整改 二支部 赵陆 学习室资料陈旧", "二支部名册中没有「赵陆」"),
+                       ("整改 二支部 张三 学习室资料陈旧", "二支部名册中没有「张三」")):
+        reply = chat.say("lead", text, chat="lg")
+        assert reply.is_error and said in reply.text, reply.text
+        assert "例如：整改 刑侦 郑国庆" in reply.text
+    assert rows(runtime, Rectification) == []
+    assert "责任人 赵领导" in chat.say("lead", "整改 二支部 赵领导 资料陈旧", chat="lg").text
+    [item] = rows(runtime, Rectification)
+    assert item.owner_id is not None
+    assert "已完成" in chat.say("lead", "整改完成 1").text
+
+
+def test_a_problem_is_not_attached_to_a_withdrawn_visit(runtime, chat, clock, bureau):
+    """调研 on the 23rd, another on the 25th withdrawn (记错了): the 整改 item found is the
+    23rd's visit's, not the one that was not made."""
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    clock.set(local(2026, 11, 25, 9, 0))
+    chat.say("lead", "调研 二支部 发现问题 2", chat="lg")
+    assert "已撤销调研记录（编号 2）" in chat.say("lead", "撤销调研 2 记错了", chat="lg").text
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 赵六 资料陈旧", chat="lg").text
+    [item] = rows(runtime, Rectification)
+    assert item.visit_id == 1
+
+
 # --- 先锋党员 ----------------------------------------------------------------------------------------
 
 
@@ -433,6 +519,23 @@ def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(run
     again = chat.say("lead", "确认 先锋党员 张三")
     assert again.is_error and len(outbox(runtime, "pioneer.honour")) == 2
     assert "11月 一支部 张三：连续值守破获电诈案件" in chat.say("zl", "先锋党员").text
+
+
+def test_a_member_who_moved_is_praised_in_the_branch_that_nominated_him(runtime, chat, bureau):
+    """张三 nominated by 一支部 for November, moved to 二支部 before 确认: the honour is for
+    his work in 一支部, as 先锋党员 lists it, and goes to 一支部's group naming 一支部."""
+    one, two = bureau
+    assert "待领导确认" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+    with Session(runtime.engine) as s:
+        zhang = s.exec(select(Member).where(Member.name == "张三")).one()
+        zhang.branch_id = two.id
+        s.add(zhang)
+        s.commit()
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    sent = {m.target: m.payload["text"] for m in outbox(runtime, "pioneer.honour")}
+    assert set(sent) == {"g1", "lg"}, sent
+    assert all("一支部 张三" in text for text in sent.values()), sent
+    assert "11月 一支部 张三" in chat.say("zs", "先锋党员").text
 
 
 def test_early_in_a_month_a_nomination_is_for_the_month_just_ended(runtime, chat, clock, bureau):

@@ -439,7 +439,7 @@ def test_the_committees_loop_shows_on_the_bureau_page_once_it_is_used(client, bu
     assert "未完成的整改" not in before
 
     assert "已记录" in say(bureau, "ld01", "约谈 交警大队党支部 参与率低 每周夜学签到", "demo-leaders")
-    assert "已登记整改事项" in say(bureau, "ld01", "整改 交警大队党支部 王建国 学习室资料陈旧",
+    assert "已登记整改事项" in say(bureau, "ld01", "整改 交警大队党支部 徐海涛 学习室资料陈旧",
                               "demo-leaders")
     nominated = say(bureau, "cg01", "推荐 先锋党员 张伟 连续值守破获电诈案件")
     assert "待领导确认" in nominated, nominated
