@@ -23,6 +23,7 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from storage import org as org_store
 from storage.attendance import CANCELLED
 from storage.org import branch_by_name
 from storage.reports import (
@@ -171,6 +172,9 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
             name = "上月" if name == "本月" else "上周"
             note = f"本期还没有开展活动，先看{name}的。"
     mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
+    # A 临时党支部 that has ended keeps its tier for the days it held, but no talk can be
+    # held with it any more (约谈 finds only standing branches), so none is asked for.
+    standing = {b.id for b in org_store.branches(ctx.session)}
     lines = [f"红黄蓝榜（{name}，{mode}分档）"]
     if note:
         lines.append(note)
@@ -178,7 +182,8 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         members = [s for s in table if s.tier is tier]
         if ctx.bureau_wide:
             lines.append(f"{TIER_HEADINGS[tier]}（{len(members)} 个）")
-            lines += [_leader_line(s) for s in members]
+            lines += [_leader_line(s, standing=s.figures.branch_id in standing)
+                      for s in members]
         else:
             names = "、".join(s.figures.name for s in members) or "暂无"
             lines.append(f"{TIER_HEADINGS[tier]}：{names}")
@@ -211,9 +216,9 @@ def _why_unscored(f) -> str:
     return f"活动 {f.activities} 次，{why}"
 
 
-def _leader_line(s: BranchStanding) -> str:
+def _leader_line(s: BranchStanding, *, standing: bool) -> str:
     f = s.figures
-    talk = "（约谈）" if s.tier is Tier.BLUE else ""
+    talk = ("（约谈）" if standing else "（已撤销）") if s.tier is Tier.BLUE else ""
     # The rate's own base: absences not confirmed yet are out of it, and said.
     # Corrections made after the span ended are in these figures: said, as 周报 says them.
     later = f"（期后冲销 {f.corrected_after} 笔）" if f.corrected_after else ""

@@ -279,6 +279,11 @@ def test_an_ended_branch_is_not_left_waiting_for_a_talk_it_cannot_have(runtime, 
                                                    chat="lg").text
     summary = chat.say("lead", "周报 本周", chat="lg").text
     assert "蓝档待约谈" not in summary and "专项临时支部" not in summary, summary
+    # 红黄蓝榜 still shows its month, but asks for no talk with it either.
+    board = chat.say("lead", "红黄蓝榜", chat="lg").text
+    [line] = [x for x in board.splitlines() if "专项临时支部" in x]
+    assert "（已撤销）" in line and "约谈" not in line, board
+    assert "🔵 蓝榜（1 个）" in board
 
 
 def test_a_talk_sent_again_the_same_day_is_asked_about_before_it_counts(runtime, chat, bureau):
