@@ -177,9 +177,11 @@ def _not_due_then(ctx: Ctx, member: Member, activity: Activity) -> tuple[str, st
 
 
 def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
-                 activity: Activity | None = None) -> Member | Reply:
+                 activity: Activity | None = None, *,
+                 leave_since: datetime | None = None) -> Member | Reply:
     """The one member a manager named (given the activity whose record is worked on, also
-    one it expects who has since moved or left), or the reply that explains why not."""
+    one it expects who has since moved or left; given leave_since, one with leave on the
+    scope's activities since then), or the reply that explains why not."""
     found = store.find_members(
         ctx.session,
         branch_id=scope,
@@ -187,6 +189,7 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
         platform=ctx.message.platform,
         mentions=ctx.message.mentions,
         activity=activity,
+        leave_since=leave_since,
     )
     if not found:
         where = "本支部" if scope is not None else "名册"
@@ -614,17 +617,23 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    member = _resolve_one(ctx, command, scope, args["who"])
+    since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    # One who moved away or left the roster since asking is still counted here for those
+    # activities (their absences read them as they were at its end): decided here too.
+    member = _resolve_one(ctx, command, scope, args["who"], leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
+    # A period follows the member (it excuses wherever they are due): once they have gone,
+    # it is their new branch's to decide, not this one's.
     periods = leave_store.pending_periods(ctx.session, member_id=member.id,
-                                          today=ctx.local_now.date())
+                                          today=ctx.local_now.date()) \
+        if member.active and scope in (None, member.branch_id) else []
     # Leave that lapsed into an absence, within the 补签 window: nobody decided it before
     # the absences were confirmed.
     lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
-                                since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
+                                since=since)
     if waiting or periods:
         # The days of a period still waiting that lapsed already are part of the request.
         earlier = [(row, activity) for row, activity in lapsed
