@@ -534,7 +534,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     text = (f"【请假待批准】{name}请假：{asked}\n"
             f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
             "确认缺席时仍未批准的，记为缺席。")
-    reached = _write_privately(ctx, deciders, text, kind="leave.ask", title="请假待批准",
+    reached = _write_privately(ctx, deciders, text, kind=outbox.LEAVE_ASK, title="请假待批准",
                                key=f"{_asks_of(ctx.member)}{key}", branch_id=branch_id)
     if not reached:
         return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
@@ -749,13 +749,14 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
 
 def _asks_of(member: Member) -> str:
     """The start of the outbox keys of a member's requests for a decision."""
-    return f"leave.ask|member:{member.id}|"
+    assert member.id is not None
+    return outbox.leave_asks_of(member.id)
 
 
 def _withdraw_asks(ctx: Ctx, member: Member, reason: str) -> None:
     """A decision or a 销假 makes the member's requests not yet delivered stale: at night
     they wait for the morning, and a secretary must not be asked about one already settled."""
-    outbox.withdraw_unsent(ctx.session, kind="leave.ask", key_prefix=_asks_of(member),
+    outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK, key_prefix=_asks_of(member),
                            reason=reason)
 
 

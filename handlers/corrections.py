@@ -57,7 +57,8 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
     if activity is None or activity.status == store.CANCELLED:
         return Reply.error("这项活动已经取消了。")
     label = attendance._label(ctx, activity)
-    told, withheld = corrections.told_groups(ctx.session, activity=activity)
+    told = corrections.told_groups(ctx.session, activity=activity)
+    withheld = corrections.withhold_unsent(ctx.session, activity=activity)
     reversed_points = corrections.cancel_activity(ctx.session, activity=activity, by=ctx.member,
                                                   reason=payload["reason"], now=ctx.now)
     # Only those who were told about it hear that it is off.

@@ -243,3 +243,97 @@ def test_a_changed_duration_keeps_the_answered_activity_with_its_leave(
         assert (activity.status, activity.ends_at) == ("open", local(2026, 11, 25, 21, 30))
         [leave] = session.exec(select(Attendance)).all()
         assert leave.activity_id == activity.id and leave.status == "leave"
+
+
+# --- what was queued about an activity a schedule change takes away ----------------------
+
+# Each takes Wednesday 2026-11-25's night study away: removed (nobody answered it) or
+# cancelled (someone did).
+TAKEN_AWAY = {
+    "删除日程": ("删除日程 夜学",),
+    "暂停日程": ("暂停日程 夜学 至 11月30日",),
+    "设置": ("设置 夜学 每周四 19:30",),
+}
+
+
+def _worker(runtime, sender):
+    from bot.outbox import OutboxWorker
+    from bot.scheduling.plan import QuietHours
+
+    return OutboxWorker(runtime.engine, runtime.clock, {"wecom": sender},
+                        quiet=QuietHours.of(runtime.settings), tz=runtime.settings.tz)
+
+
+def _about_wednesday(sender) -> list[tuple[str, str]]:
+    return [(m.kind, m.payload["text"]) for m in sender.sent
+            if "11月25日" in m.payload["text"] or "明日活动" in m.payload["text"]]
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY.values()), ids=list(TAKEN_AWAY))
+def test_a_reminder_the_platform_made_wait_is_not_sent_for_an_activity_taken_away(
+        runtime, chat, branch, said):
+    """Tuesday 09:00 the platform tells djbot to wait ten minutes with the secretary's
+    【明日活动】 for Wednesday's night study; at 09:05 the schedule change takes Wednesday's
+    away. The worker's next try must not tell the secretary of a night study not held."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import BlockedUntil
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()  # Monday 09:00: Wednesday's is created
+    sender = BlockedUntil(clock, local(2026, 11, 24, 9, 1))
+    worker = _worker(runtime, sender)
+    clock.set(local(2026, 11, 24, 9, 0))
+    ticker.tick()
+    asyncio.run(worker.drain())
+    assert sender.sent == [] and "reminder.day_before" in [k for k, _, _ in _outbox(runtime.engine)]
+
+    clock.set(local(2026, 11, 24, 9, 5))
+    for text in said:
+        assert not chat.say("sec", text, chat="g1").is_error
+    for minute in (15, 30, 45):
+        clock.set(local(2026, 11, 24, 9, minute))
+        ticker.tick()
+        asyncio.run(worker.drain())
+    assert _about_wednesday(sender) == []
+
+
+TAKEN_AWAY_ANSWERED = {**TAKEN_AWAY, "取消活动": ("取消活动 下次 临时有任务", "确认")}
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY_ANSWERED.values()),
+                         ids=list(TAKEN_AWAY_ANSWERED))
+def test_a_request_held_for_the_morning_is_not_sent_for_an_activity_taken_away(
+        runtime, chat, branch, said):
+    """小李 asks leave for Wednesday's night study at 23:00 on Tuesday: the request to the
+    secretary waits for the morning. At 23:10 the secretary (still up) takes Wednesday's
+    away. In the morning he is not asked to decide leave for a night study not held (nor
+    would 「批准请假 小李」 find it)."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import Recorder
+
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    sender = Recorder()
+    worker = _worker(runtime, sender)
+    clock.set(local(2026, 11, 24, 23, 0))
+    assert "等待书记批准" in chat.say("li", "请假 值班").text
+    clock.set(local(2026, 11, 24, 23, 10))
+    for text in said:
+        assert not chat.say("sec", text, chat="g1").is_error
+    clock.set(local(2026, 11, 25, 7, 30))
+    ticker.tick()
+    asyncio.run(worker.drain())
+    assert [m.payload["text"] for m in sender.sent if m.kind == "leave.ask"] == []
+    assert _about_wednesday(sender) == []
