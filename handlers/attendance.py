@@ -57,7 +57,7 @@ from bot.registry import (
 )
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations, membership, org, outbox, schedules
+from storage import confirmations, corrections, membership, org, outbox, schedules
 from storage import leave as leave_store
 from storage.models import (
     ROLE_LABELS,
@@ -745,6 +745,36 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
     _write_privately(ctx, [member], text, kind="leave.decided", title=title,
                      key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
                      branch_id=member.branch_id)
+
+
+def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
+    """An activity cancelled (取消活动, or a schedule change that took it away): the groups
+    told of it hear it is off; and while it is still to come or under way, each member who
+    asked leave for that activity hears it once, privately, since it changes what they do
+    (no decision is coming; one turned down need not come). Not those away for days (a
+    period), nor anyone after it ended: then it is only a record put right (积分明细).
+    Returns (groups told, members told)."""
+    label = _label(ctx, activity, with_date=True)
+    told = corrections.told_groups(ctx.session, activity=activity)
+    for platform, chat_id in told:
+        outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
+                       branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
+                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
+                       payload=outbox.text_payload(f"【活动取消】{_label(ctx, activity)}已取消。"
+                                                   f"原因：{reason}", title=activity.type))
+    if activity.ends_at <= ctx.now:
+        return len(told), 0
+    today = ctx.local_now.date()
+    asked = [m for m in store.asked_leave(ctx.session, activity=activity)
+             if (ctx.member is None or m.id != ctx.member.id)
+             and not any(leave_store.covers(p, activity, ctx.settings.tz)
+                         for p in leave_store.periods_of(ctx.session, member_id=m.id,
+                                                         today=today))]
+    reached = _write_privately(ctx, asked, f"【活动取消】你请过假的{label}已取消。原因：{reason}",
+                               kind="activity.cancel", title="活动取消",
+                               key=f"activity.cancel|{activity.id}|asked",
+                               branch_id=activity.branch_id)
+    return len(told), len(reached)
 
 
 def _asks_of(member: Member) -> str:

@@ -335,6 +335,19 @@ def excused_members(session: Session, *, activity: Activity) -> list[Member]:
     ).all())
 
 
+def asked_leave(session: Session, *, activity: Activity) -> list[Member]:
+    """Members on the roster who asked leave for the activity, whatever became of it
+    (granted, waiting, turned down), by name."""
+    return list(session.exec(
+        select(Member)
+        .join(Attendance, Attendance.member_id == Member.id)
+        .where(Attendance.activity_id == activity.id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               Member.active == True)  # noqa: E712
+        .order_by(Member.name, Member.id)
+    ).all())
+
+
 def missing_members(
     session: Session, *, activity: Activity
 ) -> list[tuple[Member, Attendance | None]]:

@@ -127,9 +127,10 @@ def withdraw_visit(session: Session, *, visit: ResearchVisit, by: Member, reason
 
 
 def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                    now: datetime) -> tuple[int, int]:
+                    now: datetime) -> tuple[int, list[Activity]]:
     """Stop a schedule: activities created ahead that nobody answered go; answered ones are
-    cancelled (their leave rows stay on record). Returns (removed, cancelled)."""
+    cancelled (their leave rows stay on record). Returns (how many removed, those
+    cancelled)."""
     schedule.active = False
     schedule.updated_at = now
     session.add(schedule)
@@ -137,7 +138,7 @@ def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, 
 
 
 def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
-                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, int]:
+                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, list[Activity]]:
     """Hold no activity of the schedule up to and including `until`."""
     schedule.paused_until = until
     schedule.updated_at = now
@@ -147,9 +148,9 @@ def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Mem
 
 
 def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                   now: datetime, before: datetime | None = None) -> tuple[int, int]:
+                   now: datetime, before: datetime | None = None) -> tuple[int, list[Activity]]:
     """The schedule's activities not started yet (before `before`): removed when nobody
-    answered them, cancelled otherwise. Returns (removed, cancelled)."""
+    answered them, cancelled otherwise. Returns (how many removed, those cancelled)."""
     query = select(Activity).where(Activity.schedule_id == schedule.id, Activity.starts_at > now,
                                    Activity.status != CANCELLED)
     if before is not None:
@@ -159,10 +160,10 @@ def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, r
 
 
 def withdraw(session: Session, *, activities: list[Activity], by: Member | None, reason: str,
-             now: datetime) -> tuple[int, int]:
+             now: datetime) -> tuple[int, list[Activity]]:
     """Scheduled activities not started yet: removed when nobody answered them, cancelled
     otherwise, and what is queued about them and not sent yet withheld (withhold_unsent).
-    Returns (removed, cancelled)."""
+    Returns (how many removed, those cancelled: whoever answered them is to be told)."""
     ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
@@ -171,11 +172,11 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
     removed = [a.id for a in ahead if a.id not in answered]
     if removed:
         session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
-    for activity in ahead:
-        if activity.id in answered:
-            cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
+    cancelled = [a for a in ahead if a.id in answered]
+    for activity in cancelled:
+        cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
     session.flush()
-    return len(removed), len(answered)
+    return len(removed), cancelled
 
 
 # Messages that told a group about an activity: its announcement and the group reminders.
