@@ -57,7 +57,7 @@ from bot.registry import (
 )
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations, membership, org, outbox, schedules
+from storage import confirmations, corrections, membership, org, outbox, schedules
 from storage import leave as leave_store
 from storage.models import (
     ROLE_LABELS,
@@ -177,9 +177,11 @@ def _not_due_then(ctx: Ctx, member: Member, activity: Activity) -> tuple[str, st
 
 
 def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
-                 activity: Activity | None = None) -> Member | Reply:
+                 activity: Activity | None = None, *,
+                 leave_since: datetime | None = None) -> Member | Reply:
     """The one member a manager named (given the activity whose record is worked on, also
-    one it expects who has since moved or left), or the reply that explains why not."""
+    one it expects who has since moved or left; given leave_since, one with leave on the
+    scope's activities since then), or the reply that explains why not."""
     found = store.find_members(
         ctx.session,
         branch_id=scope,
@@ -187,6 +189,7 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
         platform=ctx.message.platform,
         mentions=ctx.message.mentions,
         activity=activity,
+        leave_since=leave_since,
     )
     if not found:
         where = "本支部" if scope is not None else "名册"
@@ -531,7 +534,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     text = (f"【请假待批准】{name}请假：{asked}\n"
             f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
             "确认缺席时仍未批准的，记为缺席。")
-    reached = _write_privately(ctx, deciders, text, kind="leave.ask", title="请假待批准",
+    reached = _write_privately(ctx, deciders, text, kind=outbox.LEAVE_ASK, title="请假待批准",
                                key=f"{_asks_of(ctx.member)}{key}", branch_id=branch_id)
     if not reached:
         return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
@@ -614,17 +617,23 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    member = _resolve_one(ctx, command, scope, args["who"])
+    since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    # One who moved away or left the roster since asking is still counted here for those
+    # activities (their absences read them as they were at its end): decided here too.
+    member = _resolve_one(ctx, command, scope, args["who"], leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
+    # A period follows the member (it excuses wherever they are due): once they have gone,
+    # it is their new branch's to decide, not this one's.
     periods = leave_store.pending_periods(ctx.session, member_id=member.id,
-                                          today=ctx.local_now.date())
+                                          today=ctx.local_now.date()) \
+        if member.active and scope in (None, member.branch_id) else []
     # Leave that lapsed into an absence, within the 补签 window: nobody decided it before
     # the absences were confirmed.
     lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
-                                since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
+                                since=since)
     if waiting or periods:
         # The days of a period still waiting that lapsed already are part of the request.
         earlier = [(row, activity) for row, activity in lapsed
@@ -738,15 +747,46 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
                      branch_id=member.branch_id)
 
 
+def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
+    """An activity cancelled (取消活动, or a schedule change that took it away): the groups
+    told of it hear it is off; and while it is still to come or under way, each member who
+    asked leave for that activity hears it once, privately, since it changes what they do
+    (no decision is coming; one turned down need not come). Not those away for days (a
+    period), nor anyone after it ended: then it is only a record put right (积分明细).
+    Returns (groups told, members told)."""
+    label = _label(ctx, activity, with_date=True)
+    told = corrections.told_groups(ctx.session, activity=activity)
+    for platform, chat_id in told:
+        outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
+                       branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
+                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
+                       payload=outbox.text_payload(f"【活动取消】{_label(ctx, activity)}已取消。"
+                                                   f"原因：{reason}", title=activity.type))
+    if activity.ends_at <= ctx.now:
+        return len(told), 0
+    today = ctx.local_now.date()
+    asked = [m for m in store.asked_leave(ctx.session, activity=activity)
+             if (ctx.member is None or m.id != ctx.member.id)
+             and not any(leave_store.covers(p, activity, ctx.settings.tz)
+                         for p in leave_store.periods_of(ctx.session, member_id=m.id,
+                                                         today=today))]
+    reached = _write_privately(ctx, asked, f"【活动取消】你请过假的{label}已取消。原因：{reason}",
+                               kind="activity.cancel", title="活动取消",
+                               key=f"activity.cancel|{activity.id}|asked",
+                               branch_id=activity.branch_id)
+    return len(told), len(reached)
+
+
 def _asks_of(member: Member) -> str:
     """The start of the outbox keys of a member's requests for a decision."""
-    return f"leave.ask|member:{member.id}|"
+    assert member.id is not None
+    return outbox.leave_asks_of(member.id)
 
 
 def _withdraw_asks(ctx: Ctx, member: Member, reason: str) -> None:
     """A decision or a 销假 makes the member's requests not yet delivered stale: at night
     they wait for the morning, and a secretary must not be asked about one already settled."""
-    outbox.withdraw_unsent(ctx.session, kind="leave.ask", key_prefix=_asks_of(member),
+    outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK, key_prefix=_asks_of(member),
                            reason=reason)
 
 

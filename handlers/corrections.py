@@ -25,7 +25,7 @@ import handlers.pioneers as pioneers
 import handlers.visits as visits
 from handlers.schedule import BUREAU, is_bureau_schedule
 from storage import attendance as store
-from storage import confirmations, corrections, org, outbox
+from storage import confirmations, corrections, org
 from storage.models import Activity, ActivityType, Branch, ResearchVisit, Role, Schedule
 from storage.schedules import bureau_schedules
 
@@ -58,27 +58,32 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
     if activity is None or activity.status == store.CANCELLED:
         return Reply.error("这项活动已经取消了。")
     label = attendance._label(ctx, activity)
-    told, withheld = corrections.told_groups(ctx.session, activity=activity)
+    withheld = corrections.withhold_unsent(ctx.session, activity=activity)
     reversed_points = corrections.cancel_activity(ctx.session, activity=activity, by=ctx.member,
                                                   reason=payload["reason"], now=ctx.now)
-    # Only those who were told about it hear that it is off.
-    for platform, chat_id in told:
-        outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
-                       branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
-                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
-                       payload=outbox.text_payload(
-                           f"【活动取消】{label}已取消。原因：{payload['reason']}",
-                           title=activity.type))
+    # Only those who were told about it, or asked leave for it, hear that it is off.
+    told, asked = attendance.called_off(ctx, activity, payload["reason"])
     ctx.audit("activity.cancel", target=label,
               detail={"activity_id": activity.id, "reason": payload["reason"],
-                      "reversed_points": reversed_points, "groups_told": len(told),
-                      "reminders_withheld": withheld})
+                      "reversed_points": reversed_points, "groups_told": told,
+                      "members_told": asked, "reminders_withheld": withheld})
     text = f"已取消{label}。原因：{payload['reason']}"
     if reversed_points:
         text += f"\n相关积分已冲销（合计 {reversed_points:+d} 分），各人「积分明细」可见。"
     if told:
-        text += f"\n已通知 {len(told)} 个收到过活动通知的群。"
-    return Reply(text)
+        text += f"\n已通知 {told} 个收到过活动通知的群。"
+    return Reply(text + _told_privately(asked))
+
+
+def _told_privately(asked: int) -> str:
+    return f"\n已私信告知请过假的 {asked} 人。" if asked else ""
+
+
+def _called_off(ctx: Ctx, cancelled: list[Activity]) -> int:
+    """Activities a schedule change cancelled, told of as 取消活动 does; returns how many
+    members heard privately."""
+    return sum(attendance.called_off(ctx, activity, activity.cancel_reason or "")[1]
+               for activity in cancelled)
 
 
 _CONFIRMED = {
@@ -148,13 +153,14 @@ def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reason = f"删除日程 {kind.value}"
     removed, cancelled = corrections.delete_schedule(ctx.session, schedule=schedule,
                                                      by=ctx.member, reason=reason, now=ctx.now)
+    asked = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=ctx.branch.name,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
-                      "removed": removed, "cancelled": cancelled})
+                      "removed": removed, "cancelled": len(cancelled), "members_told": asked})
     text = f"已删除{ctx.branch.name}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
     if removed or cancelled:
-        text += f"\n已撤下尚未开始的 {removed + cancelled} 次活动。"
-    return Reply(text + "\n已经举行的活动和积分不受影响。")
+        text += f"\n已撤下尚未开始的 {removed + len(cancelled)} 次活动。"
+    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told_privately(asked))
 
 
 def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
@@ -163,16 +169,17 @@ def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
                     None)
     if schedule is None:
         return Reply.error(f"{BUREAU}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
+    reason = f"删除日程 {kind.value}"
     removed, cancelled = corrections.delete_schedule(
-        ctx.session, schedule=schedule, by=ctx.member, reason=f"删除日程 {kind.value}",
-        now=ctx.now)
+        ctx.session, schedule=schedule, by=ctx.member, reason=reason, now=ctx.now)
+    asked = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=BUREAU,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
-                      "removed": removed, "cancelled": cancelled})
+                      "removed": removed, "cancelled": len(cancelled), "members_told": asked})
     text = f"已删除{BUREAU}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
     if removed or cancelled:
-        text += f"\n已撤下尚未开始的 {removed + cancelled} 次活动。"
-    return Reply(text + "\n已经举行的活动和积分不受影响。")
+        text += f"\n已撤下尚未开始的 {removed + len(cancelled)} 次活动。"
+    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told_privately(asked))
 
 
 def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -204,19 +211,22 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
     if not schedules:
         return Reply.error(f"{scope}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
-    removed = 0
+    removed = asked = 0
+    reason = f"暂停日程 {kind.value}"
     for schedule in schedules:
         gone, cancelled = corrections.pause_schedule(
             ctx.session, schedule=schedule, until=until, by=ctx.member,
-            reason=f"暂停日程 {kind.value}", now=ctx.now, tz=ctx.settings.tz)
-        removed += gone + cancelled
+            reason=reason, now=ctx.now, tz=ctx.settings.tz)
+        removed += gone + len(cancelled)
+        asked += _called_off(ctx, cancelled)
     ctx.audit("schedule.pause", target=scope,
-              detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed})
+              detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed,
+                      "members_told": asked})
     text = (f"已暂停{scope}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
             "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
     if removed:
         text += f"\n已撤下已安排的 {removed} 次。"
-    return Reply(text)
+    return Reply(text + _told_privately(asked))
 
 
 def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:

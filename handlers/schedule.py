@@ -40,6 +40,7 @@ from bot.scheduling.rules import (
     parse_duration,
     parse_rule,
 )
+from handlers.attendance import called_off
 from storage import org
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
 from storage.org import branch_by_name
@@ -148,8 +149,9 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
     if cancelled:
-        lines.append(f"按原日程已安排、已有人请假的 {cancelled} 次活动已取消，不再提醒，"
-                     "也不计出勤和缺席。")
+        asked = sum(called_off(ctx, a, a.cancel_reason or "")[1] for a in cancelled)
+        lines.append(f"按原日程已安排、已有人请假的 {len(cancelled)} 次活动已取消，不再提醒，"
+                     "也不计出勤和缺席。" + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     if bureau:

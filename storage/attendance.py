@@ -335,6 +335,19 @@ def excused_members(session: Session, *, activity: Activity) -> list[Member]:
     ).all())
 
 
+def asked_leave(session: Session, *, activity: Activity) -> list[Member]:
+    """Members on the roster who asked leave for the activity, whatever became of it
+    (granted, waiting, turned down), by name."""
+    return list(session.exec(
+        select(Member)
+        .join(Attendance, Attendance.member_id == Member.id)
+        .where(Attendance.activity_id == activity.id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               Member.active == True)  # noqa: E712
+        .order_by(Member.name, Member.id)
+    ).all())
+
+
 def missing_members(
     session: Session, *, activity: Activity
 ) -> list[tuple[Member, Attendance | None]]:
@@ -1030,12 +1043,15 @@ def find_members(
     platform: str,
     mentions: tuple[str, ...] = (),
     activity: Activity | None = None,
+    leave_since: datetime | None = None,
 ) -> list[Member]:
     """Resolve '<姓名|@某人|编号>' to active members (of one branch, or anywhere when
     branch_id is None) and, given an activity, to whoever it expects as they were at its
     end or has a record on it: one who has since moved away or left the roster is still
-    named where they were due, for a 补签 or 更正 of that record. Several results mean an
-    ambiguous name: show them with their 编号."""
+    named where they were due, for a 补签 or 更正 of that record. Given leave_since, also
+    to whoever has leave (asked, or lapsed into an absence) on the scope's activities that
+    started since then: one who moved away before it was decided is still decided where
+    it was asked. Several results mean an ambiguous name: show them with their 编号."""
     query = query.strip()
     named = Member.active == True  # noqa: E712
     if branch_id is not None:
@@ -1044,6 +1060,9 @@ def find_members(
         has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
         named = or_(named, and_(Member.forgotten == False,  # noqa: E712
                                 or_(_expected_condition(activity), Member.id.in_(has_row))))
+    if leave_since is not None:
+        named = or_(named, and_(Member.forgotten == False,  # noqa: E712
+                                Member.id.in_(_leave_askers(branch_id, leave_since))))
     base = select(Member).where(named)
     if query.startswith("@") and mentions:
         # The platform tells us whom the @ named; the text after @ is only a display name.
@@ -1067,6 +1086,18 @@ def find_members(
         # Members without a 编号 are shown with their roster number instead.
         return list(session.exec(base.where(Member.id == int(name))).all())
     return []
+
+
+def _leave_askers(branch_id: int | None, since: datetime):
+    """Who has leave a decision can still reach on the scope's activities started since
+    `since`: what pending_leave, leave_to_decide and lapsed_leave read."""
+    return (select(Attendance.member_id)
+            .join(Activity, Activity.id == Attendance.activity_id)
+            .where(_in_scope(branch_id), Activity.status != CANCELLED,
+                   Activity.starts_at >= since,
+                   or_(Attendance.status == AttendanceStatus.LEAVE,
+                       and_(Attendance.status == AttendanceStatus.ABSENT,
+                            Attendance.leave_state == LeaveState.PENDING))))
 
 
 def member_number(member: Member) -> str:

@@ -12,11 +12,12 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, delete, select
 
-from storage import ledger
+from storage import ledger, outbox
 from storage.attendance import CANCELLED, ROW_KINDS
 from storage.models import (
     Activity,
     Attendance,
+    AttendanceStatus,
     Member,
     OutboxMessage,
     PointEntry,
@@ -126,9 +127,10 @@ def withdraw_visit(session: Session, *, visit: ResearchVisit, by: Member, reason
 
 
 def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                    now: datetime) -> tuple[int, int]:
+                    now: datetime) -> tuple[int, list[Activity]]:
     """Stop a schedule: activities created ahead that nobody answered go; answered ones are
-    cancelled (their leave rows stay on record). Returns (removed, cancelled)."""
+    cancelled (their leave rows stay on record). Returns (how many removed, those
+    cancelled)."""
     schedule.active = False
     schedule.updated_at = now
     session.add(schedule)
@@ -136,7 +138,7 @@ def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, 
 
 
 def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
-                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, int]:
+                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, list[Activity]]:
     """Hold no activity of the schedule up to and including `until`."""
     schedule.paused_until = until
     schedule.updated_at = now
@@ -146,9 +148,9 @@ def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Mem
 
 
 def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                   now: datetime, before: datetime | None = None) -> tuple[int, int]:
+                   now: datetime, before: datetime | None = None) -> tuple[int, list[Activity]]:
     """The schedule's activities not started yet (before `before`): removed when nobody
-    answered them, cancelled otherwise. Returns (removed, cancelled)."""
+    answered them, cancelled otherwise. Returns (how many removed, those cancelled)."""
     query = select(Activity).where(Activity.schedule_id == schedule.id, Activity.starts_at > now,
                                    Activity.status != CANCELLED)
     if before is not None:
@@ -158,48 +160,69 @@ def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, r
 
 
 def withdraw(session: Session, *, activities: list[Activity], by: Member | None, reason: str,
-             now: datetime) -> tuple[int, int]:
+             now: datetime) -> tuple[int, list[Activity]]:
     """Scheduled activities not started yet: removed when nobody answered them, cancelled
-    otherwise. Returns (removed, cancelled)."""
+    otherwise, and what is queued about them and not sent yet withheld (withhold_unsent).
+    Returns (how many removed, those cancelled: whoever answered them is to be told)."""
     ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
+    for activity in ahead:  # while its leave rows can still name the requests about it
+        withhold_unsent(session, activity=activity)
     removed = [a.id for a in ahead if a.id not in answered]
     if removed:
         session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
-    for activity in ahead:
-        if activity.id in answered:
-            cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
+    cancelled = [a for a in ahead if a.id in answered]
+    for activity in cancelled:
+        cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
     session.flush()
-    return len(removed), len(answered)
+    return len(removed), cancelled
 
 
 # Messages that told a group about an activity: its announcement and the group reminders.
 _TOLD_KINDS = ("activity.announce", "reminder.group_before", "reminder.start")
+# And those that speak of it to one person: the secretary's lists, a nudge.
+_ABOUT_KINDS = _TOLD_KINDS + ("nudge", "reminder.day_before", "reminder.missing")
 
 
-def told_groups(session: Session, *, activity: Activity) -> tuple[list[tuple[str, str]], int]:
-    """The groups already told about the activity ((platform, chat id), from sent
-    messages) and how many of its messages not yet sent were withheld."""
+def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
+    """The outbox rows about the activity, by their keys (which name it, or for a reminder
+    queued before its key did, its branch and start)."""
     key_end = activity.starts_at.isoformat()
     rows = session.exec(select(OutboxMessage).where(
-        OutboxMessage.kind.in_(_TOLD_KINDS + ("nudge", "reminder.day_before",  # type: ignore[attr-defined]
-                                              "reminder.missing")))).all()
+        OutboxMessage.kind.in_(_ABOUT_KINDS))).all()  # type: ignore[attr-defined]
+    return [row for row in rows
+            if (key := row.dedupe_key or "").startswith(f"activity.announce|{activity.id}|")
+            or key.endswith(f"|{key_end}|activity:{activity.id}")
+            or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))]
+
+
+def told_groups(session: Session, *, activity: Activity) -> list[tuple[str, str]]:
+    """The groups already told about the activity ((platform, chat id), from sent
+    messages)."""
     told: list[tuple[str, str]] = []
-    withheld = 0
-    for row in rows:
-        key = row.dedupe_key or ""
-        if not (key.startswith(f"activity.announce|{activity.id}|")
-                or key.endswith(f"|{key_end}|activity:{activity.id}")
-                # a reminder queued before its key named the activity
-                or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))):
-            continue
+    for row in _queued_about(session, activity):
         if row.status == "sent" and row.kind in _TOLD_KINDS and row.target_kind == "group":
             if (row.platform, row.target) not in told:
                 told.append((row.platform, row.target))
-        elif row.status == "pending":
+    return told
+
+
+def withhold_unsent(session: Session, *, activity: Activity, reason: str = "活动已取消") -> int:
+    """An activity cancelled or removed: what is queued about it and not sent yet (a
+    reminder the platform made wait or a retry holds, a request to decide leave for it
+    held for the morning) would speak of an activity that is not held. Returns how many."""
+    withheld = 0
+    for row in _queued_about(session, activity):
+        if row.status == "pending":
             row.status = "withdrawn"  # never claimed by the delivery worker again
-            row.last_error = "活动已取消"
+            row.last_error = reason
             session.add(row)
             withheld += 1
-    return told, withheld
+    asked = session.exec(select(Attendance.id, Attendance.member_id).where(
+        Attendance.activity_id == activity.id, Attendance.status == AttendanceStatus.LEAVE)).all()
+    for row_id, member_id in asked:
+        withheld += outbox.withdraw_unsent(
+            session, kind=outbox.LEAVE_ASK,
+            key_prefix=f"{outbox.leave_asks_of(member_id)}attendance:{row_id}|", reason=reason)
+    return withheld

@@ -134,6 +134,15 @@ def _key_for_any_chat(row: OutboxMessage) -> str | None:
     return "|".join(_ANY_CHAT if part in own else part for part in parts)
 
 
+LEAVE_ASK = "leave.ask"  # 请假待批准, privately to whoever decides it
+
+
+def leave_asks_of(member_id: int) -> str:
+    """The start of the keys of a member's requests for a leave decision (LEAVE_ASK); the
+    rest names what was asked (attendance:<row id>, period:<id>) and the account."""
+    return f"{LEAVE_ASK}|member:{member_id}|"
+
+
 def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str) -> int:
     """Withdraw the messages of this kind not sent yet whose key starts with key_prefix:
     what they say is no longer so (a leave already decided). Returns how many."""

@@ -15,14 +15,15 @@ from storage.models import Activity, Branch, Member, Schedule
 def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: str,
                   duration_minutes: int, policy: str, now: datetime,
                   by: Member | None = None, party_group_id: int | None = None,
-                  holds: Callable[[datetime], bool] | None = None) -> tuple[Schedule, int]:
+                  holds: Callable[[datetime], bool] | None = None
+                  ) -> tuple[Schedule, list[Activity]]:
     """One schedule per (branch, activity kind, party group): set it, or change it.
 
     Changed, its activities already created ahead that the new rule still holds (`holds`
     their start) stay, with the new duration: leave asked for them still counts. The others
     are replaced: removed when nobody has answered them, cancelled otherwise, as 删除日程
     does (a cancelled one keeps its (schedule, start), so only one no longer held may be).
-    Returns the schedule and how many answered activities were cancelled.
+    Returns the schedule and the answered activities cancelled.
     """
     scope = (Schedule.branch_id == branch_id if branch_id is not None
              else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
@@ -30,7 +31,7 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
              else Schedule.party_group_id.is_(None))  # type: ignore[union-attr]
     schedule = session.exec(select(Schedule).where(scope, group,
                                                    Schedule.activity_type == kind)).first()
-    cancelled = 0
+    cancelled: list[Activity] = []
     if schedule is None:
         schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule,
                             created_by=by.id if by else None,

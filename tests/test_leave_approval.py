@@ -11,9 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from storage.models import AuditEntry, Branch, LeavePeriod, Role
+from storage import membership
+from storage.models import AuditEntry, Branch, LeavePeriod, Member, Role
 from tests.conftest import SHANGHAI, local
-from tests.factories import make_member, seed
+from tests.factories import bind_chat, make_branch, make_member, seed
 from tests.test_figures import (
     djbot,  # noqa: F401 - the fixture, used by name
     drain,
@@ -331,5 +332,73 @@ def test_turning_a_longer_request_down_leaves_the_lapsed_days_absent(
     assert not refused.is_error and "仍需参加" in refused.text
     assert "改为请假" not in refused.text
     assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (0, 1)
+
+
+# --- a member who moved away before the decision ------------------------------------------
+
+
+def asked_then_gone(runtime, chat, clock, *, gone) -> None:
+    """李明 asks leave for the 8th's night study in 城关支部 and is still waiting when it
+    ends; the next morning `gone` takes him off 城关支部 (to 二支部, whose secretary is
+    书记二 (sec2), or off the roster) before 王书记 has decided."""
+    night_studies(runtime, "每周二、周四 19:30")
+
+    def second_branch(session):
+        two = make_branch(session, "二支部")
+        bind_chat(session, two, "g2")
+        make_member(session, two, "书记二", role=Role.SECRETARY, wecom="sec2")
+    seed(runtime.engine, second_branch)
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    assert "等待书记批准" in chat.say("li", "请假 值班", chat="g1").text
+    clock.set(local(2026, 12, 8, 21, 0))
+    chat.say("sec", "结束", chat="g1")
+    clock.set(local(2026, 12, 9, 9, 0))
+    drain(runtime, clock)
+
+    def move(session):
+        li = session.exec(select(Member).where(Member.name == "李明")).one()
+        if gone == "moved":
+            two = session.exec(select(Branch).where(Branch.name == "二支部")).one()
+            membership.move(session, member=li, branch_id=two.id, now=clock.now())
+        else:
+            membership.leave_roster(session, member=li, now=clock.now())
+        session.add(li)
+    seed(runtime.engine, move)
+
+
+def test_leave_of_a_member_who_moved_away_is_decided_where_it_was_asked(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    """城关支部 still counts 李明 for the 8th, and 确认缺席 waits for his leave: its secretary
+    can decide it (not 「本支部没有找到」), 二支部's cannot, and the 8th reads 1/1 with 李明
+    on leave."""
+    asked_then_gone(runtime, chat, clock, gone="moved")
+    waiting = chat.say("sec", "确认缺席", chat="g1")
+    assert waiting.is_error and "「批准请假 李明」" in waiting.text
+
+    elsewhere = chat.say("sec2", "批准请假 李明", chat="g2")
+    assert elsewhere.is_error and elsewhere.text == "李明 没有待处理的请假。"
+    approved = chat.say("sec", "批准请假 李明", chat="g1")
+    assert approved.text == "已批准 李明 的请假：政治夜学（12月8日 19:25）。"
+    assert told(drain(runtime, clock), "li") == [
+        "【请假已批准】王书记批准了你的请假：政治夜学（12月8日 19:25）。"]
+
+    confirmed = chat.say("sec", "确认缺席", chat="g1")
+    assert confirmed.text == ("已确认政治夜学（12月8日 19:25）的出勤：参与 1/1（100.0%），"
+                              "缺席 0 人。")
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 0)
+
+
+def test_leave_of_a_member_who_left_the_roster_can_be_turned_down(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    asked_then_gone(runtime, chat, clock, gone="left")
+    refused = chat.say("sec", "驳回请假 李明", chat="g1")
+    assert refused.text == "已驳回 李明 的请假，政治夜学（12月8日 19:25）仍需参加。"
+    confirmed = chat.say("sec", "确认缺席", chat="g1")
+    assert not confirmed.is_error and "缺席 1 人" in confirmed.text, confirmed.text
     line = weekly(djbot, "2026-W50", "城关支部")
     assert (line["leave"], line["absent"]) == (0, 1)

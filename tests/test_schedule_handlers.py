@@ -219,10 +219,13 @@ def test_a_changed_rule_cancels_an_answered_activity_it_no_longer_holds(
             select(Activity).order_by(Activity.starts_at))]
     assert held == [(local(2026, 11, 25, 19, 30), "cancelled"),
                     (local(2026, 11, 26, 19, 30), "open")]
-    told = [(kind, text) for kind, _, text in _outbox(engine)
+    told = [(kind, target, text) for kind, target, text in _outbox(engine)
             if kind != "reminder.meetings"]  # the month's 三会一课 reminder, beside the point
-    assert all("11月25日" not in text for _, text in told), told
-    assert [kind for kind, _ in told] == ["reminder.day_before", "reminder.group_before"]
+    # 小李, who had asked leave for it, hears once that it is off; nobody is reminded of it.
+    assert told[0] == ("activity.cancel", "li", "【活动取消】你请过假的政治夜学（11月25日 19:30）"
+                                                "已取消。原因：日程已改为 每周四 19:30")
+    assert all("11月25日" not in text for _, _, text in told[1:]), told
+    assert [kind for kind, _, _ in told[1:]] == ["reminder.day_before", "reminder.group_before"]
 
 
 def test_a_changed_duration_keeps_the_answered_activity_with_its_leave(
@@ -243,3 +246,186 @@ def test_a_changed_duration_keeps_the_answered_activity_with_its_leave(
         assert (activity.status, activity.ends_at) == ("open", local(2026, 11, 25, 21, 30))
         [leave] = session.exec(select(Attendance)).all()
         assert leave.activity_id == activity.id and leave.status == "leave"
+
+
+# --- what was queued about an activity a schedule change takes away ----------------------
+
+# Each takes Wednesday 2026-11-25's night study away: removed (nobody answered it) or
+# cancelled (someone did).
+TAKEN_AWAY = {
+    "删除日程": ("删除日程 夜学",),
+    "暂停日程": ("暂停日程 夜学 至 11月30日",),
+    "设置": ("设置 夜学 每周四 19:30",),
+}
+
+
+def _worker(runtime, sender):
+    from bot.outbox import OutboxWorker
+    from bot.scheduling.plan import QuietHours
+
+    return OutboxWorker(runtime.engine, runtime.clock, {"wecom": sender},
+                        quiet=QuietHours.of(runtime.settings), tz=runtime.settings.tz)
+
+
+def _about_wednesday(sender) -> list[tuple[str, str]]:
+    """What was sent about Wednesday's night study, but that it is off (one notice to whoever
+    asked leave for it: the tests below)."""
+    return [(m.kind, m.payload["text"]) for m in sender.sent if m.kind != "activity.cancel"
+            and ("11月25日" in m.payload["text"] or "明日活动" in m.payload["text"])]
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY.values()), ids=list(TAKEN_AWAY))
+def test_a_reminder_the_platform_made_wait_is_not_sent_for_an_activity_taken_away(
+        runtime, chat, branch, said):
+    """Tuesday 09:00 the platform tells djbot to wait ten minutes with the secretary's
+    【明日活动】 for Wednesday's night study; at 09:05 the schedule change takes Wednesday's
+    away. The worker's next try must not tell the secretary of a night study not held."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import BlockedUntil
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()  # Monday 09:00: Wednesday's is created
+    sender = BlockedUntil(clock, local(2026, 11, 24, 9, 1))
+    worker = _worker(runtime, sender)
+    clock.set(local(2026, 11, 24, 9, 0))
+    ticker.tick()
+    asyncio.run(worker.drain())
+    assert sender.sent == [] and "reminder.day_before" in [k for k, _, _ in _outbox(runtime.engine)]
+
+    clock.set(local(2026, 11, 24, 9, 5))
+    for text in said:
+        assert not chat.say("sec", text, chat="g1").is_error
+    for minute in (15, 30, 45):
+        clock.set(local(2026, 11, 24, 9, minute))
+        ticker.tick()
+        asyncio.run(worker.drain())
+    assert _about_wednesday(sender) == []
+
+
+TAKEN_AWAY_ANSWERED = {**TAKEN_AWAY, "取消活动": ("取消活动 下次 临时有任务", "确认")}
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY_ANSWERED.values()),
+                         ids=list(TAKEN_AWAY_ANSWERED))
+def test_a_request_held_for_the_morning_is_not_sent_for_an_activity_taken_away(
+        runtime, chat, branch, said):
+    """小李 asks leave for Wednesday's night study at 23:00 on Tuesday: the request to the
+    secretary waits for the morning. At 23:10 the secretary (still up) takes Wednesday's
+    away. In the morning he is not asked to decide leave for a night study not held (nor
+    would 「批准请假 小李」 find it)."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import Recorder
+
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    sender = Recorder()
+    worker = _worker(runtime, sender)
+    clock.set(local(2026, 11, 24, 23, 0))
+    assert "等待书记批准" in chat.say("li", "请假 值班").text
+    clock.set(local(2026, 11, 24, 23, 10))
+    for text in said:
+        assert not chat.say("sec", text, chat="g1").is_error
+    clock.set(local(2026, 11, 25, 7, 30))
+    ticker.tick()
+    asyncio.run(worker.drain())
+    assert [m.payload["text"] for m in sender.sent if m.kind == "leave.ask"] == []
+    assert _about_wednesday(sender) == []
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY_ANSWERED.values()),
+                         ids=list(TAKEN_AWAY_ANSWERED))
+def test_a_member_who_asked_leave_hears_once_that_the_activity_is_off(
+        runtime, chat, branch, said):
+    """小李 asked leave for Wednesday's night study; 取消活动 or a schedule change calls it
+    off on Tuesday. He hears it once, privately (a request waiting for a decision that will
+    not come, or one turned down, would otherwise have him wait or come for nothing); the
+    secretary who called it off and the group, never told of it, hear nothing."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import Recorder
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    clock.set(local(2026, 11, 24, 10, 0))
+    assert "已请假" in chat.say("li", "请假 值班").text
+    clock.set(local(2026, 11, 24, 10, 5))
+    replies = [chat.say("sec", text, chat="g1") for text in said]
+    assert "已私信告知请过假的 1 人。" in replies[-1].text, replies[-1].text
+    sender = Recorder()
+    asyncio.run(_worker(runtime, sender).drain())
+    off = [(m.target, m.payload["text"]) for m in sender.sent if m.kind == "activity.cancel"]
+    assert off == [
+        ("li", f"【活动取消】你请过假的政治夜学（11月25日 19:30）已取消。原因：{_reason(said)}")]
+    for text in said[:1]:  # said again: nothing more
+        chat.say("sec", text, chat="g1")
+        chat.say("sec", "确认", chat="g1")
+    sender.sent.clear()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [m for m in sender.sent if m.kind == "activity.cancel"] == []
+
+
+def _reason(said: tuple[str, ...]) -> str:
+    return {"删除日程": "删除日程 政治夜学", "暂停日程": "暂停日程 政治夜学",
+            "设置": "日程已改为 每周四 19:30", "取消活动": "临时有任务"}[said[0].split()[0]]
+
+
+def test_cancelling_an_activity_already_held_tells_nobody_privately(runtime, chat, branch):
+    """取消活动 of last night's study puts a record right: 积分明细 shows it, and nobody who
+    asked leave for it is written to."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+    from tests.test_reminders_restart import Recorder
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    clock.set(local(2026, 11, 24, 10, 0))
+    chat.say("li", "请假 值班")
+    clock.set(local(2026, 11, 26, 9, 0))
+    ticker.tick()
+    sender = Recorder()
+    asyncio.run(_worker(runtime, sender).drain())
+    chat.say("sec", "取消活动 记错了", chat="g1")
+    reply = chat.say("sec", "确认", chat="g1")
+    assert reply.text.startswith("已取消政治夜学") and "私信" not in reply.text, reply.text
+    sender.sent.clear()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [m for m in sender.sent if m.target == "li"] == []
+
+
+def test_a_member_away_for_days_is_not_written_to_about_each_activity_called_off(
+        runtime, chat, branch):
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from tests.test_reminders_restart import Recorder
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    assert "已安排的 1 次" in chat.say("li", "请假 11月24日至11月27日 外出培训").text
+    reply = chat.say("sec", "删除日程 夜学", chat="g1")
+    assert "已撤下尚未开始的 1 次活动" in reply.text and "私信" not in reply.text
+    sender = Recorder()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [m for m in sender.sent if m.kind == "activity.cancel"] == []
