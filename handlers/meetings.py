@@ -41,12 +41,12 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def _bureau(ctx: Ctx) -> Reply:
     """For leaders: each branch's overdue and due meetings, one line each."""
     lines = ["各支部三会一课（逾期 / 本月到期）："]
-    for branch in org.branches(ctx.session):
-        rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now,
+    for one in org.branches(ctx.session):
+        rows = cr.meeting_standing(ctx.session, branch=one, now=ctx.now,
                                    tz=ctx.settings.tz, rules=ctx.rules)
         overdue = "、".join(r.label for r in rows if r.state == "overdue") or "无"
         due = "、".join(r.label for r in rows if r.state == "due") or "无"
-        lines.append(f"· {branch.name}：逾期 {overdue}；到期 {due}")
+        lines.append(f"· {one.name}：逾期 {overdue}；到期 {due}")
     lines.append("查看一个支部：发送「三会一课 支部名」")
     return Reply("\n".join(lines))
 
