@@ -17,14 +17,26 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/djbot demo
 
-# The suite runs twice: on SQLite, then on PostgreSQL when DJBOT_TEST_POSTGRES_URL names
-# a server (each test gets its own schema there). Without it the second pass is skipped.
-# Both passes run even when the first fails, so one CI run shows both results.
+# The suite runs twice: on SQLite and, when DJBOT_TEST_POSTGRES_URL names a server, on
+# PostgreSQL (each test gets its own schema there); without it the second pass is skipped.
+# The two passes run side by side (most of a pass is one Python process on one core), the
+# PostgreSQL pass's output kept and printed once the SQLite pass is done; both always run
+# to the end, so one CI run shows both results. PARALLEL=0 runs them one after the other.
+PARALLEL ?= 1
 test: $(STAMP)
-	@status=0; \
+	@status=0; pg_pid=; pg_log=; \
+	if [ -n "$$DJBOT_TEST_POSTGRES_URL" ] && [ "$(PARALLEL)" = 1 ]; then \
+		pg_log=$$(mktemp); \
+		echo "== PostgreSQL pass started beside the SQLite pass (its output follows it)"; \
+		( DJBOT_TEST_DB=postgres $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
+			>"$$pg_log" 2>&1 ) & pg_pid=$$!; \
+	fi; \
 	echo "== SQLite pass"; \
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
-	if [ -n "$$DJBOT_TEST_POSTGRES_URL" ]; then \
+	if [ -n "$$pg_pid" ]; then \
+		wait $$pg_pid || status=1; \
+		echo "== PostgreSQL pass"; cat "$$pg_log"; rm -f "$$pg_log"; \
+	elif [ -n "$$DJBOT_TEST_POSTGRES_URL" ]; then \
 		echo "== PostgreSQL pass"; \
 		DJBOT_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS) || status=1; \
 	else \
