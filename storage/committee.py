@@ -118,6 +118,13 @@ def add_pairing(session: Session, *, strong_branch_id: int, weak_branch_id: int,
     return pair
 
 
+def end_pairing(session: Session, *, pair: BranchPairing, on: date) -> None:
+    """Close a pair; `on` is its last day, as a temporary branch's end date is."""
+    pair.ended_on = on
+    session.add(pair)
+    session.flush()
+
+
 def pairings_during(session: Session, *, first: date, last: date) -> list[BranchPairing]:
     """Pairs that were open at any time in [first, last]."""
     return list(session.exec(
