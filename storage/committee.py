@@ -171,6 +171,14 @@ def pending_nominations(session: Session, *, member_ids: list[int]) -> list[Pion
         .order_by(PioneerNomination.month.desc(), PioneerNomination.id)).all())  # type: ignore[attr-defined]
 
 
+def latest_confirmed(session: Session, *, member_id: int) -> PioneerNomination | None:
+    """The member's most recent confirmed 先锋党员 month, if any."""
+    return session.exec(
+        select(PioneerNomination).where(PioneerNomination.member_id == member_id,
+                                        PioneerNomination.confirmed_at.is_not(None))  # type: ignore[union-attr]
+        .order_by(PioneerNomination.month.desc())).first()  # type: ignore[attr-defined]
+
+
 def confirm(session: Session, *, nomination: PioneerNomination, leader_id: int,
             now: datetime) -> None:
     nomination.confirmed_by, nomination.confirmed_at = leader_id, now

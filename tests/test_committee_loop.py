@@ -569,6 +569,12 @@ def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(run
     assert {h.next_attempt_at.astimezone(SHANGHAI) for h in honours} == {local(2026, 11, 24, 7, 30)}
     again = chat.say("lead", "确认 先锋党员 张三")
     assert again.is_error and len(outbox(runtime, "pioneer.honour")) == 2
+    assert "张三 已是 2026年11月先锋党员：赵领导 11月23日 22:30 已确认，不用再确认。" in again.text
+    assert "没有待确认" not in again.text and "推荐新的月份" not in again.text
+    # Next month, November's honour is still named, and how December's starts.
+    clock.set(local(2026, 12, 15, 10, 0))
+    later = chat.say("lead", "确认 先锋党员 张三").text
+    assert "已是 2026年11月先锋党员" in later and "「推荐 先锋党员 张三 事迹」" in later, later
     assert "11月 一支部 张三：连续值守破获电诈案件" in chat.say("zl", "先锋党员").text
 
 
