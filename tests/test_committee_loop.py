@@ -745,8 +745,14 @@ def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bu
 
 def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau):
     assert "仅限领导" in chat.say("sec1", "讲师 添加 王书记").text
+    empty = chat.say("lead", "讲师 移出 王书记").text
+    assert "还没有党建讲师。\n例如：讲师 添加 王建国" in empty, empty
     assert "已将 王书记 加入党建讲师队伍（一支部书记）" in chat.say("lead", "讲师 添加 王书记 一支部书记").text
     assert "只能是 添加、移出" in chat.say("lead", "讲师 王书记").text
+    unknown = chat.say("lead", "讲师 移出 王树记")
+    assert unknown.is_error
+    assert ("讲师队伍中没有「王树记」。移出请写讲师队伍中的姓名，现有讲师：王书记。\n"
+            "例如：讲师 移出 王书记") == unknown.text, unknown.text
     clock.set(local(2026, 11, 23, 14, 0))
     assert not chat.say("sec1", "开始 党课 新党章 主讲 王书记", chat="g1").is_error
     clock.set(local(2026, 11, 24, 14, 0))
