@@ -271,6 +271,26 @@ def test_an_ended_pair_counts_in_the_periods_it_was_open(runtime, chat, clock, c
             pairs("--quarter", "Q4")) == (2, 1, 1, 1)
 
 
+def test_an_activity_after_a_pair_ended_is_not_its_joint_activity(runtime, chat, clock, cli):
+    def build(s):
+        one = make_branch(s, "一支部")
+        make_branch(s, "二支部")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        return (hold(s, one, local(2026, 11, 24, 14, 30), "主题党日").id,
+                hold(s, one, local(2026, 12, 8, 14, 30), "主题党日").id)
+
+    during, after = seed(runtime.engine, build)
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    clock.set(local(2026, 12, 1, 10, 0))
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 1").text
+    refused = cli("committee", "joint", "1", str(after))
+    assert refused.exit_code == 2 and "结对 #1 已于 12月1日结束" in refused.output
+    assert cli("committee", "joint", "1", str(during)).exit_code == 0
+    clock.set(local(2026, 12, 31, 20, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: b["joint"] for b in data["branches"]} == {"一支部": 0, "二支部": 1}
+
+
 def test_a_withdrawn_visit_is_not_in_the_years_figures(runtime, chat, clock, cli):
     """撤销调研 takes a visit out of 调研记录 and 周报; the year's figures agree (述职报告's
     赴基层支部开展调研N次 and each branch's visits against the target)."""
