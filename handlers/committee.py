@@ -1,4 +1,5 @@
-"""The committee's loop in chat: 约谈 recorded, 结对帮扶 paired, 调研 problems followed to 整改.
+"""The committee's loop in chat: 约谈 recorded, 结对帮扶 paired and ended, 调研 problems followed
+to 整改.
 
 Leaders speak for the whole bureau (the leaders' group or a private chat). 整改完成 may also
 be sent by the item's owner or a manager of its branch, who are the people doing the work.
@@ -28,7 +29,14 @@ from bot.registry import (
 )
 from storage import committee, confirmations, org
 from storage import committee_report as cr
-from storage.models import LEADER_ROLES, MANAGER_ROLES, Branch, Rectification, ResearchVisit
+from storage.models import (
+    LEADER_ROLES,
+    MANAGER_ROLES,
+    Branch,
+    BranchPairing,
+    Rectification,
+    ResearchVisit,
+)
 
 MAX_TEXT = 300
 TALK_AGAIN = "talk.record"
@@ -164,13 +172,43 @@ def pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if taken is not None:
         names = {b.id: b.name for b in org.branches(ctx.session)}
         return Reply.error(f"{names.get(taken.strong_branch_id)} 与 {names.get(taken.weak_branch_id)}"
-                           " 已在结对中：一个支部同时只结一对。")
+                           f" 已在结对中（#{taken.id}）：一个支部同时只结一对。帮扶见效后先发送"
+                           f"「结束结对 {taken.id} 原因」结束这一对。")
     record = committee.add_pairing(ctx.session, strong_branch_id=strong.id, weak_branch_id=weak.id,
                                    on=ctx.local_now.date(), created_by=ctx.member.id, now=ctx.now)
     ctx.audit("pair.add", target=f"{strong.name}↔{weak.name}", detail={"pairing_id": record.id})
     tiers = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
     return Reply(f"已结对帮扶 #{record.id}：{strong.name}（{_tier(tiers.get(strong.id))}）"
                  f" 带 {weak.name}（{_tier(tiers.get(weak.id))}）。两支部联合开展的活动计入双方。")
+
+
+def end_pair(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """The pair is closed, not deleted: the year's 结对 count keeps a pair open at any time
+    in it, and its joint activities still count for both branches."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_END_PAIR)) is not None:
+        return elsewhere
+    record = ctx.session.get(BranchPairing, args["pair"])
+    if record is None:
+        return Reply.error(usage_text(COMMAND_END_PAIR, f"没有编号为 {args['pair']} 的结对，"
+                                      "发送「结对」查看结对中的编号"))
+    names = {b.id: b.name for b in org.branches(ctx.session, include_inactive=True)}
+    strong, weak = names.get(record.strong_branch_id, "?"), names.get(record.weak_branch_id, "?")
+    if record.ended_on is not None:
+        return Reply(f"结对 #{record.id}（{strong} 带 {weak}）已于 "
+                     f"{record.ended_on.month}月{record.ended_on.day}日结束。")
+    reason = (args.get("reason") or "").strip() or None
+    committee.end_pairing(ctx.session, pair=record, on=ctx.local_now.date())
+    ctx.audit("pair.end", target=f"{strong}↔{weak}",
+              detail={"pairing_id": record.id, "reason": reason})
+    tiers = cr.month_standings(ctx.session, moment=ctx.now, tz=ctx.settings.tz, rules=ctx.rules)
+    since = record.paired_on
+    lines = [f"已结束结对帮扶 #{record.id}：{strong}（{_tier(tiers.get(record.strong_branch_id))}）"
+             f" 带 {weak}（{_tier(tiers.get(record.weak_branch_id))}），"
+             f"{since.month}月{since.day}日结对至今天。"]
+    if reason:
+        lines.append(f"原因：{reason}")
+    lines.append("两个支部都可以再结对；这一对仍计入今年的结对帮扶。")
+    return Reply("\n".join(lines))
 
 
 def _tier(standing) -> str:
@@ -201,13 +239,17 @@ def pairs_overview(ctx: Ctx) -> Reply:
         lines.append("结对中（本月档次、得分、较上月）：")
         for p in pairs:
             taken |= {p.strong_branch_id, p.weak_branch_id}
-            lines.append("· " + " ↔ ".join(cr.trend_line(names.get(b, "?"), current.get(b), previous.get(b))
-                                           for b in (p.strong_branch_id, p.weak_branch_id)))
+            # The number is what 结束结对 takes.
+            lines.append(f"· #{p.id} " + " ↔ ".join(
+                cr.trend_line(names.get(b, "?"), current.get(b), previous.get(b))
+                for b in (p.strong_branch_id, p.weak_branch_id)))
     red = {b for b, s in current.items() if s.tier and s.tier.value == "红"}
     blue = {b for b, s in current.items() if s.tier and s.tier.value == "蓝"}
     ranked = [(b, s.score) for b, s in current.items()
               if s.score is not None and (b in red or b in blue) and b in pairable]
     suggested = [(a, b) for a, b in suggest_pairs(ranked, taken) if a in red and b in blue]
+    if pairs:
+        lines.append("帮扶见效后，发送「结束结对 编号 原因」结束一对。")
     if suggested:
         lines.append("建议结对（红档带蓝档，强弱相配）：")
         lines += [f"· 结对 {names[a]} {names[b]}" for a, b in suggested]
@@ -337,6 +379,18 @@ COMMAND_PAIR = Command(
     capability="committee",
 )
 
+COMMAND_END_PAIR = Command(
+    name="结束结对",
+    summary="结束一对结对帮扶（编号见「结对」），两个支部可再结对",
+    handler=end_pair,
+    args=(integer("pair", "编号", min=1), rest("reason", "原因", optional=True)),
+    aliases=("结对结束", "解除结对"),
+    roles=LEADERS,
+    example="结束结对 1 刑侦已连续两月黄档",
+    capability="committee",
+    acts=True,
+)
+
 COMMAND_PROBLEM = Command(
     name="整改",
     summary="登记调研发现的问题（每项一个责任人）；不带参数查看未完成的整改",
@@ -359,5 +413,6 @@ COMMAND_DONE = Command(
 
 
 def register(registry: CommandRegistry) -> None:
-    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_PAIR, COMMAND_PROBLEM, COMMAND_DONE):
+    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_PAIR, COMMAND_END_PAIR, COMMAND_PROBLEM,
+                    COMMAND_DONE):
         registry.add(command)

@@ -33,9 +33,15 @@ def lecturers(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                    now=ctx.now)
             ctx.audit("lecturer.add", target=name)
             return Reply(f"已将 {name} 加入党建讲师队伍{f'（{title}）' if title else ''}。")
-        found = [x for x in committee.lecturers(ctx.session) if x.name == name]
+        roster = committee.lecturers(ctx.session)
+        found = [x for x in roster if x.name == name]
         if not found:
-            return Reply.error(f"讲师队伍中没有「{name}」。")
+            if not roster:
+                return Reply.error(f"讲师队伍中没有「{name}」：还没有党建讲师。\n"
+                                   f"例如：{COMMAND_LECTURERS.example}")
+            return Reply.error(f"讲师队伍中没有「{name}」。移出请写讲师队伍中的姓名，现有讲师："
+                               f"{'、'.join(x.name for x in roster)}。\n"
+                               f"例如：讲师 移出 {roster[0].name}")
         found[0].active = False
         ctx.session.add(found[0])
         ctx.audit("lecturer.remove", target=name)

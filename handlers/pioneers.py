@@ -77,6 +77,9 @@ def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND_CONFIRM, wrong or "没有找到这位党员"))
     pending = committee.pending_nominations(ctx.session, member_ids=[member.id])  # type: ignore[list-item]
     if not pending:
+        done = committee.latest_confirmed(ctx.session, member_id=member.id)  # type: ignore[arg-type]
+        if done is not None:
+            return Reply.error(_already_confirmed(ctx, done, member))
         return Reply.error(f"{member.name}没有待确认的先锋党员推荐。支部书记先发送"
                            f"「推荐 先锋党员 {member.name} 事迹」。")
     nomination = pending[0]
@@ -91,6 +94,20 @@ def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
     _announce(ctx, nomination, member)
     return Reply(f"已确认 {member.name} 为 {nomination.month.year}年{nomination.month.month}月先锋党员，"
                  "将在支部群和领导群表扬。")
+
+
+def _already_confirmed(ctx: Ctx, done: PioneerNomination, member: Member) -> str:
+    """A second 确认 (a leader unsure it went through, or two leaders) is told it is done,
+    by whom and when; a month long past also says how a new one starts."""
+    assert done.confirmed_at is not None
+    leader = ctx.session.get(Member, done.confirmed_by) if done.confirmed_by else None
+    at = done.confirmed_at.astimezone(ctx.settings.tz)
+    text = (f"{member.name} 已是 {done.month.year}年{done.month.month}月先锋党员："
+            f"{leader.name if leader else '领导'} {at.month}月{at.day}日 {at:%H:%M} 已确认，"
+            "不用再确认。")
+    if done.month < committee.nomination_month(ctx.local_now.date()):
+        text += f"推荐新的月份，请支部书记先发送「推荐 先锋党员 {member.name} 事迹」。"
+    return text
 
 
 def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:

@@ -118,6 +118,13 @@ def add_pairing(session: Session, *, strong_branch_id: int, weak_branch_id: int,
     return pair
 
 
+def end_pairing(session: Session, *, pair: BranchPairing, on: date) -> None:
+    """Close a pair; `on` is its last day, as a temporary branch's end date is."""
+    pair.ended_on = on
+    session.add(pair)
+    session.flush()
+
+
 def pairings_during(session: Session, *, first: date, last: date) -> list[BranchPairing]:
     """Pairs that were open at any time in [first, last]."""
     return list(session.exec(
@@ -162,6 +169,14 @@ def pending_nominations(session: Session, *, member_ids: list[int]) -> list[Pion
         select(PioneerNomination).where(PioneerNomination.member_id.in_(member_ids),  # type: ignore[attr-defined]
                                         PioneerNomination.confirmed_at.is_(None))  # type: ignore[union-attr]
         .order_by(PioneerNomination.month.desc(), PioneerNomination.id)).all())  # type: ignore[attr-defined]
+
+
+def latest_confirmed(session: Session, *, member_id: int) -> PioneerNomination | None:
+    """The member's most recent confirmed 先锋党员 month, if any."""
+    return session.exec(
+        select(PioneerNomination).where(PioneerNomination.member_id == member_id,
+                                        PioneerNomination.confirmed_at.is_not(None))  # type: ignore[union-attr]
+        .order_by(PioneerNomination.month.desc())).first()  # type: ignore[attr-defined]
 
 
 def confirm(session: Session, *, nomination: PioneerNomination, leader_id: int,

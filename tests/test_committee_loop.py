@@ -131,6 +131,9 @@ def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtim
     ("整改 二支部 赵六", "请写出责任人和问题"),
     ("确认 先锋 张三", "类别只能是 先锋党员"),
     ("确认 先锋党员", "缺少姓名"),
+    ("结束结对", "缺少编号"),
+    ("结束结对 9 已见效", "没有编号为 9 的结对"),
+    ("结束结对 第一", "编号应是数字"),
 ])
 def test_bad_arguments_get_a_chinese_usage_reply_and_change_nothing(runtime, chat, bureau, text,
                                                                      problem):
@@ -380,6 +383,49 @@ def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bure
     assert "结对中" in listing and "一支部 — —" in listing and "↔ 二支部" in listing
 
 
+def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, clock, bureau):
+    """Only a temporary branch's end closed a pair: once 二支部 had improved, neither branch
+    could ever be paired again. 结束结对 closes it (leaders, not in a branch group), says who
+    and why in the audit log, and the pair leaves 结对 and the weekly summary."""
+    from bot.web.committee import pairs as dashboard_pairs
+    from storage.models import AuditEntry
+
+    seed(runtime.engine, lambda s: make_branch(s, "三支部"))
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部", chat="lg").text
+    taken = chat.say("lead", "结对 一支部 三支部", chat="lg")
+    assert taken.is_error and "（#1）" in taken.text and "「结束结对 1 原因」" in taken.text
+    listing = chat.say("lead", "结对", chat="lg").text
+    assert "· #1 一支部" in listing and "结束结对 编号 原因" in listing, listing
+    assert "**结对帮扶**" in chat.say("lead", "周报 本周", chat="lg").text
+
+    assert "仅限领导" in chat.say("sec1", "结束结对 1 已见效").text
+    elsewhere = chat.say("lead", "结束结对 1 已见效", chat="g1")
+    assert elsewhere.is_error and "请在领导群或私聊我发送" in elsewhere.text
+    assert [p.ended_on for p in rows(runtime, BranchPairing)] == [None]
+
+    clock.set(local(2026, 12, 8, 10, 0))
+    ended = chat.say("lead", "结束结对 1 二支部连续两月黄档", chat="lg")
+    assert not ended.is_error, ended.text
+    assert ("已结束结对帮扶 #1：一支部（暂无档次） 带 二支部（暂无档次），11月23日结对至今天。"
+            in ended.text), ended.text
+    assert "原因：二支部连续两月黄档" in ended.text
+    [pair] = rows(runtime, BranchPairing)
+    assert pair.ended_on == date(2026, 12, 8)
+    [entry] = [a for a in rows(runtime, AuditEntry) if a.action == "pair.end"]
+    assert (entry.actor, entry.target) == ("赵领导", "一支部↔二支部")
+    assert entry.detail == {"pairing_id": 1, "reason": "二支部连续两月黄档"}
+    again = chat.say("lead", "解除结对 1", chat="lg")
+    assert "结对 #1（一支部 带 二支部）已于 12月8日结束" in again.text, again.text
+
+    listing = chat.say("lead", "结对", chat="lg").text
+    assert "结对中" not in listing and "#1" not in listing, listing
+    assert "**结对帮扶**" not in chat.say("lead", "周报 本周", chat="lg").text
+    assert "已结对帮扶 #2：三支部" in chat.say("lead", "结对 三支部 一支部", chat="lg").text
+    with Session(runtime.engine) as s:
+        shown = dashboard_pairs(s, clock.now(), runtime.settings)
+    assert shown is not None and [r[:2] for r in shown["rows"]] == [["三支部", "一支部"]]
+
+
 # --- 整改 -------------------------------------------------------------------------------------------
 
 
@@ -523,6 +569,12 @@ def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(run
     assert {h.next_attempt_at.astimezone(SHANGHAI) for h in honours} == {local(2026, 11, 24, 7, 30)}
     again = chat.say("lead", "确认 先锋党员 张三")
     assert again.is_error and len(outbox(runtime, "pioneer.honour")) == 2
+    assert "张三 已是 2026年11月先锋党员：赵领导 11月23日 22:30 已确认，不用再确认。" in again.text
+    assert "没有待确认" not in again.text and "推荐新的月份" not in again.text
+    # Next month, November's honour is still named, and how December's starts.
+    clock.set(local(2026, 12, 15, 10, 0))
+    later = chat.say("lead", "确认 先锋党员 张三").text
+    assert "已是 2026年11月先锋党员" in later and "「推荐 先锋党员 张三 事迹」" in later, later
     assert "11月 一支部 张三：连续值守破获电诈案件" in chat.say("zl", "先锋党员").text
 
 
@@ -693,8 +745,14 @@ def test_the_weekly_summary_names_overdue_branches_only(runtime, chat, clock, bu
 
 def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau):
     assert "仅限领导" in chat.say("sec1", "讲师 添加 王书记").text
+    empty = chat.say("lead", "讲师 移出 王书记").text
+    assert "还没有党建讲师。\n例如：讲师 添加 王建国" in empty, empty
     assert "已将 王书记 加入党建讲师队伍（一支部书记）" in chat.say("lead", "讲师 添加 王书记 一支部书记").text
     assert "只能是 添加、移出" in chat.say("lead", "讲师 王书记").text
+    unknown = chat.say("lead", "讲师 移出 王树记")
+    assert unknown.is_error
+    assert ("讲师队伍中没有「王树记」。移出请写讲师队伍中的姓名，现有讲师：王书记。\n"
+            "例如：讲师 移出 王书记") == unknown.text, unknown.text
     clock.set(local(2026, 11, 23, 14, 0))
     assert not chat.say("sec1", "开始 党课 新党章 主讲 王书记", chat="g1").is_error
     clock.set(local(2026, 11, 24, 14, 0))

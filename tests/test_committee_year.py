@@ -247,6 +247,50 @@ def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, c
     assert data["counts"]["主题党日"] == 1  # the bureau held one, whoever it counts for
 
 
+def test_an_ended_pair_counts_in_the_periods_it_was_open(runtime, chat, clock, cli):
+    """结束结对 closes a pair; the year's 结对 still counts it (open at some time in the
+    year), a quarter after its end does not, and the pair that replaced it counts too."""
+    def build(s):
+        for name in ("一支部", "二支部", "三支部"):
+            make_branch(s, name)
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 3, 2, 10, 0))
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    clock.set(local(2026, 9, 1, 10, 0))
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 1 二支部已升黄档").text
+    clock.set(local(2026, 10, 8, 10, 0))
+    assert "已结对帮扶 #2" in chat.say("lead", "结对 一支部 三支部").text
+    clock.set(local(2026, 12, 31, 20, 0))
+
+    def pairs(*period):
+        return json.loads(cli("report", "year", "2026", *period, "--json").output)["counts"]["结对"]
+
+    assert (pairs(), pairs("--quarter", "Q1"), pairs("--quarter", "Q3"),
+            pairs("--quarter", "Q4")) == (2, 1, 1, 1)
+
+
+def test_an_activity_after_a_pair_ended_is_not_its_joint_activity(runtime, chat, clock, cli):
+    def build(s):
+        one = make_branch(s, "一支部")
+        make_branch(s, "二支部")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        return (hold(s, one, local(2026, 11, 24, 14, 30), "主题党日").id,
+                hold(s, one, local(2026, 12, 8, 14, 30), "主题党日").id)
+
+    during, after = seed(runtime.engine, build)
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    clock.set(local(2026, 12, 1, 10, 0))
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 1").text
+    refused = cli("committee", "joint", "1", str(after))
+    assert refused.exit_code == 2 and "结对 #1 已于 12月1日结束" in refused.output
+    assert cli("committee", "joint", "1", str(during)).exit_code == 0
+    clock.set(local(2026, 12, 31, 20, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: b["joint"] for b in data["branches"]} == {"一支部": 0, "二支部": 1}
+
+
 def test_a_withdrawn_visit_is_not_in_the_years_figures(runtime, chat, clock, cli):
     """撤销调研 takes a visit out of 调研记录 and 周报; the year's figures agree (述职报告's
     赴基层支部开展调研N次 and each branch's visits against the target)."""

@@ -109,6 +109,12 @@ def joint(
         if held.branch_id not in (record.strong_branch_id, record.weak_branch_id):
             typer.echo("这次活动不属于结对中的任何一个支部", err=True)
             raise typer.Exit(2)
+        # After 结束结对 the two branches work apart: a later activity is not the pair's.
+        held_on = held.starts_at.astimezone(runtime.settings.tz).date()
+        if record.ended_on is not None and held_on > record.ended_on:
+            typer.echo(f"结对 #{pair} 已于 {record.ended_on.month}月{record.ended_on.day}日结束，"
+                       f"活动 {activity} 在那之后举行，不是联合活动", err=True)
+            raise typer.Exit(2)
         if session.get(JointActivity, activity) is None:
             session.add(JointActivity(activity_id=activity, pairing_id=pair))
             session.add(AuditEntry(at=runtime.clock.now(), actor="cli", action="pair.joint",

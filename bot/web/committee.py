@@ -52,7 +52,9 @@ def talks_of_the_year(session: Session, now: datetime, settings: Settings) -> di
 
 
 def pairs(session: Session, now: datetime, settings: Settings) -> dict[str, Any] | None:
-    rows = committee.active_pairings(session, on=now.astimezone(settings.tz).date())
+    # The pairs open now: one ended today (结束结对) keeps today as its last day, but it is
+    # over, and its branches may already be in new pairs.
+    rows = committee.active_pairings(session)
     if not rows:
         return None
     names = _branch_names(session)
