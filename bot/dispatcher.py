@@ -482,6 +482,16 @@ class Dispatcher:
         if not text:
             text = "帮助"
         command, arg_text = self.registry.match(text)
+        env = ParseEnv(
+            today=self.clock.now().astimezone(self.settings.tz).date(),
+            branches=lambda: [b.name for b in org.branches(session)],
+        )
+        joined = self.registry.joined(text) if command is not None else None
+        if joined is not None and joined[0] is not command:
+            # 结对 结束 3: 结对 cannot take 结束 as a branch, 结对结束 is the command meant.
+            if (command.parse(arg_text, env)[1] is not None
+                    and joined[0].parse(joined[1], env)[1] is None):
+                command, arg_text = joined
         if command is None:
             said = pleasantry(text)
             if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
@@ -526,10 +536,6 @@ class Dispatcher:
         ):
             return Reply.error(f"你只能管理本支部的事务，本群属于「{branch.name}」。"), command.name
 
-        env = ParseEnv(
-            today=self.clock.now().astimezone(self.settings.tz).date(),
-            branches=lambda: [b.name for b in org.branches(session)],
-        )
         args, problem = command.parse(arg_text, env)
         if problem is not None:
             return Reply.error(usage_text(command, problem)), command.name

@@ -482,6 +482,18 @@ class CommandRegistry:
             return split
         return None, text
 
+    def joined(self, text: str) -> tuple[Command, str] | None:
+        """The command the first two words make as one (结对 结束 3 → 结对结束 3, 开启 提醒 →
+        开启提醒), with the rest; None when they make none. _match keeps the first word's
+        own command when it takes arguments (撤销 调研 stays 撤销's reason); the dispatcher
+        asks this only when those arguments then do not parse."""
+        head, tail = _first_word(text.strip())
+        if not tail:
+            return None
+        second, rest_ = _first_word(tail)
+        command = self.get(head + second)
+        return (command, rest_) if command is not None else None
+
     def _dated(self, head: str, tail: str) -> tuple[Command, str] | None:
         """明天请假 出差 → 请假 with 明天 出差; 明天 请假 出差 too; 上周周报 → 周报 上周. The
         day or period said first stays with the arguments where the command reads it:

@@ -416,6 +416,9 @@ def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, cl
     assert entry.detail == {"pairing_id": 1, "reason": "二支部连续两月黄档"}
     again = chat.say("lead", "解除结对 1", chat="lg")
     assert "结对 #1（一支部 带 二支部）已于 12月8日结束" in again.text, again.text
+    # Typed with a space, 结对 结束 is still 结对结束: 结束 is no branch for 结对 to pair.
+    spaced = chat.say("lead", "结对 结束 1", chat="lg")
+    assert spaced.text == again.text, spaced.text
 
     listing = chat.say("lead", "结对", chat="lg").text
     assert "结对中" not in listing and "#1" not in listing, listing
