@@ -40,6 +40,7 @@ from storage.models import (
 
 MAX_TEXT = 300
 TALK_AGAIN = "talk.record"
+PROBLEM_AGAIN = "rectification.add"
 
 
 def _branch(ctx: Ctx, name: str, command: Command) -> tuple[Branch | None, Reply | None]:
@@ -261,7 +262,10 @@ def pairs_overview(ctx: Ctx) -> Reply:
 # --- 整改 ---------------------------------------------------------------------------------
 
 
-def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
+    """The same problem for the same branch, still open, is asked about before it is a
+    second item (a message typed again is not a second problem in 整改 and the year's
+    发现问题)."""
     if args.get("branch") is None:
         return open_problems(ctx)
     if ctx.role not in LEADER_ROLES:
@@ -287,6 +291,16 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if len(owners) > 1:
         return Reply.error(f"{branch.name}有 {len(owners)} 位「{args['owner']}」，请用编号指明责任人。")
     owner = owners[0]
+    assert ctx.member is not None and ctx.member.id is not None and branch.id is not None
+    same = [i for i in committee.open_rectifications(ctx.session, branch_id=branch.id)
+            if i.problem == text]
+    if same and not confirmed:
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=PROBLEM_AGAIN, payload=dict(args),
+                          now=ctx.now)
+        return Reply(f"{branch.name}已有这项未完成的整改（#{same[0].id}，责任人 "
+                     f"{same[0].owner_name}）。如果这是另一项，请在 5 分钟内发送「确认」；"
+                     "重复发送的不用理会。")
     today = ctx.local_now.date()
     # The item belongs to the latest visit to the branch this year, when there is one; a
     # withdrawn visit (撤销调研) was not made and finds nothing.
@@ -297,7 +311,6 @@ def record_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                        ResearchVisit.visited_on <= today, made)
         .order_by(ResearchVisit.visited_on.desc(), ResearchVisit.id.desc()).limit(1)  # type: ignore[attr-defined]
     ).scalar()
-    assert ctx.member is not None and branch.id is not None
     item = committee.add_rectification(ctx.session, branch_id=branch.id, problem=text, owner=owner,
                                        owner_name=owner.name,
                                        found_on=today, visit_id=visit_id,

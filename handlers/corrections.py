@@ -90,6 +90,7 @@ _CONFIRMED = {
     attendance.OPEN_BUREAU_WIDE: lambda ctx, p: attendance.start(ctx, p, confirmed=True),
     visits.LOG_AGAIN: lambda ctx, p: visits.log_visit(ctx, p, confirmed=True),
     committee.TALK_AGAIN: lambda ctx, p: committee.record_talk(ctx, p, confirmed=True),
+    committee.PROBLEM_AGAIN: lambda ctx, p: committee.record_problem(ctx, p, confirmed=True),
     CANCEL: _confirmed_cancel,
 }
 

@@ -302,6 +302,21 @@ def test_a_talk_sent_again_the_same_day_is_asked_about_before_it_counts(runtime,
     assert [t.problems for t in rows(runtime, Talk)] == ["参与率低", "记录不全"]
 
 
+def test_a_problem_sent_again_is_asked_about_before_it_is_a_second_item(runtime, chat, clock,
+                                                                       bureau):
+    """整改 typed twice made two items for one problem (two in 整改, two in the year's
+    发现问题); the second is now asked about while the first is open, and counts on 确认."""
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
+    again = chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg")
+    assert not again.is_error and "二支部已有这项未完成的整改（#1，责任人 李书记）" in again.text
+    assert len(rows(runtime, Rectification)) == 1
+    assert "已登记整改事项 #2" in chat.say("lead", "确认", chat="lg").text
+    for item in (1, 2):
+        assert "已完成" in chat.say("lead", f"整改完成 {item} 已补齐", chat="lg").text
+    # Once none is open, the same problem found again is a new item at once.
+    assert "已登记整改事项 #3" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
