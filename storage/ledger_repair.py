@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from bot.domain.attendance import ATTENDED
+from bot.domain.points import rule_base
 from bot.domain.rules import Rules
 from storage import ledger
 from storage.attendance import CANCELLED, ROW_KINDS, _free_source_id, _points_branch, row_of
@@ -66,49 +67,88 @@ class Findings:
         return bool(self.reversals or self.swallowed)
 
 
+# Members whose lines and records are read at a time: a bureau's whole ledger (a million
+# lines and more) is never in memory at once, and only what the repair reports is loaded
+# as rows.
+MEMBERS_AT_A_TIME = 500
+
+
 def find(session: Session, *, rules: Rules) -> Findings:
     """The orphaned lines, what they still count, and the records whose points they
     swallowed. A line of a record (its source the record's id, 12 or 12#2) is orphaned
     when the record is gone, is another member's, or is on an activity that did not start
-    when the line is dated (every such line is dated at its activity's start)."""
-    entries = [e for e in session.exec(select(PointEntry).where(
-        PointEntry.source_kind.in_(ROW_KINDS)).order_by(PointEntry.id)).all()  # type: ignore[attr-defined]
-        if row_of(e.source_id) is not None]
-    rows = {a.id: (a, act) for a, act in session.exec(
-        select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)).all()}
+    when the line is dated (every such line is dated at its activity's start).
+
+    A line is the member's own only when it names one of their records, so each batch of
+    members is checked alone; a key another member's line took (SQLite gave a deleted
+    record's id again) is an orphaned line's, and those are kept across batches."""
+    orphan_ids: list[int] = []
+    orphan_keys: set[tuple[str, str, str]] = set()
+    # Attended records whose own lines net nothing for their rule: (record id, rule,
+    # points, whether one of their own lines took the record's key).
+    unposted: list[tuple[int, str, int, bool]] = []
+    member_ids = list(session.exec(select(Member.id).order_by(Member.id)).all())
+    for first in range(0, len(member_ids), MEMBERS_AT_A_TIME):
+        batch = member_ids[first:first + MEMBERS_AT_A_TIME]
+        rows = {row_id: (member_id, starts_at, status, activity_status, activity_type)
+                for row_id, member_id, status, starts_at, activity_status, activity_type
+                in session.execute(
+                    select(Attendance.id, Attendance.member_id, Attendance.status,
+                           Activity.starts_at, Activity.status, Activity.type)
+                    .join(Activity, Activity.id == Attendance.activity_id)
+                    .where(Attendance.member_id.in_(batch)))}  # type: ignore[attr-defined]
+        own_net: dict[tuple[int, str], int] = defaultdict(int)  # (record, rule) → points
+        own_keys: set[tuple[str, str, str]] = set()
+        for entry_id, member_id, kind, source_id, occurred_at, rule, points in session.execute(
+                select(PointEntry.id, PointEntry.member_id, PointEntry.source_kind,
+                       PointEntry.source_id, PointEntry.occurred_at, PointEntry.rule,
+                       PointEntry.points)
+                .where(PointEntry.member_id.in_(batch),  # type: ignore[attr-defined]
+                       PointEntry.source_kind.in_(ROW_KINDS))):  # type: ignore[attr-defined]
+            row = row_of(source_id)
+            if row is None:
+                continue
+            found = rows.get(row)
+            if found is not None and found[0] == member_id and found[1] == occurred_at:
+                own_net[(row, rule_base(rule))] += points
+                own_keys.add((kind, source_id, rule))
+            else:
+                orphan_ids.append(entry_id)
+                orphan_keys.add((kind, source_id, rule))
+        for row_id, (_, _, status, activity_status, activity_type) in rows.items():
+            if status not in ATTENDED or activity_status == CANCELLED:
+                continue
+            points, rule = rules.attendance_points(activity_type, status)
+            if points and not own_net.get((row_id, rule)):
+                key = ("attendance", str(row_id), rule)
+                unposted.append((row_id, rule, points, key in own_keys))
+
     findings = Findings()
-    own: dict[int, list[PointEntry]] = defaultdict(list)  # record id → its member's lines
+    findings.orphans = _by_id(session, PointEntry, sorted(orphan_ids))
     groups: dict[tuple[int, int], list[PointEntry]] = defaultdict(list)
-    for e in entries:
-        row = row_of(e.source_id)
-        found = rows.get(row)
-        if found is not None and found[0].member_id == e.member_id \
-                and found[1].starts_at == e.occurred_at:
-            own[row].append(e)  # type: ignore[index]
-        else:
-            findings.orphans.append(e)
-            groups[(e.member_id, row)].append(e)  # type: ignore[index]
+    for e in findings.orphans:
+        groups[(e.member_id, row_of(e.source_id))].append(e)  # type: ignore[index]
     repaired = _repaired(session)
     for group in groups.values():
         findings.reversals += _still_counted(group, repaired)
-    taken = {(e.source_kind, e.source_id, e.rule) for e in entries}
-    for row_id, (attendance, activity) in rows.items():
-        if attendance.status not in ATTENDED or activity.status == CANCELLED:
-            continue
-        points, rule = rules.attendance_points(activity.type, attendance.status)
-        if points == 0 or ("attendance", str(row_id), rule) not in taken:
-            continue  # never posted under its key: not this fault
-        if not _net(own.get(row_id, []), rule):
-            findings.swallowed.append(Swallowed(attendance, activity, points, rule))
+    # Never posted under its key at all is not this fault; taken by a line, it is.
+    swallowed = {row_id: (rule, points) for row_id, rule, points, taken in unposted
+                 if taken or ("attendance", str(row_id), rule) in orphan_keys}
+    for attendance in _by_id(session, Attendance, sorted(swallowed)):
+        rule, points = swallowed[attendance.id]  # type: ignore[index]
+        activity = session.get(Activity, attendance.activity_id)
+        findings.swallowed.append(Swallowed(attendance, activity, points, rule))  # type: ignore[arg-type]
     return findings
 
 
-def _base(rule: str) -> str:
-    return rule.rsplit("reverse:", 1)[-1]
-
-
-def _net(entries: list[PointEntry], rule: str) -> int:
-    return sum(e.points for e in entries if _base(e.rule) == rule)
+def _by_id(session: Session, model, ids: list[int]) -> list:
+    """The rows of `model` with these ids, in their order, a few hundred at a time."""
+    found = []
+    for first in range(0, len(ids), MEMBERS_AT_A_TIME):
+        chunk = ids[first:first + MEMBERS_AT_A_TIME]
+        found += session.exec(select(model).where(model.id.in_(chunk))
+                              .order_by(model.id)).all()
+    return found
 
 
 def _repaired(session: Session) -> dict[int, int]:
@@ -123,8 +163,8 @@ def _repaired(session: Session) -> dict[int, int]:
 
 def _still_counted(group: list[PointEntry], repaired: dict[int, int]) -> list[Reversal]:
     out = []
-    for rule in dict.fromkeys(_base(e.rule) for e in group):
-        of_rule = [e for e in group if _base(e.rule) == rule]
+    for rule in dict.fromkeys(rule_base(e.rule) for e in group):
+        of_rule = [e for e in group if rule_base(e.rule) == rule]
         net = sum(e.points + repaired.get(e.id, 0) for e in of_rule)  # type: ignore[arg-type]
         if net:
             posted = [e for e in of_rule if not e.rule.startswith("reverse:")] or of_rule
