@@ -312,16 +312,9 @@ async def test_an_app_message_whose_create_time_is_past_any_date_is_handled(
     assert row.message_id == "app:ct-1"
 
 
-async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
-    """A secretary of a branch of 400 asks 未签到 privately through the self-built app. A
-    passive answer holds 2048 bytes: the first part answers, the others follow by
-    message/send from the outbox, numbered; every name arrives once, and WeCom's retry of
-    the message queues nothing more."""
-    from bot.outbox import OutboxWorker
-    from storage.models import OutboxMessage
+def seed_big_branch(engine, names: list[str]) -> None:
+    """一支部 with its secretary 王书记 (WeCom id sec), the members named, and group grp-1."""
     from tests.factories import bind_chat, make_branch, make_member, seed
-
-    names = [f"党员{i:03d}" for i in range(400)]
 
     def build(session):
         branch = make_branch(session, "一支部")
@@ -330,6 +323,25 @@ async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
             make_member(session, branch, name)
         bind_chat(session, branch, "grp-1")
     seed(engine, build)
+
+
+async def open_theme_day(http, now: int) -> None:
+    """The secretary opens a 主题党日 in grp-1 through the AI bot, so that 未签到 names all."""
+    opened = fw.text_callback(msgid="open-1", user="sec", text="开始 主题党日", chatid="grp-1")
+    params, body = fw.aibot_request(opened, timestamp=now)
+    assert (await http.post("/wecom/aibot", params=params, content=body)).status_code == 200
+
+
+async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
+    """A secretary of a branch of 400 asks 未签到 privately through the self-built app. A
+    passive answer holds 2048 bytes: the first part answers, the others follow by
+    message/send from the outbox, numbered; every name arrives once, and WeCom's retry of
+    the message queues nothing more."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+
+    names = [f"党员{i:03d}" for i in range(400)]
+    seed_big_branch(engine, names)
     fake = fw.FakeWecom().start()
     try:
         settings = wecom_settings(db_url, api_base=fake.base_url)
@@ -338,11 +350,7 @@ async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://djbot") as http:
             now = int(clock.now().timestamp())
-            opened = fw.text_callback(msgid="open-1", user="sec", text="开始 主题党日",
-                                      chatid="grp-1")
-            params, body = fw.aibot_request(opened, timestamp=now)
-            opening = await http.post("/wecom/aibot", params=params, content=body)
-            assert opening.status_code == 200
+            await open_theme_day(http, now)
             xml = fw.app_text_xml(user="sec", text="未签到", msgid="900001", create_time=now)
             params, body = fw.app_request(xml, timestamp=now)
             answers = [await http.post("/wecom/app", params=params, content=body)
@@ -372,17 +380,9 @@ async def test_a_long_ai_bot_answer_comes_whole_in_two_messages(db_url, clock, e
     of the message queues nothing more."""
     from bot.outbox import OutboxWorker
     from storage.models import OutboxMessage
-    from tests.factories import bind_chat, make_branch, make_member, seed
 
     names = [f"党员{i:04d}" for i in range(2000)]
-
-    def build(session):
-        branch = make_branch(session, "一支部")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        for name in names:
-            make_member(session, branch, name)
-        bind_chat(session, branch, "grp-1")
-    seed(engine, build)
+    seed_big_branch(engine, names)
     fake = fw.FakeWecom().start()
     try:
         runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
@@ -391,10 +391,7 @@ async def test_a_long_ai_bot_answer_comes_whole_in_two_messages(db_url, clock, e
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://djbot") as http:
             now = int(clock.now().timestamp())
-            opened = fw.text_callback(msgid="open-1", user="sec", text="开始 主题党日",
-                                      chatid="grp-1")
-            params, body = fw.aibot_request(opened, timestamp=now)
-            assert (await http.post("/wecom/aibot", params=params, content=body)).status_code == 200
+            await open_theme_day(http, now)
             asked = fw.text_callback(
                 msgid="ask-1", user="sec", text="未签到",
                 response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
