@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMITTEE_TYPES
-from bot.domain.points import Tie, board_may_name, public_board_size, tie_line
+from bot.domain.points import Tie, board_may_name, public_board_size, rule_base, tie_line
 from bot.domain.rules import Rules
 from storage import figures
 from storage.attendance import CANCELLED, CLOSED, ROW_KINDS, row_of
@@ -345,8 +345,7 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
         row = row_of(source)  # the attendance row's id (12, or 12#2 posted again later)
         if e.source_kind in ("attendance", "absence") and row is not None:
             by_row[e.id] = row  # type: ignore[index]
-        elif e.source_kind == "correction" and \
-                e.rule.rsplit("reverse:", 1)[-1].startswith("attendance."):
+        elif e.source_kind == "correction" and rule_base(e.rule).startswith("attendance."):
             if row is not None:  # 补签 or 更正 reversing what the row counted
                 by_row[e.id] = row  # type: ignore[index]
             elif source.startswith("cancel:") and source.split(":")[1].isdigit():
