@@ -481,17 +481,11 @@ class Dispatcher:
                                "请精简后重新发送。"), None
         if not text:
             text = "帮助"
-        command, arg_text = self.registry.match(text)
         env = ParseEnv(
             today=self.clock.now().astimezone(self.settings.tz).date(),
             branches=lambda: [b.name for b in org.branches(session)],
         )
-        joined = self.registry.joined(text) if command is not None else None
-        if joined is not None and joined[0] is not command:
-            # 结对 结束 3: 结对 cannot take 结束 as a branch, 结对结束 is the command meant.
-            if (command.parse(arg_text, env)[1] is not None
-                    and joined[0].parse(joined[1], env)[1] is None):
-                command, arg_text = joined
+        command, arg_text = self.registry.meant(text, env)
         if command is None:
             said = pleasantry(text)
             if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到

@@ -70,6 +70,10 @@ class Arg:
     max: int | None = None
     hint: str = ""  # how it may be written, said when it is missing: "姓名、@某人或编号"
     units: tuple[str, ...] = ()  # for int: units people attach ("分", "星")
+    # For a word its handler checks against a closed set (an activity type): whether a
+    # word is one. Parsing still takes any word, so the handler can say which there are;
+    # the dispatcher asks it to tell 开启 提醒 (开启提醒) from 开启 an activity called 提醒.
+    known: Callable[[str], bool] | None = None
 
     @property
     def usage(self) -> str:
@@ -86,8 +90,9 @@ WORD_MAX_CHARS = 30     # a name, a branch, an activity type
 REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
 
 
-def word(key: str, label: str, *, optional: bool = False, hint: str = "") -> Arg:
-    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint)
+def word(key: str, label: str, *, optional: bool = False, hint: str = "",
+         known: Callable[[str], bool] | None = None) -> Arg:
+    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -201,6 +206,11 @@ class Command:
     @property
     def usage(self) -> str:
         return " ".join([self.name, *(a.usage for a in self.args)])
+
+    def knows(self, args: dict[str, Any]) -> bool:
+        """Whether every word given for an argument with a closed set is one of it."""
+        return all(arg.known(args[arg.key]) for arg in self.args
+                   if arg.known is not None and args.get(arg.key) is not None)
 
     def parse(self, text: str, env: ParseEnv | None = None) -> tuple[dict[str, Any], str | None]:
         """Parse the argument text; return (args, None) or ({}, what is wrong, in words).
@@ -482,11 +492,25 @@ class CommandRegistry:
             return split
         return None, text
 
-    def joined(self, text: str) -> tuple[Command, str] | None:
-        """The command the first two words make as one (结对 结束 3 → 结对结束 3, 开启 提醒 →
-        开启提醒), with the rest; None when they make none. _match keeps the first word's
-        own command when it takes arguments (撤销 调研 stays 撤销's reason); the dispatcher
-        asks this only when those arguments then do not parse."""
+    def meant(self, text: str, env: ParseEnv | None = None) -> tuple[Command | None, str]:
+        """match, and where the first word's command cannot take what follows it while the
+        first two words make a command that can, that one: 结对 结束 3 is 结对结束 3 (结对
+        takes no branch called 结束), 开启 提醒 is 开启提醒 (开启 is 开始, and no activity is
+        called 提醒). _match keeps the first word's own command when it takes arguments
+        (撤销 调研 stays 撤销's reason), so this costs a second parse only when one of the
+        first two words is a command and the two together are another."""
+        command, arg_text = self.match(text)
+        joined = self._joined(text) if command is not None else None
+        if joined is not None and joined[0] is not command:
+            assert command is not None
+            first, problem = command.parse(arg_text, env)
+            if ((problem is not None or not command.knows(first))
+                    and joined[0].parse(joined[1], env)[1] is None):
+                return joined
+        return command, arg_text
+
+    def _joined(self, text: str) -> tuple[Command, str] | None:
+        """The command the first two words make as one, with the rest; None if none."""
         head, tail = _first_word(text.strip())
         if not tail:
             return None

@@ -29,7 +29,7 @@ Meaning = tuple[str, dict[str, Any]]
 
 def understand(text: str) -> Meaning | str:
     """(command, arguments), or the refusal as the user reads it."""
-    command, arg_text = REGISTRY.match(clean(text) or "帮助")
+    command, arg_text = REGISTRY.meant(clean(text) or "帮助", ENV)
     if command is None:
         meant = REGISTRY.suggest(clean(text))
         return f"没有这个指令；你是想发送「{meant}」吗" if meant else "没有这个指令"
@@ -414,6 +414,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("开启主题党日", m("开始", type="主题党日")),
     ("开启提醒", m("恢复提醒")),
     ("开启提醒我", m("恢复提醒我")),
+    # Typed with a space: 开启 is 开始, but no activity is called 提醒.
+    ("开启 提醒", m("恢复提醒")),
+    ("开启 提醒我", m("恢复提醒我")),
+    ("开始 提醒", m("开始", type="提醒")),  # 开始提醒 is no command: 开始 says which types there are
+    ("开启 夜学 学党章", m("开始", type="夜学", topic="学党章")),
     ("签到率", m("活动")),  # not 签到 with a stray 率
     ("出勤率", m("活动")),
     ("本支部排名", m("排行榜")),  # the members of mine; 支部排名 ranks the branches (above)
@@ -628,6 +633,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("不要提醒我", m("不要提醒我")),
     ("不要提醒我了", m("不要提醒我")),
     ("恢复提醒我", m("恢复提醒我")),
+    ("关闭提醒", m("关闭提醒")),
+    ("关闭 提醒", m("关闭提醒")),
+    ("取消提醒", m("关闭提醒")),
+    ("关闭提醒我", m("不要提醒我")),
+    ("别提醒我了", m("不要提醒我")),
     # --- not commands at all ------------------------------------------------------------------
     ("吃饭", "没有这个指令"),
     ("你好", "没有这个指令"),

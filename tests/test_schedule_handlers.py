@@ -1,4 +1,4 @@
-"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 不要提醒我 / 恢复提醒我, spoken in chat."""
+"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 关闭提醒 / 不要提醒我 / 恢复提醒我, spoken in chat."""
 
 from __future__ import annotations
 
@@ -105,6 +105,30 @@ def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
     chat.say("li", "恢复提醒我")
     with Session(engine) as session:
         assert not session.exec(select(Member).where(Member.name == "小李")).one().nudges_off
+
+
+def test_reminders_resumed_with_a_space_and_turned_off_by_everyday_words(chat, engine, branch):
+    chat.say("sec", "暂停提醒 至 2026-12-31", chat="g1")
+    # 开启 is also 开始; typed apart, 开启 提醒 still means the reminders, not an activity.
+    reply = chat.say("sec", "开启 提醒", chat="g1")
+    assert not reply.is_error and "已恢复城关支部的活动提醒" in reply.text, reply.text
+    with Session(engine) as session:
+        assert session.get(BranchReminderSettings, branch).paused_until is None
+
+    def nudges_off(name: str) -> bool:
+        with Session(engine) as session:
+            return session.exec(select(Member).where(Member.name == name)).one().nudges_off
+
+    # A member's only reminder of their own is the private nudge: 关闭提醒 turns it off.
+    reply = chat.say("li", "关闭提醒")
+    assert not reply.is_error and "不再私聊提醒你签到" in reply.text and nudges_off("小李")
+    # A secretary may mean the branch's: shown both ways, and nothing changes.
+    reply = chat.say("sec", "关闭 提醒", chat="g1")
+    assert "暂停提醒 至 12月31日" in reply.text and "不要提醒我" in reply.text, reply.text
+    assert not nudges_off("王书记")
+    with Session(engine) as session:
+        assert session.get(BranchReminderSettings, branch).paused_until is None
+    assert not chat.say("sec", "关闭提醒我").is_error and nudges_off("王书记")
 
 
 def test_changing_a_rule_replaces_the_activities_already_created_from_it(runtime, chat, engine,
