@@ -30,6 +30,11 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
     rest_ = (args.get("rest") or "").split()
     if rest_ and rest_[0] != "报名":
         return Reply.error(usage_text(COMMAND_CLASS, f"「{rest_[0]}」看不懂，报名请写「报名 姓名…」"))
+    if not rest_ and not committee.class_known(ctx.session, name=name):
+        # A look-up of a name nothing was done under (a slip, or a class not set up yet)
+        # makes no class: the class is set up by enrolling its members.
+        return Reply.error(f"还没有读书班「{name}」：建班请同时报名，"
+                           f"例如「读书班 {name} 报名 张伟 李秀英」。{_known(ctx)}")
     klass = committee.reading_class(ctx.session, name=name, now=ctx.now)
     if rest_:
         names = rest_[1:]
@@ -48,6 +53,11 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
     line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
     return Reply(f"读书班「{klass.name}」：报名 {line.enrolled} 人，已开课 {line.sessions} 次，"
                  f"参训率 {_rate(line.participation_rate)}。\n开课时发送「开始 读书班 {klass.name}」。")
+
+
+def _known(ctx: Ctx) -> str:
+    names = committee.class_names(ctx.session)
+    return f"现有：{'、'.join(names)}。" if names else ""
 
 
 def _overview(ctx: Ctx) -> Reply:

@@ -281,6 +281,20 @@ def reading_class(session: Session, *, name: str, now: datetime) -> ReadingClass
     return found
 
 
+def class_known(session: Session, *, name: str) -> bool:
+    """Whether a class goes by the name: set up (someone enrolled), or with a session
+    opened under it (「开始 读书班 第一期」 before anyone enrolled)."""
+    if session.exec(select(ReadingClass.id).where(ReadingClass.name == name)).first():
+        return True
+    return session.exec(select(Activity.id).where(
+        Activity.type == ActivityType.READING_CLASS.value, Activity.topic == name,
+        Activity.status != CANCELLED).limit(1)).first() is not None
+
+
+def class_names(session: Session) -> list[str]:
+    return list(session.exec(select(ReadingClass.name).order_by(ReadingClass.id)).all())
+
+
 def enroll(session: Session, *, class_id: int, member_ids: list[int]) -> int:
     have = set(session.exec(select(ReadingClassEnrollment.member_id).where(
         ReadingClassEnrollment.class_id == class_id)).all())

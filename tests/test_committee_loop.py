@@ -20,6 +20,7 @@ from storage.models import (
     OutboxMessage,
     PioneerNomination,
     PointEntry,
+    ReadingClass,
     Rectification,
     Role,
     Talk,
@@ -796,6 +797,15 @@ def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, c
     clock.set(local(2026, 11, 23, 12, 0))
     overview = chat.say("lead", "读书班", chat="lg").text
     assert "· 第一期：1 次课，报名 2 人，参训率 50%" in overview
+    # A name looked up that nothing was done under is a slip, not a new class.
+    slip = chat.say("lead", "读书班 第一斯", chat="lg")
+    assert slip.is_error and "还没有读书班「第一斯」" in slip.text and "现有：第一期" in slip.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(ReadingClass.name)).all() == ["第一期"]
+    # A class opened before anyone enrolled is looked up by its name, and then set up.
+    assert not chat.say("sec1", "开始 读书班 第二期", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 16, 0))
+    assert "读书班「第二期」：报名 0 人，已开课 1 次" in chat.say("lead", "读书班 第二期").text
 
 
 def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
