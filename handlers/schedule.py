@@ -22,7 +22,7 @@ from bot.domain.attendance import (
     DURATIONS,
     parse_activity_type,
 )
-from bot.domain.text import show_date
+from bot.domain.text import clean, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
 from bot.scheduling.holidays import (
@@ -274,24 +274,20 @@ def _reminder_settings(ctx: Ctx) -> BranchReminderSettings:
 
 
 def nudges_off(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """不要提醒我, and 关闭提醒 from a member: their private nudge is the only reminder of
+    their own. A secretary's 关闭提醒 (without 我) may mean the branch's reminders, which
+    pause until a day rather than stop (a branch without reminders misses its meetings
+    unseen): they are shown both ways, and nothing changes until they choose."""
+    if ctx.role in MANAGERS and "我" not in clean(ctx.message.text):
+        return Reply("关闭哪一种提醒？\n"
+                     f"· 本支部的活动提醒：发送「{PAUSE.example}」，到期自动恢复；\n"
+                     "· 只是你自己的签到私聊提醒：发送「不要提醒我」。\n"
+                     "什么也没有改。")
     return _set_nudges(ctx, off=True)
 
 
 def nudges_on(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return _set_nudges(ctx, off=False)
-
-
-def reminders_off(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    """关闭提醒: a member's own private nudge is the only reminder they can turn off, so
-    that is what they mean; a secretary may mean the branch's reminders, which pause until
-    a day rather than stop (a branch without reminders would miss its meetings unseen), so
-    they are shown both ways, and nothing changes until they choose."""
-    if ctx.role not in MANAGERS:
-        return _set_nudges(ctx, off=True)
-    return Reply("关闭哪一种提醒？\n"
-                 f"· 本支部的活动提醒：发送「{PAUSE.example}」，到期自动恢复；\n"
-                 "· 只是你自己的签到私聊提醒：发送「不要提醒我」。\n"
-                 "什么也没有改。")
 
 
 def _set_nudges(ctx: Ctx, *, off: bool) -> Reply:
@@ -331,12 +327,9 @@ def register(registry: CommandRegistry) -> None:
                          aliases=("开启提醒", "打开提醒"),
                          roles=MANAGERS, example="恢复提醒", capability="schedule"))
     registry.add(Command(name="不要提醒我", summary="不再私聊提醒我签到", handler=nudges_off,
-                         aliases=("关闭提醒我", "别提醒我", "取消提醒我"),
+                         aliases=("关闭提醒我", "别提醒我", "取消提醒我", "关闭提醒", "关掉提醒",
+                                  "停止提醒", "取消提醒", "不要提醒", "别提醒"),
                          example="不要提醒我", capability="schedule"))
-    registry.add(Command(name="关闭提醒", handler=reminders_off,
-                         summary="不再私聊提醒我签到（书记发送时说明如何暂停本支部的提醒）",
-                         aliases=("关掉提醒", "停止提醒", "取消提醒", "不要提醒", "别提醒"),
-                         example="关闭提醒", capability="schedule"))
     registry.add(Command(name="恢复提醒我", summary="重新开启签到提醒", handler=nudges_on,
                          aliases=("开启提醒我", "打开提醒我"),
                          example="恢复提醒我", capability="schedule"))

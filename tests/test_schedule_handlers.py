@@ -1,4 +1,4 @@
-"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 关闭提醒 / 不要提醒我 / 恢复提醒我, spoken in chat."""
+"""设置 / 日程 / 暂停提醒 / 恢复提醒 / 不要提醒我 (关闭提醒) / 恢复提醒我, spoken in chat."""
 
 from __future__ import annotations
 
