@@ -186,13 +186,15 @@ _ABOUT_KINDS = _TOLD_KINDS + ("nudge", "reminder.day_before", "reminder.missing"
 
 
 def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
-    """The outbox rows about the activity, by their keys (which name it, or for a reminder
-    queued before its key did, its branch and start)."""
+    """The outbox rows about the activity, by their message's keys (which name it, or for a
+    reminder queued before its key did, its branch and start): a follow-up (people the
+    platform held back, to go later) by the key of the row it left."""
     key_end = activity.starts_at.isoformat()
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind.in_(_ABOUT_KINDS))).all()  # type: ignore[attr-defined]
     return [row for row in rows
-            if (key := row.dedupe_key or "").startswith(f"activity.announce|{activity.id}|")
+            if (key := outbox.message_key(row.dedupe_key) or "").startswith(
+                f"activity.announce|{activity.id}|")
             or key.endswith(f"|{key_end}|activity:{activity.id}")
             or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))]
 
