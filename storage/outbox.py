@@ -172,10 +172,11 @@ def leave_asks_of(member_id: int) -> str:
     return f"{LEAVE_ASK}|member:{member_id}|"
 
 
-def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str) -> int:
+def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
+                    reason: str) -> list[OutboxMessage]:
     """Withdraw the messages of this kind not sent yet whose key starts with key_prefix
     (their follow-ups' keys start with theirs): what they say is no longer so (a leave
-    already decided). Returns how many."""
+    already decided). Returns those rows."""
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == kind, OutboxMessage.status == "pending",
         OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
@@ -183,4 +184,4 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str
         row.status = "withdrawn"  # never claimed by the delivery worker again
         row.last_error = reason
         session.add(row)
-    return len(rows)
+    return list(rows)

@@ -204,8 +204,8 @@ def test_people_held_back_get_one_row_of_their_own_whichever_replica_records_it(
         assert not enqueue(session, platform="dingtalk", target_kind="user", target="u2",
                            payload={}, now=clock.now(), kind="reminder.day_before",
                            dedupe_key=outbox.follow_up_key(parent, "u2"))  # written again
-        assert outbox.withdraw_unsent(session, kind="reminder.day_before",
-                                      key_prefix=key, reason="活动已取消") == 1
+        assert len(outbox.withdraw_unsent(session, kind="reminder.day_before",
+                                          key_prefix=key, reason="活动已取消")) == 1
         session.commit()
     assert [(r.target, r.status) for r in rows(engine)] == [("u1", "sent"), ("u2", "withdrawn")]
 
