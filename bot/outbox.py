@@ -28,7 +28,9 @@ Guarantees (docs/schedules.md says the same for operators):
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
-  tries therefore neither repeats nor loses a part.
+  tries therefore neither repeats nor loses a part. A follow-up's key is its message's
+  key with the row it left and its first recipient (storage.outbox.follow_up_key): what
+  withdraws a message's rows withdraws it too, and it is written once.
 """
 
 from __future__ import annotations
@@ -233,9 +235,12 @@ class OutboxWorker:
             else:
                 _mark_dead(session, row, result.error or "failed")
             for follow_up in result.follow_ups:  # whatever became of the row: they left it
+                # Keyed by the row's message, so that what withdraws the message's rows (an
+                # activity called off) finds it too; written once however often it is offered.
                 outbox.enqueue(session, platform=row.platform, target_kind=row.target_kind,
                                target=follow_up.target, payload=follow_up.payload, now=now,
                                kind=row.kind, branch_id=row.branch_id,
+                               dedupe_key=outbox.follow_up_key(row, follow_up.target),
                                not_before=now + timedelta(seconds=follow_up.delay))
             row.claimed_by = None
             session.add(row)

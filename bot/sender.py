@@ -31,7 +31,9 @@ class Outbound:
 class FollowUp:
     """What is left of a message for some of its recipients, to go later as a row of its
     own (people the platform held back). The worker writes it in the transaction that
-    records the try, so a restart can neither lose it nor leave them on the first row too."""
+    records the try, so a restart can neither lose it nor leave them on the first row too,
+    keyed by the row's message and `target` (storage.outbox.follow_up_key): a recipient
+    leaves a row at most once."""
 
     target: str
     payload: dict[str, Any]

@@ -55,9 +55,10 @@ from bot.registry import (
     usage_text,
     word,
 )
+from bot.scheduling.called_off import CalledOff, label, tell
 from storage import attendance as store
 from storage import checkin as checkin_store
-from storage import confirmations, corrections, membership, org, outbox, schedules
+from storage import confirmations, membership, org, outbox, schedules
 from storage import leave as leave_store
 from storage.models import (
     ROLE_LABELS,
@@ -122,9 +123,7 @@ def _find_for_member(
 
 def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
     """主题党日「…」（14:00）; with_date for what is remembered later (a leave)."""
-    group = org.party_group(ctx.session, group_id=activity.party_group_id)
-    return activity_label(activity.type, activity.topic, activity.starts_at, ctx.settings.tz,
-                          None if with_date else ctx.now, group=group.name if group else None)
+    return label(ctx.session, activity, ctx.settings, None if with_date else ctx.now)
 
 
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
@@ -748,33 +747,11 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
 
 
 def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
-    """An activity cancelled (取消活动, or a schedule change that took it away): the groups
-    told of it hear it is off; and while it is still to come or under way, each member who
-    asked leave for that activity hears it once, privately, since it changes what they do
-    (no decision is coming; one turned down need not come). Not those away for days (a
-    period), nor anyone after it ended: then it is only a record put right (积分明细).
-    Returns (groups told, members told)."""
-    label = _label(ctx, activity, with_date=True)
-    told = corrections.told_groups(ctx.session, activity=activity)
-    for platform, chat_id in told:
-        outbox.enqueue(ctx.session, platform=platform, target_kind="group", target=chat_id,
-                       branch_id=activity.branch_id, now=ctx.now, kind="activity.cancel",
-                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
-                       payload=outbox.text_payload(f"【活动取消】{_label(ctx, activity)}已取消。"
-                                                   f"原因：{reason}", title=activity.type))
-    if activity.ends_at <= ctx.now:
-        return len(told), 0
-    today = ctx.local_now.date()
-    asked = [m for m in store.asked_leave(ctx.session, activity=activity)
-             if (ctx.member is None or m.id != ctx.member.id)
-             and not any(leave_store.covers(p, activity, ctx.settings.tz)
-                         for p in leave_store.periods_of(ctx.session, member_id=m.id,
-                                                         today=today))]
-    reached = _write_privately(ctx, asked, f"【活动取消】你请过假的{label}已取消。原因：{reason}",
-                               kind="activity.cancel", title="活动取消",
-                               key=f"activity.cancel|{activity.id}|asked",
-                               branch_id=activity.branch_id)
-    return len(told), len(reached)
+    """An activity called off in a chat, told of as bot.scheduling.called_off.tell says:
+    not to whoever called it off, and privately on the chat's platform. Returns (groups
+    told, members told)."""
+    return tell(CalledOff(ctx.session, ctx.settings, ctx.now, by=ctx.member,
+                          platform=ctx.message.platform), activity, reason)
 
 
 def _asks_of(member: Member) -> str:

@@ -58,7 +58,7 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
     if activity is None or activity.status == store.CANCELLED:
         return Reply.error("这项活动已经取消了。")
     label = attendance._label(ctx, activity)
-    withheld = corrections.withhold_unsent(ctx.session, activity=activity)
+    withheld = len(corrections.withhold_unsent(ctx.session, activity=activity))
     reversed_points = corrections.cancel_activity(ctx.session, activity=activity, by=ctx.member,
                                                   reason=payload["reason"], now=ctx.now)
     # Only those who were told about it, or asked leave for it, hear that it is off.
@@ -79,7 +79,7 @@ def _told_privately(asked: int) -> str:
     return f"\n已私信告知请过假的 {asked} 人。" if asked else ""
 
 
-def _called_off(ctx: Ctx, cancelled: list[Activity]) -> int:
+def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> int:
     """Activities a schedule change cancelled, told of as 取消活动 does; returns how many
     members heard privately."""
     return sum(attendance.called_off(ctx, activity, activity.cancel_reason or "")[1]
@@ -152,8 +152,9 @@ def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
                            f"例如：删除日程 {kind.value} 第一党小组")
     schedule = found[0]
     reason = f"删除日程 {kind.value}"
-    removed, cancelled = corrections.delete_schedule(ctx.session, schedule=schedule,
-                                                     by=ctx.member, reason=reason, now=ctx.now)
+    taken = corrections.delete_schedule(ctx.session, schedule=schedule, by=ctx.member,
+                                        reason=reason, now=ctx.now)
+    removed, cancelled = taken.removed, taken.cancelled
     asked = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=ctx.branch.name,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
@@ -171,8 +172,9 @@ def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
     if schedule is None:
         return Reply.error(f"{BUREAU}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
     reason = f"删除日程 {kind.value}"
-    removed, cancelled = corrections.delete_schedule(
+    taken = corrections.delete_schedule(
         ctx.session, schedule=schedule, by=ctx.member, reason=reason, now=ctx.now)
+    removed, cancelled = taken.removed, taken.cancelled
     asked = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=BUREAU,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
@@ -215,11 +217,11 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     removed = asked = 0
     reason = f"暂停日程 {kind.value}"
     for schedule in schedules:
-        gone, cancelled = corrections.pause_schedule(
+        taken = corrections.pause_schedule(
             ctx.session, schedule=schedule, until=until, by=ctx.member,
             reason=reason, now=ctx.now, tz=ctx.settings.tz)
-        removed += gone + len(cancelled)
-        asked += _called_off(ctx, cancelled)
+        removed += taken.removed + len(taken.cancelled)
+        asked += _called_off(ctx, taken.cancelled)
     ctx.audit("schedule.pause", target=scope,
               detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed,
                       "members_told": asked})

@@ -134,7 +134,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
                 and s.party_group_id == (group.id if group else None)), None)
     before = (f"{old.rule}，{_minutes(old.duration_minutes)}，{POLICY_LABELS.get(old.holiday_policy, '')}"
               if old is not None else None)
-    schedule, cancelled = save_schedule(
+    schedule, replaced = save_schedule(
         ctx.session, branch_id=branch_id, kind=kind.value, rule=spec.rule.describe(),
         duration_minutes=spec.minutes, policy=policy, now=ctx.now, by=ctx.member,
         party_group_id=group.id if group else None,
@@ -148,7 +148,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
-    if cancelled:
+    if cancelled := replaced.cancelled:
         asked = sum(called_off(ctx, a, a.cancel_reason or "")[1] for a in cancelled)
         lines.append(f"按原日程已安排、已有人请假的 {len(cancelled)} 次活动已取消，不再提醒，"
                      "也不计出勤和缺席。" + (f"已私信告知请过假的 {asked} 人。" if asked else ""))

@@ -8,6 +8,7 @@ Keyword-only queries that never commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, delete, select
@@ -126,11 +127,19 @@ def withdraw_visit(session: Session, *, visit: ResearchVisit, by: Member, reason
     session.add(visit)
 
 
+@dataclass(frozen=True)
+class Withdrawn:
+    """What taking scheduled activities away did."""
+
+    removed: int = 0  # nobody had answered them: deleted
+    cancelled: tuple[Activity, ...] = ()  # answered: cancelled; who answered is to be told
+    withheld: tuple[OutboxMessage, ...] = ()  # queued about them, not sent yet: withdrawn
+
+
 def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                    now: datetime) -> tuple[int, list[Activity]]:
+                    now: datetime) -> Withdrawn:
     """Stop a schedule: activities created ahead that nobody answered go; answered ones are
-    cancelled (their leave rows stay on record). Returns (how many removed, those
-    cancelled)."""
+    cancelled (their leave rows stay on record)."""
     schedule.active = False
     schedule.updated_at = now
     session.add(schedule)
@@ -138,7 +147,7 @@ def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, 
 
 
 def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
-                   reason: str, now: datetime, tz: tzinfo) -> tuple[int, list[Activity]]:
+                   reason: str, now: datetime, tz: tzinfo) -> Withdrawn:
     """Hold no activity of the schedule up to and including `until`."""
     schedule.paused_until = until
     schedule.updated_at = now
@@ -148,9 +157,9 @@ def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Mem
 
 
 def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, reason: str,
-                   now: datetime, before: datetime | None = None) -> tuple[int, list[Activity]]:
+                   now: datetime, before: datetime | None = None) -> Withdrawn:
     """The schedule's activities not started yet (before `before`): removed when nobody
-    answered them, cancelled otherwise. Returns (how many removed, those cancelled)."""
+    answered them, cancelled otherwise."""
     query = select(Activity).where(Activity.schedule_id == schedule.id, Activity.starts_at > now,
                                    Activity.status != CANCELLED)
     if before is not None:
@@ -160,15 +169,15 @@ def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, r
 
 
 def withdraw(session: Session, *, activities: list[Activity], by: Member | None, reason: str,
-             now: datetime) -> tuple[int, list[Activity]]:
+             now: datetime) -> Withdrawn:
     """Scheduled activities not started yet: removed when nobody answered them, cancelled
-    otherwise, and what is queued about them and not sent yet withheld (withhold_unsent).
-    Returns (how many removed, those cancelled: whoever answered them is to be told)."""
+    otherwise, and what is queued about them and not sent yet withheld (withhold_unsent)."""
     ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
+    withheld: list[OutboxMessage] = []
     for activity in ahead:  # while its leave rows can still name the requests about it
-        withhold_unsent(session, activity=activity)
+        withheld += withhold_unsent(session, activity=activity)
     removed = [a.id for a in ahead if a.id not in answered]
     if removed:
         session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
@@ -176,7 +185,7 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
     for activity in cancelled:
         cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
     session.flush()
-    return len(removed), cancelled
+    return Withdrawn(len(removed), tuple(cancelled), tuple(withheld))
 
 
 # Messages that told a group about an activity: its announcement and the group reminders.
@@ -186,13 +195,15 @@ _ABOUT_KINDS = _TOLD_KINDS + ("nudge", "reminder.day_before", "reminder.missing"
 
 
 def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
-    """The outbox rows about the activity, by their keys (which name it, or for a reminder
-    queued before its key did, its branch and start)."""
+    """The outbox rows about the activity, by their message's keys (which name it, or for a
+    reminder queued before its key did, its branch and start): a follow-up (people the
+    platform held back, to go later) by the key of the row it left."""
     key_end = activity.starts_at.isoformat()
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind.in_(_ABOUT_KINDS))).all()  # type: ignore[attr-defined]
     return [row for row in rows
-            if (key := row.dedupe_key or "").startswith(f"activity.announce|{activity.id}|")
+            if (key := outbox.message_key(row.dedupe_key) or "").startswith(
+                f"activity.announce|{activity.id}|")
             or key.endswith(f"|{key_end}|activity:{activity.id}")
             or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))]
 
@@ -208,17 +219,18 @@ def told_groups(session: Session, *, activity: Activity) -> list[tuple[str, str]
     return told
 
 
-def withhold_unsent(session: Session, *, activity: Activity, reason: str = "活动已取消") -> int:
+def withhold_unsent(session: Session, *, activity: Activity,
+                    reason: str = "活动已取消") -> list[OutboxMessage]:
     """An activity cancelled or removed: what is queued about it and not sent yet (a
     reminder the platform made wait or a retry holds, a request to decide leave for it
-    held for the morning) would speak of an activity that is not held. Returns how many."""
-    withheld = 0
+    held for the morning) would speak of an activity that is not held. Returns those rows."""
+    withheld: list[OutboxMessage] = []
     for row in _queued_about(session, activity):
         if row.status == "pending":
             row.status = "withdrawn"  # never claimed by the delivery worker again
             row.last_error = reason
             session.add(row)
-            withheld += 1
+            withheld.append(row)
     asked = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id, Attendance.status == AttendanceStatus.LEAVE)).all()
     for row_id, member_id in asked:

@@ -149,6 +149,18 @@ def binding_for(session: Session, *, platform: str, chat_id: str) -> ChatBinding
     ).first()
 
 
+def group_platform(session: Session, *, branch_id: int | None) -> str | None:
+    """The platform of the first group bound to a branch (to the leaders, for None): where
+    its people are written to privately when they have accounts on several."""
+    query = select(ChatBinding.platform).order_by(ChatBinding.id)
+    if branch_id is None:
+        query = query.where(ChatBinding.is_leaders == True)  # noqa: E712
+    else:
+        query = query.where(ChatBinding.branch_id == branch_id,
+                            ChatBinding.is_leaders == False)  # noqa: E712
+    return session.exec(query).first()
+
+
 def bind(session: Session, *, platform: str, chat_id: str, branch_id: int | None,
          leaders: bool, by: int | None, now: datetime) -> tuple[ChatBinding, ChatBinding | None]:
     """Bind a chat to a branch (or the leaders); return the binding and a copy of the old one."""

@@ -126,12 +126,41 @@ _ANY_CHAT = "\x00"  # in no key: keys are typed text
 
 def _key_for_any_chat(row: OutboxMessage) -> str | None:
     """The row's dedupe key with the part naming its chat ("wecom:chat-1" or
-    "wecom:group:chat-1", as every per-chat key writes it) replaced by a placeholder."""
+    "wecom:group:chat-1", as every per-chat key writes it) replaced by a placeholder. None
+    for a follow-up too: what is left for some recipients is no copy of another chat's."""
+    if is_follow_up(row.dedupe_key):
+        return None
     own = {f"{row.platform}:{row.target}", f"{row.platform}:{row.target_kind}:{row.target}"}
     parts = (row.dedupe_key or "").split("|")
     if not own.intersection(parts):
         return None
     return "|".join(_ANY_CHAT if part in own else part for part in parts)
+
+
+# A follow-up row (bot.sender.FollowUp: people the platform held back, their own row to go
+# later) is keyed by its message's key, then this, the row it left and its first recipient:
+# reminder.day_before|dingtalk:user:u1|2026-11-25T19:30:00+08:00|activity:7|follow-up:41:u1.
+# So whatever finds a message's rows by its key (withhold_unsent, withdraw_unsent) finds
+# them too, a row split again leaves a key of its own, and a try's outcome written twice
+# writes its follow-ups once.
+FOLLOW_UP = "|follow-up:"
+
+
+def follow_up_key(parent: OutboxMessage, target: str) -> str:
+    """The key of a row's follow-up whose first recipient is `target`. A recipient leaves a
+    row at most once, so the row and the target name it among all its message's follow-ups;
+    a row without a key stands for its message by its id."""
+    origin = message_key(parent.dedupe_key) or f"outbox:{parent.id}"
+    return f"{origin}{FOLLOW_UP}{parent.id}:{target}"
+
+
+def message_key(key: str | None) -> str | None:
+    """The key of the message a row is part of: its own, or a follow-up's first row's."""
+    return key.split(FOLLOW_UP, 1)[0] if key else key
+
+
+def is_follow_up(key: str | None) -> bool:
+    return FOLLOW_UP in (key or "")
 
 
 LEAVE_ASK = "leave.ask"  # 请假待批准, privately to whoever decides it
@@ -143,9 +172,11 @@ def leave_asks_of(member_id: int) -> str:
     return f"{LEAVE_ASK}|member:{member_id}|"
 
 
-def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str) -> int:
-    """Withdraw the messages of this kind not sent yet whose key starts with key_prefix:
-    what they say is no longer so (a leave already decided). Returns how many."""
+def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
+                    reason: str) -> list[OutboxMessage]:
+    """Withdraw the messages of this kind not sent yet whose key starts with key_prefix
+    (their follow-ups' keys start with theirs): what they say is no longer so (a leave
+    already decided). Returns those rows."""
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == kind, OutboxMessage.status == "pending",
         OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
@@ -153,4 +184,4 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str, reason: str
         row.status = "withdrawn"  # never claimed by the delivery worker again
         row.last_error = reason
         session.add(row)
-    return len(rows)
+    return list(rows)

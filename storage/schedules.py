@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from storage.attendance import CANCELLED, OPEN
-from storage.corrections import withdraw
+from storage.corrections import Withdrawn, withdraw
 from storage.models import Activity, Branch, Member, Schedule
 
 
@@ -16,14 +16,15 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
                   duration_minutes: int, policy: str, now: datetime,
                   by: Member | None = None, party_group_id: int | None = None,
                   holds: Callable[[datetime], bool] | None = None
-                  ) -> tuple[Schedule, list[Activity]]:
+                  ) -> tuple[Schedule, Withdrawn]:
     """One schedule per (branch, activity kind, party group): set it, or change it.
 
     Changed, its activities already created ahead that the new rule still holds (`holds`
     their start) stay, with the new duration: leave asked for them still counts. The others
     are replaced: removed when nobody has answered them, cancelled otherwise, as 删除日程
     does (a cancelled one keeps its (schedule, start), so only one no longer held may be).
-    Returns the schedule and the answered activities cancelled.
+    Returns the schedule and what replacing them did (Withdrawn: the answered ones
+    cancelled are to be told of).
     """
     scope = (Schedule.branch_id == branch_id if branch_id is not None
              else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
@@ -31,7 +32,7 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
              else Schedule.party_group_id.is_(None))  # type: ignore[union-attr]
     schedule = session.exec(select(Schedule).where(scope, group,
                                                    Schedule.activity_type == kind)).first()
-    cancelled: list[Activity] = []
+    replaced = Withdrawn()
     if schedule is None:
         schedule = Schedule(branch_id=branch_id, activity_type=kind, rule=rule,
                             created_by=by.id if by else None,
@@ -45,9 +46,8 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
                 activity.ends_at = activity.starts_at + timedelta(minutes=duration_minutes)
                 activity.checkin_closes_at = activity.ends_at
                 session.add(activity)
-        replaced = [a for a in ahead if holds is None or not holds(a.starts_at)]
-        _, cancelled = withdraw(session, activities=replaced, by=by,
-                                reason=f"日程已改为 {rule}", now=now)
+        replaced = withdraw(session, by=by, reason=f"日程已改为 {rule}", now=now, activities=[
+            a for a in ahead if holds is None or not holds(a.starts_at)])
     schedule.rule = rule
     schedule.duration_minutes = duration_minutes
     schedule.holiday_policy = policy
@@ -55,7 +55,7 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     schedule.updated_at = now
     session.add(schedule)
     session.flush()
-    return schedule, cancelled
+    return schedule, replaced
 
 
 def scheduled_starting(session: Session, *, branch_id: int | None, after: datetime,

@@ -303,6 +303,30 @@ async def test_people_held_back_get_the_rest_a_minute_later_from_where_they_stop
     assert len(fake.delivered("/v1.0/robot/oToMessages/batchSend")) == 3 * 2 + 2
 
 
+async def test_people_held_back_at_two_parts_and_again_get_the_rest_once_each(
+        runtime, fake, clock):
+    """One try holds u03 back at part 1 and u22 at part 2, and u03's own row is held back
+    once more: three rows split off one message, each keyed under its key and none lost to
+    another's key."""
+    users = [f"u{i:02d}" for i in range(25)]
+    fake.flow_control("u03", times=2)
+    fake.flow_control("u22", after=1)
+    key = "notice|dingtalk:user:u00|2026-11-24"
+    with session_scope(runtime.engine) as s:
+        outbox.enqueue(s, platform="dingtalk", target_kind="user", target="u00",
+                       payload=Reply(long_notice()).to_dict() | {"user_ids": users},
+                       now=clock.now(), kind="notice", dedupe_key=key)
+
+    await deliver_with_restarts(runtime, clock)
+
+    every_part = [f"（{i}/{NOTICE_PARTS}）" for i in range(1, NOTICE_PARTS + 1)]
+    assert parts_received(fake) == {user: every_part for user in users}
+    found = rows(runtime)
+    assert [(r.target, r.status) for r in found] == [
+        ("u00", "sent"), ("u03", "sent"), ("u22", "sent"), ("u03", "sent")]
+    assert all(outbox.message_key(r.dedupe_key) == key for r in found)
+
+
 async def test_someone_dingtalk_keeps_holding_back_is_given_up_and_named(runtime, worker, fake,
                                                                         clock):
     """DingTalk holds u03 back every time (its limit on what one person receives can last
@@ -356,3 +380,58 @@ async def test_a_branch_with_two_groups_and_one_custom_robot_hears_each_message_
     assert len(robot) == 1 and "政治夜学" in robot[0].body["markdown"]["text"]
     assert fake.posts("/v1.0/robot/groupMessages/send") == []
     assert [r.status for r in rows(runtime)] == ["sent", "sent"]
+
+
+# --- people held back, and an activity called off before their turn -------------------------
+
+CALLED_OFF = {
+    "取消活动": ("取消活动 下次 临时有任务", "确认"),
+    "删除日程": ("删除日程 夜学",),
+    "暂停日程": ("暂停日程 夜学 至 11月30日",),
+    "设置": ("设置 夜学 每周四 19:30",),
+}
+
+
+@pytest.mark.parametrize("said", list(CALLED_OFF.values()), ids=list(CALLED_OFF))
+async def test_someone_held_back_is_not_reminded_of_an_activity_called_off_meanwhile(
+        runtime, worker, fake, clock, said):
+    """Tuesday 09:00 the branch's two secretaries are sent 【明日活动】 for Wednesday's night
+    study; DingTalk holds 陈书记 back, so his copy is to go a minute later. Within that
+    minute the night study is called off: he must not be reminded of it then."""
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import ChatDriver, local
+
+    def build(s):
+        branch = make_branch(s, "城关支部")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, dingtalk="ding-wang")
+        make_member(s, branch, "陈书记", role=Role.SECRETARY, dingtalk="ding-chen")
+        bind_chat(s, branch, "cidG", platform="dingtalk")
+    seed(runtime.engine, build)
+    chat = ChatDriver(runtime, "dingtalk")
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    assert not chat.say("ding-wang", "设置 夜学 每周三 19:30", chat="cidG").is_error
+    ticker.tick()  # Monday 09:00: Wednesday's is created
+    await worker.drain()  # (the month's 三会一课 reminder, beside the point)
+    fake.flow_control("ding-chen")
+    clock.set(local(2026, 11, 24, 9, 0))
+    ticker.tick()
+    await worker.drain()
+
+    def reminded(user: str) -> list[str]:
+        return [text for text in fake.inbox.get(user, []) if "政治夜学" in text]
+    assert [text[:6] for text in reminded("ding-wang")] == ["【明日活动】"]
+    assert reminded("ding-chen") == []  # held back: his copy is to go a minute later
+
+    clock.advance(seconds=20)
+    for text in said:
+        assert not chat.say("ding-wang", text, chat="cidG").is_error
+    for _ in range(3):
+        clock.advance(minutes=5)
+        await worker.drain()
+    to_chen = [r for r in fake.posts("/v1.0/robot/oToMessages/batchSend")
+               if "ding-chen" in r.body["userIds"]
+               and "政治夜学" in json.loads(r.body["msgParam"])["content"]]
+    assert len(to_chen) == 1  # the try DingTalk held back; the copy due later never came
+    assert reminded("ding-chen") == []
+    assert [r.status for r in rows(runtime)
+            if r.kind == "reminder.day_before" and r.target == "ding-chen"] == ["sent", "withdrawn"]

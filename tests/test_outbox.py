@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from bot import cli
 from bot.outbox import BASE_DELAY, CLAIM_TIMEOUT, MAX_ATTEMPTS, OutboxWorker
-from bot.sender import Outbound, SendResult
+from bot.sender import FollowUp, Outbound, SendResult
+from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import enqueue
 
@@ -175,6 +176,38 @@ def test_a_worker_lost_after_claiming_is_replaced_after_the_claim_timeout(engine
     assert len(sender.delivered) == 1 and rows(engine)[0].status == "sent"
     # The lost worker's late answer does not overwrite the row.
     assert lost.record(rows(engine)[0].id, SendResult.failed("late")) == "sent"
+
+
+def test_people_held_back_get_one_row_of_their_own_whichever_replica_records_it(engine,
+                                                                               clock):
+    """A row whose claim timed out is sent again by a second replica, and the platform holds
+    u2 back both times. u2 gets one row of their own, keyed under the message's key (what
+    withdraws the message withdraws it too), however often the outcome is recorded."""
+    key = "reminder.day_before|dingtalk:user:u1|2026-11-25T19:30:00+08:00|activity:7"
+    with Session(engine) as session:
+        enqueue(session, platform="dingtalk", target_kind="user", target="u1",
+                payload={"text": "【明日活动】", "user_ids": ["u1", "u2"]}, now=clock.now(),
+                kind="reminder.day_before", dedupe_key=key)
+        session.commit()
+    held = SendResult.sent(follow_ups=(FollowUp(
+        target="u2", payload={"text": "【明日活动】", "user_ids": ["u2"]}, delay=60),))
+    slow = OutboxWorker(engine, clock, {"dingtalk": ScriptedSender(clock)}, worker_id="slow")
+    [first] = slow.claim()
+    clock.advance(CLAIM_TIMEOUT + timedelta(seconds=1))
+    other = OutboxWorker(engine, clock, {"dingtalk": ScriptedSender(clock)}, worker_id="other")
+    [again] = other.claim()
+    assert other.record(again.id, held) == "sent"
+    assert slow.record(first.id, held) == "sent"  # its late answer adds nothing
+    parent, follow_up = rows(engine)
+    assert (follow_up.target, follow_up.status) == ("u2", "pending")
+    with Session(engine) as session:
+        assert not enqueue(session, platform="dingtalk", target_kind="user", target="u2",
+                           payload={}, now=clock.now(), kind="reminder.day_before",
+                           dedupe_key=outbox.follow_up_key(parent, "u2"))  # written again
+        assert len(outbox.withdraw_unsent(session, kind="reminder.day_before",
+                                          key_prefix=key, reason="活动已取消")) == 1
+        session.commit()
+    assert [(r.target, r.status) for r in rows(engine)] == [("u1", "sent"), ("u2", "withdrawn")]
 
 
 def test_rows_wait_for_a_platform_without_a_sender(engine, clock):

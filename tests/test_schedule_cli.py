@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from bot import cli
 from bot.scheduling import doctor
 from bot.scheduling.holidays import HolidayCalendar
+from bot.sender import SendResult
 from storage.models import Activity, OutboxMessage, Role
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
@@ -55,6 +56,70 @@ def test_set_and_list_from_the_command_line(djbot, engine):
     listed = djbot("schedule", "list").output
     assert "城关支部 主题党日：每月第一个周五 14:30，90分钟，节假日顺延" in listed
     assert djbot("schedule", "set", "--branch", "无此支部", "夜学", "每周三 19:30").exit_code == 2
+
+
+def test_a_schedule_changed_from_the_shell_tells_who_heard_of_what_it_calls_off(
+        djbot, runtime, chat, engine, clock):
+    """Wednesday 18:40 the operator moves 城关支部's night study to Thursdays from the shell.
+    That evening's was announced to the group at 18:30 and 小李 had asked leave for it: as
+    when the secretary says it in chat, the group and 小李 hear it is off, the secretary's
+    【明日活动】 still waiting for the platform is not sent, and the operator is told so."""
+    import asyncio
+
+    from bot.outbox import OutboxWorker
+    from bot.scheduling.tick import Ticker
+    from tests.test_reminders_restart import Recorder
+
+    class PrivateWait(Recorder):
+        """A platform that tells djbot to wait with every private message."""
+
+        async def send(self, message):
+            if message.target_kind == "user":
+                return SendResult.failed("api freq out of limit", retry_after=600)
+            return await super().send(message)
+
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "小李", wecom="li")
+        bind_chat(session, branch, "g1")
+    seed(engine, build)
+    assert djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三 19:30").exit_code == 0
+    ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
+    ticker.tick()  # Monday 09:00: Wednesday's is created
+    assert "已请假" in chat.say("li", "请假 值班").text
+    waiting = PrivateWait()
+    for moment in (local(2026, 11, 24, 9, 0), local(2026, 11, 25, 18, 30)):
+        clock.set(moment)
+        ticker.tick()
+        asyncio.run(OutboxWorker(engine, clock, {"wecom": waiting}).drain())
+    assert [(m.kind, m.target) for m in waiting.sent] == [("reminder.group_before", "g1")]
+
+    clock.set(local(2026, 11, 25, 18, 40))
+    result = djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周四 19:30")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "按原日程已安排、已有人请假的 1 次活动已取消，不再提醒，也不计出勤和缺席。" in lines
+    assert "已撤回尚未发出的消息 1 条（djbot outbox 中为 withdrawn）：" in lines
+    assert any(line.strip().endswith("reminder.day_before → wecom user sec") for line in lines)
+    assert lines[-1] == "已通知收到过活动通知的群 1 个，已私信告知请过假的 1 人。"
+
+    sender = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": sender}).drain())
+    reason = "原因：日程已改为 每周四 19:30"
+    sent = [(m.kind, m.target, m.payload["text"]) for m in sender.sent
+            if m.kind != "reminder.meetings"]  # the month's 三会一课 reminder, beside the point
+    assert sorted(sent) == [
+        ("activity.cancel", "g1", f"【活动取消】政治夜学（19:30）已取消。{reason}"),
+        ("activity.cancel", "li",
+         f"【活动取消】你请过假的政治夜学（11月25日 19:30）已取消。{reason}"),
+    ]
+    # Said again, the rule changes nothing and nobody hears anything more.
+    again = djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周四 19:30")
+    assert again.output.splitlines()[1:] == [], again.output
+    sender.sent.clear()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": sender}).drain())
+    assert sender.sent == []
 
 
 def test_tick_fast_forwards_and_prints_what_would_be_sent(djbot, engine):

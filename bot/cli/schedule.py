@@ -124,9 +124,12 @@ def set_schedule(
     rule: Annotated[str, typer.Argument(help="规则，如「每周三 19:30」")],
     duration: Annotated[Optional[str], typer.Option("--duration", help="时长，如 2小时、90分钟")] = None,
 ) -> None:
-    """为某支部设置（或修改）一项固定日程。"""
+    """为某支部设置（或修改）一项固定日程。原日程已安排、新日程不再举行的活动撤下，
+    有关的待发消息撤回；已有人请假的活动取消，并像群里「设置」一样通知收到过活动通知的群
+    和请过假的人。"""
     from sqlmodel import select
 
+    from bot.scheduling.called_off import CalledOff, tell
     from bot.scheduling.holidays import default_calendar, holds
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
@@ -140,14 +143,35 @@ def set_schedule(
         if found is None:
             typer.echo(f"没有名为「{branch}」的支部", err=True)
             raise typer.Exit(2)
-        saved, _ = save_schedule(session, branch_id=found.id, kind=activity_type.value,
-                                 rule=spec.rule.describe(), duration_minutes=spec.minutes,
-                                 policy=spec.policy, now=now,
-                                 holds=holds(spec.rule, spec.policy, default_calendar(),
-                                             runtime.settings.tz))
+        saved, replaced = save_schedule(session, branch_id=found.id, kind=activity_type.value,
+                                        rule=spec.rule.describe(), duration_minutes=spec.minutes,
+                                        policy=spec.policy, now=now,
+                                        holds=holds(spec.rule, spec.policy, default_calendar(),
+                                                    runtime.settings.tz))
+        off = CalledOff(session, runtime.settings, now)
+        told = [tell(off, activity, activity.cancel_reason or "")
+                for activity in replaced.cancelled]
+        groups, members = sum(g for g, _ in told), sum(m for _, m in told)
+        withheld = [f"#{row.id} {row.kind} → {row.platform} {row.target_kind} {row.target}"
+                    for row in replaced.withheld]
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=branch,
-                               detail={"kind": activity_type.value, "rule": saved.rule}))
+                               detail={"kind": activity_type.value, "rule": saved.rule,
+                                       "removed": replaced.removed,
+                                       "cancelled": len(replaced.cancelled),
+                                       "withheld": [row.id for row in replaced.withheld],
+                                       "groups_told": groups, "members_told": members}))
     typer.echo(f"已设置 {branch} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
+    if replaced.removed:
+        typer.echo(f"按原日程已安排、无人回应的 {replaced.removed} 次活动已撤下。")
+    if replaced.cancelled:
+        typer.echo(f"按原日程已安排、已有人请假的 {len(replaced.cancelled)} 次活动已取消，"
+                   "不再提醒，也不计出勤和缺席。")
+    if withheld:
+        typer.echo(f"已撤回尚未发出的消息 {len(withheld)} 条（djbot outbox 中为 withdrawn）：")
+        for line in withheld:
+            typer.echo(f"  {line}")
+    if replaced.cancelled:
+        typer.echo(f"已通知收到过活动通知的群 {groups} 个，已私信告知请过假的 {members} 人。")
 
 
 def _simulation_copy(engine, directory: str):
