@@ -149,9 +149,12 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
     if cancelled := replaced.cancelled:
-        asked = sum(called_off(ctx, a, a.cancel_reason or "")[1] for a in cancelled)
-        lines.append(f"按原日程已安排、已有人请假的 {len(cancelled)} 次活动已取消，不再提醒，"
-                     "也不计出勤和缺席。" + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
+        told = [called_off(ctx, a, a.cancel_reason or "") for a in cancelled]
+        groups, asked = sum(g for g, _ in told), sum(m for _, m in told)
+        lines.append(f"按原日程已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
+                     "不再提醒，也不计出勤和缺席。"
+                     + (f"已在收到过通知的 {groups} 个群里说明取消。" if groups else "")
+                     + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     if bureau:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import or_
 from sqlmodel import Session, delete, select
 
 from storage import ledger, outbox
@@ -170,11 +171,14 @@ def withdraw_ahead(session: Session, *, schedule: Schedule, by: Member | None, r
 
 def withdraw(session: Session, *, activities: list[Activity], by: Member | None, reason: str,
              now: datetime) -> Withdrawn:
-    """Scheduled activities not started yet: removed when nobody answered them, cancelled
-    otherwise, and what is queued about them and not sent yet withheld (withhold_unsent)."""
+    """Scheduled activities not started yet: removed when nobody answered them and no group
+    was told of them yet, cancelled otherwise (so that whoever asked leave, and the groups
+    told an hour before, hear it is off), and what is queued about them and not sent yet
+    withheld (withhold_unsent)."""
     ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
+    answered |= {a.id for a in ahead if told_groups(session, activity=a)}
     withheld: list[OutboxMessage] = []
     for activity in ahead:  # while its leave rows can still name the requests about it
         withheld += withhold_unsent(session, activity=activity)
@@ -199,11 +203,15 @@ def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
     reminder queued before its key did, its branch and start): a follow-up (people the
     platform held back, to go later) by the key of the row it left."""
     key_end = activity.starts_at.isoformat()
+    announced = f"activity.announce|{activity.id}|"
+    # Narrowed in the database first: every nudge and reminder of the last weeks is a row
+    # of these kinds, and this runs for each activity a schedule change takes away.
     rows = session.exec(select(OutboxMessage).where(
-        OutboxMessage.kind.in_(_ABOUT_KINDS))).all()  # type: ignore[attr-defined]
+        OutboxMessage.kind.in_(_ABOUT_KINDS),  # type: ignore[attr-defined]
+        or_(OutboxMessage.dedupe_key.startswith(announced, autoescape=True),  # type: ignore[union-attr]
+            OutboxMessage.dedupe_key.contains(key_end, autoescape=True)))).all()  # type: ignore[union-attr]
     return [row for row in rows
-            if (key := outbox.message_key(row.dedupe_key) or "").startswith(
-                f"activity.announce|{activity.id}|")
+            if (key := outbox.message_key(row.dedupe_key) or "").startswith(announced)
             or key.endswith(f"|{key_end}|activity:{activity.id}")
             or (row.branch_id == activity.branch_id and key.endswith(f"|{key_end}"))]
 

@@ -99,7 +99,7 @@ def test_a_schedule_changed_from_the_shell_tells_who_heard_of_what_it_calls_off(
     result = djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周四 19:30")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert "按原日程已安排、已有人请假的 1 次活动已取消，不再提醒，也不计出勤和缺席。" in lines
+    assert "按原日程已安排、已通知过或已有人请假的 1 次活动已取消，不再提醒，也不计出勤和缺席。" in lines
     assert "已撤回尚未发出的消息 1 条（djbot outbox 中为 withdrawn）：" in lines
     assert any(line.strip().endswith("reminder.day_before → wecom user sec") for line in lines)
     assert lines[-1] == "已通知收到过活动通知的群 1 个，已私信告知请过假的 1 人。"

@@ -233,7 +233,7 @@ def test_a_changed_rule_cancels_an_answered_activity_it_no_longer_holds(
     ticker.tick()  # Monday 2026-11-23 09:00: Wednesday's is created
     assert "已请假" in chat.say("li", "请假 出差", chat="g1").text
     reply = chat.say("sec", "设置 夜学 每周四 19:30", chat="g1")
-    assert "按原日程已安排、已有人请假的 1 次活动已取消" in reply.text, reply.text
+    assert "按原日程已安排、已通知过或已有人请假的 1 次活动已取消" in reply.text, reply.text
     for day, hour, minute in ((24, 9, 0), (25, 9, 0), (25, 18, 30), (25, 19, 30), (25, 21, 0),
                               (26, 18, 30)):
         runtime.clock.set(local(2026, 11, day, hour, minute))
@@ -402,6 +402,43 @@ def test_a_member_who_asked_leave_hears_once_that_the_activity_is_off(
     sender.sent.clear()
     asyncio.run(_worker(runtime, sender).drain())
     assert [m for m in sender.sent if m.kind == "activity.cancel"] == []
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY.values()), ids=list(TAKEN_AWAY))
+def test_a_group_told_an_hour_before_hears_the_activity_is_off(runtime, chat, engine, branch,
+                                                               said):
+    """Nobody asked leave for Wednesday's night study, but the group was told at 18:30 that
+    it starts at 19:30. When the secretary takes it away at 18:40, the group hears it is off
+    (it was simply deleted before, and the branch gathered for nothing), and the activity
+    stays on record as cancelled, counting no one."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity
+    from tests.conftest import local
+    from tests.test_reminders_restart import Recorder
+
+    clock = runtime.clock
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker.tick()
+    sender = Recorder()
+    clock.set(local(2026, 11, 25, 18, 30))
+    ticker.tick()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [(m.kind, m.target) for m in sender.sent
+            if m.kind.startswith("reminder.group")] == [("reminder.group_before", "g1")]
+    clock.set(local(2026, 11, 25, 18, 40))
+    for text in said:
+        assert not chat.say("sec", text, chat="g1").is_error
+    sender.sent.clear()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [(m.target, m.payload["text"]) for m in sender.sent if m.kind == "activity.cancel"] \
+        == [("g1", f"【活动取消】政治夜学（19:30）已取消。原因：{_reason(said)}")]
+    with Session(engine) as session:
+        wednesday = session.exec(select(Activity).where(
+            Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
+        assert wednesday.status == "cancelled"
 
 
 def _reason(said: tuple[str, ...]) -> str:

@@ -125,8 +125,8 @@ def set_schedule(
     duration: Annotated[Optional[str], typer.Option("--duration", help="时长，如 2小时、90分钟")] = None,
 ) -> None:
     """为某支部设置（或修改）一项固定日程。原日程已安排、新日程不再举行的活动撤下，
-    有关的待发消息撤回；已有人请假的活动取消，并像群里「设置」一样通知收到过活动通知的群
-    和请过假的人。"""
+    有关的待发消息撤回；已通知过或已有人请假的活动取消，并像群里「设置」一样通知
+    收到过活动通知的群和请过假的人。"""
     from sqlmodel import select
 
     from bot.scheduling.called_off import CalledOff, tell
@@ -164,7 +164,7 @@ def set_schedule(
     if replaced.removed:
         typer.echo(f"按原日程已安排、无人回应的 {replaced.removed} 次活动已撤下。")
     if replaced.cancelled:
-        typer.echo(f"按原日程已安排、已有人请假的 {len(replaced.cancelled)} 次活动已取消，"
+        typer.echo(f"按原日程已安排、已通知过或已有人请假的 {len(replaced.cancelled)} 次活动已取消，"
                    "不再提醒，也不计出勤和缺席。")
     if withheld:
         typer.echo(f"已撤回尚未发出的消息 {len(withheld)} 条（djbot outbox 中为 withdrawn）：")
