@@ -295,6 +295,14 @@ def expected_at(session: Session, *, member: Member, activity: Activity) -> bool
                                                 _expected_condition(activity))).first() is not None
 
 
+def with_record(activity_id):
+    """The members with a record on the activity that the figures count: any but one
+    withdrawn (withdraw). Each counts once among those expected, expected or not, so that
+    someone who checked in and has since moved or left cannot take a rate past 100%."""
+    return select(Attendance.member_id).where(
+        Attendance.activity_id == activity_id, Attendance.status != AttendanceStatus.WITHDRAWN)
+
+
 def expected_count(session: Session, *, activity: Activity) -> int:
     return session.exec(select(func.count(Member.id)).where(_expected_condition(activity))).one()
 
@@ -389,10 +397,9 @@ def participation(session: Session, *, activity: Activity) -> Participation:
         expected = activity.expected_count
     else:
         # Someone who checked in and has since left the roster still counts once.
-        has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
         expected = session.exec(
             select(func.count(Member.id)).where(
-                or_(_expected_condition(activity), Member.id.in_(has_row))
+                or_(_expected_condition(activity), Member.id.in_(with_record(activity.id)))
             )
         ).one()
     return Participation(
@@ -838,6 +845,61 @@ def correct(
     return Corrected(was, reversed_points, posted)
 
 
+@dataclass(frozen=True)
+class Withdrawn:
+    was: str  # the status withdrawn (present, late, makeup)
+    reversed_points: int  # what the row's entries counted, reversed
+
+
+def withdraw(
+    session: Session,
+    *,
+    attendance: Attendance,
+    activity: Activity,
+    by: Member,
+    reason: str,
+    now: datetime,
+) -> Withdrawn:
+    """更正 of a check-in or 补签 of someone the activity did not expect (expected_at says
+    no: a newcomer made up for a day before they came, as versions before 02ef51d let a
+    secretary do). No absence or leave of theirs belongs there, so the record is withdrawn
+    rather than restated: what its entries still count is reversed by correcting entries,
+    as 更正 reverses, and nothing is posted, now or when the absences are confirmed (which
+    count only whom the activity expects). The figures count it nowhere: not attended, and
+    no longer among those expected (with_record), the frozen count included.
+
+    Marked, not deleted: the ledger's lines (the points and their reversal) name the row
+    by its id, and 积分明细 finds the activity through it. Deleting such a row is what 销假
+    did before e894059: its lines then named nothing, SQLite gave the id to the next
+    record, whose check-in's points collided with them and were never posted, and `djbot
+    repair-ledger` was written to mend it. A withdrawn row keeps its check-in or 补签 on
+    file, and repair-ledger finds its lines its own, netting nothing."""
+    _hold(session, activity)
+    was = attendance.status
+    _restate(session, attendance, was=was, status=AttendanceStatus.WITHDRAWN,
+             leave_state=None, updated_at=now)
+    reversed_points = _reverse_live(session, attendance=attendance, now=now,
+                                    note=f"{by.name}撤销：举行时不在应到名单中，{reason}")
+    if _confirmed(session, activity) and _there_when_confirmed(session, attendance, activity):
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(expected_count=Activity.expected_count - 1)
+                        .execution_options(synchronize_session=False))
+        set_committed_value(activity, "expected_count", session.execute(
+            select(Activity.expected_count).where(Activity.id == activity.id)).scalar_one())
+    return Withdrawn(was, reversed_points)
+
+
+def _there_when_confirmed(session: Session, attendance: Attendance, activity: Activity) -> bool:
+    """Whether the row was there when the activity's absences were confirmed, and so in the
+    expected count frozen then (participation counts everyone with a record once): checked
+    in, made up or earning points by then. A 补签 made after the confirmation was not."""
+    confirmed = activity.finalized_at
+    assert confirmed is not None
+    made = [attendance.checked_in_at, attendance.made_up_at,
+            *(entry.created_at for entry in row_entries(session, attendance=attendance))]
+    return any(moment is not None and moment <= confirmed for moment in made)
+
+
 # --- closing and confirming absence -----------------------------------------------------
 
 
@@ -996,7 +1058,8 @@ def activity_to_rate(session: Session, *, member: Member, now: datetime) -> Acti
     ).all()
     for activity in candidates:
         row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-        if row is not None or expected_at(session, member=member, activity=activity):
+        on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
+        if on_record or expected_at(session, member=member, activity=activity):
             return activity
     return None
 
