@@ -266,6 +266,14 @@ def test_in_the_group_a_withdrawal_names_nobody_and_one_made_up_after_the_count_
     assert sum(points_of(runtime, "丁")) == 0
 
 
+def test_undo_of_a_make_up_points_a_secretary_to_the_correction_that_withdraws_it(
+        runtime, chat, clock):
+    seed(runtime.engine, bureau)
+    refused = chat.say("sec", "撤销补签 丁 不在名单")
+    assert refused.is_error
+    assert "「更正 姓名 缺席 原因」" in refused.text and "更正会撤销这条记录" in refused.text
+
+
 # --- 签到 and 评价 ------------------------------------------------------------------------
 
 
