@@ -17,6 +17,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AuditEntry,
+    Branch,
     Member,
     PastMembership,
     PointEntry,
@@ -24,7 +25,7 @@ from storage.models import (
 )
 from storage.roster import RosterRow, apply_roster
 from tests.conftest import local
-from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.factories import bind_chat, make_branch, make_group, make_member, seed
 from tests.test_figures import djbot, drain, ledger_lines, weekly  # noqa: F401 - djbot: fixture
 
 
@@ -266,12 +267,84 @@ def test_in_the_group_a_withdrawal_names_nobody_and_one_made_up_after_the_count_
     assert sum(points_of(runtime, "丁")) == 0
 
 
+def test_doctor_counts_such_records_and_says_how_to_put_right_those_still_in_reach(
+        runtime, chat, clock):
+    """丁 joined on 4 November and was made up for the 3rd's night study, 戊 on the 25th
+    for the 24th's, both by an earlier version. djbot doctor names the 24th's, which 更正
+    can still reach, with the command; the 3rd's is past the rules' 7 days, and a note."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 3, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
+    clock.set(local(2026, 11, 4, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"))
+    made_up_by_an_old_version(runtime, clock, "丁")
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a", "d")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=3, name="戊", branch="一支部", wecom_id="e"))
+    made_up_by_an_old_version(runtime, clock, "戊")
+    older = (None, "另有 1 条这样的记录已过更正期限（活动后 7 天），保持不变；"
+                   "其中也有 0012 版以前调动或离开名册的同志，当时没有记下任职经历")
+
+    assert doctor.expected_lines(runtime.settings, runtime.engine, now=clock.now()) == [
+        (False, "1 条签到或补签记录的党员在活动举行时不在应到名单中，仍计入实到和积分：请在活动后 "
+                "7 天内用「更正」撤销（一支部书记发送「更正 戊 缺席 11月24日 政治夜学 原因」）"),
+        older]
+    assert "这条补签记录已撤销" in chat.say("sec", "更正 戊 缺席 11月24日 政治夜学 补签错人").text
+    assert doctor.expected_lines(runtime.settings, runtime.engine, now=clock.now()) == [older]
+
+
 def test_undo_of_a_make_up_points_a_secretary_to_the_correction_that_withdraws_it(
         runtime, chat, clock):
     seed(runtime.engine, bureau)
     refused = chat.say("sec", "撤销补签 丁 不在名单")
     assert refused.is_error
     assert "「更正 姓名 缺席 原因」" in refused.text and "更正会撤销这条记录" in refused.text
+
+
+def test_the_doctors_statement_reads_every_activity_as_expected_at_does(runtime, clock):
+    """One statement over every record reads who each activity expects: the same members
+    as expected_at for a branch's night study, a party group's meeting, a 支委会, the
+    bureau's 中心组学习 and a bureau-wide lecture for one branch, everyone checked in."""
+    from storage import attendance
+
+    seed(runtime.engine, bureau)
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        group = make_group(s, s.get(Branch, one), "第一党小组")
+        s.exec(select(Member).where(Member.name == "甲")).one().party_group_id = group.id
+        s.commit()
+        group_id = group.id
+    clock.set(local(2026, 11, 24, 9, 0))
+    kinds = [(ActivityType.NIGHT_STUDY, one, None, None),
+             (ActivityType.GROUP_MEETING, one, group_id, None),
+             (ActivityType.COMMITTEE_MEETING, one, None, None),
+             (ActivityType.CENTRAL_STUDY, None, None, None),
+             (ActivityType.LECTURE_HALL, None, None, [one]),
+             (ActivityType.THEME_DAY, None, None, None)]
+    with Session(runtime.engine) as s:
+        held = [attendance.open_activity(
+            s, activity_type=kind, branch_id=branch, party_group_id=group_id,
+            audience_branch_ids=branches, starts_at=clock.now() + timedelta(hours=i),
+            now=clock.now(), opens_minutes_before=30, tz=runtime.settings.tz)
+            for i, (kind, branch, group_id, branches) in enumerate(kinds)]
+        members = s.exec(select(Member)).all()
+        due = {(a.id, m.id) for a in held for m in members
+               if attendance.expected_at(s, member=m, activity=a)}
+        for a in held:
+            for m in members:
+                s.add(Attendance(activity_id=a.id, member_id=m.id, status="present",
+                                 updated_at=clock.now()))
+        s.commit()
+        counted = attendance.not_expected(s, reachable_since=clock.now())
+        wrong = set(s.execute(
+            select(Attendance.activity_id, Attendance.member_id)
+            .join(Activity, Activity.id == Attendance.activity_id)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(attendance._expected_at_its_activity(s))).all())
+    assert wrong == due and 0 < len(due) < len(held) * len(members)
+    assert counted.count == counted.reachable == len(held) * len(members) - len(due)
 
 
 # --- 签到 and 评价 ------------------------------------------------------------------------
