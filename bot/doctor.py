@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.config import Settings
 from storage import db
 
 
-def run(settings: Settings) -> list[tuple[bool, str]]:
+def run(settings: Settings) -> list[tuple[bool | None, str]]:
     try:
         engine = db.make_engine(settings.database_url)
         current, head = db.current_revision(engine), db.head_revision(engine)
@@ -16,7 +18,8 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     if problem := db.write_problem(engine):
         return [(False, f"{problem}：djbot 需要写入签到和发件箱")]
-    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine)]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine),
+            *expected_lines(settings, engine)]
 
 
 def ledger_lines(settings: Settings, engine) -> list[tuple[bool, str]]:
@@ -36,11 +39,50 @@ def ledger_lines(settings: Settings, engine) -> list[tuple[bool, str]]:
                     "运行 djbot repair-ledger 查看，djbot repair-ledger --apply 修复")]
 
 
+def expected_lines(settings: Settings, engine, *, now: datetime | None = None
+                   ) -> list[tuple[bool | None, str]]:
+    """Check-ins and 补签 of members their activity did not expect (versions before 02ef51d
+    let a secretary 补签 a newcomer into what was held before they came): they count as
+    attended and keep their points until a secretary's 更正 withdraws each, which is said
+    for the first few. Those 更正 can no longer reach are a note: the window the rules set
+    has passed, and a database from before spells were kept (0012) shows there too members
+    who moved or left before then, whom the rule cannot place."""
+    from sqlmodel import Session, select
+
+    from bot.clock import SystemClock
+    from bot.domain.rules import load_rules
+    from bot.domain.text import show_date
+    from storage.attendance import not_expected
+    from storage.models import Branch
+
+    days = load_rules(settings.rules_file).makeup_window_days
+    now = now or SystemClock().now()
+    with Session(engine) as session:
+        found = not_expected(session, reachable_since=now - timedelta(days=days))
+        branches = dict(session.exec(select(Branch.id, Branch.name)).all())
+    today = now.astimezone(settings.tz).date()
+
+    def fix(name: str, activity) -> str:
+        who = f"{branches.get(activity.branch_id, '')}书记" if activity.branch_id else "领导"
+        day = show_date(activity.starts_at.astimezone(settings.tz).date(), today=today)
+        return f"{who}发送「更正 {name} 缺席 {day} {activity.type} 原因」"
+
+    lines: list[tuple[bool | None, str]] = []
+    if found.reachable:
+        each = "；".join(fix(name, activity) for name, activity in found.first)
+        more = f"，共 {found.reachable} 条" if found.reachable > len(found.first) else ""
+        lines.append((False, f"{found.reachable} 条签到或补签记录的党员在活动举行时不在应到名单中，"
+                             f"仍计入实到和积分：请在活动后 {days} 天内用「更正」撤销"
+                             f"（{each}{more}）"))
+    if older := found.count - found.reachable:
+        lines.append((None, f"另有 {older} 条这样的记录已过更正期限（活动后 {days} 天），保持不变；"
+                            "其中也有 0012 版以前调动或离开名册的同志，当时没有记下任职经历"))
+    return lines
+
+
 def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:
     """Recipients the platform refused for good (invalid user ids), as long as sent rows
     are kept."""
-    from datetime import timedelta
-
     from bot.clock import SystemClock
     from bot.outbox import unreached
     from storage.db import session_scope

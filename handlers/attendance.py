@@ -114,8 +114,9 @@ def _find_for_member(
         if activity is None:
             continue
         row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
-        if row is not None or store.expected_at(ctx.session, member=ctx.member,
-                                                activity=activity):
+        # A withdrawn record (更正 of someone not expected) makes nobody's activity theirs.
+        on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
+        if on_record or store.expected_at(ctx.session, member=ctx.member, activity=activity):
             return activity, row, None
         foreign = foreign or activity
     return None, None, foreign
@@ -978,7 +979,8 @@ def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(
             f"{member.name} 已{STATUS_LABELS[row.status]}，无需补签：{_label(ctx, activity)}。"
         )
-    if row is None and not store.expected_at(ctx.session, member=member, activity=activity):
+    unrecorded = row is None or row.status == AttendanceStatus.WITHDRAWN
+    if unrecorded and not store.expected_at(ctx.session, member=member, activity=activity):
         then = _not_due_then(ctx, member, activity)
         if then is not None:  # a newcomer made up for a day they were not there
             return Reply.error(f"{_label(ctx, activity, with_date=True)}举行时{member.name}"

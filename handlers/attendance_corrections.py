@@ -8,6 +8,11 @@ absences are confirmed. The points the check-in earned are reversed by new ledge
 (积分明细 shows them as 冲销, with who and why), the audit log keeps from what to what, and
 the member hears it privately. In a group the reply names nobody: an absence is said to
 the one concerned, not broadcast.
+
+A check-in or 补签 of someone the activity did not expect (a newcomer made up for a day
+before they came, as versions before 02ef51d allowed) is no absence or leave either: 更正
+withdraws it (storage.attendance.withdraw), and the reply says why, as 补签's refusal
+of such a member does.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from handlers.attendance import (
     _WHO,
     _label,
     _manage_scope,
+    _not_due_then,
     _write_privately,
     is_member_name,
     named_record,
     record_and_member,
 )
 from storage import attendance as store
-from storage.models import Attendance, AttendanceStatus, LeaveState, Member
+from storage.models import Activity, Attendance, AttendanceStatus, LeaveState, Member
 
 # What a secretary writes for the record as it should be.
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
@@ -90,6 +96,8 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
         had = (f"{_no_check_in(row, label)}，" if ctx.message.is_private else f"在{label}")
         return Reply.error(f"{member.name} {had}没有可以更正的签到记录，记录保持不变。"
                            "更正只用于签到或补签有误的同志。")
+    if not store.expected_at(ctx.session, member=member, activity=activity):
+        return _withdraw(ctx, row, activity, member, status, args["reason"])
     assert ctx.member is not None
     done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
                          status=status, by=ctx.member, reason=args["reason"], now=ctx.now,
@@ -117,10 +125,42 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"原因：{args['reason']}", f"{points}。", told])))
 
 
+def _withdraw(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
+              status: AttendanceStatus, reason: str) -> Reply:
+    """更正 of a check-in or 补签 the activity should never have had: the member was not
+    expected there, so neither an absence nor leave is theirs to count. The record is
+    withdrawn and its points reversed; the reply says why, in the words of 补签's refusal."""
+    assert ctx.member is not None
+    done = store.withdraw(ctx.session, attendance=row, activity=activity, by=ctx.member,
+                          reason=reason, now=ctx.now)
+    ctx.audit("attendance.correct", target=member.name, detail={
+        "member_id": member.id, "activity_id": activity.id, "from": done.was,
+        "to": AttendanceStatus.WITHDRAWN.value, "asked": status.value, "reason": reason,
+        "reversed_points": done.reversed_points, "posted_points": 0})
+    record = "补签记录" if done.was == AttendanceStatus.MAKEUP else "签到记录"
+    points = f"积分 {done.reversed_points:+d}（冲销{STATUS_LABELS[done.was]}）"
+    held = _label(ctx, activity, with_date=True)
+    then = _not_due_then(ctx, member, activity)
+    why = f"举行时你{then[0]}（{then[1]}），" if then is not None else "你"
+    told = _tell_member(ctx, member, f"{held}的{record}撤销：{why}不在应到名单中，不记缺席或请假。"
+                                     f"原因：{reason}。{points}。发送「积分明细」可查看。")
+    if not ctx.message.is_private:
+        # As 更正's own: no name, no reason; only that this record was not one to restate.
+        return Reply(f"已撤销{_label(ctx, activity)}的 1 条签到记录：举行时不在应到名单中，"
+                     f"不记缺席或请假，相关积分已冲销，{told}更正涉及个人出勤，今后可以私聊我发送。")
+    said = (f"{held}举行时{member.name}{then[0]}（{then[1]}），不在应到名单中" if then is not None
+            else f"{member.name} 不在{held}的应到名单中")
+    return Reply("\n".join(filter(None, [
+        f"{said}，这条{record}已撤销，不记{STATUS_LABELS[status]}，{points}。原因：{reason}",
+        told])))
+
+
 def _no_check_in(row: Attendance | None, label: str) -> str:
     """What the member's record on the activity is, when it is not a check-in."""
     if row is None:
         return f"没有在{label}签到"
+    if row.status == AttendanceStatus.WITHDRAWN:
+        return f"在{label}的签到记录已撤销（不在应到名单中）"
     if row.status == AttendanceStatus.LEAVE:
         state = {LeaveState.PENDING: "的请假正在等待批准",
                  LeaveState.REVOKED: "的请假已被驳回"}.get(row.leave_state, "已请假")

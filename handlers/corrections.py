@@ -274,8 +274,8 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     named = next((w for w in NOT_UNDONE if reason.startswith(w)), None)
     if named is not None:
         # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
-        return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，{named}不能撤销，"
-                           f"什么也没有改。{_attendance_hint(ctx)}")
+        return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，"
+                           f"{named}不能这样撤销，什么也没有改。{_attendance_hint(ctx)}")
     study = corrections.last_study(ctx.session, member_id=member.id, since=since)
     visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
     if study is None and visit is None:
@@ -294,9 +294,11 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 def _attendance_hint(ctx: Ctx) -> str:
-    """Where a wrong check-in is put right: the secretary's 更正 (handlers/attendance_corrections)."""
+    """Where a wrong check-in is put right: the secretary's 更正 (handlers/attendance_corrections),
+    which also withdraws a check-in or 补签 of someone the activity did not expect."""
     if ctx.role in MANAGERS | LEADERS:
-        return "签到记录有误，请发送「更正 姓名 缺席 原因」（或「更正 姓名 请假 原因」）。"
+        return ("签到或补签有误，请发送「更正 姓名 缺席 原因」（或「更正 姓名 请假 原因」）；"
+                "举行时不在应到名单中的同志，更正会撤销这条记录，不记缺席。")
     return "签到记录有误请联系书记更正。"
 
 

@@ -453,10 +453,10 @@ class SheetLine:
 
 def attendance_sheet(session: Session, *, activity: Activity) -> list[SheetLine]:
     """名单 of one activity: everyone expected plus anyone with a record, in name order."""
-    from storage.attendance import _expected_condition
+    from storage.attendance import _expected_condition, with_record
 
     maker = Member.__table__.alias("maker")
-    has_row = select(Attendance.member_id).where(Attendance.activity_id == activity.id)
+    has_row = with_record(activity.id)
     query = (
         select(Member.id, Member.name, PartyGroup.name, Attendance.status,
                Attendance.checked_in_at, Attendance.leave_reason, Attendance.leave_state,

@@ -62,6 +62,9 @@ class AttendanceStatus(StrEnum):
     LEAVE = "leave"  # 请假 (granted)
     ABSENT = "absent"  # 缺席 (confirmed)
     MAKEUP = "makeup"  # 补签 by a secretary
+    # 撤销 by 更正: a check-in or 补签 of someone the activity did not expect. Kept on file
+    # (its ledger lines name it) and counted nowhere: storage.attendance.withdraw.
+    WITHDRAWN = "withdrawn"
 
 
 class LeaveState(StrEnum):

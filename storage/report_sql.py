@@ -35,17 +35,17 @@ WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_a
 FROM pastmembership
 WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
-WHERE attendance.activity_id = activity.id)))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
+WHERE attendance.activity_id = activity.id AND attendance.status != ?)))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
 WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
 FROM pastmembership
 WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
-WHERE attendance.activity_id = activity.id)) ELSE ? END) AS sum_2
+WHERE attendance.activity_id = activity.id AND attendance.status != ?)) ELSE ? END) AS sum_2
 FROM activity
 WHERE activity.branch_id IS NOT NULL AND activity.starts_at >= ? AND activity.starts_at < ? AND activity.status != ? AND (activity.status = ? OR activity.ends_at <= ?) GROUP BY activity.branch_id""",
-        ('type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'param_1', 'start', 'end', 'status_1', 'status_2', 'cutoff'),
-        {'param_1': 0, 'status_1': 'cancelled', 'status_2': 'closed', 'type_1_1': '支委会', 'type_1_2': '理论学习中心组', 'type_1_3': '第一议题', 'role_1_1': 'committee', 'role_1_2': 'secretary', 'type_2_1': '支委会', 'type_2_2': '理论学习中心组', 'type_2_3': '第一议题', 'role_2_1': 'committee', 'role_2_2': 'secretary'},
+        ('type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'status_1', 'type_1_1', 'type_1_2', 'type_1_3', 'role_1_1', 'role_1_2', 'type_2_1', 'type_2_2', 'type_2_3', 'role_2_1', 'role_2_2', 'status_1', 'param_1', 'start', 'end', 'status_2', 'status_3', 'cutoff'),
+        {'status_1': 'withdrawn', 'param_1': 0, 'status_2': 'cancelled', 'status_3': 'closed', 'type_1_1': '支委会', 'type_1_2': '理论学习中心组', 'type_1_3': '第一议题', 'role_1_1': 'committee', 'role_1_2': 'secretary', 'type_2_1': '支委会', 'type_2_2': '理论学习中心组', 'type_2_3': '第一议题', 'role_2_1': 'committee', 'role_2_2': 'secretary'},
     ),
     'attendance': (
         """SELECT activity.branch_id, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_1, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_2, sum(CASE WHEN (attendance.status IN (?)) THEN ? ELSE ? END) AS sum_3, sum(CASE WHEN (attendance.status = ? AND (attendance.leave_state IS NULL OR attendance.leave_state = ?)) THEN ? ELSE ? END) AS sum_4, sum(CASE WHEN (activity.finalized_at IS NULL AND (attendance.status IN (?, ?, ?) OR attendance.status = ? AND (attendance.leave_state IS NULL OR attendance.leave_state = ?))) THEN ? ELSE ? END) AS sum_5

@@ -33,7 +33,7 @@ from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMI
 from bot.domain.points import Tie, board_may_name, public_board_size, rule_base, tie_line
 from bot.domain.rules import Rules
 from storage import figures
-from storage.attendance import CANCELLED, CLOSED, ROW_KINDS, row_of
+from storage.attendance import CANCELLED, CLOSED, ROW_KINDS, row_of, with_record
 from storage.figures import (  # noqa: F401 - where callers have always found them
     BRANCH_COLUMNS,
     BranchFigures,
@@ -391,14 +391,14 @@ def _live_expected():
     """Who a branch activity expects before its count is frozen: its type's audience among
     the members as they were at its end (the rule of storage.attendance's
     _expected_condition, in SQL: on the roster and in the branch then, now or in a spell
-    that has ended since), and whoever has a row on it. A member who checked in and has
-    since moved or left still counts once, as storage.attendance.participation freezes the
-    count: without it a rate could pass 100% until absences are confirmed, and change when
-    they are. A member who came after it ended is not counted; one who moved away before
-    its absences were confirmed is, in this branch and not in their new one."""
+    that has ended since), and whoever has a row on it (but a withdrawn one). A member who
+    checked in and has since moved or left still counts once, as
+    storage.attendance.participation freezes the count: without it a rate could pass 100%
+    until absences are confirmed, and change when they are. A member who came after it
+    ended is not counted; one who moved away before its absences were confirmed is, in
+    this branch and not in their new one."""
     counted = aliased(Member)
-    has_row = (select(Attendance.member_id).where(Attendance.activity_id == Activity.id)
-               .correlate(Activity))
+    has_row = with_record(Activity.id).correlate(Activity)
 
     def in_audience(holder):
         return and_(

@@ -11,10 +11,13 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
+from bot import doctor
 from storage.models import (
     Activity,
     ActivityType,
     Attendance,
+    AuditEntry,
+    Branch,
     Member,
     PastMembership,
     PointEntry,
@@ -22,7 +25,8 @@ from storage.models import (
 )
 from storage.roster import RosterRow, apply_roster
 from tests.conftest import local
-from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.factories import bind_chat, make_branch, make_group, make_member, seed
+from tests.test_figures import djbot, drain, ledger_lines, weekly  # noqa: F401 - djbot: fixture
 
 
 def bureau(session):
@@ -156,6 +160,191 @@ def test_a_name_that_moved_away_is_not_found_for_a_record_it_was_not_on(runtime,
     hold(chat, clock, "sec", "政治夜学", "g1", "sec")
     reply = chat.say("sec", "补签 甲 手机没电")
     assert reply.is_error and "本支部没有找到「甲」" in reply.text
+
+
+# --- records an earlier version let through: 更正 withdraws them -------------------------
+
+
+def made_up_by_an_old_version(runtime, clock, name: str) -> None:
+    """补签 of `name` for the latest activity held, as versions before 02ef51d wrote it,
+    asking only where the member is now: storage.attendance.make_up, which that handler
+    called."""
+    from storage import attendance
+
+    with Session(runtime.engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        by = s.exec(select(Member).where(Member.name == "书记")).one()
+        held = s.exec(select(Activity).where(Activity.starts_at <= clock.now())
+                      .order_by(Activity.starts_at.desc())).first()
+        attendance.make_up(s, activity=held, member=member, by=by, reason="手机没电",
+                           now=clock.now(), rules=runtime.rules)
+        s.commit()
+
+
+def points_of(runtime, name: str) -> list[int]:
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(PointEntry.points).join(Member, Member.id == PointEntry.member_id)
+                           .where(Member.name == name).order_by(PointEntry.id)).all())
+
+
+def test_a_newcomer_made_up_by_an_old_version_is_withdrawn_by_a_correction(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    """Tuesday's night study: 书记 and 甲 check in. Wednesday 丁 joins 一支部, and an earlier
+    version let the secretary 补签 丁 for Tuesday: Tuesday read 3 of 5, the count frozen so
+    when the absences were confirmed, and 丁 had +2. 更正 丁 缺席 cannot make 丁 absent
+    from a day before they came: the record is withdrawn, its +2 reversed, no penalty, and
+    Tuesday reads 2 of 4, as if the 补签 had never been."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"))
+    made_up_by_an_old_version(runtime, clock, "丁")
+    assert "参与 3/5（60.0%），缺席 2 人" in chat.say("sec", "确认缺席", chat="g1").text
+    assert points_of(runtime, "丁") == [2]
+
+    reply = chat.say("sec", "更正 丁 缺席 补签错人")
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines() == [
+        "政治夜学（11月24日 19:30）举行时丁还不在名册上（11月25日才加入名册），不在应到名单中，"
+        "这条补签记录已撤销，不记缺席，积分 -2（冲销补签）。原因：补签错人",
+        "已私聊告知本人。"]
+
+    # The figures: 丁 is neither attended nor expected, in the frozen count too.
+    assert "参与 2/4（50.0%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "一支部")
+    assert (line["participation"], line["absent"]) == ("2/4", 2)
+    # The points: the 补签's reversed, and neither a penalty nor leave points, then or later.
+    assert points_of(runtime, "丁") == [2, -2]
+    assert ledger_lines(chat, "d") == [
+        "11月24日 19:30 ±0 政治夜学 补签 +2，已冲销（书记撤销：举行时不在应到名单中，补签错人）"]
+    assert [text for _, kind, target, text in drain(runtime, clock)
+            if kind == "attendance.correct" and target == "d"] == [
+        "【签到记录更正】书记将你在政治夜学（11月24日 19:30）的补签记录撤销：举行时你还不在名册上"
+        "（11月25日才加入名册），不在应到名单中，不记缺席或请假。原因：补签错人。"
+        "积分 -2（冲销补签）。发送「积分明细」可查看。如有疑问请联系书记。"]
+    with Session(runtime.engine) as s:
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "attendance.correct")).one()
+        row = s.exec(select(Attendance).join(Member, Member.id == Attendance.member_id)
+                     .where(Member.name == "丁")).one()
+    assert (audit.target, audit.detail["from"], audit.detail["to"], audit.detail["reason"]) == \
+        ("丁", "makeup", "withdrawn", "补签错人")
+    assert (row.status, row.made_up_at is not None) == ("withdrawn", True)  # kept on file
+
+    # Marked, not deleted: the ledger's lines still name their record; nothing to repair.
+    assert "积分流水无需修复" in djbot("repair-ledger")
+    assert doctor.ledger_lines(runtime.settings, runtime.engine) == []
+    # Once: a second 更正 and a 补签 find nothing to do, and change nothing.
+    before = points_of(runtime, "丁")
+    again = chat.say("sec", "更正 丁 缺席 补签错人")
+    assert again.is_error and "签到记录已撤销" in again.text, again.text
+    assert "不能补签，记录保持不变" in chat.say("sec", "补签 丁 手机没电").text
+    assert points_of(runtime, "丁") == before
+
+
+def test_in_the_group_a_withdrawal_names_nobody_and_one_made_up_after_the_count_froze(
+        runtime, chat, clock):
+    """The old 补签 of 丁 came after Tuesday's absences were confirmed: the frozen count
+    (4) never took 丁 in, and stays; the attended fall back to 2. In the group the reply
+    says what became of one record, not whose, nor why."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    clock.set(local(2026, 11, 25, 9, 0))
+    assert "参与 2/4（50.0%），缺席 2 人" in chat.say("sec", "确认缺席", chat="g1").text
+    clock.set(local(2026, 11, 25, 10, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"))
+    made_up_by_an_old_version(runtime, clock, "丁")
+    assert "参与 3/4（75.0%）" in chat.say("sec", "活动", chat="g1").text
+
+    reply = chat.say("sec", "更正 丁 缺席 补签错人", chat="g1")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("已撤销政治夜学（11月24日 19:30）的 1 条签到记录：举行时不在"
+                                 "应到名单中，不记缺席或请假，相关积分已冲销"), reply.text
+    for said in ("丁", "补签错人", "名册"):
+        assert said not in reply.text
+    assert "参与 2/4（50.0%）" in chat.say("sec", "活动", chat="g1").text
+    assert sum(points_of(runtime, "丁")) == 0
+
+
+def test_doctor_counts_such_records_and_says_how_to_put_right_those_still_in_reach(
+        runtime, chat, clock):
+    """丁 joined on 4 November and was made up for the 3rd's night study, 戊 on the 25th
+    for the 24th's, both by an earlier version. djbot doctor names the 24th's, which 更正
+    can still reach, with the command; the 3rd's is past the rules' 7 days, and a note."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 3, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a")
+    assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
+    clock.set(local(2026, 11, 4, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="丁", branch="一支部", wecom_id="d"))
+    made_up_by_an_old_version(runtime, clock, "丁")
+    clock.set(local(2026, 11, 24, 19, 30))
+    hold(chat, clock, "sec", "政治夜学", "g1", "sec", "a", "d")
+    clock.set(local(2026, 11, 25, 9, 0))
+    roster(runtime, clock, RosterRow(row=3, name="戊", branch="一支部", wecom_id="e"))
+    made_up_by_an_old_version(runtime, clock, "戊")
+    older = (None, "另有 1 条这样的记录已过更正期限（活动后 7 天），保持不变；"
+                   "其中也有 0012 版以前调动或离开名册的同志，当时没有记下任职经历")
+
+    assert doctor.expected_lines(runtime.settings, runtime.engine, now=clock.now()) == [
+        (False, "1 条签到或补签记录的党员在活动举行时不在应到名单中，仍计入实到和积分：请在活动后 "
+                "7 天内用「更正」撤销（一支部书记发送「更正 戊 缺席 11月24日 政治夜学 原因」）"),
+        older]
+    assert "这条补签记录已撤销" in chat.say("sec", "更正 戊 缺席 11月24日 政治夜学 补签错人").text
+    assert doctor.expected_lines(runtime.settings, runtime.engine, now=clock.now()) == [older]
+
+
+def test_undo_of_a_make_up_points_a_secretary_to_the_correction_that_withdraws_it(
+        runtime, chat, clock):
+    seed(runtime.engine, bureau)
+    refused = chat.say("sec", "撤销补签 丁 不在名单")
+    assert refused.is_error
+    assert "「更正 姓名 缺席 原因」" in refused.text and "更正会撤销这条记录" in refused.text
+
+
+def test_the_doctors_statement_reads_every_activity_as_expected_at_does(runtime, clock):
+    """One statement over every record reads who each activity expects: the same members
+    as expected_at for a branch's night study, a party group's meeting, a 支委会, the
+    bureau's 中心组学习 and a bureau-wide lecture for one branch, everyone checked in."""
+    from storage import attendance
+
+    seed(runtime.engine, bureau)
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Member.branch_id).where(Member.name == "书记")).one()
+        group = make_group(s, s.get(Branch, one), "第一党小组")
+        s.exec(select(Member).where(Member.name == "甲")).one().party_group_id = group.id
+        s.commit()
+        group_id = group.id
+    clock.set(local(2026, 11, 24, 9, 0))
+    kinds = [(ActivityType.NIGHT_STUDY, one, None, None),
+             (ActivityType.GROUP_MEETING, one, group_id, None),
+             (ActivityType.COMMITTEE_MEETING, one, None, None),
+             (ActivityType.CENTRAL_STUDY, None, None, None),
+             (ActivityType.LECTURE_HALL, None, None, [one]),
+             (ActivityType.THEME_DAY, None, None, None)]
+    with Session(runtime.engine) as s:
+        held = [attendance.open_activity(
+            s, activity_type=kind, branch_id=branch, party_group_id=group_id,
+            audience_branch_ids=branches, starts_at=clock.now() + timedelta(hours=i),
+            now=clock.now(), opens_minutes_before=30, tz=runtime.settings.tz)
+            for i, (kind, branch, group_id, branches) in enumerate(kinds)]
+        members = s.exec(select(Member)).all()
+        due = {(a.id, m.id) for a in held for m in members
+               if attendance.expected_at(s, member=m, activity=a)}
+        for a in held:
+            for m in members:
+                s.add(Attendance(activity_id=a.id, member_id=m.id, status="present",
+                                 updated_at=clock.now()))
+        s.commit()
+        counted = attendance.not_expected(s, reachable_since=clock.now())
+        wrong = set(s.execute(
+            select(Attendance.activity_id, Attendance.member_id)
+            .join(Activity, Activity.id == Attendance.activity_id)
+            .join(Member, Member.id == Attendance.member_id)
+            .where(attendance._expected_at_its_activity(s))).all())
+    assert wrong == due and 0 < len(due) < len(held) * len(members)
+    assert counted.count == counted.reachable == len(held) * len(members) - len(due)
 
 
 # --- 签到 and 评价 ------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from storage.reports import standings
 
 WEEKS = 12
 STATUS_LABELS = {"present": "出席", "late": "迟到", "makeup": "补签", "leave": "请假",
-                 "absent": "缺席"}
+                 "absent": "缺席", "withdrawn": "已撤销"}
 LEAVE_STATES = {"granted": "已准", "pending": "待批", "revoked": "已撤销"}
 
 
@@ -232,8 +232,10 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     for line in sheet:
         status = _record_status(line)
         counts_as = line.status or "missing"
-        if _leave_not_granted(line):
-            counts_as = "missing"  # still due, as 结束 and 未签到 count it, until granted
+        if _leave_not_granted(line) or line.status == "withdrawn":
+            # Still due, as 结束 and 未签到 count it: leave until granted, and a withdrawn
+            # record (shown only for one who is expected after all).
+            counts_as = "missing"
         if line.status == "absent" and (line.checked_in_at or line.made_up_at):
             status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
         rows.append({
