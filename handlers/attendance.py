@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlmodel import Session
+
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
 from bot.domain.attendance import (
@@ -529,16 +531,29 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     night, when quiet hours end. Without it the request waits unseen until absences are
     confirmed, and then counts as an absence. Returns what to tell the member of it."""
     assert ctx.member is not None
-    name = ctx.member.name
-    deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
-    text = (f"【请假待批准】{name}请假：{asked}\n"
-            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
-            "确认缺席时仍未批准的，记为缺席。")
-    reached = _write_privately(ctx, deciders, text, kind=outbox.LEAVE_ASK, title="请假待批准",
-                               key=f"{_asks_of(ctx.member)}{key}", branch_id=branch_id)
+    reached = ask_for_a_decision(ctx.session, member=ctx.member, branch_id=branch_id, key=key,
+                                 asked=asked, now=ctx.now, not_before=ctx.after_quiet_hours(),
+                                 prefer=ctx.message.platform)
     if not reached:
         return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
+
+
+def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
+                       asked: str, now: datetime, not_before: datetime | None,
+                       prefer: str | None) -> list[Member]:
+    """_ask_for_a_decision without a chat (the command line and the scheduler have none):
+    the request queued to the scope's deciders; returns those reached."""
+    name = member.name
+    deciders = org.leave_deciders(session, branch_id=branch_id, asking=member.id)
+    text = (f"【请假待批准】{name}请假：{asked}\n"
+            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
+            "确认缺席时仍未批准的，记为缺席。")
+    reached = org.reach(session, deciders, prefer=prefer)
+    outbox.enqueue_private(session, reached=reached, text=text, title="请假待批准",
+                           kind=outbox.LEAVE_ASK, key=f"{_asks_of(member)}{key}", now=now,
+                           branch_id=branch_id, not_before=not_before)
+    return [decider for decider, _ in reached]
 
 
 def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
