@@ -104,7 +104,8 @@ def set_role(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if new not in (Role.LEADER, Role.ADMIN) and member.branch_id is None:
         return Reply.error(f"{member.name} 不属于任何支部，不能设为{ROLE_LABELS[new]}。请先在名册中填写支部。")
     # Kept as a spell that has ended: a 支委会 held before still expects them as they were.
-    membership.change(ctx.session, member=member, now=ctx.now, role=new.value)
+    membership.change(ctx.session, member=member, now=ctx.now, tz=ctx.settings.tz,
+                      role=new.value)
     member.updated_at = ctx.now
     ctx.audit("role.change", target=member.name,
               detail={"member_id": member.id, "old": old.value, "new": new.value, "via": "chat"})

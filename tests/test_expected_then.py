@@ -21,7 +21,7 @@ from storage.models import (
     Role,
 )
 from storage.roster import RosterRow, apply_roster
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -56,7 +56,8 @@ def hold(chat, clock, opener: str, what: str, chat_id: str, *users: str) -> None
 
 
 def roster(runtime, clock, *rows: RosterRow) -> None:
-    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now()))
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now(),
+                                                   tz=SHANGHAI))
 
 
 def rows_of(runtime, name: str) -> list[tuple[str, int]]:

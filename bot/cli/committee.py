@@ -39,7 +39,8 @@ def _change(names: list[str], on: bool) -> None:
         changed = [m for m in chosen if m.bureau_committee != on]
         for member in changed:
             # Kept as a spell that has ended: earlier 中心组学习 still expect them as they were.
-            membership.change(session, member=member, now=now, bureau_committee=on)
+            membership.change(session, member=member, now=now, tz=runtime.settings.tz,
+                              bureau_committee=on)
             member.updated_at = now
             session.add(member)
         if changed:

@@ -36,7 +36,8 @@ def import_roster_command(
     mode = "完整导入" if full else "部分导入"
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
-            result = import_roster(session, file, full=full, now=runtime.clock.now())
+            result = import_roster(session, file, full=full, now=runtime.clock.now(),
+                                   tz=runtime.settings.tz)
         except RosterError as exc:
             session.rollback()
             typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)

@@ -87,7 +87,8 @@ class Ticker:
         with session_scope(self.engine) as session:
             # A temporary branch past its end date stops here: no new activities or
             # reminders; its members go back to their own branch.
-            temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now)
+            temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now,
+                              tz=self.settings.tz)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
