@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -67,6 +68,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    Branch,
     LeavePeriod,
     LeaveState,
     Member,
@@ -790,6 +792,75 @@ def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
                                key=f"activity.cancel|{activity.id}|asked",
                                branch_id=activity.branch_id)
     return len(told), len(reached)
+
+
+MOVED = "leave.moved"  # 请假已撤回: leave a change of place took back, to the member
+
+
+def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo, now: datetime,
+                 not_before: datetime | None, prefer: str | None = None) -> bool:
+    """A change of place took back leave the member asked for an activity that no longer
+    expects them (storage.leave.refit): they hear it once, privately, as those whose
+    activity is called off do, since no decision is coming and they need not come. A
+    period still waiting for a decision is asked of the new branch's deciders, and the
+    member told who decides it now. Not those off the roster. Returns whether the member
+    was written to. Said by every caller of a change (a chat, the CLI, the scheduler)."""
+    member, was = changed.member, changed.was
+    if not member.active or was is None or not (changed.withdrawn or changed.to_decide):
+        return False
+    lines = []
+    if changed.withdrawn:
+        labels = "、".join(_plain_label(session, a, tz) for a in changed.withdrawn)
+        it = "它" if len(changed.withdrawn) == 1 else "这些活动"
+        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加，你对{it}的请假已撤回。")
+    for period in changed.to_decide:
+        days = (period.last_day - period.first_day).days + 1
+        when = _days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
+        reached = ask_for_a_decision(
+            session, member=member, branch_id=member.branch_id,
+            key=f"period:{period.id}|branch:{member.branch_id}",
+            asked=f"{when}，原因：{period.reason}（在{_branch_name(session, was.branch_id)}"
+                  "时提交，现已调入）。",
+            now=now, not_before=not_before, prefer=prefer)
+        if reached:
+            who = _branch_name(session, member.branch_id) + ROLE_LABELS.get(reached[0].role, "书记")
+            lines.append(f"你{when}的请假改由{who}审批。")
+        else:
+            lines.append(f"你{when}的请假还在等待批准，{_branch_name(session, member.branch_id)}"
+                         "没有能收到通知的书记或委员，请直接告诉能批准的同志。")
+    title = "请假已撤回" if changed.withdrawn else "请假改由新支部审批"
+    outbox.enqueue_private(session, reached=org.reach(session, [member], prefer=prefer),
+                           text=f"【{title}】" + "\n".join(lines), title=title, kind=MOVED,
+                           key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
+                           branch_id=member.branch_id, not_before=not_before)
+    return True
+
+
+def _moved(session: Session, changed: membership.Changed) -> str:
+    """What changed of the member's place, said to them (你已从城关支部调至二支部)."""
+    was, member = changed.was, changed.member
+    assert was is not None
+    if changed.branch_changed:
+        return (f"你已从{_branch_name(session, was.branch_id)}"
+                f"调至{_branch_name(session, member.branch_id)}")
+    if was.party_group_id != member.party_group_id:
+        group = org.party_group(session, group_id=member.party_group_id)
+        return f"你已调至{group.name}" if group else "你已不在原党小组"
+    if was.role != member.role:
+        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
+    return "你已不是党委委员" if was.bureau_committee else "你已任党委委员"
+
+
+def _branch_name(session: Session, branch_id: int | None) -> str:
+    branch = session.get(Branch, branch_id) if branch_id is not None else None
+    return branch.name if branch else "局机关"
+
+
+def _plain_label(session: Session, activity: Activity, tz: ZoneInfo) -> str:
+    """_label with its date, without a Ctx."""
+    group = org.party_group(session, group_id=activity.party_group_id)
+    return activity_label(activity.type, activity.topic, activity.starts_at, tz, None,
+                          group=group.name if group else None)
 
 
 def _asks_of(member: Member) -> str:

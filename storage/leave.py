@@ -187,8 +187,9 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
     confirmation posts nothing for them. A request to decide it that is not sent yet is
     withdrawn too. Activities already started keep their records: whoever was due there
     is counted where they were. A leave period still excuses wherever they are due: the
-    new place's activities planned in it are excused now. Writes an audit entry of what
-    it did; returns `changed`, filled in."""
+    new place's activities planned in it are excused now, and one still waiting for a
+    decision becomes the new branch's to decide (the old one's request is withdrawn).
+    Writes an audit entry of what it did; returns `changed`, filled in."""
     member = changed.member
     assert member.id is not None
     today = now.astimezone(tz).date() if tz is not None else now.date()
@@ -222,12 +223,23 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         for period in periods:
             changed.excused += _excuse_planned(session, member=member, period=period, now=now,
                                                tz=tz)
+    if changed.branch_changed or not member.active:
+        # Asked of the branch they were in: now the new branch's to decide (批准请假 reads a
+        # period where the member is), or nobody's once they are off the roster.
+        waiting = pending_periods(session, member_id=member.id, today=today)
+        for period in waiting:
+            changed.asks_withdrawn += outbox.withdraw_unsent(
+                session, kind=outbox.LEAVE_ASK,
+                key_prefix=f"{outbox.leave_asks_of(member.id)}period:{period.id}|",
+                reason=_WHY)
+        changed.to_decide = waiting if member.active else []
     session.flush()
-    if gone or changed.excused or changed.asks_withdrawn:
+    if gone or changed.excused or changed.to_decide or changed.asks_withdrawn:
         session.add(AuditEntry(
             at=now, actor="system", action="leave.refit", target=member.name,
             detail={"member_id": member.id, "withdrawn": gone,
                     "excused_activity_ids": [a.id for a in changed.excused],
+                    "period_ids_to_decide": [p.id for p in changed.to_decide],
                     "asks_withdrawn": changed.asks_withdrawn}))
     return changed
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from storage.models import Activity, Member, PastMembership
+from storage.models import Activity, LeavePeriod, Member, PastMembership
 
 # The member's fields an activity's audience reads: a change to any of them ends a spell.
 PLACE = ("branch_id", "party_group_id", "role", "bureau_committee")
@@ -55,6 +55,9 @@ class Changed:
     # Activities not started yet that the new place expects them at, which a period of
     # theirs covers: excused now, as they would have been had they been due when planned.
     excused: list[Activity] = field(default_factory=list)
+    # Periods still waiting for a decision that are now another branch's to decide: the
+    # requests queued to the old one were withdrawn; the new one is still to be asked.
+    to_decide: list[LeavePeriod] = field(default_factory=list)
     # Requests for a decision queued and not sent yet, withdrawn.
     asks_withdrawn: int = 0
 

@@ -624,8 +624,8 @@ class ImportResult:
     role_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old, new)
     warnings: list[str] = field(default_factory=list)
     deactivated_ids: list[int] = field(default_factory=list)
-    # What the changes of place did to leave (storage.leave.refit), and the same, by name,
-    # for the lines printed.
+    # What the changes of place did to leave (storage.leave.refit), for the caller to tell
+    # the people concerned; and the same, by name, for the lines printed.
     leave_changes: list[membership.Changed] = field(default_factory=list)
     leave_people: list[PersonChange] = field(default_factory=list)
 
@@ -718,7 +718,7 @@ def apply_roster(
     every row that cannot be applied (e.g. a new person without an account, or a row
     matching a member another row already took). Leave asked for what someone moved or
     made inactive is no longer expected at is withdrawn (storage.leave.refit): listed
-    in the result (`tz`: the days of a leave period).
+    in the result, for the caller to tell them (`tz`: the days of a leave period).
     """
     if not isinstance(roster, Roster):
         roster = Roster(rows=list(roster), full=full)
@@ -789,13 +789,17 @@ def apply_roster(
 def _leave_changed(session: Session, result: ImportResult, changed: membership.Changed | None,
                    tz: tzinfo, names: dict[int | None, str]) -> None:
     """Keep what a change of place did to the member's leave, by name for the lines
-    printed: the activities their leave was withdrawn from."""
-    if changed is None or not (changed.withdrawn or changed.released):
+    printed: the activities their leave was withdrawn from, and a period now another
+    branch's to decide."""
+    if changed is None or not (changed.withdrawn or changed.released or changed.to_decide):
         return
     result.leave_changes.append(changed)
     member = changed.member
     details = ["、".join(activity_label(a.type, a.topic, a.starts_at, tz, None)  # type: ignore[arg-type]
-                        for a in changed.withdrawn + changed.released)]
+                        for a in changed.withdrawn + changed.released)] \
+        if changed.withdrawn or changed.released else []
+    details += [f"{p.first_day.month}月{p.first_day.day}日起的请假改由"
+                f"{names.get(member.branch_id, BUREAU_LABEL)}审批" for p in changed.to_decide]
     where = names.get(member.branch_id, BUREAU_LABEL) if member.active else "停用"
     result.leave_people.append(PersonChange(member.name, where, details))
 
