@@ -79,7 +79,8 @@ Destination = tuple[str, str, str]  # (platform, target_kind, target)
 # member who wrote at night is awake.
 NIGHT_DROPPED = ("reminder.group_before", "reminder.start", "nudge")
 NIGHT_HELD = ("reminder.day_before", "reminder.missing", "reminder.meetings",
-              "pioneer.shortlist", "leaderboard", "summary", "summary.picture", "leave.lapsed")
+              "pioneer.shortlist", "leaderboard", "summary", "summary.picture", "leave.lapsed",
+              "leave.moved")
 AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
 
 

@@ -14,6 +14,9 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
 
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
@@ -66,6 +69,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    Branch,
     LeavePeriod,
     LeaveState,
     Member,
@@ -529,16 +533,29 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     night, when quiet hours end. Without it the request waits unseen until absences are
     confirmed, and then counts as an absence. Returns what to tell the member of it."""
     assert ctx.member is not None
-    name = ctx.member.name
-    deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
-    text = (f"【请假待批准】{name}请假：{asked}\n"
-            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
-            "确认缺席时仍未批准的，记为缺席。")
-    reached = _write_privately(ctx, deciders, text, kind=outbox.LEAVE_ASK, title="请假待批准",
-                               key=f"{_asks_of(ctx.member)}{key}", branch_id=branch_id)
+    reached = ask_for_a_decision(ctx.session, member=ctx.member, branch_id=branch_id, key=key,
+                                 asked=asked, now=ctx.now, not_before=ctx.after_quiet_hours(),
+                                 prefer=ctx.message.platform)
     if not reached:
         return "没有能收到通知的书记或委员，请直接告诉能批准的同志。"
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
+
+
+def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
+                       asked: str, now: datetime, not_before: datetime | None,
+                       prefer: str | None) -> list[Member]:
+    """_ask_for_a_decision without a chat (the command line and the scheduler have none):
+    the request queued to the scope's deciders; returns those reached."""
+    name = member.name
+    deciders = org.leave_deciders(session, branch_id=branch_id, asking=member.id)
+    text = (f"【请假待批准】{name}请假：{asked}\n"
+            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
+            "确认缺席时仍未批准的，记为缺席。")
+    reached = org.reach(session, deciders, prefer=prefer)
+    outbox.enqueue_private(session, reached=reached, text=text, title="请假待批准",
+                           kind=outbox.LEAVE_ASK, key=f"{_asks_of(member)}{key}", now=now,
+                           branch_id=branch_id, not_before=not_before)
+    return [decider for decider, _ in reached]
 
 
 def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
@@ -753,6 +770,75 @@ def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
     told, members told)."""
     return tell(CalledOff(ctx.session, ctx.settings, ctx.now, by=ctx.member,
                           platform=ctx.message.platform), activity, reason)
+
+
+MOVED = "leave.moved"  # 请假已撤回: leave a change of place took back, to the member
+
+
+def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo, now: datetime,
+                 not_before: datetime | None, prefer: str | None = None) -> bool:
+    """A change of place took back leave the member asked for an activity that no longer
+    expects them (storage.leave.refit): they hear it once, privately, as those whose
+    activity is called off do, since no decision is coming and they need not come. A
+    period still waiting for a decision is asked of the new branch's deciders, and the
+    member told who decides it now. Not those off the roster. Returns whether the member
+    was written to. Said by every caller of a change (a chat, the CLI, the scheduler)."""
+    member, was = changed.member, changed.was
+    if not member.active or was is None or not (changed.withdrawn or changed.to_decide):
+        return False
+    lines = []
+    if changed.withdrawn:
+        labels = "、".join(_plain_label(session, a, tz) for a in changed.withdrawn)
+        it = "它" if len(changed.withdrawn) == 1 else "这些活动"
+        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加，你对{it}的请假已撤回。")
+    for period in changed.to_decide:
+        days = (period.last_day - period.first_day).days + 1
+        when = _days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
+        reached = ask_for_a_decision(
+            session, member=member, branch_id=member.branch_id,
+            key=f"period:{period.id}|branch:{member.branch_id}",
+            asked=f"{when}，原因：{period.reason}（在{_branch_name(session, was.branch_id)}"
+                  "时提交，现已调入）。",
+            now=now, not_before=not_before, prefer=prefer)
+        if reached:
+            who = _branch_name(session, member.branch_id) + ROLE_LABELS.get(reached[0].role, "书记")
+            lines.append(f"你{when}的请假改由{who}审批。")
+        else:
+            lines.append(f"你{when}的请假还在等待批准，{_branch_name(session, member.branch_id)}"
+                         "没有能收到通知的书记或委员，请直接告诉能批准的同志。")
+    title = "请假已撤回" if changed.withdrawn else "请假改由新支部审批"
+    outbox.enqueue_private(session, reached=org.reach(session, [member], prefer=prefer),
+                           text=f"【{title}】" + "\n".join(lines), title=title, kind=MOVED,
+                           key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
+                           branch_id=member.branch_id, not_before=not_before)
+    return True
+
+
+def _moved(session: Session, changed: membership.Changed) -> str:
+    """What changed of the member's place, said to them (你已从城关支部调至二支部)."""
+    was, member = changed.was, changed.member
+    assert was is not None
+    if changed.branch_changed:
+        return (f"你已从{_branch_name(session, was.branch_id)}"
+                f"调至{_branch_name(session, member.branch_id)}")
+    if was.party_group_id != member.party_group_id:
+        group = org.party_group(session, group_id=member.party_group_id)
+        return f"你已调至{group.name}" if group else "你已不在原党小组"
+    if was.role != member.role:
+        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
+    return "你已不是党委委员" if was.bureau_committee else "你已任党委委员"
+
+
+def _branch_name(session: Session, branch_id: int | None) -> str:
+    branch = session.get(Branch, branch_id) if branch_id is not None else None
+    return branch.name if branch else "局机关"
+
+
+def _plain_label(session: Session, activity: Activity, tz: ZoneInfo) -> str:
+    """_label with its date, without a Ctx."""
+    group = org.party_group(session, group_id=activity.party_group_id)
+    return activity_label(activity.type, activity.topic, activity.starts_at, tz, None,
+                          group=group.name if group else None)
 
 
 def _asks_of(member: Member) -> str:

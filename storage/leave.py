@@ -2,9 +2,13 @@
 queries that never commit.
 
 A period is kept as one row and turned into ordinary leave rows on every activity the
-member is expected at in its days: those that exist when it is asked, and those opened or
-scheduled later (open_activity and the scheduler call `excuse`). So every figure, nudge
-and day-before list already knows about it.
+member is expected at in its days: those that exist when it is asked, those opened or
+scheduled later (open_activity and the scheduler call `excuse`), and those of a place the
+member moves to (`refit`). So every figure, nudge and day-before list already knows about
+it.
+
+A change of place (storage.membership) refits the member's leave: what they asked for an
+activity not started yet that no longer expects them is withdrawn, as a 销假 withdraws it.
 """
 
 from __future__ import annotations
@@ -15,8 +19,18 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from storage.attendance import CANCELLED, expected_at
-from storage.models import Activity, Attendance, AttendanceStatus, LeavePeriod, LeaveState, Member
+from storage import outbox
+from storage.attendance import CANCELLED, expected_at, row_entries
+from storage.membership import Changed
+from storage.models import (
+    Activity,
+    Attendance,
+    AttendanceStatus,
+    AuditEntry,
+    LeavePeriod,
+    LeaveState,
+    Member,
+)
 
 
 def _local_day(moment: datetime, tz: tzinfo) -> date:
@@ -33,17 +47,22 @@ def record_period(session: Session, *, member: Member, first: date, last: date, 
                          message_id=message_id, created_at=now)
     session.add(period)
     session.flush()
-    start = datetime.combine(first, time(0), tzinfo=tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    excused = _excuse_planned(session, member=member, period=period, now=now, tz=tz)
+    session.flush()
+    return period, excused
+
+
+def _excuse_planned(session: Session, *, member: Member, period: LeavePeriod, now: datetime,
+                    tz: tzinfo) -> list[Activity]:
+    """Excuse the member from the activities planned in the period that have not started
+    and expect them; returns those."""
+    start = datetime.combine(period.first_day, time(0), tzinfo=tz)
+    end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)
     candidates = session.exec(select(Activity).where(
         Activity.starts_at >= max(start, now), Activity.starts_at < end,
         Activity.status != CANCELLED).order_by(Activity.starts_at)).all()
-    excused = []
-    for activity in candidates:
-        if _excuse_one(session, activity=activity, member=member, period=period):
-            excused.append(activity)
-    session.flush()
-    return period, excused
+    return [activity for activity in candidates
+            if _excuse_one(session, activity=activity, member=member, period=period)]
 
 
 def _excuse_one(session: Session, *, activity: Activity, member: Member,
@@ -151,3 +170,76 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
         withdrawn.activities.append(activity)
     session.flush()
     return withdrawn
+
+
+# --- a change of place --------------------------------------------------------------------
+
+_WHY = "所在支部或职务已变更"  # why a request to decide leave was not sent
+
+
+def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | None) -> Changed:
+    """The member's place has just changed (storage.membership): their leave follows it.
+
+    Leave on an activity not started yet that does not expect them where they are now
+    (another branch's, a 支委会 once they are no longer on the committee; anything, once
+    they are off the roster) is withdrawn: the row goes, as a 销假 takes it back, so that
+    activity's 应到, 请假 and lists no longer name someone who had left, and its
+    confirmation posts nothing for them. A request to decide it that is not sent yet is
+    withdrawn too. Activities already started keep their records: whoever was due there
+    is counted where they were. A leave period still excuses wherever they are due: the
+    new place's activities planned in it are excused now, and one still waiting for a
+    decision becomes the new branch's to decide (the old one's request is withdrawn).
+    Writes an audit entry of what it did; returns `changed`, filled in."""
+    member = changed.member
+    assert member.id is not None
+    today = now.astimezone(tz).date() if tz is not None else now.date()
+    periods = periods_of(session, member_id=member.id, today=today) if member.active else []
+    rows = session.exec(
+        select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.member_id == member.id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               Activity.starts_at > now, Activity.status != CANCELLED,
+               Activity.finalized_at.is_(None),  # type: ignore[union-attr]
+               # A check-in or 补签 a 更正 made leave is the secretary's record, with its
+               # ledger lines (storage.ledger_repair): it stays, as it does for a 销假.
+               Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Activity.starts_at, Activity.id)).all()
+    gone = []
+    for row, activity in rows:
+        if member.active and expected_at(session, member=member, activity=activity):
+            continue
+        if row_entries(session, attendance=row):
+            continue  # a line names it: never a line left naming a deleted record
+        changed.asks_withdrawn += outbox.withdraw_unsent(
+            session, kind=outbox.LEAVE_ASK,
+            key_prefix=f"{outbox.leave_asks_of(member.id)}attendance:{row.id}|",
+            reason=_WHY)
+        from_period = tz is not None and any(covers(p, activity, tz) for p in periods)
+        (changed.released if from_period else changed.withdrawn).append(activity)
+        gone.append({"activity_id": activity.id, "leave_state": row.leave_state})
+        session.delete(row)
+    session.flush()
+    if member.active and tz is not None:
+        for period in periods:
+            changed.excused += _excuse_planned(session, member=member, period=period, now=now,
+                                               tz=tz)
+    if changed.branch_changed or not member.active:
+        # Asked of the branch they were in: now the new branch's to decide (批准请假 reads a
+        # period where the member is), or nobody's once they are off the roster.
+        waiting = pending_periods(session, member_id=member.id, today=today)
+        for period in waiting:
+            changed.asks_withdrawn += outbox.withdraw_unsent(
+                session, kind=outbox.LEAVE_ASK,
+                key_prefix=f"{outbox.leave_asks_of(member.id)}period:{period.id}|",
+                reason=_WHY)
+        changed.to_decide = waiting if member.active else []
+    session.flush()
+    if gone or changed.excused or changed.to_decide or changed.asks_withdrawn:
+        session.add(AuditEntry(
+            at=now, actor="system", action="leave.refit", target=member.name,
+            detail={"member_id": member.id, "withdrawn": gone,
+                    "excused_activity_ids": [a.id for a in changed.excused],
+                    "period_ids_to_decide": [p.id for p in changed.to_decide],
+                    "asks_withdrawn": changed.asks_withdrawn}))
+    return changed
+

@@ -23,12 +23,13 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from bot.domain.attendance import activity_label
 from storage import membership
 from storage.models import (
     ROLE_LABELS,
@@ -623,6 +624,10 @@ class ImportResult:
     role_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old, new)
     warnings: list[str] = field(default_factory=list)
     deactivated_ids: list[int] = field(default_factory=list)
+    # What the changes of place did to leave (storage.leave.refit), for the caller to tell
+    # the people concerned; and the same, by name, for the lines printed.
+    leave_changes: list[membership.Changed] = field(default_factory=list)
+    leave_people: list[PersonChange] = field(default_factory=list)
 
     added = property(lambda self: len(self.added_people))
     updated = property(lambda self: len(self.updated_people))
@@ -685,6 +690,11 @@ class ImportResult:
                              ("新建党小组", self.new_groups)):
             if names:
                 lines.append(f"{title}：{'、'.join(names)}")
+        if self.leave_people:
+            lines.append(f"撤回请假 {len(self.leave_people)} 人"
+                         "（调动或停用后不再需要参加的活动）：")
+            lines += [f"  {p.name}（{p.branch}）：{'；'.join(p.details)}"
+                      for p in self.leave_people]
         if self.warnings:
             lines.append("请注意：")
             lines += [f"  {text}" for text in self.warnings]
@@ -697,6 +707,7 @@ def apply_roster(
     *,
     full: bool,
     now: datetime,
+    tz: tzinfo,
     actor: str = "cli",
     source: str | None = None,
 ) -> ImportResult:
@@ -705,7 +716,9 @@ def apply_roster(
     A full import makes every active member missing from the rows inactive (their
     history stays); a partial one only adds and updates. Raises RosterError listing
     every row that cannot be applied (e.g. a new person without an account, or a row
-    matching a member another row already took).
+    matching a member another row already took). Leave asked for what someone moved or
+    made inactive is no longer expected at is withdrawn (storage.leave.refit): listed
+    in the result, for the caller to tell them (`tz`: the days of a leave period).
     """
     if not isinstance(roster, Roster):
         roster = Roster(rows=list(roster), full=full)
@@ -721,7 +734,7 @@ def apply_roster(
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
                                       "请检查编号和账号 ID"))
             continue
-        problem = _apply_row(session, row, member, branches, groups, now, actor, result)
+        problem = _apply_row(session, row, member, branches, groups, now, tz, actor, result)
         if isinstance(problem, str):
             problems.append((row.row, problem))
         else:
@@ -738,7 +751,8 @@ def apply_roster(
         stale = sorted(stale, key=lambda m: (m.branch_id is None, m.branch_id or 0, m.id))
         for member in stale:
             if member.id not in seen:
-                membership.leave_roster(session, member=member, now=now)
+                _leave_changed(session, result, membership.leave_roster(
+                    session, member=member, now=now), tz, names)
                 member.updated_at = now
                 result.deactivated_people.append(
                     PersonChange(member.name, names.get(member.branch_id, BUREAU_LABEL)))
@@ -762,16 +776,37 @@ def apply_roster(
             action="roster.import",
             target=source,
             detail={"mode": "full" if full else "partial", "rows": len(roster.rows),
-                    **result.as_dict()},
+                    **result.as_dict(),
+                    "leave_withdrawn": {str(c.member.id): [a.id for a in c.withdrawn + c.released]
+                                        for c in result.leave_changes
+                                        if c.withdrawn or c.released}},
         )
     )
     session.flush()
     return result
 
 
+def _leave_changed(session: Session, result: ImportResult, changed: membership.Changed | None,
+                   tz: tzinfo, names: dict[int | None, str]) -> None:
+    """Keep what a change of place did to the member's leave, by name for the lines
+    printed: the activities their leave was withdrawn from, and a period now another
+    branch's to decide."""
+    if changed is None or not (changed.withdrawn or changed.released or changed.to_decide):
+        return
+    result.leave_changes.append(changed)
+    member = changed.member
+    details = ["、".join(activity_label(a.type, a.topic, a.starts_at, tz, None)  # type: ignore[arg-type]
+                        for a in changed.withdrawn + changed.released)] \
+        if changed.withdrawn or changed.released else []
+    details += [f"{p.first_day.month}月{p.first_day.day}日起的请假改由"
+                f"{names.get(member.branch_id, BUREAU_LABEL)}审批" for p in changed.to_decide]
+    where = names.get(member.branch_id, BUREAU_LABEL) if member.active else "停用"
+    result.leave_people.append(PersonChange(member.name, where, details))
+
+
 def _apply_row(session: Session, row: RosterRow, member: Member | None,
                branches: dict[str, Branch], groups: dict[tuple[int, str], PartyGroup],
-               now: datetime, actor: str, result: ImportResult) -> int | str:
+               now: datetime, tz: tzinfo, actor: str, result: ImportResult) -> int | str:
     """Add or update the row's person; their member id, or what stops the row."""
     names = {b.id: b.name for b in branches.values()}
     current_branch = names.get(member.branch_id) if member else None
@@ -852,8 +887,8 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
     # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
     # a row that changes none of them keeps it whole.
-    membership.change(session, member=member, now=now,
-                      **{k: v for k, v in changed.items() if k in membership.PLACE})
+    refitted = membership.change(session, member=member, now=now, tz=tz,
+                                 **{k: v for k, v in changed.items() if k in membership.PLACE})
     for key, value in changed.items():
         setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)
@@ -867,6 +902,7 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         result.unchanged += 1
     if details or changed:
         member.updated_at = now
+    _leave_changed(session, result, refitted, tz, {b.id: b.name for b in branches.values()})
     if "role" in changed:
         result.role_changes.append((member.name, old_role, role.value))
         session.add(
@@ -985,8 +1021,8 @@ def _namesake_warnings(session: Session, rows_by_member: dict[int, int],
     return warnings
 
 
-def import_roster(session: Session, path: Path, *, full: bool, now: datetime,
+def import_roster(session: Session, path: Path, *, full: bool, now: datetime, tz: tzinfo,
                   actor: str = "cli") -> ImportResult:
     """Read, check and apply a roster file; the caller commits (nothing is applied on error)."""
-    return apply_roster(session, parse_file(path, full=full), full=full, now=now, actor=actor,
-                        source=path.name)
+    return apply_roster(session, parse_file(path, full=full), full=full, now=now, tz=tz,
+                        actor=actor, source=path.name)

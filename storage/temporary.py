@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlmodel import Session, select
 
@@ -15,9 +15,11 @@ from storage.models import AuditEntry, Branch, BranchPairing, Member
 class Ended:
     branch: Branch
     moved: list[tuple[str, str | None]] = field(default_factory=list)  # (member, back to)
+    # What each move did to the member's leave (storage.leave.refit), to tell them.
+    changes: list[membership.Changed] = field(default_factory=list)
 
 
-def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
+def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list[Ended]:
     """Close every temporary branch whose end date has passed: it gets no more reminders
     or activities, its members go back to the branch the roster names (their 原支部), and
     its history stays (activities, attendance and points keep its id). A 结对 it is in ends
@@ -33,8 +35,10 @@ def end_due(session: Session, *, today: date, now: datetime) -> list[Ended]:
             back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
             # Their spell in the temporary branch is kept: its activities whose absences
             # are not confirmed yet still count them there.
-            membership.change(session, member=member, now=now,
-                              branch_id=back.id if back else None, party_group_id=None)
+            changed = membership.change(session, member=member, now=now, tz=tz,
+                                        branch_id=back.id if back else None, party_group_id=None)
+            if changed is not None:
+                result.changes.append(changed)
             member.return_branch_id = None
             member.updated_at = now
             session.add(member)

@@ -383,7 +383,7 @@ def test_a_pair_ends_with_its_temporary_branch_and_the_partner_can_pair_again(
                                                ends_on=date(2026, 11, 20)))
     assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 专项临时支部", chat="lg").text
     with Session(runtime.engine) as s:
-        end_due(s, today=date(2026, 11, 23), now=clock.now())
+        end_due(s, today=date(2026, 11, 23), now=clock.now(), tz=SHANGHAI)
         s.commit()
     listing = chat.say("lead", "结对", chat="lg").text
     assert "专项临时支部" not in listing, listing

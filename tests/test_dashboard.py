@@ -17,7 +17,7 @@ from bot.web import pages, tokens
 from storage import dashboard as store
 from storage.models import Activity, AuditEntry, Branch, Member
 from storage.reports import branch_figures, build_report
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.dashboard_history import build_history, say
 
 SECRET = "s" * 40
@@ -254,7 +254,8 @@ def test_the_kept_members_follow_the_roster_and_late_points(bureau, clock, monke
         mover, leaver = s.exec(select(Member).where(Member.branch_id.is_not(None))
                                .order_by(Member.id)).all()[3:5]
         other = s.exec(select(Branch.id).where(Branch.id != mover.branch_id)).first()
-        membership.move(s, member=mover, branch_id=other, now=clock.now() - timedelta(days=20))
+        membership.move(s, member=mover, branch_id=other, now=clock.now() - timedelta(days=20),
+                        tz=SHANGHAI)
         membership.leave_roster(s, member=leaver, now=clock.now() - timedelta(days=30))
         old_branch = leaver.branch_id
         s.commit()
@@ -504,8 +505,8 @@ def test_an_ended_temporary_branch_keeps_its_weeks_and_the_tiers_stay_the_weekly
                              rule="attendance.present.政治夜学", source_kind="attendance",
                              source_id=f"t{m.id}", occurred_at=wednesday, created_at=wednesday))
         s.commit()
-        assert [e.branch.name for e in end_due(s, today=date(2026, 11, 23), now=clock.now())] \
-            == ["专项行动临时党支部"]
+        ended = end_due(s, today=date(2026, 11, 23), now=clock.now(), tz=SHANGHAI)
+        assert [e.branch.name for e in ended] == ["专项行动临时党支部"]
         s.commit()
         data = pages.bureau_page(s, now=clock.now(), settings=settings, rules=rules)
         before = previous_period(week)

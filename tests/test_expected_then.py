@@ -24,7 +24,7 @@ from storage.models import (
     Role,
 )
 from storage.roster import RosterRow, apply_roster
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_group, make_member, seed
 from tests.test_figures import djbot, drain, ledger_lines, weekly  # noqa: F401 - djbot: fixture
 
@@ -60,7 +60,8 @@ def hold(chat, clock, opener: str, what: str, chat_id: str, *users: str) -> None
 
 
 def roster(runtime, clock, *rows: RosterRow) -> None:
-    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now()))
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=False, now=clock.now(),
+                                                   tz=SHANGHAI))
 
 
 def rows_of(runtime, name: str) -> list[tuple[str, int]]:

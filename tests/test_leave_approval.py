@@ -363,7 +363,7 @@ def asked_then_gone(runtime, chat, clock, *, gone) -> None:
         li = session.exec(select(Member).where(Member.name == "李明")).one()
         if gone == "moved":
             two = session.exec(select(Branch).where(Branch.name == "二支部")).one()
-            membership.move(session, member=li, branch_id=two.id, now=clock.now())
+            membership.move(session, member=li, branch_id=two.id, now=clock.now(), tz=SHANGHAI)
         else:
             membership.leave_roster(session, member=li, now=clock.now())
         session.add(li)

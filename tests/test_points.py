@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from storage.models import AuditEntry, Branch, Member, PointEntry, Role
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, branch_with_a_leader, make_branch, make_member, seed
 from tests.test_reports import attend, award, hold
 
@@ -387,7 +387,8 @@ def a_member_who_moved(session):
     make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
     jia = make_member(session, first, "甲", wecom="jia")
     award(session, jia, 9, local(2026, 11, 10, 10, 0))
-    membership.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0))
+    membership.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0),
+                    tz=SHANGHAI)
     session.add(jia)
     session.flush()
     award(session, jia, 1, local(2026, 11, 21, 10, 0))

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from storage.models import Member, PastMembership, PointEntry, Role
 from storage.roster import RosterRow, apply_roster
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -43,7 +43,8 @@ def night_study(chat, clock, chat_id: str, *users: str) -> None:
 
 
 def roster(runtime, clock, *rows: RosterRow, full: bool = False) -> None:
-    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=full, now=clock.now()))
+    seed(runtime.engine, lambda s: apply_roster(s, list(rows), full=full, now=clock.now(),
+                                                   tz=SHANGHAI))
 
 
 def line(text: str, branch: str) -> str:
@@ -179,7 +180,7 @@ def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activit
     before = report_week(runtime, settings)["专案临时支部"]
     assert (before.members, before.average_points, before.score, before.tier) == (4, 2.0, 94.3, "红")
     seed(runtime.engine, lambda s: end_due(s, today=date(2026, 11, 28),
-                                           now=local(2026, 11, 28, 0, 5)))
+                                           now=local(2026, 11, 28, 0, 5), tz=SHANGHAI))
     after = report_week(runtime, settings)
     assert (after["专案临时支部"].members, after["专案临时支部"].score,
             after["专案临时支部"].tier) == (4, 94.3, "红")
@@ -208,7 +209,7 @@ def test_last_weeks_figures_do_not_move_when_people_or_branches_arrive_after_it(
     seed(runtime.engine, lambda s: apply_roster(
         s, [RosterRow(row=i + 2, name=f"新{i}", branch="二支部" if i == 0 else "一支部",
                       wecom_id=f"n{i}") for i in range(5)],
-        full=False, now=local(2026, 11, 30, 9, 0)))
+        full=False, now=local(2026, 11, 30, 9, 0), tz=SHANGHAI))
     with Session(runtime.engine) as s:
         assert s.exec(select(Branch).where(Branch.name == "二支部")).one()
     later = report_week(runtime, settings)

@@ -19,6 +19,7 @@ from storage.models import (
     Role,
 )
 from storage.roster import ImportResult, RosterError, import_roster, parse_roster
+from tests.conftest import SHANGHAI
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
 HEADER = "支部,姓名,角色,企业微信ID,钉钉ID,编号,党小组"
@@ -42,7 +43,7 @@ def write(tmp_path: Path, lines: list[str], *, name: str = "名册.csv",
 
 def run_import(engine, path: Path, *, full: bool = True, now: datetime = NOW) -> ImportResult:
     with Session(engine, expire_on_commit=False) as session:
-        result = import_roster(session, path, full=full, now=now)
+        result = import_roster(session, path, full=full, now=now, tz=SHANGHAI)
         session.commit()
         return result
 

@@ -37,11 +37,15 @@ def _change(names: list[str], on: bool) -> None:
                 raise typer.Exit(2)
             chosen.append(found[0])
         changed = [m for m in chosen if m.bureau_committee != on]
+        withdrawn = []
         for member in changed:
             # Kept as a spell that has ended: earlier 中心组学习 still expect them as they were.
-            membership.change(session, member=member, now=now, bureau_committee=on)
+            refitted = membership.change(session, member=member, now=now, tz=runtime.settings.tz,
+                                         bureau_committee=on)
             member.updated_at = now
             session.add(member)
+            if refitted is not None and refitted.withdrawn:
+                withdrawn.append(refitted)
         if changed:
             session.add(AuditEntry(at=now, actor="cli",
                                    action="committee.add" if on else "committee.remove",
@@ -54,7 +58,23 @@ def _change(names: list[str], on: bool) -> None:
         unchanged = [m.name for m in chosen if m not in changed]
         if unchanged:
             lines.append(f"{'、'.join(unchanged)} {'已是' if on else '不是'}党委委员，未改动。")
+        lines += _tell_of_moves(session, withdrawn, runtime, now)
     typer.echo("\n".join(lines))
+
+
+def _tell_of_moves(session, changes, runtime, now) -> list[str]:
+    """Leave a change took back: each member hears it privately, and the operator reads
+    who and what."""
+    from bot.cli.org import tell_of_moves
+    from bot.domain.attendance import activity_label
+
+    lines = []
+    for changed, told in zip(changes, tell_of_moves(session, changes, runtime, now)):
+        labels = "、".join(activity_label(a.type, a.topic, a.starts_at, runtime.settings.tz, None)
+                           for a in changed.withdrawn)
+        lines.append(f"已撤回 {changed.member.name} 对{labels}的请假（不再需要其参加）"
+                     + ("，已私信告知本人。" if told else "。"))
+    return lines
 
 
 @committee_app.command("add")

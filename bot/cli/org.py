@@ -34,9 +34,10 @@ def import_roster_command(
 
     runtime = _runtime()
     mode = "完整导入" if full else "部分导入"
+    now = runtime.clock.now()
     with Session(runtime.engine, expire_on_commit=False) as session:
         try:
-            result = import_roster(session, file, full=full, now=runtime.clock.now())
+            result = import_roster(session, file, full=full, now=now, tz=runtime.settings.tz)
         except RosterError as exc:
             session.rollback()
             typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
@@ -45,9 +46,11 @@ def import_roster_command(
             raise typer.Exit(1) from None
         # A dry run applies the file inside the transaction, reads what changed, and
         # rolls it all back: the preview is exactly what the import would do.
+        told: list[bool] = []
         if dry_run:
             session.rollback()
         else:
+            told = tell_of_moves(session, result.leave_changes, runtime, now)
             session.commit()
     if dry_run:
         typer.echo(f"预览（--dry-run，{mode}）：没有改动任何数据。如果导入，将会：{result.summary()}。")
@@ -55,8 +58,23 @@ def import_roster_command(
         typer.echo(f"导入完成（{mode}）：{result.summary()}。")
     for line in result.details():
         typer.echo(f"  {line}")
+    if any(told):
+        typer.echo(f"  撤回请假或改由新支部审批的 {sum(told)} 人已私信告知（服务运行时发出）。")
     if dry_run:
         typer.echo("确认无误后，去掉 --dry-run 再运行一次即可导入。")
+
+
+def tell_of_moves(session, changes, runtime, now) -> list[bool]:
+    """Whose leave a change of place withdrew (storage.membership.Changed) hears it
+    privately, by the outbox: the service sends it, in quiet hours when they end. The
+    command prints it for the operator. Returns, for each, whether they were written to."""
+    from bot.scheduling.plan import QuietHours
+    from handlers.attendance import tell_of_move
+
+    tz = runtime.settings.tz
+    quiet = QuietHours.of(runtime.settings).held_until(now.astimezone(tz))
+    return [tell_of_move(session, changed, tz=tz, now=now, not_before=quiet)
+            for changed in changes]
 
 
 def members_command(

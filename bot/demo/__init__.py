@@ -86,7 +86,8 @@ def load_demo(runtime: Runtime) -> DemoResult:
     since = now - timedelta(weeks=HISTORY_WEEKS + 1)
     with session_scope(runtime.engine) as session:
         # Partial: a database that already holds real people keeps them active.
-        roster = import_roster(session, DEMO_ROSTER, full=False, now=since, actor="demo")
+        roster = import_roster(session, DEMO_ROSTER, full=False, now=since,
+                               tz=runtime.settings.tz, actor="demo")
         bound = 0
         for chat_id, branch_name in DEMO_CHATS.items():
             branch = org.branch_by_name(session, name=branch_name) if branch_name else None

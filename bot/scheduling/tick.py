@@ -87,7 +87,9 @@ class Ticker:
         with session_scope(self.engine) as session:
             # A temporary branch past its end date stops here: no new activities or
             # reminders; its members go back to their own branch.
-            temporary.end_due(session, today=now.astimezone(self.settings.tz).date(), now=now)
+            for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
+                                           now=now, tz=self.settings.tz):
+                self._tell_of_moves(session, ended.changes, now)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
@@ -117,6 +119,17 @@ class Ticker:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
         return result
+
+    def _tell_of_moves(self, session: Session, changes: list, now: datetime) -> None:
+        """Members a temporary branch's end sent home hear what it did to their leave, as
+        after any change of place (handlers.attendance.tell_of_move words it)."""
+        if not changes:
+            return
+        from handlers.attendance import tell_of_move  # the leave handler's words
+
+        quiet = p.QuietHours.of(self.settings).held_until(now.astimezone(self.settings.tz))
+        for changed in changes:
+            tell_of_move(session, changed, tz=self.settings.tz, now=now, not_before=quiet)
 
     def _tell_lapsed_leave(self, session: Session, done: attendance_store.Finalized,
                            now: datetime) -> None:

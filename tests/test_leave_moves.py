@@ -1,0 +1,306 @@
+"""Leave asked in one place by a member who moves before the activity is held.
+
+李明 asks leave for 城关支部's night study, then the roster moves him to 二支部 before it
+starts. That study no longer expects him: its 应到, 请假 and lists must not name him, its
+confirmation must post nothing for him, and a request still queued to 城关支部's
+secretary must not ask them to decide for someone no longer theirs. He hears once,
+privately, that the leave is withdrawn. A leave period follows him: 二支部's study in it
+is excused, and a period still waiting for a decision is asked of 二支部's secretary.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from bot import doctor
+from bot.config import Settings
+from bot.domain.rules import DEFAULT_RULES_PATH
+from storage.models import Attendance, Member, Role, Schedule
+from tests.conftest import SHANGHAI, local
+from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.test_figures import (
+    djbot,  # noqa: F401 - the fixture, used by name
+    drain,
+    ledger_lines,
+    night_studies,
+    run_ticks,
+    weekly,
+)
+
+LEAVE_POINTS = 1  # a bureau whose rules give granted leave a point, so any posted shows
+
+
+@pytest.fixture
+def settings(db_url, tmp_path, request):
+    """An hour's catch-up grace (the ticks step an hour), leave worth a point, and leave
+    waiting for approval when the test asks for it (indirect parametrize)."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "leave = 0", f"leave = {LEAVE_POINTS}"), encoding="utf-8")
+    return Settings(database_url=db_url, catchup_grace_minutes=60, rules_file=rules,
+                    leave_requires_approval=getattr(request, "param", False), _env_file=None)
+
+
+APPROVAL = pytest.mark.parametrize("settings", [True], indirect=True, ids=["approval"])
+
+
+def bureau(runtime, clock, *, until=local(2026, 12, 7, 9, 30)) -> None:
+    """城关支部 (g1): 王书记 (sec), 李明 (li), 张强 (zhang), night study 每周二、周四 19:30;
+    二支部 (g2): 书记二 (sec2), night study 每周三 19:30. Monday 7 December: the
+    scheduler has planned three days ahead (by 21:30, the studies of the 8th to 10th)."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+
+    def second(session):
+        two = make_branch(session, "二支部")
+        bind_chat(session, two, "g2")
+        make_member(session, two, "书记二", role=Role.SECRETARY, wecom="sec2")
+        session.add(Schedule(branch_id=two.id, activity_type="政治夜学", rule="每周三 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, second)
+    clock.set(local(2026, 12, 7, 8, 30))
+    run_ticks(runtime, clock, until)
+
+
+def import_roster(djbot, tmp_path, *rows: str, full: bool = False) -> str:  # noqa: F811
+    """`djbot import-roster` of these rows (支部,姓名,角色,企业微信ID,钉钉ID)."""
+    path = tmp_path / "名册.csv"
+    path.write_text("\n".join(["支部,姓名,角色,企业微信ID,钉钉ID", *rows]) + "\n",
+                    encoding="utf-8")
+    return djbot("import-roster", str(path), "--full" if full else "--partial")
+
+
+def to(sent, user: str, kind: str | None = None) -> list[str]:
+    return [text for _, k, target, text in sent if target == user and kind in (None, k)]
+
+
+def check_in_at_half_past_seven(chat, *users: tuple[str, str]):
+    """Each (user, group) checks in when a study starts (the ticks fall on the half hour)."""
+    def before_tick(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:30":
+            for user, group in users:
+                chat.say(user, "签到", chat=group)
+    return before_tick
+
+
+MOVED = ("【请假已撤回】你已从城关支部调至二支部，政治夜学（12月8日 19:30）不再需要你参加，"
+         "你对它的请假已撤回。")
+
+
+def test_leave_for_the_old_branchs_study_is_withdrawn_and_its_figures_leave_him_out(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月8日 19:30）。原因：出差"
+    clock.set(local(2026, 12, 7, 15, 0))
+    printed = import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert "撤回请假 1 人（调动或停用后不再需要参加的活动）：" in printed, printed
+    assert "李明（二支部）：政治夜学（12月8日 19:30）" in printed
+    assert "已私信告知" in printed
+    assert to(drain(runtime, clock), "li") == [MOVED]
+    assert to(drain(runtime, clock), "li") == []  # once
+
+    clock.set(local(2026, 12, 8, 18, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+              before_tick=check_in_at_half_past_seven(chat, ("sec", "g1")))
+    # The secretary's lists and figures: 王书记 came, 张强 did not; 李明 is 二支部's.
+    assert chat.say("sec", "未签到").text == "政治夜学（19:30）未签到 1 人：张强"
+    assert "参与 1/2（50.0%）：出席 1、迟到 0、补签 0、请假 0、未到 1" in \
+        chat.say("sec", "活动", chat="g1").text
+    assert chat.say("sec", "确认缺席", chat="g1").text == \
+        "已确认政治夜学（19:30）的出勤：参与 1/2（50.0%），缺席 1 人。"
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["expected"], line["leave"], line["absent"], line["participation"],
+            line["points"]) == (2, 0, 1, "1/2", 2 - 1)
+    assert ledger_lines(chat, "li") == []  # no leave point from a branch he had left
+    assert "积分流水无需修复" in djbot("repair-ledger")
+    assert doctor.ledger_lines(runtime.settings, runtime.engine) == []
+
+
+@APPROVAL
+def test_a_request_queued_to_the_old_secretary_is_withdrawn_before_it_is_sent(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Asked at night, the request waits for the morning; the move comes first. 王书记 is
+    not asked, 李明 hears once at 07:30 (quiet hours), and the study reads 1 of 2: his
+    undecided leave is not counted among those due (before, 1 of 3)."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 23, 10))
+    assert "等待书记批准" in chat.say("li", "请假 出差").text
+    clock.set(local(2026, 12, 8, 6, 30))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert drain(runtime, clock) == []  # quiet hours
+    clock.set(local(2026, 12, 8, 7, 31))
+    sent = drain(runtime, clock)
+    assert to(sent, "sec") == []
+    assert to(sent, "li") == [MOVED]
+
+    clock.set(local(2026, 12, 8, 18, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+              before_tick=check_in_at_half_past_seven(chat, ("sec", "g1")))
+    assert chat.say("sec", "确认缺席", chat="g1").text == \
+        "已确认政治夜学（19:30）的出勤：参与 1/2（50.0%），缺席 1 人。"
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["expected"], line["absent"], line["participation"]) == (2, 1, "1/2")
+
+
+@APPROVAL
+def test_a_leave_period_follows_him_to_the_new_branch(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """李明 asks leave from the 8th to the 10th, at night; he moves at 06:30. 城关支部's
+    studies of the 8th and 10th no longer count him, 二支部's of the 9th is excused, and
+    书记二, not 王书记, is asked to decide: approved, nobody counts him absent."""
+    bureau(runtime, clock, until=local(2026, 12, 7, 21, 30))
+    clock.set(local(2026, 12, 7, 23, 10))
+    assert "已安排的 2 次" in chat.say("li", "请假 12月8日至12月10日 外出培训").text
+    clock.set(local(2026, 12, 8, 6, 30))
+    printed = import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert ("李明（二支部）：政治夜学（12月8日 19:30）、政治夜学（12月10日 19:30）；"
+            "12月8日起的请假改由二支部审批") in printed, printed
+    clock.set(local(2026, 12, 8, 7, 31))
+    sent = drain(runtime, clock)
+    assert to(sent, "sec") == []
+    [asked] = to(sent, "sec2", "leave.ask")
+    assert asked.startswith("【请假待批准】李明请假：12月8日至12月10日（3 天），原因：外出培训"
+                            "（在城关支部时提交，现已调入）。"), asked
+    assert to(sent, "li") == [
+        "【请假改由新支部审批】你12月8日至12月10日（3 天）的请假改由二支部书记审批。"]
+
+    approved = chat.say("sec2", "批准请假 李明")
+    assert approved.text == ("已批准 李明 的请假：政治夜学（12月9日 19:30）。\n"
+                             "12月8日至12月10日的活动（包括以后才安排的）都记为请假。")
+    clock.set(local(2026, 12, 8, 8, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 11, 21, 30),
+                     before_tick=check_in_at_half_past_seven(
+                         chat, ("sec", "g1"), ("zhang", "g1"), ("sec2", "g2")))
+    assert to(sent, "li", "nudge") == []
+    assert to(sent, "sec", "leave.ask") == []
+    one, two = weekly(djbot, "2026-W50", "城关支部"), weekly(djbot, "2026-W50", "二支部")
+    assert (one["expected"], one["leave"], one["absent"], one["participation"]) == \
+        (4, 0, 0, "4/4")
+    assert (two["expected"], two["leave"], two["absent"], two["participation"]) == \
+        (2, 1, 0, "1/1")
+    assert ledger_lines(chat, "li") == ["12月9日 19:30 +1 政治夜学 请假"]
+
+
+def test_leave_for_a_study_under_way_stays_where_it_was_asked(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Moved while the study he asked leave for is being held: that record is 城关支部's,
+    as it was (he was due there when it began), and he is told nothing."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 8, 19, 20))
+    assert "已请假" in chat.say("li", "请假 值班", chat="g1").text
+    clock.set(local(2026, 12, 8, 19, 45))
+    assert "撤回请假" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert to(drain(runtime, clock), "li") == []
+    assert "请假 1" in chat.say("sec", "活动", chat="g1").text
+
+
+def test_someone_made_inactive_loses_the_leave_they_asked_and_is_not_written_to(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    chat.say("li", "请假 出差")
+    printed = import_roster(djbot, tmp_path, "城关支部,王书记,书记,sec,",
+                            "城关支部,张强,党员,zhang,", "二支部,书记二,书记,sec2,", full=True)
+    assert "李明（停用）：政治夜学（12月8日 19:30）" in printed, printed
+    assert to(drain(runtime, clock), "li") == []
+    with Session(runtime.engine) as s:
+        li = s.exec(select(Member).where(Member.name == "李明")).one()
+        assert s.exec(select(Attendance).where(Attendance.member_id == li.id)).all() == []
+
+
+def test_a_new_role_withdraws_leave_for_a_committee_meeting_no_longer_his(runtime, chat, clock):
+    """张强 is a 委员 and asks leave for Thursday's 支委会; the admin makes him a 党员
+    again on Tuesday. The meeting expects the secretary alone, and 张强 hears it."""
+    from storage import attendance
+
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "张强", role=Role.COMMITTEE, wecom="zhang")
+        make_member(session, None, "管理员", role=Role.ADMIN, wecom="admin")
+        attendance.open_activity(
+            session, activity_type=attendance.ActivityType("支委会"), branch_id=branch.id,
+            starts_at=local(2026, 12, 10, 14, 0), now=clock.now(), opens_minutes_before=30,
+            tz=SHANGHAI)
+    seed(runtime.engine, scene)
+    assert "已请假：支委会（12月10日 14:00）" in chat.say("zhang", "请假 出差").text
+    reply = chat.say("admin", "设置角色 张强 党员")
+    assert reply.text == ("已将 张强 的角色从委员改为党员。张强请过假的 1 次活动不再需要其参加，"
+                          "请假已撤回，已私信告知本人。注意：下次导入名册时以名册为准。")
+    assert to(drain(runtime, clock), "zhang") == [
+        "【请假已撤回】你的角色已改为党员，支委会（12月10日 14:00）不再需要你参加，"
+        "你对它的请假已撤回。"]
+    clock.set(local(2026, 12, 10, 14, 5))
+    assert "参与 0/1（0.0%）：出席 0、迟到 0、补签 0、请假 0、未到 1" in \
+        chat.say("sec", "活动", chat="g1").text
+
+
+def test_a_temporary_branch_ending_sends_him_home_without_its_leave(runtime, chat, clock):
+    """李明 of 专案临时支部 (ends 30 November) asks leave for its study of 1 December,
+    which the scheduler had planned ahead. The branch ends in the night: he goes home to
+    城关支部, the leave goes, and he hears it when quiet hours end."""
+    def scene(session):
+        home = make_branch(session, "城关支部")
+        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 11, 30))
+        bind_chat(session, temp, "gt")
+        make_member(session, temp, "李明", wecom="li", return_branch_id=home.id)
+        session.add(Schedule(branch_id=temp.id, activity_type="政治夜学", rule="每周二 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 29, 9, 30))
+    run_ticks(runtime, clock, local(2026, 11, 29, 10, 30))
+    assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月1日 19:30）。原因：出差"
+    clock.set(local(2026, 11, 30, 23, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 1, 8, 30))
+    assert [(at.strftime("%H:%M"), text) for at, _, target, text in sent if target == "li"] == [
+        ("07:30", "【请假已撤回】你已从专案临时支部调至城关支部，政治夜学（12月1日 19:30）"
+                  "不再需要你参加，你对它的请假已撤回。")]
+
+
+def test_leave_a_correction_made_of_a_check_in_stays_with_its_ledger_lines(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """李明 checks in early; 王书记 corrects it to leave; he moves before the start. The
+    record keeps the lines that name it (its check-in's +2 and their reversal): it is not
+    withdrawn, and `djbot repair-ledger` finds nothing."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 8, 19, 5))
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
+    assert not chat.say("sec", "更正 李明 请假 临时出警").is_error
+    drain(runtime, clock)
+    clock.set(local(2026, 12, 8, 19, 10))
+    assert "撤回请假" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert to(drain(runtime, clock), "li") == []
+    assert "积分流水无需修复" in djbot("repair-ledger")
+    assert sum(1 for line in ledger_lines(chat, "li") if "已冲销" in line) == 1
+
+
+def test_leaving_the_party_committee_withdraws_leave_for_its_central_study(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    """钱政委 asks leave for Thursday's 中心组学习, then `djbot committee remove` takes him
+    off the 党委委员 list: the study expects 赵局长 alone, and the command says so."""
+    from storage import attendance
+
+    def scene(session):
+        bind_chat(session, None, "leaders", leaders=True)
+        make_member(session, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+        make_member(session, None, "钱政委", role=Role.LEADER, wecom="qian", bureau_committee=True)
+        attendance.open_activity(
+            session, activity_type=attendance.ActivityType("理论学习中心组"), branch_id=None,
+            starts_at=local(2026, 11, 26, 9, 0), now=clock.now(), opens_minutes_before=30,
+            tz=SHANGHAI)
+    seed(runtime.engine, scene)
+    assert "已请假" in chat.say("qian", "请假 出差").text
+    printed = djbot("committee", "remove", "钱政委")
+    assert ("已撤回 钱政委 对理论学习中心组（11月26日 09:00）的请假（不再需要其参加），"
+            "已私信告知本人。") in printed, printed
+    assert to(drain(runtime, clock), "qian") == [
+        "【请假已撤回】你已不是党委委员，理论学习中心组（11月26日 09:00）不再需要你参加，"
+        "你对它的请假已撤回。"]
+    clock.set(local(2026, 11, 26, 9, 5))
+    assert "请假 0、未到 1" in chat.say("boss", "活动", chat="leaders").text
