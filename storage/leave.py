@@ -210,10 +210,10 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
             continue
         if row_entries(session, attendance=row):
             continue  # a line names it: never a line left naming a deleted record
-        changed.asks_withdrawn += outbox.withdraw_unsent(
+        changed.asks_withdrawn += len(outbox.withdraw_unsent(
             session, kind=outbox.LEAVE_ASK,
             key_prefix=f"{outbox.leave_asks_of(member.id)}attendance:{row.id}|",
-            reason=_WHY)
+            reason=_WHY))
         from_period = tz is not None and any(covers(p, activity, tz) for p in periods)
         (changed.released if from_period else changed.withdrawn).append(activity)
         gone.append({"activity_id": activity.id, "leave_state": row.leave_state})
@@ -228,10 +228,10 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         # period where the member is), or nobody's once they are off the roster.
         waiting = pending_periods(session, member_id=member.id, today=today)
         for period in waiting:
-            changed.asks_withdrawn += outbox.withdraw_unsent(
+            changed.asks_withdrawn += len(outbox.withdraw_unsent(
                 session, kind=outbox.LEAVE_ASK,
                 key_prefix=f"{outbox.leave_asks_of(member.id)}period:{period.id}|",
-                reason=_WHY)
+                reason=_WHY))
         changed.to_decide = waiting if member.active else []
     session.flush()
     if gone or changed.excused or changed.to_decide or changed.asks_withdrawn:
