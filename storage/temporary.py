@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, select
 
-from storage import membership
-from storage.models import AuditEntry, Branch, BranchPairing, Member
+from storage import corrections, membership
+from storage.attendance import CANCELLED
+from storage.models import Activity, AuditEntry, Branch, BranchPairing, Member
+
+ENDED = "临时党支部已撤销"
 
 
 @dataclass
@@ -17,13 +20,16 @@ class Ended:
     moved: list[tuple[str, str | None]] = field(default_factory=list)  # (member, back to)
     # What each move did to the member's leave (storage.leave.refit), to tell them.
     changes: list[membership.Changed] = field(default_factory=list)
+    # Its activities planned after its end, taken away (those a group heard of cancelled).
+    withdrawn: corrections.Withdrawn = corrections.Withdrawn()
 
 
 def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list[Ended]:
     """Close every temporary branch whose end date has passed: it gets no more reminders
-    or activities, its members go back to the branch the roster names (their 原支部), and
-    its history stays (activities, attendance and points keep its id). A 结对 it is in ends
-    on its end date, so the partner branch can be paired again."""
+    or activities (those already created for later days are taken away), its members go
+    back to the branch the roster names (their 原支部), and its history stays (activities,
+    attendance and points keep its id). A 结对 it is in ends on its end date, so the
+    partner branch can be paired again."""
     ended = []
     for branch in session.exec(select(Branch).where(
             Branch.temporary == True, Branch.active == True,  # noqa: E712
@@ -43,6 +49,14 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
             member.updated_at = now
             session.add(member)
             result.moved.append((member.name, back.name if back else None))
+        # Activities created ahead for days after its end: the branch is gone by then,
+        # so they are taken away as a schedule change takes them (after the moves, which
+        # already withdrew and told the leave asked for them).
+        after = datetime.combine(branch.ends_on + timedelta(days=1), time(0), tzinfo=tz)  # type: ignore[operator]
+        result.withdrawn = corrections.withdraw(session, activities=list(session.exec(
+            select(Activity).where(Activity.branch_id == branch.id, Activity.starts_at >= after,
+                                   Activity.status != CANCELLED)).all()),
+            by=None, reason=ENDED, now=now)
         for pair in session.exec(select(BranchPairing).where(
                 BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
                 (BranchPairing.strong_branch_id == branch.id)
@@ -51,7 +65,10 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
             session.add(pair)
         session.add(AuditEntry(at=now, actor="scheduler", action="branch.end", target=branch.name,
                                detail={"ends_on": branch.ends_on.isoformat() if branch.ends_on else None,
-                                       "moved": [{"member": m, "to": b} for m, b in result.moved]}))
+                                       "moved": [{"member": m, "to": b} for m, b in result.moved],
+                                       "activities_removed": result.withdrawn.removed,
+                                       "activities_cancelled": [
+                                           a.id for a in result.withdrawn.cancelled]}))
         ended.append(result)
     session.flush()
     return ended

@@ -6,14 +6,14 @@ would write down."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 
 from sqlmodel import Session, select
 
 from storage.models import Member, PastMembership, PointEntry, Role
 from storage.roster import RosterRow, apply_roster
 from tests.conftest import SHANGHAI, local
-from tests.factories import bind_chat, make_branch, make_member, seed
+from tests.factories import T0, bind_chat, make_branch, make_member, seed
 
 
 def two_branches(session):
@@ -187,6 +187,54 @@ def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activit
     assert (after["城关支部"].members, after["城关支部"].points) == (8, 12)
     assert report_week(runtime, settings, "2026-W49")["城关支部"].members == 8
     assert "专案临时支部" not in report_week(runtime, settings, "2026-W49")
+
+
+def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
+        runtime, settings):
+    """专案临时支部 ends on Friday the 27th; its Saturday night study had been created
+    three days ahead. When the scheduler ends the branch just after midnight, Saturday's
+    is taken away: W48 says it held one activity, its Wednesday's, not two (the second,
+    with nobody expected, would also have read as held in 三会一课); and its group, told an
+    hour before of a Sunday one, hears that one is off."""
+    import asyncio
+
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity, OutboxMessage
+    from tests.test_reminders_restart import Recorder
+    from tests.test_reports import attend, hold
+    from tests.test_schedule_handlers import _worker
+
+    def scene(s):
+        home = make_branch(s, "城关支部")
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 27))
+        bind_chat(s, temp, "tg")
+        people = [make_member(s, temp, return_branch_id=home.id) for _ in range(2)]
+        day = hold(s, temp, local(2026, 11, 25, 19, 30), type_="政治夜学")
+        for m in people:
+            attend(s, day, m, "present", points=2)
+        for starts in (local(2026, 11, 28, 19, 30), local(2026, 11, 29, 0, 30)):
+            later = hold(s, temp, starts, type_="政治夜学", confirmed=False)
+            later.status = "open"
+        # Sunday's (set inside quiet hours: its reminders go at night) was announced.
+        s.add(OutboxMessage(platform="wecom", target_kind="group", target="tg",
+                            kind="reminder.group_before", status="sent",
+                            payload={"text": "【活动提醒】"}, created_at=T0,
+                            next_attempt_at=T0, branch_id=temp.id,
+                            dedupe_key=f"reminder.group_before|wecom:group:tg|"
+                                       f"{later.starts_at.astimezone(timezone.utc).isoformat()}"
+                                       f"|activity:{later.id}"))
+    seed(runtime.engine, scene)
+    runtime.clock.set(local(2026, 11, 28, 0, 5))
+    Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules).tick()
+    runtime.clock.set(local(2026, 11, 30, 9, 0))  # Monday's summary
+    assert report_week(runtime, settings)["专案临时支部"].activities == 1
+    with Session(runtime.engine) as s:
+        left = {a.starts_at: a.status for a in s.exec(select(Activity)).all()}
+    assert left == {local(2026, 11, 25, 19, 30): "closed", local(2026, 11, 29, 0, 30): "cancelled"}
+    sender = Recorder()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [(m.target, m.payload["text"]) for m in sender.sent if m.kind == "activity.cancel"] \
+        == [("tg", "【活动取消】政治夜学「测试」（11月29日 00:30）已取消。原因：临时党支部已撤销")]
 
 
 def test_last_weeks_figures_do_not_move_when_people_or_branches_arrive_after_it(

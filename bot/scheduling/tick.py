@@ -23,6 +23,7 @@ from bot.domain.attendance import ATTENDED, plan_times
 from bot.domain.rules import Rules
 from bot.domain.text import show_date
 from bot.scheduling import plan as p
+from bot.scheduling.called_off import CalledOff, tell
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.committee import committee_reminders
 from bot.scheduling.rules import RuleError, parse_rule
@@ -90,6 +91,9 @@ class Ticker:
             for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
                                            now=now, tz=self.settings.tz):
                 self._tell_of_moves(session, ended.changes, now)
+                off = CalledOff(session, self.settings, now)
+                for activity in ended.withdrawn.cancelled:
+                    tell(off, activity, temporary.ENDED)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
