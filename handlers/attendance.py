@@ -196,6 +196,18 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
         leave_since=leave_since,
     )
     if not found:
+        gone = (membership.left_branch(ctx.session, branch_id=scope, name=query.lstrip("@"))
+                if scope is not None else None)
+        if gone is not None:
+            # 批准请假 李明 from the secretary he left: the leave went with him (refit).
+            member, left = gone
+            day = show_date(left.astimezone(ctx.settings.tz).date(), today=ctx.local_now.date())
+            new = ctx.session.get(Branch, member.branch_id) if member.branch_id else None
+            went = ("已不在名册上" if not member.active
+                    else f"已调至{new.name}" if new is not None else "已调离本支部")
+            return Reply.error(f"{member.name} {day}{went}，不再由本支部办理「{command.name}」，"
+                               "记录保持不变。" + ("请假由其现在所在支部审批。"
+                                                   if "请假" in command.name else ""))
         where = "本支部" if scope is not None else "名册"
         return Reply.error(usage_text(command, f"{where}没有找到「{query}」，请检查姓名或改用编号"))
     if len(found) > 1:

@@ -156,3 +156,19 @@ def branch_at(session: Session, *, member: Member, moment: datetime) -> int | No
     ended covers it."""
     place = place_at(session, member=member, moment=moment)
     return place.branch_id if place is not None else member.branch_id
+
+
+def left_branch(session: Session, *, branch_id: int, name: str) -> tuple[Member, datetime] | None:
+    """The member named (by name or 编号) who was in the branch and is no longer, with when
+    they left it (the latest such); None when nobody was. For telling a secretary who names
+    someone no longer theirs where that person went, rather than that nobody is called so."""
+    found = session.exec(
+        select(Member, PastMembership.until)
+        .join(PastMembership, PastMembership.member_id == Member.id)
+        .where(PastMembership.branch_id == branch_id, Member.forgotten == False,  # noqa: E712
+               (Member.name == name) | (Member.staff_no == name),
+               (Member.branch_id != branch_id)
+               | Member.branch_id.is_(None)  # type: ignore[union-attr]
+               | (Member.active == False))  # noqa: E712
+        .order_by(PastMembership.until.desc())).first()  # type: ignore[attr-defined]
+    return (found[0], found[1]) if found is not None else None

@@ -304,3 +304,25 @@ def test_leaving_the_party_committee_withdraws_leave_for_its_central_study(
         "你对它的请假已撤回。"]
     clock.set(local(2026, 11, 26, 9, 5))
     assert "请假 0、未到 1" in chat.say("boss", "活动", chat="leaders").text
+
+
+@APPROVAL
+def test_the_old_secretary_deciding_after_the_move_is_told_where_he_went(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """王书记 was asked at 10:00 and answers after the move: the request was his when it
+    came, so rather than 「本支部没有找到「李明」」 he is told where 李明 went and who
+    decides now, and nothing changes."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert "等待书记批准" in chat.say("li", "请假 出差").text
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    for said in ("批准请假 李明", "驳回请假 李明"):
+        reply = chat.say("sec", said, chat="g1")
+        assert reply.is_error and reply.text == (
+            f"李明 12月7日已调至二支部，不再由本支部办理「{said.split()[0]}」，记录保持不变。"
+            "请假由其现在所在支部审批。"), reply.text
+    assert "本支部没有找到「王麻子」" in chat.say("sec", "批准请假 王麻子", chat="g1").text
+    with Session(runtime.engine) as session:
+        li = session.exec(select(Member).where(Member.name == "李明")).one()
+        assert session.exec(select(Attendance).where(Attendance.member_id == li.id)).all() == []
