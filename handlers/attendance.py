@@ -529,7 +529,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     if row.leave_state == LeaveState.PENDING:
         told = _ask_for_a_decision(
-            ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}",
+            ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}|{_ask(ctx)}",
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
@@ -538,6 +538,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 # 今天请假, 请假一天: when or how long, but not why.
 _NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次", "一天", "半天", "一下", "两天",
                         "三天", "一次"})
+
+
+def _ask(ctx: Ctx) -> str:
+    """The part of a request's key that names the message asking: a record's or a period's
+    id alone is not enough, since one taken back (销假) is deleted and SQLite gives its id to
+    the next, whose request would then share the withdrawn one's key and be dropped as a
+    duplicate. A delivery retried is answered from its stored reply, so asks nothing twice."""
+    return f"ask:{ctx.message.message_id}"
 
 
 def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:
@@ -602,7 +610,8 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     lines = [f"{head}：{when}，原因：{span.rest}。", covered]
     if pending:
         planned = f"，其间已安排的活动 {len(excused)} 次" if excused else ""
-        told = _ask_for_a_decision(ctx, branch_id=ctx.member.branch_id, key=f"period:{period.id}",
+        told = _ask_for_a_decision(ctx, branch_id=ctx.member.branch_id,
+                                   key=f"period:{period.id}|{_ask(ctx)}",
                                    asked=f"{when}，原因：{span.rest}{planned}。")
         lines[-1] += told
     if excused:

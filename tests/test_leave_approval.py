@@ -188,6 +188,25 @@ def test_a_request_settled_before_the_morning_is_not_asked_about(runtime, chat, 
     assert asked(drain(runtime, clock)) == []
 
 
+def test_leave_asked_again_after_a_withdrawn_request_still_reaches_the_secretary(
+        runtime, chat, clock):
+    """At night 李明 asks leave for Tuesday's study, takes it back (销假), then asks again
+    for another reason. The first request was withdrawn before the morning; the second must
+    still reach 王书记. (On SQLite the new leave record took the deleted one's id, so its
+    request had the withdrawn one's key and was dropped as a duplicate: nobody was asked, and
+    the leave lapsed into an absence.)"""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 8, 30))
+    run_ticks(runtime, clock, local(2026, 12, 7, 9, 30))  # Tuesday's study is planned
+    clock.set(local(2026, 12, 7, 23, 10))
+    assert "等待书记批准" in chat.say("li", "请假 出差").text
+    assert not chat.say("li", "销假").is_error
+    assert "等待书记批准" in chat.say("li", "请假 家里有事").text
+    clock.set(local(2026, 12, 8, 7, 31))
+    [(_, to, text)] = asked(drain(runtime, clock))
+    assert to == "sec" and "原因：家里有事" in text, text
+
+
 def told(sent, user: str) -> list[str]:
     return [text for _, kind, target, text in sent if kind == "leave.decided" and target == user]
 
