@@ -691,8 +691,8 @@ class ImportResult:
             if names:
                 lines.append(f"{title}：{'、'.join(names)}")
         if self.leave_people:
-            lines.append(f"撤回请假 {len(self.leave_people)} 人"
-                         "（调动或停用后不再需要参加的活动）：")
+            lines.append(f"请假随调动调整 {len(self.leave_people)} 人（调动或停用后"
+                         "不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批）：")
             lines += [f"  {p.name}（{p.branch}）：{'；'.join(p.details)}"
                       for p in self.leave_people]
         if self.warnings:

@@ -97,7 +97,7 @@ def test_leave_for_the_old_branchs_study_is_withdrawn_and_its_figures_leave_him_
     assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月8日 19:30）。原因：出差"
     clock.set(local(2026, 12, 7, 15, 0))
     printed = import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
-    assert "撤回请假 1 人（调动或停用后不再需要参加的活动）：" in printed, printed
+    assert "请假随调动调整 1 人（调动或停用后不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批）：" in printed, printed
     assert "李明（二支部）：政治夜学（12月8日 19:30）" in printed
     assert "已私信告知" in printed
     assert to(drain(runtime, clock), "li") == [MOVED]
@@ -193,7 +193,7 @@ def test_leave_for_a_study_under_way_stays_where_it_was_asked(
     clock.set(local(2026, 12, 8, 19, 20))
     assert "已请假" in chat.say("li", "请假 值班", chat="g1").text
     clock.set(local(2026, 12, 8, 19, 45))
-    assert "撤回请假" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert "请假随调动调整" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
     assert to(drain(runtime, clock), "li") == []
     assert "请假 1" in chat.say("sec", "活动", chat="g1").text
 
@@ -274,7 +274,7 @@ def test_leave_a_correction_made_of_a_check_in_stays_with_its_ledger_lines(
     assert not chat.say("sec", "更正 李明 请假 临时出警").is_error
     drain(runtime, clock)
     clock.set(local(2026, 12, 8, 19, 10))
-    assert "撤回请假" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert "请假随调动调整" not in import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
     assert to(drain(runtime, clock), "li") == []
     assert "积分流水无需修复" in djbot("repair-ledger")
     assert sum(1 for line in ledger_lines(chat, "li") if "已冲销" in line) == 1
