@@ -52,10 +52,13 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         # Activities created ahead for days after its end: the branch is gone by then,
         # so they are taken away as a schedule change takes them (after the moves, which
         # already withdrew and told the leave asked for them).
+        # Not one that has begun: a scheduler that comes back late after its end leaves
+        # what was held (and checked in to) as it was.
         assert branch.ends_on is not None  # selected above
-        after = datetime.combine(branch.ends_on + timedelta(days=1), time(0), tzinfo=tz)
+        after = max(now, datetime.combine(branch.ends_on + timedelta(days=1), time(0),
+                                          tzinfo=tz))
         result.withdrawn = corrections.withdraw(session, activities=list(session.exec(
-            select(Activity).where(Activity.branch_id == branch.id, Activity.starts_at >= after,
+            select(Activity).where(Activity.branch_id == branch.id, Activity.starts_at > after,
                                    Activity.status != CANCELLED)).all()),
             by=None, reason=ENDED, now=now)
         for pair in session.exec(select(BranchPairing).where(

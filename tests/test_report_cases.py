@@ -237,6 +237,29 @@ def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it
         == [("tg", "【活动取消】政治夜学「测试」（11月29日 00:30）已取消。原因：临时党支部已撤销")]
 
 
+def test_a_scheduler_back_late_after_a_temporary_branch_ended_leaves_what_was_held(
+        runtime, settings):
+    """The scheduler was down from Friday night to Sunday: the branch that ended on Friday
+    is closed at Sunday's first tick, but Saturday's study, held and checked in to, keeps
+    its check-ins and points."""
+    from bot.scheduling.tick import Ticker
+    from storage.models import Activity
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        home = make_branch(s, "城关支部")
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 27))
+        member = make_member(s, temp, return_branch_id=home.id)
+        attend(s, hold(s, temp, local(2026, 11, 28, 19, 30), type_="政治夜学"), member,
+               "present", points=2)
+    seed(runtime.engine, scene)
+    runtime.clock.set(local(2026, 11, 29, 9, 0))
+    Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules).tick()
+    with Session(runtime.engine) as s:
+        assert [a.status for a in s.exec(select(Activity)).all()] == ["closed"]
+        assert sum(s.exec(select(PointEntry.points)).all()) == 2
+
+
 def test_last_weeks_figures_do_not_move_when_people_or_branches_arrive_after_it(
         runtime, settings):
     """一支部's four came to their theme day last week (+3 each). On Monday the roster adds
