@@ -79,11 +79,19 @@ def _told_privately(asked: int) -> str:
     return f"\n已私信告知请过假的 {asked} 人。" if asked else ""
 
 
-def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> int:
+def _told(told: tuple[int, int]) -> str:
+    """What a schedule change's reply says of those told an activity is off."""
+    groups, asked = told
+    return (f"\n已在收到过活动通知的 {groups} 个群里说明取消。" if groups else "") \
+        + _told_privately(asked)
+
+
+def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> tuple[int, int]:
     """Activities a schedule change cancelled, told of as 取消活动 does; returns how many
-    members heard privately."""
-    return sum(attendance.called_off(ctx, activity, activity.cancel_reason or "")[1]
-               for activity in cancelled)
+    groups were told, and how many members privately."""
+    told = [attendance.called_off(ctx, activity, activity.cancel_reason or "")
+            for activity in cancelled]
+    return sum(g for g, _ in told), sum(m for _, m in told)
 
 
 _CONFIRMED = {
@@ -155,14 +163,15 @@ def delete_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     taken = corrections.delete_schedule(ctx.session, schedule=schedule, by=ctx.member,
                                         reason=reason, now=ctx.now)
     removed, cancelled = taken.removed, taken.cancelled
-    asked = _called_off(ctx, cancelled)
+    told = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=ctx.branch.name,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
-                      "removed": removed, "cancelled": len(cancelled), "members_told": asked})
+                      "removed": removed, "cancelled": len(cancelled), "groups_told": told[0],
+                      "members_told": told[1]})
     text = f"已删除{ctx.branch.name}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
     if removed or cancelled:
         text += f"\n已撤下尚未开始的 {removed + len(cancelled)} 次活动。"
-    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told_privately(asked))
+    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told(told))
 
 
 def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
@@ -175,14 +184,15 @@ def _delete_bureau_schedule(ctx: Ctx, kind: ActivityType) -> Reply:
     taken = corrections.delete_schedule(
         ctx.session, schedule=schedule, by=ctx.member, reason=reason, now=ctx.now)
     removed, cancelled = taken.removed, taken.cancelled
-    asked = _called_off(ctx, cancelled)
+    told = _called_off(ctx, cancelled)
     ctx.audit("schedule.delete", target=BUREAU,
               detail={"schedule_id": schedule.id, "kind": kind.value, "rule": schedule.rule,
-                      "removed": removed, "cancelled": len(cancelled), "members_told": asked})
+                      "removed": removed, "cancelled": len(cancelled), "groups_told": told[0],
+                      "members_told": told[1]})
     text = f"已删除{BUREAU}的{kind.value}日程（{schedule.rule}），不再自动创建活动和提醒。"
     if removed or cancelled:
         text += f"\n已撤下尚未开始的 {removed + len(cancelled)} 次活动。"
-    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told_privately(asked))
+    return Reply(text + "\n已经举行的活动和积分不受影响。" + _told(told))
 
 
 def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -214,22 +224,23 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
     if not schedules:
         return Reply.error(f"{scope}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
-    removed = asked = 0
+    removed = groups = asked = 0
     reason = f"暂停日程 {kind.value}"
     for schedule in schedules:
         taken = corrections.pause_schedule(
             ctx.session, schedule=schedule, until=until, by=ctx.member,
             reason=reason, now=ctx.now, tz=ctx.settings.tz)
         removed += taken.removed + len(taken.cancelled)
-        asked += _called_off(ctx, taken.cancelled)
+        told = _called_off(ctx, taken.cancelled)
+        groups, asked = groups + told[0], asked + told[1]
     ctx.audit("schedule.pause", target=scope,
               detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed,
-                      "members_told": asked})
+                      "groups_told": groups, "members_told": asked})
     text = (f"已暂停{scope}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
             "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
     if removed:
         text += f"\n已撤下已安排的 {removed} 次。"
-    return Reply(text + _told_privately(asked))
+    return Reply(text + _told((groups, asked)))
 
 
 def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:

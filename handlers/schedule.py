@@ -153,7 +153,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
         groups, asked = sum(g for g, _ in told), sum(m for _, m in told)
         lines.append(f"按原日程已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
                      "不再提醒，也不计出勤和缺席。"
-                     + (f"已在收到过通知的 {groups} 个群里说明取消。" if groups else "")
+                     + (f"已在收到过活动通知的 {groups} 个群里说明取消。" if groups else "")
                      + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]

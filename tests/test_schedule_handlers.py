@@ -429,8 +429,9 @@ def test_a_group_told_an_hour_before_hears_the_activity_is_off(runtime, chat, en
     assert [(m.kind, m.target) for m in sender.sent
             if m.kind.startswith("reminder.group")] == [("reminder.group_before", "g1")]
     clock.set(local(2026, 11, 25, 18, 40))
-    for text in said:
-        assert not chat.say("sec", text, chat="g1").is_error
+    replies = [chat.say("sec", text, chat="g1") for text in said]
+    assert not any(reply.is_error for reply in replies)
+    assert "已在收到过活动通知的 1 个群里说明取消。" in replies[-1].text, replies[-1].text
     sender.sent.clear()
     asyncio.run(_worker(runtime, sender).drain())
     assert [(m.target, m.payload["text"]) for m in sender.sent if m.kind == "activity.cancel"] \
