@@ -207,7 +207,8 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
                     else f"已调至{new.name}" if new is not None else "已调离本支部")
             return Reply.error(f"{member.name} {day}{went}，不再由本支部办理「{command.name}」，"
                                "记录保持不变。" + ("请假由其现在所在支部审批。"
-                                                   if "请假" in command.name else ""))
+                                                   if "请假" in command.name and member.active
+                                                   else ""))
         where = "本支部" if scope is not None else "名册"
         return Reply.error(usage_text(command, f"{where}没有找到「{query}」，请检查姓名或改用编号"))
     if len(found) > 1:

@@ -146,7 +146,7 @@ def _withdraw(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
                                      f"原因：{reason}。{points}。发送「积分明细」可查看。")
     if not ctx.message.is_private:
         # As 更正's own: no name, no reason; only that this record was not one to restate.
-        return Reply(f"已撤销{_label(ctx, activity)}的 1 条签到记录：举行时不在应到名单中，"
+        return Reply(f"已撤销{_label(ctx, activity)}的 1 条{record}：举行时不在应到名单中，"
                      f"不记缺席或请假，相关积分已冲销，{told}更正涉及个人出勤，今后可以私聊我发送。")
     said = (f"{held}举行时{member.name}{then[0]}（{then[1]}），不在应到名单中" if then is not None
             else f"{member.name} 不在{held}的应到名单中")
