@@ -292,7 +292,13 @@ def class_known(session: Session, *, name: str) -> bool:
 
 
 def class_names(session: Session) -> list[str]:
-    return list(session.exec(select(ReadingClass.name).order_by(ReadingClass.id)).all())
+    """Every name class_known accepts: the classes set up, then the names sessions were
+    opened under that no class has yet."""
+    names = list(session.exec(select(ReadingClass.name).order_by(ReadingClass.id)).all())
+    opened = session.exec(select(Activity.topic).where(
+        Activity.type == ActivityType.READING_CLASS.value, Activity.status != CANCELLED)
+        .order_by(Activity.starts_at)).all()
+    return list(dict.fromkeys([*names, *(name for name in opened if name)]))
 
 
 def enroll(session: Session, *, class_id: int, member_ids: list[int]) -> int:

@@ -805,6 +805,7 @@ def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, c
     # A class opened before anyone enrolled is looked up by its name, and then set up.
     assert not chat.say("sec1", "开始 读书班 第二期", chat="g1").is_error
     clock.set(local(2026, 11, 23, 16, 0))
+    assert "现有：第一期、第二期。" in chat.say("lead", "读书班 第三期").text
     assert "读书班「第二期」：报名 0 人，已开课 1 次" in chat.say("lead", "读书班 第二期").text
 
 
