@@ -508,7 +508,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return _not_yours(ctx, foreign)
         return Reply.error("现在没有还未开始的活动可以请假。")
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
-    if row is not None:
+    withdrawn = row if row is not None and row.status == AttendanceStatus.WITHDRAWN else None
+    if row is not None and withdrawn is None:
         if row.status in ATTENDED:
             return Reply(f"你已在{_label(ctx, activity)}签到，不用请假。")
         known = {
@@ -526,6 +527,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         requires_approval=ctx.settings.leave_requires_approval,
         platform=ctx.message.platform,
         message_id=ctx.message.message_id,
+        withdrawn=withdrawn,  # a record nobody counts, of leave a move took back
     )
     if row.leave_state == LeaveState.PENDING:
         told = _ask_for_a_decision(
@@ -793,25 +795,58 @@ def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
                           platform=ctx.message.platform), activity, reason)
 
 
-MOVED = "leave.moved"  # 请假已撤回: leave a change of place took back, to the member
+MOVED = "leave.moved"  # 请假已撤回 or 已恢复: leave a change of place changed, to the member
 
 
 def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo, now: datetime,
                  not_before: datetime | None, prefer: str | None = None) -> bool:
     """A change of place took back leave the member asked for an activity that no longer
     expects them (storage.leave.refit): they hear it once, privately, as those whose
-    activity is called off do, since no decision is coming and they need not come. A
-    period still waiting for a decision is asked of the new branch's deciders, and the
-    member told who decides it now. Not those off the roster. Returns whether the member
-    was written to. Said by every caller of a change (a chat, the CLI, the scheduler)."""
+    activity is called off do, since no decision is coming and they need not come. Leave
+    a change back restores they hear of too, unless the notice of its withdrawal is still
+    waiting (at night): that is withdrawn instead, and they hear only what stays so. A
+    leave waiting for a decision that stands again, or a period still waiting for one, is
+    asked of whoever decides it now, and the member told who that is. Not those off the
+    roster. Returns whether the member was written to. Said by every caller of a change
+    (a chat, the CLI, the scheduler)."""
     member, was = changed.member, changed.was
-    if not member.active or was is None or not (changed.withdrawn or changed.to_decide):
+    if not member.active or was is None or not (
+            changed.withdrawn or changed.turned_down or changed.restored or changed.to_decide):
         return False
+    assert member.id is not None
+    withdrawn, restored = list(changed.withdrawn), changed.restored
+    if restored:
+        # Not heard yet: the member hears what stands now, once, rather than a withdrawal
+        # and then its undoing.
+        unsent = outbox.withdraw_unsent(session, kind=MOVED, key_prefix=f"{MOVED}|{member.id}|",
+                                        reason="请假已随调回恢复")
+        if unsent:
+            since = min(row.created_at for row in unsent)
+            restored = [r for r in restored if r.withdrawn_at < since]
+            withdrawn += [a for a in leave_store.withdrawn_since(
+                session, member_id=member.id, since=since, now=now) if a not in withdrawn]
+    for back in changed.restored:
+        if back.leave_state == LeaveState.PENDING:  # asked again: the earlier was withdrawn
+            ask_for_a_decision(
+                session, member=member, branch_id=back.activity.branch_id,
+                key=f"attendance:{back.attendance_id}|restored:spell:{was.id}",
+                asked=f"{_plain_label(session, back.activity, tz)}（请假随调动撤回，现已调回）。",
+                now=now, not_before=not_before, prefer=prefer)
     lines = []
-    if changed.withdrawn:
-        labels = "、".join(_plain_label(session, a, tz) for a in changed.withdrawn)
-        it = "它" if len(changed.withdrawn) == 1 else "这些活动"
+    if withdrawn:
+        labels = "、".join(_plain_label(session, a, tz) for a in withdrawn)
+        it = "它" if len(withdrawn) == 1 else "这些活动"
         lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加，你对{it}的请假已撤回。")
+    if changed.turned_down:
+        labels = "、".join(_plain_label(session, a, tz) for a in changed.turned_down)
+        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加。")
+    for state, says in ((LeaveState.GRANTED, "你对{}的请假仍然有效。"),
+                        (LeaveState.PENDING, "你对{}的请假仍在等待批准。"),
+                        (LeaveState.REVOKED, "{}仍需你参加（请假已被驳回）。")):
+        these = [r.activity for r in restored if r.leave_state == state]
+        if these:
+            labels = "、".join(_plain_label(session, a, tz) for a in these)
+            lines.append(f"{_moved_back(session, changed)}，" + says.format(labels))
     for period in changed.to_decide:
         days = (period.last_day - period.first_day).days + 1
         when = _days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
@@ -827,7 +862,10 @@ def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo,
         else:
             lines.append(f"你{when}的请假还在等待批准，{_branch_name(session, member.branch_id)}"
                          "没有能收到通知的书记或委员，请直接告诉能批准的同志。")
-    title = "请假已撤回" if changed.withdrawn else "请假改由新支部审批"
+    if not lines:
+        return False
+    title = ("请假已撤回" if withdrawn else "请假已恢复" if restored
+             else "活动安排变更" if changed.turned_down else "请假改由新支部审批")
     outbox.enqueue_private(session, reached=org.reach(session, [member], prefer=prefer),
                            text=f"【{title}】" + "\n".join(lines), title=title, kind=MOVED,
                            key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
@@ -848,6 +886,20 @@ def _moved(session: Session, changed: membership.Changed) -> str:
     if was.role != member.role:
         return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
     return "你已不是党委委员" if was.bureau_committee else "你已任党委委员"
+
+
+def _moved_back(session: Session, changed: membership.Changed) -> str:
+    """The change, said where it makes the member due again (你已调回城关支部)."""
+    was, member = changed.was, changed.member
+    assert was is not None
+    if changed.branch_changed:
+        return f"你已调回{_branch_name(session, member.branch_id)}"
+    if was.party_group_id != member.party_group_id:
+        group = org.party_group(session, group_id=member.party_group_id)
+        return f"你已调回{group.name}" if group else "你已调回原党小组"
+    if was.role != member.role:
+        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
+    return "你已任党委委员" if member.bureau_committee else "你已不是党委委员"
 
 
 def _branch_name(session: Session, branch_id: int | None) -> str:

@@ -39,6 +39,16 @@ def began(place: Member | PastMembership) -> datetime:
     return place.since if isinstance(place, PastMembership) else since(place)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """Leave a change of place had withdrawn, on record again as it was."""
+
+    activity: Activity
+    attendance_id: int
+    leave_state: str  # as it was: granted, waiting for a decision, or turned down
+    withdrawn_at: datetime  # when the change that withdrew it came
+
+
 @dataclass
 class Changed:
     """A change of place, and what it did to the member's leave (storage.leave.refit),
@@ -58,6 +68,12 @@ class Changed:
     # Periods still waiting for a decision that are now another branch's to decide: the
     # requests queued to the old one were withdrawn; the new one is still to be asked.
     to_decide: list[LeavePeriod] = field(default_factory=list)
+    # Leave the secretary had turned down (驳回) on such an activity: no longer due there,
+    # though nothing of theirs was withdrawn.
+    turned_down: list[Activity] = field(default_factory=list)
+    # Leave an earlier change withdrew that stands again: the new place expects them at
+    # that activity, not started yet, once more (moved back).
+    restored: list[Restored] = field(default_factory=list)
     # Requests for a decision queued and not sent yet, withdrawn.
     asks_withdrawn: int = 0
 

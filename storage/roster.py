@@ -692,7 +692,8 @@ class ImportResult:
                 lines.append(f"{title}：{'、'.join(names)}")
         if self.leave_people:
             lines.append(f"请假随调动调整 {len(self.leave_people)} 人（调动或停用后"
-                         "不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批）：")
+                         "不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批；"
+                         "调回后又需要参加的，请假恢复）：")
             lines += [f"  {p.name}（{p.branch}）：{'；'.join(p.details)}"
                       for p in self.leave_people]
         if self.warnings:
@@ -791,13 +792,17 @@ def _leave_changed(session: Session, result: ImportResult, changed: membership.C
     """Keep what a change of place did to the member's leave, by name for the lines
     printed: the activities their leave was withdrawn from, and a period now another
     branch's to decide."""
-    if changed is None or not (changed.withdrawn or changed.released or changed.to_decide):
+    off = changed.withdrawn + changed.released + changed.turned_down if changed else []
+    if changed is None or not (off or changed.restored or changed.to_decide):
         return
     result.leave_changes.append(changed)
     member = changed.member
     details = ["、".join(activity_label(a.type, a.topic, a.starts_at, tz, None)  # type: ignore[arg-type]
-                        for a in changed.withdrawn + changed.released)] \
-        if changed.withdrawn or changed.released else []
+                        for a in off)] if off else []
+    if changed.restored:
+        details.append("请假恢复：" + "、".join(
+            activity_label(r.activity.type, r.activity.topic, r.activity.starts_at, tz, None)  # type: ignore[arg-type]
+            for r in changed.restored))
     details += [f"{p.first_day.month}月{p.first_day.day}日起的请假改由"
                 f"{names.get(member.branch_id, BUREAU_LABEL)}审批" for p in changed.to_decide]
     where = names.get(member.branch_id, BUREAU_LABEL) if member.active else "停用"
