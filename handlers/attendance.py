@@ -852,7 +852,7 @@ def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo,
         when = _days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
         reached = ask_for_a_decision(
             session, member=member, branch_id=member.branch_id,
-            key=f"period:{period.id}|branch:{member.branch_id}",
+            key=f"period:{period.id}|spell:{was.id}",  # one per move: A→B→A→B asks B twice
             asked=f"{when}，原因：{period.reason}（在{_branch_name(session, was.branch_id)}"
                   "时提交，现已调入）。",
             now=now, not_before=not_before, prefer=prefer)

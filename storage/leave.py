@@ -259,7 +259,10 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         if not expected_at(session, member=member, activity=activity):
             continue
         assert row.id is not None and row.leave_state is not None
-        changed.restored.append(Restored(activity, row.id, row.leave_state, row.updated_at))
+        if tz is not None and any(covers(p, activity, tz) for p in periods):
+            changed.excused.append(activity)  # the period's again, told and asked as it is
+        else:
+            changed.restored.append(Restored(activity, row.id, row.leave_state, row.updated_at))
         row.status, row.updated_at = AttendanceStatus.LEAVE, now
         session.add(row)
     session.flush()

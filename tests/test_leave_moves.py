@@ -420,3 +420,24 @@ def test_back_after_the_study_began_he_checks_in_and_is_counted_present(
     assert "已签到" in chat.say("li", "签到", chat="g1").text
     assert "出席 1、迟到 0、补签 0、请假 0" in chat.say("sec", "活动", chat="g1").text
     assert "积分流水无需修复" in djbot("repair-ledger")
+
+
+@APPROVAL
+def test_a_period_follows_him_there_and_back_and_there_again(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Moved to 二支部, back, and to 二支部 again, each time before anyone decided: each time
+    the branch he is in is asked, the third time too, as he is told."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert "等待书记批准" in chat.say("li", "请假 12月8日至12月10日 外出培训").text
+    drain(runtime, clock)
+    asked = []
+    for minute, branch in ((0, "二支部"), (10, "城关支部"), (20, "二支部")):
+        clock.set(local(2026, 12, 7, 15, minute))
+        import_roster(djbot, tmp_path, f"{branch},李明,党员,li,")
+        sent = drain(runtime, clock)
+        asked.append((len(to(sent, "sec", "leave.ask")), len(to(sent, "sec2", "leave.ask")),
+                      to(sent, "li")))
+    told = "【请假改由新支部审批】你12月8日至12月10日（3 天）的请假改由{}书记审批。"
+    assert asked == [(0, 1, [told.format("二支部")]), (1, 0, [told.format("城关支部")]),
+                     (0, 1, [told.format("二支部")])]
