@@ -7,8 +7,8 @@ scheduled later (open_activity and the scheduler call `excuse`), and those of a 
 member moves to (`refit`). So every figure, nudge and day-before list already knows about
 it.
 
-A change of place (storage.membership) refits the member's leave: what they asked for an
-activity not started yet that no longer expects them is withdrawn, as a 销假 withdraws it.
+A change of place (storage.moves) refits the member's leave: what they asked for an
+activity not started yet that no longer expects them is withdrawn (kept, for a move back).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlmodel import Session, select
 
 from storage import outbox
 from storage.attendance import CANCELLED, expected_at, row_entries
-from storage.membership import Changed, Restored
 from storage.models import (
     Activity,
     Attendance,
@@ -30,6 +29,7 @@ from storage.models import (
     LeavePeriod,
     LeaveState,
     Member,
+    PastMembership,
 )
 
 
@@ -188,6 +188,49 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
 
 # --- a change of place --------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Restored:
+    """Leave a change of place had withdrawn, on record again as it was."""
+
+    activity: Activity
+    attendance_id: int
+    leave_state: str  # as it was: granted, waiting for a decision, or turned down
+    withdrawn_at: datetime  # when the change that withdrew it came
+
+
+@dataclass
+class Changed:
+    """A change of place, and what it did to the member's leave (storage.leave.refit),
+    for the caller to tell: storage sends nothing."""
+
+    member: Member
+    was: PastMembership | None  # the spell that ended: where they were (None: off the roster)
+    # Leave they asked for one activity not started yet that the new place does not
+    # expect them at: withdrawn (rows a leave period made are not listed; it stands).
+    withdrawn: list[Activity] = field(default_factory=list)
+    # Leave a period had made there, withdrawn with the rest: the period still excuses
+    # wherever they are due.
+    released: list[Activity] = field(default_factory=list)
+    # Activities not started yet that the new place expects them at, which a period of
+    # theirs covers: excused now, as they would have been had they been due when planned.
+    excused: list[Activity] = field(default_factory=list)
+    # Periods still waiting for a decision that are now another branch's to decide: the
+    # requests queued to the old one were withdrawn; the new one is still to be asked.
+    to_decide: list[LeavePeriod] = field(default_factory=list)
+    # Leave the secretary had turned down (驳回) on such an activity: no longer due there,
+    # though nothing of theirs was withdrawn.
+    turned_down: list[Activity] = field(default_factory=list)
+    # Leave an earlier change withdrew that stands again: the new place expects them at
+    # that activity, not started yet, once more (moved back).
+    restored: list[Restored] = field(default_factory=list)
+    # Requests for a decision queued and not sent yet, withdrawn.
+    asks_withdrawn: int = 0
+
+    @property
+    def branch_changed(self) -> bool:
+        return self.was is not None and self.was.branch_id != self.member.branch_id
+
+
 _WHY = "所在支部或职务已变更"  # why a request to decide leave was not sent
 
 
@@ -202,7 +245,7 @@ def moved_off():
 
 
 def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | None) -> Changed:
-    """The member's place has just changed (storage.membership): their leave follows it.
+    """The member's place has just changed (storage.moves): their leave follows it.
 
     Leave on an activity not started yet that does not expect them where they are now
     (another branch's, a 支委会 once they are no longer on the committee; anything, once

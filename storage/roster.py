@@ -30,7 +30,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.domain.attendance import activity_label
-from storage import membership
+from storage import membership, moves
+from storage.leave import Changed
 from storage.models import (
     ROLE_LABELS,
     AuditEntry,
@@ -626,7 +627,7 @@ class ImportResult:
     deactivated_ids: list[int] = field(default_factory=list)
     # What the changes of place did to leave (storage.leave.refit), for the caller to tell
     # the people concerned; and the same, by name, for the lines printed.
-    leave_changes: list[membership.Changed] = field(default_factory=list)
+    leave_changes: list[Changed] = field(default_factory=list)
     leave_people: list[PersonChange] = field(default_factory=list)
 
     added = property(lambda self: len(self.added_people))
@@ -752,7 +753,7 @@ def apply_roster(
         stale = sorted(stale, key=lambda m: (m.branch_id is None, m.branch_id or 0, m.id))
         for member in stale:
             if member.id not in seen:
-                _leave_changed(session, result, membership.leave_roster(
+                _leave_changed(session, result, moves.leave_roster(
                     session, member=member, now=now), tz, names)
                 member.updated_at = now
                 result.deactivated_people.append(
@@ -787,7 +788,7 @@ def apply_roster(
     return result
 
 
-def _leave_changed(session: Session, result: ImportResult, changed: membership.Changed | None,
+def _leave_changed(session: Session, result: ImportResult, changed: Changed | None,
                    tz: tzinfo, names: dict[int | None, str]) -> None:
     """Keep what a change of place did to the member's leave, by name for the lines
     printed: the activities their leave was withdrawn from, and a period now another
@@ -892,8 +893,8 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
     # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
     # a row that changes none of them keeps it whole.
-    refitted = membership.change(session, member=member, now=now, tz=tz,
-                                 **{k: v for k, v in changed.items() if k in membership.PLACE})
+    refitted = moves.change(session, member=member, now=now, tz=tz,
+                            **{k: v for k, v in changed.items() if k in membership.PLACE})
     for key, value in changed.items():
         setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)
