@@ -441,3 +441,18 @@ def test_a_period_follows_him_there_and_back_and_there_again(
     told = "【请假改由新支部审批】你12月8日至12月10日（3 天）的请假改由{}书记审批。"
     assert asked == [(0, 1, [told.format("二支部")]), (1, 0, [told.format("城关支部")]),
                      (0, 1, [told.format("二支部")])]
+
+
+@APPROVAL
+def test_leave_turned_down_is_not_said_to_be_withdrawn(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """王书记 turned 李明's leave down; moved, he need not come, and is told just that."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    chat.say("li", "请假 出差")
+    assert not chat.say("sec", "驳回请假 李明", chat="g1").is_error
+    drain(runtime, clock)
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert to(drain(runtime, clock), "li") == [
+        "【活动安排变更】你已从城关支部调至二支部，政治夜学（12月8日 19:30）不再需要你参加。"]
