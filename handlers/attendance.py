@@ -14,9 +14,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from sqlmodel import Session
 
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
@@ -44,7 +41,7 @@ from bot.domain.dates import (
     find_record_day,
     without_leading_now,
 )
-from bot.domain.text import show_date
+from bot.domain.text import show_date, show_days
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -59,6 +56,7 @@ from bot.registry import (
     word,
 )
 from bot.scheduling.called_off import CalledOff, label, tell
+from bot.scheduling.moves import ask_for_a_decision
 from storage import attendance as store
 from storage import checkin as checkin_store
 from storage import confirmations, membership, org, outbox, schedules
@@ -509,7 +507,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return _not_yours(ctx, foreign)
         return Reply.error("现在没有还未开始的活动可以请假。")
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
-    if row is not None:
+    withdrawn = row if row is not None and row.status == AttendanceStatus.WITHDRAWN else None
+    if row is not None and withdrawn is None:
         if row.status in ATTENDED:
             return Reply(f"你已在{_label(ctx, activity)}签到，不用请假。")
         known = {
@@ -527,6 +526,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         requires_approval=ctx.settings.leave_requires_approval,
         platform=ctx.message.platform,
         message_id=ctx.message.message_id,
+        withdrawn=withdrawn,  # a record nobody counts, of leave a move took back
     )
     if row.leave_state == LeaveState.PENDING:
         told = _ask_for_a_decision(
@@ -562,23 +562,6 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
-def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
-                       asked: str, now: datetime, not_before: datetime | None,
-                       prefer: str | None) -> list[Member]:
-    """_ask_for_a_decision without a chat (the command line and the scheduler have none):
-    the request queued to the scope's deciders; returns those reached."""
-    name = member.name
-    deciders = org.leave_deciders(session, branch_id=branch_id, asking=member.id)
-    text = (f"【请假待批准】{name}请假：{asked}\n"
-            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
-            "确认缺席时仍未批准的，记为缺席。")
-    reached = org.reach(session, deciders, prefer=prefer)
-    outbox.enqueue_private(session, reached=reached, text=text, title="请假待批准",
-                           kind=outbox.LEAVE_ASK, key=f"{_asks_of(member)}{key}", now=now,
-                           branch_id=branch_id, not_before=not_before)
-    return [decider for decider, _ in reached]
-
-
 def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     """请假 over days: every activity the member is expected at in them is excused, those
     already planned and those planned later; no nudge reaches them meanwhile."""
@@ -600,7 +583,7 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
                       "activity_ids": [a.id for a in excused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
-    when = _days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
+    when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
     pending = state == LeaveState.PENDING
     if excused:
         covered = ("批准后，这期间需要你参加的活动都记为请假；等待批准时不会提醒你签到。" if pending
@@ -618,11 +601,6 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
     return Reply("\n".join(lines))
-
-
-def _days(first: date, last: date) -> str:
-    """12月8日, or 12月8日至12月10日."""
-    return show_date(first) if first == last else f"{show_date(first)}至{show_date(last)}"
 
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -644,7 +622,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                     for first, asked, last in withdrawn.periods]})
     lines = ["已销假。"]
     for first, asked, last in withdrawn.periods:
-        span = f"{_days(first, asked)}的请假"
+        span = f"{show_days(first, asked)}的请假"
         lines.append(f"{span}改为至{last.month}月{last.day}日。" if last else f"{span}已撤销。")
     if withdrawn.activities:
         lines.append("这些活动恢复为需要你参加，届时请签到："
@@ -794,75 +772,6 @@ def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
                           platform=ctx.message.platform), activity, reason)
 
 
-MOVED = "leave.moved"  # 请假已撤回: leave a change of place took back, to the member
-
-
-def tell_of_move(session: Session, changed: membership.Changed, *, tz: ZoneInfo, now: datetime,
-                 not_before: datetime | None, prefer: str | None = None) -> bool:
-    """A change of place took back leave the member asked for an activity that no longer
-    expects them (storage.leave.refit): they hear it once, privately, as those whose
-    activity is called off do, since no decision is coming and they need not come. A
-    period still waiting for a decision is asked of the new branch's deciders, and the
-    member told who decides it now. Not those off the roster. Returns whether the member
-    was written to. Said by every caller of a change (a chat, the CLI, the scheduler)."""
-    member, was = changed.member, changed.was
-    if not member.active or was is None or not (changed.withdrawn or changed.to_decide):
-        return False
-    lines = []
-    if changed.withdrawn:
-        labels = "、".join(_plain_label(session, a, tz) for a in changed.withdrawn)
-        it = "它" if len(changed.withdrawn) == 1 else "这些活动"
-        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加，你对{it}的请假已撤回。")
-    for period in changed.to_decide:
-        days = (period.last_day - period.first_day).days + 1
-        when = _days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
-        reached = ask_for_a_decision(
-            session, member=member, branch_id=member.branch_id,
-            key=f"period:{period.id}|branch:{member.branch_id}",
-            asked=f"{when}，原因：{period.reason}（在{_branch_name(session, was.branch_id)}"
-                  "时提交，现已调入）。",
-            now=now, not_before=not_before, prefer=prefer)
-        if reached:
-            who = _branch_name(session, member.branch_id) + ROLE_LABELS.get(reached[0].role, "书记")
-            lines.append(f"你{when}的请假改由{who}审批。")
-        else:
-            lines.append(f"你{when}的请假还在等待批准，{_branch_name(session, member.branch_id)}"
-                         "没有能收到通知的书记或委员，请直接告诉能批准的同志。")
-    title = "请假已撤回" if changed.withdrawn else "请假改由新支部审批"
-    outbox.enqueue_private(session, reached=org.reach(session, [member], prefer=prefer),
-                           text=f"【{title}】" + "\n".join(lines), title=title, kind=MOVED,
-                           key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
-                           branch_id=member.branch_id, not_before=not_before)
-    return True
-
-
-def _moved(session: Session, changed: membership.Changed) -> str:
-    """What changed of the member's place, said to them (你已从城关支部调至二支部)."""
-    was, member = changed.was, changed.member
-    assert was is not None
-    if changed.branch_changed:
-        return (f"你已从{_branch_name(session, was.branch_id)}"
-                f"调至{_branch_name(session, member.branch_id)}")
-    if was.party_group_id != member.party_group_id:
-        group = org.party_group(session, group_id=member.party_group_id)
-        return f"你已调至{group.name}" if group else "你已不在原党小组"
-    if was.role != member.role:
-        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
-    return "你已不是党委委员" if was.bureau_committee else "你已任党委委员"
-
-
-def _branch_name(session: Session, branch_id: int | None) -> str:
-    branch = session.get(Branch, branch_id) if branch_id is not None else None
-    return branch.name if branch else "局机关"
-
-
-def _plain_label(session: Session, activity: Activity, tz: ZoneInfo) -> str:
-    """_label with its date, without a Ctx."""
-    group = org.party_group(session, group_id=activity.party_group_id)
-    return activity_label(activity.type, activity.topic, activity.starts_at, tz, None,
-                          group=group.name if group else None)
-
-
 def _asks_of(member: Member) -> str:
     """The start of the outbox keys of a member's requests for a decision."""
     assert member.id is not None
@@ -902,7 +811,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     ctx.audit("leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
               target=member.name, detail=detail)
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
-    spans = "、".join(_days(p.first_day, p.last_day) for p in periods)
+    spans = "、".join(show_days(p.first_day, p.last_day) for p in periods)
     _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]

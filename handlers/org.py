@@ -6,9 +6,18 @@ from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, branch, choice, usage_text, word
-from handlers.attendance import tell_of_move
-from storage import membership, org
+from bot.registry import (
+    LEADERS,
+    MANAGERS,
+    Command,
+    CommandRegistry,
+    branch,
+    choice,
+    usage_text,
+    word,
+)
+from bot.scheduling.moves import tell_of_move
+from storage import moves, org
 from storage.models import ROLE_LABELS, Branch, Platform, Role
 from storage.roster import ROLE_BY_LABEL
 
@@ -105,13 +114,13 @@ def set_role(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if new not in (Role.LEADER, Role.ADMIN) and member.branch_id is None:
         return Reply.error(f"{member.name} 不属于任何支部，不能设为{ROLE_LABELS[new]}。请先在名册中填写支部。")
     # Kept as a spell that has ended: a 支委会 held before still expects them as they were.
-    changed = membership.change(ctx.session, member=member, now=ctx.now, tz=ctx.settings.tz,
-                                role=new.value)
+    changed = moves.change(ctx.session, member=member, now=ctx.now, tz=ctx.settings.tz,
+                           role=new.value)
     member.updated_at = ctx.now
     ctx.audit("role.change", target=member.name,
               detail={"member_id": member.id, "old": old.value, "new": new.value, "via": "chat"})
     told = changed is not None and tell_of_move(
-        ctx.session, changed, tz=ctx.settings.tz, now=ctx.now,
+        ctx.session, changed, settings=ctx.settings, now=ctx.now,
         not_before=ctx.after_quiet_hours(), prefer=ctx.message.platform)
     withdrawn = ""
     if changed is not None and changed.withdrawn:

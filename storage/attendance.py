@@ -752,20 +752,23 @@ def ask_leave(
     requires_approval: bool,
     platform: str | None = None,
     message_id: str | None = None,
+    withdrawn: Attendance | None = None,
 ) -> Attendance:
     """Leave asked before the start: granted at once, or pending when approval is required.
-    Leave points (if the rules give any) are posted when the activity is finalized."""
+    Leave points (if the rules give any) are posted when the activity is finalized.
+    `withdrawn`: the member's withdrawn row on the activity (leave a move took back, where
+    they are due again), which becomes this leave."""
     state = LeaveState.PENDING if requires_approval else LeaveState.GRANTED
-    row = Attendance(
-        activity_id=activity.id,  # type: ignore[arg-type]
-        member_id=member.id,  # type: ignore[arg-type]
-        status=AttendanceStatus.LEAVE,
-        leave_reason=reason,
-        leave_state=state,
-        platform=platform,
-        message_id=message_id,
-        updated_at=now,
-    )
+    values = dict(status=AttendanceStatus.LEAVE, leave_reason=reason, leave_state=state,
+                  leave_decided_by=None, platform=platform, message_id=message_id,
+                  updated_at=now)
+    if withdrawn is not None:
+        assert withdrawn.status == AttendanceStatus.WITHDRAWN
+        for key, value in values.items():
+            setattr(withdrawn, key, value)
+        row = withdrawn
+    else:
+        row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
     session.add(row)
     session.flush()
     return row

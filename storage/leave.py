@@ -7,8 +7,8 @@ scheduled later (open_activity and the scheduler call `excuse`), and those of a 
 member moves to (`refit`). So every figure, nudge and day-before list already knows about
 it.
 
-A change of place (storage.membership) refits the member's leave: what they asked for an
-activity not started yet that no longer expects them is withdrawn, as a 销假 withdraws it.
+A change of place (storage.moves) refits the member's leave: what they asked for an
+activity not started yet that no longer expects them is withdrawn (kept, for a move back).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from storage import outbox
 from storage.attendance import CANCELLED, expected_at, row_entries
-from storage.membership import Changed
 from storage.models import (
     Activity,
     Attendance,
@@ -30,6 +29,7 @@ from storage.models import (
     LeavePeriod,
     LeaveState,
     Member,
+    PastMembership,
 )
 
 
@@ -71,13 +71,20 @@ def _excuse_one(session: Session, *, activity: Activity, member: Member,
         return False
     existing = session.exec(select(Attendance).where(
         Attendance.activity_id == activity.id, Attendance.member_id == member.id)).first()
-    if existing is not None:
+    values = dict(status=AttendanceStatus.LEAVE, leave_reason=period.reason,
+                  leave_state=period.leave_state, platform=period.platform,
+                  updated_at=period.created_at)
+    if existing is None:
+        session.add(Attendance(activity_id=activity.id, member_id=member.id,  # type: ignore[arg-type]
+                               **values))
+        return True
+    if existing.status != AttendanceStatus.WITHDRAWN or existing.leave_state is None \
+            or existing.checked_in_at is not None or existing.made_up_at is not None:
         return False  # already answered (checked in, or asked leave for it alone)
-    session.add(Attendance(
-        activity_id=activity.id, member_id=member.id,  # type: ignore[arg-type]
-        status=AttendanceStatus.LEAVE, leave_reason=period.reason,
-        leave_state=period.leave_state, platform=period.platform,
-        updated_at=period.created_at))
+    # Leave a move withdrew (refit), where they are due again: the period excuses it.
+    for key, value in values.items():
+        setattr(existing, key, value)
+    session.add(existing)
     return True
 
 
@@ -168,38 +175,101 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
         # row goes: the member is as if they had never asked. The audit entry keeps it.
         session.delete(row)
         withdrawn.activities.append(activity)
+    # Leave a move withdrew goes too: taken back, it is not restored by a move back.
+    for row in session.exec(
+            select(Attendance).join(Activity, Activity.id == Attendance.activity_id)
+            .where(Attendance.member_id == member_id, moved_off(),
+                   Activity.starts_at >= now - grace,
+                   Activity.finalized_at.is_(None))).all():  # type: ignore[union-attr]
+        session.delete(row)
     session.flush()
     return withdrawn
 
 
 # --- a change of place --------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Restored:
+    """Leave a change of place had withdrawn, on record again as it was."""
+
+    activity: Activity
+    attendance_id: int
+    leave_state: str  # as it was: granted, waiting for a decision, or turned down
+    withdrawn_at: datetime  # when the change that withdrew it came
+
+
+@dataclass
+class Changed:
+    """A change of place, and what it did to the member's leave (storage.leave.refit),
+    for the caller to tell: storage sends nothing."""
+
+    member: Member
+    was: PastMembership | None  # the spell that ended: where they were (None: off the roster)
+    # Leave they asked for one activity not started yet that the new place does not
+    # expect them at: withdrawn (rows a leave period made are not listed; it stands).
+    withdrawn: list[Activity] = field(default_factory=list)
+    # Leave a period had made there, withdrawn with the rest: the period still excuses
+    # wherever they are due.
+    released: list[Activity] = field(default_factory=list)
+    # Activities not started yet that the new place expects them at, which a period of
+    # theirs covers: excused now, as they would have been had they been due when planned.
+    excused: list[Activity] = field(default_factory=list)
+    # Periods still waiting for a decision that are now another branch's to decide: the
+    # requests queued to the old one were withdrawn; the new one is still to be asked.
+    to_decide: list[LeavePeriod] = field(default_factory=list)
+    # Leave the secretary had turned down (驳回) on such an activity: no longer due there,
+    # though nothing of theirs was withdrawn.
+    turned_down: list[Activity] = field(default_factory=list)
+    # Leave an earlier change withdrew that stands again: the new place expects them at
+    # that activity, not started yet, once more (moved back).
+    restored: list[Restored] = field(default_factory=list)
+    # Requests for a decision queued and not sent yet, withdrawn.
+    asks_withdrawn: int = 0
+
+    @property
+    def branch_changed(self) -> bool:
+        return self.was is not None and self.was.branch_id != self.member.branch_id
+
+
 _WHY = "所在支部或职务已变更"  # why a request to decide leave was not sent
 
 
+def moved_off():
+    """Leave rows a change of place withdrew (refit): marked withdrawn, with their leave
+    state and reason kept so that a change back restores them. A 更正 withdraws a check-in
+    or 补签 (storage.attendance.withdraw): it has one on file, and no leave state."""
+    return and_(Attendance.status == AttendanceStatus.WITHDRAWN,
+                Attendance.leave_state.is_not(None),  # type: ignore[union-attr]
+                Attendance.checked_in_at.is_(None),  # type: ignore[union-attr]
+                Attendance.made_up_at.is_(None))  # type: ignore[union-attr]
+
+
 def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | None) -> Changed:
-    """The member's place has just changed (storage.membership): their leave follows it.
+    """The member's place has just changed (storage.moves): their leave follows it.
 
     Leave on an activity not started yet that does not expect them where they are now
     (another branch's, a 支委会 once they are no longer on the committee; anything, once
-    they are off the roster) is withdrawn: the row goes, as a 销假 takes it back, so that
-    activity's 应到, 请假 and lists no longer name someone who had left, and its
-    confirmation posts nothing for them. A request to decide it that is not sent yet is
-    withdrawn too. Activities already started keep their records: whoever was due there
-    is counted where they were. A leave period still excuses wherever they are due: the
-    new place's activities planned in it are excused now, and one still waiting for a
-    decision becomes the new branch's to decide (the old one's request is withdrawn).
-    Writes an audit entry of what it did; returns `changed`, filled in."""
+    they are off the roster) is withdrawn, so that activity's 应到, 请假 and lists no longer
+    name someone who had left, and its confirmation posts nothing for them. The row is
+    marked withdrawn, not deleted: a change back (a roster imported by mistake, then put
+    right) makes them due there again, and their leave stands again as it was, rather
+    than the member being nudged and counted absent for leave they asked in good time.
+    A request to decide it that is not sent yet is withdrawn too. Activities already
+    started keep their records: whoever was due there is counted where they were. A leave
+    period still excuses wherever they are due: the new place's activities planned in it
+    are excused now, and one still waiting for a decision becomes the new branch's to
+    decide (the old one's request is withdrawn). Writes an audit entry of what it did;
+    returns `changed`, filled in."""
     member = changed.member
     assert member.id is not None
     today = now.astimezone(tz).date() if tz is not None else now.date()
     periods = periods_of(session, member_id=member.id, today=today) if member.active else []
+    ahead = [Attendance.member_id == member.id, Activity.starts_at > now,
+             Activity.status != CANCELLED,
+             Activity.finalized_at.is_(None)]  # type: ignore[union-attr]
     rows = session.exec(
         select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.member_id == member.id,
-               Attendance.status == AttendanceStatus.LEAVE,
-               Activity.starts_at > now, Activity.status != CANCELLED,
-               Activity.finalized_at.is_(None),  # type: ignore[union-attr]
+        .where(*ahead, Attendance.status == AttendanceStatus.LEAVE,
                # A check-in or 补签 a 更正 made leave is the secretary's record, with its
                # ledger lines (storage.ledger_repair): it stays, as it does for a 销假.
                Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None))  # type: ignore[union-attr]
@@ -209,15 +279,35 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         if member.active and expected_at(session, member=member, activity=activity):
             continue
         if row_entries(session, attendance=row):
-            continue  # a line names it: never a line left naming a deleted record
+            continue  # a line names it: never a line left naming a record it no longer is
         changed.asks_withdrawn += len(outbox.withdraw_unsent(
             session, kind=outbox.LEAVE_ASK,
             key_prefix=f"{outbox.leave_asks_of(member.id)}attendance:{row.id}|",
             reason=_WHY))
         from_period = tz is not None and any(covers(p, activity, tz) for p in periods)
-        (changed.released if from_period else changed.withdrawn).append(activity)
+        if from_period:
+            changed.released.append(activity)
+        elif row.leave_state == LeaveState.REVOKED:
+            changed.turned_down.append(activity)
+        else:
+            changed.withdrawn.append(activity)
         gone.append({"activity_id": activity.id, "leave_state": row.leave_state})
-        session.delete(row)
+        row.status, row.updated_at = AttendanceStatus.WITHDRAWN, now
+        session.add(row)
+    back = session.exec(
+        select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
+        .where(*ahead, moved_off()).order_by(Activity.starts_at, Activity.id)).all() \
+        if member.active else []
+    for row, activity in back:
+        if not expected_at(session, member=member, activity=activity):
+            continue
+        assert row.id is not None and row.leave_state is not None
+        if tz is not None and any(covers(p, activity, tz) for p in periods):
+            changed.excused.append(activity)  # the period's again, told and asked as it is
+        else:
+            changed.restored.append(Restored(activity, row.id, row.leave_state, row.updated_at))
+        row.status, row.updated_at = AttendanceStatus.LEAVE, now
+        session.add(row)
     session.flush()
     if member.active and tz is not None:
         for period in periods:
@@ -234,12 +324,26 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
                 reason=_WHY))
         changed.to_decide = waiting if member.active else []
     session.flush()
-    if gone or changed.excused or changed.to_decide or changed.asks_withdrawn:
+    if gone or changed.restored or changed.excused or changed.to_decide \
+            or changed.asks_withdrawn:
         session.add(AuditEntry(
             at=now, actor="system", action="leave.refit", target=member.name,
             detail={"member_id": member.id, "withdrawn": gone,
+                    "restored": [{"activity_id": r.activity.id, "leave_state": r.leave_state}
+                                 for r in changed.restored],
                     "excused_activity_ids": [a.id for a in changed.excused],
                     "period_ids_to_decide": [p.id for p in changed.to_decide],
                     "asks_withdrawn": changed.asks_withdrawn}))
     return changed
 
+
+def withdrawn_since(session: Session, *, member_id: int, since: datetime,
+                    now: datetime) -> list[Activity]:
+    """Activities not started yet whose leave a change of place withdrew at `since` or
+    later, and that stays withdrawn: for a notice that replaces ones not sent yet."""
+    return list(session.exec(
+        select(Activity).join(Attendance, Attendance.activity_id == Activity.id)
+        .where(Attendance.member_id == member_id, moved_off(),
+               Attendance.updated_at >= since, Activity.starts_at > now,
+               Activity.status != CANCELLED)
+        .order_by(Activity.starts_at, Activity.id)).all())

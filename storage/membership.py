@@ -9,21 +9,17 @@ expects is read at its end (storage.attendance, storage.reports), so an absence 
 confirmed yet when someone's place changes is counted as they were due, and a place taken
 afterwards (a branch, a 支委 role) does not make them due at what was held before.
 
-Leave follows the change (storage.leave.refit): leave asked for an activity not started
-yet that the new place does not expect them at is withdrawn, and a leave period excuses
-what the new place does. The change returns what that did, for the caller to tell.
-Keyword-only functions that never commit.
+A change of place is made by storage.moves, which ends the spell here and has the
+member's leave follow it (storage.leave.refit). Keyword-only functions that never commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from typing import Any
+from datetime import datetime
 
 from sqlmodel import Session, select
 
-from storage.models import Activity, LeavePeriod, Member, PastMembership
+from storage.models import Member, PastMembership
 
 # The member's fields an activity's audience reads: a change to any of them ends a spell.
 PLACE = ("branch_id", "party_group_id", "role", "bureau_committee")
@@ -39,33 +35,6 @@ def began(place: Member | PastMembership) -> datetime:
     return place.since if isinstance(place, PastMembership) else since(place)
 
 
-@dataclass
-class Changed:
-    """A change of place, and what it did to the member's leave (storage.leave.refit),
-    for the caller to tell: storage sends nothing."""
-
-    member: Member
-    was: PastMembership | None  # the spell that ended: where they were (None: off the roster)
-    # Leave they asked for one activity not started yet that the new place does not
-    # expect them at: withdrawn (rows a leave period made are not listed; it stands).
-    withdrawn: list[Activity] = field(default_factory=list)
-    # Leave a period had made there, withdrawn with the rest: the period still excuses
-    # wherever they are due.
-    released: list[Activity] = field(default_factory=list)
-    # Activities not started yet that the new place expects them at, which a period of
-    # theirs covers: excused now, as they would have been had they been due when planned.
-    excused: list[Activity] = field(default_factory=list)
-    # Periods still waiting for a decision that are now another branch's to decide: the
-    # requests queued to the old one were withdrawn; the new one is still to be asked.
-    to_decide: list[LeavePeriod] = field(default_factory=list)
-    # Requests for a decision queued and not sent yet, withdrawn.
-    asks_withdrawn: int = 0
-
-    @property
-    def branch_changed(self) -> bool:
-        return self.was is not None and self.was.branch_id != self.member.branch_id
-
-
 def end_spell(session: Session, *, member: Member, now: datetime) -> PastMembership | None:
     """Keep the member's current spell as it was, ended now (before a change of place or
     leaving the roster), and return it. A member off the roster has no current spell:
@@ -78,43 +47,6 @@ def end_spell(session: Session, *, member: Member, now: datetime) -> PastMembers
         bureau_committee=member.bureau_committee, since=since(member), until=now)
     session.add(spell)
     return spell
-
-
-def change(session: Session, *, member: Member, now: datetime, tz: tzinfo,
-           **place: Any) -> Changed | None:
-    """The member's place (some of PLACE) is as given from now. Only a real change ends
-    the spell: a roster imported again as it was, or a role set to the one held, keeps
-    it whole. Returns what changed for their leave (`tz`: which days a leave period
-    covers), or None when nothing changed."""
-    unknown = set(place) - set(PLACE)
-    if unknown:
-        raise ValueError(f"not a member's place: {sorted(unknown)}")
-    changed = {key: value for key, value in place.items() if getattr(member, key) != value}
-    if not changed:
-        return None
-    was = end_spell(session, member=member, now=now)
-    for key, value in changed.items():
-        setattr(member, key, value)
-    member.branch_since = now
-    from storage import leave  # leave reads who is expected, which reads these spells
-
-    return leave.refit(session, changed=Changed(member, was), now=now, tz=tz)
-
-
-def move(session: Session, *, member: Member, branch_id: int | None, now: datetime,
-         tz: tzinfo) -> Changed | None:
-    """The member goes to another branch (or to none) from now."""
-    return change(session, member=member, now=now, tz=tz, branch_id=branch_id)
-
-
-def leave_roster(session: Session, *, member: Member, now: datetime) -> Changed:
-    """The member is off the roster from now (their history stays; leave asked for what
-    is still to come is withdrawn: nothing expects them there)."""
-    was = end_spell(session, member=member, now=now)
-    member.active = False
-    from storage import leave  # leave reads who is expected, which reads these spells
-
-    return leave.refit(session, changed=Changed(member, was), now=now, tz=None)
 
 
 def back_on_roster(member: Member, *, now: datetime) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, SQLModel, select
 
-from storage import membership
+from storage import moves
 from storage.models import (
     Activity,
     Attendance,
@@ -145,7 +145,7 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
 
     member.name = pseudonym(mid)
     member.staff_no = None
-    membership.leave_roster(session, member=member, now=now)
+    moves.leave_roster(session, member=member, now=now)
     member.forgotten = True
     member.updated_at = now
     session.add(member)

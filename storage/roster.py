@@ -30,7 +30,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.domain.attendance import activity_label
-from storage import membership
+from storage import membership, moves
+from storage.leave import Changed
 from storage.models import (
     ROLE_LABELS,
     AuditEntry,
@@ -626,7 +627,7 @@ class ImportResult:
     deactivated_ids: list[int] = field(default_factory=list)
     # What the changes of place did to leave (storage.leave.refit), for the caller to tell
     # the people concerned; and the same, by name, for the lines printed.
-    leave_changes: list[membership.Changed] = field(default_factory=list)
+    leave_changes: list[Changed] = field(default_factory=list)
     leave_people: list[PersonChange] = field(default_factory=list)
 
     added = property(lambda self: len(self.added_people))
@@ -692,7 +693,8 @@ class ImportResult:
                 lines.append(f"{title}：{'、'.join(names)}")
         if self.leave_people:
             lines.append(f"请假随调动调整 {len(self.leave_people)} 人（调动或停用后"
-                         "不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批）：")
+                         "不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批；"
+                         "调回后又需要参加的，请假恢复）：")
             lines += [f"  {p.name}（{p.branch}）：{'；'.join(p.details)}"
                       for p in self.leave_people]
         if self.warnings:
@@ -751,7 +753,7 @@ def apply_roster(
         stale = sorted(stale, key=lambda m: (m.branch_id is None, m.branch_id or 0, m.id))
         for member in stale:
             if member.id not in seen:
-                _leave_changed(session, result, membership.leave_roster(
+                _leave_changed(session, result, moves.leave_roster(
                     session, member=member, now=now), tz, names)
                 member.updated_at = now
                 result.deactivated_people.append(
@@ -786,18 +788,22 @@ def apply_roster(
     return result
 
 
-def _leave_changed(session: Session, result: ImportResult, changed: membership.Changed | None,
+def _leave_changed(session: Session, result: ImportResult, changed: Changed | None,
                    tz: tzinfo, names: dict[int | None, str]) -> None:
     """Keep what a change of place did to the member's leave, by name for the lines
     printed: the activities their leave was withdrawn from, and a period now another
     branch's to decide."""
-    if changed is None or not (changed.withdrawn or changed.released or changed.to_decide):
+    off = changed.withdrawn + changed.released + changed.turned_down if changed else []
+    if changed is None or not (off or changed.restored or changed.to_decide):
         return
     result.leave_changes.append(changed)
     member = changed.member
     details = ["、".join(activity_label(a.type, a.topic, a.starts_at, tz, None)  # type: ignore[arg-type]
-                        for a in changed.withdrawn + changed.released)] \
-        if changed.withdrawn or changed.released else []
+                        for a in off)] if off else []
+    if changed.restored:
+        details.append("请假恢复：" + "、".join(
+            activity_label(r.activity.type, r.activity.topic, r.activity.starts_at, tz, None)  # type: ignore[arg-type]
+            for r in changed.restored))
     details += [f"{p.first_day.month}月{p.first_day.day}日起的请假改由"
                 f"{names.get(member.branch_id, BUREAU_LABEL)}审批" for p in changed.to_decide]
     where = names.get(member.branch_id, BUREAU_LABEL) if member.active else "停用"
@@ -887,8 +893,8 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
     # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
     # a row that changes none of them keeps it whole.
-    refitted = membership.change(session, member=member, now=now, tz=tz,
-                                 **{k: v for k, v in changed.items() if k in membership.PLACE})
+    refitted = moves.change(session, member=member, now=now, tz=tz,
+                            **{k: v for k, v in changed.items() if k in membership.PLACE})
     for key, value in changed.items():
         setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)

@@ -7,8 +7,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlmodel import Session, select
 
-from storage import corrections, membership
+from storage import corrections, moves
 from storage.attendance import CANCELLED
+from storage.leave import Changed
 from storage.models import Activity, AuditEntry, Branch, BranchPairing, Member
 
 ENDED = "临时党支部已撤销"
@@ -19,7 +20,7 @@ class Ended:
     branch: Branch
     moved: list[tuple[str, str | None]] = field(default_factory=list)  # (member, back to)
     # What each move did to the member's leave (storage.leave.refit), to tell them.
-    changes: list[membership.Changed] = field(default_factory=list)
+    changes: list[Changed] = field(default_factory=list)
     # Its activities planned after its end, taken away (those a group heard of cancelled).
     withdrawn: corrections.Withdrawn = corrections.Withdrawn()
 
@@ -41,8 +42,8 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
             back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
             # Their spell in the temporary branch is kept: its activities whose absences
             # are not confirmed yet still count them there.
-            changed = membership.change(session, member=member, now=now, tz=tz,
-                                        branch_id=back.id if back else None, party_group_id=None)
+            changed = moves.change(session, member=member, now=now, tz=tz,
+                                   branch_id=back.id if back else None, party_group_id=None)
             if changed is not None:
                 result.changes.append(changed)
             member.return_branch_id = None

@@ -230,7 +230,7 @@ def test_the_kept_figures_follow_corrections_and_new_entries(bureau, clock):
 def test_the_kept_members_follow_the_roster_and_late_points(bureau, clock, monkeypatch):
     """The weeks' members (the average points' base) are kept too: after members move and
     leave, and after a point dated in an earlier week, they still equal a fresh count."""
-    from storage import membership
+    from storage import moves
 
     # The demo's whole ledger is within the ids looked at again: look at new ones only.
     monkeypatch.setattr(store, "RECHECK_ENTRIES", 0)
@@ -254,9 +254,9 @@ def test_the_kept_members_follow_the_roster_and_late_points(bureau, clock, monke
         mover, leaver = s.exec(select(Member).where(Member.branch_id.is_not(None))
                                .order_by(Member.id)).all()[3:5]
         other = s.exec(select(Branch.id).where(Branch.id != mover.branch_id)).first()
-        membership.move(s, member=mover, branch_id=other, now=clock.now() - timedelta(days=20),
+        moves.move(s, member=mover, branch_id=other, now=clock.now() - timedelta(days=20),
                         tz=SHANGHAI)
-        membership.leave_roster(s, member=leaver, now=clock.now() - timedelta(days=30))
+        moves.leave_roster(s, member=leaver, now=clock.now() - timedelta(days=30))
         old_branch = leaver.branch_id
         s.commit()
     moved = kept_and_fresh()

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from storage import membership
+from storage import moves
 from storage.models import AuditEntry, Branch, LeavePeriod, Member, Role
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
@@ -382,9 +382,9 @@ def asked_then_gone(runtime, chat, clock, *, gone) -> None:
         li = session.exec(select(Member).where(Member.name == "李明")).one()
         if gone == "moved":
             two = session.exec(select(Branch).where(Branch.name == "二支部")).one()
-            membership.move(session, member=li, branch_id=two.id, now=clock.now(), tz=SHANGHAI)
+            moves.move(session, member=li, branch_id=two.id, now=clock.now(), tz=SHANGHAI)
         else:
-            membership.leave_roster(session, member=li, now=clock.now())
+            moves.leave_roster(session, member=li, now=clock.now())
         session.add(li)
     seed(runtime.engine, move)
 

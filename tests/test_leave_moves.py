@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from bot import doctor
 from bot.config import Settings
 from bot.domain.rules import DEFAULT_RULES_PATH
-from storage.models import Attendance, Member, Role, Schedule
+from storage.models import Attendance, AttendanceStatus, Member, Role, Schedule
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 from tests.test_figures import (
@@ -97,7 +97,8 @@ def test_leave_for_the_old_branchs_study_is_withdrawn_and_its_figures_leave_him_
     assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月8日 19:30）。原因：出差"
     clock.set(local(2026, 12, 7, 15, 0))
     printed = import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
-    assert "请假随调动调整 1 人（调动或停用后不再需要参加的活动，请假撤回；待批准的多日请假改由新支部审批）：" in printed, printed
+    assert ("请假随调动调整 1 人（调动或停用后不再需要参加的活动，请假撤回；"
+            "待批准的多日请假改由新支部审批；调回后又需要参加的，请假恢复）：") in printed, printed
     assert "李明（二支部）：政治夜学（12月8日 19:30）" in printed
     assert "已私信告知" in printed
     assert to(drain(runtime, clock), "li") == [MOVED]
@@ -209,7 +210,8 @@ def test_someone_made_inactive_loses_the_leave_they_asked_and_is_not_written_to(
     assert to(drain(runtime, clock), "li") == []
     with Session(runtime.engine) as s:
         li = s.exec(select(Member).where(Member.name == "李明")).one()
-        assert s.exec(select(Attendance).where(Attendance.member_id == li.id)).all() == []
+        rows = s.exec(select(Attendance).where(Attendance.member_id == li.id)).all()
+        assert [row.status for row in rows] == [AttendanceStatus.WITHDRAWN]  # counted nowhere
 
 
 def test_a_new_role_withdraws_leave_for_a_committee_meeting_no_longer_his(runtime, chat, clock):
@@ -325,4 +327,132 @@ def test_the_old_secretary_deciding_after_the_move_is_told_where_he_went(
     assert "本支部没有找到「王麻子」" in chat.say("sec", "批准请假 王麻子", chat="g1").text
     with Session(runtime.engine) as session:
         li = session.exec(select(Member).where(Member.name == "李明")).one()
-        assert session.exec(select(Attendance).where(Attendance.member_id == li.id)).all() == []
+        rows = session.exec(select(Attendance).where(Attendance.member_id == li.id)).all()
+        assert [row.status for row in rows] == [AttendanceStatus.WITHDRAWN]  # counted nowhere
+
+
+BACK = "【请假已恢复】你已调回城关支部，你对政治夜学（12月8日 19:30）的请假仍然有效。"
+
+
+def test_moved_and_moved_back_his_leave_stands_again(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """A roster imported by mistake moves 李明 to 二支部; ten minutes later the right one
+    puts him back. His leave for 城关支部's study stands again: he hears so, is not
+    nudged, is counted on leave, and earns its point, not an absence's penalty."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月8日 19:30）。原因：出差"
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert to(drain(runtime, clock), "li") == [MOVED]
+    clock.set(local(2026, 12, 7, 15, 10))
+    printed = import_roster(djbot, tmp_path, "城关支部,李明,党员,li,")
+    assert "李明（城关支部）：请假恢复：政治夜学（12月8日 19:30）" in printed, printed
+    assert to(drain(runtime, clock), "li") == [BACK]
+    assert chat.say("li", "请假 出差").text == "你已经请过假了：政治夜学（12月8日 19:30）。"
+
+    clock.set(local(2026, 12, 8, 18, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+                     before_tick=check_in_at_half_past_seven(chat, ("sec", "g1")))
+    assert to(sent, "li", "nudge") == []
+    assert chat.say("sec", "未签到").text == "政治夜学（19:30）未签到 1 人：张强\n已请假 1 人：李明"
+    assert "出席 1、迟到 0、补签 0、请假 1、未到 1" in chat.say("sec", "活动", chat="g1").text
+    assert chat.say("sec", "确认缺席", chat="g1").text.endswith("缺席 1 人。")
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["expected"], line["leave"], line["absent"]) == (3, 1, 1)
+    assert ledger_lines(chat, "li") == ["12月8日 19:30 +1 政治夜学 请假"]
+    assert "积分流水无需修复" in djbot("repair-ledger")
+    assert doctor.ledger_lines(runtime.settings, runtime.engine) == []
+
+
+def test_moved_and_back_at_night_he_hears_nothing_of_it(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Both imports come in quiet hours: the withdrawal he was to hear at 07:30 is no longer
+    so, and he hears nothing rather than a withdrawal and its undoing."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 21, 0))
+    assert "已请假" in chat.say("li", "请假 出差").text
+    clock.set(local(2026, 12, 7, 23, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    clock.set(local(2026, 12, 7, 23, 10))
+    import_roster(djbot, tmp_path, "城关支部,李明,党员,li,")
+    clock.set(local(2026, 12, 8, 7, 31))
+    assert to(drain(runtime, clock), "li") == []
+    clock.set(local(2026, 12, 8, 19, 35))
+    assert chat.say("sec", "未签到").text.endswith("已请假 1 人：李明")
+
+
+@APPROVAL
+def test_moved_back_his_leave_waiting_for_approval_is_asked_again(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """The request 王书记 had was withdrawn with the move; back, he is asked again, and
+    his 批准请假 grants it."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert "等待书记批准" in chat.say("li", "请假 出差").text
+    drain(runtime, clock)
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    drain(runtime, clock)
+    clock.set(local(2026, 12, 7, 15, 10))
+    import_roster(djbot, tmp_path, "城关支部,李明,党员,li,")
+    sent = drain(runtime, clock)
+    assert to(sent, "li") == ["【请假已恢复】你已调回城关支部，"
+                              "你对政治夜学（12月8日 19:30）的请假仍在等待批准。"]
+    [asked] = to(sent, "sec", "leave.ask")
+    assert asked.startswith("【请假待批准】李明请假：政治夜学（12月8日 19:30）"), asked
+    assert chat.say("sec", "批准请假 李明", chat="g1").text.startswith(
+        "已批准 李明 的请假：政治夜学（12月8日 19:30）")
+
+
+def test_back_after_the_study_began_he_checks_in_and_is_counted_present(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Put back once the study has begun, his leave stays withdrawn (it could no longer be
+    asked); he comes, and 签到 counts him present, over the withdrawn record."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    chat.say("li", "请假 出差")
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    clock.set(local(2026, 12, 8, 19, 31))
+    import_roster(djbot, tmp_path, "城关支部,李明,党员,li,")
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
+    assert "已签到" in chat.say("li", "签到", chat="g1").text
+    assert "出席 1、迟到 0、补签 0、请假 0" in chat.say("sec", "活动", chat="g1").text
+    assert "积分流水无需修复" in djbot("repair-ledger")
+
+
+@APPROVAL
+def test_a_period_follows_him_there_and_back_and_there_again(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """Moved to 二支部, back, and to 二支部 again, each time before anyone decided: each time
+    the branch he is in is asked, the third time too, as he is told."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert "等待书记批准" in chat.say("li", "请假 12月8日至12月10日 外出培训").text
+    drain(runtime, clock)
+    asked = []
+    for minute, branch in ((0, "二支部"), (10, "城关支部"), (20, "二支部")):
+        clock.set(local(2026, 12, 7, 15, minute))
+        import_roster(djbot, tmp_path, f"{branch},李明,党员,li,")
+        sent = drain(runtime, clock)
+        asked.append((len(to(sent, "sec", "leave.ask")), len(to(sent, "sec2", "leave.ask")),
+                      to(sent, "li")))
+    told = "【请假改由新支部审批】你12月8日至12月10日（3 天）的请假改由{}书记审批。"
+    assert asked == [(0, 1, [told.format("二支部")]), (1, 0, [told.format("城关支部")]),
+                     (0, 1, [told.format("二支部")])]
+
+
+@APPROVAL
+def test_leave_turned_down_is_not_said_to_be_withdrawn(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """王书记 turned 李明's leave down; moved, he need not come, and is told just that."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    chat.say("li", "请假 出差")
+    assert not chat.say("sec", "驳回请假 李明", chat="g1").is_error
+    drain(runtime, clock)
+    clock.set(local(2026, 12, 7, 15, 0))
+    import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
+    assert to(drain(runtime, clock), "li") == [
+        "【活动安排变更】你已从城关支部调至二支部，政治夜学（12月8日 19:30）不再需要你参加。"]

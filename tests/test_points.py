@@ -379,7 +379,7 @@ def test_a_tie_with_nobody_named_above_it_is_not_said_to_be_more():
 def a_member_who_moved(session):
     """甲 earned 9 in 一支部 this month, moved to 二支部 (g2) on the 20th and earned 1 there;
     二支部's 乙, 丙, 丁 earned 5, 4 and 3 there."""
-    from storage import membership
+    from storage import moves
 
     first, second = make_branch(session, "一支部"), make_branch(session, "二支部")
     bind_chat(session, second, "g2")
@@ -387,7 +387,7 @@ def a_member_who_moved(session):
     make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
     jia = make_member(session, first, "甲", wecom="jia")
     award(session, jia, 9, local(2026, 11, 10, 10, 0))
-    membership.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0),
+    moves.move(session, member=jia, branch_id=second.id, now=local(2026, 11, 20, 9, 0),
                     tz=SHANGHAI)
     session.add(jia)
     session.flush()

@@ -292,7 +292,7 @@ def test_last_weeks_figures_do_not_move_when_people_or_branches_arrive_after_it(
 def test_a_member_who_left_after_scoring_is_in_the_base_of_that_week(runtime, settings):
     """Four members, each 3 points at Tuesday's theme day; one leaves the roster on Friday.
     The week's 12 points were earned by four people: 3 each, not 12 ÷ 3 = 4."""
-    from storage import membership
+    from storage import moves
     from tests.test_reports import attend, hold
 
     def scene(s):
@@ -301,7 +301,7 @@ def test_a_member_who_left_after_scoring_is_in_the_base_of_that_week(runtime, se
         day = hold(s, one, local(2026, 11, 24, 14, 30))
         for m in people:
             attend(s, day, m, "present", points=3)
-        membership.leave_roster(s, member=people[0], now=local(2026, 11, 27, 9, 0))
+        moves.leave_roster(s, member=people[0], now=local(2026, 11, 27, 9, 0))
         s.add(people[0])
     seed(runtime.engine, scene)
     line_ = report_week(runtime, settings)["一支部"]

@@ -21,7 +21,7 @@ def _runtime():
 
 
 def _change(names: list[str], on: bool) -> None:
-    from storage import membership, org
+    from storage import moves, org
     from storage.db import session_scope
     from storage.models import AuditEntry
 
@@ -40,8 +40,8 @@ def _change(names: list[str], on: bool) -> None:
         withdrawn = []
         for member in changed:
             # Kept as a spell that has ended: earlier 中心组学习 still expect them as they were.
-            refitted = membership.change(session, member=member, now=now, tz=runtime.settings.tz,
-                                         bureau_committee=on)
+            refitted = moves.change(session, member=member, now=now, tz=runtime.settings.tz,
+                                    bureau_committee=on)
             member.updated_at = now
             session.add(member)
             if refitted is not None and refitted.withdrawn:
@@ -66,12 +66,11 @@ def _tell_of_moves(session, changes, runtime, now) -> list[str]:
     """Leave a change took back: each member hears it privately, and the operator reads
     who and what."""
     from bot.cli.org import tell_of_moves
-    from bot.domain.attendance import activity_label
+    from bot.scheduling.called_off import label
 
     lines = []
     for changed, told in zip(changes, tell_of_moves(session, changes, runtime, now)):
-        labels = "、".join(activity_label(a.type, a.topic, a.starts_at, runtime.settings.tz, None)
-                           for a in changed.withdrawn)
+        labels = "、".join(label(session, a, runtime.settings) for a in changed.withdrawn)
         lines.append(f"已撤回 {changed.member.name} 对{labels}的请假（不再需要其参加）"
                      + ("，已私信告知本人。" if told else "。"))
     return lines

@@ -65,15 +65,15 @@ def import_roster_command(
 
 
 def tell_of_moves(session, changes, runtime, now) -> list[bool]:
-    """Whose leave a change of place withdrew (storage.membership.Changed) hears it
+    """Whose leave a change of place withdrew (storage.leave.Changed) hears it
     privately, by the outbox: the service sends it, in quiet hours when they end. The
     command prints it for the operator. Returns, for each, whether they were written to."""
+    from bot.scheduling.moves import tell_of_move
     from bot.scheduling.plan import QuietHours
-    from handlers.attendance import tell_of_move
 
     tz = runtime.settings.tz
     quiet = QuietHours.of(runtime.settings).held_until(now.astimezone(tz))
-    return [tell_of_move(session, changed, tz=tz, now=now, not_before=quiet)
+    return [tell_of_move(session, changed, settings=runtime.settings, now=now, not_before=quiet)
             for changed in changes]
 
 

@@ -209,6 +209,11 @@ def show_date(day: date, *, today: date | None = None) -> str:
     return f"{day.month}月{day.day}日"
 
 
+def show_days(first: date, last: date) -> str:
+    """12月8日, or 12月8日至12月10日."""
+    return show_date(first) if first == last else f"{show_date(first)}至{show_date(last)}"
+
+
 def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """A day as people write it: 2026-12-31, 2026年12月31日, 12月31日, 12.31, 12/31,
     31号, 昨天, 前天, 今天, 明天, 后天, 周二, 上周四, 下周二, 星期五. Raises DateError if

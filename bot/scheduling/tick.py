@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
 from sqlalchemy import or_
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot import metrics
@@ -24,13 +24,13 @@ from bot.domain.rules import Rules
 from bot.domain.text import show_date
 from bot.scheduling import plan as p
 from bot.scheduling.called_off import CalledOff, tell
-from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.committee import committee_reminders
+from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
+from bot.scheduling.moves import tell_of_move
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
-from storage import callbacks, housekeeping, leave, org, temporary
-from storage import reports
+from storage import callbacks, housekeeping, leave, org, reports, temporary
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
 from storage.ledger import insert_ignoring_duplicates
@@ -126,14 +126,12 @@ class Ticker:
 
     def _tell_of_moves(self, session: Session, changes: list, now: datetime) -> None:
         """Members a temporary branch's end sent home hear what it did to their leave, as
-        after any change of place (handlers.attendance.tell_of_move words it)."""
+        after any change of place (bot.scheduling.moves.tell_of_move words it)."""
         if not changes:
             return
-        from handlers.attendance import tell_of_move  # the leave handler's words
-
         quiet = p.QuietHours.of(self.settings).held_until(now.astimezone(self.settings.tz))
         for changed in changes:
-            tell_of_move(session, changed, tz=self.settings.tz, now=now, not_before=quiet)
+            tell_of_move(session, changed, settings=self.settings, now=now, not_before=quiet)
 
     def _tell_lapsed_leave(self, session: Session, done: attendance_store.Finalized,
                            now: datetime) -> None:

@@ -1,0 +1,149 @@
+"""Telling a member what a change of place did to their leave, and asking whoever decides
+leave: no chat is needed, so a chat command (设置角色, 请假), the command line (import-roster,
+committee) and the scheduler (a temporary branch ending) all say it the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.domain.text import show_days
+from bot.scheduling.called_off import label
+from storage import leave as leave_store
+from storage import org, outbox
+from storage.leave import Changed
+from storage.models import ROLE_LABELS, Branch, LeaveState, Member, Role
+
+
+def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
+                       asked: str, now: datetime, not_before: datetime | None,
+                       prefer: str | None) -> list[Member]:
+    """Leave that needs approval, asked privately of whoever decides it in the scope:
+    queued to them, to be sent at once or when quiet hours end (`not_before`). Returns
+    those reached."""
+    assert member.id is not None
+    name = member.name
+    deciders = org.leave_deciders(session, branch_id=branch_id, asking=member.id)
+    text = (f"【请假待批准】{name}请假：{asked}\n"
+            f"同意请回复「批准请假 {name}」，不同意请回复「驳回请假 {name}」。"
+            "确认缺席时仍未批准的，记为缺席。")
+    reached = org.reach(session, deciders, prefer=prefer)
+    outbox.enqueue_private(session, reached=reached, text=text, title="请假待批准",
+                           kind=outbox.LEAVE_ASK, key=f"{outbox.leave_asks_of(member.id)}{key}",
+                           now=now, branch_id=branch_id, not_before=not_before)
+    return [decider for decider, _ in reached]
+
+
+MOVED = "leave.moved"  # 请假已撤回 or 已恢复: leave a change of place changed, to the member
+
+
+def tell_of_move(session: Session, changed: Changed, *, settings: Settings, now: datetime,
+                 not_before: datetime | None, prefer: str | None = None) -> bool:
+    """A change of place took back leave the member asked for an activity that no longer
+    expects them (storage.leave.refit): they hear it once, privately, as those whose
+    activity is called off do, since no decision is coming and they need not come. Leave
+    a change back restores they hear of too, unless the notice of its withdrawal is still
+    waiting (at night): that is withdrawn instead, and they hear only what stays so. A
+    leave waiting for a decision that stands again, or a period still waiting for one, is
+    asked of whoever decides it now, and the member told who that is. Not those off the
+    roster. Returns whether the member was written to. Said by every caller of a change
+    (a chat, the CLI, the scheduler)."""
+    member, was = changed.member, changed.was
+    if not member.active or was is None or not (
+            changed.withdrawn or changed.turned_down or changed.restored or changed.to_decide):
+        return False
+    assert member.id is not None
+    withdrawn, restored = list(changed.withdrawn), changed.restored
+    if restored:
+        # Not heard yet: the member hears what stands now, once, rather than a withdrawal
+        # and then its undoing.
+        unsent = outbox.withdraw_unsent(session, kind=MOVED, key_prefix=f"{MOVED}|{member.id}|",
+                                        reason="请假已随调回恢复")
+        if unsent:
+            since = min(row.created_at for row in unsent)
+            restored = [r for r in restored if r.withdrawn_at < since]
+            withdrawn += [a for a in leave_store.withdrawn_since(
+                session, member_id=member.id, since=since, now=now) if a not in withdrawn]
+    for back in changed.restored:
+        if back.leave_state == LeaveState.PENDING:  # asked again: the earlier was withdrawn
+            ask_for_a_decision(
+                session, member=member, branch_id=back.activity.branch_id,
+                key=f"attendance:{back.attendance_id}|restored:spell:{was.id}",
+                asked=f"{label(session, back.activity, settings)}（请假随调动撤回，现已调回）。",
+                now=now, not_before=not_before, prefer=prefer)
+    lines = []
+    if withdrawn:
+        labels = "、".join(label(session, a, settings) for a in withdrawn)
+        it = "它" if len(withdrawn) == 1 else "这些活动"
+        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加，你对{it}的请假已撤回。")
+    if changed.turned_down:
+        labels = "、".join(label(session, a, settings) for a in changed.turned_down)
+        lines.append(f"{_moved(session, changed)}，{labels}不再需要你参加。")
+    for state, says in ((LeaveState.GRANTED, "你对{}的请假仍然有效。"),
+                        (LeaveState.PENDING, "你对{}的请假仍在等待批准。"),
+                        (LeaveState.REVOKED, "{}仍需你参加（请假已被驳回）。")):
+        these = [r.activity for r in restored if r.leave_state == state]
+        if these:
+            labels = "、".join(label(session, a, settings) for a in these)
+            lines.append(f"{_moved_back(session, changed)}，" + says.format(labels))
+    for period in changed.to_decide:
+        days = (period.last_day - period.first_day).days + 1
+        when = show_days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
+        reached = ask_for_a_decision(
+            session, member=member, branch_id=member.branch_id,
+            key=f"period:{period.id}|spell:{was.id}",  # one per move: A→B→A→B asks B twice
+            asked=f"{when}，原因：{period.reason}（在{_branch_name(session, was.branch_id)}"
+                  "时提交，现已调入）。",
+            now=now, not_before=not_before, prefer=prefer)
+        if reached:
+            who = _branch_name(session, member.branch_id) + ROLE_LABELS.get(reached[0].role, "书记")
+            lines.append(f"你{when}的请假改由{who}审批。")
+        else:
+            lines.append(f"你{when}的请假还在等待批准，{_branch_name(session, member.branch_id)}"
+                         "没有能收到通知的书记或委员，请直接告诉能批准的同志。")
+    if not lines:
+        return False
+    title = ("请假已撤回" if withdrawn else "请假已恢复" if restored
+             else "活动安排变更" if changed.turned_down else "请假改由新支部审批")
+    outbox.enqueue_private(session, reached=org.reach(session, [member], prefer=prefer),
+                           text=f"【{title}】" + "\n".join(lines), title=title, kind=MOVED,
+                           key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
+                           branch_id=member.branch_id, not_before=not_before)
+    return True
+
+
+def _moved(session: Session, changed: Changed) -> str:
+    """What changed of the member's place, said to them (你已从城关支部调至二支部)."""
+    was, member = changed.was, changed.member
+    assert was is not None
+    if changed.branch_changed:
+        return (f"你已从{_branch_name(session, was.branch_id)}"
+                f"调至{_branch_name(session, member.branch_id)}")
+    if was.party_group_id != member.party_group_id:
+        group = org.party_group(session, group_id=member.party_group_id)
+        return f"你已调至{group.name}" if group else "你已不在原党小组"
+    if was.role != member.role:
+        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
+    return "你已不是党委委员" if was.bureau_committee else "你已任党委委员"
+
+
+def _moved_back(session: Session, changed: Changed) -> str:
+    """The change, said where it makes the member due again (你已调回城关支部)."""
+    was, member = changed.was, changed.member
+    assert was is not None
+    if changed.branch_changed:
+        return f"你已调回{_branch_name(session, member.branch_id)}"
+    if was.party_group_id != member.party_group_id:
+        group = org.party_group(session, group_id=member.party_group_id)
+        return f"你已调回{group.name}" if group else "你已调回原党小组"
+    if was.role != member.role:
+        return f"你的角色已改为{ROLE_LABELS[Role(member.role)]}"
+    return "你已任党委委员" if member.bureau_committee else "你已不是党委委员"
+
+
+def _branch_name(session: Session, branch_id: int | None) -> str:
+    branch = session.get(Branch, branch_id) if branch_id is not None else None
+    return branch.name if branch else "局机关"
