@@ -72,7 +72,8 @@ class Arg:
     units: tuple[str, ...] = ()  # for int: units people attach ("分", "星")
     # For a word its handler checks against a closed set (an activity type): whether a
     # word is one. Parsing still takes any word, so the handler can say which there are;
-    # the dispatcher asks it to tell 开启 提醒 (开启提醒) from 开启 an activity called 提醒.
+    # CommandRegistry.meant asks it to tell 开启 提醒 (开启提醒) from 开启 an activity
+    # called 提醒.
     known: Callable[[str], bool] | None = None
 
     @property
