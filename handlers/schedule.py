@@ -17,6 +17,7 @@ from bot.core import Reply
 from bot.domain.attendance import (
     AUDIENCE_LABELS,
     BUREAU_COMMITTEE,
+    BUREAU_SCOPE,
     COMMITTEE_TYPES,
     DEFAULT_DURATION,
     DURATIONS,
@@ -51,7 +52,7 @@ from storage.schedules import branch_schedules, bureau_schedules, save_schedule
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
     "夜学": ActivityType.NIGHT_STUDY}
 POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
-BUREAU = "局党委"  # how a bureau schedule's scope is named in replies
+BUREAU = BUREAU_SCOPE  # how a bureau schedule's scope is named in replies
 POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
 
 

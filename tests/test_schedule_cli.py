@@ -13,7 +13,7 @@ from bot import cli
 from bot.scheduling import doctor
 from bot.scheduling.holidays import HolidayCalendar
 from bot.sender import SendResult
-from storage.models import Activity, OutboxMessage, Role
+from storage.models import Activity, OutboxMessage, Role, Schedule
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -56,6 +56,26 @@ def test_set_and_list_from_the_command_line(djbot, engine):
     listed = djbot("schedule", "list").output
     assert "城关支部 主题党日：每月第一个周五 14:30，90分钟，节假日顺延" in listed
     assert djbot("schedule", "set", "--branch", "无此支部", "夜学", "每周三 19:30").exit_code == 2
+
+
+def test_the_bureaus_own_schedule_is_set_from_the_shell(djbot, engine):
+    """中心组学习 is the 党委's own: no branch, as a leader sets it in chat. The shell asks
+    for one of --branch or --bureau, and the bureau's own schedules are only the
+    committee's studies."""
+    seed(engine, lambda s: make_branch(s, "城关支部"))
+    result = djbot("schedule", "set", "--bureau", "中心组学习", "每月第二个周四 9:00")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "已设置 局党委 理论学习中心组：每月第二个周四 09:00，120分钟"
+    assert "全局 理论学习中心组：每月第二个周四 09:00，120分钟" in djbot("schedule", "list").output
+    with Session(engine) as s:
+        [saved] = s.exec(select(Schedule)).all()
+        assert saved.branch_id is None
+    neither = djbot("schedule", "set", "夜学", "每周三 19:30")
+    both = djbot("schedule", "set", "--branch", "城关支部", "--bureau", "夜学", "每周三 19:30")
+    assert neither.exit_code == both.exit_code == 2
+    assert "二选一" in neither.output and "二选一" in both.output
+    not_its_own = djbot("schedule", "set", "--bureau", "夜学", "每周三 19:30")
+    assert not_its_own.exit_code == 2 and "请为各支部分别设置" in not_its_own.output
 
 
 def test_a_schedule_changed_from_the_shell_tells_who_heard_of_what_it_calls_off(

@@ -29,6 +29,8 @@ DURATIONS: dict[ActivityType, timedelta] = {ActivityType.NIGHT_STUDY: timedelta(
 # Committee activities: held bureau-wide they expect the 党委 (the members the roster marks
 # as 党委委员), not every member; held in a branch, the branch committee.
 COMMITTEE_TYPES = frozenset({ActivityType.CENTRAL_STUDY, ActivityType.FIRST_TOPIC})
+# How the scope of the bureau's own schedules (COMMITTEE_TYPES held bureau-wide) is named.
+BUREAU_SCOPE = "局党委"
 # Held in a branch, these expect only the branch committee: the roster's 书记 and 委员.
 BRANCH_COMMITTEE_TYPES = COMMITTEE_TYPES | {ActivityType.COMMITTEE_MEETING}
 BRANCH_COMMITTEE_ROLES = frozenset({Role.SECRETARY, Role.COMMITTEE})
