@@ -137,6 +137,7 @@ class ParseEnv:
 
 
 _NUMERIC = ("int", "minutes")
+_BARE_NUMBER = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?|[零〇一二两三四五六七八九十]+")
 _DATE_WORDS = ("至", "到", "截至", "直到", "一直到")
 
 
@@ -246,6 +247,13 @@ class Command:
                 values[arg.key] = None
                 continue
             token = words[index][0]
+            if arg.kind in _NUMERIC and index + 1 < len(words):
+                # 学习 党史 1 小时: the unit typed apart is the number's, not the material.
+                unit = words[index + 1][0]
+                if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(arg, unit)
+                        and _is_value_of(arg, token + unit)):
+                    words[index:index + 2] = [(token + unit, words[index][1])]
+                    token = token + unit
             if arg.kind == "date" and token in _DATE_WORDS:
                 index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
                 if index >= len(words):

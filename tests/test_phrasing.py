@@ -175,6 +175,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到 现在", "「签到」后面不用写别的，收到了「现在」"),
     ("签道", "你是想发送「签到」吗"),
     ("签导", "你是想发送「签到」吗"),
+    # Emoji and the apps' bracketed emoticons around a command are decoration.
+    ("签到👍", m("签到")),
+    ("👍签到", m("签到")),
+    ("签到 ✅", m("签到")),
+    ("签到✌️", m("签到")),
+    ("签到[强]", m("签到")),
+    ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
     # --- 请假 ---------------------------------------------------------------------------
     ("请假 值班", m("请假", reason="值班")),
     ("请假 在岗值班。", m("请假", reason="在岗值班")),
@@ -356,6 +363,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("评价 4颗星", m("评价", score=4, comment=None)),
     ("评价 五星", m("评价", score=5, comment=None)),
     ("评价 五星 很好", m("评价", score=5, comment="很好")),
+    ("评价 5 分 很好", m("评价", score=5, comment="很好")),  # not the comment 分 很好
     ("评价 三", m("评价", score=3, comment=None)),
     ("评价 ５", m("评价", score=5, comment=None)),
     ("评价５", m("评价", score=5, comment=None)),
@@ -455,6 +463,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("学习 理论 0.3小时", m("学习", kind="理论", minutes=18, material=None)),
     ("学习 理论 0.33小时", "学习时长应是时长"),
     ("学系 理论 30", "你是想发送「学习」吗"),
+    # A number and its unit typed apart: 1 小时 is an hour, never 1 minute of 小时.
+    ("学习 党史 1 小时", m("学习", kind="党史", minutes=60, material=None)),
+    ("学习 理论 45 分钟", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 党史 1.5 h 党章", m("学习", kind="党史", minutes=90, material="党章")),
     # --- 积分 / 积分明细 / 排行榜 / 红黄蓝榜 -------------------------------------------------------
     ("积分", m("积分")),
     ("积分？", m("积分")),

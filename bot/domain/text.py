@@ -28,6 +28,13 @@ _LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
 # What people end a message with: punctuation, and the particles of spoken Chinese.
 # "签到+1" is how a group answers a roll call.
 _TRAILING_PUNCT = re.compile(r"(?:[\s。.!！?？~～…,，、;；]|\+1)+$")
+# Emoji and the chat apps' bracketed emoticons ([强], [OK], [抱拳]) people put around a
+# command (签到👍, ✅签到, 签到[强]): decoration, dropped when something is left.
+_EMOJI = ("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u3030\u303D\uFE0F\u200D"
+          "\u20E3]")
+_DECORATION = re.compile(rf"(?:\s|{_EMOJI}|\[[\u4e00-\u9fffA-Za-z]{{1,4}}\])+")
+_TRAILING_DECORATION = re.compile(rf"{_DECORATION.pattern}$")
+_LEADING_DECORATION = re.compile(rf"^{_EMOJI}(?:\s|{_EMOJI})*")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type.
 SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -90,7 +97,11 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
         if bracketed is not None:
             head = next(group for group in bracketed.groups() if group is not None)
             text = f"{head} {text[bracketed.end():].lstrip()}"
-    return _TRAILING_PUNCT.sub("", text).strip()
+    text = _TRAILING_PUNCT.sub("", text).strip()
+    undecorated = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", text))
+    if undecorated and undecorated != text:
+        text = _TRAILING_PUNCT.sub("", undecorated).strip()
+    return text
 
 
 # What people say to the bot that is no command: answered in a word, not with "did you
