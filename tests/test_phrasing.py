@@ -182,6 +182,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到✌️", m("签到")),
     ("签到[强]", m("签到")),
     ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
+    ("qd", m("签到")),  # the letters typed for 签到 in a hurry
+    ("QD", m("签到")),
     # --- 请假 ---------------------------------------------------------------------------
     ("请假 值班", m("请假", reason="值班")),
     ("请假 在岗值班。", m("请假", reason="在岗值班")),
@@ -237,6 +239,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请个假 值班", m("请假", reason="值班")),
     ("请个假值班", m("请假", reason="值班")),
     ("销个假", m("销假")),
+    ("请假取消", m("销假")),  # leave taken back, never leave with the reason 取消
+    ("请假撤回了", m("销假")),
     # A day said first goes with the reason, where 请假 reads it (tests/test_leave_days.py).
     ("今天请假", m("请假", reason="今天")),  # not 取消请假; the handler asks why
     ("明天请假 出差", m("请假", reason="明天 出差")),
@@ -490,6 +494,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("排行", m("排行榜", period=None, branch=None)),
     ("积分排名", m("排行榜", period=None, branch=None)),
     ("积分 明细", m("积分明细")),
+    ("积分榜", m("排行榜", period=None, branch=None)),  # not 积分 with 榜 left over
+    ("积分排行榜", m("排行榜", period=None, branch=None)),
+    ("我排第几名", m("积分")),
     ("我的积分明细", m("积分明细")),
     ("签 到", m("签到")),
     ("请 假 值班", m("请假", reason="值班")),
@@ -500,6 +507,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("结束签到", m("结束")),
     ("签到结束", m("结束")),
     ("停止签到", m("结束")),
+    ("截止签到", m("结束")),
+    ("签到截止", m("结束")),
+    ("截止签到了吗", "你是想发送「截止签到」吗"),  # a question ends nothing
+    ("谁还没签", m("未签到", branch=None)),
+    ("哪些人没签到", m("未签到", branch=None)),
+    ("未签到人员", m("未签到", branch=None)),  # not the branch 人员
     ("发起签到", "缺少活动类型"),  # 开始, which asks which activity
     ("同意请假 张三", m("批准请假", who="张三")),
     ("准假 张三", m("批准请假", who="张三")),
@@ -516,6 +529,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("红黄蓝榜 本周", m("红黄蓝榜", period="本周")),
     ("红黄蓝榜 上月", m("红黄蓝榜", period="上月")),
     ("红黄蓝", m("红黄蓝榜", period=None)),
+    ("红黄蓝排名", m("红黄蓝榜", period=None)),  # not the period 排名
     ("红黄蓝榜本周", m("红黄蓝榜", period="本周")),
     ("红黄蓝榜 上个月", "时间只能是 本月、本周"),
     ("不参与排行", m("不参与排行")),
@@ -536,6 +550,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("/", m("帮助", command=None)),
     ("？", m("帮助", command=None)),
     ("菜单", m("帮助", command=None)),
+    ("指令", m("帮助", command=None)),
+    ("命令", m("帮助", command=None)),
+    ("有哪些指令", m("帮助", command=None)),
     ("", m("帮助", command=None)),
     ("@党建助手", m("帮助", command=None)),
     ("帮主", "你是想发送「帮助」吗"),
