@@ -113,6 +113,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("没签到的", "你是想发送「未签到」吗"),  # holds 签到, means its opposite
     ("不签到", "你是想发送「未签到」吗"),
     ("签到了吗", m("签到")),
+    ("我签到了没", m("签到")),  # asked like 签到了吗: counted, or told they already are
+    ("签到成功了吗", m("签到")),
+    ("本人签到", m("签到")),
+    ("我先签到了", m("签到")),
     # A question never sets off what acts for others (结束 ends everyone's check-in).
     ("结束了吗", "你是想发送「结束」吗"),
     ("活动结束了吗", "你是想发送「活动结束」吗"),
@@ -121,6 +125,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("请假条", "你是想发送「请假」吗"),  # a leave note, not leave with the reason 条
     ("请假找谁", m("帮助", command="请假")),  # a question, not leave
+    ("请假要找谁", m("帮助", command="请假")),  # never leave with the reason 要找谁
+    ("请假条怎么写", m("帮助", command="请假")),
+    ("学习怎么记", m("帮助", command="学习")),  # not 学习 with the kind 怎么记
     ("几点开始", m("日程", branch=None)),
     ("什么时候开始", m("日程", branch=None)),
     # A member asking when is answered by the agenda, never told 开始 is not theirs.
@@ -129,6 +136,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("下次党日是哪天", m("日程", branch=None)),
     ("党日几点", m("日程", branch=None)),
     ("今天有活动吗", m("日程", branch=None)),
+    ("今晚有夜学吗", m("日程", branch=None)),
+    ("下次党日什么时候", m("日程", branch=None)),  # 党日 is no branch
+    ("下次活动是什么", m("日程", branch=None)),  # the agenda, not what the word means
     # Saying one can't come is not leave yet: 请假 with their words is suggested.
     ("我今天有事来不了", "你是想发送「请假 我今天有事来不了」吗"),
     ("明天的党日参加不了", "你是想发送「请假 明天的党日参加不了」吗"),
@@ -195,6 +205,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假一下 值班", m("请假", reason="值班")),
     ("请假 发烧了", m("请假", reason="发烧了")),
     ("我要请假 值班", m("请假", reason="值班")),
+    ("请假: 值班", m("请假", reason="值班")),  # the colon typed with the word
+    ("申请请假 值班", m("请假", reason="值班")),
+    ("想请个假 值班", m("请假", reason="值班")),
     ("@党建助手 请假 值班", m("请假", reason="值班")),
     ("请假 值班 @党建助手", m("请假", reason="值班")),
     ("销假", m("销假")),
@@ -217,6 +230,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("本月红黄蓝榜", m("红黄蓝榜", period="本月")),
     ("上周周报", m("周报", week="上周")),
     ("本周周报", m("周报", week="本周")),
+    ("这周周报", m("周报", week="本周")),  # 这周 is 本周
+    ("上周的周报", m("周报", week="上周")),
+    ("排行榜 这个月", m("排行榜", period="本月")),
     ("上周排行榜", "时间只能是 本周、本月、本年，收到「上周」"),  # told, not shown this week's
     ("三会一课情况", m("三会一课", branch=None)),
     ("日程安排", m("日程", branch=None)),
@@ -497,6 +513,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("积分榜", m("排行榜", period=None, branch=None)),  # not 积分 with 榜 left over
     ("积分排行榜", m("排行榜", period=None, branch=None)),
     ("我排第几名", m("积分")),
+    ("积分多少了", m("积分")),
+    ("积分有什么用", m("帮助", command="积分")),
     ("我的积分明细", m("积分明细")),
     ("签 到", m("签到")),
     ("请 假 值班", m("请假", reason="值班")),
@@ -531,7 +549,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("红黄蓝", m("红黄蓝榜", period=None)),
     ("红黄蓝排名", m("红黄蓝榜", period=None)),  # not the period 排名
     ("红黄蓝榜本周", m("红黄蓝榜", period="本周")),
-    ("红黄蓝榜 上个月", "时间只能是 本月、本周"),
+    ("红黄蓝榜 上个月", m("红黄蓝榜", period="上月")),  # 上个月 is 上月, said longer
+    ("上个月红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("红黄蓝榜 去年", "时间只能是 本月、本周"),
     ("不参与排行", m("不参与排行")),
     ("退出排行", m("不参与排行")),
     ("退出排行。", m("不参与排行")),
