@@ -426,6 +426,8 @@ class CommandRegistry:
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
+        if rest_ and not command.args and self.get(rest_) is command:
+            return command, ""  # 签到打卡, 打卡签到: two words for the one command
         return command, rest_
 
     def _match(self, text: str) -> tuple[Command | None, str]:
@@ -699,10 +701,11 @@ def _without_fillers(head: str) -> str:
 
 
 def _said_twice(text: str) -> str | None:
-    """What a message says twice over (签到签到, 签到 签到), once; None for anything else."""
-    half = len(text) // 2
-    if half and len(text) % 2 == 0 and text[:half] == text[half:]:
-        return text[:half]
+    """What a message says twice over or more (签到签到, 签到 签到, 到到到), once; None for
+    anything else."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
     words = text.split()
     if len(words) > 1 and all(w == words[0] for w in words):
         return words[0]

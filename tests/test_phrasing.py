@@ -194,6 +194,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
     ("qd", m("签到")),  # the letters typed for 签到 in a hurry
     ("QD", m("签到")),
+    ("簽到", m("签到")),  # traditional input: the command word folded, not 报到 suggested
+    ("請假 值班", m("请假", reason="值班")),
+    ("補簽 張三 手機沒電", m("补签", who="張三", reason="手機沒電")),  # the name as written
+    ("签到打卡", m("签到")),  # two words for the one command
+    ("打卡签到", m("签到")),
+    ("到到到", m("签到")),
     # --- 请假 ---------------------------------------------------------------------------
     ("请假 值班", m("请假", reason="值班")),
     ("请假 在岗值班。", m("请假", reason="在岗值班")),

@@ -86,6 +86,14 @@ def _mention_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"@{re.escape(name)}\s*", re.IGNORECASE) for name in names)
 
 
+# Traditional characters of the command words, for phones set to traditional input (簽到,
+# 請假 值班). Only the first word is folded: a name or reason after it stays as written.
+_TRADITIONAL = str.maketrans(
+    "簽請積學習幫報銷補結開調週紅藍黃單記錄規則況課會黨員問題準駁講師設讀書參細暫復約談對謝號幾時麼嗎這個來沒說們裡為動歷統計覽態",
+    "签请积学习帮报销补结开调周红蓝黄单记录规则况课会党员问题准驳讲师设读书参细暂复约谈对谢号几时么吗这个来没说们里为动历统计览态")
+_FIRST_WORD = re.compile(r"^[^\s,，、;；]+")
+
+
 def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     """A message as the registry reads it: folded, the bot's @ removed, a command's
     marks dropped ('/签到', '#签到', '【签到】' → '签到'), trailing punctuation dropped
@@ -98,6 +106,8 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
             head = next(group for group in bracketed.groups() if group is not None)
             text = f"{head} {text[bracketed.end():].lstrip()}"
     text = _TRAILING_PUNCT.sub("", text).strip()
+    if not text.isascii():
+        text = _FIRST_WORD.sub(lambda first: first.group().translate(_TRADITIONAL), text, 1)
     undecorated = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", text))
     if undecorated and undecorated != text:
         text = _TRAILING_PUNCT.sub("", undecorated).strip()
