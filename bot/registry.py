@@ -426,8 +426,10 @@ class CommandRegistry:
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
-        if rest_ and not command.args and self.get(rest_) is command:
-            return command, ""  # 签到打卡, 打卡签到: two words for the one command
+        if rest_ and not command.args and " " not in text and self.get(rest_) is command:
+            # 签到打卡, 打卡签到: two words for the one command, typed as one. Apart, the
+            # second is refused as extra words (签到 我来了), as it always was.
+            return command, ""
         return command, rest_
 
     def _match(self, text: str) -> tuple[Command | None, str]:
