@@ -138,7 +138,12 @@ class ParseEnv:
 
 
 _NUMERIC = ("int", "minutes")
+_BARE_NUMBER = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?|[零〇一二两三四五六七八九十]+")
 _DATE_WORDS = ("至", "到", "截至", "直到", "一直到")
+# The other ways a period is said, for a choice of periods that names it once.
+_SAME_PERIOD = {"这周": "本周", "这一周": "本周", "这星期": "本周", "这个星期": "本周",
+                "这个月": "本月", "这月": "本月", "上个月": "上月", "上一周": "上周",
+                "上星期": "上周", "上个星期": "上周", "今年": "本年", "这一年": "本年"}
 
 
 def _is_value_of(arg: Arg, token: str) -> bool:
@@ -247,6 +252,13 @@ class Command:
                 values[arg.key] = None
                 continue
             token = words[index][0]
+            if arg.kind in _NUMERIC and index + 1 < len(words):
+                # 学习 党史 1 小时: the unit typed apart is the number's, not the material.
+                unit = words[index + 1][0]
+                if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(arg, unit)
+                        and _is_value_of(arg, token + unit)):
+                    words[index:index + 2] = [(token + unit, words[index][1])]
+                    token = token + unit
             if arg.kind == "date" and token in _DATE_WORDS:
                 index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
                 if index >= len(words):
@@ -320,6 +332,8 @@ class Command:
             folded = {c.casefold(): c for c in arg.choices}
             if token.casefold() in folded:
                 return folded[token.casefold()], None
+            if _SAME_PERIOD.get(token) in arg.choices:  # 这周 is 本周, 上个月 上月
+                return _SAME_PERIOD[token], None
             return None, f"{arg.label}只能是 {'、'.join(arg.choices)}，收到「{shorten(token)}」"
         if arg.kind == "date":
             try:
@@ -412,6 +426,10 @@ class CommandRegistry:
         if rest_ in _ASKING and all(a.optional for a in command.args):
             return command, ""
         if rest_ and rest_ in command.ignores:
+            return command, ""
+        if rest_ and not command.args and " " not in text and self.get(rest_) is command:
+            # 签到打卡, 打卡签到: two words for the one command, typed as one. Apart, the
+            # second is refused as extra words (签到 我来了), as it always was.
             return command, ""
         return command, rest_
 
@@ -528,7 +546,7 @@ class CommandRegistry:
         day = DAY_AHEAD.match(head) or period
         if day is None:
             return None
-        rest_ = (head[day.end():] + " " + tail).strip()
+        rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
         if not rest_:
             return None
         command, arguments = self._match(rest_)
@@ -587,6 +605,8 @@ class CommandRegistry:
         for word_, command in self._by_word.items():
             if not command.args or len(word_) < 4 or len(head) <= len(word_):
                 continue
+            if command.name == AGENDA_WORD:
+                continue  # 下次党日什么时候 asks when; 党日 is no branch
             for cut in range(2, len(word_) - 1):
                 before, after = word_[:cut], word_[cut:]
                 if head.startswith(before) and head.endswith(after):
@@ -605,10 +625,22 @@ class CommandRegistry:
             if head.startswith(how) and self.get(head[len(how):]) is not None and not tail:
                 return help_, head[len(how):]
         for how in _HOW_AFTER:
-            if head.endswith(how) and self.get(head[:-len(how)]) is not None and not tail:
-                return help_, head[:-len(how)]
             if tail == how and self.get(head) is not None:
                 return help_, head
+            if not head.endswith(how) or tail:
+                continue
+            stem = head[:-len(how)]
+            asked = self.get(stem)
+            if asked is not None and asked.name == AGENDA_WORD and how in _WHAT:
+                return asked, ""  # 下次活动是什么: the agenda, not what the word means
+            if asked is not None:
+                return help_, stem
+            # 请假条怎么写, 请假要找谁, 学习要怎么记: a question about the command its
+            # words begin with, never the command with the question as its argument.
+            for word_ in sorted(self._by_word, key=len, reverse=True):
+                if len(word_) >= 2 and stem.startswith(word_) and not stem.startswith(
+                        word_ + "的"):
+                    return help_, self._by_word[word_].name
         return None
 
     def _glued(self, head: str) -> tuple[Command, str] | None:
@@ -616,6 +648,8 @@ class CommandRegistry:
             if not head.casefold().startswith(word_) or head.casefold() == word_:
                 continue
             remainder = head[len(word_):]
+            if remainder.strip(":：") == "":
+                return self._by_word[word_], ""  # 请假: 值班, the colon typed with the word
             # A one-character word (到) only takes a particle (到了); longer ones take
             # any argument glued on (请假家里有事), less the 了 that says it is done
             # (学习了一小时).
@@ -646,7 +680,8 @@ class CommandRegistry:
 # Words people put before a command: 我要签到, 帮我看看积分, 查一下积分; longest first.
 # 忘记签到了 is 签到: still in its window it counts, past it the reply says to ask for 补签.
 _FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看", "查看",
-            "查询", "看下", "查下", "已经", "忘记", "忘了", "我", "查", "看", "已")
+            "查询", "看下", "查下", "已经", "忘记", "忘了", "本人", "申请", "我", "查", "看",
+            "已", "想", "先")
 # After these, 到 is the verb's own (看到了, 查到了: seen, found), never 签到's 到.
 _SEEING = ("看", "查", "看看", "查看", "看下", "查下")
 
@@ -669,10 +704,11 @@ def _without_fillers(head: str) -> str:
 
 
 def _said_twice(text: str) -> str | None:
-    """What a message says twice over (签到签到, 签到 签到), once; None for anything else."""
-    half = len(text) // 2
-    if half and len(text) % 2 == 0 and text[:half] == text[half:]:
-        return text[:half]
+    """What a message says twice over or more (签到签到, 签到 签到, 到到到), once; None for
+    anything else."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
     words = text.split()
     if len(words) > 1 and all(w == words[0] for w in words):
         return words[0]
@@ -696,7 +732,8 @@ AGENDA_WORD = "日程"
 _WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几号", "何时")
 # Asked with no command in it, these are about what is coming (今天有活动吗, 党日是哪天):
 # the agenda answers, and reading it changes nothing.
-_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动")))
+_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动",
+                                     "有(?:没有)?(?:夜学|党日|主题党日|党课)")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
 # Before a name and a command done for that member (Command.done_for): 给赵磊补签.
@@ -711,14 +748,19 @@ _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
                      "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢",
-                     "发我", "发我一下", "发一下", "给我", "给我看看", "看一下"})
+                     "发我", "发我一下", "发一下", "给我", "给我看看", "看一下",
+                     # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
+                     "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
+                     "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
 _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作",
               "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
-              "是什么", "是啥", "是什么意思", "什么意思")  # 签到是什么: not a check-in
+              "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
+              "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请")
+_WHAT = ("是什么", "是啥")
 
 
 def _first_word(text: str) -> tuple[str, str]:

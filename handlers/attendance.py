@@ -1274,7 +1274,8 @@ START = Command(
 )
 CHECK_IN = Command(
     name="签到",
-    aliases=("到", "打卡", "报到", "来了", "我来了"),  # 我来 is a filler (我来签到)
+    # qd: the letters a phone types for 签到 in a hurry.
+    aliases=("到", "打卡", "报到", "来了", "我来了", "qd"),  # 我来 is a filler (我来签到)
     summary="参加活动签到",
     handler=check_in,
     quick=QuickLane(read=_quick_read, answer=quick_check_in),
@@ -1295,7 +1296,8 @@ LEAVE = Command(
 WITHDRAW = Command(
     name="销假",
     acts=True,
-    aliases=("取消请假", "撤销请假", "撤回请假", "不请假"),
+    # 请假取消 is leave taken back, never leave asked with the reason 取消.
+    aliases=("取消请假", "撤销请假", "撤回请假", "不请假", "请假取消", "请假撤销", "请假撤回"),
     summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）",
     handler=withdraw_leave,
     example="销假",
@@ -1342,7 +1344,8 @@ MISSING = Command(
     # would otherwise be read as 请假 with the reason 名单).
     aliases=("谁没签到", "还有谁没签到", "未签到名单", "请假名单", "谁请假了", "请假的人",
              "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到", "谁还没签到",
-             "未到人员", "未到名单"),
+             "未到人员", "未到名单", "谁没签", "谁还没签", "哪些人没签到", "哪些人没来",
+             "未签到人员", "未签到的人"),
     summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
@@ -1353,7 +1356,8 @@ MISSING = Command(
 FINISH = Command(
     name="结束",
     acts=True,
-    aliases=("结束活动", "活动结束", "结束签到", "签到结束", "停止签到", "关闭签到"),
+    aliases=("结束活动", "活动结束", "结束签到", "签到结束", "停止签到", "关闭签到", "截止签到",
+             "签到截止"),
     summary="结束当前活动，报告参与率",
     handler=finish,
     roles=_STAFF,

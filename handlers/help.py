@@ -45,7 +45,8 @@ def register(registry: CommandRegistry) -> None:
     registry.add(
         Command(
             name="帮助",
-            aliases=("help", "?", "菜单", "功能", "你能做什么", "能做什么", "怎么用", "使用说明"),
+            aliases=("help", "?", "菜单", "功能", "你能做什么", "能做什么", "怎么用", "使用说明",
+                     "指令", "命令", "指令列表", "有哪些指令", "有什么指令"),
             summary="查看指令列表",
             args=(word("command", "指令名", optional=True),),
             handler=handle,

@@ -295,7 +295,7 @@ def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
         name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
-        aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次"), example="积分",
+        aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次", "排第几名"), example="积分",
         capability="points",
     ))
     registry.add(Command(
@@ -317,7 +317,8 @@ def register(registry: CommandRegistry) -> None:
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
               branch("branch", "支部", optional=True)),
         # 本支部排名: the members of mine; 支部排名 (红黄蓝榜) ranks the branches.
-        aliases=("排名", "排行", "积分排名", "本支部排名", "本支部排行", "支部内排名"),
+        aliases=("排名", "排行", "积分排名", "本支部排名", "本支部排行", "支部内排名",
+                 "积分榜", "积分排行", "积分排行榜"),
         example="排行榜 本周", capability="points",
     ))
     registry.add(Command(
@@ -333,6 +334,7 @@ def register(registry: CommandRegistry) -> None:
         summary="支部红黄蓝分档（得分看参与率和人均积分）",
         handler=tiers,
         args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True),),
-        aliases=("红黄蓝", "红黄蓝榜单", "支部排名", "支部排行", "支部排行榜", "各支部排名"),
+        aliases=("红黄蓝", "红黄蓝榜单", "支部排名", "支部排行", "支部排行榜", "各支部排名",
+                 "红黄蓝排名", "红黄蓝排行"),
         example="红黄蓝榜 本月", capability="points",
     ))

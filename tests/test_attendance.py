@@ -323,3 +323,20 @@ def test_a_make_up_for_two_names_at_once_changes_nothing_and_says_how(runtime, c
     assert _count(runtime.engine, PointEntry) == 0
     made_up = chat.say("sec1", "补签 队员1 队员2带他来的")  # a reason that only starts with a name
     assert not made_up.is_error and "原因：队员2带他来的" in made_up.text
+
+
+def test_the_words_members_type_reach_the_command_and_questions_record_nothing(
+        runtime, chat, bureau):
+    """签到👍 and qd check in; 请假条怎么写 is told how (no leave with the reason 条怎么写);
+    请假取消 takes leave back (never leave asked with the reason 取消)."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "签到成功" in chat.say("m1", "签到👍", chat="g1").text
+    assert "签到成功" in chat.say("m2", "qd", chat="g1").text
+    how = chat.say("m3", "请假条怎么写", chat="g1")
+    assert not how.is_error and how.text.startswith("请假："), how.text
+    assert "已请假" not in how.text
+    assert "已请假" in chat.say("m4", "请假 外出办案", chat="g1").text
+    back = chat.say("m4", "请假取消", chat="g1")
+    assert not back.is_error and back.text.startswith("已销假。"), back.text
+    studied = chat.say("m5", "学习 党史 1 小时", chat="g1")
+    assert "党史 60 分钟" in studied.text, studied.text

@@ -113,6 +113,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("没签到的", "你是想发送「未签到」吗"),  # holds 签到, means its opposite
     ("不签到", "你是想发送「未签到」吗"),
     ("签到了吗", m("签到")),
+    ("我签到了没", m("签到")),  # asked like 签到了吗: counted, or told they already are
+    ("签到成功了吗", m("签到")),
+    ("本人签到", m("签到")),
+    ("我先签到了", m("签到")),
     # A question never sets off what acts for others (结束 ends everyone's check-in).
     ("结束了吗", "你是想发送「结束」吗"),
     ("活动结束了吗", "你是想发送「活动结束」吗"),
@@ -121,6 +125,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("请假条", "你是想发送「请假」吗"),  # a leave note, not leave with the reason 条
     ("请假找谁", m("帮助", command="请假")),  # a question, not leave
+    ("请假要找谁", m("帮助", command="请假")),  # never leave with the reason 要找谁
+    ("请假条怎么写", m("帮助", command="请假")),
+    ("学习怎么记", m("帮助", command="学习")),  # not 学习 with the kind 怎么记
     ("几点开始", m("日程", branch=None)),
     ("什么时候开始", m("日程", branch=None)),
     # A member asking when is answered by the agenda, never told 开始 is not theirs.
@@ -129,6 +136,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("下次党日是哪天", m("日程", branch=None)),
     ("党日几点", m("日程", branch=None)),
     ("今天有活动吗", m("日程", branch=None)),
+    ("今晚有夜学吗", m("日程", branch=None)),
+    ("下次党日什么时候", m("日程", branch=None)),  # 党日 is no branch
+    ("下次活动是什么", m("日程", branch=None)),  # the agenda, not what the word means
     # Saying one can't come is not leave yet: 请假 with their words is suggested.
     ("我今天有事来不了", "你是想发送「请假 我今天有事来不了」吗"),
     ("明天的党日参加不了", "你是想发送「请假 明天的党日参加不了」吗"),
@@ -175,6 +185,22 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到 现在", "「签到」后面不用写别的，收到了「现在」"),
     ("签道", "你是想发送「签到」吗"),
     ("签导", "你是想发送「签到」吗"),
+    # Emoji and the apps' bracketed emoticons around a command are decoration.
+    ("签到👍", m("签到")),
+    ("👍签到", m("签到")),
+    ("签到 ✅", m("签到")),
+    ("签到✌️", m("签到")),
+    ("签到[强]", m("签到")),
+    ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
+    ("qd", m("签到")),  # the letters typed for 签到 in a hurry
+    ("QD", m("签到")),
+    ("簽到", m("签到")),  # traditional input: the command word folded, not 报到 suggested
+    ("請假 值班", m("请假", reason="值班")),
+    ("補簽 張三 手機沒電", m("补签", who="張三", reason="手機沒電")),  # the name as written
+    ("签到打卡", m("签到")),  # two words for the one command
+    ("打卡签到", m("签到")),
+    ("到到到", m("签到")),
+    ("签到 我来了", "「签到」后面不用写别的"),  # apart, the second word is extra
     # --- 请假 ---------------------------------------------------------------------------
     ("请假 值班", m("请假", reason="值班")),
     ("请假 在岗值班。", m("请假", reason="在岗值班")),
@@ -186,6 +212,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请假一下 值班", m("请假", reason="值班")),
     ("请假 发烧了", m("请假", reason="发烧了")),
     ("我要请假 值班", m("请假", reason="值班")),
+    ("请假: 值班", m("请假", reason="值班")),  # the colon typed with the word
+    ("申请请假 值班", m("请假", reason="值班")),
+    ("想请个假 值班", m("请假", reason="值班")),
     ("@党建助手 请假 值班", m("请假", reason="值班")),
     ("请假 值班 @党建助手", m("请假", reason="值班")),
     ("销假", m("销假")),
@@ -208,6 +237,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("本月红黄蓝榜", m("红黄蓝榜", period="本月")),
     ("上周周报", m("周报", week="上周")),
     ("本周周报", m("周报", week="本周")),
+    ("这周周报", m("周报", week="本周")),  # 这周 is 本周
+    ("上周的周报", m("周报", week="上周")),
+    ("排行榜 这个月", m("排行榜", period="本月")),
     ("上周排行榜", "时间只能是 本周、本月、本年，收到「上周」"),  # told, not shown this week's
     ("三会一课情况", m("三会一课", branch=None)),
     ("日程安排", m("日程", branch=None)),
@@ -230,6 +262,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("请个假 值班", m("请假", reason="值班")),
     ("请个假值班", m("请假", reason="值班")),
     ("销个假", m("销假")),
+    ("请假取消", m("销假")),  # leave taken back, never leave with the reason 取消
+    ("请假撤回了", m("销假")),
     # A day said first goes with the reason, where 请假 reads it (tests/test_leave_days.py).
     ("今天请假", m("请假", reason="今天")),  # not 取消请假; the handler asks why
     ("明天请假 出差", m("请假", reason="明天 出差")),
@@ -356,6 +390,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("评价 4颗星", m("评价", score=4, comment=None)),
     ("评价 五星", m("评价", score=5, comment=None)),
     ("评价 五星 很好", m("评价", score=5, comment="很好")),
+    ("评价 5 分 很好", m("评价", score=5, comment="很好")),  # not the comment 分 很好
     ("评价 三", m("评价", score=3, comment=None)),
     ("评价 ５", m("评价", score=5, comment=None)),
     ("评价５", m("评价", score=5, comment=None)),
@@ -455,6 +490,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("学习 理论 0.3小时", m("学习", kind="理论", minutes=18, material=None)),
     ("学习 理论 0.33小时", "学习时长应是时长"),
     ("学系 理论 30", "你是想发送「学习」吗"),
+    # A number and its unit typed apart: 1 小时 is an hour, never 1 minute of 小时.
+    ("学习 党史 1 小时", m("学习", kind="党史", minutes=60, material=None)),
+    ("学习 理论 45 分钟", m("学习", kind="理论", minutes=45, material=None)),
+    ("学习 党史 1.5 h 党章", m("学习", kind="党史", minutes=90, material="党章")),
     # --- 积分 / 积分明细 / 排行榜 / 红黄蓝榜 -------------------------------------------------------
     ("积分", m("积分")),
     ("积分？", m("积分")),
@@ -478,6 +517,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("排行", m("排行榜", period=None, branch=None)),
     ("积分排名", m("排行榜", period=None, branch=None)),
     ("积分 明细", m("积分明细")),
+    ("积分榜", m("排行榜", period=None, branch=None)),  # not 积分 with 榜 left over
+    ("积分排行榜", m("排行榜", period=None, branch=None)),
+    ("我排第几名", m("积分")),
+    ("积分多少了", m("积分")),
+    ("积分有什么用", m("帮助", command="积分")),
     ("我的积分明细", m("积分明细")),
     ("签 到", m("签到")),
     ("请 假 值班", m("请假", reason="值班")),
@@ -488,6 +532,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("结束签到", m("结束")),
     ("签到结束", m("结束")),
     ("停止签到", m("结束")),
+    ("截止签到", m("结束")),
+    ("签到截止", m("结束")),
+    ("截止签到了吗", "你是想发送「截止签到」吗"),  # a question ends nothing
+    ("谁还没签", m("未签到", branch=None)),
+    ("哪些人没签到", m("未签到", branch=None)),
+    ("未签到人员", m("未签到", branch=None)),  # not the branch 人员
     ("发起签到", "缺少活动类型"),  # 开始, which asks which activity
     ("同意请假 张三", m("批准请假", who="张三")),
     ("准假 张三", m("批准请假", who="张三")),
@@ -504,8 +554,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("红黄蓝榜 本周", m("红黄蓝榜", period="本周")),
     ("红黄蓝榜 上月", m("红黄蓝榜", period="上月")),
     ("红黄蓝", m("红黄蓝榜", period=None)),
+    ("红黄蓝排名", m("红黄蓝榜", period=None)),  # not the period 排名
     ("红黄蓝榜本周", m("红黄蓝榜", period="本周")),
-    ("红黄蓝榜 上个月", "时间只能是 本月、本周"),
+    ("红黄蓝榜 上个月", m("红黄蓝榜", period="上月")),  # 上个月 is 上月, said longer
+    ("上个月红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("红黄蓝榜 去年", "时间只能是 本月、本周"),
     ("不参与排行", m("不参与排行")),
     ("退出排行", m("不参与排行")),
     ("退出排行。", m("不参与排行")),
@@ -524,6 +577,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("/", m("帮助", command=None)),
     ("？", m("帮助", command=None)),
     ("菜单", m("帮助", command=None)),
+    ("指令", m("帮助", command=None)),
+    ("命令", m("帮助", command=None)),
+    ("有哪些指令", m("帮助", command=None)),
     ("", m("帮助", command=None)),
     ("@党建助手", m("帮助", command=None)),
     ("帮主", "你是想发送「帮助」吗"),

@@ -28,6 +28,13 @@ _LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
 # What people end a message with: punctuation, and the particles of spoken Chinese.
 # "签到+1" is how a group answers a roll call.
 _TRAILING_PUNCT = re.compile(r"(?:[\s。.!！?？~～…,，、;；]|\+1)+$")
+# Emoji and the chat apps' bracketed emoticons ([强], [OK], [抱拳]) people put around a
+# command (签到👍, ✅签到, 签到[强]): decoration, dropped when something is left.
+_EMOJI = ("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u3030\u303D\uFE0F\u200D"
+          "\u20E3]")
+_DECORATION = re.compile(rf"(?:\s|{_EMOJI}|\[[\u4e00-\u9fffA-Za-z]{{1,4}}\])+")
+_TRAILING_DECORATION = re.compile(rf"{_DECORATION.pattern}$")
+_LEADING_DECORATION = re.compile(rf"^{_EMOJI}(?:\s|{_EMOJI})*")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type.
 SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -79,6 +86,14 @@ def _mention_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(rf"@{re.escape(name)}\s*", re.IGNORECASE) for name in names)
 
 
+# Traditional characters of the command words, for phones set to traditional input (簽到,
+# 請假 值班). Only the first word is folded: a name or reason after it stays as written.
+_TRADITIONAL = str.maketrans(
+    "簽請積學習幫報銷補結開調週紅藍黃單記錄規則況課會黨員問題準駁講師設讀書參細暫復約談對謝號幾時麼嗎這個來沒說們裡為動歷統計覽態",
+    "签请积学习帮报销补结开调周红蓝黄单记录规则况课会党员问题准驳讲师设读书参细暂复约谈对谢号几时么吗这个来没说们里为动历统计览态")
+_FIRST_WORD = re.compile(r"^[^\s,，、;；]+")
+
+
 def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     """A message as the registry reads it: folded, the bot's @ removed, a command's
     marks dropped ('/签到', '#签到', '【签到】' → '签到'), trailing punctuation dropped
@@ -90,7 +105,13 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
         if bracketed is not None:
             head = next(group for group in bracketed.groups() if group is not None)
             text = f"{head} {text[bracketed.end():].lstrip()}"
-    return _TRAILING_PUNCT.sub("", text).strip()
+    text = _TRAILING_PUNCT.sub("", text).strip()
+    if not text.isascii():
+        text = _FIRST_WORD.sub(lambda first: first.group().translate(_TRADITIONAL), text, 1)
+    undecorated = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", text))
+    if undecorated and undecorated != text:
+        text = _TRAILING_PUNCT.sub("", undecorated).strip()
+    return text
 
 
 # What people say to the bot that is no command: answered in a word, not with "did you
