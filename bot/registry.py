@@ -423,7 +423,9 @@ class CommandRegistry:
             return None, text
         if command.acts and text.endswith(_QUESTION_ENDS):
             return None, text
-        if rest_ in _ASKING and all(a.optional for a in command.args):
+        if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
+            # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
+            # is not set off by a question about it (结束成功, 确认成功: refused, as written).
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""

@@ -115,6 +115,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到了吗", m("签到")),
     ("我签到了没", m("签到")),  # asked like 签到了吗: counted, or told they already are
     ("签到成功了吗", m("签到")),
+    # Asked of a command that acts for others, the same words set nothing off.
+    ("结束成功", "「结束」后面不用写别的"),
     ("本人签到", m("签到")),
     ("我先签到了", m("签到")),
     # A question never sets off what acts for others (结束 ends everyone's check-in).

@@ -92,6 +92,10 @@ _TRADITIONAL = str.maketrans(
     "簽請積學習幫報銷補結開調週紅藍黃單記錄規則況課會黨員問題準駁講師設讀書參細暫復約談對謝號幾時麼嗎這個來沒說們裡為動歷統計覽態",
     "签请积学习帮报销补结开调周红蓝黄单记录规则况课会党员问题准驳讲师设读书参细暂复约谈对谢号几时么吗这个来没说们里为动历统计览态")
 _FIRST_WORD = re.compile(r"^[^\s,，、;；]+")
+# Whether a message may need either (one search in C; most messages need neither, and
+# clean runs for every check-in).
+_TRADITIONAL_CHARS = re.compile("[" + "".join(chr(c) for c in _TRADITIONAL) + "]")
+_MAYBE_DECORATED = re.compile(rf"{_EMOJI}|\]$")
 
 
 def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
@@ -106,11 +110,12 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
             head = next(group for group in bracketed.groups() if group is not None)
             text = f"{head} {text[bracketed.end():].lstrip()}"
     text = _TRAILING_PUNCT.sub("", text).strip()
-    if not text.isascii():
+    if _TRADITIONAL_CHARS.search(text):
         text = _FIRST_WORD.sub(lambda first: first.group().translate(_TRADITIONAL), text, 1)
-    undecorated = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", text))
-    if undecorated and undecorated != text:
-        text = _TRAILING_PUNCT.sub("", undecorated).strip()
+    if _MAYBE_DECORATED.search(text):
+        undecorated = _TRAILING_DECORATION.sub("", _LEADING_DECORATION.sub("", text))
+        if undecorated and undecorated != text:
+            text = _TRAILING_PUNCT.sub("", undecorated).strip()
     return text
 
 
