@@ -178,10 +178,12 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
     ahead = activities
     answered = set(session.exec(select(Attendance.activity_id).where(
         Attendance.activity_id.in_([a.id for a in ahead]))).all()) if ahead else set()  # type: ignore[attr-defined]
-    answered |= {a.id for a in ahead if told_groups(session, activity=a)}
     withheld: list[OutboxMessage] = []
     for activity in ahead:  # while its leave rows can still name the requests about it
-        withheld += withhold_unsent(session, activity=activity)
+        about = _queued_about(session, activity)  # read once for both
+        if _groups_told(about):
+            answered.add(activity.id)
+        withheld += withhold_unsent(session, activity=activity, about=about)
     removed = [a.id for a in ahead if a.id not in answered]
     if removed:
         session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
@@ -219,21 +221,26 @@ def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
 def told_groups(session: Session, *, activity: Activity) -> list[tuple[str, str]]:
     """The groups already told about the activity ((platform, chat id), from sent
     messages)."""
+    return _groups_told(_queued_about(session, activity))
+
+
+def _groups_told(about: list[OutboxMessage]) -> list[tuple[str, str]]:
     told: list[tuple[str, str]] = []
-    for row in _queued_about(session, activity):
+    for row in about:
         if row.status == "sent" and row.kind in _TOLD_KINDS and row.target_kind == "group":
             if (row.platform, row.target) not in told:
                 told.append((row.platform, row.target))
     return told
 
 
-def withhold_unsent(session: Session, *, activity: Activity,
-                    reason: str = "活动已取消") -> list[OutboxMessage]:
+def withhold_unsent(session: Session, *, activity: Activity, reason: str = "活动已取消",
+                    about: list[OutboxMessage] | None = None) -> list[OutboxMessage]:
     """An activity cancelled or removed: what is queued about it and not sent yet (a
     reminder the platform made wait or a retry holds, a request to decide leave for it
-    held for the morning) would speak of an activity that is not held. Returns those rows."""
+    held for the morning) would speak of an activity that is not held. Returns those rows.
+    `about`: its outbox rows (_queued_about), when the caller has read them already."""
     withheld: list[OutboxMessage] = []
-    for row in _queued_about(session, activity):
+    for row in (_queued_about(session, activity) if about is None else about):
         if row.status == "pending":
             row.status = "withdrawn"  # never claimed by the delivery worker again
             row.last_error = reason
