@@ -764,12 +764,16 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
                      branch_id=member.branch_id)
 
 
+def calling_off(ctx: Ctx) -> CalledOff:
+    """Activities called off in a chat are told of (bot.scheduling.called_off) not to
+    whoever called them off, and privately on the chat's platform."""
+    return CalledOff(ctx.session, ctx.settings, ctx.now, by=ctx.member,
+                     platform=ctx.message.platform)
+
+
 def called_off(ctx: Ctx, activity: Activity, reason: str) -> tuple[int, int]:
-    """An activity called off in a chat, told of as bot.scheduling.called_off.tell says:
-    not to whoever called it off, and privately on the chat's platform. Returns (groups
-    told, members told)."""
-    return tell(CalledOff(ctx.session, ctx.settings, ctx.now, by=ctx.member,
-                          platform=ctx.message.platform), activity, reason)
+    """An activity called off in a chat, told of; returns (groups told, members told)."""
+    return tell(calling_off(ctx), activity, reason)
 
 
 def _asks_of(member: Member) -> str:

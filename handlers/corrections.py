@@ -19,6 +19,7 @@ from bot.core import Reply
 from bot.domain.attendance import parse_activity_type
 from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
+from bot.scheduling.called_off import tell_cancelled
 import handlers.attendance as attendance
 import handlers.committee as committee
 import handlers.pioneers as pioneers
@@ -89,9 +90,7 @@ def _told(told: tuple[int, int]) -> str:
 def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> tuple[int, int]:
     """Activities a schedule change cancelled, told of as 取消活动 does; returns how many
     groups were told, and how many members privately."""
-    told = [attendance.called_off(ctx, activity, activity.cancel_reason or "")
-            for activity in cancelled]
-    return sum(g for g, _ in told), sum(m for _, m in told)
+    return tell_cancelled(attendance.calling_off(ctx), cancelled)
 
 
 _CONFIRMED = {

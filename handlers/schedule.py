@@ -26,6 +26,7 @@ from bot.domain.attendance import (
 from bot.domain.text import clean, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
+from bot.scheduling.called_off import tell_cancelled
 from bot.scheduling.holidays import (
     DEFAULT_POLICY,
     MOVE,
@@ -41,7 +42,7 @@ from bot.scheduling.rules import (
     parse_duration,
     parse_rule,
 )
-from handlers.attendance import called_off
+from handlers.attendance import calling_off
 from storage import org
 from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
 from storage.org import branch_by_name
@@ -150,8 +151,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
     if cancelled := replaced.cancelled:
-        told = [called_off(ctx, a, a.cancel_reason or "") for a in cancelled]
-        groups, asked = sum(g for g, _ in told), sum(m for _, m in told)
+        groups, asked = tell_cancelled(calling_off(ctx), cancelled)
         lines.append(f"按原日程已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
                      "不再提醒，也不计出勤和缺席。"
                      + (f"已在收到过活动通知的 {groups} 个群里说明取消。" if groups else "")

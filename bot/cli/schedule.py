@@ -134,7 +134,7 @@ def set_schedule(
     from sqlmodel import select
 
     from bot.domain.attendance import BUREAU_SCOPE, COMMITTEE_TYPES
-    from bot.scheduling.called_off import CalledOff, tell
+    from bot.scheduling.called_off import CalledOff, tell_cancelled
     from bot.scheduling.holidays import default_calendar, holds
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
@@ -166,10 +166,8 @@ def set_schedule(
                                         policy=spec.policy, now=now,
                                         holds=holds(spec.rule, spec.policy, default_calendar(),
                                                     runtime.settings.tz))
-        off = CalledOff(session, runtime.settings, now)
-        told = [tell(off, activity, activity.cancel_reason or "")
-                for activity in replaced.cancelled]
-        groups, members = sum(g for g, _ in told), sum(m for _, m in told)
+        groups, members = tell_cancelled(CalledOff(session, runtime.settings, now),
+                                         replaced.cancelled)
         withheld = [f"#{row.id} {row.kind} → {row.platform} {row.target_kind} {row.target}"
                     for row in replaced.withheld]
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=scope,

@@ -9,6 +9,7 @@ the runtime; no chat is needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +43,13 @@ def label(session: Session, activity: Activity, settings: Settings,
     group = org.party_group(session, group_id=activity.party_group_id)
     return activity_label(activity.type, activity.topic, activity.starts_at, settings.tz, now,
                           group=group.name if group else None)
+
+
+def tell_cancelled(off: CalledOff, activities: Iterable[Activity]) -> tuple[int, int]:
+    """Activities a change cancelled, each told of (tell) with the reason it was cancelled
+    for; returns the groups and the members told, summed."""
+    told = [tell(off, activity, activity.cancel_reason or "") for activity in activities]
+    return sum(groups for groups, _ in told), sum(members for _, members in told)
 
 
 def tell(off: CalledOff, activity: Activity, reason: str) -> tuple[int, int]:

@@ -23,7 +23,7 @@ from bot.domain.attendance import ATTENDED, plan_times
 from bot.domain.rules import Rules
 from bot.domain.text import show_date
 from bot.scheduling import plan as p
-from bot.scheduling.called_off import CalledOff, tell
+from bot.scheduling.called_off import CalledOff, tell_cancelled
 from bot.scheduling.committee import committee_reminders
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.moves import tell_of_move
@@ -91,9 +91,8 @@ class Ticker:
             for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
                                            now=now, tz=self.settings.tz):
                 self._tell_of_moves(session, ended.changes, now)
-                off = CalledOff(session, self.settings, now)
-                for activity in ended.withdrawn.cancelled:
-                    tell(off, activity, temporary.ENDED)
+                # Cancelled for temporary.ENDED, which each one's notice gives.
+                tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
         for branch_id in busy:
