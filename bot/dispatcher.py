@@ -486,6 +486,13 @@ class Dispatcher:
             branches=lambda: [b.name for b in org.branches(session)],
         )
         command, arg_text = self.registry.meant(text, env)
+        if member is not None and (command is None or (command.for_another and arg_text)):
+            signed = self.registry.signed_by(text)
+            if signed is not None and signed[1] == member.name:
+                command, arg_text = signed[0], ""  # 李明签到 from 李明, as in a 接龙
+            elif signed is not None and org.members_by_name_or_staff_no(session, text=signed[1]):
+                assert signed[0].for_another is not None
+                return Reply.error(signed[0].for_another.format(name=signed[1])), signed[0].name
         if command is None:
             said = pleasantry(text)
             if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到

@@ -204,6 +204,14 @@ class Command:
     done_for: bool = False
     # What may follow it and means nothing more (签到 主题党日: the activity under way).
     ignores: frozenset[str] = frozenset()
+    # What may close the first word before its word, kept as the start of its arguments:
+    # 夜学请假 值班 is 请假 夜学 值班. Only these words: 张三请假 值班 must not be leave for
+    # whoever sent it, with the reason 张三 值班.
+    said_first: frozenset[str] = frozenset()
+    # People sign it with a name, as in a 接龙 (李明签到, 签到 李明): their own name means
+    # nothing more (the dispatcher knows who sent it, signed_by finds the name), and this
+    # is what one who writes another's name is told instead.
+    for_another: str | None = None
     # It changes something for others, so a question never sets it off: 结束了吗 asks, it
     # does not end the activity. (签到了吗 still checks the asker in: a member unsure at
     # the meeting is answered by being counted, or told they already are.)
@@ -433,6 +441,10 @@ class CommandRegistry:
             # 签到打卡, 打卡签到: two words for the one command, typed as one. Apart, the
             # second is refused as extra words (签到 我来了), as it always was.
             return command, ""
+        if (rest_ and command.args and command.args[0].kind == "rest"
+                and self.get(_without_particle(rest_)) is command):
+            # 请假请假, 请假 请假了: the word said again is no reason; its absence is told.
+            return command, ""
         return command, rest_
 
     def _match(self, text: str) -> tuple[Command | None, str]:
@@ -566,11 +578,15 @@ class CommandRegistry:
         What comes first stays with the arguments of a command that takes any."""
         head = _without_particle(head)  # 主题党日结束了
         for command in self.commands:
-            if not command.verb_last:
+            if not command.verb_last and not command.said_first:
                 continue
             for word_ in (command.name, *command.aliases):
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
+                    if not command.verb_last:
+                        if said_first.removesuffix("的") in command.said_first:
+                            return command, f"{said_first.removesuffix('的')} {tail}".strip()
+                        continue
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
                     for when in _WHEN:  # 主题党日现在开始: what, then when
@@ -657,7 +673,12 @@ class CommandRegistry:
             # (学习了一小时).
             if remainder.startswith("的"):
                 continue  # 请假的说一下, 签到的人: a phrase about it, not the command
-            takes = self._by_word[word_].args
+            command = self._by_word[word_]
+            if any(len(longer) > len(word_) and longer.startswith(word_)
+                   and head.endswith(longer[len(word_):])
+                   for longer in (command.name, *command.aliases)):
+                continue  # 批准张三请假: 批准请假 around 张三 (_around), not 批准 张三请假
+            takes = command.args
             if len(remainder) == 1 and not is_particle(remainder) and takes and (
                     takes[0].kind == "rest"):
                 continue  # 请假条, 请假单: a word of its own, not leave with the reason 条
@@ -666,6 +687,27 @@ class CommandRegistry:
                         "了解", "了结"):  # 请假了解情况: a word, not tone
                     remainder = remainder[1:]
                 return self._by_word[word_], remainder
+        return None
+
+    def signed_by(self, text: str) -> tuple[Command, str] | None:
+        """(a command people sign, the name it is signed with) for 李明签到, 李明 签到,
+        签到 李明 and 帮李明签到 (see Command.for_another); None for anything else. The
+        name is only shaped like one: whose it is, the caller asks the roster."""
+        head, tail = _first_word(text.strip())
+        second, more = _first_word(tail)
+        if more:
+            return None
+        head, second = _without_particle(head), _without_particle(second)  # 李明签到了
+        for name, said in ((head, second), (second, head)):  # 李明 签到, 签到 李明
+            command = self.get(said) if name else None
+            if command is not None and command.for_another is not None:
+                return _named(command, name)
+        if second:
+            return None
+        for word_ in sorted(self._by_word, key=len, reverse=True):  # 李明签到
+            command = self._by_word[word_]
+            if command.for_another is not None and head.endswith(word_):
+                return _named(command, head[:-len(word_)])
         return None
 
     def suggest(self, text: str) -> str | None:
@@ -763,6 +805,15 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
               "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请")
 _WHAT = ("是什么", "是啥")
+
+
+def _named(command: Command, said: str) -> tuple[Command, str] | None:
+    """The command and the name said with it (帮 and the like dropped), if it is one."""
+    name = said[1:] if said[:1] in _FOR_WHOM and len(said) > 2 else said
+    if (not 2 <= len(name) <= _NAME_MAX_CHARS or name in _NOT_A_NAME
+            or not all("\u4e00" <= c <= "\u9fff" or c == "·" for c in name)):
+        return None
+    return command, name
 
 
 def _first_word(text: str) -> tuple[str, str]:

@@ -56,6 +56,7 @@ from bot.registry import (
     word,
 )
 from bot.scheduling.called_off import CalledOff, label, tell
+from bot.scheduling.holidays import next_held
 from bot.scheduling.moves import ask_for_a_decision
 from storage import attendance as store
 from storage import checkin as checkin_store
@@ -105,22 +106,25 @@ def _member_scopes(ctx: Ctx) -> list[Scope]:
 
 
 def _find_for_member(
-    ctx: Ctx, finder: Callable[..., Activity | None]
+    ctx: Ctx, finder: Callable[..., list[Activity]], *, kind: ActivityType | None = None
 ) -> tuple[Activity | None, Attendance | None, Activity | None]:
-    """(an activity the member is expected at, their attendance row on it if any,
-    an activity found that is not theirs)."""
+    """(the first activity `finder` lists that the member is expected at, of `kind` where
+    given, their attendance row on it if any; else an activity found that is not theirs).
+    The first one listed may be someone else's (another party group's meeting, a 支委会)
+    while the member's own comes after it."""
     assert ctx.member is not None
     foreign = None
     for scope in _member_scopes(ctx):
-        activity = finder(ctx.session, branch_id=scope, now=ctx.now)
-        if activity is None:
-            continue
-        row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
-        # A withdrawn record (更正 of someone not expected) makes nobody's activity theirs.
-        on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
-        if on_record or store.expected_at(ctx.session, member=ctx.member, activity=activity):
-            return activity, row, None
-        foreign = foreign or activity
+        for activity in finder(ctx.session, branch_id=scope, now=ctx.now):
+            if kind is not None and activity.type != kind:
+                continue
+            row = store.attendance_of(ctx.session, activity_id=activity.id,
+                                      member_id=ctx.member.id)
+            # A withdrawn record (更正 of someone not expected) makes nobody's activity theirs.
+            on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
+            if on_record or store.expected_at(ctx.session, member=ctx.member, activity=activity):
+                return activity, row, None
+            foreign = foreign or activity
     return None, None, foreign
 
 
@@ -398,14 +402,14 @@ def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
 
 def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
-    activity, row, foreign = _find_for_member(ctx, store.current_activity)
+    activity, row, foreign = _find_for_member(ctx, store.current_activities)
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
         if ctx.binding is not None and ctx.binding.branch_id not in (None, ctx.member.branch_id):
             # Another branch's group: its quiet day says nothing of the member's own.
             return Reply.error("这里不是你所在支部的群。请在自己支部群里发送「签到」，或私聊我发送。")
-        upcoming, _, _ = _find_for_member(ctx, store.next_activity)
+        upcoming, _, _ = _find_for_member(ctx, store.next_activities)
         text = "现在没有可以签到的活动。"
         if upcoming is not None:
             opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
@@ -486,9 +490,11 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if span is not None:
         return _leave_period(ctx, span)
     reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand, for 出差
-    if reason in _NOW_WORDS:
+    # 请假 主题党日 出差: the theme day, not whichever activity comes first.
+    kind, reason = _named_kind(reason)
+    if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
-    activity, row, foreign = _find_for_member(ctx, store.current_activity)
+    activity, row, foreign = _find_for_member(ctx, store.current_activities, kind=kind)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
@@ -500,11 +506,13 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, _, foreign_next = _find_for_member(ctx, store.next_activity)
+        activity, _, foreign_next = _find_for_member(ctx, store.next_activities, kind=kind)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
+        if kind is not None:
+            return _leave_for_planned(ctx, kind, reason)
         return Reply.error("现在没有还未开始的活动可以请假。")
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=ctx.member.id)
     withdrawn = row if row is not None and row.status == AttendanceStatus.WITHDRAWN else None
@@ -562,7 +570,37 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
-def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
+def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
+    """The activity a leave names before its reason (夜学 值班, 主题党日的 出差) and the
+    reason left; (None, reason) when it names none."""
+    first, _, rest_ = reason.partition(" ")
+    kind = parse_activity_type(first.removesuffix("的"))
+    return (kind, rest_.strip()) if kind is not None else (None, reason)
+
+
+def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
+    """请假 主题党日 出差 with no theme day planned yet (activities exist three days ahead):
+    leave for the day the member's next one is held by its fixed schedule, as 请假 12月20日
+    出差 would be, so it is excused once it is planned."""
+    member = ctx.member
+    assert member is not None
+    held = schedules.bureau_schedules(ctx.session)
+    if member.branch_id is not None:
+        held += schedules.branch_schedules(ctx.session, branch_id=member.branch_id)
+    starts = sorted(
+        occurrence.starts_at for schedule in held
+        if schedule.activity_type == kind and store.in_audience(member, Activity(
+            type=kind, branch_id=schedule.branch_id, party_group_id=schedule.party_group_id))
+        for occurrence in next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=1)
+        if occurrence.starts_at is not None)
+    if not starts:
+        return Reply.error(f"近期没有需要你参加的{kind.value}，没有记请假。"
+                           "发送「日程」可查看本支部接下来的活动。")
+    day = starts[0].astimezone(ctx.settings.tz).date()
+    return _leave_period(ctx, DateRange(day, day, reason), kind=kind)
+
+
+def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None) -> Reply:
     """请假 over days: every activity the member is expected at in them is excused, those
     already planned and those planned later; no nudge reaches them meanwhile."""
     assert ctx.member is not None
@@ -585,7 +623,12 @@ def _leave_period(ctx: Ctx, span: DateRange) -> Reply:
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
     pending = state == LeaveState.PENDING
-    if excused:
+    if kind is not None:
+        when += f"（{kind.value}）"
+    if kind is not None and not excused:  # too far off to be planned yet
+        covered = (("批准后，" if pending else "") + f"这天需要你参加的活动（含{kind.value}）"
+                   "都记为请假" + ("。" if pending else "，不会提醒你签到。"))
+    elif excused:
         covered = ("批准后，这期间需要你参加的活动都记为请假；等待批准时不会提醒你签到。" if pending
                    else "这期间需要你参加的活动都记为请假，不会再提醒你签到。")
     else:  # said, so that nobody believes an activity was excused
@@ -1287,15 +1330,21 @@ CHECK_IN = Command(
     capability="attendance",
     # 签到 主题党日: the activity under way, named; nothing more to read.
     ignores=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
+    # 李明签到 from 李明 checks him in; nobody checks in for another (that is 代签, which
+    # 更正 exists to undo), and a secretary's way for one who forgot is 补签.
+    for_another="签到只能本人发送，不能替{name}签到。{name}如参加了活动但没签到，"
+                "请书记或委员发送「补签 {name} 原因」。",
 )
 LEAVE = Command(
     name="请假",
-    summary="活动开始前（或刚开始、签到还不算迟到时）请假；写上日期（明天、12月10日）"
-            "或日期范围可请那几天的假",
+    summary="活动开始前（或刚开始、签到还不算迟到时）请假；写上活动（请假 主题党日 出差）"
+            "可请那次活动的假，写上日期（明天、12月10日）或日期范围可请那几天的假",
     handler=ask_leave,
     args=(rest("reason", "请假原因"),),
     example="请假 值班",
     capability="attendance",
+    # 夜学请假 值班, 主题党日的请假 出差: leave for that activity (ask_leave reads it).
+    said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
 )
 WITHDRAW = Command(
     name="销假",
@@ -1310,7 +1359,7 @@ WITHDRAW = Command(
 APPROVE = Command(
     name="批准请假",
     acts=True,
-    aliases=("同意请假", "准假"),
+    aliases=("同意请假", "准假", "批准"),  # 批准 张三: leave is all a secretary approves
     summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准）",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
@@ -1321,7 +1370,7 @@ APPROVE = Command(
 REVOKE = Command(
     name="驳回请假",
     acts=True,
-    aliases=("不同意请假", "不批准请假", "不准假"),
+    aliases=("不同意请假", "不批准请假", "不准假", "驳回"),
     summary="驳回党员的请假，其仍需参加",
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from bot.context import Ctx
@@ -32,8 +32,8 @@ from bot.scheduling.holidays import (
     MOVE,
     SKIP,
     default_calendar,
-    held_between,
     holds,
+    next_held,
 )
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
@@ -170,16 +170,7 @@ def _minutes(minutes: int) -> str:
 
 
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
-    rule = parse_rule(schedule.rule)
-    tz = ctx.settings.tz
-    start = ctx.now
-    if schedule.paused_until is not None:
-        # 暂停日程: nothing is held up to that day (the tick skips it), so none is shown.
-        start = max(start, datetime.combine(schedule.paused_until + timedelta(days=1), time(),
-                                            tzinfo=tz))
-    found = held_between(rule, schedule.holiday_policy, default_calendar(), start,
-                         start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
-    return found[:count]
+    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count)
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:

@@ -157,6 +157,17 @@ def current_activity(session: Session, *, branch_id: int | None, now: datetime) 
     return session.exec(_CURRENT_IN_BRANCH, params={"branch_id": branch_id, "now": now}).first()
 
 
+def current_activities(session: Session, *, branch_id: int | None, now: datetime
+                       ) -> list[Activity]:
+    """Every open activity of the scope whose check-in window has opened, the latest start
+    first: two party groups meeting the same evening, a 支委会 running into the theme day
+    whose check-in has opened. Each member's is the first that expects them."""
+    if branch_id is None:
+        return list(session.exec(_CURRENT_BUREAU_WIDE, params={"now": now}).all())
+    return list(session.exec(_CURRENT_IN_BRANCH,
+                             params={"branch_id": branch_id, "now": now}).all())
+
+
 def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
     """The earliest open activity of this scope that has not started yet."""
     return session.exec(
@@ -164,6 +175,24 @@ def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> 
         .where(_in_scope(branch_id), Activity.status == OPEN, Activity.starts_at > now)
         .order_by(Activity.starts_at)
     ).first()
+
+
+# Scheduled activities exist CREATE_AHEAD (three days) before they start, so a scope has a
+# handful not started; a member's own is among the first few even in a branch of many
+# party groups.
+UPCOMING_LOOKED_AT = 30
+
+
+def next_activities(session: Session, *, branch_id: int | None, now: datetime
+                    ) -> list[Activity]:
+    """The scope's open activities that have not started yet, the earliest first (at most
+    UPCOMING_LOOKED_AT): the next one may be a 支委会 or another party group's meeting, and a
+    member's own next one comes after it."""
+    return list(session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == OPEN, Activity.starts_at > now)
+        .order_by(Activity.starts_at).limit(UPCOMING_LOOKED_AT)
+    ).all())
 
 
 def record_activity(session: Session, *, branch_id: int | None, now: datetime,

@@ -204,6 +204,16 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("到到到", m("签到")),
     ("签到 我来了", "「签到」后面不用写别的"),  # apart, the second word is extra
     # --- 请假 ---------------------------------------------------------------------------
+    # The activity said before the word is the one the leave is for (ask_leave reads it);
+    # a name said there is no reason to record leave for whoever sent it.
+    ("夜学请假 值班", m("请假", reason="夜学 值班")),
+    ("主题党日的请假 出差", m("请假", reason="主题党日 出差")),
+    ("今晚夜学请假 值班", m("请假", reason="今晚 夜学 值班")),
+    ("张三请假 值班", "没有这个指令"),
+    # The word said twice is no reason.
+    ("请假请假", "缺少请假原因"),
+    ("请假 请假了", "缺少请假原因"),
+    ("请假 请假条", m("请假", reason="请假条")),
     ("请假 值班", m("请假", reason="值班")),
     ("请假 在岗值班。", m("请假", reason="在岗值班")),
     ("请假，值班", m("请假", reason="值班")),
@@ -310,6 +320,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("驳回请假 李四！", m("驳回请假", who="李四")),
     ("驳回请假", "缺少姓名"),
     ("驳回请假 李四 王五", "多余的内容「王五」"),
+    # 批准 and 驳回 alone: leave is all a secretary approves or turns down by name.
+    ("批准 张三", m("批准请假", who="张三")),
+    ("批准张三", m("批准请假", who="张三")),
+    ("批准张三请假", m("批准请假", who="张三")),  # not 批准 with the name 张三请假
+    ("驳回 李四", m("驳回请假", who="李四")),
+    ("驳回李四请假", m("驳回请假", who="李四")),
     # --- 更正 (a check-in that should not stand) ---------------------------------------------
     ("更正 张三 缺席 没有参加，代签", m("更正", who="张三", status="缺席", reason="没有参加，代签")),
     ("更正 张三，缺席，他人代签", m("更正", who="张三", status="缺席", reason="他人代签")),

@@ -28,7 +28,9 @@ of what was held (补签, 更正, 调研, 约谈) also 昨天, 前天, 上周四
 one. A command with bad arguments says what is missing, in words, with one example, and changes nothing; a near
 miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
 看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗) never sets off a command
-that acts for others, and nobody checks in for another (我帮他签到). In the 用法 column, [方括号] marks what may be left out.
+that acts for others, and nobody checks in for another (我帮他签到, 张强签到: told to ask for
+补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a 接龙 is signed. 请假 主题党日
+出差 or 夜学请假 值班 is leave for that activity. In the 用法 column, [方括号] marks what may be left out.
 
 **Who may use it**: 全体 = every member on the roster; 书记/委员/管理员 act only on their own
 branch (an admin on any); 领导 see the whole bureau in a private chat or the leaders' group.

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
-from bot.scheduling.rules import Recurrence
+from bot.scheduling.rules import Recurrence, parse_rule
 
 log = logging.getLogger("djbot.holidays")
 
@@ -171,6 +172,30 @@ def holds(rule: Recurrence, policy: str, calendar: HolidayCalendar, tz: tzinfo
         return any(o.starts_at == start for o in held_between(
             rule, policy, calendar, start, start + timedelta(minutes=1), tz))
     return at
+
+
+class Planned(Protocol):
+    """What of a fixed schedule (storage.models.Schedule) says when it is held."""
+
+    rule: str
+    holiday_policy: str
+    paused_until: date | None
+
+
+def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
+              calendar: HolidayCalendar | None = None) -> list[Occurrence]:
+    """The schedule's next `count` occurrences that will be held, from now: 日程 shows
+    them, and leave asked for one too far off to exist yet (请假 主题党日 出差) is leave
+    for its day."""
+    rule = parse_rule(schedule.rule)
+    start = now
+    if schedule.paused_until is not None:
+        # 暂停日程: nothing is held up to that day (the tick skips it), so none is shown.
+        start = max(start, datetime.combine(schedule.paused_until + timedelta(days=1), time(),
+                                            tzinfo=tz))
+    found = held_between(rule, schedule.holiday_policy, calendar or default_calendar(), start,
+                         start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
+    return found[:count]
 
 
 _default: HolidayCalendar | None = None

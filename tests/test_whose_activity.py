@@ -1,0 +1,140 @@
+"""签到 and 请假 find the member's own activity, not merely the branch's first.
+
+A branch holds activities that expect only some of its members: the 支委会 (the branch
+committee), each party group's 党小组会. When one of those came first, a member's 请假 was
+refused as "不需要你参加" although their own night study followed it, and two party groups
+meeting the same evening could not both check in. And a member who names the activity
+(请假 主题党日 出差) gets leave for that one, not for whichever comes first: the theme day
+they named would otherwise count them absent, and the night study they never meant to miss
+would excuse them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from storage.models import Activity, Attendance, AttendanceStatus, Member, Role, Schedule
+from tests.conftest import local
+from tests.factories import bind_chat, make_branch, make_group, make_member, seed
+from tests.test_figures import run_ticks
+
+
+def _branch(runtime, *schedules: tuple[str, str, int, str | None]) -> None:
+    """城关支部 (group g1): 王书记 (sec, 第一党小组), 李明 (li, 第一党小组), 张强 (zhang,
+    第二党小组); its schedules as (type, rule, minutes, party group or None)."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        groups = {name: make_group(session, branch, name) for name in ("第一党小组", "第二党小组")}
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec",
+                    party_group_id=groups["第一党小组"].id)
+        make_member(session, branch, "李明", wecom="li", party_group_id=groups["第一党小组"].id)
+        make_member(session, branch, "张强", wecom="zhang", party_group_id=groups["第二党小组"].id)
+        for kind, rule, minutes, group in schedules:
+            session.add(Schedule(
+                branch_id=branch.id, activity_type=kind, rule=rule, duration_minutes=minutes,
+                party_group_id=groups[group].id if group else None,
+                created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+
+
+def _records(runtime) -> list[tuple[str, str, str, str | None]]:
+    """(the member's name, the activity's type, its day, the record's status) of each."""
+    with Session(runtime.engine) as session:
+        rows = session.exec(
+            select(Member.name, Activity.type, Activity.starts_at, Attendance.status)
+            .join(Attendance, Attendance.member_id == Member.id)
+            .join(Activity, Activity.id == Attendance.activity_id)
+            .order_by(Activity.starts_at, Member.name)).all()
+    return [(name, kind, f"{starts.month}-{starts.day}", status)
+            for name, kind, starts, status in rows]
+
+
+NIGHT_STUDY = ("政治夜学", "每周二、周四 19:30", 90, None)
+COMMITTEE = ("支委会", "每月8日 09:00", 60, None)
+THEME_DAY = ("主题党日", "每月10日 14:30", 120, None)
+
+
+def test_a_committee_meeting_first_does_not_keep_a_member_from_leave_for_the_night_study(
+        runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY, COMMITTEE)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 23, 0))  # the 8th: 支委会 09:00, 夜学 19:30
+    reply = chat.say("li", "请假 值班", chat="g1")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("已请假：政治夜学（12月8日 19:30）")
+    assert _records(runtime) == [("李明", "政治夜学", "12-8", AttendanceStatus.LEAVE)]
+    # The committee's own members still ask leave for the committee meeting first.
+    assert chat.say("sec", "请假 开会", chat="g1").text.startswith("已请假：支委会（12月8日 09:00）")
+
+
+def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 23, 0))  # 夜学 on the 8th, 党日 on the 10th
+    for said in ("请假 主题党日 出差", "主题党日请假 出差", "党日的请假 出差"):
+        reply = chat.say("li", said, chat="g1")
+        assert reply.text == "已请假：主题党日（12月10日 14:30）。原因：出差", said
+        assert _records(runtime) == [("李明", "主题党日", "12-10", AttendanceStatus.LEAVE)]
+        chat.say("li", "销假", chat="g1")
+    assert chat.say("li", "今晚夜学请假 值班", chat="g1").text == (
+        "已请假：政治夜学（12月8日 19:30）。原因：值班")
+    named_only = chat.say("zhang", "请假 主题党日", chat="g1")
+    assert named_only.is_error and "请假原因" in named_only.text
+    assert [r for r in _records(runtime) if r[0] == "张强"] == []
+
+
+def test_leave_for_a_named_activity_not_planned_yet_is_leave_for_its_day(runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 11, 30, 9, 0))  # the theme day of the 10th is not planned yet
+    run_ticks(runtime, clock, local(2026, 11, 30, 12, 0))
+    reply = chat.say("li", "请假 主题党日 出差", chat="g1").text
+    assert reply.startswith("已请假：12月10日（主题党日），原因：出差。"), reply
+    assert "这天需要你参加的活动（含主题党日）都记为请假" in reply
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 18, 0))
+    assert ("李明", "主题党日", "12-10", AttendanceStatus.LEAVE) in _records(runtime)
+    nudged = [(at.day, target) for at, kind, target, _ in sent if kind == "nudge"]
+    assert (10, "li") not in nudged and (10, "zhang") in nudged  # 张强 asked for no leave
+    nothing = chat.say("li", "请假 党课 出差", chat="g1")  # the branch plans no 党课
+    assert nothing.is_error and "近期没有需要你参加的党课" in nothing.text
+
+
+def test_two_party_groups_meeting_the_same_evening_each_check_in_to_their_own(
+        runtime, chat, clock):
+    _branch(runtime, ("党小组会", "每周三 19:30", 90, "第一党小组"),
+            ("党小组会", "每周三 19:30", 90, "第二党小组"))
+    clock.set(local(2026, 12, 9, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 19, 25), step=timedelta(minutes=25))
+    for user, name in (("li", "李明"), ("zhang", "张强")):
+        reply = chat.say(user, "签到", chat="g1")
+        assert reply.text.startswith(f"{name} 签到成功：党小组会·"), reply.text
+    with Session(runtime.engine) as session:
+        groups = {a.party_group_id for a in session.exec(select(Activity)).all()}
+    assert len(groups) == 2
+    assert sorted(r[0] for r in _records(runtime)) == ["张强", "李明"]
+    # 请假 for next week's finds each member's own group's meeting too.
+    clock.set(local(2026, 12, 14, 9, 0))
+    run_ticks(runtime, clock, local(2026, 12, 14, 12, 0))
+    for user in ("li", "zhang"):
+        assert chat.say(user, "请假 值班", chat="g1").text.startswith("已请假：党小组会·")
+
+
+def test_a_member_signs_their_check_in_with_their_name_and_nobody_checks_in_another(
+        runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
+    for user, said in (("li", "张强签到"), ("li", "帮张强签到"), ("li", "签到 张强"),
+                       ("sec", "替李明签到")):
+        reply = chat.say(user, said, chat="g1")
+        assert reply.is_error and "签到只能本人发送" in reply.text, said
+        assert "补签" in reply.text, said
+    assert _records(runtime) == []
+    assert chat.say("li", "李明签到", chat="g1").text.startswith("李明 签到成功")
+    assert chat.say("zhang", "张强签到了", chat="g1").text.startswith("张强 签到成功")
+    assert chat.say("sec", "签到 王书记", chat="g1").text.startswith("王书记 签到成功")
+    assert sorted(r[0] for r in _records(runtime)) == ["张强", "李明", "王书记"]
+    # A name nobody on the roster has is no one's: the usual suggestion.
+    assert "你是想发送「签到」吗" in chat.say("li", "赵六签到", chat="g1").text
