@@ -1130,18 +1130,26 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope, problem = _manage_scope(ctx)
         if problem:
             return Reply.error(problem)
-    activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
-    if activity is None:
+    # Two party groups meeting the same evening: each one's list.
+    activities = store.current_activities(ctx.session, branch_id=scope, now=ctx.now)
+    if len(activities) < 2:
+        activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+        activities = [activity] if activity is not None else []
+    if not activities:
         return Reply("最近没有活动。")
+    asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
+    return Reply("\n".join(_missing_of(ctx, activity, asked) for activity in activities))
+
+
+def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
+    """未签到 of one activity: in a group the count, privately the names (and who is
+    excused)."""
     absent = store.missing_members(ctx.session, activity=activity)
     if not absent:
-        return Reply(f"{_label(ctx, activity)}：应到的同志都已签到或请假。")
+        return f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
     if not ctx.message.is_private:
-        asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
-        return Reply(
-            f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
-            f"名单请私聊我发送「{asked}」查看。"
-        )
+        return (f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
+                f"名单请私聊我发送「{asked}」查看。")
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
@@ -1151,7 +1159,7 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     excused = store.excused_members(ctx.session, activity=activity)
     if excused:
         lines.append(f"已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}")
-    return Reply("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _missing_overview(ctx: Ctx) -> Reply | None:
@@ -1160,12 +1168,10 @@ def _missing_overview(ctx: Ctx) -> Reply | None:
     lines = []
     running = 0
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
-        activity = store.current_activity(ctx.session, branch_id=scope, now=ctx.now)
-        if activity is None:
-            continue
-        absent = store.missing_members(ctx.session, activity=activity)
-        lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
-        running += 1
+        for activity in store.current_activities(ctx.session, branch_id=scope, now=ctx.now):
+            absent = store.missing_members(ctx.session, activity=activity)
+            lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
+            running += 1
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
     if not lines:

@@ -135,11 +135,12 @@ def running_activity(session: Session, *, branch_id: int | None, now: datetime) 
 
 def current_in(scope):
     """The open activities of `scope` whose check-in window has opened (at :now), the
-    latest start first: which activity 签到 means (storage.checkin reads it the same way)."""
+    latest start first (of two starting together, the one made last): which activity 签到
+    means (storage.checkin reads it the same way)."""
     return (
         select(Activity)
         .where(scope, Activity.status == OPEN, Activity.checkin_opens_at <= bindparam("now"))
-        .order_by(Activity.starts_at.desc())
+        .order_by(Activity.starts_at.desc(), Activity.id.desc())
     )
 
 

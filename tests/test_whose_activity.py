@@ -114,6 +114,12 @@ def test_two_party_groups_meeting_the_same_evening_each_check_in_to_their_own(
         groups = {a.party_group_id for a in session.exec(select(Activity)).all()}
     assert len(groups) == 2
     assert sorted(r[0] for r in _records(runtime)) == ["张强", "李明"]
+    # The secretary's 未签到 names each group's missing, not the one group's alone.
+    listed = chat.say("sec", "未签到").text.splitlines()
+    assert listed == ["党小组会·第二党小组（19:30）：应到的同志都已签到或请假。",
+                      "党小组会·第一党小组（19:30）未签到 1 人：王书记"], listed
+    in_group = chat.say("sec", "未签到", chat="g1").text
+    assert "第一党小组（19:30）：还有 1 人未签到" in in_group and "第二党小组" in in_group
     # 请假 for next week's finds each member's own group's meeting too.
     clock.set(local(2026, 12, 14, 9, 0))
     run_ticks(runtime, clock, local(2026, 12, 14, 12, 0))
