@@ -22,6 +22,7 @@ NUDGE = "nudge"  # private, to one member still missing
 MISSING = "reminder.missing"  # private, to the secretary, at the end
 LEADERBOARD = "leaderboard"  # Monday, to each branch group
 SUMMARY = "summary"  # Monday, to the leaders
+SUMMARY_PICTURE = "summary.picture"  # the WeCom image that follows the summary's text
 MEETINGS_DUE = "reminder.meetings"  # private, to the secretary: 三会一课 due, none planned
 PIONEER_SHORTLIST = "pioneer.shortlist"  # private, to the secretary: month-end 先锋党员 shortlist
 
@@ -288,7 +289,7 @@ def is_paused(branch: BranchView, due: datetime, tz: tzinfo) -> bool:
 # missing (to confirm or 补签), the Monday board and summary, the 三会一课 reminder and the
 # 先锋党员 shortlist; the day-before message, until the activity starts.
 STILL_USEFUL = {MISSING: timedelta(hours=12), LEADERBOARD: timedelta(hours=12),
-                SUMMARY: timedelta(hours=12), "summary.picture": timedelta(hours=12),
+                SUMMARY: timedelta(hours=12), SUMMARY_PICTURE: timedelta(hours=12),
                 MEETINGS_DUE: timedelta(hours=12), PIONEER_SHORTLIST: timedelta(hours=12)}
 
 

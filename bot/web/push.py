@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("djbot.web.push")
 
-PICTURE = "summary.picture"  # OutboxMessage.kind of the WeCom image that follows the text
+PICTURE = p.SUMMARY_PICTURE  # OutboxMessage.kind of the WeCom image that follows the text
 WEEKS = 12
 # Families that carry the Chinese glyphs, in order of preference (Debian: fonts-noto-cjk,
 # fonts-wqy-microhei).
