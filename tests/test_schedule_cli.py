@@ -229,3 +229,78 @@ async def test_the_service_beat_ticks_and_delivers(runtime, clock, engine):
     assert [(m.kind, m.target) for m in sent] == [("reminder.group_before", "g1")]
     await service.start()
     await service.stop()
+
+
+def test_a_schedule_is_deleted_paused_and_resumed_from_the_shell(djbot, runtime, chat, engine,
+                                                                  clock):
+    """The operator takes 城关支部's night study away from the shell as a secretary would
+    in chat (删除日程, 暂停日程, 恢复日程), by the number `schedule list` gives it: what was
+    planned goes, 小李 who asked leave for Wednesday's hears it is off, and the audit log
+    says the shell did it."""
+    import asyncio
+
+    from bot.outbox import OutboxWorker
+    from bot.scheduling.tick import Ticker
+    from storage.models import AuditEntry
+    from tests.test_reminders_restart import Recorder
+
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "小李", wecom="li")
+        bind_chat(session, branch, "g1")
+    seed(engine, build)
+    assert djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三、周五 19:30"
+                 ).exit_code == 0
+    with Session(engine) as s:
+        number = str(s.exec(select(Schedule)).one().id)
+    ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
+    ticker.tick()  # Monday 09:00: Wednesday's is created
+    assert "已请假" in chat.say("li", "请假 值班").text
+
+    paused = djbot("schedule", "pause", number, "--until", "2026-11-27")
+    assert paused.exit_code == 0, paused.output
+    assert paused.output.splitlines() == [
+        "已暂停 城关支部 政治夜学（每周三、周五 19:30），至 2026-11-27（含）：这期间不举行、不提醒，"
+        f"也不计缺席。djbot schedule resume {number} 可提前恢复。",
+        "已安排、已通知过或已有人请假的 1 次活动已取消，不再提醒，也不计出勤和缺席。",
+        "已通知收到过活动通知的群 0 个，已私信告知请过假的 1 人。"]
+    assert "（暂停至 2026-11-27）" in djbot("schedule", "list").output
+    sender = Recorder()
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": sender}).drain())
+    assert [(m.kind, m.target) for m in sender.sent if m.kind != "reminder.meetings"] == [
+        ("activity.cancel", "li")]
+    clock.set(local(2026, 11, 25, 9, 0))
+    ticker.tick()  # Friday the 27th is within the pause: not planned
+    with Session(engine) as s:
+        assert [a.status for a in s.exec(select(Activity))] == ["cancelled"]
+
+    resumed = djbot("schedule", "resume", number)
+    assert resumed.output.strip() == "已恢复 城关支部 政治夜学（每周三、周五 19:30）。"
+    assert djbot("schedule", "resume", number).exit_code == 2  # not paused any more
+    deleted = djbot("schedule", "delete", number)
+    assert deleted.exit_code == 0, deleted.output
+    assert deleted.output.splitlines()[0] == (
+        "已删除 城关支部 政治夜学（每周三、周五 19:30），不再自动创建活动和提醒。"
+        "已经举行的活动和积分不受影响。")
+    assert "（停用）" in djbot("schedule", "list").output
+    with Session(engine) as s:
+        actions = [(a.actor, a.action) for a in s.exec(
+            select(AuditEntry).where(AuditEntry.action.startswith("schedule.")))]
+    assert actions == [("cli", "schedule.set"), ("cli", "schedule.pause"),
+                       ("cli", "schedule.resume"), ("cli", "schedule.delete")]
+
+
+def test_the_shell_refuses_a_schedule_it_cannot_find_or_a_day_gone_by(djbot, engine):
+    seed(engine, lambda s: make_branch(s, "城关支部"))
+    djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三 19:30")
+    for args in (("delete", "99"), ("pause", "99", "--until", "2026-12-31"),
+                 ("resume", "99")):
+        result = djbot("schedule", *args)
+        assert result.exit_code == 2 and "没有编号为 #99 的在用日程" in result.output, args
+    gone = djbot("schedule", "pause", "1", "--until", "2026-11-01")
+    assert gone.exit_code == 2 and "已经过去了" in gone.output
+    bad = djbot("schedule", "pause", "1", "--until", "下周")
+    assert bad.exit_code == 2 and "应写成 2027-01-15" in bad.output
+    with Session(engine) as s:
+        assert s.exec(select(Schedule)).one().paused_until is None

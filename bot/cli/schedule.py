@@ -12,7 +12,7 @@ import typer
 
 from bot.scheduling.rules import WEEKDAY_NAMES, RuleError
 
-schedule_app = typer.Typer(help="固定日程：预览规则、查看、设置。", no_args_is_help=True)
+schedule_app = typer.Typer(help="固定日程：预览规则、查看、设置、删除、暂停和恢复。", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱：djbot 主动发出的消息及其状态。", invoke_without_command=True)
 
 KindOption = Annotated[str, typer.Option("--kind", help="活动类型，如 夜学、主题党日")]
@@ -114,6 +114,8 @@ def list_schedules() -> None:
         typer.echo("还没有固定日程。用 djbot schedule set 或在群里「设置 主题党日 每月15日 14:30」。")
     for schedule, branch in rows:
         state = "" if schedule.active else "（停用）"
+        if schedule.active and schedule.paused_until is not None:
+            state = f"（暂停至 {schedule.paused_until:%Y-%m-%d}）"
         policy = "顺延" if schedule.holiday_policy == "move" else "跳过"
         typer.echo(f"#{schedule.id} {branch or '全局'} {schedule.activity_type}：{schedule.rule}，"
                    f"{schedule.duration_minutes}分钟，节假日{policy}{state}")
@@ -177,17 +179,135 @@ def set_schedule(
                                        "withheld": [row.id for row in replaced.withheld],
                                        "groups_told": groups, "members_told": members}))
     typer.echo(f"已设置 {scope} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
-    if replaced.removed:
-        typer.echo(f"按原日程已安排、无人回应的 {replaced.removed} 次活动已撤下。")
-    if replaced.cancelled:
-        typer.echo(f"按原日程已安排、已通知过或已有人请假的 {len(replaced.cancelled)} 次活动已取消，"
+    _echo_taken(replaced, withheld, groups, members, source="按原日程")
+
+
+def _echo_taken(taken, withheld: list[str], groups: int, members: int, *, source: str) -> None:
+    """What a schedule change took away, as chat's replies say it, and whom it told."""
+    if taken.removed:
+        typer.echo(f"{source}已安排、无人回应的 {taken.removed} 次活动已撤下。")
+    if taken.cancelled:
+        typer.echo(f"{source}已安排、已通知过或已有人请假的 {len(taken.cancelled)} 次活动已取消，"
                    "不再提醒，也不计出勤和缺席。")
     if withheld:
         typer.echo(f"已撤回尚未发出的消息 {len(withheld)} 条（djbot outbox 中为 withdrawn）：")
         for line in withheld:
             typer.echo(f"  {line}")
-    if replaced.cancelled:
+    if taken.cancelled:
         typer.echo(f"已通知收到过活动通知的群 {groups} 个，已私信告知请过假的 {members} 人。")
+
+
+def _schedule_by_id(session, schedule_id: int):
+    """The active schedule #id (as `djbot schedule list` numbers them) and whose it is."""
+    from bot.domain.attendance import BUREAU_SCOPE
+    from storage.models import Branch, Schedule
+
+    schedule = session.get(Schedule, schedule_id)
+    if schedule is None or not schedule.active:
+        typer.echo(f"没有编号为 #{schedule_id} 的在用日程；djbot schedule list 列出全部日程。",
+                   err=True)
+        raise typer.Exit(2)
+    branch = session.get(Branch, schedule.branch_id) if schedule.branch_id else None
+    return schedule, branch.name if branch else BUREAU_SCOPE
+
+
+def _take_away(schedule_id: int, action: str, change) -> tuple:
+    """Delete or pause schedule #id from the shell as 删除日程 and 暂停日程 do in chat:
+    `change(session, schedule, now)` takes its activities away; the groups told of them
+    and whoever asked leave hear it, and the audit log records it (actor cli)."""
+    from bot.scheduling.called_off import CalledOff, tell_cancelled
+    from storage.db import session_scope
+    from storage.models import AuditEntry
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        schedule, scope = _schedule_by_id(session, schedule_id)
+        said = f"{scope} {schedule.activity_type}（{schedule.rule}）"
+        taken, detail = change(session, schedule, now)
+        groups, members = tell_cancelled(CalledOff(session, runtime.settings, now),
+                                         taken.cancelled)
+        withheld = [f"#{row.id} {row.kind} → {row.platform} {row.target_kind} {row.target}"
+                    for row in taken.withheld]
+        session.add(AuditEntry(at=now, actor="cli", action=action, target=scope,
+                               detail={"schedule_id": schedule.id,
+                                       "kind": schedule.activity_type, "rule": schedule.rule,
+                                       **detail, "removed": taken.removed,
+                                       "cancelled": len(taken.cancelled),
+                                       "withheld": [row.id for row in taken.withheld],
+                                       "groups_told": groups, "members_told": members}))
+    return said, taken, withheld, groups, members
+
+
+@schedule_app.command("delete")
+def delete_schedule(
+    schedule_id: Annotated[int, typer.Argument(help="日程编号（djbot schedule list 中的 #）")],
+) -> None:
+    """删除一项固定日程（同群里「删除日程」）：不再自动创建活动和提醒；尚未开始的活动
+    撤下或取消，并通知收到过活动通知的群和请过假的人。已经举行的活动和积分不受影响。"""
+    from storage import corrections
+
+    def change(session, schedule, now):
+        return corrections.delete_schedule(session, schedule=schedule, by=None,
+                                           reason=f"删除日程 {schedule.activity_type}",
+                                           now=now), {}
+    said, taken, withheld, groups, members = _take_away(schedule_id, "schedule.delete", change)
+    typer.echo(f"已删除 {said}，不再自动创建活动和提醒。已经举行的活动和积分不受影响。")
+    _echo_taken(taken, withheld, groups, members, source="")
+
+
+@schedule_app.command("pause")
+def pause_schedule(
+    schedule_id: Annotated[int, typer.Argument(help="日程编号（djbot schedule list 中的 #）")],
+    until: Annotated[str, typer.Option("--until", help="暂停到哪天（含），如 2027-01-15")],
+) -> None:
+    """暂停一项固定日程到某天（含，同群里「暂停日程」）：这期间不举行、不提醒，也不计缺席；
+    已安排的撤下或取消，并通知收到过活动通知的群和请过假的人。"""
+    from storage import corrections
+
+    runtime = _runtime()
+    try:
+        last = date.fromisoformat(until)
+    except ValueError:
+        typer.echo(f"--until 应写成 2027-01-15，收到「{until}」", err=True)
+        raise typer.Exit(2) from None
+    if last < runtime.clock.now().astimezone(runtime.settings.tz).date():
+        typer.echo(f"{last:%Y-%m-%d} 已经过去了", err=True)
+        raise typer.Exit(2)
+
+    def change(session, schedule, now):
+        return corrections.pause_schedule(session, schedule=schedule, until=last, by=None,
+                                          reason=f"暂停日程 {schedule.activity_type}", now=now,
+                                          tz=runtime.settings.tz), {"until": last.isoformat()}
+    said, taken, withheld, groups, members = _take_away(schedule_id, "schedule.pause", change)
+    typer.echo(f"已暂停 {said}，至 {last:%Y-%m-%d}（含）：这期间不举行、不提醒，也不计缺席。"
+               f"djbot schedule resume {schedule_id} 可提前恢复。")
+    _echo_taken(taken, withheld, groups, members, source="")
+
+
+@schedule_app.command("resume")
+def resume_schedule(
+    schedule_id: Annotated[int, typer.Argument(help="日程编号（djbot schedule list 中的 #）")],
+) -> None:
+    """恢复暂停的固定日程（同群里「恢复日程」）。"""
+    from storage.db import session_scope
+    from storage.models import AuditEntry
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
+        schedule, scope = _schedule_by_id(session, schedule_id)
+        if schedule.paused_until is None:
+            typer.echo(f"{scope} {schedule.activity_type}没有暂停。", err=True)
+            raise typer.Exit(2)
+        schedule.paused_until = None
+        schedule.updated_at = now
+        session.add(schedule)
+        session.add(AuditEntry(at=now, actor="cli", action="schedule.resume", target=scope,
+                               detail={"schedule_id": schedule.id,
+                                       "kind": schedule.activity_type}))
+        said = f"{scope} {schedule.activity_type}（{schedule.rule}）"
+    typer.echo(f"已恢复 {said}。")
 
 
 def _simulation_copy(engine, directory: str):
