@@ -426,8 +426,11 @@ class ConsoleSender:
         if self._clock is not None:
             local = self._clock.now().astimezone(self._tz)
             stamp = f"{local.month}月{local.day}日 {local:%H:%M} "
-        self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] "
-                   f"{message.payload.get('text', '')}")
+        shown = message.payload.get("text", "")
+        if message.payload.get("image_base64"):  # the summary's picture: said, not dumped
+            size = len(message.payload["image_base64"]) * 3 // 4 // 1024
+            shown = f"[图片：{message.payload.get('title') or '图片'}，{size} KB]"
+        self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] {shown}")
         return SendResult.sent()
 
 

@@ -321,3 +321,19 @@ def test_a_dead_picture_is_listed_and_can_be_retried(engine, clock, runtime, mon
     assert f"#{row.id} dead summary.picture" in listed.output
     assert "党建周报（图）" in listed.output
     assert "已重新排队 1 条" in CliRunner().invoke(cli.app, ["outbox", "retry", str(row.id)]).output
+
+
+def test_the_console_shows_a_picture_as_a_picture_not_as_an_empty_line():
+    """djbot chat, demo and tick print what would be sent: the weekly summary's picture
+    printed as nothing left a bare 📣 line in the console."""
+    import base64
+
+    from bot.outbox import ConsoleSender
+
+    said: list[str] = []
+    picture = base64.b64encode(b"\x89PNG" + b"\0" * 4096).decode()
+    asyncio.run(ConsoleSender("wecom", said.append).send(Outbound(
+        id=1, platform="wecom", target_kind="leaders", target="demo-leaders", branch_id=None,
+        kind="summary.picture",
+        payload={"text": "", "title": "党建周报（图）", "image_base64": picture})))
+    assert said == ["📣 [wecom 领导群 demo-leaders] [图片：党建周报（图），4 KB]"]
