@@ -492,9 +492,28 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand, for 出差
     # 请假 主题党日 出差: the theme day, not whichever activity comes first.
     kind, reason = _named_kind(reason)
+    day: date | None = None
+    if kind is not None:
+        try:  # 请假 夜学 12月16日 值班: that day's, not the next one with the day as reason
+            span = find_date_range(reason, today) or find_leading_day(reason, today)
+        except DateError as exc:
+            return Reply.error(usage_text(LEAVE, str(exc)))
+        if span is not None and span.first != span.last:
+            return _leave_period(ctx, span, kind=kind)
+        if span is not None:
+            day, reason = span.first, span.rest
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
-    activity, row, foreign = _find_for_member(ctx, store.current_activities, kind=kind)
+
+    def held(finder: Callable[..., list[Activity]]) -> Callable[..., list[Activity]]:
+        """The finder's activities, those of the day named only."""
+        if day is None:
+            return finder
+        return lambda session, **scope: [
+            a for a in finder(session, **scope)
+            if a.starts_at.astimezone(ctx.settings.tz).date() == day]
+
+    activity, row, foreign = _find_for_member(ctx, held(store.current_activities), kind=kind)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
@@ -506,11 +525,13 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, _, foreign_next = _find_for_member(ctx, store.next_activities, kind=kind)
+        activity, _, foreign_next = _find_for_member(ctx, held(store.next_activities), kind=kind)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
+        if day is not None:  # not planned yet (or gone by: said so)
+            return _leave_period(ctx, DateRange(day, day, reason), kind=kind)
         if kind is not None:
             return _leave_for_planned(ctx, kind, reason)
         return Reply.error("现在没有还未开始的活动可以请假。")

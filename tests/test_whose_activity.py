@@ -81,6 +81,19 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
         chat.say("li", "销假", chat="g1")
     assert chat.say("li", "今晚夜学请假 值班", chat="g1").text == (
         "已请假：政治夜学（12月8日 19:30）。原因：值班")
+    # The day said after the activity is that day's: not the next one with the day as reason.
+    # The day's other activity (the theme day of the 10th) is not excused with it.
+    later = chat.say("zhang", "请假 夜学 12月10日 值班", chat="g1").text
+    assert later == "已请假：政治夜学（12月10日 19:30）。原因：值班", later
+    assert [r for r in _records(runtime) if r[0] == "张强"] == [
+        ("张强", "政治夜学", "12-10", AttendanceStatus.LEAVE)]
+    chat.say("zhang", "销假", chat="g1")
+    # One not planned yet: leave for its day, said so; one gone by: refused.
+    ahead = chat.say("zhang", "请假 夜学 12月17日 值班", chat="g1").text
+    assert ahead.startswith("已请假：12月17日（政治夜学），原因：值班。"), ahead
+    chat.say("zhang", "销假", chat="g1")
+    gone = chat.say("zhang", "请假 夜学 12月3日 值班", chat="g1")
+    assert gone.is_error and "12月3日已经过去了" in gone.text, gone.text
     named_only = chat.say("zhang", "请假 主题党日", chat="g1")
     assert named_only.is_error and "请假原因" in named_only.text
     assert [r for r in _records(runtime) if r[0] == "张强"] == []
