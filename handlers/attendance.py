@@ -487,13 +487,17 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 or find_leading_day(args["reason"], today))
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, str(exc)))
-    if span is not None:
-        return _leave_period(ctx, span)
-    reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand, for 出差
-    # 请假 主题党日 出差: the theme day, not whichever activity comes first.
-    kind, reason = _named_kind(reason)
     day: date | None = None
-    if kind is not None:
+    if span is not None:
+        kind, reason = _named_kind(span.rest)
+        if kind is None or span.first != span.last:
+            return _leave_period(ctx, span)
+        day = span.first  # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study
+    else:
+        reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
+        # 请假 主题党日 出差: the theme day, not whichever activity comes first.
+        kind, reason = _named_kind(reason)
+    if kind is not None and day is None:
         try:  # 请假 夜学 12月16日 值班: that day's, not the next one with the day as reason
             span = find_date_range(reason, today) or find_leading_day(reason, today)
         except DateError as exc:

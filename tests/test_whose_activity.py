@@ -88,6 +88,10 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
     assert [r for r in _records(runtime) if r[0] == "张强"] == [
         ("张强", "政治夜学", "12-10", AttendanceStatus.LEAVE)]
     chat.say("zhang", "销假", chat="g1")
+    for said in ("请假 12月10日 夜学 值班", "周四夜学请假 值班"):  # the day first
+        assert chat.say("zhang", said, chat="g1").text == \
+            "已请假：政治夜学（12月10日 19:30）。原因：值班", said
+        chat.say("zhang", "销假", chat="g1")
     # One not planned yet: leave for its day, said so; one gone by: refused.
     ahead = chat.say("zhang", "请假 夜学 12月17日 值班", chat="g1").text
     assert ahead.startswith("已请假：12月17日（政治夜学），原因：值班。"), ahead
