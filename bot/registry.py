@@ -14,6 +14,7 @@ from bot.domain.text import (
     closest_word,
     is_particle,
     match_name,
+    only_asks,
     parse_date,
     parse_minutes,
     parse_number,
@@ -216,6 +217,10 @@ class Command:
     # does not end the activity. (签到了吗 still checks the asker in: a member unsure at
     # the meeting is answered by being counted, or told they already are.)
     acts: bool = False
+    # Its words are the sender's own reason (请假 值班): words that only ask about it
+    # (请假批了吗, 请假要提前多久, 夜学请假 算缺席吗) are a question, answered by 帮助 with
+    # it, and nothing is recorded (they were recorded as leave with the reason 批了吗).
+    asked_about: bool = False
 
     @property
     def usage(self) -> str:
@@ -445,7 +450,22 @@ class CommandRegistry:
                 and self.get(_without_particle(rest_)) is command):
             # 请假请假, 请假 请假了: the word said again is no reason; its absence is told.
             return command, ""
+        if rest_ and command.asked_about and self._asks(command, rest_):
+            help_ = self.get(HELP_WORD)
+            if help_ is not None:
+                return help_, command.name
         return command, rest_
+
+    @staticmethod
+    def _asks(command: Command, rest_: str) -> bool:
+        """Whether what follows the command only asks about it (see Command.asked_about):
+        past the activity and the day it may name (夜学, 明天), one word that asks; a
+        particle alone (请假了吗) is no question, just no reason."""
+        words = SEPARATOR_RE.split(rest_)
+        while len(words) > 1 and (words[0].removesuffix("的") in command.said_first
+                                  or DAY_AHEAD.fullmatch(words[0])):
+            words = words[1:]
+        return len(words) == 1 and not is_particle(words[0]) and only_asks(words[0])
 
     def _match(self, text: str) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.
@@ -791,7 +811,7 @@ _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
-                     "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢",
+                     "情况", "安排", "统计", "什么时候", "是什么时候", "呢",
                      "发我", "发我一下", "发一下", "给我", "给我看看", "看一下",
                      # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
@@ -803,7 +823,10 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
-              "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请")
+              "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请",
+              # 签到在哪里 asks where to, never checks in one who may be elsewhere;
+              # 学习资料在哪 asks for them, not for 学习 of a kind called 资料在哪.
+              "在哪", "在哪里", "在哪儿")
 _WHAT = ("是什么", "是啥")
 
 

@@ -141,6 +141,22 @@ def is_particle(token: str) -> bool:
     return bool(token) and PARTICLES.fullmatch(token) is not None
 
 
+# How a few words ask rather than tell: a question's ending (批了吗, 批了没, 可以不), a
+# question word (谁批, 要提前多久, 需要写什么, 在哪里请), or 能不能 and the like.
+_ASKS = re.compile(r"(?:吗|么|没|没有|可以不|行不)$|谁|多久|多长时间|什么|啥|哪里|哪儿|在哪|怎么|"
+                   r"怎样|如何|能不能|可不可以|行不行|要不要|用不用|是不是|提前几天|几天前|"
+                   r"请几天|最多几天")
+_ASKS_MAX_CHARS = 12
+
+
+def only_asks(word: str) -> bool:
+    """Whether one word, short, only asks something (批了吗, 要提前多久, 算缺席吗, 可以吗)
+    rather than saying why (值班, 孩子生病住院). A long or several-word text is taken to
+    tell something, whatever it ends with (家里有事，能批吗)."""
+    return (0 < len(word) <= _ASKS_MAX_CHARS and SEPARATORS.search(word) is None
+            and _ASKS.search(word) is not None)
+
+
 def split_words(text: str) -> list[tuple[str, int]]:
     """The words of an argument text with where each starts (so the rest of the line
     can be taken as written, commas and all)."""
