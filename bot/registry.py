@@ -156,6 +156,37 @@ def _is_value_of(arg: Arg, token: str) -> bool:
     return False
 
 
+_HOURS_SAID = re.compile(r"[0-9.零〇一二两三四五六七八九十半]+个?(?:小时|钟头|h|hr|hrs|hour|hours)",
+                         re.IGNORECASE)
+_MINUTES_SAID = re.compile(r".*(?:分钟|分|min|mins|minute|minutes)", re.IGNORECASE)
+_UNDER_AN_HOUR = re.compile(r"[1-5]?[0-9]")
+
+
+def _with_unit(words: list[tuple[str, int]], index: int, number: Arg) -> str:
+    """The number at words[index] with the unit typed apart after it (学习 党史 1 小时: the
+    unit is the number's, not the material), and an hour's minutes after it (1小时 30分钟,
+    1 小时 30 分钟: 90 minutes, not an hour and the material 30分钟); the words are joined
+    in place. The number's text."""
+    token = words[index][0]
+    if index + 1 < len(words):
+        unit = words[index + 1][0]
+        if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(number, unit)
+                and _is_value_of(number, token + unit)):
+            words[index:index + 2] = [(token + unit, words[index][1])]
+            token = token + unit
+    if number.kind != "minutes" or not _HOURS_SAID.fullmatch(token):
+        return token
+    for more in (2, 1):  # 30 分钟 typed apart, or 30分钟, or 30 alone (1小时 30)
+        said = _without_particle("".join(w for w, _ in words[index + 1:index + 1 + more]))
+        if len(words) <= index + more or not (
+                _MINUTES_SAID.fullmatch(said) or more == 1 and _UNDER_AN_HOUR.fullmatch(said)):
+            continue
+        if parse_minutes(token + said) is not None:
+            words[index:index + 1 + more] = [(token + said, words[index][1])]
+            return token + said
+    return token
+
+
 def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
     """A word and the number after it written as one (学习理论45分钟, 学习理论一小时), or the
     number first (学习了45分钟党史): cut in two, the word put first; the word's text."""
@@ -265,13 +296,8 @@ class Command:
                 values[arg.key] = None
                 continue
             token = words[index][0]
-            if arg.kind in _NUMERIC and index + 1 < len(words):
-                # 学习 党史 1 小时: the unit typed apart is the number's, not the material.
-                unit = words[index + 1][0]
-                if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(arg, unit)
-                        and _is_value_of(arg, token + unit)):
-                    words[index:index + 2] = [(token + unit, words[index][1])]
-                    token = token + unit
+            if arg.kind in _NUMERIC:
+                token = _with_unit(words, index, arg)
             if arg.kind == "date" and token in _DATE_WORDS:
                 index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
                 if index >= len(words):
@@ -281,6 +307,9 @@ class Command:
                     continue
                 token = words[index][0]
             following = args[position + 1] if position + 1 < len(args) else None
+            if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
+                # 学习 45 分钟 理论: the number with its unit, so that 分钟 is not the kind.
+                token = _with_unit(words, index, following)
             if (arg.kind == "word" and following is not None and following.kind in _NUMERIC
                     and not _is_value_of(following, token)):
                 token = _cut_glued(words, index, following)
