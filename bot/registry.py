@@ -532,8 +532,12 @@ class CommandRegistry:
             command, rest_ = glued
             meant = closest_word(head, self._by_word)
             # 积分名细 is a slip for 积分明细, not 积分 + 名细: nothing glued is read then
-            # (我的积分怎么算的 is still read below, less its 我的).
-            if meant is None or self._by_word[meant] is command:
+            # (我的积分怎么算的 is still read below, less its 我的). What is glued on may be
+            # the one word its first argument takes, though it is a command too:
+            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员.
+            first = command.args[0] if command.args else None
+            if (meant is None or self._by_word[meant] is command or (
+                    first is not None and first.kind == "choice" and rest_ in first.choices)):
                 return command, (rest_ + " " + tail).strip()
         dated = self._dated(head, tail)
         if dated is not None:
@@ -630,6 +634,14 @@ class CommandRegistry:
             if not command.verb_last and not command.said_first:
                 continue
             for word_ in (command.name, *command.aliases):
+                if command.said_first and not head.endswith(word_):
+                    # 夜学请假值班, 主题党日请假：外出办案: the reason glued on after it too.
+                    before, found, after = head.partition(word_)
+                    after = after.lstrip(":：")
+                    if (found and before.removesuffix("的") in command.said_first
+                            and after and not is_particle(after)):
+                        return command, f"{before.removesuffix('的')} {after} {tail}".strip()
+                    continue
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
                     if not command.verb_last:
@@ -669,6 +681,7 @@ class CommandRegistry:
         """A command word said around what it acts on: 批准张三的请假 and 同意张三请假 are
         批准请假 张三, 删除夜学日程 is 删除日程 夜学. Each half two characters at least, and
         only for a command that takes what is put between."""
+        head = _without_particle(head)  # 批准张三请假吧
         for word_, command in self._by_word.items():
             if not command.args or len(word_) < 4 or len(head) <= len(word_):
                 continue
@@ -717,6 +730,9 @@ class CommandRegistry:
             remainder = head[len(word_):]
             if remainder.strip(":：") == "":
                 return self._by_word[word_], ""  # 请假: 值班, the colon typed with the word
+            # 学习：理论 45分钟, 补签：张三 手机没电: the colon is the word's, not the kind's
+            # or the name's (a kind「:理论」was recorded).
+            remainder = remainder.lstrip(":：")
             # A one-character word (到) only takes a particle (到了); longer ones take
             # any argument glued on (请假家里有事), less the 了 that says it is done
             # (学习了一小时).
@@ -724,7 +740,7 @@ class CommandRegistry:
                 continue  # 请假的说一下, 签到的人: a phrase about it, not the command
             command = self._by_word[word_]
             if any(len(longer) > len(word_) and longer.startswith(word_)
-                   and head.endswith(longer[len(word_):])
+                   and _without_particle(head).endswith(longer[len(word_):])
                    for longer in (command.name, *command.aliases)):
                 continue  # 批准张三请假: 批准请假 around 张三 (_around), not 批准 张三请假
             takes = command.args
