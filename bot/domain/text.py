@@ -124,16 +124,19 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
 _PLEASANTRIES = {
     **dict.fromkeys(("你好", "您好", "在吗", "在不在", "hello", "hi"),
                     "在的。发送「帮助」查看我能做什么。"),
-    **dict.fromkeys(("谢谢", "多谢", "感谢", "谢了"), "不客气。"),
+    **dict.fromkeys(("谢谢", "多谢", "感谢", "谢了", "辛苦", "辛苦了", "大家辛苦了", "辛苦大家"),
+                    "不客气。"),
     **dict.fromkeys(("收到", "好的", "好", "嗯", "嗯嗯", "ok", "明白", "知道了", "看到", "我看到",
-                     "我收到", "已阅", "已读", "确认收到", "收到确认", "已确认收到"), "好的。"),
+                     "我收到", "已阅", "已读", "确认收到", "收到确认", "已确认收到", "好嘞", "好滴",
+                     "了解", "明白了", "收到收到", "好的收到", "收到了解"), "好的。"),
 }
 
 
 def pleasantry(text: str) -> str | None:
     """The short answer to a greeting, a thanks or an acknowledgement; None for anything else."""
     said = text.casefold()
-    return _PLEASANTRIES.get(said) or _PLEASANTRIES.get(PARTICLES.sub("", said).strip())
+    return (_PLEASANTRIES.get(said) or _PLEASANTRIES.get(PARTICLES.sub("", said).strip())
+            or _PLEASANTRIES.get(SEPARATORS.sub("", said)))  # 好的，收到
 
 
 def is_particle(token: str) -> bool:
