@@ -14,6 +14,7 @@ from bot.domain.text import (
     closest_word,
     is_particle,
     match_name,
+    only_asks,
     parse_date,
     parse_minutes,
     parse_number,
@@ -155,6 +156,37 @@ def _is_value_of(arg: Arg, token: str) -> bool:
     return False
 
 
+_HOURS_SAID = re.compile(r"[0-9.零〇一二两三四五六七八九十半]+个?(?:小时|钟头|h|hr|hrs|hour|hours)",
+                         re.IGNORECASE)
+_MINUTES_SAID = re.compile(r".*(?:分钟|分|min|mins|minute|minutes)", re.IGNORECASE)
+_UNDER_AN_HOUR = re.compile(r"[1-5]?[0-9]")
+
+
+def _with_unit(words: list[tuple[str, int]], index: int, number: Arg) -> str:
+    """The number at words[index] with the unit typed apart after it (学习 党史 1 小时: the
+    unit is the number's, not the material), and an hour's minutes after it (1小时 30分钟,
+    1 小时 30 分钟: 90 minutes, not an hour and the material 30分钟); the words are joined
+    in place. The number's text."""
+    token = words[index][0]
+    if index + 1 < len(words):
+        unit = words[index + 1][0]
+        if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(number, unit)
+                and _is_value_of(number, token + unit)):
+            words[index:index + 2] = [(token + unit, words[index][1])]
+            token = token + unit
+    if number.kind != "minutes" or not _HOURS_SAID.fullmatch(token):
+        return token
+    for more in (2, 1):  # 30 分钟 typed apart, or 30分钟, or 30 alone (1小时 30)
+        said = _without_particle("".join(w for w, _ in words[index + 1:index + 1 + more]))
+        if len(words) <= index + more or not (
+                _MINUTES_SAID.fullmatch(said) or more == 1 and _UNDER_AN_HOUR.fullmatch(said)):
+            continue
+        if parse_minutes(token + said) is not None:
+            words[index:index + 1 + more] = [(token + said, words[index][1])]
+            return token + said
+    return token
+
+
 def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
     """A word and the number after it written as one (学习理论45分钟, 学习理论一小时), or the
     number first (学习了45分钟党史): cut in two, the word put first; the word's text."""
@@ -216,6 +248,10 @@ class Command:
     # does not end the activity. (签到了吗 still checks the asker in: a member unsure at
     # the meeting is answered by being counted, or told they already are.)
     acts: bool = False
+    # Its words are the sender's own reason (请假 值班): words that only ask about it
+    # (请假批了吗, 请假要提前多久, 夜学请假 算缺席吗) are a question, answered by 帮助 with
+    # it, and nothing is recorded (they were recorded as leave with the reason 批了吗).
+    asked_about: bool = False
 
     @property
     def usage(self) -> str:
@@ -260,13 +296,8 @@ class Command:
                 values[arg.key] = None
                 continue
             token = words[index][0]
-            if arg.kind in _NUMERIC and index + 1 < len(words):
-                # 学习 党史 1 小时: the unit typed apart is the number's, not the material.
-                unit = words[index + 1][0]
-                if (_BARE_NUMBER.fullmatch(token) and not _is_value_of(arg, unit)
-                        and _is_value_of(arg, token + unit)):
-                    words[index:index + 2] = [(token + unit, words[index][1])]
-                    token = token + unit
+            if arg.kind in _NUMERIC:
+                token = _with_unit(words, index, arg)
             if arg.kind == "date" and token in _DATE_WORDS:
                 index += 1  # 暂停提醒 至 12月31日: 至 belongs to the date
                 if index >= len(words):
@@ -276,6 +307,9 @@ class Command:
                     continue
                 token = words[index][0]
             following = args[position + 1] if position + 1 < len(args) else None
+            if arg.kind == "word" and following is not None and following.kind in _NUMERIC:
+                # 学习 45 分钟 理论: the number with its unit, so that 分钟 is not the kind.
+                token = _with_unit(words, index, following)
             if (arg.kind == "word" and following is not None and following.kind in _NUMERIC
                     and not _is_value_of(following, token)):
                 token = _cut_glued(words, index, following)
@@ -445,7 +479,22 @@ class CommandRegistry:
                 and self.get(_without_particle(rest_)) is command):
             # 请假请假, 请假 请假了: the word said again is no reason; its absence is told.
             return command, ""
+        if rest_ and command.asked_about and self._asks(command, rest_):
+            help_ = self.get(HELP_WORD)
+            if help_ is not None:
+                return help_, command.name
         return command, rest_
+
+    @staticmethod
+    def _asks(command: Command, rest_: str) -> bool:
+        """Whether what follows the command only asks about it (see Command.asked_about):
+        past the activity and the day it may name (夜学, 明天), one word that asks; a
+        particle alone (请假了吗) is no question, just no reason."""
+        words = SEPARATOR_RE.split(rest_)
+        while len(words) > 1 and (words[0].removesuffix("的") in command.said_first
+                                  or DAY_AHEAD.fullmatch(words[0])):
+            words = words[1:]
+        return len(words) == 1 and not is_particle(words[0]) and only_asks(words[0])
 
     def _match(self, text: str) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.
@@ -483,8 +532,12 @@ class CommandRegistry:
             command, rest_ = glued
             meant = closest_word(head, self._by_word)
             # 积分名细 is a slip for 积分明细, not 积分 + 名细: nothing glued is read then
-            # (我的积分怎么算的 is still read below, less its 我的).
-            if meant is None or self._by_word[meant] is command:
+            # (我的积分怎么算的 is still read below, less its 我的). What is glued on may be
+            # the one word its first argument takes, though it is a command too:
+            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员.
+            first = command.args[0] if command.args else None
+            if (meant is None or self._by_word[meant] is command or (
+                    first is not None and first.kind == "choice" and rest_ in first.choices)):
                 return command, (rest_ + " " + tail).strip()
         dated = self._dated(head, tail)
         if dated is not None:
@@ -581,6 +634,14 @@ class CommandRegistry:
             if not command.verb_last and not command.said_first:
                 continue
             for word_ in (command.name, *command.aliases):
+                if command.said_first and not head.endswith(word_):
+                    # 夜学请假值班, 主题党日请假：外出办案: the reason glued on after it too.
+                    before, found, after = head.partition(word_)
+                    after = after.lstrip(":：")
+                    if (found and before.removesuffix("的") in command.said_first
+                            and after and not is_particle(after)):
+                        return command, f"{before.removesuffix('的')} {after} {tail}".strip()
+                    continue
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
                     if not command.verb_last:
@@ -620,6 +681,7 @@ class CommandRegistry:
         """A command word said around what it acts on: 批准张三的请假 and 同意张三请假 are
         批准请假 张三, 删除夜学日程 is 删除日程 夜学. Each half two characters at least, and
         only for a command that takes what is put between."""
+        head = _without_particle(head)  # 批准张三请假吧
         for word_, command in self._by_word.items():
             if not command.args or len(word_) < 4 or len(head) <= len(word_):
                 continue
@@ -642,6 +704,8 @@ class CommandRegistry:
         for how in _HOW:
             if head.startswith(how) and self.get(head[len(how):]) is not None and not tail:
                 return help_, head[len(how):]
+        if not (tail in _HOW_AFTER if tail else head.endswith(_HOW_AFTER)):
+            return None  # one test in C for the busiest messages (签到), not one a word
         for how in _HOW_AFTER:
             if tail == how and self.get(head) is not None:
                 return help_, head
@@ -668,6 +732,11 @@ class CommandRegistry:
             remainder = head[len(word_):]
             if remainder.strip(":：") == "":
                 return self._by_word[word_], ""  # 请假: 值班, the colon typed with the word
+            # 学习：理论 45分钟, 补签：张三 手机没电: the colon is the word's, not the kind's
+            # or the name's (a kind「:理论」was recorded).
+            remainder = remainder.lstrip(":：")
+            if remainder.startswith("一下") and len(remainder) > 2:
+                remainder = remainder[2:]  # 补签一下张三: the name is 张三
             # A one-character word (到) only takes a particle (到了); longer ones take
             # any argument glued on (请假家里有事), less the 了 that says it is done
             # (学习了一小时).
@@ -675,7 +744,7 @@ class CommandRegistry:
                 continue  # 请假的说一下, 签到的人: a phrase about it, not the command
             command = self._by_word[word_]
             if any(len(longer) > len(word_) and longer.startswith(word_)
-                   and head.endswith(longer[len(word_):])
+                   and _without_particle(head).endswith(longer[len(word_):])
                    for longer in (command.name, *command.aliases)):
                 continue  # 批准张三请假: 批准请假 around 张三 (_around), not 批准 张三请假
             takes = command.args
@@ -791,7 +860,7 @@ _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
-                     "情况", "安排", "统计", "什么时候", "是什么时候", "在哪里", "呢",
+                     "情况", "安排", "统计", "什么时候", "是什么时候", "呢",
                      "发我", "发我一下", "发一下", "给我", "给我看看", "看一下",
                      # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
@@ -803,7 +872,10 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
-              "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请")
+              "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请",
+              # 签到在哪里 asks where to, never checks in one who may be elsewhere;
+              # 学习资料在哪 asks for them, not for 学习 of a kind called 资料在哪.
+              "在哪", "在哪里", "在哪儿")
 _WHAT = ("是什么", "是啥")
 
 

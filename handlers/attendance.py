@@ -595,12 +595,27 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
+# What may stand between the activity a leave names and its reason.
+_KIND_ENDS = re.compile(r"[\s,，、;；:：]+")
+
+
 def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
-    """The activity a leave names before its reason (夜学 值班, 主题党日的 出差) and the
-    reason left; (None, reason) when it names none."""
-    first, _, rest_ = reason.partition(" ")
+    """The activity a leave names before its reason (夜学 值班, 主题党日的 出差, 主题党日，出差,
+    夜学值班) and the reason left; (None, reason) when it names none. Read only before a
+    space, a comma or a word glued on were taken for the reason, and the leave went to
+    whichever activity came first."""
+    parts = _KIND_ENDS.split(reason.strip(), maxsplit=1)
+    first, rest_ = parts[0], (parts[1] if len(parts) > 1 else "")
     kind = parse_activity_type(first.removesuffix("的"))
-    return (kind, rest_.strip()) if kind is not None else (None, reason)
+    if kind is not None:
+        return kind, rest_.strip()
+    for cut in range(len(first) - 1, 1, -1):  # the longest name first: 政治夜学, not 夜学
+        kind = parse_activity_type(first[:cut].removesuffix("的"))
+        glued = first[cut:]
+        if kind is not None and not glued.startswith("议"):  # 小组会议冲突 names no 小组会
+            glued = glued.removeprefix("活动").removeprefix("的")  # 主题党日活动出差
+            return kind, f"{glued} {rest_}".strip()
+    return None, reason
 
 
 def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
@@ -1376,6 +1391,7 @@ LEAVE = Command(
     capability="attendance",
     # 夜学请假 值班, 主题党日的请假 出差: leave for that activity (ask_leave reads it).
     said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
+    asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
 )
 WITHDRAW = Command(
     name="销假",

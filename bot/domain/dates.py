@@ -109,7 +109,7 @@ _LEADING_DAY = re.compile(
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
-DAY_AHEAD = re.compile(rf"(?:今天|今日|今晚|明天|明日|明晚|后天|大后天|{_WEEKDAY}|{_MONTH_DAY})")
+DAY_AHEAD = re.compile(rf"(?:今天晚上|今天|今日|今晚|明天|明日|明晚|后天|大后天|{_WEEKDAY}|{_MONTH_DAY})")
 
 
 def find_leading_day(text: str, today: date) -> DateRange | None:

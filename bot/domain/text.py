@@ -124,21 +124,40 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
 _PLEASANTRIES = {
     **dict.fromkeys(("你好", "您好", "在吗", "在不在", "hello", "hi"),
                     "在的。发送「帮助」查看我能做什么。"),
-    **dict.fromkeys(("谢谢", "多谢", "感谢", "谢了"), "不客气。"),
+    **dict.fromkeys(("谢谢", "多谢", "感谢", "谢了", "辛苦", "辛苦了", "大家辛苦了", "辛苦大家"),
+                    "不客气。"),
     **dict.fromkeys(("收到", "好的", "好", "嗯", "嗯嗯", "ok", "明白", "知道了", "看到", "我看到",
-                     "我收到", "已阅", "已读", "确认收到", "收到确认", "已确认收到"), "好的。"),
+                     "我收到", "已阅", "已读", "确认收到", "收到确认", "已确认收到", "好嘞", "好滴",
+                     "了解", "明白了", "收到收到", "好的收到", "收到了解"), "好的。"),
 }
 
 
 def pleasantry(text: str) -> str | None:
     """The short answer to a greeting, a thanks or an acknowledgement; None for anything else."""
     said = text.casefold()
-    return _PLEASANTRIES.get(said) or _PLEASANTRIES.get(PARTICLES.sub("", said).strip())
+    return (_PLEASANTRIES.get(said) or _PLEASANTRIES.get(PARTICLES.sub("", said).strip())
+            or _PLEASANTRIES.get(SEPARATORS.sub("", said)))  # 好的，收到
 
 
 def is_particle(token: str) -> bool:
     """'了', '啦', '一下吧': a word that adds tone, not meaning."""
     return bool(token) and PARTICLES.fullmatch(token) is not None
+
+
+# How a few words ask rather than tell: a question's ending (批了吗, 批了没, 可以不), a
+# question word (谁批, 要提前多久, 需要写什么, 在哪里请), or 能不能 and the like.
+_ASKS = re.compile(r"(?:吗|么|没|没有|可以不|行不)$|谁|多久|多长时间|什么|啥|哪里|哪儿|在哪|怎么|"
+                   r"怎样|如何|能不能|可不可以|行不行|要不要|用不用|是不是|提前几天|几天前|"
+                   r"请几天|最多几天")
+_ASKS_MAX_CHARS = 12
+
+
+def only_asks(word: str) -> bool:
+    """Whether one word, short, only asks something (批了吗, 要提前多久, 算缺席吗, 可以吗)
+    rather than saying why (值班, 孩子生病住院). A long or several-word text is taken to
+    tell something, whatever it ends with (家里有事，能批吗)."""
+    return (0 < len(word) <= _ASKS_MAX_CHARS and SEPARATORS.search(word) is None
+            and _ASKS.search(word) is not None)
 
 
 def split_words(text: str) -> list[tuple[str, int]]:
