@@ -250,7 +250,8 @@ class Command:
     acts: bool = False
     # Its words are the sender's own reason (请假 值班): words that only ask about it
     # (请假批了吗, 请假要提前多久, 夜学请假 算缺席吗) are a question, answered by 帮助 with
-    # it, and nothing is recorded (they were recorded as leave with the reason 批了吗).
+    # it, and nothing is recorded (they were recorded as leave with the reason 批了吗). A
+    # command that takes nothing answers such a question itself (我的请假批了吗).
     asked_about: bool = False
 
     @property
@@ -480,6 +481,8 @@ class CommandRegistry:
             # 请假请假, 请假 请假了: the word said again is no reason; its absence is told.
             return command, ""
         if rest_ and command.asked_about and self._asks(command, rest_):
+            if not command.args:
+                return command, ""  # 我的请假批了吗: what it shows answers the question
             help_ = self.get(HELP_WORD)
             if help_ is not None:
                 return help_, command.name
@@ -587,6 +590,9 @@ class CommandRegistry:
         first two words is a command and the two together are another."""
         command, arg_text = self.match(text)
         joined = self._joined(text) if command is not None else None
+        if (joined is not None and joined[0] is not command and not joined[1]
+                and all(a.optional for a in joined[0].args)):
+            return joined  # 请假 记录 is 请假记录 (我的请假), never leave with the reason 记录
         if joined is not None and joined[0] is not command:
             assert command is not None
             first, problem = command.parse(arg_text, env)
@@ -869,7 +875,7 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
 _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "怎么操作",
-              "流程", "规定", "格式", "说明",  # 请假流程: not leave with the reason 流程
+              "流程", "规定", "格式", "说明", "制度",  # 请假流程: not leave with the reason 流程
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
               "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请",

@@ -713,6 +713,31 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+_LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书记批准",
+                 LeaveState.REVOKED: "已被驳回，仍需参加"}
+
+
+def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """我的请假 (请假记录, 请假情况 …): the member's leave not over yet, each with where it
+    stands. Asked as 请假记录, it was recorded as leave with the reason 记录."""
+    assert ctx.member is not None and ctx.member.id is not None
+    today = ctx.local_now.date()
+    periods = leave_store.periods_of(ctx.session, member_id=ctx.member.id, today=today)
+    listed = [(p.first_day, f"· {show_days(p.first_day, p.last_day)}："
+               f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}") for p in periods]
+    for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
+        if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods):
+            continue  # the period's, listed as the period
+        state = _LEAVE_STATES[LeaveState(row.leave_state or LeaveState.GRANTED)]
+        listed.append((activity.starts_at.astimezone(ctx.settings.tz).date(),
+                       f"· {_label(ctx, activity, with_date=True)}：{state}，"
+                       f"原因：{row.leave_reason}"))
+    if not listed:
+        return Reply("你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班")
+    lines = [line for _, line in sorted(listed, key=lambda pair: pair[0])]
+    return Reply("\n".join(["你的请假：", *lines, "还没开始的请假，发送「销假」可撤回。"]))
+
+
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
@@ -1403,6 +1428,17 @@ WITHDRAW = Command(
     example="销假",
     capability="attendance",
 )
+OWN_LEAVE = Command(
+    name="我的请假",
+    # Said about one's leave, these were leave with the reason 记录, 情况 …
+    aliases=("请假记录", "请假情况", "请假状态", "请假进度", "请假结果", "我请的假",
+             "我的请假记录", "我的请假情况"),
+    summary="查看自己还没结束的请假和审批情况",
+    handler=own_leave,
+    example="我的请假",
+    capability="attendance",
+    asked_about=True,  # 我的请假批了吗: the question it answers
+)
 APPROVE = Command(
     name="批准请假",
     acts=True,
@@ -1503,6 +1539,7 @@ def register(registry: CommandRegistry) -> None:
         CHECK_IN,
         LEAVE,
         WITHDRAW,
+        OWN_LEAVE,
         APPROVE,
         REVOKE,
         MAKEUP,

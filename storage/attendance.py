@@ -830,6 +830,20 @@ def pending_leave(
                           status=AttendanceStatus.LEAVE)
 
 
+def own_leave(session: Session, *, member_id: int, now: datetime
+              ) -> list[tuple[Attendance, Activity]]:
+    """The member's leave on activities not cancelled that have not ended or whose record
+    is still open, earliest first, whatever its state: what 我的请假 shows them."""
+    return list(session.exec(
+        select(Attendance, Activity)
+        .join(Activity, Activity.id == Attendance.activity_id)
+        .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.LEAVE,
+               Activity.status != CANCELLED,
+               or_(Activity.ends_at > now, Activity.finalized_at.is_(None)))  # type: ignore[union-attr]
+        .order_by(Activity.starts_at, Activity.id)
+    ).all())
+
+
 def lapsed_leave(
     session: Session, *, branch_id: int | None, member_id: int, since: datetime
 ) -> list[tuple[Attendance, Activity]]:

@@ -118,3 +118,31 @@ def test_leave_tonight_gives_the_reason_alone_to_the_member_and_the_secretary(
     chat.say("li", "请假 今晚 出差", chat="g1")
     [text] = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.ask"]
     assert "李明请假：政治夜学（12月8日 19:30），原因：出差。" in text
+
+
+def test_a_member_sees_their_own_leave_and_where_it_stands(runtime, chat, clock):
+    """我的请假 (请假记录, 请假情况): asked that way it used to be leave with the reason 记录.
+    It lists the member's leave not over yet, each activity's and each period's, with its
+    state; the days a period excuses are shown once, as the period."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's and Thursday's planned
+    assert chat.say("li", "我的请假").text == \
+        "你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班"
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    chat.say("li", "请假 值班", chat="g1")  # Tuesday's, waiting for the secretary
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    assert chat.say("li", "请假记录").text.splitlines() == [
+        "你的请假：",
+        "· 政治夜学（12月8日 19:30）：等待书记批准，原因：值班",
+        "· 12月14日至12月16日：等待书记批准，原因：培训",
+        "还没开始的请假，发送「销假」可撤回。"]
+    chat.say("sec", "驳回请假 李明", chat="g1")  # the whole request: Tuesday's and the days
+    chat.say("li", "请假 12月10日 出差", chat="g1")
+    chat.say("sec", "批准请假 李明", chat="g1")
+    listed = chat.say("li", "请假情况", chat="g1").text.splitlines()
+    assert listed[1:-1] == [
+        "· 政治夜学（12月8日 19:30）：已被驳回，仍需参加，原因：值班",
+        "· 12月10日：已准假，原因：出差",
+        "· 12月14日至12月16日：已被驳回，仍需参加，原因：培训"], listed

@@ -821,7 +821,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('谁请假了？', m('未签到', branch=None)),
     ('今天谁请假', '没有这个指令'),
     ('我请假了吗', '缺少请假原因'),
-    ('我的请假批了吗', m('帮助', command='请假')),
+    ('我的请假批了吗', m('我的请假')),  # what it shows answers it
     ('请假怎么请', m('帮助', command='请假')),
     ('怎么请假？', m('帮助', command='请假')),
     ('请假需要谁批', m('帮助', command='请假')),
@@ -1093,8 +1093,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     # was leave with the reason 批了吗); 签到在哪里 checks nobody in.
     ('请假批了没', m('帮助', command='请假')),
     ('请假批准了吗', m('帮助', command='请假')),
-    ('我的请假通过了吗', m('帮助', command='请假')),
-    ('我的请假批了没有', m('帮助', command='请假')),
+    ('我的请假通过了吗', m('我的请假')),  # what it shows answers it
+    ('我的请假批了没有', m('我的请假')),  # what it shows answers it
     ('请假要提前多久', m('帮助', command='请假')),
     ('请假能请几天', m('帮助', command='请假')),
     ('请假可以吗', m('帮助', command='请假')),
@@ -1114,7 +1114,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假找书记吗', m('帮助', command='请假')),
     ('请假批了吗', m('帮助', command='请假')),
     ('请假通过了没', m('帮助', command='请假')),
-    ('我请的假批了吗', '没有这个指令'),
+    ('我请的假批了吗', m('我的请假')),
     ('请假 批了吗', m('帮助', command='请假')),
     ('签到扣分吗', '「签到」后面不用写别的，收到了「扣分吗」'),
     ('签到在哪', m('帮助', command='签到')),
