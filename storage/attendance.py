@@ -834,12 +834,12 @@ def own_leave(session: Session, *, member_id: int, now: datetime
               ) -> list[tuple[Attendance, Activity]]:
     """The member's leave on activities not cancelled that have not ended or whose record
     is still open, earliest first, whatever its state: what 我的请假 shows them."""
+    still_open = Activity.finalized_at.is_(None)  # type: ignore[union-attr]
     return list(session.exec(
         select(Attendance, Activity)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.LEAVE,
-               Activity.status != CANCELLED,
-               or_(Activity.ends_at > now, Activity.finalized_at.is_(None)))  # type: ignore[union-attr]
+               Activity.status != CANCELLED, or_(Activity.ends_at > now, still_open))
         .order_by(Activity.starts_at, Activity.id)
     ).all())
 
