@@ -76,6 +76,9 @@ class Arg:
     # CommandRegistry.meant asks it to tell 开启 提醒 (开启提醒) from 开启 an activity
     # called 提醒.
     known: Callable[[str], bool] | None = None
+    # An optional word read only when `known` (结束 第一党小组): anything else is refused as
+    # words the command does not take, as before it took any (结束 现在).
+    strict: bool = False
 
     @property
     def usage(self) -> str:
@@ -93,8 +96,9 @@ REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
 
 
 def word(key: str, label: str, *, optional: bool = False, hint: str = "",
-         known: Callable[[str], bool] | None = None) -> Arg:
-    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known)
+         known: Callable[[str], bool] | None = None, strict: bool = False) -> Arg:
+    return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known,
+               strict=strict)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -325,6 +329,10 @@ class Command:
                     continue
                 words[index], words[index + 1] = words[index + 1], words[index]
                 token = words[index][0]
+            if arg.strict and arg.known is not None and not arg.known(token):
+                extra = text[words[index][1]:].strip()
+                return {}, (f"「{self.name}」后面不用写别的（{arg.hint}），"
+                            f"收到了「{shorten(extra)}」")
             value, problem = self._value(arg, token, env)
             if problem is not None and arg.optional and position + 1 < len(args) and not skipped:
                 # 排行榜 城关: the optional period is left out, the word is the next argument.
@@ -518,7 +526,9 @@ class CommandRegistry:
         if tail:
             second, rest_ = _first_word(tail)
             alone = self.get(head)
-            if self.get(head + second) is not None and (alone is None or not alone.args):
+            joined = self.get(head + second)
+            # 结束 签到 is 结束签到 though 结束 takes a word: the two make the same command.
+            if joined is not None and (alone is None or not alone.args or joined is alone):
                 head, tail = head + second, rest_
         if head[1:2] == "个" and self.get(head) is None:
             spoken = head[:1] + head[2:]
@@ -663,9 +673,11 @@ class CommandRegistry:
                     agenda = self.get(AGENDA_WORD)
                     if said_first.endswith(_WHEN_ASKED) and agenda is not None:
                         return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
-                    if command.args:
+                    first = command.args[0] if command.args else None
+                    if first is not None and not (first.strict and first.known is not None
+                                                  and not first.known(said_first)):
                         return command, f"{said_first} {tail}".strip()
-                    return command, tail
+                    return command, tail  # 会议结束: no activity of that name, 结束 as ever
         return None
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:

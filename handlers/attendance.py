@@ -133,6 +133,49 @@ def _label(ctx: Ctx, activity: Activity, *, with_date: bool = False) -> str:
     return label(ctx.session, activity, ctx.settings, None if with_date else ctx.now)
 
 
+# --- two activities at once -----------------------------------------------------------
+# Two party groups meeting the same evening, a 支委会 running into the theme day: a
+# secretary's command that names no activity is not taken to mean the latest-started one.
+# Where the member named decides (补签, 更正), it does; otherwise the reply lists them with
+# the words to send, and nothing changes until told.
+
+
+def names_one(said: str) -> bool:
+    """A word that may name one of the activities held at once: an activity type (支委会,
+    夜学) or a party group (第一党小组), which tells two 党小组会 apart."""
+    return parse_activity_type(said) is not None or said.endswith("组")
+
+
+def named_among(ctx: Ctx, among: list[Activity], said: str) -> list[Activity]:
+    """Those of `among` a word names: by type, or by their party group's name."""
+    kind = parse_activity_type(said)
+    if kind is not None:
+        return [a for a in among if a.type == kind]
+    return [a for a in among if a.party_group_id is not None
+            and (group := org.party_group(ctx.session, group_id=a.party_group_id)) is not None
+            and group.name == said]
+
+
+def word_for(ctx: Ctx, activity: Activity, among: list[Activity]) -> str:
+    """The word that names an activity among those held with it: its type, or its party
+    group's name when two of its type are held (两个党小组会)."""
+    if activity.party_group_id is not None and sum(a.type == activity.type for a in among) > 1:
+        group = org.party_group(ctx.session, group_id=activity.party_group_id)
+        if group is not None:
+            return group.name
+    return activity.type
+
+
+def ask_which(ctx: Ctx, among: list[Activity], head: str, send: Callable[[str], str],
+              unchanged: str, *, by_type: bool = False) -> Reply:
+    """The activities a command could mean, each with the words that mean it (by_type: its
+    type, as 补签 and 更正 read it, never a party group)."""
+    labels = "、".join(_label(ctx, a) for a in among)
+    words = "或".join(f"「{send(a.type if by_type else word_for(ctx, a, among))}」"
+                     for a in among)
+    return Reply.error(f"{head}：{labels}。请写明是哪一个：{words}。{unchanged}")
+
+
 def _not_yours(ctx: Ctx, activity: Activity) -> Reply:
     if ctx.member is not None:
         then = _not_due_then(ctx, ctx.member, activity)
@@ -251,7 +294,10 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         group_id, topic = found
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
     if running is not None:
-        return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「结束」再开始新的活动。")
+        # With another under way (the theme day's check-in open), 「结束」 alone would ask.
+        under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
+        end = "结束" if len(under_way) < 2 else f"结束 {word_for(ctx, running, under_way)}"
+        return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「{end}」再开始新的活动。")
     ahead = _scheduled_alongside(ctx, activity_type, scope)
     if ahead is not None:
         return _start_scheduled(ctx, activity_type, group_id, ahead, topic)
@@ -1044,11 +1090,52 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     member = _resolve_one(ctx, command, scope, args["who"], activity)
     if isinstance(member, Reply):
         return member
+    held = store.held_with(ctx.session, activity=activity, now=ctx.now)
+    if named:  # 补签 张强 党小组会 …: of two groups' meetings, his own group's
+        held = [a for a in held if a.type == activity.type]
+    if len(held) > 1:
+        mine = _members_own(ctx, held, member, verb=verb)
+        if isinstance(mine, list):
+            status = f" {args['status']}" if args.get("status") else ""
+            return ask_which(
+                ctx, mine, f"{member.name} 在这几个同时举行的活动都"
+                + ("有签到记录" if verb == "更正" else "应到、未签到"),
+                lambda word_: f"{verb} {args['who']}{status} {word_} {reason}",
+                "记录保持不变。", by_type=True)  # the type, as the reason's start reads it
+        activity = mine
     cancelled = _cancelled(ctx, scope, activity, named=named, verb=verb, who=args["who"],
                            reason=reason)
     if cancelled is not None:
         return cancelled
     return scope, activity, reason, member
+
+
+def _members_own(ctx: Ctx, held: list[Activity], member: Member, *, verb: str
+                 ) -> Activity | list[Activity]:
+    """Of activities held at once, the one a 补签 or 更正 that names none means for this
+    member: for 补签 the one that expects them where they have not checked in, for 更正 the
+    one they have a check-in on (a party group's member at their own group's meeting, an
+    ordinary member at the theme day beside the 支委会). Those it could be, when more than
+    one; when none, the first that expects them (or the first), whose reply says why."""
+    rows = {a.id: store.attendance_of(ctx.session, activity_id=a.id, member_id=member.id)
+            for a in held}
+
+    def attended(a: Activity) -> bool:
+        row = rows[a.id]
+        return row is not None and row.status in ATTENDED
+
+    def due(a: Activity) -> bool:
+        row = rows[a.id]
+        on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
+        return on_record or store.expected_at(ctx.session, member=member, activity=a)
+
+    if verb == "更正":
+        wanted = [a for a in held if attended(a)]
+    else:
+        wanted = [a for a in held if due(a) and not attended(a)]
+    if len(wanted) > 1:
+        return wanted
+    return (wanted or [a for a in held if due(a)] or held)[0]
 
 
 def _cancelled(ctx: Ctx, scope: Scope, activity: Activity, *, named: bool, verb: str,
@@ -1196,7 +1283,7 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if problem:
             return Reply.error(problem)
     # Two party groups meeting the same evening: each one's list.
-    activities = store.current_activities(ctx.session, branch_id=scope, now=ctx.now)
+    activities = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if len(activities) < 2:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
         activities = [activity] if activity is not None else []
@@ -1250,19 +1337,54 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    activity = store.current_activity(ctx.session, branch_id=scope, now=ctx.now)
-    if activity is None:
+    under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
+    if not under_way:
         return Reply.error("现在没有进行中的活动。")
+    chosen = under_way
+    if args.get("which"):  # 结束 支委会, 第一党小组结束
+        chosen = named_among(ctx, under_way, args["which"])
+        if not chosen:
+            labels = "、".join(_label(ctx, a) for a in under_way)
+            end = "「结束」" if len(under_way) == 1 else "「结束 活动或党小组」"
+            return Reply.error(f"现在没有进行中的{args['which']}，进行中的是{labels}，"
+                               f"什么也没有结束。要结束它请发送{end}。")
+    if len(chosen) > 1:
+        return ask_which(ctx, chosen, f"现在有 {len(chosen)} 个活动在进行",
+                         lambda said: f"结束 {said}", "什么也没有结束。")
+    activity = chosen[0]
     store.close(
         ctx.session, activity=activity, now=ctx.now, by=ctx.member.id if ctx.member else None
     )
     figures = store.participation(ctx.session, activity=activity)
+    # Another still under way, or ended beside it: 确认缺席 says which.
+    held = store.held_with(ctx.session, activity=activity, now=ctx.now)
+    confirm = "确认缺席" if len(held) < 2 else f"确认缺席 {word_for(ctx, activity, held)}"
+    others = [a for a in under_way if a.id != activity.id]
+    going_on = f"{'、'.join(_label(ctx, a) for a in others)}仍在进行。\n" if others else ""
     return Reply(
         f"{_label(ctx, activity)}已结束。参与 {figures.summary()}，"
-        f"请假 {figures.leave} 人，未签到 {figures.missing} 人。\n"
+        f"请假 {figures.leave} 人，未签到 {figures.missing} 人。\n{going_on}"
         f"缺席在 {ctx.settings.absence_confirm_hours} 小时后确认；之前可用「补签 姓名 原因」补签，"
-        "核对无误可发送「确认缺席」。"
+        f"核对无误可发送「{confirm}」。"
     )
+
+
+def _to_confirm(ctx: Ctx, held: list[Activity], said: str | None) -> Activity | Reply:
+    """Of the activities held at once, the one 确认缺席 means: the one named, else the one
+    whose absences are still to confirm, else of those the one ended (结束 第一党小组, then
+    确认缺席: never the meeting still taking check-ins). Otherwise the Reply asks which."""
+    if said:
+        named = named_among(ctx, held, said)
+        if not named:
+            labels = "、".join(_label(ctx, a) for a in held)
+            return Reply.error(f"最近没有{said}，最近的活动是{labels}，还没有确认。")
+        held = named
+    waiting = [a for a in held if a.finalized_at is None]
+    ended = [a for a in waiting if a.status == store.CLOSED]
+    if len(waiting) > 1 and len(ended) != 1:
+        return ask_which(ctx, waiting, f"有 {len(waiting)} 个活动的缺席待确认",
+                         lambda word_: f"确认缺席 {word_}", "还没有确认。")
+    return ended[0] if len(waiting) > 1 else (waiting or held)[0]
 
 
 def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -1272,6 +1394,12 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
     activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
     if activity is None:
         return Reply.error("最近没有活动。")
+    held = store.held_with(ctx.session, activity=activity, now=ctx.now)
+    if len(held) > 1 or args.get("which"):
+        chosen = _to_confirm(ctx, held, args.get("which"))
+        if isinstance(chosen, Reply):
+            return chosen
+        activity = chosen
     if activity.finalized_at is not None:
         return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
     # Leave still waiting would become an absence with its penalty: decided first, by the
@@ -1329,6 +1457,13 @@ def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if upcoming is not None:
             return Reply(f"还没有举行过活动。下一次：{_label(ctx, upcoming)}。{hint}")
         return Reply(f"还没有{'全局' if scope is None else ''}活动记录。{hint}")
+    # Two held at once (two party groups' meetings): the figures of each.
+    held = store.held_with(ctx.session, activity=activity, now=ctx.now)
+    return Reply("\n".join(_figures_of(ctx, a) for a in held))
+
+
+def _figures_of(ctx: Ctx, activity: Activity) -> str:
+    """活动 of one activity: its state, participation and rating."""
     figures = store.participation(ctx.session, activity=activity)
     if activity.finalized_at is not None:
         state = "已确认"
@@ -1346,7 +1481,7 @@ def show_activity(ctx: Ctx, args: dict[str, Any]) -> Reply:
     count, average = store.rating_summary(ctx.session, activity_id=activity.id)  # type: ignore[arg-type]
     if count:
         lines.append(f"评价 {average:.1f} 分（{count} 人）")
-    return Reply("\n".join(lines))
+    return "\n".join(lines)
 
 
 # --- 评价 ---------------------------------------------------------------------------
@@ -1494,8 +1629,10 @@ FINISH = Command(
     acts=True,
     aliases=("结束活动", "活动结束", "结束签到", "签到结束", "停止签到", "关闭签到", "截止签到",
              "签到截止"),
-    summary="结束当前活动，报告参与率",
+    summary="结束当前活动，报告参与率（两个活动同时进行时写明哪一个，如 结束 支委会）",
     handler=finish,
+    args=(word("which", "活动", optional=True, known=names_one, strict=True,
+               hint="两个活动同时进行时写明哪一个，如 结束 第一党小组"),),
     roles=_STAFF,
     example="结束",
     capability="attendance",
@@ -1504,8 +1641,10 @@ FINISH = Command(
 CONFIRM = Command(
     name="确认缺席",
     acts=True,
-    summary="确认缺席并计入积分",
+    summary="确认缺席并计入积分（两个活动同时举行时写明哪一个，如 确认缺席 第一党小组）",
     handler=confirm_absence,
+    args=(word("which", "活动", optional=True, known=names_one, strict=True,
+               hint="两个活动同时举行时写明哪一个，如 确认缺席 第一党小组"),),
     roles=_STAFF,
     example="确认缺席",
     capability="attendance",

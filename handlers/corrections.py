@@ -111,14 +111,33 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(problem)
     text = (args.get("reason") or "").strip()
     first, _, tail = text.partition(" ")
-    if first in ("下次", "下一次"):
-        activity = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
+    ahead = first in ("下次", "下一次")
+    if ahead:
         text = tail.strip()
+        upcoming = store.next_activities(ctx.session, branch_id=scope, now=ctx.now)
+        # Two party groups meeting the same evening are both the next one.
+        held = [a for a in upcoming if a.starts_at == upcoming[0].starts_at] if upcoming else []
     else:
-        activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now) or \
-            store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
-    if activity is None:
+        activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
+        held = (store.held_with(ctx.session, activity=activity, now=ctx.now)
+                if activity is not None else [])
+        if not held:
+            upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
+            held = [upcoming] if upcoming is not None else []
+    if not held:
         return Reply.error("没有可以取消的活动（进行中的、最近一周的或下一次的）。")
+    activity = held[0]
+    if len(held) > 1:
+        # Held at once: the first word names which (取消活动 支委会 临时勤务), else asked.
+        named, _, rest_ = text.partition(" ")
+        chosen = attendance.named_among(ctx, held, named) if named else []
+        if len(chosen) != 1:
+            again = "取消活动 下次" if ahead else "取消活动"
+            said = (rest_.strip() if chosen else text) or "原因"
+            return attendance.ask_which(
+                ctx, chosen or held, f"有 {len(chosen or held)} 个活动同时举行",
+                lambda word_: f"{again} {word_} {said}", "什么也没有取消。")
+        activity, text = chosen[0], rest_.strip()
     reason = text or "未说明原因"
     assert ctx.member is not None and ctx.member.id is not None
     confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,

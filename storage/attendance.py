@@ -169,6 +169,16 @@ def current_activities(session: Session, *, branch_id: int | None, now: datetime
                              params={"branch_id": branch_id, "now": now}).all())
 
 
+def under_way(session: Session, *, branch_id: int | None, now: datetime) -> list[Activity]:
+    """The scope's activities under way: current_activities, less any past its end that the
+    scheduler has not closed yet (without it, the one current_activity gives, as ever). A
+    secretary's command that names none asks which when there are two."""
+    found = current_activities(session, branch_id=branch_id, now=now)
+    if len(found) < 2:
+        return found
+    return [a for a in found if a.ends_at > now] or found[:1]
+
+
 def next_activity(session: Session, *, branch_id: int | None, now: datetime) -> Activity | None:
     """The earliest open activity of this scope that has not started yet."""
     return session.exec(
@@ -216,6 +226,43 @@ def record_activity(session: Session, *, branch_id: int | None, now: datetime,
     ).first()
 
 
+def _under_way_from(activity):
+    """When an activity (a row, or the Activity columns) came under way: its check-in
+    opening, or when it was made if later (开始 opens one at once)."""
+    opens, made = activity.checkin_opens_at, activity.created_at
+    if isinstance(activity, Activity):
+        return max(opens, made)
+    return case((made > opens, made), else_=opens)
+
+
+def _under_way_until(activity):
+    """When an activity (a row, or the Activity columns) stopped being under way: when it
+    was closed, if that was before its end (结束 early), else its end."""
+    closed, ends = activity.closed_at, activity.ends_at
+    if isinstance(activity, Activity):
+        return closed if closed is not None and closed < ends else ends
+    return case((and_(closed.is_not(None), closed < ends), closed), else_=ends)
+
+
+def held_with(session: Session, *, activity: Activity, now: datetime) -> list[Activity]:
+    """The activity and those of its scope under way at some moment it was (not cancelled,
+    come under way by now), the latest start first as current_activities lists them: two
+    party groups meeting the same evening, one of them ended early; a 支委会 running into
+    the theme day whose check-in opened at 09:30. One closed (结束) before another was
+    opened (开始) was not under way with it, so it stands alone as ever."""
+    found = {activity.id: activity}
+    begun, until = _under_way_from(activity), _under_way_until(activity)
+    if begun < until:
+        for other in session.exec(
+            select(Activity).where(
+                _in_scope(activity.branch_id), Activity.status != CANCELLED,
+                _under_way_from(Activity) <= now, _under_way_from(Activity) < until,
+                _under_way_until(Activity) > begun)
+        ).all():
+            found.setdefault(other.id, other)
+    return sorted(found.values(), key=lambda a: (a.starts_at, a.id), reverse=True)
+
+
 def named_activity(session: Session, *, branch_id: int | None, now: datetime,
                    kind: str | None = None, day: tuple[datetime, datetime] | None = None
                    ) -> Activity | None:
@@ -223,7 +270,10 @@ def named_activity(session: Session, *, branch_id: int | None, now: datetime,
     `day` (from, to) where given: the one a secretary names to 补签 or 更正 on. A cancelled
     one too: named, it is refused as cancelled, not passed over for an earlier one nor
     said not to exist."""
-    query = select(Activity).where(_in_scope(branch_id), Activity.starts_at <= now)
+    # Under way counts as begun: the theme day whose check-in opened while the 支委会 ran.
+    begun = or_(Activity.starts_at <= now,
+                and_(Activity.status == OPEN, Activity.checkin_opens_at <= now))
+    query = select(Activity).where(_in_scope(branch_id), begun)
     if kind is not None:
         query = query.where(Activity.type == kind)
     if day is not None:
