@@ -709,6 +709,9 @@ class CommandRegistry:
                 before, after = word_[:cut], word_[cut:]
                 if head.startswith(before) and head.endswith(after):
                     between = head[cut:len(head) - len(after)].removesuffix("的")
+                    first = command.args[0]
+                    if first.strict and first.known is not None and not first.known(between):
+                        continue  # 签到几点截止 asks when; it names nothing to end
                     if between:
                         return command, f"{between} {tail}".strip()
         return None
