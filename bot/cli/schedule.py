@@ -130,12 +130,14 @@ def set_schedule(
 ) -> None:
     """为某支部（--branch）或党委（--bureau）设置（或修改）一项固定日程。原日程已安排、
     新日程不再举行的活动撤下，有关的待发消息撤回；已通知过或已有人请假的活动取消，
-    并像群里「设置」一样通知收到过活动通知的群和请过假的人。"""
+    并像群里「设置」一样通知收到过活动通知的群和请过假的人。新日程当天仍举行、只是
+    时间变了的，请假随之改到新时间。"""
     from sqlmodel import select
 
     from bot.domain.attendance import BUREAU_SCOPE, COMMITTEE_TYPES
     from bot.scheduling.called_off import CalledOff, tell_cancelled
     from bot.scheduling.holidays import default_calendar, holds
+    from bot.scheduling.retimed import carry_leave, moved_to
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
     from storage.schedules import save_schedule
@@ -166,28 +168,42 @@ def set_schedule(
                                         policy=spec.policy, now=now,
                                         holds=holds(spec.rule, spec.policy, default_calendar(),
                                                     runtime.settings.tz))
-        groups, members = tell_cancelled(CalledOff(session, runtime.settings, now),
-                                         replaced.cancelled)
+        off = CalledOff(session, runtime.settings, now)
+        # Still held that day at another hour: the leave asked for it stands at the new hour.
+        retimed = carry_leave(off, saved, replaced.cancelled)
+        cancelled = [a for a in replaced.cancelled if a.id not in retimed]
+        groups, members = tell_cancelled(off, cancelled)
+        moved = [moved_to(off, a, retimed[a.id]) for a in replaced.cancelled  # type: ignore[index]
+                 if a.id in retimed]
+        moved_groups, moved_members = tell_cancelled(
+            off, [a for a in replaced.cancelled if a.id in retimed], retimed)
+        carried = sum(r.carried for r in retimed.values())
         withheld = [f"#{row.id} {row.kind} → {row.platform} {row.target_kind} {row.target}"
                     for row in replaced.withheld]
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=scope,
                                detail={"kind": activity_type.value, "rule": saved.rule,
                                        "removed": replaced.removed,
-                                       "cancelled": len(replaced.cancelled),
+                                       "cancelled": len(cancelled),
+                                       "moved": [r.to.id for r in retimed.values()],
                                        "withheld": [row.id for row in replaced.withheld],
                                        "groups_told": groups, "members_told": members}))
     typer.echo(f"已设置 {scope} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
     if replaced.removed:
         typer.echo(f"按原日程已安排、无人回应的 {replaced.removed} 次活动已撤下。")
-    if replaced.cancelled:
-        typer.echo(f"按原日程已安排、已通知过或已有人请假的 {len(replaced.cancelled)} 次活动已取消，"
+    if cancelled:
+        typer.echo(f"按原日程已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
                    "不再提醒，也不计出勤和缺席。")
+    if moved:
+        typer.echo("、".join(moved) + (f"，{carried} 人的请假随之改到新时间" if carried else "")
+                   + "。")
     if withheld:
         typer.echo(f"已撤回尚未发出的消息 {len(withheld)} 条（djbot outbox 中为 withdrawn）：")
         for line in withheld:
             typer.echo(f"  {line}")
-    if replaced.cancelled:
+    if cancelled:
         typer.echo(f"已通知收到过活动通知的群 {groups} 个，已私信告知请过假的 {members} 人。")
+    if moved:
+        typer.echo(f"改时间已告知收到过活动通知的群 {moved_groups} 个、请过假的 {moved_members} 人。")
 
 
 def _simulation_copy(engine, directory: str):
