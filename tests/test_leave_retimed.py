@@ -165,8 +165,8 @@ def test_a_request_held_for_the_morning_is_asked_for_the_new_hour(runtime, chat,
     clock.set(local(2026, 11, 24, 7, 31))
     sent = drain(runtime, clock)
     [asked] = to(sent, "sec", "leave.ask")
-    assert asked.startswith("【请假待批准】李明请假：政治夜学（11月25日 20:00）（由19:30改至此时），"
-                            "原因：出差。"), asked
+    assert asked.startswith("【请假待批准】李明请假：政治夜学（11月25日 20:00），原因：出差"
+                            "（活动由 19:30 改至 20:00）。"), asked
     assert to(sent, "li") == [MOVED + "请假仍在等待批准。"]
     assert chat.say("sec", "批准请假 李明").text == \
         "已批准 李明 的请假：政治夜学（11月25日 20:00）。"

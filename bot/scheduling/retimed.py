@@ -103,8 +103,8 @@ def _ask_again(off: CalledOff, taken: Activity, to: Activity,
         ask_for_a_decision(
             session, member=member, branch_id=to.branch_id,
             key=f"attendance:{c.row_id}|carried:{c.was_id}",
-            asked=f"{label(session, to, settings)}（由{_time(taken, off)}改至此时），"
-                  f"原因：{row.leave_reason}。",
+            asked=f"{label(session, to, settings)}，原因：{row.leave_reason}"
+                  f"（活动由 {_time(taken, off)} 改至 {_time(to, off)}）。",
             now=off.now,
             not_before=QuietHours.of(settings).held_until(off.now.astimezone(settings.tz)),
             prefer=off.platform or org.group_platform(session, branch_id=to.branch_id))
