@@ -35,6 +35,7 @@ from bot.scheduling.holidays import (
     holds,
     next_held,
 )
+from bot.scheduling.retimed import carry_leave, moved_to
 from bot.scheduling.rules import (
     WEEKDAY_NAMES,
     Recurrence,
@@ -150,11 +151,21 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
-    if cancelled := replaced.cancelled:
-        groups, asked = tell_cancelled(calling_off(ctx), cancelled)
+    off = calling_off(ctx)
+    # Still held that day at another hour: the leave asked for it stands at the new hour.
+    retimed = carry_leave(off, schedule, replaced.cancelled)
+    if cancelled := [a for a in replaced.cancelled if a.id not in retimed]:
+        groups, asked = tell_cancelled(off, cancelled)
         lines.append(f"按原日程已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
                      "不再提醒，也不计出勤和缺席。"
                      + (f"已在收到过活动通知的 {groups} 个群里说明取消。" if groups else "")
+                     + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
+    if moved := [a for a in replaced.cancelled if a.id in retimed]:
+        groups, asked = tell_cancelled(off, moved, retimed)
+        carried = sum(retimed[a.id].carried for a in moved)  # type: ignore[index]
+        lines.append("、".join(moved_to(off, a, retimed[a.id]) for a in moved)  # type: ignore[index]
+                     + (f"，{carried} 人的请假随之改到新时间" if carried else "") + "。"
+                     + (f"已在收到过活动通知的 {groups} 个群里说明改时间。" if groups else "")
                      + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]

@@ -9,6 +9,9 @@ it.
 
 A change of place (storage.moves) refits the member's leave: what they asked for an
 activity not started yet that no longer expects them is withdrawn (kept, for a move back).
+
+A schedule moved to another time on the same day (设置 夜学 每周三 20:00) carries the leave
+asked for the activity it took away to the one it holds that day (`carry`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlmodel import Session, select
 
 from storage import outbox
 from storage.attendance import CANCELLED, expected_at, row_entries
+from storage.ledger import insert_ignoring_duplicates
 from storage.models import (
     Activity,
     Attendance,
@@ -347,3 +351,71 @@ def withdrawn_since(session: Session, *, member_id: int, since: datetime,
                Attendance.updated_at >= since, Activity.starts_at > now,
                Activity.status != CANCELLED)
         .order_by(Activity.starts_at, Activity.id)).all())
+
+
+# --- a schedule moved to another time of the same day ---------------------------------------
+
+@dataclass(frozen=True)
+class Carried:
+    """Leave on an activity a schedule change took away, carried to the activity the new rule
+    holds on the same day (`carry`)."""
+
+    member_id: int
+    leave_state: str | None  # as it was: granted, or waiting for a decision
+    was_id: int  # the row on the activity taken away, which stays on record
+    row_id: int  # the row on the activity held instead
+    standing: bool  # leave that counts there; False: withdrawn by a move, kept for a move back
+
+
+def carry(session: Session, *, taken: Activity, to: Activity, now: datetime) -> list[Carried]:
+    """The schedule holds `to` on the day of `taken`, which a change of its time cancelled
+    (storage.schedules.save_schedule): the leave asked for `taken` stands on `to`, with its
+    reason and state, so the member is neither nudged nor counted absent for asking in
+    good time for the hour it was then. Leave for that activity alone, not a leave period
+    of the day: a period would excuse the member from every other activity of the day,
+    which they never asked, and 销假 and the figures would speak of days, not of it.
+
+    Carried: leave granted or waiting for a decision of a member `to` expects (one who has
+    moved since is not: their leave was withdrawn, and a withdrawn row is carried as it is,
+    for a move back to restore). Not leave turned down (驳回): they are expected as anyone,
+    nor a check-in or 补签 a 更正 made leave (the secretary's record, with its ledger lines).
+    The rows on `taken` stay as they were, on a cancelled activity that counts nowhere.
+    Written with INSERT … ON CONFLICT DO NOTHING: a row already on `to` (a leave period's)
+    stands. Nothing was posted for leave before the absences are confirmed, so nothing
+    moves in the ledger: leave points come when `to`'s absences are. Writes an audit entry."""
+    rows = session.exec(
+        select(Attendance, Member).join(Member, Member.id == Attendance.member_id)
+        .where(Attendance.activity_id == taken.id,
+               Attendance.checked_in_at.is_(None),  # type: ignore[union-attr]
+               Attendance.made_up_at.is_(None),  # type: ignore[union-attr]
+               or_(and_(Attendance.status == AttendanceStatus.LEAVE,
+                        or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
+                            Attendance.leave_state != LeaveState.REVOKED)),
+                   moved_off()))
+        .order_by(Member.name, Member.id)).all()
+    carried: list[Carried] = []
+    for row, member in rows:
+        standing = row.status == AttendanceStatus.LEAVE
+        if standing and not (member.active and expected_at(session, member=member, activity=to)):
+            continue
+        written = insert_ignoring_duplicates(session, Attendance, dict(
+            activity_id=to.id, member_id=member.id, status=row.status,
+            leave_reason=row.leave_reason, leave_state=row.leave_state,
+            leave_decided_by=row.leave_decided_by, platform=row.platform,
+            message_id=row.message_id,
+            # A withdrawn row keeps when the move withdrew it (Restored.withdrawn_at).
+            updated_at=now if standing else row.updated_at))
+        if not written:
+            continue
+        new = session.exec(select(Attendance.id).where(
+            Attendance.activity_id == to.id, Attendance.member_id == member.id)).one()
+        assert row.id is not None and member.id is not None
+        carried.append(Carried(member.id, row.leave_state, row.id, new, standing))
+    if carried:
+        session.add(AuditEntry(
+            at=now, actor="system", action="leave.carry", target=taken.type,
+            detail={"from_activity_id": taken.id, "to_activity_id": to.id,
+                    "carried": [{"member_id": c.member_id, "leave_state": c.leave_state,
+                                 "withdrawn": not c.standing} for c in carried]}))
+    session.flush()
+    return carried

@@ -172,6 +172,16 @@ def leave_asks_of(member_id: int) -> str:
     return f"{LEAVE_ASK}|member:{member_id}|"
 
 
+def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
+    """Whether a message of this kind whose key starts with key_prefix has been sent, or is
+    being sent (a delivery worker holds it): read by someone, or about to be."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.kind == kind,
+        OutboxMessage.status.in_(("sent", "sending")),  # type: ignore[attr-defined]
+        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
+            key_prefix, autoescape=True))).first() is not None
+
+
 def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
                     reason: str) -> list[OutboxMessage]:
     """Withdraw the messages of this kind not sent yet whose key starts with key_prefix

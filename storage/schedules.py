@@ -7,8 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from bot.domain.attendance import ActivityTimes
 from storage.attendance import CANCELLED, OPEN
 from storage.corrections import Withdrawn, withdraw
+from storage.ledger import insert_ignoring_duplicates
 from storage.models import Activity, Branch, Member, Schedule
 
 
@@ -56,6 +58,30 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     session.add(schedule)
     session.flush()
     return schedule, replaced
+
+
+def insert_scheduled(session: Session, *, schedule: Schedule, times: ActivityTimes,
+                     now: datetime) -> Activity | None:
+    """The schedule's activity at `times`, written once however many replicas write it at
+    the same moment (INSERT … ON CONFLICT DO NOTHING on (schedule, start)): returned when
+    this call wrote it, None when it was there already."""
+    values = dict(
+        type=schedule.activity_type, topic=schedule.topic, branch_id=schedule.branch_id,
+        party_group_id=schedule.party_group_id,
+        starts_at=times.starts_at, ends_at=times.ends_at,
+        checkin_opens_at=times.checkin_opens_at, checkin_closes_at=times.checkin_closes_at,
+        status=OPEN, schedule_id=schedule.id, created_at=now,
+    )
+    if not insert_ignoring_duplicates(session, Activity, values):
+        return None
+    assert schedule.id is not None
+    return scheduled_at(session, schedule_id=schedule.id, starts_at=times.starts_at)
+
+
+def scheduled_at(session: Session, *, schedule_id: int, starts_at: datetime) -> Activity | None:
+    """The schedule's activity starting at `starts_at`, cancelled or not."""
+    return session.exec(select(Activity).where(Activity.schedule_id == schedule_id,
+                                               Activity.starts_at == starts_at)).first()
 
 
 def scheduled_starting(session: Session, *, branch_id: int | None, after: datetime,

@@ -132,12 +132,14 @@ def set_schedule(
 ) -> None:
     """为某支部（--branch）或党委（--bureau）设置（或修改）一项固定日程。原日程已安排、
     新日程不再举行的活动撤下，有关的待发消息撤回；已通知过或已有人请假的活动取消，
-    并像群里「设置」一样通知收到过活动通知的群和请过假的人。"""
+    并像群里「设置」一样通知收到过活动通知的群和请过假的人。新日程当天仍举行、只是
+    时间变了的，请假随之改到新时间。"""
     from sqlmodel import select
 
     from bot.domain.attendance import BUREAU_SCOPE, COMMITTEE_TYPES
     from bot.scheduling.called_off import CalledOff, tell_cancelled
     from bot.scheduling.holidays import default_calendar, holds
+    from bot.scheduling.retimed import carry_leave, moved_to
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
     from storage.schedules import save_schedule
@@ -168,33 +170,52 @@ def set_schedule(
                                         policy=spec.policy, now=now,
                                         holds=holds(spec.rule, spec.policy, default_calendar(),
                                                     runtime.settings.tz))
-        groups, members = tell_cancelled(CalledOff(session, runtime.settings, now),
-                                         replaced.cancelled)
+        off = CalledOff(session, runtime.settings, now)
+        # Still held that day at another hour: the leave asked for it stands at the new hour.
+        retimed = carry_leave(off, saved, replaced.cancelled)
+        cancelled = [a for a in replaced.cancelled if a.id not in retimed]
+        groups, members = tell_cancelled(off, cancelled)
+        moved = [moved_to(off, a, retimed[a.id]) for a in replaced.cancelled  # type: ignore[index]
+                 if a.id in retimed]
+        moved_groups, moved_members = tell_cancelled(
+            off, [a for a in replaced.cancelled if a.id in retimed], retimed)
+        carried = sum(r.carried for r in retimed.values())
         withheld = [f"#{row.id} {row.kind} → {row.platform} {row.target_kind} {row.target}"
                     for row in replaced.withheld]
         session.add(AuditEntry(at=now, actor="cli", action="schedule.set", target=scope,
                                detail={"kind": activity_type.value, "rule": saved.rule,
                                        "removed": replaced.removed,
-                                       "cancelled": len(replaced.cancelled),
+                                       "cancelled": len(cancelled),
+                                       "moved": [r.to.id for r in retimed.values()],
                                        "withheld": [row.id for row in replaced.withheld],
                                        "groups_told": groups, "members_told": members}))
     typer.echo(f"已设置 {scope} {activity_type.value}：{saved.rule}，{saved.duration_minutes}分钟")
-    _echo_taken(replaced, withheld, groups, members, source="按原日程")
+    _echo_taken(replaced.removed, cancelled, withheld, groups, members, source="按原日程",
+                moved=moved, carried=carried, moved_told=(moved_groups, moved_members))
 
 
-def _echo_taken(taken, withheld: list[str], groups: int, members: int, *, source: str) -> None:
-    """What a schedule change took away, as chat's replies say it, and whom it told."""
-    if taken.removed:
-        typer.echo(f"{source}已安排、无人回应的 {taken.removed} 次活动已撤下。")
-    if taken.cancelled:
-        typer.echo(f"{source}已安排、已通知过或已有人请假的 {len(taken.cancelled)} 次活动已取消，"
+def _echo_taken(removed: int, cancelled: list, withheld: list[str], groups: int, members: int,
+                *, source: str, moved: list[str] | None = None, carried: int = 0,
+                moved_told: tuple[int, int] = (0, 0)) -> None:
+    """What a schedule change took away (or moved to another hour of its day), as chat's
+    replies say it, and whom it told."""
+    if removed:
+        typer.echo(f"{source}已安排、无人回应的 {removed} 次活动已撤下。")
+    if cancelled:
+        typer.echo(f"{source}已安排、已通知过或已有人请假的 {len(cancelled)} 次活动已取消，"
                    "不再提醒，也不计出勤和缺席。")
+    if moved:
+        typer.echo("、".join(moved) + (f"，{carried} 人的请假随之改到新时间" if carried else "")
+                   + "。")
     if withheld:
         typer.echo(f"已撤回尚未发出的消息 {len(withheld)} 条（djbot outbox 中为 withdrawn）：")
         for line in withheld:
             typer.echo(f"  {line}")
-    if taken.cancelled:
+    if cancelled:
         typer.echo(f"已通知收到过活动通知的群 {groups} 个，已私信告知请过假的 {members} 人。")
+    if moved:
+        typer.echo(f"改时间已告知收到过活动通知的群 {moved_told[0]} 个、"
+                   f"请过假的 {moved_told[1]} 人。")
 
 
 def _schedule_by_id(session, schedule_id: int):
@@ -253,7 +274,7 @@ def delete_schedule(
                                            now=now), {}
     said, taken, withheld, groups, members = _take_away(schedule_id, "schedule.delete", change)
     typer.echo(f"已删除 {said}，不再自动创建活动和提醒。已经举行的活动和积分不受影响。")
-    _echo_taken(taken, withheld, groups, members, source="")
+    _echo_taken(taken.removed, taken.cancelled, withheld, groups, members, source="")
 
 
 @schedule_app.command("pause")
@@ -282,7 +303,7 @@ def pause_schedule(
     said, taken, withheld, groups, members = _take_away(schedule_id, "schedule.pause", change)
     typer.echo(f"已暂停 {said}，至 {last:%Y-%m-%d}（含）：这期间不举行、不提醒，也不计缺席。"
                f"djbot schedule resume {schedule_id} 可提前恢复。")
-    _echo_taken(taken, withheld, groups, members, source="")
+    _echo_taken(taken.removed, taken.cancelled, withheld, groups, members, source="")
 
 
 @schedule_app.command("resume")

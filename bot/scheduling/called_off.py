@@ -4,12 +4,13 @@ asked leave for it, once, privately.
 Whatever calls an activity off tells of it through here: a chat command (取消活动, 删除日程,
 暂停日程, 设置 replacing a schedule, via handlers.attendance.called_off) and the command
 line (djbot schedule set). What telling needs is in CalledOff, built from the chat or from
-the runtime; no chat is needed.
+the runtime; no chat is needed. One a schedule change moved to another time of its day
+(Retimed, bot.scheduling.retimed) is told of as moved, not as off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from bot.scheduling.plan import QuietHours
 from storage import attendance as attendance_store
 from storage import corrections, org, outbox
 from storage import leave as leave_store
-from storage.models import Activity, Member
+from storage.models import Activity, AttendanceStatus, LeaveState, Member
 
 
 @dataclass(frozen=True)
@@ -45,29 +46,47 @@ def label(session: Session, activity: Activity, settings: Settings,
                           group=group.name if group else None)
 
 
-def tell_cancelled(off: CalledOff, activities: Iterable[Activity]) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Retimed:
+    """An activity a schedule change took away while the schedule still holds its day, at
+    another time: the activity held instead, which the leave asked for it was carried to
+    (bot.scheduling.retimed)."""
+
+    to: Activity
+    carried: int = 0  # how many members' leave stands there
+
+
+def tell_cancelled(off: CalledOff, activities: Iterable[Activity],
+                   retimed: Mapping[int, Retimed] | None = None) -> tuple[int, int]:
     """Activities a change cancelled, each told of (tell) with the reason it was cancelled
-    for; returns the groups and the members told, summed."""
-    told = [tell(off, activity, activity.cancel_reason or "") for activity in activities]
+    for, or as moved when it is in `retimed` (by id); returns the groups and the members
+    told, summed."""
+    told = [tell(off, activity, activity.cancel_reason or "",
+                 (retimed or {}).get(activity.id))  # type: ignore[arg-type]
+            for activity in activities]
     return sum(groups for groups, _ in told), sum(members for _, members in told)
 
 
-def tell(off: CalledOff, activity: Activity, reason: str) -> tuple[int, int]:
+def tell(off: CalledOff, activity: Activity, reason: str,
+         retimed: Retimed | None = None) -> tuple[int, int]:
     """An activity cancelled (取消活动, or a schedule change that took it away): the groups
     told of it hear it is off; and while it is still to come or under way, each member who
     asked leave for that activity hears it once, privately, since it changes what they do
     (no decision is coming; one turned down need not come). Not those away for days (a
     period), nor anyone after it ended: then it is only a record put right (积分明细).
-    Returns (groups told, members told)."""
+    Moved to another time of its day (`retimed`), it is said to be moved, and each member
+    hears what became of their leave there (retimed_text). Returns (groups told, members
+    told)."""
     session, settings = off.session, off.settings
     told = corrections.told_groups(session, activity=activity)
     for platform, chat_id in told:
+        text = (f"【活动时间调整】{label(session, activity, settings, off.now)}"
+                f"改为 {_time(retimed.to, off)}。" if retimed is not None else
+                f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}")
         outbox.enqueue(session, platform=platform, target_kind="group", target=chat_id,
                        branch_id=activity.branch_id, now=off.now, kind="activity.cancel",
                        dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
-                       payload=outbox.text_payload(
-                           f"【活动取消】{label(session, activity, settings, off.now)}已取消。"
-                           f"原因：{reason}", title=activity.type))
+                       payload=outbox.text_payload(text, title=activity.type))
     if activity.ends_at <= off.now:
         return len(told), 0
     local_now = off.now.astimezone(settings.tz)
@@ -78,10 +97,42 @@ def tell(off: CalledOff, activity: Activity, reason: str) -> tuple[int, int]:
                                                          today=local_now.date()))]
     prefer = off.platform or org.group_platform(session, branch_id=activity.branch_id)
     reached = org.reach(session, asked, prefer=prefer)
-    outbox.enqueue_private(
-        session, reached=reached, title="活动取消", kind="activity.cancel",
-        text=f"【活动取消】你请过假的{label(session, activity, settings)}已取消。原因：{reason}",
-        key=f"activity.cancel|{activity.id}|asked", now=off.now, branch_id=activity.branch_id,
-        # At night it waits for the morning: it is news, not an answer.
-        not_before=QuietHours.of(settings).held_until(local_now))
+    cancelled = f"【活动取消】你请过假的{label(session, activity, settings)}已取消。原因：{reason}"
+    by_text: dict[str, list] = {}
+    for member, identity in reached:
+        text = (retimed_text(off, activity, retimed, member) if retimed is not None else None)
+        by_text.setdefault(text or cancelled, []).append((member, identity))
+    for text, these in by_text.items():
+        outbox.enqueue_private(
+            session, reached=these, title="活动取消" if text == cancelled else "活动时间调整",
+            kind="activity.cancel", text=text, key=f"activity.cancel|{activity.id}|asked",
+            now=off.now, branch_id=activity.branch_id,
+            # At night it waits for the morning: it is news, not an answer.
+            not_before=QuietHours.of(settings).held_until(local_now))
     return len(told), len(reached)
+
+
+def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
+                 member: Member) -> str | None:
+    """What a member who asked leave for an activity moved to another time of its day hears:
+    that it moved, and what their leave is there, read from their record on the activity
+    held instead (its leave carried, or none: turned down, they are expected as anyone).
+    None when that one does not expect them either (they moved meanwhile): it is off for
+    them."""
+    moved = (f"【活动时间调整】你请过假的{label(off.session, activity, off.settings)}"
+             f"改为 {_time(retimed.to, off)}，")
+    assert retimed.to.id is not None and member.id is not None
+    row = attendance_store.attendance_of(off.session, activity_id=retimed.to.id,
+                                         member_id=member.id)
+    if row is not None and row.status == AttendanceStatus.LEAVE:
+        if row.leave_state == LeaveState.PENDING:
+            return moved + "请假仍在等待批准。"
+        if row.leave_state != LeaveState.REVOKED:
+            return moved + "请假仍然有效。"
+    if not attendance_store.expected_at(off.session, member=member, activity=retimed.to):
+        return None
+    return moved + "请假未获批准，仍需参加。"
+
+
+def _time(activity: Activity, off: CalledOff) -> str:
+    return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"

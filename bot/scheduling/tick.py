@@ -31,9 +31,9 @@ from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
 from storage import callbacks, housekeeping, leave, org, reports, temporary
+from storage import schedules as schedules_store
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
-from storage.ledger import insert_ignoring_duplicates
 from storage.models import (
     Activity,
     ActivityType,
@@ -191,19 +191,10 @@ class Ticker:
                                    duration=duration)
                 if times.ends_at <= now:
                     continue  # it ended while djbot was down; nobody could check in
-                values = dict(
-                    type=schedule.activity_type, topic=schedule.topic, branch_id=schedule.branch_id,
-                    party_group_id=schedule.party_group_id,
-                    starts_at=times.starts_at, ends_at=times.ends_at,
-                    checkin_opens_at=times.checkin_opens_at,
-                    checkin_closes_at=times.checkin_closes_at,
-                    status=attendance_store.OPEN, schedule_id=schedule.id, created_at=now,
-                )
                 # Another replica may insert the same (schedule, start) at the same moment.
-                if insert_ignoring_duplicates(session, Activity, values):
-                    activity = session.exec(select(Activity).where(
-                        Activity.schedule_id == schedule.id,
-                        Activity.starts_at == starts_at)).one()
+                activity = schedules_store.insert_scheduled(session, schedule=schedule,
+                                                            times=times, now=now)
+                if activity is not None:
                     # Leave asked for a period covering this day excuses it at once.
                     leave.excuse(session, activity=activity, tz=tz)
                     created.append(activity)
