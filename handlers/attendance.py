@@ -1369,22 +1369,41 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
 
 
-def _to_confirm(ctx: Ctx, held: list[Activity], said: str | None) -> Activity | Reply:
-    """Of the activities held at once, the one 确认缺席 means: the one named, else the one
-    whose absences are still to confirm, else of those the one ended (结束 第一党小组, then
-    确认缺席: never the meeting still taking check-ins). Otherwise the Reply asks which."""
+def _to_confirm(ctx: Ctx, scope: Scope, held: list[Activity], said: str | None
+                ) -> Activity | Reply:
+    """Of the activities held at once, the one 确认缺席 means: the one named (among them, or
+    the latest of that type: 确认缺席 支委会 after the theme day began), else the one whose
+    absences are still to confirm and that is no longer taking check-ins (结束 第一党小组,
+    then 确认缺席, said twice or not: never the meeting still under way). Otherwise the
+    Reply asks which, or says what is still under way."""
     if said:
         named = named_among(ctx, held, said)
+        kind = parse_activity_type(said)
+        if not named and kind is not None:
+            found = store.named_activity(ctx.session, branch_id=scope, now=ctx.now,
+                                         kind=kind.value)
+            named = [found] if found is not None else []
         if not named:
             labels = "、".join(_label(ctx, a) for a in held)
             return Reply.error(f"最近没有{said}，最近的活动是{labels}，还没有确认。")
+        if len(named) == 1:
+            return named[0]
         held = named
     waiting = [a for a in held if a.finalized_at is None]
-    ended = [a for a in waiting if a.status == store.CLOSED]
-    if len(waiting) > 1 and len(ended) != 1:
-        return ask_which(ctx, waiting, f"有 {len(waiting)} 个活动的缺席待确认",
+    under_way = [a for a in waiting if a.status == store.OPEN and a.ends_at > ctx.now]
+    ready = [a for a in waiting if a not in under_way]
+    if len(ready) > 1:
+        return ask_which(ctx, ready, f"有 {len(ready)} 个活动的缺席待确认",
                          lambda word_: f"确认缺席 {word_}", "还没有确认。")
-    return ended[0] if len(waiting) > 1 else (waiting or held)[0]
+    if ready:
+        return ready[0]
+    if under_way:
+        done = [a for a in held if a.finalized_at is not None]
+        return Reply.error(
+            ("".join(f"{_label(ctx, a)}的缺席已经确认过了；" for a in done))
+            + f"{'、'.join(_label(ctx, a) for a in under_way)}还在进行，结束后再确认缺席。"
+            "还没有确认。")
+    return held[0]
 
 
 def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -1396,7 +1415,7 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error("最近没有活动。")
     held = store.held_with(ctx.session, activity=activity, now=ctx.now)
     if len(held) > 1 or args.get("which"):
-        chosen = _to_confirm(ctx, held, args.get("which"))
+        chosen = _to_confirm(ctx, scope, held, args.get("which"))
         if isinstance(chosen, Reply):
             return chosen
         activity = chosen

@@ -86,6 +86,14 @@ def test_party_groups_end_apart_and_confirm_the_one_ended(runtime, chat, clock):
     assert _activities(runtime) == {"第一党小组": ("closed", True),
                                     "第二党小组": ("open", False)}
     assert ("张强", "党小组会", "12-9", AttendanceStatus.ABSENT) not in _records(runtime)
+    # Said again (a double send, another 委员): the meeting still under way is not confirmed
+    # in its place, and its members can still check in.
+    again = chat.say("sec", "确认缺席", chat="g1")
+    assert again.is_error and again.text == (
+        "党小组会·第一党小组（19:30）的缺席已经确认过了；党小组会·第二党小组（19:30）还在进行，"
+        "结束后再确认缺席。还没有确认。"), again.text
+    assert _activities(runtime)["第二党小组"] == ("open", False)
+    assert chat.say("zhang", "签到", chat="g1").text.startswith("张强 签到成功")
 
 
 def test_confirm_absence_with_two_ended_asks_which(runtime, chat, clock):
@@ -214,3 +222,16 @@ def test_the_activity_may_be_said_with_the_command():
     assert understand("结束 签到") == ("结束", {"which": None})
     assert "「结束」后面不用写别的" in understand("结束 现在")
     assert "「确认缺席」后面不用写别的" in understand("确认缺席 全部")
+
+
+def test_confirm_absence_naming_one_no_longer_at_hand_finds_it(runtime, chat, clock):
+    """The 支委会 ended at 10:00 unconfirmed; at 15:00, with the afternoon's theme day on,
+    确认缺席 支委会 confirms it, as 补签 王书记 支委会 … finds it (it was 「最近没有支委会」)."""
+    _branch(runtime, COMMITTEE, ("主题党日", "每月8日 14:30", 120, None))
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 15, 0))
+    confirmed = chat.say("sec", "确认缺席 支委会", chat="g1")
+    assert confirmed.text.startswith("已确认支委会（09:00）的出勤"), confirmed.text
+    assert _activities(runtime) == {"支委会": ("closed", True), "主题党日": ("open", False)}
+    missing = chat.say("sec", "确认缺席 党课", chat="g1")
+    assert missing.is_error and "最近没有党课" in missing.text
