@@ -161,3 +161,26 @@ def test_a_member_signs_their_check_in_with_their_name_and_nobody_checks_in_anot
     assert sorted(r[0] for r in _records(runtime)) == ["张强", "李明", "王书记"]
     # A name nobody on the roster has is no one's: the usual suggestion.
     assert "你是想发送「签到」吗" in chat.say("li", "赵六签到", chat="g1").text
+
+
+def test_a_committee_member_late_for_the_committee_meeting_is_checked_in_there(
+        runtime, chat, clock):
+    """支委会 09:00–10:00, the theme day at 10:00 with check-in from 09:30. 王书记, late for the
+    支委会, says 签到 at 09:40: it is the 支委会's (it was the theme day's, and there was no
+    way left to be counted at the 支委会). 李明, not on the committee, is checked in to the
+    theme day early; once it has begun, 王书记's next 签到 is the theme day's."""
+    from tests.test_two_at_once import THEME_DAY_AT_TEN
+
+    _branch(runtime, COMMITTEE, THEME_DAY_AT_TEN)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 9, 40), step=timedelta(minutes=20))
+    late = chat.say("sec", "签到", chat="g1").text
+    assert late.startswith("王书记 签到成功（迟到）：支委会（09:00）"), late
+    assert chat.say("li", "签到", chat="g1").text.startswith("李明 签到成功：主题党日（10:00）")
+    assert "你已签到" in chat.say("sec", "签到", chat="g1").text  # said twice: no theme day yet
+    clock.set(local(2026, 12, 8, 10, 2))
+    assert chat.say("sec", "签到", chat="g1").text.startswith("王书记 签到成功：主题党日（10:00）")
+    assert sorted(_records(runtime)) == [
+        ("李明", "主题党日", "12-8", AttendanceStatus.PRESENT),
+        ("王书记", "主题党日", "12-8", AttendanceStatus.PRESENT),
+        ("王书记", "支委会", "12-8", AttendanceStatus.LATE)]
