@@ -535,23 +535,28 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, str(exc)))
     day: date | None = None
     if span is not None:
+        # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study; 请假 夜学 12月8日至
+        # 10日 值班: those days' night studies, not every activity of them.
         kind, reason = _named_kind(span.rest)
         if kind is None or span.first != span.last:
-            return _leave_period(ctx, span)
-        day = span.first  # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study
+            return _leave_period(ctx, DateRange(span.first, span.last, reason), kind=kind)
+        day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)
     if kind is not None and day is None:
         try:  # 请假 夜学 12月16日 值班: that day's, not the next one with the day as reason
-            span = find_date_range(reason, today) or find_leading_day(reason, today)
+            said = find_leading_day(reason, today)
         except DateError as exc:
             return Reply.error(usage_text(LEAVE, str(exc)))
-        if span is not None and span.first != span.last:
-            return _leave_period(ctx, span, kind=kind)
-        if span is not None:
-            day, reason = span.first, span.rest
+        if said is not None:
+            day, reason = said.first, said.rest
+    other = _named_kind(reason.removeprefix("以及").lstrip("和及与跟"))[0] if kind else None
+    if kind is not None and other is not None:
+        # 请假 夜学、主题党日 出差: the second was taken for the reason, and stayed expected.
+        return Reply.error(usage_text(LEAVE, f"一次请一种活动的假：请分别发送「请假 {kind.value} "
+                                             f"原因」和「请假 {other.value} 原因」"))
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
@@ -700,23 +705,28 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     period, excused = leave_store.record_period(
         ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
         state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
-        message_id=ctx.message.message_id)
+        message_id=ctx.message.message_id, activity_type=kind.value if kind else None)
     ctx.audit("leave.period", target=ctx.member.name,
               detail={"period_id": period.id, "first": first.isoformat(),
                       "last": span.last.isoformat(), "reason": span.rest,
+                      "activity_type": kind.value if kind else None,
                       "activity_ids": [a.id for a in excused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
     pending = state == LeaveState.PENDING
+    # A period asked for one kind of activity excuses that kind only (its other activities
+    # stay expected), and says so.
+    these = ("这期间需要你参加的活动" if kind is None
+             else f"{'这天' if first == span.last else '这期间'}的{kind.value}")
     if kind is not None:
         when += f"（{kind.value}）"
-    if kind is not None and not excused:  # too far off to be planned yet
-        covered = (("批准后，" if pending else "") + f"这天需要你参加的活动（含{kind.value}）"
-                   "都记为请假" + ("。" if pending else "，不会提醒你签到。"))
-    elif excused:
-        covered = ("批准后，这期间需要你参加的活动都记为请假；等待批准时不会提醒你签到。" if pending
-                   else "这期间需要你参加的活动都记为请假，不会再提醒你签到。")
+    if excused:
+        covered = (f"批准后，{these}都记为请假；等待批准时不会提醒你签到。" if pending
+                   else f"{these}都记为请假，不会再提醒你签到。")
+    elif kind is not None:  # too far off to be planned yet
+        covered = (("批准后，" if pending else "") + f"{these}安排后记为请假"
+                   + ("。" if pending else "，不会提醒你签到。"))
     else:  # said, so that nobody believes an activity was excused
         covered = ("这期间目前没有安排需要你参加的活动；" + ("批准后，" if pending else "")
                    + "之后安排的也记为请假。")
@@ -769,8 +779,10 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     periods = leave_store.periods_of(ctx.session, member_id=ctx.member.id, today=today)
-    listed = [(p.first_day, f"· {show_days(p.first_day, p.last_day)}："
-               f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}") for p in periods]
+    listed = [(p.first_day, f"· {show_days(p.first_day, p.last_day)}"
+               + (f"（{p.activity_type}）" if p.activity_type else "")
+               + f"：{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
+              for p in periods]
     for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
         if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods):
             continue  # the period's, listed as the period

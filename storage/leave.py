@@ -43,12 +43,14 @@ def _local_day(moment: datetime, tz: tzinfo) -> date:
 
 def record_period(session: Session, *, member: Member, first: date, last: date, reason: str,
                   state: str, now: datetime, tz: tzinfo, platform: str | None = None,
-                  message_id: str | None = None) -> tuple[LeavePeriod, list[Activity]]:
+                  message_id: str | None = None, activity_type: str | None = None
+                  ) -> tuple[LeavePeriod, list[Activity]]:
     """Keep the period and excuse the member from the activities already planned in it
-    that have not started; returns the period and those activities."""
+    (of `activity_type` only, where given) that have not started; returns the period and
+    those activities."""
     period = LeavePeriod(member_id=member.id, first_day=first, last_day=last,  # type: ignore[arg-type]
                          reason=reason, leave_state=state, platform=platform,
-                         message_id=message_id, created_at=now)
+                         message_id=message_id, created_at=now, activity_type=activity_type)
     session.add(period)
     session.flush()
     excused = _excuse_planned(session, member=member, period=period, now=now, tz=tz)
@@ -64,7 +66,9 @@ def _excuse_planned(session: Session, *, member: Member, period: LeavePeriod, no
     end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)
     candidates = session.exec(select(Activity).where(
         Activity.starts_at >= max(start, now), Activity.starts_at < end,
-        Activity.status != CANCELLED).order_by(Activity.starts_at)).all()
+        Activity.status != CANCELLED,
+        *([Activity.type == period.activity_type] if period.activity_type else []))
+        .order_by(Activity.starts_at)).all()
     return [activity for activity in candidates
             if _excuse_one(session, activity=activity, member=member, period=period)]
 
@@ -96,7 +100,9 @@ def excuse(session: Session, *, activity: Activity, tz: tzinfo) -> int:
     """Leave rows on a newly created activity for every period that covers its day."""
     day = _local_day(activity.starts_at, tz)
     rows = session.exec(select(LeavePeriod, Member).join(Member, Member.id == LeavePeriod.member_id)
-                        .where(LeavePeriod.first_day <= day, LeavePeriod.last_day >= day)).all()
+                        .where(LeavePeriod.first_day <= day, LeavePeriod.last_day >= day,
+                               or_(LeavePeriod.activity_type.is_(None),  # type: ignore[union-attr]
+                                   LeavePeriod.activity_type == activity.type))).all()
     count = sum(1 for period, member in rows
                 if _excuse_one(session, activity=activity, member=member, period=period))
     if count:
@@ -105,8 +111,10 @@ def excuse(session: Session, *, activity: Activity, tz: tzinfo) -> int:
 
 
 def covers(period: LeavePeriod, activity: Activity, tz: tzinfo) -> bool:
-    """Whether the activity is held on one of the period's days."""
-    return period.first_day <= _local_day(activity.starts_at, tz) <= period.last_day
+    """Whether the activity is held on one of the period's days (and is of its type, for
+    a period asked for one type)."""
+    return (period.first_day <= _local_day(activity.starts_at, tz) <= period.last_day
+            and period.activity_type in (None, activity.type))
 
 
 def periods_of(session: Session, *, member_id: int, today: date) -> list[LeavePeriod]:

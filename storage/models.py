@@ -562,13 +562,15 @@ class CallbackSignature(SQLModel, table=True):
 
 class LeavePeriod(SQLModel, table=True):
     """请假 over days (12月4日至12月18日): excuses every activity the member is expected at
-    in the range, including those created later."""
+    in the range, including those created later; or only those of `activity_type`, for
+    leave asked for one kind of activity before it was planned (请假 主题党日 出差)."""
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     first_day: date
     last_day: date
     reason: str
+    activity_type: str | None = None
     leave_state: str = LeaveState.GRANTED
     platform: str | None = None
     message_id: str | None = None

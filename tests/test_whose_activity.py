@@ -98,6 +98,17 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
     chat.say("zhang", "销假", chat="g1")
     gone = chat.say("zhang", "请假 夜学 12月3日 值班", chat="g1")
     assert gone.is_error and "12月3日已经过去了" in gone.text, gone.text
+    # Two named at once: refused, nothing recorded (the second was taken for the reason).
+    for said in ("请假 夜学、主题党日 出差", "请假 夜学和主题党日 出差"):
+        both = chat.say("zhang", said, chat="g1")
+        assert both.is_error and "请分别发送「请假 政治夜学 原因」和「请假 主题党日 原因」" in \
+            both.text, (said, both.text)
+    # A range with the activity: those days' night studies, not the theme day among them.
+    days = chat.say("zhang", "请假 夜学 12月8日至10日 值班", chat="g1").text
+    assert days.startswith("已请假：12月8日至12月10日（3 天）（政治夜学），原因：值班。"), days
+    assert sorted(r[1:3] for r in _records(runtime) if r[0] == "张强") == [
+        ("政治夜学", "12-10"), ("政治夜学", "12-8")]
+    chat.say("zhang", "销假", chat="g1")
     named_only = chat.say("zhang", "请假 主题党日", chat="g1")
     assert named_only.is_error and "请假原因" in named_only.text
     assert [r for r in _records(runtime) if r[0] == "张强"] == []
@@ -108,12 +119,22 @@ def test_leave_for_a_named_activity_not_planned_yet_is_leave_for_its_day(runtime
     clock.set(local(2026, 11, 30, 9, 0))  # the theme day of the 10th is not planned yet
     run_ticks(runtime, clock, local(2026, 11, 30, 12, 0))
     reply = chat.say("li", "请假 主题党日 出差", chat="g1").text
-    assert reply.startswith("已请假：12月10日（主题党日），原因：出差。"), reply
-    assert "这天需要你参加的活动（含主题党日）都记为请假" in reply
-    sent = run_ticks(runtime, clock, local(2026, 12, 10, 18, 0))
-    assert ("李明", "主题党日", "12-10", AttendanceStatus.LEAVE) in _records(runtime)
-    nudged = [(at.day, target) for at, kind, target, _ in sent if kind == "nudge"]
-    assert (10, "li") not in nudged and (10, "zhang") in nudged  # 张强 asked for no leave
+    assert reply == ("已请假：12月10日（主题党日），原因：出差。\n"
+                     "这天的主题党日安排后记为请假，不会提醒你签到。"), reply
+    # 张强 asks for the night study of the 10th, also not planned yet: that one alone.
+    assert chat.say("zhang", "请假 12月10日 夜学 值班", chat="g1").text.startswith(
+        "已请假：12月10日（政治夜学），原因：值班。")
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 30))
+    on_the_tenth = [r for r in _records(runtime) if r[2] == "12-10"]
+    assert ("李明", "主题党日", "12-10", AttendanceStatus.LEAVE) in on_the_tenth
+    assert ("张强", "政治夜学", "12-10", AttendanceStatus.LEAVE) in on_the_tenth
+    # Each is still expected at the day's other activity: nudged there, and not on leave.
+    assert ("李明", "政治夜学", "12-10", AttendanceStatus.LEAVE) not in on_the_tenth
+    assert ("张强", "主题党日", "12-10", AttendanceStatus.LEAVE) not in on_the_tenth
+    nudged = {(target, "主题党日" if "主题党日" in text else "政治夜学")
+              for at, kind, target, text in sent if kind == "nudge" and at.day == 10}
+    assert nudged == {("zhang", "主题党日"), ("li", "政治夜学"), ("sec", "主题党日"),
+                      ("sec", "政治夜学")}, nudged
     nothing = chat.say("li", "请假 党课 出差", chat="g1")  # the branch plans no 党课
     assert nothing.is_error and "近期没有需要你参加的党课" in nothing.text
 
