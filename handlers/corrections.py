@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.attendance import parse_activity_type
+from bot.domain.attendance import RATING_WINDOW, parse_activity_type
 from bot.domain.dates import DateError, find_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled
@@ -124,6 +124,17 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if not held:
             upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
             held = [upcoming] if upcoming is not None else []
+    named, _, rest_ = text.partition(" ")
+    kind = parse_activity_type(named) if named else None
+    if len(held) < 2 and kind is not None:
+        # 取消活动 夜学 临时勤务 at noon: tonight's night study, not the theme day held this
+        # morning with 夜学 for its reason.
+        activity = held[0] if held and held[0].type == kind else _named_to_cancel(ctx, scope,
+                                                                                  kind)
+        if activity is None:
+            return Reply.error(f"没有可以取消的{kind.value}（进行中的、最近一周的或下一次的），"
+                               "什么也没有取消。")
+        held, text = [activity], rest_.strip()
     if not held:
         return Reply.error("没有可以取消的活动（进行中的、最近一周的或下一次的）。")
     activity = held[0]
@@ -148,6 +159,17 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"将取消{attendance._label(ctx, activity)}（已签到 {figures.attended} 人）：它的签到、"
         "请假和缺席都不再计入，已记的积分以冲销记录抵消。\n"
         "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
+
+
+def _named_to_cancel(ctx: Ctx, scope: int | None, kind: ActivityType) -> Activity | None:
+    """The activity of `kind` a 取消活动 that names it means: the next one, else the latest
+    begun within the last week (what 取消活动 reaches without a name)."""
+    upcoming = [a for a in store.next_activities(ctx.session, branch_id=scope, now=ctx.now)
+                if a.type == kind]
+    if upcoming:
+        return upcoming[0]
+    held = store.named_activity(ctx.session, branch_id=scope, now=ctx.now, kind=kind.value)
+    return held if held is not None and held.starts_at >= ctx.now - RATING_WINDOW else None
 
 
 # --- 删除日程 --------------------------------------------------------------------------

@@ -235,3 +235,28 @@ def test_confirm_absence_naming_one_no_longer_at_hand_finds_it(runtime, chat, cl
     assert _activities(runtime) == {"支委会": ("closed", True), "主题党日": ("open", False)}
     missing = chat.say("sec", "确认缺席 党课", chat="g1")
     assert missing.is_error and "最近没有党课" in missing.text
+
+
+def test_cancel_naming_another_activity_than_the_one_at_hand_means_that_one(
+        runtime, chat, clock):
+    """The theme day ran 09:00–11:00; at noon 取消活动 夜学 临时勤务 means tonight's night
+    study: it offered to cancel the theme day, with 夜学 read into the reason, and a quick
+    确认 would have wiped the theme day's figures."""
+    from tests.test_whose_activity import NIGHT_STUDY
+
+    _branch(runtime, NIGHT_STUDY, ("主题党日", "每月8日 09:00", 120, None))
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    asked = chat.say("sec", "取消活动 夜学 临时勤务", chat="g1").text
+    assert asked.startswith("将取消政治夜学（19:30）"), asked
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消政治夜学"), asked
+    with Session(runtime.engine) as session:
+        held = sorted((a.type, a.starts_at.day, a.status)
+                      for a in session.exec(select(Activity)).all())
+    assert held == [("主题党日", 8, "closed"), ("政治夜学", 8, "cancelled"),
+                    ("政治夜学", 10, "open")], held
+    # The one at hand named is the one at hand; one with nothing to cancel changes nothing.
+    assert chat.say("sec", "取消活动 主题党日 下雨", chat="g1").text.startswith(
+        "将取消主题党日（09:00）")
+    none = chat.say("sec", "取消活动 党课 下雨", chat="g1")
+    assert none.is_error and "没有可以取消的党课" in none.text
