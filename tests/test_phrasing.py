@@ -1116,6 +1116,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假通过了没', m('帮助', command='请假')),
     ('我请的假批了吗', m('我的请假')),
     ('请假 批了吗', m('帮助', command='请假')),
+    # A reason that ends like a question is still a reason (they were help, nothing kept).
+    ('请假 家里有事能批吗', m('请假', reason='家里有事能批吗')),
+    ('请假 出差不知多久', m('请假', reason='出差不知多久')),
+    ('请假 值班谁也替不了', m('请假', reason='值班谁也替不了')),
+    ('夜学请假 孩子生病没人管怎么办', m('请假', reason='夜学 孩子生病没人管怎么办')),
     ('签到扣分吗', '「签到」后面不用写别的，收到了「扣分吗」'),
     ('签到在哪', m('帮助', command='签到')),
     ('签到在哪里', m('帮助', command='签到')),

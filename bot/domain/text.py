@@ -150,14 +150,20 @@ _ASKS = re.compile(r"(?:吗|么|没|没有|可以不|行不)$|谁|多久|多长�
                    r"怎样|如何|能不能|可不可以|行不行|要不要|用不用|是不是|提前几天|几天前|"
                    r"请几天|最多几天")
 _ASKS_MAX_CHARS = 12
+# What a question about the command itself is made of: asking, approving, its rules and
+# its effect (要提前多久, 会扣分吗, 需要写什么, 后还要签到吗). A word with anything else in it
+# says why (家里有事能批吗, 出差不知多久, 值班谁也替不了): a reason, however it ends.
+_ABOUT_ITSELF = frozenset(
+    "吗么没有不呢了吧啊呀嘛要需会能可以得该还用后先再也就都是否请批准审通过谁找书记委员领导"
+    "提前多久长时间几天前最少算缺席扣分影响写什么啥原因在哪里儿怎样如何行好签到一下求办")
 
 
 def only_asks(word: str) -> bool:
-    """Whether one word, short, only asks something (批了吗, 要提前多久, 算缺席吗, 可以吗)
-    rather than saying why (值班, 孩子生病住院). A long or several-word text is taken to
-    tell something, whatever it ends with (家里有事，能批吗)."""
+    """Whether one word, short, only asks something about the command (批了吗, 要提前多久,
+    算缺席吗, 可以吗) rather than saying why (值班, 孩子生病住院, 家里有事能批吗). A long or
+    several-word text is taken to tell something, whatever it ends with."""
     return (0 < len(word) <= _ASKS_MAX_CHARS and SEPARATORS.search(word) is None
-            and _ASKS.search(word) is not None)
+            and _ASKS.search(word) is not None and set(word) <= _ABOUT_ITSELF)
 
 
 def split_words(text: str) -> list[tuple[str, int]]:
