@@ -790,10 +790,16 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         listed.append((activity.starts_at.astimezone(ctx.settings.tz).date(),
                        f"· {_label(ctx, activity, with_date=True)}：{state}，"
                        f"原因：{row.leave_reason}"))
+    # 请假情况 from a secretary may ask after the branch's: 请假名单 shows who is on leave.
+    branch_list = ("\n本支部谁请了假：私聊发送「请假名单」。"
+                   if ctx.role in MANAGERS | LEADERS else "")
     if not listed:
-        return Reply("你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班")
+        return Reply("你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班"
+                     + branch_list)
     lines = [line for _, line in sorted(listed, key=lambda pair: pair[0])]
-    return Reply("\n".join(["你的请假：", *lines, "还没开始的请假，发送「销假」可撤回。"]))
+    # 销假 takes back all of it, not one: said, so nobody loses leave they meant to keep.
+    return Reply("\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假。"])
+                 + branch_list)
 
 
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:

@@ -137,10 +137,14 @@ def test_a_member_sees_their_own_leave_and_where_it_stands(runtime, chat, clock)
         "你的请假：",
         "· 政治夜学（12月8日 19:30）：等待书记批准，原因：值班",
         "· 12月14日至12月16日：等待书记批准，原因：培训",
-        "还没开始的请假，发送「销假」可撤回。"]
+        "发送「销假」会撤回以上还没开始的全部请假。"]
     chat.say("sec", "驳回请假 李明", chat="g1")  # the whole request: Tuesday's and the days
     chat.say("li", "请假 12月10日 出差", chat="g1")
     chat.say("sec", "批准请假 李明", chat="g1")
+    # A secretary asking 请假情况 may mean the branch's: told where that is.
+    assert chat.say("sec", "请假情况").text.splitlines() == [
+        "你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班",
+        "本支部谁请了假：私聊发送「请假名单」。"]
     listed = chat.say("li", "请假情况", chat="g1").text.splitlines()
     assert listed[1:-1] == [
         "· 政治夜学（12月8日 19:30）：已被驳回，仍需参加，原因：值班",
