@@ -15,7 +15,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, delete, select
 
 from storage import ledger, outbox
-from storage.attendance import CANCELLED, ROW_KINDS
+from storage.attendance import ATTENDED, CANCELLED, OPEN, ROW_KINDS
 from storage.models import (
     Activity,
     Attendance,
@@ -233,7 +233,39 @@ def _groups_told(about: list[OutboxMessage]) -> list[tuple[str, str]]:
     return told
 
 
-def withhold_unsent(session: Session, *, activity: Activity, reason: str = "活动已取消",
+# The reason a schedule change gives the activities it cancels (日程已改为 每周四 19:30).
+RULE_CHANGED = "日程已改为"
+WITHHELD = "活动已取消"  # withhold_unsent's note on what it withheld
+
+
+def reopen(session: Session, *, activity: Activity) -> bool:
+    """An activity a schedule change cancelled that a later change holds again, before it
+    began (19:30 moved to 20:00, then back to 19:30): open again. Cancelled, its (schedule,
+    start) kept the scheduler from making it anew, and that day had no activity at all
+    while the reply listed one. Its own rows go (nothing was posted for them: it had not
+    begun) for the ones the caller carries to it from the activity taken away now, which
+    are as the member left them since; what was withheld about it is queued again. False,
+    and nothing changes, for any other cancelled activity (取消活动's stays cancelled)."""
+    if activity.status != CANCELLED or not (activity.cancel_reason or "").startswith(
+            RULE_CHANGED):
+        return False
+    rows = session.exec(select(Attendance).where(Attendance.activity_id == activity.id)).all()
+    if any(row.status in ATTENDED or row.checked_in_at or row.made_up_at for row in rows):
+        return False
+    for row in rows:
+        session.delete(row)
+    for message in _queued_about(session, activity):
+        if message.status == "withdrawn" and message.last_error == WITHHELD:
+            message.status, message.last_error = "pending", None
+            session.add(message)
+    activity.status = OPEN
+    activity.cancelled_at = activity.cancelled_by = activity.cancel_reason = None
+    session.add(activity)
+    session.flush()
+    return True
+
+
+def withhold_unsent(session: Session, *, activity: Activity, reason: str = WITHHELD,
                     about: list[OutboxMessage] | None = None) -> list[OutboxMessage]:
     """An activity cancelled or removed: what is queued about it and not sent yet (a
     reminder the platform made wait or a retry holds, a request to decide leave for it

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from bot.domain.attendance import ActivityTimes
 from storage.attendance import CANCELLED, OPEN
-from storage.corrections import Withdrawn, withdraw
+from storage.corrections import RULE_CHANGED, Withdrawn, withdraw
 from storage.ledger import insert_ignoring_duplicates
 from storage.models import Activity, Branch, Member, Schedule
 
@@ -48,7 +48,7 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
                 activity.ends_at = activity.starts_at + timedelta(minutes=duration_minutes)
                 activity.checkin_closes_at = activity.ends_at
                 session.add(activity)
-        replaced = withdraw(session, by=by, reason=f"日程已改为 {rule}", now=now, activities=[
+        replaced = withdraw(session, by=by, reason=f"{RULE_CHANGED} {rule}", now=now, activities=[
             a for a in ahead if holds is None or not holds(a.starts_at)])
     schedule.rule = rule
     schedule.duration_minutes = duration_minutes

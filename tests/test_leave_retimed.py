@@ -231,3 +231,26 @@ def test_changed_from_the_command_line_and_ticked_by_two_replicas_it_is_carried_
                     Activity, Activity.id == Attendance.activity_id).order_by(Activity.starts_at))]
     assert rows == [("19:30", "leave", "出差"), ("20:00", "leave", "出差")]
     assert to(drain(runtime, clock), "li") == [MOVED + "请假仍然有效。"]
+
+
+def test_moved_back_to_its_hour_the_study_is_held_there_with_his_leave(
+        runtime, chat, clock, djbot):  # noqa: F811 - the fixture imported above
+    """19:30 → 20:00 → back to 19:30, the secretary undoing a slip. Before, that Wednesday
+    had no night study at all (the cancelled 19:30 one kept its place from being planned
+    again, and the 20:00 one was cancelled too), while the reply listed 19:30 as coming:
+    nobody was reminded, nobody counted. Now the 19:30 one is held again, with the leave."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    chat.say("sec", "设置 夜学 每周三 20:00", chat="g1")
+    back = chat.say("sec", "设置 夜学 每周三 19:30", chat="g1").text
+    assert "政治夜学（11月25日 20:00）改到当天 19:30，1 人的请假随之改到新时间。" in back, back
+    assert to(drain(runtime, clock), "li")[-1] == \
+        "【活动时间调整】你请过假的政治夜学（11月25日 20:00）改为 19:30，请假仍然有效。"
+    sent = the_week(runtime, chat, clock)
+    assert studies(runtime) == [("11-25 19:30", "closed"), ("11-25 20:00", "cancelled")]
+    assert to(sent, "li") == []
+    assert to(sent, "zhang", "nudge") != []
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["expected"], line["leave"], line["participation"]) == (3, 1, "1/2")
+    assert ledger_lines(chat, "li") == ["11月25日 19:30 +1 政治夜学 请假"]

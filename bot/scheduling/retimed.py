@@ -26,8 +26,8 @@ from bot.scheduling.holidays import default_calendar, held_between
 from bot.scheduling.moves import ask_for_a_decision
 from bot.scheduling.plan import QuietHours
 from bot.scheduling.rules import RuleError, parse_rule
+from storage import corrections, org, outbox
 from storage import leave as leave_store
-from storage import org, outbox
 from storage import schedules as schedules_store
 from storage.attendance import CANCELLED
 from storage.models import Activity, ActivityType, Attendance, LeaveState, Member, Schedule
@@ -71,7 +71,10 @@ def carry_leave(off: CalledOff, schedule: Schedule,
         if to is None:
             to = schedules_store.scheduled_at(session, schedule_id=schedule.id,
                                               starts_at=starts_at)
-            if to is None or to.status == CANCELLED:
+            if to is not None and to.starts_at > off.now and corrections.reopen(session,
+                                                                                activity=to):
+                created = True  # moved back to an hour an earlier change took it from
+            elif to is None or to.status == CANCELLED:
                 continue  # called off at that hour (取消活动): not held, nothing to carry to
         # Carried before a leave period is written on it: leave asked for the activity
         # alone, in its own state, stands as it did (storage.leave._excuse_one).
