@@ -646,6 +646,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
+_NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚|这次)(?=\S)")
 # What may stand between the activity a leave names and its reason.
 _KIND_ENDS = re.compile(r"[\s,，、;；:：]+")
 
@@ -657,9 +658,12 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
     whichever activity came first."""
     parts = _KIND_ENDS.split(reason.strip(), maxsplit=1)
     first, rest_ = parts[0], (parts[1] if len(parts) > 1 else "")
+    unsaid = _NOW_GLUED.sub("", first)
+    if unsaid != first and parse_activity_type(unsaid.removesuffix("的")) is not None:
+        first = unsaid  # 今晚夜学 值班: which evening's, not part of the reason
     kind = parse_activity_type(first.removesuffix("的"))
     if kind is not None:
-        return kind, rest_.strip()
+        return kind, without_leading_now(rest_.strip())  # 夜学 今天 值班: the reason, 值班
     for cut in range(len(first) - 1, 1, -1):  # the longest name first: 政治夜学, not 夜学
         kind = parse_activity_type(first[:cut].removesuffix("的"))
         glued = first[cut:]

@@ -81,6 +81,10 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
         chat.say("li", "销假", chat="g1")
     assert chat.say("li", "今晚夜学请假 值班", chat="g1").text == (
         "已请假：政治夜学（12月8日 19:30）。原因：值班")
+    for said in ("请假 今晚夜学 值班", "请假 夜学 今天 值班"):  # the when is no reason
+        chat.say("li", "销假", chat="g1")
+        assert chat.say("li", said, chat="g1").text == (
+            "已请假：政治夜学（12月8日 19:30）。原因：值班"), said
     # The day said after the activity is that day's: not the next one with the day as reason.
     # The day's other activity (the theme day of the 10th) is not excused with it.
     later = chat.say("zhang", "请假 夜学 12月10日 值班", chat="g1").text
