@@ -81,7 +81,7 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     told = corrections.told_groups(session, activity=activity)
     for platform, chat_id in told:
         text = (f"【活动时间调整】{label(session, activity, settings, off.now)}"
-                f"改为 {_time(retimed.to, off)}。" if retimed is not None else
+                f"改为 {hour(retimed.to, off)}。" if retimed is not None else
                 f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}")
         outbox.enqueue(session, platform=platform, target_kind="group", target=chat_id,
                        branch_id=activity.branch_id, now=off.now, kind="activity.cancel",
@@ -120,7 +120,7 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
     None when that one does not expect them either (they moved meanwhile): it is off for
     them."""
     moved = (f"【活动时间调整】你请过假的{label(off.session, activity, off.settings)}"
-             f"改为 {_time(retimed.to, off)}，")
+             f"改为 {hour(retimed.to, off)}，")
     assert retimed.to.id is not None and member.id is not None
     row = attendance_store.attendance_of(off.session, activity_id=retimed.to.id,
                                          member_id=member.id)
@@ -134,5 +134,6 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
     return moved + "请假未获批准，仍需参加。"
 
 
-def _time(activity: Activity, off: CalledOff) -> str:
+def hour(activity: Activity, off: CalledOff) -> str:
+    """When the activity starts, as a notice of its move says it (20:00)."""
     return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from bot.domain.attendance import plan_times
-from bot.scheduling.called_off import CalledOff, Retimed, label
+from bot.scheduling.called_off import CalledOff, Retimed, hour, label
 from bot.scheduling.holidays import default_calendar, held_between
 from bot.scheduling.moves import ask_for_a_decision
 from bot.scheduling.plan import QuietHours
@@ -107,16 +107,12 @@ def _ask_again(off: CalledOff, taken: Activity, to: Activity,
             session, member=member, branch_id=to.branch_id,
             key=f"attendance:{c.row_id}|carried:{c.was_id}",
             asked=f"{label(session, to, settings)}，原因：{row.leave_reason}"
-                  f"（活动由 {_time(taken, off)} 改至 {_time(to, off)}）。",
+                  f"（活动由 {hour(taken, off)} 改至 {hour(to, off)}）。",
             now=off.now,
             not_before=QuietHours.of(settings).held_until(off.now.astimezone(settings.tz)),
             prefer=off.platform or org.group_platform(session, branch_id=to.branch_id))
 
 
-def _time(activity: Activity, off: CalledOff) -> str:
-    return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"
-
-
 def moved_to(off: CalledOff, taken: Activity, retimed: Retimed) -> str:
     """政治夜学（11月25日 19:30）改到当天 20:00: what a reply says of one."""
-    return f"{label(off.session, taken, off.settings)}改到当天 {_time(retimed.to, off)}"
+    return f"{label(off.session, taken, off.settings)}改到当天 {hour(retimed.to, off)}"
