@@ -1108,8 +1108,9 @@ def _there_when_confirmed(session: Session, attendance: Attendance, activity: Ac
 
 
 def close(session: Session, *, activity: Activity, now: datetime, by: int | None = None) -> None:
-    """End check-in. Absence is still provisional: nothing is posted here."""
-    if activity.status == CLOSED:
+    """End check-in. Absence is still provisional: nothing is posted here. A cancelled
+    activity stays cancelled: closed, it would count again."""
+    if activity.status in (CLOSED, CANCELLED):
         return
     activity.status = CLOSED
     activity.closed_at = now
@@ -1141,7 +1142,8 @@ def finalize(
     # waits, and finds the absences confirmed. Another replica's confirmation of the same
     # activity finds it claimed and does nothing.
     claimed = session.execute(
-        update(Activity).where(Activity.id == activity.id, Activity.finalized_at.is_(None))
+        update(Activity).where(Activity.id == activity.id, Activity.finalized_at.is_(None),
+                               Activity.status != CANCELLED)  # a cancelled one counts nowhere
         .values(finalized_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -260,3 +260,24 @@ def test_cancel_naming_another_activity_than_the_one_at_hand_means_that_one(
         "将取消主题党日（09:00）")
     none = chat.say("sec", "取消活动 党课 下雨", chat="g1")
     assert none.is_error and "没有可以取消的党课" in none.text
+
+
+def test_confirm_absence_never_confirms_a_cancelled_meeting(runtime, chat, clock):
+    """The morning's 支委会 was cancelled (取消活动); that evening 确认缺席 支委会 found it
+    (named activities include cancelled ones), closed and confirmed it, and docked every
+    committee member an absence for a meeting never held."""
+    from storage.models import PointEntry
+    from tests.test_whose_activity import NIGHT_STUDY
+
+    _branch(runtime, NIGHT_STUDY, COMMITTEE)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 8, 0))
+    chat.say("sec", "取消活动 临时勤务", chat="g1")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消支委会")
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 40))
+    refused = chat.say("sec", "确认缺席 支委会", chat="g1")
+    assert refused.is_error and "支委会（12月8日 09:00）已取消" in refused.text, refused.text
+    with Session(runtime.engine) as session:
+        committee = session.exec(select(Activity).where(Activity.type == "支委会")).one()
+        assert (committee.status, committee.finalized_at) == ("cancelled", None)
+        assert session.exec(select(PointEntry)).all() == []
