@@ -135,7 +135,7 @@ def running_activity(session: Session, *, branch_id: int | None, now: datetime) 
 
 def current_in(scope):
     """The open activities of `scope` whose check-in window has opened (at :now): those
-    that have begun first, then those only taking early check-ins (a committee member late
+    under way first, then those only taking early check-ins (or over, not closed yet) (a committee member late
     for the 支委会 at 09:40 is checked in there, not at the theme day of 10:00 whose
     check-in opened at 09:30), each the latest start first (of two starting together, the
     one made last): which activity 签到 means (storage.checkin reads it the same way)."""
@@ -143,8 +143,9 @@ def current_in(scope):
     return (
         select(Activity)
         .where(scope, Activity.status == OPEN, Activity.checkin_opens_at <= now)
-        .order_by(case((Activity.starts_at <= now, 0), else_=1), Activity.starts_at.desc(),
-                  Activity.id.desc())
+        # Under way (begun, not over: one past its end waits for the tick to close it).
+        .order_by(case((and_(Activity.starts_at <= now, Activity.ends_at > now), 0), else_=1),
+                  Activity.starts_at.desc(), Activity.id.desc())
     )
 
 

@@ -203,9 +203,24 @@ def test_a_committee_member_late_for_the_committee_meeting_is_checked_in_there(
     assert late.startswith("王书记 签到成功（迟到）：支委会（09:00）"), late
     assert chat.say("li", "签到", chat="g1").text.startswith("李明 签到成功：主题党日（10:00）")
     assert "你已签到" in chat.say("sec", "签到", chat="g1").text  # said twice: no theme day yet
+    # 10:02: the 支委会 is over though the scheduler has not closed it yet; the theme day is
+    # under way, and his 签到 is its.
     clock.set(local(2026, 12, 8, 10, 2))
     assert chat.say("sec", "签到", chat="g1").text.startswith("王书记 签到成功：主题党日（10:00）")
     assert sorted(_records(runtime)) == [
         ("李明", "主题党日", "12-8", AttendanceStatus.PRESENT),
         ("王书记", "主题党日", "12-8", AttendanceStatus.PRESENT),
         ("王书记", "支委会", "12-8", AttendanceStatus.LATE)]
+
+
+def test_an_activity_over_but_not_closed_yet_gives_way_to_the_one_taking_check_ins(
+        runtime, chat, clock):
+    """支委会 09:00–10:00, the theme day at 10:30 (check-in from 10:00). At 10:05, before the
+    scheduler's next tick closes the 支委会, 王书记's 签到 is the theme day's, not a
+    「签到已截止」 for the meeting that is over."""
+    _branch(runtime, COMMITTEE, ("主题党日", "每月8日 10:30", 120, None))
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 9, 40), step=timedelta(minutes=20))
+    clock.set(local(2026, 12, 8, 10, 5))
+    reply = chat.say("sec", "签到", chat="g1").text
+    assert reply.startswith("王书记 签到成功：主题党日（10:30）"), reply
