@@ -41,7 +41,7 @@ from bot.domain.dates import (
     find_record_day,
     without_leading_now,
 )
-from bot.domain.text import show_date, show_days
+from bot.domain.text import show_date, show_days, show_period
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -783,9 +783,8 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     periods = leave_store.periods_of(ctx.session, member_id=ctx.member.id, today=today)
-    listed = [(p.first_day, f"· {show_days(p.first_day, p.last_day)}"
-               + (f"（{p.activity_type}）" if p.activity_type else "")
-               + f"：{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
+    listed = [(p.first_day, f"· {show_period(p.first_day, p.last_day, p.activity_type)}："
+               f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
               for p in periods]
     for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
         if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods):
@@ -991,16 +990,20 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     ctx.audit("leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
               target=member.name, detail=detail)
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in waiting)
-    spans = "、".join(show_days(p.first_day, p.last_day) for p in periods)
+    # A period asked for one type of activity (请假 12月2日 夜学 值班) says so: the day's
+    # other activities were never asked for, and stay expected whatever is decided.
+    spans = "、".join(show_period(p.first_day, p.last_day, p.activity_type) for p in periods)
+    covered = "、".join(f"{show_days(p.first_day, p.last_day)}的{p.activity_type or '活动'}"
+                        for p in periods)
     _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
-        if spans:
-            lines.append(f"{spans}的活动（包括以后才安排的）仍需参加。")
+        if covered:
+            lines.append(f"{covered}（包括以后才安排的）仍需参加。")
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
-        if spans:
-            lines.append(f"{spans}的活动（包括以后才安排的）都记为请假。")
+        if covered:
+            lines.append(f"{covered}（包括以后才安排的）都记为请假。")
         if lapsed:
             lines.append(_put_right(reversed_points, "、".join(
                 _label(ctx, a, with_date=True) for _, a in lapsed)))

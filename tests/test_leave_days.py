@@ -150,3 +150,25 @@ def test_a_member_sees_their_own_leave_and_where_it_stands(runtime, chat, clock)
         "· 政治夜学（12月8日 19:30）：已被驳回，仍需参加，原因：值班",
         "· 12月10日：已准假，原因：出差",
         "· 12月14日至12月16日：已被驳回，仍需参加，原因：培训"], listed
+
+
+def test_approving_leave_for_one_kind_of_a_day_says_which_kind(runtime, chat, clock):
+    """请假 12月10日 夜学 值班 before the 10th's night study is planned, waiting for the
+    secretary: the request, the approval and the member's notice name the night study. The
+    approval said 「12月10日的活动（包括以后才安排的）都记为请假」, and a secretary reading it
+    believed the whole day excused while only the night study was."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 20, 0))
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    asked = chat.say("li", "请假 12月10日 夜学 值班", chat="g1").text
+    assert asked.startswith("请假已提交，等待书记批准：12月10日（政治夜学），原因：值班。"), asked
+    [request] = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.ask"]
+    assert "李明请假：12月10日（政治夜学），原因：值班。" in request, request
+    approved = chat.say("sec", "批准请假 李明", chat="g1").text.splitlines()
+    assert approved == ["已批准 李明 的请假。",
+                        "12月10日的政治夜学（包括以后才安排的）都记为请假。"], approved
+    told = [t for _, kind, target, t in drain(runtime, clock) if target == "li"]
+    assert any("12月10日（政治夜学）" in t for t in told), told
+    assert chat.say("li", "我的请假").text.splitlines()[1] == \
+        "· 12月10日（政治夜学）：已准假，原因：值班"

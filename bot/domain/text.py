@@ -265,6 +265,13 @@ def show_days(first: date, last: date) -> str:
     return show_date(first) if first == last else f"{show_date(first)}至{show_date(last)}"
 
 
+def show_period(first: date, last: date, kind: str | None = None) -> str:
+    """A leave period's days as a reply names them, with the type of activity it was asked
+    for where it was (12月10日（主题党日）): the day's other activities are not its."""
+    days = show_days(first, last)
+    return f"{days}（{kind}）" if kind else days
+
+
 def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """A day as people write it: 2026-12-31, 2026年12月31日, 12月31日, 12.31, 12/31,
     31号, 昨天, 前天, 今天, 明天, 后天, 周二, 上周四, 下周二, 星期五. Raises DateError if

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.domain.text import show_days
+from bot.domain.text import show_period
 from bot.scheduling.called_off import label
 from storage import leave as leave_store
 from storage import org, outbox
@@ -91,7 +91,8 @@ def tell_of_move(session: Session, changed: Changed, *, settings: Settings, now:
             lines.append(f"{_moved_back(session, changed)}，" + says.format(labels))
     for period in changed.to_decide:
         days = (period.last_day - period.first_day).days + 1
-        when = show_days(period.first_day, period.last_day) + (f"（{days} 天）" if days > 1 else "")
+        when = (show_period(period.first_day, period.last_day, period.activity_type)
+                + (f"（{days} 天）" if days > 1 else ""))
         reached = ask_for_a_decision(
             session, member=member, branch_id=member.branch_id,
             key=f"period:{period.id}|spell:{was.id}",  # one per move: A→B→A→B asks B twice
