@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from storage import ledger, outbox
@@ -190,6 +191,7 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
     cancelled = [a for a in ahead if a.id in answered]
     for activity in cancelled:
         cancel_activity(session, activity=activity, by=by, reason=reason, now=now)
+        activity.schedule_withdrawn = True  # a later change may hold it again (reopen)
     session.flush()
     return Withdrawn(len(removed), tuple(cancelled), tuple(withheld))
 
@@ -238,29 +240,38 @@ RULE_CHANGED = "日程已改为"
 WITHHELD = "活动已取消"  # withhold_unsent's note on what it withheld
 
 
-def reopen(session: Session, *, activity: Activity) -> bool:
-    """An activity a schedule change cancelled that a later change holds again, before it
-    began (19:30 moved to 20:00, then back to 19:30): open again. Cancelled, its (schedule,
-    start) kept the scheduler from making it anew, and that day had no activity at all
-    while the reply listed one. Its own rows go (nothing was posted for them: it had not
-    begun) for the ones the caller carries to it from the activity taken away now, which
-    are as the member left them since; what was withheld about it is queued again. False,
-    and nothing changes, for any other cancelled activity (取消活动's stays cancelled)."""
-    if activity.status != CANCELLED or not (activity.cancel_reason or "").startswith(
-            RULE_CHANGED):
+def reopen(session: Session, *, activity: Activity, keep_rows: bool) -> bool:
+    """An activity a schedule change cancelled (schedule_withdrawn) that its schedule holds
+    again before it began (19:30 moved to 20:00, then back to 19:30; 暂停日程 then 恢复日程):
+    open again. Cancelled, its (schedule, start) kept the scheduler from making it anew,
+    and that day had no activity at all while the schedule listed one. Its rows stay
+    (`keep_rows`: the leave asked for it, which 销假 takes back meanwhile too), or go for
+    those the caller carries to it from the activity a change takes away now, as the
+    members left them since (nothing was posted for them: it had not begun). What was
+    withheld about it is queued again. False, and nothing changes, for any other: one
+    cancelled by 取消活动 stays cancelled."""
+    if activity.status != CANCELLED or not activity.schedule_withdrawn:
         return False
     rows = session.exec(select(Attendance).where(Attendance.activity_id == activity.id)).all()
     if any(row.status in ATTENDED or row.checked_in_at or row.made_up_at for row in rows):
         return False
-    for row in rows:
+    # Claimed in one statement: a replica ticking at the same moment reopens it once.
+    reopened = {"status": OPEN, "schedule_withdrawn": False, "cancelled_at": None,
+                "cancelled_by": None, "cancel_reason": None}
+    claimed = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.status == CANCELLED,
+                               Activity.schedule_withdrawn == True)  # noqa: E712
+        .values(**reopened).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return False
+    for key, value in reopened.items():
+        set_committed_value(activity, key, value)
+    for row in rows if not keep_rows else ():
         session.delete(row)
     for message in _queued_about(session, activity):
         if message.status == "withdrawn" and message.last_error == WITHHELD:
             message.status, message.last_error = "pending", None
             session.add(message)
-    activity.status = OPEN
-    activity.cancelled_at = activity.cancelled_by = activity.cancel_reason = None
-    session.add(activity)
     session.flush()
     return True
 

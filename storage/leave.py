@@ -174,7 +174,10 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
                Attendance.status == AttendanceStatus.LEAVE,
                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
                    Attendance.leave_state.in_([LeaveState.GRANTED, LeaveState.PENDING])),  # type: ignore[union-attr]
-               Activity.starts_at >= now - grace, Activity.status != CANCELLED,
+               Activity.starts_at >= now - grace,
+               # One a schedule change took away may be held again (corrections.reopen):
+               # the leave taken back is taken back there too.
+               or_(Activity.status != CANCELLED, Activity.schedule_withdrawn == True),  # noqa: E712
                Activity.finalized_at.is_(None),  # type: ignore[union-attr]
                # Not a check-in or 补签 that a 更正 made leave: the ledger holds its points
                # and their reversal, which must keep naming a row (and SQLite would give
@@ -186,7 +189,8 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
         # Nothing was posted for it (leave points come when absences are confirmed), so the
         # row goes: the member is as if they had never asked. The audit entry keeps it.
         session.delete(row)
-        withdrawn.activities.append(activity)
+        if activity.status != CANCELLED:  # the reply lists what they are expected at
+            withdrawn.activities.append(activity)
     # Leave a move withdrew goes too: taken back, it is not restored by a move back.
     for row in session.exec(
             select(Attendance).join(Activity, Activity.id == Attendance.activity_id)

@@ -221,6 +221,10 @@ class Activity(SQLModel, table=True):
     cancelled_at: datetime | None = utc_field(nullable=True)
     cancelled_by: int | None = Field(default=None, foreign_key="member.id")
     cancel_reason: str | None = None
+    # Cancelled because its schedule no longer held it (a change of rule, 删除日程, 暂停日程),
+    # not by 取消活动: a later change, or the schedule resumed, opens it again before it
+    # begins (storage.corrections.reopen).
+    schedule_withdrawn: bool = False
     # expected (issue 10): a bureau-wide lecture's explicit audience (开始 大讲堂 … 对象 城关、交警):
     # the branches whose members it expects; None: the type's own audience.
     audience_branch_ids: list[int] | None = Field(default=None, sa_column=Column(JSON))

@@ -254,3 +254,90 @@ def test_moved_back_to_its_hour_the_study_is_held_there_with_his_leave(
     line = weekly(djbot, "2026-W48", "城关支部")
     assert (line["expected"], line["leave"], line["participation"]) == (3, 1, "1/2")
     assert ledger_lines(chat, "li") == ["11月25日 19:30 +1 政治夜学 请假"]
+
+
+def test_a_group_told_of_the_hour_hears_it_is_back_and_the_study_is_held(runtime, chat, clock):
+    """At 18:30 the group was told of 19:30; at 18:40 the secretary slips to 20:00 and at
+    18:41 puts it back. Nobody had answered the 20:00 one, so the change back deleted it,
+    and the 19:30 one stayed cancelled: no study that evening, nobody able to check in. The
+    scheduler now holds the 19:30 one again, and the group hears it is on."""
+    from datetime import timedelta
+
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 25, 18, 0))
+    run_ticks(runtime, clock, local(2026, 11, 25, 18, 40), step=timedelta(minutes=10))
+    chat.say("sec", "设置 夜学 每周三 20:00", chat="g1")
+    clock.set(local(2026, 11, 25, 18, 41))
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    assert studies(runtime) == [("11-25 19:30", "cancelled")]
+    sent = run_ticks(runtime, clock, local(2026, 11, 25, 19, 11), step=timedelta(minutes=10))
+    assert studies(runtime) == [("11-25 19:30", "open")]
+    assert "【活动恢复】政治夜学（19:30）照常举行。" in to(sent, "g1"), to(sent, "g1")
+    assert chat.say("zhang", "签到", chat="g1").text.startswith("张强 签到成功")
+
+
+def test_leave_taken_back_between_is_not_restored_with_the_study(runtime, chat, clock):
+    """李明 asked leave, the study moved to 20:00 (his leave with it), he took it back (销假),
+    and the study moved back to 19:30: held again there, he is expected, not on leave."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    chat.say("sec", "设置 夜学 每周三 20:00", chat="g1")
+    assert chat.say("li", "销假").text.startswith("已销假。")
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    assert studies(runtime)[0] == ("11-25 19:30", "open")
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Attendance)).all() == []  # nobody on leave there
+
+
+def test_a_study_moved_to_another_day_and_back_is_held_with_the_leave(runtime, chat, clock):
+    """Wednesday → Thursday → Wednesday: the Wednesday study, cancelled by the first change
+    with 李明's leave on it, is held again by the scheduler with his leave, and he hears it."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    chat.say("sec", "设置 夜学 每周四 19:30", chat="g1")
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 11, 25, 21, 30))
+    assert studies(runtime)[0] == ("11-25 19:30", "closed")
+    assert to(sent, "li") == [
+        "【活动取消】你请过假的政治夜学（11月25日 19:30）已取消。原因：日程已改为 每周四 19:30",
+        "【活动恢复】你请过假的政治夜学（11月25日 19:30）照常举行，请假仍然有效。"
+        "如要参加，请发送「销假」。"]
+    with Session(runtime.engine) as session:
+        [row] = session.exec(select(Attendance).where(Attendance.status == "leave")).all()
+        assert row.leave_reason == "出差"
+
+
+def test_a_study_cancelled_by_hand_is_never_held_again_by_a_schedule_change(
+        runtime, chat, clock):
+    """取消活动 with a reason that reads like a schedule change's is still the secretary's
+    cancellation: a later 设置 holding its hour does not bring it back."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    chat.say("sec", "取消活动 日程已改为 20:00", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    chat.say("sec", "设置 夜学 每周三 20:00", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    chat.say("zhang", "请假 值班")
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 14, 0))
+    assert studies(runtime)[0] == ("11-25 19:30", "cancelled")
+
+
+def test_a_pause_ended_early_holds_again_what_it_took_away(runtime, chat, clock):
+    """暂停日程 夜学 至 11月30日, then 恢复日程 the same day: Wednesday's study, cancelled by
+    the pause with 李明's leave on it, is held again, his leave with it."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    assert "已暂停" in chat.say("sec", "暂停日程 夜学 至 11月30日", chat="g1").text
+    assert studies(runtime) == [("11-25 19:30", "cancelled")]
+    assert chat.say("sec", "恢复日程 夜学", chat="g1").text.startswith("已恢复")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    assert studies(runtime) == [("11-25 19:30", "open")]
+    with Session(runtime.engine) as session:
+        [row] = session.exec(select(Attendance)).all()
+        assert (row.status, row.leave_reason) == ("leave", "出差")

@@ -137,3 +137,36 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
 def hour(activity: Activity, off: CalledOff) -> str:
     """When the activity starts, as a notice of its move says it (20:00)."""
     return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"
+
+
+def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
+    """An activity a schedule change had taken away, held again (storage.corrections.
+    reopen): the groups told of it before, and each member whose leave for it stands again,
+    hear it is on after all, once. Returns (groups told, members told)."""
+    session, settings = off.session, off.settings
+    told = corrections.told_groups(session, activity=activity)
+    on = f"【活动恢复】{label(session, activity, settings, off.now)}照常举行。"
+    for platform, chat_id in told:
+        outbox.enqueue(session, platform=platform, target_kind="group", target=chat_id,
+                       branch_id=activity.branch_id, now=off.now, kind="activity.resume",
+                       dedupe_key=f"activity.resume|{activity.id}|{platform}:{chat_id}",
+                       payload=outbox.text_payload(on, title=activity.type))
+    local_now = off.now.astimezone(settings.tz)
+    assert activity.id is not None
+
+    def stands(member: Member) -> bool:
+        assert member.id is not None
+        row = attendance_store.attendance_of(session, activity_id=activity.id,
+                                             member_id=member.id)
+        return (row is not None and row.status == AttendanceStatus.LEAVE
+                and row.leave_state != LeaveState.REVOKED)
+    asked = [m for m in attendance_store.asked_leave(session, activity=activity) if stands(m)]
+    reached = org.reach(session, asked, prefer=off.platform or org.group_platform(
+        session, branch_id=activity.branch_id))
+    outbox.enqueue_private(
+        session, reached=reached, title="活动恢复", kind="activity.resume",
+        text=f"【活动恢复】你请过假的{label(session, activity, settings)}照常举行，请假仍然有效。"
+             "如要参加，请发送「销假」。",
+        key=f"activity.resume|{activity.id}|asked", now=off.now, branch_id=activity.branch_id,
+        not_before=QuietHours.of(settings).held_until(local_now))
+    return len(told), len(reached)

@@ -23,14 +23,14 @@ from bot.domain.attendance import ATTENDED, plan_times
 from bot.domain.rules import Rules
 from bot.domain.text import show_date
 from bot.scheduling import plan as p
-from bot.scheduling.called_off import CalledOff, tell_cancelled
+from bot.scheduling.called_off import CalledOff, tell_cancelled, tell_reopened
 from bot.scheduling.committee import committee_reminders
 from bot.scheduling.holidays import HolidayCalendar, default_calendar, held_between
 from bot.scheduling.moves import tell_of_move
 from bot.scheduling.rules import RuleError, parse_rule
 from bot.web import push as web_push
 from storage import attendance as attendance_store
-from storage import callbacks, housekeeping, leave, org, reports, temporary
+from storage import callbacks, corrections, housekeeping, leave, org, reports, temporary
 from storage import schedules as schedules_store
 from storage.committee_report import summary_markdown as committee_summary
 from storage.db import session_scope
@@ -166,9 +166,13 @@ class Ticker:
                 Schedule.active == True,  # noqa: E712
                 or_(Schedule.branch_id.is_(None), Branch.active == True))  # type: ignore[union-attr]  # noqa: E712
         ).all()
-        existing = set(session.exec(select(Activity.schedule_id, Activity.starts_at).where(
+        # What each (schedule, start) already has: one its schedule stopped holding and now
+        # holds again (a change undone, a pause ended) is opened again, not left cancelled.
+        existing = {(schedule_id, starts_at): withdrawn for schedule_id, starts_at, withdrawn
+                    in session.exec(select(Activity.schedule_id, Activity.starts_at,
+                                           Activity.schedule_withdrawn).where(
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
-            Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all())
+            Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
         for schedule in schedules:
             held = self._held_near(schedule, now)
             if held is None:
@@ -187,6 +191,9 @@ class Ticker:
                 if (schedule.paused_until is not None
                         and starts_at.astimezone(tz).date() <= schedule.paused_until):
                     continue  # 暂停日程: not held, so nobody is expected or counted absent
+                if existing.get((schedule.id, starts_at)):
+                    self._reopen(session, schedule, starts_at, now, created)
+                    continue
                 if (schedule.id, starts_at) in existing:
                     continue
                 times = plan_times(ActivityType(schedule.activity_type), starts_at,
@@ -204,6 +211,23 @@ class Ticker:
                     log.info("scheduled %s for branch %s at %s", schedule.activity_type,
                              schedule.branch_id, starts_at.isoformat())
         return created
+
+    def _reopen(self, session: Session, schedule: Schedule, starts_at: datetime,
+                now: datetime, created: list[Activity]) -> None:
+        """The schedule's activity at `starts_at`, which a change of it cancelled, is held
+        again: opened again before it begins (storage.corrections.reopen), with
+        the leave asked for it, and told of to the groups and members told it was off."""
+        assert schedule.id is not None
+        activity = schedules_store.scheduled_at(session, schedule_id=schedule.id,
+                                                starts_at=starts_at)
+        if (activity is None or activity.starts_at <= now
+                or not corrections.reopen(session, activity=activity, keep_rows=True)):
+            return
+        leave.excuse(session, activity=activity, tz=self.settings.tz)
+        tell_reopened(CalledOff(session, self.settings, now), activity)
+        created.append(activity)
+        log.info("held again: %s for branch %s at %s", schedule.activity_type,
+                 schedule.branch_id, starts_at.isoformat())
 
     def _held_near(self, schedule: Schedule, now: datetime) -> list[datetime] | None:
         """When the schedule's rule holds an activity from two days before today to five
