@@ -125,16 +125,15 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
             upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
             held = [upcoming] if upcoming is not None else []
     named, _, rest_ = text.partition(" ")
-    kind = parse_activity_type(named) if named else None
-    if len(held) < 2 and kind is not None:
+    if len(held) < 2 and named and attendance.names_one(named):
         # 取消活动 夜学 临时勤务 at noon: tonight's night study, not the theme day held this
-        # morning with 夜学 for its reason.
-        activity = held[0] if held and held[0].type == kind else _named_to_cancel(ctx, scope,
-                                                                                  kind)
-        if activity is None:
-            return Reply.error(f"没有可以取消的{kind.value}（进行中的、最近一周的或下一次的），"
+        # morning with 夜学 for its reason (取消活动 第二党小组 …: that group's meeting).
+        found = (held if held and attendance.named_among(ctx, held, named)
+                 else _named_to_cancel(ctx, scope, named))
+        if not found:
+            return Reply.error(f"没有可以取消的{named}（进行中的、最近一周的或下一次的），"
                                "什么也没有取消。")
-        held, text = [activity], rest_.strip()
+        held, text = found, (rest_.strip() if len(found) == 1 else text)
     if not held:
         return Reply.error("没有可以取消的活动（进行中的、最近一周的或下一次的）。")
     activity = held[0]
@@ -161,15 +160,18 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
 
 
-def _named_to_cancel(ctx: Ctx, scope: int | None, kind: ActivityType) -> Activity | None:
-    """The activity of `kind` a 取消活动 that names it means: the next one, else the latest
-    begun within the last week (what 取消活动 reaches without a name)."""
-    upcoming = [a for a in store.next_activities(ctx.session, branch_id=scope, now=ctx.now)
-                if a.type == kind]
+def _named_to_cancel(ctx: Ctx, scope: int | None, named: str) -> list[Activity]:
+    """The activities a 取消活动 that names a type or a party group means: the next of
+    them (two party groups' meetings at that hour: both, to be asked which), else the latest
+    of that type begun within the last week (what 取消活动 reaches without a name)."""
+    upcoming = attendance.named_among(
+        ctx, store.next_activities(ctx.session, branch_id=scope, now=ctx.now), named)
     if upcoming:
-        return upcoming[0]
-    held = store.named_activity(ctx.session, branch_id=scope, now=ctx.now, kind=kind.value)
-    return held if held is not None and held.starts_at >= ctx.now - RATING_WINDOW else None
+        return [a for a in upcoming if a.starts_at == upcoming[0].starts_at]
+    kind = parse_activity_type(named)
+    begun = (store.named_activity(ctx.session, branch_id=scope, now=ctx.now, kind=kind.value)
+             if kind is not None else None)
+    return [begun] if begun is not None and begun.starts_at >= ctx.now - RATING_WINDOW else []
 
 
 # --- 删除日程 --------------------------------------------------------------------------

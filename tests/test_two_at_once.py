@@ -281,3 +281,21 @@ def test_confirm_absence_never_confirms_a_cancelled_meeting(runtime, chat, clock
         committee = session.exec(select(Activity).where(Activity.type == "支委会")).one()
         assert (committee.status, committee.finalized_at) == ("cancelled", None)
         assert session.exec(select(PointEntry)).all() == []
+
+
+def test_cancel_naming_two_party_groups_meeting_next_asks_which(runtime, chat, clock):
+    """The theme day ran this morning; tonight both party groups meet. 取消活动 党小组会 下雨
+    took one of the two without asking; 取消活动 第二党小组 下雨 offered the theme day with
+    「第二党小组 下雨」 as its reason."""
+    _branch(runtime, ("主题党日", "每月9日 09:00", 120, None), GROUP_1, GROUP_2)
+    clock.set(local(2026, 12, 8, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 12, 0))
+    asked = chat.say("sec", "取消活动 党小组会 下雨", chat="g1")
+    assert asked.is_error and "「取消活动 第一党小组 下雨」" in asked.text and \
+        "「取消活动 第二党小组 下雨」" in asked.text, asked.text
+    named = chat.say("sec", "取消活动 第二党小组 下雨", chat="g1").text
+    assert named.startswith("将取消党小组会·第二党小组（19:30）"), named
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消党小组会·第二党小组")
+    assert _activities(runtime) == {"主题党日": ("closed", False),
+                                    "第一党小组": ("open", False),
+                                    "第二党小组": ("cancelled", False)}
