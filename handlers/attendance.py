@@ -552,7 +552,10 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, str(exc)))
         if said is not None:
             day, reason = said.first, said.rest
-    other = _named_kind(reason.removeprefix("以及").lstrip("和及与跟"))[0] if kind else None
+    # A second activity named as such (夜学、主题党日, 夜学和主题党日), not a reason that begins
+    # with one (夜学 党课培训: away for a 党课 training).
+    second = _KIND_ENDS.split(reason.removeprefix("以及").lstrip("和及与跟"), maxsplit=1)[0]
+    other = parse_activity_type(second.removesuffix("的")) if kind else None
     if kind is not None and other is not None:
         # 请假 夜学、主题党日 出差: the second was taken for the reason, and stayed expected.
         return Reply.error(usage_text(LEAVE, f"一次请一种活动的假：请分别发送「请假 {kind.value} "

@@ -107,6 +107,10 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
         both = chat.say("zhang", said, chat="g1")
         assert both.is_error and "请分别发送「请假 政治夜学 原因」和「请假 主题党日 原因」" in \
             both.text, (said, both.text)
+    # A reason that begins with an activity's name is still the reason.
+    assert chat.say("zhang", "请假 夜学 党课培训", chat="g1").text == \
+        "已请假：政治夜学（12月8日 19:30）。原因：党课培训"
+    chat.say("zhang", "销假", chat="g1")
     # A range with the activity: those days' night studies, not the theme day among them.
     days = chat.say("zhang", "请假 夜学 12月8日至10日 值班", chat="g1").text
     assert days.startswith("已请假：12月8日至12月10日（3 天）（政治夜学），原因：值班。"), days
