@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -224,7 +224,8 @@ class Activity(SQLModel, table=True):
     # Cancelled because its schedule no longer held it (a change of rule, 删除日程, 暂停日程),
     # not by 取消活动: a later change, or the schedule resumed, opens it again before it
     # begins (storage.corrections.reopen).
-    schedule_withdrawn: bool = False
+    schedule_withdrawn: bool = Field(default=False,
+                                     sa_column_kwargs={"server_default": false()})
     # expected (issue 10): a bureau-wide lecture's explicit audience (开始 大讲堂 … 对象 城关、交警):
     # the branches whose members it expects; None: the type's own audience.
     audience_branch_ids: list[int] | None = Field(default=None, sa_column=Column(JSON))
