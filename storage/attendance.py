@@ -135,10 +135,11 @@ def running_activity(session: Session, *, branch_id: int | None, now: datetime) 
 
 def current_in(scope):
     """The open activities of `scope` whose check-in window has opened (at :now): those
-    under way first, then those only taking early check-ins (or over, not closed yet) (a committee member late
-    for the 支委会 at 09:40 is checked in there, not at the theme day of 10:00 whose
-    check-in opened at 09:30), each the latest start first (of two starting together, the
-    one made last): which activity 签到 means (storage.checkin reads it the same way)."""
+    under way first, then those only taking early check-ins or over and not closed yet (a
+    committee member late for the 支委会 at 09:40 is checked in there, not at the theme day
+    of 10:00 whose check-in opened at 09:30), each the latest start first (of two starting
+    together, the one made last): which activity 签到 means (storage.checkin reads it the
+    same way)."""
     now = bindparam("now")
     return (
         select(Activity)
