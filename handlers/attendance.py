@@ -751,16 +751,36 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """销假: back after all. Taken back for every activity leave could still be asked for,
-    and periods end yesterday, so the figures count the member as expected again."""
+    and periods end yesterday, so the figures count the member as expected again. 销假 夜学
+    or 销假 12月10日 takes back that leave alone (the rest was lost with it, and the member
+    counted absent where they had asked to be excused)."""
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
+    which = (args.get("which") or "").strip()
+    kind, rest_ = _named_kind(which) if which else (None, "")
+    try:
+        said = find_leading_day(rest_ if kind else which, today) if which else None
+    except DateError as exc:
+        return Reply.error(usage_text(WITHDRAW, str(exc)))
+    if kind is None and said is None:
+        which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
+    day = said.first if said is not None else None
     withdrawn = leave_store.withdraw(
         ctx.session, member_id=ctx.member.id, today=today, now=ctx.now,
-        grace=timedelta(minutes=ctx.settings.late_grace_minutes))
+        grace=timedelta(minutes=ctx.settings.late_grace_minutes),
+        kind=kind.value if kind else None, day=day, tz=ctx.settings.tz)
     if not withdrawn:
+        if which:
+            return Reply.error(f"没有找到可以撤回的{which}的请假。发送「我的请假」查看你的请假。")
         return Reply.error("你现在没有可以销的假。请假在活动开始前（或刚开始、签到还不算迟到时）"
                            "可以撤回；活动已经开始的，来了直接发送「签到」即可。")
-    _withdraw_asks(ctx, ctx.member, "已销假")
+    if which:  # the requests about what was taken back, not the others'
+        for key in ([f"attendance:{i}|" for i in withdrawn.row_ids]
+                    + [f"period:{i}|" for i in withdrawn.period_ids]):
+            outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK,
+                                   key_prefix=_asks_of(ctx.member) + key, reason="已销假")
+    else:
+        _withdraw_asks(ctx, ctx.member, "已销假")
     ctx.audit("leave.withdraw", target=ctx.member.name, detail={
         "activity_ids": [a.id for a in withdrawn.activities],
         "periods": [{"first": first.isoformat(), "asked_last": asked.isoformat(),
@@ -773,6 +793,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if withdrawn.activities:
         lines.append("这些活动恢复为需要你参加，届时请签到："
                      + "、".join(_label(ctx, a, with_date=True) for a in withdrawn.activities))
+    if which:
+        lines.append("其余的请假不变，发送「我的请假」可查看。")
     return Reply("\n".join(lines))
 
 
@@ -804,8 +826,8 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                      + branch_list)
     lines = [line for _, line in sorted(listed, key=lambda pair: pair[0])]
     # 销假 takes back all of it, not one: said, so nobody loses leave they meant to keep.
-    return Reply("\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假。"])
-                 + branch_list)
+    return Reply("\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假；"
+                             "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list)
 
 
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
@@ -1615,8 +1637,10 @@ WITHDRAW = Command(
     acts=True,
     # 请假取消 is leave taken back, never leave asked with the reason 取消.
     aliases=("取消请假", "撤销请假", "撤回请假", "不请假", "请假取消", "请假撤销", "请假撤回"),
-    summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）",
+    summary="撤回自己的请假（还没开始的活动恢复为需要参加，请假时段到昨天为止）；"
+            "写上活动或日期（销假 夜学、销假 12月10日）只撤回那一次",
     handler=withdraw_leave,
+    args=(rest("which", "要撤回的活动或日期", optional=True),),
     example="销假",
     capability="attendance",
 )

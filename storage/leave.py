@@ -144,22 +144,36 @@ class Withdrawn:
     activities: list[Activity] = field(default_factory=list)
     # (first day, last day as asked, last day now; None: the period had not begun and is gone)
     periods: list[tuple[date, date, date | None]] = field(default_factory=list)
+    # The rows and periods taken back, by id: the requests about them are stale.
+    row_ids: list[int] = field(default_factory=list)
+    period_ids: list[int] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.activities or self.periods)
 
 
 def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
-             grace: timedelta) -> Withdrawn:
+             grace: timedelta, kind: str | None = None, day: date | None = None,
+             tz: tzinfo | None = None) -> Withdrawn:
     """销假: the member is back. Leave on every activity for which it could still be asked
     (not started, or started less than `grace` ago: the same window as 请假) is taken back,
     so the member is expected there again; a period not over ends yesterday, or is dropped
     if it had not begun, so activities planned later are not excused either. Leave on an
-    activity further under way stays as it is: whoever comes checks in, which replaces it."""
+    activity further under way stays as it is: whoever comes checks in, which replaces it.
+
+    With `kind` or `day` (销假 夜学, 销假 12月10日; `tz` for the day), only leave for such
+    activities, and periods asked for that kind or that day alone: a period of several days
+    for everything is not cut up by one of its activities, and stays."""
+    only = kind is not None or day is not None
     withdrawn = Withdrawn()
     for period in session.exec(select(LeavePeriod).where(
             LeavePeriod.member_id == member_id, LeavePeriod.last_day >= today)
             .order_by(LeavePeriod.first_day)).all():
+        if only and not ((kind is None or period.activity_type == kind) and (
+                day is None or period.first_day == period.last_day == day)):
+            continue
+        assert period.id is not None
+        withdrawn.period_ids.append(period.id)
         asked = period.last_day
         if period.first_day >= today:
             session.delete(period)
@@ -168,9 +182,16 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
             period.last_day = today - timedelta(days=1)
             session.add(period)
             withdrawn.periods.append((period.first_day, asked, period.last_day))
+    named: list = []
+    if kind is not None:
+        named.append(Activity.type == kind)
+    if day is not None:
+        assert tz is not None
+        start = datetime.combine(day, time(0), tzinfo=tz)
+        named += [Activity.starts_at >= start, Activity.starts_at < start + timedelta(days=1)]
     rows = session.exec(
         select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
-        .where(Attendance.member_id == member_id,
+        .where(Attendance.member_id == member_id, *named,
                Attendance.status == AttendanceStatus.LEAVE,
                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
                    Attendance.leave_state.in_([LeaveState.GRANTED, LeaveState.PENDING])),  # type: ignore[union-attr]
@@ -188,11 +209,13 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
     for row, activity in rows:
         # Nothing was posted for it (leave points come when absences are confirmed), so the
         # row goes: the member is as if they had never asked. The audit entry keeps it.
+        assert row.id is not None
+        withdrawn.row_ids.append(row.id)
         session.delete(row)
         if activity.status != CANCELLED:  # the reply lists what they are expected at
             withdrawn.activities.append(activity)
     # Leave a move withdrew goes too: taken back, it is not restored by a move back.
-    for row in session.exec(
+    for row in () if only else session.exec(
             select(Attendance).join(Activity, Activity.id == Attendance.activity_id)
             .where(Attendance.member_id == member_id, moved_off(),
                    Activity.starts_at >= now - grace,

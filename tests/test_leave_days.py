@@ -137,7 +137,7 @@ def test_a_member_sees_their_own_leave_and_where_it_stands(runtime, chat, clock)
         "你的请假：",
         "· 政治夜学（12月8日 19:30）：等待书记批准，原因：值班",
         "· 12月14日至12月16日：等待书记批准，原因：培训",
-        "发送「销假」会撤回以上还没开始的全部请假。"]
+        "发送「销假」会撤回以上还没开始的全部请假；只撤回一次，写上活动或日期，如「销假 夜学」。"]
     chat.say("sec", "驳回请假 李明", chat="g1")  # the whole request: Tuesday's and the days
     chat.say("li", "请假 12月10日 出差", chat="g1")
     chat.say("sec", "批准请假 李明", chat="g1")
@@ -172,3 +172,30 @@ def test_approving_leave_for_one_kind_of_a_day_says_which_kind(runtime, chat, cl
     assert any("12月10日（政治夜学）" in t for t in told), told
     assert chat.say("li", "我的请假").text.splitlines()[1] == \
         "· 12月10日（政治夜学）：已准假，原因：值班"
+
+
+def test_taking_back_one_leave_keeps_the_others(runtime, chat, clock):
+    """李明 asked leave for Tuesday's and Thursday's night studies and for the 14th to the 16th;
+    he can come on Tuesday after all. 销假 took back all of it, and he was counted absent
+    on Thursday, where he had asked to be excused. 销假 12月8日 takes back Tuesday's alone;
+    销假 with words that name nothing is all of it, as ever."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's and Thursday's planned
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 夜学 12月10日 出差", chat="g1")
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    back = chat.say("li", "销假 12月8日", chat="g1").text.splitlines()
+    assert back == ["已销假。", "这些活动恢复为需要你参加，届时请签到：政治夜学（12月8日 19:30）",
+                    "其余的请假不变，发送「我的请假」可查看。"], back
+    assert chat.say("li", "我的请假").text.splitlines()[1:3] == [
+        "· 政治夜学（12月10日 19:30）：等待书记批准，原因：出差",
+        "· 12月14日至12月16日：等待书记批准，原因：培训"]
+    # Of the requests not delivered yet, the one about Tuesday is withdrawn, the others go.
+    asked = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.ask"]
+    assert not any("12月8日" in t for t in asked) and any("12月10日" in t for t in asked), asked
+    assert chat.say("li", "销假 主题党日").is_error  # none asked for a theme day
+    assert chat.say("li", "销假 我能参加了").text.startswith("已销假。")
+    assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
