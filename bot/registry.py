@@ -257,6 +257,8 @@ class Command:
     # it, and nothing is recorded (they were recorded as leave with the reason 批了吗). A
     # command that takes nothing answers such a question itself (我的请假批了吗).
     asked_about: bool = False
+    # The command that answers where the sender's own stands (请假批了吗: 我的请假).
+    status_by: str | None = None
 
     @property
     def usage(self) -> str:
@@ -491,6 +493,10 @@ class CommandRegistry:
         if rest_ and command.asked_about and self._asks(command, rest_):
             if not command.args:
                 return command, ""  # 我的请假批了吗: what it shows answers the question
+            # 请假批了吗 asks where one's own stands, which the command named answers.
+            status = self.get(command.status_by) if command.status_by else None
+            if status is not None and _STATUS_ASKED.search(rest_):
+                return status, ""
             help_ = self.get(HELP_WORD)
             if help_ is not None:
                 return help_, command.name
@@ -877,6 +883,9 @@ _NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
 _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
+# A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
+# 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
+_STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")
 # A period said before a command: 上周周报, 本月红黄蓝榜.
 _PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.

@@ -1631,6 +1631,7 @@ LEAVE = Command(
     # 夜学请假 值班, 主题党日的请假 出差: leave for that activity (ask_leave reads it).
     said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
+    status_by="我的请假",  # 请假批了吗: where the sender's own stands
 )
 WITHDRAW = Command(
     name="销假",

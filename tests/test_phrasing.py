@@ -1089,10 +1089,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('来晚了', '你是想发送「来了」吗'),
     ('我在值班，去不了', '你是想发送「请假 我在值班，去不了」吗'),
     ('今晚值班参加不了', '你是想发送「请假 今晚值班参加不了」吗'),
-    # A question about 请假 is answered with its help, never recorded as leave (请假批了吗
-    # was leave with the reason 批了吗); 签到在哪里 checks nobody in.
-    ('请假批了没', m('帮助', command='请假')),
-    ('请假批准了吗', m('帮助', command='请假')),
+    # A question about 请假 is answered with its help (where one's own stands: 我的请假),
+    # never recorded as leave (请假批了吗 was leave with the reason 批了吗); 签到在哪里
+    # checks nobody in.
+    ('请假批了没', m('我的请假')),  # where one's own stands
+    ('请假批准了吗', m('我的请假')),  # where one's own stands
     ('我的请假通过了吗', m('我的请假')),  # what it shows answers it
     ('我的请假批了没有', m('我的请假')),  # what it shows answers it
     ('请假要提前多久', m('帮助', command='请假')),
@@ -1112,10 +1113,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假需要审批吗', m('帮助', command='请假')),
     ('请假谁批', m('帮助', command='请假')),
     ('请假找书记吗', m('帮助', command='请假')),
-    ('请假批了吗', m('帮助', command='请假')),
-    ('请假通过了没', m('帮助', command='请假')),
+    ('请假批了吗', m('我的请假')),  # where one's own stands
+    ('请假通过了没', m('我的请假')),  # where one's own stands
     ('我请的假批了吗', m('我的请假')),
-    ('请假 批了吗', m('帮助', command='请假')),
+    ('请假 批了吗', m('我的请假')),  # where one's own stands
     # A reason that ends like a question is still a reason (they were help, nothing kept).
     ('请假 家里有事能批吗', m('请假', reason='家里有事能批吗')),
     ('请假 出差不知多久', m('请假', reason='出差不知多久')),

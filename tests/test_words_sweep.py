@@ -28,14 +28,14 @@ def test_a_question_about_leave_records_no_leave(runtime, chat, clock):
     _branch(runtime, NIGHT_STUDY, THEME_DAY)
     clock.set(local(2026, 12, 7, 20, 0))
     run_ticks(runtime, clock, local(2026, 12, 7, 23, 0))  # 夜学 on the 8th, 党日 on the 10th
-    for asked in ("请假批了吗", "请假要提前多久", "请假算缺席吗",
-                  "夜学请假 可以吗", "请假需要谁批", "请假 批了没"):
+    for asked in ("请假要提前多久", "请假算缺席吗", "夜学请假 可以吗", "请假需要谁批",
+                  "请假要审批吗"):
         reply = chat.say("li", asked, chat="g1")
         assert not reply.is_error and reply.text.startswith("请假："), (asked, reply.text)
         assert "例如：请假 值班" in reply.text, asked
     assert _records(runtime) == []
     # About one's own leave: 我的请假 answers, and records nothing either.
-    for asked in ("我的请假通过了吗", "请假记录", "请假 情况"):
+    for asked in ("我的请假通过了吗", "请假记录", "请假 情况", "请假批了吗", "请假 批了没"):
         assert chat.say("li", asked, chat="g1").text.startswith("你目前没有请假。"), asked
     assert _records(runtime) == []
     # A reason with the question after it is still leave, as it was.
