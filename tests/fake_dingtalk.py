@@ -286,7 +286,14 @@ class FakeDingtalk:
                 continue
             if frame is None or frame.get("__close__"):
                 break
-            websocket.send(json.dumps(frame, ensure_ascii=False))
+            try:
+                websocket.send(json.dumps(frame, ensure_ascii=False))
+            except Exception:
+                # The connection closed under it (the client reconnecting): the gateway
+                # delivers what was never received on the next connection, as DingTalk
+                # redelivers a push nobody acknowledged.
+                self.frames.put(frame)
+                break
         websocket.close()
         reader.join(timeout=2)
 
