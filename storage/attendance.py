@@ -532,14 +532,18 @@ def excused_members(session: Session, *, activity: Activity) -> list[Member]:
     ).all())
 
 
-def asked_leave(session: Session, *, activity: Activity) -> list[Member]:
+def asked_leave(session: Session, *, activity: Activity, standing: bool = False
+                ) -> list[Member]:
     """Members on the roster who asked leave for the activity, whatever became of it
-    (granted, waiting, turned down), by name."""
+    (granted, waiting, turned down), by name; `standing`: those whose leave was not
+    turned down."""
+    kept = [or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
+                Attendance.leave_state != LeaveState.REVOKED)] if standing else []
     return list(session.exec(
         select(Member)
         .join(Attendance, Attendance.member_id == Member.id)
         .where(Attendance.activity_id == activity.id,
-               Attendance.status == AttendanceStatus.LEAVE,
+               Attendance.status == AttendanceStatus.LEAVE, *kept,
                Member.active == True)  # noqa: E712
         .order_by(Member.name, Member.id)
     ).all())

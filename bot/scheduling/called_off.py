@@ -78,15 +78,10 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     hears what became of their leave there (retimed_text). Returns (groups told, members
     told)."""
     session, settings = off.session, off.settings
-    told = corrections.told_groups(session, activity=activity)
-    for platform, chat_id in told:
-        text = (f"【活动时间调整】{label(session, activity, settings, off.now)}"
-                f"改为 {hour(retimed.to, off)}。" if retimed is not None else
-                f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}")
-        outbox.enqueue(session, platform=platform, target_kind="group", target=chat_id,
-                       branch_id=activity.branch_id, now=off.now, kind="activity.cancel",
-                       dedupe_key=f"activity.cancel|{activity.id}|{platform}:{chat_id}",
-                       payload=outbox.text_payload(text, title=activity.type))
+    told = _tell_groups(off, activity, "activity.cancel", (
+        f"【活动时间调整】{label(session, activity, settings, off.now)}"
+        f"改为 {hour(retimed.to, off)}。" if retimed is not None else
+        f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"))
     if activity.ends_at <= off.now:
         return len(told), 0
     local_now = off.now.astimezone(settings.tz)
@@ -110,6 +105,19 @@ def tell(off: CalledOff, activity: Activity, reason: str,
             # At night it waits for the morning: it is news, not an answer.
             not_before=QuietHours.of(settings).held_until(local_now))
     return len(told), len(reached)
+
+
+def _tell_groups(off: CalledOff, activity: Activity, kind: str,
+                 text: str) -> list[tuple[str, str]]:
+    """Each group already told of the activity hears `text` once (keyed by kind); returns
+    those groups."""
+    told = corrections.told_groups(off.session, activity=activity)
+    for platform, chat_id in told:
+        outbox.enqueue(off.session, platform=platform, target_kind="group", target=chat_id,
+                       branch_id=activity.branch_id, now=off.now, kind=kind,
+                       dedupe_key=f"{kind}|{activity.id}|{platform}:{chat_id}",
+                       payload=outbox.text_payload(text, title=activity.type))
+    return told
 
 
 def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
@@ -144,23 +152,10 @@ def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
     reopen): the groups told of it before, and each member whose leave for it stands again,
     hear it is on after all, once. Returns (groups told, members told)."""
     session, settings = off.session, off.settings
-    told = corrections.told_groups(session, activity=activity)
-    on = f"【活动恢复】{label(session, activity, settings, off.now)}照常举行。"
-    for platform, chat_id in told:
-        outbox.enqueue(session, platform=platform, target_kind="group", target=chat_id,
-                       branch_id=activity.branch_id, now=off.now, kind="activity.resume",
-                       dedupe_key=f"activity.resume|{activity.id}|{platform}:{chat_id}",
-                       payload=outbox.text_payload(on, title=activity.type))
+    told = _tell_groups(off, activity, "activity.resume",
+                        f"【活动恢复】{label(session, activity, settings, off.now)}照常举行。")
     local_now = off.now.astimezone(settings.tz)
-    assert activity.id is not None
-
-    def stands(member: Member) -> bool:
-        assert member.id is not None
-        row = attendance_store.attendance_of(session, activity_id=activity.id,
-                                             member_id=member.id)
-        return (row is not None and row.status == AttendanceStatus.LEAVE
-                and row.leave_state != LeaveState.REVOKED)
-    asked = [m for m in attendance_store.asked_leave(session, activity=activity) if stands(m)]
+    asked = attendance_store.asked_leave(session, activity=activity, standing=True)
     reached = org.reach(session, asked, prefer=off.platform or org.group_platform(
         session, branch_id=activity.branch_id))
     outbox.enqueue_private(
