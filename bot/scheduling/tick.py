@@ -192,7 +192,8 @@ class Ticker:
                         and starts_at.astimezone(tz).date() <= schedule.paused_until):
                     continue  # 暂停日程: not held, so nobody is expected or counted absent
                 if existing.get((schedule.id, starts_at)):
-                    self._reopen(session, schedule, starts_at, now, created)
+                    if starts_at > now:  # begun, it stays as it is: nothing to read
+                        self._reopen(session, schedule, starts_at, now, created)
                     continue
                 if (schedule.id, starts_at) in existing:
                     continue
@@ -214,14 +215,14 @@ class Ticker:
 
     def _reopen(self, session: Session, schedule: Schedule, starts_at: datetime,
                 now: datetime, created: list[Activity]) -> None:
-        """The schedule's activity at `starts_at`, which a change of it cancelled, is held
-        again: opened again before it begins (storage.corrections.reopen), with
+        """The schedule's activity at `starts_at` (not begun), which a change of it
+        cancelled, is held again: opened again (storage.corrections.reopen), with
         the leave asked for it, and told of to the groups and members told it was off."""
         assert schedule.id is not None
         activity = schedules_store.scheduled_at(session, schedule_id=schedule.id,
                                                 starts_at=starts_at)
-        if (activity is None or activity.starts_at <= now
-                or not corrections.reopen(session, activity=activity, keep_rows=True)):
+        if activity is None or not corrections.reopen(session, activity=activity,
+                                                         keep_rows=True):
             return
         leave.excuse(session, activity=activity, tz=self.settings.tz)
         tell_reopened(CalledOff(session, self.settings, now), activity)
