@@ -1432,14 +1432,11 @@ def _to_confirm(ctx: Ctx, scope: Scope, held: list[Activity], said: str | None
         if not named and kind is not None:
             found = store.named_activity(ctx.session, branch_id=scope, now=ctx.now,
                                          kind=kind.value)
-            # Within the 补签 window and not cancelled: one called off counts nowhere, and
-            # confirming it would post absences for a meeting that was never held.
+            # Within the 补签 window; a cancelled one is returned for confirm_absence to
+            # refuse (confirmed, it would post absences for a meeting never held).
             window = timedelta(days=ctx.rules.makeup_window_days)
-            if found is not None and found.status == store.CANCELLED:
-                return Reply.error(f"{_label(ctx, found, with_date=True)}已取消，不计入任何统计，"
-                                   "不用确认缺席。")
-            named = [found] if found is not None and found.starts_at >= ctx.now - window \
-                else []
+            named = [found] if found is not None and (
+                found.status == store.CANCELLED or found.starts_at >= ctx.now - window) else []
         if not named:
             labels = "、".join(_label(ctx, a) for a in held)
             return Reply.error(f"最近没有{said}，最近的活动是{labels}，还没有确认。")
@@ -1476,11 +1473,11 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if isinstance(chosen, Reply):
             return chosen
         activity = chosen
-    if activity.finalized_at is not None:
-        return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
     if activity.status == store.CANCELLED:  # never closed and counted after all
         return Reply.error(f"{_label(ctx, activity, with_date=True)}已取消，不计入任何统计，"
                            "不用确认缺席。")
+    if activity.finalized_at is not None:
+        return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
     # Leave still waiting would become an absence with its penalty: decided first, by the
     # one confirming, not by the confirmation. (Left undecided, the automatic confirmation
     # a day later does make it an absence, as the lists sent to the secretary say.)
