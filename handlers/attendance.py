@@ -774,13 +774,10 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"没有找到可以撤回的{which}的请假。发送「我的请假」查看你的请假。")
         return Reply.error("你现在没有可以销的假。请假在活动开始前（或刚开始、签到还不算迟到时）"
                            "可以撤回；活动已经开始的，来了直接发送「签到」即可。")
-    if which:  # the requests about what was taken back, not the others'
-        for key in ([f"attendance:{i}|" for i in withdrawn.row_ids]
-                    + [f"period:{i}|" for i in withdrawn.period_ids]):
-            outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK,
-                                   key_prefix=_asks_of(ctx.member) + key, reason="已销假")
-    else:
-        _withdraw_asks(ctx, ctx.member, "已销假")
+    # Named, the requests about what was taken back, not the others'.
+    _withdraw_asks(ctx, ctx.member, "已销假", about=[
+        *(f"attendance:{i}|" for i in withdrawn.row_ids),
+        *(f"period:{i}|" for i in withdrawn.period_ids)] if which else None)
     ctx.audit("leave.withdraw", target=ctx.member.name, detail={
         "activity_ids": [a.id for a in withdrawn.activities],
         "periods": [{"first": first.isoformat(), "asked_last": asked.isoformat(),
@@ -982,11 +979,14 @@ def _asks_of(member: Member) -> str:
     return outbox.leave_asks_of(member.id)
 
 
-def _withdraw_asks(ctx: Ctx, member: Member, reason: str) -> None:
+def _withdraw_asks(ctx: Ctx, member: Member, reason: str,
+                   about: list[str] | None = None) -> None:
     """A decision or a 销假 makes the member's requests not yet delivered stale: at night
-    they wait for the morning, and a secretary must not be asked about one already settled."""
-    outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK, key_prefix=_asks_of(member),
-                           reason=reason)
+    they wait for the morning, and a secretary must not be asked about one already settled.
+    `about`: only those about these records (attendance:12|, period:3|), not all."""
+    for key in about if about is not None else [""]:
+        outbox.withdraw_unsent(ctx.session, kind=outbox.LEAVE_ASK,
+                               key_prefix=_asks_of(member) + key, reason=reason)
 
 
 def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
