@@ -48,6 +48,14 @@ def test_preview_explains_a_bad_rule(djbot):
     assert result.exit_code == 2 and "应以「每月」或「每周」开头" in result.output
 
 
+def _city_branch(session):
+    """城关支部 (group g1): 王书记 (sec) and 小李 (li)."""
+    branch = make_branch(session, "城关支部")
+    make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+    make_member(session, branch, "小李", wecom="li")
+    bind_chat(session, branch, "g1")
+
+
 def test_set_and_list_from_the_command_line(djbot, engine):
     seed(engine, lambda s: make_branch(s, "城关支部"))
     result = djbot("schedule", "set", "--branch", "城关支部", "主题党日", "每月第一个周五 14:30",
@@ -98,12 +106,7 @@ def test_a_schedule_changed_from_the_shell_tells_who_heard_of_what_it_calls_off(
                 return SendResult.failed("api freq out of limit", retry_after=600)
             return await super().send(message)
 
-    def build(session):
-        branch = make_branch(session, "城关支部")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "小李", wecom="li")
-        bind_chat(session, branch, "g1")
-    seed(engine, build)
+    seed(engine, _city_branch)
     assert djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三 19:30").exit_code == 0
     ticker = Ticker(engine, runtime.settings, clock, runtime.rules)
     ticker.tick()  # Monday 09:00: Wednesday's is created
@@ -244,12 +247,7 @@ def test_a_schedule_is_deleted_paused_and_resumed_from_the_shell(djbot, runtime,
     from storage.models import AuditEntry
     from tests.test_reminders_restart import Recorder
 
-    def build(session):
-        branch = make_branch(session, "城关支部")
-        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
-        make_member(session, branch, "小李", wecom="li")
-        bind_chat(session, branch, "g1")
-    seed(engine, build)
+    seed(engine, _city_branch)
     assert djbot("schedule", "set", "--branch", "城关支部", "夜学", "每周三、周五 19:30"
                  ).exit_code == 0
     with Session(engine) as s:
