@@ -23,7 +23,8 @@ from bot.domain.text import (
     split_words,
 )
 
-from bot.domain.dates import DAY_AHEAD
+from bot.domain.dates import DAY_AHEAD, take_day
+from bot.domain.dates import DateError as NoSuchDay
 from storage.models import LEADER_ROLES, MANAGER_ROLES, Role
 
 if TYPE_CHECKING:
@@ -259,6 +260,10 @@ class Command:
     asked_about: bool = False
     # The command that answers where the sender's own stands (请假批了吗: 我的请假).
     status_by: str | None = None
+    # A day said as a word of its own among its words (学习 理论 45 昨天, 学习 昨天 党史 30)
+    # is taken out and given to the handler as args["day"] (None when none is said), so it
+    # is never read as a kind or a material; the handler decides which days it takes.
+    takes_day: bool = False
 
     @property
     def usage(self) -> str:
@@ -271,12 +276,24 @@ class Command:
 
     def parse(self, text: str, env: ParseEnv | None = None) -> tuple[dict[str, Any], str | None]:
         """Parse the argument text; return (args, None) or ({}, what is wrong, in words).
+        With takes_day, a day said as a word of its own is args["day"] (see take_day)."""
+        env = env or ParseEnv()
+        if not self.takes_day:
+            return self._parse(text, env)
+        try:
+            said, text = take_day(text, env.today or date.today())
+        except NoSuchDay as exc:
+            return {}, str(exc)
+        args, problem = self._parse(text, env)
+        return ({**args, "day": said} if problem is None else args), problem
+
+    def _parse(self, text: str, env: ParseEnv) -> tuple[dict[str, Any], str | None]:
+        """The arguments in order, as parse describes them.
 
         Words may be separated by spaces or Chinese commas; a word that only adds tone
         (了, 一下, 吧) is dropped; a number may carry its unit; a word argument given
         after the number that follows it (学习 45 理论) is taken in either order.
         """
-        env = env or ParseEnv()
         words = [(w, at) for w, at in split_words(text)]
         # 签到了 / 签到一下 / 请假一下 值班: the particle is tone, not an argument.
         if words and is_particle(words[0][0]):

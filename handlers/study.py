@@ -26,6 +26,14 @@ _APP_NAMED = {"强国": "学习强国"}
 
 def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     kind, minutes, material = args["kind"], args["minutes"], args.get("material")
+    today = ctx.local_now.date()
+    said = args.get("day")
+    if said is not None and said != today:
+        # Points and the daily cap are the day's, and the week's figures go out on Monday:
+        # a day gone by is not reopened, and 学习 理论 45 昨天 must not pass for today's.
+        when = "还没到" if said > today else "已经过去"
+        return Reply.error(f"「学习」只记今天的学习，{said.month}月{said.day}日{when}，这次没有记录。"
+                           f"今天学的请写：{COMMAND.example}")
     kind = _APP_NAMED.get(kind, kind)
     if len(kind) > MAX_KIND_CHARS:
         return Reply.error(usage_text(COMMAND, f"学习类型请写短一些（不超过 {MAX_KIND_CHARS} 个字）"))
@@ -33,7 +41,6 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND, f"材料请写短一些（不超过 {MAX_MATERIAL_CHARS} 个字）"))
     member = ctx.member
     assert member is not None and member.id is not None
-    today = ctx.local_now.date()
     day_start = datetime.combine(today, time(0), tzinfo=ctx.settings.tz)
     already = points_between(ctx.session, member_id=member.id, start=day_start,
                              end=day_start + timedelta(days=1))
@@ -100,6 +107,9 @@ COMMAND = Command(
     ),
     example="学习 理论 45 《习近平谈治国理政》第四卷",
     capability="study",
+    # 昨天学习 理论 45: the day first, glued on, as people say it; the handler refuses it.
+    said_first=frozenset({"昨天", "昨晚", "前天", "今天", "今晚"}),
+    takes_day=True,
 )
 
 

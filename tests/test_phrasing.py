@@ -848,7 +848,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('学习了理论45分钟', m('学习', kind='理论', minutes=45, material=None)),
     ('今天学习理论45分钟', m('学习', kind='理论', minutes=45, material=None)),
     ('今天学习 理论 45分钟', m('学习', kind='理论', minutes=45, material=None)),
-    ('昨天学习 理论 45分钟', '你是想发送「学习」吗'),
+    # A day said with a study is its day (the handler refuses any but today's).
+    ('昨天学习 理论 45分钟', m('学习', kind='理论', minutes=45, day=D(2026, 12, 2))),
+    ('学习 理论 45分钟 昨天', m('学习', kind='理论', minutes=45, material=None, day=D(2026, 12, 2))),
+    ('学习 理论 45 3号文件', m('学习', kind='理论', minutes=45, material='3号文件', day=None)),
     ('学习 理论 1 小时 30 分钟', m('学习', kind='理论', minutes=90, material=None)),
     ('学习 理论 1小时 30分钟', m('学习', kind='理论', minutes=90, material=None)),
     ('学习 理论 90分钟', m('学习', kind='理论', minutes=90, material=None)),

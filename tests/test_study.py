@@ -87,3 +87,21 @@ def test_bad_arguments_show_the_usage_and_log_nothing(runtime, chat, member, tex
 
 def test_full_width_digits_are_accepted(runtime, chat, member):
     assert "本次积分 +1" in chat.say("u1", "学习　理论　３０").text
+
+
+@pytest.mark.parametrize("text", ["学习 理论 45分钟 昨天", "学习 昨天 理论 45",
+                                  "昨天学习 理论 45", "学习 党史 30 上周四", "学习 理论 45 明天"])
+def test_study_said_for_another_day_is_refused_not_logged_as_today(runtime, chat, clock,
+                                                                   member, text):
+    # It was logged as today's, with 昨天 as its material or even its kind.
+    clock.set(local(2026, 11, 24, 9, 0))
+    reply = chat.say("u1", text)
+    assert reply.is_error and "只记今天的学习" in reply.text and "没有记录" in reply.text
+    assert "学习 理论 45" in reply.text
+    assert logs(runtime) == 0 and points(runtime) == []
+
+
+def test_today_said_with_a_study_is_today_and_a_numbered_material_stays(runtime, chat, member):
+    assert "理论 45 分钟。" in chat.say("u1", "学习 理论 45 今天").text
+    assert "理论 45 分钟（3号文件）" in chat.say("u1", "学习 理论 45 3号文件").text
+    assert logs(runtime) == 2

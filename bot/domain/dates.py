@@ -161,6 +161,27 @@ def find_record_day(text: str, today: date) -> DateRange | None:
     return DateRange(day, day, _strip(text, 0, match.end()))
 
 
+
+# A day among the words of what one did (学习 理论 45 昨天): said in words (昨天, 上周四,
+# 12月9日, 9号), never in bare digits, which there are amounts (学习 党史 1.5: an hour and
+# a half, not the 5th of January).
+_SAID_IN_WORDS = re.compile(r"[天日号晚周期拜]")
+
+
+def take_day(text: str, today: date) -> tuple[date | None, str]:
+    """The first word of its own in the text that is a day (as find_record_day reads it)
+    and the text without it; (None, text) when there is none. DateError for a day that
+    does not exist (2月30日)."""
+    from bot.domain.text import split_words
+
+    for said, at in split_words(text):
+        if not _SAID_IN_WORDS.search(said):
+            continue
+        found = find_record_day(said, today)
+        if found is not None and not found.rest:
+            return found.first, f"{text[:at]} {text[at + len(said):]}".strip()
+    return None, text
+
 # 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
 # activity at hand, which 请假 alone already means, so it is no part of the reason.
 _LEADING_NOW = re.compile(
