@@ -7,6 +7,7 @@ owns the transaction. Nothing is deleted: a pair ends, a 整改 item closes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import and_, func, or_
@@ -26,6 +27,7 @@ from storage.models import (
     ReadingClassEnrollment,
     ReadingClassSession,
     Rectification,
+    ResearchVisit,
     Talk,
 )
 
@@ -224,13 +226,55 @@ def open_rectifications(session: Session, *, branch_id: int | None = None) -> li
     return list(session.exec(query.order_by(Rectification.found_on, Rectification.id)).all())
 
 
-def rectification_counts(session: Session, *, first: date, last: date) -> tuple[int, int]:
-    """(found, closed) 整改 items in [first, last]."""
-    found = session.exec(select(func.count()).select_from(Rectification).where(
-        Rectification.found_on >= first, Rectification.found_on <= last)).one()
-    closed = session.exec(select(func.count()).select_from(Rectification).where(
-        Rectification.closed_on >= first, Rectification.closed_on <= last)).one()  # type: ignore[operator]
-    return int(found), int(closed)
+@dataclass
+class Problems:
+    """Problems found and solved at one branch (or the bureau) over a range of days."""
+
+    found: int = 0
+    solved: int = 0
+
+
+def problems_by_branch(session: Session, *, first: date, last: date) -> dict[int, Problems]:
+    """Problems found and solved in [first, last], per branch: the figures 调研记录, the
+    dashboard and the year's report all show. A 整改 item is one of the problems found on
+    the visit it is attached to (整改 attaches it to the branch's latest visit), so a visit
+    found the larger of its own count and its items (调研 发现问题 3, then 整改 for two of
+    them: 3 found, not 5); an item attached to no visit of the range counts on the day it
+    was recorded. Solved: on the visit, plus items closed (整改完成) in the range. A
+    withdrawn visit (撤销调研) counts nowhere; its items count on their own."""
+    visits = {vid: (bid, found, solved) for vid, bid, found, solved in session.execute(
+        select(ResearchVisit.id, ResearchVisit.branch_id, ResearchVisit.problems_found,
+               ResearchVisit.problems_solved)
+        .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last,
+               ResearchVisit.withdrawn_at.is_(None)))}  # type: ignore[union-attr]
+    items = session.execute(
+        select(Rectification.branch_id, Rectification.visit_id, Rectification.found_on,
+               Rectification.closed_on)
+        .where(or_(Rectification.visit_id.in_(visits or {-1}),  # type: ignore[union-attr]
+                   and_(Rectification.found_on >= first, Rectification.found_on <= last),
+                   and_(Rectification.closed_on >= first,  # type: ignore[operator]
+                        Rectification.closed_on <= last)))).all()  # type: ignore[operator]
+    by_branch: dict[int, Problems] = {}
+    itemized: dict[int, int] = {}
+    for branch_id, visit_id, found_on, closed_on in items:
+        problems = by_branch.setdefault(branch_id, Problems())
+        if visit_id in visits:
+            itemized[visit_id] = itemized.get(visit_id, 0) + 1
+        elif first <= found_on <= last:
+            problems.found += 1
+        if closed_on is not None and first <= closed_on <= last:
+            problems.solved += 1
+    for visit_id, (branch_id, found, solved) in visits.items():
+        problems = by_branch.setdefault(branch_id, Problems())
+        problems.found += max(found, itemized.get(visit_id, 0))
+        problems.solved += solved
+    return by_branch
+
+
+def problems_in(session: Session, *, first: date, last: date) -> Problems:
+    """problems_by_branch, over the whole bureau."""
+    each = problems_by_branch(session, first=first, last=last).values()
+    return Problems(sum(p.found for p in each), sum(p.solved for p in each))
 
 
 # --- 讲师 and lectures -------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from bot.domain.points import week_of
-from storage import reports
+from storage import committee, reports
 from storage.attendance import CANCELLED, CLOSED
 from storage.models import (
     Activity,
@@ -330,17 +330,19 @@ class VisitLine:
 
 
 def visits_of_year(session: Session, *, year: int) -> dict[int, VisitLine]:
-    """Research visits (调研) and the problems they found and solved, per branch; a
-    withdrawn one (撤销调研) counts nowhere, as in 调研记录 and 周报."""
-    rows = session.execute(
-        select(ResearchVisit.branch_id, func.count(),
-               func.coalesce(func.sum(ResearchVisit.problems_found), 0),
-               func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
-        .where(ResearchVisit.visited_on >= date(year, 1, 1),
-               ResearchVisit.visited_on < date(year + 1, 1, 1),
-               ResearchVisit.withdrawn_at.is_(None))
-        .group_by(ResearchVisit.branch_id))
-    return {bid: VisitLine(bid, int(n), int(found), int(solved)) for bid, n, found, solved in rows}
+    """Research visits (调研) and the problems found and solved, per branch (counted as
+    committee.problems_by_branch counts them, 整改 items included); a withdrawn visit
+    (撤销调研) counts nowhere, as in 调研记录 and 周报."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    visits = dict(session.execute(
+        select(ResearchVisit.branch_id, func.count())
+        .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last,
+               ResearchVisit.withdrawn_at.is_(None))  # type: ignore[union-attr]
+        .group_by(ResearchVisit.branch_id)).all())
+    problems = committee.problems_by_branch(session, first=first, last=last)
+    return {bid: VisitLine(bid, int(visits.get(bid, 0)), p.found, p.solved)
+            for bid, p in problems.items()} | {
+        bid: VisitLine(bid, int(n), 0, 0) for bid, n in visits.items() if bid not in problems}
 
 
 def bureau_activities(session: Session, *, start: datetime, end: datetime) -> list[Activity]:

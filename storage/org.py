@@ -10,6 +10,7 @@ from datetime import date, datetime, tzinfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from storage import committee
 from storage.models import (
     AuditEntry,
     Branch,
@@ -223,14 +224,13 @@ def visits_by_branch(session: Session, *, year: int, tz: tzinfo) -> dict[int, in
 
 
 def visit_totals(session: Session, *, year: int) -> tuple[int, int, int]:
-    """(visits, problems found, problems solved) across the bureau in a calendar year."""
-    visits, found, solved = session.exec(
-        select(
-            func.count(ResearchVisit.id),
-            func.coalesce(func.sum(ResearchVisit.problems_found), 0),
-            func.coalesce(func.sum(ResearchVisit.problems_solved), 0),
-        ).where(ResearchVisit.visited_on >= date(year, 1, 1),
-                ResearchVisit.visited_on < date(year + 1, 1, 1),
-                ResearchVisit.withdrawn_at.is_(None))
+    """(visits, problems found, problems solved) across the bureau in a calendar year; the
+    problems as committee.problems_by_branch counts them (整改 items included)."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    visits = session.exec(
+        select(func.count(ResearchVisit.id)).where(
+            ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last,
+            ResearchVisit.withdrawn_at.is_(None))  # type: ignore[union-attr]
     ).one()
-    return int(visits), int(found), int(solved)
+    problems = committee.problems_in(session, first=first, last=last)
+    return int(visits), problems.found, problems.solved

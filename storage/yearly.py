@@ -57,7 +57,8 @@ RULES: dict[str, str] = {
     "主题党日": "各支部区间内已开始的“主题党日”活动",
     "调研": "区间内记录的调研次数",
     "解决问题": "调研时当场解决的问题数 + 区间内“整改完成”的整改事项",
-    "发现问题": "调研时记录的问题数 + 区间内登记的整改事项",
+    "发现问题": "每次调研记录的问题数与登记到这次调研的整改事项数取较大者（整改事项是调研所发现问题的分项），"
+                "加上区间内登记、不属于区间内调研的整改事项",
     "党支部": "区间结束时在册的常设党支部",
     "临时党支部": "区间内成立的临时党支部",
     "党小组": "区间结束时在册党支部的党小组",
@@ -187,17 +188,14 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     leave = sum(c.leave for c in figures.classes)
     figures.reading_rate = _round(participation_rate(attended, expected, leave))
 
-    visits, found, solved = session.execute(
-        select(func.count(ResearchVisit.id),
-               func.coalesce(func.sum(ResearchVisit.problems_found), 0),
-               func.coalesce(func.sum(ResearchVisit.problems_solved), 0))
+    counts["调研"] = int(session.execute(
+        select(func.count(ResearchVisit.id))
         .where(ResearchVisit.visited_on >= first, ResearchVisit.visited_on <= last,
                ResearchVisit.withdrawn_at.is_(None))  # 撤销调研
-    ).one()
-    items_found, items_closed = committee.rectification_counts(session, first=first, last=last)
-    counts["调研"] = int(visits)
-    counts["发现问题"] = int(found) + items_found
-    counts["解决问题"] = int(solved) + items_closed
+    ).scalar_one())
+    problems = committee.problems_in(session, first=first, last=last)
+    counts["发现问题"] = problems.found
+    counts["解决问题"] = problems.solved
 
     branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
     standing = [b for b in branches if _existed(b, first, last, end)]

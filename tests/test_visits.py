@@ -126,3 +126,30 @@ def test_parse_visit_details(text, expected):
     details, problem = parse_visit_details(text)
     assert problem is None
     assert (details.problems_found, details.problems_solved, details.note) == expected
+
+
+def test_problems_itemized_by_zhenggai_count_once_and_the_same_everywhere(runtime, chat, bureau):
+    """整改 items are problems a visit found: 调研记录, the bureau page and the year's report
+    count a visit's problems once (they added its items to its own count, 3 + 2 = 5 found)."""
+    from storage import committee
+    from storage.dashboard import visits_of_year
+
+    one, two, three = bureau
+    chat.say("lead", "调研 一支部 发现问题 3 解决 1", chat="lg")
+    for problem in ("学习室资料陈旧", "活动记录不全"):  # the two left open
+        assert "已登记整改事项" in chat.say("lead", f"整改 一支部 赵领导 {problem}", chat="lg").text
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    for problem in ("台账不全", "制度未上墙"):  # itemized, it found two after all
+        chat.say("lead", f"整改 二支部 赵领导 {problem}", chat="lg")
+    chat.say("lead", "整改 三支部 赵领导 公示栏过期", chat="lg")  # no visit this year
+    assert "已完成" in chat.say("lead", "整改完成 1 已更新", chat="lg").text
+
+    assert "共调研 2 次，发现问题 6 个，解决 2 个" in chat.say("lead", "调研记录", chat="lg").text
+    with Session(runtime.engine) as s:
+        lines = visits_of_year(s, year=2026)
+        by_branch = committee.problems_by_branch(s, first=date(2026, 1, 1),
+                                                 last=date(2026, 12, 31))
+    assert {b: (lines[b].visits, lines[b].found, lines[b].open_problems) for b in lines} == {
+        one.id: (1, 3, 1), two.id: (1, 2, 2), three.id: (0, 1, 1)}
+    assert {b: (p.found, p.solved) for b, p in by_branch.items()} == {
+        one.id: (3, 2), two.id: (2, 0), three.id: (1, 0)}
