@@ -849,9 +849,21 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     lapsed = store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
                                 since=since)
     if waiting or periods:
+        # A period excuses the member wherever they are due, so what it covers is decided
+        # with it in every scope: a bureau-wide 中心组学习 planned in it before the branch
+        # secretary approved it stayed pending, and lapsed into an absence.
+        def covered(found: list[tuple[Attendance, Activity]]) -> list[tuple[Attendance, Activity]]:
+            return [(row, activity) for row, activity in found
+                    if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods)]
+
+        if periods:
+            waiting += [found for found in covered(store.pending_leave(
+                ctx.session, branch_id=scope, member_id=member.id, any_scope=True))
+                if found not in waiting]
+            waiting.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
         # The days of a period still waiting that lapsed already are part of the request.
-        earlier = [(row, activity) for row, activity in lapsed
-                   if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods)]
+        earlier = covered(store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
+                                             since=since, any_scope=True))
         return _decide_pending(ctx, member, waiting, periods, state, earlier)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:

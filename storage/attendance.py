@@ -882,12 +882,13 @@ def leave_to_decide(
 
 
 def pending_leave(
-    session: Session, *, branch_id: int | None, member_id: int
+    session: Session, *, branch_id: int | None, member_id: int, any_scope: bool = False
 ) -> list[tuple[Attendance, Activity]]:
-    """The member's leave still waiting for a decision on this scope's activities whose
-    record is open, earliest first: what 批准请假 or 驳回请假 of that member decides."""
+    """The member's leave still waiting for a decision on this scope's activities (every
+    scope's, with any_scope) whose record is open, earliest first: what 批准请假 or 驳回请假
+    of that member decides."""
     return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
-                          status=AttendanceStatus.LEAVE)
+                          status=AttendanceStatus.LEAVE, any_scope=any_scope)
 
 
 def own_leave(session: Session, *, member_id: int, now: datetime
@@ -905,12 +906,14 @@ def own_leave(session: Session, *, member_id: int, now: datetime
 
 
 def lapsed_leave(
-    session: Session, *, branch_id: int | None, member_id: int, since: datetime
+    session: Session, *, branch_id: int | None, member_id: int, since: datetime,
+    any_scope: bool = False,
 ) -> list[tuple[Attendance, Activity]]:
     """The member's leave still waiting when the absences were confirmed, and so counted
-    absent, on this scope's activities that started since `since`, earliest first."""
+    absent, on this scope's activities (every scope's, with any_scope) that started since
+    `since`, earliest first."""
     return _leave_waiting(session, branch_id=branch_id, member_id=member_id,
-                          status=AttendanceStatus.ABSENT, since=since)
+                          status=AttendanceStatus.ABSENT, since=since, any_scope=any_scope)
 
 
 def lapsed_leave_before(
@@ -924,7 +927,8 @@ def lapsed_leave_before(
 
 def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
                    status: AttendanceStatus, since: datetime | None = None,
-                   before: datetime | None = None) -> list[tuple[Attendance, Activity]]:
+                   before: datetime | None = None, any_scope: bool = False,
+                   ) -> list[tuple[Attendance, Activity]]:
     """The member's rows of `status` whose leave still waits for a decision, on the scope's
     activities not cancelled that started in [since, before), earliest first: open records
     (status leave) or confirmed ones (status absent: the leave lapsed)."""
@@ -937,7 +941,7 @@ def _leave_waiting(session: Session, *, branch_id: int | None, member_id: int,
         select(Attendance, Activity)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(
-            _in_scope(branch_id),
+            true() if any_scope else _in_scope(branch_id),
             record,
             *started,
             Activity.status != CANCELLED,

@@ -421,3 +421,41 @@ def test_leave_of_a_member_who_left_the_roster_can_be_turned_down(
     assert not confirmed.is_error and "缺席 1 人" in confirmed.text, confirmed.text
     line = weekly(djbot, "2026-W50", "城关支部")
     assert (line["leave"], line["absent"]) == (0, 1)
+
+
+def test_approving_a_period_decides_its_bureau_wide_activities_planned_before(
+        runtime, chat, clock):
+    """The branch secretary's 批准请假 of a period covers the bureau's 中心组学习 already
+    planned in it too: that leave stayed pending, nobody was asked, and it lapsed into an
+    absence (-1) though the secretary was told the whole period was leave."""
+    from storage import attendance as store
+    from storage.models import Activity, PointEntry
+
+    def scene(s):
+        branch = make_branch(s, "城关支部")
+        bind_chat(s, branch, "g1")
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "李明", wecom="li", bureau_committee=True)
+        make_member(s, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 4, 8, 0))
+    assert "等待书记批准" in chat.say("li", "请假 12月4日至12月6日 外出培训").text
+    clock.set(local(2026, 12, 4, 9, 0))
+    assert not chat.say("boss", "开始 中心组学习 学习全会精神", chat="lg").is_error
+    clock.set(local(2026, 12, 4, 9, 5))
+    approved = chat.say("sec", "批准请假 李明")
+    assert "理论学习中心组" in approved.text and "都记为请假" in approved.text, approved.text
+
+    clock.set(local(2026, 12, 5, 12, 0))  # a day after its end: absences confirm themselves
+    with Session(runtime.engine) as s:
+        store.finalize_due(s, now=clock.now(), confirm_hours=24, rules=runtime.rules,
+                           tz=runtime.settings.tz)
+        s.commit()
+    with Session(runtime.engine) as s:
+        li = s.exec(select(Member).where(Member.name == "李明")).one()
+        study = s.exec(select(Activity).where(Activity.type == "理论学习中心组")).one()
+        row = store.attendance_of(s, activity_id=study.id, member_id=li.id)
+        points = [p.points for p in s.exec(select(PointEntry).where(PointEntry.member_id == li.id))]
+    assert (row.status, row.leave_state) == ("leave", "granted")
+    assert -1 not in points
