@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlmodel import Session
 
 from bot.domain.attendance import ATTENDED
-from bot.domain.points import Period, participation_rate
+from bot.domain.points import Period, exact, half_up, participation_rate
 from bot.domain.rules import Rules
 from storage import committee
 from storage.attendance import CANCELLED
@@ -186,7 +186,7 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     attended = sum(c.attended for c in figures.classes)
     expected = sum(c.expected for c in figures.classes)
     leave = sum(c.leave for c in figures.classes)
-    figures.reading_rate = _round(participation_rate(attended, expected, leave))
+    figures.reading_rate = participation_rate(attended, expected, leave)
 
     counts["调研"] = int(session.execute(
         select(func.count(ResearchVisit.id))
@@ -260,8 +260,8 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
     expected = len(sessions) * len(members)
     return ClassLine(name=name, sessions=len(sessions), enrolled=len(members), expected=expected,
                      attended=int(attended), leave=int(leave),
-                     participation_rate=_round(participation_rate(int(attended), expected,
-                                                                  int(leave))))
+                     participation_rate=participation_rate(int(attended), expected,
+                                                           int(leave)))
 
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
@@ -318,7 +318,7 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             joint=joint.get(branch.id, 0),  # type: ignore[arg-type]
             visits=int(visits.get(branch.id, 0)), talks=talk_counts.get(branch.id, 0),  # type: ignore[arg-type]
             pioneers=pioneer_counts.get(branch.id, 0),  # type: ignore[arg-type]
-            participation_rate=_round(s.figures.participation) if s else None,
+            participation_rate=s.figures.participation if s else None,
             points=s.figures.points if s else 0,
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
         ))
@@ -377,14 +377,17 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
     return lines
 
 
+# Rates are kept exact and rounded where they are shown, half up as everywhere else
+# (bot.domain.points.percent): round() took 13/16 to 81.2% here where 周报 says 81.3%.
 def _round(value: float | None, digits: int = 4) -> float | None:
-    return None if value is None else round(value, digits)
+    return None if value is None else half_up(value, digits)
 
 
 def _percent(rate: float | None) -> str:
     if rate is None:
         return "—"
-    return f"{rate * 100:.0f}%" if round(rate * 100, 1) == round(rate * 100) else f"{rate * 100:.1f}%"
+    shown = half_up(exact(rate) * 100, 1)
+    return f"{shown:.0f}%" if shown == int(shown) else f"{shown:.1f}%"
 
 
 # --- writing it ---------------------------------------------------------------------------
@@ -448,7 +451,9 @@ def figures_dict(figures: YearFigures) -> dict[str, Any]:
     data["as_of"] = figures.as_of.isoformat() if figures.as_of else None
     data["first_day"] = figures.first_day.isoformat()
     data["last_day"] = figures.last_day.isoformat()
-    data["counts"]["读书班参训率"] = figures.reading_rate
+    data["reading_rate"] = data["counts"]["读书班参训率"] = _round(figures.reading_rate)
+    for line in (*data["branches"], *data["classes"]):
+        line["participation_rate"] = _round(line["participation_rate"])
     data["paragraph"] = paragraph(figures)
     data["rules"] = RULES
     return data

@@ -343,3 +343,32 @@ def test_an_unfinished_year_is_scored_to_date_as_a_range_report_is(runtime, cloc
     assert year["paragraph"].startswith("2026年（截至7月1日），先后组织")
     markdown = cli("report", "year", "2026").output
     assert "统计区间：2026-01-01 至 2026-12-31（区间未结束，数据截至 2026-07-01）" in markdown
+
+
+def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock):
+    """13 of 16: 周报 and the docs say 81.3%; the year's table said 81.2% (round() on the
+    float takes a tie to even)."""
+    from bot.domain.points import date_range, previous_period
+    from storage import reports, yearly
+    from tests.conftest import SHANGHAI
+    from tests.test_reports import attend, hold
+
+    clock.set(local(2026, 12, 31, 23, 0))
+    with Session(runtime.engine) as s:
+        branch = make_branch(s, "一支部")
+        people = [make_member(s, branch, f"党员{i}") for i in range(16)]
+        day = hold(s, branch, local(2026, 11, 24, 14, 30), expected_count=16)
+        for member in people[:13]:
+            attend(s, day, member, "present", points=3)
+        s.commit()
+        period = date_range(date(2026, 1, 1), date(2026, 12, 31), SHANGHAI)
+        before = previous_period(period)
+        weekly = reports.render_markdown(reports.build_report(
+            s, start=period.start, end=period.end, previous=(before.start, before.end),
+            tz=SHANGHAI, visit_target=2, rules=runtime.rules, now=clock.now()), table=True)
+        figures = yearly.build_year(s, period=period, now=clock.now(), tz=SHANGHAI,
+                                    rules=runtime.rules)
+    year = yearly.render_markdown(figures)
+    for table in (weekly, year):
+        assert "81.3%" in next(line for line in table.splitlines() if line.startswith("| 一支部"))
+    assert yearly.figures_dict(figures)["branches"][0]["participation_rate"] == 0.8125
