@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import clean, pleasantry
+from bot.domain.text import clean, ends_in_question, pleasantry
 from bot.pglane import PipelineLane
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
@@ -485,7 +485,7 @@ class Dispatcher:
             today=self.clock.now().astimezone(self.settings.tz).date(),
             branches=lambda: [b.name for b in org.branches(session)],
         )
-        command, arg_text = self.registry.meant(text, env)
+        command, arg_text = self.registry.meant(text, env, asked=ends_in_question(message.text))
         if member is not None and (command is None or (command.for_another and arg_text)):
             signed = self.registry.signed_by(text)
             if signed is not None and signed[1] == member.name:

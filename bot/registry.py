@@ -249,6 +249,9 @@ class Command:
     # nothing more (the dispatcher knows who sent it, signed_by finds the name), and this
     # is what one who writes another's name is told instead.
     for_another: str | None = None
+    # Said after 马上 or 准备 it is done now (马上开始: starting as one speaks), where such
+    # a word before others says it is not done yet (马上结束: the end is still to come).
+    soon_is_now: bool = False
     # It changes something for others, so a question never sets it off: 结束了吗 asks, it
     # does not end the activity. (签到了吗 still checks the asker in: a member unsure at
     # the meeting is answered by being counted, or told they already are.)
@@ -468,12 +471,13 @@ class CommandRegistry:
         """The command a word names; Latin aliases in any case (Help, HELP)."""
         return self._by_word.get(name.casefold())
 
-    def match(self, text: str) -> tuple[Command | None, str]:
+    def match(self, text: str, asked: bool = False) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.
 
         Besides what _match reads: a question put after a command that needs nothing
         (积分多少, 三会一课情况, 下次活动什么时候) is the command itself, and so are the words
-        a command declares it ignores (签到 主题党日).
+        a command declares it ignores (签到 主题党日). `asked`: the message ended in a
+        question mark (text.ends_in_question), so a command that acts is asked about, not given.
         """
         said_twice = _said_twice(text)
         if said_twice is not None:  # 签到签到, 到了到了, 签到 签到: the command once
@@ -491,8 +495,8 @@ class CommandRegistry:
         # a command: 签到 alone, the busiest message, pays nothing for it.
         if rest_ and pleasantry(text) is not None:
             return None, text
-        if command.acts and text.endswith(_QUESTION_ENDS):
-            return None, text
+        if command.acts and (asked or text.endswith(_QUESTION_ENDS)):
+            return None, text  # 结束了吗, 确认缺席？: asked, not done
         if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
             # is not set off by a question about it (结束成功, 确认成功: refused, as written).
@@ -590,18 +594,32 @@ class CommandRegistry:
                     return glued[0], (glued[1] + " " + tail).strip()
             if tail:
                 return self.match(tail)
-        unfilled = _without_fillers(head)
+        heads = _unfilled(head)
+        for partly in heads[1:-1]:  # 查一下我的请假: 我的请假, not 请假 (leave asked)
+            command = self.get(partly)
+            if command is not None:
+                return command, tail
+        unfilled = heads[-1]
         if unfilled != head:  # 我要签到, 帮我看看积分, 我明天请假 出差
             found = self._match(f"{unfilled} {tail}".strip())
             if found[0] is not None:
                 return found
             # 我有多少积分: a command word ending what follows the filler, taken whole;
-            # never for someone else (我帮他签到: nobody checks in for another).
+            # never for someone else (我帮他签到: nobody checks in for another), never
+            # what is said not to be done (我不来了, 我马上来了, 先别确认缺席).
             for start in range(1, len(unfilled) - 1):
-                if any(c in _FOR_ANOTHER for c in unfilled[:start]):
+                skipped, said = unfilled[:start], unfilled[start:]
+                if any(c in _FOR_ANOTHER for c in skipped):
                     break
-                ending = self.get(unfilled[start:])
-                if ending is not None and all(a.optional for a in ending.args):
+                ending = self.get(said)
+                if ending is None:
+                    continue
+                # 我还没签到 asks to be checked in (签到 by its name: the act not done yet);
+                # 我还没到 says one is not there.
+                if _NOT_DONE.search(skipped) and not (_NOT_YET.fullmatch(skipped)
+                                                      and ending.name == said):
+                    break
+                if all(a.optional for a in ending.args):
                     return ending, tail
         last = self._verb_last(head, tail)
         if last is not None:
@@ -614,15 +632,18 @@ class CommandRegistry:
             return split
         return None, text
 
-    def meant(self, text: str, env: ParseEnv | None = None) -> tuple[Command | None, str]:
+    def meant(self, text: str, env: ParseEnv | None = None, *, asked: bool = False
+              ) -> tuple[Command | None, str]:
         """match, and where the first word's command cannot take what follows it while the
         first two words make a command that can, that one: 结对 结束 3 is 结对结束 3 (结对
         takes no branch called 结束), 开启 提醒 is 开启提醒 (开启 is 开始, and no activity is
         called 提醒). _match keeps the first word's own command when it takes arguments
         (撤销 调研 stays 撤销's reason), so this costs a second parse only when one of the
         first two words is a command and the two together are another."""
-        command, arg_text = self.match(text)
+        command, arg_text = self.match(text, asked)
         joined = self._joined(text) if command is not None else None
+        if joined is not None and asked and joined[0].acts:
+            joined = None  # 结束 签到？ asks too
         if (joined is not None and joined[0] is not command and not joined[1]
                 and all(a.optional for a in joined[0].args)):
             return joined  # 请假 记录 is 请假记录 (我的请假), never leave with the reason 记录
@@ -663,6 +684,8 @@ class CommandRegistry:
         # told which periods there are rather than shown this week's.
         reads_it = first is not None and (first.kind == "rest" or (
             first.kind == "choice" and (day.group() in first.choices or period is not None)))
+        if not reads_it and period is None and day.group() not in _TODAY:
+            return None  # 明天签到, 明天开始: not now, and the command cannot say when
         return command, (f"{day.group()} {arguments}".strip() if reads_it else arguments)
 
     def _verb_last(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -687,20 +710,25 @@ class CommandRegistry:
                         if said_first.removesuffix("的") in command.said_first:
                             return command, f"{said_first.removesuffix('的')} {tail}".strip()
                         continue
+                    when = next((w for w in _WHEN if said_first.endswith(w)), None)
+                    if when in _SOON and not command.soon_is_now:
+                        return None  # 马上结束, 准备结束: said before the end, nothing ends yet
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
-                    for when in _WHEN:  # 主题党日现在开始: what, then when
-                        if said_first.endswith(when) and len(said_first) > len(when):
-                            said_first = said_first[:-len(when)]
-                            break
+                    if when is not None:  # 主题党日现在开始: what, then when
+                        said_first = said_first[:-len(when)]
                     agenda = self.get(AGENDA_WORD)
                     if said_first.endswith(_WHEN_ASKED) and agenda is not None:
                         return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
+                    if _NOT_DONE.search(said_first):
+                        return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
                     first = command.args[0] if command.args else None
                     if first is not None and not (first.strict and first.known is not None
                                                   and not first.known(said_first)):
                         return command, f"{said_first} {tail}".strip()
-                    return command, tail  # 会议结束: no activity of that name, 结束 as ever
+                    if _THE_MEETING.search(said_first) or _DONE_NOW.fullmatch(said_first):
+                        return command, tail  # 会议结束, 圆满结束: no activity named, 结束 as ever
+                    return None  # 我这边结束了: the speaker's own part, not the meeting
         return None
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -839,13 +867,27 @@ class CommandRegistry:
 _FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看", "查看",
             "查询", "看下", "查下", "已经", "忘记", "忘了", "本人", "申请", "我", "查", "看",
             "已", "想", "先")
-# After these, 到 is the verb's own (看到了, 查到了: seen, found), never 签到's 到.
-_SEEING = ("看", "查", "看看", "查看", "看下", "查下")
+# After these, 到 is the verb's own (看到了, 查到了, 想到了: seen, found, thought of), never
+# 签到's 到.
+_SEEING = ("看", "查", "看看", "查看", "看下", "查下", "想", "我想")
+# Said before a command word, these say it is not done, not yet or not by the speaker
+# (我不来了, 我马上来了, 先别确认缺席, 还没结束, 是不是结束了): never the command.
+_NOT_YET = re.compile(r"还?没有?")
+_NOT_DONE = re.compile(r"不|没|别|未|甭|勿|莫|还|快|要|将|马上|立马|就|差不多|一会|待会|等会|等下"
+                       r"|晚点|晚些|稍后|明天|明晚|后天|下次")
 
 
 def _without_fillers(head: str) -> str:
     """The first word less the words put before a command, however many (帮我看看积分 →
     积分); 我看到了 stays 看到了, which is no 到."""
+    return _unfilled(head)[-1]
+
+
+def _unfilled(head: str) -> list[str]:
+    """The first word and what is left of it as each filler before a command is taken off
+    (查一下我的请假 → 我的请假 → 请假), so that a command that begins with a filler is
+    found before the shorter one inside it."""
+    found = [head]
     stripped = True
     while stripped:
         stripped = False
@@ -854,10 +896,11 @@ def _without_fillers(head: str) -> str:
             if not head.startswith(filler) or not rest_:
                 continue
             if filler in _SEEING and rest_.startswith("到"):
-                return head
+                return found
             head, stripped = rest_, True
+            found.append(head)
             break
-    return head
+    return found
 
 
 def _said_twice(text: str) -> str | None:
@@ -881,6 +924,14 @@ def _without_particle(head: str) -> str:
 
 
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
+_TODAY = frozenset({"今天", "今日", "今晚", "今天晚上"})
+# Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
+# ends nothing yet.
+_SOON = frozenset({"马上", "准备"})
+# What 结束 is said of when it names no activity: the meeting (会议结束, 今天的学习结束了), or
+# how it went (圆满结束, 已经结束了, 到此结束).
+_THE_MEETING = re.compile(r"会议|活动|会|签到|学习|培训|课")
+_DONE_NOW = re.compile(r"圆满|顺利|已经|已|正式|到此|就此|全部|都|刚|刚刚")
 _WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
 # A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
 _CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成")

@@ -27,8 +27,9 @@ a branch by its short name (城关) and dates as 12月31日, 12.31, 明天 or �
 of what was held (补签, 更正, 调研, 约谈) also 昨天, 前天, 上周四, and 周二 or 9号 for the last
 one. A command with bad arguments says what is missing, in words, with one example, and changes nothing; a near
 miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
-看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗) never sets off a command
-that acts for others, and nobody checks in for another (我帮他签到, 张强签到: told to ask for
+看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗, 结束？) never sets off a command
+that acts for others, nor does what says it is not done or not yet (我不来了, 我马上到, 先别
+确认缺席, 还没结束, 快结束了, 明天签到), and nobody checks in for another (我帮他签到, 张强签到: told to ask for
 补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a 接龙 is signed. 请假 主题党日
 出差 or 夜学请假 值班 is leave for that activity. In the 用法 column, [方括号] marks what may be left out.
 

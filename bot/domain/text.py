@@ -119,6 +119,15 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     return text
 
 
+def ends_in_question(text: str, names: Iterable[str] = BOT_NAMES) -> bool:
+    """Whether a message ends in a question mark (结束？, 确认缺席?), which clean() drops:
+    a command that acts for others is asked about then, not given."""
+    text = strip_bot_mentions(normalize(text), names)
+    text = _TRAILING_DECORATION.sub("", text)
+    closing = _TRAILING_PUNCT.search(text)
+    return closing is not None and ("?" in closing.group() or "？" in closing.group())
+
+
 # What people say to the bot that is no command: answered in a word, not with "did you
 # mean 签到" (收到 is one letter from it, and is what a group says to every notice).
 _PLEASANTRIES = {

@@ -1,0 +1,108 @@
+"""What is said not to be done, not yet or only asked about is not done.
+
+Each of these once did the very thing it denies: 我不来了 and 我马上来了 checked the member
+in (the 我 dropped, 来了 taken whole), 先别确认缺席 confirmed the absences with their
+penalties, 还没结束 ended the night study so that late-comers could not check in, and
+结束？ (a question mark, which cleaning drops) ended it as 结束 does.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.models import StudyLog
+from tests.conftest import local
+from tests.test_figures import run_ticks
+from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
+
+
+def _under_way(runtime, clock, until: tuple[int, int] = (19, 40)):
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, *until), step=timedelta(minutes=10))
+
+
+@pytest.mark.parametrize("said", ["我不来了", "我今天不来了", "我没来了", "我马上来了", "我快来了",
+                                  "我晚点来了", "我明天来了", "我想到了", "明天签到", "先别签到"])
+def test_not_here_yet_is_no_check_in(runtime, chat, clock, said):
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("li", said, chat="g1")
+    assert "签到成功" not in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
+@pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到"])
+def test_here_is_a_check_in_still(runtime, chat, clock, said):
+    _under_way(runtime, clock, (19, 30))
+    assert "签到成功" in chat.say("li", said, chat="g1").text, said
+
+
+@pytest.mark.parametrize("said", ["还没结束", "先别结束", "不要结束", "签到还没结束", "快结束了",
+                                  "签到快结束了", "签到要结束了", "是不是结束了", "我这边结束了",
+                                  "马上结束", "差不多结束了", "结束？", "结束了？", "夜学结束了？",
+                                  "结束了?", "结束 签到？"])
+def test_words_that_do_not_end_the_night_study_leave_it_open(runtime, chat, clock, said):
+    _under_way(runtime, clock)
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
+    reply = chat.say("sec", said, chat="g1")
+    assert "已结束" not in reply.text, (said, reply.text)
+    clock.advance(minutes=1)
+    assert "签到成功" in chat.say("zhang", "签到", chat="g1").text, said
+
+
+@pytest.mark.parametrize("said", ["会议圆满结束", "已经结束了", "今天的会议结束了", "夜学结束"])
+def test_saying_it_is_over_ends_it_still(runtime, chat, clock, said):
+    _under_way(runtime, clock)
+    assert "已结束" in chat.say("sec", said, chat="g1").text, said
+
+
+@pytest.mark.parametrize("said", ["先别确认缺席", "确认缺席？", "确认缺席?"])
+def test_holding_off_or_asking_confirms_no_absence(runtime, chat, clock, said):
+    _under_way(runtime, clock, (21, 10))  # ended at 21:00, absences still to confirm
+    reply = chat.say("sec", said, chat="g1")
+    assert "已确认" not in reply.text, reply.text
+    assert [r for r in _records(runtime) if r[3] == "absent"] == []
+
+
+def test_not_withdrawing_leave_keeps_it(runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    assert chat.say("li", "请假 值班", chat="g1").text.startswith("已请假")
+    chat.say("li", "先不销假", chat="g1")
+    assert _records(runtime) == [("李明", "政治夜学", "12-8", "leave")]
+
+
+def test_dont_undo_keeps_the_study(runtime, chat, clock):
+    _branch(runtime)
+    clock.set(local(2026, 12, 8, 9, 0))
+    assert "已记录学习" in chat.say("li", "学习 理论 45").text
+    chat.say("li", "先别撤销")
+    with Session(runtime.engine) as s:
+        assert [log.withdrawn_at for log in s.exec(select(StudyLog))] == [None]
+
+
+@pytest.mark.parametrize("said", ["查一下我的请假", "看看我的请假", "查看我的请假"])
+def test_looking_up_ones_own_leave_shows_it_and_asks_none(runtime, chat, clock, said):
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 7, 12, 0))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.text.startswith("你目前没有请假"), (said, reply.text)
+    assert _records(runtime) == []
+
+
+def test_confirming_absences_waits_for_the_end_of_the_one_under_way(runtime, chat, clock):
+    """确认缺席 during the night study closed it and counted whoever was still coming absent,
+    with the penalty; with two under way it already waited. Now it says to end it first."""
+    _under_way(runtime, clock)
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
+    refused = chat.say("sec", "确认缺席", chat="g1")
+    assert refused.is_error and "还在进行（到 21:00）" in refused.text, refused.text
+    assert "「结束」" in refused.text and "还没有确认" in refused.text
+    assert "签到成功" in chat.say("zhang", "签到", chat="g1").text  # still taking check-ins
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
+    assert chat.say("sec", "确认缺席", chat="g1").text.startswith("已确认政治夜学")
+    assert [r[0] for r in _records(runtime) if r[3] == "absent"] == ["王书记"]
