@@ -1152,6 +1152,9 @@ def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb:
     member = _resolve_one(ctx, command, scope, args["who"], activity)
     if isinstance(member, Reply):
         return member
+    if ctx.member is not None and member.id == ctx.member.id:
+        # A record that decides points and tiers is not put right by the one it counts.
+        return Reply.error(f"不能给自己{verb}：请本支部另一位书记、委员或领导{verb}。记录保持不变。")
     held = store.held_with(ctx.session, activity=activity, now=ctx.now)
     if named:  # 补签 张强 党小组会 …: of two groups' meetings, his own group's
         held = [a for a in held if a.type == activity.type]
@@ -1490,6 +1493,12 @@ def confirm_absence(ctx: Ctx, args: dict[str, Any]) -> Reply:
                            "不用确认缺席。")
     if activity.finalized_at is not None:
         return Reply(f"{_label(ctx, activity)}的缺席已经确认过了。")
+    if activity.status == store.OPEN and activity.ends_at > ctx.now:
+        # Confirmed while it takes check-ins, whoever is still coming would be counted
+        # absent with the penalty: the meeting is ended first, by its own command.
+        until = show_time(activity.ends_at, ctx.settings.tz, ctx.now)
+        return Reply.error(f"{_label(ctx, activity)}还在进行（到 {until}），结束后再确认缺席："
+                           "已经开完请先发送「结束」。还没有确认。")
     # Leave still waiting would become an absence with its penalty: decided first, by the
     # one confirming, not by the confirmation. (Left undecided, the automatic confirmation
     # a day later does make it an absence, as the lists sent to the secretary say.)
@@ -1612,6 +1621,7 @@ START = Command(
     example="开始 主题党日 学习新党章",
     capability="attendance",
     verb_last=True,  # 主题党日开始
+    soon_is_now=True,  # 马上开始, 准备开始
 )
 CHECK_IN = Command(
     name="签到",

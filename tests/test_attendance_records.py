@@ -377,3 +377,19 @@ def test_bad_input_shows_the_usage_and_changes_nothing(
     assert reply.is_error and usage in reply.text
     assert not any(mark in reply.text for mark in "<>|"), reply.text
     assert _snapshot(runtime.engine) == before
+
+
+def test_a_secretary_does_not_put_right_their_own_record(runtime, chat, clock, branch_id):
+    """A 补签 or 更正 moves points and the branch's tier: the one it counts does not make it
+    (李书记 could make up his own absence, +2 and the penalty reversed)."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    clock.advance(minutes=30)
+    chat.say("sec1", "结束", chat="g1")
+    chat.say("sec1", "确认缺席", chat="g1")
+    before = _snapshot(runtime.engine)
+    for text in ("补签 李书记 手机没电", "更正 李书记 请假 当天出差"):
+        refused = chat.say("sec1", text, chat="g1")
+        assert refused.is_error and refused.text.startswith("不能给自己"), refused.text
+        assert "另一位书记、委员或领导" in refused.text
+    assert _snapshot(runtime.engine) == before
+    assert "已为 李四 补签" in chat.say("sec1", "补签 李四 手机没电", chat="g1").text

@@ -217,7 +217,7 @@ def test_a_cancelled_activity_is_not_made_up_or_corrected_and_says_so(
     before = record(runtime.engine)
 
     for text in ("补签 李四 11月23日 其实在场", "补签 李四 主题党日 其实在场",
-                 "更正 王书记 缺席 11月23日 代签"):
+                 "更正 张三 缺席 11月23日 代签"):
         refused = chat.say("sec", text)
         assert refused.is_error and \
             "主题党日「学习新党章」（11月23日 09:00）已取消（原因：应由局里统一组织），不计入任何统计" \
@@ -237,6 +237,7 @@ def test_a_make_up_that_names_no_activity_does_not_land_on_the_one_before_a_canc
     study, rather than putting right the night study's record unasked."""
     chat.say("sec", "开始 夜学", chat="g1")
     chat.say("z3", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
     assert not chat.say("sec", "确认缺席", chat="g1").is_error
     clock.advance(days=2)
     chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
@@ -424,6 +425,7 @@ def test_a_member_checking_in_as_the_absences_are_confirmed_counts_once(leave_co
     assert "签到成功" in chat.say("l4", "签到", chat="g1").text
     checked_in = sum(points_of(runtime.engine, "李四"))
     # The confirmation goes on from what it read before the check-in was committed.
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
     monkeypatch.setattr(store, "missing_members", lambda session, activity: read_then)
 
     assert "已确认" in chat.say("sec", "确认缺席", chat="g1").text
