@@ -525,6 +525,9 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
 
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    decided = _decision_said(ctx, args["reason"])
+    if decided is not None:
+        return decided
     try:
         # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
         # every activity in them, not the activity at hand with the date as its reason.
@@ -621,6 +624,34 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+# A decision said after 请假 (请假批准 李明, 请假不同意 李明, 请假收到): a secretary deciding
+# leave, or acknowledging it, never leave of theirs with 批准 李明 as its reason.
+_DECIDED = re.compile(r"(?P<word>不批准|不同意|不通过|不准|驳回|批准|同意|审批|通过|准了|准|收到)了?"
+                      r"(?P<apart>[\s,，、:：]*)(?P<who>.*)")
+_REFUSED = ("不批准", "不同意", "不通过", "不准", "驳回")
+# Only these read a name glued on (请假批准李明): 准备考试, 通过考试 and 收到通知 are reasons.
+_NAME_GLUED = ("不批准", "不同意", "驳回", "批准", "同意", "审批")
+_DECIDE_HOW = "批准请发送「批准请假 姓名」，驳回请发送「驳回请假 姓名」。没有记请假。"
+
+
+def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
+    """请假批准 李明 from one who may decide it: 批准请假 李明 (驳回请假 for a refusal); said
+    by anyone else, or with no name, the words to write. None for a reason."""
+    assert ctx.member is not None
+    said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
+    if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
+        return None
+    who = said["who"].strip().removesuffix("的请假").removesuffix("请假").removesuffix("的")
+    may = ctx.role in _STAFF and not (
+        ctx.role in (Role.SECRETARY, Role.COMMITTEE) and ctx.branch is not None
+        and ctx.member.branch_id != ctx.branch.id)
+    if not who or not may or _KIND_ENDS.search(who):
+        return Reply.error(_DECIDE_HOW)
+    if said["word"] in _REFUSED:
+        return revoke_leave(ctx, {"who": who})
+    return approve_leave(ctx, {"who": who})
 
 
 # 今天请假, 请假一天: when or how long, but not why.
