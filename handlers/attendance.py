@@ -36,8 +36,11 @@ from bot.domain.attendance import (
 from bot.domain.dates import (
     DateError,
     DateRange,
+    day_left,
     find_date_range,
     find_leading_day,
+    find_leading_week,
+    find_until,
     find_record_day,
     without_leading_now,
 )
@@ -52,6 +55,7 @@ from bot.registry import (
     integer,
     match_branch,
     rest,
+    shorten,
     usage_text,
     word,
 )
@@ -531,9 +535,15 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     try:
         # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
         # every activity in them, not the activity at hand with the date as its reason.
+        # A week (下周 出差) is its days, and a day it lasts until (出差到12月10日) the days
+        # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
-        span = (find_date_range(args["reason"], today)
-                or find_leading_day(args["reason"], today))
+        said = args["reason"]
+        span = (find_date_range(said, today) or find_leading_week(said, today)
+                or find_leading_day(said, today))
+        until = find_until(span.rest if span is not None else said, today)
+        if until is not None:
+            span = DateRange(span.first if span is not None else today, until.last, until.rest)
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, str(exc)))
     day: date | None = None
@@ -541,6 +551,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study; 请假 夜学 12月8日至
         # 10日 值班: those days' night studies, not every activity of them.
         kind, reason = _named_kind(span.rest)
+        if _day_left(reason) is not None:
+            return _day_left(reason)
         if kind is None or span.first != span.last:
             return _leave_period(ctx, DateRange(span.first, span.last, reason), kind=kind)
         day = span.first
@@ -555,6 +567,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, str(exc)))
         if said is not None:
             day, reason = said.first, said.rest
+    if _day_left(reason) is not None:
+        return _day_left(reason)
     # A second activity named as such (夜学、主题党日, 夜学和主题党日), not a reason that begins
     # with one (夜学 党课培训: away for a 党课 training).
     second = _KIND_ENDS.split(reason.removeprefix("以及").lstrip("和及与跟"), maxsplit=1)[0]
@@ -624,6 +638,17 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+def _day_left(reason: str) -> Reply | None:
+    """A day still among the words once the days were read (周二、周四 值班, 值班 周四,
+    周二到周四): said so, and nothing recorded, rather than leave for a day not meant."""
+    left = day_left(reason)
+    if left is None:
+        return None
+    return Reply.error(usage_text(LEAVE, f"没有记请假：没读懂「{shorten(left)}」是请哪天的假。"
+                                         "一次请一天（请假 周四 值班）或连着的几天（请假 12月8日至"
+                                         "12月10日 值班），不连着的几天请分别发送"))
 
 
 # A decision said after 请假 (请假批准 李明, 请假不同意 李明, 请假收到): a secretary deciding
