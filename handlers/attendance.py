@@ -1127,7 +1127,28 @@ def named_record(text: str, today: date) -> tuple[date | None, ActivityType | No
     kind = parse_activity_type(words[0].removesuffix("的")) if words else None
     if kind is not None:
         words = words[1:]
+    if said is None and kind is None:
+        return _named_last(text, today)
     return said.first if said else None, kind, " ".join(words)
+
+
+_APART = re.compile(r"[\s,，、;；]+")
+
+
+def _named_last(text: str, today: date) -> tuple[date | None, ActivityType | None, str]:
+    """The day and activity said after the reason, apart from it (手机没电，8号的夜学, 手机没电
+    昨天, 手机没电，11月27日 夜学): read as when said first. Unread, the latest activity was
+    made up instead."""
+    text = text.strip()
+    cuts = [m for m in _APART.finditer(text)][-2:]
+    for cut in cuts:  # the last two words, then the last one
+        last = text[cut.end():]
+        said = find_record_day(last, today) or _day_glued_to_kind(last, today)
+        after = (said.rest if said else last).split()
+        kind = parse_activity_type(after[0].removesuffix("的")) if after else None
+        if (said is not None or kind is not None) and len(after) == (kind is not None):
+            return said.first if said else None, kind, text[:cut.start()].strip()
+    return None, None, text  # 手机没电 已核实: all of it the reason
 
 
 def _day_glued_to_kind(text: str, today: date) -> DateRange | None:
