@@ -281,7 +281,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    topic, lecturer = args.get("topic") or "", None
+    topic, lecturer = _to_the_group(args.get("topic") or ""), None
     audience_ids, audience_label = None, None
     if scope is None and activity_type in LECTURE_TYPES:
         named = _lecture_audience(ctx, activity_type, topic)
@@ -356,6 +356,18 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         if told:
             lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+# Words the opener says to the group with 开始 (主题党日开始 请大家签到, 开始 主题党日 @所有人,
+# 主题党日马上开始，请大家准时参加): no topic, though each later reply showed them as one.
+_ADDRESS = re.compile(
+    r"(?:^|(?<=[\s，,。！!；;]))(?:@\S+|请?(?:大家|各位|全体同志|同志们|所有人)[^\s，,。！!；;]*"
+    r"|请[^\s，,。！!；;]*(?:签到|准时|参加|安静|入座|就座|到场|集合))")
+
+
+def _to_the_group(topic: str) -> str:
+    """The topic less what speaks to the group."""
+    return re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", topic)).strip(" ，,。！!；;")
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:
