@@ -19,7 +19,9 @@ from bot.domain.text import (
     parse_minutes,
     parse_number,
     pleasantry,
+    remarks_on,
     SEPARATORS as SEPARATOR_RE,
+    STATUS_SAID,
     split_words,
 )
 
@@ -516,7 +518,8 @@ class CommandRegistry:
                 return command, ""  # 我的请假批了吗: what it shows answers the question
             # 请假批了吗 asks where one's own stands, which the command named answers.
             status = self.get(command.status_by) if command.status_by else None
-            if status is not None and _STATUS_ASKED.search(rest_):
+            if status is not None and (_STATUS_ASKED.search(rest_)
+                                       or STATUS_SAID.fullmatch(rest_)):  # 请假已批
                 return status, ""
             help_ = self.get(HELP_WORD)
             if help_ is not None:
@@ -532,7 +535,9 @@ class CommandRegistry:
         while len(words) > 1 and (words[0].removesuffix("的") in command.said_first
                                   or DAY_AHEAD.fullmatch(words[0])):
             words = words[1:]
-        return len(words) == 1 and not is_particle(words[0]) and only_asks(words[0])
+        # 请假要提前说, 请假找我: a remark about it records nothing either.
+        return len(words) == 1 and not is_particle(words[0]) and (
+            only_asks(words[0]) or remarks_on(words[0]))
 
     def _match(self, text: str) -> tuple[Command | None, str]:
         """Find the command a cleaned message starts with; return it and the argument text.

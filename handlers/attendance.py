@@ -36,8 +36,11 @@ from bot.domain.attendance import (
 from bot.domain.dates import (
     DateError,
     DateRange,
+    day_left,
     find_date_range,
     find_leading_day,
+    find_leading_week,
+    find_until,
     find_record_day,
     without_leading_now,
 )
@@ -52,6 +55,7 @@ from bot.registry import (
     integer,
     match_branch,
     rest,
+    shorten,
     usage_text,
     word,
 )
@@ -277,7 +281,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
-    topic, lecturer = args.get("topic") or "", None
+    topic, lecturer = _to_the_group(args.get("topic") or ""), None
     audience_ids, audience_label = None, None
     if scope is None and activity_type in LECTURE_TYPES:
         named = _lecture_audience(ctx, activity_type, topic)
@@ -352,6 +356,18 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         if told:
             lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+# Words the opener says to the group with 开始 (主题党日开始 请大家签到, 开始 主题党日 @所有人,
+# 主题党日马上开始，请大家准时参加): no topic, though each later reply showed them as one.
+_ADDRESS = re.compile(
+    r"(?:^|(?<=[\s，,。！!；;]))(?:@\S+|请?(?:大家|各位|全体同志|同志们|所有人)[^\s，,。！!；;]*"
+    r"|请[^\s，,。！!；;]*(?:签到|准时|参加|安静|入座|就座|到场|集合))")
+
+
+def _to_the_group(topic: str) -> str:
+    """The topic less what speaks to the group."""
+    return re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", topic)).strip(" ，,。！!；;")
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:
@@ -525,12 +541,21 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
 
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    decided = _decision_said(ctx, args["reason"])
+    if decided is not None:
+        return decided
     try:
         # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
         # every activity in them, not the activity at hand with the date as its reason.
+        # A week (下周 出差) is its days, and a day it lasts until (出差到12月10日) the days
+        # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
-        span = (find_date_range(args["reason"], today)
-                or find_leading_day(args["reason"], today))
+        said = args["reason"]
+        span = (find_date_range(said, today) or find_leading_week(said, today)
+                or find_leading_day(said, today))
+        until = find_until(span.rest if span is not None else said, today)
+        if until is not None:
+            span = DateRange(span.first if span is not None else today, until.last, until.rest)
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, str(exc)))
     day: date | None = None
@@ -538,6 +563,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study; 请假 夜学 12月8日至
         # 10日 值班: those days' night studies, not every activity of them.
         kind, reason = _named_kind(span.rest)
+        if _day_left(reason) is not None:
+            return _day_left(reason)
         if kind is None or span.first != span.last:
             return _leave_period(ctx, DateRange(span.first, span.last, reason), kind=kind)
         day = span.first
@@ -552,6 +579,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, str(exc)))
         if said is not None:
             day, reason = said.first, said.rest
+    if _day_left(reason) is not None:
+        return _day_left(reason)
     # A second activity named as such (夜学、主题党日, 夜学和主题党日), not a reason that begins
     # with one (夜学 党课培训: away for a 党课 training).
     second = _KIND_ENDS.split(reason.removeprefix("以及").lstrip("和及与跟"), maxsplit=1)[0]
@@ -621,6 +650,45 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+def _day_left(reason: str) -> Reply | None:
+    """A day still among the words once the days were read (周二、周四 值班, 值班 周四,
+    周二到周四): said so, and nothing recorded, rather than leave for a day not meant."""
+    left = day_left(reason)
+    if left is None:
+        return None
+    return Reply.error(usage_text(LEAVE, f"没有记请假：没读懂「{shorten(left)}」是请哪天的假。"
+                                         "一次请一天（请假 周四 值班）或连着的几天（请假 12月8日至"
+                                         "12月10日 值班），不连着的几天请分别发送"))
+
+
+# A decision said after 请假 (请假批准 李明, 请假不同意 李明, 请假收到): a secretary deciding
+# leave, or acknowledging it, never leave of theirs with 批准 李明 as its reason.
+_DECIDED = re.compile(r"(?P<word>不批准|不同意|不通过|不准|驳回|批准|同意|审批|通过|准了|准|收到)了?"
+                      r"(?P<apart>[\s,，、:：]*)(?P<who>.*)")
+_REFUSED = ("不批准", "不同意", "不通过", "不准", "驳回")
+# Only these read a name glued on (请假批准李明): 准备考试, 通过考试 and 收到通知 are reasons.
+_NAME_GLUED = ("不批准", "不同意", "驳回", "批准", "同意", "审批")
+_DECIDE_HOW = "批准请发送「批准请假 姓名」，驳回请发送「驳回请假 姓名」。没有记请假。"
+
+
+def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
+    """请假批准 李明 from one who may decide it: 批准请假 李明 (驳回请假 for a refusal); said
+    by anyone else, or with no name, the words to write. None for a reason."""
+    assert ctx.member is not None
+    said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
+    if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
+        return None
+    who = said["who"].strip().removesuffix("的请假").removesuffix("请假").removesuffix("的")
+    may = ctx.role in _STAFF and not (
+        ctx.role in (Role.SECRETARY, Role.COMMITTEE) and ctx.branch is not None
+        and ctx.member.branch_id != ctx.branch.id)
+    if not who or not may or _KIND_ENDS.search(who):
+        return Reply.error(_DECIDE_HOW)
+    if said["word"] in _REFUSED:
+        return revoke_leave(ctx, {"who": who})
+    return approve_leave(ctx, {"who": who})
 
 
 # 今天请假, 请假一天: when or how long, but not why.
@@ -1071,7 +1139,28 @@ def named_record(text: str, today: date) -> tuple[date | None, ActivityType | No
     kind = parse_activity_type(words[0].removesuffix("的")) if words else None
     if kind is not None:
         words = words[1:]
+    if said is None and kind is None:
+        return _named_last(text, today)
     return said.first if said else None, kind, " ".join(words)
+
+
+_APART = re.compile(r"[\s,，、;；]+")
+
+
+def _named_last(text: str, today: date) -> tuple[date | None, ActivityType | None, str]:
+    """The day and activity said after the reason, apart from it (手机没电，8号的夜学, 手机没电
+    昨天, 手机没电，11月27日 夜学): read as when said first. Unread, the latest activity was
+    made up instead."""
+    text = text.strip()
+    cuts = [m for m in _APART.finditer(text)][-2:]
+    for cut in cuts:  # the last two words, then the last one
+        last = text[cut.end():]
+        said = find_record_day(last, today) or _day_glued_to_kind(last, today)
+        after = (said.rest if said else last).split()
+        kind = parse_activity_type(after[0].removesuffix("的")) if after else None
+        if (said is not None or kind is not None) and len(after) == (kind is not None):
+            return said.first if said else None, kind, text[:cut.start()].strip()
+    return None, None, text  # 手机没电 已核实: all of it the reason
 
 
 def _day_glued_to_kind(text: str, today: date) -> DateRange | None:

@@ -340,3 +340,19 @@ def test_the_words_members_type_reach_the_command_and_questions_record_nothing(
     assert not back.is_error and back.text.startswith("已销假。"), back.text
     studied = chat.say("m5", "学习 党史 1 小时", chat="g1")
     assert "党史 60 分钟" in studied.text, studied.text
+
+
+@pytest.mark.parametrize("said, topic", [
+    ("主题党日开始 请大家签到", None), ("主题党日开始了，大家安静", None),
+    ("开始 主题党日 @所有人", None), ("主题党日马上开始，请大家准时参加", None),
+    ("开始 主题党日 学习新党章，请大家签到", "学习新党章"),
+    ("开始 主题党日 学习新党章 @所有人", "学习新党章")])
+def test_words_to_the_group_are_no_topic(runtime, chat, bureau, said, topic):
+    """请大家签到, 大家安静, @所有人 said with 开始 were kept as the topic, and every later
+    reply named the activity 主题党日「请大家签到」."""
+    reply = chat.say("sec1", said, chat="g1")
+    assert not reply.is_error and reply.text.startswith(
+        f"主题党日「{topic}」" if topic else "主题党日（"), reply.text
+    assert (_only_activity(runtime.engine).topic or None) == topic
+    checked_in = chat.say("m1", "签到", chat="g1").text
+    assert "大家" not in checked_in and "所有人" not in checked_in, checked_in

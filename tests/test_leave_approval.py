@@ -459,3 +459,39 @@ def test_approving_a_period_decides_its_bureau_wide_activities_planned_before(
         points = [p.points for p in s.exec(select(PointEntry).where(PointEntry.member_id == li.id))]
     assert (row.status, row.leave_state) == ("leave", "granted")
     assert -1 not in points
+
+
+@pytest.mark.parametrize("said, decided", [
+    ("请假批准 李明", "已批准 李明 的请假"), ("请假同意 李明", "已批准 李明 的请假"),
+    ("请假审批 李明", "已批准 李明 的请假"), ("请假批准李明", "已批准 李明 的请假"),
+    ("请假不批准 李明", "已驳回 李明 的请假")])
+def test_a_decision_said_noun_first_decides_and_takes_no_leave(runtime, chat, clock, said,
+                                                                decided):
+    """请假批准 李明 was leave for the secretary, with the reason 批准 李明, and 李明's request
+    stayed waiting: it is 批准请假 李明."""
+    from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    assert "等待书记批准" in chat.say("li", "请假 值班", chat="g1").text
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.text.startswith(decided), (said, reply.text)
+    assert [r[0] for r in _records(runtime)] == ["李明"]
+
+
+def test_a_decision_with_no_name_or_by_a_member_is_told_how(runtime, chat, clock):
+    from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    chat.say("li", "请假 值班", chat="g1")
+    for who, said in (("sec", "请假收到"), ("sec", "请假批准"), ("sec", "请假同意了"),
+                      ("zhang", "请假同意 李明")):
+        reply = chat.say(who, said, chat="g1")
+        assert reply.is_error and "「批准请假 姓名」" in reply.text, (said, reply.text)
+        assert "没有记请假" in reply.text
+    assert [(r[0], r[3]) for r in _records(runtime)] == [("李明", "leave")]
+    assert "等待书记批准" in chat.say("li", "我的请假", chat="g1").text
+    # Words that only begin like a decision are a reason.
+    assert "等待书记批准" in chat.say("zhang", "请假 准备考试", chat="g1").text
+    assert [r[0] for r in _records(runtime)] == ["张强", "李明"]

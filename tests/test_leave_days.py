@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 
 from bot.config import Settings
-from bot.domain.dates import DateError, find_leading_day, without_leading_now
+from bot.domain.dates import (
+    DateError,
+    day_left,
+    find_leading_day,
+    find_leading_week,
+    find_until,
+    without_leading_now,
+)
 from tests.conftest import local
 from tests.test_figures import drain, night_studies, run_ticks
 
@@ -34,6 +41,10 @@ def settings(db_url):
     ("周四 出差", date(2026, 12, 10), "出差"),
     ("10号 开会", date(2026, 12, 10), "开会"),
     ("12.10 出差", date(2026, 12, 10), "出差"),
+    ("12/10 出差", date(2026, 12, 10), "出差"),
+    ("12-10 出差", date(2026, 12, 10), "出差"),  # was the next activity's, 12-10 its reason
+    ("周四的夜学 值班", date(2026, 12, 10), "夜学 值班"),  # was all of Thursday, 的夜学 值班
+    ("10号的夜学 值班", date(2026, 12, 10), "夜学 值班"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -48,6 +59,8 @@ def test_a_day_at_the_start_of_the_reason(text, day, rest):
     "周末加班",
     "周一到周五出差",  # a range's first day is not a day of its own
     "家里12月10日有事",  # only at the start
+    "19.30-21.00 值班",  # hours, not days
+    "19-21 值班",
 ])
 def test_no_day_at_the_start(text):
     assert find_leading_day(text, MONDAY) is None
@@ -199,3 +212,81 @@ def test_taking_back_one_leave_keeps_the_others(runtime, chat, clock):
     assert chat.say("li", "销假 主题党日").is_error  # none asked for a theme day
     assert chat.say("li", "销假 我能参加了").text.startswith("已销假。")
     assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
+
+
+@pytest.mark.parametrize("text, first, last, rest", [
+    ("下周 出差", date(2026, 12, 14), date(2026, 12, 20), "出差"),
+    ("这周 值班", MONDAY, date(2026, 12, 13), "值班"),
+    ("本周的夜学 值班", MONDAY, date(2026, 12, 13), "夜学 值班"),
+    ("下个星期 培训", date(2026, 12, 14), date(2026, 12, 20), "培训"),
+])
+def test_a_week_at_the_start_of_the_reason(text, first, last, rest):
+    """下周 出差 was leave for the next activity (Tuesday's), with 下周 出差 as its reason."""
+    found = find_leading_week(text, MONDAY)
+    assert found is not None and (found.first, found.last, found.rest) == (first, last, rest)
+
+
+@pytest.mark.parametrize("text", ["下周二 培训", "下周末 加班", "周末加班", "值班"])
+def test_no_week_at_the_start(text):
+    assert find_leading_week(text, MONDAY) is None
+
+
+@pytest.mark.parametrize("text, last, rest", [
+    ("出差到12月10日", date(2026, 12, 10), "出差"),
+    ("出差至10号", date(2026, 12, 10), "出差"),
+    ("外出培训至10号为止", date(2026, 12, 10), "外出培训"),
+    ("到12月10日 出差", date(2026, 12, 10), "出差"),
+    ("出差到周四", date(2026, 12, 10), "出差"),
+])
+def test_until_a_day_is_the_days_from_today(text, last, rest):
+    found = find_until(text, MONDAY)
+    assert found is not None and (found.first, found.last, found.rest) == (MONDAY, last, rest)
+
+
+@pytest.mark.parametrize("text", ["到点就走", "出差", "家里有事，明天补学", "要到市里开会"])
+def test_no_day_until(text):
+    assert find_until(text, MONDAY) is None
+
+
+@pytest.mark.parametrize("text, left", [
+    ("周四 值班", "周四"), ("和周四 值班", "周四"), ("值班 周四", "周四"),
+    ("周二到周四 值班", "周二到周四"), ("出差 下周", "下周"),
+    ("家里有事，明天补学", None), ("3天 出差", None), ("周末加班", None), ("值班", None)])
+def test_a_day_left_among_the_words(text, left):
+    assert day_left(text) == left
+
+
+def test_leave_for_days_said_in_other_ways(runtime, chat, clock):
+    """Monday the 7th: night studies on Tuesday 8th and Thursday 10th, a theme day on the
+    10th. Each of these excused Tuesday's night study instead of the days said."""
+    from tests.test_whose_activity import NIGHT_STUDY, THEME_DAY, _branch, _records
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 23, 0))
+
+    def kept() -> set[tuple[str, str]]:
+        return {(kind, day) for _, kind, day, _ in _records(runtime)}
+
+    for said in ("请假 12-10 出差", "请假 12/10 出差", "请假 12.10 出差"):
+        reply = chat.say("li", said, chat="g1")
+        assert reply.text.startswith("已请假：12月10日，原因：出差"), (said, reply.text)
+        assert kept() == {("政治夜学", "12-10"), ("主题党日", "12-10")}, said
+        chat.say("li", "销假", chat="g1")
+    reply = chat.say("li", "请假 周四的夜学 值班", chat="g1")
+    assert reply.text.startswith("已请假：政治夜学（12月10日 19:30）。原因：值班"), reply.text
+    assert _records(runtime) == [("李明", "政治夜学", "12-10", "leave")]
+    chat.say("li", "销假", chat="g1")
+    for said in ("请假 出差到12月10日", "请假 出差至10号", "请假 这周 出差", "请假 本周 出差"):
+        reply = chat.say("li", said, chat="g1")
+        assert "原因：出差" in reply.text, (said, reply.text)
+        assert kept() == {("政治夜学", "12-8"), ("政治夜学", "12-10"), ("主题党日", "12-10")}, said
+        chat.say("li", "销假", chat="g1")
+    reply = chat.say("li", "请假 下周 出差", chat="g1")
+    assert reply.text.startswith("已请假：12月14日至12月20日（7 天），原因：出差"), reply.text
+    assert kept() == set()
+    chat.say("li", "销假", chat="g1")
+    # Days not read are asked about, never taken for Tuesday's night study.
+    for said in ("请假 周二、周四 值班", "请假 周二到周四 值班", "请假 值班 周四"):
+        reply = chat.say("li", said, chat="g1")
+        assert reply.is_error and "没有记请假" in reply.text, (said, reply.text)
+        assert kept() == set(), said

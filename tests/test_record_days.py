@@ -160,6 +160,26 @@ def test_a_bare_weekday_or_day_of_the_month_is_the_last_one(runtime, chat, two_n
     assert statuses(runtime.engine, "李四")[date(2026, 11, 27)] == "makeup"
 
 
+@pytest.mark.parametrize("said", ["手机没电，上周五", "手机没电 27号的夜学", "手机没电，周五夜学",
+                                  "手机没电，11月27日 夜学"])
+def test_the_day_said_after_the_reason_is_the_one_made_up(runtime, chat, two_night_studies,
+                                                          said):
+    """补签 李四 手机没电，上周五: the day after the reason was taken for part of it, and the
+    latest night study (Monday's) was made up instead."""
+    reply = chat.say("sec", f"补签 李四 {said}", chat="g1")
+    assert "补签：政治夜学（11月27日 19:30）" in reply.text and "原因：手机没电" in reply.text, (
+        reply.text)
+    assert statuses(runtime.engine, "李四") == {date(2026, 11, 27): "makeup",
+                                               date(2026, 11, 30): "absent"}
+
+
+def test_words_after_the_reason_that_are_no_day_stay_the_reason(runtime, chat,
+                                                                 two_night_studies):
+    reply = chat.say("sec", "补签 李四 手机没电，已核实", chat="g1")
+    assert "补签：政治夜学（11月30日 19:30）" in reply.text, reply.text
+    assert "原因：手机没电，已核实" in reply.text
+
+
 @pytest.fixture
 def two_attended(runtime, chat, clock, branch):
     """As two_night_studies, but everyone checked in at both."""

@@ -106,3 +106,23 @@ def test_thanks_and_acknowledgements_get_a_word_and_record_nothing(runtime, chat
         reply = chat.say("li", said, chat="g1")
         assert (reply.text, reply.is_error) == (answer, False), (said, reply.text)
     assert _records(runtime) == []
+
+
+def test_a_remark_about_leave_takes_no_leave(runtime, chat, clock):
+    """What a secretary tells the group about leave was leave for the secretary, with the
+    remark as its reason; it is answered as a question is, and nothing is kept."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    for said in ("请假要提前说", "请假找我", "请假私聊我", "请假必须提前一天", "请假同志记得补学",
+                 "请假也要学习", "请假了就不用签到", "请假条交给我"):
+        reply = chat.say("sec", said, chat="g1")
+        assert not reply.is_error and reply.text.startswith("请假："), (said, reply.text)
+    assert chat.say("sec", "请假已批", chat="g1").text.startswith("你目前没有请假。")
+    assert _records(runtime) == []
+    # A reason that begins like one and goes on is leave, as ever.
+    reply = chat.say("li", "请假 要去医院", chat="g1")
+    assert reply.text == "已请假：政治夜学（12月8日 19:30）。原因：要去医院", reply.text
+    reply = chat.say("zhang", "请假 提前下班接孩子", chat="g1")
+    assert reply.text.endswith("原因：提前下班接孩子"), reply.text
+    assert sorted(r[0] for r in _records(runtime)) == ["张强", "李明"]

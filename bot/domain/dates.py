@@ -97,7 +97,9 @@ def find_date(text: str, today: date) -> DateRange | None:
 
 
 _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
-_END = r"(?=[\s，,、：:。]|$)"  # a bare 10号 or 12.10 must stand alone: 10号楼, 3号线 are not days
+# A bare 10号 or 12.10 must stand alone (10号楼, 3号线 are not days), or say what of the day
+# follows (10号的夜学).
+_END = r"(?=[\s，,、：:。的]|$)"
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
 _WEEKDAY = r"(?:下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
@@ -105,8 +107,66 @@ _MONTH_DAY = rf"(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|\d{{1,2}}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END})[\s，,、：:]*")
+    rf"|\d{{1,2}}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    # 12-10 too, a month first: 19-21 (hours) is none.
+    rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
+    # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
+    r"(?:的(?=\S))?[\s，,、：:]*")
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
+# A week said first in a leave's reason (请假 下周 出差, 这周 值班): the days of that week, from
+# today for this one; 下周二 and 下周末 are not the week.
+_LEADING_WEEK = re.compile(
+    r"^\s*(下下|下|这|本)(?:一|个)?(?:周|星期|礼拜)(?![一二三四五六日天七1-7末])"
+    r"(?:的(?=\S))?[\s，,、：:]*")
+_WEEK_AHEAD = {"这": 0, "本": 0, "下": 1, "下下": 2}
+# 出差到12月10日, 至10号, 到周四为止: until a day, from today; at the start or the end.
+_UNTIL_FIRST = re.compile(r"^\s*(?:一直)?(?:到|至|直到)\s*")
+_UNTIL_LAST = re.compile(r"(?:一直)?(?:到|至)\s*(?P<day>[^\s，,、：:到至]+?)"
+                         r"(?:为止|回来|返回|结束)?[\s。]*$")
+
+
+def find_leading_week(text: str, today: date) -> DateRange | None:
+    """A week the text starts with (下周 出差, 这周 值班, 本周的夜学) as its days from Monday
+    to Sunday, this week's from today; None when it starts with none."""
+    match = _LEADING_WEEK.match(text)
+    if match is None:
+        return None
+    monday = today - timedelta(days=today.weekday()) + timedelta(weeks=_WEEK_AHEAD[match[1]])
+    return DateRange(max(monday, today), monday + timedelta(days=6),
+                     _strip(text, 0, match.end()))
+
+
+def find_until(text: str, today: date) -> DateRange | None:
+    """A day the leave lasts until, said at the start (到12月10日 出差) or at the end
+    (出差到12月10日, 出差至10号为止): the days from today to it, with the rest; None when
+    there is none. DateError for a day that does not exist."""
+    first = _UNTIL_FIRST.match(text)
+    if first is not None:
+        said = find_leading_day(text[first.end():], today)
+        if said is not None:
+            return DateRange(today, said.first, said.rest)
+    last = _UNTIL_LAST.search(text)
+    if last is not None:
+        said = find_leading_day(last["day"], today)
+        if said is not None and not said.rest:
+            return DateRange(today, said.first, _strip(text, last.start(), len(text)))
+    return None
+
+
+def day_left(text: str) -> str | None:
+    """A word of the text that is still a day after the days read (周二、周四 值班 read as
+    周二 leaves 周四; 周二到周四 is read as no day at all): the word, for the caller to ask
+    rather than excuse the wrong day; None when there is none. A day inside a word of the
+    reason (明天补学) is the reason's."""
+    for word in re.split(r"[\s,，、;；]+", text):
+        word = word.lstrip("和及与跟还有")
+        match = _LEADING_DAY.match(word) or _LEADING_WEEK.match(word)
+        if match is not None and (match.end() == len(word)
+                                  or _RANGE_NEXT.match(word[match.end():])):
+            return word
+    return None
+
+
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
 DAY_AHEAD = re.compile(rf"(?:今天晚上|今天|今日|今晚|明天|明日|明晚|后天|大后天|{_WEEKDAY}|{_MONTH_DAY})")

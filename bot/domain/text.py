@@ -175,6 +175,38 @@ def only_asks(word: str) -> bool:
             and _ASKS.search(word) is not None and set(word) <= _ABOUT_ITSELF)
 
 
+# What a secretary tells the group about leave, said right after 请假 (请假要提前说, 请假找我,
+# 请假同志记得补学, 请假条交给我): a rule or an instruction, never anyone's reason. Each is
+# the whole word, so a reason that goes on past the rule stays one (要去医院, 需要照顾老人,
+# 提前下班接孩子, 单位有事, 条件不允许).
+_TO_ME = (r"(?:直接|都|请)?(?:找|私聊|私信|联系|告诉|跟|和|给|向)(?:我|书记|支部书记)"
+          r"(?:说|讲|报告|请|报备)?")
+_REMARK = re.compile(
+    r"(?:要|需要|必须|务必|一定要|得|应该|应当|都要|请|一律|统一)?"
+    r"(?:提前(?:[一二两三几\d]+个?(?:天|日|小时))?(?:说|讲|报|报备|申请|告知|报告|请|发|打招呼)?"
+    rf"|{_TO_ME})(?:一下|就行|就可以|即可|就好)?"
+    # Those on leave, or everyone, spoken to or of: 请假同志记得补学, 请假大家注意.
+    r"|(?:的?同志|同志们|大家|各位)\S*"
+    # Leave in general: 请假也要学习, 请假了就不用签到 (its 了 is gone by now); 还要加班 is
+    # a reason.
+    r"|(?:也|都|就|还|照样|同样)(?:要|得|需要|必须|不用|不必|不需要|可以)"
+    r"(?:补学|学习|补课|签到|参加|参会|来|补)\S*"
+    r"|记得\S*"
+    # The note: 请假条交给我, 请假单统一交.
+    r"|(?:条|单)子?(?:要|交|给|发|写|拿|放|找|请|统一|都|的|在|上|一律)\S*")
+# Said of one's own leave (请假已批, 请假批了): where it stands, which 我的请假 shows.
+STATUS_SAID = re.compile(r"(?:已经?|都)(?:批|批准|通过|准)了?|批了")
+_REMARK_MAX_CHARS = 14
+
+
+def remarks_on(word: str) -> bool:
+    """Whether one word said after a command is a remark about it (请假要提前说, 请假找我,
+    请假也要学习) or says where one's own stands (请假已批) rather than a reason: like a
+    question (only_asks), it records nothing."""
+    return (0 < len(word) <= _REMARK_MAX_CHARS and SEPARATORS.search(word) is None
+            and (_REMARK.fullmatch(word) is not None or STATUS_SAID.fullmatch(word) is not None))
+
+
 def split_words(text: str) -> list[tuple[str, int]]:
     """The words of an argument text with where each starts (so the rest of the line
     can be taken as written, commas and all)."""
