@@ -11,7 +11,7 @@ from bot.outbox import OutboxWorker
 from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
-from storage.models import OutboxMessage, Role, Schedule
+from storage.models import Branch, OutboxMessage, Role, Schedule
 from tests.conftest import local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -247,3 +247,47 @@ def test_a_retry_that_reaches_quiet_hours_waits_or_is_dropped(runtime, clock, en
         dropped = session.exec(select(OutboxMessage).where(
             OutboxMessage.status == "withdrawn")).all()
     assert sorted(m.kind for m in dropped) == ["reminder.start"]
+
+
+def test_a_branch_whose_tick_fails_holds_back_no_other_and_is_tried_again(
+        runtime, clock, engine, caplog, monkeypatch):
+    """One branch's tick raising (a bad row, a bug) aborted the whole beat, every beat: no
+    branch got its reminders and no summary went out. The others now go on, and the one
+    that failed gets what was due once it can."""
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        failing = session.exec(select(Branch.id).where(Branch.name == "巡特警支部")).one()
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.tick()
+    original = Ticker._tick_branch
+
+    def broken(self, session, branch_id, since, now, result):
+        if branch_id == failing:
+            raise RuntimeError("a row this code cannot read")
+        return original(self, session, branch_id, since, now, result)
+
+    def group_reminders() -> list[str]:
+        with Session(engine) as session:
+            return sorted(m.target for m in session.exec(select(OutboxMessage))
+                          if m.kind == "reminder.group_before")
+
+    monkeypatch.setattr(Ticker, "_tick_branch", broken)
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        run(ticker, clock, local(2026, 11, 25, 18, 35))
+    assert f"branch {failing} failed" in caplog.text
+    assert group_reminders() == ["g2"]  # 交警支部's 18:30 reminder went all the same
+
+    monkeypatch.setattr(Ticker, "_tick_branch", original)
+    run(ticker, clock, local(2026, 11, 25, 18, 40))
+    assert group_reminders() == ["g1", "g2"]  # once each
+
+
+def _second_branch(session) -> None:
+    """交警支部 (group g2) with the same weekly night study."""
+    branch = make_branch(session, "交警支部")
+    bind_chat(session, branch, "g2")
+    session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
+                         duration_minutes=90, holiday_policy="skip",
+                         created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))

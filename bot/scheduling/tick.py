@@ -98,13 +98,23 @@ class Ticker:
                 tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
+        failed: list[int | None] = []
         for branch_id in busy:
-            before = len(result.enqueued)
-            with session_scope(self.engine) as session:
-                if branch_id is None:
-                    self._tick_bureau(session, since, now, result)
-                else:
-                    self._tick_branch(session, branch_id, since, now, result)
+            before, skipped_before = len(result.enqueued), len(result.skipped)
+            try:
+                with session_scope(self.engine) as session:
+                    if branch_id is None:
+                        self._tick_bureau(session, since, now, result)
+                    else:
+                        self._tick_branch(session, branch_id, since, now, result)
+            except Exception:
+                # One branch whose tick fails must not hold back every other branch's
+                # reminders and the leaders' summary, beat after beat. Its transaction
+                # was rolled back; it is tried again from the same moment next beat.
+                log.exception("tick: branch %s failed; the other branches go on", branch_id)
+                del result.enqueued[before:], result.skipped[skipped_before:]
+                failed.append(branch_id)
+                continue
             _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
@@ -120,7 +130,10 @@ class Ticker:
                 self._tell_lapsed_leave(session, done, now)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
-        self.last = now
+        # With a branch failed, the next beat starts from the same moment: every message
+        # has its key, so what the others enqueued now is not enqueued again.
+        if not failed:
+            self.last = now
         for reminder in result.skipped:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
