@@ -207,7 +207,8 @@ def test_make_up_before_confirmation_never_posts_a_penalty(runtime, chat, clock,
 
 def test_make_up_after_confirmation_reverses_the_penalty_with_a_new_entry(runtime, chat, branch_id):
     chat.say("sec1", "开始 主题党日", chat="g1")
-    chat.say("sec1", "确认缺席", chat="g1")  # closes and confirms at once
+    chat.say("sec1", "结束", chat="g1")
+    chat.say("sec1", "确认缺席", chat="g1")
     with Session(runtime.engine) as s:
         penalty = s.exec(
             select(PointEntry)

@@ -36,6 +36,7 @@ def _record(engine) -> tuple:
 def _theme_day_confirmed(chat: ChatDriver) -> None:
     chat.say("sec", "开始 主题党日", chat="g1")
     chat.say("sec", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
     assert not chat.say("sec", "确认缺席", chat="g1").is_error  # 张三 and 李四 absent
 
 
@@ -102,6 +103,7 @@ def test_a_make_up_names_the_activity_when_a_later_one_was_held_since(runtime, c
     study (its type, its day or both) reaches it, and its penalty is reversed."""
     seed(runtime.engine, _branch)
     chat.say("sec", "开始 夜学", chat="g1")  # Monday 23 November, 09:00
+    chat.say("sec", "结束", chat="g1")
     assert not chat.say("sec", "确认缺席", chat="g1").is_error  # 张三, 李四 absent: -1 each
     clock.advance(days=2)
     _theme_day_confirmed(chat)  # Wednesday: -2 each
@@ -132,6 +134,7 @@ def test_a_correction_names_the_activity_as_a_make_up_does(runtime, chat, clock)
     seed(runtime.engine, _branch)
     chat.say("sec", "开始 夜学", chat="g1")
     chat.say("z3", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")  # no tick closes it here
     clock.advance(days=2)
     _theme_day_confirmed(chat)
     clock.advance(days=1)

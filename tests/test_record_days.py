@@ -107,6 +107,7 @@ def night_study(chat, clock, when, *, present=("sec",)):
     chat.say("sec", "开始 夜学", chat="g1")
     for user in present:
         chat.say(user, "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
     assert not chat.say("sec", "确认缺席", chat="g1").is_error
 
 
