@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -31,6 +31,13 @@ def answered_via(session: Session, *, platform: str, message_id: str) -> str | N
     return session.execute(select(MessageAnswer.via).where(
         MessageAnswer.platform == platform, MessageAnswer.message_id == message_id)
     ).scalar()
+
+
+def answer_now_via(session: Session, *, platform: str, message_id: str, via: str) -> None:
+    """Say the message is answered another way after all (a late reply taken back)."""
+    session.execute(update(MessageAnswer).where(
+        MessageAnswer.platform == platform, MessageAnswer.message_id == message_id
+    ).values(via=via))
 
 
 # A header pair is new (True) or came before (False, then its bodies decide); on the

@@ -535,13 +535,15 @@ class MessageAnswer(SQLModel, table=True):
 
     The passive answer to a first delivery needs no row; a row is written when a repeated
     delivery or a stream refresh is answered, and by a replica that posts a late reply to
-    the one-shot response_url (only when its insert wins).
+    the one-shot response_url or queues the app's (only when its insert wins). A retry that
+    takes an app's late reply back unsent makes it "passive". A DingTalk message delivered
+    again soon after it came records the one time it is answered again ("repeat").
     """
 
     __tablename__ = "message_answers"
     platform: str = Field(primary_key=True)
     message_id: str = Field(primary_key=True)
-    via: str  # "passive" (in an HTTP answer) | "late" (response_url or message/send)
+    via: str  # "passive" (HTTP answer) | "late" (response_url, message/send) | "repeat"
     answered_at: datetime = utc_field()
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
@@ -180,6 +181,15 @@ def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
         OutboxMessage.status.in_(("sent", "sending")),  # type: ignore[attr-defined]
         OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
             key_prefix, autoescape=True))).first() is not None
+
+
+def take_back_untried(session: Session, *, kind: str, dedupe_key: str) -> bool:
+    """Delete the row with this key if no worker has tried it yet; True when it was there.
+    Compare-and-delete on its status, as the worker claims a row: of the two, one wins."""
+    return session.execute(delete(OutboxMessage).where(
+        OutboxMessage.kind == kind, OutboxMessage.dedupe_key == dedupe_key,
+        OutboxMessage.status == "pending", OutboxMessage.attempts == 0)
+        .execution_options(synchronize_session=False)).rowcount > 0
 
 
 def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,

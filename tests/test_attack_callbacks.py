@@ -120,6 +120,45 @@ async def test_a_captured_header_pair_cannot_carry_another_body(dingtalk_runtime
     assert zhang.role == Role.MEMBER
 
 
+async def test_a_replayed_callback_does_not_post_into_the_group_again(dingtalk_runtime, ding,
+                                                                      fake, engine, clock):
+    """The same pair and body, replayed every ten minutes within the hour: each is
+    admitted as a retry and changes nothing, and the group sees the answer once."""
+    seed(engine, _admin_and_member)
+    now_ms = int(clock.now().timestamp() * 1000)
+    genuine = robot_message(msg_id="g-1", sender="zhangwei", text="帮助", now_ms=now_ms,
+                            webhook=fake.session_webhook("g-1"))
+    headers = headers_for(now_ms, fake.app_secret)
+    body = json.dumps(genuine, ensure_ascii=False).encode()
+    assert (await ding.post("/dingtalk/callback", content=body, headers=headers)
+            ).status_code == 200
+    assert fake.wait_for(lambda: fake.delivered("/session/g-1"))
+    for _ in range(5):
+        clock.advance(minutes=10)  # well after any retry of DingTalk's, inside the hour
+        assert (await ding.post("/dingtalk/callback", content=body, headers=headers)
+                ).status_code == 200
+    assert len(fake.delivered("/session/g-1")) == 1  # a reply goes before post() returns
+    assert count(engine, ProcessedMessage) == 1 and count(engine, OutboxMessage) == 0
+
+
+async def test_a_retry_soon_after_is_answered_once_more(dingtalk_runtime, ding, fake, engine,
+                                                        clock):
+    """DingTalk delivering a message again moments later may not have our answer: it gets
+    the reply once more, and only once, however often it comes."""
+    seed(engine, _admin_and_member)
+    now_ms = int(clock.now().timestamp() * 1000)
+    genuine = robot_message(msg_id="g-2", sender="zhangwei", text="帮助", now_ms=now_ms,
+                            webhook=fake.session_webhook("g-2"))
+    headers = headers_for(now_ms, fake.app_secret)
+    body = json.dumps(genuine, ensure_ascii=False).encode()
+    for _ in range(4):
+        assert (await ding.post("/dingtalk/callback", content=body, headers=headers)
+                ).status_code == 200
+        clock.advance(seconds=20)
+    bodies = [r.body for r in fake.delivered("/session/g-2")]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+
+
 async def _theme_day_opened(engine, ding, fake, clock) -> int:
     """The branch with its admin and 张伟, a 主题党日 open; now in milliseconds."""
     seed(engine, _admin_and_member)

@@ -223,6 +223,138 @@ async def test_the_one_shot_response_url_is_used_once_for_a_long_answer(first, d
         assert stored(engine, OutboxMessage) == []
 
 
+# --- the self-built app's late reply: by the outbox, retried -----------------------------
+
+
+async def hang_up_app(http, clock, msgid: str) -> tuple[dict, bytes]:
+    """A private message to the self-built app that WeCom gives up on; its request."""
+    xml = fw.app_text_xml(user="lisi", text="慢", msgid=msgid,
+                          create_time=int(clock.now().timestamp()))
+    params, body = fw.app_request(xml, timestamp=int(clock.now().timestamp()))
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(http.post("/wecom/app", params=params, content=body), 0.2)
+    return params, body
+
+
+async def deliver_outbox(settings, clock, engine) -> None:
+    client = WecomClient(settings.wecom, clock)
+    try:
+        await OutboxWorker(engine, clock, {"wecom": WecomSender(client, engine)}).drain()
+    finally:
+        await client.aclose()
+
+
+def sent_texts(fake) -> list[str]:
+    """What message/send was asked to show, failed tries included."""
+    return [c.body["text"]["content"] for c in fake.calls("message/send")]
+
+
+async def test_a_late_app_reply_that_fails_is_sent_again(db_url, clock, engine, fake):
+    """The message committed after WeCom hung up: the member's 请假 is on record, and the
+    late reply is their only answer. message/send failing (a 500 at WeCom) does not lose
+    it: it waits in the outbox, queued before any try, and goes on the next."""
+    gate = Gate()
+    settings = wecom_settings(db_url, api_base=fake.base_url)
+    a, http_a = replica(settings, clock, engine, gate.handler)
+    a.late_grace = 0
+    async with http_a:
+        await hang_up_app(http_a, clock, "901")
+        gate.opened.set()
+        await until(lambda: stored(engine, OutboxMessage), "the late reply queued")
+        await until(lambda: not a.background, "A's late reply decided")
+    fake.fail("message/send", "500")  # a passing blip at WeCom
+    await deliver_outbox(settings, clock, engine)
+    [row] = stored(engine, OutboxMessage)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "errcode -4: HTTP 500")
+    clock.advance(minutes=10)
+    await deliver_outbox(settings, clock, engine)
+    [row] = stored(engine, OutboxMessage)
+    assert (row.status, row.target_kind, row.target) == ("sent", "user", "lisi")
+    assert sent_texts(fake) == ["慢慢来的回复"] * 2  # the try WeCom failed, then the reply
+    assert [(r.message_id, r.via) for r in stored(engine, MessageAnswer)] == [("app:901", "late")]
+
+
+class AppLongGate(Gate):
+    """The slow command, with an answer of several message/send parts (2048 bytes each)."""
+
+    names = [f"党员{i:03d}" for i in range(400)]
+
+    def handler(self, ctx, args):
+        super().handler(ctx, args)
+        return Reply("未签到：" + "、".join(self.names))
+
+
+async def test_a_late_app_reply_cut_short_resumes_where_it_stopped(db_url, clock, engine,
+                                                                   fake):
+    gate = AppLongGate()
+    settings = wecom_settings(db_url, api_base=fake.base_url)
+    a, http_a = replica(settings, clock, engine, gate.handler)
+    a.late_grace = 0
+    async with http_a:
+        await hang_up_app(http_a, clock, "902")
+        gate.opened.set()
+        await until(lambda: stored(engine, OutboxMessage), "the late reply queued")
+    fake.fail("message/send", "500", after=1)  # part 1 goes, then WeCom fails
+    await deliver_outbox(settings, clock, engine)
+    clock.advance(minutes=10)
+    await deliver_outbox(settings, clock, engine)
+    [row] = stored(engine, OutboxMessage)
+    assert row.status == "sent"
+    texts = sent_texts(fake)
+    assert len(texts) > 3 and texts[1] == texts[2]  # part 2 failed once, then went
+    received = "".join(texts[:1] + texts[2:])
+    assert [n for n in AppLongGate.names if received.count(n) != 1] == []
+
+
+async def test_a_retry_answering_first_takes_the_late_app_reply_back(db_url, clock, engine,
+                                                                    fake):
+    """WeCom's retry, on replica B, answers before the late reply's grace is over: the late
+    reply is taken back from the outbox, and the rest of the long answer is queued once,
+    after the retry's first part."""
+    gate = AppLongGate()
+    settings = wecom_settings(db_url, api_base=fake.base_url)
+    a, http_a = replica(settings, clock, engine, gate.handler)
+    b, http_b = replica(settings, clock, engine, gate.handler)
+    async with http_a, http_b:
+        params, body = await hang_up_app(http_a, clock, "903")
+        gate.opened.set()
+        await until(lambda: stored(engine, OutboxMessage), "the late reply queued")
+        await until(lambda: not a.background, "A's late reply decided")
+        answer = await http_b.post("/wecom/app", params=params, content=body)
+    first = fw.open_app_reply(answer.text)["Content"]
+    assert first.startswith("（1/")
+    [rest] = stored(engine, OutboxMessage)
+    assert rest.payload["parts_sent"] == 1 and rest.next_attempt_at <= clock.now()
+    assert [r.via for r in stored(engine, MessageAnswer)] == ["passive"]
+    await deliver_outbox(settings, clock, engine)
+    received = first + "".join(sent_texts(fake))
+    assert [n for n in AppLongGate.names if received.count(n) != 1] == []
+
+
+async def test_stopping_posts_a_waiting_late_ai_bot_reply(db_url, clock, engine, fake):
+    """SIGTERM while an AI-bot late reply waits out its grace: its response_url lives in
+    this process only, so the reply is posted before the service stops, not dropped."""
+    gate = Gate()
+    runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                            engine=engine, migrate=False)
+    runtime.registry.add(Command(name="慢", summary="slow", handler=gate.handler,
+                                 needs_member=False, needs_binding=False))
+    app = create_app(runtime, start_background=False)
+    payload = fw.text_callback(
+        msgid="m-stop", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://djbot") as http:
+        await hang_up(http, params, body)
+        gate.opened.set()
+        await until(lambda: stored(engine, ProcessedMessage), "committed")
+        for service in reversed(app.state.services):  # the lifespan's shutdown
+            await asyncio.wait_for(service.stop(), 10)
+    [posted] = fake.calls("aibot/response")
+    assert posted.body["markdown"]["content"] == "慢慢来的回复"
+
+
 # --- real processes: a slow database, then SIGTERM or kill -9 ---------------------------
 
 ROOT = Path(__file__).resolve().parent.parent

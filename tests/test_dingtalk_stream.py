@@ -14,7 +14,14 @@ import pytest
 from sqlmodel import Session, SQLModel, func, select
 
 from storage import db
-from storage.models import Attendance, AttendanceStatus, Lease, OutboxMessage, Role
+from storage.models import (
+    Attendance,
+    AttendanceStatus,
+    Lease,
+    OutboxMessage,
+    ProcessedMessage,
+    Role,
+)
 from tests.factories import make_branch, make_member, seed
 from tests.fake_dingtalk import FakeDingtalk, robot_message
 
@@ -267,5 +274,66 @@ async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(r
     stranger = {k: v for k, v in text.items() if k != "senderStaffId"} | {"msgId": "f3"}
     assert (await handler.raw_process(frame(stranger))).code == 400
     assert metrics.REGISTRY.get_sample_value(*malformed) == refused_before + 1
+    assert _count(runtime.engine, ProcessedMessage) == 1
+    await client.aclose()
+
+
+def _stream_handler(runtime, fake, **replier):
+    import dingtalk_stream
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import make_handler
+
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
+    handler = make_handler(dingtalk_stream, runtime,
+                           Replier(client, runtime.engine, runtime.clock, **replier))
+
+    async def deliver(data) -> int:
+        fake.push(data)
+        frame = dingtalk_stream.CallbackMessage.from_dict(fake.frames.get_nowait())
+        code = (await handler.raw_process(frame)).code
+        await handler.drain()
+        return code
+
+    return deliver, client
+
+
+async def test_a_stream_reply_for_the_outbox_is_queued_before_the_ack(runtime, fake):
+    """A private message whose sessionWebhook has expired: its reply can only go by the
+    outbox, and is committed with the message, before the ack. A database that fails just
+    after the ack (here: every write the replier makes of its own) loses nothing."""
+    async def database_gone(*_args):
+        raise ConnectionError("the database went away after the ack")
+
+    deliver, client = _stream_handler(runtime, fake, write=database_gone)
+    now_ms = int(runtime.clock.now().timestamp() * 1000)
+    text = robot_message(msg_id="q1", sender="nobody", text="帮助", now_ms=now_ms,
+                         private=True, webhook=fake.session_webhook("q1"),
+                         webhook_ttl_ms=-600_000)
+    assert await deliver(text) == 200
+    assert await deliver(text) == 200  # redelivered: the same row, not a second
+    with Session(runtime.engine) as s:
+        [row] = s.exec(select(OutboxMessage)).all()
+    assert (row.kind, row.target_kind, row.target) == ("reply", "user", "nobody")
+    assert "党建助手可用指令" in row.payload["text"]
+    assert fake.posts("/session/q1") == []
+    await client.aclose()
+
+
+async def test_a_stream_redelivery_is_answered_once_more_and_only_soon(runtime, fake):
+    """The gateway redelivers what it holds no ack for: the reply may not have gone, so it
+    goes once more; later redeliveries of the message post nothing."""
+    deliver, client = _stream_handler(runtime, fake)
+    now_ms = int(runtime.clock.now().timestamp() * 1000)
+    text = robot_message(msg_id="r1", sender="nobody", text="帮助", now_ms=now_ms,
+                         webhook=fake.session_webhook("r1"))
+    for _ in range(3):
+        assert await deliver(text) == 200
+    runtime.clock.advance(minutes=10)
+    assert await deliver(text) == 200
+    bodies = [r.body for r in fake.delivered("/session/r1")]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert _count(runtime.engine, ProcessedMessage) == 1
     await client.aclose()

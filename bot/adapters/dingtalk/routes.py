@@ -7,7 +7,8 @@ dispatcher handles it and commits, in one transaction with the header pair's rec
 pair already used with another body is refused 409 and nothing is kept; a retried msgId
 gets the stored reply), we answer 200 (503 if nothing could be committed, so DingTalk
 tries again), and the reply is sent after the answer (sessionWebhook on a DingTalk host,
-else the outbox).
+else the outbox). A repeat is answered again once at most, and only soon after the message
+first came (Replier.reply_again): a replayed callback does not post into the group.
 """
 
 from __future__ import annotations
@@ -114,10 +115,14 @@ def callback_handler(runtime: Runtime, replier: Replier) -> Callable[[Request],
                           delivery.message.message_id)
             return JSONResponse({"error": "try again"}, status_code=503)
         # Committed: answer now, send after; DingTalk does not wait for our reply. A repeat
-        # goes the old way (its first delivery may have sent by webhook, or queued after).
-        if queued is None or repeated:
-            return JSONResponse(opened.answer,
-                                background=BackgroundTask(_send_reply, replier, delivery, reply))
+        # goes the old way (its first delivery may have sent by webhook, or queued after),
+        # if it may be answered again at all.
+        if repeated:
+            return JSONResponse(opened.answer, background=BackgroundTask(
+                _send_reply, replier.reply_again, delivery, reply))
+        if queued is None:
+            return JSONResponse(opened.answer, background=BackgroundTask(
+                _send_reply, replier.reply, delivery, reply))
         return JSONResponse(opened.answer)
 
     return callback
@@ -145,9 +150,10 @@ def _admitted(runtime: Runtime, pair: HeaderPair) -> bool:
         return pair(conn)
 
 
-async def _send_reply(replier: Replier, delivery: Delivery, reply: Reply) -> None:
+async def _send_reply(send: Callable[[Delivery, Reply], Awaitable[str | None]],
+                      delivery: Delivery, reply: Reply) -> None:
     try:
-        await replier.reply(delivery, reply)
+        await send(delivery, reply)
     except Exception:  # the message is handled and stored; only this answer is lost
         log.exception("reply to dingtalk message %s failed", delivery.message.message_id)
 

@@ -2,6 +2,8 @@
 
 - A reply goes to the message's sessionWebhook while it is valid; once it has expired
   (or the post fails) it is queued in the outbox, once per message id.
+- A message delivered again (DingTalk's retry, a Stream redelivery, or a captured HTTP
+  callback replayed) is answered again at most once, and only soon after it first came.
 - The outbox Sender uses the robot's proactive APIs: groupMessages/send for a group,
   oToMessages/batchSend for people (at most 20 per call), or, when a branch has set one,
   its custom robot webhook (signed URL, 20 a minute, then a 10-minute block).
@@ -33,6 +35,7 @@ from bot.config import DingtalkSettings
 from bot.core import Reply
 from bot.sender import PARTS_SENT, FollowUp, Outbound, PartsInterrupted, SendResult, send_parts
 from storage import outbox
+from storage.callbacks import claim_answer
 from storage.db import session_scope
 from storage.models import ChatBinding, ProcessedMessage, PushChannel
 from storage.prepared import Writes
@@ -118,6 +121,15 @@ def batches(user_ids: list[str], size: int = BATCH_USERS) -> list[list[str]]:
 # --- replies to a received message ---------------------------------------------------
 
 
+# A message delivered again may be answered again only this soon after djbot first received
+# it, and once. DingTalk repeats a message whose answer (or ack) it did not get, within
+# moments or a reconnect; the reply may well have gone, but djbot keeps no record of each
+# reply's delivery (a write per message), so a repeat that soon gets it once more. Later a
+# repeat is a replay of a captured callback (its pair is good for an hour): it changes
+# nothing, and it must not post the stored reply into the group again and again.
+REPEAT_WINDOW = timedelta(minutes=5)
+
+
 def reply_dedupe_key(message_id: str) -> str:
     return f"dingtalk.reply:{message_id}"
 
@@ -168,6 +180,26 @@ class Replier:
                             message.message_id, getattr(exc.cause, "reason", exc.cause))
         await self.write(self._enqueue, delivery, reply, sent)
         return "outbox"
+
+    async def reply_again(self, delivery: Delivery, reply: Reply) -> str | None:
+        """The reply to a repeated delivery: sent as reply() does when the message came
+        within REPEAT_WINDOW and no repeat was answered before; else None, nothing sent."""
+        message_id = delivery.message.message_id
+        if not await self.write(self._may_answer_again, message_id):
+            log.info("dingtalk message %s repeated; its reply is not sent again", message_id)
+            return None
+        return await self.reply(delivery, reply)
+
+    def _may_answer_again(self, message_id: str) -> bool:
+        with session_scope(self.engine) as session:
+            now = self.clock.now()
+            received = session.exec(select(ProcessedMessage.received_at).where(
+                ProcessedMessage.platform == PLATFORM,
+                ProcessedMessage.message_id == message_id)).first()
+            if received is None or now - received > REPEAT_WINDOW:
+                return False
+            return claim_answer(session, platform=PLATFORM, message_id=message_id,
+                                via="repeat", now=now)
 
     def _new_group(self, chat_id: str) -> bool:
         """No binding yet, and this message is the only one ever received from the group."""

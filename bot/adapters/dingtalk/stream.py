@@ -3,7 +3,8 @@ with no public ingress still receives them. Uses the dingtalk-stream package for
 handshake, frames and acks, with three differences from its own run loop:
 
 - replies go through djbot's async sender (Replier), never the SDK's blocking
-  reply_text, and are sent after the ack;
+  reply_text, and are sent after the ack; one that can only go by the outbox is queued
+  in the message's own transaction, before the ack, as in HTTP mode;
 - the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
 - only the replica holding the "dingtalk-stream" lease connects (several replicas would
   each receive a share of the messages, and none would see them all).
@@ -20,6 +21,7 @@ import random
 import socket
 import sys
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import quote_plus
 
@@ -164,7 +166,7 @@ class StreamService:
 
 def make_handler(sdk, runtime: Runtime, replier: Replier):
     """The ChatbotHandler: frame → IncomingMessage → dispatcher (commits) → ack; the reply
-    is sent by a tracked task after the ack."""
+    is sent by a tracked task after the ack, or was queued with the message."""
 
     class DjbotChatbotHandler(sdk.ChatbotHandler):
         def __init__(self) -> None:
@@ -181,13 +183,25 @@ def make_handler(sdk, runtime: Runtime, replier: Replier):
                 log.warning("dingtalk stream message refused: %s", exc)
                 metrics.rejected("dingtalk", "malformed")
                 return sdk.AckMessage.STATUS_BAD_REQUEST, "bad message"
+            # Without a usable sessionWebhook the reply is queued with the message: written
+            # after the ack, a database error then would lose what the ack promised.
+            queued = replier.queue_with_message(delivery)
+            message = delivery.message
+            if queued is not None:
+                message = replace(message, queue_reply=queued)
             try:
-                reply = await runtime.dispatcher.handle(delivery.message)
+                reply, repeated = await runtime.dispatcher.handle_delivery(message)
             except Exception:
                 # Not committed: a non-OK ack lets DingTalk deliver it again.
                 log.exception("dingtalk message %s failed", delivery.message.message_id)
                 return sdk.AckMessage.STATUS_SYSTEM_EXCEPTION, "error"
-            task = asyncio.create_task(replier.reply(delivery, reply))
+            if repeated:  # a redelivery: answered again once, and only soon after
+                send = replier.reply_again(delivery, reply)
+            elif queued is None:
+                send = replier.reply(delivery, reply)
+            else:
+                return sdk.AckMessage.STATUS_OK, "OK"
+            task = asyncio.create_task(send)
             self.replies.add(task)
             task.add_done_callback(self._done)
             return sdk.AckMessage.STATUS_OK, "OK"

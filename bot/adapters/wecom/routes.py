@@ -7,19 +7,21 @@ stored. A retried msgid gets the stored reply.
 A 200 means committed: djbot answers only once the message's transaction has committed,
 always with the finished reply. WeCom waits 5 seconds and then delivers the message again
 (to any replica); the retry joins the first delivery or finds its stored reply. A reply
-that committed after WeCom hung up is sent late, once, unless a retry answered it first;
+that committed after WeCom hung up is sent late, once, unless a retry answered it first:
+the AI bot's by its one-shot response_url, the app's by the outbox (message/send, retried);
 whether a message was answered is kept in the database (docs/wecom.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -56,21 +58,20 @@ from bot.adapters.wecom.senders import (
     render_markdown,
     render_private,
     see_all,
-    send_private,
 )
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
-from bot.sender import PARTS_SENT, PartsInterrupted
+from bot.sender import PARTS_SENT
 from storage import outbox
-from storage.callbacks import answered_via, claim_answer
+from storage.callbacks import answer_now_via, answered_via, claim_answer
 from storage.db import session_scope
 from storage.models import ChatBinding, ProcessedMessage
 
 log = logging.getLogger("djbot.wecom")
 
 # A reply committed after WeCom hung up waits this long for WeCom's retry (to any replica)
-# to collect it, then goes to response_url (AI bot) or message/send (app), once.
+# to collect it, then goes to response_url (AI bot, once) or by the outbox (the app).
 LATE_REPLY_GRACE_SECONDS = 60.0
 # A reply that took this long checks whether WeCom hung up meanwhile (it waits 5 s).
 HUNG_UP_CHECK_SECONDS = 1.0
@@ -138,6 +139,11 @@ def app_text_reply(to_user: str, corp_id: str, content: str, create_time: int) -
 APP_REPLY = "reply.app"
 
 
+def reply_key(message_id: str) -> str:
+    """The outbox key of a message's reply, or of what is left of it: one row a message."""
+    return f"wecom.reply:{message_id}"
+
+
 class HandlingFailed(Exception):
     """The message could not be committed: WeCom gets a 503 and delivers it again."""
 
@@ -162,6 +168,8 @@ class WecomCallbacks:
     # Each task gives (reply, whether the dispatcher found it answered already).
     pending: dict[str, asyncio.Future] = field(default_factory=dict)
     background: set[asyncio.Task] = field(default_factory=set)
+    # Set at shutdown: a late reply waiting out its grace goes at once (stop()).
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def settings(self) -> WecomSettings:
@@ -175,14 +183,27 @@ class WecomCallbacks:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        """Finish the late replies before the process goes: their messages are committed
+        and WeCom, which hung up, may never ask again. An app's is queued as soon as its
+        message commits; an AI bot's response_url lives in this process only, so it is
+        posted now rather than after its grace (its claim still keeps it to one answer)."""
+        self.closing.set()
+        while self.background:
+            await asyncio.gather(*list(self.background), return_exceptions=True)
+
     async def _committed_reply(self, request: Request, message: IncomingMessage,
-                               deliver_late: Callable[[Reply], Awaitable[None]]
+                               answer_late: Callable[[asyncio.Future], None]
                                ) -> Committed | None:
         """The reply once the message is committed, or None when WeCom hung up meanwhile.
 
         No 200 leaves before the commit: a message WeCom gave up on is delivered again
         (to any replica), and de-duplication by message id makes that safe. If the work
-        committed after WeCom hung up, the reply goes out late, once (see _answer_later).
+        committed after WeCom hung up, the reply goes out late, once: answer_late is given
+        the message's work (_answer_later, _queue_later).
         """
         key = message.message_id
         started = time.monotonic()
@@ -194,7 +215,7 @@ class WecomCallbacks:
         try:
             reply, repeated = await asyncio.shield(task)
         except asyncio.CancelledError:  # the caller went away; the work goes on
-            self._answer_later(task, key, deliver_late)
+            answer_late(task)
             raise
         except Exception:
             log.exception("wecom message %s failed; WeCom will deliver it again", key)
@@ -203,7 +224,7 @@ class WecomCallbacks:
         # the server whether the client left costs more than a quick check-in.
         if time.monotonic() - started >= HUNG_UP_CHECK_SECONDS and await request.is_disconnected():
             log.info("wecom message %s committed after WeCom hung up", key)
-            self._answer_later(task, key, deliver_late)
+            answer_late(task)
             return None
         if repeated or joined:
             # An earlier delivery of this message may be waiting to answer it late: the
@@ -213,7 +234,8 @@ class WecomCallbacks:
 
     async def wait_late(self) -> None:
         """Give WeCom's retry (to any replica) the chance to collect the reply first."""
-        await asyncio.sleep(self.late_grace)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.closing.wait(), self.late_grace)
 
     def _claim(self, message_id: str, via: str) -> bool:
         with session_scope(self.runtime.engine) as session:
@@ -221,13 +243,21 @@ class WecomCallbacks:
                                 now=self.runtime.clock.now())
 
     def _answered_late(self, message_id: str) -> bool:
-        """Record a passive answer; True when a late reply was given first."""
+        """Record a passive answer; True when a late reply was given first. An app's late
+        reply still waiting in the outbox, untried, is taken back: this answer replaces it
+        (and queues its rest, as any passive answer does)."""
         with session_scope(self.runtime.engine) as session:
             now = self.runtime.clock.now()
             if claim_answer(session, platform="wecom", message_id=message_id, via="passive",
                             now=now):
                 return False
-            return answered_via(session, platform="wecom", message_id=message_id) == "late"
+            if answered_via(session, platform="wecom", message_id=message_id) != "late":
+                return False
+            if outbox.take_back_untried(session, kind=APP_REPLY,
+                                        dedupe_key=reply_key(message_id)):
+                answer_now_via(session, platform="wecom", message_id=message_id, via="passive")
+                return False
+            return True
 
     def _answer_later(self, task: asyncio.Future, message_id: str,
                       deliver: Callable[[Reply], Awaitable[None]]) -> None:
@@ -250,6 +280,40 @@ class WecomCallbacks:
             await deliver(reply)
 
         self._track(later())
+
+    def _queue_later(self, task: asyncio.Future, message: IncomingMessage) -> None:
+        """The app's late reply: into the outbox as soon as the message commits, due after
+        the grace. message/send may be tried again (WeCom drops a duplicate), so the worker
+        retries it with backoff, and a restart meanwhile loses nothing; a retry answering
+        before it went takes it back (_answered_late)."""
+        async def later() -> None:
+            try:
+                reply, repeated = await task
+            except Exception:  # nothing committed, nothing acknowledged: WeCom retries
+                return
+            if repeated:  # another delivery committed it first, and answered it
+                return
+            try:
+                queued = await asyncio.to_thread(self._queue_late, message, reply)
+            except Exception:  # WeCom, which got no answer, delivers it again
+                log.exception("wecom late reply to %s not queued", message.message_id)
+                return
+            if not queued:
+                log.info("wecom message %s already answered elsewhere", message.message_id)
+
+        self._track(later())
+
+    def _queue_late(self, message: IncomingMessage, reply: Reply) -> bool:
+        """Claim the late answer and queue it, in one transaction; False when a retry
+        answered first."""
+        with session_scope(self.runtime.engine) as session:
+            now = self.runtime.clock.now()
+            if not claim_answer(session, platform="wecom", message_id=message.message_id,
+                                via="late", now=now):
+                return False
+            self._enqueue_on(session, message, replace(reply, markdown=False).to_dict(),
+                             kind=APP_REPLY, not_before=now + timedelta(seconds=self.late_grace))
+            return True
 
     # --- URL verification (both endpoints) ----------------------------------------
 
@@ -283,7 +347,9 @@ class WecomCallbacks:
             async def to_response_url(reply: Reply) -> None:
                 await self._respond_once(message, callback.response_url, reply)
 
-            committed = await self._committed_reply(request, message, to_response_url)
+            committed = await self._committed_reply(
+                request, message,
+                lambda task: self._answer_later(task, message.message_id, to_response_url))
             if committed is None:
                 return Response(status_code=503)  # nobody is listening any more
             parts = answer_in_two(committed.reply.to_dict())
@@ -345,18 +411,22 @@ class WecomCallbacks:
                        kind: str = "reply") -> None:
         """A reply (or what is left of one) through the outbox, once per message."""
         with session_scope(self.runtime.engine) as session:
-            branch_id = None
-            if not message.is_private:
-                binding = session.exec(select(ChatBinding).where(
-                    ChatBinding.platform == "wecom",
-                    ChatBinding.chat_id == message.chat_id)).first()
-                branch_id = binding.branch_id if binding else None
-            outbox.enqueue(session, platform="wecom",
-                           target_kind="user" if message.is_private else "group",
-                           target=message.sender_id if message.is_private else message.chat_id,
-                           branch_id=branch_id, payload=payload,
-                           now=self.runtime.clock.now(), kind=kind,
-                           dedupe_key=f"wecom.reply:{message.message_id}")
+            self._enqueue_on(session, message, payload, kind=kind)
+
+    def _enqueue_on(self, session: Session, message: IncomingMessage, payload: dict[str, Any],
+                    *, kind: str, not_before: datetime | None = None) -> None:
+        branch_id = None
+        if not message.is_private:
+            binding = session.exec(select(ChatBinding).where(
+                ChatBinding.platform == "wecom",
+                ChatBinding.chat_id == message.chat_id)).first()
+            branch_id = binding.branch_id if binding else None
+        outbox.enqueue(session, platform="wecom",
+                       target_kind="user" if message.is_private else "group",
+                       target=message.sender_id if message.is_private else message.chat_id,
+                       branch_id=branch_id, payload=payload, now=self.runtime.clock.now(),
+                       kind=kind, dedupe_key=reply_key(message.message_id),
+                       not_before=not_before)
 
     async def _aibot_refresh(self, stream_id: str) -> str:
         """A refresh of a stream: djbot no longer leaves streams unfinished, but a message
@@ -400,10 +470,8 @@ class WecomCallbacks:
         if message is None:  # events: nothing to answer
             return Response(status_code=200)
 
-        async def by_message_send(reply: Reply) -> None:
-            await self._send_later(message.sender_id, reply)
-
-        committed = await self._committed_reply(request, message, by_message_send)
+        committed = await self._committed_reply(
+            request, message, lambda task: self._queue_later(task, message))
         if committed is None:
             return Response(status_code=503)
         reply = committed.reply
@@ -425,14 +493,6 @@ class WecomCallbacks:
         return Response(crypto.encrypt_xml_reply(plain, timestamp=timestamp),
                         media_type="application/xml")
 
-    async def _send_later(self, user_id: str, reply: Reply) -> None:
-        if not self.settings.app_secret:
-            log.warning("wecom app reply to a slow message dropped: no app secret to send with")
-            return
-        try:
-            await send_private(self.client, user_id, {"text": reply.text})
-        except PartsInterrupted as exc:
-            log.warning("wecom app late reply failed after %d parts: %s", exc.sent, exc.cause)
 
 
 async def _handling_failed(request: Request, exc: HandlingFailed) -> Response:
@@ -459,6 +519,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     callbacks = WecomCallbacks(runtime, client)
     app.state.wecom = callbacks
     app.state.services.append(ClosesClient(client))
+    app.state.services.append(callbacks)  # stopped before the client it posts with
     bot_crypto, self_app_crypto = aibot_crypto(settings), app_crypto(settings)
 
     longconn = None
