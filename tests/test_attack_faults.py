@@ -355,6 +355,27 @@ async def test_stopping_posts_a_waiting_late_ai_bot_reply(db_url, clock, engine,
     assert posted.body["markdown"]["content"] == "慢慢来的回复"
 
 
+
+async def test_stopping_does_not_wait_forever_for_a_message_that_never_commits(
+        db_url, clock, engine, fake, monkeypatch, caplog):
+    """A late reply's message whose database never answers must not hold the process's
+    stop up until the service manager kills it: stop() gives up after its wait."""
+    from bot.adapters.wecom import routes
+
+    monkeypatch.setattr(routes, "STOP_WAIT_SECONDS", 0.2)
+    runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                            engine=engine, migrate=False)
+    app = create_app(runtime, start_background=False)
+    callbacks = app.state.wecom
+    never = asyncio.Event()
+    callbacks._track(never.wait())  # the late reply of a message still being handled
+    with caplog.at_level("WARNING", logger="djbot.wecom"):
+        await asyncio.wait_for(callbacks.stop(), 5)
+    assert "still waiting" in caplog.text
+    await asyncio.sleep(0)
+    assert not callbacks.background
+
+
 # --- real processes: a slow database, then SIGTERM or kill -9 ---------------------------
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -73,6 +73,9 @@ log = logging.getLogger("djbot.wecom")
 # A reply committed after WeCom hung up waits this long for WeCom's retry (to any replica)
 # to collect it, then goes to response_url (AI bot, once) or by the outbox (the app).
 LATE_REPLY_GRACE_SECONDS = 60.0
+# At shutdown the late replies still waiting go at once; a message whose own work never
+# ends (a database that does not answer) must not hold the stop up past this.
+STOP_WAIT_SECONDS = 10.0
 # A reply that took this long checks whether WeCom hung up meanwhile (it waits 5 s).
 HUNG_UP_CHECK_SECONDS = 1.0
 STREAM_LIMIT = 20480  # bytes of stream.content
@@ -192,8 +195,13 @@ class WecomCallbacks:
         message commits; an AI bot's response_url lives in this process only, so it is
         posted now rather than after its grace (its claim still keeps it to one answer)."""
         self.closing.set()
-        while self.background:
-            await asyncio.gather(*list(self.background), return_exceptions=True)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        while self.background and time.monotonic() < deadline:
+            await asyncio.wait(list(self.background),
+                               timeout=max(0.0, deadline - time.monotonic()))
+        for task in list(self.background):  # a message whose database never answered
+            log.warning("wecom: stopping with a late reply still waiting; it is lost")
+            task.cancel()
 
     async def _committed_reply(self, request: Request, message: IncomingMessage,
                                answer_late: Callable[[asyncio.Future], None]
