@@ -270,11 +270,8 @@ class WecomCallbacks:
     def _answer_later(self, task: asyncio.Future, message_id: str,
                       deliver: Callable[[Reply], Awaitable[None]]) -> None:
         async def later() -> None:
-            try:
-                reply, repeated = await task
-            except Exception:  # nothing committed, nothing acknowledged: WeCom retries
-                return
-            if repeated:  # another delivery committed it first, and answered it
+            reply = await _ours_to_answer(task)
+            if reply is None:
                 return
             await self.wait_late()
             try:
@@ -295,11 +292,8 @@ class WecomCallbacks:
         retries it with backoff, and a restart meanwhile loses nothing; a retry answering
         before it went takes it back (_answered_late)."""
         async def later() -> None:
-            try:
-                reply, repeated = await task
-            except Exception:  # nothing committed, nothing acknowledged: WeCom retries
-                return
-            if repeated:  # another delivery committed it first, and answered it
+            reply = await _ours_to_answer(task)
+            if reply is None:
                 return
             try:
                 queued = await asyncio.to_thread(self._queue_late, message, reply)
@@ -501,6 +495,17 @@ class WecomCallbacks:
         return Response(crypto.encrypt_xml_reply(plain, timestamp=timestamp),
                         media_type="application/xml")
 
+
+
+async def _ours_to_answer(task: asyncio.Future) -> Reply | None:
+    """The reply a message's work gave, when this delivery committed it and so owes the
+    late answer; None when nothing committed (nothing was acknowledged: WeCom retries) or
+    another delivery committed it first, and answered it."""
+    try:
+        reply, repeated = await task
+    except Exception:
+        return None
+    return None if repeated else reply
 
 
 async def _handling_failed(request: Request, exc: HandlingFailed) -> Response:
