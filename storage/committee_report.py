@@ -97,18 +97,28 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) 
     # One branch a line: a bureau where many are late still splits cleanly into parts.
     lines.extend(["**三会一课逾期**", *overdue] if overdue else ["**三会一课逾期**：无"])
 
-    # Blue this month, and no talk since the month it turned blue.
+    # Blue this month, or last month (the month's decided tier: in a month's first days this
+    # month's, from a day or two of activities, said nothing, and a branch blue all last
+    # month dropped off the list), and no talk since the month it turned blue.
     current = month_standings(session, moment=now, tz=tz, rules=rules)
+    last_month = previous_month_end(now, tz)
+    decided = month_standings(session, moment=last_month, tz=tz, rules=rules, to_date=False)
     last_talk = committee.last_talk_on(session)
     waiting = []
     active = {b.id for b in branches}
-    for branch_id, s in current.items():
+    for branch_id in sorted(current.keys() | decided.keys()):
         # An ended branch (临时党支部) keeps its month's tier, but no talk can be held with
         # it any more (约谈 finds only standing branches): asking weekly would never stop.
-        if s.tier is None or s.tier.value != "蓝" or branch_id not in active:
+        if branch_id not in active:
             continue
-        blue_since = _blue_since(session, branch_id=branch_id, now=now, tz=tz,
-                                 rules=rules)
+        if _is_blue(current.get(branch_id)):
+            blue_since = _blue_since(session, branch_id=branch_id, now=now, tz=tz,
+                                     rules=rules)
+        elif _is_blue(decided.get(branch_id)):
+            blue_since = _blue_since(session, branch_id=branch_id, now=last_month, tz=tz,
+                                     rules=rules)
+        else:
+            continue
         talked = last_talk.get(branch_id)
         if talked is None or talked < blue_since:
             waiting.append(f"· {names.get(branch_id, branch_id)}（{blue_since.month}月起蓝档）")
@@ -151,6 +161,10 @@ def summary_markdown(session: Session, *, now: datetime, tz: tzinfo, rules: Rule
     return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 
+def _is_blue(standing: BranchStanding | None) -> bool:
+    return standing is not None and standing.tier is not None and standing.tier.value == "蓝"
+
+
 def _blue_since(session: Session, *, branch_id: int, now: datetime, tz: tzinfo,
                 rules: Rules, months: int = 6) -> date:
     """The first day of the earliest month of the branch's current run of blue months."""
@@ -160,7 +174,7 @@ def _blue_since(session: Session, *, branch_id: int, now: datetime, tz: tzinfo,
         moment = previous_month_end(moment, tz)
         s = month_standings(session, moment=moment, tz=tz, rules=rules,
                             to_date=False).get(branch_id)
-        if s is None or s.tier is None or s.tier.value != "蓝":
+        if not _is_blue(s):
             break
         since = month_of(moment, tz).start.date()
     return since

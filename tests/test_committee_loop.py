@@ -221,6 +221,27 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
 
 
+def test_a_branch_blue_last_month_is_still_asked_about_in_the_new_months_first_days(
+        runtime, chat, clock, bureau):
+    """The month's tier decides the talk. On the first Monday of December, with nothing held
+    yet that month, 二支部 (blue all November, no talk) fell off 蓝档待约谈: the list read
+    December's tiers to date, and there were none."""
+    one, two = bureau
+
+    def blue_november(s):
+        empty = hold(s, two, local(2026, 11, 12, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+
+    seed(runtime.engine, blue_november)
+    clock.set(local(2026, 12, 7, 9, 0))
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in summary, summary
+    assert "已记录约谈" in chat.say("lead", "约谈 二支部 问题 主题党日无人参加", chat="lg").text
+    assert "蓝档待约谈" not in chat.say("lead", "周报 本周", chat="lg").text
+
+
 def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
                                                                      bureau):
     """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
