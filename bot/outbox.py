@@ -309,10 +309,16 @@ class OutboxWorker:
     async def deliver_once(self) -> int:
         """Claim one batch and send it; returns how many were handed to a sender."""
         batch = await asyncio.to_thread(self.claim)
+        claimed_at = self.clock.now()
         untried: list[int] = []
         for message in batch:
             destination = (message.platform, message.target_kind, message.target)
             if destination in self.held:  # failed earlier in this batch
+                untried.append(message.id)
+                continue
+            if self.clock.now() - claimed_at >= self.claim_timeout / 2:
+                # Slow sends ate the claim: past its timeout another replica takes these
+                # rows again and they would go twice. Given back now, untried.
                 untried.append(message.id)
                 continue
             sender = self.senders[message.platform]

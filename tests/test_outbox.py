@@ -337,3 +337,27 @@ def test_the_console_shows_a_picture_as_a_picture_not_as_an_empty_line():
         kind="summary.picture",
         payload={"text": "", "title": "党建周报（图）", "image_base64": picture})))
     assert said == ["📣 [wecom 领导群 demo-leaders] [图片：党建周报（图），4 KB]"]
+
+
+class SlowSender(ScriptedSender):
+    """Each send takes three minutes (a platform answering at its timeout, a long reply
+    sent in parts)."""
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.clock.advance(timedelta(minutes=3))
+        return await super().send(message)
+
+
+def test_a_batch_whose_sends_outlast_half_its_claim_gives_the_rest_back(engine, clock):
+    """Rows claimed together are sent one after another: past the claim's timeout another
+    replica took the batch's last rows again and sent them a second time."""
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = SlowSender(clock)
+    worker = OutboxWorker(engine, clock, {"wecom": sender}, worker_id="slow")
+    assert asyncio.run(worker.deliver_once()) == 1  # 3 minutes: past half of 5
+    assert [r.status for r in rows(engine)] == ["sent", "pending", "pending"]
+    other = ScriptedSender(clock)
+    drain(OutboxWorker(engine, clock, {"wecom": other}, worker_id="other"))
+    assert [m.target for m in other.delivered] == ["g2", "g3"]
+    assert [m.target for m in sender.delivered] == ["g1"]  # each group once
