@@ -689,7 +689,7 @@ class CommandRegistry:
         # told which periods there are rather than shown this week's.
         reads_it = first is not None and (first.kind == "rest" or (
             first.kind == "choice" and (day.group() in first.choices or period is not None)))
-        if not reads_it and period is None and day.group() not in _TODAY:
+        if not reads_it and period is None and not day.group().startswith(_TODAY):
             return None  # 明天签到, 明天开始: not now, and the command cannot say when
         return command, (f"{day.group()} {arguments}".strip() if reads_it else arguments)
 
@@ -929,7 +929,7 @@ def _without_particle(head: str) -> str:
 
 
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
-_TODAY = frozenset({"今天", "今日", "今晚", "今天晚上"})
+_TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
 _SOON = frozenset({"马上", "准备"})

@@ -290,3 +290,18 @@ def test_leave_for_days_said_in_other_ways(runtime, chat, clock):
         reply = chat.say("li", said, chat="g1")
         assert reply.is_error and "没有记请假" in reply.text, (said, reply.text)
         assert kept() == set(), said
+
+
+@pytest.mark.parametrize("text", ["今晚19.30-21.00值班", "今晚8.30-9.30值班", "下午2.30-4.30 开会",
+                                  "晚上 8.30-9.30 值班"])
+def test_hours_are_not_a_range_of_days(text):
+    """今晚8.30-9.30值班 was leave from 30 August to 30 September next year; 19.30-21.00 was
+    refused as 「没有 19月30日 这一天」."""
+    from bot.domain.dates import find_date_range
+    assert find_date_range(text, MONDAY) is None
+
+
+def test_a_range_of_days_is_still_one():
+    from bot.domain.dates import find_date_range
+    found = find_date_range("12.8-12.10 出差", MONDAY)
+    assert (found.first, found.last, found.rest) == (date(2026, 12, 8), date(2026, 12, 10), "出差")

@@ -108,6 +108,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("圆满结束", m("结束", which=None)),
     ("马上开始", "缺少活动类型"),  # 开始 said as it starts
     ("查一下我的请假", m("我的请假")),
+    # The day with the part of it people say, before the command (was 没有这个指令).
+    ("明天晚上请假 值班", m("请假", reason="明天晚上 值班")),
+    ("今天下午请假 开会", m("请假", reason="今天下午 开会")),
+    ("今天下午签到", m("签到")),
+    ("明天下午签到", "没有这个指令"),
     ("我签到", m("签到")),
     ("我来签到", m("签到")),
     ("到", m("签到")),

@@ -52,9 +52,18 @@ def _strip(text: str, start: int, end: int) -> str:
     return re.sub(r"\s+", " ", rest)
 
 
-def _plausible(match: re.Match) -> bool:
-    """A bare '4-18' is a range only when it says 号/日 or names a month on either side."""
+# Said just before a range, these make it hours (今晚19.30-21.00, 下午2.30-4.30), not days.
+_HOURS_BEFORE = re.compile(r"(?:晚|晚上|上午|下午|早上|早|中午|今天|明天|后天)\s*$")
+
+
+def _plausible(match: re.Match, text: str) -> bool:
+    """A bare '4-18' is a range only when it says 号/日 or names a month on either side;
+    none with a month past 12 (19.30-21.00) or said after a time of day (今晚8.30-9.30) is."""
     g = match.groupdict()
+    if any(g[k] and int(g[k]) > 12 for k in ("am", "bm")):
+        return False
+    if _HOURS_BEFORE.search(text[:match.start()]) and not (g["amark"] or g["bmark"]):
+        return False
     return bool(g["am"] or g["bm"] or g["amark"] or g["bmark"])
 
 
@@ -63,7 +72,7 @@ def find_date_range(text: str, today: date) -> DateRange | None:
     written but impossible. A range without a year is this year's, or next year's when it
     would otherwise have ended months ago (1月3日至5日 typed in December)."""
     for match in _RANGE.finditer(text):
-        if not _plausible(match):
+        if not _plausible(match, text):
             continue
         g = match.groupdict()
         first = _day(g["ay"], g["am"], g["ad"], today=today)
@@ -169,7 +178,9 @@ def day_left(text: str) -> str | None:
 
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
-DAY_AHEAD = re.compile(rf"(?:今天晚上|今天|今日|今晚|明天|明日|明晚|后天|大后天|{_WEEKDAY}|{_MONTH_DAY})")
+# 明天晚上, 今天下午: the day, with the part of it people say.
+DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午)?|今晚|明晚"
+                       rf"|{_WEEKDAY}|{_MONTH_DAY})")
 
 
 def find_leading_day(text: str, today: date) -> DateRange | None:
