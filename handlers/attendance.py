@@ -1700,7 +1700,7 @@ _WHO = "姓名、@某人或编号"
 START = Command(
     name="开始",
     acts=True,
-    aliases=("开始签到", "发起签到", "开启", "开启签到"),  # the reply then asks which activity
+    aliases=("开始签到", "签到开始", "发起签到", "开启", "开启签到"),  # the reply asks which activity
     summary="现在开始一次活动",
     handler=start,
     args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会",
