@@ -305,3 +305,16 @@ def test_a_range_of_days_is_still_one():
     from bot.domain.dates import find_date_range
     found = find_date_range("12.8-12.10 出差", MONDAY)
     assert (found.first, found.last, found.rest) == (date(2026, 12, 8), date(2026, 12, 10), "出差")
+
+
+def test_leave_naming_its_activity_in_traditional_characters(runtime, chat, clock):
+    """請假 黨日 出差 from a phone set to traditional input excused the night study before
+    it, with 「黨日 出差」 as its reason: only the command word was folded."""
+    from tests.test_whose_activity import NIGHT_STUDY, THEME_DAY, _branch, _records
+
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 12, 7, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
+    reply = chat.say("li", "請假 黨日 出差", chat="g1")
+    assert "主题党日" in reply.text and "原因：出差" in reply.text, reply.text
+    assert _records(runtime) == [], reply.text  # the night study of the 8th still expected

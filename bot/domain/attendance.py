@@ -8,6 +8,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from bot.domain.points import percent
+from bot.domain.text import simplified
 from storage.models import ActivityType, AttendanceStatus, Role
 
 # What people actually type for each activity type, besides its full name.
@@ -79,7 +80,7 @@ LECTURER_MARK = "主讲"
 
 def parse_activity_type(text: str) -> ActivityType | None:
     """The activity type a secretary named, by full name or common alias; None if unknown."""
-    name = text.strip()
+    name = simplified(text.strip())  # 請假 黨日 出差: the theme day, as 党日
     try:
         return ActivityType(name)
     except ValueError:
