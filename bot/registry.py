@@ -312,7 +312,7 @@ class Command:
         for position, arg in enumerate(args):
             if arg.kind == "rest":
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
-                joined = joined.strip(" ,，、;；:：")
+                joined = _THANKS_AFTER.sub("", joined).strip(" ,，、;；:：")
                 if not joined and not arg.optional:
                     return {}, arg.missing
                 if arg.max is not None and len(joined) > arg.max:
@@ -929,6 +929,10 @@ def _without_particle(head: str) -> str:
 
 
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
+# Thanks said after what a command records (请假 出差，谢谢书记; 学习 理论 45 谢谢): courtesy,
+# no part of the reason or the material.
+_THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
+                           r"|大家)*[\s。.!！~～]*$")
 _TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.

@@ -114,6 +114,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("今天下午签到", m("签到")),
     ("明天下午签到", "没有这个指令"),
     ("签到开始 主题党日", m("开始", type="主题党日")),  # was 「签到」后面不用写别的
+    # Thanks after it are courtesy, not the material or the reason.
+    ("学习 理论 45分钟 谢谢", m("学习", kind="理论", minutes=45, material=None)),
+    ("请假 出差，谢谢书记", m("请假", reason="出差")),
+    ("请假 感谢信撰写", m("请假", reason="感谢信撰写")),
     ("我签到", m("签到")),
     ("我来签到", m("签到")),
     ("到", m("签到")),
