@@ -619,11 +619,11 @@ class CommandRegistry:
                 ending = self.get(said)
                 if ending is None:
                     continue
-                # 我还没签到 asks to be checked in (签到 by its name: the act not done yet);
-                # 我还没到 says one is not there.
-                if _NOT_DONE.search(skipped) and not (_NOT_YET.fullmatch(skipped)
-                                                      and ending.name == said):
-                    break
+                if _NOT_NOW.search(skipped) and not (_NOT_YET.fullmatch(skipped)
+                                                     and ending.name == said):
+                    break  # 我不来了; 我还没到 says one is not there, 我还没签到 asks
+                if _SOON_SAID.search(skipped) and (said in _ARRIVING or ending.acts):
+                    break  # 我马上来了, 我快结束了
                 if all(a.optional for a in ending.args):
                     return ending, tail
         last = self._verb_last(head, tail)
@@ -689,8 +689,11 @@ class CommandRegistry:
         # told which periods there are rather than shown this week's.
         reads_it = first is not None and (first.kind == "rest" or (
             first.kind == "choice" and (day.group() in first.choices or period is not None)))
-        if not reads_it and period is None and not day.group().startswith(_TODAY):
-            return None  # 明天签到, 明天开始: not now, and the command cannot say when
+        if (not reads_it and period is None and not day.group().startswith(_TODAY)
+                and (command.acts or command.quick is not None)):
+            # 明天签到, 明天开始: not now, and the command cannot say when. One that only
+            # shows (明天日程, 明天的三会一课) shows what it always does.
+            return None
         return command, (f"{day.group()} {arguments}".strip() if reads_it else arguments)
 
     def _verb_last(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -716,7 +719,7 @@ class CommandRegistry:
                             return command, f"{said_first.removesuffix('的')} {tail}".strip()
                         continue
                     when = next((w for w in _WHEN if said_first.endswith(w)), None)
-                    if when in _SOON and not command.soon_is_now:
+                    if when in _SOON_WHEN and not command.soon_is_now:
                         return None  # 马上结束, 准备结束: said before the end, nothing ends yet
                     if said_first in _WHEN:  # 现在开始: when, not what
                         return command, tail
@@ -725,15 +728,10 @@ class CommandRegistry:
                     agenda = self.get(AGENDA_WORD)
                     if said_first.endswith(_WHEN_ASKED) and agenda is not None:
                         return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
-                    if _NOT_DONE.search(said_first):
+                    if _NOT_NOW.search(said_first) or _SOON_SAID.search(said_first):
                         return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
-                    first = command.args[0] if command.args else None
-                    if first is not None and not (first.strict and first.known is not None
-                                                  and not first.known(said_first)):
-                        return command, f"{said_first} {tail}".strip()
-                    if _THE_MEETING.search(said_first) or _DONE_NOW.fullmatch(said_first):
-                        return command, tail  # 会议结束, 圆满结束: no activity named, 结束 as ever
-                    return None  # 我这边结束了: the speaker's own part, not the meeting
+                    return _named_before(command, said_first, tail)
+        return None
         return None
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -864,7 +862,12 @@ class CommandRegistry:
             return f"请假 {text}" if len(text) <= 30 else "请假 原因"
         head, _ = _first_word(text)
         words = [w for c in self.commands for w in (c.name, *c.aliases)]
-        return closest_word(head, words)
+        meant = closest_word(head, words)
+        denied = _NOT_NOW.search(head) or _SOON_SAID.search(head)
+        if meant is not None and denied is not None and denied.group() not in meant and (
+                meant in _ARRIVING or self._by_word[meant].acts):
+            return None  # 我不来了, 还没结束: not to be told to send 我来了 or 活动结束
+        return meant
 
 
 # Words people put before a command: 我要签到, 帮我看看积分, 查一下积分; longest first.
@@ -875,11 +878,18 @@ _FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "�
 # After these, 到 is the verb's own (看到了, 查到了, 想到了: seen, found, thought of), never
 # 签到's 到.
 _SEEING = ("看", "查", "看看", "查看", "看下", "查下", "想", "我想")
-# Said before a command word, these say it is not done, not yet or not by the speaker
-# (我不来了, 我马上来了, 先别确认缺席, 还没结束, 是不是结束了): never the command.
+# Said before a command word, these say it is not done (我不来了, 先别确认缺席, 还没结束, 是不是
+# 结束了) or not now (我明天来, 等会签到, 差不多结束了): never the command.
+_NOT_NOW = re.compile(r"不|没|别|未|甭|勿|莫|差不多|一会|待会|等会|等下|晚点|晚些|稍后|明天|明晚|后天"
+                      r"|下次")
+# 我还没签到 says the act is not done yet: it is asked for, and done now.
 _NOT_YET = re.compile(r"还?没有?")
-_NOT_DONE = re.compile(r"不|没|别|未|甭|勿|莫|还|快|要|将|马上|立马|就|差不多|一会|待会|等会|等下"
-                       r"|晚点|晚些|稍后|明天|明晚|后天|下次")
+# These say it is about to be. Of arriving (我马上来了, 我快到了) or of what acts for others
+# (快结束了, 签到要结束了, 要开始了) that is not yet; of a command said by its name it is
+# now (我马上签到, 我也要签到).
+_SOON_SAID = re.compile(r"马上|立马|快|要|将|即将")
+# The words of 签到 that say one has come, which "soon" makes not yet.
+_ARRIVING = frozenset({"到", "到了", "来", "来了", "我来了"})
 
 
 def _without_fillers(head: str) -> str:
@@ -928,7 +938,6 @@ def _without_particle(head: str) -> str:
     return head
 
 
-# Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
 # Thanks said after what a command records (请假 出差，谢谢书记; 学习 理论 45 谢谢): courtesy,
 # no part of the reason or the material.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
@@ -936,14 +945,18 @@ _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢
 _TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
-_SOON = frozenset({"马上", "准备"})
-# What 结束 is said of when it names no activity: the meeting (会议结束, 今天的学习结束了), or
-# how it went (圆满结束, 已经结束了, 到此结束).
+_SOON_WHEN = frozenset({"马上", "准备"})
+# Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)
+# and how it went (到此, 圆满, 就到这里), none of them the activity's name.
+_OPENING = re.compile(r"^(?:宣布|好了|好|那么|那|今天的|今晚的|今天|今晚|本次|本期|这次|这期|此次)+")
+_CLOSING = re.compile(r"(?:就到这里|到这里|到此|就此|圆满|顺利|正式|已经|已|全部|都|刚刚|刚|就)+$")
+# What 结束 is said of when it names no activity: the meeting (会议结束, 今天的会议结束了).
 _THE_MEETING = re.compile(r"会议|活动|会|签到|学习|培训|课")
-_DONE_NOW = re.compile(r"圆满|顺利|已经|已|正式|到此|就此|全部|都|刚|刚刚")
+# Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
 _WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
 # A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
-_CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成")
+_CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成"
+                        "|不来了|不去了|不参加了")
 # Asked before 开始: when it starts, which 日程 answers (几点开始, 什么时候开始).
 AGENDA_WORD = "日程"
 _WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几号", "何时")
@@ -984,6 +997,23 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               # 学习资料在哪 asks for them, not for 学习 of a kind called 资料在哪.
               "在哪", "在哪里", "在哪儿")
 _WHAT = ("是什么", "是啥")
+
+
+def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str] | None:
+    """What 开始 or 结束 is said of, said before it: the activity, kept for its argument
+    (夜学结束, 今晚的政治夜学到此结束, 本次夜学圆满结束); the meeting or how it went, nothing
+    named (会议结束, 好了结束, 今天就到这里结束); else None (我这边结束了: the speaker's own
+    part, not the meeting)."""
+    first = command.args[0] if command.args else None
+    known = first.known if first is not None else None
+    trimmed = _CLOSING.sub("", _OPENING.sub("", said)).removesuffix("的").removesuffix("活动")
+    if first is not None and known is not None and trimmed and known(trimmed) and not known(said):
+        said = trimmed  # 本次夜学结束: 夜学
+    if first is not None and not (first.strict and known is not None and not known(said)):
+        return command, f"{said} {tail}".strip()
+    if not trimmed or _THE_MEETING.search(trimmed):
+        return command, tail
+    return None
 
 
 def _named(command: Command, said: str) -> tuple[Command, str] | None:

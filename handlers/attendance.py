@@ -563,8 +563,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study; 请假 夜学 12月8日至
         # 10日 值班: those days' night studies, not every activity of them.
         kind, reason = _named_kind(span.rest)
-        if _day_left(reason) is not None:
-            return _day_left(reason)
+        if (unread := _day_left(reason)) is not None:
+            return unread
         if kind is None or span.first != span.last:
             return _leave_period(ctx, DateRange(span.first, span.last, reason), kind=kind)
         day = span.first
@@ -579,8 +579,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, str(exc)))
         if said is not None:
             day, reason = said.first, said.rest
-    if _day_left(reason) is not None:
-        return _day_left(reason)
+    if (unread := _day_left(reason)) is not None:
+        return unread
     # A second activity named as such (夜学、主题党日, 夜学和主题党日), not a reason that begins
     # with one (夜学 党课培训: away for a 党课 training).
     second = _KIND_ENDS.split(reason.removeprefix("以及").lstrip("和及与跟"), maxsplit=1)[0]
@@ -674,17 +674,23 @@ _DECIDE_HOW = "批准请发送「批准请假 姓名」，驳回请发送「驳�
 
 
 def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
-    """请假批准 李明 from one who may decide it: 批准请假 李明 (驳回请假 for a refusal); said
-    by anyone else, or with no name, the words to write. None for a reason."""
+    """请假批准 李明, 李明 on the roster: from one who may decide it, 批准请假 李明 (驳回请假
+    for a refusal); from anyone else, or the decision word alone (请假收到, 请假批准), the
+    words to write. None for a reason, whoever says it: 请假 同意书签字, 请假 审批材料."""
     assert ctx.member is not None
     said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
     if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
         return None
     who = said["who"].strip().removesuffix("的请假").removesuffix("请假").removesuffix("的")
+    if not who:
+        return Reply.error(_DECIDE_HOW)
     may = ctx.role in _STAFF and not (
         ctx.role in (Role.SECRETARY, Role.COMMITTEE) and ctx.branch is not None
         and ctx.member.branch_id != ctx.branch.id)
-    if not who or not may or _KIND_ENDS.search(who):
+    named = who.startswith("@") or bool(org.members_by_name_or_staff_no(ctx.session, text=who))
+    if not named or _KIND_ENDS.search(who):
+        return None
+    if not may:
         return Reply.error(_DECIDE_HOW)
     if said["word"] in _REFUSED:
         return revoke_leave(ctx, {"who": who})

@@ -488,6 +488,8 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
         branches.append([b.name, "是" if b.temporary else "", b.members,
                          *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
                          b.pioneers, b.participation_rate, b.points, b.score, b.tier])
+        # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
+        branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 8).number_format = "0.0%"
 
     members = book.create_sheet("党员")
     members.append(MEMBER_COLUMNS)

@@ -345,7 +345,7 @@ def test_an_unfinished_year_is_scored_to_date_as_a_range_report_is(runtime, cloc
     assert "统计区间：2026-01-01 至 2026-12-31（区间未结束，数据截至 2026-07-01）" in markdown
 
 
-def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock):
+def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock, tmp_path):
     """13 of 16: 周报 and the docs say 81.3%; the year's table said 81.2% (round() on the
     float takes a tie to even)."""
     from bot.domain.points import date_range, previous_period
@@ -372,3 +372,7 @@ def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock
     for table in (weekly, year):
         assert "81.3%" in next(line for line in table.splitlines() if line.startswith("| 一支部"))
     assert yearly.figures_dict(figures)["branches"][0]["participation_rate"] == 0.8125
+    sheet = load_workbook(yearly.write_xlsx(figures, tmp_path / "year.xlsx"))["支部"]
+    column = [c.value for c in sheet[1]].index("参与率") + 1
+    cell = sheet.cell(row=2, column=column)
+    assert (cell.value, cell.number_format) == (0.8125, "0.0%")

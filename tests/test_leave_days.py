@@ -318,3 +318,16 @@ def test_leave_naming_its_activity_in_traditional_characters(runtime, chat, cloc
     reply = chat.say("li", "請假 黨日 出差", chat="g1")
     assert "主题党日" in reply.text and "原因：出差" in reply.text, reply.text
     assert _records(runtime) == [], reply.text  # the night study of the 8th still expected
+
+
+@pytest.mark.parametrize("said", ["请假 8-10 出差", "请假 3-5 出差"])
+def test_a_dash_between_two_small_numbers_is_asked_about(runtime, chat, clock, said):
+    """3-5 may be 3月5日 or the 3rd to the 5th: it was taken for 3月5日 next year."""
+    from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
+
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 23, 0))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error and "号至" in reply.text and "月" in reply.text, reply.text
+    assert _records(runtime) == []

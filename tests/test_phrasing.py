@@ -113,6 +113,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("今天下午请假 开会", m("请假", reason="今天下午 开会")),
     ("今天下午签到", m("签到")),
     ("明天下午签到", "没有这个指令"),
+    # A day said before a command that only shows is no matter (明天日程 shows the agenda).
+    ("明天日程", m("日程")),
+    ("周四的活动安排", m("日程")),
     ("签到开始 主题党日", m("开始", type="主题党日")),  # was 「签到」后面不用写别的
     # Thanks after it are courtesy, not the material or the reason.
     ("学习 理论 45分钟 谢谢", m("学习", kind="理论", minutes=45, material=None)),

@@ -291,3 +291,32 @@ def _second_branch(session) -> None:
     session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
                          duration_minutes=90, holiday_policy="skip",
                          created_at=local(2026, 11, 1, 0, 0), updated_at=local(2026, 11, 1, 0, 0)))
+
+
+def test_a_failing_branch_does_not_have_the_weekly_summary_built_every_beat(
+        runtime, clock, engine, monkeypatch):
+    """The ticker's window stopped moving while a branch failed, so every beat after Monday
+    09:00 built the leaders' summary (report, pictures) again: it is built once."""
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        failing = session.exec(select(Branch.id).where(Branch.name == "巡特警支部")).one()
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.tick()
+    original, summary = Ticker._tick_branch, Ticker._summary_texts
+    built = []
+
+    def broken(self, session, branch_id, since, now, result):
+        if branch_id == failing:
+            raise RuntimeError("a row this code cannot read")
+        return original(self, session, branch_id, since, now, result)
+
+    def counting(self, *args, **kwargs):
+        built.append(clock.now())
+        return summary(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ticker, "_tick_branch", broken)
+    monkeypatch.setattr(Ticker, "_summary_texts", counting)
+    run(ticker, clock, local(2026, 11, 30, 11, 0), step=timedelta(minutes=30))
+    assert len(built) == 1, built

@@ -34,7 +34,8 @@ def test_not_here_yet_is_no_check_in(runtime, chat, clock, said):
     assert _records(runtime) == []
 
 
-@pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到"])
+@pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到",
+                                  "我也要签到", "我也要打卡", "我马上签到"])
 def test_here_is_a_check_in_still(runtime, chat, clock, said):
     _under_way(runtime, clock, (19, 30))
     assert "签到成功" in chat.say("li", said, chat="g1").text, said
@@ -53,7 +54,9 @@ def test_words_that_do_not_end_the_night_study_leave_it_open(runtime, chat, cloc
     assert "签到成功" in chat.say("zhang", "签到", chat="g1").text, said
 
 
-@pytest.mark.parametrize("said", ["会议圆满结束", "已经结束了", "今天的会议结束了", "夜学结束"])
+@pytest.mark.parametrize("said", ["会议圆满结束", "已经结束了", "今天的会议结束了", "夜学结束",
+                                  "夜学到此结束", "今晚的政治夜学到此结束", "本次夜学结束",
+                                  "夜学圆满结束", "宣布夜学结束", "好了结束", "今天就到这里结束"])
 def test_saying_it_is_over_ends_it_still(runtime, chat, clock, said):
     _under_way(runtime, clock)
     assert "已结束" in chat.say("sec", said, chat="g1").text, said
@@ -106,3 +109,13 @@ def test_confirming_absences_waits_for_the_end_of_the_one_under_way(runtime, cha
     assert "已结束" in chat.say("sec", "结束", chat="g1").text
     assert chat.say("sec", "确认缺席", chat="g1").text.startswith("已确认政治夜学")
     assert [r[0] for r in _records(runtime) if r[3] == "absent"] == ["王书记"]
+
+
+@pytest.mark.parametrize("said", ["请假 同意书签字", "请假 审批材料", "请假 批准书要交"])
+def test_a_reason_that_begins_with_a_decision_word_is_leave(runtime, chat, clock, said):
+    """请假批准 李明 from a secretary decides 李明's leave; from a member, 请假 同意书签字 is
+    leave with its reason (it was refused as a decision)."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    assert chat.say("li", said, chat="g1").text.startswith("已请假"), said

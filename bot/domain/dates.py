@@ -122,6 +122,7 @@ _LEADING_DAY = re.compile(
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
     r"(?:的(?=\S))?[\s，,、：:]*")
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
+_DASHED = re.compile(r"(\d{1,2})-(\d{1,2})")
 # A week said first in a leave's reason (请假 下周 出差, 这周 值班): the days of that week, from
 # today for this one; 下周二 and 下周末 are not the week.
 _LEADING_WEEK = re.compile(
@@ -192,8 +193,13 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
     match = _LEADING_DAY.match(text)
     if match is None or _RANGE_NEXT.match(text[match.end():]):
         return None
+    said = match.group(1)
+    dashed = _DASHED.fullmatch(said)
+    if dashed is not None and int(dashed[1]) < int(dashed[2]):
+        # 12-10 can only be 12月10日; 3-5 may be 3月5日 or the 3rd to the 5th: asked.
+        raise DateError(f"「{said}」是{dashed[1]}月{dashed[2]}日，还是{dashed[1]}号到{dashed[2]}号？"
+                        f"请写成 {dashed[1]}月{dashed[2]}日 或 {dashed[1]}号至{dashed[2]}号")
     try:
-        said = match.group(1)
         day = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
     except words.DateError as exc:
         raise DateError(str(exc)) from None

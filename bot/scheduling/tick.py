@@ -81,6 +81,8 @@ class Ticker:
     # (rule, holiday policy) -> when it holds activities near today (_held_near).
     _held: dict[tuple[str, str], list[datetime] | None] = field(default_factory=dict)
     _held_day: date | None = None
+    # A branch (None: the bureau) whose tick failed -> the moment it is still due from.
+    _retry_since: dict[int | None, datetime] = field(default_factory=dict)
 
     def tick(self) -> TickResult:
         now = self.clock.now()
@@ -98,23 +100,29 @@ class Ticker:
                 tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
-        failed: list[int | None] = []
-        for branch_id in busy:
+        # A branch whose tick failed is tried again from where it was still due, whether
+        # or not the new window has anything of its own.
+        retried = [b for b in self._retry_since if b not in busy]
+        for branch_id in [*(b for b in busy if b is not None), *retried,
+                          *(b for b in busy if b is None)]:
             before, skipped_before = len(result.enqueued), len(result.skipped)
+            due_since = max(self._retry_since.get(branch_id, since), now - RESTART_LOOKBACK)
             try:
                 with session_scope(self.engine) as session:
                     if branch_id is None:
-                        self._tick_bureau(session, since, now, result)
+                        self._tick_bureau(session, due_since, now, result)
                     else:
-                        self._tick_branch(session, branch_id, since, now, result)
+                        self._tick_branch(session, branch_id, due_since, now, result)
             except Exception:
                 # One branch whose tick fails must not hold back every other branch's
-                # reminders and the leaders' summary, beat after beat. Its transaction
-                # was rolled back; it is tried again from the same moment next beat.
+                # reminders and the leaders' summary, beat after beat. Its transaction was
+                # rolled back; it is tried again next beat from the same moment (each
+                # message has its key: what went already is not enqueued twice).
                 log.exception("tick: branch %s failed; the other branches go on", branch_id)
                 del result.enqueued[before:], result.skipped[skipped_before:]
-                failed.append(branch_id)
+                self._retry_since.setdefault(branch_id, since)
                 continue
+            self._retry_since.pop(branch_id, None)
             _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
@@ -130,10 +138,7 @@ class Ticker:
                 self._tell_lapsed_leave(session, done, now)
         _count_enqueued(result.enqueued[before:])
         self._prune(now)
-        # With a branch failed, the next beat starts from the same moment: every message
-        # has its key, so what the others enqueued now is not enqueued again.
-        if not failed:
-            self.last = now
+        self.last = now
         for reminder in result.skipped:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
