@@ -559,13 +559,21 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, str(exc)))
     day: date | None = None
+    hours: tuple[int, int] | None = None  # of the part of the day named (named_part)
+    named_part: str | None = None
     if span is not None:
         # 请假 12月10日 夜学 值班, 明天夜学请假: that day's night study; 请假 夜学 12月8日至
         # 10日 值班: those days' night studies, not every activity of them.
         kind, reason = _named_kind(span.rest)
         if (unread := _day_left(reason)) is not None:
             return unread
-        if kind is None or span.first != span.last:
+        part = _PART_OF_DAY.match(reason)
+        named_part = part[1] if part else "晚上" if said.lstrip().startswith("明晚") else None
+        if kind is None and span.first == span.last and named_part is not None:
+            # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
+            hours = _PART_HOURS[named_part]
+            reason = reason[part.end():].strip() if part else reason
+        elif kind is None or span.first != span.last:
             return _leave_period(ctx, DateRange(span.first, span.last, reason), kind=kind)
         day = span.first
     else:
@@ -593,9 +601,17 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
     def held(finder: Callable[..., list[Activity]]) -> Callable[..., list[Activity]]:
-        """The finder's activities, those of the day named only."""
+        """The finder's activities, those of the day (and part of it) named only."""
         if day is None:
             return finder
+        tz = ctx.settings.tz
+        return lambda session, **scope: [
+            a for a in finder(session, **scope)
+            if a.starts_at.astimezone(tz).date() == day
+            and (hours is None or hours[0] <= a.starts_at.astimezone(tz).hour < hours[1])]
+
+    def held_that_day(finder: Callable[..., list[Activity]]) -> Callable[..., list[Activity]]:
+        """The finder's activities of the day named, at any hour."""
         return lambda session, **scope: [
             a for a in finder(session, **scope)
             if a.starts_at.astimezone(ctx.settings.tz).date() == day]
@@ -617,6 +633,13 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
+        if day is not None and hours is not None:
+            others, _, _ = _find_for_member(ctx, held_that_day(store.next_activities), kind=kind)
+            if others is not None:  # the day has one, at another hour: not asked for
+                return Reply.error(
+                    f"{show_date(day)}{named_part}没有需要你参加的活动，当天有"
+                    f"{_label(ctx, others)}，没有记请假。要请那次的假，请发送"
+                    f"「请假 {show_date(day)} {others.type} {reason}」。")
         if day is not None:  # not planned yet (or gone by: said so)
             return _leave_period(ctx, DateRange(day, day, reason), kind=kind)
         if kind is not None:
@@ -695,6 +718,13 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
     if said["word"] in _REFUSED:
         return revoke_leave(ctx, {"who": who})
     return approve_leave(ctx, {"who": who})
+
+
+# A part of a day said after it (请假 明天晚上 值班, 周四下午 开会): the activities starting
+# then, by the hour. With none planned yet, the whole day is asked for, as before.
+_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)[\s，,、:：]*")
+_PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
+               "晚上": (18, 24)}
 
 
 # 今天请假, 请假一天: when or how long, but not why.

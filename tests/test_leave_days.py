@@ -331,3 +331,23 @@ def test_a_dash_between_two_small_numbers_is_asked_about(runtime, chat, clock, s
     reply = chat.say("li", said, chat="g1")
     assert reply.is_error and "号至" in reply.text and "月" in reply.text, reply.text
     assert _records(runtime) == []
+
+
+def test_leave_for_a_part_of_a_day_is_for_the_activity_then(runtime, chat, clock):
+    """请假 明天晚上 值班 was leave for the whole of the 8th: the 支委会 that morning too, for
+    a secretary who is only away in the evening."""
+    from tests.test_whose_activity import COMMITTEE, NIGHT_STUDY, _branch, _records
+
+    _branch(runtime, NIGHT_STUDY, COMMITTEE)
+    clock.set(local(2026, 12, 7, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
+    assert chat.say("sec", "请假 明天晚上 值班", chat="g1").text == (
+        "已请假：政治夜学（12月8日 19:30）。原因：值班")
+    assert chat.say("li", "明晚请假 值班", chat="g1").text.startswith("已请假：政治夜学")
+    none_then = chat.say("zhang", "请假 明天中午 有事", chat="g1")
+    assert none_then.is_error and "12月8日中午没有需要你参加的活动" in none_then.text
+    assert "「请假 12月8日 政治夜学 有事」" in none_then.text
+    assert "不需要你参加" in chat.say("zhang", "请假 明天上午 有事", chat="g1").text  # 支委会
+    assert sorted(_records(runtime)) == [("李明", "政治夜学", "12-8", "leave"),
+                                         ("王书记", "政治夜学", "12-8", "leave")]
+    assert "支委会" in chat.say("sec", "请假 明天上午 开会", chat="g1").text
