@@ -18,6 +18,9 @@ from storage.models import ResearchVisit
 MAX_NOTE_CHARS = 300
 LOG_AGAIN = "visit.log"
 _COUNT = re.compile(r"^(发现问题|发现|问题|解决问题|解决)\s*(\d+)?\s*个?\s*")
+_COUNT_LATER = re.compile(r"(?:^|(?<=[\s，,、;；]))(?P<keyword>发现问题|发现|解决问题|解决)\s*"
+                          r"(?P<number>\d+)\s*个?(?=[\s，,、;；。]|$)")
+_APART = " ，,、;；。"
 
 
 @dataclass(frozen=True)
@@ -30,10 +33,11 @@ class VisitDetails:
 def parse_visit_details(text: str | None) -> tuple[VisitDetails | None, str | None]:
     """'发现问题 3 解决 2 走访了值班室' → (found 3, solved 2, note); or (None, what is wrong).
 
-    The counts come first, in any order; whatever follows them is the note.
+    The counts come first, in any order, apart or not (发现问题2，解决1); counts written after
+    the note (走访值班室 发现问题 2) are read too. What is left is the note.
     """
     found = solved = 0
-    remaining = (text or "").strip()
+    remaining = (text or "").strip(_APART)
     while match := _COUNT.match(remaining):
         keyword, number = match.groups()
         if number is None:
@@ -42,7 +46,16 @@ def parse_visit_details(text: str | None) -> tuple[VisitDetails | None, str | No
             solved = int(number)
         else:
             found = int(number)
-        remaining = remaining[match.end():].strip()
+        remaining = remaining[match.end():].strip(_APART)  # 发现问题2，解决1
+    # Counts written after a note (走访值班室 发现问题 2 解决 1) were left in it, and the
+    # visit recorded with none: the figures of the year's report.
+    for match in reversed(list(_COUNT_LATER.finditer(remaining))):
+        if match["keyword"].startswith("解决"):
+            solved = int(match["number"])
+        else:
+            found = int(match["number"])
+        remaining = (remaining[:match.start()] + " " + remaining[match.end():]).strip(_APART)
+    remaining = re.sub(r"\s+", " ", remaining)
     if len(remaining) > MAX_NOTE_CHARS:
         return None, f"备注请写短一些（不超过 {MAX_NOTE_CHARS} 个字）"
     return VisitDetails(found, solved, remaining or None), None

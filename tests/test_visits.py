@@ -119,7 +119,7 @@ def test_bad_visits_show_the_usage_and_change_nothing(runtime, chat, bureau, tex
         (None, (0, 0, None)),
         ("发现问题 3 解决 2 备注文字", (3, 2, "备注文字")),
         ("解决2 发现3个", (3, 2, None)),
-        ("走访民警 发现问题 1", (0, 0, "走访民警 发现问题 1")),  # counts come first
+        ("走访民警 发现问题 1", (1, 0, "走访民警")),  # after the note too: it was lost there
     ],
 )
 def test_parse_visit_details(text, expected):

@@ -81,10 +81,13 @@ LECTURER_MARK = "主讲"
 def parse_activity_type(text: str) -> ActivityType | None:
     """The activity type a secretary named, by full name or common alias; None if unknown."""
     name = simplified(text.strip())  # 請假 黨日 出差: the theme day, as 党日
-    try:
-        return ActivityType(name)
-    except ValueError:
-        return ACTIVITY_ALIASES.get(name)
+    for said in (name, name.removesuffix("活动")):  # 夜学活动: the night study
+        try:
+            return ActivityType(said)
+        except ValueError:
+            if said in ACTIVITY_ALIASES:
+                return ACTIVITY_ALIASES[said]
+    return None
 
 
 def type_list() -> str:

@@ -1,0 +1,81 @@
+"""The day of a record said with its part (周二晚上, 12月1日晚上, 周五下午) or an activity said
+with 活动 (夜学活动): 补签 and 更正 made up or corrected the latest activity instead (更正
+marked a member absent at the theme day he attended), 调研 and 约谈 were recorded on the day
+they were typed, and 调研 lost counts written after a comma or after the note."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from storage.models import AttendanceStatus, ResearchVisit, Talk
+from tests.conftest import local
+from tests.test_committee_loop import bureau, rows  # noqa: F401
+from tests.test_figures import run_ticks
+from tests.test_whose_activity import _branch, _records
+
+NIGHT_STUDY = ("政治夜学", "每周二、周四 19:30", 90, None)
+THEME_DAY = ("主题党日", "每月2日 14:30", 120, None)  # Wednesday 12-2
+
+
+@pytest.mark.parametrize("said", [
+    "补签 李明 周二晚上 手机没电",
+    "补签 李明 周二晚上的夜学 手机没电",
+    "补签 李明 12月1日晚上 手机没电",
+    "补签 李明 1号晚上 手机没电",
+    "补签 李明 星期二晚上的政治夜学 手机没电",
+    "补签 李明 夜学活动 手机没电",
+    "补签 李明 政治夜学活动 手机没电",
+])
+def test_makeup_for_an_evening_named_goes_to_that_evenings_activity(runtime, chat, clock, said):
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 11, 30, 8, 0))
+    run_ticks(runtime, clock, local(2026, 12, 3, 10, 0))  # 夜学 Tue 12-1, 党日 Wed 12-2 held
+    reply = chat.say("sec", said, chat="g1")
+    made_up = [r for r in _records(runtime) if r[0] == "李明" and r[3] == AttendanceStatus.MAKEUP]
+    assert made_up == [("李明", "政治夜学", "12-1", AttendanceStatus.MAKEUP)], (reply.text, made_up)
+
+
+def test_correction_for_an_evening_named_goes_to_that_evenings_activity(runtime, chat, clock):
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 11, 30, 8, 0))
+    run_ticks(runtime, clock, local(2026, 12, 1, 19, 40))
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text          # 夜学 12-1
+    run_ticks(runtime, clock, local(2026, 12, 2, 14, 40))
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text          # 党日 12-2
+    run_ticks(runtime, clock, local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", "更正 李明 缺席 周二晚上 他人代签", chat="g1")
+    recs = {(r[1], r[2]): r[3] for r in _records(runtime) if r[0] == "李明"}
+    assert recs[("主题党日", "12-2")] != AttendanceStatus.ABSENT, (reply.text, recs)
+    assert recs[("政治夜学", "12-1")] == AttendanceStatus.ABSENT, (reply.text, recs)
+
+
+@pytest.mark.parametrize("said", ["约谈 二支部 周五下午 问题 夜学到课率低 整改 按时开展",
+                                  "约谈 二支部 11月20日下午 问题 夜学到课率低 整改 按时开展",
+                                  "约谈 二支部 上周五晚上 问题 夜学到课率低 整改 按时开展"])
+def test_a_talk_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau, said):
+    reply = chat.say("lead", said, chat="lg")
+    talks = rows(runtime, Talk)
+    assert [t.talked_on for t in talks] == [date(2026, 11, 20)], reply.text
+
+
+@pytest.mark.parametrize("said", ["调研 二支部 周五下午 发现问题 2 解决 1",
+                                  "调研 二支部 上周五下午 发现问题 2 解决 1"])
+def test_a_visit_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau, said):
+    reply = chat.say("lead", said, chat="lg")
+    visits = rows(runtime, ResearchVisit)
+    assert [(v.visited_on, v.problems_found, v.problems_solved) for v in visits] == [
+        (date(2026, 11, 20), 2, 1)], (
+        reply.text, [(v.visited_on, v.problems_found, v.problems_solved, v.note) for v in visits])
+
+
+@pytest.mark.parametrize("said", ["调研 二支部 11月20日下午 发现问题 2 解决 1",
+                                  "调研 二支部，发现问题2，解决1",
+                                  "调研 二支部 发现问题 2，解决 1",
+                                  "调研 二支部 前天 走访值班室 发现问题 2 解决 1"])
+def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said):
+    reply = chat.say("lead", said, chat="lg")
+    visits = rows(runtime, ResearchVisit)
+    assert [(v.problems_found, v.problems_solved) for v in visits] == [(2, 1)], (
+        reply.text, [(v.visited_on, v.problems_found, v.problems_solved, v.note) for v in visits])
