@@ -9,7 +9,7 @@ people's figures at once is asked first and done on 「确认」.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -17,7 +17,8 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import RATING_WINDOW, parse_activity_type
-from bot.domain.dates import DateError, find_date
+from bot.domain.dates import DateError, find_date, find_record_day
+from bot.domain.text import show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled
 import handlers.attendance as attendance
@@ -124,8 +125,16 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if not held:
             upcoming = store.next_activity(ctx.session, branch_id=scope, now=ctx.now)
             held = [upcoming] if upcoming is not None else []
+    said_day = None if ahead else _day_said(ctx, text)
+    if isinstance(said_day, Reply):
+        return said_day
+    if said_day is not None:
+        # 取消活动 今晚的夜学 临时勤务, 12月3日的夜学: that day's, not the latest activity.
+        held, text = said_day
+        if not held:
+            return Reply.error(f"{text}，什么也没有取消。")
     named, _, rest_ = text.partition(" ")
-    if len(held) < 2 and named and attendance.names_one(named):
+    if said_day is None and len(held) < 2 and named and attendance.names_one(named):
         # 取消活动 夜学 临时勤务 at noon: tonight's night study, not the theme day held this
         # morning with 夜学 for its reason (取消活动 第二党小组 …: that group's meeting).
         found = (held if held and attendance.named_among(ctx, held, named)
@@ -158,6 +167,28 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"将取消{attendance._label(ctx, activity)}（已签到 {figures.attended} 人）：它的签到、"
         "请假和缺席都不再计入，已记的积分以冲销记录抵消。\n"
         "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
+
+
+def _day_said(ctx: Ctx, text: str) -> tuple[list[Activity], str] | Reply | None:
+    """The day a 取消活动 names first, with its activity if named (今晚的夜学, 12月3日 夜学,
+    今晚夜学): that day's activities of the scope and the reason left; when there are
+    none, ([], what to say); None when no day is named."""
+    today = ctx.local_now.date()
+    try:
+        said = find_record_day(text, today) or attendance._day_glued_to_kind(text, today)
+    except DateError as exc:
+        return Reply.error(f"{exc}，什么也没有取消。")
+    if said is None:
+        return None
+    first, _, after = said.rest.partition(" ")
+    kind = parse_activity_type(first.removesuffix("的")) if first else None
+    scope, _ = attendance._manage_scope(ctx)
+    start = datetime.combine(said.first, time(), tzinfo=ctx.settings.tz)
+    held = store.held_on(ctx.session, branch_id=scope, day=(start, start + timedelta(days=1)),
+                         kind=kind.value if kind else None)
+    if not held:
+        return [], f"{show_date(said.first, today=today)}没有可以取消的{kind.value if kind else '活动'}"
+    return held, (after.strip() if kind is not None and len(held) == 1 else said.rest)
 
 
 def _named_to_cancel(ctx: Ctx, scope: int | None, named: str) -> list[Activity]:

@@ -287,6 +287,17 @@ def named_activity(session: Session, *, branch_id: int | None, now: datetime,
     return session.exec(query.order_by(Activity.starts_at.desc())).first()
 
 
+def held_on(session: Session, *, branch_id: int | None, day: tuple[datetime, datetime],
+            kind: str | None = None) -> list[Activity]:
+    """The scope's activities not cancelled starting within `day` (from, to), of `kind`
+    where given, earliest first: those a 取消活动 that names a day means, held or to come."""
+    query = select(Activity).where(_in_scope(branch_id), Activity.status != CANCELLED,
+                                   Activity.starts_at >= day[0], Activity.starts_at < day[1])
+    if kind is not None:
+        query = query.where(Activity.type == kind)
+    return list(session.exec(query.order_by(Activity.starts_at, Activity.id)).all())
+
+
 def cancelled_since(session: Session, *, branch_id: int | None, after: datetime,
                     now: datetime) -> Activity | None:
     """The latest cancelled activity of the scope that started after `after` (and by now):

@@ -79,3 +79,24 @@ def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said):
     visits = rows(runtime, ResearchVisit)
     assert [(v.problems_found, v.problems_solved) for v in visits] == [(2, 1)], (
         reply.text, [(v.visited_on, v.problems_found, v.problems_solved, v.note) for v in visits])
+
+
+@pytest.mark.parametrize("said", ["取消活动 今晚的夜学 临时勤务", "取消活动 今晚夜学 临时勤务",
+                                  "取消活动 夜学活动 临时勤务", "取消活动 12月3日的夜学 临时勤务"])
+def test_cancelling_tonights_night_study_by_its_day_cancels_it(runtime, chat, clock, said):
+    """Thursday 10:00: 取消活动 今晚的夜学 proposed yesterday's theme day, and 确认 cancelled
+    it, its points reversed."""
+    from sqlmodel import Session, select
+
+    from storage.models import Activity
+
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 11, 30, 8, 0))
+    run_ticks(runtime, clock, local(2026, 12, 3, 10, 0))
+    asked = chat.say("sec", said, chat="g1")
+    assert asked.text.startswith("将取消政治夜学（19:30）"), asked.text  # tonight's
+    assert "已取消" in chat.say("sec", "确认", chat="g1").text
+    with Session(runtime.engine) as s:
+        cancelled = [(a.type, a.cancel_reason) for a in s.exec(
+            select(Activity).where(Activity.status == "cancelled"))]
+    assert cancelled == [("政治夜学", "临时勤务")]
