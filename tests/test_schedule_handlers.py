@@ -54,6 +54,35 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     assert schedules(engine) == []
 
 
+@pytest.mark.parametrize("said, rule, minutes", [
+    # The minutes of the time typed apart, or with 分: the time, never a duration.
+    ("设置 夜学 每周三 19点 30分", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 14点 30分", "每月15日 14:30", 120),
+    ("设置 夜学 每周三 19点30分", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19时30分", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19点30分 2小时", "每周三 19:30", 120),
+    # The part of the day said with the hour, apart or glued to the day.
+    ("设置 夜学 每周三 晚上7点半", "每周三 19:30", 90),
+    ("设置 夜学 每周三 晚上7:30", "每周三 19:30", 90),
+    ("设置 夜学 每周三晚上19:30", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 下午2点半", "每月15日 14:30", 120),
+    ("设置 主题党日 每月第一个周五 下午3点", "每月第一个周五 15:00", 120),
+])
+def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [(s.rule, s.duration_minutes) for s in schedules(engine)] == [(rule, minutes)]
+
+
+def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 7:30", chat="g1")
+    assert reply.is_error and reply.text.startswith(
+        "是晚上7:30吗？请写 19:30 或 晚上7:30"), reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said
+    assert [s.rule for s in schedules(engine)] == ["每周三 07:30"], reply.text
+
+
 def test_a_member_cannot_set_schedules(chat, engine, branch):
     assert chat.say("li", "设置 夜学 每周三 19:30", chat="g1").is_error
     assert schedules(engine) == []
