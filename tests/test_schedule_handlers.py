@@ -202,6 +202,61 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
 
 
+GROUP_ONE = ("党小组会", "每月第一个周三 19:30", 60, "第一党小组")
+GROUP_TWO = ("党小组会", "每月第一个周四 19:30", 60, "第二党小组")
+
+
+def _paused_by_group(engine) -> dict[str, date | None]:
+    from storage.models import PartyGroup
+
+    with Session(engine) as session:
+        return {g.name: s.paused_until for s, g in session.exec(
+            select(Schedule, PartyGroup).join(PartyGroup,
+                                              PartyGroup.id == Schedule.party_group_id)).all()}
+
+
+def test_pausing_and_resuming_one_party_groups_meetings_leaves_the_others(runtime, chat):
+    from tests.conftest import local
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    runtime.clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", "暂停日程 党小组会 第一党小组 至 1月31日", chat="g1")
+    assert not reply.is_error and "恢复日程 党小组会 第一党小组" in reply.text, reply.text
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 31), "第二党小组": None}, reply.text
+    chat.say("sec", "暂停日程 党小组会 至 1月15日", chat="g1")  # no group named: every group's
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 15), "第二党小组": date(2027, 1, 15)}
+    reply = chat.say("sec", "恢复日程 党小组会 第二党小组", chat="g1")
+    assert not reply.is_error, reply.text
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 15), "第二党小组": None}, reply.text
+    reply = chat.say("sec", "暂停日程 党小组会 第三党小组 至 1月31日", chat="g1")
+    assert reply.is_error and "没有「第三党小组」" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["暂停日程 夜学 12月10日至12月31日",
+                                  "暂停日程 夜学 12月10日到31日"])
+def test_a_pause_written_as_a_range_is_refused_and_nothing_changes(chat, engine, branch, said):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and reply.text == (
+        "暂停从今天起：请写「暂停日程 夜学 至 12月31日」，什么也没有改。"), reply.text
+    assert [s.paused_until for s in schedules(engine)] == [None]
+
+
+@pytest.mark.parametrize("said, until", [("暂停日程 夜学 至 30号", date(2026, 11, 30)),
+                                         ("暂停日程 夜学 至 下周二", date(2026, 12, 1)),
+                                         ("暂停日程 夜学 到明年1月5日", date(2027, 1, 5)),
+                                         ("暂停日程 夜学 至 12.31", date(2026, 12, 31))])
+def test_a_pause_ends_on_a_day_written_as_for_reminders(chat, engine, branch, said, until):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [s.paused_until for s in schedules(engine)] == [until], reply.text
+
+
 def _outbox(engine) -> list[tuple[str, str, str]]:
     from storage.models import OutboxMessage
 
