@@ -17,8 +17,9 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import RATING_WINDOW, parse_activity_type
-from bot.domain.dates import DateError, find_date, find_record_day
-from bot.domain.text import show_date
+from bot.domain.dates import DateError, find_date, find_date_range, find_record_day
+from bot.domain.text import DateError as NoSuchDate
+from bot.domain.text import parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled
 import handlers.attendance as attendance
@@ -28,7 +29,15 @@ import handlers.visits as visits
 from handlers.schedule import BUREAU, is_bureau_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org
-from storage.models import Activity, ActivityType, Branch, ResearchVisit, Role, Schedule
+from storage.models import (
+    Activity,
+    ActivityType,
+    Branch,
+    PartyGroup,
+    ResearchVisit,
+    Role,
+    Schedule,
+)
 from storage.schedules import bureau_schedules
 
 UNDO_WITHIN = timedelta(days=1)
@@ -279,22 +288,29 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if kind is None:
         return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
     today = ctx.local_now.date()
-    if args["until"] in ("至", "到", "直到"):  # 暂停日程 夜学 至: the date itself left out
+    group, said = _party_group_said(ctx, args["until"] or "", bureau=bureau)
+    if isinstance(said, Reply):
+        return said
+    if said in ("", "至", "到", "直到"):  # 暂停日程 夜学 至: the date itself left out
         return Reply.error(usage_text(PAUSE_SCHEDULE, PAUSE_SCHEDULE.args[1].missing))
     try:
-        found = find_date(args["until"], today)
+        span = find_date_range(said, today)
+    except DateError:
+        span = None
+    if span is not None:
+        # A pause starts today: 12月10日至12月31日 would have been cut at its first day.
+        again = " ".join(w for w in ("暂停日程", args["type"], group.name if group else "") if w)
+        return Reply.error(f"暂停从今天起：请写「{again} 至 {span.last.month}月{span.last.day}日」，"
+                           "什么也没有改。")
+    try:
+        until = _pause_end(said, today)
     except DateError as exc:
         return Reply.error(usage_text(PAUSE_SCHEDULE, str(exc)))
-    if found is None:
-        return Reply.error(usage_text(PAUSE_SCHEDULE, f"看不懂日期「{args['until']}」"))
-    until = found.first
-    following = date(until.year + 1, until.month, min(until.day, 28 if until.month == 2 else 31))
-    if until < today and not re.search(r"\d{4}", args["until"]) and \
-            following - today <= timedelta(days=183):
-        until = following  # 至 1月15日, said in December
+    if until is None:
+        return Reply.error(usage_text(PAUSE_SCHEDULE, f"看不懂日期「{said}」"))
     if until < today:
         return Reply.error(usage_text(PAUSE_SCHEDULE, "这个日期已经过去了"))
-    scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
+    scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     if not schedules:
         return Reply.error(f"{scope}没有{kind.value}的固定日程。发送「日程」查看现有日程。")
     removed = groups = asked = 0
@@ -309,11 +325,45 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     ctx.audit("schedule.pause", target=scope,
               detail={"kind": kind.value, "until": until.isoformat(), "withdrawn": removed,
                       "groups_told": groups, "members_told": asked})
+    again = f"恢复日程 {kind.value}" + (f" {group.name}" if group else "")
     text = (f"已暂停{scope}的{kind.value}，至 {until:%Y-%m-%d}（含）：这期间不举行、"
-            "不提醒，也不计缺席。发送「恢复日程 " + kind.value + "」可提前恢复。")
+            f"不提醒，也不计缺席。发送「{again}」可提前恢复。")
     if removed:
         text += f"\n已撤下已安排的 {removed} 次。"
     return Reply(text + _told((groups, asked)))
+
+
+def _pause_end(said: str, today: date) -> date | None:
+    """The last day of a pause, read as 暂停提醒 reads it (至 12月31日, 至 31号, 至 下周二);
+    else a date with its month among other words (到明年1月5日), next year's when this
+    year's is past and the next is within half a year (至 1月15日, said in December)."""
+    try:
+        return parse_date(said, today)
+    except NoSuchDate:
+        pass  # not a day alone: maybe one among other words
+    found = find_date(said, today)
+    if found is None:
+        return None
+    until = found.first
+    following = date(until.year + 1, until.month, min(until.day, 28 if until.month == 2 else 31))
+    if until < today and not re.search(r"\d{4}", said) and \
+            following - today <= timedelta(days=183):
+        until = following
+    return until
+
+
+def _party_group_said(ctx: Ctx, text: str, *, bureau: bool) -> tuple[PartyGroup | None, Any]:
+    """暂停日程 党小组会 第一党小组 至 1月31日: the party group named first, and the words
+    after it; a Reply when a group is named that the branch does not have."""
+    first, _, after = text.strip().partition(" ")
+    if bureau or ctx.branch is None or not first:
+        return None, text.strip()
+    group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=first)
+    if group is not None:
+        return group, after.strip()
+    if first.endswith("小组"):
+        return None, Reply.error(f"本支部没有「{first}」，什么也没有改。")
+    return None, text.strip()
 
 
 def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -323,7 +373,12 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error("请在支部群里恢复本支部的日程。")
     if kind is None:
         return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
-    scope, schedules = _schedules_of(ctx, kind, bureau=bureau)
+    group = None
+    if args.get("group") and ctx.branch is not None and not bureau:
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=args["group"])
+        if group is None:
+            return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{args['group']}」"))
+    scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     schedules = [s for s in schedules if s.paused_until is not None]
     if not schedules:
         return Reply.error(f"{scope}的{kind.value}没有暂停。")
@@ -335,15 +390,20 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"已恢复{scope}的{kind.value}日程。")
 
 
-def _schedules_of(ctx: Ctx, kind: ActivityType, *, bureau: bool) -> tuple[str, list[Schedule]]:
+def _schedules_of(ctx: Ctx, kind: ActivityType, *, bureau: bool,
+                  group: PartyGroup | None = None) -> tuple[str, list[Schedule]]:
     """Whose schedules of this kind 暂停日程 and 恢复日程 act on, by name, and those active:
-    the bureau's own, or the branch's (every party group's)."""
+    the bureau's own, or the branch's (every party group's, or the one group named)."""
     if bureau:
         return BUREAU, [s for s in bureau_schedules(ctx.session) if s.activity_type == kind.value]
     assert ctx.branch is not None
-    return ctx.branch.name, list(ctx.session.exec(select(Schedule).where(
+    query = select(Schedule).where(
         Schedule.branch_id == ctx.branch.id, Schedule.activity_type == kind.value,
-        Schedule.active == True)).all())  # noqa: E712
+        Schedule.active == True)  # noqa: E712
+    if group is not None:
+        query = query.where(Schedule.party_group_id == group.id)
+    return (f"{ctx.branch.name}{group.name}" if group else ctx.branch.name,
+            list(ctx.session.exec(query).all()))
 
 
 # --- 撤销, 撤销调研 ------------------------------------------------------------------------
@@ -438,12 +498,14 @@ WITHDRAW_VISIT = Command(
 
 
 PAUSE_SCHEDULE = Command(
-    name="暂停日程", summary="一段时间内不举行某项固定活动（不提醒、不计缺席）",
+    name="暂停日程",
+    summary="从今天起到某天不举行某项固定活动（不提醒、不计缺席）；党小组会可写明党小组",
     handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "暂停到的日期")),
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(
     name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
-    args=(word("type", "活动类型"),), roles=MANAGERS | LEADERS, example="恢复日程 夜学",
+    args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
+    roles=MANAGERS | LEADERS, example="恢复日程 夜学",
     capability="corrections")
 
 

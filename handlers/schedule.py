@@ -37,6 +37,7 @@ from bot.scheduling.holidays import (
 )
 from bot.scheduling.retimed import carry_leave, moved_to
 from bot.scheduling.rules import (
+    PART_OF_DAY,
     WEEKDAY_NAMES,
     Recurrence,
     RuleError,
@@ -93,9 +94,23 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         policy = POLICY_WORDS[words.pop()]
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
-    if len(words) > 1 and re.search(r"(小时|分钟|分|h|min)$", words[-1]):
+    # 19点 30分 is one time, typed apart: its 30分 is the minutes, not a duration.
+    if len(words) > 1 and re.fullmatch(r"\d{1,2}分", words[-1]) and \
+            re.search(r"\d[点时]$", words[-2]):
+        words[-2:] = [words[-2] + words[-1]]
+    # A word with 点, 时 or : is a time of day (19点30分), never a duration.
+    if len(words) > 1 and re.search(r"(小时|分钟|分|h|min)$", words[-1]) and \
+            not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
-    return Spec(parse_rule(" ".join(words)), minutes, policy)
+    rule = parse_rule(" ".join(words))
+    if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 7 and \
+            not re.search(PART_OF_DAY, text):
+        # A night study at 7:30 is almost surely 19:30 typed short; saved as 07:30 its
+        # members would be reminded at dawn and counted absent all evening.
+        at = f"{rule.at.hour}:{rule.at.minute:02d}"
+        raise RuleError(f"是晚上{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
+                        f"或 晚上{at}，什么也没有保存")
+    return Spec(rule, minutes, policy)
 
 
 def is_bureau_schedule(ctx: Ctx, kind: ActivityType) -> bool:

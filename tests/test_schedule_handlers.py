@@ -54,6 +54,35 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     assert schedules(engine) == []
 
 
+@pytest.mark.parametrize("said, rule, minutes", [
+    # The minutes of the time typed apart, or with 分: the time, never a duration.
+    ("设置 夜学 每周三 19点 30分", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 14点 30分", "每月15日 14:30", 120),
+    ("设置 夜学 每周三 19点30分", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19时30分", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19点30分 2小时", "每周三 19:30", 120),
+    # The part of the day said with the hour, apart or glued to the day.
+    ("设置 夜学 每周三 晚上7点半", "每周三 19:30", 90),
+    ("设置 夜学 每周三 晚上7:30", "每周三 19:30", 90),
+    ("设置 夜学 每周三晚上19:30", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 下午2点半", "每月15日 14:30", 120),
+    ("设置 主题党日 每月第一个周五 下午3点", "每月第一个周五 15:00", 120),
+])
+def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [(s.rule, s.duration_minutes) for s in schedules(engine)] == [(rule, minutes)]
+
+
+def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 7:30", chat="g1")
+    assert reply.is_error and reply.text.startswith(
+        "是晚上7:30吗？请写 19:30 或 晚上7:30"), reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said
+    assert [s.rule for s in schedules(engine)] == ["每周三 07:30"], reply.text
+
+
 def test_a_member_cannot_set_schedules(chat, engine, branch):
     assert chat.say("li", "设置 夜学 每周三 19:30", chat="g1").is_error
     assert schedules(engine) == []
@@ -171,6 +200,61 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
         reply = chat.say("sec", said, chat="g1")
         assert reply.is_error and reply.text == (
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
+
+
+GROUP_ONE = ("党小组会", "每月第一个周三 19:30", 60, "第一党小组")
+GROUP_TWO = ("党小组会", "每月第一个周四 19:30", 60, "第二党小组")
+
+
+def _paused_by_group(engine) -> dict[str, date | None]:
+    from storage.models import PartyGroup
+
+    with Session(engine) as session:
+        return {g.name: s.paused_until for s, g in session.exec(
+            select(Schedule, PartyGroup).join(PartyGroup,
+                                              PartyGroup.id == Schedule.party_group_id)).all()}
+
+
+def test_pausing_and_resuming_one_party_groups_meetings_leaves_the_others(runtime, chat):
+    from tests.conftest import local
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    runtime.clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", "暂停日程 党小组会 第一党小组 至 1月31日", chat="g1")
+    assert not reply.is_error and "恢复日程 党小组会 第一党小组" in reply.text, reply.text
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 31), "第二党小组": None}, reply.text
+    chat.say("sec", "暂停日程 党小组会 至 1月15日", chat="g1")  # no group named: every group's
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 15), "第二党小组": date(2027, 1, 15)}
+    reply = chat.say("sec", "恢复日程 党小组会 第二党小组", chat="g1")
+    assert not reply.is_error, reply.text
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 15), "第二党小组": None}, reply.text
+    reply = chat.say("sec", "暂停日程 党小组会 第三党小组 至 1月31日", chat="g1")
+    assert reply.is_error and "没有「第三党小组」" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["暂停日程 夜学 12月10日至12月31日",
+                                  "暂停日程 夜学 12月10日到31日"])
+def test_a_pause_written_as_a_range_is_refused_and_nothing_changes(chat, engine, branch, said):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and reply.text == (
+        "暂停从今天起：请写「暂停日程 夜学 至 12月31日」，什么也没有改。"), reply.text
+    assert [s.paused_until for s in schedules(engine)] == [None]
+
+
+@pytest.mark.parametrize("said, until", [("暂停日程 夜学 至 30号", date(2026, 11, 30)),
+                                         ("暂停日程 夜学 至 下周二", date(2026, 12, 1)),
+                                         ("暂停日程 夜学 到明年1月5日", date(2027, 1, 5)),
+                                         ("暂停日程 夜学 至 12.31", date(2026, 12, 31))])
+def test_a_pause_ends_on_a_day_written_as_for_reminders(chat, engine, branch, said, until):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [s.paused_until for s in schedules(engine)] == [until], reply.text
 
 
 def _outbox(engine) -> list[tuple[str, str, str]]:

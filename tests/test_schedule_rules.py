@@ -26,6 +26,21 @@ TZ = ZoneInfo("Asia/Shanghai")
     ("周二和周四 19:30", "weekly", (1, 3), time(19, 30)),
     ("每周三19:30", "weekly", (2,), time(19, 30)),
     ("每月15号 14点半", "monthly_day", (), time(14, 30)),
+    ("每周三 19点30分", "weekly", (2,), time(19, 30)),
+    ("每周三 19时30分", "weekly", (2,), time(19, 30)),
+    ("每周三 19点 30分", "weekly", (2,), time(19, 30)),
+    ("每周三 19时", "weekly", (2,), time(19, 0)),
+    ("每周三 晚上7点半", "weekly", (2,), time(19, 30)),
+    ("每周三 晚上7:30", "weekly", (2,), time(19, 30)),
+    ("每周三 晚上 7:30", "weekly", (2,), time(19, 30)),
+    ("每周三晚上19:30", "weekly", (2,), time(19, 30)),
+    ("每周三晚7点", "weekly", (2,), time(19, 0)),
+    ("每月15日 下午2点半", "monthly_day", (), time(14, 30)),
+    ("每月15日14:30", "monthly_day", (), time(14, 30)),
+    ("每月第一个周五 下午3点", "monthly_weekday", (4,), time(15, 0)),
+    ("每月15日 中午12点", "monthly_day", (), time(12, 0)),
+    ("每月15日 中午1点半", "monthly_day", (), time(13, 30)),
+    ("每月15日 上午9点", "monthly_day", (), time(9, 0)),
 ])
 def test_the_forms_a_secretary_writes_are_understood(text, kind, weekdays, at):
     rule = parse_rule(text)
@@ -43,6 +58,7 @@ def test_a_rule_is_shown_back_in_its_canonical_form():
     ("每周八 19:30", "「八」不是星期几"),
     ("每周三", "缺少时间"),
     ("每周三 25:00", "没有这个时刻"),
+    ("每周三 上午19:30", "上午没有19点"),
 ])
 def test_an_unreadable_rule_says_what_was_not_understood_and_shows_the_forms(text, says):
     with pytest.raises(RuleError) as error:

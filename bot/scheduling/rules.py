@@ -3,6 +3,7 @@
 Accepted forms (the time may be left out when the caller supplies a default):
     每月15日 14:30        每月第一个周五 14:30      每月最后一个周五 14:30
     每周三 19:30          每周二、四 19:30          每周二,四 19:30 / 周二和周四 19:30
+Times: 19:30, 19点, 19点半, 19点30分, 19时30分, 晚上7:30, 下午2点半 (下午/晚上 add 12 hours).
 Durations: 2小时, 90分钟, 1.5小时.
 
 Everything here is pure: text in, data out; occurrences are computed from a rule and a
@@ -77,8 +78,15 @@ class Recurrence:
             yield datetime.combine(day, self.at, tzinfo=tz)
 
 
-_TIME = re.compile(r"(\d{1,2})[:点](\d{2})?分?$|(\d{1,2})点半$")
-_TRAILING_TIME = re.compile(r"\s*(\d{1,2}[:点]\d{0,2}分?|\d{1,2}点半)$")
+# A part of the day said before the hour (晚上7点半, 下午2:30), as people say it aloud.
+PART_OF_DAY = r"(?:上午|下午|晚上|早上|中午|晚)"
+# 19:30, 19点, 19点半, 19点30, 19点30分, 19时30分; the minutes may be typed apart (19点 30分).
+_CLOCK = r"\d{1,2}\s*(?::\s*\d{2}|[点时](?:\s*半|\s*\d{1,2}\s*分?)?)"
+_TIME = re.compile(rf"^(?P<part>{PART_OF_DAY})?\s*(?P<hour>\d{{1,2}})\s*"
+                   r"(?::\s*(?P<minute>\d{2})|[点时]\s*(?:(?P<half>半)|(?P<minutes>\d{1,2})\s*分?)?)$")
+# Glued to the day too (每周三晚上19:30, 每月15日14:30).
+_TRAILING_TIME = re.compile(rf"\s*({PART_OF_DAY}?\s*{_CLOCK})$")
+_AFTERNOON = ("下午", "晚上", "晚")
 _MONTHLY_DAY = re.compile(r"^每月(\d{1,2})[日号]$")
 _MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一个))(?:周|星期)([一二三四五六日天])$")
 _WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
@@ -94,15 +102,21 @@ def _not_understood(text: str, what: str) -> RuleError:
 
 
 def parse_time(text: str) -> time:
-    match = _TIME.search(text)
+    match = _TIME.search(_fold(text))
     if not match:
         raise _not_understood(text, "时间应写成 14:30")
-    if match.group(3):
-        hour, minute = int(match.group(3)), 30
-    else:
-        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    hour = int(match.group("hour"))
+    minute = 30 if match.group("half") else int(match.group("minute")
+                                                 or match.group("minutes") or 0)
+    part = match.group("part")
     if hour > 23 or minute > 59:
         raise _not_understood(text, "没有这个时刻")
+    if part in _AFTERNOON and hour < 12:
+        hour += 12  # 晚上7:30 is 19:30; 晚上19:30 is already
+    elif part == "中午" and hour <= 2:
+        hour += 12  # 中午1点 is 13:00; 中午12点 stays noon
+    elif part in ("上午", "早上") and hour > 12:
+        raise _not_understood(text, f"{part}没有{hour}点")
     return time(hour, minute)
 
 
