@@ -366,8 +366,12 @@ _ADDRESS = re.compile(
 
 
 def _to_the_group(topic: str) -> str:
-    """The topic less what speaks to the group."""
-    return re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", topic)).strip(" ，,。！!；;")
+    """The topic less what speaks to the group; a lecturer said after it (主讲 @王建国) stays."""
+    before, mark, lecturer = topic.rpartition(LECTURER_MARK)
+    if not mark:
+        before, lecturer = topic, ""
+    cleaned = re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", before)).strip(" ，,。！!；;")
+    return f"{cleaned} {mark}{lecturer}".strip() if mark else cleaned
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:

@@ -100,3 +100,20 @@ def test_cancelling_tonights_night_study_by_its_day_cancels_it(runtime, chat, cl
         cancelled = [(a.type, a.cancel_reason) for a in s.exec(
             select(Activity).where(Activity.status == "cancelled"))]
     assert cancelled == [("政治夜学", "临时勤务")]
+
+
+@pytest.mark.parametrize("said", ["开始 党课 廉政教育 主讲人 王建国", "开始 党课 廉政教育 主讲：王建国",
+                                  "开始 党课 廉政教育 主讲 @王建国", "开始 党课 廉政教育 主讲 王建国同志"])
+def test_the_lecturer_is_the_name_said_after_zhujiang(runtime, chat, clock, said):
+    """主讲人 王建国 recorded the lecturer 「人 王建国」, 主讲：王建国 「:王建国」, and the @ of
+    主讲 @王建国 was cleaned away with the group's mentions: no lecturer credited."""
+    from sqlmodel import Session, select
+
+    from storage.models import Activity
+
+    _branch(runtime)
+    clock.set(local(2026, 12, 3, 14, 0))
+    assert not chat.say("sec", said, chat="g1").is_error
+    with Session(runtime.engine) as s:
+        [activity] = s.exec(select(Activity)).all()
+    assert (activity.topic, activity.lecturer) == ("廉政教育", "王建国")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -95,11 +96,17 @@ def type_list() -> str:
 
 
 def split_lecturer(topic: str) -> tuple[str, str | None]:
-    """'<主题> 主讲 <姓名>' → (主题, 姓名); a topic without 主讲 has no lecturer."""
+    """'<主题> 主讲 <姓名>' → (主题, 姓名); a topic without 主讲 has no lecturer. 主讲人 王建国,
+    主讲：王建国 and 王建国同志 name 王建国 (they recorded 「人 王建国」, 「:王建国」)."""
     before, mark, after = topic.rpartition(LECTURER_MARK)
-    if not mark or not after.strip():
+    name = _LECTURER_SAID.sub("", after.strip()) if mark else ""
+    if not name:
         return topic.strip(), None
-    return before.strip(), after.strip()
+    return before.strip(), name
+
+
+# Around the name after 主讲: 人, a colon, @ and 同志 are no part of it.
+_LECTURER_SAID = re.compile(r"^(?:人|者)?[\s:：@]*|(?:同志|老师)$")
 
 
 @dataclass(frozen=True)
