@@ -703,3 +703,20 @@ def test_the_bureau_lists_every_one_of_its_own_activities_of_the_year(client, bu
     listed = _section(client.get("/web/").text, "全局活动与签到表")
     assert [i for i in ids if f'href="/web/activity/{i}"' not in listed] == []
     assert "全局活动与签到表（2026 年，60 次）" in listed
+
+
+@pytest.fixture
+def browser(bureau):
+    # What a browser gets: a server error is a 500 answer here, not an exception in the test.
+    with TestClient(create_app(bureau, start_background=False), base_url="https://testserver",
+                    raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_a_non_ascii_link_cookie_or_picture_is_refused_not_a_server_error(browser):
+    assert browser.get("/web/login", params={"t": "é.é"}).status_code == 403
+    browser.cookies.set("djbot_session", "%C3%A9.%C3%A9", path="/web")
+    assert browser.get("/web/").status_code == 401
+    browser.cookies.clear()
+    assert browser.get("/web/", headers={"cookie": "djbot_session=é.é".encode()}).status_code == 401
+    assert browser.get("/web/picture/é.é.png").status_code == 403
