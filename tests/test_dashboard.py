@@ -720,3 +720,13 @@ def test_a_non_ascii_link_cookie_or_picture_is_refused_not_a_server_error(browse
     browser.cookies.clear()
     assert browser.get("/web/", headers={"cookie": "djbot_session=é.é".encode()}).status_code == 401
     assert browser.get("/web/picture/é.é.png").status_code == 403
+
+
+@pytest.mark.parametrize("user", ["ld01", "cg01", "cg03"])
+def test_an_id_past_the_databases_integers_is_not_found_not_a_server_error(browser, bureau,
+                                                                           user):
+    sign_in(browser, bureau, user)
+    huge = 99999999999999999999
+    assert browser.get(f"/web/member/{huge}").status_code == 404
+    assert browser.get(f"/web/activity/{huge}").status_code == 404
+    assert browser.get(f"/web/branch/{huge}").status_code == (404 if user == "ld01" else 403)
