@@ -730,3 +730,21 @@ def test_an_id_past_the_databases_integers_is_not_found_not_a_server_error(brows
     assert browser.get(f"/web/member/{huge}").status_code == 404
     assert browser.get(f"/web/activity/{huge}").status_code == 404
     assert browser.get(f"/web/branch/{huge}").status_code == (404 if user == "ld01" else 403)
+
+
+def test_a_branchs_ratings_give_the_activitys_time_in_the_bureaus_time(client, bureau):
+    from storage.models import Rating
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    with Session(bureau.engine) as s:
+        rated = s.exec(select(Activity).join(Rating, Rating.activity_id == Activity.id)
+                       .where(Activity.branch_id == g1)).first()
+        assert rated is not None
+    shown = rated.starts_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    assert shown.endswith("19:30")  # 11:30 in UTC: the time stored, not the one held
+    sign_in(client, bureau, "cg01")
+    ratings = _section(client.get(f"/web/branch/{g1}").text, "活动评价")
+    assert f'href="/web/activity/{rated.id}">' in ratings
+    line = re.search(rf'href="/web/activity/{rated.id}">[^<]*</a> <span class="sub">([^<]+)<',
+                     ratings)
+    assert line and line.group(1) == shown, ratings
