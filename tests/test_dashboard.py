@@ -748,3 +748,37 @@ def test_a_branchs_ratings_give_the_activitys_time_in_the_bureaus_time(client, b
     line = re.search(rf'href="/web/activity/{rated.id}">[^<]*</a> <span class="sub">([^<]+)<',
                      ratings)
     assert line and line.group(1) == shown, ratings
+
+
+def test_a_branchs_year_points_count_an_early_check_in_at_once_as_the_chat_does(
+        client, bureau, clock):
+    """Points for a check-in in the half hour before the start are dated at the start, still
+    ahead of now: 积分 and the member's own page count them at once, so does the branch."""
+    from bot.domain.attendance import plan_times
+    from storage.models import ActivityType
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    clock.set(local(2026, 11, 25, 19, 10))
+    starts = local(2026, 11, 25, 19, 30)
+    times = plan_times(ActivityType.NIGHT_STUDY, starts, opens_minutes_before=30)
+    with Session(bureau.engine) as s:
+        s.add(Activity(type="政治夜学", topic="提前签到", branch_id=g1, starts_at=starts,
+                       ends_at=times.ends_at, checkin_opens_at=times.checkin_opens_at,
+                       checkin_closes_at=times.checkin_closes_at, status="open",
+                       created_at=clock.now()))
+        s.commit()
+        me = s.exec(select(Member.id).where(Member.name == "张伟")).one()
+    sign_in(client, bureau, "cg01")
+    before = client.get(f"/web/branch/{g1}").text
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    year = int(re.search(r"本年：(-?\d+) 分", say(bureau, "cg03", "积分")).group(1))
+    page = client.get(f"/web/branch/{g1}").text
+    cells = rf'<a href="/web/member/{me}">张伟</a></td><td>[^<]*</td><td>[^<]*</td>' \
+            r'<td>(-?\d+)</td><td>(-?\d+)</td>'
+    [was, was_recent] = map(int, re.search(cells, before).groups())
+    [now_year, recent] = map(int, re.search(cells, page).groups())
+    assert now_year == year > was
+    assert recent - was_recent == now_year - was
+    sign_in(client, bureau, "cg03")
+    own = client.get(f"/web/member/{me}").text
+    assert int(re.search(r'id="year-points">(-?\d+)<', own).group(1)) == year

@@ -202,7 +202,8 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         {**_activity_row(t, now), "at": t.starts_at.astimezone(tz)}
         for t in reversed(store.in_period(tallies, year.start, now + timedelta(days=1)))
     ]
-    members = store.branch_members(session, branch_id=branch.id, year_start=year.start, now=now)
+    members = store.branch_members(session, branch_id=branch.id, year_start=year.start,
+                                   year_end=year.end, now=now)
     ratings = store.branch_ratings(session, branch_id=branch.id, start=year.start,
                                    end=now + timedelta(days=1),
                                    limit=None if show_all else store.RATINGS_LISTED)
