@@ -370,7 +370,7 @@ class MemberLine:
 
 
 def branch_members(session: Session, *, branch_id: int, year_start: datetime,
-                   now: datetime) -> list[MemberLine]:
+                   year_end: datetime, now: datetime) -> list[MemberLine]:
     """Active members of a branch with their points this year and the last 4 weeks against
     the 4 before (the trend), one statement."""
     recent_start = now - timedelta(days=28)
@@ -380,15 +380,17 @@ def branch_members(session: Session, *, branch_id: int, year_start: datetime,
         return func.coalesce(func.sum(case((_during(PointEntry.occurred_at, start, end),
                                             PointEntry.points), else_=0)), 0)
 
+    # Up to the year's end, as 积分 sums it, not up to now: a check-in in the half hour before
+    # an activity starts is given at once but dated at the start, still ahead of now.
     first = min(year_start, before_start)
     query = (
         select(Member.id, Member.name, Member.role, PartyGroup.name,
-               sum_between(year_start, now), sum_between(recent_start, now),
+               sum_between(year_start, year_end), sum_between(recent_start, year_end),
                sum_between(before_start, recent_start))
         .select_from(Member)
         .outerjoin(PartyGroup, PartyGroup.id == Member.party_group_id)
         .outerjoin(PointEntry, and_(PointEntry.member_id == Member.id,
-                                    _during(PointEntry.occurred_at, first, now)))
+                                    _during(PointEntry.occurred_at, first, year_end)))
         .where(Member.branch_id == branch_id, Member.active == True)  # noqa: E712
         .group_by(Member.id, Member.name, Member.role, PartyGroup.name)
         .order_by(Member.name, Member.id)

@@ -217,7 +217,7 @@ class BranchLine:
     absent: int
     unconfirmed: int
     attended: int
-    participation_rate: float | None
+    participation_rate: float | None  # exact: rounded once, where it is shown
     points: int
     members: int
     average_points: float | None
@@ -301,11 +301,11 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,
             late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent,
             unconfirmed=f.unconfirmed, attended=f.attended,
-            participation_rate=_round(f.participation, 4), points=f.points, members=f.members,
+            participation_rate=f.participation, points=f.points, members=f.members,
             average_points=_round(average, 2), score=s.score,
             tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,
             visits=f.visits, visit_target=target, corrected_after=f.corrected_after,
-            previous_participation_rate=_round(prior.figures.participation, 4) if prior else None,
+            previous_participation_rate=prior.figures.participation if prior else None,
             previous_score=prior.score if prior else None,
             trend=trend_arrow(s.score, prior.score if prior else None),
         ))
@@ -401,6 +401,9 @@ def report_dict(report: Report) -> dict[str, Any]:
     data["last_day"] = report.last_day.isoformat()
     for line, row in zip(report.branches, data["branches"]):
         row["participation"] = line.participation
+        # Four digits for a file; rounded here only, as the chat's percent rounds it once.
+        for key in ("participation_rate", "previous_participation_rate"):
+            row[key] = _round(row[key], 4)
     if report.top_tie is not None:
         rank, count, points = report.top_tie
         data["top_tie"] = {"rank": rank, "count": count, "points": points}
@@ -438,10 +441,12 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
         branches.append(["是" if v is True else "" if v is False else v for v in values])
     for cell in branches[1]:
         cell.font = Font(bold=True)
-    rate_column = [key for _, key in BRANCH_COLUMNS].index("participation_rate") + 1
-    for row in branches.iter_rows(min_row=2, min_col=rate_column, max_col=rate_column):
-        for cell in row:
-            cell.number_format = "0.0%"
+    # The rates are kept exact and shown as percents to one decimal, as the chat shows them.
+    for key in ("participation_rate", "previous_participation_rate"):
+        rate_column = [k for _, k in BRANCH_COLUMNS].index(key) + 1
+        for row in branches.iter_rows(min_row=2, min_col=rate_column, max_col=rate_column):
+            for cell in row:
+                cell.number_format = "0.0%"
 
     members = book.create_sheet("党员")
     members.append(["名次", "姓名", "支部", "积分"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -12,13 +13,14 @@ from sqlmodel import Session, select
 from bot.app import create_app
 from bot.config import Settings, WebSettings
 from bot.demo import load_demo
-from bot.domain.points import last_complete_week, previous_period
+from bot.domain.points import last_complete_week, percent, previous_period
 from bot.web import pages, tokens
 from storage import dashboard as store
-from storage.models import Activity, AuditEntry, Branch, Member
-from storage.reports import branch_figures, build_report
+from storage.models import Activity, Attendance, AuditEntry, Branch, Member
+from storage.reports import branch_figures, build_report, render_json, render_markdown
 from tests.conftest import SHANGHAI, local
 from tests.dashboard_history import build_history, say
+from tests.factories import make_member
 
 SECRET = "s" * 40
 
@@ -164,6 +166,12 @@ def test_pages_say_where_everything_comes_from_and_load_nothing_from_outside(cli
     assert script.status_code == 200 and len(script.content) > 500_000
 
 
+def _shown_rates(data) -> list[str]:
+    """The 红黄蓝榜's 参与率 column as the bureau page writes it."""
+    return ["—" if b["participation"] is None else f'{b["participation"]:.1f}%'
+            for b in data["tiers"]]
+
+
 def test_the_bureau_tiers_are_the_weekly_reports_tiers(bureau, clock):
     """The dashboard's last week equals 周报's: same figures, same tiers."""
     settings, rules = bureau.settings, bureau.rules
@@ -182,6 +190,10 @@ def test_the_bureau_tiers_are_the_weekly_reports_tiers(bureau, clock):
            [(f.name, f.expected, f.attended, f.leave, f.points) for f in theirs]
     assert [(b["name"], b["tier"], b["score"]) for b in data["tiers"]] == \
            [(b.name, b.tier, b.score) for b in report.branches]
+    # The rate itself: the same exact figure, rounded once to the same percent.
+    assert {b.name: b.participation_rate for b in report.branches} == \
+           {f.name: f.participation for f in ours}
+    assert _shown_rates(data) == [percent(b.participation_rate) for b in report.branches]
     assert data["tiers"][-1]["name"] == "刑侦大队党支部" and data["tiers"][-1]["talk"]
     assert all(len(b["history"]) == 12 for b in data["tiers"])
     assert data["trend"][-3:] == [v for v in data["trend"][-3:] if v is not None] and \
@@ -516,6 +528,7 @@ def test_an_ended_temporary_branch_keeps_its_weeks_and_the_tiers_stay_the_weekly
     assert "专项行动临时党支部" in [b.name for b in report.branches]
     assert [(b["name"], b["tier"], b["score"]) for b in data["tiers"]] == \
            [(b.name, b.tier, b.score) for b in report.branches]
+    assert _shown_rates(data) == [percent(b.participation_rate) for b in report.branches]
     [ended] = [b for b in data["tiers"] if b["name"] == "专项行动临时党支部"]
     assert ended["history"] == [None] * 11 + [ended["tier"]]  # one dot per week, in its week
 
@@ -703,3 +716,127 @@ def test_the_bureau_lists_every_one_of_its_own_activities_of_the_year(client, bu
     listed = _section(client.get("/web/").text, "全局活动与签到表")
     assert [i for i in ids if f'href="/web/activity/{i}"' not in listed] == []
     assert "全局活动与签到表（2026 年，60 次）" in listed
+
+
+@pytest.fixture
+def browser(bureau):
+    # What a browser gets: a server error is a 500 answer here, not an exception in the test.
+    with TestClient(create_app(bureau, start_background=False), base_url="https://testserver",
+                    raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_a_non_ascii_link_cookie_or_picture_is_refused_not_a_server_error(browser):
+    assert browser.get("/web/login", params={"t": "é.é"}).status_code == 403
+    browser.cookies.set("djbot_session", "%C3%A9.%C3%A9", path="/web")
+    assert browser.get("/web/").status_code == 401
+    browser.cookies.clear()
+    assert browser.get("/web/", headers={"cookie": "djbot_session=é.é".encode()}).status_code == 401
+    assert browser.get("/web/picture/é.é.png").status_code == 403
+
+
+@pytest.mark.parametrize("user", ["ld01", "cg01", "cg03"])
+def test_an_id_past_the_databases_integers_is_not_found_not_a_server_error(browser, bureau,
+                                                                           user):
+    sign_in(browser, bureau, user)
+    huge = 99999999999999999999
+    assert browser.get(f"/web/member/{huge}").status_code == 404
+    assert browser.get(f"/web/activity/{huge}").status_code == 404
+    assert browser.get(f"/web/branch/{huge}").status_code == (404 if user == "ld01" else 403)
+
+
+def test_a_branchs_ratings_give_the_activitys_time_in_the_bureaus_time(client, bureau):
+    from storage.models import Rating
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    with Session(bureau.engine) as s:
+        rated = s.exec(select(Activity).join(Rating, Rating.activity_id == Activity.id)
+                       .where(Activity.branch_id == g1)).first()
+        assert rated is not None
+    shown = rated.starts_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    assert shown.endswith("19:30")  # 11:30 in UTC: the time stored, not the one held
+    sign_in(client, bureau, "cg01")
+    ratings = _section(client.get(f"/web/branch/{g1}").text, "活动评价")
+    assert f'href="/web/activity/{rated.id}">' in ratings
+    line = re.search(rf'href="/web/activity/{rated.id}">[^<]*</a> <span class="sub">([^<]+)<',
+                     ratings)
+    assert line and line.group(1) == shown, ratings
+
+
+def test_a_branchs_year_points_count_an_early_check_in_at_once_as_the_chat_does(
+        client, bureau, clock):
+    """Points for a check-in in the half hour before the start are dated at the start, still
+    ahead of now: 积分 and the member's own page count them at once, so does the branch."""
+    from bot.domain.attendance import plan_times
+    from storage.models import ActivityType
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    clock.set(local(2026, 11, 25, 19, 10))
+    starts = local(2026, 11, 25, 19, 30)
+    times = plan_times(ActivityType.NIGHT_STUDY, starts, opens_minutes_before=30)
+    with Session(bureau.engine) as s:
+        s.add(Activity(type="政治夜学", topic="提前签到", branch_id=g1, starts_at=starts,
+                       ends_at=times.ends_at, checkin_opens_at=times.checkin_opens_at,
+                       checkin_closes_at=times.checkin_closes_at, status="open",
+                       created_at=clock.now()))
+        s.commit()
+        me = s.exec(select(Member.id).where(Member.name == "张伟")).one()
+    sign_in(client, bureau, "cg01")
+    before = client.get(f"/web/branch/{g1}").text
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    year = int(re.search(r"本年：(-?\d+) 分", say(bureau, "cg03", "积分")).group(1))
+    page = client.get(f"/web/branch/{g1}").text
+    cells = rf'<a href="/web/member/{me}">张伟</a></td><td>[^<]*</td><td>[^<]*</td>' \
+            r'<td>(-?\d+)</td><td>(-?\d+)</td>'
+    [was, was_recent] = map(int, re.search(cells, before).groups())
+    [now_year, recent] = map(int, re.search(cells, page).groups())
+    assert now_year == year > was
+    assert recent - was_recent == now_year - was
+    sign_in(client, bureau, "cg03")
+    own = client.get(f"/web/member/{me}").text
+    assert int(re.search(r'id="year-points">(-?\d+)<', own).group(1)) == year
+
+
+def test_six_of_eleven_is_54_5_percent_in_the_weekly_report_its_files_and_the_page(
+        client, bureau, clock):
+    """6/11 is 54.545…%: 54.5% everywhere. A rate rounded to 0.5455 first said 54.6% in 周报
+    while the bureau page said 54.5%."""
+    week = last_complete_week(clock.now(), bureau.settings.tz)
+    wednesday = week.start + timedelta(days=2, hours=19)
+    with Session(bureau.engine) as s:
+        branch = Branch(name="十一人党支部", created_at=week.start - timedelta(days=30))
+        s.add(branch)
+        s.flush()
+        people = [make_member(s, branch, f"十一{i}") for i in range(11)]
+        for m in people:
+            m.created_at = week.start - timedelta(days=30)
+            s.add(m)
+        activity = Activity(type="政治夜学", topic="六比十一", branch_id=branch.id,
+                            starts_at=wednesday, ends_at=wednesday + timedelta(hours=1),
+                            checkin_opens_at=wednesday, checkin_closes_at=wednesday,
+                            status="closed", closed_at=wednesday + timedelta(hours=1),
+                            finalized_at=wednesday + timedelta(hours=2), expected_count=11,
+                            created_at=wednesday)
+        s.add(activity)
+        s.flush()
+        for i, m in enumerate(people):
+            s.add(Attendance(activity_id=activity.id, member_id=m.id,
+                             status="present" if i < 6 else "absent",
+                             checked_in_at=wednesday if i < 6 else None, updated_at=wednesday))
+        s.commit()
+    chat = say(bureau, "ld01", "周报 上周", "demo-leaders")
+    assert re.search(r"\*\*十一人党支部\*\*.*\n活动 1 次 · 参与 6/11（54\.5%", chat), chat
+    settings, rules = bureau.settings, bureau.rules
+    before = previous_period(week)
+    with Session(bureau.engine) as s:
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), tz=settings.tz,
+                              visit_target=settings.visit_target_per_year, rules=rules)
+    assert "| 十一人党支部 | 1 | 11 | 6 | 0 | 0 | 0 | 5 | 0 | 54.5% |" in \
+        render_markdown(report, table=True)
+    [line] = [b for b in json.loads(render_json(report))["branches"] if b["name"] == "十一人党支部"]
+    assert line["participation_rate"] == 0.5455  # four digits in a file, half up
+    sign_in(client, bureau, "ld01")
+    row = re.search(r">十一人党支部</a></td>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>([\d.]+)%</td>",
+                    client.get("/web/").text, re.S)
+    assert row and row.group(1) == "54.5"

@@ -147,6 +147,9 @@ def test_a_missing_altered_expired_or_wecom_state_signs_nobody_in(client, bureau
     altered = f"{body}.{mac[:-2]}{'AA' if not mac.endswith('AA') else 'BB'}"
     assert "登录已过期或无效" in refused(client, {"authCode": fake.sign_in("ding-cg03"),
                                             "state": altered})
+    # A state typed or mangled into other characters is as invalid, not a server error.
+    assert "登录已过期或无效" in refused(client, {"authCode": fake.sign_in("ding-cg03"),
+                                            "state": "é.é"})
     # A state made for WeCom's 网页授权 is another purpose: not accepted here.
     from bot.web import oauth, tokens
     wecom_state = tokens.sign(SECRET, oauth.OAUTH, {"p": "/web/"},

@@ -94,13 +94,15 @@ def test_weekly_figures_for_the_acceptance_theme_day(runtime, settings):
     assert (first.activities, first.expected, first.present, first.late, first.leave,
             first.absent) == (1, 10, 7, 1, 1, 1)
     assert first.participation == "8/9"
-    assert first.participation_rate == pytest.approx(0.8889)
+    assert first.participation_rate == 8 / 9  # exact: rounded once, where it is shown
     assert first.points == 7 * 3 + 2
     assert first.average_points == pytest.approx(2.3)
     assert report.idle_branches == ["二支部"]
     data = json.loads(render_json(report))
     branch = data["branches"][0]
     assert branch["name"] == "一支部" and branch["participation"] == "8/9"
+    assert branch["participation_rate"] == 0.8889  # four digits in a file, half up
+    assert "参与 8/9（88.9%" in render_markdown(report)
     assert branch["attended"] == 8 and branch["expected"] - branch["leave"] == 9
     assert data["first_day"] == "2026-11-23" and data["last_day"] == "2026-11-29"
     # Ties share a rank in the top list: seven members on 3 points, then the late one.
@@ -204,7 +206,9 @@ def test_xlsx_is_a_real_workbook_with_numbers(runtime, settings, tmp_path):
     row = dict(zip(header, [c.value for c in sheet[2]]))
     assert row["支部"] == "一支部"
     assert row["应到"] == 10 and isinstance(row["应到"], int)
-    assert row["参与率"] == pytest.approx(0.8889)
+    assert row["参与率"] == 8 / 9
+    assert sheet.cell(row=2, column=header.index("参与率") + 1).number_format == "0.0%"
+    assert sheet.cell(row=2, column=header.index("上期参与率") + 1).number_format == "0.0%"
     assert row["积分"] == 23
     members = book["党员"]
     assert [c.value for c in members[1]] == ["名次", "姓名", "支部", "积分"]

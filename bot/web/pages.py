@@ -7,7 +7,7 @@ figures without a browser.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -202,7 +202,8 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         {**_activity_row(t, now), "at": t.starts_at.astimezone(tz)}
         for t in reversed(store.in_period(tallies, year.start, now + timedelta(days=1)))
     ]
-    members = store.branch_members(session, branch_id=branch.id, year_start=year.start, now=now)
+    members = store.branch_members(session, branch_id=branch.id, year_start=year.start,
+                                   year_end=year.end, now=now)
     ratings = store.branch_ratings(session, branch_id=branch.id, start=year.start,
                                    end=now + timedelta(days=1),
                                    limit=None if show_all else store.RATINGS_LISTED)
@@ -218,7 +219,9 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
              "trend": "↑" if m.recent > m.before else "↓" if m.recent < m.before else "→"}
             for m in members
         ],
-        "ratings": ratings.rows,
+        # The store gives times in UTC, as they are stored; the page says them in the bureau's
+        # time, as the activity list above does.
+        "ratings": [replace(r, starts_at=r.starts_at.astimezone(tz)) for r in ratings.rows],
         "ratings_total": ratings.total,
         "ratings_hidden": ratings.hidden,
     }

@@ -58,6 +58,15 @@ def _refused(status: int, message: str) -> HTMLResponse:
     return _page("refused.html", status, title="无法打开", message=message)
 
 
+# Ids are 64-bit integers; one past that in a typed or mangled address overflows the database
+# driver (a 500 on SQLite) instead of finding nothing, so it is nothing before it is asked for.
+MAX_ID = 2**63 - 1
+
+
+def _get(session: Session, model: Any, ident: int) -> Any:
+    return session.get(model, ident) if 1 <= ident <= MAX_ID else None
+
+
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
 
 # ?all=1 lifts a page's list limits: a list cut for length says how many it left out and
@@ -175,7 +184,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                 return no_session(request)
             if not who.may_see_branch(branch_id):
                 return _refused(403, "你只能查看本支部的看板。")
-            found = session.get(Branch, branch_id)
+            found = _get(session, Branch, branch_id)
             if found is None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
@@ -191,7 +200,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             who = viewer(request, session)
             if who is None:
                 return no_session(request)
-            found = session.get(Activity, activity_id)
+            found = _get(session, Activity, activity_id)
             if found is None:
                 return _refused(404, "没有这次活动。")
             allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
@@ -206,7 +215,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             who = viewer(request, session)
             if who is None:
                 return no_session(request)
-            found = session.get(Member, member_id)
+            found = _get(session, Member, member_id)
             if found is None or found.forgotten:
                 return _refused(404, "没有这位党员。")
             if not who.may_see_member(found):

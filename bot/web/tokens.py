@@ -47,6 +47,10 @@ def verify(secret: str, purpose: str, token: str | None, *, now: datetime) -> di
     """The claims of a genuine, unexpired token of this purpose; None for anything else."""
     if not secret or not token or token.count(".") != 1 or len(token) > 2048:
         return None
+    # A genuine token is base64url; compare_digest raises on non-ASCII text, and a typed or
+    # mangled link must be refused like any other bad one, not answered with a 500.
+    if not token.isascii():
+        return None
     body, mac = token.split(".")
     if not hmac.compare_digest(mac, _mac(secret, purpose, body)):
         return None
