@@ -299,6 +299,7 @@ class Command:
         (了, 一下, 吧) is dropped; a number may carry its unit; a word argument given
         after the number that follows it (学习 45 理论) is taken in either order.
         """
+        text = _THANKS_AFTER.sub("", text)  # 结束。谢谢, 夜学结束了，谢谢大家
         words = [(w, at) for w, at in split_words(text)]
         # 签到了 / 签到一下 / 请假一下 值班: the particle is tone, not an argument.
         if words and is_particle(words[0][0]):
