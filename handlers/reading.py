@@ -6,6 +6,8 @@ name as topic (`开始 读书班 第一期`) and is counted for that class.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from bot.context import Ctx
@@ -27,7 +29,9 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return _overview(ctx)
     if len(name) > MAX_CLASS_NAME:
         return Reply.error(usage_text(COMMAND_CLASS, f"期名请写短一些（不超过 {MAX_CLASS_NAME} 个字）"))
-    rest_ = (args.get("rest") or "").split()
+    # 报名 张三、李四, 报名：张三，李四: names apart however they are listed.
+    rest_ = re.split(r"[\s,，、;；:：]+", (args.get("rest") or "").strip())
+    rest_ = [word_ for word_ in rest_ if word_]
     if rest_ and rest_[0] != "报名":
         return Reply.error(usage_text(COMMAND_CLASS, f"「{rest_[0]}」看不懂，报名请写「报名 姓名…」"))
     if not rest_ and not committee.class_known(ctx.session, name=name):

@@ -331,7 +331,7 @@ def class_known(session: Session, *, name: str) -> bool:
     if session.exec(select(ReadingClass.id).where(ReadingClass.name == name)).first():
         return True
     return session.exec(select(Activity.id).where(
-        Activity.type == ActivityType.READING_CLASS.value, Activity.topic == name,
+        Activity.type == ActivityType.READING_CLASS.value, _named_for(name),
         Activity.status != CANCELLED).limit(1)).first() is not None
 
 
@@ -372,8 +372,15 @@ def _in_class(class_id: int, name):
     return or_(
         Activity.id.in_(select(ReadingClassSession.activity_id)  # type: ignore[union-attr]
                         .where(ReadingClassSession.class_id == class_id)),
-        and_(Activity.type == ActivityType.READING_CLASS.value, Activity.topic == name),
+        and_(Activity.type == ActivityType.READING_CLASS.value, _named_for(name)),
     )
+
+
+def _named_for(name):
+    """A session's topic that is the class's name, or starts with it (开始 读书班 主题教育第一期
+    第二讲 学习党章: that class's second session, which was counted for none)."""
+    return or_(Activity.topic == name,
+               Activity.topic.startswith(f"{name} ", autoescape=True))  # type: ignore[union-attr]
 
 
 def class_sessions(session: Session, *, class_id: int) -> list[Activity]:

@@ -117,3 +117,16 @@ def test_the_lecturer_is_the_name_said_after_zhujiang(runtime, chat, clock, said
     with Session(runtime.engine) as s:
         [activity] = s.exec(select(Activity)).all()
     assert (activity.topic, activity.lecturer) == ("廉政教育", "王建国")
+
+
+def test_a_reading_class_session_with_its_own_topic_counts_for_the_class(runtime, chat, clock,
+                                                                       bureau):
+    """开始 读书班 主题教育第一期 第二讲 学习党章 was a session of no class: 已开课 0 次, and the
+    class's 参训率 without it. 报名 张三、李四 called both unknown."""
+    assert "报名 2 人" in chat.say("lead", "读书班 主题教育第一期 报名 张三、李四", chat="lg").text
+    opened = chat.say("sec1", "开始 读书班 主题教育第一期 第二讲 学习党章", chat="g1")
+    assert not opened.is_error, opened.text
+    chat.say("zs", "签到", chat="g1")
+    clock.advance(minutes=30)
+    chat.say("sec1", "结束", chat="g1")
+    assert "已开课 1 次" in chat.say("lead", "读书班 主题教育第一期", chat="lg").text
