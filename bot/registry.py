@@ -729,10 +729,10 @@ class CommandRegistry:
                     agenda = self.get(AGENDA_WORD)
                     if said_first.endswith(_WHEN_ASKED) and agenda is not None:
                         return agenda, ""  # 几点开始, 夜学什么时候开始: a question for the agenda
-                    if _NOT_NOW.search(said_first) or _SOON_SAID.search(said_first):
+                    said = _trimmed(said_first)  # 今天就到这里, 夜学到此: how, not when
+                    if _NOT_NOW.search(said) or _SOON_SAID.search(said):
                         return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
                     return _named_before(command, said_first, tail)
-        return None
         return None
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -888,7 +888,7 @@ _NOT_YET = re.compile(r"还?没有?")
 # These say it is about to be. Of arriving (我马上来了, 我快到了) or of what acts for others
 # (快结束了, 签到要结束了, 要开始了) that is not yet; of a command said by its name it is
 # now (我马上签到, 我也要签到).
-_SOON_SAID = re.compile(r"马上|立马|快|要|将|即将")
+_SOON_SAID = re.compile(r"马上|立马|快|要|将|即将|就")
 # The words of 签到 that say one has come, which "soon" makes not yet.
 _ARRIVING = frozenset({"到", "到了", "来", "来了", "我来了"})
 
@@ -1000,6 +1000,12 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
 _WHAT = ("是什么", "是啥")
 
 
+def _trimmed(said: str) -> str:
+    """What is said before 开始 or 结束 less who says it and how it went (_OPENING,
+    _CLOSING): 今晚的政治夜学到此 is 政治夜学, 今天就到这里 nothing."""
+    return _CLOSING.sub("", _OPENING.sub("", said)).removesuffix("的").removesuffix("活动")
+
+
 def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str] | None:
     """What 开始 or 结束 is said of, said before it: the activity, kept for its argument
     (夜学结束, 今晚的政治夜学到此结束, 本次夜学圆满结束); the meeting or how it went, nothing
@@ -1007,7 +1013,7 @@ def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str]
     part, not the meeting)."""
     first = command.args[0] if command.args else None
     known = first.known if first is not None else None
-    trimmed = _CLOSING.sub("", _OPENING.sub("", said)).removesuffix("的").removesuffix("活动")
+    trimmed = _trimmed(said)
     if first is not None and known is not None and trimmed and known(trimmed) and not known(said):
         said = trimmed  # 本次夜学结束: 夜学
     if first is not None and not (first.strict and known is not None and not known(said)):

@@ -701,9 +701,10 @@ _DECIDE_HOW = "批准请发送「批准请假 姓名」，驳回请发送「驳�
 
 
 def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
-    """请假批准 李明, 李明 on the roster: from one who may decide it, 批准请假 李明 (驳回请假
-    for a refusal); from anyone else, or the decision word alone (请假收到, 请假批准), the
-    words to write. None for a reason, whoever says it: 请假 同意书签字, 请假 审批材料."""
+    """请假批准 李明 from one who may decide it: 批准请假 李明 (驳回请假 for a refusal), which
+    says so when no 李明 is found (a name mistyped must not become the secretary's own leave).
+    From a member: the words to write if 李明 is on the roster, else None, a reason (请假
+    同意书签字). The decision word alone (请假收到, 请假批准): the words to write."""
     assert ctx.member is not None
     said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
     if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
@@ -714,11 +715,12 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
     may = ctx.role in _STAFF and not (
         ctx.role in (Role.SECRETARY, Role.COMMITTEE) and ctx.branch is not None
         and ctx.member.branch_id != ctx.branch.id)
-    named = who.startswith("@") or bool(org.members_by_name_or_staff_no(ctx.session, text=who))
-    if not named or _KIND_ENDS.search(who):
+    if _KIND_ENDS.search(who):
         return None
-    if not may:
-        return Reply.error(_DECIDE_HOW)
+    if not may:  # 请假 同意书签字 from a member is leave; 请假批准 李明 is not theirs to say
+        named = who.startswith("@") or bool(org.members_by_name_or_staff_no(ctx.session,
+                                                                            text=who))
+        return Reply.error(_DECIDE_HOW) if named else None
     if said["word"] in _REFUSED:
         return revoke_leave(ctx, {"who": who})
     return approve_leave(ctx, {"who": who})
@@ -726,7 +728,10 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
 
 # A part of a day said after it (请假 明天晚上 值班, 周四下午 开会): the activities starting
 # then, by the hour. With none planned yet, the whole day is asked for, as before.
-_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)[\s，,、:：]*")
+# Said apart from the reason only: 明天下午出差 is a trip that leaves in the afternoon, not
+# leave for the afternoon's activities. 中午 overlaps 上午 and 下午 on purpose: a meeting at
+# 11:30 or 13:00 is what people call the noon one.
+_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)(?:[\s，,、:：]+|$)")
 _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
                "晚上": (18, 24)}
 

@@ -17,7 +17,13 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import RATING_WINDOW, parse_activity_type
-from bot.domain.dates import DateError, find_date, find_date_range, find_record_day
+from bot.domain.dates import (
+    DateError,
+    find_date,
+    find_date_range,
+    find_leading_day,
+    find_record_day,
+)
 from bot.domain.text import DateError as NoSuchDate
 from bot.domain.text import parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
@@ -184,20 +190,28 @@ def _day_said(ctx: Ctx, text: str) -> tuple[list[Activity], str] | Reply | None:
     none, ([], what to say); None when no day is named."""
     today = ctx.local_now.date()
     try:
-        said = find_record_day(text, today) or attendance._day_glued_to_kind(text, today)
+        # A weekday or a day of the month may be the one to come (周四的夜学 said on Tuesday)
+        # or the one gone by (周二的夜学 said on Thursday): the coming one first.
+        said = [found for found in (find_leading_day(text, today),
+                                    find_record_day(text, today),
+                                    attendance._day_glued_to_kind(text, today))
+                if found is not None]
     except DateError as exc:
         return Reply.error(f"{exc}，什么也没有取消。")
-    if said is None:
+    if not said:
         return None
-    first, _, after = said.rest.partition(" ")
-    kind = parse_activity_type(first.removesuffix("的")) if first else None
     scope, _ = attendance._manage_scope(ctx)
-    start = datetime.combine(said.first, time(), tzinfo=ctx.settings.tz)
-    held = store.held_on(ctx.session, branch_id=scope, day=(start, start + timedelta(days=1)),
-                         kind=kind.value if kind else None)
-    if not held:
-        return [], f"{show_date(said.first, today=today)}没有可以取消的{kind.value if kind else '活动'}"
-    return held, (after.strip() if kind is not None and len(held) == 1 else said.rest)
+    for day in said:
+        first, _, after = day.rest.partition(" ")
+        kind = parse_activity_type(first.removesuffix("的")) if first else None
+        start = datetime.combine(day.first, time(), tzinfo=ctx.settings.tz)
+        held = store.held_on(ctx.session, branch_id=scope,
+                             day=(start, start + timedelta(days=1)),
+                             kind=kind.value if kind else None)
+        if held:
+            return held, (after.strip() if kind is not None and len(held) == 1 else day.rest)
+    what = kind.value if kind else "活动"
+    return [], f"{show_date(said[0].first, today=today)}没有可以取消的{what}"
 
 
 def _named_to_cancel(ctx: Ctx, scope: int | None, named: str) -> list[Activity]:

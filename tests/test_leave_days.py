@@ -351,3 +351,16 @@ def test_leave_for_a_part_of_a_day_is_for_the_activity_then(runtime, chat, clock
     assert sorted(_records(runtime)) == [("李明", "政治夜学", "12-8", "leave"),
                                          ("王书记", "政治夜学", "12-8", "leave")]
     assert "支委会" in chat.say("sec", "请假 明天上午 开会", chat="g1").text
+
+
+@pytest.mark.parametrize("said", ["请假 明天下午出差", "请假 明天 早上出发去外地"])
+def test_a_part_of_the_day_glued_to_the_reason_is_the_reason(runtime, chat, clock, said):
+    """明天下午出差 is a trip leaving that afternoon: leave for the day, not refused as leave
+    for an afternoon without activities."""
+    from tests.test_whose_activity import COMMITTEE, NIGHT_STUDY, _branch, _records
+
+    _branch(runtime, NIGHT_STUDY, COMMITTEE)
+    clock.set(local(2026, 12, 7, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
+    reply = chat.say("li", said, chat="g1")
+    assert _records(runtime) == [("李明", "政治夜学", "12-8", "leave")], reply.text

@@ -130,3 +130,13 @@ def test_a_reading_class_session_with_its_own_topic_counts_for_the_class(runtime
     clock.advance(minutes=30)
     chat.say("sec1", "结束", chat="g1")
     assert "已开课 1 次" in chat.say("lead", "读书班 主题教育第一期", chat="lg").text
+
+
+@pytest.mark.parametrize("said", ["取消活动 周四的夜学 临时勤务", "取消活动 10号的夜学 临时勤务"])
+def test_cancelling_a_coming_weekdays_night_study(runtime, chat, clock, said):
+    """Tuesday evening: 周四的夜学 is this Thursday's (it was read as last Thursday's)."""
+    _branch(runtime, NIGHT_STUDY, THEME_DAY)
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.text.startswith("将取消政治夜学（12月10日 19:30）"), reply.text

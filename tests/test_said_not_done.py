@@ -26,7 +26,8 @@ def _under_way(runtime, clock, until: tuple[int, int] = (19, 40)):
 
 
 @pytest.mark.parametrize("said", ["我不来了", "我今天不来了", "我没来了", "我马上来了", "我快来了",
-                                  "我晚点来了", "我明天来了", "我想到了", "明天签到", "先别签到"])
+                                  "我晚点来了", "我明天来了", "我想到了", "明天签到", "先别签到",
+                                  "我就来了", "我这就来了"])
 def test_not_here_yet_is_no_check_in(runtime, chat, clock, said):
     _under_way(runtime, clock, (19, 30))
     reply = chat.say("li", said, chat="g1")
@@ -119,3 +120,13 @@ def test_a_reason_that_begins_with_a_decision_word_is_leave(runtime, chat, clock
     clock.set(local(2026, 12, 8, 12, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
     assert chat.say("li", said, chat="g1").text.startswith("已请假"), said
+
+
+def test_a_mistyped_approval_is_not_the_secretarys_own_leave(runtime, chat, clock):
+    """请假批准 李敏 (for 李明) recorded leave for the secretary, reason 「批准 李敏」."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 7, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
+    reply = chat.say("sec", "请假批准 李敏", chat="g1")
+    assert _records(runtime) == [], reply.text
+    assert "李敏" in reply.text and "已请假" not in reply.text, reply.text
