@@ -249,11 +249,9 @@ def test_a_retry_that_reaches_quiet_hours_waits_or_is_dropped(runtime, clock, en
     assert sorted(m.kind for m in dropped) == ["reminder.start"]
 
 
-def test_a_branch_whose_tick_fails_holds_back_no_other_and_is_tried_again(
-        runtime, clock, engine, caplog, monkeypatch):
-    """One branch's tick raising (a bad row, a bug) aborted the whole beat, every beat: no
-    branch got its reminders and no summary went out. The others now go on, and the one
-    that failed gets what was due once it can."""
+def _one_branch_failing(runtime, clock, engine, monkeypatch) -> tuple[Ticker, int]:
+    """巡特警支部 and 交警支部, each with a Wednesday night study; from 17:00 on 25 November
+    巡特警支部's tick raises (a bad row, a bug). The ticker, and the failing branch's id."""
     seed(engine, night_study_branch)
     seed(engine, _second_branch)
     with Session(engine) as session:
@@ -268,12 +266,23 @@ def test_a_branch_whose_tick_fails_holds_back_no_other_and_is_tried_again(
             raise RuntimeError("a row this code cannot read")
         return original(self, session, branch_id, since, now, result)
 
+    monkeypatch.setattr(Ticker, "_tick_branch", broken)
+    return ticker, failing
+
+
+def test_a_branch_whose_tick_fails_holds_back_no_other_and_is_tried_again(
+        runtime, clock, engine, caplog, monkeypatch):
+    """One branch's tick raising aborted the whole beat, every beat: no branch got its
+    reminders and no summary went out. The others now go on, and the one that failed gets
+    what was due once it can."""
+    original = Ticker._tick_branch
+    ticker, failing = _one_branch_failing(runtime, clock, engine, monkeypatch)
+
     def group_reminders() -> list[str]:
         with Session(engine) as session:
             return sorted(m.target for m in session.exec(select(OutboxMessage))
                           if m.kind == "reminder.group_before")
 
-    monkeypatch.setattr(Ticker, "_tick_branch", broken)
     with caplog.at_level("ERROR", logger="djbot.tick"):
         run(ticker, clock, local(2026, 11, 25, 18, 35))
     assert f"branch {failing} failed" in caplog.text
@@ -297,26 +306,14 @@ def test_a_failing_branch_does_not_have_the_weekly_summary_built_every_beat(
         runtime, clock, engine, monkeypatch):
     """The ticker's window stopped moving while a branch failed, so every beat after Monday
     09:00 built the leaders' summary (report, pictures) again: it is built once."""
-    seed(engine, night_study_branch)
-    seed(engine, _second_branch)
-    with Session(engine) as session:
-        failing = session.exec(select(Branch.id).where(Branch.name == "巡特警支部")).one()
-    clock.set(local(2026, 11, 25, 17, 0))
-    ticker = service(runtime, clock)
-    ticker.tick()
-    original, summary = Ticker._tick_branch, Ticker._summary_texts
+    ticker, _ = _one_branch_failing(runtime, clock, engine, monkeypatch)
+    summary = Ticker._summary_texts
     built = []
-
-    def broken(self, session, branch_id, since, now, result):
-        if branch_id == failing:
-            raise RuntimeError("a row this code cannot read")
-        return original(self, session, branch_id, since, now, result)
 
     def counting(self, *args, **kwargs):
         built.append(clock.now())
         return summary(self, *args, **kwargs)
 
-    monkeypatch.setattr(Ticker, "_tick_branch", broken)
     monkeypatch.setattr(Ticker, "_summary_texts", counting)
     run(ticker, clock, local(2026, 11, 30, 11, 0), step=timedelta(minutes=30))
     assert len(built) == 1, built
