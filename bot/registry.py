@@ -893,16 +893,11 @@ _SOON_SAID = re.compile(r"马上|立马|快|要|将|即将|就")
 _ARRIVING = frozenset({"到", "到了", "来", "来了", "我来了"})
 
 
-def _without_fillers(head: str) -> str:
-    """The first word less the words put before a command, however many (帮我看看积分 →
-    积分); 我看到了 stays 看到了, which is no 到."""
-    return _unfilled(head)[-1]
-
-
 def _unfilled(head: str) -> list[str]:
-    """The first word and what is left of it as each filler before a command is taken off
-    (查一下我的请假 → 我的请假 → 请假), so that a command that begins with a filler is
-    found before the shorter one inside it."""
+    """The first word and what is left of it as each filler before a command is taken off,
+    however many (帮我看看积分 → 我看看积分 … → 积分; 我看到了 stops at 看到了, which is no 到),
+    so that a command that begins with a filler (查一下我的请假: 我的请假) is found before the
+    shorter one inside it (请假)."""
     found = [head]
     stripped = True
     while stripped:
@@ -939,8 +934,8 @@ def _without_particle(head: str) -> str:
     return head
 
 
-# Thanks said after what a command records (请假 出差，谢谢书记; 学习 理论 45 谢谢): courtesy,
-# no part of the reason or the material.
+# Thanks said after a command and its words (请假 出差，谢谢书记; 学习 理论 45 谢谢; 结束。谢谢):
+# courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
 _TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
