@@ -50,15 +50,23 @@ def pytest_configure(config) -> None:
     config.addinivalue_line(
         "markers", "own_databases: picks its own databases; runs once, in the SQLite pass"
     )
+    config.addinivalue_line(
+        "markers", "words: checks how what people type is read; runs once, in the SQLite pass"
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     if TEST_DB != "postgres":
         return
-    once = pytest.mark.skip(reason="chooses its own databases: runs in the SQLite pass")
+    # The PostgreSQL pass is CI's longest: tests of the words people type write the same
+    # rows as the tests of those rows, which run on both databases.
+    reasons = {"own_databases": "chooses its own databases: runs in the SQLite pass",
+               "words": "checks how words are read: runs in the SQLite pass"}
     for item in items:
-        if "own_databases" in item.keywords:
-            item.add_marker(once)
+        for marker, reason in reasons.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 @contextmanager

@@ -19,6 +19,8 @@ from bot.domain.dates import (
 from tests.conftest import local
 from tests.test_figures import drain, night_studies, run_ticks
 
+pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
+
 MONDAY = date(2026, 12, 7)
 
 

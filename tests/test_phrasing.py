@@ -19,6 +19,8 @@ from bot.domain.text import clean
 from bot.registry import ParseEnv
 from bot.runtime import build_registry
 
+pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
+
 TODAY = date(2026, 12, 3)  # a Thursday
 BRANCHES = ["城关派出所党支部", "交警大队党支部", "刑侦大队党支部", "机关第一党支部", "机关第二党支部"]
 REGISTRY = build_registry()

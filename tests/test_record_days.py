@@ -20,6 +20,8 @@ from storage.models import Activity, Attendance, AuditEntry, Member, PointEntry,
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
+pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
+
 THURSDAY = date(2026, 12, 3)
 
 

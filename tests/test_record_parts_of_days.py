@@ -15,6 +15,8 @@ from tests.test_committee_loop import bureau, rows  # noqa: F401
 from tests.test_figures import run_ticks
 from tests.test_whose_activity import _branch, _records
 
+pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
+
 NIGHT_STUDY = ("政治夜学", "每周二、周四 19:30", 90, None)
 THEME_DAY = ("主题党日", "每月2日 14:30", 120, None)  # Wednesday 12-2
 
@@ -54,7 +56,8 @@ def test_correction_for_an_evening_named_goes_to_that_evenings_activity(runtime,
 @pytest.mark.parametrize("said", ["约谈 二支部 周五下午 问题 夜学到课率低 整改 按时开展",
                                   "约谈 二支部 11月20日下午 问题 夜学到课率低 整改 按时开展",
                                   "约谈 二支部 上周五晚上 问题 夜学到课率低 整改 按时开展"])
-def test_a_talk_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau, said):
+def test_a_talk_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau,  # noqa: F811
+                                                              said):
     reply = chat.say("lead", said, chat="lg")
     talks = rows(runtime, Talk)
     assert [t.talked_on for t in talks] == [date(2026, 11, 20)], reply.text
@@ -62,7 +65,8 @@ def test_a_talk_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bur
 
 @pytest.mark.parametrize("said", ["调研 二支部 周五下午 发现问题 2 解决 1",
                                   "调研 二支部 上周五下午 发现问题 2 解决 1"])
-def test_a_visit_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau, said):
+def test_a_visit_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bureau,  # noqa: F811
+                                                               said):
     reply = chat.say("lead", said, chat="lg")
     visits = rows(runtime, ResearchVisit)
     assert [(v.visited_on, v.problems_found, v.problems_solved) for v in visits] == [
@@ -74,7 +78,7 @@ def test_a_visit_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bu
                                   "调研 二支部，发现问题2，解决1",
                                   "调研 二支部 发现问题 2，解决 1",
                                   "调研 二支部 前天 走访值班室 发现问题 2 解决 1"])
-def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said):
+def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said):  # noqa: F811
     reply = chat.say("lead", said, chat="lg")
     visits = rows(runtime, ResearchVisit)
     assert [(v.problems_found, v.problems_solved) for v in visits] == [(2, 1)], (
@@ -119,8 +123,8 @@ def test_the_lecturer_is_the_name_said_after_zhujiang(runtime, chat, clock, said
     assert (activity.topic, activity.lecturer) == ("廉政教育", "王建国")
 
 
-def test_a_reading_class_session_with_its_own_topic_counts_for_the_class(runtime, chat, clock,
-                                                                       bureau):
+def test_a_reading_class_session_with_its_own_topic_counts_for_the_class(
+        runtime, chat, clock, bureau):  # noqa: F811 - the fixture imported above
     """开始 读书班 主题教育第一期 第二讲 学习党章 was a session of no class: 已开课 0 次, and the
     class's 参训率 without it. 报名 张三、李四 called both unknown."""
     assert "报名 2 人" in chat.say("lead", "读书班 主题教育第一期 报名 张三、李四", chat="lg").text

@@ -18,6 +18,8 @@ from tests.conftest import local
 from tests.test_figures import run_ticks
 from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
 
+pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
+
 
 def _under_way(runtime, clock, until: tuple[int, int] = (19, 40)):
     _branch(runtime, NIGHT_STUDY)
