@@ -604,23 +604,20 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
-    def held(finder: Callable[..., list[Activity]]) -> Callable[..., list[Activity]]:
-        """The finder's activities, those of the day (and part of it) named only."""
+    def held(finder: Callable[..., list[Activity]], *, at: tuple[int, int] | None
+             ) -> Callable[..., list[Activity]]:
+        """The finder's activities, those of the day named only, and starting in the hours
+        `at` where given."""
         if day is None:
             return finder
         tz = ctx.settings.tz
         return lambda session, **scope: [
             a for a in finder(session, **scope)
             if a.starts_at.astimezone(tz).date() == day
-            and (hours is None or hours[0] <= a.starts_at.astimezone(tz).hour < hours[1])]
+            and (at is None or at[0] <= a.starts_at.astimezone(tz).hour < at[1])]
 
-    def held_that_day(finder: Callable[..., list[Activity]]) -> Callable[..., list[Activity]]:
-        """The finder's activities of the day named, at any hour."""
-        return lambda session, **scope: [
-            a for a in finder(session, **scope)
-            if a.starts_at.astimezone(ctx.settings.tz).date() == day]
-
-    activity, row, foreign = _find_for_member(ctx, held(store.current_activities), kind=kind)
+    activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
+                                               kind=kind)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
@@ -632,13 +629,15 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, _, foreign_next = _find_for_member(ctx, held(store.next_activities), kind=kind)
+        activity, _, foreign_next = _find_for_member(ctx, held(store.next_activities, at=hours),
+                                                   kind=kind)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
         if day is not None and hours is not None:
-            others, _, _ = _find_for_member(ctx, held_that_day(store.next_activities), kind=kind)
+            others, _, _ = _find_for_member(ctx, held(store.next_activities, at=None),
+                                             kind=kind)
             if others is not None:  # the day has one, at another hour: not asked for
                 return Reply.error(
                     f"{show_date(day)}{named_part}没有需要你参加的活动，当天有"
