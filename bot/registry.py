@@ -269,6 +269,10 @@ class Command:
     # is taken out and given to the handler as args["day"] (None when none is said), so it
     # is never read as a kind or a material; the handler decides which days it takes.
     takes_day: bool = False
+    # Its verb alone, said next to a word said_first names, before or after it: 取消 夜学,
+    # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
+    # nothing more than the command does (活动) is dropped.
+    short: str = ""
 
     @property
     def usage(self) -> str:
@@ -456,6 +460,7 @@ class CommandRegistry:
     # 设置 dispatches on its first word; capabilities add their own words here.
     settings: dict[str, Setting] = field(default_factory=dict)
     _by_word: dict[str, Command] = field(default_factory=dict)
+    _shorts: list[Command] = field(default_factory=list)  # those with a Command.short
 
     def add_setting(self, setting: Setting) -> None:
         if setting.name in self.settings:
@@ -469,6 +474,8 @@ class CommandRegistry:
                 raise ValueError(f"command word {word_!r} registered twice")
             self._by_word[key] = command
         self.commands.append(command)
+        if command.short:
+            self._shorts.append(command)
 
     def get(self, name: str) -> Command | None:
         """The command a word names; Latin aliases in any case (Help, HELP)."""
@@ -573,6 +580,9 @@ class CommandRegistry:
         command = self.get(head)
         if command is not None:
             return command, tail
+        short = self._short(head, tail)
+        if short is not None:
+            return short
         glued = self._glued(head)
         if glued is not None:
             command, rest_ = glued
@@ -580,10 +590,11 @@ class CommandRegistry:
             # 积分名细 is a slip for 积分明细, not 积分 + 名细: nothing glued is read then
             # (我的积分怎么算的 is still read below, less its 我的). What is glued on may be
             # the one word its first argument takes, though it is a command too:
-            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员.
+            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员; 开始读书班 is 开始 读书班.
             first = command.args[0] if command.args else None
-            if (meant is None or self._by_word[meant] is command or (
-                    first is not None and first.kind == "choice" and rest_ in first.choices)):
+            if (meant is None or self._by_word[meant] is command or first is not None and (
+                    first.kind == "choice" and rest_ in first.choices
+                    or first.known is not None and first.known(rest_))):
                 return command, (rest_ + " " + tail).strip()
         dated = self._dated(head, tail)
         if dated is not None:
@@ -733,6 +744,29 @@ class CommandRegistry:
                     if _NOT_NOW.search(said) or _SOON_SAID.search(said):
                         return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
                     return _named_before(command, said_first, tail)
+        return None
+
+    def _short(self, head: str, tail: str) -> tuple[Command, str] | None:
+        """取消 夜学, 取消夜学, 夜学取消, 今晚夜学取消, 活动取消 → 取消活动 (夜学): see
+        Command.short. 取消提醒 and the like are commands of their own, matched before."""
+        head = _without_particle(head)  # 夜学取消了
+        for command in self._shorts:
+            verb = command.short
+            if head == verb:
+                said, tail = _first_word(tail)
+            elif head.startswith(verb):
+                said = head[len(verb):]
+            elif head.endswith(verb):
+                said = head[:-len(verb)]
+            else:
+                continue
+            said = said.removesuffix("的")
+            day = DAY_AHEAD.match(said)  # 今晚的夜学取消: the day stays with the arguments
+            named = said[day.end():].removeprefix("的") if day else said
+            if named not in command.said_first:
+                continue
+            kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
+            return command, " ".join(w for w in (*kept, tail) if w)
         return None
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -942,6 +976,8 @@ _TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})
+# Said with a command's short verb, these name no more than the command (活动取消).
+_NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)
 # and how it went (到此, 圆满, 就到这里), none of them the activity's name.
 _OPENING = re.compile(r"^(?:宣布|好了|好|那么|那|今天的|今晚的|今天|今晚|本次|本期|这次|这期|此次)+")
@@ -949,7 +985,8 @@ _CLOSING = re.compile(r"(?:就到这里|到这里|到此|就此|圆满|顺利|�
 # What 结束 is said of when it names no activity: the meeting (会议结束, 今天的会议结束了).
 _THE_MEETING = re.compile(r"会议|活动|会|签到|学习|培训|课")
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
-_WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
+_WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就",
+                   "请"})  # 请开始 夜学: asked politely, nothing named
 # A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
 _CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成"
                         "|不来了|不去了|不参加了")

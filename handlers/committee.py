@@ -268,6 +268,8 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
     发现问题)."""
     if args.get("branch") is None:
         return open_problems(ctx)
+    if args["branch"] in _DONE:  # 整改 已完成 2, 整改 完成: meant 整改完成
+        return Reply.error(usage_text(COMMAND_DONE, "整改事项完成请写它的编号"))
     if ctx.role not in LEADER_ROLES:
         return Reply.error("登记整改事项仅限领导、管理员。发送「整改」查看未完成的整改事项。")
     if not args.get("owner") or not args.get("problem"):
@@ -404,12 +406,15 @@ COMMAND_END_PAIR = Command(
     acts=True,
 )
 
+_DONE = frozenset({"完成", "已完成", "完毕"})
+
 COMMAND_PROBLEM = Command(
     name="整改",
     summary="登记调研发现的问题（每项一个责任人）；不带参数查看未完成的整改",
     handler=record_problem,
-    args=(word("branch", "支部", optional=True), word("owner", "责任人", optional=True),
-          rest("problem", "问题", optional=True)),
+    # 完成 names no branch: 整改 完成 1 is 整改完成 1 (CommandRegistry.meant).
+    args=(word("branch", "支部", optional=True, known=lambda said: said not in _DONE),
+          word("owner", "责任人", optional=True), rest("problem", "问题", optional=True)),
     roles=frozenset({*LEADER_ROLES, *MANAGER_ROLES}),
     example="整改 刑侦 郑国庆 学习室资料陈旧需更新",
     capability="committee",

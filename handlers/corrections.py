@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.attendance import RATING_WINDOW, parse_activity_type
+from bot.domain.attendance import ACTIVITY_ALIASES, RATING_WINDOW, parse_activity_type
 from bot.domain.dates import (
     DateError,
     find_date,
@@ -494,6 +494,8 @@ CANCEL_ACTIVITY = Command(
     name="取消活动", acts=True, summary="取消进行中或最近的活动，冲销相关积分（需确认）",
     handler=cancel,
     args=(rest("reason", "[下次] 原因", optional=True),), roles=MANAGERS | LEADERS,
+    short="取消",  # 取消夜学, 夜学取消, 活动取消
+    said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES, "活动"}),
     example="取消活动 临时勤务任务", capability="corrections")
 DELETE_SCHEDULE = Command(
     name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,

@@ -339,6 +339,18 @@ def test_a_problem_sent_again_is_asked_about_before_it_is_a_second_item(runtime,
     assert "已登记整改事项 #3" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
 
 
+def test_done_typed_apart_from_its_command_closes_the_item(runtime, chat, bureau):
+    """整改 完成 1 (the space people type inside a word) was 整改 for a branch called 完成,
+    refused with the list of branches; it closes item 1, and 整改 已完成 points to how."""
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
+    told = chat.say("lead", "整改 已完成 1", chat="lg")
+    assert told.is_error and "整改事项完成请写它的编号" in told.text
+    assert "例如：整改完成 1" in told.text
+    assert rows(runtime, Rectification)[0].closed_on is None
+    assert "已完成" in chat.say("lead", "整改 完成 1 已补齐", chat="lg").text
+    assert rows(runtime, Rectification)[0].closed_on is not None
+
+
 def test_the_summary_names_an_ended_branchs_open_rectification(runtime, chat, clock, bureau):
     """A 临时党支部 that ended with 整改 still open: 周报 names it as 整改 does, not「?」."""
     from storage.models import Branch
