@@ -52,7 +52,8 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(COMMAND_CLASS,
                                           f"名册中找不到或有重名：{'、'.join(unknown)}（重名请用编号）"))
         added = committee.enroll(ctx.session, class_id=klass.id,  # type: ignore[arg-type]
-                                 member_ids=[m.id for m in members])  # type: ignore[misc]
+                                 member_ids=[m.id for m in members],  # type: ignore[misc]
+                                 now=ctx.now)
         ctx.audit("reading_class.enroll", target=name, detail={"added": added})
     line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
     return Reply(f"读书班「{klass.name}」：报名 {line.enrolled} 人，已开课 {line.sessions} 次，"

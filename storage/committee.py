@@ -345,12 +345,13 @@ def class_names(session: Session) -> list[str]:
     return list(dict.fromkeys([*names, *(name for name in opened if name)]))
 
 
-def enroll(session: Session, *, class_id: int, member_ids: list[int]) -> int:
+def enroll(session: Session, *, class_id: int, member_ids: list[int], now: datetime) -> int:
     have = set(session.exec(select(ReadingClassEnrollment.member_id).where(
         ReadingClassEnrollment.class_id == class_id)).all())
     added = [m for m in dict.fromkeys(member_ids) if m not in have]
     for member_id in added:
-        session.add(ReadingClassEnrollment(class_id=class_id, member_id=member_id))
+        session.add(ReadingClassEnrollment(class_id=class_id, member_id=member_id,
+                                           enrolled_at=now))
     session.flush()
     return len(added)
 
@@ -361,8 +362,10 @@ def add_class_session(session: Session, *, class_id: int, activity_id: int) -> N
         session.flush()
 
 
-def enrolled(session: Session, *, class_id: int) -> list[int]:
-    return list(session.exec(select(ReadingClassEnrollment.member_id).where(
+def enrolled(session: Session, *, class_id: int) -> dict[int, datetime | None]:
+    """The class's members, each with when they were enrolled (None: before that was kept)."""
+    return dict(session.exec(select(ReadingClassEnrollment.member_id,
+                                    ReadingClassEnrollment.enrolled_at).where(
         ReadingClassEnrollment.class_id == class_id)).all())
 
 

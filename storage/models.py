@@ -520,6 +520,9 @@ class ReadingClassSession(SQLModel, table=True):
 class ReadingClassEnrollment(SQLModel, table=True):
     class_id: int = Field(foreign_key="readingclass.id", primary_key=True)
     member_id: int = Field(foreign_key="member.id", primary_key=True)
+    # When the member was enrolled: the sessions held before count for them only if they
+    # came. None for those enrolled before this was kept: every session counts.
+    enrolled_at: datetime | None = utc_field(nullable=True)
 
 
 # --- dashboard (看板) -------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from bot.domain.attendance import ATTENDED
 from bot.domain.points import Period, exact, half_up, participation_rate
 from bot.domain.rules import Rules
-from storage import committee
+from storage import committee, membership
 from storage.attendance import CANCELLED
 from storage.models import (
     Activity,
@@ -52,7 +52,7 @@ RULES: dict[str, str] = {
     "理论学习中心组": "区间内已开始的“理论学习中心组”活动，每场计 1 次",
     "第一议题": "区间内已开始的“第一议题”活动，每场计 1 次",
     "读书班": "区间内有课次的读书班期数（未编入任何一期的读书班活动每场按 1 期计）",
-    "读书班参训率": "各期报名党员的出席（含迟到、补签）÷（报名人数 × 课次 − 准假）",
+    "读书班参训率": "各期报名党员的出席（含迟到、补签）÷（每人报名后、在册期间的课次之和 − 准假），报名前来了的也计入",
     "政治夜学": "区间内已开始的“政治夜学”活动，每场计 1 次",
     "主题党日": "各支部区间内已开始的“主题党日”活动",
     "调研": "区间内记录的调研次数",
@@ -248,20 +248,30 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
     sessions = [a for a in committee.class_sessions(session, class_id=class_id)
                 if a.starts_at < held_until and a.status not in NOT_HELD]
     members = committee.enrolled(session, class_id=class_id)
+    # A member is expected at the sessions that began after they were enrolled while they
+    # were on the roster (at the session's end, as every figure reads it), and at any other
+    # only if they came or were excused: one enrolled in the third week was not absent from
+    # the first two, nor one who has left the roster from what was held since.
+    roster = {m.id: m for m in session.execute(
+        select(Member).where(Member.id.in_(list(members)))).scalars()}  # type: ignore[union-attr]
+    due = {(member_id, a.id) for member_id, since in members.items() for a in sessions
+           if (since is None or a.starts_at >= since)
+           and membership.place_at(session, member=roster[member_id], moment=a.ends_at)
+           is not None}
     attended = leave = 0
     if sessions and members:
-        attended, leave = session.execute(
-            select(
-                func.coalesce(func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)), 0),  # type: ignore[attr-defined]
-                func.coalesce(func.sum(case((_granted_leave(), 1), else_=0)), 0),
-            ).where(Attendance.activity_id.in_([a.id for a in sessions]),  # type: ignore[attr-defined]
-                    Attendance.member_id.in_(members))  # type: ignore[attr-defined]
-        ).one()
-    expected = len(sessions) * len(members)
-    return ClassLine(name=name, sessions=len(sessions), enrolled=len(members), expected=expected,
-                     attended=int(attended), leave=int(leave),
-                     participation_rate=participation_rate(int(attended), expected,
-                                                           int(leave)))
+        for member_id, activity_id, came, excused in session.execute(
+            select(Attendance.member_id, Attendance.activity_id,
+                   Attendance.status.in_(ATTENDED), _granted_leave())  # type: ignore[attr-defined]
+            .where(Attendance.activity_id.in_([a.id for a in sessions]),  # type: ignore[attr-defined]
+                   Attendance.member_id.in_(list(members)))  # type: ignore[attr-defined]
+        ).all():
+            if came or excused:
+                attended, leave = attended + bool(came), leave + bool(excused)
+                due.add((member_id, activity_id))
+    return ClassLine(name=name, sessions=len(sessions), enrolled=len(members), expected=len(due),
+                     attended=attended, leave=leave,
+                     participation_rate=participation_rate(attended, len(due), leave))
 
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,

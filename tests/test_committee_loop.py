@@ -842,6 +842,37 @@ def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, c
     assert "读书班「第二期」：报名 0 人，已开课 1 次" in chat.say("lead", "读书班 第二期").text
 
 
+def test_a_reading_class_expects_a_member_from_enrolment_while_on_the_roster(
+        runtime, chat, clock, bureau):
+    """参训率 took every session times everyone ever enrolled: one enrolled after the first
+    session was absent from it, one who left the roster absent from what was held since.
+    Each is expected from enrolment while on the roster, and whatever they came to counts."""
+    from storage.models import Member
+
+    assert not chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg").is_error
+    clock.set(local(2026, 11, 23, 9, 0))
+    chat.say("sec1", "开始 读书班 第一期", chat="g1")
+    for who in ("zs", "ls"):
+        assert not chat.say(who, "签到", chat="g1").is_error
+    clock.set(local(2026, 11, 24, 9, 0))
+    assert not chat.say("lead", "读书班 第一期 报名 赵六", chat="lg").is_error  # late
+    with Session(runtime.engine) as s:  # 李四 leaves the roster, as an import would say
+        from storage import membership
+
+        li = s.exec(select(Member).where(Member.name == "李四")).one()
+        membership.end_spell(s, member=li, now=local(2026, 11, 25, 9, 0))
+        li.active = False
+        s.add(li)
+        s.commit()
+    clock.set(local(2026, 11, 30, 9, 0))
+    chat.say("sec1", "开始 读书班 第一期", chat="g1")
+    assert not chat.say("zs", "签到", chat="g1").is_error
+    clock.set(local(2026, 11, 30, 12, 0))
+    # Expected: 张三 twice, 李四 once (then gone), 赵六 once (the second): 2 + 1 of 4.
+    overview = chat.say("lead", "读书班", chat="lg").text
+    assert "· 第一期：2 次课，报名 3 人，参训率 75%" in overview, overview
+
+
 def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
     one, _ = bureau
 

@@ -88,7 +88,7 @@ def build_bureau(s: Session) -> dict:
     for name, first, sessions in (("主题教育读书班第一期", local(2026, 4, 7, 9, 0), 3),
                                   ("主题教育读书班第二期", local(2026, 10, 13, 9, 0), 2)):
         klass = committee.reading_class(s, name=name, now=T0)
-        committee.enroll(s, class_id=klass.id, member_ids=[m.id for m in readers])
+        committee.enroll(s, class_id=klass.id, member_ids=[m.id for m in readers], now=T0)
         for n in range(sessions):
             activity = hold(s, None, first + timedelta(days=n), "读书班")
             committee.add_class_session(s, class_id=klass.id, activity_id=activity.id)
