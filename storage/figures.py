@@ -465,14 +465,14 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     info.append(["分档方式", report.tier_mode])
     info.append(["本期未开展活动", "、".join(report.idle_branches)])
     for sheet in book.worksheets:
-        _strings_stay_strings(sheet)
+        strings_stay_strings(sheet)
     path = Path(path)
     with open_private(path, "wb") as fh:  # names and figures of people: the owner's only
         book.save(fh)
     return path
 
 
-def _strings_stay_strings(sheet) -> None:
+def strings_stay_strings(sheet) -> None:
     """A name such as =HYPERLINK(…) is text: openpyxl would store it as a live formula."""
     for row in sheet.iter_rows():
         for cell in row:

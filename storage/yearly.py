@@ -37,6 +37,8 @@ from storage.models import (
     ResearchVisit,
     StudyLog,
 )
+from storage.figures import strings_stay_strings
+from storage.files import open_private
 from storage.reports import branch_figures, standings
 
 # The activity types counted bureau-wide in the paragraph, in its order.
@@ -522,8 +524,10 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+        strings_stay_strings(sheet)  # a name such as =HYPERLINK(…) stays a name
     path = Path(path)
-    book.save(path)
+    with open_private(path, "wb") as fh:  # every member's points: the owner's only
+        book.save(fh)
     return path
 
 
@@ -549,5 +553,6 @@ def write_docx(figures: YearFigures, path: str | Path) -> Path:
             document.add_paragraph(f"{p.month} {p.branch or ''} {p.name}：{p.deeds}",
                                    style="List Bullet")
     path = Path(path)
-    document.save(str(path))
+    with open_private(path, "wb") as fh:  # the pioneers' names and deeds: the owner's only
+        document.save(fh)
     return path

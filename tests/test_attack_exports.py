@@ -57,6 +57,35 @@ def test_formula_looking_names_come_back_as_strings(runtime, settings, tmp_path,
     assert mode(path) == 0o600
 
 
+def test_the_year_workbook_and_document_keep_names_as_text_and_are_private(
+        runtime, clock, tmp_path, formula_branch, monkeypatch):
+    """report year --xlsx stored =HYPERLINK(…) names as live formulas and, like --docx,
+    left every member's points readable by anyone on the server (0644); the weekly
+    workbook did neither. A folder that is not there is one line and exit 2, not a
+    traceback."""
+    import bot.cli
+
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+    clock.set(local(2026, 12, 31, 20, 0))
+    runner = CliRunner()
+    old = os.umask(0o022)
+    try:
+        for option, name in (("--xlsx", "year.xlsx"), ("--docx", "year.docx")):
+            written = runner.invoke(cli_app, ["report", "year", "2026", option,
+                                              str(tmp_path / name)])
+            assert written.exit_code == 0, written.output
+            assert mode(tmp_path / name) == 0o600, option
+            nowhere = tmp_path / "没有这个文件夹" / name
+            refused = runner.invoke(cli_app, ["report", "year", "2026", option, str(nowhere)])
+            assert refused.exit_code == 2 and "不存在" in refused.output, refused.output
+    finally:
+        os.umask(old)
+    book = load_workbook(tmp_path / "year.xlsx")
+    names = [c for sheet in ("支部", "党员") for row in book[sheet].iter_rows(min_row=2)
+             for c in row if c.value == FORMULAS[0]]
+    assert len(names) == 8 and all(c.data_type == "s" for c in names)  # branch, 党员 and theirs
+
+
 def test_backups_exports_and_the_sqlite_file_are_private(tmp_path, monkeypatch):
     old = os.umask(0o022)  # a typical, permissive umask
     try:

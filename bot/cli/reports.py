@@ -29,6 +29,19 @@ def _runtime():
     return cli.get_runtime()
 
 
+def _write_file(write, path: Path) -> None:
+    """Run `write` (which writes `path`), or say in one line why the file could not be
+    written and exit 2: a folder that is not there, a disk full, no permission."""
+    if not path.parent.is_dir():
+        typer.echo(f"文件夹 {path.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)
+        raise typer.Exit(2)
+    try:
+        write()
+    except OSError as exc:
+        typer.echo(f"无法写入 {path}：{exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     from storage.db import session_scope
     from storage.reports import build_report, render_json, render_markdown, write_xlsx
@@ -43,14 +56,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
                               visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label, now=runtime.clock.now())
     if xlsx is not None:
-        if not xlsx.parent.is_dir():
-            typer.echo(f"文件夹 {xlsx.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)
-            raise typer.Exit(2)
-        try:
-            write_xlsx(report, xlsx)
-        except OSError as exc:
-            typer.echo(f"无法写入 {xlsx}：{exc.strerror or exc}", err=True)
-            raise typer.Exit(2) from None
+        _write_file(lambda: write_xlsx(report, xlsx), xlsx)
         typer.echo(f"已写入 {xlsx}")
     elif as_json:
         typer.echo(render_json(report))
@@ -150,10 +156,10 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
                                     tz=runtime.settings.tz, rules=runtime.rules)
     if xlsx is not None:
-        yearly.write_xlsx(figures, xlsx)
+        _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx)
         typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
     elif docx is not None:
-        yearly.write_docx(figures, docx)
+        _write_file(lambda: yearly.write_docx(figures, docx), docx)
         typer.echo(f"已写入 {docx}")
     elif as_json:
         typer.echo(yearly.render_json(figures))
