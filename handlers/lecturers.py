@@ -25,16 +25,20 @@ def lecturers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if not args.get("name"):
             return Reply.error(usage_text(COMMAND_LECTURERS, "请写出讲师姓名"))
         name, title = args["name"], (args.get("title") or None)
+        # A 编号 stands for the member's name, which the roster of lecturers keeps (an
+        # activity's 主讲 names them by name): 添加 1001 adds 王书记, 移出 1001 removes him.
+        members = org.members_by_name_or_staff_no(ctx.session, text=name)
+        member = members[0] if len(members) == 1 else None
+        if member is not None:
+            name = member.name
         if action == "添加":
-            members = org.members_by_name_or_staff_no(ctx.session, text=name)
-            member = members[0] if len(members) == 1 else None
-            committee.add_lecturer(ctx.session, name=member.name if member else name,
+            committee.add_lecturer(ctx.session, name=name,
                                    member_id=member.id if member else None, title=title,
                                    now=ctx.now)
             ctx.audit("lecturer.add", target=name)
             return Reply(f"已将 {name} 加入党建讲师队伍{f'（{title}）' if title else ''}。")
         roster = committee.lecturers(ctx.session)
-        found = [x for x in roster if x.name == name]
+        found = [x for x in roster if x.name in (name, args["name"])]
         if not found:
             if not roster:
                 return Reply.error(f"讲师队伍中没有「{name}」：还没有党建讲师。\n"

@@ -18,7 +18,9 @@ from storage.models import ResearchVisit
 MAX_NOTE_CHARS = 300
 LOG_AGAIN = "visit.log"
 _COUNT = re.compile(r"^(发现问题|发现|问题|解决问题|解决)\s*(\d+)?\s*个?\s*")
-_COUNT_LATER = re.compile(r"(?:^|(?<=[\s，,、;；]))(?P<keyword>发现问题|发现|解决问题|解决)\s*"
+# 已解决2个, 其中解决 2 个, 共发现问题 3 个: how a count is said in a sentence.
+_COUNT_LATER = re.compile(r"(?:^|(?<=[\s，,、;；]))(?:其中|共|已经|已|均已|当场)?"
+                          r"(?P<keyword>发现问题|发现|解决问题|解决)\s*"
                           r"(?P<number>\d+)\s*个?(?=[\s，,、;；。]|$)")
 _APART = " ，,、;；。"
 

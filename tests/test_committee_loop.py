@@ -818,6 +818,23 @@ def test_lecturers_roster_counts_the_years_lectures(runtime, chat, clock, bureau
     assert "· 赵领导（不在讲师队伍）" not in roster and "· 王书记（一支部书记）：1 场" in roster
 
 
+def test_a_lecturer_added_by_staff_number_is_named_and_removed_by_it(runtime, chat, bureau):
+    """讲师 添加 1001 answered 「已将 1001 加入」 and 讲师 移出 1001 found no 「1001」: the
+    roster keeps the member's name, so the 编号 is read as that member both ways."""
+    from storage.models import Lecturer, Member
+
+    with Session(runtime.engine) as s:
+        secretary = s.exec(select(Member).where(Member.name == "王书记")).one()
+        secretary.staff_no = "1001"
+        s.add(secretary)
+        s.commit()
+    added = chat.say("lead", "讲师 添加 1001 一支部书记", chat="lg")
+    assert "已将 王书记 加入党建讲师队伍（一支部书记）" in added.text, added.text
+    removed = chat.say("lead", "讲师 移出 1001", chat="lg")
+    assert not removed.is_error and "已将 王书记 移出讲师队伍" in removed.text, removed.text
+    assert [x.active for x in rows(runtime, Lecturer)] == [False]
+
+
 def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, clock, bureau):
     assert chat.say("sec1", "读书班 第一期 报名 张三").is_error  # leaders only
     enrolled = chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg")

@@ -293,6 +293,40 @@ def test_an_activity_after_a_pair_ended_is_not_its_joint_activity(runtime, chat,
     assert {b["name"]: b["joint"] for b in data["branches"]} == {"一支部": 0, "二支部": 1}
 
 
+def test_a_joint_activity_given_to_the_wrong_pair_is_moved_on_record(runtime, chat, clock, cli):
+    """committee joint 1 X after joint 2 X (a slip) said 「已记为结对 #1」 and kept the row
+    on pair 2: the year's figures credited the wrong partner. It moves now, on record."""
+    from storage.models import AuditEntry
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        make_branch(s, "二支部")
+        make_branch(s, "三支部")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        return hold(s, one, local(2026, 11, 5, 14, 30), "主题党日").id
+
+    activity = seed(runtime.engine, build)  # 一支部's theme day of 11月5日
+    clock.set(local(2026, 11, 1, 10, 0))
+    assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    clock.set(local(2026, 11, 10, 10, 0))
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 1").text
+    clock.set(local(2026, 11, 15, 10, 0))
+    assert "已结对帮扶 #2" in chat.say("lead", "结对 一支部 三支部").text
+    assert cli("committee", "joint", "2", str(activity)).exit_code == 0  # the slip
+    moved = cli("committee", "joint", "1", str(activity))
+    assert moved.exit_code == 0 and "（原记为结对 #2）" in moved.output, moved.output
+    assert "没有改动" in cli("committee", "joint", "1", str(activity)).output
+    clock.set(local(2026, 12, 31, 20, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: b["joint"] for b in data["branches"]} == {
+        "一支部": 0, "二支部": 1, "三支部": 0}
+    with Session(runtime.engine) as s:
+        trail = [e.detail for e in s.exec(select(AuditEntry).where(
+            AuditEntry.action == "pair.joint")).all()]
+    assert trail == [{"pairing_id": 2, "was_pairing_id": None},
+                     {"pairing_id": 1, "was_pairing_id": 2}]
+
+
 def test_a_withdrawn_visit_is_not_in_the_years_figures(runtime, chat, clock, cli):
     """撤销调研 takes a visit out of 调研记录 and 周报; the year's figures agree (述职报告's
     赴基层支部开展调研N次 and each branch's visits against the target)."""

@@ -77,7 +77,11 @@ def test_a_visit_on_an_afternoon_named_is_recorded_on_that_day(runtime, chat, bu
 @pytest.mark.parametrize("said", ["调研 二支部 11月20日下午 发现问题 2 解决 1",
                                   "调研 二支部，发现问题2，解决1",
                                   "调研 二支部 发现问题 2，解决 1",
-                                  "调研 二支部 前天 走访值班室 发现问题 2 解决 1"])
+                                  "调研 二支部 前天 走访值班室 发现问题 2 解决 1",
+                                  # said in a sentence: 已解决 and 其中解决 were left in the note
+                                  "调研 二支部 发现问题2个，已解决1个",
+                                  "调研 二支部 发现问题 2 个，其中解决 1 个",
+                                  "调研 二支部 走访值班室，共发现问题2个，当场解决1个"])
 def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said):  # noqa: F811
     reply = chat.say("lead", said, chat="lg")
     visits = rows(runtime, ResearchVisit)

@@ -134,11 +134,22 @@ def joint(
             typer.echo(f"结对 #{pair} 已于 {record.ended_on.month}月{record.ended_on.day}日结束，"
                        f"活动 {activity} 在那之后举行，不是联合活动", err=True)
             raise typer.Exit(2)
-        if session.get(JointActivity, activity) is None:
-            session.add(JointActivity(activity_id=activity, pairing_id=pair))
-            session.add(AuditEntry(at=runtime.clock.now(), actor="cli", action="pair.joint",
-                                   target=str(activity), detail={"pairing_id": pair}))
-    typer.echo(f"活动 {activity} 已记为结对 #{pair} 的联合活动，计入双方支部")
+        marked = session.get(JointActivity, activity)
+        if marked is not None and marked.pairing_id == pair:
+            typer.echo(f"活动 {activity} 已是结对 #{pair} 的联合活动，没有改动")
+            return
+        # Given to another pair before (a slip being put right): it moves, on record, and
+        # the year's figures credit the pair named now.
+        was = marked.pairing_id if marked is not None else None
+        if marked is None:
+            marked = JointActivity(activity_id=activity, pairing_id=pair)
+        marked.pairing_id = pair
+        session.add(marked)
+        session.add(AuditEntry(at=runtime.clock.now(), actor="cli", action="pair.joint",
+                               target=str(activity),
+                               detail={"pairing_id": pair, "was_pairing_id": was}))
+    before = f"（原记为结对 #{was}）" if was is not None else ""
+    typer.echo(f"活动 {activity} 已记为结对 #{pair} 的联合活动{before}，计入双方支部")
 
 
 def register(app: typer.Typer) -> None:
