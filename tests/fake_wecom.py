@@ -105,6 +105,11 @@ class FakeWecom:
         for _ in range(times):
             self.failures.append((path, kind))
 
+    def expire_tokens(self) -> None:
+        """WeCom ends every token issued so far early (each then answers 42001)."""
+        self._expired_tokens |= self._valid_tokens
+        self._valid_tokens.clear()
+
     def calls(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path.endswith(path)]
 
@@ -131,8 +136,7 @@ class FakeWecom:
                     await asyncio.sleep(self.slow_seconds)
                     return None
                 if kind == "expired":
-                    self._expired_tokens |= self._valid_tokens
-                    self._valid_tokens.clear()
+                    self.expire_tokens()
                     return None
                 messages = {"45009": "api freq out of limit", "60020": "not allow to access "
                             "from your ip", "-1": "system busy", "40001": "invalid credential"}

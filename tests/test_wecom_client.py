@@ -89,6 +89,33 @@ async def test_expired_token_is_refetched_once(client, fake):
     assert len(fake.calls("message/send")) == 3  # ok, 42001, ok after the new token
 
 
+async def test_the_dashboards_sign_in_gets_a_new_token_when_wecom_ends_one_early(client, fake):
+    """The 网页授权 look-up sent its cached token as it was: once WeCom ended it early (42001)
+    every WeCom sign-in to the dashboard was refused until the token's two hours were up."""
+    assert await client.user_id_from_code("code-zhangsan") == "zhangsan"
+    fake.expire_tokens()
+    assert await client.user_id_from_code("code-lisi") == "lisi"
+    assert fake.tokens_issued == 2
+
+
+async def test_a_4xx_from_a_proxy_between_is_not_taken_for_delivered(wecom, clock):
+    """A forward proxy or gateway refusing the call (403 with a JSON body of its own, no
+    errcode) was read as errcode 0: the outbox row marked sent, the group told nothing."""
+    import httpx
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"message": "forbidden by proxy policy"})
+
+    client = WecomClient(wecom, clock, http=httpx.AsyncClient(
+        transport=httpx.MockTransport(refuse)))
+    try:
+        with pytest.raises(WecomApiError) as caught:
+            await client.webhook_send("key-1", {"msgtype": "text", "text": {"content": "x"}})
+        assert "HTTP 403" in str(caught.value) and not caught.value.retryable
+    finally:
+        await client.aclose()
+
+
 async def test_system_busy_is_retried_then_succeeds(client, fake):
     fake.fail("message/send", "-1", times=2)
     await client.send_app_message("zhangsan", "text", {"content": "a"})

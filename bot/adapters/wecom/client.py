@@ -99,6 +99,12 @@ class WecomClient:
                                     retryable=True) from None
             if response.status_code >= 500:
                 raise WecomApiError(-4, f"HTTP {response.status_code}", retryable=True)
+            if response.status_code >= 400:
+                # WeCom answers 200 (errcode says what went wrong): a 4xx comes from what
+                # stands between, a forward proxy or a private deployment's gateway, and
+                # whatever its body says, the message did not get through.
+                raise WecomApiError(-4, f"HTTP {response.status_code}",
+                                    retryable=response.status_code in (408, 429))
             try:
                 data = response.json()
             except ValueError:
@@ -116,17 +122,22 @@ class WecomClient:
             raise WecomApiError(errcode, errmsg, retryable=errcode in (SYSTEM_BUSY,))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST an access-token API; an invalid or expired token is refetched once."""
+    async def call(self, path: str, body: dict[str, Any] | None = None, *,
+                   method: str = "POST", params: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """An access-token API (POST `body`, or GET with `params`); a token WeCom rejects
+        as invalid or expired (it may end one early) is refetched once."""
         token = await self.access_token()
         try:
-            return await self._request("POST", path, params={"access_token": token}, json=body)
+            return await self._request(method, path, params={**(params or {}),
+                                                             "access_token": token}, json=body)
         except WecomApiError as exc:
             if exc.errcode not in TOKEN_INVALID:
                 raise
             log.info("wecom access token rejected (errcode %d), fetching a new one", exc.errcode)
         token = await self.access_token(force=True)
-        return await self._request("POST", path, params={"access_token": token}, json=body)
+        return await self._request(method, path, params={**(params or {}), "access_token": token},
+                                   json=body)
 
     async def send_app_message(self, touser: str, msgtype: str,
                                content: dict[str, Any]) -> dict[str, Any]:
@@ -144,9 +155,7 @@ class WecomClient:
 
     async def user_id_from_code(self, code: str) -> str | None:
         """网页授权: the userid behind an OAuth code (None for someone outside the corp)."""
-        token = await self.access_token()
-        data = await self._request("GET", "/cgi-bin/auth/getuserinfo",
-                                   params={"access_token": token, "code": code})
+        data = await self.call("/cgi-bin/auth/getuserinfo", method="GET", params={"code": code})
         return data.get("userid") or data.get("UserId") or None
 
     async def webhook_send(self, key: str, body: dict[str, Any]) -> dict[str, Any]:
