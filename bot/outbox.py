@@ -182,7 +182,9 @@ class OutboxWorker:
                 if len(claimed) >= self.batch:
                     break
                 destination = (row.platform, row.target_kind, row.target)
-                if used[destination] >= rate_limit(row.target_kind):
+                outbound = _outbound(row)
+                sends = self._sends(outbound)
+                if used[destination] and used[destination] + sends > rate_limit(row.target_kind):
                     continue  # its rate filled in this batch: the next minute sends it
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
@@ -194,15 +196,22 @@ class OutboxWorker:
                     .where(OutboxMessage.id == row.id, OutboxMessage.status == row.status,
                            OutboxMessage.attempts == row.attempts)
                     .values(status=SENDING, claimed_by=self.worker_id, claimed_at=now,
-                            attempts=row.attempts + 1)
+                            attempts=row.attempts + 1, sends=sends)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 if won:
-                    used[destination] += 1
-                    claimed.append(_outbound(row))
+                    used[destination] += sends
+                    claimed.append(outbound)
         for platform in given_up:  # counted once the transaction has committed
             metrics.dead_letter(platform)
         return claimed
+
+    def _sends(self, message: Outbound) -> int:
+        """The platform's messages the row's send will take (its sender's count, where it
+        keeps one: a WeCom private text in parts), at least one."""
+        sender = self.senders.get(message.platform)
+        counts = getattr(sender, "sends", None)
+        return max(1, counts(message)) if counts is not None else 1
 
     def record(self, message_id: int, result: SendResult) -> str:
         """Store one send's outcome; returns the row's new status."""
@@ -347,11 +356,12 @@ class OutboxWorker:
 
 
 def _recent_counts(session: Session, now: datetime) -> Counter:
-    """Messages sent (or being sent) to each destination in the last minute."""
+    """The platform's messages sent (or being sent) to each destination in the last minute:
+    a row sent in parts counts each part (OutboxMessage.sends)."""
     used: Counter = Counter()
     recent = session.exec(
         select(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target,
-               func.count())
+               func.sum(OutboxMessage.sends))
         .where(
             or_(OutboxMessage.sent_at > now - RATE_WINDOW,  # type: ignore[operator]
                 and_(OutboxMessage.status == SENDING,
@@ -360,7 +370,7 @@ def _recent_counts(session: Session, now: datetime) -> Counter:
         .group_by(OutboxMessage.platform, OutboxMessage.target_kind, OutboxMessage.target)
     ).all()
     for platform, target_kind, target, count in recent:
-        used[(platform, target_kind, target)] = count
+        used[(platform, target_kind, target)] = int(count)
     return used
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -415,6 +415,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     sent_at: datetime | None = utc_field(nullable=True)
     created_at: datetime = utc_field()
+    # How many of the platform's messages its last send took (a long text goes in parts):
+    # what each destination's rate counts (bot.outbox, RATE_LIMITS).
+    sends: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
 
 
 class Lease(SQLModel, table=True):

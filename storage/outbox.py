@@ -14,7 +14,7 @@ from storage.models import Identity, Member, OutboxMessage
 from storage.prepared import Prepared, Writes
 
 _KEYS = ("dedupe_key", "platform", "target_kind", "target", "branch_id", "kind", "payload",
-         "status", "attempts", "next_attempt_at", "created_at")
+         "status", "attempts", "next_attempt_at", "created_at", "sends")
 _ENQUEUE_ONCE = Prepared(partial(insert_ignoring_duplicates_statement, OutboxMessage.__table__),
                          keys=_KEYS)
 
@@ -87,6 +87,7 @@ def _values(*, platform: str, target_kind: str, target: str, payload: dict[str, 
         attempts=0,
         next_attempt_at=not_before or now,
         created_at=now,
+        sends=1,
     )
 
 
