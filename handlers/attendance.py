@@ -1015,6 +1015,10 @@ def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Acti
     a 补签 is; turned down, it stays the absence it already is."""
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed)
     if state == LeaveState.REVOKED:
+        if not ctx.message.is_private:
+            # In a group, not what the record is: that would say the member's absence.
+            return Reply.error(f"{member.name}的这次请假不用再驳回，记录保持不变。详情请私聊我"
+                               f"发送「驳回请假 {member.name}」查看。")
         return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席，"
                            "不用再驳回。")
     reversed_points = _grant_lapsed(ctx, member, lapsed)
@@ -1023,7 +1027,7 @@ def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Acti
                       "from": "lapsed", "to": LeaveState.GRANTED.value,
                       "reversed_points": reversed_points})
     _tell_of_decision(ctx, member, state, labels)
-    return Reply(f"已批准 {member.name} 的请假：{labels}。" + _put_right(reversed_points))
+    return Reply(f"已批准 {member.name} 的请假：{labels}。" + _put_right(ctx, reversed_points))
 
 
 def _lapsed_long_ago(ctx: Ctx, scope: Scope, member: Member, state: LeaveState) -> Reply | None:
@@ -1036,6 +1040,10 @@ def _lapsed_long_ago(ctx: Ctx, scope: Scope, member: Member, state: LeaveState) 
         return None
     if state == LeaveState.REVOKED:
         return _decide_lapsed(ctx, member, older, state)  # 不用再驳回: it changes nothing
+    if not ctx.message.is_private:
+        # In a group, not what the record is: that would say the member's absence.
+        return Reply.error(f"{member.name}的这次请假已超过批准期限（活动后 {days} 天内），"
+                           f"记录保持不变。详情请私聊我发送「批准请假 {member.name}」查看。")
     labels = "、".join(_label(ctx, a, with_date=True) for _, a in older)
     return Reply.error(f"{member.name}对{labels}的请假到确认缺席时仍未批准，已记为缺席。"
                        f"批准请假只能在活动后 {days} 天内进行，已超过 {days} 天，记录保持不变。"
@@ -1052,8 +1060,11 @@ def _grant_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activ
         for row, activity in lapsed)
 
 
-def _put_right(reversed_points: int, labels: str = "") -> str:
-    """What approving lapsed leave changed, said to the secretary."""
+def _put_right(ctx: Ctx, reversed_points: int, labels: str = "") -> str:
+    """What approving lapsed leave changed, said to the secretary; in a group without the
+    absence it had been, which would be said to everyone."""
+    if not ctx.message.is_private:
+        return f"{labels}记录已按请假更正" + ("，相关积分已冲销。" if reversed_points else "。")
     return (f"{labels or '它'}确认缺席时还未批准、记为缺席，现改为请假"
             + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
 
@@ -1154,7 +1165,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
         if covered:
             lines.append(f"{covered}（包括以后才安排的）都记为请假。")
         if lapsed:
-            lines.append(_put_right(reversed_points, "、".join(
+            lines.append(_put_right(ctx, reversed_points, "、".join(
                 _label(ctx, a, with_date=True) for _, a in lapsed)))
     return Reply("\n".join(lines))
 

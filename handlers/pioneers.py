@@ -7,7 +7,7 @@ A nomination is for the current month, or in a month's first days for the month 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
-from storage import committee, org
+from storage import committee, membership, org
 from storage.models import (
     LEADER_ROLES,
     ROLE_LABELS,
@@ -31,39 +31,65 @@ MAX_DEEDS = 200
 HONOUR = "pioneer.honour"
 
 
-def _one_member(ctx: Ctx, text: str, *, branch_id: int | None) -> tuple[Member | None, str | None]:
+def _one_member(ctx: Ctx, text: str) -> tuple[Member | None, str | None]:
     found = org.members_by_name_or_staff_no(ctx.session, text=text)
-    if branch_id is not None:
-        found = [m for m in found if m.branch_id == branch_id]
     if not found:
-        where = "本支部" if branch_id is not None else "名册"
-        return None, f"{where}没有找到「{text}」"
+        return None, f"名册没有找到「{text}」"
     if len(found) > 1:
         return None, f"有 {len(found)} 位「{text}」，请用编号指明"
     return found[0], None
 
 
+def _nominee(ctx: Ctx, text: str, month: date) -> tuple[Member | None, str | None]:
+    """The member named who was in the secretary's branch as the month ended (now, for the
+    month under way): the honour is for the work done there, wherever they have gone since."""
+    assert ctx.branch is not None
+    moment = min(ctx.now, committee.month_end(month, ctx.settings.tz) - timedelta(microseconds=1))
+    named = org.members_by_name_or_staff_no(ctx.session, text=text, include_inactive=True)
+    found = [m for m in named
+             if (place := membership.place_at(ctx.session, member=m, moment=moment)) is not None
+             and place.branch_id == ctx.branch.id]
+    if len(found) > 1:
+        return None, f"有 {len(found)} 位「{text}」，请用编号指明"
+    if found:
+        return found[0], None
+    if any(m.active and m.branch_id == ctx.branch.id for m in named):
+        return None, (f"「{text}」{month.month}月底还不在本支部，{month.month}月的先锋党员"
+                      "由其当时所在的支部推荐")
+    return None, f"本支部没有找到「{text}」"
+
+
+def _unfit(ctx: Ctx, member: Member, month: date, verb: str) -> Reply:
+    """An unexcused absence keeps the member off the month's honour. Said in full in a
+    private chat; a group hears only that it cannot be done, never whose absence it is."""
+    if ctx.message.is_private:
+        return Reply.error(f"{member.name} {month.month} 月有未请假的缺席记录，"
+                           f"按规则不能{verb}为当月先锋党员。")
+    return Reply.error(f"暂不能{verb}为 {month.month} 月先锋党员：原因涉及个人情况，"
+                       "不在群里说明，请私聊我发送同一条命令查看。")
+
+
 def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在本支部群或私聊中推荐本支部的党员。")
-    member, wrong = _one_member(ctx, args["name"], branch_id=ctx.branch.id)
+    month = committee.nomination_month(ctx.local_now.date())
+    member, wrong = _nominee(ctx, args["name"], month)
     if member is None:
         return Reply.error(usage_text(COMMAND_NOMINATE, wrong or "没有找到这位党员"))
     deeds = (args.get("deeds") or "").strip()
     if len(deeds) > MAX_DEEDS:
         return Reply.error(usage_text(COMMAND_NOMINATE, f"事迹请写短一些（不超过 {MAX_DEEDS} 个字）"))
-    month = committee.nomination_month(ctx.local_now.date())
     existing = committee.nomination_of(ctx.session, member_id=member.id, month=month)  # type: ignore[arg-type]
     if existing is not None and existing.confirmed_at is not None:
         return Reply(f"{member.name}已是 {month.month} 月先锋党员（已确认）。")
     if committee.absent_in_month(ctx.session, member_id=member.id, month=month,  # type: ignore[arg-type]
                                  tz=ctx.settings.tz):
-        return Reply.error(f"{member.name} {month.month} 月有未请假的缺席记录，按规则不能推荐为当月先锋党员。")
+        return _unfit(ctx, member, month, "推荐")
     assert ctx.member is not None
     # Rewriting replaces the 事迹 on the nomination: the text replaced stays on record here.
     was = existing.deeds if existing is not None else None
-    committee.nominate(ctx.session, member=member, month=month, deeds=deeds,
-                       nominated_by=ctx.member.id, now=ctx.now)
+    committee.nominate(ctx.session, member=member, branch_id=ctx.branch.id,  # type: ignore[arg-type]
+                       month=month, deeds=deeds, nominated_by=ctx.member.id, now=ctx.now)
     ctx.audit("pioneer.nominate", target=member.name,
               detail={"month": month.isoformat(), "deeds": deeds,
                       **({"was": was} if existing is not None else {})})
@@ -71,29 +97,48 @@ def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
                  f"{'（已更新事迹）' if existing else ''}，待领导确认。\n事迹：{deeds}")
 
 
+def _pending(ctx: Ctx, text: str) -> tuple[PioneerNomination | None, str | None]:
+    """The nomination waiting for the member named, looked for among everyone who was ever
+    on the roster: an honour for a month's work stands when the member has left since."""
+    named = org.members_by_name_or_staff_no(ctx.session, text=text, include_inactive=True)
+    ids = [m.id for m in named if m.id is not None]
+    pending = committee.pending_nominations(ctx.session, member_ids=ids)
+    nominees = {n.member_id for n in pending}
+    if len(nominees) > 1:
+        return None, f"有 {len(nominees)} 位「{text}」待确认，请用编号指明"
+    return (pending[0], None) if pending else (None, None)
+
+
 def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    member, wrong = _one_member(ctx, args["name"], branch_id=None)
-    if member is None:
-        return Reply.error(usage_text(COMMAND_CONFIRM, wrong or "没有找到这位党员"))
-    pending = committee.pending_nominations(ctx.session, member_ids=[member.id])  # type: ignore[list-item]
-    if not pending:
-        done = committee.latest_confirmed(ctx.session, member_id=member.id)  # type: ignore[arg-type]
-        if done is not None:
-            return Reply.error(_already_confirmed(ctx, done, member))
-        return Reply.error(f"{member.name}没有待确认的先锋党员推荐。支部书记先发送"
-                           f"「推荐 先锋党员 {member.name} 事迹」。")
-    nomination = pending[0]
+    nomination, wrong = _pending(ctx, args["name"])
+    if wrong is not None:
+        return Reply.error(usage_text(COMMAND_CONFIRM, wrong))
+    if nomination is None:
+        return _nothing_pending(ctx, args["name"])
+    member = ctx.session.get(Member, nomination.member_id)
+    assert member is not None
     # The nomination rule holds at confirmation: an absence may have come since.
     if committee.absent_in_month(ctx.session, member_id=member.id, month=nomination.month,  # type: ignore[arg-type]
                                  tz=ctx.settings.tz):
-        return Reply.error(f"{member.name} {nomination.month.month} 月有未请假的缺席记录，"
-                           "按规则不能确认为当月先锋党员。")
+        return _unfit(ctx, member, nomination.month, "确认")
     assert ctx.member is not None and ctx.member.id is not None
     committee.confirm(ctx.session, nomination=nomination, leader_id=ctx.member.id, now=ctx.now)
     ctx.audit("pioneer.confirm", target=member.name, detail={"month": nomination.month.isoformat()})
     _announce(ctx, nomination, member)
     return Reply(f"已确认 {member.name} 为 {nomination.month.year}年{nomination.month.month}月先锋党员，"
                  "将在支部群和领导群表扬。")
+
+
+def _nothing_pending(ctx: Ctx, text: str) -> Reply:
+    """确认 of someone with no nomination waiting: already confirmed, or not nominated."""
+    member, wrong = _one_member(ctx, text)
+    if member is None:
+        return Reply.error(usage_text(COMMAND_CONFIRM, wrong or "没有找到这位党员"))
+    done = committee.latest_confirmed(ctx.session, member_id=member.id)  # type: ignore[arg-type]
+    if done is not None:
+        return Reply.error(_already_confirmed(ctx, done, member))
+    return Reply.error(f"{member.name}没有待确认的先锋党员推荐。支部书记先发送"
+                       f"「推荐 先锋党员 {member.name} 事迹」。")
 
 
 def _already_confirmed(ctx: Ctx, done: PioneerNomination, member: Member) -> str:
@@ -135,17 +180,23 @@ def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
 
 def honour_roll(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
-    rows = committee.pioneers(ctx.session, first=date(today.year, 1, 1), last=today)
-    if not rows:
-        return Reply(f"{today.year} 年还没有确认的先锋党员。")
+    # In January the roll begins with last December: its honours are nominated and confirmed
+    # in January's first days, after the year they belong to is over.
+    first = date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, 1, 1)
+    rows = committee.pioneers(ctx.session, first=first, last=today)
     names = {b.id: b.name for b in org.branches(ctx.session, include_inactive=True)}
-    lines = [f"{today.year} 年先锋党员 {len(rows)} 人："]
-    lines += [f"· {n.month.month}月 {names.get(n.branch_id, '')} {m.name}：{n.deeds}"
-              for n, m in rows]
+    title = (f"{today.year} 年先锋党员" if first.year == today.year
+             else f"先锋党员（{first.year}年{first.month}月起）")
+    lines = [f"{title} {len(rows)} 人：" if rows else f"{today.year} 年还没有确认的先锋党员。"]
+    lines += [f"· {'' if n.month.year == today.year else f'{n.month.year}年'}{n.month.month}月 "
+              f"{names.get(n.branch_id, '')} {m.name}：{n.deeds}" for n, m in rows]
     if ctx.role in LEADER_ROLES or ctx.role in MANAGERS:
-        pending = committee.pending_nominations(
-            ctx.session, member_ids=[m.id for m in org.members(ctx.session)
-                                     if ctx.bureau_wide or (ctx.branch and m.branch_id == ctx.branch.id)])
+        # Every nomination waiting, counted where it was made: the nominee may have moved
+        # or left the roster since.
+        everyone = [m.id for m in org.members(ctx.session, include_inactive=True)
+                    if m.id is not None]
+        pending = [n for n in committee.pending_nominations(ctx.session, member_ids=everyone)
+                   if ctx.bureau_wide or (ctx.branch and n.branch_id == ctx.branch.id)]
         if pending:
             lines.append(f"待确认推荐 {len(pending)} 人。")
     return Reply("\n".join(lines))

@@ -49,11 +49,17 @@ def nomination_month(today: date) -> date:
     return today.replace(day=1)
 
 
+def month_end(month: date, tz: tzinfo) -> datetime:
+    """When the month is over: the next month's first moment."""
+    return datetime.combine((month_start(month) + timedelta(days=32)).replace(day=1), time(0),
+                            tzinfo=tz)
+
+
 def absent_in_month(session: Session, *, member_id: int, month: date, tz: tzinfo) -> bool:
     """Whether the member has a confirmed absence in the month: it keeps them off the
     先锋党员 list. A cancelled activity's absences count nowhere (取消活动 says so)."""
     start = datetime.combine(month, time(0), tzinfo=tz)
-    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    end = month_end(month, tz)
     return session.exec(
         select(Attendance.id).join(Activity, Activity.id == Attendance.activity_id)
         .where(Attendance.member_id == member_id, Attendance.status == AttendanceStatus.ABSENT,
@@ -146,18 +152,21 @@ def nomination_of(session: Session, *, member_id: int, month: date) -> PioneerNo
         PioneerNomination.month == month_start(month))).first()
 
 
-def nominate(session: Session, *, member: Member, month: date, deeds: str,
+def nominate(session: Session, *, member: Member, branch_id: int, month: date, deeds: str,
              nominated_by: int | None, now: datetime) -> PioneerNomination:
+    """Nominate the member for the month's honour in `branch_id`, the branch they were in
+    that month (not necessarily theirs now: it is that branch's work that is honoured)."""
     month = month_start(month)
     existing = session.exec(select(PioneerNomination).where(
         PioneerNomination.member_id == member.id, PioneerNomination.month == month)).first()
     if existing is not None:
         # A secretary may rewrite the 事迹 until a leader confirms it.
         existing.deeds, existing.nominated_by, existing.nominated_at = deeds, nominated_by, now
+        existing.branch_id = branch_id
         session.add(existing)
         session.flush()
         return existing
-    nomination = PioneerNomination(member_id=member.id, branch_id=member.branch_id, month=month,
+    nomination = PioneerNomination(member_id=member.id, branch_id=branch_id, month=month,
                                    deeds=deeds, nominated_by=nominated_by, nominated_at=now)
     session.add(nomination)
     session.flush()

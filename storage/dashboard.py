@@ -283,7 +283,8 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
                   | {t.branch_id for t in week_held})
         # The members of each week, as 周报 counts them: who was in the branch that week.
         members = week_members[index]
-        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0))
+        rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0),
+                                   standing=bid in opened)
                 for bid, name in names.items() if bid in listed}
         for t in week_held:
             row = rows.get(t.branch_id)

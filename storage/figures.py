@@ -51,6 +51,9 @@ class LeaderRow:
 class BranchFigures:
     branch_id: int
     name: str
+    # False for a branch that has ended (临时党支部), listed for the weeks it held activities:
+    # its tier stays on record, but there is nobody left to hold a talk (约谈) or a visit with.
+    standing: bool = True
     # Who belonged to the branch at some time in the span (the average points' base):
     # on its roster then, including anyone who has moved or left since.
     members: int = 0
@@ -118,8 +121,8 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     their points still count in each member's branch points.
     """
     values = {"start": start, "end": end, "cutoff": now if now is not None else end}
-    rows = {branch_id: BranchFigures(branch_id=branch_id, name=name)
-            for branch_id, name in run("branches", values)}
+    rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active))
+            for branch_id, name, active in run("branches", values)}
     if not rows:
         return []
 
@@ -223,13 +226,15 @@ class BranchLine:
     average_points: float | None
     score: float | None
     tier: str | None
-    talk: bool  # blue: flagged for a talk (约谈) with the leadership
+    talk: bool  # blue and still a branch: flagged for a talk (约谈) with the leadership
     visits: int
     visit_target: int
     corrected_after: int
     previous_participation_rate: float | None
     previous_score: float | None
     trend: str
+    # A branch that has ended (临时党支部): its tier is shown as 已撤销, not for a talk.
+    ended: bool = False
 
     @property
     def participation(self) -> str:
@@ -303,15 +308,16 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             unconfirmed=f.unconfirmed, attended=f.attended,
             participation_rate=f.participation, points=f.points, members=f.members,
             average_points=_round(average, 2), score=s.score,
-            tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE,
+            tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE and f.standing,
             visits=f.visits, visit_target=target, corrected_after=f.corrected_after,
             previous_participation_rate=prior.figures.participation if prior else None,
             previous_score=prior.score if prior else None,
             trend=trend_arrow(s.score, prior.score if prior else None),
+            ended=not f.standing,
         ))
         if f.activities == 0:
             report.idle_branches.append(f.name)
-        if f.visits < target:
+        if f.visits < target and f.standing:
             report.under_visited.append(f.name)
     report.top_members, report.top_tie = cut_at_tie(
         leader_rows(run("top", {"start": start, "end": end, "limit": top})), top)
@@ -392,7 +398,10 @@ def _day(day: date) -> str:
 
 
 def _tier(line: BranchLine) -> str:
-    return TIER_LABELS.get(line.tier or "", "—") + ("（约谈）" if line.talk else "")
+    # As the leaders' 红黄蓝榜 says it: an ended branch keeps its tier, and no talk is asked.
+    blue = line.tier == Tier.BLUE.value
+    return TIER_LABELS.get(line.tier or "", "—") + (
+        "（约谈）" if line.talk else "（已撤销）" if blue and line.ended else "")
 
 
 def report_dict(report: Report) -> dict[str, Any]:

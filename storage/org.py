@@ -93,14 +93,14 @@ def members(session: Session, *, branch_id: int | None = None,
     return list(session.exec(query.order_by(Member.branch_id, Member.id)).all())
 
 
-def members_by_name_or_staff_no(session: Session, *, text: str) -> list[Member]:
-    """Active members whose name or 编号 is exactly `text` (a name may match several)."""
+def members_by_name_or_staff_no(session: Session, *, text: str,
+                                include_inactive: bool = False) -> list[Member]:
+    """Active members whose name or 编号 is exactly `text` (a name may match several);
+    with include_inactive, also those who have left the roster (never the forgotten)."""
     named = (Member.name == text) | (Member.staff_no == text)
-    return list(
-        session.exec(
-            select(Member).where(Member.active == True, named).order_by(Member.id)  # noqa: E712
-        ).all()
-    )
+    on_roster = (Member.forgotten == False if include_inactive  # noqa: E712
+                 else Member.active == True)  # noqa: E712
+    return list(session.exec(select(Member).where(on_roster, named).order_by(Member.id)).all())
 
 
 def branches(session: Session, *, include_inactive: bool = False) -> list[Branch]:

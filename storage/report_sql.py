@@ -8,7 +8,7 @@ statements compile to.
 
 SQLITE = {
     'branches': (
-        """SELECT branch.id, branch.name
+        """SELECT branch.id, branch.name, branch.active
 FROM branch
 WHERE branch.active = 1 AND branch.created_at < ? OR branch.id IN (SELECT activity.branch_id
 FROM activity

@@ -560,7 +560,7 @@ def test_an_absence_after_the_nomination_stops_the_confirmation(runtime, chat, c
 
     seed(runtime.engine, absence)
     clock.set(local(2026, 11, 25, 10, 0))
-    reply = chat.say("lead", "确认 先锋党员 张三", chat="lg")
+    reply = chat.say("lead", "确认 先锋党员 张三")
     assert reply.is_error and "11 月有未请假的缺席记录" in reply.text, reply.text
     [nomination] = rows(runtime, PioneerNomination)
     assert nomination.confirmed_at is None
@@ -652,6 +652,91 @@ def test_early_in_a_month_a_nomination_is_for_the_month_just_ended(runtime, chat
     assert "2026年11月先锋党员" in chat.say("sec1", "推荐 先锋党员 张三 事迹").text
     clock.set(local(2026, 12, 11, 9, 0))
     assert "2026年12月先锋党员" in chat.say("sec1", "推荐 先锋党员 李四 事迹").text
+
+
+def _moves(runtime, name: str, *, to: int | None = None, on=None) -> None:
+    """The member named moves to branch `to`, or leaves the roster when `to` is None."""
+    from storage import moves
+
+    def move(s):
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        if to is None:
+            moves.leave_roster(s, member=member, now=on)
+        else:
+            moves.move(s, member=member, branch_id=to, now=on, tz=SHANGHAI)
+
+    seed(runtime.engine, move)
+
+
+def test_last_months_pioneer_who_moved_since_is_nominated_by_the_branch_he_worked_in(
+        runtime, chat, clock, bureau):
+    """张三 did November's work in 一支部 and moved to 二支部 on 3 December. Before, on
+    5 December (nominations still for November) 一支部's secretary got 「本支部没有找到「张三」」
+    while 二支部's could nominate him, the honour stamped 二支部 and praised in its group.
+    Now the branch he was in at November's end nominates, and the honour is 一支部's."""
+    one, two = bureau
+    _moves(runtime, "张三", to=two.id, on=local(2026, 12, 3, 9, 0))
+    clock.set(local(2026, 12, 5, 10, 0))
+    refused = chat.say("sec2", "推荐 先锋党员 张三 十一月带头值守", chat="g2")
+    assert refused.is_error and "11月底还不在本支部" in refused.text, refused.text
+    nominated = chat.say("sec1", "推荐 先锋党员 张三 十一月带头值守", chat="g1")
+    assert "已推荐 张三 为 2026年11月先锋党员" in nominated.text, nominated.text
+    [nomination] = rows(runtime, PioneerNomination)
+    assert nomination.branch_id == one.id
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    sent = {m.target: m.payload["text"] for m in outbox(runtime, "pioneer.honour")}
+    assert set(sent) == {"g1", "lg"} and all("一支部 张三" in t for t in sent.values()), sent
+
+
+def test_a_refused_nomination_in_the_group_does_not_say_whose_absence_it_is(
+        runtime, chat, clock, bureau):
+    """Before, 推荐 in the branch group of someone with an unexcused absence answered there
+    「张三 11 月有未请假的缺席记录…」, and a leader's 确认 in the leaders' group the same: an
+    absence named to a group. Now a group hears only that it cannot be done; the private
+    chat says why."""
+    one, _ = bureau
+
+    def absence(s):
+        record_at(s, hold(s, one, local(2026, 11, 10, 14, 30), "主题党日"), {"张三": "absent"})
+
+    clock.set(local(2026, 11, 12, 10, 0))
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守", chat="g1").text
+    seed(runtime.engine, absence)
+    clock.set(local(2026, 11, 25, 10, 0))
+    for user, text, group in (("sec1", "推荐 先锋党员 张三 带头值守", "g1"),
+                              ("lead", "确认 先锋党员 张三", "lg")):
+        public = chat.say(user, text, chat=group)
+        assert public.is_error and "缺席" not in public.text and "私聊" in public.text, \
+            public.text
+        private = chat.say(user, text)
+        assert private.is_error and "11 月有未请假的缺席记录" in private.text, private.text
+    assert outbox(runtime, "pioneer.honour") == []
+
+
+def test_a_nomination_can_be_confirmed_after_the_member_left_the_roster(
+        runtime, chat, clock, bureau):
+    """Nominated for November on 28 November, 张三 left the roster (retired) on 2 December.
+    Before, the leader's 确认 answered 「名册没有找到「张三」」 and November's honour could
+    never be given. Now the nomination waiting is found among everyone nominated."""
+    clock.set(local(2026, 11, 28, 10, 0))
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守", chat="g1").text
+    _moves(runtime, "张三", on=local(2026, 12, 2, 9, 0))
+    clock.set(local(2026, 12, 3, 10, 0))
+    confirmed = chat.say("lead", "确认 先锋党员 张三", chat="lg")
+    assert "已确认 张三 为 2026年11月先锋党员" in confirmed.text, confirmed.text
+    assert "11月 一支部 张三" in chat.say("zl", "先锋党员").text
+
+
+def test_in_january_the_roll_shows_last_decembers_pioneers(runtime, chat, clock, bureau):
+    """December's 先锋党员 are nominated and confirmed in January's first days. Before,
+    `先锋党员` in January listed only the new year's months: December's honours appeared in
+    no list the chat shows. Now January's roll begins with last December."""
+    clock.set(local(2026, 12, 20, 10, 0))
+    assert "2026年12月先锋党员" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+    clock.set(local(2027, 1, 5, 10, 0))
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    roll = chat.say("zl", "先锋党员").text
+    assert "2026年12月 一支部 张三：带头值守" in roll, roll
 
 
 def ticker(runtime, clock):

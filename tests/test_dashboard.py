@@ -840,3 +840,62 @@ def test_six_of_eleven_is_54_5_percent_in_the_weekly_report_its_files_and_the_pa
     row = re.search(r">十一人党支部</a></td>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>([\d.]+)%</td>",
                     client.get("/web/").text, re.S)
     assert row and row.group(1) == "54.5"
+
+
+def _ended_blue_branch(s):
+    """一支部 held a full 主题党日; a 临时党支部 whose only member missed its own, then
+    ended on 20 November: it is blue for the week of 16 November, and gone."""
+    from datetime import date
+
+    from storage.models import Role
+    from tests.factories import bind_chat, make_branch
+    from tests.test_reports import hold
+
+    one = make_branch(s, "一支部")
+    bind_chat(s, None, "lg", leaders=True)
+    make_member(s, None, "领导", role=Role.LEADER, wecom="lead")
+    full = hold(s, one, local(2026, 11, 17, 14, 30), type_="主题党日")
+    s.add(Attendance(activity_id=full.id, member_id=make_member(s, one, "甲").id,
+                     status="present", updated_at=full.starts_at))
+    task = make_branch(s, "专项临时支部", temporary=True, ends_on=date(2026, 11, 20))
+    empty = hold(s, task, local(2026, 11, 18, 14, 30), type_="主题党日")
+    s.add(Attendance(activity_id=empty.id, member_id=make_member(s, task, "孙七").id,
+                     status="absent", updated_at=empty.ends_at))
+    task.active = False
+    s.add(task)
+
+
+def test_the_weekly_report_does_not_ask_for_a_talk_with_a_temporary_branch_that_has_ended(
+        runtime, chat, clock):
+    """Before, 周报 marked an ended 临时党支部 blue 约谈 and listed it under 年度调研未达标,
+    though no talk or visit can be held with a branch that is gone; the leaders' 红黄蓝榜
+    already said 已撤销. Now 周报 says 已撤销 too and leaves it out of the visits."""
+    from tests.factories import seed
+
+    seed(runtime.engine, _ended_blue_branch)
+    clock.set(local(2026, 11, 23, 10, 0))
+    summary = chat.say("lead", "周报", chat="lg").text
+    [line] = [x for x in summary.splitlines() if x.startswith("**专项临时支部**")]
+    assert "蓝" in line and "已撤销" in line and "约谈" not in line, summary
+    visits = [x for x in summary.splitlines() if "年度调研未达标" in x]
+    assert visits and "专项临时支部" not in visits[0], summary
+    board = chat.say("lead", "红黄蓝榜 上周", chat="lg").text
+    [bline] = [x for x in board.splitlines() if "专项临时支部" in x]
+    assert "已撤销" in bline and "约谈" not in bline
+
+
+def test_the_bureau_page_does_not_mark_a_temporary_branch_that_has_ended_for_a_talk(
+        runtime, clock):
+    """Before, the bureau page put 约谈 beside an ended 临时党支部's blue tier. Now it keeps
+    the tier and says 已撤销, as 周报 and the leaders' 红黄蓝榜 do."""
+    from tests.factories import seed
+
+    seed(runtime.engine, _ended_blue_branch)
+    clock.set(local(2026, 11, 23, 10, 0))
+    with Session(runtime.engine) as s:
+        data = pages.bureau_page(s, now=clock.now(), settings=runtime.settings,
+                                 rules=runtime.rules)
+    [ended] = [b for b in data["tiers"] if b["name"] == "专项临时支部"]
+    assert ended["tier"] == "蓝" and not ended["talk"] and ended["ended"], ended
+    [standing] = [b for b in data["tiers"] if b["name"] == "一支部"]
+    assert not standing["ended"]

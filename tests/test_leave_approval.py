@@ -302,6 +302,26 @@ def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(runtime, ch
         assert "leave.approve" in s.exec(select(AuditEntry.action)).all()
 
 
+def test_deciding_lapsed_leave_in_the_group_does_not_say_the_member_was_absent(
+        runtime, chat, clock):
+    """李明's leave for the 8th was still undecided when absences were confirmed. Before,
+    「驳回请假 李明」 in the branch group answered there 「李明对政治夜学…的请假到确认缺席时
+    仍未批准，已记为缺席…」, and 批准请假 that it had been 记为缺席: an absence named to the
+    group. Now the group hears the decision without it; the private chat keeps the details."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", "请假 12月8日 值班")
+    clock.set(local(2026, 12, 3, 21, 30))
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 30), before_tick=secretary_checks_in(chat))
+    refused = chat.say("sec", "驳回请假 李明", chat="g1")
+    assert refused.is_error and "缺席" not in refused.text, refused.text
+    assert "已记为缺席" in chat.say("sec", "驳回请假 李明").text  # privately, in full
+    approved = chat.say("sec", "批准请假 李明", chat="g1")
+    assert not approved.is_error and "已批准 李明 的请假" in approved.text, approved.text
+    assert "缺席" not in approved.text and "记录已按请假更正" in approved.text, approved.text
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
+
+
 LONG_LEAVE = "请假 12月8日至12月20日 外出培训"
 
 

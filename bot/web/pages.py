@@ -155,7 +155,9 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             "participation": _pct(f.participation), "average_points":
             None if f.average_points is None else half_up(f.average_points, 1),
             "score": s.score, "tier": s.tier.value if s.tier else None,
-            "talk": s.tier is Tier.BLUE, "history": history.get(f.branch_id, []),
+            # An ended 临时党支部 keeps its tier, as 周报 shows it: 已撤销, no talk to hold.
+            "talk": s.tier is Tier.BLUE and f.standing, "ended": not f.standing,
+            "history": history.get(f.branch_id, []),
         })
     return {
         "title": "全局看板",
