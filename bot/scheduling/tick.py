@@ -378,12 +378,15 @@ class Ticker:
         if held is not None:
             # Caught up inside quiet hours (a restart, a stalled tick) on reminders due before
             # them: a group hears nothing of it at night, nor about last night in the
-            # morning; a person finds theirs when quiet hours end. (One due inside them, an
+            # morning; a person finds theirs when quiet hours end if it is still of use then
+            # (a nudge is not, nor 【明日活动】 on the day itself). (One due inside them, an
             # activity set at that hour, goes as planned.)
             late = [r for r in send if not quiet.contains(r.due_at.astimezone(tz).time())]
-            send = [r for r in send if r not in late or r.target_kind == "user"]
-            missed += [r for r in late if r.target_kind != "user"]
-            not_before = {r.dedupe_key: held for r in late if r.target_kind == "user"}
+            waits = [r for r in late
+                     if r.target_kind == "user" and held <= p.useful_until(r, grace)]
+            send = [r for r in send if r not in late or r in waits]
+            missed += [r for r in late if r not in waits]
+            not_before = {r.dedupe_key: held for r in waits}
         else:
             not_before = {}
         queued_before = _queued_under_legacy_keys(session, send + missed)
