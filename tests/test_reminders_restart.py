@@ -230,6 +230,23 @@ def test_a_day_before_message_caught_up_at_night_is_not_sent_on_the_day(
     assert [m.kind for m in recorder.sent] == []
 
 
+def test_an_activity_set_at_night_keeps_its_group_reminder_caught_up(runtime, clock, engine):
+    """A study set for 22:10, its group told 15 minutes before (21:55). Down from 21:50 and
+    back at 22:05, inside the grace: the reminder was dropped as a daytime notice caught up
+    at night, though an activity set inside quiet hours keeps all its reminders."""
+    seed(engine, study_branch("每周三 22:10", 60))
+    seed(engine, lambda s: s.add(BranchReminderSettings(branch_id=1,
+                                                        plan={"group_before_minutes": 15})))
+    clock.set(local(2026, 11, 25, 21, 50))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 22, 5))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.group_before", "g1")]
+    recorder = Recorder()
+    asyncio.run(night_worker(runtime, engine, clock, recorder).drain())
+    assert [(m.kind, m.target) for m in recorder.sent] == [("reminder.group_before", "g1")]
+
+
 class BlockedUntil(Recorder):
     """A platform that says "wait ten minutes" until a given moment (DingTalk's robot block
     after a burst, WeCom's 45009)."""

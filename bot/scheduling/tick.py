@@ -379,9 +379,10 @@ class Ticker:
             # Caught up inside quiet hours (a restart, a stalled tick) on reminders due before
             # them: a group hears nothing of it at night, nor about last night in the
             # morning; a person finds theirs when quiet hours end if it is still of use then
-            # (a nudge is not, nor 【明日活动】 on the day itself). (One due inside them, an
-            # activity set at that hour, goes as planned.)
-            late = [r for r in send if not quiet.contains(r.due_at.astimezone(tz).time())]
+            # (a nudge is not, nor 【明日活动】 on the day itself). Those of an activity set
+            # inside quiet hours go as planned: the secretary chose the hour.
+            late = [r for r in send if not r.at_night
+                    and not quiet.contains(r.due_at.astimezone(tz).time())]
             waits = [r for r in late
                      if r.target_kind == "user" and held <= p.useful_until(r, grace)]
             send = [r for r in send if r not in late or r in waits]
