@@ -180,7 +180,7 @@ class Ticker:
         created = []
         tz = self.settings.tz
         schedules = session.exec(
-            select(Schedule).outerjoin(Branch, Branch.id == Schedule.branch_id).where(
+            select(Schedule, Branch).outerjoin(Branch, Branch.id == Schedule.branch_id).where(
                 Schedule.active == True,  # noqa: E712
                 or_(Schedule.branch_id.is_(None), Branch.active == True))  # type: ignore[union-attr]  # noqa: E712
         ).all()
@@ -191,7 +191,10 @@ class Ticker:
                                            Activity.schedule_withdrawn).where(
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
-        for schedule in schedules:
+        for schedule, branch in schedules:
+            # A temporary branch holds nothing after its end date: it is closed that night
+            # (temporary.end_due), so its secretary is not told 【明日活动】 of it.
+            last_day = branch.ends_on if branch is not None and branch.temporary else None
             held = self._held_near(schedule, now)
             if held is None:
                 log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
@@ -209,6 +212,8 @@ class Ticker:
                 if (schedule.paused_until is not None
                         and starts_at.astimezone(tz).date() <= schedule.paused_until):
                     continue  # 暂停日程: not held, so nobody is expected or counted absent
+                if last_day is not None and starts_at.astimezone(tz).date() > last_day:
+                    continue
                 if existing.get((schedule.id, starts_at)):
                     if starts_at > now:  # begun, it stays as it is: nothing to read
                         self._reopen(session, schedule, starts_at, now, created)
