@@ -244,8 +244,8 @@ class Ticker:
         assert schedule.id is not None
         activity = schedules_store.scheduled_at(session, schedule_id=schedule.id,
                                                 starts_at=starts_at)
-        if activity is None or not corrections.reopen(session, activity=activity,
-                                                         keep_rows=True):
+        if activity is None or not corrections.reopen(session, activity=activity, keep_rows=True,
+                                                         now=now, tz=self.settings.tz):
             return
         leave.excuse(session, activity=activity, tz=self.settings.tz)
         tell_reopened(CalledOff(session, self.settings, now), activity)
