@@ -238,9 +238,11 @@ def _groups_told(about: list[OutboxMessage]) -> list[tuple[str, str]]:
 # The reason a schedule change gives the activities it cancels (日程已改为 每周四 19:30).
 RULE_CHANGED = "日程已改为"
 WITHHELD = "活动已取消"  # withhold_unsent's note on what it withheld
+TOO_LATE = "活动恢复时已是当天，不再发送"  # reopen's, on a withheld 【明日活动】 it leaves
 
 
-def reopen(session: Session, *, activity: Activity, keep_rows: bool) -> bool:
+def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: datetime,
+           tz: tzinfo) -> bool:
     """An activity a schedule change cancelled (schedule_withdrawn) that its schedule holds
     again before it began (19:30 moved to 20:00, then back to 19:30; 暂停日程 then 恢复日程):
     open again. Cancelled, its (schedule, start) kept the scheduler from making it anew,
@@ -248,8 +250,9 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool) -> bool:
     (`keep_rows`: the leave asked for it, which 销假 takes back meanwhile too), or go for
     those the caller carries to it from the activity a change takes away now, as the
     members left them since (nothing was posted for them: it had not begun). What was
-    withheld about it is queued again. False, and nothing changes, for any other: one
-    cancelled by 取消活动 stays cancelled."""
+    withheld about it is queued again, but for 【明日活动】 once its day has begun (`now`, in
+    `tz`): it says 明日. False, and nothing changes, for any other: one cancelled by 取消活动
+    stays cancelled."""
     if activity.status != CANCELLED or not activity.schedule_withdrawn:
         return False
     rows = session.exec(select(Attendance).where(Attendance.activity_id == activity.id)).all()
@@ -268,9 +271,13 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool) -> bool:
         set_committed_value(activity, key, value)
     for row in rows if not keep_rows else ():
         session.delete(row)
+    its_day = activity.starts_at.astimezone(tz).date()
     for message in _queued_about(session, activity):
         if message.status == "withdrawn" and message.last_error == WITHHELD:
-            message.status, message.last_error = "pending", None
+            if message.kind == "reminder.day_before" and now.astimezone(tz).date() >= its_day:
+                message.last_error = TOO_LATE
+            else:
+                message.status, message.last_error = "pending", None
             session.add(message)
     session.flush()
     return True

@@ -18,7 +18,15 @@ from sqlmodel import Session, select
 from bot import doctor
 from bot.config import Settings
 from bot.domain.rules import DEFAULT_RULES_PATH
-from storage.models import Attendance, AttendanceStatus, Member, Role, Schedule
+from storage.models import (
+    Activity,
+    Attendance,
+    AttendanceStatus,
+    Branch,
+    Member,
+    Role,
+    Schedule,
+)
 from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 from tests.test_figures import (
@@ -243,12 +251,13 @@ def test_a_new_role_withdraws_leave_for_a_committee_meeting_no_longer_his(runtim
 
 
 def test_a_temporary_branch_ending_sends_him_home_without_its_leave(runtime, chat, clock):
-    """李明 of 专案临时支部 (ends 30 November) asks leave for its study of 1 December,
-    which the scheduler had planned ahead. The branch ends in the night: he goes home to
-    城关支部, the leave goes, and he hears it when quiet hours end."""
+    """李明 of 专案临时支部 (to end 31 December) asks leave for its study of 1 December,
+    which the scheduler had planned ahead; then the roster brings its end forward to 30
+    November. The branch ends in the night: he goes home to 城关支部, the leave goes, and
+    he hears it when quiet hours end."""
     def scene(session):
         home = make_branch(session, "城关支部")
-        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 11, 30))
+        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 12, 31))
         bind_chat(session, temp, "gt")
         make_member(session, temp, "李明", wecom="li", return_branch_id=home.id)
         session.add(Schedule(branch_id=temp.id, activity_type="政治夜学", rule="每周二 19:30",
@@ -258,11 +267,36 @@ def test_a_temporary_branch_ending_sends_him_home_without_its_leave(runtime, cha
     clock.set(local(2026, 11, 29, 9, 30))
     run_ticks(runtime, clock, local(2026, 11, 29, 10, 30))
     assert chat.say("li", "请假 出差").text == "已请假：政治夜学（12月1日 19:30）。原因：出差"
+    with Session(runtime.engine) as session:
+        temp = session.exec(select(Branch).where(Branch.name == "专案临时支部")).one()
+        temp.ends_on = date(2026, 11, 30)
+        session.add(temp)
+        session.commit()
     clock.set(local(2026, 11, 30, 23, 30))
     sent = run_ticks(runtime, clock, local(2026, 12, 1, 8, 30))
     assert [(at.strftime("%H:%M"), text) for at, _, target, text in sent if target == "li"] == [
         ("07:30", "【请假已撤回】你已从专案临时支部调至城关支部，政治夜学（12月1日 19:30）"
                   "不再需要你参加，你对它的请假已撤回。")]
+
+
+def test_a_temporary_branch_is_told_of_nothing_after_its_end_date(runtime, clock):
+    """专案临时支部 ends on Tuesday 24 November; its night study is on Wednesdays. The
+    scheduler planned the study of the 25th all the same, so on the 24th its secretary was
+    told 【明日活动】 of a study that the branch's end took away at midnight."""
+    def scene(session):
+        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 11, 24))
+        bind_chat(session, temp, "gt")
+        make_member(session, temp, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, temp, "李明", wecom="li")
+        session.add(Schedule(branch_id=temp.id, activity_type="政治夜学", rule="每周三 19:30",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 23, 8, 0))
+    sent = run_ticks(runtime, clock, local(2026, 11, 25, 21, 0))
+    assert [(kind, target) for _, kind, target, text in sent if "政治夜学" in text] == []
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Activity)).all() == []
 
 
 def test_leave_a_correction_made_of_a_check_in_stays_with_its_ledger_lines(

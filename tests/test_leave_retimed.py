@@ -341,3 +341,26 @@ def test_a_pause_ended_early_holds_again_what_it_took_away(runtime, chat, clock)
     with Session(runtime.engine) as session:
         [row] = session.exec(select(Attendance)).all()
         assert (row.status, row.leave_reason) == ("leave", "出差")
+
+
+def test_a_pause_ended_on_the_study_day_does_not_send_yesterdays_day_before_message(
+        runtime, chat, clock):
+    """王书记's 【明日活动】 for Wednesday's study, queued on Tuesday at 09:00, has not gone
+    yet (the platform made it wait) when the study is paused; 恢复日程 on Wednesday morning
+    held it again and queued the message again, so he was told on Wednesday of 明日's
+    study. It stays withheld once the study's day has begun."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 11, 24, 8, 50))
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+                    calendar=HolidayCalendar())
+    ticker.tick()
+    clock.set(local(2026, 11, 24, 9, 0))
+    ticker.tick()  # queued, and not sent: nothing drains the outbox
+    clock.set(local(2026, 11, 24, 10, 0))
+    chat.say("li", "请假 出差")
+    assert "已暂停" in chat.say("sec", "暂停日程 夜学 至 11月30日", chat="g1").text
+    clock.set(local(2026, 11, 25, 8, 0))
+    assert chat.say("sec", "恢复日程 夜学", chat="g1").text.startswith("已恢复")
+    ticker.tick()
+    assert studies(runtime) == [("11-25 19:30", "open")]
+    assert [kind for _, kind, _, _ in drain(runtime, clock) if kind == "reminder.day_before"] == []

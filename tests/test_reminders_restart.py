@@ -11,7 +11,7 @@ from bot.outbox import OutboxWorker
 from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
-from storage.models import Branch, OutboxMessage, Role, Schedule
+from storage.models import Branch, BranchReminderSettings, OutboxMessage, Role, Schedule
 from tests.conftest import local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -189,6 +189,62 @@ def test_down_over_the_end_the_secretary_still_gets_the_missing_list(runtime, cl
     assert [(m.kind, m.target_kind, m.target) for m in recorder.sent] == [
         ("reminder.missing", "user", "sec")]
     assert "未签到 2 人：书记、小王" in recorder.sent[0].payload["text"]
+
+
+def test_a_nudge_caught_up_at_night_is_dropped_not_sent_next_morning(runtime, clock, engine):
+    """The study 21:40–23:10 nudges at 21:55. Down from 21:35 and back at 22:05, inside the
+    grace but in quiet hours: the nudge was held for 07:30, and 小王 heard at dawn that he
+    had not checked in to last night's study. A nudge that would fall in quiet hours is
+    dropped; so is one caught up there."""
+    seed(engine, study_branch("每周三 21:40", 90))
+    clock.set(local(2026, 11, 25, 21, 35))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 22, 5))
+    result = service(runtime, clock).tick()
+    assert [r.target for r in result.skipped if r.kind == "nudge"] == ["sec", "wang"]
+    recorder = Recorder()
+    worker = night_worker(runtime, engine, clock, recorder)
+    asyncio.run(worker.drain())
+    clock.set(local(2026, 11, 26, 7, 31))
+    asyncio.run(worker.drain())
+    assert [m.kind for m in recorder.sent if m.kind == "nudge"] == []
+
+
+def test_a_day_before_message_caught_up_at_night_is_not_sent_on_the_day(
+        runtime, clock, engine):
+    """A branch whose 【明日活动】 goes at 20:00 the day before: down over it and back at
+    22:30, the message was held for 07:30, on the study's own day, saying 明日. It is
+    missed (and logged) instead."""
+    seed(engine, night_study_branch)  # Wednesday 2026-11-25 19:30
+    seed(engine, lambda s: s.add(BranchReminderSettings(branch_id=1,
+                                                        plan={"day_before_at": "20:00"})))
+    clock.set(local(2026, 11, 24, 19, 50))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 24, 22, 30))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.skipped] == [("reminder.day_before", "sec")]
+    recorder = Recorder()
+    worker = night_worker(runtime, engine, clock, recorder)
+    clock.set(local(2026, 11, 25, 7, 31))
+    asyncio.run(worker.drain())
+    assert [m.kind for m in recorder.sent] == []
+
+
+def test_an_activity_set_at_night_keeps_its_group_reminder_caught_up(runtime, clock, engine):
+    """A study set for 22:10, its group told 15 minutes before (21:55). Down from 21:50 and
+    back at 22:05, inside the grace: the reminder was dropped as a daytime notice caught up
+    at night, though an activity set inside quiet hours keeps all its reminders."""
+    seed(engine, study_branch("每周三 22:10", 60))
+    seed(engine, lambda s: s.add(BranchReminderSettings(branch_id=1,
+                                                        plan={"group_before_minutes": 15})))
+    clock.set(local(2026, 11, 25, 21, 50))
+    service(runtime, clock).tick()
+    clock.set(local(2026, 11, 25, 22, 5))
+    result = service(runtime, clock).tick()
+    assert [(r.kind, r.target) for r in result.enqueued] == [("reminder.group_before", "g1")]
+    recorder = Recorder()
+    asyncio.run(night_worker(runtime, engine, clock, recorder).drain())
+    assert [(m.kind, m.target) for m in recorder.sent] == [("reminder.group_before", "g1")]
 
 
 class BlockedUntil(Recorder):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import Session, select
 
 from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from storage import ledger
 from storage.models import OutboxMessage, Role
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -117,3 +119,25 @@ def test_down_over_monday_morning_the_board_and_summary_still_go_out_that_day(
                calendar=HolidayCalendar()).tick()
     assert sent(engine, "leaderboard") == [] and sent(engine, "summary") == []
     assert "missed while down, not sent: leaderboard" in caplog.text
+
+
+def test_spring_festival_monday_messages_go_on_the_first_working_day_not_a_sunday(
+        runtime, clock, engine):
+    """春节 2026 runs from Monday 02-16 to Monday 02-23, Sunday 02-22 a day off like the
+    rest. The search for a working day stopped six days after the Monday, so the board and
+    summary of 02-16 went out on that holiday Sunday. Both weeks' now go on Tuesday 02-24,
+    each once."""
+    seed(engine, bureau)
+    clock.set(local(2026, 2, 21, 8, 0))
+    t = ticker(runtime, clock)
+    while clock.now() < local(2026, 2, 24, 12, 0):
+        clock.advance(minutes=30)
+        t.tick()
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind.in_(["leaderboard", "summary"]))).all()  # type: ignore[attr-defined]
+    weeks = {}
+    for row in rows:
+        weeks.setdefault(row.dedupe_key.split("|")[-1][:10], set()).add(
+            row.created_at.astimezone(SHANGHAI).date())
+    assert weeks == {"2026-02-16": {date(2026, 2, 24)}, "2026-02-23": {date(2026, 2, 24)}}

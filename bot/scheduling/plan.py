@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from bot.scheduling.holidays import MAX_MOVE_DAYS
 from bot.scheduling.rules import WEEKDAY_NAMES
 
 # Kinds, as stored in OutboxMessage.kind.
@@ -263,14 +264,16 @@ def weekly_pushes(start: datetime, end: datetime, tz: tzinfo, is_workday: Callab
     """(week key, send time) for the weekly pushes sent in (start, end].
 
     The key is the week's Monday 09:00; it is sent then, or at 09:00 on the first working
-    day after it when that Monday is a holiday (国庆 Monday → the Thursday after).
+    day after it when that Monday is a holiday (国庆 Monday → the Thursday after). A
+    holiday longer than a week (春节 2026: Monday 02-16 to Monday 02-23) sends two weeks'
+    on its first working day, each under its own key, rather than one on a day off.
     """
     found = []
-    day = start.astimezone(tz).date() - timedelta(days=14)
+    day = start.astimezone(tz).date() - timedelta(days=MAX_MOVE_DAYS)
     while day <= end.astimezone(tz).date():
         if day.weekday() == 0:
             send_day = day
-            while not is_workday(send_day) and send_day < day + timedelta(days=6):
+            while not is_workday(send_day) and send_day < day + timedelta(days=MAX_MOVE_DAYS):
                 send_day += timedelta(days=1)
             moment = datetime.combine(send_day, at, tzinfo=tz)
             if start < moment <= end:

@@ -72,7 +72,8 @@ def carry_leave(off: CalledOff, schedule: Schedule,
             to = schedules_store.scheduled_at(session, schedule_id=schedule.id,
                                               starts_at=starts_at)
             if (to is not None and to.starts_at > off.now
-                    and corrections.reopen(session, activity=to, keep_rows=False)):
+                    and corrections.reopen(session, activity=to, keep_rows=False,
+                                           now=off.now, tz=tz)):
                 created = True  # moved back to an hour an earlier change took it from
             elif to is None or to.status == CANCELLED:
                 continue  # called off at that hour (取消活动): not held, nothing to carry to

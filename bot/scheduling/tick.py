@@ -180,7 +180,7 @@ class Ticker:
         created = []
         tz = self.settings.tz
         schedules = session.exec(
-            select(Schedule).outerjoin(Branch, Branch.id == Schedule.branch_id).where(
+            select(Schedule, Branch).outerjoin(Branch, Branch.id == Schedule.branch_id).where(
                 Schedule.active == True,  # noqa: E712
                 or_(Schedule.branch_id.is_(None), Branch.active == True))  # type: ignore[union-attr]  # noqa: E712
         ).all()
@@ -191,7 +191,10 @@ class Ticker:
                                            Activity.schedule_withdrawn).where(
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
-        for schedule in schedules:
+        for schedule, branch in schedules:
+            # A temporary branch holds nothing after its end date: it is closed that night
+            # (temporary.end_due), so its secretary is not told 【明日活动】 of it.
+            last_day = branch.ends_on if branch is not None and branch.temporary else None
             held = self._held_near(schedule, now)
             if held is None:
                 log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
@@ -209,6 +212,8 @@ class Ticker:
                 if (schedule.paused_until is not None
                         and starts_at.astimezone(tz).date() <= schedule.paused_until):
                     continue  # 暂停日程: not held, so nobody is expected or counted absent
+                if last_day is not None and starts_at.astimezone(tz).date() > last_day:
+                    continue
                 if existing.get((schedule.id, starts_at)):
                     if starts_at > now:  # begun, it stays as it is: nothing to read
                         self._reopen(session, schedule, starts_at, now, created)
@@ -239,8 +244,8 @@ class Ticker:
         assert schedule.id is not None
         activity = schedules_store.scheduled_at(session, schedule_id=schedule.id,
                                                 starts_at=starts_at)
-        if activity is None or not corrections.reopen(session, activity=activity,
-                                                         keep_rows=True):
+        if activity is None or not corrections.reopen(session, activity=activity, keep_rows=True,
+                                                         now=now, tz=self.settings.tz):
             return
         leave.excuse(session, activity=activity, tz=self.settings.tz)
         tell_reopened(CalledOff(session, self.settings, now), activity)
@@ -378,12 +383,16 @@ class Ticker:
         if held is not None:
             # Caught up inside quiet hours (a restart, a stalled tick) on reminders due before
             # them: a group hears nothing of it at night, nor about last night in the
-            # morning; a person finds theirs when quiet hours end. (One due inside them, an
-            # activity set at that hour, goes as planned.)
-            late = [r for r in send if not quiet.contains(r.due_at.astimezone(tz).time())]
-            send = [r for r in send if r not in late or r.target_kind == "user"]
-            missed += [r for r in late if r.target_kind != "user"]
-            not_before = {r.dedupe_key: held for r in late if r.target_kind == "user"}
+            # morning; a person finds theirs when quiet hours end if it is still of use then
+            # (a nudge is not, nor 【明日活动】 on the day itself). Those of an activity set
+            # inside quiet hours go as planned: the secretary chose the hour.
+            late = [r for r in send if not r.at_night
+                    and not quiet.contains(r.due_at.astimezone(tz).time())]
+            waits = [r for r in late
+                     if r.target_kind == "user" and held <= p.useful_until(r, grace)]
+            send = [r for r in send if r not in late or r in waits]
+            missed += [r for r in late if r not in waits]
+            not_before = {r.dedupe_key: held for r in waits}
         else:
             not_before = {}
         queued_before = _queued_under_legacy_keys(session, send + missed)
