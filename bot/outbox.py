@@ -78,7 +78,8 @@ Destination = tuple[str, str, str]  # (platform, target_kind, target)
 # noise), what someone reads to act on waits for the morning. Replies are not listed: the
 # member who wrote at night is awake.
 NIGHT_DROPPED = ("reminder.group_before", "reminder.start", "nudge")
-NIGHT_HELD = ("reminder.day_before", "reminder.missing", "reminder.meetings",
+DAY_BEFORE = "reminder.day_before"  # bot.scheduling.plan.DAY_BEFORE
+NIGHT_HELD = (DAY_BEFORE, "reminder.missing", "reminder.meetings",
               "pioneer.shortlist", "leaderboard", "summary", "summary.picture", "leave.lapsed",
               "leave.moved")
 AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
@@ -135,14 +136,18 @@ class OutboxWorker:
             OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
             OutboxMessage.created_at < began,  # type: ignore[operator]
             OutboxMessage.kind.in_(NIGHT_DROPPED + NIGHT_HELD))).all()  # type: ignore[attr-defined]
+        morning = self.quiet.next_end(local)
         for row in rows:
             if (row.payload or {}).get(AT_NIGHT):
                 continue  # the secretary chose that hour
-            if row.kind in NIGHT_DROPPED:
+            if row.kind in NIGHT_DROPPED or (
+                    # 【明日活动】 is written the day before: by morning it is the day itself.
+                    row.kind == DAY_BEFORE
+                    and morning.date() > row.created_at.astimezone(self.tz).date()):
                 row.status, row.last_error = WITHDRAWN, "免打扰时段开始前未能送达，不再发送"
                 log.info("outbox %s not sent: quiet hours began before it went", row.id)
             else:
-                row.next_attempt_at = self.quiet.next_end(local)
+                row.next_attempt_at = morning
             session.add(row)
 
     def claim(self) -> list[Outbound]:

@@ -305,6 +305,31 @@ def test_a_retry_that_reaches_quiet_hours_waits_or_is_dropped(runtime, clock, en
     assert sorted(m.kind for m in dropped) == ["reminder.start"]
 
 
+def test_a_day_before_message_still_waiting_at_night_is_not_sent_on_the_day(
+        runtime, clock, engine):
+    """【明日活动】 at 20:00 the day before, and the platform says "wait" until 22:30: the
+    retry reaching quiet hours was held for 07:30, the study's own day, still saying 明日.
+    Like a nudge, it is not sent then."""
+    seed(engine, night_study_branch)  # Wednesday 2026-11-25 19:30
+    seed(engine, lambda s: s.add(BranchReminderSettings(branch_id=1,
+                                                        plan={"day_before_at": "20:00"})))
+    sender = BlockedUntil(clock, local(2026, 11, 24, 22, 30))
+    clock.set(local(2026, 11, 24, 19, 55))
+    ticker = service(runtime, clock)
+    worker = night_worker(runtime, engine, clock, sender)
+    while clock.now() < local(2026, 11, 24, 23, 0):
+        clock.advance(timedelta(minutes=1))
+        ticker.tick()
+        asyncio.run(worker.drain())
+    clock.set(local(2026, 11, 25, 7, 31))
+    asyncio.run(worker.drain())
+    assert [m.kind for m in sender.sent] == []
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "reminder.day_before")).all()
+    assert (row.status, row.last_error) == ("withdrawn", "免打扰时段开始前未能送达，不再发送")
+
+
 def _one_branch_failing(runtime, clock, engine, monkeypatch) -> tuple[Ticker, int]:
     """巡特警支部 and 交警支部, each with a Wednesday night study; from 17:00 on 25 November
     巡特警支部's tick raises (a bad row, a bug). The ticker, and the failing branch's id."""
