@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from bot.domain.points import (
     trend_arrow,
 )
 from bot.domain.rules import Rules
+from bot.domain.visits import visit_target as branch_visit_target
 
 # Runs one of storage.reports' figure statements by name with these values and gives its
 # rows: "branches", "members", "activities", "attendance", "points", "corrections",
@@ -54,6 +55,10 @@ class BranchFigures:
     # False for a branch that has ended (临时党支部), listed for the weeks it held activities:
     # its tier stays on record, but there is nobody left to hold a talk (约谈) or a visit with.
     standing: bool = True
+    # When a 临时党支部 was set up: one set up during the year owes a share of its visits.
+    # None for a standing branch, which was there before djbot (its record's date is the
+    # roster's import, not the branch's).
+    set_up: datetime | str | None = None
     # Who belonged to the branch at some time in the span (the average points' base):
     # on its roster then, including anyone who has moved or left since.
     members: int = 0
@@ -121,8 +126,9 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     their points still count in each member's branch points.
     """
     values = {"start": start, "end": end, "cutoff": now if now is not None else end}
-    rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active))
-            for branch_id, name, active in run("branches", values)}
+    rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active),
+                                     set_up=created_at if temporary else None)
+            for branch_id, name, active, temporary, created_at in run("branches", values)}
     if not rows:
         return []
 
@@ -162,6 +168,14 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
             if branch_id in rows:
                 rows[branch_id].visits = visits
     return list(rows.values())
+
+
+def _moment(value: datetime | str) -> datetime:
+    """A UTC timestamp as a statement gives it: the column's datetime, or, run straight on
+    SQLite's driver (bot.shell's quick report), the text SQLite keeps, which is UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def leader_rows(rows: Iterable[Sequence[Any]]) -> list[LeaderRow]:
@@ -298,9 +312,10 @@ def build_report(run: Run, *, start: datetime, end: datetime,
         last_day=last_day,
         tier_mode=rules.tiers.mode,
     )
-    target = visit_target
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
+        set_up = _moment(f.set_up).astimezone(tz).date() if f.set_up is not None else None
+        target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year)
         average = f.average_points
         report.branches.append(BranchLine(
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,

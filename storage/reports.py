@@ -487,7 +487,8 @@ def figure_statements() -> dict[str, Select]:
         # The branches there were: active ones that existed before the span's end (one
         # set up today is not in last week's report), and any that held an activity in it
         # (an ended temporary branch keeps its weeks, said to have ended by `active`).
-        "branches": select(Branch.id, Branch.name, Branch.active)
+        "branches": select(Branch.id, Branch.name, Branch.active, Branch.temporary,
+                           Branch.created_at)
         .where(or_(and_(Branch.active == True, Branch.created_at < end),  # noqa: E712
                    Branch.id.in_(held_here)))
         .order_by(Branch.id),

@@ -153,3 +153,40 @@ def test_problems_itemized_by_zhenggai_count_once_and_the_same_everywhere(runtim
         one.id: (1, 3, 1), two.id: (1, 2, 2), three.id: (0, 1, 1)}
     assert {b: (p.found, p.solved) for b, p in by_branch.items()} == {
         one.id: (3, 2), two.id: (2, 0), three.id: (1, 0)}
+
+
+def test_a_temporary_branch_set_up_late_in_the_year_owes_a_share_of_the_visits(runtime, chat,
+                                                                              clock):
+    """Every branch owed the whole year's 2 visits: a 临时党支部 set up in November was
+    listed as short in 调研记录, 周报's 年度调研未达标 and on the bureau page for six weeks'
+    work. It owes its months' share (none from November; one from September); a standing
+    branch imported in November was there all year and still owes 2."""
+    from datetime import datetime, timezone
+
+    from bot.web import pages
+
+    november = datetime(2026, 11, 2, tzinfo=timezone.utc)
+
+    def build(s):
+        make_branch(s, "一支部").created_at = november  # the roster imported in November
+        make_branch(s, "专项临时支部", temporary=True).created_at = november
+        make_branch(s, "九月临时支部", temporary=True).created_at = datetime(
+            2026, 9, 1, tzinfo=timezone.utc)
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 12, 7, 10, 0))
+    logged = chat.say("lead", "调研 专项临时支部", chat="lg").text
+    assert "调研 1 次，目标 0 次，已达标" in logged, logged
+    listed = chat.say("lead", "调研记录", chat="lg").text
+    assert "· 一支部：0 次" in listed and "· 九月临时支部：0 次（今年成立，目标 1 次）" in listed
+    assert "专项临时支部" not in listed, listed
+    summary = chat.say("lead", "周报", chat="lg").text
+    [short] = [x for x in summary.splitlines() if "年度调研未达标" in x]
+    assert "一支部" in short and "九月临时支部" in short and "专项临时支部" not in short, short
+    with Session(runtime.engine) as s:
+        page = pages.bureau_page(s, now=clock.now(), settings=runtime.settings,
+                                 rules=runtime.rules)
+    assert {v["name"]: v["target"] for v in page["visits"]} == {
+        "一支部": 2, "专项临时支部": 0, "九月临时支部": 1}

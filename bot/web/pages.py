@@ -24,8 +24,10 @@ from bot.domain.points import (
     year_of,
 )
 from bot.domain.rules import Rules
+from bot.domain.visits import target_of
 from bot.web import committee as committee_sections
 from storage import dashboard as store
+from storage import org
 from storage.attendance import CANCELLED
 from storage.models import (
     LEADER_ROLES,
@@ -143,7 +145,9 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
         latest = ranked
     names = store.branches(session)
     visits = store.visits_of_year(session, year=local.year)
-    target = settings.visit_target_per_year
+    # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
+    targets = {b.id: target_of(b, settings.visit_target_per_year, year=local.year, tz=tz)
+               for b in org.branches(session)}
     meetings = store.three_meetings_by_month(
         store.in_period(tallies, year.start, now), tz=tz)
 
@@ -178,7 +182,8 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
         ],
         "visits": [
             {"branch_id": bid, "name": name, "visits": visits[bid].visits if bid in visits else 0,
-             "target": target, "found": visits[bid].found if bid in visits else 0,
+             "target": targets.get(bid, settings.visit_target_per_year),
+             "found": visits[bid].found if bid in visits else 0,
              "open": visits[bid].open_problems if bid in visits else 0}
             for bid, name in names.items()
         ],
