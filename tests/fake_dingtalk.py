@@ -372,7 +372,8 @@ class FakeDingtalk:
             return 200, {"endpoint": self.ws_url, "ticket": f"ticket-{uuid.uuid4().hex[:8]}"}
         if path.startswith("/v1.0/robot/"):
             if headers.get("x-acs-dingtalk-access-token") not in self.valid_tokens:
-                return 401, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
+                # HTTP 400, as integrations quote it: satorijs/satori#240, ClouGence/open-cdm#342
+                return 400, {"code": "InvalidAuthentication", "message": "不合法的access_token"}
             if path.endswith("/batchSend") and len(body.get("userIds", [])) > BATCH_USERS:
                 return 400, {"code": "invalidParameter.userIds.invalid"}
             problem = self._msg_problem(body)

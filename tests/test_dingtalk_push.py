@@ -72,6 +72,23 @@ async def test_group_push_goes_to_the_bound_group_through_the_robot(runtime, wor
     assert [r.status for r in rows(runtime)] == ["sent", "sent"]
 
 
+async def test_a_token_dingtalk_stopped_taking_is_fetched_again_not_kept_for_every_send(
+        runtime, worker, fake):
+    """The v1.0 API refuses a token it no longer takes (revoked, the AppSecret reset) with
+    HTTP 400 InvalidAuthentication; djbot renewed only on a 401, so every reminder, board
+    and summary went dead with the old token until it would have expired (about two
+    hours). It fetches a new one once, and the messages go."""
+    seed(runtime.engine, lambda s: bind_chat(s, make_branch(s), "cidG", platform="dingtalk"))
+    await worker.senders["dingtalk"].client.access_token()
+    fake.expire_tokens()
+    for i in range(3):
+        push(runtime, target="cidG", text=f"提醒 {i}")
+    await worker.drain()
+    assert [r.status for r in rows(runtime)] == ["sent"] * 3, [
+        (r.status, r.last_error) for r in rows(runtime)]
+    assert len(fake.posts("/v1.0/oauth2/accessToken")) == 2
+
+
 async def test_private_push_to_45_people_is_split_into_batches_of_20(runtime, worker, fake):
     users = [f"staff{i:02d}" for i in range(45)]
     push(runtime, target_kind="user", target=users[0], user_ids=users)

@@ -29,6 +29,8 @@ ROBOT_THROTTLE_SECONDS = 600
 # The legacy oapi answers a bad or expired app token with these codes (newer topapi
 # paths answer errcode 88 with the code as sub_code); the token is renewed once.
 OAPI_BAD_TOKEN = {"40014", "42001"}
+# The v1.0 API's code for a token it does not take (with HTTP 400).
+TOKEN_REFUSED = "InvalidAuthentication"
 # topapi/user/getbyunionid: "找不到该用户", the unionId is nobody in this organisation.
 OAPI_NO_SUCH_USER = 60121
 
@@ -182,9 +184,13 @@ class DingtalkClient:
             data = response.json()
         except ValueError:
             data = {}
-        if response.status_code == 401:
-            raise DingtalkError(f"{what}: 401 {data.get('code', '')}".strip(), retryable=True,
-                                code=401)
+        if response.status_code == 401 or (response.status_code == 400
+                                           and data.get("code") == TOKEN_REFUSED):
+            # The v1.0 API refuses a token it no longer takes (revoked, the AppSecret reset)
+            # with 400 InvalidAuthentication「不合法的access_token」, as integrations report
+            # it (satorijs/satori#240, ClouGence/open-cdm#342): api() fetches a new one.
+            raise DingtalkError(f"{what}: {response.status_code} {data.get('code', '')}".strip(),
+                                retryable=True, code=401)
         if response.status_code == 429 or response.status_code >= 500:
             raise DingtalkError(f"{what}: HTTP {response.status_code}", retryable=True,
                                 retry_after=_retry_after(response), code=response.status_code)
