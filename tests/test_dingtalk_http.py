@@ -147,6 +147,33 @@ async def test_night_study_by_http_callbacks(runtime, dingtalk, fake):
     assert _count(engine, OutboxMessage) == 0  # every answer went by sessionWebhook
 
 
+async def test_a_check_in_sent_with_a_photo_is_counted_and_answered(runtime, dingtalk, fake):
+    """签到 with a photo of the session arrives as msgtype richText, its words in
+    content.richText (the official SDK's ChatbotMessage.get_text_list): djbot answered 200,
+    recorded nothing and said nothing, and the member was counted absent."""
+    from sqlmodel import Session, func, select
+
+    from storage.models import Attendance, AttendanceStatus
+
+    _branch_with_members(runtime.engine, 2)
+    await dingtalk.say("sec", "绑定 第一支部")
+    await dingtalk.say("sec", "开始 政治夜学")
+    payload = robot_message(msg_id="rich-1", sender="m01", text="x", now_ms=dingtalk.now_ms(),
+                            conversation=GROUP, webhook=fake.session_webhook("rich-1"))
+    del payload["text"]
+    payload["msgtype"] = "richText"
+    payload["content"] = {"richText": [
+        {"text": " 签到"}, {"pictureDownloadCode": "pdc", "downloadCode": "dc", "type": "picture"}]}
+    dingtalk.sent += 1
+    response = await dingtalk.post(json.dumps(payload, ensure_ascii=False).encode())
+    assert response.status_code == 200
+    with Session(runtime.engine) as s:
+        present = s.exec(select(func.count()).select_from(Attendance).where(
+            Attendance.status == AttendanceStatus.PRESENT)).one()
+    assert present == 1
+    assert dingtalk.replies("rich-1")
+
+
 async def test_expired_session_webhook_reply_goes_by_the_proactive_api_once(
         runtime, app, dingtalk, fake, clock):
     _branch_with_members(runtime.engine, 2)

@@ -269,12 +269,23 @@ async def test_stream_handler_acks_after_commit_and_refuses_what_it_cannot_use(r
 
     picture = dict(text, msgId="f2", msgtype="picture", content={"downloadCode": "x"})
     assert (await handler.raw_process(frame(picture))).code == 200  # acked, nothing to do
+    # Words sent with a picture come as richText: read (they were acked and dropped).
+    rich = dict(text, msgId="f4", msgtype="richText", sessionWebhook=fake.session_webhook("f4"),
+                content={"richText": [{"text": " 帮助"}, {"downloadCode": "x",
+                                                          "type": "picture"}]})
+    del rich["text"]
+    assert (await handler.raw_process(frame(rich))).code == 200
+    assert _count(runtime.engine, ProcessedMessage) == 2
+    await handler.drain()
+    assert "党建助手可用指令" in fake.delivered("/session/f4")[0].body["markdown"]["text"]
+    pictures_only = dict(rich, msgId="f5", content={"richText": [{"downloadCode": "y"}]})
+    assert (await handler.raw_process(frame(pictures_only))).code == 200  # nothing to read
     malformed = ("djbot_rejected_total", {"platform": "dingtalk", "reason": "malformed"})
     refused_before = metrics.REGISTRY.get_sample_value(*malformed) or 0
     stranger = {k: v for k, v in text.items() if k != "senderStaffId"} | {"msgId": "f3"}
     assert (await handler.raw_process(frame(stranger))).code == 400
     assert metrics.REGISTRY.get_sample_value(*malformed) == refused_before + 1
-    assert _count(runtime.engine, ProcessedMessage) == 1
+    assert _count(runtime.engine, ProcessedMessage) == 2
     await client.aclose()
 
 

@@ -41,21 +41,43 @@ class Delivery:
         return (self.session_webhook_expires_at - now).total_seconds() > margin_seconds
 
 
+# Text with pictures (a 签到 sent with a photo of the session) comes as "richText": its
+# text is the items' "text", in order (the official SDK's ChatbotMessage.get_text_list).
+RICH_TEXT = "richText"
+
+
 def is_text(payload: dict[str, Any]) -> bool:
-    return payload.get("msgtype", "text") == "text"
+    """A message with words to read: text, or rich text with some text in it."""
+    msgtype = payload.get("msgtype", "text")
+    return msgtype == "text" or (msgtype == RICH_TEXT and _rich_text(payload) is not None)
+
+
+def _rich_text(payload: dict[str, Any]) -> str | None:
+    """The words of a richText message, its text items joined; None when it has none."""
+    content = payload.get("content")
+    items = content.get("richText") if isinstance(content, dict) else None
+    words = [item["text"] for item in (items if isinstance(items, list) else ())
+             if isinstance(item, dict) and isinstance(item.get("text"), str)]
+    joined = "".join(words)
+    return joined if joined.strip() else None
 
 
 def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
-    """Read a text message; raise BadPayload naming the first missing field."""
+    """Read a text (or rich text) message; raise BadPayload naming the first missing field."""
     msg_id = _required(payload, "msgId")
     conversation_id = _required(payload, "conversationId")
     # senderStaffId is the userid in the roster; it is absent for people outside the
     # organisation, whom djbot cannot place anyway.
     staff_id = _required(payload, "senderStaffId")
-    text_field = payload.get("text")
-    content = text_field.get("content") if isinstance(text_field, dict) else None
-    if not isinstance(content, str):
-        raise BadPayload("text.content missing")
+    if payload.get("msgtype") == RICH_TEXT:
+        content = _rich_text(payload)
+        if content is None:
+            raise BadPayload("content.richText has no text")
+    else:
+        text_field = payload.get("text")
+        content = text_field.get("content") if isinstance(text_field, dict) else None
+        if not isinstance(content, str):
+            raise BadPayload("text.content missing")
     is_private = str(payload.get("conversationType")) == SINGLE_CHAT
     bot_user = payload.get("chatbotUserId")
     at_users = payload.get("atUsers")
