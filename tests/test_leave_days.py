@@ -409,3 +409,29 @@ def test_a_part_of_the_day_glued_to_the_reason_is_the_reason(runtime, chat, cloc
     run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
     reply = chat.say("li", said, chat="g1")
     assert _records(runtime) == [("李明", "政治夜学", "12-8", "leave")], reply.text
+
+
+def test_turning_down_leave_does_not_pick_a_cancelled_activity(runtime, chat, clock):
+    """With leave asked for the 8th and the 10th and the 10th's study called off, 驳回请假
+    李明 turned down the leave on the cancelled study (the latest) and told him to attend
+    it, while the 8th's stayed granted."""
+    from sqlmodel import Session, select
+
+    from storage.models import Activity, Attendance
+
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))  # the 8th and the 10th planned
+    assert "已请假" in chat.say("li", "请假 12月8日 夜学 值班").text
+    assert "已请假" in chat.say("li", "请假 12月10日 夜学 出差").text
+    chat.say("sec", "取消活动 12月10日 夜学 临时勤务", chat="g1")
+    assert not chat.say("sec", "确认", chat="g1").is_error
+    drain(runtime, clock)
+    reply = chat.say("sec", "驳回请假 李明", chat="g1").text
+    told = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.decided"]
+    with Session(runtime.engine) as s:
+        states = {a.starts_at.day: r.leave_state for r, a in s.exec(
+            select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id))}
+    assert "已驳回" in reply and "12月10日" not in reply, reply
+    assert told and not any("12月10日" in t for t in told), told
+    assert states == {8: "revoked", 10: "granted"}, states
