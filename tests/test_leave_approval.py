@@ -166,6 +166,23 @@ def test_a_secretarys_own_leave_goes_to_the_branch_committee(runtime, chat, cloc
     assert "已批准 王书记 的请假" in chat.say("zhao", "批准请假 王书记").text
 
 
+@pytest.mark.parametrize("said", ["批准请假 王书记", "请假批准 王书记", "驳回请假 王书记"])
+def test_a_secretary_cannot_decide_their_own_leave(runtime, chat, clock, said):
+    """批准请假 王书记 from 王书记 himself approved his own leave, and nobody heard of it: a
+    书记's own leave is the 委员's to decide."""
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "已通知委员" in chat.say("sec", TWO_STUDIES).text
+    own = chat.say("sec", said)
+    with Session(runtime.engine) as s:
+        state = s.exec(select(LeavePeriod)).one().leave_state
+    assert own.is_error and state == "pending", (own.text, state)
+    assert ("委员赵委员审批" if "驳回" not in said else "「销假」") in own.text, own.text
+    assert "已批准 王书记 的请假" in chat.say("zhao", "批准请假 王书记").text
+
+
 def test_nobody_to_tell_is_said_to_the_member(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 3, 10, 0))
