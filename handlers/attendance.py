@@ -825,11 +825,16 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
         state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
         message_id=ctx.message.message_id, activity_type=kind.value if kind else None)
+    # Leave the secretary turned down stays so where it needs no approval: asked again it
+    # would be granted unseen. Where it does, the new request replaces it (storage.leave).
+    refused = leave_store.turned_down(ctx.session, period=period, now=ctx.now,
+                                      tz=ctx.settings.tz)
     ctx.audit("leave.period", target=ctx.member.name,
               detail={"period_id": period.id, "first": first.isoformat(),
                       "last": span.last.isoformat(), "reason": span.rest,
                       "activity_type": kind.value if kind else None,
-                      "activity_ids": [a.id for a in excused]})
+                      "activity_ids": [a.id for a in excused],
+                      "turned_down_activity_ids": [a.id for a in refused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
@@ -858,6 +863,10 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         lines[-1] += told
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    if refused:
+        lines.append("已被书记驳回的请假不变，仍需参加："
+                     + "、".join(_label(ctx, a, with_date=True) for a in refused)
+                     + "。如有疑问请直接联系书记。")
     return Reply("\n".join(lines))
 
 

@@ -435,3 +435,19 @@ def test_turning_down_leave_does_not_pick_a_cancelled_activity(runtime, chat, cl
     assert "已驳回" in reply and "12月10日" not in reply, reply
     assert told and not any("12月10日" in t for t in told), told
     assert states == {8: "revoked", 10: "granted"}, states
+
+
+def test_leave_turned_down_stays_so_when_a_period_is_asked_over_it(runtime, chat, clock):
+    """Where leave needs no approval, a period asked over leave the secretary had turned
+    down said every activity in its days was leave, while the refusal stood and he was
+    nudged on the 8th. The refusal still stands (granted at once, a period must not undo
+    it unseen), and the reply says so."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))  # the 8th planned
+    assert "已请假" in chat.say("li", "请假 12月8日 夜学 值班").text
+    assert "已驳回" in chat.say("sec", "驳回请假 李明", chat="g1").text
+    reply = chat.say("li", "请假 12月8日至12月10日 外出培训").text
+    assert "已被书记驳回的请假不变，仍需参加：政治夜学（12月8日 19:30）" in reply, reply
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 0))
+    assert [at.day for at, kind, to, _ in sent if kind == "nudge" and to == "li"] == [8]
