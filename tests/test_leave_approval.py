@@ -142,7 +142,7 @@ def test_turning_a_request_down_makes_the_member_expected_and_nudged_again(runti
 
 
 def test_asking_again_after_a_refusal_and_being_approved_excuses_the_planned_days(
-        runtime, chat, clock, djbot):  # noqa: F811 - the fixture
+        runtime, chat, clock):
     """李明's leave for the 8th to the 10th was turned down; asked again and approved, the
     reply said the days were leave, yet he was nudged on the 8th and the 10th and counted
     absent twice (−1 each): the turned-down rows counted as already answered, and the 10th,
