@@ -825,11 +825,16 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
         state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
         message_id=ctx.message.message_id, activity_type=kind.value if kind else None)
+    # Leave the secretary turned down stays so where it needs no approval: asked again it
+    # would be granted unseen. Where it does, the new request replaces it (storage.leave).
+    refused = leave_store.turned_down(ctx.session, period=period, now=ctx.now,
+                                      tz=ctx.settings.tz)
     ctx.audit("leave.period", target=ctx.member.name,
               detail={"period_id": period.id, "first": first.isoformat(),
                       "last": span.last.isoformat(), "reason": span.rest,
                       "activity_type": kind.value if kind else None,
-                      "activity_ids": [a.id for a in excused]})
+                      "activity_ids": [a.id for a in excused],
+                      "turned_down_activity_ids": [a.id for a in refused]})
     days = (span.last - first).days + 1
     head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
@@ -858,6 +863,10 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         lines[-1] += told
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    if refused:
+        lines.append("已被书记驳回的请假不变，仍需参加："
+                     + "、".join(_label(ctx, a, with_date=True) for a in refused)
+                     + "。如有疑问请直接联系书记。")
     return Reply("\n".join(lines))
 
 
@@ -950,6 +959,8 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
+    if member.id == ctx.member.id:
+        return _own_leave(ctx, member, state)
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
     # A period follows the member (it excuses wherever they are due): once they have gone,
     # it is their new branch's to decide, not this one's.
@@ -1006,6 +1017,17 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     if state == LeaveState.REVOKED:
         return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
+
+
+def _own_leave(ctx: Ctx, member: Member, state: LeaveState) -> Reply:
+    """Nobody decides their own leave, as nobody makes up or corrects their own record: a
+    书记's is the 委员's to decide. Turned down, it is taken back, which is 销假's to do."""
+    if state == LeaveState.REVOKED:
+        return Reply.error("不能驳回自己的请假，没有改动。要撤回自己的请假，请发送「销假」。")
+    deciders = org.leave_deciders(ctx.session, branch_id=member.branch_id, asking=member.id)
+    who = ("、".join(f"{ROLE_LABELS.get(Role(d.role), '')}{d.name}" for d in deciders)
+           or "上级党组织")
+    return Reply.error(f"不能批准自己的请假，没有改动：你的请假由{who}审批。")
 
 
 def _decide_lapsed(ctx: Ctx, member: Member, lapsed: list[tuple[Attendance, Activity]],
@@ -1084,8 +1106,6 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
     """The member hears the secretary's decision on their leave: turned down, they are
     expected after all and must know it before the activity, not from a nudge."""
     assert ctx.member is not None
-    if member.id == ctx.member.id:
-        return
     if state == LeaveState.GRANTED:
         text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
     else:
@@ -1823,7 +1843,7 @@ APPROVE = Command(
     name="批准请假",
     acts=True,
     aliases=("同意请假", "准假", "批准"),  # 批准 张三: leave is all a secretary approves
-    summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准）",
+    summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准；不能批准自己的）",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,
@@ -1834,7 +1854,7 @@ REVOKE = Command(
     name="驳回请假",
     acts=True,
     aliases=("不同意请假", "不批准请假", "不准假", "驳回"),
-    summary="驳回党员的请假，其仍需参加",
+    summary="驳回党员的请假，其仍需参加（自己的请假用「销假」撤回）",
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),
     roles=_STAFF,

@@ -878,18 +878,23 @@ def ask_leave(
 def leave_to_decide(
     session: Session, *, branch_id: int | None, member_id: int, now: datetime
 ) -> tuple[Attendance, Activity] | None:
-    """The member's leave on the latest not-yet-finalized activity of this scope."""
-    return session.exec(
+    """The member's leave that 批准请假 or 驳回请假 of them acts on, of this scope's activities
+    not cancelled (nobody is to attend those) whose record is open: the next one not ended
+    yet, which is what a secretary deciding has in mind, else the one ended last."""
+    found = session.exec(
         select(Attendance, Activity)
         .join(Activity, Activity.id == Attendance.activity_id)
         .where(
             _in_scope(branch_id),
-            Activity.finalized_at.is_(None),
+            Activity.finalized_at.is_(None),  # type: ignore[union-attr]
+            Activity.status != CANCELLED,
             Attendance.member_id == member_id,
             Attendance.status == AttendanceStatus.LEAVE,
         )
-        .order_by(Activity.starts_at.desc())
-    ).first()
+        .order_by(Activity.starts_at, Activity.id)
+    ).all()
+    ahead = [(row, activity) for row, activity in found if activity.ends_at > now]
+    return ahead[0] if ahead else (found[-1] if found else None)
 
 
 def pending_leave(

@@ -86,14 +86,28 @@ def _excuse_one(session: Session, *, activity: Activity, member: Member,
         session.add(Attendance(activity_id=activity.id, member_id=member.id,  # type: ignore[arg-type]
                                **values))
         return True
-    if existing.status != AttendanceStatus.WITHDRAWN or existing.leave_state is None \
-            or existing.checked_in_at is not None or existing.made_up_at is not None:
+    if existing.checked_in_at is not None or existing.made_up_at is not None \
+            or existing.leave_state is None or not (
+                existing.status == AttendanceStatus.WITHDRAWN or _asked_again(existing, period)):
         return False  # already answered (checked in, or asked leave for it alone)
-    # Leave a move withdrew (refit), where they are due again: the period excuses it.
+    # Leave a move withdrew (refit), where they are due again, or that was turned down and
+    # is asked again: the period excuses it, and a new decision is to come.
     for key, value in values.items():
         setattr(existing, key, value)
+    existing.leave_decided_by = None
     session.add(existing)
     return True
+
+
+def _asked_again(row: Attendance, period: LeavePeriod) -> bool:
+    """Leave turned down, under a period that waits for a decision: the member asks again,
+    and the secretary decides it with the period. Where leave needs no approval, the
+    secretary's refusal stands, as it does against 请假 for that activity alone."""
+    return (row.status == AttendanceStatus.LEAVE and row.leave_state == LeaveState.REVOKED
+            and period.leave_state == LeaveState.PENDING)
+
+
+_DECIDED_FIRST = {LeaveState.GRANTED: 0, LeaveState.PENDING: 1}
 
 
 def excuse(session: Session, *, activity: Activity, tz: tzinfo) -> int:
@@ -103,11 +117,32 @@ def excuse(session: Session, *, activity: Activity, tz: tzinfo) -> int:
                         .where(LeavePeriod.first_day <= day, LeavePeriod.last_day >= day,
                                or_(LeavePeriod.activity_type.is_(None),  # type: ignore[union-attr]
                                    LeavePeriod.activity_type == activity.type))).all()
+    # A period granted or waiting first: one turned down, then asked again, must not set
+    # the turned-down state on the activity before the new request is read.
+    rows = sorted(rows, key=lambda found: (_DECIDED_FIRST.get(found[0].leave_state, 2),
+                                           -(found[0].id or 0)))
     count = sum(1 for period, member in rows
                 if _excuse_one(session, activity=activity, member=member, period=period))
     if count:
         session.flush()
     return count
+
+
+def turned_down(session: Session, *, period: LeavePeriod, now: datetime, tz: tzinfo
+                ) -> list[Activity]:
+    """Activities not started in the period whose leave the secretary turned down and the
+    period did not excuse again (_asked_again): the member is still expected there."""
+    start = datetime.combine(period.first_day, time(0), tzinfo=tz)
+    end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)
+    return list(session.exec(
+        select(Activity).join(Attendance, Attendance.activity_id == Activity.id)
+        .where(Attendance.member_id == period.member_id,
+               Attendance.status == AttendanceStatus.LEAVE,
+               Attendance.leave_state == LeaveState.REVOKED,
+               Activity.starts_at >= max(start, now), Activity.starts_at < end,
+               Activity.status != CANCELLED,
+               *([Activity.type == period.activity_type] if period.activity_type else []))
+        .order_by(Activity.starts_at, Activity.id)).all())
 
 
 def covers(period: LeavePeriod, activity: Activity, tz: tzinfo) -> bool:

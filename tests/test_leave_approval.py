@@ -141,6 +141,31 @@ def test_turning_a_request_down_makes_the_member_expected_and_nudged_again(runti
     assert nudged(sent, "li") == ["12-08", "12-10"]
 
 
+def test_asking_again_after_a_refusal_and_being_approved_excuses_the_planned_days(
+        runtime, chat, clock):
+    """李明's leave for the 8th to the 10th was turned down; asked again and approved, the
+    reply said the days were leave, yet he was nudged on the 8th and the 10th and counted
+    absent twice (−1 each): the turned-down rows counted as already answered, and the 10th,
+    planned later, took the refused period's state."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))  # the 8th planned
+    assert "已安排的 1 次" in chat.say("li", TWO_STUDIES).text
+    chat.say("sec", "驳回请假 李明")
+    again = chat.say("li", TWO_STUDIES).text
+    assert "已安排的 1 次" in again and "驳回" not in again, again
+    approved = chat.say("sec", "批准请假 李明").text
+    assert "政治夜学（12月8日 19:30）" in approved and "都记为请假" in approved, approved
+
+    def secretary_checks_in(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:30":
+            chat.say("sec", "签到", chat="g1")
+    sent = run_ticks(runtime, clock, local(2026, 12, 11, 21, 30),
+                     before_tick=secretary_checks_in)
+    run_ticks(runtime, clock, local(2026, 12, 12, 22, 30))  # absences confirm themselves
+    assert (nudged(sent, "li"), ledger_lines(chat, "li")) == ([], [])
+
+
 def test_two_requests_waiting_are_approved_together_and_named(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 7, 20, 0))
@@ -163,6 +188,23 @@ def test_a_secretarys_own_leave_goes_to_the_branch_committee(runtime, chat, cloc
     reply = chat.say("sec", TWO_STUDIES)
     assert "已通知委员" in reply.text
     assert [to for _, to, _ in asked(drain(runtime, clock))] == ["zhao"]
+    assert "已批准 王书记 的请假" in chat.say("zhao", "批准请假 王书记").text
+
+
+@pytest.mark.parametrize("said", ["批准请假 王书记", "请假批准 王书记", "驳回请假 王书记"])
+def test_a_secretary_cannot_decide_their_own_leave(runtime, chat, clock, said):
+    """批准请假 王书记 from 王书记 himself approved his own leave, and nobody heard of it: a
+    书记's own leave is the 委员's to decide."""
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "已通知委员" in chat.say("sec", TWO_STUDIES).text
+    own = chat.say("sec", said)
+    with Session(runtime.engine) as s:
+        state = s.exec(select(LeavePeriod)).one().leave_state
+    assert own.is_error and state == "pending", (own.text, state)
+    assert ("委员赵委员审批" if "驳回" not in said else "「销假」") in own.text, own.text
     assert "已批准 王书记 的请假" in chat.say("zhao", "批准请假 王书记").text
 
 

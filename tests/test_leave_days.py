@@ -309,6 +309,49 @@ def test_a_range_of_days_is_still_one():
     assert (found.first, found.last, found.rest) == (date(2026, 12, 8), date(2026, 12, 10), "出差")
 
 
+@pytest.mark.parametrize("said", ["请假 12月28日至1月3日 回老家探亲",
+                                  "请假 12.28-1.3 回老家探亲",
+                                  "请假 28号到3号 回老家探亲"])
+def test_leave_over_new_year_is_recorded(runtime, chat, clock, said):
+    """Asked on 20 December, leave from the 28th to 3 January was refused with 「结束日期
+    1月3日 早于开始日期 12月28日」: the end, its year (or month) left out, took the start's."""
+    from sqlmodel import Session, select
+
+    from storage.models import LeavePeriod
+
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 20, 10, 0))
+    reply = chat.say("li", said)
+    with Session(runtime.engine) as s:
+        periods = [(p.first_day, p.last_day) for p in s.exec(select(LeavePeriod)).all()]
+    assert periods == [(date(2026, 12, 28), date(2027, 1, 3))], reply.text
+    assert "12月28日" in reply.text and "（7 天）" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("text, today, first, last", [
+    # On 2 January, the leave under way; in July, still the one just past (reports).
+    ("12月28日至1月3日 探亲", date(2027, 1, 2), date(2026, 12, 28), date(2027, 1, 3)),
+    ("12月28日至1月3日 探亲", date(2027, 6, 10), date(2026, 12, 28), date(2027, 1, 3)),
+    ("12月28日至3日 探亲", date(2026, 12, 20), date(2026, 12, 28), date(2027, 1, 3)),
+    ("2026年12月28日至1月3日 探亲", date(2026, 12, 20), date(2026, 12, 28), date(2027, 1, 3)),
+    ("11月28日至3日 探亲", date(2026, 11, 20), date(2026, 11, 28), date(2026, 12, 3)),
+])
+def test_a_range_into_the_next_year_or_month(text, today, first, last):
+    """An end written before its start, its year or month left out, ran back to before it
+    and was refused."""
+    from bot.domain.dates import find_date_range
+    found = find_date_range(text, today)
+    assert (found.first, found.last, found.rest) == (first, last, "探亲")
+
+
+@pytest.mark.parametrize("text", ["3月1日至2月1日 出差", "10号到8号 出差", "12月10日至12月8日 出差"])
+def test_an_end_before_the_start_that_is_a_slip_is_still_refused(text):
+    """Read as running into the next year or month, these would be leave of months."""
+    from bot.domain.dates import find_date_range
+    with pytest.raises(DateError, match="早于开始日期"):
+        find_date_range(text, date(2026, 12, 1))
+
+
 def test_leave_naming_its_activity_in_traditional_characters(runtime, chat, clock):
     """請假 黨日 出差 from a phone set to traditional input excused the night study before
     it, with 「黨日 出差」 as its reason: only the command word was folded."""
@@ -366,3 +409,45 @@ def test_a_part_of_the_day_glued_to_the_reason_is_the_reason(runtime, chat, cloc
     run_ticks(runtime, clock, local(2026, 12, 7, 13, 0))
     reply = chat.say("li", said, chat="g1")
     assert _records(runtime) == [("李明", "政治夜学", "12-8", "leave")], reply.text
+
+
+def test_turning_down_leave_does_not_pick_a_cancelled_activity(runtime, chat, clock):
+    """With leave asked for the 8th and the 10th and the 10th's study called off, 驳回请假
+    李明 turned down the leave on the cancelled study (the latest) and told him to attend
+    it, while the 8th's stayed granted."""
+    from sqlmodel import Session, select
+
+    from storage.models import Activity, Attendance
+
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))  # the 8th and the 10th planned
+    assert "已请假" in chat.say("li", "请假 12月8日 夜学 值班").text
+    assert "已请假" in chat.say("li", "请假 12月10日 夜学 出差").text
+    chat.say("sec", "取消活动 12月10日 夜学 临时勤务", chat="g1")
+    assert not chat.say("sec", "确认", chat="g1").is_error
+    drain(runtime, clock)
+    reply = chat.say("sec", "驳回请假 李明", chat="g1").text
+    told = [t for _, kind, _, t in drain(runtime, clock) if kind == "leave.decided"]
+    with Session(runtime.engine) as s:
+        states = {a.starts_at.day: r.leave_state for r, a in s.exec(
+            select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id))}
+    assert "已驳回" in reply and "12月10日" not in reply, reply
+    assert told and not any("12月10日" in t for t in told), told
+    assert states == {8: "revoked", 10: "granted"}, states
+
+
+def test_leave_turned_down_stays_so_when_a_period_is_asked_over_it(runtime, chat, clock):
+    """Where leave needs no approval, a period asked over leave the secretary had turned
+    down said every activity in its days was leave, while the refusal stood and he was
+    nudged on the 8th. The refusal still stands (granted at once, a period must not undo
+    it unseen), and the reply says so."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))  # the 8th planned
+    assert "已请假" in chat.say("li", "请假 12月8日 夜学 值班").text
+    assert "已驳回" in chat.say("sec", "驳回请假 李明", chat="g1").text
+    reply = chat.say("li", "请假 12月8日至12月10日 外出培训").text
+    assert "已被书记驳回的请假不变，仍需参加：政治夜学（12月8日 19:30）" in reply, reply
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 0))
+    assert [at.day for at, kind, to, _ in sent if kind == "nudge" and to == "li"] == [8]

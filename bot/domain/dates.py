@@ -17,6 +17,11 @@ _ONE = re.compile(r"(?:(?P<ay>\d{4})\s*[年./-]\s*)?(?P<am>\d{1,2})\s*(?:月|\.|
                   r"(?P<ad>\d{1,2})\s*(?P<amark>[日号])?")
 _BRACKETS = re.compile(r"[（(]\s*[）)]|^[\s，,、：:]+|[\s，,、：:]+$")
 LONGEST = timedelta(days=366)
+# The longest range read as running into the next year when its end is written before
+# its start with no year (12月1日至2月28日), and into the next month when it has no month
+# either (28号到3号); longer, it is more likely a slip (3月1日至2月1日, 10号到8号).
+_OVER_NEW_YEAR = timedelta(days=183)
+_INTO_NEXT_MONTH = timedelta(days=15)
 
 
 class DateError(ValueError):
@@ -67,10 +72,32 @@ def _plausible(match: re.Match, text: str) -> bool:
     return bool(g["am"] or g["bm"] or g["amark"] or g["bmark"])
 
 
+def _over_the_turn(first: date, last: date, g: dict, today: date) -> tuple[date, date]:
+    """A range whose end, its year (or month) left out, falls before its start runs into
+    the next year (12月28日至1月3日) or month (28号到3号): the end was taken in the start's.
+    Across New Year it is the one whose end is this year, unless that ended months ago:
+    on 1月2日 the leave under way, on 12月20日 the one to come. Returned as it was when it
+    would then last over half a year, for the caller to refuse."""
+    if g["bm"]:
+        later = _day(str(last.year + 1), str(last.month), str(last.day), today=today)
+        if later - first > _OVER_NEW_YEAR:
+            return first, last
+        last = later
+        if not g["ay"] and last.year > today.year and (first.month, first.day) != (2, 29):
+            earlier = first.replace(year=first.year - 1), last.replace(year=last.year - 1)
+            if earlier[1] >= today - timedelta(days=180):
+                return earlier
+        return first, last
+    month = first.replace(day=1) + timedelta(days=31)
+    later = _day(str(month.year), str(month.month), str(last.day), today=today)
+    return first, later if later - first <= _INTO_NEXT_MONTH else last  # 10号到8号: a slip
+
+
 def find_date_range(text: str, today: date) -> DateRange | None:
     """The first date range in the text, or None when there is none; DateError when one is
     written but impossible. A range without a year is this year's, or next year's when it
-    would otherwise have ended months ago (1月3日至5日 typed in December)."""
+    would otherwise have ended months ago (1月3日至5日 typed in December); one whose end
+    comes before its start runs into the next year or month (_over_the_turn)."""
     for match in _RANGE.finditer(text):
         if not _plausible(match, text):
             continue
@@ -78,7 +105,12 @@ def find_date_range(text: str, today: date) -> DateRange | None:
         first = _day(g["ay"], g["am"], g["ad"], today=today)
         last = _day(g["by"] or g["ay"], g["bm"] or (g["am"] if not g["bm"] else None), g["bd"],
                     today=today, default_month=first.month, default_year=first.year)
-        if not g["ay"] and last < today - timedelta(days=180):
+        if last < first and not g["by"]:
+            try:
+                first, last = _over_the_turn(first, last, g, today)
+            except DateError:  # 31号到30号 has no 30th in February: the slip is said as such
+                pass
+        elif not g["ay"] and last < today - timedelta(days=180):
             first, last = first.replace(year=first.year + 1), last.replace(year=last.year + 1)
         if last < first:
             raise DateError(f"结束日期 {last.month}月{last.day}日 早于开始日期 {first.month}月{first.day}日")
