@@ -25,11 +25,13 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
 
 def validate(settings: Settings) -> list[str]:
     """Every problem that would stop djbot from working, as one line each; empty when fine."""
-    return [*_database(settings.database_url), *_timezone(settings.timezone), *_platforms(settings),
+    return [*database_problems(settings.database_url), *_timezone(settings.timezone), *_platforms(settings),
             *_web(settings)]
 
 
-def _database(url: str) -> list[str]:
+def database_problems(url: str) -> list[str]:
+    """What is wrong with DJBOT_DATABASE_URL itself: what every command on the database
+    checks before opening it."""
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -297,6 +297,17 @@ def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
     assert data["reading_classes"] == []
 
 
+def test_export_into_a_missing_folder_says_so_in_one_line(engine, db_url, tmp_path):
+    """Before, `export --out` into a folder that is not there ended in a traceback."""
+    seed(engine, fill_a_week)
+    result = CliRunner().invoke(
+        cli, ["export", "J0001", "--out", str(tmp_path / "no-such-dir" / "x.json")],
+        env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "不存在，没有写入导出" in result.output
+
+
 # --- what the logs may say ------------------------------------------------------------------
 
 
