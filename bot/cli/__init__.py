@@ -199,11 +199,18 @@ def write_file(write: Callable[[], object], path: Path, *, what: str = "文件")
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """升级数据库到最新结构。"""
+    from alembic.util.exc import CommandError
+
     from storage import db
 
     settings = load_settings()
-    engine = db.make_engine(settings.database_url)
-    db.upgrade(engine, revision)
+    engine = database_engine(settings)  # the systemd unit's ExecStartPre: exit 2 stops it
+    if problem := db.write_problem(engine):
+        _refuse(f"{problem}。数据库：{_shown(settings.database_url)}")
+    try:
+        db.upgrade(engine, revision)
+    except CommandError as exc:
+        _refuse(f"未升级：{str(exc).splitlines()[0]}")
     typer.echo(f"数据库已升级到 {db.current_revision(engine)}")
 
 
