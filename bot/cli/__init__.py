@@ -116,7 +116,11 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
     from bot.logs import setup_logging
     from bot.runtime import build_runtime
 
+    from bot.checks import rules_problems
+
     settings = settings or load_settings()
+    for problem in rules_problems(settings.rules_file):  # every command loads the rules
+        _refuse(f"配置错误：{problem}")
     setup_logging(settings, default_level=default_log_level)
     if "engine" not in kwargs:
         require_writable(settings)
