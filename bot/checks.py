@@ -6,6 +6,7 @@ in the operator's terminal, not as a failed signature on the first member's mess
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -25,11 +26,27 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
 
 def validate(settings: Settings) -> list[str]:
     """Every problem that would stop djbot from working, as one line each; empty when fine."""
-    return [*_database(settings.database_url), *_timezone(settings.timezone), *_platforms(settings),
-            *_web(settings)]
+    return [*database_problems(settings.database_url), *_timezone(settings.timezone),
+            *_platforms(settings), *_web(settings), *rules_problems(settings.rules_file)]
 
 
-def _database(url: str) -> list[str]:
+def rules_problems(path: Path | None) -> list[str]:
+    """A rules file that cannot be read or is not valid: found at start, one line, rather
+    than a traceback that systemd restarts every few seconds."""
+    from bot.domain.rules import RulesError, load_rules
+
+    try:
+        load_rules(path)
+    except OSError as exc:
+        return [f"DJBOT_RULES_FILE 读不到 {path}：{exc.strerror or exc}"]
+    except RulesError as exc:
+        return [f"DJBOT_RULES_FILE {path} 无效：{exc}"]
+    return []
+
+
+def database_problems(url: str) -> list[str]:
+    """What is wrong with DJBOT_DATABASE_URL itself: what every command on the database
+    checks before opening it."""
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.checks import rules_problems
 from bot.config import Settings
 from storage import db
 
@@ -18,6 +19,9 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     if problem := db.write_problem(engine):
         return [(False, f"{problem}：djbot 需要写入签到和发件箱")]
+    if problems := rules_problems(settings.rules_file):  # the checks below count by them
+        return [(True, f"数据库可用、可写，结构为最新 ({head})"),
+                *((False, line) for line in problems)]
     return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine),
             *expected_lines(settings, engine)]
 

@@ -104,6 +104,10 @@ def read_header(path: Path) -> dict:
         raise RestoreRefused(f"{path} 不是 djbot 备份文件")
     if header.get("version") != FORMAT_VERSION:
         raise RestoreRefused(f"{path} 的备份格式版本 {header.get('version')} 不受支持")
+    revision = header.get("revision")
+    if isinstance(revision, str) and not _known(revision):
+        # No migration here builds its schema: Alembic would fail without saying what to do.
+        raise RestoreRefused(f"备份来自更新版本 {revision}，请先升级 djbot")
     return header
 
 
@@ -175,6 +179,15 @@ def _schema_at(engine: Engine, revision: str | None) -> None:
     except CommandError:
         # The empty target is newer than the dump: stepping down loses nothing.
         command.downgrade(db.alembic_config(engine), revision)
+
+
+def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    try:
+        return ScriptDirectory(str(db.MIGRATIONS_DIR)).get_revision(revision) is not None
+    except CommandError:  # Alembic's ResolutionError: no migration of ours has it
+        return False
 
 
 def _reset_sequences(conn: Connection, tables) -> None:

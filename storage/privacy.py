@@ -7,26 +7,38 @@ branch's totals and past reports do not change when someone leaves.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, SQLModel, select
 
-from storage import moves
+from storage import moves, outbox
 from storage.models import (
     Activity,
     Attendance,
     AuditEntry,
     Branch,
     Identity,
+    LeavePeriod,
     Member,
     OutboxMessage,
+    PastMembership,
+    PioneerNomination,
     PointEntry,
     ProcessedMessage,
     Rating,
+    ReadingClass,
+    ReadingClassEnrollment,
+    Rectification,
     StudyLog,
 )
+
+# What people typed into a detail (a leave reason, 事迹): it may name the member or others.
+_FREE_TEXT = frozenset({"reason", "deeds", "was", "comment", "material", "text"})
+# Joined names in one target (委员 张三、李四; a pairing 一支部↔二支部).
+_TARGET_PARTS = re.compile(r"(、|↔)")
 
 
 class MemberNotFound(Exception):
@@ -92,6 +104,22 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
     study = session.exec(
         select(StudyLog).where(StudyLog.member_id == mid).order_by(StudyLog.logged_at)
     )
+    periods = session.exec(
+        select(LeavePeriod).where(LeavePeriod.member_id == mid).order_by(LeavePeriod.first_day)
+    )
+    pioneer = session.exec(
+        select(PioneerNomination).where(PioneerNomination.member_id == mid)
+        .order_by(PioneerNomination.month)
+    )
+    past = session.exec(
+        select(PastMembership).where(PastMembership.member_id == mid)
+        .order_by(PastMembership.since)
+    )
+    classes = session.exec(
+        select(ReadingClassEnrollment, ReadingClass)
+        .join(ReadingClass, ReadingClass.id == ReadingClassEnrollment.class_id)
+        .where(ReadingClassEnrollment.member_id == mid).order_by(ReadingClass.id)
+    ).all()
     return {
         "member": _plain(member) | {"branch": branch.name if branch else None},
         "identities": [{"platform": i.platform, "user_id": i.user_id} for i in identities],
@@ -99,12 +127,19 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
             _plain(a, without=("id", "member_id")) | {"activity": _activity(act)}
             for a, act in attendance
         ],
+        "leave_periods": [_plain(p, without=("member_id",)) for p in periods],
         "study": [_plain(s, without=("member_id",)) for s in study],
         "points": [_plain(p, without=("member_id",)) for p in points],
         "points_total": sum(p.points for p in points),
         "ratings": [
             _plain(r, without=("id", "member_id")) | {"activity": _activity(act)}
             for r, act in ratings
+        ],
+        "pioneer_nominations": [_plain(n, without=("member_id",)) for n in pioneer],
+        "past_memberships": [_plain(m, without=("id", "member_id")) for m in past],
+        "reading_classes": [
+            {"class": c.name, "enrolled_at": e.enrolled_at.isoformat() if e.enrolled_at else None}
+            for e, c in classes
         ],
     }
 
@@ -117,6 +152,8 @@ def _activity(activity: Activity) -> dict[str, str]:
 def forget_member(session: Session, *, member: Member, now: datetime, actor: str = "cli") -> None:
     """Pseudonymise one member; their ledger rows and attendance stay, nameless."""
     mid = member.id
+    assert mid is not None
+    known_as = {v for v in (member.name, member.staff_no) if v}
     identities = list(session.exec(select(Identity).where(Identity.member_id == mid)))
     for identity in identities:
         # Stored deliveries and queued private messages carry the platform user id.
@@ -137,11 +174,21 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     # Free text the member wrote may name them or others; the facts (status, score) stay.
     session.exec(
         update(Attendance).where(Attendance.member_id == mid)
-        .values(leave_reason=None, message_id=None)
+        .values(leave_reason=None, makeup_reason=None, message_id=None)
+    )
+    session.exec(
+        update(LeavePeriod).where(LeavePeriod.member_id == mid)
+        .values(reason="", message_id=None)  # reason is required: empty, not NULL
+    )
+    session.exec(
+        update(PioneerNomination).where(PioneerNomination.member_id == mid).values(deeds="")
+    )
+    session.exec(
+        update(Rectification).where(Rectification.owner_id == mid)
+        .values(owner_name=pseudonym(mid))
     )
     session.exec(update(Rating).where(Rating.member_id == mid).values(comment=None))
     session.exec(update(StudyLog).where(StudyLog.member_id == mid).values(material=None))
-    session.exec(update(AuditEntry).where(AuditEntry.actor_id == mid).values(actor=pseudonym(mid)))
 
     member.name = pseudonym(mid)
     member.staff_no = None
@@ -149,8 +196,68 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     member.forgotten = True
     member.updated_at = now
     session.add(member)
+    session.flush()
+    # After leaving the roster, which may itself withdraw asks and write to the audit trail.
+    _scrub_leave_asks(session, mid=mid)
+    _scrub_audit(session, mid=mid, known_as=known_as, unique=_unique_names(session, mid, known_as))
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
     )
     session.flush()
+
+
+def _unique_names(session: Session, mid: int, known_as: set[str]) -> set[str]:
+    """Of the member's name and 编号, those nobody else bears: a target or a word equal to one
+    of them is about this member, not a namesake."""
+    others = session.exec(select(Member.name, Member.staff_no).where(Member.id != mid))
+    taken = {v for row in others for v in row if v}
+    return known_as - taken
+
+
+def _scrub_leave_asks(session: Session, *, mid: int) -> None:
+    """The member's 【请假待批准】 sit in a decider's queue, naming them and their reason: the
+    unsent are withdrawn, and every one (sent ones are kept a while) loses its text."""
+    rows = session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind == outbox.LEAVE_ASK,
+        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
+            outbox.leave_asks_of(mid), autoescape=True)))
+    for row in rows:
+        if row.status == "pending":
+            row.status = "withdrawn"  # never claimed by the delivery worker again
+            row.last_error = "成员已注销"
+        row.payload = outbox.text_payload(f"（{pseudonym(mid)}的请假，内容已删除）",
+                                          title=row.payload.get("title"))
+        session.add(row)
+
+
+def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str]) -> None:
+    """Entries about the member (by them, naming their id, or naming them where no one else
+    bears the name) lose the name and the free text; what was done and when stays."""
+    for entry in session.exec(select(AuditEntry)):
+        detail = dict(entry.detail or {})
+        parts = _TARGET_PARTS.split(entry.target or "")
+        linked = (entry.actor_id == mid or detail.get("member_id") == mid
+                  or mid in (detail.get("member_ids") or [])
+                  or any(p in unique for p in parts))
+        if not linked:
+            continue
+        mentioned = set(known_as if detail.get("member_id") == mid else unique)
+        if entry.actor_id == mid:
+            mentioned.add(entry.actor)  # their name when they acted, on their own leave too
+            entry.actor = pseudonym(mid)
+        entry.target = "".join(pseudonym(mid) if p in mentioned else p for p in parts) \
+            if entry.target is not None else None
+        entry.detail = {k: _renamed(v, mentioned, mid) for k, v in detail.items()
+                        if k not in _FREE_TEXT} if entry.detail is not None else None
+        session.add(entry)
+
+
+def _renamed(value: Any, names: set[str], mid: int) -> Any:
+    if isinstance(value, str):
+        return pseudonym(mid) if value in names else value
+    if isinstance(value, list):
+        return [_renamed(v, names, mid) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, names, mid) for k, v in value.items()}
+    return value

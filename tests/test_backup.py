@@ -164,3 +164,55 @@ def test_backup_round_trip_on_this_pass_database(tmp_path, db_url):
     djbot(other, "restore", str(tmp_path / "b.jsonl"))
     assert rows_of(other) == rows
     assert not (tmp_path / "b.jsonl.partial").exists()
+
+
+def one_line_refusal(result, *words: str) -> None:
+    """An operator's error: exit 2, a line saying what, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    for word in words:
+        assert word in result.output
+
+
+def test_backup_of_a_database_that_is_not_there_is_refused_and_creates_nothing(tmp_path):
+    """Before, a typo in DJBOT_DATABASE_URL created an empty SQLite file and said
+    「已备份 0 行（0 张表）」, exit 0; restore later refused that backup."""
+    missing = tmp_path / "typo.db"
+    result = CliRunner().invoke(app, ["backup", str(tmp_path / "b.jsonl")],
+                                env={"DJBOT_DATABASE_URL": f"sqlite:///{missing}"})
+    one_line_refusal(result, "不存在", str(missing))
+    assert not missing.exists() and not (tmp_path / "b.jsonl").exists()
+
+
+def test_backup_of_a_database_djbot_never_built_is_refused(tmp_path):
+    """Before, any SQLite file (another program's, or an empty one) gave a backup of 0 rows."""
+    empty = tmp_path / "empty.db"
+    db.make_engine(f"sqlite:///{empty}").dispose()  # the file, with no tables in it
+    result = CliRunner().invoke(app, ["backup", str(tmp_path / "b.jsonl")],
+                                env={"DJBOT_DATABASE_URL": f"sqlite:///{empty}"})
+    one_line_refusal(result, "不是 djbot 的数据库", "djbot db upgrade")
+
+
+def test_backup_into_a_missing_folder_says_so_in_one_line(tmp_path, db_url):
+    """Before, a backup path in a folder that is not there ended in a traceback."""
+    migrated(db_url)
+    result = CliRunner().invoke(app, ["backup", str(tmp_path / "no-such-dir" / "b.jsonl")],
+                                env={"DJBOT_DATABASE_URL": db_url})
+    one_line_refusal(result, "no-such-dir", "不存在，没有写入备份")
+
+
+def test_restore_of_a_backup_from_a_newer_djbot_asks_to_upgrade_djbot(tmp_path):
+    """Before, a backup whose revision this djbot has no migration for ended in Alembic's
+    traceback (and left an empty database file)."""
+    backup = tmp_path / "b.jsonl"
+    backup.write_text(json.dumps({"format": "djbot-backup", "version": 1, "revision": "0099",
+                                  "created_at": "2027-01-01T00:00:00+00:00",
+                                  "source": "sqlite"}) + "\n", encoding="utf-8")
+    target = tmp_path / "new.db"
+    result = CliRunner().invoke(app, ["restore", str(backup)],
+                                env={"DJBOT_DATABASE_URL": f"sqlite:///{target}"})
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "备份来自更新版本 0099，请先升级 djbot" in result.output
+    assert not target.exists()

@@ -126,6 +126,22 @@ def test_compose_runs_postgres_a_migration_two_replicas_and_nginx(app_paths):
             assert name in FOREIGN_ENV or setting_exists(name), f"compose sets unknown {name}"
 
 
+def test_every_setting_in_the_env_example_reaches_the_djbot_containers():
+    """Before, compose handed djbot only the variables it listed: DJBOT_WEB__SECRET,
+    DJBOT_LEAVE_REQUIRES_APPROVAL, the quiet hours, DJBOT_LOG_LEVEL… set in deploy/.env
+    never reached `djbot serve` (a .env file only fills ${…} in the compose file)."""
+    example = (DEPLOY / "djbot.env.example").read_text(encoding="utf-8")
+    names = set(re.findall(r"^(DJBOT_[A-Z0-9_]+)=", example, flags=re.M))
+    assert {"DJBOT_WEB__SECRET", "DJBOT_LEAVE_REQUIRES_APPROVAL", "DJBOT_QUIET_START"} <= names
+    for name in ("migrate", "djbot"):
+        service = compose()["services"][name]
+        passed = set(service["environment"])
+        if ".env" not in service.get("env_file", []):
+            assert sorted(names - passed) == [], f"{name} never gets them"
+    # What compose sets itself wins over .env: the database must be the db service.
+    assert "@db:5432/" in compose()["services"]["djbot"]["environment"]["DJBOT_DATABASE_URL"]
+
+
 def test_nginx_forwards_the_callback_paths_to_the_replicas():
     conf = (DEPLOY / "nginx.conf").read_text()
     assert "server djbot:8000" in conf

@@ -200,3 +200,30 @@ def test_djbot_db_upgrade_builds_the_schema(db_url, bare_engine):
     # Running it again is harmless: replicas and cron jobs may both call it.
     again = CliRunner().invoke(app, ["db", "upgrade"], env={"DJBOT_DATABASE_URL": db_url})
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [("mysql://u:p@h/x", "配置错误：DJBOT_DATABASE_URL 使用了不支持的数据库「mysql」"),
+     ("sqlite:///{tmp}/nope/djbot.db", "数据库所在的文件夹"),
+     ("not a url", "不是有效的数据库地址")],
+    ids=["mysql", "missing-folder", "not-a-url"],
+)
+def test_djbot_db_upgrade_with_a_bad_database_url_is_one_line_and_exit_2(url, expected, tmp_path):
+    """Before, `db upgrade` (the systemd unit's ExecStartPre) printed a traceback and exited
+    1, so systemd restarted it every 5 s; serve says the same in one line with exit 2."""
+    result = CliRunner().invoke(app, ["db", "upgrade"],
+                                env={"DJBOT_DATABASE_URL": url.format(tmp=tmp_path)})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert expected in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "nope").exists()
+
+
+def test_djbot_db_upgrade_to_an_unknown_revision_is_one_line(db_url, bare_engine):
+    """Before, a mistyped --revision ended in Alembic's traceback."""
+    result = CliRunner().invoke(app, ["db", "upgrade", "--revision", "0099"],
+                                env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.output.startswith("未升级：") and "0099" in result.output

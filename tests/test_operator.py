@@ -25,13 +25,15 @@ from storage.models import (
     Attendance,
     AuditEntry,
     Identity,
+    LeavePeriod,
     Member,
     OutboxMessage,
     PointEntry,
+    Role,
 )
 from storage.outbox import enqueue
 
-from .factories import make_branch, make_member, seed
+from .factories import bind_chat, make_branch, make_member, seed
 from .test_backup import fill_a_week
 
 
@@ -236,6 +238,74 @@ def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, c
     # The platform account is a stranger now: no command reaches the old record.
     assert chat.say(wecom_id, "积分").is_error
     djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too
+
+
+def zhang_asks_leave_over_days(engine, chat) -> None:
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+    seed(engine, people)
+    assert "母亲住院手术" in chat.say("zs", "请假 11月30日至12月3日 母亲住院手术", chat="g1").text
+
+
+def test_forget_clears_the_reason_of_leave_over_days(engine, db_url, chat):
+    """Before, forget cleared the reason on attendance rows but not on 请假 over days."""
+    zhang_asks_leave_over_days(engine, chat)
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        assert [p.reason for p in session.exec(select(LeavePeriod))] == [""]
+
+
+def test_forget_leaves_no_name_or_reason_in_the_audit_trail(engine, db_url, chat):
+    """Before, forget renamed the actor only: the entry of their own leave kept 张三 as its
+    target and the reason in its detail."""
+    zhang_asks_leave_over_days(engine, chat)
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        entries = list(session.exec(select(AuditEntry)))
+    shown = json.dumps([[e.actor, e.target, e.detail] for e in entries], ensure_ascii=False)
+    assert "张三" not in shown and "母亲住院手术" not in shown, shown
+    assert "leave.period" in [e.action for e in entries]  # what was done stays
+
+
+def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, engine, db_url,
+                                                                     chat):
+    """Before, 【请假待批准】张三请假…母亲住院手术 stayed queued to the 书记 and was sent."""
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    zhang_asks_leave_over_days(engine, chat)
+    with Session(engine) as session:
+        queued = json.dumps([m.payload for m in session.exec(select(OutboxMessage))],
+                            ensure_ascii=False)
+    assert "张三" in queued  # the 书记 is asked to approve
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        rows = list(session.exec(select(OutboxMessage)))
+    after = json.dumps([m.payload for m in rows], ensure_ascii=False)
+    assert "张三" not in after and "母亲住院手术" not in after, after
+    assert "pending" not in [m.status for m in rows if m.kind == "leave.ask"]
+
+
+def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
+    """Before, export left out 请假 over days (and 先锋党员 nominations, past places, 读书班)."""
+    zhang_asks_leave_over_days(engine, chat)
+    data = json.loads(djbot(db_url, "export", "J0001").stdout)
+    assert [p["reason"] for p in data["leave_periods"]] == ["母亲住院手术"]
+    assert data["pioneer_nominations"] == data["past_memberships"] == []
+    assert data["reading_classes"] == []
+
+
+def test_export_into_a_missing_folder_says_so_in_one_line(engine, db_url, tmp_path):
+    """Before, `export --out` into a folder that is not there ended in a traceback."""
+    seed(engine, fill_a_week)
+    result = CliRunner().invoke(
+        cli, ["export", "J0001", "--out", str(tmp_path / "no-such-dir" / "x.json")],
+        env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "不存在，没有写入导出" in result.output
 
 
 # --- what the logs may say ------------------------------------------------------------------

@@ -6,9 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from bot.domain.rules import DEFAULT_RULES_PATH, RulesError, parse_rules
 from bot.runtime import build_runtime, record_rules
+from storage import db
 from storage.models import AuditEntry, RuleSet
 
 DEFAULTS = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
@@ -38,11 +41,42 @@ def test_study_points_respect_the_daily_cap():
         ("[attendance]\npresent = true", "attendance.present 必须是整数"),
         ("[tiers]\nmode = \"ranking\"", "tiers.mode"),
         ("[tiers]\nperiod = \"year\"", "tiers.period"),
+        ("[attendance]\nmakeup_window_days = \"seven\"", "attendance.makeup_window_days"),
     ],
 )
 def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):
     with pytest.raises(RulesError, match=problem):
         parse_rules(text)
+
+
+@pytest.fixture(params=["missing", "not-toml", "wrong-type"])
+def bad_rules(request, tmp_path) -> dict[str, str]:
+    """The environment of a migrated database with a rules file that cannot be used."""
+    path = tmp_path / "rules.toml"
+    if request.param == "not-toml":
+        path.write_text("this is = = not toml\n", encoding="utf-8")
+    elif request.param == "wrong-type":
+        path.write_text('[attendance]\nmakeup_window_days = "seven"\n', encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'djbot.db'}"
+    db.upgrade(db.make_engine(url))
+    return {"DJBOT_DATABASE_URL": url, "DJBOT_RULES_FILE": str(path)}
+
+
+def test_serve_refuses_a_bad_rules_file_in_one_line_with_exit_2(bad_rules):
+    """Before, serve loaded the rules after its checks: a traceback and exit 1, which the
+    systemd unit restarts every 5 s (only 2 stops it)."""
+    result = CliRunner().invoke(cli, ["serve", "--port", "0"], env=bad_rules)
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.startswith("配置错误：DJBOT_RULES_FILE ")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_doctor_names_a_bad_rules_file_instead_of_crashing(bad_rules):
+    """Before, `djbot doctor database` ended in the rules' traceback."""
+    result = CliRunner().invoke(cli, ["doctor", "database"], env=bad_rules)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    assert "[!!] database: DJBOT_RULES_FILE " in result.output
 
 
 def _audit(engine) -> list[str]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Annotated, Optional
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
 if TYPE_CHECKING:  # imported when a command runs: `djbot --help` stays quick
+    from sqlalchemy.engine import Engine
+
     from bot.config import Settings
 
 # Plain help (no boxes): the boxed layout cuts Chinese lines at 80 columns and shows
@@ -112,7 +116,11 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
     from bot.logs import setup_logging
     from bot.runtime import build_runtime
 
+    from bot.checks import rules_problems
+
     settings = settings or load_settings()
+    for problem in rules_problems(settings.rules_file):  # every command loads the rules
+        _refuse(f"配置错误：{problem}")
     setup_logging(settings, default_level=default_log_level)
     if "engine" not in kwargs:
         require_writable(settings)
@@ -139,14 +147,74 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _refuse(line: str) -> NoReturn:
+    typer.echo(line, err=True)
+    raise typer.Exit(2)
+
+
+def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
+    """The engine of DJBOT_DATABASE_URL, or one line and exit 2 when the URL is unusable.
+    `existing`: the command reads a djbot database already there (backup, export, forget):
+    a path that is not there is not created, and a database never migrated is refused, so
+    a typo in the URL is not reported as an empty success."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.checks import database_problems
+    from storage import db
+
+    for problem in database_problems(settings.database_url):
+        _refuse(f"配置错误：{problem}")
+    url = make_url(settings.database_url)
+    path = url.database if url.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not path.startswith("file:"):
+        if not Path(path).parent.is_dir():
+            _refuse(f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL"
+                    "，或先创建这个文件夹")
+        if existing and not Path(path).exists():
+            _refuse(f"数据库文件 {path} 不存在：请检查 DJBOT_DATABASE_URL")
+    engine = db.make_engine(settings.database_url)
+    if existing:
+        try:
+            with engine.connect() as conn:
+                # Its roster table, for a schema built without Alembic (the tests' create_all).
+                roster = inspect(conn).has_table("member")
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            _refuse(f"无法连接数据库（{reason}）。数据库：{_shown(settings.database_url)}")
+        if not roster and not db.stamped_revisions(engine):
+            _refuse(f"数据库 {_shown(settings.database_url)} 不是 djbot 的数据库（没有迁移版本）"
+                    "：请检查 DJBOT_DATABASE_URL；新数据库请先运行 djbot db upgrade")
+    return engine
+
+
+def write_file(write: Callable[[], object], path: Path, *, what: str = "文件") -> None:
+    """Run `write` (which writes `path`), or say in one line why the file could not be
+    written and exit 2: a folder that is not there, a disk full, no permission."""
+    if not path.parent.is_dir():
+        _refuse(f"文件夹 {path.parent} 不存在，没有写入{what}；请先创建它或换一个路径")
+    try:
+        write()
+    except OSError as exc:
+        _refuse(f"无法写入 {path}：{exc.strerror or exc}")
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """升级数据库到最新结构。"""
+    from alembic.util.exc import CommandError
+
     from storage import db
 
     settings = load_settings()
-    engine = db.make_engine(settings.database_url)
-    db.upgrade(engine, revision)
+    engine = database_engine(settings)  # the systemd unit's ExecStartPre: exit 2 stops it
+    if problem := db.write_problem(engine):
+        _refuse(f"{problem}。数据库：{_shown(settings.database_url)}")
+    try:
+        db.upgrade(engine, revision)
+    except CommandError as exc:
+        _refuse(f"未升级：{str(exc).splitlines()[0]}")
     typer.echo(f"数据库已升级到 {db.current_revision(engine)}")
 
 

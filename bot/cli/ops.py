@@ -10,11 +10,11 @@ from typing import Annotated, Optional
 import typer
 
 
-def _engine():
-    from bot.cli import load_settings
-    from storage import db
+def _engine(*, existing: bool = True):
+    """The database's engine; `existing` (all but restore): one djbot has migrated."""
+    from bot.cli import database_engine, load_settings
 
-    return db.make_engine(load_settings().database_url)
+    return database_engine(load_settings(), existing=existing)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,17 +23,23 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="备份文件路径（JSON lines）")],
     ) -> None:
         """把整个数据库导出为可移植的备份文件（SQLite 与 PostgreSQL 通用，运行中也可备份）。"""
+        from bot.cli import write_file
         from bot.clock import SystemClock
         from storage.backup import dump
         from storage.files import open_private
 
         engine = _engine()
         partial = file.with_name(file.name + ".partial")
-        # Written aside and renamed, so a crash never leaves a half file under the real name.
-        # A backup holds every member's data and the push secrets: the owner's eyes only.
-        with open_private(partial) as out:
-            counts = dump(engine, out, now=SystemClock().now())
-        partial.replace(file)
+        counts: dict[str, int] = {}
+
+        def write() -> None:
+            # Written aside and renamed, so a crash never leaves a half file under the real
+            # name. A backup holds every member's data and the push secrets: the owner's eyes.
+            with open_private(partial) as out:
+                counts.update(dump(engine, out, now=SystemClock().now()))
+            partial.replace(file)
+
+        write_file(write, file, what="备份")
         typer.echo(f"已备份 {sum(counts.values())} 行（{len(counts)} 张表）到 {file}")
 
     @app.command()
@@ -41,14 +47,15 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="djbot backup 生成的文件")],
     ) -> None:
         """把备份恢复到一个空数据库（可以是另一种数据库），然后升级到最新结构。"""
-        from storage.backup import RestoreRefused
+        from storage.backup import RestoreRefused, read_header
         from storage.backup import restore as load
 
         if not file.is_file():
             typer.echo(f"找不到备份文件 {file}", err=True)
             raise typer.Exit(2)
         try:
-            counts = load(_engine(), file)
+            read_header(file)  # a file it refuses leaves no new database file behind
+            counts = load(_engine(existing=False), file)
         except RestoreRefused as exc:
             typer.echo(f"未恢复：{exc}", err=True)
             raise typer.Exit(1) from exc
@@ -70,10 +77,14 @@ def register(app: typer.Typer) -> None:
         if out is None:
             typer.echo(text)
         else:
+            from bot.cli import write_file
             from storage.files import open_private
 
-            with open_private(out) as fh:
-                fh.write(text + "\n")
+            def write() -> None:
+                with open_private(out) as fh:
+                    fh.write(text + "\n")
+
+            write_file(write, out, what="导出")
             typer.echo(f"已导出到 {out}")
 
     @app.command()

@@ -30,16 +30,9 @@ def _runtime():
 
 
 def _write_file(write, path: Path) -> None:
-    """Run `write` (which writes `path`), or say in one line why the file could not be
-    written and exit 2: a folder that is not there, a disk full, no permission."""
-    if not path.parent.is_dir():
-        typer.echo(f"文件夹 {path.parent} 不存在，没有写入报告；请先创建它或换一个路径", err=True)
-        raise typer.Exit(2)
-    try:
-        write()
-    except OSError as exc:
-        typer.echo(f"无法写入 {path}：{exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
+    from bot.cli import write_file
+
+    write_file(write, path, what="报告")
 
 
 def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:

@@ -61,7 +61,7 @@ def parse_rules(text: str) -> Rules:
         raise RulesError(f"规则文件不是有效的 TOML：{exc}") from exc
     att = data.get("attendance", {})
     base = {k: _int(att, k, f"attendance.{k}") for k in STATUSES if k in att}
-    makeup_window_days = _int(att, "makeup_window_days", "attendance", default=7)
+    makeup_window_days = _int(att, "makeup_window_days", "attendance.makeup_window_days", default=7)
     if makeup_window_days < 0:
         raise RulesError("attendance.makeup_window_days 不能是负数")
     by_type: dict[str, dict[str, int]] = {}
@@ -88,8 +88,9 @@ def parse_rules(text: str) -> Rules:
     return Rules(
         attendance=base,
         attendance_by_type=by_type,
-        study_points_per_30_minutes=_int(study, "points_per_30_minutes", "study", default=1),
-        study_daily_cap=_int(study, "daily_cap", "study", default=4),
+        study_points_per_30_minutes=_int(study, "points_per_30_minutes",
+                                         "study.points_per_30_minutes", default=1),
+        study_daily_cap=_int(study, "daily_cap", "study.daily_cap", default=4),
         makeup_window_days=makeup_window_days,
         tiers=tiers,
         source=text,
