@@ -22,9 +22,11 @@ from storage.models import (
     Branch,
     Identity,
     LeavePeriod,
+    Lecturer,
     Member,
     OutboxMessage,
     PastMembership,
+    PendingConfirmation,
     PioneerNomination,
     PointEntry,
     ProcessedMessage,
@@ -189,6 +191,14 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     )
     session.exec(update(Rating).where(Rating.member_id == mid).values(comment=None))
     session.exec(update(StudyLog).where(StudyLog.member_id == mid).values(material=None))
+    # What they were asked to confirm names what they were doing (and whom): not theirs now.
+    session.exec(delete(PendingConfirmation).where(PendingConfirmation.member_id == mid))
+    # As a lecturer: the roster's line, and the lectures that name them (counted by name),
+    # under the pseudonym; a namesake's lectures keep the name.
+    session.exec(update(Lecturer).where(Lecturer.member_id == mid).values(name=pseudonym(mid)))
+    if member.name in _unique_names(session, mid, {member.name}):
+        session.exec(update(Activity).where(Activity.lecturer == member.name)
+                     .values(lecturer=pseudonym(mid)))
 
     member.name = pseudonym(mid)
     member.staff_no = None

@@ -240,6 +240,35 @@ def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, c
     djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too
 
 
+def test_forget_takes_a_lecturers_name_off_the_roster_and_the_lectures(engine, db_url, chat,
+                                                                       clock):
+    """Before, forget left the member's name in the 讲师 roster and on each 党课 they gave
+    (讲师 listed 「王建国（…）：1 场」 after they were gone), and in a 确认 they were asked."""
+    from storage.models import Activity, Lecturer, PendingConfirmation
+
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(s, branch, "王建国", role=Role.SECRETARY, wecom="sec", staff_no="J0009")
+    seed(engine, people)
+    assert not chat.say("lead", "讲师 添加 王建国 一支部书记").is_error
+    assert not chat.say("sec", "开始 党课 廉政教育 主讲 王建国", chat="g1").is_error
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    with Session(engine) as session:
+        session.add(PendingConfirmation(platform="wecom", chat_id="sec", member_id=2,
+                                        kind="visit.log", payload={"branch": "王建国的支部"},
+                                        created_at=clock.now(), expires_at=clock.now()))
+        session.commit()
+    djbot(db_url, "forget", "J0009", "--yes")
+    with Session(engine) as session:
+        assert [x.name for x in session.exec(select(Lecturer))] == ["已注销成员#2"]
+        assert [a.lecturer for a in session.exec(select(Activity))] == ["已注销成员#2"]
+        assert session.exec(select(PendingConfirmation)).all() == []
+    assert "王建国" not in chat.say("lead", "讲师").text
+
+
 def zhang_asks_leave_over_days(engine, chat) -> None:
     def people(s):
         branch = make_branch(s, "一支部")
