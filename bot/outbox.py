@@ -183,14 +183,20 @@ class OutboxWorker:
             rows = session.exec(query).all()
             claimed: list[Outbound] = []
             given_up: list[str] = []
+            full: set[Destination] = set()
             for row in rows:
                 if len(claimed) >= self.batch:
                     break
                 destination = (row.platform, row.target_kind, row.target)
+                if destination in full:
+                    continue  # a row before it waits for the next minute: so does this one
                 outbound = _outbound(row)
                 sends = self._sends(outbound)
                 if used[destination] and used[destination] + sends > rate_limit(row.target_kind):
-                    continue  # its rate filled in this batch: the next minute sends it
+                    # Its rate filled in this batch: the next minute sends it, and the
+                    # destination's later rows after it (a short one would fit, out of turn).
+                    full.add(destination)
+                    continue
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
                     given_up.append(row.platform)

@@ -590,11 +590,14 @@ class CommandRegistry:
             # 积分名细 is a slip for 积分明细, not 积分 + 名细: nothing glued is read then
             # (我的积分怎么算的 is still read below, less its 我的). What is glued on may be
             # the one word its first argument takes, though it is a command too:
-            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员; 开始读书班 is 开始 读书班.
+            # 推荐先锋党员 is 推荐 先锋党员, not a slip for 先锋党员; 开始读书班 is 开始 读书班
+            # (the command a slip would be is what is glued on, and the argument knows it).
+            # 整改完了 is still a slip for 整改完成: 完了 is no command.
             first = command.args[0] if command.args else None
             if (meant is None or self._by_word[meant] is command or first is not None and (
                     first.kind == "choice" and rest_ in first.choices
-                    or first.known is not None and first.known(rest_))):
+                    or first.known is not None and first.known(rest_)
+                    and self.get(rest_) is self._by_word[meant])):
                 return command, (rest_ + " " + tail).strip()
         dated = self._dated(head, tail)
         if dated is not None:
@@ -733,7 +736,7 @@ class CommandRegistry:
                     when = next((w for w in _WHEN if said_first.endswith(w)), None)
                     if when in _SOON_WHEN and not command.soon_is_now:
                         return None  # 马上结束, 准备结束: said before the end, nothing ends yet
-                    if said_first in _WHEN:  # 现在开始: when, not what
+                    if said_first in _WHEN or said_first in _POLITE:  # 现在开始, 请开始
                         return command, tail
                     if when is not None:  # 主题党日现在开始: what, then when
                         said_first = said_first[:-len(when)]
@@ -985,8 +988,10 @@ _CLOSING = re.compile(r"(?:就到这里|到这里|到此|就此|圆满|顺利|�
 # What 结束 is said of when it names no activity: the meeting (会议结束, 今天的会议结束了).
 _THE_MEETING = re.compile(r"会议|活动|会|签到|学习|培训|课")
 # Said before 开始 or 结束, these say when, not what: 现在开始 is 开始 with nothing named.
-_WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就",
-                   "请"})  # 请开始 夜学: asked politely, nothing named
+_WHEN = frozenset({"现在", "马上", "准备", "正式", "那就", "先", "今天", "今晚", "下面", "这就"})
+# Said alone before 开始 or 结束, asking politely: 请开始 夜学 is 开始 夜学 (never cut off a
+# longer word: 邀请开始 names nothing).
+_POLITE = frozenset({"请", "请大家", "麻烦"})
 # A member saying they can't come: 请假 is suggested (see CommandRegistry.suggest).
 _CANT_COME = re.compile("来不了|去不了|参加不了|到不了|不能参加|不能来|没法参加|没法来|去不成|来不成"
                         "|不来了|不去了|不参加了")

@@ -335,6 +335,10 @@ def test_leave_over_new_year_is_recorded(runtime, chat, clock, said):
     ("12月28日至3日 探亲", date(2026, 12, 20), date(2026, 12, 28), date(2027, 1, 3)),
     ("2026年12月28日至1月3日 探亲", date(2026, 12, 20), date(2026, 12, 28), date(2027, 1, 3)),
     ("11月28日至3日 探亲", date(2026, 11, 20), date(2026, 11, 28), date(2026, 12, 3)),
+    # Its end with no month, the year chosen as for any other: next January's typed in
+    # December, the one under way on 2 January (each was a year off).
+    ("1月28日至3号 探亲", date(2026, 12, 7), date(2027, 1, 28), date(2027, 2, 3)),
+    ("12月28日至3号 探亲", date(2027, 1, 2), date(2026, 12, 28), date(2027, 1, 3)),
 ])
 def test_a_range_into_the_next_year_or_month(text, today, first, last):
     """An end written before its start, its year or month left out, ran back to before it

@@ -240,3 +240,29 @@ async def test_no_more_than_30_app_messages_a_minute_reach_one_member(engine, cl
     await worker.drain()
     assert len(fake.calls("message/send")) == 40  # every part of every row, in two minutes
 
+
+async def test_a_members_messages_keep_their_order_under_the_rate(engine, clock, fake, client):
+    """Counting parts, a long row that would pass the 30 was left for the next minute and a
+    shorter one queued after it went first: a 书记 read the later message first."""
+    from bot.adapters.wecom.senders import WecomSender
+    from bot.outbox import OutboxWorker
+    from storage import outbox
+
+    long = "\n".join(f"第{i}条 请假申请待审批：党员张三，事由：出差。" for i in range(40))
+    with Session(engine) as session:
+        texts = [f"#{n}\n{long}" for n in range(14)]  # 28 message/sends
+        texts += [f"#LONG\n{long}\n{long}", "#SHORT 之后的一条"]  # 3, then 1
+        for n, text in enumerate(texts):
+            outbox.enqueue(session, platform="wecom", target_kind="user", target="sec",
+                           payload={"text": text, "markdown": False}, now=clock.now(),
+                           kind="leave.request", dedupe_key=f"k{n}")
+        session.commit()
+    worker = OutboxWorker(engine, clock, {"wecom": WecomSender(client, engine)})
+    await worker.drain()
+    assert len(fake.calls("message/send")) == 28
+    clock.advance(seconds=61)
+    await worker.drain()
+    sent = [call.body["text"]["content"] for call in fake.calls("message/send")]
+    order = [tag for text in sent[28:] for tag in ("#LONG", "#SHORT") if tag in text]
+    assert order == ["#LONG", "#SHORT"], sent[28:]
+

@@ -74,23 +74,37 @@ def _plausible(match: re.Match, text: str) -> bool:
 
 def _over_the_turn(first: date, last: date, g: dict, today: date) -> tuple[date, date]:
     """A range whose end, its year (or month) left out, falls before its start runs into
-    the next year (12月28日至1月3日) or month (28号到3号): the end was taken in the start's.
-    Across New Year it is the one whose end is this year, unless that ended months ago:
-    on 1月2日 the leave under way, on 12月20日 the one to come. Returned as it was when it
-    would then last over half a year, for the caller to refuse."""
+    the next year (12月28日至1月3日) or month (28号到3号, 1月28日至3号): the end was taken in
+    the start's. Returned as it was when it would then last over half a year (a month),
+    for the caller to refuse: 3月1日至2月1日 and 10号到8号 are slips."""
     if g["bm"]:
         later = _day(str(last.year + 1), str(last.month), str(last.day), today=today)
-        if later - first > _OVER_NEW_YEAR:
-            return first, last
-        last = later
-        if not g["ay"] and last.year > today.year and (first.month, first.day) != (2, 29):
+        longest = _OVER_NEW_YEAR
+    else:
+        month = first.replace(day=1) + timedelta(days=31)
+        later = _day(str(month.year), str(month.month), str(last.day), today=today)
+        longest = _INTO_NEXT_MONTH
+    if later - first > longest:
+        return first, last
+    return _the_one_meant(first, later, g, today)
+
+
+def _the_one_meant(first: date, last: date, g: dict, today: date) -> tuple[date, date]:
+    """With no year written, which year's range is meant: one ending next year is last
+    year's if that one is under way or just over (12月28日至1月3日 on 1月2日), and one that
+    ended months ago is next year's (1月3日至5日, or 1月28日至3号, typed in December)."""
+    if g["ay"]:
+        return first, last
+    try:
+        if last.year > today.year:
             earlier = first.replace(year=first.year - 1), last.replace(year=last.year - 1)
             if earlier[1] >= today - timedelta(days=180):
                 return earlier
-        return first, last
-    month = first.replace(day=1) + timedelta(days=31)
-    later = _day(str(month.year), str(month.month), str(last.day), today=today)
-    return first, later if later - first <= _INTO_NEXT_MONTH else last  # 10号到8号: a slip
+        elif last < today - timedelta(days=180):
+            return first.replace(year=first.year + 1), last.replace(year=last.year + 1)
+    except ValueError:  # 2月29日 moved to a year without one: as it was read
+        pass
+    return first, last
 
 
 def find_date_range(text: str, today: date) -> DateRange | None:
@@ -110,8 +124,8 @@ def find_date_range(text: str, today: date) -> DateRange | None:
                 first, last = _over_the_turn(first, last, g, today)
             except DateError:  # 31号到30号 has no 30th in February: the slip is said as such
                 pass
-        elif not g["ay"] and last < today - timedelta(days=180):
-            first, last = first.replace(year=first.year + 1), last.replace(year=last.year + 1)
+        else:
+            first, last = _the_one_meant(first, last, g, today)
         if last < first:
             raise DateError(f"结束日期 {last.month}月{last.day}日 早于开始日期 {first.month}月{first.day}日")
         if last - first >= LONGEST:
