@@ -53,12 +53,13 @@ def is_text(payload: dict[str, Any]) -> bool:
 
 
 def _rich_text(payload: dict[str, Any]) -> str | None:
-    """The words of a richText message, its text items joined; None when it has none."""
+    """The words of a richText message, its text items joined (a picture between two parts
+    keeps them apart); None when it has none."""
     content = payload.get("content")
     items = content.get("richText") if isinstance(content, dict) else None
     words = [item["text"] for item in (items if isinstance(items, list) else ())
              if isinstance(item, dict) and isinstance(item.get("text"), str)]
-    joined = "".join(words)
+    joined = " ".join(word.strip() for word in words)  # 签到 [picture] 今天学习党章: apart
     return joined if joined.strip() else None
 
 
