@@ -322,7 +322,9 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent,
             unconfirmed=f.unconfirmed, attended=f.attended,
             participation_rate=f.participation, points=f.points, members=f.members,
-            average_points=_round(average, 2), score=s.score,
+            # One decimal, half up, as the chat, the dashboard and docs/points.md show it:
+            # 周报 said 2.33 where 红黄蓝榜 said 2.3 for the same branch and week.
+            average_points=_round(average, 1), score=s.score,
             tier=s.tier.value if s.tier else None, talk=s.tier is Tier.BLUE and f.standing,
             visits=f.visits, visit_target=target, corrected_after=f.corrected_after,
             previous_participation_rate=prior.figures.participation if prior else None,

@@ -276,7 +276,7 @@ def test_leaders_can_look_at_the_month_or_week_just_ended(runtime, chat, clock):
     assert text.startswith("红黄蓝榜（上月，按分数线分档）\n🔴")
     # November whole: the points reference is 10 a member (30 of 30 days).
     assert "🔴 红榜（1 个）\n· 红星支部 92 分：活动 1 次，参与率 100.0%（4/4）" in text
-    assert "🔵 蓝榜（1 个）\n· 远山支部 18 分（约谈）" in text and "÷10.0" in text
+    assert "🔵 蓝榜（1 个）\n· 远山支部 18 分（约谈）" in text and "人均积分÷10))" in text
     fallback = chat.say("boss", "红黄蓝榜", chat="g-leaders").text
     assert fallback.replace("本期还没有开展活动，先看上月的。\n", "") == text
     last_week = chat.say("boss", "红黄蓝榜 上周", chat="g-leaders").text

@@ -518,3 +518,52 @@ def test_a_correction_after_the_week_moves_its_figures_and_says_so(runtime, chat
     assert "：一支部 冲销 5 笔" in cancelled, cancelled
     with Session(runtime.engine) as s:
         assert sum(s.exec(select(PointEntry.points)).all()) == 0
+
+
+def _one_week(session, *, points: list[int]):
+    from tests.test_reports import attend, hold
+
+    branch = make_branch(session, "一支部")
+    members = [make_member(session, branch, f"一{i}") for i in range(len(points))]
+    day = hold(session, branch, local(2026, 11, 24, 14, 30))
+    for member, earned in zip(members, points):
+        attend(session, day, member, "present" if earned > 0 else "absent", points=earned)
+    bind_chat(session, None, "lg", leaders=True)
+    make_member(session, None, "领导", role=Role.LEADER, wecom="boss")
+    return day.id
+
+
+def test_the_board_and_the_weekly_report_show_the_same_average_and_reference(runtime, clock,
+                                                                           chat):
+    """7 points over 3 members: 周报 and `report` said 人均 2.33 where 红黄蓝榜 and the
+    dashboard said 2.3; and the board's formula line divided by 2.3, where the score was
+    worked with 2.33 (docs/points.md): a leader redoing it was half a point off."""
+    import re
+
+    seed(runtime.engine, lambda s: _one_week(s, points=[3, 3, 1]))
+    clock.set(local(2026, 11, 30, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上周", chat="lg").text
+    weekly = chat.say("boss", "周报", chat="lg").text
+    assert re.search(r"一支部 [\d.]+ 分：.*人均 2.3 分", board), board
+    assert "人均 2.3 分" in weekly and "2.33" not in weekly, weekly
+    assert "人均积分÷2.33))" in board, board
+
+
+def test_a_week_whose_only_activity_was_cancelled_later_says_so_on_the_board(runtime, clock,
+                                                                            chat):
+    """取消活动 on Monday of the week's only activity: 周报 said 期后更正 一支部 冲销 4 笔,
+    the leaders' 红黄蓝榜 上周 only 「本期未开展活动：一支部」, though the branch was on the
+    board that morning."""
+    from storage.corrections import cancel_activity
+    from storage.models import Activity
+
+    day_id = seed(runtime.engine, lambda s: _one_week(s, points=[3, 3, 3, -2]))
+    clock.set(local(2026, 11, 30, 10, 0))
+    with Session(runtime.engine) as s:
+        cancel_activity(s, activity=s.get(Activity, day_id), by=None, reason="误开",
+                        now=clock.now())
+        s.commit()
+    assert "一支部 冲销 4 笔" in chat.say("boss", "周报", chat="lg").text
+    board = chat.say("boss", "红黄蓝榜 上周", chat="lg").text
+    assert "本期未开展活动：一支部（期后冲销 4 笔）" in board, board
+
