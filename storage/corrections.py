@@ -65,6 +65,10 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     activity.cancelled_by = by.id if by else None
     activity.cancel_reason = reason
     session.add(activity)
+    # The UPDATE before the read of its rows: it waits for a check-in writing one (which
+    # holds the activity FOR SHARE: storage.attendance.INSERT_ATTENDANCE), and a check-in
+    # after it finds the activity cancelled. Every row that earned points is read here.
+    session.flush()
     rows = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id)).all()
     ids = [str(i) for i, _ in rows]
