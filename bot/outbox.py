@@ -11,7 +11,8 @@ Guarantees (docs/schedules.md says the same for operators):
   A platform's "wait N seconds" (retry_after) is obeyed and uses up no try.
 - At most RATE_LIMITS[target_kind] messages a minute go to one destination (group robots
   take 20 a minute; WeCom allows 30 a minute to one member), counted from the table so
-  every replica sees the same count. A destination at its rate is left out of the claim
+  every replica sees the same count, and claims made one at a time (_claim_alone) so that
+  no two count the same minute's room. A destination at its rate is left out of the claim
   itself, so a backlog to one group never hides the rows behind it (the leaders' summary).
 - A destination whose send failed and may succeed later is held for HOLD (or as long as
   the platform said to wait): its other rows are not tried meanwhile, and those already
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, func, or_, tuple_, update
+from sqlalchemy import and_, false, func, or_, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -157,6 +158,7 @@ class OutboxWorker:
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
             self.keep_the_night(session, now)
+            _claim_alone(session)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
             # would otherwise fill every batch read and hide the rows behind it.
@@ -364,6 +366,25 @@ class OutboxWorker:
             if sent == 0:
                 break
         return total
+
+
+# The key of the lock that makes claims one at a time across replicas (_claim_alone).
+CLAIM_LOCK = 0x646A626F74  # "djbot"
+
+
+def _claim_alone(session: Session) -> None:
+    """Wait for any other replica's claim to commit: each claim counts the last minute's
+    sends to each destination and takes what is left of its rate, so two counting at once
+    would each take all of it (their rows differ, by SKIP LOCKED). On PostgreSQL a
+    transaction advisory lock, released by the claim's COMMIT. On SQLite the write lock,
+    taken by an UPDATE of no row: one writer at a time, but a transaction takes it only at
+    its first write, and the count is read before that."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    else:
+        session.execute(update(OutboxMessage).where(false())
+                        .values(status=OutboxMessage.status)
+                        .execution_options(synchronize_session=False))
 
 
 def _recent_counts(session: Session, now: datetime) -> Counter:

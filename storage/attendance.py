@@ -789,9 +789,22 @@ def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
 # --- check-in, leave, make-up -------------------------------------------------------
 
 
+# The activity a check-in's row is for, read again as the row is written: NULL, which
+# activity_id refuses, once it is cancelled. A 取消活动 committed since the check-in read it
+# therefore fails the write (an IntegrityError: the dispatcher answers again from what is
+# there now), and FOR SHARE waits for one not committed yet: cancel_activity's UPDATE of
+# the activity comes before it reads the rows whose points it reverses, so a check-in's
+# row is either written before that read (and reversed) or not at all.
+_STILL_HELD = (select(Activity.id)
+               .where(Activity.id == bindparam("held_activity_id"), Activity.status != CANCELLED)
+               .with_for_update(read=True)
+               .scalar_subquery())
+
 # RETURNING id rather than a flush: the row is a record of what was written. A racing
-# duplicate fails here, on (activity, member). storage.checkin runs it too.
-INSERT_ATTENDANCE = insert(Attendance.__table__).returning(Attendance.__table__.c.id)
+# duplicate fails here, on (activity, member). storage.checkin runs it too. Its activity
+# is given as held_activity_id (_STILL_HELD).
+INSERT_ATTENDANCE = (insert(Attendance.__table__).values(activity_id=_STILL_HELD)
+                     .returning(Attendance.__table__.c.id))
 
 
 def check_in(
@@ -823,13 +836,17 @@ def check_in(
         # busiest write in djbot. A racing duplicate fails here on (activity, member).
         # The returned row is a record of what was written, not tracked by the session.
         row.id = session.execute(
-            INSERT_ATTENDANCE, {"activity_id": activity.id, "member_id": member.id, **values}
+            INSERT_ATTENDANCE, {"held_activity_id": activity.id, "member_id": member.id,
+                                **values}
         ).scalar_one()
     else:
+        # A leave row turned into a check-in: as the INSERT, only while the activity is
+        # held (Conflict otherwise, and the retry reads it cancelled).
         changed = session.execute(
             update(Attendance)
-            .where(Attendance.id == existing.id, Attendance.status == existing.status)
-            .values(**values)
+            .where(Attendance.id == existing.id, Attendance.status == existing.status,
+                   Attendance.activity_id == _STILL_HELD)
+            .values(**values), {"held_activity_id": activity.id}
         ).rowcount
         if changed != 1:
             raise Conflict(f"attendance {existing.id} changed under us")

@@ -75,7 +75,7 @@ _LOOK_UP = (
            _binding.c.chat_id == bindparam("chat_id"))
 )
 
-_ATTENDANCE_KEYS = ("activity_id", "member_id", "status", "checked_in_at", "platform",
+_ATTENDANCE_KEYS = ("held_activity_id", "member_id", "status", "checked_in_at", "platform",
                     "message_id", "updated_at")
 LOOK_UP = Prepared(_LOOK_UP)
 _QUICK_INSERT_ATTENDANCE = Prepared(INSERT_ATTENDANCE, keys=_ATTENDANCE_KEYS)
@@ -165,9 +165,9 @@ def record(writes: Writes, *, activity: SeenActivity, member: SeenMember, status
     """Queue the member's attendance row and, when the rules give points, its ledger entry
     dated at the activity's start (as storage.attendance.check_in does), the entry's source
     the row's id; they are written with the message's record (Writes.flush)."""
-    values: dict[str, Any] = dict(activity_id=activity.id, member_id=member.id, status=status,
-                                  checked_in_at=now, platform=platform, message_id=message_id,
-                                  updated_at=now)
+    values: dict[str, Any] = dict(held_activity_id=activity.id, member_id=member.id,
+                                  status=status, checked_in_at=now, platform=platform,
+                                  message_id=message_id, updated_at=now)
     attendance = writes.add(_QUICK_INSERT_ATTENDANCE, values)
     if points:
         writes.add(_QUICK_POST, ledger.post_values(

@@ -65,6 +65,10 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     activity.cancelled_by = by.id if by else None
     activity.cancel_reason = reason
     session.add(activity)
+    # The UPDATE before the read of its rows: it waits for a check-in writing one (which
+    # holds the activity FOR SHARE: storage.attendance.INSERT_ATTENDANCE), and a check-in
+    # after it finds the activity cancelled. Every row that earned points is read here.
+    session.flush()
     rows = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id)).all()
     ids = [str(i) for i, _ in rows]
@@ -182,9 +186,11 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
     withheld: list[OutboxMessage] = []
     for activity in ahead:  # while its leave rows can still name the requests about it
         about = _queued_about(session, activity)  # read once for both
+        # Withheld first: a worker on another replica may claim a reminder after the read,
+        # and only what could not be withheld tells whether a group has heard of it.
+        withheld += withhold_unsent(session, activity=activity, about=about)
         if _groups_told(about):
             answered.add(activity.id)
-        withheld += withhold_unsent(session, activity=activity, about=about)
     removed = [a.id for a in ahead if a.id not in answered]
     if removed:
         session.exec(delete(Activity).where(Activity.id.in_(removed)))  # type: ignore[call-overload,attr-defined]
@@ -221,15 +227,20 @@ def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
 
 
 def told_groups(session: Session, *, activity: Activity) -> list[tuple[str, str]]:
-    """The groups already told about the activity ((platform, chat id), from sent
-    messages)."""
+    """The groups already told about the activity ((platform, chat id), from messages sent
+    or being sent)."""
     return _groups_told(_queued_about(session, activity))
+
+
+# A row a delivery worker holds (sending) is as good as read: the platform may have taken
+# it already, and its record() will say sent (storage.outbox.went_out counts it the same).
+_GONE_OUT = ("sent", "sending")
 
 
 def _groups_told(about: list[OutboxMessage]) -> list[tuple[str, str]]:
     told: list[tuple[str, str]] = []
     for row in about:
-        if row.status == "sent" and row.kind in _TOLD_KINDS and row.target_kind == "group":
+        if row.status in _GONE_OUT and row.kind in _TOLD_KINDS and row.target_kind == "group":
             if (row.platform, row.target) not in told:
                 told.append((row.platform, row.target))
     return told
@@ -288,14 +299,12 @@ def withhold_unsent(session: Session, *, activity: Activity, reason: str = WITHH
     """An activity cancelled or removed: what is queued about it and not sent yet (a
     reminder the platform made wait or a retry holds, a request to decide leave for it
     held for the morning) would speak of an activity that is not held. Returns those rows.
-    `about`: its outbox rows (_queued_about), when the caller has read them already."""
-    withheld: list[OutboxMessage] = []
-    for row in (_queued_about(session, activity) if about is None else about):
-        if row.status == "pending":
-            row.status = "withdrawn"  # never claimed by the delivery worker again
-            row.last_error = reason
-            session.add(row)
-            withheld.append(row)
+    `about`: its outbox rows (_queued_about), when the caller has read them already; the
+    status of those it could not withhold is read again, so that they show what became
+    of them (a worker claimed or sent them since)."""
+    rows = _queued_about(session, activity) if about is None else about
+    withheld = outbox.withdraw_rows(session, rows=[r for r in rows if r.status == "pending"],
+                                    reason=reason)
     asked = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id, Attendance.status == AttendanceStatus.LEAVE)).all()
     for row_id, member_id in asked:

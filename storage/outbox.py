@@ -6,7 +6,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
@@ -201,8 +202,31 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == kind, OutboxMessage.status == "pending",
         OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
+    return withdraw_rows(session, rows=list(rows), reason=reason)
+
+
+def withdraw_rows(session: Session, *, rows: list[OutboxMessage],
+                  reason: str) -> list[OutboxMessage]:
+    """Withdraw those of `rows` still pending (never claimed by the delivery worker again);
+    returns them. Compare-and-set on the status, as the worker claims a row: one that a
+    worker on another replica claimed since it was read is on its way and stays so, and the
+    status of each row not withdrawn is read again, for the caller to see it went out."""
+    if not rows:
+        return []
+    won = set(session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([row.id for row in rows]),  # type: ignore[union-attr]
+               OutboxMessage.status == "pending")
+        .values(status="withdrawn", last_error=reason)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)).scalars())
+    lost = [row.id for row in rows if row.id not in won]
+    now_is = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status).where(
+        OutboxMessage.id.in_(lost))).all()) if lost else {}  # type: ignore[union-attr]
     for row in rows:
-        row.status = "withdrawn"  # never claimed by the delivery worker again
-        row.last_error = reason
-        session.add(row)
-    return list(rows)
+        if row.id in won:
+            set_committed_value(row, "status", "withdrawn")
+            set_committed_value(row, "last_error", reason)
+        elif row.id in now_is:
+            set_committed_value(row, "status", now_is[row.id])
+    return [row for row in rows if row.id in won]

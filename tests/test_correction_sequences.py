@@ -19,7 +19,7 @@ from bot.runtime import build_runtime
 from storage import attendance as store
 from storage import committee_report
 from storage.models import AuditEntry, Branch, Member, PointEntry, Role, RuleSet
-from tests.conftest import ChatDriver, local
+from tests.conftest import TEST_DB, ChatDriver, local
 from tests.factories import make_member, seed
 from tests.test_attendance_corrections import (  # noqa: F401 - bureau: the fixture
     THEME_MAKEUP,
@@ -323,6 +323,73 @@ def test_a_make_up_sent_while_the_activity_is_cancelled_leaves_nothing_counting(
     for name in ("王书记", "张三", "李四", "刘委员"):
         assert sum(points_of(runtime.engine, name)) == 0, name
     assert audit_of(runtime.engine, "makeup") == []
+
+
+def _cancelled_on_another_replica(chat) -> list:
+    """取消活动 of the theme day, said and confirmed by 王书记 on another replica (a thread
+    of its own, to its end)."""
+    done: list = []
+
+    def cancel() -> None:
+        chat.say("sec", "取消活动 临时勤务", chat="g1")
+        done.append(chat.say("sec", "确认", chat="g1"))
+
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    thread.join(30)
+    assert done and "已取消" in done[0].text, done
+    return done
+
+
+def _counts_nowhere(runtime, reply) -> None:
+    assert "签到成功" not in reply.text, reply.text
+    for name in ("王书记", "张三", "李四"):
+        assert sum(points_of(runtime.engine, name)) == 0, name
+
+
+def test_a_check_in_racing_a_cancellation_is_not_told_it_counted(
+        runtime, chat, bureau, monkeypatch):  # noqa: F811 - the fixture above
+    """张三's 签到 has read the theme day open when 取消活动 commits on another replica, then
+    writes. Before, the quick lane wrote his row and points anyway, after the cancellation
+    had reversed what it saw: he was told 签到成功 and kept points on a cancelled activity."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    dispatcher = runtime.dispatcher
+    answer = dispatcher.quick_answer
+    raced: list = []
+
+    def read_then_cancelled(message, plan, row, writes):
+        if not raced and message.sender_id == "z3":
+            raced.extend(_cancelled_on_another_replica(chat))
+        return answer(message, plan, row, writes)
+
+    monkeypatch.setattr(dispatcher, "quick_answer", read_then_cancelled)
+    reply = chat.say("z3", "签到", chat="g1")
+    monkeypatch.undo()
+    assert raced
+    _counts_nowhere(runtime, reply)
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="two replicas at once: PostgreSQL's "
+                    "(SQLite's one writer holds the other off)")
+def test_a_check_in_on_the_general_path_racing_a_cancellation_is_not_told_it_counted(
+        runtime, chat, bureau, monkeypatch):  # noqa: F811 - the fixture above
+    """As above, on the general path (the quick lane off, as for a member on leave who came
+    after all): it read the activity open, and wrote after 取消活动 had committed."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    runtime.dispatcher.quick_lane = False
+    check_in = store.check_in
+    raced: list = []
+
+    def cancelled_then_check_in(session, **kwargs):
+        if not raced:
+            raced.extend(_cancelled_on_another_replica(chat))
+        return check_in(session, **kwargs)
+
+    monkeypatch.setattr(store, "check_in", cancelled_then_check_in)
+    reply = chat.say("z3", "签到", chat="g1")
+    monkeypatch.undo()
+    assert raced
+    _counts_nowhere(runtime, reply)
 
 
 def test_leave_that_lapsed_longer_ago_than_the_window_is_refused_with_the_window(

@@ -164,6 +164,43 @@ def test_at_most_the_platform_rate_goes_to_one_destination_per_minute(engine, cl
     assert len(sender.delivered) == limit + 6
 
 
+def test_two_replicas_claiming_at_once_send_a_group_no_more_than_its_rate(
+        engine, clock, monkeypatch):
+    """Two replicas' workers claim at the same beat from a backlog of 250 messages to one
+    group robot (20 a minute). Before, each read the minute's count before the other had
+    claimed, then claimed different rows (SKIP LOCKED): 20 + 20 went in one minute, and the
+    robot blocked the group for ten."""
+    import threading
+
+    from bot import outbox as worker_mod
+
+    put(engine, clock, 250)
+    count = worker_mod._recent_counts
+    counted = {"a": threading.Event(), "b": threading.Event()}
+
+    def counted_then_wait_for_the_other(session, now):
+        used = count(session, now)
+        me = threading.current_thread().name
+        counted[me].set()
+        # Both at once, as on two replicas, unless the other cannot count until this
+        # claim commits (then it waits its second and goes on).
+        counted["b" if me == "a" else "a"].wait(1)
+        return used
+
+    monkeypatch.setattr(worker_mod, "_recent_counts", counted_then_wait_for_the_other)
+    claimed: dict[str, list] = {}
+    workers = [OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock)}, worker_id=name)
+               for name in counted]
+    threads = [threading.Thread(name=w.worker_id, target=lambda w=w: claimed.__setitem__(
+        w.worker_id, w.claim())) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert sorted(claimed) == ["a", "b"]
+    assert len(claimed["a"]) + len(claimed["b"]) == 20, {k: len(v) for k, v in claimed.items()}
+
+
 def test_a_worker_lost_after_claiming_is_replaced_after_the_claim_timeout(engine, clock):
     put(engine, clock)
     lost = OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock)}, worker_id="lost")

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from storage.models import BranchReminderSettings, Member, Role, Schedule
+from tests.conftest import TEST_DB
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -524,6 +525,98 @@ def test_a_group_told_an_hour_before_hears_the_activity_is_off(runtime, chat, en
         wednesday = session.exec(select(Activity).where(
             Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
         assert wednesday.status == "cancelled"
+
+
+def _reminded_at_1830(runtime, chat):
+    """Wednesday 18:31: the group's 【活动提醒】 for the 19:30 night study is queued."""
+    from bot.scheduling.tick import Ticker
+    from tests.conftest import local
+
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    ticker = Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+    ticker.tick()
+    runtime.clock.set(local(2026, 11, 25, 18, 30))
+    ticker.tick()
+    runtime.clock.set(local(2026, 11, 25, 18, 31))
+
+
+def _group_hears_it_is_off(runtime, engine, said, sender) -> None:
+    """g1 read the reminder: it hears the activity is off, which stays on record as
+    cancelled, and the reminder's row says it was sent."""
+    import asyncio
+
+    from storage.models import Activity, OutboxMessage
+
+    assert [m.target for m in sender.sent if m.kind == "reminder.group_before"] == ["g1"]
+    sender.sent.clear()
+    asyncio.run(_worker(runtime, sender).drain())
+    assert [(m.target, m.payload["text"]) for m in sender.sent if m.kind == "activity.cancel"] \
+        == [("g1", f"【活动取消】政治夜学（19:30）已取消。原因：{_reason(said)}")]
+    with Session(engine) as session:
+        assert [a.status for a in session.exec(select(Activity)).all()] == ["cancelled"]
+        assert {r.status for r in session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "reminder.group_before")).all()} == {"sent"}
+
+
+@pytest.mark.parametrize("said", list(TAKEN_AWAY_ANSWERED.values()),
+                         ids=list(TAKEN_AWAY_ANSWERED))
+def test_a_group_whose_reminder_is_on_its_way_hears_the_activity_is_off(
+        runtime, chat, engine, branch, said):
+    """Another replica's worker holds the group's 【活动提醒】 (claimed, sending) when the
+    secretary takes the night study away; its send goes through. The group must hear it is
+    off. Before, only a row already `sent` counted as told: the activity was deleted and
+    the group, having read the reminder, gathered for nothing."""
+    import asyncio
+
+    from tests.test_reminders_restart import Recorder
+
+    _reminded_at_1830(runtime, chat)
+    sender = Recorder()
+    replica_b = _worker(runtime, sender)
+    claimed = replica_b.claim()
+    assert "reminder.group_before" in [m.kind for m in claimed]
+    replies = [chat.say("sec", text, chat="g1") for text in said]
+    assert not any(reply.is_error for reply in replies)
+    for message in claimed:  # replica B's sends go through after the change
+        replica_b.record(message.id, asyncio.run(sender.send(message)))
+    _group_hears_it_is_off(runtime, engine, said, sender)
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="two replicas at once: PostgreSQL's")
+@pytest.mark.parametrize("said", list(TAKEN_AWAY_ANSWERED.values()),
+                         ids=list(TAKEN_AWAY_ANSWERED))
+def test_a_group_reminder_sent_as_the_activity_is_taken_away_is_followed_by_a_notice(
+        runtime, chat, engine, branch, said, monkeypatch):
+    """Between the change reading what was queued about the night study and withholding it,
+    another replica sends the group's 【活动提醒】. Before, the change overwrote the row it
+    had read as pending with `withdrawn` and deleted the activity: the group read the
+    reminder and was never told it was off."""
+    import asyncio
+    import threading
+
+    from storage import corrections
+    from tests.test_reminders_restart import Recorder
+
+    _reminded_at_1830(runtime, chat)
+    sender = Recorder()
+    replica_b = _worker(runtime, sender)
+    read = corrections._queued_about
+    raced: list[bool] = []
+
+    def read_then_replica_b_sends(session, activity):
+        about = read(session, activity)
+        if not raced:
+            raced.append(True)
+            thread = threading.Thread(target=lambda: asyncio.run(replica_b.drain()))
+            thread.start()
+            thread.join(30)
+        return about
+
+    monkeypatch.setattr(corrections, "_queued_about", read_then_replica_b_sends)
+    replies = [chat.say("sec", text, chat="g1") for text in said]
+    monkeypatch.undo()
+    assert raced and not any(reply.is_error for reply in replies)
+    _group_hears_it_is_off(runtime, engine, said, sender)
 
 
 def _reason(said: tuple[str, ...]) -> str:
