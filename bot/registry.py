@@ -205,9 +205,11 @@ def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
             words[index:index + 1] = [(token[:cut], at), (token[cut:], at + cut)]
             return token[:cut]
     # The longest number only: 45分钟党史 is not 45分 and a word 钟党史, nor 45分钟了 a
-    # word 钟了.
+    # word 钟了. A number word alone in front is the topic's own (二十大精神, 三中全会,
+    # 四史, 两会精神): only digits or a number with its unit are the time said first.
     cut = next((cut for cut in range(len(token) - 1, 0, -1)
-                if _is_value_of(number, token[:cut])), None)
+                if _is_value_of(number, token[:cut])
+                and not re.fullmatch(r"[零〇一二两三四五六七八九十百]+", token[:cut])), None)
     if cut is None or re.search(r"[\d.．]", token[cut:]):
         return token
     if is_particle(token[cut:]):  # 学习 45分钟了: the number, and the word is missing

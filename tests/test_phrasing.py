@@ -1278,6 +1278,16 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('学习一下理论30分钟', m('学习', kind='理论', minutes=30, material=None)),
 ]
 
+# --- misreadings found in review ----------------------------------------------------
+ROWS += [
+    # A topic that starts with a number word is not the minutes (was 大精神 20 分钟).
+    ("学习 二十大精神 30分钟", m("学习", kind="二十大精神", minutes=30)),
+    ("学习 三中全会 30", m("学习", kind="三中全会", minutes=30)),
+    ("学习 四史 30分钟", m("学习", kind="四史", minutes=30)),
+    ("学习 十九大报告 40分钟", m("学习", kind="十九大报告", minutes=40)),
+    ("学习 两会精神 30分钟", m("学习", kind="两会精神", minutes=30)),
+]
+
 # Every simple command, written the ways phones and habits write it.
 SIMPLE = ["签到", "结束", "确认缺席", "活动", "积分", "积分明细", "日程", "调研记录", "恢复提醒",
           "我的信息", "参与排行", "不参与排行"]
@@ -1402,3 +1412,12 @@ def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
     # 看到了 (seen: what a group says to a notice) checks nobody in.
     assert "签到成功" not in chat.say("zq", "看到了", chat="g1").text
     assert "没有「收到通知」这个指令" in chat.say("zq", "收到通知", chat="g1").text
+
+
+def test_a_numbered_topic_is_not_the_minutes(chat, bureau):
+    """学习 二十大精神 30分钟 was recorded as 大精神 20 分钟: the number word that starts the
+    topic was cut off as the minutes."""
+    for said, recorded in [("学习 二十大精神 30分钟", "二十大精神 30 分钟"),
+                           ("学习 两会精神 30分钟", "两会精神 30 分钟")]:
+        reply = chat.say("zq", said)
+        assert recorded in reply.text, reply.text
