@@ -543,8 +543,19 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
 # --- 请假, 批准请假, 驳回请假 ---------------------------------------------------------------
 
 
+# Words that call the leave off (请假不请了, 请假作废): never a reason, or the leave they
+# take back would be recorded. Not 销假 either: that takes back every leave, more than
+# some of these may mean, so the sender is told how to write it.
+_CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|不用请了?|不请假了?|作废|算了|"
+                         r"不要了|不用了|不需要了|取消了?|撤销了?|撤回了?|撤了|不算了?)"
+                         r"[了啊吧呀哈哦喔。！!～~，,\s]*")
+
+
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    if _CALLED_OFF.fullmatch(args["reason"].strip()):
+        return Reply.error("没有记请假，没有改动。要撤回已经请的假，请发送「销假」；"
+                           "只撤回一次，写上活动或日期，如「销假 夜学」。")
     decided = _decision_said(ctx, args["reason"])
     if decided is not None:
         return decided
