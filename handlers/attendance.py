@@ -568,6 +568,11 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         said = args["reason"]
         span = (find_date_range(said, today) or find_leading_week(said, today)
                 or find_leading_day(said, today))
+        tonight = _TODAY_PART.match(said) if span is None else None
+        if tonight is not None:
+            # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
+            # tomorrow's, not the morning's meeting under way.
+            span = DateRange(today, today, said[tonight.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
@@ -583,7 +588,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if (unread := _day_left(reason)) is not None:
             return unread
         part = _PART_OF_DAY.match(reason)
-        named_part = part[1] if part else "晚上" if said.lstrip().startswith("明晚") else None
+        named_part = (part[1] if part else "晚上" if said.lstrip().startswith("明晚")
+                      else _PART_SAID.get(tonight[1] or tonight[2]) if tonight else None)
         if kind is None and span.first == span.last and named_part is not None:
             # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
             hours = _PART_HOURS[named_part]
@@ -654,6 +660,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                     f"{show_date(day)}{named_part}没有需要你参加的活动，当天有"
                     f"{_label(ctx, others)}，没有记请假。要请那次的假，请发送"
                     f"「请假 {show_date(day)} {others.type} {reason}」。")
+        if day is not None and hours is not None and kind is None:
+            # Not planned yet: the kind its schedule holds in those hours, so that leave for
+            # tonight does not excuse the meeting that morning too.
+            planned = _planned_kinds(ctx, day, hours)
+            if not planned:
+                return Reply.error(f"{show_date(day)}{named_part}没有需要你参加的活动，没有记请假。"
+                                   "发送「日程」可查看本支部接下来的活动。")
+            kind = planned[0]
         if day is not None:  # not planned yet (or gone by: said so)
             return _leave_period(ctx, DateRange(day, day, reason), kind=kind)
         if kind is not None:
@@ -746,6 +760,11 @@ _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午
                "晚上": (18, 24)}
 
 
+# Today with the part of it said (今晚, 今天下午): those hours of today.
+_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
+                         r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
+_PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
+
 # 今天请假, 请假一天: when or how long, but not why.
 _NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次", "一天", "半天", "一下", "两天",
                         "三天", "一次"})
@@ -797,6 +816,27 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
             glued = glued.removeprefix("活动").removeprefix("的")  # 主题党日活动出差
             return kind, f"{glued} {rest_}".strip()
     return None, reason
+
+
+def _planned_kinds(ctx: Ctx, day: date, hours: tuple[int, int]) -> list[ActivityType]:
+    """The kinds the member's fixed schedules hold on the day, starting in those hours,
+    earliest first."""
+    member = ctx.member
+    assert member is not None
+    held = schedules.bureau_schedules(ctx.session)
+    if member.branch_id is not None:
+        held += schedules.branch_schedules(ctx.session, branch_id=member.branch_id)
+    tz = ctx.settings.tz
+    found = sorted(
+        (occurrence.starts_at, schedule.activity_type) for schedule in held
+        if store.in_audience(member, Activity(
+            type=schedule.activity_type, branch_id=schedule.branch_id,
+            party_group_id=schedule.party_group_id))
+        for occurrence in next_held(schedule, now=ctx.now, tz=tz, count=8)
+        if occurrence.starts_at is not None
+        and occurrence.starts_at.astimezone(tz).date() == day
+        and hours[0] <= occurrence.starts_at.astimezone(tz).hour < hours[1])
+    return [ActivityType(kind) for _, kind in found]
 
 
 def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:

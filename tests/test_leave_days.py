@@ -98,7 +98,8 @@ def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, cloc
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
     assert chat.say("li", "明天请假 值班").text.startswith("已请假：12月8日，原因：值班")
     assert chat.say("li", "我周四请假 出差").text.startswith("已请假：12月10日，原因：出差")
-    assert chat.say("li", "明晚请假 加班").text.startswith("已请假：12月8日，原因：加班")
+    # The evening only: its night study, not the whole day (a morning meeting too).
+    assert chat.say("li", "明晚请假 加班").text.startswith("已请假：12月8日（政治夜学），原因：加班")
     for when_but_not_why in ("今天请假", "明天请假", "今晚请假", "请假一天", "请个假"):
         reply = chat.say("li", when_but_not_why)
         assert reply.is_error and "请假原因" in reply.text, when_but_not_why
@@ -455,3 +456,28 @@ def test_leave_turned_down_stays_so_when_a_period_is_asked_over_it(runtime, chat
     assert "已被书记驳回的请假不变，仍需参加：政治夜学（12月8日 19:30）" in reply, reply
     sent = run_ticks(runtime, clock, local(2026, 12, 10, 21, 0))
     assert [at.day for at, kind, to, _ in sent if kind == "nudge" and to == "li"] == [8]
+
+
+# --- misreadings found in review ---------------------------------------------------------
+
+from tests.test_phrasing import bureau  # noqa: E402,F401
+
+
+def _leave_rows(engine, name: str) -> list[str]:
+    from sqlmodel import Session, select
+
+    from storage.models import Attendance, Member
+    with Session(engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        return list(s.exec(select(Attendance.status).where(Attendance.member_id == member.id)))
+
+
+@pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班"])
+def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, said):
+    """今晚请假 值班 recorded leave for the 09:00 主题党日 under way: 今晚 was dropped as
+    'the activity at hand' instead of naming tonight's hours, as 明天晚上 does."""
+    assert not chat.say("sec", "设置 夜学 每周一 19:30 90分钟", chat="g1").is_error
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text  # Monday 09:00
+    reply = chat.say("zq", said, chat="g1")
+    assert "主题党日" not in reply.text and "夜学" in reply.text, reply.text
+    assert "leave" not in _leave_rows(runtime.engine, "周强")
