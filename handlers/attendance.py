@@ -38,6 +38,7 @@ from bot.domain.dates import (
     DateRange,
     day_left,
     find_date_range,
+    find_day_to_day,
     find_leading_day,
     find_leading_week,
     find_until,
@@ -566,8 +567,12 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
         said = args["reason"]
-        span = (find_date_range(said, today) or find_leading_week(said, today)
-                or find_leading_day(said, today))
+        if (vague := _VAGUE_DAYS.match(said)) is not None:
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
+                                                 "请写明日期，如「请假 12月28日 出差」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
+        span = (find_date_range(said, today) or find_day_to_day(said, today)
+                or find_leading_week(said, today) or find_leading_day(said, today))
         tonight = _TODAY_PART.match(said) if span is None else None
         if tonight is not None:
             # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
@@ -759,6 +764,12 @@ _PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)(?:[\s，,、:�
 _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
                "晚上": (18, 24)}
 
+
+# Days said that are not one day nor a range read (月底, 周末, 下个月): asked, or the leave
+# would land on the activity at hand with the words as its reason.
+_VAGUE_DAYS = re.compile(r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初"
+                         r"|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)?(?![\d一二三四五六七八九十])|过几天|这几天|近几天|节后|节前"
+                         r"|[上中下]旬)")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"

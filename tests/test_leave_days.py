@@ -40,6 +40,10 @@ def settings(db_url):
     ("明天值班", date(2026, 12, 8), "值班"),
     ("后天，去市里开会", date(2026, 12, 9), "去市里开会"),
     ("下周二 培训", date(2026, 12, 15), "培训"),
+    ("下周2 培训", date(2026, 12, 15), "培训"),  # digits: was not read as a day
+    ("本月28号 出差", date(2026, 12, 28), "出差"),
+    ("二十八号 出差", date(2026, 12, 28), "出差"),
+    ("下週二 培训", date(2026, 12, 15), "培训"),
     ("周四 出差", date(2026, 12, 10), "出差"),
     ("10号 开会", date(2026, 12, 10), "开会"),
     ("12.10 出差", date(2026, 12, 10), "出差"),
@@ -288,8 +292,12 @@ def test_leave_for_days_said_in_other_ways(runtime, chat, clock):
     assert reply.text.startswith("已请假：12月14日至12月20日（7 天），原因：出差"), reply.text
     assert kept() == set()
     chat.say("li", "销假", chat="g1")
+    # Days from one to another are those days (this was refused as a day not read).
+    reply = chat.say("li", "请假 周二到周四 值班", chat="g1")
+    assert reply.text.startswith("已请假：12月8日至12月10日（3 天），原因：值班"), reply.text
+    chat.say("li", "销假", chat="g1")
     # Days not read are asked about, never taken for Tuesday's night study.
-    for said in ("请假 周二、周四 值班", "请假 周二到周四 值班", "请假 值班 周四"):
+    for said in ("请假 周二、周四 值班", "请假 值班 周四", "请假 周末 值班", "请假 月底 出差"):
         reply = chat.say("li", said, chat="g1")
         assert reply.is_error and "没有记请假" in reply.text, (said, reply.text)
         assert kept() == set(), said
@@ -481,3 +489,29 @@ def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, sai
     reply = chat.say("zq", said, chat="g1")
     assert "主题党日" not in reply.text and "夜学" in reply.text, reply.text
     assert "leave" not in _leave_rows(runtime.engine, "周强")
+
+
+@pytest.mark.parametrize("said", ["请假 本月28号 出差", "请假 下周3 出差", "请假 周5 出差",
+                                  "请假 月底 出差", "请假 二十八号 出差", "请假 明后两天 出差",
+                                  "请假 下个月 出差", "请假 周末 值班", "請假 下週三 出差",
+                                  "请假 从明天到周五 出差"])
+def test_leave_for_a_later_day_is_not_taken_for_the_meeting_under_way(
+        chat, runtime, bureau, said):
+    """Each of these recorded leave for the 主题党日 under way with the day as the reason:
+    digit weekdays, 本月28号, day numbers in words, 从…到, 週 were not read as days, and 月底,
+    周末, 下个月 (no day said) were not asked about."""
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text
+    reply = chat.say("zq", said, chat="g1")
+    assert "已请假：主题党日" not in reply.text, reply.text
+    assert "leave" not in _leave_rows(runtime.engine, "周强")
+
+
+@pytest.mark.parametrize(("text", "first", "last", "rest"), [
+    ("从明天到周五 出差", date(2026, 12, 8), date(2026, 12, 11), "出差"),
+    ("周二到周四 值班", date(2026, 12, 8), date(2026, 12, 10), "值班"),
+    ("明后两天 出差", date(2026, 12, 8), date(2026, 12, 9), "出差"),
+])
+def test_days_from_one_to_another(text, first, last, rest):
+    from bot.domain.dates import find_day_to_day
+    found = find_day_to_day(text, MONDAY)
+    assert found is not None and (found.first, found.last, found.rest) == (first, last, rest)

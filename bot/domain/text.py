@@ -336,7 +336,18 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """
     raw = text
     text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
-    text = text.rstrip("。.")
+    text = text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+    if m := re.fullmatch(r"(本月|这个?月|下个?月|上个?月)(.+[日号])", text):
+        # 本月28号, 下个月3号: that day of the month said, not the nearest 28th.
+        ahead = {"本": 0, "这": 0, "下": 1, "上": -1}[m[1][0]]
+        year, month = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+        number = cn_number(m[2][:-1])
+        if number is None:
+            raise DateError(f"看不懂日期「{raw}」")
+        try:
+            return date(year, month + 1, number)
+        except ValueError:
+            raise DateError(f"没有 {raw} 这一天") from None
     if text in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[text])
     if m := re.fullmatch(r"(上上|上|下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
