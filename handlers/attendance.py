@@ -560,6 +560,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     decided = _decision_said(ctx, args["reason"])
     if decided is not None:
         return decided
+    if (other := _another_named(ctx, args["reason"])) is not None:
+        return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
+                           f"本人不方便发送的，请告诉书记。")
     try:
         # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
         # every activity in them, not the activity at hand with the date as its reason.
@@ -706,6 +709,22 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(?:帮|替|给|为|代)?")
+
+
+def _another_named(ctx: Ctx, reason: str) -> str | None:
+    """Another member of the sender's branch named first in the reason (请假 李明 发烧,
+    请假 帮李明请): the name. Leave is each member's own to ask; it was recorded for the
+    sender with the other's name as the reason."""
+    assert ctx.member is not None
+    if ctx.member.branch_id is None:
+        return None
+    said = reason[_FOR_ANOTHER.match(reason).end():]
+    return next((m.name for m in org.members(ctx.session, branch_id=ctx.member.branch_id)
+                 if m.id != ctx.member.id and len(m.name) >= 2 and said.startswith(m.name)
+                 and not reason.lstrip().startswith(ctx.member.name)), None)
 
 
 def _day_left(reason: str) -> Reply | None:

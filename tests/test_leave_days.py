@@ -515,3 +515,13 @@ def test_days_from_one_to_another(text, first, last, rest):
     from bot.domain.dates import find_day_to_day
     found = find_day_to_day(text, MONDAY)
     assert found is not None and (found.first, found.last, found.rest) == (first, last, rest)
+
+
+@pytest.mark.parametrize("said", ["请假 李明 发烧", "请假 李明发烧住院", "请假 帮李明请 发烧"])
+def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, said):
+    """周强 sending 请假 李明 发烧 was recorded as 周强's own leave, reason 李明 发烧."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("zq", said, chat="g1")
+    assert "已请假" not in reply.text and "只能为自己请" in reply.text, reply.text
+    assert "leave" not in _leave_rows(runtime.engine, "周强")
+    assert "leave" not in _leave_rows(runtime.engine, "李明")
