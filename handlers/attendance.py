@@ -34,6 +34,7 @@ from bot.domain.attendance import (
     type_list,
 )
 from bot.domain.dates import (
+    DAY_AHEAD,
     DateError,
     DateRange,
     day_left,
@@ -282,6 +283,13 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
+    said = (args.get("topic") or "").strip()
+    if said and _WHEN_ONLY.fullmatch(said) and said not in ("今天", "今日", "今晚", "现在", "马上"):
+        # 开始 夜学 八点 is a start for later: started at once, 八点 was its topic.
+        return Reply.error(f"没有开始：「{shorten(said)}」是时间，不是主题。现在开始请发送"
+                           f"「开始 {activity_type.value}」；以后的活动请用「设置」安排"
+                           f"（如「设置 {activity_type.value} 每周三 19:30 90分钟」），"
+                           "发送「日程」查看已安排的活动。")
     topic, lecturer = _to_the_group(args.get("topic") or ""), None
     audience_ids, audience_label = None, None
     if scope is None and activity_type in LECTURE_TYPES:
@@ -783,6 +791,13 @@ _PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)(?:[\s，,、:�
 _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
                "晚上": (18, 24)}
 
+
+# A day, a part of it and an hour, any of them (明天, 下午三点, 八点半, 15:00): when, not what.
+_CN_NUM = "零〇一二两三四五六七八九十"
+_WHEN_ONLY = re.compile(
+    rf"(?:{DAY_AHEAD.pattern}|后天|大后天|下次)?\s*(?:上午|下午|晚上|早上|中午|傍晚|晚|早)?\s*"
+    rf"(?:\d{{1,2}}\s*[:：.]\s*\d{{2}}|[\d{_CN_NUM}]{{1,3}}\s*点(?:钟|半|整|[\d{_CN_NUM}]{{1,3}}分?)?)?"
+    r"\s*(?:再?开始|开)?", re.IGNORECASE)
 
 # Days said that are not one day nor a range read (月底, 周末, 下个月): asked, or the leave
 # would land on the activity at hand with the words as its reason.

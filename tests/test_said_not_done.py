@@ -150,3 +150,13 @@ def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):
     reply = chat.say("zq", said, chat="g1")
     assert "已请假" not in reply.text and "销假" in reply.text, reply.text
     assert "leave" not in _leave_rows(runtime.engine, "周强")
+
+
+@pytest.mark.parametrize("said", ["开始 主题党日 下午三点", "开始 夜学 明天", "开始 夜学 八点",
+                                  "开始 主题党日 15:00"])
+def test_a_start_for_later_does_not_start_now(chat, bureau, said):
+    """开始 夜学 八点 started the night study at once, with 八点 as its topic."""
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and "设置" in reply.text, reply.text
+    assert "开始了" not in reply.text
+    assert "签到成功" not in chat.say("zq", "签到", chat="g1").text
