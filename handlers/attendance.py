@@ -1348,6 +1348,10 @@ def _day_glued_to_kind(text: str, today: date) -> DateRange | None:
     return None
 
 
+# The start of a day said in a way not read (周末, 上个礼拜, 月底): asked, not the latest.
+_DAY_LIKE = re.compile(r"\s*(?:(?:上上|上|下|这|本)个?(?:周|週|星期|礼拜|月)|(?:周|週)末|星期|礼拜"
+                       r"|月底|月初|月末|昨|前天|前晚|[\d一二三四五六七八九十]{1,3}\s*月\s*[\d一二三四五六七八九十])")
+
 # How to work on the latest activity, by the command: 更正 says the status before the reason.
 _LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张三 缺席 他人代签"}
 
@@ -1366,6 +1370,10 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         day, kind, reason = named_record(text, today)
     except DateError as exc:  # 2月30日
         return Reply.error(f"{exc}，记录保持不变。日期可以写{RECORD_DAYS}。")
+    if day is None and kind is None and (unread := _DAY_LIKE.match(reason)) is not None:
+        # 补签 张三 周末 …: a day not read made up the latest activity instead.
+        return Reply.error(f"没读懂「{shorten(reason.split()[0])}」是哪一天，记录保持不变。"
+                           f"日期可以写{RECORD_DAYS}。")
     if day is not None and day > today:
         return Reply.error(f"{show_date(day, today=today)}还没到：{verb}记的是已经举行的活动，"
                            f"记录保持不变。日期可以写{RECORD_DAYS}。")

@@ -297,11 +297,14 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
 # before 的 (12月9日的夜学), so 3号楼 and 周二夜学 are not read as days.
 _ALONE = r"(?=[\s，,、：:。的]|$)"
 # The part of the day may follow any of them (周二晚上, 12月1日晚上, 1号晚上的夜学).
+# 周五晚, 上周5, and the hour said after (上周五晚七点半的夜学): the hour adds nothing to the
+# day, which holds one such activity at most.
+_CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九十]{1,3}点(?:半|钟|整|[\d零一二三四五六七八九十]{1,3}分?)?)"
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
-    rf"|(?:上上|上|下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
+    rf"|(?:上上|上|下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
     rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
-    rf"(?:晚上|下午|上午|早上|中午)?|昨晚|今晚|明晚)"
+    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚|今晚|明晚)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
 
@@ -317,7 +320,9 @@ def find_record_day(text: str, today: date) -> DateRange | None:
     match = _RECORD_DAY.match(text)
     if match is None:
         return None
-    said = re.sub(r"(?:晚上|下午|上午|早上|中午)$", "", match.group(1))
+    said = match.group(1)
+    if said not in _EVENINGS:
+        said = re.sub(r"(?:晚上|下午|上午|早上|中午|晚|早)$", "", said)
     try:
         day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
     except words.DateError:
