@@ -161,7 +161,7 @@ _END = r"(?=[\s，,、：:。的]|$)"
 _WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
 _WEEKDAY = rf"(?:下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
 # 本月28号, 下个月3号: a day of the month named.
-_MONTH_NAMED = rf"(?:本月|这个?月|下个?月)\s*{_CN}\s*[日号]"
+_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]"
 _MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
               rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
