@@ -701,6 +701,10 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
+        if command.takes_day and period is None:
+            # 明天学习 党史 1小时: the day goes to the handler, which refuses one to come (it
+            # was dropped, and the study recorded today with its points).
+            return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.

@@ -1286,6 +1286,11 @@ ROWS += [
     ("学习 四史 30分钟", m("学习", kind="四史", minutes=30)),
     ("学习 十九大报告 40分钟", m("学习", kind="十九大报告", minutes=40)),
     ("学习 两会精神 30分钟", m("学习", kind="两会精神", minutes=30)),
+    # A day said before 学习 goes to the handler, which refuses one to come (it was dropped).
+    ("明天学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 4))),
+    ("下周一学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 7))),
+    ("明晚学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 4))),
+    ("昨天学习 理论 45", m("学习", kind="理论", minutes=45, day=D(2026, 12, 2))),
 ]
 
 # Every simple command, written the ways phones and habits write it.
@@ -1421,3 +1426,12 @@ def test_a_numbered_topic_is_not_the_minutes(chat, bureau):
                            ("学习 两会精神 30分钟", "两会精神 30 分钟")]:
         reply = chat.say("zq", said)
         assert recorded in reply.text, reply.text
+
+
+def test_study_said_for_tomorrow_is_not_recorded_today(chat, bureau):
+    """明天学习 党史 1小时 was recorded today with its points: the day said first was
+    dropped, where 学习 党史 1小时 明天 is refused."""
+    for said in ("明天学习 党史 1小时", "下周一学习 党史 1小时", "明晚学习 党史 1小时"):
+        reply = chat.say("zq", said)
+        assert reply.is_error and "已记录学习" not in reply.text, reply.text
+    assert "已记录学习" not in chat.say("lm", "学习 党史 1小时 明天").text  # as said after
