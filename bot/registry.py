@@ -1016,7 +1016,7 @@ _FOR_WHOM = "给帮替"
 _NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
 _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
-_QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
+_QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

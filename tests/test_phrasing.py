@@ -1291,6 +1291,10 @@ ROWS += [
     ("下周一学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 7))),
     ("明晚学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 4))),
     ("昨天学习 理论 45", m("学习", kind="理论", minutes=45, day=D(2026, 12, 2))),
+    # 嘛 asks as 吗 does: 结束了嘛 ended the activity.
+    ("结束了嘛", "你是想发送「结束」吗"),
+    ("结束嘛", "你是想发送「结束」吗"),
+    ("确认缺席嘛", "你是想发送「确认缺席」吗"),
 ]
 
 # Every simple command, written the ways phones and habits write it.

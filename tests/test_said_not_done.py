@@ -160,3 +160,12 @@ def test_a_start_for_later_does_not_start_now(chat, bureau, said):
     assert reply.is_error and "设置" in reply.text, reply.text
     assert "开始了" not in reply.text
     assert "签到成功" not in chat.say("zq", "签到", chat="g1").text
+
+
+@pytest.mark.parametrize("said", ["结束了嘛", "结束嘛"])
+def test_a_question_with_ma_does_not_end_the_activity(chat, bureau, said):
+    """结束了嘛 (嘛 for 吗) ended the theme day: late-comers could no longer check in."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("sec", said, chat="g1")
+    assert "已结束" not in reply.text, reply.text
+    assert "签到成功" in chat.say("zq", "签到", chat="g1").text
