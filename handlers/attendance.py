@@ -46,7 +46,7 @@ from bot.domain.dates import (
     find_record_day,
     without_leading_now,
 )
-from bot.domain.text import show_date, show_days, show_period
+from bot.domain.text import cn_number, show_date, show_days, show_period
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -589,6 +589,15 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
             # tomorrow's, not the morning's meeting under way.
             span = DateRange(today, today, said[tonight.end():].strip())
+        if span is not None and span.first == span.last and (
+                lasting := _DAYS_FROM.match(span.rest)) is not None:
+            # 明天起三天 出差: three days from tomorrow (one day, reason 起三天 出差, before).
+            count = cn_number(lasting[1]) if not lasting[1].isdigit() else int(lasting[1])
+            if not count or count > 366:
+                return Reply.error(usage_text(LEAVE, f"没有记请假：没读懂「{lasting[0].strip()}」"
+                                                     "是几天"))
+            span = DateRange(span.first, span.first + timedelta(days=count - 1),
+                             span.rest[lasting.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
@@ -798,6 +807,10 @@ _WHEN_ONLY = re.compile(
     rf"(?:{DAY_AHEAD.pattern}|后天|大后天|下次)?\s*(?:上午|下午|晚上|早上|中午|傍晚|晚|早)?\s*"
     rf"(?:\d{{1,2}}\s*[:：.]\s*\d{{2}}|[\d{_CN_NUM}]{{1,3}}\s*点(?:钟|半|整|[\d{_CN_NUM}]{{1,3}}分?)?)?"
     r"\s*(?:再?开始|开)?", re.IGNORECASE)
+
+# 明天起三天, 周一开始请两天假: how many days from the day said.
+_DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*个?\s*天"
+                        r"(?:假)?(?:[\s，,、：:]+|$)")
 
 # Days said that are not one day nor a range read (月底, 周末, 下个月): asked, or the leave
 # would land on the activity at hand with the words as its reason.

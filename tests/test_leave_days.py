@@ -525,3 +525,10 @@ def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, s
     assert "已请假" not in reply.text and "只能为自己请" in reply.text, reply.text
     assert "leave" not in _leave_rows(runtime.engine, "周强")
     assert "leave" not in _leave_rows(runtime.engine, "李明")
+
+
+@pytest.mark.parametrize("said", ["请假 明天起三天 出差", "请假 明天开始请三天 出差"])
+def test_leave_for_three_days_from_tomorrow_is_not_one_day(chat, bureau, said):
+    """请假 明天起三天 出差 was one day's leave with the reason 起三天 出差."""
+    reply = chat.say("zq", said)
+    assert reply.text.startswith("已请假：11月24日至11月26日（3 天），原因：出差"), reply.text
