@@ -1295,6 +1295,10 @@ ROWS += [
     ("结束了嘛", "你是想发送「结束」吗"),
     ("结束嘛", "你是想发送「结束」吗"),
     ("确认缺席嘛", "你是想发送「确认缺席」吗"),
+    # A reply under a quoted message: the reply alone (the quoted command was done).
+    ("「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", m("批准请假", who="周强")),
+    ("「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到", m("签到")),
+    ("「周强：请假 值班」\n------\n驳回请假 周强", m("驳回请假", who="周强")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
@@ -1439,3 +1443,18 @@ def test_study_said_for_tomorrow_is_not_recorded_today(chat, bureau):
         reply = chat.say("zq", said)
         assert reply.is_error and "已记录学习" not in reply.text, reply.text
     assert "已记录学习" not in chat.say("lm", "学习 党史 1小时 明天").text  # as said after
+
+
+def test_a_quoted_leave_under_a_decision_is_not_the_secretarys_leave(chat, bureau):
+    """The secretary replying 批准请假 周强 under a quoted 「请假 出差」 was recorded as the
+    secretary's own leave, reason 出差 - - - 批准请假 周强."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("sec", "「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", chat="g1")
+    assert "已请假" not in reply.text, reply.text
+
+
+def test_a_quoted_reply_with_a_check_in_checks_in(chat, bureau):
+    """签到 under a quoted 「王建国：开始 主题党日」 was read as 王建国:开始 … and not checked in."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    quoted = "「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到"
+    assert "签到成功" in chat.say("zq", quoted, chat="g1").text

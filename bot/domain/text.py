@@ -44,6 +44,10 @@ BOT_NAMES = ("党建助手", "djbot")
 # notices: /签到 and #签到 (full-width ／ and ＃ fold to these), 【签到】, [签到], 「签到」.
 # Every message djbot receives is addressed to it, so none of them means anything else.
 _LEADING_MARKS = re.compile(r"^[/#]+\s*")
+# A reply quoting a message, as WeChat and WeCom put it: 「王建国：开始 主题党日」, a line of
+# dashes, then the reply. Only the reply is said to djbot: the quoted command was done
+# again (批准请假 周强 under a quoted 请假 出差 was leave for the secretary).
+_QUOTED_ABOVE = re.compile(r"^「[^」]*」\s*(?:[-—–－_─━]\s*){3,}")
 _BRACKETED_HEAD = re.compile(r"^(?:【\s*([^】]+?)\s*】|\[\s*([^\]]+?)\s*\]|「\s*([^」]+?)\s*」)")
 
 
@@ -109,6 +113,8 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     marks dropped ('/签到', '#签到', '【签到】' → '签到'), trailing punctuation dropped
     ('签到！' → '签到')."""
     text = strip_bot_mentions(normalize(text), names)
+    if text[:1] == "「":
+        text = _QUOTED_ABOVE.sub("", text, count=1)
     if text[:1] in "/#【[「":
         text = _LEADING_MARKS.sub("", text)
         bracketed = _BRACKETED_HEAD.match(text)
