@@ -633,6 +633,8 @@ class CommandRegistry:
                 skipped, said = unfilled[:start], unfilled[start:]
                 if any(c in _FOR_ANOTHER for c in skipped):
                     break
+                if skipped.endswith("的") and skipped[:-1] not in _ONES_OWN:
+                    break  # 周强的积分: another's, never answered with the asker's own
                 ending = self.get(said)
                 if ending is None:
                     continue
@@ -1010,6 +1012,8 @@ _AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动
                                      "有(?:没有)?(?:夜学|党日|主题党日|党课)")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
+# Whose it is, said before 的, when it is the sender's own (我自己的积分).
+_ONES_OWN = frozenset({"我", "自己", "我自己", "本人", "个人", "我个人"})
 # Before a name and a command done for that member (Command.done_for): 给赵磊补签.
 _FOR_WHOM = "给帮替"
 # Said between 帮 and the command, these are no name: 帮忙补签 asks for help with it.

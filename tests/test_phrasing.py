@@ -1299,6 +1299,10 @@ ROWS += [
     ("「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", m("批准请假", who="周强")),
     ("「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到", m("签到")),
     ("「周强：请假 值班」\n------\n驳回请假 周强", m("驳回请假", who="周强")),
+    # Another's points are not the asker's own (were answered with them).
+    ("查一下周强的积分", "没有这个指令"),
+    ("看看李明的积分", "没有这个指令"),
+    ("我自己的积分", m("积分")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
@@ -1458,3 +1462,10 @@ def test_a_quoted_reply_with_a_check_in_checks_in(chat, bureau):
     chat.say("sec", "开始 主题党日", chat="g1")
     quoted = "「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到"
     assert "签到成功" in chat.say("zq", quoted, chat="g1").text
+
+
+def test_another_members_points_are_not_answered_with_ones_own(chat, bureau):
+    """查一下周强的积分 from the secretary showed 王建国 的积分, as if asked for his own."""
+    for said in ("查一下周强的积分", "看看李明的积分"):
+        reply = chat.say("sec", said)
+        assert "王建国 的积分" not in reply.text and "只能查看自己的积分" in reply.text, reply.text
