@@ -646,17 +646,33 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
+    after_today = False
+
     def held(finder: Callable[..., list[Activity]], *, at: tuple[int, int] | None
              ) -> Callable[..., list[Activity]]:
         """The finder's activities, those of the day named only, and starting in the hours
-        `at` where given."""
+        `at` where given; none of today's where the hours said had none."""
+        tz = ctx.settings.tz
+        if after_today:
+            return lambda session, **scope: [
+                a for a in finder(session, **scope) if a.starts_at.astimezone(tz).date() > today]
         if day is None:
             return finder
-        tz = ctx.settings.tz
         return lambda session, **scope: [
             a for a in finder(session, **scope)
             if a.starts_at.astimezone(tz).date() == day
             and (at is None or at[0] <= a.starts_at.astimezone(tz).hour < at[1])]
+
+    said_hours = hours or (_PART_HOURS.get(named_part) if named_part else None)
+    if tonight is not None and said_hours is not None:
+        # 今晚夜学请假 with no night study tonight: the next one, as 请假 夜学 asks, but never
+        # another of today's (the morning's meeting under way).
+        kinds = [kind] if kind is not None else None
+        found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
+                    for finder in (store.current_activities, store.next_activities))
+        planned = _planned_kinds(ctx, today, said_hours)
+        if not found and not [k for k in planned if kinds is None or k in kinds]:
+            day, hours, after_today = None, None, True
 
     activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
                                                kind=kind)
