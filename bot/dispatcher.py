@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -558,10 +559,18 @@ class Dispatcher:
 
     def _unknown(self, text: str) -> str:
         head = shorten(text.split(" ", 1)[0], 12)
+        if _ANOTHERS_POINTS.search(text):
+            # 查一下周强的积分 was answered with the asker's own, as if asked.
+            return ("只能查看自己的积分：发送「积分」或「积分明细」。"
+                    "本支部的排名请发送「排行榜」。")
         meant = self.registry.suggest(text)
         if meant is not None:
             return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
         return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
+
+
+# Another's points asked for (周强的积分, 看看李明的积分明细): each member sees their own.
+_ANOTHERS_POINTS = re.compile(r"(?<!我)(?<!自己)的(?:积分|积分明细|得分|分数)")
 
 
 def _admit(message: IncomingMessage, conn: Connection) -> None:

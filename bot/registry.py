@@ -205,9 +205,11 @@ def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
             words[index:index + 1] = [(token[:cut], at), (token[cut:], at + cut)]
             return token[:cut]
     # The longest number only: 45分钟党史 is not 45分 and a word 钟党史, nor 45分钟了 a
-    # word 钟了.
+    # word 钟了. A number word alone in front is the topic's own (二十大精神, 三中全会,
+    # 四史, 两会精神): only digits or a number with its unit are the time said first.
     cut = next((cut for cut in range(len(token) - 1, 0, -1)
-                if _is_value_of(number, token[:cut])), None)
+                if _is_value_of(number, token[:cut])
+                and not re.fullmatch(r"[零〇一二两三四五六七八九十百]+", token[:cut])), None)
     if cut is None or re.search(r"[\d.．]", token[cut:]):
         return token
     if is_particle(token[cut:]):  # 学习 45分钟了: the number, and the word is missing
@@ -631,6 +633,8 @@ class CommandRegistry:
                 skipped, said = unfilled[:start], unfilled[start:]
                 if any(c in _FOR_ANOTHER for c in skipped):
                     break
+                if skipped.endswith("的") and skipped[:-1] not in _ONES_OWN:
+                    break  # 周强的积分: another's, never answered with the asker's own
                 ending = self.get(said)
                 if ending is None:
                     continue
@@ -699,6 +703,10 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
+        if command.takes_day and period is None:
+            # 明天学习 党史 1小时: the day goes to the handler, which refuses one to come (it
+            # was dropped, and the study recorded today with its points).
+            return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.
@@ -1004,13 +1012,15 @@ _AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动
                                      "有(?:没有)?(?:夜学|党日|主题党日|党课)")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
+# Whose it is, said before 的, when it is the sender's own (我自己的积分).
+_ONES_OWN = frozenset({"我", "自己", "我自己", "本人", "个人", "我个人"})
 # Before a name and a command done for that member (Command.done_for): 给赵磊补签.
 _FOR_WHOM = "给帮替"
 # Said between 帮 and the command, these are no name: 帮忙补签 asks for help with it.
 _NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
 _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
-_QUESTION_ENDS = ("吗", "么", "没", "没有", "呢")
+_QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

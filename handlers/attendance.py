@@ -34,17 +34,19 @@ from bot.domain.attendance import (
     type_list,
 )
 from bot.domain.dates import (
+    DAY_AHEAD,
     DateError,
     DateRange,
     day_left,
     find_date_range,
+    find_day_to_day,
     find_leading_day,
     find_leading_week,
     find_until,
     find_record_day,
     without_leading_now,
 )
-from bot.domain.text import show_date, show_days, show_period
+from bot.domain.text import cn_number, show_date, show_days, show_period
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -281,6 +283,13 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
+    said = (args.get("topic") or "").strip()
+    if said and _WHEN_ONLY.fullmatch(said) and said not in ("今天", "今日", "今晚", "现在", "马上"):
+        # 开始 夜学 八点 is a start for later: started at once, 八点 was its topic.
+        return Reply.error(f"没有开始：「{shorten(said)}」是时间，不是主题。现在开始请发送"
+                           f"「开始 {activity_type.value}」；以后的活动请用「设置」安排"
+                           f"（如「设置 {activity_type.value} 每周三 19:30 90分钟」），"
+                           "发送「日程」查看已安排的活动。")
     topic, lecturer = _to_the_group(args.get("topic") or ""), None
     audience_ids, audience_label = None, None
     if scope is None and activity_type in LECTURE_TYPES:
@@ -543,11 +552,25 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
 # --- 请假, 批准请假, 驳回请假 ---------------------------------------------------------------
 
 
+# Words that call the leave off (请假不请了, 请假作废): never a reason, or the leave they
+# take back would be recorded. Not 销假 either: that takes back every leave, more than
+# some of these may mean, so the sender is told how to write it.
+_CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|不用请了?|不请假了?|作废|算了|"
+                         r"不要了|不用了|不需要了|取消了?|撤销了?|撤回了?|撤了|不算了?)"
+                         r"[了啊吧呀哈哦喔。！!～~，,\s]*")
+
+
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
+    if _CALLED_OFF.fullmatch(args["reason"].strip()):
+        return Reply.error("没有记请假，没有改动。要撤回已经请的假，请发送「销假」；"
+                           "只撤回一次，写上活动或日期，如「销假 夜学」。")
     decided = _decision_said(ctx, args["reason"])
     if decided is not None:
         return decided
+    if (other := _another_named(ctx, args["reason"])) is not None:
+        return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
+                           f"本人不方便发送的，请告诉书记。")
     try:
         # A range (12月4日至18日) or one day (12月10日, 明天, 下周二) is leave for those days:
         # every activity in them, not the activity at hand with the date as its reason.
@@ -555,8 +578,26 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
         said = args["reason"]
-        span = (find_date_range(said, today) or find_leading_week(said, today)
-                or find_leading_day(said, today))
+        if (vague := _VAGUE_DAYS.match(said)) is not None:
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
+                                                 "请写明日期，如「请假 12月28日 出差」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
+        span = (find_date_range(said, today) or find_day_to_day(said, today)
+                or find_leading_week(said, today) or find_leading_day(said, today))
+        tonight = _TODAY_PART.match(said) if span is None else None
+        if tonight is not None:
+            # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
+            # tomorrow's, not the morning's meeting under way.
+            span = DateRange(today, today, said[tonight.end():].strip())
+        if span is not None and span.first == span.last and (
+                lasting := _DAYS_FROM.match(span.rest)) is not None:
+            # 明天起三天 出差: three days from tomorrow (one day, reason 起三天 出差, before).
+            count = cn_number(lasting[1]) if not lasting[1].isdigit() else int(lasting[1])
+            if not count or count > 366:
+                return Reply.error(usage_text(LEAVE, f"没有记请假：没读懂「{lasting[0].strip()}」"
+                                                     "是几天"))
+            span = DateRange(span.first, span.first + timedelta(days=count - 1),
+                             span.rest[lasting.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
@@ -572,7 +613,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if (unread := _day_left(reason)) is not None:
             return unread
         part = _PART_OF_DAY.match(reason)
-        named_part = part[1] if part else "晚上" if said.lstrip().startswith("明晚") else None
+        named_part = (part[1] if part else "晚上" if said.lstrip().startswith("明晚")
+                      else _PART_SAID.get(tonight[1] or tonight[2]) if tonight else None)
         if kind is None and span.first == span.last and named_part is not None:
             # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
             hours = _PART_HOURS[named_part]
@@ -604,17 +646,33 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
+    after_today = False
+
     def held(finder: Callable[..., list[Activity]], *, at: tuple[int, int] | None
              ) -> Callable[..., list[Activity]]:
         """The finder's activities, those of the day named only, and starting in the hours
-        `at` where given."""
+        `at` where given; none of today's where the hours said had none."""
+        tz = ctx.settings.tz
+        if after_today:
+            return lambda session, **scope: [
+                a for a in finder(session, **scope) if a.starts_at.astimezone(tz).date() > today]
         if day is None:
             return finder
-        tz = ctx.settings.tz
         return lambda session, **scope: [
             a for a in finder(session, **scope)
             if a.starts_at.astimezone(tz).date() == day
             and (at is None or at[0] <= a.starts_at.astimezone(tz).hour < at[1])]
+
+    said_hours = hours or (_PART_HOURS.get(named_part) if named_part else None)
+    if tonight is not None and said_hours is not None:
+        # 今晚夜学请假 with no night study tonight: the next one, as 请假 夜学 asks, but never
+        # another of today's (the morning's meeting under way).
+        kinds = [kind] if kind is not None else None
+        found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
+                    for finder in (store.current_activities, store.next_activities))
+        planned = _planned_kinds(ctx, today, said_hours)
+        if not found and not [k for k in planned if kinds is None or k in kinds]:
+            day, hours, after_today = None, None, True
 
     activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
                                                kind=kind)
@@ -643,6 +701,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                     f"{show_date(day)}{named_part}没有需要你参加的活动，当天有"
                     f"{_label(ctx, others)}，没有记请假。要请那次的假，请发送"
                     f"「请假 {show_date(day)} {others.type} {reason}」。")
+        if day is not None and hours is not None and kind is None:
+            # Not planned yet: the kind its schedule holds in those hours, so that leave for
+            # tonight does not excuse the meeting that morning too.
+            planned = _planned_kinds(ctx, day, hours)
+            if not planned:
+                return Reply.error(f"{show_date(day)}{named_part}没有需要你参加的活动，没有记请假。"
+                                   "发送「日程」可查看本支部接下来的活动。")
+            kind = planned[0]
         if day is not None:  # not planned yet (or gone by: said so)
             return _leave_period(ctx, DateRange(day, day, reason), kind=kind)
         if kind is not None:
@@ -676,6 +742,22 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
         return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(?:帮|替|给|为|代)?")
+
+
+def _another_named(ctx: Ctx, reason: str) -> str | None:
+    """Another member of the sender's branch named first in the reason (请假 李明 发烧,
+    请假 帮李明请): the name. Leave is each member's own to ask; it was recorded for the
+    sender with the other's name as the reason."""
+    assert ctx.member is not None
+    if ctx.member.branch_id is None:
+        return None
+    said = reason[_FOR_ANOTHER.match(reason).end():]
+    return next((m.name for m in org.members(ctx.session, branch_id=ctx.member.branch_id)
+                 if m.id != ctx.member.id and len(m.name) >= 2 and said.startswith(m.name)
+                 and not reason.lstrip().startswith(ctx.member.name)), None)
 
 
 def _day_left(reason: str) -> Reply | None:
@@ -735,6 +817,28 @@ _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午
                "晚上": (18, 24)}
 
 
+# A day, a part of it and an hour, any of them (明天, 下午三点, 八点半, 15:00): when, not what.
+_CN_NUM = "零〇一二两三四五六七八九十"
+_WHEN_ONLY = re.compile(
+    rf"(?:{DAY_AHEAD.pattern}|后天|大后天|下次)?\s*(?:上午|下午|晚上|早上|中午|傍晚|晚|早)?\s*"
+    rf"(?:\d{{1,2}}\s*[:：.]\s*\d{{2}}|[\d{_CN_NUM}]{{1,3}}\s*点(?:钟|半|整|[\d{_CN_NUM}]{{1,3}}分?)?)?"
+    r"\s*(?:再?开始|开)?", re.IGNORECASE)
+
+# 明天起三天, 周一开始请两天假: how many days from the day said.
+_DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*个?\s*天"
+                        r"(?:假)?(?:[\s，,、：:]+|$)")
+
+# Days said that are not one day nor a range read (月底, 周末, 下个月): asked, or the leave
+# would land on the activity at hand with the words as its reason.
+_VAGUE_DAYS = re.compile(r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初"
+                         r"|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)?(?![\d一二三四五六七八九十])|过几天|这几天|近几天|节后|节前"
+                         r"|[上中下]旬)")
+
+# Today with the part of it said (今晚, 今天下午): those hours of today.
+_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
+                         r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
+_PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
+
 # 今天请假, 请假一天: when or how long, but not why.
 _NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次", "一天", "半天", "一下", "两天",
                         "三天", "一次"})
@@ -786,6 +890,27 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
             glued = glued.removeprefix("活动").removeprefix("的")  # 主题党日活动出差
             return kind, f"{glued} {rest_}".strip()
     return None, reason
+
+
+def _planned_kinds(ctx: Ctx, day: date, hours: tuple[int, int]) -> list[ActivityType]:
+    """The kinds the member's fixed schedules hold on the day, starting in those hours,
+    earliest first."""
+    member = ctx.member
+    assert member is not None
+    held = schedules.bureau_schedules(ctx.session)
+    if member.branch_id is not None:
+        held += schedules.branch_schedules(ctx.session, branch_id=member.branch_id)
+    tz = ctx.settings.tz
+    found = sorted(
+        (occurrence.starts_at, schedule.activity_type) for schedule in held
+        if store.in_audience(member, Activity(
+            type=schedule.activity_type, branch_id=schedule.branch_id,
+            party_group_id=schedule.party_group_id))
+        for occurrence in next_held(schedule, now=ctx.now, tz=tz, count=8)
+        if occurrence.starts_at is not None
+        and occurrence.starts_at.astimezone(tz).date() == day
+        and hours[0] <= occurrence.starts_at.astimezone(tz).hour < hours[1])
+    return [ActivityType(kind) for _, kind in found]
 
 
 def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
@@ -1252,6 +1377,10 @@ def _day_glued_to_kind(text: str, today: date) -> DateRange | None:
     return None
 
 
+# The start of a day said in a way not read (周末, 上个礼拜, 月底): asked, not the latest.
+_DAY_LIKE = re.compile(r"\s*(?:(?:上上|上|下|这|本)个?(?:周|週|星期|礼拜|月)|(?:周|週)末|星期|礼拜"
+                       r"|月底|月初|月末|昨|前天|前晚|[\d一二三四五六七八九十]{1,3}\s*月\s*[\d一二三四五六七八九十])")
+
 # How to work on the latest activity, by the command: 更正 says the status before the reason.
 _LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张三 缺席 他人代签"}
 
@@ -1270,6 +1399,10 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         day, kind, reason = named_record(text, today)
     except DateError as exc:  # 2月30日
         return Reply.error(f"{exc}，记录保持不变。日期可以写{RECORD_DAYS}。")
+    if day is None and kind is None and (unread := _DAY_LIKE.match(reason)) is not None:
+        # 补签 张三 周末 …: a day not read made up the latest activity instead.
+        return Reply.error(f"没读懂「{shorten(reason.split()[0])}」是哪一天，记录保持不变。"
+                           f"日期可以写{RECORD_DAYS}。")
     if day is not None and day > today:
         return Reply.error(f"{show_date(day, today=today)}还没到：{verb}记的是已经举行的活动，"
                            f"记录保持不变。日期可以写{RECORD_DAYS}。")

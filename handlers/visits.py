@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, find_date, find_record_day
+from bot.domain.text import cn_number
 from bot.domain.visits import target_of
 from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
 from storage import confirmations, org
@@ -18,7 +19,10 @@ from storage.models import ResearchVisit
 
 MAX_NOTE_CHARS = 300
 LOG_AGAIN = "visit.log"
-_COUNT = re.compile(r"^(发现问题|发现|问题|解决问题|解决)\s*(\d+)?\s*个?\s*")
+# 发现3个问题 too: the count said before the noun, as a sentence says it (it was refused as
+# 「发现」 with no number after it).
+_COUNT = re.compile(r"^(发现问题|发现|问题|解决问题|解决)\s*(\d+|[零一二两三四五六七八九十]+)?\s*个?"
+                    r"(?:问题)?\s*")
 # 已解决2个, 其中解决 2 个, 共发现问题 3 个: how a count is said in a sentence.
 _COUNT_LATER = re.compile(r"(?:^|(?<=[\s，,、;；]))(?:其中|共|已经|已|均已|当场)?"
                           r"(?P<keyword>发现问题|发现|解决问题|解决)\s*"
@@ -45,10 +49,13 @@ def parse_visit_details(text: str | None) -> tuple[VisitDetails | None, str | No
         keyword, number = match.groups()
         if number is None:
             return None, f"「{keyword}」后面应为数字"
+        count = int(number) if number.isdigit() else cn_number(number)
+        if count is None:
+            return None, f"「{keyword}」后面应为数字"
         if keyword.startswith("解决"):
-            solved = int(number)
+            solved = count
         else:
-            found = int(number)
+            found = count
         remaining = remaining[match.end():].strip(_APART)  # 发现问题2，解决1
     # Counts written after a note (走访值班室 发现问题 2 解决 1) were left in it, and the
     # visit recorded with none: the figures of the year's report.

@@ -1278,6 +1278,33 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('学习一下理论30分钟', m('学习', kind='理论', minutes=30, material=None)),
 ]
 
+# --- misreadings found in review ----------------------------------------------------
+ROWS += [
+    # A topic that starts with a number word is not the minutes (was 大精神 20 分钟).
+    ("学习 二十大精神 30分钟", m("学习", kind="二十大精神", minutes=30)),
+    ("学习 三中全会 30", m("学习", kind="三中全会", minutes=30)),
+    ("学习 四史 30分钟", m("学习", kind="四史", minutes=30)),
+    ("学习 十九大报告 40分钟", m("学习", kind="十九大报告", minutes=40)),
+    ("学习 两会精神 30分钟", m("学习", kind="两会精神", minutes=30)),
+    # A day said before 学习 goes to the handler, which refuses one to come (it was dropped).
+    ("明天学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 4))),
+    ("下周一学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 7))),
+    ("明晚学习 党史 1小时", m("学习", kind="党史", minutes=60, day=D(2026, 12, 4))),
+    ("昨天学习 理论 45", m("学习", kind="理论", minutes=45, day=D(2026, 12, 2))),
+    # 嘛 asks as 吗 does: 结束了嘛 ended the activity.
+    ("结束了嘛", "你是想发送「结束」吗"),
+    ("结束嘛", "你是想发送「结束」吗"),
+    ("确认缺席嘛", "你是想发送「确认缺席」吗"),
+    # A reply under a quoted message: the reply alone (the quoted command was done).
+    ("「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", m("批准请假", who="周强")),
+    ("「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到", m("签到")),
+    ("「周强：请假 值班」\n------\n驳回请假 周强", m("驳回请假", who="周强")),
+    # Another's points are not the asker's own (were answered with them).
+    ("查一下周强的积分", "没有这个指令"),
+    ("看看李明的积分", "没有这个指令"),
+    ("我自己的积分", m("积分")),
+]
+
 # Every simple command, written the ways phones and habits write it.
 SIMPLE = ["签到", "结束", "确认缺席", "活动", "积分", "积分明细", "日程", "调研记录", "恢复提醒",
           "我的信息", "参与排行", "不参与排行"]
@@ -1402,3 +1429,43 @@ def test_how_questions_get_help_and_pleasantries_a_word(chat, bureau):
     # 看到了 (seen: what a group says to a notice) checks nobody in.
     assert "签到成功" not in chat.say("zq", "看到了", chat="g1").text
     assert "没有「收到通知」这个指令" in chat.say("zq", "收到通知", chat="g1").text
+
+
+def test_a_numbered_topic_is_not_the_minutes(chat, bureau):
+    """学习 二十大精神 30分钟 was recorded as 大精神 20 分钟: the number word that starts the
+    topic was cut off as the minutes."""
+    for said, recorded in [("学习 二十大精神 30分钟", "二十大精神 30 分钟"),
+                           ("学习 两会精神 30分钟", "两会精神 30 分钟")]:
+        reply = chat.say("zq", said)
+        assert recorded in reply.text, reply.text
+
+
+def test_study_said_for_tomorrow_is_not_recorded_today(chat, bureau):
+    """明天学习 党史 1小时 was recorded today with its points: the day said first was
+    dropped, where 学习 党史 1小时 明天 is refused."""
+    for said in ("明天学习 党史 1小时", "下周一学习 党史 1小时", "明晚学习 党史 1小时"):
+        reply = chat.say("zq", said)
+        assert reply.is_error and "已记录学习" not in reply.text, reply.text
+    assert "已记录学习" not in chat.say("lm", "学习 党史 1小时 明天").text  # as said after
+
+
+def test_a_quoted_leave_under_a_decision_is_not_the_secretarys_leave(chat, bureau):
+    """The secretary replying 批准请假 周强 under a quoted 「请假 出差」 was recorded as the
+    secretary's own leave, reason 出差 - - - 批准请假 周强."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("sec", "「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", chat="g1")
+    assert "已请假" not in reply.text, reply.text
+
+
+def test_a_quoted_reply_with_a_check_in_checks_in(chat, bureau):
+    """签到 under a quoted 「王建国：开始 主题党日」 was read as 王建国:开始 … and not checked in."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    quoted = "「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到"
+    assert "签到成功" in chat.say("zq", quoted, chat="g1").text
+
+
+def test_another_members_points_are_not_answered_with_ones_own(chat, bureau):
+    """查一下周强的积分 from the secretary showed 王建国 的积分, as if asked for his own."""
+    for said in ("查一下周强的积分", "看看李明的积分"):
+        reply = chat.say("sec", said)
+        assert "王建国 的积分" not in reply.text and "只能查看自己的积分" in reply.text, reply.text

@@ -242,3 +242,25 @@ def test_a_day_to_come_or_none_at_all_changes_nothing(runtime, chat, two_night_s
     if "还没到" in problem or "这一天" in problem:
         assert "日期可以写昨天、前天、上周四" in reply.text  # and how to write it
     assert everything(runtime.engine) == before
+
+
+@pytest.mark.parametrize("said", ["周五晚 当晚在场", "周五晚的夜学 当晚在场", "上周5 当晚在场",
+                                  "周5 当晚在场", "11月27日晚夜学 当晚在场",
+                                  "上周五晚七点半的夜学 当晚在场"])
+def test_a_make_up_for_a_day_said_colloquially_does_not_hit_the_latest(
+        runtime, chat, two_night_studies, said):
+    """周五晚, 周5, an hour after the day: not read as days, so the latest night study (the
+    30th) was made up instead of Friday the 27th's."""
+    reply = chat.say("sec", f"补签 李四 {said}", chat="g1")
+    assert "11月30日" not in reply.text, reply.text
+    assert statuses(runtime.engine, "李四")[date(2026, 11, 30)] == "absent"
+
+
+@pytest.mark.parametrize("said", ["补签 李四 周末 在场", "补签 李四 上个礼拜 在场",
+                                  "更正 李四 缺席 月底 代签"])
+def test_a_day_not_read_is_asked_not_the_latest(runtime, chat, two_night_studies, said):
+    """A day said in a way not read made up (or corrected) the latest activity."""
+    before = everything(runtime.engine)
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and "没读懂" in reply.text and "记录保持不变" in reply.text, reply.text
+    assert everything(runtime.engine) == before

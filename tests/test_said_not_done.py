@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from storage.models import StudyLog
 from tests.conftest import local
 from tests.test_figures import run_ticks
+from tests.test_phrasing import bureau  # noqa: F401
 from tests.test_whose_activity import NIGHT_STUDY, _branch, _records
 
 pytestmark = pytest.mark.words  # the SQLite pass only (tests/conftest.py)
@@ -132,3 +133,39 @@ def test_a_mistyped_approval_is_not_the_secretarys_own_leave(runtime, chat, cloc
     reply = chat.say("sec", "请假批准 李敏", chat="g1")
     assert _records(runtime) == [], reply.text
     assert "李敏" in reply.text and "已请假" not in reply.text, reply.text
+
+
+def _leave_rows(engine, name: str) -> list[str]:
+    from storage.models import Attendance, Member
+    with Session(engine) as s:
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        return list(s.exec(select(Attendance.status).where(Attendance.member_id == member.id)))
+
+
+@pytest.mark.parametrize("said", ["请假不请了", "请假作废", "请假算了", "请假不要了", "请假不用了",
+                                  "请假 不请了"])
+def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):
+    """请假不请了 recorded leave with the reason 不请了: calling leave off asked for it."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("zq", said, chat="g1")
+    assert "已请假" not in reply.text and "销假" in reply.text, reply.text
+    assert "leave" not in _leave_rows(runtime.engine, "周强")
+
+
+@pytest.mark.parametrize("said", ["开始 主题党日 下午三点", "开始 夜学 明天", "开始 夜学 八点",
+                                  "开始 主题党日 15:00"])
+def test_a_start_for_later_does_not_start_now(chat, bureau, said):
+    """开始 夜学 八点 started the night study at once, with 八点 as its topic."""
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and "设置" in reply.text, reply.text
+    assert "开始了" not in reply.text
+    assert "签到成功" not in chat.say("zq", "签到", chat="g1").text
+
+
+@pytest.mark.parametrize("said", ["结束了嘛", "结束嘛"])
+def test_a_question_with_ma_does_not_end_the_activity(chat, bureau, said):
+    """结束了嘛 (嘛 for 吗) ended the theme day: late-comers could no longer check in."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("sec", said, chat="g1")
+    assert "已结束" not in reply.text, reply.text
+    assert "签到成功" in chat.say("zq", "签到", chat="g1").text

@@ -68,6 +68,9 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     ("设置 夜学 每周三晚上19:30", "每周三 19:30", 90),
     ("设置 主题党日 每月15日 下午2点半", "每月15日 14:30", 120),
     ("设置 主题党日 每月第一个周五 下午3点", "每月第一个周五 15:00", 120),
+    # Hours said in words: taken for the day, and the day was blamed (不是星期几).
+    ("设置 夜学 每周三 晚七点半 90分钟", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 下午三点 2小时", "每月15日 15:00", 120),
 ])
 def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
     reply = chat.say("sec", said, chat="g1")
@@ -79,6 +82,9 @@ def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, 
     reply = chat.say("sec", "设置 夜学 每周三 7:30", chat="g1")
     assert reply.is_error and reply.text.startswith(
         "是晚上7:30吗？请写 19:30 或 晚上7:30"), reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 夜学 每周三 七点半", chat="g1")  # in words: asked the same
+    assert reply.is_error and "是晚上7:30吗" in reply.text, reply.text
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said
     assert [s.rule for s in schedules(engine)] == ["每周三 07:30"], reply.text

@@ -41,6 +41,11 @@ TZ = ZoneInfo("Asia/Shanghai")
     ("每月15日 中午12点", "monthly_day", (), time(12, 0)),
     ("每月15日 中午1点半", "monthly_day", (), time(13, 30)),
     ("每月15日 上午9点", "monthly_day", (), time(9, 0)),
+    # Hours said in words: the time was taken for the day, and the day blamed.
+    ("每周三 晚七点半", "weekly", (2,), time(19, 30)),
+    ("每月15日 下午三点", "monthly_day", (), time(15, 0)),
+    ("每周三晚上七点三十分", "weekly", (2,), time(19, 30)),
+    ("每周二、四 晚上八点十五", "weekly", (1, 3), time(20, 15)),
 ])
 def test_the_forms_a_secretary_writes_are_understood(text, kind, weekdays, at):
     rule = parse_rule(text)

@@ -120,6 +120,9 @@ def test_bad_visits_show_the_usage_and_change_nothing(runtime, chat, bureau, tex
         ("发现问题 3 解决 2 备注文字", (3, 2, "备注文字")),
         ("解决2 发现3个", (3, 2, None)),
         ("走访民警 发现问题 1", (1, 0, "走访民警")),  # after the note too: it was lost there
+        # The count before the noun, as said in a sentence: refused as no number before.
+        ("发现3个问题，解决2个", (3, 2, None)),
+        ("发现三个问题 解决两个 走访值班室", (3, 2, "走访值班室")),
     ],
 )
 def test_parse_visit_details(text, expected):
@@ -190,3 +193,20 @@ def test_a_temporary_branch_set_up_late_in_the_year_owes_a_share_of_the_visits(r
                                  rules=runtime.rules)
     assert {v["name"]: v["target"] for v in page["visits"]} == {
         "一支部": 2, "专项临时支部": 0, "九月临时支部": 1}
+
+
+@pytest.mark.parametrize(("said", "day"), [("上周3", date(2026, 11, 18)),
+                                           ("本月20号", date(2026, 11, 20)),
+                                           ("上个月30号", date(2026, 10, 30))])
+def test_a_visit_on_a_day_said_is_recorded_on_that_day(runtime, chat, bureau, said, day):
+    """上周3, 本月20号, 上个月30号 were not read as days: the visit was recorded as today's
+    (23 November) with the day in its note."""
+    reply = chat.say("lead", f"调研 一支部 {said} 发现问题 2", chat="lg")
+    assert not reply.is_error and "11月23日" not in reply.text, reply.text
+    assert [(v.visited_on, v.note) for v in visits(runtime)] == [(day, None)]
+
+
+def test_counts_said_before_the_noun_are_read(runtime, chat, bureau):
+    """调研 一支部 发现3个问题，解决2个 was refused: 「问题」后面应为数字."""
+    reply = chat.say("lead", "调研 一支部 发现3个问题，解决2个", chat="lg")
+    assert not reply.is_error and "发现问题 3 个，解决 2 个" in reply.text, reply.text

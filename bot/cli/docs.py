@@ -23,15 +23,18 @@ bots and notices teach, 签个到 and 请个假 as people say them, 签到+1 as 
 roll call, a stray space (积分 明细), 主题党日开始 or 夜学结束 as secretaries announce them,
 明天请假 值班 or 上周周报 with the day first, 同意张三的请假 around the name, 查积分,
 积分多少 or 日程安排 with a question after, 签到 主题党日, Help in any case, 45分钟 or 1.5小时,
-a branch by its short name (城关) and dates as 12月31日, 12.31, 明天 or 下周二 — in a record
-of what was held (补签, 更正, 调研, 约谈) also 昨天, 前天, 上周四, and 周二 or 9号 for the last
-one. A command with bad arguments says what is missing, in words, with one example, and changes nothing; a near
+a branch by its short name (城关) and dates as 12月31日, 12.31, 明天, 下周二, 周5, 本月28号 or
+从明天到周五 — in a record of what was held (补签, 更正, 调研, 约谈) also 昨天, 前天, 上周四, 周五晚,
+and 周二 or 9号 for the last one; a day said too loosely (月底, 周末) is asked. A command with
+bad arguments says what is missing, in words, with one example, and changes nothing; a near
 miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
-看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗, 结束？) never sets off a command
+看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗, 结束嘛, 结束？) never sets off a command
 that acts for others, nor does what says it is not done or not yet (我不来了, 我马上到, 先别
 确认缺席, 还没结束, 快结束了, 明天签到), and nobody checks in for another (我帮他签到, 张强签到: told to ask for
 补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a 接龙 is signed. 请假 主题党日
-出差 or 夜学请假 值班 is leave for that activity. In the 用法 column, [方括号] marks what may be left out.
+出差 or 夜学请假 值班 is leave for that activity, 今晚请假 值班 for tonight's; a reply under a
+quoted message (「…」 and a line of dashes) is read alone. In the 用法 column, [方括号] marks
+what may be left out.
 
 **Who may use it**: 全体 = every member on the roster; 书记/委员/管理员 act only on their own
 branch (an admin on any); 领导 see the whole bureau in a private chat or the leaders' group.

@@ -157,12 +157,17 @@ _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 _END = r"(?=[\s，,、：:。的]|$)"
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
-_WEEKDAY = r"(?:下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
-_MONTH_DAY = rf"(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+# 周5 and 下週三 too (digits, traditional input), but not 周10.
+_WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
+_WEEKDAY = rf"(?:下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
+# 本月28号, 下个月3号: a day of the month named.
+_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]"
+_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+              rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|\d{{1,2}}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    rf"|{_CN}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
     rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
@@ -190,6 +195,40 @@ def find_leading_week(text: str, today: date) -> DateRange | None:
     monday = today - timedelta(days=today.weekday()) + timedelta(weeks=_WEEK_AHEAD[match[1]])
     return DateRange(max(monday, today), monday + timedelta(days=6),
                      _strip(text, 0, match.end()))
+
+
+_TWO_DAYS = re.compile(r"^\s*明后(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
+_FROM = re.compile(r"^\s*从\s*")
+_TO = re.compile(r"^\s*(?:至|到|~|～|-|－|—|–)\s*")
+
+
+def find_day_to_day(text: str, today: date) -> DateRange | None:
+    """Days said in words from one to another at the start (从明天到周五, 周二到周四 值班,
+    明后两天 出差): the range with the rest; None when there is none. DateError for a day
+    that does not exist or an end before the start."""
+    two = _TWO_DAYS.match(text)
+    if two is not None:
+        return DateRange(today + timedelta(days=1), today + timedelta(days=2),
+                         _strip(text, 0, two.end()))
+    start = _FROM.match(text)
+    body = text[start.end():] if start else text
+    first = _LEADING_DAY.match(body)
+    to = _TO.match(body[first.end():]) if first is not None else None
+    if first is None or to is None:
+        return None
+    said = first.group(1)
+    try:
+        from bot.domain import text as words
+        begin = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
+    except words.DateError as exc:
+        raise DateError(str(exc)) from None
+    end = find_leading_day(body[first.end() + to.end():], today)
+    if end is None:
+        return None
+    if end.first < begin:
+        raise DateError(f"结束日期 {end.first.month}月{end.first.day}日 早于开始日期 "
+                        f"{begin.month}月{begin.day}日")
+    return DateRange(begin, end.first, end.rest)
 
 
 def find_until(text: str, today: date) -> DateRange | None:
@@ -258,11 +297,14 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
 # before 的 (12月9日的夜学), so 3号楼 and 周二夜学 are not read as days.
 _ALONE = r"(?=[\s，,、：:。的]|$)"
 # The part of the day may follow any of them (周二晚上, 12月1日晚上, 1号晚上的夜学).
+# 周五晚, 上周5, and the hour said after (上周五晚七点半的夜学): the hour adds nothing to the
+# day, which holds one such activity at most.
+_CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九十]{1,3}点(?:半|钟|整|[\d零一二三四五六七八九十]{1,3}分?)?)"
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
-    rf"|(?:上上|上|下下|下|这|本)?(?:周|星期|礼拜)[一二三四五六日天七]"
+    rf"|(?:上上|上|下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
     rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
-    rf"(?:晚上|下午|上午|早上|中午)?|昨晚|今晚|明晚)"
+    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚|今晚|明晚)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
 
@@ -278,7 +320,9 @@ def find_record_day(text: str, today: date) -> DateRange | None:
     match = _RECORD_DAY.match(text)
     if match is None:
         return None
-    said = re.sub(r"(?:晚上|下午|上午|早上|中午)$", "", match.group(1))
+    said = match.group(1)
+    if said not in _EVENINGS:
+        said = re.sub(r"(?:晚上|下午|上午|早上|中午|晚|早)$", "", said)
     try:
         day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
     except words.DateError:

@@ -44,6 +44,10 @@ BOT_NAMES = ("党建助手", "djbot")
 # notices: /签到 and #签到 (full-width ／ and ＃ fold to these), 【签到】, [签到], 「签到」.
 # Every message djbot receives is addressed to it, so none of them means anything else.
 _LEADING_MARKS = re.compile(r"^[/#]+\s*")
+# A reply quoting a message, as WeChat and WeCom put it: 「王建国：开始 主题党日」, a line of
+# dashes, then the reply. Only the reply is said to djbot: the quoted command was done
+# again (批准请假 周强 under a quoted 请假 出差 was leave for the secretary).
+_QUOTED_ABOVE = re.compile(r"^「[^」]*」\s*(?:[-—–－_─━]\s*){3,}")
 _BRACKETED_HEAD = re.compile(r"^(?:【\s*([^】]+?)\s*】|\[\s*([^\]]+?)\s*\]|「\s*([^」]+?)\s*」)")
 
 
@@ -109,6 +113,8 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     marks dropped ('/签到', '#签到', '【签到】' → '签到'), trailing punctuation dropped
     ('签到！' → '签到')."""
     text = strip_bot_mentions(normalize(text), names)
+    if text[:1] == "「":
+        text = _QUOTED_ABOVE.sub("", text, count=1)
     if text[:1] in "/#【[「":
         text = _LEADING_MARKS.sub("", text)
         bracketed = _BRACKETED_HEAD.match(text)
@@ -336,7 +342,18 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """
     raw = text
     text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
-    text = text.rstrip("。.")
+    text = text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+    if m := re.fullmatch(r"(本月|这个?月|下个?月|上个?月)(.+[日号])", text):
+        # 本月28号, 下个月3号: that day of the month said, not the nearest 28th.
+        ahead = {"本": 0, "这": 0, "下": 1, "上": -1}[m[1][0]]
+        year, month = divmod(today.year * 12 + today.month - 1 + ahead, 12)
+        number = cn_number(m[2][:-1])
+        if number is None:
+            raise DateError(f"看不懂日期「{raw}」")
+        try:
+            return date(year, month + 1, number)
+        except ValueError:
+            raise DateError(f"没有 {raw} 这一天") from None
     if text in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[text])
     if m := re.fullmatch(r"(上上|上|下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from bot.domain.text import cn_number
 
 WEEKDAY_NAMES = "一二三四五六日"
 _WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)} | {"天": 6, "七": 6}
@@ -92,9 +93,19 @@ _MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一�
 _WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
 
 
+# An hour or its minutes said in words (晚七点半, 下午三点, 八点十五): read as digits, or the
+# time was taken for the day and the day was blamed.
+_SPOKEN = re.compile(r"(?<![周期拜第个])([零〇一二两三四五六七八九十]{1,3})(?=\s*[点时分])"
+                     r"|(?<=[点时])([零〇一二三四五六七八九十]{1,3})")
+
+
 def _fold(text: str) -> str:
     # Full-width digits and colons become ASCII; spaces between words are dropped.
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+    folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+    def digits(match: re.Match[str]) -> str:
+        number = cn_number(match.group())
+        return match.group() if number is None else str(number)
+    return _SPOKEN.sub(digits, folded)
 
 
 def _not_understood(text: str, what: str) -> RuleError:
