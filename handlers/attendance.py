@@ -1399,7 +1399,7 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         day, kind, reason = named_record(text, today)
     except DateError as exc:  # 2月30日
         return Reply.error(f"{exc}，记录保持不变。日期可以写{RECORD_DAYS}。")
-    if day is None and kind is None and (unread := _DAY_LIKE.match(reason)) is not None:
+    if day is None and kind is None and _DAY_LIKE.match(reason) is not None:
         # 补签 张三 周末 …: a day not read made up the latest activity instead.
         return Reply.error(f"没读懂「{shorten(reason.split()[0])}」是哪一天，记录保持不变。"
                            f"日期可以写{RECORD_DAYS}。")
