@@ -60,14 +60,15 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
                     now: datetime) -> int:
     """Mark the activity cancelled and reverse every point it posted (check-ins, absences,
     make-ups and the corrections already made on them). Returns the points reversed."""
+    # FOR UPDATE, which a check-in's FOR KEY SHARE waits for (storage.attendance
+    # _STILL_HELD), and which waits for a check-in already writing: its row is then read below.
+    session.execute(select(Activity.id).where(Activity.id == activity.id).with_for_update())
     activity.status = CANCELLED
     activity.cancelled_at = now
     activity.cancelled_by = by.id if by else None
     activity.cancel_reason = reason
     session.add(activity)
-    # The UPDATE before the read of its rows: it waits for a check-in writing one (which
-    # holds the activity FOR SHARE: storage.attendance.INSERT_ATTENDANCE), and a check-in
-    # after it finds the activity cancelled. Every row that earned points is read here.
+    # Written before its rows are read: a check-in after this finds the activity cancelled.
     session.flush()
     rows = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id)).all()
