@@ -62,7 +62,7 @@ from bot.registry import (
     word,
 )
 from bot.scheduling.called_off import CalledOff, label, tell
-from bot.scheduling.holidays import next_held
+from bot.scheduling.holidays import held_on, next_held
 from bot.scheduling.moves import ask_for_a_decision
 from storage import attendance as store
 from storage import checkin as checkin_store
@@ -744,20 +744,30 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
-_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(?:帮|替|给|为|代)?")
+_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(帮|替|给|为|代)?")
+# What ends a name said on its own: 请假 李明 发烧, 请假 李明，发烧.
+_NAME_ENDS = " \t，,、。:：;；"
 
 
 def _another_named(ctx: Ctx, reason: str) -> str | None:
     """Another member of the sender's branch named first in the reason (请假 李明 发烧,
     请假 帮李明请): the name. Leave is each member's own to ask; it was recorded for the
-    sender with the other's name as the reason."""
+    sender with the other's name as the reason. A name counts said on its own, or after
+    帮/替/给: a reason that only begins with one (高强度加班 by the side of 高强, 金华出差 by
+    金华's) is the sender's."""
     assert ctx.member is not None
     if ctx.member.branch_id is None:
         return None
-    said = reason[_FOR_ANOTHER.match(reason).end():]
-    return next((m.name for m in org.members(ctx.session, branch_id=ctx.member.branch_id)
-                 if m.id != ctx.member.id and len(m.name) >= 2 and said.startswith(m.name)
-                 and not reason.lstrip().startswith(ctx.member.name)), None)
+    helper = _FOR_ANOTHER.match(reason)
+    said = reason[helper.end():]
+    for m in org.members(ctx.session, branch_id=ctx.member.branch_id):
+        if m.id == ctx.member.id or len(m.name) < 2 or not said.startswith(m.name):
+            continue
+        after = said[len(m.name):]
+        if (helper[1] or not after or after[0] in _NAME_ENDS) \
+                and not reason.lstrip().startswith(ctx.member.name):
+            return m.name
+    return None
 
 
 def _day_left(reason: str) -> Reply | None:
@@ -830,9 +840,13 @@ _DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三
 
 # Days said that are not one day nor a range read (月底, 周末, 下个月): asked, or the leave
 # would land on the activity at hand with the words as its reason.
-_VAGUE_DAYS = re.compile(r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初"
-                         r"|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)?(?![\d一二三四五六七八九十])|过几天|这几天|近几天|节后|节前"
-                         r"|[上中下]旬)")
+# Words that also begin a reason (这几天发烧, 上个月做了手术, 节前单位加班) are days only when
+# said on their own.
+_VAGUE_DAYS = re.compile(
+    r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初|过几天|节后"
+    r"|[上中下]旬|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)(?!\s*[\d一二三四五六七八九十])"
+    r"|(?:(?:本|这个?|下个?|上个?)月(?!\s*[\d一二三四五六七八九十])|这几天|近几天|节前)"
+    r"(?=[\s，,、:：。;；]|$))")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
@@ -906,9 +920,8 @@ def _planned_kinds(ctx: Ctx, day: date, hours: tuple[int, int]) -> list[Activity
         if store.in_audience(member, Activity(
             type=schedule.activity_type, branch_id=schedule.branch_id,
             party_group_id=schedule.party_group_id))
-        for occurrence in next_held(schedule, now=ctx.now, tz=tz, count=8)
-        if occurrence.starts_at is not None
-        and occurrence.starts_at.astimezone(tz).date() == day
+        for occurrence in held_on(schedule, day, tz=tz)
+        if occurrence.starts_at is not None and occurrence.starts_at > ctx.now
         and hours[0] <= occurrence.starts_at.astimezone(tz).hour < hours[1])
     return [ActivityType(kind) for _, kind in found]
 
@@ -1378,8 +1391,13 @@ def _day_glued_to_kind(text: str, today: date) -> DateRange | None:
 
 
 # The start of a day said in a way not read (周末, 上个礼拜, 月底): asked, not the latest.
-_DAY_LIKE = re.compile(r"\s*(?:(?:上上|上|下|这|本)个?(?:周|週|星期|礼拜|月)|(?:周|週)末|星期|礼拜"
-                       r"|月底|月初|月末|昨|前天|前晚|[\d一二三四五六七八九十]{1,3}\s*月\s*[\d一二三四五六七八九十])")
+# A week or a month said first is a day only with its day after it, or on its own: 这周手机
+# 一直坏着 and 上个月换了手机 are reasons, and make up the latest activity.
+_DAY_LIKE = re.compile(
+    r"\s*(?:(?:(?:上上|上|下|这|本)个?(?:周|週|星期|礼拜)|星期|礼拜)"
+    r"(?:[一二三四五六日天1-7]|(?=[\s，,、:：]|$))"
+    r"|(?:上上|上|下|这|本)个?月(?:[\d一二三四五六七八九十底初末]|(?=[\s，,、:：]|$))"
+    r"|(?:周|週)末|月底|月初|月末|昨|前天|前晚|[\d一二三四五六七八九十]{1,3}\s*月\s*[\d一二三四五六七八九十])")
 
 # How to work on the latest activity, by the command: 更正 says the status before the reason.
 _LATEST_EXAMPLE = {"补签": "补签 张三 手机没电", "更正": "更正 张三 缺席 他人代签"}

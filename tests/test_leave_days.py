@@ -517,9 +517,11 @@ def test_days_from_one_to_another(text, first, last, rest):
     assert found is not None and (found.first, found.last, found.rest) == (first, last, rest)
 
 
-@pytest.mark.parametrize("said", ["请假 李明 发烧", "请假 李明发烧住院", "请假 帮李明请 发烧"])
+@pytest.mark.parametrize("said", ["请假 李明 发烧", "请假 李明，发烧住院", "请假 帮李明请 发烧",
+                                  "请假 替李明请假"])
 def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, said):
-    """周强 sending 请假 李明 发烧 was recorded as 周强's own leave, reason 李明 发烧."""
+    """周强 sending 请假 李明 发烧 was recorded as 周强's own leave, reason 李明 发烧. (A name
+    glued to the words after it is read as the reason's start: 高强度加班 beside a 高强.)"""
     chat.say("sec", "开始 主题党日", chat="g1")
     reply = chat.say("zq", said, chat="g1")
     assert "已请假" not in reply.text and "只能为自己请" in reply.text, reply.text
@@ -532,3 +534,42 @@ def test_leave_for_three_days_from_tomorrow_is_not_one_day(chat, bureau, said):
     """请假 明天起三天 出差 was one day's leave with the reason 起三天 出差."""
     reply = chat.say("zq", said)
     assert reply.text.startswith("已请假：11月24日至11月26日（3 天），原因：出差"), reply.text
+
+
+@pytest.fixture
+def named_like_words(runtime):
+    """A branch whose members are called what reasons begin with (高强度, 金华出差)."""
+    from storage.models import Role
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    def build(session):
+        cg = make_branch(session, "城关派出所党支部")
+        make_member(session, cg, "王建国", role=Role.SECRETARY, wecom="sec")
+        make_member(session, cg, "周强", wecom="zq")
+        make_member(session, cg, "高强", wecom="gq")
+        make_member(session, cg, "金华", wecom="jh")
+        bind_chat(session, cg, "g1")
+    seed(runtime.engine, build)
+
+
+@pytest.mark.parametrize("said", ["请假 高强度加班，身体吃不消", "请假 金华出差", "请假 这几天发烧",
+                                  "请假 这几天感冒了，在家休息", "请假 上个月做了手术还在恢复",
+                                  "请假 节前单位加班"])
+def test_a_reason_that_begins_like_a_name_or_a_day_is_still_leave(chat, named_like_words, said):
+    """After leave for another member and vague days were refused, a reason that only
+    began with a member's name (高强度 beside 高强, 金华出差 by 金华) or a day word (这几天发烧,
+    上个月做了手术, 节前单位加班) was refused too: the name or the days counted said on
+    their own, or after 帮/替, only."""
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text
+    reply = chat.say("zq", said, chat="g1")
+    assert reply.text.startswith("已请假"), reply.text
+    refused = chat.say("zq", "请假 高强 发烧", chat="g1")
+    assert refused.is_error and "请假只能为自己请" in refused.text
+
+
+def test_leave_for_an_evening_months_ahead_finds_its_night_study(chat, named_like_words):
+    """请假 2027年3月4日晚上 looked for the evening's activity among the schedule's next
+    eight occurrences only, and said nothing was on that evening three months ahead."""
+    assert not chat.say("sec", "设置 夜学 每周四 19:30 90分钟", chat="g1").is_error
+    reply = chat.say("zq", "请假 2027年3月4日晚上 出差", chat="g1")
+    assert reply.text.startswith("已请假") and "3月4日" in reply.text, reply.text

@@ -1299,6 +1299,8 @@ ROWS += [
     ("「请假 出差」\n- - - - - - - - - - - - - - -\n批准请假 周强", m("批准请假", who="周强")),
     ("「王建国：开始 主题党日」\n- - - - - - - - - - - - - - -\n签到", m("签到")),
     ("「周强：请假 值班」\n------\n驳回请假 周强", m("驳回请假", who="周强")),
+    # djbot's own reply quoted, 「」 inside it: to the last 」 before the dashes.
+    ("「党建助手：没有「结束了嘛」这个指令。你是想发送「结束」吗？」\n- - - - - - -\n签到", m("签到")),
     # Another's points are not the asker's own (were answered with them).
     ("查一下周强的积分", "没有这个指令"),
     ("看看李明的积分", "没有这个指令"),

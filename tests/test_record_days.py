@@ -264,3 +264,24 @@ def test_a_day_not_read_is_asked_not_the_latest(runtime, chat, two_night_studies
     reply = chat.say("sec", said, chat="g1")
     assert reply.is_error and "没读懂" in reply.text and "记录保持不变" in reply.text, reply.text
     assert everything(runtime.engine) == before
+
+
+@pytest.mark.parametrize("said", ["补签 周强 这周手机一直坏着", "补签 周强 上个月换了手机没装企业微信"])
+def test_a_make_up_reason_that_begins_with_a_week_or_month_word_is_made(runtime, chat, clock,
+                                                                       said):
+    """A day said in a way not read is asked about; 这周手机一直坏着 and 上个月换了手机 were
+    taken for one and refused, though they are reasons for the activity just held."""
+    from storage.models import Role
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    def build(session):
+        cg = make_branch(session, "城关派出所党支部")
+        make_member(session, cg, "王建国", role=Role.SECRETARY, wecom="sec")
+        make_member(session, cg, "周强", wecom="zq")
+        bind_chat(session, cg, "g1")
+    seed(runtime.engine, build)
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error and "补签" in reply.text, reply.text

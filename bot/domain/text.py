@@ -47,7 +47,8 @@ _LEADING_MARKS = re.compile(r"^[/#]+\s*")
 # A reply quoting a message, as WeChat and WeCom put it: 「王建国：开始 主题党日」, a line of
 # dashes, then the reply. Only the reply is said to djbot: the quoted command was done
 # again (批准请假 周强 under a quoted 请假 出差 was leave for the secretary).
-_QUOTED_ABOVE = re.compile(r"^「[^」]*」\s*(?:[-—–－_─━]\s*){3,}")
+# To the last 」 before the dashes: a quote of djbot's own reply has 「」 inside it.
+_QUOTED_ABOVE = re.compile(r"^「.*」\s*(?:[-—–－_─━]\s*){3,}", re.DOTALL)
 _BRACKETED_HEAD = re.compile(r"^(?:【\s*([^】]+?)\s*】|\[\s*([^\]]+?)\s*\]|「\s*([^」]+?)\s*」)")
 
 

@@ -198,6 +198,17 @@ def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
     return found[:count]
 
 
+def held_on(schedule: Planned, day: date, *, tz: tzinfo,
+            calendar: HolidayCalendar | None = None) -> list[Occurrence]:
+    """The schedule's occurrences held on the local day, however far off (none while it is
+    paused): leave asked for an evening months ahead finds the night study it holds then."""
+    if schedule.paused_until is not None and day <= schedule.paused_until:
+        return []
+    start = datetime.combine(day, time(), tzinfo=tz)
+    return held_between(parse_rule(schedule.rule), schedule.holiday_policy,
+                        calendar or default_calendar(), start, start + timedelta(days=1), tz)
+
+
 _default: HolidayCalendar | None = None
 
 
