@@ -229,7 +229,8 @@ def test_report_year_refuses_bad_arguments(cli):
 
 def test_committee_seats_and_a_joint_activity_counting_for_both(runtime, chat, clock, cli):
     def build(s):
-        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        one = make_branch(s, "一支部")
+        make_branch(s, "二支部")
         make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
         make_member(s, one, "张三")
         return hold(s, one, local(2026, 11, 20, 14, 30), "主题党日").id

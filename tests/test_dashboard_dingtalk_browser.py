@@ -81,7 +81,7 @@ def served(tmp_path_factory):
             process.wait(timeout=10)
 
 
-def test_in_dingtalks_browser_a_member_is_signed_in_by_dingtalk(browser, served):
+def test_in_dingtalks_browser_a_member_is_signed_in_by_dingtalk(browser, served):  # noqa: F811
     from selenium.webdriver.common.by import By
 
     browser.execute_cdp_cmd("Network.enable", {})
@@ -99,7 +99,7 @@ def test_in_dingtalks_browser_a_member_is_signed_in_by_dingtalk(browser, served)
     assert all(u.startswith(("http://127.0.0.1:", "data:")) for u in urls), urls
 
 
-def test_in_dingtalks_browser_someone_off_the_roster_gets_a_refusal(browser, served):
+def test_in_dingtalks_browser_someone_off_the_roster_gets_a_refusal(browser, served):  # noqa: F811
     from selenium.webdriver.common.by import By
 
     browser.execute_cdp_cmd("Network.setUserAgentOverride", {"userAgent": DINGTALK_UA})

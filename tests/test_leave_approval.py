@@ -318,7 +318,8 @@ def test_a_member_whose_leave_nobody_decided_hears_it_counted_absent(runtime, ch
     assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]
 
 
-def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(runtime, chat, clock, djbot):
+def test_leave_approved_after_it_lapsed_into_an_absence_is_put_right(
+        runtime, chat, clock, djbot):  # noqa: F811
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 3, 10, 0))
     chat.say("li", "请假 12月8日 值班")

@@ -481,7 +481,7 @@ def _leave_rows(engine, name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班"])
-def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, said):
+def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, said):  # noqa: F811
     """今晚请假 值班 recorded leave for the 09:00 主题党日 under way: 今晚 was dropped as
     'the activity at hand' instead of naming tonight's hours, as 明天晚上 does."""
     assert not chat.say("sec", "设置 夜学 每周一 19:30 90分钟", chat="g1").is_error
@@ -496,7 +496,7 @@ def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, sai
                                   "请假 下个月 出差", "请假 周末 值班", "請假 下週三 出差",
                                   "请假 从明天到周五 出差"])
 def test_leave_for_a_later_day_is_not_taken_for_the_meeting_under_way(
-        chat, runtime, bureau, said):
+        chat, runtime, bureau, said):  # noqa: F811
     """Each of these recorded leave for the 主题党日 under way with the day as the reason:
     digit weekdays, 本月28号, day numbers in words, 从…到, 週 were not read as days, and 月底,
     周末, 下个月 (no day said) were not asked about."""
@@ -519,7 +519,7 @@ def test_days_from_one_to_another(text, first, last, rest):
 
 @pytest.mark.parametrize("said", ["请假 李明 发烧", "请假 李明，发烧住院", "请假 帮李明请 发烧",
                                   "请假 替李明请假"])
-def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, said):
+def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, said):  # noqa: F811
     """周强 sending 请假 李明 发烧 was recorded as 周强's own leave, reason 李明 发烧. (A name
     glued to the words after it is read as the reason's start: 高强度加班 beside a 高强.)"""
     chat.say("sec", "开始 主题党日", chat="g1")
@@ -530,7 +530,7 @@ def test_leave_naming_another_member_is_not_the_senders(chat, runtime, bureau, s
 
 
 @pytest.mark.parametrize("said", ["请假 明天起三天 出差", "请假 明天开始请三天 出差"])
-def test_leave_for_three_days_from_tomorrow_is_not_one_day(chat, bureau, said):
+def test_leave_for_three_days_from_tomorrow_is_not_one_day(chat, bureau, said):  # noqa: F811
     """请假 明天起三天 出差 was one day's leave with the reason 起三天 出差."""
     reply = chat.say("zq", said)
     assert reply.text.startswith("已请假：11月24日至11月26日（3 天），原因：出差"), reply.text

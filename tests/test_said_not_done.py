@@ -144,7 +144,7 @@ def _leave_rows(engine, name: str) -> list[str]:
 
 @pytest.mark.parametrize("said", ["请假不请了", "请假作废", "请假算了", "请假不要了", "请假不用了",
                                   "请假 不请了"])
-def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):
+def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):  # noqa: F811
     """请假不请了 recorded leave with the reason 不请了: calling leave off asked for it."""
     chat.say("sec", "开始 主题党日", chat="g1")
     reply = chat.say("zq", said, chat="g1")
@@ -154,7 +154,7 @@ def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):
 
 @pytest.mark.parametrize("said", ["开始 主题党日 下午三点", "开始 夜学 明天", "开始 夜学 八点",
                                   "开始 主题党日 15:00"])
-def test_a_start_for_later_does_not_start_now(chat, bureau, said):
+def test_a_start_for_later_does_not_start_now(chat, bureau, said):  # noqa: F811
     """开始 夜学 八点 started the night study at once, with 八点 as its topic."""
     reply = chat.say("sec", said, chat="g1")
     assert reply.is_error and "设置" in reply.text, reply.text
@@ -163,7 +163,7 @@ def test_a_start_for_later_does_not_start_now(chat, bureau, said):
 
 
 @pytest.mark.parametrize("said", ["结束了嘛", "结束嘛"])
-def test_a_question_with_ma_does_not_end_the_activity(chat, bureau, said):
+def test_a_question_with_ma_does_not_end_the_activity(chat, bureau, said):  # noqa: F811
     """结束了嘛 (嘛 for 吗) ended the theme day: late-comers could no longer check in."""
     chat.say("sec", "开始 主题党日", chat="g1")
     reply = chat.say("sec", said, chat="g1")
