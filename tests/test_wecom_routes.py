@@ -419,6 +419,41 @@ async def test_a_long_ai_bot_answer_comes_whole_in_two_messages(db_url, clock, e
     assert row.status == "sent" and "response_url" not in row.payload
 
 
+async def test_the_rest_of_an_answer_wecom_refused_at_its_response_url_comes_by_the_app(
+        db_url, clock, engine):
+    """The rest of a long AI-bot answer went dead when its one-shot response_url was refused
+    (or could not be reached), to be sent by an operator's `djbot outbox retry`: nothing was
+    shown, so it goes at once as any reply does (here, privately, by the app)."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+
+    names = [f"党员{i:04d}" for i in range(2000)]
+    seed_big_branch(engine, names)
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            now = int(clock.now().timestamp())
+            await open_theme_day(http, now)
+            asked = fw.text_callback(
+                msgid="ask-3", user="sec", text="未签到",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=r3")
+            params, body = fw.aibot_request(asked, timestamp=now)
+            await http.post("/wecom/aibot", params=params, content=body)
+            fake.fail("aibot/response", "40058")
+            await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    finally:
+        fake.stop()
+    sent = [str(c.body) for c in fake.calls("message/send") if c.body.get("touser") == "sec"]
+    assert sent and any("党员1999" in body for body in sent), sent
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert row.status == "sent" and "response_url" not in row.payload
+
+
 async def test_an_ai_bot_answer_too_long_for_two_messages_says_what_was_left_out(
         db_url, clock, engine):
     """Two messages are all a callback can be answered with: what does not fit them is

@@ -40,6 +40,9 @@ EXPLANATIONS = {
 }
 
 
+NOT_REACHED = -6  # the connection failed: the request never reached WeCom
+
+
 class WecomApiError(Exception):
     def __init__(self, errcode: int, errmsg: str, *, retryable: bool,
                  retry_after: float | None = None) -> None:
@@ -94,6 +97,9 @@ class WecomClient:
                 response = await self.http.request(method, full, params=params, json=json)
             except httpx.TimeoutException:
                 raise WecomApiError(-2, "timeout", retryable=True) from None
+            except httpx.ConnectError:
+                # Nothing was sent: unlike a timeout, WeCom cannot have taken it.
+                raise WecomApiError(NOT_REACHED, "could not connect", retryable=True) from None
             except httpx.HTTPError as exc:
                 raise WecomApiError(-3, f"network error ({type(exc).__name__})",
                                     retryable=True) from None
