@@ -220,9 +220,7 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(f"{branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
     lines = [f"{branch.name}的日程："]
     lines += [f"· {_kind_of(ctx, s)}：{s.rule}，{_minutes(s.duration_minutes)}"
-              + (f"（暂停至 {show_date(s.paused_until, today=ctx.local_now.date())}）"
-                 if s.paused_until else "")
-              for s in schedules]
+              f"{_paused(ctx, s)}" for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
     lines.append("接下来：")
@@ -233,6 +231,14 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _paused(ctx: Ctx, schedule: Schedule) -> str:
+    """（暂停至 …） while a pause lasts: one that has ended is said no more."""
+    today = ctx.local_now.date()
+    if schedule.paused_until is None or schedule.paused_until < today:
+        return ""
+    return f"（暂停至 {show_date(schedule.paused_until, today=today)}）"
+
+
 def _bureau_agenda(ctx: Ctx) -> Reply:
     """A leader in a private chat: the bureau's own schedules, each branch's next activity,
     and how to see one branch."""
@@ -241,8 +247,7 @@ def _bureau_agenda(ctx: Ctx) -> Reply:
     if own:
         lines.append(f"{BUREAU}的日程：")
         lines += [f"· {s.activity_type}：{s.rule}，{_minutes(s.duration_minutes)}"
-                  + (f"（暂停至 {show_date(s.paused_until, today=ctx.local_now.date())}）"
-                     if s.paused_until else "")
+                  f"{_paused(ctx, s)}"
                   + ("，下次 " + _line(nxt[0], ctx, s.activity_type)[2:]
                      if (nxt := _upcoming(ctx, s, 1)) else "")
                   for s in own]

@@ -50,6 +50,10 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
                 session.add(activity)
         replaced = withdraw(session, by=by, reason=f"{RULE_CHANGED} {rule}", now=now, activities=[
             a for a in ahead if holds is None or not holds(a.starts_at)])
+    if not schedule.active:
+        # Deleted while paused, then set again: a new schedule, not the old pause (the reply
+        # said 已设置, and nothing was held until the old pause ended).
+        schedule.paused_until = None
     schedule.rule = rule
     schedule.duration_minutes = duration_minutes
     schedule.holiday_policy = policy

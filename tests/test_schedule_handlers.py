@@ -7,8 +7,15 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import BranchReminderSettings, Member, Role, Schedule
-from tests.conftest import TEST_DB
+from storage.models import (
+    Activity,
+    BranchReminderSettings,
+    Member,
+    OutboxMessage,
+    Role,
+    Schedule,
+)
+from tests.conftest import TEST_DB, local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
 
@@ -674,3 +681,106 @@ def test_a_member_away_for_days_is_not_written_to_about_each_activity_called_off
     sender = Recorder()
     asyncio.run(_worker(runtime, sender).drain())
     assert [m for m in sender.sent if m.kind == "activity.cancel"] == []
+
+# --- schedules set after today's start, paused, deleted (review) ---------------------------
+
+
+@pytest.fixture
+def set_branch(engine):
+    def build(session):
+        branch = make_branch(session, "城关支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "小李", wecom="li")
+        bind_chat(session, branch, "g1")
+        return branch.id
+    return seed(engine, build)
+
+
+def _set_ticker(runtime):
+    from bot.scheduling.tick import Ticker
+    return Ticker(runtime.engine, runtime.settings, runtime.clock, runtime.rules)
+
+
+def _set_outbox(engine):
+    with Session(engine) as session:
+        return [(m.kind, m.target, m.payload.get("text", "")) for m in session.exec(
+            select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def _set_activities(engine):
+    with Session(engine) as session:
+        return [(a.starts_at, a.status) for a in session.exec(select(Activity))]
+
+
+def test_setting_a_schedule_after_todays_start_does_not_hold_a_meeting_already_begun(
+        runtime, chat, engine, set_branch):
+    """Wednesday 19:45, the secretary sets the night study for Wednesdays 19:30. The reply
+    says the next one is 12月2日; nobody met tonight, so nobody may be nudged or listed
+    as missing for a 19:30 study that was never announced."""
+    ticker = _set_ticker(runtime)
+    runtime.clock.set(local(2026, 11, 25, 19, 40))
+    ticker.tick()
+    runtime.clock.set(local(2026, 11, 25, 19, 44))
+    reply = chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    assert not reply.is_error, reply.text
+    first = reply.text.split("接下来：")[1].strip().splitlines()[0]
+    assert "12月2日" in first, reply.text  # the reply: not tonight
+    for hh, mm in ((19, 45), (19, 46), (21, 0), (21, 5)):
+        runtime.clock.set(local(2026, 11, 25, hh, mm))
+        ticker.tick()
+    assert _set_activities(engine) == [], (_set_activities(engine), _set_outbox(engine))
+
+
+def test_resuming_a_paused_schedule_after_todays_start_does_not_hold_it(
+        runtime, chat, engine, set_branch):
+    """恢复日程 at 19:44 made the tick create tonight's 19:30 study, begun, announced to
+    nobody, and list both members missing at its end."""
+    ticker = _set_ticker(runtime)
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    runtime.clock.set(local(2026, 11, 25, 9, 0))
+    ticker.tick()  # tonight's study exists
+    assert len(_set_activities(engine)) == 1
+    runtime.clock.set(local(2026, 11, 25, 10, 0))
+    assert not chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1").is_error
+    ticker.tick()
+    assert _set_activities(engine) == []  # taken away: nobody had answered it
+    runtime.clock.set(local(2026, 11, 25, 19, 44))
+    ticker.tick()
+    assert not chat.say("sec", "恢复日程 夜学", chat="g1").is_error
+    for hh, mm in ((19, 45), (19, 46), (21, 0), (21, 5)):
+        runtime.clock.set(local(2026, 11, 25, hh, mm))
+        ticker.tick()
+    assert _set_activities(engine) == [], (_set_activities(engine), _set_outbox(engine))
+
+
+def test_a_schedule_deleted_while_paused_and_set_again_is_not_still_paused(
+        runtime, chat, engine, set_branch):
+    """Set again after 删除日程, the schedule kept the old pause: 已设置, and nothing held
+    until the pause it no longer showed had ended."""
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    assert not chat.say("sec", "暂停日程 夜学 至 12月31日", chat="g1").is_error
+    assert not chat.say("sec", "删除日程 夜学", chat="g1").is_error
+    reply = chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    assert not reply.is_error, reply.text
+    # A new schedule: the old pause went with the old one.
+    assert "11月25日" in reply.text.split("接下来：")[1], reply.text
+    with Session(engine) as session:
+        [saved] = session.exec(select(Schedule)).all()
+        assert saved.paused_until is None
+
+
+def test_the_agenda_does_not_show_a_pause_that_is_over(runtime, chat, set_branch):
+    """日程 said 暂停至 11月30日 on 12月7日."""
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    assert not chat.say("sec", "暂停日程 夜学 至 11月30日", chat="g1").is_error
+    runtime.clock.set(local(2026, 12, 7, 9, 0))
+    agenda = chat.say("li", "日程", chat="g1").text
+    assert "暂停至" not in agenda, agenda
+
+
+def test_a_night_study_at_twelve_at_night_is_not_noon(chat, engine, set_branch):
+    """设置 夜学 每周三 晚上12点 was saved as 12:00, noon: asked now."""
+    reply = chat.say("sec", "设置 夜学 每周三 晚上12点", chat="g1")
+    with Session(engine) as session:
+        saved = session.exec(select(Schedule)).all()
+    assert reply.is_error or [s.rule for s in saved] != ["每周三 12:00"], reply.text

@@ -114,7 +114,9 @@ def list_schedules() -> None:
         typer.echo("还没有固定日程。用 djbot schedule set 或在群里「设置 主题党日 每月15日 14:30」。")
     for schedule, branch in rows:
         state = "" if schedule.active else "（停用）"
-        if schedule.active and schedule.paused_until is not None:
+        if schedule.active and schedule.paused_until is not None \
+                and schedule.paused_until >= runtime.clock.now().astimezone(
+                    runtime.settings.tz).date():
             state = f"（暂停至 {schedule.paused_until:%Y-%m-%d}）"
         policy = "顺延" if schedule.holiday_policy == "move" else "跳过"
         typer.echo(f"#{schedule.id} {branch or '全局'} {schedule.activity_type}：{schedule.rule}，"

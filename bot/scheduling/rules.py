@@ -122,6 +122,9 @@ def parse_time(text: str) -> time:
     part = match.group("part")
     if hour > 23 or minute > 59:
         raise _not_understood(text, "没有这个时刻")
+    if part in ("晚上", "晚") and hour == 12:
+        # 晚上12点 is midnight, which begins the next day: asked, not taken for noon.
+        raise _not_understood(text, f"{part}12点是午夜（次日 0 点），请写明要的时刻，如 21:30")
     if part in _AFTERNOON and hour < 12:
         hour += 12  # 晚上7:30 is 19:30; 晚上19:30 is already
     elif part == "中午" and hour <= 2:

@@ -220,6 +220,11 @@ class Ticker:
                     continue
                 if (schedule.id, starts_at) in existing:
                     continue
+                if starts_at <= now and starts_at < schedule.updated_at:
+                    # Begun before the schedule was set, changed or resumed (设置 夜学 at
+                    # 19:44 for 19:30): nobody was told of it, and it would count them all
+                    # missing. The look-back is for what a restart missed, not this.
+                    continue
                 times = plan_times(ActivityType(schedule.activity_type), starts_at,
                                    opens_minutes_before=self.settings.checkin_opens_minutes_before,
                                    duration=duration)
