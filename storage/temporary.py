@@ -10,7 +10,15 @@ from sqlmodel import Session, select
 from storage import corrections, moves
 from storage.attendance import CANCELLED
 from storage.leave import Changed
-from storage.models import Activity, AuditEntry, Branch, BranchPairing, Member
+from storage.models import (
+    Activity,
+    AuditEntry,
+    Branch,
+    BranchPairing,
+    Member,
+    PastMembership,
+    Role,
+)
 
 ENDED = "临时党支部已撤销"
 
@@ -41,9 +49,12 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         for member in session.exec(select(Member).where(Member.branch_id == branch.id)).all():
             back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
             # Their spell in the temporary branch is kept: its activities whose absences
-            # are not confirmed yet still count them there.
+            # are not confirmed yet still count them there. They go back as they were there
+            # (role, party group): the temporary branch's 书记 is not the home branch's.
+            role, group = _as_before(session, member, back.id if back else None)
             changed = moves.change(session, member=member, now=now, tz=tz,
-                                   branch_id=back.id if back else None, party_group_id=None)
+                                   branch_id=back.id if back else None, party_group_id=group,
+                                   role=role)
             if changed is not None:
                 result.changes.append(changed)
             member.return_branch_id = None
@@ -77,3 +88,18 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         ended.append(result)
     session.flush()
     return ended
+
+
+def _as_before(session: Session, member: Member, home: int | None) -> tuple[str, int | None]:
+    """The role and party group the member had in their home branch before the temporary
+    one (its last spell there); with no spell kept (history began after they left it), an
+    ordinary member, unless their role is the bureau's (领导, 管理员), which goes with them."""
+    spell = session.exec(select(PastMembership).where(
+        PastMembership.member_id == member.id, PastMembership.branch_id == home)
+        .order_by(PastMembership.until.desc())).first()  # type: ignore[attr-defined]
+    if spell is not None:
+        return spell.role, spell.party_group_id
+    if member.role in (Role.SECRETARY, Role.COMMITTEE):
+        return Role.MEMBER, None
+    return member.role, None
+

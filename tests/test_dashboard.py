@@ -899,3 +899,35 @@ def test_the_bureau_page_does_not_mark_a_temporary_branch_that_has_ended_for_a_t
     assert ended["tier"] == "蓝" and not ended["talk"] and ended["ended"], ended
     [standing] = [b for b in data["tiers"] if b["name"] == "一支部"]
     assert not standing["ended"]
+
+
+def test_a_temporary_branchs_secretary_back_home_does_not_see_the_home_branch(
+        client, bureau, clock):
+    """The secretary of a 临时党支部 went back to 城关 when it ended still 书记: their 看板 led
+    to 城关's whole branch page, everyone's points, leave reasons and sheets. Back home they
+    are as they were there (here, with no earlier place kept, an ordinary member)."""
+    from datetime import date
+
+    from storage.models import Branch, Role
+    from storage.temporary import end_due
+    from tests.conftest import SHANGHAI
+    from tests.factories import make_member
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    with Session(bureau.engine) as s:
+        task = Branch(name="专项行动临时党支部", created_at=clock.now() - timedelta(days=30),
+                      temporary=True, ends_on=date(2026, 11, 22))
+        s.add(task)
+        s.flush()
+        boss = make_member(s, task, "临时书记", role=Role.SECRETARY, wecom="tmp01",
+                           return_branch_id=g1)
+        make_member(s, task, "临时队员", wecom="tmp02", return_branch_id=g1)
+        s.commit()
+        end_due(s, today=date(2026, 11, 23), now=clock.now(), tz=SHANGHAI)
+        s.commit()
+        s.refresh(boss)
+        assert boss.branch_id == g1
+    landed = sign_in(client, bureau, "tmp01")
+    assert landed.status_code == 303
+    assert landed.headers["location"] == f"/web/member/{boss.id}", landed.headers["location"]
+    assert client.get(f"/web/branch/{g1}").status_code == 403

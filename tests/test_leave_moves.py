@@ -279,6 +279,40 @@ def test_a_temporary_branch_ending_sends_him_home_without_its_leave(runtime, cha
                   "不再需要你参加，你对它的请假已撤回。")]
 
 
+def test_a_temporary_branch_ending_sends_its_members_home_as_they_were(runtime, clock):
+    """Members went home from an ended 临时党支部 with the role they held in it: its 书记
+    came back 书记 of 城关 (its branch page, its 补签 and 更正). 委员 of 城关 before, made 书记
+    of the temporary branch, goes back 委员 in his party group; one with no earlier place
+    kept goes back an ordinary member; a 领导 stays one."""
+    from storage import moves
+    from storage.models import Member, PartyGroup, Role
+    from storage.temporary import end_due
+    from tests.conftest import SHANGHAI
+
+    def scene(session):
+        home = make_branch(session, "城关支部")
+        group = PartyGroup(branch_id=home.id, name="第一党小组")
+        session.add(group)
+        session.flush()
+        temp = make_branch(session, "专案临时支部", temporary=True, ends_on=date(2026, 11, 24))
+        wang = make_member(session, home, "王委员", role=Role.COMMITTEE)
+        wang.party_group_id = group.id
+        moves.change(session, member=wang, now=local(2026, 10, 1, 9, 0), tz=SHANGHAI,
+                     branch_id=temp.id, party_group_id=None, role=Role.SECRETARY)
+        wang.return_branch_id = home.id
+        make_member(session, temp, "李书记", role=Role.SECRETARY, return_branch_id=home.id)
+        make_member(session, temp, "赵领导", role=Role.LEADER, return_branch_id=home.id)
+        return group.id
+
+    group_id = seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        end_due(session, today=date(2026, 11, 25), now=local(2026, 11, 25, 0, 5), tz=SHANGHAI)
+        session.commit()
+        back = {m.name: (m.role, m.party_group_id) for m in session.exec(select(Member))}
+    assert back == {"王委员": (Role.COMMITTEE, group_id), "李书记": (Role.MEMBER, None),
+                    "赵领导": (Role.LEADER, None)}
+
+
 def test_a_temporary_branch_is_told_of_nothing_after_its_end_date(runtime, clock):
     """专案临时支部 ends on Tuesday 24 November; its night study is on Wednesdays. The
     scheduler planned the study of the 25th all the same, so on the 24th its secretary was
