@@ -931,3 +931,48 @@ def test_a_temporary_branchs_secretary_back_home_does_not_see_the_home_branch(
     assert landed.status_code == 303
     assert landed.headers["location"] == f"/web/member/{boss.id}", landed.headers["location"]
     assert client.get(f"/web/branch/{g1}").status_code == 403
+
+
+def test_a_forgotten_lecturers_name_leaves_the_branch_page(client, bureau, clock):
+    """The page's kept counts held each activity's lecturer: after djbot forget (another
+    process) the branch page named 刘洋 as 主讲 until the service restarted."""
+    from sqlmodel import select
+
+    from storage.models import Member
+    from storage.privacy import forget_member, pseudonym
+    from tests.dashboard_history import say
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    # A 党课 given by 刘洋, held and closed on Monday morning.
+    say(bureau, "cg01", "开始 党课 学习新思想 主讲 刘洋", "demo-g1")
+    for user in ("cg02", "cg03", "cg05"):
+        say(bureau, user, "签到", "demo-g1")
+    clock.set(clock.now() + timedelta(minutes=50))
+    say(bureau, "cg01", "结束", "demo-g1")
+    say(bureau, "cg01", "确认缺席", "demo-g1")
+    # Life goes on: another branch checks in to something in the afternoon.
+    clock.set(clock.now() + timedelta(hours=4))
+    say(bureau, "jj01", "开始 政治夜学 周一加学", "demo-g2")
+    say(bureau, "jj03", "签到", "demo-g2")
+
+    sign_in(client, bureau, "cg01")
+    before = client.get(f"/web/branch/{g1}")
+    assert before.status_code == 200 and "主讲 刘洋" in before.text
+
+    # `djbot forget 刘洋`: name gone from the roster, the lectures, the audit trail.
+    with Session(bureau.engine) as s:
+        member = s.exec(select(Member).where(Member.name == "刘洋")).one()
+        mid = member.id
+        forget_member(s, member=member, now=clock.now(), actor="cli")
+        s.commit()
+    clock.set(clock.now() + timedelta(minutes=5))
+    after = client.get(f"/web/branch/{g1}")
+    assert after.status_code == 200
+    from bot.web import pages
+    from storage.models import Branch
+    with Session(bureau.engine) as s:  # the page counted afresh (no kept figures) is right
+        fresh = pages.branch_page(s, branch=s.get(Branch, g1), now=clock.now(),
+                                  settings=bureau.settings)
+    assert not any(a["lecturer"] == "刘洋" for a in fresh["activities"])
+    assert "刘洋" not in after.text, "the forgotten member's name is still on the branch page"
+    assert pseudonym(mid) in after.text

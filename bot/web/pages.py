@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.domain.points import (
@@ -99,7 +99,17 @@ BUREAU_SECTIONS: list[Callable[[Session, datetime, Settings], dict[str, Any] | N
 
 
 def _tallies(session: Session, cache: store.FigureCache | None, **span: Any) -> list[store.Tally]:
-    return cache.tallies(session, **span) if cache else store.activity_tallies(session, **span)
+    if cache is None:
+        return store.activity_tallies(session, **span)
+    kept = cache.tallies(session, **span)
+    # The cache keeps counts; the words are read as they are now: a lecturer forgotten
+    # (djbot forget, another process) since the count was kept is named no more.
+    named = {aid: (topic, lecturer) for aid, topic, lecturer in session.execute(
+        select(Activity.id, Activity.topic, Activity.lecturer)
+        .where(Activity.id.in_(  # type: ignore[union-attr]
+            [t.activity_id for t in kept])))} if kept else {}
+    return [replace(t, topic=named[t.activity_id][0] or "", lecturer=named[t.activity_id][1])
+            if t.activity_id in named else t for t in kept]
 
 
 def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
