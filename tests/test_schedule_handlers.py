@@ -784,3 +784,13 @@ def test_a_night_study_at_twelve_at_night_is_not_noon(chat, engine, set_branch):
     with Session(engine) as session:
         saved = session.exec(select(Schedule)).all()
     assert reply.is_error or [s.rule for s in saved] != ["每周三 12:00"], reply.text
+
+
+def test_a_moved_occurrence_landing_on_another_is_not_listed_twice(runtime, chat, set_branch):
+    """每周一、二 顺延: Monday 4-6 (清明) moves onto Tuesday 4-7, which has its own; the reply
+    listed 4月7日 twice, though the scheduler holds one meeting that day."""
+    runtime.clock.set(local(2026, 4, 1, 9, 0))
+    reply = chat.say("sec", "设置 夜学 每周一、二 19:30 顺延", chat="g1")
+    assert not reply.is_error, reply.text
+    upcoming = reply.text.split("接下来：")[1]
+    assert upcoming.count("4月7日") == 1, reply.text

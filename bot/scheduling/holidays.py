@@ -158,11 +158,14 @@ def held_between(
     # back at a month's end (moved_day).
     first = start.astimezone(tz).date() - timedelta(days=MAX_MOVE_DAYS)
     last = end.astimezone(tz).date() + timedelta(days=MAX_MOVE_DAYS)
-    return sorted(
+    found = sorted(
         (o for o in occurrences(rule, policy, calendar, first, last, tz)
          if o.starts_at is not None and start <= o.starts_at < end),
-        key=lambda o: o.starts_at,  # type: ignore[arg-type, return-value]
+        # One moved onto a day the rule holds anyway (每周一、二 顺延: 清明 Monday onto
+        # Tuesday) is the one meeting that day, as the scheduler creates it: listed once.
+        key=lambda o: (o.starts_at, o.moved),  # type: ignore[arg-type, return-value]
     )
+    return [o for i, o in enumerate(found) if i == 0 or o.starts_at != found[i - 1].starts_at]
 
 
 def holds(rule: Recurrence, policy: str, calendar: HolidayCalendar, tz: tzinfo
