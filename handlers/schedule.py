@@ -33,6 +33,7 @@ from bot.scheduling.holidays import (
     SKIP,
     default_calendar,
     holds,
+    held_on,
     next_held,
 )
 from bot.scheduling.retimed import carry_leave, moved_to
@@ -45,8 +46,23 @@ from bot.scheduling.rules import (
     parse_rule,
 )
 from handlers.attendance import calling_off
+from sqlmodel import select
+
+from bot.scheduling.plan import QuietHours
 from storage import org
-from storage.models import ROLE_LABELS, ActivityType, BranchReminderSettings, Role, Schedule
+from storage import outbox as outbox_store
+from storage.attendance import in_audience
+from storage.models import (
+    ROLE_LABELS,
+    Activity,
+    ActivityType,
+    BranchReminderSettings,
+    LeavePeriod,
+    LeaveState,
+    Member,
+    Role,
+    Schedule,
+)
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, bureau_schedules, save_schedule
@@ -182,12 +198,47 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
                      + (f"，{carried} 人的请假随之改到新时间" if carried else "") + "。"
                      + (f"已在收到过活动通知的 {groups} 个群里说明改时间。" if groups else "")
                      + (f"已私信告知请过假的 {asked} 人。" if asked else ""))
+    if before is not None and (told := _leave_left_behind(ctx, schedule)):
+        lines.append(f"已私信告知 {told} 位请过这项活动的假、而新日程那天不再举行的同志。")
     lines.append("接下来：")
     lines += [_line(o, ctx, kind.value) for o in _upcoming(ctx, schedule, 3)]
     if bureau:
         lines.append(f"应到：{AUDIENCE_LABELS[BUREAU_COMMITTEE]}。提醒发到领导群，"
                      "开始后未签到的委员私聊提醒一次。")
     return Reply("\n".join(lines))
+
+
+def _leave_left_behind(ctx: Ctx, schedule: Schedule) -> int:
+    """Leave asked for the next one of a kind before it was planned (请假 主题党日 出差: a
+    period of its day, for that kind) whose day the changed rule no longer holds: it excuses
+    nothing now, and the member would be nudged on the new day and counted missing, told of
+    nothing. Each hears it, privately (quiet hours held), and may ask again. Returns how
+    many were told."""
+    tz = ctx.settings.tz
+    today = ctx.local_now.date()
+    left = []
+    for period in ctx.session.exec(select(LeavePeriod).where(
+            LeavePeriod.activity_type == schedule.activity_type,
+            LeavePeriod.first_day == LeavePeriod.last_day, LeavePeriod.first_day >= today,
+            LeavePeriod.leave_state != LeaveState.REVOKED)).all():
+        member = ctx.session.get(Member, period.member_id)
+        if member is None or not member.active or not in_audience(member, Activity(
+                type=schedule.activity_type, branch_id=schedule.branch_id,
+                party_group_id=schedule.party_group_id)):
+            continue
+        if not held_on(schedule, period.first_day, tz=tz):  # held that day: it still applies
+            left.append((member, period))
+    for member, period in left:
+        text = (f"【请假提示】{schedule.activity_type}的日程已改为 {schedule.rule}，"
+                f"{show_date(period.first_day, today=today)}不再举行，你那天的请假不再适用。"
+                f"如新日程那天也不能参加，请再发送「请假 {schedule.activity_type} 原因」。")
+        outbox_store.enqueue_private(
+            ctx.session, reached=org.reach(ctx.session, [member], prefer=ctx.message.platform),
+            text=text, title="请假提示", kind="leave.moved",
+            key=f"leave.left:{period.id}:{schedule.rule}", now=ctx.now,
+            branch_id=schedule.branch_id,
+            not_before=QuietHours.of(ctx.settings).held_until(ctx.local_now))
+    return len(left)
 
 
 def _minutes(minutes: int) -> str:

@@ -794,3 +794,22 @@ def test_a_moved_occurrence_landing_on_another_is_not_listed_twice(runtime, chat
     assert not reply.is_error, reply.text
     upcoming = reply.text.split("接下来：")[1]
     assert upcoming.count("4月7日") == 1, reply.text
+
+
+def test_a_member_whose_leave_the_new_rule_leaves_behind_is_told(runtime, chat, engine,
+                                                                 set_branch):
+    """小李 asked leave for the next theme day (12月15日, not created yet); the secretary then
+    moved the theme day to the 18th. He was told nothing: his leave excused nothing, and on
+    the 18th he was nudged and listed missing. He hears it, and the secretary's reply says
+    so; the leave is not moved (he may be free on the 18th)."""
+    chat.say("sec", "设置 主题党日 每月15日 14:30 2小时", chat="g1")
+    assert "12月15日" in chat.say("li", "请假 主题党日 出差").text
+    runtime.clock.set(local(2026, 11, 24, 9, 0))
+    changed = chat.say("sec", "设置 主题党日 每月18日 14:30 2小时", chat="g1")
+    assert "已私信告知 1 位" in changed.text, changed.text
+    told = [text for kind, target, text in _set_outbox(engine) if target == "li"]
+    assert told == ["【请假提示】主题党日的日程已改为 每月18日 14:30，12月15日不再举行，你那天的"
+                    "请假不再适用。如新日程那天也不能参加，请再发送「请假 主题党日 原因」。"], told
+    # Changed again to a rule that still holds the 15th: nobody is told twice.
+    chat.say("sec", "设置 主题党日 每月15日 14:30 2小时", chat="g1")
+    assert len([t for _, target, t in _set_outbox(engine) if target == "li"]) == 1
