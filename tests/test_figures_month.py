@@ -73,7 +73,8 @@ def hand_points(days: list[date], rules) -> int:
     return total
 
 
-def test_a_month_of_night_studies_and_a_theme_day_adds_up(runtime, chat, djbot, clock):  # noqa: F811
+def test_a_month_of_night_studies_and_a_theme_day_adds_up(
+        runtime, chat, djbot, clock):  # noqa: F811
     seed(runtime.engine, bureau)
     with Session(runtime.engine) as session:
         city_id = session.exec(select(Branch.id).where(Branch.name == "城关支部")).one()
