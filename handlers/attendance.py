@@ -18,7 +18,7 @@ from typing import Any
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, Reply
 from bot.domain.attendance import (
-    ACTIVITY_ALIASES,
+    ACTIVITY_WORDS,
     ATTENDED,
     AUDIENCE_LABELS,
     LECTURER_MARK,
@@ -1948,7 +1948,7 @@ CHECK_IN = Command(
     example="签到",
     capability="attendance",
     # 签到 主题党日: the activity under way, named; nothing more to read.
-    ignores=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
+    ignores=ACTIVITY_WORDS,
     # 李明签到 from 李明 checks him in; nobody checks in for another (that is 代签, which
     # 更正 exists to undo), and a secretary's way for one who forgot is 补签.
     for_another="签到只能本人发送，不能替{name}签到。{name}如参加了活动但没签到，"
@@ -1963,7 +1963,7 @@ LEAVE = Command(
     example="请假 值班",
     capability="attendance",
     # 夜学请假 值班, 主题党日的请假 出差: leave for that activity (ask_leave reads it).
-    said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES}),
+    said_first=ACTIVITY_WORDS,
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
     status_by="我的请假",  # 请假批了吗: where the sender's own stands
 )

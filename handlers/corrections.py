@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.attendance import ACTIVITY_ALIASES, RATING_WINDOW, parse_activity_type
+from bot.domain.attendance import ACTIVITY_WORDS, RATING_WINDOW, parse_activity_type
 from bot.domain.dates import (
     DateError,
     find_date,
@@ -495,7 +495,7 @@ CANCEL_ACTIVITY = Command(
     handler=cancel,
     args=(rest("reason", "[下次] 原因", optional=True),), roles=MANAGERS | LEADERS,
     short="取消",  # 取消夜学, 夜学取消, 活动取消
-    said_first=frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES, "活动"}),
+    said_first=ACTIVITY_WORDS | {"活动"},
     example="取消活动 临时勤务任务", capability="corrections")
 DELETE_SCHEDULE = Command(
     name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,

@@ -25,6 +25,10 @@ ACTIVITY_ALIASES: dict[str, ActivityType] = {
     "报告会": ActivityType.REPORT_MEETING,
 }
 
+# Every word that names an activity type: its full name or an alias (said before a command
+# word, 夜学请假, 夜学取消, or after it and adding nothing, 签到 主题党日).
+ACTIVITY_WORDS = frozenset({*(t.value for t in ActivityType), *ACTIVITY_ALIASES})
+
 DEFAULT_DURATION = timedelta(hours=2)
 DURATIONS: dict[ActivityType, timedelta] = {ActivityType.NIGHT_STUDY: timedelta(minutes=90)}
 
