@@ -667,11 +667,10 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if tonight is not None and said_hours is not None:
         # 今晚夜学请假 with no night study tonight: the next one, as 请假 夜学 asks, but never
         # another of today's (the morning's meeting under way).
-        kinds = [kind] if kind is not None else None
         found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
                     for finder in (store.current_activities, store.next_activities))
         planned = _planned_kinds(ctx, today, said_hours)
-        if not found and not [k for k in planned if kinds is None or k in kinds]:
+        if not found and not (planned if kind is None else kind in planned):
             day, hours, after_today = None, None, True
 
     activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
@@ -909,17 +908,11 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
 def _planned_kinds(ctx: Ctx, day: date, hours: tuple[int, int]) -> list[ActivityType]:
     """The kinds the member's fixed schedules hold on the day, starting in those hours,
     earliest first."""
-    member = ctx.member
-    assert member is not None
-    held = schedules.bureau_schedules(ctx.session)
-    if member.branch_id is not None:
-        held += schedules.branch_schedules(ctx.session, branch_id=member.branch_id)
+    assert ctx.member is not None
     tz = ctx.settings.tz
     found = sorted(
-        (occurrence.starts_at, schedule.activity_type) for schedule in held
-        if store.in_audience(member, Activity(
-            type=schedule.activity_type, branch_id=schedule.branch_id,
-            party_group_id=schedule.party_group_id))
+        (occurrence.starts_at, schedule.activity_type)
+        for schedule in schedules.schedules_of(ctx.session, member=ctx.member)
         for occurrence in held_on(schedule, day, tz=tz)
         if occurrence.starts_at is not None and occurrence.starts_at > ctx.now
         and hours[0] <= occurrence.starts_at.astimezone(tz).hour < hours[1])
@@ -930,15 +923,11 @@ def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
     """请假 主题党日 出差 with no theme day planned yet (activities exist three days ahead):
     leave for the day the member's next one is held by its fixed schedule, as 请假 12月20日
     出差 would be, so it is excused once it is planned."""
-    member = ctx.member
-    assert member is not None
-    held = schedules.bureau_schedules(ctx.session)
-    if member.branch_id is not None:
-        held += schedules.branch_schedules(ctx.session, branch_id=member.branch_id)
+    assert ctx.member is not None
     starts = sorted(
-        occurrence.starts_at for schedule in held
-        if schedule.activity_type == kind and store.in_audience(member, Activity(
-            type=kind, branch_id=schedule.branch_id, party_group_id=schedule.party_group_id))
+        occurrence.starts_at
+        for schedule in schedules.schedules_of(ctx.session, member=ctx.member)
+        if schedule.activity_type == kind
         for occurrence in next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=1)
         if occurrence.starts_at is not None)
     if not starts:

@@ -51,10 +51,8 @@ from sqlmodel import select
 from bot.scheduling.plan import QuietHours
 from storage import org
 from storage import outbox as outbox_store
-from storage.attendance import in_audience
 from storage.models import (
     ROLE_LABELS,
-    Activity,
     ActivityType,
     BranchReminderSettings,
     LeavePeriod,
@@ -65,7 +63,7 @@ from storage.models import (
 )
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
-from storage.schedules import branch_schedules, bureau_schedules, save_schedule
+from storage.schedules import branch_schedules, bureau_schedules, expects, save_schedule
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
@@ -222,9 +220,7 @@ def _leave_left_behind(ctx: Ctx, schedule: Schedule) -> int:
             LeavePeriod.first_day == LeavePeriod.last_day, LeavePeriod.first_day >= today,
             LeavePeriod.leave_state != LeaveState.REVOKED)).all():
         member = ctx.session.get(Member, period.member_id)
-        if member is None or not member.active or not in_audience(member, Activity(
-                type=schedule.activity_type, branch_id=schedule.branch_id,
-                party_group_id=schedule.party_group_id)):
+        if member is None or not member.active or not expects(schedule, member):
             continue
         if not held_on(schedule, period.first_day, tz=tz):  # held that day: it still applies
             left.append((member, period))

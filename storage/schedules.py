@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from bot.domain.attendance import ActivityTimes
-from storage.attendance import CANCELLED, OPEN
+from storage.attendance import CANCELLED, OPEN, in_audience
 from storage.corrections import RULE_CHANGED, Withdrawn, withdraw
 from storage.ledger import insert_ignoring_duplicates
 from storage.models import Activity, Branch, Member, Schedule
@@ -111,6 +111,22 @@ def bureau_schedules(session: Session) -> list[Schedule]:
     return list(session.exec(select(Schedule).where(
         Schedule.branch_id.is_(None), Schedule.active == True)  # type: ignore[union-attr]  # noqa: E712
         .order_by(Schedule.id)).all())
+
+
+def expects(schedule: Schedule, member: Member) -> bool:
+    """Whether the schedule's activities would expect the member as they are now."""
+    return in_audience(member, Activity(type=schedule.activity_type,
+                                        branch_id=schedule.branch_id,
+                                        party_group_id=schedule.party_group_id))
+
+
+def schedules_of(session: Session, *, member: Member) -> list[Schedule]:
+    """The fixed schedules whose activities expect the member: the bureau's and their
+    branch's (their party group's, 支委会 for the committee, as each audience says)."""
+    held = bureau_schedules(session)
+    if member.branch_id is not None:
+        held += branch_schedules(session, branch_id=member.branch_id)
+    return [schedule for schedule in held if expects(schedule, member)]
 
 
 def all_schedules(session: Session) -> list[tuple[Schedule, str | None]]:
