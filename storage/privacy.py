@@ -156,6 +156,7 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     mid = member.id
     assert mid is not None
     known_as = {v for v in (member.name, member.staff_no) if v}
+    unique = _unique_names(session, mid, known_as)  # read once, before the name goes
     identities = list(session.exec(select(Identity).where(Identity.member_id == mid)))
     for identity in identities:
         # Stored deliveries and queued private messages carry the platform user id.
@@ -196,7 +197,7 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     # As a lecturer: the roster's line, and the lectures that name them (counted by name),
     # under the pseudonym; a namesake's lectures keep the name.
     session.exec(update(Lecturer).where(Lecturer.member_id == mid).values(name=pseudonym(mid)))
-    if member.name in _unique_names(session, mid, {member.name}):
+    if member.name in unique:
         session.exec(update(Activity).where(Activity.lecturer == member.name)
                      .values(lecturer=pseudonym(mid)))
 
@@ -209,7 +210,7 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     session.flush()
     # After leaving the roster, which may itself withdraw asks and write to the audit trail.
     _scrub_leave_asks(session, mid=mid)
-    _scrub_audit(session, mid=mid, known_as=known_as, unique=_unique_names(session, mid, known_as))
+    _scrub_audit(session, mid=mid, known_as=known_as, unique=unique)
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
@@ -228,14 +229,14 @@ def _unique_names(session: Session, mid: int, known_as: set[str]) -> set[str]:
 def _scrub_leave_asks(session: Session, *, mid: int) -> None:
     """The member's 【请假待批准】 sit in a decider's queue, naming them and their reason: the
     unsent are withdrawn, and every one (sent ones are kept a while) loses its text."""
-    rows = session.exec(select(OutboxMessage).where(
+    rows = list(session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == outbox.LEAVE_ASK,
         OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
-            outbox.leave_asks_of(mid), autoescape=True)))
+            outbox.leave_asks_of(mid), autoescape=True))))
+    # As every withdrawal is: compare-and-set, so one a worker holds now is left to it.
+    outbox.withdraw_rows(session, rows=[r for r in rows if r.status == "pending"],
+                         reason="成员已注销")
     for row in rows:
-        if row.status == "pending":
-            row.status = "withdrawn"  # never claimed by the delivery worker again
-            row.last_error = "成员已注销"
         row.payload = outbox.text_payload(f"（{pseudonym(mid)}的请假，内容已删除）",
                                           title=row.payload.get("title"))
         session.add(row)
