@@ -138,10 +138,10 @@ def visits_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
     target = ctx.settings.visit_target_per_year
     counts = org.visits_by_branch(ctx.session, year=year, tz=ctx.settings.tz)
     visits, found, solved = org.visit_totals(ctx.session, year=year)
+    branches = org.branches(ctx.session)
     # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
-    owed = {b.id: target_of(b, target, year=year, tz=ctx.settings.tz)
-            for b in org.branches(ctx.session)}
-    below = [(b, counts[b.id]) for b in org.branches(ctx.session)
+    owed = {b.id: target_of(b, target, year=year, tz=ctx.settings.tz) for b in branches}
+    below = [(b, counts[b.id]) for b in branches
              if b.id in counts and counts[b.id] < owed[b.id]]
     lines = [f"{year} 年共调研 {visits} 次，发现问题 {found} 个，解决 {solved} 个。"]
     if not below:
