@@ -199,6 +199,12 @@ class OutboxWorker:
                     # destination's later rows after it (a short one would fit, out of turn).
                     full.add(destination)
                     continue
+                if row.status == SENDING and row.withdraw_reason:
+                    # Its worker was lost mid-send after the row was withdrawn: not again.
+                    row.status, row.last_error = WITHDRAWN, row.withdraw_reason[:500]
+                    row.claimed_by = None
+                    session.add(row)
+                    continue
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
                     _mark_dead(session, row, row.last_error or "worker lost the message")
                     given_up.append(row.platform)
@@ -236,7 +242,13 @@ class OutboxWorker:
             platform = row.platform
             if result.payload is not None:  # what is left to send, for the next try
                 row.payload = result.payload
-            if result.ok:
+            if row.withdraw_reason and not result.ok:
+                # Withdrawn while this send was under way (its activity called off): what
+                # did not go now is not to go at all.
+                row.status, row.last_error = WITHDRAWN, row.withdraw_reason[:500]
+                log.info("outbox %s withdrawn after a failed send: %s", row.id,
+                         row.withdraw_reason)
+            elif result.ok:
                 # A note (recipients refused for good) stays on the sent row for the operator.
                 row.status, row.sent_at = SENT, now
                 row.last_error = result.note[:500] if result.note else None
@@ -257,9 +269,10 @@ class OutboxWorker:
                          delay.total_seconds())
             else:
                 _mark_dead(session, row, result.error or "failed")
-            for follow_up in result.follow_ups:  # whatever became of the row: they left it
-                # Keyed by the row's message, so that what withdraws the message's rows (an
-                # activity called off) finds it too; written once however often it is offered.
+            for follow_up in () if row.withdraw_reason else result.follow_ups:
+                # Whatever became of the row (unless withdrawn), they left it. Keyed by the
+                # row's message, so that what withdraws the message's rows (an activity
+                # called off) finds it too; written once however often it is offered.
                 outbox.enqueue(session, platform=row.platform, target_kind=row.target_kind,
                                target=follow_up.target, payload=follow_up.payload, now=now,
                                kind=row.kind, branch_id=row.branch_id,
@@ -278,12 +291,17 @@ class OutboxWorker:
     def release(self, message_ids: list[int]) -> int:
         """Give claimed rows back untried (their destination is held): pending again, due
         as before, the claim's try given back; how many."""
+        ours = (OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
+                OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.worker_id)
         with session_scope(self.engine) as session:
+            session.execute(  # withdrawn meanwhile: not to be tried at all
+                update(OutboxMessage)
+                .where(*ours, OutboxMessage.withdraw_reason.is_not(None))  # type: ignore[union-attr]
+                .values(status=WITHDRAWN, claimed_by=None, last_error=OutboxMessage.withdraw_reason)
+                .execution_options(synchronize_session=False))
             return session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
-                       OutboxMessage.status == SENDING,
-                       OutboxMessage.claimed_by == self.worker_id)
+                .where(*ours)
                 .values(status=PENDING, claimed_by=None, claimed_at=None,
                         attempts=OutboxMessage.attempts - 1)
                 .execution_options(synchronize_session=False)

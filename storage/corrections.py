@@ -304,8 +304,7 @@ def withhold_unsent(session: Session, *, activity: Activity, reason: str = WITHH
     status of those it could not withhold is read again, so that they show what became
     of them (a worker claimed or sent them since)."""
     rows = _queued_about(session, activity) if about is None else about
-    withheld = outbox.withdraw_rows(session, rows=[r for r in rows if r.status == "pending"],
-                                    reason=reason)
+    withheld = outbox.withdraw_rows(session, rows=rows, reason=reason)
     asked = session.exec(select(Attendance.id, Attendance.member_id).where(
         Attendance.activity_id == activity.id, Attendance.status == AttendanceStatus.LEAVE)).all()
     for row_id, member_id in asked:

@@ -418,6 +418,9 @@ class OutboxMessage(SQLModel, table=True):
     # How many of the platform's messages its last send took (a long text goes in parts):
     # what each destination's rate counts (bot.outbox, RATE_LIMITS).
     sends: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
+    # Why it was withdrawn while a worker held it (sending): if that send fails, the row is
+    # withdrawn instead of tried again (storage.outbox.withdraw_rows).
+    withdraw_reason: str | None = None
 
 
 class Lease(SQLModel, table=True):

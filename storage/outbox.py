@@ -200,7 +200,8 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
     (their follow-ups' keys start with theirs): what they say is no longer so (a leave
     already decided). Returns those rows."""
     rows = session.exec(select(OutboxMessage).where(
-        OutboxMessage.kind == kind, OutboxMessage.status == "pending",
+        OutboxMessage.kind == kind,
+        OutboxMessage.status.in_(("pending", "sending")),  # type: ignore[attr-defined]
         OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
     return withdraw_rows(session, rows=list(rows), reason=reason)
 
@@ -209,8 +210,9 @@ def withdraw_rows(session: Session, *, rows: list[OutboxMessage],
                   reason: str) -> list[OutboxMessage]:
     """Withdraw those of `rows` still pending (never claimed by the delivery worker again);
     returns them. Compare-and-set on the status, as the worker claims a row: one that a
-    worker on another replica claimed since it was read is on its way and stays so, and the
-    status of each row not withdrawn is read again, for the caller to see it went out."""
+    worker on another replica claimed since it was read is on its way and stays so (unless
+    its send fails: then it is withdrawn), and the status of each row not withdrawn is read
+    again, for the caller to see it went out."""
     if not rows:
         return []
     won = set(session.execute(
@@ -221,6 +223,15 @@ def withdraw_rows(session: Session, *, rows: list[OutboxMessage],
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)).scalars())
     lost = [row.id for row in rows if row.id not in won]
+    if lost:
+        # One a worker holds may be on its way (it counts as told), but if its send fails it
+        # must not be tried again: the worker withdraws it then (bot.outbox, record).
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(lost),  # type: ignore[union-attr]
+                   OutboxMessage.status == "sending")
+            .values(withdraw_reason=reason)
+            .execution_options(synchronize_session=False))
     now_is = dict(session.execute(select(OutboxMessage.id, OutboxMessage.status).where(
         OutboxMessage.id.in_(lost))).all()) if lost else {}  # type: ignore[union-attr]
     for row in rows:

@@ -234,8 +234,7 @@ def _scrub_leave_asks(session: Session, *, mid: int) -> None:
         OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
             outbox.leave_asks_of(mid), autoescape=True))))
     # As every withdrawal is: compare-and-set, so one a worker holds now is left to it.
-    outbox.withdraw_rows(session, rows=[r for r in rows if r.status == "pending"],
-                         reason="成员已注销")
+    outbox.withdraw_rows(session, rows=rows, reason="成员已注销")
     for row in rows:
         row.payload = outbox.text_payload(f"（{pseudonym(mid)}的请假，内容已删除）",
                                           title=row.payload.get("title"))

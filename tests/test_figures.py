@@ -259,6 +259,44 @@ def test_cancelling_a_scheduled_activity_withholds_its_reminders_not_yet_sent(
     assert [kind for _, kind, _, _ in drain(runtime, clock)] == ["activity.cancel"]
 
 
+@pytest.mark.parametrize("worker_lost", [False, True])
+def test_a_reminder_under_way_when_cancelled_is_not_sent_again_if_its_send_fails(
+        runtime, chat, clock, worker_lost):
+    """取消活动 while a worker holds the start notice (sending): it counts as told, and the
+    group hears the activity is off. If that send then fails (or its worker is lost), the
+    notice is not tried again: a retry would announce, after 活动取消, an activity not held."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "党员0", wecom="m0")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 7, 30))
+    chat.say("sec", "设置 夜学 每周二 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 3, 19, 0), step=timedelta(minutes=30))
+    ticker = Ticker(runtime.engine, runtime.settings, clock, runtime.rules,
+                    calendar=HolidayCalendar())
+    ticker.last = clock.now()
+    clock.set(local(2026, 11, 3, 19, 30))
+    ticker.tick()
+    worker = OutboxWorker(runtime.engine, clock, {"wecom": Recorder(clock)}, worker_id="w1")
+    [notice] = worker.claim()  # the start notice is on its way…
+    assert notice.kind == "reminder.start"
+    clock.advance(timedelta(minutes=1))
+    assert "将取消政治夜学" in chat.say("sec", "取消活动 临时停电", chat="g1").text
+    assert "已通知 1 个收到过活动通知的群" in chat.say("sec", "确认", chat="g1").text
+    if worker_lost:
+        clock.advance(timedelta(minutes=10))
+    else:  # …and the platform does not take it
+        assert worker.record(notice.id, SendResult.failed("timeout", retryable=True)) \
+            == "withdrawn"
+    later = [kind for _, kind, _, _ in run_ticks(runtime, clock, local(2026, 11, 4, 9, 0))]
+    assert later == ["activity.cancel"]
+    with Session(runtime.engine) as session:
+        row = session.get(OutboxMessage, notice.id)
+    assert (row.status, row.last_error) == ("withdrawn", "活动已取消")
+
+
 # --- a schedule deleted mid-month -------------------------------------------------------------
 
 
