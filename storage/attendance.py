@@ -1393,7 +1393,7 @@ def find_members(
     by_number = session.exec(base.where(Member.staff_no == name)).all()
     if by_number:
         return list(by_number)
-    by_name = session.exec(base.where(Member.name == name).order_by(Member.id)).all()
+    by_name = session.exec(base.where(membership.names_meant(name)).order_by(Member.id)).all()
     if by_name:
         return list(by_name)
     if name.isdigit():

@@ -25,6 +25,18 @@ from storage.models import Member, PastMembership
 PLACE = ("branch_id", "party_group_id", "role", "bureau_committee")
 
 
+# How a member is named in party work: 李明同志 is 李明 (refused as nobody before).
+_COMRADE = "同志"
+
+
+def names_meant(said: str):
+    """The condition on Member.name for a name as said: itself, or without 同志."""
+    bare = said.removesuffix(_COMRADE)
+    if bare != said and len(bare) >= 2:
+        return Member.name.in_((said, bare))  # type: ignore[attr-defined]
+    return Member.name == said
+
+
 def since(member: Member) -> datetime:
     """When the member's current spell began."""
     return member.branch_since or member.created_at
@@ -98,7 +110,7 @@ def left_branch(session: Session, *, branch_id: int, name: str) -> tuple[Member,
         select(Member, PastMembership.until)
         .join(PastMembership, PastMembership.member_id == Member.id)
         .where(PastMembership.branch_id == branch_id, Member.forgotten == False,  # noqa: E712
-               (Member.name == name) | (Member.staff_no == name),
+               names_meant(name) | (Member.staff_no == name),
                (Member.branch_id != branch_id)
                | Member.branch_id.is_(None)  # type: ignore[union-attr]
                | (Member.active == False))  # noqa: E712

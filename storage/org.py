@@ -10,7 +10,7 @@ from datetime import date, datetime, tzinfo
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from storage import committee
+from storage import committee, membership
 from storage.models import (
     AuditEntry,
     Branch,
@@ -95,9 +95,9 @@ def members(session: Session, *, branch_id: int | None = None,
 
 def members_by_name_or_staff_no(session: Session, *, text: str,
                                 include_inactive: bool = False) -> list[Member]:
-    """Active members whose name or 编号 is exactly `text` (a name may match several);
-    with include_inactive, also those who have left the roster (never the forgotten)."""
-    named = (Member.name == text) | (Member.staff_no == text)
+    """Active members whose name (said with 同志 or not) or 编号 is `text` (a name may match
+    several); with include_inactive, also those who have left the roster (never the forgotten)."""
+    named = membership.names_meant(text) | (Member.staff_no == text)
     on_roster = (Member.forgotten == False if include_inactive  # noqa: E712
                  else Member.active == True)  # noqa: E712
     return list(session.exec(select(Member).where(on_roster, named).order_by(Member.id)).all())

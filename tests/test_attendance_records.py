@@ -247,6 +247,19 @@ def test_ambiguous_name_lists_candidates_and_the_number_picks_one(runtime, chat,
     assert _row(runtime.engine, "张三", "1001") is None
 
 
+def test_a_name_said_with_tongzhi_names_that_member(runtime, chat, branch_id):
+    """In party work a member is 李四同志: that names 李四 for 补签, 批准请假 and 推荐, where
+    it was 「本支部没有找到「李四同志」」; an ambiguous name stays ambiguous with 同志."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "已为 李四 补签" in chat.say("sec1", "补签 李四同志 手机没电", chat="g1").text
+    assert _row(runtime.engine, "李四").status == "makeup"
+    ambiguous = chat.say("sec1", "补签 张三同志 来了", chat="g1")
+    assert ambiguous.is_error and "编号 1001" in ambiguous.text and "编号 1002" in ambiguous.text
+    nominated = chat.say("sec1", "推荐 先锋党员 李四同志 带头完成执勤任务", chat="g1").text
+    assert "李四" in nominated and "没有找到" not in nominated, nominated
+    assert "没有找到「王五同志」" in chat.say("sec1", "补签 王五同志 来了", chat="g1").text
+
+
 def test_make_up_by_mention(runtime, chat, branch_id):
     chat.say("sec1", "开始 主题党日", chat="g1")
     reply = runtime.dispatcher.handle_sync(
