@@ -78,11 +78,11 @@ Destination = tuple[str, str, str]  # (platform, target_kind, target)
 # them: a group's notice of the moment and a nudge are dropped (next morning they are
 # noise), what someone reads to act on waits for the morning. Replies are not listed: the
 # member who wrote at night is awake.
-NIGHT_DROPPED = ("reminder.group_before", "reminder.start", "nudge")
-DAY_BEFORE = "reminder.day_before"  # bot.scheduling.plan.DAY_BEFORE
-NIGHT_HELD = (DAY_BEFORE, "reminder.missing", "reminder.meetings",
-              "pioneer.shortlist", "leaderboard", "summary", "summary.picture", "leave.lapsed",
-              "leave.moved")
+NIGHT_DROPPED = (outbox.GROUP_BEFORE, outbox.START, outbox.NUDGE)
+DAY_BEFORE = outbox.DAY_BEFORE
+NIGHT_HELD = (DAY_BEFORE, outbox.MISSING, outbox.MEETINGS_DUE, outbox.PIONEER_SHORTLIST,
+              outbox.LEADERBOARD, outbox.SUMMARY, outbox.SUMMARY_PICTURE, outbox.LEAVE_LAPSED,
+              outbox.LEAVE_MOVED)
 AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
 
 

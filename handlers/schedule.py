@@ -230,7 +230,7 @@ def _leave_left_behind(ctx: Ctx, schedule: Schedule) -> int:
                 f"如新日程那天也不能参加，请再发送「请假 {schedule.activity_type} 原因」。")
         outbox_store.enqueue_private(
             ctx.session, reached=org.reach(ctx.session, [member], prefer=ctx.message.platform),
-            text=text, title="请假提示", kind="leave.moved",
+            text=text, title="请假提示", kind=outbox_store.LEAVE_MOVED,
             key=f"leave.left:{period.id}:{schedule.rule}", now=ctx.now,
             branch_id=schedule.branch_id,
             not_before=QuietHours.of(ctx.settings).held_until(ctx.local_now))

@@ -204,9 +204,9 @@ def withdraw(session: Session, *, activities: list[Activity], by: Member | None,
 
 
 # Messages that told a group about an activity: its announcement and the group reminders.
-_TOLD_KINDS = ("activity.announce", "reminder.group_before", "reminder.start")
+_TOLD_KINDS = ("activity.announce", outbox.GROUP_BEFORE, outbox.START)
 # And those that speak of it to one person: the secretary's lists, a nudge.
-_ABOUT_KINDS = _TOLD_KINDS + ("nudge", "reminder.day_before", "reminder.missing")
+_ABOUT_KINDS = _TOLD_KINDS + (outbox.NUDGE, outbox.DAY_BEFORE, outbox.MISSING)
 
 
 def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
@@ -286,7 +286,7 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: dateti
     its_day = activity.starts_at.astimezone(tz).date()
     for message in _queued_about(session, activity):
         if message.status == "withdrawn" and message.last_error == WITHHELD:
-            if message.kind == "reminder.day_before" and now.astimezone(tz).date() >= its_day:
+            if message.kind == outbox.DAY_BEFORE and now.astimezone(tz).date() >= its_day:
                 message.last_error = TOO_LATE
             else:
                 message.status, message.last_error = "pending", None

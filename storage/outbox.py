@@ -166,7 +166,22 @@ def is_follow_up(key: str | None) -> bool:
     return FOLLOW_UP in (key or "")
 
 
+# Kinds of message djbot starts itself, as stored in OutboxMessage.kind: the scheduler's
+# (bot.scheduling.plan), and what the worker's quiet hours (bot.outbox) and a cancelled
+# activity's withdrawal (storage.corrections) tell apart.
+DAY_BEFORE = "reminder.day_before"  # private, to the secretary: 【明日活动】
+GROUP_BEFORE = "reminder.group_before"  # to the branch group
+START = "reminder.start"  # to the branch group: 请签到
+NUDGE = "nudge"  # private, to one member still missing
+MISSING = "reminder.missing"  # private, to the secretary, at the end
+LEADERBOARD = "leaderboard"  # Monday, to each branch group
+SUMMARY = "summary"  # Monday, to the leaders
+SUMMARY_PICTURE = "summary.picture"  # the WeCom image that follows the summary's text
+MEETINGS_DUE = "reminder.meetings"  # private, to the secretary: 三会一课 due, none planned
+PIONEER_SHORTLIST = "pioneer.shortlist"  # private, to the secretary: month-end 先锋党员 shortlist
 LEAVE_ASK = "leave.ask"  # 请假待批准, privately to whoever decides it
+LEAVE_LAPSED = "leave.lapsed"  # 请假未获批准: leave undecided when absence was confirmed
+LEAVE_MOVED = "leave.moved"  # 请假提示: leave a change of place or of schedule changed
 
 
 def leave_asks_of(member_id: int) -> str:

@@ -37,7 +37,7 @@ def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | Non
     return [decider for decider, _ in reached]
 
 
-MOVED = "leave.moved"  # 请假已撤回 or 已恢复: leave a change of place changed, to the member
+MOVED = outbox.LEAVE_MOVED  # 请假已撤回 or 已恢复: leave a change of place changed
 
 
 def tell_of_move(session: Session, changed: Changed, *, settings: Settings, now: datetime,

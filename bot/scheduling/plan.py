@@ -15,17 +15,19 @@ from typing import Any
 from bot.scheduling.holidays import MAX_MOVE_DAYS
 from bot.scheduling.rules import WEEKDAY_NAMES
 
-# Kinds, as stored in OutboxMessage.kind.
-DAY_BEFORE = "reminder.day_before"  # private, to the secretary
-GROUP_BEFORE = "reminder.group_before"  # to the branch group
-START = "reminder.start"  # to the branch group: 请签到
-NUDGE = "nudge"  # private, to one member still missing
-MISSING = "reminder.missing"  # private, to the secretary, at the end
-LEADERBOARD = "leaderboard"  # Monday, to each branch group
-SUMMARY = "summary"  # Monday, to the leaders
-SUMMARY_PICTURE = "summary.picture"  # the WeCom image that follows the summary's text
-MEETINGS_DUE = "reminder.meetings"  # private, to the secretary: 三会一课 due, none planned
-PIONEER_SHORTLIST = "pioneer.shortlist"  # private, to the secretary: month-end 先锋党员 shortlist
+# The kinds of message (OutboxMessage.kind), by the names the plan has always used.
+from storage.outbox import (  # noqa: F401
+    DAY_BEFORE,
+    GROUP_BEFORE,
+    LEADERBOARD,
+    MEETINGS_DUE,
+    MISSING,
+    NUDGE,
+    PIONEER_SHORTLIST,
+    START,
+    SUMMARY,
+    SUMMARY_PICTURE,
+)
 
 
 @dataclass(frozen=True)

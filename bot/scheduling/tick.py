@@ -48,7 +48,7 @@ from storage.models import (
     Role,
     Schedule,
 )
-from storage.outbox import enqueue, enqueue_private
+from storage.outbox import LEAVE_LAPSED, enqueue, enqueue_private
 
 log = logging.getLogger("djbot.tick")
 
@@ -168,7 +168,7 @@ class Ticker:
                 session, reached=org.reach(session, [member], prefer=None),
                 text=f"【请假未获批准】你对{label}的请假到确认缺席时仍未获批准，"
                      "已记为缺席。如有疑问请联系书记。",
-                title="请假未获批准", kind="leave.lapsed",
+                title="请假未获批准", kind=LEAVE_LAPSED,
                 key=f"leave.lapsed|{activity.id}|{member.id}", now=now,
                 branch_id=activity.branch_id,
                 not_before=quiet.held_until(now.astimezone(self.settings.tz)))
