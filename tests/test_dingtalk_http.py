@@ -174,6 +174,40 @@ async def test_a_check_in_sent_with_a_photo_is_counted_and_answered(runtime, din
     assert dingtalk.replies("rich-1")
 
 
+async def test_a_check_in_said_by_voice_in_a_private_chat_is_counted(runtime, dingtalk, fake):
+    """A voice message to the robot arrives as msgtype audio with DingTalk's transcription
+    in content.recognition (「签到。」): it was answered 200 and dropped, the member told
+    nothing and counted absent. One DingTalk heard nothing in is still left alone."""
+    from sqlmodel import Session, func, select
+
+    from storage.models import Attendance, AttendanceStatus
+
+    _branch_with_members(runtime.engine, 2)
+    await dingtalk.say("sec", "绑定 第一支部")
+    await dingtalk.say("sec", "开始 政治夜学")
+
+    async def voice(msg_id: str, heard: str | None):
+        payload = robot_message(msg_id=msg_id, sender="m01", text="x",
+                                now_ms=dingtalk.now_ms(), private=True,
+                                webhook=fake.session_webhook(msg_id))
+        del payload["text"]
+        payload["msgtype"] = "audio"
+        payload["content"] = {"duration": 1800, "downloadCode": "dc"}
+        if heard is not None:
+            payload["content"]["recognition"] = heard
+        dingtalk.sent += 1
+        return await dingtalk.post(json.dumps(payload, ensure_ascii=False).encode())
+
+    assert (await voice("voice-0", None)).status_code == 200
+    assert not dingtalk.replies("voice-0")
+    assert (await voice("voice-1", "签到。")).status_code == 200
+    with Session(runtime.engine) as s:
+        present = s.exec(select(func.count()).select_from(Attendance).where(
+            Attendance.status == AttendanceStatus.PRESENT)).one()
+    assert present == 1
+    assert "签到成功" in dingtalk.reply_text("voice-1")
+
+
 async def test_expired_session_webhook_reply_goes_by_the_proactive_api_once(
         runtime, app, dingtalk, fake, clock):
     _branch_with_members(runtime.engine, 2)

@@ -44,12 +44,26 @@ class Delivery:
 # Text with pictures (a 签到 sent with a photo of the session) comes as "richText": its
 # text is the items' "text", in order (the official SDK's ChatbotMessage.get_text_list).
 RICH_TEXT = "richText"
+# A voice message (private chats only: in a group nobody can @ the robot by voice) comes
+# as "audio" with DingTalk's own transcription in content.recognition (DingTalk's 接收消息
+# page; third-party SDKs read the same field). An older member says 签到 rather than
+# typing it.
+AUDIO = "audio"
 
 
 def is_text(payload: dict[str, Any]) -> bool:
-    """A message with words to read: text, or rich text with some text in it."""
+    """A message with words to read: text, rich text with some text in it, or a voice
+    message DingTalk transcribed."""
     msgtype = payload.get("msgtype", "text")
-    return msgtype == "text" or (msgtype == RICH_TEXT and _rich_text(payload) is not None)
+    return msgtype == "text" or (msgtype == RICH_TEXT and _rich_text(payload) is not None) \
+        or (msgtype == AUDIO and _recognised(payload) is not None)
+
+
+def _recognised(payload: dict[str, Any]) -> str | None:
+    """What DingTalk heard in a voice message; None when it heard nothing."""
+    content = payload.get("content")
+    heard = content.get("recognition") if isinstance(content, dict) else None
+    return heard if isinstance(heard, str) and heard.strip() else None
 
 
 def _rich_text(payload: dict[str, Any]) -> str | None:
@@ -64,7 +78,8 @@ def _rich_text(payload: dict[str, Any]) -> str | None:
 
 
 def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
-    """Read a text (or rich text) message; raise BadPayload naming the first missing field."""
+    """Read a text (rich text, transcribed voice) message; raise BadPayload naming the
+    first missing field."""
     msg_id = _required(payload, "msgId")
     conversation_id = _required(payload, "conversationId")
     # senderStaffId is the userid in the roster; it is absent for people outside the
@@ -74,6 +89,10 @@ def parse(payload: dict[str, Any], *, received_at: datetime) -> Delivery:
         content = _rich_text(payload)
         if content is None:
             raise BadPayload("content.richText has no text")
+    elif payload.get("msgtype") == AUDIO:
+        content = _recognised(payload)
+        if content is None:
+            raise BadPayload("content.recognition missing")
     else:
         text_field = payload.get("text")
         content = text_field.get("content") if isinstance(text_field, dict) else None
