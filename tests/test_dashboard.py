@@ -398,8 +398,9 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
                                 api_base=fake.base_url),
             web=WebSettings(secret=SECRET, base_url="https://djbot.example.gov.cn",
                             wecom_oauth=True))
-        with TestClient(create_app(bureau, start_background=False),
-                        base_url="https://testserver") as client:
+        app = create_app(bureau, start_background=False)
+        with TestClient(app, base_url="https://testserver") as client, \
+                TestClient(app, base_url="https://testserver") as elsewhere:
             wxwork = {"user-agent": "Mozilla/5.0 (iPhone) wxwork/4.1.22 MicroMessenger/7.0.1"}
             assert client.get("/web/").status_code == 401  # an ordinary browser: use 看板
             away = client.get("/web/", headers=wxwork, follow_redirects=False)
@@ -409,6 +410,10 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
             assert target.path == "/connect/oauth2/authorize" and query["appid"] == [fw.CORP_ID]
             assert query["redirect_uri"] == ["https://djbot.example.gov.cn/web/oauth/wecom"]
             state = query["state"][0]
+            # The way back sent as a link to another browser signs nobody in there.
+            trap = elsewhere.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
+                                 follow_redirects=False)
+            assert trap.status_code == 403 and "djbot_session" not in trap.cookies
             assert client.get(f"/web/oauth/wecom?code=bogus&state={state}").status_code == 403
             assert client.get(f"/web/oauth/wecom?code=code-cg03&state={state}x").status_code == 403
             back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}",

@@ -138,9 +138,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         # the state that carries it is signed, and start_session keeps it under /web/.
         then = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if wecom_oauth is not None and "wxwork" in agent:
-            return wecom_oauth.redirect(then)
+            return wecom_oauth.redirect(request, then)
         if dingtalk_oauth is not None and "dingtalk" in agent:
-            return dingtalk_oauth.redirect(then)
+            return dingtalk_oauth.redirect(request, then)
         return _refused(401, NO_SESSION)
 
     @router.get("/login")
