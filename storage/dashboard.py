@@ -24,6 +24,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    AuditEntry,
     Branch,
     LeaveState,
     Member,
@@ -522,6 +523,33 @@ def member_attendance(session: Session, *, member_id: int, start: datetime,
         .join(Attendance, Attendance.activity_id == Activity.id)
         .where(Attendance.member_id == member_id, _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at.desc(), Activity.id.desc())).all())
+
+
+# --- sessions ended by 退出 ------------------------------------------------------------------
+
+# A session cookie is a signed token, valid for its hours wherever it is presented; 退出 puts
+# its id on record so that a copy of it (another browser, a shared phone) opens nothing more.
+SIGN_OUT = "web.logout"
+
+
+def _session_target(session_id: str) -> str:
+    return f"session {session_id}"
+
+
+def end_session(session: Session, *, session_id: str, member_id: int, name: str,
+                now: datetime) -> None:
+    """Record 退出 of one session, in the audit trail as its sign-in is."""
+    session.add(AuditEntry(at=now, actor_id=member_id, actor=name, action=SIGN_OUT,
+                           target=_session_target(session_id)))
+
+
+def session_ended(session: Session, *, session_id: str, since: datetime) -> bool:
+    """Whether the session was signed out of; `since` is when it began (the index on the
+    audit's time keeps this to the sign-outs of the last hours)."""
+    return session.execute(
+        select(AuditEntry.id).where(AuditEntry.at >= since, AuditEntry.action == SIGN_OUT,
+                                    AuditEntry.target == _session_target(session_id))
+        .limit(1)).first() is not None
 
 
 # --- kept between page views -----------------------------------------------------------------

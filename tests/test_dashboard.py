@@ -981,3 +981,42 @@ def test_a_forgotten_lecturers_name_leaves_the_branch_page(client, bureau, clock
     assert not any(a["lecturer"] == "刘洋" for a in fresh["activities"])
     assert "刘洋" not in after.text, "the forgotten member's name is still on the branch page"
     assert pseudonym(mid) in after.text
+
+
+def _sign_out_form(page: str) -> dict[str, str]:
+    """The 退出 button's form on a page: where it posts and its hidden fields."""
+    form = re.search(r'<form[^>]*action="/web/logout"[^>]*>(.*?)</form>', page, re.S)
+    assert form, "no sign-out form on the page"
+    assert 'method="post"' in form.group(0)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def test_a_link_or_picture_elsewhere_cannot_sign_anyone_out(client, bureau):
+    """A GET (an <img src=…/web/logout> on any page, a link in a chat) changes nothing."""
+    sign_in(client, bureau, "ld01")
+    assert client.get("/web/logout").status_code in (200, 405)
+    assert client.get("/web/").status_code == 200
+    # A POST from elsewhere carries no token of this session: refused, still signed in.
+    assert client.post("/web/logout").status_code == 403
+    assert client.post("/web/logout", data={"csrf": "x" * 43}).status_code == 403
+    assert client.get("/web/").status_code == 200
+
+
+def test_signing_out_ends_the_session_a_copied_cookie_included(client, bureau):
+    sign_in(client, bureau, "cg01")
+    copied = client.cookies.get("djbot_session")
+    fields = _sign_out_form(client.get("/web/", follow_redirects=True).text)
+    out = client.post("/web/logout", data=fields)
+    assert out.status_code == 200 and "已退出" in out.text
+    assert client.get("/web/").status_code == 401
+    # The cookie taken off this phone before 退出 opens nothing any more, anywhere.
+    client.cookies.set("djbot_session", copied, path="/web")
+    assert client.get("/web/").status_code == 401
+    assert client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").status_code == 401
+    with Session(bureau.engine) as s:
+        [out_entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "web.logout")).all()
+    assert out_entry.actor == "王建国"
+    # A new link signs in again as usual.
+    client.cookies.clear()
+    sign_in(client, bureau, "cg01")
+    assert client.get("/web/", follow_redirects=True).status_code == 200

@@ -54,6 +54,7 @@ class Viewer:
     name: str
     role: Role
     branch_id: int | None
+    csrf: str = ""  # the session's form token, for 退出 (routes.py sets it)
 
     @property
     def bureau(self) -> bool:

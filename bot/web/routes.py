@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +25,7 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime
 from bot.web import pages, tokens
+from storage import dashboard as store
 from storage.dashboard import FigureCache
 from storage.models import Activity, AuditEntry, Branch, Member
 
@@ -105,12 +108,27 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     router = APIRouter(prefix="/web")
     cache = FigureCache()  # this process's running totals; exact, see storage/dashboard.py
 
-    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+    def signed_in(request: Request) -> dict[str, Any] | None:
+        """The session cookie's claims: the member ("m") and the session's id ("n")."""
         claims = tokens.verify(settings.secret, tokens.SESSION, request.cookies.get(COOKIE),
                                now=runtime.clock.now())
-        if claims is None or not isinstance(claims.get("m"), int):
+        if claims is None or not isinstance(claims.get("m"), int) \
+                or not isinstance(claims.get("n"), str):
             return None
-        return pages.viewer_of(session, claims["m"])
+        return claims
+
+    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+        claims = signed_in(request)
+        if claims is None:
+            return None
+        # Signed out of (退出) is on record from the session's start at the latest, which
+        # is at most the longest SESSION_HOURS (24) before its expiry.
+        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - timedelta(hours=24)
+        if store.session_ended(session, session_id=claims["n"], since=began):
+            return None
+        who = pages.viewer_of(session, claims["m"])
+        return None if who is None else replace(
+            who, csrf=tokens.csrf_of(settings.secret, claims["n"]))
 
     wecom_oauth = None
     wecom = runtime.settings.wecom
@@ -152,10 +170,38 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return start_session(runtime, claims["m"], how="link")
 
     @router.get("/logout")
-    def logout() -> Response:
+    def logout_asked(request: Request) -> Response:
+        """A link or picture elsewhere must not sign anyone out: a GET only offers the button."""
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+        if who is None:
+            return _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        return _page("refused.html", viewer=who, title="退出看板",
+                     message="点右上角的「退出」结束本次登录。")
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        """退出: the session ends here and on every copy of its cookie, not only this one."""
+        claims = signed_in(request)
+        if claims is not None:
+            body = (await request.body())[:4096].decode("utf-8", "replace")
+            if not tokens.csrf_valid(settings.secret, claims["n"],
+                                     dict(parse_qsl(body)).get("csrf")):
+                return _refused(403, "请点看板页面右上角的「退出」。")
+            await asyncio.to_thread(end_session, claims)
         response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
-        response.delete_cookie(COOKIE, path="/web")
+        response.delete_cookie(COOKIE, path="/web", httponly=True, samesite="lax",
+                               secure=settings.base_url.startswith("https://"))
         return response
+
+    def end_session(claims: dict[str, Any]) -> None:
+        with Session(runtime.engine) as session:
+            who = pages.viewer_of(session, claims["m"])
+            if who is None:  # off the roster: the session opens nothing already
+                return
+            store.end_session(session, session_id=claims["n"], member_id=who.member_id,
+                              name=who.name, now=runtime.clock.now())
+            session.commit()
 
     @router.get("/")
     def bureau(request: Request) -> Response:
