@@ -369,6 +369,7 @@ class MemberLine:
     year_points: int
     recent: int  # the last four weeks
     before: int  # the four weeks before those
+    off_boards: bool = False  # 不参与排行: listed for the branch's own staff, not on boards
 
 
 def branch_members(session: Session, *, branch_id: int, year_start: datetime,
@@ -388,17 +389,18 @@ def branch_members(session: Session, *, branch_id: int, year_start: datetime,
     query = (
         select(Member.id, Member.name, Member.role, PartyGroup.name,
                sum_between(year_start, year_end), sum_between(recent_start, year_end),
-               sum_between(before_start, recent_start))
+               sum_between(before_start, recent_start), Member.leaderboard_opt_out)
         .select_from(Member)
         .outerjoin(PartyGroup, PartyGroup.id == Member.party_group_id)
         .outerjoin(PointEntry, and_(PointEntry.member_id == Member.id,
                                     _during(PointEntry.occurred_at, first, year_end)))
         .where(Member.branch_id == branch_id, Member.active == True)  # noqa: E712
-        .group_by(Member.id, Member.name, Member.role, PartyGroup.name)
+        .group_by(Member.id, Member.name, Member.role, PartyGroup.name,
+                  Member.leaderboard_opt_out)
         .order_by(Member.name, Member.id)
     )
-    return [MemberLine(mid, name, role, group, int(year), int(recent), int(before))
-            for mid, name, role, group, year, recent, before in session.execute(query)]
+    return [MemberLine(mid, name, role, group, int(year), int(recent), int(before), bool(off))
+            for mid, name, role, group, year, recent, before, off in session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -1020,3 +1020,16 @@ def test_signing_out_ends_the_session_a_copied_cookie_included(client, bureau):
     client.cookies.clear()
     sign_in(client, bureau, "cg01")
     assert client.get("/web/", follow_redirects=True).status_code == 200
+
+
+def test_a_member_off_the_boards_is_on_the_branch_page_marked_so(client, bureau):
+    """不参与排行 takes a member off public lists; the branch page is the 书记's and 委员's,
+    who need every member's points, so the member stays, marked so it is not read out."""
+    assert "已退出公开排行" in say(bureau, "cg03", "不参与排行")
+    sign_in(client, bureau, "cg01")
+    page = client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").text
+    members = _section(page, "党员积分")
+    row = re.search(r"<tr><td><a [^>]*>张伟</a>(.*?)</tr>", members, re.S)
+    assert row and "不参与排行" in row.group(1)
+    other = re.search(r"<tr><td><a [^>]*>刘洋</a>(.*?)</tr>", members, re.S)
+    assert other and "不参与排行" not in other.group(1)
