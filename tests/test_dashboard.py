@@ -1033,3 +1033,20 @@ def test_a_member_off_the_boards_is_on_the_branch_page_marked_so(client, bureau)
     assert row and "不参与排行" in row.group(1)
     other = re.search(r"<tr><td><a [^>]*>刘洋</a>(.*?)</tr>", members, re.S)
     assert other and "不参与排行" not in other.group(1)
+
+
+@pytest.mark.parametrize("address", ["/web/branch/abc", "/web/member/1x", "/web/activity/３",
+                                     "/web/nothing", "/web/member/3/more"])
+def test_a_mangled_address_says_so_in_chinese_not_in_json(browser, bureau, address):
+    """A link cut or typed wrong shows the dashboard's own short page, not a validation
+    error in English, signed in or not."""
+    for signed in (False, True):
+        if signed:
+            sign_in(browser, bureau, "ld01")
+        answer = browser.get(address)
+        assert answer.status_code == (404 if signed else 401) or answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html"), answer.text
+        assert "<h1>无法打开</h1>" in answer.text and "detail" not in answer.text
+        if signed:
+            assert "没有这" in answer.text, answer.text
+        assert "default-src 'self'" in answer.headers["content-security-policy"]

@@ -66,8 +66,13 @@ def _refused(status: int, message: str) -> HTMLResponse:
 MAX_ID = 2**63 - 1
 
 
-def _get(session: Session, model: Any, ident: int) -> Any:
-    return session.get(model, ident) if 1 <= ident <= MAX_ID else None
+def _get(session: Session, model: Any, ident: str) -> Any:
+    """The row an address names, or None. Ids in addresses are read here rather than by
+    FastAPI, whose refusal of a cut or mistyped one (/web/branch/3x) is English JSON."""
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 19:
+        return None
+    number = int(ident)
+    return session.get(model, number) if 1 <= number <= MAX_ID else None
 
 
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
@@ -223,14 +228,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("bureau.html", viewer=who, charts=charts, **data)
 
     @router.get("/branch/{branch_id}")
-    def branch(branch_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
+    def branch(branch_id: str, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
                 return no_session(request)
-            if not who.may_see_branch(branch_id):
-                return _refused(403, "你只能查看本支部的看板。")
             found = _get(session, Branch, branch_id)
+            if not who.may_see_branch(found.id if found else None):
+                return _refused(403, "你只能查看本支部的看板。")
             if found is None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
@@ -241,7 +246,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("branch.html", viewer=who, charts=charts, **data)
 
     @router.get("/activity/{activity_id}")
-    def activity(activity_id: int, request: Request) -> Response:
+    def activity(activity_id: str, request: Request) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -256,7 +261,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("activity.html", viewer=who, **data)
 
     @router.get("/member/{member_id}")
-    def member(member_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
+    def member(member_id: str, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -285,9 +290,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600"})
 
+    @router.get("/{anything:path}")
+    def no_such_page(anything: str) -> Response:
+        return _refused(404, "没有这个页面。" + NO_SESSION)
+
     app.state.services.append(_Warmer(runtime, cache))
-    app.include_router(router)
+    # The files first: the router's last route answers every other address under /web/.
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.include_router(router)
 
 
 class _Warmer:
