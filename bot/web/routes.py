@@ -126,9 +126,11 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         claims = signed_in(request)
         if claims is None:
             return None
-        # Signed out of (退出) is on record from the session's start at the latest, which
-        # is at most the longest SESSION_HOURS (24) before its expiry.
-        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - timedelta(hours=24)
+        # Signed out of (退出) is on record from the session's start at the latest: its
+        # expiry less its hours, which were at most 24 (SESSION_HOURS allows no more) unless
+        # the setting is longer now.
+        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - timedelta(
+            hours=max(24, settings.session_hours))
         if store.session_ended(session, session_id=claims["n"], since=began):
             return None
         who = pages.viewer_of(session, claims["m"])
