@@ -24,6 +24,7 @@ from storage.models import (
     ActivityType,
     Attendance,
     AttendanceStatus,
+    AuditEntry,
     Branch,
     LeaveState,
     Member,
@@ -368,6 +369,7 @@ class MemberLine:
     year_points: int
     recent: int  # the last four weeks
     before: int  # the four weeks before those
+    off_boards: bool = False  # 不参与排行: listed for the branch's own staff, not on boards
 
 
 def branch_members(session: Session, *, branch_id: int, year_start: datetime,
@@ -387,17 +389,18 @@ def branch_members(session: Session, *, branch_id: int, year_start: datetime,
     query = (
         select(Member.id, Member.name, Member.role, PartyGroup.name,
                sum_between(year_start, year_end), sum_between(recent_start, year_end),
-               sum_between(before_start, recent_start))
+               sum_between(before_start, recent_start), Member.leaderboard_opt_out)
         .select_from(Member)
         .outerjoin(PartyGroup, PartyGroup.id == Member.party_group_id)
         .outerjoin(PointEntry, and_(PointEntry.member_id == Member.id,
                                     _during(PointEntry.occurred_at, first, year_end)))
         .where(Member.branch_id == branch_id, Member.active == True)  # noqa: E712
-        .group_by(Member.id, Member.name, Member.role, PartyGroup.name)
+        .group_by(Member.id, Member.name, Member.role, PartyGroup.name,
+                  Member.leaderboard_opt_out)
         .order_by(Member.name, Member.id)
     )
-    return [MemberLine(mid, name, role, group, int(year), int(recent), int(before))
-            for mid, name, role, group, year, recent, before in session.execute(query)]
+    return [MemberLine(mid, name, role, group, int(year), int(recent), int(before), bool(off))
+            for mid, name, role, group, year, recent, before, off in session.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -522,6 +525,33 @@ def member_attendance(session: Session, *, member_id: int, start: datetime,
         .join(Attendance, Attendance.activity_id == Activity.id)
         .where(Attendance.member_id == member_id, _during(Activity.starts_at, start, end))
         .order_by(Activity.starts_at.desc(), Activity.id.desc())).all())
+
+
+# --- sessions ended by 退出 ------------------------------------------------------------------
+
+# A session cookie is a signed token, valid for its hours wherever it is presented; 退出 puts
+# its id on record so that a copy of it (another browser, a shared phone) opens nothing more.
+SIGN_OUT = "web.logout"
+
+
+def _session_target(session_id: str) -> str:
+    return f"session {session_id}"
+
+
+def end_session(session: Session, *, session_id: str, member_id: int, name: str,
+                now: datetime) -> None:
+    """Record 退出 of one session, in the audit trail as its sign-in is."""
+    session.add(AuditEntry(at=now, actor_id=member_id, actor=name, action=SIGN_OUT,
+                           target=_session_target(session_id)))
+
+
+def session_ended(session: Session, *, session_id: str, since: datetime) -> bool:
+    """Whether the session was signed out of; `since` is when it began (the index on the
+    audit's time keeps this to the sign-outs of the last hours)."""
+    return session.execute(
+        select(AuditEntry.id).where(AuditEntry.at >= since, AuditEntry.action == SIGN_OUT,
+                                    AuditEntry.target == _session_target(session_id))
+        .limit(1)).first() is not None
 
 
 # --- kept between page views -----------------------------------------------------------------

@@ -398,8 +398,9 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
                                 api_base=fake.base_url),
             web=WebSettings(secret=SECRET, base_url="https://djbot.example.gov.cn",
                             wecom_oauth=True))
-        with TestClient(create_app(bureau, start_background=False),
-                        base_url="https://testserver") as client:
+        app = create_app(bureau, start_background=False)
+        with TestClient(app, base_url="https://testserver") as client, \
+                TestClient(app, base_url="https://testserver") as elsewhere:
             wxwork = {"user-agent": "Mozilla/5.0 (iPhone) wxwork/4.1.22 MicroMessenger/7.0.1"}
             assert client.get("/web/").status_code == 401  # an ordinary browser: use 看板
             away = client.get("/web/", headers=wxwork, follow_redirects=False)
@@ -409,6 +410,10 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
             assert target.path == "/connect/oauth2/authorize" and query["appid"] == [fw.CORP_ID]
             assert query["redirect_uri"] == ["https://djbot.example.gov.cn/web/oauth/wecom"]
             state = query["state"][0]
+            # The way back sent as a link to another browser signs nobody in there.
+            trap = elsewhere.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
+                                 follow_redirects=False)
+            assert trap.status_code == 403 and "djbot_session" not in trap.cookies
             assert client.get(f"/web/oauth/wecom?code=bogus&state={state}").status_code == 403
             assert client.get(f"/web/oauth/wecom?code=code-cg03&state={state}x").status_code == 403
             back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
@@ -976,3 +981,72 @@ def test_a_forgotten_lecturers_name_leaves_the_branch_page(client, bureau, clock
     assert not any(a["lecturer"] == "刘洋" for a in fresh["activities"])
     assert "刘洋" not in after.text, "the forgotten member's name is still on the branch page"
     assert pseudonym(mid) in after.text
+
+
+def _sign_out_form(page: str) -> dict[str, str]:
+    """The 退出 button's form on a page: where it posts and its hidden fields."""
+    form = re.search(r'<form[^>]*action="/web/logout"[^>]*>(.*?)</form>', page, re.S)
+    assert form, "no sign-out form on the page"
+    assert 'method="post"' in form.group(0)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+def test_a_link_or_picture_elsewhere_cannot_sign_anyone_out(client, bureau):
+    """A GET (an <img src=…/web/logout> on any page, a link in a chat) changes nothing."""
+    sign_in(client, bureau, "ld01")
+    assert client.get("/web/logout").status_code in (200, 405)
+    assert client.get("/web/").status_code == 200
+    # A POST from elsewhere carries no token of this session: refused, still signed in.
+    assert client.post("/web/logout").status_code == 403
+    assert client.post("/web/logout", data={"csrf": "x" * 43}).status_code == 403
+    assert client.get("/web/").status_code == 200
+
+
+def test_signing_out_ends_the_session_a_copied_cookie_included(client, bureau):
+    sign_in(client, bureau, "cg01")
+    copied = client.cookies.get("djbot_session")
+    fields = _sign_out_form(client.get("/web/", follow_redirects=True).text)
+    out = client.post("/web/logout", data=fields)
+    assert out.status_code == 200 and "已退出" in out.text
+    assert client.get("/web/").status_code == 401
+    # The cookie taken off this phone before 退出 opens nothing any more, anywhere.
+    client.cookies.set("djbot_session", copied, path="/web")
+    assert client.get("/web/").status_code == 401
+    assert client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").status_code == 401
+    with Session(bureau.engine) as s:
+        [out_entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "web.logout")).all()
+    assert out_entry.actor == "王建国"
+    # A new link signs in again as usual.
+    client.cookies.clear()
+    sign_in(client, bureau, "cg01")
+    assert client.get("/web/", follow_redirects=True).status_code == 200
+
+
+def test_a_member_off_the_boards_is_on_the_branch_page_marked_so(client, bureau):
+    """不参与排行 takes a member off public lists; the branch page is the 书记's and 委员's,
+    who need every member's points, so the member stays, marked so it is not read out."""
+    assert "已退出公开排行" in say(bureau, "cg03", "不参与排行")
+    sign_in(client, bureau, "cg01")
+    page = client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").text
+    members = _section(page, "党员积分")
+    row = re.search(r"<tr><td><a [^>]*>张伟</a>(.*?)</tr>", members, re.S)
+    assert row and "不参与排行" in row.group(1)
+    other = re.search(r"<tr><td><a [^>]*>刘洋</a>(.*?)</tr>", members, re.S)
+    assert other and "不参与排行" not in other.group(1)
+
+
+@pytest.mark.parametrize("address", ["/web/branch/abc", "/web/member/1x", "/web/activity/３",
+                                     "/web/nothing", "/web/member/3/more"])
+def test_a_mangled_address_says_so_in_chinese_not_in_json(browser, bureau, address):
+    """A link cut or typed wrong shows the dashboard's own short page, not a validation
+    error in English, signed in or not."""
+    for signed in (False, True):
+        if signed:
+            sign_in(browser, bureau, "ld01")
+        answer = browser.get(address)
+        assert answer.status_code == (404 if signed else 401) or answer.status_code == 404
+        assert answer.headers["content-type"].startswith("text/html"), answer.text
+        assert "<h1>无法打开</h1>" in answer.text and "detail" not in answer.text
+        if signed:
+            assert "没有这" in answer.text, answer.text
+        assert "default-src 'self'" in answer.headers["content-security-policy"]

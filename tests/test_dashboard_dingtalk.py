@@ -171,6 +171,7 @@ def test_an_unknown_or_spent_code_signs_nobody_in(client, bureau, fake):
     assert client.get("/web/oauth/dingtalk", params={"authCode": code, "state": state},
                       follow_redirects=False).status_code == 303
     client.cookies.clear()
+    state = authorize(client)["state"]  # the first state's binding is spent with its sign-in
     assert "钉钉未能确认你的身份" in refused(client, {"authCode": code, "state": state})
     [only] = logins(bureau)
     assert only.actor == "张伟"
@@ -223,6 +224,7 @@ def test_an_expired_app_token_is_renewed_once(client, bureau, fake):
                       follow_redirects=False).status_code == 303
     fake.expire_tokens()
     client.cookies.clear()
+    state = authorize(client)["state"]
     back = client.get("/web/oauth/dingtalk", params={"authCode": fake.sign_in("ding-cg01"),
                                                      "state": state}, follow_redirects=False)
     assert back.status_code == 303
@@ -282,3 +284,23 @@ def test_doctor_names_the_redirect_url_to_register_or_what_is_missing(fake):
     half = Settings(_env_file=None, web=WebSettings(secret=SECRET, base_url=BASE,
                                                     dingtalk_oauth=True))
     assert any(not ok and "DJBOT_DINGTALK__APP_KEY" in line for ok, line in doctor.run(half))
+
+
+def test_a_sign_in_begun_in_another_browser_does_not_sign_this_one_in(bureau, fake):
+    """Login CSRF: an outsider starts DingTalk's sign-in in their own browser, signs in as
+    themselves, and sends the way back (authCode and state) as a link; whoever opens it
+    must not be signed in as the outsider, seeing the outsider's record as their own."""
+    app = create_app(bureau, start_background=False)
+    with TestClient(app, base_url="https://testserver") as outsider, \
+            TestClient(app, base_url="https://testserver") as victim:
+        state = authorize(outsider)["state"]
+        trap = {"authCode": fake.sign_in("ding-cg03"), "state": state}
+        answer = victim.get("/web/oauth/dingtalk", params=trap, follow_redirects=False)
+        assert answer.status_code == 403 and "请重新打开看板" in answer.text
+        assert "djbot_session" not in answer.cookies
+        assert logins(bureau) == []
+        # The browser that began it comes back signed in, and its binding is used up.
+        back = outsider.get("/web/oauth/dingtalk",
+                            params={"authCode": fake.sign_in("ding-cg03"), "state": state},
+                            follow_redirects=False)
+        assert back.status_code == 303 and back.cookies.get("djbot_session")

@@ -54,6 +54,7 @@ class Viewer:
     name: str
     role: Role
     branch_id: int | None
+    csrf: str = ""  # the session's form token, for 退出 (routes.py sets it)
 
     @property
     def bureau(self) -> bool:
@@ -233,7 +234,8 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
         "members": [
             {"id": m.member_id, "name": m.name, "role": ROLE_LABELS.get(Role(m.role), m.role),
              "group": m.group, "points": m.year_points, "recent": m.recent,
-             "trend": "↑" if m.recent > m.before else "↓" if m.recent < m.before else "→"}
+             "trend": "↑" if m.recent > m.before else "↓" if m.recent < m.before else "→",
+             "off_boards": m.off_boards}
             for m in members
         ],
         # The store gives times in UTC, as they are stored; the page says them in the bureau's

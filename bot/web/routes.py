@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +25,7 @@ from sqlmodel import Session
 
 from bot.runtime import Runtime
 from bot.web import pages, tokens
+from storage import dashboard as store
 from storage.dashboard import FigureCache
 from storage.models import Activity, AuditEntry, Branch, Member
 
@@ -63,8 +66,13 @@ def _refused(status: int, message: str) -> HTMLResponse:
 MAX_ID = 2**63 - 1
 
 
-def _get(session: Session, model: Any, ident: int) -> Any:
-    return session.get(model, ident) if 1 <= ident <= MAX_ID else None
+def _get(session: Session, model: Any, ident: str) -> Any:
+    """The row an address names, or None. Ids in addresses are read here rather than by
+    FastAPI, whose refusal of a cut or mistyped one (/web/branch/3x) is English JSON."""
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 19:
+        return None
+    number = int(ident)
+    return session.get(model, number) if 1 <= number <= MAX_ID else None
 
 
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
@@ -105,12 +113,29 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     router = APIRouter(prefix="/web")
     cache = FigureCache()  # this process's running totals; exact, see storage/dashboard.py
 
-    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+    def signed_in(request: Request) -> dict[str, Any] | None:
+        """The session cookie's claims: the member ("m") and the session's id ("n")."""
         claims = tokens.verify(settings.secret, tokens.SESSION, request.cookies.get(COOKIE),
                                now=runtime.clock.now())
-        if claims is None or not isinstance(claims.get("m"), int):
+        if claims is None or not isinstance(claims.get("m"), int) \
+                or not isinstance(claims.get("n"), str):
             return None
-        return pages.viewer_of(session, claims["m"])
+        return claims
+
+    def viewer(request: Request, session: Session) -> pages.Viewer | None:
+        claims = signed_in(request)
+        if claims is None:
+            return None
+        # Signed out of (退出) is on record from the session's start at the latest: its
+        # expiry less its hours, which were at most 24 (SESSION_HOURS allows no more) unless
+        # the setting is longer now.
+        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - timedelta(
+            hours=max(24, settings.session_hours))
+        if store.session_ended(session, session_id=claims["n"], since=began):
+            return None
+        who = pages.viewer_of(session, claims["m"])
+        return None if who is None else replace(
+            who, csrf=tokens.csrf_of(settings.secret, claims["n"]))
 
     wecom_oauth = None
     wecom = runtime.settings.wecom
@@ -138,9 +163,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         # the state that carries it is signed, and start_session keeps it under /web/.
         then = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if wecom_oauth is not None and "wxwork" in agent:
-            return wecom_oauth.redirect(then)
+            return wecom_oauth.redirect(request, then)
         if dingtalk_oauth is not None and "dingtalk" in agent:
-            return dingtalk_oauth.redirect(then)
+            return dingtalk_oauth.redirect(request, then)
         return _refused(401, NO_SESSION)
 
     @router.get("/login")
@@ -152,10 +177,38 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return start_session(runtime, claims["m"], how="link")
 
     @router.get("/logout")
-    def logout() -> Response:
+    def logout_asked(request: Request) -> Response:
+        """A link or picture elsewhere must not sign anyone out: a GET only offers the button."""
+        with Session(runtime.engine) as session:
+            who = viewer(request, session)
+        if who is None:
+            return _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        return _page("refused.html", viewer=who, title="退出看板",
+                     message="点右上角的「退出」结束本次登录。")
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        """退出: the session ends here and on every copy of its cookie, not only this one."""
+        claims = signed_in(request)
+        if claims is not None:
+            body = (await request.body())[:4096].decode("utf-8", "replace")
+            if not tokens.csrf_valid(settings.secret, claims["n"],
+                                     dict(parse_qsl(body)).get("csrf")):
+                return _refused(403, "请点看板页面右上角的「退出」。")
+            await asyncio.to_thread(end_session, claims)
         response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
-        response.delete_cookie(COOKIE, path="/web")
+        response.delete_cookie(COOKIE, path="/web", httponly=True, samesite="lax",
+                               secure=settings.base_url.startswith("https://"))
         return response
+
+    def end_session(claims: dict[str, Any]) -> None:
+        with Session(runtime.engine) as session:
+            who = pages.viewer_of(session, claims["m"])
+            if who is None:  # off the roster: the session opens nothing already
+                return
+            store.end_session(session, session_id=claims["n"], member_id=who.member_id,
+                              name=who.name, now=runtime.clock.now())
+            session.commit()
 
     @router.get("/")
     def bureau(request: Request) -> Response:
@@ -177,14 +230,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("bureau.html", viewer=who, charts=charts, **data)
 
     @router.get("/branch/{branch_id}")
-    def branch(branch_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
+    def branch(branch_id: str, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
                 return no_session(request)
-            if not who.may_see_branch(branch_id):
-                return _refused(403, "你只能查看本支部的看板。")
             found = _get(session, Branch, branch_id)
+            if not who.may_see_branch(found.id if found else None):
+                return _refused(403, "你只能查看本支部的看板。")
             if found is None:
                 return _refused(404, "没有这个支部。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
@@ -195,7 +248,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("branch.html", viewer=who, charts=charts, **data)
 
     @router.get("/activity/{activity_id}")
-    def activity(activity_id: int, request: Request) -> Response:
+    def activity(activity_id: str, request: Request) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -210,7 +263,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return _page("activity.html", viewer=who, **data)
 
     @router.get("/member/{member_id}")
-    def member(member_id: int, request: Request, show_all: str = SHOW_ALL) -> Response:
+    def member(member_id: str, request: Request, show_all: str = SHOW_ALL) -> Response:
         with Session(runtime.engine) as session:
             who = viewer(request, session)
             if who is None:
@@ -239,9 +292,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "private, max-age=3600"})
 
+    @router.get("/{anything:path}")
+    def no_such_page(anything: str) -> Response:
+        return _refused(404, "没有这个页面。" + NO_SESSION)
+
     app.state.services.append(_Warmer(runtime, cache))
-    app.include_router(router)
+    # The files first: the router's last route answers every other address under /web/.
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
+    app.include_router(router)
 
 
 class _Warmer:

@@ -19,6 +19,7 @@ from typing import Any
 LINK = "link"
 SESSION = "session"
 PICTURE = "picture"
+CSRF = "csrf"
 
 
 def _b64(data: bytes) -> str:
@@ -63,3 +64,15 @@ def verify(secret: str, purpose: str, token: str | None, *, now: datetime) -> di
     if claims["exp"] <= now.timestamp():
         return None
     return claims
+
+
+def csrf_of(secret: str, session_id: str) -> str:
+    """The token a form of this session carries: a page of djbot's has it, a page elsewhere
+    that posts to djbot in the member's name does not."""
+    return _mac(secret, CSRF, session_id)
+
+
+def csrf_valid(secret: str, session_id: str, token: str | None) -> bool:
+    if not token or not token.isascii():
+        return False
+    return hmac.compare_digest(token, csrf_of(secret, session_id))
