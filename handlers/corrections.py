@@ -324,6 +324,9 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(PAUSE_SCHEDULE, f"看不懂日期「{said}」"))
     if until < today:
         return Reply.error(usage_text(PAUSE_SCHEDULE, "这个日期已经过去了"))
+    if until > (latest := today + corrections.LONGEST_PAUSE):
+        return Reply.error(f"暂停日程最长半年（至 {show_date(latest, today=today)}）。不再举行请发送"
+                           f"「删除日程 {kind.value}」；什么也没有改。")
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     if not schedules:
         return Reply.error(f"{scope}没有{kind.value}的固定日程。发送「日程」查看现有日程。")

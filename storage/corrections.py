@@ -153,6 +153,12 @@ def delete_schedule(session: Session, *, schedule: Schedule, by: Member | None, 
     return withdraw_ahead(session, schedule=schedule, by=by, reason=reason, now=now)
 
 
+# A pause is for a season (春节, a task of some months): one of years would take a branch's
+# activities, and so its figures, out of what decides 约谈 unseen. Stopping for good is
+# 删除日程, on record as such.
+LONGEST_PAUSE = timedelta(days=183)
+
+
 def pause_schedule(session: Session, *, schedule: Schedule, until: date, by: Member | None,
                    reason: str, now: datetime, tz: tzinfo) -> Withdrawn:
     """Hold no activity of the schedule up to and including `until`."""

@@ -300,5 +300,8 @@ def test_the_shell_refuses_a_schedule_it_cannot_find_or_a_day_gone_by(djbot, eng
     assert gone.exit_code == 2 and "已经过去了" in gone.output
     bad = djbot("schedule", "pause", "1", "--until", "下周")
     assert bad.exit_code == 2 and "应写成 2027-01-15" in bad.output
+    forever = djbot("schedule", "pause", "1", "--until", "2099-01-01")
+    assert forever.exit_code == 2 and "暂停最长半年（至 2027-05-25）" in forever.output
+    assert "djbot schedule delete 1" in forever.output
     with Session(engine) as s:
         assert s.exec(select(Schedule)).one().paused_until is None

@@ -216,6 +216,19 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
 
 
+def test_a_pause_of_years_is_refused_and_nothing_changes(chat, engine, branch):
+    """暂停日程 夜学 至 2099年1月1日 took the branch's night study, and so its part of the
+    figures that decide 约谈, away for good, unseen: a pause is for half a year at most, and
+    stopping for good is 删除日程."""
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    reply = chat.say("sec", "暂停日程 夜学 至 2099年1月1日", chat="g1")
+    assert reply.is_error and reply.text == (
+        "暂停日程最长半年（至 2027年5月25日）。不再举行请发送「删除日程 政治夜学」；"
+        "什么也没有改。"), reply.text
+    assert [s.paused_until for s in schedules(engine)] == [None]
+    assert not chat.say("sec", "暂停日程 夜学 至 2027年5月25日", chat="g1").is_error
+
+
 GROUP_ONE = ("党小组会", "每月第一个周三 19:30", 60, "第一党小组")
 GROUP_TWO = ("党小组会", "每月第一个周四 19:30", 60, "第二党小组")
 

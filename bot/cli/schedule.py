@@ -294,8 +294,13 @@ def pause_schedule(
     except ValueError:
         typer.echo(f"--until 应写成 2027-01-15，收到「{until}」", err=True)
         raise typer.Exit(2) from None
-    if last < runtime.clock.now().astimezone(runtime.settings.tz).date():
+    today = runtime.clock.now().astimezone(runtime.settings.tz).date()
+    if last < today:
         typer.echo(f"{last:%Y-%m-%d} 已经过去了", err=True)
+        raise typer.Exit(2)
+    if last > (latest := today + corrections.LONGEST_PAUSE):
+        typer.echo(f"暂停最长半年（至 {latest:%Y-%m-%d}）；不再举行请用 djbot schedule delete "
+                   f"{schedule_id}", err=True)
         raise typer.Exit(2)
 
     def change(session, schedule, now):
