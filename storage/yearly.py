@@ -200,7 +200,7 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     counts["解决问题"] = problems.solved
 
     branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
-    standing = [b for b in branches if _existed(b, first, last, end)]
+    standing = [b for b in branches if _existed(b, first, end)]
     counts["党支部"] = sum(1 for b in standing if not b.temporary)
     counts["临时党支部"] = sum(1 for b in branches if b.temporary
                               and start <= b.created_at < end)
@@ -230,13 +230,15 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     return figures
 
 
-def _existed(branch: Branch, first: date, last: date, end: datetime) -> bool:
+def _existed(branch: Branch, first: date, end: datetime) -> bool:
     """A branch on the books at the period's end (or, if temporary, closed inside it)."""
     if branch.created_at >= end:
         return False
     if branch.active:
         return True
-    return branch.ends_on is not None and first <= branch.ends_on <= last
+    # Closed since (the 述职报告 is made in January): a 临时党支部 that ended after the
+    # period was on the books at its end as much as one closed inside it.
+    return branch.ends_on is not None and first <= branch.ends_on
 
 
 def _granted_leave():

@@ -411,3 +411,36 @@ def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock
     column = [c.value for c in sheet[1]].index("参与率") + 1
     cell = sheet.cell(row=2, column=column)
     assert (cell.value, cell.number_format) == (0.8125, "0.0%")
+
+
+def test_a_temporary_branch_that_ended_after_the_year_is_in_that_years_report(
+        runtime, clock, cli):
+    """The 述职报告 is made in January or later: a 临时党支部 that worked from July to the
+    15 January after was on the books all of the second half, and its row, its theme day
+    and its party group belong in the year's tables (the bureau's count had its theme day
+    while the branch table left the branch out)."""
+    def build(s):
+        one = make_branch(s, "一支部")
+        three = make_branch(s, "三支部", temporary=True, ends_on=date(2027, 1, 15))
+        three.created_at = local(2026, 7, 1, 9, 0)
+        three.active = False  # closed on 16 January by temporary.end_due
+        make_group(s, three, "临时一组")
+        for branch, name in ((one, "张三"), (three, "周八")):
+            attend(s, hold(s, branch, local(2026, 9, 5, 14, 30), "主题党日"),
+                   make_member(s, branch, name))
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 2, 1, 10, 0))
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    rows = {b["name"]: b for b in year["branches"]}
+    assert list(rows) == ["一支部", "三支部"]
+    assert rows["三支部"]["temporary"] and rows["三支部"]["counts"]["主题党日"] == 1
+    assert rows["三支部"]["participation_rate"] == 1.0
+    assert (year["counts"]["党支部"], year["counts"]["临时党支部"], year["counts"]["党小组"]) \
+        == (1, 1, 1)
+    # A branch that had ended before the year began is in none of its tables.
+    clock.set(local(2028, 2, 1, 10, 0))
+    later = json.loads(cli("report", "year", "--from", "2027-02-01", "--to", "2027-12-31",
+                           "--json").output)
+    assert [b["name"] for b in later["branches"]] == ["一支部"]
+    assert later["counts"]["党小组"] == 0
