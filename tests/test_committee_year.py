@@ -444,3 +444,24 @@ def test_a_temporary_branch_that_ended_after_the_year_is_in_that_years_report(
                            "--json").output)
     assert [b["name"] for b in later["branches"]] == ["一支部"]
     assert later["counts"]["党小组"] == 0
+
+
+def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli, tmp_path):
+    """`djbot report --xlsx 年度考核.xlsx year 2026` printed Markdown, wrote no file and
+    exited 0; `report --docx … weekly` dropped the --docx as silently."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "一支部"), "张三"))
+    clock.set(local(2027, 1, 10, 10, 0))
+    before = cli("report", "--json", "year", "2026")
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output) == json.loads(cli("report", "year", "2026", "--json").output)
+    book = tmp_path / "年度考核.xlsx"
+    written = cli("report", "--xlsx", str(book), "year", "2026")
+    assert written.exit_code == 0 and "已写入" in written.output, written.output
+    assert load_workbook(book)["党员"]["A2"].value == "张三"
+    document = tmp_path / "述职报告数据.docx"
+    assert cli("report", "--docx", str(document), "year", "2026").exit_code == 0
+    assert Document(str(document)).paragraphs[0].text.startswith("2026年，先后组织")
+    for command in ("weekly", "range"):
+        refused = cli("report", "--docx", str(tmp_path / f"{command}.docx"), command)
+        assert refused.exit_code == 2 and "--docx" in refused.output, refused.output
+        assert not (tmp_path / f"{command}.docx").exists()

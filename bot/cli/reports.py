@@ -89,7 +89,12 @@ def report(
     with --docx it writes that range's 述职报告 figures (as `report year` does)."""
     if ctx.invoked_subcommand is not None:
         # `report --json weekly` means `report weekly --json`: the options are handed on.
-        ctx.obj = {"as_json": as_json, "xlsx": xlsx}
+        ctx.obj = {"as_json": as_json, "xlsx": xlsx, "docx": docx}
+        if docx is not None and ctx.invoked_subcommand != "year":
+            # Dropped, it left a caller waiting for a file that was never written.
+            typer.echo("--docx 只用于述职报告数据：djbot report year 2026 --docx 文件名.docx",
+                       err=True)
+            raise typer.Exit(2)
         if first or last:
             typer.echo("--from/--to 用于日期区间，不能和 weekly 一起用；"
                        "看某一周请用 djbot report weekly --week 2026-W48", err=True)
@@ -186,6 +191,7 @@ def _year_period(year: str | None, quarter: str | None, first: str | None, last:
 
 @report_app.command("year")
 def year_figures(
+    ctx: typer.Context,
     year: Annotated[Optional[str], typer.Argument(help="年份，如 2026")] = None,
     quarter: Annotated[Optional[str], typer.Option("--quarter", help="只统计一个季度：Q1–Q4")] = None,
     first: FromOption = None,
@@ -199,6 +205,8 @@ def year_figures(
     --xlsx 写出汇总、各支部和每名党员的年度积分（考核、评先树优用），--docx 写出可直接
     粘贴的段落。也可用 --quarter 或 --from/--to 统计任意区间。
     """
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
+    docx = docx or (ctx.obj or {}).get("docx")
     runtime = _runtime()
     period = _year_period(year, quarter, first, last, runtime.settings.tz)
     emit_year(runtime, period, as_json=as_json, xlsx=xlsx, docx=docx)
