@@ -464,7 +464,11 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     branches.append([header for header, _ in BRANCH_COLUMNS])
     for line in report.branches:
         values = [getattr(line, key) for _, key in BRANCH_COLUMNS]
-        branches.append(["是" if v is True else "" if v is False else v for v in values])
+        row = ["是" if v is True else "" if v is False else v for v in values]
+        if line.ended and line.tier == Tier.BLUE.value:
+            # As 周报 says it (🔵蓝（已撤销）): an empty cell beside 蓝 read as let off.
+            row[[k for _, k in BRANCH_COLUMNS].index("talk")] = "已撤销"
+        branches.append(row)
     for cell in branches[1]:
         cell.font = Font(bold=True)
     # The rates are kept exact and shown as percents to one decimal, as the chat shows them.
