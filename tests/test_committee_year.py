@@ -461,6 +461,10 @@ def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli
     document = tmp_path / "述职报告数据.docx"
     assert cli("report", "--docx", str(document), "year", "2026").exit_code == 0
     assert Document(str(document)).paragraphs[0].text.startswith("2026年，先后组织")
+    # The dates too: refused with words about weekly, though no weekly was asked for.
+    ranged = cli("report", "--from", "2026-01-01", "--to", "2026-12-31", "year", "--json")
+    assert ranged.exit_code == 0, ranged.output
+    assert json.loads(ranged.output) == json.loads(before.output)
     for command in ("weekly", "range"):
         refused = cli("report", "--docx", str(tmp_path / f"{command}.docx"), command)
         assert refused.exit_code == 2 and "--docx" in refused.output, refused.output
