@@ -37,7 +37,7 @@ from storage.models import (
     ResearchVisit,
     StudyLog,
 )
-from storage.figures import strings_stay_strings
+from storage.figures import fit_columns, strings_stay_strings
 from storage.files import open_private
 from storage.reports import branch_figures, standings
 
@@ -527,6 +527,7 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         strings_stay_strings(sheet)  # a name such as =HYPERLINK(…) stays a name
+        fit_columns(sheet)
     path = Path(path)
     with open_private(path, "wb") as fh:  # every member's points: the owner's only
         book.save(fh)

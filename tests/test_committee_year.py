@@ -458,6 +458,8 @@ def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli
     written = cli("report", "--xlsx", str(book), "year", "2026")
     assert written.exit_code == 0 and "已写入" in written.output, written.output
     assert load_workbook(book)["党员"]["A2"].value == "张三"
+    # Readable: each rule's text as wide as a sheet may be, not openpyxl's 13 characters.
+    assert load_workbook(book)["汇总"].column_dimensions["C"].width == 60
     document = tmp_path / "述职报告数据.docx"
     assert cli("report", "--docx", str(document), "year", "2026").exit_code == 0
     assert Document(str(document)).paragraphs[0].text.startswith("2026年，先后组织")

@@ -237,6 +237,24 @@ def test_xlsx_says_why_an_ended_blue_branch_is_not_for_a_talk(runtime, settings,
     assert (rows["专案临时支部"]["档次"], rows["专案临时支部"]["约谈"]) == ("蓝", "已撤销")
 
 
+def test_xlsx_columns_are_wide_enough_to_read_the_names(runtime, settings, tmp_path):
+    """Every column was openpyxl's default 13 characters: 刑事侦查大队党支部 (18 wide in
+    Chinese) was cut off by the number beside it, and each 参与率 header by the next."""
+    def scene(session):
+        branch = make_branch(session, "刑事侦查大队党支部")
+        member = make_member(session, branch, "欧阳娜娜")
+        attend(session, hold(session, branch, local(2026, 11, 24, 14, 30)), member, "present",
+               points=3)
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    book = load_workbook(write_xlsx(report, tmp_path / "report.xlsx"))
+    for sheet, column, text in (("支部", "A", "刑事侦查大队党支部"), ("支部", "Q", "上期参与率"),
+                                ("党员", "C", "刑事侦查大队党支部")):
+        assert book[sheet][f"{column}1"].value in (text, "支部", "上期参与率")
+        assert book[sheet].column_dimensions[column].width >= 2 * len(text), (sheet, column)
+
+
 @pytest.fixture
 def cli(runtime, monkeypatch):
     import bot.cli
