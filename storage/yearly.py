@@ -39,7 +39,7 @@ from storage.models import (
 )
 from storage.figures import fit_columns, strings_stay_strings
 from storage.files import open_private
-from storage.reports import branch_figures, standings
+from storage.reports import branch_figures, branch_members, standings
 
 # The activity types counted bureau-wide in the paragraph, in its order.
 COUNTED_TYPES = [t.value for t in ActivityType]
@@ -321,13 +321,16 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
     scored = {s.figures.branch_id: s for s in standings(
         branch_figures(session, start=to_date.start, end=to_date.end, now=now), rules,
         to_date)}
+    # A 临时党支部 that has ended since and held nothing is not among the scored: its
+    # members in the span are counted as for any branch (it said 0).
+    members = branch_members(session, start=to_date.start, end=to_date.end)
     lines = []
     for branch in branches:
         s = scored.get(branch.id)  # type: ignore[arg-type]
         counts = per_branch.get(branch.id, {})  # type: ignore[arg-type]
         lines.append(BranchYearLine(
             name=branch.name, temporary=branch.temporary,
-            members=s.figures.members if s else 0,
+            members=s.figures.members if s else members.get(branch.id, 0),  # type: ignore[arg-type]
             counts={t: counts.get(t, 0) for t in BRANCH_TYPES},
             joint=joint.get(branch.id, 0),  # type: ignore[arg-type]
             visits=int(visits.get(branch.id, 0)), talks=talk_counts.get(branch.id, 0),  # type: ignore[arg-type]

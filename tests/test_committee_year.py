@@ -428,16 +428,21 @@ def test_a_temporary_branch_that_ended_after_the_year_is_in_that_years_report(
         for branch, name in ((one, "张三"), (three, "周八")):
             attend(s, hold(s, branch, local(2026, 9, 5, 14, 30), "主题党日"),
                    make_member(s, branch, name))
+        # Set up in December with two members, nothing held before the year's end.
+        four = make_branch(s, "四支部", temporary=True, ends_on=date(2027, 1, 10))
+        four.created_at, four.active = local(2026, 12, 1, 9, 0), False
+        make_member(s, four, "吴九"), make_member(s, four, "郑十")
 
     seed(runtime.engine, build)
     clock.set(local(2027, 2, 1, 10, 0))
     year = json.loads(cli("report", "year", "2026", "--json").output)
     rows = {b["name"]: b for b in year["branches"]}
-    assert list(rows) == ["一支部", "三支部"]
+    assert list(rows) == ["一支部", "三支部", "四支部"]
     assert rows["三支部"]["temporary"] and rows["三支部"]["counts"]["主题党日"] == 1
-    assert rows["三支部"]["participation_rate"] == 1.0
+    assert (rows["三支部"]["participation_rate"], rows["三支部"]["members"]) == (1.0, 1)
+    assert (rows["四支部"]["members"], rows["四支部"]["participation_rate"]) == (2, None)
     assert (year["counts"]["党支部"], year["counts"]["临时党支部"], year["counts"]["党小组"]) \
-        == (1, 1, 1)
+        == (1, 2, 1)
     # A branch that had ended before the year began is in none of its tables.
     clock.set(local(2028, 2, 1, 10, 0))
     later = json.loads(cli("report", "year", "--from", "2027-02-01", "--to", "2027-12-31",
