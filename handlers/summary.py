@@ -22,8 +22,10 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
         period = last_complete_week(ctx.now, tz)
     before = previous_period(period)
     own = None
-    if ctx.role not in LEADERS:
-        # A secretary or committee member: the same report, for the own branch only.
+    if ctx.role not in LEADERS or not ctx.bureau_wide:
+        # A secretary or committee member, or anyone in a branch group (a leader too: the
+        # group reads it, and 约谈 and the bureau's list are not said there, as 红黄蓝榜
+        # does): the same report, for the chat's or the own branch only.
         own = ctx.branch or (ctx.session.get(Branch, ctx.member.branch_id)
                              if ctx.member and ctx.member.branch_id else None)
         if own is None:
@@ -57,7 +59,7 @@ def register(registry: CommandRegistry) -> None:
     registry.add(
         Command(
             name="周报",
-            summary="各支部参与率、红黄蓝档、调研和积分前列（默认上周；书记看本支部）",
+            summary="各支部参与率、红黄蓝档、调研和积分前列（默认上周；书记和支部群里看本支部）",
             handler=summary,
             args=(choice("week", "周", ("上周", "本周"), optional=True),),
             roles=LEADERS | MANAGERS,

@@ -197,8 +197,13 @@ def talk_effect(session: Session, *, branch_id: int, on: date, now: datetime,
 
 
 def describe_standing(s: BranchStanding | None) -> str:
-    if s is None or s.figures.participation is None:
+    if s is None or not s.figures.activities:
         return "暂无活动"
+    if s.figures.participation is None:
+        # Held, but nobody in the rate's base yet (as 红黄蓝榜 says it): not nothing done.
+        f = s.figures
+        why = f"{f.unconfirmed} 人缺席待确认" if f.unconfirmed else "应到的同志都已请假"
+        return f"暂无参与率（活动 {f.activities} 次，{why}）"
     tier = s.tier.value if s.tier else "—"
     return f"{tier}档 参与率{half_up(exact(s.figures.participation) * 100, 0):.0f}%"
 

@@ -464,7 +464,11 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     branches.append([header for header, _ in BRANCH_COLUMNS])
     for line in report.branches:
         values = [getattr(line, key) for _, key in BRANCH_COLUMNS]
-        branches.append(["是" if v is True else "" if v is False else v for v in values])
+        row = ["是" if v is True else "" if v is False else v for v in values]
+        if line.ended and line.tier == Tier.BLUE.value:
+            # As 周报 says it (🔵蓝（已撤销）): an empty cell beside 蓝 read as let off.
+            row[[k for _, k in BRANCH_COLUMNS].index("talk")] = "已撤销"
+        branches.append(row)
     for cell in branches[1]:
         cell.font = Font(bold=True)
     # The rates are kept exact and shown as percents to one decimal, as the chat shows them.
@@ -492,6 +496,7 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     info.append(["本期未开展活动", "、".join(report.idle_branches)])
     for sheet in book.worksheets:
         strings_stay_strings(sheet)
+        fit_columns(sheet)
     path = Path(path)
     with open_private(path, "wb") as fh:  # names and figures of people: the owner's only
         book.save(fh)
@@ -504,3 +509,31 @@ def strings_stay_strings(sheet) -> None:
         for cell in row:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+
+
+# Wide enough for 刑事侦查大队党支部, narrow enough that a 事迹 does not push the rest away.
+NARROWEST, WIDEST = 8, 60
+
+
+def fit_columns(sheet) -> None:
+    """Each column as wide as what it holds: openpyxl leaves every one at 13 characters, and
+    a branch's name (a Chinese character is two wide) was cut off by the number beside it."""
+    from openpyxl.utils import get_column_letter
+
+    for index, column in enumerate(sheet.iter_cols(), start=1):
+        width = max((_shown_width(cell.value) for cell in column), default=0)
+        sheet.column_dimensions[get_column_letter(index)].width = \
+            min(WIDEST, max(NARROWEST, width + 2))
+
+
+def _shown_width(value: Any) -> int:
+    """How many narrow characters a value takes in a cell: a Chinese one is two."""
+    from unicodedata import east_asian_width
+
+    if value is None:
+        return 0
+    if isinstance(value, float):
+        return 8  # a rate shown as 88.9%, a score such as 94.3
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return max(sum(2 if east_asian_width(ch) in "WF" else 1 for ch in line)
+               for line in text.splitlines() or [""])

@@ -37,9 +37,9 @@ from storage.models import (
     ResearchVisit,
     StudyLog,
 )
-from storage.figures import strings_stay_strings
+from storage.figures import fit_columns, strings_stay_strings
 from storage.files import open_private
-from storage.reports import branch_figures, standings
+from storage.reports import branch_figures, branch_members, standings
 
 # The activity types counted bureau-wide in the paragraph, in its order.
 COUNTED_TYPES = [t.value for t in ActivityType]
@@ -200,7 +200,7 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     counts["解决问题"] = problems.solved
 
     branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
-    standing = [b for b in branches if _existed(b, first, last, end)]
+    standing = [b for b in branches if _existed(b, first, end)]
     counts["党支部"] = sum(1 for b in standing if not b.temporary)
     counts["临时党支部"] = sum(1 for b in branches if b.temporary
                               and start <= b.created_at < end)
@@ -230,13 +230,15 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
     return figures
 
 
-def _existed(branch: Branch, first: date, last: date, end: datetime) -> bool:
+def _existed(branch: Branch, first: date, end: datetime) -> bool:
     """A branch on the books at the period's end (or, if temporary, closed inside it)."""
     if branch.created_at >= end:
         return False
     if branch.active:
         return True
-    return branch.ends_on is not None and first <= branch.ends_on <= last
+    # Closed since (the 述职报告 is made in January): a 临时党支部 that ended after the
+    # period was on the books at its end as much as one closed inside it.
+    return branch.ends_on is not None and first <= branch.ends_on
 
 
 def _granted_leave():
@@ -319,13 +321,16 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
     scored = {s.figures.branch_id: s for s in standings(
         branch_figures(session, start=to_date.start, end=to_date.end, now=now), rules,
         to_date)}
+    # A 临时党支部 that has ended since and held nothing is not among the scored: its
+    # members in the span are counted as for any branch (it said 0).
+    members = branch_members(session, start=to_date.start, end=to_date.end)
     lines = []
     for branch in branches:
         s = scored.get(branch.id)  # type: ignore[arg-type]
         counts = per_branch.get(branch.id, {})  # type: ignore[arg-type]
         lines.append(BranchYearLine(
             name=branch.name, temporary=branch.temporary,
-            members=s.figures.members if s else 0,
+            members=s.figures.members if s else members.get(branch.id, 0),  # type: ignore[arg-type]
             counts={t: counts.get(t, 0) for t in BRANCH_TYPES},
             joint=joint.get(branch.id, 0),  # type: ignore[arg-type]
             visits=int(visits.get(branch.id, 0)), talks=talk_counts.get(branch.id, 0),  # type: ignore[arg-type]
@@ -525,6 +530,7 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         strings_stay_strings(sheet)  # a name such as =HYPERLINK(…) stays a name
+        fit_columns(sheet)
     path = Path(path)
     with open_private(path, "wb") as fh:  # every member's points: the owner's only
         book.save(fh)

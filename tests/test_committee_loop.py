@@ -221,6 +221,22 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
 
 
+def test_after_a_talk_a_branch_that_held_something_unconfirmed_is_not_said_to_hold_nothing(
+        runtime, chat, clock, bureau):
+    """The afternoon after the talk 二支部 held its theme day; nobody checked in and the
+    absences wait for confirmation. 约谈前后 said 后 暂无活动, as if the branch had done
+    nothing since, where 红黄蓝榜 says it held one and has no rate yet."""
+    one, two = bureau
+    reply = chat.say("lead", "约谈 二支部 问题 主题党日无人参加 整改 下周补开", chat="lg")
+    assert "已记录约谈 #1" in reply.text, reply.text
+    seed(runtime.engine, lambda s: hold(s, two, local(2026, 11, 23, 14, 30), "主题党日",
+                                        status="open"))
+    clock.set(local(2026, 11, 23, 17, 0))
+    said = "· 二支部 11-23 约谈：前 暂无活动 → 后 暂无参与率（活动 1 次，2 人缺席待确认）"
+    assert said in chat.say("lead", "周报 本周", chat="lg").text
+    assert "→ 后 暂无参与率（活动 1 次，2 人缺席待确认）" in chat.say("lead", "约谈记录").text
+
+
 def test_a_branch_blue_last_month_is_still_asked_about_in_the_new_months_first_days(
         runtime, chat, clock, bureau):
     """The month's tier decides the talk. On the first Monday of December, with nothing held

@@ -411,3 +411,68 @@ def test_the_year_rounds_a_rate_half_up_as_the_weekly_report_does(runtime, clock
     column = [c.value for c in sheet[1]].index("参与率") + 1
     cell = sheet.cell(row=2, column=column)
     assert (cell.value, cell.number_format) == (0.8125, "0.0%")
+
+
+def test_a_temporary_branch_that_ended_after_the_year_is_in_that_years_report(
+        runtime, clock, cli):
+    """The 述职报告 is made in January or later: a 临时党支部 that worked from July to the
+    15 January after was on the books all of the second half, and its row, its theme day
+    and its party group belong in the year's tables (the bureau's count had its theme day
+    while the branch table left the branch out)."""
+    def build(s):
+        one = make_branch(s, "一支部")
+        three = make_branch(s, "三支部", temporary=True, ends_on=date(2027, 1, 15))
+        three.created_at = local(2026, 7, 1, 9, 0)
+        three.active = False  # closed on 16 January by temporary.end_due
+        make_group(s, three, "临时一组")
+        for branch, name in ((one, "张三"), (three, "周八")):
+            attend(s, hold(s, branch, local(2026, 9, 5, 14, 30), "主题党日"),
+                   make_member(s, branch, name))
+        # Set up in December with two members, nothing held before the year's end.
+        four = make_branch(s, "四支部", temporary=True, ends_on=date(2027, 1, 10))
+        four.created_at, four.active = local(2026, 12, 1, 9, 0), False
+        make_member(s, four, "吴九"), make_member(s, four, "郑十")
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 2, 1, 10, 0))
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    rows = {b["name"]: b for b in year["branches"]}
+    assert list(rows) == ["一支部", "三支部", "四支部"]
+    assert rows["三支部"]["temporary"] and rows["三支部"]["counts"]["主题党日"] == 1
+    assert (rows["三支部"]["participation_rate"], rows["三支部"]["members"]) == (1.0, 1)
+    assert (rows["四支部"]["members"], rows["四支部"]["participation_rate"]) == (2, None)
+    assert (year["counts"]["党支部"], year["counts"]["临时党支部"], year["counts"]["党小组"]) \
+        == (1, 2, 1)
+    # A branch that had ended before the year began is in none of its tables.
+    clock.set(local(2028, 2, 1, 10, 0))
+    later = json.loads(cli("report", "year", "--from", "2027-02-01", "--to", "2027-12-31",
+                           "--json").output)
+    assert [b["name"] for b in later["branches"]] == ["一支部"]
+    assert later["counts"]["党小组"] == 0
+
+
+def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli, tmp_path):
+    """`djbot report --xlsx 年度考核.xlsx year 2026` printed Markdown, wrote no file and
+    exited 0; `report --docx … weekly` dropped the --docx as silently."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "一支部"), "张三"))
+    clock.set(local(2027, 1, 10, 10, 0))
+    before = cli("report", "--json", "year", "2026")
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output) == json.loads(cli("report", "year", "2026", "--json").output)
+    book = tmp_path / "年度考核.xlsx"
+    written = cli("report", "--xlsx", str(book), "year", "2026")
+    assert written.exit_code == 0 and "已写入" in written.output, written.output
+    assert load_workbook(book)["党员"]["A2"].value == "张三"
+    # Readable: each rule's text as wide as a sheet may be, not openpyxl's 13 characters.
+    assert load_workbook(book)["汇总"].column_dimensions["C"].width == 60
+    document = tmp_path / "述职报告数据.docx"
+    assert cli("report", "--docx", str(document), "year", "2026").exit_code == 0
+    assert Document(str(document)).paragraphs[0].text.startswith("2026年，先后组织")
+    # The dates too: refused with words about weekly, though no weekly was asked for.
+    ranged = cli("report", "--from", "2026-01-01", "--to", "2026-12-31", "year", "--json")
+    assert ranged.exit_code == 0, ranged.output
+    assert json.loads(ranged.output) == json.loads(before.output)
+    for command in ("weekly", "range"):
+        refused = cli("report", "--docx", str(tmp_path / f"{command}.docx"), command)
+        assert refused.exit_code == 2 and "--docx" in refused.output, refused.output
+        assert not (tmp_path / f"{command}.docx").exists()

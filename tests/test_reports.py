@@ -215,6 +215,46 @@ def test_xlsx_is_a_real_workbook_with_numbers(runtime, settings, tmp_path):
     assert members.cell(row=2, column=4).value == 3
 
 
+def test_xlsx_says_why_an_ended_blue_branch_is_not_for_a_talk(runtime, settings, tmp_path):
+    """A 临时党支部 that has ended, blue for the week it held: 周报 says 🔵蓝（已撤销）, and
+    the workbook had 蓝 with an empty 约谈 cell beside a standing blue branch's 是, as if it
+    had been let off."""
+    def scene(session):
+        for name, kw in (("一支部", {}), ("专案临时支部", {"temporary": True, "active": False,
+                                                       "ends_on": date(2026, 11, 27)})):
+            branch = make_branch(session, name, **kw)
+            members = [make_member(session, branch) for _ in range(4)]
+            attend(session, hold(session, branch, local(2026, 11, 24, 14, 30)), members[0],
+                   "present", points=3)
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    assert "**专案临时支部** 🔵蓝（已撤销）" in render_markdown(report)
+    sheet = load_workbook(write_xlsx(report, tmp_path / "report.xlsx"))["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["一支部"]["档次"], rows["一支部"]["约谈"]) == ("蓝", "是")
+    assert (rows["专案临时支部"]["档次"], rows["专案临时支部"]["约谈"]) == ("蓝", "已撤销")
+
+
+def test_xlsx_columns_are_wide_enough_to_read_the_names(runtime, settings, tmp_path):
+    """Every column was openpyxl's default 13 characters: 刑事侦查大队党支部 (18 wide in
+    Chinese) was cut off by the number beside it, and each 参与率 header by the next."""
+    def scene(session):
+        branch = make_branch(session, "刑事侦查大队党支部")
+        member = make_member(session, branch, "欧阳娜娜")
+        attend(session, hold(session, branch, local(2026, 11, 24, 14, 30)), member, "present",
+               points=3)
+    seed(runtime.engine, scene)
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+    book = load_workbook(write_xlsx(report, tmp_path / "report.xlsx"))
+    for sheet, column, text in (("支部", "A", "刑事侦查大队党支部"), ("支部", "Q", "上期参与率"),
+                                ("党员", "C", "刑事侦查大队党支部")):
+        assert book[sheet][f"{column}1"].value in (text, "支部", "上期参与率")
+        assert book[sheet].column_dimensions[column].width >= 2 * len(text), (sheet, column)
+
+
 @pytest.fixture
 def cli(runtime, monkeypatch):
     import bot.cli

@@ -71,3 +71,19 @@ def test_a_blue_branch_reads_its_tier_in_the_weekly_report_without_the_talk(runt
     for where in (None, "g1"):
         own = chat.say("sec", "周报", chat=where).text
         assert "**一支部** 🔵蓝" in own and "约谈" not in own, own  # as 红黄蓝榜 says it
+
+
+def test_a_leader_in_a_branch_group_reads_that_branch_only(runtime, chat):
+    """周报 by a leader in a branch group answered with the bureau's list there: 一支部
+    🔵蓝（约谈）, 蓝档待约谈, other branches' overdue 三会一课, read by the whole group. As
+    红黄蓝榜 does, a branch group gets its own branch's figures, without the talk."""
+    seed(runtime.engine, two_branches_one_blue)
+    in_group = chat.say("boss", "周报", chat="g1")
+    assert not in_group.is_error
+    text = in_group.text
+    assert "**一支部** 🔵蓝" in text and "活动 1 次 · 参与 3/10（30.0%）" in text
+    for leak in ("约谈", "二支部", "三会一课", "子"):
+        assert leak not in text, (leak, text)
+    assert text == chat.say("sec", "周报", chat="g1").text  # what its 书记 reads there
+    privately = chat.say("boss", "周报").text  # where leaders read the list: all of it
+    assert "🔵蓝（约谈）" in privately and "**蓝档待约谈**" in privately

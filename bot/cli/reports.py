@@ -89,8 +89,13 @@ def report(
     with --docx it writes that range's 述职报告 figures (as `report year` does)."""
     if ctx.invoked_subcommand is not None:
         # `report --json weekly` means `report weekly --json`: the options are handed on.
-        ctx.obj = {"as_json": as_json, "xlsx": xlsx}
-        if first or last:
+        ctx.obj = {"as_json": as_json, "xlsx": xlsx, "docx": docx, "first": first, "last": last}
+        if docx is not None and ctx.invoked_subcommand != "year":
+            # Dropped, it left a caller waiting for a file that was never written.
+            typer.echo("--docx 只用于述职报告数据：djbot report year 2026 --docx 文件名.docx",
+                       err=True)
+            raise typer.Exit(2)
+        if (first or last) and ctx.invoked_subcommand == "weekly":
             typer.echo("--from/--to 用于日期区间，不能和 weekly 一起用；"
                        "看某一周请用 djbot report weekly --week 2026-W48", err=True)
             raise typer.Exit(2)
@@ -133,6 +138,7 @@ def date_span(ctx: typer.Context, first: FromOption = None, last: ToOption = Non
               as_json: JsonOption = False, xlsx: XlsxOption = None) -> None:
     """任意日期区间的报告（如年度考核）。"""
     as_json, xlsx = _inherited(ctx, as_json, xlsx)
+    first, last = _inherited_range(ctx, first, last)
     runtime = _runtime()
     emit(runtime, _range(first, last, runtime.settings.tz), as_json=as_json, xlsx=xlsx)
 
@@ -186,6 +192,7 @@ def _year_period(year: str | None, quarter: str | None, first: str | None, last:
 
 @report_app.command("year")
 def year_figures(
+    ctx: typer.Context,
     year: Annotated[Optional[str], typer.Argument(help="年份，如 2026")] = None,
     quarter: Annotated[Optional[str], typer.Option("--quarter", help="只统计一个季度：Q1–Q4")] = None,
     first: FromOption = None,
@@ -199,6 +206,9 @@ def year_figures(
     --xlsx 写出汇总、各支部和每名党员的年度积分（考核、评先树优用），--docx 写出可直接
     粘贴的段落。也可用 --quarter 或 --from/--to 统计任意区间。
     """
+    as_json, xlsx = _inherited(ctx, as_json, xlsx)
+    docx = docx or (ctx.obj or {}).get("docx")
+    first, last = _inherited_range(ctx, first, last)
     runtime = _runtime()
     period = _year_period(year, quarter, first, last, runtime.settings.tz)
     emit_year(runtime, period, as_json=as_json, xlsx=xlsx, docx=docx)
@@ -208,6 +218,13 @@ def _inherited(ctx: typer.Context, as_json: bool, xlsx: Path | None) -> tuple[bo
     """Options given before the sub-command (`report --json weekly`) count as given after."""
     given = ctx.obj or {}
     return as_json or bool(given.get("as_json")), xlsx or given.get("xlsx")
+
+
+def _inherited_range(ctx: typer.Context, first: str | None,
+                     last: str | None) -> tuple[str | None, str | None]:
+    """`report --from A --to B year` (or range): the dates given before count as after."""
+    given = ctx.obj or {}
+    return first or given.get("first"), last or given.get("last")
 
 
 def register(app: typer.Typer) -> None:
