@@ -42,7 +42,9 @@ def previous_month_end(moment: datetime, tz: tzinfo) -> datetime:
 
 
 def branch_meetings(session: Session, *, branch_id: int, tz: tzinfo,
-                    types: tuple[str, ...] = MEETING_TYPES) -> list[m.Held]:
+                    types: tuple[str, ...] = MEETING_TYPES,
+                    now: datetime | None = None) -> list[m.Held]:
+    """The branch's meetings not cancelled; given `now`, each marked whether it has begun."""
     groups = dict(session.execute(select(PartyGroup.id, PartyGroup.name)
                                   .where(PartyGroup.branch_id == branch_id)).all())
     rows = session.execute(
@@ -50,7 +52,8 @@ def branch_meetings(session: Session, *, branch_id: int, tz: tzinfo,
         .where(Activity.branch_id == branch_id, Activity.type.in_(types),  # type: ignore[attr-defined]
                Activity.status != CANCELLED)
     ).all()
-    return [m.Held(t, starts.astimezone(tz).date(), groups.get(g) if g else None)
+    return [m.Held(t, starts.astimezone(tz).date(), groups.get(g) if g else None,
+                   begun=now is None or starts <= now)
             for t, starts, g in rows]
 
 
@@ -60,7 +63,7 @@ def meeting_standing(session: Session, *, branch: Branch, now: datetime, tz: tzi
     groups = list(session.execute(select(PartyGroup.name).where(
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
     held = branch_meetings(session, branch_id=branch.id, tz=tz,  # type: ignore[arg-type]
-                           types=tuple(required))
+                           types=tuple(required), now=now)
     return m.standing(required, held, groups, now.astimezone(tz).date(),
                       branch.created_at.astimezone(tz).date())
 

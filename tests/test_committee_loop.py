@@ -837,6 +837,19 @@ def test_a_secretary_asks_privately_and_a_group_gets_no_list(runtime, chat, bure
     assert chat.say("sec1", "三会一课 二支部").is_error
 
 
+def test_a_meeting_later_today_is_planned_not_held(runtime, chat, clock, bureau):
+    """At 09:00 the 支委会 set for 19:30 today was listed 已开, its 上次 today: a meeting that
+    may yet be called off counted as held, and the month's reminder had nothing to say."""
+    one, _ = bureau
+    seed(runtime.engine, lambda s: hold(s, one, local(2026, 11, 23, 19, 30), "支委会",
+                                        status="open"))
+    clock.set(local(2026, 11, 23, 9, 0))
+    assert "· 支委会（每月）：已安排（本期 11-01–11-30）" in chat.say("sec1", "三会一课").text
+    clock.set(local(2026, 11, 23, 19, 30))
+    assert "· 支委会（每月）：已开（本期 11-01–11-30，上次 11-23）" in \
+        chat.say("sec1", "三会一课").text
+
+
 def test_the_meeting_reminder_comes_once_per_secretary_and_not_when_scheduled(runtime, clock, bureau):
     one, two = bureau
     # 二支部 has its 支委会 planned for the 27th; 一支部 has nothing planned.

@@ -75,6 +75,8 @@ class Held:
     type: str
     day: date
     party_group: str | None = None
+    # Whether it has begun: one at 19:30 today is not held yet at 09:00 (it is 已安排).
+    begun: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,12 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
             mine = [m for m in meetings if m.type == type_
                     and (group is None or m.party_group == group)]
             span = period_of(today, frequency)
-            held = [m.day for m in mine if m.day <= today]
+            held = [m.day for m in mine if m.day < today or (m.day == today and m.begun)]
             last = max(held) if held else None
             if any(span.contains(d) for d in held):
                 state = "done"
-            elif any(span.contains(m.day) and m.day > today for m in mine):
+            elif any(span.contains(m.day) and m.day not in held and m.day >= today
+                     for m in mine):
                 state = "scheduled"
             elif (previous_period(span, frequency).first >= since
                   and not any(previous_period(span, frequency).contains(d) for d in held)):
