@@ -15,7 +15,7 @@ from bot.domain.text import cn_number
 from bot.domain.visits import target_of
 from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
 from storage import confirmations, org
-from storage.models import ResearchVisit
+from storage.models import Branch, ResearchVisit
 
 MAX_NOTE_CHARS = 300
 LOG_AGAIN = "visit.log"
@@ -149,8 +149,9 @@ def visits_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
     else:
         lines.append(f"未达到每年 {target} 次调研目标的支部（{len(below)} 个）：")
         below.sort(key=lambda item: (item[1], item[0].id))  # the most neglected first
-        lines += [f"· {b.name}：{n} 次" + (f"（今年成立，目标 {owed[b.id]} 次）"
-                                          if owed[b.id] != target else "") for b, n in below]
+        lines += [f"· {b.name}：{n} 次"
+                  + (f"（{_part_of_year(b, year, ctx)}，目标 {owed[b.id]} 次）"
+                     if owed[b.id] != target else "") for b, n in below]
     return Reply("\n".join(lines))
 
 
@@ -174,6 +175,13 @@ COMMAND_VISITS_REPORT = Command(
     example="调研记录",
     capability="visits",
 )
+
+
+def _part_of_year(branch: Branch, year: int, ctx: Ctx) -> str:
+    """Why a 临时党支部 owes less than the year's visits: set up or ending in the year."""
+    began = branch.created_at.astimezone(ctx.settings.tz).year == year
+    ends = branch.ends_on is not None and branch.ends_on.year == year
+    return ("今年成立、撤销" if ends else "今年成立") if began else "今年撤销"
 
 
 def register(registry: CommandRegistry) -> None:

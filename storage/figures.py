@@ -59,6 +59,8 @@ class BranchFigures:
     # None for a standing branch, which was there before djbot (its record's date is the
     # roster's import, not the branch's).
     set_up: datetime | str | None = None
+    # And the day it ends, if set: one that ran from March to August owes half a year's.
+    ends_on: date | str | None = None
     # Who belonged to the branch at some time in the span (the average points' base):
     # on its roster then, including anyone who has moved or left since.
     members: int = 0
@@ -127,8 +129,10 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     """
     values = {"start": start, "end": end, "cutoff": now if now is not None else end}
     rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active),
-                                     set_up=created_at if temporary else None)
-            for branch_id, name, active, temporary, created_at in run("branches", values)}
+                                     set_up=created_at if temporary else None,
+                                     ends_on=ends_on if temporary else None)
+            for branch_id, name, active, temporary, created_at, ends_on
+            in run("branches", values)}
     if not rows:
         return []
 
@@ -315,7 +319,9 @@ def build_report(run: Run, *, start: datetime, end: datetime,
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
         set_up = _moment(f.set_up).astimezone(tz).date() if f.set_up is not None else None
-        target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year)
+        ends_on = date.fromisoformat(f.ends_on) if isinstance(f.ends_on, str) else f.ends_on
+        target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year,
+                                     ends_on=ends_on)
         average = f.average_points
         report.branches.append(BranchLine(
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,

@@ -8,7 +8,7 @@ statements compile to.
 
 SQLITE = {
     'branches': (
-        """SELECT branch.id, branch.name, branch.active, branch."temporary", branch.created_at
+        """SELECT branch.id, branch.name, branch.active, branch."temporary", branch.created_at, branch.ends_on
 FROM branch
 WHERE branch.active = 1 AND branch.created_at < ? OR branch.id IN (SELECT activity.branch_id
 FROM activity

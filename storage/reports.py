@@ -488,7 +488,7 @@ def figure_statements() -> dict[str, Select]:
         # set up today is not in last week's report), and any that held an activity in it
         # (an ended temporary branch keeps its weeks, said to have ended by `active`).
         "branches": select(Branch.id, Branch.name, Branch.active, Branch.temporary,
-                           Branch.created_at)
+                           Branch.created_at, Branch.ends_on)
         .where(or_(and_(Branch.active == True, Branch.created_at < end),  # noqa: E712
                    Branch.id.in_(held_here)))
         .order_by(Branch.id),

@@ -195,6 +195,43 @@ def test_a_temporary_branch_set_up_late_in_the_year_owes_a_share_of_the_visits(r
         "一支部": 2, "专项临时支部": 0, "九月临时支部": 1}
 
 
+def test_a_temporary_branch_ending_in_the_year_owes_the_months_it_ran(runtime, chat, clock):
+    """A 临时党支部 that ran from March to August owed the whole year's 2 visits, and was
+    listed 未达标 with its one visit every week while it ran; it owes its months' share (1).
+    One set to end next year owes as one there to December."""
+    from datetime import datetime, timezone
+
+    from bot.web import pages
+
+    def build(s):
+        make_branch(s, "一支部")
+        march = make_branch(s, "汛期临时支部", temporary=True)
+        march.created_at, march.ends_on = datetime(2026, 3, 2, tzinfo=timezone.utc), \
+            date(2026, 8, 31)
+        long = make_branch(s, "专项临时支部", temporary=True)
+        long.created_at, long.ends_on = datetime(2026, 3, 2, tzinfo=timezone.utc), \
+            date(2027, 3, 31)
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 6, 8, 10, 0))
+    assert "目标 1 次，已达标" in chat.say("lead", "调研 汛期临时支部 6月1日", chat="lg").text
+    chat.say("lead", "调研 专项临时支部 6月1日", chat="lg")
+    listed = chat.say("lead", "调研记录", chat="lg").text
+    assert "汛期临时支部" not in listed, listed
+    assert "· 专项临时支部：1 次（今年成立，目标 2 次）" not in listed, listed
+    assert "· 专项临时支部：1 次" in listed, listed
+    summary = chat.say("lead", "周报", chat="lg").text
+    [short] = [x for x in summary.splitlines() if "年度调研未达标" in x]
+    assert "汛期临时支部" not in short and "专项临时支部" in short, short
+    with Session(runtime.engine) as s:
+        page = pages.bureau_page(s, now=clock.now(), settings=runtime.settings,
+                                 rules=runtime.rules)
+    assert {v["name"]: v["target"] for v in page["visits"]} == {
+        "一支部": 2, "汛期临时支部": 1, "专项临时支部": 2}
+
+
 @pytest.mark.parametrize(("said", "day"), [("上周3", date(2026, 11, 18)),
                                            ("本月20号", date(2026, 11, 20)),
                                            ("上个月30号", date(2026, 10, 30))])
