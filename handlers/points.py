@@ -22,6 +22,7 @@ from bot.domain.points import (
     previous_period,
     tie_line,
 )
+from bot.domain.rules import TIER_MODE_LABELS
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
 from storage import org as org_store
 from storage.attendance import CANCELLED
@@ -171,7 +172,7 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
             period, table = before, earlier
             name = "上月" if name == "本月" else "上周"
             note = f"本期还没有开展活动，先看{name}的。"
-    mode = "按分数线" if ctx.rules.tiers.mode == "absolute" else "按比例"
+    mode = TIER_MODE_LABELS[ctx.rules.tiers.mode]
     # A 临时党支部 that has ended keeps its tier for the days it held, but no talk can be
     # held with it any more (约谈 finds only standing branches), so none is asked for.
     standing = {b.id for b in org_store.branches(ctx.session)}

@@ -30,7 +30,7 @@ from bot.domain.points import (
     tie_line,
     trend_arrow,
 )
-from bot.domain.rules import Rules
+from bot.domain.rules import TIER_MODE_LABELS, Rules
 from bot.domain.visits import visit_target as branch_visit_target
 
 # Runs one of storage.reports' figure statements by name with these values and gives its
@@ -498,7 +498,7 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     info.append(["报告", report.title])
     info.append(["开始", report.first_day])
     info.append(["结束", report.last_day])
-    info.append(["分档方式", report.tier_mode])
+    info.append(["分档方式", TIER_MODE_LABELS.get(report.tier_mode, report.tier_mode)])
     info.append(["本期未开展活动", "、".join(report.idle_branches)])
     for sheet in book.worksheets:
         strings_stay_strings(sheet)

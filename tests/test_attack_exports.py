@@ -55,6 +55,9 @@ def test_formula_looking_names_come_back_as_strings(runtime, settings, tmp_path,
     assert members.cell(row=2, column=4).value == 3 and members.cell(row=2, column=4).data_type == "n"
     assert isinstance(book["支部"]["B2"].value, int)
     assert mode(path) == 0o600
+    # How the tiers were cut, in the words of the rest of the sheet (it said absolute).
+    about = {row[0]: row[1] for row in book.worksheets[-1].iter_rows(values_only=True)}
+    assert about["分档方式"] == "按分数线"
 
 
 def test_the_year_workbook_and_document_keep_names_as_text_and_are_private(

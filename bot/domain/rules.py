@@ -15,6 +15,10 @@ class RulesError(ValueError):
     """The rules file is not valid; the message says which key is wrong."""
 
 
+# How the tiers are cut, as people read it (the rules file says absolute or quota).
+TIER_MODE_LABELS = {"absolute": "按分数线", "quota": "按比例"}
+
+
 @dataclass(frozen=True)
 class TierRules:
     participation_weight: float = 0.6
