@@ -172,6 +172,13 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 ctx, chosen or held, f"有 {len(chosen or held)} 个活动同时举行",
                 lambda word_: f"{again} {word_} {said}", "什么也没有取消。")
         activity, text = chosen[0], rest_.strip()
+    days = ctx.rules.makeup_window_days
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - timedelta(days=days):
+        # As for 补签 and 更正, a confirmed record re-opens only within the rules' window;
+        # a day named (取消活动 10月12日 主题党日) must not reach a month whose tiers went out.
+        return Reply.error(f"取消活动只能在活动后 {days} 天内进行："
+                           f"{attendance._label(ctx, activity, with_date=True)}已超过 {days} 天，"
+                           "什么也没有取消。如确有错误，请联系管理员。")
     reason = text or "未说明原因"
     assert ctx.member is not None and ctx.member.id is not None
     confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,

@@ -310,3 +310,28 @@ def test_the_member_who_then_comes_checks_in_and_counts_again(runtime, chat, clo
     assert "张三 签到成功" in chat.say("z3", "签到", chat="g1").text
     assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_PRESENT]
     assert all("主题党日" in line for line in ledger_lines(chat, "z3"))
+
+
+def test_a_confirmed_activity_past_the_window_is_not_cancelled_by_naming_its_day(
+        runtime, chat, clock, bureau):
+    """取消活动 reverses every record of an activity at once: a month-old theme day, its
+    absences confirmed and its month's tiers sent, is out of reach as it is for 补签 and
+    更正, also when its day is named; nothing is asked and nothing changes."""
+    clock.set(local(2026, 10, 12, 9, 0))
+    theme_day(chat)  # 李四 confirmed absent, 10月12日
+    clock.set(local(2026, 11, 23, 9, 0))
+    before = record(runtime.engine)
+    reply = chat.say("sec", "取消活动 10月12日 主题党日 临时勤务")
+    assert reply.is_error, reply.text
+    assert reply.text.startswith("取消活动只能在活动后 7 天内进行：主题党日「学习新党章」"
+                                 "（10月12日 09:00）已超过 7 天"), reply.text
+    assert "什么也没有取消" in reply.text
+    assert chat.say("sec", "确认").is_error  # nothing was asked
+    assert record(runtime.engine) == before
+    assert sum(points_of(runtime.engine, "李四")) == THEME_ABSENT
+
+    # Within the window, the same words still cancel it.
+    clock.set(local(2026, 10, 18, 9, 0))
+    assert not chat.say("sec", "取消活动 10月12日 主题党日 临时勤务").is_error
+    assert "已取消" in chat.say("sec", "确认").text
+    assert sum(points_of(runtime.engine, "李四")) == 0
