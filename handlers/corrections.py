@@ -29,6 +29,7 @@ from bot.domain.text import parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled
 import handlers.attendance as attendance
+import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
 import handlers.pioneers as pioneers
 import handlers.visits as visits
@@ -47,8 +48,13 @@ from storage.models import (
 from storage.schedules import bureau_schedules
 
 UNDO_WITHIN = timedelta(days=1)
-# What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到): never a reason.
-NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动")
+# What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到, 撤销更正 张三,
+# 撤销约谈): another record's name, never a reason that leaves the sender's study to go.
+NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", "约谈", "推荐", "先锋党员", "评价",
+              "日程")
+# 撤销 学习 …, 撤销 调研 …: the one of the two the sender names, not whichever came last.
+STUDY_WORDS = ("学习", "自学")
+VISIT_WORDS = ("调研",)
 CANCEL = "activity.cancel"
 
 
@@ -115,6 +121,7 @@ _CONFIRMED = {
     committee.TALK_AGAIN: lambda ctx, p: committee.record_talk(ctx, p, confirmed=True),
     committee.PROBLEM_AGAIN: lambda ctx, p: committee.record_problem(ctx, p, confirmed=True),
     CANCEL: _confirmed_cancel,
+    attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
 }
 
 
@@ -440,12 +447,15 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if named is not None:
         # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
         return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，"
-                           f"{named}不能这样撤销，什么也没有改。{_attendance_hint(ctx)}")
-    study = corrections.last_study(ctx.session, member_id=member.id, since=since)
-    visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
+                           f"{named}不能这样撤销，什么也没有改。{_put_right_by(ctx, named, reason)}")
+    study = (corrections.last_study(ctx.session, member_id=member.id, since=since)
+             if not reason.startswith(VISIT_WORDS) else None)
+    visit = (corrections.last_visit(ctx.session, leader_id=member.id, since=since)
+             if not reason.startswith(STUDY_WORDS) else None)
     if study is None and visit is None:
-        return Reply.error("最近一天没有你可以撤销的「学习」或「调研」记录。"
-                           f"{_attendance_hint(ctx)}")
+        what = ("「调研」" if reason.startswith(VISIT_WORDS) else
+                "「学习」" if reason.startswith(STUDY_WORDS) else "「学习」或「调研」")
+        return Reply.error(f"最近一天没有你可以撤销的{what}记录。{_attendance_hint(ctx)}")
     if visit is not None and (study is None or visit.logged_at >= study.logged_at):
         return _withdraw_visit(ctx, visit, reason)
     assert study is not None
@@ -456,6 +466,17 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "reversed_points": reversed_points})
     return Reply(f"已撤销学习记录：{study.kind} {study.minutes} 分钟，积分 {reversed_points:+d}"
                  "（「积分明细」中记为冲销）。")
+
+
+def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
+    """Where the record 撤销 was followed by is put right instead."""
+    if named == "更正" and ctx.role in MANAGERS | LEADERS:
+        who = reason.removeprefix(named).split() or ["姓名"]
+        return (f"更正有误的，可以再次更正（「更正 {who[0]} 缺席 原因」或「更正 {who[0]} 请假 原因」）；"
+                f"本人确实参加了的，请发送「补签 {who[0]} 原因」。")
+    if named in ("补签", "签到", "缺席", "确认缺席", "更正"):
+        return _attendance_hint(ctx)
+    return ""
 
 
 def _attendance_hint(ctx: Ctx) -> str:
