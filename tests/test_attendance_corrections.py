@@ -382,6 +382,8 @@ def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
     assert not reply.is_error, reply.text
     assert "由请假更正为缺席" in reply.text and f"积分 {THEME_ABSENT:+d}" in reply.text
     assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_ABSENT]
+    row = row_of(runtime.engine, "张三")  # no leave left on it: the sheet shows no 请假原因
+    assert (row.status, row.leave_state, row.leave_reason) == ("absent", None, None)
     assert "参与 1/3（33.3%）" in chat.say("sec", "活动", chat="g1").text
     line = weekly(djbot, "2026-W48", "城关支部")
     assert (line["participation"], line["leave"], line["absent"]) == ("1/3", 0, 2)
