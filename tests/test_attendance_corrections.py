@@ -404,3 +404,22 @@ def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
     never = chat.say("sec", "更正 李四 请假 有事")  # absent, never checked in: not 更正's
     assert never.is_error and "没有可以更正的签到记录" in never.text
     assert record(runtime.engine) == before
+
+
+def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime, chat, clock, bureau):
+    """The activity sheet, printed as the paper 台账: a check-in made leave by a 更正 reads
+    请假（签到已更正）, as one made an absence reads 缺席（签到已更正）, never 请假 beside a
+    check-in time, which would look like a forged record."""
+    from bot.web import pages
+    from storage.models import Activity
+
+    theme_day(chat)
+    chat.say("sec", "更正 张三 请假 临时出警")
+    chat.say("sec", "补签 李四 手机没电")
+    chat.say("sec", "更正 李四 缺席 补签错人")
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(Activity)).one()
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings)
+        status = {r["name"]: r["status"] for r in sheet["rows"]}
+    assert status == {"王书记": "出席", "张三": "请假（签到已更正）", "李四": "缺席（签到已更正）"}
+    assert sheet["counted"]["leave"] == 1 and sheet["counted"]["absent"] == 1
