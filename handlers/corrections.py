@@ -61,9 +61,20 @@ CANCEL = "activity.cancel"
 # --- 确认 ---------------------------------------------------------------------------
 
 
+# 确认取消, 确认无误: a yes to what was just asked, in more words.
+SAID_YES = ("取消", "取消活动", "无误", "是", "是的", "好的", "对", "没错", "执行", "同意")
+
+
 def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if args.get("what"):  # 确认 先锋党员 张三: a leader confirms a nomination
-        return pioneers.confirm_from_text(ctx, args["what"])
+    what = (args.get("what") or "").strip()
+    if what.startswith("先锋") or (what not in SAID_YES and what and ctx.role in LEADERS):
+        # 确认 先锋党员 张三: a leader confirms a nomination (确认 张三: told how to write it)
+        return pioneers.confirm_from_text(ctx, what)
+    if what not in SAID_YES and what:
+        # Never a yes read into other words, nor a refusal about 先锋党员 to a secretary
+        # whose 「确认」 of a cancellation had a word after it.
+        return Reply.error(f"没看懂「确认 {what}」，什么也没有改。确认刚才的操作请只发送「确认」；"
+                           "确认先锋党员推荐是领导的操作：「确认 先锋党员 姓名」。")
     assert ctx.member is not None and ctx.member.id is not None
     pending = confirmations.take(ctx.session, platform=ctx.message.platform,
                                  chat_id=ctx.message.chat_id, member_id=ctx.member.id,

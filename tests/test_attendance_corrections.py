@@ -423,3 +423,24 @@ def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime,
         status = {r["name"]: r["status"] for r in sheet["rows"]}
     assert status == {"王书记": "出席", "张三": "请假（签到已更正）", "李四": "缺席（签到已更正）"}
     assert sheet["counted"]["leave"] == 1 and sheet["counted"]["absent"] == 1
+
+
+@pytest.mark.parametrize("said", ["确认取消", "确认 取消", "确认无误", "确认 取消活动"])
+def test_a_cancellation_confirmed_in_more_words_is_done(runtime, chat, clock, bureau, said):
+    theme_day(chat)
+    assert "确认" in chat.say("sec", "取消活动 临时勤务").text
+    reply = chat.say("sec", said)
+    assert not reply.is_error and reply.text.startswith("已取消主题党日"), reply.text
+    assert sum(points_of(runtime.engine, "张三")) == 0
+
+
+def test_words_after_confirm_that_say_nothing_clear_change_nothing_and_say_how(
+        runtime, chat, clock, bureau):
+    theme_day(chat)
+    chat.say("sec", "取消活动 临时勤务")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "确认 张三")  # not 先锋党员 (a leader's), nor a yes
+    assert reply.is_error and "请只发送「确认」" in reply.text, reply.text
+    assert "先锋党员" in reply.text and "仅限" not in reply.text
+    assert record(runtime.engine) == before
+    assert chat.say("sec", "确认").text.startswith("已取消主题党日")  # still asked
