@@ -67,10 +67,11 @@ SAID_YES = ("取消", "取消活动", "无误", "是", "是的", "好的", "对"
 
 def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
     what = (args.get("what") or "").strip()
-    if what.startswith("先锋") or (what not in SAID_YES and what and ctx.role in LEADERS):
+    said_yes = not what or what in SAID_YES
+    if not said_yes and (what.startswith("先锋") or ctx.role in LEADERS):
         # 确认 先锋党员 张三: a leader confirms a nomination (确认 张三: told how to write it)
         return pioneers.confirm_from_text(ctx, what)
-    if what not in SAID_YES and what:
+    if not said_yes:
         # Never a yes read into other words, nor a refusal about 先锋党员 to a secretary
         # whose 「确认」 of a cancellation had a word after it.
         return Reply.error(f"没看懂「确认 {what}」，什么也没有改。确认刚才的操作请只发送「确认」；"
