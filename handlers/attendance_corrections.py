@@ -36,7 +36,10 @@ from handlers.attendance import (
     record_and_member,
 )
 from storage import attendance as store
+from storage import confirmations
 from storage.models import Activity, Attendance, AttendanceStatus, LeaveState, Member
+
+CORRECT_AGAIN = "attendance.correct_again"  # 「确认」 of a record corrected already
 
 # What a secretary writes for the record as it should be.
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
@@ -88,24 +91,31 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if isinstance(found, Reply):
         return found
     _, activity, reason, member = found
-    args = {**args, "reason": reason}
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    if row is not None and _corrected_before(row, status):
+        return _ask_again(ctx, row, activity, member, status, reason)
     if row is None or row.status not in ATTENDED:
         # In a group, not why: that would say the member's absence or leave to everyone.
         label = _label(ctx, activity)
         had = (f"{_no_check_in(row, label)}，" if ctx.message.is_private else f"在{label}")
         return Reply.error(f"{member.name} {had}没有可以更正的签到记录，记录保持不变。"
                            "更正只用于签到或补签有误的同志。")
+    return _restate_record(ctx, row, activity, member, status, reason)
+
+
+def _restate_record(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
+                    status: AttendanceStatus, reason: str) -> Reply:
+    """The correction itself, once the record is known to be one 更正 may change."""
     if not store.expected_at(ctx.session, member=member, activity=activity):
-        return _withdraw(ctx, row, activity, member, status, args["reason"])
+        return _withdraw(ctx, row, activity, member, status, reason)
     assert ctx.member is not None
     done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
-                         status=status, by=ctx.member, reason=args["reason"], now=ctx.now,
+                         status=status, by=ctx.member, reason=reason, now=ctx.now,
                          rules=ctx.rules)
     was, now_is = STATUS_LABELS[done.was], STATUS_LABELS[status]
     ctx.audit("attendance.correct", target=member.name, detail={
         "member_id": member.id, "activity_id": activity.id, "from": done.was,
-        "to": status.value, "reason": args["reason"],
+        "to": status.value, "reason": reason,
         "reversed_points": done.reversed_points, "posted_points": done.posted_points})
     change = done.reversed_points + done.posted_points
     posted = "缺席扣分" if status == AttendanceStatus.ABSENT else "请假积分"
@@ -114,7 +124,7 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if status == AttendanceStatus.ABSENT and activity.finalized_at is None:
         points += "；缺席扣分在确认缺席时与其他未到的同志一并计入"
     told = _tell_member(ctx, member, f"{_label(ctx, activity, with_date=True)}的记录由{was}"
-                                     f"更正为{now_is}。原因：{args['reason']}。{points}。"
+                                     f"更正为{now_is}。原因：{reason}。{points}。"
                                      "发送「积分明细」可查看。")
     if not ctx.message.is_private:
         # The group saw the command; the reply adds no name, status or reason to it.
@@ -122,7 +132,54 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
                      "更正涉及个人出勤，今后可以私聊我发送。")
     return Reply("\n".join(filter(None, [
         f"已将 {member.name} 在{_label(ctx, activity)}的记录由{was}更正为{now_is}。"
-        f"原因：{args['reason']}", f"{points}。", told])))
+        f"原因：{reason}", f"{points}。", told])))
+
+
+def _corrected_before(row: Attendance, status: AttendanceStatus) -> bool:
+    """Whether the record is what a 更正 made of a check-in or 补签 (which stays on file),
+    and the other of 缺席 and 请假 is asked: a 更正 sent by mistake (请假 for an absence) is
+    put right by another, not by a 补签 that would say the member was there. Leave or an
+    absence no 更正 made is not 更正's: 驳回请假 and 补签 put those right."""
+    corrected = row.checked_in_at is not None or row.made_up_at is not None
+    return corrected and row.status != status and \
+        row.status in (AttendanceStatus.ABSENT, AttendanceStatus.LEAVE)
+
+
+def _ask_again(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
+               status: AttendanceStatus, reason: str) -> Reply:
+    """A record corrected already is corrected again on 「确认」, once the reply has said what
+    it is now: two people correcting one record at once never write over each other unseen
+    (the second is told what the first made of it), nor does a 更正 sent twice."""
+    label = _label(ctx, activity)
+    if not ctx.message.is_private:
+        # As 更正's own replies in a group: no status, which would say an absence to all.
+        return Reply.error(f"{member.name} 在{label}的签到记录已经更正过，记录保持不变。"
+                           "再次更正请私聊我发送同一条命令。")
+    assert ctx.member is not None and ctx.member.id is not None
+    confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                      member_id=ctx.member.id, kind=CORRECT_AGAIN,
+                      payload={"attendance_id": row.id, "was": str(row.status),
+                               "status": status.value, "reason": reason}, now=ctx.now)
+    why = f"（原因：{row.leave_reason}）" if row.status == AttendanceStatus.LEAVE \
+        and row.leave_reason else ""
+    return Reply(f"{member.name} 在{label}的签到记录已更正为{STATUS_LABELS[row.status]}{why}，"
+                 f"记录暂保持不变。要再改为{STATUS_LABELS[status]}（原因：{reason}），"
+                 "请在 5 分钟内发送「确认」。")
+
+
+def correct_again(ctx: Ctx, payload: dict[str, Any]) -> Reply:
+    """「确认」 of _ask_again: the record as it was when asked, corrected as asked."""
+    row = ctx.session.get(Attendance, payload["attendance_id"])
+    if row is None or str(row.status) != payload["was"]:
+        return Reply.error("这条记录在你确认前又有了变动，记录保持不变。请重新发送「更正」。")
+    activity = ctx.session.get(Activity, row.activity_id)
+    member = ctx.session.get(Member, row.member_id)
+    assert activity is not None and member is not None
+    if activity.status == store.CANCELLED:
+        return Reply.error(f"{_label(ctx, activity, with_date=True)}已取消，不计入任何统计，"
+                           "不能更正，记录保持不变。")
+    return _restate_record(ctx, row, activity, member, AttendanceStatus(payload["status"]),
+                           payload["reason"])
 
 
 def _withdraw(ctx: Ctx, row: Attendance, activity: Activity, member: Member,

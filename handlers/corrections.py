@@ -29,6 +29,7 @@ from bot.domain.text import parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled
 import handlers.attendance as attendance
+import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
 import handlers.pioneers as pioneers
 import handlers.visits as visits
@@ -47,17 +48,34 @@ from storage.models import (
 from storage.schedules import bureau_schedules
 
 UNDO_WITHIN = timedelta(days=1)
-# What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到): never a reason.
-NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动")
+# What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到, 撤销更正 张三,
+# 撤销约谈): another record's name, never a reason that leaves the sender's study to go.
+NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", "约谈", "推荐", "先锋党员", "评价",
+              "日程")
+# 撤销 学习 …, 撤销 调研 …: the one of the two the sender names, not whichever came last.
+STUDY_WORDS = ("学习", "自学")
+VISIT_WORDS = ("调研",)
 CANCEL = "activity.cancel"
 
 
 # --- 确认 ---------------------------------------------------------------------------
 
 
+# 确认取消, 确认无误: a yes to what was just asked, in more words.
+SAID_YES = ("取消", "取消活动", "无误", "是", "是的", "好的", "对", "没错", "执行", "同意")
+
+
 def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    if args.get("what"):  # 确认 先锋党员 张三: a leader confirms a nomination
-        return pioneers.confirm_from_text(ctx, args["what"])
+    what = (args.get("what") or "").strip()
+    said_yes = not what or what in SAID_YES
+    if not said_yes and (what.startswith("先锋") or ctx.role in LEADERS):
+        # 确认 先锋党员 张三: a leader confirms a nomination (确认 张三: told how to write it)
+        return pioneers.confirm_from_text(ctx, what)
+    if not said_yes:
+        # Never a yes read into other words, nor a refusal about 先锋党员 to a secretary
+        # whose 「确认」 of a cancellation had a word after it.
+        return Reply.error(f"没看懂「确认 {what}」，什么也没有改。确认刚才的操作请只发送「确认」；"
+                           "确认先锋党员推荐是领导的操作：「确认 先锋党员 姓名」。")
     assert ctx.member is not None and ctx.member.id is not None
     pending = confirmations.take(ctx.session, platform=ctx.message.platform,
                                  chat_id=ctx.message.chat_id, member_id=ctx.member.id,
@@ -115,6 +133,7 @@ _CONFIRMED = {
     committee.TALK_AGAIN: lambda ctx, p: committee.record_talk(ctx, p, confirmed=True),
     committee.PROBLEM_AGAIN: lambda ctx, p: committee.record_problem(ctx, p, confirmed=True),
     CANCEL: _confirmed_cancel,
+    attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
 }
 
 
@@ -172,6 +191,13 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 ctx, chosen or held, f"有 {len(chosen or held)} 个活动同时举行",
                 lambda word_: f"{again} {word_} {said}", "什么也没有取消。")
         activity, text = chosen[0], rest_.strip()
+    days = ctx.rules.makeup_window_days
+    if activity.finalized_at is not None and activity.starts_at < ctx.now - timedelta(days=days):
+        # As for 补签 and 更正, a confirmed record re-opens only within the rules' window;
+        # a day named (取消活动 10月12日 主题党日) must not reach a month whose tiers went out.
+        return Reply.error(f"取消活动只能在活动后 {days} 天内进行："
+                           f"{attendance._label(ctx, activity, with_date=True)}已超过 {days} 天，"
+                           "什么也没有取消。如确有错误，请联系管理员。")
     reason = text or "未说明原因"
     assert ctx.member is not None and ctx.member.id is not None
     confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
@@ -436,12 +462,15 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if named is not None:
         # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
         return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，"
-                           f"{named}不能这样撤销，什么也没有改。{_attendance_hint(ctx)}")
-    study = corrections.last_study(ctx.session, member_id=member.id, since=since)
-    visit = corrections.last_visit(ctx.session, leader_id=member.id, since=since)
+                           f"{named}不能这样撤销，什么也没有改。{_put_right_by(ctx, named, reason)}")
+    study = (corrections.last_study(ctx.session, member_id=member.id, since=since)
+             if not reason.startswith(VISIT_WORDS) else None)
+    visit = (corrections.last_visit(ctx.session, leader_id=member.id, since=since)
+             if not reason.startswith(STUDY_WORDS) else None)
     if study is None and visit is None:
-        return Reply.error("最近一天没有你可以撤销的「学习」或「调研」记录。"
-                           f"{_attendance_hint(ctx)}")
+        what = ("「调研」" if reason.startswith(VISIT_WORDS) else
+                "「学习」" if reason.startswith(STUDY_WORDS) else "「学习」或「调研」")
+        return Reply.error(f"最近一天没有你可以撤销的{what}记录。{_attendance_hint(ctx)}")
     if visit is not None and (study is None or visit.logged_at >= study.logged_at):
         return _withdraw_visit(ctx, visit, reason)
     assert study is not None
@@ -452,6 +481,17 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
                       "reversed_points": reversed_points})
     return Reply(f"已撤销学习记录：{study.kind} {study.minutes} 分钟，积分 {reversed_points:+d}"
                  "（「积分明细」中记为冲销）。")
+
+
+def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
+    """Where the record 撤销 was followed by is put right instead."""
+    if named == "更正" and ctx.role in MANAGERS | LEADERS:
+        who = reason.removeprefix(named).split() or ["姓名"]
+        return (f"更正有误的，可以再次更正（「更正 {who[0]} 缺席 原因」或「更正 {who[0]} 请假 原因」）；"
+                f"本人确实参加了的，请发送「补签 {who[0]} 原因」。")
+    if named in ("补签", "签到", "缺席", "确认缺席", "更正"):
+        return _attendance_hint(ctx)
+    return ""
 
 
 def _attendance_hint(ctx: Ctx) -> str:

@@ -1076,6 +1076,10 @@ def correct(
     if status == AttendanceStatus.LEAVE:
         values = {"leave_state": LeaveState.GRANTED, "leave_reason": reason,
                   "leave_decided_by": by.id}
+    elif was == AttendanceStatus.LEAVE:
+        # Leave an earlier 更正 made, corrected again: its reason and decider were that
+        # correction's (on the ledger's note and the audit log), not the absence's.
+        values = {"leave_state": None, "leave_reason": None, "leave_decided_by": None}
     else:
         # A leave asked before the check-in is no longer waiting for anyone: the absence
         # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).

@@ -310,3 +310,137 @@ def test_the_member_who_then_comes_checks_in_and_counts_again(runtime, chat, clo
     assert "张三 签到成功" in chat.say("z3", "签到", chat="g1").text
     assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_PRESENT]
     assert all("主题党日" in line for line in ledger_lines(chat, "z3"))
+
+
+def test_a_confirmed_activity_past_the_window_is_not_cancelled_by_naming_its_day(
+        runtime, chat, clock, bureau):
+    """取消活动 reverses every record of an activity at once: a month-old theme day, its
+    absences confirmed and its month's tiers sent, is out of reach as it is for 补签 and
+    更正, also when its day is named; nothing is asked and nothing changes."""
+    clock.set(local(2026, 10, 12, 9, 0))
+    theme_day(chat)  # 李四 confirmed absent, 10月12日
+    clock.set(local(2026, 11, 23, 9, 0))
+    before = record(runtime.engine)
+    reply = chat.say("sec", "取消活动 10月12日 主题党日 临时勤务")
+    assert reply.is_error, reply.text
+    assert reply.text.startswith("取消活动只能在活动后 7 天内进行：主题党日「学习新党章」"
+                                 "（10月12日 09:00）已超过 7 天"), reply.text
+    assert "什么也没有取消" in reply.text
+    assert chat.say("sec", "确认").is_error  # nothing was asked
+    assert record(runtime.engine) == before
+    assert sum(points_of(runtime.engine, "李四")) == THEME_ABSENT
+
+    # Within the window, the same words still cancel it.
+    clock.set(local(2026, 10, 18, 9, 0))
+    assert not chat.say("sec", "取消活动 10月12日 主题党日 临时勤务").is_error
+    assert "已取消" in chat.say("sec", "确认").text
+    assert sum(points_of(runtime.engine, "李四")) == 0
+
+
+@pytest.mark.parametrize(("text", "hint"), [
+    ("撤销更正 张三", "补签 张三"),  # 更正 made by mistake: not the sender's own study
+    ("撤销 更正", "补签"),
+    ("撤销约谈", ""),
+    ("撤销 推荐 张三", ""),
+])
+def test_undo_of_another_record_leaves_the_senders_study_and_says_why(
+        runtime, chat, clock, bureau, text, hint):
+    theme_day(chat)
+    assert not chat.say("sec", "更正 张三 请假 临时出警").is_error
+    chat.say("sec", "学习 理论 60")
+    before = record(runtime.engine)
+    reply = chat.say("sec", text)
+    assert reply.is_error and "什么也没有改" in reply.text and hint in reply.text, reply.text
+    assert record(runtime.engine) == before  # the study stands, its points too
+
+
+def test_undo_that_names_study_or_a_visit_takes_back_that_one(runtime, chat, clock, bureau):
+    """A leader's last two records, a 调研 then a 学习: 撤销 调研 takes back the visit, not
+    the study logged after it; 撤销 学习 the study."""
+    assert not chat.say("boss", "调研 城关支部 发现问题 1 解决 1").is_error
+    clock.advance(minutes=10)
+    chat.say("boss", "学习 理论 60")
+    reply = chat.say("boss", "撤销 调研 重复记录")
+    assert "已撤销调研记录" in reply.text, reply.text
+    assert [line.split()[2] for line in ledger_lines(chat, "boss")] == ["+2"]  # study stands
+    assert "没有你可以撤销的「调研」记录" in chat.say("boss", "撤销 调研").text
+    assert "已撤销学习记录" in chat.say("boss", "撤销 学习 分钟数写错了").text
+
+
+def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    """更正 张三 请假 sent for what was an absence: a second 更正 puts it right, without a
+    make-up that would say 张三 was there; and back again. A leave or an absence that no
+    更正 made stays out of 更正's reach (驳回请假, 补签 are theirs)."""
+    theme_day(chat)
+    assert not chat.say("sec", "更正 张三 请假 代签").is_error
+    asked = chat.say("sec", "更正 张三 缺席 代签，没有请假")  # says what it is now, first
+    assert asked.text.startswith("张三 在主题党日「学习新党章」（09:00）的签到记录已更正为请假"
+                                 "（原因：代签），记录暂保持不变。要再改为缺席"), asked.text
+    assert row_of(runtime.engine, "张三").status == "leave"
+    reply = chat.say("sec", "确认")
+    assert not reply.is_error, reply.text
+    assert "由请假更正为缺席" in reply.text and f"积分 {THEME_ABSENT:+d}" in reply.text
+    assert points_of(runtime.engine, "张三") == [THEME_PRESENT, -THEME_PRESENT, THEME_ABSENT]
+    row = row_of(runtime.engine, "张三")  # no leave left on it: the sheet shows no 请假原因
+    assert (row.status, row.leave_state, row.leave_reason) == ("absent", None, None)
+    assert "参与 1/3（33.3%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("1/3", 0, 2)
+    assert "已经更正过" in chat.say("sec", "更正 张三 请假 确有请假条", chat="g1").text
+    chat.say("sec", "更正 张三 请假 确有请假条")
+    back = chat.say("sec", "确认")
+    assert "由缺席更正为请假" in back.text and f"积分 {-THEME_ABSENT:+d}" in back.text
+    assert sum(points_of(runtime.engine, "张三")) == 0
+    assert row_of(runtime.engine, "张三").status == "leave"
+    assert "参与 1/2（50.0%）" in chat.say("sec", "活动", chat="g1").text
+    with Session(runtime.engine) as s:
+        audits = s.exec(select(AuditEntry).where(AuditEntry.action == "attendance.correct")
+                        .order_by(AuditEntry.id)).all()
+    assert [(a.detail["from"], a.detail["to"]) for a in audits] == [
+        ("present", "leave"), ("leave", "absent"), ("absent", "leave")]
+
+    before = record(runtime.engine)
+    never = chat.say("sec", "更正 李四 请假 有事")  # absent, never checked in: not 更正's
+    assert never.is_error and "没有可以更正的签到记录" in never.text
+    assert record(runtime.engine) == before
+
+
+def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime, chat, clock, bureau):
+    """The activity sheet, printed as the paper 台账: a check-in made leave by a 更正 reads
+    请假（签到已更正）, as one made an absence reads 缺席（签到已更正）, never 请假 beside a
+    check-in time, which would look like a forged record."""
+    from bot.web import pages
+    from storage.models import Activity
+
+    theme_day(chat)
+    chat.say("sec", "更正 张三 请假 临时出警")
+    chat.say("sec", "补签 李四 手机没电")
+    chat.say("sec", "更正 李四 缺席 补签错人")
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(Activity)).one()
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings)
+        status = {r["name"]: r["status"] for r in sheet["rows"]}
+    assert status == {"王书记": "出席", "张三": "请假（签到已更正）", "李四": "缺席（签到已更正）"}
+    assert sheet["counted"]["leave"] == 1 and sheet["counted"]["absent"] == 1
+
+
+@pytest.mark.parametrize("said", ["确认取消", "确认 取消", "确认无误", "确认 取消活动"])
+def test_a_cancellation_confirmed_in_more_words_is_done(runtime, chat, clock, bureau, said):
+    theme_day(chat)
+    assert "确认" in chat.say("sec", "取消活动 临时勤务").text
+    reply = chat.say("sec", said)
+    assert not reply.is_error and reply.text.startswith("已取消主题党日"), reply.text
+    assert sum(points_of(runtime.engine, "张三")) == 0
+
+
+def test_words_after_confirm_that_say_nothing_clear_change_nothing_and_say_how(
+        runtime, chat, clock, bureau):
+    theme_day(chat)
+    chat.say("sec", "取消活动 临时勤务")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "确认 张三")  # not 先锋党员 (a leader's), nor a yes
+    assert reply.is_error and "请只发送「确认」" in reply.text, reply.text
+    assert "先锋党员" in reply.text and "仅限" not in reply.text
+    assert record(runtime.engine) == before
+    assert chat.say("sec", "确认").text.startswith("已取消主题党日")  # still asked

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from bot import doctor
 from storage import ledger
 from storage.models import Activity, Attendance, Member, PointEntry
+from storage.privacy import forget_member
 from tests.test_attendance_corrections import THEME_PRESENT, bureau, points_of  # noqa: F401
 from tests.test_figures import djbot, ledger_lines  # noqa: F401 - djbot: the fixture
 
@@ -81,6 +82,28 @@ def test_the_repair_reverses_what_orphaned_lines_count_and_posts_swallowed_point
     assert doctor.ledger_lines(runtime.settings, runtime.engine) == []
     assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
     assert sum(points_of(runtime.engine, "李四")) == 0
+
+
+def test_the_repair_is_on_the_audit_log_with_whose_points_it_changed(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixtures above
+    """Two members' points change: `djbot audit` says when the operator did it, whose
+    points and by how much, as every other correction and every other CLI change is."""
+    as_the_old_version_left_it(runtime, chat, clock)
+    djbot("repair-ledger")
+    assert "没有符合条件的操作记录" in djbot("audit", "--action", "ledger.repair")  # a dry run
+    djbot("repair-ledger", "--apply")
+    [line] = djbot("audit", "--action", "ledger.repair").splitlines()
+    assert "  cli  ledger.repair  " in line, line
+    assert '"written": 2' in line and "李四" in line and "张三" in line, line
+    assert f'"points": {-THEME_PRESENT}' in line and f'"points": {THEME_PRESENT}' in line, line
+    djbot("repair-ledger", "--apply")  # nothing to write: nothing more on record
+    assert len(djbot("audit", "--action", "ledger.repair").splitlines()) == 1
+    with Session(runtime.engine) as s:  # and a member forgotten is not named there
+        forget_member(s, member=s.exec(select(Member).where(Member.name == "张三")).one(),
+                      now=clock.now())
+        s.commit()
+    [line] = djbot("audit", "--action", "ledger.repair").splitlines()
+    assert "张三" not in line and "李四" in line, line
 
 
 def test_a_sound_ledger_needs_no_repair(runtime, chat, clock, bureau, djbot):  # noqa: F811

@@ -116,6 +116,7 @@ def register(app: typer.Typer) -> None:
         from bot.cli import get_runtime
         from storage.db import session_scope
         from storage.ledger_repair import find, repair
+        from storage.models import AuditEntry
 
         runtime = get_runtime()
         with session_scope(runtime.engine) as session:
@@ -129,19 +130,42 @@ def register(app: typer.Typer) -> None:
                 typer.echo("以上为将写入的更正；加 --apply 写入"
                            "（只追加冲销和补记，不改动原有流水）。")
                 return
-            written = repair(session, findings=findings, now=runtime.clock.now(),
-                             rules=runtime.rules)
+            now = runtime.clock.now()
+            written = repair(session, findings=findings, now=now, rules=runtime.rules)
+            # Members' points changed: on record as every correction is (djbot audit).
+            session.add(AuditEntry(at=now, actor="cli", action="ledger.repair",
+                                   target=f"{len(findings.members)} 名党员",
+                                   detail=_repair_detail(session, findings, written)))
         typer.echo(f"已写入 {written} 笔更正，涉及 {len(findings.members)} 名党员；"
                    "各人「积分明细」可见。")
 
 
-def _repair_lines(session, findings, tz) -> list[str]:
-    """What the repair found and would write, a line each, for the operator."""
+def _name_of(session, member_id: int) -> str:
     from storage.models import Member
 
+    member = session.get(Member, member_id)
+    return member.name if member is not None else f"#{member_id}"
+
+
+def _repair_detail(session, findings, written: int) -> dict:
+    """What the repair wrote, per member and line, for the audit entry."""
     def who(member_id: int) -> str:
-        member = session.get(Member, member_id)
-        return member.name if member is not None else f"#{member_id}"
+        return _name_of(session, member_id)
+
+    # member_ids: whom `djbot forget` finds the entry is about, to take their names out.
+    return {"written": written, "member_ids": sorted(findings.members),
+            "reversed": [{"member": who(r.entry.member_id), "member_id": r.entry.member_id,
+                          "entry_id": r.entry.id, "rule": r.rule, "points": -r.points}
+                         for r in findings.reversals],
+            "posted": [{"member": who(s.attendance.member_id),
+                        "member_id": s.attendance.member_id, "attendance_id": s.attendance.id,
+                        "rule": s.rule, "points": s.points} for s in findings.swallowed]}
+
+
+def _repair_lines(session, findings, tz) -> list[str]:
+    """What the repair found and would write, a line each, for the operator."""
+    def who(member_id: int) -> str:
+        return _name_of(session, member_id)
 
     def day(moment) -> str:
         local = moment.astimezone(tz)

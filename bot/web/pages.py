@@ -253,13 +253,15 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
     rows = []
     for line in sheet:
         status = _record_status(line)
+        if line.status in ("absent", "leave") and (line.checked_in_at or line.made_up_at):
+            # 更正: the check-in or 补签 stays on file, its time shown, and is not counted;
+            # leave beside a check-in time would read as a forged record, not a correction.
+            status = f"{STATUS_LABELS[line.status]}（签到已更正）"
         counts_as = line.status or "missing"
         if _leave_not_granted(line) or line.status == "withdrawn":
             # Still due, as 结束 and 未签到 count it: leave until granted, and a withdrawn
             # record (shown only for one who is expected after all).
             counts_as = "missing"
-        if line.status == "absent" and (line.checked_in_at or line.made_up_at):
-            status = "缺席（签到已更正）"  # 更正: the check-in stays on file, not counted
         rows.append({
             "member_id": line.member_id, "name": line.name, "group": line.group or "",
             "status": status, "status_key": line.status or "missing", "counts_as": counts_as,
