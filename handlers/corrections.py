@@ -40,6 +40,7 @@ from storage.models import (
     Activity,
     ActivityType,
     Branch,
+    Member,
     PartyGroup,
     ResearchVisit,
     Role,
@@ -504,13 +505,22 @@ def _attendance_hint(ctx: Ctx) -> str:
 
 
 def withdraw_visit(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    visit = ctx.session.get(ResearchVisit, args["number"]) if args["number"].isdigit() else None
+    number = args["number"]
+    # ASCII digits only: ٣ is a digit to str.isdigit, and no id to the database.
+    visit = ctx.session.get(ResearchVisit, int(number)) \
+        if number.isascii() and number.isdigit() and len(number) < 19 else None
     if visit is None or visit.withdrawn_at is not None:
-        return Reply.error(usage_text(WITHDRAW_VISIT, f"没有编号为「{args['number']}」的有效调研记录"))
+        return Reply.error(usage_text(WITHDRAW_VISIT, f"没有编号为「{number}」的有效调研记录"))
     assert ctx.member is not None
     own_branch = ctx.role == Role.SECRETARY and ctx.member.branch_id == visit.branch_id
     if visit.leader_id != ctx.member.id and ctx.role not in LEADERS and not own_branch:
         return Reply.error("只有记录人、领导或被调研支部的书记可以撤销这条调研。")
+    today = ctx.local_now.date()
+    window = timedelta(days=ctx.rules.makeup_window_days)
+    if visit.visited_on.year < today.year and visit.logged_at < ctx.now - window:
+        # The year's count has gone into 周报's last week of it and the 述职报告's figures.
+        return Reply.error(f"调研记录（编号 {visit.id}）是 {visit.visited_on.year} 年的，已计入"
+                           "当年的调研统计和年度报告，不能撤销，记录保持不变。如确有错误，请联系管理员。")
     return _withdraw_visit(ctx, visit, args.get("reason") or "未说明原因")
 
 
@@ -522,8 +532,18 @@ def _withdraw_visit(ctx: Ctx, visit: ResearchVisit, reason: str) -> Reply:
     ctx.audit("visit.withdraw", target=name,
               detail={"visit_id": visit.id, "visited_on": visit.visited_on.isoformat(),
                       "leader_id": visit.leader_id, "reason": reason})
-    return Reply(f"已撤销调研记录（编号 {visit.id}）：{name}，"
-                 f"{visit.visited_on.month}月{visit.visited_on.day}日。不再计入调研次数。")
+    said = f"调研记录（编号 {visit.id}）：{name}，{visit.visited_on.month}月{visit.visited_on.day}日"
+    told = ""
+    recorder = ctx.session.get(Member, visit.leader_id)
+    if recorder is not None and recorder.id != ctx.member.id:
+        # The leader's count falls by it: they hear who took it back and why.
+        reached = attendance._write_privately(
+            ctx, [recorder], f"【调研记录撤销】{ctx.member.name}撤销了你记录的{said}。"
+                             f"原因：{reason}。如有疑问请联系{ctx.member.name}。",
+            kind="visit.withdraw", title="调研记录撤销", key=f"visit.withdraw|{visit.id}",
+            branch_id=visit.branch_id)
+        told = "已私聊告知记录人。" if reached else ""
+    return Reply(f"已撤销{said}。不再计入调研次数。{told}")
 
 
 # --- registration -------------------------------------------------------------------

@@ -22,6 +22,7 @@ from storage.models import (
     PointEntry,
     ReadingClass,
     Rectification,
+    ResearchVisit,
     Role,
     Talk,
 )
@@ -540,6 +541,32 @@ def test_a_problem_is_not_attached_to_a_withdrawn_visit(runtime, chat, clock, bu
     assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 赵六 资料陈旧", chat="lg").text
     [item] = rows(runtime, Rectification)
     assert item.visit_id == 1
+
+
+def test_a_visit_withdrawn_by_another_is_told_to_its_recorder_and_last_years_stay(
+        runtime, chat, clock, bureau):
+    """撤销调研 by the visited branch's 书记 lowered the leader's count without a word to the
+    leader; and a visit of a past year, counted in that year's 周报 and 述职报告, could be
+    withdrawn any time after. 撤销调研 ٣ (not an ASCII number) finds nothing."""
+    clock.set(local(2026, 12, 28, 9, 0))
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    chat.say("lead", "调研 一支部", chat="lg")
+    assert "没有编号为「٣」" in chat.say("sec2", "撤销调研 ٣ 记错了").text
+    taken = chat.say("sec2", "撤销调研 1 那天没有来").text
+    assert "已撤销调研记录（编号 1）" in taken and "已私聊告知记录人" in taken, taken
+    [told] = outbox(runtime, "visit.withdraw")
+    assert told.target == "lead" and "李书记撤销了你记录的调研记录（编号 1）" in \
+        told.payload["text"] and "那天没有来" in told.payload["text"]
+    assert "已私聊告知记录人" not in chat.say("lead", "撤销调研 2 重复").text  # the recorder
+    chat.say("lead", "调研 二支部", chat="lg")
+    clock.set(local(2027, 1, 3, 9, 0))  # within the window: still put right
+    assert "已撤销调研记录（编号 3）" in chat.say("lead", "撤销调研 3 重复").text
+    chat.say("lead", "调研 二支部 12月30日", chat="lg")
+    clock.set(local(2027, 1, 20, 9, 0))
+    late = chat.say("lead", "撤销调研 4 重复")
+    assert late.is_error and "是 2026 年的，已计入当年的调研统计和年度报告" in late.text
+    with Session(runtime.engine) as s:
+        assert s.get(ResearchVisit, 4).withdrawn_at is None
 
 
 # --- 先锋党员 ----------------------------------------------------------------------------------------
