@@ -821,6 +821,17 @@ def test_a_secretary_asks_privately_and_a_group_gets_no_list(runtime, chat, bure
     assert chat.say("sec1", "三会一课 二支部").is_error
 
 
+def test_a_leader_in_a_branch_group_gets_no_meetings_list_either(runtime, chat, bureau):
+    """A leader's 三会一课 in 一支部's group listed 一支部's (or 二支部's) overdue meetings to
+    the whole group: the shortfall is the committee's business, refused there as 约谈 is."""
+    for text in ("三会一课", "三会一课 二支部"):
+        reply = chat.say("lead", text, chat="g1")
+        assert reply.is_error and "请在领导群或私聊我发送" in reply.text, (text, reply.text)
+        assert "逾期" not in reply.text and "本月到期" not in reply.text
+    assert "二支部 三会一课" in chat.say("lead", "三会一课 二支部").text
+    assert "各支部三会一课" in chat.say("lead", "三会一课", chat="lg").text
+
+
 def test_the_meeting_reminder_comes_once_per_secretary_and_not_when_scheduled(runtime, clock, bureau):
     one, two = bureau
     # 二支部 has its 支委会 planned for the 27th; 一支部 has nothing planned.
