@@ -14,13 +14,9 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, Command, CommandRegistry, rest, usage_text, word
 from storage import committee, org
-from storage.yearly import class_line
+from storage.yearly import class_line, rate_text
 
 MAX_CLASS_NAME = 30
-
-
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -57,7 +53,7 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ctx.audit("reading_class.enroll", target=name, detail={"added": added})
     line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
     return Reply(f"读书班「{klass.name}」：报名 {line.enrolled} 人，已开课 {line.sessions} 次，"
-                 f"参训率 {_rate(line.participation_rate)}。\n开课时发送「开始 读书班 {klass.name}」。")
+                 f"参训率 {rate_text(line.participation_rate)}。\n开课时发送「开始 读书班 {klass.name}」。")
 
 
 def _known(ctx: Ctx) -> str:
@@ -79,7 +75,7 @@ def _overview(ctx: Ctx) -> Reply:
     for klass in classes:
         line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
         lines.append(f"· {klass.name}：{line.sessions} 次课，报名 {line.enrolled} 人，"
-                     f"参训率 {_rate(line.participation_rate)}")
+                     f"参训率 {rate_text(line.participation_rate)}")
     return Reply("\n".join(lines))
 
 

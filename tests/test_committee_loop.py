@@ -986,6 +986,23 @@ def test_a_reading_class_expects_a_member_from_enrolment_while_on_the_roster(
     assert "· 第一期：2 次课，报名 3 人，参训率 75%" in overview, overview
 
 
+def test_a_reading_classs_rate_is_rounded_as_the_years_report_rounds_it(runtime, chat, clock,
+                                                                         bureau):
+    """1 of 8 came: 参训率 12.5%, as `report year` writes it; chat said 12% (a tie rounded
+    to even, to a whole percent), a figure the report contradicted and 四舍五入 does not give."""
+    one, _ = bureau
+    readers = ["孙一", "孙二", "孙三", "孙四", "孙五", "孙六", "孙七", "孙八"]
+    seed(runtime.engine, lambda s: [make_member(s, one, n, wecom=n) for n in readers])
+    assert not chat.say("lead", "读书班 第一期 报名 " + " ".join(readers), chat="lg").is_error
+    clock.set(local(2026, 11, 23, 9, 0))
+    assert not chat.say("sec1", "开始 读书班 第一期", chat="g1").is_error
+    assert not chat.say("孙一", "签到", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 12, 0))
+    overview = chat.say("lead", "读书班", chat="lg").text
+    assert "· 第一期：1 次课，报名 8 人，参训率 12.5%" in overview, overview
+    assert "参训率 12.5%" in chat.say("lead", "读书班 第一期", chat="lg").text
+
+
 def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
     one, _ = bureau
 
