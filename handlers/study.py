@@ -1,8 +1,9 @@
-"""学习: a member logs self-study; points per 30 minutes, capped per day (the day in settings.tz)."""
+"""学习: a member logs self-study; points per 30 minutes of the day's study, capped per day
+(the day in settings.tz)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -49,7 +50,10 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
                    study_day=today, logged_at=ctx.now)
     ctx.session.add(log)
     ctx.session.flush()
-    earned = ctx.rules.study_points(minutes, already)
+    minutes_today = minutes_on(ctx.session, member_id=member.id, day=today)
+    # The half-hours are the day's: 20 and 20 minutes are one, 45 and 45 three, as the
+    # reply's 今天累计 and 每满 30 分钟 say; what the day's earlier logs earned is taken off.
+    earned = ctx.rules.study_points(minutes_today, already)
     if earned:
         ledger.post(
             ctx.session,
@@ -63,11 +67,6 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
             now=ctx.now,
             rules_digest=ctx.rules.digest,
         )
-    minutes_today = ctx.session.exec(
-        select(func.coalesce(func.sum(StudyLog.minutes), 0))
-        .where(StudyLog.member_id == member.id, StudyLog.study_day == today,
-               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销)
-    ).one()
     cap = ctx.rules.study_daily_cap
     lines = [f"已记录学习：{kind} {minutes} 分钟" + (f"（{material}）" if material else "") + "。",
              f"今天累计学习 {minutes_today} 分钟，本次积分 +{earned}。"]
@@ -76,6 +75,15 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif earned == 0:
         lines.append(f"每满 30 分钟记 {ctx.rules.study_points_per_30_minutes} 分。")
     return Reply("\n".join(lines))
+
+
+def minutes_on(session: Session, *, member_id: int, day: date) -> int:
+    """The minutes a member logged for a day, less what 撤销 took back."""
+    return int(session.exec(
+        select(func.coalesce(func.sum(StudyLog.minutes), 0))
+        .where(StudyLog.member_id == member_id, StudyLog.study_day == day,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销)
+    ).one())
 
 
 def points_between(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:

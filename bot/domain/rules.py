@@ -48,10 +48,11 @@ class Rules:
             return by_type[status], f"attendance.{status}.{activity_type}"
         return self.attendance.get(status, 0), f"attendance.{status}"
 
-    def study_points(self, minutes: int, already_today: int) -> int:
-        """Points for a study log of `minutes`, given the points already earned today."""
-        earned = (minutes // 30) * self.study_points_per_30_minutes
-        return max(0, min(earned, self.study_daily_cap - already_today))
+    def study_points(self, minutes_today: int, already_today: int) -> int:
+        """Points a study log adds: the whole half-hours of the day's minutes (this log's
+        with the day's earlier ones), up to the cap, less the points already earned today."""
+        earned = (minutes_today // 30) * self.study_points_per_30_minutes
+        return max(0, min(earned, self.study_daily_cap) - already_today)
 
 
 def parse_rules(text: str) -> Rules:
