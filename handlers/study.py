@@ -19,6 +19,7 @@ SOURCE_KIND = "study"
 RULE = "study.per_30min"
 MAX_KIND_CHARS = 10
 MAX_MATERIAL_CHARS = 200
+MINUTES_IN_A_DAY = 24 * 60
 
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
@@ -42,6 +43,12 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND, f"材料请写短一些（不超过 {MAX_MATERIAL_CHARS} 个字）"))
     member = ctx.member
     assert member is not None and member.id is not None
+    before = minutes_on(ctx.session, member_id=member.id, day=today)
+    if before + minutes > MINUTES_IN_A_DAY:
+        # The day's minutes go into the year's 学习分钟 and the 先锋党员 shortlist: thirty
+        # hours of study in one day would be counted there as if they had been.
+        return Reply.error(f"今天已记录学习 {before} 分钟，再记 {minutes} 分钟就超过一天的 24 小时，"
+                           "这次没有记录。请核对时长；记错的一条可发送「撤销」撤回。")
     day_start = datetime.combine(today, time(0), tzinfo=ctx.settings.tz)
     already = points_between(ctx.session, member_id=member.id, start=day_start,
                              end=day_start + timedelta(days=1))

@@ -90,6 +90,18 @@ def test_a_withdrawn_study_leaves_the_days_half_hours_to_the_rest(runtime, chat,
     assert sum(points(runtime)) == 2
 
 
+def test_a_day_holds_no_more_study_than_it_has_hours(runtime, chat, member):
+    """学习 理论 600 three times made 今天累计学习 1800 分钟: thirty hours in a day, counted in
+    the year's 学习分钟 and the 先锋党员 shortlist. What would pass 24 hours is refused."""
+    for _ in range(2):
+        assert not chat.say("u1", "学习 理论 600").is_error
+    third = chat.say("u1", "学习 理论 250")
+    assert third.is_error and "1200 分钟" in third.text and "24 小时" in third.text, third.text
+    assert "没有记录" in third.text
+    assert logs(runtime) == 2 and sum(points(runtime)) == 4
+    assert "今天累计学习 1440 分钟" in chat.say("u1", "学习 理论 240").text
+
+
 @pytest.mark.parametrize(
     "text, problem",
     [
