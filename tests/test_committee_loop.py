@@ -821,6 +821,14 @@ def test_a_secretary_asks_privately_and_a_group_gets_no_list(runtime, chat, bure
     assert chat.say("sec1", "三会一课 二支部").is_error
 
 
+def test_a_secretary_naming_the_own_branch_gets_its_meetings(runtime, chat, bureau):
+    """三会一课 一支部 from 一支部's secretary was refused as 查看其他支部的三会一课仅限领导."""
+    reply = chat.say("sec1", "三会一课 一支部")
+    assert not reply.is_error and reply.text.startswith("一支部 三会一课"), reply.text
+    other = chat.say("sec1", "三会一课 二支部")
+    assert other.is_error and "二支部 三会一课" not in other.text
+
+
 def test_a_leader_in_a_branch_group_gets_no_meetings_list_either(runtime, chat, bureau):
     """A leader's 三会一课 in 一支部's group listed 一支部's (or 二支部's) overdue meetings to
     the whole group: the shortfall is the committee's business, refused there as 约谈 is."""
