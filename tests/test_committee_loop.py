@@ -1011,6 +1011,22 @@ def test_a_reading_classs_rate_is_rounded_as_the_years_report_rounds_it(runtime,
     assert "参训率 12.5%" in chat.say("lead", "读书班 第一期", chat="lg").text
 
 
+@pytest.mark.parametrize("text", ["读书班 报名 张三 李四", "读书班 报名"])
+def test_enrolling_without_the_class_name_asks_for_it(runtime, chat, bureau, text):
+    """读书班 报名 张三 李四 was answered 「张三」看不懂, and 读书班 报名 with 还没有读书班「报名」,
+    例如「读书班 报名 报名 张伟 李秀英」: the class name is what is missing."""
+    reply = chat.say("lead", text, chat="lg")
+    assert reply.is_error and "缺少期名" in reply.text, reply.text
+    assert "看不懂" not in reply.text and "报名 报名" not in reply.text
+    assert rows(runtime, ReadingClass) == []
+
+
+def test_enrolling_glued_to_the_class_name_enrols(runtime, chat, bureau):
+    reply = chat.say("lead", "读书班 第一期报名 张三 李四", chat="lg")
+    assert not reply.is_error and "读书班「第一期」：报名 2 人" in reply.text, reply.text
+    assert [c.name for c in rows(runtime, ReadingClass)] == ["第一期"]
+
+
 def test_the_loop_works_the_same_on_dingtalk(runtime, chat, bureau):
     one, _ = bureau
 
