@@ -857,6 +857,38 @@ def test_the_meeting_reminder_comes_once_per_secretary_and_not_when_scheduled(ru
     assert "二支部：主题党日 须在 11月30日前召开" in second  # the planned 支委会 is not asked for
 
 
+def test_a_meeting_set_as_a_fixed_schedule_counts_as_planned(runtime, chat, clock, bureau):
+    """三会一课 says 可用「设置」定好日程; a secretary who did (设置 支委会 每月27日 …) still saw
+    支委会 本月到期 and was reminded 须在 11月30日前召开: only activity rows counted as
+    planned, and the scheduler makes those half an hour before the start."""
+    one, two = bureau
+
+    def october(s):  # held in October: November's are due, not overdue
+        for branch in (one, two):
+            for type_ in ("支委会", "主题党日"):
+                hold(s, branch, local(2026, 10, 20, 15, 0), type_)
+    seed(runtime.engine, october)
+    clock.set(local(2026, 11, 23, 8, 0))
+    assert not chat.say("sec1", "设置 支委会 每月27日 15:00 1小时").is_error
+    shown = chat.say("sec1", "三会一课").text
+    assert "· 支委会（每月）：已安排（本期 11-01–11-30，上次 10-20，下次 11-27）" in shown, shown
+    assert "· 主题党日（每月）：本月到期" in shown
+    clock.set(local(2026, 11, 23, 8, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 11, 23, 9, 0))
+    t.tick()
+    texts = {r.target: r.payload["text"] for r in outbox(runtime, "reminder.meetings")}
+    assert "支委会" not in texts["sec1"] and "主题党日" in texts["sec1"], texts["sec1"]
+    assert "支委会" in texts["sec2"]  # 二支部 set nothing
+    # A period missed stays 逾期 for the leaders' list, the schedule said beside it.
+    required = required_meetings("")
+    plan = [Held("支委会", date(2026, 11, 27))]
+    [late] = [r for r in standing(required, [], [], date(2026, 11, 23), date(2026, 1, 1), plan)
+              if r.type == "支委会"]
+    assert (late.state, late.planned) == ("overdue", date(2026, 11, 27))
+    assert late not in due_reminders([late], date(2026, 11, 23))
+
+
 def test_a_meeting_reminder_waits_for_quiet_hours_to_end(runtime, clock, bureau):
     # A site whose quiet hours run to 09:30: the 09:00 reminder goes at 09:30 instead.
     settings = runtime.settings.model_copy(update={"quiet_end": time(9, 30)})

@@ -85,6 +85,7 @@ class MeetingStanding:
     period: PeriodSpan
     state: str  # "done" | "scheduled" | "due" | "overdue" | "open"
     last_held: date | None
+    planned: date | None = None  # the next one planned in the current period, if any
 
     @property
     def label(self) -> str:
@@ -96,37 +97,50 @@ STATE_LABELS = {"done": "已开", "scheduled": "已安排", "due": "本月到期
 
 
 def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
-             today: date, since: date) -> list[MeetingStanding]:
+             today: date, since: date, planned: list[Held] | None = None) -> list[MeetingStanding]:
     """Each required meeting's state for one branch on `today` (its local date); `since` is
-    when the branch was set up: a period that began before it cannot make it late."""
+    when the branch was set up: a period that began before it cannot make it late.
+    `planned` are the fixed schedules' occurrences still to come (today's later ones too):
+    they make a meeting due this period 已安排, but leave a missed period 逾期 (the leaders'
+    list keeps it until one is held), only no longer reminded of."""
     out: list[MeetingStanding] = []
     for type_, frequency in required.items():
         for group in (groups if type_ == PER_GROUP else [None]):
             if type_ == PER_GROUP and group is None:
                 continue
-            mine = [m for m in meetings if m.type == type_
-                    and (group is None or m.party_group == group)]
+
+            def ours(found: Held) -> bool:
+                return found.type == type_ and (group is None or found.party_group == group)
+
+            mine = [m for m in meetings if ours(m)]
             span = period_of(today, frequency)
             held = [m.day for m in mine if m.day <= today]
             last = max(held) if held else None
+            to_come = [m.day for m in mine if span.contains(m.day) and m.day > today]
+            by_schedule = [p.day for p in planned or () if ours(p)
+                           and span.contains(p.day) and p.day >= today]
             if any(span.contains(d) for d in held):
                 state = "done"
-            elif any(span.contains(m.day) and m.day > today for m in mine):
+            elif to_come:
                 state = "scheduled"
             elif (previous_period(span, frequency).first >= since
                   and not any(previous_period(span, frequency).contains(d) for d in held)):
                 state = "overdue"
+            elif by_schedule:
+                state = "scheduled"
             elif span.last.month == today.month and span.last.year == today.year:
                 state = "due"
             else:
                 state = "open"
-            out.append(MeetingStanding(type_, group, frequency, span, state, last))
+            next_one = min(to_come + by_schedule, default=None) if state != "done" else None
+            out.append(MeetingStanding(type_, group, frequency, span, state, last, next_one))
     return out
 
 
 def due_reminders(standings: list[MeetingStanding], today: date) -> list[MeetingStanding]:
     """Meetings to remind a secretary of today: due within REMIND_DAYS_BEFORE, none planned."""
     return [s for s in standings if s.state in ("due", "open", "overdue")
+            and s.planned is None  # the reminder says none is planned
             and 0 <= (s.period.last - today).days <= REMIND_DAYS_BEFORE]
 
 
