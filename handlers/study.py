@@ -73,6 +73,8 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
             occurred_at=ctx.now,
             now=ctx.now,
             rules_digest=ctx.rules.digest,
+            # 积分明细 then explains a short log's point: the day's minutes it completed.
+            note=f"当天累计 {minutes_today} 分钟" if before else None,
         )
     cap = ctx.rules.study_daily_cap
     lines = [f"已记录学习：{kind} {minutes} 分钟" + (f"（{material}）" if material else "") + "。",

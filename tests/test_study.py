@@ -79,6 +79,10 @@ def test_short_studies_add_up_to_the_days_half_hours(runtime, chat, member):
     assert "本次积分 +0" in chat.say("u1", "学习 理论 29").text  # 119: still 3
     assert "本次积分 +1" in chat.say("u1", "学习 理论 1").text  # 120: 4, the cap
     assert sum(points(runtime)) == 4
+    # 积分明细 explains a point a short log earned: the day's minutes it completed.
+    ledger = chat.say("u1", "积分明细").text
+    assert "+1 自学「党史」20分钟（当天累计 40 分钟）" in ledger, ledger
+    assert "+1 自学「理论」1分钟（当天累计 120 分钟）" in ledger
 
 
 def test_a_withdrawn_study_leaves_the_days_half_hours_to_the_rest(runtime, chat, member):
