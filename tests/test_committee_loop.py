@@ -880,13 +880,12 @@ def test_a_meeting_set_as_a_fixed_schedule_counts_as_planned(runtime, chat, cloc
     texts = {r.target: r.payload["text"] for r in outbox(runtime, "reminder.meetings")}
     assert "支委会" not in texts["sec1"] and "主题党日" in texts["sec1"], texts["sec1"]
     assert "支委会" in texts["sec2"]  # 二支部 set nothing
-    # A period missed stays 逾期 for the leaders' list, the schedule said beside it.
-    required = required_meetings("")
+    # As an activity made ahead does: 已安排, and no reminder, after a missed period too.
     plan = [Held("支委会", date(2026, 11, 27))]
-    [late] = [r for r in standing(required, [], [], date(2026, 11, 23), date(2026, 1, 1), plan)
-              if r.type == "支委会"]
-    assert (late.state, late.planned) == ("overdue", date(2026, 11, 27))
-    assert late not in due_reminders([late], date(2026, 11, 23))
+    [row] = [r for r in standing(required_meetings(""), [], [], date(2026, 11, 23),
+                                 date(2026, 1, 1), plan) if r.type == "支委会"]
+    assert (row.state, row.planned) == ("scheduled", date(2026, 11, 27))
+    assert due_reminders([row], date(2026, 11, 23)) == []
 
 
 def test_a_meeting_reminder_waits_for_quiet_hours_to_end(runtime, clock, bureau):

@@ -101,8 +101,7 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
     """Each required meeting's state for one branch on `today` (its local date); `since` is
     when the branch was set up: a period that began before it cannot make it late.
     `planned` are the fixed schedules' occurrences still to come (today's later ones too):
-    they make a meeting due this period 已安排, but leave a missed period 逾期 (the leaders'
-    list keeps it until one is held), only no longer reminded of."""
+    like an activity made ahead, one in the current period makes the meeting 已安排."""
     out: list[MeetingStanding] = []
     for type_, frequency in required.items():
         for group in (groups if type_ == PER_GROUP else [None]):
@@ -116,9 +115,8 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
             span = period_of(today, frequency)
             held = [m.day for m in mine if m.day <= today]
             last = max(held) if held else None
-            to_come = [m.day for m in mine if span.contains(m.day) and m.day > today]
-            by_schedule = [p.day for p in planned or () if ours(p)
-                           and span.contains(p.day) and p.day >= today]
+            to_come = [m.day for m in mine if span.contains(m.day) and m.day > today] + [
+                p.day for p in planned or () if ours(p) and span.contains(p.day) and p.day >= today]
             if any(span.contains(d) for d in held):
                 state = "done"
             elif to_come:
@@ -126,13 +124,11 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
             elif (previous_period(span, frequency).first >= since
                   and not any(previous_period(span, frequency).contains(d) for d in held)):
                 state = "overdue"
-            elif by_schedule:
-                state = "scheduled"
             elif span.last.month == today.month and span.last.year == today.year:
                 state = "due"
             else:
                 state = "open"
-            next_one = min(to_come + by_schedule, default=None) if state != "done" else None
+            next_one = min(to_come, default=None)
             out.append(MeetingStanding(type_, group, frequency, span, state, last, next_one))
     return out
 
@@ -140,7 +136,6 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
 def due_reminders(standings: list[MeetingStanding], today: date) -> list[MeetingStanding]:
     """Meetings to remind a secretary of today: due within REMIND_DAYS_BEFORE, none planned."""
     return [s for s in standings if s.state in ("due", "open", "overdue")
-            and s.planned is None  # the reminder says none is planned
             and 0 <= (s.period.last - today).days <= REMIND_DAYS_BEFORE]
 
 
