@@ -970,6 +970,17 @@ def test_a_lecturer_added_by_staff_number_is_named_and_removed_by_it(runtime, ch
     assert [x.active for x in rows(runtime, Lecturer)] == [False]
 
 
+def test_a_staff_number_nobody_has_is_not_made_a_lecturer(runtime, chat, bureau):
+    """讲师 添加 9999 (a 编号 not on the roster) answered 已将 9999 加入党建讲师队伍: a lecturer
+    named 9999 on the roster for good. A number is refused; an outside lecturer's name is not."""
+    from storage.models import Lecturer
+
+    refused = chat.say("lead", "讲师 添加 9999", chat="lg")
+    assert refused.is_error and "编号 9999" in refused.text, refused.text
+    assert rows(runtime, Lecturer) == []
+    assert not chat.say("lead", "讲师 添加 王建国 市委党校教授", chat="lg").is_error
+
+
 def test_a_reading_class_enrols_members_and_counts_its_sessions(runtime, chat, clock, bureau):
     assert chat.say("sec1", "读书班 第一期 报名 张三").is_error  # leaders only
     enrolled = chat.say("lead", "读书班 第一期 报名 张三 李四", chat="lg")
