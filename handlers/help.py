@@ -29,12 +29,17 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+_WHERE = {"private": "只能私聊我发送，不要在群里发。", "group": "只能在群里发送。"}
+
+
 def describe(command: Command) -> str:
     lines = [f"{command.name}：{command.summary}", f"用法：{command.usage}"]
     if command.aliases:
         lines.append(f"也可以说：{'、'.join(command.aliases)}")
     if command.example:
         lines.append(f"例如：{command.example}")
+    if command.where in _WHERE:  # as the command reference's 在哪里 column says
+        lines.append(_WHERE[command.where])
     if command.roles is not None:
         who = "、".join(ROLE_LABELS[r] for r in Role if r in command.roles)
         lines.append(f"谁可以用：{who}")

@@ -31,6 +31,10 @@ def lecturers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         member = members[0] if len(members) == 1 else None
         if member is not None:
             name = member.name
+        elif action == "添加" and name.isdigit():
+            # A number is a 编号 nobody on the roster has, not a lecturer's name.
+            return Reply.error(usage_text(COMMAND_LECTURERS,
+                                          f"名册中没有编号 {name}，请写讲师姓名或正确的编号"))
         if action == "添加":
             committee.add_lecturer(ctx.session, name=name,
                                    member_id=member.id if member else None, title=title,

@@ -15,8 +15,15 @@ from storage.models import LEADER_ROLES
 
 
 def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if not ctx.message.is_private and ctx.role not in LEADER_ROLES:
+        return Reply.error("三会一课情况请私聊我查看。")
+    if not ctx.message.is_private and not ctx.bureau_wide:
+        # A branch group hears no shortfall, asked by a leader either (as 约谈 and 结对).
+        return Reply.error("「三会一课」请在领导群或私聊我发送：支部的三会一课情况不在支部群里说。")
     if args.get("branch"):
-        if ctx.role not in LEADER_ROLES:
+        # A secretary may name the own branch: it is the one 三会一课 alone shows them.
+        own = ctx.branch is not None and args["branch"] == ctx.branch.name
+        if ctx.role not in LEADER_ROLES and not own:
             return Reply.error("查看其他支部的三会一课仅限领导、管理员；发送「三会一课」查看本支部。")
         branch = org.branch_by_name(ctx.session, name=args["branch"])
         if branch is None:
@@ -28,8 +35,6 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
         branch = ctx.branch
         if branch is None:
             return Reply.error(usage_text(COMMAND_MEETINGS, "你还没有所属支部"))
-    if not ctx.message.is_private and ctx.role not in LEADER_ROLES:
-        return Reply.error("三会一课情况请私聊我查看。")
     rows = cr.meeting_standing(ctx.session, branch=branch, now=ctx.now, tz=ctx.settings.tz,
                                rules=ctx.rules)
     text = cr.render_standing(branch, rows)

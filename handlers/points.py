@@ -321,7 +321,7 @@ def register(registry: CommandRegistry) -> None:
                  "分档规则"),
     ))
     registry.add(Command(
-        name="排行榜", summary="本支部积分前列（至多三成、不超过 10 人）和我的名次", handler=board,
+        name="排行榜", summary="本支部积分前列（约三成，至少 3 人、至多 10 人）和我的名次", handler=board,
         args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
               branch("branch", "支部", optional=True)),
         # 本支部排名: the members of mine; 支部排名 (红黄蓝榜) ranks the branches.

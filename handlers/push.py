@@ -8,6 +8,8 @@ Both are sub-settings of 设置, which the schedule capability owns.
 
 from __future__ import annotations
 
+import re
+
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.push import (
@@ -68,7 +70,7 @@ def set_wecom_push(ctx: Ctx, text: str) -> Reply:
     if not ctx.message.is_private:  # even a malformed attempt must not stay in a group
         return Reply.error("推送地址是密钥，不能在群里发送。请私聊我设置；"
                            "已经发到群里的地址请在群设置里删除该机器人并重新添加。")
-    target, _, key_or_url = text.strip().partition(" ")
+    target, key_or_url = _branch_and_address(text)
     if not target or not key_or_url.strip():
         missing = "支部（或写「领导」）" if not target else "群机器人的 webhook 地址"
         return Reply.error(f"缺少{missing}。\n例如：{WECOM_EXAMPLE}")
@@ -79,6 +81,24 @@ def set_wecom_push(ctx: Ctx, text: str) -> Reply:
             f"（…/webhook/send?key=…）发给我。\n例如：{WECOM_EXAMPLE}"
         )
     return _save(ctx, "wecom", target, url=key, secret=None, label_suffix="企业微信群推送")
+
+
+def _branch_and_address(text: str) -> tuple[str, str]:
+    """The branch and the pasted address, however they came: 一支部 https://…, the address
+    glued on (一支部：https://…, 一支部https://…) or before the branch (https://… 一支部)."""
+    target, _, rest = text.strip().partition(" ")
+    glued = re.search(r"https?://", target)
+    if glued is not None and glued.start() > 0:
+        target, rest = target[:glued.start()], f"{target[glued.start():]} {rest}"
+    target = target.rstrip("：:，,、")
+    if _is_address(target) and not _is_address(rest):
+        target, rest = rest.strip(), target
+    return target, rest
+
+
+def _is_address(text: str) -> bool:
+    key = wecom_webhook_key(text)
+    return key is not None and looks_like_wecom_key(key)
 
 
 def set_dingtalk_robot(ctx: Ctx, text: str) -> Reply:

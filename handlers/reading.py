@@ -14,25 +14,27 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import LEADERS, Command, CommandRegistry, rest, usage_text, word
 from storage import committee, org
-from storage.yearly import class_line
+from storage.yearly import class_line, rate_text
 
 MAX_CLASS_NAME = 30
-
-
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+ENROL = "报名"
 
 
 def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    name = args.get("name")
+    name, more = args.get("name"), args.get("rest") or ""
     if name is None:
         return _overview(ctx)
+    if name == ENROL:
+        # 读书班 报名 张三: the class name left out, not a class called 报名.
+        return Reply.error(usage_text(COMMAND_CLASS, "缺少期名（如 主题教育第一期），写在「报名」前"))
+    if name.endswith(ENROL):  # 读书班 第一期报名 张三
+        name, more = name.removesuffix(ENROL), f"{ENROL} {more}"
     if len(name) > MAX_CLASS_NAME:
         return Reply.error(usage_text(COMMAND_CLASS, f"期名请写短一些（不超过 {MAX_CLASS_NAME} 个字）"))
     # 报名 张三、李四, 报名：张三，李四: names apart however they are listed.
-    rest_ = re.split(r"[\s,，、;；:：]+", (args.get("rest") or "").strip())
+    rest_ = re.split(r"[\s,，、;；:：]+", more.strip())
     rest_ = [word_ for word_ in rest_ if word_]
-    if rest_ and rest_[0] != "报名":
+    if rest_ and rest_[0] != ENROL:
         return Reply.error(usage_text(COMMAND_CLASS, f"「{rest_[0]}」看不懂，报名请写「报名 姓名…」"))
     if not rest_ and not committee.class_known(ctx.session, name=name):
         # A look-up of a name nothing was done under (a slip, or a class not set up yet)
@@ -57,7 +59,7 @@ def reading_class(ctx: Ctx, args: dict[str, Any]) -> Reply:
         ctx.audit("reading_class.enroll", target=name, detail={"added": added})
     line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
     return Reply(f"读书班「{klass.name}」：报名 {line.enrolled} 人，已开课 {line.sessions} 次，"
-                 f"参训率 {_rate(line.participation_rate)}。\n开课时发送「开始 读书班 {klass.name}」。")
+                 f"参训率 {rate_text(line.participation_rate)}。\n开课时发送「开始 读书班 {klass.name}」。")
 
 
 def _known(ctx: Ctx) -> str:
@@ -79,7 +81,7 @@ def _overview(ctx: Ctx) -> Reply:
     for klass in classes:
         line = class_line(ctx.session, klass.id, klass.name, ctx.now)  # type: ignore[arg-type]
         lines.append(f"· {klass.name}：{line.sessions} 次课，报名 {line.enrolled} 人，"
-                     f"参训率 {_rate(line.participation_rate)}")
+                     f"参训率 {rate_text(line.participation_rate)}")
     return Reply("\n".join(lines))
 
 

@@ -1,8 +1,9 @@
-"""学习: a member logs self-study; points per 30 minutes, capped per day (the day in settings.tz)."""
+"""学习: a member logs self-study; points per 30 minutes of the day's study, capped per day
+(the day in settings.tz)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -18,6 +19,7 @@ SOURCE_KIND = "study"
 RULE = "study.per_30min"
 MAX_KIND_CHARS = 10
 MAX_MATERIAL_CHARS = 200
+MINUTES_IN_A_DAY = 24 * 60
 
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
@@ -41,6 +43,12 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(COMMAND, f"材料请写短一些（不超过 {MAX_MATERIAL_CHARS} 个字）"))
     member = ctx.member
     assert member is not None and member.id is not None
+    before = minutes_on(ctx.session, member_id=member.id, day=today)
+    if before + minutes > MINUTES_IN_A_DAY:
+        # The day's minutes go into the year's 学习分钟 and the 先锋党员 shortlist: thirty
+        # hours of study in one day would be counted there as if they had been.
+        return Reply.error(f"今天已记录学习 {before} 分钟，再记 {minutes} 分钟就超过一天的 24 小时，"
+                           "这次没有记录。请核对时长；记错的一条可发送「撤销」撤回。")
     day_start = datetime.combine(today, time(0), tzinfo=ctx.settings.tz)
     already = points_between(ctx.session, member_id=member.id, start=day_start,
                              end=day_start + timedelta(days=1))
@@ -49,7 +57,10 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
                    study_day=today, logged_at=ctx.now)
     ctx.session.add(log)
     ctx.session.flush()
-    earned = ctx.rules.study_points(minutes, already)
+    minutes_today = minutes_on(ctx.session, member_id=member.id, day=today)
+    # The half-hours are the day's: 20 and 20 minutes are one, 45 and 45 three, as the
+    # reply's 今天累计 and 每满 30 分钟 say; what the day's earlier logs earned is taken off.
+    earned = ctx.rules.study_points(minutes_today, already)
     if earned:
         ledger.post(
             ctx.session,
@@ -62,12 +73,9 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
             occurred_at=ctx.now,
             now=ctx.now,
             rules_digest=ctx.rules.digest,
+            # 积分明细 then explains a short log's point: the day's minutes it completed.
+            note=f"当天累计 {minutes_today} 分钟" if before else None,
         )
-    minutes_today = ctx.session.exec(
-        select(func.coalesce(func.sum(StudyLog.minutes), 0))
-        .where(StudyLog.member_id == member.id, StudyLog.study_day == today,
-               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销)
-    ).one()
     cap = ctx.rules.study_daily_cap
     lines = [f"已记录学习：{kind} {minutes} 分钟" + (f"（{material}）" if material else "") + "。",
              f"今天累计学习 {minutes_today} 分钟，本次积分 +{earned}。"]
@@ -76,6 +84,15 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif earned == 0:
         lines.append(f"每满 30 分钟记 {ctx.rules.study_points_per_30_minutes} 分。")
     return Reply("\n".join(lines))
+
+
+def minutes_on(session: Session, *, member_id: int, day: date) -> int:
+    """The minutes a member logged for a day, less what 撤销 took back."""
+    return int(session.exec(
+        select(func.coalesce(func.sum(StudyLog.minutes), 0))
+        .where(StudyLog.member_id == member_id, StudyLog.study_day == day,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]  (撤销)
+    ).one())
 
 
 def points_between(session: Session, *, member_id: int, start: datetime, end: datetime) -> int:

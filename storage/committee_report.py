@@ -62,10 +62,35 @@ def meeting_standing(session: Session, *, branch: Branch, now: datetime, tz: tzi
     required = m.required_meetings(rules.source)
     groups = list(session.execute(select(PartyGroup.name).where(
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
-    held = branch_meetings(session, branch_id=branch.id, tz=tz,  # type: ignore[arg-type]
-                           types=tuple(required), now=now)
+    assert branch.id is not None
+    held = branch_meetings(session, branch_id=branch.id, tz=tz, types=tuple(required), now=now)
+    planned = planned_meetings(session, branch_id=branch.id, now=now, tz=tz, required=required)
     return m.standing(required, held, groups, now.astimezone(tz).date(),
-                      branch.created_at.astimezone(tz).date())
+                      branch.created_at.astimezone(tz).date(), planned)
+
+
+def planned_meetings(session: Session, *, branch_id: int, now: datetime, tz: tzinfo,
+                     required: dict[str, str]) -> list[m.Held]:
+    """Each fixed schedule's next occurrence, when it falls in its meeting's current period:
+    the scheduler makes its activity only half an hour before the start, so until then the
+    schedule (设置 支委会 每月27日 15:00) is what says the meeting is planned."""
+    from bot.scheduling.holidays import next_held  # the schedule's own holiday rules
+    from storage.schedules import branch_schedules
+
+    today = now.astimezone(tz).date()
+    groups = dict(session.execute(select(PartyGroup.id, PartyGroup.name)
+                                  .where(PartyGroup.branch_id == branch_id)).all())
+    out = []
+    for schedule in branch_schedules(session, branch_id=branch_id):
+        frequency = required.get(schedule.activity_type)
+        if frequency is None:
+            continue
+        for occurrence in next_held(schedule, now=now, tz=tz, count=1):
+            day = occurrence.starts_at.astimezone(tz).date()  # type: ignore[union-attr]
+            if day <= m.period_of(today, frequency).last:
+                out.append(m.Held(schedule.activity_type, day,
+                                  groups.get(schedule.party_group_id)))
+    return out
 
 
 def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
@@ -73,6 +98,7 @@ def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
     for row in rows:
         span = f"{row.period.first:%m-%d}–{row.period.last:%m-%d}"
         last = f"，上次 {row.last_held:%m-%d}" if row.last_held else ""
+        last += f"，下次 {row.planned:%m-%d}" if row.planned else ""
         lines.append(f"· {row.label}（{m.FREQUENCY_LABELS[row.frequency]}）："
                      f"{m.STATE_LABELS[row.state]}（本期 {span}{last}）")
     return "\n".join(lines)

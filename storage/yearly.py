@@ -400,7 +400,8 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else half_up(value, digits)
 
 
-def _percent(rate: float | None) -> str:
+def rate_text(rate: float | None) -> str:
+    """A rate as the year's report writes it, rounded half up: 100%, 12.5% (1 of 8)."""
     if rate is None:
         return "—"
     shown = half_up(exact(rate) * 100, 1)
@@ -415,7 +416,7 @@ def paragraph(figures: YearFigures) -> str:
     c = figures.counts
     reading = f"组织{c['读书班']}期读书班"
     if figures.reading_rate is not None:
-        reading += f"，参训率{_percent(figures.reading_rate)}"
+        reading += f"，参训率{rate_text(figures.reading_rate)}"
     return (
         f"{figures.label}，先后组织党委理论学习中心组集中学习{c['理论学习中心组']}次，"
         f"组织“第一议题”学习{c['第一议题']}次，{reading}，"
@@ -434,12 +435,12 @@ def render_markdown(figures: YearFigures) -> str:
              "| 项目 | 数量 | 口径 |", "|---|---|---|"]
     for name, value in figures.counts.items():
         lines.append(f"| {name} | {value} | {RULES.get(name, '区间内已开始的该类活动场次')} |")
-    lines.append(f"| 读书班参训率 | {_percent(figures.reading_rate)} | {RULES['读书班参训率']} |")
+    lines.append(f"| 读书班参训率 | {rate_text(figures.reading_rate)} | {RULES['读书班参训率']} |")
     if figures.classes:
         lines += ["", "**读书班**", "", "| 期 | 课次 | 报名 | 出席 | 准假 | 参训率 |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {c.name} | {c.sessions} | {c.enrolled} | {c.attended} | {c.leave}"
-                  f" | {_percent(c.participation_rate)} |" for c in figures.classes]
+                  f" | {rate_text(c.participation_rate)} |" for c in figures.classes]
     lines += ["", "**各支部**", "",
               "| 支部 | " + " | ".join(BRANCH_TYPES) + " | 联合活动 | 调研 | 约谈 | 先锋党员 | 参与率 | 得分 | 档 |",
               "|" + "---|" * (len(BRANCH_TYPES) + 8)]
@@ -448,7 +449,7 @@ def render_markdown(figures: YearFigures) -> str:
         cells = " | ".join(str(b.counts[t]) for t in BRANCH_TYPES)
         score = "—" if b.score is None else f"{b.score:g}"
         lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
-                     f" | {_percent(b.participation_rate)} | {score} | {b.tier or '—'} |")
+                     f" | {rate_text(b.participation_rate)} | {score} | {b.tier or '—'} |")
     if figures.lecturers:
         lines += ["", "**讲师授课**", ""]
         lines += [f"- {name}：{n} 场" for name, n in sorted(figures.lecturers.items(),
@@ -548,7 +549,7 @@ def write_docx(figures: YearFigures, path: str | Path) -> Path:
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, ("项目", "数量", "口径")):
         cell.text = text
-    rows = list(figures.counts.items()) + [("读书班参训率", _percent(figures.reading_rate))]
+    rows = list(figures.counts.items()) + [("读书班参训率", rate_text(figures.reading_rate))]
     for name, value in rows:
         cells = table.add_row().cells
         cells[0].text, cells[1].text = name, str(value)

@@ -29,6 +29,14 @@ def test_help_for_one_command_and_a_bad_topic(chat):
     assert chat.say("nobody", "帮助 不存在").is_error
 
 
+def test_help_for_one_command_says_where_it_is_sent(chat):
+    """帮助 看板 gave usage and example but not 仅私聊, which the command reference says and
+    the command enforces (看板 in a group: 请私聊我发送); 绑定 likewise works in a group only."""
+    assert "只能私聊我发送" in chat.say("nobody", "帮助 看板").text
+    assert "只能在群里发送" in chat.say("nobody", "帮助 绑定").text
+    assert "只能" not in chat.say("nobody", "帮助 签到").text
+
+
 def test_unbound_group_is_told_to_bind(runtime, chat):
     seed(runtime.engine, lambda s: make_member(s, make_branch(s, "一支部"), wecom="u1"))
     # 帮助 works anywhere; a command that needs a bound group says how to bind.

@@ -40,6 +40,9 @@ def test_leaderboard_shows_top_with_shared_ranks_and_my_own_line(runtime, chat):
     assert lines[-1] == "你：第 3 名，3 分。"
     # The opted-out member is not shown, and nobody below zero is listed (no bottom list).
     assert "丁" not in reply.text and "戊" not in reply.text
+    # 帮助 said 至多三成: 3 of these 4 ranked members is three quarters.
+    told = chat.say("bing", "帮助 排行榜", chat="g1").text
+    assert "至多三成" not in told and "至少 3 人" in told, told
 
 
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):

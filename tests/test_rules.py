@@ -42,6 +42,15 @@ def test_study_points_respect_the_daily_cap():
         ("[tiers]\nmode = \"ranking\"", "tiers.mode"),
         ("[tiers]\nperiod = \"year\"", "tiers.period"),
         ("[attendance]\nmakeup_window_days = \"seven\"", "attendance.makeup_window_days"),
+        # Each of these loaded, then crashed where it was used: 红黄蓝榜 on 20 meant as 20%
+        # (IndexError), 三会一课 and the weekly summary on "monthly", serve on "high".
+        ("[tiers]\nred_share = 20", "tiers.red_share"),
+        ("[tiers]\nblue_share = -0.1", "tiers.blue_share"),
+        ("[tiers]\nred_at_least = \"high\"", "tiers.red_at_least"),
+        ("[meetings]\n\"支委会\" = \"monthly\"", "meetings.支委会"),
+        # A minus sign slipped in made study worth nothing, and 积分规则 said 每天最多 -4 分.
+        ("[study]\ndaily_cap = -4", "study.daily_cap"),
+        ("[study]\npoints_per_30_minutes = -1", "study.points_per_30_minutes"),
     ],
 )
 def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):

@@ -68,6 +68,44 @@ def test_short_study_is_logged_without_points(runtime, chat, member):
     assert logs(runtime) == 1 and points(runtime) == []
 
 
+def test_short_studies_add_up_to_the_days_half_hours(runtime, chat, member):
+    """20 and 20 minutes said 今天累计学习 40 分钟，本次积分 +0 beside 每满 30 分钟记 1 分, and
+    45 + 45 earned 2 where 90 at once earns 3: the half-hours are the day's, not each log's."""
+    assert "本次积分 +0" in chat.say("u1", "学习 理论 20").text
+    second = chat.say("u1", "学习 党史 20")
+    assert "今天累计学习 40 分钟，本次积分 +1" in second.text, second.text
+    assert "本次积分 +2" in chat.say("u1", "学习 理论 50").text  # 90 minutes: 3 in all
+    assert points(runtime) == [1, 2]  # 20 + 20, then 50 (the first 20 earned nothing)
+    assert "本次积分 +0" in chat.say("u1", "学习 理论 29").text  # 119: still 3
+    assert "本次积分 +1" in chat.say("u1", "学习 理论 1").text  # 120: 4, the cap
+    assert sum(points(runtime)) == 4
+    # 积分明细 explains a point a short log earned: the day's minutes it completed.
+    ledger = chat.say("u1", "积分明细").text
+    assert "+1 自学「党史」20分钟（当天累计 40 分钟）" in ledger, ledger
+    assert "+1 自学「理论」1分钟（当天累计 120 分钟）" in ledger
+
+
+def test_a_withdrawn_study_leaves_the_days_half_hours_to_the_rest(runtime, chat, member):
+    chat.say("u1", "学习 理论 45")  # +1
+    chat.say("u1", "学习 理论 45")  # 90 minutes: +2
+    assert "积分 -2" in chat.say("u1", "撤销 写重了").text
+    again = chat.say("u1", "学习 理论 15")  # 60 minutes on record: 2, one of them new
+    assert "今天累计学习 60 分钟，本次积分 +1" in again.text, again.text
+    assert sum(points(runtime)) == 2
+
+
+def test_a_day_holds_no_more_study_than_it_has_hours(runtime, chat, member):
+    """学习 理论 600 three times made 今天累计学习 1800 分钟: thirty hours in a day, counted in
+    the year's 学习分钟 and the 先锋党员 shortlist. What would pass 24 hours is refused."""
+    for _ in range(2):
+        assert not chat.say("u1", "学习 理论 600").is_error
+    third = chat.say("u1", "学习 理论 250")
+    assert third.is_error and "1200 分钟" in third.text and "24 小时" in third.text, third.text
+    assert "没有记录" in third.text
+    assert logs(runtime) == 2 and sum(points(runtime)) == 4
+    assert "今天累计学习 1440 分钟" in chat.say("u1", "学习 理论 240").text
+
+
 @pytest.mark.parametrize(
     "text, problem",
     [

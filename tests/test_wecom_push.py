@@ -74,6 +74,24 @@ def test_push_refused_in_group_for_members_and_other_branches(chat, engine):
     assert channels(engine) == []
 
 
+@pytest.mark.parametrize("text", [f"设置 推送 一支部{URL}", f"设置 推送 一支部：{URL}",
+                                  f"设置 推送 {URL} 一支部"])
+def test_the_address_glued_to_the_branch_or_before_it_is_still_the_address(chat, engine, text):
+    """一支部：https://… was answered 缺少群机器人的 webhook 地址, the address right there."""
+    _org(engine)
+    reply = chat.say("sec1", text)
+    assert not reply.is_error and "已设置「一支部」" in reply.text, reply.text
+    assert [c.url for c in channels(engine)] == [KEY]
+
+
+def test_an_address_without_a_branch_is_told_the_branch_is_missing(chat, engine):
+    _org(engine)
+    for text in (f"设置 推送 {URL}", f"设置 推送 {KEY}"):
+        reply = chat.say("sec1", text)
+        assert reply.is_error and "缺少支部" in reply.text and KEY not in reply.text, reply.text
+    assert channels(engine) == []
+
+
 def test_cli_push_set(engine, runtime, monkeypatch):
     _org(engine)
     from bot import cli

@@ -87,6 +87,7 @@ class MeetingStanding:
     period: PeriodSpan
     state: str  # "done" | "scheduled" | "due" | "overdue" | "open"
     last_held: date | None
+    planned: date | None = None  # the next one planned in the current period, if any
 
     @property
     def label(self) -> str:
@@ -98,23 +99,30 @@ STATE_LABELS = {"done": "已开", "scheduled": "已安排", "due": "本月到期
 
 
 def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
-             today: date, since: date) -> list[MeetingStanding]:
+             today: date, since: date, planned: list[Held] | None = None) -> list[MeetingStanding]:
     """Each required meeting's state for one branch on `today` (its local date); `since` is
-    when the branch was set up: a period that began before it cannot make it late."""
+    when the branch was set up: a period that began before it cannot make it late.
+    `planned` are the fixed schedules' occurrences still to come (today's later ones too):
+    like an activity made ahead, one in the current period makes the meeting 已安排."""
     out: list[MeetingStanding] = []
     for type_, frequency in required.items():
         for group in (groups if type_ == PER_GROUP else [None]):
             if type_ == PER_GROUP and group is None:
                 continue
-            mine = [m for m in meetings if m.type == type_
-                    and (group is None or m.party_group == group)]
+
+            def ours(found: Held) -> bool:
+                return found.type == type_ and (group is None or found.party_group == group)
+
+            mine = [m for m in meetings if ours(m)]
             span = period_of(today, frequency)
             held = [m.day for m in mine if m.day < today or (m.day == today and m.begun)]
             last = max(held) if held else None
+            to_come = [m.day for m in mine if span.contains(m.day) and m.day >= today
+                       and m.day not in held] + [
+                p.day for p in planned or () if ours(p) and span.contains(p.day) and p.day >= today]
             if any(span.contains(d) for d in held):
                 state = "done"
-            elif any(span.contains(m.day) and m.day not in held and m.day >= today
-                     for m in mine):
+            elif to_come:
                 state = "scheduled"
             elif (previous_period(span, frequency).first >= since
                   and not any(previous_period(span, frequency).contains(d) for d in held)):
@@ -123,7 +131,8 @@ def standing(required: dict[str, str], meetings: list[Held], groups: list[str],
                 state = "due"
             else:
                 state = "open"
-            out.append(MeetingStanding(type_, group, frequency, span, state, last))
+            next_one = min(to_come, default=None)
+            out.append(MeetingStanding(type_, group, frequency, span, state, last, next_one))
     return out
 
 

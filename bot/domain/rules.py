@@ -52,10 +52,11 @@ class Rules:
             return by_type[status], f"attendance.{status}.{activity_type}"
         return self.attendance.get(status, 0), f"attendance.{status}"
 
-    def study_points(self, minutes: int, already_today: int) -> int:
-        """Points for a study log of `minutes`, given the points already earned today."""
-        earned = (minutes // 30) * self.study_points_per_30_minutes
-        return max(0, min(earned, self.study_daily_cap - already_today))
+    def study_points(self, minutes_today: int, already_today: int) -> int:
+        """Points a study log adds: the whole half-hours of the day's minutes (this log's
+        with the day's earlier ones), up to the cap, less the points already earned today."""
+        earned = (minutes_today // 30) * self.study_points_per_30_minutes
+        return max(0, min(earned, self.study_daily_cap) - already_today)
 
 
 def parse_rules(text: str) -> Rules:
@@ -78,23 +79,31 @@ def parse_rules(text: str) -> Rules:
     study = data.get("study", {})
     tiers_raw = data.get("tiers", {})
     defaults = TierRules()
-    tiers = TierRules(
-        **{
-            name: type(getattr(defaults, name))(tiers_raw[name])
-            for name in defaults.__dataclass_fields__
-            if name in tiers_raw
-        }
-    )
+    tiers = TierRules(**{name: _tier_value(defaults, name, tiers_raw[name])
+                         for name in defaults.__dataclass_fields__ if name in tiers_raw})
     if tiers.mode not in ("absolute", "quota"):
         raise RulesError("tiers.mode 只能是 absolute 或 quota")
     if tiers.period not in ("month", "week"):
         raise RulesError("tiers.period 只能是 month 或 week")
+    for name in ("red_share", "blue_share"):
+        # A share is a fraction: 20 written for 20% named more branches than there are.
+        if not 0 <= getattr(tiers, name) <= 1:
+            raise RulesError(f"tiers.{name} 应在 0 到 1 之间（如 0.2 表示 20%）")
+    # The [meetings] table is read where 三会一课 is worked out; a bad value is refused here,
+    # at load, rather than there, in a secretary's chat or the weekly summary.
+    from bot.domain.meetings import required_meetings
+
+    required_meetings(text)
+    per_30 = _int(study, "points_per_30_minutes", "study.points_per_30_minutes", default=1)
+    daily_cap = _int(study, "daily_cap", "study.daily_cap", default=4)
+    for key, value in (("points_per_30_minutes", per_30), ("daily_cap", daily_cap)):
+        if value < 0:
+            raise RulesError(f"study.{key} 不能是负数")
     return Rules(
         attendance=base,
         attendance_by_type=by_type,
-        study_points_per_30_minutes=_int(study, "points_per_30_minutes",
-                                         "study.points_per_30_minutes", default=1),
-        study_daily_cap=_int(study, "daily_cap", "study.daily_cap", default=4),
+        study_points_per_30_minutes=per_30,
+        study_daily_cap=daily_cap,
         makeup_window_days=makeup_window_days,
         tiers=tiers,
         source=text,
@@ -104,6 +113,16 @@ def parse_rules(text: str) -> Rules:
 
 def load_rules(path: Path | None = None) -> Rules:
     return parse_rules((path or DEFAULT_RULES_PATH).read_text(encoding="utf-8"))
+
+
+def _tier_value(defaults: TierRules, name: str, value: object) -> object:
+    """A [tiers] value as its default's type (a number or a word), or which key is wrong."""
+    kind = type(getattr(defaults, name))
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise RulesError(f"tiers.{name} 必须是数字，现在是 {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise RulesError(f"tiers.{name} 必须是文字，现在是 {value!r}")
+    return kind(value)
 
 
 def _int(table: dict, key: str, where: str, default: int | None = None) -> int:
