@@ -83,6 +83,11 @@ _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 4.12346E+11: Excel rounde
 # a name or an id; they would travel into group chats and break PostgreSQL (NUL).
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _EDGE_BLANKS = " \t\u3000\u00a0\u200b\ufeff"  # spaces Excel and web copy-paste leave
+# What Excel (and WPS) show when a formula fails, e.g. a VLOOKUP that found nobody: never a
+# value, and never the template's note row though it starts with '#'.
+EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!",
+                          "#UNKNOWN!", "#GETTING_DATA"})
 
 
 def role_from_text(text: str) -> Role | None:
@@ -224,7 +229,7 @@ class _Collector:
             if number <= MAX_ROWS + 1:  # blank rows past the limit are not kept
                 self.table.rows.append([])
             return
-        if cells[0].startswith("#"):
+        if is_note(cells[0]):
             cells = ["#"]  # a note row (the template's explanation): skipped, not kept
         if number > MAX_ROWS + 1:
             raise RosterError([(number, f"名册最多 {MAX_ROWS} 行（不含表头），这个文件更长。"
@@ -372,6 +377,12 @@ def _lost_digits_risk(value: Any, number_format: str | None) -> bool:
     return not (number_format and set(number_format) == {"0"})
 
 
+def is_note(first_cell: str) -> bool:
+    """A row whose first cell starts with '#' is a note (the template's explanation line);
+    one that holds an Excel error such as #N/A is a person whose formula failed."""
+    return first_cell.startswith("#") and first_cell.upper() not in EXCEL_ERRORS
+
+
 def _clean(text: str) -> str:
     return text.strip(_EDGE_BLANKS)
 
@@ -466,7 +477,7 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
 
     columns = {COLUMN_BY_HEADER[h]: i for i, h in enumerate(headers) if h}
     data = [(number, cells) for number, cells in enumerate(rows_in[1:], start=2)
-            if any(cells) and not cells[0].startswith("#")]
+            if any(cells) and not is_note(cells[0])]
     # A column empty from top to bottom says nothing: it was not filled in, not emptied.
     filled = {c for c, i in columns.items() if any(_get(cells, i) for _, cells in data)}
     untouched = [c.header for c in columns if c not in filled and c.clears]
@@ -499,6 +510,10 @@ def _parse_row(number: int, cell: dict[Column, str], *, filled: set[Column],
     for column, text in cell.items():
         if _bad_characters(text):
             problems.append(f"{column.header}「{shown(text)}」含有换行或不可见的控制字符，请删除")
+            continue
+        if text.upper() in EXCEL_ERRORS:
+            problems.append(f"{column.header}「{text}」是 Excel 的错误值（公式没有算出结果，"
+                            "例如 VLOOKUP 没有找到），请填上实际内容")
             continue
         if len(text) > column.max_chars:
             problems.append(f"{column.header}最多 {column.max_chars} 字，这一格有 {len(text)} 字")

@@ -277,3 +277,21 @@ def test_a_changed_end_date_is_a_change(engine, tmp_path):
     assert result.branches_updated == 1 and "更新支部 1 个" in result.summary()
     with Session(engine) as session:
         assert session.exec(select(Branch)).one().ends_on == date(2027, 3, 31)
+
+
+def test_a_row_whose_lookup_failed_in_excel_is_refused_not_skipped(engine, tmp_path):
+    # 支部 and 钉钉ID filled by VLOOKUP: a person not found shows #N/A. Such a row is no
+    # note to skip: skipped, a full import would deactivate 李秀英 without a word.
+    run_import(engine, write(tmp_path, ROSTER))
+    looked_up = list(ROSTER)
+    looked_up[2] = "#N/A,李秀英,委员,li,,1002,第一党小组"
+    looked_up[3] = "一支部,张伟,,zhang,#REF!,1003,第二党小组"
+
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, write(tmp_path, looked_up))
+
+    problems = dict(caught.value.problems)
+    assert "支部「#N/A」是 Excel 的错误值" in problems[3]
+    assert "钉钉ID「#REF!」是 Excel 的错误值" in problems[4]
+    assert member(engine, "李秀英").active
+    assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
