@@ -426,6 +426,9 @@ def _parse_end(text: str) -> date:
 
 def _parse_id(header: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
+        # Platform ids and 编号 are ASCII: ｚｈａｎｇ or １００３, typed with the input method
+        # in full-width mode, is the same account or number, not a new person.
+        text = unicodedata.normalize("NFKC", text)
         if _SCIENTIFIC.match(text):
             raise ValueError(f"{header}「{text}」被 Excel 变成了科学计数法，末尾的数字已经丢失："
                              f"请把{header}这一列设为「文本」格式后重新填写")

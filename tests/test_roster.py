@@ -295,3 +295,18 @@ def test_a_row_whose_lookup_failed_in_excel_is_refused_not_skipped(engine, tmp_p
     assert "钉钉ID「#REF!」是 Excel 的错误值" in problems[4]
     assert member(engine, "李秀英").active
     assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
+
+
+def test_ids_typed_in_full_width_are_the_same_person_and_account(engine, tmp_path):
+    # A Chinese input method left in full-width mode types １００３ and ｚｈａｎｇ: the same
+    # 编号 and userid, not a new person who takes 张伟's accounts and history away.
+    run_import(engine, write(tmp_path, ROSTER))
+    before = member(engine, "张伟").id
+    wide = list(ROSTER)
+    wide[3] = "一支部,张伟,,ｚｈａｎｇ,ｄｉｎｇ－ｚｈａｎｇ,１００３,第二党小组"
+
+    result = run_import(engine, write(tmp_path, wide))
+
+    assert (result.added, result.updated, result.deactivated) == (0, 0, 0)
+    assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
+    assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
