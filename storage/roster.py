@@ -909,16 +909,23 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     details = [f"{labels[k]} {before[k]} → {after[k]}" for k in labels if before[k] != after[k]]
     old_role = member.role
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
-    # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
-    # a row that changes none of them keeps it whole.
-    refitted = moves.change(session, member=member, now=now, tz=tz,
-                            **{k: v for k, v in changed.items() if k in membership.PLACE})
-    for key, value in changed.items():
-        setattr(member, key, value)
+    back = not member.active
+    if back:
+        # Off the roster they have no spell to keep: they start one here, and the leave
+        # withdrawn when they left stands again where it is due again.
+        for key, value in changed.items():
+            setattr(member, key, value)
+        refitted: Changed | None = moves.rejoin(session, member=member, now=now, tz=tz)
+    else:
+        # The spell as it was (branch, party group, role, 党委委员) is kept before it
+        # changes; a row that changes none of them keeps it whole.
+        refitted = moves.change(session, member=member, now=now, tz=tz,
+                                **{k: v for k, v in changed.items() if k in membership.PLACE})
+        for key, value in changed.items():
+            setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)
     person = PersonChange(row.name, shown_branch, details)
-    if not member.active:
-        membership.back_on_roster(member, now=now)
+    if back:
         result.reactivated_people.append(person)
     elif details:
         result.updated_people.append(person)
