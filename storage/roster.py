@@ -438,8 +438,19 @@ def _parse_id(header: str) -> Callable[[str], str]:
     return parse
 
 
+# Spaces between Chinese characters of a name: 王　伟, padded to line up with 三字 names.
+_PADDED_NAME = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
+def _parse_name(text: str) -> str:
+    # People write 王伟 in chat (one word, as 补签 and 设置角色 read it): the padding an
+    # office roster lines names up with is not part of the name. Latin names keep theirs.
+    return _PADDED_NAME.sub("", text)
+
+
 # How each column's text becomes a value; a column without an entry is plain text.
 PARSERS: dict[str, Callable[[str], Any]] = {
+    "name": _parse_name,
     "role": _parse_role,
     "temporary": _parse_flag("临时"),
     "bureau_committee": _parse_flag("党委委员"),

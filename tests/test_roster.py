@@ -310,3 +310,15 @@ def test_ids_typed_in_full_width_are_the_same_person_and_account(engine, tmp_pat
     assert (result.added, result.updated, result.deactivated) == (0, 0, 0)
     assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
     assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
+
+
+def test_a_name_padded_to_line_up_in_excel_is_the_name_people_type(engine, tmp_path, chat):
+    # Office rosters pad two-character names with a full-width space (王　伟) so that
+    # they line up with three-character ones; in chat people write 王伟.
+    lines = [HEADER, "一支部,王　伟,,wangw,,1004,", "一支部,李 秀英,,li,,1002,",
+             ",管理员,管理员,admin,,9000,"]
+    run_import(engine, write(tmp_path, lines))
+
+    reply = chat.say("admin", "设置角色 王伟 委员").text
+    assert reply.startswith("已将 王伟 的角色从党员改为委员"), reply
+    assert member(engine, "李秀英").staff_no == "1002"
