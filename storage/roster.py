@@ -859,6 +859,12 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         return "企业微信ID 和 钉钉ID 不能都为空"
     if "party_group" in row.given and row.party_group and branch_name is None:
         return "填了党小组但没有填支部"
+    ended = _ended_on(branches.get(branch_name or ""), row, now.astimezone(tz).date())
+    if ended is not None:
+        # Last month's file still listing a task force: reopening it would take its people
+        # from the branch they went home to, until the scheduler closed it again.
+        return (f"临时党支部「{branch_name}」已于 {ended.isoformat()} 结束：请把这一行改为"
+                "此人现在的支部；如果要延续这个临时支部，请在结束日期填写新的日期")
 
     branch = _ensure_branch(session, branches, branch_name, row, now, result)
     if "party_group" in row.given:
@@ -958,6 +964,16 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
             )
         )
     return member.id  # type: ignore[return-value]
+
+
+def _ended_on(branch: Branch | None, row: RosterRow, today: date) -> date | None:
+    """The end date, already past, of the temporary branch the row puts its person in, with
+    the 临时/结束日期 the row gives it; None when that branch goes on (or is no such)."""
+    if "temporary" in row.given and (branch is None or row.branch == branch.name):
+        ends_on = row.ends_on if row.temporary else None
+    else:
+        ends_on = branch.ends_on if branch is not None and branch.temporary else None
+    return ends_on if ends_on is not None and ends_on < today else None
 
 
 def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | None,

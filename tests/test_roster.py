@@ -322,3 +322,33 @@ def test_a_name_padded_to_line_up_in_excel_is_the_name_people_type(engine, tmp_p
     reply = chat.say("admin", "设置角色 王伟 委员").text
     assert reply.startswith("已将 王伟 的角色从党员改为委员"), reply
     assert member(engine, "李秀英").staff_no == "1002"
+
+
+def test_last_months_file_does_not_reopen_a_temporary_branch_that_has_ended(engine, tmp_path):
+    # 专项临时支部 ended on 30 November and 刘洋 went home to 一支部. The master file, still
+    # listing the task force, is imported again in December: that would reopen the branch
+    # (back in the rankings) and take 刘洋 from 一支部, only for the scheduler to close it
+    # again. It is refused, saying why, and nothing changes.
+    from storage.temporary import end_due
+
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "一支部,王建国,书记,wang,,,,",
+             "专项临时支部,刘洋,书记,liu,,是,2026-11-30,一支部"]
+    run_import(engine, write(tmp_path, lines))
+    december = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
+    with Session(engine) as session:
+        end_due(session, today=date(2026, 12, 1), now=december - timedelta(days=1), tz=SHANGHAI)
+        session.commit()
+
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, write(tmp_path, lines), now=december)
+
+    problem = dict(caught.value.problems)[3]
+    assert "临时党支部「专项临时支部」已于 2026-11-30 结束" in problem, problem
+    with Session(engine) as session:
+        temp = session.exec(select(Branch).where(Branch.name == "专项临时支部")).one()
+        assert temp.active is False
+        assert session.get(Branch, member(engine, "刘洋").branch_id).name == "一支部"
+    # A later end date reopens it on purpose.
+    lines[2] = lines[2].replace("2026-11-30", "2027-03-31")
+    assert run_import(engine, write(tmp_path, lines), now=december).branches_updated == 1
