@@ -1015,10 +1015,16 @@ def _match(session: Session, row: RosterRow) -> Member | None:
             .join(Identity, Identity.member_id == Member.id)
             .where(Identity.platform == platform, Identity.user_id == user_id)
         ).first()
+        if member is None:
+            continue
         # An id held by someone with a different 编号 is being handed over, not a match.
-        if member is not None and not (row.staff_no and member.staff_no
-                                       and member.staff_no != row.staff_no):
-            return member
+        if row.staff_no and member.staff_no and member.staff_no != row.staff_no:
+            continue
+        # Nor is one held by someone who left under another name: an account deleted and
+        # given to a newcomer must not hand them the leaver's points and attendance.
+        if not member.active and "".join(member.name.split()) != "".join(row.name.split()):
+            continue
+        return member
     return None
 
 

@@ -352,3 +352,24 @@ def test_last_months_file_does_not_reopen_a_temporary_branch_that_has_ended(engi
     # A later end date reopens it on purpose.
     lines[2] = lines[2].replace("2026-11-30", "2027-03-31")
     assert run_import(engine, write(tmp_path, lines), now=december).branches_updated == 1
+
+
+def test_an_account_reused_for_a_newcomer_does_not_bring_back_who_left(engine, tmp_path):
+    # 张伟 (no 编号) left; his WeCom userid was deleted and given to 张薇, who joined later.
+    # Matched by the account alone, she would become him: his points and attendance hers.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,,", "一支部,张伟,,zhang,,,"]))
+    leaver = member(engine, "张伟")
+    with Session(engine) as session:
+        session.add(PointEntry(member_id=leaver.id, branch_id=leaver.branch_id, points=3,
+                               rule="attendance.present", source_kind="attendance",
+                               source_id="1", occurred_at=NOW, created_at=NOW))
+        session.commit()
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,,"]))
+
+    later = [HEADER, "一支部,王建国,书记,wang,,,", "一支部,张薇,,zhang,,,"]
+    result = run_import(engine, write(tmp_path, later), now=NOW + timedelta(days=30))
+
+    assert (result.added, result.reactivated) == (1, 0)
+    assert "原属 张伟" in "".join(result.warnings)
+    assert member(engine, "张伟").active is False and member(engine, "张薇").id != leaver.id
+    assert ids_of(engine, "张薇") == {"wecom": "zhang"}
