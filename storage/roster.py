@@ -345,6 +345,7 @@ def read_xlsx_bytes(data: bytes) -> Table:
                 if _lost_digits_risk(value, shape):
                     collector.table.numbers[(number, index)] = value
             collector.add(number, texts)
+        _fill_merged(collector.table, _merged_ranges(data, getattr(sheet, "_worksheet_path", "")))
     except RosterError:
         raise
     except Exception:
@@ -352,6 +353,49 @@ def read_xlsx_bytes(data: bytes) -> Table:
     finally:
         workbook.close()
     return collector.table
+
+
+# <mergeCell ref="A2:A5"/> in the sheet's XML, after its rows (openpyxl's read-only mode,
+# which streams the rows, does not read it).
+_MERGE_CELL = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _merged_ranges(data: bytes, sheet_path: str) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, first column, last row, last column)."""
+    from openpyxl.utils import column_index_from_string
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if sheet_path.lstrip("/") not in archive.namelist():
+            return []
+        xml = archive.read(sheet_path.lstrip("/"))  # within the declared sizes checked above
+    return [(int(r0), column_index_from_string(c0.decode()), int(r1),
+             column_index_from_string(c1.decode()))
+            for c0, r0, c1, r1 in _MERGE_CELL.findall(xml)]
+
+
+def _fill_merged(table: Table, ranges: list[tuple[int, int, int, int]]) -> None:
+    """A merged cell's value on every row it covers, as Excel shows it: a secretary merges
+    the 支部 cell over the rows of one branch and means that branch for each of them. Rows
+    with nothing else in them stay blank."""
+    budget = (MAX_ROWS + 1) * MAX_COLUMNS  # Excel's merges never overlap: at most each cell
+    for first_row, first_col, last_row, last_col in ranges:
+        if first_row > len(table.rows) or first_col > MAX_COLUMNS:
+            continue
+        top = table.rows[first_row - 1]
+        value = top[first_col - 1] if first_col <= len(top) else ""
+        if not value or top == ["#"]:  # a note row merged across keeps to itself
+            continue
+        for row in table.rows[first_row - 1:last_row]:
+            if not any(row) or row == ["#"]:
+                continue
+            for col in range(first_col, min(last_col, MAX_COLUMNS) + 1):
+                budget -= 1
+                if budget < 0:
+                    raise RosterError([(0, "XLSX 文件里的合并单元格互相重叠：请取消合并后另存")])
+                row.extend([""] * (col - len(row)))
+                if not row[col - 1]:
+                    row[col - 1] = value
 
 
 def _cell_text(value: Any, number_format: str | None = None) -> str:

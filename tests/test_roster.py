@@ -373,3 +373,26 @@ def test_an_account_reused_for_a_newcomer_does_not_bring_back_who_left(engine, t
     assert "原属 张伟" in "".join(result.warnings)
     assert member(engine, "张伟").active is False and member(engine, "张薇").id != leaver.id
     assert ids_of(engine, "张薇") == {"wecom": "zhang"}
+
+
+def test_an_xlsx_whose_branch_cells_are_merged_puts_everyone_in_that_branch(engine, tmp_path):
+    # Secretaries merge the 支部 cell over the rows of one branch: Excel shows 一支部 on
+    # every row, the file holds it only in the first. They mean one branch for all.
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["支部", "姓名", "角色", "企业微信ID", "钉钉ID"])
+    sheet.append(["一支部", "王建国", "书记", "wang", None])
+    sheet.append([None, "李秀英", None, "li", None])
+    sheet.append([None, "张伟", None, "zhang", None])
+    sheet.append([None, None, None, None, None])  # a blank row inside the merge stays blank
+    sheet.append(["二支部", "刘洋", "书记", "liu", None])
+    sheet.merge_cells("A2:A5")
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    result = run_import(engine, path)
+
+    assert result.added == 4
+    with Session(engine) as session:
+        for name, branch in (("李秀英", "一支部"), ("张伟", "一支部"), ("刘洋", "二支部")):
+            assert session.get(Branch, member(engine, name).branch_id).name == branch
