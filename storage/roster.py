@@ -482,6 +482,16 @@ def _parse_id(header: str) -> Callable[[str], str]:
     return parse
 
 
+def _parse_wecom_id(text: str) -> str:
+    userid = _parse_id("企业微信ID")(text)
+    # WeCom makes a userid of letters, digits and _-@. only: a name here (the 姓名 or the
+    # display name copied across) would never match anyone who writes to the bot.
+    if not userid.isascii():
+        raise ValueError(f"企业微信ID「{shown(userid)}」不是企业微信的账号：请填写企业微信管理后台"
+                         "「通讯录」里成员的「账号」（由字母、数字组成），不是姓名")
+    return userid
+
+
 # Spaces between Chinese characters of a name: 王　伟, padded to line up with 三字 names.
 _PADDED_NAME = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
 
@@ -500,6 +510,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "bureau_committee": _parse_flag("党委委员"),
     "ends_on": _parse_end,
     **{c.key: _parse_id(c.header) for c in COLUMNS if c.is_id},
+    "wecom_id": _parse_wecom_id,
 }
 
 

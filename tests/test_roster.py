@@ -181,6 +181,8 @@ BAD_ROWS = [
     ("一支部,王五,党员,wang,,,", 3, "企业微信ID「wang」与第 2 行重复"),
     ("一支部,王五,党员,,,,", 3, "企业微信ID 和 钉钉ID 不能都为空"),
     (",王五,党员,w5,,,", 3, "缺少支部"),
+    # The display name where the 账号 belongs: a WeCom userid is letters, digits and _-@.
+    ("一支部,王五,党员,王五,,,", 3, "企业微信ID「王五」不是企业微信的账号"),
 ]
 
 
