@@ -1072,15 +1072,22 @@ def _match(session: Session, row: RosterRow) -> Member | None:
         ).first()
         if member is None:
             continue
-        # An id held by someone with a different 编号 is being handed over, not a match.
-        if row.staff_no and member.staff_no and member.staff_no != row.staff_no:
+        # An id held by someone with a different 编号 is being handed over, not a match;
+        # held by someone of the row's name, it is theirs and the 编号 is being corrected
+        # (nobody holds the row's 编号, or it would have matched above).
+        if (row.staff_no and member.staff_no and member.staff_no != row.staff_no
+                and not _same_name(member, row)):
             continue
         # Nor is one held by someone who left under another name: an account deleted and
         # given to a newcomer must not hand them the leaver's points and attendance.
-        if not member.active and "".join(member.name.split()) != "".join(row.name.split()):
+        if not member.active and not _same_name(member, row):
             continue
         return member
     return None
+
+
+def _same_name(member: Member, row: RosterRow) -> bool:
+    return "".join(member.name.split()) == "".join(row.name.split())
 
 
 def _set_identities(session: Session, member: Member, wanted: dict[str, str | None]) -> list[str]:

@@ -398,3 +398,18 @@ def test_an_xlsx_whose_branch_cells_are_merged_puts_everyone_in_that_branch(engi
     with Session(engine) as session:
         for name, branch in (("李秀英", "一支部"), ("张伟", "一支部"), ("刘洋", "二支部")):
             assert session.get(Branch, member(engine, name).branch_id).name == branch
+
+
+def test_a_corrected_staff_number_is_the_same_person_with_their_points(engine, tmp_path):
+    # 张伟's 警号 was typed 1030 last time; this file has it right, 1003, with his accounts.
+    # A new 张伟 taking his accounts would leave his points with the old one, deactivated.
+    typo = list(ROSTER)
+    typo[3] = typo[3].replace(",1003,", ",1030,")
+    run_import(engine, write(tmp_path, typo))
+    before = member(engine, "张伟").id
+
+    result = run_import(engine, write(tmp_path, ROSTER))
+
+    assert (result.added, result.updated, result.deactivated) == (0, 1, 0)
+    assert result.updated_people[0].details == ["编号 1030 → 1003"]
+    assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
