@@ -413,3 +413,23 @@ def test_a_corrected_staff_number_is_the_same_person_with_their_points(engine, t
     assert (result.added, result.updated, result.deactivated) == (0, 1, 0)
     assert result.updated_people[0].details == ["编号 1030 → 1003"]
     assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
+
+
+def test_a_task_force_ending_sends_its_people_back_where_they_came_from(engine, tmp_path):
+    # The template has no 原支部 column: 张伟 was moved from 一支部 into the task force by
+    # a roster import. When it ends he goes back to 一支部 as he was there, not to no
+    # branch at all (out of every branch's figures, unable to check in with his own).
+    from storage.temporary import end_due
+
+    run_import(engine, write(tmp_path, ROSTER))
+    lines = [HEADER + ",临时,结束日期", *[line + ",," for line in ROSTER[1:]]]
+    lines[3] = "专项临时支部,张伟,委员,zhang,ding-zhang,1003,,是,2026-11-30"
+    run_import(engine, write(tmp_path, lines), now=NOW + timedelta(hours=1))
+    with Session(engine) as session:
+        end_due(session, today=date(2026, 12, 1), now=datetime(2026, 11, 30, 16, 5,
+                                                               tzinfo=timezone.utc), tz=SHANGHAI)
+        session.commit()
+        zhang = member(engine, "张伟")
+        assert session.get(Branch, zhang.branch_id).name == "一支部"
+        assert session.get(PartyGroup, zhang.party_group_id).name == "第二党小组"
+        assert zhang.role == Role.MEMBER
