@@ -433,3 +433,14 @@ def test_a_task_force_ending_sends_its_people_back_where_they_came_from(engine, 
         assert session.get(Branch, zhang.branch_id).name == "一支部"
         assert session.get(PartyGroup, zhang.party_group_id).name == "第二党小组"
         assert zhang.role == Role.MEMBER
+
+
+def test_the_template_opens_in_excel_on_chinese_windows_with_its_headers_readable():
+    # Excel reads a CSV without a byte-order mark in the system code page (GBK): the
+    # headers come up as 鏀儴… and a file filled in and saved so is refused. With the
+    # UTF-8 BOM Excel reads it as UTF-8; the import reads it either way.
+    from storage.roster import parse_file
+
+    template = Path(__file__).resolve().parents[1] / "docs" / "roster-template.csv"
+    assert template.read_bytes().startswith("\ufeff".encode())
+    assert parse_file(template)[0].name == "王建国"
