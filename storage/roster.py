@@ -813,6 +813,13 @@ def apply_roster(
     groups = {(g.branch_id, g.name): g for g in session.exec(select(PartyGroup)).all()}
     problems: list[tuple[int, str]] = []
     seen: dict[int, int] = {}  # member id -> the row that matched it
+    # A 原支部 that a row further down creates is made first, as that row makes it, so a
+    # file listing its task force before the home branches is not refused.
+    first_naming = {row.branch: row for row in reversed(roster.rows) if row.branch}
+    for row in roster.rows:
+        home = row.return_branch
+        if home and home not in branches and home in first_naming:
+            _ensure_branch(session, branches, home, first_naming[home], now, result)
 
     for row in roster.rows:
         member = _match(session, row)

@@ -444,3 +444,15 @@ def test_the_template_opens_in_excel_on_chinese_windows_with_its_headers_readabl
     template = Path(__file__).resolve().parents[1] / "docs" / "roster-template.csv"
     assert template.read_bytes().startswith("\ufeff".encode())
     assert parse_file(template)[0].name == "王建国"
+
+
+def test_a_return_branch_named_further_down_the_same_file_is_found(engine, tmp_path):
+    # The task force listed first, its people's 原支部 further down: the file creates it.
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "专项临时支部,刘洋,书记,liu,,是,2026-12-31,一支部",
+             "一支部,王建国,书记,wang,,,,"]
+
+    run_import(engine, write(tmp_path, lines))
+
+    with Session(engine) as session:
+        assert session.get(Branch, member(engine, "刘洋").return_branch_id).name == "一支部"
