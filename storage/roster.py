@@ -380,8 +380,8 @@ def _fill_merged(table: Table, ranges: list[tuple[int, int, int, int]]) -> None:
     with nothing else in them stay blank."""
     budget = (MAX_ROWS + 1) * MAX_COLUMNS  # Excel's merges never overlap: at most each cell
     for first_row, first_col, last_row, last_col in ranges:
-        if first_row > len(table.rows) or first_col > MAX_COLUMNS:
-            continue
+        if first_row == 1 or first_row > len(table.rows) or first_col > MAX_COLUMNS:
+            continue  # the header (or a title above it) is not filled across
         top = table.rows[first_row - 1]
         value = top[first_col - 1] if first_col <= len(top) else ""
         if not value or top == ["#"]:  # a note row merged across keeps to itself
@@ -522,9 +522,16 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
     if not isinstance(table, Table):
         table = Table(rows=[[_clean(c) for c in row] for row in table])
     rows_in = table.rows
-    if not rows_in or not any(rows_in[0]):
+    headers = [_clean(h) for h in rows_in[0]] if rows_in else []
+    below = next((number for number, row in enumerate(rows_in[1:6], start=2)
+                  if len(set(row) & COLUMN_BY_HEADER.keys()) >= 2), None)
+    if below is not None and not set(headers) & COLUMN_BY_HEADER.keys():
+        # A title (城关分局党员名册) or a blank row above the header, as office spreadsheets
+        # have: not "the file is empty" or "headers missing".
+        raise RosterError([(1, f"{'是标题' if any(headers) else '是空行'}，表头在第 {below} 行："
+                               "请删去表头上方的标题行或空行后重新导入")])
+    if not any(headers):
         raise RosterError([(1, "文件是空的，第 1 行应为表头：" + ",".join(REQUIRED_HEADERS))])
-    headers = [_clean(h) for h in rows_in[0]]
     problems: list[tuple[int, str]] = []
     for header in headers:
         if header and header not in COLUMN_BY_HEADER:

@@ -205,6 +205,9 @@ def test_a_bad_row_imports_nothing_and_names_the_row(engine, tmp_path, bad_line,
           ["临时支部", "王五", "", "w5", "", "2026-02-30"]], 2, "不是有效日期"),
         ([["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "临时"],
           ["临时支部", "王五", "", "w5", "", "也许"]], 2, "临时只能填 是 或 否"),
+        # A title above the header, as office spreadsheets have: not "headers missing".
+        ([["城关分局党员名册（2026年12月）"], ["支部", "姓名", "角色", "企业微信ID", "钉钉ID"],
+          ["一支部", "王五", "", "w5", ""]], 1, "是标题，表头在第 2 行：请删去表头上方的标题行"),
     ],
 )
 def test_bad_headers_and_values_name_the_row(table, row, problem):
