@@ -22,7 +22,7 @@ import unicodedata
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -829,6 +829,8 @@ def apply_roster(
             _ensure_branch(session, branches, home, first_naming[home], now, result)
 
     for row in roster.rows:
+        row = replace(row, branch=_known_name(branches, row.branch),
+                      return_branch=_known_name(branches, row.return_branch))
         member = _match(session, row)
         if member is not None and member.id in seen:
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
@@ -1033,6 +1035,20 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
             )
         )
     return member.id  # type: ignore[return-value]
+
+
+def _known_name(branches: dict[str, Branch], name: str | None) -> str | None:
+    """The branch already known that `name` means: itself, or one whose name differs only
+    in full- or half-width characters and spaces (（一） typed again as (一)), so that a
+    retyped name does not make a new branch and move everyone into it."""
+    if name is None or name in branches:
+        return name
+    key = _width_free(name)
+    return next((known for known in branches if _width_free(known) == key), name)
+
+
+def _width_free(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 def _ended_on(branch: Branch | None, row: RosterRow, today: date) -> date | None:

@@ -459,3 +459,17 @@ def test_a_return_branch_named_further_down_the_same_file_is_found(engine, tmp_p
 
     with Session(engine) as session:
         assert session.get(Branch, member(engine, "刘洋").return_branch_id).name == "一支部"
+
+
+def test_a_branch_name_retyped_with_half_width_brackets_is_the_same_branch(engine, tmp_path):
+    # 城关派出所（一）党支部 typed again as 城关派出所(一)党支部: not a new branch taking
+    # everyone away from the one their group chat, schedules and history belong to.
+    lines = [HEADER, "城关派出所（一）党支部,王建国,书记,wang,,1001,",
+             "城关派出所（一）党支部,李秀英,,li,,1002,"]
+    run_import(engine, write(tmp_path, lines))
+
+    retyped = [line.replace("（一）", "(一)") for line in lines]
+    result = run_import(engine, write(tmp_path, retyped))
+
+    assert (result.branches_created, result.updated, result.unchanged) == (0, 0, 2)
+    assert count(engine, Branch) == 1
