@@ -55,6 +55,7 @@ MAX_CELL_CHARS = 200  # any cell; each column has its own, smaller limit below
 # 65,536 is still a roster, a million empty rows only cost time.
 MAX_SCAN_ROWS = 70_000
 EXCEL_EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number, then rounds
+TITLE_ROWS = 4  # rows above the header looked through for it, to say where it is
 
 ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
 # What secretaries actually write in the 角色 column. The branch committee (支委会) is the
@@ -285,16 +286,21 @@ def read_csv_bytes(data: bytes) -> Table:
             raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")]) from None
     collector = _Collector()
     reader = csv.reader(io.StringIO(text))
-    number, header_seen = 0, False
+    number, header_seen, before_header = 0, False, 0
     try:
         for number, row in enumerate(reader, start=1):
             cells = [_clean(cell) for cell in row]
             nonsense = not set(cells) & COLUMN_BY_HEADER.keys()
             if guessed and not header_seen and any(cells) and nonsense:
-                # Big5 or Shift-JIS decodes as GBK without an error, into nonsense headers.
-                raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
-            header_seen = header_seen or any(cells)
+                # Big5 or Shift-JIS decodes as GBK without an error, into nonsense headers;
+                # a title or two above the header (parse_roster says so) is no such sign.
+                before_header += 1
+                if before_header > TITLE_ROWS:
+                    raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
+            header_seen = header_seen or (any(cells) and not nonsense)
             collector.add(number, cells)
+        if guessed and not header_seen and before_header:
+            raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
     except csv.Error:
         raise RosterError([(number + 1, f"单元格太长（一个单元格最多 {MAX_CELL_CHARS} 字），"
                                         "或者引号没有配对")]) from None
@@ -523,7 +529,7 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
         table = Table(rows=[[_clean(c) for c in row] for row in table])
     rows_in = table.rows
     headers = [_clean(h) for h in rows_in[0]] if rows_in else []
-    below = next((number for number, row in enumerate(rows_in[1:6], start=2)
+    below = next((number for number, row in enumerate(rows_in[1:TITLE_ROWS + 2], start=2)
                   if len(set(row) & COLUMN_BY_HEADER.keys()) >= 2), None)
     if below is not None and not set(headers) & COLUMN_BY_HEADER.keys():
         # A title (城关分局党员名册) or a blank row above the header, as office spreadsheets

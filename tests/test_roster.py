@@ -473,3 +473,15 @@ def test_a_branch_name_retyped_with_half_width_brackets_is_the_same_branch(engin
 
     assert (result.branches_created, result.updated, result.unchanged) == (0, 0, 2)
     assert count(engine, Branch) == 1
+
+
+def test_a_gbk_file_with_a_title_row_is_told_of_the_title_not_of_its_encoding(tmp_path):
+    # Excel on Chinese Windows saves GBK; a title above the header is not a sign of a
+    # file in another encoding.
+    from storage.roster import parse_file
+
+    path = write(tmp_path, ["城关分局党员名册,,,,", *ROSTER], encoding="gbk")
+    with pytest.raises(RosterError) as caught:
+        parse_file(path)
+    assert "编码" not in str(caught.value)
+    assert "是标题，表头在第 2 行" in str(caught.value)
