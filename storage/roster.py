@@ -190,6 +190,8 @@ class Roster:
     full: bool = True
     warnings: list[str] = field(default_factory=list)
     untouched: list[str] = field(default_factory=list)  # headers of columns left all empty
+    # (row, RosterRow key) of the ids Excel stored as plain numbers: a leading 0 may be gone.
+    numeric: set[tuple[int, str]] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -577,7 +579,10 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
         raise RosterError(problems)
     if not rows:
         raise RosterError([(2, "名册里没有任何人")])
-    return Roster(rows=rows, full=full, warnings=id_warnings, untouched=untouched)
+    numeric = {(number, column.key) for (number, at), _ in table.numbers.items()
+               for column, index in columns.items() if column.is_id and index == at}
+    return Roster(rows=rows, full=full, warnings=id_warnings, untouched=untouched,
+                  numeric=numeric)
 
 
 def _get(cells: list[str], index: int) -> str:
@@ -836,7 +841,8 @@ def apply_roster(
 
     for row in roster.rows:
         row = replace(row, branch=_known_name(branches, row.branch),
-                      return_branch=_known_name(branches, row.return_branch))
+                      return_branch=_known_name(branches, row.return_branch),
+                      **_zeros_put_back(session, row, roster.numeric))
         member = _match(session, row)
         if member is not None and member.id in seen:
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
@@ -1041,6 +1047,33 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
             )
         )
     return member.id  # type: ignore[return-value]
+
+
+def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]
+                    ) -> dict[str, str]:
+    """The ids of the row that Excel stored as numbers, given back the leading zeros of the
+    one already known that they can only be (412345678901 for 0412345678901): a full
+    import must not swap an account people use for one that matches nobody."""
+    found: dict[str, str] = {}
+    for key in ("staff_no", *ID_COLUMNS.values()):
+        number = getattr(row, key)
+        if (row.row, key) not in numeric or not number or not number.isdigit():
+            continue
+        if key == "staff_no":
+            query = select(Member.staff_no).where(
+                Member.staff_no.like(f"%{number}"))  # type: ignore[union-attr]
+        else:
+            platform = next(p for p, k in ID_COLUMNS.items() if k == key)
+            query = select(Identity.user_id).where(
+                Identity.platform == platform,
+                Identity.user_id.like(f"%{number}"))  # type: ignore[attr-defined]
+        known = {text for text in session.exec(query).all() if text}
+        if number in known:
+            continue
+        padded = [text for text in known if text.lstrip("0") == number]
+        if len(padded) == 1:
+            found[key] = padded[0]
+    return found
 
 
 def _known_name(branches: dict[str, Branch], name: str | None) -> str | None:

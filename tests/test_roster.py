@@ -485,3 +485,28 @@ def test_a_gbk_file_with_a_title_row_is_told_of_the_title_not_of_its_encoding(tm
         parse_file(path)
     assert "编码" not in str(caught.value)
     assert "是标题，表头在第 2 行" in str(caught.value)
+
+
+def test_an_excel_number_that_lost_its_leading_zero_keeps_the_account_already_known(
+        engine, tmp_path):
+    # Last month's CSV gave the DingTalk ids as text; this month the sheet went through
+    # Excel, which made them numbers and dropped the 0. The accounts people use are
+    # known: a full import must not swap them for ones that match nobody, nor take 陈静
+    # (matched by that account alone) for someone new.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,0412345678901,1001,",
+                                        "一支部,陈静,,,0412345678904,,"]))
+    chen = member(engine, "陈静").id
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(["一支部", "王建国", "书记", "wang", 412345678901, "1001", None])
+    sheet.append(["一支部", "陈静", None, None, 412345678904, None, None])
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    result = run_import(engine, path)
+
+    assert (result.added, result.updated, result.deactivated) == (0, 0, 0)
+    assert ids_of(engine, "王建国")["dingtalk"] == "0412345678901"
+    assert member(engine, "陈静").id == chen and ids_of(engine, "陈静") == {
+        "dingtalk": "0412345678904"}
