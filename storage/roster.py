@@ -930,6 +930,8 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     current_branch = names.get(member.branch_id) if member else None
     branch_name = row.branch if "branch" in row.given else current_branch
     role = row.role if "role" in row.given else Role(member.role) if member else Role.MEMBER
+    if branch_name == BUREAU_LABEL and role in BUREAU_ROLES and BUREAU_LABEL not in branches:
+        branch_name = None  # how djbot shows the bureau level (djbot members), not a branch
     if branch_name is None and role not in BUREAU_ROLES:
         return "缺少支部（只有领导、管理员可以不填支部；局党委书记请填「领导」）"
     current_ids = {} if member is None else {

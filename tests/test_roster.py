@@ -510,3 +510,15 @@ def test_an_excel_number_that_lost_its_leading_zero_keeps_the_account_already_kn
     assert ids_of(engine, "王建国")["dingtalk"] == "0412345678901"
     assert member(engine, "陈静").id == chen and ids_of(engine, "陈静") == {
         "dingtalk": "0412345678904"}
+
+
+def test_a_leader_listed_under_局机关_as_djbot_shows_them_stays_at_bureau_level(
+        engine, tmp_path):
+    # `djbot members` and the import's lists show a leader's branch as 局机关; a roster
+    # written from them says so too. No branch called 局机关 is made (to be ranked, and
+    # flagged for a talk, with nothing held).
+    lines = [line.replace(",赵振华,", "局机关,赵振华,") for line in ROSTER]
+    run_import(engine, write(tmp_path, lines))
+
+    assert member(engine, "赵振华").branch_id is None
+    assert count(engine, Branch) == 2
