@@ -49,3 +49,12 @@ def leave_roster(session: Session, *, member: Member, now: datetime) -> Changed:
     was = membership.end_spell(session, member=member, now=now)
     member.active = False
     return leave.refit(session, changed=Changed(member, was), now=now, tz=None)
+
+
+def rejoin(session: Session, *, member: Member, now: datetime, tz: tzinfo) -> Changed:
+    """The member, off the roster, is on it again from now, in the place already set on
+    them: expected from now on, not at what was held meanwhile. Leave withdrawn when they
+    left, for an activity not started yet that expects them again, stands again, as it
+    does for a move put right (a full import of a short file, then the right one)."""
+    membership.back_on_roster(member, now=now)
+    return leave.refit(session, changed=Changed(member, None), now=now, tz=tz)

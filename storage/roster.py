@@ -22,7 +22,7 @@ import unicodedata
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ MAX_CELL_CHARS = 200  # any cell; each column has its own, smaller limit below
 # 65,536 is still a roster, a million empty rows only cost time.
 MAX_SCAN_ROWS = 70_000
 EXCEL_EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number, then rounds
+TITLE_ROWS = 4  # rows above the header looked through for it, to say where it is
 
 ROLE_BY_LABEL = {label: role for role, label in ROLE_LABELS.items()}
 # What secretaries actually write in the 角色 column. The branch committee (支委会) is the
@@ -83,6 +84,11 @@ _SCIENTIFIC = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")  # 4.12346E+11: Excel rounde
 # a name or an id; they would travel into group chats and break PostgreSQL (NUL).
 _BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _EDGE_BLANKS = " \t\u3000\u00a0\u200b\ufeff"  # spaces Excel and web copy-paste leave
+# What Excel (and WPS) show when a formula fails, e.g. a VLOOKUP that found nobody: never a
+# value, and never the template's note row though it starts with '#'.
+EXCEL_ERRORS = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!",
+                          "#UNKNOWN!", "#GETTING_DATA"})
 
 
 def role_from_text(text: str) -> Role | None:
@@ -184,6 +190,8 @@ class Roster:
     full: bool = True
     warnings: list[str] = field(default_factory=list)
     untouched: list[str] = field(default_factory=list)  # headers of columns left all empty
+    # (row, RosterRow key) of the ids Excel stored as plain numbers: a leading 0 may be gone.
+    numeric: set[tuple[int, str]] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -224,7 +232,7 @@ class _Collector:
             if number <= MAX_ROWS + 1:  # blank rows past the limit are not kept
                 self.table.rows.append([])
             return
-        if cells[0].startswith("#"):
+        if is_note(cells[0]):
             cells = ["#"]  # a note row (the template's explanation): skipped, not kept
         if number > MAX_ROWS + 1:
             raise RosterError([(number, f"名册最多 {MAX_ROWS} 行（不含表头），这个文件更长。"
@@ -280,16 +288,21 @@ def read_csv_bytes(data: bytes) -> Table:
             raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")]) from None
     collector = _Collector()
     reader = csv.reader(io.StringIO(text))
-    number, header_seen = 0, False
+    number, header_seen, before_header = 0, False, 0
     try:
         for number, row in enumerate(reader, start=1):
             cells = [_clean(cell) for cell in row]
             nonsense = not set(cells) & COLUMN_BY_HEADER.keys()
             if guessed and not header_seen and any(cells) and nonsense:
-                # Big5 or Shift-JIS decodes as GBK without an error, into nonsense headers.
-                raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
-            header_seen = header_seen or any(cells)
+                # Big5 or Shift-JIS decodes as GBK without an error, into nonsense headers;
+                # a title or two above the header (parse_roster says so) is no such sign.
+                before_header += 1
+                if before_header > TITLE_ROWS:
+                    raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
+            header_seen = header_seen or (any(cells) and not nonsense)
             collector.add(number, cells)
+        if guessed and not header_seen and before_header:
+            raise RosterError([(0, "文件编码无法识别，请另存为 UTF-8 或 GBK 编码的 CSV")])
     except csv.Error:
         raise RosterError([(number + 1, f"单元格太长（一个单元格最多 {MAX_CELL_CHARS} 字），"
                                         "或者引号没有配对")]) from None
@@ -340,6 +353,7 @@ def read_xlsx_bytes(data: bytes) -> Table:
                 if _lost_digits_risk(value, shape):
                     collector.table.numbers[(number, index)] = value
             collector.add(number, texts)
+        _fill_merged(collector.table, _merged_ranges(data, getattr(sheet, "_worksheet_path", "")))
     except RosterError:
         raise
     except Exception:
@@ -347,6 +361,49 @@ def read_xlsx_bytes(data: bytes) -> Table:
     finally:
         workbook.close()
     return collector.table
+
+
+# <mergeCell ref="A2:A5"/> in the sheet's XML, after its rows (openpyxl's read-only mode,
+# which streams the rows, does not read it).
+_MERGE_CELL = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _merged_ranges(data: bytes, sheet_path: str) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, first column, last row, last column)."""
+    from openpyxl.utils import column_index_from_string
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if sheet_path.lstrip("/") not in archive.namelist():
+            return []
+        xml = archive.read(sheet_path.lstrip("/"))  # within the declared sizes checked above
+    return [(int(r0), column_index_from_string(c0.decode()), int(r1),
+             column_index_from_string(c1.decode()))
+            for c0, r0, c1, r1 in _MERGE_CELL.findall(xml)]
+
+
+def _fill_merged(table: Table, ranges: list[tuple[int, int, int, int]]) -> None:
+    """A merged cell's value on every row it covers, as Excel shows it: a secretary merges
+    the 支部 cell over the rows of one branch and means that branch for each of them. Rows
+    with nothing else in them stay blank."""
+    budget = (MAX_ROWS + 1) * MAX_COLUMNS  # Excel's merges never overlap: at most each cell
+    for first_row, first_col, last_row, last_col in ranges:
+        if first_row == 1 or first_row > len(table.rows) or first_col > MAX_COLUMNS:
+            continue  # the header (or a title above it) is not filled across
+        top = table.rows[first_row - 1]
+        value = top[first_col - 1] if first_col <= len(top) else ""
+        if not value or top == ["#"]:  # a note row merged across keeps to itself
+            continue
+        for row in table.rows[first_row - 1:last_row]:
+            if not any(row) or row == ["#"]:
+                continue
+            for col in range(first_col, min(last_col, MAX_COLUMNS) + 1):
+                budget -= 1
+                if budget < 0:
+                    raise RosterError([(0, "XLSX 文件里的合并单元格互相重叠：请取消合并后另存")])
+                row.extend([""] * (col - len(row)))
+                if not row[col - 1]:
+                    row[col - 1] = value
 
 
 def _cell_text(value: Any, number_format: str | None = None) -> str:
@@ -370,6 +427,12 @@ def _lost_digits_risk(value: Any, number_format: str | None) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     return not (number_format and set(number_format) == {"0"})
+
+
+def is_note(first_cell: str) -> bool:
+    """A row whose first cell starts with '#' is a note (the template's explanation line);
+    one that holds an Excel error such as #N/A is a person whose formula failed."""
+    return first_cell.startswith("#") and first_cell.upper() not in EXCEL_ERRORS
 
 
 def _clean(text: str) -> str:
@@ -415,6 +478,9 @@ def _parse_end(text: str) -> date:
 
 def _parse_id(header: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
+        # Platform ids and 编号 are ASCII: ｚｈａｎｇ or １００３, typed with the input method
+        # in full-width mode, is the same account or number, not a new person.
+        text = unicodedata.normalize("NFKC", text)
         if _SCIENTIFIC.match(text):
             raise ValueError(f"{header}「{text}」被 Excel 变成了科学计数法，末尾的数字已经丢失："
                              f"请把{header}这一列设为「文本」格式后重新填写")
@@ -424,13 +490,35 @@ def _parse_id(header: str) -> Callable[[str], str]:
     return parse
 
 
+def _parse_wecom_id(text: str) -> str:
+    userid = _parse_id("企业微信ID")(text)
+    # WeCom makes a userid of letters, digits and _-@. only: a name here (the 姓名 or the
+    # display name copied across) would never match anyone who writes to the bot.
+    if not userid.isascii():
+        raise ValueError(f"企业微信ID「{shown(userid)}」不是企业微信的账号：请填写企业微信管理后台"
+                         "「通讯录」里成员的「账号」（由字母、数字组成），不是姓名")
+    return userid
+
+
+# Spaces between Chinese characters of a name: 王　伟, padded to line up with 三字 names.
+_PADDED_NAME = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff])\s+(?=[\u3400-\u9fff\uf900-\ufaff])")
+
+
+def _parse_name(text: str) -> str:
+    # People write 王伟 in chat (one word, as 补签 and 设置角色 read it): the padding an
+    # office roster lines names up with is not part of the name. Latin names keep theirs.
+    return _PADDED_NAME.sub("", text)
+
+
 # How each column's text becomes a value; a column without an entry is plain text.
 PARSERS: dict[str, Callable[[str], Any]] = {
+    "name": _parse_name,
     "role": _parse_role,
     "temporary": _parse_flag("临时"),
     "bureau_committee": _parse_flag("党委委员"),
     "ends_on": _parse_end,
     **{c.key: _parse_id(c.header) for c in COLUMNS if c.is_id},
+    "wecom_id": _parse_wecom_id,
 }
 
 
@@ -442,9 +530,16 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
     if not isinstance(table, Table):
         table = Table(rows=[[_clean(c) for c in row] for row in table])
     rows_in = table.rows
-    if not rows_in or not any(rows_in[0]):
+    headers = [_clean(h) for h in rows_in[0]] if rows_in else []
+    below = next((number for number, row in enumerate(rows_in[1:TITLE_ROWS + 2], start=2)
+                  if len(set(row) & COLUMN_BY_HEADER.keys()) >= 2), None)
+    if below is not None and not set(headers) & COLUMN_BY_HEADER.keys():
+        # A title (城关分局党员名册) or a blank row above the header, as office spreadsheets
+        # have: not "the file is empty" or "headers missing".
+        raise RosterError([(1, f"{'是标题' if any(headers) else '是空行'}，表头在第 {below} 行："
+                               "请删去表头上方的标题行或空行后重新导入")])
+    if not any(headers):
         raise RosterError([(1, "文件是空的，第 1 行应为表头：" + ",".join(REQUIRED_HEADERS))])
-    headers = [_clean(h) for h in rows_in[0]]
     problems: list[tuple[int, str]] = []
     for header in headers:
         if header and header not in COLUMN_BY_HEADER:
@@ -466,7 +561,7 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
 
     columns = {COLUMN_BY_HEADER[h]: i for i, h in enumerate(headers) if h}
     data = [(number, cells) for number, cells in enumerate(rows_in[1:], start=2)
-            if any(cells) and not cells[0].startswith("#")]
+            if any(cells) and not is_note(cells[0])]
     # A column empty from top to bottom says nothing: it was not filled in, not emptied.
     filled = {c for c, i in columns.items() if any(_get(cells, i) for _, cells in data)}
     untouched = [c.header for c in columns if c not in filled and c.clears]
@@ -484,7 +579,10 @@ def parse_roster(table: Table | list[list[str]], *, full: bool = True) -> Roster
         raise RosterError(problems)
     if not rows:
         raise RosterError([(2, "名册里没有任何人")])
-    return Roster(rows=rows, full=full, warnings=id_warnings, untouched=untouched)
+    numeric = {(number, column.key) for (number, at), _ in table.numbers.items()
+               for column, index in columns.items() if column.is_id and index == at}
+    return Roster(rows=rows, full=full, warnings=id_warnings, untouched=untouched,
+                  numeric=numeric)
 
 
 def _get(cells: list[str], index: int) -> str:
@@ -499,6 +597,10 @@ def _parse_row(number: int, cell: dict[Column, str], *, filled: set[Column],
     for column, text in cell.items():
         if _bad_characters(text):
             problems.append(f"{column.header}「{shown(text)}」含有换行或不可见的控制字符，请删除")
+            continue
+        if text.upper() in EXCEL_ERRORS:
+            problems.append(f"{column.header}「{text}」是 Excel 的错误值（公式没有算出结果，"
+                            "例如 VLOOKUP 没有找到），请填上实际内容")
             continue
         if len(text) > column.max_chars:
             problems.append(f"{column.header}最多 {column.max_chars} 字，这一格有 {len(text)} 字")
@@ -729,8 +831,18 @@ def apply_roster(
     groups = {(g.branch_id, g.name): g for g in session.exec(select(PartyGroup)).all()}
     problems: list[tuple[int, str]] = []
     seen: dict[int, int] = {}  # member id -> the row that matched it
+    # A 原支部 that a row further down creates is made first, as that row makes it, so a
+    # file listing its task force before the home branches is not refused.
+    first_naming = {row.branch: row for row in reversed(roster.rows) if row.branch}
+    for row in roster.rows:
+        home = row.return_branch
+        if home and home not in branches and home in first_naming:
+            _ensure_branch(session, branches, home, first_naming[home], now, result)
 
     for row in roster.rows:
+        row = replace(row, branch=_known_name(branches, row.branch),
+                      return_branch=_known_name(branches, row.return_branch),
+                      **_zeros_put_back(session, row, roster.numeric))
         member = _match(session, row)
         if member is not None and member.id in seen:
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
@@ -818,6 +930,8 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     current_branch = names.get(member.branch_id) if member else None
     branch_name = row.branch if "branch" in row.given else current_branch
     role = row.role if "role" in row.given else Role(member.role) if member else Role.MEMBER
+    if branch_name == BUREAU_LABEL and role in BUREAU_ROLES and BUREAU_LABEL not in branches:
+        branch_name = None  # how djbot shows the bureau level (djbot members), not a branch
     if branch_name is None and role not in BUREAU_ROLES:
         return "缺少支部（只有领导、管理员可以不填支部；局党委书记请填「领导」）"
     current_ids = {} if member is None else {
@@ -830,6 +944,12 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         return "企业微信ID 和 钉钉ID 不能都为空"
     if "party_group" in row.given and row.party_group and branch_name is None:
         return "填了党小组但没有填支部"
+    ended = _ended_on(branches.get(branch_name or ""), row, now.astimezone(tz).date())
+    if ended is not None:
+        # Last month's file still listing a task force: reopening it would take its people
+        # from the branch they went home to, until the scheduler closed it again.
+        return (f"临时党支部「{branch_name}」已于 {ended.isoformat()} 结束：请把这一行改为"
+                "此人现在的支部；如果要延续这个临时支部，请在结束日期填写新的日期")
 
     branch = _ensure_branch(session, branches, branch_name, row, now, result)
     if "party_group" in row.given:
@@ -891,16 +1011,23 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     details = [f"{labels[k]} {before[k]} → {after[k]}" for k in labels if before[k] != after[k]]
     old_role = member.role
     changed = {k: v for k, v in wanted.items() if getattr(member, k) != v}
-    # The spell as it was (branch, party group, role, 党委委员) is kept before it changes;
-    # a row that changes none of them keeps it whole.
-    refitted = moves.change(session, member=member, now=now, tz=tz,
-                            **{k: v for k, v in changed.items() if k in membership.PLACE})
-    for key, value in changed.items():
-        setattr(member, key, value)
+    back = not member.active
+    if back:
+        # Off the roster they have no spell to keep: they start one here, and the leave
+        # withdrawn when they left stands again where it is due again.
+        for key, value in changed.items():
+            setattr(member, key, value)
+        refitted: Changed | None = moves.rejoin(session, member=member, now=now, tz=tz)
+    else:
+        # The spell as it was (branch, party group, role, 党委委员) is kept before it
+        # changes; a row that changes none of them keeps it whole.
+        refitted = moves.change(session, member=member, now=now, tz=tz,
+                                **{k: v for k, v in changed.items() if k in membership.PLACE})
+        for key, value in changed.items():
+            setattr(member, key, value)
     details += _set_identities(session, member, wanted_ids)
     person = PersonChange(row.name, shown_branch, details)
-    if not member.active:
-        membership.back_on_roster(member, now=now)
+    if back:
         result.reactivated_people.append(person)
     elif details:
         result.updated_people.append(person)
@@ -922,6 +1049,57 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
             )
         )
     return member.id  # type: ignore[return-value]
+
+
+def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]
+                    ) -> dict[str, str]:
+    """The ids of the row that Excel stored as numbers, given back the leading zeros of the
+    one already known that they can only be (412345678901 for 0412345678901): a full
+    import must not swap an account people use for one that matches nobody."""
+    found: dict[str, str] = {}
+    for key in ("staff_no", *ID_COLUMNS.values()):
+        number = getattr(row, key)
+        if (row.row, key) not in numeric or not number or not number.isdigit():
+            continue
+        if key == "staff_no":
+            query = select(Member.staff_no).where(
+                Member.staff_no.like(f"%{number}"))  # type: ignore[union-attr]
+        else:
+            platform = next(p for p, k in ID_COLUMNS.items() if k == key)
+            query = select(Identity.user_id).where(
+                Identity.platform == platform,
+                Identity.user_id.like(f"%{number}"))  # type: ignore[attr-defined]
+        known = {text for text in session.exec(query).all() if text}
+        if number in known:
+            continue
+        padded = [text for text in known if text.lstrip("0") == number]
+        if len(padded) == 1:
+            found[key] = padded[0]
+    return found
+
+
+def _known_name(branches: dict[str, Branch], name: str | None) -> str | None:
+    """The branch already known that `name` means: itself, or one whose name differs only
+    in full- or half-width characters and spaces (（一） typed again as (一)), so that a
+    retyped name does not make a new branch and move everyone into it."""
+    if name is None or name in branches:
+        return name
+    key = _width_free(name)
+    return next((known for known in branches if _width_free(known) == key), name)
+
+
+def _width_free(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+def _ended_on(branch: Branch | None, row: RosterRow, today: date) -> date | None:
+    """The end date, already past, of the temporary branch the row puts its person in, with
+    the 临时/结束日期 the row gives it; None when that branch goes on (or is no such)."""
+    if "temporary" in row.given and (branch is None or row.branch == branch.name):
+        ends_on = row.ends_on if row.temporary else None
+    else:
+        ends_on = branch.ends_on if branch is not None and branch.temporary else None
+    return ends_on if ends_on is not None and ends_on < today else None
 
 
 def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | None,
@@ -963,11 +1141,24 @@ def _match(session: Session, row: RosterRow) -> Member | None:
             .join(Identity, Identity.member_id == Member.id)
             .where(Identity.platform == platform, Identity.user_id == user_id)
         ).first()
-        # An id held by someone with a different 编号 is being handed over, not a match.
-        if member is not None and not (row.staff_no and member.staff_no
-                                       and member.staff_no != row.staff_no):
-            return member
+        if member is None:
+            continue
+        # An id held by someone with a different 编号 is being handed over, not a match;
+        # held by someone of the row's name, it is theirs and the 编号 is being corrected
+        # (nobody holds the row's 编号, or it would have matched above).
+        if (row.staff_no and member.staff_no and member.staff_no != row.staff_no
+                and not _same_name(member, row)):
+            continue
+        # Nor is one held by someone who left under another name: an account deleted and
+        # given to a newcomer must not hand them the leaver's points and attendance.
+        if not member.active and not _same_name(member, row):
+            continue
+        return member
     return None
+
+
+def _same_name(member: Member, row: RosterRow) -> bool:
+    return "".join(member.name.split()) == "".join(row.name.split())
 
 
 def _set_identities(session: Session, member: Member, wanted: dict[str, str | None]) -> list[str]:

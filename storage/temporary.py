@@ -36,8 +36,8 @@ class Ended:
 def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list[Ended]:
     """Close every temporary branch whose end date has passed: it gets no more reminders
     or activities (those already created for later days are taken away), its members go
-    back to the branch the roster names (their 原支部), and its history stays (activities,
-    attendance and points keep its id). A 结对 it is in ends on its end date, so the
+    back to the branch the roster names (their 原支部, else the one they came from), and
+    its history stays (activities, attendance and points keep its id). A 结对 it is in ends on its end date, so the
     partner branch can be paired again."""
     ended = []
     for branch in session.exec(select(Branch).where(
@@ -47,7 +47,8 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         session.add(branch)
         result = Ended(branch)
         for member in session.exec(select(Member).where(Member.branch_id == branch.id)).all():
-            back = session.get(Branch, member.return_branch_id) if member.return_branch_id else None
+            home = member.return_branch_id or _came_from(session, member, branch.id)
+            back = session.get(Branch, home) if home else None
             # Their spell in the temporary branch is kept: its activities whose absences
             # are not confirmed yet still count them there. They go back as they were there
             # (role, party group): the temporary branch's 书记 is not the home branch's.
@@ -88,6 +89,18 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         ended.append(result)
     session.flush()
     return ended
+
+
+def _came_from(session: Session, member: Member, temporary_id: int) -> int | None:
+    """The branch the member was in before the temporary one, when the roster names no
+    原支部 (the template has no such column): the last other branch of theirs still open."""
+    latest = PastMembership.until.desc()  # type: ignore[attr-defined]
+    return session.exec(select(PastMembership.branch_id)
+                        .join(Branch, Branch.id == PastMembership.branch_id)
+                        .where(PastMembership.member_id == member.id,
+                               PastMembership.branch_id != temporary_id,
+                               Branch.active == True)  # noqa: E712
+                        .order_by(latest)).first()
 
 
 def _as_before(session: Session, member: Member, home: int | None) -> tuple[str, int | None]:

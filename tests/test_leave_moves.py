@@ -524,3 +524,21 @@ def test_leave_turned_down_is_not_said_to_be_withdrawn(
     import_roster(djbot, tmp_path, "二支部,李明,党员,li,")
     assert to(drain(runtime, clock), "li") == [
         "【活动安排变更】你已从城关支部调至二支部，政治夜学（12月8日 19:30）不再需要你参加。"]
+
+
+def test_left_off_a_roster_by_mistake_and_put_back_his_leave_stands_again(
+        runtime, chat, clock, djbot, tmp_path):  # noqa: F811 - the fixture imported above
+    """A full import of a file that missed 李明 makes him inactive and withdraws his leave;
+    ten minutes later the right file lists him again, as he was. His leave stands again,
+    as it does for a move put right: he is not counted absent for leave he asked in time."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 10, 0))
+    assert "已请假" in chat.say("li", "请假 出差").text
+    others = ("城关支部,王书记,书记,sec,", "城关支部,张强,党员,zhang,", "二支部,书记二,书记,sec2,")
+    clock.set(local(2026, 12, 7, 15, 0))
+    assert "李明（停用）" in import_roster(djbot, tmp_path, *others, full=True)
+    clock.set(local(2026, 12, 7, 15, 10))
+    printed = import_roster(djbot, tmp_path, *others, "城关支部,李明,党员,li,", full=True)
+    assert "李明（城关支部）：请假恢复：政治夜学（12月8日 19:30）" in printed, printed
+    clock.set(local(2026, 12, 8, 19, 35))
+    assert chat.say("sec", "未签到").text.endswith("已请假 1 人：李明")

@@ -181,6 +181,8 @@ BAD_ROWS = [
     ("一支部,王五,党员,wang,,,", 3, "企业微信ID「wang」与第 2 行重复"),
     ("一支部,王五,党员,,,,", 3, "企业微信ID 和 钉钉ID 不能都为空"),
     (",王五,党员,w5,,,", 3, "缺少支部"),
+    # The display name where the 账号 belongs: a WeCom userid is letters, digits and _-@.
+    ("一支部,王五,党员,王五,,,", 3, "企业微信ID「王五」不是企业微信的账号"),
 ]
 
 
@@ -203,6 +205,9 @@ def test_a_bad_row_imports_nothing_and_names_the_row(engine, tmp_path, bad_line,
           ["临时支部", "王五", "", "w5", "", "2026-02-30"]], 2, "不是有效日期"),
         ([["支部", "姓名", "角色", "企业微信ID", "钉钉ID", "临时"],
           ["临时支部", "王五", "", "w5", "", "也许"]], 2, "临时只能填 是 或 否"),
+        # A title above the header, as office spreadsheets have: not "headers missing".
+        ([["城关分局党员名册（2026年12月）"], ["支部", "姓名", "角色", "企业微信ID", "钉钉ID"],
+          ["一支部", "王五", "", "w5", ""]], 1, "是标题，表头在第 2 行：请删去表头上方的标题行"),
     ],
 )
 def test_bad_headers_and_values_name_the_row(table, row, problem):
@@ -277,3 +282,243 @@ def test_a_changed_end_date_is_a_change(engine, tmp_path):
     assert result.branches_updated == 1 and "更新支部 1 个" in result.summary()
     with Session(engine) as session:
         assert session.exec(select(Branch)).one().ends_on == date(2027, 3, 31)
+
+
+def test_a_row_whose_lookup_failed_in_excel_is_refused_not_skipped(engine, tmp_path):
+    # 支部 and 钉钉ID filled by VLOOKUP: a person not found shows #N/A. Such a row is no
+    # note to skip: skipped, a full import would deactivate 李秀英 without a word.
+    run_import(engine, write(tmp_path, ROSTER))
+    looked_up = list(ROSTER)
+    looked_up[2] = "#N/A,李秀英,委员,li,,1002,第一党小组"
+    looked_up[3] = "一支部,张伟,,zhang,#REF!,1003,第二党小组"
+
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, write(tmp_path, looked_up))
+
+    problems = dict(caught.value.problems)
+    assert "支部「#N/A」是 Excel 的错误值" in problems[3]
+    assert "钉钉ID「#REF!」是 Excel 的错误值" in problems[4]
+    assert member(engine, "李秀英").active
+    assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
+
+
+def test_ids_typed_in_full_width_are_the_same_person_and_account(engine, tmp_path):
+    # A Chinese input method left in full-width mode types １００３ and ｚｈａｎｇ: the same
+    # 编号 and userid, not a new person who takes 张伟's accounts and history away.
+    run_import(engine, write(tmp_path, ROSTER))
+    before = member(engine, "张伟").id
+    wide = list(ROSTER)
+    wide[3] = "一支部,张伟,,ｚｈａｎｇ,ｄｉｎｇ－ｚｈａｎｇ,１００３,第二党小组"
+
+    result = run_import(engine, write(tmp_path, wide))
+
+    assert (result.added, result.updated, result.deactivated) == (0, 0, 0)
+    assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
+    assert ids_of(engine, "张伟") == {"wecom": "zhang", "dingtalk": "ding-zhang"}
+
+
+def test_a_name_padded_to_line_up_in_excel_is_the_name_people_type(engine, tmp_path, chat):
+    # Office rosters pad two-character names with a full-width space (王　伟) so that
+    # they line up with three-character ones; in chat people write 王伟.
+    lines = [HEADER, "一支部,王　伟,,wangw,,1004,", "一支部,李 秀英,,li,,1002,",
+             ",管理员,管理员,admin,,9000,"]
+    run_import(engine, write(tmp_path, lines))
+
+    reply = chat.say("admin", "设置角色 王伟 委员").text
+    assert reply.startswith("已将 王伟 的角色从党员改为委员"), reply
+    assert member(engine, "李秀英").staff_no == "1002"
+
+
+def test_last_months_file_does_not_reopen_a_temporary_branch_that_has_ended(engine, tmp_path):
+    # 专项临时支部 ended on 30 November and 刘洋 went home to 一支部. The master file, still
+    # listing the task force, is imported again in December: that would reopen the branch
+    # (back in the rankings) and take 刘洋 from 一支部, only for the scheduler to close it
+    # again. It is refused, saying why, and nothing changes.
+    from storage.temporary import end_due
+
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "一支部,王建国,书记,wang,,,,",
+             "专项临时支部,刘洋,书记,liu,,是,2026-11-30,一支部"]
+    run_import(engine, write(tmp_path, lines))
+    december = datetime(2026, 12, 2, 1, 0, tzinfo=timezone.utc)
+    with Session(engine) as session:
+        end_due(session, today=date(2026, 12, 1), now=december - timedelta(days=1), tz=SHANGHAI)
+        session.commit()
+
+    with pytest.raises(RosterError) as caught:
+        run_import(engine, write(tmp_path, lines), now=december)
+
+    problem = dict(caught.value.problems)[3]
+    assert "临时党支部「专项临时支部」已于 2026-11-30 结束" in problem, problem
+    with Session(engine) as session:
+        temp = session.exec(select(Branch).where(Branch.name == "专项临时支部")).one()
+        assert temp.active is False
+        assert session.get(Branch, member(engine, "刘洋").branch_id).name == "一支部"
+    # A later end date reopens it on purpose.
+    lines[2] = lines[2].replace("2026-11-30", "2027-03-31")
+    assert run_import(engine, write(tmp_path, lines), now=december).branches_updated == 1
+
+
+def test_an_account_reused_for_a_newcomer_does_not_bring_back_who_left(engine, tmp_path):
+    # 张伟 (no 编号) left; his WeCom userid was deleted and given to 张薇, who joined later.
+    # Matched by the account alone, she would become him: his points and attendance hers.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,,", "一支部,张伟,,zhang,,,"]))
+    leaver = member(engine, "张伟")
+    with Session(engine) as session:
+        session.add(PointEntry(member_id=leaver.id, branch_id=leaver.branch_id, points=3,
+                               rule="attendance.present", source_kind="attendance",
+                               source_id="1", occurred_at=NOW, created_at=NOW))
+        session.commit()
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,,,"]))
+
+    later = [HEADER, "一支部,王建国,书记,wang,,,", "一支部,张薇,,zhang,,,"]
+    result = run_import(engine, write(tmp_path, later), now=NOW + timedelta(days=30))
+
+    assert (result.added, result.reactivated) == (1, 0)
+    assert "原属 张伟" in "".join(result.warnings)
+    assert member(engine, "张伟").active is False and member(engine, "张薇").id != leaver.id
+    assert ids_of(engine, "张薇") == {"wecom": "zhang"}
+
+
+def test_an_xlsx_whose_branch_cells_are_merged_puts_everyone_in_that_branch(engine, tmp_path):
+    # Secretaries merge the 支部 cell over the rows of one branch: Excel shows 一支部 on
+    # every row, the file holds it only in the first. They mean one branch for all.
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["支部", "姓名", "角色", "企业微信ID", "钉钉ID"])
+    sheet.append(["一支部", "王建国", "书记", "wang", None])
+    sheet.append([None, "李秀英", None, "li", None])
+    sheet.append([None, "张伟", None, "zhang", None])
+    sheet.append([None, None, None, None, None])  # a blank row inside the merge stays blank
+    sheet.append(["二支部", "刘洋", "书记", "liu", None])
+    sheet.merge_cells("A2:A5")
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    result = run_import(engine, path)
+
+    assert result.added == 4
+    with Session(engine) as session:
+        for name, branch in (("李秀英", "一支部"), ("张伟", "一支部"), ("刘洋", "二支部")):
+            assert session.get(Branch, member(engine, name).branch_id).name == branch
+
+
+def test_a_corrected_staff_number_is_the_same_person_with_their_points(engine, tmp_path):
+    # 张伟's 警号 was typed 1030 last time; this file has it right, 1003, with his accounts.
+    # A new 张伟 taking his accounts would leave his points with the old one, deactivated.
+    typo = list(ROSTER)
+    typo[3] = typo[3].replace(",1003,", ",1030,")
+    run_import(engine, write(tmp_path, typo))
+    before = member(engine, "张伟").id
+
+    result = run_import(engine, write(tmp_path, ROSTER))
+
+    assert (result.added, result.updated, result.deactivated) == (0, 1, 0)
+    assert result.updated_people[0].details == ["编号 1030 → 1003"]
+    assert member(engine, "张伟").id == before and member(engine, "张伟").staff_no == "1003"
+
+
+def test_a_task_force_ending_sends_its_people_back_where_they_came_from(engine, tmp_path):
+    # The template has no 原支部 column: 张伟 was moved from 一支部 into the task force by
+    # a roster import. When it ends he goes back to 一支部 as he was there, not to no
+    # branch at all (out of every branch's figures, unable to check in with his own).
+    from storage.temporary import end_due
+
+    run_import(engine, write(tmp_path, ROSTER))
+    lines = [HEADER + ",临时,结束日期", *[line + ",," for line in ROSTER[1:]]]
+    lines[3] = "专项临时支部,张伟,委员,zhang,ding-zhang,1003,,是,2026-11-30"
+    run_import(engine, write(tmp_path, lines), now=NOW + timedelta(hours=1))
+    with Session(engine) as session:
+        end_due(session, today=date(2026, 12, 1), now=datetime(2026, 11, 30, 16, 5,
+                                                               tzinfo=timezone.utc), tz=SHANGHAI)
+        session.commit()
+        zhang = member(engine, "张伟")
+        assert session.get(Branch, zhang.branch_id).name == "一支部"
+        assert session.get(PartyGroup, zhang.party_group_id).name == "第二党小组"
+        assert zhang.role == Role.MEMBER
+
+
+def test_the_template_opens_in_excel_on_chinese_windows_with_its_headers_readable():
+    # Excel reads a CSV without a byte-order mark in the system code page (GBK): the
+    # headers come up as 鏀儴… and a file filled in and saved so is refused. With the
+    # UTF-8 BOM Excel reads it as UTF-8; the import reads it either way.
+    from storage.roster import parse_file
+
+    template = Path(__file__).resolve().parents[1] / "docs" / "roster-template.csv"
+    assert template.read_bytes().startswith("\ufeff".encode())
+    assert parse_file(template)[0].name == "王建国"
+
+
+def test_a_return_branch_named_further_down_the_same_file_is_found(engine, tmp_path):
+    # The task force listed first, its people's 原支部 further down: the file creates it.
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "专项临时支部,刘洋,书记,liu,,是,2026-12-31,一支部",
+             "一支部,王建国,书记,wang,,,,"]
+
+    run_import(engine, write(tmp_path, lines))
+
+    with Session(engine) as session:
+        assert session.get(Branch, member(engine, "刘洋").return_branch_id).name == "一支部"
+
+
+def test_a_branch_name_retyped_with_half_width_brackets_is_the_same_branch(engine, tmp_path):
+    # 城关派出所（一）党支部 typed again as 城关派出所(一)党支部: not a new branch taking
+    # everyone away from the one their group chat, schedules and history belong to.
+    lines = [HEADER, "城关派出所（一）党支部,王建国,书记,wang,,1001,",
+             "城关派出所（一）党支部,李秀英,,li,,1002,"]
+    run_import(engine, write(tmp_path, lines))
+
+    retyped = [line.replace("（一）", "(一)") for line in lines]
+    result = run_import(engine, write(tmp_path, retyped))
+
+    assert (result.branches_created, result.updated, result.unchanged) == (0, 0, 2)
+    assert count(engine, Branch) == 1
+
+
+def test_a_gbk_file_with_a_title_row_is_told_of_the_title_not_of_its_encoding(tmp_path):
+    # Excel on Chinese Windows saves GBK; a title above the header is not a sign of a
+    # file in another encoding.
+    from storage.roster import parse_file
+
+    path = write(tmp_path, ["城关分局党员名册,,,,", *ROSTER], encoding="gbk")
+    with pytest.raises(RosterError) as caught:
+        parse_file(path)
+    assert "编码" not in str(caught.value)
+    assert "是标题，表头在第 2 行" in str(caught.value)
+
+
+def test_an_excel_number_that_lost_its_leading_zero_keeps_the_account_already_known(
+        engine, tmp_path):
+    # Last month's CSV gave the DingTalk ids as text; this month the sheet went through
+    # Excel, which made them numbers and dropped the 0. The accounts people use are
+    # known: a full import must not swap them for ones that match nobody, nor take 陈静
+    # (matched by that account alone) for someone new.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,王建国,书记,wang,0412345678901,1001,",
+                                        "一支部,陈静,,,0412345678904,,"]))
+    chen = member(engine, "陈静").id
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(["一支部", "王建国", "书记", "wang", 412345678901, "1001", None])
+    sheet.append(["一支部", "陈静", None, None, 412345678904, None, None])
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    result = run_import(engine, path)
+
+    assert (result.added, result.updated, result.deactivated) == (0, 0, 0)
+    assert ids_of(engine, "王建国")["dingtalk"] == "0412345678901"
+    assert member(engine, "陈静").id == chen and ids_of(engine, "陈静") == {
+        "dingtalk": "0412345678904"}
+
+
+def test_a_leader_listed_under_局机关_as_djbot_shows_them_stays_at_bureau_level(
+        engine, tmp_path):
+    # `djbot members` and the import's lists show a leader's branch as 局机关; a roster
+    # written from them says so too. No branch called 局机关 is made (to be ranked, and
+    # flagged for a talk, with nothing held).
+    lines = [line.replace(",赵振华,", "局机关,赵振华,") for line in ROSTER]
+    run_import(engine, write(tmp_path, lines))
+
+    assert member(engine, "赵振华").branch_id is None
+    assert count(engine, Branch) == 2
