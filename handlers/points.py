@@ -25,6 +25,7 @@ from bot.domain.points import (
 from bot.domain.rules import TIER_MODE_LABELS
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
 from storage import org as org_store
+from storage import outbox
 from storage.attendance import CANCELLED
 from storage.org import branch_by_name
 from storage.reports import (
@@ -270,7 +271,19 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
         entries = sum(line.entries for line in lines)
         text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
                     "原记录与抵消它的冲销合为一行。")
-    return Reply("\n".join(text))
+    if ctx.message.is_private:
+        return Reply("\n".join(text))
+    # Asked in a group, the entries would list the member's absences and a secretary's
+    # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer does (not
+    # held for quiet hours: the member who asked is awake).
+    reached = org_store.reach(ctx.session, [member], prefer=ctx.message.platform)
+    if not reached:
+        return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
+    outbox.enqueue_private(
+        ctx.session, reached=reached, text="\n".join(text), title="积分明细",
+        kind="points.ledger", key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}",
+        now=ctx.now, branch_id=member.branch_id, not_before=None)
+    return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
 
 
 def _ledger_item(entry, view) -> LedgerItem:
@@ -307,7 +320,8 @@ def register(registry: CommandRegistry) -> None:
         capability="points",
     ))
     registry.add(Command(
-        name="积分明细", summary="查看我最近 10 笔积分及其规则", handler=ledger,
+        name="积分明细", summary="查看我最近 10 笔积分及其规则（在群里发送则私聊回复）",
+        handler=ledger,
         # A member asking why points were taken, or for their own record, gets the entries.
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),

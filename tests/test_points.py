@@ -129,6 +129,33 @@ def test_ledger_lines_name_their_activity(runtime, chat):
     assert "attendance." not in reply.text
 
 
+def test_the_ledger_asked_in_a_group_goes_privately(runtime, chat):
+    """积分明细 in the branch group listed the member's absences and the secretary's reason
+    (更正为缺席：他人代签) to everyone, where the secretary's own 更正 said nothing of it:
+    the entries go privately, and the group hears only that they did."""
+    from sqlmodel import Session, select
+
+    from storage.models import OutboxMessage
+
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "李明", wecom="li")
+    seed(runtime.engine, scene)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("li", "签到", chat="g1")
+    chat.say("sec", "更正 李明 缺席 他人代签")
+    said = chat.say("li", "扣分原因", chat="g1").text
+    assert said == "李明，积分明细涉及个人出勤，已私聊发给你。", said
+    with Session(runtime.engine) as session:
+        [sent] = session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "points.ledger")).all()
+    assert (sent.target_kind, sent.target) == ("user", "li")
+    assert "他人代签" in sent.payload["text"] and sent.next_attempt_at <= runtime.clock.now()
+    assert "他人代签" in chat.say("li", "积分明细").text  # privately, as before
+
+
 def test_ledger_is_empty_for_a_new_member(runtime, chat):
     seed(runtime.engine, lambda s: make_member(s, make_branch(s), wecom="new"))
     assert "还没有积分记录" in chat.say("new", "积分明细").text
