@@ -6,6 +6,8 @@ in the operator's terminal, not as a failed signature on the first member's mess
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +29,8 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
 def validate(settings: Settings) -> list[str]:
     """Every problem that would stop djbot from working, as one line each; empty when fine."""
     return [*database_problems(settings.database_url), *_timezone(settings.timezone),
-            *_platforms(settings), *_web(settings), *rules_problems(settings.rules_file)]
+            *_platforms(settings), *stream_endpoint_problems(settings), *_web(settings),
+            *rules_problems(settings.rules_file)]
 
 
 def rules_problems(path: Path | None) -> list[str]:
@@ -99,6 +102,22 @@ def _platforms(settings: Settings) -> list[str]:
 
 
 _LABEL = {"wecom": "企业微信", "dingtalk": "钉钉"}
+
+
+def stream_endpoint_problems(settings: Settings) -> list[str]:
+    """dingtalk-stream opens its connection on DINGTALK_OPENAPI_ENDPOINT, read once when it
+    is imported, not on DJBOT_DINGTALK__API_BASE: two different hosts are refused here, in
+    one line, rather than by a traceback when the Stream service starts."""
+    cfg = settings.dingtalk
+    if not (cfg.enabled and cfg.mode == "stream"):
+        return []
+    imported = sys.modules.get("dingtalk_stream.utils")
+    endpoint = (imported.DINGTALK_OPENAPI_ENDPOINT if imported is not None
+                else os.environ.get("DINGTALK_OPENAPI_ENDPOINT"))
+    if endpoint is None or endpoint.rstrip("/") == cfg.api_base.rstrip("/"):
+        return []  # unset: djbot sets it from API_BASE (bot/adapters/dingtalk/stream.py)
+    return [f"DINGTALK_OPENAPI_ENDPOINT={endpoint} 与 DJBOT_DINGTALK__API_BASE={cfg.api_base} "
+            "不一致：Stream 模式会连到前者；请设为同一个地址，或删去 DINGTALK_OPENAPI_ENDPOINT"]
 
 
 def _web(settings: Settings) -> list[str]:

@@ -92,3 +92,37 @@ def test_serve_says_where_it_listens_and_what_is_mounted(env, monkeypatch):
     # Port 0: the socket is bound first, so the line names the port actually chosen.
     assert re.search(r"djbot 在 http://127\.0\.0\.1:[1-9]\d* 上监听", result.output), result.output
     assert "未启用任何平台" in result.output and "INFO" in result.output
+
+
+def _djbot(args: list[str], env: dict[str, str]):
+    """`python -m bot …` in a fresh interpreter: what the operator's terminal shows."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("DJBOT_") and k != "DINGTALK_OPENAPI_ENDPOINT"}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=root, text=True,
+                          capture_output=True, timeout=120,
+                          env=clean | {"PYTHONPATH": str(root)} | env)
+
+
+def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
+    # dingtalk-stream would open its connection on DINGTALK_OPENAPI_ENDPOINT, not on
+    # API_BASE: serve says so in one line, not with a traceback systemd restarts on.
+    result = _djbot(["serve", "--port", "0"], env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__MODE": "stream",
+        "DJBOT_DINGTALK__APP_KEY": "ding-key", "DJBOT_DINGTALK__APP_SECRET": "ding-secret",
+        "DINGTALK_OPENAPI_ENDPOINT": "https://gateway.example.cn"})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "DINGTALK_OPENAPI_ENDPOINT" in result.stderr and "ding-secret" not in result.stderr
+    doctor = _djbot(["doctor", "dingtalk"], env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__MODE": "stream",
+        "DJBOT_DINGTALK__APP_KEY": "k", "DJBOT_DINGTALK__APP_SECRET": "s",
+        "DJBOT_DINGTALK__API_BASE": "http://127.0.0.1:9",
+        "DINGTALK_OPENAPI_ENDPOINT": "https://gateway.example.cn"})
+    assert "[!!] dingtalk: DINGTALK_OPENAPI_ENDPOINT" in doctor.stdout, doctor.stdout
+
