@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class WecomSettings(BaseModel):
     enabled: bool = False
     corp_id: str = ""
@@ -97,9 +100,10 @@ class Settings(BaseSettings):
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 30)
     catchup_grace_minutes: int = 30
-    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long.
-    retention_days: int = 30
-    tick_seconds: int = 30
+    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long;
+    # under a day, a platform's retry could find its record gone and count twice.
+    retention_days: int = Field(default=30, ge=1)
+    tick_seconds: int = Field(default=30, ge=1)
     log_json: bool = False
     # Unset: INFO for `djbot serve`, WARNING for the console commands (their output is the reply).
     log_level: str | None = None
@@ -116,6 +120,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str | None) -> str | None:
+        if value is None or value.upper() in LOG_LEVELS:
+            return value
+        raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -126,3 +126,13 @@ def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
         "DINGTALK_OPENAPI_ENDPOINT": "https://gateway.example.cn"})
     assert "[!!] dingtalk: DINGTALK_OPENAPI_ENDPOINT" in doctor.stdout, doctor.stdout
 
+
+@pytest.mark.parametrize("setting, value", [("DJBOT_LOG_LEVEL", "LOUD"),
+                                            ("DJBOT_DATABASE_URL", "mysql://djbot@db/djbot"),
+                                            ("DJBOT_RETENTION_DAYS", "0"),
+                                            ("DJBOT_TICK_SECONDS", "-5")])
+@pytest.mark.parametrize("args", [["chat", "--user", "cg03", "积分"], ["demo"]])
+def test_a_bad_setting_stops_the_console_and_the_demo_with_one_line(env, args, setting, value):
+    result = CliRunner().invoke(app, args, env=env | {setting: value})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.count("\n") == 1 and setting in result.output, result.output
