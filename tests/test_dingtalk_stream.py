@@ -348,3 +348,51 @@ async def test_a_stream_redelivery_is_answered_once_more_and_only_soon(runtime, 
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert _count(runtime.engine, ProcessedMessage) == 1
     await client.aclose()
+
+
+async def test_the_gateways_ping_is_answered_with_its_data_and_is_no_warning(runtime):
+    """The gateway pings the connection (SYSTEM topic "ping") to see that it is alive: the
+    answer is a 200 ack carrying the ping's own data. A ping is routine, so it is not a
+    warning in the operator's log (each one was, with the whole frame); a disconnect is
+    still said."""
+    import json
+    import logging
+
+    from bot.adapters.dingtalk.stream import StreamService, log
+
+    service = StreamService(runtime, replier=None)
+    sent: list[dict] = []
+
+    class Socket:
+        async def send(self, raw: str) -> None:
+            sent.append(json.loads(raw))
+
+        async def close(self) -> None:
+            pass
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep(level=logging.DEBUG)
+    log.addHandler(keep)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        service.client.websocket = Socket()
+        for topic in ("ping", "disconnect"):
+            await service.client.background_task({
+                "specVersion": "1.0", "type": "SYSTEM",
+                "headers": {"appId": "ding-key", "connectionId": "conn-1",
+                            "contentType": "application/json", "messageId": f"m-{topic}",
+                            "time": "1765000000000", "topic": topic},
+                "data": json.dumps({"opaque": f"o-{topic}"})})
+    finally:
+        log.removeHandler(keep)
+        log.setLevel(level)
+    ping = next(a for a in sent if a["headers"]["messageId"] == "m-ping")
+    assert ping["code"] == 200 and json.loads(ping["data"]) == {"opaque": "o-ping"}
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
+    assert any("disconnect" in r.getMessage() for r in records)

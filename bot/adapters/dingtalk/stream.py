@@ -37,6 +37,19 @@ from .senders import Replier
 
 log = logging.getLogger("djbot.dingtalk.stream")
 
+
+class _PingIsRoutine(logging.Filter):
+    """dingtalk-stream acks the gateway's SYSTEM "ping" as the protocol asks (a 200 with the
+    ping's data), then logs it, on the logger we give it, as a warning of an "unknown
+    message topic" with the whole frame: a warning at every ping hides the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (str(record.msg).startswith("unknown message topic")
+                    and isinstance(record.args, tuple) and record.args[:1] == ("ping",))
+
+
+log.addFilter(_PingIsRoutine())
+
 LEASE_NAME = "dingtalk-stream"
 LEASE_TTL = timedelta(seconds=60)
 LEASE_RENEW_SECONDS = 20
