@@ -396,3 +396,44 @@ async def test_the_gateways_ping_is_answered_with_its_data_and_is_no_warning(run
     assert ping["code"] == 200 and json.loads(ping["data"]) == {"opaque": "o-ping"}
     assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
     assert any("disconnect" in r.getMessage() for r in records)
+
+
+async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fake):
+    """A rolling restart in the middle of a theme day's check-ins: the messages being
+    handled when the replica stops are committed and acked on the still-open connection,
+    so the gateway does not deliver them again (and members do not get each answer
+    twice); nothing new is taken once it is stopping."""
+    import asyncio
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import StreamService
+
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
+    service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
+    # The SDK's connections/open reads its host at import; the gateway's answer instead.
+    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
+    handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
+
+    async def slow(message):
+        started.set()
+        await asyncio.sleep(0.5)
+        return await handle(message)
+
+    runtime.dispatcher.handle_delivery = slow
+    await service.start()
+    try:
+        for _ in range(100):
+            if fake.connections:
+                break
+            await asyncio.sleep(0.05)
+        now_ms = int(runtime.clock.now().timestamp() * 1000)
+        frame = fake.push(robot_message(msg_id="stop1", sender="nobody", text="帮助",
+                                        now_ms=now_ms, webhook=fake.session_webhook("stop1")))
+        await asyncio.wait_for(started.wait(), 10)
+    finally:
+        await service.stop()
+        await client.aclose()
+    assert _count(runtime.engine, ProcessedMessage) == 1
+    assert fake.wait_for(lambda: fake.acked(frame), 2) and fake.acked(frame)["code"] == 200

@@ -56,6 +56,9 @@ LEASE_RENEW_SECONDS = 20
 LEASE_RETRY_SECONDS = 15  # how often a standby replica asks for the lease
 OPEN_TIMEOUT_SECONDS = 15
 MAX_BACKOFF_SECONDS = 60
+# How long stop() waits for the frames being handled to be committed and acked; within
+# `djbot serve`'s graceful shutdown (bot/cli/platforms.py, 20 s).
+STOP_GRACE_SECONDS = 10
 
 
 def import_sdk(api_base: str):
@@ -92,14 +95,21 @@ class StreamService:
         self.client.register_callback_handler(sdk.ChatbotMessage.TOPIC, self.handler)
         self._task: asyncio.Task | None = None
         self._frames: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
 
     async def stop(self) -> None:
+        # Take no new frame (unacked, the gateway delivers it to whoever holds next), and
+        # let those being handled finish while the connection is open to carry their acks:
+        # closed under them, each would be delivered and answered again.
+        self._stopping = True
+        if self._frames:
+            await asyncio.wait(set(self._frames), timeout=STOP_GRACE_SECONDS)
         websocket = self.client.websocket
         if websocket is not None:
-            # Close cleanly first, so the gateway hands new messages to whoever holds next.
+            # Then close cleanly, so the gateway hands new messages to whoever holds next.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(), 5)
         if self._task is not None:
@@ -147,6 +157,8 @@ class StreamService:
                     except ValueError:
                         log.warning("dingtalk stream: a frame that is not JSON, skipped")
                         continue
+                    if self._stopping:
+                        continue  # never acked: the gateway delivers it to the next holder
                     # The SDK routes the frame to our handler and sends the ack.
                     task = asyncio.create_task(self.client.background_task(frame))
                     self._frames.add(task)
