@@ -193,6 +193,7 @@ def demo_command() -> None:
     from bot.demo import load_demo, walkthrough
 
     settings = cli.load_settings()
+    cli.database_engine(settings).dispose()  # an unusable URL: one line, before looking in
     started_over = _start_demo_over(settings.database_url)
     runtime = cli.get_runtime(settings, default_log_level="ERROR")  # the walkthrough, no log lines
     result = load_demo(runtime)
