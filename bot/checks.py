@@ -93,6 +93,12 @@ def _platforms(settings: Settings) -> list[str]:
                     f"已启用{_LABEL[platform]}（{section.mode} 模式），但缺少 "
                     f"DJBOT_{platform.upper()}__{field.upper()}"
                 )
+    if settings.dingtalk.enabled:
+        # The callback's 消息体加密 settings; mount() would refuse them with a traceback.
+        from bot.adapters.dingtalk.crypto import configuration_problem
+
+        if (problem := configuration_problem(settings.dingtalk)) is not None:
+            problems.append(f"钉钉消息体加密配置有误：{problem}")
     key = settings.wecom.aibot_aes_key
     if settings.wecom.enabled and key and len(key) != 43:
         problems.append(

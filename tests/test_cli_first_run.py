@@ -136,3 +136,16 @@ def test_a_bad_setting_stops_the_console_and_the_demo_with_one_line(env, args, s
     result = CliRunner().invoke(app, args, env=env | {setting: value})
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1 and setting in result.output, result.output
+
+
+def test_a_malformed_dingtalk_aes_key_stops_serve_with_one_line(env, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "ding-key",
+        "DJBOT_DINGTALK__APP_SECRET": "ding-secret", "DJBOT_DINGTALK__CALLBACK_TOKEN": "t",
+        "DJBOT_DINGTALK__CALLBACK_AES_KEY": "too-short"})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.count("\n") == 1
+    assert "配置错误：" in result.output and "DJBOT_DINGTALK__CALLBACK_AES_KEY" in result.output
