@@ -31,7 +31,7 @@ class WecomSettings(BaseModel):
     app_secret: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
     # WeCom documents no freshness window; djbot applies its own.
-    max_clock_skew_seconds: int = 3600
+    max_clock_skew_seconds: int = Field(default=3600, ge=1)
     proxy: str | None = None
 
 
@@ -43,7 +43,7 @@ class DingtalkSettings(BaseModel):
     mode: str = "http"  # "http" (callback URL) or "stream"
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
-    max_clock_skew_seconds: int = 3600
+    max_clock_skew_seconds: int = Field(default=3600, ge=1)
     # 消息体加密 of the HTTP callback: the token and aes_key of the app's 事件订阅 page.
     callback_token: str = ""
     callback_aes_key: str = ""
@@ -89,17 +89,17 @@ class Settings(BaseSettings):
     # Points rules (TOML); None means the documented defaults shipped with djbot.
     rules_file: Path | None = None
     # A check-in later than start + grace counts as late.
-    late_grace_minutes: int = 10
+    late_grace_minutes: int = Field(default=10, ge=0)
     # Leave asked before the start is granted unless revoked; True makes it wait for approval.
     leave_requires_approval: bool = False
     # Absence stays provisional this long after the end unless the secretary closes the record.
-    absence_confirm_hours: int = 24
+    absence_confirm_hours: int = Field(default=24, ge=0)
     # How long before its start a member may check in.
-    checkin_opens_minutes_before: int = 30
-    visit_target_per_year: int = 2
+    checkin_opens_minutes_before: int = Field(default=30, ge=0)
+    visit_target_per_year: int = Field(default=2, ge=0)
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 30)
-    catchup_grace_minutes: int = 30
+    catchup_grace_minutes: int = Field(default=30, ge=0)
     # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long;
     # under a day, a platform's retry could find its record gone and count twice.
     retention_days: int = Field(default=30, ge=1)

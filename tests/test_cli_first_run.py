@@ -130,7 +130,15 @@ def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
 @pytest.mark.parametrize("setting, value", [("DJBOT_LOG_LEVEL", "LOUD"),
                                             ("DJBOT_DATABASE_URL", "mysql://djbot@db/djbot"),
                                             ("DJBOT_RETENTION_DAYS", "0"),
-                                            ("DJBOT_TICK_SECONDS", "-5")])
+                                            ("DJBOT_TICK_SECONDS", "-5"),
+                                            # Every check-in on time would count late.
+                                            ("DJBOT_LATE_GRACE_MINUTES", "-10"),
+                                            ("DJBOT_CHECKIN_OPENS_MINUTES_BEFORE", "-5"),
+                                            ("DJBOT_ABSENCE_CONFIRM_HOURS", "-1"),
+                                            ("DJBOT_CATCHUP_GRACE_MINUTES", "-1"),
+                                            ("DJBOT_VISIT_TARGET_PER_YEAR", "-2"),
+                                            # Every signed callback would be refused.
+                                            ("DJBOT_DINGTALK__MAX_CLOCK_SKEW_SECONDS", "0")])
 @pytest.mark.parametrize("args", [["chat", "--user", "cg03", "积分"], ["demo"]])
 def test_a_bad_setting_stops_the_console_and_the_demo_with_one_line(env, args, setting, value):
     result = CliRunner().invoke(app, args, env=env | {setting: value})
