@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -24,6 +25,7 @@ REQUIRED = {
     ("dingtalk", "stream"): ("app_key", "app_secret"),
 }
 SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx takes
 
 
 def validate(settings: Settings) -> list[str]:
@@ -99,6 +101,11 @@ def _platforms(settings: Settings) -> list[str]:
 
         if (problem := configuration_problem(settings.dingtalk)) is not None:
             problems.append(f"钉钉消息体加密配置有误：{problem}")
+    proxy = settings.wecom.proxy
+    if settings.wecom.enabled and proxy and urlsplit(proxy).scheme not in PROXY_SCHEMES:
+        # Not shown: a proxy URL may carry its password.
+        problems.append("DJBOT_WECOM__PROXY 不是可用的代理地址：应为 http://主机:端口"
+                        "（或 https://、socks5://）")
     key = settings.wecom.aibot_aes_key
     if settings.wecom.enabled and key and len(key) != 43:
         problems.append(

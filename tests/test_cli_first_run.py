@@ -157,3 +157,16 @@ def test_a_malformed_dingtalk_aes_key_stops_serve_with_one_line(env, monkeypatch
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1
     assert "配置错误：" in result.output and "DJBOT_DINGTALK__CALLBACK_AES_KEY" in result.output
+
+
+def test_a_proxy_djbot_cannot_use_stops_serve_with_one_line_and_no_password(env, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
+        "DJBOT_WECOM__ENABLED": "true", "DJBOT_WECOM__AIBOT_TOKEN": "t",
+        "DJBOT_WECOM__AIBOT_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "DJBOT_WECOM__PROXY": "htp://djbot:s3cret@proxy.example.cn:3128"})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.count("\n") == 1 and "DJBOT_WECOM__PROXY" in result.output
+    assert "s3cret" not in result.output
