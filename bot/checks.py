@@ -96,6 +96,11 @@ def _platforms(settings: Settings) -> list[str]:
                     f"DJBOT_{platform.upper()}__{field.upper()}"
                 )
     if settings.dingtalk.enabled:
+        for name in ("api_base", "oapi_base"):
+            if not getattr(settings.dingtalk, name).startswith(("https://", "http://")):
+                official = type(settings.dingtalk).model_fields[name].default
+                problems.append(f"DJBOT_DINGTALK__{name.upper()} 应以 https:// 开头，"
+                                f"例如 {official}（不设则用钉钉的官方地址）")
         # The callback's 消息体加密 settings; mount() would refuse them with a traceback.
         from bot.adapters.dingtalk.crypto import configuration_problem
 

@@ -170,3 +170,16 @@ def test_a_proxy_djbot_cannot_use_stops_serve_with_one_line_and_no_password(env,
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1 and "DJBOT_WECOM__PROXY" in result.output
     assert "s3cret" not in result.output
+
+
+@pytest.mark.parametrize("setting", ["DJBOT_DINGTALK__API_BASE", "DJBOT_DINGTALK__OAPI_BASE"])
+def test_a_dingtalk_host_that_is_no_url_stops_serve_with_one_line(env, monkeypatch, setting):
+    # Taken, every send and the Stream connection would fail, retried for ever.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "ding-key",
+        "DJBOT_DINGTALK__APP_SECRET": "ding-secret", setting: "api.dingtalk.com"})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.count("\n") == 1 and setting in result.output
