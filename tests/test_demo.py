@@ -102,3 +102,19 @@ def test_the_demo_bureau_answers_in_its_chats(tmp_path):
     report = CliRunner().invoke(app, ["chat", "--user", "ld01", "--chat", "demo-leaders", "调研记录"],
                                 env=env)
     assert "交警大队党支部：1 次" in report.stdout and "刑侦大队党支部：1 次" in report.stdout
+
+
+def test_the_walkthrough_names_everyone_with_a_role_in_each_branch(runtime):
+    """Whoever the demo roster gives a role (书记, 委员) is named with their id, so a new
+    user can try the committee's side in every branch, not only in the first."""
+    import csv
+
+    from bot.demo import DEMO_ROSTER, walkthrough
+
+    text = walkthrough(runtime)
+    with DEMO_ROSTER.open(encoding="utf-8") as f:
+        officers = [(row["姓名"], row["企业微信ID"]) for row in csv.DictReader(f)
+                    if row["角色"] in ("书记", "委员")]
+    assert len(officers) == 6
+    for name, user in officers:
+        assert f"{name} {user}" in text, (name, user)
