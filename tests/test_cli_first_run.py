@@ -183,3 +183,31 @@ def test_a_dingtalk_host_that_is_no_url_stops_serve_with_one_line(env, monkeypat
         "DJBOT_DINGTALK__APP_SECRET": "ding-secret", setting: "api.dingtalk.com"})
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1 and setting in result.output
+
+
+def test_the_console_history_keeps_no_push_secret_and_is_the_users_alone(tmp_path, monkeypatch):
+    """An operator may set a group's push robot from the console (a private chat): the
+    line carries the robot's URL and secret, which djbot never echoes or logs. The
+    console's history file, kept between sessions, does not keep it either, and others
+    on the server cannot read the file."""
+    readline = pytest.importorskip("readline")
+    from bot import cli
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    at_exit: list = []
+    monkeypatch.setattr("atexit.register", at_exit.append)
+    readline.clear_history()
+    try:
+        path = cli._line_editing()
+        for line in ("积分", "设置 钉钉推送 第一支部 https://oapi.dingtalk.com/robot/send?"
+                             "access_token=abc123 SECdeadbeef", "设置 推送 第一支部 "
+                             "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-e-y", "签到"):
+            readline.add_history(line)
+        (save,) = at_exit
+        save()  # what runs when the console ends
+    finally:
+        readline.clear_history()
+    text = path.read_text(encoding="utf-8", errors="replace")
+    assert "积分" in text and "签到" in text
+    assert "SECdeadbeef" not in text and "abc123" not in text and "k-e-y" not in text
+    assert path.stat().st_mode & 0o077 == 0
