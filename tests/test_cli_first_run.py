@@ -211,3 +211,12 @@ def test_the_console_history_keeps_no_push_secret_and_is_the_users_alone(tmp_pat
     assert "积分" in text and "签到" in text
     assert "SECdeadbeef" not in text and "abc123" not in text and "k-e-y" not in text
     assert path.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("args", [["chat", "--user", "cg03", "积分"], ["demo"]])
+def test_an_unreachable_database_is_one_line_without_its_password(env, args):
+    # libpq takes the password as a query parameter too; it is hidden there as well.
+    url = "postgresql://djbot@127.0.0.1:1/djbot?password=s3cret&connect_timeout=2"
+    result = CliRunner().invoke(app, args, env=env | {"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.count("\n") == 1 and "s3cret" not in result.output, result.output

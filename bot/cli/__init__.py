@@ -153,9 +153,17 @@ def require_writable(settings: Settings) -> None:
 
 
 def _shown(url: str) -> str:
+    """The database URL as it may be shown or logged: never its password, whether in the
+    user part or given to libpq as ?password=."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+shown_url = _shown
 
 
 def _refuse(line: str) -> NoReturn:

@@ -187,8 +187,6 @@ def audit_command(
 
 def demo_command() -> None:
     """载入演示党委（3 个支部 30 人、领导群、8 周历史、各支部日程），并打印试用步骤。再次运行会清空演示数据重新开始。"""
-    from sqlalchemy.engine import make_url
-
     from bot import cli
     from bot.demo import load_demo, walkthrough
 
@@ -198,7 +196,7 @@ def demo_command() -> None:
     runtime = cli.get_runtime(settings, default_log_level="ERROR")  # the walkthrough, no log lines
     result = load_demo(runtime)
     # The URL as the operator would show it to someone else: never its password.
-    shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    shown = cli.shown_url(runtime.settings.database_url)
     typer.echo(f"数据库：{shown}")
     if started_over:
         typer.echo("已清空上次的演示数据，演示重新开始。")
@@ -217,6 +215,7 @@ def _start_demo_over(url: str) -> bool:
     """
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session, select
 
     from bot.demo import demo_staff_numbers
@@ -235,13 +234,17 @@ def _start_demo_over(url: str) -> bool:
             return False
         with Session(engine) as session:
             numbers = session.exec(select(Member.staff_no)).all()
+    except SQLAlchemyError:
+        return False  # unreachable: the database check that follows says so in one line
     finally:
         engine.dispose()
     if not numbers:
         return False
     strangers = [n for n in numbers if n not in demo_staff_numbers()]
     if strangers:
-        where = path or make_url(url).render_as_string(hide_password=True)
+        from bot.cli import shown_url
+
+        where = path or shown_url(url)
         typer.echo(f"数据库 {where} 里有不属于演示党委的人（{len(strangers)} 人），不会清空它，"
                    "也不会加入演示数据。请用 DJBOT_DATABASE_URL=sqlite:///demo.db 指向另一个文件"
                    "再运行 djbot demo。", err=True)
