@@ -21,8 +21,10 @@ from bot.config import Settings
 REQUIRED = {
     ("wecom", "api"): ("aibot_token", "aibot_aes_key"),
     ("wecom", "ws"): ("bot_id", "bot_secret"),
-    ("dingtalk", "http"): ("app_key", "app_secret"),
-    ("dingtalk", "stream"): ("app_key", "app_secret"),
+    # robot_code: every reminder, and every reply once its sessionWebhook has expired,
+    # goes by the robot APIs, which refuse a send without it.
+    ("dingtalk", "http"): ("app_key", "app_secret", "robot_code"),
+    ("dingtalk", "stream"): ("app_key", "app_secret", "robot_code"),
 }
 SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx takes

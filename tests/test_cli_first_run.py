@@ -115,6 +115,7 @@ def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
     result = _djbot(["serve", "--port", "0"], env | {
         "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__MODE": "stream",
         "DJBOT_DINGTALK__APP_KEY": "ding-key", "DJBOT_DINGTALK__APP_SECRET": "ding-secret",
+        "DJBOT_DINGTALK__ROBOT_CODE": "ding-robot",
         "DINGTALK_OPENAPI_ENDPOINT": "https://gateway.example.cn"})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -152,7 +153,8 @@ def test_a_malformed_dingtalk_aes_key_stops_serve_with_one_line(env, monkeypatch
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
         "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "ding-key",
-        "DJBOT_DINGTALK__APP_SECRET": "ding-secret", "DJBOT_DINGTALK__CALLBACK_TOKEN": "t",
+        "DJBOT_DINGTALK__APP_SECRET": "ding-secret",
+        "DJBOT_DINGTALK__ROBOT_CODE": "ding-robot", "DJBOT_DINGTALK__CALLBACK_TOKEN": "t",
         "DJBOT_DINGTALK__CALLBACK_AES_KEY": "too-short"})
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1
@@ -180,7 +182,8 @@ def test_a_dingtalk_host_that_is_no_url_stops_serve_with_one_line(env, monkeypat
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
         "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "ding-key",
-        "DJBOT_DINGTALK__APP_SECRET": "ding-secret", setting: "api.dingtalk.com"})
+        "DJBOT_DINGTALK__APP_SECRET": "ding-secret",
+        "DJBOT_DINGTALK__ROBOT_CODE": "ding-robot", setting: "api.dingtalk.com"})
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1 and setting in result.output
 
@@ -220,3 +223,17 @@ def test_an_unreachable_database_is_one_line_without_its_password(env, args):
     result = CliRunner().invoke(app, args, env=env | {"DJBOT_DATABASE_URL": url})
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.count("\n") == 1 and "s3cret" not in result.output, result.output
+
+
+def test_dingtalk_without_its_robot_code_stops_serve_with_one_line(env, monkeypatch):
+    # Replies by sessionWebhook would work, so a first try in a group looks fine; but every
+    # reminder, and every reply after the webhook's 90 minutes, would be refused for good.
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    result = CliRunner().invoke(app, ["serve", "--port", "0"], env=env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__MODE": "stream",
+        "DJBOT_DINGTALK__APP_KEY": "ding-key", "DJBOT_DINGTALK__APP_SECRET": "ding-secret"})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.strip() == ("配置错误：已启用钉钉（stream 模式），但缺少 "
+                                     "DJBOT_DINGTALK__ROBOT_CODE")
