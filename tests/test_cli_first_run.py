@@ -237,3 +237,10 @@ def test_dingtalk_without_its_robot_code_stops_serve_with_one_line(env, monkeypa
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.strip() == ("配置错误：已启用钉钉（stream 模式），但缺少 "
                                      "DJBOT_DINGTALK__ROBOT_CODE")
+
+
+def test_doctor_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path):
+    result = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert result.exit_code == 1
+    assert "None" not in result.output and "djbot db upgrade" in result.output, result.output
+    assert not (tmp_path / "djbot.db").exists()  # a check, not the first run itself
