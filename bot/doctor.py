@@ -114,6 +114,8 @@ def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]
     from bot.outbox import unreached
     from storage.db import session_scope
 
+    if _missing_sqlite_file(settings.database_url) is not None:
+        return []  # nothing sent yet; the database check says the file is missing
     try:
         engine = db.make_engine(settings.database_url)
         with session_scope(engine) as session:

@@ -244,3 +244,7 @@ def test_doctor_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path
     assert result.exit_code == 1
     assert "None" not in result.output and "djbot db upgrade" in result.output, result.output
     assert not (tmp_path / "djbot.db").exists()  # a check, not the first run itself
+    every = CliRunner().invoke(app, ["doctor"], env=env | {
+        "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "k",
+        "DJBOT_DINGTALK__APP_SECRET": "s", "DJBOT_DINGTALK__API_BASE": "http://127.0.0.1:9"})
+    assert every.exit_code == 1 and not (tmp_path / "djbot.db").exists(), every.output
