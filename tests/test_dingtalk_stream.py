@@ -437,3 +437,48 @@ async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fa
         await client.aclose()
     assert _count(runtime.engine, ProcessedMessage) == 1
     assert fake.wait_for(lambda: fake.acked(frame), 2) and fake.acked(frame)["code"] == 200
+
+
+async def test_a_gateway_disconnect_lets_the_messages_in_hand_be_acked(runtime, fake):
+    """The gateway says "disconnect" before it closes the socket (rebalancing): the
+    messages being handled then are committed and acked before djbot closes it, so they
+    are not delivered, and answered, a second time on the next connection."""
+    import asyncio
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import StreamService
+
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
+    service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
+    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
+    handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
+
+    async def slow(message):
+        started.set()
+        await asyncio.sleep(0.5)
+        return await handle(message)
+
+    runtime.dispatcher.handle_delivery = slow
+    await service.start()
+    try:
+        for _ in range(100):
+            if fake.connections:
+                break
+            await asyncio.sleep(0.05)
+        now_ms = int(runtime.clock.now().timestamp() * 1000)
+        frame = fake.push(robot_message(msg_id="dis1", sender="nobody", text="帮助",
+                                        now_ms=now_ms, webhook=fake.session_webhook("dis1")))
+        await asyncio.wait_for(started.wait(), 10)
+        bye = fake.system("disconnect", close_after=3)
+        for _ in range(100):
+            if fake.connections == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert fake.connections == 2  # and it connected again
+    finally:
+        await service.stop()
+        await client.aclose()
+    assert fake.acked(frame) and fake.acked(frame)["code"] == 200
+    assert fake.acked(bye)["code"] == 200
