@@ -121,10 +121,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
 
+    @field_validator("rules_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # `DJBOT_RULES_FILE=` in an env file leaves it unset, as the example's other lines
+        # do; read as a path it would be the working directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str | None) -> str | None:
-        if value is None or value.upper() in LOG_LEVELS:
+        if value is None or not value.strip():
+            return None  # unset (or left empty in an env file): the command's own level
+        if value.upper() in LOG_LEVELS:
             return value
         raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
 

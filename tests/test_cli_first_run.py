@@ -248,3 +248,12 @@ def test_doctor_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path
         "DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": "k",
         "DJBOT_DINGTALK__APP_SECRET": "s", "DJBOT_DINGTALK__API_BASE": "http://127.0.0.1:9"})
     assert every.exit_code == 1 and not (tmp_path / "djbot.db").exists(), every.output
+
+
+def test_an_empty_rules_file_or_log_level_setting_means_the_default(env):
+    # DJBOT_RULES_FILE= in an env file is how the example leaves a setting unset.
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    result = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分规则"],
+                                env=env | {"DJBOT_RULES_FILE": "", "DJBOT_LOG_LEVEL": ""})
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("积分规则（版本"), result.output
