@@ -90,6 +90,7 @@ DINGTALK = harness.Platform(
     name="DingTalk",
     env={"DJBOT_DINGTALK__ENABLED": "true", "DJBOT_DINGTALK__APP_KEY": APP_KEY,
          "DJBOT_DINGTALK__APP_SECRET": APP_SECRET, "DJBOT_DINGTALK__MODE": "http",
+         "DJBOT_DINGTALK__ROBOT_CODE": "bench-robot",
          # Replies queued in the outbox go nowhere reachable: nothing leaves 127.0.0.1.
          "DJBOT_DINGTALK__API_BASE": "http://127.0.0.1:9",
          "DJBOT_DINGTALK__OAPI_BASE": "http://127.0.0.1:9"},

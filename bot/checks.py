@@ -6,7 +6,10 @@ in the operator's terminal, not as a failed signature on the first member's mess
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -18,16 +21,20 @@ from bot.config import Settings
 REQUIRED = {
     ("wecom", "api"): ("aibot_token", "aibot_aes_key"),
     ("wecom", "ws"): ("bot_id", "bot_secret"),
-    ("dingtalk", "http"): ("app_key", "app_secret"),
-    ("dingtalk", "stream"): ("app_key", "app_secret"),
+    # robot_code: every reminder, and every reply once its sessionWebhook has expired,
+    # goes by the robot APIs, which refuse a send without it.
+    ("dingtalk", "http"): ("app_key", "app_secret", "robot_code"),
+    ("dingtalk", "stream"): ("app_key", "app_secret", "robot_code"),
 }
 SUPPORTED_DATABASES = ("sqlite", "postgresql", "postgres")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx takes
 
 
 def validate(settings: Settings) -> list[str]:
     """Every problem that would stop djbot from working, as one line each; empty when fine."""
     return [*database_problems(settings.database_url), *_timezone(settings.timezone),
-            *_platforms(settings), *_web(settings), *rules_problems(settings.rules_file)]
+            *_platforms(settings), *stream_endpoint_problems(settings), *_web(settings),
+            *rules_problems(settings.rules_file)]
 
 
 def rules_problems(path: Path | None) -> list[str]:
@@ -90,6 +97,22 @@ def _platforms(settings: Settings) -> list[str]:
                     f"已启用{_LABEL[platform]}（{section.mode} 模式），但缺少 "
                     f"DJBOT_{platform.upper()}__{field.upper()}"
                 )
+    if settings.dingtalk.enabled:
+        for name in ("api_base", "oapi_base"):
+            if not getattr(settings.dingtalk, name).startswith(("https://", "http://")):
+                official = type(settings.dingtalk).model_fields[name].default
+                problems.append(f"DJBOT_DINGTALK__{name.upper()} 应以 https:// 开头，"
+                                f"例如 {official}（不设则用钉钉的官方地址）")
+        # The callback's 消息体加密 settings; mount() would refuse them with a traceback.
+        from bot.adapters.dingtalk.crypto import configuration_problem
+
+        if (problem := configuration_problem(settings.dingtalk)) is not None:
+            problems.append(f"钉钉消息体加密配置有误：{problem}")
+    proxy = settings.wecom.proxy
+    if settings.wecom.enabled and proxy and urlsplit(proxy).scheme not in PROXY_SCHEMES:
+        # Not shown: a proxy URL may carry its password.
+        problems.append("DJBOT_WECOM__PROXY 不是可用的代理地址：应为 http://主机:端口"
+                        "（或 https://、socks5://）")
     key = settings.wecom.aibot_aes_key
     if settings.wecom.enabled and key and len(key) != 43:
         problems.append(
@@ -99,6 +122,22 @@ def _platforms(settings: Settings) -> list[str]:
 
 
 _LABEL = {"wecom": "企业微信", "dingtalk": "钉钉"}
+
+
+def stream_endpoint_problems(settings: Settings) -> list[str]:
+    """dingtalk-stream opens its connection on DINGTALK_OPENAPI_ENDPOINT, read once when it
+    is imported, not on DJBOT_DINGTALK__API_BASE: two different hosts are refused here, in
+    one line, rather than by a traceback when the Stream service starts."""
+    cfg = settings.dingtalk
+    if not (cfg.enabled and cfg.mode == "stream"):
+        return []
+    imported = sys.modules.get("dingtalk_stream.utils")
+    endpoint = (imported.DINGTALK_OPENAPI_ENDPOINT if imported is not None
+                else os.environ.get("DINGTALK_OPENAPI_ENDPOINT"))
+    if endpoint is None or endpoint.rstrip("/") == cfg.api_base.rstrip("/"):
+        return []  # unset: djbot sets it from API_BASE (bot/adapters/dingtalk/stream.py)
+    return [f"DINGTALK_OPENAPI_ENDPOINT={endpoint} 与 DJBOT_DINGTALK__API_BASE={cfg.api_base} "
+            "不一致：Stream 模式会连到前者；请设为同一个地址，或删去 DINGTALK_OPENAPI_ENDPOINT"]
 
 
 def _web(settings: Settings) -> list[str]:

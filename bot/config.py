@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class WecomSettings(BaseModel):
     enabled: bool = False
     corp_id: str = ""
@@ -28,7 +31,7 @@ class WecomSettings(BaseModel):
     app_secret: str = ""
     api_base: str = "https://qyapi.weixin.qq.com"
     # WeCom documents no freshness window; djbot applies its own.
-    max_clock_skew_seconds: int = 3600
+    max_clock_skew_seconds: int = Field(default=3600, ge=1)
     proxy: str | None = None
 
 
@@ -40,7 +43,7 @@ class DingtalkSettings(BaseModel):
     mode: str = "http"  # "http" (callback URL) or "stream"
     api_base: str = "https://api.dingtalk.com"
     oapi_base: str = "https://oapi.dingtalk.com"
-    max_clock_skew_seconds: int = 3600
+    max_clock_skew_seconds: int = Field(default=3600, ge=1)
     # 消息体加密 of the HTTP callback: the token and aes_key of the app's 事件订阅 page.
     callback_token: str = ""
     callback_aes_key: str = ""
@@ -86,20 +89,21 @@ class Settings(BaseSettings):
     # Points rules (TOML); None means the documented defaults shipped with djbot.
     rules_file: Path | None = None
     # A check-in later than start + grace counts as late.
-    late_grace_minutes: int = 10
+    late_grace_minutes: int = Field(default=10, ge=0)
     # Leave asked before the start is granted unless revoked; True makes it wait for approval.
     leave_requires_approval: bool = False
     # Absence stays provisional this long after the end unless the secretary closes the record.
-    absence_confirm_hours: int = 24
+    absence_confirm_hours: int = Field(default=24, ge=0)
     # How long before its start a member may check in.
-    checkin_opens_minutes_before: int = 30
-    visit_target_per_year: int = 2
+    checkin_opens_minutes_before: int = Field(default=30, ge=0)
+    visit_target_per_year: int = Field(default=2, ge=0)
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 30)
-    catchup_grace_minutes: int = 30
-    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long.
-    retention_days: int = 30
-    tick_seconds: int = 30
+    catchup_grace_minutes: int = Field(default=30, ge=0)
+    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long;
+    # under a day, a platform's retry could find its record gone and count twice.
+    retention_days: int = Field(default=30, ge=1)
+    tick_seconds: int = Field(default=30, ge=1)
     log_json: bool = False
     # Unset: INFO for `djbot serve`, WARNING for the console commands (their output is the reply).
     log_level: str | None = None
@@ -116,6 +120,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {value!r}") from exc
         return value
+
+    @field_validator("rules_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # `DJBOT_RULES_FILE=` in an env file leaves it unset, as the example's other lines
+        # do; read as a path it would be the working directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None  # unset (or left empty in an env file): the command's own level
+        if value.upper() in LOG_LEVELS:
+            return value
+        raise ValueError(f"应为 {'、'.join(LOG_LEVELS)} 之一")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.checks import rules_problems
 from bot.config import Settings
@@ -10,11 +11,17 @@ from storage import db
 
 
 def run(settings: Settings) -> list[tuple[bool | None, str]]:
+    if (missing := _missing_sqlite_file(settings.database_url)) is not None:
+        # A check creates nothing: connecting would leave an empty file behind.
+        return [(False, f"数据库文件 {missing} 还不存在：请运行 djbot db upgrade 创建它"
+                        "（或先用 djbot demo 试用）")]
     try:
         engine = db.make_engine(settings.database_url)
         current, head = db.current_revision(engine), db.head_revision(engine)
     except Exception as exc:
         return [(False, f"无法连接数据库（{type(exc).__name__}）：请检查 DJBOT_DATABASE_URL")]
+    if current is None:
+        return [(False, f"数据库还没有建表（最新结构是 {head}）：请运行 djbot db upgrade")]
     if current != head:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     if problem := db.write_problem(engine):
@@ -24,6 +31,22 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
                 *((False, line) for line in problems)]
     return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine),
             *expected_lines(settings, engine)]
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that is not there yet, else None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # said by the connection attempt
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" \
+            or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
 
 
 def ledger_lines(settings: Settings, engine) -> list[tuple[bool, str]]:
@@ -91,6 +114,8 @@ def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]
     from bot.outbox import unreached
     from storage.db import session_scope
 
+    if _missing_sqlite_file(settings.database_url) is not None:
+        return []  # nothing sent yet; the database check says the file is missing
     try:
         engine = db.make_engine(settings.database_url)
         with session_scope(engine) as session:

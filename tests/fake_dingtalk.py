@@ -234,9 +234,11 @@ class FakeDingtalk:
         })
         return message_id
 
-    def system(self, topic: str) -> str:
+    def system(self, topic: str, *, close_after: float = 0) -> str:
         """Queue a SYSTEM frame ("ping" or "disconnect"), as the gateway sends them
-        (dingtalk-stream stream.py route_message, SystemMessage.TOPIC_DISCONNECT)."""
+        (dingtalk-stream stream.py route_message, SystemMessage.TOPIC_DISCONNECT).
+        `close_after`: after a disconnect the gateway still reads acks this long, unless
+        the client closes first (how long the real one waits is UNCONFIRMED)."""
         message_id = uuid.uuid4().hex
         self.frames.put({
             "specVersion": "1.0", "type": "SYSTEM",
@@ -247,7 +249,7 @@ class FakeDingtalk:
         })
         if topic == "disconnect":
             # The gateway closes the socket itself shortly after (the SDK closes first).
-            self.frames.put({"__close__": True})
+            self.frames.put({"__close__": True, "__after__": close_after})
         return message_id
 
     def drop_connection(self) -> None:
@@ -285,6 +287,9 @@ class FakeDingtalk:
             except queue.Empty:
                 continue
             if frame is None or frame.get("__close__"):
+                deadline = time.monotonic() + (frame or {}).get("__after__", 0)
+                while time.monotonic() < deadline and reader.is_alive():
+                    time.sleep(0.05)  # acks still come in; nothing new goes out
                 break
             try:
                 websocket.send(json.dumps(frame, ensure_ascii=False))

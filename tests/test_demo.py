@@ -60,6 +60,23 @@ def test_demo_refuses_to_wipe_a_database_with_real_people(tmp_path):
     assert counts(url)["Member"] == 1
 
 
+def test_demo_adds_no_fake_bureau_to_a_real_database_it_cannot_clear(tmp_path):
+    # A database the demo does not clear as a file (PostgreSQL, or SQLite by a driver
+    # URL): 33 made-up members and eight weeks of made-up history would join the real
+    # bureau's figures and the leaders' weekly report.
+    path = tmp_path / "real.db"
+    roster = tmp_path / "名册.csv"
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID,编号\n一支部,真人,书记,real1,,900001\n",
+                      encoding="utf-8")
+    env = {"DJBOT_DATABASE_URL": f"sqlite+pysqlite:///{path}"}
+    assert CliRunner().invoke(app, ["import-roster", str(roster)], env=env).exit_code == 0
+    refused = CliRunner().invoke(app, ["demo"], env=env)
+    assert refused.exit_code == 1 and "不属于演示党委" in refused.output
+    assert counts(f"sqlite:///{path}") | {"bind": 0} == {
+        "Branch": 1, "Member": 1, "ChatBinding": 0, "StudyLog": 0, "ResearchVisit": 0,
+        "bind": 0}
+
+
 def test_the_weekly_report_shows_three_branches_in_three_tiers(tmp_path):
     env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
     CliRunner().invoke(app, ["demo"], env=env)
@@ -85,3 +102,19 @@ def test_the_demo_bureau_answers_in_its_chats(tmp_path):
     report = CliRunner().invoke(app, ["chat", "--user", "ld01", "--chat", "demo-leaders", "调研记录"],
                                 env=env)
     assert "交警大队党支部：1 次" in report.stdout and "刑侦大队党支部：1 次" in report.stdout
+
+
+def test_the_walkthrough_names_everyone_with_a_role_in_each_branch(runtime):
+    """Whoever the demo roster gives a role (书记, 委员) is named with their id, so a new
+    user can try the committee's side in every branch, not only in the first."""
+    import csv
+
+    from bot.demo import DEMO_ROSTER, walkthrough
+
+    text = walkthrough(runtime)
+    with DEMO_ROSTER.open(encoding="utf-8") as f:
+        officers = [(row["姓名"], row["企业微信ID"]) for row in csv.DictReader(f)
+                    if row["角色"] in ("书记", "委员")]
+    assert len(officers) == 6
+    for name, user in officers:
+        assert f"{name} {user}" in text, (name, user)

@@ -348,3 +348,137 @@ async def test_a_stream_redelivery_is_answered_once_more_and_only_soon(runtime, 
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     assert _count(runtime.engine, ProcessedMessage) == 1
     await client.aclose()
+
+
+async def test_the_gateways_ping_is_answered_with_its_data_and_is_no_warning(runtime):
+    """The gateway pings the connection (SYSTEM topic "ping") to see that it is alive: the
+    answer is a 200 ack carrying the ping's own data. A ping is routine, so it is not a
+    warning in the operator's log (each one was, with the whole frame); a disconnect is
+    still said."""
+    import json
+    import logging
+
+    from bot.adapters.dingtalk.stream import StreamService, log
+
+    service = StreamService(runtime, replier=None)
+    sent: list[dict] = []
+
+    class Socket:
+        async def send(self, raw: str) -> None:
+            sent.append(json.loads(raw))
+
+        async def close(self) -> None:
+            pass
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep(level=logging.DEBUG)
+    log.addHandler(keep)
+    level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        service.client.websocket = Socket()
+        for topic in ("ping", "disconnect"):
+            await service.client.background_task({
+                "specVersion": "1.0", "type": "SYSTEM",
+                "headers": {"appId": "ding-key", "connectionId": "conn-1",
+                            "contentType": "application/json", "messageId": f"m-{topic}",
+                            "time": "1765000000000", "topic": topic},
+                "data": json.dumps({"opaque": f"o-{topic}"})})
+    finally:
+        log.removeHandler(keep)
+        log.setLevel(level)
+    ping = next(a for a in sent if a["headers"]["messageId"] == "m-ping")
+    assert ping["code"] == 200 and json.loads(ping["data"]) == {"opaque": "o-ping"}
+    assert [r.getMessage() for r in records if r.levelno >= logging.WARNING] == []
+    assert any("disconnect" in r.getMessage() for r in records)
+
+
+async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fake):
+    """A rolling restart in the middle of a theme day's check-ins: the messages being
+    handled when the replica stops are committed and acked on the still-open connection,
+    so the gateway does not deliver them again (and members do not get each answer
+    twice); nothing new is taken once it is stopping."""
+    import asyncio
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import StreamService
+
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
+    service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
+    # The SDK's connections/open reads its host at import; the gateway's answer instead.
+    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
+    handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
+
+    async def slow(message):
+        started.set()
+        await asyncio.sleep(0.5)
+        return await handle(message)
+
+    runtime.dispatcher.handle_delivery = slow
+    await service.start()
+    try:
+        for _ in range(100):
+            if fake.connections:
+                break
+            await asyncio.sleep(0.05)
+        now_ms = int(runtime.clock.now().timestamp() * 1000)
+        frame = fake.push(robot_message(msg_id="stop1", sender="nobody", text="帮助",
+                                        now_ms=now_ms, webhook=fake.session_webhook("stop1")))
+        await asyncio.wait_for(started.wait(), 10)
+    finally:
+        await service.stop()
+        await client.aclose()
+    assert _count(runtime.engine, ProcessedMessage) == 1
+    assert fake.wait_for(lambda: fake.acked(frame), 2) and fake.acked(frame)["code"] == 200
+
+
+async def test_a_gateway_disconnect_lets_the_messages_in_hand_be_acked(runtime, fake):
+    """The gateway says "disconnect" before it closes the socket (rebalancing): the
+    messages being handled then are committed and acked before djbot closes it, so they
+    are not delivered, and answered, a second time on the next connection."""
+    import asyncio
+
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import Replier
+    from bot.adapters.dingtalk.stream import StreamService
+
+    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
+    client = DingtalkClient(settings, runtime.clock)
+    service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
+    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
+    handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
+
+    async def slow(message):
+        started.set()
+        await asyncio.sleep(0.5)
+        return await handle(message)
+
+    runtime.dispatcher.handle_delivery = slow
+    await service.start()
+    try:
+        for _ in range(100):
+            if fake.connections:
+                break
+            await asyncio.sleep(0.05)
+        now_ms = int(runtime.clock.now().timestamp() * 1000)
+        frame = fake.push(robot_message(msg_id="dis1", sender="nobody", text="帮助",
+                                        now_ms=now_ms, webhook=fake.session_webhook("dis1")))
+        await asyncio.wait_for(started.wait(), 10)
+        bye = fake.system("disconnect", close_after=3)
+        for _ in range(100):
+            if fake.connections == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert fake.connections == 2  # and it connected again
+    finally:
+        await service.stop()
+        await client.aclose()
+    assert fake.acked(frame) and fake.acked(frame)["code"] == 200
+    assert fake.acked(bye)["code"] == 200

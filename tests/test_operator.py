@@ -152,6 +152,7 @@ def test_each_configuration_error_is_one_clear_line():
     assert problems == [
         "DJBOT_DATABASE_URL 使用了不支持的数据库「mysql」：只支持 sqlite 和 postgresql",
         "已启用钉钉（http 模式），但缺少 DJBOT_DINGTALK__APP_SECRET",
+        "已启用钉钉（http 模式），但缺少 DJBOT_DINGTALK__ROBOT_CODE",
         "DJBOT_WECOM__AIBOT_AES_KEY 应为 43 个字符（EncodingAESKey），现在是 5 个",
     ]
 

@@ -108,7 +108,14 @@ def config_problems(exc) -> list[str]:
             continue
         expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
                     "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
-        lines.append(f"{name}{shown}无效：{expected.get(error['type'], error['msg'])}")
+        reason = expected.get(error["type"], error["msg"])
+        if error["type"] == "value_error":  # our own validators' words, without pydantic's
+            reason = str(error["ctx"]["error"])
+        elif error["type"] == "greater_than_equal":
+            reason = f"应不小于 {error['ctx']['ge']}"
+        elif error["type"] == "less_than_equal":
+            reason = f"应不大于 {error['ctx']['le']}"
+        lines.append(f"{name}{shown}无效：{reason}")
     return lines
 
 
@@ -118,8 +125,12 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
 
     from bot.checks import rules_problems
 
+    from bot.checks import database_problems
+
     settings = settings or load_settings()
-    for problem in rules_problems(settings.rules_file):  # every command loads the rules
+    # Every command loads the rules and opens the database.
+    for problem in [*database_problems(settings.database_url),
+                    *rules_problems(settings.rules_file)]:
         _refuse(f"配置错误：{problem}")
     setup_logging(settings, default_level=default_log_level)
     if "engine" not in kwargs:
@@ -142,9 +153,17 @@ def require_writable(settings: Settings) -> None:
 
 
 def _shown(url: str) -> str:
+    """The database URL as it may be shown or logged: never its password, whether in the
+    user part or given to libpq as ?password=."""
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)
+
+
+shown_url = _shown
 
 
 def _refuse(line: str) -> NoReturn:
@@ -223,7 +242,7 @@ def db_current() -> None:
     """显示数据库当前的迁移版本。"""
     from storage import db
 
-    engine = db.make_engine(load_settings().database_url)
+    engine = database_engine(load_settings())
     typer.echo(f"当前 {db.current_revision(engine)}，最新 {db.head_revision(engine)}")
 
 
@@ -295,7 +314,15 @@ def _line_editing():
 
 
 def _save_history(readline, path) -> None:
+    """Write the history, less the lines that set a push robot (设置 推送, 设置 钉钉推送: its
+    URL and secret, which djbot never echoes or logs), to a file only its owner reads."""
+    for index in reversed(range(readline.get_current_history_length())):
+        line = readline.get_history_item(index + 1) or ""
+        if line.strip().startswith("设置") and "推送" in line:
+            readline.remove_history_item(index)
     try:
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
         readline.write_history_file(path)
     except OSError:
         pass

@@ -187,17 +187,16 @@ def audit_command(
 
 def demo_command() -> None:
     """载入演示党委（3 个支部 30 人、领导群、8 周历史、各支部日程），并打印试用步骤。再次运行会清空演示数据重新开始。"""
-    from sqlalchemy.engine import make_url
-
     from bot import cli
     from bot.demo import load_demo, walkthrough
 
     settings = cli.load_settings()
+    cli.database_engine(settings).dispose()  # an unusable URL: one line, before looking in
     started_over = _start_demo_over(settings.database_url)
     runtime = cli.get_runtime(settings, default_log_level="ERROR")  # the walkthrough, no log lines
     result = load_demo(runtime)
     # The URL as the operator would show it to someone else: never its password.
-    shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    shown = cli.shown_url(runtime.settings.database_url)
     typer.echo(f"数据库：{shown}")
     if started_over:
         typer.echo("已清空上次的演示数据，演示重新开始。")
@@ -209,20 +208,25 @@ def demo_command() -> None:
 def _start_demo_over(url: str) -> bool:
     """Remove an earlier demo's SQLite file so the demo starts clean; True if one was removed.
 
-    Only a file that holds nothing but the demo bureau is removed: a database with anyone
-    not on the demo roster is real, and the demo refuses to touch it.
+    Only a file that holds nothing but the demo bureau is removed. A database with anyone
+    not on the demo roster is real, whatever its kind (PostgreSQL, or SQLite by any URL),
+    and the demo refuses to touch it: its made-up people and history would join the real
+    bureau's figures.
     """
     from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session, select
 
     from bot.demo import demo_staff_numbers
     from storage import db
     from storage.models import Member
 
-    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
-        return False
-    path = Path(url.removeprefix("sqlite:///"))
-    if not path.exists():
+    parsed = make_url(url)
+    path = (Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database
+            and parsed.database != ":memory:" and not parsed.database.startswith("file:")
+            else None)
+    if path is not None and not path.exists():
         return False
     engine = db.make_engine(url)
     try:
@@ -230,16 +234,23 @@ def _start_demo_over(url: str) -> bool:
             return False
         with Session(engine) as session:
             numbers = session.exec(select(Member.staff_no)).all()
+    except SQLAlchemyError:
+        return False  # unreachable: the database check that follows says so in one line
     finally:
         engine.dispose()
     if not numbers:
         return False
     strangers = [n for n in numbers if n not in demo_staff_numbers()]
     if strangers:
-        typer.echo(f"数据库 {path} 里有不属于演示党委的人（{len(strangers)} 人），不会清空它。"
-                   "请用 DJBOT_DATABASE_URL=sqlite:///demo.db 指向另一个文件再运行 djbot demo。",
-                   err=True)
+        from bot.cli import shown_url
+
+        where = path or shown_url(url)
+        typer.echo(f"数据库 {where} 里有不属于演示党委的人（{len(strangers)} 人），不会清空它，"
+                   "也不会加入演示数据。请用 DJBOT_DATABASE_URL=sqlite:///demo.db 指向另一个文件"
+                   "再运行 djbot demo。", err=True)
         raise typer.Exit(1)
+    if path is None:
+        return False  # only the demo bureau in it: loaded again over itself
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
     return True

@@ -89,7 +89,9 @@ def _log_start(settings, host: str, port: int) -> None:
         mounted.append(f"企业微信（{'长连接' if settings.wecom.mode == 'ws' else '回调 /wecom/…'}）")
     if settings.dingtalk.enabled:
         mounted.append(f"钉钉（{'Stream' if settings.dingtalk.mode == 'stream' else '回调 /dingtalk/…'}）")
-    database = settings.database_url.split("@")[-1]  # never the password
+    from bot.cli import shown_url
+
+    database = shown_url(settings.database_url)  # never the password
     logging.getLogger("djbot.serve").info(
         "djbot 在 http://%s:%d 上监听；平台：%s；数据库：%s", host, port,
         "、".join(mounted) or "未启用任何平台（只有 /healthz、/readyz、/metrics）", database)

@@ -218,8 +218,8 @@ def walkthrough(runtime: Runtime) -> str:
     lines = [
         "演示党委已就绪（最近 8 周的活动、签到、学习和调研，各支部的日程）：",
         "  城关派出所党支部 → 群 demo-g1（书记 王建国 cg01，委员 李秀英 cg02，党员 cg03–cg10）",
-        "  交警大队党支部   → 群 demo-g2（书记 徐海涛 jj01，党员 jj03–jj10）",
-        "  刑侦大队党支部   → 群 demo-g3（书记 郑国庆 xz01，党员 xz03–xz10）",
+        "  交警大队党支部   → 群 demo-g2（书记 徐海涛 jj01，委员 孙丽娟 jj02，党员 jj03–jj10）",
+        "  刑侦大队党支部   → 群 demo-g3（书记 郑国庆 xz01，委员 梁玉梅 xz02，党员 xz03–xz10）",
         "  领导群           → 群 demo-leaders（领导 赵振华 ld01、钱卫东 ld02，管理员 孙红 admin01）",
         "以上是企业微信ID；钉钉ID是前面加 ding-，例如 --platform dingtalk --user ding-cg03。",
         "",

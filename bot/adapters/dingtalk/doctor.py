@@ -36,6 +36,9 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
                                 "DJBOT_DINGTALK__CALLBACK_TOKEN 和 DJBOT_DINGTALK__CALLBACK_AES_KEY"))
     elif cfg.mode == "stream":
         lines.append((True, "Stream 模式：无需公网地址；多副本时只有一个副本保持连接"))
+        from bot.checks import stream_endpoint_problems
+
+        lines += [(False, line) for line in stream_endpoint_problems(settings)]
     else:
         lines.append((False, f"DJBOT_DINGTALK__MODE 只能是 http 或 stream，现在是「{cfg.mode}」"))
     if cfg.app_key and cfg.app_secret:

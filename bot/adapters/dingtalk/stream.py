@@ -1,13 +1,15 @@
 """Stream mode: DingTalk pushes robot messages over an outbound WebSocket, so a site
 with no public ingress still receives them. Uses the dingtalk-stream package for the
-handshake, frames and acks, with three differences from its own run loop:
+handshake, frames and acks, with four differences from its own run loop:
 
 - replies go through djbot's async sender (Replier), never the SDK's blocking
   reply_text, and are sent after the ack; one that can only go by the outbox is queued
   in the message's own transaction, before the ack, as in HTTP mode;
 - the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
 - only the replica holding the "dingtalk-stream" lease connects (several replicas would
-  each receive a share of the messages, and none would see them all).
+  each receive a share of the messages, and none would see them all);
+- on the gateway's "disconnect", and when stopping, the frames in hand finish (and are
+  acked) before the socket is closed.
 """
 
 from __future__ import annotations
@@ -37,12 +39,31 @@ from .senders import Replier
 
 log = logging.getLogger("djbot.dingtalk.stream")
 
+
+class _PingIsRoutine(logging.Filter):
+    """dingtalk-stream acks the gateway's SYSTEM "ping" as the protocol asks (a 200 with the
+    ping's data), then logs it, on the logger we give it, as a warning of an "unknown
+    message topic" with the whole frame: a warning at every ping hides the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (str(record.msg).startswith("unknown message topic")
+                    and isinstance(record.args, tuple) and record.args[:1] == ("ping",))
+
+
+log.addFilter(_PingIsRoutine())
+
 LEASE_NAME = "dingtalk-stream"
 LEASE_TTL = timedelta(seconds=60)
 LEASE_RENEW_SECONDS = 20
 LEASE_RETRY_SECONDS = 15  # how often a standby replica asks for the lease
 OPEN_TIMEOUT_SECONDS = 15
 MAX_BACKOFF_SECONDS = 60
+# How long stop() waits for the frames being handled to be committed and acked; within
+# `djbot serve`'s graceful shutdown (bot/cli/platforms.py, 20 s).
+STOP_GRACE_SECONDS = 10
+# The same after the gateway's SYSTEM "disconnect", before it closes the socket itself
+# (how long it waits is not documented; a message not acked by then comes again).
+DISCONNECT_GRACE_SECONDS = 5
 
 
 def import_sdk(api_base: str):
@@ -79,14 +100,21 @@ class StreamService:
         self.client.register_callback_handler(sdk.ChatbotMessage.TOPIC, self.handler)
         self._task: asyncio.Task | None = None
         self._frames: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
 
     async def stop(self) -> None:
+        # Take no new frame (unacked, the gateway delivers it to whoever holds next), and
+        # let those being handled finish while the connection is open to carry their acks:
+        # closed under them, each would be delivered and answered again.
+        self._stopping = True
+        if self._frames:
+            await asyncio.wait(set(self._frames), timeout=STOP_GRACE_SECONDS)
         websocket = self.client.websocket
         if websocket is not None:
-            # Close cleanly first, so the gateway hands new messages to whoever holds next.
+            # Then close cleanly, so the gateway hands new messages to whoever holds next.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(), 5)
         if self._task is not None:
@@ -134,6 +162,16 @@ class StreamService:
                     except ValueError:
                         log.warning("dingtalk stream: a frame that is not JSON, skipped")
                         continue
+                    if self._stopping:
+                        continue  # never acked: the gateway delivers it to the next holder
+                    if _is_disconnect(frame):
+                        # The gateway is about to close. The SDK acks this and closes at
+                        # once, under the frames still being handled: their acks would be
+                        # lost and each message delivered, and answered, again. Let them
+                        # finish first, reading nothing new (unacked, it comes again).
+                        in_hand = set(self._frames)
+                        if in_hand:
+                            await asyncio.wait(in_hand, timeout=DISCONNECT_GRACE_SECONDS)
                     # The SDK routes the frame to our handler and sends the ack.
                     task = asyncio.create_task(self.client.background_task(frame))
                     self._frames.add(task)
@@ -162,6 +200,14 @@ class StreamService:
     def _release(self) -> None:
         with session_scope(self.runtime.engine) as session:
             leases.release(session, name=LEASE_NAME, holder=self.holder)
+
+
+def _is_disconnect(frame: object) -> bool:
+    """The gateway's SYSTEM frame announcing that it closes this connection."""
+    if not isinstance(frame, dict) or frame.get("type") != "SYSTEM":
+        return False
+    headers = frame.get("headers")
+    return isinstance(headers, dict) and headers.get("topic") == "disconnect"
 
 
 def make_handler(sdk, runtime: Runtime, replier: Replier):
