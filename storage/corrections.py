@@ -295,7 +295,12 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: dateti
             if message.kind == outbox.DAY_BEFORE and now.astimezone(tz).date() >= its_day:
                 message.last_error = TOO_LATE
             else:
+                # Withheld while a worker held it (withdraw_reason): tried as any other now.
                 message.status, message.last_error = "pending", None
+                message.withdraw_reason = None
+            session.add(message)
+        elif message.status == "sending" and message.withdraw_reason == WITHHELD:
+            message.withdraw_reason = None  # its send, if it fails, is tried again
             session.add(message)
     session.flush()
     return True

@@ -835,7 +835,8 @@ def apply_roster(
     # file listing its task force before the home branches is not refused.
     first_naming = {row.branch: row for row in reversed(roster.rows) if row.branch}
     for row in roster.rows:
-        home = row.return_branch
+        # A retyped name ((一) for （一）) is the branch already known, not one to make.
+        home = _known_name(branches, row.return_branch)
         if home and home not in branches and home in first_naming:
             _ensure_branch(session, branches, home, first_naming[home], now, result)
 

@@ -522,3 +522,28 @@ def test_a_leader_listed_under_局机关_as_djbot_shows_them_stays_at_bureau_lev
 
     assert member(engine, "赵振华").branch_id is None
     assert count(engine, Branch) == 2
+
+
+def test_a_home_branch_retyped_with_half_width_brackets_is_the_branch_known(engine, tmp_path):
+    """A task force's 原支部 written (一) where the branch is （一）, in a file that retypes
+    the branch's own rows too: the 原支部 was made first as a new branch (a 原支部 named
+    further down is), and everyone of the branch moved into it, away from its group chat,
+    schedules and history."""
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "城关派出所（一）党支部,王建国,书记,wang,,,,",
+             "城关派出所（一）党支部,李秀英,,li,,,,"]
+    run_import(engine, write(tmp_path, lines))
+
+    # Next month: a task force, and the branch name retyped with half-width brackets.
+    again = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "专项临时支部,刘洋,书记,liu,,是,2027-06-30,城关派出所(一)党支部",
+             "城关派出所(一)党支部,王建国,书记,wang,,,,",
+             "城关派出所(一)党支部,李秀英,,li,,,,"]
+    run_import(engine, write(tmp_path, again, name="名册2.csv"))
+
+    with Session(engine) as s:
+        names = sorted(b.name for b in s.exec(select(Branch)).all())
+        wang = s.exec(select(Member).where(Member.name == "王建国")).one()
+        home = s.get(Branch, wang.branch_id).name
+    assert names == ["专项临时支部", "城关派出所（一）党支部"], names
+    assert home == "城关派出所（一）党支部", home

@@ -143,3 +143,13 @@ def test_today_said_with_a_study_is_today_and_a_numbered_material_stays(runtime,
     assert "理论 45 分钟。" in chat.say("u1", "学习 理论 45 今天").text
     assert "理论 45 分钟（3号文件）" in chat.say("u1", "学习 理论 45 3号文件").text
     assert logs(runtime) == 2
+
+
+@pytest.mark.parametrize("said", ["撤销 请假", "撤销 请假 明天不去了", "撤销推荐 李四"])
+def test_undo_followed_by_another_record_leaves_the_study(runtime, chat, member, said):
+    """撤销 请假 明天不去了 took back the sender's last 学习 (积分 -2), the words after it
+    read as the reason: another record's name is refused with where it is put right."""
+    chat.say("u1", "学习 理论 60")
+    reply = chat.say("u1", said)  # (撤销 请假 alone is 销假's other name)
+    assert reply.is_error and "已撤销学习记录" not in reply.text, reply.text
+    assert points(runtime) == [2]
