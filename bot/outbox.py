@@ -293,10 +293,11 @@ class OutboxWorker:
         as before, the claim's try given back; how many."""
         ours = (OutboxMessage.id.in_(message_ids),  # type: ignore[union-attr]
                 OutboxMessage.status == SENDING, OutboxMessage.claimed_by == self.worker_id)
+        withdrawn = OutboxMessage.withdraw_reason.is_not(None)  # type: ignore[union-attr]
         with session_scope(self.engine) as session:
             session.execute(  # withdrawn meanwhile: not to be tried at all
                 update(OutboxMessage)
-                .where(*ours, OutboxMessage.withdraw_reason.is_not(None))  # type: ignore[union-attr]
+                .where(*ours, withdrawn)
                 .values(status=WITHDRAWN, claimed_by=None, last_error=OutboxMessage.withdraw_reason)
                 .execution_options(synchronize_session=False))
             return session.execute(

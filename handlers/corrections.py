@@ -36,6 +36,7 @@ import handlers.visits as visits
 from handlers.schedule import BUREAU, is_bureau_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org
+from storage.kinds import VISIT_WITHDRAWN
 from storage.models import (
     Activity,
     ActivityType,
@@ -63,7 +64,7 @@ CANCEL = "activity.cancel"
 
 
 # 确认取消, 确认无误: a yes to what was just asked, in more words.
-SAID_YES = ("取消", "取消活动", "无误", "是", "是的", "好的", "对", "没错", "执行", "同意")
+SAID_YES = ("取消", "取消活动", "无误", "是", "是的", "好", "好的", "对", "没错", "执行", "同意")
 
 
 def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -544,7 +545,7 @@ def _withdraw_visit(ctx: Ctx, visit: ResearchVisit, reason: str) -> Reply:
         reached = attendance._write_privately(
             ctx, [recorder], f"【调研记录撤销】{ctx.member.name}撤销了你记录的{said}。"
                              f"原因：{reason}。如有疑问请联系{ctx.member.name}。",
-            kind="visit.withdraw", title="调研记录撤销", key=f"visit.withdraw|{visit.id}",
+            kind=VISIT_WITHDRAWN, title="调研记录撤销", key=f"visit.withdraw|{visit.id}",
             branch_id=visit.branch_id)
         told = "已私聊告知记录人。" if reached else ""
     return Reply(f"已撤销{said}。不再计入调研次数。{told}")
@@ -570,11 +571,12 @@ DELETE_SCHEDULE = Command(
     args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
     roles=MANAGERS | LEADERS, example="删除日程 夜学", capability="corrections")
 UNDO = Command(
-    name="撤销", acts=True, summary="撤销自己一天内最后一条学习或调研记录", handler=undo,
+    name="撤销", acts=True,
+    summary="撤销自己一天内最后一条学习或调研记录（撤销 学习 / 撤销 调研：只撤那一种）", handler=undo,
     args=(rest("reason", "原因", optional=True),), example="撤销 分钟数写错了",
     capability="corrections")
 WITHDRAW_VISIT = Command(
-    name="撤销调研", summary="撤销一条调研记录（记录人、领导或该支部书记）",
+    name="撤销调研", summary="撤销一条调研记录（记录人、领导或该支部书记；往年的记录过了补签期限不能撤销）",
     handler=withdraw_visit, args=(word("number", "编号"), rest("reason", "原因", optional=True)),
     roles=LEADERS | frozenset({Role.SECRETARY}), example="撤销调研 2 重复记录",
     capability="corrections")
@@ -582,7 +584,7 @@ WITHDRAW_VISIT = Command(
 
 PAUSE_SCHEDULE = Command(
     name="暂停日程",
-    summary="从今天起到某天不举行某项固定活动（不提醒、不计缺席）；党小组会可写明党小组",
+    summary="从今天起到某天（最长半年）不举行某项固定活动（不提醒、不计缺席）；党小组会可写明党小组",
     handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "暂停到的日期")),
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(

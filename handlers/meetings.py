@@ -18,7 +18,7 @@ def meetings(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not ctx.message.is_private and ctx.role not in LEADER_ROLES:
         return Reply.error("三会一课情况请私聊我查看。")
     if not ctx.message.is_private and not ctx.bureau_wide:
-        # A branch group hears no shortfall, asked by a leader either (as 约谈 and 结对).
+        # A branch group hears no shortfall, not even when a leader asks (as 约谈, 结对).
         return Reply.error("「三会一课」请在领导群或私聊我发送：支部的三会一课情况不在支部群里说。")
     if args.get("branch"):
         # A secretary may name the own branch: it is the one 三会一课 alone shows them.
@@ -58,7 +58,8 @@ def _bureau(ctx: Ctx) -> Reply:
 
 COMMAND_MEETINGS = Command(
     name="三会一课",
-    summary="三会一课情况：已开、本月到期、逾期（书记私聊查看本支部，领导查看各支部）",
+    summary="三会一课情况：已开、已安排、本月到期、逾期（书记私聊查看本支部，领导私聊或在领导群查看各支部；"
+            "不在支部群里说）",
     handler=meetings,
     args=(branch("branch", "支部", optional=True),),
     roles=frozenset({*MANAGERS, *LEADER_ROLES}),

@@ -281,7 +281,7 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
     outbox.enqueue_private(
         ctx.session, reached=reached, text="\n".join(text), title="积分明细",
-        kind="points.ledger", key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}",
+        kind=outbox.POINTS_LEDGER, key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}",
         now=ctx.now, branch_id=member.branch_id, not_before=None)
     return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
 

@@ -181,7 +181,7 @@ def _part_of_year(branch: Branch, year: int, ctx: Ctx) -> str:
     """Why a 临时党支部 owes less than the year's visits: set up or ending in the year."""
     began = branch.created_at.astimezone(ctx.settings.tz).year == year
     ends = branch.ends_on is not None and branch.ends_on.year == year
-    return ("今年成立、撤销" if ends else "今年成立") if began else "今年撤销"
+    return ("今年成立、年内结束" if ends else "今年成立") if began else "年内结束"
 
 
 def register(registry: CommandRegistry) -> None:

@@ -64,15 +64,17 @@ def meeting_standing(session: Session, *, branch: Branch, now: datetime, tz: tzi
         PartyGroup.branch_id == branch.id).order_by(PartyGroup.id)).scalars())
     assert branch.id is not None
     held = branch_meetings(session, branch_id=branch.id, tz=tz, types=tuple(required), now=now)
-    planned = planned_meetings(session, branch_id=branch.id, now=now, tz=tz, required=required)
+    planned = planned_meetings(session, branch_id=branch.id, now=now, tz=tz, required=required,
+                               ends_on=branch.ends_on)
     return m.standing(required, held, groups, now.astimezone(tz).date(),
                       branch.created_at.astimezone(tz).date(), planned)
 
 
 def planned_meetings(session: Session, *, branch_id: int, now: datetime, tz: tzinfo,
-                     required: dict[str, str]) -> list[m.Held]:
-    """Each fixed schedule's next occurrence, when it falls in its meeting's current period:
-    the scheduler makes its activity only half an hour before the start, so until then the
+                     required: dict[str, str], ends_on: date | None = None) -> list[m.Held]:
+    """Each fixed schedule's next occurrence, when it falls in its meeting's current period
+    (and before the branch ends, a 临时党支部's `ends_on`: none is held after it): the
+    scheduler makes its activity only half an hour before the start, so until then the
     schedule (设置 支委会 每月27日 15:00) is what says the meeting is planned."""
     from bot.scheduling.holidays import next_held  # the schedule's own holiday rules
     from storage.schedules import branch_schedules
@@ -87,7 +89,7 @@ def planned_meetings(session: Session, *, branch_id: int, now: datetime, tz: tzi
             continue
         for occurrence in next_held(schedule, now=now, tz=tz, count=1):
             day = occurrence.starts_at.astimezone(tz).date()  # type: ignore[union-attr]
-            if day <= m.period_of(today, frequency).last:
+            if day <= m.period_of(today, frequency).last and (ends_on is None or day <= ends_on):
                 out.append(m.Held(schedule.activity_type, day,
                                   groups.get(schedule.party_group_id)))
     return out

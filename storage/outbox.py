@@ -10,6 +10,24 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+# The kinds of message (OutboxMessage.kind), in storage.kinds: read here as outbox.DAY_BEFORE.
+from storage.kinds import (  # noqa: F401
+    DAY_BEFORE,
+    GROUP_BEFORE,
+    LEADERBOARD,
+    LEAVE_ASK,
+    LEAVE_LAPSED,
+    LEAVE_MOVED,
+    MEETINGS_DUE,
+    MISSING,
+    NUDGE,
+    PIONEER_SHORTLIST,
+    POINTS_LEDGER,
+    START,
+    SUMMARY,
+    SUMMARY_PICTURE,
+    VISIT_WITHDRAWN,
+)
 from storage.ledger import insert_ignoring_duplicates, insert_ignoring_duplicates_statement
 from storage.models import Identity, Member, OutboxMessage
 from storage.prepared import Prepared, Writes
@@ -166,22 +184,6 @@ def is_follow_up(key: str | None) -> bool:
     return FOLLOW_UP in (key or "")
 
 
-# Kinds of message djbot starts itself, as stored in OutboxMessage.kind: the scheduler's
-# (bot.scheduling.plan), and what the worker's quiet hours (bot.outbox) and a cancelled
-# activity's withdrawal (storage.corrections) tell apart.
-DAY_BEFORE = "reminder.day_before"  # private, to the secretary: 【明日活动】
-GROUP_BEFORE = "reminder.group_before"  # to the branch group
-START = "reminder.start"  # to the branch group: 请签到
-NUDGE = "nudge"  # private, to one member still missing
-MISSING = "reminder.missing"  # private, to the secretary, at the end
-LEADERBOARD = "leaderboard"  # Monday, to each branch group
-SUMMARY = "summary"  # Monday, to the leaders
-SUMMARY_PICTURE = "summary.picture"  # the WeCom image that follows the summary's text
-MEETINGS_DUE = "reminder.meetings"  # private, to the secretary: 三会一课 due, none planned
-PIONEER_SHORTLIST = "pioneer.shortlist"  # private, to the secretary: month-end 先锋党员 shortlist
-LEAVE_ASK = "leave.ask"  # 请假待批准, privately to whoever decides it
-LEAVE_LAPSED = "leave.lapsed"  # 请假未获批准: leave undecided when absence was confirmed
-LEAVE_MOVED = "leave.moved"  # 请假提示: leave a change of place or of schedule changed
 
 
 def leave_asks_of(member_id: int) -> str:
@@ -224,10 +226,11 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
 def withdraw_rows(session: Session, *, rows: list[OutboxMessage],
                   reason: str) -> list[OutboxMessage]:
     """Withdraw those of `rows` still pending (never claimed by the delivery worker again);
-    returns them. Compare-and-set on the status, as the worker claims a row: one that a
-    worker on another replica claimed since it was read is on its way and stays so (unless
-    its send fails: then it is withdrawn), and the status of each row not withdrawn is read
-    again, for the caller to see it went out."""
+    returns them. Rows in any other state may be passed: one a worker holds (sending, or
+    claimed on another replica since it was read) is on its way and stays so, marked to be
+    withdrawn if its send fails (withdraw_reason); one sent, dead or withdrawn is left. The
+    status of each row not withdrawn is read again, for the caller to see it went out.
+    Compare-and-set on the status, as the worker claims a row."""
     if not rows:
         return []
     won = set(session.execute(

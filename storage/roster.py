@@ -390,6 +390,10 @@ def _fill_merged(table: Table, ranges: list[tuple[int, int, int, int]]) -> None:
     for first_row, first_col, last_row, last_col in ranges:
         if first_row == 1 or first_row > len(table.rows) or first_col > MAX_COLUMNS:
             continue  # the header (or a title above it) is not filled across
+        if first_col != last_col:
+            # Merged sideways (across 企业微信ID and 钉钉ID, say), a value is no one column's:
+            # copied into each it would be a second, false account.
+            continue
         top = table.rows[first_row - 1]
         value = top[first_col - 1] if first_col <= len(top) else ""
         if not value or top == ["#"]:  # a note row merged across keeps to itself

@@ -37,8 +37,8 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
     """Close every temporary branch whose end date has passed: it gets no more reminders
     or activities (those already created for later days are taken away), its members go
     back to the branch the roster names (their 原支部, else the one they came from), and
-    its history stays (activities, attendance and points keep its id). A 结对 it is in ends on its end date, so the
-    partner branch can be paired again."""
+    its history stays (activities, attendance and points keep its id). A 结对 it is in ends
+    on its end date, so the partner branch can be paired again."""
     ended = []
     for branch in session.exec(select(Branch).where(
             Branch.temporary == True, Branch.active == True,  # noqa: E712

@@ -406,7 +406,8 @@ def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
     assert record(runtime.engine) == before
 
 
-def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime, chat, clock, bureau):
+def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime, chat, clock,
+                                                                      bureau):
     """The activity sheet, printed as the paper 台账: a check-in made leave by a 更正 reads
     请假（签到已更正）, as one made an absence reads 缺席（签到已更正）, never 请假 beside a
     check-in time, which would look like a forged record."""

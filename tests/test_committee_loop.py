@@ -878,6 +878,24 @@ def test_a_meeting_later_today_is_planned_not_held(runtime, chat, clock, bureau)
         chat.say("sec1", "三会一课").text
 
 
+def test_a_task_force_ending_before_its_schedules_next_meeting_has_none_planned(
+        runtime, chat, clock):
+    """A 临时党支部 ending on the 25th with 支委会 set for the 27th read 已安排 (下次 11-27), and
+    its secretary was not reminded, of a meeting that is never held."""
+    from datetime import date
+
+    def build(s):
+        force = make_branch(s, "专项临时支部", temporary=True)
+        force.ends_on = date(2026, 11, 25)
+        bind_chat(s, force, "g9")
+        make_member(s, force, "周书记", role=Role.SECRETARY, wecom="sec9")
+    seed(runtime.engine, build)
+    clock.set(local(2026, 11, 20, 9, 0))
+    chat.say("sec9", "设置 支委会 每月27日 15:00", chat="g9")
+    [line] = [x for x in chat.say("sec9", "三会一课").text.splitlines() if "支委会" in x]
+    assert "已安排" not in line and "下次" not in line, line
+
+
 def test_a_secretary_naming_the_own_branch_gets_its_meetings(runtime, chat, bureau):
     """三会一课 一支部 from 一支部's secretary was refused as 查看其他支部的三会一课仅限领导."""
     reply = chat.say("sec1", "三会一课 一支部")

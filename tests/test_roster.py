@@ -403,6 +403,24 @@ def test_an_xlsx_whose_branch_cells_are_merged_puts_everyone_in_that_branch(engi
             assert session.get(Branch, member(engine, name).branch_id).name == branch
 
 
+def test_a_cell_merged_sideways_is_no_second_account(engine, tmp_path):
+    # 企业微信ID merged across 钉钉ID (a layout, not a value for each): copied into both,
+    # the WeCom account would have been made a DingTalk one nobody has.
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["支部", "姓名", "角色", "企业微信ID", "钉钉ID"])
+    sheet.append(["一支部", "王建国", "书记", "wang", None])
+    sheet.merge_cells("D2:E2")
+    path = tmp_path / "名册.xlsx"
+    book.save(path)
+
+    run_import(engine, path)
+
+    with Session(engine) as session:
+        ids = session.exec(select(Identity.platform, Identity.user_id)).all()
+    assert ids == [("wecom", "wang")]
+
+
 def test_a_corrected_staff_number_is_the_same_person_with_their_points(engine, tmp_path):
     # 张伟's 警号 was typed 1030 last time; this file has it right, 1003, with his accounts.
     # A new 张伟 taking his accounts would leave his points with the old one, deactivated.

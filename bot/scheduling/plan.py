@@ -16,7 +16,7 @@ from bot.scheduling.holidays import MAX_MOVE_DAYS
 from bot.scheduling.rules import WEEKDAY_NAMES
 
 # The kinds of message (OutboxMessage.kind), by the names the plan has always used.
-from storage.outbox import (  # noqa: F401
+from storage.kinds import (  # noqa: F401
     DAY_BEFORE,
     GROUP_BEFORE,
     LEADERBOARD,

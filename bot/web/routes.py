@@ -75,6 +75,8 @@ def _get(session: Session, model: Any, ident: str) -> Any:
     return session.get(model, number) if 1 <= number <= MAX_ID else None
 
 
+# The longest a session can last: config.WebSettings.session_hours allows no more.
+LONGEST_SESSION = timedelta(hours=24)
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
 
 # ?all=1 lifts a page's list limits: a list cut for length says how many it left out and
@@ -127,10 +129,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         if claims is None:
             return None
         # Signed out of (退出) is on record from the session's start at the latest: its
-        # expiry less its hours, which were at most 24 (SESSION_HOURS allows no more) unless
-        # the setting is longer now.
-        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - timedelta(
-            hours=max(24, settings.session_hours))
+        # expiry less the longest a session lasts (SESSION_HOURS, whatever it was then).
+        began = datetime.fromtimestamp(claims["exp"], timezone.utc) - LONGEST_SESSION
         if store.session_ended(session, session_id=claims["n"], since=began):
             return None
         who = pages.viewer_of(session, claims["m"])
@@ -236,10 +236,10 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if who is None:
                 return no_session(request)
             found = _get(session, Branch, branch_id)
-            if not who.may_see_branch(found.id if found else None):
-                return _refused(403, "你只能查看本支部的看板。")
-            if found is None:
+            if found is None:  # a mangled address, for anyone (no 你只能查看本支部 to a 书记)
                 return _refused(404, "没有这个支部。")
+            if not who.may_see_branch(found.id):
+                return _refused(403, "你只能查看本支部的看板。")
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
                                      settings=runtime.settings, cache=cache,
                                      show_all=show_all == "1")
