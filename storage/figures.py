@@ -59,7 +59,8 @@ class BranchFigures:
     # None for a standing branch, which was there before djbot (its record's date is the
     # roster's import, not the branch's).
     set_up: datetime | str | None = None
-    # And the day it ends, if set: one that ran from March to August owes half a year's.
+    # And the day it ends (a 临时党支部's end, a standing branch's closing), if set: one
+    # that ran from March to August owes half a year's.
     ends_on: date | str | None = None
     # Who belonged to the branch at some time in the span (the average points' base):
     # on its roster then, including anyone who has moved or left since.
@@ -130,7 +131,7 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     values = {"start": start, "end": end, "cutoff": now if now is not None else end}
     rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active),
                                      set_up=created_at if temporary else None,
-                                     ends_on=ends_on if temporary else None)
+                                     ends_on=ends_on)
             for branch_id, name, active, temporary, created_at, ends_on
             in run("branches", values)}
     if not rows:

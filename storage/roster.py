@@ -887,6 +887,8 @@ def apply_roster(
         result.warnings += [f"「{header}」列整列为空，没有改动任何人的{header}"
                             for header in roster.untouched]
     result.warnings += _namesake_warnings(session, seen, names)
+    result.warnings += [f"支部「{name}」已没有在册人员，仍在红黄蓝榜和调研目标里：如已撤销，"
+                        f"请运行 djbot branch close {name}" for name in _emptied(session)]
 
     session.add(
         AuditEntry(
@@ -1056,6 +1058,17 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     return member.id  # type: ignore[return-value]
 
 
+def _emptied(session: Session) -> list[str]:
+    """Standing branches still open with nobody on their roster: a restructuring (27 → 30)
+    moved their people, and only closing them (djbot branch close) takes them out of the
+    rankings, the 调研 targets and the reminders to a group nobody reads."""
+    peopled = select(Member.branch_id).where(Member.active == True,  # noqa: E712
+                                             Member.branch_id.is_not(None))  # type: ignore[union-attr]
+    return list(session.exec(select(Branch.name).where(
+        Branch.active == True, Branch.temporary == False,  # noqa: E712
+        Branch.id.not_in(peopled)).order_by(Branch.id)).all())  # type: ignore[union-attr]
+
+
 def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]
                     ) -> dict[str, str]:
     """The ids of the row that Excel stored as numbers, given back the leading zeros of the
@@ -1126,6 +1139,8 @@ def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | No
     wanted: dict[str, object] = {"active": True}
     if "temporary" in row.given:
         wanted |= {"temporary": row.temporary, "ends_on": row.ends_on}
+    elif not branch.temporary:
+        wanted["ends_on"] = None  # a standing branch closed (branch close) and named again
     changed = {k: v for k, v in wanted.items() if getattr(branch, k) != v}
     for key, value in changed.items():
         setattr(branch, key, value)

@@ -1,4 +1,5 @@
-"""Temporary branches (临时党支部) ending: keyword-only queries that never commit."""
+"""Branches ending: a temporary branch (临时党支部) on its end date, and a standing one
+closed when a restructuring leaves it empty. Keyword-only queries that never commit."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from storage.models import (
 )
 
 ENDED = "临时党支部已撤销"
+CLOSED = "支部已撤销"
 
 
 @dataclass
@@ -62,24 +64,11 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
             member.updated_at = now
             session.add(member)
             result.moved.append((member.name, back.name if back else None))
-        # Activities created ahead for days after its end: the branch is gone by then,
-        # so they are taken away as a schedule change takes them (after the moves, which
-        # already withdrew and told the leave asked for them).
-        # Not one that has begun: a scheduler that comes back late after its end leaves
-        # what was held (and checked in to) as it was.
+        # After the moves, which already withdrew and told the leave asked for them.
         assert branch.ends_on is not None  # selected above
         after = max(now, datetime.combine(branch.ends_on + timedelta(days=1), time(0),
                                           tzinfo=tz))
-        result.withdrawn = corrections.withdraw(session, activities=list(session.exec(
-            select(Activity).where(Activity.branch_id == branch.id, Activity.starts_at > after,
-                                   Activity.status != CANCELLED)).all()),
-            by=None, reason=ENDED, now=now)
-        for pair in session.exec(select(BranchPairing).where(
-                BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
-                (BranchPairing.strong_branch_id == branch.id)
-                | (BranchPairing.weak_branch_id == branch.id))).all():
-            pair.ended_on = branch.ends_on
-            session.add(pair)
+        result.withdrawn = _wind_up(session, branch=branch, after=after, now=now, reason=ENDED)
         session.add(AuditEntry(at=now, actor="scheduler", action="branch.end", target=branch.name,
                                detail={"ends_on": branch.ends_on.isoformat() if branch.ends_on else None,
                                        "moved": [{"member": m, "to": b} for m, b in result.moved],
@@ -89,6 +78,40 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         ended.append(result)
     session.flush()
     return ended
+
+
+def close(session: Session, *, branch: Branch, now: datetime, tz: tzinfo) -> Ended:
+    """Close a standing branch a restructuring has left empty (its people moved by the
+    roster): as a temporary branch ends, from today. No more activities or reminders (those
+    created ahead are taken away), out of the rankings and 调研 targets from then on (its
+    target is its months' share, visit_target), its history kept. The caller has made sure
+    nobody is on its roster."""
+    today = now.astimezone(tz).date()
+    branch.active, branch.ends_on = False, today
+    session.add(branch)
+    result = Ended(branch)
+    result.withdrawn = _wind_up(session, branch=branch, after=now, now=now, reason=CLOSED)
+    session.flush()
+    return result
+
+
+def _wind_up(session: Session, *, branch: Branch, after: datetime, now: datetime,
+             reason: str) -> corrections.Withdrawn:
+    """What a branch ending on its `ends_on` leaves behind: activities created ahead to start
+    after `after`, taken away as a schedule change takes them (not one that has begun: a
+    scheduler that comes back late leaves what was held, and checked in to, as it was), and
+    its 结对, ended on that day so the partner branch can be paired again."""
+    withdrawn = corrections.withdraw(session, activities=list(session.exec(
+        select(Activity).where(Activity.branch_id == branch.id, Activity.starts_at > after,
+                               Activity.status != CANCELLED)).all()),
+        by=None, reason=reason, now=now)
+    for pair in session.exec(select(BranchPairing).where(
+            BranchPairing.ended_on.is_(None),  # type: ignore[union-attr]
+            (BranchPairing.strong_branch_id == branch.id)
+            | (BranchPairing.weak_branch_id == branch.id))).all():
+        pair.ended_on = branch.ends_on
+        session.add(pair)
+    return withdrawn
 
 
 def _came_from(session: Session, member: Member, temporary_id: int) -> int | None:

@@ -297,6 +297,43 @@ def test_a_reminder_under_way_when_cancelled_is_not_sent_again_if_its_send_fails
     assert (row.status, row.last_error) == ("withdrawn", "活动已取消")
 
 
+def test_a_branch_emptied_by_a_restructuring_is_closed_and_leaves_the_figures(
+        runtime, chat, clock, djbot, tmp_path):
+    """老城支部's people moved to 城关支部 by the roster: it stayed open, its night study
+    reminded a group nobody reads, and 周报 listed it (活动 1 次 · 参与 0/0, 年度调研未达标)
+    with no way to close it. The import now says so, and `djbot branch close` closes it:
+    refused while anyone is on its roster, then nothing more planned or sent, out of 周报."""
+    def scene(session):
+        one, two = make_branch(session, "城关支部"), make_branch(session, "老城支部")
+        bind_chat(session, one, "g1")
+        bind_chat(session, two, "g2")
+        bind_chat(session, None, "lg", leaders=True)
+        make_member(session, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(session, one, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, two, "李书记", role=Role.SECRETARY, wecom="sec2")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 9, 0))
+    chat.say("sec2", "设置 夜学 每周二 19:30", chat="g2")
+    runner = CliRunner()
+    refused = runner.invoke(bot.cli.app, ["branch", "close", "老城支部", "--yes"])
+    assert refused.exit_code == 2 and "还有 1 名在册人员" in refused.output
+    roster = tmp_path / "名册.csv"
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n城关支部,王书记,书记,sec,\n"
+                      "城关支部,李书记,委员,sec2,\n,赵领导,领导,lead,\n", encoding="utf-8")
+    imported = djbot("import-roster", str(roster))
+    assert "支部「老城支部」已没有在册人员" in imported and "djbot branch close 老城支部" in imported
+    run_ticks(runtime, clock, local(2026, 11, 2, 9, 30))  # its study of the 3rd is made
+    closed = djbot("branch", "close", "老城支部", "--yes")
+    assert "已撤销支部「老城支部」" in closed and "已撤下已安排的 1 次活动" in closed, closed
+    sent = run_ticks(runtime, clock, local(2026, 11, 24, 9, 30))
+    assert not [s for s in sent if s[2] == "g2"]
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "老城支部" not in summary, summary
+    assert "branch.close" in djbot("audit", "--action", "branch.close")
+    again = runner.invoke(bot.cli.app, ["branch", "close", "老城支部", "--yes"])
+    assert again.exit_code == 2 and "没有在用的支部「老城支部」" in again.output
+
+
 # --- a schedule deleted mid-month -------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Organisation commands: import-roster, members, bind, audit, demo."""
+"""Organisation commands: import-roster, members, bind, audit, demo, branch close."""
 
 from __future__ import annotations
 
@@ -256,7 +256,59 @@ def _start_demo_over(url: str) -> bool:
     return True
 
 
+branch_app = typer.Typer(help="支部：撤销已没有在册人员的支部（机构调整后）。", no_args_is_help=True)
+
+
+@branch_app.command("close")
+def close_branch_command(
+    name: Annotated[str, typer.Argument(help="支部名称（与 djbot members 显示的一致）")],
+    yes: Annotated[bool, typer.Option("--yes", help="不再确认")] = False,
+) -> None:
+    """撤销一个已没有在册人员的支部：从今天起不再举行活动、不再提醒，不再参加红黄蓝榜，
+    调研目标按撤销前的月份计；历史活动、考勤和积分保留。临时党支部到结束日期自动撤销，不用此命令。"""
+    from sqlmodel import Session, func, select
+
+    from bot.scheduling.called_off import CalledOff, tell_cancelled
+    from storage import temporary
+    from storage.models import AuditEntry, Branch, Member
+
+    runtime = _runtime()
+    now = runtime.clock.now()
+    with Session(runtime.engine) as session:
+        branch = session.exec(select(Branch).where(Branch.name == name.strip())).first()
+        if branch is None or not branch.active:
+            typer.echo(f"没有在用的支部「{name}」（djbot members 列出现有支部）", err=True)
+            raise typer.Exit(2)
+        if branch.temporary:
+            typer.echo(f"「{branch.name}」是临时党支部：到结束日期自动撤销；提前结束请在名册里改结束日期",
+                       err=True)
+            raise typer.Exit(2)
+        people = session.exec(select(func.count()).select_from(Member).where(
+            Member.branch_id == branch.id, Member.active == True)).one()  # noqa: E712
+        if people:
+            # Closing it with people on its roster would leave them expected nowhere.
+            typer.echo(f"「{branch.name}」还有 {people} 名在册人员：请先用名册把他们调到新支部"
+                       "（djbot import-roster），再撤销", err=True)
+            raise typer.Exit(2)
+        if not yes:
+            typer.confirm(f"撤销支部「{branch.name}」？", abort=True)
+        closed = temporary.close(session, branch=branch, now=now, tz=runtime.settings.tz)
+        # A group told of one of its activities hears it is off (支部已撤销), as ever.
+        groups, _ = tell_cancelled(CalledOff(session, runtime.settings, now),
+                                   closed.withdrawn.cancelled)
+        session.add(AuditEntry(at=now, actor="cli", action="branch.close", target=branch.name,
+                               detail={"activities_removed": closed.withdrawn.removed,
+                                       "activities_cancelled": [
+                                           a.id for a in closed.withdrawn.cancelled]}))
+        session.commit()
+        taken = closed.withdrawn.removed + len(closed.withdrawn.cancelled)
+    typer.echo(f"已撤销支部「{name.strip()}」：从今天起不再举行活动、不再提醒，不再参加红黄蓝榜；"
+               f"历史记录保留。" + (f"已撤下已安排的 {taken} 次活动。" if taken else "")
+               + (f"已通知收到过活动通知的 {groups} 个群。" if groups else ""))
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(branch_app, name="branch")
     app.command("import-roster")(import_roster_command)
     app.command("members")(members_command)
     app.command("bind")(bind_command)

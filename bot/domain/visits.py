@@ -31,8 +31,6 @@ def visit_target(per_year: int, *, set_up: date | None, year: int,
 
 def target_of(branch, per_year: int, *, year: int, tz: tzinfo) -> int:
     """visit_target for a branch as stored (its `temporary`, `created_at` in UTC and
-    `ends_on`)."""
-    if not branch.temporary:
-        return per_year
-    return visit_target(per_year, set_up=branch.created_at.astimezone(tz).date(), year=year,
-                        ends_on=branch.ends_on)
+    `ends_on`: a temporary branch's end, or the day a standing one was closed)."""
+    set_up = branch.created_at.astimezone(tz).date() if branch.temporary else None
+    return visit_target(per_year, set_up=set_up, year=year, ends_on=branch.ends_on)
