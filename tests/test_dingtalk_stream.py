@@ -4,10 +4,12 @@ dingtalk-stream package, and answer robot messages pushed as Stream frames."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -398,13 +400,11 @@ async def test_the_gateways_ping_is_answered_with_its_data_and_is_no_warning(run
     assert any("disconnect" in r.getMessage() for r in records)
 
 
-async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fake):
-    """A rolling restart in the middle of a theme day's check-ins: the messages being
-    handled when the replica stops are committed and acked on the still-open connection,
-    so the gateway does not deliver them again (and members do not get each answer
-    twice); nothing new is taken once it is stopping."""
-    import asyncio
-
+@asynccontextmanager
+async def _slow_stream(runtime, fake, msg_id: str):
+    """A Stream service connected to the fake gateway whose dispatcher takes half a second a
+    message; yields (the service, the frame of one message pushed, now being handled), and
+    stops the service after."""
     from bot.adapters.dingtalk.client import DingtalkClient
     from bot.adapters.dingtalk.senders import Replier
     from bot.adapters.dingtalk.stream import StreamService
@@ -429,12 +429,22 @@ async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fa
                 break
             await asyncio.sleep(0.05)
         now_ms = int(runtime.clock.now().timestamp() * 1000)
-        frame = fake.push(robot_message(msg_id="stop1", sender="nobody", text="帮助",
-                                        now_ms=now_ms, webhook=fake.session_webhook("stop1")))
+        frame = fake.push(robot_message(msg_id=msg_id, sender="nobody", text="帮助",
+                                        now_ms=now_ms, webhook=fake.session_webhook(msg_id)))
         await asyncio.wait_for(started.wait(), 10)
+        yield service, frame
     finally:
         await service.stop()
         await client.aclose()
+
+
+async def test_a_replica_that_stops_acks_the_messages_it_is_handling(runtime, fake):
+    """A rolling restart in the middle of a theme day's check-ins: the messages being
+    handled when the replica stops are committed and acked on the still-open connection,
+    so the gateway does not deliver them again (and members do not get each answer
+    twice); nothing new is taken once it is stopping."""
+    async with _slow_stream(runtime, fake, "stop1") as (service, frame):
+        pass  # stopped with the message in hand
     assert _count(runtime.engine, ProcessedMessage) == 1
     assert fake.wait_for(lambda: fake.acked(frame), 2) and fake.acked(frame)["code"] == 200
 
@@ -443,42 +453,12 @@ async def test_a_gateway_disconnect_lets_the_messages_in_hand_be_acked(runtime, 
     """The gateway says "disconnect" before it closes the socket (rebalancing): the
     messages being handled then are committed and acked before djbot closes it, so they
     are not delivered, and answered, a second time on the next connection."""
-    import asyncio
-
-    from bot.adapters.dingtalk.client import DingtalkClient
-    from bot.adapters.dingtalk.senders import Replier
-    from bot.adapters.dingtalk.stream import StreamService
-
-    settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
-    client = DingtalkClient(settings, runtime.clock)
-    service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
-    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
-    handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
-
-    async def slow(message):
-        started.set()
-        await asyncio.sleep(0.5)
-        return await handle(message)
-
-    runtime.dispatcher.handle_delivery = slow
-    await service.start()
-    try:
-        for _ in range(100):
-            if fake.connections:
-                break
-            await asyncio.sleep(0.05)
-        now_ms = int(runtime.clock.now().timestamp() * 1000)
-        frame = fake.push(robot_message(msg_id="dis1", sender="nobody", text="帮助",
-                                        now_ms=now_ms, webhook=fake.session_webhook("dis1")))
-        await asyncio.wait_for(started.wait(), 10)
+    async with _slow_stream(runtime, fake, "dis1") as (service, frame):
         bye = fake.system("disconnect", close_after=3)
         for _ in range(100):
             if fake.connections == 2:
                 break
             await asyncio.sleep(0.05)
         assert fake.connections == 2  # and it connected again
-    finally:
-        await service.stop()
-        await client.aclose()
     assert fake.acked(frame) and fake.acked(frame)["code"] == 200
     assert fake.acked(bye)["code"] == 200
