@@ -892,7 +892,8 @@ def test_a_task_force_ending_before_its_schedules_next_meeting_has_none_planned(
     seed(runtime.engine, build)
     clock.set(local(2026, 11, 20, 9, 0))
     chat.say("sec9", "设置 支委会 每月27日 15:00", chat="g9")
-    [line] = [x for x in chat.say("sec9", "三会一课").text.splitlines() if "支委会" in x]
+    [line] = [x for x in chat.say("sec9", "三会一课").text.splitlines()
+              if x.startswith("· 支委会")]
     assert "已安排" not in line and "下次" not in line, line
 
 
