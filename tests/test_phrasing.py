@@ -1305,6 +1305,12 @@ ROWS += [
     ("查一下周强的积分", "没有这个指令"),
     ("看看李明的积分", "没有这个指令"),
     ("我自己的积分", m("积分")),
+    # An hour and its minutes with 零 between, as said aloud: 70 minutes (was 60: 零十 read
+    # as nought), and 一小时零五分 was refused.
+    ("学习 理论 一个小时零十分", m("学习", kind="理论", minutes=70, material=None)),
+    ("学习 理论 一小时零五分", m("学习", kind="理论", minutes=65, material=None)),
+    ("学习 理论 1小时零5分钟", m("学习", kind="理论", minutes=65, material=None)),
+    ("学习 理论 零十分钟", "学习时长应是时长"),
 ]
 
 # Every simple command, written the ways phones and habits write it.

@@ -241,8 +241,8 @@ def cn_number(text: str) -> int | None:
     if "十" not in text:
         return _CN_DIGITS[text] if len(text) == 1 else None
     tens, _, ones = text.partition("十")
-    if "十" in ones or len(tens) > 1 or len(ones) > 1:
-        return None
+    if "十" in ones or len(tens) > 1 or len(ones) > 1 or tens in ("零", "〇"):
+        return None  # 零十 is no number (it was 0: 一个小时零十分 was an hour)
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
 
 
@@ -272,11 +272,12 @@ _MINUTES = r"(?:分钟|分|min|mins|minute|minutes|m)"
 
 def parse_minutes(token: str) -> int | None:
     """A duration as people write it, in whole minutes: '45', '45分钟', '1.5小时', '90min',
-    '1小时30分', '半小时', '一个半小时', '两小时'; None if it is not one."""
+    '1小时30分', '一小时零五分', '半小时', '一个半小时', '两小时'; None if it is not one."""
     text = token.strip().lower()
     if m := re.fullmatch(rf"{_NUMBER}{_MINUTES}?", text):
         value = _number(m.group(1))
-    elif m := re.fullmatch(rf"{_NUMBER}{_HOURS}(?:{_NUMBER}{_MINUTES}?)?", text):
+    elif m := re.fullmatch(rf"{_NUMBER}{_HOURS}(?:[零〇]?{_NUMBER}{_MINUTES}?)?", text):
+        # 一小时零五分: the 零 said between the hours and the minutes is no digit of them.
         hours, minutes = _number(m.group(1)), _number(m.group(2)) if m.group(2) else 0.0
         value = None if hours is None or minutes is None else hours * 60 + minutes
     elif m := re.fullmatch(rf"{_NUMBER}?个?半{_HOURS}", text):
