@@ -51,6 +51,10 @@ def settings(db_url):
     ("12-10 出差", date(2026, 12, 10), "出差"),  # was the next activity's, 12-10 its reason
     ("周四的夜学 值班", date(2026, 12, 10), "夜学 值班"),  # was all of Thursday, 的夜学 值班
     ("10号的夜学 值班", date(2026, 12, 10), "夜学 值班"),
+    # With 个, as spoken: was no day, and the leave went to the next activity.
+    ("下个星期二 培训", date(2026, 12, 15), "培训"),
+    ("下个周二 培训", date(2026, 12, 15), "培训"),
+    ("这个礼拜五 值班", date(2026, 12, 11), "值班"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -573,3 +577,14 @@ def test_leave_for_an_evening_months_ahead_finds_its_night_study(chat, named_lik
     assert not chat.say("sec", "设置 夜学 每周四 19:30 90分钟", chat="g1").is_error
     reply = chat.say("zq", "请假 2027年3月4日晚上 出差", chat="g1")
     assert reply.text.startswith("已请假") and "3月4日" in reply.text, reply.text
+
+
+def test_next_weeks_day_said_with_ge_is_not_tonights_study(runtime, chat, clock):
+    """请假 下个星期二 出差 on a Tuesday excused that evening's study, reason 下个星期二 出差:
+    the week said with 个 was no day, and the leave went to the activity at hand."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 下个星期二 出差").text
+    assert reply.startswith("已请假：12月15日，原因：出差"), reply
+    assert chat.say("li", "下个礼拜四请假 培训").text.startswith("已请假：12月17日，原因：培训")

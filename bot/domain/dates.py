@@ -157,9 +157,10 @@ _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 _END = r"(?=[\s，,、：:。的]|$)"
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
-# 周5 and 下週三 too (digits, traditional input), but not 周10.
+# 周5 and 下週三 too (digits, traditional input), but not 周10; 下个星期二 as spoken (it was
+# no day, and the leave went to the activity at hand with it as the reason).
 _WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
-_WEEKDAY = rf"(?:下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
+_WEEKDAY = rf"(?:(?:下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
 # 本月28号, 下个月3号: a day of the month named.
 _MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]"
 _MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
@@ -302,7 +303,7 @@ _ALONE = r"(?=[\s，,、：:。的]|$)"
 _CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九十]{1,3}点(?:半|钟|整|[\d零一二三四五六七八九十]{1,3}分?)?)"
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
-    rf"|(?:上上|上|下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
+    rf"|(?:(?:上上|上|下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
     rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
     rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚|今晚|明晚)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")

@@ -358,7 +358,8 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
             raise DateError(f"没有 {raw} 这一天") from None
     if text in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[text])
-    if m := re.fullmatch(r"(上上|上|下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
+    if m := re.fullmatch(r"(?:(上上|上|下下|下|这|本)个?)?(?:周|星期|礼拜)([一二三四五六日天七1-7])",
+                         text):  # 下个星期二 too, as spoken
         which, day = m.groups()
         target = _WEEKDAY_INDEX[day]
         if which is not None:
