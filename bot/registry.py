@@ -983,7 +983,7 @@ def _without_particle(head: str) -> str:
 # courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
-_TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
+_TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})

@@ -613,7 +613,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if (unread := _day_left(reason)) is not None:
             return unread
         part = _PART_OF_DAY.match(reason)
-        named_part = (part[1] if part else "晚上" if said.lstrip().startswith("明晚")
+        named_part = (_PART_SAID[part[1]] if part
+                      else _PART_SAID[said.lstrip()[1]] if said.lstrip().startswith(("明晚", "明早"))
                       else _PART_SAID.get(tonight[1] or tonight[2]) if tonight else None)
         if kind is None and span.first == span.last and named_part is not None:
             # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
@@ -820,8 +821,9 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
 # then, by the hour. With none planned yet, the whole day is asked for, as before.
 # Said apart from the reason only: 明天下午出差 is a trip that leaves in the afternoon, not
 # leave for the afternoon's activities. 中午 overlaps 上午 and 下午 on purpose: a meeting at
-# 11:30 or 13:00 is what people call the noon one.
-_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)(?:[\s，,、:：]+|$)")
+# 11:30 or 13:00 is what people call the noon one. 晚 and 早 alone too (明天晚 值班): read
+# as no part, the whole day was excused with 晚 值班 as the reason.
+_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上|晚|早)(?:[\s，,、:：]+|$)")
 _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
                "晚上": (18, 24)}
 
@@ -848,7 +850,7 @@ _VAGUE_DAYS = re.compile(
     r"(?=[\s，,、:：。;；]|$))")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
-_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
+_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
 _PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
 
@@ -878,7 +880,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
-_NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚|这次)(?=\S)")
+_NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚上|今晚|这次)(?=\S)")
 # What may stand between the activity a leave names and its reason.
 _KIND_ENDS = re.compile(r"[\s,，、;；:：]+")
 

@@ -588,3 +588,21 @@ def test_next_weeks_day_said_with_ge_is_not_tonights_study(runtime, chat, clock)
     reply = chat.say("li", "请假 下个星期二 出差").text
     assert reply.startswith("已请假：12月15日，原因：出差"), reply
     assert chat.say("li", "下个礼拜四请假 培训").text.startswith("已请假：12月17日，原因：培训")
+
+
+def test_the_evening_said_short_is_the_evening_not_the_whole_day(runtime, chat, clock):
+    """请假 明天晚 值班 excused all of Tuesday, reason 晚 值班; 明晚上 left 上 in the reason;
+    请假 今晚上 值班 was not read as tonight, and went to whatever came next."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
+    reply = chat.say("li", "请假 明天晚 值班").text
+    assert reply.startswith("已请假：12月8日（政治夜学），原因：值班"), reply
+    reply = chat.say("li", "请假 周四晚上 值班").text
+    assert reply.startswith("已请假：12月10日（政治夜学），原因：值班"), reply
+    chat.say("li", "销假")
+    reply = chat.say("li", "请假 明晚上 加班").text
+    assert reply.startswith("已请假：12月8日（政治夜学），原因：加班"), reply
+    chat.say("li", "销假")
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 今晚上 值班").text
+    assert reply.startswith("已请假：政治夜学（12月8日 19:30）。原因：值班"), reply

@@ -1311,6 +1311,10 @@ ROWS += [
     ("学习 理论 一小时零五分", m("学习", kind="理论", minutes=65, material=None)),
     ("学习 理论 1小时零5分钟", m("学习", kind="理论", minutes=65, material=None)),
     ("学习 理论 零十分钟", "学习时长应是时长"),
+    # The morning or evening said short before the command (was no command).
+    ("明早请假 值班", m("请假", reason="明早 值班")),
+    ("今晚上请假 值班", m("请假", reason="今晚上 值班")),
+    ("明天晚请假 值班", m("请假", reason="明天晚 值班")),
 ]
 
 # Every simple command, written the ways phones and habits write it.

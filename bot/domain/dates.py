@@ -166,7 +166,7 @@ _MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]
 _MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
               rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
-    rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
+    rf"^\s*(明天|明日|明晚上?|明早上?|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
     rf"|{_CN}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
@@ -220,7 +220,7 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
     said = first.group(1)
     try:
         from bot.domain import text as words
-        begin = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
+        begin = words.parse_date("明天" if said.startswith(("明晚", "明早")) else said, today)
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     end = find_leading_day(body[first.end() + to.end():], today)
@@ -266,7 +266,8 @@ def day_left(text: str) -> str | None:
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
 # 明天晚上, 今天下午: the day, with the part of it people say.
-DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午)?|今晚|明晚"
+DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午|晚|早)?"
+                       rf"|今晚上?|明晚上?|今早上?|明早上?"
                        rf"|{_WEEKDAY}|{_MONTH_DAY})")
 
 
@@ -286,7 +287,7 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
         raise DateError(f"「{said}」是{dashed[1]}月{dashed[2]}日，还是{dashed[1]}号到{dashed[2]}号？"
                         f"请写成 {dashed[1]}月{dashed[2]}日 或 {dashed[1]}号至{dashed[2]}号")
     try:
-        day = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
+        day = words.parse_date("明天" if said.startswith(("明晚", "明早")) else said, today)
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     return DateRange(day, day, _strip(text, 0, match.end()))
@@ -355,7 +356,7 @@ def take_day(text: str, today: date) -> tuple[date | None, str]:
 # 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
 # activity at hand, which 请假 alone already means, so it is no part of the reason.
 _LEADING_NOW = re.compile(
-    r"^\s*(?:今天晚上|今天下午|今天上午|今天|今日|今晚|现在|这次)[\s，,、：:]+(?=\S)")
+    r"^\s*(?:今天晚上|今天下午|今天上午|今天|今日|今晚上|今晚|现在|这次)[\s，,、：:]+(?=\S)")
 
 
 def without_leading_now(text: str) -> str:
