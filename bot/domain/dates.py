@@ -306,7 +306,7 @@ _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
     rf"|(?:(?:上上|上|下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
     rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
-    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚|今晚|明晚)(?:{_CLOCK})?"
+    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚上?|今晚上?|明晚上?)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
 
@@ -323,7 +323,10 @@ def find_record_day(text: str, today: date) -> DateRange | None:
     if match is None:
         return None
     said = match.group(1)
-    if said not in _EVENINGS:
+    # 今晚上 as spoken is 今晚 (it was no day: 取消活动 今晚上的夜学 proposed the latest).
+    if said.removesuffix("上") in _EVENINGS:
+        said = said.removesuffix("上")
+    else:
         said = re.sub(r"(?:晚上|下午|上午|早上|中午|晚|早)$", "", said)
     try:
         day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
