@@ -55,6 +55,10 @@ def settings(db_url):
     ("下个星期二 培训", date(2026, 12, 15), "培训"),
     ("下个周二 培训", date(2026, 12, 15), "培训"),
     ("这个礼拜五 值班", date(2026, 12, 11), "值班"),
+    # The part of the day glued on: was no day (10号晚上 值班 was the reason).
+    ("10号晚上 值班", date(2026, 12, 10), "晚上 值班"),
+    ("12.10晚上 值班", date(2026, 12, 10), "晚上 值班"),
+    ("10日晚 值班", date(2026, 12, 10), "晚 值班"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -606,3 +610,12 @@ def test_the_evening_said_short_is_the_evening_not_the_whole_day(runtime, chat, 
     run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
     reply = chat.say("li", "请假 今晚上 值班").text
     assert reply.startswith("已请假：政治夜学（12月8日 19:30）。原因：值班"), reply
+
+
+def test_a_day_of_the_month_with_its_evening_is_that_evening(runtime, chat, clock):
+    """请假 10号晚上 值班 excused the next study (the 8th's), reason 10号晚上 值班."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 10号晚上 值班").text
+    assert reply.startswith("已请假：政治夜学（12月10日 19:30）。原因：值班"), reply

@@ -153,8 +153,8 @@ def find_date(text: str, today: date) -> DateRange | None:
 
 _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 # A bare 10号 or 12.10 must stand alone (10号楼, 3号线 are not days), or say what of the day
-# follows (10号的夜学).
-_END = r"(?=[\s，,、：:。的]|$)"
+# follows (10号的夜学, 10号晚上: it was no day, and leave went to the activity at hand).
+_END = r"(?=[\s，,、：:。的]|$|上午|下午|晚上|早上|中午|[晚早](?:[\s，,、：:。]|$))"
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
 # 周5 and 下週三 too (digits, traditional input), but not 周10; 下个星期二 as spoken (it was
