@@ -266,7 +266,10 @@ def test_no_day_until(text):
 @pytest.mark.parametrize("text, left", [
     ("周四 值班", "周四"), ("和周四 值班", "周四"), ("值班 周四", "周四"),
     ("周二到周四 值班", "周二到周四"), ("出差 下周", "下周"),
-    ("家里有事，明天补学", None), ("3天 出差", None), ("周末加班", None), ("值班", None)])
+    ("家里有事，明天补学", None), ("3天 出差", None), ("周末加班", None), ("值班", None),
+    # with the part of the day (were none: leave went to the activity at hand)
+    ("值班 周四晚上", "周四晚上"), ("值班 10号晚上", "10号晚上"), ("值班 明天下午", "明天下午"),
+    ("值班 周四晚", "周四晚"), ("明天下午出差", None)])
 def test_a_day_left_among_the_words(text, left):
     assert day_left(text) == left
 
@@ -619,3 +622,13 @@ def test_a_day_of_the_month_with_its_evening_is_that_evening(runtime, chat, cloc
     run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
     reply = chat.say("li", "请假 10号晚上 值班").text
     assert reply.startswith("已请假：政治夜学（12月10日 19:30）。原因：值班"), reply
+
+
+def test_a_day_with_its_evening_said_after_the_reason_is_asked(runtime, chat, clock):
+    """请假 值班 周四晚上 on Tuesday excused that evening's study, reason 值班 周四晚上, where
+    请假 值班 周四 is asked about."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 值班 周四晚上")
+    assert reply.is_error and "没读懂「周四晚上」是请哪天的假" in reply.text, reply.text

@@ -249,6 +249,9 @@ def find_until(text: str, today: date) -> DateRange | None:
     return None
 
 
+_PARTS_OF_DAY = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚", "早"})
+
+
 def day_left(text: str) -> str | None:
     """A word of the text that is still a day after the days read (周二、周四 值班 read as
     周二 leaves 周四; 周二到周四 is read as no day at all): the word, for the caller to ask
@@ -258,7 +261,8 @@ def day_left(text: str) -> str | None:
         word = word.lstrip("和及与跟还有")
         match = _LEADING_DAY.match(word) or _LEADING_WEEK.match(word)
         if match is not None and (match.end() == len(word)
-                                  or _RANGE_NEXT.match(word[match.end():])):
+                                  or _RANGE_NEXT.match(word[match.end():])
+                                  or word[match.end():] in _PARTS_OF_DAY):  # 周四晚上
             return word
     return None
 
