@@ -1315,6 +1315,11 @@ ROWS += [
     ("明早请假 值班", m("请假", reason="明早 值班")),
     ("今晚上请假 值班", m("请假", reason="今晚上 值班")),
     ("明天晚请假 值班", m("请假", reason="明天晚 值班")),
+    # The apps' emoticons before the command, as a phone puts them (were no command).
+    ("[强]签到", m("签到")),
+    ("[抱拳][抱拳] 请假 值班", m("请假", reason="值班")),
+    ("[OK]签到", m("签到")),
+    ("[请假] 值班", m("请假", reason="值班")),  # a command in brackets stays one
 ]
 
 # Every simple command, written the ways phones and habits write it.

@@ -35,6 +35,11 @@ _EMOJI = ("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u3030\u303D\uFE0F\u2
 _DECORATION = re.compile(rf"(?:\s|{_EMOJI}|\[[\u4e00-\u9fffA-Za-z]{{1,4}}\])+")
 _TRAILING_DECORATION = re.compile(rf"{_DECORATION.pattern}$")
 _LEADING_DECORATION = re.compile(rf"^{_EMOJI}(?:\s|{_EMOJI})*")
+# The apps' emoticons as their text shows them, before a command ([强]签到, [抱拳] 请假 值班):
+# only these, since a word in brackets first is the command itself ([签到], [请假] 值班).
+_EMOTICONS = ("强", "抱拳", "OK", "ok", "握手", "胜利", "玫瑰", "微笑", "呲牙", "鼓掌", "拳头",
+              "爱心", "赞", "耶", "合十", "加油", "庆祝", "憨笑", "愉快", "好的", "嘿哈", "奋斗")
+_LEADING_EMOTICONS = re.compile(r"^(?:\[(?:" + "|".join(_EMOTICONS) + r")\]\s*)+")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type.
 SEPARATORS = re.compile(r"[\s,，、;；]+")
@@ -116,6 +121,8 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     text = strip_bot_mentions(normalize(text), names)
     if text[:1] == "「":
         text = _QUOTED_ABOVE.sub("", text, count=1)
+    if text[:1] == "[":
+        text = _LEADING_EMOTICONS.sub("", text) or text  # [强] alone stays as it was
     if text[:1] in "/#【[「":
         text = _LEADING_MARKS.sub("", text)
         bracketed = _BRACKETED_HEAD.match(text)
