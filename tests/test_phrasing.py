@@ -1320,6 +1320,13 @@ ROWS += [
     ("[抱拳][抱拳] 请假 值班", m("请假", reason="值班")),
     ("[OK]签到", m("签到")),
     ("[请假] 值班", m("请假", reason="值班")),  # a command in brackets stays one
+    # Voice input's full stop between the words (请假。明天值班 was leave for the activity at
+    # hand, its reason 。明天值班; 补签 周强。手机没电 was refused, the name 周强。手机没电).
+    ("请假。明天值班。", m("请假", reason="明天值班")),
+    ("补签 周强。手机没电。", m("补签", who="周强", reason="手机没电")),
+    ("批准请假。周强", m("批准请假", who="周强")),
+    ("学习。理论。45分钟。", m("学习", kind="理论", minutes=45)),
+    ("请假 家里有事。明天补学", m("请假", reason="家里有事。明天补学")),  # kept as written
 ]
 
 # Every simple command, written the ways phones and habits write it.

@@ -41,8 +41,10 @@ _EMOTICONS = ("强", "抱拳", "OK", "ok", "握手", "胜利", "玫瑰", "微笑
               "爱心", "赞", "耶", "合十", "加油", "庆祝", "憨笑", "愉快", "好的", "嘿哈", "奋斗")
 _LEADING_EMOTICONS = re.compile(r"^(?:\[(?:" + "|".join(_EMOTICONS) + r")\]\s*)+")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
-# Words between arguments: a space or any of the commas people type.
-SEPARATORS = re.compile(r"[\s,，、;；]+")
+# Words between arguments: a space or any of the commas people type, and the full stop
+# voice input puts between them (请假。明天值班: the leave was for the activity at hand, its
+# reason 。明天值班).
+SEPARATORS = re.compile(r"[\s,，、;；。]+")
 # The names a group message @-mentions the bot by, besides whatever the platform strips.
 BOT_NAMES = ("党建助手", "djbot")
 # Marks people put before or around a command out of habit from other bots and from
@@ -230,7 +232,7 @@ def remarks_on(word: str) -> bool:
 def split_words(text: str) -> list[tuple[str, int]]:
     """The words of an argument text with where each starts (so the rest of the line
     can be taken as written, commas and all)."""
-    return [(m.group(), m.start()) for m in re.finditer(r"[^\s,，、;；]+", text)]
+    return [(m.group(), m.start()) for m in re.finditer(r"[^\s,，、;；。]+", text)]
 
 
 # --- numbers -----------------------------------------------------------------------------
