@@ -1007,11 +1007,24 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     which = (args.get("which") or "").strip()
-    kind, rest_ = _named_kind(which) if which else (None, "")
-    try:
-        said = find_leading_day(rest_ if kind else which, today) if which else None
-    except DateError as exc:
-        return Reply.error(usage_text(WITHDRAW, str(exc)))
+    tonight = _TODAY_SAID.match(which)
+    if tonight is not None:
+        # 销假 今晚的夜学, 销假 今天: today's. Read as naming nothing, it took back every
+        # leave, the days ahead too; 今晚夜学 read as 夜学 took back every night study's.
+        kind = _named_kind(which[tonight.end():])[0] if which[tonight.end():] else None
+        said: DateRange | None = DateRange(today, today, "")
+    else:
+        kind, rest_ = _named_kind(which) if which else (None, "")
+        try:
+            said = find_leading_day(rest_ if kind else which, today) if which else None
+            days = (None if kind is not None or said is not None or not which
+                    else _VAGUE_DAYS.match(which) or find_date_range(which, today)
+                    or find_leading_week(which, today) or find_day_to_day(which, today))
+        except DateError as exc:
+            return Reply.error(usage_text(WITHDRAW, str(exc)))
+        if days is not None:  # 销假 下周, 销假 12月14日至16日: not all of it, nor guessed
+            return Reply.error(f"没有销假：一次撤回一天或一种活动的请假，如「销假 12月10日」"
+                               f"「销假 夜学」；全部撤回请发送「销假」。发送「我的请假」可查看。")
     if kind is None and said is None:
         which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
     day = said.first if said is not None else None
@@ -1044,6 +1057,9 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append("其余的请假不变，发送「我的请假」可查看。")
     return Reply("\n".join(lines))
 
+
+# Today said first in a 销假 (今晚的夜学, 今天晚上, 今天): today's leave.
+_TODAY_SAID = re.compile(r"^(?:今天|今日|今晚|今早)(?:晚上|下午|上午|早上|中午|上)?的?\s*")
 
 _LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书记批准",
                  LeaveState.REVOKED: "已被驳回，仍需参加"}

@@ -632,3 +632,34 @@ def test_a_day_with_its_evening_said_after_the_reason_is_asked(runtime, chat, cl
     run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
     reply = chat.say("li", "请假 值班 周四晚上")
     assert reply.is_error and "没读懂「周四晚上」是请哪天的假" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["销假 今晚的夜学", "销假 今天晚上的夜学", "销假 今晚", "销假 今天",
+                                  "销假 今晚夜学"])
+def test_taking_back_tonights_leave_keeps_the_days_ahead(runtime, chat, clock, said):
+    """Tuesday noon, 李明 with leave tonight and for the 14th to the 16th: 销假 今晚的夜学
+    took back all of it (今晚的夜学 was read as no day nor activity), and 销假 今晚夜学
+    Thursday's too; he would be counted absent where he had asked to be excused."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's and Thursday's planned
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 夜学 12月10日 出差", chat="g1")
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    back = chat.say("li", said, chat="g1").text.splitlines()
+    assert back == ["已销假。", "这些活动恢复为需要你参加，届时请签到：政治夜学（12月8日 19:30）",
+                    "其余的请假不变，发送「我的请假」可查看。"], back
+
+
+@pytest.mark.parametrize("said", ["销假 下周", "销假 12月14日至16日", "销假 周末"])
+def test_taking_back_days_not_read_is_asked(runtime, chat, clock, said):
+    """销假 下周 took back every leave, tonight's too: days said but not read are asked."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error and "没有销假" in reply.text, reply.text
+    mine = chat.say("li", "我的请假").text  # both still there
+    assert "政治夜学（12月8日 19:30）" in mine and "12月14日至12月16日" in mine, mine
