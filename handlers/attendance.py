@@ -284,6 +284,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     if problem:
         return Reply.error(problem)
     said = (args.get("topic") or "").strip()
+    said = _hour_first(said) or said  # 开始 夜学 晚上七点半 学习党章: for later too
     if said and _WHEN_ONLY.fullmatch(said) and said not in ("今天", "今日", "今晚", "现在", "马上"):
         # 开始 夜学 八点 is a start for later: started at once, 八点 was its topic.
         return Reply.error(f"没有开始：「{shorten(said)}」是时间，不是主题。现在开始请发送"
@@ -365,6 +366,20 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         if told:
             lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+def _hour_first(topic: str) -> str | None:
+    """The hour a topic begins with, with its day and part (晚上七点半 学习党章, 今晚 8点 学党章):
+    a start for later, which 开始 took at once with the hour in its topic; else None."""
+    words = re.split(r"[\s,，、;；。]+", topic)
+    for count in (3, 2, 1):
+        when = " ".join(words[:count])
+        if len(words) > count and _WHEN_ONLY.fullmatch(when) and _AN_HOUR.search(when):
+            return when
+    return None
+
+
+_AN_HOUR = re.compile(r"点|\d\s*[:：.]\s*\d")
 
 
 # Words the opener says to the group with 开始 (主题党日开始 请大家签到, 开始 主题党日 @所有人,
