@@ -584,6 +584,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if decided is not None:
         return decided
     if (other := _another_named(ctx, args["reason"])) is not None:
+        if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
+            return asked
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:
@@ -783,6 +785,25 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
                 and not reason.lstrip().startswith(ctx.member.name):
             return m.name
     return None
+
+
+def _name_or_day(ctx: Ctx, name: str, reason: str) -> Reply | None:
+    """A member's name said first that is also a day (周五, 明天): which one is asked, with the
+    day written so that it reads one way only. It was refused as leave for another member,
+    and the sender told no way to ask for that day."""
+    said = reason.lstrip()
+    if not said.startswith(name):
+        return None  # 帮周五请: another member's, as said
+    try:
+        day = find_leading_day(name, ctx.local_now.date())
+    except DateError:
+        return None
+    if day is None or day.rest:
+        return None
+    why = said[len(name):].strip(_NAME_ENDS) or "原因"
+    when = show_date(day.first, today=ctx.local_now.date())
+    return Reply.error(f"没有记请假：「{name}」是日期，也是本支部一位同志的名字。请{when}的假，"
+                       f"请发送「请假 {when} {why}」；{name}同志请假请本人发送。")
 
 
 def _day_left(reason: str) -> Reply | None:

@@ -559,6 +559,8 @@ def named_like_words(runtime):
         make_member(session, cg, "周强", wecom="zq")
         make_member(session, cg, "高强", wecom="gq")
         make_member(session, cg, "金华", wecom="jh")
+        make_member(session, cg, "周五", wecom="z5")
+        make_member(session, cg, "明天", wecom="mt")
         bind_chat(session, cg, "g1")
     seed(runtime.engine, build)
 
@@ -663,3 +665,14 @@ def test_taking_back_days_not_read_is_asked(runtime, chat, clock, said):
     assert reply.is_error and "没有销假" in reply.text, reply.text
     mine = chat.say("li", "我的请假").text  # both still there
     assert "政治夜学（12月8日 19:30）" in mine and "12月14日至12月16日" in mine, mine
+
+
+@pytest.mark.parametrize("said, day", [("请假 周五 值班", "11月27日"), ("请假 明天 值班", "11月24日")])
+def test_a_day_that_is_also_a_members_name_is_asked_not_refused(chat, named_like_words, said, day):
+    """With a member called 周五 (or 明天), 请假 周五 值班 was refused as leave for another
+    member (请假只能为自己请), and the sender was told no way to ask for Friday's: which one
+    is meant is asked, with the date written so that it reads one way only."""
+    reply = chat.say("zq", said, chat="g1")
+    assert reply.is_error and "只能为自己请" not in reply.text, reply.text
+    assert f"请假 {day} 值班" in reply.text, reply.text
+    assert chat.say("zq", f"请假 {day} 值班", chat="g1").text.startswith("已请假")
