@@ -1602,7 +1602,31 @@ def _cancelled_text(ctx: Ctx, activity: Activity, verb: str) -> str:
             f"不能{verb}，记录保持不变。")
 
 
+def record_named_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    """补签 上周五 李四 手机没电, 更正 夜学 张三 缺席 代签: the day or activity said before the
+    name, read as 补签 李四 上周五 手机没电. It was taken for the name (本支部没有找到「上周五」,
+    or for 更正 a second member to write apart). Only when it names a record and nobody,
+    and a member's name follows it."""
+    said = args["who"]
+    after = "status" if "status" in args else "reason"
+    name, _, rest_ = (args[after] or "").partition(" ")
+    scope, problem = _manage_scope(ctx)
+    if problem or not name or is_member_name(ctx, scope, said):
+        return args
+    try:
+        day, kind, left = named_record(said, ctx.local_now.date())
+    except DateError:
+        return args
+    if left or (day is None and kind is None) or not is_member_name(ctx, scope, name):
+        return args
+    if after == "status":  # 更正 上周五 张三 缺席 他人代签
+        status, _, reason = args["reason"].partition(" ")
+        return {**args, "who": name, "status": status, "reason": f"{said} {reason}".strip()}
+    return {**args, "who": name, "reason": f"{said} {rest_}".strip()}
+
+
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    args = record_named_first(ctx, args)
     found = record_and_member(ctx, MAKEUP, args, verb="补签")
     if isinstance(found, Reply):
         return found
