@@ -521,6 +521,11 @@ def test_leave_for_a_later_day_is_not_taken_for_the_meeting_under_way(
     ("从明天到周五 出差", date(2026, 12, 8), date(2026, 12, 11), "出差"),
     ("周二到周四 值班", date(2026, 12, 8), date(2026, 12, 10), "值班"),
     ("明后两天 出差", date(2026, 12, 8), date(2026, 12, 9), "出差"),
+    # from today (was no days: the leave went to the activity at hand alone)
+    ("今天到周五 出差", MONDAY, date(2026, 12, 11), "出差"),
+    ("从今天至12月9日 出差", MONDAY, date(2026, 12, 9), "出差"),
+    # a bare weekday after the next week's is that week's (was refused: before the start)
+    ("下周一到周三 出差", date(2026, 12, 14), date(2026, 12, 16), "出差"),
 ])
 def test_days_from_one_to_another(text, first, last, rest):
     from bot.domain.dates import find_day_to_day
@@ -676,3 +681,11 @@ def test_a_day_that_is_also_a_members_name_is_asked_not_refused(chat, named_like
     assert reply.is_error and "只能为自己请" not in reply.text, reply.text
     assert f"请假 {day} 值班" in reply.text, reply.text
     assert chat.say("zq", f"请假 {day} 值班", chat="g1").text.startswith("已请假")
+
+
+def test_leave_from_today_to_friday_is_those_days(chat, bureau):  # noqa: F811
+    """请假 今天到周五 出差 was leave for the theme day at hand alone, reason 今天到周五 出差:
+    the member believed the days to Friday excused, and was absent at the rest."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("zq", "请假 今天到周五 出差", chat="g1")
+    assert reply.text.startswith("已请假：11月23日至11月27日（5 天），原因：出差。"), reply.text

@@ -198,6 +198,8 @@ def find_leading_week(text: str, today: date) -> DateRange | None:
                      _strip(text, 0, match.end()))
 
 
+_FROM_TODAY = re.compile(r"^\s*(今天|今日)")
+_BARE_WEEKDAY = re.compile(rf"^\s*{_WEEK_WORD}")
 _TWO_DAYS = re.compile(r"^\s*明后(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
 _FROM = re.compile(r"^\s*从\s*")
 _TO = re.compile(r"^\s*(?:至|到|~|～|-|－|—|–)\s*")
@@ -213,7 +215,8 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
                          _strip(text, 0, two.end()))
     start = _FROM.match(text)
     body = text[start.end():] if start else text
-    first = _LEADING_DAY.match(body)
+    # 今天到周五: from today (a leading 今天 alone is the activity at hand, not a day).
+    first = _LEADING_DAY.match(body) or _FROM_TODAY.match(body)
     to = _TO.match(body[first.end():]) if first is not None else None
     if first is None or to is None:
         return None
@@ -224,6 +227,11 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     end = find_leading_day(body[first.end() + to.end():], today)
+    if end is None:
+        return None
+    if end.first < begin and _BARE_WEEKDAY.match(body[first.end() + to.end():]):
+        # 下周一到周三: that week's Wednesday, not this week's before it.
+        end = find_leading_day(body[first.end() + to.end():], begin)
     if end is None:
         return None
     if end.first < begin:
