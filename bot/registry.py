@@ -499,6 +499,13 @@ class CommandRegistry:
                 return command, rest_
         command, rest_ = self._match(text)
         if command is None:
+            head, tail = _first_word(text)
+            if tail and (_ADDRESSED.fullmatch(head) or pleasantry(head) is not None):
+                # 您好，我要请假 …, 王书记，请假 值班, 收到，签到: the greeting, the one spoken
+                # to or the acknowledgement first is courtesy; the command follows.
+                found = self.match(tail, asked)
+                if found[0] is not None:
+                    return found
             agenda = self.get(AGENDA_WORD)
             if agenda is not None and _AGENDA_ASKED.search(text):
                 return agenda, ""
@@ -983,6 +990,8 @@ def _without_particle(head: str) -> str:
 # courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
+# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好).
+_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?")
 _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.

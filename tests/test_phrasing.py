@@ -1327,6 +1327,16 @@ ROWS += [
     ("批准请假。周强", m("批准请假", who="周强")),
     ("学习。理论。45分钟。", m("学习", kind="理论", minutes=45)),
     ("请假 家里有事。明天补学", m("请假", reason="家里有事。明天补学")),  # kept as written
+    # A greeting, an acknowledgement or the one addressed before the command (were no
+    # command: 您好，我要请假，家里有事 was told there is no such command).
+    ("您好，我要请假，家里有事", m("请假", reason="家里有事")),
+    ("书记好，请假 值班", m("请假", reason="值班")),
+    ("王书记，请假 明天值班", m("请假", reason="明天值班")),
+    ("报告书记，请假，明天值班", m("请假", reason="明天值班")),
+    ("收到，签到", m("签到")),
+    ("好的，结束", m("结束", which=None)),
+    ("收到通知", "没有这个指令"),
+    ("书记 我不来了", "没有这个指令"),  # what follows is still read as ever
 ]
 
 # Every simple command, written the ways phones and habits write it.
