@@ -1337,6 +1337,11 @@ ROWS += [
     ("好的，结束", m("结束", which=None)),
     ("收到通知", "没有这个指令"),
     ("书记 我不来了", "没有这个指令"),  # what follows is still read as ever
+    # A day written with a slash is a day (was the material, and the study recorded today).
+    ("学习 党史 1小时 12/1", m("学习", kind="党史", minutes=60, material=None,
+                              day=D(2026, 12, 1))),
+    ("学习 党史 1小时 3/4", m("学习", kind="党史", minutes=60, material=None,
+                             day=D(2026, 3, 4))),
 ]
 
 # Every simple command, written the ways phones and habits write it.

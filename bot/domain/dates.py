@@ -350,8 +350,9 @@ def find_record_day(text: str, today: date) -> DateRange | None:
 
 # A day among the words of what one did (学习 理论 45 昨天): said in words (昨天, 上周四,
 # 12月9日, 9号), never in bare digits, which there are amounts (学习 党史 1.5: an hour and
-# a half, not the 5th of January).
-_SAID_IN_WORDS = re.compile(r"[天日号晚周期拜]")
+# a half, not the 5th of January); or with a slash, which no amount has (12/1: it was the
+# material, and the study recorded today).
+_SAID_IN_WORDS = re.compile(r"[天日号晚周期拜]|^\d{1,2}/\d{1,2}$")
 
 
 def take_day(text: str, today: date) -> tuple[date | None, str]:
