@@ -616,6 +616,13 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             span = DateRange(span.first, span.first + timedelta(days=count - 1),
                              span.rest[lasting.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
+        loose = _UNTIL_LOOSELY.search(said) if until is None else None
+        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
+                                  or find_leading_week(loose["days"], today) is not None):
+            # 出差到月底: leave for the activity at hand alone, the days after it unexcused.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{loose['days']}」是哪几天没写清楚。"
+                                                 "请写明日期，如「请假 出差到12月31日」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
     except DateError as exc:
@@ -884,6 +891,10 @@ _VAGUE_DAYS = re.compile(
     r"|[上中下]旬|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)(?!\s*[\d一二三四五六七八九十])"
     r"|(?:(?:本|这个?|下个?|上个?)月(?!\s*[\d一二三四五六七八九十])|这几天|近几天|节前)"
     r"(?=[\s，,、:：。;；]|$))")
+
+# Days a leave lasts until, said loosely at its end (出差到月底, 一直到周末, 要到下周才回来).
+_UNTIL_LOOSELY = re.compile(r"(?:到|至)\s*(?P<days>[^\s，,、：:到至]+?)(?:为止|才?回来|返回|结束)?"
+                            r"[\s。！!]*$")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"

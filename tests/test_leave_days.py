@@ -689,3 +689,16 @@ def test_leave_from_today_to_friday_is_those_days(chat, bureau):  # noqa: F811
     chat.say("sec", "开始 主题党日", chat="g1")
     reply = chat.say("zq", "请假 今天到周五 出差", chat="g1")
     assert reply.text.startswith("已请假：11月23日至11月27日（5 天），原因：出差。"), reply.text
+
+
+@pytest.mark.parametrize("said", ["请假 出差到月底", "请假 出差至下周", "请假 培训，一直到周末",
+                                  "请假 要到月底才回来", "请假 12月8日 出差到下个月"])
+def test_leave_until_days_not_said_clearly_is_asked(runtime, chat, clock, said):
+    """请假 出差到月底 was leave for the next study alone, reason 出差到月底: the member
+    believed the days to the month's end excused, and was counted absent at the rest."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.is_error and "没有记请假" in reply.text and "没写清楚" in reply.text, reply.text
+    assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
