@@ -897,7 +897,8 @@ _UNTIL_LOOSELY = re.compile(r"(?:到|至)\s*(?P<days>[^\s，,、：:到至]+?)(?
                             r"[\s。！!]*$")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
-_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"
+# The part alone too (请假 晚上 值班): today's, not the meeting under way that morning.
+_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)?\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
 _PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
 

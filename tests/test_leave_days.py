@@ -491,7 +491,9 @@ def _leave_rows(engine, name: str) -> list[str]:
         return list(s.exec(select(Attendance.status).where(Attendance.member_id == member.id)))
 
 
-@pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班"])
+@pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班",
+                                  # the part of the day alone (was the meeting under way)
+                                  "请假 晚上 值班", "晚上请假 值班"])
 def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, said):  # noqa: F811
     """今晚请假 值班 recorded leave for the 09:00 主题党日 under way: 今晚 was dropped as
     'the activity at hand' instead of naming tonight's hours, as 明天晚上 does."""

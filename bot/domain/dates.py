@@ -279,7 +279,7 @@ def day_left(text: str) -> str | None:
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
 # 明天晚上, 今天下午: the day, with the part of it people say.
 DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午|晚|早)?"
-                       rf"|今晚上?|明晚上?|今早上?|明早上?"
+                       rf"|今晚上?|明晚上?|今早上?|明早上?|上午|下午|晚上|早上|中午"
                        rf"|{_WEEKDAY}|{_MONTH_DAY})")
 
 
