@@ -599,6 +599,11 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
+        if (counted := _DAYS_COUNTED.match(said)) is not None:
+            # 请假 两天 出差: how many, not from which day; it was the activity at hand alone.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{counted[1]}」是从哪天起没写清楚。"
+                                                 f"请写明日期，如「请假 明天起{counted[2]}天 出差」"
+                                                 "或「请假 12月26日至12月27日 出差」"))
         span = (find_date_range(said, today) or find_day_to_day(said, today)
                 or find_leading_week(said, today) or find_leading_day(said, today))
         tonight = _TODAY_PART.match(said) if span is None else None
@@ -895,6 +900,10 @@ _VAGUE_DAYS = re.compile(
 # Days a leave lasts until, said loosely at its end (出差到月底, 一直到周末, 要到下周才回来).
 _UNTIL_LOOSELY = re.compile(r"(?:到|至)\s*(?P<days>[^\s，,、：:到至]+?)(?:为止|才?回来|返回|结束)?"
                             r"[\s。！!]*$")
+
+# Days counted first, more than one, with no day to count them from (两天 出差, 这两天 值班).
+_DAYS_COUNTED = re.compile(r"^\s*((?:这|近|最近)?([两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)\s*个?\s*天)"
+                           r"(?=[\s，,、:：。;；]|$)")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
 # The part alone too (请假 晚上 值班): today's, not the meeting under way that morning.

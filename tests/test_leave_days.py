@@ -704,3 +704,17 @@ def test_leave_until_days_not_said_clearly_is_asked(runtime, chat, clock, said):
     reply = chat.say("li", said)
     assert reply.is_error and "没有记请假" in reply.text and "没写清楚" in reply.text, reply.text
     assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
+
+
+@pytest.mark.parametrize("said", ["请假 两天 出差", "请假 3天 出差", "请假 这两天 出差",
+                                  "请假 三天，去省厅培训"])
+def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, said):
+    """请假 两天 出差 was leave for the next study alone, reason 两天 出差: the member believed
+    two days excused, and from which day was never said."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.is_error and "没有记请假" in reply.text and "明天起" in reply.text, reply.text
+    assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
+    assert chat.say("li", "请假 一天 出差").text.startswith("已请假")  # one: the one at hand
