@@ -59,6 +59,9 @@ def settings(db_url):
     ("10号晚上 值班", date(2026, 12, 10), "晚上 值班"),
     ("12.10晚上 值班", date(2026, 12, 10), "晚上 值班"),
     ("10日晚 值班", date(2026, 12, 10), "晚 值班"),
+    # 號 from traditional input (10號 was no day; 12月10號 left 號 in the reason)
+    ("10號 开会", date(2026, 12, 10), "开会"),
+    ("12月10號 出差", date(2026, 12, 10), "出差"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)

@@ -38,6 +38,7 @@ THURSDAY = date(2026, 12, 3)
     ("上上周一", date(2026, 11, 16)),
     ("上个周四", date(2026, 11, 26)),  # with 个, as spoken (was no day)
     ("上个星期五", date(2026, 11, 27)),
+    ("9號", date(2026, 11, 9)),  # traditional input
     ("周二", date(2026, 12, 1)),  # the last Tuesday
     ("周四", THURSDAY),  # today is the latest Thursday
     ("周五", date(2026, 11, 27)),

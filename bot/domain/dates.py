@@ -11,10 +11,10 @@ _SEP = r"\s*(?:至|到|~|～|-|－|—|–)\s*"
 _YMD = r"(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?"
 # One day: 2026年12月4日, 2026-12-04, 12月4日, 12.4, 12/4, 4号, 4日.
 _DAY = (r"(?:(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?(?P<{p}m>\d{{1,2}})\s*(?:月|\.|/|-)\s*)?"
-        r"(?P<{p}d>\d{{1,2}})\s*(?P<{p}mark>[日号])?")
+        r"(?P<{p}d>\d{{1,2}})\s*(?P<{p}mark>[日号號])?")
 _RANGE = re.compile(_DAY.format(p="a") + _SEP + _DAY.format(p="b"))
 _ONE = re.compile(r"(?:(?P<ay>\d{4})\s*[年./-]\s*)?(?P<am>\d{1,2})\s*(?:月|\.|/|-)\s*"
-                  r"(?P<ad>\d{1,2})\s*(?P<amark>[日号])?")
+                  r"(?P<ad>\d{1,2})\s*(?P<amark>[日号號])?")
 _BRACKETS = re.compile(r"[（(]\s*[）)]|^[\s，,、：:]+|[\s，,、：:]+$")
 LONGEST = timedelta(days=366)
 # The longest range read as running into the next year when its end is written before
@@ -162,13 +162,13 @@ _END = r"(?=[\s，,、：:。的]|$|上午|下午|晚上|早上|中午|[晚早](
 _WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
 _WEEKDAY = rf"(?:(?:下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
 # 本月28号, 下个月3号: a day of the month named.
-_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]"
-_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号號]"
+_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号號]?"
               rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚上?|明早上?|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|{_CN}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    rf"|{_CN}\s*[日号號]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
     rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
@@ -317,7 +317,7 @@ _CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九�
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
     rf"|(?:(?:上上|上|下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
-    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
+    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号號]|\d{{1,2}}[-./]\d{{1,2}})"
     rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚上?|今晚上?|明晚上?)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
@@ -352,7 +352,7 @@ def find_record_day(text: str, today: date) -> DateRange | None:
 # 12月9日, 9号), never in bare digits, which there are amounts (学习 党史 1.5: an hour and
 # a half, not the 5th of January); or with a slash, which no amount has (12/1: it was the
 # material, and the study recorded today).
-_SAID_IN_WORDS = re.compile(r"[天日号晚周期拜]|^\d{1,2}/\d{1,2}$")
+_SAID_IN_WORDS = re.compile(r"[天日号號晚周期拜]|^\d{1,2}/\d{1,2}$")
 
 
 def take_day(text: str, today: date) -> tuple[date | None, str]:

@@ -353,7 +353,8 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """
     raw = text
     text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
-    text = text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+    text = (text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+            .replace("號", "号"))
     if m := re.fullmatch(r"(本月|这个?月|下个?月|上个?月)(.+[日号])", text):
         # 本月28号, 下个月3号: that day of the month said, not the nearest 28th.
         ahead = {"本": 0, "这": 0, "下": 1, "上": -1}[m[1][0]]
