@@ -938,6 +938,7 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
 
 
 _NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚上|今晚|这次)(?=\S)")
+_NEXT_SAID = re.compile(r"^\s*(?:下次|下一次)的?[\s，,、:：]*")
 # What may stand between the activity a leave names and its reason.
 _KIND_ENDS = re.compile(r"[\s,，、;；:：]+")
 
@@ -947,6 +948,13 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
     夜学值班) and the reason left; (None, reason) when it names none. Read only before a
     space, a comma or a word glued on were taken for the reason, and the leave went to
     whichever activity came first."""
+    nextone = _NEXT_SAID.match(reason)
+    if nextone is not None and reason[nextone.end():]:
+        # 下次夜学 值班: the next night study, which 夜学 alone means (下次 was the reason's,
+        # and the leave went to the meeting under way).
+        kind, rest_ = _named_kind(reason[nextone.end():])
+        if kind is not None:
+            return kind, rest_
     parts = _KIND_ENDS.split(reason.strip(), maxsplit=1)
     first, rest_ = parts[0], (parts[1] if len(parts) > 1 else "")
     unsaid = _NOW_GLUED.sub("", first)

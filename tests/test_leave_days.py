@@ -721,3 +721,13 @@ def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, sa
     assert reply.is_error and "没有记请假" in reply.text and "明天起" in reply.text, reply.text
     assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
     assert chat.say("li", "请假 一天 出差").text.startswith("已请假")  # one: the one at hand
+
+
+@pytest.mark.parametrize("said", ["请假 下次夜学 值班", "请假 下次的夜学 值班", "请假 下一次 夜学 值班"])
+def test_leave_for_the_next_night_study_is_not_the_meeting_under_way(chat, runtime, bureau, said):  # noqa: F811
+    """请假 下次夜学 值班 was leave for the 主题党日 under way, reason 下次夜学 值班."""
+    assert not chat.say("sec", "设置 夜学 每周一 19:30 90分钟", chat="g1").is_error
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text  # Monday 09:00
+    reply = chat.say("zq", said, chat="g1")
+    assert "主题党日" not in reply.text and "夜学" in reply.text, reply.text
+    assert "原因：值班" in reply.text, reply.text
