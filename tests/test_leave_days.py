@@ -724,7 +724,8 @@ def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, sa
 
 
 @pytest.mark.parametrize("said", ["请假 下次夜学 值班", "请假 下次的夜学 值班", "请假 下一次 夜学 值班"])
-def test_leave_for_the_next_night_study_is_not_the_meeting_under_way(chat, runtime, bureau, said):  # noqa: F811
+def test_leave_for_the_next_night_study_is_not_the_meeting_under_way(
+        chat, runtime, bureau, said):  # noqa: F811
     """请假 下次夜学 值班 was leave for the 主题党日 under way, reason 下次夜学 值班."""
     assert not chat.say("sec", "设置 夜学 每周一 19:30 90分钟", chat="g1").is_error
     assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text  # Monday 09:00
