@@ -1088,8 +1088,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         except DateError as exc:
             return Reply.error(usage_text(WITHDRAW, str(exc)))
         if days is not None:  # 销假 下周, 销假 12月14日至16日: not all of it, nor guessed
-            return Reply.error(f"没有销假：一次撤回一天或一种活动的请假，如「销假 12月10日」"
-                               f"「销假 夜学」；全部撤回请发送「销假」。发送「我的请假」可查看。")
+            return Reply.error("没有销假：一次撤回一天或一种活动的请假，如「销假 12月10日」"
+                               "「销假 夜学」；全部撤回请发送「销假」。发送「我的请假」可查看。")
     if kind is None and said is None:
         which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
     day = said.first if said is not None else None
