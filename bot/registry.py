@@ -781,6 +781,8 @@ class CommandRegistry:
             said = said.removesuffix("的")
             day = DAY_AHEAD.match(said)  # 今晚的夜学取消: the day stays with the arguments
             named = said[day.end():].removeprefix("的") if day else said
+            if day:  # 周四晚上的夜学: the part of the day names no activity
+                named = _PART_FIRST.sub("", named)
             if named not in command.said_first:
                 continue
             kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
@@ -996,6 +998,7 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})
+_PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)
