@@ -499,6 +499,13 @@ class CommandRegistry:
                 return command, rest_
         command, rest_ = self._match(text)
         if command is None:
+            head, tail = _first_word(text)
+            if tail and (_ADDRESSED.fullmatch(head) or pleasantry(head) is not None):
+                # 您好，我要请假 …, 王书记，请假 值班, 收到，签到: the greeting, the one spoken
+                # to or the acknowledgement first is courtesy; the command follows.
+                found = self.match(tail, asked)
+                if found[0] is not None:
+                    return found
             agenda = self.get(AGENDA_WORD)
             if agenda is not None and _AGENDA_ASKED.search(text):
                 return agenda, ""
@@ -774,6 +781,8 @@ class CommandRegistry:
             said = said.removesuffix("的")
             day = DAY_AHEAD.match(said)  # 今晚的夜学取消: the day stays with the arguments
             named = said[day.end():].removeprefix("的") if day else said
+            if day:  # 周四晚上的夜学: the part of the day names no activity
+                named = _PART_FIRST.sub("", named)
             if named not in command.said_first:
                 continue
             kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
@@ -983,10 +992,13 @@ def _without_particle(head: str) -> str:
 # courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
-_TODAY = ("今天", "今日", "今晚")  # 今天下午签到 is today's
+# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好).
+_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?")
+_TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})
+_PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)

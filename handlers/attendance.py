@@ -284,6 +284,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     if problem:
         return Reply.error(problem)
     said = (args.get("topic") or "").strip()
+    said = _hour_first(said) or said  # 开始 夜学 晚上七点半 学习党章: for later too
     if said and _WHEN_ONLY.fullmatch(said) and said not in ("今天", "今日", "今晚", "现在", "马上"):
         # 开始 夜学 八点 is a start for later: started at once, 八点 was its topic.
         return Reply.error(f"没有开始：「{shorten(said)}」是时间，不是主题。现在开始请发送"
@@ -365,6 +366,20 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         if told:
             lines.append(f"已通知 {told} 个支部群。")
     return Reply("\n".join(lines))
+
+
+def _hour_first(topic: str) -> str | None:
+    """The hour a topic begins with, with its day and part (晚上七点半 学习党章, 今晚 8点 学党章):
+    a start for later, which 开始 took at once with the hour in its topic; else None."""
+    words = re.split(r"[\s,，、;；。]+", topic)
+    for count in (3, 2, 1):
+        when = " ".join(words[:count])
+        if len(words) > count and _WHEN_ONLY.fullmatch(when) and _AN_HOUR.search(when):
+            return when
+    return None
+
+
+_AN_HOUR = re.compile(r"点|\d\s*[:：.]\s*\d")
 
 
 # Words the opener says to the group with 开始 (主题党日开始 请大家签到, 开始 主题党日 @所有人,
@@ -569,6 +584,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if decided is not None:
         return decided
     if (other := _another_named(ctx, args["reason"])) is not None:
+        if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
+            return asked
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:
@@ -582,6 +599,11 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
+        if (counted := _DAYS_COUNTED.match(said)) is not None:
+            # 请假 两天 出差: how many, not from which day; it was the activity at hand alone.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{counted[1]}」是从哪天起没写清楚。"
+                                                 f"请写明日期，如「请假 明天起{counted[2]}天 出差」"
+                                                 "或「请假 12月26日至12月27日 出差」"))
         span = (find_date_range(said, today) or find_day_to_day(said, today)
                 or find_leading_week(said, today) or find_leading_day(said, today))
         tonight = _TODAY_PART.match(said) if span is None else None
@@ -599,6 +621,13 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             span = DateRange(span.first, span.first + timedelta(days=count - 1),
                              span.rest[lasting.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
+        loose = _UNTIL_LOOSELY.search(said) if until is None else None
+        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
+                                  or find_leading_week(loose["days"], today) is not None):
+            # 出差到月底: leave for the activity at hand alone, the days after it unexcused.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{loose['days']}」是哪几天没写清楚。"
+                                                 "请写明日期，如「请假 出差到12月31日」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
     except DateError as exc:
@@ -613,7 +642,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if (unread := _day_left(reason)) is not None:
             return unread
         part = _PART_OF_DAY.match(reason)
-        named_part = (part[1] if part else "晚上" if said.lstrip().startswith("明晚")
+        named_part = (_PART_SAID[part[1]] if part
+                      else _PART_SAID[said.lstrip()[1]] if said.lstrip().startswith(("明晚", "明早"))
                       else _PART_SAID.get(tonight[1] or tonight[2]) if tonight else None)
         if kind is None and span.first == span.last and named_part is not None:
             # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
@@ -769,6 +799,25 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
     return None
 
 
+def _name_or_day(ctx: Ctx, name: str, reason: str) -> Reply | None:
+    """A member's name said first that is also a day (周五, 明天): which one is asked, with the
+    day written so that it reads one way only. It was refused as leave for another member,
+    and the sender told no way to ask for that day."""
+    said = reason.lstrip()
+    if not said.startswith(name):
+        return None  # 帮周五请: another member's, as said
+    try:
+        day = find_leading_day(name, ctx.local_now.date())
+    except DateError:
+        return None
+    if day is None or day.rest:
+        return None
+    why = said[len(name):].strip(_NAME_ENDS) or "原因"
+    when = show_date(day.first, today=ctx.local_now.date())
+    return Reply.error(f"没有记请假：「{name}」是日期，也是本支部一位同志的名字。请{when}的假，"
+                       f"请发送「请假 {when} {why}」；{name}同志请假请本人发送。")
+
+
 def _day_left(reason: str) -> Reply | None:
     """A day still among the words once the days were read (周二、周四 值班, 值班 周四,
     周二到周四): said so, and nothing recorded, rather than leave for a day not meant."""
@@ -820,8 +869,9 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
 # then, by the hour. With none planned yet, the whole day is asked for, as before.
 # Said apart from the reason only: 明天下午出差 is a trip that leaves in the afternoon, not
 # leave for the afternoon's activities. 中午 overlaps 上午 and 下午 on purpose: a meeting at
-# 11:30 or 13:00 is what people call the noon one.
-_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上)(?:[\s，,、:：]+|$)")
+# 11:30 or 13:00 is what people call the noon one. 晚 and 早 alone too (明天晚 值班): read
+# as no part, the whole day was excused with 晚 值班 as the reason.
+_PART_OF_DAY = re.compile(r"(上午|早上|中午|下午|晚上|晚|早)(?:[\s，,、:：]+|$)")
 _PART_HOURS = {"上午": (0, 12), "早上": (0, 12), "中午": (11, 14), "下午": (12, 18),
                "晚上": (18, 24)}
 
@@ -847,8 +897,17 @@ _VAGUE_DAYS = re.compile(
     r"|(?:(?:本|这个?|下个?|上个?)月(?!\s*[\d一二三四五六七八九十])|这几天|近几天|节前)"
     r"(?=[\s，,、:：。;；]|$))")
 
+# Days a leave lasts until, said loosely at its end (出差到月底, 一直到周末, 要到下周才回来).
+_UNTIL_LOOSELY = re.compile(r"(?:到|至)\s*(?P<days>[^\s，,、：:到至]+?)(?:为止|才?回来|返回|结束)?"
+                            r"[\s。！!]*$")
+
+# Days counted first, more than one, with no day to count them from (两天 出差, 这两天 值班).
+_DAYS_COUNTED = re.compile(r"^\s*((?:这|近|最近)?([两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)\s*个?\s*天)"
+                           r"(?=[\s，,、:：。;；]|$)")
+
 # Today with the part of it said (今晚, 今天下午): those hours of today.
-_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
+# The part alone too (请假 晚上 值班): today's, not the meeting under way that morning.
+_TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)?\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
 _PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
 
@@ -878,7 +937,8 @@ def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str
     return f"已通知{ROLE_LABELS.get(reached[0].role, '书记')}。"
 
 
-_NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚|这次)(?=\S)")
+_NOW_GLUED = re.compile(r"^(?:今天晚上|今天下午|今天上午|今天|今日|今晚上|今晚|这次)(?=\S)")
+_NEXT_SAID = re.compile(r"^\s*(?:下次|下一次)的?[\s，,、:：]*")
 # What may stand between the activity a leave names and its reason.
 _KIND_ENDS = re.compile(r"[\s,，、;；:：]+")
 
@@ -888,6 +948,13 @@ def _named_kind(reason: str) -> tuple[ActivityType | None, str]:
     夜学值班) and the reason left; (None, reason) when it names none. Read only before a
     space, a comma or a word glued on were taken for the reason, and the leave went to
     whichever activity came first."""
+    nextone = _NEXT_SAID.match(reason)
+    if nextone is not None and reason[nextone.end():]:
+        # 下次夜学 值班: the next night study, which 夜学 alone means (下次 was the reason's,
+        # and the leave went to the meeting under way).
+        kind, rest_ = _named_kind(reason[nextone.end():])
+        if kind is not None:
+            return kind, rest_
     parts = _KIND_ENDS.split(reason.strip(), maxsplit=1)
     first, rest_ = parts[0], (parts[1] if len(parts) > 1 else "")
     unsaid = _NOW_GLUED.sub("", first)
@@ -1005,11 +1072,24 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     which = (args.get("which") or "").strip()
-    kind, rest_ = _named_kind(which) if which else (None, "")
-    try:
-        said = find_leading_day(rest_ if kind else which, today) if which else None
-    except DateError as exc:
-        return Reply.error(usage_text(WITHDRAW, str(exc)))
+    tonight = _TODAY_SAID.match(which)
+    if tonight is not None:
+        # 销假 今晚的夜学, 销假 今天: today's. Read as naming nothing, it took back every
+        # leave, the days ahead too; 今晚夜学 read as 夜学 took back every night study's.
+        kind = _named_kind(which[tonight.end():])[0] if which[tonight.end():] else None
+        said: DateRange | None = DateRange(today, today, "")
+    else:
+        kind, rest_ = _named_kind(which) if which else (None, "")
+        try:
+            said = find_leading_day(rest_ if kind else which, today) if which else None
+            days = (None if kind is not None or said is not None or not which
+                    else _VAGUE_DAYS.match(which) or find_date_range(which, today)
+                    or find_leading_week(which, today) or find_day_to_day(which, today))
+        except DateError as exc:
+            return Reply.error(usage_text(WITHDRAW, str(exc)))
+        if days is not None:  # 销假 下周, 销假 12月14日至16日: not all of it, nor guessed
+            return Reply.error("没有销假：一次撤回一天或一种活动的请假，如「销假 12月10日」"
+                               "「销假 夜学」；全部撤回请发送「销假」。发送「我的请假」可查看。")
     if kind is None and said is None:
         which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
     day = said.first if said is not None else None
@@ -1042,6 +1122,9 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append("其余的请假不变，发送「我的请假」可查看。")
     return Reply("\n".join(lines))
 
+
+# Today said first in a 销假 (今晚的夜学, 今天晚上, 今天): today's leave.
+_TODAY_SAID = re.compile(r"^(?:今天|今日|今晚|今早)(?:晚上|下午|上午|早上|中午|上)?的?\s*")
 
 _LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书记批准",
                  LeaveState.REVOKED: "已被驳回，仍需参加"}
@@ -1548,7 +1631,31 @@ def _cancelled_text(ctx: Ctx, activity: Activity, verb: str) -> str:
             f"不能{verb}，记录保持不变。")
 
 
+def record_named_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
+    """补签 上周五 李四 手机没电, 更正 夜学 张三 缺席 代签: the day or activity said before the
+    name, read as 补签 李四 上周五 手机没电. It was taken for the name (本支部没有找到「上周五」,
+    or for 更正 a second member to write apart). Only when it names a record and nobody,
+    and a member's name follows it."""
+    said = args["who"]
+    after = "status" if "status" in args else "reason"
+    name, _, rest_ = (args[after] or "").partition(" ")
+    scope, problem = _manage_scope(ctx)
+    if problem or not name or is_member_name(ctx, scope, said):
+        return args
+    try:
+        day, kind, left = named_record(said, ctx.local_now.date())
+    except DateError:
+        return args
+    if left or (day is None and kind is None) or not is_member_name(ctx, scope, name):
+        return args
+    if after == "status":  # 更正 上周五 张三 缺席 他人代签
+        status, _, reason = args["reason"].partition(" ")
+        return {**args, "who": name, "status": status, "reason": f"{said} {reason}".strip()}
+    return {**args, "who": name, "reason": f"{said} {rest_}".strip()}
+
+
 def make_up(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    args = record_named_first(ctx, args)
     found = record_and_member(ctx, MAKEUP, args, verb="补签")
     if isinstance(found, Reply):
         return found

@@ -34,6 +34,7 @@ from handlers.attendance import (
     is_member_name,
     named_record,
     record_and_member,
+    record_named_first,
 )
 from storage import attendance as store
 from storage import confirmations
@@ -82,7 +83,7 @@ def _record_said_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    args = _record_said_first(ctx, args)
+    args = _record_said_first(ctx, record_named_first(ctx, args))
     status = _status(args["status"])
     if status is None:
         return _unknown_status(ctx, args)

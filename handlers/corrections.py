@@ -149,8 +149,13 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
     text = (args.get("reason") or "").strip()
     first, _, tail = text.partition(" ")
     ahead = first in ("下次", "下一次")
+    glued = _NEXT_GLUED.fullmatch(first)
     if ahead:
         text = tail.strip()
+    elif glued is not None and attendance.names_one(glued[1]):
+        # 取消活动 下次夜学 …: the next night study (it proposed the latest activity held).
+        ahead, text = True, f"{glued[1]} {tail}".strip()
+    if ahead:
         upcoming = store.next_activities(ctx.session, branch_id=scope, now=ctx.now)
         # Two party groups meeting the same evening are both the next one.
         held = [a for a in upcoming if a.starts_at == upcoming[0].starts_at] if upcoming else []
@@ -212,6 +217,10 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
 
 
+_NEXT_GLUED = re.compile(r"(?:下次|下一次)的?(.+)")
+_PARTS_OF_DAY = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+
+
 def _day_said(ctx: Ctx, text: str) -> tuple[list[Activity], str] | Reply | None:
     """The day a 取消活动 names first, with its activity if named (今晚的夜学, 12月3日 夜学,
     今晚夜学): that day's activities of the scope and the reason left; when there are
@@ -231,6 +240,8 @@ def _day_said(ctx: Ctx, text: str) -> tuple[list[Activity], str] | Reply | None:
     scope, _ = attendance._manage_scope(ctx)
     for day in said:
         first, _, after = day.rest.partition(" ")
+        if first in _PARTS_OF_DAY:  # 周四晚上 夜学: the kind after the part of the day
+            first, _, after = after.partition(" ")
         kind = parse_activity_type(first.removesuffix("的")) if first else None
         start = datetime.combine(day.first, time(), tzinfo=ctx.settings.tz)
         held = store.held_on(ctx.session, branch_id=scope,

@@ -113,7 +113,7 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
             re.search(r"\d[点时]$", words[-2]):
         words[-2:] = [words[-2] + words[-1]]
     # A word with 点, 时 or : is a time of day (19点30分), never a duration.
-    if len(words) > 1 and re.search(r"(小时|分钟|分|h|min)$", words[-1]) and \
+    if len(words) > 1 and re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
             not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))

@@ -51,6 +51,17 @@ def settings(db_url):
     ("12-10 出差", date(2026, 12, 10), "出差"),  # was the next activity's, 12-10 its reason
     ("周四的夜学 值班", date(2026, 12, 10), "夜学 值班"),  # was all of Thursday, 的夜学 值班
     ("10号的夜学 值班", date(2026, 12, 10), "夜学 值班"),
+    # With 个, as spoken: was no day, and the leave went to the next activity.
+    ("下个星期二 培训", date(2026, 12, 15), "培训"),
+    ("下个周二 培训", date(2026, 12, 15), "培训"),
+    ("这个礼拜五 值班", date(2026, 12, 11), "值班"),
+    # The part of the day glued on: was no day (10号晚上 值班 was the reason).
+    ("10号晚上 值班", date(2026, 12, 10), "晚上 值班"),
+    ("12.10晚上 值班", date(2026, 12, 10), "晚上 值班"),
+    ("10日晚 值班", date(2026, 12, 10), "晚 值班"),
+    # 號 from traditional input (10號 was no day; 12月10號 left 號 in the reason)
+    ("10號 开会", date(2026, 12, 10), "开会"),
+    ("12月10號 出差", date(2026, 12, 10), "出差"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -258,7 +269,10 @@ def test_no_day_until(text):
 @pytest.mark.parametrize("text, left", [
     ("周四 值班", "周四"), ("和周四 值班", "周四"), ("值班 周四", "周四"),
     ("周二到周四 值班", "周二到周四"), ("出差 下周", "下周"),
-    ("家里有事，明天补学", None), ("3天 出差", None), ("周末加班", None), ("值班", None)])
+    ("家里有事，明天补学", None), ("3天 出差", None), ("周末加班", None), ("值班", None),
+    # with the part of the day (were none: leave went to the activity at hand)
+    ("值班 周四晚上", "周四晚上"), ("值班 10号晚上", "10号晚上"), ("值班 明天下午", "明天下午"),
+    ("值班 周四晚", "周四晚"), ("明天下午出差", None)])
 def test_a_day_left_among_the_words(text, left):
     assert day_left(text) == left
 
@@ -480,7 +494,9 @@ def _leave_rows(engine, name: str) -> list[str]:
         return list(s.exec(select(Attendance.status).where(Attendance.member_id == member.id)))
 
 
-@pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班"])
+@pytest.mark.parametrize("said", ["今晚请假 值班", "请假 今天晚上 值班", "请假 今晚 值班",
+                                  # the part of the day alone (was the meeting under way)
+                                  "请假 晚上 值班", "晚上请假 值班"])
 def test_leave_for_tonight_is_not_the_morning_meeting(chat, runtime, bureau, said):  # noqa: F811
     """今晚请假 值班 recorded leave for the 09:00 主题党日 under way: 今晚 was dropped as
     'the activity at hand' instead of naming tonight's hours, as 明天晚上 does."""
@@ -510,6 +526,11 @@ def test_leave_for_a_later_day_is_not_taken_for_the_meeting_under_way(
     ("从明天到周五 出差", date(2026, 12, 8), date(2026, 12, 11), "出差"),
     ("周二到周四 值班", date(2026, 12, 8), date(2026, 12, 10), "值班"),
     ("明后两天 出差", date(2026, 12, 8), date(2026, 12, 9), "出差"),
+    # from today (was no days: the leave went to the activity at hand alone)
+    ("今天到周五 出差", MONDAY, date(2026, 12, 11), "出差"),
+    ("从今天至12月9日 出差", MONDAY, date(2026, 12, 9), "出差"),
+    # a bare weekday after the next week's is that week's (was refused: before the start)
+    ("下周一到周三 出差", date(2026, 12, 14), date(2026, 12, 16), "出差"),
 ])
 def test_days_from_one_to_another(text, first, last, rest):
     from bot.domain.dates import find_day_to_day
@@ -548,6 +569,8 @@ def named_like_words(runtime):
         make_member(session, cg, "周强", wecom="zq")
         make_member(session, cg, "高强", wecom="gq")
         make_member(session, cg, "金华", wecom="jh")
+        make_member(session, cg, "周五", wecom="z5")
+        make_member(session, cg, "明天", wecom="mt")
         bind_chat(session, cg, "g1")
     seed(runtime.engine, build)
 
@@ -573,3 +596,139 @@ def test_leave_for_an_evening_months_ahead_finds_its_night_study(chat, named_lik
     assert not chat.say("sec", "设置 夜学 每周四 19:30 90分钟", chat="g1").is_error
     reply = chat.say("zq", "请假 2027年3月4日晚上 出差", chat="g1")
     assert reply.text.startswith("已请假") and "3月4日" in reply.text, reply.text
+
+
+def test_next_weeks_day_said_with_ge_is_not_tonights_study(runtime, chat, clock):
+    """请假 下个星期二 出差 on a Tuesday excused that evening's study, reason 下个星期二 出差:
+    the week said with 个 was no day, and the leave went to the activity at hand."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 下个星期二 出差").text
+    assert reply.startswith("已请假：12月15日，原因：出差"), reply
+    assert chat.say("li", "下个礼拜四请假 培训").text.startswith("已请假：12月17日，原因：培训")
+
+
+def test_the_evening_said_short_is_the_evening_not_the_whole_day(runtime, chat, clock):
+    """请假 明天晚 值班 excused all of Tuesday, reason 晚 值班; 明晚上 left 上 in the reason;
+    请假 今晚上 值班 was not read as tonight, and went to whatever came next."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
+    reply = chat.say("li", "请假 明天晚 值班").text
+    assert reply.startswith("已请假：12月8日（政治夜学），原因：值班"), reply
+    reply = chat.say("li", "请假 周四晚上 值班").text
+    assert reply.startswith("已请假：12月10日（政治夜学），原因：值班"), reply
+    chat.say("li", "销假")
+    reply = chat.say("li", "请假 明晚上 加班").text
+    assert reply.startswith("已请假：12月8日（政治夜学），原因：加班"), reply
+    chat.say("li", "销假")
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 今晚上 值班").text
+    assert reply.startswith("已请假：政治夜学（12月8日 19:30）。原因：值班"), reply
+
+
+def test_a_day_of_the_month_with_its_evening_is_that_evening(runtime, chat, clock):
+    """请假 10号晚上 值班 excused the next study (the 8th's), reason 10号晚上 值班."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 10号晚上 值班").text
+    assert reply.startswith("已请假：政治夜学（12月10日 19:30）。原因：值班"), reply
+
+
+def test_a_day_with_its_evening_said_after_the_reason_is_asked(runtime, chat, clock):
+    """请假 值班 周四晚上 on Tuesday excused that evening's study, reason 值班 周四晚上, where
+    请假 值班 周四 is asked about."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", "请假 值班 周四晚上")
+    assert reply.is_error and "没读懂「周四晚上」是请哪天的假" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["销假 今晚的夜学", "销假 今天晚上的夜学", "销假 今晚", "销假 今天",
+                                  "销假 今晚夜学"])
+def test_taking_back_tonights_leave_keeps_the_days_ahead(runtime, chat, clock, said):
+    """Tuesday noon, 李明 with leave tonight and for the 14th to the 16th: 销假 今晚的夜学
+    took back all of it (今晚的夜学 was read as no day nor activity), and 销假 今晚夜学
+    Thursday's too; he would be counted absent where he had asked to be excused."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's and Thursday's planned
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 夜学 12月10日 出差", chat="g1")
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    back = chat.say("li", said, chat="g1").text.splitlines()
+    assert back == ["已销假。", "这些活动恢复为需要你参加，届时请签到：政治夜学（12月8日 19:30）",
+                    "其余的请假不变，发送「我的请假」可查看。"], back
+
+
+@pytest.mark.parametrize("said", ["销假 下周", "销假 12月14日至16日", "销假 周末"])
+def test_taking_back_days_not_read_is_asked(runtime, chat, clock, said):
+    """销假 下周 took back every leave, tonight's too: days said but not read are asked."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 12月14日至16日 培训", chat="g1")
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error and "没有销假" in reply.text, reply.text
+    mine = chat.say("li", "我的请假").text  # both still there
+    assert "政治夜学（12月8日 19:30）" in mine and "12月14日至12月16日" in mine, mine
+
+
+@pytest.mark.parametrize("said, day", [("请假 周五 值班", "11月27日"), ("请假 明天 值班", "11月24日")])
+def test_a_day_that_is_also_a_members_name_is_asked_not_refused(chat, named_like_words, said, day):
+    """With a member called 周五 (or 明天), 请假 周五 值班 was refused as leave for another
+    member (请假只能为自己请), and the sender was told no way to ask for Friday's: which one
+    is meant is asked, with the date written so that it reads one way only."""
+    reply = chat.say("zq", said, chat="g1")
+    assert reply.is_error and "只能为自己请" not in reply.text, reply.text
+    assert f"请假 {day} 值班" in reply.text, reply.text
+    assert chat.say("zq", f"请假 {day} 值班", chat="g1").text.startswith("已请假")
+
+
+def test_leave_from_today_to_friday_is_those_days(chat, bureau):  # noqa: F811
+    """请假 今天到周五 出差 was leave for the theme day at hand alone, reason 今天到周五 出差:
+    the member believed the days to Friday excused, and was absent at the rest."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    reply = chat.say("zq", "请假 今天到周五 出差", chat="g1")
+    assert reply.text.startswith("已请假：11月23日至11月27日（5 天），原因：出差。"), reply.text
+
+
+@pytest.mark.parametrize("said", ["请假 出差到月底", "请假 出差至下周", "请假 培训，一直到周末",
+                                  "请假 要到月底才回来", "请假 12月8日 出差到下个月"])
+def test_leave_until_days_not_said_clearly_is_asked(runtime, chat, clock, said):
+    """请假 出差到月底 was leave for the next study alone, reason 出差到月底: the member
+    believed the days to the month's end excused, and was counted absent at the rest."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.is_error and "没有记请假" in reply.text and "没写清楚" in reply.text, reply.text
+    assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
+
+
+@pytest.mark.parametrize("said", ["请假 两天 出差", "请假 3天 出差", "请假 这两天 出差",
+                                  "请假 三天，去省厅培训"])
+def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, said):
+    """请假 两天 出差 was leave for the next study alone, reason 两天 出差: the member believed
+    two days excused, and from which day was never said."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.is_error and "没有记请假" in reply.text and "明天起" in reply.text, reply.text
+    assert chat.say("li", "我的请假").text.startswith("你目前没有请假。")
+    assert chat.say("li", "请假 一天 出差").text.startswith("已请假")  # one: the one at hand
+
+
+@pytest.mark.parametrize("said", ["请假 下次夜学 值班", "请假 下次的夜学 值班", "请假 下一次 夜学 值班"])
+def test_leave_for_the_next_night_study_is_not_the_meeting_under_way(
+        chat, runtime, bureau, said):  # noqa: F811
+    """请假 下次夜学 值班 was leave for the 主题党日 under way, reason 下次夜学 值班."""
+    assert not chat.say("sec", "设置 夜学 每周一 19:30 90分钟", chat="g1").is_error
+    assert "开始了" in chat.say("sec", "开始 主题党日", chat="g1").text  # Monday 09:00
+    reply = chat.say("zq", said, chat="g1")
+    assert "主题党日" not in reply.text and "夜学" in reply.text, reply.text
+    assert "原因：值班" in reply.text, reply.text

@@ -1305,6 +1305,43 @@ ROWS += [
     ("查一下周强的积分", "没有这个指令"),
     ("看看李明的积分", "没有这个指令"),
     ("我自己的积分", m("积分")),
+    # An hour and its minutes with 零 between, as said aloud: 70 minutes (was 60: 零十 read
+    # as nought), and 一小时零五分 was refused.
+    ("学习 理论 一个小时零十分", m("学习", kind="理论", minutes=70, material=None)),
+    ("学习 理论 一小时零五分", m("学习", kind="理论", minutes=65, material=None)),
+    ("学习 理论 1小时零5分钟", m("学习", kind="理论", minutes=65, material=None)),
+    ("学习 理论 零十分钟", "学习时长应是时长"),
+    # The morning or evening said short before the command (was no command).
+    ("明早请假 值班", m("请假", reason="明早 值班")),
+    ("今晚上请假 值班", m("请假", reason="今晚上 值班")),
+    ("明天晚请假 值班", m("请假", reason="明天晚 值班")),
+    # The apps' emoticons before the command, as a phone puts them (were no command).
+    ("[强]签到", m("签到")),
+    ("[抱拳][抱拳] 请假 值班", m("请假", reason="值班")),
+    ("[OK]签到", m("签到")),
+    ("[请假] 值班", m("请假", reason="值班")),  # a command in brackets stays one
+    # Voice input's full stop between the words (请假。明天值班 was leave for the activity at
+    # hand, its reason 。明天值班; 补签 周强。手机没电 was refused, the name 周强。手机没电).
+    ("请假。明天值班。", m("请假", reason="明天值班")),
+    ("补签 周强。手机没电。", m("补签", who="周强", reason="手机没电")),
+    ("批准请假。周强", m("批准请假", who="周强")),
+    ("学习。理论。45分钟。", m("学习", kind="理论", minutes=45)),
+    ("请假 家里有事。明天补学", m("请假", reason="家里有事。明天补学")),  # kept as written
+    # A greeting, an acknowledgement or the one addressed before the command (were no
+    # command: 您好，我要请假，家里有事 was told there is no such command).
+    ("您好，我要请假，家里有事", m("请假", reason="家里有事")),
+    ("书记好，请假 值班", m("请假", reason="值班")),
+    ("王书记，请假 明天值班", m("请假", reason="明天值班")),
+    ("报告书记，请假，明天值班", m("请假", reason="明天值班")),
+    ("收到，签到", m("签到")),
+    ("好的，结束", m("结束", which=None)),
+    ("收到通知", "没有这个指令"),
+    ("书记 我不来了", "没有这个指令"),  # what follows is still read as ever
+    # A day written with a slash is a day (was the material, and the study recorded today).
+    ("学习 党史 1小时 12/1", m("学习", kind="党史", minutes=60, material=None,
+                              day=D(2026, 12, 1))),
+    ("学习 党史 1小时 3/4", m("学习", kind="党史", minutes=60, material=None,
+                             day=D(2026, 3, 4))),
 ]
 
 # Every simple command, written the ways phones and habits write it.

@@ -36,6 +36,9 @@ THURSDAY = date(2026, 12, 3)
     ("上周四", date(2026, 11, 26)),
     ("上星期日", date(2026, 11, 29)),
     ("上上周一", date(2026, 11, 16)),
+    ("上个周四", date(2026, 11, 26)),  # with 个, as spoken (was no day)
+    ("上个星期五", date(2026, 11, 27)),
+    ("9號", date(2026, 11, 9)),  # traditional input
     ("周二", date(2026, 12, 1)),  # the last Tuesday
     ("周四", THURSDAY),  # today is the latest Thursday
     ("周五", date(2026, 11, 27)),
@@ -285,3 +288,21 @@ def test_a_make_up_reason_that_begins_with_a_week_or_month_word_is_made(runtime,
     chat.say("sec", "结束", chat="g1")
     reply = chat.say("sec", said, chat="g1")
     assert not reply.is_error and "补签" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["补签 上周五 李四 当晚在场", "补签 27号 李四 当晚在场",
+                                  "补签 上周五的夜学 李四 当晚在场"])
+def test_a_make_up_with_the_day_before_the_name(runtime, chat, two_night_studies, said):
+    """补签 上周五 李四 …: the day said before the name was taken for the name, and refused
+    with 本支部没有找到「上周五」; the secretary named both, in the other order."""
+    reply = chat.say("sec", said, chat="g1")
+    assert "补签：政治夜学（11月27日 19:30）" in reply.text and "原因：当晚在场" in reply.text, (
+        reply.text)
+    assert statuses(runtime.engine, "李四")[date(2026, 11, 27)] == "makeup"
+
+
+def test_a_correction_with_the_day_before_the_name(runtime, chat, two_attended):
+    """更正 上周五 张三 缺席 他人代签 was told to correct one member at a time (上周五 and
+    张三), as if 上周五 were a name."""
+    reply = chat.say("sec", "更正 上周五 张三 缺席 他人代签")
+    assert "在政治夜学（11月27日 19:30）的记录由出席更正为缺席" in reply.text, reply.text

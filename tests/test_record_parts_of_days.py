@@ -93,7 +93,13 @@ def test_a_visits_counts_are_not_lost_to_the_note(runtime, chat, bureau, said): 
                                   "取消活动 夜学活动 临时勤务", "取消活动 12月3日的夜学 临时勤务",
                                   # 取消 next to the activity, as a secretary types it
                                   "取消夜学 临时勤务", "夜学取消 临时勤务", "今晚的夜学取消 临时勤务",
-                                  "取消 今晚的夜学 临时勤务"])
+                                  "取消 今晚的夜学 临时勤务",
+                                  # 今晚上 as spoken: proposed the theme day, reason and all
+                                  "取消活动 今晚上的夜学 临时勤务", "今晚上的夜学取消 临时勤务",
+                                  # 下次 glued on (proposed the theme day), the part of the
+                                  # day after the weekday (was no command)
+                                  "取消活动 下次夜学 临时勤务", "取消 周四晚上的夜学 临时勤务",
+                                  "取消活动 下一次的夜学 临时勤务"])
 def test_cancelling_tonights_night_study_by_its_day_cancels_it(runtime, chat, clock, said):
     """Thursday 10:00: 取消活动 今晚的夜学 proposed yesterday's theme day, and 确认 cancelled
     it, its points reversed."""

@@ -153,7 +153,10 @@ def test_calling_leave_off_records_no_leave(chat, runtime, bureau, said):  # noq
 
 
 @pytest.mark.parametrize("said", ["开始 主题党日 下午三点", "开始 夜学 明天", "开始 夜学 八点",
-                                  "开始 主题党日 15:00"])
+                                  "开始 主题党日 15:00",
+                                  # the hour before a topic (started at once, the hour in it)
+                                  "开始 夜学 晚上七点半 学习党章", "开始 主题党日 明天下午3点 学党章",
+                                  "开始 夜学 今晚 8点 学习党章"])
 def test_a_start_for_later_does_not_start_now(chat, bureau, said):  # noqa: F811
     """开始 夜学 八点 started the night study at once, with 八点 as its topic."""
     reply = chat.say("sec", said, chat="g1")

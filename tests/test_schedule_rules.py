@@ -82,6 +82,16 @@ def test_durations():
         parse_duration("两个钟")
 
 
+def test_durations_said_in_words():
+    """设置 夜学 每周二 19:30 两个小时 was refused: the secretary was told to write 2小时."""
+    said = ("两小时", "两个小时", "一个半小时", "半小时", "一个半钟头", "一小时零十分")
+    assert [parse_duration(t) for t in said] == [120, 120, 90, 30, 90, 70]
+    from handlers.schedule import parse_spec
+    from storage.models import ActivityType
+    assert parse_spec(ActivityType.NIGHT_STUDY, "每周二 19:30 两个小时").minutes == 120
+    assert parse_spec(ActivityType.NIGHT_STUDY, "每周二 19:30 一个半钟头").minutes == 90
+
+
 def test_first_and_last_weekday_of_the_month():
     first = parse_rule("每月第一个周五 14:30")
     last = parse_rule("每月最后一个周五 14:30")

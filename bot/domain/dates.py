@@ -11,10 +11,10 @@ _SEP = r"\s*(?:至|到|~|～|-|－|—|–)\s*"
 _YMD = r"(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?"
 # One day: 2026年12月4日, 2026-12-04, 12月4日, 12.4, 12/4, 4号, 4日.
 _DAY = (r"(?:(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?(?P<{p}m>\d{{1,2}})\s*(?:月|\.|/|-)\s*)?"
-        r"(?P<{p}d>\d{{1,2}})\s*(?P<{p}mark>[日号])?")
+        r"(?P<{p}d>\d{{1,2}})\s*(?P<{p}mark>[日号號])?")
 _RANGE = re.compile(_DAY.format(p="a") + _SEP + _DAY.format(p="b"))
 _ONE = re.compile(r"(?:(?P<ay>\d{4})\s*[年./-]\s*)?(?P<am>\d{1,2})\s*(?:月|\.|/|-)\s*"
-                  r"(?P<ad>\d{1,2})\s*(?P<amark>[日号])?")
+                  r"(?P<ad>\d{1,2})\s*(?P<amark>[日号號])?")
 _BRACKETS = re.compile(r"[（(]\s*[）)]|^[\s，,、：:]+|[\s，,、：:]+$")
 LONGEST = timedelta(days=366)
 # The longest range read as running into the next year when its end is written before
@@ -153,21 +153,22 @@ def find_date(text: str, today: date) -> DateRange | None:
 
 _CN = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
 # A bare 10号 or 12.10 must stand alone (10号楼, 3号线 are not days), or say what of the day
-# follows (10号的夜学).
-_END = r"(?=[\s，,、：:。的]|$)"
+# follows (10号的夜学, 10号晚上: it was no day, and leave went to the activity at hand).
+_END = r"(?=[\s，,、：:。的]|$|上午|下午|晚上|早上|中午|[晚早](?:[\s，,、：:。]|$))"
 # A day named at the start of a leave's reason. 今天 is left out on purpose: leave for
 # today is leave for the activity at hand, under way or next, as 请假 alone asks.
-# 周5 and 下週三 too (digits, traditional input), but not 周10.
+# 周5 and 下週三 too (digits, traditional input), but not 周10; 下个星期二 as spoken (it was
+# no day, and the leave went to the activity at hand with it as the reason).
 _WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
-_WEEKDAY = rf"(?:下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
+_WEEKDAY = rf"(?:(?:下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
 # 本月28号, 下个月3号: a day of the month named.
-_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号]"
-_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
+_MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号號]"
+_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号號]?"
               rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
-    rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
+    rf"^\s*(明天|明日|明晚上?|明早上?|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|{_CN}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    rf"|{_CN}\s*[日号號]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
     rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
@@ -197,6 +198,8 @@ def find_leading_week(text: str, today: date) -> DateRange | None:
                      _strip(text, 0, match.end()))
 
 
+_FROM_TODAY = re.compile(r"^\s*(今天|今日)")
+_BARE_WEEKDAY = re.compile(rf"^\s*{_WEEK_WORD}")
 _TWO_DAYS = re.compile(r"^\s*明后(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
 _FROM = re.compile(r"^\s*从\s*")
 _TO = re.compile(r"^\s*(?:至|到|~|～|-|－|—|–)\s*")
@@ -212,17 +215,23 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
                          _strip(text, 0, two.end()))
     start = _FROM.match(text)
     body = text[start.end():] if start else text
-    first = _LEADING_DAY.match(body)
+    # 今天到周五: from today (a leading 今天 alone is the activity at hand, not a day).
+    first = _LEADING_DAY.match(body) or _FROM_TODAY.match(body)
     to = _TO.match(body[first.end():]) if first is not None else None
     if first is None or to is None:
         return None
     said = first.group(1)
     try:
         from bot.domain import text as words
-        begin = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
+        begin = words.parse_date("明天" if said.startswith(("明晚", "明早")) else said, today)
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     end = find_leading_day(body[first.end() + to.end():], today)
+    if end is None:
+        return None
+    if end.first < begin and _BARE_WEEKDAY.match(body[first.end() + to.end():]):
+        # 下周一到周三: that week's Wednesday, not this week's before it.
+        end = find_leading_day(body[first.end() + to.end():], begin)
     if end is None:
         return None
     if end.first < begin:
@@ -248,6 +257,9 @@ def find_until(text: str, today: date) -> DateRange | None:
     return None
 
 
+_PARTS_OF_DAY = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚", "早"})
+
+
 def day_left(text: str) -> str | None:
     """A word of the text that is still a day after the days read (周二、周四 值班 read as
     周二 leaves 周四; 周二到周四 is read as no day at all): the word, for the caller to ask
@@ -257,7 +269,8 @@ def day_left(text: str) -> str | None:
         word = word.lstrip("和及与跟还有")
         match = _LEADING_DAY.match(word) or _LEADING_WEEK.match(word)
         if match is not None and (match.end() == len(word)
-                                  or _RANGE_NEXT.match(word[match.end():])):
+                                  or _RANGE_NEXT.match(word[match.end():])
+                                  or word[match.end():] in _PARTS_OF_DAY):  # 周四晚上
             return word
     return None
 
@@ -265,7 +278,8 @@ def day_left(text: str) -> str | None:
 # A day said before a command (明天请假, 12月10日请假): the registry hands it to the
 # command's arguments. 今天 and 今晚 too: 今天请假 is leave for the activity at hand.
 # 明天晚上, 今天下午: the day, with the part of it people say.
-DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午)?|今晚|明晚"
+DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:上午|下午|晚上|早上|中午|晚|早)?"
+                       rf"|今晚上?|明晚上?|今早上?|明早上?|上午|下午|晚上|早上|中午"
                        rf"|{_WEEKDAY}|{_MONTH_DAY})")
 
 
@@ -285,7 +299,7 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
         raise DateError(f"「{said}」是{dashed[1]}月{dashed[2]}日，还是{dashed[1]}号到{dashed[2]}号？"
                         f"请写成 {dashed[1]}月{dashed[2]}日 或 {dashed[1]}号至{dashed[2]}号")
     try:
-        day = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
+        day = words.parse_date("明天" if said.startswith(("明晚", "明早")) else said, today)
     except words.DateError as exc:
         raise DateError(str(exc)) from None
     return DateRange(day, day, _strip(text, 0, match.end()))
@@ -302,9 +316,9 @@ _ALONE = r"(?=[\s，,、：:。的]|$)"
 _CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九十]{1,3}点(?:半|钟|整|[\d零一二三四五六七八九十]{1,3}分?)?)"
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
-    rf"|(?:上上|上|下下|下|这|本)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
-    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号]|\d{{1,2}}[-./]\d{{1,2}})"
-    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚|今晚|明晚)(?:{_CLOCK})?"
+    rf"|(?:(?:上上|上|下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
+    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号號]|\d{{1,2}}[-./]\d{{1,2}})"
+    rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚上?|今晚上?|明晚上?)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
 
@@ -321,7 +335,10 @@ def find_record_day(text: str, today: date) -> DateRange | None:
     if match is None:
         return None
     said = match.group(1)
-    if said not in _EVENINGS:
+    # 今晚上 as spoken is 今晚 (it was no day: 取消活动 今晚上的夜学 proposed the latest).
+    if said.removesuffix("上") in _EVENINGS:
+        said = said.removesuffix("上")
+    else:
         said = re.sub(r"(?:晚上|下午|上午|早上|中午|晚|早)$", "", said)
     try:
         day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
@@ -333,8 +350,9 @@ def find_record_day(text: str, today: date) -> DateRange | None:
 
 # A day among the words of what one did (学习 理论 45 昨天): said in words (昨天, 上周四,
 # 12月9日, 9号), never in bare digits, which there are amounts (学习 党史 1.5: an hour and
-# a half, not the 5th of January).
-_SAID_IN_WORDS = re.compile(r"[天日号晚周期拜]")
+# a half, not the 5th of January); or with a slash, which no amount has (12/1: it was the
+# material, and the study recorded today).
+_SAID_IN_WORDS = re.compile(r"[天日号號晚周期拜]|^\d{1,2}/\d{1,2}$")
 
 
 def take_day(text: str, today: date) -> tuple[date | None, str]:
@@ -354,7 +372,7 @@ def take_day(text: str, today: date) -> tuple[date | None, str]:
 # 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
 # activity at hand, which 请假 alone already means, so it is no part of the reason.
 _LEADING_NOW = re.compile(
-    r"^\s*(?:今天晚上|今天下午|今天上午|今天|今日|今晚|现在|这次)[\s，,、：:]+(?=\S)")
+    r"^\s*(?:今天晚上|今天下午|今天上午|今天|今日|今晚上|今晚|现在|这次)[\s，,、：:]+(?=\S)")
 
 
 def without_leading_now(text: str) -> str:

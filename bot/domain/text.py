@@ -35,9 +35,16 @@ _EMOJI = ("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u3030\u303D\uFE0F\u2
 _DECORATION = re.compile(rf"(?:\s|{_EMOJI}|\[[\u4e00-\u9fffA-Za-z]{{1,4}}\])+")
 _TRAILING_DECORATION = re.compile(rf"{_DECORATION.pattern}$")
 _LEADING_DECORATION = re.compile(rf"^{_EMOJI}(?:\s|{_EMOJI})*")
+# The apps' emoticons as their text shows them, before a command ([强]签到, [抱拳] 请假 值班):
+# only these, since a word in brackets first is the command itself ([签到], [请假] 值班).
+_EMOTICONS = ("强", "抱拳", "OK", "ok", "握手", "胜利", "玫瑰", "微笑", "呲牙", "鼓掌", "拳头",
+              "爱心", "赞", "耶", "合十", "加油", "庆祝", "憨笑", "愉快", "好的", "嘿哈", "奋斗")
+_LEADING_EMOTICONS = re.compile(r"^(?:\[(?:" + "|".join(_EMOTICONS) + r")\]\s*)+")
 PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
-# Words between arguments: a space or any of the commas people type.
-SEPARATORS = re.compile(r"[\s,，、;；]+")
+# Words between arguments: a space or any of the commas people type, and the full stop
+# voice input puts between them (请假。明天值班: the leave was for the activity at hand, its
+# reason 。明天值班).
+SEPARATORS = re.compile(r"[\s,，、;；。]+")
 # The names a group message @-mentions the bot by, besides whatever the platform strips.
 BOT_NAMES = ("党建助手", "djbot")
 # Marks people put before or around a command out of habit from other bots and from
@@ -116,6 +123,8 @@ def clean(text: str, names: Iterable[str] = BOT_NAMES) -> str:
     text = strip_bot_mentions(normalize(text), names)
     if text[:1] == "「":
         text = _QUOTED_ABOVE.sub("", text, count=1)
+    if text[:1] == "[":
+        text = _LEADING_EMOTICONS.sub("", text) or text  # [强] alone stays as it was
     if text[:1] in "/#【[「":
         text = _LEADING_MARKS.sub("", text)
         bracketed = _BRACKETED_HEAD.match(text)
@@ -223,7 +232,7 @@ def remarks_on(word: str) -> bool:
 def split_words(text: str) -> list[tuple[str, int]]:
     """The words of an argument text with where each starts (so the rest of the line
     can be taken as written, commas and all)."""
-    return [(m.group(), m.start()) for m in re.finditer(r"[^\s,，、;；]+", text)]
+    return [(m.group(), m.start()) for m in re.finditer(r"[^\s,，、;；。]+", text)]
 
 
 # --- numbers -----------------------------------------------------------------------------
@@ -241,8 +250,8 @@ def cn_number(text: str) -> int | None:
     if "十" not in text:
         return _CN_DIGITS[text] if len(text) == 1 else None
     tens, _, ones = text.partition("十")
-    if "十" in ones or len(tens) > 1 or len(ones) > 1:
-        return None
+    if "十" in ones or len(tens) > 1 or len(ones) > 1 or tens in ("零", "〇"):
+        return None  # 零十 is no number (it was 0: 一个小时零十分 was an hour)
     return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
 
 
@@ -272,11 +281,12 @@ _MINUTES = r"(?:分钟|分|min|mins|minute|minutes|m)"
 
 def parse_minutes(token: str) -> int | None:
     """A duration as people write it, in whole minutes: '45', '45分钟', '1.5小时', '90min',
-    '1小时30分', '半小时', '一个半小时', '两小时'; None if it is not one."""
+    '1小时30分', '一小时零五分', '半小时', '一个半小时', '两小时'; None if it is not one."""
     text = token.strip().lower()
     if m := re.fullmatch(rf"{_NUMBER}{_MINUTES}?", text):
         value = _number(m.group(1))
-    elif m := re.fullmatch(rf"{_NUMBER}{_HOURS}(?:{_NUMBER}{_MINUTES}?)?", text):
+    elif m := re.fullmatch(rf"{_NUMBER}{_HOURS}(?:[零〇]?{_NUMBER}{_MINUTES}?)?", text):
+        # 一小时零五分: the 零 said between the hours and the minutes is no digit of them.
         hours, minutes = _number(m.group(1)), _number(m.group(2)) if m.group(2) else 0.0
         value = None if hours is None or minutes is None else hours * 60 + minutes
     elif m := re.fullmatch(rf"{_NUMBER}?个?半{_HOURS}", text):
@@ -343,7 +353,8 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """
     raw = text
     text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
-    text = text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+    text = (text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
+            .replace("號", "号"))
     if m := re.fullmatch(r"(本月|这个?月|下个?月|上个?月)(.+[日号])", text):
         # 本月28号, 下个月3号: that day of the month said, not the nearest 28th.
         ahead = {"本": 0, "这": 0, "下": 1, "上": -1}[m[1][0]]
@@ -357,7 +368,8 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
             raise DateError(f"没有 {raw} 这一天") from None
     if text in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[text])
-    if m := re.fullmatch(r"(上上|上|下下|下|这|本)?(?:周|星期|礼拜)([一二三四五六日天七1-7])", text):
+    if m := re.fullmatch(r"(?:(上上|上|下下|下|这|本)个?)?(?:周|星期|礼拜)([一二三四五六日天七1-7])",
+                         text):  # 下个星期二 too, as spoken
         which, day = m.groups()
         target = _WEEKDAY_INDEX[day]
         if which is not None:

@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-from bot.domain.text import cn_number
+from bot.domain.text import cn_number, parse_minutes
 
 WEEKDAY_NAMES = "一二三四五六日"
 _WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)} | {"天": 6, "七": 6}
@@ -187,13 +187,18 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(小时|个小时|h|分钟|分|min)$")
 
 
 def parse_duration(text: str) -> int:
-    """2小时 / 90分钟 / 1.5小时 → minutes."""
+    """2小时 / 90分钟 / 1.5小时 → minutes; as said aloud too (两个小时, 一个半小时, 半小时),
+    as 学习 reads them."""
     folded = _fold(text).replace(" ", "").lower()
     match = _DURATION.match(folded)
-    if not match:
+    spoken = parse_minutes(text.replace(" ", "")) if not match else None
+    if match:
+        amount = float(match.group(1))
+        minutes = round(amount * 60) if match.group(2) in ("小时", "个小时", "h") else round(amount)
+    elif spoken is not None and not text.strip().isdigit():  # a bare 90 says no unit
+        minutes = spoken
+    else:
         raise RuleError(f"看不懂时长「{text}」。可用的写法：2小时、90分钟、1.5小时")
-    amount = float(match.group(1))
-    minutes = round(amount * 60) if match.group(2) in ("小时", "个小时", "h") else round(amount)
     if not 10 <= minutes <= 24 * 60:
         raise RuleError(f"时长「{text}」不合理：应在10分钟到24小时之间")
     return minutes
