@@ -995,7 +995,8 @@ def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
         occurrence.starts_at
         for schedule in schedules.schedules_of(ctx.session, member=ctx.member)
         if schedule.activity_type == kind
-        for occurrence in next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=1)
+        for occurrence in next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=1,
+                                    until=schedules.last_day(ctx.session, schedule))
         if occurrence.starts_at is not None)
     if not starts:
         return Reply.error(f"近期没有需要你参加的{kind.value}，没有记请假。"

@@ -63,7 +63,13 @@ from storage.models import (
 )
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
-from storage.schedules import branch_schedules, bureau_schedules, expects, save_schedule
+from storage.schedules import (
+    branch_schedules,
+    bureau_schedules,
+    expects,
+    last_day,
+    save_schedule,
+)
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
@@ -243,7 +249,8 @@ def _minutes(minutes: int) -> str:
 
 
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
-    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count)
+    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
+                     until=last_day(ctx.session, schedule))
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:

@@ -87,9 +87,9 @@ def planned_meetings(session: Session, *, branch_id: int, now: datetime, tz: tzi
         frequency = required.get(schedule.activity_type)
         if frequency is None:
             continue
-        for occurrence in next_held(schedule, now=now, tz=tz, count=1):
+        for occurrence in next_held(schedule, now=now, tz=tz, count=1, until=ends_on):
             day = occurrence.starts_at.astimezone(tz).date()  # type: ignore[union-attr]
-            if day <= m.period_of(today, frequency).last and (ends_on is None or day <= ends_on):
+            if day <= m.period_of(today, frequency).last:
                 out.append(m.Held(schedule.activity_type, day,
                                   groups.get(schedule.party_group_id)))
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -111,6 +111,13 @@ def bureau_schedules(session: Session) -> list[Schedule]:
     return list(session.exec(select(Schedule).where(
         Schedule.branch_id.is_(None), Schedule.active == True)  # type: ignore[union-attr]  # noqa: E712
         .order_by(Schedule.id)).all())
+
+
+def last_day(session: Session, schedule: Schedule) -> date | None:
+    """The last day the schedule's branch holds anything: a 临时党支部's end date (or a closed
+    branch's), else None."""
+    branch = session.get(Branch, schedule.branch_id) if schedule.branch_id is not None else None
+    return branch.ends_on if branch is not None else None
 
 
 def expects(schedule: Schedule, member: Member) -> bool:

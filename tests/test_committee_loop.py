@@ -895,6 +895,10 @@ def test_a_task_force_ending_before_its_schedules_next_meeting_has_none_planned(
     [line] = [x for x in chat.say("sec9", "三会一课").text.splitlines()
               if x.startswith("· 支委会")]
     assert "已安排" not in line and "下次" not in line, line
+    # Nor does 日程 list it, or any after the end; 请假 支委会 finds none to excuse.
+    agenda = chat.say("sec9", "日程", chat="g9").text
+    assert "支委会" in agenda and "11月27日" not in agenda and "1月27日" not in agenda, agenda
+    assert "近期没有需要你参加的支委会" in chat.say("sec9", "请假 支委会 出差").text
 
 
 def test_a_secretary_naming_the_own_branch_gets_its_meetings(runtime, chat, bureau):

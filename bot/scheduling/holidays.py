@@ -186,10 +186,12 @@ class Planned(Protocol):
 
 
 def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
-              calendar: HolidayCalendar | None = None) -> list[Occurrence]:
+              calendar: HolidayCalendar | None = None,
+              until: date | None = None) -> list[Occurrence]:
     """The schedule's next `count` occurrences that will be held, from now: 日程 shows
     them, and leave asked for one too far off to exist yet (请假 主题党日 出差) is leave
-    for its day."""
+    for its day. None after `until`, the last day of its branch (a 临时党支部's end,
+    storage.schedules.last_day): the tick holds none then."""
     rule = parse_rule(schedule.rule)
     start = now
     if schedule.paused_until is not None:
@@ -198,6 +200,8 @@ def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
                                             tzinfo=tz))
     found = held_between(rule, schedule.holiday_policy, calendar or default_calendar(), start,
                          start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
+    if until is not None:
+        found = [o for o in found if o.starts_at.astimezone(tz).date() <= until]  # type: ignore[union-attr]
     return found[:count]
 
 
