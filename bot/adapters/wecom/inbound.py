@@ -14,7 +14,10 @@ from bot.adapters.common import WELCOME, is_timestamp
 from bot.core import IncomingMessage
 
 PLATFORM = "wecom"
-_LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
+# Mentions followed by a space (the bot's, whatever it is named). A message that is one
+# token, "@党建助手签到" (the space deleted), is the command glued to the bot's name, which
+# the dispatcher drops (text.clean): taking the token left nothing, and 签到 got 帮助.
+_LEADING_MENTION = re.compile(r"^(?:@\S+\s+)+")
 # Fields that are credentials in all but name: never kept in IncomingMessage.raw.
 _SECRET_FIELDS = ("response_url",)
 
