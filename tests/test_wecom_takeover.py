@@ -231,3 +231,29 @@ async def test_voice_is_a_message_and_enter_chat_gets_the_welcome(runtime, fake)
         assert welcome["body"] == {"msgtype": "text", "text": {"content": WELCOME}}
     finally:
         await a.stop()
+
+
+async def test_a_database_that_fails_while_the_lease_is_renewed_only_delays_the_connection(
+        runtime, fake, monkeypatch):
+    # The lease lives in the database: a moment's outage (PostgreSQL failing over) while it
+    # was renewed ended the connection's task for good, and the bot answered nobody until
+    # djbot was restarted. It is tried again, as a dropped socket is.
+    from sqlalchemy.exc import OperationalError
+
+    a = connection(runtime, "replica-a", lease_seconds=0.3)
+    real_lease, failures = a._lease, []
+
+    def flaky_lease(*, release: bool = False) -> bool:
+        if not release and len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real_lease(release=release)
+
+    monkeypatch.setattr(a, "_lease", flaky_lease)
+    await a.start()
+    try:
+        await until(lambda: a.connected, "the connection once the database is back")
+        fake.push(callback("req-1", "after-outage"))
+        await until(lambda: frames(fake, "aibot_respond_msg"), "the reply")
+    finally:
+        await a.stop()
