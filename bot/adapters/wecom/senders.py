@@ -190,13 +190,21 @@ class WecomSender:
         self.clock = client.clock
 
     def sends(self, message: Outbound) -> int:
-        """The message/sends a private row still takes (one per part of 2048 bytes): WeCom
-        drops whatever passes 30 a minute to one member without a word (path/90454), so
-        the outbox counts these against that rate, not the row. Anything else: one."""
-        if message.target_kind != "user" or message.kind == RESPONSE_URL or (
-                message.kind == "reply" and self.longconn is not None):
+        """The messages a row still takes, counted against its destination's rate: a
+        private row's message/sends (one per part of 2048 bytes: WeCom drops whatever
+        passes 30 a minute to one member without a word, path/90454); a group row's
+        webhook messages (one per part: a robot takes 20 a minute, path/91770, and refuses
+        the 21st). Anything else, and a group where the long connection may carry it: one."""
+        if message.kind == RESPONSE_URL or (message.kind == "reply"
+                                             and self.longconn is not None):
             return 1
-        parts = len(render_private(message.payload))
+        if message.target_kind == "user":
+            parts = len(render_private(message.payload))
+        elif (message.target_kind in ("group", "leaders") and self.longconn is None
+              and not message.payload.get("image_base64")):  # a picture is one message
+            parts = len(render_group(message.payload))
+        else:
+            return 1
         return parts - min(int(message.payload.get(PARTS_SENT) or 0), parts - 1)
 
     async def send(self, message: Outbound) -> SendResult:
