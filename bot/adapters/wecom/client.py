@@ -95,11 +95,12 @@ class WecomClient:
         for attempt in range(attempts):
             try:
                 response = await self.http.request(method, full, params=params, json=json)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                # Nothing was sent (refused, or no connection made in time): unlike a
+                # timeout while writing or reading, WeCom cannot have taken it.
+                raise WecomApiError(NOT_REACHED, "could not connect", retryable=True) from None
             except httpx.TimeoutException:
                 raise WecomApiError(-2, "timeout", retryable=True) from None
-            except httpx.ConnectError:
-                # Nothing was sent: unlike a timeout, WeCom cannot have taken it.
-                raise WecomApiError(NOT_REACHED, "could not connect", retryable=True) from None
             except httpx.HTTPError as exc:
                 raise WecomApiError(-3, f"network error ({type(exc).__name__})",
                                     retryable=True) from None
