@@ -40,7 +40,7 @@ from bot.adapters.common import (
     loads_json,
     read_limited,
 )
-from bot.adapters.wecom.client import WecomApiError, WecomClient
+from bot.adapters.wecom.client import NOT_REACHED, WecomApiError, WecomClient
 from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected
 from bot.adapters.wecom.inbound import (
     MalformedPayload,
@@ -393,6 +393,14 @@ class WecomCallbacks:
         except WecomApiError as exc:
             log.warning("wecom response_url for %s failed: %s", message.message_id,
                         exc.describe())
+            if exc.errcode == NOT_REACHED or exc.errcode > 0:
+                # WeCom refused it, or it never got there: nothing was shown, and this is
+                # the member's only answer; it goes as any reply does (the group's webhook,
+                # the app), as the rest of a long answer does (WecomSender._respond).
+                try:
+                    await asyncio.to_thread(self._enqueue_reply, message, reply.to_dict())
+                except Exception:
+                    log.exception("wecom late reply to %s not queued", message.message_id)
 
     def _enqueue_rest(self, message: IncomingMessage, response_url: str | None, reply: Reply,
                       rest: str) -> None:
