@@ -96,5 +96,7 @@ def test_a_command_typed_right_after_the_bots_mention_is_still_the_command():
     assert clean(parse_aibot(payload, now=NOW).message.text) == "签到"
     payload["text"]["content"] = "@支部小助手 签到"  # a bot by any name, with its space
     assert clean(parse_aibot(payload, now=NOW).message.text) == "签到"
+    payload["text"]["content"] = "@支部小助手"  # the bot by another name, alone: 帮助
+    assert parse_aibot(payload, now=NOW).message.text == ""
     payload["text"]["content"] = "@党建助手\u2005签到"  # WeCom's own space after an @
     assert parse_aibot(payload, now=NOW).message.text == "签到"
