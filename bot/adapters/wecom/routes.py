@@ -49,6 +49,7 @@ from bot.adapters.wecom.inbound import (
     welcome_reply,
 )
 from bot.adapters.wecom.senders import (
+    APP_REPLY,
     RESPONSE_URL,
     RESPONSE_URL_KEY,
     RESPONSE_URL_UNTIL,
@@ -135,11 +136,6 @@ def app_text_reply(to_user: str, corp_id: str, content: str, create_time: int) -
         f"<CreateTime>{create_time}</CreateTime><MsgType>text</MsgType>"
         f"<Content>{escape(content)}</Content></xml>"
     )
-
-
-# The rest of a long self-built-app answer: message/send, in the app's own text parts, even
-# where the AI bot's long connection sends the "reply" rows (WecomSender).
-APP_REPLY = "reply.app"
 
 
 def reply_key(message_id: str) -> str:

@@ -122,6 +122,12 @@ ANSWER_LABELS = ("（1/2）\n", "（2/2）\n")
 RESPONSE_URL = "reply.response_url"
 RESPONSE_URL_KEY = "response_url"
 RESPONSE_URL_UNTIL = "response_url_until"
+# The rest of a long self-built-app answer (or its late reply): message/send, in the app's
+# own text parts, even where the AI bot's long connection sends the "reply" rows.
+APP_REPLY = "reply.app"
+# Outbox kinds that answer a member's own message: a reply (late, or the rest of a long
+# one) and the self-built app's.
+ANSWERS = ("reply", APP_REPLY)
 
 
 def see_all(settings: WecomSettings) -> str:
@@ -165,13 +171,15 @@ def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
     return _with_tail(_titled(payload), _mention_tail(payload), STREAM_LIMIT)
 
 
-async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any]) -> set[str]:
+async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any], *,
+                       duplicate_check: bool = True) -> set[str]:
     """A private message by the self-built app, in parts within 2048 bytes, resuming after
     payload["parts_sent"]; returns the recipients WeCom did not know."""
     invalid: set[str] = set()
 
     async def one(part: tuple[str, dict[str, Any]]) -> None:
-        answer = await client.send_app_message(user_id, *part)
+        answer = await client.send_app_message(user_id, *part,
+                                               duplicate_check=duplicate_check)
         # errcode 0 with "invaliduser": some recipients unknown (path/90236).
         invalid.update(u for u in str(answer.get("invaliduser") or "").split("|") if u)
 
@@ -254,7 +262,12 @@ class WecomSender:
         return SendResult.failed(error, retryable=True, retry_after=retry_after, payload=payload)
 
     async def _send_private(self, message: Outbound) -> SendResult:
-        invalid = await send_private(self.client, message.target, message.payload)
+        # An answer to the member's own message (a late reply, the rest of a long one) is
+        # sent without WeCom's duplicate check: asked the same twice within 30 minutes, the
+        # second answer's parts are the first's very requests, and WeCom would show none of
+        # them (path/90236). A retry after a timeout may then show a part twice, not none.
+        invalid = await send_private(self.client, message.target, message.payload,
+                                     duplicate_check=message.kind not in ANSWERS)
         if invalid:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
         return SendResult.sent()
