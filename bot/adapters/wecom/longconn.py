@@ -317,6 +317,11 @@ class LongConnection:
         payload = reply.to_dict()
         if parts_sent:
             payload["parts_sent"] = parts_sent
+        elif not message.is_private and message.sender_id not in payload["mentions"]:
+            # Sent again whole as a message of its own in the group, not attached to what
+            # was asked: it names who asked. (Not for the rest of a long answer: a mention
+            # would move where its parts fall, and part 1 has gone.)
+            payload["mentions"] = [*payload["mentions"], message.sender_id]
         with session_scope(self.runtime.engine) as session:
             outbox.enqueue(session, platform="wecom",
                            target_kind="user" if message.is_private else "group",
