@@ -75,7 +75,8 @@ class FakeWecom:
     _used_response_codes: set = field(default_factory=set)
     # message/send request JSON → when it was last shown (time.monotonic()), for the
     # duplicate check (path/90236: with enable_duplicate_check, "同样内容（请求json）的消息"
-    # within duplicate_check_interval is not received again; the answer is still errcode 0).
+    # within duplicate_check_interval is not received again; its errcode is UNCONFIRMED,
+    # 0 here, as the docs call it no error).
     _app_shown: dict = field(default_factory=dict)
     # webhook key → send times (time.monotonic()), for the 20-a-minute rule.
     _webhook_sends: dict = field(default_factory=dict)
