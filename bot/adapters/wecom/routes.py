@@ -51,6 +51,7 @@ from bot.adapters.wecom.inbound import (
 from bot.adapters.wecom.senders import (
     APP_REPLY,
     RESPONSE_URL,
+    RESPONSE_URL_ASKER,
     RESPONSE_URL_KEY,
     RESPONSE_URL_UNTIL,
     TEXT_LIMIT,
@@ -409,9 +410,11 @@ class WecomCallbacks:
             self._enqueue_reply(message, payload)
             return
         until = self.runtime.clock.now() + RESPONSE_URL_VALID
-        self._enqueue_reply(message, {**payload, RESPONSE_URL_KEY: response_url,
-                                      RESPONSE_URL_UNTIL: until.isoformat()},
-                            kind=RESPONSE_URL)
+        payload = {**payload, RESPONSE_URL_KEY: response_url,
+                   RESPONSE_URL_UNTIL: until.isoformat()}
+        if not message.is_private:
+            payload[RESPONSE_URL_ASKER] = message.sender_id
+        self._enqueue_reply(message, payload, kind=RESPONSE_URL)
 
     def _enqueue_reply(self, message: IncomingMessage, payload: dict[str, Any], *,
                        kind: str = "reply") -> None:

@@ -122,6 +122,9 @@ ANSWER_LABELS = ("（1/2）\n", "（2/2）\n")
 RESPONSE_URL = "reply.response_url"
 RESPONSE_URL_KEY = "response_url"
 RESPONSE_URL_UNTIL = "response_url_until"
+# Who asked, in a group: the rest is attached to what was asked by the response_url, but
+# is a message of its own by the group's webhook, which then @-mentions them.
+RESPONSE_URL_ASKER = "asker"
 # The rest of a long self-built-app answer (or its late reply): message/send, in the app's
 # own text parts, even where the AI bot's long connection sends the "reply" rows.
 APP_REPLY = "reply.app"
@@ -278,11 +281,16 @@ class WecomSender:
         one past its hour, it goes as any reply does (the group's webhook, the app)."""
         url = await asyncio.to_thread(self._take_response_url, message.id)
         until = message.payload.get(RESPONSE_URL_UNTIL)
+        asker = message.payload.get(RESPONSE_URL_ASKER)
         rest = {key: value for key, value in message.payload.items()
-                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL)}
+                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL, RESPONSE_URL_ASKER)}
+        if asker and asker not in (rest.get("mentions") or []):
+            otherwise = {**rest, "mentions": [*(rest.get("mentions") or []), asker]}
+        else:
+            otherwise = rest
         if not url or (until and self.clock.now() >= datetime.fromisoformat(until)):
-            result = await self.send(replace(message, kind="reply", payload=rest))
-            return result if result.payload is not None else replace(result, payload=rest)
+            result = await self.send(replace(message, kind="reply", payload=otherwise))
+            return result if result.payload is not None else replace(result, payload=otherwise)
         content = render_markdown(self._with_names(rest), see_all=see_all(self.client.settings))
         try:
             await self.client.respond(url, {"msgtype": "markdown",
@@ -293,8 +301,9 @@ class WecomSender:
             if exc.errcode == NOT_REACHED or exc.errcode > 0:
                 # WeCom refused it, or it never got there: nothing was shown, so the rest
                 # goes at once as any reply does (the group's webhook, the app).
-                result = await self.send(replace(message, kind="reply", payload=rest))
-                return result if result.payload is not None else replace(result, payload=rest)
+                result = await self.send(replace(message, kind="reply", payload=otherwise))
+                return (result if result.payload is not None
+                        else replace(result, payload=otherwise))
             return SendResult.failed(
                 f"response_url: {exc.describe()}; it is good for one try only. djbot outbox "
                 f"retry {message.id} sends the rest by the group's webhook or the app",
