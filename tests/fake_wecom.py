@@ -55,6 +55,8 @@ class Received:
     params: dict[str, str]
     body: Any
     truncated: bool = False
+    # Accepted (errcode 0) but never shown: a duplicate WeCom's duplicate check held back.
+    dropped: bool = False
 
 
 @dataclass
@@ -71,6 +73,11 @@ class FakeWecom:
     users: set | None = None
     # response_url codes already used (path/101138: "仅可调用一次").
     _used_response_codes: set = field(default_factory=set)
+    # message/send request JSON → when it was last shown (time.monotonic()), for the
+    # duplicate check (path/90236: with enable_duplicate_check, "同样内容（请求json）的消息"
+    # within duplicate_check_interval is not received again; its errcode is UNCONFIRMED,
+    # 0 here, as the docs call it no error).
+    _app_shown: dict = field(default_factory=dict)
     # webhook key → send times (time.monotonic()), for the 20-a-minute rule.
     _webhook_sends: dict = field(default_factory=dict)
     # Long connection: bot_id → the socket subscribed for it (one per bot, path/101463).
@@ -201,6 +208,15 @@ class FakeWecom:
         if users and len(invalid) == len(users):
             # path/90236 and path/90313: 81013 "user & party & tag all invalid".
             return JSONResponse({"errcode": 81013, "errmsg": "user & party & tag all invalid"})
+        if body.get("enable_duplicate_check") == 1:
+            same = json.dumps(body, sort_keys=True, ensure_ascii=False)
+            now = time.monotonic()
+            shown = self._app_shown.get(same)
+            if shown is not None and now - shown < int(body.get("duplicate_check_interval")
+                                                       or 1800):
+                entry.dropped = True
+            else:
+                self._app_shown[same] = now
         return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid)})
 
     def _token_problem(self, token: str | None) -> Response | None:

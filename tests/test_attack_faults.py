@@ -169,6 +169,56 @@ async def test_late_reply_to_a_foreign_response_url_goes_by_the_outbox(db_url, c
     assert fake.calls("aibot/response") == []
 
 
+async def test_a_late_reply_wecom_refused_at_its_response_url_goes_by_the_outbox(
+        db_url, clock, engine, fake):
+    """The message committed after WeCom hung up, and its late reply was its only answer:
+    WeCom refused the response_url POST (an errcode: nothing was shown) and the reply was
+    only logged, so the member never heard. It goes by the outbox, as the rest of a long
+    answer refused there does."""
+    gate = Gate()
+    a, http_a = replica(wecom_settings(db_url, api_base=fake.base_url), clock, engine,
+                        gate.handler)
+    a.late_grace = 0
+    fake.fail("aibot/response", "45009")
+    payload = fw.text_callback(
+        msgid="m-4", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: fake.calls("aibot/response"), "the late reply")
+        await until(lambda: not a.background, "A's late reply finished")
+    assert len(fake.calls("aibot/response")) == 1  # single use: never posted again
+    [queued] = stored(engine, OutboxMessage)
+    assert (queued.target_kind, queued.target, queued.kind) == ("user", "lisi", "reply")
+    assert queued.payload["text"] == "慢慢来的回复"
+
+
+async def test_a_late_reply_that_goes_to_the_group_by_its_webhook_mentions_who_asked(
+        db_url, clock, engine, fake):
+    """A group message's late reply that cannot use its response_url goes by the group's
+    push webhook, a message of its own in the group: "你已签到…" said to nobody in a group
+    of fifty. It @-mentions the member who asked."""
+    from bot.adapters.wecom.senders import render_group
+
+    gate = Gate()
+    a, http_a = replica(wecom_settings(db_url, api_base=fake.base_url), clock, engine,
+                        gate.handler)
+    a.late_grace = 0
+    payload = fw.text_callback(msgid="m-5", user="lisi", text="慢", chatid="grp-1",
+                               response_url="http://2130706433:9/cgi-bin/aibot/response")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: stored(engine, OutboxMessage), "the reply queued")
+    [queued] = stored(engine, OutboxMessage)
+    assert (queued.target_kind, queued.target, queued.kind) == ("group", "grp-1", "reply")
+    [sent] = render_group(queued.payload)
+    assert sent["text"] == {"content": "慢慢来的回复", "mentioned_list": ["lisi"]}
+
+
 LONG_NAMES = [f"党员{i:04d}" for i in range(2000)]
 
 

@@ -205,3 +205,33 @@ async def test_group_webhook_markdown_over_4096_bytes_goes_in_parts(engine, cloc
     assert contents[-1].endswith("\n<@zhangsan>")  # the @ once, with the last part
     assert joined([contents[0], *contents[1:-1], contents[-1].removesuffix("\n<@zhangsan>")]) \
         == text
+
+
+async def test_a_group_webhook_is_sent_no_more_than_20_messages_a_minute_counting_parts(
+        engine, clock, fake, sender):
+    """The outbox counted group rows, not the webhook messages they take: ten reminders of
+    three parts each went as 30 messages in a minute, and WeCom refused the 21st (45009,
+    path/91770: 20 a minute per robot), holding the group's backlog up a minute more. The
+    parts are counted now, as for a member (docs/wecom.md, "webhook rate")."""
+    from storage import outbox
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        session.add(PushChannel(platform="wecom", branch_id=branch.id, url="key-1",
+                                is_leaders=False, set_at=clock.now()))
+        return branch.id
+    branch_id = seed(engine, build)
+    text = "\n".join(f"第{i}条 本周学习提醒：请按时完成学习任务。" for i in range(90))
+    assert len(split_to_bytes(text, 2048)) == 3
+    with Session(engine) as session:
+        for n in range(10):
+            outbox.enqueue(session, platform="wecom", target_kind="group",
+                           target=str(branch_id), branch_id=branch_id,
+                           payload={"text": f"#{n}\n{text}", "markdown": False},
+                           now=clock.now(), kind="reminder.group", dedupe_key=f"k{n}")
+        session.commit()
+    await OutboxWorker(engine, clock, {"wecom": sender}).drain()  # the clock stands still
+    calls = fake.calls("webhook/send")
+    assert 0 < len(calls) <= 20
+    assert not [row.last_error for row in rows(engine, "reminder.group")
+                if row.last_error and "45009" in row.last_error]

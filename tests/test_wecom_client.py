@@ -266,3 +266,48 @@ async def test_a_members_messages_keep_their_order_under_the_rate(engine, clock,
     order = [tag for text in sent[28:] for tag in ("#LONG", "#SHORT") if tag in text]
     assert order == ["#LONG", "#SHORT"], sent[28:]
 
+
+
+async def test_the_rest_of_an_answer_goes_by_the_webhook_when_response_url_cannot_be_reached(
+        wecom, clock, engine):
+    """A connection to WeCom that timed out before it was made sent nothing, as a refused
+    connection does; it was taken for a request that may have been shown, and the rest of
+    a long answer was left dead for an operator instead of going by the group's webhook."""
+    import httpx
+    from sqlmodel import select
+
+    from bot.adapters.wecom.senders import RESPONSE_URL, RESPONSE_URL_KEY
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    webhook = []
+
+    def wecom_api(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/aibot/response"):
+            raise httpx.ConnectTimeout("connect timed out", request=request)
+        webhook.append(request.read().decode())
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        session.add(PushChannel(platform="wecom", branch_id=branch.id, url="key-1",
+                                is_leaders=False, set_at=T0))
+        return branch.id
+    branch_id = seed(engine, build)
+    with Session(engine) as session:
+        outbox.enqueue(session, platform="wecom", target_kind="group", target="grp-1",
+                       branch_id=branch_id, kind=RESPONSE_URL, now=clock.now(), payload={
+                           "text": "（2/2）\n其余未签到：李四、王五", "markdown": True,
+                           RESPONSE_URL_KEY: f"{wecom.api_base}/cgi-bin/aibot/response?x=1"})
+        session.commit()
+        row = session.exec(select(OutboxMessage)).one()
+    client = WecomClient(wecom, clock, http=httpx.AsyncClient(
+        transport=httpx.MockTransport(wecom_api)))
+    try:
+        result = await WecomSender(client, engine).send(Outbound(
+            id=row.id, platform="wecom", target_kind="group", target="grp-1",
+            branch_id=branch_id, kind=RESPONSE_URL, payload=dict(row.payload)))
+    finally:
+        await client.aclose()
+    assert result.ok, result
+    assert len(webhook) == 1 and "王五" in webhook[0]

@@ -82,3 +82,21 @@ def test_crypto_checks_signature_then_freshness_then_receiver():
     with pytest.raises(CallbackRejected) as caught:
         other.decrypt(**args, now=NOW)
     assert caught.value.status == 403 and "another receiver" in caught.value.reason
+
+
+def test_a_command_typed_right_after_the_bots_mention_is_still_the_command():
+    # "@党建助手签到" (the space after the @ deleted) was read as an empty message, so the
+    # member got 帮助 and no check-in; only a mention followed by a space is dropped here,
+    # and the dispatcher drops the bot's own name wherever it is (bot.domain.text.clean).
+    from bot.domain.text import clean
+
+    payload = {"msgid": "m3", "chattype": "group", "chatid": "chat-9",
+               "from": {"userid": "zhangsan"}, "msgtype": "text",
+               "text": {"content": "@党建助手签到"}}
+    assert clean(parse_aibot(payload, now=NOW).message.text) == "签到"
+    payload["text"]["content"] = "@支部小助手 签到"  # a bot by any name, with its space
+    assert clean(parse_aibot(payload, now=NOW).message.text) == "签到"
+    payload["text"]["content"] = "@支部小助手"  # the bot by another name, alone: 帮助
+    assert parse_aibot(payload, now=NOW).message.text == ""
+    payload["text"]["content"] = "@党建助手\u2005签到"  # WeCom's own space after an @
+    assert parse_aibot(payload, now=NOW).message.text == "签到"

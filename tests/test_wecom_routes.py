@@ -373,6 +373,41 @@ async def test_a_long_app_reply_comes_whole_in_parts(db_url, clock, engine):
     assert [name for name in names if received.count(name) != 1] == []
 
 
+async def test_a_long_app_reply_asked_again_comes_whole_again(db_url, clock, engine):
+    """The secretary asks 未签到 privately, then again ten minutes on, nobody new having come:
+    the second answer's parts 2.. were the very message/sends of the first, and WeCom's
+    duplicate check (path/90236: the same request JSON within 30 minutes is not received
+    again) held them back, so the second answer stopped at its first part."""
+    from bot.outbox import OutboxWorker
+
+    names = [f"党员{i:03d}" for i in range(400)]
+    seed_big_branch(engine, names)
+    fake = fw.FakeWecom().start()
+    try:
+        settings = wecom_settings(db_url, api_base=fake.base_url)
+        runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            worker = OutboxWorker(runtime.engine, clock, app.state.senders)
+            now = int(clock.now().timestamp())
+            await open_theme_day(http, now)
+            for msgid in ("900011", "900012"):
+                xml = fw.app_text_xml(user="sec", text="未签到", msgid=msgid,
+                                      create_time=int(clock.now().timestamp()))
+                params, body = fw.app_request(xml, timestamp=int(clock.now().timestamp()))
+                assert (await http.post("/wecom/app", params=params, content=body)
+                        ).status_code == 200
+                await worker.drain()
+                clock.advance(minutes=10)
+    finally:
+        fake.stop()
+    calls = fake.calls("message/send")
+    shown = [c.body["text"]["content"] for c in calls if not c.dropped]
+    assert len(calls) >= 4 and len(shown) == len(calls)
+    assert shown[:len(shown) // 2] == shown[len(shown) // 2:]  # the rest, twice, whole
+
+
 async def test_a_long_ai_bot_answer_comes_whole_in_two_messages(db_url, clock, engine):
     """A secretary of a branch of 2000 asks the AI bot 未签到 privately (callback mode). A
     stream holds 20480 bytes: the stream answers with the first part, the message's
@@ -452,6 +487,46 @@ async def test_the_rest_of_an_answer_wecom_refused_at_its_response_url_comes_by_
     with Session(engine) as session:
         [row] = session.exec(select(OutboxMessage)).all()
     assert row.status == "sent" and "response_url" not in row.payload
+
+
+async def test_the_rest_of_a_group_answer_refused_at_its_response_url_mentions_who_asked(
+        db_url, clock, engine):
+    """The rest of a long answer to a group message, refused at its response_url, goes by
+    the group's push webhook: a message of its own there, which @-mentions who asked."""
+    from bot.outbox import OutboxWorker
+    from storage.models import PushChannel
+    from tests.factories import bind_chat, make_branch, seed
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "grp-1")
+        session.add(PushChannel(platform="wecom", branch_id=branch.id, url="key-1",
+                                is_leaders=False, set_at=clock.now()))
+    seed(engine, build)
+    names = [f"党员{i:04d}" for i in range(3000)]
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        runtime.registry.add(Command(name="名单", summary="long", needs_member=False,
+                                     needs_binding=False,
+                                     handler=lambda ctx, args: Reply("、".join(names))))
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            asked = fw.text_callback(
+                msgid="ask-9", user="lisi", text="名单", chatid="grp-1",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=r9")
+            params, body = fw.aibot_request(asked, timestamp=int(clock.now().timestamp()))
+            assert (await http.post("/wecom/aibot", params=params, content=body)
+                    ).status_code == 200
+            fake.fail("aibot/response", "40058")
+            await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    finally:
+        fake.stop()
+    sent = [c.body for c in fake.calls("webhook/send")]
+    assert sent and "党员2999" in sent[-1]["text"]["content"]
+    assert sent[-1]["text"].get("mentioned_list") == ["lisi"]
 
 
 async def test_an_ai_bot_answer_too_long_for_two_messages_says_what_was_left_out(

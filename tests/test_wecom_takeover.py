@@ -231,3 +231,57 @@ async def test_voice_is_a_message_and_enter_chat_gets_the_welcome(runtime, fake)
         assert welcome["body"] == {"msgtype": "text", "text": {"content": WELCOME}}
     finally:
         await a.stop()
+
+
+async def test_a_database_that_fails_while_the_lease_is_renewed_only_delays_the_connection(
+        runtime, fake, monkeypatch):
+    # The lease lives in the database: a moment's outage (PostgreSQL failing over) while it
+    # was renewed ended the connection's task for good, and the bot answered nobody until
+    # djbot was restarted. It is tried again, as a dropped socket is.
+    from sqlalchemy.exc import OperationalError
+
+    a = connection(runtime, "replica-a", lease_seconds=0.3)
+    real_lease, failures = a._lease, []
+
+    def flaky_lease(*, release: bool = False) -> bool:
+        if not release and len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real_lease(release=release)
+
+    monkeypatch.setattr(a, "_lease", flaky_lease)
+    await a.start()
+    try:
+        await until(lambda: a.connected, "the connection once the database is back")
+        fake.push(callback("req-1", "after-outage"))
+        await until(lambda: frames(fake, "aibot_respond_msg"), "the reply")
+    finally:
+        await a.stop()
+
+
+async def test_a_group_reply_sent_again_as_a_message_of_its_own_mentions_who_asked(
+        runtime, fake, clock):
+    """A reply WeCom refused goes again by aibot_send_msg: a message of its own in the
+    group, not attached to what was asked. It names who asked, as @张三."""
+    from tests.factories import make_branch, make_member, seed
+
+    seed(runtime.engine, lambda session: make_member(session, make_branch(session, "一支部"),
+                                                     "张三", wecom="zhangsan"))
+    a = connection(runtime, "replica-a")
+    await a.start()
+    try:
+        await until(lambda: a.connected, "the connection")
+        fake.push(callback("r10", "m10", chatid="grp-9"))
+        fake._open_callbacks.discard("r10")  # WeCom refuses the reply with an errcode
+        await until(lambda: frames(fake, "aibot_respond_msg"), "the reply attempt")
+        sender = WecomSender(WecomClient(runtime.settings.wecom, clock), runtime.engine,
+                             longconn=a)
+        worker = OutboxWorker(runtime.engine, clock, {"wecom": sender})
+        for _ in range(50):
+            if await worker.drain():
+                break
+            await asyncio.sleep(0.02)
+        [sent] = [f for f in frames(fake, "aibot_send_msg") if f["body"]["chatid"] == "grp-9"]
+        assert sent["body"]["markdown"]["content"].endswith("\n@张三")
+    finally:
+        await a.stop()

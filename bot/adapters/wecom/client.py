@@ -95,11 +95,12 @@ class WecomClient:
         for attempt in range(attempts):
             try:
                 response = await self.http.request(method, full, params=params, json=json)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                # Nothing was sent (refused, or no connection made in time): unlike a
+                # timeout while writing or reading, WeCom cannot have taken it.
+                raise WecomApiError(NOT_REACHED, "could not connect", retryable=True) from None
             except httpx.TimeoutException:
                 raise WecomApiError(-2, "timeout", retryable=True) from None
-            except httpx.ConnectError:
-                # Nothing was sent: unlike a timeout, WeCom cannot have taken it.
-                raise WecomApiError(NOT_REACHED, "could not connect", retryable=True) from None
             except httpx.HTTPError as exc:
                 raise WecomApiError(-3, f"network error ({type(exc).__name__})",
                                     retryable=True) from None
@@ -145,18 +146,20 @@ class WecomClient:
         return await self._request(method, path, params={**(params or {}), "access_token": token},
                                    json=body)
 
-    async def send_app_message(self, touser: str, msgtype: str,
-                               content: dict[str, Any]) -> dict[str, Any]:
-        """A private message from the self-built app; WeCom drops a duplicate within 30 min."""
-        body = {
+    async def send_app_message(self, touser: str, msgtype: str, content: dict[str, Any], *,
+                               duplicate_check: bool = True) -> dict[str, Any]:
+        """A private message from the self-built app. With duplicate_check, WeCom does not
+        show the same request again within 30 minutes (path/90236), whoever sent it: a
+        retry never doubles a nudge, but an answer asked for twice is not shown twice."""
+        body: dict[str, Any] = {
             "touser": touser,
             "msgtype": msgtype,
             "agentid": int(self.settings.agent_id) if str(self.settings.agent_id).isdigit()
             else self.settings.agent_id,
             msgtype: content,
-            "enable_duplicate_check": 1,
-            "duplicate_check_interval": 1800,
         }
+        if duplicate_check:
+            body.update(enable_duplicate_check=1, duplicate_check_interval=1800)
         return await self.call("/cgi-bin/message/send", body)
 
     async def user_id_from_code(self, code: str) -> str | None:

@@ -12,9 +12,16 @@ import xmltodict
 
 from bot.adapters.common import WELCOME, is_timestamp
 from bot.core import IncomingMessage
+from bot.domain.text import BOT_NAMES
 
 PLATFORM = "wecom"
-_LEADING_MENTION = re.compile(r"^(?:@\S+\s*)+")
+# Mentions followed by a space (the bot's, whatever it is named). A message that is one
+# token, "@党建助手签到" (the space deleted), is the command glued to the bot's name, which
+# the dispatcher drops (text.clean): taking the token left nothing, and 签到 got 帮助.
+_LEADING_MENTION = re.compile(r"^(?:@\S+\s+)+")
+# A message that is a mention alone: the bot by any other name, said nothing (帮助).
+_ONLY_A_MENTION = re.compile("^@(?!(?:" + "|".join(map(re.escape, BOT_NAMES)) + "))\\S+$",
+                             re.IGNORECASE)
 # Fields that are credentials in all but name: never kept in IncomingMessage.raw.
 _SECRET_FIELDS = ("response_url",)
 
@@ -98,7 +105,7 @@ def parse_aibot(payload: Any, *, now: datetime) -> AibotCallback:
         chat_id=chat_id,
         sender_id=str(sender),
         # WeCom leaves "@机器人名 " at the start of a group message.
-        text=_LEADING_MENTION.sub("", text.strip()).strip(),
+        text=_ONLY_A_MENTION.sub("", _LEADING_MENTION.sub("", text.strip())).strip(),
         message_id=msgid,
         at=now,
         is_private=private,

@@ -98,7 +98,16 @@ class LongConnection:
             except asyncio.CancelledError:
                 pass
         await asyncio.gather(*self._handlers, return_exceptions=True)
-        await asyncio.to_thread(self._lease, release=True)
+        await self._release()
+
+    async def _release(self) -> None:
+        """Give the lease up; if the database cannot be reached it lapses by itself."""
+        try:
+            await asyncio.to_thread(self._lease, release=True)
+        except Exception as exc:
+            log.warning("wecom long connection: the lease could not be released (%s); it "
+                        "lapses within %.0f s", type(exc).__name__,
+                        self.lease_ttl.total_seconds())
 
     def _lease(self, *, release: bool = False) -> bool:
         """Take or renew the lease (True while we hold it), or give it up."""
@@ -113,7 +122,17 @@ class LongConnection:
         backoff = self.first_backoff
         refusals = 0
         while True:
-            if not await asyncio.to_thread(self._lease):
+            try:
+                holding = await asyncio.to_thread(self._lease)
+            except Exception as exc:
+                # The lease is in the database: an outage there (a failover) is waited out
+                # as a dropped socket is, or the bot would answer nobody until a restart.
+                log.warning("wecom long connection: the lease could not be checked (%s); "
+                            "trying again in %.1f s", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                continue
+            if not holding:
                 # Another replica holds the socket; check again when its lease may lapse.
                 await asyncio.sleep(self.lease_ttl.total_seconds() / 3)
                 continue
@@ -130,7 +149,7 @@ class LongConnection:
                     log.error("wecom long connection: WeCom refused the subscription %d times "
                               "in a row (%s); giving up. Check DJBOT_WECOM__BOT_ID and "
                               "DJBOT_WECOM__BOT_SECRET, then restart djbot.", refusals, exc)
-                    await asyncio.to_thread(self._lease, release=True)
+                    await self._release()
                     return
             except Exception as exc:
                 log.warning("wecom long connection lost: %s", type(exc).__name__)
@@ -150,7 +169,7 @@ class LongConnection:
                           "and stays off for %.0f s. If no other djbot replica holds the bot, "
                           "something else is using this bot's bot_id and secret.",
                           self.holder, self.yield_seconds)
-                await asyncio.to_thread(self._lease, release=True)
+                await self._release()
                 await asyncio.sleep(self.yield_seconds)
                 backoff = self.first_backoff
                 continue
@@ -298,6 +317,11 @@ class LongConnection:
         payload = reply.to_dict()
         if parts_sent:
             payload["parts_sent"] = parts_sent
+        elif not message.is_private and message.sender_id not in payload["mentions"]:
+            # Sent again whole as a message of its own in the group, not attached to what
+            # was asked: it names who asked. (Not for the rest of a long answer: a mention
+            # would move where its parts fall, and part 1 has gone.)
+            payload["mentions"] = [*payload["mentions"], message.sender_id]
         with session_scope(self.runtime.engine) as session:
             outbox.enqueue(session, platform="wecom",
                            target_kind="user" if message.is_private else "group",

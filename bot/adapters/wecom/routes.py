@@ -40,7 +40,7 @@ from bot.adapters.common import (
     loads_json,
     read_limited,
 )
-from bot.adapters.wecom.client import WecomApiError, WecomClient
+from bot.adapters.wecom.client import NOT_REACHED, WecomApiError, WecomClient
 from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected
 from bot.adapters.wecom.inbound import (
     MalformedPayload,
@@ -49,7 +49,9 @@ from bot.adapters.wecom.inbound import (
     welcome_reply,
 )
 from bot.adapters.wecom.senders import (
+    APP_REPLY,
     RESPONSE_URL,
+    RESPONSE_URL_ASKER,
     RESPONSE_URL_KEY,
     RESPONSE_URL_UNTIL,
     TEXT_LIMIT,
@@ -135,11 +137,6 @@ def app_text_reply(to_user: str, corp_id: str, content: str, create_time: int) -
         f"<CreateTime>{create_time}</CreateTime><MsgType>text</MsgType>"
         f"<Content>{escape(content)}</Content></xml>"
     )
-
-
-# The rest of a long self-built-app answer: message/send, in the app's own text parts, even
-# where the AI bot's long connection sends the "reply" rows (WecomSender).
-APP_REPLY = "reply.app"
 
 
 def reply_key(message_id: str) -> str:
@@ -393,6 +390,14 @@ class WecomCallbacks:
         except WecomApiError as exc:
             log.warning("wecom response_url for %s failed: %s", message.message_id,
                         exc.describe())
+            if exc.errcode == NOT_REACHED or exc.errcode > 0:
+                # WeCom refused it, or it never got there: nothing was shown, and this is
+                # the member's only answer; it goes as any reply does (the group's webhook,
+                # the app), as the rest of a long answer does (WecomSender._respond).
+                try:
+                    await asyncio.to_thread(self._enqueue_reply, message, reply.to_dict())
+                except Exception:
+                    log.exception("wecom late reply to %s not queued", message.message_id)
 
     def _enqueue_rest(self, message: IncomingMessage, response_url: str | None, reply: Reply,
                       rest: str) -> None:
@@ -405,9 +410,11 @@ class WecomCallbacks:
             self._enqueue_reply(message, payload)
             return
         until = self.runtime.clock.now() + RESPONSE_URL_VALID
-        self._enqueue_reply(message, {**payload, RESPONSE_URL_KEY: response_url,
-                                      RESPONSE_URL_UNTIL: until.isoformat()},
-                            kind=RESPONSE_URL)
+        payload = {**payload, RESPONSE_URL_KEY: response_url,
+                   RESPONSE_URL_UNTIL: until.isoformat()}
+        if not message.is_private:
+            payload[RESPONSE_URL_ASKER] = message.sender_id
+        self._enqueue_reply(message, payload, kind=RESPONSE_URL)
 
     def _enqueue_reply(self, message: IncomingMessage, payload: dict[str, Any], *,
                        kind: str = "reply") -> None:
@@ -423,6 +430,12 @@ class WecomCallbacks:
                 ChatBinding.platform == "wecom",
                 ChatBinding.chat_id == message.chat_id)).first()
             branch_id = binding.branch_id if binding else None
+            if kind != RESPONSE_URL:
+                # By the group's webhook the answer is a message of its own in the group,
+                # not one attached to what was asked: it @-mentions who asked.
+                mentions = [m for m in payload.get("mentions") or [] if m]
+                payload = {**payload, "mentions": [*mentions, message.sender_id]
+                           if message.sender_id not in mentions else mentions}
         outbox.enqueue(session, platform="wecom",
                        target_kind="user" if message.is_private else "group",
                        target=message.sender_id if message.is_private else message.chat_id,

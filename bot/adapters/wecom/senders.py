@@ -122,6 +122,15 @@ ANSWER_LABELS = ("（1/2）\n", "（2/2）\n")
 RESPONSE_URL = "reply.response_url"
 RESPONSE_URL_KEY = "response_url"
 RESPONSE_URL_UNTIL = "response_url_until"
+# Who asked, in a group: the rest is attached to what was asked by the response_url, but
+# is a message of its own by the group's webhook, which then @-mentions them.
+RESPONSE_URL_ASKER = "asker"
+# The rest of a long self-built-app answer (or its late reply): message/send, in the app's
+# own text parts, even where the AI bot's long connection sends the "reply" rows.
+APP_REPLY = "reply.app"
+# Outbox kinds that answer a member's own message: a reply (late, or the rest of a long
+# one) and the self-built app's.
+ANSWERS = ("reply", APP_REPLY)
 
 
 def see_all(settings: WecomSettings) -> str:
@@ -165,13 +174,15 @@ def render_markdown_parts(payload: dict[str, Any]) -> list[str]:
     return _with_tail(_titled(payload), _mention_tail(payload), STREAM_LIMIT)
 
 
-async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any]) -> set[str]:
+async def send_private(client: WecomClient, user_id: str, payload: dict[str, Any], *,
+                       duplicate_check: bool = True) -> set[str]:
     """A private message by the self-built app, in parts within 2048 bytes, resuming after
     payload["parts_sent"]; returns the recipients WeCom did not know."""
     invalid: set[str] = set()
 
     async def one(part: tuple[str, dict[str, Any]]) -> None:
-        answer = await client.send_app_message(user_id, *part)
+        answer = await client.send_app_message(user_id, *part,
+                                               duplicate_check=duplicate_check)
         # errcode 0 with "invaliduser": some recipients unknown (path/90236).
         invalid.update(u for u in str(answer.get("invaliduser") or "").split("|") if u)
 
@@ -190,13 +201,21 @@ class WecomSender:
         self.clock = client.clock
 
     def sends(self, message: Outbound) -> int:
-        """The message/sends a private row still takes (one per part of 2048 bytes): WeCom
-        drops whatever passes 30 a minute to one member without a word (path/90454), so
-        the outbox counts these against that rate, not the row. Anything else: one."""
-        if message.target_kind != "user" or message.kind == RESPONSE_URL or (
-                message.kind == "reply" and self.longconn is not None):
+        """The messages a row still takes, counted against its destination's rate: a
+        private row's message/sends (one per part of 2048 bytes: WeCom drops whatever
+        passes 30 a minute to one member without a word, path/90454); a group row's
+        webhook messages (one per part: a robot takes 20 a minute, path/91770, and refuses
+        the 21st). Anything else, and a group where the long connection may carry it: one."""
+        if message.kind == RESPONSE_URL or (message.kind == "reply"
+                                             and self.longconn is not None):
             return 1
-        parts = len(render_private(message.payload))
+        if message.target_kind == "user":
+            parts = len(render_private(message.payload))
+        elif (message.target_kind in ("group", "leaders") and self.longconn is None
+              and not message.payload.get("image_base64")):  # a picture is one message
+            parts = len(render_group(message.payload))
+        else:
+            return 1
         return parts - min(int(message.payload.get(PARTS_SENT) or 0), parts - 1)
 
     async def send(self, message: Outbound) -> SendResult:
@@ -246,7 +265,12 @@ class WecomSender:
         return SendResult.failed(error, retryable=True, retry_after=retry_after, payload=payload)
 
     async def _send_private(self, message: Outbound) -> SendResult:
-        invalid = await send_private(self.client, message.target, message.payload)
+        # An answer to the member's own message (a late reply, the rest of a long one) is
+        # sent without WeCom's duplicate check: asked the same twice within 30 minutes, the
+        # second answer's parts are the first's very requests, and WeCom would show none of
+        # them (path/90236). A retry after a timeout may then show a part twice, not none.
+        invalid = await send_private(self.client, message.target, message.payload,
+                                     duplicate_check=message.kind not in ANSWERS)
         if invalid:
             return SendResult.sent(note=f"无效用户（企业微信不认识）：{'、'.join(sorted(invalid))}")
         return SendResult.sent()
@@ -257,11 +281,16 @@ class WecomSender:
         one past its hour, it goes as any reply does (the group's webhook, the app)."""
         url = await asyncio.to_thread(self._take_response_url, message.id)
         until = message.payload.get(RESPONSE_URL_UNTIL)
+        asker = message.payload.get(RESPONSE_URL_ASKER)
         rest = {key: value for key, value in message.payload.items()
-                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL)}
+                if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL, RESPONSE_URL_ASKER)}
+        if asker and asker not in (rest.get("mentions") or []):
+            otherwise = {**rest, "mentions": [*(rest.get("mentions") or []), asker]}
+        else:
+            otherwise = rest
         if not url or (until and self.clock.now() >= datetime.fromisoformat(until)):
-            result = await self.send(replace(message, kind="reply", payload=rest))
-            return result if result.payload is not None else replace(result, payload=rest)
+            result = await self.send(replace(message, kind="reply", payload=otherwise))
+            return result if result.payload is not None else replace(result, payload=otherwise)
         content = render_markdown(self._with_names(rest), see_all=see_all(self.client.settings))
         try:
             await self.client.respond(url, {"msgtype": "markdown",
@@ -272,8 +301,9 @@ class WecomSender:
             if exc.errcode == NOT_REACHED or exc.errcode > 0:
                 # WeCom refused it, or it never got there: nothing was shown, so the rest
                 # goes at once as any reply does (the group's webhook, the app).
-                result = await self.send(replace(message, kind="reply", payload=rest))
-                return result if result.payload is not None else replace(result, payload=rest)
+                result = await self.send(replace(message, kind="reply", payload=otherwise))
+                return (result if result.payload is not None
+                        else replace(result, payload=otherwise))
             return SendResult.failed(
                 f"response_url: {exc.describe()}; it is good for one try only. djbot outbox "
                 f"retry {message.id} sends the rest by the group's webhook or the app",
