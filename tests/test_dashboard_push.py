@@ -101,7 +101,8 @@ def dingtalk_markdown(fake) -> str:
 
 @needs_font
 async def test_the_summary_carries_a_picture_on_both_platforms(monday, runtime, clock,
-                                                               wecom_fake, dingtalk_fake):
+                                                               wecom_fake, dingtalk_fake,
+                                                               monkeypatch):
     await monday()
     text, image = wecom_sends(wecom_fake)
     assert text["msgtype"] == "markdown" and "刑侦大队党支部" in text["markdown"]["content"]
@@ -118,6 +119,15 @@ async def test_the_summary_carries_a_picture_on_both_platforms(monday, runtime, 
     served = client.get(path)
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
     assert served.content.startswith(b"\x89PNG")
+    # Fetched again and again (the link sits in a group for a week), it is drawn once a while.
+    drawings = []
+    drawing = push.picture_for_week
+    monkeypatch.setattr(push, "picture_for_week", lambda *a: drawings.append(a) or drawing(*a))
+    for _ in range(3):
+        assert client.get(path).content == served.content
+    assert drawings == []
+    clock.set(clock.now() + timedelta(minutes=11))
+    assert client.get(path).status_code == 200 and len(drawings) == 1
     assert client.get(path.replace(".png", "x.png")).status_code == 403  # altered
     clock.set(clock.now() + timedelta(days=8))
     assert client.get(path).status_code == 403  # expired

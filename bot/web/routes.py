@@ -75,6 +75,8 @@ def _get(session: Session, model: Any, ident: str) -> Any:
     return session.get(model, number) if 1 <= number <= MAX_ID else None
 
 
+# How long a weekly picture, once drawn, is served as it is.
+PICTURE_KEPT = timedelta(minutes=10)
 # The longest a session can last: config.WebSettings.session_hours allows no more.
 LONGEST_SESSION = timedelta(hours=24)
 NO_SESSION = "请在与党建助手的私聊中发送「看板」，点开回复里的链接。"
@@ -279,14 +281,25 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                              "series": [{"name": "积分", "data": data["weekly"]}]}}
         return _page("member.html", viewer=who, charts=charts, **data)
 
+    drawn: dict[str, tuple[datetime, bytes | None]] = {}  # week → when drawn, the PNG
+
     @router.get("/picture/{token}.png")
     def picture(token: str) -> Response:
         from bot.web import push
 
-        claims = tokens.verify(settings.secret, tokens.PICTURE, token, now=runtime.clock.now())
+        now = runtime.clock.now()
+        claims = tokens.verify(settings.secret, tokens.PICTURE, token, now=now)
         if claims is None or not isinstance(claims.get("w"), str):
             return Response("链接无效或已过期", status_code=403, media_type="text/plain")
-        png = push.picture_for_week(runtime, claims["w"])
+        # Drawn once a while, not on every fetch: the link is in a group for a week, and
+        # each drawing costs a core a large part of a second (anyone holding the link
+        # could keep the server busy). A correction since shows within PICTURE_KEPT.
+        week = claims["w"]
+        if week not in drawn or drawn[week][0] <= now - PICTURE_KEPT:
+            for stale in [w for w, (at, _) in drawn.items() if at <= now - PICTURE_KEPT]:
+                del drawn[stale]
+            drawn[week] = (now, push.picture_for_week(runtime, week))
+        png = drawn[week][1]
         if png is None:
             return Response("图片不可用", status_code=404, media_type="text/plain")
         return Response(png, media_type="image/png",
