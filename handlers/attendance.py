@@ -46,7 +46,7 @@ from bot.domain.dates import (
     find_record_day,
     without_leading_now,
 )
-from bot.domain.text import cn_number, show_date, show_days, show_period
+from bot.domain.text import clean, cn_number, show_date, show_days, show_period
 from bot.registry import (
     LEADERS,
     MANAGERS,
@@ -492,7 +492,14 @@ def _party_group(ctx: Ctx, scope: Scope, topic: str) -> tuple[int, str] | Reply:
 
 def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
-    activity, row, foreign = _find_for_member(ctx, store.current_activities)
+    named = _type_said(ctx.message.text)
+    activity, row, foreign = _find_for_member(ctx, store.current_activities, kind=named)
+    if activity is None and named is not None:
+        other, _, _ = _find_for_member(ctx, store.current_activities)
+        if other is not None:
+            # 签到 夜学 while the theme day runs: that one was checked in to, with its points.
+            return Reply.error(f"现在进行的是{_label(ctx, other)}，不是{named.value}，没有签到。"
+                               f"参加的是{_label(ctx, other)}请只发送「签到」。")
     if activity is None:
         if foreign is not None:
             return _not_yours(ctx, foreign)
@@ -524,6 +531,17 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
     )
     points, _ = ctx.rules.attendance_points(activity.type, row.status)
     return _checked_in(ctx.member.name, row.status, _label(ctx, activity), points)
+
+
+# The words naming an activity, longest first: 签到 主题党日 is the theme day, not 党日 of it.
+_TYPE_WORDS = tuple(sorted(ACTIVITY_WORDS, key=len, reverse=True))
+
+
+def _type_said(text: str) -> ActivityType | None:
+    """The activity 签到 names after it (签到 夜学: CHECK_IN.ignores lets it through)."""
+    said = clean(text)
+    word = next((w for w in _TYPE_WORDS if said.endswith(w)), None)
+    return parse_activity_type(word) if word else None
 
 
 def _checked_in(name: str, status: str, label: str, points: int) -> Reply:
@@ -2044,7 +2062,8 @@ CHECK_IN = Command(
     quick=QuickLane(read=_quick_read, answer=quick_check_in),
     example="签到",
     capability="attendance",
-    # 签到 主题党日: the activity under way, named; nothing more to read.
+    # 签到 主题党日: the activity under way, named (check_in holds it to the name; the quick
+    # lane leaves it to check_in).
     ignores=ACTIVITY_WORDS,
     # 李明签到 from 李明 checks him in; nobody checks in for another (that is 代签, which
     # 更正 exists to undo), and a secretary's way for one who forgot is 补签.

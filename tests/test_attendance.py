@@ -120,6 +120,31 @@ def test_second_check_in_changes_nothing(runtime, chat, clock, bureau):
     assert _count(runtime.engine, PointEntry) == 1
 
 
+def test_a_check_in_naming_another_activity_than_the_one_under_way_is_refused(
+        runtime, chat, bureau):
+    """签到 夜学 while the theme day ran checked the member in to the theme day, with its
+    points: the activity named must be the one under way. Named right, it checks in, and
+    neither goes by the quick lane, which cannot tell (it reads no words after 签到)."""
+    import uuid
+
+    from bot.core import IncomingMessage
+
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    refused = chat.say("m1", "签到 夜学", chat="g1")
+    assert refused.is_error and "现在进行的是主题党日" in refused.text, refused.text
+    assert "不是政治夜学，没有签到" in refused.text
+    assert _count(runtime.engine, Attendance) == 0
+    assert "签到成功" in chat.say("m1", "签到 主题党日", chat="g1").text
+    assert "签到成功" in chat.say("m2", "签到，党日", chat="g1").text
+    assert _count(runtime.engine, Attendance) == 2
+
+    def lane(text):
+        return runtime.dispatcher.quick_plan(IncomingMessage(
+            platform="wecom", chat_id="g1", sender_id="m3", text=text,
+            message_id=uuid.uuid4().hex, at=runtime.clock.now()))
+    assert lane("签到") is not None and lane("签到 夜学") is None
+
+
 def test_repeated_delivery_gets_the_first_reply_and_one_row(runtime, chat, bureau):
     chat.say("sec1", "开始 主题党日", chat="g1")
     first = chat.say("m1", "签到", chat="g1", message_id="wx-42")
