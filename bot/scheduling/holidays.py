@@ -1,7 +1,8 @@
 """Statutory holidays and swapped working days (调休), and what they do to a schedule.
 
 The data comes from chinesecalendar, which only knows a year once the State Council
-has announced it (usually in November). For a year it does not know, weekends are the
+has announced it (usually in November). For a year it does not know, weekends and the
+holidays the law fixes by date (元旦, 劳动节 5-1 and 5-2, 国庆 10-1 to 10-3) are the
 rest days, a warning is logged once per year, and `djbot doctor schedule` reports it.
 """
 
@@ -27,6 +28,12 @@ SKIP, MOVE = "skip", "move"
 DEFAULT_POLICY = {"政治夜学": SKIP, "主题党日": MOVE}
 # No holiday run in China is longer than this, so a moved occurrence lands within it.
 MAX_MOVE_DAYS = 20
+# The statutory holidays the law fixes by date (《全国年节及纪念日放假办法》, as of 2025):
+# rest days in a year the library does not know yet, whatever its announcement adds.
+# Without them 元旦 2027 (a Friday) had its night study and reminders. The lunar ones
+# (春节, 清明, 端午, 中秋) and the 调休 around them wait for the announcement.
+FIXED_BY_DATE = {(1, 1): "New Year's Day", (5, 1): "Labour Day", (5, 2): "Labour Day",
+                 (10, 1): "National Day", (10, 2): "National Day", (10, 3): "National Day"}
 
 
 def _chinese_calendar_source(day: date) -> tuple[bool, str | None]:
@@ -60,11 +67,13 @@ class HolidayCalendar:
             if day.year not in self._warned:
                 self._warned.add(day.year)
                 log.warning(
-                    "no holiday data for %d: weekends are treated as the only rest days "
+                    "no holiday data for %d: weekends and the holidays fixed by date "
+                    "(元旦, 5-1, 5-2, 10-1 to 10-3) are treated as the only rest days "
                     "(upgrade chinesecalendar once the State Council announces the year)",
                     day.year,
                 )
-            return day.weekday() >= 5, None
+            fixed = FIXED_BY_DATE.get((day.month, day.day))
+            return (True, fixed) if fixed else (day.weekday() >= 5, None)
 
     def is_workday(self, day: date) -> bool:
         """True on ordinary weekdays and on swapped working days (调休)."""
