@@ -11,7 +11,9 @@ from bot.outbox import OutboxWorker
 from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
-from storage.models import Branch, BranchReminderSettings, OutboxMessage, Role, Schedule
+from storage import ledger
+from storage.models import (Activity, Branch, BranchReminderSettings, Member, OutboxMessage, Role,
+                            Schedule)
 from tests.conftest import local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -398,3 +400,46 @@ def test_a_failing_branch_does_not_have_the_weekly_summary_built_every_beat(
     monkeypatch.setattr(Ticker, "_summary_texts", counting)
     run(ticker, clock, local(2026, 11, 30, 11, 0), step=timedelta(minutes=30))
     assert len(built) == 1, built
+
+
+def test_a_weekly_summary_that_fails_holds_back_neither_the_board_nor_closing_activities(
+        runtime, clock, engine, caplog, monkeypatch):
+    """The Monday push, the committee's reminders and closing ended activities shared one
+    transaction: a summary that could not be built (a row the report cannot read) failed
+    every beat after Monday 09:00, so no branch got its board, and Wednesday's night study
+    was never closed nor its absences confirmed. The rest now goes on."""
+    seed(engine, night_study_branch)
+    with Session(engine) as session:
+        member = session.exec(select(Member).where(Member.name == "小王")).one()
+        ledger.post(session, member_id=member.id, branch_id=member.branch_id, points=10,
+                    rule="study.per_30min", source_kind="study", source_id=1,
+                    occurred_at=local(2026, 11, 18, 10, 0), now=local(2026, 11, 18, 10, 0))
+        for name, user in (("小李", "li"), ("小张", "zhang")):
+            other = make_member(session, session.get(Branch, member.branch_id), name,
+                                wecom=user)
+            ledger.post(session, member_id=other.id, branch_id=member.branch_id, points=5,
+                        rule="study.per_30min", source_kind="study", source_id=other.id,
+                        occurred_at=local(2026, 11, 18, 10, 0),
+                        now=local(2026, 11, 18, 10, 0))
+        session.commit()
+    clock.set(local(2026, 11, 23, 8, 0))
+    ticker = service(runtime, clock)
+    ticker.tick()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a row the report cannot read")
+
+    monkeypatch.setattr(Ticker, "_summary_texts", broken)
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 27, 0, 0):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does: logged, and the next beat goes on
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "the weekly summaries failed" in caplog.text
+    assert "leaderboard" in kinds(engine)
+    with Session(engine) as session:
+        study = session.exec(select(Activity).where(
+            Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
+        assert study.status == "closed" and study.finalized_at is not None

@@ -9,6 +9,7 @@ One transaction per branch keeps a slow branch from holding up the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -83,6 +84,8 @@ class Ticker:
     _held_day: date | None = None
     # A branch (None: the bureau) whose tick failed -> the moment it is still due from.
     _retry_since: dict[int | None, datetime] = field(default_factory=dict)
+    # The same for a Monday push whose transaction failed ("leaderboards", "summaries").
+    _weekly_since: dict[str, datetime] = field(default_factory=dict)
 
     def tick(self) -> TickResult:
         now = self.clock.now()
@@ -124,9 +127,24 @@ class Ticker:
                 continue
             self._retry_since.pop(branch_id, None)
             _count_enqueued(result.enqueued[before:])
+        # The Monday pushes, each in a transaction of its own: a summary that cannot be
+        # built (a row the report cannot read) held back every branch's board and, sharing
+        # the transaction below, the closing of every ended activity, beat after beat.
+        for part, build in (("leaderboards", self.leaderboards), ("summaries", self.summaries)):
+            before, skipped_before = len(result.enqueued), len(result.skipped)
+            due_since = max(self._weekly_since.get(part, since), now - RESTART_LOOKBACK)
+            try:
+                with session_scope(self.engine) as session:
+                    self._weekly(session, due_since, now, result, build)
+            except Exception:
+                log.exception("tick: the weekly %s failed; tried again next beat", part)
+                del result.enqueued[before:], result.skipped[skipped_before:]
+                self._weekly_since.setdefault(part, since)
+                continue
+            self._weekly_since.pop(part, None)
+            _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
-            self._weekly(session, since, now, result)
             self._enqueue(session, committee_reminders(session, since=since, now=now,
                                                        settings=self.settings, rules=self.rules),
                           since, now, result)
@@ -418,8 +436,10 @@ class Ticker:
 
     # --- Monday 09:00 --------------------------------------------------------------
 
-    def _weekly(self, session: Session, since: datetime, now: datetime,
-                result: TickResult) -> None:
+    def _weekly(self, session: Session, since: datetime, now: datetime, result: TickResult,
+                build: Callable[[Session, datetime, datetime, datetime], list[p.Reminder]]
+                ) -> None:
+        """One of the Monday pushes (the boards, or the leaders' summary), due since."""
         reminders: list[p.Reminder] = []
         # Each Monday is offered in the tick that crosses it (a failed tick is retried
         # from the same `since`), so the report is built once, not on every tick.
@@ -428,8 +448,7 @@ class Ticker:
             end = monday.replace(hour=0, minute=0)  # the past week: Monday to Sunday
             start = end - timedelta(days=7)
             reminders += [replace(r, due_at=send_at)
-                          for r in self.leaderboards(session, monday, start, end)
-                          + self.summaries(session, monday, start, end)]
+                          for r in build(session, monday, start, end)]
         self._enqueue(session, reminders, since, now, result)
 
     def leaderboards(self, session: Session, monday: datetime, start: datetime,
