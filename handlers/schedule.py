@@ -180,6 +180,12 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
+    if spec.rule.kind == "monthly_day" and (last := spec.rule.day or 0) >= 29:
+        # Such a month has no occurrence (docs/schedules.md), and 三会一课 counts a month
+        # without its 主题党日: said now, not first heard in a late reminder.
+        lacking = {29: "平年的2月", 30: "2月"}.get(last, "2、4、6、9、11月")
+        lines.append(f"注意：没有{last}日的月份不举行（{lacking}）。每月都要举行的，"
+                     "可写「每月最后一个周五」或28日以前的日子。")
     off = calling_off(ctx)
     # Still held that day at another hour: the leave asked for it stands at the new hour.
     retimed = carry_leave(off, schedule, replaced.cancelled)

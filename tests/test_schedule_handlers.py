@@ -826,3 +826,18 @@ def test_a_member_whose_leave_the_new_rule_leaves_behind_is_told(runtime, chat, 
     # Changed again to a rule that still holds the 15th: nobody is told twice.
     chat.say("sec", "设置 主题党日 每月15日 14:30 2小时", chat="g1")
     assert len([t for _, target, t in _set_outbox(engine) if target == "li"]) == 1
+
+
+def test_a_day_some_months_lack_is_said_when_set_and_a_fifth_weekday_is_refused_plainly(
+        chat, engine, branch):
+    # 每月31日 holds no 主题党日 in five months a year, and 三会一课 asks for one a month:
+    # the reply said nothing of it, and the first the secretary heard was a late reminder.
+    reply = chat.say("sec", "设置 主题党日 每月31日 14:30", chat="g1")
+    assert not reply.is_error, reply.text
+    assert "没有31日的月份不举行" in reply.text and "每月最后一个周五" in reply.text
+    assert "没有" not in chat.say("sec", "设置 主题党日 每月28日 14:30", chat="g1").text
+    # 第五个周三 is not in every month: said as such, not 「哪一天没写清楚」.
+    reply = chat.say("sec", "设置 夜学 每月第五个周三 19:30", chat="g1")
+    assert reply.is_error and "不是每个月都有第五个周三" in reply.text
+    assert "每月最后一个周三" in reply.text
+    assert [s.rule for s in schedules(engine)] == ["每月28日 14:30"]
