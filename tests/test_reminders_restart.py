@@ -443,3 +443,28 @@ def test_a_weekly_summary_that_fails_holds_back_neither_the_board_nor_closing_ac
         study = session.exec(select(Activity).where(
             Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
         assert study.status == "closed" and study.finalized_at is not None
+
+
+def test_a_branch_without_a_secretary_has_its_lists_sent_to_its_committee(
+        runtime, clock, engine):
+    """The 书记's post vacant (retired; the 副书记, a 委员, acts): the day-before message and
+    the list of the missing went to nobody, so absences were confirmed with nobody asked to
+    confirm them or 补签. They go to the 委员, as the leave to decide already does."""
+    def build(session):
+        branch = make_branch(session, "巡特警支部")
+        make_member(session, branch, "副书记", role=Role.COMMITTEE, wecom="deputy")
+        make_member(session, branch, "小王", wecom="wang")
+        bind_chat(session, branch, "g1")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
+                             duration_minutes=90, holiday_policy="skip",
+                             created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(engine, build)
+    clock.set(local(2026, 11, 24, 8, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 21, 30))
+    with Session(engine) as session:
+        private = sorted((m.kind, m.target) for m in session.exec(select(OutboxMessage))
+                         if m.kind in ("reminder.day_before", "reminder.missing"))
+    assert private == [("reminder.day_before", "deputy"), ("reminder.missing", "deputy")]

@@ -529,10 +529,9 @@ def branch_view(session: Session, *, branch_id: int) -> p.BranchView:
         ).all()
     )
     prefer = groups[0].platform if groups else None
-    secretaries = session.exec(
-        select(Member).where(Member.branch_id == branch_id, Member.active == True,  # noqa: E712
-                             Member.role == Role.SECRETARY).order_by(Member.id)
-    ).all()
+    # The 书记, or the 委员 while the post is vacant (the 副书记 acting), as for deciding
+    # leave: a branch without one had its day-before and missing lists sent to nobody.
+    secretaries = org.leave_deciders(session, branch_id=branch_id)
     settings_row = session.get(BranchReminderSettings, branch_id)
     return p.BranchView(
         id=branch_id,
