@@ -54,6 +54,7 @@ from storage import outbox as outbox_store
 from storage.models import (
     ROLE_LABELS,
     ActivityType,
+    Branch,
     BranchReminderSettings,
     LeavePeriod,
     LeaveState,
@@ -249,7 +250,14 @@ def _minutes(minutes: int) -> str:
 
 
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
-    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count)
+    """The next occurrences, none after a temporary branch's end: the scheduler creates
+    none then, and 接下来 listed them as if they were to be held."""
+    found = next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count)
+    branch = ctx.session.get(Branch, schedule.branch_id) if schedule.branch_id else None
+    if branch is not None and branch.temporary and branch.ends_on is not None:
+        tz = ctx.settings.tz
+        found = [o for o in found if o.starts_at.astimezone(tz).date() <= branch.ends_on]
+    return found
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:

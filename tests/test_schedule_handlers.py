@@ -841,3 +841,19 @@ def test_a_day_some_months_lack_is_said_when_set_and_a_fifth_weekday_is_refused_
     assert reply.is_error and "不是每个月都有第五个周三" in reply.text
     assert "每月最后一个周三" in reply.text
     assert [s.rule for s in schedules(engine)] == ["每月28日 14:30"]
+
+
+def test_a_temporary_branch_is_not_promised_meetings_after_its_end(chat, engine):
+    # 接下来 listed 11月27日 for a 临时党支部 ending on the 25th: no activity is created
+    # after its end, so the secretary was told of a meeting never held.
+    def build(session):
+        force = make_branch(session, "专项临时支部", temporary=True)
+        force.ends_on = date(2026, 11, 25)
+        make_member(session, force, "周书记", role=Role.SECRETARY, wecom="sec9")
+        bind_chat(session, force, "g9")
+    seed(engine, build)
+    reply = chat.say("sec9", "设置 支委会 每周二 15:00", chat="g9")  # Monday 2026-11-23
+    assert not reply.is_error, reply.text
+    assert "11月24日" in reply.text and "12月1日" not in reply.text
+    agenda = chat.say("sec9", "日程", chat="g9").text
+    assert "11月24日" in agenda and "12月1日" not in agenda
