@@ -62,6 +62,7 @@ from storage.models import (
     Role,
     Schedule,
 )
+from storage.corrections import LONGEST_PAUSE
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
 from storage.schedules import branch_schedules, bureau_schedules, expects, save_schedule
@@ -337,6 +338,11 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     if until < today:
         return Reply.error(usage_text(PAUSE, f"{show_date(until, today=today)}已经过去了"))
+    if until > (latest := today + LONGEST_PAUSE):
+        # One of years is the switch that stops a branch's reminders for good, which
+        # djbot has not: its members would miss activities unreminded and count absent.
+        return Reply.error(f"暂停提醒最长半年（至 {show_date(latest, today=today)}），"
+                           "到期可再暂停。什么也没有改。")
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
     return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {show_date(until, today=today)}（含）。"

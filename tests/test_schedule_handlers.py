@@ -857,3 +857,15 @@ def test_a_temporary_branch_is_not_promised_meetings_after_its_end(chat, engine)
     assert "11月24日" in reply.text and "12月1日" not in reply.text
     agenda = chat.say("sec9", "日程", chat="g9").text
     assert "11月24日" in agenda and "12月1日" not in agenda
+
+
+def test_reminders_are_not_paused_for_years(chat, engine, branch):
+    # 暂停提醒 至 2099年12月31日 stopped the branch's reminders for good, though no switch
+    # may (docs/schedules.md): members then miss activities unreminded and are counted
+    # absent. Half a year at most, as 暂停日程.
+    reply = chat.say("sec", "暂停提醒 至 2099-12-31", chat="g1")
+    assert reply.is_error and "最长半年" in reply.text
+    with Session(engine) as session:
+        row = session.get(BranchReminderSettings, branch)
+        assert row is None or row.paused_until is None
+    assert not chat.say("sec", "暂停提醒 至 2027-05-24", chat="g1").is_error  # 182 days
