@@ -65,7 +65,13 @@ from storage.models import (
 from storage.corrections import LONGEST_PAUSE
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
-from storage.schedules import branch_schedules, bureau_schedules, expects, save_schedule
+from storage.schedules import (
+    branch_schedules,
+    bureau_schedules,
+    called_off,
+    expects,
+    save_schedule,
+)
 
 # The words a secretary uses for an activity kind; 夜学 is what everyone calls 政治夜学.
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
@@ -253,7 +259,9 @@ def _minutes(minutes: int) -> str:
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
     """The next occurrences, none after a temporary branch's end: the scheduler creates
     none then, and 接下来 listed them as if they were to be held."""
-    found = next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count)
+    # Listed, one called off by 取消活动 had members come to a study that was not held.
+    found = next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
+                      called_off=called_off(ctx.session, schedule=schedule, after=ctx.now))
     branch = ctx.session.get(Branch, schedule.branch_id) if schedule.branch_id else None
     if branch is not None and branch.temporary and branch.ends_on is not None:
         tz = ctx.settings.tz

@@ -869,3 +869,33 @@ def test_reminders_are_not_paused_for_years(chat, engine, branch):
         row = session.get(BranchReminderSettings, branch)
         assert row is None or row.paused_until is None
     assert not chat.say("sec", "暂停提醒 至 2027-05-24", chat="g1").is_error  # 182 days
+
+
+def test_the_agenda_does_not_list_an_occasion_that_was_called_off(runtime, chat, clock, branch):
+    # 取消活动 下次 took Wednesday's night study away, yet 日程 still listed 11月25日 as the
+    # next one: a member reading it came to a study that was not held.
+    from tests.test_figures import run_ticks
+
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    assert chat.say("sec", "取消活动 下次 会议室停电", chat="g1").text.startswith("将取消")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    agenda = chat.say("li", "日程", chat="g1").text
+    assert "11月25日" not in agenda and "12月2日 周三 19:30" in agenda, agenda
+    again = chat.say("sec", "设置 夜学 每周三 19:30 2小时", chat="g1").text
+    assert "11月25日" not in again.split("接下来")[1], again
+
+
+def test_a_called_off_theme_day_is_not_counted_as_the_month_s_planned_meeting(
+        runtime, chat, clock, branch):
+    # 三会一课 read 已安排 for a 主题党日 called off by 取消活动 下次, and the secretary's
+    # reminder that the month still lacks one was not sent.
+    from tests.test_figures import run_ticks
+
+    clock.set(local(2026, 11, 24, 9, 0))
+    chat.say("sec", "设置 主题党日 每月26日 14:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 24, 12, 0))
+    assert chat.say("sec", "取消活动 下次 上级检查", chat="g1").text.startswith("将取消")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    [line] = [x for x in chat.say("sec", "三会一课").text.splitlines() if "主题党日（" in x]
+    assert "已安排" not in line and "11-26" not in line, line

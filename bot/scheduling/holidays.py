@@ -9,7 +9,7 @@ rest days, a warning is logged once per year, and `djbot doctor schedule` report
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
@@ -195,10 +195,12 @@ class Planned(Protocol):
 
 
 def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
-              calendar: HolidayCalendar | None = None) -> list[Occurrence]:
-    """The schedule's next `count` occurrences that will be held, from now: 日程 shows
-    them, and leave asked for one too far off to exist yet (请假 主题党日 出差) is leave
-    for its day."""
+              calendar: HolidayCalendar | None = None,
+              called_off: Collection[datetime] = ()) -> list[Occurrence]:
+    """The schedule's next `count` occurrences that will be held, from now, leaving out
+    those `called_off` (取消活动, storage.schedules.called_off): 日程 shows them, 三会一课
+    counts the next as planned, and leave asked for one too far off to exist yet (请假
+    主题党日 出差) is leave for its day."""
     rule = parse_rule(schedule.rule)
     start = now
     if schedule.paused_until is not None:
@@ -207,7 +209,7 @@ def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
                                             tzinfo=tz))
     found = held_between(rule, schedule.holiday_policy, calendar or default_calendar(), start,
                          start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
-    return found[:count]
+    return [o for o in found if o.starts_at not in called_off][:count]
 
 
 def held_on(schedule: Planned, day: date, *, tz: tzinfo,
