@@ -125,10 +125,10 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
             not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))
-    if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 7 and \
+    if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 9 and \
             not re.search(PART_OF_DAY, text):
-        # A night study at 7:30 is almost surely 19:30 typed short; saved as 07:30 its
-        # members would be reminded at dawn and counted absent all evening.
+        # A night study at 7:30 (or 8:00, 9:30) is almost surely 19:30 typed short; saved as
+        # 07:30 its members would be reminded in the morning and counted absent all evening.
         at = f"{rule.at.hour}:{rule.at.minute:02d}"
         raise RuleError(f"是晚上{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
                         f"或 晚上{at}，什么也没有保存")

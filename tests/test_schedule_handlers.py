@@ -899,3 +899,12 @@ def test_a_called_off_theme_day_is_not_counted_as_the_month_s_planned_meeting(
     assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
     [line] = [x for x in chat.say("sec", "三会一课").text.splitlines() if "主题党日（" in x]
     assert "已安排" not in line and "11-26" not in line, line
+
+
+@pytest.mark.parametrize("said, hour", [("8:00", "8:00"), ("八点", "8:00"), ("9点半", "9:30")])
+def test_a_night_study_at_eight_or_nine_is_asked_about_too(chat, engine, branch, said, hour):
+    # 设置 夜学 每周三 8:00 was saved as 08:00: the group was reminded at 07:30 of a study
+    # nobody came to in the morning, and everyone was counted absent that evening.
+    reply = chat.say("sec", f"设置 夜学 每周三 {said}", chat="g1")
+    assert reply.is_error and f"是晚上{hour}吗" in reply.text, reply.text
+    assert schedules(engine) == []
