@@ -468,3 +468,20 @@ def test_a_branch_without_a_secretary_has_its_lists_sent_to_its_committee(
         private = sorted((m.kind, m.target) for m in session.exec(select(OutboxMessage))
                          if m.kind in ("reminder.day_before", "reminder.missing"))
     assert private == [("reminder.day_before", "deputy"), ("reminder.missing", "deputy")]
+
+
+def test_no_nudge_to_check_in_after_the_secretary_ended_the_activity(runtime, clock, engine,
+                                                                     chat):
+    """结束 at 19:40 closes check-in; at 19:45 each member still missing was told 「你还没有
+    签到。到场请发送「签到」」, and 签到 was then refused."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 19, 40))
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
+    run(ticker, clock, local(2026, 11, 25, 20, 30))
+    assert "nudge" not in kinds(engine)
+    assert "reminder.missing" not in kinds(engine)  # at 21:00, as planned
+    run(ticker, clock, local(2026, 11, 25, 21, 5))
+    assert "reminder.missing" in kinds(engine)

@@ -120,6 +120,7 @@ class ActivityView:
     starts_at: datetime
     ends_at: datetime
     expected: tuple[Expected, ...] = ()
+    closed_at: datetime | None = None  # 结束 by hand: check-in is over from then
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,12 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
     """Every reminder of one activity, each with the time it is due."""
     start, end = activity.starts_at, activity.ends_at
     times = reminder_times(branch.plan, start, end, tz, quiet)
+    if activity.closed_at is not None:
+        # Ended by hand (结束): what asks people to come or to send 签到 after that would
+        # send them to a check-in that is closed. The secretary's lists still go.
+        for kind in (GROUP_BEFORE, START, NUDGE):
+            if kind in times and times[kind] >= activity.closed_at:
+                del times[kind]
     title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
     at_night = quiet.contains(start.astimezone(tz).time())
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"

@@ -584,6 +584,7 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
     return p.ActivityView(
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
+        closed_at=activity.closed_at,
     )
 
 
