@@ -121,6 +121,7 @@ class ActivityView:
     ends_at: datetime
     expected: tuple[Expected, ...] = ()
     closed_at: datetime | None = None  # 结束 by hand: check-in is over from then
+    party_group: str | None = None  # a 党小组会's group: two may meet the same evening
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,9 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
         for kind in (GROUP_BEFORE, START, NUDGE):
             if kind in times and times[kind] >= activity.closed_at:
                 del times[kind]
-    title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
+    # 党小组会·第一党小组: the branch group and the secretary hear of each party group's.
+    kind = f"{activity.type}·{activity.party_group}" if activity.party_group else activity.type
+    title = f"{kind}{'：' + activity.topic if activity.topic else ''}"
     at_night = quiet.contains(start.astimezone(tz).time())
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
     on_leave = [e for e in activity.expected if e.state == "leave"]
@@ -244,7 +247,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
                 "不能参加的同志请提前发送「请假 原因」。")
         if START in times:
             add(START, group.target_kind, group.platform, group.chat_id,
-                f"【{activity.type}】现在开始，请到场的同志发送「签到」。")
+                f"【{kind}】现在开始，请到场的同志发送「签到」。")
     if NUDGE in times:
         for person in missing:
             # Never a public list: one private message to each, and never to someone

@@ -581,10 +581,11 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         else:
             state = "missing"
         expected.append(p.Expected(recipient, state, nudges_off=member.nudges_off))
+    group = org.party_group(session, group_id=activity.party_group_id)
     return p.ActivityView(
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
-        closed_at=activity.closed_at,
+        closed_at=activity.closed_at, party_group=group.name if group else None,
     )
 
 
