@@ -485,3 +485,31 @@ def test_no_nudge_to_check_in_after_the_secretary_ended_the_activity(runtime, cl
     assert "reminder.missing" not in kinds(engine)  # at 21:00, as planned
     run(ticker, clock, local(2026, 11, 25, 21, 5))
     assert "reminder.missing" in kinds(engine)
+
+
+def test_a_temporary_branch_that_cannot_be_closed_holds_back_no_reminder(
+        runtime, clock, engine, caplog, monkeypatch):
+    """Closing the temporary branches past their end opened every tick's first transaction:
+    one that failed (a member's move back that raised) failed the whole tick, every beat, so
+    no branch had its activities made nor its reminders sent."""
+    from storage import temporary
+
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 22, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a move this code cannot make")
+
+    monkeypatch.setattr(temporary, "end_due", broken)
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 25, 19, 35):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "a move this code cannot make" in caplog.text
+    assert {"reminder.day_before", "reminder.group_before", "reminder.start"} <= set(
+        kinds(engine))

@@ -95,12 +95,17 @@ class Ticker:
         # due and go straight to closing what has ended.
         with session_scope(self.engine) as session:
             # A temporary branch past its end date stops here: no new activities or
-            # reminders; its members go back to their own branch.
-            for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
-                                           now=now, tz=self.settings.tz):
-                self._tell_of_moves(session, ended.changes, now)
-                # Cancelled for temporary.ENDED, which each one's notice gives.
-                tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
+            # reminders; its members go back to their own branch. One that cannot be closed
+            # (a move back that fails) is rolled back alone and tried again next beat: it
+            # stopped every branch's activities and reminders, beat after beat. Nothing is
+            # held after its end meanwhile (_create_activities).
+            try:
+                self._end_temporary(session, now)
+                session.flush()
+            except Exception:
+                log.exception("tick: closing the temporary branches past their end failed; "
+                              "the rest goes on")
+                session.rollback()
             result.created = self._create_activities(session, now)
             busy = self._branches_with_something_due(session, since, now)
         # A branch whose tick failed is tried again from where it was still due, whether
@@ -161,6 +166,13 @@ class Ticker:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
         return result
+
+    def _end_temporary(self, session: Session, now: datetime) -> None:
+        for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
+                                       now=now, tz=self.settings.tz):
+            self._tell_of_moves(session, ended.changes, now)
+            # Cancelled for temporary.ENDED, which each one's notice gives.
+            tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
 
     def _tell_of_moves(self, session: Session, changes: list, now: datetime) -> None:
         """Members a temporary branch's end sent home hear what it did to their leave, as
