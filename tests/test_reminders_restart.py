@@ -437,7 +437,7 @@ def test_a_weekly_summary_that_fails_holds_back_neither_the_board_nor_closing_ac
                 ticker.tick()
             except RuntimeError:
                 pass
-    assert "the weekly summaries failed" in caplog.text
+    assert "the summaries failed" in caplog.text
     assert "leaderboard" in kinds(engine)
     with Session(engine) as session:
         study = session.exec(select(Activity).where(
@@ -513,3 +513,31 @@ def test_a_temporary_branch_that_cannot_be_closed_holds_back_no_reminder(
     assert "a move this code cannot make" in caplog.text
     assert {"reminder.day_before", "reminder.group_before", "reminder.start"} <= set(
         kinds(engine))
+
+
+def test_a_committee_reminder_that_fails_holds_back_no_closing_of_activities(
+        runtime, clock, engine, monkeypatch):
+    """The 三会一课 and 先锋党员 reminders shared a transaction with closing ended activities:
+    one that raised (a row the standing cannot read) left every activity open and every
+    absence unconfirmed, beat after beat."""
+    from bot.scheduling import tick as tick_module
+
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a row the standing cannot read")
+
+    monkeypatch.setattr(tick_module, "committee_reminders", broken)
+    while clock.now() < local(2026, 11, 27, 0, 0):
+        clock.advance(timedelta(minutes=30))
+        try:  # as the service's beat does
+            ticker.tick()
+        except RuntimeError:
+            pass
+    with Session(engine) as session:
+        study = session.exec(select(Activity).where(
+            Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
+        assert study.status == "closed" and study.finalized_at is not None

@@ -84,7 +84,8 @@ class Ticker:
     _held_day: date | None = None
     # A branch (None: the bureau) whose tick failed -> the moment it is still due from.
     _retry_since: dict[int | None, datetime] = field(default_factory=dict)
-    # The same for a Monday push whose transaction failed ("leaderboards", "summaries").
+    # The same for a Monday push or the committee's reminders whose transaction failed
+    # ("leaderboards", "summaries", "committee reminders").
     _weekly_since: dict[str, datetime] = field(default_factory=dict)
 
     def tick(self) -> TickResult:
@@ -132,17 +133,24 @@ class Ticker:
                 continue
             self._retry_since.pop(branch_id, None)
             _count_enqueued(result.enqueued[before:])
-        # The Monday pushes, each in a transaction of its own: a summary that cannot be
-        # built (a row the report cannot read) held back every branch's board and, sharing
-        # the transaction below, the closing of every ended activity, beat after beat.
-        for part, build in (("leaderboards", self.leaderboards), ("summaries", self.summaries)):
+        # The Monday pushes and the committee's reminders (三会一课, 先锋党员), each in a
+        # transaction of its own: a summary that could not be built (a row the report cannot
+        # read) held back every branch's board and, sharing the transaction below, the
+        # closing of every ended activity and its absences, beat after beat.
+        for part, build in (("leaderboards", self.leaderboards), ("summaries", self.summaries),
+                            ("committee reminders", None)):
             before, skipped_before = len(result.enqueued), len(result.skipped)
             due_since = max(self._weekly_since.get(part, since), now - RESTART_LOOKBACK)
             try:
                 with session_scope(self.engine) as session:
-                    self._weekly(session, due_since, now, result, build)
+                    if build is None:
+                        self._enqueue(session, committee_reminders(
+                            session, since=due_since, now=now, settings=self.settings,
+                            rules=self.rules), due_since, now, result)
+                    else:
+                        self._weekly(session, due_since, now, result, build)
             except Exception:
-                log.exception("tick: the weekly %s failed; tried again next beat", part)
+                log.exception("tick: the %s failed; tried again next beat", part)
                 del result.enqueued[before:], result.skipped[skipped_before:]
                 self._weekly_since.setdefault(part, since)
                 continue
@@ -150,9 +158,6 @@ class Ticker:
             _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
-            self._enqueue(session, committee_reminders(session, since=since, now=now,
-                                                       settings=self.settings, rules=self.rules),
-                          since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             for done in attendance_store.finalize_due(
