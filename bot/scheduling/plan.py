@@ -199,6 +199,11 @@ def reminder_times(plan: ReminderPlan, starts_at: datetime, ends_at: datetime, t
         if quiet.contains(local_due.time()):
             if kind == NUDGE:
                 del times[kind]
+            elif kind == DAY_BEFORE and quiet.next_end(local_due).date() > local_due.date():
+                # Set for a quiet evening (22:30): their end is the activity's own day,
+                # where 【明日活动】 would say 明日 of today. It goes when they ended that
+                # morning instead, still the day before.
+                times[kind] = quiet.next_end(local_due - timedelta(days=1))
             else:
                 times[kind] = quiet.next_end(local_due)
     return times
