@@ -541,3 +541,41 @@ def test_a_committee_reminder_that_fails_holds_back_no_closing_of_activities(
         study = session.exec(select(Activity).where(
             Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
         assert study.status == "closed" and study.finalized_at is not None
+
+
+def test_one_schedule_whose_activity_cannot_be_made_holds_back_no_other_branch(
+        runtime, clock, engine, caplog, monkeypatch):
+    """Making the scheduled activities ran in one transaction for every schedule: one whose
+    activity raised (a leave period this code cannot read) failed every tick, so no branch
+    had its activities made nor any reminder sent. The others now go on; it is tried again
+    each beat."""
+    from bot.scheduling import tick as tick_module
+
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        failing = session.exec(select(Branch.id).where(Branch.name == "巡特警支部")).one()
+    original = tick_module.leave.excuse
+
+    def broken(session, *, activity, tz):
+        if activity.branch_id == failing:
+            raise RuntimeError("a leave period this code cannot read")
+        return original(session, activity=activity, tz=tz)
+
+    monkeypatch.setattr(tick_module.leave, "excuse", broken)
+    clock.set(local(2026, 11, 22, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 25, 18, 35):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "a leave period this code cannot read" in caplog.text
+    with Session(engine) as session:
+        reminded = sorted(m.target for m in session.exec(select(OutboxMessage))
+                          if m.kind == "reminder.group_before")
+        made = session.exec(select(Activity.branch_id)).all()
+    assert reminded == ["g2"] and failing not in made

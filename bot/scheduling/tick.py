@@ -62,6 +62,14 @@ RESTART_LOOKBACK = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
 
 
+class _ScheduleFailed(Exception):
+    """Making a schedule's activity raised (its cause); the transaction is to be rolled back."""
+
+    def __init__(self, schedule_id: int | None) -> None:
+        super().__init__(f"schedule {schedule_id}")
+        self.schedule_id = schedule_id
+
+
 @dataclass
 class TickResult:
     created: list[Activity] = field(default_factory=list)
@@ -101,13 +109,22 @@ class Ticker:
             # stopped every branch's activities and reminders, beat after beat. Nothing is
             # held after its end meanwhile (_create_activities).
             try:
-                self._end_temporary(session, now)
-                session.flush()
+                if self._end_temporary(session, now):
+                    session.commit()  # kept if making an activity below is rolled back
             except Exception:
                 log.exception("tick: closing the temporary branches past their end failed; "
                               "the rest goes on")
                 session.rollback()
-            result.created = self._create_activities(session, now)
+            failed: frozenset[int] = frozenset()
+            while True:
+                try:
+                    result.created = self._create_activities(session, now, skip=failed)
+                    break
+                except _ScheduleFailed as exc:
+                    log.exception("tick: schedule %s failed to make its activity; the other "
+                                  "schedules go on, it is tried again next beat", exc.schedule_id)
+                    session.rollback()
+                    failed |= {exc.schedule_id}
             busy = self._branches_with_something_due(session, since, now)
         # A branch whose tick failed is tried again from where it was still due, whether
         # or not the new window has anything of its own.
@@ -172,12 +189,16 @@ class Ticker:
                         reminder.target_kind, reminder.due_at.isoformat())
         return result
 
-    def _end_temporary(self, session: Session, now: datetime) -> None:
+    def _end_temporary(self, session: Session, now: datetime) -> bool:
+        """Close the temporary branches past their end; whether there were any."""
+        ended_any = False
         for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
                                        now=now, tz=self.settings.tz):
             self._tell_of_moves(session, ended.changes, now)
             # Cancelled for temporary.ENDED, which each one's notice gives.
             tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
+            ended_any = True
+        return ended_any
 
     def _tell_of_moves(self, session: Session, changes: list, now: datetime) -> None:
         """Members a temporary branch's end sent home hear what it did to their leave, as
@@ -210,8 +231,10 @@ class Ticker:
 
     # --- activities ----------------------------------------------------------------
 
-    def _create_activities(self, session: Session, now: datetime) -> list[Activity]:
-        """Scheduled activities starting within CREATE_AHEAD (and not yet over) exist."""
+    def _create_activities(self, session: Session, now: datetime,
+                           skip: frozenset[int] = frozenset()) -> list[Activity]:
+        """Scheduled activities starting within CREATE_AHEAD (and not yet over) exist, but
+        those of the schedules to `skip`. Raises _ScheduleFailed for one that could not."""
         created = []
         tz = self.settings.tz
         schedules = session.exec(
@@ -227,6 +250,8 @@ class Ticker:
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
         for schedule, branch in schedules:
+            if schedule.id in skip:
+                continue
             # A temporary branch holds nothing after its end date: it is closed that night
             # (temporary.end_due), so its secretary is not told 【明日活动】 of it.
             last_day = branch.ends_on if branch is not None and branch.temporary else None
@@ -240,40 +265,46 @@ class Ticker:
                 log.error("schedule %s is a 党小组会 without a party group; skipped", schedule.id)
                 continue
             duration = timedelta(minutes=schedule.duration_minutes)
-            for held_at in held:
-                if not now - duration <= held_at < now + CREATE_AHEAD:
-                    continue
-                starts_at = held_at.astimezone(now.tzinfo)
-                if (schedule.paused_until is not None
-                        and starts_at.astimezone(tz).date() <= schedule.paused_until):
-                    continue  # 暂停日程: not held, so nobody is expected or counted absent
-                if last_day is not None and starts_at.astimezone(tz).date() > last_day:
-                    continue
-                if existing.get((schedule.id, starts_at)):
-                    if starts_at > now:  # begun, it stays as it is: nothing to read
-                        self._reopen(session, schedule, starts_at, now, created)
-                    continue
-                if (schedule.id, starts_at) in existing:
-                    continue
-                if starts_at <= now and starts_at < schedule.updated_at:
-                    # Begun before the schedule was set, changed or resumed (设置 夜学 at
-                    # 19:44 for 19:30): nobody was told of it, and it would count them all
-                    # missing. The look-back is for what a restart missed, not this.
-                    continue
-                times = plan_times(ActivityType(schedule.activity_type), starts_at,
-                                   opens_minutes_before=self.settings.checkin_opens_minutes_before,
-                                   duration=duration)
-                if times.ends_at <= now:
-                    continue  # it ended while djbot was down; nobody could check in
-                # Another replica may insert the same (schedule, start) at the same moment.
-                activity = schedules_store.insert_scheduled(session, schedule=schedule,
-                                                            times=times, now=now)
-                if activity is not None:
-                    # Leave asked for a period covering this day excuses it at once.
-                    leave.excuse(session, activity=activity, tz=tz)
-                    created.append(activity)
-                    log.info("scheduled %s for branch %s at %s", schedule.activity_type,
-                             schedule.branch_id, starts_at.isoformat())
+            try:
+                for held_at in held:
+                    if not now - duration <= held_at < now + CREATE_AHEAD:
+                        continue
+                    starts_at = held_at.astimezone(now.tzinfo)
+                    if (schedule.paused_until is not None
+                            and starts_at.astimezone(tz).date() <= schedule.paused_until):
+                        continue  # 暂停日程: not held, so nobody is expected or counted absent
+                    if last_day is not None and starts_at.astimezone(tz).date() > last_day:
+                        continue
+                    if existing.get((schedule.id, starts_at)):
+                        if starts_at > now:  # begun, it stays as it is: nothing to read
+                            self._reopen(session, schedule, starts_at, now, created)
+                        continue
+                    if (schedule.id, starts_at) in existing:
+                        continue
+                    if starts_at <= now and starts_at < schedule.updated_at:
+                        # Begun before the schedule was set, changed or resumed (设置 夜学 at
+                        # 19:44 for 19:30): nobody was told of it, and it would count them all
+                        # missing. The look-back is for what a restart missed, not this.
+                        continue
+                    times = plan_times(
+                        ActivityType(schedule.activity_type), starts_at, duration=duration,
+                        opens_minutes_before=self.settings.checkin_opens_minutes_before)
+                    if times.ends_at <= now:
+                        continue  # it ended while djbot was down; nobody could check in
+                    # Another replica may insert the same (schedule, start) at the same moment.
+                    activity = schedules_store.insert_scheduled(session, schedule=schedule,
+                                                                times=times, now=now)
+                    if activity is not None:
+                        # Leave asked for a period covering this day excuses it at once.
+                        leave.excuse(session, activity=activity, tz=tz)
+                        created.append(activity)
+                        log.info("scheduled %s for branch %s at %s", schedule.activity_type,
+                                 schedule.branch_id, starts_at.isoformat())
+            except Exception as exc:
+                # Rolled back by the caller, and made again without this schedule: one whose
+                # activity cannot be made (a leave period this code cannot read) held back
+                # every branch's activities and reminders, beat after beat.
+                raise _ScheduleFailed(schedule.id) from exc
         return created
 
     def _reopen(self, session: Session, schedule: Schedule, starts_at: datetime,
