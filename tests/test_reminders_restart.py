@@ -579,3 +579,27 @@ def test_one_schedule_whose_activity_cannot_be_made_holds_back_no_other_branch(
                           if m.kind == "reminder.group_before")
         made = session.exec(select(Activity.branch_id)).all()
     assert reminded == ["g2"] and failing not in made
+
+
+def test_a_reminder_plan_typed_by_hand_stops_no_branch_s_reminders(runtime, clock, engine):
+    """BranchReminderSettings.plan is JSON an operator writes: {"day_before_at": "9:00"}
+    raised in every tick (not ISO), before any branch was reminded, so no branch's activity
+    was made nor any reminder sent. 9:00 is read as the time it says; a value that cannot
+    be read keeps the default."""
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        first, second = session.exec(select(Branch.id).order_by(Branch.id)).all()
+        session.add(BranchReminderSettings(branch_id=first, plan={"day_before_at": "9:00"}))
+        session.add(BranchReminderSettings(branch_id=second,
+                                           plan={"group_before_minutes": "一小时"}))
+        session.commit()
+    clock.set(local(2026, 11, 23, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 19, 35), step=timedelta(minutes=30))
+    with Session(engine) as session:
+        sent = sorted((m.kind, m.target) for m in session.exec(select(OutboxMessage))
+                      if m.kind in ("reminder.day_before", "reminder.group_before"))
+    assert sent == [("reminder.day_before", "sec"), ("reminder.group_before", "g1"),
+                    ("reminder.group_before", "g2")]

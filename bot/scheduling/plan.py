@@ -7,13 +7,14 @@ occurrence time) so enqueueing it twice, from any replica, writes it once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.scheduling.holidays import MAX_MOVE_DAYS
-from bot.scheduling.rules import WEEKDAY_NAMES
+from bot.scheduling.rules import WEEKDAY_NAMES, parse_time
 
 # The kinds of message (OutboxMessage.kind), by the names the plan has always used.
 from storage.kinds import (  # noqa: F401
@@ -28,6 +29,8 @@ from storage.kinds import (  # noqa: F401
     SUMMARY,
     SUMMARY_PICTURE,
 )
+
+log = logging.getLogger("djbot.plan")
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,41 @@ class ReminderPlan:
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any] | None) -> "ReminderPlan":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in (overrides or {}).items() if k in known}
-        if isinstance(values.get("day_before_at"), str):
-            values["day_before_at"] = time.fromisoformat(values["day_before_at"])
+        """The plan with an operator's JSON over the defaults. A value that cannot be read
+        keeps its default, and is logged once: {"day_before_at": "9:00"} raised in every
+        tick, so no branch at all was reminded."""
+        defaults, values = cls(), {}
+        for f in fields(cls):
+            if f.name not in (overrides or {}):
+                continue
+            said = overrides[f.name]  # type: ignore[index]
+            try:
+                values[f.name] = _plan_value(said, getattr(defaults, f.name))
+            except (TypeError, ValueError):
+                if (f.name, repr(said)) not in _UNREAD:
+                    _UNREAD.add((f.name, repr(said)))
+                    log.error("reminder plan: %s=%r cannot be read; the default %s is kept",
+                              f.name, said, getattr(defaults, f.name))
         return cls(**values)
+
+
+_UNREAD: set[tuple[str, str]] = set()
+
+
+def _plan_value(said: Any, default: Any) -> Any:
+    """An override read as its default's type: a switch, minutes, a time of day."""
+    if isinstance(default, bool):
+        if isinstance(said, bool):
+            return said
+        raise ValueError(said)
+    if isinstance(default, int):
+        minutes = int(said)  # 60 or "60"; a switch or words are not minutes
+        if isinstance(said, bool) or minutes < 0:
+            raise ValueError(said)
+        return minutes
+    if isinstance(said, time):
+        return said
+    return parse_time(str(said))  # 09:00, 9:00, 9点
 
 
 @dataclass(frozen=True)
