@@ -12,8 +12,15 @@ from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
 from storage import ledger
-from storage.models import (Activity, Branch, BranchReminderSettings, Member, OutboxMessage, Role,
-                            Schedule)
+from storage.models import (
+    Activity,
+    Branch,
+    BranchReminderSettings,
+    Member,
+    OutboxMessage,
+    Role,
+    Schedule,
+)
 from tests.conftest import local
 from tests.factories import bind_chat, make_branch, make_member, seed
 

@@ -15,8 +15,15 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from storage.models import (Activity, Attendance, AttendanceStatus, Member, OutboxMessage,
-                            PartyGroup, Role)
+from storage.models import (
+    Activity,
+    Attendance,
+    AttendanceStatus,
+    Member,
+    OutboxMessage,
+    PartyGroup,
+    Role,
+)
 from tests.conftest import local
 from tests.factories import make_member, seed
 from tests.test_figures import run_ticks
