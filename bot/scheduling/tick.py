@@ -60,6 +60,7 @@ CREATE_AHEAD = timedelta(days=3)
 # older than the catch-up grace are logged as skipped, never sent).
 RESTART_LOOKBACK = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
+WEEKLY_AT = time(9, 0)  # the Monday board and the leaders' summary
 
 
 class _ScheduleFailed(Exception):
@@ -491,8 +492,12 @@ class Ticker:
         reminders: list[p.Reminder] = []
         # Each Monday is offered in the tick that crosses it (a failed tick is retried
         # from the same `since`), so the report is built once, not on every tick.
+        # At 09:00, or when quiet hours set to end later (DJBOT_QUIET_END=10:00) end: the
+        # groups heard the board inside them.
+        quiet = p.QuietHours.of(self.settings)
+        at = quiet.end if quiet.contains(WEEKLY_AT) else WEEKLY_AT
         for monday, send_at in p.weekly_pushes(since, now, self.settings.tz,
-                                               self.calendar.is_workday):
+                                               self.calendar.is_workday, at=at):
             end = monday.replace(hour=0, minute=0)  # the past week: Monday to Sunday
             start = end - timedelta(days=7)
             reminders += [replace(r, due_at=send_at)
