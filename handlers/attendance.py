@@ -1014,7 +1014,9 @@ def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
         for schedule in schedules.schedules_of(ctx.session, member=ctx.member)
         if schedule.activity_type == kind
         for occurrence in next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=1,
-                                    until=schedules.last_day(ctx.session, schedule))
+                                    until=schedules.last_day(ctx.session, schedule),
+                                    called_off=schedules.called_off(
+                                        ctx.session, schedule=schedule, after=ctx.now))
         if occurrence.starts_at is not None)
     if not starts:
         return Reply.error(f"近期没有需要你参加的{kind.value}，没有记请假。"

@@ -61,11 +61,13 @@ from storage.models import (
     Role,
     Schedule,
 )
+from storage.corrections import LONGEST_PAUSE
 from storage.org import branch_by_name
 from storage.org import branches as org_branches
 from storage.schedules import (
     branch_schedules,
     bureau_schedules,
+    called_off,
     expects,
     last_day,
     save_schedule,
@@ -123,10 +125,10 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
             not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))
-    if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 7 and \
+    if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 9 and \
             not re.search(PART_OF_DAY, text):
-        # A night study at 7:30 is almost surely 19:30 typed short; saved as 07:30 its
-        # members would be reminded at dawn and counted absent all evening.
+        # A night study at 7:30 (or 8:00, 9:30) is almost surely 19:30 typed short; saved as
+        # 07:30 its members would be reminded in the morning and counted absent all evening.
         at = f"{rule.at.hour}:{rule.at.minute:02d}"
         raise RuleError(f"是晚上{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
                         f"或 晚上{at}，什么也没有保存")
@@ -186,6 +188,12 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
              f"{_minutes(schedule.duration_minutes)}，{POLICY_LABELS[policy]}。"]
     if before is not None:
         lines.append(f"原来的日程（已替换）：{before}。")
+    if spec.rule.kind == "monthly_day" and (last := spec.rule.day or 0) >= 29:
+        # Such a month has no occurrence (docs/schedules.md), and 三会一课 counts a month
+        # without its 主题党日: said now, not first heard in a late reminder.
+        lacking = {29: "平年的2月", 30: "2月"}.get(last, "2、4、6、9、11月")
+        lines.append(f"注意：没有{last}日的月份不举行（{lacking}）。每月都要举行的，"
+                     "可写「每月最后一个周五」或28日以前的日子。")
     off = calling_off(ctx)
     # Still held that day at another hour: the leave asked for it stands at the new hour.
     retimed = carry_leave(off, schedule, replaced.cancelled)
@@ -249,8 +257,12 @@ def _minutes(minutes: int) -> str:
 
 
 def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
+    """The next occurrences, none after a temporary branch's end (the scheduler creates
+    none then) and none called off by 取消活动 (listed, members came to a study that was
+    not held)."""
     return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
-                     until=last_day(ctx.session, schedule))
+                     until=last_day(ctx.session, schedule),
+                     called_off=called_off(ctx.session, schedule=schedule, after=ctx.now))
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:
@@ -330,6 +342,11 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     if until < today:
         return Reply.error(usage_text(PAUSE, f"{show_date(until, today=today)}已经过去了"))
+    if until > (latest := today + LONGEST_PAUSE):
+        # One of years is the switch that stops a branch's reminders for good, which
+        # djbot has not: its members would miss activities unreminded and count absent.
+        return Reply.error(f"暂停提醒最长半年（至 {show_date(latest, today=today)}），"
+                           "到期可再暂停。什么也没有改。")
     _reminder_settings(ctx).paused_until = until
     ctx.audit("reminders.pause", target=ctx.branch.name, detail={"until": until.isoformat()})
     return Reply(f"已暂停{ctx.branch.name}的活动提醒，至 {show_date(until, today=today)}（含）。"

@@ -100,6 +100,16 @@ def scheduled_starting(session: Session, *, branch_id: int | None, after: dateti
         .order_by(Activity.starts_at)).all())
 
 
+def called_off(session: Session, *, schedule: Schedule, after: datetime) -> set[datetime]:
+    """The starts after `after` of the schedule's activities cancelled by 取消活动: never held
+    again (one a schedule change withdrew is, when the rule holds it), so no list of what is
+    to come may name them."""
+    return set(session.exec(select(Activity.starts_at).where(
+        Activity.schedule_id == schedule.id, Activity.status == CANCELLED,
+        Activity.schedule_withdrawn == False,  # noqa: E712
+        Activity.starts_at > after)).all())
+
+
 def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:
     return list(session.exec(select(Schedule).where(
         Schedule.branch_id == branch_id, Schedule.active == True)  # noqa: E712

@@ -111,3 +111,17 @@ def test_weekly_pushes_move_off_a_holiday_monday():
     pushes = p.weekly_pushes(local(2026, 10, 4, 0, 0), local(2026, 10, 13, 0, 0), TZ, workday)
     assert [(k.date(), at) for k, at in pushes] == [
         (date(2026, 10, 5), local(2026, 10, 8, 9, 0)), (date(2026, 10, 12), local(2026, 10, 12, 9, 0))]
+
+
+def test_a_day_before_message_set_for_a_quiet_evening_goes_that_morning_not_on_the_day():
+    # day_before_at 22:30 fell in quiet hours and waited for their end: 07:30 on the
+    # activity's own day, where its 【明日活动】 said 明日 of today.
+    reminders = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)),
+                                     branch(day_before_at="22:30"), TZ, QUIET)
+    [day_before] = [r for r in reminders if r.kind == p.DAY_BEFORE]
+    assert day_before.due_at.astimezone(TZ).strftime("%m-%d %H:%M") == "11-24 07:30"
+    assert day_before.text.startswith("【明日活动】")
+    early = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)),
+                                 branch(day_before_at="06:00"), TZ, QUIET)
+    [day_before] = [r for r in early if r.kind == p.DAY_BEFORE]
+    assert day_before.due_at.astimezone(TZ).strftime("%m-%d %H:%M") == "11-24 07:30"

@@ -11,7 +11,16 @@ from bot.outbox import OutboxWorker
 from bot.scheduling.holidays import HolidayCalendar
 from bot.scheduling.tick import Ticker
 from bot.sender import Outbound, SendResult
-from storage.models import Branch, BranchReminderSettings, OutboxMessage, Role, Schedule
+from storage import ledger
+from storage.models import (
+    Activity,
+    Branch,
+    BranchReminderSettings,
+    Member,
+    OutboxMessage,
+    Role,
+    Schedule,
+)
 from tests.conftest import local
 from tests.factories import bind_chat, make_branch, make_member, seed
 
@@ -398,3 +407,206 @@ def test_a_failing_branch_does_not_have_the_weekly_summary_built_every_beat(
     monkeypatch.setattr(Ticker, "_summary_texts", counting)
     run(ticker, clock, local(2026, 11, 30, 11, 0), step=timedelta(minutes=30))
     assert len(built) == 1, built
+
+
+def test_a_weekly_summary_that_fails_holds_back_neither_the_board_nor_closing_activities(
+        runtime, clock, engine, caplog, monkeypatch):
+    """The Monday push, the committee's reminders and closing ended activities shared one
+    transaction: a summary that could not be built (a row the report cannot read) failed
+    every beat after Monday 09:00, so no branch got its board, and Wednesday's night study
+    was never closed nor its absences confirmed. The rest now goes on."""
+    seed(engine, night_study_branch)
+    with Session(engine) as session:
+        member = session.exec(select(Member).where(Member.name == "小王")).one()
+        ledger.post(session, member_id=member.id, branch_id=member.branch_id, points=10,
+                    rule="study.per_30min", source_kind="study", source_id=1,
+                    occurred_at=local(2026, 11, 18, 10, 0), now=local(2026, 11, 18, 10, 0))
+        for name, user in (("小李", "li"), ("小张", "zhang")):
+            other = make_member(session, session.get(Branch, member.branch_id), name,
+                                wecom=user)
+            ledger.post(session, member_id=other.id, branch_id=member.branch_id, points=5,
+                        rule="study.per_30min", source_kind="study", source_id=other.id,
+                        occurred_at=local(2026, 11, 18, 10, 0),
+                        now=local(2026, 11, 18, 10, 0))
+        session.commit()
+    clock.set(local(2026, 11, 23, 8, 0))
+    ticker = service(runtime, clock)
+    ticker.tick()
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a row the report cannot read")
+
+    monkeypatch.setattr(Ticker, "_summary_texts", broken)
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 27, 0, 0):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does: logged, and the next beat goes on
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "the summaries failed" in caplog.text
+    assert "leaderboard" in kinds(engine)
+    with Session(engine) as session:
+        study = session.exec(select(Activity).where(
+            Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
+        assert study.status == "closed" and study.finalized_at is not None
+
+
+def test_a_branch_without_a_secretary_has_its_lists_sent_to_its_committee(
+        runtime, clock, engine):
+    """The 书记's post vacant (retired; the 副书记, a 委员, acts): the day-before message and
+    the list of the missing went to nobody, so absences were confirmed with nobody asked to
+    confirm them or 补签. They go to the 委员, as the leave to decide already does."""
+    def build(session):
+        branch = make_branch(session, "巡特警支部")
+        make_member(session, branch, "副书记", role=Role.COMMITTEE, wecom="deputy")
+        make_member(session, branch, "小王", wecom="wang")
+        bind_chat(session, branch, "g1")
+        session.add(Schedule(branch_id=branch.id, activity_type="政治夜学", rule="每周三 19:30",
+                             duration_minutes=90, holiday_policy="skip",
+                             created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(engine, build)
+    clock.set(local(2026, 11, 24, 8, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 21, 30))
+    with Session(engine) as session:
+        private = sorted((m.kind, m.target) for m in session.exec(select(OutboxMessage))
+                         if m.kind in ("reminder.day_before", "reminder.missing"))
+    assert private == [("reminder.day_before", "deputy"), ("reminder.missing", "deputy")]
+
+
+def test_no_nudge_to_check_in_after_the_secretary_ended_the_activity(runtime, clock, engine,
+                                                                     chat):
+    """结束 at 19:40 closes check-in; at 19:45 each member still missing was told 「你还没有
+    签到。到场请发送「签到」」, and 签到 was then refused."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 19, 40))
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
+    run(ticker, clock, local(2026, 11, 25, 20, 30))
+    assert "nudge" not in kinds(engine)
+    assert "reminder.missing" not in kinds(engine)  # at 21:00, as planned
+    run(ticker, clock, local(2026, 11, 25, 21, 5))
+    assert "reminder.missing" in kinds(engine)
+
+
+def test_a_temporary_branch_that_cannot_be_closed_holds_back_no_reminder(
+        runtime, clock, engine, caplog, monkeypatch):
+    """Closing the temporary branches past their end opened every tick's first transaction:
+    one that failed (a member's move back that raised) failed the whole tick, every beat, so
+    no branch had its activities made nor its reminders sent."""
+    from storage import temporary
+
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 22, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a move this code cannot make")
+
+    monkeypatch.setattr(temporary, "end_due", broken)
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 25, 19, 35):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "a move this code cannot make" in caplog.text
+    assert {"reminder.day_before", "reminder.group_before", "reminder.start"} <= set(
+        kinds(engine))
+
+
+def test_a_committee_reminder_that_fails_holds_back_no_closing_of_activities(
+        runtime, clock, engine, monkeypatch):
+    """The 三会一课 and 先锋党员 reminders shared a transaction with closing ended activities:
+    one that raised (a row the standing cannot read) left every activity open and every
+    absence unconfirmed, beat after beat."""
+    from bot.scheduling import tick as tick_module
+
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a row the standing cannot read")
+
+    monkeypatch.setattr(tick_module, "committee_reminders", broken)
+    while clock.now() < local(2026, 11, 27, 0, 0):
+        clock.advance(timedelta(minutes=30))
+        try:  # as the service's beat does
+            ticker.tick()
+        except RuntimeError:
+            pass
+    with Session(engine) as session:
+        study = session.exec(select(Activity).where(
+            Activity.starts_at == local(2026, 11, 25, 19, 30))).one()
+        assert study.status == "closed" and study.finalized_at is not None
+
+
+def test_one_schedule_whose_activity_cannot_be_made_holds_back_no_other_branch(
+        runtime, clock, engine, caplog, monkeypatch):
+    """Making the scheduled activities ran in one transaction for every schedule: one whose
+    activity raised (a leave period this code cannot read) failed every tick, so no branch
+    had its activities made nor any reminder sent. The others now go on; it is tried again
+    each beat."""
+    from bot.scheduling import tick as tick_module
+
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        failing = session.exec(select(Branch.id).where(Branch.name == "巡特警支部")).one()
+    original = tick_module.leave.excuse
+
+    def broken(session, *, activity, tz):
+        if activity.branch_id == failing:
+            raise RuntimeError("a leave period this code cannot read")
+        return original(session, activity=activity, tz=tz)
+
+    monkeypatch.setattr(tick_module.leave, "excuse", broken)
+    clock.set(local(2026, 11, 22, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    with caplog.at_level("ERROR", logger="djbot.tick"):
+        while clock.now() < local(2026, 11, 25, 18, 35):
+            clock.advance(timedelta(minutes=30))
+            try:  # as the service's beat does
+                ticker.tick()
+            except RuntimeError:
+                pass
+    assert "a leave period this code cannot read" in caplog.text
+    with Session(engine) as session:
+        reminded = sorted(m.target for m in session.exec(select(OutboxMessage))
+                          if m.kind == "reminder.group_before")
+        made = session.exec(select(Activity.branch_id)).all()
+    assert reminded == ["g2"] and failing not in made
+
+
+def test_a_reminder_plan_typed_by_hand_stops_no_branch_s_reminders(runtime, clock, engine):
+    """BranchReminderSettings.plan is JSON an operator writes: {"day_before_at": "9:00"}
+    raised in every tick (not ISO), before any branch was reminded, so no branch's activity
+    was made nor any reminder sent. 9:00 is read as the time it says; a value that cannot
+    be read keeps the default."""
+    seed(engine, night_study_branch)
+    seed(engine, _second_branch)
+    with Session(engine) as session:
+        first, second = session.exec(select(Branch.id).order_by(Branch.id)).all()
+        session.add(BranchReminderSettings(branch_id=first, plan={"day_before_at": "9:00"}))
+        session.add(BranchReminderSettings(branch_id=second,
+                                           plan={"group_before_minutes": "一小时"}))
+        session.commit()
+    clock.set(local(2026, 11, 23, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 19, 35), step=timedelta(minutes=30))
+    with Session(engine) as session:
+        sent = sorted((m.kind, m.target) for m in session.exec(select(OutboxMessage))
+                      if m.kind in ("reminder.day_before", "reminder.group_before"))
+    assert sent == [("reminder.day_before", "sec"), ("reminder.group_before", "g1"),
+                    ("reminder.group_before", "g2")]

@@ -141,3 +141,21 @@ def test_spring_festival_monday_messages_go_on_the_first_working_day_not_a_sunda
         weeks.setdefault(row.dedupe_key.split("|")[-1][:10], set()).add(
             row.created_at.astimezone(SHANGHAI).date())
     assert weeks == {"2026-02-16": {date(2026, 2, 24)}, "2026-02-23": {date(2026, 2, 24)}}
+
+
+def test_the_monday_board_waits_for_quiet_hours_set_to_end_after_nine(runtime, clock, engine):
+    # DJBOT_QUIET_END=10:00: every other message waits until then, yet the board and the
+    # summary went to the groups at 09:00, inside the quiet hours the bureau chose.
+    from datetime import time
+
+    seed(engine, bureau)
+    settings = runtime.settings.model_copy(update={"quiet_end": time(10, 0)})
+    clock.set(local(2026, 11, 23, 8, 59))
+    t = Ticker(runtime.engine, settings, clock, runtime.rules, calendar=HolidayCalendar())
+    t.last = clock.now()
+    clock.set(local(2026, 11, 23, 9, 30))
+    t.tick()
+    assert sent(engine, "leaderboard") == []
+    clock.set(local(2026, 11, 23, 10, 0))
+    t.tick()
+    assert len(sent(engine, "leaderboard")) == 1 and sent(engine, "summary")

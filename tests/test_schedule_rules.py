@@ -173,3 +173,23 @@ def test_an_uncovered_year_treats_weekends_as_rest_days_and_warns_once(caplog):
     assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
     assert "2026" in caplog.records[0].message
     assert not calendar.is_workday(date(2026, 10, 10))  # no 调休 known: Saturday is rest
+
+
+def test_an_uncovered_year_still_rests_on_the_holidays_fixed_by_date():
+    # chinesecalendar 1.11 stops at 2026; on 2026-12-29 the scheduler creates the activities
+    # of 2027-01-01, a Friday. 元旦, 劳动节 (5-1, 5-2) and 国庆 (10-1 to 10-3) are rest days
+    # by law whatever the year's announcement says: nobody is called to a night study then.
+    calendar = HolidayCalendar(source=_known_until_2025)
+    thursday = parse_rule("每周四 19:30")  # 2026-01-01 is a Thursday
+    held = held_between(thursday, SKIP, calendar, local(2026, 1, 1, 0, 0),
+                        local(2026, 1, 10, 0, 0), TZ)
+    assert [o.starts_at.date() for o in held] == [date(2026, 1, 8)]
+    first = parse_rule("每月1日 14:30")
+    [may] = held_between(first, MOVE, calendar, local(2026, 5, 1, 0, 0),
+                         local(2026, 5, 31, 0, 0), TZ)
+    assert may.starts_at == local(2026, 5, 4, 14, 30)  # 5-1 Friday, by law; then a weekend
+    assert calendar.is_statutory_holiday(date(2026, 10, 3))
+    assert calendar.is_workday(date(2026, 10, 7))  # the rest of 国庆 week is announced
+    real = HolidayCalendar()  # 2027 unknown in the installed library
+    assert not real.covers(2027) or real.is_statutory_holiday(date(2027, 1, 1))
+    assert not real.is_workday(date(2027, 1, 1))

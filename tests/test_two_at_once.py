@@ -15,7 +15,15 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from storage.models import Activity, Attendance, AttendanceStatus, Member, PartyGroup, Role
+from storage.models import (
+    Activity,
+    Attendance,
+    AttendanceStatus,
+    Member,
+    OutboxMessage,
+    PartyGroup,
+    Role,
+)
 from tests.conftest import local
 from tests.factories import make_member, seed
 from tests.test_figures import run_ticks
@@ -303,3 +311,19 @@ def test_cancel_naming_two_party_groups_meeting_next_asks_which(runtime, chat, c
     assert _activities(runtime) == {"主题党日": ("closed", False),
                                     "第一党小组": ("open", False),
                                     "第二党小组": ("cancelled", False)}
+
+
+def test_each_party_group_s_reminders_name_their_group(runtime, clock):
+    """Two party groups meeting the same evening: the branch group got two identical
+    【活动提醒】党小组会, and the secretary two 【明日活动】 and two lists of the missing, with
+    nothing saying which party group each was about."""
+    _branch(runtime, GROUP_1, GROUP_2)
+    clock.set(local(2026, 12, 8, 8, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 23, 0))
+    with Session(runtime.engine) as session:
+        texts = {(m.kind, m.payload["text"].splitlines()[0])
+                 for m in session.exec(select(OutboxMessage))}
+    for group in ("第一党小组", "第二党小组"):
+        assert ("reminder.day_before", f"【明日活动】党小组会·{group}") in texts, texts
+        assert ("reminder.group_before", f"【活动提醒】党小组会·{group}") in texts, texts
+        assert any(kind == "reminder.missing" and group in text for kind, text in texts), texts

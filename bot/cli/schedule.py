@@ -98,7 +98,7 @@ def preview(
         last = window_end + timedelta(days=1)
     for year in sorted(years):
         if not calendar.covers(year):
-            typer.echo(f"注意：节假日数据不含 {year} 年，该年只按周末计算（请升级 chinesecalendar）。")
+            typer.echo(f"注意：节假日数据不含 {year} 年，该年只按周末和元旦、劳动节、国庆的固定日期计算（请升级 chinesecalendar）。")
 
 
 @schedule_app.command("list")

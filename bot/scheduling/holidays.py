@@ -1,14 +1,15 @@
 """Statutory holidays and swapped working days (调休), and what they do to a schedule.
 
 The data comes from chinesecalendar, which only knows a year once the State Council
-has announced it (usually in November). For a year it does not know, weekends are the
+has announced it (usually in November). For a year it does not know, weekends and the
+holidays the law fixes by date (元旦, 劳动节 5-1 and 5-2, 国庆 10-1 to 10-3) are the
 rest days, a warning is logged once per year, and `djbot doctor schedule` reports it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
@@ -27,6 +28,12 @@ SKIP, MOVE = "skip", "move"
 DEFAULT_POLICY = {"政治夜学": SKIP, "主题党日": MOVE}
 # No holiday run in China is longer than this, so a moved occurrence lands within it.
 MAX_MOVE_DAYS = 20
+# The statutory holidays the law fixes by date (《全国年节及纪念日放假办法》, as of 2025):
+# rest days in a year the library does not know yet, whatever its announcement adds.
+# Without them 元旦 2027 (a Friday) had its night study and reminders. The lunar ones
+# (春节, 清明, 端午, 中秋) and the 调休 around them wait for the announcement.
+FIXED_BY_DATE = {(1, 1): "New Year's Day", (5, 1): "Labour Day", (5, 2): "Labour Day",
+                 (10, 1): "National Day", (10, 2): "National Day", (10, 3): "National Day"}
 
 
 def _chinese_calendar_source(day: date) -> tuple[bool, str | None]:
@@ -60,11 +67,13 @@ class HolidayCalendar:
             if day.year not in self._warned:
                 self._warned.add(day.year)
                 log.warning(
-                    "no holiday data for %d: weekends are treated as the only rest days "
+                    "no holiday data for %d: weekends and the holidays fixed by date "
+                    "(元旦, 5-1, 5-2, 10-1 to 10-3) are treated as the only rest days "
                     "(upgrade chinesecalendar once the State Council announces the year)",
                     day.year,
                 )
-            return day.weekday() >= 5, None
+            fixed = FIXED_BY_DATE.get((day.month, day.day))
+            return (True, fixed) if fixed else (day.weekday() >= 5, None)
 
     def is_workday(self, day: date) -> bool:
         """True on ordinary weekdays and on swapped working days (调休)."""
@@ -187,11 +196,13 @@ class Planned(Protocol):
 
 def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
               calendar: HolidayCalendar | None = None,
+              called_off: Collection[datetime] = (),
               until: date | None = None) -> list[Occurrence]:
-    """The schedule's next `count` occurrences that will be held, from now: 日程 shows
-    them, and leave asked for one too far off to exist yet (请假 主题党日 出差) is leave
-    for its day. None after `until`, the last day of its branch (a 临时党支部's end,
-    storage.schedules.last_day): the tick holds none then."""
+    """The schedule's next `count` occurrences that will be held, from now, leaving out
+    those `called_off` (取消活动, storage.schedules.called_off) and any after `until`, the
+    last day of its branch (a 临时党支部's end, storage.schedules.last_day: the tick holds
+    none then): 日程 shows them, 三会一课 counts the next as planned, and leave asked for
+    one too far off to exist yet (请假 主题党日 出差) is leave for its day."""
     rule = parse_rule(schedule.rule)
     start = now
     if schedule.paused_until is not None:
@@ -200,9 +211,9 @@ def next_held(schedule: Planned, *, now: datetime, tz: tzinfo, count: int,
                                             tzinfo=tz))
     found = held_between(rule, schedule.holiday_policy, calendar or default_calendar(), start,
                          start + timedelta(days=45 if rule.kind == "weekly" else 400), tz)
-    if until is not None:
-        found = [o for o in found if o.starts_at.astimezone(tz).date() <= until]  # type: ignore[union-attr]
-    return found[:count]
+    last = datetime.combine(until + timedelta(days=1), time(), tzinfo=tz) if until else None
+    return [o for o in found if o.starts_at not in called_off
+            and (last is None or o.starts_at < last)][:count]  # type: ignore[operator]
 
 
 def held_on(schedule: Planned, day: date, *, tz: tzinfo,

@@ -7,13 +7,14 @@ occurrence time) so enqueueing it twice, from any replica, writes it once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.scheduling.holidays import MAX_MOVE_DAYS
-from bot.scheduling.rules import WEEKDAY_NAMES
+from bot.scheduling.rules import WEEKDAY_NAMES, parse_time
 
 # The kinds of message (OutboxMessage.kind), by the names the plan has always used.
 from storage.kinds import (  # noqa: F401
@@ -28,6 +29,8 @@ from storage.kinds import (  # noqa: F401
     SUMMARY,
     SUMMARY_PICTURE,
 )
+
+log = logging.getLogger("djbot.plan")
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,41 @@ class ReminderPlan:
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any] | None) -> "ReminderPlan":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in (overrides or {}).items() if k in known}
-        if isinstance(values.get("day_before_at"), str):
-            values["day_before_at"] = time.fromisoformat(values["day_before_at"])
+        """The plan with an operator's JSON over the defaults. A value that cannot be read
+        keeps its default, and is logged once: {"day_before_at": "9:00"} raised in every
+        tick, so no branch at all was reminded."""
+        defaults, values = cls(), {}
+        for f in fields(cls):
+            if f.name not in (overrides or {}):
+                continue
+            said = overrides[f.name]  # type: ignore[index]
+            try:
+                values[f.name] = _plan_value(said, getattr(defaults, f.name))
+            except (TypeError, ValueError):
+                if (f.name, repr(said)) not in _UNREAD:
+                    _UNREAD.add((f.name, repr(said)))
+                    log.error("reminder plan: %s=%r cannot be read; the default %s is kept",
+                              f.name, said, getattr(defaults, f.name))
         return cls(**values)
+
+
+_UNREAD: set[tuple[str, str]] = set()
+
+
+def _plan_value(said: Any, default: Any) -> Any:
+    """An override read as its default's type: a switch, minutes, a time of day."""
+    if isinstance(default, bool):
+        if isinstance(said, bool):
+            return said
+        raise ValueError(said)
+    if isinstance(default, int):
+        minutes = int(said)  # 60 or "60"; a switch or words are not minutes
+        if isinstance(said, bool) or minutes < 0:
+            raise ValueError(said)
+        return minutes
+    if isinstance(said, time):
+        return said
+    return parse_time(str(said))  # 09:00, 9:00, 9点
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,8 @@ class ActivityView:
     starts_at: datetime
     ends_at: datetime
     expected: tuple[Expected, ...] = ()
+    closed_at: datetime | None = None  # 结束 by hand: check-in is over from then
+    party_group: str | None = None  # a 党小组会's group: two may meet the same evening
 
 
 @dataclass(frozen=True)
@@ -197,6 +232,11 @@ def reminder_times(plan: ReminderPlan, starts_at: datetime, ends_at: datetime, t
         if quiet.contains(local_due.time()):
             if kind == NUDGE:
                 del times[kind]
+            elif kind == DAY_BEFORE and quiet.next_end(local_due).date() > local_due.date():
+                # Set for a quiet evening (22:30): their end is the activity's own day,
+                # where 【明日活动】 would say 明日 of today. It goes when they ended that
+                # morning instead, still the day before.
+                times[kind] = quiet.next_end(local_due - timedelta(days=1))
             else:
                 times[kind] = quiet.next_end(local_due)
     return times
@@ -207,7 +247,15 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
     """Every reminder of one activity, each with the time it is due."""
     start, end = activity.starts_at, activity.ends_at
     times = reminder_times(branch.plan, start, end, tz, quiet)
-    title = f"{activity.type}{'：' + activity.topic if activity.topic else ''}"
+    if activity.closed_at is not None:
+        # Ended by hand (结束): what asks people to come or to send 签到 after that would
+        # send them to a check-in that is closed. The secretary's lists still go.
+        for kind in (GROUP_BEFORE, START, NUDGE):
+            if kind in times and times[kind] >= activity.closed_at:
+                del times[kind]
+    # 党小组会·第一党小组: the branch group and the secretary hear of each party group's.
+    kind = f"{activity.type}·{activity.party_group}" if activity.party_group else activity.type
+    title = f"{kind}{'：' + activity.topic if activity.topic else ''}"
     at_night = quiet.contains(start.astimezone(tz).time())
     when = f"{_day(start, tz)} {_clock(start, tz)}–{_clock(end, tz)}"
     on_leave = [e for e in activity.expected if e.state == "leave"]
@@ -237,7 +285,7 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
                 "不能参加的同志请提前发送「请假 原因」。")
         if START in times:
             add(START, group.target_kind, group.platform, group.chat_id,
-                f"【{activity.type}】现在开始，请到场的同志发送「签到」。")
+                f"【{kind}】现在开始，请到场的同志发送「签到」。")
     if NUDGE in times:
         for person in missing:
             # Never a public list: one private message to each, and never to someone

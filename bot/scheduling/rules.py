@@ -91,6 +91,7 @@ _AFTERNOON = ("下午", "晚上", "晚")
 _MONTHLY_DAY = re.compile(r"^每月(\d{1,2})[日号]$")
 _MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一个))(?:周|星期)([一二三四五六日天])$")
 _WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
+_FIFTH_WEEKDAY = re.compile(r"^每月第[五5]个(?:周|星期)([一二三四五六日天])$")
 
 
 # An hour or its minutes said in words (晚七点半, 下午三点, 八点十五): read as digits, or the
@@ -164,6 +165,11 @@ def _day_shape(day_part: str, text: str) -> dict:
         return dict(kind="monthly_weekday", nth=nth, weekdays=(_WEEKDAY_INDEX[match.group(3)],))
     if match := _WEEKLY.match(day_part):
         return dict(kind="weekly", weekdays=_weekdays(match.group(1), text))
+    if match := _FIFTH_WEEKDAY.match(day_part):
+        # Read as 「哪一天没写清楚」 before, though it was clear: it is the month that lacks it.
+        day = "日" if match.group(1) == "天" else match.group(1)
+        raise _not_understood(text, f"不是每个月都有第五个周{day}，"
+                                    f"每月一次请写「每月最后一个周{day}」")
     if day_part.startswith("每月"):
         raise _not_understood(text, "每月的哪一天没写清楚")
     raise _not_understood(text, "应以「每月」或「每周」开头")

@@ -9,6 +9,7 @@ One transaction per branch keeps a slow branch from holding up the others.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
@@ -59,6 +60,15 @@ CREATE_AHEAD = timedelta(days=3)
 # older than the catch-up grace are logged as skipped, never sent).
 RESTART_LOOKBACK = timedelta(days=1)
 PRUNE_EVERY = timedelta(hours=1)
+WEEKLY_AT = time(9, 0)  # the Monday board and the leaders' summary
+
+
+class _ScheduleFailed(Exception):
+    """Making a schedule's activity raised (its cause); the transaction is to be rolled back."""
+
+    def __init__(self, schedule_id: int | None) -> None:
+        super().__init__(f"schedule {schedule_id}")
+        self.schedule_id = schedule_id
 
 
 @dataclass
@@ -83,6 +93,9 @@ class Ticker:
     _held_day: date | None = None
     # A branch (None: the bureau) whose tick failed -> the moment it is still due from.
     _retry_since: dict[int | None, datetime] = field(default_factory=dict)
+    # The same for a Monday push or the committee's reminders whose transaction failed
+    # ("leaderboards", "summaries", "committee reminders").
+    _weekly_since: dict[str, datetime] = field(default_factory=dict)
 
     def tick(self) -> TickResult:
         now = self.clock.now()
@@ -92,13 +105,27 @@ class Ticker:
         # due and go straight to closing what has ended.
         with session_scope(self.engine) as session:
             # A temporary branch past its end date stops here: no new activities or
-            # reminders; its members go back to their own branch.
-            for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
-                                           now=now, tz=self.settings.tz):
-                self._tell_of_moves(session, ended.changes, now)
-                # Cancelled for temporary.ENDED, which each one's notice gives.
-                tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
-            result.created = self._create_activities(session, now)
+            # reminders; its members go back to their own branch. One that cannot be closed
+            # (a move back that fails) is rolled back alone and tried again next beat: it
+            # stopped every branch's activities and reminders, beat after beat. Nothing is
+            # held after its end meanwhile (_create_activities).
+            try:
+                if self._end_temporary(session, now):
+                    session.commit()  # kept if making an activity below is rolled back
+            except Exception:
+                log.exception("tick: closing the temporary branches past their end failed; "
+                              "the rest goes on")
+                session.rollback()
+            failed: frozenset[int] = frozenset()
+            while True:
+                try:
+                    result.created = self._create_activities(session, now, skip=failed)
+                    break
+                except _ScheduleFailed as exc:
+                    log.exception("tick: schedule %s failed to make its activity; the other "
+                                  "schedules go on, it is tried again next beat", exc.schedule_id)
+                    session.rollback()
+                    failed |= {exc.schedule_id}
             busy = self._branches_with_something_due(session, since, now)
         # A branch whose tick failed is tried again from where it was still due, whether
         # or not the new window has anything of its own.
@@ -124,12 +151,31 @@ class Ticker:
                 continue
             self._retry_since.pop(branch_id, None)
             _count_enqueued(result.enqueued[before:])
+        # The Monday pushes and the committee's reminders (三会一课, 先锋党员), each in a
+        # transaction of its own: a summary that could not be built (a row the report cannot
+        # read) held back every branch's board and, sharing the transaction below, the
+        # closing of every ended activity and its absences, beat after beat.
+        for part, build in (("leaderboards", self.leaderboards), ("summaries", self.summaries),
+                            ("committee reminders", None)):
+            before, skipped_before = len(result.enqueued), len(result.skipped)
+            due_since = max(self._weekly_since.get(part, since), now - RESTART_LOOKBACK)
+            try:
+                with session_scope(self.engine) as session:
+                    if build is None:
+                        self._enqueue(session, committee_reminders(
+                            session, since=due_since, now=now, settings=self.settings,
+                            rules=self.rules), due_since, now, result)
+                    else:
+                        self._weekly(session, due_since, now, result, build)
+            except Exception:
+                log.exception("tick: the %s failed; tried again next beat", part)
+                del result.enqueued[before:], result.skipped[skipped_before:]
+                self._weekly_since.setdefault(part, since)
+                continue
+            self._weekly_since.pop(part, None)
+            _count_enqueued(result.enqueued[before:])
         before = len(result.enqueued)
         with session_scope(self.engine) as session:
-            self._weekly(session, since, now, result)
-            self._enqueue(session, committee_reminders(session, since=since, now=now,
-                                                       settings=self.settings, rules=self.rules),
-                          since, now, result)
             # Ended activities close (check-in stops); absences become final
             # absence_confirm_hours later, by the attendance rules.
             for done in attendance_store.finalize_due(
@@ -143,6 +189,17 @@ class Ticker:
             log.warning("missed while down, not sent: %s to %s due %s", reminder.kind,
                         reminder.target_kind, reminder.due_at.isoformat())
         return result
+
+    def _end_temporary(self, session: Session, now: datetime) -> bool:
+        """Close the temporary branches past their end; whether there were any."""
+        ended_any = False
+        for ended in temporary.end_due(session, today=now.astimezone(self.settings.tz).date(),
+                                       now=now, tz=self.settings.tz):
+            self._tell_of_moves(session, ended.changes, now)
+            # Cancelled for temporary.ENDED, which each one's notice gives.
+            tell_cancelled(CalledOff(session, self.settings, now), ended.withdrawn.cancelled)
+            ended_any = True
+        return ended_any
 
     def _tell_of_moves(self, session: Session, changes: list, now: datetime) -> None:
         """Members a temporary branch's end sent home hear what it did to their leave, as
@@ -175,8 +232,10 @@ class Ticker:
 
     # --- activities ----------------------------------------------------------------
 
-    def _create_activities(self, session: Session, now: datetime) -> list[Activity]:
-        """Scheduled activities starting within CREATE_AHEAD (and not yet over) exist."""
+    def _create_activities(self, session: Session, now: datetime,
+                           skip: frozenset[int] = frozenset()) -> list[Activity]:
+        """Scheduled activities starting within CREATE_AHEAD (and not yet over) exist, but
+        those of the schedules to `skip`. Raises _ScheduleFailed for one that could not."""
         created = []
         tz = self.settings.tz
         schedules = session.exec(
@@ -192,6 +251,8 @@ class Ticker:
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
         for schedule, branch in schedules:
+            if schedule.id in skip:
+                continue
             # A temporary branch holds nothing after its end date: it is closed that night
             # (temporary.end_due), so its secretary is not told 【明日活动】 of it.
             last_day = branch.ends_on if branch is not None and branch.temporary else None
@@ -205,40 +266,46 @@ class Ticker:
                 log.error("schedule %s is a 党小组会 without a party group; skipped", schedule.id)
                 continue
             duration = timedelta(minutes=schedule.duration_minutes)
-            for held_at in held:
-                if not now - duration <= held_at < now + CREATE_AHEAD:
-                    continue
-                starts_at = held_at.astimezone(now.tzinfo)
-                if (schedule.paused_until is not None
-                        and starts_at.astimezone(tz).date() <= schedule.paused_until):
-                    continue  # 暂停日程: not held, so nobody is expected or counted absent
-                if last_day is not None and starts_at.astimezone(tz).date() > last_day:
-                    continue
-                if existing.get((schedule.id, starts_at)):
-                    if starts_at > now:  # begun, it stays as it is: nothing to read
-                        self._reopen(session, schedule, starts_at, now, created)
-                    continue
-                if (schedule.id, starts_at) in existing:
-                    continue
-                if starts_at <= now and starts_at < schedule.updated_at:
-                    # Begun before the schedule was set, changed or resumed (设置 夜学 at
-                    # 19:44 for 19:30): nobody was told of it, and it would count them all
-                    # missing. The look-back is for what a restart missed, not this.
-                    continue
-                times = plan_times(ActivityType(schedule.activity_type), starts_at,
-                                   opens_minutes_before=self.settings.checkin_opens_minutes_before,
-                                   duration=duration)
-                if times.ends_at <= now:
-                    continue  # it ended while djbot was down; nobody could check in
-                # Another replica may insert the same (schedule, start) at the same moment.
-                activity = schedules_store.insert_scheduled(session, schedule=schedule,
-                                                            times=times, now=now)
-                if activity is not None:
-                    # Leave asked for a period covering this day excuses it at once.
-                    leave.excuse(session, activity=activity, tz=tz)
-                    created.append(activity)
-                    log.info("scheduled %s for branch %s at %s", schedule.activity_type,
-                             schedule.branch_id, starts_at.isoformat())
+            try:
+                for held_at in held:
+                    if not now - duration <= held_at < now + CREATE_AHEAD:
+                        continue
+                    starts_at = held_at.astimezone(now.tzinfo)
+                    if (schedule.paused_until is not None
+                            and starts_at.astimezone(tz).date() <= schedule.paused_until):
+                        continue  # 暂停日程: not held, so nobody is expected or counted absent
+                    if last_day is not None and starts_at.astimezone(tz).date() > last_day:
+                        continue
+                    if existing.get((schedule.id, starts_at)):
+                        if starts_at > now:  # begun, it stays as it is: nothing to read
+                            self._reopen(session, schedule, starts_at, now, created)
+                        continue
+                    if (schedule.id, starts_at) in existing:
+                        continue
+                    if starts_at <= now and starts_at < schedule.updated_at:
+                        # Begun before the schedule was set, changed or resumed (设置 夜学 at
+                        # 19:44 for 19:30): nobody was told of it, and it would count them all
+                        # missing. The look-back is for what a restart missed, not this.
+                        continue
+                    times = plan_times(
+                        ActivityType(schedule.activity_type), starts_at, duration=duration,
+                        opens_minutes_before=self.settings.checkin_opens_minutes_before)
+                    if times.ends_at <= now:
+                        continue  # it ended while djbot was down; nobody could check in
+                    # Another replica may insert the same (schedule, start) at the same moment.
+                    activity = schedules_store.insert_scheduled(session, schedule=schedule,
+                                                                times=times, now=now)
+                    if activity is not None:
+                        # Leave asked for a period covering this day excuses it at once.
+                        leave.excuse(session, activity=activity, tz=tz)
+                        created.append(activity)
+                        log.info("scheduled %s for branch %s at %s", schedule.activity_type,
+                                 schedule.branch_id, starts_at.isoformat())
+            except Exception as exc:
+                # Rolled back by the caller, and made again without this schedule: one whose
+                # activity cannot be made (a leave period this code cannot read) held back
+                # every branch's activities and reminders, beat after beat.
+                raise _ScheduleFailed(schedule.id) from exc
         return created
 
     def _reopen(self, session: Session, schedule: Schedule, starts_at: datetime,
@@ -418,18 +485,23 @@ class Ticker:
 
     # --- Monday 09:00 --------------------------------------------------------------
 
-    def _weekly(self, session: Session, since: datetime, now: datetime,
-                result: TickResult) -> None:
+    def _weekly(self, session: Session, since: datetime, now: datetime, result: TickResult,
+                build: Callable[[Session, datetime, datetime, datetime], list[p.Reminder]]
+                ) -> None:
+        """One of the Monday pushes (the boards, or the leaders' summary), due since."""
         reminders: list[p.Reminder] = []
         # Each Monday is offered in the tick that crosses it (a failed tick is retried
         # from the same `since`), so the report is built once, not on every tick.
+        # At 09:00, or when quiet hours set to end later (DJBOT_QUIET_END=10:00) end: the
+        # groups heard the board inside them.
+        quiet = p.QuietHours.of(self.settings)
+        at = quiet.end if quiet.contains(WEEKLY_AT) else WEEKLY_AT
         for monday, send_at in p.weekly_pushes(since, now, self.settings.tz,
-                                               self.calendar.is_workday):
+                                               self.calendar.is_workday, at=at):
             end = monday.replace(hour=0, minute=0)  # the past week: Monday to Sunday
             start = end - timedelta(days=7)
             reminders += [replace(r, due_at=send_at)
-                          for r in self.leaderboards(session, monday, start, end)
-                          + self.summaries(session, monday, start, end)]
+                          for r in build(session, monday, start, end)]
         self._enqueue(session, reminders, since, now, result)
 
     def leaderboards(self, session: Session, monday: datetime, start: datetime,
@@ -510,10 +582,9 @@ def branch_view(session: Session, *, branch_id: int) -> p.BranchView:
         ).all()
     )
     prefer = groups[0].platform if groups else None
-    secretaries = session.exec(
-        select(Member).where(Member.branch_id == branch_id, Member.active == True,  # noqa: E712
-                             Member.role == Role.SECRETARY).order_by(Member.id)
-    ).all()
+    # The 书记, or the 委员 while the post is vacant (the 副书记 acting), as for deciding
+    # leave: a branch without one had its day-before and missing lists sent to nobody.
+    secretaries = org.leave_deciders(session, branch_id=branch_id)
     settings_row = session.get(BranchReminderSettings, branch_id)
     return p.BranchView(
         id=branch_id,
@@ -563,9 +634,11 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         else:
             state = "missing"
         expected.append(p.Expected(recipient, state, nudges_off=member.nudges_off))
+    group = org.party_group(session, group_id=activity.party_group_id)
     return p.ActivityView(
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
+        closed_at=activity.closed_at, party_group=group.name if group else None,
     )
 
 
