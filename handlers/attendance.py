@@ -1057,9 +1057,13 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
               for p in periods]
     for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
-        if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods):
+        row_state = LeaveState(row.leave_state or LeaveState.GRANTED)
+        if any(leave_store.covers(p, activity, ctx.settings.tz) and p.leave_state == row_state
+               for p in periods):
             continue  # the period's, listed as the period
-        state = _LEAVE_STATES[LeaveState(row.leave_state or LeaveState.GRANTED)]
+        # Decided apart from its period (驳回请假 of one study in leave granted for days):
+        # listed, or the period's 已准假 would keep the member away from what they must attend.
+        state = _LEAVE_STATES[row_state]
         listed.append((activity.starts_at.astimezone(ctx.settings.tz).date(),
                        f"· {_label(ctx, activity, with_date=True)}：{state}，"
                        f"原因：{row.leave_reason}"))
