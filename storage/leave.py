@@ -304,6 +304,11 @@ class Changed:
     def branch_changed(self) -> bool:
         return self.was is not None and self.was.branch_id != self.member.branch_id
 
+    @property
+    def back_on_roster(self) -> bool:
+        """Off the roster and on it again (storage.moves.rejoin): no spell ended."""
+        return self.was is None and self.member.active
+
 
 _WHY = "所在支部或职务已变更"  # why a request to decide leave was not sent
 
@@ -387,9 +392,11 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         for period in periods:
             changed.excused += _excuse_planned(session, member=member, period=period, now=now,
                                                tz=tz)
-    if changed.branch_changed or not member.active:
+    if changed.branch_changed or not member.active or changed.back_on_roster:
         # Asked of the branch they were in: now the new branch's to decide (批准请假 reads a
-        # period where the member is), or nobody's once they are off the roster.
+        # period where the member is), or nobody's once they are off the roster. Back on
+        # it, the request withdrawn when they left is to be asked again, or nobody decides
+        # it and it lapses into an absence.
         waiting = pending_periods(session, member_id=member.id, today=today)
         for period in waiting:
             changed.asks_withdrawn += len(outbox.withdraw_unsent(

@@ -7,14 +7,25 @@ import pytest
 
 from bot.config import Settings
 from tests.conftest import local
-from tests.test_figures import night_studies, run_ticks
+from tests.test_figures import (
+    djbot,  # noqa: F401 - the fixture, used by name
+    drain,
+    night_studies,
+    run_ticks,
+)
+from tests.test_leave_moves import bureau, import_roster, to
 
 TWO_STUDIES = "请假 12月8日至12月10日 外出培训"  # the studies of Tuesday 8th and Thursday 10th
 
 
 @pytest.fixture
-def settings(db_url):
-    return Settings(database_url=db_url, catchup_grace_minutes=60, _env_file=None)
+def settings(db_url, request):
+    """Ticks an hour apart; leave waiting for approval where the test asks for it."""
+    return Settings(database_url=db_url, catchup_grace_minutes=60,
+                    leave_requires_approval=getattr(request, "param", False), _env_file=None)
+
+
+APPROVAL = pytest.mark.parametrize("settings", [True], indirect=True, ids=["approval"])
 
 
 def test_my_leave_names_a_study_of_the_period_that_was_turned_down(runtime, chat, clock):
@@ -29,3 +40,27 @@ def test_my_leave_names_a_study_of_the_period_that_was_turned_down(runtime, chat
     mine = chat.say("li", "我的请假").text
     assert "政治夜学（12月8日 19:30）：已被驳回，仍需参加" in mine, mine
     assert "12月8日至12月10日：已准假" in mine, mine
+
+
+OTHERS = ("城关支部,王书记,书记,sec,", "城关支部,张强,党员,zhang,", "二支部,书记二,书记,sec2,")
+
+
+@APPROVAL
+@pytest.mark.parametrize("leave", ["请假 出差", TWO_STUDIES])
+def test_back_on_the_roster_his_request_held_for_the_morning_is_asked_again(
+        runtime, chat, clock, djbot, tmp_path, leave):  # noqa: F811 - the fixture imported above
+    """At night 李明 asks leave; a full import of a file that missed him takes him off the
+    roster (the request held for the morning is withdrawn), and the right file puts him
+    back. His leave waits for approval again, yet 王书记 was never asked: it lapsed into an
+    absence with its penalty when absences were confirmed."""
+    bureau(runtime, clock)
+    clock.set(local(2026, 12, 7, 23, 0))
+    assert "等待书记批准" in chat.say("li", leave).text
+    clock.set(local(2026, 12, 7, 23, 10))
+    import_roster(djbot, tmp_path, *OTHERS, full=True)
+    clock.set(local(2026, 12, 7, 23, 20))
+    import_roster(djbot, tmp_path, *OTHERS, "城关支部,李明,党员,li,", full=True)
+    clock.set(local(2026, 12, 8, 7, 31))
+    asked = to(drain(runtime, clock), "sec", "leave.ask")
+    assert len(asked) == 1 and asked[0].startswith("【请假待批准】李明请假："), asked
+    assert "原因：出差" in asked[0] or "原因：外出培训" in asked[0], asked
