@@ -1115,9 +1115,13 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
                 ctx.session, branch_id=scope, member_id=member.id, any_scope=True))
                 if found not in waiting]
             waiting.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
-        # The days of a period still waiting that lapsed already are part of the request.
-        earlier = covered(store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
-                                             since=since, any_scope=True))
+        # The days of a period still waiting that lapsed already are part of the request,
+        # and so is leave of this scope that lapsed undecided: the member was told to ask
+        # the secretary, whose 批准请假 must not stop at the newer request.
+        earlier = lapsed + [found for found in covered(store.lapsed_leave(
+            ctx.session, branch_id=scope, member_id=member.id, since=since, any_scope=True))
+            if found not in lapsed]
+        earlier.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
         return _decide_pending(ctx, member, waiting, periods, state, earlier)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
@@ -1306,7 +1310,11 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     spans = "、".join(show_period(p.first_day, p.last_day, p.activity_type) for p in periods)
     covered = "、".join(f"{show_days(p.first_day, p.last_day)}的{p.activity_type or '活动'}"
                         for p in periods)
-    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
+    # Lapsed leave put right outside the periods decided is named: the member was told it
+    # became an absence, and must hear that it no longer is.
+    apart = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed
+                      if not any(leave_store.covers(p, a, ctx.settings.tz) for p in periods))
+    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])))
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if covered:

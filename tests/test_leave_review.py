@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from tests.conftest import local
+from tests.conftest import SHANGHAI, local
 from tests.test_figures import (
     djbot,  # noqa: F401 - the fixture, used by name
     drain,
+    ledger_lines,
     night_studies,
     run_ticks,
 )
@@ -64,3 +65,34 @@ def test_back_on_the_roster_his_request_held_for_the_morning_is_asked_again(
     asked = to(drain(runtime, clock), "sec", "leave.ask")
     assert len(asked) == 1 and asked[0].startswith("【请假待批准】李明请假："), asked
     assert "原因：出差" in asked[0] or "原因：外出培训" in asked[0], asked
+
+
+def secretary_checks_in(chat):
+    def at_the_start(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:30":
+            chat.say("sec", "签到", chat="g1")
+    return at_the_start
+
+
+@APPROVAL
+def test_approving_puts_right_leave_that_lapsed_beside_a_new_request(runtime, chat, clock):
+    """Nobody decided 李明's leave for the 8th: it lapsed into an absence (-1), and he was
+    told to ask the secretary. Meanwhile he asked leave for the 10th. 批准请假 李明 approved
+    the 10th only, and sent again answered 「已经批准过了」: the 8th's absence, the one the
+    secretary meant to put right, stayed with its penalty."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", "请假 12月8日 值班")
+    clock.set(local(2026, 12, 3, 21, 30))
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 30), before_tick=secretary_checks_in(chat))
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["-1"]  # the 8th lapsed
+    assert "等待书记批准" in chat.say("li", "请假 值班").text  # the 10th's study
+    approved = chat.say("sec", "批准请假 李明").text
+    assert "政治夜学（12月10日 19:30）" in approved, approved
+    assert "政治夜学（12月8日 19:30）确认缺席时还未批准" in approved, approved
+    assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
+    told = [text for _, kind, to_, text in drain(runtime, clock)
+            if kind == "leave.decided" and to_ == "li"]
+    assert told == ["【请假已批准】王书记批准了你的请假：政治夜学（12月10日 19:30）、"
+                    "政治夜学（12月8日 19:30）。"], told
+
