@@ -951,7 +951,9 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     period, excused = leave_store.record_period(
         ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
         state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
-        message_id=ctx.message.message_id, activity_type=kind.value if kind else None)
+        message_id=ctx.message.message_id, activity_type=kind.value if kind else None,
+        # The study that opened minutes ago, as 请假 值班 would excuse it (leave_allowed).
+        grace=timedelta(minutes=ctx.settings.late_grace_minutes))
     # Leave the secretary turned down stays so where it needs no approval: asked again it
     # would be granted unseen. Where it does, the new request replaces it (storage.leave).
     refused = leave_store.turned_down(ctx.session, period=period, now=ctx.now,

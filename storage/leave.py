@@ -43,24 +43,25 @@ def _local_day(moment: datetime, tz: tzinfo) -> date:
 
 def record_period(session: Session, *, member: Member, first: date, last: date, reason: str,
                   state: str, now: datetime, tz: tzinfo, platform: str | None = None,
-                  message_id: str | None = None, activity_type: str | None = None
-                  ) -> tuple[LeavePeriod, list[Activity]]:
+                  message_id: str | None = None, activity_type: str | None = None,
+                  grace: timedelta = timedelta(0)) -> tuple[LeavePeriod, list[Activity]]:
     """Keep the period and excuse the member from the activities already planned in it
-    (of `activity_type` only, where given) that have not started; returns the period and
-    those activities."""
+    (of `activity_type` only, where given) that have not started, or started no more than
+    `grace` ago (leave may be asked until a check-in would be late); returns the period
+    and those activities."""
     period = LeavePeriod(member_id=member.id, first_day=first, last_day=last,  # type: ignore[arg-type]
                          reason=reason, leave_state=state, platform=platform,
                          message_id=message_id, created_at=now, activity_type=activity_type)
     session.add(period)
     session.flush()
-    excused = _excuse_planned(session, member=member, period=period, now=now, tz=tz)
+    excused = _excuse_planned(session, member=member, period=period, now=now - grace, tz=tz)
     session.flush()
     return period, excused
 
 
 def _excuse_planned(session: Session, *, member: Member, period: LeavePeriod, now: datetime,
                     tz: tzinfo) -> list[Activity]:
-    """Excuse the member from the activities planned in the period that have not started
+    """Excuse the member from the activities planned in the period that start from `now`
     and expect them; returns those."""
     start = datetime.combine(period.first_day, time(0), tzinfo=tz)
     end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)

@@ -96,3 +96,17 @@ def test_approving_puts_right_leave_that_lapsed_beside_a_new_request(runtime, ch
     assert told == ["【请假已批准】王书记批准了你的请假：政治夜学（12月10日 19:30）、"
                     "政治夜学（12月8日 19:30）。"], told
 
+
+
+@pytest.mark.parametrize("said", ["请假 12月8日 值班", "请假 12月8日至12月10日 值班"])
+def test_leave_for_days_asked_as_the_study_opens_excuses_it(runtime, chat, clock, said):
+    """At 19:33 the study of 19:30 is open and leave for it may still be asked (请假 值班
+    excuses it), yet 请假 12月8日 值班 answered 「这期间目前没有安排需要你参加的活动」 and
+    excused nothing: 李明 stayed away on leave he was told he had, and was counted absent."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 30))
+    clock.set(local(2026, 12, 8, 19, 33))
+    reply = chat.say("li", said).text
+    assert "政治夜学（19:30）" in reply and "目前没有安排" not in reply, reply
+    assert chat.say("sec", "未签到").text.endswith("已请假 1 人：李明")
