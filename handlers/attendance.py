@@ -584,6 +584,10 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                                  "12月26日至12月27日 出差」"))
         span = (find_date_range(said, today) or find_day_to_day(said, today)
                 or find_leading_week(said, today) or find_leading_day(said, today))
+        if span is None and (from_today := _TODAY_FROM.match(said)) is not None \
+                and _DAYS_FROM.match(said[from_today.end():]):
+            # 今天起三天 值班: three days from today, as 明天起三天 is from tomorrow.
+            span = DateRange(today, today, said[from_today.end():])
         tonight = _TODAY_PART.match(said) if span is None else None
         if tonight is not None:
             # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
@@ -848,6 +852,7 @@ _VAGUE_DAYS = re.compile(
     r"(?=[\s，,、:：。;；]|$))")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
+_TODAY_FROM = re.compile(r"^\s*(?:从\s*)?(?:今天|今日)")
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
 _PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}

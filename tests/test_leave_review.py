@@ -110,3 +110,26 @@ def test_leave_for_days_asked_as_the_study_opens_excuses_it(runtime, chat, clock
     reply = chat.say("li", said).text
     assert "政治夜学（19:30）" in reply and "目前没有安排" not in reply, reply
     assert chat.say("sec", "未签到").text.endswith("已请假 1 人：李明")
+
+
+@pytest.mark.parametrize("said", ["请假 今天到周四 值班", "请假 从今天到周四 值班",
+                                  "请假 今天至12月10日 值班", "请假 今天到10号 值班",
+                                  "请假 今天起三天 值班", "请假 今天开始请3天 值班"])
+def test_leave_from_today_to_a_later_day_excuses_each_day(runtime, chat, clock, said):
+    """请假 今天到周四 值班 on Tuesday excused Tuesday's study only, with 「今天到周四 值班」 as
+    its reason: 李明 stayed away on Thursday believing he was on leave, and was counted
+    absent. 从明天到周五 and 明天起三天 were read; from today they were not."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))  # Tuesday; both studies planned
+    reply = chat.say("li", said).text
+    assert reply.startswith("已请假：12月8日至12月10日（3 天），原因：值班。"), reply
+    assert "政治夜学（12月10日 19:30）" in reply, reply
+
+
+def test_leave_for_today_and_tomorrow_excuses_both(runtime, chat, clock):
+    night_studies(runtime, "每周一、周二 19:30")
+    clock.set(local(2026, 12, 6, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 10, 0))  # Monday; both studies planned
+    reply = chat.say("li", "请假 今明两天 值班").text
+    assert reply.startswith("已请假：12月7日至12月8日（2 天），原因：值班。"), reply

@@ -198,6 +198,10 @@ def find_leading_week(text: str, today: date) -> DateRange | None:
 
 
 _TWO_DAYS = re.compile(r"^\s*明后(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
+# 今明两天, 今天到周四: days from today. 今天 alone is the activity at hand (_LEADING_DAY
+# leaves it out), but a range from it is its days, or the ones after today are lost.
+_TODAY_AND_TOMORROW = re.compile(r"^\s*今明(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
+_TODAY_TO = re.compile(r"^(?:今天|今日)(?=\s*(?:至|到|~|～|-|－|—|–))")
 _FROM = re.compile(r"^\s*从\s*")
 _TO = re.compile(r"^\s*(?:至|到|~|～|-|－|—|–)\s*")
 
@@ -210,13 +214,17 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
     if two is not None:
         return DateRange(today + timedelta(days=1), today + timedelta(days=2),
                          _strip(text, 0, two.end()))
+    both = _TODAY_AND_TOMORROW.match(text)
+    if both is not None:
+        return DateRange(today, today + timedelta(days=1), _strip(text, 0, both.end()))
     start = _FROM.match(text)
     body = text[start.end():] if start else text
-    first = _LEADING_DAY.match(body)
+    from_today = _TODAY_TO.match(body)
+    first = from_today or _LEADING_DAY.match(body)
     to = _TO.match(body[first.end():]) if first is not None else None
     if first is None or to is None:
         return None
-    said = first.group(1)
+    said = "今天" if from_today else first.group(1)
     try:
         from bot.domain import text as words
         begin = words.parse_date("明天" if said in ("明晚", "明早") else said, today)
