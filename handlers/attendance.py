@@ -743,7 +743,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         told = _ask_for_a_decision(
             ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}|{_ask(ctx)}",
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
-        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
+        return Reply(f"请假已提交，等待{_who_decides(ctx, activity.branch_id)}批准："
+                     f"{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
@@ -870,6 +871,17 @@ def _ask(ctx: Ctx) -> str:
     return f"ask:{ctx.message.message_id}"
 
 
+def _who_decides(ctx: Ctx, branch_id: int | None) -> str:
+    """Who decides the sender's leave in the scope, as the reply names them: the 书记, the
+    委员 for a 书记's own, the 领导 for the bureau's activities. Named wrongly, the member
+    asks someone who has nothing of it."""
+    assert ctx.member is not None
+    deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
+    if deciders:
+        return ROLE_LABELS.get(Role(deciders[0].role), "书记")
+    return "领导" if branch_id is None else "书记"
+
+
 def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:
     """Leave that needs approval: a private word to whoever decides it, at once or, at
     night, when quiet hours end. Without it the request waits unseen until absences are
@@ -970,7 +982,8 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
                       "activity_ids": [a.id for a in excused],
                       "turned_down_activity_ids": [a.id for a in refused]})
     days = (span.last - first).days + 1
-    head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
+    head = (f"请假已提交，等待{_who_decides(ctx, ctx.member.branch_id)}批准"
+            if state == LeaveState.PENDING else "已请假")
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
     pending = state == LeaveState.PENDING
     # A period asked for one kind of activity excuses that kind only (its other activities
@@ -1251,8 +1264,10 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
     if state == LeaveState.GRANTED:
         text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
     else:
+        # A leader's refusal (the bureau's activities) is theirs to explain, not the 书记's.
+        ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
-                       "如有疑问请联系书记。", "请假未批准")
+                       f"如有疑问请联系{ask}。", "请假未批准")
     _write_privately(ctx, [member], text, kind="leave.decided", title=title,
                      key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
                      branch_id=member.branch_id)

@@ -133,3 +133,49 @@ def test_leave_for_today_and_tomorrow_excuses_both(runtime, chat, clock):
     run_ticks(runtime, clock, local(2026, 12, 7, 10, 0))  # Monday; both studies planned
     reply = chat.say("li", "请假 今明两天 值班").text
     assert reply.startswith("已请假：12月7日至12月8日（2 天），原因：值班。"), reply
+
+
+@APPROVAL
+def test_leave_for_the_bureaus_study_says_the_leaders_decide_it(runtime, chat, clock):
+    """Leave for the bureau's 中心组学习 goes to the leaders, yet the reply said 「等待书记
+    批准」: 李明 asked his branch secretary, who had nothing of it (「没有待处理的请假」),
+    and a leader's refusal told him to ask the 书记 about it."""
+    from storage.models import Role, Schedule
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    def scene(s):
+        branch = make_branch(s, "城关支部")
+        bind_chat(s, branch, "g1")
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "李明", wecom="li", bureau_committee=True)
+        make_member(s, None, "赵局长", role=Role.LEADER, wecom="boss", bureau_committee=True)
+        s.add(Schedule(branch_id=None, activity_type="理论学习中心组", rule="每周三 09:00",
+                       duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                       updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 7, 8, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    asked = chat.say("li", "请假 中心组学习 出差").text
+    assert asked.startswith("请假已提交，等待领导批准：理论学习中心组（12月9日 09:00）"), asked
+    assert "已通知领导" in asked
+    drain(runtime, clock)
+    assert "仍需参加" in chat.say("boss", "驳回请假 李明", chat="lg").text
+    told = [text for _, kind, to_, text in drain(runtime, clock)
+            if kind == "leave.decided" and to_ == "li"]
+    assert told == ["【请假未批准】赵局长驳回了你的请假：理论学习中心组（12月9日 09:00），仍需参加。"
+                    "如有疑问请联系赵局长。"], told
+
+
+@APPROVAL
+def test_a_secretarys_own_leave_says_the_committee_decides_it(runtime, chat, clock):
+    from sqlmodel import select
+
+    from storage.models import Branch, Role
+    from tests.factories import make_member, seed
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 10, 0))
+    reply = chat.say("sec", TWO_STUDIES).text
+    assert reply.startswith("请假已提交，等待委员批准") and "已通知委员" in reply, reply
