@@ -179,3 +179,14 @@ def test_a_secretarys_own_leave_says_the_committee_decides_it(runtime, chat, clo
     clock.set(local(2026, 12, 3, 10, 0))
     reply = chat.say("sec", TWO_STUDIES).text
     assert reply.startswith("请假已提交，等待委员批准") and "已通知委员" in reply, reply
+
+
+@pytest.mark.parametrize("said", ["请假 八号到十号 值班", "请假 八号至十号 值班"])
+def test_days_written_in_chinese_numerals_are_a_range(runtime, chat, clock, said):
+    """请假 8号到10号 值班 was read as days; 八号到十号 became the reason of the next study's
+    leave, and Thursday's study stayed expected."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    reply = chat.say("li", said).text
+    assert reply.startswith("已请假：12月8日至12月10日（3 天），原因：值班。"), reply

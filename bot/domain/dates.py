@@ -167,7 +167,10 @@ _MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号]?"
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚|明早|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|{_CN}\s*[日号]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    # 八号到十号: a bare day may start a range too (8号到10号 is read by find_date_range),
+    # when a day follows (10号到岗 is no range).
+    rf"|{_CN}\s*[日号](?=[\s，,、：:。的]|$|[至到]\s*[\d一二三四五六七八九十周下本这])"
+    rf"|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
     rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
