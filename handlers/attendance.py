@@ -981,6 +981,14 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
                       "activity_type": kind.value if kind else None,
                       "activity_ids": [a.id for a in excused],
                       "turned_down_activity_ids": [a.id for a in refused]})
+    # Activities in the days on leave already (请假 值班 for Tuesday's, then Tuesday to
+    # Thursday): named, never said to be none.
+    grace = timedelta(minutes=ctx.settings.late_grace_minutes)
+    already = [activity for row, activity in store.own_leave(
+        ctx.session, member_id=ctx.member.id, now=ctx.now)
+        if activity.starts_at >= ctx.now - grace and activity not in excused
+        and row.leave_state != LeaveState.REVOKED
+        and leave_store.covers(period, activity, ctx.settings.tz)]
     days = (span.last - first).days + 1
     head = (f"请假已提交，等待{_who_decides(ctx, ctx.member.branch_id)}批准"
             if state == LeaveState.PENDING else "已请假")
@@ -995,6 +1003,8 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     if excused:
         covered = (f"批准后，{these}都记为请假；等待批准时不会提醒你签到。" if pending
                    else f"{these}都记为请假，不会再提醒你签到。")
+    elif already:
+        covered = (("批准后，" if pending else "") + "这期间之后安排的活动也记为请假。")
     elif kind is not None:  # too far off to be planned yet
         covered = (("批准后，" if pending else "") + f"{these}安排后记为请假"
                    + ("。" if pending else "，不会提醒你签到。"))
@@ -1010,6 +1020,9 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         lines[-1] += told
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    if already:
+        lines.append(f"已请假的 {len(already)} 次（原请假不变）：" + "、".join(
+            _label(ctx, a, with_date=True) for a in already))
     if refused:
         lines.append("已被书记驳回的请假不变，仍需参加："
                      + "、".join(_label(ctx, a, with_date=True) for a in refused)

@@ -190,3 +190,15 @@ def test_days_written_in_chinese_numerals_are_a_range(runtime, chat, clock, said
     run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
     reply = chat.say("li", said).text
     assert reply.startswith("已请假：12月8日至12月10日（3 天），原因：值班。"), reply
+
+
+def test_leave_for_days_names_the_study_already_on_leave_in_them(runtime, chat, clock):
+    """李明 had leave for Tuesday's study; asking leave for Tuesday to Thursday answered
+    「这期间目前没有安排需要你参加的活动」, as if Tuesday's study were not his."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))  # the 8th planned
+    assert "已请假" in chat.say("li", "请假 值班").text
+    reply = chat.say("li", TWO_STUDIES).text
+    assert "目前没有安排" not in reply, reply
+    assert "已请假的 1 次（原请假不变）：政治夜学（12月8日 19:30）" in reply, reply
