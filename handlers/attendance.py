@@ -1270,7 +1270,8 @@ def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, t
     return [member for member, _ in reached]
 
 
-def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) -> None:
+def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
+                      also: str = "") -> None:
     """The member hears the secretary's decision on their leave: turned down, they are
     expected after all and must know it before the activity, not from a nudge."""
     assert ctx.member is not None
@@ -1280,7 +1281,7 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) ->
         # A leader's refusal (the bureau's activities) is theirs to explain, not the 书记's.
         ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
-                       f"如有疑问请联系{ask}。", "请假未批准")
+                       f"{also}如有疑问请联系{ask}。", "请假未批准")
     _write_privately(ctx, [member], text, kind="leave.decided", title=title,
                      key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
                      branch_id=member.branch_id)
@@ -1349,11 +1350,26 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     # became an absence, and must hear that it no longer is.
     apart = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed
                       if not any(leave_store.covers(p, a, ctx.settings.tz) for p in periods))
-    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])))
+    # Days turned down in which an activity's leave was approved on its own (请假 值班, then
+    # the days around it): that leave stands, and is said to, or the member comes for
+    # nothing and the secretary believes the record says otherwise.
+    kept = ""
+    if state == LeaveState.REVOKED and periods:
+        decided = {a.id for _, a in waiting}
+        standing = [a for row, a in store.own_leave(ctx.session, member_id=member.id,
+                                                    now=ctx.now)
+                    if row.leave_state == LeaveState.GRANTED and a.id not in decided
+                    and a.ends_at > ctx.now
+                    and any(leave_store.covers(p, a, ctx.settings.tz) for p in periods)]
+        if standing:
+            kept = ("其中" + "、".join(_label(ctx, a, with_date=True) for a in standing)
+                    + "的请假此前已批准，不变。")
+    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])),
+                      also=kept)
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if covered:
-            lines.append(f"{covered}（包括以后才安排的）仍需参加。")
+            lines.append(f"{covered}（包括以后才安排的）仍需参加。" + kept)
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if covered:

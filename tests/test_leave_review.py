@@ -202,3 +202,22 @@ def test_leave_for_days_names_the_study_already_on_leave_in_them(runtime, chat, 
     reply = chat.say("li", TWO_STUDIES).text
     assert "目前没有安排" not in reply, reply
     assert "已请假的 1 次（原请假不变）：政治夜学（12月8日 19:30）" in reply, reply
+
+
+@APPROVAL
+def test_turning_days_down_says_the_study_approved_before_stays_leave(runtime, chat, clock):
+    """王书记 approved 李明's leave for Tuesday's study, then turned down his request for
+    Tuesday to Thursday: the reply said all of those days 仍需参加, yet Tuesday's study stayed
+    leave (approved on its own), and 李明 was told he had to come."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))  # the 8th planned
+    chat.say("li", "请假 值班")
+    assert "已批准" in chat.say("sec", "批准请假 李明").text
+    chat.say("li", TWO_STUDIES)
+    drain(runtime, clock)
+    refused = chat.say("sec", "驳回请假 李明").text
+    assert "政治夜学（12月8日 19:30）的请假此前已批准，不变" in refused, refused
+    told = [text for _, kind, to_, text in drain(runtime, clock)
+            if kind == "leave.decided" and to_ == "li"]
+    assert len(told) == 1 and "政治夜学（12月8日 19:30）的请假此前已批准，不变" in told[0], told
