@@ -853,6 +853,8 @@ _VAGUE_DAYS = re.compile(
     r"(?=[\s，,、:：。;；]|$))")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
+_TODAY_SAID = re.compile(r"^\s*(?:(?:今天|今日)(?:上午|早上|中午|下午|晚上)?|今[晚早])"
+                         r"(?:的)?[\s，,、：:]*")
 _TODAY_FROM = re.compile(r"^\s*(?:从\s*)?(?:今天|今日)")
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)\s*(上午|早上|中午|下午|晚上)|今(晚|早))"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
@@ -1038,9 +1040,14 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     which = (args.get("which") or "").strip()
-    kind, rest_ = _named_kind(which) if which else (None, "")
+    # 销假 今晚, 今晚的夜学: today's. Not read as a day, the words named nothing, and every
+    # leave the member had went with it, days asked for next week too.
+    tonight = _TODAY_SAID.match(which)
+    kind, rest_ = _named_kind(which[tonight.end():] if tonight else which) \
+        if which else (None, "")
     try:
-        said = find_leading_day(rest_ if kind else which, today) if which else None
+        said = (DateRange(today, today, rest_) if tonight
+                else find_leading_day(rest_ if kind else which, today) if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, str(exc)))
     if kind is None and said is None:

@@ -221,3 +221,20 @@ def test_turning_days_down_says_the_study_approved_before_stays_leave(runtime, c
     told = [text for _, kind, to_, text in drain(runtime, clock)
             if kind == "leave.decided" and to_ == "li"]
     assert len(told) == 1 and "政治夜学（12月8日 19:30）的请假此前已批准，不变" in told[0], told
+
+
+@pytest.mark.parametrize("said", ["销假 今天", "销假 今晚", "今晚销假", "销假 今晚的夜学",
+                                  "销假 夜学 今晚"])
+def test_taking_back_tonights_leave_keeps_next_weeks(runtime, chat, clock, said):
+    """销假 今晚 took back every leave 李明 had, next week's training days too: 今天 was not
+    read as a day, so the words counted as no choice at all, and he was nudged and counted
+    absent in the week he was away."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))
+    chat.say("li", "请假 值班")
+    chat.say("li", "请假 12月14日至12月18日 培训")
+    reply = chat.say("li", said).text
+    assert "政治夜学（12月8日 19:30）" in reply and "12月14日" not in reply, reply
+    mine = chat.say("li", "我的请假").text
+    assert "12月14日至12月18日：已准假" in mine and "12月8日 19:30" not in mine, mine
