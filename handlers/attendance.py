@@ -1032,6 +1032,13 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     return Reply("\n".join(lines))
 
 
+def _days_said(text: str, today: date) -> DateRange | None:
+    """The days a 销假 names at its start: a range or a week (12月14日至18日, 下周), or one
+    day (12月10日, 周四); DateError for a day that does not exist."""
+    return (find_date_range(text, today) or find_day_to_day(text, today)
+            or find_leading_week(text, today) or find_leading_day(text, today))
+
+
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """销假: back after all. Taken back for every activity leave could still be asked for,
     and periods end yesterday, so the figures count the member as expected again. 销假 夜学
@@ -1046,8 +1053,9 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     kind, rest_ = _named_kind(which[tonight.end():] if tonight else which) \
         if which else (None, "")
     try:
-        said = (DateRange(today, today, rest_) if tonight
-                else find_leading_day(rest_ if kind else which, today) if which else None)
+        # Days as 请假 reads them (12月14日至18日, 下周): the leave in them, not all of it.
+        said = (DateRange(today, today, rest_) if tonight else _days_said(
+            rest_ if kind else which, today) if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, str(exc)))
     if kind is None and said is None:
@@ -1056,7 +1064,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     withdrawn = leave_store.withdraw(
         ctx.session, member_id=ctx.member.id, today=today, now=ctx.now,
         grace=timedelta(minutes=ctx.settings.late_grace_minutes),
-        kind=kind.value if kind else None, day=day, tz=ctx.settings.tz)
+        kind=kind.value if kind else None, day=day,
+        last=said.last if said is not None else None, tz=ctx.settings.tz)
     if not withdrawn:
         if which:
             return Reply.error(f"没有找到可以撤回的{which}的请假。发送「我的请假」查看你的请假。")

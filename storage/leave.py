@@ -190,7 +190,7 @@ class Withdrawn:
 
 def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
              grace: timedelta, kind: str | None = None, day: date | None = None,
-             tz: tzinfo | None = None) -> Withdrawn:
+             last: date | None = None, tz: tzinfo | None = None) -> Withdrawn:
     """销假: the member is back. Leave on every activity for which it could still be asked
     (not started, or started less than `grace` ago: the same window as 请假) is taken back,
     so the member is expected there again; a period not over ends yesterday, or is dropped
@@ -199,14 +199,16 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
 
     With `kind` or `day` (销假 夜学, 销假 12月10日; `tz` for the day), only leave for such
     activities, and periods asked for that kind or that day alone: a period of several days
-    for everything is not cut up by one of its activities, and stays."""
+    for everything is not cut up by one of its activities, and stays. With `last` as well
+    (销假 12月14日至18日, 销假 下周), the days from `day` to it, and the periods within them."""
     only = kind is not None or day is not None
+    last = last or day
     withdrawn = Withdrawn()
     for period in session.exec(select(LeavePeriod).where(
             LeavePeriod.member_id == member_id, LeavePeriod.last_day >= today)
             .order_by(LeavePeriod.first_day)).all():
         if only and not ((kind is None or period.activity_type == kind) and (
-                day is None or period.first_day == period.last_day == day)):
+                day is None or day <= period.first_day <= period.last_day <= (last or day))):
             continue
         assert period.id is not None
         withdrawn.period_ids.append(period.id)
@@ -224,7 +226,8 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
     if day is not None:
         assert tz is not None
         start = datetime.combine(day, time(0), tzinfo=tz)
-        named += [Activity.starts_at >= start, Activity.starts_at < start + timedelta(days=1)]
+        end = datetime.combine((last or day) + timedelta(days=1), time(0), tzinfo=tz)
+        named += [Activity.starts_at >= start, Activity.starts_at < end]
     rows = session.exec(
         select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
         .where(Attendance.member_id == member_id, *named,

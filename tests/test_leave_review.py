@@ -238,3 +238,18 @@ def test_taking_back_tonights_leave_keeps_next_weeks(runtime, chat, clock, said)
     assert "政治夜学（12月8日 19:30）" in reply and "12月14日" not in reply, reply
     mine = chat.say("li", "我的请假").text
     assert "12月14日至12月18日：已准假" in mine and "12月8日 19:30" not in mine, mine
+
+
+@pytest.mark.parametrize("said", ["销假 12月14日至12月18日", "销假 下周", "销假 14号到18号"])
+def test_taking_back_days_keeps_tonights_leave(runtime, chat, clock, said):
+    """销假 12月14日至12月18日 (or 下周) took back tonight's leave as well: days said as a
+    range or a week were not read, and the words counted as no choice at all."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))
+    chat.say("li", "请假 值班")
+    chat.say("li", "请假 12月14日至12月18日 培训")
+    reply = chat.say("li", said).text
+    assert "12月14日至12月18日的请假已撤销" in reply and "12月8日" not in reply, reply
+    mine = chat.say("li", "我的请假").text
+    assert "政治夜学（12月8日 19:30）：已准假" in mine and "12月14日" not in mine, mine
