@@ -1096,6 +1096,13 @@ _LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书
                  LeaveState.REVOKED: "已被驳回，仍需参加"}
 
 
+def _stands(ctx: Ctx, state: LeaveState, branch_id: int | None) -> str:
+    """Where a leave stands, as 我的请假 says it: one waiting names who decides it."""
+    if state == LeaveState.PENDING:
+        return f"等待{_who_decides(ctx, branch_id)}批准"
+    return _LEAVE_STATES[state]
+
+
 def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """我的请假 (请假记录, 请假情况 …): the member's leave not over yet, each with where it
     stands. Asked as 请假记录, it was recorded as leave with the reason 记录."""
@@ -1103,7 +1110,8 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     periods = leave_store.periods_of(ctx.session, member_id=ctx.member.id, today=today)
     listed = [(p.first_day, f"· {show_period(p.first_day, p.last_day, p.activity_type)}："
-               f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
+               f"{_stands(ctx, LeaveState(p.leave_state), ctx.member.branch_id)}，"
+               f"原因：{p.reason}")
               for p in periods]
     for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
         row_state = LeaveState(row.leave_state or LeaveState.GRANTED)
@@ -1112,7 +1120,7 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             continue  # the period's, listed as the period
         # Decided apart from its period (驳回请假 of one study in leave granted for days):
         # listed, or the period's 已准假 would keep the member away from what they must attend.
-        state = _LEAVE_STATES[row_state]
+        state = _stands(ctx, row_state, activity.branch_id)
         listed.append((activity.starts_at.astimezone(ctx.settings.tz).date(),
                        f"· {_label(ctx, activity, with_date=True)}：{state}，"
                        f"原因：{row.leave_reason}"))
