@@ -853,6 +853,7 @@ _VAGUE_DAYS = re.compile(
     r"(?=[\s，,、:：。;；]|$))")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
+_THIS_ONE = re.compile(r"\s*(?:这次|本次|这一次)(?:的)?(?:请假|假)?\s*")
 _TODAY_SAID = re.compile(r"^\s*(?:(?:今天|今日)(?:上午|早上|中午|下午|晚上)?|今[晚早])"
                          r"(?:的)?[\s，,、：:]*")
 _TODAY_FROM = re.compile(r"^\s*(?:从\s*)?(?:今天|今日)")
@@ -1058,6 +1059,18 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             rest_ if kind else which, today) if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, str(exc)))
+    if _THIS_ONE.fullmatch(which):
+        # 销假 这次: the leave asked for the next activity, that one alone (not read, it
+        # took back every leave, days asked for next week too).
+        grace = timedelta(minutes=ctx.settings.late_grace_minutes)
+        upcoming = [activity for row, activity in store.own_leave(
+            ctx.session, member_id=ctx.member.id, now=ctx.now)
+            if activity.starts_at >= ctx.now - grace
+            and row.leave_state != LeaveState.REVOKED]
+        if upcoming:
+            first = upcoming[0].starts_at.astimezone(ctx.settings.tz).date()
+            said = DateRange(first, first, "")
+            kind = next((k for k in ActivityType if k.value == upcoming[0].type), None)
     if kind is None and said is None:
         which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
     day = said.first if said is not None else None

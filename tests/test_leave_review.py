@@ -255,3 +255,16 @@ def test_taking_back_days_keeps_tonights_leave(runtime, chat, clock, said):
     assert "12月14日至12月18日的请假已撤销" in reply and "12月8日" not in reply, reply
     mine = chat.say("li", "我的请假").text
     assert "政治夜学（12月8日 19:30）：已准假" in mine and "12月14日" not in mine, mine
+
+
+@pytest.mark.parametrize("said", ["销假 这次", "销假 本次的"])
+def test_taking_back_this_leave_keeps_next_weeks(runtime, chat, clock, said):
+    """销假 这次 took back every leave 李明 had, next week's training days too."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))
+    chat.say("li", "请假 值班")
+    chat.say("li", "请假 12月14日至12月18日 培训")
+    reply = chat.say("li", said).text
+    assert "政治夜学（12月8日 19:30）" in reply and "12月14日" not in reply, reply
+    assert "12月14日至12月18日：已准假" in chat.say("li", "我的请假").text
