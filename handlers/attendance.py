@@ -1059,6 +1059,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             rest_ if kind else which, today) if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, str(exc)))
+    if kind is None and said is not None and said.rest:
+        kind, _ = _named_kind(said.rest)  # 销假 明天的夜学: that study, not all of the day
     if _THIS_ONE.fullmatch(which):
         # 销假 这次: the leave asked for the next activity, that one alone (not read, it
         # took back every leave, days asked for next week too).

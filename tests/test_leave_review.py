@@ -268,3 +268,27 @@ def test_taking_back_this_leave_keeps_next_weeks(runtime, chat, clock, said):
     reply = chat.say("li", said).text
     assert "政治夜学（12月8日 19:30）" in reply and "12月14日" not in reply, reply
     assert "12月14日至12月18日：已准假" in chat.say("li", "我的请假").text
+
+
+def test_taking_back_a_days_study_keeps_that_days_other_leave(runtime, chat, clock):
+    """销假 明天的夜学 took back all of the day's leave (the 支委会 that morning too): the
+    study named after the day was not read."""
+    from sqlmodel import select
+
+    from storage.models import Branch, Role, Schedule
+    from tests.factories import make_member, seed
+    night_studies(runtime, "每周二、周四 19:30")
+
+    def committee(s):
+        branch = s.exec(select(Branch)).one()
+        make_member(s, branch, "赵委员", role=Role.COMMITTEE, wecom="zhao")
+        s.add(Schedule(branch_id=branch.id, activity_type="支委会", rule="每周二 09:00",
+                       duration_minutes=60, created_at=local(2026, 11, 1, 0, 0),
+                       updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, committee)
+    clock.set(local(2026, 12, 6, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 10, 0))  # Tuesday's meeting and study
+    assert "已安排的 2 次" in chat.say("zhao", "请假 明天 出差").text
+    reply = chat.say("zhao", "销假 明天的夜学").text
+    assert "政治夜学（12月8日 19:30）" in reply and "支委会" not in reply, reply
+    assert "12月8日：已准假" in chat.say("zhao", "我的请假").text  # the 支委会's
