@@ -93,8 +93,8 @@ def test_approving_puts_right_leave_that_lapsed_beside_a_new_request(runtime, ch
     assert [x.split()[2] for x in ledger_lines(chat, "li")] == ["±0"]
     told = [text for _, kind, to_, text in drain(runtime, clock)
             if kind == "leave.decided" and to_ == "li"]
-    assert told == ["【请假已批准】王书记批准了你的请假：政治夜学（12月10日 19:30）、"
-                    "政治夜学（12月8日 19:30）。"], told
+    assert told == [("【请假已批准】王书记批准了你的请假：政治夜学（12月10日 19:30）、"
+                     "政治夜学（12月8日 19:30）。")], told
 
 
 
@@ -165,8 +165,8 @@ def test_leave_for_the_bureaus_study_says_the_leaders_decide_it(runtime, chat, c
     assert "仍需参加" in chat.say("boss", "驳回请假 李明", chat="lg").text
     told = [text for _, kind, to_, text in drain(runtime, clock)
             if kind == "leave.decided" and to_ == "li"]
-    assert told == ["【请假未批准】赵局长驳回了你的请假：理论学习中心组（12月9日 09:00），仍需参加。"
-                    "如有疑问请联系赵局长。"], told
+    assert told == [("【请假未批准】赵局长驳回了你的请假：理论学习中心组（12月9日 09:00），"
+                     "仍需参加。如有疑问请联系赵局长。")], told
 
 
 @APPROVAL
