@@ -578,6 +578,12 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
         said = args["reason"]
+        if (lasting := _HOW_LONG.match(said)) is not None:
+            # 请假 三天 出差: how long, not from when; read as a reason it excused the next
+            # activity alone, and the days after stayed expected.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{lasting[1]}」是从哪天起没写清楚。"
+                                                 "请写明日期，如「请假 明天起三天 出差」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
         if (vague := _VAGUE_DAYS.match(said)) is not None:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
@@ -846,6 +852,11 @@ _DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三
 # would land on the activity at hand with the words as its reason.
 # Words that also begin a reason (这几天发烧, 上个月做了手术, 节前单位加班) are days only when
 # said on their own.
+# How long, with no day it starts (请假 三天 出差, 请假一周 出差): asked. 一天 and 半天 are the
+# activity at hand, as 请假 alone.
+_HOW_LONG = re.compile(
+    r"^\s*((?:[两二三四五六七八九十]|[2-9]|[1-9]\d)\s*个?\s*(?:天|日|周|星期|礼拜)"
+    r"|一\s*个?\s*(?:周|星期|礼拜|月)|半\s*个?\s*月)(?=[\s，,、:：。;；]|$)")
 _VAGUE_DAYS = re.compile(
     r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初|过几天|节后"
     r"|[上中下]旬|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)(?!\s*[\d一二三四五六七八九十])"

@@ -292,3 +292,16 @@ def test_taking_back_a_days_study_keeps_that_days_other_leave(runtime, chat, clo
     reply = chat.say("zhao", "销假 明天的夜学").text
     assert "政治夜学（12月8日 19:30）" in reply and "支委会" not in reply, reply
     assert "12月8日：已准假" in chat.say("zhao", "我的请假").text  # the 支委会's
+
+
+@pytest.mark.parametrize("said", ["请假 三天 出差", "请假 两天 培训", "请假一周 出差",
+                                  "请假 2天 出差"])
+def test_leave_for_days_not_said_from_when_is_asked_about(runtime, chat, clock, said):
+    """请假 三天 出差 excused the next study alone, 「三天 出差」 its reason: away three days,
+    李明 was counted absent on Thursday. Which days is asked, and nothing recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 10, 0))
+    reply = chat.say("li", said)
+    assert reply.is_error and "没有记请假" in reply.text and "起" in reply.text, reply.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
