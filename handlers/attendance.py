@@ -613,6 +613,12 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # from today or from the day said first (12月8日 出差到10号).
         today = ctx.local_now.date()
         said = args["reason"]
+        if (lasting := _HOW_LONG.match(said)) is not None:
+            # 请假 三天 出差: how long, not from when; read as a reason it excused the next
+            # activity alone, and the days after stayed expected.
+            return Reply.error(usage_text(LEAVE, f"没有记请假：「{lasting[1]}」是从哪天起没写清楚。"
+                                                 "请写明日期，如「请假 明天起三天 出差」或「请假 "
+                                                 "12月26日至12月27日 出差」"))
         if (vague := _VAGUE_DAYS.match(said)) is not None:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
@@ -624,6 +630,10 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                                  "或「请假 12月26日至12月27日 出差」"))
         span = (find_date_range(said, today) or find_day_to_day(said, today)
                 or find_leading_week(said, today) or find_leading_day(said, today))
+        if span is None and (from_today := _TODAY_FROM.match(said)) is not None \
+                and _DAYS_FROM.match(said[from_today.end():]):
+            # 今天起三天 值班: three days from today, as 明天起三天 is from tomorrow.
+            span = DateRange(today, today, said[from_today.end():])
         tonight = _TODAY_PART.match(said) if span is None else None
         if tonight is not None:
             # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
@@ -787,7 +797,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         told = _ask_for_a_decision(
             ctx, branch_id=activity.branch_id, key=f"attendance:{row.id}|{_ask(ctx)}",
             asked=f"{_label(ctx, activity, with_date=True)}，原因：{reason}。")
-        return Reply(f"请假已提交，等待书记批准：{_label(ctx, activity, with_date=True)}。{told}")
+        return Reply(f"请假已提交，等待{_who_decides(ctx, activity.branch_id)}批准："
+                     f"{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
@@ -909,6 +920,11 @@ _DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三
 # would land on the activity at hand with the words as its reason.
 # Words that also begin a reason (这几天发烧, 上个月做了手术, 节前单位加班) are days only when
 # said on their own.
+# How long, with no day it starts (请假 三天 出差, 请假一周 出差): asked. 一天 and 半天 are the
+# activity at hand, as 请假 alone.
+_HOW_LONG = re.compile(
+    r"^\s*((?:[两二三四五六七八九十]|[2-9]|[1-9]\d)\s*个?\s*(?:天|日|周|星期|礼拜)"
+    r"|一\s*个?\s*(?:周|星期|礼拜|月)|半\s*个?\s*月)(?=[\s，,、:：。;；]|$)")
 _VAGUE_DAYS = re.compile(
     r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初|过几天|节后"
     r"|[上中下]旬|(?:本|这个?|下个?|上个?)月(?:底|初|中|末)(?!\s*[\d一二三四五六七八九十])"
@@ -928,6 +944,11 @@ _DAYS_COUNTED = re.compile(r"^\s*((?:这|近|最近)?([两二三四五六七八�
 _TODAY_PART = re.compile(r"^\s*(?:(?:今天|今日)?\s*(上午|早上|中午|下午|晚上)|今(晚|早)上?)"
                          r"(?:的(?=\S))?(?:[\s，,、:：]+|$)")
 _PART_SAID = {"晚": "晚上", "早": "早上"} | {p: p for p in _PART_HOURS}
+# Today said first in a 销假 (今晚的夜学, 今天晚上, 今晚上, 今天): today's leave.
+_TODAY_SAID = re.compile(r"^\s*(?:(?:今天|今日)(?:上午|早上|中午|下午|晚上)?|今[晚早]上?)"
+                         r"(?:的)?[\s，,、：:]*")
+_THIS_ONE = re.compile(r"\s*(?:这次|本次|这一次)(?:的)?(?:请假|假)?\s*")
+_TODAY_FROM = re.compile(r"^\s*(?:从\s*)?(?:今天|今日)")
 
 # 今天请假, 请假一天: when or how long, but not why.
 _NOW_WORDS = frozenset({"今天", "今日", "今晚", "现在", "这次", "一天", "半天", "一下", "两天",
@@ -940,6 +961,17 @@ def _ask(ctx: Ctx) -> str:
     the next, whose request would then share the withdrawn one's key and be dropped as a
     duplicate. A delivery retried is answered from its stored reply, so asks nothing twice."""
     return f"ask:{ctx.message.message_id}"
+
+
+def _who_decides(ctx: Ctx, branch_id: int | None) -> str:
+    """Who decides the sender's leave in the scope, as the reply names them: the 书记, the
+    委员 for a 书记's own, the 领导 for the bureau's activities. Named wrongly, the member
+    asks someone who has nothing of it."""
+    assert ctx.member is not None
+    deciders = org.leave_deciders(ctx.session, branch_id=branch_id, asking=ctx.member.id)
+    if deciders:
+        return ROLE_LABELS.get(Role(deciders[0].role), "书记")
+    return "领导" if branch_id is None else "书记"
 
 
 def _ask_for_a_decision(ctx: Ctx, *, branch_id: int | None, key: str, asked: str) -> str:
@@ -1039,7 +1071,9 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     period, excused = leave_store.record_period(
         ctx.session, member=ctx.member, first=first, last=span.last, reason=span.rest,
         state=state, now=ctx.now, tz=ctx.settings.tz, platform=ctx.message.platform,
-        message_id=ctx.message.message_id, activity_type=kind.value if kind else None)
+        message_id=ctx.message.message_id, activity_type=kind.value if kind else None,
+        # The study that opened minutes ago, as 请假 值班 would excuse it (leave_allowed).
+        grace=timedelta(minutes=ctx.settings.late_grace_minutes))
     # Leave the secretary turned down stays so where it needs no approval: asked again it
     # would be granted unseen. Where it does, the new request replaces it (storage.leave).
     refused = leave_store.turned_down(ctx.session, period=period, now=ctx.now,
@@ -1050,8 +1084,17 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
                       "activity_type": kind.value if kind else None,
                       "activity_ids": [a.id for a in excused],
                       "turned_down_activity_ids": [a.id for a in refused]})
+    # Activities in the days on leave already (请假 值班 for Tuesday's, then Tuesday to
+    # Thursday): named, never said to be none.
+    grace = timedelta(minutes=ctx.settings.late_grace_minutes)
+    already = [activity for row, activity in store.own_leave(
+        ctx.session, member_id=ctx.member.id, now=ctx.now)
+        if activity.starts_at >= ctx.now - grace and activity not in excused
+        and row.leave_state != LeaveState.REVOKED
+        and leave_store.covers(period, activity, ctx.settings.tz)]
     days = (span.last - first).days + 1
-    head = "请假已提交，等待书记批准" if state == LeaveState.PENDING else "已请假"
+    head = (f"请假已提交，等待{_who_decides(ctx, ctx.member.branch_id)}批准"
+            if state == LeaveState.PENDING else "已请假")
     when = show_days(first, span.last) + (f"（{days} 天）" if days > 1 else "")
     pending = state == LeaveState.PENDING
     # A period asked for one kind of activity excuses that kind only (its other activities
@@ -1063,6 +1106,8 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     if excused:
         covered = (f"批准后，{these}都记为请假；等待批准时不会提醒你签到。" if pending
                    else f"{these}都记为请假，不会再提醒你签到。")
+    elif already:
+        covered = (("批准后，" if pending else "") + "这期间之后安排的活动也记为请假。")
     elif kind is not None:  # too far off to be planned yet
         covered = (("批准后，" if pending else "") + f"{these}安排后记为请假"
                    + ("。" if pending else "，不会提醒你签到。"))
@@ -1078,11 +1123,21 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         lines[-1] += told
     if excused:
         lines.append(f"已安排的 {len(excused)} 次：" + "、".join(_label(ctx, a) for a in excused))
+    if already:
+        lines.append(f"已请假的 {len(already)} 次（原请假不变）：" + "、".join(
+            _label(ctx, a, with_date=True) for a in already))
     if refused:
         lines.append("已被书记驳回的请假不变，仍需参加："
                      + "、".join(_label(ctx, a, with_date=True) for a in refused)
                      + "。如有疑问请直接联系书记。")
     return Reply("\n".join(lines))
+
+
+def _days_said(text: str, today: date) -> DateRange | None:
+    """The days a 销假 names at its start: a range or a week (12月14日至18日, 下周), or one
+    day (12月10日, 周四); DateError for a day that does not exist."""
+    return (find_date_range(text, today) or find_day_to_day(text, today)
+            or find_leading_week(text, today) or find_leading_day(text, today))
 
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -1093,31 +1148,43 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None and ctx.member.id is not None
     today = ctx.local_now.date()
     which = (args.get("which") or "").strip()
+    # 销假 今晚, 今晚的夜学: today's. Not read as a day, the words named nothing, and every
+    # leave the member had went with it, days asked for next week too.
     tonight = _TODAY_SAID.match(which)
-    if tonight is not None:
-        # 销假 今晚的夜学, 销假 今天: today's. Read as naming nothing, it took back every
-        # leave, the days ahead too; 今晚夜学 read as 夜学 took back every night study's.
-        kind = _named_kind(which[tonight.end():])[0] if which[tonight.end():] else None
-        said: DateRange | None = DateRange(today, today, "")
-    else:
-        kind, rest_ = _named_kind(which) if which else (None, "")
-        try:
-            said = find_leading_day(rest_ if kind else which, today) if which else None
-            days = (None if kind is not None or said is not None or not which
-                    else _VAGUE_DAYS.match(which) or find_date_range(which, today)
-                    or find_leading_week(which, today) or find_day_to_day(which, today))
-        except DateError as exc:
-            return Reply.error(usage_text(WITHDRAW, str(exc)))
-        if days is not None:  # 销假 下周, 销假 12月14日至16日: not all of it, nor guessed
-            return Reply.error("没有销假：一次撤回一天或一种活动的请假，如「销假 12月10日」"
-                               "「销假 夜学」；全部撤回请发送「销假」。发送「我的请假」可查看。")
+    kind, rest_ = _named_kind(which[tonight.end():] if tonight else which) \
+        if which else (None, "")
+    try:
+        # Days as 请假 reads them (12月14日至18日, 下周): the leave in them, not all of it.
+        said = (DateRange(today, today, rest_) if tonight else _days_said(
+            rest_ if kind else which, today) if which else None)
+    except DateError as exc:
+        return Reply.error(usage_text(WITHDRAW, str(exc)))
+    if kind is None and said is not None and said.rest:
+        kind, _ = _named_kind(said.rest)  # 销假 明天的夜学: that study, not all of the day
+    if _THIS_ONE.fullmatch(which):
+        # 销假 这次: the leave asked for the next activity, that one alone (not read, it
+        # took back every leave, days asked for next week too).
+        grace = timedelta(minutes=ctx.settings.late_grace_minutes)
+        upcoming = [activity for row, activity in store.own_leave(
+            ctx.session, member_id=ctx.member.id, now=ctx.now)
+            if activity.starts_at >= ctx.now - grace
+            and row.leave_state != LeaveState.REVOKED]
+        if upcoming:
+            first = upcoming[0].starts_at.astimezone(ctx.settings.tz).date()
+            said = DateRange(first, first, "")
+            kind = next((k for k in ActivityType if k.value == upcoming[0].type), None)
+    if kind is None and said is None and (vague := _VAGUE_DAYS.match(which)) is not None:
+        # 销假 周末: days said that are not read took back every leave, days ahead too.
+        return Reply.error(f"没有销假：「{vague[1]}」是哪几天没写清楚。请写明日期，如「销假 12月12日」"
+                           "或「销假 12月12日至13日」；全部撤回请发送「销假」。发送「我的请假」可查看。")
     if kind is None and said is None:
         which = ""  # 销假 我能参加了: words about it, not which: all of it, as ever
     day = said.first if said is not None else None
     withdrawn = leave_store.withdraw(
         ctx.session, member_id=ctx.member.id, today=today, now=ctx.now,
         grace=timedelta(minutes=ctx.settings.late_grace_minutes),
-        kind=kind.value if kind else None, day=day, tz=ctx.settings.tz)
+        kind=kind.value if kind else None, day=day,
+        last=said.last if said is not None else None, tz=ctx.settings.tz)
     if not withdrawn:
         if which:
             return Reply.error(f"没有找到可以撤回的{which}的请假。发送「我的请假」查看你的请假。")
@@ -1144,11 +1211,15 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
-# Today said first in a 销假 (今晚的夜学, 今天晚上, 今天): today's leave.
-_TODAY_SAID = re.compile(r"^(?:今天|今日|今晚|今早)(?:晚上|下午|上午|早上|中午|上)?的?\s*")
-
 _LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书记批准",
                  LeaveState.REVOKED: "已被驳回，仍需参加"}
+
+
+def _stands(ctx: Ctx, state: LeaveState, branch_id: int | None) -> str:
+    """Where a leave stands, as 我的请假 says it: one waiting names who decides it."""
+    if state == LeaveState.PENDING:
+        return f"等待{_who_decides(ctx, branch_id)}批准"
+    return _LEAVE_STATES[state]
 
 
 def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -1158,12 +1229,17 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     periods = leave_store.periods_of(ctx.session, member_id=ctx.member.id, today=today)
     listed = [(p.first_day, f"· {show_period(p.first_day, p.last_day, p.activity_type)}："
-               f"{_LEAVE_STATES[LeaveState(p.leave_state)]}，原因：{p.reason}")
+               f"{_stands(ctx, LeaveState(p.leave_state), ctx.member.branch_id)}，"
+               f"原因：{p.reason}")
               for p in periods]
     for row, activity in store.own_leave(ctx.session, member_id=ctx.member.id, now=ctx.now):
-        if any(leave_store.covers(p, activity, ctx.settings.tz) for p in periods):
+        row_state = LeaveState(row.leave_state or LeaveState.GRANTED)
+        if any(leave_store.covers(p, activity, ctx.settings.tz) and p.leave_state == row_state
+               for p in periods):
             continue  # the period's, listed as the period
-        state = _LEAVE_STATES[LeaveState(row.leave_state or LeaveState.GRANTED)]
+        # Decided apart from its period (驳回请假 of one study in leave granted for days):
+        # listed, or the period's 已准假 would keep the member away from what they must attend.
+        state = _stands(ctx, row_state, activity.branch_id)
         listed.append((activity.starts_at.astimezone(ctx.settings.tz).date(),
                        f"· {_label(ctx, activity, with_date=True)}：{state}，"
                        f"原因：{row.leave_reason}"))
@@ -1215,9 +1291,13 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
                 ctx.session, branch_id=scope, member_id=member.id, any_scope=True))
                 if found not in waiting]
             waiting.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
-        # The days of a period still waiting that lapsed already are part of the request.
-        earlier = covered(store.lapsed_leave(ctx.session, branch_id=scope, member_id=member.id,
-                                             since=since, any_scope=True))
+        # The days of a period still waiting that lapsed already are part of the request,
+        # and so is leave of this scope that lapsed undecided: the member was told to ask
+        # the secretary, whose 批准请假 must not stop at the newer request.
+        earlier = lapsed + [found for found in covered(store.lapsed_leave(
+            ctx.session, branch_id=scope, member_id=member.id, since=since, any_scope=True))
+            if found not in lapsed]
+        earlier.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
         return _decide_pending(ctx, member, waiting, periods, state, earlier)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
@@ -1333,15 +1413,18 @@ def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, t
     return [member for member, _ in reached]
 
 
-def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str) -> None:
+def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
+                      also: str = "") -> None:
     """The member hears the secretary's decision on their leave: turned down, they are
     expected after all and must know it before the activity, not from a nudge."""
     assert ctx.member is not None
     if state == LeaveState.GRANTED:
         text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
     else:
+        # A leader's refusal (the bureau's activities) is theirs to explain, not the 书记's.
+        ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
-                       "如有疑问请联系书记。", "请假未批准")
+                       f"{also}如有疑问请联系{ask}。", "请假未批准")
     _write_privately(ctx, [member], text, kind="leave.decided", title=title,
                      key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
                      branch_id=member.branch_id)
@@ -1406,11 +1489,30 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     spans = "、".join(show_period(p.first_day, p.last_day, p.activity_type) for p in periods)
     covered = "、".join(f"{show_days(p.first_day, p.last_day)}的{p.activity_type or '活动'}"
                         for p in periods)
-    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans])))
+    # Lapsed leave put right outside the periods decided is named: the member was told it
+    # became an absence, and must hear that it no longer is.
+    apart = "、".join(_label(ctx, a, with_date=True) for _, a in lapsed
+                      if not any(leave_store.covers(p, a, ctx.settings.tz) for p in periods))
+    # Days turned down in which an activity's leave was approved on its own (请假 值班, then
+    # the days around it): that leave stands, and is said to, or the member comes for
+    # nothing and the secretary believes the record says otherwise.
+    kept = ""
+    if state == LeaveState.REVOKED and periods:
+        decided = {a.id for _, a in waiting}
+        standing = [a for row, a in store.own_leave(ctx.session, member_id=member.id,
+                                                    now=ctx.now)
+                    if row.leave_state == LeaveState.GRANTED and a.id not in decided
+                    and a.ends_at > ctx.now
+                    and any(leave_store.covers(p, a, ctx.settings.tz) for p in periods)]
+        if standing:
+            kept = ("其中" + "、".join(_label(ctx, a, with_date=True) for a in standing)
+                    + "的请假此前已批准，不变。")
+    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])),
+                      also=kept)
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if covered:
-            lines.append(f"{covered}（包括以后才安排的）仍需参加。")
+            lines.append(f"{covered}（包括以后才安排的）仍需参加。" + kept)
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if covered:

@@ -43,24 +43,25 @@ def _local_day(moment: datetime, tz: tzinfo) -> date:
 
 def record_period(session: Session, *, member: Member, first: date, last: date, reason: str,
                   state: str, now: datetime, tz: tzinfo, platform: str | None = None,
-                  message_id: str | None = None, activity_type: str | None = None
-                  ) -> tuple[LeavePeriod, list[Activity]]:
+                  message_id: str | None = None, activity_type: str | None = None,
+                  grace: timedelta = timedelta(0)) -> tuple[LeavePeriod, list[Activity]]:
     """Keep the period and excuse the member from the activities already planned in it
-    (of `activity_type` only, where given) that have not started; returns the period and
-    those activities."""
+    (of `activity_type` only, where given) that have not started, or started no more than
+    `grace` ago (leave may be asked until a check-in would be late); returns the period
+    and those activities."""
     period = LeavePeriod(member_id=member.id, first_day=first, last_day=last,  # type: ignore[arg-type]
                          reason=reason, leave_state=state, platform=platform,
                          message_id=message_id, created_at=now, activity_type=activity_type)
     session.add(period)
     session.flush()
-    excused = _excuse_planned(session, member=member, period=period, now=now, tz=tz)
+    excused = _excuse_planned(session, member=member, period=period, now=now - grace, tz=tz)
     session.flush()
     return period, excused
 
 
 def _excuse_planned(session: Session, *, member: Member, period: LeavePeriod, now: datetime,
                     tz: tzinfo) -> list[Activity]:
-    """Excuse the member from the activities planned in the period that have not started
+    """Excuse the member from the activities planned in the period that start from `now`
     and expect them; returns those."""
     start = datetime.combine(period.first_day, time(0), tzinfo=tz)
     end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)
@@ -189,7 +190,7 @@ class Withdrawn:
 
 def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
              grace: timedelta, kind: str | None = None, day: date | None = None,
-             tz: tzinfo | None = None) -> Withdrawn:
+             last: date | None = None, tz: tzinfo | None = None) -> Withdrawn:
     """销假: the member is back. Leave on every activity for which it could still be asked
     (not started, or started less than `grace` ago: the same window as 请假) is taken back,
     so the member is expected there again; a period not over ends yesterday, or is dropped
@@ -198,14 +199,16 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
 
     With `kind` or `day` (销假 夜学, 销假 12月10日; `tz` for the day), only leave for such
     activities, and periods asked for that kind or that day alone: a period of several days
-    for everything is not cut up by one of its activities, and stays."""
+    for everything is not cut up by one of its activities, and stays. With `last` as well
+    (销假 12月14日至18日, 销假 下周), the days from `day` to it, and the periods within them."""
     only = kind is not None or day is not None
+    last = last or day
     withdrawn = Withdrawn()
     for period in session.exec(select(LeavePeriod).where(
             LeavePeriod.member_id == member_id, LeavePeriod.last_day >= today)
             .order_by(LeavePeriod.first_day)).all():
         if only and not ((kind is None or period.activity_type == kind) and (
-                day is None or period.first_day == period.last_day == day)):
+                day is None or day <= period.first_day <= period.last_day <= (last or day))):
             continue
         assert period.id is not None
         withdrawn.period_ids.append(period.id)
@@ -223,7 +226,8 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
     if day is not None:
         assert tz is not None
         start = datetime.combine(day, time(0), tzinfo=tz)
-        named += [Activity.starts_at >= start, Activity.starts_at < start + timedelta(days=1)]
+        end = datetime.combine((last or day) + timedelta(days=1), time(0), tzinfo=tz)
+        named += [Activity.starts_at >= start, Activity.starts_at < end]
     rows = session.exec(
         select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
         .where(Attendance.member_id == member_id, *named,
@@ -303,6 +307,11 @@ class Changed:
     @property
     def branch_changed(self) -> bool:
         return self.was is not None and self.was.branch_id != self.member.branch_id
+
+    @property
+    def back_on_roster(self) -> bool:
+        """Off the roster and on it again (storage.moves.rejoin): no spell ended."""
+        return self.was is None and self.member.active
 
 
 _WHY = "所在支部或职务已变更"  # why a request to decide leave was not sent
@@ -387,9 +396,11 @@ def refit(session: Session, *, changed: Changed, now: datetime, tz: tzinfo | Non
         for period in periods:
             changed.excused += _excuse_planned(session, member=member, period=period, now=now,
                                                tz=tz)
-    if changed.branch_changed or not member.active:
+    if changed.branch_changed or not member.active or changed.back_on_roster:
         # Asked of the branch they were in: now the new branch's to decide (批准请假 reads a
-        # period where the member is), or nobody's once they are off the roster.
+        # period where the member is), or nobody's once they are off the roster. Back on
+        # it, the request withdrawn when they left is to be asked again, or nobody decides
+        # it and it lapses into an absence.
         waiting = pending_periods(session, member_id=member.id, today=today)
         for period in waiting:
             changed.asks_withdrawn += len(outbox.withdraw_unsent(

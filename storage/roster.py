@@ -923,7 +923,8 @@ def _leave_changed(session: Session, result: ImportResult, changed: Changed | No
         details.append("请假恢复：" + "、".join(
             activity_label(r.activity.type, r.activity.topic, r.activity.starts_at, tz, None)  # type: ignore[arg-type]
             for r in changed.restored))
-    details += [f"{p.first_day.month}月{p.first_day.day}日起的请假改由"
+    decides = "仍待" if changed.back_on_roster else "改由"  # back where it was asked
+    details += [f"{p.first_day.month}月{p.first_day.day}日起的请假{decides}"
                 f"{names.get(member.branch_id, BUREAU_LABEL)}审批" for p in changed.to_decide]
     where = names.get(member.branch_id, BUREAU_LABEL) if member.active else "停用"
     result.leave_people.append(PersonChange(member.name, where, details))

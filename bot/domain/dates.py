@@ -168,7 +168,10 @@ _MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号號]?
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚上?|明早上?|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"
     rf"|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}{_END}"
-    rf"|{_CN}\s*[日号號]{_END}|\d{{1,2}}[./]\d{{1,2}}{_END}"
+    # 八号到十号: a bare day may start a range too (8号到10号 is read by find_date_range),
+    # when a day follows (10号到岗 is no range).
+    rf"|{_CN}\s*[日号號](?:{_END}|(?=[至到]\s*[\d一二三四五六七八九十周下本这]))"
+    rf"|\d{{1,2}}[./]\d{{1,2}}{_END}"
     # 12-10 too, a month first: 19-21 (hours) is none.
     rf"|(?:1[0-2]|0?[1-9])-\d{{1,2}}{_END})"
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
@@ -198,9 +201,12 @@ def find_leading_week(text: str, today: date) -> DateRange | None:
                      _strip(text, 0, match.end()))
 
 
-_FROM_TODAY = re.compile(r"^\s*(今天|今日)")
 _BARE_WEEKDAY = re.compile(rf"^\s*{_WEEK_WORD}")
 _TWO_DAYS = re.compile(r"^\s*明后(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
+# 今明两天, 今天到周四: days from today. 今天 alone is the activity at hand (_LEADING_DAY
+# leaves it out), but a range from it is its days, or the ones after today are lost.
+_TODAY_AND_TOMORROW = re.compile(r"^\s*今明(?:两)?天(?:的(?=\S))?[\s，,、：:]*")
+_TODAY_TO = re.compile(r"^(?:今天|今日)(?=\s*(?:至|到|~|～|-|－|—|–))")
 _FROM = re.compile(r"^\s*从\s*")
 _TO = re.compile(r"^\s*(?:至|到|~|～|-|－|—|–)\s*")
 
@@ -213,14 +219,18 @@ def find_day_to_day(text: str, today: date) -> DateRange | None:
     if two is not None:
         return DateRange(today + timedelta(days=1), today + timedelta(days=2),
                          _strip(text, 0, two.end()))
+    both = _TODAY_AND_TOMORROW.match(text)
+    if both is not None:
+        return DateRange(today, today + timedelta(days=1), _strip(text, 0, both.end()))
     start = _FROM.match(text)
     body = text[start.end():] if start else text
     # 今天到周五: from today (a leading 今天 alone is the activity at hand, not a day).
-    first = _LEADING_DAY.match(body) or _FROM_TODAY.match(body)
+    from_today = _TODAY_TO.match(body)
+    first = from_today or _LEADING_DAY.match(body)
     to = _TO.match(body[first.end():]) if first is not None else None
     if first is None or to is None:
         return None
-    said = first.group(1)
+    said = "今天" if from_today else first.group(1)
     try:
         from bot.domain import text as words
         begin = words.parse_date("明天" if said.startswith(("明晚", "明早")) else said, today)

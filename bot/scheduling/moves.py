@@ -15,7 +15,7 @@ from bot.scheduling.called_off import label
 from storage import leave as leave_store
 from storage import org, outbox
 from storage.leave import Changed
-from storage.models import ROLE_LABELS, Branch, LeaveState, Member, Role
+from storage.models import ROLE_LABELS, Attendance, Branch, LeaveState, Member, Role
 
 
 def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
@@ -52,8 +52,12 @@ def tell_of_move(session: Session, changed: Changed, *, settings: Settings, now:
     roster. Returns whether the member was written to. Said by every caller of a change
     (a chat, the CLI, the scheduler)."""
     member, was = changed.member, changed.was
-    if not member.active or was is None or not (
+    if not member.active or not (
             changed.withdrawn or changed.turned_down or changed.restored or changed.to_decide):
+        return False
+    if was is None:
+        _ask_again_on_return(session, changed, settings=settings, now=now,
+                             not_before=not_before, prefer=prefer)
         return False
     assert member.id is not None
     withdrawn, restored = list(changed.withdrawn), changed.restored
@@ -114,6 +118,35 @@ def tell_of_move(session: Session, changed: Changed, *, settings: Settings, now:
                            key=f"{MOVED}|{member.id}|spell:{was.id}", now=now,
                            branch_id=member.branch_id, not_before=not_before)
     return True
+
+
+def _ask_again_on_return(session: Session, changed: Changed, *, settings: Settings,
+                         now: datetime, not_before: datetime | None, prefer: str | None) -> None:
+    """Back on the roster (storage.moves.rejoin), leave still waiting for a decision is
+    asked again of whoever decides it: the request was withdrawn when they left, and
+    undecided it lapses into an absence. The member never heard they had left, so is told
+    nothing."""
+    member = changed.member
+    assert member.id is not None
+    back = f"rejoined:{int(now.timestamp())}"  # the withdrawn request's key stays taken
+    for restored in changed.restored:
+        if restored.leave_state != LeaveState.PENDING:
+            continue
+        row = session.get(Attendance, restored.attendance_id)
+        reason = f"，原因：{row.leave_reason}" if row is not None and row.leave_reason else ""
+        ask_for_a_decision(
+            session, member=member, branch_id=restored.activity.branch_id,
+            key=f"attendance:{restored.attendance_id}|{back}",
+            asked=f"{label(session, restored.activity, settings)}{reason}（停用后已恢复）。",
+            now=now, not_before=not_before, prefer=prefer)
+    for period in changed.to_decide:
+        days = (period.last_day - period.first_day).days + 1
+        when = (show_period(period.first_day, period.last_day, period.activity_type)
+                + (f"（{days} 天）" if days > 1 else ""))
+        ask_for_a_decision(
+            session, member=member, branch_id=member.branch_id, key=f"period:{period.id}|{back}",
+            asked=f"{when}，原因：{period.reason}（停用后已恢复）。",
+            now=now, not_before=not_before, prefer=prefer)
 
 
 def _moved(session: Session, changed: Changed) -> str:
