@@ -616,18 +616,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if (lasting := _HOW_LONG.match(said)) is not None:
             # 请假 三天 出差: how long, not from when; read as a reason it excused the next
             # activity alone, and the days after stayed expected.
+            example = f"明天起{lasting['days']}天" if lasting["days"] else "明天起三天"
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{lasting[1]}」是从哪天起没写清楚。"
-                                                 "请写明日期，如「请假 明天起三天 出差」或「请假 "
+                                                 f"请写明日期，如「请假 {example} 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
         if (vague := _VAGUE_DAYS.match(said)) is not None:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
-        if (counted := _DAYS_COUNTED.match(said)) is not None:
-            # 请假 两天 出差: how many, not from which day; it was the activity at hand alone.
-            return Reply.error(usage_text(LEAVE, f"没有记请假：「{counted[1]}」是从哪天起没写清楚。"
-                                                 f"请写明日期，如「请假 明天起{counted[2]}天 出差」"
-                                                 "或「请假 12月26日至12月27日 出差」"))
         span = (find_date_range(said, today) or find_day_to_day(said, today)
                 or find_leading_week(said, today) or find_leading_day(said, today))
         if span is None and (from_today := _TODAY_FROM.match(said)) is not None \
@@ -776,10 +772,11 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if row is not None and withdrawn is None:
         if row.status in ATTENDED:
             return Reply(f"你已在{_label(ctx, activity)}签到，不用请假。")
+        who = _who_decides(ctx, activity.branch_id)  # 领导 for the bureau's own activities
         known = {
             LeaveState.GRANTED: "你已经请过假了",
-            LeaveState.PENDING: "你的请假正在等待书记批准",
-            LeaveState.REVOKED: "你的请假已被书记驳回，如有疑问请直接联系书记",
+            LeaveState.PENDING: f"你的请假正在等待{who}批准",
+            LeaveState.REVOKED: f"你的请假已被{who}驳回，如有疑问请直接联系{who}",
         }
         return Reply(f"{known.get(row.leave_state, '已有你的记录')}：{_label(ctx, activity, with_date=True)}。")
     row = store.ask_leave(
@@ -920,10 +917,11 @@ _DAYS_FROM = re.compile(r"^\s*(?:起|开始)\s*(?:请)?\s*(\d{1,3}|[一二两三
 # would land on the activity at hand with the words as its reason.
 # Words that also begin a reason (这几天发烧, 上个月做了手术, 节前单位加班) are days only when
 # said on their own.
-# How long, with no day it starts (请假 三天 出差, 请假一周 出差): asked. 一天 and 半天 are the
-# activity at hand, as 请假 alone.
+# How long, with no day it starts (请假 三天 出差, 这两天 值班, 请假一周 出差): asked. 一天
+# and 半天 are the activity at hand, as 请假 alone; 25日 and 十日 are days of the month.
 _HOW_LONG = re.compile(
-    r"^\s*((?:[两二三四五六七八九十]|[2-9]|[1-9]\d)\s*个?\s*(?:天|日|周|星期|礼拜)"
+    r"^\s*((?:这|近|最近)?(?P<days>[两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)\s*个?\s*天"
+    r"|(?:[两二三四五六七八九十]|[2-9])\s*个?\s*(?:周|星期|礼拜)"
     r"|一\s*个?\s*(?:周|星期|礼拜|月)|半\s*个?\s*月)(?=[\s，,、:：。;；]|$)")
 _VAGUE_DAYS = re.compile(
     r"^\s*((?:这|本|下下|下|上)?(?:周|週|星期|礼拜)末|月底|月初|月中|月末|年底|年初|过几天|节后"
@@ -934,10 +932,6 @@ _VAGUE_DAYS = re.compile(
 # Days a leave lasts until, said loosely at its end (出差到月底, 一直到周末, 要到下周才回来).
 _UNTIL_LOOSELY = re.compile(r"(?:到|至)\s*(?P<days>[^\s，,、：:到至]+?)(?:为止|才?回来|返回|结束)?"
                             r"[\s。！!]*$")
-
-# Days counted first, more than one, with no day to count them from (两天 出差, 这两天 值班).
-_DAYS_COUNTED = re.compile(r"^\s*((?:这|近|最近)?([两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)\s*个?\s*天)"
-                           r"(?=[\s，,、:：。;；]|$)")
 
 # Today with the part of it said (今晚, 今天下午): those hours of today.
 # The part alone too (请假 晚上 值班): today's, not the meeting under way that morning.
@@ -1127,17 +1121,35 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         lines.append(f"已请假的 {len(already)} 次（原请假不变）：" + "、".join(
             _label(ctx, a, with_date=True) for a in already))
     if refused:
-        lines.append("已被书记驳回的请假不变，仍需参加："
+        who = _who_decides(ctx, ctx.member.branch_id)
+        lines.append(f"已被{who}驳回的请假不变，仍需参加："
                      + "、".join(_label(ctx, a, with_date=True) for a in refused)
-                     + "。如有疑问请直接联系书记。")
+                     + f"。如有疑问请直接联系{who}。")
     return Reply("\n".join(lines))
 
 
 def _days_said(text: str, today: date) -> DateRange | None:
-    """The days a 销假 names at its start: a range or a week (12月14日至18日, 下周), or one
-    day (12月10日, 周四); DateError for a day that does not exist."""
-    return (find_date_range(text, today) or find_day_to_day(text, today)
+    """The days a 销假 names at its start: a range or a week (12月14日至18日, 下周, 今天到周四,
+    今天起三天), or one day (12月10日, 周四); DateError for a day that does not exist."""
+    span = (find_date_range(text, today) or find_day_to_day(text, today)
             or find_leading_week(text, today) or find_leading_day(text, today))
+    if span is None and (from_today := _TODAY_FROM.match(text)) is not None \
+            and (lasting := _DAYS_FROM.match(text[from_today.end():])) is not None:
+        count = cn_number(lasting[1]) if not lasting[1].isdigit() else int(lasting[1])
+        if count and count <= 366:
+            span = DateRange(today, today + timedelta(days=count - 1),
+                             text[from_today.end() + lasting.end():].strip())
+    return span
+
+
+def _leave_kinds_then(ctx: Ctx, day: date, hours: tuple[int, int]) -> set[ActivityType]:
+    """The kinds of the member's leave on activities of the day starting in those hours."""
+    assert ctx.member is not None
+    tz = ctx.settings.tz
+    return {ActivityType(activity.type) for _, activity in store.own_leave(
+        ctx.session, member_id=ctx.member.id, now=ctx.now)
+        if activity.starts_at.astimezone(tz).date() == day
+        and hours[0] <= activity.starts_at.astimezone(tz).hour < hours[1]}
 
 
 def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -1149,10 +1161,25 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today = ctx.local_now.date()
     which = (args.get("which") or "").strip()
     # 销假 今晚, 今晚的夜学: today's. Not read as a day, the words named nothing, and every
-    # leave the member had went with it, days asked for next week too.
-    tonight = _TODAY_SAID.match(which)
+    # leave the member had went with it, days asked for next week too. 今天到周四 and
+    # 今天起三天 are those days, as 请假 reads them.
+    try:
+        from_today = _days_said(which, today) if _TODAY_FROM.match(which) else None
+    except DateError as exc:
+        return Reply.error(usage_text(WITHDRAW, str(exc)))
+    tonight = _TODAY_SAID.match(which) if from_today is None else None
     kind, rest_ = _named_kind(which[tonight.end():] if tonight else which) \
         if which else (None, "")
+    part = _TODAY_PART.match(which) if tonight is not None and kind is None else None
+    if part is not None:
+        # 销假 今晚: the leave of the evening, not the morning's 主题党日 too (as 请假 今晚
+        # is the evening's alone).
+        then = _leave_kinds_then(ctx, today, _PART_HOURS[_PART_SAID[part[1] or part[2]]])
+        if not then:
+            return Reply.error(f"没有找到「{which}」可以撤回的请假，什么也没有改。"
+                               "发送「我的请假」查看你的请假。")
+        if len(then) == 1:
+            kind = then.pop()
     try:
         # Days as 请假 reads them (12月14日至18日, 下周): the leave in them, not all of it.
         said = (DateRange(today, today, rest_) if tonight else _days_said(
@@ -1211,8 +1238,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
-_LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.PENDING: "等待书记批准",
-                 LeaveState.REVOKED: "已被驳回，仍需参加"}
+_LEAVE_STATES = {LeaveState.GRANTED: "已准假", LeaveState.REVOKED: "已被驳回，仍需参加"}
 
 
 def _stands(ctx: Ctx, state: LeaveState, branch_id: int | None) -> str:

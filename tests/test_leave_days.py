@@ -735,3 +735,59 @@ def test_leave_for_the_next_night_study_is_not_the_meeting_under_way(
     reply = chat.say("zq", said, chat="g1")
     assert "主题党日" not in reply.text and "夜学" in reply.text, reply.text
     assert "原因：值班" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said", ["请假 25日 出差", "请假 10日 出差", "请假 十日 出差"])
+def test_a_day_of_the_month_written_with_ri_is_that_day(runtime, chat, clock, said):
+    """请假 25日 出差 was refused as leave of 25 days with no first day (「25日」是从哪天起
+    没写清楚), when 请假 两天 出差 came to be asked about: 日 after a number is a day."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    reply = chat.say("li", said, chat="g1")
+    assert not reply.is_error and reply.text.startswith("已请假"), reply.text
+    asked = chat.say("li", "请假 十五天 出差", chat="g1")
+    assert asked.is_error and "「十五天」是从哪天起没写清楚" in asked.text
+    assert "明天起十五天" in asked.text, asked.text
+
+
+@pytest.mark.parametrize("said", ["销假 今天到周四", "销假 今天起三天"])
+def test_taking_back_days_from_today_takes_back_each(runtime, chat, clock, said):
+    """销假 今天到周四 took back today's leave alone, the words after 今天 unread, and said
+    the rest stood: Thursday's stayed, though 请假 reads the same words as those days."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    chat.say("li", "请假 夜学 12月8日 出差", chat="g1")
+    chat.say("li", "请假 夜学 12月10日 出差", chat="g1")
+    chat.say("li", "请假 夜学 12月15日 出差", chat="g1")
+    chat.say("li", said, chat="g1")
+    mine = chat.say("li", "我的请假").text
+    assert "12月8日" not in mine and "12月10日" not in mine and "12月15日" in mine, mine
+
+
+def test_taking_back_tonights_leave_keeps_the_afternoons(runtime, chat, clock):
+    """销假 今晚 took back the whole day's leave, the afternoon's 主题党日 too, where 请假 今晚
+    is the evening's alone."""
+    from sqlmodel import select
+
+    from storage.models import Branch, Schedule
+    from tests.factories import seed
+
+    night_studies(runtime, "每周二、周四 19:30")
+
+    def theme_days(session):
+        branch = session.exec(select(Branch)).first()
+        session.add(Schedule(branch_id=branch.id, activity_type="主题党日", rule="每周二 15:00",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+    seed(runtime.engine, theme_days)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    chat.say("li", "请假 主题党日 出差", chat="g1")
+    chat.say("li", "请假 夜学 出差", chat="g1")
+    back = chat.say("li", "销假 今晚", chat="g1").text
+    assert "政治夜学" in back and "主题党日" not in back, back
+    assert "主题党日" in chat.say("li", "我的请假").text
+    nothing = chat.say("li", "销假 今天上午", chat="g1")
+    assert nothing.is_error and "没有找到「今天上午」可以撤回的请假" in nothing.text, nothing.text
+

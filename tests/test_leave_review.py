@@ -159,10 +159,13 @@ def test_leave_for_the_bureaus_study_says_the_leaders_decide_it(runtime, chat, c
     asked = chat.say("li", "请假 中心组学习 出差").text
     assert asked.startswith("请假已提交，等待领导批准：理论学习中心组（12月9日 09:00）"), asked
     assert "已通知领导" in asked
+    again = chat.say("li", "请假 中心组学习 出差").text  # asked again: the same 领导
+    assert "正在等待领导批准" in again, again
     mine = chat.say("li", "我的请假").text
     assert "理论学习中心组（12月9日 09:00）：等待领导批准" in mine, mine
     drain(runtime, clock)
     assert "仍需参加" in chat.say("boss", "驳回请假 李明", chat="lg").text
+    assert "已被领导驳回，如有疑问请直接联系领导" in chat.say("li", "请假 中心组学习 出差").text
     told = [text for _, kind, to_, text in drain(runtime, clock)
             if kind == "leave.decided" and to_ == "li"]
     assert told == [("【请假未批准】赵局长驳回了你的请假：理论学习中心组（12月9日 09:00），"

@@ -281,7 +281,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                              "series": [{"name": "积分", "data": data["weekly"]}]}}
         return _page("member.html", viewer=who, charts=charts, **data)
 
-    drawn: dict[str, tuple[datetime, bytes | None]] = {}  # week → when drawn, the PNG
+    drawn: dict[str, tuple[datetime, bytes]] = {}  # week → when drawn, the PNG
 
     @router.get("/picture/{token}.png")
     def picture(token: str) -> Response:
@@ -295,15 +295,19 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
         # each drawing costs a core a large part of a second (anyone holding the link
         # could keep the server busy). A correction since shows within PICTURE_KEPT.
         week = claims["w"]
-        if week not in drawn or drawn[week][0] <= now - PICTURE_KEPT:
-            for stale in [w for w, (at, _) in drawn.items() if at <= now - PICTURE_KEPT]:
-                del drawn[stale]
-            drawn[week] = (now, push.picture_for_week(runtime, week))
-        png = drawn[week][1]
+        kept = drawn.get(week)
+        if kept is not None and kept[0] > now - PICTURE_KEPT:
+            png = kept[1]
+        else:
+            for stale in [w for w, (at, _) in list(drawn.items()) if at <= now - PICTURE_KEPT]:
+                drawn.pop(stale, None)  # (another request's thread may have taken it)
+            png = push.picture_for_week(runtime, week)
+            if png is not None:  # one not drawn is tried again, not kept
+                drawn[week] = (now, png)
         if png is None:
             return Response("图片不可用", status_code=404, media_type="text/plain")
-        return Response(png, media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return Response(png, media_type="image/png", headers={
+            "Cache-Control": f"private, max-age={int(PICTURE_KEPT.total_seconds())}"})
 
     @router.get("/{anything:path}")
     def no_such_page(anything: str) -> Response:
