@@ -31,7 +31,7 @@ import websockets
 from bot import metrics
 from bot.adapters.common import WELCOME, cut_to_bytes
 from bot.adapters.wecom.inbound import MalformedPayload, parse_aibot
-from bot.adapters.wecom.senders import STREAM_LIMIT, render_markdown_parts
+from bot.adapters.wecom.senders import STREAM_LIMIT, naming_the_asker, render_markdown_parts
 from bot.config import WecomSettings
 from bot.core import IncomingMessage, Reply
 from bot.runtime import Runtime
@@ -317,11 +317,11 @@ class LongConnection:
         payload = reply.to_dict()
         if parts_sent:
             payload["parts_sent"] = parts_sent
-        elif not message.is_private and message.sender_id not in payload["mentions"]:
-            # Sent again whole as a message of its own in the group, not attached to what
-            # was asked: it names who asked. (Not for the rest of a long answer: a mention
-            # would move where its parts fall, and part 1 has gone.)
-            payload["mentions"] = [*payload["mentions"], message.sender_id]
+        elif not message.is_private:
+            # Sent again whole as a message of its own in the group: it names who asked.
+            # (Not the rest of a long answer: a mention would move where its parts fall,
+            # and part 1 has gone.)
+            payload = naming_the_asker(payload, message.sender_id)
         with session_scope(self.runtime.engine) as session:
             outbox.enqueue(session, platform="wecom",
                            target_kind="user" if message.is_private else "group",

@@ -57,6 +57,7 @@ from bot.adapters.wecom.senders import (
     TEXT_LIMIT,
     WecomSender,
     answer_in_two,
+    naming_the_asker,
     render_markdown,
     render_private,
     see_all,
@@ -430,12 +431,8 @@ class WecomCallbacks:
                 ChatBinding.platform == "wecom",
                 ChatBinding.chat_id == message.chat_id)).first()
             branch_id = binding.branch_id if binding else None
-            if kind != RESPONSE_URL:
-                # By the group's webhook the answer is a message of its own in the group,
-                # not one attached to what was asked: it @-mentions who asked.
-                mentions = [m for m in payload.get("mentions") or [] if m]
-                payload = {**payload, "mentions": [*mentions, message.sender_id]
-                           if message.sender_id not in mentions else mentions}
+            if kind != RESPONSE_URL:  # by the group's webhook: a message of its own
+                payload = naming_the_asker(payload, message.sender_id)
         outbox.enqueue(session, platform="wecom",
                        target_kind="user" if message.is_private else "group",
                        target=message.sender_id if message.is_private else message.chat_id,

@@ -128,6 +128,15 @@ RESPONSE_URL_ASKER = "asker"
 # The rest of a long self-built-app answer (or its late reply): message/send, in the app's
 # own text parts, even where the AI bot's long connection sends the "reply" rows.
 APP_REPLY = "reply.app"
+
+
+def naming_the_asker(payload: dict[str, Any], asker: str) -> dict[str, Any]:
+    """An answer that goes to a group as a message of its own (the webhook, aibot_send_msg),
+    not attached to what was asked, @-mentions who asked."""
+    mentions = [m for m in payload.get("mentions") or [] if m]
+    return {**payload, "mentions": mentions if asker in mentions else [*mentions, asker]}
+
+
 # Outbox kinds that answer a member's own message: a reply (late, or the rest of a long
 # one) and the self-built app's.
 ANSWERS = ("reply", APP_REPLY)
@@ -284,10 +293,7 @@ class WecomSender:
         asker = message.payload.get(RESPONSE_URL_ASKER)
         rest = {key: value for key, value in message.payload.items()
                 if key not in (RESPONSE_URL_KEY, RESPONSE_URL_UNTIL, RESPONSE_URL_ASKER)}
-        if asker and asker not in (rest.get("mentions") or []):
-            otherwise = {**rest, "mentions": [*(rest.get("mentions") or []), asker]}
-        else:
-            otherwise = rest
+        otherwise = naming_the_asker(rest, asker) if asker else rest
         if not url or (until and self.clock.now() >= datetime.fromisoformat(until)):
             result = await self.send(replace(message, kind="reply", payload=otherwise))
             return result if result.payload is not None else replace(result, payload=otherwise)
