@@ -1428,14 +1428,15 @@ def _put_right(ctx: Ctx, reversed_points: int, labels: str = "") -> str:
             + (f"，缺席扣分已撤销（{reversed_points:+d}）。" if reversed_points else "。"))
 
 
-def _write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
-                     key: str, branch_id: int | None) -> list[Member]:
+def write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, title: str,
+                    key: str, branch_id: int | None, answer: bool = False) -> list[Member]:
     """One private message to each member who can be reached, by the outbox: at once or,
-    in quiet hours, when they end. Returns those reached."""
+    in quiet hours, when they end (at once whatever the hour for an `answer` to what the
+    member asked: they are awake). Returns those reached."""
     reached = org.reach(ctx.session, members, prefer=ctx.message.platform)
     outbox.enqueue_private(ctx.session, reached=reached, text=text, title=title, kind=kind,
                            key=key, now=ctx.now, branch_id=branch_id,
-                           not_before=ctx.after_quiet_hours())
+                           not_before=None if answer else ctx.after_quiet_hours())
     return [member for member, _ in reached]
 
 
@@ -1451,7 +1452,7 @@ def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
         ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
                        f"{also}如有疑问请联系{ask}。", "请假未批准")
-    _write_privately(ctx, [member], text, kind="leave.decided", title=title,
+    write_privately(ctx, [member], text, kind="leave.decided", title=title,
                      key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
                      branch_id=member.branch_id)
 

@@ -30,7 +30,7 @@ from handlers.attendance import (
     _label,
     _manage_scope,
     _not_due_then,
-    _write_privately,
+    write_privately,
     is_member_name,
     named_record,
     record_and_member,
@@ -246,7 +246,7 @@ def _tell_member(ctx: Ctx, member: Member, what: str) -> str:
     assert ctx.member is not None
     if member.id == ctx.member.id:
         return ""
-    reached = _write_privately(
+    reached = write_privately(
         ctx, [member], f"【签到记录更正】{ctx.member.name}将你在{what}如有疑问请联系书记。",
         kind="attendance.correct", title="签到记录更正",
         key=f"attendance.correct|{ctx.message.platform}:{ctx.message.message_id}",

@@ -553,7 +553,7 @@ def _withdraw_visit(ctx: Ctx, visit: ResearchVisit, reason: str) -> Reply:
     recorder = ctx.session.get(Member, visit.leader_id)
     if recorder is not None and recorder.id != ctx.member.id:
         # The leader's count falls by it: they hear who took it back and why.
-        reached = attendance._write_privately(
+        reached = attendance.write_privately(
             ctx, [recorder], f"【调研记录撤销】{ctx.member.name}撤销了你记录的{said}。"
                              f"原因：{reason}。如有疑问请联系{ctx.member.name}。",
             kind=VISIT_WITHDRAWN, title="调研记录撤销", key=f"visit.withdraw|{visit.id}",

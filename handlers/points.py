@@ -24,6 +24,7 @@ from bot.domain.points import (
 )
 from bot.domain.rules import TIER_MODE_LABELS
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
 from storage.attendance import CANCELLED
@@ -274,15 +275,11 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.message.is_private:
         return Reply("\n".join(text))
     # Asked in a group, the entries would list the member's absences and a secretary's
-    # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer does (not
-    # held for quiet hours: the member who asked is awake).
-    reached = org_store.reach(ctx.session, [member], prefer=ctx.message.platform)
-    if not reached:
+    # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer.
+    if not write_privately(ctx, [member], "\n".join(text), kind=outbox.POINTS_LEDGER,
+                           title="积分明细", answer=True, branch_id=member.branch_id,
+                           key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}"):
         return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
-    outbox.enqueue_private(
-        ctx.session, reached=reached, text="\n".join(text), title="积分明细",
-        kind=outbox.POINTS_LEDGER, key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}",
-        now=ctx.now, branch_id=member.branch_id, not_before=None)
     return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
 
 
