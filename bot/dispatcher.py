@@ -341,7 +341,7 @@ class Dispatcher:
         command, arg_text = self.registry.match(text)
         if command is None or command.quick is None:
             return None
-        if command.ignores and text.endswith(tuple(command.ignores)):
+        if command.ignores and text.endswith(command.ignored_endings):
             return None  # 签到 夜学: which activity was named is the general path's to check
         now = self.clock.now()
         today = now.astimezone(self.settings.tz).date()

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.domain.text import (
@@ -275,6 +276,11 @@ class Command:
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
     short: str = ""
+
+    @cached_property
+    def ignored_endings(self) -> tuple[str, ...]:
+        """`ignores` as str.endswith takes them: read on every quick check-in."""
+        return tuple(self.ignores)
 
     @property
     def usage(self) -> str:
