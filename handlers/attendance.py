@@ -624,26 +624,12 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
-        span = (find_date_range(said, today) or find_day_to_day(said, today)
-                or find_leading_week(said, today) or find_leading_day(said, today))
-        if span is None and (from_today := _TODAY_FROM.match(said)) is not None \
-                and _DAYS_FROM.match(said[from_today.end():]):
-            # 今天起三天 值班: three days from today, as 明天起三天 is from tomorrow.
-            span = DateRange(today, today, said[from_today.end():])
+        span = _days_said(said, today)
         tonight = _TODAY_PART.match(said) if span is None else None
         if tonight is not None:
             # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
             # tomorrow's, not the morning's meeting under way.
             span = DateRange(today, today, said[tonight.end():].strip())
-        if span is not None and span.first == span.last and (
-                lasting := _DAYS_FROM.match(span.rest)) is not None:
-            # 明天起三天 出差: three days from tomorrow (one day, reason 起三天 出差, before).
-            count = cn_number(lasting[1]) if not lasting[1].isdigit() else int(lasting[1])
-            if not count or count > 366:
-                return Reply.error(usage_text(LEAVE, f"没有记请假：没读懂「{lasting[0].strip()}」"
-                                                     "是几天"))
-            span = DateRange(span.first, span.first + timedelta(days=count - 1),
-                             span.rest[lasting.end():].strip())
         until = find_until(span.rest if span is not None else said, today)
         loose = _UNTIL_LOOSELY.search(said) if until is None else None
         if loose is not None and (_VAGUE_DAYS.match(loose["days"])
@@ -655,7 +641,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if until is not None:
             span = DateRange(span.first if span is not None else today, until.last, until.rest)
     except DateError as exc:
-        return Reply.error(usage_text(LEAVE, str(exc)))
+        return Reply.error(usage_text(LEAVE, f"没有记请假：{exc}"))
     day: date | None = None
     hours: tuple[int, int] | None = None  # of the part of the day named (named_part)
     named_part: str | None = None
@@ -1129,16 +1115,23 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
 
 
 def _days_said(text: str, today: date) -> DateRange | None:
-    """The days a 销假 names at its start: a range or a week (12月14日至18日, 下周, 今天到周四,
-    今天起三天), or one day (12月10日, 周四); DateError for a day that does not exist."""
+    """The days a message names at its start, read alike by 请假 and 销假 (so that 销假
+    takes back what the same words asked for): a range or a week (12月14日至18日, 下周,
+    今天到周四), one day (12月10日, 周四), or a day and how many from it (明天起三天,
+    今天起三天). DateError for a day that does not exist or a count not read."""
     span = (find_date_range(text, today) or find_day_to_day(text, today)
             or find_leading_week(text, today) or find_leading_day(text, today))
     if span is None and (from_today := _TODAY_FROM.match(text)) is not None \
-            and (lasting := _DAYS_FROM.match(text[from_today.end():])) is not None:
+            and _DAYS_FROM.match(text[from_today.end():]):
+        span = DateRange(today, today, text[from_today.end():])
+    if span is not None and span.first == span.last and (
+            lasting := _DAYS_FROM.match(span.rest)) is not None:
+        # 明天起三天 出差: three days from tomorrow (one day, reason 起三天 出差, before).
         count = cn_number(lasting[1]) if not lasting[1].isdigit() else int(lasting[1])
-        if count and count <= 366:
-            span = DateRange(today, today + timedelta(days=count - 1),
-                             text[from_today.end() + lasting.end():].strip())
+        if not count or count > 366:
+            raise DateError(f"没读懂「{lasting[0].strip()}」是几天")
+        span = DateRange(span.first, span.first + timedelta(days=count - 1),
+                         span.rest[lasting.end():].strip())
     return span
 
 
@@ -1166,7 +1159,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     try:
         from_today = _days_said(which, today) if _TODAY_FROM.match(which) else None
     except DateError as exc:
-        return Reply.error(usage_text(WITHDRAW, str(exc)))
+        return Reply.error(usage_text(WITHDRAW, f"没有销假：{exc}"))
     tonight = _TODAY_SAID.match(which) if from_today is None else None
     kind, rest_ = _named_kind(which[tonight.end():] if tonight else which) \
         if which else (None, "")
@@ -1185,7 +1178,7 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         said = (DateRange(today, today, rest_) if tonight else _days_said(
             rest_ if kind else which, today) if which else None)
     except DateError as exc:
-        return Reply.error(usage_text(WITHDRAW, str(exc)))
+        return Reply.error(usage_text(WITHDRAW, f"没有销假：{exc}"))
     if kind is None and said is not None and said.rest:
         kind, _ = _named_kind(said.rest)  # 销假 明天的夜学: that study, not all of the day
     if _THIS_ONE.fullmatch(which):

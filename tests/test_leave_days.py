@@ -791,3 +791,29 @@ def test_taking_back_tonights_leave_keeps_the_afternoons(runtime, chat, clock):
     nothing = chat.say("li", "销假 今天上午", chat="g1")
     assert nothing.is_error and "没有找到「今天上午」可以撤回的请假" in nothing.text, nothing.text
 
+
+
+@pytest.mark.parametrize("asked, back", [("请假 明天起三天 出差", "销假 明天起三天"),
+                                         ("请假 12月8日起两天 出差", "销假 12月8日起两天")])
+def test_taking_back_days_said_with_how_many_takes_back_each(runtime, chat, clock, asked, back):
+    """请假 明天起三天 asked for three days, but 销假 明天起三天 took back tomorrow's leave
+    alone (起三天 unread) and said the rest stood: the member, back after all, stayed
+    excused from the other two days' night studies."""
+    night_studies(runtime, "每天 19:30")
+    clock.set(local(2026, 12, 7, 9, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    assert chat.say("li", asked, chat="g1").text.startswith("已请假：12月8日至12月")
+    reply = chat.say("li", back, chat="g1")
+    assert not reply.is_error, reply.text
+    mine = chat.say("li", "我的请假").text
+    assert "12月8日" not in mine and "12月9日" not in mine, mine
+
+
+@pytest.mark.parametrize("said, refused", [("请假 明天起400天 出差", "没有记请假：没读懂「起400天」是几天"),
+                                           ("请假 2月30日 出差", "没有记请假：没有"),
+                                           ("销假 2月30日", "没有销假：没有")])
+def test_a_day_or_count_not_read_says_nothing_was_recorded(chat, bureau, said, refused):  # noqa: F811
+    """A day that does not exist in 请假 or 销假 said 「没有 2月30日 这一天」 and an example,
+    not that nothing was recorded or taken back."""
+    reply = chat.say("zq", said)
+    assert reply.is_error and reply.text.startswith(refused), reply.text
