@@ -250,12 +250,13 @@ class Ticker:
                                            Activity.schedule_withdrawn).where(
             Activity.schedule_id.is_not(None),  # type: ignore[union-attr]
             Activity.ends_at > now, Activity.starts_at <= now + CREATE_AHEAD)).all()}
-        for schedule, branch in schedules:
+        for schedule, _branch in schedules:
             if schedule.id in skip:
                 continue
             # A temporary branch holds nothing after its end date: it is closed that night
-            # (temporary.end_due), so its secretary is not told 【明日活动】 of it.
-            last_day = branch.ends_on if branch is not None and branch.temporary else None
+            # (temporary.end_due), so its secretary is not told 【明日活动】 of it. (The
+            # branch is in the session from the join: no statement.)
+            last_day = schedules_store.last_day(session, schedule)
             held = self._held_near(schedule, now)
             if held is None:
                 log.error("schedule %s has a rule djbot cannot read; skipped", schedule.id)
