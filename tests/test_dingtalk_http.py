@@ -361,3 +361,29 @@ async def test_a_reply_that_must_wait_in_the_outbox_is_committed_with_its_check_
     assert _count(runtime.engine, Attendance) == 1
     (row,) = Session(runtime.engine).exec(select(OutboxMessage)).all()
     assert row.payload["text"].startswith("@m01 ") and "签到成功" in row.payload["text"]
+
+
+async def test_the_weekly_summary_asked_in_a_group_keeps_its_heading_beside_the_at(
+        runtime, app, dingtalk, fake, clock):
+    """周报 is markdown headed "## 党建工作报告…". Asked in a group, the @ of the asker was
+    put in front of it on the same line, by sessionWebhook and by the proactive API alike,
+    so the group saw "@王书记 ## 党建工作报告 周报…" as a plain line, hashes and all. The @
+    stands on a line of its own now and the heading renders."""
+    _branch_with_members(runtime.engine, 1)
+    await dingtalk.say("sec", "绑定 第一支部")
+    asked = await dingtalk.say("sec", "周报")
+    text = dingtalk.reply_text(asked)
+    assert dingtalk.replies(asked)[0]["at"]["atUserIds"] == ["sec"]
+    first, *rest = text.split("\n")
+    assert first.strip() == "@sec"
+    assert any(line.startswith("## 党建工作报告") for line in rest), text
+
+    late = await dingtalk.say("sec", "周报", webhook_ttl_ms=-600_000)  # answered by the API
+    assert dingtalk.replies(late) == []
+    await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    (send,) = fake.delivered("/v1.0/robot/groupMessages/send")
+    assert send.body["msgKey"] == "sampleMarkdown"
+    queued = json.loads(send.body["msgParam"])["text"]
+    first, *rest = queued.split("\n")
+    assert first.strip() == "@sec"
+    assert any(line.startswith("## 党建工作报告") for line in rest), queued

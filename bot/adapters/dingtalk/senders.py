@@ -84,8 +84,16 @@ def markdown_text(reply: Reply, mentions: tuple[str, ...] = ()) -> str:
     # DingTalk highlights an @ only when "@userId" appears in the text as well as in
     # atUserIds; a plain reply's lines become paragraphs so they are not run together.
     body = reply.text if reply.markdown else "\n\n".join(reply.text.split("\n"))
-    prefix = "".join(f"@{user} " for user in mentions)
-    return cut_to_bytes(prefix + body, TEXT_BYTES)
+    return cut_to_bytes(at_line(reply, " ".join(f"@{user}" for user in mentions)) + body,
+                        TEXT_BYTES)
+
+
+def at_line(reply: Reply, at: str) -> str:
+    """What goes before the text to @ someone: on the same line for a plain reply, its own
+    paragraph for markdown (周报 begins "## …", a heading only at the start of a line)."""
+    if not at:
+        return ""
+    return f"{at}\n\n" if reply.markdown else f"{at} "
 
 
 def webhook_body(reply: Reply, *, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -249,7 +257,7 @@ class Replier:
             payload[PARTS_SENT] = parts_sent
         elif not message.is_private and message.sender_name:
             # The proactive group API cannot @ anyone; say who the answer is for.
-            payload["text"] = f"@{message.sender_name} {reply.text}"
+            payload["text"] = at_line(reply, f"@{message.sender_name}") + reply.text
         return {
             "platform": PLATFORM,
             "target_kind": "user" if message.is_private else "group",
