@@ -361,3 +361,58 @@ async def test_a_reply_that_must_wait_in_the_outbox_is_committed_with_its_check_
     assert _count(runtime.engine, Attendance) == 1
     (row,) = Session(runtime.engine).exec(select(OutboxMessage)).all()
     assert row.payload["text"].startswith("@m01 ") and "签到成功" in row.payload["text"]
+
+
+async def test_the_weekly_summary_asked_in_a_group_keeps_its_heading_beside_the_at(
+        runtime, app, dingtalk, fake, clock):
+    """周报 is markdown headed "## 党建工作报告…". Asked in a group, the @ of the asker was
+    put in front of it on the same line, by sessionWebhook and by the proactive API alike,
+    so the group saw "@王书记 ## 党建工作报告 周报…" as a plain line, hashes and all. The @
+    stands on a line of its own now and the heading renders."""
+    _branch_with_members(runtime.engine, 1)
+    await dingtalk.say("sec", "绑定 第一支部")
+    asked = await dingtalk.say("sec", "周报")
+    text = dingtalk.reply_text(asked)
+    assert dingtalk.replies(asked)[0]["at"]["atUserIds"] == ["sec"]
+    first, *rest = text.split("\n")
+    assert first.strip() == "@sec"
+    assert any(line.startswith("## 党建工作报告") for line in rest), text
+
+    late = await dingtalk.say("sec", "周报", webhook_ttl_ms=-600_000)  # answered by the API
+    assert dingtalk.replies(late) == []
+    await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    (send,) = fake.delivered("/v1.0/robot/groupMessages/send")
+    assert send.body["msgKey"] == "sampleMarkdown"
+    queued = json.loads(send.body["msgParam"])["text"]
+    first, *rest = queued.split("\n")
+    assert first.strip() == "@sec"
+    assert any(line.startswith("## 党建工作报告") for line in rest), queued
+
+
+def _run_together(markdown: str) -> list[tuple[str, str]]:
+    """Lines DingTalk's markdown would show as one: it breaks a line only at a blank line
+    (blinkbean/dingtalk#2), so two lines in a row run on, but for a table's rows."""
+    lines = markdown.split("\n")
+    return [(a, b) for a, b in zip(lines, lines[1:])
+            if a.strip() and b.strip() and not (a.startswith("|") and b.startswith("|"))]
+
+
+async def test_the_weekly_summary_in_dingtalk_keeps_one_line_per_figure(
+        runtime, app, dingtalk, fake, clock):
+    """周报 is markdown written one figure to a line ("**第一支部** …" then "活动 … 次 · 参与
+    …"), as WeCom shows it. DingTalk's markdown breaks a line only at a blank line, so the
+    group saw each branch's lines, the period and the list run into one paragraph. Each
+    line is now its own paragraph, by sessionWebhook and by the robot API alike."""
+    _branch_with_members(runtime.engine, 1)
+    await dingtalk.say("sec", "绑定 第一支部")
+    asked = await dingtalk.say("sec", "周报")
+    text = dingtalk.reply_text(asked)
+    assert "**第一支部**" in text and "统计区间" in text
+    assert _run_together(text) == []
+
+    await dingtalk.say("sec", "周报", webhook_ttl_ms=-600_000)  # answered by the API
+    await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    (send,) = fake.delivered("/v1.0/robot/groupMessages/send")
+    queued = json.loads(send.body["msgParam"])["text"]
+    assert "**第一支部**" in queued
+    assert _run_together(queued) == []

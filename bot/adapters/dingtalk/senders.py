@@ -48,7 +48,7 @@ log = logging.getLogger("djbot.dingtalk")
 
 BATCH_USERS = 20  # oToMessages/batchSend takes at most 20 userIds
 MSG_PARAM_BYTES = 15_000  # msgParam is a JSON string of at most 15 000 bytes
-# One part's text: room in msgParam for the title, the blank lines a plain reply gains as
+# One part's text: room in msgParam for the title, the blank lines a reply gains as
 # markdown and JSON's escaping of them. No smaller limit is published for sessionWebhook
 # or custom-robot markdown, so their parts use the same size (docs/dingtalk.md).
 PART_BYTES = 10_000
@@ -82,10 +82,35 @@ def title_of(reply: Reply) -> str:
 
 def markdown_text(reply: Reply, mentions: tuple[str, ...] = ()) -> str:
     # DingTalk highlights an @ only when "@userId" appears in the text as well as in
-    # atUserIds; a plain reply's lines become paragraphs so they are not run together.
-    body = reply.text if reply.markdown else "\n\n".join(reply.text.split("\n"))
-    prefix = "".join(f"@{user} " for user in mentions)
-    return cut_to_bytes(prefix + body, TEXT_BYTES)
+    # atUserIds. Its markdown breaks a line only at a blank line, so a plain reply's lines
+    # become paragraphs, and so do a markdown reply's (周报: one figure to a line).
+    body = paragraphs(reply.text) if reply.markdown else "\n\n".join(reply.text.split("\n"))
+    return cut_to_bytes(at_line(reply, " ".join(f"@{user}" for user in mentions)) + body,
+                        TEXT_BYTES)
+
+
+def paragraphs(markdown: str) -> str:
+    """Markdown whose every line stands alone in DingTalk: a blank line between two lines
+    that have none, but for a table's rows (a blank line would end the table)."""
+    lines = markdown.split("\n")
+    out = lines[:1]
+    for before, line in zip(lines, lines[1:]):
+        if before.strip() and line.strip() and not (_table_row(before) and _table_row(line)):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
+def _table_row(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def at_line(reply: Reply, at: str) -> str:
+    """What goes before the text to @ someone: on the same line for a plain reply, its own
+    paragraph for markdown (周报 begins "## …", a heading only at the start of a line)."""
+    if not at:
+        return ""
+    return f"{at}\n\n" if reply.markdown else f"{at} "
 
 
 def webhook_body(reply: Reply, *, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -249,7 +274,7 @@ class Replier:
             payload[PARTS_SENT] = parts_sent
         elif not message.is_private and message.sender_name:
             # The proactive group API cannot @ anyone; say who the answer is for.
-            payload["text"] = f"@{message.sender_name} {reply.text}"
+            payload["text"] = at_line(reply, f"@{message.sender_name}") + reply.text
         return {
             "platform": PLATFORM,
             "target_kind": "user" if message.is_private else "group",
