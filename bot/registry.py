@@ -1089,7 +1089,9 @@ def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str]
 
 
 def _named(command: Command, said: str) -> tuple[Command, str] | None:
-    """The command and the name said with it (帮 and the like dropped), if it is one."""
+    """The command and the name said with it (帮 and the like dropped, and the @ of a
+    mention: 签到 @李明 names him as 签到 李明 does), if it is one."""
+    said = said.removeprefix("@")
     name = said[1:] if said[:1] in _FOR_WHOM and len(said) > 2 else said
     if (not 2 <= len(name) <= _NAME_MAX_CHARS or name in _NOT_A_NAME
             or not all("\u4e00" <= c <= "\u9fff" or c == "·" for c in name)):

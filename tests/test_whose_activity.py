@@ -192,6 +192,21 @@ def test_a_member_signs_their_check_in_with_their_name_and_nobody_checks_in_anot
     assert "你是想发送「签到」吗" in chat.say("li", "赵六签到", chat="g1").text
 
 
+def test_naming_another_by_their_mention_checks_in_nobody(runtime, chat, clock):
+    """签到 @张强, a secretary checking in one who forgot, checked in the secretary and said
+    so: 张强 stayed missing and the record was the secretary's. The mention names him as
+    签到 张强 does."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
+    for user, said in (("sec", "签到 @张强"), ("sec", "@张强签到"), ("sec", "@张强 签到"),
+                       ("li", "签到 @张强")):
+        reply = chat.say(user, said, chat="g1")
+        assert reply.is_error and "不能替张强签到" in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+    assert chat.say("li", "签到 @李明", chat="g1").text.startswith("李明 签到成功")
+
+
 def test_a_committee_member_late_for_the_committee_meeting_is_checked_in_there(
         runtime, chat, clock):
     """支委会 09:00–10:00, the theme day at 10:00 with check-in from 09:30. 王书记, late for the
