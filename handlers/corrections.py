@@ -27,7 +27,7 @@ from bot.domain.dates import (
 from bot.domain.text import DateError as NoSuchDate
 from bot.domain.text import parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
-from bot.scheduling.called_off import tell_cancelled
+from bot.scheduling.called_off import tell_cancelled, tell_restored
 import handlers.attendance as attendance
 import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
@@ -109,7 +109,7 @@ def _confirmed_cancel(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         text += f"\n相关积分已冲销（合计 {reversed_points:+d} 分），各人「积分明细」可见。"
     if told:
         text += f"\n已通知 {told} 个收到过活动通知的群。"
-    return Reply(text + _told_privately(asked))
+    return Reply(text + _told_privately(asked) + "\n取消错了，发送「恢复活动」可撤回。")
 
 
 def _told_privately(asked: int) -> str:
@@ -215,6 +215,49 @@ def cancel(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"将取消{attendance._label(ctx, activity)}（已签到 {figures.attended} 人）：它的签到、"
         "请假和缺席都不再计入，已记的积分以冲销记录抵消。\n"
         "确认请在 5 分钟内发送「确认」。要取消的是下一次活动，请发送「取消活动 下次 原因」。")
+
+
+# --- 恢复活动 --------------------------------------------------------------------------
+
+
+def restore(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """恢复活动: a 取消活动 confirmed by mistake (the latest activity meant the next one)
+    taken back. The last one cancelled in the scope within the 补签 window counts again
+    as it stood: its records, and its points posted again beside their reversal."""
+    scope, problem = attendance._manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    days = ctx.rules.makeup_window_days
+    activity = store.last_cancelled(ctx.session, branch_id=scope,
+                                    since=ctx.now - timedelta(days=days))
+    if activity is None:
+        return Reply.error(f"没有可以恢复的活动：最近 {days} 天内没有用「取消活动」取消的活动，"
+                           "什么也没有改。")
+    label = attendance._label(ctx, activity, with_date=True)
+    instead = store.held_instead(ctx.session, activity=activity)
+    if instead is not None:
+        return Reply.error(f"没有恢复{label}：同一时间已有{attendance._label(ctx, instead)}，"
+                           "恢复会把一次活动记成两次。要改记录请用「更正」或「补签」。")
+    assert ctx.member is not None
+    why_cancelled = activity.cancel_reason or "未说明原因"
+    reason = (args.get("reason") or "").strip() or "未说明原因"
+    restored = corrections.restore_activity(ctx.session, activity=activity, by=ctx.member,
+                                            reason=reason, now=ctx.now, tz=ctx.settings.tz)
+    if restored is None:
+        return Reply.error(f"{label}已经恢复了。")
+    told, asked = tell_restored(attendance.calling_off(ctx), activity)
+    ctx.audit("activity.restore", target=label,
+              detail={"activity_id": activity.id, "reason": reason,
+                      "cancel_reason": why_cancelled, "restored_points": restored,
+                      "groups_told": told, "members_told": asked})
+    text = f"已恢复{label}：它的签到、请假和缺席照常计入（原取消原因：{why_cancelled}）。"
+    if restored:
+        text += f"\n冲销的积分已恢复（合计 {restored:+d} 分），各人「积分明细」可见。"
+    if told:
+        text += f"\n已告知 {told} 个收到过取消通知的群。"
+    if asked:
+        text += f"\n已私信告知请过假的 {asked} 人。"
+    return Reply(text)
 
 
 _NEXT_GLUED = re.compile(r"(?:下次|下一次)的?(.+)")
@@ -576,6 +619,12 @@ CANCEL_ACTIVITY = Command(
     short="取消",  # 取消夜学, 夜学取消, 活动取消
     said_first=ACTIVITY_WORDS | {"活动"},
     example="取消活动 临时勤务任务", capability="corrections")
+RESTORE_ACTIVITY = Command(
+    name="恢复活动", acts=True,
+    summary="撤回最近一次「取消活动」（补签期限内）：签到、请假、缺席和积分照常计入",
+    handler=restore, aliases=("撤销取消", "撤回取消"),
+    args=(rest("reason", "原因", optional=True),), roles=MANAGERS | LEADERS,
+    example="恢复活动 取消错了", capability="corrections")
 DELETE_SCHEDULE = Command(
     name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,
     aliases=("取消日程",),
@@ -607,6 +656,6 @@ RESUME_SCHEDULE = Command(
 
 def register(registry: CommandRegistry) -> None:
     # Gentler first: pausing a schedule is listed (and tried) before deleting it.
-    for command in (CONFIRM, CANCEL_ACTIVITY, PAUSE_SCHEDULE, RESUME_SCHEDULE, DELETE_SCHEDULE,
-                    UNDO, WITHDRAW_VISIT):
+    for command in (CONFIRM, CANCEL_ACTIVITY, RESTORE_ACTIVITY, PAUSE_SCHEDULE, RESUME_SCHEDULE,
+                    DELETE_SCHEDULE, UNDO, WITHDRAW_VISIT):
         registry.add(command)

@@ -299,7 +299,8 @@ def _ledger_item(entry, view) -> LedgerItem:
     return LedgerItem(id=entry.id, when=entry.occurred_at, points=entry.points, rule=entry.rule,
                       note=entry.note, label=label, reverses=view.reverses.get(entry.id),
                       cancelled=cancelled, cancel_why=cancel_why,
-                      by_cancel=str(entry.source_id).startswith("cancel:"))
+                      by_cancel=str(entry.source_id).startswith("cancel:"),
+                      by_restore=str(entry.source_id).startswith("restore:"))
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -269,6 +269,28 @@ def held_with(session: Session, *, activity: Activity, now: datetime) -> list[Ac
     return sorted(found.values(), key=lambda a: (a.starts_at, a.id), reverse=True)
 
 
+def last_cancelled(session: Session, *, branch_id: int | None, since: datetime
+                   ) -> Activity | None:
+    """The activity of the scope cancelled last by 取消活动 (not by a schedule change),
+    starting since `since`: what 恢复活动 restores."""
+    return session.exec(select(Activity).where(
+        _in_scope(branch_id), Activity.status == CANCELLED,
+        Activity.schedule_withdrawn == False,  # noqa: E712
+        Activity.starts_at >= since).order_by(Activity.cancelled_at.desc(),  # type: ignore[union-attr]
+                                              Activity.id.desc())).first()  # type: ignore[union-attr]
+
+
+def held_instead(session: Session, *, activity: Activity) -> Activity | None:
+    """An activity of the same kind, scope and party group held in its time (开始 again
+    after it was cancelled): restoring it would count the same meeting twice."""
+    return session.exec(select(Activity).where(
+        _in_scope(activity.branch_id), Activity.id != activity.id,
+        Activity.status != CANCELLED, Activity.type == activity.type,
+        Activity.party_group_id == activity.party_group_id
+        if activity.party_group_id is not None else Activity.party_group_id.is_(None),  # type: ignore[union-attr]
+        Activity.starts_at < activity.ends_at, Activity.ends_at > activity.starts_at)).first()
+
+
 def named_activity(session: Session, *, branch_id: int | None, now: datetime,
                    kind: str | None = None, day: tuple[datetime, datetime] | None = None
                    ) -> Activity | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from storage import ledger, outbox
-from storage.attendance import ATTENDED, CANCELLED, OPEN, ROW_KINDS
+from storage.attendance import ATTENDED, CANCELLED, CLOSED, OPEN, ROW_KINDS
 from storage.models import (
     Activity,
     Attendance,
@@ -90,14 +90,73 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     owners = {(str(i), m) for i, m in rows}
     entries = [e for e in entries if (e.source_id.split("#", 1)[0], e.member_id) in owners]
     who = by.name if by else "系统"
+    # Cancelled again after a 恢复活动: each entry's reversal is keyed by its round (123#1),
+    # or the first round's key would swallow it and the points would stand.
+    rounds: dict[str, int] = {}
+    for source_id in _reversals_of(session, activity):
+        entry_id = source_id.rsplit(":", 1)[-1].split("#", 1)[0]
+        rounds[entry_id] = rounds.get(entry_id, 0) + 1
     total = 0
     for entry in entries:
+        round_ = rounds.get(str(entry.id), 0)
         if ledger.post(session, member_id=entry.member_id, branch_id=entry.branch_id,
                        points=-entry.points, rule=f"reverse:{entry.rule}",
-                       source_kind="correction", source_id=f"cancel:{activity.id}:{entry.id}",
+                       source_kind="correction",
+                       source_id=f"cancel:{activity.id}:{entry.id}"
+                                 + (f"#{round_}" if round_ else ""),
                        occurred_at=entry.occurred_at, now=now, ruleset_id=entry.ruleset_id,
                        note=f"{who}取消活动：{reason}"):
             total -= entry.points
+    session.flush()
+    return total
+
+
+def _reversals_of(session: Session, activity: Activity) -> list[str]:
+    """The source ids of the entries 取消活动 posted on the activity, every round."""
+    return list(session.exec(select(PointEntry.source_id).where(
+        PointEntry.source_kind == "correction",
+        PointEntry.source_id.startswith(f"cancel:{activity.id}:", autoescape=True))).all())  # type: ignore[attr-defined]
+
+
+def restore_activity(session: Session, *, activity: Activity, by: Member, reason: str,
+                     now: datetime, tz: tzinfo) -> int | None:
+    """Undo a 取消活动 (not a schedule change's: reopen is for those): the activity counts
+    again as it stood, its records as they were, and each entry the cancellation reversed
+    is posted again by a reversal of that reversal (restore:<activity>:<entry>), noted with
+    who restored it and why, so 积分明细 shows all three. What was withheld about it is
+    queued again while it has not begun. Returns the points restored; None, and nothing
+    changes, when it is not cancelled by 取消活动 (another secretary restored it first)."""
+    restored = {"status": CLOSED if activity.closed_at is not None else OPEN,
+                "cancelled_at": None, "cancelled_by": None, "cancel_reason": None}
+    # Claimed in one statement, as 取消活动 holds the row: two secretaries restore it once.
+    claimed = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.status == CANCELLED,
+                               Activity.schedule_withdrawn == False)  # noqa: E712
+        .values(**restored).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return None
+    for key, value in restored.items():
+        set_committed_value(activity, key, value)
+    done = {source_id.rsplit(":", 1)[-1] for source_id in session.exec(
+        select(PointEntry.source_id).where(
+            PointEntry.source_kind == "correction",
+            PointEntry.source_id.startswith(f"restore:{activity.id}:", autoescape=True))).all()}  # type: ignore[attr-defined]
+    reversals = session.exec(select(PointEntry).where(
+        PointEntry.source_kind == "correction",
+        PointEntry.source_id.startswith(f"cancel:{activity.id}:", autoescape=True))  # type: ignore[attr-defined]
+        .order_by(PointEntry.id)).all()
+    total = 0
+    for entry in reversals:
+        if str(entry.id) in done:
+            continue
+        if ledger.post(session, member_id=entry.member_id, branch_id=entry.branch_id,
+                       points=-entry.points, rule=f"reverse:{entry.rule}",
+                       source_kind="correction", source_id=f"restore:{activity.id}:{entry.id}",
+                       occurred_at=entry.occurred_at, now=now, ruleset_id=entry.ruleset_id,
+                       note=f"{by.name}恢复活动：{reason}"):
+            total -= entry.points
+    if activity.starts_at > now:
+        _queue_again(session, activity, now=now, tz=tz)
     session.flush()
     return total
 
@@ -289,6 +348,14 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: dateti
         set_committed_value(activity, key, value)
     for row in rows if not keep_rows else ():
         session.delete(row)
+    _queue_again(session, activity, now=now, tz=tz)
+    session.flush()
+    return True
+
+
+def _queue_again(session: Session, activity: Activity, *, now: datetime, tz: tzinfo) -> None:
+    """What withhold_unsent withheld about an activity held again after all, queued again
+    (but for 【明日活动】 once its day has begun: it says 明日)."""
     its_day = activity.starts_at.astimezone(tz).date()
     for message in _queued_about(session, activity):
         if message.status == "withdrawn" and message.last_error == WITHHELD:
@@ -302,8 +369,6 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: dateti
         elif message.status == "sending" and message.withdraw_reason == WITHHELD:
             message.withdraw_reason = None  # its send, if it fails, is tried again
             session.add(message)
-    session.flush()
-    return True
 
 
 def withhold_unsent(session: Session, *, activity: Activity, reason: str = WITHHELD,

@@ -303,11 +303,13 @@ def ledger_view(session: Session, *, member_id: int, limit: int) -> LedgerView:
 
 
 def _reversed_id(source_id: str) -> int | None:
-    """The entry a correction names as the one it reverses (cancel:7:123, study:5:123,
-    repair:123); None for a row's correction (12, 12#2), which names the row."""
+    """The entry a correction names as the one it reverses (cancel:7:123, a later round's
+    cancel:7:123#1, restore:7:456 of a 恢复活动, study:5:123, repair:123); None for a row's
+    correction (12, 12#2), which names the row."""
     kind, _, rest = source_id.partition(":")
-    last = rest.rsplit(":", 1)[-1]
-    return int(last) if kind in ("cancel", "study", "repair") and last.isdigit() else None
+    last = rest.rsplit(":", 1)[-1].split("#", 1)[0]
+    return (int(last) if kind in ("cancel", "restore", "study", "repair") and last.isdigit()
+            else None)
 
 
 def reversed_entries(entries: list[PointEntry]) -> dict[int, int]:
@@ -348,7 +350,7 @@ def entry_activities(session: Session, *, entries: list[PointEntry]) -> dict[int
         elif e.source_kind == "correction" and rule_base(e.rule).startswith("attendance."):
             if row is not None:  # 补签 or 更正 reversing what the row counted
                 by_row[e.id] = row  # type: ignore[index]
-            elif source.startswith("cancel:") and source.split(":")[1].isdigit():
+            elif source.startswith(("cancel:", "restore:")) and source.split(":")[1].isdigit():
                 by_activity[e.id] = int(source.split(":")[1])  # type: ignore[index]
     if not by_row and not by_activity:
         return {}

@@ -305,6 +305,7 @@ class LedgerItem:
     cancelled: int | None = None  # the activity's id when it was cancelled (取消活动)
     cancel_why: str | None = None  # who cancelled it and why, for a reversal without a note
     by_cancel: bool = False  # the reversal 取消活动 posted
+    by_restore: bool = False  # the reversal of that reversal 恢复活动 posted
 
 
 @dataclass(frozen=True)
@@ -384,9 +385,11 @@ def _cancelled_text(group: list[LedgerItem]) -> str:
     all of it is reversed, and why."""
     first = min(group, key=lambda i: i.id)
     label = first.label or describe_rule(rule_base(first.rule)).rsplit(" ", 1)[0]
-    posted = [i for i in sorted(group, key=lambda i: i.id) if not i.by_cancel]
+    posted = [i for i in sorted(group, key=lambda i: i.id) if not (i.by_cancel or i.by_restore)]
     parts = "、".join(f"{item_text(i, label=False)} {i.points:+d}" for i in posted)
-    why = next((i.note for i in group if i.by_cancel and i.note), None) or first.cancel_why
+    # Why it is cancelled now: the latest 取消活动's note (restored and cancelled again).
+    why = next((i.note for i in sorted(group, key=lambda i: i.id, reverse=True)
+                if i.by_cancel and i.note), None) or first.cancel_why
     return f"{label}已取消：原记 {parts}，已全部冲销，不计分" + (f"（{why}）" if why else "")
 
 

@@ -165,3 +165,16 @@ def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
         key=f"activity.resume|{activity.id}|asked", now=off.now, branch_id=activity.branch_id,
         not_before=QuietHours.of(settings).held_until(local_now))
     return len(told), len(reached)
+
+
+def tell_restored(off: CalledOff, activity: Activity) -> tuple[int, int]:
+    """An activity 取消活动 cancelled, restored (恢复活动): while it is to come or under way,
+    told as one a schedule holds again (tell_reopened); after it, the groups told it was off
+    hear that its records count after all, and nobody privately (it is a record put right,
+    as 积分明细 shows). Returns (groups told, members told)."""
+    if activity.ends_at > off.now:
+        return tell_reopened(off, activity)
+    told = _tell_groups(off, activity, "activity.resume",
+                        f"【活动恢复】{label(off.session, activity, off.settings, off.now)}"
+                        "的取消已撤回，签到、请假和积分照常计入。")
+    return len(told), 0
