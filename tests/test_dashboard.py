@@ -354,7 +354,8 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
     cancelled = next(a for a in rows["交警大队党支部"] if a["id"] == wrong_id)
     assert cancelled["state"] == "已取消" and cancelled["rate"] is None
     with Session(bureau.engine) as s:
-        sheet = pages.activity_page(s, activity=s.get(Activity, wrong_id), settings=settings)
+        sheet = pages.activity_page(s, activity=s.get(Activity, wrong_id), settings=settings,
+                                    now=clock.now())
         record = pages.member_page(s, member=s.get(Member, absentee), now=clock.now(),
                                    settings=settings)
     assert sheet["cancelled"]
@@ -1050,3 +1051,37 @@ def test_a_mangled_address_says_so_in_chinese_not_in_json(browser, bureau, addre
         if signed:
             assert "没有这" in answer.text, answer.text
         assert "default-src 'self'" in answer.headers["content-security-policy"]
+
+
+def test_the_sheet_of_an_activity_not_begun_or_under_way_calls_nobody_absent(client, bureau,
+                                                                             clock):
+    """The branch page lists a night study opened early as 未开始, then 进行中; its sheet
+    must not call the branch absent meanwhile: 未签到 as the chat says it, absences only
+    once the activity has ended."""
+    from bot.domain.attendance import plan_times
+    from storage.models import ActivityType
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    clock.set(local(2026, 11, 25, 19, 10))
+    starts = local(2026, 11, 25, 19, 30)
+    times = plan_times(ActivityType.NIGHT_STUDY, starts, opens_minutes_before=30)
+    with Session(bureau.engine) as s:
+        early = Activity(type="政治夜学", topic="提前开放", branch_id=g1, starts_at=starts,
+                         ends_at=times.ends_at, checkin_opens_at=times.checkin_opens_at,
+                         checkin_closes_at=times.checkin_closes_at, status="open",
+                         created_at=clock.now())
+        s.add(early)
+        s.commit()
+        sheet_of = f"/web/activity/{early.id}"
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    sign_in(client, bureau, "cg01")
+    assert "未开始" in _section(client.get(f"/web/branch/{g1}").text, "活动与签到表")
+    waiting = client.get(sheet_of).text
+    assert "缺席" not in waiting and "未签到 9（未开始）" in waiting, waiting
+    clock.set(local(2026, 11, 25, 19, 45))
+    running = client.get(sheet_of).text
+    assert "缺席" not in running and "未签到 9（进行中）" in running, running
+    assert "<td>未签到</td>" in running and "<td>未到</td>" not in running
+    clock.set(local(2026, 11, 25, 21, 0))
+    say(bureau, "cg01", "结束", "demo-g1")
+    assert "缺席 9（缺席尚未确认）" in client.get(sheet_of).text

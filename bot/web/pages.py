@@ -28,7 +28,7 @@ from bot.domain.visits import target_of
 from bot.web import committee as committee_sections
 from storage import dashboard as store
 from storage import org
-from storage.attendance import CANCELLED
+from storage.attendance import CANCELLED, OPEN
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
@@ -246,13 +246,20 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
     }
 
 
-def activity_page(session: Session, *, activity: Activity, settings: Settings) -> dict[str, Any]:
+def activity_page(session: Session, *, activity: Activity, settings: Settings,
+                  now: datetime) -> dict[str, Any]:
     tz = settings.tz
     sheet = store.attendance_sheet(session, activity=activity)
     branch = session.get(Branch, activity.branch_id) if activity.branch_id else None
+    # Before it ends nobody is absent yet: who has not come reads 未签到, as the chat's
+    # 未签到 says it, and the branch page's 未开始 or 进行中 beside it (Tally.held_by's rule).
+    under_way = (None if activity.status != OPEN or activity.ends_at <= now
+                 else "未开始" if activity.starts_at > now else "进行中")
     rows = []
     for line in sheet:
         status = _record_status(line)
+        if line.status is None and under_way:
+            status = "未签到"
         if line.status in ("absent", "leave") and (line.checked_in_at or line.made_up_at):
             # 更正: the check-in or 补签 stays on file, its time shown, and is not counted;
             # leave beside a check-in time would read as a forged record, not a correction.
@@ -281,6 +288,7 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
         "rows": rows,
         "counted": counted,
         "final": activity.finalized_at is not None,
+        "under_way": under_way,
         "cancelled": activity.status == CANCELLED,
     }
 

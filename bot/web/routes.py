@@ -261,7 +261,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
             if not allowed:
                 return _refused(403, "你只能查看本支部活动的签到表。")
-            data = pages.activity_page(session, activity=found, settings=runtime.settings)
+            data = pages.activity_page(session, activity=found, settings=runtime.settings,
+                                       now=runtime.clock.now())
         return _page("activity.html", viewer=who, **data)
 
     @router.get("/member/{member_id}")
