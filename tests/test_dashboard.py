@@ -1085,3 +1085,55 @@ def test_the_sheet_of_an_activity_not_begun_or_under_way_calls_nobody_absent(cli
     clock.set(local(2026, 11, 25, 21, 0))
     say(bureau, "cg01", "结束", "demo-g1")
     assert "缺席 9（缺席尚未确认）" in client.get(sheet_of).text
+
+
+def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_page(
+        client, bureau, clock):
+    """A 临时党支部 that ended in October held a 党课 and was visited: the year's report
+    lists it with both; the bureau page's 三会一课 and 调研 for the year did not list it at
+    all, so its visit and open problem were missing from the page's tables. It is listed,
+    marked 已撤销, and not flagged short of visits (no visit can be made to it now)."""
+    from datetime import date
+
+    from bot.domain.points import date_range
+    from storage import yearly
+    from storage.models import ResearchVisit
+    from storage.temporary import end_due
+
+    set_up = local(2026, 3, 2, 9, 0)
+    held = local(2026, 5, 12, 15, 0)
+    with Session(bureau.engine) as s:
+        task = Branch(name="护航临时党支部", created_at=set_up, temporary=True,
+                      ends_on=date(2026, 10, 31))
+        s.add(task)
+        s.flush()
+        make_member(s, task, "护航一")
+        s.add(Activity(type="党课", topic="护航党课", branch_id=task.id, starts_at=held,
+                       ends_at=held + timedelta(hours=1), checkin_opens_at=held,
+                       checkin_closes_at=held + timedelta(hours=1), status="closed",
+                       closed_at=held + timedelta(hours=1), expected_count=1,
+                       finalized_at=held + timedelta(hours=2), created_at=held))
+        leader = s.exec(select(Member.id).where(Member.role == "leader")).first()
+        s.add(ResearchVisit(leader_id=leader, branch_id=task.id, visited_on=date(2026, 6, 3),
+                            problems_found=2, problems_solved=1, logged_at=held))
+        s.commit()
+        assert [e.branch.name for e in end_due(s, today=date(2026, 11, 23), now=clock.now(),
+                                               tz=SHANGHAI)] == ["护航临时党支部"]
+        s.commit()
+        figures = yearly.build_year(s, period=date_range(date(2026, 1, 1), date(2026, 12, 31),
+                                                         SHANGHAI),
+                                    now=clock.now(), tz=SHANGHAI, rules=bureau.rules)
+    [line] = [b for b in figures.branches if b.name == "护航临时党支部"]
+    assert (line.visits, line.counts["党课"]) == (1, 1)
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    visits = re.search(r"<tr[^>]*><td>护航临时党支部（已撤销）</td><td>(\d+)/(\d+)</td>"
+                       r"<td>(\d+)</td><td>(\d+)</td></tr>", _section(page, "调研"))
+    assert visits, _section(page, "调研")
+    assert int(visits.group(1)) == line.visits and visits.group(3, 4) == ("2", "1")
+    assert 'class="short"><td>护航临时党支部' not in page
+    meetings = re.search(r"护航临时党支部（已撤销）</a></td>(.*?)</tr>",
+                         _section(page, "三会一课"), re.S)
+    assert meetings, _section(page, "三会一课")
+    cells = re.findall(r"<td[^>]*>(\d+)</td>", meetings.group(1))
+    assert cells[4] == "1" and sum(map(int, cells)) == line.counts["党课"]

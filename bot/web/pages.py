@@ -154,11 +154,17 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             history.setdefault(s.figures.branch_id, [None] * len(weeks))[index] = (
                 s.tier.value if s.tier else None)
         latest = ranked
-    names = store.branches(session)
+    # The year's tables list every branch there was this year, as the year's report does:
+    # one ended since (a 临时党支部, a closed branch) keeps its meetings, visits and
+    # problems, said to have ended, and is owed no more visits.
+    of_year = [b for b in org.branches(session, include_inactive=True)
+               if b.active or (b.ends_on is not None and b.ends_on.year >= local.year)]
+    names = {b.id: b.name + ("" if b.active else "（已撤销）") for b in of_year}
+    ended = {b.id for b in of_year if not b.active}
     visits = store.visits_of_year(session, year=local.year)
     # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
     targets = {b.id: target_of(b, settings.visit_target_per_year, year=local.year, tz=tz)
-               for b in org.branches(session)}
+               for b in of_year}
     meetings = store.three_meetings_by_month(
         store.in_period(tallies, year.start, now), tz=tz)
 
@@ -195,7 +201,8 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             {"branch_id": bid, "name": name, "visits": visits[bid].visits if bid in visits else 0,
              "target": targets.get(bid, settings.visit_target_per_year),
              "found": visits[bid].found if bid in visits else 0,
-             "open": visits[bid].open_problems if bid in visits else 0}
+             "open": visits[bid].open_problems if bid in visits else 0,
+             "ended": bid in ended}
             for bid, name in names.items()
         ],
         "bureau_activities": [
