@@ -1137,3 +1137,24 @@ def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_pa
     assert meetings, _section(page, "三会一课")
     cells = re.findall(r"<td[^>]*>(\d+)</td>", meetings.group(1))
     assert cells[4] == "1" and sum(map(int, cells)) == line.counts["党课"]
+
+
+def test_a_screen_reader_hears_the_charts_figures_and_each_weeks_tier(client, bureau):
+    """The charts are drawn on a canvas: their label, the one thing a screen reader says of
+    them, gives each week's figure; each dot of a branch's tier history says its tier."""
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    label = re.search(r'id="chart-trend"[^>]*aria-label="([^"]*)"', page).group(1)
+    trend = chart["trend"]
+    for week, value in zip(trend["labels"], trend["series"][0]["data"]):
+        assert (f"{week} {value:g}%" if value is not None else f"{week} 无活动") in label, label
+    months = re.search(r'id="chart-year"[^>]*aria-label="([^"]*)"', page).group(1)
+    assert f'11月 {chart["year"]["series"][0]["data"][-1]:g}%' in months, months
+    dots = re.findall(r'<span class="dot [^"]*"([^>]*)>', _section(page, "量化积分"))
+    assert dots and all(re.search(r'role="img" aria-label="\d\d-\d\d (红|黄|蓝|无活动)档?"', d)
+                        for d in dots), dots[:3]
+    g1 = branch_id(bureau, "城关派出所党支部")
+    assert re.search(r'aria-label="近12周参与率：[^"]*\d%', client.get(f"/web/branch/{g1}").text)
+    me = sign_in(client, bureau, "cg03").headers["location"]
+    assert re.search(r'aria-label="每周积分：[^"]*\d{2}-\d{2} -?\d+ 分', client.get(me).text)

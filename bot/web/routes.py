@@ -50,6 +50,17 @@ templates.filters["pct"] = lambda v: "—" if v is None else f"{v:g}%"
 templates.filters["hm"] = lambda v: "" if v is None else v.strftime("%m-%d %H:%M")
 
 
+def _described(title: str, labels: list[str], values: list[Any], unit: str) -> str:
+    """A chart's figures in words, for its label: of a canvas a screen reader says the
+    label alone, and the figures are nowhere else on the page."""
+    return title + "：" + "，".join(
+        f"{label} {'无活动' if value is None else f'{value:g}{unit}'}"
+        for label, value in zip(labels, values))
+
+
+templates.globals["described"] = _described
+
+
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     charts = context.pop("charts", None)
     html = templates.get_template(name).render(
