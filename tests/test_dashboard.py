@@ -1158,3 +1158,23 @@ def test_a_screen_reader_hears_the_charts_figures_and_each_weeks_tier(client, bu
     assert re.search(r'aria-label="近12周参与率：[^"]*\d%', client.get(f"/web/branch/{g1}").text)
     me = sign_in(client, bureau, "cg03").headers["location"]
     assert re.search(r'aria-label="每周积分：[^"]*\d{2}-\d{2} -?\d+ 分', client.get(me).text)
+
+
+def test_an_activitys_rating_is_the_chats_rounded_once_half_up(client, bureau, clock):
+    """Four ratings 5, 4, 4, 4 average 4.25: the chat's 活动 said 4.2 (the float rounded
+    half to even) and the branch page 4.25; both say 4.3, 四舍五入 as every figure is."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 评价四舍五入", "demo-g1")
+    for user, score in (("cg02", 5), ("cg03", 4), ("cg04", 4), ("cg05", 4)):
+        assert "签到成功" in say(bureau, user, "签到", "demo-g1")
+        assert "感谢评价" in say(bureau, user, f"评价 {score}", "demo-g1")
+    clock.set(local(2026, 11, 23, 16, 0))
+    say(bureau, "cg01", "结束", "demo-g1")
+    chat = re.search(r"评价 (\S+) 分（4 人）", say(bureau, "cg01", "活动", "demo-g1"))
+    assert chat and chat.group(1) == "4.3", chat
+    sign_in(client, bureau, "cg01")
+    ratings = _section(client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").text,
+                       "活动评价")
+    shown = re.search(r"评价四舍五入</a> <span[^>]*>[^<]*</span>\s*<b>([^<]+)</b> 分（4 人评价）",
+                      ratings)
+    assert shown and shown.group(1) == "4.3", ratings

@@ -245,9 +245,11 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
              "off_boards": m.off_boards}
             for m in members
         ],
-        # The store gives times in UTC, as they are stored; the page says them in the bureau's
-        # time, as the activity list above does.
-        "ratings": [replace(r, starts_at=r.starts_at.astimezone(tz)) for r in ratings.rows],
+        # The store gives times in UTC, as they are stored, and averages as counted; the page
+        # says the times in the bureau's time, as the activity list above does, and the
+        # averages to one decimal, half up, as the chat's 活动 does (4.25 is 4.3).
+        "ratings": [replace(r, starts_at=r.starts_at.astimezone(tz),
+                            average=half_up(r.average, 1)) for r in ratings.rows],
         "ratings_total": ratings.total,
         "ratings_hidden": ratings.hidden,
     }
