@@ -1178,3 +1178,45 @@ def test_an_activitys_rating_is_the_chats_rounded_once_half_up(client, bureau, c
     shown = re.search(r"评价四舍五入</a> <span[^>]*>[^<]*</span>\s*<b>([^<]+)</b> 分（4 人评价）",
                       ratings)
     assert shown and shown.group(1) == "4.3", ratings
+
+
+def test_the_bureau_writes_scores_and_averages_as_the_weekly_report_does(client, bureau, clock):
+    """A branch where all four came and each earned 5 points scores 100 with 人均 5: 周报
+    writes 100 and 5, and the bureau page wrote 100.0 and 5.0 beside it."""
+    week = last_complete_week(clock.now(), SHANGHAI)
+    wednesday = week.start + timedelta(days=2, hours=19)
+    with Session(bureau.engine) as s:
+        team = Branch(name="满勤党支部", created_at=week.start - timedelta(days=30))
+        s.add(team)
+        s.flush()
+        people = [make_member(s, team, f"满勤{i}") for i in range(4)]
+        s.add(activity := Activity(type="政治夜学", topic="满勤", branch_id=team.id,
+                                   starts_at=wednesday, ends_at=wednesday + timedelta(hours=1),
+                                   checkin_opens_at=wednesday, checkin_closes_at=wednesday,
+                                   status="closed", closed_at=wednesday + timedelta(hours=1),
+                                   finalized_at=wednesday + timedelta(hours=2), expected_count=4,
+                                   created_at=wednesday))
+        s.flush()
+        from storage.models import PointEntry
+        for m in people:
+            s.add(Attendance(activity_id=activity.id, member_id=m.id, status="present",
+                             checked_in_at=wednesday, updated_at=wednesday))
+            s.add(PointEntry(member_id=m.id, branch_id=team.id, points=5,
+                             rule="attendance.present.政治夜学", source_kind="attendance",
+                             source_id=f"full{m.id}", occurred_at=wednesday,
+                             created_at=wednesday))
+        s.commit()
+        before = previous_period(week)
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), tz=SHANGHAI,
+                              visit_target=bureau.settings.visit_target_per_year,
+                              rules=bureau.rules, now=clock.now())
+    weekly = render_markdown(report, table=True)
+    line = next(row for row in weekly.splitlines() if row.startswith("| 满勤党支部 "))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    average, score = cells[11], cells[12]
+    assert (average, score) == ("5", "100"), line
+    sign_in(client, bureau, "ld01")
+    row = re.search(r'满勤党支部</a></td>(.*?)</tr>', client.get("/web/").text, re.S).group(1)
+    shown = re.findall(r"<td>([^<]*)</td>", row)
+    assert shown[:3] == [score, "100%", average], row

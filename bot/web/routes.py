@@ -47,6 +47,8 @@ SECURITY_HEADERS = {
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(["html"]))
 templates.filters["pct"] = lambda v: "—" if v is None else f"{v:g}%"
+# A score or an average, already rounded, written as 周报 and 红黄蓝榜 write it: 100, 5.5.
+templates.filters["num"] = lambda v: "—" if v is None else f"{v:g}"
 templates.filters["hm"] = lambda v: "" if v is None else v.strftime("%m-%d %H:%M")
 
 
