@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -1093,8 +1093,6 @@ def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_pa
     lists it with both; the bureau page's 三会一课 and 调研 for the year did not list it at
     all, so its visit and open problem were missing from the page's tables. It is listed,
     marked 已撤销, and not flagged short of visits (no visit can be made to it now)."""
-    from datetime import date
-
     from bot.domain.points import date_range
     from storage import yearly
     from storage.models import ResearchVisit
@@ -1220,3 +1218,32 @@ def test_the_bureau_writes_scores_and_averages_as_the_weekly_report_does(client,
     row = re.search(r'满勤党支部</a></td>(.*?)</tr>', client.get("/web/").text, re.S).group(1)
     shown = re.findall(r"<td>([^<]*)</td>", row)
     assert shown[:3] == [score, "100%", average], row
+
+
+def test_the_bureaus_own_activities_count_as_the_years_report_and_say_cancelled_or_not_begun(
+        client, bureau, clock):
+    """Two 中心组学习 held, one cancelled (取消活动) and one tomorrow at 9: the year's report
+    counts 2; the bureau page said 4 次 and listed the cancelled one as if it had been held."""
+    from bot.domain.points import date_range
+    from storage import yearly
+    from storage.corrections import cancel_activity
+
+    with Session(bureau.engine) as s:
+        held = [_held(s, branch_id=None, topic=f"中心组{i}", kind="理论学习中心组",
+                      at=local(2026, 10, 8 + 7 * i, 9, 0)) for i in range(3)]
+        upcoming = _held(s, branch_id=None, topic="明天的中心组", kind="理论学习中心组",
+                         at=local(2026, 11, 24, 9, 0))
+        upcoming.status, upcoming.closed_at, upcoming.finalized_at = "open", None, None
+        cancel_activity(s, activity=held[2], by=None, reason="改期", now=clock.now())
+        s.commit()
+        figures = yearly.build_year(s, period=date_range(date(2026, 1, 1), date(2026, 12, 31),
+                                                         SHANGHAI),
+                                    now=clock.now(), tz=SHANGHAI, rules=bureau.rules)
+    assert figures.counts["理论学习中心组"] == 2
+    sign_in(client, bureau, "ld01")
+    listed = _section(client.get("/web/").text, "全局活动与签到表")
+    assert "全局活动与签到表（2026 年，2 次）" in listed, listed
+    line = {topic: re.search(rf"{topic}</a>\s*<span[^>]*>([^<]*)</span>", listed).group(1)
+            for topic in ("中心组0", "中心组2", "明天的中心组")}
+    assert "已取消" in line["中心组2"] and "未开始" in line["明天的中心组"], line
+    assert "已取消" not in line["中心组0"] and "未开始" not in line["中心组0"]

@@ -127,6 +127,15 @@ def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
             "rate": _pct(live.value) if held else None}
 
 
+def _state(activity: Activity, now: datetime) -> str:
+    """An activity's state as the branch page's list says it ("" once begun and ended)."""
+    if activity.status == CANCELLED:
+        return "已取消"
+    if activity.starts_at > now:
+        return "未开始"
+    return "进行中" if activity.status == OPEN and activity.ends_at > now else ""
+
+
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
                 cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
@@ -168,6 +177,10 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     meetings = store.three_meetings_by_month(
         store.in_period(tallies, year.start, now), tz=tz)
 
+    own = [{"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
+            "at": a.starts_at.astimezone(tz), "state": _state(a, now)}
+           for a in store.bureau_activities(session, start=year.start,
+                                            end=now + timedelta(days=1))]
     tiers = []
     for s in latest:
         f = s.figures
@@ -205,11 +218,9 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
              "ended": bid in ended}
             for bid, name in names.items()
         ],
-        "bureau_activities": [
-            {"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
-             "at": a.starts_at.astimezone(tz)}
-            for a in store.bureau_activities(session, start=year.start,
-                                             end=now + timedelta(days=1))],
+        "bureau_activities": own,
+        # As the year's report counts them: begun and not cancelled (取消活动).
+        "bureau_held": sum(1 for a in own if a["state"] in ("", "进行中")),
         "sections": [s for s in (hook(session, now, settings) for hook in BUREAU_SECTIONS) if s],
     }
 
@@ -261,9 +272,9 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings,
     sheet = store.attendance_sheet(session, activity=activity)
     branch = session.get(Branch, activity.branch_id) if activity.branch_id else None
     # Before it ends nobody is absent yet: who has not come reads 未签到, as the chat's
-    # 未签到 says it, and the branch page's 未开始 or 进行中 beside it (Tally.held_by's rule).
-    under_way = (None if activity.status != OPEN or activity.ends_at <= now
-                 else "未开始" if activity.starts_at > now else "进行中")
+    # 未签到 says it, with the 未开始 or 进行中 the lists of activities give it.
+    state = _state(activity, now)
+    under_way = state if state in ("未开始", "进行中") else None
     rows = []
     for line in sheet:
         status = _record_status(line)
