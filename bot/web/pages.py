@@ -169,6 +169,13 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     of_year = [b for b in org.branches(session, include_inactive=True)
                if b.active or (b.ends_on is not None and b.ends_on.year >= local.year)]
     names = {b.id: b.name + ("" if b.active else "（已撤销）") for b in of_year}
+    # The months each was there: none before the month it was set up (its record's date;
+    # the chat's 三会一课 holds no meeting due before it either) or after the one it ended.
+    there = {b.id: (b.created_at.astimezone(tz).month if b.created_at.astimezone(tz).year
+                    == local.year else 1,
+                    b.ends_on.month if b.ends_on is not None and b.ends_on.year == local.year
+                    else 12)
+             for b in of_year}
     ended = {b.id for b in of_year if not b.active}
     visits = store.visits_of_year(session, year=local.year)
     # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
@@ -207,7 +214,8 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
         "months": months,
         "meetings": [
             {"branch_id": bid, "name": name,
-             "cells": [meetings.get(bid, {}).get(m, {}) for m in months]}
+             "cells": [meetings.get(bid, {}).get(m, {}) if there[bid][0] <= m <= there[bid][1]
+                       else None for m in months]}
             for bid, name in names.items()
         ],
         "visits": [
