@@ -136,6 +136,16 @@ def _state(activity: Activity, now: datetime) -> str:
     return "进行中" if activity.status == OPEN and activity.ends_at > now else ""
 
 
+def _months_there(branch: Branch, *, year: int, tz: Any) -> tuple[int, int]:
+    """The first and last month of `year` the branch was there: none before the month it
+    was set up (its record's date; the chat's 三会一课 holds no meeting due before it
+    either) or after the one it ended."""
+    set_up = branch.created_at.astimezone(tz)
+    return (set_up.month if set_up.year == year else 1,
+            branch.ends_on.month if branch.ends_on is not None and branch.ends_on.year == year
+            else 12)
+
+
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
                 cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
@@ -169,13 +179,7 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     of_year = [b for b in org.branches(session, include_inactive=True)
                if b.active or (b.ends_on is not None and b.ends_on.year >= local.year)]
     names = {b.id: b.name + ("" if b.active else "（已撤销）") for b in of_year}
-    # The months each was there: none before the month it was set up (its record's date;
-    # the chat's 三会一课 holds no meeting due before it either) or after the one it ended.
-    there = {b.id: (b.created_at.astimezone(tz).month if b.created_at.astimezone(tz).year
-                    == local.year else 1,
-                    b.ends_on.month if b.ends_on is not None and b.ends_on.year == local.year
-                    else 12)
-             for b in of_year}
+    there = {b.id: _months_there(b, year=local.year, tz=tz) for b in of_year}
     ended = {b.id for b in of_year if not b.active}
     visits = store.visits_of_year(session, year=local.year)
     # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
