@@ -46,6 +46,7 @@ from bot.domain.dates import (
     find_record_day,
     without_leading_now,
 )
+from bot.domain.points import half_up
 from bot.domain.text import clean, cn_number, show_date, show_days, show_period
 from bot.registry import (
     LEADERS,
@@ -2131,7 +2132,8 @@ def _figures_of(ctx: Ctx, activity: Activity) -> str:
     )
     count, average = store.rating_summary(ctx.session, activity_id=activity.id)  # type: ignore[arg-type]
     if count:
-        lines.append(f"评价 {average:.1f} 分（{count} 人）")
+        # Half up, as the branch page shows it: 4.25 is 4.3 (":.1f" said 4.2, half to even).
+        lines.append(f"评价 {half_up(average, 1):.1f} 分（{count} 人）")
     return "\n".join(lines)
 
 

@@ -410,7 +410,7 @@ class RatingLine:
     topic: str
     starts_at: datetime
     count: int
-    average: float
+    average: float  # as counted: the page rounds it, once, as the chat's 活动 does
     comments: list[str] = field(default_factory=list)
 
 
@@ -437,7 +437,7 @@ def branch_ratings(session: Session, *, branch_id: int, start: datetime, end: da
                        Rating.comment.is_not(None), Rating.comment != "")
                 .order_by(Rating.rated_at)):
             comments.setdefault(aid, []).append(text)
-    return Listed([RatingLine(aid, kind, topic or "", starts, int(n), round(float(avg), 2),
+    return Listed([RatingLine(aid, kind, topic or "", starts, int(n), float(avg),
                               comments.get(aid, []))
                    for aid, kind, topic, starts, n, avg in rows], listed.total)
 

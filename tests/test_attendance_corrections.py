@@ -420,7 +420,8 @@ def test_the_attendance_sheet_says_a_record_was_corrected_whichever_way(runtime,
     chat.say("sec", "更正 李四 缺席 补签错人")
     with Session(runtime.engine) as s:
         activity = s.exec(select(Activity)).one()
-        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings)
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings,
+                                    now=runtime.clock.now())
         status = {r["name"]: r["status"] for r in sheet["rows"]}
     assert status == {"王书记": "出席", "张三": "请假（签到已更正）", "李四": "缺席（签到已更正）"}
     assert sheet["counted"]["leave"] == 1 and sheet["counted"]["absent"] == 1

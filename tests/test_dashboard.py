@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -354,7 +354,8 @@ def test_cancelled_and_unconfirmed_activities_count_as_in_the_weekly_report(bure
     cancelled = next(a for a in rows["交警大队党支部"] if a["id"] == wrong_id)
     assert cancelled["state"] == "已取消" and cancelled["rate"] is None
     with Session(bureau.engine) as s:
-        sheet = pages.activity_page(s, activity=s.get(Activity, wrong_id), settings=settings)
+        sheet = pages.activity_page(s, activity=s.get(Activity, wrong_id), settings=settings,
+                                    now=clock.now())
         record = pages.member_page(s, member=s.get(Member, absentee), now=clock.now(),
                                    settings=settings)
     assert sheet["cancelled"]
@@ -1050,3 +1051,217 @@ def test_a_mangled_address_says_so_in_chinese_not_in_json(browser, bureau, addre
         if signed:
             assert "没有这" in answer.text, answer.text
         assert "default-src 'self'" in answer.headers["content-security-policy"]
+
+
+def test_the_sheet_of_an_activity_not_begun_or_under_way_calls_nobody_absent(client, bureau,
+                                                                             clock):
+    """The branch page lists a night study opened early as 未开始, then 进行中; its sheet
+    must not call the branch absent meanwhile: 未签到 as the chat says it, absences only
+    once the activity has ended."""
+    from bot.domain.attendance import plan_times
+    from storage.models import ActivityType
+
+    g1 = branch_id(bureau, "城关派出所党支部")
+    clock.set(local(2026, 11, 25, 19, 10))
+    starts = local(2026, 11, 25, 19, 30)
+    times = plan_times(ActivityType.NIGHT_STUDY, starts, opens_minutes_before=30)
+    with Session(bureau.engine) as s:
+        early = Activity(type="政治夜学", topic="提前开放", branch_id=g1, starts_at=starts,
+                         ends_at=times.ends_at, checkin_opens_at=times.checkin_opens_at,
+                         checkin_closes_at=times.checkin_closes_at, status="open",
+                         created_at=clock.now())
+        s.add(early)
+        s.commit()
+        sheet_of = f"/web/activity/{early.id}"
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    sign_in(client, bureau, "cg01")
+    assert "未开始" in _section(client.get(f"/web/branch/{g1}").text, "活动与签到表")
+    waiting = client.get(sheet_of).text
+    assert "缺席" not in waiting and "未签到 9（未开始）" in waiting, waiting
+    clock.set(local(2026, 11, 25, 19, 45))
+    running = client.get(sheet_of).text
+    assert "缺席" not in running and "未签到 9（进行中）" in running, running
+    assert "<td>未签到</td>" in running and "<td>未到</td>" not in running
+    clock.set(local(2026, 11, 25, 21, 0))
+    say(bureau, "cg01", "结束", "demo-g1")
+    assert "缺席 9（缺席尚未确认）" in client.get(sheet_of).text
+
+
+def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_page(
+        client, bureau, clock):
+    """A 临时党支部 that ended in October held a 党课 and was visited: the year's report
+    lists it with both; the bureau page's 三会一课 and 调研 for the year did not list it at
+    all, so its visit and open problem were missing from the page's tables. It is listed,
+    marked 已撤销, and not flagged short of visits (no visit can be made to it now)."""
+    from bot.domain.points import date_range
+    from storage import yearly
+    from storage.models import ResearchVisit
+    from storage.temporary import end_due
+
+    set_up = local(2026, 3, 2, 9, 0)
+    held = local(2026, 5, 12, 15, 0)
+    with Session(bureau.engine) as s:
+        task = Branch(name="护航临时党支部", created_at=set_up, temporary=True,
+                      ends_on=date(2026, 10, 31))
+        s.add(task)
+        s.flush()
+        make_member(s, task, "护航一")
+        s.add(Activity(type="党课", topic="护航党课", branch_id=task.id, starts_at=held,
+                       ends_at=held + timedelta(hours=1), checkin_opens_at=held,
+                       checkin_closes_at=held + timedelta(hours=1), status="closed",
+                       closed_at=held + timedelta(hours=1), expected_count=1,
+                       finalized_at=held + timedelta(hours=2), created_at=held))
+        leader = s.exec(select(Member.id).where(Member.role == "leader")).first()
+        s.add(ResearchVisit(leader_id=leader, branch_id=task.id, visited_on=date(2026, 6, 3),
+                            problems_found=2, problems_solved=1, logged_at=held))
+        s.commit()
+        assert [e.branch.name for e in end_due(s, today=date(2026, 11, 23), now=clock.now(),
+                                               tz=SHANGHAI)] == ["护航临时党支部"]
+        s.commit()
+        figures = yearly.build_year(s, period=date_range(date(2026, 1, 1), date(2026, 12, 31),
+                                                         SHANGHAI),
+                                    now=clock.now(), tz=SHANGHAI, rules=bureau.rules)
+    [line] = [b for b in figures.branches if b.name == "护航临时党支部"]
+    assert (line.visits, line.counts["党课"]) == (1, 1)
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    visits = re.search(r"<tr[^>]*><td>护航临时党支部（已撤销）</td><td>(\d+)/(\d+)</td>"
+                       r"<td>(\d+)</td><td>(\d+)</td></tr>", _section(page, "调研"))
+    assert visits, _section(page, "调研")
+    assert int(visits.group(1)) == line.visits and visits.group(3, 4) == ("2", "1")
+    assert 'class="short"><td>护航临时党支部' not in page
+    meetings = re.search(r"护航临时党支部（已撤销）</a></td>(.*?)</tr>",
+                         _section(page, "三会一课"), re.S)
+    assert meetings, _section(page, "三会一课")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", meetings.group(1))
+    assert cells[4] == "1" and sum(int(c) for c in cells if c.isdigit()) == line.counts["党课"]
+
+
+def test_a_screen_reader_hears_the_charts_figures_and_each_weeks_tier(client, bureau):
+    """The charts are drawn on a canvas: their label, the one thing a screen reader says of
+    them, gives each week's figure; each dot of a branch's tier history says its tier."""
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    label = re.search(r'id="chart-trend"[^>]*aria-label="([^"]*)"', page).group(1)
+    trend = chart["trend"]
+    for week, value in zip(trend["labels"], trend["series"][0]["data"]):
+        assert (f"{week} {value:g}%" if value is not None else f"{week} 无活动") in label, label
+    months = re.search(r'id="chart-year"[^>]*aria-label="([^"]*)"', page).group(1)
+    assert f'11月 {chart["year"]["series"][0]["data"][-1]:g}%' in months, months
+    dots = re.findall(r'<span class="dot [^"]*"([^>]*)>', _section(page, "量化积分"))
+    assert dots and all(re.search(r'role="img" aria-label="\d\d-\d\d (红|黄|蓝|无活动)档?"', d)
+                        for d in dots), dots[:3]
+    g1 = branch_id(bureau, "城关派出所党支部")
+    assert re.search(r'aria-label="近12周参与率：[^"]*\d%', client.get(f"/web/branch/{g1}").text)
+    me = sign_in(client, bureau, "cg03").headers["location"]
+    assert re.search(r'aria-label="每周积分：[^"]*\d{2}-\d{2} -?\d+ 分', client.get(me).text)
+
+
+def test_an_activitys_rating_is_the_chats_rounded_once_half_up(client, bureau, clock):
+    """Four ratings 5, 4, 4, 4 average 4.25: the chat's 活动 said 4.2 (the float rounded
+    half to even) and the branch page 4.25; both say 4.3, 四舍五入 as every figure is."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 评价四舍五入", "demo-g1")
+    for user, score in (("cg02", 5), ("cg03", 4), ("cg04", 4), ("cg05", 4)):
+        assert "签到成功" in say(bureau, user, "签到", "demo-g1")
+        assert "感谢评价" in say(bureau, user, f"评价 {score}", "demo-g1")
+    clock.set(local(2026, 11, 23, 16, 0))
+    say(bureau, "cg01", "结束", "demo-g1")
+    chat = re.search(r"评价 (\S+) 分（4 人）", say(bureau, "cg01", "活动", "demo-g1"))
+    assert chat and chat.group(1) == "4.3", chat
+    sign_in(client, bureau, "cg01")
+    ratings = _section(client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").text,
+                       "活动评价")
+    shown = re.search(r"评价四舍五入</a> <span[^>]*>[^<]*</span>\s*<b>([^<]+)</b> 分（4 人评价）",
+                      ratings)
+    assert shown and shown.group(1) == "4.3", ratings
+
+
+def test_the_bureau_writes_scores_and_averages_as_the_weekly_report_does(client, bureau, clock):
+    """A branch where all four came and each earned 5 points scores 100 with 人均 5: 周报
+    writes 100 and 5, and the bureau page wrote 100.0 and 5.0 beside it."""
+    week = last_complete_week(clock.now(), SHANGHAI)
+    wednesday = week.start + timedelta(days=2, hours=19)
+    with Session(bureau.engine) as s:
+        team = Branch(name="满勤党支部", created_at=week.start - timedelta(days=30))
+        s.add(team)
+        s.flush()
+        people = [make_member(s, team, f"满勤{i}") for i in range(4)]
+        s.add(activity := Activity(type="政治夜学", topic="满勤", branch_id=team.id,
+                                   starts_at=wednesday, ends_at=wednesday + timedelta(hours=1),
+                                   checkin_opens_at=wednesday, checkin_closes_at=wednesday,
+                                   status="closed", closed_at=wednesday + timedelta(hours=1),
+                                   finalized_at=wednesday + timedelta(hours=2), expected_count=4,
+                                   created_at=wednesday))
+        s.flush()
+        from storage.models import PointEntry
+        for m in people:
+            s.add(Attendance(activity_id=activity.id, member_id=m.id, status="present",
+                             checked_in_at=wednesday, updated_at=wednesday))
+            s.add(PointEntry(member_id=m.id, branch_id=team.id, points=5,
+                             rule="attendance.present.政治夜学", source_kind="attendance",
+                             source_id=f"full{m.id}", occurred_at=wednesday,
+                             created_at=wednesday))
+        s.commit()
+        before = previous_period(week)
+        report = build_report(s, start=week.start, end=week.end,
+                              previous=(before.start, before.end), tz=SHANGHAI,
+                              visit_target=bureau.settings.visit_target_per_year,
+                              rules=bureau.rules, now=clock.now())
+    weekly = render_markdown(report, table=True)
+    line = next(row for row in weekly.splitlines() if row.startswith("| 满勤党支部 "))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    average, score = cells[11], cells[12]
+    assert (average, score) == ("5", "100"), line
+    sign_in(client, bureau, "ld01")
+    row = re.search(r'满勤党支部</a></td>(.*?)</tr>', client.get("/web/").text, re.S).group(1)
+    shown = re.findall(r"<td>([^<]*)</td>", row)
+    assert shown[:3] == [score, "100%", average], row
+
+
+def test_the_bureaus_own_activities_count_as_the_years_report_and_say_cancelled_or_not_begun(
+        client, bureau, clock):
+    """Two 中心组学习 held, one cancelled (取消活动) and one tomorrow at 9: the year's report
+    counts 2; the bureau page said 4 次 and listed the cancelled one as if it had been held."""
+    from bot.domain.points import date_range
+    from storage import yearly
+    from storage.corrections import cancel_activity
+
+    with Session(bureau.engine) as s:
+        held = [_held(s, branch_id=None, topic=f"中心组{i}", kind="理论学习中心组",
+                      at=local(2026, 10, 8 + 7 * i, 9, 0)) for i in range(3)]
+        upcoming = _held(s, branch_id=None, topic="明天的中心组", kind="理论学习中心组",
+                         at=local(2026, 11, 24, 9, 0))
+        upcoming.status, upcoming.closed_at, upcoming.finalized_at = "open", None, None
+        cancel_activity(s, activity=held[2], by=None, reason="改期", now=clock.now())
+        s.commit()
+        figures = yearly.build_year(s, period=date_range(date(2026, 1, 1), date(2026, 12, 31),
+                                                         SHANGHAI),
+                                    now=clock.now(), tz=SHANGHAI, rules=bureau.rules)
+    assert figures.counts["理论学习中心组"] == 2
+    sign_in(client, bureau, "ld01")
+    listed = _section(client.get("/web/").text, "全局活动与签到表")
+    assert "全局活动与签到表（2026 年，2 次）" in listed, listed
+    line = {topic: re.search(rf"{topic}</a>\s*<span[^>]*>([^<]*)</span>", listed).group(1)
+            for topic in ("中心组0", "中心组2", "明天的中心组")}
+    assert "已取消" in line["中心组2"] and "未开始" in line["明天的中心组"], line
+    assert "已取消" not in line["中心组0"] and "未开始" not in line["中心组0"]
+
+
+def test_three_meetings_are_not_marked_missed_in_months_a_branch_did_not_exist(client, bureau,
+                                                                              clock):
+    """A 临时党支部 set up on 2 March and ended on 31 October: 三会一课 marked January,
+    February and November red, 0 (当月未召开), for months it was not there; they read —,
+    as the chat's 三会一课 holds no meeting due before a branch was set up."""
+    with Session(bureau.engine) as s:
+        s.add(Branch(name="护航临时党支部", created_at=local(2026, 3, 2, 9, 0), temporary=True,
+                     ends_on=date(2026, 10, 31), active=False))
+        s.commit()
+    sign_in(client, bureau, "ld01")
+    meetings = _section(client.get("/web/").text, "三会一课")
+    row = re.search(r"护航临时党支部（已撤销）</a></td>(.*?)</tr>", meetings, re.S)
+    assert row, meetings
+    cells = re.findall(r'<td class="([^"]*)"[^>]*>([^<]*)</td>', row.group(1))
+    assert [text for _, text in cells] == ["—", "—"] + ["0"] * 8 + ["—"], cells
+    assert [kind for kind, text in cells if text == "—"] == ["none"] * 3

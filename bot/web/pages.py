@@ -28,7 +28,7 @@ from bot.domain.visits import target_of
 from bot.web import committee as committee_sections
 from storage import dashboard as store
 from storage import org
-from storage.attendance import CANCELLED
+from storage.attendance import CANCELLED, OPEN
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
@@ -127,6 +127,25 @@ def _activity_row(t: store.Tally, now: datetime) -> dict[str, Any]:
             "rate": _pct(live.value) if held else None}
 
 
+def _state(activity: Activity, now: datetime) -> str:
+    """An activity's state as the branch page's list says it ("" once begun and ended)."""
+    if activity.status == CANCELLED:
+        return "已取消"
+    if activity.starts_at > now:
+        return "未开始"
+    return "进行中" if activity.status == OPEN and activity.ends_at > now else ""
+
+
+def _months_there(branch: Branch, *, year: int, tz: Any) -> tuple[int, int]:
+    """The first and last month of `year` the branch was there: none before the month it
+    was set up (its record's date; the chat's 三会一课 holds no meeting due before it
+    either) or after the one it ended."""
+    set_up = branch.created_at.astimezone(tz)
+    return (set_up.month if set_up.year == year else 1,
+            branch.ends_on.month if branch.ends_on is not None and branch.ends_on.year == year
+            else 12)
+
+
 def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: Rules,
                 cache: store.FigureCache | None = None) -> dict[str, Any]:
     tz = settings.tz
@@ -154,14 +173,25 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
             history.setdefault(s.figures.branch_id, [None] * len(weeks))[index] = (
                 s.tier.value if s.tier else None)
         latest = ranked
-    names = store.branches(session)
+    # The year's tables list every branch there was this year, as the year's report does:
+    # one ended since (a 临时党支部, a closed branch) keeps its meetings, visits and
+    # problems, said to have ended, and is owed no more visits.
+    of_year = [b for b in org.branches(session, include_inactive=True)
+               if b.active or (b.ends_on is not None and b.ends_on.year >= local.year)]
+    names = {b.id: b.name + ("" if b.active else "（已撤销）") for b in of_year}
+    there = {b.id: _months_there(b, year=local.year, tz=tz) for b in of_year}
+    ended = {b.id for b in of_year if not b.active}
     visits = store.visits_of_year(session, year=local.year)
     # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
     targets = {b.id: target_of(b, settings.visit_target_per_year, year=local.year, tz=tz)
-               for b in org.branches(session)}
+               for b in of_year}
     meetings = store.three_meetings_by_month(
         store.in_period(tallies, year.start, now), tz=tz)
 
+    own = [{"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
+            "at": a.starts_at.astimezone(tz), "state": _state(a, now)}
+           for a in store.bureau_activities(session, start=year.start,
+                                            end=now + timedelta(days=1))]
     tiers = []
     for s in latest:
         f = s.figures
@@ -188,21 +218,21 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
         "months": months,
         "meetings": [
             {"branch_id": bid, "name": name,
-             "cells": [meetings.get(bid, {}).get(m, {}) for m in months]}
+             "cells": [meetings.get(bid, {}).get(m, {}) if there[bid][0] <= m <= there[bid][1]
+                       else None for m in months]}
             for bid, name in names.items()
         ],
         "visits": [
             {"branch_id": bid, "name": name, "visits": visits[bid].visits if bid in visits else 0,
              "target": targets.get(bid, settings.visit_target_per_year),
              "found": visits[bid].found if bid in visits else 0,
-             "open": visits[bid].open_problems if bid in visits else 0}
+             "open": visits[bid].open_problems if bid in visits else 0,
+             "ended": bid in ended}
             for bid, name in names.items()
         ],
-        "bureau_activities": [
-            {"id": a.id, "type": a.type, "topic": a.topic, "lecturer": a.lecturer,
-             "at": a.starts_at.astimezone(tz)}
-            for a in store.bureau_activities(session, start=year.start,
-                                             end=now + timedelta(days=1))],
+        "bureau_activities": own,
+        # As the year's report counts them: begun and not cancelled (取消活动).
+        "bureau_held": sum(1 for a in own if a["state"] in ("", "进行中")),
         "sections": [s for s in (hook(session, now, settings) for hook in BUREAU_SECTIONS) if s],
     }
 
@@ -238,21 +268,30 @@ def branch_page(session: Session, *, branch: Branch, now: datetime, settings: Se
              "off_boards": m.off_boards}
             for m in members
         ],
-        # The store gives times in UTC, as they are stored; the page says them in the bureau's
-        # time, as the activity list above does.
-        "ratings": [replace(r, starts_at=r.starts_at.astimezone(tz)) for r in ratings.rows],
+        # The store gives times in UTC, as they are stored, and averages as counted; the page
+        # says the times in the bureau's time, as the activity list above does, and the
+        # averages to one decimal, half up, as the chat's 活动 does (4.25 is 4.3).
+        "ratings": [replace(r, starts_at=r.starts_at.astimezone(tz),
+                            average=half_up(r.average, 1)) for r in ratings.rows],
         "ratings_total": ratings.total,
         "ratings_hidden": ratings.hidden,
     }
 
 
-def activity_page(session: Session, *, activity: Activity, settings: Settings) -> dict[str, Any]:
+def activity_page(session: Session, *, activity: Activity, settings: Settings,
+                  now: datetime) -> dict[str, Any]:
     tz = settings.tz
     sheet = store.attendance_sheet(session, activity=activity)
     branch = session.get(Branch, activity.branch_id) if activity.branch_id else None
+    # Before it ends nobody is absent yet: who has not come reads 未签到, as the chat's
+    # 未签到 says it, with the 未开始 or 进行中 the lists of activities give it.
+    state = _state(activity, now)
+    under_way = state if state in ("未开始", "进行中") else None
     rows = []
     for line in sheet:
         status = _record_status(line)
+        if line.status is None and under_way:
+            status = "未签到"
         if line.status in ("absent", "leave") and (line.checked_in_at or line.made_up_at):
             # 更正: the check-in or 补签 stays on file, its time shown, and is not counted;
             # leave beside a check-in time would read as a forged record, not a correction.
@@ -281,6 +320,7 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings) -
         "rows": rows,
         "counted": counted,
         "final": activity.finalized_at is not None,
+        "under_way": under_way,
         "cancelled": activity.status == CANCELLED,
     }
 

@@ -47,7 +47,20 @@ SECURITY_HEADERS = {
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(["html"]))
 templates.filters["pct"] = lambda v: "—" if v is None else f"{v:g}%"
+# A score or an average, already rounded, written as 周报 and 红黄蓝榜 write it: 100, 5.5.
+templates.filters["num"] = lambda v: "—" if v is None else f"{v:g}"
 templates.filters["hm"] = lambda v: "" if v is None else v.strftime("%m-%d %H:%M")
+
+
+def _described(title: str, labels: list[str], values: list[Any], unit: str) -> str:
+    """A chart's figures in words, for its label: of a canvas a screen reader says the
+    label alone, and the figures are nowhere else on the page."""
+    return title + "：" + "，".join(
+        f"{label} {'无活动' if value is None else f'{value:g}{unit}'}"
+        for label, value in zip(labels, values))
+
+
+templates.globals["described"] = _described
 
 
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -261,7 +274,8 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
             if not allowed:
                 return _refused(403, "你只能查看本支部活动的签到表。")
-            data = pages.activity_page(session, activity=found, settings=runtime.settings)
+            data = pages.activity_page(session, activity=found, settings=runtime.settings,
+                                       now=runtime.clock.now())
         return _page("activity.html", viewer=who, **data)
 
     @router.get("/member/{member_id}")
