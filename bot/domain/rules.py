@@ -9,6 +9,11 @@ from pathlib import Path
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 STATUSES = ("present", "late", "makeup", "leave", "absent")
+# The activity types a [attendance.by_type."…"] table may name: storage.models.ActivityType's
+# values, written out because the shell's quick report loads this module without the models
+# (tests/test_rules.py holds the two the same).
+ACTIVITY_TYPES = ("主题党日", "政治夜学", "理论学习中心组", "第一议题", "读书班", "支部党员大会",
+                  "支委会", "党小组会", "党课", "党建大讲堂", "事迹报告会")
 
 
 class RulesError(ValueError):
@@ -64,21 +69,29 @@ def parse_rules(text: str) -> Rules:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"规则文件不是有效的 TOML：{exc}") from exc
+    # A key djbot does not know is a typo (red_at_lest, absense) or an alias (by_type."夜学"):
+    # ignored, it left the default in force while the file said otherwise.
+    _known(data, ("attendance", "study", "tiers", "meetings"), "")
     att = data.get("attendance", {})
+    _known(att, (*STATUSES, "makeup_window_days", "by_type"), "attendance.")
+    _known(att.get("by_type") or {}, ACTIVITY_TYPES, "attendance.by_type.")
     base = {k: _int(att, k, f"attendance.{k}") for k in STATUSES if k in att}
     makeup_window_days = _int(att, "makeup_window_days", "attendance.makeup_window_days", default=7)
     if makeup_window_days < 0:
         raise RulesError("attendance.makeup_window_days 不能是负数")
     by_type: dict[str, dict[str, int]] = {}
     for type_name, values in (att.get("by_type") or {}).items():
+        _known(values, STATUSES, f"attendance.by_type.{type_name}.")
         by_type[type_name] = {
             k: _int(values, k, f"attendance.by_type.{type_name}.{k}")
             for k in STATUSES
             if k in values
         }
     study = data.get("study", {})
+    _known(study, ("points_per_30_minutes", "daily_cap"), "study.")
     tiers_raw = data.get("tiers", {})
     defaults = TierRules()
+    _known(tiers_raw, tuple(defaults.__dataclass_fields__), "tiers.")
     tiers = TierRules(**{name: _tier_value(defaults, name, tiers_raw[name])
                          for name in defaults.__dataclass_fields__ if name in tiers_raw})
     if tiers.mode not in ("absolute", "quota"):
@@ -123,6 +136,15 @@ def _tier_value(defaults: TierRules, name: str, value: object) -> object:
     if kind is str and not isinstance(value, str):
         raise RulesError(f"tiers.{name} 必须是文字，现在是 {value!r}")
     return kind(value)
+
+
+def _known(table: object, keys: tuple[str, ...], where: str) -> None:
+    """Every key of the table is one djbot reads, or which one is not, and what may be."""
+    if not isinstance(table, dict):
+        raise RulesError(f"{where.rstrip('.') or '规则文件'} 应是一张表（[…]）")
+    for key in table:
+        if key not in keys:
+            raise RulesError(f"{where}{key} 不是规则项（可写：{'、'.join(keys)}）")
 
 
 def _int(table: dict, key: str, where: str, default: int | None = None) -> int:
