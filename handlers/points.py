@@ -259,7 +259,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
     tz = ctx.settings.tz
-    lines = fold_ledger([_ledger_item(e, view) for e in view.entries])[:LEDGER_LINES]
+    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest)
+                         for e in view.entries])[:LEDGER_LINES]
     folded = sum(line.entries for line in lines) > len(lines)
     head = f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分："
     text = [head]
@@ -283,8 +284,9 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
 
 
-def _ledger_item(entry, view) -> LedgerItem:
-    """An entry with what 积分明细 says it was for: its activity, or its study."""
+def _ledger_item(entry, view, current: str) -> LedgerItem:
+    """An entry with what 积分明细 says it was for: its activity, or its study; and the
+    rules version it was counted by, when that is not the one loaded now (`current`)."""
     label, cancelled, cancel_why = None, None, None
     activity = view.activities.get(entry.id)
     if activity is not None:
@@ -299,7 +301,9 @@ def _ledger_item(entry, view) -> LedgerItem:
     return LedgerItem(id=entry.id, when=entry.occurred_at, points=entry.points, rule=entry.rule,
                       note=entry.note, label=label, reverses=view.reverses.get(entry.id),
                       cancelled=cancelled, cancel_why=cancel_why,
-                      by_cancel=str(entry.source_id).startswith("cancel:"))
+                      by_cancel=str(entry.source_id).startswith("cancel:"),
+                      version=digest[:8] if (digest := view.digests.get(entry.ruleset_id))
+                      and digest != current else None)
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -450,3 +450,33 @@ def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_ther
                                       end=local(2026, 12, 1))
     assert [(c.name, c.points) for c in shortlist] == [("乙", 5), ("丙", 4), ("丁", 3),
                                                        ("甲", 1)]
+
+
+def test_points_counted_by_earlier_rules_say_which_version_in_the_ledger(
+        runtime, chat, clock, settings, engine, tmp_path):
+    """The bureau counts a theme day 6 from December: 甲's November +3 beside 积分规则's
+    出席 +6 could not be checked against it. The line names the version it was counted by,
+    as 积分规则 names the one loaded now; lines of the rules loaded now say nothing more."""
+    from bot.domain.rules import DEFAULT_RULES_PATH
+    from bot.runtime import build_runtime
+    from tests.conftest import ChatDriver
+
+    seed(runtime.engine, branch_with_a_leader)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    assert "积分 +3" in chat.say("a", "签到", chat="g1").text
+    chat.say("sec", "结束", chat="g1")
+    path = tmp_path / "rules.toml"
+    path.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "present = 3\nlate = 2", "present = 6\nlate = 4"), encoding="utf-8")
+    later = build_runtime(settings.model_copy(update={"rules_file": path}), clock=clock,
+                          engine=engine, migrate=False)
+    chat = ChatDriver(later)
+    clock.advance(days=2)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    assert "积分 +6" in chat.say("a", "签到", chat="g1").text
+
+    old, new = runtime.rules.digest[:8], later.rules.digest[:8]
+    assert f"版本 {new}" in chat.say("a", "积分规则").text
+    assert chat.say("a", "积分明细").text.splitlines()[1:] == [
+        "11月25日 09:00 +6 主题党日 出席",
+        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）"]
