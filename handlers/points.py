@@ -72,6 +72,9 @@ def _ranked_on(standing, period: str) -> str:
 # A leader's private bureau-wide list: names the top members of the whole bureau only.
 BOARD_LIMIT = 10
 
+# 上月, 上周: the whole period just ended, and the period of which it is the one before.
+_JUST_ENDED = {"上月": "本月", "上周": "本周"}
+
 
 def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or "本月"
@@ -83,7 +86,7 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"没有找到支部「{args['branch']}」。")
         if not own and ctx.role not in LEADERS:
             return Reply.error(f"你只能查看本支部的排行榜，「{branch.name}」不是你的支部。")
-    period = named_period(name, ctx.now, ctx.settings.tz)
+    period = _named_or_just_ended(name, ctx)
     if branch is None or branch.id is None:
         if not ctx.bureau_wide:
             return Reply.error("排行榜按支部显示，请在支部群里发送「排行榜」。")
@@ -124,6 +127,14 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _named_or_just_ended(name: str, ctx: Ctx):
+    """本周, 本月, 本年; or 上周, 上月: the whole week or month just ended (the Monday
+    board's 上周积分榜 asked for again, last month's record in the days 先锋党员 are nominated)."""
+    if name in _JUST_ENDED:
+        return previous_period(named_period(_JUST_ENDED[name], ctx.now, ctx.settings.tz))
+    return named_period(name, ctx.now, ctx.settings.tz)
+
+
 def leave_board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return _set_opt_out(ctx, True)
 
@@ -147,9 +158,6 @@ def _set_opt_out(ctx: Ctx, opt_out: bool) -> Reply:
 
 
 TIER_HEADINGS = {Tier.RED: "🔴 红榜", Tier.YELLOW: "🟡 黄榜", Tier.BLUE: "🔵 蓝榜"}
-
-
-_JUST_ENDED = {"上月": "本月", "上周": "本周"}
 
 
 def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -337,7 +345,7 @@ def register(registry: CommandRegistry) -> None:
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（约三成，至少 3 人、至多 10 人）和我的名次", handler=board,
-        args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
+        args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),
               branch("branch", "支部", optional=True)),
         # 本支部排名: the members of mine; 支部排名 (红黄蓝榜) ranks the branches.
         aliases=("排名", "排行", "积分排名", "本支部排名", "本支部排行", "支部内排名",

@@ -45,6 +45,25 @@ def test_leaderboard_shows_top_with_shared_ranks_and_my_own_line(runtime, chat):
     assert "至多三成" not in told and "至少 3 人" in told, told
 
 
+def test_last_week_and_last_month_boards_are_the_whole_period_just_ended(runtime, chat, clock):
+    """The Monday post is 【上周积分榜】, and 先锋党员 for a month are nominated in the next
+    month's first days: 上周排行榜 and 排行榜 上月 were refused (时间只能是 本周、本月、本年)."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 11, 16, 10, 0))  # the Monday after
+    last_week = chat.say("bing", "上周排行榜", chat="g1")
+    assert not last_week.is_error, last_week.text
+    assert last_week.text.splitlines() == [
+        "一支部 上周积分排行（前 3 名）", "1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分",
+        "你：第 3 名，3 分。"]
+    assert "本周还没有人获得积分" in chat.say("bing", "排行榜 本周", chat="g1").text
+
+    clock.set(local(2026, 12, 2, 10, 0))
+    last_month = chat.say("jia", "排行榜 上月", chat="g1").text
+    assert last_month.startswith("一支部 上月积分排行（前 3 名）\n1. 乙 5 分\n1. 甲 5 分\n3. 丙 3 分")
+    assert last_month.endswith("你：第 1 名，5 分。")
+    assert "本月还没有人获得积分" in chat.say("jia", "排行榜", chat="g1").text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月", chat="g1")
