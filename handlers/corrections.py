@@ -484,6 +484,9 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
         what = ("「调研」" if reason.startswith(VISIT_WORDS) else
                 "「学习」" if reason.startswith(STUDY_WORDS) else "「学习」或「调研」")
         return Reply.error(f"最近一天没有你可以撤销的{what}记录。{_attendance_hint(ctx)}")
+    # The word that named which record (撤销学习, 撤销 调研记录 地点写错) is no reason: the
+    # ledger's line read 「已冲销（李明撤销学习：学习）」.
+    reason = re.sub(r"^(?:学习|自学|调研)(?:记录)?[\s，,：:]*", "", reason) or "本人撤销"
     if visit is not None and (study is None or visit.logged_at >= study.logged_at):
         return _withdraw_visit(ctx, visit, reason)
     assert study is not None

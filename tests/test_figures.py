@@ -595,3 +595,16 @@ def test_undo_of_a_make_up_or_a_check_in_changes_nothing_and_says_why(runtime, c
         assert reply.is_error and "学习" in reply.text, (text, reply.text)
     assert [x.split()[2] for x in ledger_lines(chat, "sec")] == ["+2"]  # the study stands
     assert "补签" in ledger_lines(chat, "zw")[0]
+
+
+def test_the_word_naming_the_study_undone_is_not_its_reason(runtime, chat, clock):
+    """撤销学习 (or 撤销 学习 …) names which record; the ledger's line gave 学习 as the reason
+    it was taken back: 「已冲销（李明撤销学习：学习）」."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "城关支部"), "李明", wecom="li"))
+    chat.say("li", "学习 理论 60")
+    assert "积分 -2" in chat.say("li", "撤销学习").text
+    chat.say("li", "学习 党史 30")
+    assert "积分 -1" in chat.say("li", "撤销 学习记录 材料记错了").text
+    assert ledger_lines(chat, "li") == [
+        "11月23日 09:00 ±0 自学「党史」30分钟 +1，已冲销（李明撤销学习：材料记错了）",
+        "11月23日 09:00 ±0 自学「理论」60分钟 +2，已冲销（李明撤销学习：本人撤销）"]
