@@ -67,6 +67,7 @@ def test_study_points_respect_the_daily_cap():
         ("[study]\ndaily_limit = 2", "study.daily_limit 不是规则项"),
         ("[tier]\nmode = \"quota\"", "tier 不是规则项"),
         ("attendance = 2", "attendance 应是一张表"),
+        ("[meetings]\n\"支部委员会\" = \"month\"", "meetings.支部委员会 不是规则项"),
     ],
 )
 def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):

@@ -72,6 +72,9 @@ def parse_rules(text: str) -> Rules:
     # A key djbot does not know is a typo (red_at_lest, absense) or an alias (by_type."夜学"):
     # ignored, it left the default in force while the file said otherwise.
     _known(data, ("attendance", "study", "tiers", "meetings"), "")
+    # A meeting is counted by its activities' type: 支部委员会 (支委会's alias) was tracked
+    # as a meeting no activity is ever of, and every branch overdue with it each week.
+    _known(data.get("meetings", {}), ACTIVITY_TYPES, "meetings.")
     att = data.get("attendance", {})
     _known(att, (*STATUSES, "makeup_window_days", "by_type"), "attendance.")
     _known(att.get("by_type") or {}, ACTIVITY_TYPES, "attendance.by_type.")
