@@ -68,6 +68,11 @@ def test_study_points_respect_the_daily_cap():
         ("[tier]\nmode = \"quota\"", "tier 不是规则项"),
         ("attendance = 2", "attendance 应是一张表"),
         ("[meetings]\n\"支部委员会\" = \"month\"", "meetings.支部委员会 不是规则项"),
+        # A full branch scored 110 (0.7 raised, 0.4 left), or a 70 was red and blue at once.
+        ("[tiers]\nparticipation_weight = 0.7", "points_weight 之和应为 1（现在是 0.7 "),
+        ("[tiers]\npoints_weight = 1.5\nparticipation_weight = -0.5", "tiers.participation_weight 应在 0 到 1"),
+        ("[tiers]\npoints_reference = 0", "tiers.points_reference 应大于 0"),
+        ("[tiers]\nred_at_least = 60.0\nblue_below = 75.0", "tiers.blue_below（75）不能高于"),
     ],
 )
 def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
@@ -101,10 +102,21 @@ def parse_rules(text: str) -> Rules:
         raise RulesError("tiers.mode 只能是 absolute 或 quota")
     if tiers.period not in ("month", "week"):
         raise RulesError("tiers.period 只能是 month 或 week")
-    for name in ("red_share", "blue_share"):
+    for name in ("red_share", "blue_share", "participation_weight", "points_weight"):
         # A share is a fraction: 20 written for 20% named more branches than there are.
         if not 0 <= getattr(tiers, name) <= 1:
             raise RulesError(f"tiers.{name} 应在 0 到 1 之间（如 0.2 表示 20%）")
+    # The score is out of 100 only when the weights make a whole: 0.7 with 0.4 left in
+    # place scored a full branch 110, and the tier lines meant nothing.
+    if Fraction(repr(tiers.participation_weight)) + Fraction(repr(tiers.points_weight)) != 1:
+        raise RulesError("tiers.participation_weight 与 tiers.points_weight 之和应为 1"
+                         f"（现在是 {tiers.participation_weight:g} + {tiers.points_weight:g}）")
+    if tiers.points_reference <= 0:
+        raise RulesError("tiers.points_reference 应大于 0（人均积分达到多少算满分）")
+    if tiers.blue_below > tiers.red_at_least:
+        # Else a score between the two was red and below the blue line at once.
+        raise RulesError(f"tiers.blue_below（{tiers.blue_below:g}）不能高于 "
+                         f"tiers.red_at_least（{tiers.red_at_least:g}）")
     # The [meetings] table is read where 三会一课 is worked out; a bad value is refused here,
     # at load, rather than there, in a secretary's chat or the weekly summary.
     from bot.domain.meetings import required_meetings
