@@ -78,7 +78,10 @@ _JUST_ENDED = {"上月": "本月", "上周": "本周"}
 
 def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or "本月"
-    branch = ctx.branch
+    # Privately or in the leaders' group a leader reads the bureau's board, as 周报 and
+    # 红黄蓝榜 are the bureau's there: a leader on a branch's roster (局机关) got that
+    # branch's, and had no way to the bureau's.
+    branch = None if ctx.bureau_wide else ctx.branch
     if args.get("branch"):
         branch = branch_by_name(ctx.session, name=args["branch"])
         own = ctx.member is not None and branch is not None and ctx.member.branch_id == branch.id
@@ -90,7 +93,7 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if branch is None or branch.id is None:
         if not ctx.bureau_wide:
             return Reply.error("排行榜按支部显示，请在支部群里发送「排行榜」。")
-        # A leader without a branch: the bureau's top members, and how to see one branch.
+        # A leader: the bureau's top members, and how to see one branch.
         rows, tie = bureau_top(ctx.session, start=period.start, end=period.end,
                                limit=BOARD_LIMIT)
         lines = [f"全局 {name}积分排行（前 {BOARD_LIMIT} 名）"]

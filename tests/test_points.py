@@ -262,6 +262,24 @@ def test_a_leader_gets_the_bureau_board_and_may_name_a_branch(runtime, chat):
     assert not week.is_error and week.text.startswith("红星支部 本周积分排行")
 
 
+def test_a_leader_on_a_branch_roster_reads_the_bureau_board_privately(runtime, chat):
+    """王局 is on 红星支部's roster: privately 排行榜 gave 红星支部's board, and the bureau's
+    could not be had; in the branch's group it is still that branch's."""
+    def scene(session):
+        tiered_bureau(session)
+        red = session.exec(select(Branch).where(Branch.name == "红星支部")).one()
+        leader = session.exec(select(Member).where(Member.name == "王局")).one()
+        leader.branch_id = red.id
+        session.add(leader)
+        bind_chat(session, red, "g-red")
+    seed(runtime.engine, scene)
+    private = chat.say("boss", "排行榜").text
+    assert private.startswith("全局 本月积分排行（前 10 名）"), private
+    assert "（平安支部）" in private and "（红星支部）" in private
+    assert chat.say("boss", "排行榜 红星").text.startswith("红星支部 本月积分排行")
+    assert chat.say("boss", "排行榜", chat="g-red").text.startswith("红星支部 本月积分排行")
+
+
 def test_a_leader_without_a_branch_sees_points_and_no_rank(runtime, chat):
     def scene(session):
         leader = make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
