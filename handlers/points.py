@@ -54,6 +54,10 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines += [f"{name}：{total} 分" for name, total in standing.points.items()]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
+    elif standing.rank == 1 and standing.ranked_points == 0:
+        # Nobody in the branch above zero (the 1st of the month): 第 1 名 among zeros, said
+        # to everyone who asked, ranked nothing (排行榜 says the same).
+        lines.append("本月支部排名：本月支部还没有人获得积分，暂不排名。")
     elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, "本月"))

@@ -64,6 +64,20 @@ def test_last_week_and_last_month_boards_are_the_whole_period_just_ended(runtime
     assert "本月还没有人获得积分" in chat.say("jia", "排行榜", chat="g1").text
 
 
+def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, clock):
+    """积分 on 1 December, nobody in the branch has a point this month yet: each member who
+    asked was told 「本月支部排名：第 1 名（共 4 人）」."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 12, 1, 9, 0))
+    for who in ("jia", "bing"):
+        mine = chat.say(who, "积分").text
+        assert "第 1 名" not in mine, mine
+        assert "本月：0 分" in mine and "本月支部排名：本月支部还没有人获得积分，暂不排名。" in mine
+    chat.say("jia", "学习 党章 30")
+    assert "本月支部排名：第 1 名（共 4 人）" in chat.say("jia", "积分").text
+    assert "本月支部排名：第 2 名（共 4 人）" in chat.say("bing", "积分").text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月", chat="g1")
