@@ -36,7 +36,7 @@ import handlers.visits as visits
 from handlers.schedule import BUREAU, is_bureau_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org
-from storage.kinds import VISIT_WITHDRAWN
+from storage.kinds import STUDY_WITHDRAWN, VISIT_WITHDRAWN
 from storage.models import (
     Activity,
     ActivityType,
@@ -46,6 +46,7 @@ from storage.models import (
     ResearchVisit,
     Role,
     Schedule,
+    StudyLog,
 )
 from storage.schedules import bureau_schedules
 
@@ -58,6 +59,7 @@ NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", 
 STUDY_WORDS = ("学习", "自学")
 VISIT_WORDS = ("调研",)
 CANCEL = "activity.cancel"
+WITHDRAW_STUDY = "study.withdraw"
 
 
 # --- 确认 ---------------------------------------------------------------------------
@@ -129,12 +131,77 @@ def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> tuple[int, int]:
     return tell_cancelled(attendance.calling_off(ctx), cancelled)
 
 
+def _members_study(ctx: Ctx, said: str) -> Reply | None:
+    """撤销学习 <姓名> <原因> from a secretary, committee member (of the member's branch),
+    leader or admin: the member's latest study within attendance.makeup_window_days, asked
+    about first (it cannot be logged again for that day). None when no other member is
+    named: the sender's own study, as ever."""
+    assert ctx.member is not None and ctx.member.id is not None
+    words = re.sub(r"^(?:学习|自学)(?:记录)?[\s，,：:]*", "", said).split(maxsplit=1)
+    if not words:
+        return None
+    found = [m for m in org.members_by_name_or_staff_no(ctx.session, text=words[0])
+             if m.id != ctx.member.id]
+    if not found:
+        return None
+    if len(found) > 1:
+        return Reply.error(f"有 {len(found)} 位「{words[0]}」，请用编号指明。记录保持不变。")
+    member = found[0]
+    if ctx.role not in LEADERS | {Role.ADMIN} and member.branch_id != ctx.member.branch_id:
+        return Reply.error(f"{member.name}不是本支部的党员，你不能撤销其学习记录。记录保持不变。")
+    reason = words[1].strip() if len(words) > 1 else ""
+    if not reason:
+        return Reply.error(f"请写明原因，记录保持不变。例如：撤销学习 {member.name} 时长与实际不符")
+    days = ctx.rules.makeup_window_days
+    log = corrections.last_study(ctx.session, member_id=member.id,
+                                 since=ctx.now - timedelta(days=days))
+    if log is None:
+        return Reply.error(f"{member.name}最近 {days} 天没有可以撤销的学习记录，记录保持不变。")
+    confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                      member_id=ctx.member.id, kind=WITHDRAW_STUDY,
+                      payload={"log_id": log.id, "reason": reason}, now=ctx.now)
+    return Reply(f"将撤销{member.name}{_study_said(ctx, log)}，冲销其积分。原因：{reason}\n"
+                 "确认请在 5 分钟内发送「确认」。")
+
+
+def _study_said(ctx: Ctx, log: StudyLog) -> str:
+    at = log.logged_at.astimezone(ctx.settings.tz)
+    return f" {at.month}月{at.day}日 {at:%H:%M} 的学习记录：{log.kind} {log.minutes} 分钟"
+
+
+def _confirmed_study_withdrawal(ctx: Ctx, payload: dict[str, Any]) -> Reply:
+    assert ctx.member is not None
+    log = ctx.session.get(StudyLog, payload["log_id"])
+    member = ctx.session.get(Member, log.member_id) if log is not None else None
+    if log is None or member is None:
+        return Reply.error("这条学习记录已不存在，什么也没有改。")
+    said = _study_said(ctx, log)
+    if log.withdrawn_at is not None:
+        return Reply(f"{member.name}{said}已经撤销了，记录保持不变。")
+    reason = payload["reason"]
+    reversed_points = corrections.withdraw_study(ctx.session, log=log, by=ctx.member,
+                                                 reason=reason, now=ctx.now)
+    ctx.audit("study.withdraw", target=member.name,
+              detail={"study_id": log.id, "minutes": log.minutes, "reason": reason,
+                      "reversed_points": reversed_points})
+    # Their points fall by it: they hear who took it back and why, as for a 更正.
+    reached = attendance.write_privately(
+        ctx, [member], f"【学习记录撤销】{ctx.member.name}撤销了你{said}，积分 "
+                       f"{reversed_points:+d}。原因：{reason}。如有疑问请联系{ctx.member.name}。",
+        kind=STUDY_WITHDRAWN, title="学习记录撤销", key=f"study.withdraw|{log.id}",
+        branch_id=member.branch_id)
+    told = "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+    return Reply(f"已撤销{member.name}{said}，积分 {reversed_points:+d}"
+                 f"（「积分明细」中记为冲销）。{told}")
+
+
 _CONFIRMED = {
     attendance.OPEN_BUREAU_WIDE: lambda ctx, p: attendance.start(ctx, p, confirmed=True),
     visits.LOG_AGAIN: lambda ctx, p: visits.log_visit(ctx, p, confirmed=True),
     committee.TALK_AGAIN: lambda ctx, p: committee.record_talk(ctx, p, confirmed=True),
     committee.PROBLEM_AGAIN: lambda ctx, p: committee.record_problem(ctx, p, confirmed=True),
     CANCEL: _confirmed_cancel,
+    WITHDRAW_STUDY: _confirmed_study_withdrawal,
     attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
 }
 
@@ -519,6 +586,12 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # 撤销补签 张伟: not the sender's own study, taken back with the reason 「补签 张伟」.
         return Reply.error(f"「撤销」只撤销你自己一天内的「学习」或「调研」记录，"
                            f"{named}不能这样撤销，什么也没有改。{_put_right_by(ctx, named, reason)}")
+    if reason.startswith(STUDY_WORDS) and ctx.role in MANAGERS | LEADERS:
+        # 撤销学习 李明 时长不实: a member's study past their own day to take it back is the
+        # secretary's to withdraw, as a check-in is theirs to correct; before, nobody could.
+        theirs = _members_study(ctx, reason)
+        if theirs is not None:
+            return theirs
     study = (corrections.last_study(ctx.session, member_id=member.id, since=since)
              if not reason.startswith(VISIT_WORDS) else None)
     visit = (corrections.last_visit(ctx.session, leader_id=member.id, since=since)
@@ -526,7 +599,13 @@ def undo(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if study is None and visit is None:
         what = ("「调研」" if reason.startswith(VISIT_WORDS) else
                 "「学习」" if reason.startswith(STUDY_WORDS) else "「学习」或「调研」")
-        return Reply.error(f"最近一天没有你可以撤销的{what}记录。{_attendance_hint(ctx)}")
+        older = ("" if reason.startswith(VISIT_WORDS) else
+                 "撤销党员的学习记录请发送「撤销学习 姓名 原因」。" if ctx.role in MANAGERS | LEADERS
+                 else "更早的学习记录有误，请联系书记撤销。")
+        return Reply.error(f"最近一天没有你可以撤销的{what}记录。{older}{_attendance_hint(ctx)}")
+    # The word that named which record (撤销学习, 撤销 调研记录 地点写错) is no reason: the
+    # ledger's line read 「已冲销（李明撤销学习：学习）」.
+    reason = re.sub(r"^(?:学习|自学|调研)(?:记录)?[\s，,：:]*", "", reason) or "本人撤销"
     if visit is not None and (study is None or visit.logged_at >= study.logged_at):
         return _withdraw_visit(ctx, visit, reason)
     assert study is not None
@@ -632,7 +711,8 @@ DELETE_SCHEDULE = Command(
     roles=MANAGERS | LEADERS, example="删除日程 夜学", capability="corrections")
 UNDO = Command(
     name="撤销", acts=True,
-    summary="撤销自己一天内最后一条学习或调研记录（撤销 学习 / 撤销 调研：只撤那一种）", handler=undo,
+    summary="撤销自己一天内最后一条学习或调研记录（撤销 学习 / 撤销 调研：只撤那一种）；"
+            "书记、委员、领导撤销党员补签期限内最近一条学习：撤销学习 姓名 原因", handler=undo,
     args=(rest("reason", "原因", optional=True),), example="撤销 分钟数写错了",
     capability="corrections")
 WITHDRAW_VISIT = Command(

@@ -54,6 +54,10 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines += [f"{name}：{total} 分" for name, total in standing.points.items()]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
+    elif standing.rank == 1 and standing.ranked_points == 0:
+        # Nobody in the branch above zero (the 1st of the month): 第 1 名 among zeros, said
+        # to everyone who asked, ranked nothing (排行榜 says the same).
+        lines.append("本月支部排名：本月支部还没有人获得积分，暂不排名。")
     elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, "本月"))
@@ -72,10 +76,16 @@ def _ranked_on(standing, period: str) -> str:
 # A leader's private bureau-wide list: names the top members of the whole bureau only.
 BOARD_LIMIT = 10
 
+# 上月, 上周: the whole period just ended, and the period of which it is the one before.
+_JUST_ENDED = {"上月": "本月", "上周": "本周"}
+
 
 def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = args.get("period") or "本月"
-    branch = ctx.branch
+    # Privately or in the leaders' group a leader reads the bureau's board, as 周报 and
+    # 红黄蓝榜 are the bureau's there: a leader on a branch's roster (局机关) got that
+    # branch's, and had no way to the bureau's.
+    branch = None if ctx.bureau_wide else ctx.branch
     if args.get("branch"):
         branch = branch_by_name(ctx.session, name=args["branch"])
         own = ctx.member is not None and branch is not None and ctx.member.branch_id == branch.id
@@ -83,11 +93,11 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"没有找到支部「{args['branch']}」。")
         if not own and ctx.role not in LEADERS:
             return Reply.error(f"你只能查看本支部的排行榜，「{branch.name}」不是你的支部。")
-    period = named_period(name, ctx.now, ctx.settings.tz)
+    period = _named_or_just_ended(name, ctx)
     if branch is None or branch.id is None:
         if not ctx.bureau_wide:
             return Reply.error("排行榜按支部显示，请在支部群里发送「排行榜」。")
-        # A leader without a branch: the bureau's top members, and how to see one branch.
+        # A leader: the bureau's top members, and how to see one branch.
         rows, tie = bureau_top(ctx.session, start=period.start, end=period.end,
                                limit=BOARD_LIMIT)
         lines = [f"全局 {name}积分排行（前 {BOARD_LIMIT} 名）"]
@@ -124,6 +134,14 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _named_or_just_ended(name: str, ctx: Ctx):
+    """本周, 本月, 本年; or 上周, 上月: the whole week or month just ended (the Monday
+    board's 上周积分榜 asked for again, last month's record in the days 先锋党员 are nominated)."""
+    if name in _JUST_ENDED:
+        return previous_period(named_period(_JUST_ENDED[name], ctx.now, ctx.settings.tz))
+    return named_period(name, ctx.now, ctx.settings.tz)
+
+
 def leave_board(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return _set_opt_out(ctx, True)
 
@@ -147,9 +165,6 @@ def _set_opt_out(ctx: Ctx, opt_out: bool) -> Reply:
 
 
 TIER_HEADINGS = {Tier.RED: "🔴 红榜", Tier.YELLOW: "🟡 黄榜", Tier.BLUE: "🔵 蓝榜"}
-
-
-_JUST_ENDED = {"上月": "本月", "上周": "本周"}
 
 
 def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -259,7 +274,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
     tz = ctx.settings.tz
-    lines = fold_ledger([_ledger_item(e, view) for e in view.entries])[:LEDGER_LINES]
+    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest)
+                         for e in view.entries])[:LEDGER_LINES]
     folded = sum(line.entries for line in lines) > len(lines)
     head = f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分："
     text = [head]
@@ -283,8 +299,9 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
 
 
-def _ledger_item(entry, view) -> LedgerItem:
-    """An entry with what 积分明细 says it was for: its activity, or its study."""
+def _ledger_item(entry, view, current: str) -> LedgerItem:
+    """An entry with what 积分明细 says it was for: its activity, or its study; and the
+    rules version it was counted by, when that is not the one loaded now (`current`)."""
     label, cancelled, cancel_why = None, None, None
     activity = view.activities.get(entry.id)
     if activity is not None:
@@ -300,7 +317,9 @@ def _ledger_item(entry, view) -> LedgerItem:
                       note=entry.note, label=label, reverses=view.reverses.get(entry.id),
                       cancelled=cancelled, cancel_why=cancel_why,
                       by_cancel=str(entry.source_id).startswith("cancel:"),
-                      by_restore=str(entry.source_id).startswith("restore:"))
+                      by_restore=str(entry.source_id).startswith("restore:"),
+                      version=digest[:8] if (digest := view.digests.get(entry.ruleset_id))
+                      and digest != current else None)
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -334,7 +353,7 @@ def register(registry: CommandRegistry) -> None:
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（约三成，至少 3 人、至多 10 人）和我的名次", handler=board,
-        args=(choice("period", "时间", ("本周", "本月", "本年"), optional=True),
+        args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),
               branch("branch", "支部", optional=True)),
         # 本支部排名: the members of mine; 支部排名 (红黄蓝榜) ranks the branches.
         aliases=("排名", "排行", "积分排名", "本支部排名", "本支部排行", "支部内排名",

@@ -8,7 +8,7 @@ what their rows mean, and the text leaders read (`render_markdown`, `render_json
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -60,6 +60,7 @@ from storage.models import (
     PastMembership,
     PointEntry,
     ResearchVisit,
+    RuleSet,
     StudyLog,
 )
 from storage.types import UTCDateTime
@@ -293,13 +294,21 @@ class LedgerView:
     activities: dict[int, Activity]  # by entry id: the activity it was earned or corrected at
     studies: dict[int, StudyLog]  # by entry id: the study it was earned for or withdrawn from
     reverses: dict[int, int]  # a reversing entry's id → the id of the entry it reverses
+    # The digest of the rules version each entry names, by ruleset id: an entry counted by
+    # an earlier version says so, since 积分规则 shows only the rules loaded now.
+    digests: dict[int, str] = field(default_factory=dict)
 
 
 def ledger_view(session: Session, *, member_id: int, limit: int) -> LedgerView:
-    """The member's latest `limit` entries with their activities, studies and reversals."""
+    """The member's latest `limit` entries with their activities, studies, reversals and
+    rules versions."""
     entries = recent_entries(session, member_id=member_id, limit=limit)
+    ids = {e.ruleset_id for e in entries if e.ruleset_id is not None}
+    digests = dict(session.execute(select(RuleSet.id, RuleSet.digest)
+                                   .where(RuleSet.id.in_(ids))).all()) if ids else {}
     return LedgerView(entries, entry_activities(session, entries=entries),
-                      entry_studies(session, entries=entries), reversed_entries(entries))
+                      entry_studies(session, entries=entries), reversed_entries(entries),
+                      digests)
 
 
 def _reversed_id(source_id: str) -> int | None:

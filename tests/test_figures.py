@@ -595,3 +595,51 @@ def test_undo_of_a_make_up_or_a_check_in_changes_nothing_and_says_why(runtime, c
         assert reply.is_error and "学习" in reply.text, (text, reply.text)
     assert [x.split()[2] for x in ledger_lines(chat, "sec")] == ["+2"]  # the study stands
     assert "补签" in ledger_lines(chat, "zw")[0]
+
+
+def test_the_word_naming_the_study_undone_is_not_its_reason(runtime, chat, clock):
+    """撤销学习 (or 撤销 学习 …) names which record; the ledger's line gave 学习 as the reason
+    it was taken back: 「已冲销（李明撤销学习：学习）」."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "城关支部"), "李明", wecom="li"))
+    chat.say("li", "学习 理论 60")
+    assert "积分 -2" in chat.say("li", "撤销学习").text
+    chat.say("li", "学习 党史 30")
+    assert "积分 -1" in chat.say("li", "撤销 学习记录 材料记错了").text
+    assert ledger_lines(chat, "li") == [
+        "11月23日 09:00 ±0 自学「党史」30分钟 +1，已冲销（李明撤销学习：材料记错了）",
+        "11月23日 09:00 ±0 自学「理论」60分钟 +2，已冲销（李明撤销学习：本人撤销）"]
+
+
+def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime, chat, clock):
+    """李明 logged 600 minutes for 60 and noticed the next day: 撤销 was his for a day only,
+    and nobody else could take it back, so his +4 stood in his points, his branch's
+    average and the 先锋党员 shortlist. The 书记 now can, asked first, with the member told."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "李明", wecom="li")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, make_branch(session, "交警支部"), "赵书记", role=Role.SECRETARY,
+                    wecom="sec2")
+    seed(runtime.engine, scene)
+    chat.say("li", "学习 理论 600")
+    clock.advance(timedelta(days=1, minutes=1))
+    assert "请联系书记撤销" in chat.say("li", "撤销").text
+
+    assert "不是本支部的党员" in chat.say("sec2", "撤销学习 李明 时长不实").text
+    assert "请写明原因" in chat.say("sec", "撤销学习 李明", chat="g1").text
+    asked = chat.say("sec", "撤销学习 李明 时长不实", chat="g1").text
+    assert asked.startswith("将撤销李明 11月23日 09:00 的学习记录：理论 600 分钟"), asked
+    assert "本周：4 分" in chat.say("li", "积分").text  # nothing changes until 确认
+    done = chat.say("sec", "确认", chat="g1").text
+    assert done.startswith("已撤销李明 11月23日 09:00 的学习记录：理论 600 分钟，积分 -4"), done
+    assert "本周：0 分" in chat.say("li", "积分").text
+    assert ledger_lines(chat, "li") == [
+        "11月23日 09:00 ±0 自学「理论」600分钟 +4，已冲销（王书记撤销学习：时长不实）"]
+    told = [text for *_, text in drain(runtime, clock)]
+    assert any(t.startswith("【学习记录撤销】王书记撤销了你 11月23日 09:00 的学习记录：理论 600 分钟，"
+                            "积分 -4。原因：时长不实") for t in told), told
+    with Session(runtime.engine) as s:
+        [entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "study.withdraw")).all()
+    assert entry.target == "李明" and entry.detail["reversed_points"] == -4
+    assert "没有可以撤销的学习记录" in chat.say("sec", "撤销学习 李明 时长不实", chat="g1").text

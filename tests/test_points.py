@@ -45,6 +45,39 @@ def test_leaderboard_shows_top_with_shared_ranks_and_my_own_line(runtime, chat):
     assert "至多三成" not in told and "至少 3 人" in told, told
 
 
+def test_last_week_and_last_month_boards_are_the_whole_period_just_ended(runtime, chat, clock):
+    """The Monday post is 【上周积分榜】, and 先锋党员 for a month are nominated in the next
+    month's first days: 上周排行榜 and 排行榜 上月 were refused (时间只能是 本周、本月、本年)."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 11, 16, 10, 0))  # the Monday after
+    last_week = chat.say("bing", "上周排行榜", chat="g1")
+    assert not last_week.is_error, last_week.text
+    assert last_week.text.splitlines() == [
+        "一支部 上周积分排行（前 3 名）", "1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分",
+        "你：第 3 名，3 分。"]
+    assert "本周还没有人获得积分" in chat.say("bing", "排行榜 本周", chat="g1").text
+
+    clock.set(local(2026, 12, 2, 10, 0))
+    last_month = chat.say("jia", "排行榜 上月", chat="g1").text
+    assert last_month.startswith("一支部 上月积分排行（前 3 名）\n1. 乙 5 分\n1. 甲 5 分\n3. 丙 3 分")
+    assert last_month.endswith("你：第 1 名，5 分。")
+    assert "本月还没有人获得积分" in chat.say("jia", "排行榜", chat="g1").text
+
+
+def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, clock):
+    """积分 on 1 December, nobody in the branch has a point this month yet: each member who
+    asked was told 「本月支部排名：第 1 名（共 4 人）」."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 12, 1, 9, 0))
+    for who in ("jia", "bing"):
+        mine = chat.say(who, "积分").text
+        assert "第 1 名" not in mine, mine
+        assert "本月：0 分" in mine and "本月支部排名：本月支部还没有人获得积分，暂不排名。" in mine
+    chat.say("jia", "学习 党章 30")
+    assert "本月支部排名：第 1 名（共 4 人）" in chat.say("jia", "积分").text
+    assert "本月支部排名：第 2 名（共 4 人）" in chat.say("bing", "积分").text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月", chat="g1")
@@ -241,6 +274,24 @@ def test_a_leader_gets_the_bureau_board_and_may_name_a_branch(runtime, chat):
     assert not one.is_error and one.text.startswith("红星支部 本月积分排行")
     week = chat.say("boss", "排行榜 本周 红星")
     assert not week.is_error and week.text.startswith("红星支部 本周积分排行")
+
+
+def test_a_leader_on_a_branch_roster_reads_the_bureau_board_privately(runtime, chat):
+    """王局 is on 红星支部's roster: privately 排行榜 gave 红星支部's board, and the bureau's
+    could not be had; in the branch's group it is still that branch's."""
+    def scene(session):
+        tiered_bureau(session)
+        red = session.exec(select(Branch).where(Branch.name == "红星支部")).one()
+        leader = session.exec(select(Member).where(Member.name == "王局")).one()
+        leader.branch_id = red.id
+        session.add(leader)
+        bind_chat(session, red, "g-red")
+    seed(runtime.engine, scene)
+    private = chat.say("boss", "排行榜").text
+    assert private.startswith("全局 本月积分排行（前 10 名）"), private
+    assert "（平安支部）" in private and "（红星支部）" in private
+    assert chat.say("boss", "排行榜 红星").text.startswith("红星支部 本月积分排行")
+    assert chat.say("boss", "排行榜", chat="g-red").text.startswith("红星支部 本月积分排行")
 
 
 def test_a_leader_without_a_branch_sees_points_and_no_rank(runtime, chat):
@@ -450,3 +501,33 @@ def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_ther
                                       end=local(2026, 12, 1))
     assert [(c.name, c.points) for c in shortlist] == [("乙", 5), ("丙", 4), ("丁", 3),
                                                        ("甲", 1)]
+
+
+def test_points_counted_by_earlier_rules_say_which_version_in_the_ledger(
+        runtime, chat, clock, settings, engine, tmp_path):
+    """The bureau counts a theme day 6 from December: 甲's November +3 beside 积分规则's
+    出席 +6 could not be checked against it. The line names the version it was counted by,
+    as 积分规则 names the one loaded now; lines of the rules loaded now say nothing more."""
+    from bot.domain.rules import DEFAULT_RULES_PATH
+    from bot.runtime import build_runtime
+    from tests.conftest import ChatDriver
+
+    seed(runtime.engine, branch_with_a_leader)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    assert "积分 +3" in chat.say("a", "签到", chat="g1").text
+    chat.say("sec", "结束", chat="g1")
+    path = tmp_path / "rules.toml"
+    path.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "present = 3\nlate = 2", "present = 6\nlate = 4"), encoding="utf-8")
+    later = build_runtime(settings.model_copy(update={"rules_file": path}), clock=clock,
+                          engine=engine, migrate=False)
+    chat = ChatDriver(later)
+    clock.advance(days=2)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    assert "积分 +6" in chat.say("a", "签到", chat="g1").text
+
+    old, new = runtime.rules.digest[:8], later.rules.digest[:8]
+    assert f"版本 {new}" in chat.say("a", "积分规则").text
+    assert chat.say("a", "积分明细").text.splitlines()[1:] == [
+        "11月25日 09:00 +6 主题党日 出席",
+        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）"]

@@ -25,6 +25,13 @@ def test_type_overrides_fall_back_to_the_general_points():
     assert rules.attendance_points("主题党日", "leave") == (0, "attendance.leave")
 
 
+def test_the_types_a_rules_file_may_name_are_the_activity_types():
+    from bot.domain.rules import ACTIVITY_TYPES
+    from storage.models import ActivityType
+
+    assert ACTIVITY_TYPES == tuple(t.value for t in ActivityType)
+
+
 def test_study_points_respect_the_daily_cap():
     rules = parse_rules(DEFAULTS)
     assert rules.study_points(29, already_today=0) == 0
@@ -51,6 +58,21 @@ def test_study_points_respect_the_daily_cap():
         # A minus sign slipped in made study worth nothing, and 积分规则 said 每天最多 -4 分.
         ("[study]\ndaily_cap = -4", "study.daily_cap"),
         ("[study]\npoints_per_30_minutes = -1", "study.points_per_30_minutes"),
+        # A misspelt key or an alias loaded, was ignored, and the default stayed in force:
+        # branches at 80 were yellow under a file that said red_at_lest = 80.
+        ("[tiers]\nred_at_lest = 80.0", "tiers.red_at_lest 不是规则项"),
+        ("[attendance]\nabsense = -3", "attendance.absense 不是规则项"),
+        ("[attendance.by_type.\"夜学\"]\npresent = 3", "attendance.by_type.夜学 不是规则项"),
+        ("[attendance.by_type.\"主题党日\"]\npresnt = 4", "attendance.by_type.主题党日.presnt"),
+        ("[study]\ndaily_limit = 2", "study.daily_limit 不是规则项"),
+        ("[tier]\nmode = \"quota\"", "tier 不是规则项"),
+        ("attendance = 2", "attendance 应是一张表"),
+        ("[meetings]\n\"支部委员会\" = \"month\"", "meetings.支部委员会 不是规则项"),
+        # A full branch scored 110 (0.7 raised, 0.4 left), or a 70 was red and blue at once.
+        ("[tiers]\nparticipation_weight = 0.7", "points_weight 之和应为 1（现在是 0.7 "),
+        ("[tiers]\npoints_weight = 1.5\nparticipation_weight = -0.5", "tiers.participation_weight 应在 0 到 1"),
+        ("[tiers]\npoints_reference = 0", "tiers.points_reference 应大于 0"),
+        ("[tiers]\nred_at_least = 60.0\nblue_below = 75.0", "tiers.blue_below（75）不能高于"),
     ],
 )
 def test_a_bad_rules_file_says_which_key_is_wrong(text, problem):

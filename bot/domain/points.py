@@ -306,6 +306,9 @@ class LedgerItem:
     cancel_why: str | None = None  # who cancelled it and why, for a reversal without a note
     by_cancel: bool = False  # the reversal 取消活动 posted
     by_restore: bool = False  # the reversal of that reversal 恢复活动 posted
+    # The rules version it was counted by (积分规则's 8 characters), when not the one loaded
+    # now: +3 for a theme day beside 积分规则's 出席 +6 is explained by it.
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -372,12 +375,19 @@ def fold_ledger(items: list[LedgerItem]) -> list[LedgerLine]:
                 or item.points != -original.points:
             continue
         why = f"（{item.note}）" if item.note else ""
-        add([original, item], f"{item_text(original)} {original.points:+d}，已冲销{why}")
+        add([original, item],
+            f"{item_text(original)} {original.points:+d}{_version(original)}，已冲销{why}")
     for item in items:
         if item.id not in used:
-            add([item], item_text(item) + (f"（{item.note}）" if item.note else ""))
+            add([item], item_text(item) + (f"（{item.note}）" if item.note else "")
+                + _version(item))
     lines.sort(key=lambda line: (line.when, line.last_id), reverse=True)
     return lines
+
+
+def _version(item: LedgerItem) -> str:
+    """Counted by rules other than those loaded now: which, as 积分规则 names a version."""
+    return f"（按规则版本 {item.version}）" if item.version else ""
 
 
 def _cancelled_text(group: list[LedgerItem]) -> str:

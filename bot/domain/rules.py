@@ -5,10 +5,16 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_rules.toml")
 STATUSES = ("present", "late", "makeup", "leave", "absent")
+# The activity types a [attendance.by_type."…"] table may name: storage.models.ActivityType's
+# values, written out because the shell's quick report loads this module without the models
+# (tests/test_rules.py holds the two the same).
+ACTIVITY_TYPES = ("主题党日", "政治夜学", "理论学习中心组", "第一议题", "读书班", "支部党员大会",
+                  "支委会", "党小组会", "党课", "党建大讲堂", "事迹报告会")
 
 
 class RulesError(ValueError):
@@ -64,31 +70,53 @@ def parse_rules(text: str) -> Rules:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"规则文件不是有效的 TOML：{exc}") from exc
+    # A key djbot does not know is a typo (red_at_lest, absense) or an alias (by_type."夜学"):
+    # ignored, it left the default in force while the file said otherwise.
+    _known(data, ("attendance", "study", "tiers", "meetings"), "")
+    # A meeting is counted by its activities' type: 支部委员会 (支委会's alias) was tracked
+    # as a meeting no activity is ever of, and every branch overdue with it each week.
+    _known(data.get("meetings", {}), ACTIVITY_TYPES, "meetings.")
     att = data.get("attendance", {})
+    _known(att, (*STATUSES, "makeup_window_days", "by_type"), "attendance.")
+    _known(att.get("by_type") or {}, ACTIVITY_TYPES, "attendance.by_type.")
     base = {k: _int(att, k, f"attendance.{k}") for k in STATUSES if k in att}
     makeup_window_days = _int(att, "makeup_window_days", "attendance.makeup_window_days", default=7)
     if makeup_window_days < 0:
         raise RulesError("attendance.makeup_window_days 不能是负数")
     by_type: dict[str, dict[str, int]] = {}
     for type_name, values in (att.get("by_type") or {}).items():
+        _known(values, STATUSES, f"attendance.by_type.{type_name}.")
         by_type[type_name] = {
             k: _int(values, k, f"attendance.by_type.{type_name}.{k}")
             for k in STATUSES
             if k in values
         }
     study = data.get("study", {})
+    _known(study, ("points_per_30_minutes", "daily_cap"), "study.")
     tiers_raw = data.get("tiers", {})
     defaults = TierRules()
+    _known(tiers_raw, tuple(defaults.__dataclass_fields__), "tiers.")
     tiers = TierRules(**{name: _tier_value(defaults, name, tiers_raw[name])
                          for name in defaults.__dataclass_fields__ if name in tiers_raw})
     if tiers.mode not in ("absolute", "quota"):
         raise RulesError("tiers.mode 只能是 absolute 或 quota")
     if tiers.period not in ("month", "week"):
         raise RulesError("tiers.period 只能是 month 或 week")
-    for name in ("red_share", "blue_share"):
+    for name in ("red_share", "blue_share", "participation_weight", "points_weight"):
         # A share is a fraction: 20 written for 20% named more branches than there are.
         if not 0 <= getattr(tiers, name) <= 1:
             raise RulesError(f"tiers.{name} 应在 0 到 1 之间（如 0.2 表示 20%）")
+    # The score is out of 100 only when the weights make a whole: 0.7 with 0.4 left in
+    # place scored a full branch 110, and the tier lines meant nothing.
+    if Fraction(repr(tiers.participation_weight)) + Fraction(repr(tiers.points_weight)) != 1:
+        raise RulesError("tiers.participation_weight 与 tiers.points_weight 之和应为 1"
+                         f"（现在是 {tiers.participation_weight:g} + {tiers.points_weight:g}）")
+    if tiers.points_reference <= 0:
+        raise RulesError("tiers.points_reference 应大于 0（人均积分达到多少算满分）")
+    if tiers.blue_below > tiers.red_at_least:
+        # Else a score between the two was red and below the blue line at once.
+        raise RulesError(f"tiers.blue_below（{tiers.blue_below:g}）不能高于 "
+                         f"tiers.red_at_least（{tiers.red_at_least:g}）")
     # The [meetings] table is read where 三会一课 is worked out; a bad value is refused here,
     # at load, rather than there, in a secretary's chat or the weekly summary.
     from bot.domain.meetings import required_meetings
@@ -123,6 +151,15 @@ def _tier_value(defaults: TierRules, name: str, value: object) -> object:
     if kind is str and not isinstance(value, str):
         raise RulesError(f"tiers.{name} 必须是文字，现在是 {value!r}")
     return kind(value)
+
+
+def _known(table: object, keys: tuple[str, ...], where: str) -> None:
+    """Every key of the table is one djbot reads, or which one is not, and what may be."""
+    if not isinstance(table, dict):
+        raise RulesError(f"{where.rstrip('.') or '规则文件'} 应是一张表（[…]）")
+    for key in table:
+        if key not in keys:
+            raise RulesError(f"{where}{key} 不是规则项（可写：{'、'.join(keys)}）")
 
 
 def _int(table: dict, key: str, where: str, default: int | None = None) -> int:
