@@ -218,7 +218,8 @@ def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> lis
                                   period.exact_days)
         for f in figures
     }
-    tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers)
+    tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers,
+                         ranked=[f.branch_id for f in figures if f.standing])
     result = [BranchStanding(f, scores[f.branch_id], tiers.get(f.branch_id)) for f in figures]
     result.sort(key=lambda s: (s.score is None, -(s.score or 0), s.figures.name))
     return result

@@ -121,6 +121,17 @@ def test_quota_ties_at_a_cut_share_the_tier_and_all_equal_is_all_yellow():
     assert set(assign_tiers({1: 70.0, 2: 70.0, 3: 70.0}, quota).values()) == {Tier.YELLOW}
 
 
+def test_quota_shares_are_of_the_branches_ranked_and_the_rest_take_their_cut_offs():
+    """An ended 临时党支部 scored lowest took the one blue place of five, so no standing
+    branch was flagged for a talk (and the ended one cannot be talked to)."""
+    quota = TierRules(mode="quota", red_share=0.2, blue_share=0.2)
+    scores = {1: 90.0, 2: 80.0, 3: 70.0, 4: 60.0, 5: 30.0}
+    assert assign_tiers(scores, quota)[4] is Tier.YELLOW
+    tiers = assign_tiers(scores, quota, ranked=[1, 2, 3, 4])
+    assert tiers == {1: Tier.RED, 2: Tier.YELLOW, 3: Tier.YELLOW, 4: Tier.BLUE, 5: Tier.BLUE}
+    assert set(assign_tiers({5: 30.0}, quota, ranked=[]).values()) == {Tier.YELLOW}
+
+
 def test_trend_arrows():
     assert trend_arrow(80.0, 70.0) == "↑"
     assert trend_arrow(60.0, 70.0) == "↓"

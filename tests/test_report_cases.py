@@ -189,6 +189,41 @@ def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activit
     assert "专案临时支部" not in report_week(runtime, settings, "2026-W49")
 
 
+def test_in_quota_mode_an_ended_temporary_branch_takes_no_standing_branchs_blue_place(
+        runtime, settings):
+    """Quota tiers, a fifth blue, five branches: 专案临时支部 ended on Friday with nobody at
+    its night study, the lowest score. It took the one blue place, so 四支部, lowest of
+    the four standing, was yellow and nobody was asked to a talk (约谈). The shares are of
+    the branches still standing; the ended one is tiered by the same cut-offs."""
+    from dataclasses import replace as with_
+
+    from storage.temporary import end_due
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 27))
+        for branch, came in zip(standing, (4, 3, 2, 1)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+        gone = [make_member(s, temp, return_branch_id=standing[0].id) for _ in range(4)]
+        day = hold(s, temp, local(2026, 11, 25, 19, 30), type_="政治夜学")
+        for m in gone:
+            attend(s, day, m, "absent", points=-1)
+    seed(runtime.engine, scene)
+    seed(runtime.engine, lambda s: end_due(s, today=date(2026, 11, 28),
+                                           now=local(2026, 11, 28, 0, 5), tz=SHANGHAI))
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    lines = report_week(runtime, settings)
+    assert (lines["四支部"].tier, lines["四支部"].talk) == ("蓝", True)
+    assert (lines["专案临时支部"].tier, lines["专案临时支部"].talk) == ("蓝", False)
+    assert lines["一支部"].tier == "红" and lines["三支部"].tier == "黄"
+
+
 def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
         runtime, settings):
     """专案临时支部 ends on Friday the 27th; its Saturday night study had been created

@@ -7,6 +7,7 @@ compares them with the aware UTC times it keeps, so the zone only matters here.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -196,15 +197,20 @@ def percent(rate: float | Fraction | None) -> str:
     return "—" if rate is None else f"{half_up(exact(rate) * 100, 1):.1f}%"
 
 
-def assign_tiers(scores: dict[int, float], tiers: TierRules) -> dict[int, Tier]:
-    """Tier every scored branch: by absolute thresholds, or by quota shares of the ranking."""
+def assign_tiers(scores: dict[int, float], tiers: TierRules,
+                 ranked: Iterable[int] | None = None) -> dict[int, Tier]:
+    """Tier every scored branch: by absolute thresholds, or by quota shares of the ranking
+    of `ranked` (all by default). The others are tiered by the same cut-offs but take no
+    share: a 临时党支部 that has ended, low in the ranking, would take the blue place of a
+    standing branch, and nobody is left to hold its talk (约谈)."""
     if tiers.mode == "absolute":
         return {
             key: Tier.RED if s >= tiers.red_at_least else Tier.BLUE if s < tiers.blue_below
             else Tier.YELLOW
             for key, s in scores.items()
         }
-    ordered = sorted(scores.values(), reverse=True)
+    among = set(scores) if ranked is None else set(ranked) & set(scores)
+    ordered = sorted((scores[key] for key in among), reverse=True)
     n = len(ordered)
     # Counts rounded half up, in exact arithmetic (50 × 0.29 is 14.5, and 15 branches; in
     # floats it is 14.4999… and was 14).
