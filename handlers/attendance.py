@@ -786,7 +786,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
-_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(帮|替|给|为|代)?")
+_FOR_ANOTHER = re.compile(r"^\s*(?:我)?(帮|替|给|为|代)?@?")  # 请假 @李明 发烧: named by a mention
 # What ends a name said on its own: 请假 李明 发烧, 请假 李明，发烧.
 _NAME_ENDS = " \t，,、。:：;；"
 

@@ -199,12 +199,31 @@ def test_naming_another_by_their_mention_checks_in_nobody(runtime, chat, clock):
     _branch(runtime, NIGHT_STUDY)
     clock.set(local(2026, 12, 8, 19, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
-    for user, said in (("sec", "签到 @张强"), ("sec", "@张强签到"), ("sec", "@张强 签到"),
-                       ("li", "签到 @张强")):
+    for user, said in (("sec", "签到 @张强"), ("sec", "@张强签到"), ("li", "签到 @张强")):
         reply = chat.say(user, said, chat="g1")
         assert reply.is_error and "不能替张强签到" in reply.text, (said, reply.text)
     assert _records(runtime) == []
     assert chat.say("li", "签到 @李明", chat="g1").text.startswith("李明 签到成功")
+
+
+def test_a_mention_names_whom_a_make_up_is_for_and_no_one_asks_leave_for_another(
+        runtime, chat, clock):
+    """@张强 补签 手机没电 said 缺少补签原因 (the mention dropped), and 请假 @张强 出差 was
+    the sender's leave with the reason @张强 出差. A mention that leads what is done for
+    someone names them; before one's own record it is whom one speaks to (@王书记 请假 值班
+    is 李明's leave), and before anything else only that (@李明 未签到)."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
+    refused = chat.say("sec", "请假 @张强 出差", chat="g1")
+    assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
+    assert _records(runtime) == []
+    made_up = chat.say("sec", "@张强 补签 手机没电", chat="g1").text
+    assert made_up.startswith("已为 张强 补签") and "原因：手机没电" in made_up, made_up
+    assert chat.say("li", "@王书记 请假 值班", chat="g1").text.startswith("已请假")
+    assert "未签到" in chat.say("sec", "@李明 未签到", chat="g1").text
+    assert _records(runtime) == [("张强", "政治夜学", "12-8", "makeup"),
+                                 ("李明", "政治夜学", "12-8", "leave")]
 
 
 def test_a_committee_member_late_for_the_committee_meeting_is_checked_in_there(
