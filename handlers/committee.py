@@ -272,6 +272,9 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
         return Reply.error(usage_text(COMMAND_DONE, "整改事项完成请写它的编号"))
     if ctx.role not in LEADER_ROLES:
         return Reply.error("登记整改事项仅限领导、管理员。发送「整改」查看未完成的整改事项。")
+    # The item names a branch's problem and its owner: not for a branch group, as the list.
+    if (elsewhere := _leaders_chat(ctx, COMMAND_PROBLEM)) is not None:
+        return elsewhere
     if not args.get("owner") or not args.get("problem"):
         return Reply.error(usage_text(COMMAND_PROBLEM, "请写出责任人和问题"))
     branch, problem = _branch(ctx, args["branch"], COMMAND_PROBLEM)

@@ -104,17 +104,19 @@ def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(r
 def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtime, chat,
                                                                           bureau):
     """约谈 二支部 … sent by a leader in 一支部's group would have told 一支部 what 二支部 was
-    talked to about; 结对 and 调研记录 name weak branches too. Refused there, nothing kept;
-    the leaders' group and a private chat still work."""
+    talked to about; 结对 and 调研记录 name weak branches too, and 整改 a branch's problem
+    and its owner (the list of them is not shown in a group either). Refused there,
+    nothing kept; the leaders' group and a private chat still work."""
     chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
     for text in ("约谈 二支部 问题 夜学到课率低", "约谈记录", "结对 一支部 二支部", "结对",
-                 "调研记录"):
+                 "调研记录", "整改 二支部 赵六 台账不全"):
         reply = chat.say("lead", text, chat="g1")
         assert reply.is_error and "请在领导群或私聊我发送" in reply.text, (text, reply.text)
         assert "二支部" not in reply.text and "参与率低" not in reply.text
     assert [t.problems for t in rows(runtime, Talk)] == ["参与率低"]
-    assert rows(runtime, BranchPairing) == []
+    assert rows(runtime, BranchPairing) == [] and rows(runtime, Rectification) == []
     assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 赵六 台账不全", chat="lg").text
 
 
 @pytest.mark.parametrize("text, problem", [
