@@ -27,8 +27,10 @@ from bot.registry import (
     usage_text,
     word,
 )
+from handlers.attendance import write_privately
 from storage import committee, confirmations, org
 from storage import committee_report as cr
+from storage.kinds import RECTIFICATION_OWNER
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
@@ -322,7 +324,17 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
                                        recorded_by=ctx.member.id, now=ctx.now)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})
     still_open = len(committee.open_rectifications(ctx.session, branch_id=branch.id))
-    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。\n"
+    told = ""
+    if owner.id != ctx.member.id:
+        # The owner closes it (整改完成 <编号>) and a member cannot list the items: without
+        # this they never learnt the item was theirs, nor its number.
+        reached = write_privately(
+            ctx, [owner], f"【整改事项】{ctx.member.name}登记了{branch.name}的整改事项 #{item.id}，"
+                          f"责任人是你。\n问题：{text}\n完成后请发送「整改完成 {item.id} 说明」。",
+            kind=RECTIFICATION_OWNER, title="整改事项", key=f"rectification.owner|{item.id}",
+            branch_id=branch.id)
+        told = "已私聊告知责任人。" if reached else "责任人没有能收到私聊的账号，请当面告知。"
+    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。{told}\n"
                  f"问题：{text}\n完成后发送「整改完成 {item.id}」。{branch.name}未完成整改 {still_open} 项。")
 
 

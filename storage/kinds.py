@@ -21,3 +21,4 @@ LEAVE_LAPSED = "leave.lapsed"  # 请假未获批准: leave undecided when absenc
 LEAVE_MOVED = "leave.moved"  # 请假提示: leave a change of place or of schedule changed
 POINTS_LEDGER = "points.ledger"  # 积分明细 asked in a group, sent privately
 VISIT_WITHDRAWN = "visit.withdraw"  # 调研记录撤销, privately to the leader who logged it
+RECTIFICATION_OWNER = "rectification.owner"  # 整改事项, privately to the owner named

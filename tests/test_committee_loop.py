@@ -518,6 +518,21 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_problems_owner_is_told_privately_with_the_number_to_close_it(runtime, chat, bureau):
+    """整改 names 赵六 as its owner and asks him to send 整改完成 <编号>, but he was never
+    told, and a member cannot list the items (整改 is for managers): the item sat open. Now
+    he hears it privately, once; a leader owning the item hears nothing of their own."""
+    added = chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "已私聊告知责任人" in added.text, added.text
+    [told] = outbox(runtime, "rectification.owner")
+    assert (told.target_kind, told.target) == ("user", "zl")
+    assert "整改事项 #1" in told.payload["text"] and "学习室资料陈旧" in told.payload["text"]
+    assert "整改完成 1" in told.payload["text"]
+    assert "已完成" in chat.say("zl", "整改完成 1 已更新").text
+    assert "已私聊告知" not in chat.say("lead", "整改 二支部 赵领导 台账不全", chat="lg").text
+    assert len(outbox(runtime, "rectification.owner")) == 1
+
+
 def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
     """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
     kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
