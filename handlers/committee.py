@@ -8,7 +8,7 @@ be sent by the item's owner or a manager of its branch, who are the people doing
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from storage.models import (
     BranchPairing,
     Rectification,
     ResearchVisit,
+    Talk,
 )
 
 MAX_TEXT = 300
@@ -150,6 +151,32 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"· #{talk.id} {talk.talked_on:%m-%d} {names.get(talk.branch_id, '?')}："
                      f"前 {cr.describe_standing(before)} → 后 {cr.describe_standing(after)}")
     return Reply("\n".join(lines))
+
+
+def withdraw_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """A talk recorded in error (the wrong branch, a second one confirmed by a slip) is taken
+    back: kept on record, counted nowhere, so the branch really owed a talk is asked about
+    again. A talk of a year whose figures have gone out stays, as a 调研 of then does."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_WITHDRAW_TALK)) is not None:
+        return elsewhere
+    talk = ctx.session.get(Talk, args["talk"])
+    if talk is None or talk.withdrawn_at is not None:
+        return Reply.error(usage_text(COMMAND_WITHDRAW_TALK, f"没有编号为 {args['talk']} 的约谈，"
+                                      "发送「约谈记录」查看编号"))
+    window = timedelta(days=ctx.rules.makeup_window_days)
+    if talk.talked_on.year < ctx.local_now.year and talk.logged_at < ctx.now - window:
+        return Reply.error(f"约谈 #{talk.id} 是 {talk.talked_on.year} 年的，已计入当年的约谈统计和"
+                           "年度报告，不能撤销，记录保持不变。如确有错误，请联系管理员。")
+    assert ctx.member is not None and ctx.member.id is not None
+    reason = (args.get("reason") or "").strip() or "未说明原因"
+    committee.withdraw_talk(ctx.session, talk=talk, by=ctx.member.id, reason=reason, now=ctx.now)
+    branch = ctx.session.get(Branch, talk.branch_id)
+    name = branch.name if branch else "支部"
+    ctx.audit("talk.withdraw", target=name,
+              detail={"talk_id": talk.id, "talked_on": talk.talked_on.isoformat(),
+                      "leader_id": talk.leader_id, "reason": reason})
+    return Reply(f"已撤销约谈 #{talk.id}：{name}，{talk.talked_on.month}月{talk.talked_on.day}日"
+                 f"（原因：{reason}）。不再计入约谈记录和年度统计。")
 
 
 # --- 结对帮扶 ---------------------------------------------------------------------------------
@@ -399,6 +426,17 @@ COMMAND_TALKS = Command(
     capability="committee",
 )
 
+COMMAND_WITHDRAW_TALK = Command(
+    name="撤销约谈",
+    summary="撤销一条记错的约谈（编号见「约谈记录」），记录保留、不再计数",
+    handler=withdraw_talk,
+    args=(integer("talk", "编号", min=1), rest("reason", "原因", optional=True)),
+    roles=LEADERS,
+    example="撤销约谈 1 支部记错",
+    capability="committee",
+    acts=True,
+)
+
 COMMAND_PAIR = Command(
     name="结对",
     summary="结对帮扶：红档支部带蓝档支部；不带参数查看结对情况和建议",
@@ -446,6 +484,6 @@ COMMAND_DONE = Command(
 
 
 def register(registry: CommandRegistry) -> None:
-    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_PAIR, COMMAND_END_PAIR, COMMAND_PROBLEM,
+    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_WITHDRAW_TALK, COMMAND_PAIR, COMMAND_END_PAIR, COMMAND_PROBLEM,
                     COMMAND_DONE):
         registry.add(command)

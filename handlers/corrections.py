@@ -506,6 +506,8 @@ def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
         return _attendance_hint(ctx)
     if named in ("请假", "销假"):
         return "撤回自己的请假请发送「销假」（只撤回一次：「销假 夜学」「销假 12月10日」）。"
+    if named == "约谈":
+        return "约谈记错的，领导发送「撤销约谈 编号 原因」（编号见「约谈记录」）。"
     if named in ("推荐", "先锋党员"):
         return "先锋党员推荐在领导确认前可以重新发送「推荐 先锋党员 姓名 事迹」改写。"
     return ""

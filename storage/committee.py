@@ -80,9 +80,12 @@ def add_talk(session: Session, *, branch_id: int, leader_id: int, talked_on: dat
     return talk
 
 
+_HELD = Talk.withdrawn_at.is_(None)  # type: ignore[union-attr]  # 撤销约谈: counts nowhere
+
+
 def talks(session: Session, *, first: date, last: date,
           branch_id: int | None = None) -> list[Talk]:
-    query = select(Talk).where(Talk.talked_on >= first, Talk.talked_on <= last)
+    query = select(Talk).where(Talk.talked_on >= first, Talk.talked_on <= last, _HELD)
     if branch_id is not None:
         query = query.where(Talk.branch_id == branch_id)
     return list(session.exec(query.order_by(Talk.talked_on, Talk.id)).all())
@@ -91,7 +94,15 @@ def talks(session: Session, *, first: date, last: date,
 def last_talk_on(session: Session) -> dict[int, date]:
     """Each branch's latest talk date."""
     return {branch_id: day for branch_id, day in session.exec(
-        select(Talk.branch_id, func.max(Talk.talked_on)).group_by(Talk.branch_id)).all()}
+        select(Talk.branch_id, func.max(Talk.talked_on)).where(_HELD)
+        .group_by(Talk.branch_id)).all()}
+
+
+def withdraw_talk(session: Session, *, talk: Talk, by: int, reason: str, now: datetime) -> None:
+    """A talk recorded in error stays on record and counts nowhere, as a withdrawn 调研."""
+    talk.withdrawn_at, talk.withdrawn_by, talk.withdraw_reason = now, by, reason
+    session.add(talk)
+    session.flush()
 
 
 # --- 结对帮扶 ---------------------------------------------------------------------------

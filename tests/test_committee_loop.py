@@ -190,11 +190,9 @@ def test_a_talk_said_to_be_yesterday_is_recorded_on_yesterday(runtime, chat, bur
 # --- 约谈 and the summary ------------------------------------------------------------------------
 
 
-def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat, clock, bureau):
-    one, two = bureau
-
+def two_blue_in_november(one, two):
+    """A seed: 一支部's theme day was full; 二支部 held one nobody came to: blue this month."""
     def quiet_month(s):
-        # 一支部's theme day was full; 二支部 held one nobody came to: blue this month.
         full = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
         for member in s.exec(select(Member).where(Member.branch_id == one.id)).all():
             s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
@@ -208,7 +206,11 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
             s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
                              updated_at=empty.ends_at))
 
-    seed(runtime.engine, quiet_month)
+    return quiet_month
+
+
+def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat, clock, bureau):
+    seed(runtime.engine, two_blue_in_november(*bureau))
     summary = chat.say("lead", "周报 本周", chat="lg").text
     assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in summary
     assert "张三" not in summary and "赵六" not in summary  # branches only, no member named
@@ -222,6 +224,40 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "蓝档待约谈" not in summary
     assert "· 二支部 11-23 约谈：前 蓝档 参与率0% → 后 暂无活动" in summary
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
+
+
+def test_a_talk_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, chat, clock, bureau):
+    """约谈 一支部 … typed for 二支部, the blue one: the talk stayed on record for good (撤销
+    answered only that a 约谈 cannot be undone), in 约谈记录 and the year's 约谈, and 二支部
+    looked talked to. 撤销约谈 <编号> takes it back: kept with who and why, counted nowhere."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    assert "已记录约谈 #1：二支部" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+    assert "蓝档待约谈" not in chat.say("lead", "周报 本周", chat="lg").text
+    hint = chat.say("lead", "撤销 约谈 1", chat="lg")
+    assert hint.is_error and "撤销约谈 编号 原因" in hint.text, hint.text
+    refused = chat.say("lead", "撤销约谈 1 支部记错", chat="g1")
+    assert refused.is_error and "请在领导群或私聊我发送" in refused.text
+    assert "仅限领导" in chat.say("sec2", "撤销约谈 1").text
+    assert rows(runtime, Talk)[0].withdrawn_at is None
+
+    reply = chat.say("lead", "撤销约谈 1 支部记错", chat="lg")
+    assert "已撤销约谈 #1：二支部，11月23日（原因：支部记错）" in reply.text, reply.text
+    [talk] = rows(runtime, Talk)
+    assert talk.withdrawn_at is not None and talk.withdraw_reason == "支部记错"
+    assert "还没有约谈记录" in chat.say("lead", "约谈记录", chat="lg").text
+    assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in chat.say("lead", "周报 本周", chat="lg").text
+    again = chat.say("lead", "撤销约谈 1", chat="lg")
+    assert again.is_error and "没有编号为 1 的约谈" in again.text
+    # The day's real talk is not asked about as a second one.
+    assert "已记录约谈 #2" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+
+
+def test_a_last_years_talk_stays_once_its_figures_have_gone_out(runtime, chat, clock, bureau):
+    chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    clock.set(local(2027, 1, 20, 9, 0))
+    refused = chat.say("lead", "撤销约谈 1", chat="lg")
+    assert refused.is_error and "是 2026 年的" in refused.text and "不能撤销" in refused.text
+    assert rows(runtime, Talk)[0].withdrawn_at is None
 
 
 def test_after_a_talk_a_branch_that_held_something_unconfirmed_is_not_said_to_hold_nothing(
