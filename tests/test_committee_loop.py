@@ -394,6 +394,19 @@ def test_a_problem_sent_again_is_asked_about_before_it_is_a_second_item(runtime,
     assert "已登记整改事项 #3" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
 
 
+def test_a_number_copied_from_a_list_with_its_hash_is_read(runtime, chat, bureau):
+    """整改, 结对 and 约谈记录 list items as #1; 整改完成 #1 (copied as shown) was refused
+    with 「编号应是数字，收到「#1」」. Now it is the number."""
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "· #1 二支部" in chat.say("lead", "整改", chat="lg").text
+    assert "整改事项 #1 已完成" in chat.say("zl", "整改完成 #1 已更新").text
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 ＃1 见效", chat="lg").text
+    chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    assert "已撤销约谈 #1" in chat.say("lead", "撤销约谈 #1 记错", chat="lg").text
+    assert [r.closed_on is not None for r in rows(runtime, Rectification)] == [True]
+
+
 def test_done_typed_apart_from_its_command_closes_the_item(runtime, chat, bureau):
     """整改 完成 1 (the space people type inside a word) was 整改 for a branch called 完成,
     refused with the list of branches; it closes item 1, and 整改 已完成 points to how."""
