@@ -638,6 +638,19 @@ def test_a_visit_withdrawn_by_another_is_told_to_its_recorder_and_last_years_sta
 # --- 先锋党员 ----------------------------------------------------------------------------------------
 
 
+def test_leaders_see_whom_to_confirm(runtime, chat, bureau):
+    """先锋党员 told a leader only 「待确认推荐 1 人。」: nobody tells a leader who was nominated,
+    and 确认 先锋党员 needs the name. Leaders now see each nomination waiting and how to
+    confirm it, privately or in the leaders' group; a branch group is not shown them."""
+    chat.say("sec1", "推荐 先锋党员 张三 带头值守")
+    for where in (None, "lg"):
+        roll = chat.say("lead", "先锋党员", chat=where).text
+        assert "待确认推荐 1 人。\n· 11月 一支部 张三：带头值守\n确认请发送「确认 先锋党员 姓名」" in roll
+    assert "张三" not in chat.say("lead", "先锋党员", chat="g1").text
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    assert "待确认" not in chat.say("lead", "先锋党员").text
+
+
 def test_rewriting_a_nominations_deeds_keeps_the_first_text_on_record(runtime, chat, bureau):
     """A secretary may rewrite the 事迹 until a leader confirms; what was replaced stays in
     the audit log (the nomination keeps only the latest text)."""
