@@ -36,6 +36,7 @@ from storage.models import (
     MANAGER_ROLES,
     Branch,
     BranchPairing,
+    Member,
     Rectification,
     ResearchVisit,
     Talk,
@@ -365,6 +366,41 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
                  f"问题：{text}\n完成后发送「整改完成 {item.id}」。{branch.name}未完成整改 {still_open} 项。")
 
 
+def withdraw_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """An item recorded in error (the wrong branch or owner) is taken back: kept on record,
+    counted nowhere. Closing it was the only way out, and counted it as found and solved."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_WITHDRAW_PROBLEM)) is not None:
+        return elsewhere
+    item = ctx.session.get(Rectification, args["item"])
+    if item is None or item.withdrawn_at is not None:
+        return Reply.error(usage_text(COMMAND_WITHDRAW_PROBLEM, f"没有编号为 {args['item']} 的整改事项，"
+                                      "发送「整改」查看编号"))
+    window = timedelta(days=ctx.rules.makeup_window_days)
+    if item.found_on.year < ctx.local_now.year and item.recorded_at < ctx.now - window:
+        return Reply.error(f"整改事项 #{item.id} 是 {item.found_on.year} 年登记的，已计入当年的"
+                           "调研问题统计和年度报告，不能撤销，记录保持不变。如确有错误，请联系管理员。")
+    assert ctx.member is not None and ctx.member.id is not None
+    reason = (args.get("reason") or "").strip() or "未说明原因"
+    committee.withdraw_rectification(ctx.session, item=item, by=ctx.member.id, reason=reason,
+                                     now=ctx.now)
+    branch = ctx.session.get(Branch, item.branch_id)
+    name = branch.name if branch else "支部"
+    ctx.audit("rectification.withdraw", target=name,
+              detail={"item": item.id, "owner_id": item.owner_id, "reason": reason})
+    told = ""
+    owner = ctx.session.get(Member, item.owner_id) if item.owner_id else None
+    if owner is not None and owner.id != ctx.member.id and item.closed_on is None:
+        # They were told the item was theirs: now that it is not.
+        reached = write_privately(
+            ctx, [owner], f"【整改事项撤销】{ctx.member.name}撤销了整改事项 #{item.id}（{name}：{item.problem}），"
+                          f"不用再办理。原因：{reason}",
+            kind=RECTIFICATION_OWNER, title="整改事项撤销", key=f"rectification.withdraw|{item.id}",
+            branch_id=item.branch_id)
+        told = "已私聊告知责任人。" if reached else ""
+    return Reply(f"已撤销整改事项 #{item.id}：{name}，{item.problem}（原因：{reason}）。"
+                 f"不再计入整改和调研发现、解决的问题。{told}")
+
+
 def open_problems(ctx: Ctx) -> Reply:
     leaders_group = ctx.binding is not None and ctx.binding.is_leaders
     if not ctx.message.is_private and not leaders_group:
@@ -389,7 +425,7 @@ def open_problems(ctx: Ctx) -> Reply:
 
 def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     item = ctx.session.get(Rectification, args["item"])
-    if item is None:
+    if item is None or item.withdrawn_at is not None:  # 撤销整改: as if never recorded
         return Reply.error(usage_text(COMMAND_DONE, f"没有编号为 {args['item']} 的整改事项"))
     assert ctx.member is not None
     entitled = (ctx.role in LEADER_ROLES or item.owner_id == ctx.member.id
@@ -483,7 +519,19 @@ COMMAND_DONE = Command(
 )
 
 
+COMMAND_WITHDRAW_PROBLEM = Command(
+    name="撤销整改",
+    summary="撤销一项记错的整改事项（编号见「整改」），记录保留、不再计数",
+    handler=withdraw_problem,
+    args=(integer("item", "编号", min=1), rest("reason", "原因", optional=True)),
+    roles=LEADERS,
+    example="撤销整改 1 支部记错",
+    capability="committee",
+    acts=True,
+)
+
+
 def register(registry: CommandRegistry) -> None:
-    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_WITHDRAW_TALK, COMMAND_PAIR, COMMAND_END_PAIR, COMMAND_PROBLEM,
-                    COMMAND_DONE):
+    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_WITHDRAW_TALK, COMMAND_PAIR,
+                    COMMAND_END_PAIR, COMMAND_PROBLEM, COMMAND_DONE, COMMAND_WITHDRAW_PROBLEM):
         registry.add(command)

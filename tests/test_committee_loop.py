@@ -582,6 +582,38 @@ def test_a_problems_owner_is_told_privately_with_the_number_to_close_it(runtime,
     assert len(outbox(runtime, "rectification.owner")) == 1
 
 
+def test_a_problem_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, chat, bureau):
+    """整改 二支部 … meant for 一支部: the item could only be closed (整改完成), which counted
+    it as a problem found and solved in 调研记录 and the year's figures, and 撤销 整改 1
+    took back the leader's last 调研 instead. 撤销整改 <编号> takes the item back: kept with
+    who and why, counted nowhere; its owner, who was told it was theirs, hears it is not."""
+    chat.say("lead", "调研 二支部 走访值班室", chat="lg")
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "发现问题 1 个，解决 0 个" in chat.say("lead", "调研记录", chat="lg").text
+    slip = chat.say("lead", "撤销 整改 1", chat="lg")
+    assert slip.is_error and "撤销整改 编号 原因" in slip.text, slip.text
+    assert rows(runtime, ResearchVisit)[0].withdrawn_at is None
+    refused = chat.say("lead", "撤销整改 1 支部记错", chat="g2")
+    assert refused.is_error and "请在领导群或私聊我发送" in refused.text
+    assert "仅限领导" in chat.say("sec2", "撤销整改 1").text
+
+    reply = chat.say("lead", "撤销整改 1 支部记错", chat="lg")
+    assert "已撤销整改事项 #1：二支部，学习室资料陈旧（原因：支部记错）" in reply.text, reply.text
+    assert "已私聊告知责任人" in reply.text
+    [item] = rows(runtime, Rectification)
+    assert item.withdrawn_at is not None and item.withdraw_reason == "支部记错"
+    [told] = outbox(runtime, "rectification.owner")[1:]
+    assert told.target == "zl" and "不用再办理" in told.payload["text"]
+    assert "没有未完成的整改事项" in chat.say("lead", "整改", chat="lg").text
+    assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
+    assert chat.say("zl", "整改完成 1").is_error
+    assert "没有编号为 1 的整改事项" in chat.say("lead", "撤销整改 1", chat="lg").text
+    # Found on the visit, the item no longer counts: a second one is no duplicate.
+    assert "发现问题 0 个，解决 0 个" in chat.say("lead", "调研记录", chat="lg").text
+    assert "已登记整改事项 #2" in chat.say("lead", "整改 二支部 赵六 学习室资料陈旧",
+                                        chat="lg").text
+
+
 def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
     """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
     kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
