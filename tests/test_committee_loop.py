@@ -500,6 +500,22 @@ def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bure
     assert "结对中" in listing and "一支部 — —" in listing and "↔ 二支部" in listing
 
 
+@pytest.mark.parametrize("text, hint", [("撤销结对 1", "结束结对 编号 原因"),
+                                        ("撤销 结对 1", "结束结对 编号 原因"),
+                                        ("撤销讲师 王书记", "讲师 移出 姓名")])
+def test_undo_said_of_a_pair_or_a_lecturer_leaves_the_leaders_visit(runtime, chat, bureau,
+                                                                    text, hint):
+    """撤销结对 1 (meaning 结束结对 1) and 撤销讲师 王书记 took back the leader's last 调研 of
+    the day, a record they did not name. Now refused, saying how that is done, nothing
+    changed."""
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    reply = chat.say("lead", text, chat="lg")
+    assert reply.is_error and "什么也没有改" in reply.text and hint in reply.text, reply.text
+    assert rows(runtime, ResearchVisit)[0].withdrawn_at is None
+    assert rows(runtime, BranchPairing)[0].ended_on is None
+
+
 def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, clock, bureau):
     """Only a temporary branch's end closed a pair: once 二支部 had improved, neither branch
     could ever be paired again. 结束结对 closes it (leaders, not in a branch group), says who
