@@ -432,6 +432,9 @@ def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 or (ctx.role in MANAGER_ROLES and ctx.member.branch_id == item.branch_id))
     if not entitled:
         return Reply.error("整改完成只能由领导、责任人或本支部书记、委员登记。")
+    if not ctx.bureau_wide and ctx.branch is not None and ctx.branch.id != item.branch_id:
+        # The reply names the problem: not for another branch's group.
+        return Reply.error(f"整改事项 #{item.id} 不是本支部的，请在领导群或私聊我发送「整改完成 {item.id}」。")
     if item.closed_on is not None:
         return Reply(f"整改事项 #{item.id} 已于 {item.closed_on:%m月%d日} 登记完成。")
     today = ctx.local_now.date()

@@ -394,6 +394,16 @@ def test_a_problem_sent_again_is_asked_about_before_it_is_a_second_item(runtime,
     assert "已登记整改事项 #3" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
 
 
+def test_another_branchs_item_is_not_closed_in_a_branchs_group(runtime, chat, bureau):
+    """整改完成 1 sent by a leader in 一支部's group answered there with 二支部's problem.
+    Refused there, still open; the owner in the branch's own group closes it."""
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    refused = chat.say("lead", "整改完成 1", chat="g1")
+    assert refused.is_error and "不是本支部的" in refused.text and "资料" not in refused.text
+    assert rows(runtime, Rectification)[0].closed_on is None
+    assert "整改事项 #1 已完成" in chat.say("zl", "整改完成 1 已更新", chat="g2").text
+
+
 def test_a_number_copied_from_a_list_with_its_hash_is_read(runtime, chat, bureau):
     """整改, 结对 and 约谈记录 list items as #1; 整改完成 #1 (copied as shown) was refused
     with 「编号应是数字，收到「#1」」. Now it is the number."""
