@@ -8,7 +8,7 @@ be sent by the item's owner or a manager of its branch, who are the people doing
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,15 +27,19 @@ from bot.registry import (
     usage_text,
     word,
 )
+from handlers.attendance import write_privately
 from storage import committee, confirmations, org
 from storage import committee_report as cr
+from storage.kinds import RECTIFICATION_OWNER
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
     Branch,
     BranchPairing,
+    Member,
     Rectification,
     ResearchVisit,
+    Talk,
 )
 
 MAX_TEXT = 300
@@ -148,6 +152,32 @@ def talks_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"· #{talk.id} {talk.talked_on:%m-%d} {names.get(talk.branch_id, '?')}："
                      f"前 {cr.describe_standing(before)} → 后 {cr.describe_standing(after)}")
     return Reply("\n".join(lines))
+
+
+def withdraw_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """A talk recorded in error (the wrong branch, a second one confirmed by a slip) is taken
+    back: kept on record, counted nowhere, so the branch really owed a talk is asked about
+    again. A talk of a year whose figures have gone out stays, as a 调研 of then does."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_WITHDRAW_TALK)) is not None:
+        return elsewhere
+    talk = ctx.session.get(Talk, args["talk"])
+    if talk is None or talk.withdrawn_at is not None:
+        return Reply.error(usage_text(COMMAND_WITHDRAW_TALK, f"没有编号为 {args['talk']} 的约谈，"
+                                      "发送「约谈记录」查看编号"))
+    window = timedelta(days=ctx.rules.makeup_window_days)
+    if talk.talked_on.year < ctx.local_now.year and talk.logged_at < ctx.now - window:
+        return Reply.error(f"约谈 #{talk.id} 是 {talk.talked_on.year} 年的，已计入当年的约谈统计和"
+                           "年度报告，不能撤销，记录保持不变。如确有错误，请联系管理员。")
+    assert ctx.member is not None and ctx.member.id is not None
+    reason = (args.get("reason") or "").strip() or "未说明原因"
+    committee.withdraw_talk(ctx.session, talk=talk, by=ctx.member.id, reason=reason, now=ctx.now)
+    branch = ctx.session.get(Branch, talk.branch_id)
+    name = branch.name if branch else "支部"
+    ctx.audit("talk.withdraw", target=name,
+              detail={"talk_id": talk.id, "talked_on": talk.talked_on.isoformat(),
+                      "leader_id": talk.leader_id, "reason": reason})
+    return Reply(f"已撤销约谈 #{talk.id}：{name}，{talk.talked_on.month}月{talk.talked_on.day}日"
+                 f"（原因：{reason}）。不再计入约谈记录和年度统计。")
 
 
 # --- 结对帮扶 ---------------------------------------------------------------------------------
@@ -272,6 +302,9 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
         return Reply.error(usage_text(COMMAND_DONE, "整改事项完成请写它的编号"))
     if ctx.role not in LEADER_ROLES:
         return Reply.error("登记整改事项仅限领导、管理员。发送「整改」查看未完成的整改事项。")
+    # The item names a branch's problem and its owner: not for a branch group, as the list.
+    if (elsewhere := _leaders_chat(ctx, COMMAND_PROBLEM)) is not None:
+        return elsewhere
     if not args.get("owner") or not args.get("problem"):
         return Reply.error(usage_text(COMMAND_PROBLEM, "请写出责任人和问题"))
     branch, problem = _branch(ctx, args["branch"], COMMAND_PROBLEM)
@@ -319,8 +352,53 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
                                        recorded_by=ctx.member.id, now=ctx.now)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})
     still_open = len(committee.open_rectifications(ctx.session, branch_id=branch.id))
-    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。\n"
+    told = ""
+    if owner.id != ctx.member.id:
+        # The owner closes it (整改完成 <编号>) and a member cannot list the items: without
+        # this they never learnt the item was theirs, nor its number.
+        reached = write_privately(
+            ctx, [owner], f"【整改事项】{ctx.member.name}登记了{branch.name}的整改事项 #{item.id}，"
+                          f"责任人是你。\n问题：{text}\n完成后请发送「整改完成 {item.id} 说明」。",
+            kind=RECTIFICATION_OWNER, title="整改事项", key=f"rectification.owner|{item.id}",
+            branch_id=branch.id)
+        told = "已私聊告知责任人。" if reached else "责任人没有能收到私聊的账号，请当面告知。"
+    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。{told}\n"
                  f"问题：{text}\n完成后发送「整改完成 {item.id}」。{branch.name}未完成整改 {still_open} 项。")
+
+
+def withdraw_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """An item recorded in error (the wrong branch or owner) is taken back: kept on record,
+    counted nowhere. Closing it was the only way out, and counted it as found and solved."""
+    if (elsewhere := _leaders_chat(ctx, COMMAND_WITHDRAW_PROBLEM)) is not None:
+        return elsewhere
+    item = ctx.session.get(Rectification, args["item"])
+    if item is None or item.withdrawn_at is not None:
+        return Reply.error(usage_text(COMMAND_WITHDRAW_PROBLEM, f"没有编号为 {args['item']} 的整改事项，"
+                                      "发送「整改」查看编号"))
+    window = timedelta(days=ctx.rules.makeup_window_days)
+    if item.found_on.year < ctx.local_now.year and item.recorded_at < ctx.now - window:
+        return Reply.error(f"整改事项 #{item.id} 是 {item.found_on.year} 年登记的，已计入当年的"
+                           "调研问题统计和年度报告，不能撤销，记录保持不变。如确有错误，请联系管理员。")
+    assert ctx.member is not None and ctx.member.id is not None
+    reason = (args.get("reason") or "").strip() or "未说明原因"
+    committee.withdraw_rectification(ctx.session, item=item, by=ctx.member.id, reason=reason,
+                                     now=ctx.now)
+    branch = ctx.session.get(Branch, item.branch_id)
+    name = branch.name if branch else "支部"
+    ctx.audit("rectification.withdraw", target=name,
+              detail={"item": item.id, "owner_id": item.owner_id, "reason": reason})
+    told = ""
+    owner = ctx.session.get(Member, item.owner_id) if item.owner_id else None
+    if owner is not None and owner.id != ctx.member.id and item.closed_on is None:
+        # They were told the item was theirs: now that it is not.
+        reached = write_privately(
+            ctx, [owner], f"【整改事项撤销】{ctx.member.name}撤销了整改事项 #{item.id}（{name}：{item.problem}），"
+                          f"不用再办理。原因：{reason}",
+            kind=RECTIFICATION_OWNER, title="整改事项撤销", key=f"rectification.withdraw|{item.id}",
+            branch_id=item.branch_id)
+        told = "已私聊告知责任人。" if reached else ""
+    return Reply(f"已撤销整改事项 #{item.id}：{name}，{item.problem}（原因：{reason}）。"
+                 f"不再计入整改和调研发现、解决的问题。{told}")
 
 
 def open_problems(ctx: Ctx) -> Reply:
@@ -347,13 +425,16 @@ def open_problems(ctx: Ctx) -> Reply:
 
 def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     item = ctx.session.get(Rectification, args["item"])
-    if item is None:
+    if item is None or item.withdrawn_at is not None:  # 撤销整改: as if never recorded
         return Reply.error(usage_text(COMMAND_DONE, f"没有编号为 {args['item']} 的整改事项"))
     assert ctx.member is not None
     entitled = (ctx.role in LEADER_ROLES or item.owner_id == ctx.member.id
                 or (ctx.role in MANAGER_ROLES and ctx.member.branch_id == item.branch_id))
     if not entitled:
         return Reply.error("整改完成只能由领导、责任人或本支部书记、委员登记。")
+    if not ctx.bureau_wide and ctx.branch is not None and ctx.branch.id != item.branch_id:
+        # The reply names the problem: not for another branch's group.
+        return Reply.error(f"整改事项 #{item.id} 不是本支部的，请在领导群或私聊我发送「整改完成 {item.id}」。")
     if item.closed_on is not None:
         return Reply(f"整改事项 #{item.id} 已于 {item.closed_on:%m月%d日} 登记完成。")
     today = ctx.local_now.date()
@@ -382,6 +463,17 @@ COMMAND_TALKS = Command(
     roles=LEADERS,
     example="约谈记录",
     capability="committee",
+)
+
+COMMAND_WITHDRAW_TALK = Command(
+    name="撤销约谈",
+    summary="撤销一条记错的约谈（编号见「约谈记录」），记录保留、不再计数",
+    handler=withdraw_talk,
+    args=(integer("talk", "编号", min=1), rest("reason", "原因", optional=True)),
+    roles=LEADERS,
+    example="撤销约谈 1 支部记错",
+    capability="committee",
+    acts=True,
 )
 
 COMMAND_PAIR = Command(
@@ -430,7 +522,19 @@ COMMAND_DONE = Command(
 )
 
 
+COMMAND_WITHDRAW_PROBLEM = Command(
+    name="撤销整改",
+    summary="撤销一项记错的整改事项（编号见「整改」），记录保留、不再计数",
+    handler=withdraw_problem,
+    args=(integer("item", "编号", min=1), rest("reason", "原因", optional=True)),
+    roles=LEADERS,
+    example="撤销整改 1 支部记错",
+    capability="committee",
+    acts=True,
+)
+
+
 def register(registry: CommandRegistry) -> None:
-    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_PAIR, COMMAND_END_PAIR, COMMAND_PROBLEM,
-                    COMMAND_DONE):
+    for command in (COMMAND_TALK, COMMAND_TALKS, COMMAND_WITHDRAW_TALK, COMMAND_PAIR,
+                    COMMAND_END_PAIR, COMMAND_PROBLEM, COMMAND_DONE, COMMAND_WITHDRAW_PROBLEM):
         registry.add(command)

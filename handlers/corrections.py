@@ -53,8 +53,8 @@ from storage.schedules import bureau_schedules
 UNDO_WITHIN = timedelta(days=1)
 # What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到, 撤销更正 张三,
 # 撤销约谈): another record's name, never a reason that leaves the sender's study to go.
-NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", "约谈", "推荐", "先锋党员", "评价",
-              "日程", "请假", "销假")
+NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", "约谈", "整改", "结对", "讲师",
+              "推荐", "先锋党员", "评价", "日程", "请假", "销假")
 # 撤销 学习 …, 撤销 调研 …: the one of the two the sender names, not whichever came last.
 STUDY_WORDS = ("学习", "自学")
 VISIT_WORDS = ("调研",)
@@ -628,6 +628,14 @@ def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
         return _attendance_hint(ctx)
     if named in ("请假", "销假"):
         return "撤回自己的请假请发送「销假」（只撤回一次：「销假 夜学」「销假 12月10日」）。"
+    if named == "约谈":
+        return "约谈记错的，领导发送「撤销约谈 编号 原因」（编号见「约谈记录」）。"
+    if named == "整改":
+        return "整改事项记错的，领导发送「撤销整改 编号 原因」（编号见「整改」）。"
+    if named == "结对":
+        return "结束一对结对帮扶，领导发送「结束结对 编号 原因」（编号见「结对」）。"
+    if named == "讲师":
+        return "把讲师移出讲师队伍，领导发送「讲师 移出 姓名」。"
     if named in ("推荐", "先锋党员"):
         return "先锋党员推荐在领导确认前可以重新发送「推荐 先锋党员 姓名 事迹」改写。"
     return ""

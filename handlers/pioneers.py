@@ -193,12 +193,18 @@ def honour_roll(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.role in LEADER_ROLES or ctx.role in MANAGERS:
         # Every nomination waiting, counted where it was made: the nominee may have moved
         # or left the roster since.
-        everyone = [m.id for m in org.members(ctx.session, include_inactive=True)
-                    if m.id is not None]
-        pending = [n for n in committee.pending_nominations(ctx.session, member_ids=everyone)
+        everyone = {m.id: m for m in org.members(ctx.session, include_inactive=True)
+                    if m.id is not None}
+        pending = [n for n in committee.pending_nominations(ctx.session,
+                                                            member_ids=list(everyone))
                    if ctx.bureau_wide or (ctx.branch and n.branch_id == ctx.branch.id)]
         if pending:
             lines.append(f"待确认推荐 {len(pending)} 人。")
+        if pending and ctx.role in LEADER_ROLES and ctx.bureau_wide:
+            # Whom to confirm: nowhere else names them to the leader who confirms.
+            lines += [f"· {n.month.month}月 {names.get(n.branch_id, '')} "
+                      f"{everyone[n.member_id].name}：{n.deeds}" for n in pending]
+            lines.append("确认请发送「确认 先锋党员 姓名」。")
     return Reply("\n".join(lines))
 
 

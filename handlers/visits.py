@@ -78,6 +78,10 @@ def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Rep
     if branch is None:
         names = "、".join(b.name for b in org.branches(ctx.session)) or "（还没有支部）"
         return Reply.error(usage_text(COMMAND_VISIT, f"没有找到支部「{args['branch']}」。现有支部：{names}"))
+    if not ctx.bureau_wide and ctx.branch is not None and ctx.branch.id != branch.id:
+        # The reply names the branch's problems and shortfall: not for another branch's group.
+        return Reply.error(f"到{branch.name}的调研请在领导群、私聊我或{branch.name}的群里记录："
+                           "支部的问题不在别的支部群里说。")
     today = ctx.local_now.date()
     text = args.get("details") or ""
     try:

@@ -80,9 +80,12 @@ def add_talk(session: Session, *, branch_id: int, leader_id: int, talked_on: dat
     return talk
 
 
+_HELD = Talk.withdrawn_at.is_(None)  # type: ignore[union-attr]  # 撤销约谈: counts nowhere
+
+
 def talks(session: Session, *, first: date, last: date,
           branch_id: int | None = None) -> list[Talk]:
-    query = select(Talk).where(Talk.talked_on >= first, Talk.talked_on <= last)
+    query = select(Talk).where(Talk.talked_on >= first, Talk.talked_on <= last, _HELD)
     if branch_id is not None:
         query = query.where(Talk.branch_id == branch_id)
     return list(session.exec(query.order_by(Talk.talked_on, Talk.id)).all())
@@ -91,7 +94,15 @@ def talks(session: Session, *, first: date, last: date,
 def last_talk_on(session: Session) -> dict[int, date]:
     """Each branch's latest talk date."""
     return {branch_id: day for branch_id, day in session.exec(
-        select(Talk.branch_id, func.max(Talk.talked_on)).group_by(Talk.branch_id)).all()}
+        select(Talk.branch_id, func.max(Talk.talked_on)).where(_HELD)
+        .group_by(Talk.branch_id)).all()}
+
+
+def withdraw_talk(session: Session, *, talk: Talk, by: int, reason: str, now: datetime) -> None:
+    """A talk recorded in error stays on record and counts nowhere, as a withdrawn 调研."""
+    talk.withdrawn_at, talk.withdrawn_by, talk.withdraw_reason = now, by, reason
+    session.add(talk)
+    session.flush()
 
 
 # --- 结对帮扶 ---------------------------------------------------------------------------
@@ -228,8 +239,21 @@ def close_rectification(session: Session, *, item: Rectification, on: date, by: 
     session.flush()
 
 
+def withdraw_rectification(session: Session, *, item: Rectification, by: int, reason: str,
+                           now: datetime) -> None:
+    """An item recorded in error stays on record and counts nowhere: not open, not found,
+    not solved."""
+    item.withdrawn_at, item.withdrawn_by, item.withdraw_reason = now, by, reason
+    session.add(item)
+    session.flush()
+
+
+_STANDING = Rectification.withdrawn_at.is_(None)  # type: ignore[union-attr]  # 撤销整改
+
+
 def open_rectifications(session: Session, *, branch_id: int | None = None) -> list[Rectification]:
-    query = select(Rectification).where(Rectification.closed_on.is_(None))  # type: ignore[union-attr]
+    query = select(Rectification).where(Rectification.closed_on.is_(None),  # type: ignore[union-attr]
+                                        _STANDING)
     if branch_id is not None:
         query = query.where(Rectification.branch_id == branch_id)
     return list(session.exec(query.order_by(Rectification.found_on, Rectification.id)).all())
@@ -250,7 +274,8 @@ def problems_by_branch(session: Session, *, first: date, last: date) -> dict[int
     found the larger of its own count and its items (调研 发现问题 3, then 整改 for two of
     them: 3 found, not 5); an item attached to no visit of the range counts on the day it
     was recorded. Solved: on the visit, plus items closed (整改完成) in the range. A
-    withdrawn visit (撤销调研) counts nowhere; its items count on their own."""
+    withdrawn visit (撤销调研) counts nowhere; its items count on their own. A withdrawn
+    item (撤销整改) counts nowhere."""
     visits = {vid: (bid, found, solved) for vid, bid, found, solved in session.execute(
         select(ResearchVisit.id, ResearchVisit.branch_id, ResearchVisit.problems_found,
                ResearchVisit.problems_solved)
@@ -259,7 +284,8 @@ def problems_by_branch(session: Session, *, first: date, last: date) -> dict[int
     items = session.execute(
         select(Rectification.branch_id, Rectification.visit_id, Rectification.found_on,
                Rectification.closed_on)
-        .where(or_(Rectification.visit_id.in_(visits or {-1}),  # type: ignore[union-attr]
+        .where(_STANDING,
+               or_(Rectification.visit_id.in_(visits or {-1}),  # type: ignore[union-attr]
                    and_(Rectification.found_on >= first, Rectification.found_on <= last),
                    and_(Rectification.closed_on >= first,  # type: ignore[operator]
                         Rectification.closed_on <= last)))).all()  # type: ignore[operator]

@@ -22,3 +22,4 @@ LEAVE_MOVED = "leave.moved"  # 请假提示: leave a change of place or of sched
 POINTS_LEDGER = "points.ledger"  # 积分明细 asked in a group, sent privately
 VISIT_WITHDRAWN = "visit.withdraw"  # 调研记录撤销, privately to the leader who logged it
 STUDY_WITHDRAWN = "study.withdraw"  # 学习记录撤销, privately to the member whose study it was
+RECTIFICATION_OWNER = "rectification.owner"  # 整改事项, privately to the owner named

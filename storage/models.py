@@ -446,6 +446,10 @@ class Talk(SQLModel, table=True):
     problems: str = Field(default="", sa_column=Column(Text, nullable=False))
     remedy: str = Field(default="", sa_column=Column(Text, nullable=False))
     logged_at: datetime = utc_field()
+    # 撤销约谈: the row is kept and counts nowhere, with who took it back and why.
+    withdrawn_at: datetime | None = utc_field(nullable=True)
+    withdrawn_by: int | None = Field(default=None, foreign_key="member.id")
+    withdraw_reason: str | None = None
 
 
 class BranchPairing(SQLModel, table=True):
@@ -497,6 +501,10 @@ class Rectification(SQLModel, table=True):
     closed_on: date | None = Field(default=None, index=True)
     closed_by: int | None = Field(default=None, foreign_key="member.id")
     closing_note: str | None = None
+    # 撤销整改: an item recorded in error is kept and counts nowhere (neither open nor solved).
+    withdrawn_at: datetime | None = utc_field(nullable=True)
+    withdrawn_by: int | None = Field(default=None, foreign_key="member.id")
+    withdraw_reason: str | None = None
 
 
 class Lecturer(SQLModel, table=True):

@@ -340,7 +340,7 @@ def test_a_confirmed_activity_past_the_window_is_not_cancelled_by_naming_its_day
 @pytest.mark.parametrize(("text", "hint"), [
     ("撤销更正 张三", "补签 张三"),  # 更正 made by mistake: not the sender's own study
     ("撤销 更正", "补签"),
-    ("撤销约谈", ""),
+    ("撤销 约谈", "撤销约谈 编号"),
     ("撤销 推荐 张三", ""),
 ])
 def test_undo_of_another_record_leaves_the_senders_study_and_says_why(

@@ -104,17 +104,19 @@ def test_members_and_secretaries_cannot_record_talks_pairs_or_confirm_pioneers(r
 def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtime, chat,
                                                                           bureau):
     """约谈 二支部 … sent by a leader in 一支部's group would have told 一支部 what 二支部 was
-    talked to about; 结对 and 调研记录 name weak branches too. Refused there, nothing kept;
-    the leaders' group and a private chat still work."""
+    talked to about; 结对 and 调研记录 name weak branches too, and 整改 a branch's problem
+    and its owner (the list of them is not shown in a group either). Refused there,
+    nothing kept; the leaders' group and a private chat still work."""
     chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
     for text in ("约谈 二支部 问题 夜学到课率低", "约谈记录", "结对 一支部 二支部", "结对",
-                 "调研记录"):
+                 "调研记录", "整改 二支部 赵六 台账不全"):
         reply = chat.say("lead", text, chat="g1")
         assert reply.is_error and "请在领导群或私聊我发送" in reply.text, (text, reply.text)
         assert "二支部" not in reply.text and "参与率低" not in reply.text
     assert [t.problems for t in rows(runtime, Talk)] == ["参与率低"]
-    assert rows(runtime, BranchPairing) == []
+    assert rows(runtime, BranchPairing) == [] and rows(runtime, Rectification) == []
     assert "已结对帮扶 #1" in chat.say("lead", "结对 一支部 二支部").text
+    assert "已登记整改事项 #1" in chat.say("lead", "整改 二支部 赵六 台账不全", chat="lg").text
 
 
 @pytest.mark.parametrize("text, problem", [
@@ -188,11 +190,9 @@ def test_a_talk_said_to_be_yesterday_is_recorded_on_yesterday(runtime, chat, bur
 # --- 约谈 and the summary ------------------------------------------------------------------------
 
 
-def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat, clock, bureau):
-    one, two = bureau
-
+def two_blue_in_november(one, two):
+    """A seed: 一支部's theme day was full; 二支部 held one nobody came to: blue this month."""
     def quiet_month(s):
-        # 一支部's theme day was full; 二支部 held one nobody came to: blue this month.
         full = hold(s, one, local(2026, 11, 10, 14, 30), "主题党日")
         for member in s.exec(select(Member).where(Member.branch_id == one.id)).all():
             s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
@@ -206,7 +206,11 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
             s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
                              updated_at=empty.ends_at))
 
-    seed(runtime.engine, quiet_month)
+    return quiet_month
+
+
+def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat, clock, bureau):
+    seed(runtime.engine, two_blue_in_november(*bureau))
     summary = chat.say("lead", "周报 本周", chat="lg").text
     assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in summary
     assert "张三" not in summary and "赵六" not in summary  # branches only, no member named
@@ -220,6 +224,40 @@ def test_a_talk_records_the_tier_then_and_the_summary_stops_asking(runtime, chat
     assert "蓝档待约谈" not in summary
     assert "· 二支部 11-23 约谈：前 蓝档 参与率0% → 后 暂无活动" in summary
     assert "· #1 11-23 二支部：前 蓝档 参与率0% → 后 暂无活动" in chat.say("lead", "约谈记录").text
+
+
+def test_a_talk_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, chat, clock, bureau):
+    """约谈 一支部 … typed for 二支部, the blue one: the talk stayed on record for good (撤销
+    answered only that a 约谈 cannot be undone), in 约谈记录 and the year's 约谈, and 二支部
+    looked talked to. 撤销约谈 <编号> takes it back: kept with who and why, counted nowhere."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    assert "已记录约谈 #1：二支部" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+    assert "蓝档待约谈" not in chat.say("lead", "周报 本周", chat="lg").text
+    hint = chat.say("lead", "撤销 约谈 1", chat="lg")
+    assert hint.is_error and "撤销约谈 编号 原因" in hint.text, hint.text
+    refused = chat.say("lead", "撤销约谈 1 支部记错", chat="g1")
+    assert refused.is_error and "请在领导群或私聊我发送" in refused.text
+    assert "仅限领导" in chat.say("sec2", "撤销约谈 1").text
+    assert rows(runtime, Talk)[0].withdrawn_at is None
+
+    reply = chat.say("lead", "撤销约谈 1 支部记错", chat="lg")
+    assert "已撤销约谈 #1：二支部，11月23日（原因：支部记错）" in reply.text, reply.text
+    [talk] = rows(runtime, Talk)
+    assert talk.withdrawn_at is not None and talk.withdraw_reason == "支部记错"
+    assert "还没有约谈记录" in chat.say("lead", "约谈记录", chat="lg").text
+    assert "**蓝档待约谈**\n· 二支部（11月起蓝档）" in chat.say("lead", "周报 本周", chat="lg").text
+    again = chat.say("lead", "撤销约谈 1", chat="lg")
+    assert again.is_error and "没有编号为 1 的约谈" in again.text
+    # The day's real talk is not asked about as a second one.
+    assert "已记录约谈 #2" in chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg").text
+
+
+def test_a_last_years_talk_stays_once_its_figures_have_gone_out(runtime, chat, clock, bureau):
+    chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    clock.set(local(2027, 1, 20, 9, 0))
+    refused = chat.say("lead", "撤销约谈 1", chat="lg")
+    assert refused.is_error and "是 2026 年的" in refused.text and "不能撤销" in refused.text
+    assert rows(runtime, Talk)[0].withdrawn_at is None
 
 
 def test_after_a_talk_a_branch_that_held_something_unconfirmed_is_not_said_to_hold_nothing(
@@ -356,6 +394,29 @@ def test_a_problem_sent_again_is_asked_about_before_it_is_a_second_item(runtime,
     assert "已登记整改事项 #3" in chat.say("lead", "整改 二支部 李书记 记录不全", chat="lg").text
 
 
+def test_another_branchs_item_is_not_closed_in_a_branchs_group(runtime, chat, bureau):
+    """整改完成 1 sent by a leader in 一支部's group answered there with 二支部's problem.
+    Refused there, still open; the owner in the branch's own group closes it."""
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    refused = chat.say("lead", "整改完成 1", chat="g1")
+    assert refused.is_error and "不是本支部的" in refused.text and "资料" not in refused.text
+    assert rows(runtime, Rectification)[0].closed_on is None
+    assert "整改事项 #1 已完成" in chat.say("zl", "整改完成 1 已更新", chat="g2").text
+
+
+def test_a_number_copied_from_a_list_with_its_hash_is_read(runtime, chat, bureau):
+    """整改, 结对 and 约谈记录 list items as #1; 整改完成 #1 (copied as shown) was refused
+    with 「编号应是数字，收到「#1」」. Now it is the number."""
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "· #1 二支部" in chat.say("lead", "整改", chat="lg").text
+    assert "整改事项 #1 已完成" in chat.say("zl", "整改完成 #1 已更新").text
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    assert "已结束结对帮扶 #1" in chat.say("lead", "结束结对 ＃1 见效", chat="lg").text
+    chat.say("lead", "约谈 二支部 问题 参与率低", chat="lg")
+    assert "已撤销约谈 #1" in chat.say("lead", "撤销约谈 #1 记错", chat="lg").text
+    assert [r.closed_on is not None for r in rows(runtime, Rectification)] == [True]
+
+
 def test_done_typed_apart_from_its_command_closes_the_item(runtime, chat, bureau):
     """整改 完成 1 (the space people type inside a word) was 整改 for a branch called 完成,
     refused with the list of branches; it closes item 1, and 整改 已完成 points to how."""
@@ -449,6 +510,22 @@ def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bure
     assert "结对中" in listing and "一支部 — —" in listing and "↔ 二支部" in listing
 
 
+@pytest.mark.parametrize("text, hint", [("撤销结对 1", "结束结对 编号 原因"),
+                                        ("撤销 结对 1", "结束结对 编号 原因"),
+                                        ("撤销讲师 王书记", "讲师 移出 姓名")])
+def test_undo_said_of_a_pair_or_a_lecturer_leaves_the_leaders_visit(runtime, chat, bureau,
+                                                                    text, hint):
+    """撤销结对 1 (meaning 结束结对 1) and 撤销讲师 王书记 took back the leader's last 调研 of
+    the day, a record they did not name. Now refused, saying how that is done, nothing
+    changed."""
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    chat.say("lead", "调研 二支部 发现问题 1", chat="lg")
+    reply = chat.say("lead", text, chat="lg")
+    assert reply.is_error and "什么也没有改" in reply.text and hint in reply.text, reply.text
+    assert rows(runtime, ResearchVisit)[0].withdrawn_at is None
+    assert rows(runtime, BranchPairing)[0].ended_on is None
+
+
 def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, clock, bureau):
     """Only a temporary branch's end closed a pair: once 二支部 had improved, neither branch
     could ever be paired again. 结束结对 closes it (leaders, not in a branch group), says who
@@ -516,6 +593,53 @@ def test_problems_are_items_with_owners_closed_by_the_people_entitled(runtime, c
     assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_problems_owner_is_told_privately_with_the_number_to_close_it(runtime, chat, bureau):
+    """整改 names 赵六 as its owner and asks him to send 整改完成 <编号>, but he was never
+    told, and a member cannot list the items (整改 is for managers): the item sat open. Now
+    he hears it privately, once; a leader owning the item hears nothing of their own."""
+    added = chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "已私聊告知责任人" in added.text, added.text
+    [told] = outbox(runtime, "rectification.owner")
+    assert (told.target_kind, told.target) == ("user", "zl")
+    assert "整改事项 #1" in told.payload["text"] and "学习室资料陈旧" in told.payload["text"]
+    assert "整改完成 1" in told.payload["text"]
+    assert "已完成" in chat.say("zl", "整改完成 1 已更新").text
+    assert "已私聊告知" not in chat.say("lead", "整改 二支部 赵领导 台账不全", chat="lg").text
+    assert len(outbox(runtime, "rectification.owner")) == 1
+
+
+def test_a_problem_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, chat, bureau):
+    """整改 二支部 … meant for 一支部: the item could only be closed (整改完成), which counted
+    it as a problem found and solved in 调研记录 and the year's figures, and 撤销 整改 1
+    took back the leader's last 调研 instead. 撤销整改 <编号> takes the item back: kept with
+    who and why, counted nowhere; its owner, who was told it was theirs, hears it is not."""
+    chat.say("lead", "调研 二支部 走访值班室", chat="lg")
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧", chat="lg")
+    assert "发现问题 1 个，解决 0 个" in chat.say("lead", "调研记录", chat="lg").text
+    slip = chat.say("lead", "撤销 整改 1", chat="lg")
+    assert slip.is_error and "撤销整改 编号 原因" in slip.text, slip.text
+    assert rows(runtime, ResearchVisit)[0].withdrawn_at is None
+    refused = chat.say("lead", "撤销整改 1 支部记错", chat="g2")
+    assert refused.is_error and "请在领导群或私聊我发送" in refused.text
+    assert "仅限领导" in chat.say("sec2", "撤销整改 1").text
+
+    reply = chat.say("lead", "撤销整改 1 支部记错", chat="lg")
+    assert "已撤销整改事项 #1：二支部，学习室资料陈旧（原因：支部记错）" in reply.text, reply.text
+    assert "已私聊告知责任人" in reply.text
+    [item] = rows(runtime, Rectification)
+    assert item.withdrawn_at is not None and item.withdraw_reason == "支部记错"
+    [told] = outbox(runtime, "rectification.owner")[1:]
+    assert told.target == "zl" and "不用再办理" in told.payload["text"]
+    assert "没有未完成的整改事项" in chat.say("lead", "整改", chat="lg").text
+    assert "整改未完成" not in chat.say("lead", "周报 本周", chat="lg").text
+    assert chat.say("zl", "整改完成 1").is_error
+    assert "没有编号为 1 的整改事项" in chat.say("lead", "撤销整改 1", chat="lg").text
+    # Found on the visit, the item no longer counts: a second one is no duplicate.
+    assert "发现问题 0 个，解决 0 个" in chat.say("lead", "调研记录", chat="lg").text
+    assert "已登记整改事项 #2" in chat.say("lead", "整改 二支部 赵六 学习室资料陈旧",
+                                        chat="lg").text
+
+
 def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
     """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
     kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
@@ -570,6 +694,19 @@ def test_a_visit_withdrawn_by_another_is_told_to_its_recorder_and_last_years_sta
 
 
 # --- 先锋党员 ----------------------------------------------------------------------------------------
+
+
+def test_leaders_see_whom_to_confirm(runtime, chat, bureau):
+    """先锋党员 told a leader only 「待确认推荐 1 人。」: nobody tells a leader who was nominated,
+    and 确认 先锋党员 needs the name. Leaders now see each nomination waiting and how to
+    confirm it, privately or in the leaders' group; a branch group is not shown them."""
+    chat.say("sec1", "推荐 先锋党员 张三 带头值守")
+    for where in (None, "lg"):
+        roll = chat.say("lead", "先锋党员", chat=where).text
+        assert "待确认推荐 1 人。\n· 11月 一支部 张三：带头值守\n确认请发送「确认 先锋党员 姓名」" in roll
+    assert "张三" not in chat.say("lead", "先锋党员", chat="g1").text
+    assert "已确认 张三" in chat.say("lead", "确认 先锋党员 张三", chat="lg").text
+    assert "待确认" not in chat.say("lead", "先锋党员").text
 
 
 def test_rewriting_a_nominations_deeds_keeps_the_first_text_on_record(runtime, chat, bureau):

@@ -152,7 +152,8 @@ SPEAKERS = {
     "整改完成": "xz01",  # the owner (刑侦's secretary) closes the item the example above recorded
 }
 # Examples said privately although the command is not private-only (lists that name people).
-PRIVATELY = {"三会一课"}
+# 整改完成: xz01 is 刑侦's secretary, and demo-g1 is another branch's group.
+PRIVATELY = {"三会一课", "整改完成"}
 # Examples that answer what djbot just asked: (who, chat, what they said first).
 PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神"),
             "销假": ("cg05", "demo-g1", "请假 家里有事")}

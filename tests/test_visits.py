@@ -47,6 +47,19 @@ def test_a_leader_logs_a_visit_with_problems_and_a_note(runtime, chat, bureau):
     assert "2 次，目标 2 次，已达标" in chat.say("lead", "确认").text  # private works too
 
 
+def test_a_visit_to_another_branch_is_not_recorded_in_a_branchs_group(runtime, chat, bureau):
+    """调研 二支部 发现问题 3 sent in 一支部's group told 一支部 二支部's problems and its
+    shortfall (调研记录 is refused there for the same reason). Refused, nothing recorded; the
+    visited branch's own group, the leaders' group and a private chat still record it."""
+    one, two, _ = bureau
+    seed(runtime.engine, lambda s: (bind_chat(s, one, "g1"), bind_chat(s, two, "g2")))
+    refused = chat.say("lead", "调研 二支部 发现问题 3 台账缺失", chat="g1")
+    assert refused.is_error and "领导群" in refused.text and "台账缺失" not in refused.text
+    assert visits(runtime) == []
+    assert "已记录调研（编号 1）：二支部" in chat.say("lead", "调研 二支部 发现问题 3", chat="g2").text
+    assert "已记录调研（编号 2）：一支部" in chat.say("lead", "调研 一支部", chat="lg").text
+
+
 def test_the_count_is_for_this_year_only(runtime, chat, clock, bureau):
     clock.set(local(2025, 12, 31, 23, 50))
     chat.say("lead", "调研 一支部")
