@@ -41,6 +41,9 @@ from storage.models import (
 _FREE_TEXT = frozenset({"reason", "deeds", "was", "comment", "material", "text"})
 # Joined names in one target (委员 张三、李四; a pairing 一支部↔二支部).
 _TARGET_PARTS = re.compile(r"(、|↔)")
+# How a ledger line's note names who corrected it: f"{by.name}更正为…" (storage.attendance,
+# storage.corrections); the word after the name tells it from a longer namesake's.
+_LEDGER_ACTS = ("批准请假", "更正为", "撤销", "取消活动")
 
 
 class MemberNotFound(Exception):
@@ -155,7 +158,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     """Pseudonymise one member; their ledger rows and attendance stay, nameless."""
     mid = member.id
     assert mid is not None
-    known_as = {v for v in (member.name, member.staff_no) if v}
+    member_name = member.name
+    known_as = {v for v in (member_name, member.staff_no) if v}
     unique = _unique_names(session, mid, known_as)  # read once, before the name goes
     identities = list(session.exec(select(Identity).where(Identity.member_id == mid)))
     for identity in identities:
@@ -192,6 +196,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     )
     session.exec(update(Rating).where(Rating.member_id == mid).values(comment=None))
     session.exec(update(StudyLog).where(StudyLog.member_id == mid).values(material=None))
+    # A ledger line's note carries the reason typed for it (补签：…); the points stay.
+    session.exec(update(PointEntry).where(PointEntry.member_id == mid).values(note=None))
     # What they were asked to confirm names what they were doing (and whom): not theirs now.
     session.exec(delete(PendingConfirmation).where(PendingConfirmation.member_id == mid))
     # As a lecturer: the roster's line, and the lectures that name them (counted by name),
@@ -211,6 +217,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     # After leaving the roster, which may itself withdraw asks and write to the audit trail.
     _scrub_leave_asks(session, mid=mid)
     _scrub_audit(session, mid=mid, known_as=known_as, unique=unique)
+    if member_name in unique:
+        _scrub_ledger_notes(session, mid=mid, name=member_name)
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
@@ -239,6 +247,17 @@ def _scrub_leave_asks(session: Session, *, mid: int) -> None:
         row.payload = outbox.text_payload(f"（{pseudonym(mid)}的请假，内容已删除）",
                                           title=row.payload.get("title"))
         session.add(row)
+
+
+def _scrub_ledger_notes(session: Session, *, mid: int, name: str) -> None:
+    """Other members' ledger lines the member corrected as 书记 name them (王书记更正为请假…):
+    the pseudonym takes the name's place, so 积分明细 still says a correction was made."""
+    for entry in session.exec(select(PointEntry).where(
+            PointEntry.member_id != mid,
+            PointEntry.note.startswith(name, autoescape=True))):  # type: ignore[union-attr]
+        if entry.note[len(name):].startswith(_LEDGER_ACTS):
+            entry.note = pseudonym(mid) + entry.note[len(name):]
+            session.add(entry)
 
 
 def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str]) -> None:

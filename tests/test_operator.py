@@ -318,6 +318,36 @@ def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, e
     assert "pending" not in [m.status for m in rows if m.kind == "leave.ask"]
 
 
+def test_forget_takes_the_name_and_reasons_out_of_the_points_ledger(engine, db_url, chat, clock):
+    """Before, forget left 补签：张三手机没电 on the ledger line of 张三's make-up, and a
+    forgotten 书记's name on other members' lines: 李四's 积分明细 still read 「王书记更正为请假」."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec", staff_no="S0001")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+        make_member(s, branch, "李四", wecom="ls", staff_no="J0002")
+    seed(engine, people)
+    chat.say("sec", "开始 主题党日 学习", chat="g1")
+    chat.say("ls", "签到", chat="g1")
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    assert not chat.say("sec", "补签 张三 张三手机没电", chat="g1").is_error
+    assert not chat.say("sec", "更正 李四 请假 临时出警", chat="g1").is_error
+    assert "王书记更正为请假" in chat.say("ls", "积分明细").text
+
+    total_before = seed(engine, lambda s: s.exec(select(func.sum(PointEntry.points))).one())
+    djbot(db_url, "forget", "J0001", "--yes")
+    djbot(db_url, "forget", "S0001", "--yes")
+    with Session(engine) as session:
+        notes = json.dumps([e.note for e in session.exec(select(PointEntry))], ensure_ascii=False)
+        assert session.exec(select(func.sum(PointEntry.points))).one() == total_before
+    assert "张三" not in notes and "手机没电" not in notes and "王书记" not in notes, notes
+    shown = chat.say("ls", "积分明细").text
+    assert "王书记" not in shown and "已注销成员#1更正为请假：临时出警" in shown, shown
+
+
 def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
     """Before, export left out 请假 over days (and 先锋党员 nominations, past places, 读书班)."""
     zhang_asks_leave_over_days(engine, chat)
