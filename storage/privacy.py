@@ -34,7 +34,9 @@ from storage.models import (
     ReadingClass,
     ReadingClassEnrollment,
     Rectification,
+    ResearchVisit,
     StudyLog,
+    Talk,
 )
 
 # What people typed into a detail (a leave reason, 事迹): it may name the member or others.
@@ -125,6 +127,12 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
         .join(ReadingClass, ReadingClass.id == ReadingClassEnrollment.class_id)
         .where(ReadingClassEnrollment.member_id == mid).order_by(ReadingClass.id)
     ).all()
+    visits = session.exec(
+        select(ResearchVisit).where(ResearchVisit.leader_id == mid).order_by(ResearchVisit.id))
+    talks = session.exec(select(Talk).where(Talk.leader_id == mid).order_by(Talk.id))
+    owned = session.exec(
+        select(Rectification).where(Rectification.owner_id == mid).order_by(Rectification.id))
+    lecturer = session.exec(select(Lecturer).where(Lecturer.member_id == mid)).first()
     return {
         "member": _plain(member) | {"branch": branch.name if branch else None},
         "identities": [{"platform": i.platform, "user_id": i.user_id} for i in identities],
@@ -146,7 +154,24 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
             {"class": c.name, "enrolled_at": e.enrolled_at.isoformat() if e.enrolled_at else None}
             for e, c in classes
         ],
+        "research_visits": [_plain(v) for v in visits],
+        "talks": [_plain(t) for t in talks],
+        "rectifications": [_plain(r) for r in owned],
+        "lecturer": _plain(lecturer, without=("member_id",)) if lecturer else None,
+        "audit": _audit_about(session, mid=mid),
     }
+
+
+def _audit_about(session: Session, *, mid: int) -> list[dict[str, Any]]:
+    """Audit entries about the member in full, and what they did themselves with its time only:
+    an entry of theirs may name others (委员 张三、李四, another member's 更正), theirs to see."""
+    about = []
+    for entry in session.exec(select(AuditEntry).order_by(AuditEntry.at, AuditEntry.id)):
+        if (entry.detail or {}).get("member_id") == mid:
+            about.append(_plain(entry, without=("id",)))
+        elif entry.actor_id == mid:
+            about.append({"at": entry.at.isoformat(), "action": entry.action})
+    return about
 
 
 def _activity(activity: Activity) -> dict[str, str]:

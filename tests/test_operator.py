@@ -357,6 +357,35 @@ def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
     assert data["reading_classes"] == []
 
 
+def test_export_includes_what_the_member_did_as_leader_lecturer_and_owner(engine, db_url, chat):
+    """Before, export left out a leader's 调研 and 约谈, a 讲师's place on the roster, the 整改
+    a member owns and the audit trail about them (their role changed), though djbot holds
+    them about that member and forget acts on some of them."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, None, "管理员", role=Role.ADMIN, wecom="adm")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead", staff_no="L0001")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+    seed(engine, people)
+    for said in ("调研 一支部 发现问题 1 值班室学习角需更新", "约谈 一支部 问题 夜学到课率低 整改 按时开展",
+                 "整改 一支部 张三 学习室资料陈旧", "讲师 添加 赵领导 局党委书记"):
+        assert not chat.say("lead", said).is_error, said
+    assert not chat.say("adm", "设置角色 张三 委员").is_error
+
+    leader = json.loads(djbot(db_url, "export", "L0001").stdout)
+    assert [v["note"] for v in leader["research_visits"]] == ["值班室学习角需更新"]
+    assert [t["problems"] for t in leader["talks"]] == ["夜学到课率低"]
+    assert leader["lecturer"]["title"] == "局党委书记"
+    zhang = json.loads(djbot(db_url, "export", "J0001").stdout)
+    assert [r["problem"] for r in zhang["rectifications"]] == ["学习室资料陈旧"]
+    assert [(a["action"], a["detail"]["new"]) for a in zhang["audit"]] == [("role.change", "committee")]
+    assert zhang["research_visits"] == zhang["talks"] == [] and zhang["lecturer"] is None
+    # What the leader did is listed by time and kind: the entry naming 张三 is 张三's.
+    assert [a["action"] for a in leader["audit"]][-2:] == ["rectification.add", "lecturer.add"]
+    assert "张三" not in json.dumps(leader, ensure_ascii=False)
+
+
 def test_export_into_a_missing_folder_says_so_in_one_line(engine, db_url, tmp_path):
     """Before, `export --out` into a folder that is not there ended in a traceback."""
     seed(engine, fill_a_week)
