@@ -73,6 +73,11 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
         if conn.dialect.name == "postgresql":
             # One consistent snapshot across all tables while replicas keep writing.
             conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        elif conn.dialect.name == "sqlite":
+            # pysqlite begins no transaction for a SELECT: each table would be read at its
+            # own moment, and a check-in committed between two reads would be half in the
+            # dump. An explicit BEGIN makes the first read fix the snapshot for them all.
+            conn.exec_driver_sql("BEGIN")
         header = {
             "format": FORMAT,
             "version": FORMAT_VERSION,

@@ -166,6 +166,48 @@ def test_backup_round_trip_on_this_pass_database(tmp_path, db_url):
     assert not (tmp_path / "b.jsonl.partial").exists()
 
 
+def test_a_backup_taken_while_a_check_in_commits_restores_whole(tmp_path, db_url):
+    """Before, a SQLite backup read each table at its own moment: an activity opened and
+    checked in to while the backup ran was missing from it, its attendance was not, and
+    restoring that backup failed on the attendance that named no activity."""
+    import io
+
+    from storage.backup import dump
+
+    engine = migrated(db_url)
+    seed(engine, fill_a_week)
+
+    def a_check_in_commits() -> None:
+        service = db.make_engine(db_url)  # the service, writing beside the backup
+        with Session(service) as session:
+            held = session.exec(select(Activity)).one()
+            again = Activity(**held.model_dump(exclude={"id"}) | {"topic": "政治夜学"})
+            session.add(again)
+            session.flush()
+            member = session.exec(select(Member)).first()
+            session.add(Attendance(activity_id=again.id, member_id=member.id,
+                                   status=AttendanceStatus.PRESENT,
+                                   checked_in_at=again.starts_at, updated_at=again.starts_at))
+            session.commit()
+        service.dispose()
+
+    class WrittenWhileReading(io.StringIO):
+        def write(self, line: str) -> int:
+            if '"table": "activity"' in line and not hasattr(self, "done"):
+                self.done = a_check_in_commits()  # while the backup is part-way through
+            return super().write(line)
+
+    out = WrittenWhileReading()
+    dump(engine, out, now=local(2026, 12, 1, 9, 0))
+    backup = tmp_path / "b.jsonl"
+    backup.write_text(out.getvalue(), encoding="utf-8")
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(copy, "restore", str(backup))  # every attendance has its activity
+    with Session(db.make_engine(copy)) as session:
+        assert len(session.exec(select(Activity)).all()) == len(
+            {a.activity_id for a in session.exec(select(Attendance))})
+
+
 def one_line_refusal(result, *words: str) -> None:
     """An operator's error: exit 2, a line saying what, no traceback."""
     assert result.exit_code == 2, result.output
