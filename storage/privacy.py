@@ -244,6 +244,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     _scrub_audit(session, mid=mid, known_as=known_as, unique=unique)
     if member_name in unique:
         _scrub_ledger_notes(session, mid=mid, name=member_name)
+        _scrub_said(session, mid=mid, name=member_name,
+                    user_ids={i.user_id for i in identities})
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
@@ -283,6 +285,47 @@ def _scrub_ledger_notes(session: Session, *, mid: int, name: str) -> None:
         if entry.note[len(name):].startswith(_LEDGER_ACTS):
             entry.note = pseudonym(mid) + entry.note[len(name):]
             session.add(entry)
+
+
+def _scrub_said(session: Session, *, mid: int, name: str, user_ids: set[str]) -> None:
+    """What djbot said naming the member, kept a while (answers to others' messages, so a
+    delivery again gets the same; outbox rows, sent or queued to a group): the pseudonym
+    takes the name's place, and their accounts leave the @-mentions."""
+    longer = list(session.exec(select(Member.name).where(
+        Member.id != mid, Member.name.contains(name, autoescape=True))))  # type: ignore[attr-defined]
+
+    def unnamed(value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return _renamed_in(value, name, pseudonym(mid), longer)
+        if isinstance(value, list):
+            kept = [v for v in value if not (key == "mentions" and v in user_ids)]
+            return [unnamed(v) for v in kept]
+        if isinstance(value, dict):
+            return {k: unnamed(v, k) for k, v in value.items()}
+        return value
+
+    for said in session.exec(select(ProcessedMessage).where(
+            ProcessedMessage.reply.is_not(None))):  # type: ignore[union-attr]
+        if (reply := unnamed(said.reply)) != said.reply:
+            said.reply = reply
+            session.add(said)
+    for row in session.exec(select(OutboxMessage)):
+        if (payload := unnamed(row.payload)) != row.payload:
+            row.payload = payload
+            session.add(row)
+
+
+def _renamed_in(text: str, name: str, pseudo: str, longer: list[str]) -> str:
+    """`text` with `name` replaced, but not inside a longer name (张三 in 张三丰)."""
+    if name not in text:
+        return text
+    kept = {f"\x00{i}\x00": n for i, n in enumerate(sorted(longer, key=len, reverse=True))}
+    for mark, other in kept.items():  # NUL is never in stored text (bot.domain.text drops it)
+        text = text.replace(other, mark)
+    text = text.replace(name, pseudo)
+    for mark, other in kept.items():
+        text = text.replace(mark, other)
+    return text
 
 
 def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str]) -> None:

@@ -29,6 +29,7 @@ from storage.models import (
     Member,
     OutboxMessage,
     PointEntry,
+    ProcessedMessage,
     Role,
 )
 from storage.outbox import enqueue
@@ -346,6 +347,43 @@ def test_forget_takes_the_name_and_reasons_out_of_the_points_ledger(engine, db_u
     assert "张三" not in notes and "手机没电" not in notes and "王书记" not in notes, notes
     shown = chat.say("ls", "积分明细").text
     assert "王书记" not in shown and "已注销成员#1更正为请假：临时出警" in shown, shown
+
+
+def test_forget_takes_the_name_out_of_answers_kept_to_others_and_of_queued_messages(
+        engine, db_url, chat, clock):
+    """Before, forget deleted the member's own messages' answers but kept, for the retention,
+    the answer to the 书记's 「补签 张三 …」 and the group's sent messages naming 张三 (in a
+    backup too); a delivery of that message again was answered with the name."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+        make_member(s, branch, "张三丰", wecom="zsf")
+    seed(engine, people)
+    chat.say("sec", "开始 主题党日 学习", chat="g1")
+    chat.say("zsf", "签到", chat="g1")
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    said = chat.say("sec", "补签 张三 手机没电", chat="g1", message_id="m-makeup")
+    assert "已为 张三 补签" in said.text
+    with Session(engine) as session:
+        session.add(OutboxMessage(platform="wecom", target_kind="group", target="g1",
+                                  kind="nudge", created_at=clock.now(),
+                                  next_attempt_at=clock.now(), payload={
+                                      "text": "还未签到：张三、张三丰", "mentions": ["zs", "zsf"]}))
+        session.commit()
+
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        kept = json.dumps([m.reply for m in session.exec(select(ProcessedMessage))]
+                          + [m.payload for m in session.exec(select(OutboxMessage))],
+                          ensure_ascii=False)
+    assert "张三、" not in kept and "张三 补签" not in kept and '"zs"' not in kept, kept
+    assert "张三丰" in kept and '"zsf"' in kept  # the namesake keeps his name
+    again = chat.say("sec", "补签 张三 手机没电", chat="g1", message_id="m-makeup")
+    assert again.text == said.text.replace("张三", "已注销成员#2"), again.text
 
 
 def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
