@@ -50,3 +50,21 @@ def _statuses(engine) -> list[str]:
         # the very moment the clock lands on).
         return [row.status for row in session.exec(
             select(OutboxMessage).where(OutboxMessage.kind == "message"))]
+
+
+def test_a_withdrawn_message_goes_after_the_retention_as_a_sent_one_does(runtime, clock, engine):
+    """Before, a message taken back unsent (a 【请假待批准】 whose leave was withdrawn, naming
+    the member and the reason) was kept for ever: only sent rows were pruned."""
+    with Session(engine) as session:
+        session.add(OutboxMessage(
+            platform="wecom", target_kind="user", target="sec", kind="leave.ask",
+            payload={"text": "【请假待批准】张三请假：母亲住院手术"}, status="withdrawn",
+            last_error="已销假", next_attempt_at=clock.now(), created_at=clock.now()))
+        session.commit()
+    clock.advance(timedelta(days=runtime.settings.retention_days - 1))
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    assert count(engine, OutboxMessage, OutboxMessage.status == "withdrawn") == 1  # still recent
+
+    clock.advance(timedelta(days=2))
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    assert count(engine, OutboxMessage, OutboxMessage.status == "withdrawn") == 0
