@@ -139,12 +139,15 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
 
 
 def require_writable(settings: Settings) -> None:
-    """Exit 2 with one line when the database cannot be written (no traceback to restart on)."""
+    """Exit 2 with one line when the database cannot be written (no traceback to restart on),
+    or is an embedded one a newer djbot migrated, which build_runtime would try to upgrade."""
     from storage import db
 
     engine = db.make_engine(settings.database_url)
     try:
         problem = db.write_problem(engine)
+        if problem is None and engine.dialect.name == "sqlite":
+            problem = db.newer_schema(engine)
     finally:
         engine.dispose()
     if problem:
@@ -228,7 +231,7 @@ def db_upgrade(revision: str = "head") -> None:
 
     settings = load_settings()
     engine = database_engine(settings)  # the systemd unit's ExecStartPre: exit 2 stops it
-    if problem := db.write_problem(engine):
+    if problem := db.write_problem(engine) or db.newer_schema(engine):
         _refuse(f"{problem}。数据库：{_shown(settings.database_url)}")
     try:
         db.upgrade(engine, revision)
