@@ -80,8 +80,8 @@ def fill_a_week(session: Session) -> None:
 
 
 def rows_of(url: str) -> list[dict]:
-    """Every row of every table, as the backup writes them (the header aside)."""
-    lines = djbot_dump(url).splitlines()[1:]
+    """Every row of every table, as the backup writes them (the header and end aside)."""
+    lines = djbot_dump(url).splitlines()[1:-1]
     return [json.loads(line) for line in lines]
 
 
@@ -206,6 +206,40 @@ def test_a_backup_taken_while_a_check_in_commits_restores_whole(tmp_path, db_url
     with Session(db.make_engine(copy)) as session:
         assert len(session.exec(select(Activity)).all()) == len(
             {a.activity_id for a in session.exec(select(Attendance))})
+
+
+@pytest.mark.parametrize("cut", ["at-a-line", "mid-line"])
+def test_restore_of_a_backup_cut_short_is_refused_in_one_line(tmp_path, db_url, cut):
+    """Before, a backup cut short at a line (a copy to another host that stopped) restored
+    without a word what it held, 「已恢复」 with the last tables empty; cut inside a line it
+    ended in a JSON traceback."""
+    seed(migrated(db_url), fill_a_week)
+    whole = tmp_path / "b.jsonl"
+    djbot(db_url, "backup", str(whole))
+    lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    short = tmp_path / "short.jsonl"
+    kept = "".join(lines[:-3]) if cut == "at-a-line" else "".join(lines[:-3]) + lines[-3][:20]
+    short.write_text(kept, encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = CliRunner().invoke(app, ["restore", str(short)], env={"DJBOT_DATABASE_URL": target})
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "备份文件不完整" in result.output and len(result.output.strip().splitlines()) == 1
+    djbot(target, "restore", str(whole))  # nothing of it stayed: the whole file restores
+    assert rows_of(target) == rows_of(db_url)
+
+
+def test_a_backup_made_before_backups_had_an_end_still_restores(tmp_path, db_url):
+    seed(migrated(db_url), fill_a_week)
+    djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
+    header, *rows, end = (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(end) == {"end": len(rows)}
+    old = tmp_path / "old.jsonl"
+    old.write_text("\n".join([header.replace('"version": 2', '"version": 1'), *rows]) + "\n",
+                   encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(target, "restore", str(old))
+    assert rows_of(target) == rows_of(db_url)
 
 
 def one_line_refusal(result, *words: str) -> None:
