@@ -223,7 +223,9 @@ def write_file(write: Callable[[], object], path: Path, *, what: str = "文件")
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="升级到的迁移版本（djbot db current 可查看）")] = "head",
+) -> None:
     """升级数据库到最新结构。"""
     from alembic.util.exc import CommandError
 
