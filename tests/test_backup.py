@@ -242,6 +242,22 @@ def test_a_backup_made_before_backups_had_an_end_still_restores(tmp_path, db_url
     assert rows_of(target) == rows_of(db_url)
 
 
+def test_backup_to_standard_output_restores(tmp_path, db_url, monkeypatch):
+    """Before, a replica with a read-only root filesystem (deploy/k8s) could write a backup
+    nowhere: `kubectl exec … djbot backup FILE` ended in 「Read-only file system」. `-` writes
+    it to standard output, to be redirected on the operator's side."""
+    seed(migrated(db_url), fill_a_week)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["backup", "-"], env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    (tmp_path / "b.jsonl").write_text(result.stdout, encoding="utf-8")
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(copy, "restore", str(tmp_path / "b.jsonl"))
+    assert rows_of(copy) == rows_of(db_url)
+    assert "已备份" in result.stderr and "已备份" not in result.stdout
+
+
 def one_line_refusal(result, *words: str) -> None:
     """An operator's error: exit 2, a line saying what, no traceback."""
     assert result.exit_code == 2, result.output
