@@ -241,7 +241,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     session.flush()
     # After leaving the roster, which may itself withdraw asks and write to the audit trail.
     _scrub_leave_asks(session, mid=mid)
-    _scrub_audit(session, mid=mid, known_as=known_as, unique=unique)
+    _scrub_audit(session, mid=mid, known_as=known_as, unique=unique,
+                 accounts={(i.platform, i.user_id) for i in identities})
     if member_name in unique:
         _scrub_ledger_notes(session, mid=mid, name=member_name)
         _scrub_said(session, mid=mid, name=member_name,
@@ -328,10 +329,15 @@ def _renamed_in(text: str, name: str, pseudo: str, longer: list[str]) -> str:
     return text
 
 
-def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str]) -> None:
+def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str],
+                 accounts: set[tuple[str, str]]) -> None:
     """Entries about the member (by them, naming their id, or naming them where no one else
-    bears the name) lose the name and the free text; what was done and when stays."""
+    bears the name) lose the name and the free text; what was done and when stays. A
+    private chat's id is the member's account: what they did there keeps no chat."""
     for entry in session.exec(select(AuditEntry)):
+        if (entry.platform, entry.chat_id) in accounts:
+            entry.chat_id = None
+            session.add(entry)
         detail = dict(entry.detail or {})
         parts = _TARGET_PARTS.split(entry.target or "")
         linked = (entry.actor_id == mid or detail.get("member_id") == mid

@@ -301,6 +301,18 @@ def test_forget_leaves_no_name_or_reason_in_the_audit_trail(engine, db_url, chat
     assert "leave.period" in [e.action for e in entries]  # what was done stays
 
 
+def test_forget_takes_the_members_account_out_of_the_audit_trail(engine, db_url, chat):
+    """Before, what the member did in a private chat stayed on record under the chat, which
+    is their platform account: `djbot audit` showed 「wecom:zs」 after forget."""
+    zhang_asks_leave_over_days(engine, chat)
+    assert not chat.say("zs", "请假 12月7日 体检").is_error  # privately
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        entries = list(session.exec(select(AuditEntry)))
+    assert "zs" not in [e.chat_id for e in entries]
+    assert "g1" in [e.chat_id for e in entries]  # the group's chat is no one's account
+
+
 def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, engine, db_url,
                                                                      chat):
     """Before, 【请假待批准】张三请假…母亲住院手术 stayed queued to the 书记 and was sent."""
