@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from storage.models import OutboxMessage, ProcessedMessage
+from storage.models import MessageAnswer, OutboxMessage, ProcessedMessage
 
 
 def prune(session: Session, *, before: datetime) -> tuple[int, int]:
-    """Delete delivery records received, and outbox rows sent or withdrawn, before `before`.
+    """Delete delivery records (and who answered them) received, and outbox rows sent or
+    withdrawn, before `before`.
 
     A platform retries a delivery within minutes (WeCom refreshes a stream for six), so a
     record older than the retention can no longer de-duplicate anything; the effects it
@@ -23,6 +24,10 @@ def prune(session: Session, *, before: datetime) -> tuple[int, int]:
     """
     records = session.execute(
         delete(ProcessedMessage).where(ProcessedMessage.received_at < before)
+    ).rowcount
+    # Who answered a message matters only while the platform may deliver it again.
+    records += session.execute(
+        delete(MessageAnswer).where(MessageAnswer.answered_at < before)
     ).rowcount
     sent = session.execute(
         delete(OutboxMessage).where(OutboxMessage.status == "sent", OutboxMessage.sent_at < before)

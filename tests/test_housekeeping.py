@@ -68,3 +68,24 @@ def test_a_withdrawn_message_goes_after_the_retention_as_a_sent_one_does(runtime
     clock.advance(timedelta(days=2))
     Ticker(engine, runtime.settings, clock, runtime.rules).tick()
     assert count(engine, OutboxMessage, OutboxMessage.status == "withdrawn") == 0
+
+
+def test_the_record_of_who_answered_a_message_goes_with_the_delivery_record(runtime, clock,
+                                                                            engine):
+    """Before, message_answers (a row per message answered late or again: every WeCom
+    stream refresh, every late DingTalk reply) was never pruned and grew for good, though
+    the delivery record it guards against is gone after the retention."""
+    from storage.models import MessageAnswer
+
+    with Session(engine) as session:
+        session.add(MessageAnswer(platform="wecom", message_id="old", via="late",
+                                  answered_at=clock.now()))
+        session.commit()
+    clock.advance(timedelta(days=runtime.settings.retention_days + 1))
+    with Session(engine) as session:
+        session.add(MessageAnswer(platform="wecom", message_id="new", via="late",
+                                  answered_at=clock.now()))
+        session.commit()
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    with Session(engine) as session:
+        assert list(session.exec(select(MessageAnswer.message_id))) == ["new"]
