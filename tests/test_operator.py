@@ -242,6 +242,17 @@ def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, c
     djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too
 
 
+def test_forget_answered_no_says_so_in_chinese_and_forgets_no_one(engine, db_url):
+    """Before, answering n (or no terminal to answer from) ended in English 「Aborted!」."""
+    seed(engine, fill_a_week)
+    result = CliRunner().invoke(cli, ["forget", "J0001"], input="n\n",
+                                env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 1, result.output
+    assert "Aborted" not in result.output and "已取消，没有做任何更改" in result.output
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.staff_no == "J0001")).one().name == "张三"
+
+
 def test_forget_takes_a_lecturers_name_off_the_roster_and_the_lectures(engine, db_url, chat,
                                                                        clock):
     """Before, forget left the member's name in the 讲师 roster and on each 党课 they gave

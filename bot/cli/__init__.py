@@ -30,11 +30,13 @@ db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 
 def _chinese_help() -> None:
     """The few words typer writes itself in --help ([required], Options, the help option…)
-    in Chinese. They are internals of typer: if they move, --help falls back to English."""
+    and on a confirmation answered no, in Chinese. They are internals of typer: if they move, --help falls back to English."""
     words = {"required": "必填", "default: {default}": "默认：{default}",
              "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
              "Commands": "命令", "Missing command.": "缺少命令。",
-             "No such command {name!r}.": "没有命令 {name!r}。"}
+             "No such command {name!r}.": "没有命令 {name!r}。",
+             # A confirmation answered no (forget, branch close), or with no one to answer.
+             "Aborted!": "已取消，没有做任何更改。"}
     try:
         import typer.core as typer_core
         from typer._click import core as click_core
