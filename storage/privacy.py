@@ -292,8 +292,9 @@ def _scrub_said(session: Session, *, mid: int, name: str, user_ids: set[str]) ->
     """What djbot said naming the member, kept a while (answers to others' messages, so a
     delivery again gets the same; outbox rows, sent or queued to a group): the pseudonym
     takes the name's place, and their accounts leave the @-mentions."""
-    longer = list(session.exec(select(Member.name).where(
-        Member.id != mid, Member.name.contains(name, autoescape=True))))  # type: ignore[attr-defined]
+    others = select(Member.name).where(Member.id != mid)
+    longer = list(session.exec(others.where(
+        Member.name.contains(name, autoescape=True))))  # type: ignore[attr-defined]
 
     def unnamed(value: Any, key: str = "") -> Any:
         if isinstance(value, str):

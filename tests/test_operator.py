@@ -440,7 +440,8 @@ def test_export_includes_what_the_member_did_as_leader_lecturer_and_owner(engine
     assert leader["lecturer"]["title"] == "局党委书记"
     zhang = json.loads(djbot(db_url, "export", "J0001").stdout)
     assert [r["problem"] for r in zhang["rectifications"]] == ["学习室资料陈旧"]
-    assert [(a["action"], a["detail"]["new"]) for a in zhang["audit"]] == [("role.change", "committee")]
+    assert [(a["action"], a["detail"]["new"]) for a in zhang["audit"]] == [
+        ("role.change", "committee")]
     assert zhang["research_visits"] == zhang["talks"] == [] and zhang["lecturer"] is None
     # What the leader did is listed by time and kind: the entry naming 张三 is 张三's.
     assert [a["action"] for a in leader["audit"]][-2:] == ["rectification.add", "lecturer.add"]

@@ -30,7 +30,8 @@ db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 
 def _chinese_help() -> None:
     """The few words typer writes itself in --help ([required], Options, the help option…)
-    and on a confirmation answered no, in Chinese. They are internals of typer: if they move, --help falls back to English."""
+    and on a confirmation answered no, in Chinese. They are internals of typer: if they
+    move, --help falls back to English."""
     words = {"required": "必填", "default: {default}": "默认：{default}",
              "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
              "Commands": "命令", "Missing command.": "缺少命令。",
