@@ -434,7 +434,7 @@ def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
 def outbox_list(
     ctx: typer.Context,
     status: Annotated[Optional[str], typer.Option("--status", help="pending、sending、sent 或 dead")] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多显示几条")] = 50,
 ) -> None:
     """列出发件箱中的消息（最新的在前）。"""
     if ctx.invoked_subcommand is not None:
