@@ -100,8 +100,8 @@ class Settings(BaseSettings):
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 30)
     catchup_grace_minutes: int = Field(default=30, ge=0)
-    # Delivery records (for de-duplicating retries) and sent outbox rows are kept this long;
-    # under a day, a platform's retry could find its record gone and count twice.
+    # Delivery records (for de-duplicating retries) and sent or withdrawn outbox rows are
+    # kept this long; under a day, a platform's retry could find its record gone and count twice.
     retention_days: int = Field(default=30, ge=1)
     tick_seconds: int = Field(default=30, ge=1)
     log_json: bool = False

@@ -22,6 +22,8 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
         return [(False, f"无法连接数据库（{type(exc).__name__}）：请检查 DJBOT_DATABASE_URL")]
     if current is None:
         return [(False, f"数据库还没有建表（最新结构是 {head}）：请运行 djbot db upgrade")]
+    if newer := db.newer_schema(engine):
+        return [(False, newer)]
     if current != head:
         return [(False, f"数据库结构是 {current}，最新是 {head}：请运行 djbot db upgrade")]
     if problem := db.write_problem(engine):

@@ -1,7 +1,8 @@
 """A portable dump of the whole database, and restoring it into an empty one of either kind.
 
 The dump is JSON lines: a header naming the Alembic revision, then one line per row,
-tables in dependency order (a row's references come before it). It is read through
+tables in dependency order (a row's references come before it), then a last line with the
+number of rows, so a file cut short is refused rather than restored in part. It is read through
 SQL, not copied as a file, so it is consistent even while djbot is writing, and it moves
 between SQLite and PostgreSQL. Times are written as UTC ISO strings.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from storage import db
 
 FORMAT = "djbot-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 ends with {"end": rows}; 1 (before it) is still restored
 BATCH = 500
 
 
@@ -73,6 +74,11 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
         if conn.dialect.name == "postgresql":
             # One consistent snapshot across all tables while replicas keep writing.
             conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        elif conn.dialect.name == "sqlite":
+            # pysqlite begins no transaction for a SELECT: each table would be read at its
+            # own moment, and a check-in committed between two reads would be half in the
+            # dump. An explicit BEGIN makes the first read fix the snapshot for them all.
+            conn.exec_driver_sql("BEGIN")
         header = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -90,6 +96,7 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
                 out.write(line + "\n")
                 n += 1
             counts[table.name] = n
+        out.write(json.dumps({"end": sum(counts.values())}) + "\n")
     return counts
 
 
@@ -102,7 +109,7 @@ def read_header(path: Path) -> dict:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise RestoreRefused(f"{path} 不是 djbot 备份文件")
-    if header.get("version") != FORMAT_VERSION:
+    if header.get("version") not in (1, FORMAT_VERSION):
         raise RestoreRefused(f"{path} 的备份格式版本 {header.get('version')} 不受支持")
     revision = header.get("revision")
     if isinstance(revision, str) and not _known(revision):
@@ -119,13 +126,26 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def _records(path: Path) -> Iterator[tuple[str, dict]]:
+def _records(path: Path, *, ends: bool) -> Iterator[tuple[str, dict]]:
+    """The rows of the dump; RestoreRefused, once the rows read so far are loaded, when the
+    file is cut short (`ends`: it must end with the number of its rows)."""
+    rows, end = 0, None
     with path.open(encoding="utf-8") as fh:
         fh.readline()  # the header
-        for line in fh:
-            if line.strip():
+        for number, line in enumerate(fh, start=2):
+            if not line.strip():
+                continue
+            try:
                 item = json.loads(line)
-                yield item["table"], item["row"]
+            except json.JSONDecodeError:
+                raise RestoreRefused(f"备份文件不完整或已损坏（第 {number} 行）") from None
+            if "end" in item:
+                end = item["end"]
+                continue
+            rows += 1
+            yield item["table"], item["row"]
+    if ends and end != rows:
+        raise RestoreRefused("备份文件不完整：没有写到结尾（复制时被截断？），请换用完整的备份")
 
 
 def restore(engine: Engine, path: Path) -> dict[str, int]:
@@ -150,7 +170,7 @@ def restore(engine: Engine, path: Path) -> dict[str, int]:
         }
         batch: list[dict] = []
         current: str | None = None
-        for name, row in _records(path):
+        for name, row in _records(path, ends=header["version"] >= 2):
             if name not in tables:
                 raise RestoreRefused(f"备份中的表 {name} 在版本 {header['revision']} 中不存在")
             if name != current and batch:

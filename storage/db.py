@@ -12,7 +12,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from storage.files import create_private
-from storage.revisions import MIGRATIONS_DIR, head_revisions_on_disk  # noqa: F401
+from storage.revisions import (  # noqa: F401
+    MIGRATIONS_DIR,
+    head_revisions_on_disk,
+    revisions_on_disk,
+)
 
 if TYPE_CHECKING:  # Alembic costs a quarter second to import: only when migrating
     from alembic.config import Config
@@ -121,6 +125,19 @@ def is_current_quick(engine: Engine) -> bool:
     """is_current without Alembic: what every start of the command line asks."""
     heads = head_revisions_on_disk()
     return bool(heads) and stamped_revisions(engine) == heads
+
+
+def newer_schema(engine: Engine) -> str | None:
+    """One line when a newer djbot migrated this database (a revision no migration here
+    makes: djbot was taken back to an older version); None otherwise. Without Alembic,
+    whose upgrade would only say it cannot locate the revision."""
+    known = revisions_on_disk()
+    unknown = sorted(stamped_revisions(engine) - known) if known is not None else []
+    if not unknown:
+        return None
+    head = "、".join(sorted(head_revisions_on_disk() or ()))
+    return (f"数据库结构 {'、'.join(unknown)} 来自更新版本的 djbot（本版本最新为 {head}）"
+            "：请安装与之相同或更新的 djbot，或把升级前的备份恢复到一个空数据库")
 
 
 def write_problem(engine: Engine) -> str | None:

@@ -1,4 +1,4 @@
-"""Trimming what only matters for a while: delivery records and delivered outbox rows."""
+"""Trimming what only matters for a while: delivery records and finished outbox rows."""
 
 from __future__ import annotations
 
@@ -7,21 +7,34 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from storage.models import OutboxMessage, ProcessedMessage
+from storage.models import MessageAnswer, OutboxMessage, ProcessedMessage
 
 
 def prune(session: Session, *, before: datetime) -> tuple[int, int]:
-    """Delete delivery records received, and outbox rows sent, before `before`.
+    """Delete delivery records (and who answered them) received, and outbox rows sent or
+    withdrawn, before `before`.
 
     A platform retries a delivery within minutes (WeCom refreshes a stream for six), so a
     record older than the retention can no longer de-duplicate anything; the effects it
     led to (attendance, points, audit) are kept in their own tables. Pending and dead
     outbox rows are never pruned: they are work still owed or waiting for an operator.
+    A withdrawn row (a 【请假待批准】 whose leave was taken back, naming the member and the
+    reason) goes once both its making and the time it was due are older than that: by
+    then nothing reopens it (corrections.reopen revives one only before its activity).
     """
     records = session.execute(
         delete(ProcessedMessage).where(ProcessedMessage.received_at < before)
     ).rowcount
+    # Who answered a message matters only while the platform may deliver it again.
+    records += session.execute(
+        delete(MessageAnswer).where(MessageAnswer.answered_at < before)
+    ).rowcount
     sent = session.execute(
         delete(OutboxMessage).where(OutboxMessage.status == "sent", OutboxMessage.sent_at < before)
     ).rowcount
-    return records, sent
+    withdrawn = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.status == "withdrawn",
+                                    OutboxMessage.created_at < before,
+                                    OutboxMessage.next_attempt_at < before)
+    ).rowcount
+    return records, sent + withdrawn

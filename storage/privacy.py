@@ -34,13 +34,18 @@ from storage.models import (
     ReadingClass,
     ReadingClassEnrollment,
     Rectification,
+    ResearchVisit,
     StudyLog,
+    Talk,
 )
 
 # What people typed into a detail (a leave reason, 事迹): it may name the member or others.
 _FREE_TEXT = frozenset({"reason", "deeds", "was", "comment", "material", "text"})
 # Joined names in one target (委员 张三、李四; a pairing 一支部↔二支部).
 _TARGET_PARTS = re.compile(r"(、|↔)")
+# How a ledger line's note names who corrected it: f"{by.name}更正为…" (storage.attendance,
+# storage.corrections); the word after the name tells it from a longer namesake's.
+_LEDGER_ACTS = ("批准请假", "更正为", "撤销", "取消活动")
 
 
 class MemberNotFound(Exception):
@@ -122,6 +127,12 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
         .join(ReadingClass, ReadingClass.id == ReadingClassEnrollment.class_id)
         .where(ReadingClassEnrollment.member_id == mid).order_by(ReadingClass.id)
     ).all()
+    visits = session.exec(
+        select(ResearchVisit).where(ResearchVisit.leader_id == mid).order_by(ResearchVisit.id))
+    talks = session.exec(select(Talk).where(Talk.leader_id == mid).order_by(Talk.id))
+    owned = session.exec(
+        select(Rectification).where(Rectification.owner_id == mid).order_by(Rectification.id))
+    lecturer = session.exec(select(Lecturer).where(Lecturer.member_id == mid)).first()
     return {
         "member": _plain(member) | {"branch": branch.name if branch else None},
         "identities": [{"platform": i.platform, "user_id": i.user_id} for i in identities],
@@ -143,7 +154,24 @@ def export_member(session: Session, *, member: Member) -> dict[str, Any]:
             {"class": c.name, "enrolled_at": e.enrolled_at.isoformat() if e.enrolled_at else None}
             for e, c in classes
         ],
+        "research_visits": [_plain(v) for v in visits],
+        "talks": [_plain(t) for t in talks],
+        "rectifications": [_plain(r) for r in owned],
+        "lecturer": _plain(lecturer, without=("member_id",)) if lecturer else None,
+        "audit": _audit_about(session, mid=mid),
     }
+
+
+def _audit_about(session: Session, *, mid: int) -> list[dict[str, Any]]:
+    """Audit entries about the member in full, and what they did themselves with its time only:
+    an entry of theirs may name others (委员 张三、李四, another member's 更正), theirs to see."""
+    about = []
+    for entry in session.exec(select(AuditEntry).order_by(AuditEntry.at, AuditEntry.id)):
+        if (entry.detail or {}).get("member_id") == mid:
+            about.append(_plain(entry, without=("id",)))
+        elif entry.actor_id == mid:
+            about.append({"at": entry.at.isoformat(), "action": entry.action})
+    return about
 
 
 def _activity(activity: Activity) -> dict[str, str]:
@@ -155,7 +183,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     """Pseudonymise one member; their ledger rows and attendance stay, nameless."""
     mid = member.id
     assert mid is not None
-    known_as = {v for v in (member.name, member.staff_no) if v}
+    member_name = member.name
+    known_as = {v for v in (member_name, member.staff_no) if v}
     unique = _unique_names(session, mid, known_as)  # read once, before the name goes
     identities = list(session.exec(select(Identity).where(Identity.member_id == mid)))
     for identity in identities:
@@ -192,6 +221,8 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     )
     session.exec(update(Rating).where(Rating.member_id == mid).values(comment=None))
     session.exec(update(StudyLog).where(StudyLog.member_id == mid).values(material=None))
+    # A ledger line's note carries the reason typed for it (补签：…); the points stay.
+    session.exec(update(PointEntry).where(PointEntry.member_id == mid).values(note=None))
     # What they were asked to confirm names what they were doing (and whom): not theirs now.
     session.exec(delete(PendingConfirmation).where(PendingConfirmation.member_id == mid))
     # As a lecturer: the roster's line, and the lectures that name them (counted by name),
@@ -210,7 +241,12 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     session.flush()
     # After leaving the roster, which may itself withdraw asks and write to the audit trail.
     _scrub_leave_asks(session, mid=mid)
-    _scrub_audit(session, mid=mid, known_as=known_as, unique=unique)
+    _scrub_audit(session, mid=mid, known_as=known_as, unique=unique,
+                 accounts={(i.platform, i.user_id) for i in identities})
+    if member_name in unique:
+        _scrub_ledger_notes(session, mid=mid, name=member_name)
+        _scrub_said(session, mid=mid, name=member_name,
+                    user_ids={i.user_id for i in identities})
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
@@ -241,10 +277,68 @@ def _scrub_leave_asks(session: Session, *, mid: int) -> None:
         session.add(row)
 
 
-def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str]) -> None:
+def _scrub_ledger_notes(session: Session, *, mid: int, name: str) -> None:
+    """Other members' ledger lines the member corrected as 书记 name them (王书记更正为请假…):
+    the pseudonym takes the name's place, so 积分明细 still says a correction was made."""
+    for entry in session.exec(select(PointEntry).where(
+            PointEntry.member_id != mid,
+            PointEntry.note.startswith(name, autoescape=True))):  # type: ignore[union-attr]
+        if entry.note[len(name):].startswith(_LEDGER_ACTS):
+            entry.note = pseudonym(mid) + entry.note[len(name):]
+            session.add(entry)
+
+
+def _scrub_said(session: Session, *, mid: int, name: str, user_ids: set[str]) -> None:
+    """What djbot said naming the member, kept a while (answers to others' messages, so a
+    delivery again gets the same; outbox rows, sent or queued to a group): the pseudonym
+    takes the name's place, and their accounts leave the @-mentions."""
+    others = select(Member.name).where(Member.id != mid)
+    longer = list(session.exec(others.where(
+        Member.name.contains(name, autoescape=True))))  # type: ignore[attr-defined]
+
+    def unnamed(value: Any, key: str = "") -> Any:
+        if isinstance(value, str):
+            return _renamed_in(value, name, pseudonym(mid), longer)
+        if isinstance(value, list):
+            kept = [v for v in value if not (key == "mentions" and v in user_ids)]
+            return [unnamed(v) for v in kept]
+        if isinstance(value, dict):
+            return {k: unnamed(v, k) for k, v in value.items()}
+        return value
+
+    for said in session.exec(select(ProcessedMessage).where(
+            ProcessedMessage.reply.is_not(None))):  # type: ignore[union-attr]
+        if (reply := unnamed(said.reply)) != said.reply:
+            said.reply = reply
+            session.add(said)
+    for row in session.exec(select(OutboxMessage)):
+        if (payload := unnamed(row.payload)) != row.payload:
+            row.payload = payload
+            session.add(row)
+
+
+def _renamed_in(text: str, name: str, pseudo: str, longer: list[str]) -> str:
+    """`text` with `name` replaced, but not inside a longer name (张三 in 张三丰)."""
+    if name not in text:
+        return text
+    kept = {f"\x00{i}\x00": n for i, n in enumerate(sorted(longer, key=len, reverse=True))}
+    for mark, other in kept.items():  # NUL is never in stored text (bot.domain.text drops it)
+        text = text.replace(other, mark)
+    text = text.replace(name, pseudo)
+    for mark, other in kept.items():
+        text = text.replace(mark, other)
+    return text
+
+
+def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[str],
+                 accounts: set[tuple[str, str]]) -> None:
     """Entries about the member (by them, naming their id, or naming them where no one else
-    bears the name) lose the name and the free text; what was done and when stays."""
+    bears the name) lose the name and the free text; what was done and when stays. A
+    private chat's id is the member's account: what they did there keeps no chat."""
     for entry in session.exec(select(AuditEntry)):
+        if (entry.platform, entry.chat_id) in accounts:
+            entry.chat_id = None
+            session.add(entry)
         detail = dict(entry.detail or {})
         parts = _TARGET_PARTS.split(entry.target or "")
         linked = (entry.actor_id == mid or detail.get("member_id") == mid

@@ -14,6 +14,17 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def head_revisions_on_disk() -> set[str] | None:
     """The heads of the migration files, read from their `revision`/`down_revision` lines
     without importing Alembic; None when a file does not say them plainly."""
+    found = _revisions_and_parents()
+    return None if found is None else found[0] - found[1]
+
+
+def revisions_on_disk() -> set[str] | None:
+    """Every revision the migration files make, read as head_revisions_on_disk reads them."""
+    found = _revisions_and_parents()
+    return None if found is None else found[0]
+
+
+def _revisions_and_parents() -> tuple[set[str], set[str]] | None:
     import ast
 
     revisions: set[str] = set()
@@ -39,4 +50,4 @@ def head_revisions_on_disk() -> set[str] | None:
             parents.update(down)
         elif down is not None:
             return None
-    return revisions - parents
+    return revisions, parents

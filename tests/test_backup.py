@@ -80,8 +80,8 @@ def fill_a_week(session: Session) -> None:
 
 
 def rows_of(url: str) -> list[dict]:
-    """Every row of every table, as the backup writes them (the header aside)."""
-    lines = djbot_dump(url).splitlines()[1:]
+    """Every row of every table, as the backup writes them (the header and end aside)."""
+    lines = djbot_dump(url).splitlines()[1:-1]
     return [json.loads(line) for line in lines]
 
 
@@ -164,6 +164,98 @@ def test_backup_round_trip_on_this_pass_database(tmp_path, db_url):
     djbot(other, "restore", str(tmp_path / "b.jsonl"))
     assert rows_of(other) == rows
     assert not (tmp_path / "b.jsonl.partial").exists()
+
+
+def test_a_backup_taken_while_a_check_in_commits_restores_whole(tmp_path, db_url):
+    """Before, a SQLite backup read each table at its own moment: an activity opened and
+    checked in to while the backup ran was missing from it, its attendance was not, and
+    restoring that backup failed on the attendance that named no activity."""
+    import io
+
+    from storage.backup import dump
+
+    engine = migrated(db_url)
+    seed(engine, fill_a_week)
+
+    def a_check_in_commits() -> None:
+        service = db.make_engine(db_url)  # the service, writing beside the backup
+        with Session(service) as session:
+            held = session.exec(select(Activity)).one()
+            again = Activity(**held.model_dump(exclude={"id"}) | {"topic": "政治夜学"})
+            session.add(again)
+            session.flush()
+            member = session.exec(select(Member)).first()
+            session.add(Attendance(activity_id=again.id, member_id=member.id,
+                                   status=AttendanceStatus.PRESENT,
+                                   checked_in_at=again.starts_at, updated_at=again.starts_at))
+            session.commit()
+        service.dispose()
+
+    class WrittenWhileReading(io.StringIO):
+        def write(self, line: str) -> int:
+            if '"table": "activity"' in line and not hasattr(self, "done"):
+                self.done = a_check_in_commits()  # while the backup is part-way through
+            return super().write(line)
+
+    out = WrittenWhileReading()
+    dump(engine, out, now=local(2026, 12, 1, 9, 0))
+    backup = tmp_path / "b.jsonl"
+    backup.write_text(out.getvalue(), encoding="utf-8")
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(copy, "restore", str(backup))  # every attendance has its activity
+    with Session(db.make_engine(copy)) as session:
+        assert len(session.exec(select(Activity)).all()) == len(
+            {a.activity_id for a in session.exec(select(Attendance))})
+
+
+@pytest.mark.parametrize("cut", ["at-a-line", "mid-line"])
+def test_restore_of_a_backup_cut_short_is_refused_in_one_line(tmp_path, db_url, cut):
+    """Before, a backup cut short at a line (a copy to another host that stopped) restored
+    without a word what it held, 「已恢复」 with the last tables empty; cut inside a line it
+    ended in a JSON traceback."""
+    seed(migrated(db_url), fill_a_week)
+    whole = tmp_path / "b.jsonl"
+    djbot(db_url, "backup", str(whole))
+    lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    short = tmp_path / "short.jsonl"
+    kept = "".join(lines[:-3]) if cut == "at-a-line" else "".join(lines[:-3]) + lines[-3][:20]
+    short.write_text(kept, encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = CliRunner().invoke(app, ["restore", str(short)], env={"DJBOT_DATABASE_URL": target})
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "备份文件不完整" in result.output and len(result.output.strip().splitlines()) == 1
+    djbot(target, "restore", str(whole))  # nothing of it stayed: the whole file restores
+    assert rows_of(target) == rows_of(db_url)
+
+
+def test_a_backup_made_before_backups_had_an_end_still_restores(tmp_path, db_url):
+    seed(migrated(db_url), fill_a_week)
+    djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
+    header, *rows, end = (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(end) == {"end": len(rows)}
+    old = tmp_path / "old.jsonl"
+    old.write_text("\n".join([header.replace('"version": 2', '"version": 1'), *rows]) + "\n",
+                   encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(target, "restore", str(old))
+    assert rows_of(target) == rows_of(db_url)
+
+
+def test_backup_to_standard_output_restores(tmp_path, db_url, monkeypatch):
+    """Before, a replica with a read-only root filesystem (deploy/k8s) could write a backup
+    nowhere: `kubectl exec … djbot backup FILE` ended in 「Read-only file system」. `-` writes
+    it to standard output, to be redirected on the operator's side."""
+    seed(migrated(db_url), fill_a_week)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["backup", "-"], env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "-").exists()
+    (tmp_path / "b.jsonl").write_text(result.stdout, encoding="utf-8")
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(copy, "restore", str(tmp_path / "b.jsonl"))
+    assert rows_of(copy) == rows_of(db_url)
+    assert "已备份" in result.stderr and "已备份" not in result.stdout
 
 
 def one_line_refusal(result, *words: str) -> None:

@@ -257,3 +257,19 @@ def test_an_empty_rules_file_or_log_level_setting_means_the_default(env):
                                 env=env | {"DJBOT_RULES_FILE": "", "DJBOT_LOG_LEVEL": ""})
     assert result.exit_code == 0, result.output
     assert result.output.startswith("积分规则（版本"), result.output
+
+
+def test_every_command_says_what_each_of_its_arguments_and_options_is():
+    """Before, `djbot db upgrade --help` listed --revision with no word of what it takes,
+    and `djbot outbox --help` --limit."""
+    import typer
+
+    def commands(group, path):  # a group's own options too (djbot outbox lists messages)
+        yield path, group
+        for name, command in getattr(group, "commands", {}).items():
+            yield from commands(command, [*path, name])
+
+    unsaid = [(" ".join(path), p.name) for path, command
+              in commands(typer.main.get_command(app), []) for p in command.params
+              if p.name != "help" and not getattr(p, "help", None)]
+    assert unsaid == []

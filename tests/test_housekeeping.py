@@ -50,3 +50,42 @@ def _statuses(engine) -> list[str]:
         # the very moment the clock lands on).
         return [row.status for row in session.exec(
             select(OutboxMessage).where(OutboxMessage.kind == "message"))]
+
+
+def test_a_withdrawn_message_goes_after_the_retention_as_a_sent_one_does(runtime, clock, engine):
+    """Before, a message taken back unsent (a 【请假待批准】 whose leave was withdrawn, naming
+    the member and the reason) was kept for ever: only sent rows were pruned."""
+    with Session(engine) as session:
+        session.add(OutboxMessage(
+            platform="wecom", target_kind="user", target="sec", kind="leave.ask",
+            payload={"text": "【请假待批准】张三请假：母亲住院手术"}, status="withdrawn",
+            last_error="已销假", next_attempt_at=clock.now(), created_at=clock.now()))
+        session.commit()
+    clock.advance(timedelta(days=runtime.settings.retention_days - 1))
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    assert count(engine, OutboxMessage, OutboxMessage.status == "withdrawn") == 1  # still recent
+
+    clock.advance(timedelta(days=2))
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    assert count(engine, OutboxMessage, OutboxMessage.status == "withdrawn") == 0
+
+
+def test_the_record_of_who_answered_a_message_goes_with_the_delivery_record(runtime, clock,
+                                                                            engine):
+    """Before, message_answers (a row per message answered late or again: every WeCom
+    stream refresh, every late DingTalk reply) was never pruned and grew for good, though
+    the delivery record it guards against is gone after the retention."""
+    from storage.models import MessageAnswer
+
+    with Session(engine) as session:
+        session.add(MessageAnswer(platform="wecom", message_id="old", via="late",
+                                  answered_at=clock.now()))
+        session.commit()
+    clock.advance(timedelta(days=runtime.settings.retention_days + 1))
+    with Session(engine) as session:
+        session.add(MessageAnswer(platform="wecom", message_id="new", via="late",
+                                  answered_at=clock.now()))
+        session.commit()
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    with Session(engine) as session:
+        assert list(session.exec(select(MessageAnswer.message_id))) == ["new"]

@@ -227,3 +227,27 @@ def test_djbot_db_upgrade_to_an_unknown_revision_is_one_line(db_url, bare_engine
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.output.startswith("未升级：") and "0099" in result.output
+
+
+def test_a_database_a_newer_djbot_migrated_is_named_so_by_serve_doctor_and_upgrade(
+        db_url, bare_engine):
+    """Before, after going back to an older djbot, `serve` (which upgrades SQLite itself)
+    ended in Alembic's traceback with exit 1, so systemd restarted it every 5 s; `doctor`
+    said 请运行 djbot db upgrade, and that said only 「Can't locate revision」."""
+    db.upgrade(bare_engine)
+    with bare_engine.begin() as conn:  # as the newer djbot left it
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+    env = {"DJBOT_DATABASE_URL": db_url}
+    told = "数据库结构 0099 来自更新版本的 djbot"
+    # Only an embedded database is upgraded by the command itself (PostgreSQL's replicas
+    # start and wait, not ready, as during a rolling upgrade).
+    embedded = [["serve", "--port", "0"], ["report", "weekly"]] \
+        if bare_engine.dialect.name == "sqlite" else []
+    for args in (["db", "upgrade"], *embedded):
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert told in result.output and len(result.output.strip().splitlines()) == 1, args
+    doctor = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert doctor.exit_code == 1 and told in doctor.output, doctor.output
+    assert "djbot db upgrade" not in doctor.output, doctor.output

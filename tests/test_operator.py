@@ -29,6 +29,7 @@ from storage.models import (
     Member,
     OutboxMessage,
     PointEntry,
+    ProcessedMessage,
     Role,
 )
 from storage.outbox import enqueue
@@ -241,6 +242,17 @@ def test_forget_removes_the_person_and_keeps_the_branch_totals(engine, db_url, c
     djbot(db_url, "forget", "J0001", "--yes", code=1)  # the number is gone too
 
 
+def test_forget_answered_no_says_so_in_chinese_and_forgets_no_one(engine, db_url):
+    """Before, answering n (or no terminal to answer from) ended in English 「Aborted!」."""
+    seed(engine, fill_a_week)
+    result = CliRunner().invoke(cli, ["forget", "J0001"], input="n\n",
+                                env={"DJBOT_DATABASE_URL": db_url})
+    assert result.exit_code == 1, result.output
+    assert "Aborted" not in result.output and "已取消，没有做任何更改" in result.output
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.staff_no == "J0001")).one().name == "张三"
+
+
 def test_forget_takes_a_lecturers_name_off_the_roster_and_the_lectures(engine, db_url, chat,
                                                                        clock):
     """Before, forget left the member's name in the 讲师 roster and on each 党课 they gave
@@ -300,6 +312,18 @@ def test_forget_leaves_no_name_or_reason_in_the_audit_trail(engine, db_url, chat
     assert "leave.period" in [e.action for e in entries]  # what was done stays
 
 
+def test_forget_takes_the_members_account_out_of_the_audit_trail(engine, db_url, chat):
+    """Before, what the member did in a private chat stayed on record under the chat, which
+    is their platform account: `djbot audit` showed 「wecom:zs」 after forget."""
+    zhang_asks_leave_over_days(engine, chat)
+    assert not chat.say("zs", "请假 12月7日 体检").is_error  # privately
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        entries = list(session.exec(select(AuditEntry)))
+    assert "zs" not in [e.chat_id for e in entries]
+    assert "g1" in [e.chat_id for e in entries]  # the group's chat is no one's account
+
+
 def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, engine, db_url,
                                                                      chat):
     """Before, 【请假待批准】张三请假…母亲住院手术 stayed queued to the 书记 and was sent."""
@@ -318,6 +342,73 @@ def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, e
     assert "pending" not in [m.status for m in rows if m.kind == "leave.ask"]
 
 
+def test_forget_takes_the_name_and_reasons_out_of_the_points_ledger(engine, db_url, chat, clock):
+    """Before, forget left 补签：张三手机没电 on the ledger line of 张三's make-up, and a
+    forgotten 书记's name on other members' lines: 李四's 积分明细 still read 「王书记更正为请假」."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec", staff_no="S0001")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+        make_member(s, branch, "李四", wecom="ls", staff_no="J0002")
+    seed(engine, people)
+    chat.say("sec", "开始 主题党日 学习", chat="g1")
+    chat.say("ls", "签到", chat="g1")
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    assert not chat.say("sec", "补签 张三 张三手机没电", chat="g1").is_error
+    assert not chat.say("sec", "更正 李四 请假 临时出警", chat="g1").is_error
+    assert "王书记更正为请假" in chat.say("ls", "积分明细").text
+
+    total_before = seed(engine, lambda s: s.exec(select(func.sum(PointEntry.points))).one())
+    djbot(db_url, "forget", "J0001", "--yes")
+    djbot(db_url, "forget", "S0001", "--yes")
+    with Session(engine) as session:
+        notes = json.dumps([e.note for e in session.exec(select(PointEntry))], ensure_ascii=False)
+        assert session.exec(select(func.sum(PointEntry.points))).one() == total_before
+    assert "张三" not in notes and "手机没电" not in notes and "王书记" not in notes, notes
+    shown = chat.say("ls", "积分明细").text
+    assert "王书记" not in shown and "已注销成员#1更正为请假：临时出警" in shown, shown
+
+
+def test_forget_takes_the_name_out_of_answers_kept_to_others_and_of_queued_messages(
+        engine, db_url, chat, clock):
+    """Before, forget deleted the member's own messages' answers but kept, for the retention,
+    the answer to the 书记's 「补签 张三 …」 and the group's sent messages naming 张三 (in a
+    backup too); a delivery of that message again was answered with the name."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+        make_member(s, branch, "张三丰", wecom="zsf")
+    seed(engine, people)
+    chat.say("sec", "开始 主题党日 学习", chat="g1")
+    chat.say("zsf", "签到", chat="g1")
+    clock.advance(hours=3)
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec", "确认缺席", chat="g1")
+    said = chat.say("sec", "补签 张三 手机没电", chat="g1", message_id="m-makeup")
+    assert "已为 张三 补签" in said.text
+    with Session(engine) as session:
+        session.add(OutboxMessage(platform="wecom", target_kind="group", target="g1",
+                                  kind="nudge", created_at=clock.now(),
+                                  next_attempt_at=clock.now(), payload={
+                                      "text": "还未签到：张三、张三丰", "mentions": ["zs", "zsf"]}))
+        session.commit()
+
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        kept = json.dumps([m.reply for m in session.exec(select(ProcessedMessage))]
+                          + [m.payload for m in session.exec(select(OutboxMessage))],
+                          ensure_ascii=False)
+    assert "张三、" not in kept and "张三 补签" not in kept and '"zs"' not in kept, kept
+    assert "张三丰" in kept and '"zsf"' in kept  # the namesake keeps his name
+    again = chat.say("sec", "补签 张三 手机没电", chat="g1", message_id="m-makeup")
+    assert again.text == said.text.replace("张三", "已注销成员#2"), again.text
+
+
 def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
     """Before, export left out 请假 over days (and 先锋党员 nominations, past places, 读书班)."""
     zhang_asks_leave_over_days(engine, chat)
@@ -325,6 +416,36 @@ def test_export_includes_the_members_leave_over_days(engine, db_url, chat):
     assert [p["reason"] for p in data["leave_periods"]] == ["母亲住院手术"]
     assert data["pioneer_nominations"] == data["past_memberships"] == []
     assert data["reading_classes"] == []
+
+
+def test_export_includes_what_the_member_did_as_leader_lecturer_and_owner(engine, db_url, chat):
+    """Before, export left out a leader's 调研 and 约谈, a 讲师's place on the roster, the 整改
+    a member owns and the audit trail about them (their role changed), though djbot holds
+    them about that member and forget acts on some of them."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, None, "管理员", role=Role.ADMIN, wecom="adm")
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead", staff_no="L0001")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+    seed(engine, people)
+    for said in ("调研 一支部 发现问题 1 值班室学习角需更新", "约谈 一支部 问题 夜学到课率低 整改 按时开展",
+                 "整改 一支部 张三 学习室资料陈旧", "讲师 添加 赵领导 局党委书记"):
+        assert not chat.say("lead", said).is_error, said
+    assert not chat.say("adm", "设置角色 张三 委员").is_error
+
+    leader = json.loads(djbot(db_url, "export", "L0001").stdout)
+    assert [v["note"] for v in leader["research_visits"]] == ["值班室学习角需更新"]
+    assert [t["problems"] for t in leader["talks"]] == ["夜学到课率低"]
+    assert leader["lecturer"]["title"] == "局党委书记"
+    zhang = json.loads(djbot(db_url, "export", "J0001").stdout)
+    assert [r["problem"] for r in zhang["rectifications"]] == ["学习室资料陈旧"]
+    assert [(a["action"], a["detail"]["new"]) for a in zhang["audit"]] == [
+        ("role.change", "committee")]
+    assert zhang["research_visits"] == zhang["talks"] == [] and zhang["lecturer"] is None
+    # What the leader did is listed by time and kind: the entry naming 张三 is 张三's.
+    assert [a["action"] for a in leader["audit"]][-2:] == ["rectification.add", "lecturer.add"]
+    assert "张三" not in json.dumps(leader, ensure_ascii=False)
 
 
 def test_export_into_a_missing_folder_says_so_in_one_line(engine, db_url, tmp_path):

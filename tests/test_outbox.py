@@ -398,3 +398,22 @@ def test_a_batch_whose_sends_outlast_half_its_claim_gives_the_rest_back(engine, 
     drain(OutboxWorker(engine, clock, {"wecom": other}, worker_id="other"))
     assert [m.target for m in other.delivered] == ["g2", "g3"]
     assert [m.target for m in sender.delivered] == ["g1"]  # each group once
+
+
+def test_a_withdrawn_message_is_listed_with_why_and_can_be_asked_for(engine, clock, runtime,
+                                                                   monkeypatch):
+    """Before, `djbot outbox` listed a message taken back unsent as 「withdrawn … 错误：已销假」
+    (no error: the leave was taken back), and `--status withdrawn` was refused."""
+    with Session(engine) as session:
+        enqueue(session, platform="wecom", target_kind="user", target="sec", now=clock.now(),
+                kind="leave.ask", payload={"text": "【请假待批准】张三请假"})
+        session.commit()
+        [row] = rows(engine)
+        outbox.withdraw_rows(session, rows=[session.get(OutboxMessage, row.id)], reason="已销假")
+        session.commit()
+
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+    listed = CliRunner().invoke(cli.app, ["outbox", "--status", "withdrawn"])
+    assert listed.exit_code == 0, listed.output
+    assert f"#{row.id} withdrawn leave.ask" in listed.output
+    assert "撤回：已销假" in listed.output and "错误" not in listed.output

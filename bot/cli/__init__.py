@@ -30,11 +30,14 @@ db_app = typer.Typer(help="数据库迁移 (Alembic)。", no_args_is_help=True)
 
 def _chinese_help() -> None:
     """The few words typer writes itself in --help ([required], Options, the help option…)
-    in Chinese. They are internals of typer: if they move, --help falls back to English."""
+    and on a confirmation answered no, in Chinese. They are internals of typer: if they
+    move, --help falls back to English."""
     words = {"required": "必填", "default: {default}": "默认：{default}",
              "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
              "Commands": "命令", "Missing command.": "缺少命令。",
-             "No such command {name!r}.": "没有命令 {name!r}。"}
+             "No such command {name!r}.": "没有命令 {name!r}。",
+             # A confirmation answered no (forget, branch close), or with no one to answer.
+             "Aborted!": "已取消，没有做任何更改。"}
     try:
         import typer.core as typer_core
         from typer._click import core as click_core
@@ -139,12 +142,15 @@ def get_runtime(settings: Settings | None = None, *, default_log_level: str = "W
 
 
 def require_writable(settings: Settings) -> None:
-    """Exit 2 with one line when the database cannot be written (no traceback to restart on)."""
+    """Exit 2 with one line when the database cannot be written (no traceback to restart on),
+    or is an embedded one a newer djbot migrated, which build_runtime would try to upgrade."""
     from storage import db
 
     engine = db.make_engine(settings.database_url)
     try:
         problem = db.write_problem(engine)
+        if problem is None and engine.dialect.name == "sqlite":
+            problem = db.newer_schema(engine)
     finally:
         engine.dispose()
     if problem:
@@ -220,7 +226,9 @@ def write_file(write: Callable[[], object], path: Path, *, what: str = "文件")
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="升级到的迁移版本（djbot db current 可查看）")] = "head",
+) -> None:
     """升级数据库到最新结构。"""
     from alembic.util.exc import CommandError
 
@@ -228,7 +236,7 @@ def db_upgrade(revision: str = "head") -> None:
 
     settings = load_settings()
     engine = database_engine(settings)  # the systemd unit's ExecStartPre: exit 2 stops it
-    if problem := db.write_problem(engine):
+    if problem := db.write_problem(engine) or db.newer_schema(engine):
         _refuse(f"{problem}。数据库：{_shown(settings.database_url)}")
     try:
         db.upgrade(engine, revision)

@@ -20,15 +20,28 @@ def _engine(*, existing: bool = True):
 def register(app: typer.Typer) -> None:
     @app.command()
     def backup(
-        file: Annotated[Path, typer.Argument(help="备份文件路径（JSON lines）")],
+        file: Annotated[Path, typer.Argument(help="备份文件路径（JSON lines）；- 为标准输出")],
     ) -> None:
         """把整个数据库导出为可移植的备份文件（SQLite 与 PostgreSQL 通用，运行中也可备份）。"""
+        import io
+        import sys
+
         from bot.cli import write_file
         from bot.clock import SystemClock
         from storage.backup import dump
         from storage.files import open_private
 
         engine = _engine()
+        if str(file) == "-":
+            # For a replica whose filesystem is read-only (deploy/k8s): the operator's shell
+            # keeps the file (kubectl exec … djbot backup - > b.jsonl); the count goes aside.
+            # UTF-8 whatever the locale, as restore reads it.
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+            counts_out = dump(engine, out, now=SystemClock().now())
+            out.detach()  # flushed; sys.stdout keeps its buffer
+            typer.echo(f"已备份 {sum(counts_out.values())} 行（{len(counts_out)} 张表）到标准输出",
+                       err=True)
+            return
         partial = file.with_name(file.name + ".partial")
         counts: dict[str, int] = {}
 

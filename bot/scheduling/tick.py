@@ -360,8 +360,8 @@ class Ticker:
             callbacks.forget_signatures(session, before=pairs_before)
         self.last_pruned = now
         if records or sent:
-            log.info("pruned %d delivery records and %d sent messages older than %d days",
-                     records, sent, self.settings.retention_days)
+            log.info("pruned %d delivery records and %d sent or withdrawn messages older "
+                     "than %d days", records, sent, self.settings.retention_days)
 
     def _window(self, since: datetime, now: datetime) -> tuple[datetime, datetime]:
         """Reminders due in this span are sent (within grace) or logged as missed."""
