@@ -26,6 +26,9 @@ Guarantees (docs/schedules.md says the same for operators):
   id carries it, and the others are marked sent once it is sent (they wait while it is
   pending, and fail with it if it is given up). A chat with a destination of its own
   gets its own copy. Which rows share a channel, their sender says (SharesChannels).
+- A call to check in (a group's notice or start notice, a nudge) that waited past the
+  end of check-in, or a nudge past its member's 签到 or leave, is withdrawn when due
+  (storage.attendance.withdraw_overtaken_calls), not sent.
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
@@ -55,7 +58,7 @@ from sqlmodel import Session, select
 from bot import metrics
 from bot.clock import Clock
 from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult, SharesChannels
-from storage import outbox
+from storage import attendance, outbox
 from storage.db import session_scope
 from storage.models import OutboxMessage
 
@@ -158,6 +161,8 @@ class OutboxWorker:
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
             self.keep_the_night(session, now)
+            for row in attendance.withdraw_overtaken_calls(session, now=now):
+                log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
             _claim_alone(session)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
