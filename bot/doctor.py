@@ -107,24 +107,32 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
     return lines
 
 
-def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:
-    """Recipients the platform refused for good (invalid user ids), as long as sent rows
-    are kept."""
+def unreached_lines(settings: Settings, platform: str, *,
+                    now: datetime | None = None) -> list[tuple[bool, str]]:
+    """Messages given up on (dead: nobody reached), and recipients the platform refused for
+    good (invalid user ids) on sent ones, over the last DJBOT_RETENTION_DAYS."""
     from bot.clock import SystemClock
-    from bot.outbox import unreached
+    from bot.outbox import given_up, unreached
     from storage.db import session_scope
 
     if _missing_sqlite_file(settings.database_url) is not None:
         return []  # nothing sent yet; the database check says the file is missing
+    since = (now or SystemClock().now()) - timedelta(days=settings.retention_days)
     try:
         engine = db.make_engine(settings.database_url)
         with session_scope(engine) as session:
-            rows = unreached(session, platform=platform,
-                             since=SystemClock().now() - timedelta(days=settings.retention_days))
+            dead, more = given_up(session, platform=platform, since=since)
+            rows = unreached(session, platform=platform, since=since)
         engine.dispose()
     except Exception:  # the database check reports an unreachable database
         return []
+    lines = [(False, f"发件箱 #{row.id}（{row.kind} → {row.target_kind} {row.target}）未能送达，"
+                     f"已放弃：{row.last_error or '-'}。问题解决后运行 djbot outbox retry {row.id}")
+             for row in dead]
+    if more:
+        lines.append((False, f"另有 {more} 条未能送达：djbot outbox --status dead 列出全部，"
+                             "djbot outbox retry --all-dead 全部重发"))
     # Unknown ids are the roster's to fix; someone DingTalk kept holding back is not.
-    return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
-                    + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))
-            for row in rows]
+    return lines + [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
+                            + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))
+                    for row in rows]

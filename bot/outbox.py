@@ -460,6 +460,21 @@ def unreached(session: Session, *, platform: str | None = None, since: datetime,
     return list(session.exec(query).all())
 
 
+def given_up(session: Session, *, platform: str, since: datetime,
+             limit: int = 5) -> tuple[list[OutboxMessage], int]:
+    """Messages given up on (dead) since a moment, the latest first: up to `limit` of them,
+    and how many more there are; what `djbot doctor` shows the operator."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == DEAD, OutboxMessage.platform == platform,
+        OutboxMessage.created_at >= since)  # type: ignore[operator]
+    rows = list(session.exec(query.order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+                             .limit(limit)).all())
+    if len(rows) < limit:
+        return rows, 0
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    return rows, total - len(rows)
+
+
 def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,
           now: datetime) -> int:
     """Give dead (or failing) messages a fresh set of tries, due now."""

@@ -398,3 +398,33 @@ def test_a_batch_whose_sends_outlast_half_its_claim_gives_the_rest_back(engine, 
     drain(OutboxWorker(engine, clock, {"wecom": other}, worker_id="other"))
     assert [m.target for m in other.delivered] == ["g2", "g3"]
     assert [m.target for m in sender.delivered] == ["g1"]  # each group once
+
+
+def test_doctor_names_a_message_given_up_and_how_to_send_it_again(engine, clock, settings):
+    """The leaders' summary went dead (the webhook key was deleted): `djbot doctor` listed a
+    message that reached some people but not one that reached nobody, and said all was well."""
+    from bot.doctor import unreached_lines
+
+    put(engine, clock)
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=None,
+                                                                retryable=False)}))
+    [row] = rows(engine)
+    assert row.status == "dead"
+    [(ok, line)] = unreached_lines(settings, "wecom", now=clock.now())
+    assert not ok and f"#{row.id}" in line and "errcode 45009" in line
+    assert f"djbot outbox retry {row.id}" in line
+    assert unreached_lines(settings, "dingtalk", now=clock.now()) == []
+    # Given up long ago (past DJBOT_RETENTION_DAYS), it is the operator's old news.
+    later = clock.now() + timedelta(days=settings.retention_days + 1)
+    assert unreached_lines(settings, "wecom", now=later) == []
+
+
+def test_doctor_lists_the_latest_given_up_and_counts_the_rest(engine, clock, settings):
+    from bot.doctor import unreached_lines
+
+    put(engine, clock, 7)
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=None,
+                                                                retryable=False)}))
+    lines = unreached_lines(settings, "wecom", now=clock.now())
+    assert all(f"#{row.id}（" in line for row, (_, line) in zip(rows(engine)[:1:-1], lines[:5]))
+    assert len(lines) == 6 and "另有 2 条未能送达" in lines[-1][1] and "--all-dead" in lines[-1][1]
