@@ -428,3 +428,17 @@ def test_doctor_lists_the_latest_given_up_and_counts_the_rest(engine, clock, set
     lines = unreached_lines(settings, "wecom", now=clock.now())
     assert all(f"#{row.id}（" in line for row, (_, line) in zip(rows(engine)[:1:-1], lines[:5]))
     assert len(lines) == 6 and "另有 2 条未能送达" in lines[-1][1] and "--all-dead" in lines[-1][1]
+
+
+def test_the_operator_can_list_the_withdrawn_messages(engine, clock, runtime, monkeypatch):
+    """`djbot schedule remove` says what it withdrew is "withdrawn" in `djbot outbox`, and
+    `djbot outbox --status withdrawn` answered that the status may only be one of four."""
+    put(engine, clock, 2)
+    with Session(engine) as session:
+        outbox.withdraw_rows(session, rows=[session.get(OutboxMessage, 1)], reason="活动已取消")
+        session.commit()
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+    listed = CliRunner().invoke(cli.app, ["outbox", "--status", "withdrawn"])
+    assert listed.exit_code == 0, listed.output
+    assert "#1 withdrawn reminder.start" in listed.output and "活动已取消" in listed.output
+    assert "#2" not in listed.output

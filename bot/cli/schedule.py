@@ -433,7 +433,7 @@ def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
 @outbox_app.callback()
 def outbox_list(
     ctx: typer.Context,
-    status: Annotated[Optional[str], typer.Option("--status", help="pending、sending、sent 或 dead")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="pending、sending、sent、dead 或 withdrawn（撤回的）")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1)] = 50,
 ) -> None:
     """列出发件箱中的消息（最新的在前）。"""
@@ -442,8 +442,8 @@ def outbox_list(
     from bot.outbox import list_messages
     from storage.db import session_scope
 
-    if status not in (None, "pending", "sending", "sent", "dead"):
-        typer.echo("--status 只能是 pending、sending、sent 或 dead", err=True)
+    if status not in (None, "pending", "sending", "sent", "dead", "withdrawn"):
+        typer.echo("--status 只能是 pending、sending、sent、dead 或 withdrawn", err=True)
         raise typer.Exit(2)
     runtime = _runtime()
     tz = runtime.settings.tz
@@ -456,8 +456,10 @@ def outbox_list(
         shown = row.payload.get("text") or row.payload.get("title") or ""
         text = (shown.splitlines() or [""])[0][:40]
         error = ""
-        if row.last_error:  # on a sent row: recipients the platform refused for good
-            error = f" {'注意' if row.status == 'sent' else '错误'}：{row.last_error}"
+        # On a sent row: recipients the platform refused for good; on a withdrawn one, why.
+        if row.last_error:
+            label = {"sent": "注意", "withdrawn": "撤回原因"}.get(row.status, "错误")
+            error = f" {label}：{row.last_error}"
         typer.echo(f"#{row.id} {row.status} {row.kind} → {row.platform} {row.target_kind} "
                    f"{row.target} 尝试{row.attempts}次 "
                    f"{row.next_attempt_at.astimezone(tz):%m-%d %H:%M}「{text}」{error}")
