@@ -5,7 +5,8 @@ Guarantees (docs/schedules.md says the same for operators):
   on both databases a compare-and-set UPDATE, so SQLite's single writer is safe too.
 - A worker that dies after claiming leaves the row `sending`; after CLAIM_TIMEOUT any
   worker reclaims it. If it died after the platform accepted, that is the one extra copy
-  at-least-once delivery allows.
+  at-least-once delivery allows. A service that stops gives back the rows it has not
+  tried (OutboxWorker.stopping), so they need not wait for the claim timeout.
 - A failure is retried with exponential backoff and jitter (BASE_DELAY doubling, capped
   at MAX_DELAY); after MAX_ATTEMPTS tries the row is `dead` and `djbot outbox` lists it.
   A platform's "wait N seconds" (retry_after) is obeyed and uses up no try.
@@ -123,6 +124,9 @@ class OutboxWorker:
     # at any hour.
     quiet: Any = None
     tz: tzinfo | None = None
+    # Set when the service stops: the send in hand is finished, nothing more is claimed,
+    # and the rest of the batch is given back (SchedulerService.stop).
+    stopping: bool = False
 
     def keep_the_night(self, session: Session, now: datetime) -> None:
         """In quiet hours, scheduled messages meant for before them (a retry, a platform's
@@ -357,26 +361,36 @@ class OutboxWorker:
         batch = await asyncio.to_thread(self.claim)
         claimed_at = self.clock.now()
         untried: list[int] = []
-        for message in batch:
-            destination = (message.platform, message.target_kind, message.target)
-            if destination in self.held:  # failed earlier in this batch
-                untried.append(message.id)
-                continue
-            if self.clock.now() - claimed_at >= self.claim_timeout / 2:
-                # Slow sends ate the claim: past its timeout another replica takes these
-                # rows again and they would go twice. Given back now, untried.
-                untried.append(message.id)
-                continue
-            sender = self.senders[message.platform]
-            try:
-                result = (await asyncio.to_thread(self.copy_sent, sender, message)
-                          or await sender.send(message))
-            except Exception as exc:  # a sender bug must not stop the loop
-                log.exception("sender for %s raised", message.platform)
-                result = SendResult.failed(type(exc).__name__)
-            await asyncio.to_thread(self.record, message.id, result)
-            if not result.ok and result.retryable:
-                self.hold(destination, result)
+        at = -1
+        try:
+            for at, message in enumerate(batch):
+                destination = (message.platform, message.target_kind, message.target)
+                if destination in self.held:  # failed earlier in this batch
+                    untried.append(message.id)
+                    continue
+                if self.stopping or self.clock.now() - claimed_at >= self.claim_timeout / 2:
+                    # The service is stopping, or slow sends ate the claim (past its timeout
+                    # another replica takes these rows again and they would go twice): given
+                    # back now, untried, for the next beat of any replica.
+                    untried.append(message.id)
+                    continue
+                sender = self.senders[message.platform]
+                try:
+                    result = (await asyncio.to_thread(self.copy_sent, sender, message)
+                              or await sender.send(message))
+                except Exception as exc:  # a sender bug must not stop the loop
+                    log.exception("sender for %s raised", message.platform)
+                    result = SendResult.failed(type(exc).__name__)
+                await asyncio.to_thread(self.record, message.id, result)
+                if not result.ok and result.retryable:
+                    self.hold(destination, result)
+        except asyncio.CancelledError:
+            # Stopped in the middle: the rows after the one in hand go back untried, rather
+            # than stay claimed by a process that is gone until the claim timeout. The one
+            # in hand may have reached the platform: it waits for the timeout, as a lost
+            # worker's does.
+            self.release(untried + [message.id for message in batch[at + 1:]])
+            raise
         if untried:
             await asyncio.to_thread(self.release, untried)
         return len(batch) - len(untried)
@@ -385,6 +399,8 @@ class OutboxWorker:
         """Deliver until nothing is claimable now (rate limits and backoff leave rows due later)."""
         total = 0
         for _ in range(max_batches):
+            if self.stopping:
+                break
             sent = await self.deliver_once()
             total += sent
             if sent == 0:

@@ -442,3 +442,75 @@ def test_the_operator_can_list_the_withdrawn_messages(engine, clock, runtime, mo
     assert listed.exit_code == 0, listed.output
     assert "#1 withdrawn reminder.start" in listed.output and "活动已取消" in listed.output
     assert "#2" not in listed.output
+
+
+class HeldSender(ScriptedSender):
+    """Takes each message, but holds the first send until told to answer."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.sending, self.answer = asyncio.Event(), asyncio.Event()
+
+    async def send(self, message: Outbound) -> SendResult:
+        if not self.attempts:
+            self.attempts.append(self.clock.now())
+            self.sending.set()
+            await self.answer.wait()
+            self.delivered.append(message)
+            return SendResult.sent()
+        return await super().send(message)
+
+
+def test_a_service_stopped_mid_batch_leaves_nothing_claimed_for_the_claim_timeout(
+        engine, clock, runtime):
+    """A restart (a deploy, systemctl restart) while the 19:30 start notices of three
+    groups were going out: the stop cancelled the beat mid-send, and the notices not yet
+    sent stayed claimed by the stopped process, so no replica, nor the restarted one,
+    sent them before the five-minute claim timeout."""
+    from bot.scheduling.service import SchedulerService
+
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = HeldSender(clock)
+
+    async def restart() -> None:
+        service = SchedulerService(runtime, {"wecom": sender})
+        await service.start()
+        await sender.sending.wait()  # g1's notice is with the platform
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0)
+        sender.answer.set()  # the platform answers the send in hand
+        await stopping
+
+    asyncio.run(restart())
+    assert [m.target for m in sender.delivered] == ["g1"]
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sent"), ("g2", "pending"), ("g3", "pending")]
+    # The next process sends them at its first beat, not five minutes later.
+    again = ScriptedSender(clock)
+    drain(OutboxWorker(engine, clock, {"wecom": again}))
+    assert sorted(m.target for m in again.delivered) == ["g2", "g3"]
+
+
+def test_a_beat_cancelled_mid_send_gives_back_the_rows_it_had_not_tried(
+        engine, clock, runtime, monkeypatch):
+    """The send in hand never answers before the stop's wait is over: the beat is cancelled;
+    the notices after it go back at once, the one in hand (it may have reached the group)
+    waits for the claim timeout, as a lost worker's does."""
+    from bot.scheduling import service as service_module
+
+    monkeypatch.setattr(service_module, "STOP_WAIT", 0)
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = HeldSender(clock)
+
+    async def restart() -> None:
+        service = service_module.SchedulerService(runtime, {"wecom": sender})
+        await service.start()
+        await sender.sending.wait()
+        await service.stop()
+
+    asyncio.run(restart())
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
+    assert [r.attempts for r in rows(engine)] == [1, 0, 0]
