@@ -29,8 +29,35 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
     if problems := rules_problems(settings.rules_file):  # the checks below count by them
         return [(True, f"数据库可用、可写，结构为最新 ({head})"),
                 *((False, line) for line in problems)]
-    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine),
-            *expected_lines(settings, engine)]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *clock_lines(engine),
+            *ledger_lines(settings, engine), *expected_lines(settings, engine)]
+
+
+# A replica's clock this far from the database server's is said: about a beat of the
+# scheduler (DJBOT_TICK_SECONDS, 30).
+CLOCK_TOLERANCE = timedelta(seconds=30)
+
+
+def clock_lines(engine, *, now: datetime | None = None) -> list[tuple[bool, str]]:
+    """Whether this server's clock agrees with the PostgreSQL server's. Every replica
+    decides by its own clock when a reminder is due, when check-in opens and closes, and
+    when another replica's lease has lapsed: one that runs fast sends the start notice
+    early and takes the long connection over. SQLite: one process, one clock."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import func, select
+
+    from bot.clock import SystemClock
+
+    with engine.connect() as connection:
+        server = connection.execute(select(func.statement_timestamp())).scalar_one()
+    ours = now or SystemClock().now()
+    off = (ours - server).total_seconds()
+    if abs(off) < CLOCK_TOLERANCE.total_seconds():
+        return []
+    way = "快" if off > 0 else "慢"
+    return [(False, f"本机时钟比数据库服务器{way}约 {abs(round(off))} 秒：各副本按本机时钟发提醒、"
+                    "判断签到时间和长连接租约，请用 NTP 校准每台服务器的时钟")]
 
 
 def _missing_sqlite_file(url: str) -> str | None:
