@@ -384,12 +384,15 @@ class OutboxWorker:
                 await asyncio.to_thread(self.record, message.id, result)
                 if not result.ok and result.retryable:
                     self.hold(destination, result)
-        except asyncio.CancelledError:
-            # Stopped in the middle: the rows after the one in hand go back untried, rather
-            # than stay claimed by a process that is gone until the claim timeout. The one
-            # in hand may have reached the platform: it waits for the timeout, as a lost
-            # worker's does.
-            self.release(untried + [message.id for message in batch[at + 1:]])
+        except BaseException:
+            # Stopped in the middle (the service stopping, a connection to the database lost
+            # as an outcome was recorded): the rows after the one in hand go back untried
+            # rather than stay claimed until the claim timeout. The one in hand may have
+            # reached the platform: it waits for the timeout, as a lost worker's does.
+            try:
+                self.release(untried + [message.id for message in batch[at + 1:]])
+            except Exception:  # the database is gone: the claim timeout frees them
+                log.exception("outbox: rows not given back; reclaimed after the claim timeout")
             raise
         if untried:
             await asyncio.to_thread(self.release, untried)

@@ -514,3 +514,27 @@ def test_a_beat_cancelled_mid_send_gives_back_the_rows_it_had_not_tried(
     assert [(r.target, r.status) for r in rows(engine)] == [
         ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
     assert [r.attempts for r in rows(engine)] == [1, 0, 0]
+
+
+def test_a_lost_database_connection_mid_batch_holds_back_only_the_message_in_hand(
+        engine, clock):
+    """PostgreSQL dropped a connection (a failover) as the outcome of g1's notice was being
+    recorded: the beat stopped there, and the notices to g2 and g3, never tried, stayed
+    claimed for the five-minute claim timeout."""
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = ScriptedSender(clock)
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    real_record = worker.record
+
+    def record_once_lost(message_id, result):
+        worker.record = real_record
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    worker.record = record_once_lost
+    with pytest.raises(ConnectionError):
+        drain(worker)
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
+    drain(worker)  # the next beat
+    assert [m.target for m in sender.delivered] == ["g1", "g2", "g3"]
