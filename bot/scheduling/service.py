@@ -25,9 +25,10 @@ from storage.db import session_scope
 
 log = logging.getLogger("djbot.scheduler")
 
-# How long a stopping service waits for the beat under way: a send's own timeout (WeCom's
-# 10 s), well inside `djbot serve`'s graceful shutdown (20 s).
-STOP_WAIT = 10
+# How long a stopping service waits for the beat under way: a send answers in well under
+# this (DingTalk's timeout is 5 s), and the whole stop stays inside the 10 s Docker gives
+# a container before it kills it.
+STOP_WAIT = 5
 
 
 class SchedulerService:
