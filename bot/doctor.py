@@ -136,19 +136,22 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
 
 def unreached_lines(settings: Settings, platform: str, *,
                     now: datetime | None = None) -> list[tuple[bool, str]]:
-    """Messages given up on (dead: nobody reached), and recipients the platform refused for
-    good (invalid user ids) on sent ones, over the last DJBOT_RETENTION_DAYS."""
+    """Messages given up on (dead: nobody reached) over the last DJBOT_RETENTION_DAYS,
+    those the platform has kept waiting for over an hour, and recipients the platform
+    refused for good (invalid user ids) on sent ones."""
     from bot.clock import SystemClock
-    from bot.outbox import given_up, unreached
+    from bot.outbox import given_up, kept_waiting, unreached
     from storage.db import session_scope
 
     if _missing_sqlite_file(settings.database_url) is not None:
         return []  # nothing sent yet; the database check says the file is missing
-    since = (now or SystemClock().now()) - timedelta(days=settings.retention_days)
+    now = now or SystemClock().now()
+    since = now - timedelta(days=settings.retention_days)
     try:
         engine = db.make_engine(settings.database_url)
         with session_scope(engine) as session:
             dead, more = given_up(session, platform=platform, since=since)
+            waiting = kept_waiting(session, platform=platform, now=now)
             rows = unreached(session, platform=platform, since=since)
         engine.dispose()
     except Exception:  # the database check reports an unreachable database
@@ -159,6 +162,11 @@ def unreached_lines(settings: Settings, platform: str, *,
     if more:
         lines.append((False, f"另有 {more} 条未能送达：djbot outbox --status dead 列出全部，"
                              "djbot outbox retry --all-dead 全部重发"))
+    for row in waiting:  # a platform's "wait" uses up no try: nothing gives these up
+        hours = (now - row.created_at).total_seconds() / 3600
+        lines.append((False, f"发件箱 #{row.id}（{row.kind} → {row.target_kind} {row.target}）"
+                             f"排队 {hours:.1f} 小时仍未送达（{row.last_error}）：平台一直要求等待，"
+                             "不会自动放弃，请查明原因"))
     # Unknown ids are the roster's to fix; someone DingTalk kept holding back is not.
     return lines + [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
                             + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))

@@ -494,6 +494,23 @@ def given_up(session: Session, *, platform: str, since: datetime,
     return rows, total - len(rows)
 
 
+# A message still not sent this long after it was queued, kept waiting by its platform (a
+# wait uses up no try, so nothing gives it up), is named to the operator by `djbot doctor`.
+WAITING_TOO_LONG = timedelta(hours=1)
+
+
+def kept_waiting(session: Session, *, platform: str, now: datetime,
+                 limit: int = 5) -> list[OutboxMessage]:
+    """Messages queued more than WAITING_TOO_LONG ago that have failed and are still to be
+    tried within that time (not held for the morning), the oldest first."""
+    return list(session.exec(select(OutboxMessage).where(
+        OutboxMessage.status == PENDING, OutboxMessage.platform == platform,
+        OutboxMessage.last_error.is_not(None),  # type: ignore[union-attr]
+        OutboxMessage.created_at <= now - WAITING_TOO_LONG,  # type: ignore[operator]
+        OutboxMessage.next_attempt_at <= now + WAITING_TOO_LONG)  # type: ignore[operator]
+        .order_by(OutboxMessage.id).limit(limit)).all())  # type: ignore[arg-type]
+
+
 def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,
           now: datetime) -> int:
     """Give dead (or failing) messages a fresh set of tries, due now."""

@@ -538,3 +538,30 @@ def test_a_lost_database_connection_mid_batch_holds_back_only_the_message_in_han
         ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
     drain(worker)  # the next beat
     assert [m.target for m in sender.delivered] == ["g1", "g2", "g3"]
+
+
+def test_doctor_names_a_message_the_platform_has_kept_waiting_for_over_an_hour(
+        engine, clock, settings):
+    """A platform's "wait" uses up no try, so a message throttled again and again (a group
+    robot's key that another system also posts through) is never given up: it waited all
+    evening, and `djbot doctor` said all was well."""
+    from bot.doctor import unreached_lines
+
+    put(engine, clock)
+    always = ScriptedSender(clock, failures=None)
+    always.send = lambda message: _throttled(always, message)
+    worker = OutboxWorker(engine, clock, {"wecom": always})
+    for _ in range(5):  # 40 minutes: still within what a wait may take
+        drain(worker)
+        clock.set(rows(engine)[0].next_attempt_at)
+    assert unreached_lines(settings, "wecom", now=clock.now()) == []
+    for _ in range(3):  # past an hour
+        drain(worker)
+        clock.set(rows(engine)[0].next_attempt_at)
+    [(ok, line)] = unreached_lines(settings, "wecom", now=clock.now())
+    assert not ok and "#1（" in line and "仍未送达" in line and "errcode 130101" in line
+
+
+async def _throttled(sender, message):
+    sender.attempts.append(sender.clock.now())
+    return SendResult.failed("errcode 130101", retry_after=600)
