@@ -31,8 +31,35 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
     if problems := rules_problems(settings.rules_file):  # the checks below count by them
         return [(True, f"数据库可用、可写，结构为最新 ({head})"),
                 *((False, line) for line in problems)]
-    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *ledger_lines(settings, engine),
-            *expected_lines(settings, engine)]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *clock_lines(engine),
+            *ledger_lines(settings, engine), *expected_lines(settings, engine)]
+
+
+# A replica's clock this far from the database server's is said: about a beat of the
+# scheduler (DJBOT_TICK_SECONDS, 30).
+CLOCK_TOLERANCE = timedelta(seconds=30)
+
+
+def clock_lines(engine, *, now: datetime | None = None) -> list[tuple[bool, str]]:
+    """Whether this server's clock agrees with the PostgreSQL server's. Every replica
+    decides by its own clock when a reminder is due, when check-in opens and closes, and
+    when another replica's lease has lapsed: one that runs fast sends the start notice
+    early and takes the long connection over. SQLite: one process, one clock."""
+    if engine.dialect.name != "postgresql":
+        return []
+    from sqlalchemy import func, select
+
+    from bot.clock import SystemClock
+
+    with engine.connect() as connection:
+        server = connection.execute(select(func.statement_timestamp())).scalar_one()
+    ours = now or SystemClock().now()
+    off = (ours - server).total_seconds()
+    if abs(off) < CLOCK_TOLERANCE.total_seconds():
+        return []
+    way = "快" if off > 0 else "慢"
+    return [(False, f"本机时钟比数据库服务器{way}约 {abs(round(off))} 秒：各副本按本机时钟发提醒、"
+                    "判断签到时间和长连接租约，请用 NTP 校准每台服务器的时钟")]
 
 
 def _missing_sqlite_file(url: str) -> str | None:
@@ -109,24 +136,40 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
     return lines
 
 
-def unreached_lines(settings: Settings, platform: str) -> list[tuple[bool, str]]:
-    """Recipients the platform refused for good (invalid user ids), as long as sent rows
-    are kept."""
+def unreached_lines(settings: Settings, platform: str, *,
+                    now: datetime | None = None) -> list[tuple[bool, str]]:
+    """Messages given up on (dead: nobody reached) over the last DJBOT_RETENTION_DAYS,
+    those the platform has kept waiting for over an hour, and recipients the platform
+    refused for good (invalid user ids) on sent ones."""
     from bot.clock import SystemClock
-    from bot.outbox import unreached
+    from bot.outbox import given_up, kept_waiting, unreached
     from storage.db import session_scope
 
     if _missing_sqlite_file(settings.database_url) is not None:
         return []  # nothing sent yet; the database check says the file is missing
+    now = now or SystemClock().now()
+    since = now - timedelta(days=settings.retention_days)
     try:
         engine = db.make_engine(settings.database_url)
         with session_scope(engine) as session:
-            rows = unreached(session, platform=platform,
-                             since=SystemClock().now() - timedelta(days=settings.retention_days))
+            dead, more = given_up(session, platform=platform, since=since)
+            waiting = kept_waiting(session, platform=platform, now=now)
+            rows = unreached(session, platform=platform, since=since)
         engine.dispose()
     except Exception:  # the database check reports an unreachable database
         return []
+    lines = [(False, f"发件箱 #{row.id}（{row.kind} → {row.target_kind} {row.target}）未能送达，"
+                     f"已放弃：{row.last_error or '-'}。问题解决后运行 djbot outbox retry {row.id}")
+             for row in dead]
+    if more:
+        lines.append((False, f"另有 {more} 条未能送达：djbot outbox --status dead 列出全部，"
+                             "djbot outbox retry --all-dead 全部重发"))
+    for row in waiting:  # a platform's "wait" uses up no try: nothing gives these up
+        hours = (now - row.created_at).total_seconds() / 3600
+        lines.append((False, f"发件箱 #{row.id}（{row.kind} → {row.target_kind} {row.target}）"
+                             f"排队 {hours:.1f} 小时仍未送达（{row.last_error}）：平台一直要求等待，"
+                             "不会自动放弃，请查明原因"))
     # Unknown ids are the roster's to fix; someone DingTalk kept holding back is not.
-    return [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
-                    + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))
-            for row in rows]
+    return lines + [(False, f"发件箱 #{row.id} 已发出，但{row.last_error}"
+                            + ("：请核对名册中的账号 ID" if "无效用户" in (row.last_error or "") else ""))
+                    for row in rows]

@@ -5,7 +5,8 @@ Guarantees (docs/schedules.md says the same for operators):
   on both databases a compare-and-set UPDATE, so SQLite's single writer is safe too.
 - A worker that dies after claiming leaves the row `sending`; after CLAIM_TIMEOUT any
   worker reclaims it. If it died after the platform accepted, that is the one extra copy
-  at-least-once delivery allows.
+  at-least-once delivery allows. A service that stops gives back the rows it has not
+  tried (OutboxWorker.stopping), so they need not wait for the claim timeout.
 - A failure is retried with exponential backoff and jitter (BASE_DELAY doubling, capped
   at MAX_DELAY); after MAX_ATTEMPTS tries the row is `dead` and `djbot outbox` lists it.
   A platform's "wait N seconds" (retry_after) is obeyed and uses up no try.
@@ -26,6 +27,9 @@ Guarantees (docs/schedules.md says the same for operators):
   id carries it, and the others are marked sent once it is sent (they wait while it is
   pending, and fail with it if it is given up). A chat with a destination of its own
   gets its own copy. Which rows share a channel, their sender says (SharesChannels).
+- A call to check in (a group's notice or start notice, a nudge) that waited past the
+  end of check-in, or a nudge past its member's 签到 or leave, is withdrawn when due
+  (storage.attendance.withdraw_overtaken_calls), not sent.
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
@@ -55,7 +59,7 @@ from sqlmodel import Session, select
 from bot import metrics
 from bot.clock import Clock
 from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult, SharesChannels
-from storage import outbox
+from storage import attendance, outbox
 from storage.db import session_scope
 from storage.models import OutboxMessage
 
@@ -120,6 +124,9 @@ class OutboxWorker:
     # at any hour.
     quiet: Any = None
     tz: tzinfo | None = None
+    # Set when the service stops: the send in hand is finished, nothing more is claimed,
+    # and the rest of the batch is given back (SchedulerService.stop).
+    stopping: bool = False
 
     def keep_the_night(self, session: Session, now: datetime) -> None:
         """In quiet hours, scheduled messages meant for before them (a retry, a platform's
@@ -158,6 +165,8 @@ class OutboxWorker:
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
             self.keep_the_night(session, now)
+            for row in attendance.withdraw_overtaken_calls(session, now=now):
+                log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
             _claim_alone(session)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
@@ -352,26 +361,39 @@ class OutboxWorker:
         batch = await asyncio.to_thread(self.claim)
         claimed_at = self.clock.now()
         untried: list[int] = []
-        for message in batch:
-            destination = (message.platform, message.target_kind, message.target)
-            if destination in self.held:  # failed earlier in this batch
-                untried.append(message.id)
-                continue
-            if self.clock.now() - claimed_at >= self.claim_timeout / 2:
-                # Slow sends ate the claim: past its timeout another replica takes these
-                # rows again and they would go twice. Given back now, untried.
-                untried.append(message.id)
-                continue
-            sender = self.senders[message.platform]
+        at = -1
+        try:
+            for at, message in enumerate(batch):
+                destination = (message.platform, message.target_kind, message.target)
+                if destination in self.held:  # failed earlier in this batch
+                    untried.append(message.id)
+                    continue
+                if self.stopping or self.clock.now() - claimed_at >= self.claim_timeout / 2:
+                    # The service is stopping, or slow sends ate the claim (past its timeout
+                    # another replica takes these rows again and they would go twice): given
+                    # back now, untried, for the next beat of any replica.
+                    untried.append(message.id)
+                    continue
+                sender = self.senders[message.platform]
+                try:
+                    result = (await asyncio.to_thread(self.copy_sent, sender, message)
+                              or await sender.send(message))
+                except Exception as exc:  # a sender bug must not stop the loop
+                    log.exception("sender for %s raised", message.platform)
+                    result = SendResult.failed(type(exc).__name__)
+                await asyncio.to_thread(self.record, message.id, result)
+                if not result.ok and result.retryable:
+                    self.hold(destination, result)
+        except BaseException:
+            # Stopped in the middle (the service stopping, a connection to the database lost
+            # as an outcome was recorded): the rows after the one in hand go back untried
+            # rather than stay claimed until the claim timeout. The one in hand may have
+            # reached the platform: it waits for the timeout, as a lost worker's does.
             try:
-                result = (await asyncio.to_thread(self.copy_sent, sender, message)
-                          or await sender.send(message))
-            except Exception as exc:  # a sender bug must not stop the loop
-                log.exception("sender for %s raised", message.platform)
-                result = SendResult.failed(type(exc).__name__)
-            await asyncio.to_thread(self.record, message.id, result)
-            if not result.ok and result.retryable:
-                self.hold(destination, result)
+                self.release(untried + [message.id for message in batch[at + 1:]])
+            except Exception:  # the database is gone: the claim timeout frees them
+                log.exception("outbox: rows not given back; reclaimed after the claim timeout")
+            raise
         if untried:
             await asyncio.to_thread(self.release, untried)
         return len(batch) - len(untried)
@@ -380,6 +402,8 @@ class OutboxWorker:
         """Deliver until nothing is claimable now (rate limits and backoff leave rows due later)."""
         total = 0
         for _ in range(max_batches):
+            if self.stopping:
+                break
             sent = await self.deliver_once()
             total += sent
             if sent == 0:
@@ -453,6 +477,38 @@ def unreached(session: Session, *, platform: str | None = None, since: datetime,
     if platform:
         query = query.where(OutboxMessage.platform == platform)
     return list(session.exec(query).all())
+
+
+def given_up(session: Session, *, platform: str, since: datetime,
+             limit: int = 5) -> tuple[list[OutboxMessage], int]:
+    """Messages given up on (dead) since a moment, the latest first: up to `limit` of them,
+    and how many more there are; what `djbot doctor` shows the operator."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.status == DEAD, OutboxMessage.platform == platform,
+        OutboxMessage.created_at >= since)  # type: ignore[operator]
+    rows = list(session.exec(query.order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+                             .limit(limit)).all())
+    if len(rows) < limit:
+        return rows, 0
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    return rows, total - len(rows)
+
+
+# A message still not sent this long after it was queued, kept waiting by its platform (a
+# wait uses up no try, so nothing gives it up), is named to the operator by `djbot doctor`.
+WAITING_TOO_LONG = timedelta(hours=1)
+
+
+def kept_waiting(session: Session, *, platform: str, now: datetime,
+                 limit: int = 5) -> list[OutboxMessage]:
+    """Messages queued more than WAITING_TOO_LONG ago that have failed and are still to be
+    tried within that time (not held for the morning), the oldest first."""
+    return list(session.exec(select(OutboxMessage).where(
+        OutboxMessage.status == PENDING, OutboxMessage.platform == platform,
+        OutboxMessage.last_error.is_not(None),  # type: ignore[union-attr]
+        OutboxMessage.created_at <= now - WAITING_TOO_LONG,  # type: ignore[operator]
+        OutboxMessage.next_attempt_at <= now + WAITING_TOO_LONG)  # type: ignore[operator]
+        .order_by(OutboxMessage.id).limit(limit)).all())  # type: ignore[arg-type]
 
 
 def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,

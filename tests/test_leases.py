@@ -88,3 +88,33 @@ def test_replicas_racing_for_the_lease_leave_exactly_one_holder(engine, clock, b
         thread.join(30)
     assert len(won) == 1
     assert stored(engine)[0] == won[0]
+
+
+def test_doctor_says_when_this_server_s_clock_is_off_from_the_database_s(pg_url):
+    """Each replica decides by its own clock when a reminder is due, when check-in closes
+    and when a lease has lapsed: one whose clock ran five minutes fast posted the 19:30
+    start notice at 19:25, and `djbot doctor database` said all was well."""
+    from datetime import UTC, datetime
+
+    from bot.doctor import clock_lines
+    from storage import db
+
+    engine = db.make_engine(pg_url)
+    try:
+        [(ok, line)] = clock_lines(engine, now=datetime.now(UTC) + timedelta(minutes=5))
+        assert ok is False and "快约 300 秒" in line and "NTP" in line
+        [(ok, line)] = clock_lines(engine, now=datetime.now(UTC) - timedelta(minutes=2))
+        assert ok is False and "慢约 120 秒" in line
+        assert clock_lines(engine, now=datetime.now(UTC)) == []
+    finally:
+        engine.dispose()
+
+
+def test_one_process_on_sqlite_has_no_other_clock_to_be_off_from(tmp_path):
+    from datetime import UTC, datetime
+
+    from bot.doctor import clock_lines
+    from storage import db
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'djbot.db'}")
+    assert clock_lines(engine, now=datetime.now(UTC) + timedelta(minutes=5)) == []

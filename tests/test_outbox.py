@@ -417,3 +417,156 @@ def test_a_withdrawn_message_is_listed_with_why_and_can_be_asked_for(engine, clo
     assert listed.exit_code == 0, listed.output
     assert f"#{row.id} withdrawn leave.ask" in listed.output
     assert "撤回：已销假" in listed.output and "错误" not in listed.output
+
+
+def test_doctor_names_a_message_given_up_and_how_to_send_it_again(engine, clock, settings):
+    """The leaders' summary went dead (the webhook key was deleted): `djbot doctor` listed a
+    message that reached some people but not one that reached nobody, and said all was well."""
+    from bot.doctor import unreached_lines
+
+    put(engine, clock)
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=None,
+                                                                retryable=False)}))
+    [row] = rows(engine)
+    assert row.status == "dead"
+    [(ok, line)] = unreached_lines(settings, "wecom", now=clock.now())
+    assert not ok and f"#{row.id}" in line and "errcode 45009" in line
+    assert f"djbot outbox retry {row.id}" in line
+    assert unreached_lines(settings, "dingtalk", now=clock.now()) == []
+    # Given up long ago (past DJBOT_RETENTION_DAYS), it is the operator's old news.
+    later = clock.now() + timedelta(days=settings.retention_days + 1)
+    assert unreached_lines(settings, "wecom", now=later) == []
+
+
+def test_doctor_lists_the_latest_given_up_and_counts_the_rest(engine, clock, settings):
+    from bot.doctor import unreached_lines
+
+    put(engine, clock, 7)
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=None,
+                                                                retryable=False)}))
+    lines = unreached_lines(settings, "wecom", now=clock.now())
+    assert all(f"#{row.id}（" in line for row, (_, line) in zip(rows(engine)[:1:-1], lines[:5]))
+    assert len(lines) == 6 and "另有 2 条未能送达" in lines[-1][1] and "--all-dead" in lines[-1][1]
+
+
+class HeldSender(ScriptedSender):
+    """Takes each message, but holds the first send until told to answer."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock)
+        self.sending, self.answer = asyncio.Event(), asyncio.Event()
+
+    async def send(self, message: Outbound) -> SendResult:
+        if not self.attempts:
+            self.attempts.append(self.clock.now())
+            self.sending.set()
+            await self.answer.wait()
+            self.delivered.append(message)
+            return SendResult.sent()
+        return await super().send(message)
+
+
+def test_a_service_stopped_mid_batch_leaves_nothing_claimed_for_the_claim_timeout(
+        engine, clock, runtime):
+    """A restart (a deploy, systemctl restart) while the 19:30 start notices of three
+    groups were going out: the stop cancelled the beat mid-send, and the notices not yet
+    sent stayed claimed by the stopped process, so no replica, nor the restarted one,
+    sent them before the five-minute claim timeout."""
+    from bot.scheduling.service import SchedulerService
+
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = HeldSender(clock)
+
+    async def restart() -> None:
+        service = SchedulerService(runtime, {"wecom": sender})
+        await service.start()
+        await sender.sending.wait()  # g1's notice is with the platform
+        stopping = asyncio.create_task(service.stop())
+        await asyncio.sleep(0)
+        sender.answer.set()  # the platform answers the send in hand
+        await stopping
+
+    asyncio.run(restart())
+    assert [m.target for m in sender.delivered] == ["g1"]
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sent"), ("g2", "pending"), ("g3", "pending")]
+    # The next process sends them at its first beat, not five minutes later.
+    again = ScriptedSender(clock)
+    drain(OutboxWorker(engine, clock, {"wecom": again}))
+    assert sorted(m.target for m in again.delivered) == ["g2", "g3"]
+
+
+def test_a_beat_cancelled_mid_send_gives_back_the_rows_it_had_not_tried(
+        engine, clock, runtime, monkeypatch):
+    """The send in hand never answers before the stop's wait is over: the beat is cancelled;
+    the notices after it go back at once, the one in hand (it may have reached the group)
+    waits for the claim timeout, as a lost worker's does."""
+    from bot.scheduling import service as service_module
+
+    monkeypatch.setattr(service_module, "STOP_WAIT", 0)
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = HeldSender(clock)
+
+    async def restart() -> None:
+        service = service_module.SchedulerService(runtime, {"wecom": sender})
+        await service.start()
+        await sender.sending.wait()
+        await service.stop()
+
+    asyncio.run(restart())
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
+    assert [r.attempts for r in rows(engine)] == [1, 0, 0]
+
+
+def test_a_lost_database_connection_mid_batch_holds_back_only_the_message_in_hand(
+        engine, clock):
+    """PostgreSQL dropped a connection (a failover) as the outcome of g1's notice was being
+    recorded: the beat stopped there, and the notices to g2 and g3, never tried, stayed
+    claimed for the five-minute claim timeout."""
+    for group in ("g1", "g2", "g3"):
+        put(engine, clock, target=group)
+    sender = ScriptedSender(clock)
+    worker = OutboxWorker(engine, clock, {"wecom": sender})
+    real_record = worker.record
+
+    def record_once_lost(message_id, result):
+        worker.record = real_record
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    worker.record = record_once_lost
+    with pytest.raises(ConnectionError):
+        drain(worker)
+    assert [(r.target, r.status) for r in rows(engine)] == [
+        ("g1", "sending"), ("g2", "pending"), ("g3", "pending")]
+    drain(worker)  # the next beat
+    assert [m.target for m in sender.delivered] == ["g1", "g2", "g3"]
+
+
+def test_doctor_names_a_message_the_platform_has_kept_waiting_for_over_an_hour(
+        engine, clock, settings):
+    """A platform's "wait" uses up no try, so a message throttled again and again (a group
+    robot's key that another system also posts through) is never given up: it waited all
+    evening, and `djbot doctor` said all was well."""
+    from bot.doctor import unreached_lines
+
+    put(engine, clock)
+    always = ScriptedSender(clock, failures=None)
+    always.send = lambda message: _throttled(always, message)
+    worker = OutboxWorker(engine, clock, {"wecom": always})
+    for _ in range(5):  # 40 minutes: still within what a wait may take
+        drain(worker)
+        clock.set(rows(engine)[0].next_attempt_at)
+    assert unreached_lines(settings, "wecom", now=clock.now()) == []
+    for _ in range(3):  # past an hour
+        drain(worker)
+        clock.set(rows(engine)[0].next_attempt_at)
+    [(ok, line)] = unreached_lines(settings, "wecom", now=clock.now())
+    assert not ok and "#1（" in line and "仍未送达" in line and "errcode 130101" in line
+
+
+async def _throttled(sender, message):
+    sender.attempts.append(sender.clock.now())
+    return SendResult.failed("errcode 130101", retry_after=600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from bot.outbox import OutboxWorker
@@ -610,3 +611,34 @@ def test_a_reminder_plan_typed_by_hand_stops_no_branch_s_reminders(runtime, cloc
                       if m.kind in ("reminder.day_before", "reminder.group_before"))
     assert sent == [("reminder.day_before", "sec"), ("reminder.group_before", "g1"),
                     ("reminder.group_before", "g2")]
+
+
+@pytest.mark.parametrize("who, meanwhile", [("wang", "签到"), ("sec", "补签 小王 手机没电"),
+                                           ("sec", "结束")])
+def test_a_nudge_held_back_is_not_sent_once_it_is_no_longer_so(runtime, clock, engine, chat,
+                                                              who, meanwhile):
+    """19:45: 小王's nudge 「你还没有签到」 is held back by the platform (a wait, a retry, or
+    DingTalk's flow control: a row due minutes later). Meanwhile 小王 checks in, the
+    secretary 补签s him, or sends 结束: the nudge then still told him he had not checked
+    in, and to send 签到, to a check-in that may be closed."""
+    seed(engine, night_study_branch)
+    sender = BlockedUntil(clock, local(2026, 11, 25, 19, 50))
+    clock.set(local(2026, 11, 25, 19, 40))
+    ticker = service(runtime, clock)
+    worker = night_worker(runtime, engine, clock, sender)
+
+    def beats(until):
+        while clock.now() < until:
+            clock.advance(timedelta(minutes=1))
+            ticker.tick()
+            asyncio.run(worker.drain())
+
+    beats(local(2026, 11, 25, 19, 46))
+    assert "nudge" in kinds(engine) and not sender.sent  # queued, waiting on the platform
+    assert not chat.say(who, meanwhile, chat="g1").is_error
+    beats(local(2026, 11, 25, 20, 30))
+    assert [m.kind for m in sender.sent if m.target == "wang"] == []
+    with Session(engine) as session:
+        [nudge] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "nudge",
+                                                           OutboxMessage.target == "wang")).all()
+    assert nudge.status == "withdrawn" and nudge.last_error

@@ -25,6 +25,11 @@ from storage.db import session_scope
 
 log = logging.getLogger("djbot.scheduler")
 
+# How long a stopping service waits for the beat under way: a send answers in well under
+# this (DingTalk's timeout is 5 s), and the whole stop stays inside the 10 s Docker gives
+# a container before it kills it.
+STOP_WAIT = 5
+
 
 class SchedulerService:
     def __init__(self, runtime: Runtime, senders: dict[str, Sender]) -> None:
@@ -35,9 +40,11 @@ class SchedulerService:
         self.worker = OutboxWorker(runtime.engine, runtime.clock, senders,
                                    quiet=QuietHours.of(runtime.settings), tz=runtime.settings.tz)
         self._scheduler: AsyncIOScheduler | None = None
+        self._beating: asyncio.Task | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     async def beat(self) -> None:
+        self._beating = asyncio.current_task()
         try:
             await asyncio.to_thread(self._mark_served)
         except Exception:
@@ -72,6 +79,21 @@ class SchedulerService:
         self._scheduler.start()
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
-            self._scheduler = None
+        """Let a beat under way finish the send in hand and give the rest of its batch back
+        (bot.outbox, stopping), for STOP_WAIT at most: the scheduler's shutdown cancels a
+        running beat, and cancelled mid-send it left its batch claimed by a process that
+        was gone, unsent by any replica until the claim timeout (5 minutes)."""
+        if self._scheduler is None:
+            return
+        self._scheduler.pause()
+        self.worker.stopping = True
+        beat = self._beating
+        if beat is not None and not beat.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(beat), STOP_WAIT)
+            except asyncio.TimeoutError:
+                log.warning("the beat under way did not end within %d s; cancelled", STOP_WAIT)
+            except Exception:
+                pass  # the beat logs its own failures
+        self._scheduler.shutdown(wait=False)
+        self._scheduler = None
