@@ -132,6 +132,13 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         at = f"{rule.at.hour}:{rule.at.minute:02d}"
         raise RuleError(f"是晚上{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
                         f"或 晚上{at}，什么也没有保存")
+    if 1 <= rule.at.hour <= 6 and not re.search(PART_OF_DAY, text):
+        # No branch meets at 2:30 in the night: 设置 主题党日 每月15日 2:30 is 14:30 typed
+        # short, and saved as 02:30 the members were reminded and counted absent at night.
+        at = f"{rule.at.hour}:{rule.at.minute:02d}"
+        part = "晚上" if rule.at.hour == 6 else "下午"
+        raise RuleError(f"是{part}{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
+                        f"或 {part}{at}，什么也没有保存")
     return Spec(rule, minutes, policy)
 
 

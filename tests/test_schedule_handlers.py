@@ -97,6 +97,23 @@ def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, 
     assert [s.rule for s in schedules(engine)] == ["每周三 07:30"], reply.text
 
 
+@pytest.mark.parametrize("said, asked", [
+    ("设置 主题党日 每月15日 2:30", "是下午2:30吗？请写 14:30 或 下午2:30"),
+    ("设置 主题党日 每月15号 两点半", "是下午2:30吗"),
+    ("设置 支委会 每月第一个周一 3点", "是下午3:00吗"),
+    ("设置 党课 每月最后一个周五 6:00", "是晚上6:00吗"),
+])
+def test_any_activity_at_an_hour_of_the_night_is_asked_about_not_saved(chat, engine, branch,
+                                                                       said, asked):
+    # 设置 主题党日 每月15日 2:30 was saved as 02:30: the members were reminded in the night
+    # and counted absent for an afternoon meeting.
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and asked in reply.text, reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 主题党日 每月15日 下午2:30", chat="g1")  # said so: as said
+    assert [s.rule for s in schedules(engine)] == ["每月15日 14:30"], reply.text
+
+
 def test_a_member_cannot_set_schedules(chat, engine, branch):
     assert chat.say("li", "设置 夜学 每周三 19:30", chat="g1").is_error
     assert schedules(engine) == []
