@@ -83,6 +83,10 @@ class Arg:
     # An optional word read only when `known` (结束 第一党小组): anything else is refused as
     # words the command does not take, as before it took any (结束 现在).
     strict: bool = False
+    # A `known` word with more typed onto it (暂停日程 夜学至12月31日, 开始夜学吧): the known
+    # word is cut off the front, the rest is the next argument's (a particle, tone). Read
+    # whole, it was no activity, and the date after it was said to be missing.
+    cut: bool = False
 
     @property
     def usage(self) -> str:
@@ -100,9 +104,10 @@ REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
 
 
 def word(key: str, label: str, *, optional: bool = False, hint: str = "",
-         known: Callable[[str], bool] | None = None, strict: bool = False) -> Arg:
+         known: Callable[[str], bool] | None = None, strict: bool = False,
+         cut: bool = False) -> Arg:
     return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known,
-               strict=strict)
+               strict=strict, cut=cut)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -218,6 +223,19 @@ def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
         return token[:cut]
     words[index:index + 1] = [(token[cut:], at + cut), (token[:cut], at)]
     return token[cut:]
+
+
+def _cut_known(words: list[tuple[str, int]], index: int, known: Callable[[str], bool]) -> str:
+    """The longest known word words[index] starts with, cut off it (夜学至12月31日: 夜学 and
+    至12月31日; 夜学吧: 夜学, the particle dropped); the word as it was when none is."""
+    token, at = words[index]
+    for cut in range(len(token) - 1, 0, -1):
+        if known(token[:cut]):
+            after = token[cut:]
+            words[index:index + 1] = [(token[:cut], at)] + (
+                [] if is_particle(after) else [(after, at + cut)])
+            return token[:cut]
+    return token
 
 
 @dataclass(frozen=True)
@@ -366,6 +384,8 @@ class Command:
                     continue
                 words[index], words[index + 1] = words[index + 1], words[index]
                 token = words[index][0]
+            if arg.cut and arg.known is not None and not arg.known(token):
+                token = _cut_known(words, index, arg.known)
             if arg.strict and arg.known is not None and not arg.known(token):
                 extra = text[words[index][1]:].strip()
                 return {}, (f"「{self.name}」后面不用写别的（{arg.hint}），"

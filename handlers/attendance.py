@@ -2176,7 +2176,7 @@ START = Command(
     summary="现在开始一次活动",
     handler=start,
     args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会",
-               known=lambda said: parse_activity_type(said) is not None),
+               known=lambda said: parse_activity_type(said) is not None, cut=True),
           rest("topic", "主题", optional=True, max_chars=100)),
     roles=_STAFF,
     example="开始 主题党日 学习新党章",

@@ -1080,6 +1080,14 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本周活动安排', m('日程', branch=None)),
     ('暂停日程 夜学 至 12月31日', m('暂停日程', type='夜学', until='至 12月31日')),
     ('暂停日程 夜学 到明年1月5日', m('暂停日程', type='夜学', until='到明年1月5日')),
+    # The date glued to the activity, the activity after the date, a particle after it:
+    # the date was said to be missing, and 夜学吧 was no activity.
+    ('暂停日程 夜学至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停日程 夜学到12月31号', m('暂停日程', type='夜学', until='到12月31号')),
+    ('恢复日程 夜学吧', m('恢复日程', type='夜学', group=None)),
+    ('开始夜学吧', m('开始', type='夜学', topic=None)),
+    ('开始 夜学吧', m('开始', type='夜学', topic=None)),
+    ('开始 党小组会第一党小组', m('开始', type='党小组会', topic='第一党小组')),
     ('暂停夜学 至12月31日', '你是想发送「暂停提醒」吗'),
     ('夜学暂停到12月31日', '没有这个指令'),
     ('恢复日程 夜学', m('恢复日程', type='夜学', group=None)),

@@ -233,6 +233,17 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
 
 
+@pytest.mark.parametrize("said", ["暂停日程 夜学至12月9日", "暂停日程 至12月9日 夜学",
+                                  "暂停日程，至 12月9日，夜学"])
+def test_a_pause_with_its_date_glued_on_or_said_first_is_made(chat, branch, said):
+    # They were told 缺少暂停到的日期 and 没有「至12月9日」这种活动, and the study was held.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error and "已暂停" in reply.text and "2026-12-09" in reply.text, \
+        reply.text
+    assert "（暂停至 12月9日）" in chat.say("li", "日程", chat="g1").text
+
+
 def test_a_pause_of_years_is_refused_and_nothing_changes(chat, engine, branch):
     """暂停日程 夜学 至 2099年1月1日 took the branch's night study, and so its part of the
     figures that decide 约谈, away for good, unseen: a pause is for half a year at most, and
