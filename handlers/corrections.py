@@ -617,11 +617,14 @@ PAUSE_SCHEDULE = Command(
     summary="从今天起到某天（最长半年）不举行某项固定活动（不提醒、不计缺席）；党小组会可写明党小组",
     handler=pause_schedule, args=(word("type", "活动类型", known=_a_kind, cut=True),
                                   rest("until", "暂停到的日期")),
+    # 暂停夜学 至12月31日, 恢复 夜学: 暂停提醒 was suggested, which still counts the absences.
+    short="暂停", said_first=ACTIVITY_WORDS,
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(
     name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
     args=(word("type", "活动类型", known=_a_kind, cut=True),
           word("group", "党小组", optional=True)),
+    short="恢复", said_first=ACTIVITY_WORDS,
     roles=MANAGERS | LEADERS, example="恢复日程 夜学",
     capability="corrections")
 

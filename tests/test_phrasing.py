@@ -1088,7 +1088,17 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('开始夜学吧', m('开始', type='夜学', topic=None)),
     ('开始 夜学吧', m('开始', type='夜学', topic=None)),
     ('开始 党小组会第一党小组', m('开始', type='党小组会', topic='第一党小组')),
-    ('暂停夜学 至12月31日', '你是想发送「暂停提醒」吗'),
+    # 暂停 or 恢复 with the activity: its schedule (暂停提醒 was suggested, and the absences
+    # of the studies not held would still have counted).
+    ('暂停夜学 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停 夜学 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('夜学暂停 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停夜学', '缺少暂停到的日期'),
+    ('恢复夜学', m('恢复日程', type='夜学', group=None)),
+    ('恢复 夜学', m('恢复日程', type='夜学', group=None)),
+    ('夜学恢复', m('恢复日程', type='夜学', group=None)),
+    ('恢复 提醒', m('恢复提醒')),
+    ('暂停 提醒 至12月31日', m('暂停提醒', until=D(2026, 12, 31))),
     ('夜学暂停到12月31日', '没有这个指令'),
     ('恢复日程 夜学', m('恢复日程', type='夜学', group=None)),
     ('恢复日程 党小组会 第一党小组', m('恢复日程', type='党小组会', group='第一党小组')),

@@ -244,6 +244,17 @@ def test_a_pause_with_its_date_glued_on_or_said_first_is_made(chat, branch, said
     assert "（暂停至 12月9日）" in chat.say("li", "日程", chat="g1").text
 
 
+def test_pause_and_resume_said_with_the_activity_act_on_its_schedule(chat, branch):
+    # 暂停夜学 至12月9日 was answered 你是想发送「暂停提醒」吗, which would have held the
+    # studies without reminders and counted everyone absent.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", "暂停夜学 至12月9日", chat="g1")
+    assert not reply.is_error and "已暂停" in reply.text, reply.text
+    reply = chat.say("sec", "恢复夜学", chat="g1")
+    assert not reply.is_error and "已恢复" in reply.text, reply.text
+    assert "暂停至" not in chat.say("li", "日程", chat="g1").text
+
+
 def test_a_pause_of_years_is_refused_and_nothing_changes(chat, engine, branch):
     """暂停日程 夜学 至 2099年1月1日 took the branch's night study, and so its part of the
     figures that decide 约谈, away for good, unseen: a pause is for half a year at most, and
