@@ -44,6 +44,7 @@ from bot.scheduling.rules import (
     RuleError,
     parse_duration,
     parse_rule,
+    parse_time,
 )
 from handlers.attendance import calling_off
 from sqlmodel import select
@@ -101,6 +102,12 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
 
+# A time from and to at the end of a rule (19:30-21:00, 19:30至21:00, 晚上7点到9点).
+_SPAN = re.compile(rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))"
+                   rf"\s*(?:-|—|–|~|～|至|到)\s*"
+                   rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))$")
+
+
 @dataclass(frozen=True)
 class Spec:
     rule: Recurrence
@@ -116,12 +123,23 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         policy = POLICY_WORDS[words.pop()]
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
+    span = _SPAN.search(" ".join(words))
+    if span is not None:
+        # 每周三 19:30-21:00: from, to. Read as one time, it was refused as no weekday.
+        start, end = parse_time(span.group(1)), parse_time(span.group(2))
+        if end.hour < 12 <= start.hour and not re.search(PART_OF_DAY, span.group(2)):
+            end = end.replace(hour=end.hour + 12)  # 19:30-9:00 is until 21:00
+        minutes = (end.hour - start.hour) * 60 + end.minute - start.minute
+        if minutes <= 0:
+            raise RuleError(f"「{span.group().strip()}」的结束时间不晚于开始时间，什么也没有保存")
+        words = " ".join(words)[:span.start()].split() + [span.group(1)]
     # 19点 30分 is one time, typed apart: its 30分 is the minutes, not a duration.
     if len(words) > 1 and re.fullmatch(r"\d{1,2}分", words[-1]) and \
             re.search(r"\d[点时]$", words[-2]):
         words[-2:] = [words[-2] + words[-1]]
     # A word with 点, 时 or : is a time of day (19点30分), never a duration.
-    if len(words) > 1 and re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
+    if span is None and len(words) > 1 and \
+            re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
             not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))

@@ -78,6 +78,13 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     # Hours said in words: taken for the day, and the day was blamed (不是星期几).
     ("设置 夜学 每周三 晚七点半 90分钟", "每周三 19:30", 90),
     ("设置 主题党日 每月15日 下午三点 2小时", "每月15日 15:00", 120),
+    # From and to: the start and how long (the range was refused as no weekday).
+    ("设置 夜学 每周三 19:30-21:00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30至21:00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19：30～21：00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
+    ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
+    ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
 ])
 def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
     reply = chat.say("sec", said, chat="g1")
@@ -112,6 +119,12 @@ def test_any_activity_at_an_hour_of_the_night_is_asked_about_not_saved(chat, eng
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 主题党日 每月15日 下午2:30", chat="g1")  # said so: as said
     assert [s.rule for s in schedules(engine)] == ["每月15日 14:30"], reply.text
+
+
+def test_a_span_that_ends_before_it_starts_is_refused(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 21:00-19:30", chat="g1")
+    assert reply.is_error and "「21:00-19:30」的结束时间不晚于开始时间" in reply.text, reply.text
+    assert schedules(engine) == []
 
 
 def test_a_member_cannot_set_schedules(chat, engine, branch):
