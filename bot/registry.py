@@ -540,7 +540,7 @@ class CommandRegistry:
         # a command: 签到 alone, the busiest message, pays nothing for it.
         if rest_ and pleasantry(text) is not None:
             return None, text
-        if command.acts and (asked or text.endswith(_QUESTION_ENDS)):
+        if command.acts and (asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
             return None, text  # 结束了吗, 确认缺席？: asked, not done
         if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
@@ -1059,6 +1059,7 @@ _NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
 _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
+_TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

@@ -155,6 +155,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("活动结束了吗", "你是想发送「活动结束」吗"),
     ("开始了吗", "你是想发送「开始」吗"),
     ("撤销吗", "你是想发送「撤销」吗"),
+    # A tone word after the question is still a question (结束了吗呀 ended the activity).
+    ("结束了吗呀", "没有这个指令"),
+    ("结束了没呀", "没有这个指令"),
+    ("确认缺席了没哈", "没有这个指令"),
     ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("请假条", "你是想发送「请假」吗"),  # a leave note, not leave with the reason 条
     ("请假找谁", m("帮助", command="请假")),  # a question, not leave
