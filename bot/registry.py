@@ -796,6 +796,10 @@ class CommandRegistry:
         head = _without_particle(head)  # 夜学取消了
         for command in self._shorts:
             verb = command.short
+            if head == verb and self._day_then_named(command, tail):
+                # 取消 11.25 夜学 值班, 取消 25号的夜学: the day first, then the activity;
+                # 取消提醒 was suggested, which stops the sender's own reminders.
+                return command, tail
             if head == verb:
                 said, tail = _first_word(tail)
             elif head.startswith(verb):
@@ -814,6 +818,20 @@ class CommandRegistry:
             kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
             return command, " ".join(w for w in (*kept, tail) if w)
         return None
+
+    @staticmethod
+    def _day_then_named(command: Command, tail: str) -> bool:
+        """Whether the words after a command's short verb start with a day and then name
+        an activity of its own, apart or after 的 (11.25 夜学, 25号的夜学, 周三晚上 夜学)."""
+        words = SEPARATOR_RE.split(tail, maxsplit=3)
+        if command.args[:1] and command.args[0].kind != "rest":
+            return False  # 恢复 11月25日 夜学: a schedule is resumed by its activity alone
+        if not words[0] or not _A_DAY.match(words[0]):
+            return False
+        first = words[0][_A_DAY.match(words[0]).end():].removeprefix("的")
+        first = _PART_FIRST.sub("", first)
+        return any(w.removesuffix("的") in command.said_first and w not in _NAMES_THE_COMMAND
+                   for w in (first, *words[1:3]) if w)
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
         """给赵磊补签 手机没电 → 补签 赵磊 手机没电 (see Command.done_for): 给, 帮 or 替, a name,
@@ -1025,6 +1043,10 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
+# A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
+# 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
+_A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
+                    r"(?:上午|下午|晚上|早上|中午|晚)?")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)

@@ -960,3 +960,18 @@ def test_a_night_study_at_eight_or_nine_is_asked_about_too(chat, engine, branch,
     reply = chat.say("sec", f"设置 夜学 每周三 {said}", chat="g1")
     assert reply.is_error and f"是晚上{hour}吗" in reply.text, reply.text
     assert schedules(engine) == []
+
+
+@pytest.mark.parametrize("said", ["取消 11.25 夜学 会议室停电", "取消 25号的夜学 会议室停电",
+                                  "取消 11月25日 夜学 会议室停电", "取消 周三晚上 夜学 会议室停电"])
+def test_cancel_said_with_the_day_first_proposes_that_study(runtime, chat, clock, branch, said):
+    # 取消 11.25 夜学 was answered 你是想发送「取消提醒」吗, which stops the sender's own
+    # reminders and leaves the study on.
+    from tests.test_figures import run_ticks
+
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.text.startswith("将取消政治夜学") and "11月25日" in reply.text, reply.text
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    assert "11月25日" not in chat.say("li", "日程", chat="g1").text
