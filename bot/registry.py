@@ -405,6 +405,8 @@ class Command:
             words = words[:-1]  # 签到 @党建助手: the bot's mention, wherever it is put
         if index < len(words):
             extra = text[words[index][1]:].strip()
+            if self.args and extra in self.ignores:
+                return values, None  # 批准 刘洋 的请假: the 请假 批准 is of, said again
             if self.args:
                 return {}, f"多余的内容「{shorten(extra)}」"
             return {}, f"「{self.name}」后面不用写别的，收到了「{shorten(extra)}」"

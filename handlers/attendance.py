@@ -1281,14 +1281,21 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                              "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list)
 
 
+_LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
+# What may follow the name of the member whose leave is decided, and says nothing more.
+_THE_LEAVE = frozenset({"请假", "的请假", "的假"})
+
+
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
     since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    # 驳回 周强同志的请假: the leave said with the name is no part of it.
+    who = _LEAVE_SAID_AFTER.sub("", args["who"]) or args["who"]
     # One who moved away or left the roster since asking is still counted here for those
     # activities (their absences read them as they were at its end): decided here too.
-    member = _resolve_one(ctx, command, scope, args["who"], leave_since=since)
+    member = _resolve_one(ctx, command, scope, who, leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
@@ -2244,6 +2251,7 @@ APPROVE = Command(
     summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准；不能批准自己的）",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
+    ignores=_THE_LEAVE,
     roles=_STAFF,
     example="批准请假 刘洋",
     capability="attendance",
@@ -2255,6 +2263,7 @@ REVOKE = Command(
     summary="驳回党员的请假，其仍需参加（自己的请假用「销假」撤回）",
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),
+    ignores=_THE_LEAVE,
     roles=_STAFF,
     example="驳回请假 刘洋",
     capability="attendance",
