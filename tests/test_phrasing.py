@@ -1098,6 +1098,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('恢复日程 夜学吧', m('恢复日程', type='夜学', group=None)),
     ('开始夜学吧', m('开始', type='夜学', topic=None)),
     ('开始 夜学吧', m('开始', type='夜学', topic=None)),
+    ('结束 夜学吧', m('结束', which='夜学')),  # was 「结束」后面不用写别的，收到了「夜学吧」
+    ('确认缺席 第一党小组吧', m('确认缺席', which='第一党小组')),
     ('开始 党小组会第一党小组', m('开始', type='党小组会', topic='第一党小组')),
     # 暂停 or 恢复 with the activity: its schedule (暂停提醒 was suggested, and the absences
     # of the studies not held would still have counted).
