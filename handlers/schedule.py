@@ -23,7 +23,7 @@ from bot.domain.attendance import (
     DURATIONS,
     parse_activity_type,
 )
-from bot.domain.text import clean, show_date
+from bot.domain.text import clean, is_particle, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
 from bot.scheduling.called_off import tell_cancelled
@@ -83,7 +83,8 @@ POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节�
 
 
 def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    head, _, tail = (args["text"] or "").partition(" ")
+    # 设置 主题党日，每月15日，14:30: the comma of voice input parts the words as a space.
+    head, _, tail = _SETTING_SPLIT.sub(" ", args["text"] or "", count=1).partition(" ")
     setting = ctx.registry.settings.get(head)
     if setting is not None:
         if ctx.role not in setting.roles:
@@ -102,6 +103,11 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
 
+_SETTING_SPLIT = re.compile(r"[\s,，、;；:：]+")
+# A comma between the words of a rule (每月15日，14:30，2小时，顺延) parts them as a space does;
+# one before a weekday lists the weekdays (每周二，四 19:30; 每周二,周四).
+_COMMA_APART = re.compile(r"\s*[，,;；]\s*(?!(?:周|星期)?(?:[一二三四五六日天七](?![个点时小])"
+                          r"|[1-7](?![\d:：.点时小个hH])))")
 # A time from and to at the end of a rule (19:30-21:00, 19:30至21:00, 晚上7点到9点).
 _SPAN = re.compile(rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))"
                    rf"\s*(?:-|—|–|~|～|至|到)\s*"
@@ -117,7 +123,9 @@ class Spec:
 
 def parse_spec(kind: ActivityType, text: str) -> Spec:
     """「每月15日 14:30 2小时 [顺延|跳过]」→ rule, duration and holiday policy (RuleError if not)."""
-    words = text.split()
+    words = _COMMA_APART.sub(" ", text).split()
+    if words and is_particle(words[-1]):
+        words.pop()  # 设置 夜学 每周三 19:30 吧
     policy = DEFAULT_POLICY.get(kind.value, SKIP)
     if words and words[-1] in POLICY_WORDS:
         policy = POLICY_WORDS[words.pop()]

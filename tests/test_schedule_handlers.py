@@ -85,6 +85,11 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
     ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
     ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
+    # Voice input's commas part the words (were 不知道要设置「主题党日，每月15日，…」).
+    ("设置 主题党日，每月15日，14:30，两个小时，顺延", "每月15日 14:30", 120),
+    ("设置 主题党日 每月15号下午2点半，2小时。", "每月15日 14:30", 120),
+    ("设置 夜学，每周二，四，19:30", "每周二、周四 19:30", 90),
+    ("设置 夜学 周三 19:30 吧", "每周三 19:30", 90),
 ])
 def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
     reply = chat.say("sec", said, chat="g1")
