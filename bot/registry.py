@@ -798,12 +798,9 @@ class CommandRegistry:
         head = _without_particle(head)  # 夜学取消了
         for command in self._shorts:
             verb = command.short
-            if head == verb and self._day_then_named(command, tail):
-                # 取消 11.25 夜学 值班, 取消 25号的夜学: the day first, then the activity;
-                # 取消提醒 was suggested, which stops the sender's own reminders.
-                return command, tail
+            after = tail
             if head == verb:
-                said, tail = _first_word(tail)
+                said, after = _first_word(tail)
             elif head.startswith(verb):
                 said = head[len(verb):]
             elif head.endswith(verb):
@@ -816,9 +813,13 @@ class CommandRegistry:
             if day:  # 周四晚上的夜学: the part of the day names no activity
                 named = _PART_FIRST.sub("", named)
             if named not in command.said_first:
+                if head == verb and self._day_then_named(command, tail):
+                    # 取消 11.25 夜学 值班, 取消 25号的夜学: the day first, then the activity;
+                    # 取消提醒 was suggested, which stops the sender's own reminders.
+                    return command, tail
                 continue
             kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
-            return command, " ".join(w for w in (*kept, tail) if w)
+            return command, " ".join(w for w in (*kept, after) if w)
         return None
 
     @staticmethod
