@@ -1572,13 +1572,20 @@ def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 RECORD_DAYS = "昨天、前天、上周四、周二（最近的周二）、9号、12月9日"
 
 
+_MOMENT_FIRST = re.compile(r"^(?:刚才|刚刚|方才|晚上|下午|上午|早上|中午|晚)?"
+                           r"(?:\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}点(?:半|\d{1,2}分?)?)?的(?=\S)")
+
+
 def named_record(text: str, today: date) -> tuple[date | None, ActivityType | None, str]:
     """The day and the type of activity a 补签's or 更正's reason starts with (昨天, 上周四,
     12月9日的夜学, 周二 夜学, 夜学), and the reason left. DateError for a day that does not
     exist; a day to come is returned, for the caller to refuse."""
     said = find_record_day(text, today) or _day_glued_to_kind(text, today)
     words = (said.rest if said else text).split()
-    kind = parse_activity_type(words[0].removesuffix("的")) if words else None
+    # 刚才的夜学, 19:30的夜学: the hour or the moment adds nothing to the activity. Unread,
+    # the latest activity was made up, whichever it was.
+    kind = parse_activity_type(_MOMENT_FIRST.sub("", words[0]).removesuffix("的")) \
+        if words else None
     if kind is not None:
         words = words[1:]
     if said is None and kind is None:
