@@ -83,6 +83,10 @@ class Arg:
     # An optional word read only when `known` (结束 第一党小组): anything else is refused as
     # words the command does not take, as before it took any (结束 现在).
     strict: bool = False
+    # A `known` word with more typed onto it (暂停日程 夜学至12月31日, 开始夜学吧): the known
+    # word is cut off the front, the rest is the next argument's (a particle, tone). Read
+    # whole, it was no activity, and the date after it was said to be missing.
+    cut: bool = False
 
     @property
     def usage(self) -> str:
@@ -100,9 +104,10 @@ REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
 
 
 def word(key: str, label: str, *, optional: bool = False, hint: str = "",
-         known: Callable[[str], bool] | None = None, strict: bool = False) -> Arg:
+         known: Callable[[str], bool] | None = None, strict: bool = False,
+         cut: bool = False) -> Arg:
     return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known,
-               strict=strict)
+               strict=strict, cut=cut)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -218,6 +223,19 @@ def _cut_glued(words: list[tuple[str, int]], index: int, number: Arg) -> str:
         return token[:cut]
     words[index:index + 1] = [(token[cut:], at + cut), (token[:cut], at)]
     return token[cut:]
+
+
+def _cut_known(words: list[tuple[str, int]], index: int, known: Callable[[str], bool]) -> str:
+    """The longest known word words[index] starts with, cut off it (夜学至12月31日: 夜学 and
+    至12月31日; 夜学吧: 夜学, the particle dropped); the word as it was when none is."""
+    token, at = words[index]
+    for cut in range(len(token) - 1, 0, -1):
+        if known(token[:cut]):
+            after = token[cut:]
+            words[index:index + 1] = [(token[:cut], at)] + (
+                [] if is_particle(after) else [(after, at + cut)])
+            return token[:cut]
+    return token
 
 
 @dataclass(frozen=True)
@@ -375,6 +393,8 @@ class Command:
                     continue
                 words[index], words[index + 1] = words[index + 1], words[index]
                 token = words[index][0]
+            if arg.cut and arg.known is not None and not arg.known(token):
+                token = _cut_known(words, index, arg.known)
             if arg.strict and arg.known is not None and not arg.known(token):
                 extra = text[words[index][1]:].strip()
                 return {}, (f"「{self.name}」后面不用写别的（{arg.hint}），"
@@ -394,6 +414,8 @@ class Command:
             words = words[:-1]  # 签到 @党建助手: the bot's mention, wherever it is put
         if index < len(words):
             extra = text[words[index][1]:].strip()
+            if self.args and extra in self.ignores:
+                return values, None  # 批准 刘洋 的请假: the 请假 批准 is of, said again
             if self.args:
                 return {}, f"多余的内容「{shorten(extra)}」"
             return {}, f"「{self.name}」后面不用写别的，收到了「{shorten(extra)}」"
@@ -530,7 +552,7 @@ class CommandRegistry:
         # a command: 签到 alone, the busiest message, pays nothing for it.
         if rest_ and pleasantry(text) is not None:
             return None, text
-        if command.acts and (asked or text.endswith(_QUESTION_ENDS)):
+        if command.acts and (asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
             return None, text  # 结束了吗, 确认缺席？: asked, not done
         if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
@@ -789,8 +811,9 @@ class CommandRegistry:
         head = _without_particle(head)  # 夜学取消了
         for command in self._shorts:
             verb = command.short
+            after = tail
             if head == verb:
-                said, tail = _first_word(tail)
+                said, after = _first_word(tail)
             elif head.startswith(verb):
                 said = head[len(verb):]
             elif head.endswith(verb):
@@ -803,10 +826,28 @@ class CommandRegistry:
             if day:  # 周四晚上的夜学: the part of the day names no activity
                 named = _PART_FIRST.sub("", named)
             if named not in command.said_first:
+                if head == verb and self._day_then_named(command, tail):
+                    # 取消 11.25 夜学 值班, 取消 25号的夜学: the day first, then the activity;
+                    # 取消提醒 was suggested, which stops the sender's own reminders.
+                    return command, tail
                 continue
             kept = [day.group() if day else "", "" if named in _NAMES_THE_COMMAND else named]
-            return command, " ".join(w for w in (*kept, tail) if w)
+            return command, " ".join(w for w in (*kept, after) if w)
         return None
+
+    @staticmethod
+    def _day_then_named(command: Command, tail: str) -> bool:
+        """Whether the words after a command's short verb start with a day and then name
+        an activity of its own, apart or after 的 (11.25 夜学, 25号的夜学, 周三晚上 夜学)."""
+        words = SEPARATOR_RE.split(tail, maxsplit=3)
+        if command.args[:1] and command.args[0].kind != "rest":
+            return False  # 恢复 11月25日 夜学: a schedule is resumed by its activity alone
+        if not words[0] or not _A_DAY.match(words[0]):
+            return False
+        first = words[0][_A_DAY.match(words[0]).end():].removeprefix("的")
+        first = _PART_FIRST.sub("", first)
+        return any(w.removesuffix("的") in command.said_first and w not in _NAMES_THE_COMMAND
+                   for w in (first, *words[1:3]) if w)
 
     def _done_for(self, head: str, tail: str) -> tuple[Command, str] | None:
         """给赵磊补签 手机没电 → 补签 赵磊 手机没电 (see Command.done_for): 给, 帮 or 替, a name,
@@ -1018,6 +1059,10 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 # ends nothing yet.
 _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
+# A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
+# 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
+_A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
+                    r"(?:上午|下午|晚上|早上|中午|晚)?")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)
@@ -1052,6 +1097,7 @@ _NOT_A_NAME = frozenset({"忙", "一下", "我", "我们", "大家"})
 _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sentence
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
+_TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

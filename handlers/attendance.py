@@ -1275,14 +1275,21 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                              "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list)
 
 
+_LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
+# What may follow the name of the member whose leave is decided, and says nothing more.
+_THE_LEAVE = frozenset({"请假", "的请假", "的假"})
+
+
 def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: LeaveState) -> Reply:
     scope, problem = _manage_scope(ctx)
     if problem:
         return Reply.error(problem)
     since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
+    # 驳回 周强同志的请假: the leave said with the name is no part of it.
+    who = _LEAVE_SAID_AFTER.sub("", args["who"]) or args["who"]
     # One who moved away or left the roster since asking is still counted here for those
     # activities (their absences read them as they were at its end): decided here too.
-    member = _resolve_one(ctx, command, scope, args["who"], leave_since=since)
+    member = _resolve_one(ctx, command, scope, who, leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
@@ -1559,13 +1566,20 @@ def revoke_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 RECORD_DAYS = "昨天、前天、上周四、周二（最近的周二）、9号、12月9日"
 
 
+_MOMENT_FIRST = re.compile(r"^(?:刚才|刚刚|方才|晚上|下午|上午|早上|中午|晚)?"
+                           r"(?:\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}点(?:半|\d{1,2}分?)?)?的(?=\S)")
+
+
 def named_record(text: str, today: date) -> tuple[date | None, ActivityType | None, str]:
     """The day and the type of activity a 补签's or 更正's reason starts with (昨天, 上周四,
     12月9日的夜学, 周二 夜学, 夜学), and the reason left. DateError for a day that does not
     exist; a day to come is returned, for the caller to refuse."""
     said = find_record_day(text, today) or _day_glued_to_kind(text, today)
     words = (said.rest if said else text).split()
-    kind = parse_activity_type(words[0].removesuffix("的")) if words else None
+    # 刚才的夜学, 19:30的夜学: the hour or the moment adds nothing to the activity. Unread,
+    # the latest activity was made up, whichever it was.
+    kind = parse_activity_type(_MOMENT_FIRST.sub("", words[0]).removesuffix("的")) \
+        if words else None
     if kind is not None:
         words = words[1:]
     if said is None and kind is None:
@@ -2171,7 +2185,7 @@ START = Command(
     summary="现在开始一次活动",
     handler=start,
     args=(word("type", "活动类型", hint="如 主题党日、夜学、党员大会",
-               known=lambda said: parse_activity_type(said) is not None),
+               known=lambda said: parse_activity_type(said) is not None, cut=True),
           rest("topic", "主题", optional=True, max_chars=100)),
     roles=_STAFF,
     example="开始 主题党日 学习新党章",
@@ -2239,6 +2253,7 @@ APPROVE = Command(
     summary="批准党员待批准的请假（一次请的几次活动或一段时间一并批准；不能批准自己的）",
     handler=approve_leave,
     args=(word("who", "姓名", hint=_WHO),),
+    ignores=_THE_LEAVE,
     roles=_STAFF,
     example="批准请假 刘洋",
     capability="attendance",
@@ -2250,6 +2265,7 @@ REVOKE = Command(
     summary="驳回党员的请假，其仍需参加（自己的请假用「销假」撤回）",
     handler=revoke_leave,
     args=(word("who", "姓名", hint=_WHO),),
+    ignores=_THE_LEAVE,
     roles=_STAFF,
     example="驳回请假 刘洋",
     capability="attendance",
@@ -2290,7 +2306,7 @@ FINISH = Command(
     summary="结束当前活动，报告参与率（两个活动同时进行时写明哪一个，如 结束 支委会）",
     handler=finish,
     args=(word("which", "活动", optional=True, known=names_one, strict=True,
-               hint="两个活动同时进行时写明哪一个，如 结束 第一党小组"),),
+               cut=True, hint="两个活动同时进行时写明哪一个，如 结束 第一党小组"),),
     roles=_STAFF,
     example="结束",
     capability="attendance",
@@ -2302,7 +2318,7 @@ CONFIRM = Command(
     summary="确认缺席并计入积分（两个活动同时举行时写明哪一个，如 确认缺席 第一党小组）",
     handler=confirm_absence,
     args=(word("which", "活动", optional=True, known=names_one, strict=True,
-               hint="两个活动同时举行时写明哪一个，如 确认缺席 第一党小组"),),
+               cut=True, hint="两个活动同时举行时写明哪一个，如 确认缺席 第一党小组"),),
     roles=_STAFF,
     example="确认缺席",
     capability="attendance",

@@ -82,8 +82,17 @@ def _record_said_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _status_said_first(args: dict[str, Any]) -> dict[str, Any]:
+    """更正 缺席 张三 代签 read as 更正 张三 缺席 代签: the status said before the name. It was
+    taken for a member called 缺席 beside a second member, and the reply asked for
+    「更正 缺席 缺席 原因」. No member is called 缺席, so the swap guesses nothing."""
+    if _status(args["who"]) is None or _status(args["status"]) is not None:
+        return args
+    return {**args, "who": args["status"], "status": args["who"]}
+
+
 def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    args = _record_said_first(ctx, record_named_first(ctx, args))
+    args = _record_said_first(ctx, record_named_first(ctx, _status_said_first(args)))
     status = _status(args["status"])
     if status is None:
         return _unknown_status(ctx, args)

@@ -444,6 +444,7 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """暂停日程: unlike 暂停提醒 (messages only), no activity is held, so nobody is expected
     and no absence can confirm itself meanwhile. A leader pauses the bureau's own 中心组学习
     or 第一议题 the same way (is_bureau_schedule)."""
+    args = _type_then_until(args)
     kind = parse_activity_type(args["type"])
     bureau = kind is not None and is_bureau_schedule(ctx, kind)
     if ctx.branch is None and not bureau:
@@ -497,6 +498,20 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if removed:
         text += f"\n已撤下已安排的 {removed} 次。"
     return Reply(text + _told((groups, asked)))
+
+
+def _type_then_until(args: dict[str, Any]) -> dict[str, Any]:
+    """暂停日程 至12月31日 夜学 as 暂停日程 夜学 至12月31日: the activity said after the date
+    (it was told 没有「至12月31日」这种活动)."""
+    said, words = args["type"], re.split(r"[\s,，、;；]+", (args["until"] or "").strip())
+    if parse_activity_type(said) is not None:
+        return args
+    at = next((at for at, w in enumerate(words) if parse_activity_type(w) is not None), None)
+    if at is None:
+        return args
+    # The party group named after the activity first, then the date (_party_group_said).
+    until = [*words[at + 1:], said, *words[:at]]
+    return {**args, "type": words[at], "until": " ".join(until)}
 
 
 def _pause_end(said: str, today: date) -> date | None:
@@ -730,14 +745,23 @@ WITHDRAW_VISIT = Command(
     capability="corrections")
 
 
+def _a_kind(said: str) -> bool:
+    return parse_activity_type(said) is not None
+
+
 PAUSE_SCHEDULE = Command(
     name="暂停日程",
     summary="从今天起到某天（最长半年）不举行某项固定活动（不提醒、不计缺席）；党小组会可写明党小组",
-    handler=pause_schedule, args=(word("type", "活动类型"), rest("until", "暂停到的日期")),
+    handler=pause_schedule, args=(word("type", "活动类型", known=_a_kind, cut=True),
+                                  rest("until", "暂停到的日期")),
+    # 暂停夜学 至12月31日, 恢复 夜学: 暂停提醒 was suggested, which still counts the absences.
+    short="暂停", said_first=ACTIVITY_WORDS,
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(
     name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
-    args=(word("type", "活动类型"), word("group", "党小组", optional=True)),
+    args=(word("type", "活动类型", known=_a_kind, cut=True),
+          word("group", "党小组", optional=True)),
+    short="恢复", said_first=ACTIVITY_WORDS,
     roles=MANAGERS | LEADERS, example="恢复日程 夜学",
     capability="corrections")
 

@@ -14,8 +14,11 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     topic = args.get("command")
     if topic:
         command = ctx.registry.get(topic) or ctx.registry.match(topic)[0]
+        starting = [c for c in ctx.registry.commands if c.name.startswith(topic)]
+        if command is None and len(starting) == 1:
+            command = starting[0]  # 帮助 取消: 取消活动, the one command it begins
         if command is None:
-            return Reply.error(f"没有「{topic}」这个指令。发送「帮助」查看全部指令。")
+            return Reply.error(_not_a_command(ctx.registry, topic))
         text = describe(command)
         if command.name == "设置" and ctx.registry.settings:
             text += "\n还可以设置：" + "；".join(s.usage for s in ctx.registry.settings.values())
@@ -27,6 +30,20 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.member is None:
         lines.append("你还不在党员名册中，请联系支部书记加入后再使用。")
     return Reply("\n".join(lines))
+
+
+def _not_a_command(registry: CommandRegistry, topic: str) -> str:
+    """帮助 暂停 names the start of 暂停日程 and 暂停提醒, 帮助 开使 a slip for 开始: those are
+    named, where the reply was only that there is no such command."""
+    starting = [c.name for c in registry.commands if c.name.startswith(topic)]
+    if starting:
+        return (f"「{topic}」开头的指令有：{'、'.join(starting)}。"
+                f"发送「帮助 {starting[0]}」查看写法。")
+    meant = registry.suggest(topic)
+    command = registry.get(meant) if meant is not None else None
+    if command is not None:  # by its name: 帮助 开使 is 开始, not its alias 开启
+        return f"没有「{topic}」这个指令。你是想查看「帮助 {command.name}」吗？"
+    return f"没有「{topic}」这个指令。发送「帮助」查看全部指令。"
 
 
 _WHERE = {"private": "只能私聊我发送，不要在群里发。", "group": "只能在群里发送。"}

@@ -23,7 +23,7 @@ from bot.domain.attendance import (
     DURATIONS,
     parse_activity_type,
 )
-from bot.domain.text import clean, show_date
+from bot.domain.text import clean, is_particle, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, day, rest, usage_text
 from bot.registry import branch as branch_arg
 from bot.scheduling.called_off import tell_cancelled
@@ -44,6 +44,7 @@ from bot.scheduling.rules import (
     RuleError,
     parse_duration,
     parse_rule,
+    parse_time,
 )
 from handlers.attendance import calling_off
 from sqlmodel import select
@@ -82,7 +83,8 @@ POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节�
 
 
 def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    head, _, tail = (args["text"] or "").partition(" ")
+    # 设置 主题党日，每月15日，14:30: the comma of voice input parts the words as a space.
+    head, _, tail = _SETTING_SPLIT.sub(" ", args["text"] or "", count=1).partition(" ")
     setting = ctx.registry.settings.get(head)
     if setting is not None:
         if ctx.role not in setting.roles:
@@ -101,6 +103,17 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
 
 
+_SETTING_SPLIT = re.compile(r"[\s,，、;；:：]+")
+# A comma between the words of a rule (每月15日，14:30，2小时，顺延) parts them as a space does;
+# one before a weekday lists the weekdays (每周二，四 19:30; 每周二,周四).
+_COMMA_APART = re.compile(r"\s*[，,;；]\s*(?!(?:周|星期)?(?:[一二三四五六日天七](?![个点时小])"
+                          r"|[1-7](?![\d:：.点时小个hH])))")
+# A time from and to at the end of a rule (19:30-21:00, 19:30至21:00, 晚上7点到9点).
+_SPAN = re.compile(rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))"
+                   rf"\s*(?:-|—|–|~|～|至|到)\s*"
+                   rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))$")
+
+
 @dataclass(frozen=True)
 class Spec:
     rule: Recurrence
@@ -110,18 +123,31 @@ class Spec:
 
 def parse_spec(kind: ActivityType, text: str) -> Spec:
     """「每月15日 14:30 2小时 [顺延|跳过]」→ rule, duration and holiday policy (RuleError if not)."""
-    words = text.split()
+    words = _COMMA_APART.sub(" ", text).split()
+    if words and is_particle(words[-1]):
+        words.pop()  # 设置 夜学 每周三 19:30 吧
     policy = DEFAULT_POLICY.get(kind.value, SKIP)
     if words and words[-1] in POLICY_WORDS:
         policy = POLICY_WORDS[words.pop()]
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
+    span = _SPAN.search(" ".join(words))
+    if span is not None:
+        # 每周三 19:30-21:00: from, to. Read as one time, it was refused as no weekday.
+        start, end = parse_time(span.group(1)), parse_time(span.group(2))
+        if end.hour < 12 <= start.hour and not re.search(PART_OF_DAY, span.group(2)):
+            end = end.replace(hour=end.hour + 12)  # 19:30-9:00 is until 21:00
+        minutes = (end.hour - start.hour) * 60 + end.minute - start.minute
+        if minutes <= 0:
+            raise RuleError(f"「{span.group().strip()}」的结束时间不晚于开始时间，什么也没有保存")
+        words = " ".join(words)[:span.start()].split() + [span.group(1)]
     # 19点 30分 is one time, typed apart: its 30分 is the minutes, not a duration.
     if len(words) > 1 and re.fullmatch(r"\d{1,2}分", words[-1]) and \
             re.search(r"\d[点时]$", words[-2]):
         words[-2:] = [words[-2] + words[-1]]
     # A word with 点, 时 or : is a time of day (19点30分), never a duration.
-    if len(words) > 1 and re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
+    if span is None and len(words) > 1 and \
+            re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
             not re.search(r"[点:：]|\d时", words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))
@@ -132,6 +158,13 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         at = f"{rule.at.hour}:{rule.at.minute:02d}"
         raise RuleError(f"是晚上{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
                         f"或 晚上{at}，什么也没有保存")
+    if 1 <= rule.at.hour <= 6 and not re.search(PART_OF_DAY, text):
+        # No branch meets at 2:30 in the night: 设置 主题党日 每月15日 2:30 is 14:30 typed
+        # short, and saved as 02:30 the members were reminded and counted absent at night.
+        at = f"{rule.at.hour}:{rule.at.minute:02d}"
+        part = "晚上" if rule.at.hour == 6 else "下午"
+        raise RuleError(f"是{part}{at}吗？请写 {rule.at.hour + 12}:{rule.at.minute:02d} "
+                        f"或 {part}{at}，什么也没有保存")
     return Spec(rule, minutes, policy)
 
 

@@ -446,3 +446,15 @@ def test_words_after_confirm_that_say_nothing_clear_change_nothing_and_say_how(
     assert "先锋党员" in reply.text and "仅限" not in reply.text
     assert record(runtime.engine) == before
     assert chat.say("sec", "确认").text.startswith("已取消主题党日")  # still asked
+
+
+@pytest.mark.parametrize("said", ["更正 缺席 张三 他人代签", "更正 缺席，张三，他人代签",
+                                  "更正 为缺席 张三 他人代签"])
+def test_the_status_said_before_the_name_corrects_that_member(runtime, chat, clock, bureau,
+                                                              said):
+    """更正 缺席 张三 代签 was read as a member called 缺席 and a second member, and the reply
+    asked for 「更正 缺席 缺席 原因」."""
+    theme_day(chat)
+    reply = chat.say("sec", said)
+    assert not reply.is_error and "由出席更正为缺席" in reply.text, reply.text
+    assert row_of(runtime.engine, "张三").status == "absent"

@@ -29,6 +29,15 @@ def test_help_for_one_command_and_a_bad_topic(chat):
     assert chat.say("nobody", "帮助 不存在").is_error
 
 
+def test_help_for_the_start_of_commands_or_a_slip_names_them(chat):
+    """帮助 暂停, 帮助 取消 and 帮助 开使 were each told 没有这个指令, a dead end."""
+    reply = chat.say("nobody", "帮助 暂停")
+    assert "「暂停」开头的指令有：暂停提醒、暂停日程" in reply.text, reply.text
+    assert chat.say("nobody", "帮助 取消").text.startswith("取消活动：")
+    reply = chat.say("nobody", "帮助 开使")
+    assert reply.is_error and "你是想查看「帮助 开始」吗" in reply.text, reply.text
+
+
 def test_help_for_one_command_says_where_it_is_sent(chat):
     """帮助 看板 gave usage and example but not 仅私聊, which the command reference says and
     the command enforces (看板 in a group: 请私聊我发送); 绑定 likewise works in a group only."""

@@ -141,6 +141,20 @@ def test_turning_a_request_down_makes_the_member_expected_and_nudged_again(runti
     assert nudged(sent, "li") == ["12-08", "12-10"]
 
 
+@pytest.mark.parametrize("said, done", [
+    ("批准 李明 的请假", "已批准"), ("批准 李明同志的请假", "已批准"),
+    ("驳回 李明同志的请假", "已驳回"), ("驳回 李明 请假", "已驳回")])
+def test_the_leave_said_after_the_name_decides_that_members_leave(runtime, chat, clock,
+                                                                  said, done):
+    # 批准 李明 的请假 was refused as 多余的内容「的请假」, 驳回 李明同志的请假 as nobody
+    # called 「李明同志的请假」: the request stayed undecided.
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    reply = chat.say("sec", said)
+    assert not reply.is_error and f"{done} 李明 的请假" in reply.text, reply.text
+
+
 def test_asking_again_after_a_refusal_and_being_approved_excuses_the_planned_days(
         runtime, chat, clock):
     """李明's leave for the 8th to the 10th was turned down; asked again and approved, the

@@ -155,6 +155,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("活动结束了吗", "你是想发送「活动结束」吗"),
     ("开始了吗", "你是想发送「开始」吗"),
     ("撤销吗", "你是想发送「撤销」吗"),
+    # A tone word after the question is still a question (结束了吗呀 ended the activity).
+    ("结束了吗呀", "没有这个指令"),
+    ("结束了没呀", "没有这个指令"),
+    ("确认缺席了没哈", "没有这个指令"),
     ("请假的说一下", "没有这个指令"),  # never leave with the reason 的说一下
     ("请假条", "你是想发送「请假」吗"),  # a leave note, not leave with the reason 条
     ("请假找谁", m("帮助", command="请假")),  # a question, not leave
@@ -183,6 +187,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("主题党日现在开始", m("开始", type="主题党日", topic=None)),
     ("夜学马上开始", m("开始", type="夜学", topic=None)),
     ("谁没来", m("未签到", branch=None)),
+    # 啊 is tone, as 吧 and 呀 are: not a branch called 啊, nor part of the activity.
+    ("谁没来啊", m("未签到", branch=None)),
+    ("还有谁没签到啊", m("未签到", branch=None)),
+    ("开始 夜学啊", m("开始", type="夜学", topic=None)),
+    ("结束了吗啊", "没有这个指令"),
     ("没来的人", m("未签到", branch=None)),  # not 「请假的人」, one letter away
     ("周报发我一下", m("周报", week=None)),
     ("红黄蓝榜怎么算的", m("积分规则")),  # not 红黄蓝榜 for the period 怎么算的
@@ -359,6 +368,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("批准张三请假", m("批准请假", who="张三")),  # not 批准 with the name 张三请假
     ("驳回 李四", m("驳回请假", who="李四")),
     ("驳回李四请假", m("驳回请假", who="李四")),
+    ("批准 张三 的请假", m("批准请假", who="张三")),  # was 多余的内容「的请假」
+    ("驳回 李四 请假", m("驳回请假", who="李四")),
     # --- 更正 (a check-in that should not stand) ---------------------------------------------
     ("更正 张三 缺席 没有参加，代签", m("更正", who="张三", status="缺席", reason="没有参加，代签")),
     ("更正 张三，缺席，他人代签", m("更正", who="张三", status="缺席", reason="他人代签")),
@@ -774,7 +785,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('主题党日签到', '没有这个指令'),
     ('今晚夜学签到', '没有这个指令'),
     ('签个到哈', m('签到')),
-    ('签到啊', '「签到」后面不用写别的，收到了「啊」'),
+    ('签到啊', m('签到')),  # 啊 as 呀: tone
     ('签到呀', m('签到')),
     ('签到！！！👍', m('签到')),
     ('签到[OK]', m('签到')),
@@ -1012,7 +1023,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('同意 张三', '你是想发送「同意请假」吗'),
     ('同意张三的请假', m('批准请假', who='张三')),
     ('张三的请假批准了', '没有这个指令'),
-    ('批准 张三 请假', '多余的内容「请假」'),
+    ('批准 张三 请假', m('批准请假', who='张三')),  # as 批准张三请假
     ('批准张三请假吧', m('批准请假', who='张三')),
     ('驳回请假 张三', m('驳回请假', who='张三')),
     ('不同意 张三', '你是想发送「不同意请假」吗'),
@@ -1082,7 +1093,32 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本周活动安排', m('日程', branch=None)),
     ('暂停日程 夜学 至 12月31日', m('暂停日程', type='夜学', until='至 12月31日')),
     ('暂停日程 夜学 到明年1月5日', m('暂停日程', type='夜学', until='到明年1月5日')),
-    ('暂停夜学 至12月31日', '你是想发送「暂停提醒」吗'),
+    # The date glued to the activity, the activity after the date, a particle after it:
+    # the date was said to be missing, and 夜学吧 was no activity.
+    ('暂停日程 夜学至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停日程 夜学到12月31号', m('暂停日程', type='夜学', until='到12月31号')),
+    ('恢复日程 夜学吧', m('恢复日程', type='夜学', group=None)),
+    ('开始夜学吧', m('开始', type='夜学', topic=None)),
+    ('开始 夜学吧', m('开始', type='夜学', topic=None)),
+    ('结束 夜学吧', m('结束', which='夜学')),  # was 「结束」后面不用写别的，收到了「夜学吧」
+    ('确认缺席 第一党小组吧', m('确认缺席', which='第一党小组')),
+    ('开始 党小组会第一党小组', m('开始', type='党小组会', topic='第一党小组')),
+    # 暂停 or 恢复 with the activity: its schedule (暂停提醒 was suggested, and the absences
+    # of the studies not held would still have counted).
+    ('暂停夜学 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停 夜学 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('夜学暂停 至12月31日', m('暂停日程', type='夜学', until='至12月31日')),
+    ('暂停夜学', '缺少暂停到的日期'),
+    # 取消, the day, then the activity: that one (取消提醒 was suggested).
+    ('取消 11.25 夜学 值班', m('取消活动', reason='11.25 夜学 值班')),
+    ('取消 25号的夜学', m('取消活动', reason='25号的夜学')),
+    ('取消 周三晚上 夜学', m('取消活动', reason='周三晚上 夜学')),
+    ('取消 明天', '你是想发送「取消提醒」吗'),
+    ('恢复夜学', m('恢复日程', type='夜学', group=None)),
+    ('恢复 夜学', m('恢复日程', type='夜学', group=None)),
+    ('夜学恢复', m('恢复日程', type='夜学', group=None)),
+    ('恢复 提醒', m('恢复提醒')),
+    ('暂停 提醒 至12月31日', m('暂停提醒', until=D(2026, 12, 31))),
     ('夜学暂停到12月31日', '没有这个指令'),
     ('恢复日程 夜学', m('恢复日程', type='夜学', group=None)),
     ('恢复日程 党小组会 第一党小组', m('恢复日程', type='党小组会', group='第一党小组')),
@@ -1230,7 +1266,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假？', '缺少请假原因'),
     ('请假?', '缺少请假原因'),
     ('请假呢', '缺少请假原因'),
-    ('请假啊', '你是想发送「请假」吗'),
+    ('请假啊', '缺少请假原因'),
     ('请假呀', '缺少请假原因'),
     ('请假嘛', '缺少请假原因'),
     ('请假哈', '缺少请假原因'),

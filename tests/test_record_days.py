@@ -158,12 +158,29 @@ def test_a_make_up_for_a_day_said_reaches_that_days_activity(runtime, chat, two_
 
 @pytest.mark.parametrize("said", ["周五 夜学", "27号", "上周五的夜学", "11月27日",
                                   # the day and the activity written as one word
-                                  "周五夜学", "上周五夜学", "11月27日夜学"])
+                                  "周五夜学", "上周五夜学", "11月27日夜学",
+                                  # a phone's dot and 号 (the latest was made up instead)
+                                  "11.27号", "11.27号的夜学"])
 def test_a_bare_weekday_or_day_of_the_month_is_the_last_one(runtime, chat, two_night_studies,
                                                             said):
     reply = chat.say("sec", f"补签 李四 {said} 当晚在场", chat="g1")
     assert "补签：政治夜学（11月27日 19:30）" in reply.text and "原因：当晚在场" in reply.text
     assert statuses(runtime.engine, "李四")[date(2026, 11, 27)] == "makeup"
+
+
+@pytest.mark.parametrize("said", ["19:30的夜学", "刚才的夜学", "晚上的夜学"])
+def test_the_activity_said_with_its_hour_is_the_one_made_up(runtime, chat, clock,
+                                                             two_night_studies, said):
+    # 补签 张三 19:30的夜学 … made up the theme day held since: the activity was not read.
+    clock.set(local(2026, 12, 1, 9, 0))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    clock.set(local(2026, 12, 1, 11, 0))
+    reply = chat.say("sec", f"补签 张三 {said} 手机没电", chat="g1")
+    assert "补签：政治夜学（11月30日 19:30）" in reply.text, reply.text
+    assert statuses(runtime.engine, "张三")[date(2026, 11, 30)] == "makeup"
+    assert statuses(runtime.engine, "张三").get(date(2026, 12, 1)) != "makeup"
 
 
 @pytest.mark.parametrize("said", ["手机没电，上周五", "手机没电 27号的夜学", "手机没电，周五夜学",

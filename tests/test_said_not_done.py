@@ -48,7 +48,7 @@ def test_here_is_a_check_in_still(runtime, chat, clock, said):
 @pytest.mark.parametrize("said", ["还没结束", "先别结束", "不要结束", "签到还没结束", "快结束了",
                                   "签到快结束了", "签到要结束了", "是不是结束了", "我这边结束了",
                                   "马上结束", "差不多结束了", "结束？", "结束了？", "夜学结束了？",
-                                  "结束了?", "结束 签到？"])
+                                  "结束了?", "结束 签到？", "结束了吗呀", "结束了没哈"])
 def test_words_that_do_not_end_the_night_study_leave_it_open(runtime, chat, clock, said):
     _under_way(runtime, clock)
     assert "签到成功" in chat.say("li", "签到", chat="g1").text

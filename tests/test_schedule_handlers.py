@@ -78,6 +78,18 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     # Hours said in words: taken for the day, and the day was blamed (不是星期几).
     ("设置 夜学 每周三 晚七点半 90分钟", "每周三 19:30", 90),
     ("设置 主题党日 每月15日 下午三点 2小时", "每月15日 15:00", 120),
+    # From and to: the start and how long (the range was refused as no weekday).
+    ("设置 夜学 每周三 19:30-21:00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30至21:00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19：30～21：00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
+    ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
+    ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
+    # Voice input's commas part the words (were 不知道要设置「主题党日，每月15日，…」).
+    ("设置 主题党日，每月15日，14:30，两个小时，顺延", "每月15日 14:30", 120),
+    ("设置 主题党日 每月15号下午2点半，2小时。", "每月15日 14:30", 120),
+    ("设置 夜学，每周二，四，19:30", "每周二、周四 19:30", 90),
+    ("设置 夜学 周三 19:30 吧", "每周三 19:30", 90),
 ])
 def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule, minutes):
     reply = chat.say("sec", said, chat="g1")
@@ -95,6 +107,29 @@ def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, 
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said
     assert [s.rule for s in schedules(engine)] == ["每周三 07:30"], reply.text
+
+
+@pytest.mark.parametrize("said, asked", [
+    ("设置 主题党日 每月15日 2:30", "是下午2:30吗？请写 14:30 或 下午2:30"),
+    ("设置 主题党日 每月15号 两点半", "是下午2:30吗"),
+    ("设置 支委会 每月第一个周一 3点", "是下午3:00吗"),
+    ("设置 党课 每月最后一个周五 6:00", "是晚上6:00吗"),
+])
+def test_any_activity_at_an_hour_of_the_night_is_asked_about_not_saved(chat, engine, branch,
+                                                                       said, asked):
+    # 设置 主题党日 每月15日 2:30 was saved as 02:30: the members were reminded in the night
+    # and counted absent for an afternoon meeting.
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.is_error and asked in reply.text, reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 主题党日 每月15日 下午2:30", chat="g1")  # said so: as said
+    assert [s.rule for s in schedules(engine)] == ["每月15日 14:30"], reply.text
+
+
+def test_a_span_that_ends_before_it_starts_is_refused(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 21:00-19:30", chat="g1")
+    assert reply.is_error and "「21:00-19:30」的结束时间不晚于开始时间" in reply.text, reply.text
+    assert schedules(engine) == []
 
 
 def test_a_member_cannot_set_schedules(chat, engine, branch):
@@ -214,6 +249,28 @@ def test_pausing_without_a_date_says_which_date_is_missing(chat, branch):
         reply = chat.say("sec", said, chat="g1")
         assert reply.is_error and reply.text == (
             "缺少暂停到的日期。\n例如：暂停日程 夜学 至 12月31日"), (said, reply.text)
+
+
+@pytest.mark.parametrize("said", ["暂停日程 夜学至12月9日", "暂停日程 至12月9日 夜学",
+                                  "暂停日程，至 12月9日，夜学"])
+def test_a_pause_with_its_date_glued_on_or_said_first_is_made(chat, branch, said):
+    # They were told 缺少暂停到的日期 and 没有「至12月9日」这种活动, and the study was held.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error and "已暂停" in reply.text and "2026-12-09" in reply.text, \
+        reply.text
+    assert "（暂停至 12月9日）" in chat.say("li", "日程", chat="g1").text
+
+
+def test_pause_and_resume_said_with_the_activity_act_on_its_schedule(chat, branch):
+    # 暂停夜学 至12月9日 was answered 你是想发送「暂停提醒」吗, which would have held the
+    # studies without reminders and counted everyone absent.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", "暂停夜学 至12月9日", chat="g1")
+    assert not reply.is_error and "已暂停" in reply.text, reply.text
+    reply = chat.say("sec", "恢复夜学", chat="g1")
+    assert not reply.is_error and "已恢复" in reply.text, reply.text
+    assert "暂停至" not in chat.say("li", "日程", chat="g1").text
 
 
 def test_a_pause_of_years_is_refused_and_nothing_changes(chat, engine, branch):
@@ -908,3 +965,18 @@ def test_a_night_study_at_eight_or_nine_is_asked_about_too(chat, engine, branch,
     reply = chat.say("sec", f"设置 夜学 每周三 {said}", chat="g1")
     assert reply.is_error and f"是晚上{hour}吗" in reply.text, reply.text
     assert schedules(engine) == []
+
+
+@pytest.mark.parametrize("said", ["取消 11.25 夜学 会议室停电", "取消 25号的夜学 会议室停电",
+                                  "取消 11月25日 夜学 会议室停电", "取消 周三晚上 夜学 会议室停电"])
+def test_cancel_said_with_the_day_first_proposes_that_study(runtime, chat, clock, branch, said):
+    # 取消 11.25 夜学 was answered 你是想发送「取消提醒」吗, which stops the sender's own
+    # reminders and leaves the study on.
+    from tests.test_figures import run_ticks
+
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    run_ticks(runtime, clock, local(2026, 11, 23, 12, 0))
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.text.startswith("将取消政治夜学") and "11月25日" in reply.text, reply.text
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    assert "11月25日" not in chat.say("li", "日程", chat="g1").text

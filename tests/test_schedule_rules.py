@@ -46,6 +46,13 @@ TZ = ZoneInfo("Asia/Shanghai")
     ("每月15日 下午三点", "monthly_day", (), time(15, 0)),
     ("每周三晚上七点三十分", "weekly", (2,), time(19, 30)),
     ("每周二、四 晚上八点十五", "weekly", (1, 3), time(20, 15)),
+    # The day in words or digits, the time with a dot (each was refused as no day).
+    ("每月十五号 下午两点半", "monthly_day", (), time(14, 30)),
+    ("每月三十一日 14:30", "monthly_day", (), time(14, 30)),
+    ("每周3 19:30", "weekly", (2,), time(19, 30)),
+    ("每周2、4 19:30", "weekly", (1, 3), time(19, 30)),
+    ("每周三 19.30", "weekly", (2,), time(19, 30)),
+    ("每月15日 14.30", "monthly_day", (), time(14, 30)),
 ])
 def test_the_forms_a_secretary_writes_are_understood(text, kind, weekdays, at):
     rule = parse_rule(text)
@@ -61,6 +68,9 @@ def test_a_rule_is_shown_back_in_its_canonical_form():
     ("每天 9:00", "应以「每月」或「每周」开头"),
     ("每月32日 9:00", "每月没有32日"),
     ("每周八 19:30", "「八」不是星期几"),
+    ("每周8 19:30", "「8」不是星期几"),
+    ("每月三十二日 9:00", "每月没有32日"),
+    ("每周三 25.30", "没有这个时刻"),
     ("每周三", "缺少时间"),
     ("每周三 25:00", "没有这个时刻"),
     ("每周三 上午19:30", "上午没有19点"),

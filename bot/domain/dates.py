@@ -327,7 +327,8 @@ _CLOCK = r"(?:\d{1,2}\s*[:：]\s*\d{2}|[\d零〇一二两三四五六七八九�
 _RECORD_DAY = re.compile(
     rf"^\s*((?:(?:大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天)"
     rf"|(?:(?:上上|上|下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
-    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号號]|\d{{1,2}}[-./]\d{{1,2}})"
+    rf"|{_MONTH_DAY}|\d{{4}}[-./]\d{{1,2}}[-./]\d{{1,2}}|{_CN}\s*[日号號]"
+    rf"|\d{{1,2}}[-./]\d{{1,2}}[日号號]?)"  # 12.1号 too: it was the reason, and the latest made up
     rf"(?:晚上|下午|上午|早上|中午|晚|早)?|昨晚上?|今晚上?|明晚上?)(?:{_CLOCK})?"
     rf"{_ALONE}的?[\s，,、：:]*")
 _EVENINGS = {"昨晚": "昨天", "今晚": "今天", "明晚": "明天"}
@@ -350,6 +351,7 @@ def find_record_day(text: str, today: date) -> DateRange | None:
         said = said.removesuffix("上")
     else:
         said = re.sub(r"(?:晚上|下午|上午|早上|中午|晚|早)$", "", said)
+    said = re.sub(r"^(\d{1,2}[-./]\d{1,2})[日号號]$", r"\1", said)  # 12.1号
     try:
         day = words.parse_date(_EVENINGS.get(said, said), today, past=True)
     except words.DateError:

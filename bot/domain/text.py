@@ -40,7 +40,7 @@ _LEADING_DECORATION = re.compile(rf"^{_EMOJI}(?:\s|{_EMOJI})*")
 _EMOTICONS = ("强", "抱拳", "OK", "ok", "握手", "胜利", "玫瑰", "微笑", "呲牙", "鼓掌", "拳头",
               "爱心", "赞", "耶", "合十", "加油", "庆祝", "憨笑", "愉快", "好的", "嘿哈", "奋斗")
 _LEADING_EMOTICONS = re.compile(r"^(?:\[(?:" + "|".join(_EMOTICONS) + r")\]\s*)+")
-PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
+PARTICLES = re.compile(r"(?:了|啦|喽|咯|吧|呀|啊|哈|哦|噢|嘛|呢|吗|么|哟|一下|谢谢|好的)+")
 # Words between arguments: a space or any of the commas people type, and the full stop
 # voice input puts between them (请假。明天值班: the leave was for the activity at hand, its
 # reason 。明天值班).

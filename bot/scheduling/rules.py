@@ -20,7 +20,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from bot.domain.text import cn_number, parse_minutes
 
 WEEKDAY_NAMES = "一二三四五六日"
-_WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)} | {"天": 6, "七": 6}
+# 周3, 周7: weekdays typed as digits, as 周5 is read in a date.
+_WEEKDAY_INDEX = {name: i for i, name in enumerate(WEEKDAY_NAMES)} | {"天": 6, "七": 6} | {
+    str(i + 1): i for i in range(7)}
 _ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 
 ACCEPTED_FORMS = (
@@ -88,7 +90,8 @@ _TIME = re.compile(rf"^(?P<part>{PART_OF_DAY})?\s*(?P<hour>\d{{1,2}})\s*"
 # Glued to the day too (每周三晚上19:30, 每月15日14:30).
 _TRAILING_TIME = re.compile(rf"\s*({PART_OF_DAY}?\s*{_CLOCK})$")
 _AFTERNOON = ("下午", "晚上", "晚")
-_MONTHLY_DAY = re.compile(r"^每月(\d{1,2})[日号]$")
+_DOTTED_TIME = re.compile(r"(?<![\d.])(\d{1,2})\.([0-5]\d)$")
+_MONTHLY_DAY = re.compile(r"^每月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]$")  # 15号, 十五号
 _MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一个))(?:周|星期)([一二三四五六日天])$")
 _WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
 _FIFTH_WEEKDAY = re.compile(r"^每月第[五5]个(?:周|星期)([一二三四五六日天])$")
@@ -137,7 +140,9 @@ def parse_time(text: str) -> time:
 
 def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
     """Parse a rule such as 每月第一个周五 14:30; raise RuleError naming what is wrong."""
-    folded = _fold(text)
+    # 19.30 at the end is a time typed with a phone's dot: read as 19:30, it was taken
+    # for the day and the day blamed.
+    folded = _DOTTED_TIME.sub(r"\1:\2", _fold(text))
     if not folded:
         raise _not_understood(text, "规则是空的")
     glued = _TRAILING_TIME.search(folded)
@@ -156,7 +161,7 @@ def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
 
 def _day_shape(day_part: str, text: str) -> dict:
     if match := _MONTHLY_DAY.match(day_part):
-        day = int(match.group(1))
+        day = cn_number(match.group(1)) or 0
         if not 1 <= day <= 31:
             raise _not_understood(text, f"每月没有{day}日")
         return dict(kind="monthly_day", day=day)
