@@ -40,12 +40,13 @@ from storage.models import (
 )
 
 # What people typed into a detail (a leave reason, 事迹): it may name the member or others.
-_FREE_TEXT = frozenset({"reason", "deeds", "was", "comment", "material", "text"})
+_FREE_TEXT = frozenset({"reason", "deeds", "was", "comment", "material", "text",
+                        "cancel_reason"})
 # Joined names in one target (委员 张三、李四; a pairing 一支部↔二支部).
 _TARGET_PARTS = re.compile(r"(、|↔)")
 # How a ledger line's note names who corrected it: f"{by.name}更正为…" (storage.attendance,
 # storage.corrections); the word after the name tells it from a longer namesake's.
-_LEDGER_ACTS = ("批准请假", "更正为", "撤销", "取消活动")
+_LEDGER_ACTS = ("批准请假", "更正为", "撤销", "取消活动", "恢复活动")
 
 
 class MemberNotFound(Exception):

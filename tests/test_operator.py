@@ -372,6 +372,30 @@ def test_forget_takes_the_name_and_reasons_out_of_the_points_ledger(engine, db_u
     assert "王书记" not in shown and "已注销成员#1更正为请假：临时出警" in shown, shown
 
 
+def test_forget_takes_a_secretarys_name_out_of_a_restored_activitys_lines(
+        engine, db_url, chat, clock):
+    """恢复活动 notes its lines 「王书记恢复活动：…」 and audits the reason it was cancelled
+    for: forgetting the 书记 left both (the cancellation's own lines were scrubbed)."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec", staff_no="S0001")
+        make_member(s, branch, "李四", wecom="ls", staff_no="J0002")
+    seed(engine, people)
+    chat.say("sec", "开始 主题党日 学习", chat="g1")
+    chat.say("ls", "签到", chat="g1")
+    chat.say("sec", "取消活动 李四家里出事", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    assert chat.say("sec", "恢复活动 取消错了", chat="g1").text.startswith("已恢复")
+    djbot(db_url, "forget", "S0001", "--yes")
+    with Session(engine) as session:
+        notes = json.dumps([e.note for e in session.exec(select(PointEntry))], ensure_ascii=False)
+        audit = json.dumps([e.detail for e in session.exec(select(AuditEntry))],
+                           ensure_ascii=False)
+    assert "王书记" not in notes and "已注销成员#1恢复活动：取消错了" in notes, notes
+    assert "李四家里出事" not in audit, audit
+
+
 def test_forget_takes_the_name_out_of_answers_kept_to_others_and_of_queued_messages(
         engine, db_url, chat, clock):
     """Before, forget deleted the member's own messages' answers but kept, for the retention,
