@@ -210,6 +210,16 @@ class BranchStanding:
     tier: Tier | None
 
 
+def _stood_through(f: BranchFigures, period: Period) -> bool:
+    """Whether the branch was still there at the period's end: by its end date, not by
+    whether it is active now, so a week's quota tiers stay as 周报 gave them after a
+    临时党支部 ends later."""
+    ends_on = date.fromisoformat(f.ends_on) if isinstance(f.ends_on, str) else f.ends_on
+    if ends_on is None:
+        return f.standing
+    return ends_on > period.last_day
+
+
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
     # Exact fractions of the counts, so the score is the one worked out by hand.
@@ -219,7 +229,7 @@ def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> lis
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers,
-                         ranked=[f.branch_id for f in figures if f.standing])
+                         ranked=[f.branch_id for f in figures if _stood_through(f, period)])
     result = [BranchStanding(f, scores[f.branch_id], tiers.get(f.branch_id)) for f in figures]
     result.sort(key=lambda s: (s.score is None, -(s.score or 0), s.figures.name))
     return result

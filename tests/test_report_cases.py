@@ -224,6 +224,37 @@ def test_in_quota_mode_an_ended_temporary_branch_takes_no_standing_branchs_blue_
     assert lines["一支部"].tier == "红" and lines["三支部"].tier == "黄"
 
 
+def test_a_weeks_quota_tiers_stay_as_sent_when_a_temporary_branch_ends_weeks_later(
+        runtime, settings):
+    """专案临时支部 stood all of W48 (it ends on 12月19日) and was its lowest: blue, asked to
+    a talk, 四支部 yellow, as 周报 said on 11月30日. Once it ended, W48 read again took it out
+    of the ranking (by whether it is active now) and 四支部 turned blue and was asked to a
+    talk for a week long gone. Whether it stood is read from its end date."""
+    from dataclasses import replace as with_
+
+    from storage.temporary import end_due
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 12, 19))
+        for branch, came in zip([*standing, temp], (4, 3, 2, 1, 0)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+    seed(runtime.engine, scene)
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    sent = {name: (line.tier, line.talk) for name, line in report_week(runtime, settings).items()}
+    assert sent["专案临时支部"] == ("蓝", True) and sent["四支部"] == ("黄", False)
+    seed(runtime.engine, lambda s: end_due(s, today=date(2026, 12, 20),
+                                           now=local(2026, 12, 20, 0, 5), tz=SHANGHAI))
+    again = {name: (line.tier, line.talk) for name, line in report_week(runtime, settings).items()}
+    assert again["四支部"] == ("黄", False) and again["专案临时支部"] == ("蓝", False), again
+
+
 def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
         runtime, settings):
     """专案临时支部 ends on Friday the 27th; its Saturday night study had been created
