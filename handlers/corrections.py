@@ -131,17 +131,30 @@ def _called_off(ctx: Ctx, cancelled: tuple[Activity, ...]) -> tuple[int, int]:
     return tell_cancelled(attendance.calling_off(ctx), cancelled)
 
 
+# Between a name and the reason: a space or the commas and colons people type.
+_NAME_APART = re.compile(r"[\s，,、：:；;]+")
+
+
 def _members_study(ctx: Ctx, said: str) -> Reply | None:
     """撤销学习 <姓名> <原因> from a secretary, committee member (of the member's branch),
     leader or admin: the member's latest study within attendance.makeup_window_days, asked
     about first (it cannot be logged again for that day). None when no other member is
     named: the sender's own study, as ever."""
     assert ctx.member is not None and ctx.member.id is not None
-    words = re.sub(r"^(?:学习|自学)(?:记录)?[\s，,：:]*", "", said).split(maxsplit=1)
+    said = re.sub(r"^(?:学习|自学)(?:记录)?[\s，,：:]*", "", said)
+    words = [w for w in _NAME_APART.split(said, maxsplit=1) if w]
     if not words:
         return None
     found = [m for m in org.members_by_name_or_staff_no(ctx.session, text=words[0])
              if m.id != ctx.member.id]
+    if not found and ctx.member.branch_id is not None:
+        # 撤销学习 李明时长不实: a name of the branch glued to the reason (it was read as no
+        # name, and the sender's own study was withdrawn instead).
+        glued = max((m for m in org.members(ctx.session, branch_id=ctx.member.branch_id)
+                     if m.id != ctx.member.id and len(m.name) >= 2
+                     and said.startswith(m.name)), key=lambda m: len(m.name), default=None)
+        if glued is not None:
+            found, words = [glued], [glued.name, said[len(glued.name):]]
     if not found:
         return None
     if len(found) > 1:
@@ -149,7 +162,7 @@ def _members_study(ctx: Ctx, said: str) -> Reply | None:
     member = found[0]
     if ctx.role not in LEADERS | {Role.ADMIN} and member.branch_id != ctx.member.branch_id:
         return Reply.error(f"{member.name}不是本支部的党员，你不能撤销其学习记录。记录保持不变。")
-    reason = words[1].strip() if len(words) > 1 else ""
+    reason = words[1].strip(" ，,、：:；;") if len(words) > 1 else ""
     if not reason:
         return Reply.error(f"请写明原因，记录保持不变。例如：撤销学习 {member.name} 时长与实际不符")
     days = ctx.rules.makeup_window_days

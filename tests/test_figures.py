@@ -610,6 +610,26 @@ def test_the_word_naming_the_study_undone_is_not_its_reason(runtime, chat, clock
         "11月23日 09:00 ±0 自学「理论」60分钟 +2，已冲销（李明撤销学习：本人撤销）"]
 
 
+@pytest.mark.parametrize("said", ["撤销学习 李明，时长不实", "撤销学习 李明时长不实",
+                                  "撤销学习：李明：时长不实"])
+def test_a_secretary_naming_the_member_with_a_comma_or_glued_withdraws_theirs(
+        runtime, chat, clock, said):
+    """撤销学习 李明，时长不实 (a comma, or the reason glued on) read no name and withdrew the
+    secretary's own study of that day, at once and without asking."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "李明", wecom="li")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+    seed(runtime.engine, scene)
+    chat.say("li", "学习 理论 600")
+    clock.advance(timedelta(days=1, minutes=1))
+    chat.say("sec", "学习 理论 30")
+    asked = chat.say("sec", said, chat="g1").text
+    assert asked.startswith("将撤销李明 11月23日 09:00 的学习记录：理论 600 分钟"), asked
+    assert "原因：时长不实" in asked, asked
+
+
 def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime, chat, clock):
     """李明 logged 600 minutes for 60 and noticed the next day: 撤销 was his for a day only,
     and nobody else could take it back, so his +4 stood in his points, his branch's
