@@ -957,6 +957,10 @@ class CommandRegistry:
         if more:
             return None
         head, second = _without_particle(head), _without_particle(second)  # 李明签到了
+        if head.startswith("@"):
+            # @王书记 签到, @王书记签到: whom the member speaks to, as they check in; only a
+            # mention after the command names another (签到 @张强).
+            return None
         for name, said in ((head, second), (second, head)):  # 李明 签到, 签到 李明
             command = self.get(said) if name else None
             if command is not None and command.for_another is not None:
@@ -1149,7 +1153,7 @@ def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str]
 
 def _named(command: Command, said: str) -> tuple[Command, str] | None:
     """The command and the name said with it (帮 and the like dropped, and the @ of a
-    mention: 签到 @李明 names him as 签到 李明 does), if it is one."""
+    mention after the command: 签到 @李明 names him as 签到 李明 does), if it is one."""
     said = said.removeprefix("@")
     name = said[1:] if said[:1] in _FOR_WHOM and len(said) > 2 else said
     if (not 2 <= len(name) <= _NAME_MAX_CHARS or name in _NOT_A_NAME

@@ -53,8 +53,8 @@ from storage.schedules import bureau_schedules
 UNDO_WITHIN = timedelta(days=1)
 # What 撤销 may be followed by but does not undo (撤销补签 张伟, 撤销签到, 撤销更正 张三,
 # 撤销约谈): another record's name, never a reason that leaves the sender's study to go.
-NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "活动", "更正", "约谈", "整改", "结对", "讲师",
-              "推荐", "先锋党员", "评价", "日程", "请假", "销假")
+NOT_UNDONE = ("补签", "签到", "缺席", "确认缺席", "取消活动", "取消", "活动", "更正", "约谈", "整改",
+              "结对", "讲师", "推荐", "先锋党员", "评价", "日程", "请假", "销假")
 # 撤销 学习 …, 撤销 调研 …: the one of the two the sender names, not whichever came last.
 STUDY_WORDS = ("学习", "自学")
 VISIT_WORDS = ("调研",)
@@ -654,6 +654,8 @@ def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
                 f"本人确实参加了的，请发送「补签 {who[0]} 原因」。")
     if named in ("补签", "签到", "缺席", "确认缺席", "更正"):
         return _attendance_hint(ctx)
+    if named in ("取消活动", "取消"):
+        return "取消活动取消错了，请发送「恢复活动 原因」。"
     if named in ("请假", "销假"):
         return "撤回自己的请假请发送「销假」（只撤回一次：「销假 夜学」「销假 12月10日」）。"
     if named == "约谈":
@@ -737,7 +739,7 @@ CANCEL_ACTIVITY = Command(
 RESTORE_ACTIVITY = Command(
     name="恢复活动", acts=True,
     summary="撤回最近一次「取消活动」（补签期限内）：签到、请假、缺席和积分照常计入",
-    handler=restore, aliases=("撤销取消", "撤回取消"),
+    handler=restore, aliases=("撤销取消", "撤回取消", "撤销取消活动", "撤回取消活动"),
     args=(rest("reason", "原因", optional=True),), roles=MANAGERS | LEADERS,
     example="恢复活动 取消错了", capability="corrections")
 DELETE_SCHEDULE = Command(

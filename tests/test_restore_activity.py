@@ -175,3 +175,16 @@ def test_an_activity_restored_while_under_way_is_on_again_for_the_group(runtime,
     assert [(kind, text) for _, kind, _, text in sent] == [
         ("activity.resume", "【活动恢复】政治夜学（19:30）照常举行。")], sent
     assert chat.say("a", "签到", chat="g1").text.startswith("甲 签到成功")
+
+
+def test_taking_back_a_cancellation_said_with_undo_restores_it(runtime, chat):
+    """撤销取消活动 was read as 恢复活动 with the reason 活动 (in the ledger's note), and
+    撤销 取消活动 went to 撤销, which named no way back."""
+    _held_theme_day(runtime, chat)
+    held = _points(runtime)
+    chat.say("sec", "取消活动 下雨", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    reply = chat.say("sec", "撤销 取消活动", chat="g1")
+    assert reply.text.startswith("已恢复"), reply.text
+    assert _points(runtime) == held
+    assert "书记恢复活动：未说明原因" in chat.say("a", "积分明细").text

@@ -194,16 +194,18 @@ def test_a_member_signs_their_check_in_with_their_name_and_nobody_checks_in_anot
 
 def test_naming_another_by_their_mention_checks_in_nobody(runtime, chat, clock):
     """签到 @张强, a secretary checking in one who forgot, checked in the secretary and said
-    so: 张强 stayed missing and the record was the secretary's. The mention names him as
-    签到 张强 does."""
+    so: 张强 stayed missing and the record was the secretary's. The mention after 签到 names
+    him as 签到 张强 does; one before it is whom the member speaks to (@王书记 签到)."""
     _branch(runtime, NIGHT_STUDY)
     clock.set(local(2026, 12, 8, 19, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
-    for user, said in (("sec", "签到 @张强"), ("sec", "@张强签到"), ("li", "签到 @张强")):
+    for user, said in (("sec", "签到 @张强"), ("li", "签到 @张强")):
         reply = chat.say(user, said, chat="g1")
         assert reply.is_error and "不能替张强签到" in reply.text, (said, reply.text)
     assert _records(runtime) == []
     assert chat.say("li", "签到 @李明", chat="g1").text.startswith("李明 签到成功")
+    assert chat.say("zhang", "@王书记 签到", chat="g1").text.startswith("张强 签到成功")
+    assert chat.say("sec", "@李明签到", chat="g1").text.startswith("王书记 签到成功")
 
 
 def test_a_mention_names_whom_a_make_up_is_for_and_no_one_asks_leave_for_another(

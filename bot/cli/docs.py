@@ -30,8 +30,10 @@ bad arguments says what is missing, in words, with one example, and changes noth
 miss gets 你是想发送「签到」吗？; 怎么请假 or 签到怎么弄 gets that command's help, and 收到,
 看到了, 确认收到, 谢谢 or 你好 a word in reply. A question (结束了吗, 结束嘛, 结束？) never sets off a command
 that acts for others, nor does what says it is not done or not yet (我不来了, 我马上到, 先别
-确认缺席, 还没结束, 快结束了, 明天签到), and nobody checks in for another (我帮他签到, 张强签到: told to ask for
-补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a 接龙 is signed. 请假 主题党日
+确认缺席, 还没结束, 快结束了, 明天签到), and nobody checks in for another (我帮他签到, 张强签到,
+签到 @张强: told to ask for 补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a
+接龙 is signed. An @ before a command is whom the sender speaks to (@王书记 请假 值班 is the
+sender's own leave), except before one done for a member (@张强 补签 手机没电 is his). 请假 主题党日
 出差 or 夜学请假 值班 is leave for that activity, 今晚请假 值班 for tonight's; a reply under a
 quoted message (「…」 and a line of dashes) is read alone. In the 用法 column, [方括号] marks
 what may be left out.
