@@ -175,7 +175,8 @@ def withdraw_talk(ctx: Ctx, args: dict[str, Any]) -> Reply:
     name = branch.name if branch else "支部"
     ctx.audit("talk.withdraw", target=name,
               detail={"talk_id": talk.id, "talked_on": talk.talked_on.isoformat(),
-                      "leader_id": talk.leader_id, "reason": reason})
+                      "leader_id": talk.leader_id, "member_id": talk.leader_id,
+                      "reason": reason})
     return Reply(f"已撤销约谈 #{talk.id}：{name}，{talk.talked_on.month}月{talk.talked_on.day}日"
                  f"（原因：{reason}）。不再计入约谈记录和年度统计。")
 
@@ -386,7 +387,8 @@ def withdraw_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
     branch = ctx.session.get(Branch, item.branch_id)
     name = branch.name if branch else "支部"
     ctx.audit("rectification.withdraw", target=name,
-              detail={"item": item.id, "owner_id": item.owner_id, "reason": reason})
+              detail={"item": item.id, "owner_id": item.owner_id, "member_id": item.owner_id,
+                      "reason": reason})
     told = ""
     owner = ctx.session.get(Member, item.owner_id) if item.owner_id else None
     if owner is not None and owner.id != ctx.member.id and item.closed_on is None:

@@ -195,8 +195,8 @@ def _confirmed_study_withdrawal(ctx: Ctx, payload: dict[str, Any]) -> Reply:
     reversed_points = corrections.withdraw_study(ctx.session, log=log, by=ctx.member,
                                                  reason=reason, now=ctx.now)
     ctx.audit("study.withdraw", target=member.name,
-              detail={"study_id": log.id, "minutes": log.minutes, "reason": reason,
-                      "reversed_points": reversed_points})
+              detail={"member_id": member.id, "study_id": log.id, "minutes": log.minutes,
+                      "reason": reason, "reversed_points": reversed_points})
     # Their points fall by it: they hear who took it back and why, as for a 更正.
     reached = attendance.write_privately(
         ctx, [member], f"【学习记录撤销】{ctx.member.name}撤销了你{said}，积分 "

@@ -472,6 +472,24 @@ def test_export_includes_what_the_member_did_as_leader_lecturer_and_owner(engine
     assert "张三" not in json.dumps(leader, ensure_ascii=False)
 
 
+def test_export_includes_a_secretarys_withdrawal_of_the_members_study(engine, db_url, chat, clock):
+    """The audit entry of a 书记's 撤销学习 named the member by name only: their export,
+    which lists the entries about them by member id, left it out."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        bind_chat(s, branch, "g1")
+        make_member(s, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "张三", wecom="zs", staff_no="J0001")
+    seed(engine, people)
+    chat.say("zs", "学习 理论 600")
+    clock.advance(days=2)
+    assert chat.say("sec", "撤销学习 张三 时长不实", chat="g1").text.startswith("将撤销")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已撤销")
+    exported = json.loads(djbot(db_url, "export", "J0001").stdout)
+    assert [e["detail"]["reason"] for e in exported["audit"]
+            if e["action"] == "study.withdraw"] == ["时长不实"], exported["audit"]
+
+
 def test_export_into_a_missing_folder_says_so_in_one_line(engine, db_url, tmp_path):
     """Before, `export --out` into a folder that is not there ended in a traceback."""
     seed(engine, fill_a_week)
