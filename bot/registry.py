@@ -295,15 +295,6 @@ class Command:
     # nothing more than the command does (活动) is dropped.
     short: str = ""
 
-    @property
-    def reads_a_leading_mention(self) -> bool:
-        """Whether a message led by someone's @ is about them for this command, so the
-        mention is its first word of arguments: @张强 补签 手机没电 is 补签 @张强 手机没电
-        (it said 缺少补签原因). For any other command the mention is whom the sender spoke
-        to: @王书记 请假 值班 is a member's own leave, told to the secretary, and @张强
-        未签到 lists who is missing."""
-        return self.done_for or bool(self.args) and self.args[0].key == "who"
-
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:
         """`ignores` as str.endswith takes them: read on every quick check-in."""
@@ -660,10 +651,10 @@ class CommandRegistry:
                 if glued is not None:
                     return glued[0], (glued[1] + " " + tail).strip()
             if tail:
-                command, args = self.match(tail)
-                if command is not None and command.reads_a_leading_mention:
-                    return command, f"{head} {args}".strip()
-                return command, args
+                # @王书记 请假 值班: whom the sender speaks to. Not read as whom it is about,
+                # even before 补签 or 更正: @王书记 更正 缺席 周强 代签 from a 委员 would have
+                # marked the secretary absent.
+                return self.match(tail)
         heads = _unfilled(head)
         for partly in heads[1:-1]:  # 查一下我的请假: 我的请假, not 请假 (leave asked)
             command = self.get(partly)

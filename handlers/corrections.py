@@ -308,10 +308,17 @@ def restore(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if problem:
         return Reply.error(problem)
     days = ctx.rules.makeup_window_days
+    said = (args.get("reason") or "").strip()
+    first, _, after = said.partition(" ")
+    kind = parse_activity_type(first) if first else None
+    if kind is not None:
+        said = after.strip()  # 恢复活动 夜学 取消错了: the night study, whatever came after it
     activity = store.last_cancelled(ctx.session, branch_id=scope,
-                                    since=ctx.now - timedelta(days=days))
+                                    since=ctx.now - timedelta(days=days),
+                                    kind=kind.value if kind is not None else None)
     if activity is None:
-        return Reply.error(f"没有可以恢复的活动：最近 {days} 天内没有用「取消活动」取消的活动，"
+        what = kind.value if kind is not None else "活动"
+        return Reply.error(f"没有可以恢复的{what}：最近 {days} 天内没有用「取消活动」取消的{what}，"
                            "什么也没有改。")
     label = attendance._label(ctx, activity, with_date=True)
     instead = store.held_instead(ctx.session, activity=activity)
@@ -320,7 +327,7 @@ def restore(ctx: Ctx, args: dict[str, Any]) -> Reply:
                            "恢复会把一次活动记成两次。要改记录请用「更正」或「补签」。")
     assert ctx.member is not None
     why_cancelled = activity.cancel_reason or "未说明原因"
-    reason = (args.get("reason") or "").strip() or "未说明原因"
+    reason = said or "未说明原因"
     restored = corrections.restore_activity(ctx.session, activity=activity, by=ctx.member,
                                             reason=reason, now=ctx.now, tz=ctx.settings.tz)
     if restored is None:
@@ -462,9 +469,13 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     bureau = kind is not None and is_bureau_schedule(ctx, kind)
     if ctx.branch is None and not bureau:
         return Reply.error("请在支部群里暂停本支部的日程。")
+    today = ctx.local_now.date()
+    if kind is None and _names_a_day(args["type"], today):
+        # 暂停下周三的夜学: one day's, which 取消活动 is for; a pause runs from today.
+        return Reply.error("没有暂停：暂停日程是从今天起到某天都不举行，如「暂停日程 夜学 至 12月31日」。"
+                           "只停某一次，请发送「取消活动 那天 活动 原因」，如「取消活动 12月3日 夜学 临时勤务」。")
     if kind is None:
         return Reply.error(usage_text(PAUSE_SCHEDULE, f"没有「{args['type']}」这种活动"))
-    today = ctx.local_now.date()
     group, said = _party_group_said(ctx, args["until"] or "", bureau=bureau)
     if isinstance(said, Reply):
         return said
@@ -513,6 +524,13 @@ def pause_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(text + _told((groups, asked)))
 
 
+def _names_a_day(word_: str, today: date) -> bool:
+    try:
+        return find_leading_day(word_.removesuffix("的"), today) is not None
+    except DateError:
+        return True
+
+
 def _type_then_until(args: dict[str, Any]) -> dict[str, Any]:
     """暂停日程 至12月31日 夜学 as 暂停日程 夜学 至12月31日: the activity said after the date
     (it was told 没有「至12月31日」这种活动)."""
@@ -522,8 +540,16 @@ def _type_then_until(args: dict[str, Any]) -> dict[str, Any]:
     at = next((at for at, w in enumerate(words) if parse_activity_type(w) is not None), None)
     if at is None:
         return args
-    # The party group named after the activity first, then the date (_party_group_said).
-    until = [*words[at + 1:], said, *words[:at]]
+    if said.startswith(("至", "到", "直到")):
+        # The party group named after the activity first, then the date (_party_group_said).
+        until = [*words[at + 1:], said, *words[:at]]
+    elif not words[:at] and said.endswith("小组"):
+        # 暂停日程 第一党小组 党小组会 至 1月31日: that group's (every group's were paused).
+        until = [said, *words[at + 1:]]
+    else:
+        # 暂停下周三的夜学, 周三的夜学暂停: a day, not until when (it paused every one from
+        # today to that day): left for pause_schedule to refuse.
+        return args
     return {**args, "type": words[at], "until": " ".join(until)}
 
 
@@ -654,8 +680,11 @@ def _put_right_by(ctx: Ctx, named: str, reason: str) -> str:
                 f"本人确实参加了的，请发送「补签 {who[0]} 原因」。")
     if named in ("补签", "签到", "缺席", "确认缺席", "更正"):
         return _attendance_hint(ctx)
-    if named in ("取消活动", "取消"):
+    if named == "取消活动":
         return "取消活动取消错了，请发送「恢复活动 原因」。"
+    if named == "取消":
+        return ("取消活动取消错了，请发送「恢复活动 原因」；取消的提醒要恢复，请发送「恢复提醒」；"
+                "请假要撤回，请发送「销假」。")
     if named in ("请假", "销假"):
         return "撤回自己的请假请发送「销假」（只撤回一次：「销假 夜学」「销假 12月10日」）。"
     if named == "约谈":
@@ -738,9 +767,10 @@ CANCEL_ACTIVITY = Command(
     example="取消活动 临时勤务任务", capability="corrections")
 RESTORE_ACTIVITY = Command(
     name="恢复活动", acts=True,
-    summary="撤回最近一次「取消活动」（补签期限内）：签到、请假、缺席和积分照常计入",
-    handler=restore, aliases=("撤销取消", "撤回取消", "撤销取消活动", "撤回取消活动"),
-    args=(rest("reason", "原因", optional=True),), roles=MANAGERS | LEADERS,
+    summary="撤回最近一次「取消活动」（补签期限内，可写明活动）：签到、请假、缺席和积分照常计入",
+    # Not 撤销取消 alone: glued to more (撤销取消提醒) it would restore an activity at once.
+    handler=restore, aliases=("撤销取消活动", "撤回取消活动"),
+    args=(rest("reason", "[活动] 原因", optional=True),), roles=MANAGERS | LEADERS,
     example="恢复活动 取消错了", capability="corrections")
 DELETE_SCHEDULE = Command(
     name="删除日程", summary="删除本支部的一项固定日程", handler=delete_schedule,
@@ -770,13 +800,13 @@ PAUSE_SCHEDULE = Command(
     handler=pause_schedule, args=(word("type", "活动类型", known=_a_kind, cut=True),
                                   rest("until", "暂停到的日期")),
     # 暂停夜学 至12月31日, 恢复 夜学: 暂停提醒 was suggested, which still counts the absences.
-    short="暂停", said_first=ACTIVITY_WORDS,
+    short="暂停", said_first=ACTIVITY_WORDS, acts=True,  # 夜学暂停吗 asks, it pauses nothing
     roles=MANAGERS | LEADERS, example="暂停日程 夜学 至 12月31日", capability="corrections")
 RESUME_SCHEDULE = Command(
     name="恢复日程", summary="恢复暂停的固定活动", handler=resume_schedule,
     args=(word("type", "活动类型", known=_a_kind, cut=True),
           word("group", "党小组", optional=True)),
-    short="恢复", said_first=ACTIVITY_WORDS,
+    short="恢复", said_first=ACTIVITY_WORDS, acts=True,
     roles=MANAGERS | LEADERS, example="恢复日程 夜学",
     capability="corrections")
 

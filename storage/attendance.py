@@ -270,13 +270,14 @@ def held_with(session: Session, *, activity: Activity, now: datetime) -> list[Ac
     return sorted(found.values(), key=lambda a: (a.starts_at, a.id), reverse=True)
 
 
-def last_cancelled(session: Session, *, branch_id: int | None, since: datetime
-                   ) -> Activity | None:
-    """The activity of the scope cancelled last by 取消活动 (not by a schedule change),
-    starting since `since`: what 恢复活动 restores."""
+def last_cancelled(session: Session, *, branch_id: int | None, since: datetime,
+                   kind: str | None = None) -> Activity | None:
+    """The activity of the scope (of `kind`, if given) cancelled last by 取消活动 (not by a
+    schedule change), starting since `since`: what 恢复活动 restores."""
     return session.exec(select(Activity).where(
         _in_scope(branch_id), Activity.status == CANCELLED,
         Activity.schedule_withdrawn == False,  # noqa: E712
+        *([Activity.type == kind] if kind is not None else []),
         Activity.starts_at >= since).order_by(Activity.cancelled_at.desc(),  # type: ignore[union-attr]
                                               Activity.id.desc())).first()  # type: ignore[union-attr]
 

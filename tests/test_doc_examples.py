@@ -155,8 +155,10 @@ SPEAKERS = {
 # 整改完成: xz01 is 刑侦's secretary, and demo-g1 is another branch's group.
 PRIVATELY = {"三会一课", "整改完成"}
 # Examples that answer what djbot just asked: (who, chat, what they said first).
+# 恢复活动: the 确认 of the cancellation 取消活动's example (just before it) asked for.
 PRELUDES = {"确认": ("ld01", "demo-leaders", "开始 主题党日 学习全会精神"),
-            "销假": ("cg05", "demo-g1", "请假 家里有事")}
+            "销假": ("cg05", "demo-g1", "请假 家里有事"),
+            "恢复活动": ("cg01", "demo-g1", "确认")}
 
 
 def test_every_chat_command_example_is_understood_and_answered_in_the_demo(tmp_path, monkeypatch):

@@ -188,3 +188,24 @@ def test_taking_back_a_cancellation_said_with_undo_restores_it(runtime, chat):
     assert reply.text.startswith("已恢复"), reply.text
     assert _points(runtime) == held
     assert "书记恢复活动：未说明原因" in chat.say("a", "积分明细").text
+
+
+def test_a_named_activity_is_the_one_restored_and_undo_words_do_not_restore(runtime, chat):
+    """With 夜学 then 主题党日 cancelled, 恢复活动 夜学 restored the 主题党日 (the word was only
+    its reason); and 撤销取消提醒 (the alias 撤销取消, glued) restored an activity at once."""
+    seed(runtime.engine, _branch)
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "取消活动 下雨", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    hint = chat.say("sec", "撤销取消提醒", chat="g1")
+    assert not hint.text.startswith("已恢复"), hint.text
+    reply = chat.say("sec", "恢复活动 夜学 取消错了", chat="g1")
+    assert reply.text.startswith("已恢复政治夜学"), reply.text
+    with Session(runtime.engine) as session:
+        assert {a.type: a.status for a in session.exec(select(Activity))} == {
+            "政治夜学": "open", "主题党日": "cancelled"}
+    again = chat.say("sec", "恢复活动 夜学", chat="g1")
+    assert again.is_error and "没有可以恢复的政治夜学" in again.text, again.text

@@ -273,6 +273,23 @@ def test_pause_and_resume_said_with_the_activity_act_on_its_schedule(chat, branc
     assert "暂停至" not in chat.say("li", "日程", chat="g1").text
 
 
+@pytest.mark.parametrize("said", ["周三的夜学暂停吗", "明天夜学暂停吗？", "夜学暂停吗",
+                                  "暂停下周三的夜学", "恢复夜学吗"])
+def test_a_question_or_one_day_pauses_nothing(chat, engine, branch, said):
+    """With 暂停夜学 read as 暂停日程, 周三的夜学暂停吗 (a question) paused the study from today
+    to Wednesday, and 暂停下周三的夜学 (one day) every one up to it: nobody was told, and
+    tonight's was gone from the figures."""
+    chat.say("sec", "设置 夜学 每周一、三 19:30", chat="g1")  # the clock is Monday 2026-11-23
+    chat.say("sec", said, chat="g1")
+    assert [s.paused_until for s in schedules(engine)] == [None]
+
+
+def test_one_days_pause_says_it_is_cancelled_one_at_a_time(chat, engine, branch):
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("sec", "暂停下周三的夜学", chat="g1")
+    assert reply.is_error and "取消活动" in reply.text and "至 12月31日" in reply.text, reply.text
+
+
 def test_a_pause_of_years_is_refused_and_nothing_changes(chat, engine, branch):
     """暂停日程 夜学 至 2099年1月1日 took the branch's night study, and so its part of the
     figures that decide 约谈, away for good, unseen: a pause is for half a year at most, and
@@ -318,6 +335,11 @@ def test_pausing_and_resuming_one_party_groups_meetings_leaves_the_others(runtim
         "第一党小组": date(2027, 1, 15), "第二党小组": None}, reply.text
     reply = chat.say("sec", "暂停日程 党小组会 第三党小组 至 1月31日", chat="g1")
     assert reply.is_error and "没有「第三党小组」" in reply.text, reply.text
+    # The group said before the activity is that group's, not every group's.
+    chat.say("sec", "恢复日程 党小组会", chat="g1")
+    reply = chat.say("sec", "暂停日程 第一党小组 党小组会 至 1月31日", chat="g1")
+    assert _paused_by_group(runtime.engine) == {
+        "第一党小组": date(2027, 1, 31), "第二党小组": None}, reply.text
 
 
 @pytest.mark.parametrize("said", ["暂停日程 夜学 12月10日至12月31日",

@@ -210,22 +210,24 @@ def test_naming_another_by_their_mention_checks_in_nobody(runtime, chat, clock):
 
 def test_a_mention_names_whom_a_make_up_is_for_and_no_one_asks_leave_for_another(
         runtime, chat, clock):
-    """@张强 补签 手机没电 said 缺少补签原因 (the mention dropped), and 请假 @张强 出差 was
-    the sender's leave with the reason @张强 出差. A mention that leads what is done for
-    someone names them; before one's own record it is whom one speaks to (@王书记 请假 值班
-    is 李明's leave), and before anything else only that (@李明 未签到)."""
+    """请假 @张强 出差 was the sender's leave with the reason @张强 出差. A mention after the
+    command names whom it is about (补签 @张强 …); one before it is whom the sender speaks
+    to (@王书记 请假 值班 is 李明's leave), even before 更正: @张强 更正 缺席 李明 代签 never
+    marks 张强 absent (the mention was read as whom it was about)."""
     _branch(runtime, NIGHT_STUDY)
     clock.set(local(2026, 12, 8, 19, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
     refused = chat.say("sec", "请假 @张强 出差", chat="g1")
     assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
     assert _records(runtime) == []
-    made_up = chat.say("sec", "@张强 补签 手机没电", chat="g1").text
+    made_up = chat.say("sec", "补签 @张强 手机没电", chat="g1").text
     assert made_up.startswith("已为 张强 补签") and "原因：手机没电" in made_up, made_up
     assert chat.say("li", "@王书记 请假 值班", chat="g1").text.startswith("已请假")
     assert "未签到" in chat.say("sec", "@李明 未签到", chat="g1").text
     assert _records(runtime) == [("张强", "政治夜学", "12-8", "makeup"),
                                  ("李明", "政治夜学", "12-8", "leave")]
+    chat.say("sec", "@张强 更正 缺席 李明 代签", chat="g1")
+    assert ("张强", "政治夜学", "12-8", "makeup") in _records(runtime), _records(runtime)
 
 
 def test_a_committee_member_late_for_the_committee_meeting_is_checked_in_there(
