@@ -93,8 +93,8 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     # Cancelled again after a 恢复活动: each entry's reversal is keyed by its round (123#1),
     # or the first round's key would swallow it and the points would stand.
     rounds: dict[str, int] = {}
-    for source_id in _reversals_of(session, activity):
-        entry_id = source_id.rsplit(":", 1)[-1].split("#", 1)[0]
+    for reversal in _reversals_of(session, activity):
+        entry_id = str(reversal.source_id).rsplit(":", 1)[-1].split("#", 1)[0]
         rounds[entry_id] = rounds.get(entry_id, 0) + 1
     total = 0
     for entry in entries:
@@ -111,11 +111,12 @@ def cancel_activity(session: Session, *, activity: Activity, by: Member | None, 
     return total
 
 
-def _reversals_of(session: Session, activity: Activity) -> list[str]:
-    """The source ids of the entries 取消活动 posted on the activity, every round."""
-    return list(session.exec(select(PointEntry.source_id).where(
+def _reversals_of(session: Session, activity: Activity) -> list[PointEntry]:
+    """The entries 取消活动 posted on the activity, every round, oldest first."""
+    return list(session.exec(select(PointEntry).where(
         PointEntry.source_kind == "correction",
-        PointEntry.source_id.startswith(f"cancel:{activity.id}:", autoescape=True))).all())  # type: ignore[attr-defined]
+        PointEntry.source_id.startswith(f"cancel:{activity.id}:", autoescape=True))  # type: ignore[attr-defined]
+        .order_by(PointEntry.id)).all())
 
 
 def restore_activity(session: Session, *, activity: Activity, by: Member, reason: str,
@@ -141,12 +142,8 @@ def restore_activity(session: Session, *, activity: Activity, by: Member, reason
         select(PointEntry.source_id).where(
             PointEntry.source_kind == "correction",
             PointEntry.source_id.startswith(f"restore:{activity.id}:", autoescape=True))).all()}  # type: ignore[attr-defined]
-    reversals = session.exec(select(PointEntry).where(
-        PointEntry.source_kind == "correction",
-        PointEntry.source_id.startswith(f"cancel:{activity.id}:", autoescape=True))  # type: ignore[attr-defined]
-        .order_by(PointEntry.id)).all()
     total = 0
-    for entry in reversals:
+    for entry in _reversals_of(session, activity):
         if str(entry.id) in done:
             continue
         if ledger.post(session, member_id=entry.member_id, branch_id=entry.branch_id,
