@@ -83,6 +83,11 @@ class BranchFigures:
     corrected_after: int = 0
 
     @property
+    def last_day(self) -> date | None:
+        """ends_on as a date (a statement run straight on SQLite's driver gives its text)."""
+        return date.fromisoformat(self.ends_on) if isinstance(self.ends_on, str) else self.ends_on
+
+    @property
     def attended(self) -> int:
         return self.present + self.late + self.makeup
 
@@ -214,10 +219,9 @@ def _stood_through(f: BranchFigures, period: Period) -> bool:
     """Whether the branch was still there at the period's end: by its end date, not by
     whether it is active now, so a week's quota tiers stay as 周报 gave them after a
     临时党支部 ends later."""
-    ends_on = date.fromisoformat(f.ends_on) if isinstance(f.ends_on, str) else f.ends_on
-    if ends_on is None:
+    if f.last_day is None:
         return f.standing
-    return ends_on > period.last_day
+    return f.last_day > period.last_day
 
 
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
@@ -331,9 +335,8 @@ def build_report(run: Run, *, start: datetime, end: datetime,
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
         set_up = _moment(f.set_up).astimezone(tz).date() if f.set_up is not None else None
-        ends_on = date.fromisoformat(f.ends_on) if isinstance(f.ends_on, str) else f.ends_on
         target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year,
-                                     ends_on=ends_on)
+                                     ends_on=f.last_day)
         average = f.average_points
         report.branches.append(BranchLine(
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,
