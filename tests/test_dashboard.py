@@ -1265,3 +1265,44 @@ def test_three_meetings_are_not_marked_missed_in_months_a_branch_did_not_exist(c
     cells = re.findall(r'<td class="([^"]*)"[^>]*>([^<]*)</td>', row.group(1))
     assert [text for _, text in cells] == ["—", "—"] + ["0"] * 8 + ["—"], cells
     assert [kind for kind, text in cells if text == "—"] == ["none"] * 3
+
+
+def test_every_answer_under_web_is_neither_sniffed_framed_nor_kept(browser, bureau, clock,
+                                                                    monkeypatch):
+    """The pages said nosniff and frame-ancestors 'none', but the scripts and style, the
+    weekly picture, a missing file, a wrong method and a server error went out bare: a
+    browser could guess their type, another site could frame them, and a proxy or a shared
+    browser could keep an error page. Every answer under /web/ now carries the headers,
+    and a personal one (not the shared files) is never kept."""
+    sign_in(browser, bureau, "ld01")
+    week = tokens.sign(SECRET, tokens.PICTURE, {"w": "2026-11-16"},
+                       expires=clock.now() + timedelta(days=1))
+    answers = {
+        "page": browser.get("/web/"),
+        "script": browser.get("/web/static/dashboard.js"),
+        "style": browser.get("/web/static/dashboard.css"),
+        "picture": browser.get(f"/web/picture/{week}.png"),
+        "bad picture link": browser.get("/web/picture/x.png"),
+        "missing file": browser.get("/web/static/nothing.js"),
+        "wrong method": browser.post("/web/"),
+    }
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(pages, "bureau_page", broken)
+    answers["server error"] = browser.get("/web/")
+    assert answers["server error"].status_code == 500
+    assert "secret detail" not in answers["server error"].text
+    for what, answer in answers.items():
+        headers = answer.headers
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), what
+        assert headers.get("x-frame-options") == "DENY", what
+        assert headers.get("referrer-policy") == "no-referrer", what
+        if what not in ("script", "style", "missing file", "picture"):
+            assert headers.get("cache-control") == "no-store", what
+    # The shared files stay cacheable; the picture keeps its ten minutes, privately.
+    assert "no-store" not in answers["script"].headers.get("cache-control", "")
+    if answers["picture"].status_code == 200:
+        assert answers["picture"].headers["cache-control"] == "private, max-age=600"
