@@ -1003,6 +1003,23 @@ def test_a_link_or_picture_elsewhere_cannot_sign_anyone_out(client, bureau):
     assert client.get("/web/").status_code == 200
 
 
+def test_a_form_on_another_site_cannot_sign_anyone_out(client, bureau):
+    """A page elsewhere that posts a form to /web/logout: the browser sends it without the
+    session cookie (SameSite=Lax), and applies the answer's Set-Cookie, since the answer is
+    a page it navigates to. The answer deleted the cookie whenever it found no session, so
+    any site could sign a 书记 out of the dashboard; without a session posted with its token
+    nothing is deleted."""
+    sign_in(client, bureau, "cg01")
+    kept = client.cookies.get("djbot_session")
+    client.cookies.clear()  # what the browser sends with a form posted from another site
+    answer = client.post("/web/logout", data={"csrf": "x" * 43},
+                         headers={"origin": "https://elsewhere.example",
+                                  "sec-fetch-site": "cross-site"})
+    assert "djbot_session" not in answer.headers.get("set-cookie", ""), answer.headers
+    client.cookies.set("djbot_session", kept, path="/web")
+    assert client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").status_code == 200
+
+
 def test_signing_out_ends_the_session_a_copied_cookie_included(client, bureau):
     sign_in(client, bureau, "cg01")
     copied = client.cookies.get("djbot_session")

@@ -208,13 +208,17 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     async def logout(request: Request) -> Response:
         """退出: the session ends here and on every copy of its cookie, not only this one."""
         claims = signed_in(request)
-        if claims is not None:
-            body = (await request.body())[:4096].decode("utf-8", "replace")
-            if not tokens.csrf_valid(settings.secret, claims["n"],
-                                     dict(parse_qsl(body)).get("csrf")):
-                return _refused(403, "请点看板页面右上角的「退出」。")
-            await asyncio.to_thread(end_session, claims)
         response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        if claims is None:
+            # No session came with it: nothing to end, and no cookie to delete. A form
+            # posted from another site comes without the cookie (SameSite=Lax), yet the
+            # browser would apply a deletion in the answer: any site could sign one out.
+            return response
+        body = (await request.body())[:4096].decode("utf-8", "replace")
+        if not tokens.csrf_valid(settings.secret, claims["n"],
+                                 dict(parse_qsl(body)).get("csrf")):
+            return _refused(403, "请点看板页面右上角的「退出」。")
+        await asyncio.to_thread(end_session, claims)
         response.delete_cookie(COOKIE, path="/web", httponly=True, samesite="lax",
                                secure=settings.base_url.startswith("https://"))
         return response
