@@ -1003,6 +1003,23 @@ def test_a_link_or_picture_elsewhere_cannot_sign_anyone_out(client, bureau):
     assert client.get("/web/").status_code == 200
 
 
+def test_a_form_on_another_site_cannot_sign_anyone_out(client, bureau):
+    """A page elsewhere that posts a form to /web/logout: the browser sends it without the
+    session cookie (SameSite=Lax), and applies the answer's Set-Cookie, since the answer is
+    a page it navigates to. The answer deleted the cookie whenever it found no session, so
+    any site could sign a 书记 out of the dashboard; without a session posted with its token
+    nothing is deleted."""
+    sign_in(client, bureau, "cg01")
+    kept = client.cookies.get("djbot_session")
+    client.cookies.clear()  # what the browser sends with a form posted from another site
+    answer = client.post("/web/logout", data={"csrf": "x" * 43},
+                         headers={"origin": "https://elsewhere.example",
+                                  "sec-fetch-site": "cross-site"})
+    assert "djbot_session" not in answer.headers.get("set-cookie", ""), answer.headers
+    client.cookies.set("djbot_session", kept, path="/web")
+    assert client.get(f"/web/branch/{branch_id(bureau, '城关派出所党支部')}").status_code == 200
+
+
 def test_signing_out_ends_the_session_a_copied_cookie_included(client, bureau):
     sign_in(client, bureau, "cg01")
     copied = client.cookies.get("djbot_session")
@@ -1265,3 +1282,44 @@ def test_three_meetings_are_not_marked_missed_in_months_a_branch_did_not_exist(c
     cells = re.findall(r'<td class="([^"]*)"[^>]*>([^<]*)</td>', row.group(1))
     assert [text for _, text in cells] == ["—", "—"] + ["0"] * 8 + ["—"], cells
     assert [kind for kind, text in cells if text == "—"] == ["none"] * 3
+
+
+def test_every_answer_under_web_is_neither_sniffed_framed_nor_kept(browser, bureau, clock,
+                                                                    monkeypatch):
+    """The pages said nosniff and frame-ancestors 'none', but the scripts and style, the
+    weekly picture, a missing file, a wrong method and a server error went out bare: a
+    browser could guess their type, another site could frame them, and a proxy or a shared
+    browser could keep an error page. Every answer under /web/ now carries the headers,
+    and a personal one (not the shared files) is never kept."""
+    sign_in(browser, bureau, "ld01")
+    week = tokens.sign(SECRET, tokens.PICTURE, {"w": "2026-11-16"},
+                       expires=clock.now() + timedelta(days=1))
+    answers = {
+        "page": browser.get("/web/"),
+        "script": browser.get("/web/static/dashboard.js"),
+        "style": browser.get("/web/static/dashboard.css"),
+        "picture": browser.get(f"/web/picture/{week}.png"),
+        "bad picture link": browser.get("/web/picture/x.png"),
+        "missing file": browser.get("/web/static/nothing.js"),
+        "wrong method": browser.post("/web/"),
+    }
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(pages, "bureau_page", broken)
+    answers["server error"] = browser.get("/web/")
+    assert answers["server error"].status_code == 500
+    assert "secret detail" not in answers["server error"].text
+    for what, answer in answers.items():
+        headers = answer.headers
+        assert headers.get("x-content-type-options") == "nosniff", what
+        assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), what
+        assert headers.get("x-frame-options") == "DENY", what
+        assert headers.get("referrer-policy") == "no-referrer", what
+        if what not in ("script", "style", "missing file", "picture"):
+            assert headers.get("cache-control") == "no-store", what
+    # The shared files stay cacheable; the picture keeps its ten minutes, privately.
+    assert "no-store" not in answers["script"].headers.get("cache-control", "")
+    if answers["picture"].status_code == 200:
+        assert answers["picture"].headers["cache-control"] == "private, max-age=600"

@@ -149,6 +149,51 @@ def test_nginx_forwards_the_callback_paths_to_the_replicas():
     assert "X-Request-ID $request_id" in conf
 
 
+# nginx's own format when a location names none: the request line carries the query.
+COMBINED = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent"')
+
+
+def _logged(conf: str, location: str, method: str, uri: str, query: str) -> str:
+    """The access-log line nginx would write for this request to `location` of the conf."""
+    block = re.search(re.escape(f"location {location} ") + r"\{(.*?)\n    \}", conf, re.S)
+    assert block, f"no location {location} in nginx.conf"
+    named = re.search(r"^\s*access_log\s+\S+\s+(\w+)\s*;", block.group(1), re.M)
+    layout = COMBINED
+    if named:
+        found = re.search(r"log_format\s+" + named.group(1) + r"\s+((?:'[^']*'\s*)+);", conf)
+        assert found, f"log_format {named.group(1)} is not defined"
+        layout = "".join(re.findall(r"'([^']*)'", found.group(1)))
+    values = {"remote_addr": "203.0.113.5", "remote_user": "-", "time_local": "07/Dec/2026",
+              "request": f"{method} {uri}?{query} HTTP/1.1", "request_uri": f"{uri}?{query}",
+              "uri": uri, "args": query, "query_string": query, "request_method": method,
+              "server_protocol": "HTTP/1.1", "status": "303", "body_bytes_sent": "0",
+              "http_referer": "-", "http_user_agent": "wxwork", "request_time": "0.010",
+              "request_id": "r1", "upstream_response_time": "0.009"}
+
+    def value(match: re.Match) -> str:
+        assert match.group(1) in values, f"unknown nginx variable ${match.group(1)}"
+        return values[match.group(1)]
+
+    return re.sub(r"\$(\w+)", value, layout)
+
+
+def test_the_proxys_access_log_keeps_no_sign_in_link():
+    """A 看板 link opens the dashboard for anyone for its 10 minutes; nginx's default log
+    line carries the query, so every link opened was written to the access log, which
+    whoever reads the logs could open as the leader who asked for it. The dashboard's
+    requests are logged without their query (the sign-in link, the in-app sign-in's code
+    and state); the callbacks are logged as before."""
+    conf = (DEPLOY / "nginx.conf").read_text()
+    token = "eyJleHAiOjE3OTc2MDAwMDAsIm0iOjF9.c2lnbmVk"
+    line = _logged(conf, "/web/", "GET", "/web/login", f"t={token}")
+    assert token not in line and "GET /web/login" in line and "303" in line
+    code = _logged(conf, "/web/", "GET", "/web/oauth/wecom", "code=CODE1&state=STATE1")
+    assert "CODE1" not in code and "STATE1" not in code
+    # Logged as nginx logs any request: the address, the time, the page, the status.
+    assert "203.0.113.5" in line and "07/Dec/2026" in line
+
+
 # --- systemd --------------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
+from starlette.datastructures import MutableHeaders
 
 from bot.runtime import Runtime
 from bot.web import pages, tokens
@@ -39,6 +40,8 @@ SECURITY_HEADERS = {
                                "script-src 'self'; object-src 'none'; base-uri 'none'; "
                                "form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
+    # frame-ancestors' older twin, for in-app browsers that predate it.
+    "X-Frame-Options": "DENY",
     # The sign-in link carries a token: never hand it on as a Referer.
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -205,13 +208,17 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     async def logout(request: Request) -> Response:
         """退出: the session ends here and on every copy of its cookie, not only this one."""
         claims = signed_in(request)
-        if claims is not None:
-            body = (await request.body())[:4096].decode("utf-8", "replace")
-            if not tokens.csrf_valid(settings.secret, claims["n"],
-                                     dict(parse_qsl(body)).get("csrf")):
-                return _refused(403, "请点看板页面右上角的「退出」。")
-            await asyncio.to_thread(end_session, claims)
         response = _page("refused.html", title="已退出", message="已退出看板。" + NO_SESSION)
+        if claims is None:
+            # No session came with it: nothing to end, and no cookie to delete. A form
+            # posted from another site comes without the cookie (SameSite=Lax), yet the
+            # browser would apply a deletion in the answer: any site could sign one out.
+            return response
+        body = (await request.body())[:4096].decode("utf-8", "replace")
+        if not tokens.csrf_valid(settings.secret, claims["n"],
+                                 dict(parse_qsl(body)).get("csrf")):
+            return _refused(403, "请点看板页面右上角的「退出」。")
+        await asyncio.to_thread(end_session, claims)
         response.delete_cookie(COOKIE, path="/web", httponly=True, samesite="lax",
                                secure=settings.base_url.startswith("https://"))
         return response
@@ -327,10 +334,41 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
     def no_such_page(anything: str) -> Response:
         return _refused(404, "没有这个页面。" + NO_SESSION)
 
+    app.add_middleware(_Guarded)
     app.state.services.append(_Warmer(runtime, cache))
     # The files first: the router's last route answers every other address under /web/.
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
     app.include_router(router)
+
+
+class _Guarded:
+    """Every answer under /web/ with the pages' headers, not only the pages: the scripts,
+    the picture, a missing file, a wrong method, a server error. Shared files (/web/static/)
+    may be kept by the browser; anything else that does not say otherwise is never kept.
+    An ASGI wrapper that lets every other path through untouched (the callbacks' hot path)."""
+
+    SHARED = {k: v for k, v in SECURITY_HEADERS.items() if k != "Cache-Control"}
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/web/"):
+            await self.app(scope, receive, send)
+            return
+        wanted = self.SHARED if path.startswith("/web/static/") else SECURITY_HEADERS
+
+        async def guarded(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])  # optional in ASGI
+                headers = MutableHeaders(scope=message)
+                for name, value in wanted.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, guarded)
 
 
 class _Warmer:
