@@ -6,6 +6,7 @@ Keyword-only and never committing: the dispatcher or the CLI command owns the tr
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -27,6 +28,18 @@ from storage.models import (
 # Platforms whose user ids ignore case: WeCom's uniqueness check of a userid "会忽略大小写"
 # (path/90195), so ZhangSan and zhangsan are one account however a roster spells it.
 CASELESS_IDS = frozenset({"wecom"})
+
+
+def account_key(platform: str, user_id: str) -> str:
+    """A user id as the platform compares it (WeCom's in lower case)."""
+    return user_id.lower() if platform in CASELESS_IDS else user_id
+
+
+def holds_account(column: Any, *, platform: str, user_id: str) -> Any:
+    """The condition that `column` (a sender, a private chat, a target) is that account."""
+    if platform in CASELESS_IDS:
+        return func.lower(column) == user_id.lower()
+    return column == user_id
 
 
 def identity_of(session: Session, *, platform: str, user_id: str) -> Identity | None:
