@@ -489,6 +489,42 @@ async def test_the_rest_of_an_answer_wecom_refused_at_its_response_url_comes_by_
     assert row.status == "sent" and "response_url" not in row.payload
 
 
+async def test_the_rest_of_an_answer_wecom_was_too_busy_for_comes_by_the_app(
+        db_url, clock, engine):
+    """WeCom answered the rest's response_url POST with -1 (系统繁忙: it did nothing): the
+    row went dead, the names past the stream's part were never seen unless an operator
+    retried it. It goes at once as any reply does (here, privately, by the app)."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+
+    names = [f"党员{i:04d}" for i in range(2000)]
+    seed_big_branch(engine, names)
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            now = int(clock.now().timestamp())
+            await open_theme_day(http, now)
+            asked = fw.text_callback(
+                msgid="ask-4", user="sec", text="未签到",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=r4")
+            params, body = fw.aibot_request(asked, timestamp=now)
+            await http.post("/wecom/aibot", params=params, content=body)
+            fake.fail("aibot/response", "-1")
+            await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    finally:
+        fake.stop()
+    assert len(fake.calls("aibot/response")) == 1  # single use: never posted again
+    sent = [str(c.body) for c in fake.calls("message/send") if c.body.get("touser") == "sec"]
+    assert sent and any("党员1999" in body for body in sent), sent
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert row.status == "sent" and "response_url" not in row.payload
+
+
 async def test_the_rest_of_a_group_answer_refused_at_its_response_url_mentions_who_asked(
         db_url, clock, engine):
     """The rest of a long answer to a group message, refused at its response_url, goes by

@@ -64,6 +64,13 @@ class WecomApiError(Exception):
         return f"{base}（{hint}）" if hint else base
 
 
+def nothing_shown(exc: WecomApiError) -> bool:
+    """Whether a failed one-shot POST (response_url) certainly showed nothing: WeCom
+    answered with an errcode, -1 (系统繁忙, "try later") among them, or the request never
+    reached it. A timeout or a broken answer may have been shown."""
+    return exc.errcode in (NOT_REACHED, SYSTEM_BUSY) or exc.errcode > 0
+
+
 class WecomClient:
     def __init__(self, settings: WecomSettings, clock: Clock, *,
                  http: httpx.AsyncClient | None = None, backoff_seconds: float = 0.5) -> None:

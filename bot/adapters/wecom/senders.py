@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.adapters.common import head_within, split_to_bytes
-from bot.adapters.wecom.client import NOT_REACHED, WecomApiError, WecomClient
+from bot.adapters.wecom.client import WecomApiError, WecomClient, nothing_shown
 from bot.config import WecomSettings
 from bot.sender import (
     PARTS_SENT,
@@ -304,7 +304,7 @@ class WecomSender:
         except WecomApiError as exc:
             log.warning("wecom response_url for outbox %s failed: %s", message.id,
                         exc.describe())
-            if exc.errcode == NOT_REACHED or exc.errcode > 0:
+            if nothing_shown(exc):
                 # WeCom refused it, or it never got there: nothing was shown, so the rest
                 # goes at once as any reply does (the group's webhook, the app).
                 result = await self.send(replace(message, kind="reply", payload=otherwise))
