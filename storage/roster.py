@@ -1206,6 +1206,7 @@ def _set_identities(session: Session, member: Member, wanted: dict[str, str | No
             previous = session.get(Member, holder.member_id)
             note = f"（原属 {previous.name}）" if previous is not None else ""
             holder.member_id = member.id  # type: ignore[assignment]
+            holder.user_id = user_id  # as the file spells it (WeCom ignores case)
         details.append(f"{labels[platform]} {before.get(platform) or '无'} → {user_id}{note}")
     session.flush()
     return details

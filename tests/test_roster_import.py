@@ -296,3 +296,16 @@ def test_a_wecom_account_spelt_in_other_case_is_the_same_person(url, tmp_path):
     twice = [*plain, "一支部,张卫,,ZHANG,"]
     refused = djbot(url, "import-roster", str(write(tmp_path, twice, "twice.csv")), code=1)
     assert "企业微信ID「ZHANG」与第 3 行重复" in refused.output, refused.output
+
+
+def test_an_account_given_to_a_new_person_in_other_case_is_taken_from_whose_it_was(
+        url, tmp_path):
+    """陈静's account chen, given to a newcomer and written CHEN (the same account: WeCom
+    ignores case), stayed 陈静's as well: two people held one account, and WeCom's messages
+    from it were 陈静's."""
+    djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
+    newcomer = [HEADER, "一支部,钱多多,,CHEN,,1006,"]
+    out = djbot(url, "import-roster", str(write(tmp_path, newcomer, "n.csv")), "--partial").stdout
+    assert "第 2 行新增的钱多多：企业微信ID 无 → CHEN（原属 陈静）" in out, out
+    after = people(url)
+    assert after["钱多多"]["wecom"] == "CHEN" and "wecom" not in after["陈静"]
