@@ -473,6 +473,10 @@ class Dispatcher:
         member = session.exec(
             MEMBER_BY_IDENTITY, params={"platform": message.platform, "user_id": message.sender_id}
         ).first()
+        if member is None and message.platform in org.CASELESS_IDS:
+            # The roster's zhangsan is WeCom's ZhangSan: one account, spelt otherwise.
+            member = org.member_by_identity(session, platform=message.platform,
+                                            user_id=message.sender_id)
         binding: ChatBinding | None = None
         branch: Branch | None = None
         if not message.is_private:

@@ -6,6 +6,7 @@ Keyword-only and never committing: the dispatcher or the CLI command owns the tr
 from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -24,16 +25,41 @@ from storage.models import (
 )
 
 
+# Platforms whose user ids ignore case: WeCom's uniqueness check of a userid "会忽略大小写"
+# (path/90195), so ZhangSan and zhangsan are one account however a roster spells it.
+CASELESS_IDS = frozenset({"wecom"})
+
+
+def account_key(platform: str, user_id: str) -> str:
+    """A user id as the platform compares it (WeCom's in lower case)."""
+    return user_id.lower() if platform in CASELESS_IDS else user_id
+
+
+def holds_account(column: Any, *, platform: str, user_id: str) -> Any:
+    """The condition that `column` (a sender, a private chat, a target) is that account."""
+    if platform in CASELESS_IDS:
+        return func.lower(column) == user_id.lower()
+    return column == user_id
+
+
+def identity_of(session: Session, *, platform: str, user_id: str) -> Identity | None:
+    """The identity holding a platform's account: spelt as given, else (WeCom) in any case."""
+    exact = session.exec(select(Identity).where(
+        Identity.platform == platform, Identity.user_id == user_id)).first()
+    if exact is not None or platform not in CASELESS_IDS:
+        return exact
+    return session.exec(select(Identity).where(
+        Identity.platform == platform,
+        func.lower(Identity.user_id) == user_id.lower()).order_by(Identity.id)).first()
+
+
 def member_by_identity(session: Session, *, platform: str, user_id: str,
                        include_inactive: bool = False) -> Member | None:
-    query = (
-        select(Member)
-        .join(Identity, Identity.member_id == Member.id)
-        .where(Identity.platform == platform, Identity.user_id == user_id)
-    )
-    if not include_inactive:
-        query = query.where(Member.active == True)  # noqa: E712
-    return session.exec(query).first()
+    identity = identity_of(session, platform=platform, user_id=user_id)
+    member = session.get(Member, identity.member_id) if identity is not None else None
+    if member is None or not (include_inactive or member.active):
+        return None
+    return member
 
 
 def identities_of(session: Session, *, member_id: int) -> list[Identity]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, SQLModel, select
 
-from storage import moves, outbox
+from storage import moves, org, outbox
 from storage.models import (
     Activity,
     Attendance,
@@ -190,17 +190,19 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     identities = list(session.exec(select(Identity).where(Identity.member_id == mid)))
     for identity in identities:
         # Stored deliveries and queued private messages carry the platform user id.
+        # WeCom's ZS is the roster's zs (org.CASELESS_IDS): its deliveries say ZS.
+        account = dict(platform=identity.platform, user_id=identity.user_id)
         session.exec(
             delete(ProcessedMessage).where(
                 ProcessedMessage.platform == identity.platform,
-                ProcessedMessage.sender_id == identity.user_id,
+                org.holds_account(ProcessedMessage.sender_id, **account),
             )
         )
         session.exec(
             delete(OutboxMessage).where(
                 OutboxMessage.platform == identity.platform,
                 OutboxMessage.target_kind == "user",
-                OutboxMessage.target == identity.user_id,
+                org.holds_account(OutboxMessage.target, **account),
             )
         )
         session.delete(identity)
@@ -243,11 +245,12 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
     # After leaving the roster, which may itself withdraw asks and write to the audit trail.
     _scrub_leave_asks(session, mid=mid)
     _scrub_audit(session, mid=mid, known_as=known_as, unique=unique,
-                 accounts={(i.platform, i.user_id) for i in identities})
+                 accounts={(i.platform, org.account_key(i.platform, i.user_id))
+                           for i in identities})
     if member_name in unique:
         _scrub_ledger_notes(session, mid=mid, name=member_name)
         _scrub_said(session, mid=mid, name=member_name,
-                    user_ids={i.user_id for i in identities})
+                    user_ids={org.account_key(i.platform, i.user_id) for i in identities})
     session.add(
         AuditEntry(at=now, actor=actor, action="member.forget", target=pseudonym(mid),
                    detail={"member_id": mid, "identities_removed": len(identities)})
@@ -301,7 +304,9 @@ def _scrub_said(session: Session, *, mid: int, name: str, user_ids: set[str]) ->
         if isinstance(value, str):
             return _renamed_in(value, name, pseudonym(mid), longer)
         if isinstance(value, list):
-            kept = [v for v in value if not (key == "mentions" and v in user_ids)]
+            # A WeCom account is kept in lower case (org.account_key): ZS is zs.
+            kept = [v for v in value if not (key == "mentions" and (
+                v in user_ids or (isinstance(v, str) and v.lower() in user_ids)))]
             return [unnamed(v) for v in kept]
         if isinstance(value, dict):
             return {k: unnamed(v, k) for k, v in value.items()}
@@ -337,7 +342,8 @@ def _scrub_audit(session: Session, *, mid: int, known_as: set[str], unique: set[
     bears the name) lose the name and the free text; what was done and when stays. A
     private chat's id is the member's account: what they did there keeps no chat."""
     for entry in session.exec(select(AuditEntry)):
-        if (entry.platform, entry.chat_id) in accounts:
+        if entry.chat_id and entry.platform and (
+                entry.platform, org.account_key(entry.platform, entry.chat_id)) in accounts:
             entry.chat_id = None
             session.add(entry)
         detail = dict(entry.detail or {})

@@ -30,7 +30,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.domain.attendance import activity_label
-from storage import membership, moves
+from storage import membership, moves, org
 from storage.leave import Changed
 from storage.models import (
     ROLE_LABELS,
@@ -685,7 +685,9 @@ def _cross_row_problems(rows: list[RosterRow]) -> list[tuple[int, str]]:
             value = getattr(row, key)
             if not value:
                 continue
-            earlier = first_row.setdefault((key, value), row.row)
+            # A WeCom userid in another case is the same account (org.CASELESS_IDS).
+            same = value.lower() if key == ID_COLUMNS["wecom"] else value
+            earlier = first_row.setdefault((key, same), row.row)
             if earlier != row.row:
                 problems.append((row.row, f"{HEADER_OF[key]}「{value}」与第 {earlier} 行重复"))
     # A branch's temporary flag and end date must not contradict between rows.
@@ -1157,11 +1159,9 @@ def _match(session: Session, row: RosterRow) -> Member | None:
         if member is not None:
             return member
     for platform, user_id in row.ids.items():
-        member = session.exec(
-            select(Member)
-            .join(Identity, Identity.member_id == Member.id)
-            .where(Identity.platform == platform, Identity.user_id == user_id)
-        ).first()
+        # WeCom's Zhang is its zhang (org.CASELESS_IDS): the person who has it, respelt.
+        identity = org.identity_of(session, platform=platform, user_id=user_id)
+        member = session.get(Member, identity.member_id) if identity is not None else None
         if member is None:
             continue
         # An id held by someone with a different 编号 is being handed over, not a match;
@@ -1197,9 +1197,7 @@ def _set_identities(session: Session, member: Member, wanted: dict[str, str | No
     for platform, user_id in wanted.items():
         if not user_id or before.get(platform) == user_id:
             continue
-        holder = session.exec(
-            select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
-        ).first()
+        holder = org.identity_of(session, platform=platform, user_id=user_id)
         note = ""
         if holder is None:
             session.add(Identity(member_id=member.id, platform=platform, user_id=user_id))
@@ -1208,6 +1206,7 @@ def _set_identities(session: Session, member: Member, wanted: dict[str, str | No
             previous = session.get(Member, holder.member_id)
             note = f"（原属 {previous.name}）" if previous is not None else ""
             holder.member_id = member.id  # type: ignore[assignment]
+            holder.user_id = user_id  # as the file spells it (WeCom ignores case)
         details.append(f"{labels[platform]} {before.get(platform) or '无'} → {user_id}{note}")
     session.flush()
     return details

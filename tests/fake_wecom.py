@@ -105,7 +105,7 @@ class FakeWecom:
 
     def fail(self, path: str, kind: str, times: int = 1, *, after: int = 0) -> None:
         """Make the next `times` calls to a path (e.g. "message/send") fail with `kind`:
-        "expired" (42001), "45009", "60020", "-1", "40001", "500" or "slow"; with
+        "expired" (42001), "45009", "45033", "60020", "-1", "40001", "500" or "slow"; with
         `after`, that many calls succeed first."""
         for _ in range(after):
             self.failures.append((path, "ok"))
@@ -145,8 +145,12 @@ class FakeWecom:
                 if kind == "expired":
                     self.expire_tokens()
                     return None
+                # 45033: too many calls of one API at once (the errmsg WeCom gives, quoted
+                # in developers.weixin.qq.com community threads; the global errcode list
+                # names it 接口并发调用超过限制).
                 messages = {"45009": "api freq out of limit", "60020": "not allow to access "
-                            "from your ip", "-1": "system busy", "40001": "invalid credential"}
+                            "from your ip", "-1": "system busy", "40001": "invalid credential",
+                            "45033": "api concurrent out of limit"}
                 return JSONResponse({"errcode": int(kind), "errmsg": messages.get(kind, kind)})
         return None
 

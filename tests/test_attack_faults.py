@@ -195,6 +195,31 @@ async def test_a_late_reply_wecom_refused_at_its_response_url_goes_by_the_outbox
     assert queued.payload["text"] == "慢慢来的回复"
 
 
+async def test_a_late_reply_wecom_answered_busy_at_its_response_url_goes_by_the_outbox(
+        db_url, clock, engine, fake):
+    """errcode -1 (系统繁忙, "try later") is WeCom saying it did nothing with the POST, as
+    any other errcode is; the late reply, the member's only answer, was logged and lost.
+    It goes by the outbox; the URL, single use, is not posted to again."""
+    gate = Gate()
+    a, http_a = replica(wecom_settings(db_url, api_base=fake.base_url), clock, engine,
+                        gate.handler)
+    a.late_grace = 0
+    fake.fail("aibot/response", "-1")
+    payload = fw.text_callback(
+        msgid="m-5", user="lisi", text="慢",
+        response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=once")
+    params, body = fw.aibot_request(payload, timestamp=int(clock.now().timestamp()))
+    async with http_a:
+        await hang_up(http_a, params, body)
+        gate.opened.set()
+        await until(lambda: fake.calls("aibot/response"), "the late reply")
+        await until(lambda: not a.background, "A's late reply finished")
+    assert len(fake.calls("aibot/response")) == 1
+    [queued] = stored(engine, OutboxMessage)
+    assert (queued.target_kind, queued.target, queued.kind) == ("user", "lisi", "reply")
+    assert queued.payload["text"] == "慢慢来的回复"
+
+
 async def test_a_late_reply_that_goes_to_the_group_by_its_webhook_mentions_who_asked(
         db_url, clock, engine, fake):
     """A group message's late reply that cannot use its response_url goes by the group's

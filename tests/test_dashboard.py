@@ -433,6 +433,15 @@ def test_inside_wecom_the_dashboard_signs_in_without_a_link(bureau, db_url):
             back = client.get(f"/web/oauth/wecom?code=code-cg03&state={state}",
                               follow_redirects=False)
             assert back.headers["location"] == f"/web/member/{me}?all=1"
+
+            # WeCom ignores case in a userid (path/90195): its CG03 is the roster's cg03.
+            client.cookies.clear()
+            away = client.get("/web/", headers=wxwork, follow_redirects=False)
+            state = parse_qs(urlsplit(away.headers["location"]).query)["state"][0]
+            back = client.get(f"/web/oauth/wecom?code=code-CG03&state={state}",
+                              follow_redirects=False)
+            assert back.status_code == 303, back.text
+            assert "张伟" in client.get(back.headers["location"]).text
     finally:
         fake.stop()
 

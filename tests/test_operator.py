@@ -324,6 +324,23 @@ def test_forget_takes_the_members_account_out_of_the_audit_trail(engine, db_url,
     assert "g1" in [e.chat_id for e in entries]  # the group's chat is no one's account
 
 
+def test_forget_reaches_what_the_member_said_with_their_account_in_another_case(
+        engine, db_url, chat):
+    """WeCom ignores case in a userid, so the roster's zs is WeCom's ZS (path/90195), and
+    the member's messages came in as ZS. forget removed the deliveries and the private
+    chat's account spelt as the roster spells it: 请假 11月30日… and the 「wecom:ZS」 chat
+    of what they did privately stayed on record."""
+    zhang_asks_leave_over_days(engine, chat)
+    assert not chat.say("ZS", "请假 12月7日 体检").is_error  # privately, as WeCom spells it
+    assert not chat.say("ZS", "积分", chat="g1").is_error
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        said = [m.sender_id for m in session.exec(select(ProcessedMessage))]
+        chats = [e.chat_id for e in session.exec(select(AuditEntry))]
+    assert "ZS" not in said and "zs" not in said, said
+    assert "ZS" not in chats and "g1" in chats, chats
+
+
 def test_forget_takes_the_member_out_of_a_secretarys_queued_leave_ask(runtime, engine, db_url,
                                                                      chat):
     """Before, 【请假待批准】张三请假…母亲住院手术 stayed queued to the 书记 and was sent."""

@@ -274,3 +274,38 @@ def test_an_account_given_to_a_new_person_says_whose_it_was(url, tmp_path):
     after = people(url)
     assert after["钱多多"]["wecom"] == "chen" and "wecom" not in after["陈静"]
     assert after["陈静"]["dingtalk"] == "0412345678904"
+
+
+def test_a_wecom_account_spelt_in_other_case_is_the_same_person(url, tmp_path):
+    """WeCom ignores case in a userid (path/90195: "系统进行唯一性检查时会忽略大小写"): zhang
+    and Zhang are one account. A roster without 编号 exported again from the WeCom admin,
+    spelling it Zhang, added a second 张伟 and (a full import) made the first, with all
+    his attendance and points, inactive. He is the same person; his account is spelt as
+    the file spells it, on record."""
+    plain = ["支部,姓名,角色,企业微信ID,钉钉ID", "一支部,王建国,支部书记,wang,",
+             "一支部,张伟,,zhang,"]
+    djbot(url, "import-roster", str(write(tmp_path, plain)))
+    respelt = [plain[0], plain[1], "一支部,张伟,,Zhang,"]
+    out = djbot(url, "import-roster", str(write(tmp_path, respelt, "again.csv"))).stdout
+    assert "新增 0 人" in out and "停用 0 人" in out, out
+    after = people(url)
+    assert after["张伟"]["active"] and after["张伟"]["wecom"] == "Zhang"
+    with Session(db.make_engine(url)) as session:
+        assert session.exec(select(func.count()).select_from(Member)).one() == 2
+    # One file may not give the account to two people either, however it is spelt.
+    twice = [*plain, "一支部,张卫,,ZHANG,"]
+    refused = djbot(url, "import-roster", str(write(tmp_path, twice, "twice.csv")), code=1)
+    assert "企业微信ID「ZHANG」与第 3 行重复" in refused.output, refused.output
+
+
+def test_an_account_given_to_a_new_person_in_other_case_is_taken_from_whose_it_was(
+        url, tmp_path):
+    """陈静's account chen, given to a newcomer and written CHEN (the same account: WeCom
+    ignores case), stayed 陈静's as well: two people held one account, and WeCom's messages
+    from it were 陈静's."""
+    djbot(url, "import-roster", str(write(tmp_path, ROSTER)))
+    newcomer = [HEADER, "一支部,钱多多,,CHEN,,1006,"]
+    out = djbot(url, "import-roster", str(write(tmp_path, newcomer, "n.csv")), "--partial").stdout
+    assert "第 2 行新增的钱多多：企业微信ID 无 → CHEN（原属 陈静）" in out, out
+    after = people(url)
+    assert after["钱多多"]["wecom"] == "CHEN" and "wecom" not in after["陈静"]

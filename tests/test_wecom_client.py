@@ -311,3 +311,33 @@ async def test_the_rest_of_an_answer_goes_by_the_webhook_when_response_url_canno
         await client.aclose()
     assert result.ok, result
     assert len(webhook) == 1 and "王五" in webhook[0]
+
+
+async def test_a_call_refused_as_too_many_at_once_is_sent_later_not_given_up(
+        engine, clock, fake, client):
+    """errcode 45033 (接口并发调用超过限制: too many calls of one API at the same moment)
+    was taken for a message WeCom would never take: a leave request to the 书记 was given
+    up at its first try and never reached them. It waits and goes, as after 45009."""
+    from sqlmodel import select
+
+    from bot.outbox import OutboxWorker
+    from storage import outbox
+    from storage.models import OutboxMessage
+
+    with Session(engine) as session:
+        outbox.enqueue(session, platform="wecom", target_kind="user", target="sec",
+                       payload={"text": "请假申请待审批：党员张三，事由：出差。", "markdown": False},
+                       now=clock.now(), kind="leave.request", dedupe_key="leave-1")
+        session.commit()
+    fake.fail("message/send", "45033")
+    worker = OutboxWorker(engine, clock, {"wecom": WecomSender(client, engine)})
+    await worker.drain()
+    with Session(engine) as session:
+        row = session.exec(select(OutboxMessage)).one()
+    assert row.status == "pending", (row.status, row.last_error)
+    clock.advance(seconds=61)
+    await worker.drain()
+    with Session(engine) as session:
+        assert session.exec(select(OutboxMessage)).one().status == "sent"
+    delivered = fake.calls("message/send")[-1].body
+    assert delivered["touser"] == "sec" and "张三" in delivered["text"]["content"]

@@ -489,6 +489,42 @@ async def test_the_rest_of_an_answer_wecom_refused_at_its_response_url_comes_by_
     assert row.status == "sent" and "response_url" not in row.payload
 
 
+async def test_the_rest_of_an_answer_wecom_was_too_busy_for_comes_by_the_app(
+        db_url, clock, engine):
+    """WeCom answered the rest's response_url POST with -1 (系统繁忙: it did nothing): the
+    row went dead, the names past the stream's part were never seen unless an operator
+    retried it. It goes at once as any reply does (here, privately, by the app)."""
+    from bot.outbox import OutboxWorker
+    from storage.models import OutboxMessage
+
+    names = [f"党员{i:04d}" for i in range(2000)]
+    seed_big_branch(engine, names)
+    fake = fw.FakeWecom().start()
+    try:
+        runtime = build_runtime(wecom_settings(db_url, api_base=fake.base_url), clock=clock,
+                                engine=engine, migrate=False)
+        app = create_app(runtime, start_background=False)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://djbot") as http:
+            now = int(clock.now().timestamp())
+            await open_theme_day(http, now)
+            asked = fw.text_callback(
+                msgid="ask-4", user="sec", text="未签到",
+                response_url=f"{fake.base_url}/cgi-bin/aibot/response?response_code=r4")
+            params, body = fw.aibot_request(asked, timestamp=now)
+            await http.post("/wecom/aibot", params=params, content=body)
+            fake.fail("aibot/response", "-1")
+            await OutboxWorker(runtime.engine, clock, app.state.senders).drain()
+    finally:
+        fake.stop()
+    assert len(fake.calls("aibot/response")) == 1  # single use: never posted again
+    sent = [str(c.body) for c in fake.calls("message/send") if c.body.get("touser") == "sec"]
+    assert sent and any("党员1999" in body for body in sent), sent
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert row.status == "sent" and "response_url" not in row.payload
+
+
 async def test_the_rest_of_a_group_answer_refused_at_its_response_url_mentions_who_asked(
         db_url, clock, engine):
     """The rest of a long answer to a group message, refused at its response_url, goes by
@@ -565,3 +601,40 @@ async def test_an_ai_bot_answer_too_long_for_two_messages_says_what_was_left_out
     received = first + shown
     assert [n for n in names if received.count(n) > 1] == []
     assert [n for n in names if n not in received] == [n for n in names if n in left]
+
+
+async def test_a_member_whose_wecom_account_the_roster_spells_in_other_case_checks_in(
+        db_url, clock, engine):
+    """WeCom ignores case in a userid (path/90195: "系统进行唯一性检查时会忽略大小写"): the
+    roster's zhangsan is the account WeCom sends as ZhangSan. djbot compared them as they
+    were spelt, and told 张三, checking in at the theme day, that he was not on the roster.
+    He is checked in, and 未签到 no longer names him."""
+    from storage.models import Attendance, Member
+    from tests.factories import bind_chat, make_branch, make_member, seed
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, branch, "张三", wecom="zhangsan")
+        make_member(session, branch, "李四", wecom="lisi")
+        bind_chat(session, branch, "grp-1")
+    seed(engine, build)
+    now = int(clock.now().timestamp())
+    async with client_for(wecom_settings(db_url), clock, engine) as http:
+        await open_theme_day(http, now)
+        said = fw.text_callback(msgid="ci-1", user="ZhangSan", text="签到", chatid="grp-1")
+        params, body = fw.aibot_request(said, timestamp=now)
+        answer = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                      content=body)).json())
+        asked = fw.text_callback(msgid="ask-1", user="SEC", text="未签到", chatid="grp-1")
+        params, body = fw.aibot_request(asked, timestamp=now)
+        missing = fw.open_aibot_reply((await http.post("/wecom/aibot", params=params,
+                                                       content=body)).json())
+    content = answer["stream"]["content"]
+    assert "名册" not in content and "张三" in content and "签到" in content, content
+    with Session(engine) as session:
+        [row] = session.exec(select(Attendance)).all()
+        assert session.get(Member, row.member_id).name == "张三"
+    # The secretary, spelt SEC by WeCom, is the secretary too: of three, two are missing
+    # (the secretary and 李四), not 张三.
+    assert "还有 2 人未签到" in missing["stream"]["content"], missing

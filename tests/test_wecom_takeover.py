@@ -259,10 +259,13 @@ async def test_a_database_that_fails_while_the_lease_is_renewed_only_delays_the_
         await a.stop()
 
 
+@pytest.mark.parametrize("spelt", ["zhangsan", "ZhangSan"])
 async def test_a_group_reply_sent_again_as_a_message_of_its_own_mentions_who_asked(
-        runtime, fake, clock):
+        spelt, runtime, fake, clock):
     """A reply WeCom refused goes again by aibot_send_msg: a message of its own in the
-    group, not attached to what was asked. It names who asked, as @张三."""
+    group, not attached to what was asked. It names who asked, as @张三, however WeCom
+    spells his userid (it ignores case, path/90195: ZhangSan is the roster's zhangsan;
+    the name was left off)."""
     from tests.factories import make_branch, make_member, seed
 
     seed(runtime.engine, lambda session: make_member(session, make_branch(session, "一支部"),
@@ -271,7 +274,7 @@ async def test_a_group_reply_sent_again_as_a_message_of_its_own_mentions_who_ask
     await a.start()
     try:
         await until(lambda: a.connected, "the connection")
-        fake.push(callback("r10", "m10", chatid="grp-9"))
+        fake.push(callback("r10", "m10", chatid="grp-9", user=spelt))
         fake._open_callbacks.discard("r10")  # WeCom refuses the reply with an errcode
         await until(lambda: frames(fake, "aibot_respond_msg"), "the reply attempt")
         sender = WecomSender(WecomClient(runtime.settings.wecom, clock), runtime.engine,

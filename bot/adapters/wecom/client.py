@@ -28,6 +28,10 @@ OFFICIAL_HOSTS = ("qyapi.weixin.qq.com",)
 SYSTEM_BUSY = -1  # WeCom: "系统繁忙", retry a few times
 FREQ_LIMIT = 45009  # "api freq out of limit"
 RATE_LIMIT_WAIT = 60.0
+# "api concurrent out of limit" (接口并发调用超过限制): too many calls of one API at the
+# same moment, a refusal of the moment like 45009, never of the message.
+CONCURRENCY_LIMIT = 45033
+CONCURRENCY_WAIT = 10.0
 
 EXPLANATIONS = {
     60020: "服务器出口 IP 不在自建应用的「企业可信IP」中：在管理后台 应用详情 → 企业可信IP 加入本机出口 IP，"
@@ -35,6 +39,7 @@ EXPLANATIONS = {
     40001: "应用 Secret 无效：核对 DJBOT_WECOM__APP_SECRET（应用详情 → Secret）",
     40013: "CorpID 无效：核对 DJBOT_WECOM__CORP_ID（我的企业 → 企业ID）",
     45009: "接口调用超过频率限制，稍后重试",
+    45033: "接口并发调用超过限制，稍后重试",
     -1: "企业微信系统繁忙，稍后重试",
     93000: "群机器人 webhook key 无效或已删除：请重新设置推送地址",
 }
@@ -57,6 +62,13 @@ class WecomApiError(Exception):
         hint = EXPLANATIONS.get(self.errcode)
         base = f"errcode {self.errcode}: {self.errmsg}"
         return f"{base}（{hint}）" if hint else base
+
+
+def nothing_shown(exc: WecomApiError) -> bool:
+    """Whether a failed one-shot POST (response_url) certainly showed nothing: WeCom
+    answered with an errcode, -1 (系统繁忙, "try later") among them, or the request never
+    reached it. A timeout or a broken answer may have been shown."""
+    return exc.errcode in (NOT_REACHED, SYSTEM_BUSY) or exc.errcode > 0
 
 
 class WecomClient:
@@ -126,6 +138,8 @@ class WecomClient:
             errmsg = str(data.get("errmsg") or "")
             if errcode == FREQ_LIMIT:
                 raise WecomApiError(errcode, errmsg, retryable=True, retry_after=RATE_LIMIT_WAIT)
+            if errcode == CONCURRENCY_LIMIT:
+                raise WecomApiError(errcode, errmsg, retryable=True, retry_after=CONCURRENCY_WAIT)
             raise WecomApiError(errcode, errmsg, retryable=errcode in (SYSTEM_BUSY,))
         raise AssertionError("unreachable")  # pragma: no cover
 

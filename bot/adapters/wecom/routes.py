@@ -40,7 +40,7 @@ from bot.adapters.common import (
     loads_json,
     read_limited,
 )
-from bot.adapters.wecom.client import NOT_REACHED, WecomApiError, WecomClient
+from bot.adapters.wecom.client import WecomApiError, WecomClient, nothing_shown
 from bot.adapters.wecom.crypto import CallbackCrypto, CallbackRejected
 from bot.adapters.wecom.inbound import (
     MalformedPayload,
@@ -391,7 +391,7 @@ class WecomCallbacks:
         except WecomApiError as exc:
             log.warning("wecom response_url for %s failed: %s", message.message_id,
                         exc.describe())
-            if exc.errcode == NOT_REACHED or exc.errcode > 0:
+            if nothing_shown(exc):
                 # WeCom refused it, or it never got there: nothing was shown, and this is
                 # the member's only answer; it goes as any reply does (the group's webhook,
                 # the app), as the rest of a long answer does (WecomSender._respond).

@@ -11,11 +11,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.adapters.common import head_within, split_to_bytes
-from bot.adapters.wecom.client import NOT_REACHED, WecomApiError, WecomClient
+from bot.adapters.wecom.client import WecomApiError, WecomClient, nothing_shown
 from bot.config import WecomSettings
 from bot.sender import (
     PARTS_SENT,
@@ -304,7 +305,7 @@ class WecomSender:
         except WecomApiError as exc:
             log.warning("wecom response_url for outbox %s failed: %s", message.id,
                         exc.describe())
-            if exc.errcode == NOT_REACHED or exc.errcode > 0:
+            if nothing_shown(exc):
                 # WeCom refused it, or it never got there: nothing was shown, so the rest
                 # goes at once as any reply does (the group's webhook, the app).
                 result = await self.send(replace(message, kind="reply", payload=otherwise))
@@ -418,13 +419,18 @@ class WecomSender:
         mentions = [m for m in payload.get("mentions") or [] if m]
         if not mentions:
             return payload
+        # WeCom ignores case in a userid (org.CASELESS_IDS): the asker's ZhangSan is the
+        # roster's zhangsan.
         with Session(self.engine) as session:
             rows = session.exec(
                 select(Identity.user_id, Member.name)
                 .join(Member, Member.id == Identity.member_id)
                 .where(Identity.platform == "wecom",
-                       Identity.user_id.in_(mentions))).all()  # type: ignore[attr-defined]
-        return {**payload, "mention_names": {user: name for user, name in rows}}
+                       func.lower(Identity.user_id).in_(  # type: ignore[arg-type]
+                           [m.lower() for m in mentions]))).all()
+        names = {user.lower(): name for user, name in rows}
+        return {**payload, "mention_names": {m: names[m.lower()] for m in mentions
+                                             if m.lower() in names}}
 
     async def _send_picture(self, branch_id: int | None, leaders: bool,
                             payload: dict[str, Any]) -> SendResult:
