@@ -18,6 +18,7 @@ from bot.domain.points import Period, exact, half_up, month_of, trend_arrow
 from bot.domain.rules import Rules
 from storage import committee
 from storage.attendance import CANCELLED
+from storage.figures import Report
 from storage.models import Activity, Branch, PartyGroup
 from storage.reports import BranchStanding, branch_figures, standings
 
@@ -112,8 +113,10 @@ def render_standing(branch: Branch, rows: list[m.MeetingStanding]) -> str:
 # --- the weekly summary's lines --------------------------------------------------------------
 
 
-def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) -> list[str]:
-    """What the committee's loop adds to the leaders' weekly summary (Markdown lines)."""
+def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
+                  week: Report | None = None) -> list[str]:
+    """What the committee's loop adds to the leaders' weekly summary (Markdown lines);
+    `week` is the summary's report above them, whose table flags blue branches (约谈)."""
     today = now.astimezone(tz).date()
     everyone = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
     branches = [b for b in everyone if b.active]
@@ -139,6 +142,7 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) 
     decided = month_standings(session, moment=last_month, tz=tz, rules=rules, to_date=False)
     last_talk = committee.last_talk_on(session)
     waiting = []
+    listed: set[int] = set()
     active = {b.id for b in branches}
     for branch_id in sorted(current.keys() | decided.keys()):
         # An ended branch (临时党支部) keeps its month's tier, but no talk can be held with
@@ -156,6 +160,19 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) 
         talked = last_talk.get(branch_id)
         if talked is None or talked < blue_since:
             waiting.append(f"· {names.get(branch_id, branch_id)}（{blue_since.month}月起蓝档）")
+            listed.add(branch_id)
+    if week is not None:
+        # The table above flags the week's blue branches （约谈）: one blue that week only
+        # (the month yellow so far) was flagged there and missing here, and the leader
+        # reading both could not tell whether a talk was owed.
+        ids = {name: bid for bid, name in names.items()}
+        for line in week.branches:
+            branch_id = ids.get(line.name)
+            if not line.talk or branch_id is None or branch_id in listed:
+                continue
+            talked = last_talk.get(branch_id)
+            if talked is None or talked < week.first_day:
+                waiting.append(f"· {line.name}（本期蓝档）")
     if waiting:
         lines.extend(["**蓝档待约谈**", *waiting])
 
@@ -189,9 +206,10 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) 
     return lines
 
 
-def summary_markdown(session: Session, *, now: datetime, tz: tzinfo, rules: Rules) -> str:
+def summary_markdown(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
+                     week: Report | None = None) -> str:
     """The committee's lines as a block appended to the weekly summary's Markdown."""
-    lines = summary_lines(session, now=now, tz=tz, rules=rules)
+    lines = summary_lines(session, now=now, tz=tz, rules=rules, week=week)
     return "\n" + "\n".join(lines) + "\n" if lines else ""
 
 

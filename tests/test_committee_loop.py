@@ -297,6 +297,35 @@ def test_a_branch_blue_last_month_is_still_asked_about_in_the_new_months_first_d
     assert "蓝档待约谈" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_branch_flagged_for_a_talk_in_the_summarys_table_is_on_its_waiting_list(
+        runtime, chat, clock, bureau):
+    """二支部 came in full with its points early in November, and nobody came to its theme
+    day last week: the week's table said 🔵蓝（约谈）, while 蓝档待约谈 (the month's tier,
+    yellow so far) did not name it. A leader reading one summary could not tell whether a
+    talk was owed. The list names a branch the table flags, until a talk since."""
+    one, two = bureau
+
+    def early_then_empty(s):
+        full = hold(s, two, local(2026, 11, 3, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                             updated_at=full.starts_at))
+            s.add(PointEntry(member_id=member.id, branch_id=two.id, points=12, rule="test",
+                             source_kind="study", source_id=f"t{member.id}",
+                             occurred_at=full.starts_at, created_at=full.starts_at))
+        empty = hold(s, two, local(2026, 11, 18, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+
+    seed(runtime.engine, early_then_empty)
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "**二支部** 🔵蓝（约谈）" in summary, summary
+    assert "**蓝档待约谈**\n· 二支部（本期蓝档）" in summary, summary
+    assert "已记录约谈" in chat.say("lead", "约谈 二支部 问题 主题党日无人参加", chat="lg").text
+    assert "蓝档待约谈" not in chat.say("lead", "周报", chat="lg").text
+
+
 def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
                                                                      bureau):
     """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
