@@ -198,10 +198,14 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
     items = committee.open_rectifications(session)
     if items:
         by_branch: dict[int, list[int]] = {}
+        late: dict[int, int] = {}
         for item in items:
             by_branch.setdefault(item.branch_id, []).append((today - item.found_on).days)
+            if item.due_on is not None and item.due_on < today:  # past the day it was set
+                late[item.branch_id] = late.get(item.branch_id, 0) + 1
         lines.append("**整改未完成**")
-        lines.extend(f"· {names.get(b, '?')} {len(ages)} 项（最久 {max(ages)} 天）"
+        lines.extend(f"· {names.get(b, '?')} {len(ages)} 项（最久 {max(ages)} 天"
+                     f"{f'，逾期 {late[b]} 项' if b in late else ''}）"
                      for b, ages in sorted(by_branch.items(), key=lambda kv: -max(kv[1])))
     return lines
 

@@ -669,6 +669,50 @@ def test_a_problem_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, ch
                                         chat="lg").text
 
 
+def test_a_problem_given_a_deadline_shows_it_and_is_flagged_once_past(runtime, chat, clock,
+                                                                      bureau):
+    """整改 二支部 李书记 台账不全 12月底前: the leader said by when, and the item kept the
+    words as its problem, with no deadline: nothing was ever overdue, nobody reminded. The
+    deadline is kept and shown; once past, 整改 and the leaders' 周报 say it is overdue."""
+    added = chat.say("lead", "整改 二支部 李书记 台账不全 12月底前", chat="lg")
+    assert "已登记整改事项 #1：二支部，责任人 李书记，限 12月31日前完成" in added.text, added.text
+    [item] = rows(runtime, Rectification)
+    assert (item.problem, item.due_on) == ("台账不全", date(2026, 12, 31))
+    [told] = outbox(runtime, "rectification.owner")
+    assert "限 12月31日前完成" in told.payload["text"]
+    assert "#1 二支部：台账不全（责任人 李书记，已 0 天，限 12-31 前）" in chat.say(
+        "lead", "整改", chat="lg").text
+    chat.say("lead", "整改 一支部 张三 学习资料陈旧", chat="lg")  # no deadline said
+
+    clock.set(local(2027, 1, 4, 10, 0))
+    listed = chat.say("lead", "整改", chat="lg").text
+    assert "#1 二支部：台账不全（责任人 李书记，已 42 天，逾期 4 天）" in listed, listed
+    assert "#2 一支部：学习资料陈旧（责任人 张三，已 42 天）" in listed, listed
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "· 二支部 1 项（最久 42 天，逾期 1 项）" in summary, summary
+    assert "· 一支部 1 项（最久 42 天）" in summary, summary
+
+
+@pytest.mark.parametrize("said,day", [
+    ("台账不全 12月20日前", date(2026, 12, 20)),
+    ("台账不全，限12月20号之前完成", date(2026, 12, 20)),
+    ("台账不全 月底前", date(2026, 11, 30)),
+    ("台账不全 年底前完成", date(2026, 12, 31)),
+    ("台账不全 下周五前", date(2026, 12, 4)),
+])
+def test_a_deadline_is_read_as_leaders_say_it(said, day):
+    from handlers.committee import take_deadline
+
+    assert take_deadline(said, date(2026, 11, 23)) == (day, "台账不全")
+
+
+def test_words_that_are_no_deadline_stay_the_problem():
+    from handlers.committee import take_deadline
+
+    for said in ("11月台账不全", "前台无人值守", "12月底的会议记录缺失"):
+        assert take_deadline(said, date(2026, 11, 23)) == (None, said)
+
+
 def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
     """整改 二支部 赵陆 … (a slip for 赵六), or 一支部's 张三 for 二支部's item: the item was
     kept under a name nobody could close it as. Now refused, saying how; a leader may own one."""
@@ -952,6 +996,26 @@ def ticker(runtime, clock):
     t = Ticker(runtime.engine, runtime.settings, clock, runtime.rules, calendar=HolidayCalendar())
     t.last = clock.now()
     return t
+
+
+def test_an_items_owner_is_told_once_the_morning_after_its_deadline(runtime, chat, clock,
+                                                                    bureau):
+    """The deadline passed and nobody heard of it: the owner is told once, privately, the
+    morning after, not at night and not again day after day."""
+    chat.say("lead", "整改 二支部 赵六 台账不全 11月25日前", chat="lg")
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧 11月25日前", chat="lg")
+    chat.say("lead", "整改 一支部 张三 记录不全 11月25日前", chat="lg")
+    assert "已完成" in chat.say("zs", "整改完成 3").text
+    clock.set(local(2026, 11, 26, 8, 58))
+    t = ticker(runtime, clock)
+    for day, hour, minute in ((26, 8, 59), (26, 9, 0), (26, 9, 1), (27, 9, 0), (27, 9, 1)):
+        clock.set(local(2026, 11, day, hour, minute))
+        t.tick()
+    ticker(runtime, clock).tick()  # another replica
+    [late] = [o for o in outbox(runtime, "rectification.owner") if "整改到期" in o.payload["text"]]
+    assert (late.target_kind, late.target) == ("user", "zl")
+    text = late.payload["text"]
+    assert "#1 台账不全" in text and "#2 学习室资料陈旧" in text and "记录不全" not in text
 
 
 def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, clock, bureau):
