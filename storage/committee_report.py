@@ -142,7 +142,7 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
     decided = month_standings(session, moment=last_month, tz=tz, rules=rules, to_date=False)
     last_talk = committee.last_talk_on(session)
     waiting = []
-    listed: set[int] = set()
+    monthly: set[int] = set()  # blue for a month: asked about by the month's run of blue
     active = {b.id for b in branches}
     for branch_id in sorted(current.keys() | decided.keys()):
         # An ended branch (临时党支部) keeps its month's tier, but no talk can be held with
@@ -157,18 +157,19 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
                                      rules=rules)
         else:
             continue
+        monthly.add(branch_id)
         talked = last_talk.get(branch_id)
         if talked is None or talked < blue_since:
             waiting.append(f"· {names.get(branch_id, branch_id)}（{blue_since.month}月起蓝档）")
-            listed.add(branch_id)
     if week is not None:
         # The table above flags the week's blue branches （约谈）: one blue that week only
         # (the month yellow so far) was flagged there and missing here, and the leader
-        # reading both could not tell whether a talk was owed.
+        # reading both could not tell whether a talk was owed. One blue for the month is
+        # asked about above, once for its run of blue months (a talk this month answers it).
         ids = {name: bid for bid, name in names.items()}
         for line in week.branches:
             branch_id = ids.get(line.name)
-            if not line.talk or branch_id is None or branch_id in listed:
+            if not line.talk or branch_id is None or branch_id in monthly:
                 continue
             talked = last_talk.get(branch_id)
             if talked is None or talked < week.first_day:

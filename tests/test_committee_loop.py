@@ -326,6 +326,23 @@ def test_a_branch_flagged_for_a_talk_in_the_summarys_table_is_on_its_waiting_lis
     assert "蓝档待约谈" not in chat.say("lead", "周报", chat="lg").text
 
 
+def test_a_branch_blue_all_month_and_talked_to_is_not_asked_again_each_week(
+        runtime, chat, clock, bureau):
+    """Blue all November and talked to on 10 November: the week's table still flags it,
+    and 蓝档待约谈 asked for a talk again, every week it stayed blue. One talk answers a
+    run of blue months, as 蓝档待约谈 has always read it."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    seed(runtime.engine, lambda s: record_at(
+        s, hold(s, bureau[1], local(2026, 11, 18, 14, 30), "主题党日"), {"赵六": "absent",
+                                                                        "李书记": "absent"}))
+    clock.set(local(2026, 11, 10, 18, 0))
+    assert "已记录约谈" in chat.say("lead", "约谈 二支部 问题 主题党日无人参加", chat="lg").text
+    clock.set(local(2026, 11, 23, 9, 0))
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "**二支部** 🔵蓝（约谈）" in summary, summary
+    assert "蓝档待约谈" not in summary, summary
+
+
 def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
                                                                      bureau):
     """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
