@@ -190,7 +190,8 @@ def summary_lines(session: Session, *, now: datetime, tz: tzinfo, rules: Rules,
     if pairs:
         previous = month_standings(session, moment=previous_month_end(now, tz),
                                    tz=tz, rules=rules, to_date=False)
-        lines.append("**结对帮扶**")
+        # The table above scores the week: these are the month's, as 结对 shows them.
+        lines.append("**结对帮扶**（本月档次、得分、较上月）")
         for pair in pairs:
             lines.append("· " + " ↔ ".join(
                 trend_line(names.get(b, "?"), current.get(b), previous.get(b))

@@ -572,6 +572,15 @@ def test_undo_said_of_a_pair_or_a_lecturer_leaves_the_leaders_visit(runtime, cha
     assert rows(runtime, BranchPairing)[0].ended_on is None
 
 
+def test_the_summarys_pairs_say_their_scores_are_the_months(runtime, chat, clock, bureau):
+    """周报's table scores last week; its 结对帮扶 lines score the month so far. 二支部 read
+    0 分 above and 蓝 18.4 below, unlabelled, in one summary: the lines now say whose
+    figures they are, as 结对 does."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**结对帮扶**（本月档次、得分、较上月）\n· 一支部 红" in summary, summary
+
 def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, clock, bureau):
     """Only a temporary branch's end closed a pair: once 二支部 had improved, neither branch
     could ever be paired again. 结束结对 closes it (leaders, not in a branch group), says who
