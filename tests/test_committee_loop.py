@@ -548,6 +548,40 @@ def test_a_pair_ends_with_its_temporary_branch_and_the_partner_can_pair_again(
     assert "已结对帮扶 #2" in paired.text, paired.text
 
 
+def test_two_replicas_ending_one_temporary_branch_record_it_once(runtime, clock, bureau):
+    """Two replicas' ticks both read the task force as due to end; the second, finishing
+    after the first had committed, ended it again: two 「branch.end」 entries in the audit
+    log for one end. The second finds it ended and leaves it."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from storage.models import AuditEntry, Branch
+    from storage.temporary import end_due
+
+    seed(runtime.engine, lambda s: make_member(s, make_branch(
+        s, "专项临时支部", temporary=True, ends_on=date(2026, 11, 20)), "队员甲",
+        return_branch_id=bureau[0].id))
+    today = date(2026, 11, 23)
+    with Session(runtime.engine) as second:
+        real, read = second.exec, []
+
+        def other_replica_ends_it_meanwhile(statement, *args, **kwargs):
+            if read:
+                return real(statement, *args, **kwargs)
+            read.append(real(statement, *args, **kwargs).all())  # the due branches, as read
+            with Session(runtime.engine) as first:
+                assert [e.branch.name for e in end_due(first, today=today, now=clock.now(),
+                                                       tz=SHANGHAI)] == ["专项临时支部"]
+                first.commit()
+            return SimpleNamespace(all=lambda: read[0])
+
+        second.exec = other_replica_ends_it_meanwhile  # type: ignore[method-assign]
+        assert end_due(second, today=today, now=clock.now(), tz=SHANGHAI) == []
+        second.commit()
+    ended = [e for e in rows(runtime, AuditEntry) if e.action == "branch.end"]
+    assert len(ended) == 1 and ended[0].detail["moved"] == [{"member": "队员甲", "to": "一支部"}]
+    assert not [b for b in rows(runtime, Branch) if b.name == "专项临时支部" and b.active]
+
 def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
     assert "已结对帮扶 #1：一支部（暂无档次） 带 二支部" in chat.say("lead", "结对 一支部 二支部").text
     again = chat.say("lead", "结对 二支部 一支部")
