@@ -753,6 +753,21 @@ def test_a_problem_given_a_deadline_shows_it_and_is_flagged_once_past(runtime, c
     assert "· 一支部 1 项（最久 42 天）" in summary, summary
 
 
+def test_the_bureau_page_shows_an_items_deadline_as_the_chat_does(runtime, chat, clock, bureau):
+    """整改 and 周报 said an item was 逾期; the bureau page's open 整改 showed only its age."""
+    from bot.web.committee import open_rectifications
+
+    chat.say("lead", "整改 二支部 李书记 台账不全 12月底前", chat="lg")
+    chat.say("lead", "整改 一支部 张三 学习资料陈旧", chat="lg")
+    with Session(runtime.engine) as s:
+        table = open_rectifications(s, clock.now(), runtime.settings)
+    assert table is not None and table["columns"][-1] == "期限"
+    assert [row[-1] for row in table["rows"]] == ["12月31日前", "—"]
+    clock.set(local(2027, 1, 4, 10, 0))
+    with Session(runtime.engine) as s:
+        table = open_rectifications(s, clock.now(), runtime.settings)
+    assert [row[-1] for row in table["rows"]] == ["逾期 4 天", "—"]
+
 @pytest.mark.parametrize("said,day", [
     ("台账不全 12月20日前", date(2026, 12, 20)),
     ("台账不全，限12月20号之前完成", date(2026, 12, 20)),
