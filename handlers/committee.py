@@ -297,6 +297,8 @@ _BY_WHEN = re.compile(r"(?:之前|以前|前)(?:完成整改|整改完成|完成
 _MONTH_END = re.compile(r"^(?:(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月"
                         r"|(?P<this>本|这个?)?月|(?P<next>下个?)月)底$")
 _YEAR_END = re.compile(r"^(?:今|本)?年底$")
+# 限期12月底, 限12月20日完成: a deadline said without 前.
+_LIMIT = re.compile(r"(?:限期|限)\s*(?P<day>[^\s，,、；;]+?)(?:完成整改|整改完成|完成|整改到位)?[。.！!]?\s*$")
 _LEAD_IN = re.compile(r"[\s，,、；;]*(?:限期|限|须于|需于|须在|需在|要在|务必于|于|在)?[\s，,、；;]*$")
 
 
@@ -306,7 +308,7 @@ def _month_end(year: int, month: int) -> date:
 
 def _deadline_day(said: str, today: date) -> date | None:
     """One day a deadline names: 12月底, 月底, 下月底, 年底, or a day as 请假 reads it
-    (12月20日, 20号, 下周五): the next such day."""
+    (12月20日, 20号, 下周五): the next such day. DateError for one that does not exist."""
     if _YEAR_END.match(said):
         return date(today.year, 12, 31)
     month_end = _MONTH_END.match(said)
@@ -317,23 +319,33 @@ def _deadline_day(said: str, today: date) -> date | None:
             return _month_end(today.year, today.month)
         month = cn_number(month_end["m"]) or 0
         if not 1 <= month <= 12:
-            return None
+            raise DateError(f"没有 {month_end['m']}月")
         year = int(month_end["y"]) if month_end["y"] else (
             today.year if month >= today.month else today.year + 1)
         return _month_end(year, month)
-    try:
-        found = find_leading_day(said, today)
-    except DateError:
-        return None
+    found = find_leading_day(said, today)
     return found.first if found is not None and not found.rest else None
 
 
 def take_deadline(text: str, today: date) -> tuple[date | None, str]:
-    """'问题 … 12月底前' → (the day, the problem without it); (None, text) when the text
-    ends with no day said before 前 (前台无人值守, 12月底的会议记录缺失 are problems)."""
+    """'问题 … 12月底前' (or 限期12月底) → (the day, the problem without it); (None, text)
+    when the text ends with no day said before 前 (前台无人值守, 12月底的会议记录缺失 are
+    problems). DateError for a day said that does not exist (12月32日前); the problem
+    left may be empty (only a deadline was written)."""
     tail = _BY_WHEN.search(text)
-    if tail is None:
+    limit = _LIMIT.search(text) if tail is None else None
+    if tail is None and limit is None:
         return None, text
+    head = text[:tail.start()] if tail is not None else limit["day"]  # type: ignore[index]
+    before = "" if tail is not None else text[:limit.start("day")]  # type: ignore[union-attr]
+    for start in range(len(head)):
+        # A day starts a word or follows what is no part of one (12月32日 is not 2日).
+        if start and (head[start - 1].isdigit() or head[start - 1] in "年月"):
+            continue
+        day = _deadline_day(head[start:].strip(), today)
+        if day is not None:
+            return day, _LEAD_IN.sub("", before + head[:start]).strip()
+    return None, text
     head = text[:tail.start()]
     for start in range(len(head)):
         day = _deadline_day(head[start:].strip(), today)
@@ -361,7 +373,12 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
     branch, problem = _branch(ctx, args["branch"], COMMAND_PROBLEM)
     if branch is None:
         return problem  # type: ignore[return-value]
-    due, text = take_deadline(args["problem"].strip(), ctx.local_now.date())
+    try:
+        due, text = take_deadline(args["problem"].strip(), ctx.local_now.date())
+    except DateError as wrong:
+        return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限：{wrong}"))
+    if not text:
+        return Reply.error(usage_text(COMMAND_PROBLEM, "请依次写出责任人和问题，期限写在最后（如 12月底前）"))
     if due is not None and due < ctx.local_now.date():
         return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限 {due.month}月{due.day}日已过，"
                                       "请写今天以后的日期，如 12月底前"))

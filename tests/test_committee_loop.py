@@ -774,11 +774,22 @@ def test_the_bureau_page_shows_an_items_deadline_as_the_chat_does(runtime, chat,
     ("台账不全 月底前", date(2026, 11, 30)),
     ("台账不全 年底前完成", date(2026, 12, 31)),
     ("台账不全 下周五前", date(2026, 12, 4)),
+    ("台账不全 限期12月底", date(2026, 12, 31)),
+    ("台账不全，12月15日前整改到位", date(2026, 12, 15)),
 ])
 def test_a_deadline_is_read_as_leaders_say_it(said, day):
     from handlers.committee import take_deadline
 
     assert take_deadline(said, date(2026, 11, 23)) == (day, "台账不全")
+
+
+def test_a_deadline_that_cannot_be_is_refused_and_records_nothing(runtime, chat, bureau):
+    for said, why in (("整改 二支部 赵六 台账不全 12月32日前", "没有 12月32日 这一天"),
+                      ("整改 二支部 赵六 12月底前", "请依次写出责任人和问题"),
+                      ("整改 二支部 台账不全 12月底前", "请依次写出责任人和问题")):
+        reply = chat.say("lead", said, chat="lg")
+        assert reply.is_error and why in reply.text, reply.text
+    assert rows(runtime, Rectification) == []
 
 
 def test_words_that_are_no_deadline_stay_the_problem():
