@@ -303,7 +303,7 @@ _LEAD_IN = re.compile(r"[\s，,、；;]*(?:限期|限|须于|需于|须在|需�
 
 
 def _month_end(year: int, month: int) -> date:
-    return (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1))
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
 
 
 def _deadline_day(said: str, today: date) -> date | None:
@@ -345,13 +345,6 @@ def take_deadline(text: str, today: date) -> tuple[date | None, str]:
         day = _deadline_day(head[start:].strip(), today)
         if day is not None:
             return day, _LEAD_IN.sub("", before + head[:start]).strip()
-    return None, text
-    head = text[:tail.start()]
-    for start in range(len(head)):
-        day = _deadline_day(head[start:].strip(), today)
-        if day is not None:
-            problem = _LEAD_IN.sub("", head[:start]).strip()
-            return (day, problem) if problem else (None, text)
     return None, text
 
 
