@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.dates import DateError, find_record_day
-from bot.domain.text import match_name
+from bot.domain.dates import DateError, find_leading_day, find_record_day
+from bot.domain.text import cn_number, match_name
 from bot.registry import (
     LEADERS,
     Command,
@@ -292,6 +292,61 @@ def pairs_overview(ctx: Ctx) -> Reply:
 
 # --- 整改 ---------------------------------------------------------------------------------
 
+# 台账不全 12月底前, …，限12月20号之前完成: the day said last, before 前; what is left is the problem.
+_BY_WHEN = re.compile(r"(?:之前|以前|前)(?:完成整改|整改完成|完成|整改到位)?[。.！!]?\s*$")
+_MONTH_END = re.compile(r"^(?:(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2}|[一二三四五六七八九十]{1,3})\s*月"
+                        r"|(?P<this>本|这个?)?月|(?P<next>下个?)月)底$")
+_YEAR_END = re.compile(r"^(?:今|本)?年底$")
+# 限期12月底, 限12月20日完成: a deadline said without 前.
+_LIMIT = re.compile(r"(?:限期|限)\s*(?P<day>[^\s，,、；;]+?)(?:完成整改|整改完成|完成|整改到位)?[。.！!]?\s*$")
+_LEAD_IN = re.compile(r"[\s，,、；;]*(?:限期|限|须于|需于|须在|需在|要在|务必于|于|在)?[\s，,、；;]*$")
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def _deadline_day(said: str, today: date) -> date | None:
+    """One day a deadline names: 12月底, 月底, 下月底, 年底, or a day as 请假 reads it
+    (12月20日, 20号, 下周五): the next such day. DateError for one that does not exist."""
+    if _YEAR_END.match(said):
+        return date(today.year, 12, 31)
+    month_end = _MONTH_END.match(said)
+    if month_end is not None:
+        if month_end["next"]:
+            return _month_end(today.year + today.month // 12, today.month % 12 + 1)
+        if month_end["m"] is None:
+            return _month_end(today.year, today.month)
+        month = cn_number(month_end["m"]) or 0
+        if not 1 <= month <= 12:
+            raise DateError(f"没有 {month_end['m']}月")
+        year = int(month_end["y"]) if month_end["y"] else (
+            today.year if month >= today.month else today.year + 1)
+        return _month_end(year, month)
+    found = find_leading_day(said, today)
+    return found.first if found is not None and not found.rest else None
+
+
+def take_deadline(text: str, today: date) -> tuple[date | None, str]:
+    """'问题 … 12月底前' (or 限期12月底) → (the day, the problem without it); (None, text)
+    when the text ends with no day said before 前 (前台无人值守, 12月底的会议记录缺失 are
+    problems). DateError for a day said that does not exist (12月32日前); the problem
+    left may be empty (only a deadline was written)."""
+    tail = _BY_WHEN.search(text)
+    limit = _LIMIT.search(text) if tail is None else None
+    if tail is None and limit is None:
+        return None, text
+    head = text[:tail.start()] if tail is not None else limit["day"]  # type: ignore[index]
+    before = "" if tail is not None else text[:limit.start("day")]  # type: ignore[union-attr]
+    for start in range(len(head)):
+        # A day starts a word or follows what is no part of one (12月32日 is not 2日).
+        if start and (head[start - 1].isdigit() or head[start - 1] in "年月"):
+            continue
+        day = _deadline_day(head[start:].strip(), today)
+        if day is not None:
+            return day, _LEAD_IN.sub("", before + head[:start]).strip()
+    return None, text
+
 
 def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     """The same problem for the same branch, still open, is asked about before it is a
@@ -311,7 +366,15 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
     branch, problem = _branch(ctx, args["branch"], COMMAND_PROBLEM)
     if branch is None:
         return problem  # type: ignore[return-value]
-    text = args["problem"].strip()
+    try:
+        due, text = take_deadline(args["problem"].strip(), ctx.local_now.date())
+    except DateError as wrong:
+        return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限：{wrong}"))
+    if not text:
+        return Reply.error(usage_text(COMMAND_PROBLEM, "请依次写出责任人和问题，期限写在最后（如 12月底前）"))
+    if due is not None and due < ctx.local_now.date():
+        return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限 {due.month}月{due.day}日已过，"
+                                      "请写今天以后的日期，如 12月底前"))
     if len(text) > MAX_TEXT:
         return Reply.error(usage_text(COMMAND_PROBLEM, f"问题请写短一些（不超过 {MAX_TEXT} 个字）"))
     # The owner closes the item themselves (整改完成), so it must be someone on the roster:
@@ -350,20 +413,24 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
     item = committee.add_rectification(ctx.session, branch_id=branch.id, problem=text, owner=owner,
                                        owner_name=owner.name,
                                        found_on=today, visit_id=visit_id,
-                                       recorded_by=ctx.member.id, now=ctx.now)
+                                       recorded_by=ctx.member.id, now=ctx.now, due_on=due)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})
     still_open = len(committee.open_rectifications(ctx.session, branch_id=branch.id))
+    by_when = f"限 {due.month}月{due.day}日前完成" if due is not None else ""
     told = ""
     if owner.id != ctx.member.id:
         # The owner closes it (整改完成 <编号>) and a member cannot list the items: without
         # this they never learnt the item was theirs, nor its number.
         reached = write_privately(
             ctx, [owner], f"【整改事项】{ctx.member.name}登记了{branch.name}的整改事项 #{item.id}，"
-                          f"责任人是你。\n问题：{text}\n完成后请发送「整改完成 {item.id} 说明」。",
+                          f"责任人是你。\n问题：{text}\n"
+                          + (f"{by_when}。" if by_when else "")
+                          + f"完成后请发送「整改完成 {item.id} 说明」。",
             kind=RECTIFICATION_OWNER, title="整改事项", key=f"rectification.owner|{item.id}",
             branch_id=branch.id)
         told = "已私聊告知责任人。" if reached else "责任人没有能收到私聊的账号，请当面告知。"
-    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}。{told}\n"
+    return Reply(f"已登记整改事项 #{item.id}：{branch.name}，责任人 {item.owner_name}"
+                 f"{'，' + by_when if by_when else ''}。{told}\n"
                  f"问题：{text}\n完成后发送「整改完成 {item.id}」。{branch.name}未完成整改 {still_open} 项。")
 
 
@@ -421,8 +488,16 @@ def open_problems(ctx: Ctx) -> Reply:
     today = ctx.local_now.date()
     lines = [f"未完成的整改事项 {len(items)} 项（按登记先后）："]
     lines += [f"· #{i.id} {names.get(i.branch_id, '?')}：{i.problem}（责任人 {i.owner_name}，"
-              f"已 {(today - i.found_on).days} 天）" for i in items]
+              f"已 {(today - i.found_on).days} 天{_due(i, today)}）" for i in items]
     return Reply("\n".join(lines))
+
+
+def _due(item: Rectification, today: date) -> str:
+    if item.due_on is None:
+        return ""
+    if item.due_on < today:
+        return f"，逾期 {(today - item.due_on).days} 天"
+    return f"，限 {item.due_on:%m-%d} 前"
 
 
 def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -508,7 +583,8 @@ COMMAND_PROBLEM = Command(
     handler=record_problem,
     # 完成 names no branch: 整改 完成 1 is 整改完成 1 (CommandRegistry.meant).
     args=(word("branch", "支部", optional=True, known=lambda said: said not in _DONE),
-          word("owner", "责任人", optional=True), rest("problem", "问题", optional=True)),
+          word("owner", "责任人", optional=True),
+          rest("problem", "问题", optional=True, hint="期限可写在最后，如 12月底前")),
     roles=frozenset({*LEADER_ROLES, *MANAGER_ROLES}),
     example="整改 刑侦 郑国庆 学习室资料陈旧需更新",
     capability="committee",

@@ -51,7 +51,8 @@ def summary(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(text, markdown=True, title="党建周报")
     # Leaders also get the committee's loop: overdue 三会一课, talks, pairs, open 整改.
     text = render_markdown(report) + committee_summary(ctx.session, now=ctx.now,
-                                                       tz=ctx.settings.tz, rules=ctx.rules)
+                                                       tz=ctx.settings.tz, rules=ctx.rules,
+                                                       week=report)
     return Reply(text, markdown=True, title="党建周报")
 
 

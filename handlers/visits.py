@@ -125,7 +125,8 @@ def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Rep
     today = visited_on
     done = org.visits_by_branch(ctx.session, year=today.year, tz=ctx.settings.tz).get(branch.id, 0)
     target = target_of(branch, ctx.settings.visit_target_per_year, year=today.year,
-                       tz=ctx.settings.tz)
+                       tz=ctx.settings.tz, first_roster=org.first_roster(ctx.session,
+                                                                        tz=ctx.settings.tz))
     progress = f"还差 {target - done} 次" if done < target else "已达标"
     return Reply(
         f"已记录调研（编号 {visit.id}）：{branch.name}，{today.month}月{today.day}日，"
@@ -143,8 +144,10 @@ def visits_report(ctx: Ctx, args: dict[str, Any]) -> Reply:
     counts = org.visits_by_branch(ctx.session, year=year, tz=ctx.settings.tz)
     visits, found, solved = org.visit_totals(ctx.session, year=year)
     branches = org.branches(ctx.session)
-    # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
-    owed = {b.id: target_of(b, target, year=year, tz=ctx.settings.tz) for b in branches}
+    # A branch set up this year owes a share of the year's visits (bot.domain.visits).
+    first = org.first_roster(ctx.session, tz=ctx.settings.tz)
+    owed = {b.id: target_of(b, target, year=year, tz=ctx.settings.tz, first_roster=first)
+            for b in branches}
     below = [(b, counts[b.id]) for b in branches
              if b.id in counts and counts[b.id] < owed[b.id]]
     lines = [f"{year} 年共调研 {visits} 次，发现问题 {found} 个，解决 {solved} 个。"]
@@ -182,7 +185,7 @@ COMMAND_VISITS_REPORT = Command(
 
 
 def _part_of_year(branch: Branch, year: int, ctx: Ctx) -> str:
-    """Why a 临时党支部 owes less than the year's visits: set up or ending in the year."""
+    """Why a branch owes less than the year's visits: set up or ending in the year."""
     began = branch.created_at.astimezone(ctx.settings.tz).year == year
     ends = branch.ends_on is not None and branch.ends_on.year == year
     return ("今年成立、年内结束" if ends else "今年成立") if began else "年内结束"

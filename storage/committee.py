@@ -223,10 +223,12 @@ def pioneers(session: Session, *, first: date, last: date) -> list[tuple[Pioneer
 
 def add_rectification(session: Session, *, branch_id: int, problem: str, owner: Member | None,
                       owner_name: str, found_on: date, visit_id: int | None,
-                      recorded_by: int | None, now: datetime) -> Rectification:
+                      recorded_by: int | None, now: datetime,
+                      due_on: date | None = None) -> Rectification:
     item = Rectification(branch_id=branch_id, visit_id=visit_id, problem=problem,
                          owner_id=owner.id if owner else None, owner_name=owner_name,
-                         found_on=found_on, recorded_by=recorded_by, recorded_at=now)
+                         found_on=found_on, recorded_by=recorded_by, recorded_at=now,
+                         due_on=due_on)
     session.add(item)
     session.flush()
     return item

@@ -31,6 +31,7 @@ from bot.domain.points import (
     trend_arrow,
 )
 from bot.domain.rules import TIER_MODE_LABELS, Rules
+from bot.domain.visits import set_up_of
 from bot.domain.visits import visit_target as branch_visit_target
 
 # Runs one of storage.reports' figure statements by name with these values and gives its
@@ -55,10 +56,13 @@ class BranchFigures:
     # False for a branch that has ended (临时党支部), listed for the weeks it held activities:
     # its tier stays on record, but there is nobody left to hold a talk (约谈) or a visit with.
     standing: bool = True
-    # When a 临时党支部 was set up: one set up during the year owes a share of its visits.
-    # None for a standing branch, which was there before djbot (its record's date is the
-    # roster's import, not the branch's).
-    set_up: datetime | str | None = None
+    # When the branch's record was made, and djbot's first roster (its earliest standing
+    # branch's record): a 临时党支部, or a standing branch made in a later month, was set
+    # up then and owes a share of the year's visits (bot.domain.visits.set_up_of); one of
+    # the first roster was there before djbot (its record's date is the import's).
+    temporary: bool = False
+    created_at: datetime | str | None = None
+    first_roster: datetime | str | None = None
     # And the day it ends (a 临时党支部's end, a standing branch's closing), if set: one
     # that ran from March to August owes half a year's.
     ends_on: date | str | None = None
@@ -135,9 +139,10 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     """
     values = {"start": start, "end": end, "cutoff": now if now is not None else end}
     rows = {branch_id: BranchFigures(branch_id=branch_id, name=name, standing=bool(active),
-                                     set_up=created_at if temporary else None,
+                                     temporary=bool(temporary), created_at=created_at,
+                                     first_roster=first,
                                      ends_on=ends_on)
-            for branch_id, name, active, temporary, created_at, ends_on
+            for branch_id, name, active, temporary, created_at, ends_on, first
             in run("branches", values)}
     if not rows:
         return []
@@ -178,6 +183,10 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
             if branch_id in rows:
                 rows[branch_id].visits = visits
     return list(rows.values())
+
+
+def _local_day(value: datetime | str | None, tz: tzinfo) -> date | None:
+    return _moment(value).astimezone(tz).date() if value is not None else None
 
 
 def _moment(value: datetime | str) -> datetime:
@@ -334,7 +343,8 @@ def build_report(run: Run, *, start: datetime, end: datetime,
     )
     for s in current:
         f, prior = s.figures, before.get(s.figures.branch_id)
-        set_up = _moment(f.set_up).astimezone(tz).date() if f.set_up is not None else None
+        set_up = set_up_of(temporary=f.temporary, created=_local_day(f.created_at, tz),
+                           first_roster=_local_day(f.first_roster, tz))
         target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year,
                                      ends_on=f.last_day)
         average = f.average_points

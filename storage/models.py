@@ -501,6 +501,8 @@ class Rectification(SQLModel, table=True):
     closed_on: date | None = Field(default=None, index=True)
     closed_by: int | None = Field(default=None, foreign_key="member.id")
     closing_note: str | None = None
+    # 整改 … 12月底前: the day it is to be done by, when the leader said one.
+    due_on: date | None = None
     # 撤销整改: an item recorded in error is kept and counts nowhere (neither open nor solved).
     withdrawn_at: datetime | None = utc_field(nullable=True)
     withdrawn_by: int | None = Field(default=None, foreign_key="member.id")

@@ -136,6 +136,14 @@ def branches(session: Session, *, include_inactive: bool = False) -> list[Branch
     return list(session.exec(query.order_by(Branch.id)).all())
 
 
+def first_roster(session: Session, *, tz: tzinfo) -> date | None:
+    """The day djbot's first roster was imported: its earliest standing branch's record.
+    A standing branch made in a later month was set up then (bot.domain.visits)."""
+    first = session.exec(select(func.min(Branch.created_at)).where(
+        Branch.temporary == False)).one()  # noqa: E712
+    return first.astimezone(tz).date() if first is not None else None
+
+
 def branch_by_name(session: Session, *, name: str) -> Branch | None:
     return session.exec(
         select(Branch).where(Branch.name == name, Branch.active == True)  # noqa: E712

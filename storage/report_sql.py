@@ -8,7 +8,9 @@ statements compile to.
 
 SQLITE = {
     'branches': (
-        """SELECT branch.id, branch.name, branch.active, branch."temporary", branch.created_at, branch.ends_on
+        """SELECT branch.id, branch.name, branch.active, branch."temporary", branch.created_at, branch.ends_on, (SELECT min(branch_1.created_at) AS min_1
+FROM branch AS branch_1
+WHERE branch_1."temporary" = 0) AS anon_1
 FROM branch
 WHERE branch.active = 1 AND branch.created_at < ? OR branch.id IN (SELECT activity.branch_id
 FROM activity

@@ -477,6 +477,7 @@ def figure_statements() -> dict[str, Select]:
     end = bindparam("end", type_=UTCDateTime())
     # Now (the period's end when no now is given): what has ended by then has finished.
     cutoff = bindparam("cutoff", type_=UTCDateTime())
+    first_roster = aliased(Branch)
     finished = and_(Activity.status != CANCELLED,
                     or_(Activity.status == CLOSED, Activity.ends_at <= cutoff))
     in_period = and_(Activity.branch_id.is_not(None), _during(Activity.starts_at, start, end),
@@ -498,8 +499,13 @@ def figure_statements() -> dict[str, Select]:
         # The branches there were: active ones that existed before the span's end (one
         # set up today is not in last week's report), and any that held an activity in it
         # (an ended temporary branch keeps its weeks, said to have ended by `active`).
+        # With the first roster's day (its earliest standing branch): a standing branch made
+        # in a later month was set up then and owes its months' share of 调研.
         "branches": select(Branch.id, Branch.name, Branch.active, Branch.temporary,
-                           Branch.created_at, Branch.ends_on)
+                           Branch.created_at, Branch.ends_on,
+                           select(func.min(first_roster.created_at))
+                           .where(first_roster.temporary == False)  # noqa: E712
+                           .scalar_subquery())
         .where(or_(and_(Branch.active == True, Branch.created_at < end),  # noqa: E712
                    Branch.id.in_(held_here)))
         .order_by(Branch.id),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from storage import corrections, moves
@@ -45,6 +46,14 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
     for branch in session.exec(select(Branch).where(
             Branch.temporary == True, Branch.active == True,  # noqa: E712
             Branch.ends_on.is_not(None), Branch.ends_on < today)).all():  # type: ignore[union-attr]
+        # Claimed, not just set: another replica's tick that read it as due too may have
+        # ended it since (its members home, its audit entry written); ended twice, it was
+        # recorded twice.
+        claimed = session.execute(
+            update(Branch).where(Branch.id == branch.id, Branch.active == True)  # noqa: E712
+            .values(active=False).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            continue
         branch.active = False
         session.add(branch)
         result = Ended(branch)

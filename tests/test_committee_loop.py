@@ -297,6 +297,52 @@ def test_a_branch_blue_last_month_is_still_asked_about_in_the_new_months_first_d
     assert "蓝档待约谈" not in chat.say("lead", "周报 本周", chat="lg").text
 
 
+def test_a_branch_flagged_for_a_talk_in_the_summarys_table_is_on_its_waiting_list(
+        runtime, chat, clock, bureau):
+    """二支部 came in full with its points early in November, and nobody came to its theme
+    day last week: the week's table said 🔵蓝（约谈）, while 蓝档待约谈 (the month's tier,
+    yellow so far) did not name it. A leader reading one summary could not tell whether a
+    talk was owed. The list names a branch the table flags, until a talk since."""
+    one, two = bureau
+
+    def early_then_empty(s):
+        full = hold(s, two, local(2026, 11, 3, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=full.id, member_id=member.id, status="present",
+                             updated_at=full.starts_at))
+            s.add(PointEntry(member_id=member.id, branch_id=two.id, points=12, rule="test",
+                             source_kind="study", source_id=f"t{member.id}",
+                             occurred_at=full.starts_at, created_at=full.starts_at))
+        empty = hold(s, two, local(2026, 11, 18, 14, 30), "主题党日")
+        for member in s.exec(select(Member).where(Member.branch_id == two.id)).all():
+            s.add(Attendance(activity_id=empty.id, member_id=member.id, status="absent",
+                             updated_at=empty.ends_at))
+
+    seed(runtime.engine, early_then_empty)
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "**二支部** 🔵蓝（约谈）" in summary, summary
+    assert "**蓝档待约谈**\n· 二支部（本期蓝档）" in summary, summary
+    assert "已记录约谈" in chat.say("lead", "约谈 二支部 问题 主题党日无人参加", chat="lg").text
+    assert "蓝档待约谈" not in chat.say("lead", "周报", chat="lg").text
+
+
+def test_a_branch_blue_all_month_and_talked_to_is_not_asked_again_each_week(
+        runtime, chat, clock, bureau):
+    """Blue all November and talked to on 10 November: the week's table still flags it,
+    and 蓝档待约谈 asked for a talk again, every week it stayed blue. One talk answers a
+    run of blue months, as 蓝档待约谈 has always read it."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    seed(runtime.engine, lambda s: record_at(
+        s, hold(s, bureau[1], local(2026, 11, 18, 14, 30), "主题党日"), {"赵六": "absent",
+                                                                        "李书记": "absent"}))
+    clock.set(local(2026, 11, 10, 18, 0))
+    assert "已记录约谈" in chat.say("lead", "约谈 二支部 问题 主题党日无人参加", chat="lg").text
+    clock.set(local(2026, 11, 23, 9, 0))
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "**二支部** 🔵蓝（约谈）" in summary, summary
+    assert "蓝档待约谈" not in summary, summary
+
+
 def test_a_talk_written_for_an_earlier_month_records_that_months_tier(runtime, chat, clock,
                                                                      bureau):
     """约谈 二支部 11月20日 … typed in December: the tier on record (当时档次 on the bureau
@@ -502,6 +548,40 @@ def test_a_pair_ends_with_its_temporary_branch_and_the_partner_can_pair_again(
     assert "已结对帮扶 #2" in paired.text, paired.text
 
 
+def test_two_replicas_ending_one_temporary_branch_record_it_once(runtime, clock, bureau):
+    """Two replicas' ticks both read the task force as due to end; the second, finishing
+    after the first had committed, ended it again: two 「branch.end」 entries in the audit
+    log for one end. The second finds it ended and leaves it."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from storage.models import AuditEntry, Branch
+    from storage.temporary import end_due
+
+    seed(runtime.engine, lambda s: make_member(s, make_branch(
+        s, "专项临时支部", temporary=True, ends_on=date(2026, 11, 20)), "队员甲",
+        return_branch_id=bureau[0].id))
+    today = date(2026, 11, 23)
+    with Session(runtime.engine) as second:
+        real, read = second.exec, []
+
+        def other_replica_ends_it_meanwhile(statement, *args, **kwargs):
+            if read:
+                return real(statement, *args, **kwargs)
+            read.append(real(statement, *args, **kwargs).all())  # the due branches, as read
+            with Session(runtime.engine) as first:
+                assert [e.branch.name for e in end_due(first, today=today, now=clock.now(),
+                                                       tz=SHANGHAI)] == ["专项临时支部"]
+                first.commit()
+            return SimpleNamespace(all=lambda: read[0])
+
+        second.exec = other_replica_ends_it_meanwhile  # type: ignore[method-assign]
+        assert end_due(second, today=today, now=clock.now(), tz=SHANGHAI) == []
+        second.commit()
+    ended = [e for e in rows(runtime, AuditEntry) if e.action == "branch.end"]
+    assert len(ended) == 1 and ended[0].detail["moved"] == [{"member": "队员甲", "to": "一支部"}]
+    assert not [b for b in rows(runtime, Branch) if b.name == "专项临时支部" and b.active]
+
 def test_pairs_are_listed_with_trend_and_one_pair_per_branch(runtime, chat, bureau):
     assert "已结对帮扶 #1：一支部（暂无档次） 带 二支部" in chat.say("lead", "结对 一支部 二支部").text
     again = chat.say("lead", "结对 二支部 一支部")
@@ -525,6 +605,15 @@ def test_undo_said_of_a_pair_or_a_lecturer_leaves_the_leaders_visit(runtime, cha
     assert rows(runtime, ResearchVisit)[0].withdrawn_at is None
     assert rows(runtime, BranchPairing)[0].ended_on is None
 
+
+def test_the_summarys_pairs_say_their_scores_are_the_months(runtime, chat, clock, bureau):
+    """周报's table scores last week; its 结对帮扶 lines score the month so far. 二支部 read
+    0 分 above and 蓝 18.4 below, unlabelled, in one summary: the lines now say whose
+    figures they are, as 结对 does."""
+    seed(runtime.engine, two_blue_in_november(*bureau))
+    chat.say("lead", "结对 一支部 二支部", chat="lg")
+    summary = chat.say("lead", "周报 本周", chat="lg").text
+    assert "**结对帮扶**（本月档次、得分、较上月）\n· 一支部 红" in summary, summary
 
 def test_a_leader_ends_a_pair_and_both_branches_can_pair_again(runtime, chat, clock, bureau):
     """Only a temporary branch's end closed a pair: once 二支部 had improved, neither branch
@@ -638,6 +727,76 @@ def test_a_problem_recorded_in_error_is_withdrawn_and_counts_nowhere(runtime, ch
     assert "发现问题 0 个，解决 0 个" in chat.say("lead", "调研记录", chat="lg").text
     assert "已登记整改事项 #2" in chat.say("lead", "整改 二支部 赵六 学习室资料陈旧",
                                         chat="lg").text
+
+
+def test_a_problem_given_a_deadline_shows_it_and_is_flagged_once_past(runtime, chat, clock,
+                                                                      bureau):
+    """整改 二支部 李书记 台账不全 12月底前: the leader said by when, and the item kept the
+    words as its problem, with no deadline: nothing was ever overdue, nobody reminded. The
+    deadline is kept and shown; once past, 整改 and the leaders' 周报 say it is overdue."""
+    added = chat.say("lead", "整改 二支部 李书记 台账不全 12月底前", chat="lg")
+    assert "已登记整改事项 #1：二支部，责任人 李书记，限 12月31日前完成" in added.text, added.text
+    [item] = rows(runtime, Rectification)
+    assert (item.problem, item.due_on) == ("台账不全", date(2026, 12, 31))
+    [told] = outbox(runtime, "rectification.owner")
+    assert "限 12月31日前完成" in told.payload["text"]
+    assert "#1 二支部：台账不全（责任人 李书记，已 0 天，限 12-31 前）" in chat.say(
+        "lead", "整改", chat="lg").text
+    chat.say("lead", "整改 一支部 张三 学习资料陈旧", chat="lg")  # no deadline said
+
+    clock.set(local(2027, 1, 4, 10, 0))
+    listed = chat.say("lead", "整改", chat="lg").text
+    assert "#1 二支部：台账不全（责任人 李书记，已 42 天，逾期 4 天）" in listed, listed
+    assert "#2 一支部：学习资料陈旧（责任人 张三，已 42 天）" in listed, listed
+    summary = chat.say("lead", "周报", chat="lg").text
+    assert "· 二支部 1 项（最久 42 天，逾期 1 项）" in summary, summary
+    assert "· 一支部 1 项（最久 42 天）" in summary, summary
+
+
+def test_the_bureau_page_shows_an_items_deadline_as_the_chat_does(runtime, chat, clock, bureau):
+    """整改 and 周报 said an item was 逾期; the bureau page's open 整改 showed only its age."""
+    from bot.web.committee import open_rectifications
+
+    chat.say("lead", "整改 二支部 李书记 台账不全 12月底前", chat="lg")
+    chat.say("lead", "整改 一支部 张三 学习资料陈旧", chat="lg")
+    with Session(runtime.engine) as s:
+        table = open_rectifications(s, clock.now(), runtime.settings)
+    assert table is not None and table["columns"][-1] == "期限"
+    assert [row[-1] for row in table["rows"]] == ["12月31日前", "—"]
+    clock.set(local(2027, 1, 4, 10, 0))
+    with Session(runtime.engine) as s:
+        table = open_rectifications(s, clock.now(), runtime.settings)
+    assert [row[-1] for row in table["rows"]] == ["逾期 4 天", "—"]
+
+@pytest.mark.parametrize("said,day", [
+    ("台账不全 12月20日前", date(2026, 12, 20)),
+    ("台账不全，限12月20号之前完成", date(2026, 12, 20)),
+    ("台账不全 月底前", date(2026, 11, 30)),
+    ("台账不全 年底前完成", date(2026, 12, 31)),
+    ("台账不全 下周五前", date(2026, 12, 4)),
+    ("台账不全 限期12月底", date(2026, 12, 31)),
+    ("台账不全，12月15日前整改到位", date(2026, 12, 15)),
+])
+def test_a_deadline_is_read_as_leaders_say_it(said, day):
+    from handlers.committee import take_deadline
+
+    assert take_deadline(said, date(2026, 11, 23)) == (day, "台账不全")
+
+
+def test_a_deadline_that_cannot_be_is_refused_and_records_nothing(runtime, chat, bureau):
+    for said, why in (("整改 二支部 赵六 台账不全 12月32日前", "没有 12月32日 这一天"),
+                      ("整改 二支部 赵六 12月底前", "请依次写出责任人和问题"),
+                      ("整改 二支部 台账不全 12月底前", "请依次写出责任人和问题")):
+        reply = chat.say("lead", said, chat="lg")
+        assert reply.is_error and why in reply.text, reply.text
+    assert rows(runtime, Rectification) == []
+
+
+def test_words_that_are_no_deadline_stay_the_problem():
+    from handlers.committee import take_deadline
+
+    for said in ("11月台账不全", "前台无人值守", "12月底的会议记录缺失"):
+        assert take_deadline(said, date(2026, 11, 23)) == (None, said)
 
 
 def test_a_problems_owner_must_be_on_the_branchs_roster(runtime, chat, bureau):
@@ -923,6 +1082,26 @@ def ticker(runtime, clock):
     t = Ticker(runtime.engine, runtime.settings, clock, runtime.rules, calendar=HolidayCalendar())
     t.last = clock.now()
     return t
+
+
+def test_an_items_owner_is_told_once_the_morning_after_its_deadline(runtime, chat, clock,
+                                                                    bureau):
+    """The deadline passed and nobody heard of it: the owner is told once, privately, the
+    morning after, not at night and not again day after day."""
+    chat.say("lead", "整改 二支部 赵六 台账不全 11月25日前", chat="lg")
+    chat.say("lead", "整改 二支部 赵六 学习室资料陈旧 11月25日前", chat="lg")
+    chat.say("lead", "整改 一支部 张三 记录不全 11月25日前", chat="lg")
+    assert "已完成" in chat.say("zs", "整改完成 3").text
+    clock.set(local(2026, 11, 26, 8, 58))
+    t = ticker(runtime, clock)
+    for day, hour, minute in ((26, 8, 59), (26, 9, 0), (26, 9, 1), (27, 9, 0), (27, 9, 1)):
+        clock.set(local(2026, 11, day, hour, minute))
+        t.tick()
+    ticker(runtime, clock).tick()  # another replica
+    [late] = [o for o in outbox(runtime, "rectification.owner") if "整改到期" in o.payload["text"]]
+    assert (late.target_kind, late.target) == ("user", "zl")
+    text = late.payload["text"]
+    assert "#1 台账不全" in text and "#2 学习室资料陈旧" in text and "记录不全" not in text
 
 
 def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, clock, bureau):

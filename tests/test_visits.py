@@ -208,6 +208,44 @@ def test_a_temporary_branch_set_up_late_in_the_year_owes_a_share_of_the_visits(r
         "一支部": 2, "专项临时支部": 0, "九月临时支部": 1}
 
 
+def test_a_standing_branch_set_up_after_the_roster_owes_a_share_of_the_visits(runtime, chat,
+                                                                             clock):
+    """A 派出所党支部 set up in November, added to a roster imported in January, owed the
+    whole year's 2 visits: short in 调研记录, 周报 and on the bureau page for six weeks'
+    work, where 三会一课 asks it for nothing before November. Set up after djbot's first
+    roster, its record's date is its own: it owes its months' share, as a 临时党支部 does;
+    one imported with that roster was there all year."""
+    from datetime import datetime, timezone
+
+    from bot.web import pages
+
+    def build(s):
+        make_branch(s, "一支部")  # the roster, 1 January
+        make_branch(s, "新建派出所党支部").created_at = datetime(2026, 11, 2, tzinfo=timezone.utc)
+        make_branch(s, "七月派出所党支部").created_at = datetime(2026, 7, 1, tzinfo=timezone.utc)
+        bind_chat(s, None, "lg", leaders=True)
+        make_member(s, None, "赵领导", role=Role.LEADER, wecom="lead")
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 12, 7, 10, 0))
+    logged = chat.say("lead", "调研 新建派出所党支部", chat="lg").text
+    assert "调研 1 次，目标 0 次，已达标" in logged, logged
+    listed = chat.say("lead", "调研记录", chat="lg").text
+    assert "· 一支部：0 次" in listed and "· 七月派出所党支部：0 次（今年成立，目标 1 次）" in listed
+    assert "新建派出所党支部" not in listed, listed
+    summary = chat.say("lead", "周报", chat="lg").text
+    lines = summary.splitlines()
+    shown = lines[lines.index("**新建派出所党支部** —") + 1]
+    assert shown.endswith("调研 0/0"), summary
+    [short] = [x for x in summary.splitlines() if "年度调研未达标" in x]
+    assert "一支部" in short and "七月派出所党支部" in short and "新建" not in short, short
+    with Session(runtime.engine) as s:
+        page = pages.bureau_page(s, now=clock.now(), settings=runtime.settings,
+                                 rules=runtime.rules)
+    assert {v["name"]: v["target"] for v in page["visits"]} == {
+        "一支部": 2, "新建派出所党支部": 0, "七月派出所党支部": 1}
+
+
 def test_a_temporary_branch_ending_in_the_year_owes_the_months_it_ran(runtime, chat, clock):
     """A 临时党支部 that ran from March to August owed the whole year's 2 visits, and was
     listed 未达标 with its one visit every week while it ran; it owes its months' share (1).

@@ -4,7 +4,9 @@
   meeting's period ends, when none is held or scheduled by then (one message per secretary
   per period end, listing every meeting due then);
 - 先锋党员: on a month's last day at 10:00 each secretary privately gets the branch's
-  shortlist drawn from the month's record.
+  shortlist drawn from the month's record;
+- 整改: the morning after an open item's deadline (整改 … 12月底前) its owner is told once,
+  privately; the leaders read it in 周报's 整改未完成.
 
 Both respect quiet hours and a branch's paused reminders; neither names anyone in a group.
 """
@@ -21,10 +23,13 @@ from bot.domain.points import month_of
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from storage import committee_report as cr
+from storage import org
 from storage.committee import NOMINATION_GRACE_DAYS
-from storage.models import Branch
+from storage.kinds import RECTIFICATION_OWNER
+from storage.models import Branch, Member, Rectification
 
 SHORTLIST_AT = time(10, 0)
+OVERDUE_AT = time(9, 0)
 SHORTLISTED = 5  # names in the month-end shortlist; how many more are eligible is said
 
 
@@ -109,7 +114,39 @@ def _grace_end(last_day: date) -> str:
     return f"下月{NOMINATION_GRACE_DAYS}日"
 
 
+def overdue_reminders(session: Session, *, since: datetime, now: datetime,
+                      settings: Settings) -> list[p.Reminder]:
+    """Each owner of open items whose deadline was yesterday, once, at 09:00: one message
+    for all of them (two items due the same day are one reminder, not two)."""
+    tz = settings.tz
+    today = now.astimezone(tz).date()
+    due_at = _not_quiet(datetime.combine(today, OVERDUE_AT, tzinfo=tz), settings)
+    if not _in_window(due_at, since, now, settings):
+        return []
+    yesterday = today - timedelta(days=1)
+    items = session.exec(select(Rectification).where(
+        Rectification.due_on == yesterday, Rectification.closed_on.is_(None),  # type: ignore[union-attr]
+        Rectification.withdrawn_at.is_(None), Rectification.owner_id.is_not(None))  # type: ignore[union-attr]
+        .order_by(Rectification.id)).all()
+    by_owner: dict[int, list[Rectification]] = {}
+    for item in items:
+        by_owner.setdefault(item.owner_id, []).append(item)  # type: ignore[arg-type]
+    owners = session.exec(select(Member).where(Member.id.in_(by_owner),  # type: ignore[union-attr]
+                                               Member.active == True)).all()  # noqa: E712
+    out: list[p.Reminder] = []
+    for owner, identity in org.reach(session, list(owners), prefer=None):
+        mine = by_owner[owner.id]  # type: ignore[index]
+        lines = [f"【整改到期】你负责的整改事项已过期限（{yesterday.month}月{yesterday.day}日）："]
+        lines += [f"· #{i.id} {i.problem}" for i in mine]
+        lines.append("完成后请发送「整改完成 编号 说明」。")
+        out.append(p.Reminder(RECTIFICATION_OWNER, identity.platform, "user", identity.user_id,
+                              mine[0].branch_id, datetime.combine(yesterday, time(0), tzinfo=tz),
+                              due_at, "\n".join(lines), title="整改到期"))
+    return out
+
+
 def committee_reminders(session: Session, *, since: datetime, now: datetime, settings: Settings,
                         rules: Rules) -> list[p.Reminder]:
     return (meeting_reminders(session, since=since, now=now, settings=settings, rules=rules)
-            + shortlist_reminders(session, since=since, now=now, settings=settings))
+            + shortlist_reminders(session, since=since, now=now, settings=settings)
+            + overdue_reminders(session, since=since, now=now, settings=settings))

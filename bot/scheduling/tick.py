@@ -540,7 +540,7 @@ class Ticker:
             rules=self.rules, title=f"周报 {start.month}月{start.day}日起",
             now=self.clock.now())
         text = reports.render_markdown(report) + committee_summary(
-            session, now=monday, tz=self.settings.tz, rules=self.rules)
+            session, now=monday, tz=self.settings.tz, rules=self.rules, week=report)
         leaders_groups = session.exec(
             select(ChatBinding).where(ChatBinding.is_leaders == True)  # noqa: E712
         ).all()

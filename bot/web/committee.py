@@ -65,6 +65,15 @@ def pairs(session: Session, now: datetime, settings: Settings) -> dict[str, Any]
                      for p in rows]}
 
 
+def _due(due_on: date | None, today: date) -> str:
+    """As 整改 and 周报 say it: by when, or how long past."""
+    if due_on is None:
+        return "—"
+    if due_on < today:
+        return f"逾期 {(today - due_on).days} 天"
+    return f"{due_on.month}月{due_on.day}日前"
+
+
 def open_rectifications(session: Session, now: datetime, settings: Settings) -> dict[str, Any] | None:
     rows = committee.open_rectifications(session)
     if not rows:
@@ -72,9 +81,9 @@ def open_rectifications(session: Session, now: datetime, settings: Settings) -> 
     names = _branch_names(session)
     today = now.astimezone(settings.tz).date()
     return {"title": f"未完成的整改（{len(rows)} 项）",
-            "columns": ["编号", "支部", "问题", "负责人", "已过天数"],
+            "columns": ["编号", "支部", "问题", "负责人", "已过天数", "期限"],
             "rows": [[r.id, names.get(r.branch_id, ""), r.problem, r.owner_name,
-                      (today - r.found_on).days] for r in rows],
+                      (today - r.found_on).days, _due(r.due_on, today)] for r in rows],
             "note": "整改完成后，负责人或书记发送「整改完成 编号」关闭。"}
 
 

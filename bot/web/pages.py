@@ -182,8 +182,10 @@ def bureau_page(session: Session, *, now: datetime, settings: Settings, rules: R
     there = {b.id: _months_there(b, year=local.year, tz=tz) for b in of_year}
     ended = {b.id for b in of_year if not b.active}
     visits = store.visits_of_year(session, year=local.year)
-    # A 临时党支部 set up this year owes a share of the year's visits (bot.domain.visits).
-    targets = {b.id: target_of(b, settings.visit_target_per_year, year=local.year, tz=tz)
+    # A branch set up this year owes a share of the year's visits (bot.domain.visits).
+    first = org.first_roster(session, tz=tz)
+    targets = {b.id: target_of(b, settings.visit_target_per_year, year=local.year, tz=tz,
+                               first_roster=first)
                for b in of_year}
     meetings = store.three_meetings_by_month(
         store.in_period(tallies, year.start, now), tz=tz)
