@@ -25,7 +25,7 @@ from bot.domain.dates import (
     find_record_day,
 )
 from bot.domain.text import DateError as NoSuchDate
-from bot.domain.text import parse_date, show_date
+from bot.domain.text import clean, parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled, tell_restored
 import handlers.attendance as attendance
@@ -594,20 +594,43 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if kind is None:
         return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
     group = None
-    if args.get("group") and ctx.branch is not None and not bureau:
-        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=args["group"])
-        if group is None:
-            return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{args['group']}」"))
+    said = args.get("group")
+    if said and ctx.branch is not None and not bureau:
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=said)
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     schedules = [s for s in schedules if s.paused_until is not None]
+    # 恢复夜学 取消错了 is most often one study cancelled by 取消活动, not a schedule paused:
+    # which is meant is read from what is paused and what was cancelled. Said 恢复日程, it is.
+    cancelled = _restorable(ctx, kind)
+    if cancelled is not None and "恢复日程" not in clean(ctx.message.text):
+        if (said and group is None) or not schedules:  # words after it: a reason, as 恢复活动's
+            return restore(ctx, {"reason": f"{kind.value} {said or ''}".strip()})
+        if not said:
+            return Reply.error(
+                f"恢复哪一个？\n· 暂停的{kind.value}日程：发送「恢复日程 {args['type']}」\n"
+                f"· 用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}："
+                f"发送「恢复活动 {args['type']}」\n什么也没有改。")
+    if said and group is None and ctx.branch is not None and not bureau:
+        return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{said}」"))
     if not schedules:
-        return Reply.error(f"{scope}的{kind.value}没有暂停。")
+        hint = (f"要恢复用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}，"
+                f"请发送「恢复活动 {args['type']}」。" if cancelled is not None else "")
+        return Reply.error(f"{scope}的{kind.value}没有暂停。{hint}")
     for schedule in schedules:
         schedule.paused_until = None
         schedule.updated_at = ctx.now
         ctx.session.add(schedule)
     ctx.audit("schedule.resume", target=scope, detail={"kind": kind.value})
     return Reply(f"已恢复{scope}的{kind.value}日程。")
+
+
+def _restorable(ctx: Ctx, kind: ActivityType) -> Activity | None:
+    """The activity of this kind 恢复活动 would restore here, if any."""
+    scope, problem = attendance._manage_scope(ctx)
+    if problem:
+        return None
+    return store.last_cancelled(ctx.session, branch_id=scope, kind=kind.value,
+                                since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
 
 
 def _schedules_of(ctx: Ctx, kind: ActivityType, *, bureau: bool,
