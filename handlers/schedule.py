@@ -114,6 +114,16 @@ _SPAN = re.compile(rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]
                    rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))$")
 
 
+_DOTTED_SPAN = re.compile(r"(?<![\d.])\d{1,2}[.:：][0-5]\d\s*(?:-|—|–|~|～|至|到)\s*"
+                          rf"{PART_OF_DAY}?\s*\d{{1,2}}(?:[.:：][0-5]\d)?(?![\d.])")
+
+
+def _is_length(word: str) -> bool:
+    # A word with 点, 时 or : is a time of day (19点30分), never a duration.
+    return bool(re.search(r"(小时|钟头|分钟|分|h|min)$", word)) and \
+        not re.search(r"[点:：]|\d时", word)
+
+
 @dataclass(frozen=True)
 class Spec:
     rule: Recurrence
@@ -131,6 +141,12 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         policy = POLICY_WORDS[words.pop()]
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
+    # 19.30-21.00: a phone's dots in a span, read as the colons they stand for.
+    words = _DOTTED_SPAN.sub(lambda m: m.group().replace(".", ":"), " ".join(words)).split()
+    # 19:30-21:00 2小时: the length said again after the span.
+    said_length = None
+    if len(words) > 1 and _SPAN.search(" ".join(words[:-1])) and _is_length(words[-1]):
+        said_length = words.pop()
     span = _SPAN.search(" ".join(words))
     if span is not None:
         # 每周三 19:30-21:00: from, to. Read as one time, it was refused as no weekday.
@@ -140,15 +156,15 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         minutes = (end.hour - start.hour) * 60 + end.minute - start.minute
         if minutes <= 0:
             raise RuleError(f"「{span.group().strip()}」的结束时间不晚于开始时间，什么也没有保存")
+        if said_length is not None and parse_duration(said_length) != minutes:
+            raise RuleError(f"「{span.group().strip()}」是{_minutes(minutes)}，和「{said_length}」"
+                            "不一致，请只写一个，什么也没有保存")
         words = " ".join(words)[:span.start()].split() + [span.group(1)]
     # 19点 30分 is one time, typed apart: its 30分 is the minutes, not a duration.
     if len(words) > 1 and re.fullmatch(r"\d{1,2}分", words[-1]) and \
             re.search(r"\d[点时]$", words[-2]):
         words[-2:] = [words[-2] + words[-1]]
-    # A word with 点, 时 or : is a time of day (19点30分), never a duration.
-    if span is None and len(words) > 1 and \
-            re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
-            not re.search(r"[点:：]|\d时", words[-1]):
+    if span is None and len(words) > 1 and _is_length(words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))
     if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 9 and \

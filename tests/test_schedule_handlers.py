@@ -85,6 +85,12 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
     ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
     ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
+    # A phone's dots, and the length said again (were 「三19:30-」不是星期几).
+    ("设置 夜学 每周三 19.30-21.00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19.30-21.00 顺延", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30-21.00 1.5h", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30-21:00 1.5小时", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 14:30-16:30，两个小时", "每月15日 14:30", 120),
     # Voice input's commas part the words (were 不知道要设置「主题党日，每月15日，…」).
     ("设置 主题党日，每月15日，14:30，两个小时，顺延", "每月15日 14:30", 120),
     ("设置 主题党日 每月15号下午2点半，2小时。", "每月15日 14:30", 120),
@@ -129,6 +135,13 @@ def test_any_activity_at_an_hour_of_the_night_is_asked_about_not_saved(chat, eng
 def test_a_span_that_ends_before_it_starts_is_refused(chat, engine, branch):
     reply = chat.say("sec", "设置 夜学 每周三 21:00-19:30", chat="g1")
     assert reply.is_error and "「21:00-19:30」的结束时间不晚于开始时间" in reply.text, reply.text
+    assert schedules(engine) == []
+
+
+def test_a_span_and_a_length_that_disagree_are_asked_about(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 19:30-21:00 2小时", chat="g1")
+    assert reply.is_error and reply.text.startswith(
+        "「19:30-21:00」是1小时30分钟，和「2小时」不一致"), reply.text
     assert schedules(engine) == []
 
 
