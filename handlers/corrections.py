@@ -33,7 +33,7 @@ import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
 import handlers.pioneers as pioneers
 import handlers.visits as visits
-from handlers.schedule import BUREAU, is_bureau_schedule
+from handlers.schedule import BUREAU, SET_LONG, is_bureau_schedule, set_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org
 from storage.kinds import STUDY_WITHDRAWN, VISIT_WITHDRAWN
@@ -216,6 +216,7 @@ _CONFIRMED = {
     CANCEL: _confirmed_cancel,
     WITHDRAW_STUDY: _confirmed_study_withdrawal,
     attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
+    SET_LONG: lambda ctx, p: set_schedule(ctx, ActivityType(p["kind"]), p["text"], confirmed=True),
 }
 
 

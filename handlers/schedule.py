@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.context import Ctx
@@ -50,7 +50,7 @@ from handlers.attendance import calling_off
 from sqlmodel import select
 
 from bot.scheduling.plan import QuietHours
-from storage import org
+from storage import confirmations, org
 from storage import outbox as outbox_store
 from storage.models import (
     ROLE_LABELS,
@@ -191,7 +191,13 @@ def is_bureau_schedule(ctx: Ctx, kind: ActivityType) -> bool:
             and (ctx.binding is None or ctx.binding.is_leaders))
 
 
-def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
+# Longer than half a day is almost surely a slip (9:00-18:00 for 9:00-10:00, 9小时 for 2):
+# saved, members could check in all day and the list of the missing came at night.
+LONGEST_USUAL = 4 * 60
+SET_LONG = "schedule.set_long"  # 「确认」 of a length past LONGEST_USUAL
+
+
+def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = False) -> Reply:
     bureau = is_bureau_schedule(ctx, kind)
     if ctx.branch is None and not bureau:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
@@ -215,6 +221,14 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
         spec = parse_spec(kind, text.strip())
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
+    if spec.minutes > LONGEST_USUAL and not confirmed and ctx.member is not None:
+        assert ctx.member.id is not None
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=SET_LONG, now=ctx.now,
+                          payload={"kind": kind.value, "text": text})
+        end = (datetime.combine(date.min, spec.rule.at) + timedelta(minutes=spec.minutes)).time()
+        return Reply(f"{kind.value}一次{_minutes(spec.minutes)}（{spec.rule.at:%H:%M} 至 {end:%H:%M}）？"
+                     "还没有保存。写错了请重新设置；确实这么长，请在 5 分钟内发送「确认」。")
     policy = spec.policy
     current = (bureau_schedules(ctx.session) if bureau
                else branch_schedules(ctx.session, branch_id=branch_id))  # type: ignore[arg-type]

@@ -145,6 +145,29 @@ def test_a_span_and_a_length_that_disagree_are_asked_about(chat, engine, branch)
     assert schedules(engine) == []
 
 
+@pytest.mark.parametrize("said, asked", [
+    ("设置 主题党日 每月15日 9:00-18:00", "一次9小时（09:00 至 18:00）"),
+    ("设置 主题党日 每月15日 14:30 9小时", "一次9小时（14:30 至 23:30）"),
+    ("设置 夜学 每周三 19:30 5小时", "一次5小时（19:30 至 00:30）"),
+])
+def test_an_activity_longer_than_half_a_day_is_asked_about_then_set_on_yes(
+        chat, engine, branch, said, asked):
+    # Saved as typed (9:00-18:00 for 9:00-10:00), the members could check in all day and
+    # the secretary's list of those missing came in the evening, or the next morning.
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error and asked in reply.text and "发送「确认」" in reply.text, reply.text
+    assert schedules(engine) == []
+    done = chat.say("sec", "确认", chat="g1")
+    assert done.text.startswith("已设置"), done.text
+    assert len(schedules(engine)) == 1
+
+
+def test_half_a_day_is_set_without_asking(chat, engine, branch):
+    reply = chat.say("sec", "设置 主题党日 每月15日 8:30-12:30", chat="g1")
+    assert reply.text.startswith("已设置"), reply.text
+    assert [s.duration_minutes for s in schedules(engine)] == [240]
+
+
 def test_a_member_cannot_set_schedules(chat, engine, branch):
     assert chat.say("li", "设置 夜学 每周三 19:30", chat="g1").is_error
     assert schedules(engine) == []
