@@ -42,6 +42,7 @@ from bot.scheduling.rules import (
     WEEKDAY_NAMES,
     Recurrence,
     RuleError,
+    fold,
     parse_duration,
     parse_rule,
     parse_time,
@@ -142,11 +143,15 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
     # 19.30-21.00: a phone's dots in a span, read as the colons they stand for.
-    words = _DOTTED_SPAN.sub(lambda m: m.group().replace(".", ":"), " ".join(words)).split()
+    # 晚上七点到九点: in words, as parse_rule reads a time.
+    spoken = fold(_DOTTED_SPAN.sub(lambda m: m.group().replace(".", ":"), " ".join(words)))
     # 19:30-21:00 2小时: the length said again after the span.
     said_length = None
-    if len(words) > 1 and _SPAN.search(" ".join(words[:-1])) and _is_length(words[-1]):
-        said_length = words.pop()
+    head, _, last = spoken.rpartition(" ")
+    if head and _SPAN.search(head) and _is_length(last):
+        said_length, spoken = last, head
+    if _SPAN.search(spoken):
+        words = spoken.split()
     span = _SPAN.search(" ".join(words))
     if span is not None:
         # 每周三 19:30-21:00: from, to. Read as one time, it was refused as no weekday.

@@ -85,6 +85,10 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
     ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
     ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
+    # A span said in words (was 「三晚上7点到」不是星期几).
+    ("设置 夜学 每周三 晚上七点到九点", "每周三 19:00", 120),
+    ("设置 主题党日 每月15日 下午两点半到四点半", "每月15日 14:30", 120),
+    ("设置 夜学 每周三 晚上七点半到九点 一个半小时", "每周三 19:30", 90),
     # A phone's dots, and the length said again (were 「三19:30-」不是星期几).
     ("设置 夜学 每周三 19.30-21.00", "每周三 19:30", 90),
     ("设置 夜学 每周三 19.30-21.00 顺延", "每周三 19:30", 90),
@@ -109,6 +113,9 @@ def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, 
         "是晚上7:30吗？请写 19:30 或 晚上7:30"), reply.text
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 七点半", chat="g1")  # in words: asked the same
+    assert reply.is_error and "是晚上7:30吗" in reply.text, reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 夜学 每周三 七点半到九点", chat="g1")  # a span: the same
     assert reply.is_error and "是晚上7:30吗" in reply.text, reply.text
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said

@@ -103,8 +103,9 @@ _SPOKEN = re.compile(r"(?<![周期拜第个])([零〇一二两三四五六七八
                      r"|(?<=[点时])([零〇一二三四五六七八九十]{1,3})")
 
 
-def _fold(text: str) -> str:
-    # Full-width digits and colons become ASCII; spaces between words are dropped.
+def fold(text: str) -> str:
+    """Full-width digits and colons as ASCII, spaces run together as one, hours and
+    minutes said in words as digits (晚七点半 → 晚7点半)."""
     folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
     def digits(match: re.Match[str]) -> str:
         number = cn_number(match.group())
@@ -117,7 +118,7 @@ def _not_understood(text: str, what: str) -> RuleError:
 
 
 def parse_time(text: str) -> time:
-    match = _TIME.search(_fold(text))
+    match = _TIME.search(fold(text))
     if not match:
         raise _not_understood(text, "时间应写成 14:30")
     hour = int(match.group("hour"))
@@ -142,7 +143,7 @@ def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
     """Parse a rule such as 每月第一个周五 14:30; raise RuleError naming what is wrong."""
     # 19.30 at the end is a time typed with a phone's dot: read as 19:30, it was taken
     # for the day and the day blamed.
-    folded = _DOTTED_TIME.sub(r"\1:\2", _fold(text))
+    folded = _DOTTED_TIME.sub(r"\1:\2", fold(text))
     if not folded:
         raise _not_understood(text, "规则是空的")
     glued = _TRAILING_TIME.search(folded)
@@ -204,7 +205,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(小时|个小时|h|分钟|分|min)$")
 def parse_duration(text: str) -> int:
     """2小时 / 90分钟 / 1.5小时 → minutes; as said aloud too (两个小时, 一个半小时, 半小时),
     as 学习 reads them."""
-    folded = _fold(text).replace(" ", "").lower()
+    folded = fold(text).replace(" ", "").lower()
     match = _DURATION.match(folded)
     spoken = parse_minutes(text.replace(" ", "")) if not match else None
     if match:
