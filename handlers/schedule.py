@@ -425,9 +425,25 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里发送。")
+    today = ctx.local_now.date()
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
+    if row is None or row.paused_until is None or row.paused_until < today:
+        # 恢复提醒 after 暂停日程: 「已恢复」 said so, and the activity stayed off.
+        paused = [s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)  # type: ignore[arg-type]
+                  if s.paused_until is not None and s.paused_until >= today]
+        said = "".join(
+            f"暂停的是{_kind_of(ctx, s)}日程（至 {show_date(s.paused_until, today=today)}，"  # type: ignore[arg-type]
+            f"这期间不举行），要恢复请发送「恢复日程 {_resume_words(ctx, s)}」。" for s in paused)
+        return Reply.error(f"{ctx.branch.name}的活动提醒没有暂停。{said}")
     _reminder_settings(ctx).paused_until = None
     ctx.audit("reminders.resume", target=ctx.branch.name)
     return Reply(f"已恢复{ctx.branch.name}的活动提醒。")
+
+
+def _resume_words(ctx: Ctx, schedule: Schedule) -> str:
+    kind = "夜学" if schedule.activity_type == ActivityType.NIGHT_STUDY.value else schedule.activity_type
+    group = org.party_group(ctx.session, group_id=schedule.party_group_id)
+    return f"{kind} {group.name}" if group else kind
 
 
 def _reminder_settings(ctx: Ctx) -> BranchReminderSettings:

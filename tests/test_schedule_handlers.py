@@ -219,6 +219,21 @@ def test_pause_and_resume_reminders(chat, engine, branch):
         assert session.get(BranchReminderSettings, branch).paused_until is None
 
 
+def test_resuming_reminders_that_are_not_paused_names_the_paused_schedule(chat, engine, branch):
+    # 恢复提醒 after 暂停日程 said 「已恢复城关支部的活动提醒」, and the study stayed off: not
+    # held, nobody reminded, till the date.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1")
+    reply = chat.say("sec", "恢复提醒", chat="g1")
+    assert reply.is_error and reply.text == (
+        "城关支部的活动提醒没有暂停。暂停的是政治夜学日程（至 12月9日，这期间不举行），"
+        "要恢复请发送「恢复日程 夜学」。"), reply.text
+    assert [s.paused_until for s in schedules(engine)] == [date(2026, 12, 9)]
+    chat.say("sec", "恢复日程 夜学", chat="g1")
+    reply = chat.say("sec", "恢复提醒", chat="g1")
+    assert reply.is_error and reply.text == "城关支部的活动提醒没有暂停。", reply.text
+
+
 def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
     assert not chat.say("li", "不要提醒我").is_error  # privately
     with Session(engine) as session:
