@@ -79,6 +79,10 @@ from storage.schedules import (
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
     "夜学": ActivityType.NIGHT_STUDY}
 POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
+# The holiday rule as said, or as djbot's reply says it (遇节假日顺延到下一个工作日): those
+# not in POLICY_WORDS (不举行, 不顺延) are SKIP.
+_POLICY = re.compile(r"(?:遇到?)?(?:法定)?(?:节假日|假日|节日|假期)?(?:则|就)?"
+                     r"(顺延|跳过|取消|不举行|不顺延)(?:到下一个工作日|到工作日)?")
 BUREAU = BUREAU_SCOPE  # how a bureau schedule's scope is named in replies
 POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
 
@@ -138,8 +142,9 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
     if words and is_particle(words[-1]):
         words.pop()  # 设置 夜学 每周三 19:30 吧
     policy = DEFAULT_POLICY.get(kind.value, SKIP)
-    if words and words[-1] in POLICY_WORDS:
-        policy = POLICY_WORDS[words.pop()]
+    if words and (said := _POLICY.fullmatch(words[-1])):
+        words.pop()
+        policy = POLICY_WORDS.get(said.group(1), SKIP)
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
     # 19.30-21.00: a phone's dots in a span, read as the colons they stand for.

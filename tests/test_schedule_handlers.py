@@ -107,6 +107,21 @@ def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule
     assert [(s.rule, s.duration_minutes) for s in schedules(engine)] == [(rule, minutes)]
 
 
+@pytest.mark.parametrize("said, policy", [
+    # The holiday rule in djbot's own words (its reply says 遇节假日顺延到下一个工作日), and
+    # as people say it: each was refused as 每月的哪一天没写清楚 or 不是星期几.
+    ("设置 主题党日 每月15日 14:30 2小时 遇节假日顺延到下一个工作日", "move"),
+    ("设置 主题党日 每月15日 14:30 节假日顺延", "move"),
+    ("设置 夜学 每周三 19:30 遇节假日不举行", "skip"),
+    ("设置 夜学 每周三 19:30 节假日取消", "skip"),
+    ("设置 主题党日 每月15日 14:30 不顺延", "skip"),
+])
+def test_the_holiday_rule_is_read_as_it_is_said(chat, engine, branch, said, policy):
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [s.holiday_policy for s in schedules(engine)] == [policy]
+
+
 def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, engine, branch):
     reply = chat.say("sec", "设置 夜学 每周三 7:30", chat="g1")
     assert reply.is_error and reply.text.startswith(
