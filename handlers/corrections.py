@@ -604,7 +604,7 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     # which is meant is read from what is paused and what was cancelled. Said 恢复日程, it is.
     cancelled = _restorable(ctx, kind)
     if cancelled is not None and "恢复日程" not in clean(ctx.message.text):
-        if (said and group is None) or not schedules:  # words after it: a reason, as 恢复活动's
+        if group is None and (said or not schedules):  # words after it: a reason, as 恢复活动's
             return restore(ctx, {"reason": f"{kind.value} {said or ''}".strip()})
         if not said:
             return Reply.error(

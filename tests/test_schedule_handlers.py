@@ -1075,3 +1075,18 @@ def test_cancel_said_with_the_day_first_proposes_that_study(runtime, chat, clock
     assert reply.text.startswith("将取消政治夜学") and "11月25日" in reply.text, reply.text
     assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
     assert "11月25日" not in chat.say("li", "日程", chat="g1").text
+
+
+def test_resume_said_of_one_party_group_restores_no_other_groups_meeting(runtime, chat):
+    """恢复 党小组会 第一党小组, nothing paused: the 第二党小组's meeting, cancelled by 取消活动,
+    is not the one meant, and stays cancelled."""
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    assert not chat.say("sec", "开始 党小组会 第二党小组", chat="g1").is_error
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    reply = chat.say("sec", "恢复 党小组会 第一党小组", chat="g1")
+    assert reply.is_error and "没有暂停" in reply.text, reply.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
