@@ -166,6 +166,9 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         minutes = (end.hour - start.hour) * 60 + end.minute - start.minute
         if minutes <= 0:
             raise RuleError(f"「{span.group().strip()}」的结束时间不晚于开始时间，什么也没有保存")
+        if minutes < 10:  # as parse_duration refuses 5分钟
+            raise RuleError(f"「{span.group().strip()}」只有{minutes}分钟，时长应在10分钟到24小时之间，"
+                            "什么也没有保存")
         if said_length is not None and parse_duration(said_length) != minutes:
             raise RuleError(f"「{span.group().strip()}」是{_minutes(minutes)}，和「{said_length}」"
                             "不一致，请只写一个，什么也没有保存")

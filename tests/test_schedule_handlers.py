@@ -160,6 +160,15 @@ def test_a_span_that_ends_before_it_starts_is_refused(chat, engine, branch):
     assert schedules(engine) == []
 
 
+def test_a_span_of_minutes_is_refused_as_a_length_of_minutes_is(chat, engine, branch):
+    # 19:30-19:35 (for 21:35) was saved as a 5-minute study: check-in closed at 19:35 and
+    # everyone coming at 19:40 was counted absent; 「5分钟」 written as a length is refused.
+    reply = chat.say("sec", "设置 夜学 每周三 19:30-19:35", chat="g1")
+    assert reply.is_error and "「19:30-19:35」只有5分钟" in reply.text, reply.text
+    assert "应在10分钟到24小时之间" in reply.text
+    assert schedules(engine) == []
+
+
 def test_a_span_and_a_length_that_disagree_are_asked_about(chat, engine, branch):
     reply = chat.say("sec", "设置 夜学 每周三 19:30-21:00 2小时", chat="g1")
     assert reply.is_error and reply.text.startswith(
