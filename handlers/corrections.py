@@ -41,6 +41,7 @@ from storage.models import (
     Activity,
     ActivityType,
     Branch,
+    BranchReminderSettings,
     Member,
     PartyGroup,
     ResearchVisit,
@@ -616,6 +617,14 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not schedules:
         hint = (f"要恢复用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}，"
                 f"请发送「恢复活动 {args['type']}」。" if cancelled is not None else "")
+        today = ctx.local_now.date()
+        reminders = (ctx.session.get(BranchReminderSettings, ctx.branch.id)
+                     if ctx.branch is not None and not bureau else None)
+        if reminders is not None and reminders.paused_until is not None \
+                and reminders.paused_until >= today:
+            # 恢复夜学 after 暂停提醒: the reminders are what is off.
+            hint += (f"暂停的是本支部的活动提醒（至 {show_date(reminders.paused_until, today=today)}），"
+                     "要恢复请发送「恢复提醒」。")
         return Reply.error(f"{scope}的{kind.value}没有暂停。{hint}")
     for schedule in schedules:
         schedule.paused_until = None

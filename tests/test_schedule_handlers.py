@@ -258,6 +258,16 @@ def test_resuming_reminders_that_are_not_paused_names_the_paused_schedule(chat, 
     assert reply.is_error and reply.text == "城关支部的活动提醒没有暂停。", reply.text
 
 
+def test_resuming_a_schedule_not_paused_names_the_paused_reminders(chat, engine, branch):
+    # 恢复夜学 after 暂停提醒: 「没有暂停」 alone, and the reminders stayed off.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停提醒 至 12月9日", chat="g1")
+    reply = chat.say("sec", "恢复夜学", chat="g1")
+    assert reply.is_error and reply.text == (
+        "城关支部的政治夜学没有暂停。暂停的是本支部的活动提醒（至 12月9日），"
+        "要恢复请发送「恢复提醒」。"), reply.text
+
+
 def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
     assert not chat.say("li", "不要提醒我").is_error  # privately
     with Session(engine) as session:
