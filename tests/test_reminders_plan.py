@@ -137,3 +137,9 @@ def test_an_activity_as_quiet_hours_end_has_one_group_notice_not_two_at_once():
     later = p.activity_reminders(activity(local(2026, 11, 25, 8, 0)), branch(), TZ, QUIET)
     assert [(due, kind) for due, kind, target in plan_of(later) if target == "g1"] == [
         ("11-25 07:30", "reminder.group_before"), ("11-25 08:00", "reminder.start")]
+
+
+def test_a_plan_without_the_hour_before_notice_still_plans_the_rest():
+    reminders = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)),
+                                     branch(group_before_minutes=0), TZ, QUIET)
+    assert [kind for _, kind, target in plan_of(reminders) if target == "g1"] == ["reminder.start"]

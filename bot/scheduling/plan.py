@@ -240,7 +240,7 @@ def reminder_times(plan: ReminderPlan, starts_at: datetime, ends_at: datetime, t
                 times[kind] = quiet.next_end(local_due - timedelta(days=1))
             else:
                 times[kind] = quiet.next_end(local_due)
-    if START in times and times.get(GROUP_BEFORE, starts_at) >= starts_at:
+    if START in times and GROUP_BEFORE in times and times[GROUP_BEFORE] >= starts_at:
         # Held to the end of quiet hours, the hour-before notice would come with the start's.
         del times[GROUP_BEFORE]
     return times
