@@ -612,11 +612,15 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 f"恢复哪一个？\n· 暂停的{kind.value}日程：发送「恢复日程 {args['type']}」\n"
                 f"· 用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}："
                 f"发送「恢复活动 {args['type']}」\n什么也没有改。")
-    if said and group is None and ctx.branch is not None and not bureau:
+    if said and group is None and ctx.branch is not None and not bureau \
+            and said.endswith("组"):
         return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{said}」"))
+    # Other words after it (恢复夜学 暂停错了) are a reason, which a schedule resumed needs not.
     if not schedules:
         hint = (f"要恢复用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}，"
-                f"请发送「恢复活动 {args['type']}」。" if cancelled is not None else "")
+                f"请发送「恢复活动 {args['type']}」。" if cancelled is not None else
+                f"最近 {ctx.rules.makeup_window_days} 天内也没有用「取消活动」取消的{kind.value}。"
+                if said and group is None else "")
         today = ctx.local_now.date()
         reminders = (ctx.session.get(BranchReminderSettings, ctx.branch.id)
                      if ctx.branch is not None and not bureau else None)

@@ -241,3 +241,15 @@ def test_restore_said_with_the_night_study_restores_what_was_cancelled_or_paused
     assert chat.say("sec", "恢复夜学", chat="g1").text.startswith("已恢复政治夜学")
     nothing = chat.say("sec", "恢复日程 夜学", chat="g1")
     assert nothing.is_error and nothing.text.startswith("一支部的政治夜学没有暂停。"), nothing.text
+
+
+def test_restore_said_with_a_reason_and_nothing_to_restore_says_so(runtime, chat):
+    """恢复夜学 取消错了 with nothing cancelled or paused was told 「本支部没有「取消错了」」, as if
+    取消错了 were a party group; a pause made by mistake is resumed whatever words follow."""
+    seed(runtime.engine, _branch)
+    reply = chat.say("sec", "恢复夜学 取消错了", chat="g1")
+    assert reply.is_error and "取消错了」" not in reply.text, reply.text
+    assert "没有暂停" in reply.text and "没有用「取消活动」取消的政治夜学" in reply.text
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停日程 夜学 至 12月31日", chat="g1")
+    assert chat.say("sec", "恢复夜学 暂停错了", chat="g1").text == "已恢复一支部的政治夜学日程。"
