@@ -25,7 +25,7 @@ from bot.domain.dates import (
     find_record_day,
 )
 from bot.domain.text import DateError as NoSuchDate
-from bot.domain.text import parse_date, show_date
+from bot.domain.text import clean, parse_date, show_date
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from bot.scheduling.called_off import tell_cancelled, tell_restored
 import handlers.attendance as attendance
@@ -33,7 +33,7 @@ import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
 import handlers.pioneers as pioneers
 import handlers.visits as visits
-from handlers.schedule import BUREAU, is_bureau_schedule
+from handlers.schedule import BUREAU, SET_LONG, is_bureau_schedule, set_schedule
 from storage import attendance as store
 from storage import confirmations, corrections, org
 from storage.kinds import STUDY_WITHDRAWN, VISIT_WITHDRAWN
@@ -41,6 +41,7 @@ from storage.models import (
     Activity,
     ActivityType,
     Branch,
+    BranchReminderSettings,
     Member,
     PartyGroup,
     ResearchVisit,
@@ -216,6 +217,7 @@ _CONFIRMED = {
     CANCEL: _confirmed_cancel,
     WITHDRAW_STUDY: _confirmed_study_withdrawal,
     attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
+    SET_LONG: lambda ctx, p: set_schedule(ctx, ActivityType(p["kind"]), p["text"], confirmed=True),
 }
 
 
@@ -594,20 +596,55 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if kind is None:
         return Reply.error(usage_text(RESUME_SCHEDULE, f"没有「{args['type']}」这种活动"))
     group = None
-    if args.get("group") and ctx.branch is not None and not bureau:
-        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=args["group"])
-        if group is None:
-            return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{args['group']}」"))
+    said = args.get("group")
+    if said and ctx.branch is not None and not bureau:
+        group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=said)
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     schedules = [s for s in schedules if s.paused_until is not None]
+    # 恢复夜学 取消错了 is most often one study cancelled by 取消活动, not a schedule paused:
+    # which is meant is read from what is paused and what was cancelled. Said 恢复日程, it is.
+    cancelled = _restorable(ctx, kind)
+    if cancelled is not None and "恢复日程" not in clean(ctx.message.text):
+        if group is None and (said or not schedules):  # words after it: a reason, as 恢复活动's
+            return restore(ctx, {"reason": f"{kind.value} {said or ''}".strip()})
+        if not said:
+            return Reply.error(
+                f"恢复哪一个？\n· 暂停的{kind.value}日程：发送「恢复日程 {args['type']}」\n"
+                f"· 用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}："
+                f"发送「恢复活动 {args['type']}」\n什么也没有改。")
+    if said and group is None and ctx.branch is not None and not bureau \
+            and said.endswith("组"):
+        return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{said}」"))
+    # Other words after it (恢复夜学 暂停错了) are a reason, which a schedule resumed needs not.
     if not schedules:
-        return Reply.error(f"{scope}的{kind.value}没有暂停。")
+        hint = (f"要恢复用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}，"
+                f"请发送「恢复活动 {args['type']}」。" if cancelled is not None else
+                f"最近 {ctx.rules.makeup_window_days} 天内也没有用「取消活动」取消的{kind.value}。"
+                if said and group is None else "")
+        today = ctx.local_now.date()
+        reminders = (ctx.session.get(BranchReminderSettings, ctx.branch.id)
+                     if ctx.branch is not None and not bureau else None)
+        if reminders is not None and reminders.paused_until is not None \
+                and reminders.paused_until >= today:
+            # 恢复夜学 after 暂停提醒: the reminders are what is off.
+            hint += (f"暂停的是本支部的活动提醒（至 {show_date(reminders.paused_until, today=today)}），"
+                     "要恢复请发送「恢复提醒」。")
+        return Reply.error(f"{scope}的{kind.value}没有暂停。{hint}")
     for schedule in schedules:
         schedule.paused_until = None
         schedule.updated_at = ctx.now
         ctx.session.add(schedule)
     ctx.audit("schedule.resume", target=scope, detail={"kind": kind.value})
     return Reply(f"已恢复{scope}的{kind.value}日程。")
+
+
+def _restorable(ctx: Ctx, kind: ActivityType) -> Activity | None:
+    """The activity of this kind 恢复活动 would restore here, if any."""
+    scope, problem = attendance._manage_scope(ctx)
+    if problem:
+        return None
+    return store.last_cancelled(ctx.session, branch_id=scope, kind=kind.value,
+                                since=ctx.now - timedelta(days=ctx.rules.makeup_window_days))
 
 
 def _schedules_of(ctx: Ctx, kind: ActivityType, *, bureau: bool,

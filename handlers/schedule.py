@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.context import Ctx
@@ -42,6 +42,7 @@ from bot.scheduling.rules import (
     WEEKDAY_NAMES,
     Recurrence,
     RuleError,
+    fold,
     parse_duration,
     parse_rule,
     parse_time,
@@ -50,7 +51,7 @@ from handlers.attendance import calling_off
 from sqlmodel import select
 
 from bot.scheduling.plan import QuietHours
-from storage import org
+from storage import confirmations, org
 from storage import outbox as outbox_store
 from storage.models import (
     ROLE_LABELS,
@@ -78,6 +79,10 @@ from storage.schedules import (
 KIND_WORDS: dict[str, ActivityType] = {t.value: t for t in ActivityType} | {
     "夜学": ActivityType.NIGHT_STUDY}
 POLICY_WORDS = {"顺延": MOVE, "跳过": SKIP, "取消": SKIP}
+# The holiday rule as said, or as djbot's reply says it (遇节假日顺延到下一个工作日): those
+# not in POLICY_WORDS (不举行, 不顺延) are SKIP.
+_POLICY = re.compile(r"(?:遇到?)?(?:法定)?(?:节假日|假日|节日|假期)?(?:则|就)?"
+                     r"(顺延|跳过|取消|不举行|不顺延)(?:到下一个工作日|到工作日)?")
 BUREAU = BUREAU_SCOPE  # how a bureau schedule's scope is named in replies
 POLICY_LABELS = {MOVE: "遇节假日顺延到下一个工作日", SKIP: "遇节假日不举行"}
 
@@ -114,6 +119,16 @@ _SPAN = re.compile(rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]
                    rf"({PART_OF_DAY}?\s*\d{{1,2}}\s*(?:[:：]\s*\d{{2}}|[点时]\s*(?:半|\d{{1,2}}分?)?))$")
 
 
+_DOTTED_SPAN = re.compile(r"(?<![\d.])\d{1,2}[.:：][0-5]\d\s*(?:-|—|–|~|～|至|到)\s*"
+                          rf"{PART_OF_DAY}?\s*\d{{1,2}}(?:[.:：][0-5]\d)?(?![\d.])")
+
+
+def _is_length(word: str) -> bool:
+    # A word with 点, 时 or : is a time of day (19点30分), never a duration.
+    return bool(re.search(r"(小时|钟头|分钟|分|h|min)$", word)) and \
+        not re.search(r"[点:：]|\d时", word)
+
+
 @dataclass(frozen=True)
 class Spec:
     rule: Recurrence
@@ -127,10 +142,21 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
     if words and is_particle(words[-1]):
         words.pop()  # 设置 夜学 每周三 19:30 吧
     policy = DEFAULT_POLICY.get(kind.value, SKIP)
-    if words and words[-1] in POLICY_WORDS:
-        policy = POLICY_WORDS[words.pop()]
+    if words and (said := _POLICY.fullmatch(words[-1])):
+        words.pop()
+        policy = POLICY_WORDS.get(said.group(1), SKIP)
     duration = DURATIONS.get(kind, DEFAULT_DURATION)
     minutes = int(duration.total_seconds() // 60)
+    # 19.30-21.00: a phone's dots in a span, read as the colons they stand for.
+    # 晚上七点到九点: in words, as parse_rule reads a time.
+    spoken = fold(_DOTTED_SPAN.sub(lambda m: m.group().replace(".", ":"), " ".join(words)))
+    # 19:30-21:00 2小时: the length said again after the span.
+    said_length = None
+    head, _, last = spoken.rpartition(" ")
+    if head and _SPAN.search(head) and _is_length(last):
+        said_length, spoken = last, head
+    if _SPAN.search(spoken):
+        words = spoken.split()
     span = _SPAN.search(" ".join(words))
     if span is not None:
         # 每周三 19:30-21:00: from, to. Read as one time, it was refused as no weekday.
@@ -140,15 +166,18 @@ def parse_spec(kind: ActivityType, text: str) -> Spec:
         minutes = (end.hour - start.hour) * 60 + end.minute - start.minute
         if minutes <= 0:
             raise RuleError(f"「{span.group().strip()}」的结束时间不晚于开始时间，什么也没有保存")
+        if minutes < 10:  # as parse_duration refuses 5分钟
+            raise RuleError(f"「{span.group().strip()}」只有{minutes}分钟，时长应在10分钟到24小时之间，"
+                            "什么也没有保存")
+        if said_length is not None and parse_duration(said_length) != minutes:
+            raise RuleError(f"「{span.group().strip()}」是{_minutes(minutes)}，和「{said_length}」"
+                            "不一致，请只写一个，什么也没有保存")
         words = " ".join(words)[:span.start()].split() + [span.group(1)]
     # 19点 30分 is one time, typed apart: its 30分 is the minutes, not a duration.
     if len(words) > 1 and re.fullmatch(r"\d{1,2}分", words[-1]) and \
             re.search(r"\d[点时]$", words[-2]):
         words[-2:] = [words[-2] + words[-1]]
-    # A word with 点, 时 or : is a time of day (19点30分), never a duration.
-    if span is None and len(words) > 1 and \
-            re.search(r"(小时|钟头|分钟|分|h|min)$", words[-1]) and \
-            not re.search(r"[点:：]|\d时", words[-1]):
+    if span is None and len(words) > 1 and _is_length(words[-1]):
         minutes = parse_duration(words.pop())
     rule = parse_rule(" ".join(words))
     if kind == ActivityType.NIGHT_STUDY and 1 <= rule.at.hour <= 9 and \
@@ -175,7 +204,13 @@ def is_bureau_schedule(ctx: Ctx, kind: ActivityType) -> bool:
             and (ctx.binding is None or ctx.binding.is_leaders))
 
 
-def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
+# Longer than half a day is almost surely a slip (9:00-18:00 for 9:00-10:00, 9小时 for 2):
+# saved, members could check in all day and the list of the missing came at night.
+LONGEST_USUAL = 4 * 60
+SET_LONG = "schedule.set_long"  # 「确认」 of a length past LONGEST_USUAL
+
+
+def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = False) -> Reply:
     bureau = is_bureau_schedule(ctx, kind)
     if ctx.branch is None and not bureau:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
@@ -199,6 +234,14 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str) -> Reply:
         spec = parse_spec(kind, text.strip())
     except RuleError as exc:
         return Reply.error(usage_text(SET, str(exc)))
+    if spec.minutes > LONGEST_USUAL and not confirmed and ctx.member is not None:
+        assert ctx.member.id is not None
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=SET_LONG, now=ctx.now,
+                          payload={"kind": kind.value, "text": text})
+        end = (datetime.combine(date.min, spec.rule.at) + timedelta(minutes=spec.minutes)).time()
+        return Reply(f"{kind.value}一次{_minutes(spec.minutes)}（{spec.rule.at:%H:%M} 至 {end:%H:%M}）？"
+                     "还没有保存。写错了请重新设置；确实这么长，请在 5 分钟内发送「确认」。")
     policy = spec.policy
     current = (bureau_schedules(ctx.session) if bureau
                else branch_schedules(ctx.session, branch_id=branch_id))  # type: ignore[arg-type]
@@ -390,9 +433,25 @@ def pause(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if ctx.branch is None:
         return Reply.error("请在支部群里发送。")
+    today = ctx.local_now.date()
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id)
+    if row is None or row.paused_until is None or row.paused_until < today:
+        # 恢复提醒 after 暂停日程: 「已恢复」 said so, and the activity stayed off.
+        paused = [s for s in branch_schedules(ctx.session, branch_id=ctx.branch.id)  # type: ignore[arg-type]
+                  if s.paused_until is not None and s.paused_until >= today]
+        said = "".join(
+            f"暂停的是{_kind_of(ctx, s)}日程（至 {show_date(s.paused_until, today=today)}，"  # type: ignore[arg-type]
+            f"这期间不举行），要恢复请发送「恢复日程 {_resume_words(ctx, s)}」。" for s in paused)
+        return Reply.error(f"{ctx.branch.name}的活动提醒没有暂停。{said}")
     _reminder_settings(ctx).paused_until = None
     ctx.audit("reminders.resume", target=ctx.branch.name)
     return Reply(f"已恢复{ctx.branch.name}的活动提醒。")
+
+
+def _resume_words(ctx: Ctx, schedule: Schedule) -> str:
+    kind = "夜学" if schedule.activity_type == ActivityType.NIGHT_STUDY.value else schedule.activity_type
+    group = org.party_group(ctx.session, group_id=schedule.party_group_id)
+    return f"{kind} {group.name}" if group else kind
 
 
 def _reminder_settings(ctx: Ctx) -> BranchReminderSettings:

@@ -125,3 +125,21 @@ def test_a_day_before_message_set_for_a_quiet_evening_goes_that_morning_not_on_t
                                  branch(day_before_at="06:00"), TZ, QUIET)
     [day_before] = [r for r in early if r.kind == p.DAY_BEFORE]
     assert day_before.due_at.astimezone(TZ).strftime("%m-%d %H:%M") == "11-24 07:30"
+
+
+def test_an_activity_as_quiet_hours_end_has_one_group_notice_not_two_at_once():
+    # 07:30: the hour-before notice (06:30) waited for the end of quiet hours, 07:30, and
+    # the group heard 「07:30 开始」 and 「现在开始」 in the same minute.
+    reminders = p.activity_reminders(activity(local(2026, 11, 25, 7, 30)), branch(), TZ, QUIET)
+    assert [(due, kind) for due, kind, target in plan_of(reminders) if target == "g1"] == [
+        ("11-25 07:30", "reminder.start")]
+    # At 08:00 the notice held to 07:30 still comes first, half an hour ahead.
+    later = p.activity_reminders(activity(local(2026, 11, 25, 8, 0)), branch(), TZ, QUIET)
+    assert [(due, kind) for due, kind, target in plan_of(later) if target == "g1"] == [
+        ("11-25 07:30", "reminder.group_before"), ("11-25 08:00", "reminder.start")]
+
+
+def test_a_plan_without_the_hour_before_notice_still_plans_the_rest():
+    reminders = p.activity_reminders(activity(local(2026, 11, 25, 19, 30)),
+                                     branch(group_before_minutes=0), TZ, QUIET)
+    assert [kind for _, kind, target in plan_of(reminders) if target == "g1"] == ["reminder.start"]

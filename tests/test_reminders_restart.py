@@ -642,3 +642,19 @@ def test_a_nudge_held_back_is_not_sent_once_it_is_no_longer_so(runtime, clock, e
         [nudge] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "nudge",
                                                            OutboxMessage.target == "wang")).all()
     assert nudge.status == "withdrawn" and nudge.last_error
+
+
+def test_no_list_to_confirm_after_the_secretary_confirmed_the_absences(runtime, clock, engine,
+                                                                        chat):
+    """结束 and 确认缺席 at 20:30: at 21:00 the secretary was still sent 「未签到 1 人：小王。
+    请确认或补签」 of absences confirmed half an hour before."""
+    seed(engine, night_study_branch)
+    clock.set(local(2026, 11, 25, 17, 0))
+    ticker = service(runtime, clock)
+    ticker.last = clock.now()
+    run(ticker, clock, local(2026, 11, 25, 20, 30))
+    chat.say("sec", "签到", chat="g1")
+    assert "已结束" in chat.say("sec", "结束", chat="g1").text
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error
+    run(ticker, clock, local(2026, 11, 25, 21, 30))
+    assert "reminder.missing" not in kinds(engine)

@@ -40,7 +40,12 @@ class FileClock:
         return datetime.fromisoformat(Path(self.path).read_text())
 
     def set(self, when: datetime) -> None:
-        Path(self.path).write_text(when.isoformat())
+        # Written whole, then put in place: a process reading it half-written died after
+        # the platform accepted a nudge, and the other sent it again (a copy the test then
+        # blamed on the replicas).
+        written = Path(f"{self.path}.new")
+        written.write_text(when.isoformat())
+        os.replace(written, self.path)
 
 
 def service_loop(url: str, clock_path: str, name: str, crash: str | None) -> None:

@@ -209,3 +209,47 @@ def test_a_named_activity_is_the_one_restored_and_undo_words_do_not_restore(runt
             "政治夜学": "open", "主题党日": "cancelled"}
     again = chat.say("sec", "恢复活动 夜学", chat="g1")
     assert again.is_error and "没有可以恢复的政治夜学" in again.text, again.text
+
+
+def test_restore_said_with_the_night_study_restores_what_was_cancelled_or_paused(runtime, chat):
+    """恢复夜学 取消错了, from a secretary who cancelled one night study by 取消活动, went to
+    恢复日程 (「本支部没有「取消错了」」, or 「没有暂停」): nothing was paused; the study
+    cancelled is what they want back. A paused schedule is still what 恢复夜学 resumes, and
+    with both it asks which."""
+    seed(runtime.engine, _branch)
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    reply = chat.say("sec", "恢复夜学 取消错了", chat="g1")
+    assert reply.text.startswith("已恢复政治夜学"), reply.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["open"]
+        assert "取消错了" in session.exec(select(AuditEntry).where(
+            AuditEntry.action == "activity.restore")).one().detail["reason"]
+
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停日程 夜学 至 12月31日", chat="g1")
+    chat.say("sec", "取消活动 又开错了", chat="g1")
+    chat.say("sec", "确认", chat="g1")
+    asked = chat.say("sec", "恢复夜学", chat="g1")
+    assert "恢复日程 夜学" in asked.text and "恢复活动 夜学" in asked.text, asked.text
+    assert "什么也没有改" in asked.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
+    said_in_full = chat.say("sec", "恢复日程 夜学", chat="g1")
+    assert said_in_full.text == "已恢复一支部的政治夜学日程。", said_in_full.text
+    assert chat.say("sec", "恢复夜学", chat="g1").text.startswith("已恢复政治夜学")
+    nothing = chat.say("sec", "恢复日程 夜学", chat="g1")
+    assert nothing.is_error and nothing.text.startswith("一支部的政治夜学没有暂停。"), nothing.text
+
+
+def test_restore_said_with_a_reason_and_nothing_to_restore_says_so(runtime, chat):
+    """恢复夜学 取消错了 with nothing cancelled or paused was told 「本支部没有「取消错了」」, as if
+    取消错了 were a party group; a pause made by mistake is resumed whatever words follow."""
+    seed(runtime.engine, _branch)
+    reply = chat.say("sec", "恢复夜学 取消错了", chat="g1")
+    assert reply.is_error and "取消错了」" not in reply.text, reply.text
+    assert "没有暂停" in reply.text and "没有用「取消活动」取消的政治夜学" in reply.text
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停日程 夜学 至 12月31日", chat="g1")
+    assert chat.say("sec", "恢复夜学 暂停错了", chat="g1").text == "已恢复一支部的政治夜学日程。"

@@ -85,6 +85,16 @@ def test_a_rule_djbot_cannot_read_is_explained_and_nothing_is_saved(chat, engine
     ("设置 夜学 每周三 晚上7点到9点", "每周三 19:00", 120),
     ("设置 主题党日 每月15日 14:30-16:30", "每月15日 14:30", 120),
     ("设置 主题党日 每月15日 下午2点半到5点", "每月15日 14:30", 150),
+    # A span said in words (was 「三晚上7点到」不是星期几).
+    ("设置 夜学 每周三 晚上七点到九点", "每周三 19:00", 120),
+    ("设置 主题党日 每月15日 下午两点半到四点半", "每月15日 14:30", 120),
+    ("设置 夜学 每周三 晚上七点半到九点 一个半小时", "每周三 19:30", 90),
+    # A phone's dots, and the length said again (were 「三19:30-」不是星期几).
+    ("设置 夜学 每周三 19.30-21.00", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19.30-21.00 顺延", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30-21.00 1.5h", "每周三 19:30", 90),
+    ("设置 夜学 每周三 19:30-21:00 1.5小时", "每周三 19:30", 90),
+    ("设置 主题党日 每月15日 14:30-16:30，两个小时", "每月15日 14:30", 120),
     # Voice input's commas part the words (were 不知道要设置「主题党日，每月15日，…」).
     ("设置 主题党日，每月15日，14:30，两个小时，顺延", "每月15日 14:30", 120),
     ("设置 主题党日 每月15号下午2点半，2小时。", "每月15日 14:30", 120),
@@ -97,12 +107,30 @@ def test_a_time_is_read_as_secretaries_write_it(chat, engine, branch, said, rule
     assert [(s.rule, s.duration_minutes) for s in schedules(engine)] == [(rule, minutes)]
 
 
+@pytest.mark.parametrize("said, policy", [
+    # The holiday rule in djbot's own words (its reply says 遇节假日顺延到下一个工作日), and
+    # as people say it: each was refused as 每月的哪一天没写清楚 or 不是星期几.
+    ("设置 主题党日 每月15日 14:30 2小时 遇节假日顺延到下一个工作日", "move"),
+    ("设置 主题党日 每月15日 14:30 节假日顺延", "move"),
+    ("设置 夜学 每周三 19:30 遇节假日不举行", "skip"),
+    ("设置 夜学 每周三 19:30 节假日取消", "skip"),
+    ("设置 主题党日 每月15日 14:30 不顺延", "skip"),
+])
+def test_the_holiday_rule_is_read_as_it_is_said(chat, engine, branch, said, policy):
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error, reply.text
+    assert [s.holiday_policy for s in schedules(engine)] == [policy]
+
+
 def test_a_night_study_at_an_hour_of_the_morning_is_asked_about_not_saved(chat, engine, branch):
     reply = chat.say("sec", "设置 夜学 每周三 7:30", chat="g1")
     assert reply.is_error and reply.text.startswith(
         "是晚上7:30吗？请写 19:30 或 晚上7:30"), reply.text
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 七点半", chat="g1")  # in words: asked the same
+    assert reply.is_error and "是晚上7:30吗" in reply.text, reply.text
+    assert schedules(engine) == []
+    reply = chat.say("sec", "设置 夜学 每周三 七点半到九点", chat="g1")  # a span: the same
     assert reply.is_error and "是晚上7:30吗" in reply.text, reply.text
     assert schedules(engine) == []
     reply = chat.say("sec", "设置 夜学 每周三 早上7:30", chat="g1")  # said so: as said
@@ -130,6 +158,45 @@ def test_a_span_that_ends_before_it_starts_is_refused(chat, engine, branch):
     reply = chat.say("sec", "设置 夜学 每周三 21:00-19:30", chat="g1")
     assert reply.is_error and "「21:00-19:30」的结束时间不晚于开始时间" in reply.text, reply.text
     assert schedules(engine) == []
+
+
+def test_a_span_of_minutes_is_refused_as_a_length_of_minutes_is(chat, engine, branch):
+    # 19:30-19:35 (for 21:35) was saved as a 5-minute study: check-in closed at 19:35 and
+    # everyone coming at 19:40 was counted absent; 「5分钟」 written as a length is refused.
+    reply = chat.say("sec", "设置 夜学 每周三 19:30-19:35", chat="g1")
+    assert reply.is_error and "「19:30-19:35」只有5分钟" in reply.text, reply.text
+    assert "应在10分钟到24小时之间" in reply.text
+    assert schedules(engine) == []
+
+
+def test_a_span_and_a_length_that_disagree_are_asked_about(chat, engine, branch):
+    reply = chat.say("sec", "设置 夜学 每周三 19:30-21:00 2小时", chat="g1")
+    assert reply.is_error and reply.text.startswith(
+        "「19:30-21:00」是1小时30分钟，和「2小时」不一致"), reply.text
+    assert schedules(engine) == []
+
+
+@pytest.mark.parametrize("said, asked", [
+    ("设置 主题党日 每月15日 9:00-18:00", "一次9小时（09:00 至 18:00）"),
+    ("设置 主题党日 每月15日 14:30 9小时", "一次9小时（14:30 至 23:30）"),
+    ("设置 夜学 每周三 19:30 5小时", "一次5小时（19:30 至 00:30）"),
+])
+def test_an_activity_longer_than_half_a_day_is_asked_about_then_set_on_yes(
+        chat, engine, branch, said, asked):
+    # Saved as typed (9:00-18:00 for 9:00-10:00), the members could check in all day and
+    # the secretary's list of those missing came in the evening, or the next morning.
+    reply = chat.say("sec", said, chat="g1")
+    assert not reply.is_error and asked in reply.text and "发送「确认」" in reply.text, reply.text
+    assert schedules(engine) == []
+    done = chat.say("sec", "确认", chat="g1")
+    assert done.text.startswith("已设置"), done.text
+    assert len(schedules(engine)) == 1
+
+
+def test_half_a_day_is_set_without_asking(chat, engine, branch):
+    reply = chat.say("sec", "设置 主题党日 每月15日 8:30-12:30", chat="g1")
+    assert reply.text.startswith("已设置"), reply.text
+    assert [s.duration_minutes for s in schedules(engine)] == [240]
 
 
 def test_a_member_cannot_set_schedules(chat, engine, branch):
@@ -174,6 +241,31 @@ def test_pause_and_resume_reminders(chat, engine, branch):
     chat.say("sec", "恢复提醒", chat="g1")
     with Session(engine) as session:
         assert session.get(BranchReminderSettings, branch).paused_until is None
+
+
+def test_resuming_reminders_that_are_not_paused_names_the_paused_schedule(chat, engine, branch):
+    # 恢复提醒 after 暂停日程 said 「已恢复城关支部的活动提醒」, and the study stayed off: not
+    # held, nobody reminded, till the date.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停日程 夜学 至 12月9日", chat="g1")
+    reply = chat.say("sec", "恢复提醒", chat="g1")
+    assert reply.is_error and reply.text == (
+        "城关支部的活动提醒没有暂停。暂停的是政治夜学日程（至 12月9日，这期间不举行），"
+        "要恢复请发送「恢复日程 夜学」。"), reply.text
+    assert [s.paused_until for s in schedules(engine)] == [date(2026, 12, 9)]
+    chat.say("sec", "恢复日程 夜学", chat="g1")
+    reply = chat.say("sec", "恢复提醒", chat="g1")
+    assert reply.is_error and reply.text == "城关支部的活动提醒没有暂停。", reply.text
+
+
+def test_resuming_a_schedule_not_paused_names_the_paused_reminders(chat, engine, branch):
+    # 恢复夜学 after 暂停提醒: 「没有暂停」 alone, and the reminders stayed off.
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    chat.say("sec", "暂停提醒 至 12月9日", chat="g1")
+    reply = chat.say("sec", "恢复夜学", chat="g1")
+    assert reply.is_error and reply.text == (
+        "城关支部的政治夜学没有暂停。暂停的是本支部的活动提醒（至 12月9日），"
+        "要恢复请发送「恢复提醒」。"), reply.text
 
 
 def test_a_member_turns_their_own_nudges_off_and_on(chat, engine, branch):
@@ -1002,3 +1094,18 @@ def test_cancel_said_with_the_day_first_proposes_that_study(runtime, chat, clock
     assert reply.text.startswith("将取消政治夜学") and "11月25日" in reply.text, reply.text
     assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
     assert "11月25日" not in chat.say("li", "日程", chat="g1").text
+
+
+def test_resume_said_of_one_party_group_restores_no_other_groups_meeting(runtime, chat):
+    """恢复 党小组会 第一党小组, nothing paused: the 第二党小组's meeting, cancelled by 取消活动,
+    is not the one meant, and stays cancelled."""
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    assert not chat.say("sec", "开始 党小组会 第二党小组", chat="g1").is_error
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    reply = chat.say("sec", "恢复 党小组会 第一党小组", chat="g1")
+    assert reply.is_error and "没有暂停" in reply.text, reply.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]

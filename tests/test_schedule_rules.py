@@ -53,6 +53,13 @@ TZ = ZoneInfo("Asia/Shanghai")
     ("每周2、4 19:30", "weekly", (1, 3), time(19, 30)),
     ("每周三 19.30", "weekly", (2,), time(19, 30)),
     ("每月15日 14.30", "monthly_day", (), time(14, 30)),
+    # Weekdays run together, 每个月, and the day without 日 (each was refused).
+    ("每周一三五 19:30", "weekly", (0, 2, 4), time(19, 30)),
+    ("每周三周五 19:30", "weekly", (2, 4), time(19, 30)),
+    ("每个星期二四 19:30", "weekly", (1, 3), time(19, 30)),
+    ("每个月15号 14:30", "monthly_day", (), time(14, 30)),
+    ("每月15 14:30", "monthly_day", (), time(14, 30)),
+    ("每个月第一个周五 14:30", "monthly_weekday", (4,), time(14, 30)),
 ])
 def test_the_forms_a_secretary_writes_are_understood(text, kind, weekdays, at):
     rule = parse_rule(text)

@@ -155,6 +155,7 @@ class ActivityView:
     expected: tuple[Expected, ...] = ()
     closed_at: datetime | None = None  # 结束 by hand: check-in is over from then
     party_group: str | None = None  # a 党小组会's group: two may meet the same evening
+    finalized_at: datetime | None = None  # 确认缺席 (or its automatic confirmation)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,9 @@ def reminder_times(plan: ReminderPlan, starts_at: datetime, ends_at: datetime, t
                 times[kind] = quiet.next_end(local_due - timedelta(days=1))
             else:
                 times[kind] = quiet.next_end(local_due)
+    if START in times and GROUP_BEFORE in times and times[GROUP_BEFORE] >= starts_at:
+        # Held to the end of quiet hours, the hour-before notice would come with the start's.
+        del times[GROUP_BEFORE]
     return times
 
 
@@ -253,6 +257,11 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
         for kind in (GROUP_BEFORE, START, NUDGE):
             if kind in times and times[kind] >= activity.closed_at:
                 del times[kind]
+    if MISSING in times and activity.finalized_at is not None \
+            and activity.finalized_at <= times[MISSING]:
+        # Its absences confirmed already (结束 and 确认缺席 before the planned end): a list
+        # asking to 确认或补签 would ask for what is done.
+        del times[MISSING]
     # 党小组会·第一党小组: the branch group and the secretary hear of each party group's.
     kind = f"{activity.type}·{activity.party_group}" if activity.party_group else activity.type
     title = f"{kind}{'：' + activity.topic if activity.topic else ''}"

@@ -91,7 +91,7 @@ _TIME = re.compile(rf"^(?P<part>{PART_OF_DAY})?\s*(?P<hour>\d{{1,2}})\s*"
 _TRAILING_TIME = re.compile(rf"\s*({PART_OF_DAY}?\s*{_CLOCK})$")
 _AFTERNOON = ("下午", "晚上", "晚")
 _DOTTED_TIME = re.compile(r"(?<![\d.])(\d{1,2})\.([0-5]\d)$")
-_MONTHLY_DAY = re.compile(r"^每月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]$")  # 15号, 十五号
+_MONTHLY_DAY = re.compile(r"^每月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?$")  # 15号, 十五号, 15
 _MONTHLY_WEEKDAY = re.compile(r"^每月(?:第([一二三四1-4])个|(最后一个))(?:周|星期)([一二三四五六日天])$")
 _WEEKLY = re.compile(r"^每?(?:周|星期)(.+)$")
 _FIFTH_WEEKDAY = re.compile(r"^每月第[五5]个(?:周|星期)([一二三四五六日天])$")
@@ -103,8 +103,9 @@ _SPOKEN = re.compile(r"(?<![周期拜第个])([零〇一二两三四五六七八
                      r"|(?<=[点时])([零〇一二三四五六七八九十]{1,3})")
 
 
-def _fold(text: str) -> str:
-    # Full-width digits and colons become ASCII; spaces between words are dropped.
+def fold(text: str) -> str:
+    """Full-width digits and colons as ASCII, spaces run together as one, hours and
+    minutes said in words as digits (晚七点半 → 晚7点半)."""
     folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
     def digits(match: re.Match[str]) -> str:
         number = cn_number(match.group())
@@ -117,7 +118,7 @@ def _not_understood(text: str, what: str) -> RuleError:
 
 
 def parse_time(text: str) -> time:
-    match = _TIME.search(_fold(text))
+    match = _TIME.search(fold(text))
     if not match:
         raise _not_understood(text, "时间应写成 14:30")
     hour = int(match.group("hour"))
@@ -142,11 +143,12 @@ def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
     """Parse a rule such as 每月第一个周五 14:30; raise RuleError naming what is wrong."""
     # 19.30 at the end is a time typed with a phone's dot: read as 19:30, it was taken
     # for the day and the day blamed.
-    folded = _DOTTED_TIME.sub(r"\1:\2", _fold(text))
+    folded = _DOTTED_TIME.sub(r"\1:\2", fold(text))
     if not folded:
         raise _not_understood(text, "规则是空的")
     glued = _TRAILING_TIME.search(folded)
     day_part = (folded[: glued.start()] if glued else folded).replace(" ", "")
+    day_part = re.sub(r"^每个(月|星期)", r"每\1", day_part)  # 每个月15号, 每个星期三
     # The day is checked first: "每天" is better answered with what is accepted than with
     # a complaint about the missing time.
     shape = _day_shape(day_part, text)
@@ -184,6 +186,9 @@ def _weekdays(listed: str, text: str) -> tuple[int, ...]:
     # 二、四 / 二,四 / 二和四 / 二、周四 / 二和周四: any separator, 周 or 星期 repeated or not.
     names = re.split(r"[、,，和及与/ ]+", re.sub(r"周|星期", "", listed))
     days: list[int] = []
+    # 一三五, 三五 (周三周五 without 周): weekdays run together, one a character.
+    names = [c for name in names for c in (
+        name if len(name) > 1 and all(c in _WEEKDAY_INDEX for c in name) else [name])]
     for name in names:
         if name not in _WEEKDAY_INDEX:
             raise _not_understood(text, f"「{name}」不是星期几")
@@ -200,7 +205,7 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(小时|个小时|h|分钟|分|min)$")
 def parse_duration(text: str) -> int:
     """2小时 / 90分钟 / 1.5小时 → minutes; as said aloud too (两个小时, 一个半小时, 半小时),
     as 学习 reads them."""
-    folded = _fold(text).replace(" ", "").lower()
+    folded = fold(text).replace(" ", "").lower()
     match = _DURATION.match(folded)
     spoken = parse_minutes(text.replace(" ", "")) if not match else None
     if match:

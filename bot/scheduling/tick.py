@@ -640,6 +640,7 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
         starts_at=activity.starts_at, ends_at=activity.ends_at, expected=tuple(expected),
         closed_at=activity.closed_at, party_group=group.name if group else None,
+        finalized_at=activity.finalized_at,
     )
 
 
