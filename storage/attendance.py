@@ -57,6 +57,7 @@ from storage.models import (
     PastMembership,
     PointEntry,
     Rating,
+    user_key,
 )
 
 OPEN = "open"
@@ -1460,7 +1461,8 @@ def find_members(
         return list(
             session.exec(
                 base.join(Identity, Identity.member_id == Member.id)
-                .where(Identity.platform == platform, Identity.user_id.in_(mentions))
+                .where(Identity.platform == platform,
+                       Identity.user_id.in_([user_key(platform, m) for m in mentions]))
                 .order_by(Member.name, Member.id)
             ).all()
         )

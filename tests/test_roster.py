@@ -565,3 +565,19 @@ def test_a_home_branch_retyped_with_half_width_brackets_is_the_branch_known(engi
         home = s.get(Branch, wang.branch_id).name
     assert names == ["专项临时支部", "城关派出所（一）党支部"], names
     assert home == "城关派出所（一）党支部", home
+
+
+def test_a_wecom_account_written_in_another_case_is_the_same_person(engine, tmp_path, chat):
+    # WeCom tells userids apart without regard to case: the roster's ZhangSan is the
+    # account that writes as zhangsan, and a file that writes it ZHANGSAN next year is
+    # the same person, not someone handed 张伟's account.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,张伟,,ZhangSan,,1003,"]))
+    assert "姓名：张伟" in chat.say("zhangsan", "我的信息").text
+    result = run_import(engine, write(tmp_path, [HEADER, "一支部,张伟,,ZHANGSAN,,,"]))
+    assert (result.added, result.deactivated) == (0, 0)
+    assert "姓名：张伟" in chat.say("ZhangSan", "我的信息").text
+    # Two rows giving one account in two cases are one account given twice.
+    with pytest.raises(RosterError) as refused:
+        parse_roster([HEADER.split(","), ["一支部", "张伟", "", "ZhangSan", "", "", ""],
+                      ["二支部", "张薇", "", "zhangsan", "", "", ""]])
+    assert "第 3 行" in str(refused.value) and "重复" in str(refused.value)
