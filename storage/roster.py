@@ -729,7 +729,9 @@ class ImportResult:
     deactivated_people: list[PersonChange] = field(default_factory=list)
     unchanged: int = 0
     new_branches: list[str] = field(default_factory=list)
-    changed_branches: list[str] = field(default_factory=list)  # 临时/结束日期, or reopened
+    changed_branches: list[str] = field(default_factory=list)  # 临时/结束日期
+    # Closed (branch close, or a 临时党支部 ended) and named again: open from now on.
+    reopened_branches: list[str] = field(default_factory=list)
     new_groups: list[str] = field(default_factory=list)
     role_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old, new)
     warnings: list[str] = field(default_factory=list)
@@ -745,12 +747,14 @@ class ImportResult:
     deactivated = property(lambda self: len(self.deactivated_people))
     branches_created = property(lambda self: len(self.new_branches))
     branches_updated = property(lambda self: len(self.changed_branches))
+    branches_reopened = property(lambda self: len(self.reopened_branches))
     groups_created = property(lambda self: len(self.new_groups))
 
     @property
     def changes(self) -> int:
         return (self.added + self.updated + self.reactivated + self.deactivated
-                + self.branches_created + self.branches_updated + self.groups_created)
+                + self.branches_created + self.branches_updated + self.branches_reopened
+                + self.groups_created)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -761,6 +765,7 @@ class ImportResult:
             "unchanged": self.unchanged,
             "branches_created": self.branches_created,
             "branches_updated": self.branches_updated,
+            "branches_reopened": self.branches_reopened,
             "groups_created": self.groups_created,
             "role_changes": len(self.role_changes),
             # Who was deactivated, by id: the audit trail says who without copying names.
@@ -776,6 +781,8 @@ class ImportResult:
             parts.append(f"新建支部 {self.branches_created} 个")
         if self.branches_updated:
             parts.append(f"更新支部 {self.branches_updated} 个")
+        if self.branches_reopened:
+            parts.append(f"重新启用支部 {self.branches_reopened} 个")
         if self.groups_created:
             parts.append(f"新建党小组 {self.groups_created} 个")
         return "，".join(parts)
@@ -797,6 +804,7 @@ class ImportResult:
                     changes = "：" + "；".join(p.details) if p.details else ""
                     lines.append(f"  {p.name}（{p.branch}）{changes}")
         for title, names in (("新建支部", self.new_branches), ("更新支部", self.changed_branches),
+                             ("重新启用支部", self.reopened_branches),
                              ("新建党小组", self.new_groups)):
             if names:
                 lines.append(f"{title}：{'、'.join(names)}")
@@ -845,7 +853,7 @@ def apply_roster(
         # A retyped name ((一) for （一）) is the branch already known, not one to make.
         home = _known_name(branches, row.return_branch)
         if home and home not in branches and home in first_naming:
-            _ensure_branch(session, branches, home, first_naming[home], now, result)
+            _ensure_branch(session, branches, home, first_naming[home], now, result, actor)
 
     for row in roster.rows:
         row = replace(row, branch=_known_name(branches, row.branch),
@@ -962,7 +970,7 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         return (f"临时党支部「{branch_name}」已于 {ended.isoformat()} 结束：请把这一行改为"
                 "此人现在的支部；如果要延续这个临时支部，请在结束日期填写新的日期")
 
-    branch = _ensure_branch(session, branches, branch_name, row, now, result)
+    branch = _ensure_branch(session, branches, branch_name, row, now, result, actor)
     if "party_group" in row.given:
         group_name = row.party_group
     elif member is not None and branch is not None and member.branch_id == branch.id:
@@ -1125,7 +1133,8 @@ def _ended_on(branch: Branch | None, row: RosterRow, today: date) -> date | None
 
 
 def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | None,
-                   row: RosterRow, now: datetime, result: ImportResult) -> Branch | None:
+                   row: RosterRow, now: datetime, result: ImportResult,
+                   actor: str) -> Branch | None:
     if name is None:
         return None
     branch = branches.get(name)
@@ -1146,9 +1155,18 @@ def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | No
     elif not branch.temporary:
         wanted["ends_on"] = None  # a standing branch closed (branch close) and named again
     changed = {k: v for k, v in wanted.items() if getattr(branch, k) != v}
+    closed_on = branch.ends_on
     for key, value in changed.items():
         setattr(branch, key, value)
-    if changed and name not in result.changed_branches:
+    if "active" in changed:
+        # A branch closed by mistake (or a restructuring called off) is open again: said by
+        # name and kept next to its closing (branch.close, branch.end) in the audit trail.
+        result.reopened_branches.append(name)
+        session.add(AuditEntry(at=now, actor=actor, action="branch.reopen", target=name,
+                               detail={"closed_on": closed_on.isoformat() if closed_on else None,
+                                       "ends_on": branch.ends_on.isoformat()
+                                       if branch.ends_on else None, "via": "roster.import"}))
+    elif changed and name not in result.changed_branches:
         result.changed_branches.append(name)
     return branch
 

@@ -354,9 +354,10 @@ def test_last_months_file_does_not_reopen_a_temporary_branch_that_has_ended(engi
         temp = session.exec(select(Branch).where(Branch.name == "专项临时支部")).one()
         assert temp.active is False
         assert session.get(Branch, member(engine, "刘洋").branch_id).name == "一支部"
-    # A later end date reopens it on purpose.
+    # A later end date reopens it on purpose, and the import says so.
     lines[2] = lines[2].replace("2026-11-30", "2027-03-31")
-    assert run_import(engine, write(tmp_path, lines), now=december).branches_updated == 1
+    reopened = run_import(engine, write(tmp_path, lines), now=december)
+    assert reopened.reopened_branches == ["专项临时支部"]
 
 
 def test_an_account_reused_for_a_newcomer_does_not_bring_back_who_left(engine, tmp_path):
