@@ -354,7 +354,7 @@ def test_a_branch_closed_by_mistake_is_reopened_by_the_roster_and_it_is_on_recor
     moved.write_text(header + "城关支部,王书记,书记,sec,\n城关支部,李书记,委员,sec2,\n"
                      ",赵领导,领导,lead,\n", encoding="utf-8")
     djbot("import-roster", str(moved))
-    djbot("branch", "close", "老城支部", "--yes")
+    assert "如撤销有误：在名册里把人员填回该支部后导入" in djbot("branch", "close", "老城支部", "--yes")
     clock.set(local(2026, 11, 2, 10, 0))
     back = tmp_path / "原名册.csv"
     back.write_text(header + "城关支部,王书记,书记,sec,\n老城支部,李书记,书记,sec2,\n"

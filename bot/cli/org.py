@@ -277,7 +277,10 @@ def close_branch_command(
     with Session(runtime.engine) as session:
         branch = session.exec(select(Branch).where(Branch.name == name.strip())).first()
         if branch is None or not branch.active:
-            typer.echo(f"没有在用的支部「{name}」（djbot members 列出现有支部）", err=True)
+            closed = (f"：它已于 {branch.ends_on.isoformat()} 撤销，如撤销有误，在名册里把人员"
+                      "填回该支部后导入即重新启用" if branch is not None and branch.ends_on else
+                      "（djbot members 列出现有支部）")
+            typer.echo(f"没有在用的支部「{name}」{closed}", err=True)
             raise typer.Exit(2)
         if branch.temporary:
             typer.echo(f"「{branch.name}」是临时党支部：到结束日期自动撤销；提前结束请在名册里改结束日期",
@@ -304,7 +307,8 @@ def close_branch_command(
         taken = closed.withdrawn.removed + len(closed.withdrawn.cancelled)
     typer.echo(f"已撤销支部「{name.strip()}」：从今天起不再举行活动、不再提醒，不再参加红黄蓝榜；"
                f"历史记录保留。" + (f"已撤下已安排的 {taken} 次活动。" if taken else "")
-               + (f"已通知收到过活动通知的 {groups} 个群。" if groups else ""))
+               + (f"已通知收到过活动通知的 {groups} 个群。" if groups else "")
+               + "如撤销有误：在名册里把人员填回该支部后导入，即重新启用。")
 
 
 def register(app: typer.Typer) -> None:
