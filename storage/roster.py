@@ -869,6 +869,13 @@ def apply_roster(
             problems.append((row.row, problem))
         else:
             seen[problem] = row.row
+    for row in roster.rows:
+        # Nobody goes back to a closed branch (unless the file opens it again): the
+        # temporary branch's end would leave them expected nowhere, in no ranking.
+        back = branches.get(_known_name(branches, row.return_branch) or "")
+        if back is not None and not back.active:
+            problems.append((row.row, f"原支部「{back.name}」已撤销：请填写此人临时党支部"
+                                      "结束后要回的支部"))
     if problems:
         raise RosterError(problems)
 
