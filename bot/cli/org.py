@@ -17,6 +17,9 @@ def _runtime():
     return cli.get_runtime()
 
 
+SHOWN_PROBLEMS = 20  # a bad roster's problems printed before "另有 N 处"
+
+
 def import_roster_command(
     file: Annotated[Path, typer.Argument(help="名册文件：.csv（UTF-8 或 GBK）或 .xlsx", exists=True,
                                          dir_okay=False, readable=True)],
@@ -41,8 +44,14 @@ def import_roster_command(
         except RosterError as exc:
             session.rollback()
             typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
-            for line in exc.lines():
+            lines = exc.lines()
+            # A column wrong from top to bottom is one mistake: a screenful of it, not a
+            # line for each of 5,000 rows that pushes the first ones out of sight.
+            for line in lines[:SHOWN_PROBLEMS]:
                 typer.echo(f"  {line}", err=True)
+            if len(lines) > SHOWN_PROBLEMS:
+                typer.echo(f"  ……另有 {len(lines) - SHOWN_PROBLEMS} 处问题没有列出"
+                           f"（共 {len(lines)} 处）：改正后重新导入会列出其余的", err=True)
             raise typer.Exit(1) from None
         # A dry run applies the file inside the transaction, reads what changed, and
         # rolls it all back: the preview is exactly what the import would do.
