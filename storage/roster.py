@@ -855,10 +855,16 @@ def apply_roster(
         if home and home not in branches and home in first_naming:
             _ensure_branch(session, branches, home, first_naming[home], now, result, actor)
 
+    named = {row.branch for row in roster.rows if row.branch}
     for row in roster.rows:
         row = replace(row, branch=_known_name(branches, row.branch),
                       return_branch=_known_name(branches, row.return_branch),
                       **_zeros_put_back(session, row, roster.numeric))
+        if row.branch not in branches and _two_branches(row.branch, branches.keys() | named):
+            # Read as one name it would be a new branch, its one member expected nowhere.
+            problems.append((row.row, f"支部「{row.branch}」是两个支部：一个人只能属于一个支部，"
+                                      "请只填组织关系所在的那个"))
+            continue
         member = _match(session, row)
         if member is not None and member.id in seen:
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
@@ -1123,6 +1129,17 @@ def _known_name(branches: dict[str, Branch], name: str | None) -> str | None:
         return name
     key = _width_free(name)
     return next((known for known in branches if _width_free(known) == key), name)
+
+
+_BRANCH_LIST = re.compile(r"[、/／,，;；+＋\s]+")
+
+
+def _two_branches(name: str | None, known: set[str]) -> bool:
+    """Whether a 支部 cell lists several branches that are `known` (一支部、二支部)."""
+    parts = [part for part in _BRANCH_LIST.split(name or "") if part]
+    spelled = dict.fromkeys(known)
+    return len(parts) > 1 and all(_known_name(spelled, part) in known  # type: ignore[arg-type]
+                                  for part in parts)
 
 
 def _width_free(name: str) -> str:

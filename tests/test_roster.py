@@ -582,3 +582,17 @@ def test_a_wecom_account_written_in_another_case_is_the_same_person(engine, tmp_
         parse_roster([HEADER.split(","), ["一支部", "张伟", "", "ZhangSan", "", "", ""],
                       ["二支部", "张薇", "", "zhangsan", "", "", ""]])
     assert "第 3 行" in str(refused.value) and "重复" in str(refused.value)
+
+
+@pytest.mark.parametrize("both", ["一支部、二支部", "一支部/二支部", "一支部，二支部"])
+def test_a_member_written_into_two_branches_is_refused_not_made_a_new_branch(
+        engine, tmp_path, both):
+    # 张伟 serves in both; a member belongs to the one branch his 组织关系 is in. Read as one
+    # name, 「一支部、二支部」 became a third branch, with 张伟 alone in it and expected nowhere.
+    lines = [HEADER, "一支部,王建国,书记,wang,,1001,", "二支部,刘洋,书记,liu,,2001,",
+             f"\"{both}\",张伟,,zhang,,1003,"]
+    with pytest.raises(RosterError) as refused:
+        run_import(engine, write(tmp_path, lines))
+    assert refused.value.problems == [
+        (4, f"支部「{both}」是两个支部：一个人只能属于一个支部，请只填组织关系所在的那个")]
+    assert count(engine, Branch) == 0
