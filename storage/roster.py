@@ -1089,9 +1089,13 @@ def _emptied(session: Session) -> list[str]:
     rankings, the 调研 targets and the reminders to a group nobody reads."""
     peopled = select(Member.branch_id).where(Member.active == True,  # noqa: E712
                                              Member.branch_id.is_not(None))  # type: ignore[union-attr]
+    # Nor one whose people are away in a 临时党支部 and go back to it when it ends.
+    awaited = select(Member.return_branch_id).where(
+        Member.active == True, Member.return_branch_id.is_not(None))  # type: ignore[union-attr]  # noqa: E712
     return list(session.exec(select(Branch.name).where(
         Branch.active == True, Branch.temporary == False,  # noqa: E712
-        Branch.id.not_in(peopled)).order_by(Branch.id)).all())  # type: ignore[union-attr]
+        Branch.id.not_in(peopled), Branch.id.not_in(awaited))  # type: ignore[union-attr]
+        .order_by(Branch.id)).all())
 
 
 def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]

@@ -596,3 +596,16 @@ def test_a_member_written_into_two_branches_is_refused_not_made_a_new_branch(
     assert refused.value.problems == [
         (4, f"支部「{both}」是两个支部：一个人只能属于一个支部，请只填组织关系所在的那个")]
     assert count(engine, Branch) == 0
+
+
+def test_a_branch_whose_people_are_away_in_a_temporary_branch_is_not_called_empty(
+        engine, tmp_path):
+    # 老城支部's one member is seconded to 专项临时支部 and goes back on 11-30: the import
+    # must not tell the operator to close it (djbot branch close would refuse anyway).
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "城关支部,王建国,书记,wang,,,,",
+             "老城支部,刘洋,书记,liu,,,,"]
+    run_import(engine, write(tmp_path, lines))
+    lines[2] = "专项临时支部,刘洋,书记,liu,,是,2026-11-30,老城支部"
+    result = run_import(engine, write(tmp_path, lines))
+    assert not [w for w in result.warnings if "老城支部" in w], result.warnings
