@@ -906,6 +906,7 @@ def apply_roster(
             result.warnings.append(f"这次完整导入停用了现有 {before} 人中的 {result.deactivated} 人："
                                    "如果只是想补充或修改几个人，请改用 --partial")
     session.flush()
+    result.warnings += _homeless(session, seen)
     if result.updated + result.reactivated + result.unchanged:
         # Said only when the file updated people: for them, an empty column is a choice.
         result.warnings += [f"「{header}」列整列为空，没有改动任何人的{header}"
@@ -1081,6 +1082,26 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
             )
         )
     return member.id  # type: ignore[return-value]
+
+
+def _homeless(session: Session, rows_by_member: dict[int, int]) -> list[str]:
+    """The file's people in a temporary branch set to end who have nowhere to go back to
+    (no 原支部, no branch before it): at its end they would belong to no branch, expected
+    at nothing, and nobody would be told."""
+    from storage.temporary import home_of  # it moves people (storage.moves), as this does
+
+    found = []
+    for member, branch in session.exec(
+            select(Member, Branch).join(Branch, Branch.id == Member.branch_id)
+            .where(Member.id.in_(rows_by_member), Member.active == True,  # type: ignore[union-attr]  # noqa: E712
+                   Branch.temporary == True, Branch.ends_on.is_not(None),  # type: ignore[union-attr]  # noqa: E712
+                   Member.role.not_in(BUREAU_ROLES))  # type: ignore[attr-defined]
+            .order_by(Member.id)).all():
+        if home_of(session, member, branch.id) is None:  # type: ignore[arg-type]
+            found.append((rows_by_member[member.id],  # type: ignore[index]
+                          f"{member.name}：临时党支部「{branch.name}」{branch.ends_on.isoformat()} "  # type: ignore[union-attr]
+                          "结束后没有可回的支部，请在「原支部」列填写"))
+    return [f"第 {row} 行{text}" for row, text in sorted(found)]
 
 
 def _emptied(session: Session) -> list[str]:

@@ -609,3 +609,17 @@ def test_a_branch_whose_people_are_away_in_a_temporary_branch_is_not_called_empt
     lines[2] = "专项临时支部,刘洋,书记,liu,,是,2026-11-30,老城支部"
     result = run_import(engine, write(tmp_path, lines))
     assert not [w for w in result.warnings if "老城支部" in w], result.warnings
+
+
+def test_a_newcomer_put_straight_into_a_temporary_branch_is_flagged_without_a_home(
+        engine, tmp_path):
+    # 刘洋 comes to djbot in 专项临时支部 with no 原支部: when it ends on 11-30 he would
+    # belong to no branch, expected at nothing, and nobody would be told.
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "城关支部,王建国,书记,wang,,,,",
+             "专项临时支部,刘洋,书记,liu,,是,2026-11-30,",
+             "专项临时支部,陈静,党员,chen,,是,2026-11-30,城关支部"]
+    result = run_import(engine, write(tmp_path, lines))
+    homeless = [w for w in result.warnings if "原支部" in w]
+    assert homeless == ["第 3 行刘洋：临时党支部「专项临时支部」2026-11-30 结束后没有可回的支部，"
+                        "请在「原支部」列填写"], result.warnings
