@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import Activity, AuditEntry, ChatBinding, Member, Role
+from storage.models import Activity, AuditEntry, Branch, ChatBinding, Member, Role
 from tests.factories import bind_chat, make_branch, make_group, make_member, seed
 
 
@@ -158,3 +158,23 @@ def test_a_secretary_made_a_member_cannot_confirm_what_they_asked_as_secretary(
     with Session(runtime.engine) as s:
         assert s.exec(select(Activity)).one().status != "cancelled"
     assert chat.say("sec1", "更正 张党员 缺席 代签", chat="g1").is_error
+
+
+def test_nothing_new_is_planned_in_the_group_of_a_closed_branch(runtime, chat, clock, bureau):
+    # 二支部 was closed after a restructuring; its group is still bound to it. The admin,
+    # in it by habit, starts a theme day: it was held for a closed branch, expected nobody,
+    # and listed 二支部 in 周报 again. A schedule was said 已设置 and never ran.
+    from storage import temporary
+    from tests.conftest import SHANGHAI
+    chat.say("admin", "绑定 二支部", chat="g2")
+    with Session(runtime.engine) as s:
+        for m in s.exec(select(Member).where(Member.branch_id == bureau[1].id)).all():
+            m.branch_id = bureau[0].id
+            s.add(m)
+        temporary.close(s, branch=s.get(Branch, bureau[1].id), now=clock.now(), tz=SHANGHAI)
+        s.commit()
+    for said in ("开始 主题党日 学习", "设置 夜学 每周二 19:30"):
+        refused = chat.say("admin", said, chat="g2")
+        assert refused.is_error and "「二支部」已撤销" in refused.text, refused.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Activity)).all() == []
