@@ -985,6 +985,10 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
                 "此人现在的支部；如果要延续这个临时支部，请在结束日期填写新的日期")
 
     branch = _ensure_branch(session, branches, branch_name, row, now, result, actor)
+    if branch is not None and not branch.active:
+        # The row leaves their branch as it was, and it was closed while they were off the
+        # roster: back in it, they would be expected at nothing and in no ranking.
+        return f"{row.name}原在的「{branch.name}」已撤销：请在「支部」列填写此人现在的支部"
     if "party_group" in row.given:
         group_name = row.party_group
     elif member is not None and branch is not None and member.branch_id == branch.id:

@@ -629,3 +629,21 @@ def test_a_newcomer_put_straight_into_a_temporary_branch_is_flagged_without_a_ho
     homeless = [w for w in result.warnings if "原支部" in w]
     assert homeless == ["第 3 行刘洋：临时党支部「专项临时支部」2026-11-30 结束后没有可回的支部，"
                         "请在「原支部」列填写"], result.warnings
+
+
+def test_someone_back_on_the_roster_is_not_put_into_a_branch_closed_meanwhile(
+        engine, tmp_path):
+    # 刘洋 left; 二支部, empty, was closed; a partial file brings him back by his account
+    # alone. He went back into the closed branch: expected at nothing, in no ranking.
+    from storage.temporary import close
+    run_import(engine, write(tmp_path, ROSTER))
+    run_import(engine, write(tmp_path, [line for line in ROSTER if "二支部" not in line]))
+    with Session(engine) as session:
+        closed = session.exec(select(Branch).where(Branch.name == "二支部")).one()
+        close(session, branch=closed, now=NOW, tz=SHANGHAI)
+        session.commit()
+    with pytest.raises(RosterError) as refused:
+        run_import(engine, write(tmp_path, ["姓名,企业微信ID", "刘洋,liu"]), full=False)
+    assert refused.value.problems == [
+        (2, "刘洋原在的「二支部」已撤销：请在「支部」列填写此人现在的支部")]
+    assert member(engine, "刘洋").active is False
