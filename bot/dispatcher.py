@@ -44,7 +44,6 @@ from storage.models import (
     Member,
     ProcessedMessage,
     Role,
-    user_key,
 )
 from storage.prepared import Prepared, Writes
 
@@ -472,9 +471,7 @@ class Dispatcher:
     def _run(self, session: Session, message: IncomingMessage) -> tuple[Reply, str | None]:
         text = clean(message.text)
         member = session.exec(
-            MEMBER_BY_IDENTITY,
-            params={"platform": message.platform,
-                    "user_id": user_key(message.platform, message.sender_id)}
+            MEMBER_BY_IDENTITY, params={"platform": message.platform, "user_id": message.sender_id}
         ).first()
         binding: ChatBinding | None = None
         branch: Branch | None = None

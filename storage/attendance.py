@@ -57,7 +57,6 @@ from storage.models import (
     PastMembership,
     PointEntry,
     Rating,
-    user_key,
 )
 
 OPEN = "open"
@@ -1461,8 +1460,7 @@ def find_members(
         return list(
             session.exec(
                 base.join(Identity, Identity.member_id == Member.id)
-                .where(Identity.platform == platform,
-                       Identity.user_id.in_([user_key(platform, m) for m in mentions]))
+                .where(Identity.platform == platform, Identity.user_id.in_(mentions))
                 .order_by(Member.name, Member.id)
             ).all()
         )

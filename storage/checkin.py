@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from storage import ledger
 from storage.attendance import INSERT_ATTENDANCE, current_in
-from storage.models import Activity, Attendance, ChatBinding, Identity, Member, user_key
+from storage.models import Activity, Attendance, ChatBinding, Identity, Member
 from storage.prepared import Prepared, Returned, Writes
 
 _member = Member.__table__
@@ -127,8 +127,7 @@ class CheckInView:
 def look_up_params(*, platform: str, chat_id: str, user_id: str, now: datetime
                    ) -> dict[str, Any]:
     """LOOK_UP's values for the sender of a message in a chat."""
-    return {"platform": platform, "chat_id": chat_id, "user_id": user_key(platform, user_id),
-            "now": now}
+    return {"platform": platform, "chat_id": chat_id, "user_id": user_id, "now": now}
 
 
 def view(row: tuple | None) -> CheckInView | None:

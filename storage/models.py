@@ -147,16 +147,6 @@ class PastMembership(SQLModel, table=True):
     until: datetime = utc_field()
 
 
-# Platforms whose user ids are one account whatever their case: WeCom checks a userid's
-# uniqueness ignoring case, and may report ZhangSan as zhangsan.
-CASELESS_IDS = frozenset({Platform.WECOM.value})
-
-
-def user_key(platform: str, user_id: str) -> str:
-    """A user id as stored and looked up: lowercase on a platform that ignores case."""
-    return user_id.lower() if platform in CASELESS_IDS else user_id
-
-
 class Identity(SQLModel, table=True):
     """A member's user id on one platform (WeCom userid, DingTalk staffId)."""
 

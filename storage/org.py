@@ -21,7 +21,6 @@ from storage.models import (
     PushChannel,
     ResearchVisit,
     Role,
-    user_key,
 )
 
 
@@ -30,7 +29,7 @@ def member_by_identity(session: Session, *, platform: str, user_id: str,
     query = (
         select(Member)
         .join(Identity, Identity.member_id == Member.id)
-        .where(Identity.platform == platform, Identity.user_id == user_key(platform, user_id))
+        .where(Identity.platform == platform, Identity.user_id == user_id)
     )
     if not include_inactive:
         query = query.where(Member.active == True)  # noqa: E712

@@ -41,7 +41,6 @@ from storage.models import (
     PartyGroup,
     Platform,
     Role,
-    user_key,
 )
 
 # --- limits: a county bureau has up to about a thousand members ---------------------
@@ -502,9 +501,7 @@ def _parse_wecom_id(text: str) -> str:
     if not userid.isascii():
         raise ValueError(f"企业微信ID「{shown(userid)}」不是企业微信的账号：请填写企业微信管理后台"
                          "「通讯录」里成员的「账号」（由字母、数字组成），不是姓名")
-    # WeCom ignores case (ZhangSan writes as zhangsan): kept as it is looked up, so two rows
-    # in two cases are one account twice, and next year's file in another case is the same.
-    return user_key(Platform.WECOM.value, userid)
+    return userid
 
 
 # Spaces between Chinese characters of a name: 王　伟, padded to line up with 三字 names.

@@ -251,24 +251,3 @@ def test_a_database_a_newer_djbot_migrated_is_named_so_by_serve_doctor_and_upgra
     doctor = CliRunner().invoke(app, ["doctor", "database"], env=env)
     assert doctor.exit_code == 1 and told in doctor.output, doctor.output
     assert "djbot db upgrade" not in doctor.output, doctor.output
-
-
-def test_wecom_ids_stored_in_mixed_case_are_found_in_lowercase_after_the_upgrade(bare_engine):
-    config = db.alembic_config(bare_engine)
-    command.upgrade(config, "0018")
-    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
-    with bare_engine.begin() as conn:
-        for number, (name, platform, user_id) in enumerate(
-                [("张伟", "wecom", "ZhangSan"), ("李明", "wecom", "LiMing"),
-                 ("李敏", "wecom", "liming"), ("王芳", "dingtalk", "WangFang")], start=1):
-            conn.execute(sa.insert(storage.models.Member.__table__).values(
-                id=number, name=name, created_at=now, updated_at=now))
-            conn.execute(sa.text("INSERT INTO identity (member_id, platform, user_id)"
-                                 " VALUES (:id, :platform, :user_id)"),
-                         {"id": number, "platform": platform, "user_id": user_id})
-    command.upgrade(config, "head")
-    with bare_engine.connect() as conn:
-        ids = dict(conn.execute(sa.text("SELECT member_id, user_id FROM identity")).all())
-    # 李明's LiMing stays as it was: 李敏 already holds liming, and the next roster says whose
-    # it is; DingTalk ids keep their case.
-    assert ids == {1: "zhangsan", 2: "LiMing", 3: "liming", 4: "WangFang"}
