@@ -102,6 +102,15 @@ def _manage_scope(ctx: Ctx) -> tuple[Scope, str | None]:
     return ctx.branch.id, None
 
 
+def closed_branch(ctx: Ctx, scope: Scope) -> str | None:
+    """Why nothing new is planned here: the group's branch is closed (djbot branch close, a
+    临时党支部 ended) and its group still bound to it. Its history stays correctable."""
+    if scope is None or ctx.branch is None or ctx.branch.active:
+        return None
+    return (f"「{ctx.branch.name}」已撤销，不再安排活动。本群如改属新支部，"
+            "请管理员发送「绑定 新支部名称」。")
+
+
 def _member_scopes(ctx: Ctx) -> list[Scope]:
     """Where a member's own activities can be: this group's branch, or in a private chat
     their own branch; bureau-wide activities are open to everyone they expect."""
@@ -282,6 +291,7 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
             usage_text(START, f"没有「{args['type']}」这种活动。可选：{type_list()}")
         )
     scope, problem = _manage_scope(ctx)
+    problem = problem or closed_branch(ctx, scope)
     if problem:
         return Reply.error(problem)
     said = (args.get("topic") or "").strip()

@@ -35,7 +35,7 @@ import handlers.pioneers as pioneers
 import handlers.visits as visits
 from handlers.schedule import BUREAU, SET_LONG, is_bureau_schedule, set_schedule
 from storage import attendance as store
-from storage import confirmations, corrections, org
+from storage import confirmations, corrections, membership, org
 from storage.kinds import STUDY_WITHDRAWN, VISIT_WITHDRAWN
 from storage.models import (
     Activity,
@@ -87,6 +87,10 @@ def confirm(ctx: Ctx, args: dict[str, Any]) -> Reply:
                                  now=ctx.now)
     if pending is None:
         return Reply.error("没有需要确认的操作（或已超过 5 分钟），请重新发送原来的命令。")
+    if membership.since(ctx.member) > pending.created_at:
+        # Asked as 书记 and then made a 党员 (or moved) meanwhile: what was asked with a role
+        # no longer held is not done with it.
+        return Reply.error("你的角色或支部在此之后已变更，这项操作已作废，什么也没有改。")
     action = _CONFIRMED.get(pending.kind)
     if action is None:
         return Reply.error("这项操作已无法确认，请重新发送原来的命令。")

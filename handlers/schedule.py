@@ -47,7 +47,7 @@ from bot.scheduling.rules import (
     parse_rule,
     parse_time,
 )
-from handlers.attendance import calling_off
+from handlers.attendance import calling_off, closed_branch
 from sqlmodel import select
 
 from bot.scheduling.plan import QuietHours
@@ -103,6 +103,9 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return set_schedule(ctx, kind, tail.strip())
         if ctx.role not in MANAGERS:
             return Reply.error("设置活动日程仅限书记、委员、管理员使用。")
+        closed = closed_branch(ctx, ctx.branch.id if ctx.branch else None)
+        if closed:
+            return Reply.error(closed)
         return set_schedule(ctx, kind, tail.strip())
     known = "、".join(["主题党日", "夜学", *ctx.registry.settings])
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))

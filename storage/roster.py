@@ -728,7 +728,9 @@ class ImportResult:
     deactivated_people: list[PersonChange] = field(default_factory=list)
     unchanged: int = 0
     new_branches: list[str] = field(default_factory=list)
-    changed_branches: list[str] = field(default_factory=list)  # 临时/结束日期, or reopened
+    changed_branches: list[str] = field(default_factory=list)  # 临时/结束日期
+    # Closed (branch close, or a 临时党支部 ended) and named again: open from now on.
+    reopened_branches: list[str] = field(default_factory=list)
     new_groups: list[str] = field(default_factory=list)
     role_changes: list[tuple[str, str, str]] = field(default_factory=list)  # (name, old, new)
     warnings: list[str] = field(default_factory=list)
@@ -744,12 +746,14 @@ class ImportResult:
     deactivated = property(lambda self: len(self.deactivated_people))
     branches_created = property(lambda self: len(self.new_branches))
     branches_updated = property(lambda self: len(self.changed_branches))
+    branches_reopened = property(lambda self: len(self.reopened_branches))
     groups_created = property(lambda self: len(self.new_groups))
 
     @property
     def changes(self) -> int:
         return (self.added + self.updated + self.reactivated + self.deactivated
-                + self.branches_created + self.branches_updated + self.groups_created)
+                + self.branches_created + self.branches_updated + self.branches_reopened
+                + self.groups_created)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -760,6 +764,7 @@ class ImportResult:
             "unchanged": self.unchanged,
             "branches_created": self.branches_created,
             "branches_updated": self.branches_updated,
+            "branches_reopened": self.branches_reopened,
             "groups_created": self.groups_created,
             "role_changes": len(self.role_changes),
             # Who was deactivated, by id: the audit trail says who without copying names.
@@ -775,6 +780,8 @@ class ImportResult:
             parts.append(f"新建支部 {self.branches_created} 个")
         if self.branches_updated:
             parts.append(f"更新支部 {self.branches_updated} 个")
+        if self.branches_reopened:
+            parts.append(f"重新启用支部 {self.branches_reopened} 个")
         if self.groups_created:
             parts.append(f"新建党小组 {self.groups_created} 个")
         return "，".join(parts)
@@ -796,6 +803,7 @@ class ImportResult:
                     changes = "：" + "；".join(p.details) if p.details else ""
                     lines.append(f"  {p.name}（{p.branch}）{changes}")
         for title, names in (("新建支部", self.new_branches), ("更新支部", self.changed_branches),
+                             ("重新启用支部", self.reopened_branches),
                              ("新建党小组", self.new_groups)):
             if names:
                 lines.append(f"{title}：{'、'.join(names)}")
@@ -844,12 +852,18 @@ def apply_roster(
         # A retyped name ((一) for （一）) is the branch already known, not one to make.
         home = _known_name(branches, row.return_branch)
         if home and home not in branches and home in first_naming:
-            _ensure_branch(session, branches, home, first_naming[home], now, result)
+            _ensure_branch(session, branches, home, first_naming[home], now, result, actor)
 
+    named = {row.branch for row in roster.rows if row.branch}
     for row in roster.rows:
         row = replace(row, branch=_known_name(branches, row.branch),
                       return_branch=_known_name(branches, row.return_branch),
                       **_zeros_put_back(session, row, roster.numeric))
+        if row.branch not in branches and _two_branches(row.branch, branches.keys() | named):
+            # Read as one name it would be a new branch, its one member expected nowhere.
+            problems.append((row.row, f"支部「{row.branch}」是两个支部：一个人只能属于一个支部，"
+                                      "请只填组织关系所在的那个"))
+            continue
         member = _match(session, row)
         if member is not None and member.id in seen:
             problems.append((row.row, f"与第 {seen[member.id]} 行匹配到同一个人「{member.name}」，"
@@ -860,6 +874,13 @@ def apply_roster(
             problems.append((row.row, problem))
         else:
             seen[problem] = row.row
+    for row in roster.rows:
+        # Nobody goes back to a closed branch (unless the file opens it again): the
+        # temporary branch's end would leave them expected nowhere, in no ranking.
+        back = branches.get(_known_name(branches, row.return_branch) or "")
+        if back is not None and not back.active:
+            problems.append((row.row, f"原支部「{back.name}」已撤销：请填写此人临时党支部"
+                                      "结束后要回的支部"))
     if problems:
         raise RosterError(problems)
 
@@ -884,6 +905,7 @@ def apply_roster(
             result.warnings.append(f"这次完整导入停用了现有 {before} 人中的 {result.deactivated} 人："
                                    "如果只是想补充或修改几个人，请改用 --partial")
     session.flush()
+    result.warnings += _homeless(session, seen)
     if result.updated + result.reactivated + result.unchanged:
         # Said only when the file updated people: for them, an empty column is a choice.
         result.warnings += [f"「{header}」列整列为空，没有改动任何人的{header}"
@@ -961,7 +983,11 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
         return (f"临时党支部「{branch_name}」已于 {ended.isoformat()} 结束：请把这一行改为"
                 "此人现在的支部；如果要延续这个临时支部，请在结束日期填写新的日期")
 
-    branch = _ensure_branch(session, branches, branch_name, row, now, result)
+    branch = _ensure_branch(session, branches, branch_name, row, now, result, actor)
+    if branch is not None and not branch.active:
+        # The row leaves their branch as it was, and it was closed while they were off the
+        # roster: back in it, they would be expected at nothing and in no ranking.
+        return f"{row.name}原在的「{branch.name}」已撤销：请在「支部」列填写此人现在的支部"
     if "party_group" in row.given:
         group_name = row.party_group
     elif member is not None and branch is not None and member.branch_id == branch.id:
@@ -1061,15 +1087,39 @@ def _apply_row(session: Session, row: RosterRow, member: Member | None,
     return member.id  # type: ignore[return-value]
 
 
+def _homeless(session: Session, rows_by_member: dict[int, int]) -> list[str]:
+    """The file's people in a temporary branch set to end who have nowhere to go back to
+    (no 原支部, no branch before it): at its end they would belong to no branch, expected
+    at nothing, and nobody would be told."""
+    from storage.temporary import home_of  # it moves people (storage.moves), as this does
+
+    found = []
+    for member, branch in session.exec(
+            select(Member, Branch).join(Branch, Branch.id == Member.branch_id)
+            .where(Member.id.in_(rows_by_member), Member.active == True,  # type: ignore[union-attr]  # noqa: E712
+                   Branch.temporary == True, Branch.ends_on.is_not(None),  # type: ignore[union-attr]  # noqa: E712
+                   Member.role.not_in(BUREAU_ROLES))  # type: ignore[attr-defined]
+            .order_by(Member.id)).all():
+        if home_of(session, member, branch.id) is None:  # type: ignore[arg-type]
+            found.append((rows_by_member[member.id],  # type: ignore[index]
+                          f"{member.name}：临时党支部「{branch.name}」{branch.ends_on.isoformat()} "  # type: ignore[union-attr]
+                          "结束后没有可回的支部，请在「原支部」列填写"))
+    return [f"第 {row} 行{text}" for row, text in sorted(found)]
+
+
 def _emptied(session: Session) -> list[str]:
     """Standing branches still open with nobody on their roster: a restructuring (27 → 30)
     moved their people, and only closing them (djbot branch close) takes them out of the
     rankings, the 调研 targets and the reminders to a group nobody reads."""
     peopled = select(Member.branch_id).where(Member.active == True,  # noqa: E712
                                              Member.branch_id.is_not(None))  # type: ignore[union-attr]
+    # Nor one whose people are away in a 临时党支部 and go back to it when it ends.
+    awaited = select(Member.return_branch_id).where(
+        Member.active == True, Member.return_branch_id.is_not(None))  # type: ignore[union-attr]  # noqa: E712
     return list(session.exec(select(Branch.name).where(
         Branch.active == True, Branch.temporary == False,  # noqa: E712
-        Branch.id.not_in(peopled)).order_by(Branch.id)).all())  # type: ignore[union-attr]
+        Branch.id.not_in(peopled), Branch.id.not_in(awaited))  # type: ignore[union-attr]
+        .order_by(Branch.id)).all())
 
 
 def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]
@@ -1109,6 +1159,17 @@ def _known_name(branches: dict[str, Branch], name: str | None) -> str | None:
     return next((known for known in branches if _width_free(known) == key), name)
 
 
+_BRANCH_LIST = re.compile(r"[、/／,，;；+＋\s]+")
+
+
+def _two_branches(name: str | None, known: set[str]) -> bool:
+    """Whether a 支部 cell lists several branches that are `known` (一支部、二支部)."""
+    parts = [part for part in _BRANCH_LIST.split(name or "") if part]
+    spelled = dict.fromkeys(known)
+    return len(parts) > 1 and all(_known_name(spelled, part) in known  # type: ignore[arg-type]
+                                  for part in parts)
+
+
 def _width_free(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split())
 
@@ -1124,7 +1185,8 @@ def _ended_on(branch: Branch | None, row: RosterRow, today: date) -> date | None
 
 
 def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | None,
-                   row: RosterRow, now: datetime, result: ImportResult) -> Branch | None:
+                   row: RosterRow, now: datetime, result: ImportResult,
+                   actor: str) -> Branch | None:
     if name is None:
         return None
     branch = branches.get(name)
@@ -1145,9 +1207,18 @@ def _ensure_branch(session: Session, branches: dict[str, Branch], name: str | No
     elif not branch.temporary:
         wanted["ends_on"] = None  # a standing branch closed (branch close) and named again
     changed = {k: v for k, v in wanted.items() if getattr(branch, k) != v}
+    closed_on = branch.ends_on
     for key, value in changed.items():
         setattr(branch, key, value)
-    if changed and name not in result.changed_branches:
+    if "active" in changed:
+        # A branch closed by mistake (or a restructuring called off) is open again: said by
+        # name and kept next to its closing (branch.close, branch.end) in the audit trail.
+        result.reopened_branches.append(name)
+        session.add(AuditEntry(at=now, actor=actor, action="branch.reopen", target=name,
+                               detail={"closed_on": closed_on.isoformat() if closed_on else None,
+                                       "ends_on": branch.ends_on.isoformat()
+                                       if branch.ends_on else None, "via": "roster.import"}))
+    elif changed and name not in result.changed_branches:
         result.changed_branches.append(name)
     return branch
 

@@ -58,7 +58,7 @@ def end_due(session: Session, *, today: date, now: datetime, tz: tzinfo) -> list
         session.add(branch)
         result = Ended(branch)
         for member in session.exec(select(Member).where(Member.branch_id == branch.id)).all():
-            home = member.return_branch_id or _came_from(session, member, branch.id)
+            home = home_of(session, member, branch.id)
             back = session.get(Branch, home) if home else None
             # Their spell in the temporary branch is kept: its activities whose absences
             # are not confirmed yet still count them there. They go back as they were there
@@ -121,6 +121,12 @@ def _wind_up(session: Session, *, branch: Branch, after: datetime, now: datetime
         pair.ended_on = branch.ends_on
         session.add(pair)
     return withdrawn
+
+
+def home_of(session: Session, member: Member, temporary_id: int) -> int | None:
+    """The branch a member of a temporary branch goes back to when it ends: the roster's
+    原支部, else the one they came from; None when there is neither."""
+    return member.return_branch_id or _came_from(session, member, temporary_id)
 
 
 def _came_from(session: Session, member: Member, temporary_id: int) -> int | None:

@@ -334,6 +334,72 @@ def test_a_branch_emptied_by_a_restructuring_is_closed_and_leaves_the_figures(
     assert again.exit_code == 2 and "没有在用的支部「老城支部」" in again.output
 
 
+def test_a_branch_closed_by_mistake_is_reopened_by_the_roster_and_it_is_on_record(
+        runtime, chat, clock, djbot, tmp_path):
+    """The restructuring that emptied 老城支部 was called off after it was closed: the
+    roster that puts its people back reopens it, says so by name, and the audit trail
+    has the reopening next to the closing; its night study is held and reminded again."""
+    def scene(session):
+        one, two = make_branch(session, "城关支部"), make_branch(session, "老城支部")
+        bind_chat(session, one, "g1")
+        bind_chat(session, two, "g2")
+        make_member(session, None, "赵领导", role=Role.LEADER, wecom="lead")
+        make_member(session, one, "王书记", role=Role.SECRETARY, wecom="sec")
+        make_member(session, two, "李书记", role=Role.SECRETARY, wecom="sec2")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 9, 0))
+    chat.say("sec2", "设置 夜学 每周二 19:30", chat="g2")
+    header = "支部,姓名,角色,企业微信ID,钉钉ID\n"
+    moved = tmp_path / "调整后.csv"
+    moved.write_text(header + "城关支部,王书记,书记,sec,\n城关支部,李书记,委员,sec2,\n"
+                     ",赵领导,领导,lead,\n", encoding="utf-8")
+    djbot("import-roster", str(moved))
+    assert "如撤销有误：在名册里把人员填回该支部后导入" in djbot("branch", "close", "老城支部", "--yes")
+    clock.set(local(2026, 11, 2, 10, 0))
+    back = tmp_path / "原名册.csv"
+    back.write_text(header + "城关支部,王书记,书记,sec,\n老城支部,李书记,书记,sec2,\n"
+                    ",赵领导,领导,lead,\n", encoding="utf-8")
+    imported = djbot("import-roster", str(back))
+    assert "重新启用支部：老城支部" in imported, imported
+    trail = djbot("audit", "--action", "branch")
+    assert "branch.reopen" in trail and "branch.close" in trail, trail
+    sent = run_ticks(runtime, clock, local(2026, 11, 10, 20, 0))
+    assert [s for s in sent if s[2] == "g2" and s[1] == "reminder.start"], sent
+
+
+def test_a_branch_someone_in_a_temporary_branch_returns_to_is_not_closed_under_them(
+        runtime, chat, clock, djbot, tmp_path):
+    """老城支部's people moved to 城关支部, but 李明, away in 专项临时支部, still names it his
+    原支部: closed, the task force's end on 11-30 would send him into a branch that holds
+    nothing and is in no ranking, expected nowhere. The close is refused, naming him; a
+    roster naming a closed branch as someone's 原支部 is refused too."""
+    def scene(session):
+        make_branch(session, "城关支部")
+        make_branch(session, "老城支部")
+        make_member(session, None, "赵领导", role=Role.LEADER, wecom="lead")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 9, 0))
+    header = "支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部\n"
+    roster = tmp_path / "名册.csv"
+    roster.write_text(header + "城关支部,王书记,书记,sec,,,,\n"
+                      "专项临时支部,李明,书记,lm,,是,2026-11-30,老城支部\n"
+                      ",赵领导,领导,lead,,,,\n", encoding="utf-8")
+    djbot("import-roster", str(roster))
+    refused = CliRunner().invoke(bot.cli.app, ["branch", "close", "老城支部", "--yes"])
+    assert refused.exit_code == 2 and "李明（专项临时支部）" in refused.output, refused.output
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Branch).where(Branch.name == "老城支部")).one().active
+    # Told where he goes back to, it can be closed; a file naming it after is refused.
+    roster.write_text(roster.read_text(encoding="utf-8").replace(",老城支部", ",城关支部"),
+                      encoding="utf-8")
+    djbot("import-roster", str(roster))
+    djbot("branch", "close", "老城支部", "--yes")
+    roster.write_text(roster.read_text(encoding="utf-8").replace(",城关支部\n", ",老城支部\n"),
+                      encoding="utf-8")
+    again = CliRunner().invoke(bot.cli.app, ["import-roster", str(roster)])
+    assert again.exit_code != 0 and "原支部「老城支部」已撤销" in again.output, again.output
+
+
 # --- a schedule deleted mid-month -------------------------------------------------------------
 
 

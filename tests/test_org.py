@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from storage.models import AuditEntry, ChatBinding, Member, Role
+from storage.models import Activity, AuditEntry, Branch, ChatBinding, Member, Role
 from tests.factories import bind_chat, make_branch, make_group, make_member, seed
 
 
@@ -138,3 +138,43 @@ def test_set_role_refuses_non_admins_namesakes_and_bad_roles(runtime, chat, bure
     assert "角色只能是" in chat.say("admin", "设置角色 2002 支书").text
     assert not chat.say("admin", "设置角色 2002 委员").is_error  # the 编号 picks one
     assert len(audits(runtime, "role.change")) == 1
+
+
+def test_a_secretary_made_a_member_cannot_confirm_what_they_asked_as_secretary(
+        runtime, chat, clock, bureau):
+    # 王书记 asks to cancel the theme day, the admin makes them a 党员 before they say
+    # 确认: the cancellation (every check-in and its points undone) is not done.
+    chat.say("sec1", "绑定 一支部", chat="g1")
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=1)
+    assert "将取消主题党日" in chat.say("sec1", "取消活动 误建", chat="g1").text
+    clock.advance(minutes=1)
+    assert not chat.say("admin", "设置角色 1001 党员").is_error
+    clock.advance(minutes=1)
+    refused = chat.say("sec1", "确认", chat="g1")
+    assert refused.is_error and "已作废" in refused.text, refused.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Activity)).one().status != "cancelled"
+    assert chat.say("sec1", "更正 张党员 缺席 代签", chat="g1").is_error
+
+
+def test_nothing_new_is_planned_in_the_group_of_a_closed_branch(runtime, chat, clock, bureau):
+    # 二支部 was closed after a restructuring; its group is still bound to it. The admin,
+    # in it by habit, starts a theme day: it was held for a closed branch, expected nobody,
+    # and listed 二支部 in 周报 again. A schedule was said 已设置 and never ran.
+    from storage import temporary
+    from tests.conftest import SHANGHAI
+    chat.say("admin", "绑定 二支部", chat="g2")
+    with Session(runtime.engine) as s:
+        for m in s.exec(select(Member).where(Member.branch_id == bureau[1].id)).all():
+            m.branch_id = bureau[0].id
+            s.add(m)
+        temporary.close(s, branch=s.get(Branch, bureau[1].id), now=clock.now(), tz=SHANGHAI)
+        s.commit()
+    for said in ("开始 主题党日 学习", "设置 夜学 每周二 19:30"):
+        refused = chat.say("admin", said, chat="g2")
+        assert refused.is_error and "「二支部」已撤销" in refused.text, refused.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Activity)).all() == []

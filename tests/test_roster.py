@@ -354,9 +354,10 @@ def test_last_months_file_does_not_reopen_a_temporary_branch_that_has_ended(engi
         temp = session.exec(select(Branch).where(Branch.name == "专项临时支部")).one()
         assert temp.active is False
         assert session.get(Branch, member(engine, "刘洋").branch_id).name == "一支部"
-    # A later end date reopens it on purpose.
+    # A later end date reopens it on purpose, and the import says so.
     lines[2] = lines[2].replace("2026-11-30", "2027-03-31")
-    assert run_import(engine, write(tmp_path, lines), now=december).branches_updated == 1
+    reopened = run_import(engine, write(tmp_path, lines), now=december)
+    assert reopened.reopened_branches == ["专项临时支部"]
 
 
 def test_an_account_reused_for_a_newcomer_does_not_bring_back_who_left(engine, tmp_path):
@@ -565,3 +566,78 @@ def test_a_home_branch_retyped_with_half_width_brackets_is_the_branch_known(engi
         home = s.get(Branch, wang.branch_id).name
     assert names == ["专项临时支部", "城关派出所（一）党支部"], names
     assert home == "城关派出所（一）党支部", home
+
+
+def test_a_wecom_account_written_in_another_case_is_the_same_person(engine, tmp_path, chat):
+    # WeCom tells userids apart without regard to case: the roster's ZhangSan is the
+    # account that writes as zhangsan, and a file that writes it ZHANGSAN next year is
+    # the same person, not someone handed 张伟's account.
+    run_import(engine, write(tmp_path, [HEADER, "一支部,张伟,,ZhangSan,,1003,"]))
+    assert "姓名：张伟" in chat.say("zhangsan", "我的信息").text
+    result = run_import(engine, write(tmp_path, [HEADER, "一支部,张伟,,ZHANGSAN,,,"]))
+    assert (result.added, result.deactivated) == (0, 0)
+    assert "姓名：张伟" in chat.say("ZhangSan", "我的信息").text
+    # Two rows giving one account in two cases are one account given twice.
+    with pytest.raises(RosterError) as refused:
+        parse_roster([HEADER.split(","), ["一支部", "张伟", "", "ZhangSan", "", "", ""],
+                      ["二支部", "张薇", "", "zhangsan", "", "", ""]])
+    assert "第 3 行" in str(refused.value) and "重复" in str(refused.value)
+
+
+@pytest.mark.parametrize("both", ["一支部、二支部", "一支部/二支部", "一支部，二支部"])
+def test_a_member_written_into_two_branches_is_refused_not_made_a_new_branch(
+        engine, tmp_path, both):
+    # 张伟 serves in both; a member belongs to the one branch his 组织关系 is in. Read as one
+    # name, 「一支部、二支部」 became a third branch, with 张伟 alone in it and expected nowhere.
+    lines = [HEADER, "一支部,王建国,书记,wang,,1001,", "二支部,刘洋,书记,liu,,2001,",
+             f"\"{both}\",张伟,,zhang,,1003,"]
+    with pytest.raises(RosterError) as refused:
+        run_import(engine, write(tmp_path, lines))
+    assert refused.value.problems == [
+        (4, f"支部「{both}」是两个支部：一个人只能属于一个支部，请只填组织关系所在的那个")]
+    assert count(engine, Branch) == 0
+
+
+def test_a_branch_whose_people_are_away_in_a_temporary_branch_is_not_called_empty(
+        engine, tmp_path):
+    # 老城支部's one member is seconded to 专项临时支部 and goes back on 11-30: the import
+    # must not tell the operator to close it (djbot branch close would refuse anyway).
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "城关支部,王建国,书记,wang,,,,",
+             "老城支部,刘洋,书记,liu,,,,"]
+    run_import(engine, write(tmp_path, lines))
+    lines[2] = "专项临时支部,刘洋,书记,liu,,是,2026-11-30,老城支部"
+    result = run_import(engine, write(tmp_path, lines))
+    assert not [w for w in result.warnings if "老城支部" in w], result.warnings
+
+
+def test_a_newcomer_put_straight_into_a_temporary_branch_is_flagged_without_a_home(
+        engine, tmp_path):
+    # 刘洋 comes to djbot in 专项临时支部 with no 原支部: when it ends on 11-30 he would
+    # belong to no branch, expected at nothing, and nobody would be told.
+    lines = ["支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期,原支部",
+             "城关支部,王建国,书记,wang,,,,",
+             "专项临时支部,刘洋,书记,liu,,是,2026-11-30,",
+             "专项临时支部,陈静,党员,chen,,是,2026-11-30,城关支部"]
+    result = run_import(engine, write(tmp_path, lines))
+    homeless = [w for w in result.warnings if "原支部" in w]
+    assert homeless == ["第 3 行刘洋：临时党支部「专项临时支部」2026-11-30 结束后没有可回的支部，"
+                        "请在「原支部」列填写"], result.warnings
+
+
+def test_someone_back_on_the_roster_is_not_put_into_a_branch_closed_meanwhile(
+        engine, tmp_path):
+    # 刘洋 left; 二支部, empty, was closed; a partial file brings him back by his account
+    # alone. He went back into the closed branch: expected at nothing, in no ranking.
+    from storage.temporary import close
+    run_import(engine, write(tmp_path, ROSTER))
+    run_import(engine, write(tmp_path, [line for line in ROSTER if "二支部" not in line]))
+    with Session(engine) as session:
+        closed = session.exec(select(Branch).where(Branch.name == "二支部")).one()
+        close(session, branch=closed, now=NOW, tz=SHANGHAI)
+        session.commit()
+    with pytest.raises(RosterError) as refused:
+        run_import(engine, write(tmp_path, ["姓名,企业微信ID", "刘洋,liu"]), full=False)
+    assert refused.value.problems == [
+        (2, "刘洋原在的「二支部」已撤销：请在「支部」列填写此人现在的支部")]
+    assert member(engine, "刘洋").active is False

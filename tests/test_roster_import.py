@@ -309,3 +309,16 @@ def test_an_account_given_to_a_new_person_in_other_case_is_taken_from_whose_it_w
     assert "第 2 行新增的钱多多：企业微信ID 无 → CHEN（原属 陈静）" in out, out
     after = people(url)
     assert after["钱多多"]["wecom"] == "CHEN" and "wecom" not in after["陈静"]
+
+
+def test_a_whole_column_wrong_is_told_in_a_screenful_not_a_line_per_row(url, tmp_path):
+    # The 企业微信ID column filled with names by a VLOOKUP gone wrong, 1,200 people: the
+    # operator reads the first problems and how many more, not 1,200 lines to scroll past.
+    rows = [HEADER] + [f"一支部,党员{i},党员,张{i},,{10000 + i}," for i in range(1200)]
+    bad = djbot(url, "import-roster", str(write(tmp_path, rows)), code=1)
+    lines = bad.stderr.splitlines()
+    assert "没有导入任何数据" in lines[0]
+    assert lines[1].startswith("  第 2 行：企业微信ID「张0」不是企业微信的账号")
+    assert len(lines) <= 25, len(lines)
+    assert "另有 1180 处问题" in lines[-1], lines[-1]
+    assert people(url) == {}

@@ -17,6 +17,9 @@ def _runtime():
     return cli.get_runtime()
 
 
+SHOWN_PROBLEMS = 20  # a bad roster's problems printed before "另有 N 处"
+
+
 def import_roster_command(
     file: Annotated[Path, typer.Argument(help="名册文件：.csv（UTF-8 或 GBK）或 .xlsx", exists=True,
                                          dir_okay=False, readable=True)],
@@ -41,8 +44,14 @@ def import_roster_command(
         except RosterError as exc:
             session.rollback()
             typer.echo(f"名册有问题，没有导入任何数据（{file.name}）：", err=True)
-            for line in exc.lines():
+            lines = exc.lines()
+            # A column wrong from top to bottom is one mistake: a screenful of it, not a
+            # line for each of 5,000 rows that pushes the first ones out of sight.
+            for line in lines[:SHOWN_PROBLEMS]:
                 typer.echo(f"  {line}", err=True)
+            if len(lines) > SHOWN_PROBLEMS:
+                typer.echo(f"  ……另有 {len(lines) - SHOWN_PROBLEMS} 处问题没有列出"
+                           f"（共 {len(lines)} 处）：改正后重新导入会列出其余的", err=True)
             raise typer.Exit(1) from None
         # A dry run applies the file inside the transaction, reads what changed, and
         # rolls it all back: the preview is exactly what the import would do.
@@ -277,7 +286,10 @@ def close_branch_command(
     with Session(runtime.engine) as session:
         branch = session.exec(select(Branch).where(Branch.name == name.strip())).first()
         if branch is None or not branch.active:
-            typer.echo(f"没有在用的支部「{name}」（djbot members 列出现有支部）", err=True)
+            closed = (f"：它已于 {branch.ends_on.isoformat()} 撤销，如撤销有误，在名册里把人员"
+                      "填回该支部后导入即重新启用" if branch is not None and branch.ends_on else
+                      "（djbot members 列出现有支部）")
+            typer.echo(f"没有在用的支部「{name}」{closed}", err=True)
             raise typer.Exit(2)
         if branch.temporary:
             typer.echo(f"「{branch.name}」是临时党支部：到结束日期自动撤销；提前结束请在名册里改结束日期",
@@ -289,6 +301,18 @@ def close_branch_command(
             # Closing it with people on its roster would leave them expected nowhere.
             typer.echo(f"「{branch.name}」还有 {people} 名在册人员：请先用名册把他们调到新支部"
                        "（djbot import-roster），再撤销", err=True)
+            raise typer.Exit(2)
+        away = session.exec(select(Member.name, Branch.name)
+                            .join(Branch, Branch.id == Member.branch_id)
+                            .where(Member.return_branch_id == branch.id,
+                                   Member.active == True)  # noqa: E712
+                            .order_by(Member.id)).all()
+        if away:
+            # Their temporary branch's end would send them into a closed branch: expected
+            # nowhere, in no ranking.
+            names = "、".join(f"{person}（{temp}）" for person, temp in away)
+            typer.echo(f"「{branch.name}」是 {names} 的原支部，临时党支部结束后会回到这里："
+                       "请先在名册的「原支部」列改为他们要回的支部并导入，再撤销", err=True)
             raise typer.Exit(2)
         if not yes:
             typer.confirm(f"撤销支部「{branch.name}」？", abort=True)
@@ -304,7 +328,8 @@ def close_branch_command(
         taken = closed.withdrawn.removed + len(closed.withdrawn.cancelled)
     typer.echo(f"已撤销支部「{name.strip()}」：从今天起不再举行活动、不再提醒，不再参加红黄蓝榜；"
                f"历史记录保留。" + (f"已撤下已安排的 {taken} 次活动。" if taken else "")
-               + (f"已通知收到过活动通知的 {groups} 个群。" if groups else ""))
+               + (f"已通知收到过活动通知的 {groups} 个群。" if groups else "")
+               + "如撤销有误：在名册里把人员填回该支部后导入，即重新启用。")
 
 
 def register(app: typer.Typer) -> None:
