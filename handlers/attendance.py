@@ -861,7 +861,10 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
     said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
     if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
         return None
-    who = said["who"].strip().removesuffix("的请假").removesuffix("请假").removesuffix("的")
+    # 请假不批准 李明 时间冲突: the name, then the secretary's reason for a refusal.
+    who, _, why = re.sub(r"[\s,，、]+", " ", said["who"].strip()).partition(" ") \
+        if said["word"] in _REFUSED else (said["who"].strip(), "", "")
+    who = who.removesuffix("的请假").removesuffix("请假").removesuffix("的")
     if not who:
         return Reply.error(_DECIDE_HOW)
     may = ctx.role in _STAFF and not (
@@ -874,7 +877,7 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
                                                                             text=who))
         return Reply.error(_DECIDE_HOW) if named else None
     if said["word"] in _REFUSED:
-        return revoke_leave(ctx, {"who": who})
+        return revoke_leave(ctx, {"who": who, "reason": why.strip() or None})
     return approve_leave(ctx, {"who": who})
 
 
@@ -1276,6 +1279,8 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 _LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
+# 驳回 李明 的请假 时间冲突, 驳回 李明 理由：时间冲突: what stands before the reason itself.
+_BEFORE_REASON = re.compile(r"^(?:的?(?:请假|假)[\s,，、:：]*)?(?:(?:理由|原因)(?:是|为|[:：]))?[\s,，、:：]*")
 # What may follow the name of the member whose leave is decided, and says nothing more.
 _THE_LEAVE = frozenset({"请假", "的请假", "的假"})
 
@@ -1287,12 +1292,19 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
     # 驳回 周强同志的请假: the leave said with the name is no part of it.
     who = _LEAVE_SAID_AFTER.sub("", args["who"]) or args["who"]
+    # 驳回 李明 时间冲突: the secretary's reason, told to the member with the decision.
+    why = _BEFORE_REASON.sub("", args.get("reason") or "").strip() or None
     # One who moved away or left the roster since asking is still counted here for those
     # activities (their absences read them as they were at its end): decided here too.
     member = _resolve_one(ctx, command, scope, who, leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
+    others, _ = _more_names(ctx, scope, why or "")
+    if others:
+        # 驳回请假 周强 黄丽: one at a time, rather than 周强's with the reason 「黄丽」.
+        asks = "、".join(f"「驳回请假 {name}」" for name in [member.name, *others])
+        return Reply.error(f"驳回请假一次写一位同志，没有改动，请分别发送：{asks}。")
     if member.id == ctx.member.id:
         return _own_leave(ctx, member, state)
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
@@ -1325,7 +1337,7 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
             ctx.session, branch_id=scope, member_id=member.id, since=since, any_scope=True))
             if found not in lapsed]
         earlier.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
-        return _decide_pending(ctx, member, waiting, periods, state, earlier)
+        return _decide_pending(ctx, member, waiting, periods, state, earlier, why)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
         if lapsed:
@@ -1341,7 +1353,7 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
         return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
     before = row.leave_state
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
-    _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True))
+    told = _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True), why=why)
     ctx.audit(
         "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
         target=member.name,
@@ -1350,10 +1362,11 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
             "activity_id": activity.id,
             "from": before,
             "to": state.value,
-        },
+        } | ({"reason": why} if why else {}),
     )
     if state == LeaveState.REVOKED:
-        return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
+        return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。"
+                     + _reason_told(why, told))
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
 
 
@@ -1442,20 +1455,30 @@ def write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, ti
 
 
 def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
-                      also: str = "") -> None:
+                      also: str = "", why: str | None = None) -> bool:
     """The member hears the secretary's decision on their leave: turned down, they are
-    expected after all and must know it before the activity, not from a nudge."""
+    expected after all and must know it before the activity, not from a nudge, and why
+    where the secretary said. Returns whether they can be reached."""
     assert ctx.member is not None
     if state == LeaveState.GRANTED:
         text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
     else:
         # A leader's refusal (the bureau's activities) is theirs to explain, not the 书记's.
         ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
+        because = f"理由：{why.rstrip('。.!！')}。" if why else ""
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
-                       f"{also}如有疑问请联系{ask}。", "请假未批准")
-    write_privately(ctx, [member], text, kind="leave.decided", title=title,
-                     key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
-                     branch_id=member.branch_id)
+                       f"{because}{also}如有疑问请联系{ask}。", "请假未批准")
+    return bool(write_privately(
+        ctx, [member], text, kind="leave.decided", title=title,
+        key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
+        branch_id=member.branch_id))
+
+
+def _reason_told(why: str | None, told: bool) -> str:
+    """What the secretary is told of the reason they gave for turning leave down."""
+    if not why:
+        return ""
+    return "理由已私信告知本人。" if told else "本人收不到私信，理由请当面告知。"
 
 
 def calling_off(ctx: Ctx) -> CalledOff:
@@ -1488,7 +1511,7 @@ def _withdraw_asks(ctx: Ctx, member: Member, reason: str,
 
 def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
                     periods: list[LeavePeriod], state: LeaveState,
-                    lapsed: list[tuple[Attendance, Activity]]) -> Reply:
+                    lapsed: list[tuple[Attendance, Activity]], why: str | None = None) -> Reply:
     """Everything the member asked that waits for a decision, decided at once: what the
     secretary was told about is one request, however many activities it covers. Days of
     it whose absence was confirmed meanwhile (`lapsed`, within the 补签 window) are put
@@ -1505,7 +1528,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     detail: dict[str, Any] = {
         "member_id": member.id, "activity_ids": [a.id for _, a in waiting],
         "period_ids": [p.id for p in periods], "from": LeaveState.PENDING.value,
-        "to": state.value}
+        "to": state.value} | ({"reason": why} if why else {})
     if lapsed:
         detail |= {"lapsed_activity_ids": [a.id for _, a in lapsed],
                    "reversed_points": reversed_points}
@@ -1535,12 +1558,14 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
         if standing:
             kept = ("其中" + "、".join(_label(ctx, a, with_date=True) for a in standing)
                     + "的请假此前已批准，不变。")
-    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])),
-                      also=kept)
+    told = _tell_of_decision(ctx, member, state,
+                             "、".join(filter(None, [labels, spans, apart])), also=kept, why=why)
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if covered:
             lines.append(f"{covered}（包括以后才安排的）仍需参加。" + kept)
+        if why:
+            lines.append(_reason_told(why, told))
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if covered:
@@ -2262,12 +2287,14 @@ REVOKE = Command(
     name="驳回请假",
     acts=True,
     aliases=("不同意请假", "不批准请假", "不准假", "驳回"),
-    summary="驳回党员的请假，其仍需参加（自己的请假用「销假」撤回）",
+    summary="驳回党员的请假，其仍需参加；可写理由（驳回请假 刘洋 时间冲突），私信告知本人"
+            "（自己的请假用「销假」撤回）",
     handler=revoke_leave,
-    args=(word("who", "姓名", hint=_WHO),),
+    # 驳回 刘洋 时间冲突: a reason, as a secretary gives one; told to the member.
+    args=(word("who", "姓名", hint=_WHO), rest("reason", "驳回理由", optional=True)),
     ignores=_THE_LEAVE,
     roles=_STAFF,
-    example="驳回请假 刘洋",
+    example="驳回请假 刘洋 时间冲突",
     capability="attendance",
 )
 MAKEUP = Command(

@@ -572,3 +572,33 @@ def test_a_decision_with_no_name_or_by_a_member_is_told_how(runtime, chat, clock
     # Words that only begin like a decision are a reason.
     assert "等待书记批准" in chat.say("zhang", "请假 准备考试", chat="g1").text
     assert [r[0] for r in _records(runtime)] == ["张强", "李明"]
+
+
+@pytest.mark.parametrize("said", ["驳回 李明 理由不充分", "驳回 李明的请假 理由不充分",
+                                  "驳回请假 李明，理由不充分", "驳回 李明 请假 理由：理由不充分",
+                                  "请假不批准 李明 理由不充分"])
+def test_a_secretary_turning_leave_down_with_a_reason_is_heard_and_the_member_told_it(
+        runtime, chat, clock, said):
+    """驳回 李明 理由不充分 was refused as 多余的内容「理由不充分」: the secretary gives a
+    reason as a matter of course, and 李明 must hear why he is expected after all."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    reply = chat.say("sec", said)
+    assert not reply.is_error and reply.text.startswith("已驳回 李明 的请假"), reply.text
+    assert "理由已私信告知本人" in reply.text, reply.text
+    [text] = told(drain(runtime, clock), "li")
+    assert text == ("【请假未批准】王书记驳回了你的请假：12月8日至12月10日，仍需参加。"
+                    "理由：理由不充分。如有疑问请联系书记。"), text
+    assert "已被驳回" in chat.say("li", "我的请假").text
+
+
+def test_a_reason_given_with_an_approval_or_two_names_turned_down_change_nothing(
+        runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    assert chat.say("sec", "批准 李明 注意安全").is_error
+    two = chat.say("sec", "驳回请假 李明 张强")
+    assert two.is_error and "「驳回请假 李明」、「驳回请假 张强」" in two.text, two.text
+    assert "等待书记批准" in chat.say("li", "我的请假").text
