@@ -644,6 +644,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, f"没有记请假：{exc}"))
     day: date | None = None
+    next_said = False
     hours: tuple[int, int] | None = None  # of the part of the day named (named_part)
     named_part: str | None = None
     if span is not None:
@@ -665,6 +666,10 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
+        # 请假 下次 值班 during a study: the one after it, not the one under way with the
+        # reason 「下次 值班」.
+        if (nextone := _NEXT_SAID.match(reason)) is not None and reason[nextone.end():]:
+            reason, next_said = reason[nextone.end():], True
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)
     if kind is not None and day is None:
@@ -714,8 +719,8 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if not found and not (planned if kind is None else kind in planned):
             day, hours, after_today = None, None, True
 
-    activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
-                                               kind=kind)
+    activity, row, foreign = (None, None, None) if next_said else _find_for_member(
+        ctx, held(store.current_activities, at=hours), kind=kind)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
@@ -727,8 +732,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, _, foreign_next = _find_for_member(ctx, held(store.next_activities, at=hours),
-                                                   kind=kind)
+        upcoming = held(store.next_activities, at=hours)
+        if next_said:  # not one whose check-in has opened: that is this time's
+            def upcoming(session, *, branch_id, now, _all=upcoming):  # noqa: ANN001
+                opened = {a.id for a in store.current_activities(session, branch_id=branch_id,
+                                                                 now=now)}
+                return [a for a in _all(session, branch_id=branch_id, now=now)
+                        if a.id not in opened]
+        activity, _, foreign_next = _find_for_member(ctx, upcoming, kind=kind)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:

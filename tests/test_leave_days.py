@@ -817,3 +817,22 @@ def test_a_day_or_count_not_read_says_nothing_was_recorded(chat, bureau, said, r
     not that nothing was recorded or taken back."""
     reply = chat.say("zq", said)
     assert reply.is_error and reply.text.startswith(refused), reply.text
+
+
+@pytest.mark.parametrize("said", ["请假 下次 值班", "请假 下一次 值班", "请假 下次夜学 值班",
+                                  "下次夜学请假 值班"])
+def test_leave_for_next_time_sent_while_a_study_is_under_way_is_for_the_next_one(
+        runtime, chat, clock, said):
+    """Tuesday's study has begun (check-in still on time) and 李明 sends 请假 下次 值班: he
+    is here tonight and away on Thursday. It was recorded as leave for tonight's study, with
+    the reason 「下次 值班」, and Thursday's stayed expected."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    clock.set(local(2026, 12, 8, 19, 35))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.text == "已请假：政治夜学（12月10日 19:30）。原因：值班", reply.text
+    assert "12月8日" not in chat.say("li", "我的请假").text
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
