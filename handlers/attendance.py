@@ -594,7 +594,35 @@ _CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|�
                          r"[了啊吧呀哈哦喔。！!～~，,\s]*")
 
 
+# Before five in the morning one not yet asleep says 明天 of the day that has begun: 请假
+# 明天 值班 sent at 00:10 on Thursday is Thursday's, as 今晚 then is Thursday evening (read as
+# Friday, Thursday's study counted him absent). 明天, 明晚 and 后天 said first are read from
+# the day before, and the reply says which day that was; 今天, dates and weekdays are the
+# calendar's. 请假 and 销假 read them alike.
+_SMALL_HOURS_END = 5
+_AHEAD_SAID = re.compile(r"^\s*(明天|明日|明晚|明早|后天|大后天)")
+
+
+def _ahead_read_from(ctx: Ctx, text: str) -> tuple[date, str]:
+    """The day a 明天 or 后天 the text starts with is read from, and what the member is told
+    of it (nothing by day)."""
+    today = ctx.local_now.date()
+    said = _AHEAD_SAID.match(text)
+    if said is None or ctx.local_now.hour >= _SMALL_HOURS_END:
+        return today, ""
+    meant = today + timedelta(days={"后天": 1, "大后天": 2}.get(said[1], 0))
+    return today - timedelta(days=1), f"\n凌晨发送的「{said[1]}」按{show_date(meant)}算。"
+
+
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    today, note = _ahead_read_from(ctx, args["reason"])
+    reply = _ask_leave(ctx, args, today)
+    if note and not reply.is_error:
+        return Reply(reply.text + note, title=reply.title)
+    return reply
+
+
+def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     assert ctx.member is not None
     if _CALLED_OFF.fullmatch(args["reason"].strip()):
         return Reply.error("没有记请假，没有改动。要撤回已经请的假，请发送「销假」；"
@@ -612,7 +640,6 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # every activity in them, not the activity at hand with the date as its reason.
         # A week (下周 出差) is its days, and a day it lasts until (出差到12月10日) the days
         # from today or from the day said first (12月8日 出差到10号).
-        today = ctx.local_now.date()
         said = args["reason"]
         if (lasting := _HOW_LONG.match(said)) is not None:
             # 请假 三天 出差: how long, not from when; read as a reason it excused the next
@@ -1191,7 +1218,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     try:
         # Days as 请假 reads them (12月14日至18日, 下周): the leave in them, not all of it.
         said = (DateRange(today, today, rest_) if tonight else _days_said(
-            rest_ if kind else which, today) if which else None)
+            rest_ if kind else which, _ahead_read_from(ctx, rest_ if kind else which)[0])
+            if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, f"没有销假：{exc}"))
     if kind is None and said is not None and said.rest:

@@ -836,3 +836,26 @@ def test_leave_for_next_time_sent_while_a_study_is_under_way_is_for_the_next_one
     assert reply.text == "已请假：政治夜学（12月10日 19:30）。原因：值班", reply.text
     assert "12月8日" not in chat.say("li", "我的请假").text
     assert "签到成功" in chat.say("li", "签到", chat="g1").text
+
+
+def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, clock):
+    """At 00:10 on Thursday 李明, not yet asleep, sends 请假 明天 值班: the 明天 he means is
+    the day he wakes to, Thursday, whose study he cannot come to. It was read as Friday's
+    leave, and Thursday's study counted him absent. Read so, the reply says which day it
+    took, and 销假 明天 reads the word alike; after five 明天 is the next day again."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 9, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 13, 0))
+    clock.set(local(2026, 12, 10, 0, 10))
+    reply = chat.say("li", "请假 明天 值班")
+    assert reply.text.startswith("已请假：12月10日，原因：值班"), reply.text
+    assert "凌晨发送的「明天」按12月10日算" in reply.text, reply.text
+    assert "12月11日" not in chat.say("li", "我的请假").text
+    assert "已销假" in chat.say("li", "销假 明天").text
+    assert "政治夜学（12月10日" not in chat.say("li", "我的请假").text
+    later = chat.say("li", "后天请假 值班")  # the day after the one begun: Friday
+    assert "凌晨发送的「后天」按12月11日算" in later.text, later.text
+    chat.say("li", "销假")
+    clock.set(local(2026, 12, 10, 8, 0))
+    awake = chat.say("li", "请假 明天 值班")
+    assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
