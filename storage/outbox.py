@@ -202,6 +202,18 @@ def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
             key_prefix, autoescape=True))).first() is not None
 
 
+def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]]) -> list[OutboxMessage]:
+    """The requests for a leave decision queued or sent to these (platform, user id)
+    accounts, not withdrawn."""
+    if not accounts:
+        return []
+    return [row for row in session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind == LEAVE_ASK, OutboxMessage.target_kind == "user",
+        OutboxMessage.status != "withdrawn",
+        OutboxMessage.target.in_([user for _, user in accounts]))).all()  # type: ignore[attr-defined]
+        if (row.platform, row.target) in accounts]
+
+
 def take_back_untried(session: Session, *, kind: str, dedupe_key: str) -> bool:
     """Delete the row with this key if no worker has tried it yet; True when it was there.
     Compare-and-delete on its status, as the worker claims a row: of the two, one wins."""

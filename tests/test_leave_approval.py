@@ -602,3 +602,40 @@ def test_a_reason_given_with_an_approval_or_two_names_turned_down_change_nothing
     two = chat.say("sec", "驳回请假 李明 张强")
     assert two.is_error and "「驳回请假 李明」、「驳回请假 张强」" in two.text, two.text
     assert "等待书记批准" in chat.say("li", "我的请假").text
+
+
+def test_forgetting_the_secretary_hands_his_waiting_requests_to_the_committee_member(
+        runtime, chat, clock, djbot, db_url, monkeypatch):  # noqa: F811 - the fixture imported above
+    """李明 asks leave at night; his request waits for the morning in 王书记's queue. The
+    operator forgets 王书记 (he has left the bureau): the request went with his account, and
+    nobody was asked. 赵委员, who decides now, never heard of it, and the leave lapsed into
+    an absence with its penalty."""
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 23, 10))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    clock.set(local(2026, 12, 3, 23, 20))
+    monkeypatch.setenv("DJBOT_DATABASE_URL", db_url)  # forget opens the database as it is
+    djbot("forget", "王书记", "--yes")
+    clock.set(local(2026, 12, 4, 7, 31))
+    [(when, to, text)] = asked(drain(runtime, clock))
+    assert (when, to) == ("12-04 07:31", "zhao")
+    assert text.startswith("【请假待批准】李明请假：12月8日至12月10日（3 天），原因：外出培训")
+    assert "已批准 李明 的请假" in chat.say("zhao", "批准请假 李明").text
+
+
+def test_forgetting_the_only_one_who_decides_tells_the_member(
+        runtime, chat, clock, djbot, db_url, monkeypatch):  # noqa: F811 - the fixture imported above
+    """With nobody left to decide it, 李明 hears that his leave waits and whom to tell."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    drain(runtime, clock)  # 王书记 has read it, and not decided yet
+    monkeypatch.setenv("DJBOT_DATABASE_URL", db_url)  # forget opens the database as it is
+    djbot("forget", "王书记", "--yes")
+    sent = drain(runtime, clock)
+    [text] = [text for _, kind, target, text in sent if target == "li"]
+    assert "12月8日至12月10日" in text and "还在等待批准" in text, text
+    assert "没有能收到通知的书记或委员" in text, text
+    assert asked(sent) == []
