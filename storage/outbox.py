@@ -202,14 +202,18 @@ def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
             key_prefix, autoescape=True))).first() is not None
 
 
-def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]]) -> list[OutboxMessage]:
+def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
+                  ) -> list[OutboxMessage]:
     """The requests for a leave decision queued or sent to these (platform, user id)
-    accounts, not withdrawn."""
+    accounts (None: to anyone), not withdrawn."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.kind == LEAVE_ASK, OutboxMessage.target_kind == "user",
+        OutboxMessage.status.in_(("pending", "sending", "sent")))  # type: ignore[attr-defined]
+    if accounts is None:
+        return list(session.exec(query.order_by(OutboxMessage.id)).all())
     if not accounts:
         return []
-    return [row for row in session.exec(select(OutboxMessage).where(
-        OutboxMessage.kind == LEAVE_ASK, OutboxMessage.target_kind == "user",
-        OutboxMessage.status != "withdrawn",
+    return [row for row in session.exec(query.where(
         OutboxMessage.target.in_([user for _, user in accounts]))).all()  # type: ignore[attr-defined]
         if (row.platform, row.target) in accounts]
 

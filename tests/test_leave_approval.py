@@ -639,3 +639,29 @@ def test_forgetting_the_only_one_who_decides_tells_the_member(
     assert "12月8日至12月10日" in text and "还在等待批准" in text, text
     assert "没有能收到通知的书记或委员" in text, text
     assert asked(sent) == []
+
+
+@pytest.mark.parametrize("how", ["import", "设置角色"])
+def test_a_secretary_who_no_longer_decides_leaves_his_waiting_requests_to_who_does(
+        runtime, chat, clock, djbot, tmp_path, how):  # noqa: F811 - the fixture imported above
+    """At night 李明 asks leave, held for the morning for 王书记. 王书记 then leaves the
+    roster (a full import without him) or is made a 党员: the request still went to him in
+    the morning, who could no longer approve it, and 赵委员, who decides now, was never
+    asked."""
+    from tests.test_leave_moves import import_roster
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: (
+        make_member(s, s.exec(select(Branch)).one(), "赵委员", role=Role.COMMITTEE,
+                    wecom="zhao"),
+        make_member(s, None, "管理员", role=Role.ADMIN, wecom="admin")))
+    clock.set(local(2026, 12, 3, 23, 10))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    clock.set(local(2026, 12, 3, 23, 20))
+    if how == "import":
+        import_roster(djbot, tmp_path, "城关支部,李明,党员,li,", "城关支部,赵委员,委员,zhao,",
+                      ",管理员,管理员,admin,", full=True)
+    else:
+        assert "已将 王书记 的角色" in chat.say("admin", "设置角色 王书记 党员").text
+    clock.set(local(2026, 12, 4, 7, 31))
+    assert [to for _, to, _ in asked(drain(runtime, clock))] == ["zhao"]
+    assert "已批准 李明 的请假" in chat.say("zhao", "批准请假 李明").text

@@ -273,3 +273,26 @@ def _still_waiting(session: Session, record: str, record_id: int,
     if activity is None or activity.status == "cancelled" or activity.finalized_at is not None:
         return None
     return f"对{label(session, activity, settings)}"
+
+
+def hand_over_from_former(session: Session, *, settings: Settings, now: datetime,
+                          not_before: datetime | None, prefer: str | None = None
+                          ) -> tuple[int, int]:
+    """After a change of roles or of the roster: requests still undecided that were put to
+    one who no longer decides them (off the roster, made a 党员, moved away) are put to
+    whoever decides now, and those not sent yet to the former are withdrawn (a request
+    they can no longer answer). hand_over's counts."""
+    stale: dict[str, HeldAsk] = {}
+    for row in outbox.leave_asks_to(session, accounts=None):
+        key = (row.dedupe_key or "").rsplit("|", 1)[0]
+        asking = _ASKING.match(key)
+        if asking is None:
+            continue
+        to = org.member_by_identity(session, platform=row.platform, user_id=row.target)
+        deciders = org.leave_deciders(session, branch_id=row.branch_id, asking=int(asking[1]))
+        if to is not None and any(d.id == to.id for d in deciders):
+            continue
+        outbox.withdraw_rows(session, rows=[row], reason="已不再审批请假")
+        stale.setdefault(key, HeldAsk(key, row.payload, row.branch_id, int(asking[1])))
+    return hand_over(session, list(stale.values()), settings=settings, now=now,
+                     not_before=not_before, prefer=prefer)
