@@ -1390,6 +1390,12 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
                      f"不用再批准：{_label(ctx, activity, with_date=True)}。")
     if row.leave_state == state:
         return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
+    if (state == LeaveState.REVOKED and row.leave_state == LeaveState.GRANTED
+            and activity.ends_at <= ctx.now):
+        # The member stayed away as allowed: turned down now, they would be counted absent,
+        # with the penalty, for an activity they can no longer come to.
+        return Reply.error(f"{_label(ctx, activity, with_date=True)}已经结束，{member.name} 的请假"
+                           "此前已批准，不能再驳回，记录保持请假。")
     before = row.leave_state
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
     told = _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True), why=why)

@@ -665,3 +665,24 @@ def test_a_secretary_who_no_longer_decides_leaves_his_waiting_requests_to_who_do
     clock.set(local(2026, 12, 4, 7, 31))
     assert [to for _, to, _ in asked(drain(runtime, clock))] == ["zhao"]
     assert "已批准 李明 的请假" in chat.say("zhao", "批准请假 李明").text
+
+
+def test_leave_approved_cannot_be_turned_down_once_the_activity_is_over(runtime, chat, clock,
+                                                                        djbot):  # noqa: F811
+    """李明's leave for Tuesday's study was approved and he stayed away. On Wednesday 驳回请假
+    李明 turned it down: 「政治夜学（12月8日 19:30）仍需参加」 of a study already held, and
+    confirming absences counted him absent, with the penalty, for doing as he was allowed."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    chat.say("li", "请假 出差", chat="g1")
+    assert "已批准" in chat.say("sec", "批准请假 李明", chat="g1").text
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 9, 9, 30), before_tick=secretary_checks_in(chat))
+    refused = chat.say("sec", "驳回请假 李明", chat="g1")
+    assert refused.is_error and "已经结束" in refused.text and "仍需参加" not in refused.text, \
+        refused.text
+    chat.say("sec", "确认缺席", chat="g1")
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 1), line  # 张强 absent; 李明 on leave
+    assert ledger_lines(chat, "li") == []
