@@ -633,6 +633,9 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
+        if ctx.role in _STAFF:  # the 书记 would be told to tell the 书记
+            return Reply.error(f"没有记请假：请假只能为自己请。请{other}本人发送「请假 原因」"
+                               "（私聊我也可以）。")
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:

@@ -686,3 +686,16 @@ def test_leave_approved_cannot_be_turned_down_once_the_activity_is_over(runtime,
     line = weekly(djbot, "2026-W50", "城关支部")
     assert (line["leave"], line["absent"]) == (1, 1), line  # 张强 absent; 李明 on leave
     assert ledger_lines(chat, "li") == []
+
+
+def test_a_secretary_naming_a_member_in_a_leave_is_not_told_to_tell_the_secretary(
+        runtime, chat, clock):
+    """请假 张强 出差 from 王书记 answered 「本人不方便发送的，请告诉书记」: he is the 书记."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    refused = chat.say("sec", "请假 张强 出差", chat="g1")
+    assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
+    assert "告诉书记" not in refused.text and "「请假 原因」" in refused.text, refused.text
+    member = chat.say("li", "请假 张强 出差", chat="g1")
+    assert member.is_error and "告诉书记" in member.text, member.text
