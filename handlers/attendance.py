@@ -607,7 +607,8 @@ def _ahead_read_from(ctx: Ctx, text: str) -> tuple[date, str]:
     """The day a 明天 or 后天 the text starts with is read from, and what the member is told
     of it (nothing by day)."""
     today = ctx.local_now.date()
-    said = _AHEAD_SAID.match(text)
+    # 夜学 明天 值班 as 明天夜学: the activity may be said first.
+    said = _AHEAD_SAID.match(text) or _AHEAD_SAID.match(_named_kind(text)[1])
     if said is None or ctx.local_now.hour >= _SMALL_HOURS_END:
         return today, ""
     meant = today + timedelta(days={"后天": 1, "大后天": 2}.get(said[1], 0))

@@ -856,6 +856,9 @@ def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, c
     later = chat.say("li", "后天请假 值班")  # the day after the one begun: Friday
     assert "凌晨发送的「后天」按12月11日算" in later.text, later.text
     chat.say("li", "销假")
+    study = chat.say("li", "请假 夜学 明天 值班")  # the activity said first: read alike
+    assert study.text.startswith("已请假：政治夜学（12月10日 19:30）"), study.text
+    chat.say("li", "销假")
     clock.set(local(2026, 12, 10, 8, 0))
     awake = chat.say("li", "请假 明天 值班")
     assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
