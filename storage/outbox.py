@@ -218,6 +218,16 @@ def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
         if (row.platform, row.target) in accounts]
 
 
+def still_asked(session: Session, *, key_prefix: str) -> bool:
+    """Whether a request for a leave decision whose key starts with key_prefix is waiting
+    to go out, going, or was read: asking again would ask twice."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.kind == LEAVE_ASK,
+        OutboxMessage.status.in_(("pending", "sending", "sent")),  # type: ignore[attr-defined]
+        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
+            key_prefix, autoescape=True))).first() is not None
+
+
 def take_back_untried(session: Session, *, kind: str, dedupe_key: str) -> bool:
     """Delete the row with this key if no worker has tried it yet; True when it was there.
     Compare-and-delete on its status, as the worker claims a row: of the two, one wins."""

@@ -699,3 +699,26 @@ def test_a_secretary_naming_a_member_in_a_leave_is_not_told_to_tell_the_secretar
     assert "告诉书记" not in refused.text and "「请假 原因」" in refused.text, refused.text
     member = chat.say("li", "请假 张强 出差", chat="g1")
     assert member.is_error and "告诉书记" in member.text, member.text
+
+
+def test_a_study_restored_tells_leave_still_waiting_as_waiting_and_asks_the_secretary_again(
+        runtime, chat, clock):
+    """At night 李明 asks leave for Tuesday's study (held for the morning); 王书记 calls the
+    study off, then restores it. 李明 heard 「请假仍然有效」 of leave nobody had approved, and
+    the request withdrawn with the cancelling was never asked again: it lapsed into an
+    absence."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    clock.set(local(2026, 12, 7, 23, 0))
+    assert "已通知书记" in chat.say("li", "请假 出差").text
+    chat.say("sec", "取消活动 夜学 临时勤务", chat="g1")
+    assert "已取消" in chat.say("sec", "确认", chat="g1").text
+    assert "已恢复" in chat.say("sec", "恢复活动 夜学", chat="g1").text
+    clock.set(local(2026, 12, 8, 7, 31))
+    sent = drain(runtime, clock)
+    resumed = [text for _, kind, target, text in sent
+               if kind == "activity.resume" and target == "li"]
+    assert resumed and "等待书记批准" in resumed[0] and "仍然有效" not in resumed[0], resumed
+    [(_, to, text)] = asked(sent)
+    assert to == "sec" and "李明请假：政治夜学（12月8日 19:30）" in text, text
