@@ -675,7 +675,7 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, f"没有记请假：{exc}"))
     day: date | None = None
-    next_said = False
+    next_said = just_now = False
     hours: tuple[int, int] | None = None  # of the part of the day named (named_part)
     named_part: str | None = None
     if span is not None:
@@ -697,6 +697,8 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
+        if (past := _JUST_NOW.match(reason)) is not None and reason[past.end():]:
+            reason, just_now = reason[past.end():], True
         # 请假 下次 值班 during a study: the one after it, not the one under way with the
         # reason 「下次 值班」.
         if (nextone := _NEXT_SAID.match(reason)) is not None and reason[nextone.end():]:
@@ -747,8 +749,16 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
                     for finder in (store.current_activities, store.next_activities))
         planned = _planned_kinds(ctx, today, said_hours)
+        if not found and (over := _held_today(ctx, kind, said_hours)) is not None:
+            return _too_late(ctx, over)  # 请假 今晚 at 21:40: not Thursday's instead
         if not found and not (planned if kind is None else kind in planned):
             day, hours, after_today = None, None, True
+    if just_now and _find_for_member(ctx, store.current_activities, kind=kind)[0] is None:
+        # 请假 刚才的夜学 值班: the one held, not the next one.
+        over = _held_today(ctx, kind, (0, 24))
+        if over is not None:
+            return _too_late(ctx, over)
+        return Reply.error(f"刚才没有需要你参加的{kind.value if kind else '活动'}，没有记请假。")
 
     activity, row, foreign = (None, None, None) if next_said else _find_for_member(
         ctx, held(store.current_activities, at=hours), kind=kind)
@@ -826,6 +836,30 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         return Reply(f"请假已提交，等待{_who_decides(ctx, activity.branch_id)}批准："
                      f"{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(?:的)?[\s，,、:：]*")
+
+
+def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
+                ) -> Activity | None:
+    """The member's latest activity of today, of `kind` where given, starting in those
+    hours, that has begun: what leave for tonight sent after it means."""
+    assert ctx.member is not None
+    tz = ctx.settings.tz
+    midnight = datetime.combine(ctx.local_now.date(), time(), tzinfo=tz)
+    begun = [a for scope in _member_scopes(ctx)
+             for a in store.held_on(ctx.session, branch_id=scope, day=(midnight, ctx.now),
+                                    kind=kind.value if kind else None)
+             if hours[0] <= a.starts_at.astimezone(tz).hour < hours[1]
+             and store.expected_at(ctx.session, member=ctx.member, activity=a)]
+    return max(begun, key=lambda a: a.starts_at, default=None)
+
+
+def _too_late(ctx: Ctx, activity: Activity) -> Reply:
+    when = "结束" if activity.ends_at <= ctx.now else "开始"
+    return Reply.error(f"{_label(ctx, activity)}已经{when}，不能再请假。"
+                       "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。")
 
 
 _FOR_ANOTHER = re.compile(r"^\s*(?:我)?(帮|替|给|为|代)?@?")  # 请假 @李明 发烧: named by a mention

@@ -862,3 +862,19 @@ def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, c
     clock.set(local(2026, 12, 10, 8, 0))
     awake = chat.say("li", "请假 明天 值班")
     assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
+
+
+@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班"])
+def test_leave_for_tonight_sent_after_tonights_study_is_not_moved_to_the_next_one(
+        runtime, chat, clock, said):
+    """At 21:40, tonight's study over, 李明 sends 请假 今晚 值班: it was recorded as leave for
+    Thursday's study, which he never asked to miss, and tonight's stayed an absence. He is
+    told tonight's is over, and nothing is recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    refused = chat.say("li", said)
+    assert refused.is_error and "政治夜学（19:30）已经结束，不能再请假" in refused.text, refused.text
+    assert "12月10日" not in refused.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
