@@ -845,6 +845,14 @@ def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
                 ) -> Activity | None:
     """The member's latest activity of today, of `kind` where given, starting in those
     hours, that has begun: what leave for tonight sent after it means."""
+    begun = _begun_today(ctx, kind, hours)
+    return begun[-1] if begun else None
+
+
+def _begun_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
+                 ) -> list[Activity]:
+    """The member's activities of today that have begun, of `kind` where given, starting
+    in those hours, earliest first."""
     assert ctx.member is not None
     tz = ctx.settings.tz
     midnight = datetime.combine(ctx.local_now.date(), time(), tzinfo=tz)
@@ -853,7 +861,7 @@ def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
                                     kind=kind.value if kind else None)
              if hours[0] <= a.starts_at.astimezone(tz).hour < hours[1]
              and store.expected_at(ctx.session, member=ctx.member, activity=a)]
-    return max(begun, key=lambda a: a.starts_at, default=None)
+    return sorted(begun, key=lambda a: a.starts_at)
 
 
 def _too_late(ctx: Ctx, activity: Activity) -> Reply:
@@ -1152,6 +1160,13 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         if activity.starts_at >= ctx.now - grace and activity not in excused
         and row.leave_state != LeaveState.REVOKED
         and leave_store.covers(period, activity, ctx.settings.tz)]
+    # Today's activities begun already, which no leave can excuse now: said, or the member
+    # believes the day excused and is counted absent.
+    missed = [a for a in _begun_today(ctx, None, (0, 24))
+              if a.starts_at < ctx.now - grace and a not in excused and a not in already
+              and leave_store.covers(period, a, ctx.settings.tz)] if first == today else []
+    if missed and not excused and not already and first == span.last:
+        return _too_late(ctx, missed[-1])  # 请假 今天 at 21:40: nothing left to excuse
     days = (span.last - first).days + 1
     head = (f"请假已提交，等待{_who_decides(ctx, ctx.member.branch_id)}批准"
             if state == LeaveState.PENDING else "已请假")
@@ -1186,6 +1201,10 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     if already:
         lines.append(f"已请假的 {len(already)} 次（原请假不变）：" + "、".join(
             _label(ctx, a, with_date=True) for a in already))
+    if missed:
+        lines.append("、".join(_label(ctx, a, with_date=True) for a in missed)
+                     + "已经" + ("结束" if all(a.ends_at <= ctx.now for a in missed) else "开始")
+                     + "，不能再请假。")
     if refused:
         who = _who_decides(ctx, ctx.member.branch_id)
         lines.append(f"已被{who}驳回的请假不变，仍需参加："

@@ -878,3 +878,19 @@ def test_leave_for_tonight_sent_after_tonights_study_is_not_moved_to_the_next_on
     assert refused.is_error and "政治夜学（19:30）已经结束，不能再请假" in refused.text, refused.text
     assert "12月10日" not in refused.text
     assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+def test_leave_for_today_sent_after_todays_study_says_it_is_too_late_for_it(runtime, chat,
+                                                                           clock):
+    """At 21:40 请假 12月8日 值班 answered 「这期间目前没有安排需要你参加的活动」 of the day
+    whose study he had just missed: he believed it excused, and it stayed an absence."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    refused = chat.say("li", "请假 12月8日 值班")
+    assert refused.is_error and "政治夜学（19:30）已经结束，不能再请假" in refused.text, refused.text
+    days = chat.say("li", "请假 12月8日至12月10日 值班")
+    assert not days.is_error and "政治夜学（12月8日 19:30）已经结束，不能再请假" in days.text, \
+        days.text
+    assert "已安排的 1 次：政治夜学（12月10日 19:30）" in days.text, days.text  # Thursday
