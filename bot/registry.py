@@ -733,7 +733,8 @@ class CommandRegistry:
         free text first (请假's reason), or a choice (周报's 上周); anywhere else it is
         dropped (今天签到, 今晚夜学开始: the type is 夜学, 本周积分)."""
         period = _PERIOD_AHEAD.match(head)
-        day = DAY_AHEAD.match(head) or period
+        # 下次请假 值班, 下次夜学请假: the next time, said first as a day is.
+        day = DAY_AHEAD.match(head) or period or _NEXT_TIME.match(head)
         if day is None:
             return None
         rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
@@ -752,7 +753,7 @@ class CommandRegistry:
         reads_it = first is not None and (first.kind == "rest" or (
             first.kind == "choice" and (day.group() in first.choices or period is not None)))
         if (not reads_it and period is None and not day.group().startswith(_TODAY)
-                and (command.acts or command.quick is not None)):
+                and (command.acts or command.quick is not None or day.re is _NEXT_TIME)):
             # 明天签到, 明天开始: not now, and the command cannot say when. One that only
             # shows (明天日程, 明天的三会一课) shows what it always does.
             return None
@@ -1055,6 +1056,7 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
+_NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")

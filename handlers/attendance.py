@@ -604,7 +604,36 @@ _CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|�
                          r"[了啊吧呀哈哦喔。！!～~，,\s]*")
 
 
+# Before five in the morning one not yet asleep says 明天 of the day that has begun: 请假
+# 明天 值班 sent at 00:10 on Thursday is Thursday's, as 今晚 then is Thursday evening (read as
+# Friday, Thursday's study counted him absent). 明天, 明晚 and 后天 said first are read from
+# the day before, and the reply says which day that was; 今天, dates and weekdays are the
+# calendar's. 请假 and 销假 read them alike.
+_SMALL_HOURS_END = 5
+_AHEAD_SAID = re.compile(r"^\s*(明天|明日|明晚|明早|后天|大后天)")
+
+
+def _ahead_read_from(ctx: Ctx, text: str) -> tuple[date, str]:
+    """The day a 明天 or 后天 the text starts with is read from, and what the member is told
+    of it (nothing by day)."""
+    today = ctx.local_now.date()
+    # 夜学 明天 值班 as 明天夜学: the activity may be said first.
+    said = _AHEAD_SAID.match(text) or _AHEAD_SAID.match(_named_kind(text)[1])
+    if said is None or ctx.local_now.hour >= _SMALL_HOURS_END:
+        return today, ""
+    meant = today + timedelta(days={"后天": 1, "大后天": 2}.get(said[1], 0))
+    return today - timedelta(days=1), f"\n凌晨发送的「{said[1]}」按{show_date(meant)}算。"
+
+
 def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    today, note = _ahead_read_from(ctx, args["reason"])
+    reply = _ask_leave(ctx, args, today)
+    if note and not reply.is_error:
+        return Reply(reply.text + note, title=reply.title)
+    return reply
+
+
+def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     assert ctx.member is not None
     if _CALLED_OFF.fullmatch(args["reason"].strip()):
         return Reply.error("没有记请假，没有改动。要撤回已经请的假，请发送「销假」；"
@@ -615,6 +644,9 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
+        if ctx.role in _STAFF:  # the 书记 would be told to tell the 书记
+            return Reply.error(f"没有记请假：请假只能为自己请。请{other}本人发送「请假 原因」"
+                               "（私聊我也可以）。")
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:
@@ -622,7 +654,6 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # every activity in them, not the activity at hand with the date as its reason.
         # A week (下周 出差) is its days, and a day it lasts until (出差到12月10日) the days
         # from today or from the day said first (12月8日 出差到10号).
-        today = ctx.local_now.date()
         said = args["reason"]
         if (lasting := _HOW_LONG.match(said)) is not None:
             # 请假 三天 出差: how long, not from when; read as a reason it excused the next
@@ -654,6 +685,7 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, f"没有记请假：{exc}"))
     day: date | None = None
+    next_said = just_now = False
     hours: tuple[int, int] | None = None  # of the part of the day named (named_part)
     named_part: str | None = None
     if span is not None:
@@ -675,6 +707,12 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
+        if (past := _JUST_NOW.match(reason)) is not None and reason[past.end():]:
+            reason, just_now = reason[past.end():], True
+        # 请假 下次 值班 during a study: the one after it, not the one under way with the
+        # reason 「下次 值班」.
+        if (nextone := _NEXT_SAID.match(reason)) is not None and reason[nextone.end():]:
+            reason, next_said = reason[nextone.end():], True
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)
     if kind is not None and day is None:
@@ -721,11 +759,19 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
                     for finder in (store.current_activities, store.next_activities))
         planned = _planned_kinds(ctx, today, said_hours)
+        if not found and (over := _held_today(ctx, kind, said_hours)) is not None:
+            return _too_late(ctx, over)  # 请假 今晚 at 21:40: not Thursday's instead
         if not found and not (planned if kind is None else kind in planned):
             day, hours, after_today = None, None, True
+    if just_now and _find_for_member(ctx, store.current_activities, kind=kind)[0] is None:
+        # 请假 刚才的夜学 值班: the one held, not the next one.
+        over = _held_today(ctx, kind, (0, 24))
+        if over is not None:
+            return _too_late(ctx, over)
+        return Reply.error(f"刚才没有需要你参加的{kind.value if kind else '活动'}，没有记请假。")
 
-    activity, row, foreign = _find_for_member(ctx, held(store.current_activities, at=hours),
-                                               kind=kind)
+    activity, row, foreign = (None, None, None) if next_said else _find_for_member(
+        ctx, held(store.current_activities, at=hours), kind=kind)
     if activity is not None:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
@@ -737,8 +783,14 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。"
             )
     if activity is None:
-        activity, _, foreign_next = _find_for_member(ctx, held(store.next_activities, at=hours),
-                                                   kind=kind)
+        upcoming = held(store.next_activities, at=hours)
+        if next_said:  # not one whose check-in has opened: that is this time's
+            def upcoming(session, *, branch_id, now, _all=upcoming):  # noqa: ANN001
+                opened = {a.id for a in store.current_activities(session, branch_id=branch_id,
+                                                                 now=now)}
+                return [a for a in _all(session, branch_id=branch_id, now=now)
+                        if a.id not in opened]
+        activity, _, foreign_next = _find_for_member(ctx, upcoming, kind=kind)
         foreign = foreign or foreign_next
     if activity is None:
         if foreign is not None:
@@ -794,6 +846,38 @@ def ask_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply(f"请假已提交，等待{_who_decides(ctx, activity.branch_id)}批准："
                      f"{_label(ctx, activity, with_date=True)}。{told}")
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
+
+
+_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(?:的)?[\s，,、:：]*")
+
+
+def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
+                ) -> Activity | None:
+    """The member's latest activity of today, of `kind` where given, starting in those
+    hours, that has begun: what leave for tonight sent after it means."""
+    begun = _begun_today(ctx, kind, hours)
+    return begun[-1] if begun else None
+
+
+def _begun_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]
+                 ) -> list[Activity]:
+    """The member's activities of today that have begun, of `kind` where given, starting
+    in those hours, earliest first."""
+    assert ctx.member is not None
+    tz = ctx.settings.tz
+    midnight = datetime.combine(ctx.local_now.date(), time(), tzinfo=tz)
+    begun = [a for scope in _member_scopes(ctx)
+             for a in store.held_on(ctx.session, branch_id=scope, day=(midnight, ctx.now),
+                                    kind=kind.value if kind else None)
+             if hours[0] <= a.starts_at.astimezone(tz).hour < hours[1]
+             and store.expected_at(ctx.session, member=ctx.member, activity=a)]
+    return sorted(begun, key=lambda a: a.starts_at)
+
+
+def _too_late(ctx: Ctx, activity: Activity) -> Reply:
+    when = "结束" if activity.ends_at <= ctx.now else "开始"
+    return Reply.error(f"{_label(ctx, activity)}已经{when}，不能再请假。"
+                       "如有特殊情况请向书记说明；如果你参加了但忘记签到，请书记补签。")
 
 
 _FOR_ANOTHER = re.compile(r"^\s*(?:我)?(帮|替|给|为|代)?@?")  # 请假 @李明 发烧: named by a mention
@@ -871,7 +955,10 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
     said = _DECIDED.fullmatch(reason.strip().rstrip("。！!"))
     if said is None or not said["apart"] and said["who"] and said["word"] not in _NAME_GLUED:
         return None
-    who = said["who"].strip().removesuffix("的请假").removesuffix("请假").removesuffix("的")
+    # 请假不批准 李明 时间冲突: the name, then the secretary's reason for a refusal.
+    who, _, why = re.sub(r"[\s,，、]+", " ", said["who"].strip()).partition(" ") \
+        if said["word"] in _REFUSED else (said["who"].strip(), "", "")
+    who = who.removesuffix("的请假").removesuffix("请假").removesuffix("的")
     if not who:
         return Reply.error(_DECIDE_HOW)
     may = ctx.role in _STAFF and not (
@@ -884,7 +971,7 @@ def _decision_said(ctx: Ctx, reason: str) -> Reply | None:
                                                                             text=who))
         return Reply.error(_DECIDE_HOW) if named else None
     if said["word"] in _REFUSED:
-        return revoke_leave(ctx, {"who": who})
+        return revoke_leave(ctx, {"who": who, "reason": why.strip() or None})
     return approve_leave(ctx, {"who": who})
 
 
@@ -1083,6 +1170,13 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
         if activity.starts_at >= ctx.now - grace and activity not in excused
         and row.leave_state != LeaveState.REVOKED
         and leave_store.covers(period, activity, ctx.settings.tz)]
+    # Today's activities begun already, which no leave can excuse now: said, or the member
+    # believes the day excused and is counted absent.
+    missed = [a for a in _begun_today(ctx, None, (0, 24))
+              if a.starts_at < ctx.now - grace and a not in excused and a not in already
+              and leave_store.covers(period, a, ctx.settings.tz)] if first == today else []
+    if missed and not excused and not already and first == span.last:
+        return _too_late(ctx, missed[-1])  # 请假 今天 at 21:40: nothing left to excuse
     days = (span.last - first).days + 1
     head = (f"请假已提交，等待{_who_decides(ctx, ctx.member.branch_id)}批准"
             if state == LeaveState.PENDING else "已请假")
@@ -1117,6 +1211,10 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     if already:
         lines.append(f"已请假的 {len(already)} 次（原请假不变）：" + "、".join(
             _label(ctx, a, with_date=True) for a in already))
+    if missed:
+        lines.append("、".join(_label(ctx, a, with_date=True) for a in missed)
+                     + "已经" + ("结束" if all(a.ends_at <= ctx.now for a in missed) else "开始")
+                     + "，不能再请假。")
     if refused:
         who = _who_decides(ctx, ctx.member.branch_id)
         lines.append(f"已被{who}驳回的请假不变，仍需参加："
@@ -1187,7 +1285,8 @@ def withdraw_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     try:
         # Days as 请假 reads them (12月14日至18日, 下周): the leave in them, not all of it.
         said = (DateRange(today, today, rest_) if tonight else _days_said(
-            rest_ if kind else which, today) if which else None)
+            rest_ if kind else which, _ahead_read_from(ctx, rest_ if kind else which)[0])
+            if which else None)
     except DateError as exc:
         return Reply.error(usage_text(WITHDRAW, f"没有销假：{exc}"))
     if kind is None and said is not None and said.rest:
@@ -1286,6 +1385,8 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 
 _LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
+# 驳回 李明 的请假 时间冲突, 驳回 李明 理由：时间冲突: what stands before the reason itself.
+_BEFORE_REASON = re.compile(r"^(?:的?(?:请假|假)[\s,，、:：]*)?(?:(?:理由|原因)(?:是|为|[:：]))?[\s,，、:：]*")
 # What may follow the name of the member whose leave is decided, and says nothing more.
 _THE_LEAVE = frozenset({"请假", "的请假", "的假"})
 
@@ -1297,12 +1398,19 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
     since = ctx.now - timedelta(days=ctx.rules.makeup_window_days)
     # 驳回 周强同志的请假: the leave said with the name is no part of it.
     who = _LEAVE_SAID_AFTER.sub("", args["who"]) or args["who"]
+    # 驳回 李明 时间冲突: the secretary's reason, told to the member with the decision.
+    why = _BEFORE_REASON.sub("", args.get("reason") or "").strip() or None
     # One who moved away or left the roster since asking is still counted here for those
     # activities (their absences read them as they were at its end): decided here too.
     member = _resolve_one(ctx, command, scope, who, leave_since=since)
     if isinstance(member, Reply):
         return member
     assert ctx.member is not None
+    others, _ = _more_names(ctx, scope, why or "")
+    if others:
+        # 驳回请假 周强 黄丽: one at a time, rather than 周强's with the reason 「黄丽」.
+        asks = "、".join(f"「驳回请假 {name}」" for name in [member.name, *others])
+        return Reply.error(f"驳回请假一次写一位同志，没有改动，请分别发送：{asks}。")
     if member.id == ctx.member.id:
         return _own_leave(ctx, member, state)
     waiting = store.pending_leave(ctx.session, branch_id=scope, member_id=member.id)
@@ -1335,7 +1443,7 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
             ctx.session, branch_id=scope, member_id=member.id, since=since, any_scope=True))
             if found not in lapsed]
         earlier.sort(key=lambda found: (found[1].starts_at, found[1].id or 0))
-        return _decide_pending(ctx, member, waiting, periods, state, earlier)
+        return _decide_pending(ctx, member, waiting, periods, state, earlier, why)
     found = store.leave_to_decide(ctx.session, branch_id=scope, member_id=member.id, now=ctx.now)
     if found is None:
         if lapsed:
@@ -1349,9 +1457,15 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
                      f"不用再批准：{_label(ctx, activity, with_date=True)}。")
     if row.leave_state == state:
         return Reply(f"{member.name} 的请假已经{verb}过了：{_label(ctx, activity, with_date=True)}。")
+    if (state == LeaveState.REVOKED and row.leave_state == LeaveState.GRANTED
+            and activity.ends_at <= ctx.now):
+        # The member stayed away as allowed: turned down now, they would be counted absent,
+        # with the penalty, for an activity they can no longer come to.
+        return Reply.error(f"{_label(ctx, activity, with_date=True)}已经结束，{member.name} 的请假"
+                           "此前已批准，不能再驳回，记录保持请假。")
     before = row.leave_state
     store.decide_leave(ctx.session, attendance=row, state=state, by=ctx.member, now=ctx.now)
-    _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True))
+    told = _tell_of_decision(ctx, member, state, _label(ctx, activity, with_date=True), why=why)
     ctx.audit(
         "leave.approve" if state == LeaveState.GRANTED else "leave.revoke",
         target=member.name,
@@ -1360,10 +1474,11 @@ def _decide_leave(ctx: Ctx, args: dict[str, Any], command: Command, state: Leave
             "activity_id": activity.id,
             "from": before,
             "to": state.value,
-        },
+        } | ({"reason": why} if why else {}),
     )
     if state == LeaveState.REVOKED:
-        return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。")
+        return Reply(f"已驳回 {member.name} 的请假，{_label(ctx, activity)}仍需参加。"
+                     + _reason_told(why, told))
     return Reply(f"已批准 {member.name} 的请假：{_label(ctx, activity, with_date=True)}。")
 
 
@@ -1452,20 +1567,30 @@ def write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, ti
 
 
 def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
-                      also: str = "") -> None:
+                      also: str = "", why: str | None = None) -> bool:
     """The member hears the secretary's decision on their leave: turned down, they are
-    expected after all and must know it before the activity, not from a nudge."""
+    expected after all and must know it before the activity, not from a nudge, and why
+    where the secretary said. Returns whether they can be reached."""
     assert ctx.member is not None
     if state == LeaveState.GRANTED:
         text, title = f"【请假已批准】{ctx.member.name}批准了你的请假：{what}。", "请假已批准"
     else:
         # A leader's refusal (the bureau's activities) is theirs to explain, not the 书记's.
         ask = ctx.member.name if ctx.member.role == Role.LEADER else "书记"
+        because = f"理由：{why.rstrip('。.!！')}。" if why else ""
         text, title = (f"【请假未批准】{ctx.member.name}驳回了你的请假：{what}，仍需参加。"
-                       f"{also}如有疑问请联系{ask}。", "请假未批准")
-    write_privately(ctx, [member], text, kind="leave.decided", title=title,
-                     key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
-                     branch_id=member.branch_id)
+                       f"{because}{also}如有疑问请联系{ask}。", "请假未批准")
+    return bool(write_privately(
+        ctx, [member], text, kind="leave.decided", title=title,
+        key=f"leave.decided|{ctx.message.platform}:{ctx.message.message_id}",
+        branch_id=member.branch_id))
+
+
+def _reason_told(why: str | None, told: bool) -> str:
+    """What the secretary is told of the reason they gave for turning leave down."""
+    if not why:
+        return ""
+    return "理由已私信告知本人。" if told else "本人收不到私信，理由请当面告知。"
 
 
 def calling_off(ctx: Ctx) -> CalledOff:
@@ -1498,7 +1623,7 @@ def _withdraw_asks(ctx: Ctx, member: Member, reason: str,
 
 def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Activity]],
                     periods: list[LeavePeriod], state: LeaveState,
-                    lapsed: list[tuple[Attendance, Activity]]) -> Reply:
+                    lapsed: list[tuple[Attendance, Activity]], why: str | None = None) -> Reply:
     """Everything the member asked that waits for a decision, decided at once: what the
     secretary was told about is one request, however many activities it covers. Days of
     it whose absence was confirmed meanwhile (`lapsed`, within the 补签 window) are put
@@ -1515,7 +1640,7 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
     detail: dict[str, Any] = {
         "member_id": member.id, "activity_ids": [a.id for _, a in waiting],
         "period_ids": [p.id for p in periods], "from": LeaveState.PENDING.value,
-        "to": state.value}
+        "to": state.value} | ({"reason": why} if why else {})
     if lapsed:
         detail |= {"lapsed_activity_ids": [a.id for _, a in lapsed],
                    "reversed_points": reversed_points}
@@ -1545,12 +1670,14 @@ def _decide_pending(ctx: Ctx, member: Member, waiting: list[tuple[Attendance, Ac
         if standing:
             kept = ("其中" + "、".join(_label(ctx, a, with_date=True) for a in standing)
                     + "的请假此前已批准，不变。")
-    _tell_of_decision(ctx, member, state, "、".join(filter(None, [labels, spans, apart])),
-                      also=kept)
+    told = _tell_of_decision(ctx, member, state,
+                             "、".join(filter(None, [labels, spans, apart])), also=kept, why=why)
     if state == LeaveState.REVOKED:
         lines = [f"已驳回 {member.name} 的请假" + (f"，{labels}仍需参加。" if labels else "。")]
         if covered:
             lines.append(f"{covered}（包括以后才安排的）仍需参加。" + kept)
+        if why:
+            lines.append(_reason_told(why, told))
     else:
         lines = [f"已批准 {member.name} 的请假" + (f"：{labels}。" if labels else "。")]
         if covered:
@@ -2272,12 +2399,14 @@ REVOKE = Command(
     name="驳回请假",
     acts=True,
     aliases=("不同意请假", "不批准请假", "不准假", "驳回"),
-    summary="驳回党员的请假，其仍需参加（自己的请假用「销假」撤回）",
+    summary="驳回党员的请假，其仍需参加；可写理由（驳回请假 刘洋 时间冲突），私信告知本人"
+            "（自己的请假用「销假」撤回）",
     handler=revoke_leave,
-    args=(word("who", "姓名", hint=_WHO),),
+    # 驳回 刘洋 时间冲突: a reason, as a secretary gives one; told to the member.
+    args=(word("who", "姓名", hint=_WHO), rest("reason", "驳回理由", optional=True)),
     ignores=_THE_LEAVE,
     roles=_STAFF,
-    example="驳回请假 刘洋",
+    example="驳回请假 刘洋 时间冲突",
     capability="attendance",
 )
 MAKEUP = Command(

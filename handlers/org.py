@@ -16,7 +16,7 @@ from bot.registry import (
     usage_text,
     word,
 )
-from bot.scheduling.moves import tell_of_move
+from bot.scheduling.moves import hand_over_from_former, tell_of_move
 from storage import moves, org
 from storage.models import ROLE_LABELS, Branch, Platform, Role
 from storage.roster import ROLE_BY_LABEL
@@ -122,6 +122,10 @@ def set_role(ctx: Ctx, args: dict[str, Any]) -> Reply:
     told = changed is not None and tell_of_move(
         ctx.session, changed, settings=ctx.settings, now=ctx.now,
         not_before=ctx.after_quiet_hours(), prefer=ctx.message.platform)
+    if old in (Role.SECRETARY, Role.COMMITTEE, Role.LEADER):
+        # Requests for a leave decision put to them go to whoever decides now.
+        hand_over_from_former(ctx.session, settings=ctx.settings, now=ctx.now,
+                              not_before=ctx.after_quiet_hours(), prefer=ctx.message.platform)
     withdrawn = ""
     if changed is not None and changed.withdrawn:
         withdrawn = (f"{member.name}请过假的 {len(changed.withdrawn)} 次活动不再需要其参加，"

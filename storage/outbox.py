@@ -202,6 +202,32 @@ def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
             key_prefix, autoescape=True))).first() is not None
 
 
+def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
+                  ) -> list[OutboxMessage]:
+    """The requests for a leave decision queued or sent to these (platform, user id)
+    accounts (None: to anyone), not withdrawn."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.kind == LEAVE_ASK, OutboxMessage.target_kind == "user",
+        OutboxMessage.status.in_(("pending", "sending", "sent")))  # type: ignore[attr-defined]
+    if accounts is None:
+        return list(session.exec(query.order_by(OutboxMessage.id)).all())
+    if not accounts:
+        return []
+    return [row for row in session.exec(query.where(
+        OutboxMessage.target.in_([user for _, user in accounts]))).all()  # type: ignore[attr-defined]
+        if (row.platform, row.target) in accounts]
+
+
+def still_asked(session: Session, *, key_prefix: str) -> bool:
+    """Whether a request for a leave decision whose key starts with key_prefix is waiting
+    to go out, going, or was read: asking again would ask twice."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.kind == LEAVE_ASK,
+        OutboxMessage.status.in_(("pending", "sending", "sent")),  # type: ignore[attr-defined]
+        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
+            key_prefix, autoescape=True))).first() is not None
+
+
 def take_back_untried(session: Session, *, kind: str, dedupe_key: str) -> bool:
     """Delete the row with this key if no worker has tried it yet; True when it was there.
     Compare-and-delete on its status, as the worker claims a row: of the two, one wins."""

@@ -572,3 +572,153 @@ def test_a_decision_with_no_name_or_by_a_member_is_told_how(runtime, chat, clock
     # Words that only begin like a decision are a reason.
     assert "等待书记批准" in chat.say("zhang", "请假 准备考试", chat="g1").text
     assert [r[0] for r in _records(runtime)] == ["张强", "李明"]
+
+
+@pytest.mark.parametrize("said", ["驳回 李明 理由不充分", "驳回 李明的请假 理由不充分",
+                                  "驳回请假 李明，理由不充分", "驳回 李明 请假 理由：理由不充分",
+                                  "请假不批准 李明 理由不充分"])
+def test_a_secretary_turning_leave_down_with_a_reason_is_heard_and_the_member_told_it(
+        runtime, chat, clock, said):
+    """驳回 李明 理由不充分 was refused as 多余的内容「理由不充分」: the secretary gives a
+    reason as a matter of course, and 李明 must hear why he is expected after all."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    reply = chat.say("sec", said)
+    assert not reply.is_error and reply.text.startswith("已驳回 李明 的请假"), reply.text
+    assert "理由已私信告知本人" in reply.text, reply.text
+    [text] = told(drain(runtime, clock), "li")
+    assert text == ("【请假未批准】王书记驳回了你的请假：12月8日至12月10日，仍需参加。"
+                    "理由：理由不充分。如有疑问请联系书记。"), text
+    assert "已被驳回" in chat.say("li", "我的请假").text
+
+
+def test_a_reason_given_with_an_approval_or_two_names_turned_down_change_nothing(
+        runtime, chat, clock):
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)
+    assert chat.say("sec", "批准 李明 注意安全").is_error
+    two = chat.say("sec", "驳回请假 李明 张强")
+    assert two.is_error and "「驳回请假 李明」、「驳回请假 张强」" in two.text, two.text
+    assert "等待书记批准" in chat.say("li", "我的请假").text
+
+
+def test_forgetting_the_secretary_hands_his_waiting_requests_to_the_committee_member(
+        runtime, chat, clock, djbot, db_url, monkeypatch):  # noqa: F811 - the fixture imported above
+    """李明 asks leave at night; his request waits for the morning in 王书记's queue. The
+    operator forgets 王书记 (he has left the bureau): the request went with his account, and
+    nobody was asked. 赵委员, who decides now, never heard of it, and the leave lapsed into
+    an absence with its penalty."""
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵委员",
+                                               role=Role.COMMITTEE, wecom="zhao"))
+    clock.set(local(2026, 12, 3, 23, 10))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    clock.set(local(2026, 12, 3, 23, 20))
+    monkeypatch.setenv("DJBOT_DATABASE_URL", db_url)  # forget opens the database as it is
+    djbot("forget", "王书记", "--yes")
+    clock.set(local(2026, 12, 4, 7, 31))
+    [(when, to, text)] = asked(drain(runtime, clock))
+    assert (when, to) == ("12-04 07:31", "zhao")
+    assert text.startswith("【请假待批准】李明请假：12月8日至12月10日（3 天），原因：外出培训")
+    assert "已批准 李明 的请假" in chat.say("zhao", "批准请假 李明").text
+
+
+def test_forgetting_the_only_one_who_decides_tells_the_member(
+        runtime, chat, clock, djbot, db_url, monkeypatch):  # noqa: F811 - the fixture imported above
+    """With nobody left to decide it, 李明 hears that his leave waits and whom to tell."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    drain(runtime, clock)  # 王书记 has read it, and not decided yet
+    monkeypatch.setenv("DJBOT_DATABASE_URL", db_url)  # forget opens the database as it is
+    djbot("forget", "王书记", "--yes")
+    sent = drain(runtime, clock)
+    [text] = [text for _, kind, target, text in sent if target == "li"]
+    assert "12月8日至12月10日" in text and "还在等待批准" in text, text
+    assert "没有能收到通知的书记或委员" in text, text
+    assert asked(sent) == []
+
+
+@pytest.mark.parametrize("how", ["import", "设置角色"])
+def test_a_secretary_who_no_longer_decides_leaves_his_waiting_requests_to_who_does(
+        runtime, chat, clock, djbot, tmp_path, how):  # noqa: F811 - the fixture imported above
+    """At night 李明 asks leave, held for the morning for 王书记. 王书记 then leaves the
+    roster (a full import without him) or is made a 党员: the request still went to him in
+    the morning, who could no longer approve it, and 赵委员, who decides now, was never
+    asked."""
+    from tests.test_leave_moves import import_roster
+    night_studies(runtime, "每周二、周四 19:30")
+    seed(runtime.engine, lambda s: (
+        make_member(s, s.exec(select(Branch)).one(), "赵委员", role=Role.COMMITTEE,
+                    wecom="zhao"),
+        make_member(s, None, "管理员", role=Role.ADMIN, wecom="admin")))
+    clock.set(local(2026, 12, 3, 23, 10))
+    assert "已通知书记" in chat.say("li", TWO_STUDIES).text
+    clock.set(local(2026, 12, 3, 23, 20))
+    if how == "import":
+        import_roster(djbot, tmp_path, "城关支部,李明,党员,li,", "城关支部,赵委员,委员,zhao,",
+                      ",管理员,管理员,admin,", full=True)
+    else:
+        assert "已将 王书记 的角色" in chat.say("admin", "设置角色 王书记 党员").text
+    clock.set(local(2026, 12, 4, 7, 31))
+    assert [to for _, to, _ in asked(drain(runtime, clock))] == ["zhao"]
+    assert "已批准 李明 的请假" in chat.say("zhao", "批准请假 李明").text
+
+
+def test_leave_approved_cannot_be_turned_down_once_the_activity_is_over(runtime, chat, clock,
+                                                                        djbot):  # noqa: F811
+    """李明's leave for Tuesday's study was approved and he stayed away. On Wednesday 驳回请假
+    李明 turned it down: 「政治夜学（12月8日 19:30）仍需参加」 of a study already held, and
+    confirming absences counted him absent, with the penalty, for doing as he was allowed."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    chat.say("li", "请假 出差", chat="g1")
+    assert "已批准" in chat.say("sec", "批准请假 李明", chat="g1").text
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 9, 9, 30), before_tick=secretary_checks_in(chat))
+    refused = chat.say("sec", "驳回请假 李明", chat="g1")
+    assert refused.is_error and "已经结束" in refused.text and "仍需参加" not in refused.text, \
+        refused.text
+    chat.say("sec", "确认缺席", chat="g1")
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 1), line  # 张强 absent; 李明 on leave
+    assert ledger_lines(chat, "li") == []
+
+
+def test_a_secretary_naming_a_member_in_a_leave_is_not_told_to_tell_the_secretary(
+        runtime, chat, clock):
+    """请假 张强 出差 from 王书记 answered 「本人不方便发送的，请告诉书记」: he is the 书记."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    refused = chat.say("sec", "请假 张强 出差", chat="g1")
+    assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
+    assert "告诉书记" not in refused.text and "「请假 原因」" in refused.text, refused.text
+    member = chat.say("li", "请假 张强 出差", chat="g1")
+    assert member.is_error and "告诉书记" in member.text, member.text
+
+
+def test_a_study_restored_tells_leave_still_waiting_as_waiting_and_asks_the_secretary_again(
+        runtime, chat, clock):
+    """At night 李明 asks leave for Tuesday's study (held for the morning); 王书记 calls the
+    study off, then restores it. 李明 heard 「请假仍然有效」 of leave nobody had approved, and
+    the request withdrawn with the cancelling was never asked again: it lapsed into an
+    absence."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+    clock.set(local(2026, 12, 7, 23, 0))
+    assert "已通知书记" in chat.say("li", "请假 出差").text
+    chat.say("sec", "取消活动 夜学 临时勤务", chat="g1")
+    assert "已取消" in chat.say("sec", "确认", chat="g1").text
+    assert "已恢复" in chat.say("sec", "恢复活动 夜学", chat="g1").text
+    clock.set(local(2026, 12, 8, 7, 31))
+    sent = drain(runtime, clock)
+    resumed = [text for _, kind, target, text in sent
+               if kind == "activity.resume" and target == "li"]
+    assert resumed and "等待书记批准" in resumed[0] and "仍然有效" not in resumed[0], resumed
+    [(_, to, text)] = asked(sent)
+    assert to == "sec" and "李明请假：政治夜学（12月8日 19:30）" in text, text

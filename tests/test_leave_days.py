@@ -817,3 +817,80 @@ def test_a_day_or_count_not_read_says_nothing_was_recorded(chat, bureau, said, r
     not that nothing was recorded or taken back."""
     reply = chat.say("zq", said)
     assert reply.is_error and reply.text.startswith(refused), reply.text
+
+
+@pytest.mark.parametrize("said", ["请假 下次 值班", "请假 下一次 值班", "请假 下次夜学 值班",
+                                  "下次夜学请假 值班"])
+def test_leave_for_next_time_sent_while_a_study_is_under_way_is_for_the_next_one(
+        runtime, chat, clock, said):
+    """Tuesday's study has begun (check-in still on time) and 李明 sends 请假 下次 值班: he
+    is here tonight and away on Thursday. It was recorded as leave for tonight's study, with
+    the reason 「下次 值班」, and Thursday's stayed expected."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    clock.set(local(2026, 12, 8, 19, 35))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.text == "已请假：政治夜学（12月10日 19:30）。原因：值班", reply.text
+    assert "12月8日" not in chat.say("li", "我的请假").text
+    assert "签到成功" in chat.say("li", "签到", chat="g1").text
+
+
+def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, clock):
+    """At 00:10 on Thursday 李明, not yet asleep, sends 请假 明天 值班: the 明天 he means is
+    the day he wakes to, Thursday, whose study he cannot come to. It was read as Friday's
+    leave, and Thursday's study counted him absent. Read so, the reply says which day it
+    took, and 销假 明天 reads the word alike; after five 明天 is the next day again."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 9, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 13, 0))
+    clock.set(local(2026, 12, 10, 0, 10))
+    reply = chat.say("li", "请假 明天 值班")
+    assert reply.text.startswith("已请假：12月10日，原因：值班"), reply.text
+    assert "凌晨发送的「明天」按12月10日算" in reply.text, reply.text
+    assert "12月11日" not in chat.say("li", "我的请假").text
+    assert "已销假" in chat.say("li", "销假 明天").text
+    assert "政治夜学（12月10日" not in chat.say("li", "我的请假").text
+    later = chat.say("li", "后天请假 值班")  # the day after the one begun: Friday
+    assert "凌晨发送的「后天」按12月11日算" in later.text, later.text
+    chat.say("li", "销假")
+    study = chat.say("li", "请假 夜学 明天 值班")  # the activity said first: read alike
+    assert study.text.startswith("已请假：政治夜学（12月10日 19:30）"), study.text
+    chat.say("li", "销假")
+    clock.set(local(2026, 12, 10, 8, 0))
+    awake = chat.say("li", "请假 明天 值班")
+    assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
+
+
+@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班"])
+def test_leave_for_tonight_sent_after_tonights_study_is_not_moved_to_the_next_one(
+        runtime, chat, clock, said):
+    """At 21:40, tonight's study over, 李明 sends 请假 今晚 值班: it was recorded as leave for
+    Thursday's study, which he never asked to miss, and tonight's stayed an absence. He is
+    told tonight's is over, and nothing is recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    refused = chat.say("li", said)
+    assert refused.is_error and "政治夜学（19:30）已经结束，不能再请假" in refused.text, refused.text
+    assert "12月10日" not in refused.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+def test_leave_for_today_sent_after_todays_study_says_it_is_too_late_for_it(runtime, chat,
+                                                                           clock):
+    """At 21:40 请假 12月8日 值班 answered 「这期间目前没有安排需要你参加的活动」 of the day
+    whose study he had just missed: he believed it excused, and it stayed an absence."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    refused = chat.say("li", "请假 12月8日 值班")
+    assert refused.is_error and "政治夜学（19:30）已经结束，不能再请假" in refused.text, refused.text
+    days = chat.say("li", "请假 12月8日至12月10日 值班")
+    assert not days.is_error and "政治夜学（12月8日 19:30）已经结束，不能再请假" in days.text, \
+        days.text
+    assert "已安排的 1 次：政治夜学（12月10日 19:30）" in days.text, days.text  # Thursday

@@ -361,7 +361,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("驳回请假 李四", m("驳回请假", who="李四")),
     ("驳回请假 李四！", m("驳回请假", who="李四")),
     ("驳回请假", "缺少姓名"),
-    ("驳回请假 李四 王五", "多余的内容「王五」"),
+    # What follows the name is the reason told to the member (a second name is refused by
+    # the handler: tests/test_leave_approval.py).
+    ("驳回请假 李四 王五", m("驳回请假", who="李四", reason="王五")),
+    ("驳回 李四 时间冲突", m("驳回请假", who="李四", reason="时间冲突")),
     # 批准 and 驳回 alone: leave is all a secretary approves or turns down by name.
     ("批准 张三", m("批准请假", who="张三")),
     ("批准张三", m("批准请假", who="张三")),

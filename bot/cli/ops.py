@@ -106,19 +106,35 @@ def register(app: typer.Typer) -> None:
         yes: Annotated[bool, typer.Option("--yes", help="不再确认")] = False,
     ) -> None:
         """注销一名党员：删除姓名、编号和平台账号，保留其积分流水（支部合计不变）。不可撤销。"""
-        from bot.clock import SystemClock
+        from bot import cli
+        from bot.scheduling.moves import asks_held_by, hand_over
+        from bot.scheduling.plan import QuietHours
         from storage.db import session_scope
         from storage.privacy import forget_member, pseudonym
 
-        with session_scope(_engine()) as session:
+        # Looked up at call time (tests hand in their own), on the database as it is.
+        runtime = cli.get_runtime(engine=_engine(), migrate=False)
+        now = runtime.clock.now()
+        with session_scope(runtime.engine) as session:
             member = _find(session, who)
             if member.forgotten:
                 typer.echo(f"{pseudonym(member.id)} 已经注销过了")
                 return
             if not yes:
                 typer.confirm(f"注销「{member.name}」（#{member.id}）？此操作不可撤销", abort=True)
-            forget_member(session, member=member, now=SystemClock().now())
+            # Requests for a leave decision put to them go with their account: undecided,
+            # they are put to whoever decides now (or the member told), or they lapse
+            # into absences nobody was asked about.
+            held = asks_held_by(session, member)
+            forget_member(session, member=member, now=now)
+            quiet = QuietHours.of(runtime.settings).held_until(now.astimezone(runtime.settings.tz))
+            handed, told = hand_over(session, held, settings=runtime.settings, now=now,
+                                     not_before=quiet)
             typer.echo(f"已注销，今后显示为「{pseudonym(member.id)}」；积分流水保留")
+            if handed:
+                typer.echo(f"  其待审批的请假 {handed} 件已改请现任书记、委员或领导审批。")
+            if told:
+                typer.echo(f"  另有 {told} 件无人可审批，已私信告知请假的同志。")
 
 
     @app.command("repair-ledger")

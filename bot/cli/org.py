@@ -33,6 +33,8 @@ def import_roster_command(
     """导入党员名册（支部,姓名,角色,企业微信ID,钉钉ID[,编号,党小组,临时,结束日期]）。"""
     from sqlmodel import Session
 
+    from bot.scheduling.moves import hand_over_from_former
+    from bot.scheduling.plan import QuietHours
     from storage.roster import RosterError, import_roster
 
     runtime = _runtime()
@@ -60,6 +62,11 @@ def import_roster_command(
             session.rollback()
         else:
             told = tell_of_moves(session, result.leave_changes, runtime, now)
+            # Requests for a leave decision put to one who no longer decides (off the
+            # roster, another role or branch) go to whoever decides now.
+            hand_over_from_former(session, settings=runtime.settings, now=now,
+                                  not_before=QuietHours.of(runtime.settings).held_until(
+                                      now.astimezone(runtime.settings.tz)))
             session.commit()
     if dry_run:
         typer.echo(f"预览（--dry-run，{mode}）：没有改动任何数据。如果导入，将会：{result.summary()}。")

@@ -154,16 +154,43 @@ def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
     session, settings = off.session, off.settings
     told = _tell_groups(off, activity, "activity.resume",
                         f"【活动恢复】{label(session, activity, settings, off.now)}照常举行。")
+    from bot.scheduling.moves import ask_for_a_decision  # it imports this module
+
     local_now = off.now.astimezone(settings.tz)
+    not_before = QuietHours.of(settings).held_until(local_now)
+    prefer = off.platform or org.group_platform(session, branch_id=activity.branch_id)
     asked = attendance_store.asked_leave(session, activity=activity, standing=True)
-    reached = org.reach(session, asked, prefer=off.platform or org.group_platform(
-        session, branch_id=activity.branch_id))
-    outbox.enqueue_private(
-        session, reached=reached, title="活动恢复", kind="activity.resume",
-        text=f"【活动恢复】你请过假的{label(session, activity, settings)}照常举行，请假仍然有效。"
-             "如要参加，请发送「销假」。",
-        key=f"activity.resume|{activity.id}|asked", now=off.now, branch_id=activity.branch_id,
-        not_before=QuietHours.of(settings).held_until(local_now))
+    rows = {m.id: attendance_store.attendance_of(session, activity_id=activity.id,
+                                                 member_id=m.id) for m in asked}
+    waiting = [m for m in asked if rows[m.id] is not None
+               and rows[m.id].leave_state == LeaveState.PENDING]  # type: ignore[union-attr]
+    what = label(session, activity, settings)
+    who = "领导" if activity.branch_id is None else "书记"
+    reached = []
+    # Leave nobody approved yet is told as waiting, not as standing; its request, withdrawn
+    # unsent when the activity was called off, is asked again, or it lapses unseen.
+    for these, says, key in (
+            ([m for m in asked if m not in waiting], "请假仍然有效。如要参加，请发送「销假」。",
+             "asked"),
+            (waiting, f"请假仍在等待{who}批准。", "waiting")):
+        found = org.reach(session, these, prefer=prefer)
+        outbox.enqueue_private(
+            session, reached=found, title="活动恢复", kind="activity.resume",
+            text=f"【活动恢复】你请过假的{what}照常举行，{says}",
+            key=f"activity.resume|{activity.id}|{key}", now=off.now,
+            branch_id=activity.branch_id, not_before=not_before)
+        reached += found
+    for member in waiting:
+        row = rows[member.id]
+        assert row is not None and member.id is not None
+        if outbox.still_asked(session, key_prefix=f"{outbox.leave_asks_of(member.id)}"
+                                                   f"attendance:{row.id}|"):
+            continue
+        ask_for_a_decision(
+            session, member=member, branch_id=activity.branch_id,
+            key=f"attendance:{row.id}|resumed:{int(off.now.timestamp())}",
+            asked=f"{label(session, activity, settings, off.now)}，原因：{row.leave_reason}。",
+            now=off.now, not_before=not_before, prefer=prefer)
     return len(told), len(reached)
 
 

@@ -5,6 +5,8 @@ committee) and the scheduler (a temporary branch ending) all say it the same way
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
@@ -15,7 +17,16 @@ from bot.scheduling.called_off import label
 from storage import leave as leave_store
 from storage import org, outbox
 from storage.leave import Changed
-from storage.models import ROLE_LABELS, Attendance, Branch, LeaveState, Member, Role
+from storage.models import (
+    ROLE_LABELS,
+    Activity,
+    Attendance,
+    Branch,
+    LeavePeriod,
+    LeaveState,
+    Member,
+    Role,
+)
 
 
 def ask_for_a_decision(session: Session, *, member: Member, branch_id: int | None, key: str,
@@ -181,3 +192,107 @@ def _moved_back(session: Session, changed: Changed) -> str:
 def _branch_name(session: Session, branch_id: int | None) -> str:
     branch = session.get(Branch, branch_id) if branch_id is not None else None
     return branch.name if branch else "局机关"
+
+
+@dataclass(frozen=True)
+class HeldAsk:
+    """A 【请假待批准】 queued or sent to one who decides leave: the request's key (less the
+    account), what it says, and whose leave it is."""
+
+    key: str
+    payload: dict
+    branch_id: int | None
+    asking: int
+
+
+def asks_held_by(session: Session, member: Member) -> list[HeldAsk]:
+    """The requests for a leave decision put to the member, one per request, read before
+    they are forgotten: their account goes, and with it what was queued to it."""
+    held: dict[str, HeldAsk] = {}
+    for row in outbox.leave_asks_to(session, accounts=org.accounts_of(session, member)):
+        if row.dedupe_key is None:
+            continue
+        key = row.dedupe_key.rsplit("|", 1)[0]  # less |platform:user
+        asking = _ASKING.match(key)
+        if asking is not None:
+            held.setdefault(key, HeldAsk(key, row.payload, row.branch_id, int(asking[1])))
+    return list(held.values())
+
+
+_ASKING = re.compile(rf"^{re.escape(outbox.LEAVE_ASK)}\|member:(\d+)\|(attendance|period):(\d+)\|")
+
+
+def hand_over(session: Session, held: list[HeldAsk], *, settings: Settings, now: datetime,
+              not_before: datetime | None, prefer: str | None = None) -> tuple[int, int]:
+    """Requests put to one who no longer decides (forgotten) and still undecided: put to
+    whoever decides them now, those already asked not twice; with nobody to ask, the member
+    is told, or the leave lapses into an absence with nobody the wiser. Returns how many
+    requests were put to someone, and how many members were told instead."""
+    handed = told = 0
+    for ask in held:
+        member = session.get(Member, ask.asking)
+        found = _ASKING.match(ask.key)
+        assert found is not None
+        what = _still_waiting(session, found[2], int(found[3]), settings)
+        if member is None or not member.active or what is None:
+            continue
+        reached = org.reach(session, org.leave_deciders(
+            session, branch_id=ask.branch_id, asking=member.id), prefer=prefer)
+        for _, identity in reached:
+            outbox.enqueue(session, platform=identity.platform, target_kind="user",
+                           target=identity.user_id, now=now, kind=outbox.LEAVE_ASK,
+                           branch_id=ask.branch_id, payload=ask.payload, not_before=not_before,
+                           dedupe_key=f"{ask.key}|{identity.platform}:{identity.user_id}")
+        if reached:
+            handed += 1
+            continue
+        where = _branch_name(session, ask.branch_id) if ask.branch_id is not None else "局党委"
+        who = "领导" if ask.branch_id is None else "书记或委员"
+        outbox.enqueue_private(
+            session, reached=org.reach(session, [member], prefer=prefer),
+            text=f"【请假待批准】你{what}的请假还在等待批准，{where}没有能收到通知的{who}，"
+                 "请直接告诉能批准的同志。", title="请假待批准", kind=MOVED,
+            key=f"{MOVED}|{member.id}|unasked:{ask.key}", now=now, branch_id=ask.branch_id,
+            not_before=not_before)
+        told += 1
+    return handed, told
+
+
+def _still_waiting(session: Session, record: str, record_id: int,
+                   settings: Settings) -> str | None:
+    """What the request is about, said to the member, while it waits for a decision."""
+    if record == "period":
+        period = session.get(LeavePeriod, record_id)
+        if period is None or period.leave_state != LeaveState.PENDING:
+            return None
+        return show_period(period.first_day, period.last_day, period.activity_type)
+    row = session.get(Attendance, record_id)
+    if row is None or row.leave_state != LeaveState.PENDING:
+        return None
+    activity = session.get(Activity, row.activity_id)
+    if activity is None or activity.status == "cancelled" or activity.finalized_at is not None:
+        return None
+    return f"对{label(session, activity, settings)}"
+
+
+def hand_over_from_former(session: Session, *, settings: Settings, now: datetime,
+                          not_before: datetime | None, prefer: str | None = None
+                          ) -> tuple[int, int]:
+    """After a change of roles or of the roster: requests still undecided that were put to
+    one who no longer decides them (off the roster, made a 党员, moved away) are put to
+    whoever decides now, and those not sent yet to the former are withdrawn (a request
+    they can no longer answer). hand_over's counts."""
+    stale: dict[str, HeldAsk] = {}
+    for row in outbox.leave_asks_to(session, accounts=None):
+        key = (row.dedupe_key or "").rsplit("|", 1)[0]
+        asking = _ASKING.match(key)
+        if asking is None:
+            continue
+        to = org.member_by_identity(session, platform=row.platform, user_id=row.target)
+        deciders = org.leave_deciders(session, branch_id=row.branch_id, asking=int(asking[1]))
+        if to is not None and any(d.id == to.id for d in deciders):
+            continue
+        outbox.withdraw_rows(session, rows=[row], reason="已不再审批请假")
+        stale.setdefault(key, HeldAsk(key, row.payload, row.branch_id, int(asking[1])))
+    return hand_over(session, list(stale.values()), settings=settings, now=now,
+                     not_before=not_before, prefer=prefer)
