@@ -6,6 +6,7 @@ line, never a bottom list; a member may leave it and still sees their own points
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.context import Ctx
@@ -45,6 +46,8 @@ from storage.reports import (
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None and member.id is not None
+    if args.get("period") in _JUST_ENDED:
+        return _just_ended_points(ctx, args["period"])
     tz, now = ctx.settings.tz, ctx.now
     periods = {name: named_period(name, now, tz) for name in ("本周", "本月", "本年")}
     standing = member_standing(
@@ -61,6 +64,31 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, "本月"))
+    lines.append("发送「积分明细」查看每一笔积分的来源。")
+    return Reply("\n".join(lines))
+
+
+def _just_ended_points(ctx: Ctx, name: str) -> Reply:
+    """上月积分, 上周积分: the whole period just ended and the rank in it (上月 is what the
+    先锋党员 of a month are nominated on, in the next month's first days)."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    period = _named_or_just_ended(name, ctx)
+    first, last = period.start.astimezone(ctx.settings.tz), period.end.astimezone(ctx.settings.tz)
+    last = (last - timedelta(days=1)).date()
+    span = (f"{first.month}月" if name == "上月"
+            else f"{first.month}月{first.day}日—{last.month}月{last.day}日")
+    standing = member_standing(
+        ctx.session, member_id=member.id, branch_id=member.branch_id,
+        periods={name: (period.start, period.end)}, rank_in=name)
+    lines = [f"{member.name} {name}（{span}）的积分：{standing.points[name]} 分"]
+    if member.leaderboard_opt_out:
+        lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
+    elif standing.rank == 1 and standing.ranked_points == 0:
+        lines.append(f"{name}支部排名：{name}支部没有人获得积分，不排名。")
+    elif standing.rank is not None:
+        lines.append(f"{name}支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
+                     + _ranked_on(standing, name))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return Reply("\n".join(lines))
 
@@ -332,7 +360,10 @@ def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
-        name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
+        name="积分", summary="查看我本周、本月、本年的积分和本月排名（上月、上周可另查）",
+        handler=my_points,
+        # 上月积分: the month just ended, asked in the days 先锋党员 are nominated.
+        args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),),
         aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次", "排第几名"), example="积分",
         capability="points",
     ))

@@ -531,3 +531,22 @@ def test_points_counted_by_earlier_rules_say_which_version_in_the_ledger(
     assert chat.say("a", "积分明细").text.splitlines()[1:] == [
         "11月25日 09:00 +6 主题党日 出席",
         f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）"]
+
+
+def test_last_months_points_are_last_months_not_this_months(runtime, chat, clock):
+    """上月积分 in the days 先锋党员 are nominated answered with this month's points (上月
+    was dropped): 甲 was told 0 for a November in which they had 5 and were first."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 12, 2, 10, 0))
+    chat.say("bing", "学习 党章 60")  # December: 丙 2
+    for said in ("上月积分", "积分 上月", "上个月的积分"):
+        reply = chat.say("jia", said)
+        assert not reply.is_error, reply.text
+        assert reply.text.splitlines()[:3] == [
+            "甲 上月（11月）的积分：5 分", "上月支部排名：第 1 名（共 4 人）",
+            "发送「积分明细」查看每一笔积分的来源。"], reply.text
+    assert "本月：0 分" in chat.say("jia", "积分").text
+    assert chat.say("bing", "上月积分").text.splitlines()[:2] == [
+        "丙 上月（11月）的积分：3 分", "上月支部排名：第 3 名（共 4 人）"]
+    assert "上周（11月23日—11月29日）的积分：0 分" in chat.say("jia", "上周积分").text
+    assert "时间只能是" in chat.say("jia", "积分 去年").text
