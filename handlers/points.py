@@ -6,7 +6,8 @@ line, never a bottom list; a member may leave it and still sees their own points
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.context import Ctx
@@ -24,7 +25,7 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.domain.rules import TIER_MODE_LABELS
-from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest
 from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
@@ -35,6 +36,7 @@ from storage.reports import (
     board_lines,
     branch_figures,
     bureau_top,
+    entry_moments,
     ledger_view,
     member_standing,
     public_board,
@@ -293,34 +295,133 @@ def _number(value: float | None) -> str:
 # entry and its reversal are one line, and a cancelled activity's entries one between them.
 LEDGER_LINES = 10
 LEDGER_READ = 200
+# An entry posted this long after its date (a 更正, a 补签 of an old activity) is pointed to
+# from the latest lines for this many days: the total changed, and the lines that say why
+# are dated where the activity was.
+POSTED_LATE = timedelta(days=1)
+LATE_POINTED_TO = timedelta(days=30)
+_ALL = ("全部", "所有", "全部明细", "各月")
+_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月份?")
+_MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
+_MONTH_WORDS = {"本月": 0, "这个月": 0, "这月": 0, "上月": 1, "上个月": 1}
+LEDGER_USAGE = "月份请写「积分明细 11月」「积分明细 上月」，各月合计写「积分明细 全部」。"
 
 
 def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None and member.id is not None
+    said = (args.get("month") or "").strip()
+    if said in _ALL:
+        return _privately(ctx, _month_totals(ctx))
+    if said:
+        month = _month_said(said, ctx.local_now.date())
+        if month is None:
+            return Reply.error(f"「{said}」不是月份。{LEDGER_USAGE}")
+        return _privately(ctx, _month_ledger(ctx, month))
     view = ledger_view(ctx.session, member_id=member.id, limit=LEDGER_READ)
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
-    tz = ctx.settings.tz
-    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest)
-                         for e in view.entries])[:LEDGER_LINES]
+    every = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    lines = every[:LEDGER_LINES]
     folded = sum(line.entries for line in lines) > len(lines)
-    head = f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分："
-    text = [head]
-    for line in lines:
-        local = line.when.astimezone(tz)
-        points = "±0" if line.points == 0 and line.entries > 1 else f"{line.points:+d}"
-        text.append(f"{local.month}月{local.day}日 {local:%H:%M} {points} {line.text}")
+    text = [f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分：",
+            *_ledger_lines(ctx, lines)]
     if folded:
         # Each line's figure is the sum of the entries it stands for: the totals still add up.
         entries = sum(line.entries for line in lines)
         text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
                     "原记录与抵消它的冲销合为一行。")
+    if len(every) > LEDGER_LINES or len(view.entries) == LEDGER_READ:
+        # A correction is dated like the entry it corrects: one made today on an activity
+        # of weeks ago changed the total, and its line is not among the latest.
+        shown_from = lines[-1].when
+        tz = ctx.settings.tz
+        late = sorted({(at.astimezone(tz).year, at.astimezone(tz).month)
+                       for at, _, made in entry_moments(ctx.session, member_id=member.id)
+                       if at < shown_from and made - at > POSTED_LATE
+                       and made >= ctx.now - LATE_POINTED_TO}, reverse=True)
+        if late:
+            months = "、".join(f"{m}月" for _, m in late)
+            text.append(f"{months}的记录近期有更正或补签：发送「积分明细 {late[0][1]}月」查看。")
+        text.append("更早的记录按月查看，如「积分明细 "
+                    f"{shown_from.astimezone(tz).month}月」；各月合计：「积分明细 全部」。")
+    return _privately(ctx, "\n".join(text))
+
+
+def _ledger_lines(ctx: Ctx, lines) -> list[str]:
+    out = []
+    for line in lines:
+        local = line.when.astimezone(ctx.settings.tz)
+        points = "±0" if line.points == 0 and line.entries > 1 else f"{line.points:+d}"
+        out.append(f"{local.month}月{local.day}日 {local:%H:%M} {points} {line.text}")
+    return out
+
+
+def _month_said(said: str, today: date) -> date | None:
+    """The first day of the month 11月, 2026年11月, 2026-11, 上月 or 本月 names: a month
+    later in the year than this one is last year's (积分明细 12月 asked in January)."""
+    said = said.removesuffix("的")
+    if said in _MONTH_WORDS:
+        first = today.replace(day=1)
+        return (first - timedelta(days=1)).replace(day=1) if _MONTH_WORDS[said] else first
+    match = _MONTH.fullmatch(said) or _MONTH_ISO.fullmatch(said)
+    if match is None or not 1 <= int(match[2]) <= 12:
+        return None
+    month = int(match[2])
+    year = int(match[1]) if match[1] else today.year - (month > today.month)
+    first = date(year, month, 1)
+    return first if first <= today else None
+
+
+def _month_ledger(ctx: Ctx, month: date) -> str:
+    """Every line of one month: an entry and its reversal are dated alike, so a correction
+    is always in the month of what it corrects, and the month's total is 积分's."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    tz = ctx.settings.tz
+    start = datetime.combine(month, time(0), tzinfo=tz)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    view = ledger_view(ctx.session, member_id=member.id, limit=None, start=start, end=end)
+    name = f"{month.year}年{month.month}月"
+    if not view.entries:
+        return f"你{name}还没有积分记录。"
+    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    entries = sum(line.entries for line in lines)
+    folded = entries > len(lines)
+    total = sum(line.points for line in lines)
+    return "\n".join([f"{member.name} {name}的积分明细（{len(lines)} {'项' if folded else '笔'}）：",
+                      *_ledger_lines(ctx, lines),
+                      f"{month.month}月合计 {total:+d} 分（{entries} 笔记录"
+                      + ("；原记录与抵消它的冲销合为一行）" if folded else "）")])
+
+
+def _month_totals(ctx: Ctx) -> str:
+    """Each month's total, newest first: they add up to the member's whole ledger, and each
+    month is opened with 积分明细 N月."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    tz = ctx.settings.tz
+    totals: dict[tuple[int, int], list[int]] = {}
+    for at, points, _ in entry_moments(ctx.session, member_id=member.id):
+        local = at.astimezone(tz)
+        totals.setdefault((local.year, local.month), []).append(points)
+    if not totals:
+        return "你还没有积分记录。签到、学习都会记入积分。"
+    lines = [f"{member.name} 各月积分合计："]
+    lines += [f"{y}年{m}月 {sum(p):+d} 分（{len(p)} 笔）"
+              for (y, m), p in sorted(totals.items(), reverse=True)]
+    lines.append("某月的每一笔：发送「积分明细 11月」。")
+    return "\n".join(lines)
+
+
+def _privately(ctx: Ctx, text: str) -> Reply:
+    member = ctx.member
+    assert member is not None
     if ctx.message.is_private:
-        return Reply("\n".join(text))
+        return Reply(text)
     # Asked in a group, the entries would list the member's absences and a secretary's
     # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer.
-    if not write_privately(ctx, [member], "\n".join(text), kind=outbox.POINTS_LEDGER,
+    if not write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER,
                            title="积分明细", answer=True, branch_id=member.branch_id,
                            key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}"):
         return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
@@ -368,8 +469,12 @@ def register(registry: CommandRegistry) -> None:
         capability="points",
     ))
     registry.add(Command(
-        name="积分明细", summary="查看我最近 10 笔积分及其规则（在群里发送则私聊回复）",
+        name="积分明细",
+        summary="查看我最近 10 笔积分及其来源；写月份看那个月的每一笔，写「全部」看各月合计"
+                "（在群里发送则私聊回复）",
         handler=ledger,
+        # rest, so that 上月积分明细 keeps its 上月 (a period said first reaches a rest).
+        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20),),
         # A member asking why points were taken, or for their own record, gets the entries.
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),

@@ -550,3 +550,54 @@ def test_last_months_points_are_last_months_not_this_months(runtime, chat, clock
         "丙 上月（11月）的积分：3 分", "上月支部排名：第 3 名（共 4 人）"]
     assert "上周（11月23日—11月29日）的积分：0 分" in chat.say("jia", "上周积分").text
     assert "时间只能是" in chat.say("jia", "积分 去年").text
+
+
+def test_the_whole_ledger_is_in_reach_by_month_and_a_late_correction_is_pointed_to(
+        runtime, chat, clock):
+    """积分明细 showed the newest 10 lines by date, and nothing more: 甲, corrected in December
+    to 缺席 at a theme day of 5 November (its 出席 reversed, the penalty posted), saw their
+    total fall and had no way to the lines that said why. Now the 10 lines say how to see
+    the rest, name the month a recent correction is in, and 积分明细 11月 shows that month
+    whole, the correction beside the entry it reverses, adding up to 上月积分."""
+    def scene(session):
+        branch_with_a_leader(session)
+        jia = session.exec(select(Member).where(Member.name == "甲")).one()
+        for day in range(10, 22):  # twelve studies after the theme day
+            award(session, jia, 2, local(2026, 11, day, 20, 0))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 5, 14, 30))
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("a", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    clock.set(local(2026, 12, 2, 9, 0))
+    chat.say("a", "学习 党史 60")
+    told = chat.say("sec", "更正 甲 缺席 11月5日 他人代签")
+    assert not told.is_error, told.text
+
+    recent = chat.say("a", "积分明细").text.splitlines()
+    assert len(recent) == 1 + 10 + 2, recent
+    assert "他人代签" not in "\n".join(recent[:11])  # 5 November is not among the newest
+    assert recent[-2] == "11月的记录近期有更正或补签：发送「积分明细 11月」查看。", recent
+    assert recent[-1] == "更早的记录按月查看，如「积分明细 11月」；各月合计：「积分明细 全部」。"
+
+    november = chat.say("a", "积分明细 11月").text.splitlines()
+    assert november[0] == "甲 2026年11月的积分明细（13 项）：", november
+    said = "\n".join(november)
+    assert said.count("自学") == 12 and "他人代签" in said
+    # The 出席 and its reversal are one line, with the reason (the penalty comes with the
+    # activity's 确认缺席, not yet made).
+    assert any(line.startswith("11月5日 14:30 ±0 主题党日「学习新党章」出席") and "已冲销" in line
+               for line in november), said
+    total = int(chat.say("a", "上月积分").text.splitlines()[0].split("：")[1].removesuffix(" 分"))
+    assert november[-1].startswith(f"11月合计 {total:+d} 分"), november
+    assert chat.say("a", "积分明细 上月").text == chat.say("a", "积分明细 11月").text
+
+    overview = chat.say("a", "积分明细 全部").text.splitlines()
+    assert overview[0] == "甲 各月积分合计："
+    assert overview[1:3] == ["2026年12月 +2 分（1 笔）", f"2026年11月 {total:+d} 分（14 笔）"]
+    assert "本年：" + str(total + 2) + " 分" in chat.say("a", "积分").text
+
+    for wrong in ("积分明细 13月", "积分明细 明年"):
+        reply = chat.say("a", wrong)
+        assert reply.is_error and "积分明细 11月" in reply.text, reply.text
+    assert "11月还没有积分记录" in chat.say("sec", "积分明细 11月").text
