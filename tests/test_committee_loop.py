@@ -779,7 +779,7 @@ def test_an_absence_from_a_cancelled_activity_does_not_count_against_a_pioneer(r
         day.status = "cancelled"
 
     seed(runtime.engine, cancelled_absence)
-    clock.set(local(2026, 11, 30, 10, 0))
+    clock.set(local(2026, 12, 2, 10, 0))
     ticker(runtime, clock).tick()
     [shortlist] = outbox(runtime, "pioneer.shortlist")
     assert "1. 张三 0分 出勤1次" in shortlist.payload["text"]
@@ -933,10 +933,10 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
         record_at(s, day, {"张三": "present", "李四": "absent"})
 
     seed(runtime.engine, record)
-    clock.set(local(2026, 11, 30, 9, 59))
+    clock.set(local(2026, 12, 2, 9, 59))
     t = ticker(runtime, clock)
     for minute in (0, 1, 2):
-        clock.set(local(2026, 11, 30, 10, minute))
+        clock.set(local(2026, 12, 2, 10, minute))
         t.tick()
     ticker(runtime, clock).tick()  # another replica
     [shortlist] = outbox(runtime, "pioneer.shortlist")
@@ -945,6 +945,44 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
     assert "1. 张三 0分 出勤1次" in text and "李四" not in text  # absent: not listed
     assert "另有" not in text  # one eligible, one listed
     # 二支部 had no record this month: no empty list sent.
+
+
+def test_the_shortlist_comes_when_the_month_is_whole_and_its_absences_confirmed(
+        runtime, chat, clock, bureau):
+    """The shortlist came at 10:00 on the month's last day: the night study that evening was
+    not in it, 张三, absent from it, was put forward, and the secretary who nominated him
+    from it was refused (未请假的缺席). It comes once the last day's absences are confirmed,
+    on the 2nd, from the whole month, with the days left to nominate in."""
+    one, _ = bureau
+
+    def record(s):
+        record_at(s, hold(s, one, local(2026, 11, 10, 14, 30), "主题党日"),
+                  {"张三": "present", "李四": "present"})
+
+    seed(runtime.engine, record)
+    clock.set(local(2026, 11, 30, 9, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 11, 30, 10, 0))
+    t.tick()
+    assert outbox(runtime, "pioneer.shortlist") == []
+    clock.set(local(2026, 11, 30, 19, 30))
+    chat.say("sec1", "开始 政治夜学", chat="g1")
+    chat.say("ls", "签到", chat="g1")
+    clock.set(local(2026, 11, 30, 21, 0))
+    chat.say("sec1", "结束", chat="g1")
+    for moment in (local(2026, 12, 1, 10, 0), local(2026, 12, 1, 21, 30),
+                   local(2026, 12, 2, 9, 59)):
+        clock.set(moment)
+        t.tick()
+    assert outbox(runtime, "pioneer.shortlist") == []
+    clock.set(local(2026, 12, 2, 10, 0))
+    t.tick()
+    [shortlist] = outbox(runtime, "pioneer.shortlist")
+    text = shortlist.payload["text"]
+    assert text.startswith("【先锋党员推荐】一支部 11月候选（按11月积分、出勤、学习；"), text
+    assert "1. 李四" in text and "出勤2次" in text and "张三" not in text, text
+    assert "（12月10日前有效）" in text, text
+    assert "暂不能推荐" not in chat.say("sec1", "推荐 先锋党员 李四 带头值守").text
 
 
 def test_the_shortlist_says_how_many_more_are_eligible_than_it_names(runtime, clock, bureau):
@@ -959,9 +997,9 @@ def test_the_shortlist_says_how_many_more_are_eligible_than_it_names(runtime, cl
         record_at(s, day, {name: "present" for name in names})
 
     seed(runtime.engine, record)
-    clock.set(local(2026, 11, 30, 9, 59))
+    clock.set(local(2026, 12, 2, 9, 59))
     t = ticker(runtime, clock)
-    clock.set(local(2026, 11, 30, 10, 0))
+    clock.set(local(2026, 12, 2, 10, 0))
     t.tick()
     [shortlist] = outbox(runtime, "pioneer.shortlist")
     text = shortlist.payload["text"]
