@@ -67,7 +67,18 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, "本月"))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
-    return Reply("\n".join(lines))
+    return _own_points(ctx, "\n".join(lines))
+
+
+def _own_points(ctx: Ctx, text: str) -> Reply:
+    """积分 asked in a group: a member's points and rank are theirs (a last place or an
+    absence's minus read out to the branch would shame them), so they go privately."""
+    if ctx.message.is_private:
+        return Reply(text)
+    assert ctx.member is not None
+    return Reply(_tell_privately(ctx, text, title="积分", key="points.mine",
+                                 told=f"{ctx.member.name}，你的积分已私聊发给你。",
+                                 unreached="积分涉及个人排名，请私聊我发送「积分」查看。"))
 
 
 def _just_ended_points(ctx: Ctx, name: str) -> Reply:
@@ -92,7 +103,7 @@ def _just_ended_points(ctx: Ctx, name: str) -> Reply:
         lines.append(f"{name}支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, name))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
-    return Reply("\n".join(lines))
+    return _own_points(ctx, "\n".join(lines))
 
 
 def _ranked_on(standing, period: str) -> str:
@@ -153,15 +164,40 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         standing = member_standing(ctx.session, member_id=member.id, branch_id=branch.id,
                                    periods={name: (period.start, period.end)}, rank_in=name)
         mine = standing.points[name]
+        named = any(r.member_id == member.id for r in rows)
+        told = "你的名次已私聊发给你。"
         if standing.rank is None:
-            lines.append(f"你未参与排行，{name} {mine} 分。")
+            own = private = f"你未参与排行，{name} {mine} 分。"
+            told = "你的积分已私聊发给你。"
         elif standing.ranked_points == 0 and not scored:
             # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
-            lines.append(f"你{name}也还没有积分。" if mine == 0 else
-                         f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
+            own = private = (f"你{name}也还没有积分。" if mine == 0 else
+                             f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
+            named = True  # says nothing of anyone's place: fit for the group
         else:
-            lines.append(f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。")
+            own = f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"
+            private = f"你第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"
+        if ctx.message.is_private or named:
+            lines.append(own)
+        else:
+            # The board never names the bottom; the asker's own line, read out in the group,
+            # would (你：第 30 名，-1 分): it goes to them alone.
+            lines.append(_tell_privately(
+                ctx, f"{branch.name} {name}积分排行：{private}", title="排行榜",
+                key="points.rank", told=told,
+                unreached="你的名次请私聊我发送「排行榜」查看。"))
     return Reply("\n".join(lines))
+
+
+def _tell_privately(ctx: Ctx, text: str, *, title: str, key: str, told: str,
+                    unreached: str) -> str:
+    """A member's own figures, asked in a group, sent to them alone; what the group hears."""
+    member = ctx.member
+    assert member is not None
+    reached = write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER, title=title,
+                              answer=True, branch_id=member.branch_id,
+                              key=f"{key}|{ctx.message.platform}:{ctx.message.message_id}")
+    return told if reached else unreached
 
 
 def _named_or_just_ended(name: str, ctx: Ctx):
@@ -461,7 +497,7 @@ def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
-        name="积分", summary="查看我本周、本月、本年的积分和本月排名（上月、上周可另查）",
+        name="积分", summary="查看我本周、本月、本年的积分和本月排名（上月、上周可另查；在群里发送则私聊回复）",
         handler=my_points,
         # 上月积分: the month just ended, asked in the days 先锋党员 are nominated.
         args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),),

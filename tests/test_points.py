@@ -80,7 +80,7 @@ def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, cl
 
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
-    reply = chat.say("wu", "排行榜 本月", chat="g1")
+    reply = chat.say("wu", "排行榜 本月")
     assert reply.text.splitlines()[-1] == "你：第 4 名，-1 分。"
 
 
@@ -89,8 +89,10 @@ def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
     mine = chat.say("ding", "积分")
     assert "本月：9 分" in mine.text and "不参与排行" in mine.text
     assert "排名" not in mine.text
-    board = chat.say("ding", "排行榜", chat="g1")
+    board = chat.say("ding", "排行榜")
     assert board.text.splitlines()[-1] == "你未参与排行，本月 9 分。"
+    # Out of the public ranking, in the group their points are not read out either.
+    assert chat.say("ding", "排行榜", chat="g1").text.splitlines()[-1] == "你的积分已私聊发给你。"
 
 
 def test_my_points_this_week_month_year_and_rank(runtime, chat):
@@ -102,7 +104,7 @@ def test_my_points_this_week_month_year_and_rank(runtime, chat):
         award(session, jia, 7, local(2025, 12, 31, 23, 0))  # last year: not counted
         award(session, jia, 1, local(2026, 11, 22, 23, 59))  # last Sunday: month, not week
     seed(runtime.engine, scene)
-    reply = chat.say("jia", "积分", chat="g1")
+    reply = chat.say("jia", "积分")
     assert "本周：2 分" in reply.text
     assert "本月：8 分" in reply.text
     assert "本年：12 分" in reply.text
@@ -491,7 +493,7 @@ def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_ther
     mine = chat.say("jia", "积分").text
     assert "本月：10 分" in mine
     assert "本月支部排名：第 4 名（共 4 人），按在本支部所得 1 分排名" in mine, mine
-    board = chat.say("jia", "排行榜", chat="g2").text.splitlines()
+    board = chat.say("jia", "排行榜").text.splitlines()
     assert board[1:4] == ["1. 乙 5 分", "2. 丙 4 分", "3. 丁 3 分"], board
     assert board[-1] == "你：第 4 名，10 分，按在本支部所得 1 分排名。"
     bureau = chat.say("boss", "排行榜", chat="g-leaders").text
@@ -601,3 +603,29 @@ def test_the_whole_ledger_is_in_reach_by_month_and_a_late_correction_is_pointed_
         reply = chat.say("a", wrong)
         assert reply.is_error and "积分明细 11月" in reply.text, reply.text
     assert "11月还没有积分记录" in chat.say("sec", "积分明细 11月").text
+
+
+def test_a_members_own_figures_asked_in_the_group_go_privately(runtime, chat):
+    """戊, at -1 (an absence) and last, sent 排行榜 or 积分 in the branch group: the group read
+    「你：第 4 名，-1 分。」 and 「本月：-1 分 … 第 4 名（共 4 人）」, the bottom of the branch
+    named in public, which the board itself never does. What only the asker's own figures
+    say goes to them privately; the board, and the line of one it names, stay in the group."""
+    from storage.models import OutboxMessage
+
+    seed(runtime.engine, branch_with_points)
+    board = chat.say("wu", "排行榜", chat="g1").text
+    assert board.splitlines()[1:4] == ["1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分"]
+    assert "-1" not in board and "第 4 名" not in board, board
+    assert board.splitlines()[-1] == "你的名次已私聊发给你。"
+    mine = chat.say("wu", "积分", chat="g1").text
+    assert mine == "戊，你的积分已私聊发给你。", mine
+    with Session(runtime.engine) as s:
+        sent = [m.payload["text"] for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.target == "wu").order_by(OutboxMessage.id)).all()]
+    assert sent[0] == "一支部 本月积分排行：你第 4 名，-1 分。", sent
+    assert "本月：-1 分" in sent[1] and "第 4 名（共 4 人）" in sent[1], sent
+    # Named on the board already, the asker's line tells the group nothing new.
+    assert chat.say("bing", "排行榜", chat="g1").text.splitlines()[-1] == "你：第 3 名，3 分。"
+    # Privately, as before.
+    assert chat.say("wu", "排行榜 一支部").text.splitlines()[-1] == "你：第 4 名，-1 分。"
+    assert "本月：-1 分" in chat.say("wu", "积分").text
