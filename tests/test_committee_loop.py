@@ -907,6 +907,30 @@ def test_a_nomination_can_be_confirmed_after_the_member_left_the_roster(
     assert "11月 一支部 张三" in chat.say("zl", "先锋党员").text
 
 
+def test_the_shortlist_of_a_month_lists_who_was_in_the_branch_as_it_ended(
+        runtime, chat, clock, bureau):
+    """张三 did November's work in 一支部 and moved to 二支部 on 1 December, before the
+    shortlist of November went out: it put him on 二支部's list (whose 推荐 is refused: not
+    theirs in November) and left him off 一支部's, the branch that may nominate him."""
+    one, two = bureau
+
+    def record(s):
+        record_at(s, hold(s, one, local(2026, 11, 10, 14, 30), "主题党日"),
+                  {"张三": "present", "李四": "present"})
+        record_at(s, hold(s, two, local(2026, 11, 11, 14, 30), "主题党日"), {"赵六": "present"})
+
+    seed(runtime.engine, record)
+    _moves(runtime, "张三", to=two.id, on=local(2026, 12, 1, 9, 0))
+    clock.set(local(2026, 12, 2, 9, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 12, 2, 10, 0))
+    t.tick()
+    lists = {m.target: m.payload["text"] for m in outbox(runtime, "pioneer.shortlist")}
+    assert "张三" in lists["sec1"] and "李四" in lists["sec1"], lists
+    assert "张三" not in lists["sec2"] and "赵六" in lists["sec2"], lists
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+
+
 def test_in_january_the_roll_shows_last_decembers_pioneers(runtime, chat, clock, bureau):
     """December's 先锋党员 are nominated and confirmed in January's first days. Before,
     `先锋党员` in January listed only the new year's months: December's honours appeared in
