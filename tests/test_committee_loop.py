@@ -788,6 +788,23 @@ def test_an_absence_from_a_cancelled_activity_does_not_count_against_a_pioneer(r
     assert not nominated.is_error and "已推荐 张三" in nominated.text
 
 
+def test_the_leaders_group_hears_of_a_nomination_waiting_for_them(runtime, chat, clock, bureau):
+    """A secretary's 推荐 was answered 「待领导确认」 and told no leader: the nomination
+    waited until one happened to send 先锋党员, and the month's honour was never given. The
+    leaders' group now hears of it once, with how to confirm; nothing goes to a branch."""
+    clock.set(local(2026, 12, 2, 22, 0))  # nominated at night: the leaders hear in the morning
+    chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件", chat="g1")
+    [told] = outbox(runtime, "pioneer.nominated")
+    assert (told.target_kind, told.target) == ("leaders", "lg")
+    assert told.payload["text"] == ("【先锋党员待确认】2026年11月 一支部 张三（王书记推荐）\n"
+                                    "事迹：连续值守破获电诈案件\n确认请发送「确认 先锋党员 张三」。")
+    assert told.next_attempt_at.astimezone(SHANGHAI) == local(2026, 12, 3, 7, 30)
+    chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")  # the same again: told once
+    assert len(outbox(runtime, "pioneer.nominated")) == 1
+    refused = chat.say("zs", "推荐 先锋党员 李四 好")
+    assert refused.is_error and len(outbox(runtime, "pioneer.nominated")) == 1
+
+
 def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(runtime, chat, clock,
                                                                              bureau):
     nominated = chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")
