@@ -10,6 +10,8 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import (
@@ -24,12 +26,13 @@ from bot.domain.points import (
     previous_period,
     tie_line,
 )
-from bot.domain.rules import TIER_MODE_LABELS
-from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest
+from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
+from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
 from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
 from storage.attendance import CANCELLED
+from storage.models import RuleSet
 from storage.org import branch_by_name
 from storage.reports import (
     BranchStanding,
@@ -367,6 +370,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
         entries = sum(line.entries for line in lines)
         text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
                     "原记录与抵消它的冲销合为一行。")
+    versions = [line.text.rsplit("按规则版本 ", 1)[1][:8] for line in lines
+                if "按规则版本 " in line.text]
     if len(every) > LEDGER_LINES or len(view.entries) == LEDGER_READ:
         # A correction is dated like the entry it corrects: one made today on an activity
         # of weeks ago changed the total, and its line is not among the latest.
@@ -381,6 +386,8 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
             text.append(f"{months}的记录近期有更正或补签：发送「积分明细 {late[0][1]}月」查看。")
         text.append("更早的记录按月查看，如「积分明细 "
                     f"{shown_from.astimezone(tz).month}月」；各月合计：「积分明细 全部」。")
+    if versions:
+        text.append(f"旧版本的规则：发送「积分规则 {versions[0]}」查看。")
     return _privately(ctx, "\n".join(text))
 
 
@@ -489,10 +496,33 @@ def _ledger_item(entry, view, current: str) -> LedgerItem:
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """The rules loaded now, so that every entry of 积分明细 can be checked against them;
-    the version is the one each ledger entry names."""
+    the version is the one each ledger entry names. With a version (积分明细 names it
+    beside a line counted by earlier rules): that version, as it was kept."""
+    said = (args.get("version") or "").strip().lower()
+    if said and not ctx.rules.digest.startswith(said):
+        return _rules_version(ctx, said)
     lines = [f"积分规则（版本 {ctx.rules.digest[:8]}）：", *describe_rules(ctx.rules),
              "每一笔积分的来历：发送「积分明细」。"]
     return Reply("\n".join(lines))
+
+
+_VERSION = re.compile(r"[0-9a-fA-F]{4,16}")
+
+
+def _rules_version(ctx: Ctx, said: str) -> Reply:
+    kept = ctx.session.execute(select(RuleSet).where(RuleSet.digest.startswith(said))  # type: ignore[attr-defined]
+                               .order_by(RuleSet.loaded_at)).scalars().all()
+    if len(said) < 4 or len(kept) != 1:
+        return Reply.error(f"没有版本「{said}」的积分规则。版本号见「积分明细」每行后的"
+                           f"（按规则版本 …），现行版本 {ctx.rules.digest[:8]}。")
+    version = kept[0]
+    try:
+        described = describe_rules(parse_rules(version.content))
+    except RulesError:  # kept as loaded then; a later djbot reads it no more: as written
+        described = version.content.strip().splitlines()
+    since = version.loaded_at.astimezone(ctx.settings.tz)
+    return Reply("\n".join([f"积分规则（版本 {version.digest[:8]}，{since.month}月{since.day}日启用；"
+                            f"现行版本 {ctx.rules.digest[:8]}）：", *described]))
 
 
 def register(registry: CommandRegistry) -> None:
@@ -517,8 +547,13 @@ def register(registry: CommandRegistry) -> None:
         example="积分明细", capability="points",
     ))
     registry.add(Command(
-        name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档",
+        name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档"
+                                  "（写版本号看积分明细里标注的旧版本）",
         handler=rules, example="积分规则", capability="points",
+        # strict: only a version (hex) is read; anything else is refused as extra words,
+        # as before (怎么才能加分 is no version 才能).
+        args=(word("version", "版本号", optional=True, hint="版本号，如 1106f742",
+                   known=_VERSION.fullmatch, strict=True),),
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
                  "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",
                  "分档规则"),

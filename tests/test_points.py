@@ -532,7 +532,8 @@ def test_points_counted_by_earlier_rules_say_which_version_in_the_ledger(
     assert f"版本 {new}" in chat.say("a", "积分规则").text
     assert chat.say("a", "积分明细").text.splitlines()[1:] == [
         "11月25日 09:00 +6 主题党日 出席",
-        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）"]
+        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）",
+        f"旧版本的规则：发送「积分规则 {old}」查看。"]
 
 
 def test_last_months_points_are_last_months_not_this_months(runtime, chat, clock):
@@ -629,3 +630,38 @@ def test_a_members_own_figures_asked_in_the_group_go_privately(runtime, chat):
     # Privately, as before.
     assert chat.say("wu", "排行榜 一支部").text.splitlines()[-1] == "你：第 4 名，-1 分。"
     assert "本月：-1 分" in chat.say("wu", "积分").text
+
+
+def test_an_earlier_rules_version_named_in_the_ledger_can_be_read(
+        runtime, chat, clock, settings, engine, tmp_path):
+    """积分明细 said 「+3 主题党日 出席（按规则版本 …）」 and 积分规则 showed only the rules
+    loaded now (出席 +6): the version the line names could not be read anywhere in the chat,
+    so the +3 could not be checked. 积分规则 <版本> shows that version, kept on record."""
+    from bot.domain.rules import DEFAULT_RULES_PATH
+    from bot.runtime import build_runtime
+    from tests.conftest import ChatDriver
+
+    seed(runtime.engine, branch_with_a_leader)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("a", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    path = tmp_path / "rules.toml"
+    path.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "present = 3\nlate = 2", "present = 6\nlate = 4"), encoding="utf-8")
+    later = build_runtime(settings.model_copy(update={"rules_file": path}), clock=clock,
+                          engine=engine, migrate=False)
+    chat = ChatDriver(later)
+    clock.advance(days=2)
+    old, new = runtime.rules.digest[:8], later.rules.digest[:8]
+    ledger = chat.say("a", "积分明细").text
+    assert ledger.splitlines()[-1] == f"旧版本的规则：发送「积分规则 {old}」查看。", ledger
+    now_in_force = chat.say("a", "积分规则").text
+    then = chat.say("a", f"积分规则 {old}")
+    assert not then.is_error, then.text
+    assert then.text.splitlines()[0] == f"积分规则（版本 {old}，11月23日启用；现行版本 {new}）："
+    # The old version says 出席 +3 where the one in force says +6.
+    assert "主题党日：出席 +3，" in then.text and "主题党日：出席 +6，" in now_in_force, \
+        (then.text, now_in_force)
+    assert chat.say("a", f"积分规则 {new}").text == now_in_force
+    wrong = chat.say("a", "积分规则 abcdef12")
+    assert wrong.is_error and "没有版本「abcdef12」" in wrong.text, wrong.text
