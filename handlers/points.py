@@ -370,8 +370,6 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
         entries = sum(line.entries for line in lines)
         text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
                     "原记录与抵消它的冲销合为一行。")
-    versions = [line.text.rsplit("按规则版本 ", 1)[1][:8] for line in lines
-                if "按规则版本 " in line.text]
     if len(every) > LEDGER_LINES or len(view.entries) == LEDGER_READ:
         # A correction is dated like the entry it corrects: one made today on an activity
         # of weeks ago changed the total, and its line is not among the latest.
@@ -386,9 +384,14 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
             text.append(f"{months}的记录近期有更正或补签：发送「积分明细 {late[0][1]}月」查看。")
         text.append("更早的记录按月查看，如「积分明细 "
                     f"{shown_from.astimezone(tz).month}月」；各月合计：「积分明细 全部」。")
-    if versions:
-        text.append(f"旧版本的规则：发送「积分规则 {versions[0]}」查看。")
-    return _privately(ctx, "\n".join(text))
+    return _privately(ctx, "\n".join(text + _versions_named(lines)))
+
+
+def _versions_named(lines) -> list[str]:
+    """How to read the earlier rules version a line names (按规则版本 …)."""
+    versions = [line.text.rsplit("按规则版本 ", 1)[1][:8] for line in lines
+                if "按规则版本 " in line.text]
+    return [f"旧版本的规则：发送「积分规则 {versions[0]}」查看。"] if versions else []
 
 
 def _ledger_lines(ctx: Ctx, lines) -> list[str]:
@@ -435,7 +438,8 @@ def _month_ledger(ctx: Ctx, month: date) -> str:
     return "\n".join([f"{member.name} {name}的积分明细（{len(lines)} {'项' if folded else '笔'}）：",
                       *_ledger_lines(ctx, lines),
                       f"{month.month}月合计 {total:+d} 分（{entries} 笔记录"
-                      + ("；原记录与抵消它的冲销合为一行）" if folded else "）")])
+                      + ("；原记录与抵消它的冲销合为一行）" if folded else "）"),
+                      *_versions_named(lines)])
 
 
 def _month_totals(ctx: Ctx) -> str:

@@ -655,6 +655,7 @@ def test_an_earlier_rules_version_named_in_the_ledger_can_be_read(
     old, new = runtime.rules.digest[:8], later.rules.digest[:8]
     ledger = chat.say("a", "积分明细").text
     assert ledger.splitlines()[-1] == f"旧版本的规则：发送「积分规则 {old}」查看。", ledger
+    assert chat.say("a", "积分明细 本月").text.splitlines()[-1] == ledger.splitlines()[-1]
     now_in_force = chat.say("a", "积分规则").text
     then = chat.say("a", f"积分规则 {old}")
     assert not then.is_error, then.text
