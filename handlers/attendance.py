@@ -2295,7 +2295,7 @@ def rate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
     activity = store.activity_to_rate(ctx.session, member=ctx.member, now=ctx.now)
     if activity is None:
-        return Reply.error("最近 7 天没有你参加或应参加的活动可以评价。")
+        return Reply.error("最近 7 天没有你参加过的活动可以评价。")
     replaced = store.rate(
         ctx.session,
         activity=activity,

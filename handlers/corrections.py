@@ -178,6 +178,12 @@ def _members_study(ctx: Ctx, said: str) -> Reply | None:
     confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
                       member_id=ctx.member.id, kind=WITHDRAW_STUDY,
                       payload={"log_id": log.id, "reason": reason}, now=ctx.now)
+    if not ctx.message.is_private:
+        # The group saw the command; the reply adds no name, study or reason to it (as
+        # 更正 in a group): which record, by its time and length, is all the 书记 checks.
+        at = log.logged_at.astimezone(ctx.settings.tz)
+        return Reply(f"将撤销这位党员 {at.month}月{at.day}日 {at:%H:%M} 的 1 条学习记录"
+                     f"（{log.minutes} 分钟），冲销其积分。\n确认请在 5 分钟内发送「确认」。")
     return Reply(f"将撤销{member.name}{_study_said(ctx, log)}，冲销其积分。原因：{reason}\n"
                  "确认请在 5 分钟内发送「确认」。")
 
@@ -209,6 +215,9 @@ def _confirmed_study_withdrawal(ctx: Ctx, payload: dict[str, Any]) -> Reply:
         kind=STUDY_WITHDRAWN, title="学习记录撤销", key=f"study.withdraw|{log.id}",
         branch_id=member.branch_id)
     told = "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+    if not ctx.message.is_private:
+        return Reply(f"已撤销 1 条学习记录，相关积分已冲销，{told}"
+                     "撤销学习涉及个人记录，今后可以私聊我发送。")
     return Reply(f"已撤销{member.name}{said}，积分 {reversed_points:+d}"
                  f"（「积分明细」中记为冲销）。{told}")
 

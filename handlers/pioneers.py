@@ -7,6 +7,7 @@ A nomination is for the current month, or in a month's first days for the month 
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from storage.outbox import enqueue, text_payload
 
 MAX_DEEDS = 200
 HONOUR = "pioneer.honour"
+NOMINATED = "pioneer.nominated"  # to the leaders' group: a nomination waiting for them
 
 
 def _one_member(ctx: Ctx, text: str) -> tuple[Member | None, str | None]:
@@ -88,13 +90,35 @@ def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert ctx.member is not None
     # Rewriting replaces the 事迹 on the nomination: the text replaced stays on record here.
     was = existing.deeds if existing is not None else None
-    committee.nominate(ctx.session, member=member, branch_id=ctx.branch.id,  # type: ignore[arg-type]
-                       month=month, deeds=deeds, nominated_by=ctx.member.id, now=ctx.now)
+    nomination = committee.nominate(ctx.session, member=member, branch_id=ctx.branch.id,  # type: ignore[arg-type]
+                                    month=month, deeds=deeds, nominated_by=ctx.member.id,
+                                    now=ctx.now)
+    _tell_leaders(ctx, nomination, member)
     ctx.audit("pioneer.nominate", target=member.name,
               detail={"month": month.isoformat(), "deeds": deeds,
                       **({"was": was} if existing is not None else {})})
     return Reply(f"已推荐 {member.name} 为 {month.year}年{month.month}月先锋党员"
                  f"{'（已更新事迹）' if existing else ''}，待领导确认。\n事迹：{deeds}")
+
+
+def _tell_leaders(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
+    """The leaders' group hears of a nomination waiting for them, once for each 事迹 (a
+    rewrite is news): nothing else tells a leader whom to confirm, and a nomination nobody
+    confirms is a month's honour never given."""
+    assert ctx.branch is not None and ctx.member is not None
+    m = nomination.month
+    text = (f"【先锋党员待确认】{m.year}年{m.month}月 {ctx.branch.name} {member.name}"
+            f"（{ctx.member.name}推荐）\n事迹：{nomination.deeds}\n"
+            f"确认请发送「确认 先锋党员 {member.name}」。")
+    said = hashlib.sha256(nomination.deeds.encode()).hexdigest()[:12]
+    not_before = ctx.after_quiet_hours()
+    for binding in ctx.session.execute(select(ChatBinding).where(
+            ChatBinding.is_leaders == True).order_by(ChatBinding.id)).scalars():  # noqa: E712
+        enqueue(ctx.session, platform=binding.platform, target_kind="leaders",
+                target=binding.chat_id, payload=text_payload(text, title="先锋党员待确认"),
+                now=ctx.now, kind=NOMINATED, branch_id=binding.branch_id, not_before=not_before,
+                dedupe_key=f"{NOMINATED}|{binding.platform}:leaders:{binding.chat_id}|"
+                           f"{nomination.id}|{said}")
 
 
 def _pending(ctx: Ctx, text: str) -> tuple[PioneerNomination | None, str | None]:

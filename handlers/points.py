@@ -6,7 +6,11 @@ line, never a bottom list; a member may leave it and still sees their own points
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
+
+from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
@@ -22,18 +26,20 @@ from bot.domain.points import (
     previous_period,
     tie_line,
 )
-from bot.domain.rules import TIER_MODE_LABELS
-from bot.registry import LEADERS, Command, CommandRegistry, branch, choice
+from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
+from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
 from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
 from storage.attendance import CANCELLED
+from storage.models import RuleSet
 from storage.org import branch_by_name
 from storage.reports import (
     BranchStanding,
     board_lines,
     branch_figures,
     bureau_top,
+    entry_moments,
     ledger_view,
     member_standing,
     public_board,
@@ -45,6 +51,8 @@ from storage.reports import (
 def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None and member.id is not None
+    if args.get("period") in _JUST_ENDED:
+        return _just_ended_points(ctx, args["period"])
     tz, now = ctx.settings.tz, ctx.now
     periods = {name: named_period(name, now, tz) for name in ("本周", "本月", "本年")}
     standing = member_standing(
@@ -62,7 +70,43 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, "本月"))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
-    return Reply("\n".join(lines))
+    return _own_points(ctx, "\n".join(lines))
+
+
+def _own_points(ctx: Ctx, text: str) -> Reply:
+    """积分 asked in a group: a member's points and rank are theirs (a last place or an
+    absence's minus read out to the branch would shame them), so they go privately."""
+    if ctx.message.is_private:
+        return Reply(text)
+    assert ctx.member is not None
+    return Reply(_tell_privately(ctx, text, title="积分", key="points.mine",
+                                 told=f"{ctx.member.name}，你的积分已私聊发给你。",
+                                 unreached="积分涉及个人排名，请私聊我发送「积分」查看。"))
+
+
+def _just_ended_points(ctx: Ctx, name: str) -> Reply:
+    """上月积分, 上周积分: the whole period just ended and the rank in it (上月 is what the
+    先锋党员 of a month are nominated on, in the next month's first days)."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    period = _named_or_just_ended(name, ctx)
+    first, last = period.start.astimezone(ctx.settings.tz), period.end.astimezone(ctx.settings.tz)
+    last = (last - timedelta(days=1)).date()
+    span = (f"{first.month}月" if name == "上月"
+            else f"{first.month}月{first.day}日—{last.month}月{last.day}日")
+    standing = member_standing(
+        ctx.session, member_id=member.id, branch_id=member.branch_id,
+        periods={name: (period.start, period.end)}, rank_in=name)
+    lines = [f"{member.name} {name}（{span}）的积分：{standing.points[name]} 分"]
+    if member.leaderboard_opt_out:
+        lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
+    elif standing.rank == 1 and standing.ranked_points == 0:
+        lines.append(f"{name}支部排名：{name}支部没有人获得积分，不排名。")
+    elif standing.rank is not None:
+        lines.append(f"{name}支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
+                     + _ranked_on(standing, name))
+    lines.append("发送「积分明细」查看每一笔积分的来源。")
+    return _own_points(ctx, "\n".join(lines))
 
 
 def _ranked_on(standing, period: str) -> str:
@@ -123,15 +167,40 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         standing = member_standing(ctx.session, member_id=member.id, branch_id=branch.id,
                                    periods={name: (period.start, period.end)}, rank_in=name)
         mine = standing.points[name]
+        named = any(r.member_id == member.id for r in rows)
+        told = "你的名次已私聊发给你。"
         if standing.rank is None:
-            lines.append(f"你未参与排行，{name} {mine} 分。")
+            own = private = f"你未参与排行，{name} {mine} 分。"
+            told = "你的积分已私聊发给你。"
         elif standing.ranked_points == 0 and not scored:
             # Nobody has points yet, the asker neither: 第 1 名 among zeros ranks nothing.
-            lines.append(f"你{name}也还没有积分。" if mine == 0 else
-                         f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
+            own = private = (f"你{name}也还没有积分。" if mine == 0 else
+                             f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
+            named = True  # says nothing of anyone's place: fit for the group
         else:
-            lines.append(f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。")
+            own = f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"
+            private = f"你第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"
+        if ctx.message.is_private or named:
+            lines.append(own)
+        else:
+            # The board never names the bottom; the asker's own line, read out in the group,
+            # would (你：第 30 名，-1 分): it goes to them alone.
+            lines.append(_tell_privately(
+                ctx, f"{branch.name} {name}积分排行：{private}", title="排行榜",
+                key="points.rank", told=told,
+                unreached="你的名次请私聊我发送「排行榜」查看。"))
     return Reply("\n".join(lines))
+
+
+def _tell_privately(ctx: Ctx, text: str, *, title: str, key: str, told: str,
+                    unreached: str) -> str:
+    """A member's own figures, asked in a group, sent to them alone; what the group hears."""
+    member = ctx.member
+    assert member is not None
+    reached = write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER, title=title,
+                              answer=True, branch_id=member.branch_id,
+                              key=f"{key}|{ctx.message.platform}:{ctx.message.message_id}")
+    return told if reached else unreached
 
 
 def _named_or_just_ended(name: str, ctx: Ctx):
@@ -265,34 +334,141 @@ def _number(value: float | None) -> str:
 # entry and its reversal are one line, and a cancelled activity's entries one between them.
 LEDGER_LINES = 10
 LEDGER_READ = 200
+# An entry posted this long after its date (a 更正, a 补签 of an old activity) is pointed to
+# from the latest lines for this many days: the total changed, and the lines that say why
+# are dated where the activity was.
+POSTED_LATE = timedelta(days=1)
+LATE_POINTED_TO = timedelta(days=30)
+_ALL = ("全部", "所有", "全部明细", "各月")
+_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月份?")
+_MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
+_MONTH_WORDS = {"本月": 0, "这个月": 0, "这月": 0, "上月": 1, "上个月": 1}
+LEDGER_USAGE = "月份请写「积分明细 11月」「积分明细 上月」，各月合计写「积分明细 全部」。"
 
 
 def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None and member.id is not None
+    said = (args.get("month") or "").strip()
+    if said in _ALL:
+        return _privately(ctx, _month_totals(ctx))
+    if said:
+        month = _month_said(said, ctx.local_now.date())
+        if month is None:
+            return Reply.error(f"「{said}」不是月份。{LEDGER_USAGE}")
+        return _privately(ctx, _month_ledger(ctx, month))
     view = ledger_view(ctx.session, member_id=member.id, limit=LEDGER_READ)
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
-    tz = ctx.settings.tz
-    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest)
-                         for e in view.entries])[:LEDGER_LINES]
+    every = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    lines = every[:LEDGER_LINES]
     folded = sum(line.entries for line in lines) > len(lines)
-    head = f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分："
-    text = [head]
-    for line in lines:
-        local = line.when.astimezone(tz)
-        points = "±0" if line.points == 0 and line.entries > 1 else f"{line.points:+d}"
-        text.append(f"{local.month}月{local.day}日 {local:%H:%M} {points} {line.text}")
+    text = [f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分：",
+            *_ledger_lines(ctx, lines)]
     if folded:
         # Each line's figure is the sum of the entries it stands for: the totals still add up.
         entries = sum(line.entries for line in lines)
         text.append(f"以上 {entries} 笔记录合计 {sum(line.points for line in lines):+d} 分；"
                     "原记录与抵消它的冲销合为一行。")
+    if len(every) > LEDGER_LINES or len(view.entries) == LEDGER_READ:
+        # A correction is dated like the entry it corrects: one made today on an activity
+        # of weeks ago changed the total, and its line is not among the latest.
+        shown_from = lines[-1].when
+        tz = ctx.settings.tz
+        late = sorted({(at.astimezone(tz).year, at.astimezone(tz).month)
+                       for at, _, made in entry_moments(ctx.session, member_id=member.id)
+                       if at < shown_from and made - at > POSTED_LATE
+                       and made >= ctx.now - LATE_POINTED_TO}, reverse=True)
+        if late:
+            months = "、".join(f"{m}月" for _, m in late)
+            text.append(f"{months}的记录近期有更正或补签：发送「积分明细 {late[0][1]}月」查看。")
+        text.append("更早的记录按月查看，如「积分明细 "
+                    f"{shown_from.astimezone(tz).month}月」；各月合计：「积分明细 全部」。")
+    return _privately(ctx, "\n".join(text + _versions_named(lines)))
+
+
+def _versions_named(lines) -> list[str]:
+    """How to read the earlier rules version a line names (按规则版本 …)."""
+    versions = [line.text.rsplit("按规则版本 ", 1)[1][:8] for line in lines
+                if "按规则版本 " in line.text]
+    return [f"旧版本的规则：发送「积分规则 {versions[0]}」查看。"] if versions else []
+
+
+def _ledger_lines(ctx: Ctx, lines) -> list[str]:
+    out = []
+    for line in lines:
+        local = line.when.astimezone(ctx.settings.tz)
+        points = "±0" if line.points == 0 and line.entries > 1 else f"{line.points:+d}"
+        out.append(f"{local.month}月{local.day}日 {local:%H:%M} {points} {line.text}")
+    return out
+
+
+def _month_said(said: str, today: date) -> date | None:
+    """The first day of the month 11月, 2026年11月, 2026-11, 上月 or 本月 names: a month
+    later in the year than this one is last year's (积分明细 12月 asked in January)."""
+    said = said.removesuffix("的")
+    if said in _MONTH_WORDS:
+        first = today.replace(day=1)
+        return (first - timedelta(days=1)).replace(day=1) if _MONTH_WORDS[said] else first
+    match = _MONTH.fullmatch(said) or _MONTH_ISO.fullmatch(said)
+    if match is None or not 1 <= int(match[2]) <= 12:
+        return None
+    month = int(match[2])
+    year = int(match[1]) if match[1] else today.year - (month > today.month)
+    first = date(year, month, 1)
+    return first if first <= today else None
+
+
+def _month_ledger(ctx: Ctx, month: date) -> str:
+    """Every line of one month: an entry and its reversal are dated alike, so a correction
+    is always in the month of what it corrects, and the month's total is 积分's."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    tz = ctx.settings.tz
+    start = datetime.combine(month, time(0), tzinfo=tz)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    view = ledger_view(ctx.session, member_id=member.id, limit=None, start=start, end=end)
+    name = f"{month.year}年{month.month}月"
+    if not view.entries:
+        return f"你{name}还没有积分记录。"
+    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    entries = sum(line.entries for line in lines)
+    folded = entries > len(lines)
+    total = sum(line.points for line in lines)
+    return "\n".join([f"{member.name} {name}的积分明细（{len(lines)} {'项' if folded else '笔'}）：",
+                      *_ledger_lines(ctx, lines),
+                      f"{month.month}月合计 {total:+d} 分（{entries} 笔记录"
+                      + ("；原记录与抵消它的冲销合为一行）" if folded else "）"),
+                      *_versions_named(lines)])
+
+
+def _month_totals(ctx: Ctx) -> str:
+    """Each month's total, newest first: they add up to the member's whole ledger, and each
+    month is opened with 积分明细 N月."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    tz = ctx.settings.tz
+    totals: dict[tuple[int, int], list[int]] = {}
+    for at, points, _ in entry_moments(ctx.session, member_id=member.id):
+        local = at.astimezone(tz)
+        totals.setdefault((local.year, local.month), []).append(points)
+    if not totals:
+        return "你还没有积分记录。签到、学习都会记入积分。"
+    lines = [f"{member.name} 各月积分合计："]
+    lines += [f"{y}年{m}月 {sum(p):+d} 分（{len(p)} 笔）"
+              for (y, m), p in sorted(totals.items(), reverse=True)]
+    lines.append("某月的每一笔：发送「积分明细 11月」。")
+    return "\n".join(lines)
+
+
+def _privately(ctx: Ctx, text: str) -> Reply:
+    member = ctx.member
+    assert member is not None
     if ctx.message.is_private:
-        return Reply("\n".join(text))
+        return Reply(text)
     # Asked in a group, the entries would list the member's absences and a secretary's
     # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer.
-    if not write_privately(ctx, [member], "\n".join(text), kind=outbox.POINTS_LEDGER,
+    if not write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER,
                            title="积分明细", answer=True, branch_id=member.branch_id,
                            key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}"):
         return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
@@ -324,29 +500,64 @@ def _ledger_item(entry, view, current: str) -> LedgerItem:
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:
     """The rules loaded now, so that every entry of 积分明细 can be checked against them;
-    the version is the one each ledger entry names."""
+    the version is the one each ledger entry names. With a version (积分明细 names it
+    beside a line counted by earlier rules): that version, as it was kept."""
+    said = (args.get("version") or "").strip().lower()
+    if said and not ctx.rules.digest.startswith(said):
+        return _rules_version(ctx, said)
     lines = [f"积分规则（版本 {ctx.rules.digest[:8]}）：", *describe_rules(ctx.rules),
              "每一笔积分的来历：发送「积分明细」。"]
     return Reply("\n".join(lines))
 
 
+_VERSION = re.compile(r"[0-9a-fA-F]{4,16}")
+
+
+def _rules_version(ctx: Ctx, said: str) -> Reply:
+    kept = ctx.session.execute(select(RuleSet).where(RuleSet.digest.startswith(said))  # type: ignore[attr-defined]
+                               .order_by(RuleSet.loaded_at)).scalars().all()
+    if len(said) < 4 or len(kept) != 1:
+        return Reply.error(f"没有版本「{said}」的积分规则。版本号见「积分明细」每行后的"
+                           f"（按规则版本 …），现行版本 {ctx.rules.digest[:8]}。")
+    version = kept[0]
+    try:
+        described = describe_rules(parse_rules(version.content))
+    except RulesError:  # kept as loaded then; a later djbot reads it no more: as written
+        described = version.content.strip().splitlines()
+    since = version.loaded_at.astimezone(ctx.settings.tz)
+    return Reply("\n".join([f"积分规则（版本 {version.digest[:8]}，{since.month}月{since.day}日启用；"
+                            f"现行版本 {ctx.rules.digest[:8]}）：", *described]))
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
-        name="积分", summary="查看我本周、本月、本年的积分和本月排名", handler=my_points,
+        name="积分", summary="查看我本周、本月、本年的积分和本月排名（上月、上周可另查；在群里发送则私聊回复）",
+        handler=my_points,
+        # 上月积分: the month just ended, asked in the days 先锋党员 are nominated.
+        args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),),
         aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次", "排第几名"), example="积分",
         capability="points",
     ))
     registry.add(Command(
-        name="积分明细", summary="查看我最近 10 笔积分及其规则（在群里发送则私聊回复）",
+        name="积分明细",
+        summary="查看我最近 10 笔积分及其来源；写月份看那个月的每一笔，写「全部」看各月合计"
+                "（在群里发送则私聊回复）",
         handler=ledger,
+        # rest, so that 上月积分明细 keeps its 上月 (a period said first reaches a rest).
+        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20),),
         # A member asking why points were taken, or for their own record, gets the entries.
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),
         example="积分明细", capability="points",
     ))
     registry.add(Command(
-        name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档",
+        name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档"
+                                  "（写版本号看积分明细里标注的旧版本）",
         handler=rules, example="积分规则", capability="points",
+        # strict: only a version (hex) is read; anything else is refused as extra words,
+        # as before (怎么才能加分 is no version 才能).
+        args=(word("version", "版本号", optional=True, hint="版本号，如 1106f742",
+                   known=_VERSION.fullmatch, strict=True),),
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
                  "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",
                  "分档规则"),

@@ -20,6 +20,8 @@ RULE = "study.per_30min"
 MAX_KIND_CHARS = 10
 MAX_MATERIAL_CHARS = 200
 MINUTES_IN_A_DAY = 24 * 60
+# The same study sent again within this long is the same one sent twice.
+SAME_STUDY_WITHIN = timedelta(minutes=10)
 
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
@@ -49,6 +51,14 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # hours of study in one day would be counted there as if they had been.
         return Reply.error(f"今天已记录学习 {before} 分钟，再记 {minutes} 分钟就超过一天的 24 小时，"
                            "这次没有记录。请核对时长；记错的一条可发送「撤销」撤回。")
+    twin = _same_study_just_logged(ctx.session, member_id=member.id, kind=kind, minutes=minutes,
+                                   material=material, since=ctx.now - SAME_STUDY_WITHIN)
+    if twin is not None:
+        # Each message of a double tap, or one sent again when the reply was slow, is a
+        # message of its own: 45 minutes of study would count as 90, with their points.
+        at = twin.logged_at.astimezone(ctx.settings.tz)
+        return Reply.error(f"{at:%H:%M} 已记录同样的学习：{kind} {minutes} 分钟，这次没有重复记录。"
+                           f"如果确实又学了一次，请写上这次的材料，例如：学习 {kind} {minutes} 第二章")
     day_start = datetime.combine(today, time(0), tzinfo=ctx.settings.tz)
     already = points_between(ctx.session, member_id=member.id, start=day_start,
                              end=day_start + timedelta(days=1))
@@ -84,6 +94,20 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif earned == 0:
         lines.append(f"每满 30 分钟记 {ctx.rules.study_points_per_30_minutes} 分。")
     return Reply("\n".join(lines))
+
+
+def _same_study_just_logged(session: Session, *, member_id: int, kind: str, minutes: int,
+                            material: str | None, since: datetime) -> StudyLog | None:
+    """The member's study of the same kind, length and material logged since `since` and
+    not taken back: the same study sent twice, not a second one (that one ends later)."""
+    same_material = (StudyLog.material.is_(None) if material is None  # type: ignore[union-attr]
+                     else StudyLog.material == material)
+    return session.exec(
+        select(StudyLog).where(StudyLog.member_id == member_id, StudyLog.kind == kind,
+                               StudyLog.minutes == minutes, same_material,
+                               StudyLog.logged_at >= since,
+                               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]
+        .order_by(StudyLog.logged_at.desc()).limit(1)).first()
 
 
 def minutes_on(session: Session, *, member_id: int, day: date) -> int:

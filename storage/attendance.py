@@ -1372,24 +1372,17 @@ def finalize_due(
 
 
 def activity_to_rate(session: Session, *, member: Member, now: datetime) -> Activity | None:
-    """The latest activity in the past week that the member attended or was expected at."""
-    took_part = select(Attendance.activity_id).where(Attendance.member_id == member.id)
-    scope = [Activity.branch_id.is_(None), Activity.id.in_(took_part)]
-    if member.branch_id is not None:
-        scope.append(Activity.branch_id == member.branch_id)
-    candidates = session.exec(
+    """The latest activity in the past week that the member took part in (签到, 迟到, 补签):
+    a rating says how the activity went, which one absent or on leave cannot tell."""
+    took_part = select(Attendance.activity_id).where(Attendance.member_id == member.id,
+                                                     Attendance.status.in_(ATTENDED))  # type: ignore[attr-defined]
+    return session.exec(
         select(Activity)
         .where(Activity.starts_at <= now, Activity.starts_at >= now - RATING_WINDOW,
-               Activity.status != CANCELLED, or_(*scope))
+               Activity.status != CANCELLED, Activity.id.in_(took_part))  # type: ignore[union-attr]
         .order_by(Activity.starts_at.desc())
-        .limit(20)
-    ).all()
-    for activity in candidates:
-        row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
-        on_record = row is not None and row.status != AttendanceStatus.WITHDRAWN
-        if on_record or expected_at(session, member=member, activity=activity):
-            return activity
-    return None
+        .limit(1)
+    ).first()
 
 
 def rate(

@@ -35,7 +35,7 @@ LECTURE_TYPES = (ActivityType.PARTY_LECTURE.value, ActivityType.LECTURE_HALL.val
 
 
 # A nomination made in a month's first days is for the month just ended: the shortlist
-# arrives on a month's last day.
+# of a month arrives in them, once the month is whole (bot.scheduling.committee).
 NOMINATION_GRACE_DAYS = 10
 
 

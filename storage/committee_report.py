@@ -286,6 +286,25 @@ class Candidate:
     study_minutes: int
 
 
+def _in_branch_as_it_ended(session: Session, *, branch_id: int, end: datetime) -> list:
+    """The members who were in the branch as the span ended (as they are now, for a span
+    under way): the branch that may nominate them for it (handlers.pioneers._nominee). One
+    who moved or left the roster since is its; one who came since is not."""
+    from sqlalchemy import and_, func, or_
+
+    from storage.models import Member, PastMembership
+
+    moment = end - timedelta(microseconds=1)
+    came = func.coalesce(Member.branch_since, Member.created_at)
+    now_here = and_(Member.branch_id == branch_id, Member.active == True,  # noqa: E712
+                    came <= moment)
+    was_here = Member.id.in_(select(PastMembership.member_id).where(  # type: ignore[union-attr]
+        PastMembership.branch_id == branch_id, PastMembership.since <= moment,
+        PastMembership.until > moment))
+    return list(session.execute(select(Member).where(
+        Member.forgotten == False, or_(now_here, was_here))).scalars())  # noqa: E712
+
+
 def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end: datetime,
                       limit: int | None = 5) -> list[Candidate]:
     """The month's record, best first (the first `limit`, or everyone): points, then
@@ -297,7 +316,6 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
     from storage.models import (
         Attendance,
         AttendanceStatus,
-        Member,
         PioneerNomination,
         PointEntry,
         StudyLog,
@@ -333,9 +351,7 @@ def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end:
     honoured = set(session.execute(select(PioneerNomination.member_id).where(
         PioneerNomination.month == start.date().replace(day=1))).scalars())
     candidates = []
-    for member in session.execute(select(Member).where(
-            Member.branch_id == branch_id, Member.active == True,  # noqa: E712
-            Member.forgotten == False)).scalars():  # noqa: E712
+    for member in _in_branch_as_it_ended(session, branch_id=branch_id, end=end):
         mid = member.id
         if mid in absent or mid in honoured:
             continue

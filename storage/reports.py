@@ -299,16 +299,34 @@ class LedgerView:
     digests: dict[int, str] = field(default_factory=dict)
 
 
-def ledger_view(session: Session, *, member_id: int, limit: int) -> LedgerView:
-    """The member's latest `limit` entries with their activities, studies, reversals and
-    rules versions."""
-    entries = recent_entries(session, member_id=member_id, limit=limit)
+def ledger_view(session: Session, *, member_id: int, limit: int | None,
+                start: datetime | None = None, end: datetime | None = None) -> LedgerView:
+    """The member's latest `limit` entries (all of them in [start, end) when given) with
+    their activities, studies, reversals and rules versions."""
+    if start is not None and end is not None:
+        entries = list(session.execute(
+            select(PointEntry)
+            .where(PointEntry.member_id == member_id, PointEntry.occurred_at >= start,
+                   PointEntry.occurred_at < end)
+            .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc())
+        ).scalars())
+    else:
+        entries = recent_entries(session, member_id=member_id, limit=limit or 10)
     ids = {e.ruleset_id for e in entries if e.ruleset_id is not None}
     digests = dict(session.execute(select(RuleSet.id, RuleSet.digest)
                                    .where(RuleSet.id.in_(ids))).all()) if ids else {}
     return LedgerView(entries, entry_activities(session, entries=entries),
                       entry_studies(session, entries=entries), reversed_entries(entries),
                       digests)
+
+
+def entry_moments(session: Session, *, member_id: int) -> list[tuple[datetime, int, datetime]]:
+    """Every entry of a member as (occurred_at, points, created_at): 积分明细 全部 adds them
+    up by month, and the latest view finds corrections made lately on older lines."""
+    return [(at, points, made) for at, points, made in session.execute(
+        select(PointEntry.occurred_at, PointEntry.points, PointEntry.created_at)
+        .where(PointEntry.member_id == member_id)
+        .order_by(PointEntry.occurred_at.desc(), PointEntry.id.desc())).all()]
 
 
 def _reversed_id(source_id: str) -> int | None:

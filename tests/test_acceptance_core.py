@@ -94,6 +94,8 @@ def test_theme_day_through_the_console(djbot, runtime, clock, tmp_path):
     board = chat(djbot, "u18", "排行榜 本周").splitlines()
     assert f"共 7 人并列第 1 名（{present} 分）" in board  # no names above it: no 「另有」
     assert not any(line.startswith("1. ") or "另有" in line for line in board)
-    assert board[-1] == f"你：第 8 名，{late} 分。"
+    # 8th and not named: the group hears no place; it goes to u18 alone.
+    assert board[-2:] == ["你的名次已私聊发给你。", "📣 11月23日 09:15 [wecom 私聊 u18] "
+                          f"城关派出所党支部 本周积分排行：你第 8 名，{late} 分。"], board
     # No bottom list: the silent member with no points is not ranked in public.
     assert not any("成员1-9" in line for line in board)

@@ -340,7 +340,7 @@ def test_finish_reports_participation_and_keeps_absence_provisional(runtime, cha
 
 
 def test_rating_the_activity_and_replacing_the_rating(runtime, chat, clock, branch_id):
-    assert "没有你参加或应参加的活动" in chat.say("l4", "评价 5").text
+    assert "没有你参加过的活动" in chat.say("l4", "评价 5").text
     chat.say("sec1", "开始 主题党日", chat="g1")
     chat.say("l4", "签到", chat="g1")
     clock.advance(hours=3)
@@ -353,6 +353,29 @@ def test_rating_the_activity_and_replacing_the_rating(runtime, chat, clock, bran
     assert "评价 5.0 分（1 人）" in chat.say("sec1", "活动", chat="g1").text
     clock.advance(days=8)
     assert chat.say("l4", "评价 3").is_error
+
+
+def test_only_those_who_took_part_rate_an_activity(runtime, chat, clock, branch_id):
+    """评价 is how secretaries see what works: 张三, absent from the theme day, and 李四, on
+    leave for it, could each rate it (5 stars from nobody who was there); only those who
+    took part (签到, 迟到, 补签) are heard."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    chat.say("l4", "请假 值班", chat="g1")
+    chat.say("z2", "签到", chat="g1")
+    clock.advance(hours=3)
+    chat.say("sec1", "结束", chat="g1")
+    chat.say("sec1", "确认缺席", chat="g1")
+    assert (_row(runtime.engine, "张三", "1001").status, _row(runtime.engine, "李四").status) \
+        == ("absent", "leave")
+    for who in ("z1", "l4"):
+        reply = chat.say(who, "评价 5 很好")
+        assert reply.is_error and reply.text == "最近 7 天没有你参加过的活动可以评价。", reply.text
+    assert "感谢评价" in chat.say("z2", "评价 2 太长了").text
+    assert "已为 张三 补签" in chat.say("sec1", "补签 1001 手机没电", chat="g1").text
+    assert _row(runtime.engine, "张三", "1001").status == "makeup"
+    assert "感谢评价" in chat.say("z1", "评价 4").text
+    with Session(runtime.engine) as s:
+        assert sorted(s.exec(select(Rating.score)).all()) == [2, 4]
 
 
 # --- bad input ----------------------------------------------------------------------

@@ -938,13 +938,30 @@ def test_an_absence_from_a_cancelled_activity_does_not_count_against_a_pioneer(r
         day.status = "cancelled"
 
     seed(runtime.engine, cancelled_absence)
-    clock.set(local(2026, 11, 30, 10, 0))
+    clock.set(local(2026, 12, 2, 10, 0))
     ticker(runtime, clock).tick()
     [shortlist] = outbox(runtime, "pioneer.shortlist")
     assert "1. 张三 0分 出勤1次" in shortlist.payload["text"]
     assert "李四" not in shortlist.payload["text"]  # came only to the cancelled one
     nominated = chat.say("sec1", "推荐 先锋党员 张三 带头值守")
     assert not nominated.is_error and "已推荐 张三" in nominated.text
+
+
+def test_the_leaders_group_hears_of_a_nomination_waiting_for_them(runtime, chat, clock, bureau):
+    """A secretary's 推荐 was answered 「待领导确认」 and told no leader: the nomination
+    waited until one happened to send 先锋党员, and the month's honour was never given. The
+    leaders' group now hears of it once, with how to confirm; nothing goes to a branch."""
+    clock.set(local(2026, 12, 2, 22, 0))  # nominated at night: the leaders hear in the morning
+    chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件", chat="g1")
+    [told] = outbox(runtime, "pioneer.nominated")
+    assert (told.target_kind, told.target) == ("leaders", "lg")
+    assert told.payload["text"] == ("【先锋党员待确认】2026年11月 一支部 张三（王书记推荐）\n"
+                                    "事迹：连续值守破获电诈案件\n确认请发送「确认 先锋党员 张三」。")
+    assert told.next_attempt_at.astimezone(SHANGHAI) == local(2026, 12, 3, 7, 30)
+    chat.say("sec1", "推荐 先锋党员 张三 连续值守破获电诈案件")  # the same again: told once
+    assert len(outbox(runtime, "pioneer.nominated")) == 1
+    refused = chat.say("zs", "推荐 先锋党员 李四 好")
+    assert refused.is_error and len(outbox(runtime, "pioneer.nominated")) == 1
 
 
 def test_confirming_honours_the_member_in_the_branch_and_leaders_groups_once(runtime, chat, clock,
@@ -1066,6 +1083,30 @@ def test_a_nomination_can_be_confirmed_after_the_member_left_the_roster(
     assert "11月 一支部 张三" in chat.say("zl", "先锋党员").text
 
 
+def test_the_shortlist_of_a_month_lists_who_was_in_the_branch_as_it_ended(
+        runtime, chat, clock, bureau):
+    """张三 did November's work in 一支部 and moved to 二支部 on 1 December, before the
+    shortlist of November went out: it put him on 二支部's list (whose 推荐 is refused: not
+    theirs in November) and left him off 一支部's, the branch that may nominate him."""
+    one, two = bureau
+
+    def record(s):
+        record_at(s, hold(s, one, local(2026, 11, 10, 14, 30), "主题党日"),
+                  {"张三": "present", "李四": "present"})
+        record_at(s, hold(s, two, local(2026, 11, 11, 14, 30), "主题党日"), {"赵六": "present"})
+
+    seed(runtime.engine, record)
+    _moves(runtime, "张三", to=two.id, on=local(2026, 12, 1, 9, 0))
+    clock.set(local(2026, 12, 2, 9, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 12, 2, 10, 0))
+    t.tick()
+    lists = {m.target: m.payload["text"] for m in outbox(runtime, "pioneer.shortlist")}
+    assert "张三" in lists["sec1"] and "李四" in lists["sec1"], lists
+    assert "张三" not in lists["sec2"] and "赵六" in lists["sec2"], lists
+    assert "已推荐 张三" in chat.say("sec1", "推荐 先锋党员 张三 带头值守").text
+
+
 def test_in_january_the_roll_shows_last_decembers_pioneers(runtime, chat, clock, bureau):
     """December's 先锋党员 are nominated and confirmed in January's first days. Before,
     `先锋党员` in January listed only the new year's months: December's honours appeared in
@@ -1112,10 +1153,10 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
         record_at(s, day, {"张三": "present", "李四": "absent"})
 
     seed(runtime.engine, record)
-    clock.set(local(2026, 11, 30, 9, 59))
+    clock.set(local(2026, 12, 2, 9, 59))
     t = ticker(runtime, clock)
     for minute in (0, 1, 2):
-        clock.set(local(2026, 11, 30, 10, minute))
+        clock.set(local(2026, 12, 2, 10, minute))
         t.tick()
     ticker(runtime, clock).tick()  # another replica
     [shortlist] = outbox(runtime, "pioneer.shortlist")
@@ -1124,6 +1165,44 @@ def test_the_month_end_shortlist_goes_privately_to_each_secretary_once(runtime, 
     assert "1. 张三 0分 出勤1次" in text and "李四" not in text  # absent: not listed
     assert "另有" not in text  # one eligible, one listed
     # 二支部 had no record this month: no empty list sent.
+
+
+def test_the_shortlist_comes_when_the_month_is_whole_and_its_absences_confirmed(
+        runtime, chat, clock, bureau):
+    """The shortlist came at 10:00 on the month's last day: the night study that evening was
+    not in it, 张三, absent from it, was put forward, and the secretary who nominated him
+    from it was refused (未请假的缺席). It comes once the last day's absences are confirmed,
+    on the 2nd, from the whole month, with the days left to nominate in."""
+    one, _ = bureau
+
+    def record(s):
+        record_at(s, hold(s, one, local(2026, 11, 10, 14, 30), "主题党日"),
+                  {"张三": "present", "李四": "present"})
+
+    seed(runtime.engine, record)
+    clock.set(local(2026, 11, 30, 9, 59))
+    t = ticker(runtime, clock)
+    clock.set(local(2026, 11, 30, 10, 0))
+    t.tick()
+    assert outbox(runtime, "pioneer.shortlist") == []
+    clock.set(local(2026, 11, 30, 19, 30))
+    chat.say("sec1", "开始 政治夜学", chat="g1")
+    chat.say("ls", "签到", chat="g1")
+    clock.set(local(2026, 11, 30, 21, 0))
+    chat.say("sec1", "结束", chat="g1")
+    for moment in (local(2026, 12, 1, 10, 0), local(2026, 12, 1, 21, 30),
+                   local(2026, 12, 2, 9, 59)):
+        clock.set(moment)
+        t.tick()
+    assert outbox(runtime, "pioneer.shortlist") == []
+    clock.set(local(2026, 12, 2, 10, 0))
+    t.tick()
+    [shortlist] = outbox(runtime, "pioneer.shortlist")
+    text = shortlist.payload["text"]
+    assert text.startswith("【先锋党员推荐】一支部 11月候选（按11月积分、出勤、学习；"), text
+    assert "1. 李四" in text and "出勤2次" in text and "张三" not in text, text
+    assert "（12月10日前有效）" in text, text
+    assert "暂不能推荐" not in chat.say("sec1", "推荐 先锋党员 李四 带头值守").text
 
 
 def test_the_shortlist_says_how_many_more_are_eligible_than_it_names(runtime, clock, bureau):
@@ -1138,9 +1217,9 @@ def test_the_shortlist_says_how_many_more_are_eligible_than_it_names(runtime, cl
         record_at(s, day, {name: "present" for name in names})
 
     seed(runtime.engine, record)
-    clock.set(local(2026, 11, 30, 9, 59))
+    clock.set(local(2026, 12, 2, 9, 59))
     t = ticker(runtime, clock)
-    clock.set(local(2026, 11, 30, 10, 0))
+    clock.set(local(2026, 12, 2, 10, 0))
     t.tick()
     [shortlist] = outbox(runtime, "pioneer.shortlist")
     text = shortlist.payload["text"]

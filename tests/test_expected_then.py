@@ -383,7 +383,7 @@ def test_a_newcomer_is_told_an_activity_ended_before_they_came_is_not_theirs(
     assert reply.is_error
     assert reply.text == "政治夜学（19:30）举行时你还不在本支部（11月24日才调入），不需要你参加。"
     assert rows_of(runtime, "丙") == []
-    assert "最近 7 天没有你参加或应参加的活动" in chat.say("c", "评价 5").text
+    assert "最近 7 天没有你参加过的活动" in chat.say("c", "评价 5").text
 
 
 def test_the_quick_lane_reads_a_spell_begun_after_the_end_as_the_sql_does(runtime, clock):

@@ -691,9 +691,34 @@ def test_a_secretary_naming_the_member_with_a_comma_or_glued_withdraws_theirs(
     chat.say("li", "学习 理论 600")
     clock.advance(timedelta(days=1, minutes=1))
     chat.say("sec", "学习 理论 30")
-    asked = chat.say("sec", said, chat="g1").text
+    asked = chat.say("sec", said).text
     assert asked.startswith("将撤销李明 11月23日 09:00 的学习记录：理论 600 分钟"), asked
     assert "原因：时长不实" in asked, asked
+
+
+def test_a_study_withdrawn_in_the_group_is_not_read_out_there(runtime, chat, clock):
+    """撤销学习 李明 时长不实 sent in the branch group was answered there with 李明's record,
+    the reason and his points (「已撤销李明 … 理论 600 分钟，积分 -4」): a member's study
+    called untrue before the branch, where 更正 of an attendance names nobody. The group
+    hears that a record is withdrawn; 李明 hears the rest privately, as before."""
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "李明", wecom="li")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec")
+    seed(runtime.engine, scene)
+    chat.say("li", "学习 理论 600")
+    clock.advance(timedelta(days=1, minutes=1))
+    asked = chat.say("sec", "撤销学习 李明 时长不实", chat="g1").text
+    assert asked == ("将撤销这位党员 11月23日 09:00 的 1 条学习记录（600 分钟），冲销其积分。\n"
+                     "确认请在 5 分钟内发送「确认」。"), asked
+    done = chat.say("sec", "确认", chat="g1").text
+    assert done == ("已撤销 1 条学习记录，相关积分已冲销，已私聊告知本人。"
+                    "撤销学习涉及个人记录，今后可以私聊我发送。"), done
+    assert "本周：0 分" in chat.say("li", "积分").text
+    told = [text for *_, text in drain(runtime, clock)]
+    assert any(t.startswith("【学习记录撤销】王书记撤销了你 11月23日 09:00 的学习记录：理论 600 分钟，"
+                            "积分 -4。原因：时长不实") for t in told), told
 
 
 def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime, chat, clock):
@@ -714,10 +739,10 @@ def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime
 
     assert "不是本支部的党员" in chat.say("sec2", "撤销学习 李明 时长不实").text
     assert "请写明原因" in chat.say("sec", "撤销学习 李明", chat="g1").text
-    asked = chat.say("sec", "撤销学习 李明 时长不实", chat="g1").text
+    asked = chat.say("sec", "撤销学习 李明 时长不实").text
     assert asked.startswith("将撤销李明 11月23日 09:00 的学习记录：理论 600 分钟"), asked
     assert "本周：4 分" in chat.say("li", "积分").text  # nothing changes until 确认
-    done = chat.say("sec", "确认", chat="g1").text
+    done = chat.say("sec", "确认").text
     assert done.startswith("已撤销李明 11月23日 09:00 的学习记录：理论 600 分钟，积分 -4"), done
     assert "本周：0 分" in chat.say("li", "积分").text
     assert ledger_lines(chat, "li") == [

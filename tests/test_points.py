@@ -80,7 +80,7 @@ def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, cl
 
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
-    reply = chat.say("wu", "排行榜 本月", chat="g1")
+    reply = chat.say("wu", "排行榜 本月")
     assert reply.text.splitlines()[-1] == "你：第 4 名，-1 分。"
 
 
@@ -89,8 +89,10 @@ def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
     mine = chat.say("ding", "积分")
     assert "本月：9 分" in mine.text and "不参与排行" in mine.text
     assert "排名" not in mine.text
-    board = chat.say("ding", "排行榜", chat="g1")
+    board = chat.say("ding", "排行榜")
     assert board.text.splitlines()[-1] == "你未参与排行，本月 9 分。"
+    # Out of the public ranking, in the group their points are not read out either.
+    assert chat.say("ding", "排行榜", chat="g1").text.splitlines()[-1] == "你的积分已私聊发给你。"
 
 
 def test_my_points_this_week_month_year_and_rank(runtime, chat):
@@ -102,7 +104,7 @@ def test_my_points_this_week_month_year_and_rank(runtime, chat):
         award(session, jia, 7, local(2025, 12, 31, 23, 0))  # last year: not counted
         award(session, jia, 1, local(2026, 11, 22, 23, 59))  # last Sunday: month, not week
     seed(runtime.engine, scene)
-    reply = chat.say("jia", "积分", chat="g1")
+    reply = chat.say("jia", "积分")
     assert "本周：2 分" in reply.text
     assert "本月：8 分" in reply.text
     assert "本年：12 分" in reply.text
@@ -491,7 +493,7 @@ def test_a_member_who_moved_is_ranked_in_the_new_branch_by_what_they_earned_ther
     mine = chat.say("jia", "积分").text
     assert "本月：10 分" in mine
     assert "本月支部排名：第 4 名（共 4 人），按在本支部所得 1 分排名" in mine, mine
-    board = chat.say("jia", "排行榜", chat="g2").text.splitlines()
+    board = chat.say("jia", "排行榜").text.splitlines()
     assert board[1:4] == ["1. 乙 5 分", "2. 丙 4 分", "3. 丁 3 分"], board
     assert board[-1] == "你：第 4 名，10 分，按在本支部所得 1 分排名。"
     bureau = chat.say("boss", "排行榜", chat="g-leaders").text
@@ -530,4 +532,137 @@ def test_points_counted_by_earlier_rules_say_which_version_in_the_ledger(
     assert f"版本 {new}" in chat.say("a", "积分规则").text
     assert chat.say("a", "积分明细").text.splitlines()[1:] == [
         "11月25日 09:00 +6 主题党日 出席",
-        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）"]
+        f"11月23日 09:00 +3 主题党日 出席（按规则版本 {old}）",
+        f"旧版本的规则：发送「积分规则 {old}」查看。"]
+
+
+def test_last_months_points_are_last_months_not_this_months(runtime, chat, clock):
+    """上月积分 in the days 先锋党员 are nominated answered with this month's points (上月
+    was dropped): 甲 was told 0 for a November in which they had 5 and were first."""
+    seed(runtime.engine, branch_with_points)  # every point earned on 10 November
+    clock.set(local(2026, 12, 2, 10, 0))
+    chat.say("bing", "学习 党章 60")  # December: 丙 2
+    for said in ("上月积分", "积分 上月", "上个月的积分"):
+        reply = chat.say("jia", said)
+        assert not reply.is_error, reply.text
+        assert reply.text.splitlines()[:3] == [
+            "甲 上月（11月）的积分：5 分", "上月支部排名：第 1 名（共 4 人）",
+            "发送「积分明细」查看每一笔积分的来源。"], reply.text
+    assert "本月：0 分" in chat.say("jia", "积分").text
+    assert chat.say("bing", "上月积分").text.splitlines()[:2] == [
+        "丙 上月（11月）的积分：3 分", "上月支部排名：第 3 名（共 4 人）"]
+    assert "上周（11月23日—11月29日）的积分：0 分" in chat.say("jia", "上周积分").text
+    assert "时间只能是" in chat.say("jia", "积分 去年").text
+
+
+def test_the_whole_ledger_is_in_reach_by_month_and_a_late_correction_is_pointed_to(
+        runtime, chat, clock):
+    """积分明细 showed the newest 10 lines by date, and nothing more: 甲, corrected in December
+    to 缺席 at a theme day of 5 November (its 出席 reversed, the penalty posted), saw their
+    total fall and had no way to the lines that said why. Now the 10 lines say how to see
+    the rest, name the month a recent correction is in, and 积分明细 11月 shows that month
+    whole, the correction beside the entry it reverses, adding up to 上月积分."""
+    def scene(session):
+        branch_with_a_leader(session)
+        jia = session.exec(select(Member).where(Member.name == "甲")).one()
+        for day in range(10, 22):  # twelve studies after the theme day
+            award(session, jia, 2, local(2026, 11, day, 20, 0))
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 5, 14, 30))
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("a", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    clock.set(local(2026, 12, 2, 9, 0))
+    chat.say("a", "学习 党史 60")
+    told = chat.say("sec", "更正 甲 缺席 11月5日 他人代签")
+    assert not told.is_error, told.text
+
+    recent = chat.say("a", "积分明细").text.splitlines()
+    assert len(recent) == 1 + 10 + 2, recent
+    assert "他人代签" not in "\n".join(recent[:11])  # 5 November is not among the newest
+    assert recent[-2] == "11月的记录近期有更正或补签：发送「积分明细 11月」查看。", recent
+    assert recent[-1] == "更早的记录按月查看，如「积分明细 11月」；各月合计：「积分明细 全部」。"
+
+    november = chat.say("a", "积分明细 11月").text.splitlines()
+    assert november[0] == "甲 2026年11月的积分明细（13 项）：", november
+    said = "\n".join(november)
+    assert said.count("自学") == 12 and "他人代签" in said
+    # The 出席 and its reversal are one line, with the reason (the penalty comes with the
+    # activity's 确认缺席, not yet made).
+    assert any(line.startswith("11月5日 14:30 ±0 主题党日「学习新党章」出席") and "已冲销" in line
+               for line in november), said
+    total = int(chat.say("a", "上月积分").text.splitlines()[0].split("：")[1].removesuffix(" 分"))
+    assert november[-1].startswith(f"11月合计 {total:+d} 分"), november
+    assert chat.say("a", "积分明细 上月").text == chat.say("a", "积分明细 11月").text
+
+    overview = chat.say("a", "积分明细 全部").text.splitlines()
+    assert overview[0] == "甲 各月积分合计："
+    assert overview[1:3] == ["2026年12月 +2 分（1 笔）", f"2026年11月 {total:+d} 分（14 笔）"]
+    assert "本年：" + str(total + 2) + " 分" in chat.say("a", "积分").text
+
+    for wrong in ("积分明细 13月", "积分明细 明年"):
+        reply = chat.say("a", wrong)
+        assert reply.is_error and "积分明细 11月" in reply.text, reply.text
+    assert "11月还没有积分记录" in chat.say("sec", "积分明细 11月").text
+
+
+def test_a_members_own_figures_asked_in_the_group_go_privately(runtime, chat):
+    """戊, at -1 (an absence) and last, sent 排行榜 or 积分 in the branch group: the group read
+    「你：第 4 名，-1 分。」 and 「本月：-1 分 … 第 4 名（共 4 人）」, the bottom of the branch
+    named in public, which the board itself never does. What only the asker's own figures
+    say goes to them privately; the board, and the line of one it names, stay in the group."""
+    from storage.models import OutboxMessage
+
+    seed(runtime.engine, branch_with_points)
+    board = chat.say("wu", "排行榜", chat="g1").text
+    assert board.splitlines()[1:4] == ["1. 乙 5 分", "1. 甲 5 分", "3. 丙 3 分"]
+    assert "-1" not in board and "第 4 名" not in board, board
+    assert board.splitlines()[-1] == "你的名次已私聊发给你。"
+    mine = chat.say("wu", "积分", chat="g1").text
+    assert mine == "戊，你的积分已私聊发给你。", mine
+    with Session(runtime.engine) as s:
+        sent = [m.payload["text"] for m in s.exec(select(OutboxMessage).where(
+            OutboxMessage.target == "wu").order_by(OutboxMessage.id)).all()]
+    assert sent[0] == "一支部 本月积分排行：你第 4 名，-1 分。", sent
+    assert "本月：-1 分" in sent[1] and "第 4 名（共 4 人）" in sent[1], sent
+    # Named on the board already, the asker's line tells the group nothing new.
+    assert chat.say("bing", "排行榜", chat="g1").text.splitlines()[-1] == "你：第 3 名，3 分。"
+    # Privately, as before.
+    assert chat.say("wu", "排行榜 一支部").text.splitlines()[-1] == "你：第 4 名，-1 分。"
+    assert "本月：-1 分" in chat.say("wu", "积分").text
+
+
+def test_an_earlier_rules_version_named_in_the_ledger_can_be_read(
+        runtime, chat, clock, settings, engine, tmp_path):
+    """积分明细 said 「+3 主题党日 出席（按规则版本 …）」 and 积分规则 showed only the rules
+    loaded now (出席 +6): the version the line names could not be read anywhere in the chat,
+    so the +3 could not be checked. 积分规则 <版本> shows that version, kept on record."""
+    from bot.domain.rules import DEFAULT_RULES_PATH
+    from bot.runtime import build_runtime
+    from tests.conftest import ChatDriver
+
+    seed(runtime.engine, branch_with_a_leader)
+    chat.say("sec", "开始 主题党日", chat="g1")
+    chat.say("a", "签到", chat="g1")
+    chat.say("sec", "结束", chat="g1")
+    path = tmp_path / "rules.toml"
+    path.write_text(DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace(
+        "present = 3\nlate = 2", "present = 6\nlate = 4"), encoding="utf-8")
+    later = build_runtime(settings.model_copy(update={"rules_file": path}), clock=clock,
+                          engine=engine, migrate=False)
+    chat = ChatDriver(later)
+    clock.advance(days=2)
+    old, new = runtime.rules.digest[:8], later.rules.digest[:8]
+    ledger = chat.say("a", "积分明细").text
+    assert ledger.splitlines()[-1] == f"旧版本的规则：发送「积分规则 {old}」查看。", ledger
+    assert chat.say("a", "积分明细 本月").text.splitlines()[-1] == ledger.splitlines()[-1]
+    now_in_force = chat.say("a", "积分规则").text
+    then = chat.say("a", f"积分规则 {old}")
+    assert not then.is_error, then.text
+    assert then.text.splitlines()[0] == f"积分规则（版本 {old}，11月23日启用；现行版本 {new}）："
+    # The old version says 出席 +3 where the one in force says +6.
+    assert "主题党日：出席 +3，" in then.text and "主题党日：出席 +6，" in now_in_force, \
+        (then.text, now_in_force)
+    assert chat.say("a", f"积分规则 {new}").text == now_in_force
+    wrong = chat.say("a", "积分规则 abcdef12")
+    assert wrong.is_error and "没有版本「abcdef12」" in wrong.text, wrong.text

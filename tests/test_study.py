@@ -87,7 +87,7 @@ def test_short_studies_add_up_to_the_days_half_hours(runtime, chat, member):
 
 def test_a_withdrawn_study_leaves_the_days_half_hours_to_the_rest(runtime, chat, member):
     chat.say("u1", "学习 理论 45")  # +1
-    chat.say("u1", "学习 理论 45")  # 90 minutes: +2
+    chat.say("u1", "学习 党史 45")  # 90 minutes: +2
     assert "积分 -2" in chat.say("u1", "撤销 写重了").text
     again = chat.say("u1", "学习 理论 15")  # 60 minutes on record: 2, one of them new
     assert "今天累计学习 60 分钟，本次积分 +1" in again.text, again.text
@@ -97,8 +97,8 @@ def test_a_withdrawn_study_leaves_the_days_half_hours_to_the_rest(runtime, chat,
 def test_a_day_holds_no_more_study_than_it_has_hours(runtime, chat, member):
     """学习 理论 600 three times made 今天累计学习 1800 分钟: thirty hours in a day, counted in
     the year's 学习分钟 and the 先锋党员 shortlist. What would pass 24 hours is refused."""
-    for _ in range(2):
-        assert not chat.say("u1", "学习 理论 600").is_error
+    for kind in ("理论", "党史"):
+        assert not chat.say("u1", f"学习 {kind} 600").is_error
     third = chat.say("u1", "学习 理论 250")
     assert third.is_error and "1200 分钟" in third.text and "24 小时" in third.text, third.text
     assert "没有记录" in third.text
@@ -153,3 +153,20 @@ def test_undo_followed_by_another_record_leaves_the_study(runtime, chat, member,
     reply = chat.say("u1", said)  # (撤销 请假 alone is 销假's other name)
     assert reply.is_error and "已撤销学习记录" not in reply.text, reply.text
     assert points(runtime) == [2]
+
+
+def test_the_same_study_sent_twice_in_a_row_is_logged_once(runtime, chat, clock, member):
+    """学习 理论 45 sent twice (a double tap, or sent again when the reply was slow, each a
+    message of its own) logged 90 minutes and 3 points for one 45-minute study. The same
+    study again within minutes is taken as the same one; another study says what differs."""
+    first = chat.say("u1", "学习 理论 45", chat="g1")
+    assert "本次积分 +1" in first.text
+    clock.advance(minutes=1)
+    again = chat.say("u1", "学习 理论 45")
+    assert again.is_error and "没有重复记录" in again.text and "理论 45 分钟" in again.text
+    assert logs(runtime) == 1 and points(runtime) == [1]
+    other = chat.say("u1", "学习 理论 45 第二章")
+    assert not other.is_error and "今天累计学习 90 分钟" in other.text
+    clock.advance(minutes=30)
+    assert "今天累计学习 135 分钟" in chat.say("u1", "学习 理论 45").text
+    assert logs(runtime) == 3

@@ -3,12 +3,14 @@
 - 三会一课: a secretary is told once, privately, at 09:00 seven days before a required
   meeting's period ends, when none is held or scheduled by then (one message per secretary
   per period end, listing every meeting due then);
-- 先锋党员: on a month's last day at 10:00 each secretary privately gets the branch's
-  shortlist drawn from the month's record;
+- 先锋党员: once a month is whole and its last day's absences are confirmed (the 2nd at
+  10:00 with absences confirmed after 24 hours), each secretary privately gets the branch's
+  shortlist drawn from the month just ended, in the days a nomination for it is taken;
 - 整改: the morning after an open item's deadline (整改 … 12月底前) its owner is told once,
   privately; the leaders read it in 周报's 整改未完成.
 
-Both respect quiet hours and a branch's paused reminders; neither names anyone in a group.
+All three respect quiet hours, the first two a branch's paused reminders too (an 整改 is
+the committee's, not the branch's); none names anyone in a group.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.domain import meetings as m
-from bot.domain.points import month_of
+from bot.domain.points import month_of, previous_period
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from storage import committee_report as cr
@@ -76,16 +78,29 @@ def meeting_reminders(session: Session, *, since: datetime, now: datetime, setti
     return out
 
 
+def shortlist_at(month_start: date, settings: Settings) -> datetime:
+    """When the shortlist of the month before `month_start` goes: at SHORTLIST_AT once what
+    was held on its last day has had its absences confirmed (absence_confirm_hours), so the
+    list is of the whole month and names nobody an absence keeps off it; within the days a
+    nomination for that month is taken."""
+    whole = datetime.combine(month_start, time(0), tzinfo=settings.tz) \
+        + timedelta(hours=settings.absence_confirm_hours)
+    day = whole.date() if whole.time() <= SHORTLIST_AT else whole.date() + timedelta(days=1)
+    day = min(day, month_start + timedelta(days=NOMINATION_GRACE_DAYS - 1))
+    return _not_quiet(datetime.combine(day, SHORTLIST_AT, tzinfo=settings.tz), settings)
+
+
 def shortlist_reminders(session: Session, *, since: datetime, now: datetime,
                         settings: Settings) -> list[p.Reminder]:
     from bot.scheduling.tick import branch_view
 
     tz = settings.tz
-    month = month_of(now, tz)
-    last_day = month.last_day
-    due_at = _not_quiet(datetime.combine(last_day, SHORTLIST_AT, tzinfo=tz), settings)
+    this_month = month_of(now, tz)
+    due_at = shortlist_at(this_month.start.date(), settings)
     if not _in_window(due_at, since, now, settings):
-        return []  # built only in the tick that crosses the month's last day at 10:00
+        return []  # built only in the tick that crosses that moment
+    month = previous_period(this_month)
+    last_day = month.last_day
     out: list[p.Reminder] = []
     for branch in session.exec(select(Branch).where(Branch.active == True)).all():  # noqa: E712
         view = branch_view(session, branch_id=branch.id)  # type: ignore[arg-type]
@@ -95,23 +110,22 @@ def shortlist_reminders(session: Session, *, since: datetime, now: datetime,
                                         end=month.end, limit=None)
         if not eligible:
             continue
-        lines = [f"【先锋党员推荐】{branch.name} {last_day.month}月候选（按本月积分、出勤、学习；"
+        m = last_day.month
+        lines = [f"【先锋党员推荐】{branch.name} {m}月候选（按{m}月积分、出勤、学习；"
                  "有未请假缺席的不列入）："]
         lines += [f"{i}. {c.name} {c.points}分 出勤{c.attended}次 学习{c.study_minutes}分钟"
                   for i, c in enumerate(eligible[:SHORTLISTED], 1)]
         if len(eligible) > SHORTLISTED:
             # The secretary may nominate anyone eligible: five names must not read as all.
             lines.append(f"……另有 {len(eligible) - SHORTLISTED} 人符合条件，未列出。")
-        lines.append(f"推荐请发送「推荐 先锋党员 姓名 事迹」（{_grace_end(last_day)}前有效）。")
+        grace = this_month.start.date()
+        lines.append(f"推荐请发送「推荐 先锋党员 姓名 事迹」（{grace.month}月"
+                     f"{NOMINATION_GRACE_DAYS}日前有效）。")
         for sec in view.secretaries:
             out.append(p.Reminder(p.PIONEER_SHORTLIST, sec.platform, "user", sec.user_id,
                                   branch.id, month.start, due_at, "\n".join(lines),
                                   title="先锋党员推荐"))
     return out
-
-
-def _grace_end(last_day: date) -> str:
-    return f"下月{NOMINATION_GRACE_DAYS}日"
 
 
 def overdue_reminders(session: Session, *, since: datetime, now: datetime,
