@@ -119,11 +119,12 @@ def browser():
     # A phone's width: WeCom's and DingTalk's in-app browsers are about this wide.
     options.add_experimental_option("mobileEmulation", {
         "deviceMetrics": {"width": WIDTH, "height": 800, "pixelRatio": 2}})
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(options=options,
                               service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
     driver.requested = []  # every URL the pages asked for, from the network log
+    driver.console = []  # every message the pages wrote to the console, CSP refusals included
     yield driver
     driver.quit()
 
@@ -134,6 +135,11 @@ def requested(driver) -> list[str]:
         if message["method"] == "Network.requestWillBeSent":
             driver.requested.append(message["params"]["request"]["url"])
     return driver.requested
+
+
+def console(driver) -> list[str]:
+    driver.console.extend(entry["message"] for entry in driver.get_log("browser"))
+    return driver.console
 
 
 def shot(driver, served, name: str) -> None:
@@ -197,6 +203,32 @@ def test_a_leader_opens_the_link_and_clicks_down_to_a_sheet(browser, served):
     assert "在岗值班" in sheet and "出席" in sheet
     fits_the_phone(browser)
     shot(browser, served, "sheet")
+
+
+def test_a_charts_tooltip_shows_its_figure_within_the_pages_policy(browser, served):
+    """Tapping a point shows its figure: drawn by ECharts on the canvas, as the page's
+    Content-Security-Policy (style-src 'self') refuses the inline styles of an HTML tooltip."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    for chart in ("chart-trend", "chart-year"):
+        shown = browser.execute_script("""
+            var chart = echarts.getInstanceByDom(document.getElementById(arguments[0]));
+            var data = chart.getOption().series[0].data;
+            var last = data.length - 1;
+            while (data[last] == null) last--;
+            function drawn() {  // how often the figure is written on the canvas
+                chart.getZr().flush();
+                return chart.getZr().storage.getDisplayList(true).filter(function (el) {
+                    return el.style && String(el.style.text) === String(data[last]);
+                }).length;
+            }
+            var before = drawn();  // a bar's own label writes it once already
+            chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: last});
+            return {figure: data[last], before: before, after: drawn()};
+        """, chart)
+        assert shown["after"] == shown["before"] + 1, (chart, shown)
+    refused = [m for m in console(browser) if "Content Security Policy" in m]
+    assert refused == []
 
 
 def test_a_secretary_sees_the_own_branch_and_is_refused_another(browser, served):

@@ -12,7 +12,9 @@
     chart.setOption({
       animation: false,
       grid: { left: 36, right: 12, top: 24, bottom: 28 },
-      tooltip: { trigger: "axis" },
+      // Drawn on the canvas: the HTML tooltip's inline styles are refused by the page's
+      // Content-Security-Policy (style-src 'self'), which left it an unstyled jumble.
+      tooltip: { trigger: "axis", renderMode: "richText", confine: true },
       legend: { show: spec.series.length > 1, top: 0 },
       xAxis: { type: "category", data: spec.labels },
       yAxis: { type: "value", min: 0, max: spec.max },
