@@ -254,6 +254,20 @@ def test_a_member_sees_the_own_points(browser, served):
     shot(browser, served, "member")
 
 
+def test_a_week_of_lost_points_is_drawn_below_zero(browser, served):
+    """xz07 misses every 政治夜学 (缺席 costs a point): those weeks' bars go below the axis,
+    not cut off at 0 as if nothing had happened."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "xz07"))
+    chart = browser.execute_script("""
+        var chart = echarts.getInstanceByDom(document.getElementById('chart-weekly'));
+        return {data: chart.getOption().series[0].data,
+                axis: chart.getModel().getComponent('yAxis').axis.scale.getExtent()};
+    """)
+    assert min(chart["data"]) < 0
+    assert chart["axis"][0] <= min(chart["data"]), chart
+
+
 def test_an_expired_or_altered_link_is_refused(browser, served):
     browser.delete_all_cookies()
     good = link_for(served, "ld01")

@@ -244,9 +244,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                                      settings=runtime.settings, rules=runtime.rules,
                                      cache=cache)
         charts = {
-            "trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
+            "trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
                       "series": [{"name": "参与率 %", "data": data["trend"]}]},
-            "year": {"kind": "bar", "labels": data["month_labels"], "max": 100,
+            "year": {"kind": "bar", "labels": data["month_labels"], "min": 0, "max": 100,
                      "series": [{"name": "参与率 %", "data": data["by_month"]}]},
         }
         return _page("bureau.html", viewer=who, charts=charts, **data)
@@ -265,7 +265,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
                                      settings=runtime.settings, cache=cache,
                                      show_all=show_all == "1")
-        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
+        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
                             "series": [{"name": "参与率 %", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
 

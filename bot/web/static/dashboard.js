@@ -17,7 +17,8 @@
       tooltip: { trigger: "axis", renderMode: "richText", confine: true },
       legend: { show: spec.series.length > 1, top: 0 },
       xAxis: { type: "category", data: spec.labels },
-      yAxis: { type: "value", min: 0, max: spec.max },
+      // A rate is 0–100; points may be below 0 (缺席 costs one), so their axis follows them.
+      yAxis: { type: "value", min: spec.min, max: spec.max },
       series: spec.series.map(function (s) {
         return { name: s.name, type: spec.kind, data: s.data, connectNulls: true,
                  itemStyle: { color: "#c62828" }, label: { show: spec.kind === "bar", position: "top", fontSize: 10 } };
