@@ -1332,3 +1332,33 @@ def test_every_answer_under_web_is_neither_sniffed_framed_nor_kept(browser, bure
     assert "no-store" not in answers["script"].headers.get("cache-control", "")
     if answers["picture"].status_code == 200:
         assert answers["picture"].headers["cache-control"] == "private, max-age=600"
+
+
+def test_a_bureau_on_its_first_day_says_its_charts_have_nothing_yet(runtime, settings):
+    """Roster in, no activity held yet: an empty grid of axes says nothing (no line, no
+    word); each chart with nothing to draw says so in words instead."""
+    from storage.models import Role
+    from tests.factories import make_branch
+
+    runtime.settings = settings
+    runtime.dispatcher.settings = settings
+    with Session(runtime.engine) as s:
+        branch = make_branch(s, "新建党支部")
+        make_member(s, None, "李局长", role=Role.LEADER, wecom="boss")
+        make_member(s, branch, "赵书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "钱党员", wecom="mem")
+        s.commit()
+        branch_id = branch.id
+    with TestClient(create_app(runtime, start_background=False),
+                    base_url="https://testserver") as client:
+        sign_in(client, runtime, "boss")
+        bureau_page = client.get("/web/").text
+        sign_in(client, runtime, "sec")
+        branch_page = client.get(f"/web/branch/{branch_id}").text
+        me = sign_in(client, runtime, "mem").headers["location"]
+        member_page = client.get(me).text
+    for page in (bureau_page, branch_page):
+        assert 'id="chart-trend"' not in page
+        assert "近 12 周没有活动" in page
+    assert 'id="chart-year"' not in bureau_page and "本年还没有活动" in bureau_page
+    assert 'id="chart-weekly"' not in member_page and "近 12 周积分没有变化" in member_page
