@@ -1362,3 +1362,34 @@ def test_a_bureau_on_its_first_day_says_its_charts_have_nothing_yet(runtime, set
         assert "近 12 周没有活动" in page
     assert 'id="chart-year"' not in bureau_page and "本年还没有活动" in bureau_page
     assert 'id="chart-weekly"' not in member_page and "近 12 周积分没有变化" in member_page
+
+
+def _shown_without_script(page: str, chart: str) -> list[str]:
+    """The cells of the table a page shows for `chart` where no script runs (the chart's
+    box is hidden until the script draws it, so no empty box stands in for it)."""
+    box = re.search(rf'<div class="chart" id="{chart}"[^>]*>', page)
+    assert box and " hidden" in box.group(0), box
+    table = re.search(rf'<table class="figures" data-for="{chart}">(.*?)</table>', page, re.S)
+    assert table, f"no table of {chart}'s figures"
+    return re.findall(r"<td>([^<]*)</td>", table.group(1))
+
+
+def test_the_charts_figures_are_shown_where_no_script_runs(client, bureau):
+    """A browser that runs no script (one set so, an old in-app one the chart library fails
+    on) showed an empty box where each chart goes: each chart's figures are also a table,
+    hidden once the chart is drawn."""
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    assert _shown_without_script(page, "chart-trend") == [
+        "无活动" if v is None else f"{v:g}%" for v in chart["trend"]["series"][0]["data"]]
+    assert _shown_without_script(page, "chart-year")[-1] == \
+        f'{chart["year"]["series"][0]["data"][-1]:g}%'
+    g1 = branch_id(bureau, "城关派出所党支部")
+    assert "%" in "".join(_shown_without_script(client.get(f"/web/branch/{g1}").text,
+                                                "chart-trend"))
+    me = sign_in(client, bureau, "cg03").headers["location"]
+    page = client.get(me).text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    assert _shown_without_script(page, "chart-weekly") == [
+        f"{v} 分" for v in chart["weekly"]["series"][0]["data"]]

@@ -184,6 +184,9 @@ def test_a_leader_opens_the_link_and_clicks_down_to_a_sheet(browser, served):
         return chart.getOption().series[0].data.filter(function (v) { return v != null; }).length;
     """)
     assert drawn >= 8  # eight weeks of history drawn, from ECharts served by djbot
+    for chart in ("chart-trend", "chart-year"):  # the table for browsers without scripts hidden
+        assert browser.find_element(By.ID, chart).is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, f'[data-for="{chart}"]').is_displayed()
     rows = browser.find_elements(By.CSS_SELECTOR, "#tier-table tbody tr")
     assert len(rows) == 3 and "约谈" in rows[-1].text
     fits_the_phone(browser)

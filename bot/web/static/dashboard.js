@@ -8,6 +8,7 @@
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var spec = specs[el.getAttribute("data-chart")];
     if (!spec) return;
+    el.hidden = false;  // hidden until drawn: without this script its table shows instead
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
@@ -25,6 +26,8 @@
       })
     });
     el.setAttribute("data-drawn", "1");
+    var figures = document.querySelector('[data-for="' + el.id + '"]');
+    if (figures) figures.parentNode.hidden = true;
     charts.push(chart);
   });
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
