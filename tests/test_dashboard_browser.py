@@ -271,6 +271,17 @@ def test_a_week_of_lost_points_is_drawn_below_zero(browser, served):
     assert chart["axis"][0] <= min(chart["data"]), chart
 
 
+def test_a_long_link_in_a_comment_wraps_on_the_phone(browser, served):
+    """A rating's comment with a link (no spaces to wrap at) made the whole branch page wider
+    than the phone, every section cut at the right edge."""
+    say(served["runtime"], "cg05", "评价 4 学习资料见https://mp.weixin.qq.com/s/"
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEf", "demo-g1")
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "cg01"))
+    assert "AbCdEfGhIjKlMnOpQrStUvWxYz" in browser.find_element(By.ID, "ratings").text
+    fits_the_phone(browser)
+
+
 def test_an_expired_or_altered_link_is_refused(browser, served):
     browser.delete_all_cookies()
     good = link_for(served, "ld01")
