@@ -1393,3 +1393,11 @@ def test_the_charts_figures_are_shown_where_no_script_runs(client, bureau):
     chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
     assert _shown_without_script(page, "chart-weekly") == [
         f"{v} 分" for v in chart["weekly"]["series"][0]["data"]]
+
+
+def test_a_leaders_own_points_page_does_not_begin_with_a_stray_dot(client, bureau):
+    """A leader belongs to no branch: the line under the name began 「 · 本年积分」."""
+    sign_in(client, bureau, "ld01")
+    me = re.search(r'href="(/web/member/\d+)">我的积分', client.get("/web/").text).group(1)
+    line = re.search(r'<p class="sub">(.*?)</p>', client.get(me).text, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", line).strip().startswith("本年积分"), line
