@@ -304,3 +304,14 @@ def test_no_request_left_127_0_0_1(browser, served):
     assert any(u.endswith("/echarts.common.min.js") for u in urls)
     outside = [u for u in urls if not (u.startswith(served["base"] + "/") or u.startswith("data:"))]
     assert outside == []
+
+
+def test_no_page_logged_a_script_error_or_a_refusal(browser, served):
+    """Over every page the module's tests opened (each role's, the sheet, the refusals):
+    nothing refused by the Content-Security-Policy, no script error, no file missing.
+    A refusal page's own status (401, 403, 404) is what it is meant to answer."""
+    status = re.compile(r"^\S+ - Failed to load resource: the server responded with a "
+                        r"status of 40[134] ")
+    logged = [m for m in console(browser)
+              if not (status.match(m) and "/web/static/" not in m.split(" ", 1)[0])]
+    assert logged == []
