@@ -1159,7 +1159,9 @@ def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_pa
     meetings = re.search(r"护航临时党支部（已撤销）</a></td>(.*?)</tr>",
                          _section(page, "三会一课"), re.S)
     assert meetings, _section(page, "三会一课")
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", meetings.group(1))
+    # A month's number, the kinds held (in a details under it) left out.
+    cells = [re.sub(r"<details><summary>(\d+)</summary>.*", r"\1", c, flags=re.S)
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", meetings.group(1), re.S)]
     assert cells[4] == "1" and sum(int(c) for c in cells if c.isdigit()) == line.counts["党课"]
 
 
@@ -1401,3 +1403,21 @@ def test_a_leaders_own_points_page_does_not_begin_with_a_stray_dot(client, burea
     me = re.search(r'href="(/web/member/\d+)">我的积分', client.get("/web/").text).group(1)
     line = re.search(r'<p class="sub">(.*?)</p>', client.get(me).text, re.S).group(1)
     assert re.sub(r"<[^>]+>", "", line).strip().startswith("本年积分"), line
+
+
+def test_which_of_the_three_meetings_a_month_held_is_there_on_a_phone(client, bureau, clock):
+    """A month's 三会一课 cell gave the kinds held (支委会 1 党课 1) only in a hover title,
+    which a phone never shows: a tap on the number opens them (details, no script)."""
+    clock.set(local(2026, 11, 23, 15, 0))
+    for kind in ("支委会", "党课"):
+        say(bureau, "cg01", f"开始 {kind}", "demo-g1")
+        clock.set(clock.now() + timedelta(hours=1))
+        say(bureau, "cg01", "结束", "demo-g1")
+    sign_in(client, bureau, "ld01")
+    row = re.search(r"城关派出所党支部</a></td>(.*?)</tr>",
+                    _section(client.get("/web/").text, "三会一课"), re.S)
+    assert row
+    november = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[10]
+    shown = re.sub(r"<[^>]+>", " ", re.sub(r'title="[^"]*"', "", november)).split()
+    assert "<details>" in november and shown[0] == "2", november
+    assert " ".join(shown[1:]) == "支委会 1 党课 1", november
