@@ -1421,3 +1421,15 @@ def test_which_of_the_three_meetings_a_month_held_is_there_on_a_phone(client, bu
     shown = re.sub(r"<[^>]+>", " ", re.sub(r'title="[^"]*"', "", november)).split()
     assert "<details>" in november and shown[0] == "2", november
     assert " ".join(shown[1:]) == "支委会 1 党课 1", november
+
+
+def test_a_refusal_to_someone_signed_in_keeps_the_way_to_their_own_pages(client, bureau):
+    """A page forwarded from another branch (or a sheet deleted since) refused a secretary
+    on a page with no links at all: the bar with 本支部 and 我的积分 stays on it."""
+    g1, g2 = branch_id(bureau, "城关派出所党支部"), branch_id(bureau, "交警大队党支部")
+    sign_in(client, bureau, "cg01")
+    for address in (f"/web/branch/{g2}", "/web/activity/999999", "/web/member/999999"):
+        refused = client.get(address)
+        assert refused.status_code in (403, 404)
+        assert f'href="/web/branch/{g1}"' in refused.text, address
+        assert "我的积分" in refused.text and "退出" in refused.text
