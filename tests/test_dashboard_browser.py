@@ -214,24 +214,43 @@ def test_a_charts_tooltip_shows_its_figure_within_the_pages_policy(browser, serv
     browser.delete_all_cookies()
     browser.get(link_for(served, "ld01"))
     for chart in ("chart-trend", "chart-year"):
-        shown = browser.execute_script("""
-            var chart = echarts.getInstanceByDom(document.getElementById(arguments[0]));
-            var data = chart.getOption().series[0].data;
-            var last = data.length - 1;
-            while (data[last] == null) last--;
-            function drawn() {  // how often the figure is written on the canvas
-                chart.getZr().flush();
-                return chart.getZr().storage.getDisplayList(true).filter(function (el) {
-                    return el.style && String(el.style.text) === String(data[last]);
-                }).length;
-            }
-            var before = drawn();  // a bar's own label writes it once already
-            chart.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: last});
-            return {figure: data[last], before: before, after: drawn()};
-        """, chart)
-        assert shown["after"] == shown["before"] + 1, (chart, shown)
+        data = browser.execute_script("return echarts.getInstanceByDom(document.getElementById("
+                                      "arguments[0])).getOption().series[0].data", chart)
+        last = max(i for i, v in enumerate(data) if v is not None)
+        assert f"{data[last]:g}%" in tooltip_of(browser, chart, last), chart
     refused = [m for m in console(browser) if "Content Security Policy" in m]
     assert refused == []
+
+
+def tooltip_of(driver, chart: str, index: int) -> list[str]:
+    """The words the chart's tooltip draws for the point at `index`, once tapped."""
+    return driver.execute_script("""
+        var chart = echarts.getInstanceByDom(document.getElementById(arguments[0]));
+        function texts() {
+            chart.getZr().flush();
+            return chart.getZr().storage.getDisplayList(true)
+                .filter(function (el) { return el.style && el.style.text != null; })
+                .map(function (el) { return String(el.style.text); });
+        }
+        var before = texts();
+        // Where a finger would land: on the point's column, half way up the chart.
+        var at = chart.convertToPixel({xAxisIndex: 0, yAxisIndex: 0}, [arguments[1], 0]);
+        chart.dispatchAction({type: 'showTip', x: at[0], y: chart.getHeight() / 2});
+        return texts().filter(function (t) { return before.indexOf(t) < 0; });
+    """, chart, index)
+
+
+def test_a_tapped_month_without_activity_says_so_and_figures_carry_their_unit(browser, served):
+    """A month with no activity read 「参与率 % -」 in its tooltip, where the page's table
+    and the chart's label say 无活动; a figure reads 71.4%, as everywhere else."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    data = browser.execute_script("return echarts.getInstanceByDom("
+                                  "document.getElementById('chart-year')).getOption()"
+                                  ".series[0].data")
+    assert data[0] is None  # January, before the history began
+    assert "无活动" in tooltip_of(browser, "chart-year", 0)
+    assert f"{data[-1]:g}%" in tooltip_of(browser, "chart-year", len(data) - 1)
 
 
 def test_a_secretary_sees_the_own_branch_and_is_refused_another(browser, served):

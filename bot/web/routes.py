@@ -247,9 +247,9 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                                      cache=cache)
         charts = {
             "trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
-                      "series": [{"name": "参与率 %", "data": data["trend"]}]},
+                      "unit": "%", "series": [{"name": "参与率", "data": data["trend"]}]},
             "year": {"kind": "bar", "labels": data["month_labels"], "min": 0, "max": 100,
-                     "series": [{"name": "参与率 %", "data": data["by_month"]}]},
+                     "unit": "%", "series": [{"name": "参与率", "data": data["by_month"]}]},
         }
         return _page("bureau.html", viewer=who, charts=charts, **data)
 
@@ -268,7 +268,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                                      settings=runtime.settings, cache=cache,
                                      show_all=show_all == "1")
         charts = {"trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
-                            "series": [{"name": "参与率 %", "data": data["trend"]}]}}
+                            "unit": "%", "series": [{"name": "参与率", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
 
     @router.get("/activity/{activity_id}")
@@ -301,7 +301,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             data = pages.member_page(session, member=found, now=runtime.clock.now(),
                                      settings=runtime.settings, show_all=show_all == "1")
         charts = {"weekly": {"kind": "bar", "labels": data["week_labels"],
-                             "series": [{"name": "积分", "data": data["weekly"]}]}}
+                             "unit": " 分", "series": [{"name": "积分", "data": data["weekly"]}]}}
         return _page("member.html", viewer=who, charts=charts, **data)
 
     drawn: dict[str, tuple[datetime, bytes]] = {}  # week → when drawn, the PNG

@@ -15,7 +15,9 @@
       grid: { left: 36, right: 12, top: 24, bottom: 28 },
       // Drawn on the canvas: the HTML tooltip's inline styles are refused by the page's
       // Content-Security-Policy (style-src 'self'), which left it an unstyled jumble.
-      tooltip: { trigger: "axis", renderMode: "richText", confine: true },
+      tooltip: { trigger: "axis", renderMode: "richText", confine: true,
+                 // As the page's table and the chart's label say it: 71.4%, 无活动.
+                 valueFormatter: function (v) { return v == null ? "无活动" : v + spec.unit; } },
       legend: { show: spec.series.length > 1, top: 0 },
       xAxis: { type: "category", data: spec.labels },
       // A rate is 0–100; points may be below 0 (缺席 costs one), so their axis follows them.
