@@ -1159,7 +1159,9 @@ def test_a_branch_ended_this_year_keeps_its_meetings_and_visits_on_the_bureau_pa
     meetings = re.search(r"护航临时党支部（已撤销）</a></td>(.*?)</tr>",
                          _section(page, "三会一课"), re.S)
     assert meetings, _section(page, "三会一课")
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", meetings.group(1))
+    # A month's number, the kinds held (in a details under it) left out.
+    cells = [re.sub(r"<details><summary>(\d+)</summary>.*", r"\1", c, flags=re.S)
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", meetings.group(1), re.S)]
     assert cells[4] == "1" and sum(int(c) for c in cells if c.isdigit()) == line.counts["党课"]
 
 
@@ -1332,3 +1334,102 @@ def test_every_answer_under_web_is_neither_sniffed_framed_nor_kept(browser, bure
     assert "no-store" not in answers["script"].headers.get("cache-control", "")
     if answers["picture"].status_code == 200:
         assert answers["picture"].headers["cache-control"] == "private, max-age=600"
+
+
+def test_a_bureau_on_its_first_day_says_its_charts_have_nothing_yet(runtime, settings):
+    """Roster in, no activity held yet: an empty grid of axes says nothing (no line, no
+    word); each chart with nothing to draw says so in words instead."""
+    from storage.models import Role
+    from tests.factories import make_branch
+
+    runtime.settings = settings
+    runtime.dispatcher.settings = settings
+    with Session(runtime.engine) as s:
+        branch = make_branch(s, "新建党支部")
+        make_member(s, None, "李局长", role=Role.LEADER, wecom="boss")
+        make_member(s, branch, "赵书记", role=Role.SECRETARY, wecom="sec")
+        make_member(s, branch, "钱党员", wecom="mem")
+        s.commit()
+        branch_id = branch.id
+    with TestClient(create_app(runtime, start_background=False),
+                    base_url="https://testserver") as client:
+        sign_in(client, runtime, "boss")
+        bureau_page = client.get("/web/").text
+        sign_in(client, runtime, "sec")
+        branch_page = client.get(f"/web/branch/{branch_id}").text
+        me = sign_in(client, runtime, "mem").headers["location"]
+        member_page = client.get(me).text
+    for page in (bureau_page, branch_page):
+        assert 'id="chart-trend"' not in page
+        assert "近 12 周没有活动" in page
+    assert 'id="chart-year"' not in bureau_page and "本年还没有活动" in bureau_page
+    assert 'id="chart-weekly"' not in member_page and "近 12 周积分没有变化" in member_page
+
+
+def _shown_without_script(page: str, chart: str) -> list[str]:
+    """The cells of the table a page shows for `chart` where no script runs (the chart's
+    box is hidden until the script draws it, so no empty box stands in for it)."""
+    box = re.search(rf'<div class="chart" id="{chart}"[^>]*>', page)
+    assert box and " hidden" in box.group(0), box
+    table = re.search(rf'<table class="figures" data-for="{chart}">(.*?)</table>', page, re.S)
+    assert table, f"no table of {chart}'s figures"
+    return re.findall(r"<td>([^<]*)</td>", table.group(1))
+
+
+def test_the_charts_figures_are_shown_where_no_script_runs(client, bureau):
+    """A browser that runs no script (one set so, an old in-app one the chart library fails
+    on) showed an empty box where each chart goes: each chart's figures are also a table,
+    hidden once the chart is drawn."""
+    sign_in(client, bureau, "ld01")
+    page = client.get("/web/").text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    assert _shown_without_script(page, "chart-trend") == [
+        "无活动" if v is None else f"{v:g}%" for v in chart["trend"]["series"][0]["data"]]
+    assert _shown_without_script(page, "chart-year")[-1] == \
+        f'{chart["year"]["series"][0]["data"][-1]:g}%'
+    g1 = branch_id(bureau, "城关派出所党支部")
+    assert "%" in "".join(_shown_without_script(client.get(f"/web/branch/{g1}").text,
+                                                "chart-trend"))
+    me = sign_in(client, bureau, "cg03").headers["location"]
+    page = client.get(me).text
+    chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    assert _shown_without_script(page, "chart-weekly") == [
+        f"{v} 分" for v in chart["weekly"]["series"][0]["data"]]
+
+
+def test_a_leaders_own_points_page_does_not_begin_with_a_stray_dot(client, bureau):
+    """A leader belongs to no branch: the line under the name began 「 · 本年积分」."""
+    sign_in(client, bureau, "ld01")
+    me = re.search(r'href="(/web/member/\d+)">我的积分', client.get("/web/").text).group(1)
+    line = re.search(r'<p class="sub">(.*?)</p>', client.get(me).text, re.S).group(1)
+    assert re.sub(r"<[^>]+>", "", line).strip().startswith("本年积分"), line
+
+
+def test_which_of_the_three_meetings_a_month_held_is_there_on_a_phone(client, bureau, clock):
+    """A month's 三会一课 cell gave the kinds held (支委会 1 党课 1) only in a hover title,
+    which a phone never shows: a tap on the number opens them (details, no script)."""
+    clock.set(local(2026, 11, 23, 15, 0))
+    for kind in ("支委会", "党课"):
+        say(bureau, "cg01", f"开始 {kind}", "demo-g1")
+        clock.set(clock.now() + timedelta(hours=1))
+        say(bureau, "cg01", "结束", "demo-g1")
+    sign_in(client, bureau, "ld01")
+    row = re.search(r"城关派出所党支部</a></td>(.*?)</tr>",
+                    _section(client.get("/web/").text, "三会一课"), re.S)
+    assert row
+    november = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)[10]
+    shown = re.sub(r"<[^>]+>", " ", re.sub(r'title="[^"]*"', "", november)).split()
+    assert "<details>" in november and shown[0] == "2", november
+    assert " ".join(shown[1:]) == "支委会 1 党课 1", november
+
+
+def test_a_refusal_to_someone_signed_in_keeps_the_way_to_their_own_pages(client, bureau):
+    """A page forwarded from another branch (or a sheet deleted since) refused a secretary
+    on a page with no links at all: the bar with 本支部 and 我的积分 stays on it."""
+    g1, g2 = branch_id(bureau, "城关派出所党支部"), branch_id(bureau, "交警大队党支部")
+    sign_in(client, bureau, "cg01")
+    for address in (f"/web/branch/{g2}", "/web/activity/999999", "/web/member/999999"):
+        refused = client.get(address)
+        assert refused.status_code in (403, 404)
+        assert f'href="/web/branch/{g1}"' in refused.text, address
+        assert "我的积分" in refused.text and "退出" in refused.text

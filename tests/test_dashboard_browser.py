@@ -119,11 +119,12 @@ def browser():
     # A phone's width: WeCom's and DingTalk's in-app browsers are about this wide.
     options.add_experimental_option("mobileEmulation", {
         "deviceMetrics": {"width": WIDTH, "height": 800, "pixelRatio": 2}})
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(options=options,
                               service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(30)
     driver.requested = []  # every URL the pages asked for, from the network log
+    driver.console = []  # every message the pages wrote to the console, CSP refusals included
     yield driver
     driver.quit()
 
@@ -134,6 +135,11 @@ def requested(driver) -> list[str]:
         if message["method"] == "Network.requestWillBeSent":
             driver.requested.append(message["params"]["request"]["url"])
     return driver.requested
+
+
+def console(driver) -> list[str]:
+    driver.console.extend(entry["message"] for entry in driver.get_log("browser"))
+    return driver.console
 
 
 def shot(driver, served, name: str) -> None:
@@ -178,6 +184,9 @@ def test_a_leader_opens_the_link_and_clicks_down_to_a_sheet(browser, served):
         return chart.getOption().series[0].data.filter(function (v) { return v != null; }).length;
     """)
     assert drawn >= 8  # eight weeks of history drawn, from ECharts served by djbot
+    for chart in ("chart-trend", "chart-year"):  # the table for browsers without scripts hidden
+        assert browser.find_element(By.ID, chart).is_displayed()
+        assert not browser.find_element(By.CSS_SELECTOR, f'[data-for="{chart}"]').is_displayed()
     rows = browser.find_elements(By.CSS_SELECTOR, "#tier-table tbody tr")
     assert len(rows) == 3 and "约谈" in rows[-1].text
     fits_the_phone(browser)
@@ -197,6 +206,51 @@ def test_a_leader_opens_the_link_and_clicks_down_to_a_sheet(browser, served):
     assert "在岗值班" in sheet and "出席" in sheet
     fits_the_phone(browser)
     shot(browser, served, "sheet")
+
+
+def test_a_charts_tooltip_shows_its_figure_within_the_pages_policy(browser, served):
+    """Tapping a point shows its figure: drawn by ECharts on the canvas, as the page's
+    Content-Security-Policy (style-src 'self') refuses the inline styles of an HTML tooltip."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    for chart in ("chart-trend", "chart-year"):
+        data = browser.execute_script("return echarts.getInstanceByDom(document.getElementById("
+                                      "arguments[0])).getOption().series[0].data", chart)
+        last = max(i for i, v in enumerate(data) if v is not None)
+        assert f"{data[last]:g}%" in tooltip_of(browser, chart, last), chart
+    refused = [m for m in console(browser) if "Content Security Policy" in m]
+    assert refused == []
+
+
+def tooltip_of(driver, chart: str, index: int) -> list[str]:
+    """The words the chart's tooltip draws for the point at `index`, once tapped."""
+    return driver.execute_script("""
+        var chart = echarts.getInstanceByDom(document.getElementById(arguments[0]));
+        function texts() {
+            chart.getZr().flush();
+            return chart.getZr().storage.getDisplayList(true)
+                .filter(function (el) { return el.style && el.style.text != null; })
+                .map(function (el) { return String(el.style.text); });
+        }
+        var before = texts();
+        // Where a finger would land: on the point's column, half way up the chart.
+        var at = chart.convertToPixel({xAxisIndex: 0, yAxisIndex: 0}, [arguments[1], 0]);
+        chart.dispatchAction({type: 'showTip', x: at[0], y: chart.getHeight() / 2});
+        return texts().filter(function (t) { return before.indexOf(t) < 0; });
+    """, chart, index)
+
+
+def test_a_tapped_month_without_activity_says_so_and_figures_carry_their_unit(browser, served):
+    """A month with no activity read 「参与率 % -」 in its tooltip, where the page's table
+    and the chart's label say 无活动; a figure reads 71.4%, as everywhere else."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "ld01"))
+    data = browser.execute_script("return echarts.getInstanceByDom("
+                                  "document.getElementById('chart-year')).getOption()"
+                                  ".series[0].data")
+    assert data[0] is None  # January, before the history began
+    assert "无活动" in tooltip_of(browser, "chart-year", 0)
+    assert f"{data[-1]:g}%" in tooltip_of(browser, "chart-year", len(data) - 1)
 
 
 def test_a_secretary_sees_the_own_branch_and_is_refused_another(browser, served):
@@ -222,6 +276,31 @@ def test_a_member_sees_the_own_points(browser, served):
     shot(browser, served, "member")
 
 
+def test_a_week_of_lost_points_is_drawn_below_zero(browser, served):
+    """xz07 misses every 政治夜学 (缺席 costs a point): those weeks' bars go below the axis,
+    not cut off at 0 as if nothing had happened."""
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "xz07"))
+    chart = browser.execute_script("""
+        var chart = echarts.getInstanceByDom(document.getElementById('chart-weekly'));
+        return {data: chart.getOption().series[0].data,
+                axis: chart.getModel().getComponent('yAxis').axis.scale.getExtent()};
+    """)
+    assert min(chart["data"]) < 0
+    assert chart["axis"][0] <= min(chart["data"]), chart
+
+
+def test_a_long_link_in_a_comment_wraps_on_the_phone(browser, served):
+    """A rating's comment with a link (no spaces to wrap at) made the whole branch page wider
+    than the phone, every section cut at the right edge."""
+    say(served["runtime"], "cg05", "评价 4 学习资料见https://mp.weixin.qq.com/s/"
+        "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789AbCdEf", "demo-g1")
+    browser.delete_all_cookies()
+    browser.get(link_for(served, "cg01"))
+    assert "AbCdEfGhIjKlMnOpQrStUvWxYz" in browser.find_element(By.ID, "ratings").text
+    fits_the_phone(browser)
+
+
 def test_an_expired_or_altered_link_is_refused(browser, served):
     browser.delete_all_cookies()
     good = link_for(served, "ld01")
@@ -244,3 +323,14 @@ def test_no_request_left_127_0_0_1(browser, served):
     assert any(u.endswith("/echarts.common.min.js") for u in urls)
     outside = [u for u in urls if not (u.startswith(served["base"] + "/") or u.startswith("data:"))]
     assert outside == []
+
+
+def test_no_page_logged_a_script_error_or_a_refusal(browser, served):
+    """Over every page the module's tests opened (each role's, the sheet, the refusals):
+    nothing refused by the Content-Security-Policy, no script error, no file missing.
+    A refusal page's own status (401, 403, 404) is what it is meant to answer."""
+    status = re.compile(r"^\S+ - Failed to load resource: the server responded with a "
+                        r"status of 40[134] ")
+    logged = [m for m in console(browser)
+              if not (status.match(m) and "/web/static/" not in m.split(" ", 1)[0])]
+    assert logged == []

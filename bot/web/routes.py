@@ -73,8 +73,10 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
-def _refused(status: int, message: str) -> HTMLResponse:
-    return _page("refused.html", status, title="无法打开", message=message)
+def _refused(status: int, message: str, viewer: pages.Viewer | None = None) -> HTMLResponse:
+    """A page that cannot be opened; to someone signed in with the bar of their own pages,
+    so a forwarded or stale address is not a dead end."""
+    return _page("refused.html", status, viewer=viewer, title="无法打开", message=message)
 
 
 # Ids are 64-bit integers; one past that in a typed or mangled address overflows the database
@@ -244,10 +246,10 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                                      settings=runtime.settings, rules=runtime.rules,
                                      cache=cache)
         charts = {
-            "trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
-                      "series": [{"name": "参与率 %", "data": data["trend"]}]},
-            "year": {"kind": "bar", "labels": data["month_labels"], "max": 100,
-                     "series": [{"name": "参与率 %", "data": data["by_month"]}]},
+            "trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
+                      "unit": "%", "series": [{"name": "参与率", "data": data["trend"]}]},
+            "year": {"kind": "bar", "labels": data["month_labels"], "min": 0, "max": 100,
+                     "unit": "%", "series": [{"name": "参与率", "data": data["by_month"]}]},
         }
         return _page("bureau.html", viewer=who, charts=charts, **data)
 
@@ -259,14 +261,14 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                 return no_session(request)
             found = _get(session, Branch, branch_id)
             if found is None:  # a mangled address, for anyone (no 你只能查看本支部 to a 书记)
-                return _refused(404, "没有这个支部。")
+                return _refused(404, "没有这个支部。", who)
             if not who.may_see_branch(found.id):
-                return _refused(403, "你只能查看本支部的看板。")
+                return _refused(403, "你只能查看本支部的看板。", who)
             data = pages.branch_page(session, branch=found, now=runtime.clock.now(),
                                      settings=runtime.settings, cache=cache,
                                      show_all=show_all == "1")
-        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "max": 100,
-                            "series": [{"name": "参与率 %", "data": data["trend"]}]}}
+        charts = {"trend": {"kind": "line", "labels": data["week_labels"], "min": 0, "max": 100,
+                            "unit": "%", "series": [{"name": "参与率", "data": data["trend"]}]}}
         return _page("branch.html", viewer=who, charts=charts, **data)
 
     @router.get("/activity/{activity_id}")
@@ -277,10 +279,10 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                 return no_session(request)
             found = _get(session, Activity, activity_id)
             if found is None:
-                return _refused(404, "没有这次活动。")
+                return _refused(404, "没有这次活动。", who)
             allowed = who.bureau if found.branch_id is None else who.may_see_branch(found.branch_id)
             if not allowed:
-                return _refused(403, "你只能查看本支部活动的签到表。")
+                return _refused(403, "你只能查看本支部活动的签到表。", who)
             data = pages.activity_page(session, activity=found, settings=runtime.settings,
                                        now=runtime.clock.now())
         return _page("activity.html", viewer=who, **data)
@@ -293,13 +295,13 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
                 return no_session(request)
             found = _get(session, Member, member_id)
             if found is None or found.forgotten:
-                return _refused(404, "没有这位党员。")
+                return _refused(404, "没有这位党员。", who)
             if not who.may_see_member(found):
-                return _refused(403, "你只能查看自己的积分记录。")
+                return _refused(403, "你只能查看自己的积分记录。", who)
             data = pages.member_page(session, member=found, now=runtime.clock.now(),
                                      settings=runtime.settings, show_all=show_all == "1")
         charts = {"weekly": {"kind": "bar", "labels": data["week_labels"],
-                             "series": [{"name": "积分", "data": data["weekly"]}]}}
+                             "unit": " 分", "series": [{"name": "积分", "data": data["weekly"]}]}}
         return _page("member.html", viewer=who, charts=charts, **data)
 
     drawn: dict[str, tuple[datetime, bytes]] = {}  # week → when drawn, the PNG
