@@ -273,3 +273,29 @@ def test_every_command_says_what_each_of_its_arguments_and_options_is():
               in commands(typer.main.get_command(app), []) for p in command.params
               if p.name != "help" and not getattr(p, "help", None)]
     assert unsaid == []
+
+
+
+@pytest.mark.parametrize("args, problem, helped", [
+    (["chat"], "错误：缺少选项 --user：平台用户 ID", "djbot chat -h"),
+    (["chat", "--usr", "cg03"], "错误：没有选项 --usr；是不是 --user？", "djbot chat -h"),
+    (["tick", "--until", "+1d", "--step", "五"], "错误：选项 --step 的值「五」无效：应为整数",
+     "djbot tick -h"),
+    (["audit", "--limit", "0"], "错误：选项 --limit 的值「0」无效：应不小于 1", "djbot audit -h"),
+    (["schedule", "delete"], "错误：缺少参数 schedule_id：日程编号", "djbot schedule delete -h"),
+    (["import-roster", "没有这个.xlsx"], "错误：参数 file：「没有这个.xlsx」不存在",
+     "djbot import-roster -h"),
+    (["report", "weekly", "上周"], "错误：多余的参数：上周", "djbot report weekly -h"),
+    (["chat", "--user", "cg03", "--private=yes"], "错误：选项 --private 不带值", None),
+    (["nocmd"], "错误：没有命令「nocmd」。", "djbot -h"),
+])
+def test_a_mistyped_command_line_is_answered_in_chinese_with_where_the_help_is(
+        args, problem, helped, env):
+    """Before, click's own English: 「Error: No such option: --usr」, 「Invalid value for
+    '--step': Input should be a valid integer, unable to parse string as an integer」."""
+    result = CliRunner().invoke(app, args, env=env, prog_name="djbot")
+    assert result.exit_code == 2
+    assert problem in result.output
+    assert not re.search(r"Error|Try |Invalid value|Missing|No such|Got unexpected", result.output)
+    if helped:
+        assert f"查看帮助：{helped}" in result.output

@@ -35,7 +35,7 @@ def _chinese_help() -> None:
     words = {"required": "必填", "default: {default}": "默认：{default}",
              "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
              "Commands": "命令", "Missing command.": "缺少命令。",
-             "No such command {name!r}.": "没有命令 {name!r}。",
+             "No such command {name!r}.": "没有命令「{name}」。",
              # A confirmation answered no (forget, branch close), or with no one to answer.
              "Aborted!": "已取消，没有做任何更改。"}
     try:
@@ -70,7 +70,79 @@ def _chinese_help() -> None:
     formatting.HelpFormatter.write_usage = usage
 
 
+def _chinese_usage_errors() -> None:
+    """click's usage errors (an unknown option, a missing argument, a value that is no
+    number) in Chinese like every other djbot line: the usage, what is wrong, where the help
+    is. A message not recognised here keeps click's own words."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - another typer layout
+        return
+    if getattr(exceptions.UsageError.show, "djbot", False):
+        return
+
+    def show(self, file=None) -> None:
+        if self.ctx is None:
+            typer.echo(f"错误：{usage_problem(self)}", err=True)
+            return
+        typer.echo(f"{self.ctx.get_usage()}\n错误：{usage_problem(self)}\n"
+                   f"查看帮助：{self.ctx.command_path} -h", err=True)
+
+    show.djbot = True  # type: ignore[attr-defined]
+    exceptions.UsageError.show = show
+
+
+def usage_problem(error) -> str:
+    """One Chinese line for a click usage error."""
+    import re
+
+    from typer._click import exceptions
+
+    param = getattr(error, "param", None)
+    if param is not None:
+        is_option = param.param_type_name == "option"
+        name = param.opts[0] if is_option and param.opts else param.name
+        what = f"{'选项' if is_option else '参数'} {name}"
+    if isinstance(error, exceptions.NoSuchOption):
+        guess = f"；是不是 {'、'.join(sorted(error.possibilities))}？" if error.possibilities else ""
+        return f"没有选项 {error.option_name}{guess}"
+    if isinstance(error, exceptions.MissingParameter) and param is not None:
+        return f"缺少{what}" + (f"：{param.help}" if param.help else "")
+    if isinstance(error, exceptions.BadOptionUsage):
+        if error.message.endswith("requires an argument."):
+            return f"选项 {error.option_name} 后面要写一个值"
+        if error.message.endswith("does not take a value."):
+            return f"选项 {error.option_name} 不带值：只写 {error.option_name}"
+    if isinstance(error, exceptions.BadParameter) and param is not None:
+        cause = error.__cause__
+        if hasattr(cause, "errors") and cause.errors():
+            detail = cause.errors()[0]
+            shown = f"「{detail['input']}」" if isinstance(detail.get("input"), str) else ""
+            return f"{what} 的值{shown}无效：{value_reason(detail)}"
+        if found := re.fullmatch(r"\w+ '(.*)' does not exist\.", error.message):
+            return f"{what}：「{found[1]}」不存在"
+        if found := re.fullmatch(r"\w+ '(.*)' is a directory\.", error.message):
+            return f"{what}：「{found[1]}」是文件夹，不是文件"
+    if found := re.fullmatch(r"Got unexpected extra argument\(s\) \((.*)\)", error.message):
+        return f"多余的参数：{found[1]}"
+    return error.format_message()
+
+
+def value_reason(error) -> str:
+    """What a value should have been, from a pydantic error (a setting's or an option's)."""
+    expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
+                "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
+    if error["type"] == "value_error":  # our own validators' words, without pydantic's
+        return str(error["ctx"]["error"])
+    if error["type"] == "greater_than_equal":
+        return f"应不小于 {error['ctx']['ge']}"
+    if error["type"] == "less_than_equal":
+        return f"应不大于 {error['ctx']['le']}"
+    return expected.get(error["type"], error["msg"])
+
+
 _chinese_help()
+_chinese_usage_errors()
 app.add_typer(db_app, name="db")
 
 # Areas that add their own commands: each module has register(app).
@@ -109,16 +181,7 @@ def config_problems(exc) -> list[str]:
         if error["loc"] == ("timezone",):
             lines.append(f"{name}{shown}不是已知的时区：例如 Asia/Shanghai")
             continue
-        expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
-                    "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
-        reason = expected.get(error["type"], error["msg"])
-        if error["type"] == "value_error":  # our own validators' words, without pydantic's
-            reason = str(error["ctx"]["error"])
-        elif error["type"] == "greater_than_equal":
-            reason = f"应不小于 {error['ctx']['ge']}"
-        elif error["type"] == "less_than_equal":
-            reason = f"应不大于 {error['ctx']['le']}"
-        lines.append(f"{name}{shown}无效：{reason}")
+        lines.append(f"{name}{shown}无效：{value_reason(error)}")
     return lines
 
 
