@@ -94,6 +94,15 @@ def test_serve_says_where_it_listens_and_what_is_mounted(env, monkeypatch):
     assert "未启用任何平台" in result.output and "INFO" in result.output
 
 
+@pytest.mark.parametrize("port, problem", [("99999", "应不大于 65535"), ("-1", "应不小于 0")])
+def test_a_port_out_of_range_stops_serve_with_one_line(port, problem, env):
+    """Before, --port 99999 ended in a traceback (OverflowError: bind(): port must be 0-65535)."""
+    result = CliRunner().invoke(app, ["serve", "--port", port], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"选项 --port 的值「{port}」无效：{problem}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def _djbot(args: list[str], env: dict[str, str]):
     """`python -m bot …` in a fresh interpreter: what the operator's terminal shows."""
     import os
