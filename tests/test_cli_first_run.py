@@ -308,3 +308,16 @@ def test_a_mistyped_command_line_is_answered_in_chinese_with_where_the_help_is(
     assert not re.search(r"Error|Try |Invalid value|Missing|No such|Got unexpected", result.output)
     if helped:
         assert f"查看帮助：{helped}" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_version_is_what_the_package_says(flag, env):
+    """Before, `djbot --version` answered 「No such option」: an operator reporting a problem
+    could not say which djbot they run."""
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    result = CliRunner().invoke(app, [flag], env=env)
+    assert result.exit_code == 0
+    assert result.output == f"djbot {project['project']['version']}\n"

@@ -145,6 +145,24 @@ _chinese_help()
 _chinese_usage_errors()
 app.add_typer(db_app, name="db")
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from bot import __version__
+
+        typer.echo(f"djbot {__version__}")
+        raise typer.Exit()
+
+
+# The options of djbot itself, before any command (the help text is the Typer's above).
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version,
+                                          help="显示 djbot 的版本并退出。")] = False,
+) -> None:
+    pass
+
+
 # Areas that add their own commands: each module has register(app).
 CLI_MODULES = [
     "bot.cli.org",
