@@ -66,6 +66,12 @@ def database_problems(url: str) -> list[str]:
         return [f"DJBOT_DATABASE_URL 使用了不支持的数据库「{backend}」：只支持 sqlite 和 postgresql"]
     if backend != "sqlite" and not parsed.database:
         return ["DJBOT_DATABASE_URL 缺少库名：例如 postgresql://djbot@db:5432/djbot"]
+    path = parsed.database if backend == "sqlite" else None
+    if path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).parent.is_dir():
+        # SQLite creates the file, not its folder: its own words are 「unable to open database file」.
+        return [f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL，"
+                "或先创建这个文件夹"]
     return []
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.checks import rules_problems
+from bot.checks import database_problems, rules_problems
 from bot.config import Settings
 from storage import db
 
 
 def run(settings: Settings) -> list[tuple[bool | None, str]]:
+    if problems := database_problems(settings.database_url):
+        return [(False, line) for line in problems]
     if (missing := _missing_sqlite_file(settings.database_url)) is not None:
         # A check creates nothing: connecting would leave an empty file behind.
         return [(False, f"数据库文件 {missing} 还不存在：请运行 djbot db upgrade 创建它"

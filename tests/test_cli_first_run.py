@@ -321,3 +321,18 @@ def test_the_version_is_what_the_package_says(flag, env):
     result = CliRunner().invoke(app, [flag], env=env)
     assert result.exit_code == 0
     assert result.output == f"djbot {project['project']['version']}\n"
+
+
+@pytest.mark.parametrize("args, code", [(["chat", "--user", "cg03", "积分"], 2),
+                                        (["tick", "--until", "+1d"], 2),
+                                        (["doctor", "database"], 1)])
+def test_a_database_in_a_folder_not_there_is_named_by_every_command(args, code, tmp_path):
+    """Before, chat, tick and serve said 「数据库无法写入（unable to open database file）」,
+    and doctor advised djbot db upgrade, which then refused for the missing folder."""
+    env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / '数据' / 'djbot.db'}"}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == code, result.output
+    assert f"数据库所在的文件夹 {tmp_path / '数据'} 不存在" in result.output
+    assert "unable to open" not in result.output and "db upgrade" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "数据").exists()

@@ -275,9 +275,6 @@ def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
     url = make_url(settings.database_url)
     path = url.database if url.get_backend_name() == "sqlite" else None
     if path and path != ":memory:" and not path.startswith("file:"):
-        if not Path(path).parent.is_dir():
-            _refuse(f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL"
-                    "，或先创建这个文件夹")
         if existing and not Path(path).exists():
             _refuse(f"数据库文件 {path} 不存在：请检查 DJBOT_DATABASE_URL")
     engine = db.make_engine(settings.database_url)
