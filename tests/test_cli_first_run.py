@@ -36,6 +36,22 @@ def test_the_demo_help_line_is_shown_whole(env):
     assert "再次运行会清空演示数据重新开始" in text
 
 
+@pytest.mark.parametrize("group", [[], ["branch"], ["schedule"], ["report"]])
+def test_each_commands_line_in_a_list_ends_at_a_sentence_or_a_pause(group, env):
+    """Before, the list cut lines at click's English word boundary: 「tick … 默认在数据库副本上
+    模拟， 真实数据不变；加...」, and `schedule pause` had a line of just 「...」."""
+    text = CliRunner().invoke(app, [*group, "--help"], env=env).output
+    listed = text[text.index("命令"):].splitlines()[1:]
+    assert listed and all(not line.rstrip().endswith("...") for line in listed), text
+    if not group:
+        assert "tick           用手动时钟快进，逐步运行调度器，打印将要发出的每条消息。\n" in text
+
+
+def test_a_docstrings_line_break_leaves_no_gap_in_chinese_help(env):
+    text = CliRunner().invoke(app, ["tick", "--help"], env=env | {"COLUMNS": "200"}).output
+    assert "默认在数据库副本上模拟，真实数据不变" in text
+
+
 def test_a_configuration_error_is_one_chinese_line_and_exit_2(env):
     result = CliRunner().invoke(app, ["doctor"], env=env | {"DJBOT_TIMEZONE": "Mars/Base"})
     assert result.exit_code == 2

@@ -68,6 +68,31 @@ def _chinese_help() -> None:
         return write_usage(self, prog, args, prefix if prefix is not None else "用法：")
 
     formatting.HelpFormatter.write_usage = usage
+    # click joins a docstring's lines with a space, right for English, a stray gap between
+    # two Chinese characters; and it shortens a command's line in a list at a word, where a
+    # Chinese paragraph is one word: the line ended 「…；加...」. The first sentence says it.
+    wrap_text = formatting.wrap_text
+    formatting.wrap_text = lambda text, *args, **kwargs: wrap_text(_joined(text), *args, **kwargs)
+    short_help = click_core.make_default_short_help
+
+    def first_sentence(help: str, limit: int = 45) -> str:
+        text = " ".join(_joined(help).split("\n\n")[0].split())
+        if len(text) <= limit:
+            return text
+        if ends := [i for i, c in enumerate(text[:limit]) if c == "。"]:
+            return text[:ends[-1] + 1]
+        if pauses := [i for i, c in enumerate(text[:limit]) if c in "，；：、"]:
+            return text[:pauses[-1]] + "…"
+        return short_help(help, limit)
+
+    click_core.make_default_short_help = first_sentence
+
+
+def _joined(text: str) -> str:
+    """Lines broken between two Chinese characters joined without a space."""
+    import re
+
+    return re.sub(r"(?<=[^\x00-\x7f])\n[ \t]*(?=[^\x00-\x7f])", "", text)
 
 
 def _chinese_usage_errors() -> None:
