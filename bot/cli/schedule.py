@@ -69,12 +69,16 @@ def preview(
     count: Annotated[int, typer.Option("--count", min=1, max=200, help="列出几次")] = 10,
 ) -> None:
     """按调度器的算法列出接下来的几次活动（已计入节假日的跳过或顺延）。"""
-    from bot.config import Settings
+    from bot.cli import load_settings
     from bot.scheduling.holidays import default_calendar, occurrences
 
-    tz = Settings().tz
+    tz = load_settings().tz
     activity_type, spec = _spec(kind, rule)
-    first = date.fromisoformat(start) if start else datetime.now(tz).date()
+    try:
+        first = date.fromisoformat(start) if start else datetime.now(tz).date()
+    except ValueError:
+        typer.echo(f"--from 应写成 2027-01-15，收到「{start}」", err=True)
+        raise typer.Exit(2) from None
     calendar = default_calendar()
     policy = "遇节假日顺延" if spec.policy == "move" else "遇节假日不举行"
     typer.echo(f"{activity_type.value}：{spec.rule.describe()}，{spec.minutes}分钟，{policy}")
