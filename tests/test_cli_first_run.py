@@ -153,6 +153,20 @@ def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
     assert "[!!] dingtalk: DINGTALK_OPENAPI_ENDPOINT" in doctor.stdout, doctor.stdout
 
 
+@pytest.mark.parametrize("setting, value, example", [
+    ("DJBOT_WECOM", "true", "DJBOT_WECOM__ENABLED=true"),
+    ("DJBOT_DINGTALK", "{enabled: true", "DJBOT_DINGTALK__ENABLED=true"),
+    ("DJBOT_WEB", "[]", "DJBOT_WEB__SECRET=")])
+def test_a_section_set_whole_is_named_with_how_to_write_it(setting, value, example, env):
+    """Before, DJBOT_WECOM=true (for DJBOT_WECOM__ENABLED=true) was refused in pydantic's
+    English, and one that is no JSON ended in a traceback."""
+    result = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"], env=env | {setting: value})
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith(f"配置错误：{setting} 无效：这是一组设置") and example in line, line
+    assert "\n" not in line and "Input should" not in line
+
+
 @pytest.mark.parametrize("setting, value", [("DJBOT_LOG_LEVEL", "LOUD"),
                                             ("DJBOT_DATABASE_URL", "mysql://djbot@db/djbot"),
                                             ("DJBOT_RETENTION_DAYS", "0"),

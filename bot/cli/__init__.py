@@ -206,12 +206,28 @@ def load_settings() -> Settings:
 
     from bot.config import Settings
 
+    from pydantic_settings import SettingsError
+
     try:
         return Settings()
     except ValidationError as exc:  # one Chinese line per problem, no library links
         for line in config_problems(exc):
             typer.echo(f"配置错误：{line}", err=True)
         raise typer.Exit(2) from None
+    except SettingsError as exc:  # a section given whole, as JSON that does not parse
+        import re
+
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"DJBOT_{field[1].upper()}" if field else "DJBOT_…"
+        typer.echo(f"配置错误：{whole_section(name)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def whole_section(name: str) -> str:
+    """DJBOT_WECOM=true meant as DJBOT_WECOM__ENABLED=true: pydantic reads a section given
+    whole as JSON, and says so in its own words or with a traceback."""
+    example = {"DJBOT_WEB": "DJBOT_WEB__SECRET=…"}.get(name, f"{name}__ENABLED=true")
+    return f"{name} 无效：这是一组设置，请逐项写成 {name}__项目=值，如 {example}"
 
 
 def config_problems(exc) -> list[str]:
@@ -223,6 +239,9 @@ def config_problems(exc) -> list[str]:
         shown = f"「{value}」" if isinstance(value, (str, int, float)) else ""
         if error["loc"] == ("timezone",):
             lines.append(f"{name}{shown}不是已知的时区：例如 Asia/Shanghai")
+            continue
+        if error["type"] == "model_type":
+            lines.append(whole_section(name))
             continue
         lines.append(f"{name}{shown}无效：{value_reason(error)}")
     return lines
