@@ -69,7 +69,7 @@ def database_problems(url: str) -> list[str]:
     path = parsed.database if backend == "sqlite" else None
     if path and path != ":memory:" and not path.startswith("file:") \
             and not Path(path).parent.is_dir():
-        # SQLite creates the file, not its folder: its own words are 「unable to open database file」.
+        # SQLite creates the file, not its folder; its own words: unable to open database file.
         return [f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL，"
                 "或先创建这个文件夹"]
     return []

@@ -129,7 +129,8 @@ def usage_problem(error) -> str:
         name = param.opts[0] if is_option and param.opts else param.name
         what = f"{'选项' if is_option else '参数'} {name}"
     if isinstance(error, exceptions.NoSuchOption):
-        guess = f"；是不是 {'、'.join(sorted(error.possibilities))}？" if error.possibilities else ""
+        guess = "、".join(sorted(error.possibilities or ()))
+        guess = f"；是不是 {guess}？" if guess else ""
         return f"没有选项 {error.option_name}{guess}"
     if isinstance(error, exceptions.MissingParameter) and param is not None:
         return f"缺少{what}" + (f"：{param.help}" if param.help else "")

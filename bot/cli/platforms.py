@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(min=0, max=65535, help="监听端口（0 为任一空闲端口）")] = 8000,
+        port: Annotated[int, typer.Option(min=0, max=65535,
+                                          help="监听端口（0 为任一空闲端口）")] = 8000,
     ) -> None:
         """运行 HTTP 服务：已启用的平台回调、定时提醒和发件箱。"""
         import uvicorn

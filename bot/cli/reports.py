@@ -60,7 +60,8 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
         typer.echo(NO_ROSTER, err=True)
 
 
-NO_ROSTER = "名册中还没有支部，报告是空的：先用 djbot import-roster 导入名册，或用 djbot demo 试用。"
+NO_ROSTER = ("名册中还没有支部，报告是空的：先用 djbot import-roster 导入名册，"
+             "或用 djbot demo 试用。")
 
 
 def _no_roster(session) -> bool:
