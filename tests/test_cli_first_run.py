@@ -289,6 +289,25 @@ def test_doctor_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path
     assert every.exit_code == 1 and not (tmp_path / "djbot.db").exists(), every.output
 
 
+def test_doctor_notes_an_empty_roster_then_no_bound_group_without_failing(env, tmp_path):
+    """Before, doctor said all was well on a new database, where every message would be
+    answered 「你还不在党员名册中」, then 「本群还没有绑定支部」."""
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    empty = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert empty.exit_code == 0
+    assert "[注] database: 名册还是空的" in empty.output and "djbot import-roster" in empty.output
+    roster = tmp_path / "名册.csv"
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n城关支部,王建国,书记,wjg,\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["import-roster", str(roster)], env=env).exit_code == 0
+    unbound = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert unbound.exit_code == 0 and "名册还是空的" not in unbound.output
+    assert "[注] database: 还没有绑定任何群" in unbound.output and "「绑定 支部名称」" in unbound.output
+    assert CliRunner().invoke(app, ["chat", "--user", "wjg", "--chat", "g1", "绑定 城关支部"],
+                              env=env).exit_code == 0
+    bound = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert bound.exit_code == 0 and "[注]" not in bound.output, bound.output
+
+
 def test_an_empty_rules_file_or_log_level_setting_means_the_default(env):
     # DJBOT_RULES_FILE= in an env file is how the example leaves a setting unset.
     assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
