@@ -385,3 +385,14 @@ def test_a_database_in_a_folder_not_there_is_named_by_every_command(args, code, 
     assert "unable to open" not in result.output and "db upgrade" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "数据").exists()
+
+
+def test_the_demos_tick_prints_what_would_be_sent_without_english_log_lines(env):
+    """Before, `djbot tick` on the demo wrote 「… WARNING djbot.holidays: no holiday data for
+    2027 …」 among the messages it showed, for each year the plan looked into (doctor says
+    it, in Chinese); DJBOT_LOG_LEVEL=WARNING shows them."""
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    args = ["tick", "--from", "2030-01-07T08:00", "--until", "+1d", "--step", "30"]
+    quiet = _djbot(args, env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "共发出" in quiet.stdout and quiet.stderr == ""

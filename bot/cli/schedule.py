@@ -371,7 +371,9 @@ def tick(
     真实数据不变；加 --commit 才写入真实数据库。"""
     import tempfile
 
-    runtime = _runtime()
+    # As in `djbot chat`, the output is what would be sent: log lines (a year without holiday
+    # data, which doctor says in Chinese) stay out of it unless DJBOT_LOG_LEVEL asks for them.
+    runtime = _runtime(default_log_level="ERROR")
     _span(runtime, until, start, step)  # refuse bad options before copying anything
     if commit:
         typer.echo("--commit：写入真实数据库，创建的活动和提醒会保留。")
