@@ -37,6 +37,22 @@ def validate(settings: Settings) -> list[str]:
             *rules_problems(settings.rules_file)]
 
 
+def os_reason(exc: OSError) -> str:
+    """Why a file or socket could not be used, in Chinese for the errors an operator meets;
+    the system's own (English) words otherwise."""
+    import errno
+    import socket
+
+    if isinstance(exc, socket.gaierror):
+        return "找不到这个主机名"
+    words = {errno.ENOENT: "文件或文件夹不存在", errno.EISDIR: "这是一个文件夹，不是文件",
+             errno.ENOTDIR: "路径中有一段不是文件夹", errno.EACCES: "没有权限",
+             errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满", errno.EROFS: "文件系统只读",
+             errno.EADDRINUSE: "端口已被占用（是否已有 djbot 在运行？）",
+             errno.EADDRNOTAVAIL: "本机没有这个地址"}
+    return words.get(exc.errno) or exc.strerror or str(exc)
+
+
 def rules_problems(path: Path | None) -> list[str]:
     """A rules file that cannot be read or is not valid: found at start, one line, rather
     than a traceback that systemd restarts every few seconds."""
@@ -45,7 +61,7 @@ def rules_problems(path: Path | None) -> list[str]:
     try:
         load_rules(path)
     except OSError as exc:
-        return [f"DJBOT_RULES_FILE 读不到 {path}：{exc.strerror or exc}"]
+        return [f"DJBOT_RULES_FILE 读不到 {path}：{os_reason(exc)}"]
     except RulesError as exc:
         return [f"DJBOT_RULES_FILE {path} 无效：{exc}"]
     return []

@@ -396,3 +396,25 @@ def test_the_demos_tick_prints_what_would_be_sent_without_english_log_lines(env)
     quiet = _djbot(args, env)
     assert quiet.returncode == 0, quiet.stderr
     assert "共发出" in quiet.stdout and quiet.stderr == ""
+
+
+def test_a_file_or_port_djbot_cannot_use_is_said_in_chinese(env, tmp_path, monkeypatch):
+    """Before, the system's English: 「无法写入 /tmp：Is a directory」, 「无法监听
+    127.0.0.1:8000：Address already in use」, 「读不到 rules.toml：No such file or directory」."""
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    folder = CliRunner().invoke(app, ["report", "weekly", "--xlsx", str(tmp_path)], env=env)
+    assert folder.exit_code == 2 and "这是一个文件夹，不是文件" in folder.output, folder.output
+    rules = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"],
+                               env=env | {"DJBOT_RULES_FILE": str(tmp_path / "rules.toml")})
+    assert rules.exit_code == 2 and "rules.toml：文件或文件夹不存在" in rules.output, rules.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["serve", "--port", str(port)], env=env)
+    assert busy.exit_code == 2 and f"无法监听 127.0.0.1:{port}：端口已被占用" in busy.output, busy.output
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{2,}", busy.output + folder.output + rules.output)

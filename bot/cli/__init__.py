@@ -340,12 +340,14 @@ def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
 def write_file(write: Callable[[], object], path: Path, *, what: str = "文件") -> None:
     """Run `write` (which writes `path`), or say in one line why the file could not be
     written and exit 2: a folder that is not there, a disk full, no permission."""
+    from bot.checks import os_reason
+
     if not path.parent.is_dir():
         _refuse(f"文件夹 {path.parent} 不存在，没有写入{what}；请先创建它或换一个路径")
     try:
         write()
     except OSError as exc:
-        _refuse(f"无法写入 {path}：{exc.strerror or exc}")
+        _refuse(f"无法写入 {path}：{os_reason(exc)}")
 
 
 @db_app.command("upgrade")

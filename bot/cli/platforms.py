@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from bot.app import create_app
-        from bot.checks import validate
+        from bot.checks import os_reason, validate
         from bot.cli import get_runtime, load_settings
 
         settings = load_settings()
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+            typer.echo(f"无法监听 {host}:{port}：{os_reason(exc)}", err=True)
             raise typer.Exit(2) from None
         _log_start(settings, host, sock.getsockname()[1])
         # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (each
