@@ -264,6 +264,16 @@ def test_an_unreachable_database_is_one_line_without_its_password(env, args):
     assert result.output.count("\n") == 1 and "s3cret" not in result.output, result.output
 
 
+@pytest.mark.parametrize("args", [["chat", "--user", "cg03", "积分"], ["serve"]])
+def test_a_database_server_not_there_is_said_so_not_called_unwritable(env, args):
+    """Before, chat and serve said 「数据库无法写入（connection failed: … Connection
+    refused）」: an operator looked at permissions, not at the address or the server."""
+    url = "postgresql://djbot@127.0.0.1:1/djbot?connect_timeout=2"
+    result = CliRunner().invoke(app, args, env=env | {"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.startswith("无法连接数据库（") and "无法写入" not in result.output
+
+
 def test_dingtalk_without_its_robot_code_stops_serve_with_one_line(env, monkeypatch):
     # Replies by sessionWebhook would work, so a first try in a group looks fine; but every
     # reminder, and every reply after the webhook's 90 minutes, would be refused for good.
