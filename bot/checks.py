@@ -82,6 +82,14 @@ def database_problems(url: str) -> list[str]:
         return [f"DJBOT_DATABASE_URL 使用了不支持的数据库「{backend}」：只支持 sqlite 和 postgresql"]
     if backend != "sqlite" and not parsed.database:
         return ["DJBOT_DATABASE_URL 缺少库名：例如 postgresql://djbot@db:5432/djbot"]
+    if backend == "sqlite" and (parsed.host or parsed.username or parsed.port):
+        # sqlite://djbot.db reads djbot.db as a host; SQLAlchemy then refuses with a traceback.
+        return ["DJBOT_DATABASE_URL 的 SQLite 地址应为 sqlite:/// 加文件路径（三个斜杠）："
+                "例如 sqlite:///djbot.db，绝对路径 sqlite:////var/lib/djbot/djbot.db"]
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # An in-memory database is gone when the command ends, and each connection has its own.
+        return ["DJBOT_DATABASE_URL 没有给出数据库文件（内存数据库在命令结束时就没了）："
+                "例如 sqlite:///djbot.db"]
     path = parsed.database if backend == "sqlite" else None
     if path and path != ":memory:" and not path.startswith("file:") \
             and not Path(path).parent.is_dir():

@@ -428,3 +428,17 @@ def test_a_file_or_port_djbot_cannot_use_is_said_in_chinese(env, tmp_path, monke
         busy = CliRunner().invoke(app, ["serve", "--port", str(port)], env=env)
     assert busy.exit_code == 2 and f"无法监听 127.0.0.1:{port}：端口已被占用" in busy.output, busy.output
     assert not re.search(r"[A-Za-z]{4,} [a-z]{2,}", busy.output + folder.output + rules.output)
+
+
+@pytest.mark.parametrize("url, told", [
+    ("sqlite://djbot.db", "SQLite 地址应为 sqlite:/// 加文件路径（三个斜杠）"),
+    ("sqlite:///", "没有给出数据库文件"), ("sqlite://", "没有给出数据库文件")])
+def test_a_sqlite_url_with_two_slashes_or_no_file_is_one_line(url, told, env):
+    """Before, sqlite://djbot.db ended in SQLAlchemy's traceback (Invalid SQLite URL), and
+    sqlite:/// answered once, then failed with a traceback (each connection its own empty
+    database in memory)."""
+    result = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"],
+                                env=env | {"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.startswith("配置错误：DJBOT_DATABASE_URL ") and told in result.output
+    assert len(result.output.strip().splitlines()) == 1
