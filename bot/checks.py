@@ -80,6 +80,11 @@ def database_problems(url: str) -> list[str]:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
         return [f"DJBOT_DATABASE_URL 使用了不支持的数据库「{backend}」：只支持 sqlite 和 postgresql"]
+    if "+" in parsed.drivername and parsed.get_driver_name() not in ("psycopg", "pysqlite"):
+        # postgresql+psycopg2://, from another program's settings: a driver djbot does not ship.
+        plain = "postgresql://用户@主机:端口/库名" if backend != "sqlite" else "sqlite:///路径"
+        return [f"DJBOT_DATABASE_URL 指定了驱动「{parsed.get_driver_name()}」，djbot 不带这个驱动："
+                f"去掉 +{parsed.get_driver_name()}，写成 {plain}（djbot 自己选驱动）"]
     if backend != "sqlite" and not parsed.database:
         return ["DJBOT_DATABASE_URL 缺少库名：例如 postgresql://djbot@db:5432/djbot"]
     if backend == "sqlite" and (parsed.host or parsed.username or parsed.port):

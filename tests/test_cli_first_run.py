@@ -432,8 +432,11 @@ def test_a_file_or_port_djbot_cannot_use_is_said_in_chinese(env, tmp_path, monke
 
 @pytest.mark.parametrize("url, told", [
     ("sqlite://djbot.db", "SQLite 地址应为 sqlite:/// 加文件路径（三个斜杠）"),
-    ("sqlite:///", "没有给出数据库文件"), ("sqlite://", "没有给出数据库文件")])
-def test_a_sqlite_url_with_two_slashes_or_no_file_is_one_line(url, told, env):
+    ("sqlite:///", "没有给出数据库文件"), ("sqlite://", "没有给出数据库文件"),
+    # Before, ModuleNotFoundError: No module named 'psycopg2', in a traceback.
+    ("postgresql+psycopg2://djbot@127.0.0.1/djbot", "指定了驱动「psycopg2」，djbot 不带这个驱动："
+                                                    "去掉 +psycopg2")])
+def test_a_database_url_djbot_cannot_open_is_one_line(url, told, env):
     """Before, sqlite://djbot.db ended in SQLAlchemy's traceback (Invalid SQLite URL), and
     sqlite:/// answered once, then failed with a traceback (each connection its own empty
     database in memory)."""
