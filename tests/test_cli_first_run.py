@@ -445,3 +445,17 @@ def test_a_database_url_djbot_cannot_open_is_one_line(url, told, env):
     assert result.exit_code == 2, (result.output, result.exception)
     assert result.output.startswith("配置错误：DJBOT_DATABASE_URL ") and told in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_db_current_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path):
+    """Before, 「当前 None，最新 0018」, and an empty djbot.db left behind by the question."""
+    first = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert first.exit_code == 0
+    assert first.output.strip() == f"数据库文件 {tmp_path / 'djbot.db'} 还不存在：运行 djbot db upgrade 创建它"
+    assert not (tmp_path / "djbot.db").exists()
+    (tmp_path / "djbot.db").touch()
+    empty = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert "None" not in empty.output and "数据库还没有建表" in empty.output
+    CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    current = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert re.fullmatch(r"当前 (\d+)，最新 \1\n", current.output), current.output

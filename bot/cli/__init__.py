@@ -373,10 +373,19 @@ def db_upgrade(
 @db_app.command("current")
 def db_current() -> None:
     """显示数据库当前的迁移版本。"""
+    from bot.doctor import _missing_sqlite_file
     from storage import db
 
-    engine = database_engine(load_settings())
-    typer.echo(f"当前 {db.current_revision(engine)}，最新 {db.head_revision(engine)}")
+    settings = load_settings()
+    if missing := _missing_sqlite_file(settings.database_url):  # a question creates no file
+        typer.echo(f"数据库文件 {missing} 还不存在：运行 djbot db upgrade 创建它")
+        return
+    engine = database_engine(settings)
+    current = db.current_revision(engine)
+    if current is None:
+        typer.echo(f"数据库还没有建表（最新 {db.head_revision(engine)}）：运行 djbot db upgrade")
+        return
+    typer.echo(f"当前 {current}，最新 {db.head_revision(engine)}")
 
 
 @app.command()
