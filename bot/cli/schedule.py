@@ -478,16 +478,28 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="重试全部死信")] = False,
 ) -> None:
     """让失败的消息重新投递（尝试次数清零）。"""
-    from bot.outbox import retry
+    from bot.outbox import DEAD, PENDING, retry
     from storage.db import session_scope
 
     if not ids and not all_dead:
         typer.echo("请给出消息编号，或使用 --all-dead", err=True)
         raise typer.Exit(2)
+    from sqlmodel import select
+
+    from storage.models import OutboxMessage
+
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
+        before = dict(session.exec(select(OutboxMessage.id, OutboxMessage.status)
+                                   .where(OutboxMessage.id.in_(ids or []))).all())
         count = retry(session, ids=ids, all_dead=all_dead, now=runtime.clock.now())
     typer.echo(f"已重新排队 {count} 条。")
+    # A mistyped number, or one already sent, was counted in the 0 without a word.
+    left = [f"#{i} 不存在" if i not in before else f"#{i} 状态为 {before[i]}，不用重发"
+            for i in dict.fromkeys(ids or []) if before.get(i) not in (DEAD, PENDING)]
+    if left and not all_dead:
+        typer.echo("未重发：" + "；".join(left), err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
