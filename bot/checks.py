@@ -37,6 +37,22 @@ def validate(settings: Settings) -> list[str]:
             *rules_problems(settings.rules_file)]
 
 
+def os_reason(exc: OSError) -> str:
+    """Why a file or socket could not be used, in Chinese for the errors an operator meets;
+    the system's own (English) words otherwise."""
+    import errno
+    import socket
+
+    if isinstance(exc, socket.gaierror):
+        return "找不到这个主机名"
+    words = {errno.ENOENT: "文件或文件夹不存在", errno.EISDIR: "这是一个文件夹，不是文件",
+             errno.ENOTDIR: "路径中有一段不是文件夹", errno.EACCES: "没有权限",
+             errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满", errno.EROFS: "文件系统只读",
+             errno.EADDRINUSE: "端口已被占用（是否已有 djbot 在运行？）",
+             errno.EADDRNOTAVAIL: "本机没有这个地址"}
+    return words.get(exc.errno) or exc.strerror or str(exc)
+
+
 def rules_problems(path: Path | None) -> list[str]:
     """A rules file that cannot be read or is not valid: found at start, one line, rather
     than a traceback that systemd restarts every few seconds."""
@@ -45,7 +61,7 @@ def rules_problems(path: Path | None) -> list[str]:
     try:
         load_rules(path)
     except OSError as exc:
-        return [f"DJBOT_RULES_FILE 读不到 {path}：{exc.strerror or exc}"]
+        return [f"DJBOT_RULES_FILE 读不到 {path}：{os_reason(exc)}"]
     except RulesError as exc:
         return [f"DJBOT_RULES_FILE {path} 无效：{exc}"]
     return []
@@ -64,8 +80,27 @@ def database_problems(url: str) -> list[str]:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_DATABASES:
         return [f"DJBOT_DATABASE_URL 使用了不支持的数据库「{backend}」：只支持 sqlite 和 postgresql"]
+    if "+" in parsed.drivername and parsed.get_driver_name() not in ("psycopg", "pysqlite"):
+        # postgresql+psycopg2://, from another program's settings: a driver djbot does not ship.
+        plain = "postgresql://用户@主机:端口/库名" if backend != "sqlite" else "sqlite:///路径"
+        return [f"DJBOT_DATABASE_URL 指定了驱动「{parsed.get_driver_name()}」，djbot 不带这个驱动："
+                f"去掉 +{parsed.get_driver_name()}，写成 {plain}（djbot 自己选驱动）"]
     if backend != "sqlite" and not parsed.database:
         return ["DJBOT_DATABASE_URL 缺少库名：例如 postgresql://djbot@db:5432/djbot"]
+    if backend == "sqlite" and (parsed.host or parsed.username or parsed.port):
+        # sqlite://djbot.db reads djbot.db as a host; SQLAlchemy then refuses with a traceback.
+        return ["DJBOT_DATABASE_URL 的 SQLite 地址应为 sqlite:/// 加文件路径（三个斜杠）："
+                "例如 sqlite:///djbot.db，绝对路径 sqlite:////var/lib/djbot/djbot.db"]
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # An in-memory database is gone when the command ends, and each connection has its own.
+        return ["DJBOT_DATABASE_URL 没有给出数据库文件（内存数据库在命令结束时就没了）："
+                "例如 sqlite:///djbot.db"]
+    path = parsed.database if backend == "sqlite" else None
+    if path and path != ":memory:" and not path.startswith("file:") \
+            and not Path(path).parent.is_dir():
+        # SQLite creates the file, not its folder; its own words: unable to open database file.
+        return [f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL，"
+                "或先创建这个文件夹"]
     return []
 
 

@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=1)
     tick_seconds: int = Field(default=30, ge=1)
     log_json: bool = False
-    # Unset: INFO for `djbot serve`, WARNING for the console commands (their output is the reply).
+    # Unset: INFO for `djbot serve`, ERROR for chat and tick (their output is what is said),
+    # WARNING for the other commands.
     log_level: str | None = None
 
     wecom: WecomSettings = Field(default_factory=WecomSettings)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.checks import rules_problems
+from bot.checks import database_problems, rules_problems
 from bot.config import Settings
 from storage import db
 
 
 def run(settings: Settings) -> list[tuple[bool | None, str]]:
+    if problems := database_problems(settings.database_url):
+        return [(False, line) for line in problems]
     if (missing := _missing_sqlite_file(settings.database_url)) is not None:
         # A check creates nothing: connecting would leave an empty file behind.
         return [(False, f"数据库文件 {missing} 还不存在：请运行 djbot db upgrade 创建它"
@@ -31,8 +33,28 @@ def run(settings: Settings) -> list[tuple[bool | None, str]]:
     if problems := rules_problems(settings.rules_file):  # the checks below count by them
         return [(True, f"数据库可用、可写，结构为最新 ({head})"),
                 *((False, line) for line in problems)]
-    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *clock_lines(engine),
-            *ledger_lines(settings, engine), *expected_lines(settings, engine)]
+    return [(True, f"数据库可用、可写，结构为最新 ({head})"), *roster_lines(engine),
+            *clock_lines(engine), *ledger_lines(settings, engine),
+            *expected_lines(settings, engine)]
+
+
+def roster_lines(engine) -> list[tuple[bool | None, str]]:
+    """On a first run, what every message would be answered until there is a roster and a
+    bound group: a note, since a database is rightly empty before the import."""
+    from sqlmodel import Session, select
+
+    from storage.models import ChatBinding, Member
+
+    with Session(engine) as session:
+        someone = session.exec(select(Member.id).where(Member.active).limit(1)).first()
+        bound = session.exec(select(ChatBinding.id).limit(1)).first()
+    if someone is None:
+        return [(None, "名册还是空的，发消息的人都会被告知不在名册中：用 djbot import-roster "
+                       "导入名册（见 docs/roster.md），或用 djbot demo 试用")]
+    if bound is None:
+        return [(None, "还没有绑定任何群，群里发「签到」只会收到「本群还没有绑定支部」："
+                       "书记在支部群里发送「绑定 支部名称」，领导在领导群里发送「绑定 领导」")]
+    return []
 
 
 # A replica's clock this far from the database server's is said: about a beat of the

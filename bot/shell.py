@@ -9,10 +9,11 @@ tests/test_report_quick.py checks that both ways print the same text.
 
 This path answers only the plain case, and exactly as the full command line would:
 `report weekly`, with `--week` and `--json` at most, on an existing SQLite file that is
-migrated and already has these points rules on record. Anything else goes to the full
-command line untouched: another command or option, --help, a week it cannot read, a
-setting it cannot check, PostgreSQL, a URL with options, a database to migrate or rules
-to record (the full path writes those), any database error. It opens the file read-only.
+migrated, has a roster and already has these points rules on record. Anything else goes
+to the full command line untouched: another command or option, --help, a week it cannot
+read, a setting it cannot check, PostgreSQL, a URL with options, a database to migrate or
+rules to record (the full path writes those), no roster yet (it says what to do first),
+any database error. It opens the file read-only.
 It does not check settings the report does not use (a platform secret, say).
 """
 
@@ -134,6 +135,8 @@ def _report(settings: dict[str, Any], week: str | None, as_json: bool) -> str | 
             return None
         if connection.execute("SELECT 1 FROM ruleset WHERE digest = ?",
                               (rules.digest,)).fetchone() is None:
+            return None
+        if connection.execute("SELECT 1 FROM branch LIMIT 1").fetchone() is None:
             return None
 
         def run(name: str, values: Mapping[str, Any]):

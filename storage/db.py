@@ -140,6 +140,10 @@ def newer_schema(engine: Engine) -> str | None:
             "：请安装与之相同或更新的 djbot，或把升级前的备份恢复到一个空数据库")
 
 
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+
+
 def write_problem(engine: Engine) -> str | None:
     """Why djbot cannot write to this database, in one line; None when it can.
 
@@ -165,13 +169,16 @@ def write_problem(engine: Engine) -> str | None:
             finally:
                 raw.close()
             return None
-        with engine.connect() as conn:
+        try:
+            conn = engine.connect()
+        except SQLAlchemyError as exc:  # a server not there is not one that refuses writes
+            return f"无法连接数据库（{_first_line(exc)}）"
+        with conn:
             read_only = conn.execute(text("SHOW transaction_read_only")).scalar()
             standby = conn.execute(text("SELECT pg_is_in_recovery()")).scalar()
             conn.rollback()
     except (SQLAlchemyError, sqlite3.Error) as exc:
-        reason = str(getattr(exc, "orig", exc)).splitlines()[0]
-        return f"数据库无法写入（{reason}）"
+        return f"数据库无法写入（{_first_line(exc)}）"
     if standby:
         return "数据库是只读的备库（standby），请连接主库"
     if read_only == "on":

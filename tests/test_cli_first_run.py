@@ -36,6 +36,22 @@ def test_the_demo_help_line_is_shown_whole(env):
     assert "再次运行会清空演示数据重新开始" in text
 
 
+@pytest.mark.parametrize("group", [[], ["branch"], ["schedule"], ["report"]])
+def test_each_commands_line_in_a_list_ends_at_a_sentence_or_a_pause(group, env):
+    """Before, the list cut lines at click's English word boundary: 「tick … 默认在数据库副本上
+    模拟， 真实数据不变；加...」, and `schedule pause` had a line of just 「...」."""
+    text = CliRunner().invoke(app, [*group, "--help"], env=env).output
+    listed = text[text.index("命令"):].splitlines()[1:]
+    assert listed and all(not line.rstrip().endswith("...") for line in listed), text
+    if not group:
+        assert "tick           用手动时钟快进，逐步运行调度器，打印将要发出的每条消息。\n" in text
+
+
+def test_a_docstrings_line_break_leaves_no_gap_in_chinese_help(env):
+    text = CliRunner().invoke(app, ["tick", "--help"], env=env | {"COLUMNS": "200"}).output
+    assert "默认在数据库副本上模拟，真实数据不变" in text
+
+
 def test_a_configuration_error_is_one_chinese_line_and_exit_2(env):
     result = CliRunner().invoke(app, ["doctor"], env=env | {"DJBOT_TIMEZONE": "Mars/Base"})
     assert result.exit_code == 2
@@ -94,6 +110,15 @@ def test_serve_says_where_it_listens_and_what_is_mounted(env, monkeypatch):
     assert "未启用任何平台" in result.output and "INFO" in result.output
 
 
+@pytest.mark.parametrize("port, problem", [("99999", "应不大于 65535"), ("-1", "应不小于 0")])
+def test_a_port_out_of_range_stops_serve_with_one_line(port, problem, env):
+    """Before, --port 99999 ended in a traceback (OverflowError: bind(): port must be 0-65535)."""
+    result = CliRunner().invoke(app, ["serve", "--port", port], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"选项 --port 的值「{port}」无效：{problem}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def _djbot(args: list[str], env: dict[str, str]):
     """`python -m bot …` in a fresh interpreter: what the operator's terminal shows."""
     import os
@@ -126,6 +151,20 @@ def test_stream_mode_with_another_sdk_endpoint_is_refused_in_one_line(env):
         "DJBOT_DINGTALK__API_BASE": "http://127.0.0.1:9",
         "DINGTALK_OPENAPI_ENDPOINT": "https://gateway.example.cn"})
     assert "[!!] dingtalk: DINGTALK_OPENAPI_ENDPOINT" in doctor.stdout, doctor.stdout
+
+
+@pytest.mark.parametrize("setting, value, example", [
+    ("DJBOT_WECOM", "true", "DJBOT_WECOM__ENABLED=true"),
+    ("DJBOT_DINGTALK", "{enabled: true", "DJBOT_DINGTALK__ENABLED=true"),
+    ("DJBOT_WEB", "[]", "DJBOT_WEB__SECRET=")])
+def test_a_section_set_whole_is_named_with_how_to_write_it(setting, value, example, env):
+    """Before, DJBOT_WECOM=true (for DJBOT_WECOM__ENABLED=true) was refused in pydantic's
+    English, and one that is no JSON ended in a traceback."""
+    result = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"], env=env | {setting: value})
+    assert result.exit_code == 2
+    line = result.output.strip()
+    assert line.startswith(f"配置错误：{setting} 无效：这是一组设置") and example in line, line
+    assert "\n" not in line and "Input should" not in line
 
 
 @pytest.mark.parametrize("setting, value", [("DJBOT_LOG_LEVEL", "LOUD"),
@@ -225,6 +264,16 @@ def test_an_unreachable_database_is_one_line_without_its_password(env, args):
     assert result.output.count("\n") == 1 and "s3cret" not in result.output, result.output
 
 
+@pytest.mark.parametrize("args", [["chat", "--user", "cg03", "积分"], ["serve"]])
+def test_a_database_server_not_there_is_said_so_not_called_unwritable(env, args):
+    """Before, chat and serve said 「数据库无法写入（connection failed: … Connection
+    refused）」: an operator looked at permissions, not at the address or the server."""
+    url = "postgresql://djbot@127.0.0.1:1/djbot?connect_timeout=2"
+    result = CliRunner().invoke(app, args, env=env | {"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.startswith("无法连接数据库（") and "无法写入" not in result.output
+
+
 def test_dingtalk_without_its_robot_code_stops_serve_with_one_line(env, monkeypatch):
     # Replies by sessionWebhook would work, so a first try in a group looks fine; but every
     # reminder, and every reply after the webhook's 90 minutes, would be refused for good.
@@ -250,6 +299,25 @@ def test_doctor_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path
     assert every.exit_code == 1 and not (tmp_path / "djbot.db").exists(), every.output
 
 
+def test_doctor_notes_an_empty_roster_then_no_bound_group_without_failing(env, tmp_path):
+    """Before, doctor said all was well on a new database, where every message would be
+    answered 「你还不在党员名册中」, then 「本群还没有绑定支部」."""
+    assert CliRunner().invoke(app, ["db", "upgrade"], env=env).exit_code == 0
+    empty = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert empty.exit_code == 0
+    assert "[注] database: 名册还是空的" in empty.output and "djbot import-roster" in empty.output
+    roster = tmp_path / "名册.csv"
+    roster.write_text("支部,姓名,角色,企业微信ID,钉钉ID\n城关支部,王建国,书记,wjg,\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["import-roster", str(roster)], env=env).exit_code == 0
+    unbound = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert unbound.exit_code == 0 and "名册还是空的" not in unbound.output
+    assert "[注] database: 还没有绑定任何群" in unbound.output and "「绑定 支部名称」" in unbound.output
+    assert CliRunner().invoke(app, ["chat", "--user", "wjg", "--chat", "g1", "绑定 城关支部"],
+                              env=env).exit_code == 0
+    bound = CliRunner().invoke(app, ["doctor", "database"], env=env)
+    assert bound.exit_code == 0 and "[注]" not in bound.output, bound.output
+
+
 def test_an_empty_rules_file_or_log_level_setting_means_the_default(env):
     # DJBOT_RULES_FILE= in an env file is how the example leaves a setting unset.
     assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
@@ -273,3 +341,121 @@ def test_every_command_says_what_each_of_its_arguments_and_options_is():
               in commands(typer.main.get_command(app), []) for p in command.params
               if p.name != "help" and not getattr(p, "help", None)]
     assert unsaid == []
+
+
+
+@pytest.mark.parametrize("args, problem, helped", [
+    (["chat"], "错误：缺少选项 --user：平台用户 ID", "djbot chat -h"),
+    (["chat", "--usr", "cg03"], "错误：没有选项 --usr；是不是 --user？", "djbot chat -h"),
+    (["tick", "--until", "+1d", "--step", "五"], "错误：选项 --step 的值「五」无效：应为整数",
+     "djbot tick -h"),
+    (["audit", "--limit", "0"], "错误：选项 --limit 的值「0」无效：应不小于 1", "djbot audit -h"),
+    (["schedule", "delete"], "错误：缺少参数 schedule_id：日程编号", "djbot schedule delete -h"),
+    (["import-roster", "没有这个.xlsx"], "错误：参数 file：「没有这个.xlsx」不存在",
+     "djbot import-roster -h"),
+    (["report", "weekly", "上周"], "错误：多余的参数：上周", "djbot report weekly -h"),
+    (["chat", "--user", "cg03", "--private=yes"], "错误：选项 --private 不带值", None),
+    (["nocmd"], "错误：没有命令「nocmd」。", "djbot -h"),
+])
+def test_a_mistyped_command_line_is_answered_in_chinese_with_where_the_help_is(
+        args, problem, helped, env):
+    """Before, click's own English: 「Error: No such option: --usr」, 「Invalid value for
+    '--step': Input should be a valid integer, unable to parse string as an integer」."""
+    result = CliRunner().invoke(app, args, env=env, prog_name="djbot")
+    assert result.exit_code == 2
+    assert problem in result.output
+    assert not re.search(r"Error|Try |Invalid value|Missing|No such|Got unexpected", result.output)
+    if helped:
+        assert f"查看帮助：{helped}" in result.output
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_version_is_what_the_package_says(flag, env):
+    """Before, `djbot --version` answered 「No such option」: an operator reporting a problem
+    could not say which djbot they run."""
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    result = CliRunner().invoke(app, [flag], env=env)
+    assert result.exit_code == 0
+    assert result.output == f"djbot {project['project']['version']}\n"
+
+
+@pytest.mark.parametrize("args, code", [(["chat", "--user", "cg03", "积分"], 2),
+                                        (["tick", "--until", "+1d"], 2),
+                                        (["doctor", "database"], 1)])
+def test_a_database_in_a_folder_not_there_is_named_by_every_command(args, code, tmp_path):
+    """Before, chat, tick and serve said 「数据库无法写入（unable to open database file）」,
+    and doctor advised djbot db upgrade, which then refused for the missing folder."""
+    env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / '数据' / 'djbot.db'}"}
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == code, result.output
+    assert f"数据库所在的文件夹 {tmp_path / '数据'} 不存在" in result.output
+    assert "unable to open" not in result.output and "db upgrade" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "数据").exists()
+
+
+def test_the_demos_tick_prints_what_would_be_sent_without_english_log_lines(env):
+    """Before, `djbot tick` on the demo wrote 「… WARNING djbot.holidays: no holiday data for
+    2027 …」 among the messages it showed, for each year the plan looked into (doctor says
+    it, in Chinese); DJBOT_LOG_LEVEL=WARNING shows them."""
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    args = ["tick", "--from", "2030-01-07T08:00", "--until", "+1d", "--step", "30"]
+    quiet = _djbot(args, env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "共发出" in quiet.stdout and quiet.stderr == ""
+
+
+def test_a_file_or_port_djbot_cannot_use_is_said_in_chinese(env, tmp_path, monkeypatch):
+    """Before, the system's English: 「无法写入 /tmp：Is a directory」, 「无法监听
+    127.0.0.1:8000：Address already in use」, 「读不到 rules.toml：No such file or directory」."""
+    import socket
+
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    folder = CliRunner().invoke(app, ["report", "weekly", "--xlsx", str(tmp_path)], env=env)
+    assert folder.exit_code == 2 and "这是一个文件夹，不是文件" in folder.output, folder.output
+    rules = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"],
+                               env=env | {"DJBOT_RULES_FILE": str(tmp_path / "rules.toml")})
+    assert rules.exit_code == 2 and "rules.toml：文件或文件夹不存在" in rules.output, rules.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = CliRunner().invoke(app, ["serve", "--port", str(port)], env=env)
+    assert busy.exit_code == 2 and f"无法监听 127.0.0.1:{port}：端口已被占用" in busy.output, busy.output
+    assert not re.search(r"[A-Za-z]{4,} [a-z]{2,}", busy.output + folder.output + rules.output)
+
+
+@pytest.mark.parametrize("url, told", [
+    ("sqlite://djbot.db", "SQLite 地址应为 sqlite:/// 加文件路径（三个斜杠）"),
+    ("sqlite:///", "没有给出数据库文件"), ("sqlite://", "没有给出数据库文件"),
+    # Before, ModuleNotFoundError: No module named 'psycopg2', in a traceback.
+    ("postgresql+psycopg2://djbot@127.0.0.1/djbot", "指定了驱动「psycopg2」，djbot 不带这个驱动："
+                                                    "去掉 +psycopg2")])
+def test_a_database_url_djbot_cannot_open_is_one_line(url, told, env):
+    """Before, sqlite://djbot.db ended in SQLAlchemy's traceback (Invalid SQLite URL), and
+    sqlite:/// answered once, then failed with a traceback (each connection its own empty
+    database in memory)."""
+    result = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"],
+                                env=env | {"DJBOT_DATABASE_URL": url})
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.output.startswith("配置错误：DJBOT_DATABASE_URL ") and told in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_db_current_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_path):
+    """Before, 「当前 None，最新 0018」, and an empty djbot.db left behind by the question."""
+    first = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert first.exit_code == 0
+    assert first.output.strip() == f"数据库文件 {tmp_path / 'djbot.db'} 还不存在：运行 djbot db upgrade 创建它"
+    assert not (tmp_path / "djbot.db").exists()
+    (tmp_path / "djbot.db").touch()
+    empty = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert "None" not in empty.output and "数据库还没有建表" in empty.output
+    CliRunner().invoke(app, ["db", "upgrade"], env=env)
+    current = CliRunner().invoke(app, ["db", "current"], env=env)
+    assert re.fullmatch(r"当前 (\d+)，最新 \1\n", current.output), current.output

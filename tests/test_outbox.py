@@ -127,6 +127,20 @@ def test_a_message_that_always_fails_ends_dead_and_is_listed_and_can_be_retried(
     assert rows(engine)[0].status == "sent" and len(sender.delivered) == 1
 
 
+def test_retrying_a_number_not_there_or_already_sent_says_so(engine, clock, runtime, monkeypatch):
+    """Before, `djbot outbox retry 9999` (a typo of the number doctor gave) answered
+    「已重新排队 0 条。」 and exit 0, as did the number of a message already sent."""
+    put(engine, clock)
+    drain(OutboxWorker(engine, clock, {"wecom": ScriptedSender(clock, failures=0)}))
+    [row] = rows(engine)
+    assert row.status == "sent"
+    monkeypatch.setattr(cli, "get_runtime", lambda *a, **kw: runtime)
+    result = CliRunner().invoke(cli.app, ["outbox", "retry", "9999", str(row.id)])
+    assert result.exit_code == 1
+    assert f"未重发：#9999 不存在；#{row.id} 状态为 sent，不用重发" in result.output
+    assert rows(engine)[0].status == "sent"
+
+
 def test_a_refusal_that_cannot_succeed_is_dead_at_once(engine, clock):
     put(engine, clock)
     sender = ScriptedSender(clock, failures=None, retryable=False)

@@ -267,3 +267,19 @@ def test_a_day_before_the_bureau_existed_is_an_empty_report_both_ways(demo, caps
     week = "2020-W01"
     assert date(2020, 1, 1) < date.today()
     assert quick(demo, capsys, "--week", week) == full(demo, "--week", week)
+
+
+def test_a_report_before_any_roster_says_what_to_do_first(tmp_path, capsys):
+    """Before, a first `djbot report weekly` printed a table's header and nothing else, with
+    no word of why; the quick way printed the same."""
+    env = {"DJBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'djbot.db'}"}
+    first = CliRunner().invoke(app, ["report", "weekly"], env=env)
+    assert first.exit_code == 0
+    assert first.stdout.startswith("## 党建工作报告")
+    assert "先用 djbot import-roster 导入名册，或用 djbot demo 试用" in first.stderr
+    # Now migrated, its rules on record: the quick way leaves it to the full command line.
+    assert not quick_report(["report", "weekly"], env)
+    assert capsys.readouterr().out == ""
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    demo = CliRunner().invoke(app, ["report", "weekly"], env=env)
+    assert "import-roster" not in demo.stderr

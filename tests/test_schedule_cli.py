@@ -48,6 +48,17 @@ def test_preview_explains_a_bad_rule(djbot):
     assert result.exit_code == 2 and "应以「每月」或「每周」开头" in result.output
 
 
+def test_preview_says_a_bad_day_or_setting_in_one_line(djbot):
+    """Before, --from 2026-13-01 and DJBOT_TIMEZONE=Mars/Base ended in tracebacks: preview
+    read the settings without the command line's one-line errors."""
+    day = djbot("schedule", "preview", "每周三 19:30", "--from", "2026-13-01")
+    assert day.exit_code == 2 and day.output.strip() == "--from 应写成 2027-01-15，收到「2026-13-01」"
+    zone = runner.invoke(cli.app, ["schedule", "preview", "每周三 19:30"],
+                         env={"DJBOT_TIMEZONE": "Mars/Base"})
+    assert zone.exit_code == 2
+    assert zone.output.strip() == "配置错误：DJBOT_TIMEZONE「Mars/Base」不是已知的时区：例如 Asia/Shanghai"
+
+
 def _city_branch(session):
     """城关支部 (group g1): 王书记 (sec) and 小李 (li)."""
     branch = make_branch(session, "城关支部")

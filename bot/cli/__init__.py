@@ -35,7 +35,7 @@ def _chinese_help() -> None:
     words = {"required": "必填", "default: {default}": "默认：{default}",
              "env var: {var}": "环境变量：{var}", "Arguments": "参数", "Options": "选项",
              "Commands": "命令", "Missing command.": "缺少命令。",
-             "No such command {name!r}.": "没有命令 {name!r}。",
+             "No such command {name!r}.": "没有命令「{name}」。",
              # A confirmation answered no (forget, branch close), or with no one to answer.
              "Aborted!": "已取消，没有做任何更改。"}
     try:
@@ -68,10 +68,126 @@ def _chinese_help() -> None:
         return write_usage(self, prog, args, prefix if prefix is not None else "用法：")
 
     formatting.HelpFormatter.write_usage = usage
+    # click joins a docstring's lines with a space, right for English, a stray gap between
+    # two Chinese characters; and it shortens a command's line in a list at a word, where a
+    # Chinese paragraph is one word: the line ended 「…；加...」. The first sentence says it.
+    wrap_text = formatting.wrap_text
+    formatting.wrap_text = lambda text, *args, **kwargs: wrap_text(_joined(text), *args, **kwargs)
+    short_help = click_core.make_default_short_help
+
+    def first_sentence(help: str, limit: int = 45) -> str:
+        text = " ".join(_joined(help).split("\n\n")[0].split())
+        if len(text) <= limit:
+            return text
+        if ends := [i for i, c in enumerate(text[:limit]) if c == "。"]:
+            return text[:ends[-1] + 1]
+        if pauses := [i for i, c in enumerate(text[:limit]) if c in "，；：、"]:
+            return text[:pauses[-1]] + "…"
+        return short_help(help, limit)
+
+    click_core.make_default_short_help = first_sentence
+
+
+def _joined(text: str) -> str:
+    """Lines broken between two Chinese characters joined without a space."""
+    import re
+
+    return re.sub(r"(?<=[^\x00-\x7f])\n[ \t]*(?=[^\x00-\x7f])", "", text)
+
+
+def _chinese_usage_errors() -> None:
+    """click's usage errors (an unknown option, a missing argument, a value that is no
+    number) in Chinese like every other djbot line: the usage, what is wrong, where the help
+    is. A message not recognised here keeps click's own words."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - another typer layout
+        return
+    if getattr(exceptions.UsageError.show, "djbot", False):
+        return
+
+    def show(self, file=None) -> None:
+        if self.ctx is None:
+            typer.echo(f"错误：{usage_problem(self)}", err=True)
+            return
+        typer.echo(f"{self.ctx.get_usage()}\n错误：{usage_problem(self)}\n"
+                   f"查看帮助：{self.ctx.command_path} -h", err=True)
+
+    show.djbot = True  # type: ignore[attr-defined]
+    exceptions.UsageError.show = show
+
+
+def usage_problem(error) -> str:
+    """One Chinese line for a click usage error."""
+    import re
+
+    from typer._click import exceptions
+
+    param = getattr(error, "param", None)
+    if param is not None:
+        is_option = param.param_type_name == "option"
+        name = param.opts[0] if is_option and param.opts else param.name
+        what = f"{'选项' if is_option else '参数'} {name}"
+    if isinstance(error, exceptions.NoSuchOption):
+        guess = "、".join(sorted(error.possibilities or ()))
+        guess = f"；是不是 {guess}？" if guess else ""
+        return f"没有选项 {error.option_name}{guess}"
+    if isinstance(error, exceptions.MissingParameter) and param is not None:
+        return f"缺少{what}" + (f"：{param.help}" if param.help else "")
+    if isinstance(error, exceptions.BadOptionUsage):
+        if error.message.endswith("requires an argument."):
+            return f"选项 {error.option_name} 后面要写一个值"
+        if error.message.endswith("does not take a value."):
+            return f"选项 {error.option_name} 不带值：只写 {error.option_name}"
+    if isinstance(error, exceptions.BadParameter) and param is not None:
+        cause = error.__cause__
+        if hasattr(cause, "errors") and cause.errors():
+            detail = cause.errors()[0]
+            shown = f"「{detail['input']}」" if isinstance(detail.get("input"), str) else ""
+            return f"{what} 的值{shown}无效：{value_reason(detail)}"
+        if found := re.fullmatch(r"\w+ '(.*)' does not exist\.", error.message):
+            return f"{what}：「{found[1]}」不存在"
+        if found := re.fullmatch(r"\w+ '(.*)' is a directory\.", error.message):
+            return f"{what}：「{found[1]}」是文件夹，不是文件"
+    if found := re.fullmatch(r"Got unexpected extra argument\(s\) \((.*)\)", error.message):
+        return f"多余的参数：{found[1]}"
+    return error.format_message()
+
+
+def value_reason(error) -> str:
+    """What a value should have been, from a pydantic error (a setting's or an option's)."""
+    expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
+                "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
+    if error["type"] == "value_error":  # our own validators' words, without pydantic's
+        return str(error["ctx"]["error"])
+    if error["type"] == "greater_than_equal":
+        return f"应不小于 {error['ctx']['ge']}"
+    if error["type"] == "less_than_equal":
+        return f"应不大于 {error['ctx']['le']}"
+    return expected.get(error["type"], error["msg"])
 
 
 _chinese_help()
+_chinese_usage_errors()
 app.add_typer(db_app, name="db")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from bot import __version__
+
+        typer.echo(f"djbot {__version__}")
+        raise typer.Exit()
+
+
+# The options of djbot itself, before any command (the help text is the Typer's above).
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_print_version,
+                                          help="显示 djbot 的版本并退出。")] = False,
+) -> None:
+    pass
+
 
 # Areas that add their own commands: each module has register(app).
 CLI_MODULES = [
@@ -91,12 +207,28 @@ def load_settings() -> Settings:
 
     from bot.config import Settings
 
+    from pydantic_settings import SettingsError
+
     try:
         return Settings()
     except ValidationError as exc:  # one Chinese line per problem, no library links
         for line in config_problems(exc):
             typer.echo(f"配置错误：{line}", err=True)
         raise typer.Exit(2) from None
+    except SettingsError as exc:  # a section given whole, as JSON that does not parse
+        import re
+
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"DJBOT_{field[1].upper()}" if field else "DJBOT_…"
+        typer.echo(f"配置错误：{whole_section(name)}", err=True)
+        raise typer.Exit(2) from None
+
+
+def whole_section(name: str) -> str:
+    """DJBOT_WECOM=true meant as DJBOT_WECOM__ENABLED=true: pydantic reads a section given
+    whole as JSON, and says so in its own words or with a traceback."""
+    example = {"DJBOT_WEB": "DJBOT_WEB__SECRET=…"}.get(name, f"{name}__ENABLED=true")
+    return f"{name} 无效：这是一组设置，请逐项写成 {name}__项目=值，如 {example}"
 
 
 def config_problems(exc) -> list[str]:
@@ -109,16 +241,10 @@ def config_problems(exc) -> list[str]:
         if error["loc"] == ("timezone",):
             lines.append(f"{name}{shown}不是已知的时区：例如 Asia/Shanghai")
             continue
-        expected = {"bool_parsing": "应为 true 或 false", "int_parsing": "应为整数",
-                    "float_parsing": "应为数字", "time_parsing": "应为时间，如 22:00"}
-        reason = expected.get(error["type"], error["msg"])
-        if error["type"] == "value_error":  # our own validators' words, without pydantic's
-            reason = str(error["ctx"]["error"])
-        elif error["type"] == "greater_than_equal":
-            reason = f"应不小于 {error['ctx']['ge']}"
-        elif error["type"] == "less_than_equal":
-            reason = f"应不大于 {error['ctx']['le']}"
-        lines.append(f"{name}{shown}无效：{reason}")
+        if error["type"] == "model_type":
+            lines.append(whole_section(name))
+            continue
+        lines.append(f"{name}{shown}无效：{value_reason(error)}")
     return lines
 
 
@@ -194,9 +320,6 @@ def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
     url = make_url(settings.database_url)
     path = url.database if url.get_backend_name() == "sqlite" else None
     if path and path != ":memory:" and not path.startswith("file:"):
-        if not Path(path).parent.is_dir():
-            _refuse(f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL"
-                    "，或先创建这个文件夹")
         if existing and not Path(path).exists():
             _refuse(f"数据库文件 {path} 不存在：请检查 DJBOT_DATABASE_URL")
     engine = db.make_engine(settings.database_url)
@@ -217,12 +340,14 @@ def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
 def write_file(write: Callable[[], object], path: Path, *, what: str = "文件") -> None:
     """Run `write` (which writes `path`), or say in one line why the file could not be
     written and exit 2: a folder that is not there, a disk full, no permission."""
+    from bot.checks import os_reason
+
     if not path.parent.is_dir():
         _refuse(f"文件夹 {path.parent} 不存在，没有写入{what}；请先创建它或换一个路径")
     try:
         write()
     except OSError as exc:
-        _refuse(f"无法写入 {path}：{exc.strerror or exc}")
+        _refuse(f"无法写入 {path}：{os_reason(exc)}")
 
 
 @db_app.command("upgrade")
@@ -248,10 +373,19 @@ def db_upgrade(
 @db_app.command("current")
 def db_current() -> None:
     """显示数据库当前的迁移版本。"""
+    from bot.doctor import _missing_sqlite_file
     from storage import db
 
-    engine = database_engine(load_settings())
-    typer.echo(f"当前 {db.current_revision(engine)}，最新 {db.head_revision(engine)}")
+    settings = load_settings()
+    if missing := _missing_sqlite_file(settings.database_url):  # a question creates no file
+        typer.echo(f"数据库文件 {missing} 还不存在：运行 djbot db upgrade 创建它")
+        return
+    engine = database_engine(settings)
+    current = db.current_revision(engine)
+    if current is None:
+        typer.echo(f"数据库还没有建表（最新 {db.head_revision(engine)}）：运行 djbot db upgrade")
+        return
+    typer.echo(f"当前 {current}，最新 {db.head_revision(engine)}")
 
 
 @app.command()

@@ -27,13 +27,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
-        port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+        port: Annotated[int, typer.Option(min=0, max=65535,
+                                          help="监听端口（0 为任一空闲端口）")] = 8000,
     ) -> None:
         """运行 HTTP 服务：已启用的平台回调、定时提醒和发件箱。"""
         import uvicorn
 
         from bot.app import create_app
-        from bot.checks import validate
+        from bot.checks import os_reason, validate
         from bot.cli import get_runtime, load_settings
 
         settings = load_settings()
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            typer.echo(f"无法监听 {host}:{port}：{exc.strerror}", err=True)
+            typer.echo(f"无法监听 {host}:{port}：{os_reason(exc)}", err=True)
             raise typer.Exit(2) from None
         _log_start(settings, host, sock.getsockname()[1])
         # On SIGTERM uvicorn stops accepting and lets the requests in flight finish (each

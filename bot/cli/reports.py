@@ -48,6 +48,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
                               previous=(before.start, before.end), tz=runtime.settings.tz,
                               visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label, now=runtime.clock.now())
+        no_roster = _no_roster(session)
     if xlsx is not None:
         _write_file(lambda: write_xlsx(report, xlsx), xlsx)
         typer.echo(f"已写入 {xlsx}")
@@ -55,6 +56,20 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
         typer.echo(render_json(report))
     else:
         typer.echo(render_markdown(report, table=True), nl=False)
+    if no_roster:  # an empty table with no word of why, on a first run
+        typer.echo(NO_ROSTER, err=True)
+
+
+NO_ROSTER = ("名册中还没有支部，报告是空的：先用 djbot import-roster 导入名册，"
+             "或用 djbot demo 试用。")
+
+
+def _no_roster(session) -> bool:
+    from sqlmodel import select
+
+    from storage.models import Branch
+
+    return session.exec(select(Branch.id).limit(1)).first() is None
 
 
 def _date(text: str, option: str) -> date:

@@ -69,12 +69,16 @@ def preview(
     count: Annotated[int, typer.Option("--count", min=1, max=200, help="列出几次")] = 10,
 ) -> None:
     """按调度器的算法列出接下来的几次活动（已计入节假日的跳过或顺延）。"""
-    from bot.config import Settings
+    from bot.cli import load_settings
     from bot.scheduling.holidays import default_calendar, occurrences
 
-    tz = Settings().tz
+    tz = load_settings().tz
     activity_type, spec = _spec(kind, rule)
-    first = date.fromisoformat(start) if start else datetime.now(tz).date()
+    try:
+        first = date.fromisoformat(start) if start else datetime.now(tz).date()
+    except ValueError:
+        typer.echo(f"--from 应写成 2027-01-15，收到「{start}」", err=True)
+        raise typer.Exit(2) from None
     calendar = default_calendar()
     policy = "遇节假日顺延" if spec.policy == "move" else "遇节假日不举行"
     typer.echo(f"{activity_type.value}：{spec.rule.describe()}，{spec.minutes}分钟，{policy}")
@@ -367,7 +371,9 @@ def tick(
     真实数据不变；加 --commit 才写入真实数据库。"""
     import tempfile
 
-    runtime = _runtime()
+    # As in `djbot chat`, the output is what would be sent: log lines (a year without holiday
+    # data, which doctor says in Chinese) stay out of it unless DJBOT_LOG_LEVEL asks for them.
+    runtime = _runtime(default_log_level="ERROR")
     _span(runtime, until, start, step)  # refuse bad options before copying anything
     if commit:
         typer.echo("--commit：写入真实数据库，创建的活动和提醒会保留。")
@@ -472,16 +478,28 @@ def outbox_retry(
     all_dead: Annotated[bool, typer.Option("--all-dead", help="重试全部死信")] = False,
 ) -> None:
     """让失败的消息重新投递（尝试次数清零）。"""
-    from bot.outbox import retry
+    from bot.outbox import DEAD, PENDING, retry
     from storage.db import session_scope
 
     if not ids and not all_dead:
         typer.echo("请给出消息编号，或使用 --all-dead", err=True)
         raise typer.Exit(2)
+    from sqlmodel import select
+
+    from storage.models import OutboxMessage
+
     runtime = _runtime()
     with session_scope(runtime.engine) as session:
+        before = dict(session.exec(select(OutboxMessage.id, OutboxMessage.status)
+                                   .where(OutboxMessage.id.in_(ids or []))).all())
         count = retry(session, ids=ids, all_dead=all_dead, now=runtime.clock.now())
     typer.echo(f"已重新排队 {count} 条。")
+    # A mistyped number, or one already sent, was counted in the 0 without a word.
+    left = [f"#{i} 不存在" if i not in before else f"#{i} 状态为 {before[i]}，不用重发"
+            for i in dict.fromkeys(ids or []) if before.get(i) not in (DEAD, PENDING)]
+    if left and not all_dead:
+        typer.echo("未重发：" + "；".join(left), err=True)
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,6 @@ def run(settings: Settings) -> list[tuple[bool, str]]:
     if font:
         lines.append((True, f"周报图片可用：已安装中文字体 {font}"))
     else:
-        # Not a failure: the summary still goes out, as text.
-        lines.append((True, "未找到中文字体，周报只发文字：安装 fonts-noto-cjk 或 fonts-wqy-microhei 后重启"))
+        # A note, not a failure: the summary still goes out, as text.
+        lines.append((None, "未找到中文字体，周报只发文字：安装 fonts-noto-cjk 或 fonts-wqy-microhei 后重启"))
     return lines
