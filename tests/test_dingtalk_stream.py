@@ -462,3 +462,49 @@ async def test_a_gateway_disconnect_lets_the_messages_in_hand_be_acked(runtime, 
         assert fake.connections == 2  # and it connected again
     assert fake.acked(frame) and fake.acked(frame)["code"] == 200
     assert fake.acked(bye)["code"] == 200
+
+
+async def test_one_failed_lease_renewal_does_not_drop_the_messages_in_hand(runtime, fake,
+                                                                       monkeypatch):
+    """A theme day's burst keeps the database busy and one lease renewal fails: the lease
+    still has most of its minute to run, so the connection stays and the check-in being
+    handled is acked. Closing the socket at once lost its ack: the gateway delivered it
+    again and the member got the answer twice."""
+    from bot.adapters.dingtalk import stream
+
+    monkeypatch.setattr(stream, "LEASE_RENEW_SECONDS", 0.1)
+    async with _slow_stream(runtime, fake, "busy1") as (service, frame):
+        take, failed = service._take, []
+
+        def busy():
+            if not failed:
+                failed.append(True)
+                raise ConnectionError("database is locked")
+            return take()
+
+        service._take = busy
+        for _ in range(100):
+            if fake.acked(frame):
+                break
+            await asyncio.sleep(0.05)
+        assert failed
+        assert fake.acked(frame) and fake.acked(frame)["code"] == 200
+        assert fake.connections == 1
+
+
+async def test_a_lost_lease_lets_the_messages_in_hand_be_acked(runtime, fake, monkeypatch):
+    """Another replica holds the lease now: djbot lets go of the connection, but the
+    message being handled is committed and acked first, so the gateway does not deliver
+    it, and it is not answered, a second time."""
+    from bot.adapters.dingtalk import stream
+
+    monkeypatch.setattr(stream, "LEASE_RENEW_SECONDS", 0.1)
+    async with _slow_stream(runtime, fake, "lost1") as (service, frame):
+        service._take = lambda: False
+        for _ in range(100):
+            if service.client.websocket.state.name == "CLOSED":
+                break
+            await asyncio.sleep(0.05)
+        assert service.client.websocket.state.name == "CLOSED"  # it did let go
+    assert _count(runtime.engine, ProcessedMessage) == 1
+    assert fake.acked(frame) and fake.acked(frame)["code"] == 200

@@ -8,8 +8,8 @@ handshake, frames and acks, with four differences from its own run loop:
 - the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
 - only the replica holding the "dingtalk-stream" lease connects (several replicas would
   each receive a share of the messages, and none would see them all);
-- on the gateway's "disconnect", and when stopping, the frames in hand finish (and are
-  acked) before the socket is closed.
+- on the gateway's "disconnect", when stopping and when the lease is lost, the frames in
+  hand finish (and are acked) before the socket is closed.
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ class StreamService:
         async with websockets.connect(uri, ping_interval=60) as websocket:
             self.client.websocket = websocket
             log.info("dingtalk stream connected")
-            keeper = asyncio.create_task(self._keep_lease(websocket))
+            leaving = asyncio.Event()  # the lease is lost: this connection takes no more
+            keeper = asyncio.create_task(self._keep_lease(websocket, leaving))
             try:
                 async for raw in websocket:
                     try:
@@ -162,7 +163,7 @@ class StreamService:
                     except ValueError:
                         log.warning("dingtalk stream: a frame that is not JSON, skipped")
                         continue
-                    if self._stopping:
+                    if self._stopping or leaving.is_set():
                         continue  # never acked: the gateway delivers it to the next holder
                     if _is_disconnect(frame):
                         # The gateway is about to close. The SDK acks this and closes at
@@ -179,16 +180,31 @@ class StreamService:
             finally:
                 keeper.cancel()
 
-    async def _keep_lease(self, websocket) -> None:
+    async def _keep_lease(self, websocket, leaving: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             try:
                 held = await asyncio.to_thread(self._take)
-            except Exception as exc:  # cannot prove we still hold it: let it go
+            except Exception as exc:
+                # A busy database (a theme day's burst) may fail one renewal: the lease
+                # still runs, so keep the connection while it would outlast the next try;
+                # past that we cannot prove we hold it, and let it go.
                 log.warning("dingtalk stream lease not renewed: %s", type(exc).__name__)
-                held = False
+                held = (loop.time() - renewed + LEASE_RENEW_SECONDS
+                        < LEASE_TTL.total_seconds())
+            else:
+                if held:
+                    renewed = loop.time()
             if not held:
+                # Closed under the frames in hand, their acks would be lost and each message
+                # delivered, and answered, again: take nothing new, let them finish first.
                 log.warning("dingtalk stream lease lost; disconnecting")
+                leaving.set()
+                in_hand = set(self._frames)
+                if in_hand:
+                    await asyncio.wait(in_hand, timeout=DISCONNECT_GRACE_SECONDS)
                 await websocket.close()
                 return
 
