@@ -508,3 +508,24 @@ async def test_a_lost_lease_lets_the_messages_in_hand_be_acked(runtime, fake, mo
         assert service.client.websocket.state.name == "CLOSED"  # it did let go
     assert _count(runtime.engine, ProcessedMessage) == 1
     assert fake.acked(frame) and fake.acked(frame)["code"] == 200
+
+
+async def test_a_message_behind_the_gateways_disconnect_is_answered_once(runtime, fake):
+    """The gateway says "disconnect" as a check-in is already on its way behind it on the
+    same connection. Handled there, its ack went out on a closed socket: the gateway gave it
+    again on the next connection and the member was answered twice. It is left to the next
+    connection, and answered once."""
+    async with _slow_stream(runtime, fake, "dis2") as (service, frame):
+        now_ms = int(runtime.clock.now().timestamp() * 1000)
+        behind = robot_message(msg_id="dis3", sender="nobody", text="帮助", now_ms=now_ms,
+                               webhook=fake.session_webhook("dis3"))
+        fake.system("disconnect", close_after=3, then=(behind,))
+        for _ in range(200):
+            if fake.connections == 2 and fake.delivered("/session/dis3"):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1)  # time for a second answer, should one come
+        assert fake.connections == 2
+    assert fake.acked(frame)["code"] == 200
+    assert _count(runtime.engine, ProcessedMessage) == 2
+    assert len(fake.delivered("/session/dis3")) == 1

@@ -154,7 +154,9 @@ class StreamService:
         async with websockets.connect(uri, ping_interval=60) as websocket:
             self.client.websocket = websocket
             log.info("dingtalk stream connected")
-            leaving = asyncio.Event()  # the lease is lost: this connection takes no more
+            # The lease is lost or the gateway said "disconnect": this connection takes no
+            # more messages.
+            leaving = asyncio.Event()
             keeper = asyncio.create_task(self._keep_lease(websocket, leaving))
             try:
                 async for raw in websocket:
@@ -163,13 +165,15 @@ class StreamService:
                     except ValueError:
                         log.warning("dingtalk stream: a frame that is not JSON, skipped")
                         continue
-                    if self._stopping or leaving.is_set():
+                    if self._stopping or (leaving.is_set() and not _is_system(frame)):
                         continue  # never acked: the gateway delivers it to the next holder
                     if _is_disconnect(frame):
                         # The gateway is about to close. The SDK acks this and closes at
                         # once, under the frames still being handled: their acks would be
                         # lost and each message delivered, and answered, again. Let them
-                        # finish first, reading nothing new (unacked, it comes again).
+                        # finish first, reading nothing new, and take none of the messages
+                        # behind it (unacked, each comes again on the next connection).
+                        leaving.set()
                         in_hand = set(self._frames)
                         if in_hand:
                             await asyncio.wait(in_hand, timeout=DISCONNECT_GRACE_SECONDS)
@@ -218,9 +222,14 @@ class StreamService:
             leases.release(session, name=LEASE_NAME, holder=self.holder)
 
 
+def _is_system(frame: object) -> bool:
+    """The gateway's own frames (ping, disconnect), not a message."""
+    return isinstance(frame, dict) and frame.get("type") == "SYSTEM"
+
+
 def _is_disconnect(frame: object) -> bool:
     """The gateway's SYSTEM frame announcing that it closes this connection."""
-    if not isinstance(frame, dict) or frame.get("type") != "SYSTEM":
+    if not _is_system(frame):
         return False
     headers = frame.get("headers")
     return isinstance(headers, dict) and headers.get("topic") == "disconnect"
