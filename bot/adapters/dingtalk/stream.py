@@ -101,6 +101,7 @@ class StreamService:
         self._task: asyncio.Task | None = None
         self._frames: set[asyncio.Task] = set()
         self._stopping = False
+        self._taken_at = 0.0  # when the lease was last taken (the event loop's clock)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
@@ -133,6 +134,7 @@ class StreamService:
                 if not await asyncio.to_thread(self._take):
                     await asyncio.sleep(LEASE_RETRY_SECONDS)  # another replica holds it
                     continue
+                self._taken_at = asyncio.get_running_loop().time()
                 await self._connect_once()
                 log.info("dingtalk stream closed; reconnecting")
             except asyncio.CancelledError:
@@ -186,7 +188,7 @@ class StreamService:
 
     async def _keep_lease(self, websocket, leaving: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        renewed = loop.time()
+        renewed = self._taken_at
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             try:
