@@ -413,6 +413,8 @@ async def _slow_stream(runtime, fake, msg_id: str):
     """A Stream service connected to the fake gateway whose dispatcher takes half a second a
     message; yields (the service, the frame of one message pushed, now being handled), and
     stops the service after."""
+    import dingtalk_stream
+
     from bot.adapters.dingtalk.client import DingtalkClient
     from bot.adapters.dingtalk.senders import Replier
     from bot.adapters.dingtalk.stream import StreamService
@@ -420,8 +422,9 @@ async def _slow_stream(runtime, fake, msg_id: str):
     settings = runtime.settings.dingtalk.model_copy(update={"api_base": fake.base_url})
     client = DingtalkClient(settings, runtime.clock)
     service = StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
-    # The SDK's connections/open reads its host at import; the gateway's answer instead.
-    service.client.open_connection = lambda: {"endpoint": fake.ws_url, "ticket": "ticket-1"}
+    # The SDK reads its host at import (the default here): this service opens on the fake.
+    service.client.OPEN_CONNECTION_API = f"{fake.base_url}/v1.0/gateway/connections/open"
+    service.client.credential = dingtalk_stream.Credential(fake.app_key, fake.app_secret)
     handle, started = runtime.dispatcher.handle_delivery, asyncio.Event()
 
     async def slow(message):
@@ -554,3 +557,76 @@ async def test_a_message_in_hand_when_the_connection_drops_is_answered_once(runt
         await asyncio.sleep(1)  # time for a second answer, should one come
     assert _count(runtime.engine, ProcessedMessage) == 1
     assert len(fake.delivered("/session/drop1")) == 1
+
+
+@pytest.mark.timeout(60)
+async def test_a_gateway_that_never_answers_does_not_hold_up_the_reminders(runtime, fake,
+                                                                          monkeypatch):
+    """DingTalk's connections/open accepts the connection and never answers (a proxy or a
+    firewall in the way). The SDK posts it without a timeout, in a worker thread: each
+    try left a thread waiting for good, until the threads that send the outbox, renew
+    leases and read the database were all taken and no reminder went out, on either
+    platform. Now each try gives up after its timeout and holds no thread."""
+    import concurrent.futures
+    import socket
+    import threading
+
+    import dingtalk_stream
+
+    from bot.adapters.dingtalk import stream
+    from bot.adapters.dingtalk.client import DingtalkClient
+    from bot.adapters.dingtalk.senders import DingtalkSender, Replier
+    from bot.core import Reply
+    from bot.outbox import OutboxWorker
+    from storage import outbox
+    from storage.db import session_scope
+    from tests.factories import bind_chat
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepts, reads nothing, answers nothing
+    tries: list[socket.socket] = []
+
+    def accept():
+        while True:
+            try:
+                tries.append(silent.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1.0/gateway/connections/open"
+    monkeypatch.setattr(dingtalk_stream.DingTalkStreamClient, "OPEN_CONNECTION_API", url)
+    monkeypatch.setattr(stream, "OPEN_TIMEOUT_SECONDS", 0.3)
+    # A small machine's thread pool (2 cores: 6 threads), made smaller to keep this short.
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=3))
+
+    settings = runtime.settings.dingtalk.model_copy(update={
+        "api_base": fake.base_url, "app_key": fake.app_key, "app_secret": fake.app_secret,
+        "robot_code": "ding-robot"})
+    client = DingtalkClient(settings, runtime.clock)
+    service = stream.StreamService(runtime, Replier(client, runtime.engine, runtime.clock))
+    await service.start()
+    try:
+        for _ in range(300):
+            if len(tries) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert len(tries) >= 4
+        seed(runtime.engine, lambda s: bind_chat(s, make_branch(s), "cidG", platform="dingtalk"))
+        with session_scope(runtime.engine) as s:
+            outbox.enqueue(s, platform="dingtalk", target_kind="group", target="cidG",
+                           payload=Reply("明晚 19:30 政治夜学，请准时参加").to_dict(),
+                           now=runtime.clock.now(), kind="reminder.group")
+        worker = OutboxWorker(runtime.engine, runtime.clock, {
+            "dingtalk": DingtalkSender(settings, client, runtime.engine, runtime.clock)})
+        await asyncio.wait_for(worker.drain(), 10)
+        assert [s.body["openConversationId"]
+                for s in fake.delivered("/v1.0/robot/groupMessages/send")] == ["cidG"]
+    finally:
+        await asyncio.wait_for(service.stop(), 20)
+        await client.aclose()
+        silent.close()
+        for each in tries:
+            each.close()

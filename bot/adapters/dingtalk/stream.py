@@ -5,7 +5,8 @@ handshake, frames and acks, with four differences from its own run loop:
 - replies go through djbot's async sender (Replier), never the SDK's blocking
   reply_text, and are sent after the ack; one that can only go by the outbox is queued
   in the message's own transaction, before the ack, as in HTTP mode;
-- the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
+- connections/open is posted by djbot's async client with a timeout (the SDK's is a
+  blocking call with none), and we reconnect with backoff;
 - only the replica holding the "dingtalk-stream" lease connects (several replicas would
   each receive a share of the messages, and none would see them all);
 - on the gateway's "disconnect", when stopping and when the lease is lost, the frames in
@@ -19,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import platform
 import random
 import socket
 import sys
@@ -27,6 +29,7 @@ from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import quote_plus
 
+import httpx
 import websockets
 
 from bot import metrics
@@ -140,18 +143,50 @@ class StreamService:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # network, gateway refusal, database: keep trying
-                log.warning("dingtalk stream failed: %s", type(exc).__name__)
+                log.warning("dingtalk stream failed: %s",
+                            exc if isinstance(exc, ConnectionError) else type(exc).__name__)
             if asyncio.get_running_loop().time() - started > 60:
                 backoff = 1.0  # it had been working: reconnect promptly
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
+    async def _open_connection(self) -> dict:
+        """The SDK's connections/open (DingTalkStreamClient.open_connection: same URL, body
+        and headers), posted here with a timeout. The SDK's own is a blocking requests call
+        with none: run in a worker thread, a gateway that accepts the connection and never
+        answers kept that thread for good, and a few such tries took every thread the
+        outbox, the leases and the database reads run in."""
+        from dingtalk_stream.version import VERSION_STRING  # imported by now (import_sdk)
+
+        client = self.client
+        body = {
+            "clientId": client.credential.client_id,
+            "clientSecret": client.credential.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": topic}
+                              for topic in client.callback_handler_map],
+            "ua": f"dingtalk-sdk-python/v{VERSION_STRING}-union",
+            "localIp": client.get_host_ip(),  # a UDP socket's address: sends nothing
+        }
+        headers = {"User-Agent": (f"DingTalkStream/1.0 SDK/{VERSION_STRING} Python/"
+                                  f"{platform.python_version()} "
+                                  "(+https://github.com/open-dingtalk/dingtalk-stream-sdk-python)")}
+        async with httpx.AsyncClient(timeout=OPEN_TIMEOUT_SECONDS) as http:
+            response = await http.post(client.OPEN_CONNECTION_API, json=body, headers=headers)
+        if response.status_code != 200:
+            try:  # DingTalk's reason, e.g. InvalidAuthentication (never the secret)
+                code = response.json().get("code") or ""
+            except (ValueError, AttributeError):
+                code = ""
+            raise ConnectionError(
+                f"connections/open refused (HTTP {response.status_code} {code})".strip())
+        connection = response.json()
+        if not isinstance(connection, dict) or not connection.get("endpoint") \
+                or not connection.get("ticket"):
+            raise ConnectionError("connections/open: no endpoint and ticket")
+        return connection
+
     async def _connect_once(self) -> None:
-        # The SDK's connections/open is a blocking requests call with no timeout.
-        connection = await asyncio.wait_for(
-            asyncio.to_thread(self.client.open_connection), OPEN_TIMEOUT_SECONDS)
-        if not connection:
-            raise ConnectionError("connections/open refused")
+        connection = await self._open_connection()
         uri = f'{connection["endpoint"]}?ticket={quote_plus(connection["ticket"])}'
         async with websockets.connect(uri, ping_interval=60) as websocket:
             self.client.websocket = websocket
