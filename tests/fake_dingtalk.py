@@ -234,11 +234,13 @@ class FakeDingtalk:
         })
         return message_id
 
-    def system(self, topic: str, *, close_after: float = 0) -> str:
+    def system(self, topic: str, *, close_after: float = 0,
+               then: tuple[dict[str, Any], ...] = ()) -> str:
         """Queue a SYSTEM frame ("ping" or "disconnect"), as the gateway sends them
         (dingtalk-stream stream.py route_message, SystemMessage.TOPIC_DISCONNECT).
         `close_after`: after a disconnect the gateway still reads acks this long, unless
-        the client closes first (how long the real one waits is UNCONFIRMED)."""
+        the client closes first (how long the real one waits is UNCONFIRMED). `then`: robot
+        messages already on their way on this connection, behind the SYSTEM frame."""
         message_id = uuid.uuid4().hex
         self.frames.put({
             "specVersion": "1.0", "type": "SYSTEM",
@@ -247,6 +249,8 @@ class FakeDingtalk:
                         "time": str(int(time.time() * 1000)), "topic": topic},
             "data": json.dumps({"opaque": message_id}),
         })
+        for data in then:
+            self.push(data)
         if topic == "disconnect":
             # The gateway closes the socket itself shortly after (the SDK closes first).
             self.frames.put({"__close__": True, "__after__": close_after})
@@ -279,6 +283,7 @@ class FakeDingtalk:
 
         reader = threading.Thread(target=read_acks, daemon=True)
         reader.start()
+        sent: list[dict] = []  # the robot messages pushed on this connection
         # Serve frames until told to drop the connection or the client goes away (a frame
         # taken from the queue by a dead connection would be lost).
         while not self._drop_connection.is_set() and reader.is_alive():
@@ -299,8 +304,14 @@ class FakeDingtalk:
                 # redelivers a push nobody acknowledged.
                 self.frames.put(frame)
                 break
+            if frame.get("type") == "CALLBACK":
+                sent.append(frame)
         websocket.close()
         reader.join(timeout=2)
+        # A robot message pushed here and never acked comes again on the next connection.
+        for frame in sent:
+            if not self.acked(frame["headers"]["messageId"]):
+                self.frames.put(frame)
 
     # --- HTTP ---------------------------------------------------------------------------------
 

@@ -130,8 +130,7 @@ async def test_night_study_by_http_callbacks(runtime, dingtalk, fake):
     assert _count(engine, Attendance) == 21
     for sender, msg_id in checkins.items():
         replies = dingtalk.replies(msg_id)
-        assert len(replies) == (2 if sender <= "m05" else 1)
-        assert all(r == replies[0] for r in replies)  # the retry got the same reply
+        assert len(replies) == 1  # the retry: its answer went already, from this djbot
         assert replies[0]["msgtype"] == "markdown"
         assert replies[0]["at"]["atUserIds"] == [sender]
         assert "签到成功" in replies[0]["markdown"]["text"]

@@ -3,7 +3,8 @@
 - A reply goes to the message's sessionWebhook while it is valid; once it has expired
   (or the post fails) it is queued in the outbox, once per message id.
 - A message delivered again (DingTalk's retry, a Stream redelivery, or a captured HTTP
-  callback replayed) is answered again at most once, and only soon after it first came.
+  callback replayed) is answered again at most once, only soon after it first came, and
+  not by the process that answered it already.
 - The outbox Sender uses the robot's proactive APIs: groupMessages/send for a group,
   oToMessages/batchSend for people (at most 20 per call), or, when a branch has set one,
   its custom robot webhook (signed URL, 20 a minute, then a 10-minute block).
@@ -19,7 +20,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -148,11 +149,15 @@ def batches(user_ids: list[str], size: int = BATCH_USERS) -> list[list[str]]:
 
 # A message delivered again may be answered again only this soon after djbot first received
 # it, and once. DingTalk repeats a message whose answer (or ack) it did not get, within
-# moments or a reconnect; the reply may well have gone, but djbot keeps no record of each
-# reply's delivery (a write per message), so a repeat that soon gets it once more. Later a
-# repeat is a replay of a captured callback (its pair is good for an hour): it changes
-# nothing, and it must not post the stored reply into the group again and again.
+# moments or a reconnect; the reply may well have gone, but djbot keeps no stored record of
+# each reply's delivery (a write per message), so a repeat that soon gets it once more,
+# unless this process itself answered it (Replier remembers the recent ones: a connection
+# that drops with check-ins in hand must not answer each twice). Later a repeat is a
+# replay of a captured callback (its pair is good for an hour): it changes nothing, and it
+# must not post the stored reply into the group again and again.
 REPEAT_WINDOW = timedelta(minutes=5)
+# How many recent messages' answers a Replier remembers (a theme day's burst is hundreds).
+RECENT_ANSWERS = 10_000
 
 
 def reply_dedupe_key(message_id: str) -> str:
@@ -173,9 +178,26 @@ class Replier:
         # Groups known not to be new (bound, or heard from before): a group never becomes
         # new again, so every message after the first skips the two queries.
         self._known_groups: set[str] = set()
+        # Message id → whether this process's answer to it went (sent, or queued in the
+        # outbox), resolved when known; the most recent RECENT_ANSWERS.
+        self._answered: OrderedDict[str, asyncio.Future[bool]] = OrderedDict()
 
     async def reply(self, delivery: Delivery, reply: Reply) -> str:
         """Send the reply; return "webhook" or "outbox" (where it went)."""
+        went = asyncio.get_running_loop().create_future()
+        self._answered[delivery.message.message_id] = went
+        self._answered.move_to_end(delivery.message.message_id)
+        while len(self._answered) > RECENT_ANSWERS:
+            self._answered.popitem(last=False)
+        try:
+            where = await self._reply(delivery, reply)
+        except BaseException:
+            went.set_result(False)
+            raise
+        went.set_result(True)
+        return where
+
+    async def _reply(self, delivery: Delivery, reply: Reply) -> str:
         message = delivery.message
         if (not message.is_private and message.chat_id not in self._known_groups
                 and await asyncio.to_thread(self._new_group, message.chat_id)):
@@ -210,6 +232,10 @@ class Replier:
         """The reply to a repeated delivery: sent as reply() does when the message came
         within REPEAT_WINDOW and no repeat was answered before; else None, nothing sent."""
         message_id = delivery.message.message_id
+        went = self._answered.get(message_id)
+        if went is not None and await asyncio.shield(went):
+            log.info("dingtalk message %s repeated; answered already", message_id)
+            return None
         if not await self.write(self._may_answer_again, message_id):
             log.info("dingtalk message %s repeated; its reply is not sent again", message_id)
             return None

@@ -5,11 +5,12 @@ handshake, frames and acks, with four differences from its own run loop:
 - replies go through djbot's async sender (Replier), never the SDK's blocking
   reply_text, and are sent after the ack; one that can only go by the outbox is queued
   in the message's own transaction, before the ack, as in HTTP mode;
-- the SDK's blocking connections/open runs in a thread, and we reconnect with backoff;
+- connections/open is posted by djbot's async client with a timeout (the SDK's is a
+  blocking call with none), and we reconnect with backoff;
 - only the replica holding the "dingtalk-stream" lease connects (several replicas would
   each receive a share of the messages, and none would see them all);
-- on the gateway's "disconnect", and when stopping, the frames in hand finish (and are
-  acked) before the socket is closed.
+- on the gateway's "disconnect", when stopping and when the lease is lost, the frames in
+  hand finish (and are acked) before the socket is closed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import json
 import logging
 import os
+import platform
 import random
 import socket
 import sys
@@ -27,6 +29,7 @@ from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import quote_plus
 
+import httpx
 import websockets
 
 from bot import metrics
@@ -101,6 +104,7 @@ class StreamService:
         self._task: asyncio.Task | None = None
         self._frames: set[asyncio.Task] = set()
         self._stopping = False
+        self._taken_at = 0.0  # when the lease was last taken (the event loop's clock)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="dingtalk-stream")
@@ -133,28 +137,64 @@ class StreamService:
                 if not await asyncio.to_thread(self._take):
                     await asyncio.sleep(LEASE_RETRY_SECONDS)  # another replica holds it
                     continue
+                self._taken_at = asyncio.get_running_loop().time()
                 await self._connect_once()
                 log.info("dingtalk stream closed; reconnecting")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # network, gateway refusal, database: keep trying
-                log.warning("dingtalk stream failed: %s", type(exc).__name__)
+                log.warning("dingtalk stream failed: %s",
+                            exc if isinstance(exc, ConnectionError) else type(exc).__name__)
             if asyncio.get_running_loop().time() - started > 60:
                 backoff = 1.0  # it had been working: reconnect promptly
             await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
+    async def _open_connection(self) -> dict:
+        """The SDK's connections/open (DingTalkStreamClient.open_connection: same URL, body
+        and headers), posted here with a timeout. The SDK's own is a blocking requests call
+        with none: run in a worker thread, a gateway that accepts the connection and never
+        answers kept that thread for good, and a few such tries took every thread the
+        outbox, the leases and the database reads run in."""
+        from dingtalk_stream.version import VERSION_STRING  # imported by now (import_sdk)
+
+        client = self.client
+        body = {
+            "clientId": client.credential.client_id,
+            "clientSecret": client.credential.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": topic}
+                              for topic in client.callback_handler_map],
+            "ua": f"dingtalk-sdk-python/v{VERSION_STRING}-union",
+            "localIp": client.get_host_ip(),  # a UDP socket's address: sends nothing
+        }
+        headers = {"User-Agent": (f"DingTalkStream/1.0 SDK/{VERSION_STRING} Python/"
+                                  f"{platform.python_version()} "
+                                  "(+https://github.com/open-dingtalk/dingtalk-stream-sdk-python)")}
+        async with httpx.AsyncClient(timeout=OPEN_TIMEOUT_SECONDS) as http:
+            response = await http.post(client.OPEN_CONNECTION_API, json=body, headers=headers)
+        if response.status_code != 200:
+            try:  # DingTalk's reason, e.g. InvalidAuthentication (never the secret)
+                code = response.json().get("code") or ""
+            except (ValueError, AttributeError):
+                code = ""
+            raise ConnectionError(
+                f"connections/open refused (HTTP {response.status_code} {code})".strip())
+        connection = response.json()
+        if not isinstance(connection, dict) or not connection.get("endpoint") \
+                or not connection.get("ticket"):
+            raise ConnectionError("connections/open: no endpoint and ticket")
+        return connection
+
     async def _connect_once(self) -> None:
-        # The SDK's connections/open is a blocking requests call with no timeout.
-        connection = await asyncio.wait_for(
-            asyncio.to_thread(self.client.open_connection), OPEN_TIMEOUT_SECONDS)
-        if not connection:
-            raise ConnectionError("connections/open refused")
+        connection = await self._open_connection()
         uri = f'{connection["endpoint"]}?ticket={quote_plus(connection["ticket"])}'
         async with websockets.connect(uri, ping_interval=60) as websocket:
             self.client.websocket = websocket
             log.info("dingtalk stream connected")
-            keeper = asyncio.create_task(self._keep_lease(websocket))
+            # The lease is lost or the gateway said "disconnect": this connection takes no
+            # more messages.
+            leaving = asyncio.Event()
+            keeper = asyncio.create_task(self._keep_lease(websocket, leaving))
             try:
                 async for raw in websocket:
                     try:
@@ -162,13 +202,15 @@ class StreamService:
                     except ValueError:
                         log.warning("dingtalk stream: a frame that is not JSON, skipped")
                         continue
-                    if self._stopping:
+                    if self._stopping or (leaving.is_set() and not _is_system(frame)):
                         continue  # never acked: the gateway delivers it to the next holder
                     if _is_disconnect(frame):
                         # The gateway is about to close. The SDK acks this and closes at
                         # once, under the frames still being handled: their acks would be
                         # lost and each message delivered, and answered, again. Let them
-                        # finish first, reading nothing new (unacked, it comes again).
+                        # finish first, reading nothing new, and take none of the messages
+                        # behind it (unacked, each comes again on the next connection).
+                        leaving.set()
                         in_hand = set(self._frames)
                         if in_hand:
                             await asyncio.wait(in_hand, timeout=DISCONNECT_GRACE_SECONDS)
@@ -179,16 +221,31 @@ class StreamService:
             finally:
                 keeper.cancel()
 
-    async def _keep_lease(self, websocket) -> None:
+    async def _keep_lease(self, websocket, leaving: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        renewed = self._taken_at
         while True:
             await asyncio.sleep(LEASE_RENEW_SECONDS)
             try:
                 held = await asyncio.to_thread(self._take)
-            except Exception as exc:  # cannot prove we still hold it: let it go
+            except Exception as exc:
+                # A busy database (a theme day's burst) may fail one renewal: the lease
+                # still runs, so keep the connection while it would outlast the next try;
+                # past that we cannot prove we hold it, and let it go.
                 log.warning("dingtalk stream lease not renewed: %s", type(exc).__name__)
-                held = False
+                held = (loop.time() - renewed + LEASE_RENEW_SECONDS
+                        < LEASE_TTL.total_seconds())
+            else:
+                if held:
+                    renewed = loop.time()
             if not held:
+                # Closed under the frames in hand, their acks would be lost and each message
+                # delivered, and answered, again: take nothing new, let them finish first.
                 log.warning("dingtalk stream lease lost; disconnecting")
+                leaving.set()
+                in_hand = set(self._frames)
+                if in_hand:
+                    await asyncio.wait(in_hand, timeout=DISCONNECT_GRACE_SECONDS)
                 await websocket.close()
                 return
 
@@ -202,9 +259,14 @@ class StreamService:
             leases.release(session, name=LEASE_NAME, holder=self.holder)
 
 
+def _is_system(frame: object) -> bool:
+    """The gateway's own frames (ping, disconnect), not a message."""
+    return isinstance(frame, dict) and frame.get("type") == "SYSTEM"
+
+
 def _is_disconnect(frame: object) -> bool:
     """The gateway's SYSTEM frame announcing that it closes this connection."""
-    if not isinstance(frame, dict) or frame.get("type") != "SYSTEM":
+    if not _is_system(frame):
         return False
     headers = frame.get("headers")
     return isinstance(headers, dict) and headers.get("topic") == "disconnect"
