@@ -1109,3 +1109,19 @@ def test_resume_said_of_one_party_group_restores_no_other_groups_meeting(runtime
     assert reply.is_error and "没有暂停" in reply.text, reply.text
     with Session(runtime.engine) as session:
         assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
+
+
+def test_resume_said_of_a_party_group_not_in_the_branch_restores_nothing(runtime, chat):
+    """恢复 党小组会 第三党小组 (no such group): 「本支部没有「第三党小组」」, as before 恢复夜学
+    read what was cancelled; the 第二党小组's meeting cancelled by 取消活动 is not the one
+    meant, and stays cancelled (it was restored, its group told, with 第三党小组 as reason)."""
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    assert not chat.say("sec", "开始 党小组会 第二党小组", chat="g1").is_error
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    reply = chat.say("sec", "恢复 党小组会 第三党小组", chat="g1")
+    assert reply.is_error and "本支部没有「第三党小组」" in reply.text, reply.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
