@@ -1125,3 +1125,22 @@ def test_resume_said_of_a_party_group_not_in_the_branch_restores_nothing(runtime
     assert reply.is_error and "本支部没有「第三党小组」" in reply.text, reply.text
     with Session(runtime.engine) as session:
         assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
+
+
+def test_a_long_party_group_meeting_is_set_for_its_group_on_yes(runtime, chat):
+    """设置 党小组会 第一党小组 … 5小时, asked about and confirmed: the question kept the words
+    after the group's name, and 「确认」 read 每月第一个周三 as the group, answering 「党小组会
+    要写明是哪个党小组」; nothing was set, though the secretary had said yes."""
+    from storage.models import PartyGroup
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime)
+    asked = chat.say("sec", "设置 党小组会 第一党小组 每月第一个周三 14:00 5小时", chat="g1")
+    assert "一次5小时" in asked.text and "发送「确认」" in asked.text, asked.text
+    done = chat.say("sec", "确认", chat="g1")
+    assert done.text.startswith("已设置"), done.text
+    with Session(runtime.engine) as session:
+        assert [(s.rule, s.duration_minutes, g.name) for s, g in session.exec(
+            select(Schedule, PartyGroup).join(
+                PartyGroup, PartyGroup.id == Schedule.party_group_id)).all()] == [
+            ("每月第一个周三 14:00", 300, "第一党小组")]
