@@ -446,6 +446,9 @@ def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
         said = "".join(
             f"暂停的是{_kind_of(ctx, s)}日程（至 {show_date(s.paused_until, today=today)}，"  # type: ignore[arg-type]
             f"这期间不举行），要恢复请发送「恢复日程 {_resume_words(ctx, s)}」。" for s in paused)
+        if ctx.member is not None and ctx.member.nudges_off:
+            # 开启提醒 after 不要提醒我: what is off is the sender's own nudge.
+            said += "你自己的签到私聊提醒已关闭，要重新开启请发送「恢复提醒我」。"
         return Reply.error(f"{ctx.branch.name}的活动提醒没有暂停。{said}")
     _reminder_settings(ctx).paused_until = None
     ctx.audit("reminders.resume", target=ctx.branch.name)

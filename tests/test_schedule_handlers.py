@@ -1144,3 +1144,17 @@ def test_a_long_party_group_meeting_is_set_for_its_group_on_yes(runtime, chat):
             select(Schedule, PartyGroup).join(
                 PartyGroup, PartyGroup.id == Schedule.party_group_id)).all()] == [
             ("每月第一个周三 14:00", 300, "第一党小组")]
+
+
+def test_resuming_reminders_not_paused_names_the_senders_own_nudges_turned_off(
+        chat, engine, branch):
+    # The secretary sent 不要提醒我; weeks later 「开启提醒」 to have the nudges back was told
+    # only 「城关支部的活动提醒没有暂停」, and the nudges stayed off, the way back unsaid.
+    chat.say("sec", "不要提醒我", chat="g1")
+    reply = chat.say("sec", "开启提醒", chat="g1")
+    assert reply.is_error and reply.text.startswith("城关支部的活动提醒没有暂停。"), reply.text
+    assert "「恢复提醒我」" in reply.text, reply.text
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.name == "王书记")).one().nudges_off
+    assert chat.say("sec", "恢复提醒我", chat="g1").text.startswith("好的")
+    assert "恢复提醒我" not in chat.say("sec", "恢复提醒", chat="g1").text
