@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, find_leading_day, find_record_day
+from bot.domain.text import _HALF_YEAR as HALF_YEAR  # parse_date's reach for a year left out
 from bot.domain.text import cn_number, match_name
 from bot.registry import (
     LEADERS,
@@ -308,7 +309,7 @@ def _month_end(year: int, month: int) -> date:
 
 def _deadline_day(said: str, today: date) -> date | None:
     """One day a deadline names: 12月底, 月底, 下月底, 年底, or a day as 请假 reads it
-    (12月20日, 20号, 下周五): the next such day. DateError for one that does not exist."""
+    (12月20日, 20号, 下周五). DateError for one that does not exist."""
     if _YEAR_END.match(said):
         return date(today.year, 12, 31)
     month_end = _MONTH_END.match(said)
@@ -320,9 +321,13 @@ def _deadline_day(said: str, today: date) -> date | None:
         month = cn_number(month_end["m"]) or 0
         if not 1 <= month <= 12:
             raise DateError(f"没有 {month_end['m']}月")
-        year = int(month_end["y"]) if month_end["y"] else (
-            today.year if month >= today.month else today.year + 1)
-        return _month_end(year, month)
+        if month_end["y"]:
+            return _month_end(int(month_end["y"]), month)
+        # As a month and day is read (12月5日, bot.domain.text.parse_date): this year's
+        # unless that was over half a year ago, so 11月底 in December is gone by and refused
+        # as 11月30日 is, not taken for next November.
+        end = _month_end(today.year, month)
+        return _month_end(today.year + 1, month) if end < today - HALF_YEAR else end
     found = find_leading_day(said, today)
     return found.first if found is not None and not found.rest else None
 

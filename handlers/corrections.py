@@ -612,6 +612,11 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     said = args.get("group")
     if said and ctx.branch is not None and not bureau:
         group = org.party_group_by_name(ctx.session, branch_id=ctx.branch.id, name=said)
+    if said and group is None and ctx.branch is not None and not bureau \
+            and said.endswith("组"):
+        # A party group not in the branch (a typo): before anything cancelled is read as
+        # meant, or another group's meeting is restored with the name as its reason.
+        return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{said}」"))
     scope, schedules = _schedules_of(ctx, kind, bureau=bureau, group=group)
     schedules = [s for s in schedules if s.paused_until is not None]
     # 恢复夜学 取消错了 is most often one study cancelled by 取消活动, not a schedule paused:
@@ -625,9 +630,6 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 f"恢复哪一个？\n· 暂停的{kind.value}日程：发送「恢复日程 {args['type']}」\n"
                 f"· 用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}："
                 f"发送「恢复活动 {args['type']}」\n什么也没有改。")
-    if said and group is None and ctx.branch is not None and not bureau \
-            and said.endswith("组"):
-        return Reply.error(usage_text(RESUME_SCHEDULE, f"本支部没有「{said}」"))
     # Other words after it (恢复夜学 暂停错了) are a reason, which a schedule resumed needs not.
     if not schedules:
         hint = (f"要恢复用「取消活动」取消的{attendance._label(ctx, cancelled, with_date=True)}，"

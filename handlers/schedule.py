@@ -223,6 +223,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = F
     if text.strip() in ("取消", "删除", "停止", "停用"):
         return Reply.error(f"删除固定日程请发送「删除日程 {kind.value}」；"
                            "只取消某一次活动请在活动当天发送「取消活动 原因」。")
+    said = text  # as typed, the party group's name too: 「确认」 sets it again from these words
     group = None
     branch_id = None if bureau else ctx.branch.id  # type: ignore[union-attr]
     scope = BUREAU if bureau else ctx.branch.name  # type: ignore[union-attr]
@@ -241,7 +242,7 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = F
         assert ctx.member.id is not None
         confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
                           member_id=ctx.member.id, kind=SET_LONG, now=ctx.now,
-                          payload={"kind": kind.value, "text": text})
+                          payload={"kind": kind.value, "text": said})
         end = (datetime.combine(date.min, spec.rule.at) + timedelta(minutes=spec.minutes)).time()
         return Reply(f"{kind.value}一次{_minutes(spec.minutes)}（{spec.rule.at:%H:%M} 至 {end:%H:%M}）？"
                      "还没有保存。写错了请重新设置；确实这么长，请在 5 分钟内发送「确认」。")
@@ -445,6 +446,9 @@ def resume(ctx: Ctx, args: dict[str, Any]) -> Reply:
         said = "".join(
             f"暂停的是{_kind_of(ctx, s)}日程（至 {show_date(s.paused_until, today=today)}，"  # type: ignore[arg-type]
             f"这期间不举行），要恢复请发送「恢复日程 {_resume_words(ctx, s)}」。" for s in paused)
+        if ctx.member is not None and ctx.member.nudges_off:
+            # 开启提醒 after 不要提醒我: what is off is the sender's own nudge.
+            said += "你自己的签到私聊提醒已关闭，要重新开启请发送「恢复提醒我」。"
         return Reply.error(f"{ctx.branch.name}的活动提醒没有暂停。{said}")
     _reminder_settings(ctx).paused_until = None
     ctx.audit("reminders.resume", target=ctx.branch.name)

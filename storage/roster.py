@@ -1111,15 +1111,17 @@ def _emptied(session: Session) -> list[str]:
     """Standing branches still open with nobody on their roster: a restructuring (27 → 30)
     moved their people, and only closing them (djbot branch close) takes them out of the
     rankings, the 调研 targets and the reminders to a group nobody reads."""
+    from storage.temporary import awaited  # it moves people (storage.moves), as this does
+
     peopled = select(Member.branch_id).where(Member.active == True,  # noqa: E712
                                              Member.branch_id.is_not(None))  # type: ignore[union-attr]
-    # Nor one whose people are away in a 临时党支部 and go back to it when it ends.
-    awaited = select(Member.return_branch_id).where(
-        Member.active == True, Member.return_branch_id.is_not(None))  # type: ignore[union-attr]  # noqa: E712
-    return list(session.exec(select(Branch.name).where(
+    # Nor one whose people are away in a 临时党支部 and go back to it when it ends (their
+    # 原支部, or where they came from when the roster names none).
+    waiting = set(awaited(session))
+    return [name for branch_id, name in session.exec(select(Branch.id, Branch.name).where(
         Branch.active == True, Branch.temporary == False,  # noqa: E712
-        Branch.id.not_in(peopled), Branch.id.not_in(awaited))  # type: ignore[union-attr]
-        .order_by(Branch.id)).all())
+        Branch.id.not_in(peopled)).order_by(Branch.id)).all()  # type: ignore[union-attr]
+        if branch_id not in waiting]
 
 
 def _zeros_put_back(session: Session, row: RosterRow, numeric: set[tuple[int, str]]

@@ -129,6 +129,21 @@ def home_of(session: Session, member: Member, temporary_id: int) -> int | None:
     return member.return_branch_id or _came_from(session, member, temporary_id)
 
 
+def awaited(session: Session) -> dict[int, list[tuple[str, str]]]:
+    """The branches people away in an open 临时党支部 go back to when it ends (home_of: their
+    原支部, else the one they came from), each with who (name, the temporary branch's name).
+    Closed meanwhile, such a branch would leave them in none, expected nowhere."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for member, branch in session.exec(
+            select(Member, Branch).join(Branch, Branch.id == Member.branch_id)
+            .where(Member.active == True, Branch.temporary == True,  # noqa: E712
+                   Branch.active == True).order_by(Member.id)).all():  # noqa: E712
+        home = home_of(session, member, branch.id)  # type: ignore[arg-type]
+        if home is not None:
+            found.setdefault(home, []).append((member.name, branch.name))
+    return found
+
+
 def _came_from(session: Session, member: Member, temporary_id: int) -> int | None:
     """The branch the member was in before the temporary one, when the roster names no
     原支部 (the template has no such column): the last other branch of theirs still open."""

@@ -792,6 +792,19 @@ def test_a_deadline_that_cannot_be_is_refused_and_records_nothing(runtime, chat,
     assert rows(runtime, Rectification) == []
 
 
+def test_a_month_end_gone_by_is_refused_as_the_day_is(runtime, chat, clock, bureau):
+    """In December, 11月30日前 was refused as past, and 11月底前 (the same day) was taken for
+    next November: the item showed no deadline missed for eleven months, nobody reminded."""
+    clock.set(local(2026, 12, 7, 10, 0))
+    for said in ("整改 二支部 赵六 台账不全 11月30日前", "整改 二支部 赵六 台账不全 11月底前"):
+        reply = chat.say("lead", said, chat="lg")
+        assert reply.is_error and "整改期限 11月30日已过" in reply.text, reply.text
+    assert rows(runtime, Rectification) == []
+    # Next year's, as 1月5日 in December is: this year's was more than half a year ago.
+    chat.say("lead", "整改 二支部 赵六 台账不全 1月底前", chat="lg")
+    assert [i.due_on for i in rows(runtime, Rectification)] == [date(2027, 1, 31)]
+
+
 def test_words_that_are_no_deadline_stay_the_problem():
     from handlers.committee import take_deadline
 

@@ -400,6 +400,34 @@ def test_a_branch_someone_in_a_temporary_branch_returns_to_is_not_closed_under_t
     assert again.exit_code != 0 and "原支部「老城支部」已撤销" in again.output, again.output
 
 
+def test_the_branch_someone_came_from_is_not_closed_under_them_without_a_return_column(
+        runtime, chat, clock, djbot, tmp_path):
+    """The template has no 原支部 column: 李明, moved from 老城支部 into 专项临时支部, goes
+    back where he came from when it ends. 老城支部's other people moved away; the import
+    called it empty (「请运行 djbot branch close」) and the close went through, so at the
+    task force's end 李明 belonged to no branch, expected nowhere, nobody told. As with a
+    原支部 named, it is not called empty and the close is refused, naming him."""
+    def scene(session):
+        make_member(session, None, "赵领导", role=Role.LEADER, wecom="lead")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 11, 1, 9, 0))
+    header = "支部,姓名,角色,企业微信ID,钉钉ID,临时,结束日期\n"
+    roster = tmp_path / "名册.csv"
+    roster.write_text(header + "城关支部,王书记,书记,sec,,,\n老城支部,李书记,书记,sec2,,,\n"
+                      "老城支部,李明,,lm,,,\n,赵领导,领导,lead,,,\n", encoding="utf-8")
+    djbot("import-roster", str(roster))
+    clock.set(local(2026, 11, 2, 9, 0))
+    roster.write_text(header + "城关支部,王书记,书记,sec,,,\n城关支部,李书记,委员,sec2,,,\n"
+                      "专项临时支部,李明,,lm,,是,2026-11-30\n,赵领导,领导,lead,,,\n",
+                      encoding="utf-8")
+    imported = djbot("import-roster", str(roster))
+    assert "老城支部」已没有在册人员" not in imported, imported
+    refused = CliRunner().invoke(bot.cli.app, ["branch", "close", "老城支部", "--yes"])
+    assert refused.exit_code == 2 and "李明（专项临时支部）" in refused.output, refused.output
+    with Session(runtime.engine) as session:
+        assert session.exec(select(Branch).where(Branch.name == "老城支部")).one().active
+
+
 # --- a schedule deleted mid-month -------------------------------------------------------------
 
 

@@ -1109,3 +1109,52 @@ def test_resume_said_of_one_party_group_restores_no_other_groups_meeting(runtime
     assert reply.is_error and "没有暂停" in reply.text, reply.text
     with Session(runtime.engine) as session:
         assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
+
+
+def test_resume_said_of_a_party_group_not_in_the_branch_restores_nothing(runtime, chat):
+    """恢复 党小组会 第三党小组 (no such group): 「本支部没有「第三党小组」」, as before 恢复夜学
+    read what was cancelled; the 第二党小组's meeting cancelled by 取消活动 is not the one
+    meant, and stays cancelled (it was restored, its group told, with 第三党小组 as reason)."""
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime, GROUP_ONE, GROUP_TWO)
+    assert not chat.say("sec", "开始 党小组会 第二党小组", chat="g1").is_error
+    chat.say("sec", "取消活动 开错了", chat="g1")
+    assert chat.say("sec", "确认", chat="g1").text.startswith("已取消")
+    reply = chat.say("sec", "恢复 党小组会 第三党小组", chat="g1")
+    assert reply.is_error and "本支部没有「第三党小组」" in reply.text, reply.text
+    with Session(runtime.engine) as session:
+        assert [a.status for a in session.exec(select(Activity))] == ["cancelled"]
+
+
+def test_a_long_party_group_meeting_is_set_for_its_group_on_yes(runtime, chat):
+    """设置 党小组会 第一党小组 … 5小时, asked about and confirmed: the question kept the words
+    after the group's name, and 「确认」 read 每月第一个周三 as the group, answering 「党小组会
+    要写明是哪个党小组」; nothing was set, though the secretary had said yes."""
+    from storage.models import PartyGroup
+    from tests.test_whose_activity import _branch
+
+    _branch(runtime)
+    asked = chat.say("sec", "设置 党小组会 第一党小组 每月第一个周三 14:00 5小时", chat="g1")
+    assert "一次5小时" in asked.text and "发送「确认」" in asked.text, asked.text
+    done = chat.say("sec", "确认", chat="g1")
+    assert done.text.startswith("已设置"), done.text
+    with Session(runtime.engine) as session:
+        assert [(s.rule, s.duration_minutes, g.name) for s, g in session.exec(
+            select(Schedule, PartyGroup).join(
+                PartyGroup, PartyGroup.id == Schedule.party_group_id)).all()] == [
+            ("每月第一个周三 14:00", 300, "第一党小组")]
+
+
+def test_resuming_reminders_not_paused_names_the_senders_own_nudges_turned_off(
+        chat, engine, branch):
+    # The secretary sent 不要提醒我; weeks later 「开启提醒」 to have the nudges back was told
+    # only 「城关支部的活动提醒没有暂停」, and the nudges stayed off, the way back unsaid.
+    chat.say("sec", "不要提醒我", chat="g1")
+    reply = chat.say("sec", "开启提醒", chat="g1")
+    assert reply.is_error and reply.text.startswith("城关支部的活动提醒没有暂停。"), reply.text
+    assert "「恢复提醒我」" in reply.text, reply.text
+    with Session(engine) as session:
+        assert session.exec(select(Member).where(Member.name == "王书记")).one().nudges_off
+    assert chat.say("sec", "恢复提醒我", chat="g1").text.startswith("好的")
+    assert "恢复提醒我" not in chat.say("sec", "恢复提醒", chat="g1").text

@@ -309,14 +309,11 @@ def close_branch_command(
             typer.echo(f"「{branch.name}」还有 {people} 名在册人员：请先用名册把他们调到新支部"
                        "（djbot import-roster），再撤销", err=True)
             raise typer.Exit(2)
-        away = session.exec(select(Member.name, Branch.name)
-                            .join(Branch, Branch.id == Member.branch_id)
-                            .where(Member.return_branch_id == branch.id,
-                                   Member.active == True)  # noqa: E712
-                            .order_by(Member.id)).all()
+        # Named as their 原支部, or the branch they came from when the roster names none.
+        away = temporary.awaited(session).get(branch.id, [])  # type: ignore[arg-type]
         if away:
-            # Their temporary branch's end would send them into a closed branch: expected
-            # nowhere, in no ranking.
+            # Their temporary branch's end would send them into a closed branch, or (the
+            # roster naming no 原支部) into none: expected nowhere, in no ranking.
             names = "、".join(f"{person}（{temp}）" for person, temp in away)
             typer.echo(f"「{branch.name}」是 {names} 的原支部，临时党支部结束后会回到这里："
                        "请先在名册的「原支部」列改为他们要回的支部并导入，再撤销", err=True)
