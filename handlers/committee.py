@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.dates import DateError, find_leading_day, find_record_day
+from bot.domain.dates import DateError, deadline, find_leading_day, find_record_day
 from bot.domain.text import _HALF_YEAR as HALF_YEAR  # parse_date's reach for a year left out
 from bot.domain.text import cn_number, match_name
 from bot.registry import (
@@ -421,7 +421,7 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
                                        recorded_by=ctx.member.id, now=ctx.now, due_on=due)
     ctx.audit("rectification.add", target=branch.name, detail={"item": item.id})
     still_open = len(committee.open_rectifications(ctx.session, branch_id=branch.id))
-    by_when = f"限 {due.month}月{due.day}日前完成" if due is not None else ""
+    by_when = f"{deadline(due, today)}完成" if due is not None else ""
     told = ""
     if owner.id != ctx.member.id:
         # The owner closes it (整改完成 <编号>) and a member cannot list the items: without
@@ -498,11 +498,7 @@ def open_problems(ctx: Ctx) -> Reply:
 
 
 def _due(item: Rectification, today: date) -> str:
-    if item.due_on is None:
-        return ""
-    if item.due_on < today:
-        return f"，逾期 {(today - item.due_on).days} 天"
-    return f"，限 {item.due_on:%m-%d} 前"
+    return f"，{deadline(item.due_on, today)}" if item.due_on is not None else ""
 
 
 def close_problem(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -740,7 +740,7 @@ def test_a_problem_given_a_deadline_shows_it_and_is_flagged_once_past(runtime, c
     assert (item.problem, item.due_on) == ("台账不全", date(2026, 12, 31))
     [told] = outbox(runtime, "rectification.owner")
     assert "限 12月31日前完成" in told.payload["text"]
-    assert "#1 二支部：台账不全（责任人 李书记，已 0 天，限 12-31 前）" in chat.say(
+    assert "#1 二支部：台账不全（责任人 李书记，已 0 天，限 12月31日前）" in chat.say(
         "lead", "整改", chat="lg").text
     chat.say("lead", "整改 一支部 张三 学习资料陈旧", chat="lg")  # no deadline said
 
@@ -762,7 +762,7 @@ def test_the_bureau_page_shows_an_items_deadline_as_the_chat_does(runtime, chat,
     with Session(runtime.engine) as s:
         table = open_rectifications(s, clock.now(), runtime.settings)
     assert table is not None and table["columns"][-1] == "期限"
-    assert [row[-1] for row in table["rows"]] == ["12月31日前", "—"]
+    assert [row[-1] for row in table["rows"]] == ["限 12月31日前", "—"]
     clock.set(local(2027, 1, 4, 10, 0))
     with Session(runtime.engine) as s:
         table = open_rectifications(s, clock.now(), runtime.settings)

@@ -391,3 +391,11 @@ def without_leading_now(text: str) -> str:
     """The text less a leading 今天, 今晚 or 现在 that says which activity, not why: 今晚 出差
     is 出差. Said alone (请假 今晚) it stays, for the caller to ask for a reason."""
     return _LEADING_NOW.sub("", text, count=1)
+
+
+def deadline(due_on: date, today: date) -> str:
+    """An item's deadline as every place shows it (整改, 周报, the dashboard): by when, or
+    how long past."""
+    if due_on < today:
+        return f"逾期 {(today - due_on).days} 天"
+    return f"限 {due_on.month}月{due_on.day}日前"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.domain.dates import deadline
 from storage import committee
 from storage.models import Branch
 
@@ -66,12 +67,7 @@ def pairs(session: Session, now: datetime, settings: Settings) -> dict[str, Any]
 
 
 def _due(due_on: date | None, today: date) -> str:
-    """As 整改 and 周报 say it: by when, or how long past."""
-    if due_on is None:
-        return "—"
-    if due_on < today:
-        return f"逾期 {(today - due_on).days} 天"
-    return f"{due_on.month}月{due_on.day}日前"
+    return deadline(due_on, today) if due_on is not None else "—"
 
 
 def open_rectifications(session: Session, now: datetime, settings: Settings) -> dict[str, Any] | None:
