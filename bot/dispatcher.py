@@ -527,6 +527,8 @@ class Dispatcher:
             ), command.name
 
         role = Role(member.role) if member else None
+        if command.roles is not None and role not in command.roles and command.others_mean:
+            command = self.registry.get(command.others_mean) or command
         if command.roles is not None and role not in command.roles:
             allowed = "、".join(ROLE_LABELS[r] for r in sorted(command.roles, key=_role_order))
             return Reply.error(f"「{command.name}」仅限{allowed}使用。"), command.name

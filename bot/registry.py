@@ -294,6 +294,10 @@ class Command:
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
     short: str = ""
+    # What its words mean from a role `roles` leaves out: 开启提醒 from a member, who has no
+    # branch reminders to resume, is their own nudges (恢复提醒我), the opposite of the
+    # 关闭提醒 that turned them off, not a refusal.
+    others_mean: str | None = None
 
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:

@@ -521,7 +521,8 @@ def register(registry: CommandRegistry) -> None:
     # 开启提醒: said as a word of its own, not 开启 (开始) an activity called 提醒.
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
                          aliases=("开启提醒", "打开提醒"),
-                         roles=MANAGERS, example="恢复提醒", capability="schedule"))
+                         roles=MANAGERS, example="恢复提醒", capability="schedule",
+                         others_mean="恢复提醒我"))
     registry.add(Command(name="不要提醒我", summary="不再私聊提醒我签到", handler=nudges_off,
                          aliases=("关闭提醒我", "别提醒我", "取消提醒我", "关闭提醒", "关掉提醒",
                                   "停止提醒", "取消提醒", "不要提醒", "别提醒"),

@@ -1158,3 +1158,16 @@ def test_resuming_reminders_not_paused_names_the_senders_own_nudges_turned_off(
         assert session.exec(select(Member).where(Member.name == "王书记")).one().nudges_off
     assert chat.say("sec", "恢复提醒我", chat="g1").text.startswith("好的")
     assert "恢复提醒我" not in chat.say("sec", "恢复提醒", chat="g1").text
+
+
+def test_a_member_turns_back_on_the_nudges_they_turned_off_in_the_words_they_used(
+        chat, engine, branch):
+    # 小李 sent 关闭提醒 (his own nudges, a member having no other); 开启提醒 was refused
+    # 「仅限委员、书记、管理员使用」 and his nudges stayed off, the opposite words a dead end.
+    assert chat.say("li", "关闭提醒", chat="g1").text.startswith("好的，不再私聊提醒你")
+    reply = chat.say("li", "开启提醒", chat="g1")
+    assert not reply.is_error and reply.text.startswith("好的，活动开始后"), reply.text
+    with Session(engine) as session:
+        assert not session.exec(select(Member).where(Member.name == "小李")).one().nudges_off
+    # A secretary's 开启提醒 is still the branch's reminders.
+    assert chat.say("sec", "开启提醒", chat="g1").text.startswith("城关支部的活动提醒没有暂停")
