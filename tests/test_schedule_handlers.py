@@ -237,7 +237,10 @@ def test_pause_and_resume_reminders(chat, engine, branch):
         assert session.get(BranchReminderSettings, branch).paused_until == date(2026, 12, 31)
     assert chat.say("sec", "暂停提醒 至 2025-01-01", chat="g1").is_error  # in the past
     assert "例如：暂停提醒 至 12月31日" in chat.say("sec", "暂停提醒 明年", chat="g1").text
-    assert chat.say("li", "恢复提醒", chat="g1").is_error  # members cannot
+    # A member cannot resume the branch's: their 恢复提醒 is their own nudges.
+    assert "私聊提醒你" in chat.say("li", "恢复提醒", chat="g1").text
+    with Session(engine) as session:
+        assert session.get(BranchReminderSettings, branch).paused_until == date(2026, 12, 31)
     chat.say("sec", "恢复提醒", chat="g1")
     with Session(engine) as session:
         assert session.get(BranchReminderSettings, branch).paused_until is None
