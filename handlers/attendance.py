@@ -608,9 +608,9 @@ _CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|�
 # 明天 值班 sent at 00:10 on Thursday is Thursday's, as 今晚 then is Thursday evening (read as
 # Friday, Thursday's study counted him absent). 明天, 明晚 and 后天 said first are read from
 # the day before, and the reply says which day that was; 今天, dates and weekdays are the
-# calendar's. 请假 and 销假 read them alike.
+# calendar's. 请假 and 销假 read them alike, with 从 before them too (从明天到周五).
 _SMALL_HOURS_END = 5
-_AHEAD_SAID = re.compile(r"^\s*(明天|明日|明晚|明早|后天|大后天)")
+_AHEAD_SAID = re.compile(r"^\s*(?:从\s*)?(明天|明日|明晚|明早|后天|大后天)")
 
 
 def _ahead_read_from(ctx: Ctx, text: str) -> tuple[date, str]:

@@ -894,3 +894,19 @@ def test_leave_for_today_sent_after_todays_study_says_it_is_too_late_for_it(runt
     assert not days.is_error and "政治夜学（12月8日 19:30）已经结束，不能再请假" in days.text, \
         days.text
     assert "已安排的 1 次：政治夜学（12月10日 19:30）" in days.text, days.text  # Thursday
+
+
+def test_from_tomorrow_said_after_midnight_starts_on_the_day_that_has_begun(runtime, chat,
+                                                                          clock):
+    """At 00:10 on Thursday 请假 明天到周五 出差 excused Thursday and Friday, but 请假 从明天到
+    周五 出差 (the same days, said with 从) excused Friday alone: Thursday's study stayed
+    expected and counted him absent."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 9, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 13, 0))
+    clock.set(local(2026, 12, 10, 0, 10))
+    reply = chat.say("li", "请假 从明天到周五 出差")
+    assert reply.text.startswith("已请假：12月10日至12月11日（2 天）"), reply.text
+    assert "政治夜学（19:30）" in reply.text, reply.text
+    assert "已销假" in chat.say("li", "销假 从明天到周五").text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
