@@ -710,8 +710,8 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         if (past := _JUST_NOW.match(reason)) is not None and reason[past.end():]:
             reason, just_now = reason[past.end():], True
         # 请假 下次 值班 during a study: the one after it, not the one under way with the
-        # reason 「下次 值班」.
-        if (nextone := _NEXT_SAID.match(reason)) is not None and reason[nextone.end():]:
+        # reason 「下次 值班」; 下次请假 alone says when, not why, and is asked the reason.
+        if (nextone := _NEXT_SAID.match(reason)) is not None:
             reason, next_said = reason[nextone.end():], True
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)

@@ -910,3 +910,20 @@ def test_from_tomorrow_said_after_midnight_starts_on_the_day_that_has_begun(runt
     assert "政治夜学（19:30）" in reply.text, reply.text
     assert "已销假" in chat.say("li", "销假 从明天到周五").text
     assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 下次", "下次请假", "请假 下一次的"])
+def test_leave_for_next_time_with_no_reason_excuses_nothing(runtime, chat, clock, said):
+    """During Tuesday's study 李明 sends 下次请假: he means Thursday's and has not said why.
+    It was recorded as leave for tonight's study, the one he is at, with the reason 「下次」,
+    and Thursday's stayed expected. Like 下次夜学请假, he is asked for the reason and nothing
+    is recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    clock.set(local(2026, 12, 8, 19, 35))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error and reply.text.startswith("请写明请假原因"), reply.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
