@@ -927,3 +927,17 @@ def test_leave_for_next_time_with_no_reason_excuses_nothing(runtime, chat, clock
     reply = chat.say("li", said, chat="g1")
     assert reply.is_error and reply.text.startswith("请写明请假原因"), reply.text
     assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 刚才", "请假 刚才的"])
+def test_leave_for_just_now_with_no_reason_excuses_nothing(runtime, chat, clock, said):
+    """At 21:40, tonight's study over, 请假 刚才 was recorded as leave for Thursday's study
+    with the reason 「刚才」: Thursday's, which he never asked to miss, was excused, tonight's
+    stayed an absence. Like 请假 刚才的夜学, he is asked for the reason; nothing recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    reply = chat.say("li", said)
+    assert reply.is_error and "12月10日" not in reply.text, reply.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
