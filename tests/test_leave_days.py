@@ -941,3 +941,17 @@ def test_leave_for_just_now_with_no_reason_excuses_nothing(runtime, chat, clock,
     reply = chat.say("li", said)
     assert reply.is_error and "12月10日" not in reply.text, reply.text
     assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 刚才接到通知要加班", "请假 刚刚领导通知我出差",
+                                  "请假，刚才单位通知值班"])
+def test_a_reason_that_begins_with_just_now_is_a_reason(runtime, chat, clock, said):
+    """At noon on a study day 李明 sends 请假 刚才接到通知要加班 (he has just been told he
+    works late tonight): 刚才 was read as naming an activity held a moment ago, and he was
+    refused 「刚才没有需要你参加的活动，没有记请假」, tonight's study left expected. 刚才 names
+    the activity held only with the activity said (请假 刚才的夜学 值班)."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 11, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.text.startswith("已请假：政治夜学（12月8日 19:30）"), reply.text
