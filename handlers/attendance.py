@@ -707,10 +707,12 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
-        # 请假 刚才的夜学 值班: the one held, with the activity said; 刚才 alone says when, not
-        # why (asked the reason). 请假 刚才接到通知要加班 is a reason, for the one ahead.
+        # 请假 刚才的夜学 值班, 刚才的活动: the one held, with the activity said; 刚才 alone says
+        # when, not why (asked the reason). 请假 刚才接到通知要加班 is a reason, for the one
+        # ahead.
         if (past := _JUST_NOW.match(reason)) is not None and (
-                not reason[past.end():] or _named_kind(reason[past.end():])[0] is not None):
+                not reason[past.end():] or past[1]
+                or _named_kind(reason[past.end():])[0] is not None):
             reason, just_now = reason[past.end():], True
         # 请假 下次 值班 during a study: the one after it, not the one under way with the
         # reason 「下次 值班」; 下次请假 alone says when, not why, and is asked the reason.
@@ -851,7 +853,7 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
-_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(?:的)?[\s，,、:：]*")
+_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(的)?[\s，,、:：]*")
 
 
 def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]

@@ -864,7 +864,8 @@ def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, c
     assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
 
 
-@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班"])
+@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班",
+                                  "请假 刚才的活动 值班"])
 def test_leave_for_tonight_sent_after_tonights_study_is_not_moved_to_the_next_one(
         runtime, chat, clock, said):
     """At 21:40, tonight's study over, 李明 sends 请假 今晚 值班: it was recorded as leave for
