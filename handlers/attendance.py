@@ -608,9 +608,9 @@ _CALLED_OFF = re.compile(r"(?:我|这次|这个|那个)?(?:又)?(?:不请了?|�
 # 明天 值班 sent at 00:10 on Thursday is Thursday's, as 今晚 then is Thursday evening (read as
 # Friday, Thursday's study counted him absent). 明天, 明晚 and 后天 said first are read from
 # the day before, and the reply says which day that was; 今天, dates and weekdays are the
-# calendar's. 请假 and 销假 read them alike.
+# calendar's. 请假 and 销假 read them alike, with 从 before them too (从明天到周五).
 _SMALL_HOURS_END = 5
-_AHEAD_SAID = re.compile(r"^\s*(明天|明日|明晚|明早|后天|大后天)")
+_AHEAD_SAID = re.compile(r"^\s*(?:从\s*)?(明天|明日|明晚|明早|后天|大后天)")
 
 
 def _ahead_read_from(ctx: Ctx, text: str) -> tuple[date, str]:
@@ -707,11 +707,16 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         day = span.first
     else:
         reason = without_leading_now(args["reason"])  # 今晚 出差: the activity at hand
-        if (past := _JUST_NOW.match(reason)) is not None and reason[past.end():]:
+        # 请假 刚才的夜学 值班, 刚才的活动: the one held, with the activity said; 刚才 alone says
+        # when, not why (asked the reason). 请假 刚才接到通知要加班 is a reason, for the one
+        # ahead.
+        if (past := _JUST_NOW.match(reason)) is not None and (
+                not reason[past.end():] or past[1]
+                or _named_kind(reason[past.end():])[0] is not None):
             reason, just_now = reason[past.end():], True
         # 请假 下次 值班 during a study: the one after it, not the one under way with the
-        # reason 「下次 值班」.
-        if (nextone := _NEXT_SAID.match(reason)) is not None and reason[nextone.end():]:
+        # reason 「下次 值班」; 下次请假 alone says when, not why, and is asked the reason.
+        if (nextone := _NEXT_SAID.match(reason)) is not None:
             reason, next_said = reason[nextone.end():], True
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)
@@ -848,7 +853,7 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     return Reply(f"已请假：{_label(ctx, activity, with_date=True)}。原因：{reason}")
 
 
-_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(?:的)?[\s，,、:：]*")
+_JUST_NOW = re.compile(r"^\s*(?:刚才|刚刚|方才)(的)?[\s，,、:：]*")
 
 
 def _held_today(ctx: Ctx, kind: ActivityType | None, hours: tuple[int, int]

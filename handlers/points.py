@@ -556,7 +556,8 @@ def register(registry: CommandRegistry) -> None:
         handler=rules, example="积分规则", capability="points",
         # strict: only a version (hex) is read; anything else is refused as extra words,
         # as before (怎么才能加分 is no version 才能).
-        args=(word("version", "版本号", optional=True, hint="版本号，如 1106f742",
+        args=(word("version", "版本号", optional=True,
+                   hint="要看旧版本的规则才写版本号，如 积分规则 1106f742",
                    known=_VERSION.fullmatch, strict=True),),
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
                  "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",

@@ -864,7 +864,8 @@ def test_tomorrow_said_after_midnight_is_the_day_that_has_begun(runtime, chat, c
     assert "12月11日" in awake.text and "凌晨" not in awake.text, awake.text
 
 
-@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班"])
+@pytest.mark.parametrize("said", ["请假 今晚 值班", "今晚夜学请假 值班", "请假 刚才的夜学 值班",
+                                  "请假 刚才的活动 值班"])
 def test_leave_for_tonight_sent_after_tonights_study_is_not_moved_to_the_next_one(
         runtime, chat, clock, said):
     """At 21:40, tonight's study over, 李明 sends 请假 今晚 值班: it was recorded as leave for
@@ -894,3 +895,64 @@ def test_leave_for_today_sent_after_todays_study_says_it_is_too_late_for_it(runt
     assert not days.is_error and "政治夜学（12月8日 19:30）已经结束，不能再请假" in days.text, \
         days.text
     assert "已安排的 1 次：政治夜学（12月10日 19:30）" in days.text, days.text  # Thursday
+
+
+def test_from_tomorrow_said_after_midnight_starts_on_the_day_that_has_begun(runtime, chat,
+                                                                          clock):
+    """At 00:10 on Thursday 请假 明天到周五 出差 excused Thursday and Friday, but 请假 从明天到
+    周五 出差 (the same days, said with 从) excused Friday alone: Thursday's study stayed
+    expected and counted him absent."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 9, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 13, 0))
+    clock.set(local(2026, 12, 10, 0, 10))
+    reply = chat.say("li", "请假 从明天到周五 出差")
+    assert reply.text.startswith("已请假：12月10日至12月11日（2 天）"), reply.text
+    assert "政治夜学（19:30）" in reply.text, reply.text
+    assert "已销假" in chat.say("li", "销假 从明天到周五").text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 下次", "下次请假", "请假 下一次的"])
+def test_leave_for_next_time_with_no_reason_excuses_nothing(runtime, chat, clock, said):
+    """During Tuesday's study 李明 sends 下次请假: he means Thursday's and has not said why.
+    It was recorded as leave for tonight's study, the one he is at, with the reason 「下次」,
+    and Thursday's stayed expected. Like 下次夜学请假, he is asked for the reason and nothing
+    is recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 13, 0))
+    clock.set(local(2026, 12, 8, 19, 25))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    clock.set(local(2026, 12, 8, 19, 35))
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error and reply.text.startswith("请写明请假原因"), reply.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 刚才", "请假 刚才的"])
+def test_leave_for_just_now_with_no_reason_excuses_nothing(runtime, chat, clock, said):
+    """At 21:40, tonight's study over, 请假 刚才 was recorded as leave for Thursday's study
+    with the reason 「刚才」: Thursday's, which he never asked to miss, was excused, tonight's
+    stayed an absence. Like 请假 刚才的夜学, he is asked for the reason; nothing recorded."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 17, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    clock.set(local(2026, 12, 8, 21, 40))
+    reply = chat.say("li", said)
+    assert reply.is_error and "12月10日" not in reply.text, reply.text
+    assert "你目前没有请假" in chat.say("li", "我的请假").text
+
+
+@pytest.mark.parametrize("said", ["请假 刚才接到通知要加班", "请假 刚刚领导通知我出差",
+                                  "请假，刚才单位通知值班"])
+def test_a_reason_that_begins_with_just_now_is_a_reason(runtime, chat, clock, said):
+    """At noon on a study day 李明 sends 请假 刚才接到通知要加班 (he has just been told he
+    works late tonight): 刚才 was read as naming an activity held a moment ago, and he was
+    refused 「刚才没有需要你参加的活动，没有记请假」, tonight's study left expected. 刚才 names
+    the activity held only with the activity said (请假 刚才的夜学 值班)."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 11, 30))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
+    reply = chat.say("li", said)
+    assert reply.text.startswith("已请假：政治夜学（12月8日 19:30）"), reply.text

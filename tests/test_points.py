@@ -666,3 +666,15 @@ def test_an_earlier_rules_version_named_in_the_ledger_can_be_read(
     assert chat.say("a", f"积分规则 {new}").text == now_in_force
     wrong = chat.say("a", "积分规则 abcdef12")
     assert wrong.is_error and "没有版本「abcdef12」" in wrong.text, wrong.text
+
+
+def test_words_after_the_rules_command_are_refused_without_contradicting_themselves(
+        runtime, chat):
+    """积分规则 学习 (a member asking how study is counted) was refused with 「「积分规则」后面
+    不用写别的（版本号，如 1106f742）」: nothing may follow, and in the same breath a version
+    may. The refusal says a version is for reading an older one, and how to write it."""
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("bing", "积分规则 学习")
+    assert reply.is_error, reply.text
+    assert "（版本号，如" not in reply.text, reply.text
+    assert "旧版本" in reply.text and "积分规则 1106f742" in reply.text, reply.text
