@@ -90,12 +90,6 @@ def reach(session: Session, members: list[Member], *,
     return reached
 
 
-def accounts_of(session: Session, member: Member) -> list[tuple[str, str]]:
-    """The member's (platform, user id) accounts."""
-    return [(i.platform, i.user_id) for i in session.exec(
-        select(Identity).where(Identity.member_id == member.id).order_by(Identity.id))]
-
-
 def leave_deciders(session: Session, *, branch_id: int | None,
                    asking: int | None = None) -> list[Member]:
     """Who decides a member's leave: the branch's 书记, or its 委员 when it has no other

@@ -209,7 +209,9 @@ def asks_held_by(session: Session, member: Member) -> list[HeldAsk]:
     """The requests for a leave decision put to the member, one per request, read before
     they are forgotten: their account goes, and with it what was queued to it."""
     held: dict[str, HeldAsk] = {}
-    for row in outbox.leave_asks_to(session, accounts=org.accounts_of(session, member)):
+    accounts = [(i.platform, i.user_id)
+                for i in org.identities_of(session, member_id=member.id)]  # type: ignore[arg-type]
+    for row in outbox.leave_asks_to(session, accounts=accounts):
         if row.dedupe_key is None:
             continue
         key = row.dedupe_key.rsplit("|", 1)[0]  # less |platform:user
