@@ -176,6 +176,18 @@ def current_activities(session: Session, *, branch_id: int | None, now: datetime
                              params={"branch_id": branch_id, "now": now}).all())
 
 
+def ended_since(session: Session, *, branch_id: int | None, now: datetime,
+                since: datetime) -> list[Activity]:
+    """The scope's activities ended (by 结束 or at their end) since `since`, the latest
+    first: a 签到 just after is told which one ended and how to be made up."""
+    return list(session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == CLOSED, Activity.closed_at >= since,
+               Activity.closed_at <= now)
+        .order_by(Activity.closed_at.desc()).limit(UPCOMING_LOOKED_AT)
+    ).all())
+
+
 def under_way(session: Session, *, branch_id: int | None, now: datetime) -> list[Activity]:
     """The scope's activities under way: current_activities, less any past its end that the
     scheduler has not closed yet (without it, the one current_activity gives, as ever). A

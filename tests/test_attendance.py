@@ -232,6 +232,33 @@ def test_check_in_after_the_end_is_refused_until_made_up(runtime, chat, clock, b
     assert _count(runtime.engine, Attendance) == 0
 
 
+def test_check_in_after_the_secretary_ended_it_says_it_ended_and_how_to_be_made_up(
+        runtime, chat, clock, bureau):
+    """队员1 types 签到 a few minutes after 结束 (or after the scheduler closed it): told
+    that meeting has ended and to ask for a 补签, as when its window has passed, not
+    「现在没有可以签到的活动」 as if there had been none."""
+    chat.say("sec1", "开始 夜学", chat="g1")
+    clock.advance(minutes=40)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=3)
+    reply = chat.say("m1", "签到", chat="g1")
+    assert reply.is_error and "夜学" in reply.text and "已结束" in reply.text, reply.text
+    assert "补签" in reply.text
+    # Closed by the scheduler at its end, the next morning: the same answer.
+    chat.say("sec2", "开始 夜学", chat="g2")
+    clock.advance(minutes=91)
+    with Session(runtime.engine) as s:
+        store.close_due(s, now=runtime.clock.now())
+        s.commit()
+    clock.advance(hours=10)
+    late = chat.say("o1", "签到", chat="g2")
+    assert late.is_error and "已结束" in late.text and "补签" in late.text, late.text
+    assert _count(runtime.engine, Attendance) == 0
+    # Days later it is not raised: the 补签 window is the secretary's to tell.
+    clock.advance(days=2)
+    assert "现在没有可以签到的活动" in chat.say("m1", "签到", chat="g1").text
+
+
 def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
     unknown = chat.say("sec1", "开始 吃饭", chat="g1")
     assert unknown.is_error and "例如：开始" in unknown.text and "政治夜学" in unknown.text
