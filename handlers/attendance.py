@@ -324,6 +324,9 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
         under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
         end = "结束" if len(under_way) < 2 else f"结束 {word_for(ctx, running, under_way)}"
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「{end}」再开始新的活动。")
+    ended = _ended_early(ctx, activity_type, scope, group_id, topic)
+    if ended is not None:
+        return _start_again(ctx, ended)
     ahead = _scheduled_alongside(ctx, activity_type, scope)
     if ahead is not None:
         return _start_scheduled(ctx, activity_type, group_id, ahead, topic)
@@ -408,6 +411,37 @@ def _to_the_group(topic: str) -> str:
         before, lecturer = topic, ""
     cleaned = re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", before)).strip(" ，,。！!；;")
     return f"{cleaned} {mark}{lecturer}".strip() if mark else cleaned
+
+
+def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,
+                 topic: str) -> Activity | None:
+    """The same meeting ended before its planned end (结束 sent by mistake, or too soon) that
+    a 开始 of its type, party group and topic (or none) means to go on with."""
+    for activity in store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                                      since=ctx.now - timedelta(hours=24)):
+        if (activity.type == kind.value and activity.party_group_id == group_id
+                and activity.ends_at > ctx.now and (not topic or topic == activity.topic)):
+            return activity
+    return None
+
+
+def _start_again(ctx: Ctx, activity: Activity) -> Reply:
+    """开始 after an early 结束: a second activity beside the first would split the meeting's
+    check-ins between the two (everyone missing from one of them); the first takes check-ins
+    again. Once its absences are confirmed, those who came are made up instead."""
+    label = _label(ctx, activity)
+    tz = ctx.settings.tz
+    ends = show_time(activity.ends_at, tz, ctx.now)
+    if not store.reopen(ctx.session, activity=activity):
+        return Reply.error(f"{label}已结束并确认了缺席，原定 {ends} 结束，不再重新开始，"
+                           "也没有另开活动。到场但没签到的同志请用「补签 姓名 原因」补签。")
+    checked_in = store.participation(ctx.session, activity=activity).attended
+    ctx.audit("activity.reopen", target=label,
+              detail={"activity_id": activity.id, "checked_in": checked_in})
+    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
+                     tz, ctx.now)
+    return Reply(f"{label}重新开始，继续签到：已签到 {checked_in} 人，不用再签。\n"
+                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。")
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:

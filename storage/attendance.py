@@ -1203,6 +1203,20 @@ def close(session: Session, *, activity: Activity, now: datetime, by: int | None
     session.add(activity)
 
 
+def reopen(session: Session, *, activity: Activity) -> bool:
+    """Take check-ins again after an early close; False, changing nothing, once its
+    absences are confirmed or it is cancelled (meanwhile too: finalize claims the row
+    by the same condition)."""
+    reopened = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.status == CLOSED,
+                               Activity.finalized_at.is_(None))
+        .values(status=OPEN, closed_at=None, closed_by=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(activity)
+    return reopened
+
+
 @dataclass(frozen=True)
 class Finalized:
     activity: Activity

@@ -259,6 +259,42 @@ def test_check_in_after_the_secretary_ended_it_says_it_ended_and_how_to_be_made_
     assert "现在没有可以签到的活动" in chat.say("m1", "签到", chat="g1").text
 
 
+def test_started_again_after_an_early_end_it_is_the_same_meeting_not_a_second_one(
+        runtime, chat, clock, bureau):
+    """李书记 sent 结束 twenty minutes into the theme day by mistake and 开始 again: a second
+    theme day was opened beside it, so those checked in to the first were missing from the
+    second and the rest from the first (each a penalty once confirmed, the branch's rate
+    halved). The same meeting takes check-ins again, late ones counted from its start."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec1", "签到", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=20)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=1)
+
+    again = chat.say("sec1", "开始 主题党日", chat="g1")
+
+    assert not again.is_error and "重新开始" in again.text, again.text
+    assert "已签到 2 人" in again.text
+    assert _count(runtime.engine, Activity) == 1
+    assert "迟到" in chat.say("m2", "签到", chat="g1").text
+    assert "不用重复签到" in chat.say("m1", "签到", chat="g1").text
+    ended = chat.say("sec1", "结束", chat="g1")
+    assert "参与 3/10（30.0%）" in ended.text, ended.text
+    confirmed = chat.say("sec1", "确认缺席", chat="g1")
+    assert "缺席 7 人" in confirmed.text
+    assert _points_by_name(runtime.engine)["队员1"] == 3
+
+    # Confirmed already, it is not opened again, nor a second one beside it: 补签 is the way.
+    refused = chat.say("sec1", "开始 主题党日", chat="g1")
+    assert refused.is_error and "补签" in refused.text, refused.text
+    assert _count(runtime.engine, Activity) == 1
+    # Past its planned end another theme day is another meeting.
+    clock.advance(hours=2)
+    assert not chat.say("sec1", "开始 主题党日", chat="g1").is_error
+    assert _count(runtime.engine, Activity) == 2
+
+
 def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
     unknown = chat.say("sec1", "开始 吃饭", chat="g1")
     assert unknown.is_error and "例如：开始" in unknown.text and "政治夜学" in unknown.text
