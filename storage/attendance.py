@@ -376,6 +376,35 @@ def _expected_condition(activity: Activity):
                       PastMembership.until > activity.ends_at,
                       *_in_audience(PastMembership, activity))
                .exists())
+    if getattr(activity, "starts_at", None) is None:  # a shape read for every activity
+        return or_(current, earlier)
+    # Moved away while it was under way: still theirs to be made up or corrected, as it
+    # counts them there (_counted_condition).
+    left_during = (select(PastMembership.id)
+                   .where(PastMembership.member_id == Member.id,
+                          PastMembership.since <= activity.starts_at,
+                          PastMembership.until > activity.starts_at,
+                          *_in_audience(PastMembership, activity))
+                   .exists())
+    return or_(current, earlier, left_during)
+
+
+def _counted_condition(activity: Activity):
+    """Members the activity counts whether or not they came (absent unless there or
+    excused): its audience as they were when it began. One who moved in, joined or took
+    the role while it was under way may still check in (_expected_condition), and counts
+    only by a record; one who moved away meanwhile counts where they were. Otherwise a
+    member moved during one branch's night study, checked in there, was absent at the
+    other's held the same evening."""
+    current = and_(Member.active == True,  # noqa: E712
+                   func.coalesce(Member.branch_since, Member.created_at) <= activity.starts_at,
+                   *_in_audience(Member, activity))
+    earlier = (select(PastMembership.id)
+               .where(PastMembership.member_id == Member.id,
+                      PastMembership.since <= activity.starts_at,
+                      PastMembership.until > activity.starts_at,
+                      *_in_audience(PastMembership, activity))
+               .exists())
     return or_(current, earlier)
 
 
@@ -423,7 +452,7 @@ def expected_in_current_spell(member, activity) -> bool | None:
     (where they are now is where they were then, and no spell that has ended covers it);
     None when it does not, and only _expected_condition can tell. Read without a
     statement: 签到's quick lane reads storage.checkin's duck-typed rows with it."""
-    if not member.active or membership.since(member) > activity.ends_at:
+    if not member.active or membership.since(member) > activity.starts_at:
         return None
     return in_audience(member, activity)
 
@@ -431,8 +460,8 @@ def expected_in_current_spell(member, activity) -> bool | None:
 def expected_at(session: Session, *, member: Member, activity: Activity) -> bool:
     """Whether the activity expects the member as they were at its end: _expected_condition
     for one member (no statement when their current spell covers the end). Every record
-    of a past activity (补签, leave, ratings) asks this, so none expects someone the
-    figures do not count, nor refuses someone they do."""
+    of a past activity (补签, leave, ratings) asks this, so none refuses someone the
+    figures count (_counted_condition, or a record once made)."""
     decided = expected_in_current_spell(member, activity)
     if decided is not None:
         return decided
@@ -449,7 +478,7 @@ def with_record(activity_id):
 
 
 def expected_count(session: Session, *, activity: Activity) -> int:
-    return session.exec(select(func.count(Member.id)).where(_expected_condition(activity))).one()
+    return session.exec(select(func.count(Member.id)).where(_counted_condition(activity))).one()
 
 
 def expected_members(session: Session, *, activity: Activity) -> list[Member]:
@@ -608,7 +637,7 @@ def missing_members(
             and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
             isouter=True,
         )
-        .where(_expected_condition(activity))
+        .where(_counted_condition(activity))
         .order_by(Member.name, Member.id)
     ).all()
     return [
@@ -639,7 +668,7 @@ def participation(session: Session, *, activity: Activity) -> Participation:
         # Someone who checked in and has since left the roster still counts once.
         expected = session.exec(
             select(func.count(Member.id)).where(
-                or_(_expected_condition(activity), Member.id.in_(with_record(activity.id)))
+                or_(_counted_condition(activity), Member.id.in_(with_record(activity.id)))
             )
         ).one()
     return Participation(
