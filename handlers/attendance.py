@@ -2152,7 +2152,7 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(problem)
     under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if not under_way:
-        return Reply.error("现在没有进行中的活动。")
+        return _ended_already(ctx, scope)
     chosen = under_way
     if args.get("which"):  # 结束 支委会, 第一党小组结束
         chosen = named_among(ctx, under_way, args["which"])
@@ -2180,6 +2180,25 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"缺席在 {ctx.settings.absence_confirm_hours} 小时后确认；之前可用「补签 姓名 原因」补签，"
         f"核对无误可发送「{confirm}」。"
     )
+
+
+ENDED_LATELY = timedelta(hours=3)
+
+
+def _ended_already(ctx: Ctx, scope: Scope) -> Reply:
+    """结束 with nothing under way: a second secretary's (or a repeated) 结束 of one just
+    ended hears who ended it, when, and its figures, not that nothing was held."""
+    ended = store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                              since=ctx.now - ENDED_LATELY)
+    if not ended:
+        return Reply.error("现在没有进行中的活动。")
+    activity = ended[0]
+    closer = ctx.session.get(Member, activity.closed_by) if activity.closed_by else None
+    by = f"由{closer.name}" if closer is not None else "按时"
+    at = show_time(activity.closed_at, ctx.settings.tz, ctx.now) if activity.closed_at else ""
+    figures = store.participation(ctx.session, activity=activity)
+    return Reply(f"{_label(ctx, activity)}已{by}在 {at} 结束，参与 {figures.summary()}。"
+                 "现在没有进行中的活动。")
 
 
 def _to_confirm(ctx: Ctx, scope: Scope, held: list[Activity], said: str | None

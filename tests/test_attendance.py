@@ -295,6 +295,22 @@ def test_started_again_after_an_early_end_it_is_the_same_meeting_not_a_second_on
     assert _count(runtime.engine, Activity) == 2
 
 
+def test_end_said_twice_says_who_ended_it_and_when(runtime, chat, clock, bureau):
+    """Two secretaries (or one whose first 结束 seemed lost) both send 结束: the second was
+    told only 「现在没有进行中的活动」, as if the meeting had never been held."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=50)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=1)
+    again = chat.say("sec1", "结束", chat="g1")
+    assert again.text.startswith("主题党日「学习新党章」（09:00）已由李书记在 09:50 结束"), again.text
+    assert "参与 1/10" in again.text
+    assert not again.is_error
+    clock.advance(days=1)
+    assert chat.say("sec1", "结束", chat="g1").text == "现在没有进行中的活动。"
+
+
 def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
     unknown = chat.say("sec1", "开始 吃饭", chat="g1")
     assert unknown.is_error and "例如：开始" in unknown.text and "政治夜学" in unknown.text
