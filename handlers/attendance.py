@@ -319,6 +319,9 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
             return found
         group_id, topic = found
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if running is not None and running.type == activity_type.value \
+            and running.party_group_id == group_id:
+        return _going_on(ctx, running, topic)
     if running is not None:
         # With another under way (the theme day's check-in open), 「结束」 alone would ask.
         under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
@@ -411,6 +414,21 @@ def _to_the_group(topic: str) -> str:
         before, lecturer = topic, ""
     cleaned = re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", before)).strip(" ，,。！!；;")
     return f"{cleaned} {mark}{lecturer}".strip() if mark else cleaned
+
+
+def _going_on(ctx: Ctx, activity: Activity, topic: str) -> Reply:
+    """开始 of the activity already under way (its schedule opened it, or a first 开始 that
+    seemed lost): it goes on, as it is; told to 结束 it first, a secretary ended the very
+    meeting."""
+    if topic and not activity.topic:
+        activity.topic = topic
+        ctx.session.add(activity)
+    tz = ctx.settings.tz
+    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
+                     tz, ctx.now)
+    return Reply(f"{_label(ctx, activity)}已在进行，不用再开始，请大家直接发送「签到」。\n"
+                 f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
+                 "不能参加请发送「请假 原因」。")
 
 
 def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,
