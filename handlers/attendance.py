@@ -1862,20 +1862,34 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         if activity is None:
             said = "".join(filter(None, [show_date(day, today=today) if day else "",
                                          kind.value if kind else ""]))
-            return Reply.error(f"没有找到{said}的活动，记录保持不变。不写日期和活动就是最近一次。"
-                               f"例如：{_LATEST_EXAMPLE.get(verb, verb)}")
+            return Reply.error(f"没有找到{said}的{_whose(scope)}活动，记录保持不变。"
+                               f"不写日期和活动就是最近一次。例如：{_LATEST_EXAMPLE.get(verb, verb)}"
+                               + _in_branch_group(scope, verb))
     else:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now,
                                          window=window)
         if activity is None:
             activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
         if activity is None:
-            return Reply.error(f"最近没有可以{verb}的活动。")
+            return Reply.error(f"最近没有可以{verb}的{_whose(scope)}活动。"
+                               + _in_branch_group(scope, verb))
     if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
         # A confirmed record re-opens only within the window the rules set.
         return Reply.error(f"{verb}只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
                            f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
     return activity, reason, day is not None or kind is not None
+
+
+def _whose(scope: Scope) -> str:
+    return "全局" if scope is None else ""
+
+
+def _in_branch_group(scope: Scope, verb: str) -> str:
+    """Where a leader or admin, whose private chat reaches the bureau's activities only,
+    puts a branch's record right (a secretary cannot do his own, and is told to ask one)."""
+    if scope is not None:
+        return ""
+    return f"\n这里只能{verb}全局活动的记录；支部活动的{verb}请在该支部的群里发送。"
 
 
 def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb: str
