@@ -1099,13 +1099,22 @@ def make_up(
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
     values = {"status": AttendanceStatus.MAKEUP, "made_up_by": by.id, "made_up_at": now,
               "makeup_reason": reason, "updated_at": now}
+    fresh = row is None
     if row is None:  # a racing 补签 or 签到 fails on (activity, member) and is tried again
         row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
         session.add(row)
         session.flush()
     else:
         _restate(session, row, was=row.status, **values)
-    _confirmed(session, activity)  # nor beside its cancellation
+    if _confirmed(session, activity) and fresh \
+            and expected_at(session, member=member, activity=activity):  # nor cancelled
+        # Confirmed, every member it counted has a row: one without (who came while it
+        # was under way, _counted_condition) joins the frozen count with the record.
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(expected_count=Activity.expected_count + 1)
+                        .execution_options(synchronize_session=False))
+        set_committed_value(activity, "expected_count", session.execute(
+            select(Activity.expected_count).where(Activity.id == activity.id)).scalar_one())
     reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now

@@ -509,3 +509,25 @@ def test_a_member_moved_during_a_meeting_counts_where_they_were_when_it_began(
     assert "参与 3/3（100.0%），缺席 0 人" in two.text, two.text
     assert rows_of(runtime, "甲") == [("present", 2)]
     assert rows_of(runtime, "戊") == []
+
+
+def test_a_newcomer_made_up_after_the_count_froze_is_counted_once_among_those_expected(
+        runtime, chat, clock):
+    """戊 joined 二支部 while its night study ran and did not check in: not counted absent
+    when its absences were confirmed (2 of 2). Made up the next morning, he counts among
+    those expected too: 3 of 3, not 3 of 2 (150%)."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    chat.say("sec2", "开始 政治夜学", chat="g2")
+    chat.say("sec2", "签到", chat="g2")
+    chat.say("c", "签到", chat="g2")
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=5, name="戊", branch="二支部", wecom_id="e"))
+    clock.set(local(2026, 11, 24, 21, 0))
+    chat.say("sec2", "结束", chat="g2")
+    assert "参与 2/2（100.0%），缺席 0 人" in chat.say("sec2", "确认缺席").text
+    clock.set(local(2026, 11, 25, 9, 0))
+
+    assert "已为 戊 补签" in chat.say("sec2", "补签 戊 在场忘了签到").text
+
+    assert "参与 3/3（100.0%）" in chat.say("sec2", "活动", chat="g2").text
