@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from bot.context import Ctx, QuickCtx
@@ -318,11 +319,17 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
             return found
         group_id, topic = found
     running = store.running_activity(ctx.session, branch_id=scope, now=ctx.now)
+    if running is not None and running.type == activity_type.value \
+            and running.party_group_id == group_id:
+        return _going_on(ctx, running, topic)
     if running is not None:
         # With another under way (the theme day's check-in open), 「结束」 alone would ask.
         under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
         end = "结束" if len(under_way) < 2 else f"结束 {word_for(ctx, running, under_way)}"
         return Reply.error(f"{_label(ctx, running)}正在进行，请先发送「{end}」再开始新的活动。")
+    ended = _ended_early(ctx, activity_type, scope, group_id, topic)
+    if ended is not None:
+        return _start_again(ctx, ended)
     ahead = _scheduled_alongside(ctx, activity_type, scope)
     if ahead is not None:
         return _start_scheduled(ctx, activity_type, group_id, ahead, topic)
@@ -407,6 +414,52 @@ def _to_the_group(topic: str) -> str:
         before, lecturer = topic, ""
     cleaned = re.sub(r"[\s，,。！!；;]{2,}", " ", _ADDRESS.sub("", before)).strip(" ，,。！!；;")
     return f"{cleaned} {mark}{lecturer}".strip() if mark else cleaned
+
+
+def _going_on(ctx: Ctx, activity: Activity, topic: str) -> Reply:
+    """开始 of the activity already under way (its schedule opened it, or a first 开始 that
+    seemed lost): it goes on, as it is; told to 结束 it first, a secretary ended the very
+    meeting."""
+    if topic and not activity.topic:
+        activity.topic = topic
+        ctx.session.add(activity)
+    tz = ctx.settings.tz
+    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
+                     tz, ctx.now)
+    return Reply(f"{_label(ctx, activity)}已在进行，不用再开始，请大家直接发送「签到」。\n"
+                 f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
+                 "不能参加请发送「请假 原因」。")
+
+
+def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,
+                 topic: str) -> Activity | None:
+    """The same meeting ended before its planned end (结束 sent by mistake, or too soon) that
+    a 开始 of its type, party group and topic (or none) means to go on with."""
+    for activity in store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                                      since=ctx.now - timedelta(hours=24)):
+        if (activity.type == kind.value and activity.party_group_id == group_id
+                and activity.ends_at > ctx.now and (not topic or topic == activity.topic)):
+            return activity
+    return None
+
+
+def _start_again(ctx: Ctx, activity: Activity) -> Reply:
+    """开始 after an early 结束: a second activity beside the first would split the meeting's
+    check-ins between the two (everyone missing from one of them); the first takes check-ins
+    again. Once its absences are confirmed, those who came are made up instead."""
+    label = _label(ctx, activity)
+    tz = ctx.settings.tz
+    ends = show_time(activity.ends_at, tz, ctx.now)
+    if not store.reopen(ctx.session, activity=activity):
+        return Reply.error(f"{label}已结束并确认了缺席，原定 {ends} 结束，不再重新开始，"
+                           "也没有另开活动。到场但没签到的同志请用「补签 姓名 原因」补签。")
+    checked_in = store.participation(ctx.session, activity=activity).attended
+    ctx.audit("activity.reopen", target=label,
+              detail={"activity_id": activity.id, "checked_in": checked_in})
+    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
+                     tz, ctx.now)
+    return Reply(f"{label}重新开始，继续签到：已签到 {checked_in} 人，不用再签。\n"
+                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。")
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:
@@ -517,6 +570,13 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if ctx.binding is not None and ctx.binding.branch_id not in (None, ctx.member.branch_id):
             # Another branch's group: its quiet day says nothing of the member's own.
             return Reply.error("这里不是你所在支部的群。请在自己支部群里发送「签到」，或私聊我发送。")
+        ended, ended_row, _ = _find_for_member(ctx, partial(
+            store.ended_since, since=ctx.now - timedelta(hours=ctx.settings.absence_confirm_hours)))
+        if ended is not None and (ended_row is None or ended_row.status not in ATTENDED
+                                  and ended_row.leave_state is None):
+            # Ended early by 结束, or closed at its end: one who was there but slow to type
+            # learns it is over and how to be counted, not that there was nothing to join.
+            return Reply.error(f"{_label(ctx, ended)}已结束，签到已截止。如确实参加了，请联系书记补签。")
         upcoming, _, _ = _find_for_member(ctx, store.next_activities)
         text = "现在没有可以签到的活动。"
         if upcoming is not None:
@@ -1807,20 +1867,34 @@ def record_for(ctx: Ctx, scope: Scope, text: str, *, verb: str
         if activity is None:
             said = "".join(filter(None, [show_date(day, today=today) if day else "",
                                          kind.value if kind else ""]))
-            return Reply.error(f"没有找到{said}的活动，记录保持不变。不写日期和活动就是最近一次。"
-                               f"例如：{_LATEST_EXAMPLE.get(verb, verb)}")
+            return Reply.error(f"没有找到{said}的{_whose(scope)}活动，记录保持不变。"
+                               f"不写日期和活动就是最近一次。例如：{_LATEST_EXAMPLE.get(verb, verb)}"
+                               + _in_branch_group(scope, verb))
     else:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now,
                                          window=window)
         if activity is None:
             activity = store.latest_activity(ctx.session, branch_id=scope, now=ctx.now)
         if activity is None:
-            return Reply.error(f"最近没有可以{verb}的活动。")
+            return Reply.error(f"最近没有可以{verb}的{_whose(scope)}活动。"
+                               + _in_branch_group(scope, verb))
     if activity.finalized_at is not None and activity.starts_at < ctx.now - window:
         # A confirmed record re-opens only within the window the rules set.
         return Reply.error(f"{verb}只能在活动后 {days} 天内进行：{_label(ctx, activity, with_date=True)}"
                            f"已超过 {days} 天，记录保持不变。如确有错误，请联系管理员。")
     return activity, reason, day is not None or kind is not None
+
+
+def _whose(scope: Scope) -> str:
+    return "全局" if scope is None else ""
+
+
+def _in_branch_group(scope: Scope, verb: str) -> str:
+    """Where a leader or admin, whose private chat reaches the bureau's activities only,
+    puts a branch's record right (a secretary cannot do his own, and is told to ask one)."""
+    if scope is not None:
+        return ""
+    return f"\n这里只能{verb}全局活动的记录；支部活动的{verb}请在该支部的群里发送。"
 
 
 def record_and_member(ctx: Ctx, command: Command, args: dict[str, Any], *, verb: str
@@ -2115,7 +2189,7 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(problem)
     under_way = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if not under_way:
-        return Reply.error("现在没有进行中的活动。")
+        return _ended_already(ctx, scope)
     chosen = under_way
     if args.get("which"):  # 结束 支委会, 第一党小组结束
         chosen = named_among(ctx, under_way, args["which"])
@@ -2143,6 +2217,25 @@ def finish(ctx: Ctx, args: dict[str, Any]) -> Reply:
         f"缺席在 {ctx.settings.absence_confirm_hours} 小时后确认；之前可用「补签 姓名 原因」补签，"
         f"核对无误可发送「{confirm}」。"
     )
+
+
+ENDED_LATELY = timedelta(hours=3)
+
+
+def _ended_already(ctx: Ctx, scope: Scope) -> Reply:
+    """结束 with nothing under way: a second secretary's (or a repeated) 结束 of one just
+    ended hears who ended it, when, and its figures, not that nothing was held."""
+    ended = store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                              since=ctx.now - ENDED_LATELY)
+    if not ended:
+        return Reply.error("现在没有进行中的活动。")
+    activity = ended[0]
+    closer = ctx.session.get(Member, activity.closed_by) if activity.closed_by else None
+    by = f"由{closer.name}" if closer is not None else "按时"
+    at = show_time(activity.closed_at, ctx.settings.tz, ctx.now) if activity.closed_at else ""
+    figures = store.participation(ctx.session, activity=activity)
+    return Reply(f"{_label(ctx, activity)}已{by}在 {at} 结束，参与 {figures.summary()}。"
+                 "现在没有进行中的活动。")
 
 
 def _to_confirm(ctx: Ctx, scope: Scope, held: list[Activity], said: str | None

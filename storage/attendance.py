@@ -176,6 +176,18 @@ def current_activities(session: Session, *, branch_id: int | None, now: datetime
                              params={"branch_id": branch_id, "now": now}).all())
 
 
+def ended_since(session: Session, *, branch_id: int | None, now: datetime,
+                since: datetime) -> list[Activity]:
+    """The scope's activities ended (by 结束 or at their end) since `since`, the latest
+    first: a 签到 just after is told which one ended and how to be made up."""
+    return list(session.exec(
+        select(Activity)
+        .where(_in_scope(branch_id), Activity.status == CLOSED, Activity.closed_at >= since,
+               Activity.closed_at <= now)
+        .order_by(Activity.closed_at.desc()).limit(UPCOMING_LOOKED_AT)
+    ).all())
+
+
 def under_way(session: Session, *, branch_id: int | None, now: datetime) -> list[Activity]:
     """The scope's activities under way: current_activities, less any past its end that the
     scheduler has not closed yet (without it, the one current_activity gives, as ever). A
@@ -364,6 +376,35 @@ def _expected_condition(activity: Activity):
                       PastMembership.until > activity.ends_at,
                       *_in_audience(PastMembership, activity))
                .exists())
+    if getattr(activity, "starts_at", None) is None:  # a shape read for every activity
+        return or_(current, earlier)
+    # Moved away while it was under way: still theirs to be made up or corrected, as it
+    # counts them there (_counted_condition).
+    left_during = (select(PastMembership.id)
+                   .where(PastMembership.member_id == Member.id,
+                          PastMembership.since <= activity.starts_at,
+                          PastMembership.until > activity.starts_at,
+                          *_in_audience(PastMembership, activity))
+                   .exists())
+    return or_(current, earlier, left_during)
+
+
+def _counted_condition(activity: Activity):
+    """Members the activity counts whether or not they came (absent unless there or
+    excused): its audience as they were when it began. One who moved in, joined or took
+    the role while it was under way may still check in (_expected_condition), and counts
+    only by a record; one who moved away meanwhile counts where they were. Otherwise a
+    member moved during one branch's night study, checked in there, was absent at the
+    other's held the same evening."""
+    current = and_(Member.active == True,  # noqa: E712
+                   func.coalesce(Member.branch_since, Member.created_at) <= activity.starts_at,
+                   *_in_audience(Member, activity))
+    earlier = (select(PastMembership.id)
+               .where(PastMembership.member_id == Member.id,
+                      PastMembership.since <= activity.starts_at,
+                      PastMembership.until > activity.starts_at,
+                      *_in_audience(PastMembership, activity))
+               .exists())
     return or_(current, earlier)
 
 
@@ -411,7 +452,7 @@ def expected_in_current_spell(member, activity) -> bool | None:
     (where they are now is where they were then, and no spell that has ended covers it);
     None when it does not, and only _expected_condition can tell. Read without a
     statement: 签到's quick lane reads storage.checkin's duck-typed rows with it."""
-    if not member.active or membership.since(member) > activity.ends_at:
+    if not member.active or membership.since(member) > activity.starts_at:
         return None
     return in_audience(member, activity)
 
@@ -419,8 +460,8 @@ def expected_in_current_spell(member, activity) -> bool | None:
 def expected_at(session: Session, *, member: Member, activity: Activity) -> bool:
     """Whether the activity expects the member as they were at its end: _expected_condition
     for one member (no statement when their current spell covers the end). Every record
-    of a past activity (补签, leave, ratings) asks this, so none expects someone the
-    figures do not count, nor refuses someone they do."""
+    of a past activity (补签, leave, ratings) asks this, so none refuses someone the
+    figures count (_counted_condition, or a record once made)."""
     decided = expected_in_current_spell(member, activity)
     if decided is not None:
         return decided
@@ -437,7 +478,7 @@ def with_record(activity_id):
 
 
 def expected_count(session: Session, *, activity: Activity) -> int:
-    return session.exec(select(func.count(Member.id)).where(_expected_condition(activity))).one()
+    return session.exec(select(func.count(Member.id)).where(_counted_condition(activity))).one()
 
 
 def expected_members(session: Session, *, activity: Activity) -> list[Member]:
@@ -596,7 +637,7 @@ def missing_members(
             and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
             isouter=True,
         )
-        .where(_expected_condition(activity))
+        .where(_counted_condition(activity))
         .order_by(Member.name, Member.id)
     ).all()
     return [
@@ -627,7 +668,7 @@ def participation(session: Session, *, activity: Activity) -> Participation:
         # Someone who checked in and has since left the roster still counts once.
         expected = session.exec(
             select(func.count(Member.id)).where(
-                or_(_expected_condition(activity), Member.id.in_(with_record(activity.id)))
+                or_(_counted_condition(activity), Member.id.in_(with_record(activity.id)))
             )
         ).one()
     return Participation(
@@ -1058,13 +1099,22 @@ def make_up(
     row = attendance_of(session, activity_id=activity.id, member_id=member.id)  # type: ignore[arg-type]
     values = {"status": AttendanceStatus.MAKEUP, "made_up_by": by.id, "made_up_at": now,
               "makeup_reason": reason, "updated_at": now}
+    fresh = row is None
     if row is None:  # a racing 补签 or 签到 fails on (activity, member) and is tried again
         row = Attendance(activity_id=activity.id, member_id=member.id, **values)  # type: ignore[arg-type]
         session.add(row)
         session.flush()
     else:
         _restate(session, row, was=row.status, **values)
-    _confirmed(session, activity)  # nor beside its cancellation
+    if _confirmed(session, activity) and fresh \
+            and expected_at(session, member=member, activity=activity):  # nor cancelled
+        # Confirmed, every member it counted has a row: one without (who came while it
+        # was under way, _counted_condition) joins the frozen count with the record.
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(expected_count=Activity.expected_count + 1)
+                        .execution_options(synchronize_session=False))
+        set_committed_value(activity, "expected_count", session.execute(
+            select(Activity.expected_count).where(Activity.id == activity.id)).scalar_one())
     reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
@@ -1189,6 +1239,20 @@ def close(session: Session, *, activity: Activity, now: datetime, by: int | None
     activity.closed_at = now
     activity.closed_by = by
     session.add(activity)
+
+
+def reopen(session: Session, *, activity: Activity) -> bool:
+    """Take check-ins again after an early close; False, changing nothing, once its
+    absences are confirmed or it is cancelled (meanwhile too: finalize claims the row
+    by the same condition)."""
+    reopened = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.status == CLOSED,
+                               Activity.finalized_at.is_(None))
+        .values(status=OPEN, closed_at=None, closed_by=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    session.refresh(activity)
+    return reopened
 
 
 @dataclass(frozen=True)

@@ -461,7 +461,7 @@ class SheetLine:
 
 def attendance_sheet(session: Session, *, activity: Activity) -> list[SheetLine]:
     """名单 of one activity: everyone expected plus anyone with a record, in name order."""
-    from storage.attendance import _expected_condition, with_record
+    from storage.attendance import _counted_condition, with_record
 
     maker = Member.__table__.alias("maker")
     has_row = with_record(activity.id)
@@ -474,7 +474,7 @@ def attendance_sheet(session: Session, *, activity: Activity) -> list[SheetLine]
         .outerjoin(Attendance, and_(Attendance.member_id == Member.id,
                                     Attendance.activity_id == activity.id))
         .outerjoin(maker, maker.c.id == Attendance.made_up_by)
-        .where(or_(_expected_condition(activity), Member.id.in_(has_row)))
+        .where(or_(_counted_condition(activity), Member.id.in_(has_row)))
         .order_by(Member.name, Member.id)
     )
     return [SheetLine(*row) for row in session.execute(query)]

@@ -33,15 +33,15 @@ WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND point
     'activities': (
         """SELECT activity.branch_id, count(*) AS count_1, sum(coalesce(activity.expected_count, (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
+WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.starts_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
 FROM pastmembership
-WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
+WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.starts_at AND pastmembership.until > activity.starts_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
 WHERE attendance.activity_id = activity.id AND attendance.status != ?)))) AS sum_1, sum(CASE WHEN (activity.finalized_at IS NULL) THEN (SELECT count(member_1.id) AS count_2
 FROM member AS member_1
-WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.ends_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
+WHERE member_1.active = 1 AND coalesce(member_1.branch_since, member_1.created_at) <= activity.starts_at AND member_1.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR member_1.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR member_1.role IN (?, ?)) OR (EXISTS (SELECT pastmembership.id
 FROM pastmembership
-WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.ends_at AND pastmembership.until > activity.ends_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
+WHERE pastmembership.member_id = member_1.id AND pastmembership.since <= activity.starts_at AND pastmembership.until > activity.starts_at AND pastmembership.branch_id = activity.branch_id AND (activity.party_group_id IS NULL OR pastmembership.party_group_id = activity.party_group_id) AND (activity.party_group_id IS NOT NULL OR (activity.type NOT IN (?, ?, ?)) OR pastmembership.role IN (?, ?)))) OR member_1.id IN (SELECT attendance.member_id
 FROM attendance
 WHERE attendance.activity_id = activity.id AND attendance.status != ?)) ELSE ? END) AS sum_2
 FROM activity

@@ -418,13 +418,13 @@ def entry_studies(session: Session, *, entries: list[PointEntry]) -> dict[int, S
 
 def _live_expected():
     """Who a branch activity expects before its count is frozen: its type's audience among
-    the members as they were at its end (the rule of storage.attendance's
-    _expected_condition, in SQL: on the roster and in the branch then, now or in a spell
+    the members as they were when it began (the rule of storage.attendance's
+    _counted_condition, in SQL: on the roster and in the branch then, now or in a spell
     that has ended since), and whoever has a row on it (but a withdrawn one). A member who
     checked in and has since moved or left still counts once, as
     storage.attendance.participation freezes the count: without it a rate could pass 100%
-    until absences are confirmed, and change when they are. A member who came after it
-    ended is not counted; one who moved away before its absences were confirmed is, in
+    until absences are confirmed, and change when they are. A member who came while it
+    was under way counts only by a record; one who moved away after it began counts in
     this branch and not in their new one."""
     counted = aliased(Member)
     has_row = with_record(Activity.id).correlate(Activity)
@@ -441,8 +441,8 @@ def _live_expected():
 
     then = (select(PastMembership.id)
             .where(PastMembership.member_id == counted.id,
-                   PastMembership.since <= Activity.ends_at,
-                   PastMembership.until > Activity.ends_at,
+                   PastMembership.since <= Activity.starts_at,
+                   PastMembership.until > Activity.starts_at,
                    in_audience(PastMembership))
             .correlate(counted, Activity)
             .exists())
@@ -451,7 +451,7 @@ def _live_expected():
         .where(or_(
             and_(
                 counted.active == True,  # noqa: E712
-                func.coalesce(counted.branch_since, counted.created_at) <= Activity.ends_at,
+                func.coalesce(counted.branch_since, counted.created_at) <= Activity.starts_at,
                 in_audience(counted),
             ),
             then,

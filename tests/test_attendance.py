@@ -232,6 +232,85 @@ def test_check_in_after_the_end_is_refused_until_made_up(runtime, chat, clock, b
     assert _count(runtime.engine, Attendance) == 0
 
 
+def test_check_in_after_the_secretary_ended_it_says_it_ended_and_how_to_be_made_up(
+        runtime, chat, clock, bureau):
+    """队员1 types 签到 a few minutes after 结束 (or after the scheduler closed it): told
+    that meeting has ended and to ask for a 补签, as when its window has passed, not
+    「现在没有可以签到的活动」 as if there had been none."""
+    chat.say("sec1", "开始 夜学", chat="g1")
+    clock.advance(minutes=40)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=3)
+    reply = chat.say("m1", "签到", chat="g1")
+    assert reply.is_error and "夜学" in reply.text and "已结束" in reply.text, reply.text
+    assert "补签" in reply.text
+    # Closed by the scheduler at its end, the next morning: the same answer.
+    chat.say("sec2", "开始 夜学", chat="g2")
+    clock.advance(minutes=91)
+    with Session(runtime.engine) as s:
+        store.close_due(s, now=runtime.clock.now())
+        s.commit()
+    clock.advance(hours=10)
+    late = chat.say("o1", "签到", chat="g2")
+    assert late.is_error and "已结束" in late.text and "补签" in late.text, late.text
+    assert _count(runtime.engine, Attendance) == 0
+    # Days later it is not raised: the 补签 window is the secretary's to tell.
+    clock.advance(days=2)
+    assert "现在没有可以签到的活动" in chat.say("m1", "签到", chat="g1").text
+
+
+def test_started_again_after_an_early_end_it_is_the_same_meeting_not_a_second_one(
+        runtime, chat, clock, bureau):
+    """李书记 sent 结束 twenty minutes into the theme day by mistake and 开始 again: a second
+    theme day was opened beside it, so those checked in to the first were missing from the
+    second and the rest from the first (each a penalty once confirmed, the branch's rate
+    halved). The same meeting takes check-ins again, late ones counted from its start."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec1", "签到", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=20)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=1)
+
+    again = chat.say("sec1", "开始 主题党日", chat="g1")
+
+    assert not again.is_error and "重新开始" in again.text, again.text
+    assert "已签到 2 人" in again.text
+    assert _count(runtime.engine, Activity) == 1
+    assert "迟到" in chat.say("m2", "签到", chat="g1").text
+    assert "不用重复签到" in chat.say("m1", "签到", chat="g1").text
+    ended = chat.say("sec1", "结束", chat="g1")
+    assert "参与 3/10（30.0%）" in ended.text, ended.text
+    confirmed = chat.say("sec1", "确认缺席", chat="g1")
+    assert "缺席 7 人" in confirmed.text
+    assert _points_by_name(runtime.engine)["队员1"] == 3
+
+    # Confirmed already, it is not opened again, nor a second one beside it: 补签 is the way.
+    refused = chat.say("sec1", "开始 主题党日", chat="g1")
+    assert refused.is_error and "补签" in refused.text, refused.text
+    assert _count(runtime.engine, Activity) == 1
+    # Past its planned end another theme day is another meeting.
+    clock.advance(hours=2)
+    assert not chat.say("sec1", "开始 主题党日", chat="g1").is_error
+    assert _count(runtime.engine, Activity) == 2
+
+
+def test_end_said_twice_says_who_ended_it_and_when(runtime, chat, clock, bureau):
+    """Two secretaries (or one whose first 结束 seemed lost) both send 结束: the second was
+    told only 「现在没有进行中的活动」, as if the meeting had never been held."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=50)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=1)
+    again = chat.say("sec1", "结束", chat="g1")
+    assert again.text.startswith("主题党日「学习新党章」（09:00）已由李书记在 09:50 结束"), again.text
+    assert "参与 1/10" in again.text
+    assert not again.is_error
+    clock.advance(days=1)
+    assert chat.say("sec1", "结束", chat="g1").text == "现在没有进行中的活动。"
+
+
 def test_open_rejects_an_unknown_type_and_a_second_running_activity(runtime, chat, bureau):
     unknown = chat.say("sec1", "开始 吃饭", chat="g1")
     assert unknown.is_error and "例如：开始" in unknown.text and "政治夜学" in unknown.text

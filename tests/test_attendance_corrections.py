@@ -458,3 +458,20 @@ def test_the_status_said_before_the_name_corrects_that_member(runtime, chat, clo
     reply = chat.say("sec", said)
     assert not reply.is_error and "由出席更正为缺席" in reply.text, reply.text
     assert row_of(runtime.engine, "张三").status == "absent"
+
+
+def test_a_leader_writing_privately_is_told_where_a_branch_record_is_put_right(
+        runtime, chat, clock, bureau):
+    """王书记 cannot correct his own record and is told to ask a leader; 赵局长, writing to
+    djbot privately, was told 「最近没有可以补签的活动」 (his private chat reaches the bureau's
+    activities only) though the branch's theme day was there to put right. He is told to
+    send it in the branch's group, where it is done."""
+    theme_day(chat)
+    clock.advance(hours=1)
+    before = record(runtime.engine)
+    for said in ("补签 李四 手机没电", "更正 张三 缺席 代签"):
+        reply = chat.say("boss", said)
+        assert reply.is_error and "全局活动" in reply.text, reply.text
+        assert "请在该支部的群里发送" in reply.text, reply.text
+    assert record(runtime.engine) == before
+    assert "已为 李四 补签" in chat.say("boss", "补签 李四 手机没电", chat="g1").text

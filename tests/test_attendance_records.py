@@ -328,7 +328,8 @@ def test_finish_reports_participation_and_keeps_absence_provisional(runtime, cha
     assert "参与 1/4（25.0%）" in reply.text and "未签到 3 人" in reply.text
     assert _activity(runtime).status == "closed"
     assert "没有进行中的活动" in chat.say("sec1", "结束", chat="g1").text
-    assert "没有可以签到" in chat.say("z1", "签到", chat="g1").text
+    late = chat.say("z1", "签到", chat="g1")
+    assert late.is_error and "已结束" in late.text and "补签" in late.text
     with Session(runtime.engine) as s:
         assert (
             s.exec(select(func.count()).select_from(PointEntry).where(PointEntry.points < 0)).one()

@@ -476,3 +476,58 @@ def test_a_roster_imported_again_as_it_was_ends_no_spell(runtime, chat, clock):
                                      wecom_id="a"),
            RosterRow(row=3, name="乙", branch="一支部", role=Role.COMMITTEE, wecom_id="b"))
     assert spells(runtime) == [("甲", "member", False), ("乙", "member", False)]
+
+
+def test_a_member_moved_during_a_meeting_counts_where_they_were_when_it_began(
+        runtime, chat, clock):
+    """Both branches' night studies run 19:30-21:00. 甲 checks in at 一支部's; at 20:00 a
+    roster import moves him to 二支部, and 乙 too, who had not checked in. 二支部's study
+    counted both absent (a penalty each, its rate 2/4) for an evening 甲 spent at his own
+    branch's: each counts where they were when it began: 甲 there, 乙 absent there. A
+    newcomer who joins 二支部 at 20:00 and checks in counts; one who does not is not absent."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    chat.say("sec2", "开始 政治夜学", chat="g2")
+    for user, group in (("sec", "g1"), ("a", "g1"), ("sec2", "g2"), ("c", "g2")):
+        assert "签到成功" in chat.say(user, "签到", chat=group).text
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"),
+           RosterRow(row=3, name="乙", branch="二支部", wecom_id="b"),
+           RosterRow(row=4, name="丁", branch="二支部", wecom_id="d"),
+           RosterRow(row=5, name="戊", branch="二支部", wecom_id="e"))
+    assert "签到成功" in chat.say("d", "签到", chat="g2").text  # added as he came in
+
+    assert "应到的同志都已签到或请假" in chat.say("sec2", "未签到").text
+    clock.set(local(2026, 11, 24, 21, 0))
+    chat.say("sec", "结束", chat="g1")
+    chat.say("sec2", "结束", chat="g2")
+    one = chat.say("sec", "确认缺席")
+    two = chat.say("sec2", "确认缺席")
+
+    assert "参与 2/4（50.0%），缺席 2 人" in one.text and "缺席：乙、王委员" in one.text, one.text
+    assert "参与 3/3（100.0%），缺席 0 人" in two.text, two.text
+    assert rows_of(runtime, "甲") == [("present", 2)]
+    assert rows_of(runtime, "戊") == []
+
+
+def test_a_newcomer_made_up_after_the_count_froze_is_counted_once_among_those_expected(
+        runtime, chat, clock):
+    """戊 joined 二支部 while its night study ran and did not check in: not counted absent
+    when its absences were confirmed (2 of 2). Made up the next morning, he counts among
+    those expected too: 3 of 3, not 3 of 2 (150%)."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    chat.say("sec2", "开始 政治夜学", chat="g2")
+    chat.say("sec2", "签到", chat="g2")
+    chat.say("c", "签到", chat="g2")
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=5, name="戊", branch="二支部", wecom_id="e"))
+    clock.set(local(2026, 11, 24, 21, 0))
+    chat.say("sec2", "结束", chat="g2")
+    assert "参与 2/2（100.0%），缺席 0 人" in chat.say("sec2", "确认缺席").text
+    clock.set(local(2026, 11, 25, 9, 0))
+
+    assert "已为 戊 补签" in chat.say("sec2", "补签 戊 在场忘了签到").text
+
+    assert "参与 3/3（100.0%）" in chat.say("sec2", "活动", chat="g2").text

@@ -266,3 +266,27 @@ def test_an_activity_over_but_not_closed_yet_gives_way_to_the_one_taking_check_i
     clock.set(local(2026, 12, 8, 10, 5))
     reply = chat.say("sec", "签到", chat="g1").text
     assert reply.startswith("王书记 签到成功：主题党日（10:30）"), reply
+
+
+def test_start_sent_after_a_scheduled_study_began_is_not_told_to_end_it(runtime, chat, clock):
+    """The night study opened by its schedule at 19:30; the secretary, arriving at 19:50,
+    sends 开始 夜学 and was told 「政治夜学（19:30）正在进行，请先发送「结束」再开始新的活
+    动」: ending the very meeting (and, before, opening a second one beside it). It is the
+    one under way: he is told so, and what its check-in counts, and nothing changes."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 50))
+    assert "签到成功" in chat.say("zhang", "签到", chat="g1").text
+    with Session(runtime.engine) as s:
+        held = len(s.exec(select(Activity)).all())
+
+    reply = chat.say("sec", "开始 夜学 学习党章", chat="g1")
+
+    assert not reply.is_error, reply.text
+    assert "请先发送「结束」" not in reply.text
+    assert reply.text.startswith("政治夜学「学习党章」（19:30）已在进行"), reply.text
+    assert "19:40 后签到记为迟到" in reply.text
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(Activity)).all()) == held
+    # Another kind of activity is still refused while this one runs.
+    assert "请先发送「结束」" in chat.say("sec", "开始 主题党日", chat="g1").text
