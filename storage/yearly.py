@@ -69,6 +69,7 @@ RULES: dict[str, str] = {
     "结对": "区间内任一时间在结对中的支部对数；联合活动计入双方支部",
     "讲课": "区间内已开始、记有讲师的党课和党建大讲堂场次",
     "年度积分": "量化积分台账中区间内的积分之和，按规则分列（出勤、学习、缺席扣分、更正）",
+    "期后更正": "区间结束后记入、日期在区间内的冲销笔数（更正、取消活动等）；表中数字已按更正计算",
     "得分与档次": "支部得分 = 100 ×（参与率权重 × 参与率 + 积分权重 × min(1, 人均积分 ÷ 参考值)），按积分规则分档",
 }
 
@@ -98,6 +99,9 @@ class BranchYearLine:
     points: int
     score: float | None
     tier: str | None
+    # Reversals dated in the period and entered after it: the figures follow them, and a
+    # year's table already sent said otherwise (as 周报's 期后更正).
+    corrected_after: int = 0
 
 
 @dataclass
@@ -338,6 +342,7 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             participation_rate=s.figures.participation if s else None,
             points=s.figures.points if s else 0,
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
+            corrected_after=s.figures.corrected_after if s else 0,
         ))
     return lines
 
@@ -450,6 +455,11 @@ def render_markdown(figures: YearFigures) -> str:
         score = "—" if b.score is None else f"{b.score:g}"
         lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
                      f" | {rate_text(b.participation_rate)} | {score} | {b.tier or '—'} |")
+    corrected = [f"{b.name} 冲销 {b.corrected_after} 笔" for b in figures.branches
+                 if b.corrected_after]
+    if corrected:
+        lines += ["", f"**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）："
+                      f"{'、'.join(corrected)}"]
     if figures.lecturers:
         lines += ["", "**讲师授课**", ""]
         lines += [f"- {name}：{n} 场" for name, n in sorted(figures.lecturers.items(),
@@ -501,11 +511,12 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
 
     branches = book.create_sheet("支部")
     branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",
-                     "先锋党员", "参与率", "年度积分", "得分", "档次"])
+                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
                          *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
-                         b.pioneers, b.participation_rate, b.points, b.score, b.tier])
+                         b.pioneers, b.participation_rate, b.points, b.score, b.tier,
+                         b.corrected_after])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
         branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 8).number_format = "0.0%"
 

@@ -476,3 +476,36 @@ def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli
         refused = cli("report", "--docx", str(tmp_path / f"{command}.docx"), command)
         assert refused.exit_code == 2 and "--docx" in refused.output, refused.output
         assert not (tmp_path / f"{command}.docx").exists()
+
+
+def test_a_correction_entered_after_the_year_is_said_in_the_years_report(
+        runtime, chat, clock, cli, tmp_path):
+    """The 29 December night study: 书记, 甲 and 乙 checked in, 3/3. The office prints the
+    year on 3 January; that day the 书记 corrects 甲 to absent (within the 7 days). Printed
+    again, 一支部 reads 2/3 and drops a tier, and the year's report must say a figure of the
+    closed year changed after it ended, as 周报 and `report --from/--to` do: it did not."""
+    from tests.test_report_cases import night_study, two_branches
+
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 12, 29, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b")
+    clock.set(local(2026, 12, 30, 9, 0))
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error
+    clock.set(local(2027, 1, 3, 9, 0))
+    sent = cli("report", "year", "2026").output
+    assert "| 一支部 |" in sent and "期后更正" not in sent
+    assert not chat.say("sec", "更正 甲 缺席 他人代签", chat="g1").is_error
+
+    again = cli("report", "year", "2026")
+    assert again.exit_code == 0, again.output
+    assert "66.7%" in next(x for x in again.output.splitlines() if x.startswith("| 一支部 |"))
+    assert ("**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）：一支部 冲销 1 笔"
+            in again.output), again.output
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: b["corrected_after"] for b in data["branches"]} == {"一支部": 1, "二支部": 0}
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["一支部"]["期后更正"], rows["二支部"]["期后更正"]) == (1, 0)
