@@ -525,6 +525,8 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     info.append(["结束", report.last_day])
     info.append(["分档方式", TIER_MODE_LABELS.get(report.tier_mode, report.tier_mode)])
     info.append(["本期未开展活动", "、".join(report.idle_branches)])
+    for sheet in (branches, members):
+        sheet.freeze_panes = "A2"  # scrolled down a bureau's rows, the headings stay
     for sheet in book.worksheets:
         strings_stay_strings(sheet)
         fit_columns(sheet)

@@ -541,6 +541,7 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"  # scrolled down hundreds of members, the headings stay
         strings_stay_strings(sheet)  # a name such as =HYPERLINK(…) stays a name
         fit_columns(sheet)
     path = Path(path)
