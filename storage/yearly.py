@@ -102,6 +102,8 @@ class BranchYearLine:
     # Reversals dated in the period and entered after it: the figures follow them, and a
     # year's table already sent said otherwise (as 周报's 期后更正).
     corrected_after: int = 0
+    # Closed or ended within the period: its row stays, marked, as the bureau page marks it.
+    ended_on: date | None = None
 
 
 @dataclass
@@ -205,10 +207,13 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
 
     branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
     standing = [b for b in branches if _existed(b, first, end)]
-    counts["党支部"] = sum(1 for b in standing if not b.temporary)
+    # 现有党支部: those still on the books when the period ended. One closed in June keeps
+    # its row in the tables (what it held is the year's) but is not one the bureau has.
+    on_books = [b for b in standing if _open_at_end(b, last)]
+    counts["党支部"] = sum(1 for b in on_books if not b.temporary)
     counts["临时党支部"] = sum(1 for b in branches if b.temporary
                               and start <= b.created_at < end)
-    standing_ids = [b.id for b in standing]
+    standing_ids = [b.id for b in on_books]
     counts["党小组"] = int(session.execute(
         select(func.count()).select_from(PartyGroup)
         .where(PartyGroup.branch_id.in_(standing_ids or [-1]))  # type: ignore[attr-defined]
@@ -243,6 +248,11 @@ def _existed(branch: Branch, first: date, end: datetime) -> bool:
     # Closed since (the 述职报告 is made in January): a 临时党支部 that ended after the
     # period was on the books at its end as much as one closed inside it.
     return branch.ends_on is not None and first <= branch.ends_on
+
+
+def _open_at_end(branch: Branch, last: date) -> bool:
+    """Still on the books on the period's last day: open, or closed (ended) after it."""
+    return branch.active or branch.ends_on is None or branch.ends_on > last
 
 
 def _granted_leave():
@@ -343,6 +353,7 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             points=s.figures.points if s else 0,
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
             corrected_after=s.figures.corrected_after if s else 0,
+            ended_on=None if _open_at_end(branch, period.last_day) else branch.ends_on,
         ))
     return lines
 
@@ -450,7 +461,7 @@ def render_markdown(figures: YearFigures) -> str:
               "| 支部 | " + " | ".join(BRANCH_TYPES) + " | 联合活动 | 调研 | 约谈 | 先锋党员 | 参与率 | 得分 | 档 |",
               "|" + "---|" * (len(BRANCH_TYPES) + 8)]
     for b in figures.branches:
-        name = b.name + ("（临时）" if b.temporary else "")
+        name = b.name + ("（临时）" if b.temporary else "") + ("（已撤销）" if b.ended_on else "")
         cells = " | ".join(str(b.counts[t]) for t in BRANCH_TYPES)
         score = "—" if b.score is None else f"{b.score:g}"
         lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
@@ -482,6 +493,8 @@ def figures_dict(figures: YearFigures) -> dict[str, Any]:
     data["reading_rate"] = data["counts"]["读书班参训率"] = _round(figures.reading_rate)
     for line in (*data["branches"], *data["classes"]):
         line["participation_rate"] = _round(line["participation_rate"])
+    for line in data["branches"]:
+        line["ended_on"] = line["ended_on"].isoformat() if line["ended_on"] else None
     data["paragraph"] = paragraph(figures)
     data["rules"] = RULES
     return data
@@ -511,12 +524,12 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
 
     branches = book.create_sheet("支部")
     branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",
-                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正"])
+                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
                          *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
                          b.pioneers, b.participation_rate, b.points, b.score, b.tier,
-                         b.corrected_after])
+                         b.corrected_after, b.ended_on])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
         branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 8).number_format = "0.0%"
 

@@ -509,3 +509,45 @@ def test_a_correction_entered_after_the_year_is_said_in_the_years_report(
     header = [c.value for c in sheet[1]]
     rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert (rows["一支部"]["期后更正"], rows["二支部"]["期后更正"]) == (1, 0)
+
+
+def test_a_branch_closed_in_the_year_is_not_among_those_the_bureau_has_at_its_end(
+        runtime, clock, cli, tmp_path):
+    """三支部, its people moved by the roster, is closed (djbot branch close) on 15 June with
+    its party group; 一支部 and 二支部 go on. The 述职报告's 现有党支部 is the bureau at the
+    year's end: 2, and 党小组 1, where the year said 3 and 2. 三支部's row stays in the
+    table, marked 已撤销, its closing day a date in the workbook."""
+    from datetime import datetime
+
+    from storage import temporary
+    from tests.conftest import SHANGHAI
+
+    def build(s):
+        one, two, three = (make_branch(s, n) for n in ("一支部", "二支部", "三支部"))
+        make_group(s, one, "第一党小组")
+        make_group(s, three, "第三党小组")
+        make_member(s, one, "甲")
+        make_member(s, two, "乙")
+        theme_day = hold(s, three, local(2026, 3, 5, 14, 30), "主题党日")
+        temporary.close(s, branch=three, now=local(2026, 6, 15, 10, 0), tz=SHANGHAI)
+        return theme_day
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert (data["counts"]["党支部"], data["counts"]["党小组"]) == (2, 1)
+    assert {b["name"]: (b["counts"]["主题党日"], b["ended_on"]) for b in data["branches"]} == {
+        "一支部": (0, None), "二支部": (0, None), "三支部": (1, "2026-06-15")}
+    markdown = cli("report", "year", "2026").output
+    assert "现有党支部2个，成立临时党支部0个，党小组1个" in markdown
+    assert "| 三支部（已撤销） | 1 |" in markdown
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["三支部"]["撤销日期"] == datetime(2026, 6, 15)
+    assert rows["一支部"]["撤销日期"] is None
+    # The first half of the year still had it.
+    half = json.loads(cli("report", "year", "2026", "--quarter", "Q1", "--json").output)
+    assert (half["counts"]["党支部"], half["counts"]["党小组"]) == (3, 2)
