@@ -551,3 +551,47 @@ def test_a_branch_closed_in_the_year_is_not_among_those_the_bureau_has_at_its_en
     # The first half of the year still had it.
     half = json.loads(cli("report", "year", "2026", "--quarter", "Q1", "--json").output)
     assert (half["counts"]["党支部"], half["counts"]["党小组"]) == (3, 2)
+
+
+def test_a_branch_set_up_in_november_is_scored_on_the_days_it_was_there(
+        runtime, chat, clock, cli):
+    """一支部 (on the first roster) and 派出所党支部 (set up on 16 November) hold night
+    studies on the 5th and 20th of each month, all three members at each, 2 points a time:
+    the same work. By hand, 一支部: 48 points a member against 10 × 365 ÷ 30 = 121.67,
+    100 × (0.6 + 0.4 × 0.395) = 75.8; 派出所党支部: 6 points against its 46 days' 15.33,
+    75.7. Against the whole year's reference it had 62.0, a step from 蓝 and a 约谈 in the
+    述职报告 for the same work. November's 红黄蓝榜 measures it on its 15 days, and says so."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 16, 9, 0)
+        crews = [(one, [make_member(s, one, f"甲{i}") for i in range(3)]),
+                 (new, [make_member(s, new, f"乙{i}") for i in range(3)])]
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        bind_chat(s, None, "lg", leaders=True)
+        for month in range(1, 13):
+            for day in (5, 20):
+                for branch, people in crews:
+                    if branch is new and (month, day) < (11, 20):
+                        continue
+                    night = held(s, branch, local(2026, month, day, 19, 30), type_="政治夜学")
+                    for person in people:
+                        scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: (b["score"], b["tier"]) for b in year["branches"]} == {
+        "一支部": (75.8, "黄"), "派出所党支部": (75.7, "黄")}
+    ranged = json.loads(cli("report", "--from", "2026-01-01", "--to", "2026-12-31",
+                            "--json").output)
+    assert {b["name"]: b["score"] for b in ranged["branches"]} == {
+        "一支部": 75.8, "派出所党支部": 75.7}
+    clock.set(local(2026, 12, 1, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上月", chat="lg").text
+    # November: 2 points a member against 10 × 15 ÷ 30 = 5: 100 × (0.6 + 0.4 × 0.4) = 76.
+    assert ("· 派出所党支部 76 分：活动 1 次，参与率 100.0%（3/3），人均 2 分"
+            "（在册 15 天，人均积分÷5）") in board, board
+    assert "· 一支部 76 分：活动 2 次，参与率 100.0%（6/6），人均 4 分\n" in board, board
