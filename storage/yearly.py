@@ -236,7 +236,8 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
                                      tz=tz, rules=rules, talks=talk_rows,
                                      pioneers=pioneer_rows, pairs=pairs, now=now)
     figures.members = _member_lines(session, start=start, end=end, held=held,
-                                    branch_names=branch_names, pioneers=pioneer_rows)
+                                    held_until=held_until, branch_names=branch_names,
+                                    pioneers=pioneer_rows)
     return figures
 
 
@@ -363,8 +364,13 @@ POINT_KINDS = {"attendance": "出勤", "study": "学习", "absence": "缺席扣�
 
 
 def _member_lines(session: Session, *, start: datetime, end: datetime, held,
-                  branch_names: dict[int, str], pioneers) -> list[MemberYearLine]:
-    """Every member on the roster (active, or with a record in the period), none left out."""
+                  held_until: datetime, branch_names: dict[int, str],
+                  pioneers) -> list[MemberYearLine]:
+    """Every member on the roster at the period's end, or with a record in it, none left
+    out; each under the branch they were in then. Read in January, 2026's sheet listed one
+    who joined on 4 January with 0 for the year, and one who moved on 3 January under the
+    branch they went to, not the one their year's points were earned in."""
+    at_end = held_until - timedelta(microseconds=1)
     points: dict[int, dict[str, int]] = {}
     for member_id, kind, total in session.execute(
         select(PointEntry.member_id, PointEntry.source_kind, func.sum(PointEntry.points))
@@ -391,24 +397,30 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
     months: dict[int, list[str]] = {}
     for nomination, member in pioneers:
         months.setdefault(member.id, []).append(f"{nomination.month:%Y-%m}")
-    lines = []
+    lines: list[MemberYearLine] = []
+    order: list[tuple[bool, int, int]] = []
     for member in session.execute(
         select(Member).where(Member.forgotten == False)  # noqa: E712
-        .order_by(Member.branch_id, Member.id)
+        .order_by(Member.id)
     ).scalars():
         has_record = member.id in points or member.id in attendance
-        if not member.active and not has_record:
+        place = membership.place_at(session, member=member, moment=at_end)
+        if place is None and not has_record:
             continue
+        branch_id = place.branch_id if place is not None else member.branch_id
+        order.append((branch_id is not None, branch_id or 0, member.id))
         by_kind = points.get(member.id, {})  # type: ignore[arg-type]
         a, lv, ab = attendance.get(member.id, (0, 0, 0))  # type: ignore[arg-type]
         lines.append(MemberYearLine(
             name=member.name, staff_no=member.staff_no,
-            branch=branch_names.get(member.branch_id) if member.branch_id else None,  # type: ignore[arg-type]
+            branch=branch_names.get(branch_id) if branch_id else None,
             points=sum(by_kind.values()), points_by_kind=by_kind, attended=a, leave=lv,
             absent=ab, study_minutes=int(study.get(member.id, 0) or 0),
             pioneer_months=months.get(member.id, []),  # type: ignore[arg-type]
         ))
-    return lines
+    # By branch then member, those of no branch (leaders) first, on either database (a
+    # NULL sorts first on SQLite and last on PostgreSQL).
+    return [line for _, line in sorted(zip(order, lines), key=lambda pair: pair[0])]
 
 
 # Rates are kept exact and rounded where they are shown, half up as everywhere else

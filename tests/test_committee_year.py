@@ -595,3 +595,35 @@ def test_a_branch_set_up_in_november_is_scored_on_the_days_it_was_there(
     assert ("· 派出所党支部 76 分：活动 1 次，参与率 100.0%（3/3），人均 2 分"
             "（在册 15 天，人均积分÷5）") in board, board
     assert "· 一支部 76 分：活动 2 次，参与率 100.0%（6/6），人均 4 分\n" in board, board
+
+
+def test_the_members_sheet_is_the_years_roster_each_under_the_branch_they_were_in(
+        runtime, chat, clock, cli, tmp_path):
+    """8 December, 一支部's night study: 书记, 甲 and 乙 came, 2 points each. On 3 January
+    the roster moves 甲 to 二支部 and adds 丁 to 一支部. The office prints 2026 on 5 January:
+    the 党员 sheet listed 丁, who was not there in 2026, with 0 for the year, and 甲's 2
+    under 二支部, so 一支部's members summed to 4 where its 年度积分 is 6."""
+    from storage.roster import RosterRow
+    from tests.test_report_cases import night_study, roster, two_branches
+
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 12, 8, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b")
+    clock.set(local(2027, 1, 3, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"),
+           RosterRow(row=3, name="丁", branch="一支部", wecom_id="d"))
+    clock.set(local(2027, 1, 5, 9, 0))
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheets = load_workbook(book)
+    rows = list(sheets["党员"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("领导", None, 0), ("书记", "一支部", 2), ("甲", "一支部", 2), ("乙", "一支部", 2),
+        ("书记二", "二支部", 0), ("丙", "二支部", 0)]
+    branches = {r[0]: r for r in sheets["支部"].iter_rows(min_row=2, values_only=True)}
+    year_points = [c.value for c in sheets["支部"][1]].index("年度积分")
+    assert branches["一支部"][year_points] == sum(r[3] for r in rows if r[2] == "一支部") == 6
+    # 2027's sheet has them where they are now.
+    now = json.loads(cli("report", "year", "2027", "--json").output)
+    assert {m["name"]: m["branch"] for m in now["members"]}["甲"] == "二支部"
+    assert "丁" in {m["name"] for m in now["members"]}
