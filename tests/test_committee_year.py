@@ -627,3 +627,20 @@ def test_the_members_sheet_is_the_years_roster_each_under_the_branch_they_were_i
     now = json.loads(cli("report", "year", "2027", "--json").output)
     assert {m["name"]: m["branch"] for m in now["members"]}["甲"] == "二支部"
     assert "丁" in {m["name"] for m in now["members"]}
+
+
+def test_a_workbook_or_document_named_for_the_other_format_is_refused(cli, tmp_path):
+    """`report year 2026 --xlsx 述职报告数据.docx` (the options swapped) wrote a workbook
+    named .docx that Word could not open, and said 已写入; a folder gave
+    「无法写入 …：Is a directory」. Each is refused in one line, and nothing is written."""
+    for args, name, said in (
+            (("report", "year", "2026", "--xlsx"), "述职报告数据.docx", "--xlsx 写出的文件应以 .xlsx 结尾"),
+            (("report", "year", "2026", "--docx"), "年度考核.xlsx", "--docx 写出的文件应以 .docx 结尾"),
+            (("report", "weekly", "--xlsx"), "周报.csv", "--xlsx 写出的文件应以 .xlsx 结尾")):
+        refused = cli(*args, str(tmp_path / name))
+        assert refused.exit_code == 2 and said in refused.output, refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+        assert not (tmp_path / name).exists()
+    folder = cli("report", "year", "2026", "--xlsx", str(tmp_path))
+    assert folder.exit_code == 2 and "是文件夹" in folder.output, folder.output
+    assert cli("report", "year", "2026", "--xlsx", str(tmp_path / "年度考核.XLSX")).exit_code == 0

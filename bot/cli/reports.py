@@ -29,9 +29,18 @@ def _runtime():
     return cli.get_runtime()
 
 
-def _write_file(write, path: Path) -> None:
+def _write_file(write, path: Path, suffix: str) -> None:
     from bot.cli import write_file
 
+    option = f"--{suffix.lstrip('.')}"
+    if path.is_dir():
+        typer.echo(f"{option} 要写文件名，{path} 是文件夹：例如 {path / ('年度考核' + suffix)}",
+                   err=True)
+        raise typer.Exit(2)
+    if path.suffix.lower() != suffix:
+        # 年度考核.docx from --xlsx was a workbook Word could not open, the options swapped.
+        typer.echo(f"{option} 写出的文件应以 {suffix} 结尾，收到「{path.name}」", err=True)
+        raise typer.Exit(2)
     write_file(write, path, what="报告")
 
 
@@ -49,7 +58,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
                               visit_target=runtime.settings.visit_target_per_year,
                               rules=runtime.rules, title=period.label, now=runtime.clock.now())
     if xlsx is not None:
-        _write_file(lambda: write_xlsx(report, xlsx), xlsx)
+        _write_file(lambda: write_xlsx(report, xlsx), xlsx, ".xlsx")
         typer.echo(f"已写入 {xlsx}")
     elif as_json:
         typer.echo(render_json(report))
@@ -155,10 +164,10 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
                                     tz=runtime.settings.tz, rules=runtime.rules)
     if xlsx is not None:
-        _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx)
+        _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx, ".xlsx")
         typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
     elif docx is not None:
-        _write_file(lambda: yearly.write_docx(figures, docx), docx)
+        _write_file(lambda: yearly.write_docx(figures, docx), docx, ".docx")
         typer.echo(f"已写入 {docx}")
     elif as_json:
         typer.echo(yearly.render_json(figures))
