@@ -67,6 +67,22 @@ def test_report_options_may_come_before_the_sub_command(env, tmp_path):
     assert "Traceback" not in missing.output
 
 
+@pytest.mark.parametrize("args, said", [
+    (["report", "year", "--year", "2026"], "没有选项 --year。查看用法：djbot report year -h"),
+    (["report", "year", "2026", "--out", "年度考核.xlsx"], "没有选项 --out（可用的相近选项：--to）"),
+    (["report", "year", "2026", "2027"], "多余的参数：2027。查看用法：djbot report year -h"),
+    (["report", "weekly", "--week"], "选项 --week 后面要写一个值"),
+    (["report", "month"], "没有命令 'month'。查看用法：djbot report -h"),
+])
+def test_a_command_line_it_cannot_read_is_one_chinese_line(env, args, said):
+    """`djbot report year --year 2026`, as the office writes it, answered with the usage,
+    「Try 'djbot report year -h' for help.」 and 「Error: No such option: --year」."""
+    result = CliRunner().invoke(app, args, env=env, prog_name="djbot")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [result.output.strip()], result.output
+    assert said in result.output and "Error" not in result.output, result.output
+
+
 def test_the_console_quits_on_the_words_people_use(env):
     CliRunner().invoke(app, ["demo"], env=env)
     for word in ("退出", "exit", "QUIT"):

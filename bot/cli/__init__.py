@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
@@ -68,6 +69,56 @@ def _chinese_help() -> None:
         return write_usage(self, prog, args, prefix if prefix is not None else "用法：")
 
     formatting.HelpFormatter.write_usage = usage
+    _chinese_usage_errors()
+
+
+# What click says of a command line it cannot read, in Chinese. `djbot report year --year
+# 2026` answered with four lines ending 「Error: No such option: --year」.
+_USAGE_ERRORS = [
+    (re.compile(r"^No such option: (\S+)$"), "没有选项 {0}"),
+    (re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((.*)\)$"), "多余的参数：{0}"),
+    (re.compile(r"^Missing parameter: (.+)$"), "缺少 {0}"),
+    (re.compile(r"^Option '(.+)' requires an argument$"), "选项 {0} 后面要写一个值"),
+    (re.compile(r"^Missing argument '(.+)'$"), "缺少参数 {0}"),
+    (re.compile(r"^Missing option '(.+)'$"), "缺少选项 {0}"),
+    (re.compile(r"^Invalid value for (.+?): (.*)$"), "{0} 的值不对：{1}"),
+]
+
+
+def usage_error_text(message: str, possibilities=None) -> str:
+    message, _, guess = message.partition(". Did you mean ")
+    message = message.rstrip("。.")
+    for pattern, chinese in _USAGE_ERRORS:
+        found = pattern.match(message)
+        if found:
+            message = chinese.format(*found.groups())
+            break
+    if guess:
+        message += f"，是不是要写 {guess.rstrip('?')}"
+    if possibilities:
+        message += f"（可用的相近选项：{'、'.join(sorted(possibilities))}）"
+    return message
+
+
+def _chinese_usage_errors() -> None:
+    """A usage error as one Chinese line saying what is wrong and where the help is."""
+    try:
+        from typer._click import exceptions as click_exceptions
+        from typer._click._compat import get_text_stderr
+        from typer._click.utils import echo
+    except ImportError:  # pragma: no cover - another typer layout
+        return
+
+    def show(self, file=None) -> None:
+        if isinstance(self, click_exceptions.NoSuchOption):  # its hint is added in Chinese
+            text = usage_error_text(self.message, self.possibilities)
+        else:
+            text = usage_error_text(self.format_message())
+        if self.ctx is not None:
+            text += f"。查看用法：{self.ctx.command_path} -h"
+        echo(text, file=file or get_text_stderr(), color=self.ctx.color if self.ctx else None)
+
+    click_exceptions.UsageError.show = show
 
 
 _chinese_help()
