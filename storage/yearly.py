@@ -534,6 +534,10 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
         summary.append([name, value, RULES.get(name, "区间内已开始的该类活动场次")])
     summary.append(["读书班参训率", figures.reading_rate, RULES["读书班参训率"]])
     summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+    # The sheet opened first says which period, and that one not over yet is to date: it
+    # was said only on the last line of 口径, and a count made on 7 December read as the year's.
+    summary.append(["统计区间", figures.label, f"{figures.first_day} 至 {figures.last_day}"
+                                              f"{_to_date(figures)}"])
 
     branches = book.create_sheet("支部")
     branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",

@@ -644,3 +644,21 @@ def test_a_workbook_or_document_named_for_the_other_format_is_refused(cli, tmp_p
     folder = cli("report", "year", "2026", "--xlsx", str(tmp_path))
     assert folder.exit_code == 2 and "是文件夹" in folder.output, folder.output
     assert cli("report", "year", "2026", "--xlsx", str(tmp_path / "年度考核.XLSX")).exit_code == 0
+
+
+def test_the_years_workbook_says_on_its_first_sheet_when_it_was_counted_to(
+        runtime, clock, cli, tmp_path):
+    """Made on 7 December for 2026, the workbook's 汇总 gave the counts with nothing to say
+    they were to date (only the last line of the 口径 sheet did): the office reads the
+    first sheet and files it as the year's."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "一支部"), "张三"))
+    clock.set(local(2026, 12, 7, 10, 0))
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    rows = {r[0]: r for r in load_workbook(book)["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert rows["统计区间"][1:] == ("2026年（截至12月7日）",
+                                "2026-01-01 至 2026-12-31（区间未结束，数据截至 2026-12-07）")
+    clock.set(local(2027, 1, 4, 10, 0))
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    rows = {r[0]: r for r in load_workbook(book)["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert rows["统计区间"][1:] == ("2026年", "2026-01-01 至 2026-12-31")
