@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.domain.attendance import ATTENDED
 from bot.domain.points import Period, exact, half_up, participation_rate
 from bot.domain.rules import Rules
+from bot.domain.visits import target_of as visits_owed
 from storage import committee, membership
 from storage.attendance import CANCELLED
 from storage.models import (
@@ -103,6 +104,8 @@ class BranchYearLine:
     # Reversals dated in the period and entered after it: the figures follow them, and a
     # year's table already sent said otherwise (as 周报's 期后更正).
     corrected_after: int = 0
+    # The visits it owed in the year the period starts in (visit_target), as 周报 gives them.
+    visit_target: int = 0
     # Closed or ended within the period: its row stays, marked, as the bureau page marks it.
     ended_on: date | None = None
 
@@ -161,7 +164,7 @@ def _add_months(day: date, months: int) -> date:
 
 
 def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
-               rules: Rules) -> YearFigures:
+               rules: Rules, visit_target: int = 2) -> YearFigures:
     """Everything the 述职报告 counts in [period.start, period.end), as of `now`."""
     start, end = period.start, period.end
     held_until = min(end, now)
@@ -234,7 +237,10 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
 
     figures.branches = _branch_lines(session, branches=standing, held=held, period=period,
                                      tz=tz, rules=rules, talks=talk_rows,
-                                     pioneers=pioneer_rows, pairs=pairs, now=now)
+                                     pioneers=pioneer_rows, pairs=pairs, now=now,
+                                     per_year=visit_target,
+                                     first_roster=min((b.created_at for b in branches
+                                                       if not b.temporary), default=None))
     figures.members = _member_lines(session, start=start, end=end, held=held,
                                     held_until=held_until, branch_names=branch_names,
                                     pioneers=pioneer_rows)
@@ -296,7 +302,8 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
                   tz: tzinfo, rules: Rules, talks, pioneers, pairs,
-                  now: datetime) -> list[BranchYearLine]:
+                  now: datetime, per_year: int,
+                  first_roster: datetime | None) -> list[BranchYearLine]:
     per_branch: dict[int, dict[str, int]] = {}
     for branch_id, type_, n in session.execute(
         select(Activity.branch_id, Activity.type, func.count())
@@ -356,6 +363,9 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
             corrected_after=s.figures.corrected_after if s else 0,
             ended_on=None if _open_at_end(branch, period.last_day) else branch.ends_on,
+            visit_target=visits_owed(branch, per_year, year=period.start.year, tz=tz,
+                                     first_roster=first_roster.astimezone(tz).date()
+                                     if first_roster else None),
         ))
     return lines
 
@@ -477,8 +487,13 @@ def render_markdown(figures: YearFigures) -> str:
         name = b.name + ("（临时）" if b.temporary else "") + ("（已撤销）" if b.ended_on else "")
         cells = " | ".join(str(b.counts[t]) for t in BRANCH_TYPES)
         score = "—" if b.score is None else f"{b.score:g}"
-        lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
+        lines.append(f"| {name} | {cells} | {b.joint} | {b.visits}/{b.visit_target} | {b.talks}"
+                     f" | {b.pioneers}"
                      f" | {rate_text(b.participation_rate)} | {score} | {b.tier or '—'} |")
+    short = [f"{b.name}（{b.visits}/{b.visit_target}）" for b in figures.branches
+             if b.visits < b.visit_target and not b.ended_on]
+    if short:
+        lines += ["", f"**年度调研未达标**：{'、'.join(short)}"]
     corrected = [f"{b.name} 冲销 {b.corrected_after} 笔" for b in figures.branches
                  if b.corrected_after]
     if corrected:
@@ -540,15 +555,16 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
                                               f"{_to_date(figures)}"])
 
     branches = book.create_sheet("支部")
-    branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",
+    branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "调研目标", "约谈",
                      "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
-                         *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
+                         *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits,
+                         b.visit_target, b.talks,
                          b.pioneers, b.participation_rate, b.points, b.score, b.tier,
                          b.corrected_after, b.ended_on])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
-        branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 8).number_format = "0.0%"
+        branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 9).number_format = "0.0%"
 
     members = book.create_sheet("党员")
     members.append(MEMBER_COLUMNS)

@@ -662,3 +662,38 @@ def test_the_years_workbook_says_on_its_first_sheet_when_it_was_counted_to(
     assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
     rows = {r[0]: r for r in load_workbook(book)["汇总"].iter_rows(min_row=2, values_only=True)}
     assert rows["统计区间"][1:] == ("2026年", "2026-01-01 至 2026-12-31")
+
+
+def test_the_year_says_which_branches_were_visited_less_than_they_owed(
+        runtime, clock, cli, tmp_path):
+    """At least two 调研 a branch a year: 一支部 had 2, 二支部 1, and 派出所党支部, set up
+    in September, owes 4 months' share of 2 (1) and had none. The year's report, the one
+    the 述职报告 is written from, gave each branch's count with nothing to measure it
+    against; 周报 says 年度调研未达标 with each target."""
+    from storage.models import ResearchVisit
+
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 9, 1, 9, 0)
+        boss = make_member(s, None, "领导", role=Role.LEADER)
+        for branch, day in ((one, date(2026, 3, 4)), (one, date(2026, 9, 9)),
+                            (two, date(2026, 5, 6))):
+            s.add(ResearchVisit(leader_id=boss.id, branch_id=branch.id, visited_on=day,
+                                logged_at=local(2026, day.month, day.day, 18, 0)))
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: (b["visits"], b["visit_target"]) for b in data["branches"]} == {
+        "一支部": (2, 2), "二支部": (1, 2), "派出所党支部": (0, 1)}
+    markdown = cli("report", "year", "2026").output
+    assert "**年度调研未达标**：二支部（1/2）、派出所党支部（0/1）" in markdown, markdown
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["二支部"]["调研"], rows["二支部"]["调研目标"]) == (1, 2)
+    rate = sheet.cell(row=2, column=header.index("参与率") + 1)
+    assert rate.number_format == "0.0%"

@@ -162,7 +162,8 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
         raise typer.Exit(2)
     with session_scope(runtime.engine) as session:
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
-                                    tz=runtime.settings.tz, rules=runtime.rules)
+                                    tz=runtime.settings.tz, rules=runtime.rules,
+                                    visit_target=runtime.settings.visit_target_per_year)
     if xlsx is not None:
         _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx, ".xlsx")
         typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
