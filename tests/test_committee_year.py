@@ -697,3 +697,22 @@ def test_the_year_says_which_branches_were_visited_less_than_they_owed(
     assert (rows["二支部"]["调研"], rows["二支部"]["调研目标"]) == (1, 2)
     rate = sheet.cell(row=2, column=header.index("参与率") + 1)
     assert rate.number_format == "0.0%"
+
+
+def test_a_period_that_has_not_begun_is_refused(runtime, clock, cli, tmp_path):
+    """`report year 2027` typed on 7 December 2026 (the assessment year mistaken) gave a
+    table of noughts headed 2027年（截至12月7日）, a date before the year it names, and
+    wrote a workbook of them. Refused in one line; this year and any range begun are not."""
+    clock.set(local(2026, 12, 7, 10, 0))
+    for args in (("report", "year", "2027"), ("report", "year", "2027", "--xlsx",
+                                             str(tmp_path / "2027.xlsx")),
+                 ("report", "weekly", "--week", "2026-W51"),
+                 ("report", "--from", "2026-12-08", "--to", "2026-12-31")):
+        refused = cli(*args)
+        assert refused.exit_code == 2, refused.output
+        assert "还没有到（今天是 2026-12-07）" in refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+    assert not (tmp_path / "2027.xlsx").exists()
+    for args in (("report", "year", "2026"), ("report", "weekly", "--week", "2026-W50"),
+                 ("report", "--from", "2026-12-07", "--to", "2026-12-31")):
+        assert cli(*args).exit_code == 0

@@ -51,6 +51,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     if as_json and xlsx is not None:
         typer.echo("--json 和 --xlsx 只能选一个", err=True)
         raise typer.Exit(2)
+    _not_ahead(runtime, period)
     before = previous_period(period)
     with session_scope(runtime.engine) as session:
         report = build_report(session, start=period.start, end=period.end,
@@ -64,6 +65,16 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
         typer.echo(render_json(report))
     else:
         typer.echo(render_markdown(report, table=True), nl=False)
+
+
+def _not_ahead(runtime, period: Period) -> None:
+    """A period that has not begun has nothing to count: `report year 2027` typed in
+    December gave a table of noughts headed 2027年（截至12月7日）."""
+    today = runtime.clock.now().astimezone(runtime.settings.tz).date()
+    first = period.start.astimezone(runtime.settings.tz).date()
+    if first > today:
+        typer.echo(f"统计区间从 {first} 开始，还没有到（今天是 {today}）", err=True)
+        raise typer.Exit(2)
 
 
 def _date(text: str, option: str) -> date:
@@ -160,6 +171,7 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
     if sum((as_json, xlsx is not None, docx is not None)) > 1:
         typer.echo("--json、--xlsx 和 --docx 只能选一个", err=True)
         raise typer.Exit(2)
+    _not_ahead(runtime, period)
     with session_scope(runtime.engine) as session:
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
                                     tz=runtime.settings.tz, rules=runtime.rules,
