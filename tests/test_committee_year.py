@@ -221,6 +221,9 @@ def test_the_year_report_prints_exactly_what_the_year_held(runtime, chat, clock,
 def test_report_year_refuses_bad_arguments(cli):
     bad_year = cli("report", "year", "二〇二六")
     assert bad_year.exit_code == 2 and "年份应为四位数字" in bad_year.output
+    # 1999 is four digits: it was told it was not.
+    early = cli("report", "year", "1999")
+    assert early.exit_code == 2 and early.output == "年份应在 2000 到 2100 之间，收到「1999」\n"
     bad_quarter = cli("report", "year", "2026", "--quarter", "Q5")
     assert bad_quarter.exit_code == 2 and "Q1–Q4" in bad_quarter.output
     both = cli("report", "year", "2026", "--json", "--docx", "x.docx")

@@ -198,8 +198,11 @@ def _year_period(year: str | None, quarter: str | None, first: str | None, last:
             typer.echo("年份/--quarter 与 --from/--to 只能选一种", err=True)
             raise typer.Exit(2)
         return _range(first, last, tz)
-    if year is None or not year.isdigit() or not 2000 <= int(year) <= 2100:
+    if year is None or not year.isdigit() or len(year) != 4:
         typer.echo(f"年份应为四位数字，例如 djbot report year 2026，收到「{year or ''}」", err=True)
+        raise typer.Exit(2)
+    if not 2000 <= int(year) <= 2100:  # 1999 is four digits: said so, it was told it was not
+        typer.echo(f"年份应在 2000 到 2100 之间，收到「{year}」", err=True)
         raise typer.Exit(2)
     number = int(year)
     if quarter is None:
