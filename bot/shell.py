@@ -127,6 +127,8 @@ def _report(settings: dict[str, Any], week: str | None, as_json: bool) -> str | 
         rules = load_rules(settings["rules_file"])
     except (ValueError, RulesError, OSError):
         return None
+    if period.start.date() > now.astimezone(tz).date():
+        return None  # a week not begun: the full command line refuses it
     connection = sqlite3.connect(f"file:{settings['path']}?mode=ro", uri=True, timeout=30)
     try:
         stamped = {row[0] for row in connection.execute("SELECT version_num FROM alembic_version")}

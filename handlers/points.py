@@ -42,6 +42,7 @@ from storage.reports import (
     entry_moments,
     ledger_view,
     member_standing,
+    on_books,
     public_board,
     standings,
     unconfirmed_note,
@@ -269,7 +270,8 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
         members = [s for s in table if s.tier is tier]
         if ctx.bureau_wide:
             lines.append(f"{TIER_HEADINGS[tier]}（{len(members)} 个）")
-            lines += [_leader_line(s, standing=s.figures.branch_id in standing)
+            lines += [_leader_line(s, standing=s.figures.branch_id in standing,
+                                   own=_own_reference(s, period, ctx.rules.tiers))
                       for s in members]
         else:
             names = "、".join(s.figures.name for s in members) or "暂无"
@@ -307,14 +309,24 @@ def _why_unscored(f) -> str:
     return f"活动 {f.activities} 次，{why}"
 
 
-def _leader_line(s: BranchStanding, *, standing: bool) -> str:
+def _own_reference(s: BranchStanding, period, tiers) -> str:
+    """A branch set up or ended inside the span is measured against its own days (as the
+    visits owed are): said, so its score can be redone from the line below."""
+    span = on_books(s.figures, period)
+    if span == period or s.score is None:
+        return ""
+    return (f"（在册 {half_up(span.days, 1):g} 天，"
+            f"人均积分÷{half_up(points_reference(tiers, span.days), 2):g}）")
+
+
+def _leader_line(s: BranchStanding, *, standing: bool, own: str = "") -> str:
     f = s.figures
     talk = ("（约谈）" if standing else "（已撤销）") if s.tier is Tier.BLUE else ""
     # The rate's own base: absences not confirmed yet are out of it, and said.
     return (f"· {f.name} {s.score:g} 分{talk}：活动 {f.activities} 次，参与率 "
             f"{_percent(f.participation)}（{f.attended}/{f.counted}"
             f"{unconfirmed_note(f.unconfirmed)}），"
-            f"人均 {_number(f.average_points)} 分{_later(f)}")
+            f"人均 {_number(f.average_points)} 分{own}{_later(f)}")
 
 
 def _later(f) -> str:

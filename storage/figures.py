@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -233,12 +233,28 @@ def _stood_through(f: BranchFigures, period: Period) -> bool:
     return f.last_day > period.last_day
 
 
+def on_books(f: BranchFigures, period: Period) -> Period:
+    """The part of `period` the branch was there for, which its points are measured against:
+    a 派出所党支部 set up in November (after djbot's first roster), or a 临时党支部 that ran
+    from March to August, earned two or six months' points, and against the whole year's
+    reference the first was scored 13 points under a branch doing the same every month."""
+    tz = period.start.tzinfo
+    start, end = period.start, period.end
+    set_up = set_up_of(temporary=f.temporary, created=_local_day(f.created_at, tz),
+                       first_roster=_local_day(f.first_roster, tz))
+    if set_up is not None:
+        start = max(start, datetime.combine(set_up, time(0), tzinfo=tz))
+    if f.last_day is not None:
+        end = min(end, datetime.combine(f.last_day + timedelta(days=1), time(0), tzinfo=tz))
+    return Period(start, end, period.label) if start < end else period
+
+
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
     # Exact fractions of the counts, so the score is the one worked out by hand.
     scores = {
         f.branch_id: branch_score(f.exact_participation, f.exact_average_points, rules.tiers,
-                                  period.exact_days)
+                                  on_books(f, period).exact_days)
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers,
@@ -525,6 +541,8 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     info.append(["结束", report.last_day])
     info.append(["分档方式", TIER_MODE_LABELS.get(report.tier_mode, report.tier_mode)])
     info.append(["本期未开展活动", "、".join(report.idle_branches)])
+    for sheet in (branches, members):
+        sheet.freeze_panes = "A2"  # scrolled down a bureau's rows, the headings stay
     for sheet in book.worksheets:
         strings_stay_strings(sheet)
         fit_columns(sheet)

@@ -43,6 +43,7 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     Report,
     cut_at_tie,
     leader_rows,
+    on_books,
     render_json,
     render_markdown,
     report_dict,

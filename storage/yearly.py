@@ -20,6 +20,7 @@ from sqlmodel import Session
 from bot.domain.attendance import ATTENDED
 from bot.domain.points import Period, exact, half_up, participation_rate
 from bot.domain.rules import Rules
+from bot.domain.visits import target_of as visits_owed
 from storage import committee, membership
 from storage.attendance import CANCELLED
 from storage.models import (
@@ -69,7 +70,9 @@ RULES: dict[str, str] = {
     "结对": "区间内任一时间在结对中的支部对数；联合活动计入双方支部",
     "讲课": "区间内已开始、记有讲师的党课和党建大讲堂场次",
     "年度积分": "量化积分台账中区间内的积分之和，按规则分列（出勤、学习、缺席扣分、更正）",
-    "得分与档次": "支部得分 = 100 ×（参与率权重 × 参与率 + 积分权重 × min(1, 人均积分 ÷ 参考值)），按积分规则分档",
+    "期后更正": "区间结束后记入、日期在区间内的冲销笔数（更正、取消活动等）；表中数字已按更正计算",
+    "得分与档次": "支部得分 = 100 ×（参与率权重 × 参与率 + 积分权重 × min(1, 人均积分 ÷ 参考值)），按积分规则分档；"
+                  "区间内成立或撤销的支部，参考值按其在册天数计",
 }
 
 
@@ -98,6 +101,13 @@ class BranchYearLine:
     points: int
     score: float | None
     tier: str | None
+    # Reversals dated in the period and entered after it: the figures follow them, and a
+    # year's table already sent said otherwise (as 周报's 期后更正).
+    corrected_after: int = 0
+    # The visits it owed in the year the period starts in (visit_target), as 周报 gives them.
+    visit_target: int = 0
+    # Closed or ended within the period: its row stays, marked, as the bureau page marks it.
+    ended_on: date | None = None
 
 
 @dataclass
@@ -154,7 +164,7 @@ def _add_months(day: date, months: int) -> date:
 
 
 def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
-               rules: Rules) -> YearFigures:
+               rules: Rules, visit_target: int = 2) -> YearFigures:
     """Everything the 述职报告 counts in [period.start, period.end), as of `now`."""
     start, end = period.start, period.end
     held_until = min(end, now)
@@ -201,10 +211,13 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
 
     branches = list(session.execute(select(Branch).order_by(Branch.id)).scalars())
     standing = [b for b in branches if _existed(b, first, end)]
-    counts["党支部"] = sum(1 for b in standing if not b.temporary)
+    # 现有党支部: those still on the books when the period ended. One closed in June keeps
+    # its row in the tables (what it held is the year's) but is not one the bureau has.
+    on_books = [b for b in standing if _open_at_end(b, last)]
+    counts["党支部"] = sum(1 for b in on_books if not b.temporary)
     counts["临时党支部"] = sum(1 for b in branches if b.temporary
                               and start <= b.created_at < end)
-    standing_ids = [b.id for b in standing]
+    standing_ids = [b.id for b in on_books]
     counts["党小组"] = int(session.execute(
         select(func.count()).select_from(PartyGroup)
         .where(PartyGroup.branch_id.in_(standing_ids or [-1]))  # type: ignore[attr-defined]
@@ -224,9 +237,13 @@ def build_year(session: Session, *, period: Period, now: datetime, tz: tzinfo,
 
     figures.branches = _branch_lines(session, branches=standing, held=held, period=period,
                                      tz=tz, rules=rules, talks=talk_rows,
-                                     pioneers=pioneer_rows, pairs=pairs, now=now)
+                                     pioneers=pioneer_rows, pairs=pairs, now=now,
+                                     per_year=visit_target,
+                                     first_roster=min((b.created_at for b in branches
+                                                       if not b.temporary), default=None))
     figures.members = _member_lines(session, start=start, end=end, held=held,
-                                    branch_names=branch_names, pioneers=pioneer_rows)
+                                    held_until=held_until, branch_names=branch_names,
+                                    pioneers=pioneer_rows)
     return figures
 
 
@@ -239,6 +256,11 @@ def _existed(branch: Branch, first: date, end: datetime) -> bool:
     # Closed since (the 述职报告 is made in January): a 临时党支部 that ended after the
     # period was on the books at its end as much as one closed inside it.
     return branch.ends_on is not None and first <= branch.ends_on
+
+
+def _open_at_end(branch: Branch, last: date) -> bool:
+    """Still on the books on the period's last day: open, or closed (ended) after it."""
+    return branch.active or branch.ends_on is None or branch.ends_on > last
 
 
 def _granted_leave():
@@ -280,7 +302,8 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
 
 def _branch_lines(session: Session, *, branches: list[Branch], held, period: Period,
                   tz: tzinfo, rules: Rules, talks, pioneers, pairs,
-                  now: datetime) -> list[BranchYearLine]:
+                  now: datetime, per_year: int,
+                  first_roster: datetime | None) -> list[BranchYearLine]:
     per_branch: dict[int, dict[str, int]] = {}
     for branch_id, type_, n in session.execute(
         select(Activity.branch_id, Activity.type, func.count())
@@ -338,6 +361,11 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             participation_rate=s.figures.participation if s else None,
             points=s.figures.points if s else 0,
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
+            corrected_after=s.figures.corrected_after if s else 0,
+            ended_on=None if _open_at_end(branch, period.last_day) else branch.ends_on,
+            visit_target=visits_owed(branch, per_year, year=period.start.year, tz=tz,
+                                     first_roster=first_roster.astimezone(tz).date()
+                                     if first_roster else None),
         ))
     return lines
 
@@ -346,8 +374,13 @@ POINT_KINDS = {"attendance": "出勤", "study": "学习", "absence": "缺席扣�
 
 
 def _member_lines(session: Session, *, start: datetime, end: datetime, held,
-                  branch_names: dict[int, str], pioneers) -> list[MemberYearLine]:
-    """Every member on the roster (active, or with a record in the period), none left out."""
+                  held_until: datetime, branch_names: dict[int, str],
+                  pioneers) -> list[MemberYearLine]:
+    """Every member on the roster at the period's end, or with a record in it, none left
+    out; each under the branch they were in then. Read in January, 2026's sheet listed one
+    who joined on 4 January with 0 for the year, and one who moved on 3 January under the
+    branch they went to, not the one their year's points were earned in."""
+    at_end = held_until - timedelta(microseconds=1)
     points: dict[int, dict[str, int]] = {}
     for member_id, kind, total in session.execute(
         select(PointEntry.member_id, PointEntry.source_kind, func.sum(PointEntry.points))
@@ -374,24 +407,30 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
     months: dict[int, list[str]] = {}
     for nomination, member in pioneers:
         months.setdefault(member.id, []).append(f"{nomination.month:%Y-%m}")
-    lines = []
+    lines: list[MemberYearLine] = []
+    order: list[tuple[bool, int, int]] = []
     for member in session.execute(
         select(Member).where(Member.forgotten == False)  # noqa: E712
-        .order_by(Member.branch_id, Member.id)
+        .order_by(Member.id)
     ).scalars():
         has_record = member.id in points or member.id in attendance
-        if not member.active and not has_record:
+        place = membership.place_at(session, member=member, moment=at_end)
+        if place is None and not has_record:
             continue
+        branch_id = place.branch_id if place is not None else member.branch_id
+        order.append((branch_id is not None, branch_id or 0, member.id))
         by_kind = points.get(member.id, {})  # type: ignore[arg-type]
         a, lv, ab = attendance.get(member.id, (0, 0, 0))  # type: ignore[arg-type]
         lines.append(MemberYearLine(
             name=member.name, staff_no=member.staff_no,
-            branch=branch_names.get(member.branch_id) if member.branch_id else None,  # type: ignore[arg-type]
+            branch=branch_names.get(branch_id) if branch_id else None,
             points=sum(by_kind.values()), points_by_kind=by_kind, attended=a, leave=lv,
             absent=ab, study_minutes=int(study.get(member.id, 0) or 0),
             pioneer_months=months.get(member.id, []),  # type: ignore[arg-type]
         ))
-    return lines
+    # By branch then member, those of no branch (leaders) first, on either database (a
+    # NULL sorts first on SQLite and last on PostgreSQL).
+    return [line for _, line in sorted(zip(order, lines), key=lambda pair: pair[0])]
 
 
 # Rates are kept exact and rounded where they are shown, half up as everywhere else
@@ -445,11 +484,21 @@ def render_markdown(figures: YearFigures) -> str:
               "| 支部 | " + " | ".join(BRANCH_TYPES) + " | 联合活动 | 调研 | 约谈 | 先锋党员 | 参与率 | 得分 | 档 |",
               "|" + "---|" * (len(BRANCH_TYPES) + 8)]
     for b in figures.branches:
-        name = b.name + ("（临时）" if b.temporary else "")
+        name = b.name + ("（临时）" if b.temporary else "") + ("（已撤销）" if b.ended_on else "")
         cells = " | ".join(str(b.counts[t]) for t in BRANCH_TYPES)
         score = "—" if b.score is None else f"{b.score:g}"
-        lines.append(f"| {name} | {cells} | {b.joint} | {b.visits} | {b.talks} | {b.pioneers}"
+        lines.append(f"| {name} | {cells} | {b.joint} | {b.visits}/{b.visit_target} | {b.talks}"
+                     f" | {b.pioneers}"
                      f" | {rate_text(b.participation_rate)} | {score} | {b.tier or '—'} |")
+    short = [f"{b.name}（{b.visits}/{b.visit_target}）" for b in figures.branches
+             if b.visits < b.visit_target and not b.ended_on]
+    if short:
+        lines += ["", f"**年度调研未达标**：{'、'.join(short)}"]
+    corrected = [f"{b.name} 冲销 {b.corrected_after} 笔" for b in figures.branches
+                 if b.corrected_after]
+    if corrected:
+        lines += ["", f"**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）："
+                      f"{'、'.join(corrected)}"]
     if figures.lecturers:
         lines += ["", "**讲师授课**", ""]
         lines += [f"- {name}：{n} 场" for name, n in sorted(figures.lecturers.items(),
@@ -472,6 +521,8 @@ def figures_dict(figures: YearFigures) -> dict[str, Any]:
     data["reading_rate"] = data["counts"]["读书班参训率"] = _round(figures.reading_rate)
     for line in (*data["branches"], *data["classes"]):
         line["participation_rate"] = _round(line["participation_rate"])
+    for line in data["branches"]:
+        line["ended_on"] = line["ended_on"].isoformat() if line["ended_on"] else None
     data["paragraph"] = paragraph(figures)
     data["rules"] = RULES
     return data
@@ -498,16 +549,22 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
         summary.append([name, value, RULES.get(name, "区间内已开始的该类活动场次")])
     summary.append(["读书班参训率", figures.reading_rate, RULES["读书班参训率"]])
     summary.cell(row=summary.max_row, column=2).number_format = "0.0%"
+    # The sheet opened first says which period, and that one not over yet is to date: it
+    # was said only on the last line of 口径, and a count made on 7 December read as the year's.
+    summary.append(["统计区间", figures.label, f"{figures.first_day} 至 {figures.last_day}"
+                                              f"{_to_date(figures)}"])
 
     branches = book.create_sheet("支部")
-    branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "约谈",
-                     "先锋党员", "参与率", "年度积分", "得分", "档次"])
+    branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "调研目标", "约谈",
+                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
-                         *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits, b.talks,
-                         b.pioneers, b.participation_rate, b.points, b.score, b.tier])
+                         *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits,
+                         b.visit_target, b.talks,
+                         b.pioneers, b.participation_rate, b.points, b.score, b.tier,
+                         b.corrected_after, b.ended_on])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
-        branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 8).number_format = "0.0%"
+        branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 9).number_format = "0.0%"
 
     members = book.create_sheet("党员")
     members.append(MEMBER_COLUMNS)
@@ -530,6 +587,7 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
     for sheet in book.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
+        sheet.freeze_panes = "A2"  # scrolled down hundreds of members, the headings stay
         strings_stay_strings(sheet)  # a name such as =HYPERLINK(…) stays a name
         fit_columns(sheet)
     path = Path(path)

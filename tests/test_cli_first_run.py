@@ -83,6 +83,21 @@ def test_report_options_may_come_before_the_sub_command(env, tmp_path):
     assert "Traceback" not in missing.output
 
 
+@pytest.mark.parametrize("args, said", [
+    (["report", "year", "--year", "2026"], "错误：没有选项 --year\n查看帮助：djbot report year -h"),
+    (["report", "year", "2026", "--out", "年度考核.xlsx"], "错误：没有选项 --out；是不是 --to？"),
+    (["report", "year", "2026", "2027"], "错误：多余的参数：2027\n查看帮助：djbot report year -h"),
+    (["report", "weekly", "--week"], "错误：选项 --week 后面要写一个值"),
+    (["report", "month"], "错误：没有命令「month」。\n查看帮助：djbot report -h"),
+])
+def test_a_command_line_it_cannot_read_is_said_in_chinese(env, args, said):
+    """`djbot report year --year 2026`, as the office writes it, answered with the usage,
+    「Try 'djbot report year -h' for help.」 and 「Error: No such option: --year」."""
+    result = CliRunner().invoke(app, args, env=env, prog_name="djbot")
+    assert result.exit_code == 2
+    assert said in result.output and "Error" not in result.output, result.output
+
+
 def test_the_console_quits_on_the_words_people_use(env):
     CliRunner().invoke(app, ["demo"], env=env)
     for word in ("退出", "exit", "QUIT"):
@@ -417,7 +432,8 @@ def test_a_file_or_port_djbot_cannot_use_is_said_in_chinese(env, tmp_path, monke
 
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
     folder = CliRunner().invoke(app, ["report", "weekly", "--xlsx", str(tmp_path)], env=env)
-    assert folder.exit_code == 2 and "这是一个文件夹，不是文件" in folder.output, folder.output
+    assert folder.exit_code == 2 and "是文件夹" in folder.output, folder.output
+    assert "Is a directory" not in folder.output
     rules = CliRunner().invoke(app, ["chat", "--user", "cg03", "积分"],
                                env=env | {"DJBOT_RULES_FILE": str(tmp_path / "rules.toml")})
     assert rules.exit_code == 2 and "rules.toml：文件或文件夹不存在" in rules.output, rules.output

@@ -221,6 +221,9 @@ def test_the_year_report_prints_exactly_what_the_year_held(runtime, chat, clock,
 def test_report_year_refuses_bad_arguments(cli):
     bad_year = cli("report", "year", "二〇二六")
     assert bad_year.exit_code == 2 and "年份应为四位数字" in bad_year.output
+    # 1999 is four digits: it was told it was not.
+    early = cli("report", "year", "1999")
+    assert early.exit_code == 2 and early.output == "年份应在 2000 到 2100 之间，收到「1999」\n"
     bad_quarter = cli("report", "year", "2026", "--quarter", "Q5")
     assert bad_quarter.exit_code == 2 and "Q1–Q4" in bad_quarter.output
     both = cli("report", "year", "2026", "--json", "--docx", "x.docx")
@@ -476,3 +479,243 @@ def test_report_year_options_may_come_before_the_sub_command(runtime, clock, cli
         refused = cli("report", "--docx", str(tmp_path / f"{command}.docx"), command)
         assert refused.exit_code == 2 and "--docx" in refused.output, refused.output
         assert not (tmp_path / f"{command}.docx").exists()
+
+
+def test_a_correction_entered_after_the_year_is_said_in_the_years_report(
+        runtime, chat, clock, cli, tmp_path):
+    """The 29 December night study: 书记, 甲 and 乙 checked in, 3/3. The office prints the
+    year on 3 January; that day the 书记 corrects 甲 to absent (within the 7 days). Printed
+    again, 一支部 reads 2/3 and drops a tier, and the year's report must say a figure of the
+    closed year changed after it ended, as 周报 and `report --from/--to` do: it did not."""
+    from tests.test_report_cases import night_study, two_branches
+
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 12, 29, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b")
+    clock.set(local(2026, 12, 30, 9, 0))
+    assert not chat.say("sec", "确认缺席", chat="g1").is_error
+    clock.set(local(2027, 1, 3, 9, 0))
+    sent = cli("report", "year", "2026").output
+    assert "| 一支部 |" in sent and "期后更正" not in sent
+    assert not chat.say("sec", "更正 甲 缺席 他人代签", chat="g1").is_error
+
+    again = cli("report", "year", "2026")
+    assert again.exit_code == 0, again.output
+    assert "66.7%" in next(x for x in again.output.splitlines() if x.startswith("| 一支部 |"))
+    assert ("**期后更正**（本期结束后记入，以上数字已按更正计算，明细见积分明细）：一支部 冲销 1 笔"
+            in again.output), again.output
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: b["corrected_after"] for b in data["branches"]} == {"一支部": 1, "二支部": 0}
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["一支部"]["期后更正"], rows["二支部"]["期后更正"]) == (1, 0)
+
+
+def test_a_branch_closed_in_the_year_is_not_among_those_the_bureau_has_at_its_end(
+        runtime, clock, cli, tmp_path):
+    """三支部, its people moved by the roster, is closed (djbot branch close) on 15 June with
+    its party group; 一支部 and 二支部 go on. The 述职报告's 现有党支部 is the bureau at the
+    year's end: 2, and 党小组 1, where the year said 3 and 2. 三支部's row stays in the
+    table, marked 已撤销, its closing day a date in the workbook."""
+    from datetime import datetime
+
+    from storage import temporary
+    from tests.conftest import SHANGHAI
+
+    def build(s):
+        one, two, three = (make_branch(s, n) for n in ("一支部", "二支部", "三支部"))
+        make_group(s, one, "第一党小组")
+        make_group(s, three, "第三党小组")
+        make_member(s, one, "甲")
+        make_member(s, two, "乙")
+        theme_day = hold(s, three, local(2026, 3, 5, 14, 30), "主题党日")
+        temporary.close(s, branch=three, now=local(2026, 6, 15, 10, 0), tz=SHANGHAI)
+        return theme_day
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert (data["counts"]["党支部"], data["counts"]["党小组"]) == (2, 1)
+    assert {b["name"]: (b["counts"]["主题党日"], b["ended_on"]) for b in data["branches"]} == {
+        "一支部": (0, None), "二支部": (0, None), "三支部": (1, "2026-06-15")}
+    markdown = cli("report", "year", "2026").output
+    assert "现有党支部2个，成立临时党支部0个，党小组1个" in markdown
+    assert "| 三支部（已撤销） | 1 |" in markdown
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["三支部"]["撤销日期"] == datetime(2026, 6, 15)
+    assert rows["一支部"]["撤销日期"] is None
+    # The first half of the year still had it.
+    half = json.loads(cli("report", "year", "2026", "--quarter", "Q1", "--json").output)
+    assert (half["counts"]["党支部"], half["counts"]["党小组"]) == (3, 2)
+
+
+def test_a_branch_set_up_in_november_is_scored_on_the_days_it_was_there(
+        runtime, chat, clock, cli):
+    """一支部 (on the first roster) and 派出所党支部 (set up on 16 November) hold night
+    studies on the 5th and 20th of each month, all three members at each, 2 points a time:
+    the same work. By hand, 一支部: 48 points a member against 10 × 365 ÷ 30 = 121.67,
+    100 × (0.6 + 0.4 × 0.395) = 75.8; 派出所党支部: 6 points against its 46 days' 15.33,
+    75.7. Against the whole year's reference it had 62.0, a step from 蓝 and a 约谈 in the
+    述职报告 for the same work. November's 红黄蓝榜 measures it on its 15 days, and says so."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 16, 9, 0)
+        crews = [(one, [make_member(s, one, f"甲{i}") for i in range(3)]),
+                 (new, [make_member(s, new, f"乙{i}") for i in range(3)])]
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        bind_chat(s, None, "lg", leaders=True)
+        for month in range(1, 13):
+            for day in (5, 20):
+                for branch, people in crews:
+                    if branch is new and (month, day) < (11, 20):
+                        continue
+                    night = held(s, branch, local(2026, month, day, 19, 30), type_="政治夜学")
+                    for person in people:
+                        scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: (b["score"], b["tier"]) for b in year["branches"]} == {
+        "一支部": (75.8, "黄"), "派出所党支部": (75.7, "黄")}
+    ranged = json.loads(cli("report", "--from", "2026-01-01", "--to", "2026-12-31",
+                            "--json").output)
+    assert {b["name"]: b["score"] for b in ranged["branches"]} == {
+        "一支部": 75.8, "派出所党支部": 75.7}
+    clock.set(local(2026, 12, 1, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上月", chat="lg").text
+    # November: 2 points a member against 10 × 15 ÷ 30 = 5: 100 × (0.6 + 0.4 × 0.4) = 76.
+    assert ("· 派出所党支部 76 分：活动 1 次，参与率 100.0%（3/3），人均 2 分"
+            "（在册 15 天，人均积分÷5）") in board, board
+    assert "· 一支部 76 分：活动 2 次，参与率 100.0%（6/6），人均 4 分\n" in board, board
+
+
+def test_the_members_sheet_is_the_years_roster_each_under_the_branch_they_were_in(
+        runtime, chat, clock, cli, tmp_path):
+    """8 December, 一支部's night study: 书记, 甲 and 乙 came, 2 points each. On 3 January
+    the roster moves 甲 to 二支部 and adds 丁 to 一支部. The office prints 2026 on 5 January:
+    the 党员 sheet listed 丁, who was not there in 2026, with 0 for the year, and 甲's 2
+    under 二支部, so 一支部's members summed to 4 where its 年度积分 is 6."""
+    from storage.roster import RosterRow
+    from tests.test_report_cases import night_study, roster, two_branches
+
+    seed(runtime.engine, two_branches)
+    clock.set(local(2026, 12, 8, 19, 30))
+    night_study(chat, clock, "g1", "sec", "a", "b")
+    clock.set(local(2027, 1, 3, 9, 0))
+    roster(runtime, clock, RosterRow(row=2, name="甲", branch="二支部", wecom_id="a"),
+           RosterRow(row=3, name="丁", branch="一支部", wecom_id="d"))
+    clock.set(local(2027, 1, 5, 9, 0))
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheets = load_workbook(book)
+    rows = list(sheets["党员"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[2], r[3]) for r in rows] == [
+        ("领导", None, 0), ("书记", "一支部", 2), ("甲", "一支部", 2), ("乙", "一支部", 2),
+        ("书记二", "二支部", 0), ("丙", "二支部", 0)]
+    branches = {r[0]: r for r in sheets["支部"].iter_rows(min_row=2, values_only=True)}
+    year_points = [c.value for c in sheets["支部"][1]].index("年度积分")
+    assert branches["一支部"][year_points] == sum(r[3] for r in rows if r[2] == "一支部") == 6
+    # 2027's sheet has them where they are now.
+    now = json.loads(cli("report", "year", "2027", "--json").output)
+    assert {m["name"]: m["branch"] for m in now["members"]}["甲"] == "二支部"
+    assert "丁" in {m["name"] for m in now["members"]}
+
+
+def test_a_workbook_or_document_named_for_the_other_format_is_refused(cli, tmp_path):
+    """`report year 2026 --xlsx 述职报告数据.docx` (the options swapped) wrote a workbook
+    named .docx that Word could not open, and said 已写入; a folder gave
+    「无法写入 …：Is a directory」. Each is refused in one line, and nothing is written."""
+    for args, name, said in (
+            (("report", "year", "2026", "--xlsx"), "述职报告数据.docx", "--xlsx 写出的文件应以 .xlsx 结尾"),
+            (("report", "year", "2026", "--docx"), "年度考核.xlsx", "--docx 写出的文件应以 .docx 结尾"),
+            (("report", "weekly", "--xlsx"), "周报.csv", "--xlsx 写出的文件应以 .xlsx 结尾")):
+        refused = cli(*args, str(tmp_path / name))
+        assert refused.exit_code == 2 and said in refused.output, refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+        assert not (tmp_path / name).exists()
+    folder = cli("report", "year", "2026", "--xlsx", str(tmp_path))
+    assert folder.exit_code == 2 and "是文件夹" in folder.output, folder.output
+    assert cli("report", "year", "2026", "--xlsx", str(tmp_path / "年度考核.XLSX")).exit_code == 0
+
+
+def test_the_years_workbook_says_on_its_first_sheet_when_it_was_counted_to(
+        runtime, clock, cli, tmp_path):
+    """Made on 7 December for 2026, the workbook's 汇总 gave the counts with nothing to say
+    they were to date (only the last line of the 口径 sheet did): the office reads the
+    first sheet and files it as the year's."""
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "一支部"), "张三"))
+    clock.set(local(2026, 12, 7, 10, 0))
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    rows = {r[0]: r for r in load_workbook(book)["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert rows["统计区间"][1:] == ("2026年（截至12月7日）",
+                                "2026-01-01 至 2026-12-31（区间未结束，数据截至 2026-12-07）")
+    clock.set(local(2027, 1, 4, 10, 0))
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    rows = {r[0]: r for r in load_workbook(book)["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert rows["统计区间"][1:] == ("2026年", "2026-01-01 至 2026-12-31")
+
+
+def test_the_year_says_which_branches_were_visited_less_than_they_owed(
+        runtime, clock, cli, tmp_path):
+    """At least two 调研 a branch a year: 一支部 had 2, 二支部 1, and 派出所党支部, set up
+    in September, owes 4 months' share of 2 (1) and had none. The year's report, the one
+    the 述职报告 is written from, gave each branch's count with nothing to measure it
+    against; 周报 says 年度调研未达标 with each target."""
+    from storage.models import ResearchVisit
+
+    def build(s):
+        one, two = make_branch(s, "一支部"), make_branch(s, "二支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 9, 1, 9, 0)
+        boss = make_member(s, None, "领导", role=Role.LEADER)
+        for branch, day in ((one, date(2026, 3, 4)), (one, date(2026, 9, 9)),
+                            (two, date(2026, 5, 6))):
+            s.add(ResearchVisit(leader_id=boss.id, branch_id=branch.id, visited_on=day,
+                                logged_at=local(2026, day.month, day.day, 18, 0)))
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    data = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: (b["visits"], b["visit_target"]) for b in data["branches"]} == {
+        "一支部": (2, 2), "二支部": (1, 2), "派出所党支部": (0, 1)}
+    markdown = cli("report", "year", "2026").output
+    assert "**年度调研未达标**：二支部（1/2）、派出所党支部（0/1）" in markdown, markdown
+    book = tmp_path / "年度考核.xlsx"
+    assert cli("report", "year", "2026", "--xlsx", str(book)).exit_code == 0
+    sheet = load_workbook(book)["支部"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert (rows["二支部"]["调研"], rows["二支部"]["调研目标"]) == (1, 2)
+    rate = sheet.cell(row=2, column=header.index("参与率") + 1)
+    assert rate.number_format == "0.0%"
+
+
+def test_a_period_that_has_not_begun_is_refused(runtime, clock, cli, tmp_path):
+    """`report year 2027` typed on 7 December 2026 (the assessment year mistaken) gave a
+    table of noughts headed 2027年（截至12月7日）, a date before the year it names, and
+    wrote a workbook of them. Refused in one line; this year and any range begun are not."""
+    clock.set(local(2026, 12, 7, 10, 0))
+    for args in (("report", "year", "2027"), ("report", "year", "2027", "--xlsx",
+                                             str(tmp_path / "2027.xlsx")),
+                 ("report", "weekly", "--week", "2026-W51"),
+                 ("report", "--from", "2026-12-08", "--to", "2026-12-31")):
+        refused = cli(*args)
+        assert refused.exit_code == 2, refused.output
+        assert "还没有到（今天是 2026-12-07）" in refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+    assert not (tmp_path / "2027.xlsx").exists()
+    for args in (("report", "year", "2026"), ("report", "weekly", "--week", "2026-W50"),
+                 ("report", "--from", "2026-12-07", "--to", "2026-12-31")):
+        assert cli(*args).exit_code == 0

@@ -376,3 +376,25 @@ def test_a_leader_s_bureau_board_never_cuts_inside_a_tie(runtime, chat):
     seed(runtime.engine, scene)
     lines = chat.say("boss", "排行榜 本月").text.splitlines()
     assert lines[8:10] == ["8. 党员07（八支部）2 分", "另有 4 人并列第 9 名（1 分）"]
+
+
+def test_workbooks_keep_their_header_row_in_sight(runtime, settings, clock, tmp_path):
+    """The office scrolls a bureau's branches and every member in the year's 党员 sheet to
+    fill in the 考核 table: the row saying which column is 出席 and which 缺席 scrolled away
+    with the rest. Each sheet with a header row keeps it frozen; 说明 has none."""
+    from bot.domain.points import date_range
+    from storage import yearly
+
+    seed(runtime.engine, theme_day_branch)
+    clock.set(local(2027, 1, 4, 9, 0))
+    with Session(runtime.engine) as session:
+        report = report_for(session, settings, runtime)
+        figures = yearly.build_year(session, period=date_range(date(2026, 1, 1),
+                                                               date(2026, 12, 31), SHANGHAI),
+                                    now=clock.now(), tz=SHANGHAI, rules=runtime.rules)
+    weekly = load_workbook(write_xlsx(report, tmp_path / "week.xlsx"))
+    assert {s.title: s.freeze_panes for s in weekly.worksheets} == {
+        "支部": "A2", "党员": "A2", "说明": None}
+    year = load_workbook(yearly.write_xlsx(figures, tmp_path / "year.xlsx"))
+    assert {s.title: s.freeze_panes for s in year.worksheets} == {
+        "汇总": "A2", "支部": "A2", "党员": "A2", "先锋党员": "A2", "口径": "A2"}

@@ -29,9 +29,18 @@ def _runtime():
     return cli.get_runtime()
 
 
-def _write_file(write, path: Path) -> None:
+def _write_file(write, path: Path, suffix: str) -> None:
     from bot.cli import write_file
 
+    option = f"--{suffix.lstrip('.')}"
+    if path.is_dir():
+        typer.echo(f"{option} 要写文件名，{path} 是文件夹：例如 {path / ('年度考核' + suffix)}",
+                   err=True)
+        raise typer.Exit(2)
+    if path.suffix.lower() != suffix:
+        # 年度考核.docx from --xlsx was a workbook Word could not open, the options swapped.
+        typer.echo(f"{option} 写出的文件应以 {suffix} 结尾，收到「{path.name}」", err=True)
+        raise typer.Exit(2)
     write_file(write, path, what="报告")
 
 
@@ -42,6 +51,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
     if as_json and xlsx is not None:
         typer.echo("--json 和 --xlsx 只能选一个", err=True)
         raise typer.Exit(2)
+    _not_ahead(runtime, period)
     before = previous_period(period)
     with session_scope(runtime.engine) as session:
         report = build_report(session, start=period.start, end=period.end,
@@ -50,7 +60,7 @@ def emit(runtime, period: Period, *, as_json: bool, xlsx: Path | None) -> None:
                               rules=runtime.rules, title=period.label, now=runtime.clock.now())
         no_roster = _no_roster(session)
     if xlsx is not None:
-        _write_file(lambda: write_xlsx(report, xlsx), xlsx)
+        _write_file(lambda: write_xlsx(report, xlsx), xlsx, ".xlsx")
         typer.echo(f"已写入 {xlsx}")
     elif as_json:
         typer.echo(render_json(report))
@@ -70,6 +80,16 @@ def _no_roster(session) -> bool:
     from storage.models import Branch
 
     return session.exec(select(Branch.id).limit(1)).first() is None
+
+
+def _not_ahead(runtime, period: Period) -> None:
+    """A period that has not begun has nothing to count: `report year 2027` typed in
+    December gave a table of noughts headed 2027年（截至12月7日）."""
+    today = runtime.clock.now().astimezone(runtime.settings.tz).date()
+    first = period.start.astimezone(runtime.settings.tz).date()
+    if first > today:
+        typer.echo(f"统计区间从 {first} 开始，还没有到（今天是 {today}）", err=True)
+        raise typer.Exit(2)
 
 
 def _date(text: str, option: str) -> date:
@@ -166,14 +186,16 @@ def emit_year(runtime, period: Period, *, as_json: bool, xlsx: Path | None,
     if sum((as_json, xlsx is not None, docx is not None)) > 1:
         typer.echo("--json、--xlsx 和 --docx 只能选一个", err=True)
         raise typer.Exit(2)
+    _not_ahead(runtime, period)
     with session_scope(runtime.engine) as session:
         figures = yearly.build_year(session, period=period, now=runtime.clock.now(),
-                                    tz=runtime.settings.tz, rules=runtime.rules)
+                                    tz=runtime.settings.tz, rules=runtime.rules,
+                                    visit_target=runtime.settings.visit_target_per_year)
     if xlsx is not None:
-        _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx)
+        _write_file(lambda: yearly.write_xlsx(figures, xlsx), xlsx, ".xlsx")
         typer.echo(f"已写入 {xlsx}（汇总、支部、党员 {len(figures.members)} 人、先锋党员、口径）")
     elif docx is not None:
-        _write_file(lambda: yearly.write_docx(figures, docx), docx)
+        _write_file(lambda: yearly.write_docx(figures, docx), docx, ".docx")
         typer.echo(f"已写入 {docx}")
     elif as_json:
         typer.echo(yearly.render_json(figures))
@@ -191,8 +213,11 @@ def _year_period(year: str | None, quarter: str | None, first: str | None, last:
             typer.echo("年份/--quarter 与 --from/--to 只能选一种", err=True)
             raise typer.Exit(2)
         return _range(first, last, tz)
-    if year is None or not year.isdigit() or not 2000 <= int(year) <= 2100:
+    if year is None or not year.isdigit() or len(year) != 4:
         typer.echo(f"年份应为四位数字，例如 djbot report year 2026，收到「{year or ''}」", err=True)
+        raise typer.Exit(2)
+    if not 2000 <= int(year) <= 2100:  # 1999 is four digits: said so, it was told it was not
+        typer.echo(f"年份应在 2000 到 2100 之间，收到「{year}」", err=True)
         raise typer.Exit(2)
     number = int(year)
     if quarter is None:
