@@ -545,6 +545,9 @@ class CommandRegistry:
             return None, text
         if command.acts and (asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
             return None, text  # 结束了吗, 确认缺席？: asked, not done
+        if (rest_ and command.name == CHECK_IN_WORD and _WHETHER_CHECK_IN.search(text)
+                and (help_ := self.get(HELP_WORD)) is not None):
+            return help_, command.name  # 签到吗, 来了吗: how it is done, nobody counted
         if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
             # is not set off by a question about it (结束成功, 确认成功: refused, as written).
@@ -1095,6 +1098,12 @@ _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sente
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
 _TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
+# Asked whether to check in (签到吗, 今天签到吗, 打卡吗: is there one?) or whether others
+# have come (来了吗, 到了没): nobody is counted for asking. 签到了吗 and 签到没 ask of one's
+# own check-in and still count the asker (see Command.acts).
+_WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|呢)"
+                               r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
+CHECK_IN_WORD = "签到"
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

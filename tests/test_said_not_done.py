@@ -38,6 +38,17 @@ def test_not_here_yet_is_no_check_in(runtime, chat, clock, said):
     assert _records(runtime) == []
 
 
+@pytest.mark.parametrize("said", ["签到吗？", "签到吗", "今天签到吗", "打卡吗", "来了吗？", "到了吗",
+                                  "来了没"])
+def test_asking_whether_to_check_in_is_no_check_in(runtime, chat, clock, said):
+    """签到吗？ (is there one to check in to?) and 来了吗 (asked of others) checked the asker
+    in: a member at home reading the notice was counted present."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("li", said, chat="g1")
+    assert "签到成功" not in reply.text and "用法：签到" in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
 @pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到",
                                   "我也要签到", "我也要打卡", "我马上签到"])
 def test_here_is_a_check_in_still(runtime, chat, clock, said):
