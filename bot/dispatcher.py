@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import clean, ends_in_question, pleasantry
+from bot.domain.text import SEPARATORS, clean, ends_in_question, pleasantry
 from bot.pglane import PipelineLane
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
@@ -507,6 +507,10 @@ class Dispatcher:
                 return Reply.error(signed[0].for_another.format(name=signed[1])), signed[0].name
         if command is None:
             said = pleasantry(text)
+            if said is None and self.registry.suggest(text) is None:
+                # 收到，会准时参加: the acknowledgement answered, what follows it is no command.
+                head, *tail = SEPARATORS.split(text, maxsplit=1)
+                said = pleasantry(head) if tail and tail[0] else None
             if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
                 return Reply(said), None
             return Reply.error(self._unknown(text)), None

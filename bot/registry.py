@@ -974,7 +974,11 @@ class CommandRegistry:
         only suggested: a record is made by the member's own 请假."""
         if _CANT_COME.search(text) and self.get("请假") is not None:
             return f"请假 {text}" if len(text) <= 30 else "请假 原因"
-        head, _ = _first_word(text)
+        head, tail = _first_word(text)
+        if tail and pleasantry(head) is not None:
+            # 收到，会准时参加: 收到 is one letter from 报到, and acknowledges, it is no slip;
+            # what follows may be one (收到，签道).
+            return self.suggest(tail)
         words = [w for c in self.commands for w in (c.name, *c.aliases)]
         meant = closest_word(head, words)
         denied = _NOT_NOW.search(head) or _SOON_SAID.search(head)
