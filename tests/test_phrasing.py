@@ -1222,6 +1222,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假通过了没', m('我的请假')),  # where one's own stands
     ('我请的假批了吗', m('我的请假')),
     ('请假 批了吗', m('我的请假')),  # where one's own stands
+    # Whether the missed study is made up (请假 能补吗 was leave with the reason 能补吗).
+    ('请假 能补吗', m('帮助', command='请假')),
+    ('请假 要补学吗', m('帮助', command='请假')),
+    ('请假后要补课吗', m('帮助', command='请假')),
+    ('请假 给孩子补课', m('请假', reason='给孩子补课')),
     # A reason that ends like a question is still a reason (they were help, nothing kept).
     ('请假 家里有事能批吗', m('请假', reason='家里有事能批吗')),
     ('请假 出差不知多久', m('请假', reason='出差不知多久')),

@@ -182,11 +182,12 @@ _ASKS = re.compile(r"(?:吗|么|没|没有|可以不|行不)$|谁|多久|多长�
                    r"请几天|最多几天")
 _ASKS_MAX_CHARS = 12
 # What a question about the command itself is made of: asking, approving, its rules and
-# its effect (要提前多久, 会扣分吗, 需要写什么, 后还要签到吗). A word with anything else in it
-# says why (家里有事能批吗, 出差不知多久, 值班谁也替不了): a reason, however it ends.
+# its effect (要提前多久, 会扣分吗, 需要写什么, 后还要签到吗, 能补吗, 要补学吗). A word with
+# anything else in it says why (家里有事能批吗, 出差不知多久, 值班谁也替不了): a reason,
+# however it ends.
 _ABOUT_ITSELF = frozenset(
     "吗么没有不呢了吧啊呀嘛要需会能可以得该还用后先再也就都是否请批准审通过谁找书记委员领导"
-    "提前多久长时间几天前最少算缺席扣分影响写什么啥原因在哪里儿怎样如何行好签到一下求办")
+    "提前多久长时间几天前最少算缺席扣分影响写什么啥原因在哪里儿怎样如何行好签到一下求办补学课")
 
 
 def only_asks(word: str) -> bool:
