@@ -974,6 +974,13 @@ class CommandRegistry:
         only suggested: a record is made by the member's own 请假."""
         if _CANT_COME.search(text) and self.get("请假") is not None:
             return f"请假 {text}" if len(text) <= 30 else "请假 原因"
+        words = SEPARATOR_RE.split(text)
+        leave = self.get("请假")
+        if leave is not None and any(_without_particle(w) == leave.name for w in words[1:]):
+            # 今晚执勤，请假: the reason first. Shown how, never taken: 周强 请假 值班 may be
+            # for another, which 请假 then refuses by name.
+            said = " ".join(w for w in words if _without_particle(w) != leave.name)
+            return f"{leave.name} {said}" if len(said) <= 30 else f"{leave.name} 原因"
         head, tail = _first_word(text)
         if tail and pleasantry(head) is not None:
             # 收到，会准时参加: 收到 is one letter from 报到, and acknowledges, it is no slip;

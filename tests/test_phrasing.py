@@ -1193,6 +1193,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('晚到十分钟', '没有这个指令'),
     ('来晚了', '你是想发送「来了」吗'),
     ('我在值班，去不了', '你是想发送「请假 我在值班，去不了」吗'),
+    # The reason said before 请假 (今晚执勤，请假): told how it is written, never recorded
+    # (it was 没有这个指令 with no way shown, 周强 请假 值班 told 你是想发送「周报」吗).
+    ('今晚执勤，请假', '你是想发送「请假 今晚执勤」吗'),
+    ('出差，请假了', '你是想发送「请假 出差」吗'),
+    ('周强 请假 值班', '你是想发送「请假 周强 值班」吗'),  # whose: the handler tells
     ('今晚值班参加不了', '你是想发送「请假 今晚值班参加不了」吗'),
     # A question about 请假 is answered with its help (where one's own stands: 我的请假),
     # never recorded as leave (请假批了吗 was leave with the reason 批了吗); 签到在哪里
