@@ -558,6 +558,7 @@ COMMAND_PAIR = Command(
     summary="结对帮扶：红档支部带蓝档支部；不带参数查看结对情况和建议",
     handler=pair,
     args=(branch("strong", "强支部", optional=True), branch("weak", "弱支部", optional=True)),
+    aliases=("结对帮扶",),  # the measure's name (抓两头带中间, 结对帮扶), as leaders say it
     roles=LEADERS,
     example="结对 城关 刑侦",
     capability="committee",

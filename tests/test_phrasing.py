@@ -1094,6 +1094,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('确认 先锋党员 李秀英', m('确认', what='先锋党员 李秀英')),
     ('结对 城关 刑侦', m('结对', strong='城关派出所党支部', weak='刑侦大队党支部')),
     ('结对', m('结对', strong=None, weak=None)),
+    # 结对帮扶, the measure's own name, was refused as 没有找到支部「帮扶」.
+    ('结对帮扶', m('结对', strong=None, weak=None)),
+    ('结对帮扶 城关 刑侦', m('结对', strong='城关派出所党支部', weak='刑侦大队党支部')),
     ('三会一课', m('三会一课', branch=None)),
     ('三会一课 城关', m('三会一课', branch='城关派出所党支部')),
     ('讲师', m('讲师', action=None, name=None, title=None)),
