@@ -543,8 +543,12 @@ class CommandRegistry:
         # a command: 签到 alone, the busiest message, pays nothing for it.
         if rest_ and pleasantry(text) is not None:
             return None, text
-        if command.acts and (asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
-            return None, text  # 结束了吗, 确认缺席？: asked, not done
+        if (command.acts or command.for_another is not None and text.startswith("@")) and (
+                asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
+            # 结束了吗, 确认缺席？: asked, not done. @李明 签到了吗: asked of whom it
+            # mentions (the bot's own @ is gone by now), never the asker's check-in, as
+            # 签到了吗 alone is.
+            return None, text
         if (rest_ and command.name == CHECK_IN_WORD and _WHETHER_CHECK_IN.search(text)
                 and (help_ := self.get(HELP_WORD)) is not None):
             return help_, command.name  # 签到吗, 来了吗: how it is done, nobody counted

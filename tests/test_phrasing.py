@@ -771,6 +771,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('签到。。。', m('签到')),
     ('@党建助手 签到了', m('签到')),
     ('@党建助手签到！', m('签到')),
+    # Asked of those it mentions (a secretary asking the bot of them): it checked the
+    # secretary in. The bot's own @ is gone before this (@党建助手 签到了吗 still counts).
+    ('@李明 @周强 签到了吗', '没有这个指令'),
+    ('@李明 签到了没？', '没有这个指令'),
+    ('@李明 签到了吗', '没有这个指令'),
+    ('@党建助手 签到了吗', m('签到')),
+    ('@王书记 签到', m('签到')),  # whom the member speaks to, as they check in
     ('签到，到了', '「签到」后面不用写别的，收到了「到了」'),
     ('到了到了到了', m('签到')),
     ('已到！', m('签到')),

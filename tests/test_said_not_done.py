@@ -49,6 +49,15 @@ def test_asking_whether_to_check_in_is_no_check_in(runtime, chat, clock, said):
     assert _records(runtime) == []
 
 
+@pytest.mark.parametrize("said", ["@李明 签到了吗", "@李明 @张强 签到了没？", "@党建助手 @李明 签到了吗"])
+def test_asking_whether_others_checked_in_checks_nobody_in(runtime, chat, clock, said):
+    """@李明 签到了吗, the secretary asking the bot of 李明, checked the secretary in."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("sec", said, chat="g1")
+    assert "签到成功" not in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
 @pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到",
                                   "我也要签到", "我也要打卡", "我马上签到"])
 def test_here_is_a_check_in_still(runtime, chat, clock, said):
