@@ -978,6 +978,12 @@ class CommandRegistry:
         only suggested: a record is made by the member's own 请假."""
         if _CANT_COME.search(text) and self.get("请假") is not None:
             return f"请假 {text}" if len(text) <= 30 else "请假 原因"
+        asked_of = _OTHERS_CHECKED_IN.match(text)
+        who = asked_of["who"] if asked_of is not None else None
+        if (asked_of is not None and self.get(_MISSING_WORD) is not None
+                and not (who and (self.get(who) or self.get(who + CHECK_IN_WORD)))):
+            # 张三签到了吗, @李明 签到了吗: who has not is 未签到's (截止签到了吗 is not)
+            return _MISSING_WORD
         words = SEPARATOR_RE.split(text)
         leave = self.get("请假")
         if leave is not None and any(_without_particle(w) == leave.name for w in words[1:]):
@@ -1119,6 +1125,11 @@ _TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
 _WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|呢)"
                                r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
 CHECK_IN_WORD = "签到"
+# Asked whether others have checked in (张三签到了吗, @李明 @周强 签到了没, 大家都签到了吗):
+# 未签到 answers it. 我签到了吗 is the asker's own (a check-in), 今天要签到吗 asks whether to.
+_OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"
+                                r"(?:今天|今晚|都)?签到了(?:吗|么|嘛|没有?)[啊呀哈]*$")
+_MISSING_WORD = "未签到"
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

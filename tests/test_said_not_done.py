@@ -54,7 +54,7 @@ def test_asking_whether_others_checked_in_checks_nobody_in(runtime, chat, clock,
     """@李明 签到了吗, the secretary asking the bot of 李明, checked the secretary in."""
     _under_way(runtime, clock, (19, 30))
     reply = chat.say("sec", said, chat="g1")
-    assert "签到成功" not in reply.text, (said, reply.text)
+    assert "签到成功" not in reply.text and "「未签到」" in reply.text, (said, reply.text)
     assert _records(runtime) == []
 
 
