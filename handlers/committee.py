@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, find_leading_day, find_record_day
-from bot.domain.text import cn_number, match_name
+from bot.domain.text import asked_in_place, cn_number, match_name, still_to_come
 from bot.registry import (
     LEADERS,
     Command,
@@ -101,7 +101,14 @@ def record_talk(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> R
     branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
     if branch is None:
         return problem  # type: ignore[return-value]
-    parsed, wrong = parse_talk(args["details"] or "", ctx.local_now.date())
+    said = (args["details"] or "").strip()
+    if asked_in_place(said):  # 约谈 二支部 要约谈吗: recorded as a talk, the question its problem
+        return Reply.error("像是在问，这次没有记录。已记的约谈请发送「约谈记录」，"
+                           "各支部的档次请发送「红黄蓝榜」。")
+    if (later := still_to_come(said)) is not None:  # 约谈 二支部 下周: still to be held
+        return Reply.error(usage_text(
+            COMMAND_TALK, f"「{later}」是还没进行的约谈，这次没有记录；约谈后再记"))
+    parsed, wrong = parse_talk(said, ctx.local_now.date())
     if parsed is None:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed

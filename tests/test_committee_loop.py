@@ -127,6 +127,11 @@ def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtim
     ("约谈 二支部 明天 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 下周一 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 2月30日 问题 参与率低", "日期「2月30日」不存在"),
+    # Asked, or still to come: it was recorded as a talk today, the question its problem.
+    ("约谈 二支部 要约谈吗", "没有记录"),
+    ("约谈 二支部 约谈过吗", "没有记录"),
+    ("约谈 二支部 下周", "没有记录"),
+    ("约谈 二支部 准备约谈", "没有记录"),
     ("结对 一支部", "请写出两个支部"),
     ("结对 一支部 一支部", "不能和自己结对"),
     ("整改完成 十二", "没有编号为 12 的整改事项"),

@@ -230,6 +230,28 @@ def remarks_on(word: str) -> bool:
             and (_REMARK.fullmatch(word) is not None or STATUS_SAID.fullmatch(word) is not None))
 
 
+# Said where a record's words go (调研 城关 几次了, 约谈 城关 要约谈吗): asked, not told.
+_ASKED_IN_PLACE = re.compile(r"\S{0,8}?(?:吗|么|嘛|呢|几次了?|多少次|次数)[啊呀哈]*")
+# Said first there, these put what is recorded still to come (调研 城关 下周, 计划下周去,
+# 准备约谈); after what was found (发现问题 1 下周回访) a plan is part of the note.
+# A day named after 下周 or 下个月 (下周一, 下月5号) is the date's to read and refuse.
+_STILL_TO_COME = re.compile(r"(?:下周|下个?星期|下个?礼拜|下个?月)(?![\d一二三四五六七八九十日天])"
+                            r"|下次|下回|过几天|改天|择日"
+                            # 计划下周去, 准备约谈, 拟于下周; not 计划落实到位 (a note)
+                            r"|(?:计划|准备|打算|拟)(?:于|在)?(?:去|下|明|后|过|到|前往|约谈|调研)")
+
+
+def asked_in_place(words: str) -> bool:
+    """Whether the words of a record (a visit's details, a talk's problems) only ask."""
+    return _ASKED_IN_PLACE.fullmatch(words.strip()) is not None
+
+
+def still_to_come(words: str) -> str | None:
+    """The word that opens a record's words and says it has not happened yet, or None."""
+    words = words.strip()
+    return SEPARATORS.split(words, maxsplit=1)[0] if _STILL_TO_COME.match(words) else None
+
+
 def split_words(text: str) -> list[tuple[str, int]]:
     """The words of an argument text with where each starts (so the rest of the line
     can be taken as written, commas and all)."""
