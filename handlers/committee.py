@@ -379,6 +379,8 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
         return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限：{wrong}"))
     if not text:
         return Reply.error(usage_text(COMMAND_PROBLEM, "请依次写出责任人和问题，期限写在最后（如 12月底前）"))
+    if asked_in_place(text):  # 整改 二支部 赵六 要整改吗: registered, and 赵六 told privately
+        return Reply.error("像是在问，这次没有记录。未完成的整改事项请发送「整改」。")
     if due is not None and due < ctx.local_now.date():
         return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限 {due.month}月{due.day}日已过，"
                                       "请写今天以后的日期，如 12月底前"))
