@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import SEPARATORS, clean, ends_in_question, pleasantry
+from bot.domain.text import PARTICLES, SEPARATORS, clean, ends_in_question, pleasantry
 from bot.pglane import PipelineLane
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
@@ -578,12 +578,21 @@ class Dispatcher:
             # 查一下周强的积分 was answered with the asker's own, as if asked.
             return ("只能查看自己的积分：发送「积分」或「积分明细」。"
                     "本支部的排名请发送「排行榜」。")
+        first = SEPARATORS.split(text, maxsplit=1)[0]
+        asked = self.registry.get(first) or self.registry.get(_ASKED_END.sub("", first))
+        if asked is not None and asked.acts:
+            # 补签 张强 可以吗, 结束？: a command asked about, which a question never sets off;
+            # it exists, and is told how it is given.
+            return (f"像是在问，这次没有执行「{asked.name}」。需要时请直接发送，"
+                    f"例如：{asked.example or asked.name}")
         meant = self.registry.suggest(text)
         if meant is not None:
             return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
         return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
 
 
+# How a command asked about ends (结束了吗, 确认缺席了么): what is left is the command.
+_ASKED_END = re.compile(f"(?:{PARTICLES.pattern})$")
 # Another's points asked for (周强的积分, 看看李明的积分明细): each member sees their own.
 _ANOTHERS_POINTS = re.compile(r"(?<!我)(?<!自己)的(?:积分|积分明细|得分|分数)")
 

@@ -86,6 +86,18 @@ def test_saying_it_is_over_ends_it_still(runtime, chat, clock, said):
     assert "已结束" in chat.say("sec", said, chat="g1").text, said
 
 
+@pytest.mark.parametrize("said, example", [("补签 张强 可以吗", "补签 "), ("补签 张强？", "补签 "),
+                                            ("确认缺席？", "确认缺席"), ("结束？", "结束"),
+                                            ("结束了吗", "结束")])
+def test_a_command_asked_about_is_told_how_not_that_it_does_not_exist(runtime, chat, clock, said,
+                                                                      example):
+    """补签 张强 可以吗 was answered 「没有「补签」这个指令。你是想发送「补签」吗？」."""
+    _under_way(runtime, clock, (21, 10))
+    reply = chat.say("sec", said, chat="g1")
+    assert "这个指令" not in reply.text and f"例如：{example}" in reply.text, reply.text
+    assert [r for r in _records(runtime) if r[3] != "leave"] == []
+
+
 @pytest.mark.parametrize("said", ["先别确认缺席", "确认缺席？", "确认缺席?"])
 def test_holding_off_or_asking_confirms_no_absence(runtime, chat, clock, said):
     _under_way(runtime, clock, (21, 10))  # ended at 21:00, absences still to confirm
