@@ -991,6 +991,9 @@ class CommandRegistry:
             # for another, which 请假 then refuses by name.
             said = " ".join(w for w in words if _without_particle(w) != leave.name)
             return f"{leave.name} {said}" if len(said) <= 30 else f"{leave.name} 原因"
+        spelled = _SPELLED.get(SEPARATOR_RE.sub("", text).casefold())
+        if spelled is not None and self.get(spelled) is not None:
+            return spelled  # qiandao, sign in: told the word, never taken for it
         head, tail = _first_word(text)
         if tail and pleasantry(head) is not None:
             # 收到，会准时参加: 收到 is one letter from 报到, and acknowledges, it is no slip;
@@ -1130,6 +1133,10 @@ CHECK_IN_WORD = "签到"
 _OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"
                                 r"(?:今天|今晚|都)?签到了(?:吗|么|嘛|没有?)[啊呀哈]*$")
 _MISSING_WORD = "未签到"
+# The commands members use most, spelled in pinyin or English by one without Chinese input
+# at hand (qd, typed in a hurry, is 签到's own alias).
+_SPELLED = {"qiandao": "签到", "signin": "签到", "checkin": "签到", "daka": "签到",
+            "qingjia": "请假", "jifen": "积分", "xuexi": "学习", "bangzhu": "帮助"}
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")

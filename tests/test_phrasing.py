@@ -235,6 +235,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到[强]", m("签到")),
     ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
     ("qd", m("签到")),  # the letters typed for 签到 in a hurry
+    # Spelled out in pinyin or English: told the word (they were 没有这个指令, no way shown).
+    ("qiandao", "你是想发送「签到」吗"),
+    ("Qian dao", "你是想发送「签到」吗"),
+    ("sign in", "你是想发送「签到」吗"),
+    ("Check in", "你是想发送「签到」吗"),
+    ("qingjia", "你是想发送「请假」吗"),
+    ("jifen", "你是想发送「积分」吗"),
     ("QD", m("签到")),
     ("簽到", m("签到")),  # traditional input: the command word folded, not 报到 suggested
     ("請假 值班", m("请假", reason="值班")),
