@@ -114,7 +114,9 @@ def test_an_acknowledgement_with_words_after_it_is_not_told_to_check_in(runtime,
     _branch(runtime, NIGHT_STUDY)
     clock.set(local(2026, 12, 8, 19, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
-    for said in ("收到，会准时参加", "收到，准时参加", "好的，准时参加", "收到 按时参加"):
+    for said in ("收到，会准时参加", "收到，准时参加", "好的，准时参加", "收到 按时参加",
+                 # how a bureau's chats acknowledge a notice (were 没有「收悉」这个指令)
+                 "已收到", "收悉", "已知悉", "知悉", "已收到，坚决落实"):
         reply = chat.say("li", said, chat="g1")
         assert (reply.text, reply.is_error) == ("好的。", False), (said, reply.text)
     # A slip after the acknowledgement is still told what was meant.
