@@ -750,6 +750,8 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
+        if is_particle(arguments) and not arguments.endswith(_QUESTION_ENDS):
+            arguments = ""  # 明天不请假了: tomorrow's leave, not one of 「明天 了」 (吗 still asks)
         if command.takes_day and period is None:
             # 明天学习 党史 1小时: the day goes to the handler, which refuses one to come (it
             # was dropped, and the study recorded today with its points).
@@ -1157,6 +1159,9 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
               "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请",
+              # 销假怎么销 took the leave back: how to undo or make up, asked
+              "怎么销", "怎么撤", "怎么撤回", "怎么撤销", "怎么取消", "怎么补", "怎么改",
+              "怎么更正",
               # 签到在哪里 asks where to, never checks in one who may be elsewhere;
               # 学习资料在哪 asks for them, not for 学习 of a kind called 资料在哪.
               "在哪", "在哪里", "在哪儿")

@@ -335,6 +335,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("今天签到", m("签到")),  # a command that takes nothing drops the day
     ("我不请假了", m("销假")),
     ("不请假了", m("销假")),
+    # How to take it back, asked (销假怎么销 took the leave back), and the day said first.
+    ("销假怎么销", m("帮助", command="销假")),
+    ("请假怎么撤回", m("帮助", command="请假")),
+    ("补签怎么补", m("帮助", command="补签")),
+    ("明天不请假了", m("销假", which="明天")),  # was which='明天 了': 没有找到…明天 了的请假
     ("查看积分", m("积分")),
     ("／请假 值班", m("请假", reason="值班")),
     ("请假", "缺少请假原因"),
