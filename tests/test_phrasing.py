@@ -964,6 +964,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('撤销', m('撤销', reason=None)),
     ('撤销 分钟数写错了', m('撤销', reason='分钟数写错了')),
     ('撤销学习', m('撤销', reason='学习')),
+    # The study named first (学习撤销 was 学习 of a kind called 撤销: 缺少学习时长).
+    ('学习撤销', m('撤销', reason='学习')),
+    ('学习撤销了', m('撤销', reason='学习')),
+    ('调研撤销', m('撤销', reason='调研')),
     ('撤销 学习记录', m('撤销', reason='学习记录')),
     # 评价, 积分, 排行榜
     ('评价 5分，很有收获', m('评价', score=5, comment='很有收获')),
