@@ -1012,9 +1012,10 @@ class CommandRegistry:
 
 # Words people put before a command: 我要签到, 帮我看看积分, 查一下积分; longest first.
 # 忘记签到了 is 签到: still in its window it counts, past it the reply says to ask for 补签.
-_FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看", "查看",
-            "查询", "看下", "查下", "已经", "忘记", "忘了", "本人", "申请", "我", "查", "看",
-            "已", "想", "先")
+# 发一下周报: what a leader asks for, as 周报发我一下 asks it after.
+_FILLERS = ("看一下", "查一下", "发一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看",
+            "查看", "查询", "看下", "查下", "发下", "已经", "忘记", "忘了", "本人", "申请", "我",
+            "查", "看", "已", "想", "先")
 # After these, 到 is the verb's own (看到了, 查到了, 想到了: seen, found, thought of), never
 # 签到's 到.
 _SEEING = ("看", "查", "看看", "查看", "看下", "查下", "想", "我想")

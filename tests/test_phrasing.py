@@ -194,6 +194,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("结束了吗啊", "没有这个指令"),
     ("没来的人", m("未签到", branch=None)),  # not 「请假的人」, one letter away
     ("周报发我一下", m("周报", week=None)),
+    ("发一下周报", m("周报", week=None)),  # was 没有这个指令
+    ("发下红黄蓝榜", m("红黄蓝榜", period=None)),
+    ("发一下上周周报", m("周报", week="上周")),
     ("红黄蓝榜怎么算的", m("积分规则")),  # not 红黄蓝榜 for the period 怎么算的
     # Forgot: 签到 still counts in its window, and past it says to ask for 补签.
     ("忘记签到了", m("签到")),
