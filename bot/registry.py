@@ -1007,6 +1007,8 @@ class CommandRegistry:
         if meant is not None and denied is not None and denied.group() not in meant and (
                 meant in _ARRIVING or self._by_word[meant].acts):
             return None  # 我不来了, 还没结束: not to be told to send 我来了 or 活动结束
+        if meant is not None and "家" in head and self._by_word[meant].for_another is not None:
+            return None  # 我到家了, 我回家了: one at home is not to be told to check in
         return meant
 
 

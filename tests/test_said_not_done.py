@@ -49,6 +49,15 @@ def test_asking_whether_to_check_in_is_no_check_in(runtime, chat, clock, said):
     assert _records(runtime) == []
 
 
+@pytest.mark.parametrize("said", ["我到家了", "我回家了", "已经到家了"])
+def test_home_is_not_answered_with_a_check_in(runtime, chat, clock, said):
+    """我到家了 was asked 「你是想发送「我来了」吗？」: one at home invited to check in."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("li", said, chat="g1")
+    assert "你是想发送" not in reply.text and "签到成功" not in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
 @pytest.mark.parametrize("said", ["@李明 签到了吗", "@李明 @张强 签到了没？", "@党建助手 @李明 签到了吗"])
 def test_asking_whether_others_checked_in_checks_nobody_in(runtime, chat, clock, said):
     """@李明 签到了吗, the secretary asking the bot of 李明, checked the secretary in."""
