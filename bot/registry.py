@@ -1080,8 +1080,10 @@ def _without_particle(head: str) -> str:
 # courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
-# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好).
-_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?")
+# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好), or the
+# greeting of the hour or to all (早上好，签到; 大家好; 各位领导好).
+_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?"
+                        r"|(?:早上|上午|中午|下午|晚上|大家|各位|各位领导|领导们)好")
 _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
