@@ -752,6 +752,8 @@ class CommandRegistry:
             return None
         if is_particle(arguments) and not arguments.endswith(_QUESTION_ENDS):
             arguments = ""  # 明天不请假了: tomorrow's leave, not one of 「明天 了」 (吗 still asks)
+        if arguments in _ASKING and not command.acts and all(a.optional for a in command.args):
+            arguments = ""  # 本月积分多少: asked of what it shows, as 积分多少 is
         if command.takes_day and period is None:
             # 明天学习 党史 1小时: the day goes to the handler, which refuses one to come (it
             # was dropped, and the study recorded today with its points).
