@@ -552,9 +552,11 @@ class CommandRegistry:
         if (rest_ and command.name == CHECK_IN_WORD and _WHETHER_CHECK_IN.search(text)
                 and (help_ := self.get(HELP_WORD)) is not None):
             return help_, command.name  # 签到吗, 来了吗: how it is done, nobody counted
-        if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
+        if (rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts
+                and (command.for_another is None or rest_ in _OWN_DONE_ASKED)):
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
-            # is not set off by a question about it (结束成功, 确认成功: refused, as written).
+            # is not set off by a question about it (结束成功, 确认成功: refused, as written),
+            # nor 签到 by one about it rather than one's own (签到几分, 签到安排: refused).
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
@@ -1158,6 +1160,8 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
                      # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
                      "成功了没", "成功没有"})
+# Of those, what asks whether one's own is done (我签到了没, 签到成功了吗): 签到 counts the asker.
+_OWN_DONE_ASKED = frozenset({"没", "没有", "成功", "成功没", "成功了吗", "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
