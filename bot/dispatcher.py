@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.context import Ctx, QuickCtx
 from bot.core import IncomingMessage, NotAdmitted, Reply
 from bot.domain.rules import Rules
-from bot.domain.text import clean, ends_in_question, pleasantry
+from bot.domain.text import PARTICLES, SEPARATORS, clean, ends_in_question, pleasantry
 from bot.pglane import PipelineLane
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, ParseEnv, shorten, usage_text
 from bot.writer import LockHeld, LoopLane, MessageWriter
@@ -507,6 +507,10 @@ class Dispatcher:
                 return Reply.error(signed[0].for_another.format(name=signed[1])), signed[0].name
         if command is None:
             said = pleasantry(text)
+            if said is None and self.registry.suggest(text) is None:
+                # 收到，会准时参加: the acknowledgement answered, what follows it is no command.
+                head, *tail = SEPARATORS.split(text, maxsplit=1)
+                said = pleasantry(head) if tail and tail[0] else None
             if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
                 return Reply(said), None
             return Reply.error(self._unknown(text)), None
@@ -576,12 +580,21 @@ class Dispatcher:
             # 查一下周强的积分 was answered with the asker's own, as if asked.
             return ("只能查看自己的积分：发送「积分」或「积分明细」。"
                     "本支部的排名请发送「排行榜」。")
+        first = SEPARATORS.split(text, maxsplit=1)[0]
+        asked = self.registry.get(first) or self.registry.get(_ASKED_END.sub("", first))
+        if asked is not None and asked.acts:
+            # 补签 张强 可以吗, 结束？: a command asked about, which a question never sets off;
+            # it exists, and is told how it is given.
+            return (f"像是在问，这次没有执行「{asked.name}」。需要时请直接发送，"
+                    f"例如：{asked.example or asked.name}")
         meant = self.registry.suggest(text)
         if meant is not None:
             return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
         return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
 
 
+# How a command asked about ends (结束了吗, 确认缺席了么): what is left is the command.
+_ASKED_END = re.compile(f"(?:{PARTICLES.pattern})$")
 # Another's points asked for (周强的积分, 看看李明的积分明细): each member sees their own.
 _ANOTHERS_POINTS = re.compile(r"(?<!我)(?<!自己)的(?:积分|积分明细|得分|分数)")
 

@@ -547,11 +547,20 @@ class CommandRegistry:
         # a command: 签到 alone, the busiest message, pays nothing for it.
         if rest_ and pleasantry(text) is not None:
             return None, text
-        if command.acts and (asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
-            return None, text  # 结束了吗, 确认缺席？: asked, not done
-        if rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts:
+        if (command.acts or command.for_another is not None and text.startswith("@")) and (
+                asked or text.rstrip(_TONE_AFTER).endswith(_QUESTION_ENDS)):
+            # 结束了吗, 确认缺席？: asked, not done. @李明 签到了吗: asked of whom it
+            # mentions (the bot's own @ is gone by now), never the asker's check-in, as
+            # 签到了吗 alone is.
+            return None, text
+        if (rest_ and command.name == CHECK_IN_WORD and _WHETHER_CHECK_IN.search(text)
+                and (help_ := self.get(HELP_WORD)) is not None):
+            return help_, command.name  # 签到吗, 来了吗: how it is done, nobody counted
+        if (rest_ in _ASKING and all(a.optional for a in command.args) and not command.acts
+                and (command.for_another is None or rest_ in _OWN_DONE_ASKED)):
             # Asked of what it shows (积分多少, 签到成功了吗); a command that acts for others
-            # is not set off by a question about it (结束成功, 确认成功: refused, as written).
+            # is not set off by a question about it (结束成功, 确认成功: refused, as written),
+            # nor 签到 by one about it rather than one's own (签到几分, 签到安排: refused).
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
@@ -747,6 +756,10 @@ class CommandRegistry:
         command, arguments = self._match(rest_)
         if command is None:
             return None
+        if is_particle(arguments) and not arguments.endswith(_QUESTION_ENDS):
+            arguments = ""  # 明天不请假了: tomorrow's leave, not one of 「明天 了」 (吗 still asks)
+        if arguments in _ASKING and not command.acts and all(a.optional for a in command.args):
+            arguments = ""  # 本月积分多少: asked of what it shows, as 积分多少 is
         if command.takes_day and period is None:
             # 明天学习 党史 1小时: the day goes to the handler, which refuses one to come (it
             # was dropped, and the study recorded today with its points).
@@ -975,21 +988,44 @@ class CommandRegistry:
         only suggested: a record is made by the member's own 请假."""
         if _CANT_COME.search(text) and self.get("请假") is not None:
             return f"请假 {text}" if len(text) <= 30 else "请假 原因"
-        head, _ = _first_word(text)
+        asked_of = _OTHERS_CHECKED_IN.match(text)
+        who = asked_of["who"] if asked_of is not None else None
+        if (asked_of is not None and self.get(_MISSING_WORD) is not None
+                and not (who and (self.get(who) or self.get(who + CHECK_IN_WORD)))):
+            # 张三签到了吗, @李明 签到了吗: who has not is 未签到's (截止签到了吗 is not)
+            return _MISSING_WORD
+        words = SEPARATOR_RE.split(text)
+        leave = self.get("请假")
+        if leave is not None and any(_without_particle(w) == leave.name for w in words[1:]):
+            # 今晚执勤，请假: the reason first. Shown how, never taken: 周强 请假 值班 may be
+            # for another, which 请假 then refuses by name.
+            said = " ".join(w for w in words if _without_particle(w) != leave.name)
+            return f"{leave.name} {said}" if len(said) <= 30 else f"{leave.name} 原因"
+        spelled = _SPELLED.get(SEPARATOR_RE.sub("", text).casefold())
+        if spelled is not None and self.get(spelled) is not None:
+            return spelled  # qiandao, sign in: told the word, never taken for it
+        head, tail = _first_word(text)
+        if tail and pleasantry(head) is not None:
+            # 收到，会准时参加: 收到 is one letter from 报到, and acknowledges, it is no slip;
+            # what follows may be one (收到，签道).
+            return self.suggest(tail)
         words = [w for c in self.commands for w in (c.name, *c.aliases)]
         meant = closest_word(head, words)
         denied = _NOT_NOW.search(head) or _SOON_SAID.search(head)
         if meant is not None and denied is not None and denied.group() not in meant and (
                 meant in _ARRIVING or self._by_word[meant].acts):
             return None  # 我不来了, 还没结束: not to be told to send 我来了 or 活动结束
+        if meant is not None and "家" in head and self._by_word[meant].for_another is not None:
+            return None  # 我到家了, 我回家了: one at home is not to be told to check in
         return meant
 
 
 # Words people put before a command: 我要签到, 帮我看看积分, 查一下积分; longest first.
 # 忘记签到了 is 签到: still in its window it counts, past it the reply says to ask for 补签.
-_FILLERS = ("看一下", "查一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看", "查看",
-            "查询", "看下", "查下", "已经", "忘记", "忘了", "本人", "申请", "我", "查", "看",
-            "已", "想", "先")
+# 发一下周报: what a leader asks for, as 周报发我一下 asks it after.
+_FILLERS = ("看一下", "查一下", "发一下", "我要", "我想", "我来", "我的", "帮我", "麻烦", "看看",
+            "查看", "查询", "看下", "查下", "发下", "已经", "忘记", "忘了", "本人", "申请", "我",
+            "查", "看", "已", "想", "先")
 # After these, 到 is the verb's own (看到了, 查到了, 想到了: seen, found, thought of), never
 # 签到's 到.
 _SEEING = ("看", "查", "看看", "查看", "看下", "查下", "想", "我想")
@@ -1052,8 +1088,10 @@ def _without_particle(head: str) -> str:
 # courtesy, no part of the reason, the material or anything it reads.
 _THANKS_AFTER = re.compile(r"(?:^|[\s,，、;；。!！])(?:谢谢|多谢|感谢|麻烦|辛苦)(?:您|你|了|啦|书记|领导"
                            r"|大家)*[\s。.!！~～]*$")
-# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好).
-_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?")
+# Whom a message speaks to before its command (王书记，请假 值班; 报告书记; 书记好), or the
+# greeting of the hour or to all (早上好，签到; 大家好; 各位领导好).
+_ADDRESSED = re.compile(r"(?:报告)?(?:[\u4e00-\u9fff]{1,3}书记|书记|领导|组织)?(?:好|您好|你好)?"
+                        r"|(?:早上|上午|中午|下午|晚上|大家|各位|各位领导|领导们)好")
 _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today's
 # Of _WHEN, those said before the moment comes: 马上开始 starts (Command.soon_is_now), 马上结束
 # ends nothing yet.
@@ -1099,6 +1137,21 @@ _NAME_MAX_CHARS = 8  # a name with its title (欧阳建国同志), never a sente
 # How a question ends (签到了吗, 结束了没): a command that acts is not set off by one.
 _QUESTION_ENDS = ("吗", "么", "嘛", "没", "没有", "呢")  # 结束了嘛: 嘛 as 吗, typed by many
 _TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
+# Asked whether to check in (签到吗, 今天签到吗, 打卡吗: is there one?) or whether others
+# have come (来了吗, 到了没): nobody is counted for asking. 签到了吗 and 签到没 ask of one's
+# own check-in and still count the asker (see Command.acts).
+_WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|呢)"
+                               r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
+CHECK_IN_WORD = "签到"
+# Asked whether others have checked in (张三签到了吗, @李明 @周强 签到了没, 大家都签到了吗):
+# 未签到 answers it. 我签到了吗 is the asker's own (a check-in), 今天要签到吗 asks whether to.
+_OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"
+                                r"(?:今天|今晚|都)?签到了(?:吗|么|嘛|没有?)[啊呀哈]*$")
+_MISSING_WORD = "未签到"
+# The commands members use most, spelled in pinyin or English by one without Chinese input
+# at hand (qd, typed in a hurry, is 签到's own alias).
+_SPELLED = {"qiandao": "签到", "signin": "签到", "checkin": "签到", "daka": "签到",
+            "qingjia": "请假", "jifen": "积分", "xuexi": "学习", "bangzhu": "帮助"}
 # A question about where something stands: approved yet (批了吗, 批准了没, 通过了没有).
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")
@@ -1111,6 +1164,8 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
                      # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
                      "成功了没", "成功没有"})
+# Of those, what asks whether one's own is done (我签到了没, 签到成功了吗): 签到 counts the asker.
+_OWN_DONE_ASKED = frozenset({"没", "没有", "成功", "成功没", "成功了吗", "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
 HELP_WORD = "帮助"
 _HOW = ("怎么", "如何", "怎样")
@@ -1119,6 +1174,9 @@ _HOW_AFTER = ("怎么弄", "怎么用", "怎么办", "怎么写", "怎么发", "
               "找谁", "问谁", "跟谁说",  # 请假找谁: a question, not leave
               "是什么", "是啥", "是什么意思", "什么意思",  # 签到是什么: not a check-in
               "有什么用", "有啥用", "怎么记", "怎么填", "怎么登记", "怎么请",
+              # 销假怎么销 took the leave back: how to undo or make up, asked
+              "怎么销", "怎么撤", "怎么撤回", "怎么撤销", "怎么取消", "怎么补", "怎么改",
+              "怎么更正",
               # 签到在哪里 asks where to, never checks in one who may be elsewhere;
               # 学习资料在哪 asks for them, not for 学习 of a kind called 资料在哪.
               "在哪", "在哪里", "在哪儿")

@@ -287,6 +287,9 @@ def start(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     """开始: who is expected follows from the type and the chat; a bureau-wide activity for
     more than one branch waits for 「确认」, then every branch group concerned is told."""
     activity_type = parse_activity_type(args["type"])
+    if activity_type is None and not _to_the_group(args["type"]):
+        # 签到开始了，请大家签到: no activity named, the words are the group's.
+        return Reply.error(usage_text(START, "缺少活动类型（如 主题党日、夜学、党员大会）"))
     if activity_type is None:
         return Reply.error(
             usage_text(START, f"没有「{args['type']}」这种活动。可选：{type_list()}")

@@ -17,7 +17,7 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, deadline, find_leading_day, find_record_day
 from bot.domain.text import _HALF_YEAR as HALF_YEAR  # parse_date's reach for a year left out
-from bot.domain.text import cn_number, match_name
+from bot.domain.text import asked_in_place, cn_number, match_name, still_to_come
 from bot.registry import (
     LEADERS,
     Command,
@@ -102,7 +102,14 @@ def record_talk(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> R
     branch, problem = _branch(ctx, args["branch"], COMMAND_TALK)
     if branch is None:
         return problem  # type: ignore[return-value]
-    parsed, wrong = parse_talk(args["details"] or "", ctx.local_now.date())
+    said = (args["details"] or "").strip()
+    if asked_in_place(said):  # 约谈 二支部 要约谈吗: recorded as a talk, the question its problem
+        return Reply.error("像是在问，这次没有记录。已记的约谈请发送「约谈记录」，"
+                           "各支部的档次请发送「红黄蓝榜」。")
+    if (later := still_to_come(said)) is not None:  # 约谈 二支部 下周: still to be held
+        return Reply.error(usage_text(
+            COMMAND_TALK, f"「{later}」是还没进行的约谈，这次没有记录；约谈后再记"))
+    parsed, wrong = parse_talk(said, ctx.local_now.date())
     if parsed is None:
         return Reply.error(usage_text(COMMAND_TALK, wrong or "格式不对"))
     day, problems, remedy = parsed
@@ -377,6 +384,8 @@ def record_problem(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -
         return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限：{wrong}"))
     if not text:
         return Reply.error(usage_text(COMMAND_PROBLEM, "请依次写出责任人和问题，期限写在最后（如 12月底前）"))
+    if asked_in_place(text):  # 整改 二支部 赵六 要整改吗: registered, and 赵六 told privately
+        return Reply.error("像是在问，这次没有记录。未完成的整改事项请发送「整改」。")
     if due is not None and due < ctx.local_now.date():
         return Reply.error(usage_text(COMMAND_PROBLEM, f"整改期限 {due.month}月{due.day}日已过，"
                                       "请写今天以后的日期，如 12月底前"))
@@ -559,6 +568,7 @@ COMMAND_PAIR = Command(
     summary="结对帮扶：红档支部带蓝档支部；不带参数查看结对情况和建议",
     handler=pair,
     args=(branch("strong", "强支部", optional=True), branch("weak", "弱支部", optional=True)),
+    aliases=("结对帮扶",),  # the measure's name (抓两头带中间, 结对帮扶), as leaders say it
     roles=LEADERS,
     example="结对 城关 刑侦",
     capability="committee",

@@ -834,6 +834,8 @@ UNDO = Command(
     summary="撤销自己一天内最后一条学习或调研记录（撤销 学习 / 撤销 调研：只撤那一种）；"
             "书记、委员、领导撤销党员补签期限内最近一条学习：撤销学习 姓名 原因", handler=undo,
     args=(rest("reason", "原因", optional=True),), example="撤销 分钟数写错了",
+    # 学习撤销: the kind said first, as 撤销学习 says it after (it was 学习 of a kind 撤销).
+    short="撤销", said_first=frozenset({"学习", "调研"}),
     capability="corrections")
 WITHDRAW_VISIT = Command(
     name="撤销调研", summary="撤销一条调研记录（记录人、领导或该支部书记；往年的记录过了补签期限不能撤销）",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from bot.context import Ctx
 from bot.core import Reply
+from bot.domain.text import asked_in_place
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, choice, rest, usage_text, word
 from storage import committee, membership, org
 from storage.models import (
@@ -79,6 +80,9 @@ def nominate(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if member is None:
         return Reply.error(usage_text(COMMAND_NOMINATE, wrong or "没有找到这位党员"))
     deeds = (args.get("deeds") or "").strip()
+    if asked_in_place(deeds):  # 推荐 先锋党员 张三 可以吗: nominated, 事迹 「可以吗」, leaders told
+        return Reply.error(usage_text(COMMAND_NOMINATE, f"「{deeds}」像是在问，这次没有记录；"
+                                      "推荐请写上事迹"))
     if len(deeds) > MAX_DEEDS:
         return Reply.error(usage_text(COMMAND_NOMINATE, f"事迹请写短一些（不超过 {MAX_DEEDS} 个字）"))
     existing = committee.nomination_of(ctx.session, member_id=member.id, month=month)  # type: ignore[arg-type]

@@ -547,7 +547,9 @@ def register(registry: CommandRegistry) -> None:
         handler=my_points,
         # 上月积分: the month just ended, asked in the days 先锋党员 are nominated.
         args=(choice("period", "时间", ("本周", "本月", "本年", "上周", "上月"), optional=True),),
-        aliases=("我的积分", "多少分", "排第几", "第几名", "我的名次", "排第几名"), example="积分",
+        # 我几分了: asked 你是想发送「我来了」吗 before, a check-in offered for a question.
+        aliases=("我的积分", "多少分", "几分", "排第几", "第几名", "我的名次", "排第几名"),
+        example="积分",
         capability="points",
     ))
     registry.add(Command(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -26,6 +27,9 @@ SAME_STUDY_WITHIN = timedelta(minutes=10)
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
 _APP_NAMED = {"强国": "学习强国"}
+# What is asked in place of a material (学习 理论 45 算吗, 可以吗, 算学习吗, 能加分么): whether
+# it counts, not what was read. Short, and ending as a question does.
+_ASKED_AS_MATERIAL = re.compile(r"\S{0,8}(?:吗|么|嘛)[啊呀哈]*")
 
 
 def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -38,6 +42,9 @@ def handle(ctx: Ctx, args: dict[str, Any]) -> Reply:
         when = "还没到" if said > today else "已经过去"
         return Reply.error(f"「学习」只记今天的学习，{said.month}月{said.day}日{when}，这次没有记录。"
                            f"今天学的请写：{COMMAND.example}")
+    if material and _ASKED_AS_MATERIAL.fullmatch(material):
+        return Reply.error(f"「{material}」像是在问，这次没有记录。学了请写：学习 {kind} {minutes}；"
+                           "怎么计分请发送「积分规则」。")
     kind = _APP_NAMED.get(kind, kind)
     if len(kind) > MAX_KIND_CHARS:
         return Reply.error(usage_text(COMMAND, f"学习类型请写短一些（不超过 {MAX_KIND_CHARS} 个字）"))

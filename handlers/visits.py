@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.dates import DateError, find_date, find_record_day
-from bot.domain.text import cn_number
+from bot.domain.text import asked_in_place, cn_number, ends_in_question, still_to_come
 from bot.domain.visits import target_of
 from bot.registry import LEADERS, Command, CommandRegistry, branch, rest, usage_text
 from storage import confirmations, org
@@ -93,6 +93,13 @@ def log_visit(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Rep
     if visited_on > today:
         return Reply.error(usage_text(
             COMMAND_VISIT, f"调研日期 {visited_on:%Y年%m月%d日} 还没到，只能记录已经去过的调研"))
+    said = (dated.rest if dated else text).strip()
+    if asked_in_place(said) or not said and ends_in_question(ctx.message.text):
+        # 调研 城关 几次了, 调研 城关？: recorded as a visit today, counted toward the target.
+        return Reply.error("像是在问，这次没有记录。今年各支部的调研请发送「调研记录」。")
+    if (later := still_to_come(said)) is not None:  # 调研 城关 下周: planned, not made
+        return Reply.error(usage_text(
+            COMMAND_VISIT, f"「{later}」是还没去的调研，这次没有记录；去过后再记"))
     details, problem = parse_visit_details(dated.rest if dated else text)
     if details is None:
         return Reply.error(usage_text(COMMAND_VISIT, problem or "格式不对"))

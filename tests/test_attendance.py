@@ -460,3 +460,11 @@ def test_words_to_the_group_are_no_topic(runtime, chat, bureau, said, topic):
     assert (_only_activity(runtime.engine).topic or None) == topic
     checked_in = chat.say("m1", "签到", chat="g1").text
     assert "大家" not in checked_in and "所有人" not in checked_in, checked_in
+
+
+@pytest.mark.parametrize("said", ["签到开始了，大家签一下", "签到开始了，请大家签到", "开始，请大家签到"])
+def test_words_to_the_group_in_place_of_the_activity_ask_which_one(runtime, chat, bureau, said):
+    """签到开始了，请大家签到 was told 「没有「请大家签到」这种活动」: the secretary named no
+    activity, and was blamed for one."""
+    reply = chat.say("sec1", said, chat="g1")
+    assert reply.is_error and "缺少活动类型" in reply.text and "这种活动" not in reply.text, reply.text

@@ -127,12 +127,20 @@ def test_a_leader_in_a_branch_group_is_told_where_to_send_talks_and_pairs(runtim
     ("约谈 二支部 明天 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 下周一 问题 参与率低", "约谈日期不能晚于今天"),
     ("约谈 二支部 2月30日 问题 参与率低", "日期「2月30日」不存在"),
+    # Asked, or still to come: it was recorded as a talk today, the question its problem.
+    ("约谈 二支部 要约谈吗", "没有记录"),
+    ("约谈 二支部 约谈过吗", "没有记录"),
+    ("约谈 二支部 下周", "没有记录"),
+    ("约谈 二支部 准备约谈", "没有记录"),
     ("结对 一支部", "请写出两个支部"),
     ("结对 一支部 一支部", "不能和自己结对"),
     ("整改完成 十二", "没有编号为 12 的整改事项"),
     ("整改完成 第十二", "编号应是数字"),
     ("整改完成 99", "没有编号为 99 的整改事项"),
     ("整改 二支部 赵六", "请写出责任人和问题"),
+    # Asked of the item: it was registered, and its owner told privately.
+    ("整改 二支部 赵六 台账不全吗", "没有记录"),
+    ("整改 二支部 赵六 要整改吗", "没有记录"),
     ("确认 先锋 张三", "类别只能是 先锋党员"),
     ("确认 先锋党员", "缺少姓名"),
     ("结束结对", "缺少编号"),
@@ -146,6 +154,16 @@ def test_bad_arguments_get_a_chinese_usage_reply_and_change_nothing(runtime, cha
     if "缺少" in problem:
         assert "例如：" in reply.text
     assert rows(runtime, Talk) == [] and rows(runtime, Rectification) == []
+
+
+@pytest.mark.parametrize("said", ["推荐 先锋党员 张三 可以吗", "推荐 先锋党员 张三 行吗",
+                                  "推荐 先锋党员 张三 够格吗"])
+def test_asking_whether_one_may_be_nominated_nominates_nobody(runtime, chat, bureau, said):
+    """推荐 先锋党员 张三 可以吗 nominated 张三 with the 事迹 「可以吗」, and the leaders'
+    group was told to confirm it."""
+    reply = chat.say("sec1", said, chat="g1")
+    assert reply.is_error and "没有记录" in reply.text and "事迹" in reply.text, reply.text
+    assert rows(runtime, PioneerNomination) == []
 
 
 def test_usage_lines_carry_an_example(runtime, chat, bureau):

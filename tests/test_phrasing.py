@@ -88,6 +88,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到\n", m("签到")),
     ("＠党建助手　签到", m("签到")),
     ("@党建助手 签到", m("签到")),
+    # A greeting of the hour or to all before it (早上好，签到 was 没有这个指令).
+    ("早上好，签到", m("签到")),
+    ("晚上好 签到", m("签到")),
+    ("大家好，签到", m("签到")),
+    ("各位领导好，请假 值班", m("请假", reason="值班")),
+    ("晚上好", "没有这个指令"),
     ("@党建助手 签到！", m("签到")),
     ("签到@党建助手", m("签到")),
     ("签到 @党建助手 ", m("签到")),
@@ -194,6 +200,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("结束了吗啊", "没有这个指令"),
     ("没来的人", m("未签到", branch=None)),  # not 「请假的人」, one letter away
     ("周报发我一下", m("周报", week=None)),
+    ("发一下周报", m("周报", week=None)),  # was 没有这个指令
+    ("发下红黄蓝榜", m("红黄蓝榜", period=None)),
+    ("发一下上周周报", m("周报", week="上周")),
     ("红黄蓝榜怎么算的", m("积分规则")),  # not 红黄蓝榜 for the period 怎么算的
     # Forgot: 签到 still counts in its window, and past it says to ask for 补签.
     ("忘记签到了", m("签到")),
@@ -235,6 +244,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("签到[强]", m("签到")),
     ("👍", "没有这个指令"),  # nothing but decoration: no command, no 帮助 menu
     ("qd", m("签到")),  # the letters typed for 签到 in a hurry
+    # Spelled out in pinyin or English: told the word (they were 没有这个指令, no way shown).
+    ("qiandao", "你是想发送「签到」吗"),
+    ("Qian dao", "你是想发送「签到」吗"),
+    ("sign in", "你是想发送「签到」吗"),
+    ("Check in", "你是想发送「签到」吗"),
+    ("qingjia", "你是想发送「请假」吗"),
+    ("jifen", "你是想发送「积分」吗"),
     ("QD", m("签到")),
     ("簽到", m("签到")),  # traditional input: the command word folded, not 报到 suggested
     ("請假 值班", m("请假", reason="值班")),
@@ -307,6 +323,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("查一下积分", m("积分")),
     ("积分多少", m("积分")),
     ("积分是多少", m("积分")),
+    ("我几分了", m("积分")),  # was asked 你是想发送「我来了」吗: a check-in offered
+    ("我现在几分", m("积分")),
+    ("本月积分多少", m("积分", period="本月")),  # was 多余的内容「多少」
+    ("上月积分是多少", m("积分", period="上月")),
     ("查看未签到", m("未签到", branch=None)),
     ("撤销请假", m("销假")),
     ("取消请假！", m("销假")),
@@ -328,6 +348,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("今天签到", m("签到")),  # a command that takes nothing drops the day
     ("我不请假了", m("销假")),
     ("不请假了", m("销假")),
+    # How to take it back, asked (销假怎么销 took the leave back), and the day said first.
+    ("销假怎么销", m("帮助", command="销假")),
+    ("请假怎么撤回", m("帮助", command="请假")),
+    ("补签怎么补", m("帮助", command="补签")),
+    ("明天不请假了", m("销假", which="明天")),  # was which='明天 了': 没有找到…明天 了的请假
     ("查看积分", m("积分")),
     ("／请假 值班", m("请假", reason="值班")),
     ("请假", "缺少请假原因"),
@@ -771,6 +796,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('签到。。。', m('签到')),
     ('@党建助手 签到了', m('签到')),
     ('@党建助手签到！', m('签到')),
+    # Asked of those it mentions (a secretary asking the bot of them): it checked the
+    # secretary in. The bot's own @ is gone before this (@党建助手 签到了吗 still counts).
+    ('@李明 @周强 签到了吗', '你是想发送「未签到」吗'),
+    ('@李明 签到了没？', '你是想发送「未签到」吗'),
+    ('@李明 签到了吗', '你是想发送「未签到」吗'),
+    ('@党建助手 签到了吗', m('签到')),
+    ('@王书记 签到', m('签到')),  # whom the member speaks to, as they check in
     ('签到，到了', '「签到」后面不用写别的，收到了「到了」'),
     ('到了到了到了', m('签到')),
     ('已到！', m('签到')),
@@ -798,12 +830,28 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('签到错了', '「签到」后面不用写别的，收到了「错了」'),
     ('签错了', '没有这个指令'),
     ('签到了吗？', m('签到')),
+    # Asked whether to, or whether others have come: answered with how, nobody counted
+    # (签到吗？ and 来了吗 checked the asker in, at home reading the notice or not).
+    ('签到吗', m('帮助', command='签到')),
+    ('签到吗？', m('帮助', command='签到')),
+    ('签到么', m('帮助', command='签到')),
+    ('今天签到吗', m('帮助', command='签到')),
+    ('打卡吗？', m('帮助', command='签到')),
+    ('签到呢', m('帮助', command='签到')),
+    ('来了吗', m('帮助', command='签到')),
+    ('到了吗？', m('帮助', command='签到')),
+    ('到吗', m('帮助', command='签到')),
+    ('来了没', m('帮助', command='签到')),
+    ('打卡了吗', m('签到')),
+    ('签到没', m('签到')),
     ('我签到了吗', m('签到')),
     ('我签上了吗', '没有这个指令'),
     ('李队签到', '你是想发送「签到」吗'),
     ('王书记签到', '没有这个指令'),
-    ('张三今天签到了吗', '没有这个指令'),
-    ('张三签到了吗？', '没有这个指令'),
+    ('张三今天签到了吗', '你是想发送「未签到」吗'),  # who has not: 未签到 answers
+    ('张三签到了吗？', '你是想发送「未签到」吗'),
+    ('大家都签到了吗', '你是想发送「未签到」吗'),
+    ('今天要签到吗', '没有这个指令'),
     ('帮张三签到一下', '没有这个指令'),
     ('代签 张三', '你是想发送「补签」吗'),
     ('签到 ,', m('签到')),
@@ -929,6 +977,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('撤销', m('撤销', reason=None)),
     ('撤销 分钟数写错了', m('撤销', reason='分钟数写错了')),
     ('撤销学习', m('撤销', reason='学习')),
+    # The study named first (学习撤销 was 学习 of a kind called 撤销: 缺少学习时长).
+    ('学习撤销', m('撤销', reason='学习')),
+    ('学习撤销了', m('撤销', reason='学习')),
+    ('调研撤销', m('撤销', reason='调研')),
     ('撤销 学习记录', m('撤销', reason='学习记录')),
     # 评价, 积分, 排行榜
     ('评价 5分，很有收获', m('评价', score=5, comment='很有收获')),
@@ -1063,7 +1115,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('约谈刑侦 问题 到课率低', m('约谈', branch='刑侦大队党支部', details='问题 到课率低')),
     ('约谈记录', m('约谈记录')),
     ('周报发我', m('周报', week=None)),
-    ('上周的周报发一下', '多余的内容「发一下」'),
+    ('上周的周报发一下', m('周报', week='上周')),  # was 多余的内容「发一下」
     ('看周报', m('周报', week=None)),
     ('这周的周报', m('周报', week='本周')),
     ('整改', m('整改', branch=None, owner=None, problem=None)),
@@ -1080,6 +1132,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('确认 先锋党员 李秀英', m('确认', what='先锋党员 李秀英')),
     ('结对 城关 刑侦', m('结对', strong='城关派出所党支部', weak='刑侦大队党支部')),
     ('结对', m('结对', strong=None, weak=None)),
+    # 结对帮扶, the measure's own name, was refused as 没有找到支部「帮扶」.
+    ('结对帮扶', m('结对', strong=None, weak=None)),
+    ('结对帮扶 城关 刑侦', m('结对', strong='城关派出所党支部', weak='刑侦大队党支部')),
     ('三会一课', m('三会一课', branch=None)),
     ('三会一课 城关', m('三会一课', branch='城关派出所党支部')),
     ('讲师', m('讲师', action=None, name=None, title=None)),
@@ -1179,6 +1234,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('晚到十分钟', '没有这个指令'),
     ('来晚了', '你是想发送「来了」吗'),
     ('我在值班，去不了', '你是想发送「请假 我在值班，去不了」吗'),
+    # The reason said before 请假 (今晚执勤，请假): told how it is written, never recorded
+    # (it was 没有这个指令 with no way shown, 周强 请假 值班 told 你是想发送「周报」吗).
+    ('今晚执勤，请假', '你是想发送「请假 今晚执勤」吗'),
+    ('出差，请假了', '你是想发送「请假 出差」吗'),
+    ('周强 请假 值班', '你是想发送「请假 周强 值班」吗'),  # whose: the handler tells
     ('今晚值班参加不了', '你是想发送「请假 今晚值班参加不了」吗'),
     # A question about 请假 is answered with its help (where one's own stands: 我的请假),
     # never recorded as leave (请假批了吗 was leave with the reason 批了吗); 签到在哪里
@@ -1208,6 +1268,11 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('请假通过了没', m('我的请假')),  # where one's own stands
     ('我请的假批了吗', m('我的请假')),
     ('请假 批了吗', m('我的请假')),  # where one's own stands
+    # Whether the missed study is made up (请假 能补吗 was leave with the reason 能补吗).
+    ('请假 能补吗', m('帮助', command='请假')),
+    ('请假 要补学吗', m('帮助', command='请假')),
+    ('请假后要补课吗', m('帮助', command='请假')),
+    ('请假 给孩子补课', m('请假', reason='给孩子补课')),
     # A reason that ends like a question is still a reason (they were help, nothing kept).
     ('请假 家里有事能批吗', m('请假', reason='家里有事能批吗')),
     ('请假 出差不知多久', m('请假', reason='出差不知多久')),
@@ -1245,6 +1310,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('签到几点开始', m('日程')),  # asked of the agenda, as 几点开始 is
     ('签到有时间限制吗', '「签到」后面不用写别的，收到了「有时间限制吗」'),
     ('签到算几分', '「签到」后面不用写别的，收到了「算几分」'),
+    # Asked of 签到, not of one's own check-in: it checked the asker in.
+    ('签到几分', '「签到」后面不用写别的'),
+    ('签到安排', '「签到」后面不用写别的'),
+    ('签到查询', '「签到」后面不用写别的'),
+    ('签到是什么时候', '「签到」后面不用写别的'),
+    ('签到发我', '「签到」后面不用写别的'),
     ('学习算积分吗', '缺少学习时长'),
     ('学习可以记吗', '缺少学习时长'),
     ('学习有上限吗', '缺少学习时长'),

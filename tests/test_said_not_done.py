@@ -38,6 +38,35 @@ def test_not_here_yet_is_no_check_in(runtime, chat, clock, said):
     assert _records(runtime) == []
 
 
+@pytest.mark.parametrize("said", ["签到吗？", "签到吗", "今天签到吗", "打卡吗", "来了吗？", "到了吗",
+                                  "来了没"])
+def test_asking_whether_to_check_in_is_no_check_in(runtime, chat, clock, said):
+    """签到吗？ (is there one to check in to?) and 来了吗 (asked of others) checked the asker
+    in: a member at home reading the notice was counted present."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("li", said, chat="g1")
+    assert "签到成功" not in reply.text and "用法：签到" in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
+@pytest.mark.parametrize("said", ["我到家了", "我回家了", "已经到家了"])
+def test_home_is_not_answered_with_a_check_in(runtime, chat, clock, said):
+    """我到家了 was asked 「你是想发送「我来了」吗？」: one at home invited to check in."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("li", said, chat="g1")
+    assert "你是想发送" not in reply.text and "签到成功" not in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
+@pytest.mark.parametrize("said", ["@李明 签到了吗", "@李明 @张强 签到了没？", "@党建助手 @李明 签到了吗"])
+def test_asking_whether_others_checked_in_checks_nobody_in(runtime, chat, clock, said):
+    """@李明 签到了吗, the secretary asking the bot of 李明, checked the secretary in."""
+    _under_way(runtime, clock, (19, 30))
+    reply = chat.say("sec", said, chat="g1")
+    assert "签到成功" not in reply.text and "「未签到」" in reply.text, (said, reply.text)
+    assert _records(runtime) == []
+
+
 @pytest.mark.parametrize("said", ["我来了", "我已经到了", "我还没签到", "我没签到", "今天签到",
                                   "我也要签到", "我也要打卡", "我马上签到"])
 def test_here_is_a_check_in_still(runtime, chat, clock, said):
@@ -64,6 +93,18 @@ def test_words_that_do_not_end_the_night_study_leave_it_open(runtime, chat, cloc
 def test_saying_it_is_over_ends_it_still(runtime, chat, clock, said):
     _under_way(runtime, clock)
     assert "已结束" in chat.say("sec", said, chat="g1").text, said
+
+
+@pytest.mark.parametrize("said, example", [("补签 张强 可以吗", "补签 "), ("补签 张强？", "补签 "),
+                                            ("确认缺席？", "确认缺席"), ("结束？", "结束"),
+                                            ("结束了吗", "结束")])
+def test_a_command_asked_about_is_told_how_not_that_it_does_not_exist(runtime, chat, clock, said,
+                                                                      example):
+    """补签 张强 可以吗 was answered 「没有「补签」这个指令。你是想发送「补签」吗？」."""
+    _under_way(runtime, clock, (21, 10))
+    reply = chat.say("sec", said, chat="g1")
+    assert "这个指令" not in reply.text and f"例如：{example}" in reply.text, reply.text
+    assert [r for r in _records(runtime) if r[3] != "leave"] == []
 
 
 @pytest.mark.parametrize("said", ["先别确认缺席", "确认缺席？", "确认缺席?"])

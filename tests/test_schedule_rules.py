@@ -60,6 +60,10 @@ TZ = ZoneInfo("Asia/Shanghai")
     ("每个月15号 14:30", "monthly_day", (), time(14, 30)),
     ("每月15 14:30", "monthly_day", (), time(14, 30)),
     ("每个月第一个周五 14:30", "monthly_weekday", (4,), time(14, 30)),
+    # 每个周二 and 礼拜 (were 应以「每月」或「每周」开头).
+    ("每个周二 19:30", "weekly", (1,), time(19, 30)),
+    ("每礼拜二 19:30", "weekly", (1,), time(19, 30)),
+    ("每个礼拜四 19:30", "weekly", (3,), time(19, 30)),
 ])
 def test_the_forms_a_secretary_writes_are_understood(text, kind, weekdays, at):
     rule = parse_rule(text)

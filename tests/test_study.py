@@ -123,6 +123,16 @@ def test_bad_arguments_show_the_usage_and_log_nothing(runtime, chat, member, tex
     assert logs(runtime) == 0 and points(runtime) == []
 
 
+@pytest.mark.parametrize("text", ["学习 理论 45 算吗", "学习 理论 45分钟 可以吗",
+                                  "学习强国 30分钟 算学习吗", "学习 理论 30 能加分么"])
+def test_asking_whether_a_study_counts_logs_nothing(runtime, chat, member, text):
+    """学习 理论 45 算吗 was logged, with its points, and 「算吗」 kept as the material."""
+    reply = chat.say("u1", text)
+    assert reply.is_error and "没有记录" in reply.text and "积分规则" in reply.text, reply.text
+    assert logs(runtime) == 0 and points(runtime) == []
+    assert "已记录学习" in chat.say("u1", "学习 理论 45 吗啡成瘾的危害").text  # a material, as ever
+
+
 def test_full_width_digits_are_accepted(runtime, chat, member):
     assert "本次积分 +1" in chat.say("u1", "学习　理论　３０").text
 

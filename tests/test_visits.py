@@ -126,6 +126,22 @@ def test_bad_visits_show_the_usage_and_change_nothing(runtime, chat, bureau, tex
         assert s.exec(select(func.count()).select_from(ResearchVisit)).one() == 0
 
 
+@pytest.mark.parametrize("text, told", [
+    ("调研 一支部 下周", "还没去"), ("调研 一支部 计划下周去", "还没去"),
+    ("调研 一支部 准备去", "还没去"), ("调研 一支部 下个月", "还没去"),
+    ("调研 一支部 几次了", "调研记录"), ("调研 一支部 次数", "调研记录"),
+    ("调研 一支部 去过吗", "调研记录"), ("调研 一支部？", "调研记录"),
+])
+def test_a_visit_still_to_come_or_asked_about_is_not_recorded(runtime, chat, bureau, text, told):
+    """调研 一支部 下周 (the visit planned) and 调研 一支部 几次了 (asked) were recorded as a
+    visit today, counted toward the year's target."""
+    reply = chat.say("lead", text, chat="lg")
+    assert reply.is_error and told in reply.text and "没有记录" in reply.text, reply.text
+    assert visits(runtime) == []
+    # Said after what was found, a plan is the note of a visit made.
+    assert "已记录调研" in chat.say("lead", "调研 一支部 发现问题 1 下周回访", chat="lg").text
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

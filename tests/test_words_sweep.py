@@ -108,6 +108,22 @@ def test_thanks_and_acknowledgements_get_a_word_and_record_nothing(runtime, chat
     assert _records(runtime) == []
 
 
+def test_an_acknowledgement_with_words_after_it_is_not_told_to_check_in(runtime, chat, clock):
+    """收到，会准时参加 (the answer to a notice) was told 「你是想发送「报到」吗？」: 收到 is one
+    letter from 报到, and one who follows it is counted at an activity they have not come to."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 8, 19, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
+    for said in ("收到，会准时参加", "收到，准时参加", "好的，准时参加", "收到 按时参加",
+                 # how a bureau's chats acknowledge a notice (were 没有「收悉」这个指令)
+                 "已收到", "收悉", "已知悉", "知悉", "已收到，坚决落实"):
+        reply = chat.say("li", said, chat="g1")
+        assert (reply.text, reply.is_error) == ("好的。", False), (said, reply.text)
+    # A slip after the acknowledgement is still told what was meant.
+    assert "你是想发送「签到」吗" in chat.say("li", "收到，签道", chat="g1").text
+    assert _records(runtime) == []
+
+
 def test_a_remark_about_leave_takes_no_leave(runtime, chat, clock):
     """What a secretary tells the group about leave was leave for the secretary, with the
     remark as its reason; it is answered as a question is, and nothing is kept."""

@@ -159,7 +159,9 @@ _PLEASANTRIES = {
                     "不客气。"),
     **dict.fromkeys(("收到", "好的", "好", "嗯", "嗯嗯", "ok", "明白", "知道了", "看到", "我看到",
                      "我收到", "已阅", "已读", "确认收到", "收到确认", "已确认收到", "好嘞", "好滴",
-                     "了解", "明白了", "收到收到", "好的收到", "收到了解"), "好的。"),
+                     "了解", "明白了", "收到收到", "好的收到", "收到了解",
+                     # the words of official notices' replies
+                     "已收到", "收悉", "已收悉", "知悉", "已知悉", "已知晓"), "好的。"),
 }
 
 
@@ -182,11 +184,12 @@ _ASKS = re.compile(r"(?:吗|么|没|没有|可以不|行不)$|谁|多久|多长�
                    r"请几天|最多几天")
 _ASKS_MAX_CHARS = 12
 # What a question about the command itself is made of: asking, approving, its rules and
-# its effect (要提前多久, 会扣分吗, 需要写什么, 后还要签到吗). A word with anything else in it
-# says why (家里有事能批吗, 出差不知多久, 值班谁也替不了): a reason, however it ends.
+# its effect (要提前多久, 会扣分吗, 需要写什么, 后还要签到吗, 能补吗, 要补学吗). A word with
+# anything else in it says why (家里有事能批吗, 出差不知多久, 值班谁也替不了): a reason,
+# however it ends.
 _ABOUT_ITSELF = frozenset(
     "吗么没有不呢了吧啊呀嘛要需会能可以得该还用后先再也就都是否请批准审通过谁找书记委员领导"
-    "提前多久长时间几天前最少算缺席扣分影响写什么啥原因在哪里儿怎样如何行好签到一下求办")
+    "提前多久长时间几天前最少算缺席扣分影响写什么啥原因在哪里儿怎样如何行好签到一下求办补学课")
 
 
 def only_asks(word: str) -> bool:
@@ -227,6 +230,28 @@ def remarks_on(word: str) -> bool:
     question (only_asks), it records nothing."""
     return (0 < len(word) <= _REMARK_MAX_CHARS and SEPARATORS.search(word) is None
             and (_REMARK.fullmatch(word) is not None or STATUS_SAID.fullmatch(word) is not None))
+
+
+# Said where a record's words go (调研 城关 几次了, 约谈 城关 要约谈吗): asked, not told.
+_ASKED_IN_PLACE = re.compile(r"\S{0,8}?(?:吗|么|嘛|呢|几次了?|多少次|次数)[啊呀哈]*")
+# Said first there, these put what is recorded still to come (调研 城关 下周, 计划下周去,
+# 准备约谈); after what was found (发现问题 1 下周回访) a plan is part of the note.
+# A day named after 下周 or 下个月 (下周一, 下月5号) is the date's to read and refuse.
+_STILL_TO_COME = re.compile(r"(?:下周|下个?星期|下个?礼拜|下个?月)(?![\d一二三四五六七八九十日天])"
+                            r"|下次|下回|过几天|改天|择日"
+                            # 计划下周去, 准备约谈, 拟于下周; not 计划落实到位 (a note)
+                            r"|(?:计划|准备|打算|拟)(?:于|在)?(?:去|下|明|后|过|到|前往|约谈|调研)")
+
+
+def asked_in_place(words: str) -> bool:
+    """Whether the words of a record (a visit's details, a talk's problems) only ask."""
+    return _ASKED_IN_PLACE.fullmatch(words.strip()) is not None
+
+
+def still_to_come(words: str) -> str | None:
+    """The word that opens a record's words and says it has not happened yet, or None."""
+    words = words.strip()
+    return SEPARATORS.split(words, maxsplit=1)[0] if _STILL_TO_COME.match(words) else None
 
 
 def split_words(text: str) -> list[tuple[str, int]]:

@@ -148,7 +148,8 @@ def parse_rule(text: str, *, default_time: time | None = None) -> Recurrence:
         raise _not_understood(text, "规则是空的")
     glued = _TRAILING_TIME.search(folded)
     day_part = (folded[: glued.start()] if glued else folded).replace(" ", "")
-    day_part = re.sub(r"^每个(月|星期)", r"每\1", day_part)  # 每个月15号, 每个星期三
+    # 每个月15号, 每个星期三, 每个周二, 每礼拜二: 每月 or 每周 as the rules are written.
+    day_part = re.sub(r"^每个(月|星期|周)|^每个?礼拜", lambda m: f"每{m.group(1) or '周'}", day_part)
     # The day is checked first: "每天" is better answered with what is accepted than with
     # a complaint about the missing time.
     shape = _day_shape(day_part, text)
