@@ -489,6 +489,17 @@ def expected_members(session: Session, *, activity: Activity) -> list[Member]:
     )
 
 
+def counted_members(session: Session, *, activity: Activity) -> list[Member]:
+    """The members participation counts, by name: its audience when it began, and whoever
+    has a record on it. What the scheduler's 【活动结束】 lists, so that its 应到 and 未签到
+    are 结束's and 确认缺席's: a member who joined while it ran and did not come is not
+    missing there either."""
+    return list(session.exec(
+        select(Member).where(or_(_counted_condition(activity),
+                                 Member.id.in_(with_record(activity.id))))
+        .order_by(Member.name, Member.id)).all())
+
+
 # --- records of someone not expected ----------------------------------------------------
 
 

@@ -620,7 +620,9 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
     rows = {a.member_id: a for a in session.exec(
         select(Attendance).where(Attendance.activity_id == activity.id)).all()}
     expected = []
-    members = attendance_store.expected_members(session, activity=activity)
+    # Those the figures count (not every member who might still check in): the nudges and
+    # the 【活动结束】 list say what 未签到 and 确认缺席 say.
+    members = attendance_store.counted_members(session, activity=activity)
     for member, recipient in _recipients(session, members, prefer=prefer):
         row = rows.get(member.id)  # type: ignore[arg-type]
         if row is not None and row.status in ATTENDED:
