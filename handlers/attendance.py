@@ -459,7 +459,22 @@ def _start_again(ctx: Ctx, activity: Activity) -> Reply:
     late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
                      tz, ctx.now)
     return Reply(f"{label}重新开始，继续签到：已签到 {checked_in} 人，不用再签。\n"
-                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。")
+                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。\n"
+                 + _another_one(ctx, activity))
+
+
+def _another_one(ctx: Ctx, activity: Activity) -> str:
+    """How a secretary who meant a second meeting (another topic, after the first ended)
+    opens it: without the words, every 开始 went on with the first until its planned end,
+    two meetings one record."""
+    under_way = store.under_way(ctx.session, branch_id=activity.branch_id, now=ctx.now)
+    end = "结束" if len(under_way) < 2 else f"结束 {word_for(ctx, activity, under_way)}"
+    kind = activity.type
+    group = org.party_group(ctx.session, group_id=activity.party_group_id) \
+        if activity.party_group_id is not None else None
+    if group is not None:
+        kind = f"{kind} {group.name}"
+    return f"如果是另一次{activity.type}，请先发送「{end}」，再发送「开始 {kind} 主题」。"
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:

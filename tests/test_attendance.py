@@ -460,3 +460,28 @@ def test_words_to_the_group_are_no_topic(runtime, chat, bureau, said, topic):
     assert (_only_activity(runtime.engine).topic or None) == topic
     checked_in = chat.say("m1", "签到", chat="g1").text
     assert "大家" not in checked_in and "所有人" not in checked_in, checked_in
+
+
+def test_a_second_theme_day_after_an_early_end_is_told_how_to_be_one(runtime, chat, clock,
+                                                                      bureau):
+    """The morning's theme day (学习新党章) ended at 09:50; at 10:30 李书记 opens the next
+    one, a different matter, with 开始 主题党日. It goes on with the first (its planned
+    end is 11:00), and every 结束 and 开始 again went on with it too: two meetings, one
+    record (三会一课 counts one), and those who came at 10:30 late. The reply says how to
+    make it a meeting of its own, and doing so opens one: on time at 10:31."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=50)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=40)
+
+    again = chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "重新开始" in again.text
+    assert "如果是另一次主题党日，请先发送「结束」，再发送「开始 主题党日 主题」" in again.text, again.text
+
+    chat.say("sec1", "结束", chat="g1")
+    second = chat.say("sec1", "开始 主题党日 讨论发展党员", chat="g1")
+    assert not second.is_error and "重新开始" not in second.text, second.text
+    assert _count(runtime.engine, Activity) == 2
+    clock.advance(minutes=1)
+    assert "迟到" not in chat.say("m2", "签到", chat="g1").text
