@@ -724,12 +724,13 @@ def _post_status_points(
 
 def _points_branch(session: Session, *, activity: Activity, member: Member) -> int | None:
     """The branch an attendance entry counts for: the branch that held the activity, or,
-    for one of the whole bureau, the branch the member was in at its end. Not simply the
-    member's branch now: an absence confirmed after they moved belongs to the branch they
-    missed."""
+    for one of the whole bureau, the branch the member was in when it began, where it
+    counted them (_counted_condition; one who came while it ran, their branch now). Not
+    simply the member's branch now: an absence confirmed after they moved belongs to the
+    branch they missed."""
     if activity.branch_id is not None:
         return activity.branch_id
-    return membership.branch_at(session, member=member, moment=activity.ends_at)
+    return membership.branch_at(session, member=member, moment=activity.starts_at)
 
 
 # --- the ledger of one attendance row ----------------------------------------------------

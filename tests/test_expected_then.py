@@ -592,3 +592,29 @@ def test_every_figure_agrees_on_who_a_night_study_counted_when_the_roster_change
             limit=None)}
         assert "张强" not in shortlisted and "赵新" not in shortlisted
     assert rows_of(runtime, "赵新") == [] and rows_of(runtime, "张强") == [("absent", -1)]
+
+
+def test_a_member_moved_during_a_bureau_lecture_is_docked_where_he_was_when_it_began(
+        runtime, chat, clock):
+    """The bureau's 大讲堂, 19:30-21:30, expects every branch's members. 乙 of 一支部 does
+    not come; at 20:00 a roster import moves him to 二支部. It counted him as he was when it
+    began, in 一支部: his absence is 一支部's point, not 二支部's, which he had not joined
+    when it began (as a branch's own study counts him where he was)."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    opened = chat.say("boss", "开始 大讲堂 学习新党章 对象 全体", chat="leaders")
+    if "确认" in opened.text and "已开始" not in opened.text:
+        opened = chat.say("boss", "确认", chat="leaders")
+    assert not opened.is_error, opened.text
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=3, name="乙", branch="二支部", wecom_id="b"))
+    clock.set(local(2026, 11, 24, 21, 30))
+    chat.say("boss", "结束", chat="leaders")
+    assert "缺席" in chat.say("boss", "确认缺席", chat="leaders").text
+
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Branch.id).where(Branch.name == "一支部")).one()
+        docked = s.exec(select(PointEntry.branch_id, PointEntry.points)
+                        .join(Member, Member.id == PointEntry.member_id)
+                        .where(Member.name == "乙")).all()
+    assert docked == [(one, -1)], docked
