@@ -639,8 +639,10 @@ def asked_leave(session: Session, *, activity: Activity, standing: bool = False
 def missing_members(
     session: Session, *, activity: Activity
 ) -> list[tuple[Member, Attendance | None]]:
-    """Expected members who neither took part nor have granted leave, with their row if any
-    (a pending or revoked leave, or a confirmed absence)."""
+    """Members the figures count (participation's expected) who neither took part nor have
+    granted leave, with their row if any (a pending or revoked leave, an absence). One who
+    came while it ran counts by a record: a check-in put right as 缺席 is an absence here
+    too, its penalty posted, not only a 「缺席 1 人」 in the figures."""
     rows = session.exec(
         select(Member, Attendance)
         .join(
@@ -648,7 +650,7 @@ def missing_members(
             and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
             isouter=True,
         )
-        .where(_counted_condition(activity))
+        .where(or_(_counted_condition(activity), Member.id.in_(with_record(activity.id))))
         .order_by(Member.name, Member.id)
     ).all()
     return [

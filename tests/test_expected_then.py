@@ -618,3 +618,30 @@ def test_a_member_moved_during_a_bureau_lecture_is_docked_where_he_was_when_it_b
                         .join(Member, Member.id == PointEntry.member_id)
                         .where(Member.name == "乙")).all()
     assert docked == [(one, -1)], docked
+
+
+
+def test_a_newcomer_whose_check_in_was_corrected_to_absent_is_docked_as_anyone_is(
+        runtime, chat, clock):
+    """戊 joins 二支部 while its night study runs, and someone checks in for him (代签);
+    the secretary puts it right as an absence. He counts by that record, as 结束 and
+    确认缺席 say (缺席 1 人), and the absence costs him the point it costs 丙 put right
+    the same way: not an absence in the figures with no penalty in the ledger."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    chat.say("sec2", "开始 政治夜学", chat="g2")
+    chat.say("sec2", "签到", chat="g2")
+    chat.say("c", "签到", chat="g2")
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=5, name="戊", branch="二支部", wecom_id="e"))
+    assert "签到成功" in chat.say("e", "签到", chat="g2").text
+    for name in ("戊", "丙"):
+        fixed = chat.say("sec2", f"更正 {name} 缺席 他人代签")
+        assert not fixed.is_error, fixed.text
+    clock.set(local(2026, 11, 24, 21, 0))
+    chat.say("sec2", "结束", chat="g2")
+    confirmed = chat.say("sec2", "确认缺席").text
+
+    assert "参与 1/3（33.3%），缺席 2 人" in confirmed, confirmed
+    assert rows_of(runtime, "丙") == [("absent", -1)]
+    assert rows_of(runtime, "戊") == [("absent", -1)]
