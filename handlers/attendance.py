@@ -585,19 +585,21 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if ctx.binding is not None and ctx.binding.branch_id not in (None, ctx.member.branch_id):
             # Another branch's group: its quiet day says nothing of the member's own.
             return Reply.error("这里不是你所在支部的群。请在自己支部群里发送「签到」，或私聊我发送。")
+        upcoming, _, _ = _find_for_member(ctx, store.next_activities)
+        following = ""
+        if upcoming is not None:
+            opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
+            following = f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
         ended, ended_row, _ = _find_for_member(ctx, partial(
             store.ended_since, since=ctx.now - timedelta(hours=ctx.settings.absence_confirm_hours)))
         if ended is not None and (ended_row is None or ended_row.status not in ATTENDED
                                   and ended_row.leave_state is None):
             # Ended early by 结束, or closed at its end: one who was there but slow to type
-            # learns it is over and how to be counted, not that there was nothing to join.
-            return Reply.error(f"{_label(ctx, ended)}已结束，签到已截止。如确实参加了，请联系书记补签。")
-        upcoming, _, _ = _find_for_member(ctx, store.next_activities)
-        text = "现在没有可以签到的活动。"
-        if upcoming is not None:
-            opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
-            text += f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
-        return Reply(text)
+            # learns it is over and how to be counted, not that there was nothing to join;
+            # one early for the next, when that one opens.
+            return Reply.error(f"{_label(ctx, ended)}已结束，签到已截止。如确实参加了，请联系书记补签。"
+                               + (f"\n{following}" if following else ""))
+        return Reply("现在没有可以签到的活动。" + following)
     if row is not None and row.status in ATTENDED:
         when = row.checked_in_at or row.made_up_at
         shown = show_time(when, ctx.settings.tz, ctx.now) if when else ""

@@ -485,3 +485,21 @@ def test_a_second_theme_day_after_an_early_end_is_told_how_to_be_one(runtime, ch
     assert _count(runtime.engine, Activity) == 2
     clock.advance(minutes=1)
     assert "迟到" not in chat.say("m2", "签到", chat="g1").text
+
+
+def test_check_in_before_the_next_one_opens_is_told_when_it_does_not_only_that_the_last_ended(
+        runtime, chat, clock):
+    """李明 missed Tuesday's night study; Wednesday at 17:00 he sends 签到 for Wednesday's,
+    which opens at 19:00. He was told only that Tuesday's had ended and to ask for a 补签,
+    as if tonight's were not there: now he hears that too, and when tonight's opens."""
+    from tests.conftest import local
+    from tests.test_figures import night_studies, run_ticks
+
+    night_studies(runtime, "每周二、周三 19:30")
+    clock.set(local(2026, 12, 8, 18, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 17, 0))
+
+    early = chat.say("li", "签到", chat="g1")
+
+    assert "已结束" in early.text and "补签" in early.text, early.text
+    assert "下一次是政治夜学（19:30），19:00 开始签到。" in early.text, early.text
