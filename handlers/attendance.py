@@ -656,9 +656,9 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
     # A party group's label needs its name: that rarer case reads it through the session.
     if activity.party_group_id is not None or q.now > activity.checkin_closes_at:
         return None
-    # Expected as they are now only while the spell they are in covers the activity's end;
-    # anyone else (one who came after it, one due through a spell since ended) is the
-    # general path's, which reads their spells.
+    # Expected as they are now only while the spell they are in covers the activity's start;
+    # anyone else (one who came while it ran or after it, one due through a spell since
+    # ended) is the general path's, which reads their spells.
     if not store.expected_in_current_spell(member, activity):
         return None
     status = checkin_status(q.now, activity.starts_at, grace_minutes=q.settings.late_grace_minutes)

@@ -448,9 +448,10 @@ def in_audience(place, activity: Activity) -> bool:
 
 
 def expected_in_current_spell(member, activity) -> bool | None:
-    """Whether the activity expects the member when their current spell covers its end
-    (where they are now is where they were then, and no spell that has ended covers it);
-    None when it does not, and only _expected_condition can tell. Read without a
+    """Whether the activity expects the member when their current spell covers its start
+    (where they are now is where they were when it began, and no spell that has ended
+    covers it); None when it does not, and only _expected_condition can tell (one who came
+    while it ran may still check in). Read without a
     statement: 签到's quick lane reads storage.checkin's duck-typed rows with it."""
     if not member.active or membership.since(member) > activity.starts_at:
         return None
@@ -458,8 +459,9 @@ def expected_in_current_spell(member, activity) -> bool | None:
 
 
 def expected_at(session: Session, *, member: Member, activity: Activity) -> bool:
-    """Whether the activity expects the member as they were at its end: _expected_condition
-    for one member (no statement when their current spell covers the end). Every record
+    """Whether the activity expects the member (may check in or be made up there):
+    _expected_condition for one member, as they were at its start or end (no statement
+    when their current spell covers the start). Every record
     of a past activity (补签, leave, ratings) asks this, so none refuses someone the
     figures count (_counted_condition, or a record once made)."""
     decided = expected_in_current_spell(member, activity)
