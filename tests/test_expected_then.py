@@ -645,3 +645,29 @@ def test_a_newcomer_whose_check_in_was_corrected_to_absent_is_docked_as_anyone_i
     assert "参与 1/3（33.3%），缺席 2 人" in confirmed, confirmed
     assert rows_of(runtime, "丙") == [("absent", -1)]
     assert rows_of(runtime, "戊") == [("absent", -1)]
+
+
+def test_a_member_taken_off_the_roster_during_a_study_is_not_nudged_to_check_in(
+        runtime, chat, clock):
+    """At 19:35 a roster import takes 张强 off 城关支部's roster, five minutes into its night
+    study. The study still counts him (absent, in the secretary's 【活动结束】 list), but the
+    private 「你还没有签到」 nudge at 19:45 went to someone no longer a member here."""
+    from tests.test_figures import night_studies, run_ticks
+
+    night_studies(runtime, "每周二 19:30", zhang=True)
+    clock.set(local(2026, 12, 8, 18, 0))
+
+    def evening(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:35":
+            seed(runtime.engine, lambda s: apply_roster(s, [
+                RosterRow(row=2, name="王书记", branch="城关支部", role=Role.SECRETARY,
+                          wecom_id="sec"),
+                RosterRow(row=3, name="李明", branch="城关支部", wecom_id="li")],
+                full=True, now=now, tz=SHANGHAI))
+
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+                     step=timedelta(minutes=5), before_tick=evening)
+    nudged = sorted(target for _, kind, target, _ in sent if kind == "nudge")
+    assert nudged == ["li", "sec"], nudged
+    ended = [text for _, kind, _, text in sent if kind == "reminder.missing"]
+    assert len(ended) == 1 and "未签到 3 人：张强、李明、王书记" in ended[0], ended

@@ -636,7 +636,10 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
             state = "leave"
         else:
             state = "missing"
-        expected.append(p.Expected(recipient, state, nudges_off=member.nudges_off))
+        # One taken off the roster while it runs is still counted (absent, in the list of
+        # the missing), but is no member to ask to 签到.
+        expected.append(p.Expected(recipient, state,
+                                   nudges_off=member.nudges_off or not member.active))
     group = org.party_group(session, group_id=activity.party_group_id)
     return p.ActivityView(
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
