@@ -462,7 +462,22 @@ def _start_again(ctx: Ctx, activity: Activity) -> Reply:
     late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
                      tz, ctx.now)
     return Reply(f"{label}重新开始，继续签到：已签到 {checked_in} 人，不用再签。\n"
-                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。")
+                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。\n"
+                 + _another_one(ctx, activity))
+
+
+def _another_one(ctx: Ctx, activity: Activity) -> str:
+    """How a secretary who meant a second meeting (another topic, after the first ended)
+    opens it: without the words, every 开始 went on with the first until its planned end,
+    two meetings one record."""
+    under_way = store.under_way(ctx.session, branch_id=activity.branch_id, now=ctx.now)
+    end = "结束" if len(under_way) < 2 else f"结束 {word_for(ctx, activity, under_way)}"
+    kind = activity.type
+    group = org.party_group(ctx.session, group_id=activity.party_group_id) \
+        if activity.party_group_id is not None else None
+    if group is not None:
+        kind = f"{kind} {group.name}"
+    return f"如果是另一次{activity.type}，请先发送「{end}」，再发送「开始 {kind} 主题」。"
 
 
 def _scheduled_alongside(ctx: Ctx, kind: ActivityType, scope: Scope) -> Activity | None:
@@ -573,19 +588,21 @@ def check_in(ctx: Ctx, args: dict[str, Any]) -> Reply:
         if ctx.binding is not None and ctx.binding.branch_id not in (None, ctx.member.branch_id):
             # Another branch's group: its quiet day says nothing of the member's own.
             return Reply.error("这里不是你所在支部的群。请在自己支部群里发送「签到」，或私聊我发送。")
+        upcoming, _, _ = _find_for_member(ctx, store.next_activities)
+        following = ""
+        if upcoming is not None:
+            opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
+            following = f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
         ended, ended_row, _ = _find_for_member(ctx, partial(
             store.ended_since, since=ctx.now - timedelta(hours=ctx.settings.absence_confirm_hours)))
         if ended is not None and (ended_row is None or ended_row.status not in ATTENDED
                                   and ended_row.leave_state is None):
             # Ended early by 结束, or closed at its end: one who was there but slow to type
-            # learns it is over and how to be counted, not that there was nothing to join.
-            return Reply.error(f"{_label(ctx, ended)}已结束，签到已截止。如确实参加了，请联系书记补签。")
-        upcoming, _, _ = _find_for_member(ctx, store.next_activities)
-        text = "现在没有可以签到的活动。"
-        if upcoming is not None:
-            opens = show_time(upcoming.checkin_opens_at, ctx.settings.tz, ctx.now)
-            text += f"下一次是{_label(ctx, upcoming)}，{opens} 开始签到。"
-        return Reply(text)
+            # learns it is over and how to be counted, not that there was nothing to join;
+            # one early for the next, when that one opens.
+            return Reply.error(f"{_label(ctx, ended)}已结束，签到已截止。如确实参加了，请联系书记补签。"
+                               + (f"\n{following}" if following else ""))
+        return Reply("现在没有可以签到的活动。" + following)
     if row is not None and row.status in ATTENDED:
         when = row.checked_in_at or row.made_up_at
         shown = show_time(when, ctx.settings.tz, ctx.now) if when else ""
@@ -642,9 +659,9 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
     # A party group's label needs its name: that rarer case reads it through the session.
     if activity.party_group_id is not None or q.now > activity.checkin_closes_at:
         return None
-    # Expected as they are now only while the spell they are in covers the activity's end;
-    # anyone else (one who came after it, one due through a spell since ended) is the
-    # general path's, which reads their spells.
+    # Expected as they are now only while the spell they are in covers the activity's start;
+    # anyone else (one who came while it ran or after it, one due through a spell since
+    # ended) is the general path's, which reads their spells.
     if not store.expected_in_current_spell(member, activity):
         return None
     status = checkin_status(q.now, activity.starts_at, grace_minutes=q.settings.late_grace_minutes)

@@ -448,9 +448,10 @@ def in_audience(place, activity: Activity) -> bool:
 
 
 def expected_in_current_spell(member, activity) -> bool | None:
-    """Whether the activity expects the member when their current spell covers its end
-    (where they are now is where they were then, and no spell that has ended covers it);
-    None when it does not, and only _expected_condition can tell. Read without a
+    """Whether the activity expects the member when their current spell covers its start
+    (where they are now is where they were when it began, and no spell that has ended
+    covers it); None when it does not, and only _expected_condition can tell (one who came
+    while it ran may still check in). Read without a
     statement: 签到's quick lane reads storage.checkin's duck-typed rows with it."""
     if not member.active or membership.since(member) > activity.starts_at:
         return None
@@ -458,8 +459,9 @@ def expected_in_current_spell(member, activity) -> bool | None:
 
 
 def expected_at(session: Session, *, member: Member, activity: Activity) -> bool:
-    """Whether the activity expects the member as they were at its end: _expected_condition
-    for one member (no statement when their current spell covers the end). Every record
+    """Whether the activity expects the member (may check in or be made up there):
+    _expected_condition for one member, as they were at its start or end (no statement
+    when their current spell covers the start). Every record
     of a past activity (补签, leave, ratings) asks this, so none refuses someone the
     figures count (_counted_condition, or a record once made)."""
     decided = expected_in_current_spell(member, activity)
@@ -487,6 +489,17 @@ def expected_members(session: Session, *, activity: Activity) -> list[Member]:
             select(Member).where(_expected_condition(activity)).order_by(Member.name, Member.id)
         ).all()
     )
+
+
+def counted_members(session: Session, *, activity: Activity) -> list[Member]:
+    """The members participation counts, by name: its audience when it began, and whoever
+    has a record on it. What the scheduler's 【活动结束】 lists, so that its 应到 and 未签到
+    are 结束's and 确认缺席's: a member who joined while it ran and did not come is not
+    missing there either."""
+    return list(session.exec(
+        select(Member).where(or_(_counted_condition(activity),
+                                 Member.id.in_(with_record(activity.id))))
+        .order_by(Member.name, Member.id)).all())
 
 
 # --- records of someone not expected ----------------------------------------------------
@@ -628,8 +641,10 @@ def asked_leave(session: Session, *, activity: Activity, standing: bool = False
 def missing_members(
     session: Session, *, activity: Activity
 ) -> list[tuple[Member, Attendance | None]]:
-    """Expected members who neither took part nor have granted leave, with their row if any
-    (a pending or revoked leave, or a confirmed absence)."""
+    """Members the figures count (participation's expected) who neither took part nor have
+    granted leave, with their row if any (a pending or revoked leave, an absence). One who
+    came while it ran counts by a record: a check-in put right as 缺席 is an absence here
+    too, its penalty posted, not only a 「缺席 1 人」 in the figures."""
     rows = session.exec(
         select(Member, Attendance)
         .join(
@@ -637,7 +652,7 @@ def missing_members(
             and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
             isouter=True,
         )
-        .where(_counted_condition(activity))
+        .where(or_(_counted_condition(activity), Member.id.in_(with_record(activity.id))))
         .order_by(Member.name, Member.id)
     ).all()
     return [
@@ -713,12 +728,13 @@ def _post_status_points(
 
 def _points_branch(session: Session, *, activity: Activity, member: Member) -> int | None:
     """The branch an attendance entry counts for: the branch that held the activity, or,
-    for one of the whole bureau, the branch the member was in at its end. Not simply the
-    member's branch now: an absence confirmed after they moved belongs to the branch they
-    missed."""
+    for one of the whole bureau, the branch the member was in when it began, where it
+    counted them (_counted_condition; one who came while it ran, their branch now). Not
+    simply the member's branch now: an absence confirmed after they moved belongs to the
+    branch they missed."""
     if activity.branch_id is not None:
         return activity.branch_id
-    return membership.branch_at(session, member=member, moment=activity.ends_at)
+    return membership.branch_at(session, member=member, moment=activity.starts_at)
 
 
 # --- the ledger of one attendance row ----------------------------------------------------

@@ -275,14 +275,15 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
                 if a.starts_at < held_until and a.status not in NOT_HELD]
     members = committee.enrolled(session, class_id=class_id)
     # A member is expected at the sessions that began after they were enrolled while they
-    # were on the roster (at the session's end, as every figure reads it), and at any other
-    # only if they came or were excused: one enrolled in the third week was not absent from
-    # the first two, nor one who has left the roster from what was held since.
+    # were on the roster (when the session began, as every figure reads it: one taken off
+    # it meanwhile was absent there), and at any other only if they came or were excused:
+    # one enrolled in the third week was not absent from the first two, nor one who has
+    # left the roster from what was held since.
     roster = {m.id: m for m in session.execute(
         select(Member).where(Member.id.in_(list(members)))).scalars()}  # type: ignore[union-attr]
     due = {(member_id, a.id) for member_id, since in members.items() for a in sessions
            if (since is None or a.starts_at >= since)
-           and membership.place_at(session, member=roster[member_id], moment=a.ends_at)
+           and membership.place_at(session, member=roster[member_id], moment=a.starts_at)
            is not None}
     attended = leave = 0
     if sessions and members:

@@ -468,3 +468,46 @@ def test_words_to_the_group_in_place_of_the_activity_ask_which_one(runtime, chat
     activity, and was blamed for one."""
     reply = chat.say("sec1", said, chat="g1")
     assert reply.is_error and "缺少活动类型" in reply.text and "这种活动" not in reply.text, reply.text
+
+
+def test_a_second_theme_day_after_an_early_end_is_told_how_to_be_one(runtime, chat, clock,
+                                                                      bureau):
+    """The morning's theme day (学习新党章) ended at 09:50; at 10:30 李书记 opens the next
+    one, a different matter, with 开始 主题党日. It goes on with the first (its planned
+    end is 11:00), and every 结束 and 开始 again went on with it too: two meetings, one
+    record (三会一课 counts one), and those who came at 10:30 late. The reply says how to
+    make it a meeting of its own, and doing so opens one: on time at 10:31."""
+    chat.say("sec1", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("m1", "签到", chat="g1")
+    clock.advance(minutes=50)
+    chat.say("sec1", "结束", chat="g1")
+    clock.advance(minutes=40)
+
+    again = chat.say("sec1", "开始 主题党日", chat="g1")
+    assert "重新开始" in again.text
+    assert "如果是另一次主题党日，请先发送「结束」，再发送「开始 主题党日 主题」" in again.text, again.text
+
+    chat.say("sec1", "结束", chat="g1")
+    second = chat.say("sec1", "开始 主题党日 讨论发展党员", chat="g1")
+    assert not second.is_error and "重新开始" not in second.text, second.text
+    assert _count(runtime.engine, Activity) == 2
+    clock.advance(minutes=1)
+    assert "迟到" not in chat.say("m2", "签到", chat="g1").text
+
+
+def test_check_in_before_the_next_one_opens_is_told_when_it_does_not_only_that_the_last_ended(
+        runtime, chat, clock):
+    """李明 missed Tuesday's night study; Wednesday at 17:00 he sends 签到 for Wednesday's,
+    which opens at 19:00. He was told only that Tuesday's had ended and to ask for a 补签,
+    as if tonight's were not there: now he hears that too, and when tonight's opens."""
+    from tests.conftest import local
+    from tests.test_figures import night_studies, run_ticks
+
+    night_studies(runtime, "每周二、周三 19:30")
+    clock.set(local(2026, 12, 8, 18, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 17, 0))
+
+    early = chat.say("li", "签到", chat="g1")
+
+    assert "已结束" in early.text and "补签" in early.text, early.text
+    assert "下一次是政治夜学（19:30），19:00 开始签到。" in early.text, early.text

@@ -719,3 +719,29 @@ def test_a_period_that_has_not_begun_is_refused(runtime, clock, cli, tmp_path):
     for args in (("report", "year", "2026"), ("report", "weekly", "--week", "2026-W50"),
                  ("report", "--from", "2026-12-07", "--to", "2026-12-31")):
         assert cli(*args).exit_code == 0
+
+
+def test_a_reader_who_left_the_roster_during_a_session_is_due_there_as_its_absences_say(engine):
+    """The 读书班's session, 09:00-11:00: 张三 came, 李四, enrolled, did not, and was taken
+    off the roster at 10:00. The session counted him (absent: who is counted is read when
+    it began), so the class's 参训率 does too: 1 of 2, not 1 of 1 (100%)."""
+    from storage import membership
+    from storage.attendance import participation
+    from storage.yearly import class_line
+
+    with Session(engine) as s:
+        branch = make_branch(s, "城关支部")
+        came, left = make_member(s, branch, "张三"), make_member(s, branch, "李四")
+        klass = committee.reading_class(s, name="读书班第一期", now=T0)
+        committee.enroll(s, class_id=klass.id, member_ids=[came.id, left.id], now=T0)
+        session_ = hold(s, None, local(2026, 4, 7, 9, 0), "读书班")
+        committee.add_class_session(s, class_id=klass.id, activity_id=session_.id)
+        attend(s, session_, came)
+        membership.end_spell(s, member=left, now=local(2026, 4, 7, 10, 0))
+        left.active = False
+        s.add(left)
+        s.flush()
+
+        assert participation(s, activity=session_).expected == 2
+        line = class_line(s, klass.id, klass.name, local(2026, 12, 31, 0, 0))
+        assert (line.expected, line.attended, line.participation_rate) == (2, 1, 0.5), line

@@ -531,3 +531,143 @@ def test_a_newcomer_made_up_after_the_count_froze_is_counted_once_among_those_ex
     assert "已为 戊 补签" in chat.say("sec2", "补签 戊 在场忘了签到").text
 
     assert "参与 3/3（100.0%）" in chat.say("sec2", "活动", chat="g2").text
+
+
+def test_every_figure_agrees_on_who_a_night_study_counted_when_the_roster_changed_during_it(
+        runtime, chat, djbot, clock):  # noqa: F811 - the fixture imported above
+    """城关支部's Tuesday study, 19:30-21:00, 王书记 and 李明 check in. At 19:45 a roster
+    import adds 赵新 (does not check in) and 钱来 (checks in), moves 李明 to 东关支部 and
+    takes 张强, who had not come, off the roster. It counted those there when it began,
+    and whoever came: 4 (王书记, 李明, 张强, 钱来), 张强 the one absent. 未签到, the
+    secretary's 【活动结束】 message, 确认缺席, the sheet, 周报 and the dashboard all say so;
+    赵新 is nowhere absent, nor docked a point."""
+    from storage import dashboard
+    from storage.committee_report import pioneer_shortlist
+    from tests.test_figures import night_studies, run_ticks
+
+    night_studies(runtime, "每周二 19:30", zhang=True)
+    seed(runtime.engine, lambda s: make_branch(s, "东关支部"))
+    clock.set(local(2026, 12, 8, 18, 0))
+
+    def evening(now):
+        at = now.astimezone(SHANGHAI).strftime("%H:%M")
+        if at == "19:30":
+            chat.say("sec", "签到", chat="g1")
+            chat.say("li", "签到", chat="g1")
+        if at == "19:45":
+            seed(runtime.engine, lambda s: apply_roster(s, [
+                RosterRow(row=2, name="王书记", branch="城关支部", role=Role.SECRETARY,
+                          wecom_id="sec"),
+                RosterRow(row=3, name="李明", branch="东关支部", wecom_id="li"),
+                RosterRow(row=4, name="赵新", branch="城关支部", wecom_id="zhao"),
+                RosterRow(row=5, name="钱来", branch="城关支部", wecom_id="qian")],
+                full=True, now=now, tz=SHANGHAI))
+            assert "签到成功" in chat.say("qian", "签到", chat="g1").text
+        if at == "20:30":
+            missing = chat.say("sec", "未签到").text
+            assert "张强" in missing and "赵新" not in missing, missing
+
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+                     step=timedelta(minutes=15), before_tick=evening)
+    ended = [text for _, kind, _, text in sent if kind == "reminder.missing"]
+    assert len(ended) == 1 and "应到 4 人，签到 3 人" in ended[0], ended
+    assert "未签到 1 人：张强" in ended[0], ended[0]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["expected"], line["unconfirmed"]) == (4, 1), line  # 张强, to confirm
+
+    confirmed = chat.say("sec", "确认缺席", chat="g1").text
+    assert "参与 3/4（75.0%），缺席 1 人" in confirmed, confirmed
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["participation"], line["absent"]) == ("3/4", 1), line
+    with Session(runtime.engine) as s:
+        study = s.exec(select(Activity)).one()
+        sheet = sorted(line.name for line in dashboard.attendance_sheet(s, activity=study))
+        assert sheet == sorted(["王书记", "李明", "张强", "钱来"])
+        tally, = dashboard.activity_tallies(s, start=local(2026, 12, 7, 0, 0),
+                                            end=local(2026, 12, 14, 0, 0))
+        assert tally.expected == 4
+        home = s.exec(select(Branch).where(Branch.name == "城关支部")).one()
+        shortlisted = {c.name for c in pioneer_shortlist(
+            s, branch_id=home.id, start=local(2026, 12, 1, 0, 0), end=local(2027, 1, 1, 0, 0),
+            limit=None)}
+        assert "张强" not in shortlisted and "赵新" not in shortlisted
+    assert rows_of(runtime, "赵新") == [] and rows_of(runtime, "张强") == [("absent", -1)]
+
+
+def test_a_member_moved_during_a_bureau_lecture_is_docked_where_he_was_when_it_began(
+        runtime, chat, clock):
+    """The bureau's 大讲堂, 19:30-21:30, expects every branch's members. 乙 of 一支部 does
+    not come; at 20:00 a roster import moves him to 二支部. It counted him as he was when it
+    began, in 一支部: his absence is 一支部's point, not 二支部's, which he had not joined
+    when it began (as a branch's own study counts him where he was)."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    opened = chat.say("boss", "开始 大讲堂 学习新党章 对象 全体", chat="leaders")
+    if "确认" in opened.text and "已开始" not in opened.text:
+        opened = chat.say("boss", "确认", chat="leaders")
+    assert not opened.is_error, opened.text
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=3, name="乙", branch="二支部", wecom_id="b"))
+    clock.set(local(2026, 11, 24, 21, 30))
+    chat.say("boss", "结束", chat="leaders")
+    assert "缺席" in chat.say("boss", "确认缺席", chat="leaders").text
+
+    with Session(runtime.engine) as s:
+        one = s.exec(select(Branch.id).where(Branch.name == "一支部")).one()
+        docked = s.exec(select(PointEntry.branch_id, PointEntry.points)
+                        .join(Member, Member.id == PointEntry.member_id)
+                        .where(Member.name == "乙")).all()
+    assert docked == [(one, -1)], docked
+
+
+
+def test_a_newcomer_whose_check_in_was_corrected_to_absent_is_docked_as_anyone_is(
+        runtime, chat, clock):
+    """戊 joins 二支部 while its night study runs, and someone checks in for him (代签);
+    the secretary puts it right as an absence. He counts by that record, as 结束 and
+    确认缺席 say (缺席 1 人), and the absence costs him the point it costs 丙 put right
+    the same way: not an absence in the figures with no penalty in the ledger."""
+    seed(runtime.engine, bureau)
+    clock.set(local(2026, 11, 24, 19, 30))
+    chat.say("sec2", "开始 政治夜学", chat="g2")
+    chat.say("sec2", "签到", chat="g2")
+    chat.say("c", "签到", chat="g2")
+    clock.set(local(2026, 11, 24, 20, 0))
+    roster(runtime, clock, RosterRow(row=5, name="戊", branch="二支部", wecom_id="e"))
+    assert "签到成功" in chat.say("e", "签到", chat="g2").text
+    for name in ("戊", "丙"):
+        fixed = chat.say("sec2", f"更正 {name} 缺席 他人代签")
+        assert not fixed.is_error, fixed.text
+    clock.set(local(2026, 11, 24, 21, 0))
+    chat.say("sec2", "结束", chat="g2")
+    confirmed = chat.say("sec2", "确认缺席").text
+
+    assert "参与 1/3（33.3%），缺席 2 人" in confirmed, confirmed
+    assert rows_of(runtime, "丙") == [("absent", -1)]
+    assert rows_of(runtime, "戊") == [("absent", -1)]
+
+
+def test_a_member_taken_off_the_roster_during_a_study_is_not_nudged_to_check_in(
+        runtime, chat, clock):
+    """At 19:35 a roster import takes 张强 off 城关支部's roster, five minutes into its night
+    study. The study still counts him (absent, in the secretary's 【活动结束】 list), but the
+    private 「你还没有签到」 nudge at 19:45 went to someone no longer a member here."""
+    from tests.test_figures import night_studies, run_ticks
+
+    night_studies(runtime, "每周二 19:30", zhang=True)
+    clock.set(local(2026, 12, 8, 18, 0))
+
+    def evening(now):
+        if now.astimezone(SHANGHAI).strftime("%H:%M") == "19:35":
+            seed(runtime.engine, lambda s: apply_roster(s, [
+                RosterRow(row=2, name="王书记", branch="城关支部", role=Role.SECRETARY,
+                          wecom_id="sec"),
+                RosterRow(row=3, name="李明", branch="城关支部", wecom_id="li")],
+                full=True, now=now, tz=SHANGHAI))
+
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 21, 30),
+                     step=timedelta(minutes=5), before_tick=evening)
+    nudged = sorted(target for _, kind, target, _ in sent if kind == "nudge")
+    assert nudged == ["li", "sec"], nudged
+    ended = [text for _, kind, _, text in sent if kind == "reminder.missing"]
+    assert len(ended) == 1 and "未签到 3 人：张强、李明、王书记" in ended[0], ended

@@ -620,7 +620,9 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
     rows = {a.member_id: a for a in session.exec(
         select(Attendance).where(Attendance.activity_id == activity.id)).all()}
     expected = []
-    members = attendance_store.expected_members(session, activity=activity)
+    # Those the figures count (not every member who might still check in): the nudges and
+    # the 【活动结束】 list say what 未签到 and 确认缺席 say.
+    members = attendance_store.counted_members(session, activity=activity)
     for member, recipient in _recipients(session, members, prefer=prefer):
         row = rows.get(member.id)  # type: ignore[arg-type]
         if row is not None and row.status in ATTENDED:
@@ -634,7 +636,10 @@ def activity_view(session: Session, branch: p.BranchView, activity: Activity) ->
             state = "leave"
         else:
             state = "missing"
-        expected.append(p.Expected(recipient, state, nudges_off=member.nudges_off))
+        # One taken off the roster while it runs is still counted (absent, in the list of
+        # the missing), but is no member to ask to 签到.
+        expected.append(p.Expected(recipient, state,
+                                   nudges_off=member.nudges_off or not member.active))
     group = org.party_group(session, group_id=activity.party_group_id)
     return p.ActivityView(
         id=activity.id, branch_id=branch.id, type=activity.type, topic=activity.topic,  # type: ignore[arg-type]
