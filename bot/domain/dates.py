@@ -394,7 +394,7 @@ def without_leading_now(text: str) -> str:
 
 
 def deadline(due_on: date, today: date) -> str:
-    """An item's deadline as every place shows it (整改, 周报, the dashboard): by when, or
+    """An item's deadline as every place shows it (整改, its reply, the dashboard): by when, or
     how long past."""
     if due_on < today:
         return f"逾期 {(today - due_on).days} 天"
