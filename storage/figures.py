@@ -249,12 +249,25 @@ def on_books(f: BranchFigures, period: Period) -> Period:
     return Period(start, end, period.label) if start < end else period
 
 
+# The shortest span a branch's points are measured against: the week 周报 measures every
+# branch on. Against its one day's 0.33, a branch set up on a month's last day had its
+# points part filled by one late check-in, and 100 and 红 above branches there all month.
+SHORTEST_DAYS = Fraction(7)
+
+
+def scored_days(f: BranchFigures, period: Period) -> Fraction:
+    """The days the branch's points reference is worked on: its days on the books, but no
+    fewer than a week's (nor more than the period's)."""
+    whole = period.exact_days
+    return min(whole, max(on_books(f, period).exact_days, SHORTEST_DAYS))
+
+
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
     # Exact fractions of the counts, so the score is the one worked out by hand.
     scores = {
         f.branch_id: branch_score(f.exact_participation, f.exact_average_points, rules.tiers,
-                                  on_books(f, period).exact_days)
+                                  scored_days(f, period))
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers,

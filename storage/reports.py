@@ -44,6 +44,7 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     cut_at_tie,
     leader_rows,
     on_books,
+    scored_days,
     render_json,
     render_markdown,
     report_dict,

@@ -719,3 +719,39 @@ def test_a_period_that_has_not_begun_is_refused(runtime, clock, cli, tmp_path):
     for args in (("report", "year", "2026"), ("report", "weekly", "--week", "2026-W50"),
                  ("report", "--from", "2026-12-07", "--to", "2026-12-31")):
         assert cli(*args).exit_code == 0
+
+
+def test_a_branch_set_up_on_the_last_day_is_not_measured_against_one_days_points(
+        runtime, chat, clock, cli):
+    """派出所党支部, set up on 30 November, holds a night study that evening, its three
+    members there, 1 point each (late). Against its one day's reference (10 × 1 ÷ 30 =
+    0.33) that one late check-in filled the points part: 100 and 红, above 一支部 that held
+    two night studies all month. A branch is measured against no less than a week's
+    reference (2.33), the span 周报 measures every branch on: 100 × (0.6 + 0.4 × 1 ÷ 2.33)
+    = 77.1, and the year's report likewise."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 30, 9, 0)
+        crew = [make_member(s, one, f"甲{i}") for i in range(3)]
+        late = [make_member(s, new, f"乙{i}") for i in range(3)]
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        bind_chat(s, None, "lg", leaders=True)
+        for day in (5, 20):
+            night = held(s, one, local(2026, 11, day, 19, 30), type_="政治夜学")
+            for person in crew:
+                scored(s, night, person, "present", points=2)
+        night = held(s, new, local(2026, 11, 30, 19, 30), type_="政治夜学")
+        for person in late:
+            scored(s, night, person, "late", points=1)
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 12, 1, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上月", chat="lg").text
+    assert ("· 派出所党支部 77.1 分：活动 1 次，参与率 100.0%（3/3），人均 1 分"
+            "（在册 1 天，按 7 天计，人均积分÷2.33）") in board, board
+    month = json.loads(cli("report", "--from", "2026-11-01", "--to", "2026-11-30",
+                           "--json").output)
+    assert {b["name"]: b["score"] for b in month["branches"]}["派出所党支部"] == 77.1
