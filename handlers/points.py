@@ -42,8 +42,8 @@ from storage.reports import (
     entry_moments,
     ledger_view,
     member_standing,
-    on_books,
-    scored_days,
+    own_reference,
+    reference_note,
     public_board,
     standings,
     unconfirmed_note,
@@ -313,13 +313,8 @@ def _why_unscored(f) -> str:
 def _own_reference(s: BranchStanding, period, tiers) -> str:
     """A branch set up or ended inside the span is measured against its own days (as the
     visits owed are): said, so its score can be redone from the line below."""
-    span, days = on_books(s.figures, period), scored_days(s.figures, period)
-    if days == period.exact_days or s.score is None:
-        return ""
-    # Under a week on the books it is measured against a week's (SHORTEST_DAYS), and said.
-    floor = f"按 {float(days):g} 天计，" if days > span.exact_days else ""
-    return (f"（在册 {half_up(span.days, 1):g} 天，{floor}"
-            f"人均积分÷{half_up(points_reference(tiers, float(days)), 2):g}）")
+    own = own_reference(s.figures, period, tiers) if s.score is not None else None
+    return reference_note(*own) if own else ""
 
 
 def _leader_line(s: BranchStanding, *, standing: bool, own: str = "") -> str:

@@ -44,6 +44,8 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     cut_at_tie,
     leader_rows,
     on_books,
+    own_reference,
+    reference_note,
     scored_days,
     render_json,
     render_markdown,

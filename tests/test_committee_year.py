@@ -755,3 +755,37 @@ def test_a_branch_set_up_on_the_last_day_is_not_measured_against_one_days_points
     month = json.loads(cli("report", "--from", "2026-11-01", "--to", "2026-11-30",
                            "--json").output)
     assert {b["name"]: b["score"] for b in month["branches"]}["派出所党支部"] == 77.1
+
+
+def test_a_report_says_the_reference_a_branch_set_up_in_the_span_is_measured_against(
+        runtime, chat, clock, cli):
+    """November, by `report --from/--to`: 派出所党支部 (set up on 16 November) scored 76
+    on 2 points a member, 一支部 76 on 4: redone with the month's 10 the first is 68. The
+    leaders' 红黄蓝榜 says 「（在册 15 天，人均积分÷5）」 beside it; the report said nothing,
+    and the 76 could not be worked out from its lines."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 16, 9, 0)
+        crews = [(one, [make_member(s, one, f"甲{i}") for i in range(3)]),
+                 (new, [make_member(s, new, f"乙{i}") for i in range(3)])]
+        for day in (5, 20):
+            for branch, people in crews:
+                if branch is new and day < 16:
+                    continue
+                night = held(s, branch, local(2026, 11, day, 19, 30), type_="政治夜学")
+                for person in people:
+                    scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 12, 1, 9, 0))
+    table = cli("report", "--from", "2026-11-01", "--to", "2026-11-30").output
+    assert "| 2（在册 15 天，人均积分÷5） | 76 |" in table, table
+    assert "| 4 | 76 |" in table, table
+    month = json.loads(cli("report", "--from", "2026-11-01", "--to", "2026-11-30",
+                           "--json").output)
+    assert {b["name"]: (b["score"], b["days_on_books"], b["points_reference"])
+            for b in month["branches"]} == {
+        "一支部": (76, None, None), "派出所党支部": (76, 15, 5)}
