@@ -789,3 +789,33 @@ def test_a_report_says_the_reference_a_branch_set_up_in_the_span_is_measured_aga
     assert {b["name"]: (b["score"], b["days_on_books"], b["points_reference"])
             for b in month["branches"]} == {
         "一支部": (76, None, None), "派出所党支部": (76, 15, 5)}
+
+
+def test_the_year_says_which_branches_were_scored_on_their_own_days(runtime, clock, cli):
+    """派出所党支部, set up on 16 November, has 75.7 in the year's report beside 一支部's
+    75.8 on a third of its points: the 口径 line says a branch set up in the year is
+    measured on its days, but not which branch, nor against what; the 述职报告's reader
+    could not tell the 75.7 from a mistake."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 16, 9, 0)
+        crews = [(one, [make_member(s, one, f"甲{i}") for i in range(3)]),
+                 (new, [make_member(s, new, f"乙{i}") for i in range(3)])]
+        for month in (10, 11, 12):
+            for branch, people in crews:
+                if branch is new and month < 12:
+                    continue
+                night = held(s, branch, local(2026, month, 20, 19, 30), type_="政治夜学")
+                for person in people:
+                    scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+    text = cli("report", "year", "2026").output
+    assert "**按在册天数计分**：派出所党支部（在册 46 天，人均积分÷15.33）" in text, text
+    year = json.loads(cli("report", "year", "2026", "--json").output)
+    assert {b["name"]: (b["days_on_books"], b["points_reference"])
+            for b in year["branches"]} == {"一支部": (None, None), "派出所党支部": (46, 15.33)}
