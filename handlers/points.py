@@ -291,9 +291,12 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not ctx.bureau_wide and ctx.branch is not None:
         own = next((s for s in table if s.figures.branch_id == ctx.branch.id), None)
         if own is not None and own.score is not None:
+            # Set up in the span: measured on its days, which the line below does not give.
+            days = _own_reference(own, period, ctx.rules.tiers).strip("（）")
             lines.append(
                 f"本支部得分 {own.score:g}（参与率 {_percent(own.figures.participation)}，"
-                f"人均 {_number(own.figures.average_points)} 分）。多参加活动、多学习都能提高得分。"
+                f"人均 {_number(own.figures.average_points)} 分{'；' + days if days else ''}）。"
+                "多参加活动、多学习都能提高得分。"
             )
     t = ctx.rules.tiers
     reference = points_reference(t, period.days)

@@ -819,3 +819,31 @@ def test_the_year_says_which_branches_were_scored_on_their_own_days(runtime, clo
     year = json.loads(cli("report", "year", "2026", "--json").output)
     assert {b["name"]: (b["days_on_books"], b["points_reference"])
             for b in year["branches"]} == {"一支部": (None, None), "派出所党支部": (46, 15.33)}
+
+
+def test_a_branch_set_up_in_the_month_is_told_its_own_reference_in_its_group(
+        runtime, chat, clock):
+    """派出所党支部's group asks for November's 红黄蓝榜: 「本支部得分 76（参与率 100.0%，
+    人均 2 分）」 over the line 人均积分÷10, which gives 68; the leaders' board says it was
+    measured on its 15 days (÷5), its own group was not told."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        one = make_branch(s, "一支部")
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 16, 9, 0)
+        crews = [(one, [make_member(s, one, f"甲{i}") for i in range(3)]),
+                 (new, [make_member(s, new, f"乙{i}", wecom=f"yi{i}") for i in range(3)])]
+        bind_chat(s, new, "pcs")
+        for day in (5, 20):
+            for branch, people in crews:
+                if branch is new and day < 16:
+                    continue
+                night = held(s, branch, local(2026, 11, day, 19, 30), type_="政治夜学")
+                for person in people:
+                    scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2026, 12, 1, 9, 0))
+    board = chat.say("yi0", "红黄蓝榜 上月", chat="pcs").text
+    assert "本支部得分 76（参与率 100.0%，人均 2 分；在册 15 天，人均积分÷5）" in board, board
