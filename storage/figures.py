@@ -539,6 +539,8 @@ BRANCH_COLUMNS = [
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
     ("年度调研", "visits"), ("调研目标", "visit_target"), ("期后更正", "corrected_after"),
+    # Set up or ended in the span: the days and reference its score was worked on.
+    ("在册天数", "days_on_books"), ("积分参考值", "points_reference"),
 ]
 
 

@@ -567,13 +567,16 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
 
     branches = book.create_sheet("支部")
     branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "调研目标", "约谈",
-                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期"])
+                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期",
+                     # Set up or ended in the year: what its score was worked on.
+                     "在册天数", "积分参考值"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
                          *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits,
                          b.visit_target, b.talks,
                          b.pioneers, b.participation_rate, b.points, b.score, b.tier,
-                         b.corrected_after, b.ended_on])
+                         b.corrected_after, b.ended_on, b.days_on_books,
+                         b.points_reference])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
         branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 9).number_format = "0.0%"
 

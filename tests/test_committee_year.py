@@ -821,6 +821,42 @@ def test_the_year_says_which_branches_were_scored_on_their_own_days(runtime, clo
             for b in year["branches"]} == {"一支部": (None, None), "派出所党支部": (46, 15.33)}
 
 
+
+def test_the_workbooks_give_the_days_a_branch_was_scored_on(runtime, clock, cli, tmp_path):
+    """The 述职报告's workbook (and a range's) had 派出所党支部's 年度积分, 党员数 and 得分,
+    but not the 46 days nor the 15.33 its points were measured against: the office redoing
+    the score from the sheet got 62.0 where the sheet said 75.7."""
+    from tests.test_reports import attend as scored, hold as held
+
+    def build(s):
+        new = make_branch(s, "派出所党支部")
+        make_branch(s, "一支部").created_at = local(2026, 1, 2, 9, 0)
+        new.created_at = local(2026, 11, 16, 9, 0)
+        people = [make_member(s, new, f"乙{i}") for i in range(3)]
+        night = held(s, new, local(2026, 12, 20, 19, 30), type_="政治夜学")
+        for person in people:
+            scored(s, night, person, "present", points=2)
+
+    seed(runtime.engine, build)
+    clock.set(local(2027, 1, 5, 9, 0))
+
+    def rows(*command):
+        book = tmp_path / "表.xlsx"
+        assert cli(*command, "--xlsx", str(book)).exit_code == 0
+        sheet = load_workbook(book)["支部"]
+        header = [c.value for c in sheet[1]]
+        return {r[0]: dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True)}
+
+    year = rows("report", "year", "2026")["派出所党支部"]
+    assert (year["在册天数"], year["积分参考值"]) == (46, 15.33), year
+    ranged = rows("report", "--from", "2026-12-01", "--to", "2026-12-31")
+    assert (ranged["派出所党支部"]["在册天数"], ranged["派出所党支部"]["积分参考值"]) == (
+        None, None), ranged
+    ranged = rows("report", "--from", "2026-11-01", "--to", "2026-12-31")
+    assert (ranged["派出所党支部"]["在册天数"], ranged["派出所党支部"]["积分参考值"]) == (
+        46, 15.33), ranged
+
+
 def test_a_branch_set_up_in_the_month_is_told_its_own_reference_in_its_group(
         runtime, chat, clock):
     """派出所党支部's group asks for November's 红黄蓝榜: 「本支部得分 76（参与率 100.0%，
