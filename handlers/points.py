@@ -42,7 +42,8 @@ from storage.reports import (
     entry_moments,
     ledger_view,
     member_standing,
-    on_books,
+    own_reference,
+    reference_note,
     public_board,
     standings,
     unconfirmed_note,
@@ -290,9 +291,12 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not ctx.bureau_wide and ctx.branch is not None:
         own = next((s for s in table if s.figures.branch_id == ctx.branch.id), None)
         if own is not None and own.score is not None:
+            # Set up in the span: measured on its days, which the line below does not give.
+            days = _own_reference(own, period, ctx.rules.tiers).strip("（）")
             lines.append(
                 f"本支部得分 {own.score:g}（参与率 {_percent(own.figures.participation)}，"
-                f"人均 {_number(own.figures.average_points)} 分）。多参加活动、多学习都能提高得分。"
+                f"人均 {_number(own.figures.average_points)} 分{'；' + days if days else ''}）。"
+                "多参加活动、多学习都能提高得分。"
             )
     t = ctx.rules.tiers
     reference = points_reference(t, period.days)
@@ -312,11 +316,8 @@ def _why_unscored(f) -> str:
 def _own_reference(s: BranchStanding, period, tiers) -> str:
     """A branch set up or ended inside the span is measured against its own days (as the
     visits owed are): said, so its score can be redone from the line below."""
-    span = on_books(s.figures, period)
-    if span == period or s.score is None:
-        return ""
-    return (f"（在册 {half_up(span.days, 1):g} 天，"
-            f"人均积分÷{half_up(points_reference(tiers, span.days), 2):g}）")
+    own = own_reference(s.figures, period, tiers) if s.score is not None else None
+    return reference_note(*own) if own else ""
 
 
 def _leader_line(s: BranchStanding, *, standing: bool, own: str = "") -> str:

@@ -27,6 +27,7 @@ from bot.domain.points import (
     half_up,
     participation_rate,
     percent,
+    points_reference,
     tie_line,
     trend_arrow,
 )
@@ -249,12 +250,45 @@ def on_books(f: BranchFigures, period: Period) -> Period:
     return Period(start, end, period.label) if start < end else period
 
 
+# The shortest span a branch's points are measured against: the week 周报 measures every
+# branch on. Against its one day's 0.33, a branch set up on a month's last day had its
+# points part filled by one late check-in, and 100 and 红 above branches there all month.
+SHORTEST_DAYS = Fraction(7)
+
+
+def scored_days(f: BranchFigures, period: Period) -> Fraction:
+    """The days the branch's points reference is worked on: its days on the books, but no
+    fewer than a week's (nor more than the period's)."""
+    whole = period.exact_days
+    return min(whole, max(on_books(f, period).exact_days, SHORTEST_DAYS))
+
+
+def own_reference(f: BranchFigures, period: Period,
+                  tiers) -> tuple[float, float] | None:
+    """(its days on the books, to one decimal; the reference its points were measured
+    against, to two) for a branch not measured on the whole span; None for one that was."""
+    days = scored_days(f, period)
+    if days == period.exact_days:
+        return None
+    return (half_up(on_books(f, period).days, 1),
+            half_up(points_reference(tiers, float(days)), 2))
+
+
+def reference_note(days_on_books: float | None, reference: float | None) -> str:
+    """Said beside its average wherever its score is shown, so the score can be redone:
+    「（在册 15 天，人均积分÷5）」; under a week, 「（在册 1 天，按 7 天计，人均积分÷2.33）」."""
+    if days_on_books is None or reference is None:
+        return ""
+    floor = f"按 {SHORTEST_DAYS} 天计，" if days_on_books < SHORTEST_DAYS else ""
+    return f"（在册 {days_on_books:g} 天，{floor}人均积分÷{reference:g}）"
+
+
 def standings(figures: list[BranchFigures], rules: Rules, period: Period) -> list[BranchStanding]:
     """Score every branch that held an activity and tier them; best first."""
     # Exact fractions of the counts, so the score is the one worked out by hand.
     scores = {
         f.branch_id: branch_score(f.exact_participation, f.exact_average_points, rules.tiers,
-                                  on_books(f, period).exact_days)
+                                  scored_days(f, period))
         for f in figures
     }
     tiers = assign_tiers({k: s for k, s in scores.items() if s is not None}, rules.tiers,
@@ -294,6 +328,13 @@ class BranchLine:
     trend: str
     # A branch that has ended (临时党支部): its tier is shown as 已撤销, not for a talk.
     ended: bool = False
+    # Set up or ended in the span: its days there and the reference they give (own_reference).
+    days_on_books: float | None = None
+    points_reference: float | None = None
+
+    @property
+    def reference_note(self) -> str:
+        return reference_note(self.days_on_books, self.points_reference)
 
     @property
     def participation(self) -> str:
@@ -364,6 +405,7 @@ def build_report(run: Run, *, start: datetime, end: datetime,
         target = branch_visit_target(visit_target, set_up=set_up, year=year_start.year,
                                      ends_on=f.last_day)
         average = f.average_points
+        own = own_reference(f, period, rules.tiers) if s.score is not None else None
         report.branches.append(BranchLine(
             name=f.name, activities=f.activities, expected=f.expected, present=f.present,
             late=f.late, makeup=f.makeup, leave=f.leave, absent=f.absent,
@@ -378,6 +420,7 @@ def build_report(run: Run, *, start: datetime, end: datetime,
             previous_score=prior.score if prior else None,
             trend=trend_arrow(s.score, prior.score if prior else None),
             ended=not f.standing,
+            days_on_books=own[0] if own else None, points_reference=own[1] if own else None,
         ))
         if f.activities == 0:
             report.idle_branches.append(f.name)
@@ -417,7 +460,8 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
                 f"| {b.name} | {b.activities} | {b.expected} | {b.present} | {b.late}"
                 f" | {b.makeup} | {b.leave} | {b.absent} | {b.unconfirmed}"
                 f" | {_percent(b.participation_rate)}"
-                f" | {b.points} | {_number(b.average_points)} | {_number(b.score)}"
+                f" | {b.points} | {_number(b.average_points)}{b.reference_note}"
+                f" | {_number(b.score)}"
                 f" | {_tier(b)} | {b.trend or '—'} | {b.visits}/{b.visit_target} |"
             )
     else:
@@ -427,7 +471,7 @@ def render_markdown(report: Report, *, table: bool = False) -> str:
             lines.append(
                 f"活动 {b.activities} 次 · 参与 {b.participation}（{_percent(b.participation_rate)}"
                 f"{b.pending}）"
-                f" · 人均 {_number(b.average_points)} 分 · 调研 {b.visits}/{b.visit_target}"
+                f" · 人均 {_number(b.average_points)} 分{b.reference_note} · 调研 {b.visits}/{b.visit_target}"
             )
     lines.append("")
     if report.top_members or report.top_tie:
@@ -495,6 +539,8 @@ BRANCH_COLUMNS = [
     ("人均积分", "average_points"), ("得分", "score"), ("档次", "tier"), ("约谈", "talk"),
     ("上期参与率", "previous_participation_rate"), ("上期得分", "previous_score"),
     ("年度调研", "visits"), ("调研目标", "visit_target"), ("期后更正", "corrected_after"),
+    # Set up or ended in the span: the days and reference its score was worked on.
+    ("在册天数", "days_on_books"), ("积分参考值", "points_reference"),
 ]
 
 

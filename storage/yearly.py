@@ -38,7 +38,7 @@ from storage.models import (
     ResearchVisit,
     StudyLog,
 )
-from storage.figures import fit_columns, strings_stay_strings
+from storage.figures import fit_columns, own_reference, reference_note, strings_stay_strings
 from storage.files import open_private
 from storage.reports import branch_figures, branch_members, standings
 
@@ -72,7 +72,7 @@ RULES: dict[str, str] = {
     "年度积分": "量化积分台账中区间内的积分之和，按规则分列（出勤、学习、缺席扣分、更正）",
     "期后更正": "区间结束后记入、日期在区间内的冲销笔数（更正、取消活动等）；表中数字已按更正计算",
     "得分与档次": "支部得分 = 100 ×（参与率权重 × 参与率 + 积分权重 × min(1, 人均积分 ÷ 参考值)），按积分规则分档；"
-                  "区间内成立或撤销的支部，参考值按其在册天数计",
+                  "区间内成立或撤销的支部，参考值按其在册天数计（不少于 7 天）",
 }
 
 
@@ -108,6 +108,10 @@ class BranchYearLine:
     visit_target: int = 0
     # Closed or ended within the period: its row stays, marked, as the bureau page marks it.
     ended_on: date | None = None
+    # Set up or ended in the period: its days there and the reference its points were
+    # measured against (storage.figures.own_reference), said under the table.
+    days_on_books: float | None = None
+    points_reference: float | None = None
 
 
 @dataclass
@@ -351,6 +355,8 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
     lines = []
     for branch in branches:
         s = scored.get(branch.id)  # type: ignore[arg-type]
+        own = own_reference(s.figures, to_date, rules.tiers) if s and s.score is not None \
+            else None
         counts = per_branch.get(branch.id, {})  # type: ignore[arg-type]
         lines.append(BranchYearLine(
             name=branch.name, temporary=branch.temporary,
@@ -364,6 +370,7 @@ def _branch_lines(session: Session, *, branches: list[Branch], held, period: Per
             score=s.score if s else None, tier=s.tier.value if s and s.tier else None,
             corrected_after=s.figures.corrected_after if s else 0,
             ended_on=None if _open_at_end(branch, period.last_day) else branch.ends_on,
+            days_on_books=own[0] if own else None, points_reference=own[1] if own else None,
             visit_target=visits_owed(branch, per_year, year=period.start.year, tz=tz,
                                      first_roster=first_roster.astimezone(tz).date()
                                      if first_roster else None),
@@ -491,6 +498,10 @@ def render_markdown(figures: YearFigures) -> str:
         lines.append(f"| {name} | {cells} | {b.joint} | {b.visits}/{b.visit_target} | {b.talks}"
                      f" | {b.pioneers}"
                      f" | {rate_text(b.participation_rate)} | {score} | {b.tier or '—'} |")
+    own = [b.name + reference_note(b.days_on_books, b.points_reference)
+           for b in figures.branches if b.days_on_books is not None]
+    if own:
+        lines += ["", f"**按在册天数计分**：{'、'.join(own)}"]
     short = [f"{b.name}（{b.visits}/{b.visit_target}）" for b in figures.branches
              if b.visits < b.visit_target and not b.ended_on]
     if short:
@@ -557,13 +568,16 @@ def write_xlsx(figures: YearFigures, path: str | Path) -> Path:
 
     branches = book.create_sheet("支部")
     branches.append(["支部", "临时", "党员数", *BRANCH_TYPES, "联合活动", "调研", "调研目标", "约谈",
-                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期"])
+                     "先锋党员", "参与率", "年度积分", "得分", "档次", "期后更正", "撤销日期",
+                     # Set up or ended in the year: what its score was worked on.
+                     "在册天数", "积分参考值"])
     for b in figures.branches:
         branches.append([b.name, "是" if b.temporary else "", b.members,
                          *(b.counts[t] for t in BRANCH_TYPES), b.joint, b.visits,
                          b.visit_target, b.talks,
                          b.pioneers, b.participation_rate, b.points, b.score, b.tier,
-                         b.corrected_after, b.ended_on])
+                         b.corrected_after, b.ended_on, b.days_on_books,
+                         b.points_reference])
         # Exact, shown as a percent to one decimal as everywhere (it was a bare fraction).
         branches.cell(row=branches.max_row, column=len(BRANCH_TYPES) + 9).number_format = "0.0%"
 

@@ -161,8 +161,8 @@ def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activit
         runtime, settings):
     """专案临时支部's four members all came to its Wednesday night study (+2 each), and it
     ended on Friday, its members going back to 城关支部. W48 by hand: 4/4, 8 points among 4
-    people, 2 each, measured against the five days it ran (10 × 5 ÷ 30 = 1.67):
-    100 × (0.6 + 0.4 × min(1, 2 ÷ 1.67)) = 100, red, read on Saturday or on Monday. (Its members were counted as 0 once it ended: 8 ÷ 0 gave no average and the
+    people, 2 each, measured against a week's reference (never less than a week's, though
+    it ran five days): 100 × (0.6 + 0.4 × min(1, 2 ÷ 2.33)) = 94.3, red, read on Saturday or on Monday. (Its members were counted as 0 once it ended: 8 ÷ 0 gave no average and the
     score fell to 60.) 城关支部's average is shared among its own and the four back with it."""
     from storage.temporary import end_due
     from tests.test_reports import attend, award, hold
@@ -178,12 +178,12 @@ def test_an_ended_temporary_branch_keeps_its_score_for_the_weeks_it_held_activit
             award(s, m, 3, local(2026, 11, 24, 20, 0))
     seed(runtime.engine, scene)
     before = report_week(runtime, settings)["专案临时支部"]
-    assert (before.members, before.average_points, before.score, before.tier) == (4, 2.0, 100, "红")
+    assert (before.members, before.average_points, before.score, before.tier) == (4, 2.0, 94.3, "红")
     seed(runtime.engine, lambda s: end_due(s, today=date(2026, 11, 28),
                                            now=local(2026, 11, 28, 0, 5), tz=SHANGHAI))
     after = report_week(runtime, settings)
     assert (after["专案临时支部"].members, after["专案临时支部"].score,
-            after["专案临时支部"].tier) == (4, 100, "红")
+            after["专案临时支部"].tier) == (4, 94.3, "红")
     assert (after["城关支部"].members, after["城关支部"].points) == (8, 12)
     assert report_week(runtime, settings, "2026-W49")["城关支部"].members == 8
     assert "专案临时支部" not in report_week(runtime, settings, "2026-W49")
