@@ -361,32 +361,33 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
 # --- who is expected ----------------------------------------------------------------
 
 
-def _expected_condition(activity: Activity):
-    """Members the activity expects (its type's audience) as they were at its end: on the
-    roster and in its scope then, in the spell they are in now or in one that has ended
-    since (their place changed, or they left: storage.membership). A member who came to
-    the branch, or took the role it asks for, after it ended is not expected there, and
-    one who moved away before its absences were confirmed still is."""
+def _in_place_at(activity: Activity, moment):
+    """Members in the activity's audience at `moment`: by the spell they are in now (still
+    on the roster, there since then), or by one that has ended since (their place changed,
+    or they left: storage.membership)."""
     current = and_(Member.active == True,  # noqa: E712
-                   func.coalesce(Member.branch_since, Member.created_at) <= activity.ends_at,
+                   func.coalesce(Member.branch_since, Member.created_at) <= moment,
                    *_in_audience(Member, activity))
     earlier = (select(PastMembership.id)
                .where(PastMembership.member_id == Member.id,
-                      PastMembership.since <= activity.ends_at,
-                      PastMembership.until > activity.ends_at,
+                      PastMembership.since <= moment,
+                      PastMembership.until > moment,
                       *_in_audience(PastMembership, activity))
                .exists())
+    return current, earlier
+
+
+def _expected_condition(activity: Activity):
+    """Members the activity expects (its type's audience) as they were at its end. A
+    member who came to the branch, or took the role it asks for, after it ended is not
+    expected there, and one who moved away before its absences were confirmed still is."""
+    at_end = _in_place_at(activity, activity.ends_at)
     if getattr(activity, "starts_at", None) is None:  # a shape read for every activity
-        return or_(current, earlier)
+        return or_(*at_end)
     # Moved away while it was under way: still theirs to be made up or corrected, as it
     # counts them there (_counted_condition).
-    left_during = (select(PastMembership.id)
-                   .where(PastMembership.member_id == Member.id,
-                          PastMembership.since <= activity.starts_at,
-                          PastMembership.until > activity.starts_at,
-                          *_in_audience(PastMembership, activity))
-                   .exists())
-    return or_(current, earlier, left_during)
+    _, left_during = _in_place_at(activity, activity.starts_at)
+    return or_(*at_end, left_during)
 
 
 def _counted_condition(activity: Activity):
@@ -396,16 +397,7 @@ def _counted_condition(activity: Activity):
     only by a record; one who moved away meanwhile counts where they were. Otherwise a
     member moved during one branch's night study, checked in there, was absent at the
     other's held the same evening."""
-    current = and_(Member.active == True,  # noqa: E712
-                   func.coalesce(Member.branch_since, Member.created_at) <= activity.starts_at,
-                   *_in_audience(Member, activity))
-    earlier = (select(PastMembership.id)
-               .where(PastMembership.member_id == Member.id,
-                      PastMembership.since <= activity.starts_at,
-                      PastMembership.until > activity.starts_at,
-                      *_in_audience(PastMembership, activity))
-               .exists())
-    return or_(current, earlier)
+    return or_(*_in_place_at(activity, activity.starts_at))
 
 
 def audience_rule(activity: Activity) -> list[tuple[str, tuple]]:
