@@ -627,7 +627,9 @@ async def test_every_acknowledged_check_in_survives_a_slow_database_and_a_stop(
         url = service.start()
         assert (await deliver(url, "sec", "绑定 一支部", "bind-1"))[0] == 200
         for round_, sig in (("term", signal.SIGTERM), ("kill", signal.SIGKILL)):
-            assert (await deliver(url, "sec", "开始 主题党日", f"open-{round_}"))[0] == 200
+            # Each day's its own topic: 开始 again with none would carry the first day on.
+            topic = {"term": "学党章", "kill": "讲党史"}[round_]
+            assert (await deliver(url, "sec", f"开始 主题党日 {topic}", f"open-{round_}"))[0] == 200
             first = await stop_under_load(service, url, service_db, sig, round_)
             acknowledged[round_] = {m for m, (status, _) in first.items() if status == 200}
             if sig == signal.SIGTERM:  # requests in flight were finished before the exit

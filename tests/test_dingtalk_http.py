@@ -300,8 +300,9 @@ async def test_one_member_on_both_platforms_adds_up(runtime, dingtalk, chat, fak
     assert "你已签到" in dingtalk.reply_text(again)
     chat.say("wx-sec", "结束", chat="wx-group", platform="wecom")
 
-    # Night study 2, opened and attended on DingTalk.
-    await dingtalk.say("sec", "开始 政治夜学")
+    # Night study 2 (its own topic: 开始 again with none would carry the first on, as after
+    # an 结束 sent by mistake), opened and attended on DingTalk.
+    await dingtalk.say("sec", "开始 政治夜学 第二讲")
     assert "签到成功" in dingtalk.reply_text(await dingtalk.say("dt-zhang", "签到"))
 
     with Session(runtime.engine) as s:
