@@ -483,14 +483,18 @@ def expected_members(session: Session, *, activity: Activity) -> list[Member]:
     )
 
 
+def _counted_or_recorded(activity: Activity):
+    """The members participation counts: its audience when it began, and whoever has a
+    record on it (one who came while it ran, one who has since left the roster)."""
+    return or_(_counted_condition(activity), Member.id.in_(with_record(activity.id)))
+
+
 def counted_members(session: Session, *, activity: Activity) -> list[Member]:
-    """The members participation counts, by name: its audience when it began, and whoever
-    has a record on it. What the scheduler's 【活动结束】 lists, so that its 应到 and 未签到
-    are 结束's and 确认缺席's: a member who joined while it ran and did not come is not
-    missing there either."""
+    """The members participation counts (_counted_or_recorded), by name. What the
+    scheduler's 【活动结束】 lists, so that its 应到 and 未签到 are 结束's and 确认缺席's: a
+    member who joined while it ran and did not come is not missing there either."""
     return list(session.exec(
-        select(Member).where(or_(_counted_condition(activity),
-                                 Member.id.in_(with_record(activity.id))))
+        select(Member).where(_counted_or_recorded(activity))
         .order_by(Member.name, Member.id)).all())
 
 
@@ -644,7 +648,7 @@ def missing_members(
             and_(Attendance.member_id == Member.id, Attendance.activity_id == activity.id),
             isouter=True,
         )
-        .where(or_(_counted_condition(activity), Member.id.in_(with_record(activity.id))))
+        .where(_counted_or_recorded(activity))
         .order_by(Member.name, Member.id)
     ).all()
     return [
@@ -674,9 +678,7 @@ def participation(session: Session, *, activity: Activity) -> Participation:
     else:
         # Someone who checked in and has since left the roster still counts once.
         expected = session.exec(
-            select(func.count(Member.id)).where(
-                or_(_counted_condition(activity), Member.id.in_(with_record(activity.id)))
-            )
+            select(func.count(Member.id)).where(_counted_or_recorded(activity))
         ).one()
     return Participation(
         expected=expected,
