@@ -32,6 +32,7 @@ from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
 from storage.attendance import CANCELLED
+from storage.committee import month_end
 from storage.models import RuleSet
 from storage.org import branch_by_name
 from storage.reports import (
@@ -439,7 +440,7 @@ def _month_ledger(ctx: Ctx, month: date) -> str:
     assert member is not None and member.id is not None
     tz = ctx.settings.tz
     start = datetime.combine(month, time(0), tzinfo=tz)
-    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(0), tzinfo=tz)
+    end = month_end(month, tz)
     view = ledger_view(ctx.session, member_id=member.id, limit=None, start=start, end=end)
     name = f"{month.year}年{month.month}月"
     if not view.entries:

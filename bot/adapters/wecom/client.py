@@ -32,6 +32,7 @@ RATE_LIMIT_WAIT = 60.0
 # same moment, a refusal of the moment like 45009, never of the message.
 CONCURRENCY_LIMIT = 45033
 CONCURRENCY_WAIT = 10.0
+_WAIT_FOR = {FREQ_LIMIT: RATE_LIMIT_WAIT, CONCURRENCY_LIMIT: CONCURRENCY_WAIT}
 
 EXPLANATIONS = {
     60020: "服务器出口 IP 不在自建应用的「企业可信IP」中：在管理后台 应用详情 → 企业可信IP 加入本机出口 IP，"
@@ -136,10 +137,8 @@ class WecomClient:
                 await asyncio.sleep(self.backoff_seconds * 2**attempt)
                 continue
             errmsg = str(data.get("errmsg") or "")
-            if errcode == FREQ_LIMIT:
-                raise WecomApiError(errcode, errmsg, retryable=True, retry_after=RATE_LIMIT_WAIT)
-            if errcode == CONCURRENCY_LIMIT:
-                raise WecomApiError(errcode, errmsg, retryable=True, retry_after=CONCURRENCY_WAIT)
+            if errcode in _WAIT_FOR:  # a refusal of the moment, never of the message
+                raise WecomApiError(errcode, errmsg, retryable=True, retry_after=_WAIT_FOR[errcode])
             raise WecomApiError(errcode, errmsg, retryable=errcode in (SYSTEM_BUSY,))
         raise AssertionError("unreachable")  # pragma: no cover
 
