@@ -507,13 +507,16 @@ class Dispatcher:
                 return Reply.error(signed[0].for_another.format(name=signed[1])), signed[0].name
         if command is None:
             said = pleasantry(text)
-            if said is None and self.registry.suggest(text) is None:
+            if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
+                return Reply(said), None
+            meant = self.registry.suggest(text)
+            if meant is None:
                 # 收到，会准时参加: the acknowledgement answered, what follows it is no command.
                 head, *tail = SEPARATORS.split(text, maxsplit=1)
                 said = pleasantry(head) if tail and tail[0] else None
-            if said is not None:  # 收到, 谢谢, 你好: not a slip for 签到
-                return Reply(said), None
-            return Reply.error(self._unknown(text)), None
+                if said is not None:
+                    return Reply(said), None
+            return Reply.error(self._unknown(text, meant)), None
 
         if command.needs_member and member is None:
             return Reply.error(
@@ -574,7 +577,8 @@ class Dispatcher:
         return command.handler(ctx, args), command.name
 
 
-    def _unknown(self, text: str) -> str:
+    def _unknown(self, text: str, meant: str | None) -> str:
+        """The answer to words that are no command; `meant`, the registry's suggestion."""
         head = shorten(text.split(" ", 1)[0], 12)
         if _ANOTHERS_POINTS.search(text):
             # 查一下周强的积分 was answered with the asker's own, as if asked.
@@ -587,7 +591,6 @@ class Dispatcher:
             # it exists, and is told how it is given.
             return (f"像是在问，这次没有执行「{asked.name}」。需要时请直接发送，"
                     f"例如：{asked.example or asked.name}")
-        meant = self.registry.suggest(text)
         if meant is not None:
             return f"没有「{head}」这个指令。你是想发送「{meant}」吗？发送「帮助」查看全部指令。"
         return f"没有「{head}」这个指令。发送「帮助」查看可用指令。"
