@@ -192,12 +192,17 @@ def leave_asks_of(member_id: int) -> str:
     return f"{LEAVE_ASK}|member:{member_id}|"
 
 
-def went_out(session: Session, *, kind: str, key_prefix: str) -> bool:
+# Queued, going or gone: a message not withdrawn nor given up on.
+LIVE = ("pending", "sending", "sent")
+
+
+def went_out(session: Session, *, kind: str, key_prefix: str, queued: bool = False) -> bool:
     """Whether a message of this kind whose key starts with key_prefix has been sent, or is
-    being sent (a delivery worker holds it): read by someone, or about to be."""
+    being sent (a delivery worker holds it): read by someone, or about to be; with
+    `queued`, or is still waiting to go (asking again would ask twice)."""
     return session.exec(select(OutboxMessage.id).where(
         OutboxMessage.kind == kind,
-        OutboxMessage.status.in_(("sent", "sending")),  # type: ignore[attr-defined]
+        OutboxMessage.status.in_(LIVE if queued else ("sent", "sending")),  # type: ignore[attr-defined]
         OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
             key_prefix, autoescape=True))).first() is not None
 
@@ -208,7 +213,7 @@ def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
     accounts (None: to anyone), not withdrawn."""
     query = select(OutboxMessage).where(
         OutboxMessage.kind == LEAVE_ASK, OutboxMessage.target_kind == "user",
-        OutboxMessage.status.in_(("pending", "sending", "sent")))  # type: ignore[attr-defined]
+        OutboxMessage.status.in_(LIVE))  # type: ignore[attr-defined]
     if accounts is None:
         return list(session.exec(query.order_by(OutboxMessage.id)).all())
     if not accounts:
@@ -216,16 +221,6 @@ def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
     return [row for row in session.exec(query.where(
         OutboxMessage.target.in_([user for _, user in accounts]))).all()  # type: ignore[attr-defined]
         if (row.platform, row.target) in accounts]
-
-
-def still_asked(session: Session, *, key_prefix: str) -> bool:
-    """Whether a request for a leave decision whose key starts with key_prefix is waiting
-    to go out, going, or was read: asking again would ask twice."""
-    return session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.kind == LEAVE_ASK,
-        OutboxMessage.status.in_(("pending", "sending", "sent")),  # type: ignore[attr-defined]
-        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
-            key_prefix, autoescape=True))).first() is not None
 
 
 def take_back_untried(session: Session, *, kind: str, dedupe_key: str) -> bool:

@@ -183,8 +183,8 @@ def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
     for member in waiting:
         row = rows[member.id]
         assert row is not None and member.id is not None
-        if outbox.still_asked(session, key_prefix=f"{outbox.leave_asks_of(member.id)}"
-                                                   f"attendance:{row.id}|"):
+        if outbox.went_out(session, kind=outbox.LEAVE_ASK, queued=True,
+                           key_prefix=f"{outbox.leave_asks_of(member.id)}attendance:{row.id}|"):
             continue
         ask_for_a_decision(
             session, member=member, branch_id=activity.branch_id,
