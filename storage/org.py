@@ -50,7 +50,8 @@ def identity_of(session: Session, *, platform: str, user_id: str) -> Identity | 
         return exact
     return session.exec(select(Identity).where(
         Identity.platform == platform,
-        func.lower(Identity.user_id) == user_id.lower()).order_by(Identity.id)).first()
+        holds_account(Identity.user_id, platform=platform, user_id=user_id))
+        .order_by(Identity.id)).first()
 
 
 def member_by_identity(session: Session, *, platform: str, user_id: str,
