@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from bot.domain.text import show_date
+
 _SEP = r"\s*(?:至|到|~|～|-|－|—|–)\s*"
 _YMD = r"(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?"
 # One day: 2026年12月4日, 2026-12-04, 12月4日, 12.4, 12/4, 4号, 4日.
@@ -398,4 +400,4 @@ def deadline(due_on: date, today: date) -> str:
     how long past."""
     if due_on < today:
         return f"逾期 {(today - due_on).days} 天"
-    return f"限 {due_on.month}月{due_on.day}日前"
+    return f"限 {show_date(due_on)}前"
