@@ -67,6 +67,26 @@ def rules_problems(path: Path | None) -> list[str]:
     return []
 
 
+def sqlite_file(url: str) -> str | None:
+    """The path of the SQLite database file the URL names; None for another database, an
+    in-memory one, a file: URI, or a URL that does not parse (database_problems says so)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" \
+            or path.startswith("file:"):
+        return None
+    return path
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that is not there yet, else None."""
+    path = sqlite_file(url)
+    return None if path is None or Path(path).exists() else path
+
+
 def database_problems(url: str) -> list[str]:
     """What is wrong with DJBOT_DATABASE_URL itself: what every command on the database
     checks before opening it."""
@@ -95,9 +115,8 @@ def database_problems(url: str) -> list[str]:
         # An in-memory database is gone when the command ends, and each connection has its own.
         return ["DJBOT_DATABASE_URL 没有给出数据库文件（内存数据库在命令结束时就没了）："
                 "例如 sqlite:///djbot.db"]
-    path = parsed.database if backend == "sqlite" else None
-    if path and path != ":memory:" and not path.startswith("file:") \
-            and not Path(path).parent.is_dir():
+    path = sqlite_file(url)
+    if path and not Path(path).parent.is_dir():
         # SQLite creates the file, not its folder; its own words: unable to open database file.
         return [f"数据库所在的文件夹 {Path(path).parent} 不存在：请检查 DJBOT_DATABASE_URL，"
                 "或先创建这个文件夹"]

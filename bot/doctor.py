@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from bot.checks import database_problems, rules_problems
+from bot.checks import database_problems, missing_sqlite_file, rules_problems
 from bot.config import Settings
 from storage import db
 
@@ -13,7 +12,7 @@ from storage import db
 def run(settings: Settings) -> list[tuple[bool | None, str]]:
     if problems := database_problems(settings.database_url):
         return [(False, line) for line in problems]
-    if (missing := _missing_sqlite_file(settings.database_url)) is not None:
+    if (missing := missing_sqlite_file(settings.database_url)) is not None:
         # A check creates nothing: connecting would leave an empty file behind.
         return [(False, f"数据库文件 {missing} 还不存在：请运行 djbot db upgrade 创建它"
                         "（或先用 djbot demo 试用）")]
@@ -84,22 +83,6 @@ def clock_lines(engine, *, now: datetime | None = None) -> list[tuple[bool, str]
                     "判断签到时间和长连接租约，请用 NTP 校准每台服务器的时钟")]
 
 
-def _missing_sqlite_file(url: str) -> str | None:
-    """The path of a SQLite database file that is not there yet, else None."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None  # said by the connection attempt
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" \
-            or path.startswith("file:"):
-        return None
-    return None if Path(path).exists() else path
-
-
 def ledger_lines(settings: Settings, engine) -> list[tuple[bool, str]]:
     """Ledger lines an earlier version's 销假 left behind that still change someone's points
     (storage.ledger_repair): the repair is the operator's to run, and says what it writes."""
@@ -167,7 +150,7 @@ def unreached_lines(settings: Settings, platform: str, *,
     from bot.outbox import given_up, kept_waiting, unreached
     from storage.db import session_scope
 
-    if _missing_sqlite_file(settings.database_url) is not None:
+    if missing_sqlite_file(settings.database_url) is not None:
         return []  # nothing sent yet; the database check says the file is missing
     now = now or SystemClock().now()
     since = now - timedelta(days=settings.retention_days)

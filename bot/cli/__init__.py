@@ -309,19 +309,15 @@ def database_engine(settings: Settings, *, existing: bool = False) -> Engine:
     a path that is not there is not created, and a database never migrated is refused, so
     a typo in the URL is not reported as an empty success."""
     from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.checks import database_problems
+    from bot.checks import database_problems, missing_sqlite_file
     from storage import db
 
     for problem in database_problems(settings.database_url):
         _refuse(f"配置错误：{problem}")
-    url = make_url(settings.database_url)
-    path = url.database if url.get_backend_name() == "sqlite" else None
-    if path and path != ":memory:" and not path.startswith("file:"):
-        if existing and not Path(path).exists():
-            _refuse(f"数据库文件 {path} 不存在：请检查 DJBOT_DATABASE_URL")
+    if existing and (missing := missing_sqlite_file(settings.database_url)):
+        _refuse(f"数据库文件 {missing} 不存在：请检查 DJBOT_DATABASE_URL")
     engine = db.make_engine(settings.database_url)
     if existing:
         try:
@@ -373,11 +369,11 @@ def db_upgrade(
 @db_app.command("current")
 def db_current() -> None:
     """显示数据库当前的迁移版本。"""
-    from bot.doctor import _missing_sqlite_file
+    from bot.checks import missing_sqlite_file
     from storage import db
 
     settings = load_settings()
-    if missing := _missing_sqlite_file(settings.database_url):  # a question creates no file
+    if missing := missing_sqlite_file(settings.database_url):  # a question creates no file
         typer.echo(f"数据库文件 {missing} 还不存在：运行 djbot db upgrade 创建它")
         return
     engine = database_engine(settings)
