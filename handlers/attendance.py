@@ -426,12 +426,18 @@ def _going_on(ctx: Ctx, activity: Activity, topic: str) -> Reply:
     if topic and not activity.topic:
         activity.topic = topic
         ctx.session.add(activity)
+    return Reply(f"{_label(ctx, activity)}已在进行，不用再开始，请大家直接发送「签到」。\n"
+                 + _check_in_terms(ctx, activity))
+
+
+def _check_in_terms(ctx: Ctx, activity: Activity) -> str:
+    """When a check-in counts as late, when check-in closes, and how not to come: what
+    every 开始 of an activity already there ends with."""
     tz = ctx.settings.tz
     late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
                      tz, ctx.now)
-    return Reply(f"{_label(ctx, activity)}已在进行，不用再开始，请大家直接发送「签到」。\n"
-                 f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
-                 "不能参加请发送「请假 原因」。")
+    return (f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
+            "不能参加请发送「请假 原因」。")
 
 
 def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,
@@ -459,11 +465,8 @@ def _start_again(ctx: Ctx, activity: Activity) -> Reply:
     checked_in = store.participation(ctx.session, activity=activity).attended
     ctx.audit("activity.reopen", target=label,
               detail={"activity_id": activity.id, "checked_in": checked_in})
-    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
-                     tz, ctx.now)
     return Reply(f"{label}重新开始，继续签到：已签到 {checked_in} 人，不用再签。\n"
-                 f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。\n"
-                 + _another_one(ctx, activity))
+                 f"{_check_in_terms(ctx, activity)}\n" + _another_one(ctx, activity))
 
 
 def _another_one(ctx: Ctx, activity: Activity) -> str:
@@ -507,13 +510,9 @@ def _start_scheduled(ctx: Ctx, kind: ActivityType, group_id: int | None,
         activity.topic = topic
     ctx.session.add(activity)
     label = _label(ctx, activity)
-    tz = ctx.settings.tz
-    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
-                     tz, ctx.now)
     return Reply(f"{label}按日程举行，现在已可签到，请大家发送「签到」。\n"
                  f"应到：{store.expected_count(ctx.session, activity=activity)} 人。"
-                 f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
-                 "不能参加请发送「请假 原因」。")
+                 + _check_in_terms(ctx, activity))
 
 
 OPEN_BUREAU_WIDE = "activity.open"
