@@ -70,7 +70,7 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     charts = context.pop("charts", None)
     html = templates.get_template(name).render(
         charts_json=json.dumps(charts, ensure_ascii=False) if charts else None, **context)
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status)
 
 
 def _refused(status: int, message: str, viewer: pages.Viewer | None = None) -> HTMLResponse:
@@ -120,7 +120,7 @@ def start_session(runtime: Runtime, member_id: int, *, how: str,
     cookie = tokens.sign(settings.secret, tokens.SESSION, {"m": who.member_id},
                          expires=now + timedelta(hours=settings.session_hours))
     target = then if then and then.startswith("/web/") else who.home
-    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, cookie, max_age=settings.session_hours * 3600, path="/web",
                         httponly=True, samesite="lax",
                         secure=settings.base_url.startswith("https://"))
@@ -241,7 +241,7 @@ def mount(app: FastAPI, runtime: Runtime) -> None:
             if who is None:
                 return no_session(request)
             if not who.bureau:
-                return RedirectResponse(who.home, status_code=303, headers=SECURITY_HEADERS)
+                return RedirectResponse(who.home, status_code=303)
             data = pages.bureau_page(session, now=runtime.clock.now(),
                                      settings=runtime.settings, rules=runtime.rules,
                                      cache=cache)
