@@ -15,7 +15,6 @@ from sqlalchemy import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import (
-    LedgerItem,
     Tier,
     describe_rules,
     fold_ledger,
@@ -31,7 +30,6 @@ from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest
 from handlers.attendance import write_privately
 from storage import org as org_store
 from storage import outbox
-from storage.attendance import CANCELLED
 from storage.committee import month_end
 from storage.models import RuleSet
 from storage.org import branch_by_name
@@ -374,7 +372,7 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     view = ledger_view(ctx.session, member_id=member.id, limit=LEDGER_READ)
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
-    every = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    every = fold_ledger([view.item(e, ctx.rules.digest) for e in view.entries])
     lines = every[:LEDGER_LINES]
     folded = sum(line.entries for line in lines) > len(lines)
     text = [f"{member.name} 最近 {len(lines)} {'项' if folded else '笔'}积分：",
@@ -445,7 +443,7 @@ def _month_ledger(ctx: Ctx, month: date) -> str:
     name = f"{month.year}年{month.month}月"
     if not view.entries:
         return f"你{name}还没有积分记录。"
-    lines = fold_ledger([_ledger_item(e, view, ctx.rules.digest) for e in view.entries])
+    lines = fold_ledger([view.item(e, ctx.rules.digest) for e in view.entries])
     entries = sum(line.entries for line in lines)
     folded = entries > len(lines)
     total = sum(line.points for line in lines)
@@ -487,29 +485,6 @@ def _privately(ctx: Ctx, text: str) -> Reply:
                            key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}"):
         return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
     return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
-
-
-def _ledger_item(entry, view, current: str) -> LedgerItem:
-    """An entry with what 积分明细 says it was for: its activity, or its study; and the
-    rules version it was counted by, when that is not the one loaded now (`current`)."""
-    label, cancelled, cancel_why = None, None, None
-    activity = view.activities.get(entry.id)
-    if activity is not None:
-        # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
-        label = f"{activity.type}「{activity.topic}」" if activity.topic else f"{activity.type} "
-        if activity.status == CANCELLED:
-            cancelled = activity.id
-            cancel_why = f"活动已取消：{activity.cancel_reason}" if activity.cancel_reason \
-                else "活动已取消"
-    elif (study := view.studies.get(entry.id)) is not None:
-        label = f"自学「{study.kind}」{study.minutes}分钟"
-    return LedgerItem(id=entry.id, when=entry.occurred_at, points=entry.points, rule=entry.rule,
-                      note=entry.note, label=label, reverses=view.reverses.get(entry.id),
-                      cancelled=cancelled, cancel_why=cancel_why,
-                      by_cancel=str(entry.source_id).startswith("cancel:"),
-                      by_restore=str(entry.source_id).startswith("restore:"),
-                      version=digest[:8] if (digest := view.digests.get(entry.ruleset_id))
-                      and digest != current else None)
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

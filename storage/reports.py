@@ -30,7 +30,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from bot.domain.attendance import ATTENDED, BRANCH_COMMITTEE_ROLES, BRANCH_COMMITTEE_TYPES
-from bot.domain.points import Tie, board_may_name, public_board_size, rule_base, tie_line
+from bot.domain.points import (
+    LedgerItem,
+    Tie,
+    board_may_name,
+    public_board_size,
+    rule_base,
+    tie_line,
+)
 from bot.domain.rules import Rules
 from storage import figures
 from storage.attendance import CANCELLED, CLOSED, ROW_KINDS, row_of, with_record
@@ -300,6 +307,32 @@ class LedgerView:
     # an earlier version says so, since 积分规则 shows only the rules loaded now.
     digests: dict[int, str] = field(default_factory=dict)
 
+    def item(self, entry: PointEntry, current: str | None = None) -> LedgerItem:
+        """An entry with what it was for: its activity, or its study; and, given the digest
+        of the rules loaded now (`current`), the version it was counted by when not that one.
+        积分明细 in the chat and the dashboard's member page say an entry alike from it."""
+        label, cancelled, cancel_why = None, None, None
+        activity = self.activities.get(entry.id)
+        if activity is not None:
+            # 主题党日「学习新党章」出席: the activity itself, not the rule's key.
+            label = f"{activity.type}「{activity.topic}」" if activity.topic \
+                else f"{activity.type} "
+            if activity.status == CANCELLED:
+                cancelled = activity.id
+                cancel_why = f"活动已取消：{activity.cancel_reason}" if activity.cancel_reason \
+                    else "活动已取消"
+        elif (study := self.studies.get(entry.id)) is not None:
+            label = f"自学「{study.kind}」{study.minutes}分钟"
+        digest = self.digests.get(entry.ruleset_id) if entry.ruleset_id is not None else None
+        return LedgerItem(id=entry.id, when=entry.occurred_at, points=entry.points,
+                          rule=entry.rule, note=entry.note, label=label,
+                          reverses=self.reverses.get(entry.id), cancelled=cancelled,
+                          cancel_why=cancel_why,
+                          by_cancel=str(entry.source_id).startswith("cancel:"),
+                          by_restore=str(entry.source_id).startswith("restore:"),
+                          version=digest[:8] if digest and current and digest != current
+                          else None)
+
 
 def ledger_view(session: Session, *, member_id: int, limit: int | None,
                 start: datetime | None = None, end: datetime | None = None) -> LedgerView:
@@ -314,6 +347,11 @@ def ledger_view(session: Session, *, member_id: int, limit: int | None,
         ).scalars())
     else:
         entries = recent_entries(session, member_id=member_id, limit=limit or 10)
+    return view_of(session, entries)
+
+
+def view_of(session: Session, entries: list[PointEntry]) -> LedgerView:
+    """These entries with their activities, studies, reversals and rules versions."""
     ids = {e.ruleset_id for e in entries if e.ruleset_id is not None}
     digests = dict(session.execute(select(RuleSet.id, RuleSet.digest)
                                    .where(RuleSet.id.in_(ids))).all()) if ids else {}

@@ -125,6 +125,25 @@ def test_a_member_sees_only_the_own_record(client, bureau):
     assert client.get(f"/web/member/{neighbour}").status_code == 403
 
 
+def test_a_members_ledger_names_the_activity_each_line_was_earned_at(client, bureau, clock):
+    """The page's 积分明细 says what an entry was for as the chat's 积分明细 does: the night
+    study and its topic, not the rule's key (活动 出席), and a correction's reversal as 冲销
+    of that same activity."""
+    clock.set(local(2026, 11, 24, 19, 30))
+    assert "开始了" in say(bureau, "cg01", "开始 政治夜学 廉洁自律准则再学习", "demo-g1")
+    assert "签到成功" in say(bureau, "cg03", "签到", "demo-g1")
+    clock.set(local(2026, 11, 24, 20, 0))
+    assert "由出席更正为缺席" in say(bureau, "cg01", "更正 张伟 缺席 系他人代签")
+    entries = _section(client.get(sign_in(client, bureau, "cg03").headers["location"]).text,
+                       "积分明细")
+    assert "政治夜学「廉洁自律准则再学习」出席" in entries
+    assert "冲销 政治夜学「廉洁自律准则再学习」出席" in entries
+    assert "政治夜学「第3次夜学」出席" in entries
+    assert "活动 出席" not in entries
+    chat = say(bureau, "cg03", "积分明细")
+    assert "政治夜学「廉洁自律准则再学习」" in chat
+
+
 def test_no_page_answers_without_a_session_and_links_expire(client, bureau, clock):
     assert client.get("/web/").status_code == 401
     assert client.get("/web/branch/1").status_code == 401

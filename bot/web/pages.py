@@ -17,9 +17,9 @@ from bot.config import Settings
 from bot.domain.points import (
     Period,
     Tier,
-    describe_rule,
     exact,
     half_up,
+    item_text,
     last_complete_week,
     year_of,
 )
@@ -38,7 +38,7 @@ from storage.models import (
     Member,
     Role,
 )
-from storage.reports import standings
+from storage.reports import standings, view_of
 
 WEEKS = 12
 STATUS_LABELS = {"present": "出席", "late": "迟到", "makeup": "补签", "leave": "请假",
@@ -354,6 +354,7 @@ def member_page(session: Session, *, member: Member, now: datetime,
                                    limit=None if show_all else store.ENTRIES_LISTED)
     records = store.member_attendance(session, member_id=member.id,
                                       start=year.start, end=now + timedelta(days=1))
+    described = view_of(session, entries.rows)
     branch = session.get(Branch, member.branch_id) if member.branch_id else None
     return {
         "title": member.name,
@@ -365,7 +366,10 @@ def member_page(session: Session, *, member: Member, now: datetime,
         "entries_hidden": entries.hidden,
         "week_labels": [w.label for w in weeks],
         "weekly": store.member_weekly_points(session, member_id=member.id, weeks=weeks),
-        "entries": [{"at": e.occurred_at.astimezone(tz), "what": describe_rule(e.rule),
+        # Said as 积分明细 in the chat says them (政治夜学「党章」出席, 冲销 …): a rule's key
+        # alone (活动 出席) does not say which activity an entry was earned at.
+        "entries": [{"at": e.occurred_at.astimezone(tz),
+                     "what": item_text(described.item(e)),
                      "points": e.points, "note": e.note or ""} for e in entries.rows],
         "records": [{"activity_id": a.id, "type": a.type, "topic": a.topic,
                      "at": a.starts_at.astimezone(tz),
