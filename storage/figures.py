@@ -226,9 +226,14 @@ class BranchStanding:
 
 
 def _stood_through(f: BranchFigures, period: Period) -> bool:
-    """Whether the branch was still there at the period's end: by its end date, not by
-    whether it is active now, so a week's quota tiers stay as 周报 gave them after a
-    临时党支部 ends later."""
+    """Whether the branch was there for the whole period, set up by its start and still
+    there at its end. The end by its end date, not by whether it is active now, so a week's
+    quota tiers stay as 周报 gave them after a 临时党支部 ends later. The start because a
+    派出所党支部 set up on Saturday, its one 主题党日 perfect, took the week's one red place
+    from a branch perfect all week: a couple of days' work is tiered by the same cut-offs,
+    but takes no place of those there throughout."""
+    if on_books(f, period).start > period.start:
+        return False
     if f.last_day is None:
         return f.standing
     return f.last_day > period.last_day

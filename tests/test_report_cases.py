@@ -255,6 +255,41 @@ def test_a_weeks_quota_tiers_stay_as_sent_when_a_temporary_branch_ends_weeks_lat
     assert again["四支部"] == ("黄", False) and again["专案临时支部"] == ("蓝", False), again
 
 
+def test_in_quota_mode_a_branch_set_up_in_the_week_takes_no_standing_branchs_red_place(
+        runtime, settings):
+    """Quota tiers, a fifth red and a fifth blue, W48. 派出所党支部 was set up on Saturday
+    the 28th and held one 主题党日 that evening, its four members there (+3 each): 100.
+    一支部, there all week, had everyone at its night study: 94.3. Five branches ranked,
+    one red place, and the two days' branch took it: 一支部 was yellow for a perfect week.
+    The shares are of the branches there all week (four: one red, one blue), as for one
+    that ended in it; the new branch is tiered by the same cut-offs (100 ≥ 94.3: red too)."""
+    from dataclasses import replace as with_
+
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 28, 9, 0)
+        for branch, came in zip(standing, (4, 3, 2, 1)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+        people = [make_member(s, new) for _ in range(4)]
+        day = hold(s, new, local(2026, 11, 28, 14, 30), type_="主题党日")
+        for m in people:
+            attend(s, day, m, "present", points=3)
+    seed(runtime.engine, scene)
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    lines = report_week(runtime, settings)
+    assert (lines["派出所党支部"].score, lines["一支部"].score) == (100, 94.3)
+    assert {name: line.tier for name, line in lines.items()} == {
+        "派出所党支部": "红", "一支部": "红", "二支部": "黄", "三支部": "黄", "四支部": "蓝"}
+
+
 def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
         runtime, settings):
     """专案临时支部 ends on Friday the 27th; its Saturday night study had been created
