@@ -290,6 +290,41 @@ def test_in_quota_mode_a_branch_set_up_in_the_week_takes_no_standing_branchs_red
         "派出所党支部": "红", "一支部": "红", "二支部": "黄", "三支部": "黄", "四支部": "蓝"}
 
 
+def test_the_dashboards_quota_tiers_are_周报s_when_a_temporary_branch_ends_after_the_week(
+        runtime, settings):
+    """Quota tiers, a fifth blue. 专案临时支部 stood all of W48 (it ends on Monday 11月30日),
+    lowest of five: 周报 gives it the one blue place, 四支部 yellow. The bureau page read on
+    Tuesday took 专案临时支部 for ended during the week (it asked whether the branch is
+    active now, not its end date) and out of the ranking: 四支部 blue, a talk asked (约谈)
+    that 周报 and 红黄蓝榜 did not ask."""
+    from dataclasses import replace as with_
+
+    from bot.web import pages
+    from storage.temporary import end_due
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 30))
+        for branch, came in zip([*standing, temp], (4, 3, 2, 1, 0)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+    seed(runtime.engine, scene)
+    seed(runtime.engine, lambda s: end_due(s, today=date(2026, 12, 1),
+                                           now=local(2026, 12, 1, 0, 5), tz=SHANGHAI))
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    report = {name: (line.tier, line.talk) for name, line in report_week(runtime, settings).items()}
+    assert report["四支部"] == ("黄", False) and report["专案临时支部"] == ("蓝", False), report
+    with Session(runtime.engine) as s:
+        page = pages.bureau_page(s, now=local(2026, 12, 1, 10, 0), settings=settings,
+                                 rules=runtime.rules)
+    assert {b["name"]: (b["tier"], b["talk"]) for b in page["tiers"]} == report
+
+
 def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
         runtime, settings):
     """专案临时支部 ends on Friday the 27th; its Saturday night study had been created
