@@ -271,9 +271,14 @@ def scored_days(f: BranchFigures, period: Period) -> Fraction:
 def own_reference(f: BranchFigures, period: Period,
                   tiers) -> tuple[float, float] | None:
     """(its days on the books, to one decimal; the reference its points were measured
-    against, to two) for a branch not measured on the whole span; None for one that was."""
+    against, to two) for a branch there for part of the span; None for one there for all
+    of it. Said also when the week's reference is the span's own (周报): 派出所党支部 set
+    up on Saturday, its first evening half empty, was 蓝 and 约谈 with nothing saying it
+    had been there two days. Not for a span under a week (month to date on the 5th),
+    which every branch is scored on alike, so that 「按 7 天计」 stays true."""
     days = scored_days(f, period)
-    if days == period.exact_days:
+    whole = period.exact_days
+    if on_books(f, period).exact_days == whole or (days == whole and whole < SHORTEST_DAYS):
         return None
     return (half_up(on_books(f, period).days, 1),
             half_up(points_reference(tiers, float(days)), 2))

@@ -290,6 +290,34 @@ def test_in_quota_mode_a_branch_set_up_in_the_week_takes_no_standing_branchs_red
         "派出所党支部": "红", "一支部": "红", "二支部": "黄", "三支部": "黄", "四支部": "蓝"}
 
 
+def test_周报_says_beside_a_branch_set_up_in_the_week_how_few_days_it_was_there(
+        runtime, settings, chat, clock):
+    """派出所党支部 was set up on Saturday 11月28日 and held one night study, one of its
+    three members there: 100 × (0.6 × 1/3 + 0.4 × (2/3 ÷ 2.33)) = 31.4, 蓝 and 约谈 in
+    周报 and the leaders' 红黄蓝榜 上周, with nothing saying it had been there two days:
+    the leader could not tell a new branch's first evening from a week's neglect. Its line
+    says so, as a month's report says it of a branch set up in the month."""
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        make_branch(s, "一支部")  # of djbot's first roster, in January
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 28, 9, 0)
+        people = [make_member(s, new) for _ in range(3)]
+        day = hold(s, new, local(2026, 11, 28, 19, 30), type_="政治夜学")
+        for n, m in enumerate(people):
+            attend(s, day, m, "present" if n == 0 else "absent", points=2 if n == 0 else 0)
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        bind_chat(s, None, "lg", leaders=True)
+    seed(runtime.engine, scene)
+    line = report_week(runtime, settings)["派出所党支部"]
+    assert (line.score, line.tier, line.talk) == (31.4, "蓝", True)
+    assert line.reference_note == "（在册 2 天，按 7 天计，人均积分÷2.33）", line.reference_note
+    clock.set(local(2026, 11, 30, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上周", chat="lg").text
+    assert "人均 0.7 分（在册 2 天，按 7 天计，人均积分÷2.33）" in board, board
+
+
 def test_the_dashboards_quota_tiers_are_周报s_when_a_temporary_branch_ends_after_the_week(
         runtime, settings):
     """Quota tiers, a fifth blue. 专案临时支部 stood all of W48 (it ends on Monday 11月30日),
