@@ -172,9 +172,9 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     for branch_id, points in run("points", values):
         if branch_id in rows:
             rows[branch_id].points = int(points or 0)
-    for branch_id, corrections in run("corrections", values):
+    for branch_id, corrections in _corrected_after(run("corrections", values)).items():
         if branch_id in rows:
-            rows[branch_id].corrected_after = int(corrections or 0)
+            rows[branch_id].corrected_after = corrections
 
     if year_start is not None:
         last_day = min((end.astimezone(year_start.tzinfo) - timedelta(microseconds=1)).date(),
@@ -184,6 +184,25 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
             if branch_id in rows:
                 rows[branch_id].visits = visits
     return list(rows.values())
+
+
+def _corrected_after(entries: Iterable[Sequence[Any]]) -> dict[int, int]:
+    """How many reversing entries each branch had after the span, from (branch, entry id,
+    source id) rows: less a 取消活动 taken back since by 恢复活动 (restore:<activity>:<the
+    cancellation's entry>) with the entries that took it back. Both after the span, they
+    net to nothing: the figures are those sent, and 「期后冲销 6 笔」 said they had changed."""
+    rows = [(branch_id, str(entry_id), str(source_id)) for branch_id, entry_id, source_id
+            in entries]
+    after = {entry_id for _, entry_id, _ in rows}
+    taken_back = {source_id.rsplit(":", 1)[-1] for _, _, source_id in rows
+                  if source_id.startswith("restore:")} & after
+    counts: dict[int, int] = {}
+    for branch_id, entry_id, source_id in rows:
+        if entry_id in taken_back or (source_id.startswith("restore:")
+                                      and source_id.rsplit(":", 1)[-1] in taken_back):
+            continue
+        counts[branch_id] = counts.get(branch_id, 0) + 1
+    return counts
 
 
 def _local_day(value: datetime | str | None, tz: tzinfo) -> date | None:

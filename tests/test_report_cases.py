@@ -318,6 +318,48 @@ def test_周报_says_beside_a_branch_set_up_in_the_week_how_few_days_it_was_ther
     assert "人均 0.7 分（在册 2 天，按 7 天计，人均积分÷2.33）" in board, board
 
 
+def test_a_cancellation_taken_back_after_the_week_is_no_later_correction_of_it(
+        runtime, settings):
+    """一支部's theme day on Wednesday 11月25日, its three members there (+3 each). On
+    Tuesday 12月1日 the secretary cancels it by mistake (3 reversals) and restores it (3
+    reversals of those): W48's figures are what 周报 sent on Monday, yet 周报 read again said
+    「期后更正：一支部 冲销 6 笔」 and 红黄蓝榜 上周 「（期后冲销 6 笔）」, figures that
+    changed after the week, which no figure had. A cancellation alone is still said (3)."""
+    from storage.corrections import cancel_activity, restore_activity
+    from storage.figures import render_markdown
+    from storage.models import Activity
+    from tests.test_reports import attend, hold, report_for
+    from bot.domain.points import parse_iso_week
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        make_member(s, one, "书记", role=Role.SECRETARY)
+        people = [make_member(s, one) for _ in range(3)]
+        day = hold(s, one, local(2026, 11, 25, 14, 30), expected_count=4)
+        for m in people:
+            attend(s, day, m, "present", points=3)
+        return day.id
+    day_id = seed(runtime.engine, scene)
+    sent = report_week(runtime, settings)["一支部"]
+    with Session(runtime.engine) as s:
+        secretary = s.exec(select(Member).where(Member.name == "书记")).one()
+        cancel_activity(s, activity=s.get(Activity, day_id), by=secretary, reason="误点",
+                        now=local(2026, 12, 1, 9, 0))
+        s.commit()
+    assert report_week(runtime, settings)["一支部"].corrected_after == 3
+    with Session(runtime.engine) as s:
+        secretary = s.exec(select(Member).where(Member.name == "书记")).one()
+        restore_activity(s, activity=s.get(Activity, day_id), by=secretary, reason="取消错了",
+                         now=local(2026, 12, 1, 9, 5), tz=SHANGHAI)
+        s.commit()
+    again = report_week(runtime, settings)["一支部"]
+    assert (again.score, again.points, again.corrected_after) == (sent.score, sent.points, 0)
+    with Session(runtime.engine) as s:
+        text = render_markdown(report_for(s, settings, runtime,
+                                          parse_iso_week("2026-W48", SHANGHAI)))
+    assert "期后更正" not in text, text
+
+
 def test_the_dashboards_quota_tiers_are_周报s_when_a_temporary_branch_ends_after_the_week(
         runtime, settings):
     """Quota tiers, a fifth blue. 专案临时支部 stood all of W48 (it ends on Monday 11月30日),
