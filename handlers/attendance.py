@@ -432,12 +432,23 @@ def _going_on(ctx: Ctx, activity: Activity, topic: str) -> Reply:
 
 def _check_in_terms(ctx: Ctx, activity: Activity) -> str:
     """When a check-in counts as late, when check-in closes, and how not to come: what
-    every 开始 of an activity already there ends with."""
+    every 开始 of an activity already there ends with.
+
+    Late is counted from the start the members were told (the schedule's 19:30, which the
+    reminders gave), also when the secretary sends 开始 at 19:45 because the meeting began
+    late: djbot cannot tell a meeting begun late from a 开始 typed late (its schedule had
+    opened it), and moving the line would make a member's 迟到 depend on when someone
+    typed, those who checked in at 19:42 late and those at 19:46 not. So a 开始 past the
+    line says whose start it is, and no longer offers 请假, which is closed by then
+    (leave_allowed): the group was told to ask for leave that was refused."""
     tz = ctx.settings.tz
-    late = show_time(activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes),
-                     tz, ctx.now)
-    return (f"{late} 后签到记为迟到，{show_time(activity.ends_at, tz, ctx.now)} 截止；"
-            "不能参加请发送「请假 原因」。")
+    line = activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes)
+    late = show_time(line, tz, ctx.now)
+    ends = show_time(activity.ends_at, tz, ctx.now)
+    if ctx.now > line:
+        return (f"按原定 {show_time(activity.starts_at, tz, ctx.now)} 开始计，{late} 后签到记为迟到，"
+                f"{ends} 截止。")
+    return f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。"
 
 
 def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,

@@ -103,9 +103,6 @@ def _set(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return set_schedule(ctx, kind, tail.strip())
         if ctx.role not in MANAGERS:
             return Reply.error("设置活动日程仅限书记、委员、管理员使用。")
-        closed = closed_branch(ctx, ctx.branch.id if ctx.branch else None)
-        if closed:
-            return Reply.error(closed)
         return set_schedule(ctx, kind, tail.strip())
     known = "、".join(["主题党日", "夜学", *ctx.registry.settings])
     return Reply.error(usage_text(SET, f"不知道要设置「{head}」，可以设置：{known}"))
@@ -217,6 +214,11 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = F
     bureau = is_bureau_schedule(ctx, kind)
     if ctx.branch is None and not bureau:
         return Reply.error("请在支部群里设置，或私聊时你需属于某个支部。")
+    # Here, not in the command: the 「确认」 of a long schedule comes back through this
+    # function only, and a branch closed between the question and the answer was set up
+    # with a schedule that planned and reminded as any other.
+    if not bureau and (closed := closed_branch(ctx, ctx.branch.id)):  # type: ignore[union-attr]
+        return Reply.error(closed)
     if not text.strip():
         return Reply.error(f"缺少{kind.value}的日期和时间。\n"
                            f"例如：设置 {kind.value} 每月15日 14:30 2小时")

@@ -271,6 +271,15 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
     names = branches(session, include_inactive=True)
     opened = dict(session.execute(
         select(Branch.id, Branch.created_at).where(Branch.active == True)).all())  # noqa: E712
+    # What storage.figures reads to tier a week as 周报 does: a 临时党支部 that stood through
+    # it and ended later takes its quota place (without its end date it was taken for one
+    # ended, left out, and the lowest standing branch turned blue here alone), and one set up
+    # in it takes none.
+    kept = {bid: (bool(temporary), created, ends_on) for bid, temporary, created, ends_on
+            in session.execute(select(Branch.id, Branch.temporary, Branch.created_at,
+                                      Branch.ends_on)).all()}
+    first = session.execute(select(func.min(Branch.created_at)).where(
+        Branch.temporary == False)).scalar_one()  # noqa: E712
     points = (cache.weekly_points(session, weeks=weeks, tz=tz) if cache is not None
               else weekly_branch_points(session, weeks=weeks))
     week_members = (cache.weekly_members(session, weeks=weeks, tz=tz) if cache is not None
@@ -285,7 +294,9 @@ def weekly_branch_figures(session: Session, *, weeks: list[Week], tallies: list[
         # The members of each week, as 周报 counts them: who was in the branch that week.
         members = week_members[index]
         rows = {bid: BranchFigures(branch_id=bid, name=name, members=members.get(bid, 0),
-                                   standing=bid in opened)
+                                   standing=bid in opened, temporary=kept[bid][0],
+                                   created_at=kept[bid][1], first_roster=first,
+                                   ends_on=kept[bid][2])
                 for bid, name in names.items() if bid in listed}
         for t in week_held:
             row = rows.get(t.branch_id)

@@ -172,9 +172,9 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
     for branch_id, points in run("points", values):
         if branch_id in rows:
             rows[branch_id].points = int(points or 0)
-    for branch_id, corrections in run("corrections", values):
+    for branch_id, corrections in _corrected_after(run("corrections", values)).items():
         if branch_id in rows:
-            rows[branch_id].corrected_after = int(corrections or 0)
+            rows[branch_id].corrected_after = corrections
 
     if year_start is not None:
         last_day = min((end.astimezone(year_start.tzinfo) - timedelta(microseconds=1)).date(),
@@ -184,6 +184,25 @@ def branch_figures(run: Run, *, start: datetime, end: datetime,
             if branch_id in rows:
                 rows[branch_id].visits = visits
     return list(rows.values())
+
+
+def _corrected_after(entries: Iterable[Sequence[Any]]) -> dict[int, int]:
+    """How many reversing entries each branch had after the span, from (branch, entry id,
+    source id) rows: less a 取消活动 taken back since by 恢复活动 (restore:<activity>:<the
+    cancellation's entry>) with the entries that took it back. Both after the span, they
+    net to nothing: the figures are those sent, and 「期后冲销 6 笔」 said they had changed."""
+    rows = [(branch_id, str(entry_id), str(source_id)) for branch_id, entry_id, source_id
+            in entries]
+    after = {entry_id for _, entry_id, _ in rows}
+    taken_back = {source_id.rsplit(":", 1)[-1] for _, _, source_id in rows
+                  if source_id.startswith("restore:")} & after
+    counts: dict[int, int] = {}
+    for branch_id, entry_id, source_id in rows:
+        if entry_id in taken_back or (source_id.startswith("restore:")
+                                      and source_id.rsplit(":", 1)[-1] in taken_back):
+            continue
+        counts[branch_id] = counts.get(branch_id, 0) + 1
+    return counts
 
 
 def _local_day(value: datetime | str | None, tz: tzinfo) -> date | None:
@@ -226,9 +245,14 @@ class BranchStanding:
 
 
 def _stood_through(f: BranchFigures, period: Period) -> bool:
-    """Whether the branch was still there at the period's end: by its end date, not by
-    whether it is active now, so a week's quota tiers stay as 周报 gave them after a
-    临时党支部 ends later."""
+    """Whether the branch was there for the whole period, set up by its start and still
+    there at its end. The end by its end date, not by whether it is active now, so a week's
+    quota tiers stay as 周报 gave them after a 临时党支部 ends later. The start because a
+    派出所党支部 set up on Saturday, its one 主题党日 perfect, took the week's one red place
+    from a branch perfect all week: a couple of days' work is tiered by the same cut-offs,
+    but takes no place of those there throughout."""
+    if on_books(f, period).start > period.start:
+        return False
     if f.last_day is None:
         return f.standing
     return f.last_day > period.last_day
@@ -266,9 +290,14 @@ def scored_days(f: BranchFigures, period: Period) -> Fraction:
 def own_reference(f: BranchFigures, period: Period,
                   tiers) -> tuple[float, float] | None:
     """(its days on the books, to one decimal; the reference its points were measured
-    against, to two) for a branch not measured on the whole span; None for one that was."""
+    against, to two) for a branch there for part of the span; None for one there for all
+    of it. Said also when the week's reference is the span's own (周报): 派出所党支部 set
+    up on Saturday, its first evening half empty, was 蓝 and 约谈 with nothing saying it
+    had been there two days. Not for a span under a week (month to date on the 5th),
+    which every branch is scored on alike, so that 「按 7 天计」 stays true."""
     days = scored_days(f, period)
-    if days == period.exact_days:
+    whole = period.exact_days
+    if on_books(f, period).exact_days == whole or (days == whole and whole < SHORTEST_DAYS):
         return None
     return (half_up(on_books(f, period).days, 1),
             half_up(points_reference(tiers, float(days)), 2))

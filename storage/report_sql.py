@@ -64,9 +64,9 @@ WHERE pointentry.branch_id IS NOT NULL AND pointentry.occurred_at >= ? AND point
         {},
     ),
     'corrections': (
-        """SELECT pointentry.branch_id, count(*) AS count_1
+        """SELECT pointentry.branch_id, pointentry.id, pointentry.source_id
 FROM pointentry
-WHERE pointentry.branch_id IS NOT NULL AND pointentry.source_kind = ? AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ? AND pointentry.created_at >= ? GROUP BY pointentry.branch_id""",
+WHERE pointentry.branch_id IS NOT NULL AND pointentry.source_kind = ? AND pointentry.occurred_at >= ? AND pointentry.occurred_at < ? AND pointentry.created_at >= ? ORDER BY pointentry.id""",
         ('source_kind_1', 'start', 'end', 'end'),
         {'source_kind_1': 'correction'},
     ),

@@ -585,11 +585,12 @@ def figure_statements() -> dict[str, Select]:
         "points": select(PointEntry.branch_id, func.sum(PointEntry.points))
         .where(PointEntry.branch_id.is_not(None), _during(PointEntry.occurred_at, start, end))
         .group_by(PointEntry.branch_id),
-        # Reversals dated in the span and made after it ended (更正, 取消活动…).
-        "corrections": select(PointEntry.branch_id, func.count())
+        # Reversals dated in the span and made after it ended (更正, 取消活动…), one row
+        # each: storage.figures leaves out a 取消活动 taken back (恢复活动) since.
+        "corrections": select(PointEntry.branch_id, PointEntry.id, PointEntry.source_id)
         .where(PointEntry.branch_id.is_not(None), PointEntry.source_kind == "correction",
                _during(PointEntry.occurred_at, start, end), PointEntry.created_at >= end)
-        .group_by(PointEntry.branch_id),
+        .order_by(PointEntry.id),
         "visits": select(ResearchVisit.branch_id, func.count())
         .where(ResearchVisit.withdrawn_at.is_(None),
                ResearchVisit.visited_on >= bindparam("first_day", type_=Date()),

@@ -178,3 +178,23 @@ def test_nothing_new_is_planned_in_the_group_of_a_closed_branch(runtime, chat, c
         assert refused.is_error and "「二支部」已撤销" in refused.text, refused.text
     with Session(runtime.engine) as s:
         assert s.exec(select(Activity)).all() == []
+
+
+def test_a_long_schedule_confirmed_after_its_branch_closed_is_not_set(runtime, chat, clock, bureau):
+    # 刘书记 sets a 9-hour theme day and is asked back; the admin closes 二支部 before the
+    # 确认. Set anyway, the schedule of a branch that no longer exists planned, reminded
+    # and listed its theme days as any other, and the closed-branch reply was skipped.
+    from storage import temporary
+    from storage.models import Schedule
+    from tests.conftest import SHANGHAI
+    chat.say("sec2", "绑定 二支部", chat="g2")
+    asked = chat.say("sec2", "设置 主题党日 每月15日 9:00-18:00", chat="g2")
+    assert "发送「确认」" in asked.text, asked.text
+    with Session(runtime.engine) as s:
+        temporary.close(s, branch=s.get(Branch, bureau[1].id), now=clock.now(), tz=SHANGHAI)
+        s.commit()
+    clock.advance(minutes=1)
+    refused = chat.say("sec2", "确认", chat="g2")
+    assert refused.is_error and "「二支部」已撤销，不再安排活动" in refused.text, refused.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Schedule)).all() == []

@@ -255,6 +255,146 @@ def test_a_weeks_quota_tiers_stay_as_sent_when_a_temporary_branch_ends_weeks_lat
     assert again["四支部"] == ("黄", False) and again["专案临时支部"] == ("蓝", False), again
 
 
+def test_in_quota_mode_a_branch_set_up_in_the_week_takes_no_standing_branchs_red_place(
+        runtime, settings):
+    """Quota tiers, a fifth red and a fifth blue, W48. 派出所党支部 was set up on Saturday
+    the 28th and held one 主题党日 that evening, its four members there (+3 each): 100.
+    一支部, there all week, had everyone at its night study: 94.3. Five branches ranked,
+    one red place, and the two days' branch took it: 一支部 was yellow for a perfect week.
+    The shares are of the branches there all week (four: one red, one blue), as for one
+    that ended in it; the new branch is tiered by the same cut-offs (100 ≥ 94.3: red too)."""
+    from dataclasses import replace as with_
+
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 28, 9, 0)
+        for branch, came in zip(standing, (4, 3, 2, 1)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+        people = [make_member(s, new) for _ in range(4)]
+        day = hold(s, new, local(2026, 11, 28, 14, 30), type_="主题党日")
+        for m in people:
+            attend(s, day, m, "present", points=3)
+    seed(runtime.engine, scene)
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    lines = report_week(runtime, settings)
+    assert (lines["派出所党支部"].score, lines["一支部"].score) == (100, 94.3)
+    assert {name: line.tier for name, line in lines.items()} == {
+        "派出所党支部": "红", "一支部": "红", "二支部": "黄", "三支部": "黄", "四支部": "蓝"}
+
+
+def test_周报_says_beside_a_branch_set_up_in_the_week_how_few_days_it_was_there(
+        runtime, settings, chat, clock):
+    """派出所党支部 was set up on Saturday 11月28日 and held one night study, one of its
+    three members there: 100 × (0.6 × 1/3 + 0.4 × (2/3 ÷ 2.33)) = 31.4, 蓝 and 约谈 in
+    周报 and the leaders' 红黄蓝榜 上周, with nothing saying it had been there two days:
+    the leader could not tell a new branch's first evening from a week's neglect. Its line
+    says so, as a month's report says it of a branch set up in the month."""
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        make_branch(s, "一支部")  # of djbot's first roster, in January
+        new = make_branch(s, "派出所党支部")
+        new.created_at = local(2026, 11, 28, 9, 0)
+        people = [make_member(s, new) for _ in range(3)]
+        day = hold(s, new, local(2026, 11, 28, 19, 30), type_="政治夜学")
+        for n, m in enumerate(people):
+            attend(s, day, m, "present" if n == 0 else "absent", points=2 if n == 0 else 0)
+        make_member(s, None, "领导", role=Role.LEADER, wecom="boss")
+        bind_chat(s, None, "lg", leaders=True)
+    seed(runtime.engine, scene)
+    line = report_week(runtime, settings)["派出所党支部"]
+    assert (line.score, line.tier, line.talk) == (31.4, "蓝", True)
+    assert line.reference_note == "（在册 2 天，按 7 天计，人均积分÷2.33）", line.reference_note
+    clock.set(local(2026, 11, 30, 9, 0))
+    board = chat.say("boss", "红黄蓝榜 上周", chat="lg").text
+    assert "人均 0.7 分（在册 2 天，按 7 天计，人均积分÷2.33）" in board, board
+
+
+def test_a_cancellation_taken_back_after_the_week_is_no_later_correction_of_it(
+        runtime, settings):
+    """一支部's theme day on Wednesday 11月25日, its three members there (+3 each). On
+    Tuesday 12月1日 the secretary cancels it by mistake (3 reversals) and restores it (3
+    reversals of those): W48's figures are what 周报 sent on Monday, yet 周报 read again said
+    「期后更正：一支部 冲销 6 笔」 and 红黄蓝榜 上周 「（期后冲销 6 笔）」, figures that
+    changed after the week, which no figure had. A cancellation alone is still said (3)."""
+    from storage.corrections import cancel_activity, restore_activity
+    from storage.figures import render_markdown
+    from storage.models import Activity
+    from tests.test_reports import attend, hold, report_for
+    from bot.domain.points import parse_iso_week
+
+    def scene(s):
+        one = make_branch(s, "一支部")
+        make_member(s, one, "书记", role=Role.SECRETARY)
+        people = [make_member(s, one) for _ in range(3)]
+        day = hold(s, one, local(2026, 11, 25, 14, 30), expected_count=4)
+        for m in people:
+            attend(s, day, m, "present", points=3)
+        return day.id
+    day_id = seed(runtime.engine, scene)
+    sent = report_week(runtime, settings)["一支部"]
+    with Session(runtime.engine) as s:
+        secretary = s.exec(select(Member).where(Member.name == "书记")).one()
+        cancel_activity(s, activity=s.get(Activity, day_id), by=secretary, reason="误点",
+                        now=local(2026, 12, 1, 9, 0))
+        s.commit()
+    assert report_week(runtime, settings)["一支部"].corrected_after == 3
+    with Session(runtime.engine) as s:
+        secretary = s.exec(select(Member).where(Member.name == "书记")).one()
+        restore_activity(s, activity=s.get(Activity, day_id), by=secretary, reason="取消错了",
+                         now=local(2026, 12, 1, 9, 5), tz=SHANGHAI)
+        s.commit()
+    again = report_week(runtime, settings)["一支部"]
+    assert (again.score, again.points, again.corrected_after) == (sent.score, sent.points, 0)
+    with Session(runtime.engine) as s:
+        text = render_markdown(report_for(s, settings, runtime,
+                                          parse_iso_week("2026-W48", SHANGHAI)))
+    assert "期后更正" not in text, text
+
+
+def test_the_dashboards_quota_tiers_are_周报s_when_a_temporary_branch_ends_after_the_week(
+        runtime, settings):
+    """Quota tiers, a fifth blue. 专案临时支部 stood all of W48 (it ends on Monday 11月30日),
+    lowest of five: 周报 gives it the one blue place, 四支部 yellow. The bureau page read on
+    Tuesday took 专案临时支部 for ended during the week (it asked whether the branch is
+    active now, not its end date) and out of the ranking: 四支部 blue, a talk asked (约谈)
+    that 周报 and 红黄蓝榜 did not ask."""
+    from dataclasses import replace as with_
+
+    from bot.web import pages
+    from storage.temporary import end_due
+    from tests.test_reports import attend, hold
+
+    def scene(s):
+        standing = [make_branch(s, name) for name in ("一支部", "二支部", "三支部", "四支部")]
+        temp = make_branch(s, "专案临时支部", temporary=True, ends_on=date(2026, 11, 30))
+        for branch, came in zip([*standing, temp], (4, 3, 2, 1, 0)):
+            people = [make_member(s, branch) for _ in range(4)]
+            day = hold(s, branch, local(2026, 11, 25, 19, 30), type_="政治夜学")
+            for n, m in enumerate(people):
+                attend(s, day, m, "present" if n < came else "absent",
+                       points=2 if n < came else -1)
+    seed(runtime.engine, scene)
+    seed(runtime.engine, lambda s: end_due(s, today=date(2026, 12, 1),
+                                           now=local(2026, 12, 1, 0, 5), tz=SHANGHAI))
+    runtime.rules = with_(runtime.rules, tiers=with_(runtime.rules.tiers, mode="quota",
+                                                     red_share=0.2, blue_share=0.2))
+    report = {name: (line.tier, line.talk) for name, line in report_week(runtime, settings).items()}
+    assert report["四支部"] == ("黄", False) and report["专案临时支部"] == ("蓝", False), report
+    with Session(runtime.engine) as s:
+        page = pages.bureau_page(s, now=local(2026, 12, 1, 10, 0), settings=settings,
+                                 rules=runtime.rules)
+    assert {b["name"]: (b["tier"], b["talk"]) for b in page["tiers"]} == report
+
+
 def test_an_activity_planned_after_a_temporary_branch_ends_is_taken_away_when_it_ends(
         runtime, settings):
     """专案临时支部 ends on Friday the 27th; its Saturday night study had been created

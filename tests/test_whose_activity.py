@@ -290,3 +290,21 @@ def test_start_sent_after_a_scheduled_study_began_is_not_told_to_end_it(runtime,
         assert len(s.exec(select(Activity)).all()) == held
     # Another kind of activity is still refused while this one runs.
     assert "请先发送「结束」" in chat.say("sec", "开始 主题党日", chat="g1").text
+
+
+def test_start_sent_after_the_late_line_says_whose_start_counts_and_offers_no_leave(
+        runtime, chat, clock):
+    """The night study is scheduled at 19:30; the meeting began late and the secretary sends
+    开始 at 19:45. Lateness stays counted from 19:30, the time the members were told, and
+    the reply says so; it told the group 「不能参加请发送「请假 原因」」, and 李明, who did
+    so, was refused: leave closes when check-ins turn late (19:40)."""
+    _branch(runtime, NIGHT_STUDY)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 45))
+
+    reply = chat.say("sec", "开始 夜学", chat="g1")
+
+    assert "按原定 19:30 开始计，19:40 后签到记为迟到，21:00 截止。" in reply.text, reply.text
+    assert "请假" not in reply.text, reply.text
+    assert chat.say("li", "请假 值班", chat="g1").is_error
+    assert "签到成功（迟到）" in chat.say("li", "签到", chat="g1").text
