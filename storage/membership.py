@@ -81,6 +81,24 @@ def place_at(session: Session, *, member: Member, moment: datetime
     ).first()
 
 
+def places_at(session: Session, *, members: list[Member], moment: datetime
+              ) -> dict[int, Member | PastMembership]:
+    """place_at for each of the members, read at once: by member id, those on the roster
+    at `moment`."""
+    found: dict[int, Member | PastMembership] = {
+        m.id: m for m in members if m.active and since(m) <= moment}  # type: ignore[misc]
+    others = {m.id for m in members if m.id not in found}
+    # Every spell covering the moment, whoever's (fewer than the roster), rather than a
+    # list of ids to bind; the one that ended latest, as place_at takes, is read last.
+    for spell in session.exec(
+            select(PastMembership)
+            .where(PastMembership.since <= moment, PastMembership.until > moment)
+            .order_by(PastMembership.until)).all():  # type: ignore[arg-type]
+        if spell.member_id in others:
+            found[spell.member_id] = spell
+    return found
+
+
 def places_after(session: Session, *, member: Member, moment: datetime
                  ) -> list[Member | PastMembership]:
     """The places the member took after `moment`, in order: the spells that began after it
