@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from storage.models import Member, PastMembership
@@ -79,6 +80,26 @@ def place_at(session: Session, *, member: Member, moment: datetime
                PastMembership.until > moment)
         .order_by(PastMembership.until.desc())  # type: ignore[attr-defined]
     ).first()
+
+
+def in_place_at(moment, place, *, member=Member) -> tuple:
+    """place_at's rule in SQL, for a whole statement: `member` (Member, or an alias of it)
+    was on the roster at `moment` in a place `place` accepts (it gives conditions on the
+    place's columns, which Member and PastMembership share). Returns the two ways: by the
+    spell they are in now, there since then; by one that has ended since (their place
+    changed, or they left)."""
+    current = and_(member.active == True,  # noqa: E712
+                   func.coalesce(member.branch_since, member.created_at) <= moment,
+                   *place(member))
+    earlier = (select(PastMembership.id)
+               .where(PastMembership.member_id == member.id,
+                      PastMembership.since <= moment,
+                      PastMembership.until > moment,
+                      *place(PastMembership))
+               # Whatever else it names (the member, an activity) is the statement's own.
+               .correlate_except(PastMembership)
+               .exists())
+    return current, earlier
 
 
 def places_at(session: Session, *, members: list[Member], moment: datetime
