@@ -363,9 +363,7 @@ def _restore(ctx: Ctx, activity: Activity, said: str) -> Reply:
         text += f"\n冲销的积分已恢复（合计 {restored:+d} 分），各人「积分明细」可见。"
     if told:
         text += f"\n已告知 {told} 个收到过取消通知的群。"
-    if asked:
-        text += f"\n已私信告知请过假的 {asked} 人。"
-    return Reply(text)
+    return Reply(text + _told_privately(asked))
 
 
 _NEXT_GLUED = re.compile(r"(?:下次|下一次)的?(.+)")
