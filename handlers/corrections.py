@@ -335,6 +335,12 @@ def restore(ctx: Ctx, args: dict[str, Any]) -> Reply:
         what = kind.value if kind is not None else "活动"
         return Reply.error(f"没有可以恢复的{what}：最近 {days} 天内没有用「取消活动」取消的{what}，"
                            "什么也没有改。")
+    return _restore(ctx, activity, said)
+
+
+def _restore(ctx: Ctx, activity: Activity, said: str) -> Reply:
+    """恢复活动 of the cancelled activity found (restore, or 恢复夜学 meaning it), with the
+    reason said."""
     label = attendance._label(ctx, activity, with_date=True)
     instead = store.held_instead(ctx.session, activity=activity)
     if instead is not None:
@@ -357,9 +363,7 @@ def restore(ctx: Ctx, args: dict[str, Any]) -> Reply:
         text += f"\n冲销的积分已恢复（合计 {restored:+d} 分），各人「积分明细」可见。"
     if told:
         text += f"\n已告知 {told} 个收到过取消通知的群。"
-    if asked:
-        text += f"\n已私信告知请过假的 {asked} 人。"
-    return Reply(text)
+    return Reply(text + _told_privately(asked))
 
 
 _NEXT_GLUED = re.compile(r"(?:下次|下一次)的?(.+)")
@@ -624,7 +628,7 @@ def resume_schedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     cancelled = _restorable(ctx, kind)
     if cancelled is not None and "恢复日程" not in clean(ctx.message.text):
         if group is None and (said or not schedules):  # words after it: a reason, as 恢复活动's
-            return restore(ctx, {"reason": f"{kind.value} {said or ''}".strip()})
+            return _restore(ctx, cancelled, (said or "").strip())
         if not said:
             return Reply.error(
                 f"恢复哪一个？\n· 暂停的{kind.value}日程：发送「恢复日程 {args['type']}」\n"

@@ -115,14 +115,22 @@ def _tell_leaders(ctx: Ctx, nomination: PioneerNomination, member: Member) -> No
             f"（{ctx.member.name}推荐）\n事迹：{nomination.deeds}\n"
             f"确认请发送「确认 先锋党员 {member.name}」。")
     said = hashlib.sha256(nomination.deeds.encode()).hexdigest()[:12]
+    _post(ctx, ChatBinding.is_leaders == True, text, title="先锋党员待确认",  # noqa: E712
+          kind=NOMINATED, key=f"{nomination.id}|{said}")
+
+
+def _post(ctx: Ctx, chats, text: str, *, title: str, kind: str, key: str) -> None:
+    """To each group chat bound as `chats` says, once each (the chat and `key`), after
+    quiet hours: a nomination or an honour read out at night waits for the morning."""
+    payload = text_payload(text, title=title)
     not_before = ctx.after_quiet_hours()
-    for binding in ctx.session.execute(select(ChatBinding).where(
-            ChatBinding.is_leaders == True).order_by(ChatBinding.id)).scalars():  # noqa: E712
-        enqueue(ctx.session, platform=binding.platform, target_kind="leaders",
-                target=binding.chat_id, payload=text_payload(text, title="先锋党员待确认"),
-                now=ctx.now, kind=NOMINATED, branch_id=binding.branch_id, not_before=not_before,
-                dedupe_key=f"{NOMINATED}|{binding.platform}:leaders:{binding.chat_id}|"
-                           f"{nomination.id}|{said}")
+    for binding in ctx.session.execute(
+            select(ChatBinding).where(chats).order_by(ChatBinding.id)).scalars():
+        target_kind = "leaders" if binding.is_leaders else "group"
+        enqueue(ctx.session, platform=binding.platform, target_kind=target_kind,
+                target=binding.chat_id, payload=payload, now=ctx.now, kind=kind,
+                dedupe_key=f"{kind}|{binding.platform}:{target_kind}:{binding.chat_id}|{key}",
+                branch_id=binding.branch_id, not_before=not_before)
 
 
 def _pending(ctx: Ctx, text: str) -> tuple[PioneerNomination | None, str | None]:
@@ -192,18 +200,8 @@ def _announce(ctx: Ctx, nomination: PioneerNomination, member: Member) -> None:
     branch_name = branch.name if branch else ""
     text = (f"【先锋党员】{nomination.month.year}年{nomination.month.month}月 {branch_name} {member.name}"
             f"\n事迹：{nomination.deeds}\n向先锋看齐！")
-    bindings = ctx.session.execute(select(ChatBinding).where(
-        (ChatBinding.branch_id == branch_id) | (ChatBinding.is_leaders == True)  # noqa: E712
-    ).order_by(ChatBinding.id)).scalars()
-    payload = text_payload(text, title="先锋党员")
-    # Confirming at night waits for the morning: quiet hours hold for praise too.
-    not_before = ctx.after_quiet_hours()
-    for binding in bindings:
-        kind = "leaders" if binding.is_leaders else "group"
-        enqueue(ctx.session, platform=binding.platform, target_kind=kind, target=binding.chat_id,
-                payload=payload, now=ctx.now, kind=HONOUR,
-                dedupe_key=f"{HONOUR}|{binding.platform}:{kind}:{binding.chat_id}|{nomination.id}",
-                branch_id=binding.branch_id, not_before=not_before)
+    _post(ctx, (ChatBinding.branch_id == branch_id) | (ChatBinding.is_leaders == True),  # noqa: E712
+          text, title="先锋党员", kind=HONOUR, key=str(nomination.id))
 
 
 def honour_roll(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -77,8 +77,6 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
 def _own_points(ctx: Ctx, text: str) -> Reply:
     """积分 asked in a group: a member's points and rank are theirs (a last place or an
     absence's minus read out to the branch would shame them), so they go privately."""
-    if ctx.message.is_private:
-        return Reply(text)
     assert ctx.member is not None
     return Reply(_tell_privately(ctx, text, title="积分", key="points.mine",
                                  told=f"{ctx.member.name}，你的积分已私聊发给你。",
@@ -195,7 +193,10 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
 
 def _tell_privately(ctx: Ctx, text: str, *, title: str, key: str, told: str,
                     unreached: str) -> str:
-    """A member's own figures, asked in a group, sent to them alone; what the group hears."""
+    """A member's own figures: said in a private chat; asked in a group, sent to them
+    alone, and the group hears `told` (or, with no account to write to, `unreached`)."""
+    if ctx.message.is_private:
+        return text
     member = ctx.member
     assert member is not None
     reached = write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER, title=title,
@@ -363,12 +364,12 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
     assert member is not None and member.id is not None
     said = (args.get("month") or "").strip()
     if said in _ALL:
-        return _privately(ctx, _month_totals(ctx))
+        return _own_ledger(ctx, _month_totals(ctx))
     if said:
         month = _month_said(said, ctx.local_now.date())
         if month is None:
             return Reply.error(f"「{said}」不是月份。{LEDGER_USAGE}")
-        return _privately(ctx, _month_ledger(ctx, month))
+        return _own_ledger(ctx, _month_ledger(ctx, month))
     view = ledger_view(ctx.session, member_id=member.id, limit=LEDGER_READ)
     if not view.entries:
         return Reply("你还没有积分记录。签到、学习都会记入积分。")
@@ -396,7 +397,7 @@ def ledger(ctx: Ctx, args: dict[str, Any]) -> Reply:
             text.append(f"{months}的记录近期有更正或补签：发送「积分明细 {late[0][1]}月」查看。")
         text.append("更早的记录按月查看，如「积分明细 "
                     f"{shown_from.astimezone(tz).month}月」；各月合计：「积分明细 全部」。")
-    return _privately(ctx, "\n".join(text + _versions_named(lines)))
+    return _own_ledger(ctx, "\n".join(text + _versions_named(lines)))
 
 
 def _versions_named(lines) -> list[str]:
@@ -473,18 +474,13 @@ def _month_totals(ctx: Ctx) -> str:
     return "\n".join(lines)
 
 
-def _privately(ctx: Ctx, text: str) -> Reply:
-    member = ctx.member
-    assert member is not None
-    if ctx.message.is_private:
-        return Reply(text)
-    # Asked in a group, the entries would list the member's absences and a secretary's
-    # reasons (更正为缺席：他人代签) to everyone: they go privately, as an answer.
-    if not write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER,
-                           title="积分明细", answer=True, branch_id=member.branch_id,
-                           key=f"points.ledger|{ctx.message.platform}:{ctx.message.message_id}"):
-        return Reply("积分明细涉及个人出勤，请私聊我发送「积分明细」查看。")
-    return Reply(f"{member.name}，积分明细涉及个人出勤，已私聊发给你。")
+def _own_ledger(ctx: Ctx, text: str) -> Reply:
+    """积分明细 asked in a group: the entries would list the member's absences and a
+    secretary's reasons (更正为缺席：他人代签) to everyone, so they go privately."""
+    assert ctx.member is not None
+    return Reply(_tell_privately(ctx, text, title="积分明细", key="points.ledger",
+                                 told=f"{ctx.member.name}，积分明细涉及个人出勤，已私聊发给你。",
+                                 unreached="积分明细涉及个人出勤，请私聊我发送「积分明细」查看。"))
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

@@ -54,7 +54,6 @@ from storage.models import (
     LeaveState,
     Member,
     OutboxMessage,
-    PastMembership,
     PointEntry,
     Rating,
 )
@@ -362,19 +361,8 @@ def latest_activity(session: Session, *, branch_id: int | None, now: datetime) -
 
 
 def _in_place_at(activity: Activity, moment):
-    """Members in the activity's audience at `moment`: by the spell they are in now (still
-    on the roster, there since then), or by one that has ended since (their place changed,
-    or they left: storage.membership)."""
-    current = and_(Member.active == True,  # noqa: E712
-                   func.coalesce(Member.branch_since, Member.created_at) <= moment,
-                   *_in_audience(Member, activity))
-    earlier = (select(PastMembership.id)
-               .where(PastMembership.member_id == Member.id,
-                      PastMembership.since <= moment,
-                      PastMembership.until > moment,
-                      *_in_audience(PastMembership, activity))
-               .exists())
-    return current, earlier
+    """Members in the activity's audience at `moment` (storage.membership.in_place_at)."""
+    return membership.in_place_at(moment, lambda holder: _in_audience(holder, activity))
 
 
 def _expected_condition(activity: Activity):

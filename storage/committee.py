@@ -253,11 +253,16 @@ def withdraw_rectification(session: Session, *, item: Rectification, by: int, re
 _STANDING = Rectification.withdrawn_at.is_(None)  # type: ignore[union-attr]  # 撤销整改
 
 
-def open_rectifications(session: Session, *, branch_id: int | None = None) -> list[Rectification]:
+def open_rectifications(session: Session, *, branch_id: int | None = None,
+                        due_on: date | None = None) -> list[Rectification]:
+    """The items not done (整改完成) nor withdrawn, of one branch or all, and of those due
+    on a day if one is given; in the order they were found."""
     query = select(Rectification).where(Rectification.closed_on.is_(None),  # type: ignore[union-attr]
                                         _STANDING)
     if branch_id is not None:
         query = query.where(Rectification.branch_id == branch_id)
+    if due_on is not None:
+        query = query.where(Rectification.due_on == due_on)
     return list(session.exec(query.order_by(Rectification.found_on, Rectification.id)).all())
 
 

@@ -290,19 +290,15 @@ def _in_branch_as_it_ended(session: Session, *, branch_id: int, end: datetime) -
     """The members who were in the branch as the span ended (as they are now, for a span
     under way): the branch that may nominate them for it (handlers.pioneers._nominee). One
     who moved or left the roster since is its; one who came since is not."""
-    from sqlalchemy import and_, func, or_
+    from sqlalchemy import or_
 
-    from storage.models import Member, PastMembership
+    from storage.membership import in_place_at
+    from storage.models import Member
 
-    moment = end - timedelta(microseconds=1)
-    came = func.coalesce(Member.branch_since, Member.created_at)
-    now_here = and_(Member.branch_id == branch_id, Member.active == True,  # noqa: E712
-                    came <= moment)
-    was_here = Member.id.in_(select(PastMembership.member_id).where(  # type: ignore[union-attr]
-        PastMembership.branch_id == branch_id, PastMembership.since <= moment,
-        PastMembership.until > moment))
+    here = in_place_at(end - timedelta(microseconds=1),
+                       lambda holder: [holder.branch_id == branch_id])
     return list(session.execute(select(Member).where(
-        Member.forgotten == False, or_(now_here, was_here))).scalars())  # noqa: E712
+        Member.forgotten == False, or_(*here))).scalars())  # noqa: E712
 
 
 def pioneer_shortlist(session: Session, *, branch_id: int, start: datetime, end: datetime,

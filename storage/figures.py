@@ -283,8 +283,12 @@ SHORTEST_DAYS = Fraction(7)
 def scored_days(f: BranchFigures, period: Period) -> Fraction:
     """The days the branch's points reference is worked on: its days on the books, but no
     fewer than a week's (nor more than the period's)."""
-    whole = period.exact_days
-    return min(whole, max(on_books(f, period).exact_days, SHORTEST_DAYS))
+    return _scored(on_books(f, period), period)
+
+
+def _scored(books: Period, period: Period) -> Fraction:
+    """scored_days, of the branch's days on the books (`books`, on_books) in `period`."""
+    return min(period.exact_days, max(books.exact_days, SHORTEST_DAYS))
 
 
 def own_reference(f: BranchFigures, period: Period,
@@ -295,12 +299,12 @@ def own_reference(f: BranchFigures, period: Period,
     up on Saturday, its first evening half empty, was 蓝 and 约谈 with nothing saying it
     had been there two days. Not for a span under a week (month to date on the 5th),
     which every branch is scored on alike, so that 「按 7 天计」 stays true."""
-    days = scored_days(f, period)
+    books = on_books(f, period)
+    days = _scored(books, period)
     whole = period.exact_days
-    if on_books(f, period).exact_days == whole or (days == whole and whole < SHORTEST_DAYS):
+    if books.exact_days == whole or (days == whole and whole < SHORTEST_DAYS):
         return None
-    return (half_up(on_books(f, period).days, 1),
-            half_up(points_reference(tiers, float(days)), 2))
+    return half_up(books.days, 1), half_up(points_reference(tiers, float(days)), 2)
 
 
 def reference_note(days_on_books: float | None, reference: float | None) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import and_, func
 from sqlmodel import Session, select
 
 from storage.models import Member, PastMembership
@@ -79,6 +80,44 @@ def place_at(session: Session, *, member: Member, moment: datetime
                PastMembership.until > moment)
         .order_by(PastMembership.until.desc())  # type: ignore[attr-defined]
     ).first()
+
+
+def in_place_at(moment, place, *, member=Member) -> tuple:
+    """place_at's rule in SQL, for a whole statement: `member` (Member, or an alias of it)
+    was on the roster at `moment` in a place `place` accepts (it gives conditions on the
+    place's columns, which Member and PastMembership share). Returns the two ways: by the
+    spell they are in now, there since then; by one that has ended since (their place
+    changed, or they left)."""
+    current = and_(member.active == True,  # noqa: E712
+                   func.coalesce(member.branch_since, member.created_at) <= moment,
+                   *place(member))
+    earlier = (select(PastMembership.id)
+               .where(PastMembership.member_id == member.id,
+                      PastMembership.since <= moment,
+                      PastMembership.until > moment,
+                      *place(PastMembership))
+               # Whatever else it names (the member, an activity) is the statement's own.
+               .correlate_except(PastMembership)
+               .exists())
+    return current, earlier
+
+
+def places_at(session: Session, *, members: list[Member], moment: datetime
+              ) -> dict[int, Member | PastMembership]:
+    """place_at for each of the members, read at once: by member id, those on the roster
+    at `moment`."""
+    found: dict[int, Member | PastMembership] = {
+        m.id: m for m in members if m.active and since(m) <= moment}  # type: ignore[misc]
+    others = {m.id for m in members if m.id not in found}
+    # Every spell covering the moment, whoever's (fewer than the roster), rather than a
+    # list of ids to bind; the one that ended latest, as place_at takes, is read last.
+    for spell in session.exec(
+            select(PastMembership)
+            .where(PastMembership.since <= moment, PastMembership.until > moment)
+            .order_by(PastMembership.until)).all():  # type: ignore[arg-type]
+        if spell.member_id in others:
+            found[spell.member_id] = spell
+    return found
 
 
 def places_after(session: Session, *, member: Member, moment: datetime

@@ -75,11 +75,20 @@ def enqueue_private(session: Session, *, reached: list[tuple[Member, Identity]],
                     not_before: datetime | None) -> None:
     """One private message to each (member, account) of storage.org.reach, at most once
     each: the dedupe key is `key` and the account."""
+    enqueue_payload_privately(session, reached=reached, payload=text_payload(text, title=title),
+                              kind=kind, key=key, now=now, branch_id=branch_id,
+                              not_before=not_before)
+
+
+def enqueue_payload_privately(session: Session, *, reached: list[tuple[Member, Identity]],
+                              payload: dict[str, Any], kind: str, key: str, now: datetime,
+                              branch_id: int | None, not_before: datetime | None) -> None:
+    """enqueue_private of a payload already made (a message queued before, put to others)."""
     for _, identity in reached:
         enqueue(session, platform=identity.platform, target_kind="user",
                 target=identity.user_id, now=now, kind=kind, branch_id=branch_id,
                 dedupe_key=f"{key}|{identity.platform}:{identity.user_id}",
-                not_before=not_before, payload=text_payload(text, title=title))
+                not_before=not_before, payload=payload)
 
 
 def enqueue_once_on(writes: Writes, *, platform: str, target_kind: str, target: str,

@@ -59,6 +59,7 @@ from storage.figures import (  # noqa: F401 - where callers have always found th
     unconfirmed_note,
     write_xlsx,
 )
+from storage.membership import in_place_at
 from storage.models import (
     Activity,
     Attendance,
@@ -479,24 +480,11 @@ def _live_expected():
                 holder.role.in_(sorted(r.value for r in BRANCH_COMMITTEE_ROLES))),
         )
 
-    then = (select(PastMembership.id)
-            .where(PastMembership.member_id == counted.id,
-                   PastMembership.since <= Activity.starts_at,
-                   PastMembership.until > Activity.starts_at,
-                   in_audience(PastMembership))
-            .correlate(counted, Activity)
-            .exists())
+    now, then = in_place_at(Activity.starts_at, lambda holder: [in_audience(holder)],
+                            member=counted)
     return (
         select(func.count(counted.id))
-        .where(or_(
-            and_(
-                counted.active == True,  # noqa: E712
-                func.coalesce(counted.branch_since, counted.created_at) <= Activity.starts_at,
-                in_audience(counted),
-            ),
-            then,
-            counted.id.in_(has_row),
-        ))
+        .where(or_(now, then, counted.id.in_(has_row)))
         .correlate(Activity)
         .scalar_subquery()
     )

@@ -283,12 +283,13 @@ def class_line(session: Session, class_id: int, name: str, held_until: datetime)
     # it meanwhile was absent there), and at any other only if they came or were excused:
     # one enrolled in the third week was not absent from the first two, nor one who has
     # left the roster from what was held since.
-    roster = {m.id: m for m in session.execute(
-        select(Member).where(Member.id.in_(list(members)))).scalars()}  # type: ignore[union-attr]
-    due = {(member_id, a.id) for member_id, since in members.items() for a in sessions
-           if (since is None or a.starts_at >= since)
-           and membership.place_at(session, member=roster[member_id], moment=a.starts_at)
-           is not None}
+    roster = list(session.execute(
+        select(Member).where(Member.id.in_(list(members)))).scalars())  # type: ignore[union-attr]
+    due: set[tuple[int, int]] = set()
+    for a in sessions:
+        there = membership.places_at(session, members=roster, moment=a.starts_at)
+        due |= {(member_id, a.id) for member_id, since in members.items()
+                if (since is None or a.starts_at >= since) and member_id in there}
     attended = leave = 0
     if sessions and members:
         for member_id, activity_id, came, excused in session.execute(
@@ -417,12 +418,13 @@ def _member_lines(session: Session, *, start: datetime, end: datetime, held,
         months.setdefault(member.id, []).append(f"{nomination.month:%Y-%m}")
     lines: list[MemberYearLine] = []
     order: list[tuple[bool, int, int]] = []
-    for member in session.execute(
+    members = list(session.execute(
         select(Member).where(Member.forgotten == False)  # noqa: E712
-        .order_by(Member.id)
-    ).scalars():
+        .order_by(Member.id)).scalars())
+    places = membership.places_at(session, members=members, moment=at_end)
+    for member in members:
         has_record = member.id in points or member.id in attendance
-        place = membership.place_at(session, member=member, moment=at_end)
+        place = places.get(member.id)  # type: ignore[arg-type]
         if place is None and not has_record:
             continue
         branch_id = place.branch_id if place is not None else member.branch_id

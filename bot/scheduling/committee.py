@@ -25,7 +25,7 @@ from bot.domain.points import month_of, previous_period
 from bot.domain.rules import Rules
 from bot.scheduling import plan as p
 from storage import committee_report as cr
-from storage import org
+from storage import committee, org
 from storage.committee import NOMINATION_GRACE_DAYS
 from storage.kinds import RECTIFICATION_OWNER
 from storage.models import Branch, Member, Rectification
@@ -138,13 +138,12 @@ def overdue_reminders(session: Session, *, since: datetime, now: datetime,
     if not _in_window(due_at, since, now, settings):
         return []
     yesterday = today - timedelta(days=1)
-    items = session.exec(select(Rectification).where(
-        Rectification.due_on == yesterday, Rectification.closed_on.is_(None),  # type: ignore[union-attr]
-        Rectification.withdrawn_at.is_(None), Rectification.owner_id.is_not(None))  # type: ignore[union-attr]
-        .order_by(Rectification.id)).all()
     by_owner: dict[int, list[Rectification]] = {}
-    for item in items:
-        by_owner.setdefault(item.owner_id, []).append(item)  # type: ignore[arg-type]
+    # Each owner's reminder lists them in the order they were recorded.
+    for item in sorted(committee.open_rectifications(session, due_on=yesterday),
+                       key=lambda item: item.id or 0):
+        if item.owner_id is not None:
+            by_owner.setdefault(item.owner_id, []).append(item)
     owners = session.exec(select(Member).where(Member.id.in_(by_owner),  # type: ignore[union-attr]
                                                Member.active == True)).all()  # noqa: E712
     out: list[p.Reminder] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlmodel import Session
 
@@ -25,6 +26,7 @@ from storage.models import (
     LeavePeriod,
     LeaveState,
     Member,
+    OutboxMessage,
     Role,
 )
 
@@ -197,12 +199,28 @@ def _branch_name(session: Session, branch_id: int | None) -> str:
 @dataclass(frozen=True)
 class HeldAsk:
     """A 【请假待批准】 queued or sent to one who decides leave: the request's key (less the
-    account), what it says, and whose leave it is."""
+    account), what it says, whose leave it is, and what it asks about (attendance or
+    period, and its id)."""
 
     key: str
     payload: dict
     branch_id: int | None
     asking: int
+    record: str
+    record_id: int
+
+
+_ASKING = re.compile(rf"^{re.escape(outbox.LEAVE_ASK)}\|member:(\d+)\|(attendance|period):(\d+)\|")
+
+
+def _held(row: OutboxMessage) -> HeldAsk | None:
+    """The request a queued 【请假待批准】 puts, read from its key; None for one whose key
+    names no member and record."""
+    key = (row.dedupe_key or "").rsplit("|", 1)[0]  # less |platform:user
+    found = _ASKING.match(key)
+    if found is None:
+        return None
+    return HeldAsk(key, row.payload, row.branch_id, int(found[1]), found[2], int(found[3]))
 
 
 def asks_held_by(session: Session, member: Member) -> list[HeldAsk]:
@@ -212,16 +230,10 @@ def asks_held_by(session: Session, member: Member) -> list[HeldAsk]:
     accounts = [(i.platform, i.user_id)
                 for i in org.identities_of(session, member_id=member.id)]  # type: ignore[arg-type]
     for row in outbox.leave_asks_to(session, accounts=accounts):
-        if row.dedupe_key is None:
-            continue
-        key = row.dedupe_key.rsplit("|", 1)[0]  # less |platform:user
-        asking = _ASKING.match(key)
-        if asking is not None:
-            held.setdefault(key, HeldAsk(key, row.payload, row.branch_id, int(asking[1])))
+        ask = _held(row)
+        if ask is not None:
+            held.setdefault(ask.key, ask)
     return list(held.values())
-
-
-_ASKING = re.compile(rf"^{re.escape(outbox.LEAVE_ASK)}\|member:(\d+)\|(attendance|period):(\d+)\|")
 
 
 def hand_over(session: Session, held: list[HeldAsk], *, settings: Settings, now: datetime,
@@ -233,18 +245,14 @@ def hand_over(session: Session, held: list[HeldAsk], *, settings: Settings, now:
     handed = told = 0
     for ask in held:
         member = session.get(Member, ask.asking)
-        found = _ASKING.match(ask.key)
-        assert found is not None
-        what = _still_waiting(session, found[2], int(found[3]), settings)
+        what = _still_waiting(session, ask.record, ask.record_id, settings)
         if member is None or not member.active or what is None:
             continue
         reached = org.reach(session, org.leave_deciders(
             session, branch_id=ask.branch_id, asking=member.id), prefer=prefer)
-        for _, identity in reached:
-            outbox.enqueue(session, platform=identity.platform, target_kind="user",
-                           target=identity.user_id, now=now, kind=outbox.LEAVE_ASK,
-                           branch_id=ask.branch_id, payload=ask.payload, not_before=not_before,
-                           dedupe_key=f"{ask.key}|{identity.platform}:{identity.user_id}")
+        outbox.enqueue_payload_privately(
+            session, reached=reached, payload=ask.payload, kind=outbox.LEAVE_ASK, key=ask.key,
+            now=now, branch_id=ask.branch_id, not_before=not_before)
         if reached:
             handed += 1
             continue
@@ -285,16 +293,27 @@ def hand_over_from_former(session: Session, *, settings: Settings, now: datetime
     whoever decides now, and those not sent yet to the former are withdrawn (a request
     they can no longer answer). hand_over's counts."""
     stale: dict[str, HeldAsk] = {}
+
+    # A request goes to each who decides it, and each of them holds many: who holds an
+    # account, and who decides a member's leave, are read once each, not once a row.
+    @cache
+    def holder(platform: str, user_id: str) -> int | None:
+        to = org.member_by_identity(session, platform=platform, user_id=user_id)
+        return to.id if to is not None else None
+
+    @cache
+    def deciders(branch_id: int | None, asking: int) -> frozenset[int | None]:
+        return frozenset(d.id for d in org.leave_deciders(session, branch_id=branch_id,
+                                                          asking=asking))
+
     for row in outbox.leave_asks_to(session, accounts=None):
-        key = (row.dedupe_key or "").rsplit("|", 1)[0]
-        asking = _ASKING.match(key)
-        if asking is None:
+        ask = _held(row)
+        if ask is None:
             continue
-        to = org.member_by_identity(session, platform=row.platform, user_id=row.target)
-        deciders = org.leave_deciders(session, branch_id=row.branch_id, asking=int(asking[1]))
-        if to is not None and any(d.id == to.id for d in deciders):
+        to = holder(row.platform, row.target)
+        if to is not None and to in deciders(row.branch_id, ask.asking):
             continue
         outbox.withdraw_rows(session, rows=[row], reason="已不再审批请假")
-        stale.setdefault(key, HeldAsk(key, row.payload, row.branch_id, int(asking[1])))
+        stale.setdefault(ask.key, ask)
     return hand_over(session, list(stale.values()), settings=settings, now=now,
                      not_before=not_before, prefer=prefer)
