@@ -173,4 +173,5 @@ def record(writes: Writes, *, activity: SeenActivity, member: SeenMember, status
         writes.add(_QUICK_POST, ledger.post_values(
             member_id=member.id, branch_id=member.branch_id, points=points, rule=rule,
             source_kind="attendance", source_id=Returned(attendance),
-            occurred_at=activity.starts_at, now=now, rules_digest=rules_digest))
+            occurred_at=activity.starts_at, now=now, rules_digest=rules_digest),
+            taken=("source_id",))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
@@ -34,6 +35,22 @@ class _Compiled:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
     returns_rows: bool  # a SELECT, or RETURNING (asking the cursor costs psycopg a lot)
     returning: tuple[str, ...]  # the names of an INSERT's RETURNING columns
+    # The values in `order`, taken from the bound dict in one call (qmark): a generator over
+    # a dozen names was a sixth of a statement's Python.
+    _in_order: Callable[[dict[str, Any]], tuple] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        order = self.order
+        if order is None:
+            in_order = None
+        elif len(order) == 1:  # itemgetter of one name gives the value, not a tuple
+            name = order[0]
+            in_order = lambda values: (values[name],)  # noqa: E731
+        elif not order:
+            in_order = lambda values: ()  # noqa: E731
+        else:
+            in_order = itemgetter(*order)
+        object.__setattr__(self, "_in_order", in_order)
 
     def bound(self, params: dict[str, Any]) -> dict[str, Any]:
         """The statement's values by bind name, each converted by its column's type."""
@@ -42,6 +59,23 @@ class _Compiled:
             if name in values:
                 values[name] = processor(values[name])
         return values
+
+    def parameters(self, params: dict[str, Any]) -> Any:
+        """The values as the driver takes them: in order (qmark), or by name."""
+        values = self.bound(params)
+        return values if self._in_order is None else self._in_order(values)
+
+    def convert(self, found: Sequence[Sequence[Any]]) -> list[tuple]:
+        """The driver's rows with each value converted by its column's type."""
+        if not self.results:
+            return [tuple(row) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for index, processor in self.results:
+                values[index] = processor(values[index])
+            rows.append(tuple(values))
+        return rows
 
 
 class Prepared:
@@ -85,32 +119,19 @@ class Prepared:
 
     def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
         """Execute with `params` (by bind name) and return the rows, values converted."""
-        sql, parameters = self.bind(conn.dialect, params)
         compiled = self._for(conn.dialect)
-        return self.convert(conn.dialect,
-                            _execute(conn, sql, parameters, compiled.returns_rows))
+        return compiled.convert(_execute(conn, compiled.sql, compiled.parameters(params),
+                                         compiled.returns_rows))
 
     def bind(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, Any]:
         """The SQL and its parameters as the dialect's driver takes them (for a caller that
         sends them itself: bot.pglane, on an async connection)."""
         compiled = self._for(dialect)
-        values = compiled.bound(params)
-        if compiled.order is None:
-            return compiled.sql, values
-        return compiled.sql, tuple(values[name] for name in compiled.order)
+        return compiled.sql, compiled.parameters(params)
 
     def convert(self, dialect: Dialect, found: Sequence[Sequence[Any]]) -> list[tuple]:
         """The driver's rows with each value converted by its column's type."""
-        compiled = self._for(dialect)
-        if not compiled.results:
-            return [tuple(row) for row in found]
-        rows = []
-        for row in found:
-            values = list(row)
-            for index, processor in compiled.results:
-                values[index] = processor(values[index])
-            rows.append(tuple(values))
-        return rows
+        return self._for(dialect).convert(found)
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
         rows = self.rows(conn, params)
@@ -122,7 +143,10 @@ def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool) ->
     dbapi_connection = conn.connection.dbapi_connection
     cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        if conn.dispatch.before_cursor_execute:
+        # The engine's own test before its listeners (Connection._execute_context asks it
+        # too): the dispatch's was a sixth of this function's Python.
+        if ((conn._has_events or conn.engine._has_events)
+                and conn.dispatch.before_cursor_execute):
             conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
         try:
             cursor.execute(sql, parameters)
@@ -170,12 +194,15 @@ class Writes:
         # (statement, its plain values, its Returned values by bind name)
         self._writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]] = []
 
-    def add(self, statement: Prepared, params: dict[str, Any]) -> int:
-        """Queue an INSERT with `params` (a value may be Returned); its number in this batch."""
-        taken = {name: value for name, value in params.items() if isinstance(value, Returned)}
+    def add(self, statement: Prepared, params: dict[str, Any], *,
+            taken: Sequence[str] = ()) -> int:
+        """Queue an INSERT with `params`, of which those named in `taken` are Returned;
+        its number in this batch."""
+        returned: dict[str, Returned] = {}
         if taken:
-            params = {name: value for name, value in params.items() if name not in taken}
-        self._writes.append((statement, params, taken))
+            returned = {name: params[name] for name in taken}
+            params = {name: value for name, value in params.items() if name not in returned}
+        self._writes.append((statement, params, returned))
         return len(self._writes) - 1
 
     def flush(self) -> None:

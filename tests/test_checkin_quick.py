@@ -289,6 +289,29 @@ def test_a_retry_answered_before_the_activity_opened_keeps_its_answer(runtime, c
         assert s.exec(select(PointEntry)).all() == []
 
 
+def test_what_a_text_says_is_read_once_and_the_readings_kept_are_few(runtime, chat):
+    """The quick lane reads a text once (a burst is the same 签到 again and again), and
+    the same words then still go the same way: a check-in by the lane, 签到 夜学 by the
+    general path, which checks the activity named. However many texts come, the kept
+    readings stay few."""
+    from bot.dispatcher import READINGS_KEPT
+
+    seed(runtime.engine, _branch_of(6))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    dispatcher = runtime.dispatcher
+    for n in range(READINGS_KEPT + 20):  # a stranger's chatter: each text read once
+        chat.say("u05", f"你好{n}", chat="g1")
+    assert len(dispatcher._readings) <= READINGS_KEPT
+    lanes = []
+    for user in ("u00", "u01"):
+        lanes.append(dispatcher.quick_plan(_message(runtime, user, "签到")) is not None)
+        assert "签到成功" in chat.say(user, "签到", chat="g1").text
+    for user in ("u02", "u03"):
+        lanes.append(dispatcher.quick_plan(_message(runtime, user, "签到 夜学")) is not None)
+        assert "不是政治夜学" in chat.say(user, "签到 夜学", chat="g1").text
+    assert lanes == [True, True, False, False]
+
+
 async def test_a_write_after_a_message_runs_on_the_writer_thread(runtime):
     """A reply queued in the outbox after the answer takes the writer's turn: on SQLite no
     second thread waits for the write lock (a burst piled them up by the hundred)."""

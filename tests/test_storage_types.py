@@ -64,3 +64,24 @@ def test_times_come_back_as_the_same_instants_and_compare_in_order(engine):
         later = session.exec(select(Activity.topic).where(
             Activity.starts_at > datetime(2026, 12, 31, 23, 0, tzinfo=timezone.utc))).all()
         assert sorted(later) == ["t2", "t3"]
+
+
+def test_kept_texts_and_times_stay_right_past_how_many_are_kept():
+    """A time's text (and a text's time) is kept for the next column that binds (reads) the
+    same instant: never another instant's, however many come and go."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc)
+    for round_ in range(2):
+        for n in range(300):
+            when = start + timedelta(seconds=n, microseconds=round_)
+            expected = theirs(when.replace(tzinfo=None))
+            assert ours(when) == expected
+            # The same instant made again, and said in Beijing time: the same text.
+            assert ours(datetime.fromisoformat(when.isoformat())) == expected
+            assert ours(when.astimezone(SHANGHAI)) == expected
+            back = read(expected)
+            assert back == when and back.tzinfo is not None
+            assert read(expected) == when
