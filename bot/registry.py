@@ -298,6 +298,10 @@ class Command:
     # branch reminders to resume, is their own nudges (恢复提醒我), the opposite of the
     # 关闭提醒 that turned them off, not a refusal.
     others_mean: str | None = None
+    # Verbs that stand between what it acts on and what that becomes, all in one message:
+    # 下周三的夜学改到周四, 这次夜学推迟到20:00 are 改期 下周三 夜学 周四 …. Only when the part
+    # before names a word said_first holds: 请假改到明天 is no reschedule.
+    infix: tuple[str, ...] = ()
 
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:
@@ -631,6 +635,9 @@ class CommandRegistry:
         command = self.get(head)
         if command is not None:
             return command, tail
+        between = self._infix(text)
+        if between is not None:
+            return between
         short = self._short(head, tail)
         if short is not None:
             return short
@@ -812,6 +819,18 @@ class CommandRegistry:
                     if _NOT_NOW.search(said) or _SOON_SAID.search(said):
                         return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
                     return _named_before(command, said_first, tail)
+        return None
+
+    def _infix(self, text: str) -> tuple[Command, str] | None:
+        """主题党日改到16日, 下周三的夜学改到周四 19:30: see Command.infix. What comes before
+        the verb and what after are the command's words, in that order."""
+        for command in self.commands:
+            for verb in command.infix:
+                before, found, after = text.partition(verb)
+                before, after = before.strip().removesuffix("的"), after.strip()
+                if (found and before and after and len(before) <= _INFIX_BEFORE_MAX
+                        and any(word_ in before for word_ in command.said_first)):
+                    return command, f"{before} {after}"
         return None
 
     def _short(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -1098,6 +1117,8 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
+# What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
+_INFIX_BEFORE_MAX = 16
 _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"

@@ -31,6 +31,7 @@ from bot.scheduling.holidays import (
     DEFAULT_POLICY,
     MOVE,
     SKIP,
+    Occurrence,
     default_calendar,
     holds,
     held_on,
@@ -72,6 +73,7 @@ from storage.schedules import (
     called_off,
     expects,
     last_day,
+    moved_ahead,
     save_schedule,
 )
 
@@ -340,9 +342,15 @@ def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
     """The next occurrences, none after a temporary branch's end (the scheduler creates
     none then) and none called off by 取消活动 (listed, members came to a study that was
     not held)."""
-    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
+    held = next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
                      until=last_day(ctx.session, schedule),
                      called_off=called_off(ctx.session, schedule=schedule, after=ctx.now))
+    # One 改期 moved: held where the rule holds none, so listed from its activity.
+    starts = {o.starts_at for o in held}
+    moved = [Occurrence(a.starts_at, a.starts_at, "改期")
+             for a in moved_ahead(ctx.session, schedule=schedule, after=ctx.now)
+             if a.starts_at not in starts]
+    return sorted([*held, *moved], key=lambda o: o.starts_at)[:count]  # type: ignore[arg-type, return-value]
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:

@@ -110,6 +110,15 @@ def called_off(session: Session, *, schedule: Schedule, after: datetime) -> set[
         Activity.starts_at > after)).all())
 
 
+def moved_ahead(session: Session, *, schedule: Schedule, after: datetime) -> list[Activity]:
+    """The schedule's activities to come, not cancelled. Those at a start its rule holds are
+    its own occurrences; the others are held there by 改期 (its rule holds none then), which
+    日程 lists from these."""
+    return list(session.exec(select(Activity).where(
+        Activity.schedule_id == schedule.id, Activity.status != CANCELLED,
+        Activity.starts_at > after).order_by(Activity.starts_at)).all())
+
+
 def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:
     return list(session.exec(select(Schedule).where(
         Schedule.branch_id == branch_id, Schedule.active == True)  # noqa: E712

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.domain.attendance import activity_label
+from bot.domain.text import WEEKDAYS, show_date
 from bot.scheduling.plan import QuietHours
 from storage import attendance as attendance_store
 from storage import corrections, org, outbox
@@ -80,7 +81,7 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     session, settings = off.session, off.settings
     told = _tell_groups(off, activity, "activity.cancel", (
         f"【活动时间调整】{label(session, activity, settings, off.now)}"
-        f"改为 {hour(retimed.to, off)}。" if retimed is not None else
+        f"改为 {new_time(activity, retimed.to, off)}。" if retimed is not None else
         f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"))
     if activity.ends_at <= off.now:
         return len(told), 0
@@ -128,7 +129,7 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
     None when that one does not expect them either (they moved meanwhile): it is off for
     them."""
     moved = (f"【活动时间调整】你请过假的{label(off.session, activity, off.settings)}"
-             f"改为 {hour(retimed.to, off)}，")
+             f"改为 {new_time(activity, retimed.to, off)}，")
     assert retimed.to.id is not None and member.id is not None
     row = attendance_store.attendance_of(off.session, activity_id=retimed.to.id,
                                          member_id=member.id)
@@ -145,6 +146,16 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
 def hour(activity: Activity, off: CalledOff) -> str:
     """When the activity starts, as a notice of its move says it (20:00)."""
     return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"
+
+
+def new_time(taken: Activity, to: Activity, off: CalledOff) -> str:
+    """When an activity moved is held now, as its notice says it: the hour when its day
+    stays (20:00), else the day too (12月10日（周四）19:30: 改期 moves one to another day)."""
+    tz = off.settings.tz
+    day = to.starts_at.astimezone(tz).date()
+    if day == taken.starts_at.astimezone(tz).date():
+        return hour(to, off)
+    return f"{show_date(day)}（周{WEEKDAYS[day.weekday()]}）{hour(to, off)}"
 
 
 def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:
