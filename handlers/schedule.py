@@ -36,6 +36,7 @@ from bot.scheduling.holidays import (
     holds,
     held_on,
     next_held,
+    rule_holds,
 )
 from bot.scheduling.retimed import carry_leave, moved_to
 from bot.scheduling.rules import (
@@ -260,7 +261,8 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = F
         ctx.session, branch_id=branch_id, kind=kind.value, rule=spec.rule.describe(),
         duration_minutes=spec.minutes, policy=policy, now=ctx.now, by=ctx.member,
         party_group_id=group.id if group else None,
-        holds=holds(spec.rule, policy, default_calendar(), ctx.settings.tz))
+        holds=holds(spec.rule, policy, default_calendar(), ctx.settings.tz),
+        held=rule_holds(ctx.settings.tz))
     ctx.audit("schedule.set", target=scope,
               detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})

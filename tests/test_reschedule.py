@@ -208,3 +208,18 @@ def test_restoring_does_not_bring_back_the_occasion_moved_away(runtime, chat, cl
     reply = chat.say("sec", "恢复活动 夜学 取消错了", chat="g1")
     assert reply.is_error and "没有可以恢复的政治夜学" in reply.text, reply.text
     assert studies(runtime) == before == [("11-25 19:30", "cancelled"), ("11-26 19:30", "open")]
+
+
+def test_a_change_of_the_schedule_leaves_the_occasion_moved(runtime, chat, clock):
+    """设置 again (a longer study, every Wednesday as before) after this week's was moved to
+    Thursday: Thursday's stays, and Wednesday's is not held again; the week had no study."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("sec", "本周夜学改到周四", chat="g1")
+    reply = chat.say("sec", "设置 夜学 每周三 19:30 2小时", chat="g1").text
+    assert "已取消" not in reply, reply
+    assert "· 11月26日 周四 19:30 政治夜学（改期）" in reply, reply
+    assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "open")]
+    run_ticks(runtime, clock, local(2026, 11, 27, 10, 0))
+    assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "closed")]
+
