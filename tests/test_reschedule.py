@@ -223,3 +223,20 @@ def test_a_change_of_the_schedule_leaves_the_occasion_moved(runtime, chat, clock
     run_ticks(runtime, clock, local(2026, 11, 27, 10, 0))
     assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "closed")]
 
+
+
+def test_moved_back_and_moved_again_each_move_is_told(runtime, chat, clock):
+    """Thursday, back to Wednesday, then Friday: 李明, who asked leave, hears each new time;
+    the third was not said (the first notice's key, taken already, kept it out)."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    chat.say("li", "请假 出差")
+    said = []
+    for typed in ("本周夜学改到周四", "改期 夜学 11月26日 改到 11月25日 19:30", "本周夜学改到周五"):
+        assert not chat.say("sec", typed, chat="g1").is_error, typed
+        said += to(drain(runtime, clock), "li")
+    assert [line.split("改为 ")[1] for line in said] == [
+        "11月26日（周四）19:30，请假仍然有效。", "11月25日（周三）19:30，请假仍然有效。",
+        "11月27日（周五）19:30，请假仍然有效。"]
+    assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "cancelled"),
+                                ("11-27 19:30", "open")]

@@ -79,10 +79,13 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     hears what became of their leave there (retimed_text). Returns (groups told, members
     told)."""
     session, settings = off.session, off.settings
+    # A move is told once per move: 改期 back and away again moves the same activity twice,
+    # and a key of the activity alone kept the second from everyone.
+    move = f">{retimed.to.id}@{int(off.now.timestamp())}" if retimed is not None else ""
     told = _tell_groups(off, activity, "activity.cancel", (
         f"【活动时间调整】{label(session, activity, settings, off.now)}"
         f"改为 {new_time(activity, retimed.to, off)}。" if retimed is not None else
-        f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"))
+        f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"), move)
     if activity.ends_at <= off.now:
         return len(told), 0
     local_now = off.now.astimezone(settings.tz)
@@ -101,7 +104,7 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     for text, these in by_text.items():
         outbox.enqueue_private(
             session, reached=these, title="活动取消" if text == cancelled else "活动时间调整",
-            kind="activity.cancel", text=text, key=f"activity.cancel|{activity.id}|asked",
+            kind="activity.cancel", text=text, key=f"activity.cancel|{activity.id}{move}|asked",
             now=off.now, branch_id=activity.branch_id,
             # At night it waits for the morning: it is news, not an answer.
             not_before=QuietHours.of(settings).held_until(local_now))
@@ -109,14 +112,14 @@ def tell(off: CalledOff, activity: Activity, reason: str,
 
 
 def _tell_groups(off: CalledOff, activity: Activity, kind: str,
-                 text: str) -> list[tuple[str, str]]:
-    """Each group already told of the activity hears `text` once (keyed by kind); returns
-    those groups."""
+                 text: str, about: str = "") -> list[tuple[str, str]]:
+    """Each group already told of the activity hears `text` once (keyed by kind, and by
+    `about` where it may be told so again); returns those groups."""
     told = corrections.told_groups(off.session, activity=activity)
     for platform, chat_id in told:
         outbox.enqueue(off.session, platform=platform, target_kind="group", target=chat_id,
                        branch_id=activity.branch_id, now=off.now, kind=kind,
-                       dedupe_key=f"{kind}|{activity.id}|{platform}:{chat_id}",
+                       dedupe_key=f"{kind}|{activity.id}{about}|{platform}:{chat_id}",
                        payload=outbox.text_payload(text, title=activity.type))
     return told
 
