@@ -828,7 +828,8 @@ class CommandRegistry:
             for verb in command.infix:
                 before, found, after = text.partition(verb)
                 before, after = before.strip().removesuffix("的"), after.strip()
-                if (found and before and after and len(before) <= _INFIX_BEFORE_MAX
+                if (found and before and len(before) <= _INFIX_BEFORE_MAX
+                        and _NEW_TIME.match(after)
                         and any(word_ in before for word_ in command.said_first)):
                     return command, f"{before} {after}"
         return None
@@ -1117,12 +1118,16 @@ _TODAY = ("今天", "今日", "今晚", "今早")  # 今天下午签到 is today
 _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
-# What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
-_INFIX_BEFORE_MAX = 16
 _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")
+# What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
+_INFIX_BEFORE_MAX = 16
+# And what it is changed to begins with a day or an hour (改到周四, 推迟到20:00, 改到八点半):
+# 党日活动改在三楼会议室 changes the room, which no command does.
+_NEW_TIME = re.compile(rf"(?:{_A_DAY.pattern})|(?:上午|下午|晚上|早上|中午|晚)?\s*"
+                       r"(?:\d{1,2}|[一二三四五六七八九十两]{1,3})\s*(?:[:：.]\s*\d{2}|[点时])")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)
