@@ -230,7 +230,8 @@ def _made(ctx: Ctx, schedule: Schedule, times) -> Activity:
 
 def _read(text: str) -> Said | str:
     """改期's words: [which] <activity> [which] [改到] [day] [time] [reason]."""
-    words = [w for w in _APART.split(fold(text).strip()) if w]
+    # 从12月9日 改到 12月10日: the 从 says which, as the order does.
+    words = [w.removeprefix("从") for w in _APART.split(fold(text).strip()) if w.removeprefix("从")]
     for at, word in enumerate(words):
         found = _kind_in(word)
         if found is None:

@@ -240,3 +240,32 @@ def test_moved_back_and_moved_again_each_move_is_told(runtime, chat, clock):
         "11月27日（周五）19:30，请假仍然有效。"]
     assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "cancelled"),
                                 ("11-27 19:30", "open")]
+
+
+def test_a_leader_moves_the_bureaus_central_study(runtime, chat, engine):
+    """The 党委's own 中心组学习, moved by a leader in the leaders' group as 设置 set it."""
+    from tests.factories import bind_chat, make_member, seed
+    from storage.models import Role
+
+    def build(session):
+        make_member(session, None, "张局长", role=Role.LEADER, wecom="lead", bureau_committee=True)
+        bind_chat(session, None, "lg", leaders=True)
+    seed(engine, build)
+    assert not chat.say("lead", "设置 中心组学习 每月第二个周四 9:00 2小时", chat="lg").is_error
+    reply = chat.say("lead", "中心组改到12月11日", chat="lg")
+    assert reply.text.startswith("已改期：理论学习中心组（12月10日 周四 09:00） → "
+                                 "理论学习中心组（12月11日 周五 09:00）"), reply.text
+    with Session(engine) as session:
+        held = [(a.starts_at.astimezone(local(2026, 1, 1).tzinfo).strftime("%m-%d %H:%M"),
+                 a.status, a.branch_id) for a in session.exec(select(Activity)
+                                                              .order_by(Activity.starts_at))]
+    assert held == [("12-10 09:00", "cancelled", None), ("12-11 09:00", "open", None)]
+
+
+def test_the_occasion_said_with_from_is_the_one_moved(runtime, chat, clock):
+    """改期 夜学 从12月2日 改到 12月3日: next week's, not this week's with the reason 从12月2日."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    reply = chat.say("sec", "改期 夜学 从12月2日 改到 12月3日 19:30", chat="g1")
+    assert reply.text.startswith("已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), \
+        reply.text
