@@ -57,15 +57,19 @@ def test_moved_to_thursday_it_is_held_there_once_with_his_leave(runtime, chat, c
     [(actor, detail)] = moves(runtime)
     assert actor == "王书记" and detail["reason"] == "开庭" and detail["leave_carried"] == 1
 
-    sent = run_ticks(runtime, clock, local(2026, 11, 28, 10, 0))
+    def zhang_checks_in(now):
+        if now == local(2026, 11, 26, 19, 0):  # check-in opens half an hour before
+            assert "签到成功：政治夜学（19:30）" in chat.say("zhang", "签到", chat="g1").text
+
+    sent = run_ticks(runtime, clock, local(2026, 11, 28, 10, 0), before_tick=zhang_checks_in)
     group = [(at.strftime("%m-%d %H:%M"), kind) for at, kind, target, _ in sent if target == "g1"]
     assert ("11-26 19:00", "reminder.group_before") in group  # the ticks fall on the hour
     assert not any(at.startswith("11-25") for at, _ in group), group
     assert [at.strftime("%m-%d %H:%M") for at, kind, target, _ in sent
-            if target == "zhang" and kind == "nudge"] == ["11-26 20:00"]
-    assert to(sent, "li") == []  # on leave: not nudged
+            if target == "sec" and kind == "nudge"] == ["11-26 20:00"]
+    assert to(sent, "li") == [] and to(sent, "zhang", "nudge") == []  # on leave; checked in
     line = weekly(djbot, "2026-W48", "城关支部")
-    assert (line["expected"], line["leave"], line["absent"]) == (3, 1, 3 - 1)
+    assert (line["expected"], line["present"], line["leave"], line["absent"]) == (3, 1, 1, 1)
     # The schedule is as it was: next Wednesday's study is at 19:30.
     assert studies(runtime) == [("11-25 19:30", "cancelled"), ("11-26 19:30", "closed")]
     run_ticks(runtime, clock, local(2026, 11, 30, 10, 0))
