@@ -61,6 +61,7 @@ _CLOCK = re.compile(rf"({PART_OF_DAY}?\d{{1,2}}(?::\d{{2}}|[点时](?:半|\d{{1,
 # Looked this far ahead for the occurrence named, and back for one already over.
 _AHEAD = timedelta(days=62)
 _BACK = timedelta(days=7)
+_FARTHEST = timedelta(days=366)
 
 
 @dataclass
@@ -108,6 +109,10 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
                             or _MONTH_DAY.match(said.day)) else parse_date(said.day, today)
     except DateError as exc:
         return Reply.error(usage_text(RESCHEDULE, f"{exc}，什么也没有改"))
+    far = next((d for d in (which_day, explicit) if d is not None and d > today + _FARTHEST), None)
+    if far is not None:
+        # A year is as far as anyone plans one occasion; 9999年 overflowed the look-ahead.
+        return Reply.error(f"{show_date(far, today=today)}太远了，改期只在一年之内，什么也没有改。")
     until = max(d for d in (today + _AHEAD, which_day, explicit) if d is not None) + _AHEAD
     slots = _slots(ctx, schedules, until)
     slot = _named(ctx, slots, said.which, which_day)
