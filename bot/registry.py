@@ -298,6 +298,10 @@ class Command:
     # branch reminders to resume, is their own nudges (恢复提醒我), the opposite of the
     # 关闭提醒 that turned them off, not a refusal.
     others_mean: str | None = None
+    # Verbs that stand between what it acts on and what that becomes, all in one message:
+    # 下周三的夜学改到周四, 这次夜学推迟到20:00 are 改期 下周三 夜学 周四 …. Only when the part
+    # before names a word said_first holds: 请假改到明天 is no reschedule.
+    infix: tuple[str, ...] = ()
 
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:
@@ -631,6 +635,9 @@ class CommandRegistry:
         command = self.get(head)
         if command is not None:
             return command, tail
+        between = self._infix(text)
+        if between is not None:
+            return between
         short = self._short(head, tail)
         if short is not None:
             return short
@@ -812,6 +819,19 @@ class CommandRegistry:
                     if _NOT_NOW.search(said) or _SOON_SAID.search(said):
                         return None  # 还没结束, 快结束了, 是不是结束了, 要开始了: not done now
                     return _named_before(command, said_first, tail)
+        return None
+
+    def _infix(self, text: str) -> tuple[Command, str] | None:
+        """主题党日改到16日, 下周三的夜学改到周四 19:30: see Command.infix. What comes before
+        the verb and what after are the command's words, in that order."""
+        for command in self.commands:
+            for verb in command.infix:
+                before, found, after = text.partition(verb)
+                before, after = before.strip().removesuffix("的"), after.strip()
+                if (found and before and len(before) <= _INFIX_BEFORE_MAX
+                        and _NEW_TIME.match(after)
+                        and any(word_ in before for word_ in command.said_first)):
+                    return command, f"{before} {after}"
         return None
 
     def _short(self, head: str, tail: str) -> tuple[Command, str] | None:
@@ -1102,6 +1122,12 @@ _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")
+# What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
+_INFIX_BEFORE_MAX = 16
+# And what it is changed to begins with a day or an hour (改到周四, 推迟到20:00, 改到八点半):
+# 党日活动改在三楼会议室 changes the room, which no command does.
+_NEW_TIME = re.compile(rf"(?:{_A_DAY.pattern})|(?:上午|下午|晚上|早上|中午|晚)?\s*"
+                       r"(?:\d{1,2}|[一二三四五六七八九十两]{1,3})\s*(?:[:：.]\s*\d{2}|[点时])")
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)

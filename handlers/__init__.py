@@ -6,12 +6,12 @@ from __future__ import annotations
 from bot.registry import CommandRegistry
 from handlers import attendance, attendance_corrections, corrections, dashboard
 from handlers import help as help_
-from handlers import org, points, push, schedule, study, summary, visits
+from handlers import org, points, push, reschedule, schedule, study, summary, visits
 from handlers import committee, lecturers, meetings, pioneers, reading  # the committee's loop
 
 # push after schedule: it adds 推送 / 钉钉推送 to schedule's 设置 table.
 MODULES = [help_, attendance, attendance_corrections, points, org, study, visits, summary,
-           dashboard, schedule, push, corrections, committee, pioneers, meetings, lecturers,
+           dashboard, schedule, reschedule, push, corrections, committee, pioneers, meetings, lecturers,
            reading]
 
 

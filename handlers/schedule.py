@@ -31,10 +31,12 @@ from bot.scheduling.holidays import (
     DEFAULT_POLICY,
     MOVE,
     SKIP,
+    Occurrence,
     default_calendar,
     holds,
     held_on,
     next_held,
+    rule_holds,
 )
 from bot.scheduling.retimed import carry_leave, moved_to
 from bot.scheduling.rules import (
@@ -72,6 +74,7 @@ from storage.schedules import (
     called_off,
     expects,
     last_day,
+    moved_ahead,
     save_schedule,
 )
 
@@ -260,7 +263,8 @@ def set_schedule(ctx: Ctx, kind: ActivityType, text: str, *, confirmed: bool = F
         ctx.session, branch_id=branch_id, kind=kind.value, rule=spec.rule.describe(),
         duration_minutes=spec.minutes, policy=policy, now=ctx.now, by=ctx.member,
         party_group_id=group.id if group else None,
-        holds=holds(spec.rule, policy, default_calendar(), ctx.settings.tz))
+        holds=holds(spec.rule, policy, default_calendar(), ctx.settings.tz),
+        held=rule_holds(ctx.settings.tz))
     ctx.audit("schedule.set", target=scope,
               detail={"kind": kind.value, "rule": schedule.rule, "party_group": group.name if group else None,
                       "minutes": schedule.duration_minutes, "policy": policy})
@@ -342,9 +346,15 @@ def _upcoming(ctx: Ctx, schedule: Schedule, count: int):
     """The next occurrences, none after a temporary branch's end (the scheduler creates
     none then) and none called off by 取消活动 (listed, members came to a study that was
     not held)."""
-    return next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
+    held = next_held(schedule, now=ctx.now, tz=ctx.settings.tz, count=count,
                      until=last_day(ctx.session, schedule),
                      called_off=called_off(ctx.session, schedule=schedule, after=ctx.now))
+    # One 改期 moved: held where the rule holds none, so listed from its activity.
+    starts = {o.starts_at for o in held}
+    moved = [Occurrence(a.starts_at, a.starts_at, "改期")
+             for a in moved_ahead(ctx.session, schedule=schedule, after=ctx.now)
+             if a.starts_at not in starts]
+    return sorted([*held, *moved], key=lambda o: o.starts_at)[:count]  # type: ignore[arg-type, return-value]
 
 
 def _line(occurrence, ctx: Ctx, kind: str) -> str:

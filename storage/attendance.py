@@ -61,6 +61,10 @@ from storage.models import (
 OPEN = "open"
 CLOSED = "closed"
 CANCELLED = "cancelled"  # 取消活动: kept on record, counted nowhere
+# The cancel reason of a scheduled activity 改期 moved (改期至 12月10日 19:30：…): its row
+# stays, cancelled, so the scheduler does not make it again at its old time; only 改期
+# back to that time opens it again (storage.corrections.reopen_moved), never 恢复活动.
+MOVED_TO = "改期至"
 
 
 # --- finding activities -------------------------------------------------------------
@@ -284,10 +288,12 @@ def held_with(session: Session, *, activity: Activity, now: datetime) -> list[Ac
 def last_cancelled(session: Session, *, branch_id: int | None, since: datetime,
                    kind: str | None = None) -> Activity | None:
     """The activity of the scope (of `kind`, if given) cancelled last by 取消活动 (not by a
-    schedule change), starting since `since`: what 恢复活动 restores."""
+    schedule change, nor moved by 改期), starting since `since`: what 恢复活动 restores."""
     return session.exec(select(Activity).where(
         _in_scope(branch_id), Activity.status == CANCELLED,
         Activity.schedule_withdrawn == False,  # noqa: E712
+        or_(Activity.cancel_reason.is_(None),  # type: ignore[union-attr]
+            ~Activity.cancel_reason.startswith(MOVED_TO, autoescape=True)),  # type: ignore[union-attr]
         *([Activity.type == kind] if kind is not None else []),
         Activity.starts_at >= since).order_by(Activity.cancelled_at.desc(),  # type: ignore[union-attr]
                                               Activity.id.desc())).first()  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, delete, select
 
 from storage import ledger, outbox
-from storage.attendance import ATTENDED, CANCELLED, CLOSED, OPEN, ROW_KINDS
+from storage.attendance import ATTENDED, CANCELLED, CLOSED, MOVED_TO, OPEN, ROW_KINDS
 from storage.models import (
     Activity,
     Attendance,
@@ -344,6 +344,29 @@ def reopen(session: Session, *, activity: Activity, keep_rows: bool, now: dateti
     for key, value in reopened.items():
         set_committed_value(activity, key, value)
     for row in rows if not keep_rows else ():
+        session.delete(row)
+    _queue_again(session, activity, now=now, tz=tz)
+    session.flush()
+    return True
+
+
+def reopen_moved(session: Session, *, activity: Activity, now: datetime, tz: tzinfo) -> bool:
+    """An activity 改期 moved away, held at its own time again (改期 back): open, its rows
+    gone (the leave is carried back to it from the one held meanwhile, as it stands now),
+    and what was withheld about it queued again. False, and nothing changes, for any other
+    (one cancelled by 取消活动 stays so)."""
+    if activity.status != CANCELLED or not (activity.cancel_reason or "").startswith(MOVED_TO):
+        return False
+    reopened = {"status": OPEN, "cancelled_at": None, "cancelled_by": None,
+                "cancel_reason": None}
+    claimed = session.execute(
+        update(Activity).where(Activity.id == activity.id, Activity.status == CANCELLED)
+        .values(**reopened).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return False
+    for key, value in reopened.items():
+        set_committed_value(activity, key, value)
+    for row in session.exec(select(Attendance).where(Attendance.activity_id == activity.id)):
         session.delete(row)
     _queue_again(session, activity, now=now, tz=tz)
     session.flush()

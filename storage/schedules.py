@@ -17,7 +17,8 @@ from storage.models import Activity, Branch, Member, Schedule
 def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: str,
                   duration_minutes: int, policy: str, now: datetime,
                   by: Member | None = None, party_group_id: int | None = None,
-                  holds: Callable[[datetime], bool] | None = None
+                  holds: Callable[[datetime], bool] | None = None,
+                  held: Callable[[str, str, datetime], bool] | None = None
                   ) -> tuple[Schedule, Withdrawn]:
     """One schedule per (branch, activity kind, party group): set it, or change it.
 
@@ -27,6 +28,11 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
     does (a cancelled one keeps its (schedule, start), so only one no longer held may be).
     Returns the schedule and what replacing them did (Withdrawn: the answered ones
     cancelled are to be told of).
+
+    `held(rule, policy, start)`: whether a rule as stored holds an occurrence at a start.
+    An activity ahead the old rule did not hold either is one 改期 moved there, a decision
+    about that occasion alone: the change leaves it as it is (its old time stays cancelled,
+    so the week keeps its one).
     """
     scope = (Schedule.branch_id == branch_id if branch_id is not None
              else Schedule.branch_id.is_(None))  # type: ignore[union-attr]
@@ -40,9 +46,10 @@ def save_schedule(session: Session, *, branch_id: int | None, kind: str, rule: s
                             created_by=by.id if by else None,
                             party_group_id=party_group_id, created_at=now, updated_at=now)
     else:
-        ahead = session.exec(select(Activity).where(
+        ahead = [a for a in session.exec(select(Activity).where(
             Activity.schedule_id == schedule.id, Activity.starts_at > now,
             Activity.status != CANCELLED)).all()
+            if held is None or held(schedule.rule, schedule.holiday_policy, a.starts_at)]
         for activity in ahead:
             if holds is not None and holds(activity.starts_at):
                 activity.ends_at = activity.starts_at + timedelta(minutes=duration_minutes)
@@ -108,6 +115,15 @@ def called_off(session: Session, *, schedule: Schedule, after: datetime) -> set[
         Activity.schedule_id == schedule.id, Activity.status == CANCELLED,
         Activity.schedule_withdrawn == False,  # noqa: E712
         Activity.starts_at > after)).all())
+
+
+def moved_ahead(session: Session, *, schedule: Schedule, after: datetime) -> list[Activity]:
+    """The schedule's activities to come, not cancelled. Those at a start its rule holds are
+    its own occurrences; the others are held there by 改期 (its rule holds none then), which
+    日程 lists from these."""
+    return list(session.exec(select(Activity).where(
+        Activity.schedule_id == schedule.id, Activity.status != CANCELLED,
+        Activity.starts_at > after).order_by(Activity.starts_at)).all())
 
 
 def branch_schedules(session: Session, *, branch_id: int) -> list[Schedule]:

@@ -67,6 +67,17 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("设置 钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc",
      m("设置", text="钉钉推送 城关 https://oapi.dingtalk.com/robot/send?access_token=abc SECabc")),
     ("设置 推送 城关派出所党支部 notakey", m("设置", text="推送 城关派出所党支部 notakey")),
+    # --- 改期: one occurrence moved, said around the activity (tests/test_reschedule.py) ---
+    ("下周三的夜学改到周四", m("改期", text="下周三的夜学 周四")),
+    ("本周夜学改到周四 19:30", m("改期", text="本周夜学 周四 19:30")),
+    ("主题党日改到16日", m("改期", text="主题党日 16日")),
+    ("这次夜学推迟到20:00", m("改期", text="这次夜学 20:00")),
+    ("改期 夜学 12月10日 19:30", m("改期", text="夜学 12月10日 19:30")),
+    ("今晚的夜学提前到19点", m("改期", text="今晚的夜学 19点")),
+    ("请假改到明天", m("请假", reason="改到明天")),  # a command first keeps its words
+    ("夜学改到周四了吗", "没有这个指令"),  # asked, not done
+    ("今天党日活动改在三楼会议室", "没有这个指令"),  # the room, not the time
+    ("夜学改到八点半", m("改期", text="夜学 八点半")),
     # --- 签到 ---------------------------------------------------------------------------
     ("签到", m("签到")),
     ("签到!", m("签到")),
@@ -1222,7 +1233,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('有请假的吗', '你是想发送「请假的人」吗'),
     ('谁要请假', '你是想发送「请假」吗'),
     ('需要请假的私聊我', '没有这个指令'),
-    ('今天的主题党日改到明天', '没有这个指令'),
+    # Since 改期, what a secretary says to move one (a member is told it is theirs to do).
+    ('今天的主题党日改到明天', m('改期', text='今天的主题党日 明天')),
     ('夜学改时间了吗', '没有这个指令'),
     ('群里发一下学习资料', '没有这个指令'),
     ('好的 我马上到', '没有这个指令'),

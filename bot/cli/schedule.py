@@ -144,7 +144,7 @@ def set_schedule(
 
     from bot.domain.attendance import BUREAU_SCOPE, COMMITTEE_TYPES
     from bot.scheduling.called_off import CalledOff, tell_cancelled
-    from bot.scheduling.holidays import default_calendar, holds
+    from bot.scheduling.holidays import default_calendar, holds, rule_holds
     from bot.scheduling.retimed import carry_leave, moved_to
     from storage.db import session_scope
     from storage.models import AuditEntry, Branch
@@ -175,7 +175,8 @@ def set_schedule(
                                         rule=spec.rule.describe(), duration_minutes=spec.minutes,
                                         policy=spec.policy, now=now,
                                         holds=holds(spec.rule, spec.policy, default_calendar(),
-                                                    runtime.settings.tz))
+                                                    runtime.settings.tz),
+                                        held=rule_holds(runtime.settings.tz))
         off = CalledOff(session, runtime.settings, now)
         # Still held that day at another hour: the leave asked for it stands at the new hour.
         retimed = carry_leave(off, saved, replaced.cancelled)

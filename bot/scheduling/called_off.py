@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.domain.attendance import activity_label
+from bot.domain.text import WEEKDAYS, show_date
 from bot.scheduling.plan import QuietHours
 from storage import attendance as attendance_store
 from storage import corrections, org, outbox
@@ -78,10 +79,13 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     hears what became of their leave there (retimed_text). Returns (groups told, members
     told)."""
     session, settings = off.session, off.settings
+    # A move is told once per move: 改期 back and away again moves the same activity twice,
+    # and a key of the activity alone kept the second from everyone.
+    move = f">{retimed.to.id}@{int(off.now.timestamp())}" if retimed is not None else ""
     told = _tell_groups(off, activity, "activity.cancel", (
         f"【活动时间调整】{label(session, activity, settings, off.now)}"
-        f"改为 {hour(retimed.to, off)}。" if retimed is not None else
-        f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"))
+        f"改为 {new_time(activity, retimed.to, off)}。" if retimed is not None else
+        f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"), move)
     if activity.ends_at <= off.now:
         return len(told), 0
     local_now = off.now.astimezone(settings.tz)
@@ -100,7 +104,7 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     for text, these in by_text.items():
         outbox.enqueue_private(
             session, reached=these, title="活动取消" if text == cancelled else "活动时间调整",
-            kind="activity.cancel", text=text, key=f"activity.cancel|{activity.id}|asked",
+            kind="activity.cancel", text=text, key=f"activity.cancel|{activity.id}{move}|asked",
             now=off.now, branch_id=activity.branch_id,
             # At night it waits for the morning: it is news, not an answer.
             not_before=QuietHours.of(settings).held_until(local_now))
@@ -108,14 +112,14 @@ def tell(off: CalledOff, activity: Activity, reason: str,
 
 
 def _tell_groups(off: CalledOff, activity: Activity, kind: str,
-                 text: str) -> list[tuple[str, str]]:
-    """Each group already told of the activity hears `text` once (keyed by kind); returns
-    those groups."""
+                 text: str, about: str = "") -> list[tuple[str, str]]:
+    """Each group already told of the activity hears `text` once (keyed by kind, and by
+    `about` where it may be told so again); returns those groups."""
     told = corrections.told_groups(off.session, activity=activity)
     for platform, chat_id in told:
         outbox.enqueue(off.session, platform=platform, target_kind="group", target=chat_id,
                        branch_id=activity.branch_id, now=off.now, kind=kind,
-                       dedupe_key=f"{kind}|{activity.id}|{platform}:{chat_id}",
+                       dedupe_key=f"{kind}|{activity.id}{about}|{platform}:{chat_id}",
                        payload=outbox.text_payload(text, title=activity.type))
     return told
 
@@ -128,7 +132,7 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
     None when that one does not expect them either (they moved meanwhile): it is off for
     them."""
     moved = (f"【活动时间调整】你请过假的{label(off.session, activity, off.settings)}"
-             f"改为 {hour(retimed.to, off)}，")
+             f"改为 {new_time(activity, retimed.to, off)}，")
     assert retimed.to.id is not None and member.id is not None
     row = attendance_store.attendance_of(off.session, activity_id=retimed.to.id,
                                          member_id=member.id)
@@ -145,6 +149,16 @@ def retimed_text(off: CalledOff, activity: Activity, retimed: Retimed,
 def hour(activity: Activity, off: CalledOff) -> str:
     """When the activity starts, as a notice of its move says it (20:00)."""
     return f"{activity.starts_at.astimezone(off.settings.tz):%H:%M}"
+
+
+def new_time(taken: Activity, to: Activity, off: CalledOff) -> str:
+    """When an activity moved is held now, as its notice says it: the hour when its day
+    stays (20:00), else the day too (12月10日（周四）19:30: 改期 moves one to another day)."""
+    tz = off.settings.tz
+    day = to.starts_at.astimezone(tz).date()
+    if day == taken.starts_at.astimezone(tz).date():
+        return hour(to, off)
+    return f"{show_date(day)}（周{WEEKDAYS[day.weekday()]}）{hour(to, off)}"
 
 
 def tell_reopened(off: CalledOff, activity: Activity) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from bot.scheduling.rules import Recurrence, parse_rule
+from bot.scheduling.rules import Recurrence, RuleError, parse_rule
 
 log = logging.getLogger("djbot.holidays")
 
@@ -184,6 +184,18 @@ def holds(rule: Recurrence, policy: str, calendar: HolidayCalendar, tz: tzinfo
         return any(o.starts_at == start for o in held_between(
             rule, policy, calendar, start, start + timedelta(minutes=1), tz))
     return at
+
+
+def rule_holds(tz: tzinfo) -> Callable[[str, str, datetime], bool]:
+    """Whether a rule as stored, with its holiday policy, holds an occurrence at a start (one
+    djbot cannot read holds none): storage.schedules.save_schedule's `held`."""
+    def held(rule: str, policy: str, start: datetime) -> bool:
+        try:
+            parsed = parse_rule(rule)
+        except RuleError:
+            return False
+        return holds(parsed, policy, default_calendar(), tz)(start)
+    return held
 
 
 class Planned(Protocol):

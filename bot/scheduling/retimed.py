@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from bot.domain.attendance import plan_times
-from bot.scheduling.called_off import CalledOff, Retimed, hour, label
+from bot.scheduling.called_off import CalledOff, Retimed, hour, label, new_time
 from bot.scheduling.holidays import default_calendar, held_between
 from bot.scheduling.moves import ask_for_a_decision
 from bot.scheduling.plan import QuietHours
@@ -82,12 +82,12 @@ def carry_leave(off: CalledOff, schedule: Schedule,
         carried = leave_store.carry(session, taken=taken, to=to, now=off.now)
         if created:
             leave_store.excuse(session, activity=to, tz=tz)
-        _ask_again(off, taken, to, carried)
+        ask_again(off, taken, to, carried)
         retimed[taken.id] = Retimed(to, sum(1 for c in carried if c.standing))
     return retimed
 
 
-def _ask_again(off: CalledOff, taken: Activity, to: Activity,
+def ask_again(off: CalledOff, taken: Activity, to: Activity,
                carried: list[leave_store.Carried]) -> None:
     """Leave carried while waiting for a decision whose request never reached anyone (held
     for the morning, then withdrawn with the activity taken away): asked of the activity
@@ -108,7 +108,7 @@ def _ask_again(off: CalledOff, taken: Activity, to: Activity,
             session, member=member, branch_id=to.branch_id,
             key=f"attendance:{c.row_id}|carried:{c.was_id}",
             asked=f"{label(session, to, settings)}，原因：{row.leave_reason}"
-                  f"（活动由 {hour(taken, off)} 改至 {hour(to, off)}）。",
+                  f"（活动由 {hour(taken, off)} 改至 {new_time(taken, to, off)}）。",
             now=off.now,
             not_before=QuietHours.of(settings).held_until(off.now.astimezone(settings.tz)),
             prefer=off.platform or org.group_platform(session, branch_id=to.branch_id))

@@ -1,0 +1,459 @@
+"""改期: one occurrence of a fixed activity held at another day or hour, the schedule left
+as it is (下周三的夜学改到周四, 这次夜学推迟到20:00, 改期 夜学 12月10日 19:30).
+
+Said by a secretary, 委员, leader or administrator in the branch group (a leader's 中心组学习
+or 第一议题 in the leaders' group or privately, as 设置 takes them). The occurrence is an
+activity of its schedule: the one named is written if the scheduler has not yet, then
+cancelled with 改期至 … for its reason and kept, so the scheduler does not make it again at
+its old time, and the activity held instead is written beside it under the same schedule
+(its reminders follow its time). The leave asked for the old one is carried to it
+(storage.leave.carry), the groups told of the old time and those who asked leave hear the
+new time once (bot.scheduling.called_off.tell). 改期 back to the old time opens the old
+activity again (storage.corrections.reopen_moved) and carries the leave back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.context import Ctx
+from bot.core import Reply
+from bot.domain.attendance import ACTIVITY_WORDS, parse_activity_type, plan_times
+from bot.domain.text import WEEKDAYS, DateError, cn_number, parse_date, show_date
+from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text
+from bot.scheduling.called_off import Retimed, tell
+from bot.scheduling.holidays import default_calendar, held_between
+from bot.scheduling.plan import QuietHours
+from bot.scheduling.retimed import ask_again
+from bot.scheduling.rules import PART_OF_DAY, RuleError, fold, parse_rule, parse_time
+from handlers.attendance import calling_off, closed_branch
+from handlers.schedule import BUREAU, KIND_WORDS, is_bureau_schedule
+from storage import corrections
+from storage import leave as leave_store
+from storage.attendance import CANCELLED, MOVED_TO
+from storage.models import Activity, ActivityType, Attendance, Schedule
+from storage.schedules import (
+    branch_schedules,
+    bureau_schedules,
+    called_off,
+    insert_scheduled,
+    last_day,
+    scheduled_at,
+)
+
+# The verbs that say a move, between the activity and its new time, or before the new time.
+MOVE_VERBS = ("改期到", "改期至", "推迟到", "推后到", "延后到", "延迟到", "顺延到", "提前到",
+              "调整到", "调整为", "改到", "改在", "改为", "改成", "改至", "挪到", "调到")
+_APART = re.compile(r"[\s,，、;；]+")
+_NOW = {"这次": "this", "这一次": "this", "本次": "this", "下次": "next", "下一次": "next"}
+_WEEKS = {"这周": 0, "本周": 0, "这个星期": 0, "本星期": 0, "下周": 1, "下个星期": 1,
+          "下下周": 2}
+_WEEKDAY = re.compile(r"^(?:周|星期|礼拜)([一二三四五六日天七1-7])$")
+_WEEKDAY_INDEX = {c: i for i, c in enumerate(WEEKDAYS)} | {"天": 6, "七": 6} | {
+    str(i + 1): i for i in range(7)}
+_MONTH_DAY = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]$")
+_CLOCK = re.compile(rf"({PART_OF_DAY}?\d{{1,2}}(?::\d{{2}}|[点时](?:半|\d{{1,2}}分?)?))$")
+# Looked this far ahead for the occurrence named, and back for one already over.
+_AHEAD = timedelta(days=62)
+_BACK = timedelta(days=7)
+_FARTHEST = timedelta(days=366)
+
+
+@dataclass
+class Said:
+    kind: ActivityType
+    which: str = ""  # the occurrence: a day, 这次, 下次, 本周 …; "" the next one
+    day: str = ""  # the new day as said (周四, 16日, 12月10日); "" its own day
+    at: time | None = None  # the new hour; None its own hour
+    reason: str = ""
+
+
+@dataclass
+class Slot:
+    """One occurrence of a schedule: its activity when the scheduler made it already."""
+
+    schedule: Schedule
+    starts_at: datetime
+    ends_at: datetime
+    activity: Activity | None = None
+
+
+def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    said = _read(args["text"] or "")
+    if isinstance(said, str):
+        return Reply.error(usage_text(RESCHEDULE, f"{said}，什么也没有改"))
+    kind = said.kind
+    bureau = is_bureau_schedule(ctx, kind)
+    if not bureau:
+        if ctx.branch is None:
+            return Reply.error("请在支部群里发送改期。")
+        closed = closed_branch(ctx, ctx.branch.id)
+        if closed:
+            return Reply.error(closed)
+    scope = BUREAU if bureau else ctx.branch.name  # type: ignore[union-attr]
+    schedules = [s for s in (bureau_schedules(ctx.session) if bureau else branch_schedules(
+        ctx.session, branch_id=ctx.branch.id))  # type: ignore[union-attr, arg-type]
+        if s.activity_type == kind.value]
+    if not schedules:
+        return Reply.error(f"{scope}没有{kind.value}的固定日程，什么也没有改。改期只用于固定日程的活动；"
+                           f"临时活动请「取消活动」后按新时间「开始 {kind.value}」。")
+    today = ctx.local_now.date()
+    try:
+        which_day = _which_day(said.which, today)
+        explicit = None if (not said.day or _WEEKDAY.match(said.day)
+                            or _MONTH_DAY.match(said.day)) else parse_date(said.day, today)
+    except DateError as exc:
+        return Reply.error(usage_text(RESCHEDULE, f"{exc}，什么也没有改"))
+    far = next((d for d in (which_day, explicit) if d is not None and d > today + _FARTHEST), None)
+    if far is not None:
+        # A year is as far as anyone plans one occasion; 9999年 overflowed the look-ahead.
+        return Reply.error(f"{show_date(far, today=today)}太远了，改期只在一年之内，什么也没有改。")
+    until = max(d for d in (today + _AHEAD, which_day, explicit) if d is not None) + _AHEAD
+    slots = _slots(ctx, schedules, until)
+    slot = _named(ctx, slots, said.which, which_day)
+    if isinstance(slot, str):
+        return Reply.error(slot + "什么也没有改。")
+    what = _label(ctx, kind.value, slot.starts_at)
+    if slot.ends_at <= ctx.now:
+        return Reply.error(f"{what}已经结束，不能改期，什么也没有改。")
+    if slot.starts_at <= ctx.now:
+        return Reply.error(f"{what}已经开始，不能改期，什么也没有改。"
+                           "要改下一次，请写明日期，例如：改期 夜学 12月16日 改到 12月17日")
+    if slot.activity is not None and _checked_in(ctx, slot.activity):
+        return Reply.error(f"{what}已有人签到，不能改期，什么也没有改。")
+    tz = ctx.settings.tz
+    old = slot.starts_at.astimezone(tz)
+    try:
+        day = _new_day(said.day, old.date(), today)
+    except DateError as exc:
+        return Reply.error(usage_text(RESCHEDULE, f"{exc}，什么也没有改"))
+    starts_at = datetime.combine(day, said.at or old.time(), tzinfo=tz)
+    length = slot.ends_at - slot.starts_at
+    ends_at = starts_at + length
+    new = _label(ctx, kind.value, starts_at)
+    if starts_at == slot.starts_at:
+        return Reply.error(f"{what}本来就是这个时间，什么也没有改。")
+    if starts_at <= ctx.now:
+        return Reply.error(f"{new}已经过去了，什么也没有改。请写以后的日期和时间。")
+    quiet = QuietHours.of(ctx.settings)
+    if quiet.contains(starts_at.time()) or quiet.contains((ends_at - timedelta(minutes=1)).time()):
+        return Reply.error(f"{new}到 {ends_at.astimezone(tz):%H:%M} 落在夜间免打扰时段"
+                           f"（{quiet.start:%H:%M}–{quiet.end:%H:%M}），不安排活动，什么也没有改。")
+    end_day = last_day(ctx.session, slot.schedule)
+    if end_day is not None and day > end_day:
+        return Reply.error(f"{scope}{show_date(end_day, today=today)}结束，{new}已在其后，什么也没有改。")
+    clash = next((s for s in slots if s is not slot
+                  and s.starts_at < ends_at and s.ends_at > starts_at), None)
+    other = _held_then(ctx, slot, kind.value, starts_at, ends_at)
+    if clash is not None or other is not None:
+        at = clash.starts_at if clash is not None else other.starts_at  # type: ignore[union-attr]
+        return Reply.error(f"{new}和{_label(ctx, kind.value, at)}时间重叠，"
+                           "同一种活动不能同时举行两次，什么也没有改。")
+    assert slot.schedule.id is not None
+    there = scheduled_at(ctx.session, schedule_id=slot.schedule.id, starts_at=starts_at)
+    if there is not None and there.status == CANCELLED and not (
+            there.schedule_withdrawn or (there.cancel_reason or "").startswith(MOVED_TO)):
+        return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
+                           "要恢复它请发送「恢复活动」。")
+    return _move(ctx, slot, starts_at, length, said.reason, what=what, new=new, scope=scope)
+
+
+def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: str, *,
+          what: str, new: str, scope: str) -> Reply:
+    session, tz, now = ctx.session, ctx.settings.tz, ctx.now
+    schedule = slot.schedule
+    kind = ActivityType(schedule.activity_type)
+    opens = ctx.settings.checkin_opens_minutes_before
+    taken = slot.activity or _made(ctx, schedule, plan_times(
+        kind, slot.starts_at, opens_minutes_before=opens, duration=length))
+    reason = reason or "未说明原因"
+    when = f"{show_date(starts_at.date())} {starts_at:%H:%M}"
+    # Withheld first, as a schedule change does: a reminder of the old time still queued
+    # would call the members at the hour nobody meets.
+    corrections.withhold_unsent(session, activity=taken)
+    corrections.cancel_activity(session, activity=taken, by=ctx.member,
+                                reason=f"{MOVED_TO} {when}：{reason}", now=now)
+    times = plan_times(kind, starts_at, opens_minutes_before=opens, duration=length)
+    to = insert_scheduled(session, schedule=schedule, times=times, now=now)
+    back = False
+    if to is None:  # its own time again (改期 back), or one a schedule change took away
+        assert schedule.id is not None
+        to = scheduled_at(session, schedule_id=schedule.id, starts_at=starts_at)
+        assert to is not None
+        back = corrections.reopen_moved(session, activity=to, now=now, tz=tz)
+        if not back:
+            corrections.reopen(session, activity=to, keep_rows=False, now=now, tz=tz)
+    else:
+        to.topic, to.lecturer = taken.topic, taken.lecturer
+        to.audience_branch_ids = taken.audience_branch_ids
+        session.add(to)
+    off = calling_off(ctx)
+    carried = leave_store.carry(session, taken=taken, to=to, now=now)
+    leave_store.excuse(session, activity=to, tz=tz)
+    ask_again(off, taken, to, carried)
+    standing = sum(1 for c in carried if c.standing)
+    groups, asked = tell(off, taken, reason, Retimed(to, standing))
+    ctx.audit("activity.reschedule", target=scope, detail={
+        "kind": kind.value, "from": slot.starts_at.isoformat(), "to": starts_at.isoformat(),
+        "reason": reason, "from_activity_id": taken.id, "to_activity_id": to.id,
+        "back": back, "leave_carried": standing, "groups_told": groups, "members_told": asked})
+    word = "夜学" if kind == ActivityType.NIGHT_STUDY else kind.value
+    old = slot.starts_at.astimezone(tz)
+    lines = [f"已{'改回' if back else '改期'}：{what} → {new}。只改这一次，"
+             f"固定日程（{schedule.rule}）不变，提醒按新时间发送。"]
+    if standing:
+        lines.append(f"{standing} 人的请假随之改到新时间。")
+    if groups:
+        lines.append(f"已在收到过活动通知的 {groups} 个群里说明改时间。")
+    if asked:
+        lines.append(f"已私信告知请过假的 {asked} 人。")
+    lines.append(f"改回原时间请发送「改期 {word} {show_date(starts_at.date())} 改到 "
+                 f"{show_date(old.date())} {old:%H:%M}」。")
+    return Reply("\n".join(lines))
+
+
+def _made(ctx: Ctx, schedule: Schedule, times) -> Activity:
+    """The occurrence the scheduler has not made yet (more than three days ahead), made now
+    so that it stays on record, cancelled, at its time: else the scheduler would make it."""
+    made = insert_scheduled(ctx.session, schedule=schedule, times=times, now=ctx.now)
+    if made is None:  # one a schedule change took away, held again by its rule
+        assert schedule.id is not None
+        made = scheduled_at(ctx.session, schedule_id=schedule.id, starts_at=times.starts_at)
+        assert made is not None
+        corrections.reopen(ctx.session, activity=made, keep_rows=True, now=ctx.now,
+                           tz=ctx.settings.tz)
+    # Leave asked for its day (请假 主题党日 出差, 请假 12月4日至18日) is written on it, then
+    # carried with the rest.
+    leave_store.excuse(ctx.session, activity=made, tz=ctx.settings.tz)
+    return made
+
+
+def _read(text: str) -> Said | str:
+    """改期's words: [which] <activity> [which] [改到] [day] [time] [reason]."""
+    # 从12月9日 改到 12月10日: the 从 says which, as the order does.
+    words = [w.removeprefix("从") for w in _APART.split(fold(text).strip()) if w.removeprefix("从")]
+    for at, word in enumerate(words):
+        found = _kind_in(word)
+        if found is None:
+            continue
+        kind, before = found
+        which = [*words[:at], *([before] if before else [])]
+        after = words[at + 1:]
+        break
+    else:
+        return "缺少要改期的活动（如 夜学、主题党日）"
+    if after and after[0] in MOVE_VERBS:
+        after = after[1:]
+    elif after and (verb := next((v for v in MOVE_VERBS if after[0].startswith(v)), None)):
+        after[0] = after[0][len(verb):]
+    said = Said(kind, which=_which("".join(w.removesuffix("的") for w in which
+                                           if w not in _PARTS)))
+    days: list[str] = []
+    reason: list[str] = []
+    pending_part = ""
+    for word in after:
+        if word in MOVE_VERBS or word in ("到", "至"):
+            continue
+        if word in _PARTS:
+            pending_part = word
+            continue
+        word, pending_part = pending_part + word, ""
+        clock = _CLOCK.search(word)
+        head = word[:clock.start()] if clock else word
+        head = head.removesuffix("的")
+        if clock and (not head or _is_day(head)):
+            if said.at is not None:
+                return f"写了两个时间（{said.at:%H:%M} 和 {clock.group()}），请只写新的时间"
+            try:
+                said.at = _hour(kind, clock.group())
+            except RuleError as exc:
+                return str(exc)
+            if head:
+                days.append(head)
+        elif _is_day(word):
+            days.append(word)
+        else:
+            reason.append(word)
+    if len(days) > 2:
+        return f"日期写了 {len(days)} 个，请只写要改的那次和新的日期"
+    if len(days) == 2:
+        if said.which:
+            return f"要改的是{said.which}的{kind.value}，新的日期只写一个"
+        said.which = days.pop(0)
+    said.day = days[0] if days else ""
+    if not said.day and said.at is None:
+        return "缺少新的日期或时间"
+    said.reason = " ".join(reason)
+    return said
+
+
+_PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+
+
+def _which(said: str) -> str:
+    """The occurrence as said, less the part of its day (今晚 is today's, 周三晚上 Wednesday's)."""
+    said = said.replace("今晚", "今天").replace("明晚", "明天").removesuffix("的")
+    return re.sub(rf"{PART_OF_DAY}$", "", said)
+
+
+def _kind_in(word: str) -> tuple[ActivityType, str] | None:
+    """The activity a word names at its end (下周三的夜学, 夜学), and what comes before it."""
+    for cut in range(len(word)):
+        tail = word[cut:].removesuffix("的")
+        if tail in ACTIVITY_WORDS or tail in KIND_WORDS:
+            kind = KIND_WORDS.get(tail) or parse_activity_type(tail)
+            if kind is not None:
+                return kind, word[:cut].removesuffix("的")
+    return None
+
+
+def _is_day(word: str) -> bool:
+    if word in _NOW or word in _WEEKS:
+        return False
+    try:
+        parse_date(word, date(2026, 1, 1))
+    except DateError:
+        return False
+    return True
+
+
+def _hour(kind: ActivityType, said: str) -> time:
+    """The new hour; one a night study or a meeting is hardly held at, asked about as 设置
+    asks (夜学推迟到8点 is 20:00 typed short, and at 8:00 everyone would be counted absent)."""
+    at = parse_time(said)
+    if re.search(PART_OF_DAY, said):
+        return at
+    short = f"{at.hour}:{at.minute:02d}"
+    if kind == ActivityType.NIGHT_STUDY and 1 <= at.hour <= 9:
+        raise RuleError(f"是晚上{short}吗？请写 {at.hour + 12}:{at.minute:02d} 或 晚上{short}")
+    if 1 <= at.hour <= 6:
+        part = "晚上" if at.hour == 6 else "下午"
+        raise RuleError(f"是{part}{short}吗？请写 {at.hour + 12}:{at.minute:02d} 或 {part}{short}")
+    return at
+
+
+def _which_day(which: str, today: date) -> date | None:
+    if not which or which in _NOW or which in _WEEKS:
+        return None
+    return parse_date(which, today)
+
+
+def _new_day(said: str, old: date, today: date) -> date:
+    """The new day: 周四 in the week of the one moved (下周三的夜学改到周四), 16日 in its
+    month (主题党日改到16日), any other as parse_date reads it; none, its own day."""
+    if not said:
+        return old
+    if weekday := _WEEKDAY.match(said):
+        return old + timedelta(days=_WEEKDAY_INDEX[weekday[1]] - old.weekday())
+    if number := _MONTH_DAY.match(said):
+        try:
+            return old.replace(day=cn_number(number[1]) or 0)
+        except ValueError:
+            raise DateError(f"{old.month}月没有{said}") from None
+    return parse_date(said, today)
+
+
+def _slots(ctx: Ctx, schedules: list[Schedule], until: date) -> list[Slot]:
+    """The schedules' occurrences from a week ago to `until`, earliest first: their
+    activities not cancelled (one moved here by 改期 among them), and what their rules hold
+    that has no activity yet, but those 取消活动 or 改期 took away and the days paused."""
+    tz = ctx.settings.tz
+    since = ctx.now - _BACK
+    found: dict[tuple[int, datetime], Slot] = {}
+    for schedule in schedules:
+        assert schedule.id is not None
+        for activity in ctx.session.exec(select(Activity).where(
+                Activity.schedule_id == schedule.id, Activity.status != CANCELLED,
+                Activity.ends_at > since)):
+            found[(schedule.id, activity.starts_at)] = Slot(
+                schedule, activity.starts_at, activity.ends_at, activity)
+        try:
+            rule = parse_rule(schedule.rule)
+        except RuleError:
+            continue
+        off = called_off(ctx.session, schedule=schedule, after=since)
+        end = last_day(ctx.session, schedule)
+        start = datetime.combine(since.astimezone(tz).date(), time(), tzinfo=tz)
+        for held in held_between(rule, schedule.holiday_policy, default_calendar(), start,
+                                 datetime.combine(until, time(), tzinfo=tz), tz):
+            at = held.starts_at
+            if at is None or at in off or (schedule.id, at) in found:
+                continue
+            day = at.astimezone(tz).date()
+            if schedule.paused_until is not None and day <= schedule.paused_until:
+                continue
+            if end is not None and day > end:
+                continue
+            found[(schedule.id, at)] = Slot(
+                schedule, at, at + timedelta(minutes=schedule.duration_minutes))
+    return sorted(found.values(), key=lambda s: s.starts_at)
+
+
+def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None) -> Slot | str:
+    """The occurrence said: that day's, that week's, this one (not over), the next one (not
+    begun); nothing said, the one not over yet."""
+    tz = ctx.settings.tz
+    kind = slots[0].schedule.activity_type if slots else "活动"
+    if day is not None:
+        on = [s for s in slots if s.starts_at.astimezone(tz).date() == day]
+        if not on:
+            return f"{show_date(day, today=ctx.local_now.date())}没有{kind}，"
+        return on[0]
+    if which in _WEEKS:
+        today = ctx.local_now.date()
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=_WEEKS[which])
+        week = [s for s in slots
+                if monday <= s.starts_at.astimezone(tz).date() < monday + timedelta(days=7)]
+        if not week:
+            return f"{which}没有{kind}，"
+        return next((s for s in week if s.ends_at > ctx.now), week[-1])
+    if _NOW.get(which) == "next":
+        ahead = [s for s in slots if s.starts_at > ctx.now]
+    else:
+        ahead = [s for s in slots if s.ends_at > ctx.now]
+    if not ahead:
+        return f"接下来没有{kind}，"
+    return ahead[0]
+
+
+def _held_then(ctx: Ctx, slot: Slot, kind: str, starts_at: datetime,
+               ends_at: datetime) -> Activity | None:
+    """An activity of the kind in the same scope held over the new time that no schedule
+    made (开始 by hand), the one moved aside."""
+    schedule = slot.schedule
+    scope = (Activity.branch_id == schedule.branch_id if schedule.branch_id is not None
+             else Activity.branch_id.is_(None))  # type: ignore[union-attr]
+    return ctx.session.exec(select(Activity).where(
+        scope, Activity.type == kind, Activity.status != CANCELLED,
+        Activity.id != (slot.activity.id if slot.activity else None),
+        Activity.starts_at < ends_at, Activity.ends_at > starts_at)).first()
+
+
+def _checked_in(ctx: Ctx, activity: Activity) -> bool:
+    return ctx.session.exec(select(Attendance.id).where(
+        Attendance.activity_id == activity.id,
+        Attendance.checked_in_at.is_not(None))).first() is not None  # type: ignore[union-attr]
+
+
+def _label(ctx: Ctx, kind: str, at: datetime) -> str:
+    local = at.astimezone(ctx.settings.tz)
+    return (f"{kind}（{show_date(local.date(), today=ctx.local_now.date())} "
+            f"周{WEEKDAYS[local.weekday()]} {local:%H:%M}）")
+
+
+RESCHEDULE = Command(
+    name="改期", summary="某一次固定活动改到别的日子或时间（固定日程不变）", handler=reschedule,
+    aliases=("活动改期",),
+    args=(rest("text", "哪次活动改到何时", hint="活动类型、新的日期和（或）时间"),),
+    roles=MANAGERS | LEADERS, example="改期 夜学 12月10日 19:30", capability="schedule",
+    acts=True, infix=MOVE_VERBS, said_first=ACTIVITY_WORDS | frozenset(KIND_WORDS),
+)
+
+
+def register(registry: CommandRegistry) -> None:
+    registry.add(RESCHEDULE)
