@@ -723,9 +723,11 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
-        if ctx.role in _STAFF:  # the 书记 would be told to tell the 书记
-            return Reply.error(f"没有记请假：请假只能为自己请。请{other}本人发送「请假 原因」"
-                               "（私聊我也可以）。")
+        if ctx.role in _STAFF:
+            # 请假 张三 出差, 请假 @张三 出差 from one who may decide leave: leave 张三 asked for
+            # off-chat, put on record for him (代请假). Refused, the 书记 had no way to.
+            from handlers.leave_recorded import record_leave  # which imports this module
+            return record_leave(ctx, {"who": other, "reason": _after_name(args["reason"], other)})
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:
@@ -988,6 +990,13 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
                 and not reason.lstrip().startswith(ctx.member.name):
             return m.name
     return None
+
+
+def _after_name(reason: str, name: str) -> str:
+    """What follows the member named first in a leave (请假 帮李明请个假 发烧: 发烧)."""
+    said = reason[_FOR_ANOTHER.match(reason).end():]
+    return re.sub(r"^[\s，,、。:：;；]*(?:请个?假|请)?[\s，,、。:：;；]*", "",
+                  said[len(name):]) if said.startswith(name) else said
 
 
 def _name_or_day(ctx: Ctx, name: str, reason: str) -> Reply | None:
@@ -2603,6 +2612,9 @@ SHOW = Command(
 
 
 def register(registry: CommandRegistry) -> None:
+    # 代请假 is listed with the other leave a 书记 decides; its module imports this one.
+    from handlers.leave_recorded import RECORD_LEAVE
+
     for command in (
         START,
         CHECK_IN,
@@ -2611,6 +2623,7 @@ def register(registry: CommandRegistry) -> None:
         OWN_LEAVE,
         APPROVE,
         REVOKE,
+        RECORD_LEAVE,
         MAKEUP,
         MISSING,
         FINISH,

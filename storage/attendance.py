@@ -948,15 +948,17 @@ def ask_leave(
     platform: str | None = None,
     message_id: str | None = None,
     withdrawn: Attendance | None = None,
+    granted_by: Member | None = None,
 ) -> Attendance:
     """Leave asked before the start: granted at once, or pending when approval is required.
     Leave points (if the rules give any) are posted when the activity is finalized.
     `withdrawn`: the member's withdrawn row on the activity (leave a move took back, where
-    they are due again), which becomes this leave."""
-    state = LeaveState.PENDING if requires_approval else LeaveState.GRANTED
+    they are due again), which becomes this leave. `granted_by`: the secretary who recorded
+    leave the member asked for off-chat (代请假), granted by them and on record as theirs."""
+    state = LeaveState.PENDING if requires_approval and granted_by is None else LeaveState.GRANTED
     values = dict(status=AttendanceStatus.LEAVE, leave_reason=reason, leave_state=state,
-                  leave_decided_by=None, platform=platform, message_id=message_id,
-                  updated_at=now)
+                  leave_decided_by=granted_by.id if granted_by is not None else None,
+                  platform=platform, message_id=message_id, updated_at=now)
     if withdrawn is not None:
         assert withdrawn.status == AttendanceStatus.WITHDRAWN
         for key, value in values.items():
