@@ -978,17 +978,23 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
     帮/替/给: a reason that only begins with one (高强度加班 by the side of 高强, 金华出差 by
     金华's) is the sender's."""
     assert ctx.member is not None
-    if ctx.member.branch_id is None:
-        return None
     helper = _FOR_ANOTHER.match(reason)
     said = reason[helper.end():]
-    for m in org.members(ctx.session, branch_id=ctx.member.branch_id):
+    for m in org.members(ctx.session, branch_id=ctx.member.branch_id) \
+            if ctx.member.branch_id is not None else []:
         if m.id == ctx.member.id or len(m.name) < 2 or not said.startswith(m.name):
             continue
         after = said[len(m.name):]
         if (helper[1] or not after or after[0] in _NAME_ENDS) \
                 and not reason.lstrip().startswith(ctx.member.name):
             return m.name
+    if ctx.role in _STAFF:
+        # From one who records leave (代请假), anyone on the roster named on their own: 请假
+        # 马超 出差 for another branch's 马超 was the 书记's own leave, with 马超 for reason.
+        first = re.split(f"[{re.escape(_NAME_ENDS)}]", said, maxsplit=1)[0]
+        if len(first) >= 2 and first != ctx.member.name and any(
+                m.name == first for m in org.members_by_name_or_staff_no(ctx.session, text=first)):
+            return first
     return None
 
 

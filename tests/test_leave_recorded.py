@@ -116,6 +116,19 @@ def test_leave_naming_a_member_from_the_secretary_is_recorded_for_them(
     assert refused.is_error and "请告诉书记" in refused.text
 
 
+def test_leave_naming_another_branchs_member_is_not_the_secretarys_own(
+        runtime, chat, clock, branch):
+    """请假 马超 出差 from 王书记, 马超 being 交警支部's: it was 王书记's own leave with the
+    reason 马超 出差."""
+    before = record(runtime.engine)
+    reply = chat.say("sec", "请假 马超 出差")
+    assert reply.is_error, reply.text
+    assert reply.text == "马超 不是本支部的党员（交警支部），其请假由所在支部登记。没有记请假。"
+    assert record(runtime.engine) == before
+    # One's own leave whose reason starts with a word that is nobody's name is theirs still.
+    assert chat.say("sec", "请假 上级 开会").text.startswith("请假已提交")
+
+
 def test_during_the_activity_the_secretary_still_records_it(runtime, chat, clock, branch):
     """A member can no longer ask leave once a check-in would be late; one who phoned the
     书记 is put down as on leave while it runs."""
