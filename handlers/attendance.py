@@ -734,9 +734,11 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
-        if ctx.role in _STAFF:  # the 书记 would be told to tell the 书记
-            return Reply.error(f"没有记请假：请假只能为自己请。请{other}本人发送「请假 原因」"
-                               "（私聊我也可以）。")
+        if ctx.role in _STAFF:
+            # 请假 张三 出差, 请假 @张三 出差 from one who may decide leave: leave 张三 asked for
+            # off-chat, put on record for him (代请假). Refused, the 书记 had no way to.
+            from handlers.leave_recorded import record_leave  # which imports this module
+            return record_leave(ctx, {"who": other, "reason": _after_name(args["reason"], other)})
         return Reply.error(f"没有记请假：请假只能为自己请。{other} 请假请本人发送「请假 原因」；"
                            f"本人不方便发送的，请告诉书记。")
     try:
@@ -987,18 +989,31 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
     帮/替/给: a reason that only begins with one (高强度加班 by the side of 高强, 金华出差 by
     金华's) is the sender's."""
     assert ctx.member is not None
-    if ctx.member.branch_id is None:
-        return None
     helper = _FOR_ANOTHER.match(reason)
     said = reason[helper.end():]
-    for m in org.members(ctx.session, branch_id=ctx.member.branch_id):
+    for m in org.members(ctx.session, branch_id=ctx.member.branch_id) \
+            if ctx.member.branch_id is not None else []:
         if m.id == ctx.member.id or len(m.name) < 2 or not said.startswith(m.name):
             continue
         after = said[len(m.name):]
         if (helper[1] or not after or after[0] in _NAME_ENDS) \
                 and not reason.lstrip().startswith(ctx.member.name):
             return m.name
+    if ctx.role in _STAFF:
+        # From one who records leave (代请假), anyone on the roster named on their own: 请假
+        # 马超 出差 for another branch's 马超 was the 书记's own leave, with 马超 for reason.
+        first = re.split(f"[{re.escape(_NAME_ENDS)}]", said, maxsplit=1)[0]
+        if len(first) >= 2 and first != ctx.member.name and any(
+                m.name == first for m in org.members_by_name_or_staff_no(ctx.session, text=first)):
+            return first
     return None
+
+
+def _after_name(reason: str, name: str) -> str:
+    """What follows the member named first in a leave (请假 帮李明请个假 发烧: 发烧)."""
+    said = reason[_FOR_ANOTHER.match(reason).end():]
+    return re.sub(r"^[\s，,、。:：;；]*(?:请个?假|请)?[\s，,、。:：;；]*", "",
+                  said[len(name):]) if said.startswith(name) else said
 
 
 def _name_or_day(ctx: Ctx, name: str, reason: str) -> Reply | None:
@@ -2614,6 +2629,9 @@ SHOW = Command(
 
 
 def register(registry: CommandRegistry) -> None:
+    # 代请假 is listed with the other leave a 书记 decides; its module imports this one.
+    from handlers.leave_recorded import RECORD_LEAVE
+
     for command in (
         START,
         CHECK_IN,
@@ -2622,6 +2640,7 @@ def register(registry: CommandRegistry) -> None:
         OWN_LEAVE,
         APPROVE,
         REVOKE,
+        RECORD_LEAVE,
         MAKEUP,
         MISSING,
         FINISH,

@@ -1,7 +1,11 @@
-"""更正: a secretary puts right a check-in that should not stand.
+"""更正: a secretary puts right a check-in that should not stand, or an absence that was
+leave.
 
 A member checked in but was not there, someone checked in for them (代签), or a 补签 was
-for the wrong person: the record becomes an absence (缺席) or leave (请假). Who may, and on
+for the wrong person: the record becomes an absence (缺席) or leave (请假). A member who did
+not check in and had asked leave off-chat (phoned in, said in person) is put down as on
+leave (更正 张三 请假 电话请过假): granted by the secretary, the absence's penalty reversed
+if it was confirmed already. Who may, and on
 which activity, follow 补签: a branch's secretary, 委员 or an admin on the branch's latest
 activity, a leader or admin on the bureau's, within the rules' makeup window once the
 absences are confirmed. The points the check-in earned are reversed by new ledger entries
@@ -104,13 +108,61 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
     row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
     if row is not None and _corrected_before(row, status):
         return _ask_again(ctx, row, activity, member, status, reason)
+    if status == AttendanceStatus.LEAVE and _unexcused(row):
+        # Leave asked off-chat (phoned in, said in person) and never recorded: the absence,
+        # or the record still to be confirmed as one, is the secretary's to put right.
+        return _excuse(ctx, row, activity, member, reason)
     if row is None or row.status not in ATTENDED:
         # In a group, not why: that would say the member's absence or leave to everyone.
         label = _label(ctx, activity)
         had = (f"{_no_check_in(row, label)}，" if ctx.message.is_private else f"在{label}")
         return Reply.error(f"{member.name} {had}没有可以更正的签到记录，记录保持不变。"
-                           "更正只用于签到或补签有误的同志。")
+                           + _what_puts_it_right(row, member))
     return _restate_record(ctx, row, activity, member, status, reason)
+
+
+def _unexcused(row: Attendance | None) -> bool:
+    """Whether the record is one of a member who neither came nor asked leave on record:
+    none yet, or the absence 确认缺席 gave them. Not an absence a 更正 made of a check-in
+    (_corrected_before asks about those), nor leave that lapsed waiting for a decision
+    (批准请假 decides it, with the rest of that request)."""
+    if row is None:
+        return True
+    return (row.status == AttendanceStatus.ABSENT and row.checked_in_at is None
+            and row.made_up_at is None and row.leave_state != LeaveState.PENDING)
+
+
+def _what_puts_it_right(row: Attendance | None, member: Member) -> str:
+    """Where a record 更正 does not change is put right instead."""
+    if row is not None and row.status == AttendanceStatus.LEAVE \
+            and row.leave_state in (LeaveState.PENDING, LeaveState.REVOKED):
+        return f"要准假请发送「批准请假 {member.name}」。"
+    if row is not None and row.status == AttendanceStatus.ABSENT \
+            and row.leave_state == LeaveState.PENDING:
+        return f"其请假到确认缺席时仍未批准，要准假请发送「批准请假 {member.name}」。"
+    if row is not None and row.status == AttendanceStatus.LEAVE:
+        return "更正只用于签到或补签有误的同志。"
+    return ("更正只用于签到或补签有误的同志，"
+            f"没签到但请过假的可以改为请假：「更正 {member.name} 请假 原因」。")
+
+
+def _excuse(ctx: Ctx, row: Attendance | None, activity: Activity, member: Member,
+            reason: str) -> Reply:
+    """更正 张三 请假 电话请过假: a member who did not check in had asked leave off-chat.
+    With no record yet it becomes granted leave, the secretary's (an absence confirmed
+    already is restated as a check-in's record is); not for one the activity did not expect."""
+    if row is None and not store.expected_at(ctx.session, member=member, activity=activity):
+        then = _not_due_then(ctx, member, activity)
+        held = _label(ctx, activity, with_date=True)
+        said = (f"{held}举行时{member.name}{then[0]}（{then[1]}），不在应到名单中"
+                if then is not None else f"{member.name} 不在{held}的应到名单中")
+        return Reply.error(f"{said}，不用记请假，记录保持不变。")
+    if row is not None:
+        return _restate_record(ctx, row, activity, member, AttendanceStatus.LEAVE, reason)
+    assert ctx.member is not None
+    done = store.excuse_unrecorded(ctx.session, activity=activity, member=member, by=ctx.member,
+                                   reason=reason, now=ctx.now, rules=ctx.rules)
+    return _said_corrected(ctx, activity, member, AttendanceStatus.LEAVE, reason, done)
 
 
 def _restate_record(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
@@ -122,27 +174,39 @@ def _restate_record(ctx: Ctx, row: Attendance, activity: Activity, member: Membe
     done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
                          status=status, by=ctx.member, reason=reason, now=ctx.now,
                          rules=ctx.rules)
-    was, now_is = STATUS_LABELS[done.was], STATUS_LABELS[status]
+    return _said_corrected(ctx, activity, member, status, reason, done)
+
+
+def _said_corrected(ctx: Ctx, activity: Activity, member: Member, status: AttendanceStatus,
+                    reason: str, done: store.Corrected) -> Reply:
+    """A 更正 done: audited, the member told privately, the secretary answered (in a group
+    naming nobody)."""
+    was, now_is = STATUS_LABELS.get(done.was, "未签到"), STATUS_LABELS[status]
     ctx.audit("attendance.correct", target=member.name, detail={
-        "member_id": member.id, "activity_id": activity.id, "from": done.was,
+        "member_id": member.id, "activity_id": activity.id, "from": done.was or None,
         "to": status.value, "reason": reason,
         "reversed_points": done.reversed_points, "posted_points": done.posted_points})
     change = done.reversed_points + done.posted_points
     posted = "缺席扣分" if status == AttendanceStatus.ABSENT else "请假积分"
     points = f"积分 {change:+d}（冲销{was} {done.reversed_points:+d}" + (
         f"，{posted} {done.posted_points:+d}）" if done.posted_points else "）")
+    if not done.was:  # no record before: nothing reversed, and leave earns what the rules say
+        points = f"积分 {change:+d}（{posted}）" if change else ""
     if status == AttendanceStatus.ABSENT and activity.finalized_at is None:
         points += "；缺席扣分在确认缺席时与其他未到的同志一并计入"
+    points = f"{points}。" if points else ""
     told = _tell_member(ctx, member, f"{_label(ctx, activity, with_date=True)}的记录由{was}"
-                                     f"更正为{now_is}。原因：{reason}。{points}。"
+                                     f"更正为{now_is}。原因：{reason}。{points}"
                                      "发送「积分明细」可查看。")
     if not ctx.message.is_private:
         # The group saw the command; the reply adds no name, status or reason to it.
-        return Reply(f"已更正{_label(ctx, activity)}的 1 条签到记录，相关积分已冲销，{told}"
+        what = ("签到记录，相关积分已冲销" if done.was in ATTENDED
+                else "考勤记录" + ("，相关积分已冲销" if done.reversed_points else ""))
+        return Reply(f"已更正{_label(ctx, activity)}的 1 条{what}，{told}"
                      "更正涉及个人出勤，今后可以私聊我发送。")
     return Reply("\n".join(filter(None, [
         f"已将 {member.name} 在{_label(ctx, activity)}的记录由{was}更正为{now_is}。"
-        f"原因：{reason}", f"{points}。", told])))
+        f"原因：{reason}", points, told])))
 
 
 def _corrected_before(row: Attendance, status: AttendanceStatus) -> bool:
@@ -267,7 +331,8 @@ CORRECT = Command(
     name="更正",
     acts=True,
     aliases=("更正签到", "更正考勤", "更正出勤", "修改签到"),
-    summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分"
+    summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分；"
+            "没签到但电话或当面请过假的更正为请假（更正 周强 请假 电话请过假）"
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
     args=(word("who", "姓名", hint=_WHO),

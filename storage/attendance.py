@@ -942,15 +942,17 @@ def ask_leave(
     platform: str | None = None,
     message_id: str | None = None,
     withdrawn: Attendance | None = None,
+    granted_by: Member | None = None,
 ) -> Attendance:
     """Leave asked before the start: granted at once, or pending when approval is required.
     Leave points (if the rules give any) are posted when the activity is finalized.
     `withdrawn`: the member's withdrawn row on the activity (leave a move took back, where
-    they are due again), which becomes this leave."""
-    state = LeaveState.PENDING if requires_approval else LeaveState.GRANTED
+    they are due again), which becomes this leave. `granted_by`: the secretary who recorded
+    leave the member asked for off-chat (代请假), granted by them and on record as theirs."""
+    state = LeaveState.PENDING if requires_approval and granted_by is None else LeaveState.GRANTED
     values = dict(status=AttendanceStatus.LEAVE, leave_reason=reason, leave_state=state,
-                  leave_decided_by=None, platform=platform, message_id=message_id,
-                  updated_at=now)
+                  leave_decided_by=granted_by.id if granted_by is not None else None,
+                  platform=platform, message_id=message_id, updated_at=now)
     if withdrawn is not None:
         assert withdrawn.status == AttendanceStatus.WITHDRAWN
         for key, value in values.items():
@@ -1114,11 +1116,7 @@ def make_up(
             and expected_at(session, member=member, activity=activity):  # nor cancelled
         # Confirmed, every member it counted has a row: one without (who came while it
         # was under way, _counted_condition) joins the frozen count with the record.
-        session.execute(update(Activity).where(Activity.id == activity.id)
-                        .values(expected_count=Activity.expected_count + 1)
-                        .execution_options(synchronize_session=False))
-        set_committed_value(activity, "expected_count", session.execute(
-            select(Activity.expected_count).where(Activity.id == activity.id)).scalar_one())
+        _join_frozen_count(session, activity)
     reversed_points = _reverse_live(session, attendance=row, now=now, note=f"补签：{reason}")
     _post_status_points(
         session, attendance=row, activity=activity, member=member, rules=rules, now=now
@@ -1126,9 +1124,19 @@ def make_up(
     return row, reversed_points
 
 
+def _join_frozen_count(session: Session, activity: Activity) -> None:
+    """One more in the expected count frozen at the confirmation: a member it did not count
+    (no row then) who now has a record there."""
+    session.execute(update(Activity).where(Activity.id == activity.id)
+                    .values(expected_count=Activity.expected_count + 1)
+                    .execution_options(synchronize_session=False))
+    set_committed_value(activity, "expected_count", session.execute(
+        select(Activity.expected_count).where(Activity.id == activity.id)).scalar_one())
+
+
 @dataclass(frozen=True)
 class Corrected:
-    was: str  # the status corrected (present, late, makeup)
+    was: str  # the status corrected (present, late, makeup, absent; "" for no record)
     reversed_points: int  # what the row's entries counted, reversed
     posted_points: int  # the new status's points, when the activity's record is confirmed
 
@@ -1174,6 +1182,37 @@ def correct(
             session, attendance=attendance, activity=activity, member=member, rules=rules,
             now=now, source_kind="absence" if status == AttendanceStatus.ABSENT else "attendance")
     return Corrected(was, reversed_points, posted)
+
+
+def excuse_unrecorded(
+    session: Session,
+    *,
+    activity: Activity,
+    member: Member,
+    by: Member,
+    reason: str,
+    now: datetime,
+    rules: Rules,
+) -> Corrected:
+    """更正 …请假 of a member with no record on the activity: they neither checked in nor
+    were counted absent yet (the absences are not confirmed), and had asked leave off-chat.
+    The leave is granted by the secretary and on record as theirs. Once the absences are
+    confirmed a member without a row was not in the frozen count: they join it with the
+    record, as a 补签 makes them, and the leave's points are posted, as finalize would have."""
+    _hold(session, activity)
+    # A racing 签到, 补签 or 更正 fails on (activity, member) and is tried again.
+    row = Attendance(activity_id=activity.id, member_id=member.id,  # type: ignore[arg-type]
+                     status=AttendanceStatus.LEAVE, leave_reason=reason,
+                     leave_state=LeaveState.GRANTED, leave_decided_by=by.id, updated_at=now)
+    session.add(row)
+    session.flush()
+    posted = 0
+    if _confirmed(session, activity):
+        if expected_at(session, member=member, activity=activity):
+            _join_frozen_count(session, activity)
+        posted = _post_status_points(session, attendance=row, activity=activity,
+                                     member=member, rules=rules, now=now)
+    return Corrected("", 0, posted)
 
 
 @dataclass(frozen=True)

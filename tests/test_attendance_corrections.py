@@ -216,6 +216,88 @@ def test_a_check_in_can_become_leave_out_of_the_participation_base(
     assert (line["participation"], line["leave"], line["absent"]) == ("1/2", 1, 1)
 
 
+def test_an_absence_of_one_who_had_phoned_in_leave_becomes_leave_and_every_figure_follows(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    """李四 phoned the 书记 before the theme day and was confirmed absent: 更正 李四 请假 was
+    refused (没有可以更正的签到记录), and the absence, its penalty and the branch's rate
+    stood with nobody able to put them right."""
+    theme_day(chat)  # 李四 confirmed absent
+    clock.advance(hours=2)
+    assert [line.split()[2:] for line in ledger_lines(chat, "l4")] == [
+        [f"{THEME_ABSENT:+d}", "主题党日「学习新党章」缺席"]]
+    assert "参与 2/3（66.7%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("2/3", 0, 1)
+
+    reply = chat.say("sec", "更正 李四 请假 电话请过假")
+    assert reply.text.splitlines() == [
+        "已将 李四 在主题党日「学习新党章」（09:00）的记录由缺席更正为请假。原因：电话请过假",
+        f"积分 {-THEME_ABSENT:+d}（冲销缺席 {-THEME_ABSENT:+d}）。", "已私聊告知本人。"]
+    with Session(runtime.engine) as s:
+        sec = s.exec(select(Member).where(Member.name == "王书记")).one()
+    row = row_of(runtime.engine, "李四")
+    assert (row.status, row.leave_state, row.leave_reason, row.leave_decided_by) == \
+        ("leave", "granted", "电话请过假", sec.id)
+    # The ledger: the penalty stays on file beside its reversal, which says who and why.
+    assert points_of(runtime.engine, "李四") == [THEME_ABSENT, -THEME_ABSENT]
+    assert [line.split(maxsplit=2)[2] for line in ledger_lines(chat, "l4")] == [
+        f"±0 主题党日「学习新党章」缺席 {THEME_ABSENT:+d}，已冲销（王书记更正为请假：电话请过假）"]
+    # The figures: out of the participation base, on leave, no absence.
+    assert "参与 2/2（100.0%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("2/2", 1, 0)
+    assert "参与率 100.0%（2/2）" in chat.say("boss", "红黄蓝榜").text
+    with Session(runtime.engine) as s:
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "attendance.correct")).one()
+    assert (audit.actor, audit.target, audit.detail["from"], audit.detail["to"]) == \
+        ("王书记", "李四", "absent", "leave")
+    assert notices(runtime, clock, "l4") == [
+        "【签到记录更正】王书记将你在主题党日「学习新党章」（11月23日 09:00）的记录由缺席更正为请假。"
+        f"原因：电话请过假。积分 {-THEME_ABSENT:+d}（冲销缺席 {-THEME_ABSENT:+d}）。"
+        "发送「积分明细」可查看。如有疑问请联系书记。"]
+    # Once: leave now, and a second 更正 to leave finds nothing to change.
+    before = record(runtime.engine)
+    again = chat.say("sec", "更正 李四 请假 电话请过假")
+    assert again.is_error and "已请假" in again.text, again.text
+    assert record(runtime.engine) == before
+
+
+def test_before_the_absences_are_confirmed_phoned_in_leave_is_put_down_as_leave(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
+    theme_day(chat, confirm=False)  # 李四 has no record yet
+    assert "未签到 1 人：李四" in chat.say("sec", "未签到").text
+    reply = chat.say("sec", "更正 李四 请假 电话请过假", chat="g1")
+    # The group saw the command; the reply adds no name, status or reason to it.
+    assert reply.text == ("已更正主题党日「学习新党章」（09:00）的 1 条考勤记录，已私聊告知本人。"
+                          "更正涉及个人出勤，今后可以私聊我发送。"), reply.text
+    assert chat.say("sec", "未签到").text.endswith("应到的同志都已签到或请假。")
+    confirmed = chat.say("sec", "确认缺席")
+    assert not confirmed.is_error and "李四" not in confirmed.text, confirmed.text
+    assert points_of(runtime.engine, "李四") == []  # no penalty, leave earns nothing
+    assert "参与 2/2（100.0%）" in chat.say("sec", "活动", chat="g1").text
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("2/2", 1, 0)
+    assert notices(runtime, clock, "l4") == [
+        "【签到记录更正】王书记将你在主题党日「学习新党章」（11月23日 09:00）的记录由未签到更正为请假。"
+        "原因：电话请过假。发送「积分明细」可查看。如有疑问请联系书记。"]
+
+
+def test_leave_that_lapsed_undecided_is_approved_not_corrected(runtime, chat, clock, bureau):
+    """Leave asked on chat and undecided when the absences were confirmed is 批准请假's,
+    which decides the rest of that request with it."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    with Session(runtime.engine) as s:  # as one asked where leave waits for the 书记
+        activity = s.exec(select(store.Activity)).one()
+        s.add(Attendance(activity_id=activity.id, member_id=s.exec(select(Member.id).where(
+            Member.name == "李四")).one(), status="absent", leave_state="pending",
+            leave_reason="出差", updated_at=clock.now()))
+        s.commit()
+    before = record(runtime.engine)
+    reply = chat.say("sec", "更正 李四 请假 电话请过假")
+    assert reply.is_error and "「批准请假 李四」" in reply.text, reply.text
+    assert record(runtime.engine) == before
+
+
 def test_the_member_hears_it_in_the_morning_when_corrected_at_night(
         runtime, chat, clock, bureau):
     theme_day(chat)
@@ -236,6 +318,9 @@ BAD = [
     ("更正 张三 出席 记错了", "补签 张三 原因"),
     ("更正 张三 李四 缺席 代签", "更正一次写一位同志"),
     ("更正 李四 缺席 代签", "李四 在主题党日「学习新党章」（11月23日 09:00）已记为缺席"),
+    ("更正 李四 请假", "缺少更正原因"),
+    ("更正 马超 请假 电话请过假", "本支部没有找到「马超」"),  # another branch's member
+    ("更正 赵六 请假 电话请过假", "本支部没有找到「赵六」"),
 ]
 
 
@@ -260,11 +345,12 @@ def test_an_ambiguous_name_is_asked_by_number(runtime, chat, clock, bureau):
     assert record(runtime.engine) == before
 
 
-def test_outside_the_window_a_confirmed_record_stays(runtime, chat, clock, bureau):
+@pytest.mark.parametrize("said", ["更正 张三 缺席 代签", "更正 李四 请假 电话请过假"])
+def test_outside_the_window_a_confirmed_record_stays(runtime, chat, clock, bureau, said):
     theme_day(chat)
     clock.advance(days=8)
     before = record(runtime.engine)
-    reply = chat.say("sec", "更正 张三 缺席 代签")
+    reply = chat.say("sec", said)
     assert reply.is_error and "更正只能在活动后 7 天内进行" in reply.text
     assert "主题党日「学习新党章」（11月23日 09:00）已超过 7 天，记录保持不变" in reply.text
     assert record(runtime.engine) == before
@@ -274,6 +360,7 @@ def test_only_those_who_may_make_up_may_correct(runtime, chat, clock, bureau):
     theme_day(chat)
     before = record(runtime.engine)
     assert chat.say("l4", "更正 张三 缺席 代签").is_error  # a member
+    assert chat.say("z3", "更正 李四 请假 电话请过假").is_error
     assert chat.say("jj-sec", "更正 张三 缺席 代签", chat="g2").is_error  # another branch's
     assert record(runtime.engine) == before
 
@@ -370,8 +457,8 @@ def test_undo_that_names_study_or_a_visit_takes_back_that_one(runtime, chat, clo
 def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
         runtime, chat, clock, bureau, djbot):  # noqa: F811 - the fixture imported above
     """更正 张三 请假 sent for what was an absence: a second 更正 puts it right, without a
-    make-up that would say 张三 was there; and back again. A leave or an absence that no
-    更正 made stays out of 更正's reach (驳回请假, 补签 are theirs)."""
+    make-up that would say 张三 was there; and back again. An absence that no 更正 made is
+    not made an absence again (补签 puts it right, or 更正 … 请假)."""
     theme_day(chat)
     assert not chat.say("sec", "更正 张三 请假 代签").is_error
     asked = chat.say("sec", "更正 张三 缺席 代签，没有请假")  # says what it is now, first
@@ -401,7 +488,7 @@ def test_a_correction_made_by_mistake_is_corrected_again_and_sums_right(
         ("present", "leave"), ("leave", "absent"), ("absent", "leave")]
 
     before = record(runtime.engine)
-    never = chat.say("sec", "更正 李四 请假 有事")  # absent, never checked in: not 更正's
+    never = chat.say("sec", "更正 李四 缺席 有事")  # absent, never checked in: absent already
     assert never.is_error and "没有可以更正的签到记录" in never.text
     assert record(runtime.engine) == before
 

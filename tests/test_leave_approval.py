@@ -688,15 +688,18 @@ def test_leave_approved_cannot_be_turned_down_once_the_activity_is_over(runtime,
     assert ledger_lines(chat, "li") == []
 
 
-def test_a_secretary_naming_a_member_in_a_leave_is_not_told_to_tell_the_secretary(
+def test_a_secretary_naming_a_member_in_a_leave_records_it_for_them(
         runtime, chat, clock):
-    """请假 张强 出差 from 王书记 answered 「本人不方便发送的，请告诉书记」: he is the 书记."""
+    """请假 张强 出差 from 王书记 answered 「本人不方便发送的，请告诉书记」: he is the 书记. Then
+    请假只能为自己请, and the member who told the 书记 had nobody who could record it: it is
+    张强's leave, granted by the 书记 (代请假), with nobody asked to approve it."""
     night_studies(runtime, "每周二、周四 19:30", zhang=True)
     clock.set(local(2026, 12, 7, 10, 0))
     run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
-    refused = chat.say("sec", "请假 张强 出差", chat="g1")
-    assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
-    assert "告诉书记" not in refused.text and "「请假 原因」" in refused.text, refused.text
+    recorded = chat.say("sec", "请假 张强 出差", chat="g1")
+    assert recorded.text == "已为 张强 登记请假：政治夜学（12月8日 19:30）。已私聊告知本人。"
+    assert asked(drain(runtime, clock)) == []
+    assert "已准假" in chat.say("zhang", "我的请假").text
     member = chat.say("li", "请假 张强 出差", chat="g1")
     assert member.is_error and "告诉书记" in member.text, member.text
 

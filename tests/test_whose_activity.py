@@ -208,18 +208,19 @@ def test_naming_another_by_their_mention_checks_in_nobody(runtime, chat, clock):
     assert chat.say("sec", "@李明签到", chat="g1").text.startswith("王书记 签到成功")
 
 
-def test_a_mention_names_whom_a_make_up_is_for_and_no_one_asks_leave_for_another(
+def test_a_mention_names_whom_a_make_up_or_a_secretarys_leave_is_for(
         runtime, chat, clock):
-    """请假 @张强 出差 was the sender's leave with the reason @张强 出差. A mention after the
+    """请假 @张强 出差 was the sender's leave with the reason @张强 出差, then refused; from the
+    书记 it is 张强's leave, put on record for him (代请假). A mention after the
     command names whom it is about (补签 @张强 …); one before it is whom the sender speaks
     to (@王书记 请假 值班 is 李明's leave), even before 更正: @张强 更正 缺席 李明 代签 never
     marks 张强 absent (the mention was read as whom it was about)."""
     _branch(runtime, NIGHT_STUDY)
     clock.set(local(2026, 12, 8, 19, 0))
     run_ticks(runtime, clock, local(2026, 12, 8, 19, 10), step=timedelta(minutes=10))
-    refused = chat.say("sec", "请假 @张强 出差", chat="g1")
-    assert refused.is_error and "请假只能为自己请" in refused.text, refused.text
-    assert _records(runtime) == []
+    recorded = chat.say("sec", "请假 @张强 出差", chat="g1")
+    assert recorded.text.startswith("已为 张强 登记请假：政治夜学"), recorded.text
+    assert _records(runtime) == [("张强", "政治夜学", "12-8", "leave")]
     made_up = chat.say("sec", "补签 @张强 手机没电", chat="g1").text
     assert made_up.startswith("已为 张强 补签") and "原因：手机没电" in made_up, made_up
     assert chat.say("li", "@王书记 请假 值班", chat="g1").text.startswith("已请假")

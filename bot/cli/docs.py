@@ -33,7 +33,8 @@ that acts for others, nor does what says it is not done or not yet (我不来了
 确认缺席, 还没结束, 快结束了, 明天签到), and nobody checks in for another (我帮他签到, 张强签到,
 签到 @张强: told to ask for 补签), while 李明签到 or 签到 李明 from 李明 himself is his 签到, as a
 接龙 is signed. An @ before a command is whom the sender speaks to (@王书记 请假 值班 is the
-sender's own leave; name whom a 补签 is for after it: 补签 @张强 手机没电). 请假 主题党日
+sender's own leave; name whom a 补签 is for after it: 补签 @张强 手机没电, and 请假 @张强 出差
+from a 书记 is 张强's leave, phoned in, as 代请假 records it). 请假 主题党日
 出差 or 夜学请假 值班 is leave for that activity, 今晚请假 值班 for tonight's; a reply under a
 quoted message (「…」 and a line of dashes) is read alone. In the 用法 column, [方括号] marks
 what may be left out.

@@ -1,0 +1,194 @@
+"""代请假: leave a member asked for off-chat (phoned in, said in person), put on record by
+the branch's secretary, granted by them.
+
+What a user notices: the secretary's reply (the reason kept out of the group), the member's
+one private notice, 我的请假, no nudge, the weekly report counting leave and not an
+absence, the audit log naming who recorded it, 销假 taking it back; and a wrong command
+saying what is wrong and changing nothing.
+"""
+
+from __future__ import annotations
+
+
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.config import Settings
+from storage.models import Attendance, AuditEntry, Member, OutboxMessage
+from tests.conftest import local
+from tests.factories import make_branch, make_member, seed
+from tests.test_figures import (
+    djbot,  # noqa: F401 - the fixture, used by name
+    drain,
+    ledger_lines,
+    night_studies,
+    run_ticks,
+)
+from tests.test_figures import weekly
+from tests.test_leave_approval import nudged, secretary_checks_in
+
+TUESDAY = "政治夜学（12月8日 19:30）"
+
+
+@pytest.fixture
+def settings(db_url):
+    # Leave waits for the 书记 here: what the 书记 records needs nobody's approval.
+    return Settings(database_url=db_url, catchup_grace_minutes=60,
+                    leave_requires_approval=True, _env_file=None)
+
+
+@pytest.fixture
+def branch(runtime, clock):
+    """城关支部 (g1): 王书记 (sec), 李明 (li), 张强 (zhang); 政治夜学 Tuesdays and Thursdays
+    19:30; 交警支部 with 马超. Monday 7 December, Tuesday's study planned."""
+    night_studies(runtime, "每周二、周四 19:30", zhang=True)
+    seed(runtime.engine, lambda s: make_member(s, make_branch(s, "交警支部"), "马超", wecom="mc"))
+    clock.set(local(2026, 12, 7, 10, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 12, 0))
+
+
+def record(engine) -> tuple:
+    """Everything recording leave could change: attendance rows, audit, outbox."""
+    with Session(engine) as s:
+        return (s.exec(select(Attendance.id, Attendance.status, Attendance.leave_state)).all(),
+                s.exec(select(func.count()).select_from(AuditEntry)).one(),
+                s.exec(select(func.count()).select_from(OutboxMessage)).one())
+
+
+def told(sent, user: str) -> list[str]:
+    return [text for _, kind, target, text in sent
+            if kind == "leave.recorded" and target == user]
+
+
+def test_phoned_in_leave_is_recorded_granted_told_once_and_counts_as_leave(
+        runtime, chat, clock, branch, djbot):  # noqa: F811 - the fixture imported above
+    reply = chat.say("sec", "代请假 张强 出差", message_id="m1")
+    assert reply.text == f"已为 张强 登记请假：{TUESDAY}。原因：出差\n已私聊告知本人。"
+    # A delivery retried: the same reply, nothing recorded or sent twice.
+    assert chat.say("sec", "代请假 张强 出差", message_id="m1").text == reply.text
+    with Session(runtime.engine) as s:
+        sec = s.exec(select(Member).where(Member.name == "王书记")).one()
+        row = s.exec(select(Attendance)).one()
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.record")).one()
+    # Granted, though leave waits for the 书记 here: the 书记 recorded it, on record as theirs.
+    assert (row.status, row.leave_state, row.leave_reason, row.leave_decided_by) == \
+        ("leave", "granted", "出差", sec.id)
+    assert (audit.actor, audit.target, audit.detail["reason"]) == ("王书记", "张强", "出差")
+    assert told(drain(runtime, clock), "zhang") == [
+        f"【请假已登记】王书记为你登记了请假：{TUESDAY}，原因：出差。不用再发送「请假」；"
+        "能参加的话，活动开始前发送「销假」，已开始的到场后直接「签到」。"]
+    assert told(drain(runtime, clock), "zhang") == []  # once
+    assert f"· {TUESDAY}：已准假，原因：出差" in chat.say("zhang", "我的请假").text
+
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 9, 22, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == [] and nudged(sent, "li") == ["12-08"]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("1/2", 1, 1), line
+    assert ledger_lines(chat, "zhang") == []  # no absence's penalty
+    assert ledger_lines(chat, "li")  # 李明, who said nothing, is absent
+
+
+def test_the_group_hears_it_done_without_the_reason_and_the_member_takes_it_back(
+        runtime, chat, clock, branch):
+    reply = chat.say("sec", "代请假 张强 看病", chat="g1")
+    assert reply.text == "已为 张强 登记请假：政治夜学（12月8日 19:30）。已私聊告知本人。", reply.text
+    back = chat.say("zhang", "销假")
+    assert back.text.startswith("已销假") and TUESDAY in back.text, back.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Attendance)).all() == []
+
+
+@pytest.mark.parametrize("said", ["请假 张强 出差", "请假 @张强 出差", "请假 张强，出差"])
+def test_leave_naming_a_member_from_the_secretary_is_recorded_for_them(
+        runtime, chat, clock, branch, said):
+    """请假 张强 出差 from the 书记 was refused (请假只能为自己请), and the member, told to ask
+    the 书记 when he could not send it, had nobody who could record it."""
+    reply = chat.say("sec", said, chat="g1")
+    assert reply.text.startswith("已为 张强 登记请假：政治夜学（12月8日 19:30）"), reply.text
+    with Session(runtime.engine) as s:
+        zhang = s.exec(select(Member).where(Member.name == "张强")).one()
+        row = s.exec(select(Attendance)).one()
+    assert (row.member_id, row.leave_reason, row.leave_state) == (zhang.id, "出差", "granted")
+    # From a member it is still refused: leave is one's own, or the 书记's to record.
+    refused = chat.say("li", "请假 张强 出差", chat="g1")
+    assert refused.is_error and "请告诉书记" in refused.text
+
+
+def test_leave_naming_another_branchs_member_is_not_the_secretarys_own(
+        runtime, chat, clock, branch):
+    """请假 马超 出差 from 王书记, 马超 being 交警支部's: it was 王书记's own leave with the
+    reason 马超 出差."""
+    before = record(runtime.engine)
+    reply = chat.say("sec", "请假 马超 出差")
+    assert reply.is_error, reply.text
+    assert reply.text == "马超 不是本支部的党员（交警支部），其请假由所在支部登记。没有记请假。"
+    assert record(runtime.engine) == before
+    # One's own leave whose reason starts with a word that is nobody's name is theirs still.
+    assert chat.say("sec", "请假 上级 开会").text.startswith("请假已提交")
+
+
+def test_during_the_activity_the_secretary_still_records_it(runtime, chat, clock, branch):
+    """A member can no longer ask leave once a check-in would be late; one who phoned the
+    书记 is put down as on leave while it runs."""
+    run_ticks(runtime, clock, local(2026, 12, 8, 20, 0))
+    own = chat.say("zhang", "请假 堵车")
+    assert own.is_error and "已经开始，不能再请假" in own.text
+    reply = chat.say("sec", "代请假 张强 临时出警")
+    assert reply.text.startswith(f"已为 张强 登记请假：{TUESDAY}"), reply.text
+    chat.say("sec", "结束", chat="g1")
+    assert "请假 1、" in chat.say("sec", "活动", chat="g1").text
+
+
+def test_just_after_the_activity_it_asks_which_and_the_next_is_said_with_next(
+        runtime, chat, clock, branch):
+    """Phoned in after Tuesday's study ended: recorded for Thursday's, it excused the wrong
+    one and left Tuesday's an absence. Asked, nothing changes; 下次 says Thursday's."""
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 30))
+    before = record(runtime.engine)
+    reply = chat.say("sec", "代请假 张强 出差")
+    assert reply.is_error, reply.text
+    assert reply.text == ("张强 没有在政治夜学（19:30）签到，这次活动已经结束，没有记请假。"
+                          "要记这一次的请假，请发送「更正 张强 请假 原因」；要请下一次的假，"
+                          "请发送「代请假 张强 下次 原因」。")
+    assert record(runtime.engine) == before
+    ahead = chat.say("sec", "代请假 张强 下次 出差")
+    assert ahead.text.startswith("已为 张强 登记请假：政治夜学（12月10日 19:30）。原因：出差"), \
+        ahead.text
+    corrected = chat.say("sec", "更正 张强 请假 电话请过假")
+    assert corrected.text.startswith("已将 张强 在政治夜学（19:30）的记录由未签到更正为请假"), \
+        corrected.text
+
+
+BAD = [
+    ("sec", "代请假 王五 出差", "本支部没有找到「王五」"),
+    ("sec", "代请假 马超 出差", "马超 不是本支部的党员（交警支部）"),
+    ("sec", "代请假 张强", "缺少请假原因"),
+    ("sec", "代请假", "缺少姓名"),
+    ("sec", "代请假 王书记 开会", "不能为自己代请假：自己的请假请发送「请假 开会」"),
+    ("sec", "代请假 张强 李明 出差", "代请假一次写一位同志"),
+    ("sec", "代请假 张强 12月10日 出差", "不能写日期"),
+    ("li", "代请假 张强 出差", "「代请假」仅限委员、书记、领导、管理员使用"),
+    ("sec", "代请假 李明 出差", "李明 已在政治夜学（12月8日 19:30）迟到，没有记请假。"
+                                  "签到有误、其实请过假的，请发送「更正 李明 请假 原因」"),
+]
+
+
+@pytest.mark.parametrize(("who", "text", "said"), BAD)
+def test_a_wrong_command_says_what_is_wrong_and_changes_nothing(
+        runtime, chat, clock, branch, who, text, said):
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 30))
+    chat.say("li", "签到", chat="g1")
+    before = record(runtime.engine)
+    reply = chat.say(who, text)
+    assert reply.is_error and said in reply.text, reply.text
+    assert record(runtime.engine) == before
+
+
+def test_leave_waiting_for_a_decision_is_decided_not_recorded_again(runtime, chat, clock, branch):
+    chat.say("zhang", "请假 出差")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "代请假 张强 出差")
+    assert reply.is_error and "正在等待批准" in reply.text and "「批准请假 张强」" in reply.text
+    assert record(runtime.engine) == before
