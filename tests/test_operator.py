@@ -574,3 +574,41 @@ async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settin
     handled = [json.loads(line) for line in lines if json.loads(line)["msg"] == "handled"]
     assert handled and handled[0]["request_id"] == "req-42"
     assert not [line for line in lines if private in line or secret in line]
+
+
+def test_forget_takes_the_account_out_of_a_message_queued_to_several_and_keeps_it_for_the_rest(
+        engine, db_url, clock):
+    """DingTalk holds back some of a batchSend's people (flow control): djbot queues the
+    message again for them in one row, addressed to the first, listing them all. Before,
+    forgetting the first deleted that row, and 李四 and 王五 never got the reminder; forgetting
+    another left their account in the row, and the reminder still went to them."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        make_member(s, branch, "张三", dingtalk="dz1", staff_no="J0001")
+        make_member(s, branch, "李四", dingtalk="dl2", staff_no="J0002")
+        make_member(s, branch, "王五", dingtalk="dw3", staff_no="J0003")
+    seed(engine, people)
+    with Session(engine) as session:
+        for first in ("dz1", "dw3"):
+            others = [u for u in ("dz1", "dl2", "dw3") if u != first]
+            session.add(OutboxMessage(
+                platform="dingtalk", target_kind="user", target=first, kind="nudge",
+                dedupe_key=f"nudge-{first}", created_at=clock.now(),
+                next_attempt_at=clock.now(), last_error="钉钉限流：dz1、dl2、dw3",
+                payload={"text": "今晚 19:30 政治夜学，请准时参加", "user_ids": [first, *others],
+                         "reached": ["dz1"], "invalid_user_ids": ["dz1"]}))
+        session.commit()
+
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        rows = {r.dedupe_key: r for r in session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "nudge"))}
+    assert set(rows) == {"nudge-dz1", "nudge-dw3"}  # still owed to the others
+    assert (rows["nudge-dz1"].target, rows["nudge-dz1"].payload["user_ids"]) == (
+        "dl2", ["dl2", "dw3"])
+    assert (rows["nudge-dw3"].target, rows["nudge-dw3"].payload["user_ids"]) == (
+        "dw3", ["dw3", "dl2"])
+    kept = json.dumps([[r.target, r.payload, r.last_error] for r in rows.values()],
+                      ensure_ascii=False)
+    assert "dz1" not in kept, kept
+    assert rows["nudge-dz1"].status == "pending"
