@@ -162,7 +162,7 @@ class PipelineLane:
             # A COMMIT whose answer was lost may have been made: then the writer threads'
             # try fails on the message's record and answers it from the stored reply.
             log.info("pipeline of %d gave way (%s: %s); the writer threads take it",
-                     len(planned), type(exc).__name__, exc)
+                     len(planned), type(exc).__name__, _cause(exc))
             for item in planned:
                 if not item.handed:
                     self._to_writer(item)
@@ -222,3 +222,11 @@ class PipelineLane:
         later = item.context.run(self.fallback, item.message)
         later.add_done_callback(partial(forward, item.future))
 
+
+def _cause(exc: BaseException) -> str:
+    """The server's own line for what failed, without its DETAIL, which quotes the row it
+    failed on (a stored answer naming the member, their account)."""
+    diag = getattr(exc, "diag", None)
+    if diag is not None:
+        return str(diag.message_primary or "")
+    return str(exc).split("\n", 1)[0]

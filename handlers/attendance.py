@@ -1490,8 +1490,17 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                      + branch_list)
     lines = [line for _, line in sorted(listed, key=lambda pair: pair[0])]
     # 销假 takes back all of it, not one: said, so nobody loses leave they meant to keep.
-    return Reply("\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假；"
-                             "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list)
+    text = "\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假；"
+                      "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list
+    if ctx.message.is_private:
+        return Reply(text)
+    # Asked in a group, the reasons (an illness, a family matter) and a refusal the 书记
+    # told the member alone would be read out to the branch: they go privately.
+    if not write_privately(ctx, [ctx.member], text, kind=outbox.OWN_LEAVE, title="我的请假",
+                           answer=True, branch_id=ctx.member.branch_id,
+                           key=f"leave.own|{ctx.message.platform}:{ctx.message.message_id}"):
+        return Reply("请假情况涉及个人原因，请私聊我发送「我的请假」查看。")
+    return Reply(f"{ctx.member.name}，你的请假情况已私聊发给你。")
 
 
 _LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
@@ -2520,7 +2529,7 @@ OWN_LEAVE = Command(
     # Said about one's leave, these were leave with the reason 记录, 情况 …
     aliases=("请假记录", "请假情况", "请假状态", "请假进度", "请假结果", "我请的假",
              "我的请假记录", "我的请假情况"),
-    summary="查看自己还没结束的请假和审批情况",
+    summary="查看自己还没结束的请假和审批情况（在群里发送则私聊回复）",
     handler=own_leave,
     example="我的请假",
     capability="attendance",

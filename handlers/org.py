@@ -81,7 +81,10 @@ def whoami(ctx: Ctx, args: dict[str, Any]) -> Reply:
     member = ctx.member
     assert member is not None
     session = ctx.session
-    name = member.name + (f"（编号 {member.staff_no}）" if member.staff_no else "")
+    private = ctx.message.is_private
+    # The 编号 (a 警号) and the accounts (a WeCom userid is often a mobile number) are the
+    # member's own: said in a group, the whole group reads them.
+    name = member.name + (f"（编号 {member.staff_no}）" if member.staff_no and private else "")
     lines = [f"姓名：{name}", f"角色：{ROLE_LABELS[Role(member.role)]}"]
     branch = session.get(Branch, member.branch_id) if member.branch_id else None
     if branch is not None:
@@ -89,13 +92,15 @@ def whoami(ctx: Ctx, args: dict[str, Any]) -> Reply:
         lines.append(f"支部：{branch.name}" + (f" · {group.name}" if group else ""))
     else:
         lines.append("支部：局机关（不属于某个支部）")
-    ids = [f"{PLATFORM_LABELS.get(i.platform, i.platform)} {i.user_id}"
-           for i in org.identities_of(session, member_id=member.id)]  # type: ignore[arg-type]
-    lines.append("账号：" + "；".join(ids))
-    lines.append("排行榜：" + ("不参与（发送「参与排行」可恢复）" if member.leaderboard_opt_out
-                             else "参与"))
-    if not ctx.message.is_private:
+    if private:
+        ids = [f"{PLATFORM_LABELS.get(i.platform, i.platform)} {i.user_id}"
+               for i in org.identities_of(session, member_id=member.id)]  # type: ignore[arg-type]
+        lines.append("账号：" + "；".join(ids))
+        lines.append("排行榜：" + ("不参与（发送「参与排行」可恢复）" if member.leaderboard_opt_out
+                                 else "参与"))
+    else:
         lines.append(f"本群：{org.describe_binding(session, ctx.binding)}")
+        lines.append("编号、账号和是否参与排行，请私聊我发送「我的信息」查看。")
     return Reply("\n".join(lines))
 
 
@@ -151,7 +156,7 @@ COMMAND_BIND = Command(
 COMMAND_WHOAMI = Command(
     name="我的信息",
     aliases=("我是谁",),
-    summary="查看我的名册信息、支部和账号",
+    summary="查看我的名册信息、支部和账号（编号和账号只在私聊中显示）",
     handler=whoami,
     needs_binding=False,
     example="我的信息",

@@ -2,13 +2,16 @@
 
 The dump is JSON lines: a header naming the Alembic revision, then one line per row,
 tables in dependency order (a row's references come before it), then a last line with the
-number of rows, so a file cut short is refused rather than restored in part. It is read through
+number of rows and the SHA-256 of the row lines, so a file cut short or garbled on its way
+(a changed digit is still JSON) is refused, before anything is written, rather than restored
+in part or with another member's points. It is read through
 SQL, not copied as a file, so it is consistent even while djbot is writing, and it moves
 between SQLite and PostgreSQL. Times are written as UTC ISO strings.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -24,7 +27,8 @@ from sqlalchemy.engine import Connection, Engine
 from storage import db
 
 FORMAT = "djbot-backup"
-FORMAT_VERSION = 2  # 2 ends with {"end": rows}; 1 (before it) is still restored
+# 3 ends with {"end": rows, "sha256": …}; 2 with {"end": rows}; 1 with nothing. All restore.
+FORMAT_VERSION = 3
 BATCH = 500
 
 
@@ -87,29 +91,30 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
             "source": conn.dialect.name,
         }
         out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        digest = hashlib.sha256()
         for table in _tables(conn):
             order = list(table.primary_key.columns) or list(table.columns)
             n = 0
             for row in conn.execute(sa.select(table).order_by(*order)).mappings():
                 record = {key: _encode(value) for key, value in row.items()}
                 line = json.dumps({"table": table.name, "row": record}, ensure_ascii=False)
+                digest.update(line.encode() + b"\n")
                 out.write(line + "\n")
                 n += 1
             counts[table.name] = n
-        out.write(json.dumps({"end": sum(counts.values())}) + "\n")
+        out.write(json.dumps({"end": sum(counts.values()), "sha256": digest.hexdigest()}) + "\n")
     return counts
 
 
 def read_header(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        first = fh.readline()
     try:
-        header = json.loads(first)
-    except json.JSONDecodeError:
+        with path.open(encoding="utf-8") as fh:
+            header = json.loads(fh.readline())
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise RestoreRefused(f"{path} 不是 djbot 备份文件")
-    if header.get("version") not in (1, FORMAT_VERSION):
+    if header.get("version") not in (1, 2, FORMAT_VERSION):
         raise RestoreRefused(f"{path} 的备份格式版本 {header.get('version')} 不受支持")
     revision = header.get("revision")
     if isinstance(revision, str) and not _known(revision):
@@ -126,26 +131,57 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def _records(path: Path, *, ends: bool) -> Iterator[tuple[str, dict]]:
-    """The rows of the dump; RestoreRefused, once the rows read so far are loaded, when the
-    file is cut short (`ends`: it must end with the number of its rows)."""
-    rows, end = 0, None
-    with path.open(encoding="utf-8") as fh:
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The row lines of the dump (and its end), numbered as an editor numbers them."""
+    with path.open(encoding="utf-8", newline="") as fh:
         fh.readline()  # the header
         for number, line in enumerate(fh, start=2):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                raise RestoreRefused(f"备份文件不完整或已损坏（第 {number} 行）") from None
-            if "end" in item:
-                end = item["end"]
-                continue
-            rows += 1
-            yield item["table"], item["row"]
-    if ends and end != rows:
+            # A copy through a text-mode transfer may end its lines in CRLF: the same rows.
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield number, line
+
+
+def check(path: Path, header: dict) -> None:
+    """Read the whole dump once before anything is written: every line a row of a table,
+    and (version 2 on) all of them there, (version 3 on) as they were written.
+    RestoreRefused, naming the first line that is not, otherwise."""
+    rows, end, digest = 0, None, hashlib.sha256()
+    lines = _lines(path)
+    while True:
+        try:
+            number, line = next(lines)
+        except StopIteration:
+            break
+        except UnicodeDecodeError:  # a byte changed on the way: no UTF-8 any more
+            raise RestoreRefused(f"备份文件已损坏（第 {rows + 2} 行之后有无法读取的字节）") \
+                from None
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise RestoreRefused(f"备份文件不完整或已损坏（第 {number} 行）") from None
+        if end is not None:
+            raise RestoreRefused(f"备份文件已损坏：结尾之后还有内容（第 {number} 行）")
+        if isinstance(item, dict) and set(item) <= {"end", "sha256"} and "end" in item:
+            end = item
+            continue
+        if not (isinstance(item, dict) and isinstance(item.get("table"), str)
+                and isinstance(item.get("row"), dict) and len(item) == 2):
+            raise RestoreRefused(f"备份文件已损坏（第 {number} 行不是一行数据）")
+        rows += 1
+        digest.update(line.encode() + b"\n")
+    if header["version"] >= 2 and (end is None or end.get("end") != rows):
         raise RestoreRefused("备份文件不完整：没有写到结尾（复制时被截断？），请换用完整的备份")
+    if header["version"] >= 3 and end.get("sha256") != digest.hexdigest():
+        raise RestoreRefused("备份文件已损坏：内容与备份时不一致（校验和不符），请换用完整的备份")
+
+
+def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
+    """The rows of a dump `check` has read: line number, table, row."""
+    for number, line in _lines(path):
+        item = json.loads(line)
+        if "table" in item:
+            yield number, item["table"], item["row"]
 
 
 def restore(engine: Engine, path: Path) -> dict[str, int]:
@@ -155,6 +191,7 @@ def restore(engine: Engine, path: Path) -> dict[str, int]:
     written, and the ordinary migrations carry them forward afterwards.
     """
     header = read_header(path)
+    check(path, header)
     nonempty = {name: n for name, n in row_counts(engine).items() if n}
     if nonempty:
         listed = "、".join(f"{name}({n})" for name, n in sorted(nonempty.items()))
@@ -170,20 +207,38 @@ def restore(engine: Engine, path: Path) -> dict[str, int]:
         }
         batch: list[dict] = []
         current: str | None = None
-        for name, row in _records(path, ends=header["version"] >= 2):
+        first = 0  # the line of the batch's first row
+
+        def insert() -> None:
+            try:
+                conn.execute(tables[current].insert(), batch)
+            except sa.exc.StatementError as exc:
+                # Not the database's own words: they quote the rows (names, reasons).
+                cause = type(getattr(exc, "orig", None) or exc).__name__
+                raise RestoreRefused(f"备份文件已损坏：表 {current} 第 {first} 行起的数据无法写入"
+                                     f"（{cause}），没有恢复任何数据") from None
+
+        for number, name, row in _records(path):
             if name not in tables:
                 raise RestoreRefused(f"备份中的表 {name} 在版本 {header['revision']} 中不存在")
             if name != current and batch:
-                conn.execute(tables[current].insert(), batch)
+                insert()
                 batch = []
+            if not batch:
+                first = number
             current = name
-            batch.append({key: decoders[name][key](value) for key, value in row.items()})
+            decoding = decoders[name]
+            try:
+                batch.append({key: decoding[key](value) for key, value in row.items()})
+            except (KeyError, TypeError, ValueError):
+                raise RestoreRefused(f"备份文件已损坏（第 {number} 行不是表 {name} 的一行）") \
+                    from None
             counts[name] = counts.get(name, 0) + 1
             if len(batch) >= BATCH:
-                conn.execute(tables[name].insert(), batch)
+                insert()
                 batch = []
         if batch:
-            conn.execute(tables[current].insert(), batch)
+            insert()
         if conn.dialect.name == "postgresql":
             _reset_sequences(conn, tables.values())
     db.upgrade(engine)

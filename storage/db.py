@@ -39,6 +39,9 @@ WAL_AUTOCHECKPOINT = 1000
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
+    # hide_parameters: a failed statement's error, which djbot logs whole, would quote its
+    # values (a leave reason, a name, a push key); the statement and the cause stay. Only
+    # echo, a developer's own look at the SQL, shows them.
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -47,7 +50,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             if not Path(database).exists() and Path(database).parent.is_dir():
                 create_private(database)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=not echo,
         )
 
         @event.listens_for(engine, "connect")
@@ -62,7 +66,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=not echo)
 
 
 @contextmanager

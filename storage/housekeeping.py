@@ -1,4 +1,5 @@
-"""Trimming what only matters for a while: delivery records and finished outbox rows."""
+"""Trimming what only matters for a while: delivery records, finished outbox rows and the
+questions put for 「确认」."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import Session
 
-from storage.models import MessageAnswer, OutboxMessage, ProcessedMessage
+from storage.models import MessageAnswer, OutboxMessage, PendingConfirmation, ProcessedMessage
 
 
 def prune(session: Session, *, before: datetime) -> tuple[int, int]:
@@ -21,6 +22,9 @@ def prune(session: Session, *, before: datetime) -> tuple[int, int]:
     A withdrawn row (a 【请假待批准】 whose leave was taken back, naming the member and the
     reason) goes once both its making and the time it was due are older than that: by
     then nothing reopens it (corrections.reopen revives one only before its activity).
+    A question put for 「确认」 (a 取消活动's or a 更正's reason, about a member) holds for
+    minutes, answered or not: it goes as a delivery record does. The counts returned are
+    (delivery records, outbox rows); questions are not counted in either.
     """
     records = session.execute(
         delete(ProcessedMessage).where(ProcessedMessage.received_at < before)
@@ -37,4 +41,5 @@ def prune(session: Session, *, before: datetime) -> tuple[int, int]:
                                     OutboxMessage.created_at < before,
                                     OutboxMessage.next_attempt_at < before)
     ).rowcount
+    session.execute(delete(PendingConfirmation).where(PendingConfirmation.expires_at < before))
     return records, sent + withdrawn

@@ -21,6 +21,7 @@ from storage.kinds import (  # noqa: F401
     MEETINGS_DUE,
     MISSING,
     NUDGE,
+    OWN_LEAVE,
     PIONEER_SHORTLIST,
     POINTS_LEDGER,
     START,

@@ -153,6 +153,7 @@ def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool) ->
             return cursor.fetchall() if returns_rows else []
         except conn.dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(sql, parameters, exc, conn.dialect.loaded_dbapi.Error,
+                                      hide_parameters=conn.engine.hide_parameters,
                                       dialect=conn.dialect) from exc
     finally:
         cursor.close()

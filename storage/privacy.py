@@ -198,13 +198,7 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
                 org.holds_account(ProcessedMessage.sender_id, **account),
             )
         )
-        session.exec(
-            delete(OutboxMessage).where(
-                OutboxMessage.platform == identity.platform,
-                OutboxMessage.target_kind == "user",
-                org.holds_account(OutboxMessage.target, **account),
-            )
-        )
+        _unaddressed(session, **account)
         session.delete(identity)
     # Free text the member wrote may name them or others; the facts (status, score) stay.
     session.exec(
@@ -256,6 +250,43 @@ def forget_member(session: Session, *, member: Member, now: datetime, actor: str
                    detail={"member_id": mid, "identities_removed": len(identities)})
     )
     session.flush()
+
+
+# What a private row of several people lists (DingTalk's batchSend: a row for those it held
+# back, addressed to the first of them): the people, those who have a part, those refused.
+_PEOPLE = ("user_ids", "reached", "invalid_user_ids")
+
+
+def _unaddressed(session: Session, *, platform: str, user_id: str) -> None:
+    """Private messages to the account go; a row for several people keeps the others, and
+    is addressed to the first of them if it was to the account."""
+    key = org.account_key(platform, user_id)
+
+    def theirs(value: Any) -> bool:
+        return isinstance(value, str) and org.account_key(platform, value) == key
+
+    for row in session.exec(select(OutboxMessage).where(
+            OutboxMessage.platform == platform, OutboxMessage.target_kind == "user")):
+        listed = row.payload.get("user_ids")
+        if not isinstance(listed, list) or not any(theirs(u) for u in listed):
+            if theirs(row.target):
+                session.delete(row)
+            continue
+        payload = dict(row.payload)
+        for field in _PEOPLE:
+            if isinstance(payload.get(field), list):
+                payload[field] = [u for u in payload[field] if not theirs(u)]
+        if not payload["user_ids"]:
+            session.delete(row)
+            continue
+        row.payload = payload
+        if theirs(row.target):
+            row.target = payload["user_ids"][0]
+        if row.last_error:  # 无效用户…：a、b, 钉钉限流…：a、b (the accounts listed)
+            row.last_error = re.sub(rf"(?<=[：、]){re.escape(user_id)}(?=、|；|$)", "已注销成员",
+                                    row.last_error,
+                                    flags=re.IGNORECASE if platform in org.CASELESS_IDS else 0)
+        session.add(row)
 
 
 def _unique_names(session: Session, mid: int, known_as: set[str]) -> set[str]:

@@ -233,9 +233,10 @@ def test_a_backup_made_before_backups_had_an_end_still_restores(tmp_path, db_url
     seed(migrated(db_url), fill_a_week)
     djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
     header, *rows, end = (tmp_path / "b.jsonl").read_text(encoding="utf-8").splitlines()
-    assert json.loads(end) == {"end": len(rows)}
+    assert json.loads(end)["end"] == len(rows)
     old = tmp_path / "old.jsonl"
-    old.write_text("\n".join([header.replace('"version": 2', '"version": 1'), *rows]) + "\n",
+    written = json.loads(header)
+    old.write_text("\n".join([json.dumps(written | {"version": 1}), *rows]) + "\n",
                    encoding="utf-8")
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     djbot(target, "restore", str(old))
@@ -308,3 +309,78 @@ def test_restore_of_a_backup_from_a_newer_djbot_asks_to_upgrade_djbot(tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "备份来自更新版本 0099，请先升级 djbot" in result.output
     assert not target.exists()
+
+
+def _garbled(lines: list[str], how: str) -> list[str]:
+    """The backup's lines with one thing changed, as a disk, a copy or a hand might change it."""
+    lines = list(lines)
+    at = next(i for i, line in enumerate(lines) if '"王五"' in line)  # a member's row
+    item = json.loads(lines[at])
+    if how == "not a row":
+        lines[at] = "[1, 2]\n"
+    elif how == "a key misspelt":
+        lines[at] = json.dumps({"tabel": item["table"], "row": item["row"]},
+                               ensure_ascii=False) + "\n"
+    elif how == "a column misspelt":
+        row = dict(item["row"])
+        row["nmae"] = row.pop("name")
+        lines[at] = json.dumps({"table": "member", "row": row}, ensure_ascii=False) + "\n"
+    elif how == "a date that is none":
+        item["row"]["created_at"] = "2026-13-45T00:00:00+00:00"
+        lines[at] = json.dumps(item, ensure_ascii=False) + "\n"
+    elif how == "a row twice":
+        lines.insert(at, lines[at])
+        end = json.loads(lines[-1])
+        lines[-1] = json.dumps(end | {"end": end["end"] + 1}) + "\n"
+    elif how == "a digit changed":  # still JSON, still a row: 3 points become 8
+        at = next(i for i, line in enumerate(lines) if '"points": 3' in line)
+        lines[at] = lines[at].replace('"points": 3', '"points": 8')
+    elif how == "a byte not UTF-8":
+        lines[at] = lines[at].replace("王五", "\udcff五")
+    return lines
+
+
+GARBLES = ["not a row", "a key misspelt", "a column misspelt", "a date that is none",
+           "a row twice", "a digit changed", "a byte not UTF-8"]
+
+
+@pytest.mark.parametrize("version", [3, 2])
+@pytest.mark.parametrize("how", GARBLES)
+def test_restore_of_a_garbled_backup_is_refused_in_one_line(tmp_path, db_url, how, version):
+    """Before, a line that is JSON but no row, or a row that fits no table, ended in a
+    traceback (an IntegrityError's quoting the members' rows); a digit changed on the way
+    restored 王五's 3 points as 8 without a word. Now the file is read whole first: a
+    backup's end carries the SHA-256 of its rows, and a backup written before that (version
+    2) is still refused in one line whatever of it cannot be a row."""
+    if version == 2 and how == "a digit changed":
+        pytest.skip("a version 2 backup carries no checksum: a changed digit is a row")
+    seed(migrated(db_url), fill_a_week)
+    whole = tmp_path / "b.jsonl"
+    djbot(db_url, "backup", str(whole))
+    lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    if version == 2:  # as djbot wrote it before backups had a checksum
+        lines[0] = json.dumps(json.loads(lines[0]) | {"version": 2}) + "\n"
+        lines[-1] = json.dumps({"end": json.loads(lines[-1])["end"]}) + "\n"
+        (tmp_path / "v2.jsonl").write_text("".join(lines), encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes("".join(_garbled(lines, how)).encode("utf-8", "surrogateescape"))
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = CliRunner().invoke(app, ["restore", str(bad)], env={"DJBOT_DATABASE_URL": target})
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "备份文件" in result.output and len(result.output.strip().splitlines()) == 1
+    assert "王五" not in result.output and "J0003" not in result.output
+    # Nothing of it stayed: the backup as written restores into the same database.
+    djbot(target, "restore", str(whole if version == 3 else tmp_path / "v2.jsonl"))
+    assert rows_of(target) == rows_of(db_url)
+
+
+def test_a_backup_copied_with_windows_line_ends_restores(tmp_path, db_url):
+    seed(migrated(db_url), fill_a_week)
+    whole = tmp_path / "b.jsonl"
+    djbot(db_url, "backup", str(whole))
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(whole.read_bytes().replace(b"\n", b"\r\n"))
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    djbot(target, "restore", str(crlf))
+    assert rows_of(target) == rows_of(db_url)

@@ -9,6 +9,7 @@ that commit, and when the shared transaction fails, handles each message alone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from contextlib import ExitStack
 from datetime import timedelta
@@ -650,4 +651,26 @@ async def test_a_message_whose_look_up_cannot_be_planned_holds_up_no_other(
         assert all(not isinstance(r, BaseException) for r in results[1:]), results
     with Session(runtime.engine) as s:
         assert len(s.exec(select(Attendance)).all()) == 4
+    dispatcher.close()
+
+
+@postgres_only
+async def test_a_turn_the_database_refuses_is_logged_without_the_rows_it_held(
+        runtime, chat, caplog):
+    """The server refuses a turn's writes (here a check of its own; a full disk, a
+    constraint): before, the lane logged the server's words whole at INFO, and PostgreSQL's
+    「Failing row contains (…)」 quoted the stored answer, 「党员01，签到成功 …」, and the
+    account. What failed is logged, not the rows."""
+    seed(runtime.engine, _branch_of(3))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    with runtime.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE processedmessage ADD CONSTRAINT no_answers "
+                             "CHECK (reply IS NULL) NOT VALID")
+    dispatcher = runtime.dispatcher
+    caplog.set_level(logging.INFO, logger="djbot")
+    futures = [dispatcher.deliver(_check_in(runtime, f"u{i:02d}")) for i in range(3)]
+    await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 30)
+    lane = [r.getMessage() for r in caplog.records if r.name == "djbot.pglane"]
+    assert lane, caplog.text  # the turn gave way, and said so
+    assert not [line for line in lane if "党员0" in line or "u0" in line], lane
     dispatcher.close()

@@ -89,3 +89,30 @@ def test_the_record_of_who_answered_a_message_goes_with_the_delivery_record(runt
     Ticker(engine, runtime.settings, clock, runtime.rules).tick()
     with Session(engine) as session:
         assert list(session.exec(select(MessageAnswer.message_id))) == ["new"]
+
+
+def test_a_question_asked_for_确认_goes_after_the_retention(runtime, chat, clock, engine):
+    """Before, every question put for 「确认」 was kept for ever, answered or lapsed five
+    minutes on: a 书记's 取消活动 with its reason, a 更正 asked again with 他人代签 (about a
+    member), stayed in the database and every backup long after the retention."""
+    from storage.models import PendingConfirmation
+
+    def build(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        make_member(session, branch, "书记", role="secretary", wecom="sec")
+    seed(engine, build)
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    assert "确认" in chat.say("sec", "取消活动 张三家里出事大家去帮忙").text
+    clock.advance(timedelta(days=runtime.settings.retention_days - 1))
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    assert count(engine, PendingConfirmation) == 1  # within the retention, as a delivery is
+
+    clock.advance(timedelta(days=2))
+    chat.say("sec", "开始 政治夜学", chat="g1")
+    assert "确认" in chat.say("sec", "取消活动 临时勤务任务").text  # asked just now
+    Ticker(engine, runtime.settings, clock, runtime.rules).tick()
+    with Session(engine) as session:
+        kept = list(session.exec(select(PendingConfirmation)))
+    assert [row.payload.get("reason") for row in kept] == ["临时勤务任务"]
+    assert "已取消" in chat.say("sec", "确认").text  # the question of the moment still holds

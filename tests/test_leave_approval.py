@@ -568,7 +568,7 @@ def test_a_decision_with_no_name_or_by_a_member_is_told_how(runtime, chat, clock
         assert reply.is_error and "「批准请假 姓名」" in reply.text, (said, reply.text)
         assert "没有记请假" in reply.text
     assert [(r[0], r[3]) for r in _records(runtime)] == [("李明", "leave")]
-    assert "等待书记批准" in chat.say("li", "我的请假", chat="g1").text
+    assert "等待书记批准" in chat.say("li", "我的请假").text
     # Words that only begin like a decision are a reason.
     assert "等待书记批准" in chat.say("zhang", "请假 准备考试", chat="g1").text
     assert [r[0] for r in _records(runtime)] == ["张强", "李明"]
@@ -725,3 +725,20 @@ def test_a_study_restored_tells_leave_still_waiting_as_waiting_and_asks_the_secr
     assert resumed and "等待书记批准" in resumed[0] and "仍然有效" not in resumed[0], resumed
     [(_, to, text)] = asked(sent)
     assert to == "sec" and "李明请假：政治夜学（12月8日 19:30）" in text, text
+
+
+def test_my_leave_asked_in_the_group_is_answered_privately(runtime, chat, clock):
+    """Before, 我的请假 asked in the branch's group read out there 「12月8日至12月10日：已被驳回，
+    原因：外出培训」: a leave asked privately and its refusal, which the 书记 told the member
+    alone. It is the member's own, as 积分明细 is: the group hears that it went privately."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 3, 10, 0))
+    chat.say("li", TWO_STUDIES)  # privately
+    chat.say("sec", "驳回 李明 理由不充分")
+    drain(runtime, clock)
+    in_group = chat.say("li", "我的请假", chat="g1")
+    assert not in_group.is_error and "私聊" in in_group.text, in_group.text
+    assert "外出培训" not in in_group.text and "驳回" not in in_group.text, in_group.text
+    sent = [text for _, kind, target, text in drain(runtime, clock) if target == "li"]
+    assert len(sent) == 1 and "已被驳回" in sent[0] and "外出培训" in sent[0], sent
+    assert sent[0].endswith(chat.say("li", "我的请假").text.splitlines()[-1])  # as privately

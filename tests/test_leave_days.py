@@ -176,7 +176,7 @@ def test_a_member_sees_their_own_leave_and_where_it_stands(runtime, chat, clock)
     assert chat.say("sec", "请假情况").text.splitlines() == [
         "你目前没有请假。不能参加活动请发送「请假 原因」，例如：请假 值班",
         "本支部谁请了假：私聊发送「请假名单」。"]
-    listed = chat.say("li", "请假情况", chat="g1").text.splitlines()
+    listed = chat.say("li", "请假情况").text.splitlines()
     assert listed[1:-1] == [
         "· 政治夜学（12月8日 19:30）：已被驳回，仍需参加，原因：值班",
         "· 12月10日：已准假，原因：出差",

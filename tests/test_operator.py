@@ -531,15 +531,20 @@ class _Collect(logging.Handler):
         self.records.append(record)
 
 
-async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settings, clock, engine):
+SECRET = "dingtalk-secret-never-logged"
+PRIVATE = "家中老人住院需要照顾"
+
+
+async def _leave_asked_by_dingtalk(settings, clock, engine, *, then=None):
+    """张三 asks leave in the group, by a genuinely signed DingTalk callback; `then(engine)`
+    runs before it is sent. The answer, and every line djbot logged at INFO and above."""
     from bot.adapters.dingtalk.signing import sign
     from bot.runtime import build_runtime
 
     from .factories import bind_chat
 
-    secret = "dingtalk-secret-never-logged"
     settings = settings.model_copy(update={"dingtalk": settings.dingtalk.model_copy(update={
-        "enabled": True, "app_key": "key", "app_secret": secret, "robot_code": "robot",
+        "enabled": True, "app_key": "key", "app_secret": SECRET, "robot_code": "robot",
         "api_base": "http://127.0.0.1:9", "oapi_base": "http://127.0.0.1:9"})})
     runtime = build_runtime(settings, clock=clock, engine=engine, migrate=False)
 
@@ -549,12 +554,13 @@ async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settin
         bind_chat(session, branch, "cid1", platform="dingtalk")
 
     seed(engine, bureau)
-    private = "家中老人住院需要照顾"
+    if then is not None:
+        then(engine)
     timestamp = str(int(clock.now().timestamp() * 1000))
     body = json.dumps({"msgtype": "text", "msgId": "m1", "conversationId": "cid1",
                        "conversationType": "2", "senderStaffId": "d1", "senderNick": "张三",
                        "chatbotUserId": "bot", "isInAtList": True, "createAt": timestamp,
-                       "text": {"content": f"请假 {private}"}}, ensure_ascii=False)
+                       "text": {"content": f"请假 {PRIVATE}"}}, ensure_ascii=False)
     collect = _Collect()
     djbot_log = logging.getLogger("djbot")
     old_level = djbot_log.level
@@ -564,13 +570,98 @@ async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settin
         async with client(runtime) as http:
             response = await http.post(
                 "/dingtalk/callback", content=body.encode(),
-                headers={"timestamp": timestamp, "sign": sign(timestamp, secret),
+                headers={"timestamp": timestamp, "sign": sign(timestamp, SECRET),
                          "content-type": "application/json", "X-Request-ID": "req-42"})
     finally:
         djbot_log.removeHandler(collect)
         djbot_log.setLevel(old_level)
+    return response, [JsonFormatter().format(r) for r in collect.records
+                      if r.levelno >= logging.INFO]
+
+
+async def test_a_callback_logs_its_request_id_and_neither_body_nor_secret(settings, clock, engine):
+    response, lines = await _leave_asked_by_dingtalk(settings, clock, engine)
     assert response.status_code == 200
-    lines = [JsonFormatter().format(r) for r in collect.records if r.levelno >= logging.INFO]
     handled = [json.loads(line) for line in lines if json.loads(line)["msg"] == "handled"]
     assert handled and handled[0]["request_id"] == "req-42"
-    assert not [line for line in lines if private in line or secret in line]
+    assert not [line for line in lines if PRIVATE in line or SECRET in line]
+
+
+def _leave_cannot_be_written(engine) -> None:
+    """A statement that fails as a full disk or a cancelled statement does: not a conflict
+    djbot tries again, but an error it logs whole."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER no_room BEFORE INSERT ON attendance "
+                                 "BEGIN SELECT no_such_function(); END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION no_room() RETURNS trigger AS $$ BEGIN "
+                                 "PERFORM no_such_function(); RETURN NEW; END $$ LANGUAGE plpgsql")
+            conn.exec_driver_sql("CREATE TRIGGER no_room BEFORE INSERT ON attendance "
+                                 "FOR EACH ROW EXECUTE FUNCTION no_room()")
+
+
+async def test_a_message_the_database_failed_on_is_logged_without_what_the_member_wrote(
+        settings, clock, engine):
+    """Before, the error logged for a message whose statement failed quoted the statement's
+    parameters: 「[parameters: (1, 2, 'leave', None, '家中老人住院需要照顾', …)]」, the leave
+    reason in the log. The statement and the database's own words stay; the values do not."""
+    from datetime import timedelta
+
+    from storage.models import Activity
+
+    from .conftest import local
+
+    def open_and_fail(engine):
+        with Session(engine) as session:
+            starts = clock.now() + timedelta(hours=2)
+            session.add(Activity(type="政治夜学", branch_id=1, starts_at=starts,
+                                 ends_at=starts + timedelta(hours=2),
+                                 checkin_opens_at=starts, checkin_closes_at=starts,
+                                 created_at=local(2026, 11, 1, 9, 0)))
+            session.commit()
+        _leave_cannot_be_written(engine)
+
+    response, lines = await _leave_asked_by_dingtalk(settings, clock, engine, then=open_and_fail)
+    assert response.status_code >= 500  # not acknowledged: DingTalk delivers it again
+    failed = [line for line in lines if "INSERT INTO attendance" in line]
+    assert failed, lines  # the error is logged, with its statement
+    assert not [line for line in lines if PRIVATE in line], failed
+
+
+def test_forget_takes_the_account_out_of_a_message_queued_to_several_and_keeps_it_for_the_rest(
+        engine, db_url, clock):
+    """DingTalk holds back some of a batchSend's people (flow control): djbot queues the
+    message again for them in one row, addressed to the first, listing them all. Before,
+    forgetting the first deleted that row, and 李四 and 王五 never got the reminder; forgetting
+    another left their account in the row, and the reminder still went to them."""
+    def people(s):
+        branch = make_branch(s, "一支部")
+        make_member(s, branch, "张三", dingtalk="dz1", staff_no="J0001")
+        make_member(s, branch, "李四", dingtalk="dl2", staff_no="J0002")
+        make_member(s, branch, "王五", dingtalk="dw3", staff_no="J0003")
+    seed(engine, people)
+    with Session(engine) as session:
+        for first in ("dz1", "dw3"):
+            others = [u for u in ("dz1", "dl2", "dw3") if u != first]
+            session.add(OutboxMessage(
+                platform="dingtalk", target_kind="user", target=first, kind="nudge",
+                dedupe_key=f"nudge-{first}", created_at=clock.now(),
+                next_attempt_at=clock.now(), last_error="钉钉限流：dz1、dl2、dw3",
+                payload={"text": "今晚 19:30 政治夜学，请准时参加", "user_ids": [first, *others],
+                         "reached": ["dz1"], "invalid_user_ids": ["dz1"]}))
+        session.commit()
+
+    djbot(db_url, "forget", "J0001", "--yes")
+    with Session(engine) as session:
+        rows = {r.dedupe_key: r for r in session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "nudge"))}
+    assert set(rows) == {"nudge-dz1", "nudge-dw3"}  # still owed to the others
+    assert (rows["nudge-dz1"].target, rows["nudge-dz1"].payload["user_ids"]) == (
+        "dl2", ["dl2", "dw3"])
+    assert (rows["nudge-dw3"].target, rows["nudge-dw3"].payload["user_ids"]) == (
+        "dw3", ["dw3", "dl2"])
+    kept = json.dumps([[r.target, r.payload, r.last_error] for r in rows.values()],
+                      ensure_ascii=False)
+    assert "dz1" not in kept, kept
+    assert rows["nudge-dz1"].status == "pending"

@@ -198,3 +198,18 @@ def test_a_long_schedule_confirmed_after_its_branch_closed_is_not_set(runtime, c
     assert refused.is_error and "「二支部」已撤销，不再安排活动" in refused.text, refused.text
     with Session(runtime.engine) as s:
         assert s.exec(select(Schedule)).all() == []
+
+
+def test_my_information_asked_in_a_group_keeps_the_number_and_accounts_out_of_it(
+        runtime, chat, bureau):
+    """Before, 我的信息 in the branch's group read out 编号 1001 and the platform accounts
+    (a WeCom userid is often the member's mobile number) to everyone in the group; they are
+    the member's own, as 积分 is, and answered privately."""
+    bind_chat_g1 = chat.say("sec1", "绑定 一支部", chat="g1")
+    assert not bind_chat_g1.is_error
+    in_group = chat.say("sec1", "我的信息", chat="g1").text
+    assert "王书记" in in_group and "本群：" in in_group and "一支部" in in_group
+    assert "1001" not in in_group and "sec1" not in in_group and "ding-sec1" not in in_group
+    assert "私聊" in in_group  # says where the rest is
+    privately = chat.say("sec1", "我的信息").text
+    assert "1001" in privately and "sec1" in privately and "ding-sec1" in privately
