@@ -145,6 +145,7 @@ class OutboxWorker:
             OutboxMessage.created_at < began,  # type: ignore[operator]
             OutboxMessage.kind.in_(NIGHT_DROPPED + NIGHT_HELD))).all()  # type: ignore[attr-defined]
         morning = self.quiet.next_end(local)
+        dropped, held = [], []
         for row in rows:
             if (row.payload or {}).get(AT_NIGHT):
                 continue  # the secretary chose that hour
@@ -152,11 +153,25 @@ class OutboxWorker:
                     # 【明日活动】 is written the day before: by morning it is the day itself.
                     row.kind == DAY_BEFORE
                     and morning.date() > row.created_at.astimezone(self.tz).date()):
-                row.status, row.last_error = WITHDRAWN, "免打扰时段开始前未能送达，不再发送"
-                log.info("outbox %s not sent: quiet hours began before it went", row.id)
+                dropped.append(row.id)
             else:
-                row.next_attempt_at = morning
-            session.add(row)
+                held.append(row.id)
+        # Compare-and-set on the status, as a claim is: another replica whose clock is not
+        # yet in quiet hours may have claimed and sent a row since it was read here.
+        still_pending = (OutboxMessage.status == PENDING,
+                         OutboxMessage.next_attempt_at <= now)  # type: ignore[operator]
+        for message_id in session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(dropped), *still_pending)  # type: ignore[union-attr]
+                .values(status=WITHDRAWN, last_error="免打扰时段开始前未能送达，不再发送")
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).scalars():
+            log.info("outbox %s not sent: quiet hours began before it went", message_id)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(held), *still_pending)  # type: ignore[union-attr]
+            .values(next_attempt_at=morning)
+            .execution_options(synchronize_session=False))
 
     def claim(self) -> list[Outbound]:
         """Take up to `batch` due rows for our platforms, within each destination's rate,
