@@ -88,6 +88,7 @@ NIGHT_HELD = (DAY_BEFORE, outbox.MISSING, outbox.MEETINGS_DUE, outbox.PIONEER_SH
               outbox.LEADERBOARD, outbox.SUMMARY, outbox.SUMMARY_PICTURE, outbox.LEAVE_LAPSED,
               outbox.LEAVE_MOVED)
 AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
+OUTLIVED = "活动当天才能送达，「明日」已不对，不再发送"
 
 
 def rate_limit(target_kind: str) -> int:
@@ -128,6 +129,26 @@ class OutboxWorker:
     # and the rest of the batch is given back (SchedulerService.stop).
     stopping: bool = False
 
+    def drop_outlived(self, session: Session, now: datetime) -> None:
+        """【明日活动】 still to go on a later day than it was queued (every replica down
+        from its time until after quiet hours, so none dropped it at night) would say 明日
+        of today: withdrawn, not sent. A claim that timed out on it counts as not sent."""
+        if self.tz is None:
+            return
+        local = now.astimezone(self.tz)
+        today = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        for message_id in session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.kind == DAY_BEFORE,
+                       OutboxMessage.created_at < today,  # type: ignore[operator]
+                       or_(OutboxMessage.status == PENDING,
+                           and_(OutboxMessage.status == SENDING,
+                                OutboxMessage.claimed_at <= now - self.claim_timeout)))  # type: ignore[operator]
+                .values(status=WITHDRAWN, claimed_by=None, last_error=OUTLIVED)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).scalars():
+            log.info("outbox %s not sent: 【明日活动】 of a day that has come", message_id)
+
     def keep_the_night(self, session: Session, now: datetime) -> None:
         """In quiet hours, scheduled messages meant for before them (a retry, a platform's
         wait, a channel back late) are not sent: dropped or held until quiet hours end."""
@@ -145,6 +166,7 @@ class OutboxWorker:
             OutboxMessage.created_at < began,  # type: ignore[operator]
             OutboxMessage.kind.in_(NIGHT_DROPPED + NIGHT_HELD))).all()  # type: ignore[attr-defined]
         morning = self.quiet.next_end(local)
+        dropped, held = [], []
         for row in rows:
             if (row.payload or {}).get(AT_NIGHT):
                 continue  # the secretary chose that hour
@@ -152,11 +174,25 @@ class OutboxWorker:
                     # 【明日活动】 is written the day before: by morning it is the day itself.
                     row.kind == DAY_BEFORE
                     and morning.date() > row.created_at.astimezone(self.tz).date()):
-                row.status, row.last_error = WITHDRAWN, "免打扰时段开始前未能送达，不再发送"
-                log.info("outbox %s not sent: quiet hours began before it went", row.id)
+                dropped.append(row.id)
             else:
-                row.next_attempt_at = morning
-            session.add(row)
+                held.append(row.id)
+        # Compare-and-set on the status, as a claim is: another replica whose clock is not
+        # yet in quiet hours may have claimed and sent a row since it was read here.
+        still_pending = (OutboxMessage.status == PENDING,
+                         OutboxMessage.next_attempt_at <= now)  # type: ignore[operator]
+        for message_id in session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(dropped), *still_pending)  # type: ignore[union-attr]
+                .values(status=WITHDRAWN, last_error="免打扰时段开始前未能送达，不再发送")
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).scalars():
+            log.info("outbox %s not sent: quiet hours began before it went", message_id)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(held), *still_pending)  # type: ignore[union-attr]
+            .values(next_attempt_at=morning)
+            .execution_options(synchronize_session=False))
 
     def claim(self) -> list[Outbound]:
         """Take up to `batch` due rows for our platforms, within each destination's rate,
@@ -165,6 +201,7 @@ class OutboxWorker:
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
             self.keep_the_night(session, now)
+            self.drop_outlived(session, now)
             for row in attendance.withdraw_overtaken_calls(session, now=now):
                 log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
             _claim_alone(session)

@@ -33,6 +33,12 @@ def normalize_url(url: str) -> str:
 
 # How long a SQLite connection waits for another's write lock before "database is locked".
 BUSY_TIMEOUT_MS = 30_000
+# How long opening a PostgreSQL connection may take (libpq's connect_timeout; a URL may set
+# its own). psycopg otherwise waits 130 s for a server that accepts and never answers (hung,
+# or its host gone behind a balancer): a callback got no answer at all, with a writer thread
+# held, where one that cannot reach the database is answered 503 for the platform to
+# deliver again. Each message tries twice (the event loop's lane, then the writer threads).
+CONNECT_TIMEOUT_SECONDS = 3
 # SQLite's own default: a commit that finds the write-ahead log this many pages long copies
 # it back into the database (bot.writer.LoopLane's connection does not; see there).
 WAL_AUTOCHECKPOINT = 1000
@@ -66,7 +72,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=not echo)
+    parsed = make_url(url)
+    if "connect_timeout" not in parsed.query:
+        # In the URL, not the engine's connect_args: the event loop's own connections
+        # (bot/pglane.py) are opened from it too.
+        parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
+    return create_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=not echo)
 
 
 @contextmanager

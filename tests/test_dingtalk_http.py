@@ -416,3 +416,68 @@ async def test_the_weekly_summary_in_dingtalk_keeps_one_line_per_figure(
     queued = json.loads(send.body["msgParam"])["text"]
     assert "**第一支部**" in queued
     assert _run_together(queued) == []
+
+
+@pytest.fixture
+def silent_server():
+    """A port that takes connections and never says a word: PostgreSQL hung, or its host
+    gone behind a balancer that still accepts. Yields the port."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                taken.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+    for conn in taken:
+        conn.close()
+
+
+@pytest.mark.own_databases  # a PostgreSQL server of its own: once, whichever pass
+@pytest.mark.parametrize("text", ["签到", "积分"])
+async def test_a_callback_while_the_database_does_not_answer_is_refused_for_a_retry(
+        pg_url, clock, fake, silent_server, text):
+    """PostgreSQL-only (SQLite has no server to wait for). The database accepts connections
+    and never answers: a check-in (the event loop's own connections, then the writer
+    threads) and any other command are answered 503 within seconds, for DingTalk to
+    deliver them again. They waited psycopg's 130 s for each connection, unanswered, with
+    a writer thread held all along."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    from bot.domain.rules import load_rules
+    from bot.runtime import Runtime
+    from storage import db
+
+    hung = db.make_engine(make_url(pg_url).set(port=silent_server)
+                          .render_as_string(hide_password=False))
+    settings = Settings(
+        database_url=pg_url, _env_file=None,
+        dingtalk=DingtalkSettings(enabled=True, app_key=fake.app_key, app_secret=fake.app_secret,
+                                  robot_code="ding-robot", api_base=fake.base_url))
+    runtime = Runtime(settings, clock, hung, load_rules(settings.rules_file))
+    app = create_app(runtime, start_background=False)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                     base_url="http://djbot") as client:
+            member = DingTalkUser(client, runtime, fake)
+            payload = robot_message(msg_id="hung-1", sender="m01", text=text,
+                                    now_ms=member.now_ms(), conversation=GROUP,
+                                    webhook=fake.session_webhook("hung-1"))
+            answer = await asyncio.wait_for(
+                member.post(json.dumps(payload, ensure_ascii=False).encode()), 20)
+    finally:
+        runtime.dispatcher.close()
+        hung.dispose()
+    assert answer.status_code == 503
+    assert member.replies("hung-1") == []

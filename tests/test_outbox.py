@@ -584,3 +584,40 @@ def test_doctor_names_a_message_the_platform_has_kept_waiting_for_over_an_hour(
 async def _throttled(sender, message):
     sender.attempts.append(sender.clock.now())
     return SendResult.failed("errcode 130101", retry_after=600)
+
+
+def test_a_replica_whose_quiet_hours_began_leaves_alone_what_another_has_sent(engine):
+    """Two replicas' clocks a minute apart at 22:00: the one already in quiet hours reads a
+    group's notice queued at 21:50 as one not sent before them, and drops it; meanwhile the
+    one still at 21:59:30 claims it and posts it. The group saw the notice, so the row says
+    sent, not 「免打扰时段开始前未能送达」 (the status was written over whatever it was by
+    then)."""
+    from bot.clock import ManualClock
+    from bot.scheduling.plan import QuietHours
+    from tests.conftest import SHANGHAI, local
+
+    behind, ahead = ManualClock(local(2026, 11, 25, 21, 59, 30)), ManualClock(
+        local(2026, 11, 25, 22, 0, 30))
+    with Session(engine) as session:
+        enqueue(session, platform="wecom", target_kind="group", target="g1",
+                payload={"text": "20:00 政治夜学即将开始"}, now=local(2026, 11, 25, 21, 50),
+                kind=outbox.GROUP_BEFORE)
+        session.commit()
+    posted = ScriptedSender(behind)
+    early = OutboxWorker(engine, behind, {"wecom": posted}, quiet=QuietHours(), tz=SHANGHAI)
+
+    class Racing(QuietHours):
+        """Its end is looked up once the rows due before it are read: then the replica
+        a minute behind claims and posts the notice."""
+
+        def next_end(self, local):
+            if not posted.attempts:
+                assert drain(early) == 1
+            return super().next_end(local)
+
+    late = OutboxWorker(engine, ahead, {"wecom": ScriptedSender(ahead)}, quiet=Racing(),
+                        tz=SHANGHAI)
+    drain(late)
+    [row] = rows(engine)
+    assert len(posted.delivered) == 1
+    assert (row.status, row.last_error) == ("sent", None)

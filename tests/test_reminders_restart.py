@@ -340,6 +340,32 @@ def test_a_day_before_message_still_waiting_at_night_is_not_sent_on_the_day(
     assert (row.status, row.last_error) == ("withdrawn", "免打扰时段开始前未能送达，不再发送")
 
 
+def test_a_day_before_message_queued_before_every_replica_stopped_is_not_sent_on_the_day(
+        runtime, clock, engine):
+    """【明日活动】 queued at 20:00 the day before, and every replica stopped before it went
+    (killed after the tick's commit, a power cut) until 07:40 on the study's own day, after
+    quiet hours: nothing ran at night to drop it, and it went out saying 明日 of today."""
+    seed(engine, night_study_branch)  # Wednesday 2026-11-25 19:30
+    seed(engine, lambda s: s.add(BranchReminderSettings(branch_id=1,
+                                                        plan={"day_before_at": "20:00"})))
+    clock.set(local(2026, 11, 24, 19, 55))
+    ticker = service(runtime, clock)
+    ticker.tick()
+    clock.set(local(2026, 11, 24, 20, 0))
+    ticker.tick()
+    assert kinds(engine) == ["reminder.day_before"]  # queued, never sent
+
+    clock.set(local(2026, 11, 25, 7, 40))
+    recorder = Recorder()
+    worker = night_worker(runtime, engine, clock, recorder)
+    service(runtime, clock).tick()
+    asyncio.run(worker.drain())
+    assert [m.kind for m in recorder.sent] == []
+    with Session(engine) as session:
+        [row] = session.exec(select(OutboxMessage)).all()
+    assert (row.status, row.last_error) == ("withdrawn", "活动当天才能送达，「明日」已不对，不再发送")
+
+
 def _one_branch_failing(runtime, clock, engine, monkeypatch) -> tuple[Ticker, int]:
     """巡特警支部 and 交警支部, each with a Wednesday night study; from 17:00 on 25 November
     巡特警支部's tick raises (a bad row, a bug). The ticker, and the failing branch's id."""
