@@ -274,3 +274,43 @@ def test_the_occasion_said_with_from_is_the_one_moved(runtime, chat, clock):
     reply = chat.say("sec", "改期 夜学 从12月2日 改到 12月3日 19:30", chat="g1")
     assert reply.text.startswith("已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), \
         reply.text
+
+
+def test_a_party_group_s_meeting_is_the_one_of_the_group_named(runtime, chat, clock):
+    """第一党小组 meets on Thursdays, 第二党小组 on Tuesdays: 改期 党小组会 第一党小组 moves
+    Thursday's, not the branch's next 党小组会 (Tuesday's, the other group's); said with no
+    group, it asks which, and nothing changes."""
+    from tests.factories import make_group, seed
+
+    branch(runtime, clock)
+
+    def groups(session):
+        cg = session.exec(select(Branch)).one()
+        make_group(session, cg, "第一党小组")
+        make_group(session, cg, "第二党小组")
+    seed(runtime.engine, groups)
+    for typed in ("设置 党小组会 第一党小组 每周四 15:00", "设置 党小组会 第二党小组 每周二 15:00"):
+        assert not chat.say("sec", typed, chat="g1").is_error, typed
+    clock.set(local(2026, 11, 23, 10, 0))
+
+    def meetings():
+        with Session(runtime.engine) as session:
+            return [(a.starts_at.astimezone(local(2026, 1, 1).tzinfo).strftime("%m-%d %H:%M"),
+                     a.status) for a in session.exec(select(Activity).where(
+                         Activity.type == "党小组会").order_by(Activity.starts_at))]
+
+    before = meetings()
+    reply = chat.say("sec", "改期 党小组会 改到 周五", chat="g1")
+    assert reply.is_error and "哪个党小组" in reply.text and "第二党小组" in reply.text, reply.text
+    assert meetings() == before and moves(runtime) == []
+    reply = chat.say("sec", "改期 党小组会 第一党小组 改到 周五", chat="g1")
+    assert reply.text.startswith("已改期：党小组会（11月26日 周四 15:00） → "
+                                 "党小组会（11月27日 周五 15:00）"), reply.text
+    assert ("11-26 15:00", "cancelled") in meetings() and ("11-27 15:00", "open") in meetings()
+    assert ("11-24 15:00", "cancelled") not in meetings()
+    [(_, detail)] = moves(runtime)
+    assert detail["reason"] == "未说明原因"
+    undo = "改期 党小组会 第一党小组 11月27日 改到 11月26日 15:00"
+    assert f"「{undo}」" in reply.text, reply.text
+    assert chat.say("sec", undo, chat="g1").text.startswith("已改回"), undo
+    assert ("11-26 15:00", "open") in meetings() and ("11-27 15:00", "cancelled") in meetings()
