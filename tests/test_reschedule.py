@@ -314,3 +314,25 @@ def test_a_party_group_s_meeting_is_the_one_of_the_group_named(runtime, chat, cl
     assert f"「{undo}」" in reply.text, reply.text
     assert chat.say("sec", undo, chat="g1").text.startswith("已改回"), undo
     assert ("11-26 15:00", "open") in meetings() and ("11-27 15:00", "cancelled") in meetings()
+
+
+def test_a_group_told_of_a_move_hears_when_it_is_moved_back(runtime, chat, clock):
+    """The group reminded of the 19:30 study and told 改为 20:00 hears, when the secretary
+    takes it back (no notice of the 20:00 one sent yet), that it is at 19:30 after all; and
+    so when it is moved on again (20:30, then 20:15)."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 25, 17, 30))
+    run_ticks(runtime, clock, local(2026, 11, 25, 18, 30))  # 【活动提醒】 for 19:30
+    clock.set(local(2026, 11, 25, 18, 35))
+    assert not chat.say("sec", "这次夜学推迟到20:00", chat="g1").is_error
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（19:30）改为 20:00。"]
+    reply = chat.say("sec", "这次夜学提前到19:30", chat="g1")
+    assert reply.text.startswith("已改回"), reply.text
+    assert "已在收到过活动通知的 1 个群里说明改时间。" in reply.text, reply.text
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（20:00）改为 19:30。"]
+    assert not chat.say("sec", "这次夜学推迟到20:30", chat="g1").is_error
+    assert not chat.say("sec", "这次夜学提前到20:15", chat="g1").is_error
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（19:30）改为 20:30。", "【活动时间调整】政治夜学（20:30）改为 20:15。"]
