@@ -223,7 +223,8 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         to.audience_branch_ids = taken.audience_branch_ids
         session.add(to)
     off = calling_off(ctx)
-    carried = leave_store.carry(session, taken=taken, to=to, now=now)
+    carried = leave_store.carry(session, taken=taken, to=to, now=now, not_for=(
+        leave_store.of_its_day(session, taken=taken, to=to, tz=tz)))
     leave_store.excuse(session, activity=to, tz=tz)
     ask_again(off, taken, to, carried)
     standing = sum(1 for c in carried if c.standing)

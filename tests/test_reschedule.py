@@ -336,3 +336,32 @@ def test_a_group_told_of_a_move_hears_when_it_is_moved_back(runtime, chat, clock
     assert not chat.say("sec", "这次夜学提前到20:15", chat="g1").is_error
     assert to(drain(runtime, clock), "g1", "activity.cancel") == [
         "【活动时间调整】政治夜学（19:30）改为 20:30。", "【活动时间调整】政治夜学（20:30）改为 20:15。"]
+
+
+def test_leave_for_a_day_stays_with_the_day(runtime, chat, clock):
+    """李明 is away on 11月25日 (请假 11月25日, a day, not the study): the study moved to
+    Thursday expects him there, and moved back it does not take his later leave for the 26th
+    with it. Leave asked for the study itself (张强's 请假 出差) goes with it each time."""
+    from storage.models import Attendance, Member
+
+    def leave_at(day: int) -> dict[str, str]:
+        with Session(runtime.engine) as session:
+            return {m.name: a.leave_reason for a, m, act in session.exec(
+                select(Attendance, Member, Activity)
+                .join(Member, Member.id == Attendance.member_id)
+                .join(Activity, Activity.id == Attendance.activity_id)
+                .where(Attendance.status == "leave", Activity.status != "cancelled"))
+                if act.starts_at == local(2026, 11, day, 19, 30)}
+
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("li", "请假 11月25日 出差").is_error
+    assert not chat.say("zhang", "请假 值班").is_error
+    reply = chat.say("sec", "本周夜学改到周四", chat="g1")
+    assert "1 人的请假随之改到新时间。" in reply.text, reply.text
+    assert leave_at(26) == {"张强": "值班"}
+    assert not chat.say("li", "请假 11月26日 开庭").is_error
+    assert leave_at(26) == {"张强": "值班", "李明": "开庭"}
+    reply = chat.say("sec", "改期 夜学 11月26日 改到 11月25日 19:30", chat="g1")
+    assert reply.text.startswith("已改回") and "1 人的请假随之改到新时间。" in reply.text, reply.text
+    assert leave_at(25) == {"张强": "值班", "李明": "出差"}  # his day's own, as before
