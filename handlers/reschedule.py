@@ -245,7 +245,9 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         lines.append(f"已在收到过活动通知的 {groups} 个群里说明改时间。")
     if asked:
         lines.append(f"已私信告知请过假的 {asked} 人。")
-    lines.append(f"改回原时间请发送「改期 {word} {show_date(starts_at.date())} 改到 "
+    # Moved back, the time it was at is the one 改期 moved it to: no 原时间 to go back to.
+    undo = "要撤回这次改回，" if back else "改回原时间"
+    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date())} 改到 "
                  f"{show_date(old.date())} {old:%H:%M}」。")
     return Reply("\n".join(lines))
 

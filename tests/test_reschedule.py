@@ -100,6 +100,8 @@ def test_moved_back_the_old_study_is_held_again_with_the_leave(runtime, chat, cl
     reply = chat.say("sec", "改期 夜学 12月3日 改到 12月2日 19:30", chat="g1")
     assert reply.text.startswith("已改回：政治夜学（12月3日 周四 19:30） → 政治夜学（12月2日 周三 19:30）"), \
         reply.text
+    assert "要撤回这次改回，请发送「改期 夜学 12月2日 改到 12月3日 19:30」" in reply.text, reply.text
+    assert "原时间" not in reply.text, reply.text
     assert studies(runtime)[-2:] == [("12-02 19:30", "open"), ("12-03 19:30", "cancelled")]
     # 李明's leave was for this week's study, which did not move: it stands there.
     assert "政治夜学（11月25日 19:30）" in chat.say("li", "我的请假").text
