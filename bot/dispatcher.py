@@ -99,6 +99,9 @@ MAX_MESSAGE_CHARS = 1000
 # How many texts' readings for the quick lane are kept (Dispatcher._readings): a burst is
 # the same few words (签到, 签到了, 到) again and again. Past it they are all read anew.
 READINGS_KEPT = 256
+# And only of texts this short (签到 with a mention and some marks): a longer one, read
+# anew each time, would have the readings hold up to READINGS_KEPT message bodies.
+READ_TEXT_KEPT = 40
 
 # A racing duplicate (same message id, or the same member checking in from two
 # replicas) loses on a unique constraint; the retry then sees the winner's row.
@@ -354,9 +357,10 @@ class Dispatcher:
         command = self._readings.get(key, _UNREAD)
         if command is _UNREAD:
             command = self._quick_command(message.text, today)
-            if len(self._readings) >= READINGS_KEPT:
-                self._readings.clear()
-            self._readings[key] = command
+            if len(message.text) <= READ_TEXT_KEPT:
+                if len(self._readings) >= READINGS_KEPT:
+                    self._readings.clear()
+                self._readings[key] = command
         if command is None:
             return None
         statement, params = command.quick.read(message, now)

@@ -829,8 +829,7 @@ class CommandRegistry:
                 before, found, after = text.partition(verb)
                 before, after = before.strip().removesuffix("的"), after.strip()
                 if (found and before and len(before) <= _INFIX_BEFORE_MAX
-                        and _NEW_TIME.match(after)
-                        and any(word_ in before for word_ in command.said_first)):
+                        and _NEW_TIME.match(after) and _names_one(before, command.said_first)):
                     return command, f"{before} {after}"
         return None
 
@@ -1124,10 +1123,25 @@ _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[�
                     r"(?:上午|下午|晚上|早上|中午|晚)?")
 # What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
 _INFIX_BEFORE_MAX = 16
-# And what it is changed to begins with a day or an hour (改到周四, 推迟到20:00, 改到八点半):
-# 党日活动改在三楼会议室 changes the room, which no command does.
-_NEW_TIME = re.compile(rf"(?:{_A_DAY.pattern})|(?:上午|下午|晚上|早上|中午|晚)?\s*"
-                       r"(?:\d{1,2}|[一二三四五六七八九十两]{1,3})\s*(?:[:：.]\s*\d{2}|[点时])")
+# Which one, said before the activity: 这次, 下周, 下下周三晚上, 今晚, 从12月2日.
+_INFIX_WHICH = re.compile(rf"从?(?:{_A_DAY.pattern}|(?:这|本|下下|下一?)(?:一?次|个?(?:周|星期|礼拜)))?")
+# And what it is changed to is a day or an hour, as a whole word (改到周四, 推迟到20:00, 改到
+# 八点半, 改到周四 19:30 开庭): 党日活动改在三楼会议室 changes the room, which no command
+# does, and 改到周四了 passes on news.
+_NEW_TIME = re.compile(rf"(?=\S)(?:{_A_DAY.pattern})?\s*(?:(?:上午|下午|晚上|早上|中午|晚)?\s*"
+                       r"(?:\d{1,2}|[一二三四五六七八九十两]{1,3})\s*"
+                       r"(?:[:：.]\s*\d{2}|[点时](?:半|整|[0-9一二三四五六七八九十]{1,3}分?)?))?"
+                       r"(?<=\S)(?=$|[\s,，、;；])")
+
+
+def _names_one(before: str, said_first: frozenset[str]) -> bool:
+    """Whether the words before an infix verb are an activity and which one of it, no more:
+    听说夜学, 下周夜学是不是 and 夜学签到时间 are talk about it."""
+    ends = [word for word in said_first if before.endswith(word)]
+    if not ends:
+        return False
+    which = before[:-len(max(ends, key=len))].strip().removesuffix("的")
+    return _INFIX_WHICH.fullmatch(which) is not None
 # Said with a command's short verb, these name no more than the command (活动取消).
 _NAMES_THE_COMMAND = frozenset({"活动"})
 # Around the activity said before 开始 or 结束: who says it and which one (宣布, 本次, 今晚的)

@@ -33,7 +33,7 @@ from bot.scheduling.retimed import ask_again
 from bot.scheduling.rules import PART_OF_DAY, RuleError, fold, parse_rule, parse_time
 from handlers.attendance import calling_off, closed_branch
 from handlers.schedule import BUREAU, KIND_WORDS, is_bureau_schedule
-from storage import corrections
+from storage import corrections, org
 from storage import leave as leave_store
 from storage.attendance import CANCELLED, MOVED_TO
 from storage.models import Activity, ActivityType, Attendance, Schedule
@@ -84,7 +84,8 @@ class Slot:
 
 
 def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
-    said = _read(args["text"] or "")
+    text = args["text"] or ""
+    said = _read(text)
     if isinstance(said, str):
         return Reply.error(usage_text(RESCHEDULE, f"{said}，什么也没有改"))
     kind = said.kind
@@ -102,6 +103,18 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if not schedules:
         return Reply.error(f"{scope}没有{kind.value}的固定日程，什么也没有改。改期只用于固定日程的活动；"
                            f"临时活动请「取消活动」后按新时间「开始 {kind.value}」。")
+    group = ""
+    if len(schedules) > 1:
+        # Each party group has its own 党小组会: the one meant is the group's, never the
+        # branch's next, which may be another group's.
+        found = _of_group(ctx, schedules, text)
+        if isinstance(found, str):
+            return Reply.error(found)
+        schedule, group = found
+        schedules = [schedule]
+        said = _read(re.sub(rf"(?:^|(?<=\s)){re.escape(group)}(?=\s|$)", " ", text, count=1))
+        if isinstance(said, str):
+            return Reply.error(usage_text(RESCHEDULE, f"{said}，什么也没有改"))
     today = ctx.local_now.date()
     try:
         which_day = _which_day(said.which, today)
@@ -160,11 +173,28 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
             there.schedule_withdrawn or (there.cancel_reason or "").startswith(MOVED_TO)):
         return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
                            "要恢复它请发送「恢复活动」。")
-    return _move(ctx, slot, starts_at, length, said.reason, what=what, new=new, scope=scope)
+    return _move(ctx, slot, starts_at, length, said.reason, what=what, new=new, scope=scope,
+                 group=group)
+
+
+def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:
+    """The schedule of the party group named among the words, and its name; else what to
+    say (each of the kind's schedules is a party group's: 设置 党小组会 第一党小组 …)."""
+    named = {s.party_group_id: org.party_group(ctx.session, group_id=s.party_group_id)
+             for s in schedules if s.party_group_id is not None}
+    names = {group_id: group.name for group_id, group in named.items() if group is not None}
+    words = set(_APART.split(text))
+    said = [s for s in schedules if names.get(s.party_group_id) in words]
+    if len(said) == 1:
+        return said[0], names[said[0].party_group_id]
+    kind = schedules[0].activity_type
+    listed = "、".join(sorted(names.values()))
+    return (f"{kind}有 {len(schedules)} 个固定日程（{listed}），请写明是哪个党小组，什么也没有改。\n"
+            f"例如：改期 {kind} {min(names.values(), default='第一党小组')} 12月10日 19:30")
 
 
 def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: str, *,
-          what: str, new: str, scope: str) -> Reply:
+          what: str, new: str, scope: str, group: str = "") -> Reply:
     session, tz, now = ctx.session, ctx.settings.tz, ctx.now
     schedule = slot.schedule
     kind = ActivityType(schedule.activity_type)
@@ -193,7 +223,8 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         to.audience_branch_ids = taken.audience_branch_ids
         session.add(to)
     off = calling_off(ctx)
-    carried = leave_store.carry(session, taken=taken, to=to, now=now)
+    carried = leave_store.carry(session, taken=taken, to=to, now=now, not_for=(
+        leave_store.of_its_day(session, taken=taken, to=to, tz=tz)))
     leave_store.excuse(session, activity=to, tz=tz)
     ask_again(off, taken, to, carried)
     standing = sum(1 for c in carried if c.standing)
@@ -203,6 +234,8 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         "reason": reason, "from_activity_id": taken.id, "to_activity_id": to.id,
         "back": back, "leave_carried": standing, "groups_told": groups, "members_told": asked})
     word = "夜学" if kind == ActivityType.NIGHT_STUDY else kind.value
+    if group:
+        word = f"{word} {group}"
     old = slot.starts_at.astimezone(tz)
     lines = [f"已{'改回' if back else '改期'}：{what} → {new}。只改这一次，"
              f"固定日程（{schedule.rule}）不变，提醒按新时间发送。"]
@@ -212,7 +245,9 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         lines.append(f"已在收到过活动通知的 {groups} 个群里说明改时间。")
     if asked:
         lines.append(f"已私信告知请过假的 {asked} 人。")
-    lines.append(f"改回原时间请发送「改期 {word} {show_date(starts_at.date())} 改到 "
+    # Moved back, the time it was at is the one 改期 moved it to: no 原时间 to go back to.
+    undo = "要撤回这次改回，" if back else "改回原时间"
+    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date())} 改到 "
                  f"{show_date(old.date())} {old:%H:%M}」。")
     return Reply("\n".join(lines))
 

@@ -291,8 +291,24 @@ def _queued_about(session: Session, activity: Activity) -> list[OutboxMessage]:
 
 def told_groups(session: Session, *, activity: Activity) -> list[tuple[str, str]]:
     """The groups already told about the activity ((platform, chat id), from messages sent
-    or being sent)."""
-    return _groups_told(_queued_about(session, activity))
+    or being sent), and those told another was moved to it (改期's 【活动时间调整】, sent or
+    to be: its time is what they know, so they hear when it is moved again or back)."""
+    told = _groups_told(_queued_about(session, activity))
+    moved_here = session.exec(select(OutboxMessage).where(
+        OutboxMessage.kind == MOVED_KIND, OutboxMessage.target_kind == "group",
+        OutboxMessage.status.in_((*_GONE_OUT, "pending")),  # type: ignore[attr-defined]
+        OutboxMessage.dedupe_key.contains(  # type: ignore[union-attr]
+            f"{MOVED_HERE}{activity.id}@", autoescape=True)).order_by(OutboxMessage.id)).all()
+    for row in moved_here:
+        if (row.platform, row.target) not in told:
+            told.append((row.platform, row.target))
+    return told
+
+
+# A move's notice to a group (bot.scheduling.called_off.tell): its key names the activity
+# moved, then MOVED_HERE and the one it was moved to.
+MOVED_KIND = "activity.cancel"
+MOVED_HERE = ">"
 
 
 # A row a delivery worker holds (sending) is as good as read: the platform may have taken

@@ -448,7 +448,20 @@ class Carried:
     standing: bool  # leave that counts there; False: withdrawn by a move, kept for a move back
 
 
-def carry(session: Session, *, taken: Activity, to: Activity, now: datetime) -> list[Carried]:
+def of_its_day(session: Session, *, taken: Activity, to: Activity, tz: tzinfo) -> set[int]:
+    """The members whose leave on `taken` a leave period wrote (请假 11月25日: away that
+    day) that does not cover `to`, held on another day (改期): their leave stays with the
+    day, and `to` has what its own day's periods say (excuse)."""
+    day = _local_day(taken.starts_at, tz)
+    return {period.member_id for period in session.exec(select(LeavePeriod).where(
+        LeavePeriod.first_day <= day, LeavePeriod.last_day >= day,
+        or_(LeavePeriod.activity_type.is_(None),  # type: ignore[union-attr]
+            LeavePeriod.activity_type == taken.type)))
+        if not covers(period, to, tz)}
+
+
+def carry(session: Session, *, taken: Activity, to: Activity, now: datetime,
+          not_for: set[int] = frozenset()) -> list[Carried]:  # type: ignore[assignment]
     """The schedule holds `to` on the day of `taken`, which a change of its time cancelled
     (storage.schedules.save_schedule): the leave asked for `taken` stands on `to`, with its
     reason and state, so the member is neither nudged nor counted absent for asking in
@@ -460,7 +473,8 @@ def carry(session: Session, *, taken: Activity, to: Activity, now: datetime) -> 
     moved since is not: their leave was withdrawn, and a withdrawn row is carried as it is,
     for a move back to restore). Not leave turned down (驳回): they are expected as anyone,
     nor a check-in or 补签 a 更正 made leave (the secretary's record, with its ledger lines).
-    The rows on `taken` stay as they were, on a cancelled activity that counts nowhere.
+    Not the leave of members in `not_for` (of_its_day). The rows on `taken` stay as they
+    were, on a cancelled activity that counts nowhere.
     Written with INSERT … ON CONFLICT DO NOTHING: a row already on `to` (a leave period's)
     stands. Nothing was posted for leave before the absences are confirmed, so nothing
     moves in the ledger: leave points come when `to`'s absences are. Writes an audit entry."""
@@ -476,6 +490,8 @@ def carry(session: Session, *, taken: Activity, to: Activity, now: datetime) -> 
         .order_by(Member.name, Member.id)).all()
     carried: list[Carried] = []
     for row, member in rows:
+        if member.id in not_for:
+            continue
         standing = row.status == AttendanceStatus.LEAVE
         if standing and not (member.active and expected_at(session, member=member, activity=to)):
             continue

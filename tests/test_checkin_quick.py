@@ -674,3 +674,19 @@ async def test_a_turn_the_database_refuses_is_logged_without_the_rows_it_held(
     assert lane, caplog.text  # the turn gave way, and said so
     assert not [line for line in lane if "党员0" in line or "u0" in line], lane
     dispatcher.close()
+
+
+def test_the_readings_kept_stay_small_however_long_the_texts(runtime, chat):
+    """The kept readings are of a burst's few short words: long texts (a platform passes a
+    pasted notice of thousands of characters) are read each time, not held by the
+    hundred."""
+    from bot.dispatcher import READINGS_KEPT
+
+    seed(runtime.engine, _branch_of(2))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    dispatcher = runtime.dispatcher
+    for n in range(READINGS_KEPT // 2):
+        dispatcher.quick_plan(_message(runtime, "u01", f"{n} " + "通知" * 2000))
+    held = sum(len(text) for text, _ in dispatcher._readings)
+    assert held <= READINGS_KEPT * 100, held
+    assert "签到成功" in chat.say("u00", "签到", chat="g1").text

@@ -78,6 +78,17 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("夜学改到周四了吗", "没有这个指令"),  # asked, not done
     ("今天党日活动改在三楼会议室", "没有这个指令"),  # the room, not the time
     ("夜学改到八点半", m("改期", text="夜学 八点半")),
+    # What comes before the verb is which one and the activity, nothing else; what comes
+    # after, a whole day or hour: news passed on and questions are no 改期 (a member was
+    # told 改期 is not theirs, a secretary that the activity or the time was missing).
+    ("听说夜学改到周四", "没有这个指令"),
+    ("下周夜学是不是改到周四", "没有这个指令"),
+    ("夜学签到时间改到19:00", "没有这个指令"),
+    ("今晚夜学改到8点了", "没有这个指令"),
+    ("夜学改到周四了", "没有这个指令"),
+    ("夜学改到周四晚上8点", m("改期", text="夜学 周四晚上8点")),
+    ("下下周三晚上的主题党日改到周四", m("改期", text="下下周三晚上的主题党日 周四")),
+    ("从12月2日的夜学改到12月3日 19:30 开庭", m("改期", text="从12月2日的夜学 12月3日 19:30 开庭")),
     # --- 签到 ---------------------------------------------------------------------------
     ("签到", m("签到")),
     ("签到!", m("签到")),

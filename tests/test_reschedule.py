@@ -100,6 +100,8 @@ def test_moved_back_the_old_study_is_held_again_with_the_leave(runtime, chat, cl
     reply = chat.say("sec", "改期 夜学 12月3日 改到 12月2日 19:30", chat="g1")
     assert reply.text.startswith("已改回：政治夜学（12月3日 周四 19:30） → 政治夜学（12月2日 周三 19:30）"), \
         reply.text
+    assert "要撤回这次改回，请发送「改期 夜学 12月2日 改到 12月3日 19:30」" in reply.text, reply.text
+    assert "原时间" not in reply.text, reply.text
     assert studies(runtime)[-2:] == [("12-02 19:30", "open"), ("12-03 19:30", "cancelled")]
     # 李明's leave was for this week's study, which did not move: it stands there.
     assert "政治夜学（11月25日 19:30）" in chat.say("li", "我的请假").text
@@ -274,3 +276,94 @@ def test_the_occasion_said_with_from_is_the_one_moved(runtime, chat, clock):
     reply = chat.say("sec", "改期 夜学 从12月2日 改到 12月3日 19:30", chat="g1")
     assert reply.text.startswith("已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), \
         reply.text
+
+
+def test_a_party_group_s_meeting_is_the_one_of_the_group_named(runtime, chat, clock):
+    """第一党小组 meets on Thursdays, 第二党小组 on Tuesdays: 改期 党小组会 第一党小组 moves
+    Thursday's, not the branch's next 党小组会 (Tuesday's, the other group's); said with no
+    group, it asks which, and nothing changes."""
+    from tests.factories import make_group, seed
+
+    branch(runtime, clock)
+
+    def groups(session):
+        cg = session.exec(select(Branch)).one()
+        make_group(session, cg, "第一党小组")
+        make_group(session, cg, "第二党小组")
+    seed(runtime.engine, groups)
+    for typed in ("设置 党小组会 第一党小组 每周四 15:00", "设置 党小组会 第二党小组 每周二 15:00"):
+        assert not chat.say("sec", typed, chat="g1").is_error, typed
+    clock.set(local(2026, 11, 23, 10, 0))
+
+    def meetings():
+        with Session(runtime.engine) as session:
+            return [(a.starts_at.astimezone(local(2026, 1, 1).tzinfo).strftime("%m-%d %H:%M"),
+                     a.status) for a in session.exec(select(Activity).where(
+                         Activity.type == "党小组会").order_by(Activity.starts_at))]
+
+    before = meetings()
+    reply = chat.say("sec", "改期 党小组会 改到 周五", chat="g1")
+    assert reply.is_error and "哪个党小组" in reply.text and "第二党小组" in reply.text, reply.text
+    assert meetings() == before and moves(runtime) == []
+    reply = chat.say("sec", "改期 党小组会 第一党小组 改到 周五", chat="g1")
+    assert reply.text.startswith("已改期：党小组会（11月26日 周四 15:00） → "
+                                 "党小组会（11月27日 周五 15:00）"), reply.text
+    assert ("11-26 15:00", "cancelled") in meetings() and ("11-27 15:00", "open") in meetings()
+    assert ("11-24 15:00", "cancelled") not in meetings()
+    [(_, detail)] = moves(runtime)
+    assert detail["reason"] == "未说明原因"
+    undo = "改期 党小组会 第一党小组 11月27日 改到 11月26日 15:00"
+    assert f"「{undo}」" in reply.text, reply.text
+    assert chat.say("sec", undo, chat="g1").text.startswith("已改回"), undo
+    assert ("11-26 15:00", "open") in meetings() and ("11-27 15:00", "cancelled") in meetings()
+
+
+def test_a_group_told_of_a_move_hears_when_it_is_moved_back(runtime, chat, clock):
+    """The group reminded of the 19:30 study and told 改为 20:00 hears, when the secretary
+    takes it back (no notice of the 20:00 one sent yet), that it is at 19:30 after all; and
+    so when it is moved on again (20:30, then 20:15)."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 25, 17, 30))
+    run_ticks(runtime, clock, local(2026, 11, 25, 18, 30))  # 【活动提醒】 for 19:30
+    clock.set(local(2026, 11, 25, 18, 35))
+    assert not chat.say("sec", "这次夜学推迟到20:00", chat="g1").is_error
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（19:30）改为 20:00。"]
+    reply = chat.say("sec", "这次夜学提前到19:30", chat="g1")
+    assert reply.text.startswith("已改回"), reply.text
+    assert "已在收到过活动通知的 1 个群里说明改时间。" in reply.text, reply.text
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（20:00）改为 19:30。"]
+    assert not chat.say("sec", "这次夜学推迟到20:30", chat="g1").is_error
+    assert not chat.say("sec", "这次夜学提前到20:15", chat="g1").is_error
+    assert to(drain(runtime, clock), "g1", "activity.cancel") == [
+        "【活动时间调整】政治夜学（19:30）改为 20:30。", "【活动时间调整】政治夜学（20:30）改为 20:15。"]
+
+
+def test_leave_for_a_day_stays_with_the_day(runtime, chat, clock):
+    """李明 is away on 11月25日 (请假 11月25日, a day, not the study): the study moved to
+    Thursday expects him there, and moved back it does not take his later leave for the 26th
+    with it. Leave asked for the study itself (张强's 请假 出差) goes with it each time."""
+    from storage.models import Attendance, Member
+
+    def leave_at(day: int) -> dict[str, str]:
+        with Session(runtime.engine) as session:
+            return {m.name: a.leave_reason for a, m, act in session.exec(
+                select(Attendance, Member, Activity)
+                .join(Member, Member.id == Attendance.member_id)
+                .join(Activity, Activity.id == Attendance.activity_id)
+                .where(Attendance.status == "leave", Activity.status != "cancelled"))
+                if act.starts_at == local(2026, 11, day, 19, 30)}
+
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("li", "请假 11月25日 出差").is_error
+    assert not chat.say("zhang", "请假 值班").is_error
+    reply = chat.say("sec", "本周夜学改到周四", chat="g1")
+    assert "1 人的请假随之改到新时间。" in reply.text, reply.text
+    assert leave_at(26) == {"张强": "值班"}
+    assert not chat.say("li", "请假 11月26日 开庭").is_error
+    assert leave_at(26) == {"张强": "值班", "李明": "开庭"}
+    reply = chat.say("sec", "改期 夜学 11月26日 改到 11月25日 19:30", chat="g1")
+    assert reply.text.startswith("已改回") and "1 人的请假随之改到新时间。" in reply.text, reply.text
+    assert leave_at(25) == {"张强": "值班", "李明": "出差"}  # his day's own, as before

@@ -81,8 +81,9 @@ def tell(off: CalledOff, activity: Activity, reason: str,
     session, settings = off.session, off.settings
     # A move is told once per move: 改期 back and away again moves the same activity twice,
     # and a key of the activity alone kept the second from everyone.
-    move = f">{retimed.to.id}@{int(off.now.timestamp())}" if retimed is not None else ""
-    told = _tell_groups(off, activity, "activity.cancel", (
+    move = (f"{corrections.MOVED_HERE}{retimed.to.id}@{int(off.now.timestamp())}"
+            if retimed is not None else "")
+    told = _tell_groups(off, activity, corrections.MOVED_KIND, (
         f"【活动时间调整】{label(session, activity, settings, off.now)}"
         f"改为 {new_time(activity, retimed.to, off)}。" if retimed is not None else
         f"【活动取消】{label(session, activity, settings, off.now)}已取消。原因：{reason}"), move)
