@@ -788,15 +788,18 @@ class CommandRegistry:
                     # 夜学请假值班, 主题党日请假：外出办案: the reason glued on after it too.
                     before, found, after = head.partition(word_)
                     after = after.lstrip(":：")
-                    if (found and before.removesuffix("的") in command.said_first
+                    # 夜学我请假: who, said between the activity and the command.
+                    before = _without_self(before).removesuffix("的")
+                    if (found and before in command.said_first
                             and after and not is_particle(after)):
-                        return command, f"{before.removesuffix('的')} {after} {tail}".strip()
+                        return command, f"{before} {after} {tail}".strip()
                     continue
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
                     if not command.verb_last:
-                        if said_first.removesuffix("的") in command.said_first:
-                            return command, f"{said_first.removesuffix('的')} {tail}".strip()
+                        said_first = _without_self(said_first).removesuffix("的")
+                        if said_first in command.said_first:
+                            return command, f"{said_first} {tail}".strip()
                         continue
                     when = next((w for w in _WHEN if said_first.endswith(w)), None)
                     if when in _SOON_WHEN and not command.soon_is_now:
@@ -1041,6 +1044,14 @@ _NOT_YET = re.compile(r"还?没有?")
 _SOON_SAID = re.compile(r"马上|立马|快|要|将|即将|就")
 # The words of 签到 that say one has come, which "soon" makes not yet.
 _ARRIVING = frozenset({"到", "到了", "来", "来了", "我来了"})
+
+
+def _without_self(said: str) -> str:
+    """What is said before a command less the speaker said last (夜学我要 → 夜学)."""
+    for self_ in ("我要", "我想", "我也", "我"):
+        if said.endswith(self_) and len(said) > len(self_):
+            return said[:-len(self_)]
+    return said
 
 
 def _unfilled(head: str) -> list[str]:

@@ -1457,6 +1457,16 @@ ROWS += [
                              day=D(2026, 3, 4))),
 ]
 
+# --- the fifth round of words people type -----------------------------------------------
+ROWS += [
+    # Who, said between the activity and 请假 (was 没有这个指令; 我请假 加班 was read).
+    ("夜学我请假 加班", m("请假", reason="夜学 加班")),
+    ("今晚夜学我请假 加班", m("请假", reason="今晚 夜学 加班")),
+    ("夜学我要请假 值班", m("请假", reason="夜学 值班")),
+    ("主题党日我请假 出差", m("请假", reason="主题党日 出差")),
+    ("夜学我请假加班", m("请假", reason="夜学 加班")),
+]
+
 # Every simple command, written the ways phones and habits write it.
 SIMPLE = ["签到", "结束", "确认缺席", "活动", "积分", "积分明细", "日程", "调研记录", "恢复提醒",
           "我的信息", "参与排行", "不参与排行"]
