@@ -298,6 +298,10 @@ class Command:
     # branch reminders to resume, is their own nudges (恢复提醒我), the opposite of the
     # 关闭提醒 that turned them off, not a refusal.
     others_mean: str | None = None
+    # Whole sentences said another way, each a pattern and the words it means: 看了学习强国
+    # 30分钟 is 学习 学习强国 30分钟. Tried only when the first word names no command, so a
+    # check-in never runs them.
+    reworded: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:
@@ -496,6 +500,7 @@ class CommandRegistry:
     settings: dict[str, Setting] = field(default_factory=dict)
     _by_word: dict[str, Command] = field(default_factory=dict)
     _shorts: list[Command] = field(default_factory=list)  # those with a Command.short
+    _reworded: list[Command] = field(default_factory=list)  # those with Command.reworded
 
     def add_setting(self, setting: Setting) -> None:
         if setting.name in self.settings:
@@ -511,6 +516,8 @@ class CommandRegistry:
         self.commands.append(command)
         if command.short:
             self._shorts.append(command)
+        if command.reworded:
+            self._reworded.append(command)
 
     def get(self, name: str) -> Command | None:
         """The command a word names; Latin aliases in any case (Help, HELP)."""
@@ -631,6 +638,10 @@ class CommandRegistry:
         command = self.get(head)
         if command is not None:
             return command, tail
+        for command in self._reworded:
+            for pattern, meaning in command.reworded:
+                if (said := pattern.fullmatch(text)) is not None:
+                    return command, " ".join(said.expand(meaning).split())
         short = self._short(head, tail)
         if short is not None:
             return short

@@ -27,6 +27,12 @@ SAME_STUDY_WITHIN = timedelta(minutes=10)
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
 _APP_NAMED = {"强国": "学习强国"}
+# The app said as people say it (看了学习强国30分钟, 学习强国学了半小时, 在学习强国上学习了
+# 30分钟): study on it, when a length follows. 学习强国怎么用 is no study, and stays unread.
+_ON_THE_APP = re.compile(
+    r"(?P<day>今天|今日|昨天|前天)?我?(?:今天|今日)?(?:在|用|上)?(?:看了?|刷了?|学了?|学习了?|用了?)?"
+    r"学习强国(?:上|app|APP)?(?:学了?|学习了?|看了?|刷了?)?\s*"
+    r"(?P<rest>[0-9零〇一二两三四五六七八九十半].*)")
 # What is asked in place of a material (学习 理论 45 算吗, 可以吗, 算学习吗, 能加分么): whether
 # it counts, not what was read. Short, and ending as a question does.
 _ASKED_AS_MATERIAL = re.compile(r"\S{0,8}(?:吗|么|嘛)[啊呀哈]*")
@@ -158,6 +164,7 @@ COMMAND = Command(
     # 昨天学习 理论 45: the day first, glued on, as people say it; the handler refuses it.
     said_first=frozenset({"昨天", "昨晚", "前天"}),
     takes_day=True,
+    reworded=((_ON_THE_APP, r"学习强国 \g<rest> \g<day>"),),
 )
 
 

@@ -1465,6 +1465,17 @@ ROWS += [
     ("夜学我要请假 值班", m("请假", reason="夜学 值班")),
     ("主题党日我请假 出差", m("请假", reason="主题党日 出差")),
     ("夜学我请假加班", m("请假", reason="夜学 加班")),
+    # Study on the app, said as people say it (were 没有这个指令, or the kind 「强国学了」).
+    ("看了学习强国30分钟", m("学习", kind="学习强国", minutes=30, material=None, day=None)),
+    ("学习强国学了30分钟", m("学习", kind="学习强国", minutes=30, material=None, day=None)),
+    ("今天学习强国30分钟", m("学习", kind="学习强国", minutes=30, day=TODAY)),
+    ("在学习强国上学习了半小时", m("学习", kind="学习强国", minutes=30, day=None)),
+    ("刷学习强国40分钟。", m("学习", kind="学习强国", minutes=40, day=None)),
+    ("学习强国1小时 党史", m("学习", kind="学习强国", minutes=60, material="党史")),
+    # The day it was said of goes to the handler, which refuses a day gone by.
+    ("昨天看了学习强国30分钟", m("学习", kind="学习强国", minutes=30, day=D(2026, 12, 2))),
+    # Without a length it is no study.
+    ("学习强国怎么用", m("帮助", command="学习")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
