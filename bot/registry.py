@@ -353,6 +353,11 @@ class Command:
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
                 joined = _THANKS_AFTER.sub("", joined).strip(" ,，、;；:：")
                 if not joined and not arg.optional:
+                    said = [values[a.key] for a in args[:position] if a.kind == "word"
+                            and isinstance(values.get(a.key), str)]
+                    if self.done_for and said and len(said) == position:
+                        # 补签 张伟: how to write it for 张伟, not only someone else's example.
+                        return {}, f"{arg.missing}，请写：{self.name} {' '.join(said)} {arg.label}"
                     return {}, arg.missing
                 if arg.max is not None and len(joined) > arg.max:
                     return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(joined)} 字"

@@ -2599,8 +2599,19 @@ REVOKE = Command(
     example="驳回请假 刘洋 时间冲突",
     capability="attendance",
 )
+# 把张伟改成出席, 张伟补签: a make-up for 张伟 said another way; read as 补签 张伟 (with the
+# reason when one follows 把…改成出席), whose reply says how to write it for 张伟.
+_NAME = r"@?(?P<who>(?!我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以)[\u4e00-\u9fff·]{2,5}?)"
+_MADE_PRESENT = (
+    (re.compile(rf"(?:请|麻烦)?(?:把|将|帮){_NAME}\s*(?:的(?:考勤|记录|状态))?(?:改成|改为|改到|更正为|标成|"
+                r"标为|记为|记成|算|算作|算成)(?:出席|已到|到了|到会|已签到|签到|参加|参会|正常出席|"
+                r"出勤|已参加)(?:[\s,，、;；:：]+(?P<reason>.+))?"), r"\g<who> \g<reason>"),
+    # Bare only: 张三补签 手机没电 may be 张三 speaking of himself, and stays a suggestion.
+    (re.compile(rf"{_NAME}(?:需要|要)?补签(?:一下)?"), r"\g<who>"),
+)
 MAKEUP = Command(
     name="补签",
+    reworded=_MADE_PRESENT,
     acts=True,
     summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，"
             "如 补签 陈静 昨天 手机没电、补签 陈静 上周四的夜学 手机没电）",

@@ -1476,6 +1476,15 @@ ROWS += [
     ("昨天看了学习强国30分钟", m("学习", kind="学习强国", minutes=30, day=D(2026, 12, 2))),
     # Without a length it is no study.
     ("学习强国怎么用", m("帮助", command="学习")),
+    # A make-up said another way (were 没有这个指令 or 你是想发送「补签」吗): how to write it
+    # for that member, nothing done without the reason.
+    ("把张伟改成出席", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("将@张伟 改为已签到。", "请写：补签 张伟 补签原因"),
+    ("把张伟的考勤改成出席", "请写：补签 张伟 补签原因"),
+    ("张伟补签", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("把张伟改成出席 手机没电", m("补签", who="张伟", reason="手机没电")),
+    ("补签 张伟", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("我要补签", "缺少姓名"),
 ]
 
 # Every simple command, written the ways phones and habits write it.
