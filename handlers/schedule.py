@@ -50,7 +50,7 @@ from bot.scheduling.rules import (
 from handlers.attendance import calling_off, closed_branch
 from sqlmodel import select
 
-from bot.scheduling.plan import QuietHours
+from bot.scheduling.plan import QuietHours, ReminderPlan
 from storage import confirmations, org
 from storage import outbox as outbox_store
 from storage.models import (
@@ -514,10 +514,36 @@ PAUSE = Command(
 )
 
 
+def remind_everyone(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """提醒一下大家签到: djbot reminds by itself, once, privately (the 2024 rules: no nagging,
+    nobody named in a group), so what it already does is said instead of reminding again."""
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id) if ctx.branch else None
+    plan = ReminderPlan.from_overrides(row.plan if row is not None else None)
+    if row is not None and row.paused_until is not None \
+            and row.paused_until >= ctx.local_now.date():
+        done = (f"本支部的活动提醒已暂停至 {show_date(row.paused_until)}，暂停期间不提醒；"
+                "发送「恢复提醒」可恢复。")
+    elif plan.nudge_after_minutes > 0:
+        done = (f"不用另外提醒：活动开始后 {plan.nudge_after_minutes} 分钟，我会私聊提醒还没签到的"
+                "党员一次（请假的、说过「不要提醒我」的不提醒），不在群里点名。")
+    else:
+        done = "本支部没有开启签到私聊提醒；活动开始时群里会有通知。"
+    return Reply(f"{done}想看谁还没签到，请私聊我发送「未签到」。")
+
+
+REMIND = Command(
+    name="提醒签到", summary="问怎么提醒大家签到：说明我会自动私聊提醒一次", handler=remind_everyone,
+    aliases=("提醒大家签到", "提醒一下大家签到", "提醒大家", "提醒一下大家", "催一下签到",
+             "催一下大家签到", "催大家签到", "通知大家签到", "通知签到", "提醒他们签到"),
+    roles=MANAGERS, example="提醒签到", capability="schedule",
+)
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(SET)
     registry.add(AGENDA)
     registry.add(PAUSE)
+    registry.add(REMIND)
     # 开启提醒: said as a word of its own, not 开启 (开始) an activity called 提醒.
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
                          aliases=("开启提醒", "打开提醒"),
