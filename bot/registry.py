@@ -290,6 +290,8 @@ class Command:
     # is taken out and given to the handler as args["day"] (None when none is said), so it
     # is never read as a kind or a material; the handler decides which days it takes.
     takes_day: bool = False
+    # With takes_day, the day is one to come (日程 周五: this Friday, not last week's).
+    day_ahead: bool = False
     # Its verb alone, said next to a word said_first names, before or after it: 取消 夜学,
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
@@ -324,7 +326,7 @@ class Command:
         if not self.takes_day:
             return self._parse(text, env)
         try:
-            said, text = take_day(text, env.today or date.today())
+            said, text = take_day(text, env.today or date.today(), ahead=self.day_ahead)
         except NoSuchDay as exc:
             return {}, str(exc)
         args, problem = self._parse(text, env)
@@ -553,7 +555,9 @@ class CommandRegistry:
                     return found
             agenda = self.get(AGENDA_WORD)
             if agenda is not None and _AGENDA_ASKED.search(text):
-                return agenda, ""
+                # 明天有活动吗: the day asked about, for the agenda to answer first.
+                said = DAY_AHEAD.match(text) if agenda.takes_day else None
+                return agenda, said.group() if said is not None else ""
             return command, rest_
         # 确认收到 is an acknowledgement, not 确认 with 收到. Only asked when words follow
         # a command: 签到 alone, the busiest message, pays nothing for it.

@@ -369,12 +369,37 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
               f"{_paused(ctx, s)}" for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
+    if (said := args.get("day")) is not None and said >= ctx.local_now.date():
+        # 明天有活动吗: the answer first, then the agenda as ever.
+        lines.insert(0, _on_the_day(ctx, schedules, said))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind) for o, kind in upcoming]
     row = ctx.session.get(BranchReminderSettings, branch.id)
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
         lines.append(f"提醒已暂停至 {show_date(row.paused_until, today=ctx.local_now.date())}。")
     return Reply("\n".join(lines))
+
+
+_DAYS_FROM_TODAY = {0: "今天", 1: "明天", 2: "后天"}
+
+
+def _on_the_day(ctx: Ctx, schedules: list[Schedule], day: date) -> str:
+    """What the branch's schedules hold on a day asked about (明天有活动吗), or that they
+    hold nothing and which is next."""
+    tz = ctx.settings.tz
+    word = _DAYS_FROM_TODAY.get((day - ctx.local_now.date()).days)
+    said = f"{word}（{show_date(day)} 周{WEEKDAY_NAMES[day.weekday()]}）" if word else \
+        f"{show_date(day)}（周{WEEKDAY_NAMES[day.weekday()]}）"
+    held = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 31)),
+                  key=lambda pair: pair[0].starts_at)
+    then = [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() == day]
+    if then:
+        return f"{said}有：" + "、".join(
+            f"{o.starts_at.astimezone(tz):%H:%M} {kind}" for o, kind in then) + "。"
+    after = [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() > day]
+    if after:
+        return f"{said}没有活动，下一次是" + _line(after[0][0], ctx, after[0][1])[2:] + "。"
+    return f"{said}没有活动。"
 
 
 def _paused(ctx: Ctx, schedule: Schedule) -> str:
@@ -503,9 +528,10 @@ SET = Command(
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
 )
 AGENDA = Command(
-    name="日程", summary="查看本支部（或指定支部）接下来的活动", handler=agenda,
+    name="日程", summary="查看本支部（或指定支部）接下来的活动；问某天（明天有活动吗）先答那天有没有", handler=agenda,
     aliases=("下次活动", "活动安排", "什么时候开会", "下次开会", "下次什么时候"),
     args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
+    takes_day=True, day_ahead=True,  # 明天有活动吗, 日程 周五: that day's answer leads
 )
 PAUSE = Command(
     name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,

@@ -20,3 +20,15 @@ def test_remind_everyone_says_what_djbot_already_does(runtime, chat, clock):
         assert "「未签到」" in reply.text
     assert chat.say("li", "提醒大家签到", chat="g1").is_error  # a member reminds nobody
 
+
+def test_asked_whether_a_day_holds_an_activity_the_answer_leads(runtime, chat, clock):
+    """明天有活动吗 answered with the whole agenda, the question's answer left to find."""
+    night_studies(runtime, "每周三 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday
+    tuesday = chat.say("li", "明天有活动吗", chat="g1").text
+    assert tuesday.startswith("明天（12月8日 周二）没有活动，下一次是12月9日 周三 19:30 政治夜学。")
+    assert "的日程：" in tuesday and "接下来：" in tuesday  # the agenda as before
+    for said in ("后天有什么活动", "周三有活动吗？", "日程 周三"):
+        wednesday = chat.say("li", said, chat="g1").text
+        assert "（12月9日 周三）有：19:30 政治夜学。" in wednesday.splitlines()[0], said
+    assert chat.say("li", "日程", chat="g1").text.startswith("城关支部的日程：")
