@@ -2229,10 +2229,22 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if len(activities) < 2:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
         activities = [activity] if activity is not None else []
+    said = args.get("day")
     if not activities:
-        return Reply("最近没有活动。")
+        return Reply(f"{_day_said(ctx, said)}没有活动。" if said else "最近没有活动。")
     asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
-    return Reply("\n".join(_missing_of(ctx, activity, asked) for activity in activities))
+    lines = [_missing_of(ctx, activity, asked) for activity in activities]
+    tz = ctx.settings.tz
+    if said is not None and all(a.starts_at.astimezone(tz).date() != said for a in activities):
+        # 今天谁请假了 on a day without one: the last activity's list, said to be that.
+        lines.insert(0, f"{_day_said(ctx, said)}没有活动，以下是最近一次活动的情况：")
+    return Reply("\n".join(lines))
+
+
+def _day_said(ctx: Ctx, day: date) -> str:
+    """今天（12月8日）, 昨天（12月7日）, or the date."""
+    word = {0: "今天", -1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days)
+    return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
 def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
@@ -2634,6 +2646,7 @@ MISSING = Command(
     summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
+    takes_day=True,  # 今天谁请假了: said of a day without one, the reply says so
     roles=_STAFF,
     example="未签到 城关派出所党支部",
     capability="attendance",

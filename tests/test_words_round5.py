@@ -4,7 +4,7 @@ leader send, and what they read back."""
 from __future__ import annotations
 
 from tests.conftest import local
-from tests.test_figures import night_studies
+from tests.test_figures import night_studies, run_ticks
 
 
 def test_remind_everyone_says_what_djbot_already_does(runtime, chat, clock):
@@ -32,3 +32,18 @@ def test_asked_whether_a_day_holds_an_activity_the_answer_leads(runtime, chat, c
         wednesday = chat.say("li", said, chat="g1").text
         assert "（12月9日 周三）有：19:30 政治夜学。" in wednesday.splitlines()[0], said
     assert chat.say("li", "日程", chat="g1").text.startswith("城关支部的日程：")
+
+
+def test_who_is_on_leave_today_says_when_today_holds_nothing(runtime, chat, clock):
+    """今天谁请假了 on a day without an activity answered for the last one, a week before,
+    as if it were today's."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 12, 0))
+    assert not chat.say("li", "请假 值班", chat="g1").is_error
+    run_ticks(runtime, clock, local(2026, 12, 10, 9, 0))  # Thursday: nothing today
+    reply = chat.say("sec", "今天谁请假了").text
+    assert reply.startswith("今天（12月10日）没有活动，以下是最近一次活动的情况：\n政治夜学"), reply
+    assert "12月9日" in reply
+    # Asked without a day, or on the day itself, there is no such line.
+    assert "没有活动" not in chat.say("sec", "谁请假了").text
