@@ -2252,7 +2252,12 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
     excused)."""
     absent = store.missing_members(ctx.session, activity=activity)
     if not absent:
-        return f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
+        done = f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
+        # Privately, who is excused still (谁请假了 asked it, and was not told).
+        excused = store.excused_members(ctx.session, activity=activity) \
+            if ctx.message.is_private else []
+        return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
+                       if excused else "")
     if not ctx.message.is_private:
         return (f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
                 f"名单请私聊我发送「{asked}」查看。")

@@ -47,3 +47,19 @@ def test_who_is_on_leave_today_says_when_today_holds_nothing(runtime, chat, cloc
     assert "12月9日" in reply
     # Asked without a day, or on the day itself, there is no such line.
     assert "没有活动" not in chat.say("sec", "谁请假了").text
+
+
+def test_who_is_on_leave_is_named_privately_when_nobody_is_missing(runtime, chat, clock):
+    """谁请假了 (请假名单) privately, everyone else present: 应到的同志都已签到或请假, and the
+    names on leave it asked for were left out."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 9, 12, 0))
+    assert not chat.say("li", "请假 值班", chat="g1").is_error
+    run_ticks(runtime, clock, local(2026, 12, 9, 19, 25))
+    for who in ("sec", "zhang"):
+        assert not chat.say(who, "签到", chat="g1").is_error
+    private = chat.say("sec", "谁请假了").text
+    assert private.endswith("应到的同志都已签到或请假。\n已请假 1 人：李明"), private
+    group = chat.say("sec", "谁请假了", chat="g1").text
+    assert "李明" not in group  # names never go to the group
