@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.domain.text import (
     DateError,
     closest_word,
+    cn_number,
     is_particle,
     match_name,
     only_asks,
@@ -460,6 +461,9 @@ class Command:
                 return folded[token.casefold()], None
             if _SAME_PERIOD.get(token) in arg.choices:  # 这周 is 本周, 上个月 上月
                 return _SAME_PERIOD[token], None
+            named = _period_named(token, env.today or date.today())
+            if named in arg.choices:  # 红黄蓝榜 11月 in December: 上月
+                return named, None
             return None, f"{arg.label}只能是 {'、'.join(arg.choices)}，收到「{shorten(token)}」"
         if arg.kind == "date":
             try:
@@ -473,6 +477,31 @@ class Command:
         if arg.max is not None and len(token) > arg.max:
             return None, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
         return token, None
+
+
+_MONTH_NAMED = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")
+
+
+def _period_named(token: str, today: date) -> str | None:
+    """A month named by its number (11月, 十一月, 2026年11月份) as 本月 or 上月, and a day
+    (11月30日) as the week it is in, 本周 or 上周; None for any other."""
+    if (said := _MONTH_NAMED.fullmatch(token)) is not None:
+        month = cn_number(said[2])
+        year = int(said[1]) if said[1] else today.year
+        if month is None or not 1 <= month <= 12:
+            return None
+        if not said[1] and month > today.month:
+            year -= 1  # 12月 said in January: last year's
+        back = (today.year * 12 + today.month) - (year * 12 + month)
+        return {0: "本月", 1: "上月"}.get(back)
+    if not re.search(r"[日号]$|^\d{1,2}[./]\d{1,2}$", token):
+        return None
+    try:
+        day_ = parse_date(token, today, past=True)
+    except DateError:
+        return None
+    back = (today - timedelta(days=today.weekday()) - (day_ - timedelta(days=day_.weekday()))).days
+    return {0: "本周", 7: "上周"}.get(back)
 
 
 def match_branch(token: str, names: Sequence[str]) -> tuple[str | None, str | None]:
@@ -785,6 +814,9 @@ class CommandRegistry:
             # was dropped, and the study recorded today with its points).
             return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
+        if period is not None and period.group()[:1] not in "上本这今" and (
+                first is None or first.kind != "choice"):
+            return None  # 12月请假 出差: a month is a period only to a command that reads one
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.
         reads_it = first is not None and (first.kind == "rest" or (
@@ -1187,7 +1219,10 @@ _SPELLED = {"qiandao": "签到", "signin": "签到", "checkin": "签到", "daka"
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")
 # A period said before a command: 上周周报, 本月红黄蓝榜.
-_PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
+_PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年"
+                           # 11月的红黄蓝榜: a month by its number, not a day of it (11月5日)
+                           r"|(?:\d{4}年)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})月份?"
+                           r"(?![\d一二三四五六七八九十]|底|初|中))")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
                      "情况", "安排", "统计", "什么时候", "是什么时候", "呢",

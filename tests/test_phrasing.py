@@ -1485,6 +1485,18 @@ ROWS += [
     ("把张伟改成出席 手机没电", m("补签", who="张伟", reason="手机没电")),
     ("补签 张伟", "缺少补签原因，请写：补签 张伟 补签原因"),
     ("我要补签", "缺少姓名"),
+    # A month or a day named by its number, for a period (were refused or 没有这个指令).
+    ("红黄蓝榜 11月", m("红黄蓝榜", period="上月")),
+    ("11月的红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("十一月红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("红黄蓝榜 12月份", m("红黄蓝榜", period="本月")),
+    ("排行榜 2026年11月", m("排行榜", period="上月", branch=None)),
+    ("11月积分", m("积分", period="上月")),
+    ("周报 11月23日", m("周报", week="上周")),
+    ("周报 12月1日", m("周报", week="本周")),
+    ("红黄蓝榜 10月", "时间只能是 本月、本周、上月、上周，收到「10月」"),
+    ("12月请假 出差", "没有这个指令"),  # a month is no day of leave
+    ("12月31日请假 出差", m("请假", reason="12月31日 出差")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
