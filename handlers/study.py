@@ -168,5 +168,34 @@ COMMAND = Command(
 )
 
 
+def my_study(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """我今天学习了多少分钟: the minutes logged today and this week, and how to log more."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    today = ctx.local_now.date()
+    monday = today - timedelta(days=today.weekday())
+    week = int(ctx.session.exec(
+        select(func.coalesce(func.sum(StudyLog.minutes), 0))
+        .where(StudyLog.member_id == member.id, StudyLog.study_day >= monday,
+               StudyLog.study_day <= today,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]
+    ).one())
+    return Reply(f"今天已记录学习 {minutes_on(ctx.session, member_id=member.id, day=today)} 分钟，"
+                 f"本周 {week} 分钟。记录学习请写：{COMMAND.example}")
+
+
+# 我今天学习了多少分钟, 学了多久: asked, never a study of the kind 「了多少分钟」.
+_ASKED_HOW_LONG = re.compile(r"我?(?:今天|今日|本周|这周)?(?:一共|总共)?(?:学习|学)了?(?:多少|多久|多长时间|几分钟|"
+                             r"几个小时)(?:分钟|时间)?(?:了)?"
+                             r"|(?:我的)?学习(?:记录|情况)(?:在哪(?:里|儿)?看|怎么看|怎么查|在哪查|怎么样)")
+MINE = Command(
+    name="我的学习", aliases=("学习记录", "学习情况"),
+    summary="查看今天和本周记录的学习时长", handler=my_study,
+    example="我的学习", capability="study",
+    reworded=((_ASKED_HOW_LONG, ""),),
+)
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(COMMAND)
+    registry.add(MINE)

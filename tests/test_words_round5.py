@@ -63,3 +63,17 @@ def test_who_is_on_leave_is_named_privately_when_nobody_is_missing(runtime, chat
     assert private.endswith("应到的同志都已签到或请假。\n已请假 1 人：李明"), private
     group = chat.say("sec", "谁请假了", chat="g1").text
     assert "李明" not in group  # names never go to the group
+
+
+def test_asked_how_long_one_studied_is_told_not_recorded(runtime, chat, clock):
+    """我今天学习了多少分钟 was read as a study with no length (缺少学习时长), 我学了多久 was no
+    command: they ask, and are told today's and this week's minutes."""
+    night_studies(runtime, "每周三 19:30")
+    clock.set(local(2026, 12, 8, 9, 0))  # Tuesday
+    assert not chat.say("li", "学习 理论 40").is_error
+    clock.set(local(2026, 12, 9, 9, 0))
+    assert not chat.say("li", "看了学习强国30分钟").is_error
+    for said in ("我今天学习了多少分钟？", "我学了多久", "学习记录"):
+        reply = chat.say("li", said)
+        assert not reply.is_error, reply.text
+        assert reply.text.startswith("今天已记录学习 30 分钟，本周 70 分钟。"), reply.text
