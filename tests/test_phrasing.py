@@ -1021,7 +1021,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本月红黄蓝', m('红黄蓝榜', period='本月')),
     ('红黄蓝榜发一下', m('红黄蓝榜', period=None)),
     ('上周红黄蓝榜', m('红黄蓝榜', period='上周')),
-    ('我们支部是什么档', '没有这个指令'),
+    ('我们支部是什么档', m('红黄蓝榜', period=None)),  # the branch's tier (was 没有这个指令)
     ('城关排第几', '你是想发送「排第几」吗'),
     # 补签, 更正, 开始, 结束, 未签到, 批准请假, 取消活动: a secretary's words
     ('补签 张三，手机没电了', m('补签', who='张三', reason='手机没电了')),
@@ -1502,6 +1502,10 @@ ROWS += [
     ("今天学了多少", m("我的学习")),
     ("我学了多久？", m("我的学习")),
     ("学习情况怎么样", m("我的学习")),
+    # The branch's place among branches (was 积分, the member's own, or 没有这个指令).
+    ("我们支部排第几", m("红黄蓝榜", period=None)),
+    ("城关支部排第几？", m("红黄蓝榜", period=None)),
+    ("我们支部是红榜还是蓝榜", m("红黄蓝榜", period=None)),
 ]
 
 # Every simple command, written the ways phones and habits write it.
