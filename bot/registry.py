@@ -836,6 +836,9 @@ class CommandRegistry:
             if not command.verb_last and not command.said_first:
                 continue
             for word_ in (command.name, *command.aliases):
+                if command.said_first and len(word_) == 2 and not command.verb_last:
+                    # 夜学请个假 出差 as spoken, 个 inside the word (as 请个假 alone is read).
+                    head = head.replace(f"{word_[:1]}个{word_[1:]}", word_, 1)
                 if command.said_first and not head.endswith(word_):
                     # 夜学请假值班, 主题党日请假：外出办案: the reason glued on after it too.
                     before, found, after = head.partition(word_)

@@ -1506,6 +1506,11 @@ ROWS += [
     ("我们支部排第几", m("红黄蓝榜", period=None)),
     ("城关支部排第几？", m("红黄蓝榜", period=None)),
     ("我们支部是红榜还是蓝榜", m("红黄蓝榜", period=None)),
+    # 请个假 after the activity, as spoken (was 没有这个指令; 请个假 alone was read).
+    ("夜学请个假 出差", m("请假", reason="夜学 出差")),
+    ("明天夜学请个假 出差", m("请假", reason="明天 夜学 出差")),
+    ("今晚的夜学我请个假，加班。", m("请假", reason="今晚 夜学 加班")),
+    ("主题党日请个假，出差", m("请假", reason="主题党日 出差")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
