@@ -1511,6 +1511,10 @@ ROWS += [
     ("明天夜学请个假 出差", m("请假", reason="明天 夜学 出差")),
     ("今晚的夜学我请个假，加班。", m("请假", reason="今晚 夜学 加班")),
     ("主题党日请个假，出差", m("请假", reason="主题党日 出差")),
+    # A leader asking after the year's visits (were 没有找到支部「情况」, 没有这个指令).
+    ("调研情况。", m("调研记录")),
+    ("哪些支部还没调研", m("调研记录")),
+    ("还没调研的支部有哪些", m("调研记录")),
 ]
 
 # Every simple command, written the ways phones and habits write it.
