@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.domain.text import (
     DateError,
     closest_word,
+    cn_number,
     is_particle,
     match_name,
     only_asks,
@@ -290,6 +291,8 @@ class Command:
     # is taken out and given to the handler as args["day"] (None when none is said), so it
     # is never read as a kind or a material; the handler decides which days it takes.
     takes_day: bool = False
+    # With takes_day, the day is one to come (日程 周五: this Friday, not last week's).
+    day_ahead: bool = False
     # Its verb alone, said next to a word said_first names, before or after it: 取消 夜学,
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
@@ -302,6 +305,10 @@ class Command:
     # 下周三的夜学改到周四, 这次夜学推迟到20:00 are 改期 下周三 夜学 周四 …. Only when the part
     # before names a word said_first holds: 请假改到明天 is no reschedule.
     infix: tuple[str, ...] = ()
+    # Whole sentences said another way, each a pattern and the words it means: 看了学习强国
+    # 30分钟 is 学习 学习强国 30分钟. Tried only when the first word names no command, so a
+    # check-in never runs them.
+    reworded: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     @cached_property
     def ignored_endings(self) -> tuple[str, ...]:
@@ -324,7 +331,7 @@ class Command:
         if not self.takes_day:
             return self._parse(text, env)
         try:
-            said, text = take_day(text, env.today or date.today())
+            said, text = take_day(text, env.today or date.today(), ahead=self.day_ahead)
         except NoSuchDay as exc:
             return {}, str(exc)
         args, problem = self._parse(text, env)
@@ -353,6 +360,11 @@ class Command:
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
                 joined = _THANKS_AFTER.sub("", joined).strip(" ,，、;；:：")
                 if not joined and not arg.optional:
+                    said = [values[a.key] for a in args[:position] if a.kind == "word"
+                            and isinstance(values.get(a.key), str)]
+                    if self.done_for and said and len(said) == position:
+                        # 补签 张伟: how to write it for 张伟, not only someone else's example.
+                        return {}, f"{arg.missing}，请写：{self.name} {' '.join(said)} {arg.label}"
                     return {}, arg.missing
                 if arg.max is not None and len(joined) > arg.max:
                     return {}, f"{arg.label}最多 {arg.max} 字，这次有 {len(joined)} 字"
@@ -453,6 +465,9 @@ class Command:
                 return folded[token.casefold()], None
             if _SAME_PERIOD.get(token) in arg.choices:  # 这周 is 本周, 上个月 上月
                 return _SAME_PERIOD[token], None
+            named = _period_named(token, env.today or date.today())
+            if named in arg.choices:  # 红黄蓝榜 11月 in December: 上月
+                return named, None
             return None, f"{arg.label}只能是 {'、'.join(arg.choices)}，收到「{shorten(token)}」"
         if arg.kind == "date":
             try:
@@ -466,6 +481,31 @@ class Command:
         if arg.max is not None and len(token) > arg.max:
             return None, f"{arg.label}最多 {arg.max} 字，这次有 {len(token)} 字"
         return token, None
+
+
+_MONTH_NAMED = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")
+
+
+def _period_named(token: str, today: date) -> str | None:
+    """A month named by its number (11月, 十一月, 2026年11月份) as 本月 or 上月, and a day
+    (11月30日) as the week it is in, 本周 or 上周; None for any other."""
+    if (said := _MONTH_NAMED.fullmatch(token)) is not None:
+        month = cn_number(said[2])
+        year = int(said[1]) if said[1] else today.year
+        if month is None or not 1 <= month <= 12:
+            return None
+        if not said[1] and month > today.month:
+            year -= 1  # 12月 said in January: last year's
+        back = (today.year * 12 + today.month) - (year * 12 + month)
+        return {0: "本月", 1: "上月"}.get(back)
+    if not re.search(r"[日号]$|^\d{1,2}[./]\d{1,2}$", token):
+        return None
+    try:
+        day_ = parse_date(token, today, past=True)
+    except DateError:
+        return None
+    back = (today - timedelta(days=today.weekday()) - (day_ - timedelta(days=day_.weekday()))).days
+    return {0: "本周", 7: "上周"}.get(back)
 
 
 def match_branch(token: str, names: Sequence[str]) -> tuple[str | None, str | None]:
@@ -500,6 +540,7 @@ class CommandRegistry:
     settings: dict[str, Setting] = field(default_factory=dict)
     _by_word: dict[str, Command] = field(default_factory=dict)
     _shorts: list[Command] = field(default_factory=list)  # those with a Command.short
+    _reworded: list[Command] = field(default_factory=list)  # those with Command.reworded
 
     def add_setting(self, setting: Setting) -> None:
         if setting.name in self.settings:
@@ -515,6 +556,8 @@ class CommandRegistry:
         self.commands.append(command)
         if command.short:
             self._shorts.append(command)
+        if command.reworded:
+            self._reworded.append(command)
 
     def get(self, name: str) -> Command | None:
         """The command a word names; Latin aliases in any case (Help, HELP)."""
@@ -545,7 +588,9 @@ class CommandRegistry:
                     return found
             agenda = self.get(AGENDA_WORD)
             if agenda is not None and _AGENDA_ASKED.search(text):
-                return agenda, ""
+                # 明天有活动吗: the day asked about, for the agenda to answer first.
+                said = DAY_AHEAD.match(text) if agenda.takes_day else None
+                return agenda, said.group() if said is not None else ""
             return command, rest_
         # 确认收到 is an acknowledgement, not 确认 with 收到. Only asked when words follow
         # a command: 签到 alone, the busiest message, pays nothing for it.
@@ -635,6 +680,10 @@ class CommandRegistry:
         command = self.get(head)
         if command is not None:
             return command, tail
+        for command in self._reworded:
+            for pattern, meaning in command.reworded:
+                if (said := pattern.fullmatch(text)) is not None:
+                    return command, " ".join(said.expand(meaning).split())
         between = self._infix(text)
         if between is not None:
             return between
@@ -772,6 +821,9 @@ class CommandRegistry:
             # was dropped, and the study recorded today with its points).
             return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
+        if period is not None and period.group()[:1] not in "上本这今" and (
+                first is None or first.kind != "choice"):
+            return None  # 12月请假 出差: a month is a period only to a command that reads one
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.
         reads_it = first is not None and (first.kind == "rest" or (
@@ -791,19 +843,25 @@ class CommandRegistry:
             if not command.verb_last and not command.said_first:
                 continue
             for word_ in (command.name, *command.aliases):
+                if command.said_first and len(word_) == 2 and not command.verb_last:
+                    # 夜学请个假 出差 as spoken, 个 inside the word (as 请个假 alone is read).
+                    head = head.replace(f"{word_[:1]}个{word_[1:]}", word_, 1)
                 if command.said_first and not head.endswith(word_):
                     # 夜学请假值班, 主题党日请假：外出办案: the reason glued on after it too.
                     before, found, after = head.partition(word_)
                     after = after.lstrip(":：")
-                    if (found and before.removesuffix("的") in command.said_first
+                    # 夜学我请假: who, said between the activity and the command.
+                    before = _without_self(before).removesuffix("的")
+                    if (found and before in command.said_first
                             and after and not is_particle(after)):
-                        return command, f"{before.removesuffix('的')} {after} {tail}".strip()
+                        return command, f"{before} {after} {tail}".strip()
                     continue
                 if head.endswith(word_) and len(head) > len(word_):
                     said_first = head[:-len(word_)]
                     if not command.verb_last:
-                        if said_first.removesuffix("的") in command.said_first:
-                            return command, f"{said_first.removesuffix('的')} {tail}".strip()
+                        said_first = _without_self(said_first).removesuffix("的")
+                        if said_first in command.said_first:
+                            return command, f"{said_first} {tail}".strip()
                         continue
                     when = next((w for w in _WHEN if said_first.endswith(w)), None)
                     if when in _SOON_WHEN and not command.soon_is_now:
@@ -1062,6 +1120,14 @@ _SOON_SAID = re.compile(r"马上|立马|快|要|将|即将|就")
 _ARRIVING = frozenset({"到", "到了", "来", "来了", "我来了"})
 
 
+def _without_self(said: str) -> str:
+    """What is said before a command less the speaker said last (夜学我要 → 夜学)."""
+    for self_ in ("我要", "我想", "我也", "我"):
+        if said.endswith(self_) and len(said) > len(self_):
+            return said[:-len(self_)]
+    return said
+
+
 def _unfilled(head: str) -> list[str]:
     """The first word and what is left of it as each filler before a command is taken off,
     however many (帮我看看积分 → 我看看积分 … → 积分; 我看到了 stops at 看到了, which is no 到),
@@ -1196,7 +1262,10 @@ _SPELLED = {"qiandao": "签到", "signin": "签到", "checkin": "签到", "daka"
 # 请假要审批吗 and 请假能批吗 ask how it goes, not where one's own stands.
 _STATUS_ASKED = re.compile(r"(?:批|批准|通过|准)了(?:吗|么|没有?)$")
 # A period said before a command: 上周周报, 本月红黄蓝榜.
-_PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年)")
+_PERIOD_AHEAD = re.compile(r"(?:上周|本周|这周|上月|本月|这个月|上个月|今年|本年"
+                           # 11月的红黄蓝榜: a month by its number, not a day of it (11月5日)
+                           r"|(?:\d{4}年)?(?:\d{1,2}|[一二三四五六七八九十]{1,3})月份?"
+                           r"(?![\d一二三四五六七八九十]|底|初|中))")
 # A question after a command that needs nothing: 积分多少 is 积分, 日程安排 is 日程.
 _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", "查询", "查看", "查一下",
                      "情况", "安排", "统计", "什么时候", "是什么时候", "呢",

@@ -790,6 +790,16 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         named_part = (_PART_SAID[part[1]] if part
                       else _PART_SAID[said.lstrip()[1]] if said.lstrip().startswith(("明晚", "明早"))
                       else _PART_SAID.get(tonight[1] or tonight[2]) if tonight else None)
+        if span.first == span.last and (tonight is not None or _NEAR_DAY.match(said)):
+            # 今晚请假 加班 on a Tuesday whose study is Wednesday's: tonight was said, and
+            # the leave went to Wednesday (明天请假 to a day that excused nothing). Said so,
+            # with the next one and how to ask for it.
+            at = _PART_HOURS[named_part] if named_part else (0, 24)
+            bare = reason[part.end():].strip() if part else reason
+            word = (near[1] if (near := _NEAR_DAY.match(said)) is not None
+                    else f"今天{named_part}")
+            if bare and (empty := _nothing_then(ctx, span.first, at, kind, bare, word)):
+                return empty
         if kind is None and span.first == span.last and named_part is not None:
             # 请假 明天晚上 值班: that evening's activity, not the 支委会 that morning too.
             hours = _PART_HOURS[named_part]
@@ -812,6 +822,11 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
             reason, next_said = reason[nextone.end():], True
         # 请假 主题党日 出差: the theme day, not whichever activity comes first.
         kind, reason = _named_kind(reason)
+        if ((near := _NEAR_DAY.match(said)) is not None and not (next_said or just_now)
+                and reason not in _NOW_WORDS):  # 今天请假 alone: asked the reason first
+            # 今天请假 加班 with nothing today: not the next one, as 今晚 is not.
+            if (empty := _nothing_then(ctx, today, (0, 24), kind, reason, near[1])) is not None:
+                return empty
     if kind is not None and day is None:
         try:  # 请假 夜学 12月16日 值班: that day's, not the next one with the day as reason
             said = find_leading_day(reason, today)
@@ -832,16 +847,11 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     if not reason or reason in _NOW_WORDS:
         return Reply.error(usage_text(LEAVE, "请写明请假原因"))
 
-    after_today = False
-
     def held(finder: Callable[..., list[Activity]], *, at: tuple[int, int] | None
              ) -> Callable[..., list[Activity]]:
         """The finder's activities, those of the day named only, and starting in the hours
-        `at` where given; none of today's where the hours said had none."""
+        `at` where given."""
         tz = ctx.settings.tz
-        if after_today:
-            return lambda session, **scope: [
-                a for a in finder(session, **scope) if a.starts_at.astimezone(tz).date() > today]
         if day is None:
             return finder
         return lambda session, **scope: [
@@ -851,15 +861,12 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
 
     said_hours = hours or (_PART_HOURS.get(named_part) if named_part else None)
     if tonight is not None and said_hours is not None:
-        # 今晚夜学请假 with no night study tonight: the next one, as 请假 夜学 asks, but never
-        # another of today's (the morning's meeting under way).
+        # 请假 今晚 at 21:40: tonight's is over, never Thursday's instead (nor another of
+        # today's, the morning's meeting under way).
         found = any(_find_for_member(ctx, held(finder, at=said_hours), kind=kind)[0] is not None
                     for finder in (store.current_activities, store.next_activities))
-        planned = _planned_kinds(ctx, today, said_hours)
         if not found and (over := _held_today(ctx, kind, said_hours)) is not None:
-            return _too_late(ctx, over)  # 请假 今晚 at 21:40: not Thursday's instead
-        if not found and not (planned if kind is None else kind in planned):
-            day, hours, after_today = None, None, True
+            return _too_late(ctx, over)
     if just_now and _find_for_member(ctx, store.current_activities, kind=kind)[0] is None:
         # 请假 刚才的夜学 值班: the one held, not the next one.
         over = _held_today(ctx, kind, (0, 24))
@@ -1222,6 +1229,72 @@ def _planned_kinds(ctx: Ctx, day: date, hours: tuple[int, int]) -> list[Activity
         if occurrence.starts_at is not None and occurrence.starts_at > ctx.now
         and hours[0] <= occurrence.starts_at.astimezone(tz).hour < hours[1])
     return [ActivityType(kind) for _, kind in found]
+
+
+# A near day said first (今天, 今晚, 明天晚上, 明早): one the member believes holds something.
+_NEAR_DAY = re.compile(r"^\s*(?:从\s*)?((?:今天|今日|明天|明日)(?:上午|早上|中午|下午|晚上)?"
+                       r"|[今明][晚早]上?)")
+
+
+def _nothing_then(ctx: Ctx, day: date, hours: tuple[int, int], kind: ActivityType | None,
+                  reason: str, word: str) -> Reply | None:
+    """The refusal of leave for a near day (今晚, 明天) that holds nothing for the member
+    (of `kind` where given), planned or in a schedule, naming the next one and how to ask
+    for it. None when the day holds one, even at other hours than those said, or one not
+    theirs: the replies that name it are the leave's own."""
+    assert ctx.member is not None
+    tz = ctx.settings.tz
+
+    def then(session, *, branch_id, now):  # noqa: ANN001, ANN202
+        return [a for finder in (store.current_activities, store.next_activities)
+                for a in finder(session, branch_id=branch_id, now=now)
+                if a.starts_at.astimezone(tz).date() == day]
+
+    if any(found is not None for found in _find_for_member(ctx, then, kind=kind)):
+        return None
+    planned = _planned_kinds(ctx, day, (0, 24))
+    if (planned if kind is None else kind in planned):
+        return None
+    if day == ctx.local_now.date() and _begun_today(ctx, kind, (0, 24)):
+        return None
+    what = kind.value if kind is not None else "活动"
+    said = f"{word}（{show_date(day)}）" if word[:1] in "今明" else show_date(day)
+    text = f"{said}没有需要你参加的{what}，没有记请假。"
+    after = datetime.combine(day, time(hours[1] % 24), tzinfo=tz) + (
+        timedelta(days=1) if hours[1] >= 24 else timedelta())
+    found = _next_after(ctx, after, kind)
+    if found is None:
+        return Reply.error(text + "发送「日程」可查看本支部接下来的活动。")
+    starts, named, planned_one = found
+    local = starts.astimezone(tz)
+    which = f" {kind.value}" if kind is not None else ""
+    ask = f"「请假 {show_date(local.date())}{which} {reason}」"
+    if planned_one:
+        ask += f"或「请假 下次{which} {reason}」"
+    return Reply.error(f"{text}下一次是{named}（{show_date(local.date())} {local:%H:%M}）；"
+                       f"要请那次的假，请发送{ask}。")
+
+
+def _next_after(ctx: Ctx, after: datetime, kind: ActivityType | None
+                ) -> tuple[datetime, str, bool] | None:
+    """The member's next activity starting from `after`, of `kind` where given: when,
+    its type, and whether it is planned already (else a schedule holds it)."""
+    assert ctx.member is not None
+    planned, _, _ = _find_for_member(
+        ctx, lambda session, *, branch_id, now: store.next_activities(
+            session, branch_id=branch_id, now=after), kind=kind)
+    held = sorted(
+        (occurrence.starts_at, schedule.activity_type)
+        for schedule in schedules.schedules_of(ctx.session, member=ctx.member)
+        if kind is None or schedule.activity_type == kind
+        for occurrence in next_held(schedule, now=after, tz=ctx.settings.tz, count=1,
+                                    until=schedules.last_day(ctx.session, schedule),
+                                    called_off=schedules.called_off(
+                                        ctx.session, schedule=schedule, after=after))
+        if occurrence.starts_at is not None)
+    if planned is not None and (not held or planned.starts_at <= held[0][0]):
+        return planned.starts_at, planned.type, True
+    return (held[0][0], held[0][1], False) if held else None
 
 
 def _leave_for_planned(ctx: Ctx, kind: ActivityType, reason: str) -> Reply:
@@ -2191,10 +2264,22 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if len(activities) < 2:
         activity = store.record_activity(ctx.session, branch_id=scope, now=ctx.now)
         activities = [activity] if activity is not None else []
+    said = args.get("day")
     if not activities:
-        return Reply("最近没有活动。")
+        return Reply(f"{_day_said(ctx, said)}没有活动。" if said else "最近没有活动。")
     asked = f"未签到 {args['branch']}" if args.get("branch") else "未签到"
-    return Reply("\n".join(_missing_of(ctx, activity, asked) for activity in activities))
+    lines = [_missing_of(ctx, activity, asked) for activity in activities]
+    tz = ctx.settings.tz
+    if said is not None and all(a.starts_at.astimezone(tz).date() != said for a in activities):
+        # 今天谁请假了 on a day without one: the last activity's list, said to be that.
+        lines.insert(0, f"{_day_said(ctx, said)}没有活动，以下是最近一次活动的情况：")
+    return Reply("\n".join(lines))
+
+
+def _day_said(ctx: Ctx, day: date) -> str:
+    """今天（12月8日）, 昨天（12月7日）, or the date."""
+    word = {0: "今天", -1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days)
+    return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
 def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
@@ -2202,7 +2287,12 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
     excused)."""
     absent = store.missing_members(ctx.session, activity=activity)
     if not absent:
-        return f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
+        done = f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
+        # Privately, who is excused still (谁请假了 asked it, and was not told).
+        excused = store.excused_members(ctx.session, activity=activity) \
+            if ctx.message.is_private else []
+        return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
+                       if excused else "")
     if not ctx.message.is_private:
         return (f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
                 f"名单请私聊我发送「{asked}」查看。")
@@ -2561,8 +2651,19 @@ REVOKE = Command(
     example="驳回请假 刘洋 时间冲突",
     capability="attendance",
 )
+# 把张伟改成出席, 张伟补签: a make-up for 张伟 said another way; read as 补签 张伟 (with the
+# reason when one follows 把…改成出席), whose reply says how to write it for 张伟.
+_NAME = r"@?(?P<who>(?!我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以)[\u4e00-\u9fff·]{2,5}?)"
+_MADE_PRESENT = (
+    (re.compile(rf"(?:请|麻烦)?(?:把|将|帮){_NAME}\s*(?:的(?:考勤|记录|状态))?(?:改成|改为|改到|更正为|标成|"
+                r"标为|记为|记成|算|算作|算成)(?:出席|已到|到了|到会|已签到|签到|参加|参会|正常出席|"
+                r"出勤|已参加)(?:[\s,，、;；:：]+(?P<reason>.+))?"), r"\g<who> \g<reason>"),
+    # Bare only: 张三补签 手机没电 may be 张三 speaking of himself, and stays a suggestion.
+    (re.compile(rf"{_NAME}(?:需要|要)?补签(?:一下)?"), r"\g<who>"),
+)
 MAKEUP = Command(
     name="补签",
+    reworded=_MADE_PRESENT,
     acts=True,
     summary="为参加了但忘记签到的党员补签（补以前的一次：原因前写日期或活动，"
             "如 补签 陈静 昨天 手机没电、补签 陈静 上周四的夜学 手机没电）",
@@ -2585,6 +2686,7 @@ MISSING = Command(
     summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
+    takes_day=True,  # 今天谁请假了: said of a day without one, the reply says so
     roles=_STAFF,
     example="未签到 城关派出所党支部",
     capability="attendance",

@@ -514,6 +514,14 @@ def _rules_version(ctx: Ctx, said: str) -> Reply:
                             f"现行版本 {ctx.rules.digest[:8]}）：", *described]))
 
 
+# 我们支部排第几, 城关支部是红榜还是蓝榜: the branch's place, which the tiers show (积分
+# answered with the member's own place in the branch).
+_BRANCH_PLACE_ASKED = re.compile(
+    r"(?:我们|咱们?|本|我的)?[\u4e00-\u9fff]{0,8}?支部(?:现在|这个月|本月)?"
+    r"(?:排第几|排名第几|排几|排多少|第几名|排名多少|是红榜还是蓝榜|是什么榜|在哪个榜|是哪个榜|"
+    r"哪一档|第几档|是红榜吗|是蓝榜吗|是黄榜吗|上红榜了吗|是什么档)(?:啊|呀|呢)?")
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(Command(
         name="积分", summary="查看我本周、本月、本年的积分和本月排名（上月、上周可另查；在群里发送则私聊回复）",
@@ -575,4 +583,5 @@ def register(registry: CommandRegistry) -> None:
         aliases=("红黄蓝", "红黄蓝榜单", "支部排名", "支部排行", "支部排行榜", "各支部排名",
                  "红黄蓝排名", "红黄蓝排行"),
         example="红黄蓝榜 本月", capability="points",
+        reworded=((_BRANCH_PLACE_ASKED, ""),),
     ))

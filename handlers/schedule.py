@@ -52,7 +52,7 @@ from bot.scheduling.rules import (
 from handlers.attendance import calling_off, closed_branch
 from sqlmodel import select
 
-from bot.scheduling.plan import QuietHours
+from bot.scheduling.plan import QuietHours, ReminderPlan
 from storage import confirmations, org
 from storage import outbox as outbox_store
 from storage.models import (
@@ -381,12 +381,37 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
               f"{_paused(ctx, s)}" for s in schedules]
     upcoming = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 3)),
                       key=lambda pair: pair[0].starts_at)[:5]
+    if (said := args.get("day")) is not None and said >= ctx.local_now.date():
+        # 明天有活动吗: the answer first, then the agenda as ever.
+        lines.insert(0, _on_the_day(ctx, schedules, said))
     lines.append("接下来：")
     lines += [_line(o, ctx, kind) for o, kind in upcoming]
     row = ctx.session.get(BranchReminderSettings, branch.id)
     if row is not None and row.paused_until is not None and row.paused_until >= ctx.local_now.date():
         lines.append(f"提醒已暂停至 {show_date(row.paused_until, today=ctx.local_now.date())}。")
     return Reply("\n".join(lines))
+
+
+_DAYS_FROM_TODAY = {0: "今天", 1: "明天", 2: "后天"}
+
+
+def _on_the_day(ctx: Ctx, schedules: list[Schedule], day: date) -> str:
+    """What the branch's schedules hold on a day asked about (明天有活动吗), or that they
+    hold nothing and which is next."""
+    tz = ctx.settings.tz
+    word = _DAYS_FROM_TODAY.get((day - ctx.local_now.date()).days)
+    said = f"{word}（{show_date(day)} 周{WEEKDAY_NAMES[day.weekday()]}）" if word else \
+        f"{show_date(day)}（周{WEEKDAY_NAMES[day.weekday()]}）"
+    held = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 31)),
+                  key=lambda pair: pair[0].starts_at)
+    then = [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() == day]
+    if then:
+        return f"{said}有：" + "、".join(
+            f"{o.starts_at.astimezone(tz):%H:%M} {kind}" for o, kind in then) + "。"
+    after = [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() > day]
+    if after:
+        return f"{said}没有活动，下一次是" + _line(after[0][0], ctx, after[0][1])[2:] + "。"
+    return f"{said}没有活动。"
 
 
 def _paused(ctx: Ctx, schedule: Schedule) -> str:
@@ -515,9 +540,10 @@ SET = Command(
     example="设置 主题党日 每月15日 14:30 2小时", capability="schedule",
 )
 AGENDA = Command(
-    name="日程", summary="查看本支部（或指定支部）接下来的活动", handler=agenda,
+    name="日程", summary="查看本支部（或指定支部）接下来的活动；问某天（明天有活动吗）先答那天有没有", handler=agenda,
     aliases=("下次活动", "活动安排", "什么时候开会", "下次开会", "下次什么时候"),
     args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
+    takes_day=True, day_ahead=True,  # 明天有活动吗, 日程 周五: that day's answer leads
 )
 PAUSE = Command(
     name="暂停提醒", summary="暂停本支部的活动提醒到某天", handler=pause,
@@ -526,10 +552,36 @@ PAUSE = Command(
 )
 
 
+def remind_everyone(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """提醒一下大家签到: djbot reminds by itself, once, privately (the 2024 rules: no nagging,
+    nobody named in a group), so what it already does is said instead of reminding again."""
+    row = ctx.session.get(BranchReminderSettings, ctx.branch.id) if ctx.branch else None
+    plan = ReminderPlan.from_overrides(row.plan if row is not None else None)
+    if row is not None and row.paused_until is not None \
+            and row.paused_until >= ctx.local_now.date():
+        done = (f"本支部的活动提醒已暂停至 {show_date(row.paused_until)}，暂停期间不提醒；"
+                "发送「恢复提醒」可恢复。")
+    elif plan.nudge_after_minutes > 0:
+        done = (f"不用另外提醒：活动开始后 {plan.nudge_after_minutes} 分钟，我会私聊提醒还没签到的"
+                "党员一次（请假的、说过「不要提醒我」的不提醒），不在群里点名。")
+    else:
+        done = "本支部没有开启签到私聊提醒；活动开始时群里会有通知。"
+    return Reply(f"{done}想看谁还没签到，请私聊我发送「未签到」。")
+
+
+REMIND = Command(
+    name="提醒签到", summary="问怎么提醒大家签到：说明我会自动私聊提醒一次", handler=remind_everyone,
+    aliases=("提醒大家签到", "提醒一下大家签到", "提醒大家", "提醒一下大家", "催一下签到",
+             "催一下大家签到", "催大家签到", "通知大家签到", "通知签到", "提醒他们签到"),
+    roles=MANAGERS, example="提醒签到", capability="schedule",
+)
+
+
 def register(registry: CommandRegistry) -> None:
     registry.add(SET)
     registry.add(AGENDA)
     registry.add(PAUSE)
+    registry.add(REMIND)
     # 开启提醒: said as a word of its own, not 开启 (开始) an activity called 提醒.
     registry.add(Command(name="恢复提醒", summary="恢复本支部的活动提醒", handler=resume,
                          aliases=("开启提醒", "打开提醒"),

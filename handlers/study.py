@@ -27,6 +27,12 @@ SAME_STUDY_WITHIN = timedelta(minutes=10)
 
 # 学习强国 30分钟 names the study app, not 学习 of a kind called 强国.
 _APP_NAMED = {"强国": "学习强国"}
+# The app said as people say it (看了学习强国30分钟, 学习强国学了半小时, 在学习强国上学习了
+# 30分钟): study on it, when a length follows. 学习强国怎么用 is no study, and stays unread.
+_ON_THE_APP = re.compile(
+    r"(?P<day>今天|今日|昨天|前天)?我?(?:今天|今日)?(?:在|用|上)?(?:看了?|刷了?|学了?|学习了?|用了?)?"
+    r"学习强国(?:上|app|APP)?(?:学了?|学习了?|看了?|刷了?)?\s*"
+    r"(?P<rest>[0-9零〇一二两三四五六七八九十半].*)")
 # What is asked in place of a material (学习 理论 45 算吗, 可以吗, 算学习吗, 能加分么): whether
 # it counts, not what was read. Short, and ending as a question does.
 _ASKED_AS_MATERIAL = re.compile(r"\S{0,8}(?:吗|么|嘛)[啊呀哈]*")
@@ -158,8 +164,38 @@ COMMAND = Command(
     # 昨天学习 理论 45: the day first, glued on, as people say it; the handler refuses it.
     said_first=frozenset({"昨天", "昨晚", "前天"}),
     takes_day=True,
+    reworded=((_ON_THE_APP, r"学习强国 \g<rest> \g<day>"),),
+)
+
+
+def my_study(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """我今天学习了多少分钟: the minutes logged today and this week, and how to log more."""
+    member = ctx.member
+    assert member is not None and member.id is not None
+    today = ctx.local_now.date()
+    monday = today - timedelta(days=today.weekday())
+    week = int(ctx.session.exec(
+        select(func.coalesce(func.sum(StudyLog.minutes), 0))
+        .where(StudyLog.member_id == member.id, StudyLog.study_day >= monday,
+               StudyLog.study_day <= today,
+               StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]
+    ).one())
+    return Reply(f"今天已记录学习 {minutes_on(ctx.session, member_id=member.id, day=today)} 分钟，"
+                 f"本周 {week} 分钟。记录学习请写：{COMMAND.example}")
+
+
+# 我今天学习了多少分钟, 学了多久: asked, never a study of the kind 「了多少分钟」.
+_ASKED_HOW_LONG = re.compile(r"我?(?:今天|今日|本周|这周)?(?:一共|总共)?(?:学习|学)了?(?:多少|多久|多长时间|几分钟|"
+                             r"几个小时)(?:分钟|时间)?(?:了)?"
+                             r"|(?:我的)?学习(?:记录|情况)(?:在哪(?:里|儿)?看|怎么看|怎么查|在哪查|怎么样)")
+MINE = Command(
+    name="我的学习", aliases=("学习记录", "学习情况"),
+    summary="查看今天和本周记录的学习时长", handler=my_study,
+    example="我的学习", capability="study",
+    reworded=((_ASKED_HOW_LONG, ""),),
 )
 
 
 def register(registry: CommandRegistry) -> None:
     registry.add(COMMAND)
+    registry.add(MINE)

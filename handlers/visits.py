@@ -185,6 +185,10 @@ COMMAND_VISITS_REPORT = Command(
     name="调研记录",
     summary="今年各支部调研情况：哪些支部还没达到调研目标",
     handler=visits_report,
+    aliases=("调研情况", "调研统计", "调研完成情况", "调研进度"),
+    # 哪些支部还没调研: asked of the year's visits (was 没有这个指令).
+    reworded=((re.compile(r"(?:哪些|哪个|哪几个)支部(?:还|今年)?(?:没|没有|未)(?:去)?调研(?:过)?(?:的)?"
+                          r"|(?:还|今年)?(?:没|没有|未)(?:去)?调研(?:过)?的支部(?:有哪些)?"), ""),),
     roles=LEADERS,
     example="调研记录",
     capability="visits",

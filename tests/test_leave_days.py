@@ -956,3 +956,44 @@ def test_a_reason_that_begins_with_just_now_is_a_reason(runtime, chat, clock, sa
     run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))
     reply = chat.say("li", said)
     assert reply.text.startswith("已请假：政治夜学（12月8日 19:30）"), reply.text
+
+
+@pytest.mark.parametrize(("said", "word"), [
+    ("今晚请假 加班", "今晚"), ("请假 今晚 加班", "今晚"), ("今天请假 加班", "今天"),
+    ("今晚夜学请假 加班", "今晚"), ("晚上请假 加班", "今天晚上")])
+def test_leave_for_tonight_with_nothing_tonight_names_the_next_one(
+        runtime, chat, clock, said, word):
+    """今晚请假 加班 at 05:18 on a Tuesday, the study on Wednesday: it took leave for
+    Wednesday's study, a night the member never named. Now it says tonight holds none,
+    which is next and how to ask for it, and records nothing."""
+    night_studies(runtime, "每周三 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 5, 18))  # Wednesday's study is planned
+    reply = chat.say("li", said, chat="g1")
+    assert reply.is_error, reply.text
+    assert reply.text.startswith(f"{word}（12月8日）没有需要你参加的"), reply.text
+    assert "下一次是政治夜学（12月9日 19:30）" in reply.text
+    assert "「请假 12月9日" in reply.text and "「请假 下次" in reply.text
+    assert "leave" not in _leave_rows(runtime.engine, "李明")
+    # Asked as told, it is Wednesday's; tonight said when tonight holds one still works.
+    assert chat.say("li", "请假 下次 加班", chat="g1").text.startswith(
+        "已请假：政治夜学（12月9日 19:30）")
+    clock.set(local(2026, 12, 9, 8, 0))
+    chat.say("li", "销假", chat="g1")
+    assert chat.say("li", said.replace("今天", "今晚"), chat="g1").text == (
+        "已请假：政治夜学（12月9日 19:30）。原因：加班")
+
+
+def test_leave_for_tomorrow_with_nothing_tomorrow_names_the_next_one(runtime, chat, clock):
+    """明天请假 值班 when tomorrow holds nothing recorded leave for a day that excuses
+    nothing, and 明晚 was refused without naming the next one."""
+    night_studies(runtime, "每周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday evening; Tuesday holds nothing
+    for said, word in (("明天请假 值班", "明天"), ("明晚请假 值班", "明晚")):
+        reply = chat.say("li", said, chat="g1")
+        assert reply.is_error, reply.text
+        assert reply.text.startswith(f"{word}（12月8日）没有需要你参加的活动，没有记请假。")
+        assert "下一次是政治夜学（12月10日 19:30）" in reply.text
+        assert "「请假 12月10日 值班」" in reply.text
+    assert chat.say("li", "我的请假").text.count("12月8日") == 0
+    assert chat.say("li", "请假 12月10日 值班", chat="g1").text.startswith("已请假：12月10日")

@@ -1043,7 +1043,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本月红黄蓝', m('红黄蓝榜', period='本月')),
     ('红黄蓝榜发一下', m('红黄蓝榜', period=None)),
     ('上周红黄蓝榜', m('红黄蓝榜', period='上周')),
-    ('我们支部是什么档', '没有这个指令'),
+    ('我们支部是什么档', m('红黄蓝榜', period=None)),  # the branch's tier (was 没有这个指令)
     ('城关排第几', '你是想发送「排第几」吗'),
     # 补签, 更正, 开始, 结束, 未签到, 批准请假, 取消活动: a secretary's words
     ('补签 张三，手机没电了', m('补签', who='张三', reason='手机没电了')),
@@ -1343,7 +1343,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('学习可以记吗', '缺少学习时长'),
     ('学习有上限吗', '缺少学习时长'),
     ('学习 怎么记', m('帮助', command='学习')),
-    ('学习记录在哪看', '缺少学习时长'),
+    ('学习记录在哪看', m('我的学习')),  # was 缺少学习时长: asked, it is shown
     ('学习多少分钟算分', '缺少学习时长'),
     ('补签需要什么', '没有这个指令'),
     ('补签可以吗', '没有这个指令'),
@@ -1478,6 +1478,66 @@ ROWS += [
                               day=D(2026, 12, 1))),
     ("学习 党史 1小时 3/4", m("学习", kind="党史", minutes=60, material=None,
                              day=D(2026, 3, 4))),
+]
+
+# --- the fifth round of words people type -----------------------------------------------
+ROWS += [
+    # Who, said between the activity and 请假 (was 没有这个指令; 我请假 加班 was read).
+    ("夜学我请假 加班", m("请假", reason="夜学 加班")),
+    ("今晚夜学我请假 加班", m("请假", reason="今晚 夜学 加班")),
+    ("夜学我要请假 值班", m("请假", reason="夜学 值班")),
+    ("主题党日我请假 出差", m("请假", reason="主题党日 出差")),
+    ("夜学我请假加班", m("请假", reason="夜学 加班")),
+    # Study on the app, said as people say it (were 没有这个指令, or the kind 「强国学了」).
+    ("看了学习强国30分钟", m("学习", kind="学习强国", minutes=30, material=None, day=None)),
+    ("学习强国学了30分钟", m("学习", kind="学习强国", minutes=30, material=None, day=None)),
+    ("今天学习强国30分钟", m("学习", kind="学习强国", minutes=30, day=TODAY)),
+    ("在学习强国上学习了半小时", m("学习", kind="学习强国", minutes=30, day=None)),
+    ("刷学习强国40分钟。", m("学习", kind="学习强国", minutes=40, day=None)),
+    ("学习强国1小时 党史", m("学习", kind="学习强国", minutes=60, material="党史")),
+    # The day it was said of goes to the handler, which refuses a day gone by.
+    ("昨天看了学习强国30分钟", m("学习", kind="学习强国", minutes=30, day=D(2026, 12, 2))),
+    # Without a length it is no study.
+    ("学习强国怎么用", m("帮助", command="学习")),
+    # A make-up said another way (were 没有这个指令 or 你是想发送「补签」吗): how to write it
+    # for that member, nothing done without the reason.
+    ("把张伟改成出席", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("将@张伟 改为已签到。", "请写：补签 张伟 补签原因"),
+    ("把张伟的考勤改成出席", "请写：补签 张伟 补签原因"),
+    ("张伟补签", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("把张伟改成出席 手机没电", m("补签", who="张伟", reason="手机没电")),
+    ("补签 张伟", "缺少补签原因，请写：补签 张伟 补签原因"),
+    ("我要补签", "缺少姓名"),
+    # A month or a day named by its number, for a period (were refused or 没有这个指令).
+    ("红黄蓝榜 11月", m("红黄蓝榜", period="上月")),
+    ("11月的红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("十一月红黄蓝榜", m("红黄蓝榜", period="上月")),
+    ("红黄蓝榜 12月份", m("红黄蓝榜", period="本月")),
+    ("排行榜 2026年11月", m("排行榜", period="上月", branch=None)),
+    ("11月积分", m("积分", period="上月")),
+    ("周报 11月23日", m("周报", week="上周")),
+    ("周报 12月1日", m("周报", week="本周")),
+    ("红黄蓝榜 10月", "时间只能是 本月、本周、上月、上周，收到「10月」"),
+    ("12月请假 出差", "没有这个指令"),  # a month is no day of leave
+    ("12月31日请假 出差", m("请假", reason="12月31日 出差")),
+    # How long one studied, asked (was 缺少学习时长, or 没有这个指令).
+    ("我今天学习了多少分钟", m("我的学习")),
+    ("今天学了多少", m("我的学习")),
+    ("我学了多久？", m("我的学习")),
+    ("学习情况怎么样", m("我的学习")),
+    # The branch's place among branches (was 积分, the member's own, or 没有这个指令).
+    ("我们支部排第几", m("红黄蓝榜", period=None)),
+    ("城关支部排第几？", m("红黄蓝榜", period=None)),
+    ("我们支部是红榜还是蓝榜", m("红黄蓝榜", period=None)),
+    # 请个假 after the activity, as spoken (was 没有这个指令; 请个假 alone was read).
+    ("夜学请个假 出差", m("请假", reason="夜学 出差")),
+    ("明天夜学请个假 出差", m("请假", reason="明天 夜学 出差")),
+    ("今晚的夜学我请个假，加班。", m("请假", reason="今晚 夜学 加班")),
+    ("主题党日请个假，出差", m("请假", reason="主题党日 出差")),
+    # A leader asking after the year's visits (were 没有找到支部「情况」, 没有这个指令).
+    ("调研情况。", m("调研记录")),
+    ("哪些支部还没调研", m("调研记录")),
+    ("还没调研的支部有哪些", m("调研记录")),
 ]
 
 # Every simple command, written the ways phones and habits write it.

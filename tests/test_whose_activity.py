@@ -79,9 +79,14 @@ def test_leave_that_names_the_activity_excuses_that_one(runtime, chat, clock):
         assert reply.text == "已请假：主题党日（12月10日 14:30）。原因：出差", said
         assert _records(runtime) == [("李明", "主题党日", "12-10", AttendanceStatus.LEAVE)]
         chat.say("li", "销假", chat="g1")
+    # Tonight (the 7th) holds none: said so, with the next one, and nothing recorded.
     assert chat.say("li", "今晚夜学请假 值班", chat="g1").text == (
+        "今晚（12月7日）没有需要你参加的政治夜学，没有记请假。下一次是政治夜学（12月8日 19:30）；"
+        "要请那次的假，请发送「请假 12月8日 政治夜学 值班」或「请假 下次 政治夜学 值班」。")
+    assert _records(runtime) == []
+    assert chat.say("li", "明晚夜学请假 值班", chat="g1").text == (
         "已请假：政治夜学（12月8日 19:30）。原因：值班")
-    for said in ("请假 今晚夜学 值班", "请假 夜学 今天 值班"):  # the when is no reason
+    for said in ("请假 明晚夜学 值班", "请假 夜学 明天 值班"):  # the when is no reason
         chat.say("li", "销假", chat="g1")
         assert chat.say("li", said, chat="g1").text == (
             "已请假：政治夜学（12月8日 19:30）。原因：值班"), said

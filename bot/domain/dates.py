@@ -369,19 +369,35 @@ def find_record_day(text: str, today: date) -> DateRange | None:
 _SAID_IN_WORDS = re.compile(r"[天日号號晚周期拜]|^\d{1,2}/\d{1,2}$")
 
 
-def take_day(text: str, today: date) -> tuple[date | None, str]:
+def take_day(text: str, today: date, *, ahead: bool = False) -> tuple[date | None, str]:
     """The first word of its own in the text that is a day (as find_record_day reads it)
     and the text without it; (None, text) when there is none. DateError for a day that
-    does not exist (2月30日)."""
-    from bot.domain.text import split_words
+    does not exist (2月30日). `ahead`: a bare weekday is the coming one, as a question
+    about what is on (周五有活动吗) means, not the one gone by a record means."""
+    from bot.domain.text import DateError, parse_date, split_words
 
     for said, at in split_words(text):
         if not _SAID_IN_WORDS.search(said):
+            continue
+        if ahead:
+            day_part = DAY_AHEAD.fullmatch(said)
+            try:
+                word = _PART_SAID.sub("", said)
+                word = {"今": "今天", "明": "明天"}.get(word, word)  # 明晚: 明天
+                first = parse_date(word, today) if day_part else None
+            except DateError:
+                first = None
+            if first is not None:
+                return first, f"{text[:at]} {text[at + len(said):]}".strip()
             continue
         found = find_record_day(said, today)
         if found is not None and not found.rest:
             return found.first, f"{text[:at]} {text[at + len(said):]}".strip()
     return None, text
+
+
+# The part of a day after it (明天晚上, 周五下午, 明晚): the day is what is read.
+_PART_SAID = re.compile(r"(?:上午|下午|晚上|早上|中午)$|(?<=[今明])[晚早]上?$")
 
 # 今天, 今晚 or 现在 said first in a leave's reason (请假 今晚 出差, 今晚请假 出差): the
 # activity at hand, which 请假 alone already means, so it is no part of the reason.
