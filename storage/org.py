@@ -74,8 +74,13 @@ def identities_of(session: Session, *, member_id: int) -> list[Identity]:
 def reach(session: Session, members: list[Member], *,
           prefer: str | None) -> list[tuple[Member, Identity]]:
     """Where to write to each member privately: their account on the `prefer` platform
-    when they have one, else their first; members with no account are left out."""
+    when they have one, else their first; members with no account are left out. Without
+    `prefer` (a reminder the scheduler writes, not an answer to a message), the platform of
+    their branch's group (the leaders' group, for one in no branch): a roster gives many
+    both accounts, and a bureau that runs on one platform never hears what djbot queues
+    for the other, whose account happened to be recorded first."""
     found: dict[int, list[Identity]] = {}
+    groups: dict[int | None, str | None] = {}
     if members:
         for identity in session.exec(select(Identity).where(
                 Identity.member_id.in_([m.id for m in members]))  # type: ignore[union-attr]
@@ -84,7 +89,12 @@ def reach(session: Session, members: list[Member], *,
     reached = []
     for member in members:
         identities = found.get(member.id, [])  # type: ignore[arg-type]
-        chosen = next((i for i in identities if i.platform == prefer), None) or next(
+        wanted = prefer
+        if wanted is None and len({i.platform for i in identities}) > 1:
+            if member.branch_id not in groups:
+                groups[member.branch_id] = group_platform(session, branch_id=member.branch_id)
+            wanted = groups[member.branch_id]
+        chosen = next((i for i in identities if i.platform == wanted), None) or next(
             iter(identities), None)
         if chosen is not None:
             reached.append((member, chosen))

@@ -213,3 +213,28 @@ def test_my_information_asked_in_a_group_keeps_the_number_and_accounts_out_of_it
     assert "私聊" in in_group  # says where the rest is
     privately = chat.say("sec1", "我的信息").text
     assert "1001" in privately and "sec1" in privately and "ding-sec1" in privately
+
+
+def test_a_reminder_to_one_with_accounts_on_both_platforms_goes_where_the_branch_talks(engine):
+    """Nothing says where a scheduled message goes (a leave lapsed, an overdue 整改, the
+    weekly summary to leaders with no group): before, the member's first account, WeCom
+    for a roster that lists both, though the bureau runs its groups on DingTalk and never
+    sends WeCom's rows. The branch's group's platform, as answers and notices use."""
+    from storage import org
+
+    def build(s):
+        branch, other = make_branch(s, "一支部"), make_branch(s, "二支部")
+        bind_chat(s, branch, "dd-group", platform="dingtalk")
+        both = make_member(s, branch, "张伟", wecom="zhangwei", dingtalk="ding-zhangwei")
+        only_wecom = make_member(s, branch, "刘洋", wecom="liuyang")
+        elsewhere = make_member(s, other, "周强", wecom="zhouqiang", dingtalk="ding-zhouqiang")
+        return both.id, only_wecom.id, elsewhere.id
+
+    both, only_wecom, elsewhere = seed(engine, build)
+    with Session(engine) as s:
+        members = [s.get(Member, i) for i in (both, only_wecom, elsewhere)]
+        reached = {m.name: (i.platform, i.user_id) for m, i in org.reach(s, members, prefer=None)}
+        assert reached == {"张伟": ("dingtalk", "ding-zhangwei"), "刘洋": ("wecom", "liuyang"),
+                           "周强": ("wecom", "zhouqiang")}  # no group: the first, as before
+        answered = org.reach(s, members[:1], prefer="wecom")  # an answer on WeCom: there
+        assert [(i.platform, i.user_id) for _, i in answered] == [("wecom", "zhangwei")]
