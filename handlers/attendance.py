@@ -731,6 +731,8 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     decided = _decision_said(ctx, args["reason"])
     if decided is not None:
         return decided
+    if (moved := _moved_to(ctx, args["reason"], today)) is not None:
+        return moved
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
@@ -1014,6 +1016,34 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
                 m.name == first for m in org.members_by_name_or_staff_no(ctx.session, text=first)):
             return first
     return None
+
+
+# 请假改到明天, 请假时间改成周四: the member's leave moved to another day. Read as leave,
+# 到明天 made it two days' (today and tomorrow) with the reason 改.
+_MOVED = re.compile(r"^\s*的?(?:时间|日期|日子)?\s*(?:改期|改|换|调整?|挪|推迟|延期|顺延)\s*"
+                    r"(?:到|成|为|至)\s*(?P<to>\S.*)$")
+_NEXT_ONE = re.compile(r"^(?:下次|下一次|下回)")
+
+
+def _moved_to(ctx: Ctx, reason: str, today: date) -> Reply | None:
+    """Leave said to move to a day (or the next one): how to move it, nothing recorded.
+    None when what follows 改到 is no day (请假 调到市局培训 is a reason)."""
+    said = _MOVED.match(reason)
+    if said is None:
+        return None
+    to = said["to"]
+    try:
+        day = find_leading_day(to, today)
+    except DateError:
+        day = None
+    nextone = _NEXT_ONE.match(to)
+    if day is None and nextone is None:
+        return None
+    rest = day.rest if day is not None else to[nextone.end():]
+    when = to[:len(to) - len(rest)].strip()
+    why = rest.strip(" ，,、。:：;；") or "原因"
+    return Reply.error(f"没有记请假，没有改动：请假不能直接改日期。请先发送「销假」撤回原来的请假"
+                       f"（只撤回一次的，写上活动或日期，如「销假 夜学」），再发送「请假 {when} {why}」。")
 
 
 def _after_name(reason: str, name: str) -> str:
