@@ -1595,15 +1595,11 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     # 销假 takes back all of it, not one: said, so nobody loses leave they meant to keep.
     text = "\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假；"
                       "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list
-    if ctx.message.is_private:
-        return Reply(text)
     # Asked in a group, the reasons (an illness, a family matter) and a refusal the 书记
     # told the member alone would be read out to the branch: they go privately.
-    if not write_privately(ctx, [ctx.member], text, kind=outbox.OWN_LEAVE, title="我的请假",
-                           answer=True, branch_id=ctx.member.branch_id,
-                           key=f"leave.own|{ctx.message.platform}:{ctx.message.message_id}"):
-        return Reply("请假情况涉及个人原因，请私聊我发送「我的请假」查看。")
-    return Reply(f"{ctx.member.name}，你的请假情况已私聊发给你。")
+    return Reply(tell_privately(ctx, text, kind=outbox.OWN_LEAVE, title="我的请假", key="leave.own",
+                                told=f"{ctx.member.name}，你的请假情况已私聊发给你。",
+                                unreached="请假情况涉及个人原因，请私聊我发送「我的请假」查看。"))
 
 
 _LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
@@ -1786,6 +1782,21 @@ def write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, ti
                            key=key, now=ctx.now, branch_id=branch_id,
                            not_before=None if answer else ctx.after_quiet_hours())
     return [member for member, _ in reached]
+
+
+def tell_privately(ctx: Ctx, text: str, *, kind: str, title: str, key: str, told: str,
+                   unreached: str) -> str:
+    """A member's own answer (their leave, points, ledger): said in a private chat; asked in
+    a group, sent to them alone, and the group hears `told` (or, with no account to write
+    to, `unreached`)."""
+    if ctx.message.is_private:
+        return text
+    member = ctx.member
+    assert member is not None
+    reached = write_privately(ctx, [member], text, kind=kind, title=title, answer=True,
+                              branch_id=member.branch_id,
+                              key=f"{key}|{ctx.message.platform}:{ctx.message.message_id}")
+    return told if reached else unreached
 
 
 def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
