@@ -2693,8 +2693,13 @@ REVOKE = Command(
     capability="attendance",
 )
 # 把张伟改成出席, 张伟补签: a make-up for 张伟 said another way; read as 补签 张伟 (with the
-# reason when one follows 把…改成出席), whose reply says how to write it for 张伟.
-_NAME = r"@?(?P<who>(?!我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以)[\u4e00-\u9fff·]{2,5}?)"
+# reason when one follows 把…改成出席), whose reply says how to write it for 张伟. A day or
+# an activity said first (昨天补签, 夜学补签, 这次补签) is no name: taken for one, the reply
+# told the 书记 to write 补签 昨天 补签原因.
+_NOT_NAMED = ("我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以"
+              "|[今昨前明后]天|[今昨明]晚|[今昨明]早|[这上下本]周|[这上下本]次|这个|上个|刚|马上|现在|"
+              "周[一二三四五六日天]|星期|礼拜|夜学|活动|党日|主题党日|党课|学习|会议|支委会|党员大会")
+_NAME = rf"@?(?P<who>(?!{_NOT_NAMED})[\u4e00-\u9fff·]{{2,5}}?)"
 _MADE_PRESENT = (
     (re.compile(rf"(?:请|麻烦)?(?:把|将|帮){_NAME}\s*(?:的(?:考勤|记录|状态))?(?:改成|改为|改到|更正为|标成|"
                 r"标为|记为|记成|算|算作|算成)(?:出席|已到|到了|到会|已签到|签到|参加|参会|正常出席|"
