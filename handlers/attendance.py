@@ -731,6 +731,8 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
     decided = _decision_said(ctx, args["reason"])
     if decided is not None:
         return decided
+    if (moved := _moved_to(ctx, args["reason"], today)) is not None:
+        return moved
     if (other := _another_named(ctx, args["reason"])) is not None:
         if (asked := _name_or_day(ctx, other, args["reason"])) is not None:
             return asked
@@ -1014,6 +1016,34 @@ def _another_named(ctx: Ctx, reason: str) -> str | None:
                 m.name == first for m in org.members_by_name_or_staff_no(ctx.session, text=first)):
             return first
     return None
+
+
+# 请假改到明天, 请假时间改成周四: the member's leave moved to another day. Read as leave,
+# 到明天 made it two days' (today and tomorrow) with the reason 改.
+_MOVED = re.compile(r"^\s*的?(?:时间|日期|日子)?\s*(?:改期|改|换|调整?|挪|推迟|延期|顺延)\s*"
+                    r"(?:到|成|为|至)\s*(?P<to>\S.*)$")
+_NEXT_ONE = re.compile(r"^(?:下次|下一次|下回)")
+
+
+def _moved_to(ctx: Ctx, reason: str, today: date) -> Reply | None:
+    """Leave said to move to a day (or the next one): how to move it, nothing recorded.
+    None when what follows 改到 is no day (请假 调到市局培训 is a reason)."""
+    said = _MOVED.match(reason)
+    if said is None:
+        return None
+    to = said["to"]
+    try:
+        day = find_leading_day(to, today)
+    except DateError:
+        day = None
+    nextone = _NEXT_ONE.match(to)
+    if day is None and nextone is None:
+        return None
+    rest = day.rest if day is not None else to[nextone.end():]
+    when = to[:len(to) - len(rest)].strip()
+    why = rest.strip(" ，,、。:：;；") or "原因"
+    return Reply.error(f"没有记请假，没有改动：请假不能直接改日期。请先发送「销假」撤回原来的请假"
+                       f"（只撤回一次的，写上活动或日期，如「销假 夜学」），再发送「请假 {when} {why}」。")
 
 
 def _after_name(reason: str, name: str) -> str:
@@ -1565,15 +1595,11 @@ def own_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     # 销假 takes back all of it, not one: said, so nobody loses leave they meant to keep.
     text = "\n".join(["你的请假：", *lines, "发送「销假」会撤回以上还没开始的全部请假；"
                       "只撤回一次，写上活动或日期，如「销假 夜学」。"]) + branch_list
-    if ctx.message.is_private:
-        return Reply(text)
     # Asked in a group, the reasons (an illness, a family matter) and a refusal the 书记
     # told the member alone would be read out to the branch: they go privately.
-    if not write_privately(ctx, [ctx.member], text, kind=outbox.OWN_LEAVE, title="我的请假",
-                           answer=True, branch_id=ctx.member.branch_id,
-                           key=f"leave.own|{ctx.message.platform}:{ctx.message.message_id}"):
-        return Reply("请假情况涉及个人原因，请私聊我发送「我的请假」查看。")
-    return Reply(f"{ctx.member.name}，你的请假情况已私聊发给你。")
+    return Reply(tell_privately(ctx, text, kind=outbox.OWN_LEAVE, title="我的请假", key="leave.own",
+                                told=f"{ctx.member.name}，你的请假情况已私聊发给你。",
+                                unreached="请假情况涉及个人原因，请私聊我发送「我的请假」查看。"))
 
 
 _LEAVE_SAID_AFTER = re.compile(r"的?(?:请假|假)$")
@@ -1756,6 +1782,21 @@ def write_privately(ctx: Ctx, members: list[Member], text: str, *, kind: str, ti
                            key=key, now=ctx.now, branch_id=branch_id,
                            not_before=None if answer else ctx.after_quiet_hours())
     return [member for member, _ in reached]
+
+
+def tell_privately(ctx: Ctx, text: str, *, kind: str, title: str, key: str, told: str,
+                   unreached: str) -> str:
+    """A member's own answer (their leave, points, ledger): said in a private chat; asked in
+    a group, sent to them alone, and the group hears `told` (or, with no account to write
+    to, `unreached`)."""
+    if ctx.message.is_private:
+        return text
+    member = ctx.member
+    assert member is not None
+    reached = write_privately(ctx, [member], text, kind=kind, title=title, answer=True,
+                              branch_id=member.branch_id,
+                              key=f"{key}|{ctx.message.platform}:{ctx.message.message_id}")
+    return told if reached else unreached
 
 
 def _tell_of_decision(ctx: Ctx, member: Member, state: LeaveState, what: str,
@@ -2652,8 +2693,13 @@ REVOKE = Command(
     capability="attendance",
 )
 # 把张伟改成出席, 张伟补签: a make-up for 张伟 said another way; read as 补签 张伟 (with the
-# reason when one follows 把…改成出席), whose reply says how to write it for 张伟.
-_NAME = r"@?(?P<who>(?!我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以)[\u4e00-\u9fff·]{2,5}?)"
+# reason when one follows 把…改成出席), whose reply says how to write it for 张伟. A day or
+# an activity said first (昨天补签, 夜学补签, 这次补签) is no name: taken for one, the reply
+# told the 书记 to write 补签 昨天 补签原因.
+_NOT_NAMED = ("我|自己|本人|大家|他|她|帮|给|替|要|想|忘|申请|需要|怎么|如何|能|可以"
+              "|[今昨前明后]天|[今昨明]晚|[今昨明]早|[这上下本]周|[这上下本]次|这个|上个|刚|马上|现在|"
+              "周[一二三四五六日天]|星期|礼拜|夜学|活动|党日|主题党日|党课|学习|会议|支委会|党员大会")
+_NAME = rf"@?(?P<who>(?!{_NOT_NAMED})[\u4e00-\u9fff·]{{2,5}}?)"
 _MADE_PRESENT = (
     (re.compile(rf"(?:请|麻烦)?(?:把|将|帮){_NAME}\s*(?:的(?:考勤|记录|状态))?(?:改成|改为|改到|更正为|标成|"
                 r"标为|记为|记成|算|算作|算成)(?:出席|已到|到了|到会|已签到|签到|参加|参会|正常出席|"

@@ -24,6 +24,7 @@ from bot.domain.attendance import ATTENDED, STATUS_LABELS
 from bot.domain.dates import DateError, find_leading_day
 from bot.registry import LEADERS, MANAGERS, Command, rest, usage_text, word
 from handlers.attendance import (
+    _MOVED,
     _NEXT_SAID,
     _WHO,
     _label,
@@ -49,8 +50,9 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     reason = args["reason"].strip()
     next_said = _NEXT_SAID.match(reason)
     kind, reason = _named_kind(reason[next_said.end():] if next_said else reason)
+    moved = _MOVED.match(reason)  # 代请假 张三 改到周四: the day is the one after 改到
     try:
-        day = find_leading_day(reason, ctx.local_now.date())
+        day = find_leading_day(moved["to"] if moved else reason, ctx.local_now.date())
     except DateError:
         day = None
     if day is not None:

@@ -27,7 +27,7 @@ from bot.domain.points import (
 )
 from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
-from handlers.attendance import write_privately
+from handlers.attendance import tell_privately
 from storage import org as org_store
 from storage import outbox
 from storage.committee import month_end
@@ -78,9 +78,9 @@ def _own_points(ctx: Ctx, text: str) -> Reply:
     """积分 asked in a group: a member's points and rank are theirs (a last place or an
     absence's minus read out to the branch would shame them), so they go privately."""
     assert ctx.member is not None
-    return Reply(_tell_privately(ctx, text, title="积分", key="points.mine",
-                                 told=f"{ctx.member.name}，你的积分已私聊发给你。",
-                                 unreached="积分涉及个人排名，请私聊我发送「积分」查看。"))
+    return Reply(tell_privately(ctx, text, kind=outbox.POINTS_LEDGER, title="积分",
+                                key="points.mine", told=f"{ctx.member.name}，你的积分已私聊发给你。",
+                                unreached="积分涉及个人排名，请私聊我发送「积分」查看。"))
 
 
 def _just_ended_points(ctx: Ctx, name: str) -> Reply:
@@ -184,25 +184,12 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
         else:
             # The board never names the bottom; the asker's own line, read out in the group,
             # would (你：第 30 名，-1 分): it goes to them alone.
-            lines.append(_tell_privately(
-                ctx, f"{branch.name} {name}积分排行：{private}", title="排行榜",
+            lines.append(tell_privately(
+                ctx, f"{branch.name} {name}积分排行：{private}", kind=outbox.POINTS_LEDGER,
+                title="排行榜",
                 key="points.rank", told=told,
                 unreached="你的名次请私聊我发送「排行榜」查看。"))
     return Reply("\n".join(lines))
-
-
-def _tell_privately(ctx: Ctx, text: str, *, title: str, key: str, told: str,
-                    unreached: str) -> str:
-    """A member's own figures: said in a private chat; asked in a group, sent to them
-    alone, and the group hears `told` (or, with no account to write to, `unreached`)."""
-    if ctx.message.is_private:
-        return text
-    member = ctx.member
-    assert member is not None
-    reached = write_privately(ctx, [member], text, kind=outbox.POINTS_LEDGER, title=title,
-                              answer=True, branch_id=member.branch_id,
-                              key=f"{key}|{ctx.message.platform}:{ctx.message.message_id}")
-    return told if reached else unreached
 
 
 def _named_or_just_ended(name: str, ctx: Ctx):
@@ -478,9 +465,10 @@ def _own_ledger(ctx: Ctx, text: str) -> Reply:
     """积分明细 asked in a group: the entries would list the member's absences and a
     secretary's reasons (更正为缺席：他人代签) to everyone, so they go privately."""
     assert ctx.member is not None
-    return Reply(_tell_privately(ctx, text, title="积分明细", key="points.ledger",
-                                 told=f"{ctx.member.name}，积分明细涉及个人出勤，已私聊发给你。",
-                                 unreached="积分明细涉及个人出勤，请私聊我发送「积分明细」查看。"))
+    return Reply(tell_privately(ctx, text, kind=outbox.POINTS_LEDGER, title="积分明细",
+                                key="points.ledger",
+                                told=f"{ctx.member.name}，积分明细涉及个人出勤，已私聊发给你。",
+                                unreached="积分明细涉及个人出勤，请私聊我发送「积分明细」查看。"))
 
 
 def rules(ctx: Ctx, args: dict[str, Any]) -> Reply:

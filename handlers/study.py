@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.registry import Command, CommandRegistry, minutes, rest, usage_text, word
-from storage import ledger
+from handlers.attendance import tell_privately
+from storage import ledger, outbox
 from storage.models import PointEntry, StudyLog
 
 SOURCE_KIND = "study"
@@ -180,8 +181,12 @@ def my_study(ctx: Ctx, args: dict[str, Any]) -> Reply:
                StudyLog.study_day <= today,
                StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]
     ).one())
-    return Reply(f"今天已记录学习 {minutes_on(ctx.session, member_id=member.id, day=today)} 分钟，"
-                 f"本周 {week} 分钟。记录学习请写：{COMMAND.example}")
+    text = (f"今天已记录学习 {minutes_on(ctx.session, member_id=member.id, day=today)} 分钟，"
+            f"本周 {week} 分钟。记录学习请写：{COMMAND.example}")
+    # Asked in a group, a week of 0 分钟 would be read out to the branch: it goes privately.
+    return Reply(tell_privately(ctx, text, kind=outbox.OWN_STUDY, title="我的学习",
+                                key="study.own", told=f"{member.name}，你的学习时长已私聊发给你。",
+                                unreached="学习时长请私聊我发送「我的学习」查看。"))
 
 
 # 我今天学习了多少分钟, 学了多久: asked, never a study of the kind 「了多少分钟」.
@@ -190,7 +195,7 @@ _ASKED_HOW_LONG = re.compile(r"我?(?:今天|今日|本周|这周)?(?:一共|总
                              r"|(?:我的)?学习(?:记录|情况)(?:在哪(?:里|儿)?看|怎么看|怎么查|在哪查|怎么样)")
 MINE = Command(
     name="我的学习", aliases=("学习记录", "学习情况"),
-    summary="查看今天和本周记录的学习时长", handler=my_study,
+    summary="查看今天和本周记录的学习时长（在群里发送则私聊回复）", handler=my_study,
     example="我的学习", capability="study",
     reworded=((_ASKED_HOW_LONG, ""),),
 )

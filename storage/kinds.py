@@ -21,6 +21,7 @@ LEAVE_LAPSED = "leave.lapsed"  # 请假未获批准: leave undecided when absenc
 LEAVE_MOVED = "leave.moved"  # 请假提示: leave a change of place or of schedule changed
 POINTS_LEDGER = "points.ledger"  # 积分明细, 积分 or one's rank asked in a group, sent privately
 OWN_LEAVE = "leave.own"  # 我的请假 asked in a group, sent privately
+OWN_STUDY = "study.own"  # 我的学习 asked in a group, sent privately
 VISIT_WITHDRAWN = "visit.withdraw"  # 调研记录撤销, privately to the leader who logged it
 STUDY_WITHDRAWN = "study.withdraw"  # 学习记录撤销, privately to the member whose study it was
 RECTIFICATION_OWNER = "rectification.owner"  # 整改事项, privately to the owner named

@@ -22,6 +22,7 @@ from storage.kinds import (  # noqa: F401
     MISSING,
     NUDGE,
     OWN_LEAVE,
+    OWN_STUDY,
     PIONEER_SHORTLIST,
     POINTS_LEDGER,
     START,

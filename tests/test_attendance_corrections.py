@@ -270,7 +270,9 @@ def test_before_the_absences_are_confirmed_phoned_in_leave_is_put_down_as_leave(
     # The group saw the command; the reply adds no name, status or reason to it.
     assert reply.text == ("已更正主题党日「学习新党章」（09:00）的 1 条考勤记录，已私聊告知本人。"
                           "更正涉及个人出勤，今后可以私聊我发送。"), reply.text
-    assert chat.say("sec", "未签到").text.endswith("应到的同志都已签到或请假。")
+    # Privately, who is excused is listed too (words5): 李四 now among them.
+    assert chat.say("sec", "未签到").text.splitlines()[-2:] == [
+        "主题党日「学习新党章」（09:00）：应到的同志都已签到或请假。", "已请假 1 人：李四"]
     confirmed = chat.say("sec", "确认缺席")
     assert not confirmed.is_error and "李四" not in confirmed.text, confirmed.text
     assert points_of(runtime.engine, "李四") == []  # no penalty, leave earns nothing

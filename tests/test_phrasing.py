@@ -1508,6 +1508,11 @@ ROWS += [
     ("把张伟改成出席 手机没电", m("补签", who="张伟", reason="手机没电")),
     ("补签 张伟", "缺少补签原因，请写：补签 张伟 补签原因"),
     ("我要补签", "缺少姓名"),
+    # A day or an activity said first is nobody's name: the reply said 请写：补签 昨天 ….
+    ("昨天补签", "你是想发送「补签」吗"),
+    ("夜学补签", "你是想发送「补签」吗"),
+    ("这次补签", "你是想发送「补签」吗"),
+    ("周四补签", "你是想发送「补签」吗"),
     # A month or a day named by its number, for a period (were refused or 没有这个指令).
     ("红黄蓝榜 11月", m("红黄蓝榜", period="上月")),
     ("11月的红黄蓝榜", m("红黄蓝榜", period="上月")),

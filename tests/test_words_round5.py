@@ -4,7 +4,7 @@ leader send, and what they read back."""
 from __future__ import annotations
 
 from tests.conftest import local
-from tests.test_figures import night_studies, run_ticks
+from tests.test_figures import drain, night_studies, run_ticks
 
 
 def test_remind_everyone_says_what_djbot_already_does(runtime, chat, clock):
@@ -77,3 +77,16 @@ def test_asked_how_long_one_studied_is_told_not_recorded(runtime, chat, clock):
         reply = chat.say("li", said)
         assert not reply.is_error, reply.text
         assert reply.text.startswith("今天已记录学习 30 分钟，本周 70 分钟。"), reply.text
+
+
+def test_asked_in_the_group_ones_study_minutes_go_privately(runtime, chat, clock):
+    """我的学习 in the branch group read a member's minutes (本周 0 分钟) out to everyone:
+    the group hears only that it was sent, the member reads it privately."""
+    night_studies(runtime, "每周三 19:30")
+    clock.set(local(2026, 12, 8, 9, 0))
+    assert not chat.say("li", "学习 理论 40").is_error
+    reply = chat.say("li", "我的学习", chat="g1")
+    assert "分钟" not in reply.text and "私聊" in reply.text, reply.text
+    sent = [text for _, kind, target, text in drain(runtime, clock) if target == "li"]
+    assert any(text.startswith("今天已记录学习 40 分钟，本周 40 分钟。") for text in sent), sent
+    assert chat.say("li", "我的学习").text.startswith("今天已记录学习 40 分钟")  # privately, as ever
