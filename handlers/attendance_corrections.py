@@ -488,7 +488,7 @@ def _unknown_status(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(f"更正一次写一位同志，请分别发送：「更正 {args['who']} 缺席 原因」、"
                            f"「更正 {said} 缺席 原因」。")
     return Reply.error(usage_text(CORRECT, f"「{said}」不是可以更正成的记录，"
-                                           "请写缺席（没有参加）或请假，再写原因"))
+                                           "请写缺席（没有参加）、请假，或把迟到改为出席，再写原因"))
 
 
 def _told(reached: bool | None) -> str:
@@ -524,7 +524,7 @@ CORRECT = Command(
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
     args=(word("who", "姓名", hint=_WHO),
-          word("status", "更正结果", hint="缺席或请假"),
+          word("status", "更正结果", hint="缺席、请假或出席"),
           rest("reason", "更正原因")),
     roles=MANAGERS | LEADERS,
     example="更正 周强 缺席 没有参加，系他人代签",
