@@ -189,3 +189,21 @@ def test_a_correction_after_the_week_shows_as_corrected_after_in_its_report(
     assert not chat.say("sec", "更正 迟到 出席 会议推迟开始").is_error
     after = djbot("report", "weekly", "--week", "2026-W48")
     assert "**期后更正**" in after and "城关支部 冲销 2 笔" in after, after  # 张三's, 李四's 迟到
+
+
+def test_a_late_record_put_right_then_corrected_again_and_cancelled_sums_right(
+        runtime, chat, clock, bureau):
+    theme_day(chat, clock)
+    chat.say("sec", "更正 张三 出席 会议推迟开始")
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    # He was not there after all: the present points go, the penalty comes.
+    reply = chat.say("sec", "更正 张三 缺席 他人代签")
+    assert "由出席更正为缺席" in reply.text, reply.text
+    assert sum(points_of(runtime.engine, "张三")) == -2
+    # 补签 brings him back as made up, and 取消活动 then takes every line back.
+    chat.say("sec", "补签 张三 确在现场")
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    chat.say("sec", "取消活动 临时勤务")
+    assert "已取消" in chat.say("sec", "确认").text
+    assert sum(points_of(runtime.engine, "张三")) == 0
+    assert sum(points_of(runtime.engine, "李四")) == 0
