@@ -207,3 +207,19 @@ def test_a_late_record_put_right_then_corrected_again_and_cancelled_sums_right(
     assert "已取消" in chat.say("sec", "确认").text
     assert sum(points_of(runtime.engine, "张三")) == 0
     assert sum(points_of(runtime.engine, "李四")) == 0
+
+
+def test_the_attendance_sheet_says_a_late_record_was_put_right(runtime, chat, clock, bureau):
+    """The activity sheet, printed as the paper 台账: 出席 beside a check-in time past the
+    late line would look forged; it reads 出席（迟到已更正）."""
+    from bot.web import pages
+    from storage.models import Activity
+
+    theme_day(chat, clock)
+    chat.say("sec", "更正 张三 出席 会议推迟到9:05开始")
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(Activity)).one()
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings,
+                                    now=runtime.clock.now())
+        status = {r["name"]: r["status"] for r in sheet["rows"]}
+    assert (status["王书记"], status["张三"], status["李四"]) == ("出席", "出席（迟到已更正）", "迟到")
