@@ -131,7 +131,10 @@ def test_only_those_entitled_and_within_the_window(runtime, chat, clock, bureau)
     theme_day(chat, clock)
     before = record(runtime.engine)
     assert chat.say("w5", "更正 张三 出席 会议推迟").is_error  # a member
-    assert chat.say("jj-sec", "更正 迟到 出席 会议推迟", chat="g2").is_error  # another branch's
+    assert chat.say("w5", "更正 迟到 出席 会议推迟", chat="g1").is_error
+    other = chat.say("jj-sec", "更正 张三 出席 会议推迟")  # another branch's secretary
+    assert other.is_error and "最近没有可以更正的活动" in other.text, other.text  # his own branch's
+    assert "你只能管理本支部的事务" in chat.say("jj-sec", "更正 迟到 出席 会议推迟", chat="g1").text
     clock.advance(days=8)
     late = chat.say("sec", "更正 迟到 出席 会议推迟")
     assert late.is_error and "已超过 7 天，记录保持不变" in late.text, late.text
