@@ -1,5 +1,5 @@
-"""更正: a secretary puts right a check-in that should not stand, or an absence that was
-leave.
+"""更正: a secretary puts right a check-in that should not stand, an absence that was
+leave, or a 迟到 of a meeting that began late (出席; every 迟到 of it at once with 更正 迟到 出席).
 
 A member checked in but was not there, someone checked in for them (代签), or a 补签 was
 for the wrong person: the record becomes an absence (缺席) or leave (请假). A member who did
@@ -22,23 +22,28 @@ of such a member does.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
-from bot.domain.attendance import ATTENDED, STATUS_LABELS
+from bot.domain.attendance import ATTENDED, STATUS_LABELS, checkin_status, show_time
 from bot.domain.dates import DateError
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
 from handlers.attendance import (
     _WHO,
+    _and_cancelled,
+    _cancelled,
     _label,
     _manage_scope,
     _not_due_then,
-    write_privately,
+    ask_which,
     is_member_name,
     named_record,
     record_and_member,
+    record_for,
     record_named_first,
+    write_privately,
 )
 from storage import attendance as store
 from storage import confirmations
@@ -50,7 +55,15 @@ CORRECT_AGAIN = "attendance.correct_again"  # 「确认」 of a record corrected
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
                 "不在", "旷会")
 LEAVE_WORDS = ("请假", "事假", "病假", "准假")
-ATTENDED_WORDS = ("出席", "签到", "补签", "迟到", "参加", "到会")
+# Only a 迟到 becomes 出席: the meeting began after the time it was counted from.
+PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "正常出席", "不算迟到")
+ATTENDED_WORDS = ("签到", "补签", "迟到", "参加", "到会")
+# 更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity at once, not one by one.
+ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到")
+# How late the meeting began, said in the reason: 推迟15分钟, from the start told.
+DELAY_RE = re.compile(r"(?:推迟|推后|延后|晚)了?(\d{1,3})分钟")
+# The start the meeting really kept, said in the reason: 19:45, 19：45, 19点45(分), 19点半.
+REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|点(?:([0-5]?\d)分?|(半))?)")
 # 更正 张三 为缺席, 改为请假: the link word goes.
 LINK_RE = re.compile(r"^(?:更正为|更正成|改为|改成|记为|算作|为|成)")
 
@@ -61,6 +74,8 @@ def _status(said: str) -> AttendanceStatus | None:
         return AttendanceStatus.ABSENT
     if word_ in LEAVE_WORDS:
         return AttendanceStatus.LEAVE
+    if word_ in PRESENT_WORDS:
+        return AttendanceStatus.PRESENT
     return None
 
 
@@ -96,10 +111,14 @@ def _status_said_first(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    if args["who"] in ALL_LATE_WORDS and _status(args["status"]) == AttendanceStatus.PRESENT:
+        return _all_late_present(ctx, args)
     args = _record_said_first(ctx, record_named_first(ctx, _status_said_first(args)))
     status = _status(args["status"])
     if status is None:
         return _unknown_status(ctx, args)
+    if status == AttendanceStatus.PRESENT:
+        return _late_present(ctx, args)
     # The activity as 补签 finds it: named first in the reason (昨天, 夜学), or the latest.
     found = record_and_member(ctx, CORRECT, args, verb="更正")
     if isinstance(found, Reply):
@@ -119,6 +138,152 @@ def correct(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(f"{member.name} {had}没有可以更正的签到记录，记录保持不变。"
                            + _what_puts_it_right(row, member))
     return _restate_record(ctx, row, activity, member, status, reason)
+
+
+def _late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """更正 张三 出席 会议推迟到19:45开始: a 迟到 counted from the start the members were told
+    (handlers.attendance._check_in_terms) when the meeting began later. Only a 迟到 is
+    restated so; a time in the reason is the start really kept, and a check-in past it and
+    the grace stays late."""
+    found = record_and_member(ctx, CORRECT, args, verb="更正")
+    if isinstance(found, Reply):
+        return found
+    _, activity, reason, member = found
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    if row is None or row.status != AttendanceStatus.LATE:
+        return Reply.error(_not_late(ctx, row, activity, member))
+    start = _real_start(ctx, activity, reason)
+    if isinstance(start, Reply):
+        return start
+    if start is not None and not _on_time(ctx, row, start):
+        assert row.checked_in_at is not None
+        tz = ctx.settings.tz
+        return Reply.error(
+            f"{member.name} {show_time(row.checked_in_at, tz, ctx.now)} 签到，按实际开始时间 "
+            f"{show_time(start, tz, ctx.now)} 计也已超过 {ctx.settings.late_grace_minutes} 分钟，"
+            "仍记为迟到，记录保持不变。")
+    assert ctx.member is not None
+    done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
+                         status=AttendanceStatus.PRESENT, by=ctx.member, reason=reason,
+                         now=ctx.now, rules=ctx.rules)
+    return _said_corrected(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+
+
+def _not_late(ctx: Ctx, row: Attendance | None, activity: Activity, member: Member) -> str:
+    """Why a 更正 …出席 changes nothing: the record is no 迟到. In a group an absence or
+    leave is not said (as 更正's other refusals)."""
+    label = _label(ctx, activity)
+    if row is not None and row.status == AttendanceStatus.PRESENT:
+        return f"{member.name} 在{label}已记为出席，没有迟到，不用更正，记录保持不变。"
+    if row is not None and row.status == AttendanceStatus.MAKEUP:
+        return f"{member.name} 在{label}是补签，不是迟到，不用更正为出席，记录保持不变。"
+    had = _no_check_in(row, label) if ctx.message.is_private else f"在{label}没有迟到记录"
+    return (f"{member.name} {had}，不是迟到，不能更正为出席，记录保持不变。"
+            f"参加了但没签到的，请发送「补签 {member.name} 原因」。")
+
+
+def _real_start(ctx: Ctx, activity: Activity, reason: str) -> datetime | Reply | None:
+    """The start the meeting really kept, when the reason says one (推迟到19:45开始,
+    7点45开始 of an evening meeting, 推迟15分钟 from the start told): on the activity's day,
+    after the start the members were told and before its end. None when the reason gives
+    no time; a Reply when the time it gives is no later start."""
+    tz = ctx.settings.tz
+    told = activity.starts_at.astimezone(tz)
+    found = REAL_START_RE.search(reason)
+    if found is None:
+        delay = DELAY_RE.search(reason)
+        if delay is None:
+            return None
+        said = told + timedelta(minutes=int(delay[1]))
+        hour, minute = said.hour, said.minute
+    else:
+        hour, minute = int(found[1]), 30 if found[4] else int(found[2] or found[3] or 0)
+        said = told.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    evening = said + timedelta(hours=12)
+    if found is not None and hour < 12 and said <= activity.starts_at < evening < activity.ends_at:
+        said = evening  # 7点45 of a meeting told for 19:30
+    if not activity.starts_at < said < activity.ends_at:
+        return Reply.error(
+            f"原因中的 {hour:02d}:{minute:02d} 不在原定开始 "
+            f"{show_time(activity.starts_at, tz, ctx.now)} 与结束 "
+            f"{show_time(activity.ends_at, tz, ctx.now)} 之间，不是推迟后的开始时间，记录保持不变。"
+            "请写实际开始时间，如「会议推迟到19:45开始」，或不写时间。")
+    return said
+
+
+def _on_time(ctx: Ctx, row: Attendance, start: datetime) -> bool:
+    """Whether the check-in was on time for the start really kept, with the usual grace."""
+    assert row.checked_in_at is not None
+    return checkin_status(row.checked_in_at, start,
+                          grace_minutes=ctx.settings.late_grace_minutes) \
+        == AttendanceStatus.PRESENT
+
+
+def _all_late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity becomes 出席 at once, a
+    secretary need not send it for each. With a time in the reason, those who checked in
+    past it and the grace stay late; the reply counts both, and in a group names nobody.
+    The sender's own 迟到 stays: a record is not put right by the one it counts."""
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    found = record_for(ctx, scope, args["reason"], verb="更正")
+    if isinstance(found, Reply):
+        return _and_cancelled(ctx, scope, found, verb="更正")
+    activity, reason, named = found
+    if not reason:
+        return Reply.error(usage_text(CORRECT, "缺少更正原因"))
+    held = store.held_with(ctx.session, activity=activity, now=ctx.now)
+    if named:
+        held = [a for a in held if a.type == activity.type]
+    held = [a for a in held if store.late_rows(ctx.session, activity_id=a.id)] or [activity]
+    if len(held) > 1:
+        return ask_which(ctx, held, "这几个同时举行的活动都有迟到记录",
+                         lambda word_: f"更正 {args['who']} {args['status']} {word_} {reason}",
+                         "记录保持不变。", by_type=True)
+    activity = held[0]
+    cancelled = _cancelled(ctx, scope, activity, named=named, verb="更正", who=args["who"],
+                           reason=reason)
+    if cancelled is not None:
+        return cancelled
+    start = _real_start(ctx, activity, reason)
+    if isinstance(start, Reply):
+        return start
+    assert ctx.member is not None
+    late = store.late_rows(ctx.session, activity_id=activity.id)
+    own = [row for row in late if row.member_id == ctx.member.id]
+    late = [row for row in late if row.member_id != ctx.member.id]
+    on_time = [row for row in late if start is None or _on_time(ctx, row, start)]
+    tz = ctx.settings.tz
+    line = (f"{show_time(start + timedelta(minutes=ctx.settings.late_grace_minutes), tz, ctx.now)}"
+            if start is not None else "")
+    stay = len(late) - len(on_time)
+    stays = f"{stay} 条在 {line} 后签到，仍为迟到。" if stay else ""
+    mine = "你本人的迟到记录请本支部另一位书记、委员或领导更正。" if own else ""
+    label = _label(ctx, activity)
+    if not on_time:
+        none = f"{label}没有可以更正为出席的迟到记录" if not late else \
+            f"{label}的 {stay} 条迟到记录都在 {line} 后签到，仍为迟到"
+        return Reply.error(f"{none}，记录保持不变。{mine}")
+    names, unreached = [], 0
+    for row in on_time:
+        member = ctx.session.get(Member, row.member_id)
+        assert member is not None
+        done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
+                             status=AttendanceStatus.PRESENT, by=ctx.member, reason=reason,
+                             now=ctx.now, rules=ctx.rules)
+        _, reached = _on_record(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+        names.append(member.name)
+        unreached += reached is False
+    by = f"（按实际 {show_time(start, tz, ctx.now)} 开始计）" if start is not None else ""
+    told = (f"已私聊告知本人，其中 {unreached} 位没有能收到私聊的账号，请当面告知。" if unreached
+            else "已私聊告知本人。")
+    done_ = f"已将{label}的 {len(on_time)} 条迟到记录更正为出席{by}，积分已相应调整。"
+    if not ctx.message.is_private:
+        # The count only: who was late is not for the whole group to read.
+        return Reply(f"{done_}{stays}{told}{mine}")
+    return Reply("\n".join(filter(None, [
+        done_ + f"原因：{reason}", "更正的同志：" + "、".join(names), stays + mine, told])))
 
 
 def _unexcused(row: Attendance | None) -> bool:
@@ -181,23 +346,12 @@ def _said_corrected(ctx: Ctx, activity: Activity, member: Member, status: Attend
                     reason: str, done: store.Corrected) -> Reply:
     """A 更正 done: audited, the member told privately, the secretary answered (in a group
     naming nobody)."""
+    points, reached = _on_record(ctx, activity, member, status, reason, done)
+    told = _told(reached)
     was, now_is = STATUS_LABELS.get(done.was, "未签到"), STATUS_LABELS[status]
-    ctx.audit("attendance.correct", target=member.name, detail={
-        "member_id": member.id, "activity_id": activity.id, "from": done.was or None,
-        "to": status.value, "reason": reason,
-        "reversed_points": done.reversed_points, "posted_points": done.posted_points})
-    change = done.reversed_points + done.posted_points
-    posted = "缺席扣分" if status == AttendanceStatus.ABSENT else "请假积分"
-    points = f"积分 {change:+d}（冲销{was} {done.reversed_points:+d}" + (
-        f"，{posted} {done.posted_points:+d}）" if done.posted_points else "）")
-    if not done.was:  # no record before: nothing reversed, and leave earns what the rules say
-        points = f"积分 {change:+d}（{posted}）" if change else ""
-    if status == AttendanceStatus.ABSENT and activity.finalized_at is None:
-        points += "；缺席扣分在确认缺席时与其他未到的同志一并计入"
-    points = f"{points}。" if points else ""
-    told = _tell_member(ctx, member, f"{_label(ctx, activity, with_date=True)}的记录由{was}"
-                                     f"更正为{now_is}。原因：{reason}。{points}"
-                                     "发送「积分明细」可查看。")
+    if not ctx.message.is_private and status == AttendanceStatus.PRESENT:
+        return Reply(f"已将{_label(ctx, activity)}的 1 条迟到记录更正为出席，积分已相应调整，{told}"
+                     "更正涉及个人出勤，今后可以私聊我发送。")
     if not ctx.message.is_private:
         # The group saw the command; the reply adds no name, status or reason to it.
         what = ("签到记录，相关积分已冲销" if done.was in ATTENDED
@@ -207,6 +361,31 @@ def _said_corrected(ctx: Ctx, activity: Activity, member: Member, status: Attend
     return Reply("\n".join(filter(None, [
         f"已将 {member.name} 在{_label(ctx, activity)}的记录由{was}更正为{now_is}。"
         f"原因：{reason}", points, told])))
+
+
+def _on_record(ctx: Ctx, activity: Activity, member: Member, status: AttendanceStatus,
+               reason: str, done: store.Corrected) -> tuple[str, bool | None]:
+    """A 更正 done put on record: audited, the member told privately. Returns the points
+    as said to the member, and whether they could be reached (None: it was the sender)."""
+    was, now_is = STATUS_LABELS.get(done.was, "未签到"), STATUS_LABELS[status]
+    ctx.audit("attendance.correct", target=member.name, detail={
+        "member_id": member.id, "activity_id": activity.id, "from": done.was or None,
+        "to": status.value, "reason": reason,
+        "reversed_points": done.reversed_points, "posted_points": done.posted_points})
+    change = done.reversed_points + done.posted_points
+    posted = {AttendanceStatus.ABSENT: "缺席扣分", AttendanceStatus.PRESENT: "出席积分"}.get(
+        status, "请假积分")
+    points = f"积分 {change:+d}（冲销{was} {done.reversed_points:+d}" + (
+        f"，{posted} {done.posted_points:+d}）" if done.posted_points else "）")
+    if not done.was:  # no record before: nothing reversed, and leave earns what the rules say
+        points = f"积分 {change:+d}（{posted}）" if change else ""
+    if status == AttendanceStatus.ABSENT and activity.finalized_at is None:
+        points += "；缺席扣分在确认缺席时与其他未到的同志一并计入"
+    points = f"{points}。" if points else ""
+    reached = _tell_member(ctx, member, f"{_label(ctx, activity, with_date=True)}的记录由{was}"
+                                        f"更正为{now_is}。原因：{reason}。{points}"
+                                        "发送「积分明细」可查看。")
+    return points, reached
 
 
 def _corrected_before(row: Attendance, status: AttendanceStatus) -> bool:
@@ -273,8 +452,8 @@ def _withdraw(ctx: Ctx, row: Attendance, activity: Activity, member: Member,
     held = _label(ctx, activity, with_date=True)
     then = _not_due_then(ctx, member, activity)
     why = f"举行时你{then[0]}（{then[1]}），" if then is not None else "你"
-    told = _tell_member(ctx, member, f"{held}的{record}撤销：{why}不在应到名单中，不记缺席或请假。"
-                                     f"原因：{reason}。{points}。发送「积分明细」可查看。")
+    told = _told(_tell_member(ctx, member, f"{held}的{record}撤销：{why}不在应到名单中，不记缺席或请假。"
+                                     f"原因：{reason}。{points}。发送「积分明细」可查看。"))
     if not ctx.message.is_private:
         # As 更正's own: no name, no reason; only that this record was not one to restate.
         return Reply(f"已撤销{_label(ctx, activity)}的 1 条{record}：举行时不在应到名单中，"
@@ -302,29 +481,36 @@ def _no_check_in(row: Attendance | None, label: str) -> str:
 def _unknown_status(ctx: Ctx, args: dict[str, Any]) -> Reply:
     said = args["status"]
     if LINK_RE.sub("", said) in ATTENDED_WORDS:
-        return Reply.error("更正只能改为缺席或请假。参加了但没签到的，"
+        return Reply.error("更正只能改为缺席、请假，或把迟到改为出席。参加了但没签到的，"
                            f"请发送「补签 {args['who']} 原因」。")
     scope, _ = _manage_scope(ctx)
     if is_member_name(ctx, scope, said):
         return Reply.error(f"更正一次写一位同志，请分别发送：「更正 {args['who']} 缺席 原因」、"
                            f"「更正 {said} 缺席 原因」。")
     return Reply.error(usage_text(CORRECT, f"「{said}」不是可以更正成的记录，"
-                                           "请写缺席（没有参加）或请假，再写原因"))
+                                           "请写缺席（没有参加）、请假，或把迟到改为出席，再写原因"))
 
 
-def _tell_member(ctx: Ctx, member: Member, what: str) -> str:
+def _told(reached: bool | None) -> str:
+    """What the secretary is told of the member's private notice (_tell_member)."""
+    if reached is None:
+        return ""
+    return "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+
+
+def _tell_member(ctx: Ctx, member: Member, what: str) -> bool | None:
     """The member hears privately, at once or when quiet hours end, that their record
-    changed (a figure that falls without a word is one nobody can question); returns what
-    to tell the secretary of it."""
+    changed (a figure that falls without a word is one nobody can question); returns
+    whether they could be reached (None: the sender's own record)."""
     assert ctx.member is not None
     if member.id == ctx.member.id:
-        return ""
+        return None
     reached = write_privately(
         ctx, [member], f"【签到记录更正】{ctx.member.name}将你在{what}如有疑问请联系书记。",
         kind="attendance.correct", title="签到记录更正",
         key=f"attendance.correct|{ctx.message.platform}:{ctx.message.message_id}",
         branch_id=member.branch_id)
-    return "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+    return bool(reached)
 
 
 CORRECT = Command(
@@ -332,11 +518,13 @@ CORRECT = Command(
     acts=True,
     aliases=("更正签到", "更正考勤", "更正出勤", "修改签到"),
     summary="把有误的签到或补签（没参加、他人代签、补签错人）更正为缺席或请假，冲销相关积分；"
-            "没签到但电话或当面请过假的更正为请假（更正 周强 请假 电话请过假）"
+            "没签到但电话或当面请过假的更正为请假（更正 周强 请假 电话请过假）；"
+            "会议推迟开始的，迟到更正为出席（更正 周强 出席 会议推迟到19:45开始；"
+            "全部迟到一次更正：更正 迟到 出席 会议推迟到19:45开始，写了时间的按它计迟到）"
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
     args=(word("who", "姓名", hint=_WHO),
-          word("status", "更正结果", hint="缺席或请假"),
+          word("status", "更正结果", hint="缺席、请假或出席"),
           rest("reason", "更正原因")),
     roles=MANAGERS | LEADERS,
     example="更正 周强 缺席 没有参加，系他人代签",

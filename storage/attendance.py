@@ -595,6 +595,13 @@ def attendance_of(session: Session, *, activity_id: int, member_id: int) -> Atte
     ).first()
 
 
+def late_rows(session: Session, *, activity_id: int) -> list[Attendance]:
+    """The activity's 迟到 records, earliest check-in first (更正 迟到 出席 restates them)."""
+    return list(session.exec(select(Attendance).where(
+        Attendance.activity_id == activity_id, Attendance.status == AttendanceStatus.LATE)
+        .order_by(Attendance.checked_in_at, Attendance.id)).all())  # type: ignore[arg-type]
+
+
 def _counts_as_excused(row: Attendance) -> bool:
     return row.status == AttendanceStatus.LEAVE and row.leave_state == LeaveState.GRANTED
 
@@ -1153,10 +1160,12 @@ def correct(
     now: datetime,
     rules: Rules,
 ) -> Corrected:
-    """更正: a check-in or 补签 that should not stand becomes an absence or granted leave.
-    What the row's entries still count is reversed by correcting entries (the ledger is
-    never edited). The new status's points are posted as the rules post them: once the
-    absences are confirmed, at once; before that, 确认缺席 posts them as for anyone else."""
+    """更正: a check-in or 补签 that should not stand becomes an absence or granted leave, or
+    a 迟到 counted from a start the meeting did not keep becomes 出席. What the row's
+    entries still count is reversed by correcting entries (the ledger is never edited).
+    The new status's points are posted as the rules post them: an attended status's at
+    once, as a check-in's are; an absence's or leave's once the absences are confirmed,
+    and before that 确认缺席 posts them as for anyone else."""
     _hold(session, activity)
     was = attendance.status
     if status == AttendanceStatus.LEAVE:
@@ -1171,13 +1180,14 @@ def correct(
         # is the secretary's, not leave that lapsed (nor one 批准请假 would turn back).
         values = {"leave_state": None}
     _restate(session, attendance, was=was, status=status, updated_at=now, **values)
-    label = "请假" if status == AttendanceStatus.LEAVE else "缺席"
+    label = {AttendanceStatus.LEAVE: "请假", AttendanceStatus.PRESENT: "出席"}.get(status, "缺席")
     reversed_points = _reverse_live(session, attendance=attendance, now=now,
                                     note=f"{by.name}更正为{label}：{reason}")
     posted = 0
     # Confirmed meanwhile, the confirmation counted the member as checked in: the new
-    # status's points are this correction's to post, or nobody's.
-    if _confirmed(session, activity):
+    # status's points are this correction's to post, or nobody's. A check-in's points
+    # never wait for a confirmation, so neither do those of one no longer late.
+    if _confirmed(session, activity) or status in ATTENDED:
         posted = _post_status_points(
             session, attendance=attendance, activity=activity, member=member, rules=rules,
             now=now, source_kind="absence" if status == AttendanceStatus.ABSENT else "attendance")

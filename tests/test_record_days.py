@@ -228,7 +228,7 @@ def test_a_correction_may_name_the_day_before_the_record(runtime, chat, two_atte
     assert sunday.is_error and "没有找到11月29日政治夜学的活动" in sunday.text, sunday.text
     assert sunday.text.endswith("例如：更正 张三 缺席 他人代签")  # the status, then why
     attended = chat.say("sec", "更正 李四 出席 缺席 代签")
-    assert attended.is_error and "更正只能改为缺席或请假" in attended.text
+    assert attended.is_error and "李四 在政治夜学（11月30日 19:30）已记为出席，没有迟到" in attended.text
     no_reason = chat.say("sec", "更正 李四 上周五 请假")
     assert no_reason.is_error and "缺少更正原因" in no_reason.text
     assert everything(runtime.engine) == before

@@ -298,6 +298,11 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings,
             # 更正: the check-in or 补签 stays on file, its time shown, and is not counted;
             # leave beside a check-in time would read as a forged record, not a correction.
             status = f"{STATUS_LABELS[line.status]}（签到已更正）"
+        if line.status == "present" and line.checked_in_at is not None and line.checked_in_at \
+                > activity.starts_at + timedelta(minutes=settings.late_grace_minutes):
+            # 更正 …出席 of a meeting begun late: 出席 beside a time past the line would read as
+            # a forged record too, not as the 迟到 put right that it is.
+            status = "出席（迟到已更正）"
         counts_as = line.status or "missing"
         if _leave_not_granted(line) or line.status == "withdrawn":
             # Still due, as 结束 and 未签到 count it: leave until granted, and a withdrawn
