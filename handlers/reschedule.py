@@ -41,7 +41,7 @@ from storage.schedules import (
     branch_schedules,
     bureau_schedules,
     called_off,
-    insert_scheduled,
+    held_at,
     last_day,
     scheduled_at,
 )
@@ -209,12 +209,10 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
     corrections.cancel_activity(session, activity=taken, by=ctx.member,
                                 reason=f"{MOVED_TO} {when}：{reason}", now=now)
     times = plan_times(kind, starts_at, opens_minutes_before=opens, duration=length)
-    to = insert_scheduled(session, schedule=schedule, times=times, now=now)
+    to, made = held_at(session, schedule=schedule, times=times, now=now)
+    assert to is not None
     back = False
-    if to is None:  # its own time again (改期 back), or one a schedule change took away
-        assert schedule.id is not None
-        to = scheduled_at(session, schedule_id=schedule.id, starts_at=starts_at)
-        assert to is not None
+    if not made:  # its own time again (改期 back), or one a schedule change took away
         back = corrections.reopen_moved(session, activity=to, now=now, tz=tz)
         if not back:
             corrections.reopen(session, activity=to, keep_rows=False, now=now, tz=tz)
@@ -255,11 +253,9 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
 def _made(ctx: Ctx, schedule: Schedule, times) -> Activity:
     """The occurrence the scheduler has not made yet (more than three days ahead), made now
     so that it stays on record, cancelled, at its time: else the scheduler would make it."""
-    made = insert_scheduled(ctx.session, schedule=schedule, times=times, now=ctx.now)
-    if made is None:  # one a schedule change took away, held again by its rule
-        assert schedule.id is not None
-        made = scheduled_at(ctx.session, schedule_id=schedule.id, starts_at=times.starts_at)
-        assert made is not None
+    made, written = held_at(ctx.session, schedule=schedule, times=times, now=ctx.now)
+    assert made is not None
+    if not written:  # one a schedule change took away, held again by its rule
         corrections.reopen(ctx.session, activity=made, keep_rows=True, now=ctx.now,
                            tz=ctx.settings.tz)
     # Leave asked for its day (请假 主题党日 出差, 请假 12月4日至18日) is written on it, then

@@ -89,6 +89,18 @@ def insert_scheduled(session: Session, *, schedule: Schedule, times: ActivityTim
     return scheduled_at(session, schedule_id=schedule.id, starts_at=times.starts_at)
 
 
+def held_at(session: Session, *, schedule: Schedule, times: ActivityTimes,
+            now: datetime) -> tuple[Activity | None, bool]:
+    """The schedule's activity at `times` and whether this call wrote it: written now, or
+    the one there already (cancelled or not: a moved or withdrawn occurrence, for the
+    caller to reopen as its case asks)."""
+    made = insert_scheduled(session, schedule=schedule, times=times, now=now)
+    if made is not None:
+        return made, True
+    assert schedule.id is not None
+    return scheduled_at(session, schedule_id=schedule.id, starts_at=times.starts_at), False
+
+
 def scheduled_at(session: Session, *, schedule_id: int, starts_at: datetime) -> Activity | None:
     """The schedule's activity starting at `starts_at`, cancelled or not."""
     return session.exec(select(Activity).where(Activity.schedule_id == schedule_id,

@@ -64,13 +64,10 @@ def carry_leave(off: CalledOff, schedule: Schedule,
                            duration=duration)
         if times.ends_at <= off.now:
             continue  # the new hour is over already: nothing to carry to
-        assert schedule.id is not None and taken.id is not None
-        to = schedules_store.insert_scheduled(session, schedule=schedule, times=times,
+        assert taken.id is not None
+        to, created = schedules_store.held_at(session, schedule=schedule, times=times,
                                               now=off.now)
-        created = to is not None
-        if to is None:
-            to = schedules_store.scheduled_at(session, schedule_id=schedule.id,
-                                              starts_at=starts_at)
+        if not created:
             if (to is not None and to.starts_at > off.now
                     and corrections.reopen(session, activity=to, keep_rows=False,
                                            now=off.now, tz=tz)):
