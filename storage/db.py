@@ -39,6 +39,17 @@ BUSY_TIMEOUT_MS = 30_000
 # held, where one that cannot reach the database is answered 503 for the platform to
 # deliver again. Each message tries twice (the event loop's lane, then the writer threads).
 CONNECT_TIMEOUT_SECONDS = 3
+# An open connection whose server host is gone (failed over, unplugged) answers nothing and
+# sends no reset: a statement on it waited for TCP to give up, about 15 minutes, with a
+# callback unanswered and a writer thread held; pool_pre_ping's own ping waited as long.
+# The kernel now gives up on data unacknowledged for 10 s, and probes an idle connection
+# after 30 s (three probes 10 s apart), so the pool finds it dead and opens another. A URL
+# may set any of them itself; libpq ignores them on a Unix socket.
+CONNECTION_DEFAULTS = {
+    "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+    "keepalives": "1", "keepalives_idle": "30", "keepalives_interval": "10",
+    "keepalives_count": "3", "tcp_user_timeout": "10000",
+}
 # SQLite's own default: a commit that finds the write-ahead log this many pages long copies
 # it back into the database (bot.writer.LoopLane's connection does not; see there).
 WAL_AUTOCHECKPOINT = 1000
@@ -73,10 +84,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         return engine
     parsed = make_url(url)
-    if "connect_timeout" not in parsed.query:
-        # In the URL, not the engine's connect_args: the event loop's own connections
-        # (bot/pglane.py) are opened from it too.
-        parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_SECONDS)})
+    # In the URL, not the engine's connect_args: the event loop's own connections
+    # (bot/pglane.py) are opened from it too.
+    parsed = parsed.update_query_dict(
+        {key: value for key, value in CONNECTION_DEFAULTS.items() if key not in parsed.query})
     return create_engine(parsed, echo=echo, pool_pre_ping=True, hide_parameters=not echo)
 
 

@@ -481,3 +481,52 @@ async def test_a_callback_while_the_database_does_not_answer_is_refused_for_a_re
         hung.dispose()
     assert answer.status_code == 503
     assert member.replies("hung-1") == []
+
+
+def _kernel_gives_up_after_ms(fd: int) -> int:
+    import os
+    import socket
+
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+    finally:
+        sock.close()
+
+
+@pytest.mark.own_databases  # opens its own connections: once, whichever pass
+async def test_a_connection_to_a_vanished_database_host_is_given_up_in_seconds(pg_url):
+    """PostgreSQL-only. A server host gone while connections to it stay open (a failover, a
+    pulled cable) sends no reset: a statement, or the pool's own ping, waited for TCP to give
+    up, about 15 minutes, with the callback unanswered. Both kinds of connection, the
+    writer threads' pool and the event loop's own for check-ins, tell the kernel to give up
+    on data unacknowledged for 10 s, and probe an idle connection. Untestable by dropping
+    packets here (no firewall), so the kernel's own setting on each socket is read back."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from storage import db
+
+    engine = db.make_engine(pg_url)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            assert _kernel_gives_up_after_ms(raw.pgconn.socket) == 10_000
+            assert raw.info.get_parameters()["keepalives_idle"] == "30"
+        connect_args = engine.dialect.create_connect_args(engine.url)[1]  # as bot/pglane.py
+        lane = await psycopg.AsyncConnection.connect(**connect_args, autocommit=True)
+        try:
+            assert _kernel_gives_up_after_ms(lane.pgconn.socket) == 10_000
+        finally:
+            await lane.close()
+    finally:
+        engine.dispose()
+    # An operator's own setting in the URL stands.
+    own = db.make_engine(make_url(pg_url).update_query_dict({"tcp_user_timeout": "30000"})
+                         .render_as_string(hide_password=False))
+    try:
+        with own.connect() as conn:
+            assert _kernel_gives_up_after_ms(conn.connection.dbapi_connection.pgconn.socket) \
+                == 30_000
+    finally:
+        own.dispose()
