@@ -45,7 +45,7 @@ from storage.models import (
     ProcessedMessage,
     Role,
 )
-from storage.prepared import Prepared, Writes
+from storage.prepared import Prepared, Writes, straight_to_cursor
 
 log = logging.getLogger("djbot.dispatcher")
 T = TypeVar("T")
@@ -336,8 +336,8 @@ class Dispatcher:
         plan = self.quick_plan(message)
         if plan is None:
             return None
-        row = plan.statement.first(conn, plan.params)
-        writes = Writes(conn)
+        row = plan.statement.first(conn, plan.params, direct=True)  # quick_plan asked
+        writes = Writes(conn, direct=True)
         answered = self.quick_answer(message, plan, row, writes)
         if answered is not None:
             writes.flush()
@@ -362,6 +362,10 @@ class Dispatcher:
                     self._readings.clear()
                 self._readings[key] = command
         if command is None:
+            return None
+        if not straight_to_cursor(self.engine):
+            # A listener the lane's statements would pass by on the driver's cursor (a
+            # tracer's after_cursor_execute, a handle_error): the general path shows them.
             return None
         statement, params = command.quick.read(message, now)
         return QuickPlan(command, now, statement, params)

@@ -1,10 +1,10 @@
 """A portable dump of the whole database, and restoring it into an empty one of either kind.
 
-The dump is JSON lines: a header naming the Alembic revision, then one line per row,
-tables in dependency order (a row's references come before it), then a last line with the
-number of rows and the SHA-256 of the row lines, so a file cut short or garbled on its way
-(a changed digit is still JSON) is refused, before anything is written, rather than restored
-in part or with another member's points. It is read through
+The dump is JSON lines: a header naming the format's version and the Alembic revision,
+then one line per row, tables in dependency order (a row's references come before it), then
+a last line with the number of rows and the SHA-256 of the header and row lines, so a file
+cut short or garbled on its way (a changed digit is still JSON) is refused, before anything
+is written, rather than restored in part or with another member's points. It is read through
 SQL, not copied as a file, so it is consistent even while djbot is writing, and it moves
 between SQLite and PostgreSQL. Times are written as UTC ISO strings.
 """
@@ -27,8 +27,13 @@ from sqlalchemy.engine import Connection, Engine
 from storage import db
 
 FORMAT = "djbot-backup"
-# 3 ends with {"end": rows, "sha256": …}; 2 with {"end": rows}; 1 with nothing. All restore.
-FORMAT_VERSION = 3
+# 4 ends with {"end": rows, "sha256": …} of the header and the rows; 3 the same of the rows
+# alone; 2 with {"end": rows}; 1 with nothing. All restore. A header edited to name another
+# version (from 4 down to 2 or 1, the checks an older one had) is caught by the digest (4),
+# or by an end that is not that version's.
+FORMAT_VERSION = 4
+_END_OF = {1: None, 2: frozenset({"end"}), 3: frozenset({"end", "sha256"}),
+           4: frozenset({"end", "sha256"})}
 BATCH = 500
 
 
@@ -90,8 +95,9 @@ def dump(engine: Engine, out: IO[str], *, now: datetime) -> dict[str, int]:
             "created_at": now.astimezone(timezone.utc).isoformat(),
             "source": conn.dialect.name,
         }
-        out.write(json.dumps(header, ensure_ascii=False) + "\n")
-        digest = hashlib.sha256()
+        line = json.dumps(header, ensure_ascii=False)
+        out.write(line + "\n")
+        digest = hashlib.sha256(line.encode() + b"\n")
         for table in _tables(conn):
             order = list(table.primary_key.columns) or list(table.columns)
             n = 0
@@ -114,7 +120,7 @@ def read_header(path: Path) -> dict:
         header = None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise RestoreRefused(f"{path} 不是 djbot 备份文件")
-    if header.get("version") not in (1, 2, FORMAT_VERSION):
+    if header.get("version") not in _END_OF:
         raise RestoreRefused(f"{path} 的备份格式版本 {header.get('version')} 不受支持")
     revision = header.get("revision")
     if isinstance(revision, str) and not _known(revision):
@@ -131,10 +137,13 @@ def row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The row lines of the dump (and its end), numbered as an editor numbers them."""
+def _lines(path: Path, *, header: bool = False) -> Iterator[tuple[int, str]]:
+    """The row lines of the dump (and its end), numbered as an editor numbers them; with
+    `header`, its header line first."""
     with path.open(encoding="utf-8", newline="") as fh:
-        fh.readline()  # the header
+        first = fh.readline()
+        if header:
+            yield 1, first.rstrip("\r\n")
         for number, line in enumerate(fh, start=2):
             # A copy through a text-mode transfer may end its lines in CRLF: the same rows.
             line = line.rstrip("\r\n")
@@ -144,10 +153,14 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
 
 def check(path: Path, header: dict) -> None:
     """Read the whole dump once before anything is written: every line a row of a table,
-    and (version 2 on) all of them there, (version 3 on) as they were written.
-    RestoreRefused, naming the first line that is not, otherwise."""
-    rows, end, digest = 0, None, hashlib.sha256()
-    lines = _lines(path)
+    and (version 2 on) all of them there, (version 3 on) as they were written, (version 4)
+    under the header as it was written. RestoreRefused, naming the first line that is not,
+    otherwise."""
+    rows, end, version = 0, None, header["version"]
+    lines = _lines(path, header=True)
+    _, first = next(lines)
+    # A header edited from 4 to 3 has its rows checked alone, against a digest of both.
+    digest = hashlib.sha256(first.encode() + b"\n" if version >= 4 else b"")
     while True:
         try:
             number, line = next(lines)
@@ -170,9 +183,15 @@ def check(path: Path, header: dict) -> None:
             raise RestoreRefused(f"备份文件已损坏（第 {number} 行不是一行数据）")
         rows += 1
         digest.update(line.encode() + b"\n")
-    if header["version"] >= 2 and (end is None or end.get("end") != rows):
+    expected = _END_OF[version]
+    if expected is not None and (end is None or end.get("end") != rows):
         raise RestoreRefused("备份文件不完整：没有写到结尾（复制时被截断？），请换用完整的备份")
-    if header["version"] >= 3 and end.get("sha256") != digest.hexdigest():
+    if end is not None and set(end) != expected:
+        # An end this version never wrote: the header's version was changed (4 made 2
+        # would skip the checksum), or the end was.
+        raise RestoreRefused(f"备份文件已损坏：文件头的格式版本 {version} 与结尾不符，"
+                             "请换用完整的备份")
+    if version >= 3 and end.get("sha256") != digest.hexdigest():
         raise RestoreRefused("备份文件已损坏：内容与备份时不一致（校验和不符），请换用完整的备份")
 
 

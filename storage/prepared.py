@@ -7,8 +7,11 @@ This keeps what matters of Core: the SQL is written and compiled by SQLAlchemy f
 connection's dialect, values go through the column types' own bind and result processors
 (UTC datetimes, JSON), driver errors become SQLAlchemy's exceptions (an IntegrityError is
 still an IntegrityError), and the engine's before_cursor_execute listeners still see every
-statement (tests count them; tracing hooks there). It runs on the connection's open
-transaction, which SQLAlchemy commits.
+statement (tests count them; tracing hooks there). An engine with a listener the cursor
+would hide a statement from (after_cursor_execute, a tracer's end of a span; handle_error;
+…: straight_to_cursor) has the statement run by SQLAlchemy instead, and the quick lanes
+give way to the general path. It runs on the connection's open transaction, which
+SQLAlchemy commits.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
@@ -117,11 +120,14 @@ class Prepared:
         return _Compiled(compiled.string, order, tuple(binds), fixed, results, returns_rows,
                          returning)
 
-    def rows(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
-        """Execute with `params` (by bind name) and return the rows, values converted."""
+    def rows(self, conn: Connection, params: dict[str, Any], *,
+             direct: bool | None = None) -> list[tuple]:
+        """Execute with `params` (by bind name) and return the rows, values converted.
+        `direct`: straight_to_cursor(conn.engine) as the caller has just asked it (None:
+        asked here)."""
         compiled = self._for(conn.dialect)
         return compiled.convert(_execute(conn, compiled.sql, compiled.parameters(params),
-                                         compiled.returns_rows))
+                                         compiled.returns_rows, direct))
 
     def bind(self, dialect: Dialect, params: dict[str, Any]) -> tuple[str, Any]:
         """The SQL and its parameters as the dialect's driver takes them (for a caller that
@@ -133,20 +139,35 @@ class Prepared:
         """The driver's rows with each value converted by its column's type."""
         return self._for(dialect).convert(found)
 
-    def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
-        rows = self.rows(conn, params)
+    def first(self, conn: Connection, params: dict[str, Any], *,
+              direct: bool | None = None) -> tuple | None:
+        rows = self.rows(conn, params, direct=direct)
         return rows[0] if rows else None
 
 
-def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool) -> list:
-    """One statement on the driver's cursor, inside the connection's open transaction."""
+def straight_to_cursor(engine: Engine) -> bool:
+    """Whether a statement may go straight to the driver's cursor: no listener on `engine`
+    would miss it there. before_cursor_execute's are called (_execute), and begin and
+    commit are the connection's own; the rest of a statement's events SQLAlchemy alone
+    fires. Read from the engine's public event dispatch, as event.listen fills it."""
+    events, dialect = engine.dispatch, engine.dialect.dispatch
+    return not (events.before_execute or events.after_execute or events.after_cursor_execute
+                or dialect.do_execute or dialect.handle_error)
+
+
+def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool,
+             direct: bool | None = None) -> list:
+    """One statement on the driver's cursor, inside the connection's open transaction; or,
+    with a listener the cursor would hide it from, by SQLAlchemy, which shows it to all."""
+    if not (straight_to_cursor(conn.engine) if direct is None else direct):
+        result = conn.exec_driver_sql(sql, parameters)
+        return result.fetchall() if returns_rows else []
     dbapi_connection = conn.connection.dbapi_connection
     cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        # The engine's own test before its listeners (Connection._execute_context asks it
-        # too): the dispatch's was a sixth of this function's Python.
-        if ((conn._has_events or conn.engine._has_events)
-                and conn.dispatch.before_cursor_execute):
+        # The engine's listeners asked first: the connection's joined dispatch, asked
+        # each time, was a sixth of this function's Python.
+        if conn.engine.dispatch.before_cursor_execute:
             conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
         try:
             cursor.execute(sql, parameters)
@@ -187,10 +208,12 @@ class Writes:
     order they were added.
     """
 
-    def __init__(self, conn: Connection | None, *, dialect: Dialect | None = None) -> None:
+    def __init__(self, conn: Connection | None, *, dialect: Dialect | None = None,
+                 direct: bool | None = None) -> None:
         """On `conn`; or, with no connection, for `dialect` (then `statement` gives what
-        would be sent, and the caller sends it: bot.pglane)."""
+        would be sent, and the caller sends it: bot.pglane). `direct`: as Prepared.rows."""
         self.conn = conn
+        self.direct = direct
         self.dialect = dialect if dialect is not None else conn.dialect  # type: ignore[union-attr]
         # (statement, its plain values, its Returned values by bind name)
         self._writes: list[tuple[Prepared, dict[str, Any], dict[str, Returned]]] = []
@@ -212,14 +235,14 @@ class Writes:
         assert self.conn is not None, "no connection: send Writes.statement() yourself"
         writes, self._writes = self._writes, []
         if len(writes) > 1 and self.dialect.name == "postgresql":
-            _execute(self.conn, *self._as_one(writes), False)
+            _execute(self.conn, *self._as_one(writes), False, self.direct)
             return
         returned: list[list[tuple]] = []
         for statement, params, taken in writes:
             for name, value in taken.items():
                 rows = returned[value.write]
                 params = {**params, name: value.convert(rows[0][0]) if rows else None}
-            returned.append(statement.rows(self.conn, params))
+            returned.append(statement.rows(self.conn, params, direct=self.direct))
 
     def statement(self) -> tuple[str, Any]:
         """PostgreSQL: what is queued as the one statement flush would send, with its

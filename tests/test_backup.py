@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, timedelta
 
@@ -344,7 +345,20 @@ GARBLES = ["not a row", "a key misspelt", "a column misspelt", "a date that is n
            "a row twice", "a digit changed", "a byte not UTF-8"]
 
 
-@pytest.mark.parametrize("version", [3, 2])
+def as_format(lines: list[str], version: int) -> list[str]:
+    """A backup's lines as djbot wrote them in an earlier format: 3, whose checksum covered
+    the rows and not the header; 2, before backups had a checksum."""
+    header, *rows, end = lines
+    counted = json.loads(end)["end"]
+    if version == 3:
+        end = {"end": counted, "sha256": hashlib.sha256("".join(rows).encode()).hexdigest()}
+    else:
+        end = {"end": counted}
+    return [json.dumps(json.loads(header) | {"version": version}, ensure_ascii=False) + "\n",
+            *rows, json.dumps(end) + "\n"]
+
+
+@pytest.mark.parametrize("version", [4, 3, 2])
 @pytest.mark.parametrize("how", GARBLES)
 def test_restore_of_a_garbled_backup_is_refused_in_one_line(tmp_path, db_url, how, version):
     """Before, a line that is JSON but no row, or a row that fits no table, ended in a
@@ -358,10 +372,10 @@ def test_restore_of_a_garbled_backup_is_refused_in_one_line(tmp_path, db_url, ho
     whole = tmp_path / "b.jsonl"
     djbot(db_url, "backup", str(whole))
     lines = whole.read_text(encoding="utf-8").splitlines(keepends=True)
-    if version == 2:  # as djbot wrote it before backups had a checksum
-        lines[0] = json.dumps(json.loads(lines[0]) | {"version": 2}) + "\n"
-        lines[-1] = json.dumps({"end": json.loads(lines[-1])["end"]}) + "\n"
-        (tmp_path / "v2.jsonl").write_text("".join(lines), encoding="utf-8")
+    if version < 4:  # as an earlier djbot wrote it
+        lines = as_format(lines, version)
+        whole = tmp_path / f"v{version}.jsonl"
+        whole.write_text("".join(lines), encoding="utf-8")
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes("".join(_garbled(lines, how)).encode("utf-8", "surrogateescape"))
     target = f"sqlite:///{tmp_path / 'copy.db'}"
@@ -371,7 +385,60 @@ def test_restore_of_a_garbled_backup_is_refused_in_one_line(tmp_path, db_url, ho
     assert "备份文件" in result.output and len(result.output.strip().splitlines()) == 1
     assert "王五" not in result.output and "J0003" not in result.output
     # Nothing of it stayed: the backup as written restores into the same database.
-    djbot(target, "restore", str(whole if version == 3 else tmp_path / "v2.jsonl"))
+    djbot(target, "restore", str(whole))
+    assert rows_of(target) == rows_of(db_url)
+
+
+HEADER_EDITS = {
+    # Down to a version whose checks are fewer: 2 reads no checksum, 1 not even the end.
+    "version made 2": {"version": 2},
+    "version made 1": {"version": 1},
+    "revision changed": {"revision": "0001"},
+    "date changed": {"created_at": "2026-11-30T01:00:00+00:00"},
+}
+
+
+@pytest.mark.parametrize("edit", HEADER_EDITS)
+def test_restore_of_a_backup_whose_header_was_edited_is_refused(tmp_path, db_url, edit):
+    """Before, the checksum covered the rows and not the header: a backup whose header was
+    changed restored, 「已恢复」; its version made 2 or 1, without its checksum read at all
+    (a changed digit in a row then went through too). Now the whole file is refused in one
+    line and nothing of it stays."""
+    seed(migrated(db_url), fill_a_week)
+    whole = tmp_path / "b.jsonl"
+    djbot(db_url, "backup", str(whole))
+    header, *rest = whole.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = json.loads(header) | HEADER_EDITS[edit]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(edited, ensure_ascii=False) + "\n" + "".join(rest),
+                   encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = CliRunner().invoke(app, ["restore", str(bad)], env={"DJBOT_DATABASE_URL": target})
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "备份文件已损坏" in result.output and len(result.output.strip().splitlines()) == 1
+    djbot(target, "restore", str(whole))  # nothing of it stayed
+    assert rows_of(target) == rows_of(db_url)
+
+
+@pytest.mark.parametrize("claims", [4, 2, 1])
+def test_a_format_3_backup_restores_and_its_version_changed_is_refused(tmp_path, db_url, claims):
+    """Backups written before the checksum covered the header still restore; their header
+    edited to claim another version is refused (its end shows which version wrote it)."""
+    seed(migrated(db_url), fill_a_week)
+    djbot(db_url, "backup", str(tmp_path / "b.jsonl"))
+    lines = as_format((tmp_path / "b.jsonl").read_text(encoding="utf-8")
+                      .splitlines(keepends=True), 3)
+    old = tmp_path / "v3.jsonl"
+    old.write_text("".join(lines), encoding="utf-8")
+    claimed = tmp_path / "claimed.jsonl"
+    claimed.write_text(json.dumps(json.loads(lines[0]) | {"version": claims}) + "\n"
+                       + "".join(lines[1:]), encoding="utf-8")
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    result = CliRunner().invoke(app, ["restore", str(claimed)],
+                                env={"DJBOT_DATABASE_URL": target})
+    assert result.exit_code == 1 and "备份文件已损坏" in result.output, result.output
+    djbot(target, "restore", str(old))
     assert rows_of(target) == rows_of(db_url)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+from sqlalchemy import event
 from sqlmodel import Session, select
 
-from storage.models import Attendance, PointEntry, ProcessedMessage, RuleSet
+from storage.models import Attendance, Branch, PointEntry, ProcessedMessage, RuleSet
 
 from .conftest import counting
 from .factories import bind_chat, make_branch, make_member, seed
@@ -117,3 +119,49 @@ def test_a_check_in_s_own_python_stays_within_its_budget(runtime, chat, monkeypa
     assert "签到成功" in reply.text
     assert len(counted) == 1, "the check-in did not go by the quick lane"
     assert counted[0] <= CHECK_IN_CALLS[runtime.engine.dialect.name], counted
+
+
+@pytest.fixture
+def tracer(runtime):
+    """An operator's tracing hook, as OpenTelemetry's SQLAlchemy one: a span opened before
+    each statement goes to the driver, closed after it."""
+    opened: list[str] = []
+    closed: list[str] = []
+
+    def before(conn, cursor, sql, parameters, context, executemany):
+        opened.append(sql)
+
+    def after(conn, cursor, sql, parameters, context, executemany):
+        closed.append(sql)
+
+    event.listen(runtime.engine, "before_cursor_execute", before)
+    event.listen(runtime.engine, "after_cursor_execute", after)
+    yield opened, closed
+    event.remove(runtime.engine, "before_cursor_execute", before)
+    event.remove(runtime.engine, "after_cursor_execute", after)
+
+
+def test_a_tracing_hook_sees_the_end_of_every_statement_a_check_in_sends(runtime, chat, tracer):
+    """Before, the check-in's statements went to the driver's cursor past SQLAlchemy: an
+    after_cursor_execute listener never saw them end (every span of a check-in left open),
+    nor the 【请假待批准】 queued for the 书记. With such a listener the check-in takes the
+    general path, and the statements still sent straight are sent through SQLAlchemy."""
+    runtime.dispatcher.settings = runtime.settings.model_copy(
+        update={"leave_requires_approval": True})
+    _bureau(runtime.engine)
+    seed(runtime.engine, lambda s: make_member(s, s.exec(select(Branch)).one(), "赵六",
+                                               wecom="m2"))
+    chat.say("sec", "开始 党日", chat="g1")
+    opened, closed = tracer
+    opened.clear(), closed.clear()
+
+    assert "签到成功" in chat.say("m1", "签到", chat="g1").text
+    assert "请假" in chat.say("m2", "请假 出差", chat="g1").text
+
+    # The check-in's points, and the 书记's message: both seen to the end.
+    assert any("INSERT INTO pointentry" in sql for sql in closed), closed
+    assert any("INSERT INTO outbox" in sql for sql in closed), closed
+    assert closed == opened
+    with Session(runtime.engine) as s:
+        assert s.exec(select(Attendance.status)).all() == ["present", "leave"]
+        assert len(s.exec(select(PointEntry)).all()) == 1

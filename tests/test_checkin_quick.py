@@ -676,6 +676,31 @@ async def test_a_turn_the_database_refuses_is_logged_without_the_rows_it_held(
     dispatcher.close()
 
 
+@postgres_only
+async def test_a_tracing_hook_sees_every_check_in_of_a_turn_end(runtime, chat):
+    """The pipeline lane sends a turn's statements on connections of its own, past
+    SQLAlchemy: an after_cursor_execute listener (a tracer's end of a span) never saw them.
+    With one, the check-ins go by the writer threads, and the tracer sees each end."""
+    seed(runtime.engine, _branch_of(3))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    opened: list[str] = []
+    closed: list[str] = []
+    event.listen(runtime.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *rest: opened.append(sql))
+    event.listen(runtime.engine, "after_cursor_execute",
+                 lambda conn, cursor, sql, *rest: closed.append(sql))
+    dispatcher = runtime.dispatcher
+    futures = [dispatcher.deliver(_check_in(runtime, f"u{i:02d}")) for i in range(3)]
+    results = await asyncio.wait_for(asyncio.gather(*futures), 30)
+    dispatcher.close()
+
+    assert all("签到成功" in reply.text for reply, _ in results), results
+    assert sum("INSERT INTO pointentry" in sql for sql in closed) == 3, closed
+    assert sorted(closed) == sorted(opened)  # the writer threads' interleave
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(PointEntry)).all()) == 3
+
+
 def test_the_readings_kept_stay_small_however_long_the_texts(runtime, chat):
     """The kept readings are of a burst's few short words: long texts (a platform passes a
     pasted notice of thousands of characters) are read each time, not held by the

@@ -613,6 +613,30 @@ def test_the_sheets_counts_are_the_chats_when_a_leave_is_turned_down(client, bur
     assert "请假（已撤销）" in sheet
 
 
+def test_the_sheet_shows_who_asked_leave_and_came_as_present_without_a_reason(client, bureau,
+                                                                           clock):
+    """刘洋 asked leave (在岗值班) and came after all: the printed sheet gave him 出席 with
+    在岗值班 in its 请假原因 column, which on paper reads as leave. He was there: 出席, no
+    reason beside it; the sheet's 出席 counts him and its 请假 does not."""
+    clock.set(local(2026, 11, 23, 14, 0))
+    assert "开始了" in say(bureau, "cg01", "开始 主题党日 学习新修订的党章", "demo-g1")
+    assert "已请假" in say(bureau, "cg04", "请假 在岗值班", "demo-g1")
+    assert "已请假" in say(bureau, "cg05", "请假 家里有事", "demo-g1")
+    assert "签到成功" in say(bureau, "cg04", "签到", "demo-g1")
+    with Session(bureau.engine) as s:
+        theme = s.exec(select(Activity.id).where(Activity.type == "主题党日")
+                       .order_by(Activity.id.desc())).first()
+    sign_in(client, bureau, "cg01")
+    sheet = client.get(f"/web/activity/{theme}").text
+    rows = {cells[1]: cells for cells in (
+        re.findall(r"<td>([^<]*)</td>", row)
+        for row in re.findall(r'<tr class="s-[a-z]+">(.*?)</tr>', sheet))}
+    assert rows["刘洋"][3] == "出席" and rows["刘洋"][5] == "", rows["刘洋"]
+    other = next(cells for cells in rows.values() if cells[5] == "家里有事")
+    assert other[3].startswith("请假"), other  # who stayed away keeps the reason
+    assert "出席 1 ·" in sheet and "请假 1 ·" in sheet, sheet
+
+
 def test_a_member_sees_a_turned_down_leave_as_turned_down(client, bureau, clock):
     """刘洋's own record must not say 请假 for a leave the secretary turned down (驳回请假):
     he is still due, as the chat told him."""

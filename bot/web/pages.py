@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.domain.attendance import ATTENDED
 from bot.domain.points import (
     Period,
     Tier,
@@ -312,7 +313,9 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings,
             "member_id": line.member_id, "name": line.name, "group": line.group or "",
             "status": status, "status_key": line.status or "missing", "counts_as": counts_as,
             "checked_in": line.checked_in_at.astimezone(tz) if line.checked_in_at else None,
-            "leave_reason": line.leave_reason or "",
+            # Leave asked and then a check-in (the row keeps the reason it was asked with):
+            # a reason beside 出席 reads on paper as leave.
+            "leave_reason": "" if line.status in ATTENDED else line.leave_reason or "",
             "makeup": (f"{line.made_up_by or '—'}：{line.makeup_reason or ''}"
                        if line.status == "makeup" else ""),
         })
