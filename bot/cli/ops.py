@@ -60,14 +60,16 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="djbot backup 生成的文件")],
     ) -> None:
         """把备份恢复到一个空数据库（可以是另一种数据库），然后升级到最新结构。"""
-        from storage.backup import RestoreRefused, read_header
+        from storage.backup import RestoreRefused, check, read_header
         from storage.backup import restore as load
 
         if not file.is_file():
             typer.echo(f"找不到备份文件 {file}", err=True)
             raise typer.Exit(2)
         try:
-            read_header(file)  # a file it refuses leaves no new database file behind
+            # Read whole before the engine opens (a new SQLite file is made then): a file
+            # refused leaves no empty database behind to be mistaken for a restored one.
+            check(file, read_header(file))
             counts = load(_engine(existing=False), file)
         except RestoreRefused as exc:
             typer.echo(f"未恢复：{exc}", err=True)
