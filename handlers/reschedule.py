@@ -33,7 +33,7 @@ from bot.scheduling.retimed import ask_again
 from bot.scheduling.rules import PART_OF_DAY, RuleError, fold, parse_rule, parse_time
 from handlers.attendance import calling_off, closed_branch
 from handlers.schedule import BUREAU, KIND_WORDS, is_bureau_schedule
-from storage import corrections, org
+from storage import confirmations, corrections, org
 from storage import leave as leave_store
 from storage.attendance import CANCELLED, MOVED_TO
 from storage.models import Activity, ActivityType, Attendance, Schedule
@@ -83,7 +83,7 @@ class Slot:
     activity: Activity | None = None
 
 
-def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     text = args["text"] or ""
     said = _read(text)
     if isinstance(said, str):
@@ -173,8 +173,22 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
             there.schedule_withdrawn or (there.cancel_reason or "").startswith(MOVED_TO)):
         return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
                            "要恢复它请发送「恢复活动」。")
+    holiday = default_calendar().holiday_name(day) if day != old.date() else None
+    if holiday is not None and not confirmed and ctx.member is not None:
+        # Asked, not refused: a branch may hold it then on purpose (a theme day at a memorial
+        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日.
+        assert ctx.member.id is not None
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=MOVE_TO_HOLIDAY, now=ctx.now,
+                          payload={"text": text})
+        minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
+        return Reply(f"{new}是法定节假日（{holiday}），还没有改。确实要在这天举行，"
+                     f"请在 {minutes} 分钟内发送「确认」；否则请改到别的日子。")
     return _move(ctx, slot, starts_at, length, said.reason, what=what, new=new, scope=scope,
                  group=group)
+
+
+MOVE_TO_HOLIDAY = "activity.reschedule_holiday"  # 「确认」 of a move onto a statutory holiday
 
 
 def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:

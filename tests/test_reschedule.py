@@ -367,3 +367,42 @@ def test_leave_for_a_day_stays_with_the_day(runtime, chat, clock):
     reply = chat.say("sec", "改期 夜学 11月26日 改到 11月25日 19:30", chat="g1")
     assert reply.text.startswith("已改回") and "1 人的请假随之改到新时间。" in reply.text, reply.text
     assert leave_at(25) == {"张强": "值班", "李明": "出差"}  # his day's own, as before
+
+
+# --- onto a statutory holiday: asked, moved on 「确认」 -----------------------------------
+
+
+def test_moved_onto_new_years_day_it_asks_first_and_moves_on_confirm(runtime, chat, clock):
+    """元旦 2027 is a Friday: the secretary moving the 12月30日 study there may not have seen
+    it. Nothing moves until 「确认」; then it moves as any other."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", "改期 夜学 12月30日 改到 2027年1月1日 19:30", chat="g1")
+    assert not reply.is_error, reply.text
+    assert "法定节假日（元旦）" in reply.text and "「确认」" in reply.text, reply.text
+    assert "还没有改" in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+    reply = chat.say("sec", "确认", chat="g1")
+    assert reply.text.startswith("已改期：政治夜学（12月30日 周三 19:30） → 政治夜学（"), reply.text
+    assert "1月1日 周五 19:30）" in reply.text, reply.text
+    assert len(moves(runtime)) == 1
+    assert studies(runtime)[-2:] == [("12-30 19:30", "cancelled"), ("01-01 19:30", "open")]
+
+
+def test_a_swapped_working_saturday_is_a_workday_and_national_day_is_asked(runtime, chat, clock):
+    """国庆 2026: 10月1日–7日 off, Saturday 10月10日 worked in their place (调休). The study
+    of 9月30日 moves straight to the 10th; one moved onto 10月2日 waits for 「确认」."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 9, 28, 10, 0))
+    run_ticks(runtime, clock, local(2026, 9, 28, 11, 0))
+    reply = chat.say("sec", "改期 夜学 9月30日 改到 10月2日 19:30", chat="g1")
+    assert "法定节假日（国庆节）" in reply.text and "「确认」" in reply.text, reply.text
+    assert moves(runtime) == []
+    reply = chat.say("sec", "改期 夜学 9月30日 改到 10月10日 19:30", chat="g1")
+    assert reply.text.startswith("已改期：政治夜学（9月30日 周三 19:30） → 政治夜学（10月10日 周六 19:30）"), \
+        reply.text
+    assert "节假日" not in reply.text
+    # The 「确认」 asked for 10月2日 lapsed with the new command: nothing more moves.
+    reply = chat.say("sec", "确认", chat="g1")
+    assert len(moves(runtime)) == 1, reply.text
