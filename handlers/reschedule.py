@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import or_, select
 
 from bot.context import Ctx
 from bot.core import Reply
@@ -469,14 +469,19 @@ def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None) -> Slot | 
 def _held_then(ctx: Ctx, slot: Slot, kind: str, starts_at: datetime,
                ends_at: datetime) -> Activity | None:
     """An activity of the kind in the same scope held over the new time that no schedule
-    made (开始 by hand), the one moved aside."""
+    made (开始 by hand), the one moved aside; of a party group's, one its members are
+    expected at (the group's own or the whole branch's), not another group's."""
     schedule = slot.schedule
     scope = (Activity.branch_id == schedule.branch_id if schedule.branch_id is not None
              else Activity.branch_id.is_(None))  # type: ignore[union-attr]
-    return ctx.session.exec(select(Activity).where(
+    query = select(Activity).where(
         scope, Activity.type == kind, Activity.status != CANCELLED,
         Activity.id != (slot.activity.id if slot.activity else None),
-        Activity.starts_at < ends_at, Activity.ends_at > starts_at)).first()
+        Activity.starts_at < ends_at, Activity.ends_at > starts_at)
+    if schedule.party_group_id is not None:
+        query = query.where(or_(Activity.party_group_id.is_(None),  # type: ignore[union-attr]
+                                Activity.party_group_id == schedule.party_group_id))
+    return ctx.session.exec(query).first()
 
 
 def _checked_in(ctx: Ctx, activity: Activity) -> bool:

@@ -406,3 +406,43 @@ def test_a_swapped_working_saturday_is_a_workday_and_national_day_is_asked(runti
     # The 「确认」 asked for 10月2日 lapsed with the new command: nothing more moves.
     reply = chat.say("sec", "确认", chat="g1")
     assert len(moves(runtime)) == 1, reply.text
+
+
+def _two_groups(runtime, chat, clock):
+    """城关支部 with 第一党小组 (Thursdays 15:00) and 第二党小组 (Tuesdays 15:00)."""
+    from tests.factories import make_group, seed
+
+    branch(runtime, clock)
+
+    def groups(session):
+        cg = session.exec(select(Branch)).one()
+        make_group(session, cg, "第一党小组")
+        make_group(session, cg, "第二党小组")
+    seed(runtime.engine, groups)
+    for typed in ("设置 党小组会 第一党小组 每周四 15:00", "设置 党小组会 第二党小组 每周二 15:00"):
+        assert not chat.say("sec", typed, chat="g1").is_error, typed
+
+
+def group_meetings(runtime) -> list[tuple[str, str]]:
+    with Session(runtime.engine) as session:
+        return [(a.starts_at.astimezone(local(2026, 1, 1).tzinfo).strftime("%m-%d %H:%M"),
+                 a.status) for a in session.exec(select(Activity).where(
+                     Activity.type == "党小组会").order_by(Activity.starts_at))]
+
+
+def test_another_group_s_meeting_held_then_does_not_block_the_move(runtime, chat, clock):
+    """第二党小组 meets by hand (开始 党小组会 第二党小组) Monday at 10:00: 第一党小组's Thursday
+    meeting moved to Monday 10:30 expects other members, so it is no overlap."""
+    _two_groups(runtime, chat, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("sec", "开始 党小组会 第二党小组 学习党章", chat="g1").is_error
+    reply = chat.say("sec", "改期 党小组会 第一党小组 11月26日 改到 11月23日 10:30", chat="g1")
+    assert reply.text.startswith("已改期：党小组会（11月26日 周四 15:00） → "
+                                 "党小组会（11月23日 周一 10:30）"), reply.text
+    assert ("11-26 15:00", "cancelled") in group_meetings(runtime)
+    assert ("11-23 10:30", "open") in group_meetings(runtime)
+    # 第二党小组's own meeting moved over its hand-started one is still refused.
+    before = group_meetings(runtime)
+    reply = chat.say("sec", "改期 党小组会 第二党小组 11月24日 改到 11月23日 10:45", chat="g1")
+    assert reply.is_error and "时间重叠" in reply.text, reply.text
+    assert group_meetings(runtime) == before
