@@ -68,6 +68,7 @@ _FARTHEST = timedelta(days=366)
 class Said:
     kind: ActivityType
     which: str = ""  # the occurrence: a day, 这次, 下次, 本周 …; "" the next one
+    which_at: time | None = None  # its hour, when said (12月9日 19:30 改到 …); None any
     day: str = ""  # the new day as said (周四, 16日, 12月10日); "" its own day
     at: time | None = None  # the new hour; None its own hour
     reason: str = ""
@@ -128,7 +129,7 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         return Reply.error(f"{show_date(far, today=today)}太远了，改期只在一年之内，什么也没有改。")
     until = max(d for d in (today + _AHEAD, which_day, explicit) if d is not None) + _AHEAD
     slots = _slots(ctx, schedules, until)
-    slot = _named(ctx, slots, said.which, which_day)
+    slot = _named(ctx, slots, said.which, which_day, said.which_at)
     if isinstance(slot, str):
         return Reply.error(slot + "什么也没有改。")
     what = _label(ctx, kind.value, slot.starts_at)
@@ -298,6 +299,27 @@ def _read(text: str) -> Said | str:
         after[0] = after[0][len(verb):]
     said = Said(kind, which=_which("".join(w.removesuffix("的") for w in which
                                            if w not in _PARTS)))
+    if clock := _CLOCK.search(said.which):
+        # 12月9日19:30的夜学: the hour says which of the day's, as after the activity.
+        said.which = said.which[:clock.start()].removesuffix("的")
+        try:
+            said.which_at = parse_time(clock.group())
+        except RuleError as exc:
+            return str(exc)
+    named = _named_before_verb(after)
+    if named is not None:
+        # 改期 夜学 12月9日 19:30 改到 12月10日: what comes before the verb is which one.
+        cut, day, at = named
+        if day and said.which:
+            return f"要改的是{said.which}的{kind.value}，又写了{day}，请只写一个"
+        if at is not None and said.which_at is not None:
+            return f"要改的那次写了两个时间（{said.which_at:%H:%M} 和 {at:%H:%M}），请只写一个"
+        said.which = day or said.which
+        said.which_at = at if at is not None else said.which_at
+        after = after[cut:]
+        if after and (verb := next((v for v in (*MOVE_VERBS, "到", "至")
+                                    if after[0].startswith(v) and after[0] != v), None)):
+            after[0] = after[0][len(verb):]
     days: list[str] = []
     reason: list[str] = []
     pending_part = ""
@@ -327,6 +349,8 @@ def _read(text: str) -> Said | str:
     if len(days) > 2:
         return f"日期写了 {len(days)} 个，请只写要改的那次和新的日期"
     if len(days) == 2:
+        if named is not None:
+            return f"新的日期写了 {len(days)} 个，请只写一个"
         if said.which:
             return f"要改的是{said.which}的{kind.value}，新的日期只写一个"
         said.which = days.pop(0)
@@ -338,6 +362,33 @@ def _read(text: str) -> Said | str:
 
 
 _PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+
+
+def _named_before_verb(words: list[str]) -> tuple[int, str, time | None] | None:
+    """Where the move's verb stands after a day and (or) an hour only, with them: (the
+    verb's place, the day, the hour); None when no verb follows such words."""
+    day, at, part = "", None, ""
+    for place, word in enumerate(words):
+        if place and (word in MOVE_VERBS or word in ("到", "至")
+                      or any(word.startswith(v) for v in MOVE_VERBS)):
+            return place, day, at
+        if word in _PARTS:
+            part = word
+            continue
+        word, part = part + word, ""
+        clock = _CLOCK.search(word)
+        head = (word[:clock.start()] if clock else word).removesuffix("的")
+        if clock and at is None and (not head or (_is_day(head) and not day)):
+            try:
+                at = parse_time(clock.group())
+            except RuleError:
+                return None
+            day = head or day
+        elif not clock and not day and _is_day(word):
+            day = word
+        else:
+            return None
+    return None
 
 
 def _which(said: str) -> str:
@@ -439,15 +490,41 @@ def _slots(ctx: Ctx, schedules: list[Schedule], until: date) -> list[Slot]:
     return sorted(found.values(), key=lambda s: s.starts_at)
 
 
-def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None) -> Slot | str:
+def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None,
+           at: time | None = None) -> Slot | str:
     """The occurrence said: that day's, that week's, this one (not over), the next one (not
-    begun); nothing said, the one not over yet."""
+    begun); nothing said, the one not over yet. An hour said picks among them (7点半 is
+    19:30 too: the hour names one held, not a new one)."""
     tz = ctx.settings.tz
     kind = slots[0].schedule.activity_type if slots else "活动"
+
+    def local(slot: Slot) -> datetime:
+        return slot.starts_at.astimezone(tz)
+
+    def held_at_hour(slot: Slot) -> bool:
+        hour = local(slot).time().replace(tzinfo=None)
+        return at is None or hour == at or (1 <= at.hour < 12 and hour == at.replace(
+            hour=at.hour + 12))
+    if at is not None:
+        hour = f" {at:%H:%M}"
+        if day is not None:
+            shown = show_date(day, today=ctx.local_now.date())
+            that_day = [s for s in slots if local(s).date() == day]
+            if that_day and not any(held_at_hour(s) for s in that_day):
+                return (f"{shown}{hour}没有{kind}（那天的在 "
+                        f"{'、'.join(f'{local(s):%H:%M}' for s in that_day)}），")
+        slots = [s for s in slots if held_at_hour(s)]
+        if not slots:
+            return f"接下来没有{hour.strip()}的{kind}，"
     if day is not None:
-        on = [s for s in slots if s.starts_at.astimezone(tz).date() == day]
+        shown = show_date(day, today=ctx.local_now.date())
+        on = [s for s in slots if local(s).date() == day]
         if not on:
-            return f"{show_date(day, today=ctx.local_now.date())}没有{kind}，"
+            return f"{shown}没有{kind}，"
+        if len(on) > 1:
+            # Two that day (one moved beside the day's own): the first was moved unasked.
+            return (f"{shown}有 {len(on)} 次{kind}（{'、'.join(f'{local(s):%H:%M}' for s in on)}），"
+                    f"请写上要改的那次的时间（如 {shown} {local(on[-1]):%H:%M} 改到 …），")
         return on[0]
     if which in _WEEKS:
         today = ctx.local_now.date()

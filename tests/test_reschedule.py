@@ -446,3 +446,42 @@ def test_another_group_s_meeting_held_then_does_not_block_the_move(runtime, chat
     reply = chat.say("sec", "改期 党小组会 第二党小组 11月24日 改到 11月23日 10:45", chat="g1")
     assert reply.is_error and "时间重叠" in reply.text, reply.text
     assert group_meetings(runtime) == before
+
+
+# --- the occasion named by its hour ------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [
+    "改期 夜学 12月2日19:30 到 12月3日19:30",
+    "改期 夜学 12月2日 19:30 改到 12月3日 19:30",
+    "12月2日19:30的夜学改到12月3日",
+    "改期 夜学 12月2日 晚上7点半 改到 12月3日",
+])
+def test_the_occasion_named_with_its_hour_is_the_one_moved(runtime, chat, clock, typed):
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    reply = chat.say("sec", typed, chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), reply.text
+    assert studies(runtime)[-2:] == [("12-02 19:30", "cancelled"), ("12-03 19:30", "open")]
+
+
+def test_two_on_a_day_the_hour_says_which_and_without_it_djbot_asks(runtime, chat, clock):
+    """12月2日's study moved to 12月9日 14:00, the day 12月9日's own is held at 19:30: 「12月9日」
+    alone names neither, and the hour names one; an hour with none names none."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("sec", "改期 夜学 12月2日 改到 12月9日 14:00", chat="g1").is_error
+    before = studies(runtime)
+    for typed, says in (
+            ("改期 夜学 12月9日 改到 12月10日", "12月9日有 2 次政治夜学（14:00、19:30），请写上要改的那次的时间"),
+            ("改期 夜学 12月9日 20:00 改到 12月10日", "12月9日 20:00没有政治夜学（那天的在 14:00、19:30）")):
+        reply = chat.say("sec", typed, chat="g1")
+        assert reply.is_error and says in reply.text and "什么也没有改" in reply.text, reply.text
+        assert studies(runtime) == before and len(moves(runtime)) == 1
+    reply = chat.say("sec", "改期 夜学 12月9日 19:30 改到 12月10日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月9日 周三 19:30） → 政治夜学（12月10日 周四 19:30）"), reply.text
+    reply = chat.say("sec", "改期 夜学 12月9日 14:00 改到 12月11日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月9日 周三 14:00） → 政治夜学（12月11日 周五 14:00）"), reply.text
