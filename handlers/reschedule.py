@@ -260,8 +260,10 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         lines.append(f"已私信告知请过假的 {asked} 人。")
     # Moved back, the time it was at is the one 改期 moved it to: no 原时间 to go back to.
     undo = "要撤回这次改回，" if back else "改回原时间"
-    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date())} 改到 "
-                 f"{show_date(old.date())} {old:%H:%M}」。")
+    # With the year when not this one's: 6月10日 said in November is this June's, gone.
+    today = ctx.local_now.date()
+    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date(), today=today)} 改到 "
+                 f"{show_date(old.date(), today=today)} {old:%H:%M}」。")
     return Reply("\n".join(lines))
 
 

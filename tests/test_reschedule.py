@@ -485,3 +485,17 @@ def test_two_on_a_day_the_hour_says_which_and_without_it_djbot_asks(runtime, cha
     reply = chat.say("sec", "改期 夜学 12月9日 14:00 改到 12月11日", chat="g1")
     assert reply.text.startswith(
         "已改期：政治夜学（12月9日 周三 14:00） → 政治夜学（12月11日 周五 14:00）"), reply.text
+
+
+def test_the_way_back_given_for_next_year_s_occasion_moves_it_back(runtime, chat, clock):
+    """Moved in November, next June's study: the reply's 「改期 … 改到 …」 names next year's
+    days, which 6月10日 said in November does not (it is read as this June's, gone)."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    reply = chat.say("sec", "改期 夜学 2027年6月9日 改到 2027年6月10日", chat="g1")
+    assert reply.text.startswith("已改期"), reply.text
+    undo = reply.text.split("请发送「")[1].split("」")[0]
+    assert undo == "改期 夜学 2027年6月10日 改到 2027年6月9日 19:30", reply.text
+    reply = chat.say("sec", undo, chat="g1")
+    assert reply.text.startswith("已改回"), reply.text
+    assert ("06-09 19:30", "open") in studies(runtime)
