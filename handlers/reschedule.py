@@ -283,8 +283,10 @@ def _made(ctx: Ctx, schedule: Schedule, times) -> Activity:
 
 def _read(text: str) -> Said | str:
     """改期's words: [which] <activity> [which] [改到] [day] [time] [reason]."""
+    # 今晚, 明晚: a day and its evening (明晚8点 is tomorrow's 20:00), as parse_date has no 明晚.
+    text = _EVENING.sub(r"\1天 晚上", fold(text))
     # 从12月9日 改到 12月10日: the 从 says which, as the order does.
-    words = [w.removeprefix("从") for w in _APART.split(fold(text).strip()) if w.removeprefix("从")]
+    words = [w.removeprefix("从") for w in _APART.split(text.strip()) if w.removeprefix("从")]
     for at, word in enumerate(words):
         found = _kind_in(word)
         if found is None:
@@ -364,6 +366,8 @@ def _read(text: str) -> Said | str:
 
 
 _PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+# 今晚 or 明晚 as a word of its own or after a verb (改到明晚), never inside one (说明晚到).
+_EVENING = re.compile(r"(?:(?<!\S)|(?<=[到至在为成从]))([今明])晚上?")
 
 
 def _named_before_verb(words: list[str]) -> tuple[int, str, time | None] | None:

@@ -499,3 +499,18 @@ def test_the_way_back_given_for_next_year_s_occasion_moves_it_back(runtime, chat
     reply = chat.say("sec", undo, chat="g1")
     assert reply.text.startswith("已改回"), reply.text
     assert ("06-09 19:30", "open") in studies(runtime)
+
+
+@pytest.mark.parametrize(("typed", "to_"), [
+    ("今晚的夜学改到明晚", "11月26日 周四 19:30"),
+    ("改期 夜学 今晚 改到 明晚", "11月26日 周四 19:30"),
+    ("改期 夜学 改到 明晚8点", "11月26日 周四 20:00"),
+])
+def test_tonight_moved_to_tomorrow_night(runtime, chat, clock, typed, to_):
+    """明晚 is tomorrow's evening as 今晚 is today's: it was no day, and nothing moved."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 25, 10, 0))
+    reply = chat.say("sec", typed, chat="g1")
+    assert reply.text.startswith(f"已改期：政治夜学（11月25日 周三 19:30） → 政治夜学（{to_}）"), \
+        reply.text
+    assert studies(runtime)[0] == ("11-25 19:30", "cancelled")
