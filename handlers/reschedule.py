@@ -87,6 +87,13 @@ class Slot:
 def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     text = args["text"] or ""
     said = _read(text)
+    if said == NO_KIND and ctx.branch is not None:
+        found = _held_then_said(ctx, text)
+        if isinstance(found, Reply):
+            return found
+        if found is not None:
+            text = found
+            said = _read(text)
     if isinstance(said, str):
         return Reply.error(usage_text(RESCHEDULE, f"{said}，什么也没有改"))
     kind = said.kind
@@ -189,7 +196,48 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
                  group=group)
 
 
+NO_KIND = "缺少要改期的活动（如 夜学、主题党日）"
 MOVE_TO_HOLIDAY = "activity.reschedule_holiday"  # 「确认」 of a move onto a statutory holiday
+
+
+def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
+    """改期 12月2日 19:30 改到 12月3日, no activity said: the words with the activity (and
+    party group) of the one fixed schedule of the branch held that day (at that hour); asked
+    which when several are. None when no day of an occasion is said (改期 明天 names none)."""
+    assert ctx.branch is not None
+    today = ctx.local_now.date()
+    held: list[tuple[str, str, Slot]] = []  # (the words, the label, the occasion)
+    shown = hour = ""
+    schedules = branch_schedules(ctx.session, branch_id=ctx.branch.id)
+    if not schedules:
+        return None
+    for schedule in schedules:
+        kind = schedule.activity_type
+        said = _read(f"{kind} {text}")
+        if isinstance(said, str):
+            return None
+        try:
+            day = _which_day(said.which, today)
+        except DateError:
+            return None
+        if day is None or day > today + _FARTHEST:
+            return None
+        shown = show_date(day, today=today)
+        hour = f" {said.which_at:%H:%M}" if said.which_at else ""
+        group = (org.party_group(ctx.session, group_id=schedule.party_group_id)
+                 if schedule.party_group_id is not None else None)
+        named = f"{kind} {group.name}" if group is not None else kind
+        for slot in _slots(ctx, [schedule], day + timedelta(days=1)):
+            if isinstance(_named(ctx, [slot], said.which, day, said.which_at), Slot):
+                held.append((f"{named} {text}", _label(ctx, named, slot.starts_at), slot))
+    if len({words for words, _, _ in held}) == 1:
+        return held[0][0]
+    if not held:
+        return Reply.error(usage_text(RESCHEDULE, f"{shown}{hour}没有固定日程的活动，"
+                                                  "请写明要改期的活动，什么也没有改"))
+    held.sort(key=lambda h: h[2].starts_at)
+    return Reply.error(f"{shown}{hour}有 {len(held)} 个活动：{'、'.join(h[1] for h in held)}，"
+                       f"请写明改哪一个，什么也没有改。例如：改期 {held[0][0]}")
 
 
 def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:
@@ -296,7 +344,7 @@ def _read(text: str) -> Said | str:
         after = words[at + 1:]
         break
     else:
-        return "缺少要改期的活动（如 夜学、主题党日）"
+        return NO_KIND
     if after and after[0] in MOVE_VERBS:
         after = after[1:]
     elif after and (verb := next((v for v in MOVE_VERBS if after[0].startswith(v)), None)):

@@ -514,3 +514,24 @@ def test_tonight_moved_to_tomorrow_night(runtime, chat, clock, typed, to_):
     assert reply.text.startswith(f"已改期：政治夜学（11月25日 周三 19:30） → 政治夜学（{to_}）"), \
         reply.text
     assert studies(runtime)[0] == ("11-25 19:30", "cancelled")
+
+
+def test_with_no_activity_named_the_day_and_hour_say_which(runtime, chat, clock):
+    """12月2日 holds the theme day (每月第一个周三 14:30) and the night study (19:30): 改期 with
+    the day alone asks which; with the hour it moves that one."""
+    branch(runtime, clock)
+    assert not chat.say("sec", "设置 主题党日 每月第一个周三 14:30 2小时", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 10, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", "改期 12月2日 改到 12月3日", chat="g1")
+    assert reply.is_error and "什么也没有改" in reply.text, reply.text
+    assert ("12月2日有 2 个活动：主题党日（12月2日 周三 14:30）、政治夜学（12月2日 周三 19:30），"
+            "请写明改哪一个") in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+    reply = chat.say("sec", "改期 12月2日19:30 到 12月3日19:30", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), reply.text
+    reply = chat.say("sec", "改期 12月2日 14:30 改到 12月4日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：主题党日（12月2日 周三 14:30） → 主题党日（12月4日 周五 14:30）"), reply.text
+    assert len(moves(runtime)) == 2
