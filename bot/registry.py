@@ -1189,8 +1189,10 @@ _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[�
                     r"(?:上午|下午|晚上|早上|中午|晚)?")
 # What an infix verb may follow: a day and an activity (下下周三晚上的主题党日), not a sentence.
 _INFIX_BEFORE_MAX = 16
-# Which one, said before the activity: 这次, 下周, 下下周三晚上, 今晚, 从12月2日.
-_INFIX_WHICH = re.compile(rf"从?(?:{_A_DAY.pattern}|(?:这|本|下下|下一?)(?:一?次|个?(?:周|星期|礼拜)))?")
+# Which one, said before the activity: 这次, 下周, 下下周三晚上, 今晚, 从12月2日, and its
+# hour (12月2日19:30的夜学: one of two held that day).
+_INFIX_WHICH = re.compile(rf"从?(?:{_A_DAY.pattern}|(?:这|本|下下|下一?)(?:一?次|个?(?:周|星期|礼拜)))?"
+                          r"\s*(?:\d{1,2}(?:[:：]\d{2}|[点时](?:半|\d{1,2}分?)?))?")
 # And what it is changed to is a day or an hour, as a whole word (改到周四, 推迟到20:00, 改到
 # 八点半, 改到周四 19:30 开庭): 党日活动改在三楼会议室 changes the room, which no command
 # does, and 改到周四了 passes on news.

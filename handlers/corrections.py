@@ -32,6 +32,7 @@ import handlers.attendance as attendance
 import handlers.attendance_corrections as attendance_corrections
 import handlers.committee as committee
 import handlers.pioneers as pioneers
+import handlers.reschedule as reschedule
 import handlers.visits as visits
 from handlers.schedule import BUREAU, SET_LONG, is_bureau_schedule, set_schedule
 from storage import attendance as store
@@ -231,6 +232,7 @@ _CONFIRMED = {
     WITHDRAW_STUDY: _confirmed_study_withdrawal,
     attendance_corrections.CORRECT_AGAIN: attendance_corrections.correct_again,
     SET_LONG: lambda ctx, p: set_schedule(ctx, ActivityType(p["kind"]), p["text"], confirmed=True),
+    reschedule.MOVE_TO_HOLIDAY: lambda ctx, p: reschedule.reschedule(ctx, p, confirmed=True),
 }
 
 

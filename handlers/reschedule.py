@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import or_, select
 
 from bot.context import Ctx
 from bot.core import Reply
@@ -33,7 +33,7 @@ from bot.scheduling.retimed import ask_again
 from bot.scheduling.rules import PART_OF_DAY, RuleError, fold, parse_rule, parse_time
 from handlers.attendance import calling_off, closed_branch
 from handlers.schedule import BUREAU, KIND_WORDS, is_bureau_schedule
-from storage import corrections, org
+from storage import confirmations, corrections, org
 from storage import leave as leave_store
 from storage.attendance import CANCELLED, MOVED_TO
 from storage.models import Activity, ActivityType, Attendance, Schedule
@@ -68,6 +68,7 @@ _FARTHEST = timedelta(days=366)
 class Said:
     kind: ActivityType
     which: str = ""  # the occurrence: a day, 这次, 下次, 本周 …; "" the next one
+    which_at: time | None = None  # its hour, when said (12月9日 19:30 改到 …); None any
     day: str = ""  # the new day as said (周四, 16日, 12月10日); "" its own day
     at: time | None = None  # the new hour; None its own hour
     reason: str = ""
@@ -83,9 +84,16 @@ class Slot:
     activity: Activity | None = None
 
 
-def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
+def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Reply:
     text = args["text"] or ""
     said = _read(text)
+    if said == NO_KIND and ctx.branch is not None:
+        found = _held_then_said(ctx, text)
+        if isinstance(found, Reply):
+            return found
+        if found is not None:
+            text = found
+            said = _read(text)
     if isinstance(said, str):
         return Reply.error(usage_text(RESCHEDULE, f"{said}，什么也没有改"))
     kind = said.kind
@@ -128,7 +136,7 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(f"{show_date(far, today=today)}太远了，改期只在一年之内，什么也没有改。")
     until = max(d for d in (today + _AHEAD, which_day, explicit) if d is not None) + _AHEAD
     slots = _slots(ctx, schedules, until)
-    slot = _named(ctx, slots, said.which, which_day)
+    slot = _named(ctx, slots, said.which, which_day, said.which_at)
     if isinstance(slot, str):
         return Reply.error(slot + "什么也没有改。")
     what = _label(ctx, kind.value, slot.starts_at)
@@ -173,8 +181,63 @@ def reschedule(ctx: Ctx, args: dict[str, Any]) -> Reply:
             there.schedule_withdrawn or (there.cancel_reason or "").startswith(MOVED_TO)):
         return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
                            "要恢复它请发送「恢复活动」。")
+    holiday = default_calendar().holiday_name(day) if day != old.date() else None
+    if holiday is not None and not confirmed and ctx.member is not None:
+        # Asked, not refused: a branch may hold it then on purpose (a theme day at a memorial
+        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日.
+        assert ctx.member.id is not None
+        confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
+                          member_id=ctx.member.id, kind=MOVE_TO_HOLIDAY, now=ctx.now,
+                          payload={"text": text})
+        minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
+        return Reply(f"{new}是法定节假日（{holiday}），还没有改。确实要在这天举行，"
+                     f"请在 {minutes} 分钟内发送「确认」；否则请改到别的日子。")
     return _move(ctx, slot, starts_at, length, said.reason, what=what, new=new, scope=scope,
                  group=group)
+
+
+NO_KIND = "缺少要改期的活动（如 夜学、主题党日）"
+MOVE_TO_HOLIDAY = "activity.reschedule_holiday"  # 「确认」 of a move onto a statutory holiday
+
+
+def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
+    """改期 12月2日 19:30 改到 12月3日, no activity said: the words with the activity (and
+    party group) of the one fixed schedule of the branch held that day (at that hour); asked
+    which when several are. None when no day of an occasion is said (改期 明天 names none)."""
+    assert ctx.branch is not None
+    today = ctx.local_now.date()
+    held: list[tuple[str, str, Slot]] = []  # (the words, the label, the occasion)
+    shown = hour = ""
+    schedules = branch_schedules(ctx.session, branch_id=ctx.branch.id)
+    if not schedules:
+        return None
+    for schedule in schedules:
+        kind = schedule.activity_type
+        said = _read(f"{kind} {text}")
+        if isinstance(said, str):
+            return None
+        try:
+            day = _which_day(said.which, today)
+        except DateError:
+            return None
+        if day is None or day > today + _FARTHEST:
+            return None
+        shown = show_date(day, today=today)
+        hour = f" {said.which_at:%H:%M}" if said.which_at else ""
+        group = (org.party_group(ctx.session, group_id=schedule.party_group_id)
+                 if schedule.party_group_id is not None else None)
+        named = f"{kind} {group.name}" if group is not None else kind
+        for slot in _slots(ctx, [schedule], day + timedelta(days=1)):
+            if isinstance(_named(ctx, [slot], said.which, day, said.which_at), Slot):
+                held.append((f"{named} {text}", _label(ctx, named, slot.starts_at), slot))
+    if len({words for words, _, _ in held}) == 1:
+        return held[0][0]
+    if not held:
+        return Reply.error(usage_text(RESCHEDULE, f"{shown}{hour}没有固定日程的活动，"
+                                                  "请写明要改期的活动，什么也没有改"))
+    held.sort(key=lambda h: h[2].starts_at)
+    return Reply.error(f"{shown}{hour}有 {len(held)} 个活动：{'、'.join(h[1] for h in held)}，"
+                       f"请写明改哪一个，什么也没有改。例如：改期 {held[0][0]}")
 
 
 def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:
@@ -245,8 +308,10 @@ def _move(ctx: Ctx, slot: Slot, starts_at: datetime, length: timedelta, reason: 
         lines.append(f"已私信告知请过假的 {asked} 人。")
     # Moved back, the time it was at is the one 改期 moved it to: no 原时间 to go back to.
     undo = "要撤回这次改回，" if back else "改回原时间"
-    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date())} 改到 "
-                 f"{show_date(old.date())} {old:%H:%M}」。")
+    # With the year when not this one's: 6月10日 said in November is this June's, gone.
+    today = ctx.local_now.date()
+    lines.append(f"{undo}请发送「改期 {word} {show_date(starts_at.date(), today=today)} 改到 "
+                 f"{show_date(old.date(), today=today)} {old:%H:%M}」。")
     return Reply("\n".join(lines))
 
 
@@ -266,8 +331,10 @@ def _made(ctx: Ctx, schedule: Schedule, times) -> Activity:
 
 def _read(text: str) -> Said | str:
     """改期's words: [which] <activity> [which] [改到] [day] [time] [reason]."""
+    # 今晚, 明晚: a day and its evening (明晚8点 is tomorrow's 20:00), as parse_date has no 明晚.
+    text = _EVENING.sub(r"\1天 晚上", fold(text))
     # 从12月9日 改到 12月10日: the 从 says which, as the order does.
-    words = [w.removeprefix("从") for w in _APART.split(fold(text).strip()) if w.removeprefix("从")]
+    words = [w.removeprefix("从") for w in _APART.split(text.strip()) if w.removeprefix("从")]
     for at, word in enumerate(words):
         found = _kind_in(word)
         if found is None:
@@ -277,13 +344,34 @@ def _read(text: str) -> Said | str:
         after = words[at + 1:]
         break
     else:
-        return "缺少要改期的活动（如 夜学、主题党日）"
+        return NO_KIND
     if after and after[0] in MOVE_VERBS:
         after = after[1:]
     elif after and (verb := next((v for v in MOVE_VERBS if after[0].startswith(v)), None)):
         after[0] = after[0][len(verb):]
     said = Said(kind, which=_which("".join(w.removesuffix("的") for w in which
                                            if w not in _PARTS)))
+    if clock := _CLOCK.search(said.which):
+        # 12月9日19:30的夜学: the hour says which of the day's, as after the activity.
+        said.which = said.which[:clock.start()].removesuffix("的")
+        try:
+            said.which_at = parse_time(clock.group())
+        except RuleError as exc:
+            return str(exc)
+    named = _named_before_verb(after)
+    if named is not None:
+        # 改期 夜学 12月9日 19:30 改到 12月10日: what comes before the verb is which one.
+        cut, day, at = named
+        if day and said.which:
+            return f"要改的是{said.which}的{kind.value}，又写了{day}，请只写一个"
+        if at is not None and said.which_at is not None:
+            return f"要改的那次写了两个时间（{said.which_at:%H:%M} 和 {at:%H:%M}），请只写一个"
+        said.which = day or said.which
+        said.which_at = at if at is not None else said.which_at
+        after = after[cut:]
+        if after and (verb := next((v for v in (*MOVE_VERBS, "到", "至")
+                                    if after[0].startswith(v) and after[0] != v), None)):
+            after[0] = after[0][len(verb):]
     days: list[str] = []
     reason: list[str] = []
     pending_part = ""
@@ -313,6 +401,8 @@ def _read(text: str) -> Said | str:
     if len(days) > 2:
         return f"日期写了 {len(days)} 个，请只写要改的那次和新的日期"
     if len(days) == 2:
+        if named is not None:
+            return f"新的日期写了 {len(days)} 个，请只写一个"
         if said.which:
             return f"要改的是{said.which}的{kind.value}，新的日期只写一个"
         said.which = days.pop(0)
@@ -324,6 +414,35 @@ def _read(text: str) -> Said | str:
 
 
 _PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+# 今晚 or 明晚 as a word of its own or after a verb (改到明晚), never inside one (说明晚到).
+_EVENING = re.compile(r"(?:(?<!\S)|(?<=[到至在为成从]))([今明])晚上?")
+
+
+def _named_before_verb(words: list[str]) -> tuple[int, str, time | None] | None:
+    """Where the move's verb stands after a day and (or) an hour only, with them: (the
+    verb's place, the day, the hour); None when no verb follows such words."""
+    day, at, part = "", None, ""
+    for place, word in enumerate(words):
+        if place and (word in MOVE_VERBS or word in ("到", "至")
+                      or any(word.startswith(v) for v in MOVE_VERBS)):
+            return place, day, at
+        if word in _PARTS:
+            part = word
+            continue
+        word, part = part + word, ""
+        clock = _CLOCK.search(word)
+        head = (word[:clock.start()] if clock else word).removesuffix("的")
+        if clock and at is None and (not head or (_is_day(head) and not day)):
+            try:
+                at = parse_time(clock.group())
+            except RuleError:
+                return None
+            day = head or day
+        elif not clock and not day and _is_day(word):
+            day = word
+        else:
+            return None
+    return None
 
 
 def _which(said: str) -> str:
@@ -425,15 +544,41 @@ def _slots(ctx: Ctx, schedules: list[Schedule], until: date) -> list[Slot]:
     return sorted(found.values(), key=lambda s: s.starts_at)
 
 
-def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None) -> Slot | str:
+def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None,
+           at: time | None = None) -> Slot | str:
     """The occurrence said: that day's, that week's, this one (not over), the next one (not
-    begun); nothing said, the one not over yet."""
+    begun); nothing said, the one not over yet. An hour said picks among them (7点半 is
+    19:30 too: the hour names one held, not a new one)."""
     tz = ctx.settings.tz
     kind = slots[0].schedule.activity_type if slots else "活动"
+
+    def local(slot: Slot) -> datetime:
+        return slot.starts_at.astimezone(tz)
+
+    def held_at_hour(slot: Slot) -> bool:
+        hour = local(slot).time().replace(tzinfo=None)
+        return at is None or hour == at or (1 <= at.hour < 12 and hour == at.replace(
+            hour=at.hour + 12))
+    if at is not None:
+        hour = f" {at:%H:%M}"
+        if day is not None:
+            shown = show_date(day, today=ctx.local_now.date())
+            that_day = [s for s in slots if local(s).date() == day]
+            if that_day and not any(held_at_hour(s) for s in that_day):
+                return (f"{shown}{hour}没有{kind}（那天的在 "
+                        f"{'、'.join(f'{local(s):%H:%M}' for s in that_day)}），")
+        slots = [s for s in slots if held_at_hour(s)]
+        if not slots:
+            return f"接下来没有{hour.strip()}的{kind}，"
     if day is not None:
-        on = [s for s in slots if s.starts_at.astimezone(tz).date() == day]
+        shown = show_date(day, today=ctx.local_now.date())
+        on = [s for s in slots if local(s).date() == day]
         if not on:
-            return f"{show_date(day, today=ctx.local_now.date())}没有{kind}，"
+            return f"{shown}没有{kind}，"
+        if len(on) > 1:
+            # Two that day (one moved beside the day's own): the first was moved unasked.
+            return (f"{shown}有 {len(on)} 次{kind}（{'、'.join(f'{local(s):%H:%M}' for s in on)}），"
+                    f"请写上要改的那次的时间（如 {shown} {local(on[-1]):%H:%M} 改到 …），")
         return on[0]
     if which in _WEEKS:
         today = ctx.local_now.date()
@@ -455,14 +600,19 @@ def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None) -> Slot | 
 def _held_then(ctx: Ctx, slot: Slot, kind: str, starts_at: datetime,
                ends_at: datetime) -> Activity | None:
     """An activity of the kind in the same scope held over the new time that no schedule
-    made (开始 by hand), the one moved aside."""
+    made (开始 by hand), the one moved aside; of a party group's, one its members are
+    expected at (the group's own or the whole branch's), not another group's."""
     schedule = slot.schedule
     scope = (Activity.branch_id == schedule.branch_id if schedule.branch_id is not None
              else Activity.branch_id.is_(None))  # type: ignore[union-attr]
-    return ctx.session.exec(select(Activity).where(
+    query = select(Activity).where(
         scope, Activity.type == kind, Activity.status != CANCELLED,
         Activity.id != (slot.activity.id if slot.activity else None),
-        Activity.starts_at < ends_at, Activity.ends_at > starts_at)).first()
+        Activity.starts_at < ends_at, Activity.ends_at > starts_at)
+    if schedule.party_group_id is not None:
+        query = query.where(or_(Activity.party_group_id.is_(None),  # type: ignore[union-attr]
+                                Activity.party_group_id == schedule.party_group_id))
+    return ctx.session.exec(query).first()
 
 
 def _checked_in(ctx: Ctx, activity: Activity) -> bool:

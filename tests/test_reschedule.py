@@ -367,3 +367,171 @@ def test_leave_for_a_day_stays_with_the_day(runtime, chat, clock):
     reply = chat.say("sec", "改期 夜学 11月26日 改到 11月25日 19:30", chat="g1")
     assert reply.text.startswith("已改回") and "1 人的请假随之改到新时间。" in reply.text, reply.text
     assert leave_at(25) == {"张强": "值班", "李明": "出差"}  # his day's own, as before
+
+
+# --- onto a statutory holiday: asked, moved on 「确认」 -----------------------------------
+
+
+def test_moved_onto_new_years_day_it_asks_first_and_moves_on_confirm(runtime, chat, clock):
+    """元旦 2027 is a Friday: the secretary moving the 12月30日 study there may not have seen
+    it. Nothing moves until 「确认」; then it moves as any other."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", "改期 夜学 12月30日 改到 2027年1月1日 19:30", chat="g1")
+    assert not reply.is_error, reply.text
+    assert "法定节假日（元旦）" in reply.text and "「确认」" in reply.text, reply.text
+    assert "还没有改" in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+    reply = chat.say("sec", "确认", chat="g1")
+    assert reply.text.startswith("已改期：政治夜学（12月30日 周三 19:30） → 政治夜学（"), reply.text
+    assert "1月1日 周五 19:30）" in reply.text, reply.text
+    assert len(moves(runtime)) == 1
+    assert studies(runtime)[-2:] == [("12-30 19:30", "cancelled"), ("01-01 19:30", "open")]
+
+
+def test_a_swapped_working_saturday_is_a_workday_and_national_day_is_asked(runtime, chat, clock):
+    """国庆 2026: 10月1日–7日 off, Saturday 10月10日 worked in their place (调休). The study
+    of 9月30日 moves straight to the 10th; one moved onto 10月2日 waits for 「确认」."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 9, 28, 10, 0))
+    run_ticks(runtime, clock, local(2026, 9, 28, 11, 0))
+    reply = chat.say("sec", "改期 夜学 9月30日 改到 10月2日 19:30", chat="g1")
+    assert "法定节假日（国庆节）" in reply.text and "「确认」" in reply.text, reply.text
+    assert moves(runtime) == []
+    reply = chat.say("sec", "改期 夜学 9月30日 改到 10月10日 19:30", chat="g1")
+    assert reply.text.startswith("已改期：政治夜学（9月30日 周三 19:30） → 政治夜学（10月10日 周六 19:30）"), \
+        reply.text
+    assert "节假日" not in reply.text
+    # The 「确认」 asked for 10月2日 lapsed with the new command: nothing more moves.
+    reply = chat.say("sec", "确认", chat="g1")
+    assert len(moves(runtime)) == 1, reply.text
+
+
+def _two_groups(runtime, chat, clock):
+    """城关支部 with 第一党小组 (Thursdays 15:00) and 第二党小组 (Tuesdays 15:00)."""
+    from tests.factories import make_group, seed
+
+    branch(runtime, clock)
+
+    def groups(session):
+        cg = session.exec(select(Branch)).one()
+        make_group(session, cg, "第一党小组")
+        make_group(session, cg, "第二党小组")
+    seed(runtime.engine, groups)
+    for typed in ("设置 党小组会 第一党小组 每周四 15:00", "设置 党小组会 第二党小组 每周二 15:00"):
+        assert not chat.say("sec", typed, chat="g1").is_error, typed
+
+
+def group_meetings(runtime) -> list[tuple[str, str]]:
+    with Session(runtime.engine) as session:
+        return [(a.starts_at.astimezone(local(2026, 1, 1).tzinfo).strftime("%m-%d %H:%M"),
+                 a.status) for a in session.exec(select(Activity).where(
+                     Activity.type == "党小组会").order_by(Activity.starts_at))]
+
+
+def test_another_group_s_meeting_held_then_does_not_block_the_move(runtime, chat, clock):
+    """第二党小组 meets by hand (开始 党小组会 第二党小组) Monday at 10:00: 第一党小组's Thursday
+    meeting moved to Monday 10:30 expects other members, so it is no overlap."""
+    _two_groups(runtime, chat, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("sec", "开始 党小组会 第二党小组 学习党章", chat="g1").is_error
+    reply = chat.say("sec", "改期 党小组会 第一党小组 11月26日 改到 11月23日 10:30", chat="g1")
+    assert reply.text.startswith("已改期：党小组会（11月26日 周四 15:00） → "
+                                 "党小组会（11月23日 周一 10:30）"), reply.text
+    assert ("11-26 15:00", "cancelled") in group_meetings(runtime)
+    assert ("11-23 10:30", "open") in group_meetings(runtime)
+    # 第二党小组's own meeting moved over its hand-started one is still refused.
+    before = group_meetings(runtime)
+    reply = chat.say("sec", "改期 党小组会 第二党小组 11月24日 改到 11月23日 10:45", chat="g1")
+    assert reply.is_error and "时间重叠" in reply.text, reply.text
+    assert group_meetings(runtime) == before
+
+
+# --- the occasion named by its hour ------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [
+    "改期 夜学 12月2日19:30 到 12月3日19:30",
+    "改期 夜学 12月2日 19:30 改到 12月3日 19:30",
+    "12月2日19:30的夜学改到12月3日",
+    "改期 夜学 12月2日 晚上7点半 改到 12月3日",
+])
+def test_the_occasion_named_with_its_hour_is_the_one_moved(runtime, chat, clock, typed):
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    reply = chat.say("sec", typed, chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), reply.text
+    assert studies(runtime)[-2:] == [("12-02 19:30", "cancelled"), ("12-03 19:30", "open")]
+
+
+def test_two_on_a_day_the_hour_says_which_and_without_it_djbot_asks(runtime, chat, clock):
+    """12月2日's study moved to 12月9日 14:00, the day 12月9日's own is held at 19:30: 「12月9日」
+    alone names neither, and the hour names one; an hour with none names none."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    assert not chat.say("sec", "改期 夜学 12月2日 改到 12月9日 14:00", chat="g1").is_error
+    before = studies(runtime)
+    for typed, says in (
+            ("改期 夜学 12月9日 改到 12月10日", "12月9日有 2 次政治夜学（14:00、19:30），请写上要改的那次的时间"),
+            ("改期 夜学 12月9日 20:00 改到 12月10日", "12月9日 20:00没有政治夜学（那天的在 14:00、19:30）")):
+        reply = chat.say("sec", typed, chat="g1")
+        assert reply.is_error and says in reply.text and "什么也没有改" in reply.text, reply.text
+        assert studies(runtime) == before and len(moves(runtime)) == 1
+    reply = chat.say("sec", "改期 夜学 12月9日 19:30 改到 12月10日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月9日 周三 19:30） → 政治夜学（12月10日 周四 19:30）"), reply.text
+    reply = chat.say("sec", "改期 夜学 12月9日 14:00 改到 12月11日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月9日 周三 14:00） → 政治夜学（12月11日 周五 14:00）"), reply.text
+
+
+def test_the_way_back_given_for_next_year_s_occasion_moves_it_back(runtime, chat, clock):
+    """Moved in November, next June's study: the reply's 「改期 … 改到 …」 names next year's
+    days, which 6月10日 said in November does not (it is read as this June's, gone)."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    reply = chat.say("sec", "改期 夜学 2027年6月9日 改到 2027年6月10日", chat="g1")
+    assert reply.text.startswith("已改期"), reply.text
+    undo = reply.text.split("请发送「")[1].split("」")[0]
+    assert undo == "改期 夜学 2027年6月10日 改到 2027年6月9日 19:30", reply.text
+    reply = chat.say("sec", undo, chat="g1")
+    assert reply.text.startswith("已改回"), reply.text
+    assert ("06-09 19:30", "open") in studies(runtime)
+
+
+@pytest.mark.parametrize(("typed", "to_"), [
+    ("今晚的夜学改到明晚", "11月26日 周四 19:30"),
+    ("改期 夜学 今晚 改到 明晚", "11月26日 周四 19:30"),
+    ("改期 夜学 改到 明晚8点", "11月26日 周四 20:00"),
+])
+def test_tonight_moved_to_tomorrow_night(runtime, chat, clock, typed, to_):
+    """明晚 is tomorrow's evening as 今晚 is today's: it was no day, and nothing moved."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 25, 10, 0))
+    reply = chat.say("sec", typed, chat="g1")
+    assert reply.text.startswith(f"已改期：政治夜学（11月25日 周三 19:30） → 政治夜学（{to_}）"), \
+        reply.text
+    assert studies(runtime)[0] == ("11-25 19:30", "cancelled")
+
+
+def test_with_no_activity_named_the_day_and_hour_say_which(runtime, chat, clock):
+    """12月2日 holds the theme day (每月第一个周三 14:30) and the night study (19:30): 改期 with
+    the day alone asks which; with the hour it moves that one."""
+    branch(runtime, clock)
+    assert not chat.say("sec", "设置 主题党日 每月第一个周三 14:30 2小时", chat="g1").is_error
+    clock.set(local(2026, 11, 23, 10, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", "改期 12月2日 改到 12月3日", chat="g1")
+    assert reply.is_error and "什么也没有改" in reply.text, reply.text
+    assert ("12月2日有 2 个活动：主题党日（12月2日 周三 14:30）、政治夜学（12月2日 周三 19:30），"
+            "请写明改哪一个") in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+    reply = chat.say("sec", "改期 12月2日19:30 到 12月3日19:30", chat="g1")
+    assert reply.text.startswith(
+        "已改期：政治夜学（12月2日 周三 19:30） → 政治夜学（12月3日 周四 19:30）"), reply.text
+    reply = chat.say("sec", "改期 12月2日 14:30 改到 12月4日", chat="g1")
+    assert reply.text.startswith(
+        "已改期：主题党日（12月2日 周三 14:30） → 主题党日（12月4日 周五 14:30）"), reply.text
+    assert len(moves(runtime)) == 2

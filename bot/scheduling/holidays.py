@@ -34,6 +34,10 @@ MAX_MOVE_DAYS = 20
 # (春节, 清明, 端午, 中秋) and the 调休 around them wait for the announcement.
 FIXED_BY_DATE = {(1, 1): "New Year's Day", (5, 1): "Labour Day", (5, 2): "Labour Day",
                  (10, 1): "National Day", (10, 2): "National Day", (10, 3): "National Day"}
+# As the holidays are called in a reply (chinesecalendar names them in English).
+CHINESE_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节",
+                 "Labour Day": "劳动节", "Dragon Boat Festival": "端午节", "National Day": "国庆节",
+                 "Mid-autumn Festival": "中秋节"}
 
 
 def _chinese_calendar_source(day: date) -> tuple[bool, str | None]:
@@ -82,6 +86,12 @@ class HolidayCalendar:
     def is_statutory_holiday(self, day: date) -> bool:
         rest, name = self._detail(day)
         return rest and name is not None
+
+    def holiday_name(self, day: date) -> str | None:
+        """The statutory holiday the day is off for (元旦, 国庆节); None on any other day,
+        a swapped working day (调休) named after its holiday among them."""
+        rest, name = self._detail(day)
+        return CHINESE_NAMES.get(name, name) if rest and name is not None else None
 
     def next_workday(self, day: date) -> date:
         for offset in range(1, MAX_MOVE_DAYS + 1):
