@@ -141,6 +141,35 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
     return lines
 
 
+PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
+
+
+def disabled_lines(settings: Settings, platform: str) -> list[tuple[bool | None, str]]:
+    """Messages queued for a platform that is not enabled (members and chats still on it):
+    no replica sends them, nor prunes them. A note, as a platform may be off by choice;
+    it says what enabling it would send."""
+    from bot.outbox import queued_for
+    from storage.db import session_scope
+
+    if missing_sqlite_file(settings.database_url) is not None:
+        return []
+    try:
+        engine = db.make_engine(settings.database_url)
+        with session_scope(engine) as session:
+            queued = queued_for(session, platform=platform)
+        engine.dispose()
+    except Exception:  # the database check reports an unreachable database
+        return []
+    if not queued.count or queued.oldest is None:
+        return []
+    name = PLATFORM_NAMES.get(platform, platform)
+    oldest = queued.oldest.astimezone(settings.tz)
+    return [(None, f"发件箱中有 {queued.count} 条发往{name}的消息在排队（最早 "
+                   f"{oldest.month}月{oldest.day}日 {oldest:%H:%M}），{name}未启用，不会发出："
+                   f"启用后其中 {queued.lasting} 条（请假审批、通知等）会发出，"
+                   "过时的活动提醒和周报已撤回或将撤回，不会补发")]
+
+
 def unreached_lines(settings: Settings, platform: str, *,
                     now: datetime | None = None) -> list[tuple[bool, str]]:
     """Messages given up on (dead: nobody reached) over the last DJBOT_RETENTION_DAYS,

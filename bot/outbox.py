@@ -29,7 +29,9 @@ Guarantees (docs/schedules.md says the same for operators):
   gets its own copy. Which rows share a channel, their sender says (SharesChannels).
 - A call to check in (a group's notice or start notice, a nudge) that waited past the
   end of check-in, or a nudge past its member's 签到 or leave, is withdrawn when due
-  (storage.attendance.withdraw_overtaken_calls), not sent.
+  (storage.attendance.withdraw_overtaken_calls), not sent. So is a scheduled message long
+  past its time (OUTLIVES): a platform with no sender (not enabled) never has its rows
+  claimed, and they would otherwise all go when it is enabled again.
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
@@ -58,6 +60,7 @@ from sqlmodel import Session, select
 
 from bot import metrics
 from bot.clock import Clock
+from bot.scheduling.plan import STILL_USEFUL
 from bot.sender import WAITING_SINCE, Outbound, Sender, SendResult, SharesChannels
 from storage import attendance, outbox
 from storage.db import session_scope
@@ -89,6 +92,19 @@ NIGHT_HELD = (DAY_BEFORE, outbox.MISSING, outbox.MEETINGS_DUE, outbox.PIONEER_SH
               outbox.LEAVE_MOVED)
 AT_NIGHT = "at_night"  # in a payload: a reminder of an activity set inside quiet hours
 OUTLIVED = "活动当天才能送达，「明日」已不对，不再发送"
+# A scheduled message, or a reply asked for in a group, is of use at its time: one still
+# not sent long after it (its platform had no sender, being disabled in the config, or
+# every replica was down) is withdrawn, not sent days late with all the others when the
+# platform is enabled. What the secretary or the leaders read to act on lasts as long as
+# the schedule would still send it late (plan.STILL_USEFUL), the rest a day. What someone
+# must be told whenever it reaches them (a leave to decide, decided or lapsed) waits;
+# `djbot doctor` names what waits.
+USEFUL_LIFE = timedelta(days=1)
+OUTLIVES: dict[str, timedelta] = {
+    **dict.fromkeys(NIGHT_DROPPED + (DAY_BEFORE, outbox.POINTS_LEDGER, outbox.OWN_LEAVE,
+                                     outbox.OWN_STUDY), USEFUL_LIFE),
+    **STILL_USEFUL}
+STALE = "过了发送时间很久仍未发出（平台未启用或服务停止），已过时，不再发送"
 
 
 def rate_limit(target_kind: str) -> int:
@@ -149,6 +165,26 @@ class OutboxWorker:
                 .execution_options(synchronize_session=False)).scalars():
             log.info("outbox %s not sent: 【明日活动】 of a day that has come", message_id)
 
+    def drop_stale(self, session: Session, now: datetime) -> None:
+        """Withdraw what has outlived its use (OUTLIVES) unsent, on any platform: rows of
+        one with no sender are due, and so are reached by no claim, but they are ended
+        here all the same, to be pruned in time."""
+        lives: dict[timedelta, list[str]] = {}
+        for kind, life in OUTLIVES.items():
+            lives.setdefault(life, []).append(kind)
+        for message_id in session.execute(
+                update(OutboxMessage)
+                .where(or_(*(and_(OutboxMessage.kind.in_(kinds),  # type: ignore[attr-defined]
+                                  OutboxMessage.next_attempt_at <= now - life)  # type: ignore[operator]
+                             for life, kinds in lives.items())),
+                       or_(OutboxMessage.status == PENDING,
+                           and_(OutboxMessage.status == SENDING,
+                                OutboxMessage.claimed_at <= now - self.claim_timeout)))  # type: ignore[operator]
+                .values(status=WITHDRAWN, claimed_by=None, last_error=STALE)
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).scalars():
+            log.info("outbox %s not sent: long past its time", message_id)
+
     def keep_the_night(self, session: Session, now: datetime) -> None:
         """In quiet hours, scheduled messages meant for before them (a retry, a platform's
         wait, a channel back late) are not sent: dropped or held until quiet hours end."""
@@ -202,6 +238,7 @@ class OutboxWorker:
         with session_scope(self.engine) as session:
             self.keep_the_night(session, now)
             self.drop_outlived(session, now)
+            self.drop_stale(session, now)
             for row in attendance.withdraw_overtaken_calls(session, now=now):
                 log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
             _claim_alone(session)
@@ -546,6 +583,26 @@ def kept_waiting(session: Session, *, platform: str, now: datetime,
         OutboxMessage.created_at <= now - WAITING_TOO_LONG,  # type: ignore[operator]
         OutboxMessage.next_attempt_at <= now + WAITING_TOO_LONG)  # type: ignore[operator]
         .order_by(OutboxMessage.id).limit(limit)).all())  # type: ignore[arg-type]
+
+
+@dataclass
+class Queued:
+    """The messages waiting to go on one platform (see queued_for)."""
+
+    count: int
+    oldest: datetime | None
+    lasting: int  # how many of them go however late (not OUTLIVES)
+
+
+def queued_for(session: Session, *, platform: str) -> Queued:
+    """Messages pending on a platform: what `djbot doctor` says of one that is disabled,
+    where nothing sends them."""
+    pending = (OutboxMessage.status == PENDING, OutboxMessage.platform == platform)
+    count, oldest = session.exec(select(func.count(), func.min(OutboxMessage.created_at))
+                                 .where(*pending)).one()
+    lasting = session.exec(select(func.count()).where(
+        *pending, OutboxMessage.kind.not_in(list(OUTLIVES)))).one() if count else 0  # type: ignore[attr-defined]
+    return Queued(count=count, oldest=oldest, lasting=lasting)
 
 
 def retry(session: Session, *, ids: list[int] | None = None, all_dead: bool = False,

@@ -397,7 +397,18 @@ class BranchReminderSettings(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message djbot sends on its own initiative, delivered at least once by the worker."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Every claim counts the last minute's sends (bot.outbox._recent_counts), and the
+        # housekeeping prunes by it: without it both read every row ever kept.
+        Index("ix_outbox_sent_at", "sent_at"),
+        # Messages of a kind are found by the start of their key (storage.outbox.key_starts):
+        # a PostgreSQL database whose collation is not C cannot use the unique index for
+        # LIKE 'prefix%', and SQLite, reading the prefix as a range, took the status index
+        # (every sent row) over a range of the unique one.
+        Index("ix_outbox_key_prefix", "kind", "dedupe_key",
+              postgresql_ops={"dedupe_key": "text_pattern_ops"}),
+    )
     id: int | None = Field(default=None, primary_key=True)
     # (kind, target, occurrence time): the unique key that makes enqueueing exactly-once.
     dedupe_key: str | None = Field(default=None, unique=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import ColumnElement, and_, delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -148,7 +148,7 @@ def same_message(session: Session, *, message_id: int) -> list[OutboxMessage]:
     candidates = session.exec(select(OutboxMessage).where(
         OutboxMessage.platform == row.platform, OutboxMessage.kind == row.kind,
         OutboxMessage.target_kind == row.target_kind, OutboxMessage.id != row.id,
-        OutboxMessage.dedupe_key.startswith(prefix, autoescape=True))).all()  # type: ignore[union-attr]
+        key_starts(session, prefix))).all()
     return [other for other in candidates
             if other.target != row.target and _key_for_any_chat(other) == pattern]
 
@@ -203,6 +203,22 @@ def leave_asks_of(member_id: int) -> str:
     return f"{LEAVE_ASK}|member:{member_id}|"
 
 
+# Above every character a key is typed with: a key starting with a prefix sorts below
+# the prefix followed by it (in code point order, which SQLite's is).
+_AFTER_ALL = "\U0010ffff"
+
+
+def key_starts(session: Session, prefix: str) -> ColumnElement[bool]:
+    """Rows whose key starts with `prefix`, in a form an index serves: on PostgreSQL LIKE
+    (ix_outbox_key_prefix), on SQLite, whose LIKE ignores case and so no index, a range
+    of keys as well."""
+    starts = OutboxMessage.dedupe_key.startswith(prefix, autoescape=True)  # type: ignore[union-attr]
+    if session.get_bind().dialect.name == "postgresql":
+        return starts
+    return and_(OutboxMessage.dedupe_key >= prefix,  # type: ignore[operator]
+                OutboxMessage.dedupe_key < prefix + _AFTER_ALL, starts)  # type: ignore[operator]
+
+
 # Queued, going or gone: a message not withdrawn nor given up on.
 LIVE = ("pending", "sending", "sent")
 
@@ -214,8 +230,7 @@ def went_out(session: Session, *, kind: str, key_prefix: str, queued: bool = Fal
     return session.exec(select(OutboxMessage.id).where(
         OutboxMessage.kind == kind,
         OutboxMessage.status.in_(LIVE if queued else ("sent", "sending")),  # type: ignore[attr-defined]
-        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
-            key_prefix, autoescape=True))).first() is not None
+        key_starts(session, key_prefix))).first() is not None
 
 
 def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
@@ -251,7 +266,7 @@ def withdraw_unsent(session: Session, *, kind: str, key_prefix: str,
     rows = session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == kind,
         OutboxMessage.status.in_(("pending", "sending")),  # type: ignore[attr-defined]
-        OutboxMessage.dedupe_key.startswith(key_prefix, autoescape=True))).all()  # type: ignore[union-attr]
+        key_starts(session, key_prefix))).all()
     return withdraw_rows(session, rows=list(rows), reason=reason)
 
 

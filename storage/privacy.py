@@ -302,8 +302,7 @@ def _scrub_leave_asks(session: Session, *, mid: int) -> None:
     unsent are withdrawn, and every one (sent ones are kept a while) loses its text."""
     rows = list(session.exec(select(OutboxMessage).where(
         OutboxMessage.kind == outbox.LEAVE_ASK,
-        OutboxMessage.dedupe_key.startswith(  # type: ignore[union-attr]
-            outbox.leave_asks_of(mid), autoescape=True))))
+        outbox.key_starts(session, outbox.leave_asks_of(mid)))))
     # As every withdrawal is: compare-and-set, so one a worker holds now is left to it.
     outbox.withdraw_rows(session, rows=rows, reason="成员已注销")
     for row in rows:

@@ -10,11 +10,14 @@ from bot.config import DingtalkSettings, Settings
 from .client import DingtalkClient, DingtalkError
 
 
-def run(settings: Settings) -> list[tuple[bool, str]]:
+def run(settings: Settings) -> list[tuple[bool | None, str]]:
     cfg = settings.dingtalk
     if not cfg.enabled:
-        return [(True, "未启用（需要时设置 DJBOT_DINGTALK__ENABLED=true）")]
-    lines: list[tuple[bool, str]] = []
+        from bot.doctor import disabled_lines
+
+        return [(True, "未启用（需要时设置 DJBOT_DINGTALK__ENABLED=true）"),
+                *disabled_lines(settings, "dingtalk")]
+    lines: list[tuple[bool | None, str]] = []
     missing = [name for name, value in (("APP_KEY", cfg.app_key), ("APP_SECRET", cfg.app_secret),
                                         ("ROBOT_CODE", cfg.robot_code)) if not value]
     if missing:

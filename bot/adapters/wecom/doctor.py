@@ -39,11 +39,14 @@ def _mode(label: str, settings: WecomSettings, names: list[str], key_field: str 
     return True, (True, f"{label}：配置完整")
 
 
-def run(settings: Settings) -> list[Check]:
+def run(settings: Settings) -> list[tuple[bool | None, str]]:
     wecom = settings.wecom
     if not wecom.enabled:
-        return [(True, "未启用（设置 DJBOT_WECOM__ENABLED=true 启用企业微信）")]
-    checks: list[Check] = []
+        from bot.doctor import disabled_lines
+
+        return [(True, "未启用（设置 DJBOT_WECOM__ENABLED=true 启用企业微信）"),
+                *disabled_lines(settings, "wecom")]
+    checks: list[tuple[bool | None, str]] = []
     modes = []
     if wecom.mode == "ws":
         modes.append(_mode("智能机器人长连接", wecom, ["bot_id", "bot_secret"], None))

@@ -1,0 +1,81 @@
+"""A platform with no sender (not enabled in the config): what is queued for it is named
+by `djbot doctor`, and what is a day past its time is not sent when it is enabled."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from bot import cli
+from bot.outbox import OutboxWorker
+from bot.sender import SendResult
+from storage import outbox
+from storage.models import OutboxMessage
+from storage.outbox import enqueue
+
+
+class Recorded:
+    def __init__(self, platform: str = "dingtalk") -> None:
+        self.platform = platform
+        self.texts: list[str] = []
+
+    async def send(self, message):
+        self.texts.append(message.payload["text"])
+        return SendResult.sent()
+
+
+def queue_on_dingtalk(engine, clock) -> None:
+    """What a branch still bound to a DingTalk group, and a secretary with a DingTalk
+    account, are sent while DingTalk is not enabled."""
+    with Session(engine) as session:
+        for kind, target_kind, target, text in (
+                (outbox.GROUP_BEFORE, "group", "cid-1", "【活动提醒】今晚 19:30 支部党员大会"),
+                (outbox.LEADERBOARD, "group", "cid-1", "【积分榜】本周"),
+                (outbox.LEAVE_ASK, "user", "ding-sec", "【请假待批准】张三 12月10日 支部党员大会")):
+            enqueue(session, platform="dingtalk", target_kind=target_kind, target=target,
+                    payload=outbox.text_payload(text), now=clock.now(), kind=kind,
+                    dedupe_key=f"{kind}|dingtalk:{target}|1")
+        session.commit()
+
+
+def test_enabling_a_platform_days_later_sends_what_is_still_of_use_not_old_reminders(
+        engine, clock):
+    """DingTalk was switched off for a week while a branch stayed bound to a DingTalk
+    group: its reminders and leaderboards piled up, never tried, and when DingTalk was
+    enabled again they all went at once, a week late."""
+    queue_on_dingtalk(engine, clock)
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": Recorded("wecom")}).drain())  # DingTalk off
+    clock.advance(days=7)
+    dingtalk = Recorded()
+    asyncio.run(OutboxWorker(engine, clock, {"dingtalk": dingtalk}).drain())  # enabled
+    assert dingtalk.texts == ["【请假待批准】张三 12月10日 支部党员大会"]
+    with Session(engine) as session:
+        withdrawn = [row for row in session.exec(select(OutboxMessage)).all() if row.status == "withdrawn"]
+    assert sorted(row.kind for row in withdrawn) == sorted([outbox.GROUP_BEFORE, outbox.LEADERBOARD])
+    assert all("不再发送" in (row.last_error or "") for row in withdrawn)
+
+
+def test_a_reminder_a_few_hours_late_still_goes(engine, clock):
+    queue_on_dingtalk(engine, clock)
+    clock.advance(hours=3)
+    dingtalk = Recorded()
+    asyncio.run(OutboxWorker(engine, clock, {"dingtalk": dingtalk}).drain())
+    assert len(dingtalk.texts) == 3
+
+
+def test_doctor_names_messages_queued_for_a_platform_not_enabled(engine, clock, settings):
+    """`djbot doctor dingtalk` said only 未启用, while messages for DingTalk sat in the
+    outbox that nothing would send."""
+    queue_on_dingtalk(engine, clock)
+    env = {"DJBOT_DATABASE_URL": settings.database_url, "DJBOT_DINGTALK__ENABLED": "false",
+           "DJBOT_WECOM__ENABLED": "false"}
+    said = CliRunner().invoke(cli.app, ["doctor", "dingtalk"], env=env)
+    assert said.exit_code == 0, said.output
+    local = clock.now().astimezone(settings.tz)
+    assert "3 条发往钉钉的消息在排队" in said.output
+    assert f"最早 {local.month}月{local.day}日 {local:%H:%M}" in said.output
+    assert "其中 1 条（请假审批、通知等）会发出" in said.output
+    wecom = CliRunner().invoke(cli.app, ["doctor", "wecom"], env=env)
+    assert "排队" not in wecom.output
