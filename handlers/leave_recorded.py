@@ -15,6 +15,7 @@ its activities, a leader or admin on the bureau's. An activity already over is �
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time
 from typing import Any
 
@@ -170,6 +171,12 @@ def _on_record_already(ctx: Ctx, status: str, state: str | None, activity: Activ
                        f"要改为请假请发送「更正 {member.name} 请假 原因」。")
 
 
+# 给张三请假 出差, 帮张三请个假: the member said first, glued to 请假, as the 书记 says it (not
+# understood, where 请假 张三 出差 was). Never oneself (帮我请假 is one's own 请假) nor whom
+# leave is asked of (给书记请假 出差: a member's own).
+_GLUED_FOR = re.compile(r"(?:我)?(?:给|帮|替|为)(?!我|自己|本人|大家|我们)(?P<who>\S{2,8}?)"
+                        r"(?<!书记|领导|委员|支书|组织|支部)请个?假(?:一下)?[\s，,、:：]*(?P<rest>.*)")
+
 RECORD_LEAVE = Command(
     name="代请假",
     acts=True,
@@ -182,5 +189,6 @@ RECORD_LEAVE = Command(
     roles=MANAGERS | LEADERS,
     example="代请假 杨帆 出差",
     capability="attendance",
+    reworded=((_GLUED_FOR, r"\g<who> \g<rest>"),),
 )
 

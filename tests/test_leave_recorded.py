@@ -194,3 +194,20 @@ def test_leave_waiting_for_a_decision_is_decided_not_recorded_again(runtime, cha
     reply = chat.say("sec", "代请假 张强 出差")
     assert reply.is_error and "正在等待批准" in reply.text and "「批准请假 张强」" in reply.text
     assert record(runtime.engine) == before
+
+
+def test_leave_with_the_member_glued_before_it_is_recorded_for_them(runtime, chat, clock, branch):
+    """给张强请假 出差 from the 书记, as it is said: not understood (没有这个指令), and the
+    member, phoned in, was counted absent."""
+    reply = chat.say("sec", "给张强请假 出差", chat="g1")
+    assert reply.text == f"已为 张强 登记请假：{TUESDAY}。已私聊告知本人。", \
+        reply.text
+    with Session(runtime.engine) as s:
+        zhang = s.exec(select(Member).where(Member.name == "张强")).one()
+        row = s.exec(select(Attendance)).one()
+    assert (row.member_id, row.leave_reason, row.leave_state) == (zhang.id, "出差", "granted")
+    # From a member it records nothing: 代请假 is the 书记's.
+    before = record(runtime.engine)
+    refused = chat.say("li", "给张强请假 出差", chat="g1")
+    assert refused.is_error and "仅限委员、书记、领导、管理员使用" in refused.text, refused.text
+    assert record(runtime.engine) == before
