@@ -33,11 +33,12 @@ from handlers.attendance import (
     _more_names,
     _named_kind,
     _resolve_one,
+    of_another_branch,
     write_privately,
 )
 from storage import attendance as store
 from storage import org
-from storage.models import Activity, ActivityType, AttendanceStatus, Branch, LeaveState, Member
+from storage.models import Activity, ActivityType, AttendanceStatus, LeaveState, Member
 
 UNCHANGED = "没有记请假。"
 
@@ -66,7 +67,9 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(RECORD_LEAVE, f"缺少请假原因。{UNCHANGED}"))
     found = _resolve_one(ctx, RECORD_LEAVE, scope, who)
     if isinstance(found, Reply):
-        return _of_another_branch(ctx, scope, who) or found
+        other = _of_another_branch(ctx, scope, who)
+        return (of_another_branch(ctx, other, then=f"其请假由所在支部登记。{UNCHANGED}")
+                if other is not None else found)
     member = found
     others, _ = _more_names(ctx, scope, reason)
     if others:
@@ -101,17 +104,13 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply(f"已为 {member.name} 登记请假：{held}。原因：{reason}\n{told}")
 
 
-def _of_another_branch(ctx: Ctx, scope: int | None, who: str) -> Reply | None:
-    """A member of another branch named: said so, rather than that nobody is called that."""
+def _of_another_branch(ctx: Ctx, scope: int | None, who: str) -> Member | None:
+    """The one member of another branch than the scope who goes by the name said."""
     if scope is None:
         return None
     found = [m for m in org.members_by_name_or_staff_no(ctx.session, text=who.lstrip("@"))
              if m.branch_id != scope]
-    if len(found) != 1:
-        return None
-    branch = ctx.session.get(Branch, found[0].branch_id) if found[0].branch_id else None
-    where = f"（{branch.name}）" if branch is not None else ""
-    return Reply.error(f"{found[0].name} 不是本支部的党员{where}，其请假由所在支部登记。{UNCHANGED}")
+    return found[0] if len(found) == 1 else None
 
 
 def _activity_for(ctx: Ctx, scope: int | None, member: Member, kind: ActivityType | None,
