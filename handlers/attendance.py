@@ -2796,7 +2796,7 @@ SHOW = Command(
 
 def register(registry: CommandRegistry) -> None:
     # 代请假 is listed with the other leave a 书记 decides; its module imports this one.
-    from handlers.leave_recorded import RECORD_LEAVE
+    from handlers.leave_recorded import RECORD_LEAVE, UNDO_RECORDED
 
     for command in (
         START,
@@ -2807,6 +2807,7 @@ def register(registry: CommandRegistry) -> None:
         APPROVE,
         REVOKE,
         RECORD_LEAVE,
+        UNDO_RECORDED,
         MAKEUP,
         MISSING,
         FINISH,

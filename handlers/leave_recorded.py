@@ -25,7 +25,7 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
 from bot.domain.dates import DateError, DateRange, day_left, find_leading_day, find_until
-from bot.domain.text import show_date, show_days
+from bot.domain.text import show_date, show_days, show_period
 from bot.registry import LEADERS, MANAGERS, Command, rest, shorten, usage_text, word
 from handlers.attendance import (
     _HOW_LONG,
@@ -139,8 +139,8 @@ def _days_named(reason: str, today: date
     try:
         if moved is not None and find_leading_day(moved["to"], today) is not None:
             # 代请假 张三 改到周四: recorded for tonight's with the reason 改到周四.
-            return Reply.error(f"请假不能直接改日期，{UNCHANGED}请先撤回原来的请假（本人发送"
-                               "「销假」），再发送「代请假 姓名 日期 原因」。")
+            return Reply.error(f"请假不能直接改日期，{UNCHANGED}请先发送「撤销代请假 姓名」"
+                               "撤回原来的请假，再发送「代请假 姓名 日期 原因」。")
         span = _days_said(reason, today)
         until = find_until(span.rest if span is not None else reason, today)
     except DateError as exc:
@@ -329,6 +329,52 @@ def _on_record_already(ctx: Ctx, status: str, state: str | None, activity: Activ
                        f"要改为请假请发送「更正 {member.name} 请假 原因」。")
 
 
+def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
+    """撤销代请假 张三 [原因]: the latest 代请假 for the member that still stands, taken back
+    (a name or a day written wrong): the member is expected again and told privately. It
+    could be undone only by 驳回请假, which left a refusal on the member's record, and
+    撤销代请假 张三 was read as the sender's own 销假."""
+    scope, problem = _manage_scope(ctx)
+    if problem:
+        return Reply.error(problem)
+    assert ctx.member is not None
+    who = args["who"]
+    why = (args.get("reason") or "").strip(" ，,、:：;；")
+    found = _resolve_one(ctx, UNDO_RECORDED, scope, who)
+    if isinstance(found, Reply):
+        other = _of_another_branch(ctx, scope, who)
+        return (of_another_branch(ctx, other, then="其请假由所在支部登记。记录保持不变。")
+                if other is not None else found)
+    member = found
+    recorded = leave_store.recorded_standing(ctx.session, member=member,
+                                             tz=ctx.settings.tz)
+    if recorded is None:
+        return Reply.error(f"{member.name} 没有可以撤销的代请假，记录保持不变。本人请的假由本人"
+                           f"「销假」；已确认缺席的活动，请发送「更正 {member.name} 请假 原因」"
+                           "或「更正 … 缺席 原因」。")
+    detail = recorded.entry.detail or {}
+    period = recorded.period
+    what = "、".join(_label(ctx, activity, with_date=True) for _, activity in recorded.rows)
+    if period is not None:
+        days = show_period(period.first_day, period.last_day, period.activity_type)
+        what = f"{days}（其间 {what}）" if what else days
+    leave_store.undo_recorded(ctx.session, recorded)
+    ctx.audit(leave_store.RECORDED_UNDONE, target=member.name, detail={
+        "member_id": member.id, "undoes": recorded.entry.id,
+        "activity_ids": [activity.id for _, activity in recorded.rows],
+        "period_id": period.id if period is not None else None,
+        "recorded_reason": detail.get("reason"), "reason": why or None})
+    because = f"原因：{why}。" if why else ""
+    reached = write_privately(
+        ctx, [member], f"【请假已撤销】{ctx.member.name}撤销了为你登记的请假：{what}。{because}"
+                       "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。",
+        kind="leave.recorded", title="请假已撤销",
+        key=f"leave.recorded.undo|{ctx.message.platform}:{ctx.message.message_id}",
+        branch_id=member.branch_id)
+    told = "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
+    return Reply(f"已撤销为 {member.name} 登记的请假：{what}，仍需参加。{told}")
+
+
 # 给张三请假 出差, 帮张三请个假: the member said first, glued to 请假, as the 书记 says it (not
 # understood, where 请假 张三 出差 was). Never oneself (帮我请假 is one's own 请假) nor whom
 # leave is asked of (给书记请假 出差: a member's own).
@@ -341,7 +387,8 @@ RECORD_LEAVE = Command(
     aliases=("代为请假", "登记请假"),
     summary="为电话或当面请过假的党员登记进行中或下一次活动的请假（记为已准假，私信告知本人，"
             "本人可「销假」；写上活动只记那一种：代请假 刘洋 夜学 出差；写上日期记那几天的："
-            "代请假 刘洋 12月10日至12月12日 出差）；活动已结束的，用「更正 姓名 请假 原因」",
+            "代请假 刘洋 12月10日至12月12日 出差）；活动已结束的，用「更正 姓名 请假 原因」；"
+            "登记错了用「撤销代请假 姓名」",
     handler=record_leave,
     args=(word("who", "姓名", hint=_WHO), rest("reason", "请假原因")),
     roles=MANAGERS | LEADERS,
@@ -350,3 +397,14 @@ RECORD_LEAVE = Command(
     reworded=((_GLUED_FOR, r"\g<who> \g<rest>"),),
 )
 
+UNDO_RECORDED = Command(
+    name="撤销代请假",
+    acts=True,
+    aliases=("撤回代请假", "取消代请假"),
+    summary="撤销为党员登记错的最近一次「代请假」（活动还未确认缺席的）：本人仍需参加，私信告知本人",
+    handler=undo_recorded,
+    args=(word("who", "姓名", hint=_WHO), rest("reason", "原因", optional=True)),
+    roles=MANAGERS | LEADERS,
+    example="撤销代请假 杨帆 记错了人",
+    capability="attendance",
+)

@@ -294,3 +294,58 @@ def test_leave_for_an_evening_excuses_that_evenings_activity(runtime, chat, cloc
     assert nothing.is_error and nothing.text.startswith("12月8日上午没有需要张强参加的活动"), \
         nothing.text
     assert record(runtime.engine) == before
+
+
+def undone(sent, user: str) -> list[str]:
+    return [text for _, kind, target, text in sent
+            if kind == "leave.recorded" and target == user and text.startswith("【请假已撤销】")]
+
+
+def test_leave_recorded_by_mistake_is_taken_back_on_record_and_the_member_told(
+        runtime, chat, clock, branch):
+    """A 代请假 for the wrong member could be undone only by 驳回请假, which left a refusal on
+    their record; 撤销代请假 张强 was the 书记's own 销假."""
+    chat.say("sec", "代请假 张强 出差")
+    drain(runtime, clock)
+    reply = chat.say("sec", "撤销代请假 张强 记错了人")
+    assert reply.text == f"已撤销为 张强 登记的请假：{TUESDAY}，仍需参加。已私聊告知本人。", reply.text
+    assert records_of(runtime.engine, "张强") == []
+    assert undone(drain(runtime, clock), "zhang") == [
+        f"【请假已撤销】王书记撤销了为你登记的请假：{TUESDAY}。原因：记错了人。"
+        "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
+    with Session(runtime.engine) as s:
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action.startswith("leave.record"))
+                         .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor, e.target) for e in entries] == [
+        ("leave.record", "王书记", "张强"), ("leave.record.undo", "王书记", "张强")]
+    assert (entries[1].detail["undoes"], entries[1].detail["reason"]) == (entries[0].id, "记错了人")
+    # Expected again: nudged, and nothing left to undo.
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 20, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == ["12-08"]
+    again = chat.say("sec", "撤销代请假 张强")
+    assert again.is_error and again.text.startswith("张强 没有可以撤销的代请假，记录保持不变。"), \
+        again.text
+
+
+def test_days_recorded_by_mistake_are_taken_back_whole(runtime, chat, clock, branch):
+    chat.say("sec", "代请假 张强 12月8日至12月10日 出差", chat="g1")
+    reply = chat.say("sec", "撤销代请假 张强", chat="g1")
+    assert reply.text == (f"已撤销为 张强 登记的请假：12月8日至12月10日（其间 {TUESDAY}），"
+                          "仍需参加。已私聊告知本人。"), reply.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(LeavePeriod)).all() == []
+    assert records_of(runtime.engine, "张强") == []
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 22, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == ["12-08", "12-10"]
+
+
+def test_the_members_own_leave_is_not_undone_as_recorded(runtime, chat, clock, branch):
+    chat.say("zhang", "请假 出差")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
+    assert record(runtime.engine) == before

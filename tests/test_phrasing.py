@@ -255,6 +255,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("给张三请假", "缺少请假原因"),
     ("帮我请假 出差", m("请假", reason="出差")),  # one's own
     ("给书记请假 出差", "没有这个指令"),  # whom it is asked of, not for
+    # A 代请假 recorded by mistake, taken back: it was the sender's own 销假 (which 代 张三).
+    ("撤销代请假 张三", m("撤销代请假", who="张三", reason=None)),
+    ("撤回代请假 张三 记错了人", m("撤销代请假", who="张三", reason="记错了人")),
     ("/签到", m("签到")),
     ("#签到", m("签到")),
     ("＃签到", m("签到")),
