@@ -280,6 +280,15 @@ def _resolve_one(ctx: Ctx, command: Command, scope: Scope, query: str,
     return found[0]
 
 
+def of_another_branch(ctx: Ctx, member: Member, *, then: str) -> Reply:
+    """The refusal of a member of another branch named by a 书记 or 委员: whose they are,
+    then `then` (what is not done, and by whom it is), rather than that nobody is called
+    that or the record being changed from a branch that is not theirs."""
+    branch = ctx.session.get(Branch, member.branch_id) if member.branch_id else None
+    where = f"（{branch.name}）" if branch is not None else ""
+    return Reply.error(f"{member.name} 不是本支部的党员{where}，{then}")
+
+
 # --- 开始 ---------------------------------------------------------------------------
 
 
@@ -2787,7 +2796,7 @@ SHOW = Command(
 
 def register(registry: CommandRegistry) -> None:
     # 代请假 is listed with the other leave a 书记 decides; its module imports this one.
-    from handlers.leave_recorded import RECORD_LEAVE
+    from handlers.leave_recorded import RECORD_LEAVE, UNDO_RECORDED
 
     for command in (
         START,
@@ -2798,6 +2807,7 @@ def register(registry: CommandRegistry) -> None:
         APPROVE,
         REVOKE,
         RECORD_LEAVE,
+        UNDO_RECORDED,
         MAKEUP,
         MISSING,
         FINISH,

@@ -167,7 +167,7 @@ def _members_study(ctx: Ctx, said: str) -> Reply | None:
         return Reply.error(f"有 {len(found)} 位「{words[0]}」，请用编号指明。记录保持不变。")
     member = found[0]
     if ctx.role not in LEADERS | {Role.ADMIN} and member.branch_id != ctx.member.branch_id:
-        return Reply.error(f"{member.name}不是本支部的党员，你不能撤销其学习记录。记录保持不变。")
+        return attendance.of_another_branch(ctx, member, then="你不能撤销其学习记录。记录保持不变。")
     reason = words[1].strip(" ，,、：:；;") if len(words) > 1 else ""
     if not reason:
         return Reply.error(f"请写明原因，记录保持不变。例如：撤销学习 {member.name} 时长与实际不符")

@@ -264,6 +264,67 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
     return withdrawn
 
 
+# --- 撤销代请假 ----------------------------------------------------------------------------
+
+RECORDED = "leave.record"  # the audit entry of a 代请假, which says what it recorded
+RECORDED_UNDONE = "leave.record.undo"
+
+
+@dataclass
+class Recorded:
+    """A 代请假 still standing: its audit entry, the leave rows it made not yet confirmed
+    (with their activities), and its period if any."""
+
+    entry: AuditEntry
+    rows: list[tuple[Attendance, Activity]]
+    period: LeavePeriod | None
+
+
+def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
+                      looked_at: int = 20) -> Recorded | None:
+    """The latest 代请假 for the member of which something still stands: leave it made on
+    an activity whose absences are not confirmed yet, not checked in over or made up since
+    (nor taken back, or asked again by the member, whose leave nobody recorded for them),
+    or its period. None when nothing does."""
+    member_id = member.id
+    entries = session.exec(select(AuditEntry).where(AuditEntry.action == RECORDED,
+                                                    AuditEntry.target == member.name)
+                           .order_by(AuditEntry.id.desc()).limit(looked_at)).all()  # type: ignore[union-attr]
+    # The name is the audit's; the id says which of two namesakes.
+    mine = [e for e in entries if (e.detail or {}).get("member_id") == member_id]
+    for entry in mine:
+        detail = entry.detail or {}
+        ids = set(detail.get("activity_ids") or []) | (
+            {detail["activity_id"]} if detail.get("activity_id") else set())
+        period = (session.get(LeavePeriod, detail["period_id"])
+                  if detail.get("period_id") else None)
+        found = session.exec(
+            select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
+            .where(Attendance.member_id == member_id,
+                   Attendance.status == AttendanceStatus.LEAVE,
+                   Attendance.leave_reason == detail.get("reason"),
+                   Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None),  # type: ignore[union-attr]
+                   Activity.finalized_at.is_(None))  # type: ignore[union-attr]
+            .order_by(Activity.starts_at)).all()
+        rows = [(row, activity) for row, activity in found
+                if activity.id in ids and row.leave_decided_by == entry.actor_id
+                or period is not None and covers(period, activity, tz)]
+        if rows or period is not None:
+            return Recorded(entry, rows, period)
+    return None
+
+
+def undo_recorded(session: Session, recorded: Recorded) -> None:
+    """Take back what a 代请假 recorded by mistake: the member is expected again as if it
+    had never been recorded (nothing was posted for it: leave points come when absences
+    are confirmed). The audit entries keep both."""
+    for row, _ in recorded.rows:
+        session.delete(row)
+    if recorded.period is not None:
+        session.delete(recorded.period)
+    session.flush()
+
+
 # --- a change of place --------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -765,7 +765,9 @@ def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime
     clock.advance(timedelta(days=1, minutes=1))
     assert "请联系书记撤销" in chat.say("li", "撤销").text
 
-    assert "不是本支部的党员" in chat.say("sec2", "撤销学习 李明 时长不实").text
+    # Refused as 代请假 refuses one of another branch: whose the member is.
+    assert chat.say("sec2", "撤销学习 李明 时长不实").text == \
+        "李明 不是本支部的党员（城关支部），你不能撤销其学习记录。记录保持不变。"
     assert "请写明原因" in chat.say("sec", "撤销学习 李明", chat="g1").text
     asked = chat.say("sec", "撤销学习 李明 时长不实").text
     assert asked.startswith("将撤销李明 11月23日 09:00 的学习记录：理论 600 分钟"), asked

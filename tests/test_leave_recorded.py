@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.config import Settings
-from storage.models import Attendance, AuditEntry, Member, OutboxMessage
-from tests.conftest import local
+from storage.models import Activity, Attendance, AuditEntry, LeavePeriod, Member, OutboxMessage
+from tests.conftest import SHANGHAI, local
 from tests.factories import make_branch, make_member, seed
 from tests.test_figures import (
     djbot,  # noqa: F401 - the fixture, used by name
@@ -168,9 +168,12 @@ BAD = [
     ("sec", "代请假", "缺少姓名"),
     ("sec", "代请假 王书记 开会", "不能为自己代请假：自己的请假请发送「请假 开会」"),
     ("sec", "代请假 张强 李明 出差", "代请假一次写一位同志"),
-    ("sec", "代请假 张强 12月10日 出差", "不能写日期"),
     # Leave moved (改到周四) was recorded for tonight's with the reason 改到周四 出差.
-    ("sec", "代请假 张强 改到周四 出差", "不能写日期"),
+    ("sec", "代请假 张强 改到周四 出差", "请假不能直接改日期"),
+    # How long, not from when: it excused tonight's with the reason 三天 出差.
+    ("sec", "代请假 张强 三天 出差", "「三天」是从哪天起没写清楚"),
+    ("sec", "代请假 张强 12月1日至12月3日 出差", "12月1日至12月3日已经过去了"),
+    ("sec", "代请假 张强 12月10日", "缺少请假原因"),
     ("li", "代请假 张强 出差", "「代请假」仅限委员、书记、领导、管理员使用"),
     ("sec", "代请假 李明 出差", "李明 已在政治夜学（12月8日 19:30）迟到，没有记请假。"
                                   "签到有误、其实请过假的，请发送「更正 李明 请假 原因」"),
@@ -193,4 +196,156 @@ def test_leave_waiting_for_a_decision_is_decided_not_recorded_again(runtime, cha
     before = record(runtime.engine)
     reply = chat.say("sec", "代请假 张强 出差")
     assert reply.is_error and "正在等待批准" in reply.text and "「批准请假 张强」" in reply.text
+    assert record(runtime.engine) == before
+
+
+def test_leave_with_the_member_glued_before_it_is_recorded_for_them(runtime, chat, clock, branch):
+    """给张强请假 出差 from the 书记, as it is said: not understood (没有这个指令), and the
+    member, phoned in, was counted absent."""
+    reply = chat.say("sec", "给张强请假 出差", chat="g1")
+    assert reply.text == f"已为 张强 登记请假：{TUESDAY}。已私聊告知本人。", \
+        reply.text
+    with Session(runtime.engine) as s:
+        zhang = s.exec(select(Member).where(Member.name == "张强")).one()
+        row = s.exec(select(Attendance)).one()
+    assert (row.member_id, row.leave_reason, row.leave_state) == (zhang.id, "出差", "granted")
+    # From a member it records nothing: 代请假 is the 书记's.
+    before = record(runtime.engine)
+    refused = chat.say("li", "给张强请假 出差", chat="g1")
+    assert refused.is_error and "仅限委员、书记、领导、管理员使用" in refused.text, refused.text
+    assert record(runtime.engine) == before
+
+
+def records_of(engine, name: str) -> list[tuple[str, str, str, str, bool]]:
+    """The member's attendance rows: the activity's day, status, leave state, reason, and
+    whether the 书记 decided it."""
+    with Session(engine) as s:
+        sec = s.exec(select(Member).where(Member.name == "王书记")).one()
+        member = s.exec(select(Member).where(Member.name == name)).one()
+        rows = s.exec(select(Attendance, Activity).join(Activity)
+                      .where(Attendance.member_id == member.id)
+                      .order_by(Activity.starts_at)).all()
+    return [(a.starts_at.astimezone(SHANGHAI).strftime("%m-%d"), r.status, r.leave_state,
+             r.leave_reason, r.leave_decided_by == sec.id) for r, a in rows]
+
+
+def test_leave_for_a_later_day_phoned_in_excuses_that_days_activity_only(
+        runtime, chat, clock, branch, djbot):  # noqa: F811 - the fixture imported above
+    """代请假 张强 12月10日 出差 was refused (不能写日期): the 书记 could record phoned-in leave
+    for tonight's or the next activity only, and Thursday's counted 张强 absent."""
+    reply = chat.say("sec", "代请假 张强 12月10日 出差")
+    assert reply.text == ("已为 张强 登记请假：12月10日，原因：出差。\n"
+                          "这期间目前没有安排需要其参加的活动；之后安排的也记为请假。\n"
+                          "已私聊告知本人。"), reply.text
+    assert told(drain(runtime, clock), "zhang") == [
+        "【请假已登记】王书记为你登记了请假：12月10日，原因：出差。这期间需要你参加的活动都记为请假，"
+        "不用再发送「请假」；能参加的话，活动开始前发送「销假」，已开始的到场后直接「签到」。"]
+    with Session(runtime.engine) as s:
+        audit = s.exec(select(AuditEntry).where(AuditEntry.action == "leave.record")).one()
+    assert (audit.actor, audit.target, audit.detail["first"], audit.detail["last"]) == \
+        ("王书记", "张强", "2026-12-10", "2026-12-10")
+
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 11, 22, 30),
+                     before_tick=secretary_checks_in(chat))
+    # Thursday's is excused, Tuesday's not: the day said, not the next activity.
+    assert nudged(sent, "zhang") == ["12-08"]
+    assert [row[:4] for row in records_of(runtime.engine, "张强")] == [
+        ("12-08", "absent", None, None), ("12-10", "leave", "granted", "出差")]
+    line = weekly(djbot, "2026-W50", "城关支部")
+    assert (line["leave"], line["absent"]) == (1, 3), line
+
+
+def test_leave_for_tomorrow_in_the_group_names_the_activity_and_keeps_the_reason_out(
+        runtime, chat, clock, branch):
+    reply = chat.say("sec", "代请假 张强 明天 生病", chat="g1")
+    assert reply.text == ("已为 张强 登记请假：12月8日。\n"
+                          "这期间需要其参加的活动都记为请假，不会提醒其签到。\n"
+                          f"已登记的 1 次：{TUESDAY}\n已私聊告知本人。"), reply.text
+    # Granted, though leave waits for the 书记 here: the 书记 recorded it.
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "生病", True)]
+    assert records_of(runtime.engine, "李明") == []
+
+
+def test_leave_over_days_is_kept_and_excuses_each_of_them(
+        runtime, chat, clock, branch):
+    reply = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert reply.text.startswith("已为 张强 登记请假：12月8日至12月10日（3 天），原因：出差。\n"
+                                 "这期间需要其参加的活动都记为请假，不会提醒其签到。"), reply.text
+    with Session(runtime.engine) as s:
+        period = s.exec(select(LeavePeriod)).one()
+    assert (period.first_day.isoformat(), period.last_day.isoformat(), period.leave_state,
+            period.reason) == ("2026-12-08", "2026-12-10", "granted", "出差")
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 22, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == []
+    assert [row[:3] for row in records_of(runtime.engine, "张强")] == [
+        ("12-08", "leave", "granted"), ("12-10", "leave", "granted")]
+
+
+def test_leave_for_an_evening_excuses_that_evenings_activity(runtime, chat, clock, branch):
+    reply = chat.say("sec", "代请假 张强 明天晚上 值班")
+    assert reply.text.startswith("已为 张强 登记请假：12月8日晚上，原因：值班。\n"
+                                 f"已登记的 1 次：{TUESDAY}"), reply.text
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "值班", True)]
+    before = record(runtime.engine)
+    nothing = chat.say("sec", "代请假 张强 明天上午 值班")
+    assert nothing.is_error and nothing.text.startswith("12月8日上午没有需要张强参加的活动"), \
+        nothing.text
+    assert record(runtime.engine) == before
+
+
+def undone(sent, user: str) -> list[str]:
+    return [text for _, kind, target, text in sent
+            if kind == "leave.recorded" and target == user and text.startswith("【请假已撤销】")]
+
+
+def test_leave_recorded_by_mistake_is_taken_back_on_record_and_the_member_told(
+        runtime, chat, clock, branch):
+    """A 代请假 for the wrong member could be undone only by 驳回请假, which left a refusal on
+    their record; 撤销代请假 张强 was the 书记's own 销假."""
+    chat.say("sec", "代请假 张强 出差")
+    drain(runtime, clock)
+    reply = chat.say("sec", "撤销代请假 张强 记错了人")
+    assert reply.text == f"已撤销为 张强 登记的请假：{TUESDAY}，仍需参加。已私聊告知本人。", reply.text
+    assert records_of(runtime.engine, "张强") == []
+    assert undone(drain(runtime, clock), "zhang") == [
+        f"【请假已撤销】王书记撤销了为你登记的请假：{TUESDAY}。原因：记错了人。"
+        "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
+    with Session(runtime.engine) as s:
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action.startswith("leave.record"))
+                         .order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor, e.target) for e in entries] == [
+        ("leave.record", "王书记", "张强"), ("leave.record.undo", "王书记", "张强")]
+    assert (entries[1].detail["undoes"], entries[1].detail["reason"]) == (entries[0].id, "记错了人")
+    # Expected again: nudged, and nothing left to undo.
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 20, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == ["12-08"]
+    again = chat.say("sec", "撤销代请假 张强")
+    assert again.is_error and again.text.startswith("张强 没有可以撤销的代请假，记录保持不变。"), \
+        again.text
+
+
+def test_days_recorded_by_mistake_are_taken_back_whole(runtime, chat, clock, branch):
+    chat.say("sec", "代请假 张强 12月8日至12月10日 出差", chat="g1")
+    reply = chat.say("sec", "撤销代请假 张强", chat="g1")
+    assert reply.text == (f"已撤销为 张强 登记的请假：12月8日至12月10日（其间 {TUESDAY}），"
+                          "仍需参加。已私聊告知本人。"), reply.text
+    with Session(runtime.engine) as s:
+        assert s.exec(select(LeavePeriod)).all() == []
+    assert records_of(runtime.engine, "张强") == []
+    clock.set(local(2026, 12, 8, 17, 30))
+    sent = run_ticks(runtime, clock, local(2026, 12, 10, 22, 30),
+                     before_tick=secretary_checks_in(chat))
+    assert nudged(sent, "zhang") == ["12-08", "12-10"]
+
+
+def test_the_members_own_leave_is_not_undone_as_recorded(runtime, chat, clock, branch):
+    chat.say("zhang", "请假 出差")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
     assert record(runtime.engine) == before

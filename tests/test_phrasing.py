@@ -247,6 +247,17 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("给赵磊补签", "缺少补签原因"),
     ("帮忙补签", "你是想发送「补签」吗"),  # 忙 is nobody's name
     ("给赵磊签到", "没有这个指令"),  # 签到 is one's own
+    # Leave phoned in, recorded by the 书记 with the member said first (代请假); was not
+    # understood at all.
+    ("给张三请假 出差", m("代请假", who="张三", reason="出差")),
+    ("帮张三请个假，出差", m("代请假", who="张三", reason="出差")),
+    ("我给欧阳建国请假 明天 生病", m("代请假", who="欧阳建国", reason="明天 生病")),
+    ("给张三请假", "缺少请假原因"),
+    ("帮我请假 出差", m("请假", reason="出差")),  # one's own
+    ("给书记请假 出差", "没有这个指令"),  # whom it is asked of, not for
+    # A 代请假 recorded by mistake, taken back: it was the sender's own 销假 (which 代 张三).
+    ("撤销代请假 张三", m("撤销代请假", who="张三", reason=None)),
+    ("撤回代请假 张三 记错了人", m("撤销代请假", who="张三", reason="记错了人")),
     ("/签到", m("签到")),
     ("#签到", m("签到")),
     ("＃签到", m("签到")),
