@@ -55,9 +55,13 @@ CORRECT_AGAIN = "attendance.correct_again"  # 「确认」 of a record corrected
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
                 "不在", "旷会")
 LEAVE_WORDS = ("请假", "事假", "病假", "准假")
-# Only a 迟到 becomes 出席: the meeting began after the time it was counted from.
-PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "正常出席", "不算迟到")
-ATTENDED_WORDS = ("签到", "补签", "迟到", "参加", "到会")
+# Only a 迟到 becomes 出席: the meeting began after the time it was counted from. The words
+# for having been there are 补签's (把张三改成到会): 更正 张三 到会 was refused as no status.
+PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "正常出席", "不算迟到", "到会",
+                 "到场", "参加", "参会", "出勤", "已到", "已参加", "已出席", "在场", "准时到会",
+                 "到")  # 到了: 了 goes (_status)
+# A check-in said as the record it should be: which one (出席 or 补签) is not said.
+ATTENDED_WORDS = ("签到", "补签", "迟到", "已签到")
 # 更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity at once, not one by one.
 ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到")
 # How late the meeting began, said in the reason: 推迟15分钟, from the start told.

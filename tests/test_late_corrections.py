@@ -226,3 +226,28 @@ def test_the_attendance_sheet_says_a_late_record_was_put_right(runtime, chat, cl
                                     now=runtime.clock.now())
         status = {r["name"]: r["status"] for r in sheet["rows"]}
     assert (status["王书记"], status["张三"], status["李四"]) == ("出席", "出席（迟到已更正）", "迟到")
+
+
+@pytest.mark.parametrize("said", ["到会", "到场", "参加", "参会", "出勤", "已到", "到了", "改为到会"])
+def test_the_usual_words_for_having_been_there_read_as_present(
+        runtime, chat, clock, bureau, djbot, said):  # noqa: F811
+    """更正 张三 到会 …: the words 补签 reads for having been there (把张三改成到会) were
+    refused by 更正 as no record it could become."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 张三 {said} 会议推迟到9:05开始")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("已将 张三 在主题党日「学习新党章」（09:00）的记录由迟到更正为出席。"), \
+        reply.text
+    assert row_of(runtime.engine, "张三").status == "present"
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+    every = chat.say("sec", f"更正 迟到 {said} 会议推迟开始")
+    assert "1 条迟到记录更正为出席" in every.text and "更正的同志：李四" in every.text, every.text
+    assert row_of(runtime.engine, "李四").status == "present"
+
+    # One who did not come is still no 迟到 to restate: 补签 says they were there.
+    before = record(runtime.engine)
+    absent = chat.say("sec", f"更正 王五 {said} 会议推迟开始")
+    assert absent.is_error and "补签 王五 原因" in absent.text, absent.text
+    assert record(runtime.engine) == before
