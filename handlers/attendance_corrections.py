@@ -22,7 +22,7 @@ of such a member does.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.context import Ctx
@@ -68,6 +68,11 @@ ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到
 DELAY_RE = re.compile(r"(?:推迟|推后|延后|晚)了?(\d{1,3})分钟")
 # The start the meeting really kept, said in the reason: 19:45, 19：45, 19点45(分), 19点半.
 REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|点(?:([0-5]?\d)分?|(半))?)")
+# Said just before a time: the start kept (推迟到19:45, 改为19:45, 实际19:45开始), or the one
+# told (原定19:30), when the reason says both.
+MOVED_TO_RE = re.compile(r"(?:(?:推迟|推后|延后|延迟|顺延|改|挪|推)(?:到|至|为|成|在)|实际(?:上|是|于|在)*"
+                         r"|实为|才)\s*$")
+TOLD_AS_RE = re.compile(r"(?:原定|原计划|计划|原来|原本|本来|本应|应于|通知)(?:是|于|在)?\s*$")
 # 更正 张三 为缺席, 改为请假: the link word goes.
 LINK_RE = re.compile(r"^(?:更正为|更正成|改为|改成|记为|算作|为|成)")
 
@@ -189,29 +194,46 @@ def _not_late(ctx: Ctx, row: Attendance | None, activity: Activity, member: Memb
 def _real_start(ctx: Ctx, activity: Activity, reason: str) -> datetime | Reply | None:
     """The start the meeting really kept, when the reason says one (推迟到19:45开始,
     7点45开始 of an evening meeting, 推迟15分钟 from the start told): on the activity's day,
-    after the start the members were told and before its end. None when the reason gives
-    no time; a Reply when the time it gives is no later start."""
+    after the start the members were told and before its end. With two times (原定19:30，
+    推迟到19:45) the one said as the start kept, or the one that is not the start told.
+    None when the reason gives no time; a Reply when the time it gives is no later start,
+    or when which of its times is meant cannot be told."""
     tz = ctx.settings.tz
     told = activity.starts_at.astimezone(tz)
-    found = REAL_START_RE.search(reason)
-    if found is None:
+    said = [(_said_at(activity, tz, found), found) for found in REAL_START_RE.finditer(reason)]
+    if not said:
         delay = DELAY_RE.search(reason)
         if delay is None:
             return None
-        said = told + timedelta(minutes=int(delay[1]))
-        hour, minute = said.hour, said.minute
-    else:
-        hour, minute = int(found[1]), 30 if found[4] else int(found[2] or found[3] or 0)
-        said = told.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    evening = said + timedelta(hours=12)
-    if found is not None and hour < 12 and said <= activity.starts_at < evening < activity.ends_at:
-        said = evening  # 7点45 of a meeting told for 19:30
-    if not activity.starts_at < said < activity.ends_at:
+        said = [(told + timedelta(minutes=int(delay[1])), None)]
+    kept = {at for at, found in said if found is not None
+            and MOVED_TO_RE.search(reason[max(0, found.start() - 6):found.start()])}
+    if not kept:
+        kept = {at for at, found in said if at != activity.starts_at and not (
+            found is not None and TOLD_AS_RE.search(reason[max(0, found.start() - 6):found.start()]))}
+    if len(kept) > 1:
+        times = "、".join(f"{at.astimezone(tz):%H:%M}" for at in sorted(kept))
+        return Reply.error(f"原因中有 {times} 几个时间，看不出哪个是实际开始时间，记录保持不变。"
+                           "请只写实际开始时间，或写明「推迟到19:45开始」。")
+    start = next(iter(kept)) if kept else said[0][0]
+    if not activity.starts_at < start < activity.ends_at:
         return Reply.error(
-            f"原因中的 {hour:02d}:{minute:02d} 不在原定开始 "
+            f"原因中的 {start.astimezone(tz):%H:%M} 不在原定开始 "
             f"{show_time(activity.starts_at, tz, ctx.now)} 与结束 "
             f"{show_time(activity.ends_at, tz, ctx.now)} 之间，不是推迟后的开始时间，记录保持不变。"
             "请写实际开始时间，如「会议推迟到19:45开始」，或不写时间。")
+    return start
+
+
+def _said_at(activity: Activity, tz: tzinfo, found: re.Match[str]) -> datetime:
+    """A time REAL_START_RE found, on the activity's day (7点45 of a meeting told for
+    19:30 in the evening)."""
+    hour, minute = int(found[1]), 30 if found[4] else int(found[2] or found[3] or 0)
+    said = activity.starts_at.astimezone(tz).replace(hour=hour, minute=minute, second=0,
+                                                     microsecond=0)
+    evening = said + timedelta(hours=12)
+    if hour < 12 and said <= activity.starts_at < evening < activity.ends_at:
+        return evening
     return said
 
 

@@ -251,3 +251,34 @@ def test_the_usual_words_for_having_been_there_read_as_present(
     absent = chat.say("sec", f"更正 王五 {said} 会议推迟开始")
     assert absent.is_error and "补签 王五 原因" in absent.text, absent.text
     assert record(runtime.engine) == before
+
+
+@pytest.mark.parametrize("reason", ["原定9:00，推迟到9:05开始", "会议9:05开始（原定9:00）",
+                                    "原定9点，实际9点05分开始", "推迟到9:05，9:20到齐"])
+def test_of_two_times_the_start_kept_is_read(runtime, chat, clock, bureau, djbot, reason):  # noqa: F811
+    """原定19:30，推迟到19:45: the first time, the start told, was read and refused as no
+    later start; the one said as the start kept is the one counted from."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert reply.text.startswith("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 "
+                                 "开始计），积分已相应调整。1 条在 09:15 后签到，仍为迟到。"), reply.text
+    assert (row_of(runtime.engine, "张三").status, row_of(runtime.engine, "李四").status) == \
+        ("present", "late")
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+
+def test_one_member_by_two_times_and_two_starts_said_are_asked_how_to_write(
+        runtime, chat, clock, bureau):
+    theme_day(chat, clock)
+    one = chat.say("sec", "更正 张三 出席 原定9:00，推迟到9:05开始")
+    assert "由迟到更正为出席" in one.text, one.text
+    assert row_of(runtime.engine, "张三").status == "present"
+
+    before = record(runtime.engine)
+    reply = chat.say("sec", "更正 迟到 出席 9:05开始，9:15到齐")
+    assert reply.is_error and reply.text == (
+        "原因中有 09:05、09:15 几个时间，看不出哪个是实际开始时间，记录保持不变。"
+        "请只写实际开始时间，或写明「推迟到19:45开始」。"), reply.text
+    assert record(runtime.engine) == before
+    assert row_of(runtime.engine, "李四").status == "late"
