@@ -22,7 +22,7 @@ of such a member does.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from bot.context import Ctx
@@ -175,7 +175,24 @@ def _late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
                          status=AttendanceStatus.PRESENT, by=ctx.member, reason=reason,
                          now=ctx.now, rules=ctx.rules)
-    return _said_corrected(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+    said = _said_corrected(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+    kept = _keep_start(ctx, activity, start, reason)
+    return Reply(f"{said.text}\n{kept}") if kept else said
+
+
+def _keep_start(ctx: Ctx, activity: Activity, start: datetime | None, reason: str) -> str:
+    """A real start said while the activity still takes check-ins holds for those still to
+    come (storage.attendance.real_start): they were counted late from the start told after
+    the 更正 had put the others right. What the reply says of it."""
+    if start is None or activity.status != store.OPEN or ctx.now > activity.checkin_closes_at:
+        return ""
+    ctx.audit(store.REAL_START, target=store.real_start_target(activity.id), detail={
+        "activity_id": activity.id, "starts_at": start.astimezone(timezone.utc).isoformat(),
+        "reason": reason})
+    tz = ctx.settings.tz
+    line = start + timedelta(minutes=ctx.settings.late_grace_minutes)
+    return (f"之后签到的也按实际 {show_time(start, tz, ctx.now)} 开始计，"
+            f"{show_time(line, tz, ctx.now)} 后签到记为迟到。")
 
 
 def _not_late(ctx: Ctx, row: Attendance | None, activity: Activity, member: Member) -> str:
@@ -287,9 +304,12 @@ def _all_late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     stays = f"{stay} 条在 {line} 后签到，仍为迟到。" if stay else ""
     mine = "你本人的迟到记录请本支部另一位书记、委员或领导更正。" if own else ""
     label = _label(ctx, activity)
+    kept = _keep_start(ctx, activity, start, reason)
     if not on_time:
         none = f"{label}没有可以更正为出席的迟到记录" if not late else \
             f"{label}的 {stay} 条迟到记录都在 {line} 后签到，仍为迟到"
+        if kept:  # nothing to put right yet, but the start holds for those to come
+            return Reply(f"{none}。{kept}{mine}")
         return Reply.error(f"{none}，记录保持不变。{mine}")
     names, unreached = [], 0
     for row in on_time:
@@ -307,9 +327,9 @@ def _all_late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     done_ = f"已将{label}的 {len(on_time)} 条迟到记录更正为出席{by}，积分已相应调整。"
     if not ctx.message.is_private:
         # The count only: who was late is not for the whole group to read.
-        return Reply(f"{done_}{stays}{told}{mine}")
+        return Reply(f"{done_}{stays}{kept}{told}{mine}")
     return Reply("\n".join(filter(None, [
-        done_ + f"原因：{reason}", "更正的同志：" + "、".join(names), stays + mine, told])))
+        done_ + f"原因：{reason}", "更正的同志：" + "、".join(names), stays + kept + mine, told])))
 
 
 def _unexcused(row: Attendance | None) -> bool:

@@ -282,3 +282,56 @@ def test_one_member_by_two_times_and_two_starts_said_are_asked_how_to_write(
         "请只写实际开始时间，或写明「推迟到19:45开始」。"), reply.text
     assert record(runtime.engine) == before
     assert row_of(runtime.engine, "李四").status == "late"
+
+
+def test_a_real_start_said_while_the_meeting_runs_holds_for_check_ins_to_come(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811
+    """更正 迟到 出席 会议推迟到9:05开始 at 09:13: 张三's 迟到 was put right, and 李四, who
+    checked in at 09:14, was counted late again from the start told."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    clock.advance(minutes=12)
+    assert "迟到" in chat.say("z3", "签到", chat="g1").text
+    clock.advance(minutes=1)
+    reply = chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始", chat="g1")
+    assert reply.text == ("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 开始计），"
+                          "积分已相应调整。之后签到的也按实际 09:05 开始计，09:15 后签到记为迟到。"
+                          "已私聊告知本人。"), reply.text
+    # 开始 sent again says the line the 更正 moved, not the one from the start told.
+    assert "按实际 09:05 开始计，09:15 后签到记为迟到" in chat.say("sec", "开始 主题党日", chat="g1").text
+    clock.advance(minutes=1)
+    assert chat.say("l4", "签到", chat="g1").text == \
+        f"李四 签到成功：主题党日「学习新党章」（09:00），积分 {THEME_PRESENT:+d}。"
+    clock.advance(minutes=6)  # 09:20: past the real start and the grace
+    assert "签到成功（迟到）" in chat.say("w5", "签到", chat="g1").text
+    assert [row_of(runtime.engine, n).status for n in ("张三", "李四", "王五")] == \
+        ["present", "present", "late"]
+    assert sum(points_of(runtime.engine, "李四")) == THEME_PRESENT
+    chat.say("sec", "结束", chat="g1")
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 3 * THEME_PRESENT + THEME_LATE
+    with Session(runtime.engine) as s:
+        kept = s.exec(select(AuditEntry).where(AuditEntry.action == "activity.real_start")).one()
+    assert (kept.actor, kept.detail["reason"]) == ("王书记", "会议推迟到9:05开始")
+
+
+def test_a_real_start_said_before_anyone_is_late_or_for_one_member_holds_too(
+        runtime, chat, clock, bureau):
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    clock.advance(minutes=8)
+    reply = chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始")
+    assert not reply.is_error and reply.text == (
+        "主题党日「学习新党章」（09:00）没有可以更正为出席的迟到记录。"
+        "之后签到的也按实际 09:05 开始计，09:15 后签到记为迟到。"), reply.text
+    clock.advance(minutes=4)  # 09:12
+    assert "签到成功：" in chat.say("z3", "签到", chat="g1").text
+    assert row_of(runtime.engine, "张三").status == "present"
+
+    # Said again of one member late past it: the later start said holds from then on.
+    clock.advance(minutes=6)  # 09:18
+    assert "签到成功（迟到）" in chat.say("l4", "签到", chat="g1").text
+    one = chat.say("sec", "更正 李四 出席 会议推迟到9:10开始")
+    assert one.text.splitlines()[-1] == "之后签到的也按实际 09:10 开始计，09:20 后签到记为迟到。", one.text
+    assert row_of(runtime.engine, "李四").status == "present"
+    clock.advance(minutes=1)  # 09:19
+    assert "签到成功：" in chat.say("w5", "签到", chat="g1").text
+    assert sum(points_of(runtime.engine, "王五")) == THEME_PRESENT
