@@ -29,7 +29,9 @@ from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS, checkin_status, show_time
 from bot.domain.dates import DateError
+from bot.domain.text import cn_number, parse_minutes
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
+from bot.scheduling.rules import fold
 from handlers.attendance import (
     _WHO,
     _and_cancelled,
@@ -65,9 +67,14 @@ ATTENDED_WORDS = ("签到", "补签", "迟到", "已签到")
 # 更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity at once, not one by one.
 ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到")
 # How late the meeting began, said in the reason: 推迟15分钟, from the start told.
-DELAY_RE = re.compile(r"(?:推迟|推后|延后|晚)了?(\d{1,3})分钟")
+DELAY_RE = re.compile(r"(?:推迟|推后|延后|延迟|顺延|晚)了?(?:大约|约)?"
+                      r"(\d{1,3}分钟?|[\d一两二三]?个?半?个?(?:小时|钟头)|[1-3一两二三]刻钟?)")
+# Minutes said after the hour as people write them (9点零5分, 九点零五, 九点一刻): as digits
+# before REAL_START_RE reads them (9点零5 was read as 9:00, 九点一刻 as 9:01).
+SAID_ZERO_RE = re.compile(r"(?<=[点时])[零〇]([一二三四五六七八九\d])")
+QUARTERS_RE = re.compile(r"(?<=[点时])([一三])刻")
 # The start the meeting really kept, said in the reason: 19:45, 19：45, 19点45(分), 19点半.
-REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|点(?:([0-5]?\d)分?|(半))?)")
+REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|[点时](?:([0-5]?\d)分?|(半))?)")
 # Said just before a time: the start kept (推迟到19:45, 改为19:45, 实际19:45开始), or the one
 # told (原定19:30), when the reason says both.
 MOVED_TO_RE = re.compile(r"(?:(?:推迟|推后|延后|延迟|顺延|改|挪|推)(?:到|至|为|成|在)|实际(?:上|是|于|在)*"
@@ -217,12 +224,14 @@ def _real_start(ctx: Ctx, activity: Activity, reason: str) -> datetime | Reply |
     or when which of its times is meant cannot be told."""
     tz = ctx.settings.tz
     told = activity.starts_at.astimezone(tz)
+    reason = _in_digits(reason)
     said = [(_said_at(activity, tz, found), found) for found in REAL_START_RE.finditer(reason)]
     if not said:
         delay = DELAY_RE.search(reason)
-        if delay is None:
+        minutes = _minutes(delay[1]) if delay is not None else None
+        if minutes is None:
             return None
-        said = [(told + timedelta(minutes=int(delay[1])), None)]
+        said = [(told + timedelta(minutes=minutes), None)]
     kept = {at for at, found in said if found is not None
             and MOVED_TO_RE.search(reason[max(0, found.start() - 6):found.start()])}
     if not kept:
@@ -240,6 +249,21 @@ def _real_start(ctx: Ctx, activity: Activity, reason: str) -> datetime | Reply |
             f"{show_time(activity.ends_at, tz, ctx.now)} 之间，不是推迟后的开始时间，记录保持不变。"
             "请写实际开始时间，如「会议推迟到19:45开始」，或不写时间。")
     return start
+
+
+def _in_digits(reason: str) -> str:
+    """The reason with its times and lengths said in words as digits (九点零五 → 9点05,
+    推迟五分钟 → 推迟5分钟, 九点一刻 → 9点15)."""
+    said = QUARTERS_RE.sub(lambda m: "15" if m[1] == "一" else "45", reason)
+    said = SAID_ZERO_RE.sub(lambda m: f"0{cn_number(m[1])}", said)
+    return fold(said)
+
+
+def _minutes(said: str) -> int | None:
+    """How long DELAY_RE's delay is: 15分钟, 半小时, 1个小时, 1刻钟."""
+    if "刻" in said:
+        return (cn_number(said[0]) or 0) * 15
+    return parse_minutes(said.removesuffix("钟") if said.endswith("分钟") else said)
 
 
 def _said_at(activity: Activity, tz: tzinfo, found: re.Match[str]) -> datetime:

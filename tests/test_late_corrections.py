@@ -335,3 +335,25 @@ def test_a_real_start_said_before_anyone_is_late_or_for_one_member_holds_too(
     clock.advance(minutes=1)  # 09:19
     assert "签到成功：" in chat.say("w5", "签到", chat="g1").text
     assert sum(points_of(runtime.engine, "王五")) == THEME_PRESENT
+
+
+@pytest.mark.parametrize("reason", ["会议推迟到9点零5分开始", "会议推迟到九点零五开始", "会议9时05分才开始",
+                                    "会议推迟五分钟开始", "推迟了五分钟", "晚了五分钟开始"])
+def test_a_start_or_delay_said_in_words_is_read(runtime, chat, clock, bureau, djbot, reason):  # noqa: F811
+    """9点零5分 was read as 9:00 and refused as no later start; 推迟五分钟 as no time, and
+    李四, who checked in at 09:20, was put right as well."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert reply.text.startswith("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 "
+                                 "开始计），积分已相应调整。1 条在 09:15 后签到，仍为迟到。"), reply.text
+    assert (row_of(runtime.engine, "张三").status, row_of(runtime.engine, "李四").status) == \
+        ("present", "late")
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+
+@pytest.mark.parametrize(("reason", "start"), [("推迟一刻钟", "09:15"), ("会议推迟半小时开始", "09:30"),
+                                               ("会议推迟到九点一刻", "09:15")])
+def test_a_quarter_or_half_hour_said_is_read(runtime, chat, clock, bureau, reason, start):
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert f"2 条迟到记录更正为出席（按实际 {start} 开始计）" in reply.text, reply.text
