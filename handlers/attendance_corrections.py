@@ -55,7 +55,7 @@ CORRECT_AGAIN = "attendance.correct_again"  # 「确认」 of a record corrected
 
 # What a secretary writes for the record as it should be.
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
-                "不在", "旷会")
+                "不在", "不在场", "旷会")
 LEAVE_WORDS = ("请假", "事假", "病假", "准假")
 # Only a 迟到 becomes 出席: the meeting began after the time it was counted from. The words
 # for having been there are 补签's (把张三改成到会): 更正 张三 到会 was refused as no status.
@@ -594,7 +594,9 @@ CORRECT = Command(
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
     args=(word("who", "姓名", hint=_WHO),
-          word("status", "更正结果", hint="缺席、请假或出席"),
+          # 更正 张三 请假电话请过假: the status cut off the reason typed onto it.
+          word("status", "更正结果", hint="缺席、请假或出席", cut=True,
+               known=lambda said: _status(said) is not None),
           rest("reason", "更正原因")),
     roles=MANAGERS | LEADERS,
     example="更正 周强 缺席 没有参加，系他人代签",
