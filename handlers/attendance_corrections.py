@@ -65,7 +65,9 @@ PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "
 # A check-in said as the record it should be: which one (出席 or 补签) is not said.
 ATTENDED_WORDS = ("签到", "补签", "迟到", "已签到")
 # 更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity at once, not one by one.
-ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到")
+# Everyone said (更正 全体 出席 …) is the same: only a 迟到 becomes 出席, an absence is 补签's.
+ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到", "全体", "全部",
+                  "所有人", "大家", "全体同志", "所有同志")
 # How late the meeting began, said in the reason: 推迟15分钟, from the start told.
 DELAY_RE = re.compile(r"(?:推迟|推后|延后|延迟|顺延|晚)了?(?:大约|约)?"
                       r"(\d{1,3}分钟?|[\d一两二三]?个?半?个?(?:小时|钟头)|[1-3一两二三]刻钟?)")

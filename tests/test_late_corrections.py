@@ -357,3 +357,20 @@ def test_a_quarter_or_half_hour_said_is_read(runtime, chat, clock, bureau, reaso
     theme_day(chat, clock)
     reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
     assert f"2 条迟到记录更正为出席（按实际 {start} 开始计）" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("who", ["全体", "全部", "所有人", "大家"])
+def test_everyone_said_for_the_late_reads_every_late_record(runtime, chat, clock, bureau, who):
+    """更正 全体 出席 会议推迟: was 「本支部没有找到「全体」」; only the 迟到 become 出席, as
+    更正 迟到 出席 does (an absence is 补签's)."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 {who} 出席 会议推迟开始")
+    assert reply.text.splitlines()[:2] == [
+        "已将主题党日「学习新党章」（09:00）的 2 条迟到记录更正为出席，积分已相应调整。原因：会议推迟开始",
+        "更正的同志：张三、李四"], reply.text
+    assert [row_of(runtime.engine, n).status for n in ("张三", "李四")] == ["present", "present"]
+    assert points_of(runtime.engine, "王五") == [-2]  # still absent
+    before = record(runtime.engine)
+    absent = chat.say("sec", f"更正 {who} 缺席 会议推迟开始")
+    assert absent.is_error and f"本支部没有找到「{who}」" in absent.text, absent.text
+    assert record(runtime.engine) == before
