@@ -312,6 +312,19 @@ def test_a_real_start_said_while_the_meeting_runs_holds_for_check_ins_to_come(
     with Session(runtime.engine) as s:
         kept = s.exec(select(AuditEntry).where(AuditEntry.action == "activity.real_start")).one()
     assert (kept.actor, kept.detail["reason"]) == ("王书记", "会议推迟到9:05开始")
+    # The sheet printed as the paper 台账: 出席 beside 09:14 says which start it counts from.
+    assert _sheet(runtime)["李四"] == "出席（按实际 09:05 开始计）"
+
+
+def _sheet(runtime) -> dict[str, str]:
+    from bot.web import pages
+    from storage.models import Activity
+
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(Activity)).one()
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings,
+                                    now=runtime.clock.now())
+        return {r["name"]: r["status"] for r in sheet["rows"]}
 
 
 def test_a_real_start_said_before_anyone_is_late_or_for_one_member_holds_too(
