@@ -97,6 +97,26 @@ def _status(said: str) -> AttendanceStatus | None:
     return None
 
 
+# The status words a name may have typed onto it (张三缺席): two characters or more, so
+# that a name ending in 到 stays whole; a link word before it goes with it (张三改为缺席).
+_GLUED_STATUS = sorted((w for w in ABSENT_WORDS + LEAVE_WORDS + PRESENT_WORDS if len(w) > 1),
+                       key=len, reverse=True)
+_GLUED_LINK = re.compile(r"(?:更正为|更正成|改为|改成|记为|算作)$")
+
+
+def _name_glued(said: str) -> tuple[str, str] | None:
+    """更正 张三缺席 代签, 更正 张三：缺席，代签: the name and the status typed as one word
+    (the reason was said missing); None when the word is no such pair."""
+    head, colon, tail = said.replace(":", "：").partition("：")
+    if colon:
+        return (head, tail) if head and tail else None
+    status = next((w for w in _GLUED_STATUS if said.endswith(w)), None)
+    if status is None:
+        return None
+    head = _GLUED_LINK.sub("", said[:-len(status)])
+    return (head, status) if len(head) >= 2 else None
+
+
 def _record_said_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
     """更正 张三 昨天的夜学 缺席 代签 read as 更正 张三 缺席 昨天的夜学 代签: a day or activity
     said before the status goes to the head of the reason, where the activity is read.
@@ -595,7 +615,7 @@ CORRECT = Command(
             "全部迟到一次更正：更正 迟到 出席 会议推迟到19:45开始，写了时间的按它计迟到）"
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
-    args=(word("who", "姓名", hint=_WHO),
+    args=(word("who", "姓名", hint=_WHO, glued=_name_glued),
           # 更正 张三 请假电话请过假: the status cut off the reason typed onto it.
           word("status", "更正结果", hint="缺席、请假或出席", cut=True,
                known=lambda said: _status(said) is not None),
