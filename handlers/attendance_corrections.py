@@ -285,7 +285,7 @@ def _minutes(said: str) -> int | None:
     """How long DELAY_RE's delay is: 15分钟, 半小时, 1个小时, 1刻钟."""
     if "刻" in said:
         return (cn_number(said[0]) or 0) * 15
-    return parse_minutes(said.removesuffix("钟") if said.endswith("分钟") else said)
+    return parse_minutes(said)
 
 
 def _said_at(activity: Activity, tz: tzinfo, found: re.Match[str]) -> datetime:
