@@ -88,6 +88,9 @@ class Arg:
     # word is cut off the front, the rest is the next argument's (a particle, tone). Read
     # whole, it was no activity, and the date after it was said to be missing.
     cut: bool = False
+    # A word with the next argument typed onto it (更正 张三缺席 代签, 张三：缺席): the two
+    # parts as the command reads them, or None. Read whole, the reason was said missing.
+    glued: Callable[[str], tuple[str, str] | None] | None = None
 
     @property
     def usage(self) -> str:
@@ -106,9 +109,10 @@ REST_MAX_CHARS = 200    # a reason, a topic; handlers may set their own
 
 def word(key: str, label: str, *, optional: bool = False, hint: str = "",
          known: Callable[[str], bool] | None = None, strict: bool = False,
-         cut: bool = False) -> Arg:
+         cut: bool = False, glued: Callable[[str], tuple[str, str] | None] | None = None
+         ) -> Arg:
     return Arg(key, label, "word", optional, max=WORD_MAX_CHARS, hint=hint, known=known,
-               strict=strict, cut=cut)
+               strict=strict, cut=cut, glued=glued)
 
 
 def integer(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -404,6 +408,11 @@ class Command:
                     continue
                 words[index], words[index + 1] = words[index + 1], words[index]
                 token = words[index][0]
+            parts = arg.glued(token) if arg.glued is not None else None
+            if parts is not None:
+                at = words[index][1]
+                words[index:index + 1] = [(parts[0], at), (parts[1], at + token.rfind(parts[1]))]
+                token = parts[0]
             if arg.cut and arg.known is not None and not arg.known(token):
                 token = _cut_known(words, index, arg.known)
             if arg.strict and arg.known is not None and not arg.known(token):

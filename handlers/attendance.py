@@ -449,11 +449,16 @@ def _check_in_terms(ctx: Ctx, activity: Activity) -> str:
     opened it), and moving the line would make a member's 迟到 depend on when someone
     typed, those who checked in at 19:42 late and those at 19:46 not. So a 开始 past the
     line says whose start it is, and no longer offers 请假, which is closed by then
-    (leave_allowed): the group was told to ask for leave that was refused."""
+    (leave_allowed): the group was told to ask for leave that was refused. A secretary's
+    更正 …出席 naming the start really kept moves it, on record (storage.attendance.real_start)."""
     tz = ctx.settings.tz
     line = activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes)
     late = show_time(line, tz, ctx.now)
     ends = show_time(activity.ends_at, tz, ctx.now)
+    kept = store.real_start(ctx.session, activity=activity)
+    if kept is not None:  # a 更正 said the meeting began later: the line it moved to
+        late = show_time(kept + timedelta(minutes=ctx.settings.late_grace_minutes), tz, ctx.now)
+        return f"按实际 {show_time(kept, tz, ctx.now)} 开始计，{late} 后签到记为迟到，{ends} 截止。"
     if ctx.now > line:
         return (f"按原定 {show_time(activity.starts_at, tz, ctx.now)} 开始计，{late} 后签到记为迟到，"
                 f"{ends} 截止。")
@@ -684,6 +689,10 @@ def quick_check_in(q: QuickCtx, row: tuple | None) -> Reply | None:
     if not store.expected_in_current_spell(member, activity):
         return None
     status = checkin_status(q.now, activity.starts_at, grace_minutes=q.settings.late_grace_minutes)
+    if status == AttendanceStatus.LATE:
+        # A 更正 may have said the meeting began later (storage.attendance.real_start): the
+        # general path reads it; late check-ins are the few after the burst at the start.
+        return None
     points, rule = q.rules.attendance_points(activity.type, status)
     checkin_store.record(q.writes, activity=activity, member=member, status=status, now=q.now,
                          platform=q.message.platform, message_id=q.message.message_id,

@@ -22,14 +22,16 @@ of such a member does.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS, checkin_status, show_time
 from bot.domain.dates import DateError
+from bot.domain.text import cn_number, parse_minutes
 from bot.registry import LEADERS, MANAGERS, Command, CommandRegistry, rest, usage_text, word
+from bot.scheduling.rules import fold
 from handlers.attendance import (
     _WHO,
     _and_cancelled,
@@ -53,17 +55,33 @@ CORRECT_AGAIN = "attendance.correct_again"  # 「确认」 of a record corrected
 
 # What a secretary writes for the record as it should be.
 ABSENT_WORDS = ("缺席", "缺勤", "未到", "没到", "没来", "未参加", "没参加", "没有参加", "没有来",
-                "不在", "旷会")
+                "不在", "不在场", "旷会")
 LEAVE_WORDS = ("请假", "事假", "病假", "准假")
-# Only a 迟到 becomes 出席: the meeting began after the time it was counted from.
-PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "正常出席", "不算迟到")
-ATTENDED_WORDS = ("签到", "补签", "迟到", "参加", "到会")
+# Only a 迟到 becomes 出席: the meeting began after the time it was counted from. The words
+# for having been there are 补签's (把张三改成到会): 更正 张三 到会 was refused as no status.
+PRESENT_WORDS = ("出席", "准时", "按时", "准时出席", "按时出席", "正常出席", "不算迟到", "到会",
+                 "到场", "参加", "参会", "出勤", "已到", "已参加", "已出席", "在场", "准时到会",
+                 "到")  # 到了: 了 goes (_status)
+# A check-in said as the record it should be: which one (出席 or 补签) is not said.
+ATTENDED_WORDS = ("签到", "补签", "迟到", "已签到")
 # 更正 迟到 出席 会议推迟到19:45开始: every 迟到 of the activity at once, not one by one.
-ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到")
+# Everyone said (更正 全体 出席 …) is the same: only a 迟到 becomes 出席, an absence is 补签's.
+ALL_LATE_WORDS = ("迟到", "全部迟到", "所有迟到", "迟到的", "迟到的同志", "全体迟到", "全体", "全部",
+                  "所有人", "大家", "全体同志", "所有同志")
 # How late the meeting began, said in the reason: 推迟15分钟, from the start told.
-DELAY_RE = re.compile(r"(?:推迟|推后|延后|晚)了?(\d{1,3})分钟")
+DELAY_RE = re.compile(r"(?:推迟|推后|延后|延迟|顺延|晚)了?(?:大约|约)?"
+                      r"(\d{1,3}分钟?|[\d一两二三]?个?半?个?(?:小时|钟头)|[1-3一两二三]刻钟?)")
+# Minutes said after the hour as people write them (9点零5分, 九点零五, 九点一刻): as digits
+# before REAL_START_RE reads them (9点零5 was read as 9:00, 九点一刻 as 9:01).
+SAID_ZERO_RE = re.compile(r"(?<=[点时])[零〇]([一二三四五六七八九\d])")
+QUARTERS_RE = re.compile(r"(?<=[点时])([一三])刻")
 # The start the meeting really kept, said in the reason: 19:45, 19：45, 19点45(分), 19点半.
-REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|点(?:([0-5]?\d)分?|(半))?)")
+REAL_START_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])(?:[:：]([0-5]\d)|[点时](?:([0-5]?\d)分?|(半))?)")
+# Said just before a time: the start kept (推迟到19:45, 改为19:45, 实际19:45开始), or the one
+# told (原定19:30), when the reason says both.
+MOVED_TO_RE = re.compile(r"(?:(?:推迟|推后|延后|延迟|顺延|改|挪|推)(?:到|至|为|成|在)|实际(?:上|是|于|在)*"
+                         r"|实为|才)\s*$")
+TOLD_AS_RE = re.compile(r"(?:原定|原计划|计划|原来|原本|本来|本应|应于|通知)(?:是|于|在)?\s*$")
 # 更正 张三 为缺席, 改为请假: the link word goes.
 LINK_RE = re.compile(r"^(?:更正为|更正成|改为|改成|记为|算作|为|成)")
 
@@ -77,6 +95,26 @@ def _status(said: str) -> AttendanceStatus | None:
     if word_ in PRESENT_WORDS:
         return AttendanceStatus.PRESENT
     return None
+
+
+# The status words a name may have typed onto it (张三缺席): two characters or more, so
+# that a name ending in 到 stays whole; a link word before it goes with it (张三改为缺席).
+_GLUED_STATUS = sorted((w for w in ABSENT_WORDS + LEAVE_WORDS + PRESENT_WORDS if len(w) > 1),
+                       key=len, reverse=True)
+_GLUED_LINK = re.compile(r"(?:更正为|更正成|改为|改成|记为|算作)$")
+
+
+def _name_glued(said: str) -> tuple[str, str] | None:
+    """更正 张三缺席 代签, 更正 张三：缺席，代签: the name and the status typed as one word
+    (the reason was said missing); None when the word is no such pair."""
+    head, colon, tail = said.replace(":", "：").partition("：")
+    if colon:
+        return (head, tail) if head and tail else None
+    status = next((w for w in _GLUED_STATUS if said.endswith(w)), None)
+    if status is None:
+        return None
+    head = _GLUED_LINK.sub("", said[:-len(status)])
+    return (head, status) if len(head) >= 2 else None
 
 
 def _record_said_first(ctx: Ctx, args: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +204,24 @@ def _late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     done = store.correct(ctx.session, attendance=row, activity=activity, member=member,
                          status=AttendanceStatus.PRESENT, by=ctx.member, reason=reason,
                          now=ctx.now, rules=ctx.rules)
-    return _said_corrected(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+    said = _said_corrected(ctx, activity, member, AttendanceStatus.PRESENT, reason, done)
+    kept = _keep_start(ctx, activity, start, reason)
+    return Reply(f"{said.text}\n{kept}") if kept else said
+
+
+def _keep_start(ctx: Ctx, activity: Activity, start: datetime | None, reason: str) -> str:
+    """A real start said while the activity still takes check-ins holds for those still to
+    come (storage.attendance.real_start): they were counted late from the start told after
+    the 更正 had put the others right. What the reply says of it."""
+    if start is None or activity.status != store.OPEN or ctx.now > activity.checkin_closes_at:
+        return ""
+    ctx.audit(store.REAL_START, target=store.real_start_target(activity.id), detail={
+        "activity_id": activity.id, "starts_at": start.astimezone(timezone.utc).isoformat(),
+        "reason": reason})
+    tz = ctx.settings.tz
+    line = start + timedelta(minutes=ctx.settings.late_grace_minutes)
+    return (f"之后签到的也按实际 {show_time(start, tz, ctx.now)} 开始计，"
+            f"{show_time(line, tz, ctx.now)} 后签到记为迟到。")
 
 
 def _not_late(ctx: Ctx, row: Attendance | None, activity: Activity, member: Member) -> str:
@@ -185,29 +240,63 @@ def _not_late(ctx: Ctx, row: Attendance | None, activity: Activity, member: Memb
 def _real_start(ctx: Ctx, activity: Activity, reason: str) -> datetime | Reply | None:
     """The start the meeting really kept, when the reason says one (推迟到19:45开始,
     7点45开始 of an evening meeting, 推迟15分钟 from the start told): on the activity's day,
-    after the start the members were told and before its end. None when the reason gives
-    no time; a Reply when the time it gives is no later start."""
+    after the start the members were told and before its end. With two times (原定19:30，
+    推迟到19:45) the one said as the start kept, or the one that is not the start told.
+    None when the reason gives no time; a Reply when the time it gives is no later start,
+    or when which of its times is meant cannot be told."""
     tz = ctx.settings.tz
     told = activity.starts_at.astimezone(tz)
-    found = REAL_START_RE.search(reason)
-    if found is None:
+    reason = _in_digits(reason)
+    said = [(_said_at(activity, tz, found), found) for found in REAL_START_RE.finditer(reason)]
+    if not said:
         delay = DELAY_RE.search(reason)
-        if delay is None:
+        minutes = _minutes(delay[1]) if delay is not None else None
+        if minutes is None:
             return None
-        said = told + timedelta(minutes=int(delay[1]))
-        hour, minute = said.hour, said.minute
-    else:
-        hour, minute = int(found[1]), 30 if found[4] else int(found[2] or found[3] or 0)
-        said = told.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    evening = said + timedelta(hours=12)
-    if found is not None and hour < 12 and said <= activity.starts_at < evening < activity.ends_at:
-        said = evening  # 7点45 of a meeting told for 19:30
-    if not activity.starts_at < said < activity.ends_at:
+        said = [(told + timedelta(minutes=minutes), None)]
+    kept = {at for at, found in said if found is not None
+            and MOVED_TO_RE.search(reason[max(0, found.start() - 6):found.start()])}
+    if not kept:
+        kept = {at for at, found in said if at != activity.starts_at and not (
+            found is not None and TOLD_AS_RE.search(reason[max(0, found.start() - 6):found.start()]))}
+    if len(kept) > 1:
+        times = "、".join(f"{at.astimezone(tz):%H:%M}" for at in sorted(kept))
+        return Reply.error(f"原因中有 {times} 几个时间，看不出哪个是实际开始时间，记录保持不变。"
+                           "请只写实际开始时间，或写明「推迟到19:45开始」。")
+    start = next(iter(kept)) if kept else said[0][0]
+    if not activity.starts_at < start < activity.ends_at:
         return Reply.error(
-            f"原因中的 {hour:02d}:{minute:02d} 不在原定开始 "
+            f"原因中的 {start.astimezone(tz):%H:%M} 不在原定开始 "
             f"{show_time(activity.starts_at, tz, ctx.now)} 与结束 "
             f"{show_time(activity.ends_at, tz, ctx.now)} 之间，不是推迟后的开始时间，记录保持不变。"
             "请写实际开始时间，如「会议推迟到19:45开始」，或不写时间。")
+    return start
+
+
+def _in_digits(reason: str) -> str:
+    """The reason with its times and lengths said in words as digits (九点零五 → 9点05,
+    推迟五分钟 → 推迟5分钟, 九点一刻 → 9点15)."""
+    said = QUARTERS_RE.sub(lambda m: "15" if m[1] == "一" else "45", reason)
+    said = SAID_ZERO_RE.sub(lambda m: f"0{cn_number(m[1])}", said)
+    return fold(said)
+
+
+def _minutes(said: str) -> int | None:
+    """How long DELAY_RE's delay is: 15分钟, 半小时, 1个小时, 1刻钟."""
+    if "刻" in said:
+        return (cn_number(said[0]) or 0) * 15
+    return parse_minutes(said)
+
+
+def _said_at(activity: Activity, tz: tzinfo, found: re.Match[str]) -> datetime:
+    """A time REAL_START_RE found, on the activity's day (7点45 of a meeting told for
+    19:30 in the evening)."""
+    hour, minute = int(found[1]), 30 if found[4] else int(found[2] or found[3] or 0)
+    said = activity.starts_at.astimezone(tz).replace(hour=hour, minute=minute, second=0,
+                                                     microsecond=0)
+    evening = said + timedelta(hours=12)
+    if hour < 12 and said <= activity.starts_at < evening < activity.ends_at:
+        return evening
     return said
 
 
@@ -261,9 +350,12 @@ def _all_late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     stays = f"{stay} 条在 {line} 后签到，仍为迟到。" if stay else ""
     mine = "你本人的迟到记录请本支部另一位书记、委员或领导更正。" if own else ""
     label = _label(ctx, activity)
+    kept = _keep_start(ctx, activity, start, reason)
     if not on_time:
         none = f"{label}没有可以更正为出席的迟到记录" if not late else \
             f"{label}的 {stay} 条迟到记录都在 {line} 后签到，仍为迟到"
+        if kept:  # nothing to put right yet, but the start holds for those to come
+            return Reply(f"{none}。{kept}{mine}")
         return Reply.error(f"{none}，记录保持不变。{mine}")
     names, unreached = [], 0
     for row in on_time:
@@ -281,9 +373,9 @@ def _all_late_present(ctx: Ctx, args: dict[str, Any]) -> Reply:
     done_ = f"已将{label}的 {len(on_time)} 条迟到记录更正为出席{by}，积分已相应调整。"
     if not ctx.message.is_private:
         # The count only: who was late is not for the whole group to read.
-        return Reply(f"{done_}{stays}{told}{mine}")
+        return Reply(f"{done_}{stays}{kept}{told}{mine}")
     return Reply("\n".join(filter(None, [
-        done_ + f"原因：{reason}", "更正的同志：" + "、".join(names), stays + mine, told])))
+        done_ + f"原因：{reason}", "更正的同志：" + "、".join(names), stays + kept + mine, told])))
 
 
 def _unexcused(row: Attendance | None) -> bool:
@@ -523,8 +615,10 @@ CORRECT = Command(
             "全部迟到一次更正：更正 迟到 出席 会议推迟到19:45开始，写了时间的按它计迟到）"
             "（更正以前的一次：原因前写日期或活动，如 更正 周强 缺席 昨天 他人代签）",
     handler=correct,
-    args=(word("who", "姓名", hint=_WHO),
-          word("status", "更正结果", hint="缺席、请假或出席"),
+    args=(word("who", "姓名", hint=_WHO, glued=_name_glued),
+          # 更正 张三 请假电话请过假: the status cut off the reason typed onto it.
+          word("status", "更正结果", hint="缺席、请假或出席", cut=True,
+               known=lambda said: _status(said) is not None),
           rest("reason", "更正原因")),
     roles=MANAGERS | LEADERS,
     example="更正 周强 缺席 没有参加，系他人代签",

@@ -865,6 +865,30 @@ def _restate(session: Session, row: Attendance, *, was: str, **values) -> None:
 # --- check-in, leave, make-up -------------------------------------------------------
 
 
+# The start a meeting really kept, said by a 更正 …出席 (会议推迟到19:45开始) while it still
+# takes check-ins: the late line of the check-ins still to come. On record in the audit
+# trail, as 退出's sign-out is (storage.dashboard), with who said it and why; the start
+# the members were told (Activity.starts_at) stays, as schedules and labels read it.
+REAL_START = "activity.real_start"
+
+
+def real_start_target(activity_id: int | None) -> str:
+    return f"activity {activity_id}"
+
+
+def real_start(session: Session, *, activity: Activity) -> datetime | None:
+    """The latest real start said of the activity, if any (the audit's index on its time
+    keeps this to the entries since its check-in opened)."""
+    detail = session.execute(
+        select(AuditEntry.detail)
+        .where(AuditEntry.at >= activity.checkin_opens_at, AuditEntry.action == REAL_START,
+               AuditEntry.target == real_start_target(activity.id))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined]
+        .limit(1)).scalar()
+    return datetime.fromisoformat(detail["starts_at"]) if detail else None
+
+
+
 # The activity a check-in's row is for, read again as the row is written: NULL, which
 # activity_id refuses, once it is cancelled. A 取消活动 committed since the check-in read it
 # therefore fails the write (an IntegrityError: the dispatcher answers again from what is
@@ -905,6 +929,9 @@ def check_in(
     delivery says 签到成功 and the dispatcher's retry tells the others 已签到.
     """
     status = checkin_status(now, activity.starts_at, grace_minutes=late_grace_minutes)
+    kept = real_start(session, activity=activity) if status == AttendanceStatus.LATE else None
+    if kept is not None:  # the meeting began later than told: counted from when it did
+        status = checkin_status(now, kept, grace_minutes=late_grace_minutes)
     values = dict(
         status=status, checked_in_at=now, platform=platform, message_id=message_id, updated_at=now
     )

@@ -566,3 +566,45 @@ def test_a_leader_writing_privately_is_told_where_a_branch_record_is_put_right(
         assert "请在该支部的群里发送" in reply.text, reply.text
     assert record(runtime.engine) == before
     assert "已为 李四 补签" in chat.say("boss", "补签 李四 手机没电", chat="g1").text
+
+
+def test_a_status_typed_onto_its_reason_is_read(runtime, chat, clock, bureau, djbot):  # noqa: F811
+    """更正 张三 缺席他人代签, 更正 李四 请假电话请过假: the status and the reason typed as one
+    word were answered 「缺少更正原因」, though the reason was there."""
+    theme_day(chat)
+    reply = chat.say("sec", "更正 张三 缺席他人代签")
+    assert reply.text.splitlines()[0] == \
+        "已将 张三 在主题党日「学习新党章」（09:00）的记录由出席更正为缺席。原因：他人代签", reply.text
+    assert row_of(runtime.engine, "张三").status == "absent"
+    assert sum(points_of(runtime.engine, "张三")) == THEME_ABSENT
+    reply = chat.say("sec", "更正 李四 请假电话请过假")
+    assert reply.text.splitlines()[0] == \
+        "已将 李四 在主题党日「学习新党章」（09:00）的记录由缺席更正为请假。原因：电话请过假", reply.text
+    row = row_of(runtime.engine, "李四")
+    assert (row.status, row.leave_state, row.leave_reason) == ("leave", "granted", "电话请过假")
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("1/2", 1, 1)
+    # 不在场 is an absence, its 场 no part of the reason.
+    chat.say("sec", "补签 张三 确在现场")
+    assert "原因：他人代签" in chat.say("sec", "更正 张三 不在场他人代签").text
+
+
+def test_a_status_typed_onto_the_name_is_read(runtime, chat, clock, bureau, djbot):  # noqa: F811
+    """更正 张三缺席 他人代签, 更正 李四：请假，电话请过假: answered 「缺少更正原因」, the name and
+    the status read as one name."""
+    theme_day(chat)
+    reply = chat.say("sec", "更正 张三缺席 他人代签")
+    assert reply.text.splitlines()[0] == \
+        "已将 张三 在主题党日「学习新党章」（09:00）的记录由出席更正为缺席。原因：他人代签", reply.text
+    assert sum(points_of(runtime.engine, "张三")) == THEME_ABSENT
+    reply = chat.say("sec", "更正 李四：请假，电话请过假")
+    assert reply.text.splitlines()[0] == \
+        "已将 李四 在主题党日「学习新党章」（09:00）的记录由缺席更正为请假。原因：电话请过假", reply.text
+    assert row_of(runtime.engine, "李四").status == "leave"
+    line = weekly(djbot, "2026-W48", "城关支部")
+    assert (line["participation"], line["leave"], line["absent"]) == ("1/2", 1, 1)
+    # Without a reason it is still asked for, and nothing changes.
+    before = record(runtime.engine)
+    missing = chat.say("sec", "更正 张三改为请假")
+    assert missing.is_error and missing.text.startswith("缺少更正原因"), missing.text
+    assert record(runtime.engine) == before

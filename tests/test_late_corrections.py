@@ -226,3 +226,164 @@ def test_the_attendance_sheet_says_a_late_record_was_put_right(runtime, chat, cl
                                     now=runtime.clock.now())
         status = {r["name"]: r["status"] for r in sheet["rows"]}
     assert (status["王书记"], status["张三"], status["李四"]) == ("出席", "出席（迟到已更正）", "迟到")
+
+
+@pytest.mark.parametrize("said", ["到会", "到场", "参加", "参会", "出勤", "已到", "到了", "改为到会"])
+def test_the_usual_words_for_having_been_there_read_as_present(
+        runtime, chat, clock, bureau, djbot, said):  # noqa: F811
+    """更正 张三 到会 …: the words 补签 reads for having been there (把张三改成到会) were
+    refused by 更正 as no record it could become."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 张三 {said} 会议推迟到9:05开始")
+    assert not reply.is_error, reply.text
+    assert reply.text.startswith("已将 张三 在主题党日「学习新党章」（09:00）的记录由迟到更正为出席。"), \
+        reply.text
+    assert row_of(runtime.engine, "张三").status == "present"
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+    every = chat.say("sec", f"更正 迟到 {said} 会议推迟开始")
+    assert "1 条迟到记录更正为出席" in every.text and "更正的同志：李四" in every.text, every.text
+    assert row_of(runtime.engine, "李四").status == "present"
+
+    # One who did not come is still no 迟到 to restate: 补签 says they were there.
+    before = record(runtime.engine)
+    absent = chat.say("sec", f"更正 王五 {said} 会议推迟开始")
+    assert absent.is_error and "补签 王五 原因" in absent.text, absent.text
+    assert record(runtime.engine) == before
+
+
+@pytest.mark.parametrize("reason", ["原定9:00，推迟到9:05开始", "会议9:05开始（原定9:00）",
+                                    "原定9点，实际9点05分开始", "推迟到9:05，9:20到齐"])
+def test_of_two_times_the_start_kept_is_read(runtime, chat, clock, bureau, djbot, reason):  # noqa: F811
+    """原定19:30，推迟到19:45: the first time, the start told, was read and refused as no
+    later start; the one said as the start kept is the one counted from."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert reply.text.startswith("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 "
+                                 "开始计），积分已相应调整。1 条在 09:15 后签到，仍为迟到。"), reply.text
+    assert (row_of(runtime.engine, "张三").status, row_of(runtime.engine, "李四").status) == \
+        ("present", "late")
+    assert sum(points_of(runtime.engine, "张三")) == THEME_PRESENT
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+
+def test_one_member_by_two_times_and_two_starts_said_are_asked_how_to_write(
+        runtime, chat, clock, bureau):
+    theme_day(chat, clock)
+    one = chat.say("sec", "更正 张三 出席 原定9:00，推迟到9:05开始")
+    assert "由迟到更正为出席" in one.text, one.text
+    assert row_of(runtime.engine, "张三").status == "present"
+
+    before = record(runtime.engine)
+    reply = chat.say("sec", "更正 迟到 出席 9:05开始，9:15到齐")
+    assert reply.is_error and reply.text == (
+        "原因中有 09:05、09:15 几个时间，看不出哪个是实际开始时间，记录保持不变。"
+        "请只写实际开始时间，或写明「推迟到19:45开始」。"), reply.text
+    assert record(runtime.engine) == before
+    assert row_of(runtime.engine, "李四").status == "late"
+
+
+def test_a_real_start_said_while_the_meeting_runs_holds_for_check_ins_to_come(
+        runtime, chat, clock, bureau, djbot):  # noqa: F811
+    """更正 迟到 出席 会议推迟到9:05开始 at 09:13: 张三's 迟到 was put right, and 李四, who
+    checked in at 09:14, was counted late again from the start told."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    chat.say("sec", "签到", chat="g1")
+    clock.advance(minutes=12)
+    assert "迟到" in chat.say("z3", "签到", chat="g1").text
+    clock.advance(minutes=1)
+    reply = chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始", chat="g1")
+    assert reply.text == ("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 开始计），"
+                          "积分已相应调整。之后签到的也按实际 09:05 开始计，09:15 后签到记为迟到。"
+                          "已私聊告知本人。"), reply.text
+    # 开始 sent again says the line the 更正 moved, not the one from the start told.
+    assert "按实际 09:05 开始计，09:15 后签到记为迟到" in chat.say("sec", "开始 主题党日", chat="g1").text
+    clock.advance(minutes=1)
+    assert chat.say("l4", "签到", chat="g1").text == \
+        f"李四 签到成功：主题党日「学习新党章」（09:00），积分 {THEME_PRESENT:+d}。"
+    clock.advance(minutes=6)  # 09:20: past the real start and the grace
+    assert "签到成功（迟到）" in chat.say("w5", "签到", chat="g1").text
+    assert [row_of(runtime.engine, n).status for n in ("张三", "李四", "王五")] == \
+        ["present", "present", "late"]
+    assert sum(points_of(runtime.engine, "李四")) == THEME_PRESENT
+    chat.say("sec", "结束", chat="g1")
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 3 * THEME_PRESENT + THEME_LATE
+    with Session(runtime.engine) as s:
+        kept = s.exec(select(AuditEntry).where(AuditEntry.action == "activity.real_start")).one()
+    assert (kept.actor, kept.detail["reason"]) == ("王书记", "会议推迟到9:05开始")
+    # The sheet printed as the paper 台账: 出席 beside 09:14 says which start it counts from.
+    assert _sheet(runtime)["李四"] == "出席（按实际 09:05 开始计）"
+
+
+def _sheet(runtime) -> dict[str, str]:
+    from bot.web import pages
+    from storage.models import Activity
+
+    with Session(runtime.engine) as s:
+        activity = s.exec(select(Activity)).one()
+        sheet = pages.activity_page(s, activity=activity, settings=runtime.settings,
+                                    now=runtime.clock.now())
+        return {r["name"]: r["status"] for r in sheet["rows"]}
+
+
+def test_a_real_start_said_before_anyone_is_late_or_for_one_member_holds_too(
+        runtime, chat, clock, bureau):
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    clock.advance(minutes=8)
+    reply = chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始")
+    assert not reply.is_error and reply.text == (
+        "主题党日「学习新党章」（09:00）没有可以更正为出席的迟到记录。"
+        "之后签到的也按实际 09:05 开始计，09:15 后签到记为迟到。"), reply.text
+    clock.advance(minutes=4)  # 09:12
+    assert "签到成功：" in chat.say("z3", "签到", chat="g1").text
+    assert row_of(runtime.engine, "张三").status == "present"
+
+    # Said again of one member late past it: the later start said holds from then on.
+    clock.advance(minutes=6)  # 09:18
+    assert "签到成功（迟到）" in chat.say("l4", "签到", chat="g1").text
+    one = chat.say("sec", "更正 李四 出席 会议推迟到9:10开始")
+    assert one.text.splitlines()[-1] == "之后签到的也按实际 09:10 开始计，09:20 后签到记为迟到。", one.text
+    assert row_of(runtime.engine, "李四").status == "present"
+    clock.advance(minutes=1)  # 09:19
+    assert "签到成功：" in chat.say("w5", "签到", chat="g1").text
+    assert sum(points_of(runtime.engine, "王五")) == THEME_PRESENT
+
+
+@pytest.mark.parametrize("reason", ["会议推迟到9点零5分开始", "会议推迟到九点零五开始", "会议9时05分才开始",
+                                    "会议推迟五分钟开始", "推迟了五分钟", "晚了五分钟开始"])
+def test_a_start_or_delay_said_in_words_is_read(runtime, chat, clock, bureau, djbot, reason):  # noqa: F811
+    """9点零5分 was read as 9:00 and refused as no later start; 推迟五分钟 as no time, and
+    李四, who checked in at 09:20, was put right as well."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert reply.text.startswith("已将主题党日「学习新党章」（09:00）的 1 条迟到记录更正为出席（按实际 09:05 "
+                                 "开始计），积分已相应调整。1 条在 09:15 后签到，仍为迟到。"), reply.text
+    assert (row_of(runtime.engine, "张三").status, row_of(runtime.engine, "李四").status) == \
+        ("present", "late")
+    assert weekly(djbot, "2026-W48", "城关支部")["points"] == 2 * THEME_PRESENT + THEME_LATE - 2
+
+
+@pytest.mark.parametrize(("reason", "start"), [("推迟一刻钟", "09:15"), ("会议推迟半小时开始", "09:30"),
+                                               ("会议推迟到九点一刻", "09:15")])
+def test_a_quarter_or_half_hour_said_is_read(runtime, chat, clock, bureau, reason, start):
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 迟到 出席 {reason}", chat="g1")
+    assert f"2 条迟到记录更正为出席（按实际 {start} 开始计）" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("who", ["全体", "全部", "所有人", "大家"])
+def test_everyone_said_for_the_late_reads_every_late_record(runtime, chat, clock, bureau, who):
+    """更正 全体 出席 会议推迟: was 「本支部没有找到「全体」」; only the 迟到 become 出席, as
+    更正 迟到 出席 does (an absence is 补签's)."""
+    theme_day(chat, clock)
+    reply = chat.say("sec", f"更正 {who} 出席 会议推迟开始")
+    assert reply.text.splitlines()[:2] == [
+        "已将主题党日「学习新党章」（09:00）的 2 条迟到记录更正为出席，积分已相应调整。原因：会议推迟开始",
+        "更正的同志：张三、李四"], reply.text
+    assert [row_of(runtime.engine, n).status for n in ("张三", "李四")] == ["present", "present"]
+    assert points_of(runtime.engine, "王五") == [-2]  # still absent
+    before = record(runtime.engine)
+    absent = chat.say("sec", f"更正 {who} 缺席 会议推迟开始")
+    assert absent.is_error and f"本支部没有找到「{who}」" in absent.text, absent.text
+    assert record(runtime.engine) == before

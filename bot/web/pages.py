@@ -29,7 +29,7 @@ from bot.domain.visits import target_of
 from bot.web import committee as committee_sections
 from storage import dashboard as store
 from storage import org
-from storage.attendance import CANCELLED, OPEN
+from storage.attendance import CANCELLED, OPEN, real_start
 from storage.models import (
     LEADER_ROLES,
     MANAGER_ROLES,
@@ -290,6 +290,8 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings,
     # 未签到 says it, with the 未开始 or 进行中 the lists of activities give it.
     state = _state(activity, now)
     under_way = state if state in ("未开始", "进行中") else None
+    grace = timedelta(minutes=settings.late_grace_minutes)
+    kept = real_start(session, activity=activity)
     rows = []
     for line in sheet:
         status = _record_status(line)
@@ -300,10 +302,13 @@ def activity_page(session: Session, *, activity: Activity, settings: Settings,
             # leave beside a check-in time would read as a forged record, not a correction.
             status = f"{STATUS_LABELS[line.status]}（签到已更正）"
         if line.status == "present" and line.checked_in_at is not None and line.checked_in_at \
-                > activity.starts_at + timedelta(minutes=settings.late_grace_minutes):
+                > activity.starts_at + grace:
             # 更正 …出席 of a meeting begun late: 出席 beside a time past the line would read as
-            # a forged record too, not as the 迟到 put right that it is.
-            status = "出席（迟到已更正）"
+            # a forged record too, not as the 迟到 put right that it is, or as counted from
+            # the start kept that a 更正 said while it ran.
+            status = (f"出席（按实际 {kept.astimezone(tz):%H:%M} 开始计）"
+                      if kept is not None and line.checked_in_at <= kept + grace
+                      else "出席（迟到已更正）")
         counts_as = line.status or "missing"
         if _leave_not_granted(line) or line.status == "withdrawn":
             # Still due, as 结束 and 未签到 count it: leave until granted, and a withdrawn
