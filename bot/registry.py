@@ -812,7 +812,15 @@ class CommandRegistry:
         dropped (今天签到, 今晚夜学开始: the type is 夜学, 本周积分)."""
         period = _PERIOD_AHEAD.match(head)
         # 下次请假 值班, 下次夜学请假: the next time, said first as a day is.
-        day = DAY_AHEAD.match(head) or period or _NEXT_TIME.match(head)
+        day = DAY_AHEAD.match(head)
+        if day is None and (behind := _DAY_BEHIND.match(head)) is not None:
+            rest_ = (head[behind.end():].removeprefix("的") + " " + tail).strip()
+            command, arguments = self._match(rest_)
+            if (command is not None and command.takes_day and not command.day_ahead
+                    and not command.acts):
+                arguments = "" if arguments in _ASKING or is_particle(arguments) else arguments
+                return command, f"{arguments} {behind.group()}".strip()
+        day = day or period or _NEXT_TIME.match(head)
         if day is None:
             return None
         rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
@@ -1193,6 +1201,11 @@ _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
 _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
+# A day gone by said first (昨天谁没来, 上周四谁请假了): only to a command that shows what a
+# day held (昨天补签 is still asked which and whose); it was 你是想发送「谁没来」吗, the
+# question left unanswered.
+_DAY_BEHIND = re.compile(r"(?:大前天|前天|昨天|昨日|昨晚上?|前晚"
+                         r"|上上?个?(?:周|星期|礼拜)[一二三四五六日天])(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")

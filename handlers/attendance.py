@@ -2310,6 +2310,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
+        if _gone_by(ctx, args.get("day")):
+            return _missing_overview_on(ctx, args["day"])
         overview = _missing_overview(ctx)
         if overview is not None:
             return overview
@@ -2318,6 +2320,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope, problem = _manage_scope(ctx)
         if problem:
             return Reply.error(problem)
+    if _gone_by(ctx, args.get("day")):
+        return _missing_on(ctx, scope, args["day"], args.get("branch"))
     # Two party groups meeting the same evening: each one's list.
     activities = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if len(activities) < 2:
@@ -2333,6 +2337,49 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         # 今天谁请假了 on a day without one: the last activity's list, said to be that.
         lines.insert(0, f"{_day_said(ctx, said)}没有活动，以下是最近一次活动的情况：")
     return Reply("\n".join(lines))
+
+
+def _gone_by(ctx: Ctx, day: date | None) -> bool:
+    return day is not None and day < ctx.local_now.date()
+
+
+def _held_on(ctx: Ctx, scope: Scope, day: date) -> list[Activity]:
+    start = datetime.combine(day, time(0), tzinfo=ctx.settings.tz)
+    return [a for a in store.held_on(ctx.session, branch_id=scope,
+                                     day=(start, start + timedelta(days=1)))
+            if a.starts_at <= ctx.now]
+
+
+def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply:
+    """昨天谁没来: each activity the scope held that day, as 未签到 lists the latest (names
+    only privately). A day that held none says so: the latest list instead would be
+    another day's, read as that day's."""
+    held = _held_on(ctx, scope, day)
+    if not held:
+        return Reply(f"{_day_said(ctx, day)}没有活动。发送「未签到」查看最近一次活动。")
+    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    return Reply("\n".join(_missing_of(ctx, activity, asked) for activity in held))
+
+
+def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 昨天谁没来 privately or in the leaders' group: each activity held that day
+    with its count, names on request (as _missing_overview for those under way)."""
+    lines = []
+    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
+        for activity in _held_on(ctx, scope, day):
+            absent = store.missing_members(ctx.session, activity=activity)
+            lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
+    when = _day_said(ctx, day)
+    if not lines:
+        return Reply(f"{when}没有活动。")
+    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
+                             f"发送「未签到 支部名称 {_day_word(ctx, day)}」查看名单，"
+                             f"例如：未签到 城关 {_day_word(ctx, day)}"]))
+
+
+def _day_word(ctx: Ctx, day: date) -> str:
+    """The day as 未签到 reads it back: 昨天, 前天 or 12月5日."""
+    return {-1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days) or show_date(day)
 
 
 def _day_said(ctx: Ctx, day: date) -> str:

@@ -1554,6 +1554,12 @@ ROWS += [
     ("调研情况。", m("调研记录")),
     ("哪些支部还没调研", m("调研记录")),
     ("还没调研的支部有哪些", m("调研记录")),
+    # A day gone by said first (were 你是想发送「谁没来」吗): that day's list.
+    ("昨天谁没来", m("未签到", branch=None, day=D(2026, 12, 2))),
+    ("昨晚谁没签到？", m("未签到", branch=None, day=D(2026, 12, 2))),
+    ("前天谁请假了", m("未签到", branch=None, day=D(2026, 12, 1))),
+    ("上周四谁没来", m("未签到", branch=None, day=D(2026, 11, 26))),
+    ("昨天请假 出差", "你是想发送「请假」吗"),  # leave is asked ahead, never for a day gone by
 ]
 
 # Every simple command, written the ways phones and habits write it.
