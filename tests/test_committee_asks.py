@@ -75,3 +75,76 @@ def test_a_leader_asking_who_was_missing_yesterday_sees_each_branch_count(runtim
             "发送「未签到 支部名称 昨天」查看名单，例如：未签到 城关 昨天"], reply.text
     named = chat.say("boss", "未签到 城关 昨天").text
     assert named == "政治夜学（12月7日 19:30）未签到 1 人：张强"
+
+
+# --- 红黄蓝榜 of a month before last -----------------------------------------------------
+
+
+def _september_bureau(session):
+    """红星 and 远山, four members each, a 主题党日 each on 5 September: all of 红星 came
+    (and studied), one of 远山. Since then 远山1, absent that day, moved to 红星 (10
+    November) and 红星 took on a new member: September's tiers are of September's branches."""
+    from storage import moves
+    from tests.conftest import SHANGHAI
+    from tests.factories import make_branch
+    from tests.test_reports import attend, award, hold
+
+    red, far = make_branch(session, "红星支部"), make_branch(session, "远山支部")
+    reds = [make_member(session, red, f"红星{i}", wecom=f"红星{i}") for i in range(4)]
+    fars = [make_member(session, far, f"远山{i}", wecom=f"远山{i}") for i in range(4)]
+    day = hold(session, red, local(2026, 9, 5, 14, 30))
+    for m in reds:
+        attend(session, day, m, "present", points=3)
+        award(session, m, 5, local(2026, 9, 6, 20, 0))
+    attend(session, hold(session, far, local(2026, 9, 5, 14, 30)), fars[0], "present", points=3)
+    bind_chat(session, far, "g-far")
+    bind_chat(session, None, "g-leaders", leaders=True)
+    make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    moves.move(session, member=fars[1], branch_id=red.id, now=local(2026, 11, 10, 9, 0),
+               tz=SHANGHAI)
+    newcomer = make_member(session, red, "新同志", wecom="new")
+    newcomer.created_at = newcomer.branch_since = local(2026, 11, 20, 9, 0)
+
+
+def test_a_leader_sees_the_tiers_of_any_month_gone_by(runtime, chat, clock):
+    """红黄蓝榜 9月 (and 2026年9月, 9月的红黄蓝榜) in December was refused: 时间只能是 本月、
+    本周、上月、上周. The month is scored whole, with its own members: 远山1, who moved to
+    红星 since, is 远山's absentee, and 红星's newcomer is in no September average."""
+    seed(runtime.engine, _september_bureau)
+    clock.set(local(2026, 12, 10, 9, 0))
+    for said in ("红黄蓝榜 9月", "红黄蓝榜 2026年9月", "9月的红黄蓝榜", "红黄蓝榜 九月份"):
+        reply = chat.say("boss", said, chat="g-leaders")
+        assert not reply.is_error, (said, reply.text)
+        text = reply.text
+        assert text.startswith("红黄蓝榜（2026年9月，按分数线分档）\n🔴"), text
+        # September whole: 30 days, the points reference 10 a member.
+        assert "🔴 红榜（1 个）\n· 红星支部 92 分：活动 1 次，参与率 100.0%（4/4），人均 8 分" in text
+        assert "🔵 蓝榜（1 个）\n· 远山支部 18 分（约谈）：活动 1 次，参与率 25.0%（1/4），" \
+               "人均 0.8 分" in text
+        assert text.endswith("人均积分÷10))"), text
+
+
+def test_a_branch_sees_its_own_score_of_a_month_gone_by(runtime, chat, clock):
+    seed(runtime.engine, _september_bureau)
+    clock.set(local(2026, 12, 10, 9, 0))
+    text = chat.say("远山0", "红黄蓝榜 9月", chat="g-far").text
+    assert "🔵 蓝榜：远山支部" in text and "约谈" not in text
+    assert "本支部得分 18（参与率 25.0%，人均 0.8 分）" in text
+
+
+def test_a_month_to_come_or_before_any_record_is_refused_with_the_reason(runtime, chat, clock):
+    seed(runtime.engine, _september_bureau)
+    clock.set(local(2026, 12, 10, 9, 0))
+    ahead = chat.say("boss", "红黄蓝榜 2027年1月", chat="g-leaders")
+    assert ahead.is_error and ahead.text.startswith("2027年1月还没到，没有红黄蓝榜。"), ahead.text
+    # The branches were set up on 1 January 2026 (tests.factories.T0).
+    before = chat.say("boss", "红黄蓝榜 2025年9月", chat="g-leaders")
+    assert before.is_error, before.text
+    assert before.text == ("2025年9月党建助手还没有启用，没有这个月的记录，最早的记录在 2026年1月，"
+                           "无法排红黄蓝榜。"), before.text
+    # A month with records but no activity is a month, not a refusal.
+    october = chat.say("boss", "红黄蓝榜 10月", chat="g-leaders")
+    assert not october.is_error
+    assert "本期未开展活动：红星支部、远山支部" in october.text
+    wrong = chat.say("boss", "红黄蓝榜 去年", chat="g-leaders")
+    assert wrong.is_error and "或某月（如 9月、2026年9月）" in wrong.text

@@ -1533,7 +1533,7 @@ ROWS += [
     ("11月积分", m("积分", period="上月")),
     ("周报 11月23日", m("周报", week="上周")),
     ("周报 12月1日", m("周报", week="本周")),
-    ("红黄蓝榜 10月", "时间只能是 本月、本周、上月、上周，收到「10月」"),
+    ("红黄蓝榜 10月", m("红黄蓝榜", period="2026年10月")),  # any month gone by, scored whole
     ("12月请假 出差", "没有这个指令"),  # a month is no day of leave
     ("12月31日请假 出差", m("请假", reason="12月31日 出差")),
     # How long one studied, asked (was 缺少学习时长, or 没有这个指令).
