@@ -148,3 +148,46 @@ def test_a_month_to_come_or_before_any_record_is_refused_with_the_reason(runtime
     assert "本期未开展活动：红星支部、远山支部" in october.text
     wrong = chat.say("boss", "红黄蓝榜 去年", chat="g-leaders")
     assert wrong.is_error and "或某月（如 9月、2026年9月）" in wrong.text
+
+
+# --- a leader's 明天有活动吗 -----------------------------------------------------------------
+
+
+def _two_branches_with_night_studies(runtime):
+    """城关支部 studies on Tuesdays, 交警支部 on Tuesdays and Wednesdays; 王局 leads."""
+    from storage.models import Schedule
+    from tests.factories import make_branch
+
+    night_studies(runtime, "每周二 19:30")
+
+    def scene(session):
+        traffic = make_branch(session, "交警支部")
+        make_member(session, traffic, "赵书记", role=Role.SECRETARY, wecom="zhao")
+        session.add(Schedule(branch_id=traffic.id, activity_type="政治夜学", rule="每周二、三 20:00",
+                             duration_minutes=90, created_at=local(2026, 11, 1, 0, 0),
+                             updated_at=local(2026, 11, 1, 0, 0)))
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, scene)
+
+
+def test_a_leader_asking_whether_tomorrow_holds_an_activity_is_answered_first(runtime, chat, clock):
+    """明天有活动吗 from a leader gave the bureau's agenda with no answer to it (a secretary's
+    begins 明天（…）有：…): the leader's begins with every branch holding one that day."""
+    _two_branches_with_night_studies(runtime)
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday
+    for where in (None, "g-leaders"):
+        reply = chat.say("boss", "明天有活动吗", chat=where) if where else chat.say("boss", "明天有活动吗")
+        lines = reply.text.splitlines()
+        assert lines[0] == ("明天（12月8日 周二）共 2 个支部有活动："
+                            "城关支部 19:30 政治夜学；交警支部 20:00 政治夜学。"), reply.text
+        assert "各支部接下来的活动：" in lines  # the agenda as before
+    wednesday = chat.say("boss", "后天有什么活动").text.splitlines()[0]
+    assert wednesday == "后天（12月9日 周三）共 1 个支部有活动：交警支部 20:00 政治夜学。"
+    thursday = chat.say("boss", "周四有活动吗").text.splitlines()[0]
+    assert thursday == ("12月10日（周四）各支部都没有活动，"
+                        "下一次是城关支部 12月15日 周二 19:30 政治夜学。"), thursday
+    # Asked of no day, the agenda is as it was.
+    assert chat.say("boss", "日程").text.splitlines()[0] == "各支部接下来的活动："
+    # A secretary's answer is their branch's, as before.
+    assert chat.say("sec", "明天有活动吗").text.startswith("明天（12月8日 周二）有：19:30 政治夜学。")
