@@ -240,6 +240,8 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif name in _JUST_ENDED:  # 上月, 上周: the whole period, as it was when it ended
         whole = previous_period(named_period(_JUST_ENDED[name], ctx.now, ctx.settings.tz))
         period = whole
+        if (unrecorded := _unrecorded(ctx, period, f"{name}（{_span_said(ctx, period)}）")):
+            return unrecorded
     else:
         # Month (or week) to date: activities not yet held must not count against anyone.
         whole = named_period(name, ctx.now, ctx.settings.tz)
@@ -316,14 +318,28 @@ def _whole_month(ctx: Ctx, first: date):
     if start > ctx.now:
         return Reply.error(f"{said}还没到，没有红黄蓝榜。可以看本月（到今天为止）或已经过去的月份，"
                            "如「红黄蓝榜 上月」「红黄蓝榜 9月」。")
-    end = month_end(first, tz)
+    period = Period(start, month_end(first, tz), said)
+    return _unrecorded(ctx, period, said) or period
+
+
+def _unrecorded(ctx: Ctx, period: Period, said: str) -> Reply | None:
+    """The reply to a span that ended before djbot's first record: its board would be three
+    empty tiers, with nothing to say there was nothing to count."""
     began = first_record(ctx.session)
-    if began is None or began >= end:
-        since = "" if began is None else (
-            f"最早的记录在 {began.astimezone(tz).year}年{began.astimezone(tz).month}月，")
-        return Reply.error(f"{said}党建助手还没有启用，没有这个月的记录，{since}"
-                           "无法排红黄蓝榜。")
-    return Period(start, end, said)
+    if began is not None and began < period.end:
+        return None
+    local = began.astimezone(ctx.settings.tz) if began is not None else None
+    since = f"最早的记录在 {local.year}年{local.month}月，" if local is not None else ""
+    return Reply.error(f"{said}党建助手还没有启用，没有这段时间的记录，{since}无法排红黄蓝榜。")
+
+
+def _span_said(ctx: Ctx, period: Period) -> str:
+    """2026年11月, or 11月23日—11月29日 for a week."""
+    first = period.start.astimezone(ctx.settings.tz)
+    if period.days >= 28:
+        return f"{first.year}年{first.month}月"
+    last = (period.end.astimezone(ctx.settings.tz) - timedelta(days=1)).date()
+    return f"{first.month}月{first.day}日—{last.month}月{last.day}日"
 
 
 def _why_unscored(f) -> str:

@@ -140,7 +140,7 @@ def test_a_month_to_come_or_before_any_record_is_refused_with_the_reason(runtime
     # The branches were set up on 1 January 2026 (tests.factories.T0).
     before = chat.say("boss", "红黄蓝榜 2025年9月", chat="g-leaders")
     assert before.is_error, before.text
-    assert before.text == ("2025年9月党建助手还没有启用，没有这个月的记录，最早的记录在 2026年1月，"
+    assert before.text == ("2025年9月党建助手还没有启用，没有这段时间的记录，最早的记录在 2026年1月，"
                            "无法排红黄蓝榜。"), before.text
     # A month with records but no activity is a month, not a refusal.
     october = chat.say("boss", "红黄蓝榜 10月", chat="g-leaders")
@@ -191,3 +191,18 @@ def test_a_leader_asking_whether_tomorrow_holds_an_activity_is_answered_first(ru
     assert chat.say("boss", "日程").text.splitlines()[0] == "各支部接下来的活动："
     # A secretary's answer is their branch's, as before.
     assert chat.say("sec", "明天有活动吗").text.startswith("明天（12月8日 周二）有：19:30 政治夜学。")
+
+
+def test_last_month_before_any_record_says_there_was_none(runtime, chat, clock):
+    """红黄蓝榜 上月 in djbot's first month gave three empty tiers (🔴 红榜（0 个）…) and a
+    formula, nothing saying there was nothing to count."""
+    seed(runtime.engine, _september_bureau)  # branches set up on 1 January 2026
+    clock.set(local(2026, 1, 1, 10, 0))  # a Thursday, two hours after
+    month = chat.say("boss", "红黄蓝榜 上月", chat="g-leaders")
+    assert month.is_error and month.text == (
+        "上月（2025年12月）党建助手还没有启用，没有这段时间的记录，最早的记录在 2026年1月，"
+        "无法排红黄蓝榜。"), month.text
+    week = chat.say("boss", "红黄蓝榜 上周", chat="g-leaders")
+    assert week.is_error and week.text.startswith("上周（12月22日—12月28日）党建助手还没有启用"), week.text
+    # This month has its records: its board, as ever.
+    assert not chat.say("boss", "红黄蓝榜", chat="g-leaders").is_error
