@@ -2322,6 +2322,10 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(problem)
     if _gone_by(ctx, args.get("day")):
         return _missing_on(ctx, scope, args["day"], args.get("branch"))
+    if args.get("day") is not None:
+        coming = _to_come_on(ctx, scope, args["day"], args.get("branch"))
+        if coming is not None:
+            return coming
     # Two party groups meeting the same evening: each one's list.
     activities = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if len(activities) < 2:
@@ -2343,11 +2347,41 @@ def _gone_by(ctx: Ctx, day: date | None) -> bool:
     return day is not None and day < ctx.local_now.date()
 
 
-def _held_on(ctx: Ctx, scope: Scope, day: date) -> list[Activity]:
+def _held_on(ctx: Ctx, scope: Scope, day: date, *, begun: bool = True) -> list[Activity]:
+    """The scope's activities of the day that have begun (or, not `begun`, all of them)."""
     start = datetime.combine(day, time(0), tzinfo=ctx.settings.tz)
     return [a for a in store.held_on(ctx.session, branch_id=scope,
                                      day=(start, start + timedelta(days=1)))
-            if a.starts_at <= ctx.now]
+            if not begun or a.starts_at <= ctx.now]
+
+
+def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply | None:
+    """明天谁请假了, or 今天 before tonight's study: who has asked leave for what the day
+    holds (as the day-before note tells the secretary). It was answered 明天没有活动 and
+    the last one's list, though the agenda showed one. None once the day's has begun."""
+    held = _held_on(ctx, scope, day, begun=False)
+    if not held or any(a.starts_at <= ctx.now for a in held):
+        return None
+    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    lines = []
+    for activity in held:
+        excused = store.excused_members(ctx.session, activity=activity)
+        pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+                   if row is not None and row.leave_state == LeaveState.PENDING]
+        head = f"{_label(ctx, activity)}还没开始"
+        if not excused and not pending:
+            lines.append(f"{head}，暂无人请假。")
+            continue
+        if not ctx.message.is_private:  # names never go to the group
+            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+            lines.append(f"{head}，已请假 {len(excused)} 人{waiting}。"
+                         f"名单请私聊我发送「{asked}」查看。")
+            continue
+        lines.append(f"{head}。已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
+                     if excused else f"{head}。")
+        if pending:
+            lines.append(f"请假待批准 {len(pending)} 人：{'、'.join(m.name for m in pending)}")
+    return Reply("\n".join(lines))
 
 
 def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply:
@@ -2378,8 +2412,9 @@ def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
 
 
 def _day_word(ctx: Ctx, day: date) -> str:
-    """The day as 未签到 reads it back: 昨天, 前天 or 12月5日."""
-    return {-1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days) or show_date(day)
+    """The day as 未签到 reads it back: 昨天, 明天 or 12月5日."""
+    return ({-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}.get((day - ctx.local_now.date()).days)
+            or show_date(day))
 
 
 def _day_said(ctx: Ctx, day: date) -> str:

@@ -206,3 +206,25 @@ def test_last_month_before_any_record_says_there_was_none(runtime, chat, clock):
     assert week.is_error and week.text.startswith("上周（12月22日—12月28日）党建助手还没有启用"), week.text
     # This month has its records: its board, as ever.
     assert not chat.say("boss", "红黄蓝榜", chat="g-leaders").is_error
+
+
+# --- 明天谁请假了 -------------------------------------------------------------------------
+
+
+def test_who_asked_leave_for_tomorrow_is_tomorrows_not_the_last_ones(runtime, chat, clock):
+    """明天谁请假了 the day before a night study answered 12月9日没有活动，以下是最近一次活动
+    的情况 and last week's names, though the agenda shows it: it is that study's leave."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+    clock.set(local(2026, 11, 30, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 2, 12, 0))
+    assert not chat.say("zhang", "请假 值班", chat="g1").is_error  # last week's
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday
+    assert not chat.say("li", "请假 出差", chat="g1").is_error  # tomorrow's
+    assert chat.say("sec", "明天谁请假了").text == "政治夜学（12月9日 19:30）还没开始。已请假 1 人：李明"
+    group = chat.say("sec", "明天谁请假了", chat="g1").text
+    assert group == ("政治夜学（12月9日 19:30）还没开始，已请假 1 人。"
+                     "名单请私聊我发送「未签到 明天」查看。"), group
+    assert chat.say("sec", "未签到 明天").text.endswith("已请假 1 人：李明")
+    clock.set(local(2026, 12, 9, 10, 0))  # the day itself, before it begins
+    assert chat.say("sec", "今天谁请假了").text == "政治夜学（19:30）还没开始。已请假 1 人：李明"
+    assert chat.say("sec", "后天谁请假了").text.startswith("12月11日没有活动")  # as before
