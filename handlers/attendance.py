@@ -2392,7 +2392,7 @@ def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     if not held:
         return Reply(f"{_day_said(ctx, day)}没有活动。发送「未签到」查看最近一次活动。")
     asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
-    return Reply("\n".join(_missing_of(ctx, activity, asked) for activity in held))
+    return Reply("\n".join(_missing_of(ctx, activity, asked, past=True) for activity in held))
 
 
 def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
@@ -2423,9 +2423,10 @@ def _day_said(ctx: Ctx, day: date) -> str:
     return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
-def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
+def _missing_of(ctx: Ctx, activity: Activity, asked: str, *, past: bool = False) -> str:
     """未签到 of one activity: in a group the count, privately the names (and who is
-    excused)."""
+    excused). `past`: a day gone by (昨天谁没来), where nobody can check in any more, so
+    the missing are absent, confirmed or still to be."""
     absent = store.missing_members(ctx.session, activity=activity)
     if not absent:
         done = f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
@@ -2434,14 +2435,18 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
             if ctx.message.is_private else []
         return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
                        if excused else "")
+    count = f"还有 {len(absent)} 人未签到"
+    if past:
+        count = (f"缺席 {len(absent)} 人" if activity.finalized_at is not None
+                 else f"未签到 {len(absent)} 人（缺席待确认）")
     if not ctx.message.is_private:
-        return (f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
-                f"名单请私聊我发送「{asked}」查看。")
+        return f"{_label(ctx, activity)}：{count}。名单请私聊我发送「{asked}」查看。"
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
-    lines = [f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}"]
+    count = count if past else f"未签到 {len(absent)} 人"
+    lines = [f"{_label(ctx, activity)}{count}：{'、'.join(names)}"]
     # Privately, who is excused too (as the day-before list says): 请假名单 asks for it.
     excused = store.excused_members(ctx.session, activity=activity)
     if excused:

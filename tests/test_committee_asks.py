@@ -34,7 +34,8 @@ def test_who_was_missing_yesterday_is_answered_privately(runtime, chat, clock):
     for said in ("昨天谁没来", "昨天谁没签到？", "昨晚谁没来"):
         reply = chat.say("sec", said)
         assert not reply.is_error, reply.text
-        assert reply.text == "政治夜学（12月7日 19:30）未签到 1 人：张强", (said, reply.text)
+        assert reply.text == "政治夜学（12月7日 19:30）未签到 1 人（缺席待确认）：张强", \
+            (said, reply.text)
     # Today's list is still today's.
     assert "未签到 2 人：李明、王书记" in chat.say("sec", "谁没来").text
 
@@ -43,10 +44,20 @@ def test_who_was_missing_yesterday_is_not_named_in_the_group(runtime, chat, cloc
     _monday_night_then_tuesday(runtime, chat, clock)
     group = chat.say("sec", "昨天谁没来", chat="g1").text
     assert "张强" not in group
-    assert group == ("政治夜学（12月7日 19:30）：还有 1 人未签到。"
+    assert group == ("政治夜学（12月7日 19:30）：未签到 1 人（缺席待确认）。"
                      "名单请私聊我发送「未签到 昨天」查看。")
     # The words it gives read as it says.
-    assert chat.say("sec", "未签到 昨天").text == "政治夜学（12月7日 19:30）未签到 1 人：张强"
+    assert chat.say("sec", "未签到 昨天").text == "政治夜学（12月7日 19:30）未签到 1 人（缺席待确认）：张强"
+
+
+def test_once_confirmed_the_missing_of_a_day_gone_by_are_said_absent(runtime, chat, clock):
+    """前天谁没来 after the absences were confirmed said 未签到 1 人 (还有 1 人未签到 in the
+    group), as if one could still check in: they are absent, and said so."""
+    _monday_night_then_tuesday(runtime, chat, clock)
+    run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))  # confirmed 24 hours after the end
+    assert chat.say("sec", "前天谁没来").text == "政治夜学（12月7日 19:30）缺席 1 人：张强"
+    group = chat.say("sec", "前天谁没来", chat="g1").text
+    assert group == "政治夜学（12月7日 19:30）：缺席 1 人。名单请私聊我发送「未签到 前天」查看。"
 
 
 def test_a_member_asking_who_was_missing_yesterday_is_told_no_names(runtime, chat, clock):
@@ -74,7 +85,7 @@ def test_a_leader_asking_who_was_missing_yesterday_sees_each_branch_count(runtim
             "· 城关支部 政治夜学（12月7日 19:30）：未签到 1 人",
             "发送「未签到 支部名称 昨天」查看名单，例如：未签到 城关 昨天"], reply.text
     named = chat.say("boss", "未签到 城关 昨天").text
-    assert named == "政治夜学（12月7日 19:30）未签到 1 人：张强"
+    assert named == "政治夜学（12月7日 19:30）未签到 1 人（缺席待确认）：张强"
 
 
 # --- 红黄蓝榜 of a month before last -----------------------------------------------------
