@@ -2834,7 +2834,8 @@ MISSING = Command(
              "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到", "谁还没签到",
              "未到人员", "未到名单", "谁没签", "谁还没签", "哪些人没签到", "哪些人没来",
              "未签到人员", "未签到的人"),
-    summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
+    summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部；"
+            "问某天也行：昨天谁没来（缺席的人）、明天谁请假了",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
     takes_day=True,  # 今天谁请假了: said of a day without one, the reply says so
