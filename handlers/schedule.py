@@ -419,8 +419,9 @@ def _day_said(ctx: Ctx, day: date) -> str:
 
 
 def _held_from(ctx: Ctx, schedules: list[Schedule]) -> list[tuple[Occurrence, str]]:
-    """What the schedules hold in the next month or so, the earliest first."""
-    return sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 31)),
+    """What the schedules hold in the next month or so, the earliest first; a party
+    group's meeting by its group (two groups meeting the same day were 党小组会 twice)."""
+    return sorted(((o, _kind_of(ctx, s)) for s in schedules for o in _upcoming(ctx, s, 31)),
                   key=lambda pair: pair[0].starts_at)
 
 

@@ -239,3 +239,28 @@ def test_who_asked_leave_for_tomorrow_is_tomorrows_not_the_last_ones(runtime, ch
     clock.set(local(2026, 12, 9, 10, 0))  # the day itself, before it begins
     assert chat.say("sec", "今天谁请假了").text == "政治夜学（19:30）还没开始。已请假 1 人：李明"
     assert chat.say("sec", "后天谁请假了").text.startswith("12月11日没有活动")  # as before
+
+
+def test_two_party_groups_meeting_the_same_day_are_told_apart(runtime, chat, clock):
+    """明天有活动吗 with both party groups meeting said 有：19:30 党小组会、19:30 党小组会: which
+    group is which, as the agenda's own lines name them."""
+    from tests.factories import make_branch, make_group
+
+    def scene(session):
+        branch = make_branch(session, "城关支部")
+        bind_chat(session, branch, "g1")
+        first = make_group(session, branch, "第一党小组")
+        make_group(session, branch, "第二党小组")
+        make_member(session, branch, "王书记", role=Role.SECRETARY, wecom="sec",
+                    party_group_id=first.id)
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 7, 20, 0))  # Monday
+    for group, at in (("第一党小组", "19:30"), ("第二党小组", "20:00")):
+        assert not chat.say("sec", f"设置 党小组会 {group} 每周二 {at}", chat="g1").is_error
+    said = chat.say("sec", "明天有活动吗", chat="g1").text.splitlines()[0]
+    assert said == "明天（12月8日 周二）有：19:30 党小组会·第一党小组、20:00 党小组会·第二党小组。", said
+    leader = chat.say("boss", "明天有活动吗").text.splitlines()[0]
+    assert leader == ("明天（12月8日 周二）共 1 个支部有活动："
+                      "城关支部 19:30 党小组会·第一党小组、20:00 党小组会·第二党小组。"), leader
