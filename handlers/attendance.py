@@ -2312,6 +2312,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
         if _gone_by(ctx, args.get("day")):
             return _missing_overview_on(ctx, args["day"])
+        if args.get("day") is not None and args["day"] > ctx.local_now.date():
+            return _leave_overview_on(ctx, args["day"])
         overview = _missing_overview(ctx)
         if overview is not None:
             return overview
@@ -2411,6 +2413,25 @@ def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
                              f"例如：未签到 城关 {_day_word(ctx, day)}"]))
 
 
+def _leave_overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 明天谁请假了: each activity that day with how many have asked leave,
+    names on request. It was answered 现在没有进行中的活动, the day asked about unread."""
+    lines = []
+    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
+        for activity in _held_on(ctx, scope, day, begun=False):
+            excused = store.excused_members(ctx.session, activity=activity)
+            pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+                       if row is not None and row.leave_state == LeaveState.PENDING]
+            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+            lines.append(f"· {name} {_label(ctx, activity)}：已请假 {len(excused)} 人{waiting}")
+    when = _day_said(ctx, day)
+    if not lines:
+        return Reply(f"{when}没有活动。")
+    word = _day_word(ctx, day)
+    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
+                             f"发送「未签到 支部名称 {word}」查看名单，例如：未签到 城关 {word}"]))
+
+
 def _day_word(ctx: Ctx, day: date) -> str:
     """The day as 未签到 reads it back: 昨天, 明天 or 12月5日."""
     return ({-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}.get((day - ctx.local_now.date()).days)
@@ -2418,8 +2439,8 @@ def _day_word(ctx: Ctx, day: date) -> str:
 
 
 def _day_said(ctx: Ctx, day: date) -> str:
-    """今天（12月8日）, 昨天（12月7日）, or the date."""
-    word = {0: "今天", -1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days)
+    """今天（12月8日）, 昨天（12月7日）, 明天（12月9日）, or the date."""
+    word = {0: "今天", -1: "昨天", -2: "前天", 1: "明天"}.get((day - ctx.local_now.date()).days)
     return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 

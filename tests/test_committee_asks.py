@@ -264,3 +264,24 @@ def test_two_party_groups_meeting_the_same_day_are_told_apart(runtime, chat, clo
     leader = chat.say("boss", "明天有活动吗").text.splitlines()[0]
     assert leader == ("明天（12月8日 周二）共 1 个支部有活动："
                       "城关支部 19:30 党小组会·第一党小组、20:00 党小组会·第二党小组。"), leader
+
+
+def test_a_leader_asking_who_asked_leave_for_tomorrow_is_told_per_branch(runtime, chat, clock):
+    """明天谁请假了 from a leader was answered 现在没有进行中的活动, the day unread."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+
+    def leaders(session):
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, leaders)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday
+    assert not chat.say("li", "请假 出差", chat="g1").is_error
+    for where in (None, "g-leaders"):
+        reply = chat.say("boss", "明天谁请假了", chat=where) if where else chat.say("boss", "明天谁请假了")
+        assert reply.text.splitlines() == [
+            "明天（12月9日）的活动（1 个）：",
+            "· 城关支部 政治夜学（12月9日 19:30）：已请假 1 人",
+            "发送「未签到 支部名称 明天」查看名单，例如：未签到 城关 明天"], reply.text
+    assert chat.say("boss", "未签到 城关 明天").text == \
+        "政治夜学（12月9日 19:30）还没开始。已请假 1 人：李明"
