@@ -2314,7 +2314,7 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return _missing_overview_on(ctx, args["day"])
         if args.get("day") is not None and args["day"] > ctx.local_now.date():
             return _leave_overview_on(ctx, args["day"])
-        overview = _missing_overview(ctx)
+        overview = _missing_overview(ctx, args.get("day"))
         if overview is not None:
             return overview
         scope = None
@@ -2475,9 +2475,10 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str, *, past: bool = False)
     return "\n".join(lines)
 
 
-def _missing_overview(ctx: Ctx) -> Reply | None:
+def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
     """A leader privately or in the leaders' group: every running activity with its count,
-    names on request; None when only one is running (shown as for one branch)."""
+    names on request; None when only one is running (shown as for one branch). Asked of
+    today (今天谁没来) with none running: today's, which had been answered with nothing."""
     lines = []
     running = 0
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
@@ -2487,6 +2488,8 @@ def _missing_overview(ctx: Ctx) -> Reply | None:
             running += 1
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
+    if not lines and day == ctx.local_now.date():
+        return _missing_overview_on(ctx, day)
     if not lines:
         return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
                      "例如：未签到 城关")

@@ -285,3 +285,24 @@ def test_a_leader_asking_who_asked_leave_for_tomorrow_is_told_per_branch(runtime
             "发送「未签到 支部名称 明天」查看名单，例如：未签到 城关 明天"], reply.text
     assert chat.say("boss", "未签到 城关 明天").text == \
         "政治夜学（12月9日 19:30）还没开始。已请假 1 人：李明"
+
+
+def test_a_leader_asking_who_was_missing_today_after_it_ended_is_told(runtime, chat, clock):
+    """今天谁没来 from a leader once the evening's study had ended was answered 现在没有进行中
+    的活动: today's, as 昨天谁没来 is answered."""
+    night_studies(runtime, "每周一 19:30", zhang=True)
+
+    def leaders(session):
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, leaders)
+    clock.set(local(2026, 12, 5, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 7, 19, 35))
+    assert not chat.say("li", "签到", chat="g1").is_error
+    run_ticks(runtime, clock, local(2026, 12, 7, 22, 0))  # ended at 21:00
+    assert chat.say("boss", "今天谁没来").text.splitlines() == [
+        "今天（12月7日）的活动（1 个）：",
+        "· 城关支部 政治夜学（19:30）：未签到 2 人",
+        "发送「未签到 支部名称 今天」查看名单，例如：未签到 城关 今天"]
+    assert chat.say("boss", "未签到 城关 今天").text == "政治夜学（19:30）未签到 2 人：张强、王书记"
+    assert "现在没有进行中的活动" in chat.say("boss", "谁没来").text  # no day said: as before
