@@ -91,10 +91,15 @@ class Arg:
     # A word with the next argument typed onto it (更正 张三缺席 代签, 张三：缺席): the two
     # parts as the command reads them, or None. Read whole, the reason was said missing.
     glued: Callable[[str], tuple[str, str] | None] | None = None
+    # A choice of periods that also takes any month named by its number (红黄蓝榜 9月), as
+    # 2026年9月: those before 上月 were refused, though the ledger holds them.
+    months: bool = False
 
     @property
     def usage(self) -> str:
         shown = "/".join(self.choices) if self.kind == "choice" else self.label
+        if self.months:
+            shown += "/某月"
         return f"[{shown}]" if self.optional else shown
 
     @property
@@ -120,8 +125,9 @@ def integer(key: str, label: str, *, min: int | None = None, max: int | None = N
     return Arg(key, label, "int", optional, min=min, max=max, units=units)
 
 
-def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = False) -> Arg:
-    return Arg(key, label, "choice", optional, choices=choices)
+def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = False,
+           months: bool = False) -> Arg:
+    return Arg(key, label, "choice", optional, choices=choices, months=months)
 
 
 def rest(key: str, label: str, *, optional: bool = False, hint: str = "",
@@ -477,7 +483,11 @@ class Command:
             named = _period_named(token, env.today or date.today())
             if named in arg.choices:  # 红黄蓝榜 11月 in December: 上月
                 return named, None
-            return None, f"{arg.label}只能是 {'、'.join(arg.choices)}，收到「{shorten(token)}」"
+            if arg.months and (month := month_named(token, env.today or date.today())):
+                return f"{month.year}年{month.month}月", None
+            also = " 或某月（如 9月、2026年9月）" if arg.months else ""
+            return None, (f"{arg.label}只能是 {'、'.join(arg.choices)}{also}，"
+                          f"收到「{shorten(token)}」")
         if arg.kind == "date":
             try:
                 return parse_date(token, env.today or date.today()), None
@@ -495,17 +505,28 @@ class Command:
 _MONTH_NAMED = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")
 
 
+def month_named(token: str, today: date) -> date | None:
+    """The first day of the month a word names by its number (11月, 十一月, 2026年11月份);
+    without a year, the latest such month (12月 said in January: last year's). None for a
+    word that names no month."""
+    said = _MONTH_NAMED.fullmatch(token)
+    if said is None:
+        return None
+    month = cn_number(said[2])
+    if month is None or not 1 <= month <= 12:
+        return None
+    year = int(said[1]) if said[1] else today.year - (month > today.month)
+    return date(year, month, 1)
+
+
 def _period_named(token: str, today: date) -> str | None:
     """A month named by its number (11月, 十一月, 2026年11月份) as 本月 or 上月, and a day
     (11月30日) as the week it is in, 本周 or 上周; None for any other."""
-    if (said := _MONTH_NAMED.fullmatch(token)) is not None:
-        month = cn_number(said[2])
-        year = int(said[1]) if said[1] else today.year
-        if month is None or not 1 <= month <= 12:
+    if _MONTH_NAMED.fullmatch(token) is not None:
+        first = month_named(token, today)
+        if first is None:
             return None
-        if not said[1] and month > today.month:
-            year -= 1  # 12月 said in January: last year's
-        back = (today.year * 12 + today.month) - (year * 12 + month)
+        back = (today.year * 12 + today.month) - (first.year * 12 + first.month)
         return {0: "本月", 1: "上月"}.get(back)
     if not re.search(r"[日号]$|^\d{1,2}[./]\d{1,2}$", token):
         return None
@@ -812,7 +833,15 @@ class CommandRegistry:
         dropped (今天签到, 今晚夜学开始: the type is 夜学, 本周积分)."""
         period = _PERIOD_AHEAD.match(head)
         # 下次请假 值班, 下次夜学请假: the next time, said first as a day is.
-        day = DAY_AHEAD.match(head) or period or _NEXT_TIME.match(head)
+        day = DAY_AHEAD.match(head)
+        if day is None and (behind := _DAY_BEHIND.match(head)) is not None:
+            rest_ = (head[behind.end():].removeprefix("的") + " " + tail).strip()
+            command, arguments = self._match(rest_)
+            if (command is not None and command.takes_day and not command.day_ahead
+                    and not command.acts):
+                arguments = "" if arguments in _ASKING or is_particle(arguments) else arguments
+                return command, f"{arguments} {behind.group()}".strip()
+        day = day or period or _NEXT_TIME.match(head)
         if day is None:
             return None
         rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
@@ -1193,6 +1222,11 @@ _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
 _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
+# A day gone by said first (昨天谁没来, 上周四谁请假了): only to a command that shows what a
+# day held (昨天补签 is still asked which and whose); it was 你是想发送「谁没来」吗, the
+# question left unanswered.
+_DAY_BEHIND = re.compile(r"(?:大前天|前天|昨天|昨日|昨晚上?|前晚"
+                         r"|上上?个?(?:周|星期|礼拜)[一二三四五六日天])(?=\S)")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")

@@ -2310,7 +2310,11 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
-        overview = _missing_overview(ctx)
+        if _gone_by(ctx, args.get("day")):
+            return _missing_overview_on(ctx, args["day"])
+        if args.get("day") is not None and args["day"] > ctx.local_now.date():
+            return _leave_overview_on(ctx, args["day"])
+        overview = _missing_overview(ctx, args.get("day"))
         if overview is not None:
             return overview
         scope = None
@@ -2318,6 +2322,12 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope, problem = _manage_scope(ctx)
         if problem:
             return Reply.error(problem)
+    if _gone_by(ctx, args.get("day")):
+        return _missing_on(ctx, scope, args["day"], args.get("branch"))
+    if args.get("day") is not None:
+        coming = _to_come_on(ctx, scope, args["day"], args.get("branch"))
+        if coming is not None:
+            return coming
     # Two party groups meeting the same evening: each one's list.
     activities = store.under_way(ctx.session, branch_id=scope, now=ctx.now)
     if len(activities) < 2:
@@ -2335,15 +2345,109 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
     return Reply("\n".join(lines))
 
 
+def _gone_by(ctx: Ctx, day: date | None) -> bool:
+    return day is not None and day < ctx.local_now.date()
+
+
+def _held_on(ctx: Ctx, scope: Scope, day: date, *, begun: bool = True) -> list[Activity]:
+    """The scope's activities of the day that have begun (or, not `begun`, all of them)."""
+    start = datetime.combine(day, time(0), tzinfo=ctx.settings.tz)
+    return [a for a in store.held_on(ctx.session, branch_id=scope,
+                                     day=(start, start + timedelta(days=1)))
+            if not begun or a.starts_at <= ctx.now]
+
+
+def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply | None:
+    """明天谁请假了, or 今天 before tonight's study: who has asked leave for what the day
+    holds (as the day-before note tells the secretary). It was answered 明天没有活动 and
+    the last one's list, though the agenda showed one. None once the day's has begun."""
+    held = _held_on(ctx, scope, day, begun=False)
+    if not held or any(a.starts_at <= ctx.now for a in held):
+        return None
+    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    lines = []
+    for activity in held:
+        excused = store.excused_members(ctx.session, activity=activity)
+        pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+                   if row is not None and row.leave_state == LeaveState.PENDING]
+        head = f"{_label(ctx, activity)}还没开始"
+        if not excused and not pending:
+            lines.append(f"{head}，暂无人请假。")
+            continue
+        if not ctx.message.is_private:  # names never go to the group
+            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+            lines.append(f"{head}，已请假 {len(excused)} 人{waiting}。"
+                         f"名单请私聊我发送「{asked}」查看。")
+            continue
+        lines.append(f"{head}。已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
+                     if excused else f"{head}。")
+        if pending:
+            lines.append(f"请假待批准 {len(pending)} 人：{'、'.join(m.name for m in pending)}")
+    return Reply("\n".join(lines))
+
+
+def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply:
+    """昨天谁没来: each activity the scope held that day, as 未签到 lists the latest (names
+    only privately). A day that held none says so: the latest list instead would be
+    another day's, read as that day's."""
+    held = _held_on(ctx, scope, day)
+    if not held:
+        return Reply(f"{_day_said(ctx, day)}没有活动。发送「未签到」查看最近一次活动。")
+    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    return Reply("\n".join(_missing_of(ctx, activity, asked, past=True) for activity in held))
+
+
+def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 昨天谁没来 privately or in the leaders' group: each activity held that day
+    with its count, names on request (as _missing_overview for those under way)."""
+    lines = []
+    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
+        for activity in _held_on(ctx, scope, day):
+            absent = store.missing_members(ctx.session, activity=activity)
+            lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
+    when = _day_said(ctx, day)
+    if not lines:
+        return Reply(f"{when}没有活动。")
+    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
+                             f"发送「未签到 支部名称 {_day_word(ctx, day)}」查看名单，"
+                             f"例如：未签到 城关 {_day_word(ctx, day)}"]))
+
+
+def _leave_overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 明天谁请假了: each activity that day with how many have asked leave,
+    names on request. It was answered 现在没有进行中的活动, the day asked about unread."""
+    lines = []
+    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
+        for activity in _held_on(ctx, scope, day, begun=False):
+            excused = store.excused_members(ctx.session, activity=activity)
+            pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+                       if row is not None and row.leave_state == LeaveState.PENDING]
+            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+            lines.append(f"· {name} {_label(ctx, activity)}：已请假 {len(excused)} 人{waiting}")
+    when = _day_said(ctx, day)
+    if not lines:
+        return Reply(f"{when}没有活动。")
+    word = _day_word(ctx, day)
+    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
+                             f"发送「未签到 支部名称 {word}」查看名单，例如：未签到 城关 {word}"]))
+
+
+def _day_word(ctx: Ctx, day: date) -> str:
+    """The day as 未签到 reads it back: 昨天, 明天 or 12月5日."""
+    return ({-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}.get((day - ctx.local_now.date()).days)
+            or show_date(day))
+
+
 def _day_said(ctx: Ctx, day: date) -> str:
-    """今天（12月8日）, 昨天（12月7日）, or the date."""
-    word = {0: "今天", -1: "昨天", -2: "前天"}.get((day - ctx.local_now.date()).days)
+    """今天（12月8日）, 昨天（12月7日）, 明天（12月9日）, or the date."""
+    word = {0: "今天", -1: "昨天", -2: "前天", 1: "明天"}.get((day - ctx.local_now.date()).days)
     return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
-def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
+def _missing_of(ctx: Ctx, activity: Activity, asked: str, *, past: bool = False) -> str:
     """未签到 of one activity: in a group the count, privately the names (and who is
-    excused)."""
+    excused). `past`: a day gone by (昨天谁没来), where nobody can check in any more, so
+    the missing are absent, confirmed or still to be."""
     absent = store.missing_members(ctx.session, activity=activity)
     if not absent:
         done = f"{_label(ctx, activity)}：应到的同志都已签到或请假。"
@@ -2352,14 +2456,18 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
             if ctx.message.is_private else []
         return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
                        if excused else "")
+    count = f"还有 {len(absent)} 人未签到"
+    if past:
+        count = (f"缺席 {len(absent)} 人" if activity.finalized_at is not None
+                 else f"未签到 {len(absent)} 人（缺席待确认）")
     if not ctx.message.is_private:
-        return (f"{_label(ctx, activity)}：还有 {len(absent)} 人未签到。"
-                f"名单请私聊我发送「{asked}」查看。")
+        return f"{_label(ctx, activity)}：{count}。名单请私聊我发送「{asked}」查看。"
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
-    lines = [f"{_label(ctx, activity)}未签到 {len(absent)} 人：{'、'.join(names)}"]
+    count = count if past else f"未签到 {len(absent)} 人"
+    lines = [f"{_label(ctx, activity)}{count}：{'、'.join(names)}"]
     # Privately, who is excused too (as the day-before list says): 请假名单 asks for it.
     excused = store.excused_members(ctx.session, activity=activity)
     if excused:
@@ -2367,9 +2475,10 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str) -> str:
     return "\n".join(lines)
 
 
-def _missing_overview(ctx: Ctx) -> Reply | None:
+def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
     """A leader privately or in the leaders' group: every running activity with its count,
-    names on request; None when only one is running (shown as for one branch)."""
+    names on request; None when only one is running (shown as for one branch). Asked of
+    today (今天谁没来) with none running: today's, which had been answered with nothing."""
     lines = []
     running = 0
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
@@ -2379,6 +2488,8 @@ def _missing_overview(ctx: Ctx) -> Reply | None:
             running += 1
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
+    if not lines and day == ctx.local_now.date():
+        return _missing_overview_on(ctx, day)
     if not lines:
         return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
                      "例如：未签到 城关")
@@ -2747,7 +2858,8 @@ MISSING = Command(
              "请假人员", "谁没来", "还有谁没来", "谁还没来", "没来的人", "谁没到", "谁还没签到",
              "未到人员", "未到名单", "谁没签", "谁还没签", "哪些人没签到", "哪些人没来",
              "未签到人员", "未签到的人"),
-    summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部",
+    summary="查看还没签到的人（群里只说人数，私聊另列请假的人）；领导可指定支部；"
+            "问某天也行：昨天谁没来（缺席的人）、明天谁请假了",
     handler=missing,
     args=(branch("branch", "支部", optional=True, also=(BUREAU_WORD,)),),
     takes_day=True,  # 今天谁请假了: said of a day without one, the reply says so

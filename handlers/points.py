@@ -15,6 +15,7 @@ from sqlalchemy import select
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.points import (
+    Period,
     Tier,
     describe_rules,
     fold_ledger,
@@ -39,6 +40,7 @@ from storage.reports import (
     branch_figures,
     bureau_top,
     entry_moments,
+    first_record,
     ledger_view,
     member_standing,
     own_reference,
@@ -228,9 +230,18 @@ TIER_HEADINGS = {Tier.RED: "🔴 红榜", Tier.YELLOW: "🟡 黄榜", Tier.BLUE:
 def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     default = "本周" if ctx.rules.tiers.period == "week" else "本月"
     name = args.get("period") or default
-    if name in _JUST_ENDED:  # 上月, 上周: the whole period, as it was when it ended
+    if (month := _MONTH_ARG.fullmatch(name)) is not None:
+        # 红黄蓝榜 9月: the whole month, recounted from the ledger and the spells of that
+        # month (who was in which branch then), as 上月 is.
+        whole = _whole_month(ctx, date(int(month[1]), int(month[2]), 1))
+        if isinstance(whole, Reply):
+            return whole
+        period = whole
+    elif name in _JUST_ENDED:  # 上月, 上周: the whole period, as it was when it ended
         whole = previous_period(named_period(_JUST_ENDED[name], ctx.now, ctx.settings.tz))
         period = whole
+        if (unrecorded := _unrecorded(ctx, period, f"{name}（{_span_said(ctx, period)}）")):
+            return unrecorded
     else:
         # Month (or week) to date: activities not yet held must not count against anyone.
         whole = named_period(name, ctx.now, ctx.settings.tz)
@@ -292,6 +303,43 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines.append(f"得分 = 100×({t.participation_weight:g}×参与率 + {t.points_weight:g}×"
                  f"min(1, 人均积分÷{half_up(reference, 2):g}))")
     return Reply("\n".join(lines))
+
+
+# A month the registry reads from 9月 or 2026年9月 (bot.registry's months choice).
+_MONTH_ARG = re.compile(r"(\d{4})年(\d{1,2})月")
+
+
+def _whole_month(ctx: Ctx, first: date):
+    """The month's Period, or the reply to one that is still to come or that djbot holds
+    no record of."""
+    tz = ctx.settings.tz
+    said = f"{first.year}年{first.month}月"
+    start = datetime.combine(first, time(0), tzinfo=tz)
+    if start > ctx.now:
+        return Reply.error(f"{said}还没到，没有红黄蓝榜。可以看本月（到今天为止）或已经过去的月份，"
+                           "如「红黄蓝榜 上月」「红黄蓝榜 9月」。")
+    period = Period(start, month_end(first, tz), said)
+    return _unrecorded(ctx, period, said) or period
+
+
+def _unrecorded(ctx: Ctx, period: Period, said: str) -> Reply | None:
+    """The reply to a span that ended before djbot's first record: its board would be three
+    empty tiers, with nothing to say there was nothing to count."""
+    began = first_record(ctx.session)
+    if began is not None and began < period.end:
+        return None
+    local = began.astimezone(ctx.settings.tz) if began is not None else None
+    since = f"最早的记录在 {local.year}年{local.month}月，" if local is not None else ""
+    return Reply.error(f"{said}党建助手还没有启用，没有这段时间的记录，{since}无法排红黄蓝榜。")
+
+
+def _span_said(ctx: Ctx, period: Period) -> str:
+    """2026年11月, or 11月23日—11月29日 for a week."""
+    first = period.start.astimezone(ctx.settings.tz)
+    if period.days >= 28:
+        return f"{first.year}年{first.month}月"
+    last = (period.end.astimezone(ctx.settings.tz) - timedelta(days=1)).date()
+    return f"{first.month}月{first.day}日—{last.month}月{last.day}日"
 
 
 def _why_unscored(f) -> str:
@@ -567,7 +615,8 @@ def register(registry: CommandRegistry) -> None:
         name="红黄蓝榜",
         summary="支部红黄蓝分档（得分看参与率和人均积分）",
         handler=tiers,
-        args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True),),
+        args=(choice("period", "时间", ("本月", "本周", "上月", "上周"), optional=True,
+                     months=True),),
         aliases=("红黄蓝", "红黄蓝榜单", "支部排名", "支部排行", "支部排行榜", "各支部排名",
                  "红黄蓝排名", "红黄蓝排行"),
         example="红黄蓝榜 本月", capability="points",

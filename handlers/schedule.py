@@ -372,7 +372,7 @@ def agenda(ctx: Ctx, args: dict[str, Any]) -> Reply:
     if branch is None:
         if not ctx.bureau_wide:
             return Reply.error("你还没有所属支部。请在支部群里发送「日程」。")
-        return _bureau_agenda(ctx)
+        return _bureau_agenda(ctx, args.get("day"))
     schedules = branch_schedules(ctx.session, branch_id=branch.id)
     if not schedules:
         return Reply(f"{branch.name}还没有固定日程。书记可发送「设置 主题党日 每月15日 14:30 2小时」。")
@@ -399,11 +399,8 @@ def _on_the_day(ctx: Ctx, schedules: list[Schedule], day: date) -> str:
     """What the branch's schedules hold on a day asked about (明天有活动吗), or that they
     hold nothing and which is next."""
     tz = ctx.settings.tz
-    word = _DAYS_FROM_TODAY.get((day - ctx.local_now.date()).days)
-    said = f"{word}（{show_date(day)} 周{WEEKDAY_NAMES[day.weekday()]}）" if word else \
-        f"{show_date(day)}（周{WEEKDAY_NAMES[day.weekday()]}）"
-    held = sorted(((o, s.activity_type) for s in schedules for o in _upcoming(ctx, s, 31)),
-                  key=lambda pair: pair[0].starts_at)
+    said = _day_said(ctx, day)
+    held = _held_from(ctx, schedules)
     then = [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() == day]
     if then:
         return f"{said}有：" + "、".join(
@@ -414,6 +411,52 @@ def _on_the_day(ctx: Ctx, schedules: list[Schedule], day: date) -> str:
     return f"{said}没有活动。"
 
 
+def _day_said(ctx: Ctx, day: date) -> str:
+    """明天（12月8日 周二）, or 12月20日（周日） further off."""
+    word = _DAYS_FROM_TODAY.get((day - ctx.local_now.date()).days)
+    weekday = f"周{WEEKDAY_NAMES[day.weekday()]}"
+    return f"{word}（{show_date(day)} {weekday}）" if word else f"{show_date(day)}（{weekday}）"
+
+
+def _held_from(ctx: Ctx, schedules: list[Schedule]) -> list[tuple[Occurrence, str]]:
+    """What the schedules hold in the next month or so, the earliest first; a party
+    group's meeting by its group (two groups meeting the same day were 党小组会 twice)."""
+    return sorted(((o, _kind_of(ctx, s)) for s in schedules for o in _upcoming(ctx, s, 31)),
+                  key=lambda pair: pair[0].starts_at)
+
+
+def _bureau_on_the_day(ctx: Ctx, day: date) -> str:
+    """A leader's 明天有活动吗: which branches hold what that day, across the bureau, as a
+    secretary is told their branch's (the list below gives each branch's next one only,
+    which may be another day's)."""
+    tz = ctx.settings.tz
+
+    def that_day(schedules: list[Schedule]) -> tuple[list[tuple[Occurrence, str]], list]:
+        held = _held_from(ctx, schedules)
+        return ([(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() == day],
+                [(o, kind) for o, kind in held if o.starts_at.astimezone(tz).date() > day])
+
+    def times(found: list[tuple[Occurrence, str]]) -> str:
+        return "、".join(f"{o.starts_at.astimezone(tz):%H:%M} {kind}" for o, kind in found)
+
+    said = _day_said(ctx, day)
+    own, later = that_day(bureau_schedules(ctx.session))
+    parts, after = [], [(o, kind, BUREAU) for o, kind in later[:1]]
+    for branch in org_branches(ctx.session):
+        found, later = that_day(branch_schedules(ctx.session, branch_id=branch.id))
+        if found:
+            parts.append(f"{branch.name} {times(found)}")
+        after += [(o, kind, branch.name) for o, kind in later[:1]]
+    line = (f"{said}共 {len(parts)} 个支部有活动：" + "；".join(parts) + "。") if parts else \
+        f"{said}各支部都没有活动。"
+    if own:
+        line += f"{BUREAU}：{times(own)}。"
+    elif not parts and after:
+        o, kind, whose = min(after, key=lambda found: found[0].starts_at)
+        line = line.removesuffix("。") + f"，下一次是{whose} " + _line(o, ctx, kind)[2:] + "。"
+    return line
+
+
 def _paused(ctx: Ctx, schedule: Schedule) -> str:
     """（暂停至 …） while a pause lasts: one that has ended is said no more."""
     today = ctx.local_now.date()
@@ -422,10 +465,12 @@ def _paused(ctx: Ctx, schedule: Schedule) -> str:
     return f"（暂停至 {show_date(schedule.paused_until, today=today)}）"
 
 
-def _bureau_agenda(ctx: Ctx) -> Reply:
+def _bureau_agenda(ctx: Ctx, day: date | None = None) -> Reply:
     """A leader in a private chat: the bureau's own schedules, each branch's next activity,
-    and how to see one branch."""
+    and how to see one branch; asked of a day (明天有活动吗), that day's answer first."""
     lines = []
+    if day is not None and day >= ctx.local_now.date():
+        lines.append(_bureau_on_the_day(ctx, day))
     own = bureau_schedules(ctx.session)
     if own:
         lines.append(f"{BUREAU}的日程：")

@@ -588,6 +588,15 @@ def figure_statements() -> dict[str, Select]:
     }
 
 
+def first_record(session: Session) -> datetime | None:
+    """When djbot's records begin: the first branch set up, activity held or point posted
+    (history entered later is dated when it happened). None while there are none."""
+    firsts = [session.execute(select(column).where(column.is_not(None))
+                              .order_by(column).limit(1)).scalar()
+              for column in (Branch.created_at, Activity.starts_at, PointEntry.occurred_at)]
+    return min((at for at in firsts if at is not None), default=None)
+
+
 def branch_members(session: Session, *, start: datetime, end: datetime) -> dict[int, int]:
     """How many belonged to each branch in [start, end): the average points' base."""
     return {branch_id: int(n) for branch_id, n in session.execute(

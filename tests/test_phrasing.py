@@ -1533,7 +1533,7 @@ ROWS += [
     ("11月积分", m("积分", period="上月")),
     ("周报 11月23日", m("周报", week="上周")),
     ("周报 12月1日", m("周报", week="本周")),
-    ("红黄蓝榜 10月", "时间只能是 本月、本周、上月、上周，收到「10月」"),
+    ("红黄蓝榜 10月", m("红黄蓝榜", period="2026年10月")),  # any month gone by, scored whole
     ("12月请假 出差", "没有这个指令"),  # a month is no day of leave
     ("12月31日请假 出差", m("请假", reason="12月31日 出差")),
     # How long one studied, asked (was 缺少学习时长, or 没有这个指令).
@@ -1554,6 +1554,12 @@ ROWS += [
     ("调研情况。", m("调研记录")),
     ("哪些支部还没调研", m("调研记录")),
     ("还没调研的支部有哪些", m("调研记录")),
+    # A day gone by said first (were 你是想发送「谁没来」吗): that day's list.
+    ("昨天谁没来", m("未签到", branch=None, day=D(2026, 12, 2))),
+    ("昨晚谁没签到？", m("未签到", branch=None, day=D(2026, 12, 2))),
+    ("前天谁请假了", m("未签到", branch=None, day=D(2026, 12, 1))),
+    ("上周四谁没来", m("未签到", branch=None, day=D(2026, 11, 26))),
+    ("昨天请假 出差", "你是想发送「请假」吗"),  # leave is asked ahead, never for a day gone by
 ]
 
 # Every simple command, written the ways phones and habits write it.
