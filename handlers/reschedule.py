@@ -157,6 +157,16 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
     length = slot.ends_at - slot.starts_at
     ends_at = starts_at + length
     new = _label(ctx, kind.value, starts_at)
+    if confirmed and "occasion" in args:
+        # The words are read again at 「确认」: 下次 said before the occasion began, or
+        # 明天 before midnight, names another by then, which would go to the holiday unasked.
+        asked = datetime.fromisoformat(args["occasion"])
+        asked_to = datetime.fromisoformat(args["to"])
+        if (asked, asked_to) != (slot.starts_at, starts_at):
+            return Reply.error(
+                f"情况已有变化：确认的是{_label(ctx, kind.value, asked)}改到"
+                f"{_label(ctx, kind.value, asked_to)}，现在会改的是{what}改到{new}，"
+                "什么也没有改。如仍要改期，请重新发送。")
     if starts_at == slot.starts_at:
         return Reply.error(f"{what}本来就是这个时间，什么也没有改。")
     if starts_at <= ctx.now:
@@ -188,7 +198,8 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         assert ctx.member.id is not None
         confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
                           member_id=ctx.member.id, kind=MOVE_TO_HOLIDAY, now=ctx.now,
-                          payload={"text": text})
+                          payload={"text": text, "occasion": slot.starts_at.isoformat(),
+                                   "to": starts_at.isoformat()})
         minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
         return Reply(f"{new}是法定节假日（{holiday}），还没有改。确实要在这天举行，"
                      f"请在 {minutes} 分钟内发送「确认」；否则请改到别的日子。")

@@ -535,3 +535,19 @@ def test_with_no_activity_named_the_day_and_hour_say_which(runtime, chat, clock)
     assert reply.text.startswith(
         "已改期：主题党日（12月2日 周三 14:30） → 主题党日（12月4日 周五 14:30）"), reply.text
     assert len(moves(runtime)) == 2
+
+
+def test_a_confirm_after_the_occasion_began_moves_nothing(runtime, chat, clock):
+    """下次夜学 said at 19:27 on 12月30日 is that evening's; confirmed at 19:31, after it began,
+    the words read again named next week's (1月6日), which then went to 元旦 unasked."""
+    branch(runtime, clock)
+    clock.set(local(2026, 12, 30, 19, 27))
+    before = studies(runtime)
+    reply = chat.say("sec", "下次夜学改到 2027年1月1日", chat="g1")
+    assert "政治夜学（2027年1月1日 周五 19:30）是法定节假日（元旦）" in reply.text, reply.text
+    clock.set(local(2026, 12, 30, 19, 31))
+    reply = chat.say("sec", "确认", chat="g1")
+    assert reply.is_error and "什么也没有改" in reply.text, reply.text
+    assert "政治夜学（12月30日 周三 19:30）" in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+
