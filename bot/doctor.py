@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.checks import database_problems, missing_sqlite_file, rules_problems
+from bot.checks import PLATFORM_NAMES, database_problems, missing_sqlite_file, rules_problems
 from bot.config import Settings
 from storage import db
 
@@ -141,13 +141,11 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
     return lines
 
 
-PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
-
-
 def disabled_lines(settings: Settings, platform: str) -> list[tuple[bool | None, str]]:
     """Messages queued for a platform that is not enabled (members and chats still on it):
-    no replica sends them, nor prunes them. A note, as a platform may be off by choice;
-    it says what enabling it would send."""
+    no replica sends them; those past their use are withdrawn (bot.outbox.drop_stale), the
+    rest wait for it. A note, not a failure, as a platform may be off by choice: it says
+    what enabling it would send."""
     from bot.outbox import queued_for
     from storage.db import session_scope
 
