@@ -192,10 +192,11 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
                            "要恢复它请发送「恢复活动」。")
     holiday = default_calendar().holiday_name(day) if day != old.date() else None
-    if holiday is not None and not confirmed and ctx.member is not None:
+    if holiday is not None and not confirmed:
         # Asked, not refused: a branch may hold it then on purpose (a theme day at a memorial
-        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日.
-        assert ctx.member.id is not None
+        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日. (改期 has roles:
+        # the sender is on the roster, as who answers 「确认」 must be.)
+        assert ctx.member is not None and ctx.member.id is not None
         confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
                           member_id=ctx.member.id, kind=MOVE_TO_HOLIDAY, now=ctx.now,
                           payload={"text": text, "occasion": slot.starts_at.isoformat(),
@@ -587,7 +588,7 @@ def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None,
         if not on:
             return f"{shown}没有{kind}，"
         if len(on) > 1:
-            # Two that day (one moved beside the day's own): the first was moved unasked.
+            # Two that day (one moved beside the day's own): only the hour says which.
             return (f"{shown}有 {len(on)} 次{kind}（{'、'.join(f'{local(s):%H:%M}' for s in on)}），"
                     f"请写上要改的那次的时间（如 {shown} {local(on[-1]):%H:%M} 改到 …），")
         return on[0]
