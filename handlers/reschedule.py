@@ -71,6 +71,7 @@ class Said:
     which_at: time | None = None  # its hour, when said (12月9日 19:30 改到 …); None any
     day: str = ""  # the new day as said (周四, 16日, 12月10日); "" its own day
     at: time | None = None  # the new hour; None its own hour
+    part: str = ""  # a part of the new day said with no hour (明晚: 晚上)
     reason: str = ""
 
 
@@ -153,6 +154,10 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         day = _new_day(said.day, old.date(), today)
     except DateError as exc:
         return Reply.error(usage_text(RESCHEDULE, f"{exc}，什么也没有改"))
+    if said.at is None and said.part and not _in_part(old.time(), said.part):
+        # 明晚 of a 14:30 theme day: its own hour is not the evening said, and no other was.
+        return Reply.error(f"写了{said.part}没有写时间，{what}不在{said.part}，请写上新的时间"
+                           f"（如 改到{said.day} {said.part}{_PART_EXAMPLE[said.part]}），什么也没有改。")
     starts_at = datetime.combine(day, said.at or old.time(), tzinfo=tz)
     length = slot.ends_at - slot.starts_at
     ends_at = starts_at + length
@@ -393,7 +398,7 @@ def _read(text: str) -> Said | str:
         if word in _PARTS:
             pending_part = word
             continue
-        word, pending_part = pending_part + word, ""
+        part, word, pending_part = pending_part, pending_part + word, ""
         clock = _CLOCK.search(word)
         head = word[:clock.start()] if clock else word
         head = head.removesuffix("的")
@@ -409,7 +414,9 @@ def _read(text: str) -> Said | str:
         elif _is_day(word):
             days.append(word)
         else:
-            reason.append(word)
+            # 改到明晚 开庭: the evening is the new day's, the rest the reason.
+            said.part = said.part or part
+            reason.append(word.removeprefix(part))
     if len(days) > 2:
         return f"日期写了 {len(days)} 个，请只写要改的那次和新的日期"
     if len(days) == 2:
@@ -419,6 +426,7 @@ def _read(text: str) -> Said | str:
             return f"要改的是{said.which}的{kind.value}，新的日期只写一个"
         said.which = days.pop(0)
     said.day = days[0] if days else ""
+    said.part = pending_part or said.part
     if not said.day and said.at is None:
         return "缺少新的日期或时间"
     said.reason = " ".join(reason)
@@ -426,6 +434,16 @@ def _read(text: str) -> Said | str:
 
 
 _PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+# The hours each part of the day takes in (from, before), and one to give as an example.
+_PART_HOURS = {"早上": (5, 12), "上午": (5, 12), "中午": (11, 14), "下午": (12, 18),
+               "晚上": (17, 24), "晚": (17, 24)}
+_PART_EXAMPLE = {"早上": "8:30", "上午": "9:00", "中午": "12:00", "下午": "14:30",
+                 "晚上": "19:30", "晚": "19:30"}
+
+
+def _in_part(at: time, part: str) -> bool:
+    start, end = _PART_HOURS[part]
+    return start <= at.hour < end
 # 今晚 or 明晚 as a word of its own or after a verb (改到明晚), never inside one (说明晚到).
 _EVENING = re.compile(r"(?:(?<!\S)|(?<=[到至在为成从]))([今明])晚上?")
 

@@ -551,3 +551,22 @@ def test_a_confirm_after_the_occasion_began_moves_nothing(runtime, chat, clock):
     assert "政治夜学（12月30日 周三 19:30）" in reply.text, reply.text
     assert studies(runtime) == before and moves(runtime) == []
 
+
+
+@pytest.mark.parametrize("typed", ["改期 主题党日 改到 明晚", "改期 主题党日 改到 明天 晚上",
+                                   "改期 主题党日 改到 明晚 开庭"])
+def test_an_afternoon_occasion_moved_to_tomorrow_night_is_asked_its_hour(runtime, chat, clock,
+                                                                       typed):
+    """明晚 said of the 14:30 theme day moved it to tomorrow 14:30, in the afternoon, the
+    evening said dropped: the hour is asked for, and nothing moves."""
+    branch(runtime, clock)
+    assert not chat.say("sec", "设置 主题党日 每月第一个周三 14:30 2小时", chat="g1").is_error
+    clock.set(local(2026, 12, 2, 9, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", typed, chat="g1")
+    assert reply.is_error and "什么也没有改" in reply.text, reply.text
+    assert "晚上19:30" in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
+    reply = chat.say("sec", "改期 主题党日 改到 明晚 19:30", chat="g1")
+    assert reply.text.startswith("已改期：主题党日（12月2日 周三 14:30） → 主题党日（12月3日 周四 19:30）"), \
+        reply.text
