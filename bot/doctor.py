@@ -164,8 +164,8 @@ def disabled_lines(settings: Settings, platform: str) -> list[tuple[bool | None,
     oldest = queued.oldest.astimezone(settings.tz)
     return [(None, f"发件箱中有 {queued.count} 条发往{name}的消息在排队（最早 "
                    f"{oldest.month}月{oldest.day}日 {oldest:%H:%M}），{name}未启用，不会发出："
-                   f"启用后其中 {queued.lasting} 条（请假审批、通知等）会发出，"
-                   "过时的活动提醒和周报已撤回或将撤回，不会补发")]
+                   f"启用后其中 {queued.lasting} 条（请假审批、通知等）无论多晚都会发出，"
+                   "其余（活动提醒、周报等）过了时效即撤回，不会补发")]
 
 
 def unreached_lines(settings: Settings, platform: str, *,
