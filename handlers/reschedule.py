@@ -222,6 +222,8 @@ def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
     party group) of the one fixed schedule of the branch held that day (at that hour); asked
     which when several are. None when no day of an occasion is said (改期 明天 names none)."""
     assert ctx.branch is not None
+    if not _opens_with_when(text):
+        return None  # 改期 学习会 12月2日 …: an activity djbot does not know, not the day's
     today = ctx.local_now.date()
     held: list[tuple[str, str, Slot]] = []  # (the words, the label, the occasion)
     shown = hour = ""
@@ -255,6 +257,16 @@ def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
     held.sort(key=lambda h: h[2].starts_at)
     return Reply.error(f"{shown}{hour}有 {len(held)} 个活动：{'、'.join(h[1] for h in held)}，"
                        f"请写明改哪一个，什么也没有改。例如：改期 {held[0][0]}")
+
+
+def _opens_with_when(text: str) -> bool:
+    """Whether the words begin with a day or an hour (12月2日, 今晚, 19:30), as they do when
+    the occasion is named by its time alone: a word before it names an activity."""
+    words = _APART.split(_EVENING.sub(r"\1天 晚上", fold(text)).strip())
+    first = words[0].removeprefix("从").removesuffix("的") if words else ""
+    clock = _CLOCK.search(first)
+    head = first[:clock.start()] if clock else first
+    return first in _PARTS or (clock is not None and not head) or (bool(head) and _is_day(head))
 
 
 def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:

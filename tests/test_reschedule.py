@@ -570,3 +570,17 @@ def test_an_afternoon_occasion_moved_to_tomorrow_night_is_asked_its_hour(runtime
     reply = chat.say("sec", "改期 主题党日 改到 明晚 19:30", chat="g1")
     assert reply.text.startswith("已改期：主题党日（12月2日 周三 14:30） → 主题党日（12月3日 周四 19:30）"), \
         reply.text
+
+
+def test_an_activity_djbot_does_not_know_is_not_taken_for_the_one_held_that_day(
+        runtime, chat, clock):
+    """改期 学习会 12月2日 改到 12月3日: 学习会 is no kind djbot knows (one opened by hand
+    under another name, a slip): the night study held that day was moved instead, with
+    「学习会」 on record as the reason."""
+    branch(runtime, clock)
+    clock.set(local(2026, 11, 23, 10, 0))
+    before = studies(runtime)
+    reply = chat.say("sec", "改期 学习会 12月2日 改到 12月3日", chat="g1")
+    assert reply.is_error and "什么也没有改" in reply.text, reply.text
+    assert "缺少要改期的活动" in reply.text, reply.text
+    assert studies(runtime) == before and moves(runtime) == []
