@@ -148,7 +148,7 @@ def _platforms(settings: Settings) -> list[str]:
         for field in needed:
             if not getattr(section, field):
                 problems.append(
-                    f"已启用{_LABEL[platform]}（{section.mode} 模式），但缺少 "
+                    f"已启用{PLATFORM_NAMES[platform]}（{section.mode} 模式），但缺少 "
                     f"DJBOT_{platform.upper()}__{field.upper()}"
                 )
     if settings.dingtalk.enabled:
@@ -175,7 +175,7 @@ def _platforms(settings: Settings) -> list[str]:
     return problems
 
 
-_LABEL = {"wecom": "企业微信", "dingtalk": "钉钉"}
+PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
 
 
 def stream_endpoint_problems(settings: Settings) -> list[str]:

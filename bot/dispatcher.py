@@ -45,7 +45,7 @@ from storage.models import (
     ProcessedMessage,
     Role,
 )
-from storage.prepared import Prepared, Writes, straight_to_cursor
+from storage.prepared import Prepared, Writes, shown, straight_to_cursor
 
 log = logging.getLogger("djbot.dispatcher")
 T = TypeVar("T")
@@ -192,11 +192,12 @@ class Dispatcher:
         self._handled(message, reply, command, False, started)
         return reply, False
 
-    def _observe(self, sql: str, parameters: Any) -> None:
+    def _observe(self, sql: str, parameters: Any) -> tuple[str, Any]:
         """A statement the pipeline lane sends, shown to the engine's listeners as the
-        driver's cursor shows them the others (storage.prepared)."""
+        driver's cursor shows them the others (storage.prepared.shown): what to send."""
         if self.engine.dispatch.before_cursor_execute:
-            self.engine.dispatch.before_cursor_execute(None, None, sql, parameters, None, False)
+            return shown(self.engine.dispatch.before_cursor_execute, None, None, sql, parameters)
+        return sql, parameters
 
     def write(self, job: Callable[..., T], *args: Any) -> Awaitable[T]:
         """Run a write that follows a message (queueing its reply) on the writer threads."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.checks import database_problems, missing_sqlite_file, rules_problems
+from bot.checks import PLATFORM_NAMES, database_problems, missing_sqlite_file, rules_problems
 from bot.config import Settings
 from storage import db
 
@@ -141,13 +141,11 @@ def expected_lines(settings: Settings, engine, *, now: datetime | None = None
     return lines
 
 
-PLATFORM_NAMES = {"wecom": "企业微信", "dingtalk": "钉钉"}
-
-
 def disabled_lines(settings: Settings, platform: str) -> list[tuple[bool | None, str]]:
     """Messages queued for a platform that is not enabled (members and chats still on it):
-    no replica sends them, nor prunes them. A note, as a platform may be off by choice;
-    it says what enabling it would send."""
+    no replica sends them; those past their use are withdrawn (bot.outbox.drop_stale), the
+    rest wait for it. A note, not a failure, as a platform may be off by choice: it says
+    what enabling it would send."""
     from bot.outbox import queued_for
     from storage.db import session_scope
 
@@ -166,8 +164,8 @@ def disabled_lines(settings: Settings, platform: str) -> list[tuple[bool | None,
     oldest = queued.oldest.astimezone(settings.tz)
     return [(None, f"发件箱中有 {queued.count} 条发往{name}的消息在排队（最早 "
                    f"{oldest.month}月{oldest.day}日 {oldest:%H:%M}），{name}未启用，不会发出："
-                   f"启用后其中 {queued.lasting} 条（请假审批、通知等）会发出，"
-                   "过时的活动提醒和周报已撤回或将撤回，不会补发")]
+                   f"启用后其中 {queued.lasting} 条（请假审批、通知等）无论多晚都会发出，"
+                   "其余（活动提醒、周报等）过了时效即撤回，不会补发")]
 
 
 def unreached_lines(settings: Settings, platform: str, *,

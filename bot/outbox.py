@@ -104,6 +104,9 @@ OUTLIVES: dict[str, timedelta] = {
     **dict.fromkeys(NIGHT_DROPPED + (DAY_BEFORE, outbox.POINTS_LEDGER, outbox.OWN_LEAVE,
                                      outbox.OWN_STUDY), USEFUL_LIFE),
     **STILL_USEFUL}
+# One condition a life, not one a kind, in drop_stale's UPDATE.
+_KINDS_BY_LIFE = {life: [kind for kind, its in OUTLIVES.items() if its == life]
+                  for life in set(OUTLIVES.values())}
 STALE = "过了发送时间很久仍未发出（平台未启用或服务停止），已过时，不再发送"
 
 
@@ -145,6 +148,12 @@ class OutboxWorker:
     # and the rest of the batch is given back (SchedulerService.stop).
     stopping: bool = False
 
+    def _lost(self, now: datetime) -> Any:
+        """Rows claimed longer than the claim timeout ago: their worker is taken for lost,
+        and any worker may take them again, or end them unsent."""
+        return and_(OutboxMessage.status == SENDING,
+                    OutboxMessage.claimed_at <= now - self.claim_timeout)  # type: ignore[operator]
+
     def drop_outlived(self, session: Session, now: datetime) -> None:
         """【明日活动】 still to go on a later day than it was queued (every replica down
         from its time until after quiet hours, so none dropped it at night) would say 明日
@@ -158,28 +167,24 @@ class OutboxWorker:
                 .where(OutboxMessage.kind == DAY_BEFORE,
                        OutboxMessage.created_at < today,  # type: ignore[operator]
                        or_(OutboxMessage.status == PENDING,
-                           and_(OutboxMessage.status == SENDING,
-                                OutboxMessage.claimed_at <= now - self.claim_timeout)))  # type: ignore[operator]
+                           self._lost(now)))
                 .values(status=WITHDRAWN, claimed_by=None, last_error=OUTLIVED)
                 .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)).scalars():
             log.info("outbox %s not sent: 【明日活动】 of a day that has come", message_id)
 
     def drop_stale(self, session: Session, now: datetime) -> None:
-        """Withdraw what has outlived its use (OUTLIVES) unsent, on any platform: rows of
-        one with no sender are due, and so are reached by no claim, but they are ended
-        here all the same, to be pruned in time."""
-        lives: dict[timedelta, list[str]] = {}
-        for kind, life in OUTLIVES.items():
-            lives.setdefault(life, []).append(kind)
+        """Withdraw what is still unsent long after its time (OUTLIVES), on every platform,
+        this worker's or not: a platform not enabled has no worker to claim its rows, and
+        this is what ends them (and lets the housekeeping prune them), so that enabling it
+        does not send them all at once, days late."""
         for message_id in session.execute(
                 update(OutboxMessage)
                 .where(or_(*(and_(OutboxMessage.kind.in_(kinds),  # type: ignore[attr-defined]
                                   OutboxMessage.next_attempt_at <= now - life)  # type: ignore[operator]
-                             for life, kinds in lives.items())),
+                             for life, kinds in _KINDS_BY_LIFE.items())),
                        or_(OutboxMessage.status == PENDING,
-                           and_(OutboxMessage.status == SENDING,
-                                OutboxMessage.claimed_at <= now - self.claim_timeout)))  # type: ignore[operator]
+                           self._lost(now)))
                 .values(status=WITHDRAWN, claimed_by=None, last_error=STALE)
                 .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)).scalars():
@@ -253,8 +258,7 @@ class OutboxWorker:
                     OutboxMessage.platform.in_(list(self.senders)),  # type: ignore[attr-defined]
                     or_(
                         and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
-                        and_(OutboxMessage.status == SENDING,
-                             OutboxMessage.claimed_at <= now - self.claim_timeout),  # type: ignore[operator]
+                        self._lost(now),
                     ),
                 )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)

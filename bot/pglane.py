@@ -66,8 +66,8 @@ class PipelineLane:
       needs and the message's write, as (answered, sql, params); or None: declined;
     - `finish(message, answered)`: once committed, the message's result;
     - `fallback(message)`: a future of the writer threads' result;
-    - `observe(sql, params)`: told of every statement sent (the engine's listeners: the
-      tests count statements).
+    - `observe(sql, params)`: shown every statement before it is sent, returns what to
+      send (the engine's listeners: the tests count statements, a tracer may comment them).
 
     `connect_args`: psycopg.AsyncConnection.connect's, as the engine's dialect makes them
     (its adapters included, so values go and come back as on the engine's connections).
@@ -77,7 +77,7 @@ class PipelineLane:
                  answer: Callable[[Any, Any, tuple | None], Any],
                  finish: Callable[[Any, Any], Any],
                  fallback: Callable[[Any], asyncio.Future],
-                 observe: Callable[[str, Any], None] | None = None,
+                 observe: Callable[[str, Any], tuple[str, Any]] | None = None,
                  connections: int = CONNECTIONS, batch: int = BATCH) -> None:
         self.connect_args = connect_args
         self.plan = plan
@@ -190,7 +190,7 @@ class PipelineLane:
         async with conn.pipeline():
             for sql, params in reads:
                 if self.observe is not None:
-                    self.observe(sql, params)
+                    sql, params = self.observe(sql, params)
                 cursor = conn.cursor()
                 await cursor.execute(sql, params)
                 cursors.append(cursor)
@@ -202,7 +202,7 @@ class PipelineLane:
         async with conn.pipeline(), conn.transaction():
             for sql, params in writes:
                 if self.observe is not None:
-                    self.observe(sql, params)
+                    sql, params = self.observe(sql, params)
                 await conn.execute(sql, params)
 
     def _give_back(self, loop: asyncio.AbstractEventLoop, state: _LoopState,

@@ -71,6 +71,7 @@ class Said:
     which_at: time | None = None  # its hour, when said (12月9日 19:30 改到 …); None any
     day: str = ""  # the new day as said (周四, 16日, 12月10日); "" its own day
     at: time | None = None  # the new hour; None its own hour
+    part: str = ""  # a part of the new day said with no hour (明晚: 晚上)
     reason: str = ""
 
 
@@ -153,10 +154,24 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         day = _new_day(said.day, old.date(), today)
     except DateError as exc:
         return Reply.error(usage_text(RESCHEDULE, f"{exc}，什么也没有改"))
+    if said.at is None and said.part and not _in_part(old.time(), said.part):
+        # 明晚 of a 14:30 theme day: its own hour is not the evening said, and no other was.
+        return Reply.error(f"写了{said.part}没有写时间，{what}不在{said.part}，请写上新的时间"
+                           f"（如 改到{said.day} {said.part}{_PART_EXAMPLE[said.part]}），什么也没有改。")
     starts_at = datetime.combine(day, said.at or old.time(), tzinfo=tz)
     length = slot.ends_at - slot.starts_at
     ends_at = starts_at + length
     new = _label(ctx, kind.value, starts_at)
+    if confirmed and "occasion" in args:
+        # The words are read again at 「确认」: 下次 said before the occasion began, or
+        # 明天 before midnight, names another by then, which would go to the holiday unasked.
+        asked = datetime.fromisoformat(args["occasion"])
+        asked_to = datetime.fromisoformat(args["to"])
+        if (asked, asked_to) != (slot.starts_at, starts_at):
+            return Reply.error(
+                f"情况已有变化：确认的是{_label(ctx, kind.value, asked)}改到"
+                f"{_label(ctx, kind.value, asked_to)}，现在会改的是{what}改到{new}，"
+                "什么也没有改。如仍要改期，请重新发送。")
     if starts_at == slot.starts_at:
         return Reply.error(f"{what}本来就是这个时间，什么也没有改。")
     if starts_at <= ctx.now:
@@ -182,13 +197,15 @@ def reschedule(ctx: Ctx, args: dict[str, Any], *, confirmed: bool = False) -> Re
         return Reply.error(f"{new}已用「取消活动」取消，不能改期到那时，什么也没有改。"
                            "要恢复它请发送「恢复活动」。")
     holiday = default_calendar().holiday_name(day) if day != old.date() else None
-    if holiday is not None and not confirmed and ctx.member is not None:
+    if holiday is not None and not confirmed:
         # Asked, not refused: a branch may hold it then on purpose (a theme day at a memorial
-        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日.
-        assert ctx.member.id is not None
+        # on 国庆), but 元旦 on a Friday is easily missed when typing 1月1日. (改期 has roles:
+        # the sender is on the roster, as who answers 「确认」 must be.)
+        assert ctx.member is not None and ctx.member.id is not None
         confirmations.ask(ctx.session, platform=ctx.message.platform, chat_id=ctx.message.chat_id,
                           member_id=ctx.member.id, kind=MOVE_TO_HOLIDAY, now=ctx.now,
-                          payload={"text": text})
+                          payload={"text": text, "occasion": slot.starts_at.isoformat(),
+                                   "to": starts_at.isoformat()})
         minutes = int(confirmations.CONFIRM_WITHIN.total_seconds() // 60)
         return Reply(f"{new}是法定节假日（{holiday}），还没有改。确实要在这天举行，"
                      f"请在 {minutes} 分钟内发送「确认」；否则请改到别的日子。")
@@ -205,6 +222,8 @@ def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
     party group) of the one fixed schedule of the branch held that day (at that hour); asked
     which when several are. None when no day of an occasion is said (改期 明天 names none)."""
     assert ctx.branch is not None
+    if not _opens_with_when(text):
+        return None  # 改期 学习会 12月2日 …: an activity djbot does not know, not the day's
     today = ctx.local_now.date()
     held: list[tuple[str, str, Slot]] = []  # (the words, the label, the occasion)
     shown = hour = ""
@@ -238,6 +257,16 @@ def _held_then_said(ctx: Ctx, text: str) -> str | Reply | None:
     held.sort(key=lambda h: h[2].starts_at)
     return Reply.error(f"{shown}{hour}有 {len(held)} 个活动：{'、'.join(h[1] for h in held)}，"
                        f"请写明改哪一个，什么也没有改。例如：改期 {held[0][0]}")
+
+
+def _opens_with_when(text: str) -> bool:
+    """Whether the words begin with a day or an hour (12月2日, 今晚, 19:30), as they do when
+    the occasion is named by its time alone: a word before it names an activity."""
+    words = _APART.split(_EVENING.sub(r"\1天 晚上", fold(text)).strip())
+    first = words[0].removeprefix("从").removesuffix("的") if words else ""
+    clock = _CLOCK.search(first)
+    head = first[:clock.start()] if clock else first
+    return first in _PARTS or (clock is not None and not head) or (bool(head) and _is_day(head))
 
 
 def _of_group(ctx: Ctx, schedules: list[Schedule], text: str) -> tuple[Schedule, str] | str:
@@ -381,7 +410,7 @@ def _read(text: str) -> Said | str:
         if word in _PARTS:
             pending_part = word
             continue
-        word, pending_part = pending_part + word, ""
+        part, word, pending_part = pending_part, pending_part + word, ""
         clock = _CLOCK.search(word)
         head = word[:clock.start()] if clock else word
         head = head.removesuffix("的")
@@ -397,7 +426,9 @@ def _read(text: str) -> Said | str:
         elif _is_day(word):
             days.append(word)
         else:
-            reason.append(word)
+            # 改到明晚 开庭: the evening is the new day's, the rest the reason.
+            said.part = said.part or part
+            reason.append(word.removeprefix(part))
     if len(days) > 2:
         return f"日期写了 {len(days)} 个，请只写要改的那次和新的日期"
     if len(days) == 2:
@@ -407,6 +438,7 @@ def _read(text: str) -> Said | str:
             return f"要改的是{said.which}的{kind.value}，新的日期只写一个"
         said.which = days.pop(0)
     said.day = days[0] if days else ""
+    said.part = pending_part or said.part
     if not said.day and said.at is None:
         return "缺少新的日期或时间"
     said.reason = " ".join(reason)
@@ -414,6 +446,16 @@ def _read(text: str) -> Said | str:
 
 
 _PARTS = frozenset({"上午", "下午", "晚上", "早上", "中午", "晚"})
+# The hours each part of the day takes in (from, before), and one to give as an example.
+_PART_HOURS = {"早上": (5, 12), "上午": (5, 12), "中午": (11, 14), "下午": (12, 18),
+               "晚上": (17, 24), "晚": (17, 24)}
+_PART_EXAMPLE = {"早上": "8:30", "上午": "9:00", "中午": "12:00", "下午": "14:30",
+                 "晚上": "19:30", "晚": "19:30"}
+
+
+def _in_part(at: time, part: str) -> bool:
+    start, end = _PART_HOURS[part]
+    return start <= at.hour < end
 # 今晚 or 明晚 as a word of its own or after a verb (改到明晚), never inside one (说明晚到).
 _EVENING = re.compile(r"(?:(?<!\S)|(?<=[到至在为成从]))([今明])晚上?")
 
@@ -576,7 +618,7 @@ def _named(ctx: Ctx, slots: list[Slot], which: str, day: date | None,
         if not on:
             return f"{shown}没有{kind}，"
         if len(on) > 1:
-            # Two that day (one moved beside the day's own): the first was moved unasked.
+            # Two that day (one moved beside the day's own): only the hour says which.
             return (f"{shown}有 {len(on)} 次{kind}（{'、'.join(f'{local(s):%H:%M}' for s in on)}），"
                     f"请写上要改的那次的时间（如 {shown} {local(on[-1]):%H:%M} 改到 …），")
         return on[0]

@@ -203,14 +203,18 @@ def _records(path: Path) -> Iterator[tuple[int, str, dict]]:
             yield number, item["table"], item["row"]
 
 
-def restore(engine: Engine, path: Path) -> dict[str, int]:
+def restore(engine: Engine, path: Path, *, checked: dict | None = None) -> dict[str, int]:
     """Load a dump into an EMPTY database, then bring its schema to head; returns rows per table.
 
     The schema is first built at the dump's own revision so the rows fit as they were
-    written, and the ordinary migrations carry them forward afterwards.
+    written, and the ordinary migrations carry them forward afterwards. `checked`: the
+    header of a dump the caller has just read through `check` (each reading of a large
+    dump is most of a restore's time), else it is read and checked here.
     """
-    header = read_header(path)
-    check(path, header)
+    header = checked
+    if header is None:
+        header = read_header(path)
+        check(path, header)
     nonempty = {name: n for name, n in row_counts(engine).items() if n}
     if nonempty:
         listed = "、".join(f"{name}({n})" for name, n in sorted(nonempty.items()))

@@ -7,7 +7,8 @@ This keeps what matters of Core: the SQL is written and compiled by SQLAlchemy f
 connection's dialect, values go through the column types' own bind and result processors
 (UTC datetimes, JSON), driver errors become SQLAlchemy's exceptions (an IntegrityError is
 still an IntegrityError), and the engine's before_cursor_execute listeners still see every
-statement (tests count them; tracing hooks there). An engine with a listener the cursor
+statement, and what one registered with retval=True returns is what is sent (tests
+count them; a tracer comments them). An engine with a listener the cursor
 would hide a statement from (after_cursor_execute, a tracer's end of a span; handle_error;
 …: straight_to_cursor) has the statement run by SQLAlchemy instead, and the quick lanes
 give way to the general path. It runs on the connection's open transaction, which
@@ -155,6 +156,16 @@ def straight_to_cursor(engine: Engine) -> bool:
                 or dialect.do_execute or dialect.handle_error)
 
 
+def shown(listeners: Any, conn: Connection | None, cursor: Any, sql: str,
+          parameters: Any) -> tuple[str, Any]:
+    """The statement and parameters to send, once shown to before_cursor_execute's
+    `listeners` as SQLAlchemy shows them: one registered with retval=True (a tracer's
+    comment carrying the trace's id) returns them changed, and what it returns is sent."""
+    for listen in listeners:
+        sql, parameters = listen(conn, cursor, sql, parameters, None, False)
+    return sql, parameters
+
+
 def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool,
              direct: bool | None = None) -> list:
     """One statement on the driver's cursor, inside the connection's open transaction; or,
@@ -168,7 +179,8 @@ def _execute(conn: Connection, sql: str, parameters: Any, returns_rows: bool,
         # The engine's listeners asked first: the connection's joined dispatch, asked
         # each time, was a sixth of this function's Python.
         if conn.engine.dispatch.before_cursor_execute:
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+            sql, parameters = shown(conn.dispatch.before_cursor_execute, conn, cursor, sql,
+                                    parameters)
         try:
             cursor.execute(sql, parameters)
             return cursor.fetchall() if returns_rows else []

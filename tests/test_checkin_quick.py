@@ -716,3 +716,52 @@ def test_the_readings_kept_stay_small_however_long_the_texts(runtime, chat):
     held = sum(len(text) for text, _ in dispatcher._readings)
     assert held <= READINGS_KEPT * 100, held
     assert "签到成功" in chat.say("u00", "签到", chat="g1").text
+
+
+async def test_a_tracer_that_comments_each_statement_has_its_comment_on_the_check_ins(
+        runtime, chat):
+    """A tracer that marks each statement with a comment (sqlcommenter: a
+    before_cursor_execute listener with retval=True, the trace's id in the SQL) had its
+    comment on the general path's statements and dropped from the quick lane's: the
+    check-ins' look-ups and INSERTs reached the database unmarked."""
+    seed(runtime.engine, _branch_of(3))
+    chat.say("sec", "开始 主题党日", chat="g1")
+    marked: list[str] = []
+
+    def comment(conn, cursor, sql, parameters, context, executemany):
+        marked.append(sql)
+        return sql + " /* traceparent='00-djbot' */", parameters
+
+    sent: list[str] = []
+    event.listen(runtime.engine, "before_cursor_execute", comment, retval=True)
+    if TEST_DB == "postgres":  # the pipeline lane's statements: what psycopg was given
+        import psycopg
+        real = psycopg.AsyncConnection.execute
+        original = psycopg.AsyncCursor.execute
+
+        async def cursor_execute(self, query, *args, **kwargs):
+            sent.append(query)
+            return await original(self, query, *args, **kwargs)
+
+        async def conn_execute(self, query, *args, **kwargs):
+            sent.append(query)
+            return await real(self, query, *args, **kwargs)
+
+        psycopg.AsyncCursor.execute = cursor_execute
+        psycopg.AsyncConnection.execute = conn_execute
+    else:
+        runtime.engine.dispose()
+        event.listen(runtime.engine, "connect",
+                     lambda dbapi, record: dbapi.set_trace_callback(sent.append))
+    try:
+        results = await asyncio.gather(*(runtime.dispatcher.handle_delivery(
+            _check_in(runtime, f"u{i:02d}")) for i in range(3)))
+    finally:
+        if TEST_DB == "postgres":
+            psycopg.AsyncCursor.execute = original
+            psycopg.AsyncConnection.execute = real
+        runtime.dispatcher.close()
+    assert all("签到成功" in reply.text for reply, _ in results), results
+    inserts = [sql for sql in sent if "INSERT INTO attendance" in sql]
+    assert len(inserts) >= 1, sent
+    assert all("traceparent='00-djbot'" in sql for sql in inserts), inserts

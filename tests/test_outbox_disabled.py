@@ -76,6 +76,6 @@ def test_doctor_names_messages_queued_for_a_platform_not_enabled(engine, clock, 
     local = clock.now().astimezone(settings.tz)
     assert "3 条发往钉钉的消息在排队" in said.output
     assert f"最早 {local.month}月{local.day}日 {local:%H:%M}" in said.output
-    assert "其中 1 条（请假审批、通知等）会发出" in said.output
+    assert "其中 1 条（请假审批、通知等）无论多晚都会发出" in said.output
     wecom = CliRunner().invoke(cli.app, ["doctor", "wecom"], env=env)
     assert "排队" not in wecom.output

@@ -69,8 +69,9 @@ def register(app: typer.Typer) -> None:
         try:
             # Read whole before the engine opens (a new SQLite file is made then): a file
             # refused leaves no empty database behind to be mistaken for a restored one.
-            check(file, read_header(file))
-            counts = load(_engine(existing=False), file)
+            header = read_header(file)
+            check(file, header)
+            counts = load(_engine(existing=False), file, checked=header)
         except RestoreRefused as exc:
             typer.echo(f"未恢复：{exc}", err=True)
             raise typer.Exit(1) from exc
