@@ -226,6 +226,9 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
     standing = [a for a in held if a not in excused]
     ctx.audit("leave.record", target=who, detail={
         "member_id": member.id, "activity_ids": [a.id for a in excused],
+        # In the period but not this record's (the member's own leave, a check-in): a
+        # 撤销代请假 of the period leaves them as they are (storage.leave.recorded_standing).
+        "standing_ids": [a.id for a in standing],
         "period_id": period.id if period is not None else None, "first": first.isoformat(),
         "last": span.last.isoformat(), "activity_type": kind.value if kind else None,
         "reason": span.rest})

@@ -306,9 +306,13 @@ def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
                    Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None),  # type: ignore[union-attr]
                    Activity.finalized_at.is_(None))  # type: ignore[union-attr]
             .order_by(Activity.starts_at)).all()
+        # What the period excused: not what stood in it already, as the member's own leave
+        # asked with the same reason (it was taken back with the period).
+        standing = set(detail.get("standing_ids") or [])
         rows = [(row, activity) for row, activity in found
                 if activity.id in ids and row.leave_decided_by == entry.actor_id
-                or period is not None and covers(period, activity, tz)]
+                or period is not None and covers(period, activity, tz)
+                and activity.id not in standing]
         if rows or period is not None:
             return Recorded(entry, rows, period)
     return None

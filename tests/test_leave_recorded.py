@@ -349,3 +349,20 @@ def test_the_members_own_leave_is_not_undone_as_recorded(runtime, chat, clock, b
     reply = chat.say("sec", "撤销代请假 张强")
     assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
     assert record(runtime.engine) == before
+
+
+def test_the_members_own_leave_inside_days_recorded_stays_when_they_are_undone(
+        runtime, chat, clock, branch):
+    """张强 asked Tuesday's leave himself (出差) and the 书记 then recorded the days around it
+    with the same reason: 撤销代请假 took his own leave away with the days, the reply saying
+    he was expected on Tuesday again."""
+    chat.say("zhang", "请假 出差")
+    chat.say("sec", "批准请假 张强")
+    recorded = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert "已有记录的不变：政治夜学（12月8日 19:30）" in recorded.text, recorded.text
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.text == "已撤销为 张强 登记的请假：12月8日至12月10日，仍需参加。已私聊告知本人。", \
+        reply.text
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "出差", True)]
+    with Session(runtime.engine) as s:
+        assert s.exec(select(LeavePeriod)).all() == []
