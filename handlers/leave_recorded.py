@@ -350,7 +350,7 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
                 if other is not None else found)
     member = found
     recorded = leave_store.recorded_standing(ctx.session, member=member,
-                                             tz=ctx.settings.tz)
+                                             today=ctx.local_now.date(), tz=ctx.settings.tz)
     if recorded is None:
         return Reply.error(f"{member.name} 没有可以撤销的代请假，记录保持不变。本人请的假由本人"
                            f"「销假」；已确认缺席的活动，请发送「更正 {member.name} 请假 原因」"

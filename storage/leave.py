@@ -280,12 +280,12 @@ class Recorded:
     period: LeavePeriod | None
 
 
-def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
+def recorded_standing(session: Session, *, member: Member, today: date, tz: tzinfo,
                       looked_at: int = 20) -> Recorded | None:
     """The latest 代请假 for the member of which something still stands: leave it made on
     an activity whose absences are not confirmed yet, not checked in over or made up since
     (nor taken back, or asked again by the member, whose leave nobody recorded for them),
-    or its period. None when nothing does."""
+    or its period not over by `today`. None when nothing does."""
     member_id = member.id
     entries = session.exec(select(AuditEntry).where(AuditEntry.action == RECORDED,
                                                     AuditEntry.target == member.name)
@@ -298,6 +298,10 @@ def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
             {detail["activity_id"]} if detail.get("activity_id") else set())
         period = (session.get(LeavePeriod, detail["period_id"])
                   if detail.get("period_id") else None)
+        if period is not None and period.last_day < today:
+            # Days gone by, their activities confirmed as leave: nothing of it to take back
+            # (it was undone for a later mistake, the member said expected on them again).
+            period = None
         found = session.exec(
             select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
             .where(Attendance.member_id == member_id,

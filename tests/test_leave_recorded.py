@@ -366,3 +366,23 @@ def test_the_members_own_leave_inside_days_recorded_stays_when_they_are_undone(
     assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "出差", True)]
     with Session(runtime.engine) as s:
         assert s.exec(select(LeavePeriod)).all() == []
+
+
+def test_days_recorded_and_gone_by_are_not_undone_for_a_later_mistake(
+        runtime, chat, clock, branch):
+    """Tuesday's leave recorded as a day, Tuesday over and confirmed; Thursday's recorded
+    too, and 张强 came after all: 撤销代请假 then removed Tuesday's period, saying he was
+    expected on 12月8日 again."""
+    chat.say("sec", "代请假 张强 12月8日 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 12, 0), before_tick=secretary_checks_in(chat))
+    chat.say("sec", "代请假 张强 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 19, 35))
+    assert "签到成功" in chat.say("zhang", "签到", chat="g1").text
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and reply.text.startswith("张强 没有可以撤销的代请假，记录保持不变。"), \
+        reply.text
+    assert record(runtime.engine) == before
+    with Session(runtime.engine) as s:
+        assert [(p.first_day.isoformat(), p.last_day.isoformat())
+                for p in s.exec(select(LeavePeriod)).all()] == [("2026-12-08", "2026-12-08")]
