@@ -34,6 +34,7 @@ from handlers.attendance import (
     _PART_HOURS,
     _PART_OF_DAY,
     _PART_SAID,
+    _TODAY_PART,
     _VAGUE_DAYS,
     _WHO,
     _ahead_read_from,
@@ -142,6 +143,11 @@ def _days_named(reason: str, today: date
             return Reply.error(f"请假不能直接改日期，{UNCHANGED}请先发送「撤销代请假 姓名」"
                                "撤回原来的请假，再发送「代请假 姓名 日期 原因」。")
         span = _days_said(reason, today)
+        tonight = _TODAY_PART.match(reason) if span is None else None
+        if tonight is not None:
+            # 代请假 张三 今晚 值班: today's in those hours, as the member's own 请假 reads it
+            # (it was the next activity's, tomorrow's, with the reason 「今晚 值班」).
+            span = DateRange(today, today, reason[tonight.end():].strip())
         until = find_until(span.rest if span is not None else reason, today)
     except DateError as exc:
         return Reply.error(usage_text(RECORD_LEAVE, f"{exc}。{UNCHANGED}"))
@@ -154,7 +160,8 @@ def _days_named(reason: str, today: date
                                                     "一次写一天或连着的几天，不连着的请分别发送"))
     said = reason.lstrip()
     part = _PART_OF_DAY.match(span.rest)
-    word = (part[1] if part else said[1] if said.startswith(("明晚", "明早")) else None)
+    word = (part[1] if part else said[1] if said.startswith(("明晚", "明早"))
+            else tonight[1] or tonight[2] if tonight is not None else None)
     if span.first != span.last or word is None:
         return span, None, ""
     word = _PART_SAID[word]

@@ -386,3 +386,19 @@ def test_days_recorded_and_gone_by_are_not_undone_for_a_later_mistake(
     with Session(runtime.engine) as s:
         assert [(p.first_day.isoformat(), p.last_day.isoformat())
                 for p in s.exec(select(LeavePeriod)).all()] == [("2026-12-08", "2026-12-08")]
+
+
+def test_leave_for_tonight_with_nothing_tonight_excuses_nothing(runtime, chat, clock, branch):
+    """代请假 张强 今晚 值班 on a Monday with no study that evening excused Tuesday's, the reason
+    「今晚 值班」, and 张强 was told he was excused on Tuesday."""
+    before = record(runtime.engine)
+    reply = chat.say("sec", "代请假 张强 今晚 值班")
+    assert reply.is_error and reply.text.startswith("12月7日晚上没有需要张强参加的活动，没有记请假。"), \
+        reply.text
+    assert record(runtime.engine) == before
+    # Tuesday evening, its study under way: 今晚 is that one.
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 50))
+    tonight = chat.say("sec", "代请假 张强 今晚 值班")
+    assert tonight.text.startswith("已为 张强 登记请假：12月8日晚上，原因：值班。\n"
+                                   "已登记的 1 次：政治夜学（19:30）"), tonight.text
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "值班", True)]
