@@ -24,7 +24,14 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
-from bot.domain.dates import DateError, DateRange, day_left, find_leading_day, find_until
+from bot.domain.dates import (
+    DateError,
+    DateRange,
+    day_left,
+    find_leading_day,
+    find_leading_week,
+    find_until,
+)
 from bot.domain.text import show_date, show_days, show_period
 from bot.registry import LEADERS, MANAGERS, Command, rest, shorten, usage_text, word
 from handlers.attendance import (
@@ -35,6 +42,7 @@ from handlers.attendance import (
     _PART_OF_DAY,
     _PART_SAID,
     _TODAY_PART,
+    _UNTIL_LOOSELY,
     _VAGUE_DAYS,
     _WHO,
     _ahead_read_from,
@@ -149,6 +157,13 @@ def _days_named(reason: str, today: date
             # (it was the next activity's, tomorrow's, with the reason 「今晚 值班」).
             span = DateRange(today, today, reason[tonight.end():].strip())
         until = find_until(span.rest if span is not None else reason, today)
+        loose = _UNTIL_LOOSELY.search(reason) if until is None else None
+        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
+                                  or find_leading_week(loose["days"], today) is not None):
+            # 出差到月底: tonight's alone was excused, the reason 出差到月底, the days after not.
+            return Reply.error(usage_text(RECORD_LEAVE, f"「{loose['days']}」是哪几天没写清楚，"
+                                                        f"{UNCHANGED}请写明日期，如「代请假 张三 "
+                                                        "出差到12月31日」"))
     except DateError as exc:
         return Reply.error(usage_text(RECORD_LEAVE, f"{exc}。{UNCHANGED}"))
     if until is not None:
