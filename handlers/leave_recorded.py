@@ -115,8 +115,9 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                           message_id=ctx.message.message_id, withdrawn=withdrawn,
                           granted_by=ctx.member)
     held = _label(ctx, activity, with_date=True)
-    ctx.audit("leave.record", target=member.name, detail={
-        "member_id": member.id, "activity_id": activity.id, "reason": reason})
+    ctx.audit(leave_store.RECORDED, target=member.name, detail={
+        "member_id": member.id, "activity_id": activity.id, "reason": reason,
+        "message_id": ctx.message.message_id})
     reached = write_privately(
         ctx, [member], f"【请假已登记】{ctx.member.name}为你登记了请假：{held}，原因：{reason}。"
                        "不用再发送「请假」；能参加的话，活动开始前发送「销假」，已开始的到场后直接「签到」。",
@@ -246,8 +247,9 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         assert row is not None
         return _on_record_already(ctx, row.status, row.leave_state, first_held, member)
     standing = [a for a in held if a not in excused]
-    ctx.audit("leave.record", target=who, detail={
+    ctx.audit(leave_store.RECORDED, target=who, detail={
         "member_id": member.id, "activity_ids": [a.id for a in excused],
+        "message_id": ctx.message.message_id,
         # In the period but not this record's (the member's own leave, a check-in): a
         # 撤销代请假 of the period leaves them as they are (storage.leave.recorded_standing).
         "standing_ids": [a.id for a in standing],

@@ -313,10 +313,15 @@ def recorded_standing(session: Session, *, member: Member, today: date, tz: tzin
         # What the period excused: not what stood in it already, as the member's own leave
         # asked with the same reason (it was taken back with the period).
         standing = set(detail.get("standing_ids") or [])
+        # Written by its message, or by its period as activities were planned (no message):
+        # not the member's own leave asked again after a 销假 of it, which the same 书记
+        # granted (it was taken back as theirs).
+        said_in = detail.get("message_id")
         rows = [(row, activity) for row, activity in found
-                if activity.id in ids and row.leave_decided_by == entry.actor_id
-                or period is not None and covers(period, activity, tz)
-                and activity.id not in standing]
+                if row.message_id in (None, said_in)
+                and (activity.id in ids and row.leave_decided_by == entry.actor_id
+                     or period is not None and covers(period, activity, tz)
+                     and activity.id not in standing)]
         if rows or period is not None:
             return Recorded(entry, rows, period)
     return None

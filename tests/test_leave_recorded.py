@@ -405,3 +405,17 @@ def test_leave_for_tonight_with_nothing_tonight_excuses_nothing(runtime, chat, c
     assert tonight.text.startswith("已为 张强 登记请假：12月8日晚上，原因：值班。\n"
                                    "已登记的 1 次：政治夜学（19:30）"), tonight.text
     assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "值班", True)]
+
+
+def test_leave_the_member_asked_again_after_taking_a_recorded_one_back_is_his_own(
+        runtime, chat, clock, branch):
+    """代请假 张强 出差, then 张强 销假 and asked it himself, 王书记 granting it: 撤销代请假
+    took his own leave away, as the 书记's record."""
+    chat.say("sec", "代请假 张强 出差")
+    assert chat.say("zhang", "销假").text.startswith("已销假")
+    assert chat.say("zhang", "请假 出差").text.startswith("请假已提交")
+    assert chat.say("sec", "批准请假 张强").text.startswith("已批准")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
+    assert record(runtime.engine) == before
