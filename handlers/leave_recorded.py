@@ -89,7 +89,7 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(RECORD_LEAVE, f"缺少请假原因。{UNCHANGED}"))
     found = _resolve_one(ctx, RECORD_LEAVE, scope, who)
     if isinstance(found, Reply):
-        other = _of_another_branch(ctx, scope, who)
+        other = _named_elsewhere(ctx, scope, who)
         return (of_another_branch(ctx, other, then=f"其请假由所在支部登记。{UNCHANGED}")
                 if other is not None else found)
     member = found
@@ -176,13 +176,13 @@ def _days_named(reason: str, today: date
                                                     "一次写一天或连着的几天，不连着的请分别发送"))
     said = reason.lstrip()
     part = _PART_OF_DAY.match(span.rest)
-    word = (part[1] if part else said[1] if said.startswith(("明晚", "明早"))
-            else tonight[1] or tonight[2] if tonight is not None else None)
-    if span.first != span.last or word is None:
+    part_said = (part[1] if part else said[1] if said.startswith(("明晚", "明早"))
+                 else tonight[1] or tonight[2] if tonight is not None else None)
+    if span.first != span.last or part_said is None:
         return span, None, ""
-    word = _PART_SAID[word]
+    part_said = _PART_SAID[part_said]
     rest_ = span.rest[part.end():].strip() if part else span.rest
-    return DateRange(span.first, span.last, rest_), _PART_HOURS[word], word
+    return DateRange(span.first, span.last, rest_), _PART_HOURS[part_said], part_said
 
 
 def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
@@ -294,7 +294,7 @@ def _theirs(ctx: Ctx, member: Member, activity: Activity, kind: ActivityType | N
     return on_record or store.expected_at(ctx.session, member=member, activity=activity)
 
 
-def _of_another_branch(ctx: Ctx, scope: int | None, who: str) -> Member | None:
+def _named_elsewhere(ctx: Ctx, scope: int | None, who: str) -> Member | None:
     """The one member of another branch than the scope who goes by the name said."""
     if scope is None:
         return None
@@ -369,7 +369,7 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     why = (args.get("reason") or "").strip(" ，,、:：;；")
     found = _resolve_one(ctx, UNDO_RECORDED, scope, who)
     if isinstance(found, Reply):
-        other = _of_another_branch(ctx, scope, who)
+        other = _named_elsewhere(ctx, scope, who)
         return (of_another_branch(ctx, other, then="其请假由所在支部登记。记录保持不变。")
                 if other is not None else found)
     member = found
