@@ -262,6 +262,8 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         covered = ""
     elif excused:
         covered = "这期间需要其参加的活动都记为请假，不会提醒其签到。"
+    elif standing:  # planned, each on record already (listed below): not 「没有安排」
+        covered = "这期间之后安排的活动也记为请假。"
     else:
         covered = "这期间目前没有安排需要其参加的活动；之后安排的也记为请假。"
     lines = [covered] if covered else []
