@@ -385,7 +385,12 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     period = recorded.period
     what = "、".join(_label(ctx, activity, with_date=True) for _, activity in recorded.rows)
     if period is not None:
-        days = show_period(period.first_day, period.last_day, period.activity_type)
+        # From today, or the earliest activity taken back (ended, not confirmed): the days
+        # before it keep their leave, confirmed, and the member is not expected there again.
+        tz = ctx.settings.tz
+        first = max(period.first_day, min([ctx.local_now.date()] + [
+            activity.starts_at.astimezone(tz).date() for _, activity in recorded.rows]))
+        days = show_period(first, period.last_day, period.activity_type)
         what = f"{days}（其间 {what}）" if what else days
     leave_store.undo_recorded(ctx.session, recorded)
     ctx.audit(leave_store.RECORDED_UNDONE, target=member.name, detail={

@@ -423,3 +423,18 @@ def test_leave_the_member_asked_again_after_taking_a_recorded_one_back_is_his_ow
     reply = chat.say("sec", "撤销代请假 张强")
     assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
     assert record(runtime.engine) == before
+
+
+def test_days_undone_once_begun_name_the_days_still_to_come(runtime, chat, clock, branch):
+    """Days recorded from Monday, undone on Thursday: the reply and 张强's notice said he
+    was expected from Monday again, Tuesday's leave being confirmed already and staying."""
+    chat.say("sec", "代请假 张强 12月7日至12月10日 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 12, 0), before_tick=secretary_checks_in(chat))
+    drain(runtime, clock)
+    reply = chat.say("sec", "撤销代请假 张强 记错了人")
+    assert reply.text == ("已撤销为 张强 登记的请假：12月10日（其间 政治夜学（12月10日 19:30）），"
+                          "仍需参加。已私聊告知本人。"), reply.text
+    assert undone(drain(runtime, clock), "zhang") == [
+        "【请假已撤销】王书记撤销了为你登记的请假：12月10日（其间 政治夜学（12月10日 19:30））。"
+        "原因：记错了人。仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
+    assert [row[:3] for row in records_of(runtime.engine, "张强")] == [("12-08", "leave", "granted")]
