@@ -450,19 +450,29 @@ def _check_in_terms(ctx: Ctx, activity: Activity) -> str:
     typed, those who checked in at 19:42 late and those at 19:46 not. So a 开始 past the
     line says whose start it is, and no longer offers 请假, which is closed by then
     (leave_allowed): the group was told to ask for leave that was refused. A secretary's
-    更正 …出席 naming the start really kept moves it, on record (storage.attendance.real_start)."""
+    更正 …出席 naming the start really kept moves it, and the close of 请假 with it, on record
+    (storage.attendance.real_start)."""
     tz = ctx.settings.tz
     line = activity.starts_at + timedelta(minutes=ctx.settings.late_grace_minutes)
     late = show_time(line, tz, ctx.now)
     ends = show_time(activity.ends_at, tz, ctx.now)
     kept = store.real_start(ctx.session, activity=activity)
     if kept is not None:  # a 更正 said the meeting began later: the line it moved to
-        late = show_time(kept + timedelta(minutes=ctx.settings.late_grace_minutes), tz, ctx.now)
-        return f"按实际 {show_time(kept, tz, ctx.now)} 开始计，{late} 后签到记为迟到，{ends} 截止。"
+        kept_line = kept + timedelta(minutes=ctx.settings.late_grace_minutes)
+        late = show_time(kept_line, tz, ctx.now)
+        leave = "；不能参加请发送「请假 原因」。" if ctx.now <= kept_line else "。"
+        return f"按实际 {show_time(kept, tz, ctx.now)} 开始计，{late} 后签到记为迟到，{ends} 截止{leave}"
     if ctx.now > line:
         return (f"按原定 {show_time(activity.starts_at, tz, ctx.now)} 开始计，{late} 后签到记为迟到，"
                 f"{ends} 截止。")
     return f"{late} 后签到记为迟到，{ends} 截止；不能参加请发送「请假 原因」。"
+
+
+def _counted_from(ctx: Ctx, activity: Activity) -> datetime:
+    """The start a check-in's 迟到 counts from, and so the close of 请假: the one told, or
+    the later one a 更正 said the meeting really kept (storage.attendance.real_start). By
+    the start told, 请假 was refused as 「已经开始」 while a check-in still counted present."""
+    return store.real_start(ctx.session, activity=activity) or activity.starts_at
 
 
 def _ended_early(ctx: Ctx, kind: ActivityType, scope: Scope, group_id: int | None,
@@ -900,7 +910,7 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
         if row is not None and row.status in ATTENDED:
             activity = None  # already here: the leave must be for the next one
         elif not leave_allowed(
-            ctx.now, activity.starts_at, grace_minutes=ctx.settings.late_grace_minutes
+            ctx.now, _counted_from(ctx, activity), grace_minutes=ctx.settings.late_grace_minutes
         ):
             return Reply.error(
                 f"{_label(ctx, activity)}已经开始，不能再请假。"

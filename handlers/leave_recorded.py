@@ -24,7 +24,14 @@ from typing import Any
 from bot.context import Ctx
 from bot.core import Reply
 from bot.domain.attendance import ATTENDED, STATUS_LABELS
-from bot.domain.dates import DateError, DateRange, day_left, find_leading_day, find_until
+from bot.domain.dates import (
+    DateError,
+    DateRange,
+    day_left,
+    find_leading_day,
+    find_leading_week,
+    find_until,
+)
 from bot.domain.text import show_date, show_days, show_period
 from bot.registry import LEADERS, MANAGERS, Command, rest, shorten, usage_text, word
 from handlers.attendance import (
@@ -34,6 +41,8 @@ from handlers.attendance import (
     _PART_HOURS,
     _PART_OF_DAY,
     _PART_SAID,
+    _TODAY_PART,
+    _UNTIL_LOOSELY,
     _VAGUE_DAYS,
     _WHO,
     _ahead_read_from,
@@ -80,7 +89,7 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
         return Reply.error(usage_text(RECORD_LEAVE, f"缺少请假原因。{UNCHANGED}"))
     found = _resolve_one(ctx, RECORD_LEAVE, scope, who)
     if isinstance(found, Reply):
-        other = _of_another_branch(ctx, scope, who)
+        other = _named_elsewhere(ctx, scope, who)
         return (of_another_branch(ctx, other, then=f"其请假由所在支部登记。{UNCHANGED}")
                 if other is not None else found)
     member = found
@@ -106,8 +115,9 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
                           message_id=ctx.message.message_id, withdrawn=withdrawn,
                           granted_by=ctx.member)
     held = _label(ctx, activity, with_date=True)
-    ctx.audit("leave.record", target=member.name, detail={
-        "member_id": member.id, "activity_id": activity.id, "reason": reason})
+    ctx.audit(leave_store.RECORDED, target=member.name, detail={
+        "member_id": member.id, "activity_id": activity.id, "reason": reason,
+        "message_id": ctx.message.message_id})
     reached = write_privately(
         ctx, [member], f"【请假已登记】{ctx.member.name}为你登记了请假：{held}，原因：{reason}。"
                        "不用再发送「请假」；能参加的话，活动开始前发送「销假」，已开始的到场后直接「签到」。",
@@ -142,7 +152,19 @@ def _days_named(reason: str, today: date
             return Reply.error(f"请假不能直接改日期，{UNCHANGED}请先发送「撤销代请假 姓名」"
                                "撤回原来的请假，再发送「代请假 姓名 日期 原因」。")
         span = _days_said(reason, today)
+        tonight = _TODAY_PART.match(reason) if span is None else None
+        if tonight is not None:
+            # 代请假 张三 今晚 值班: today's in those hours, as the member's own 请假 reads it
+            # (it was the next activity's, tomorrow's, with the reason 「今晚 值班」).
+            span = DateRange(today, today, reason[tonight.end():].strip())
         until = find_until(span.rest if span is not None else reason, today)
+        loose = _UNTIL_LOOSELY.search(reason) if until is None else None
+        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
+                                  or find_leading_week(loose["days"], today) is not None):
+            # 出差到月底: tonight's alone was excused, the reason 出差到月底, the days after not.
+            return Reply.error(usage_text(RECORD_LEAVE, f"「{loose['days']}」是哪几天没写清楚，"
+                                                        f"{UNCHANGED}请写明日期，如「代请假 张三 "
+                                                        "出差到12月31日」"))
     except DateError as exc:
         return Reply.error(usage_text(RECORD_LEAVE, f"{exc}。{UNCHANGED}"))
     if until is not None:
@@ -154,12 +176,13 @@ def _days_named(reason: str, today: date
                                                     "一次写一天或连着的几天，不连着的请分别发送"))
     said = reason.lstrip()
     part = _PART_OF_DAY.match(span.rest)
-    word = (part[1] if part else said[1] if said.startswith(("明晚", "明早")) else None)
-    if span.first != span.last or word is None:
+    part_said = (part[1] if part else said[1] if said.startswith(("明晚", "明早"))
+                 else tonight[1] or tonight[2] if tonight is not None else None)
+    if span.first != span.last or part_said is None:
         return span, None, ""
-    word = _PART_SAID[word]
+    part_said = _PART_SAID[part_said]
     rest_ = span.rest[part.end():].strip() if part else span.rest
-    return DateRange(span.first, span.last, rest_), _PART_HOURS[word], word
+    return DateRange(span.first, span.last, rest_), _PART_HOURS[part_said], part_said
 
 
 def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
@@ -224,8 +247,12 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         assert row is not None
         return _on_record_already(ctx, row.status, row.leave_state, first_held, member)
     standing = [a for a in held if a not in excused]
-    ctx.audit("leave.record", target=who, detail={
+    ctx.audit(leave_store.RECORDED, target=who, detail={
         "member_id": member.id, "activity_ids": [a.id for a in excused],
+        "message_id": ctx.message.message_id,
+        # In the period but not this record's (the member's own leave, a check-in): a
+        # 撤销代请假 of the period leaves them as they are (storage.leave.recorded_standing).
+        "standing_ids": [a.id for a in standing],
         "period_id": period.id if period is not None else None, "first": first.isoformat(),
         "last": span.last.isoformat(), "activity_type": kind.value if kind else None,
         "reason": span.rest})
@@ -235,6 +262,8 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         covered = ""
     elif excused:
         covered = "这期间需要其参加的活动都记为请假，不会提醒其签到。"
+    elif standing:  # planned, each on record already (listed below): not 「没有安排」
+        covered = "这期间之后安排的活动也记为请假。"
     else:
         covered = "这期间目前没有安排需要其参加的活动；之后安排的也记为请假。"
     lines = [covered] if covered else []
@@ -267,7 +296,7 @@ def _theirs(ctx: Ctx, member: Member, activity: Activity, kind: ActivityType | N
     return on_record or store.expected_at(ctx.session, member=member, activity=activity)
 
 
-def _of_another_branch(ctx: Ctx, scope: int | None, who: str) -> Member | None:
+def _named_elsewhere(ctx: Ctx, scope: int | None, who: str) -> Member | None:
     """The one member of another branch than the scope who goes by the name said."""
     if scope is None:
         return None
@@ -342,12 +371,12 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     why = (args.get("reason") or "").strip(" ，,、:：;；")
     found = _resolve_one(ctx, UNDO_RECORDED, scope, who)
     if isinstance(found, Reply):
-        other = _of_another_branch(ctx, scope, who)
+        other = _named_elsewhere(ctx, scope, who)
         return (of_another_branch(ctx, other, then="其请假由所在支部登记。记录保持不变。")
                 if other is not None else found)
     member = found
     recorded = leave_store.recorded_standing(ctx.session, member=member,
-                                             tz=ctx.settings.tz)
+                                             today=ctx.local_now.date(), tz=ctx.settings.tz)
     if recorded is None:
         return Reply.error(f"{member.name} 没有可以撤销的代请假，记录保持不变。本人请的假由本人"
                            f"「销假」；已确认缺席的活动，请发送「更正 {member.name} 请假 原因」"
@@ -356,7 +385,12 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     period = recorded.period
     what = "、".join(_label(ctx, activity, with_date=True) for _, activity in recorded.rows)
     if period is not None:
-        days = show_period(period.first_day, period.last_day, period.activity_type)
+        # From today, or the earliest activity taken back (ended, not confirmed): the days
+        # before it keep their leave, confirmed, and the member is not expected there again.
+        tz = ctx.settings.tz
+        first = max(period.first_day, min([ctx.local_now.date()] + [
+            activity.starts_at.astimezone(tz).date() for _, activity in recorded.rows]))
+        days = show_period(first, period.last_day, period.activity_type)
         what = f"{days}（其间 {what}）" if what else days
     leave_store.undo_recorded(ctx.session, recorded)
     ctx.audit(leave_store.RECORDED_UNDONE, target=member.name, detail={

@@ -888,7 +888,6 @@ def real_start(session: Session, *, activity: Activity) -> datetime | None:
     return datetime.fromisoformat(detail["starts_at"]) if detail else None
 
 
-
 # The activity a check-in's row is for, read again as the row is written: NULL, which
 # activity_id refuses, once it is cancelled. A 取消活动 committed since the check-in read it
 # therefore fails the write (an IntegrityError: the dispatcher answers again from what is

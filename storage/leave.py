@@ -280,12 +280,12 @@ class Recorded:
     period: LeavePeriod | None
 
 
-def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
+def recorded_standing(session: Session, *, member: Member, today: date, tz: tzinfo,
                       looked_at: int = 20) -> Recorded | None:
     """The latest 代请假 for the member of which something still stands: leave it made on
     an activity whose absences are not confirmed yet, not checked in over or made up since
     (nor taken back, or asked again by the member, whose leave nobody recorded for them),
-    or its period. None when nothing does."""
+    or its period not over by `today`. None when nothing does."""
     member_id = member.id
     entries = session.exec(select(AuditEntry).where(AuditEntry.action == RECORDED,
                                                     AuditEntry.target == member.name)
@@ -298,6 +298,10 @@ def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
             {detail["activity_id"]} if detail.get("activity_id") else set())
         period = (session.get(LeavePeriod, detail["period_id"])
                   if detail.get("period_id") else None)
+        if period is not None and period.last_day < today:
+            # Days gone by, their activities confirmed as leave: nothing of it to take back
+            # (it was undone for a later mistake, the member said expected on them again).
+            period = None
         found = session.exec(
             select(Attendance, Activity).join(Activity, Activity.id == Attendance.activity_id)
             .where(Attendance.member_id == member_id,
@@ -306,9 +310,18 @@ def recorded_standing(session: Session, *, member: Member, tz: tzinfo,
                    Attendance.checked_in_at.is_(None), Attendance.made_up_at.is_(None),  # type: ignore[union-attr]
                    Activity.finalized_at.is_(None))  # type: ignore[union-attr]
             .order_by(Activity.starts_at)).all()
+        # What the period excused: not what stood in it already, as the member's own leave
+        # asked with the same reason (it was taken back with the period).
+        standing = set(detail.get("standing_ids") or [])
+        # Written by its message, or by its period as activities were planned (no message):
+        # not the member's own leave asked again after a 销假 of it, which the same 书记
+        # granted (it was taken back as theirs).
+        said_in = detail.get("message_id")
         rows = [(row, activity) for row, activity in found
-                if activity.id in ids and row.leave_decided_by == entry.actor_id
-                or period is not None and covers(period, activity, tz)]
+                if row.message_id in (None, said_in)
+                and (activity.id in ids and row.leave_decided_by == entry.actor_id
+                     or period is not None and covers(period, activity, tz)
+                     and activity.id not in standing)]
         if rows or period is not None:
             return Recorded(entry, rows, period)
     return None

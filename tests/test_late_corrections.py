@@ -387,3 +387,21 @@ def test_everyone_said_for_the_late_reads_every_late_record(runtime, chat, clock
     absent = chat.say("sec", f"更正 {who} 缺席 会议推迟开始")
     assert absent.is_error and f"本支部没有找到「{who}」" in absent.text, absent.text
     assert record(runtime.engine) == before
+
+
+def test_leave_may_be_asked_until_a_check_in_would_be_late_from_the_real_start(
+        runtime, chat, clock, bureau):
+    """更正 迟到 出席 会议推迟到9:05开始 said at 09:08: a check-in at 09:12 counts present, but
+    王五's 请假 then was refused as 「已经开始，不能再请假」, the line being the start told."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    clock.advance(minutes=8)
+    assert not chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始").is_error
+    clock.advance(minutes=4)  # 09:12
+    assert "09:15 后签到记为迟到，11:00 截止；不能参加请发送「请假 原因」。" in \
+        chat.say("sec", "开始 主题党日", chat="g1").text
+    reply = chat.say("w5", "请假 家中有事", chat="g1")
+    assert not reply.is_error and "已经开始" not in reply.text, reply.text
+    assert row_of(runtime.engine, "王五").status == "leave"
+    clock.advance(minutes=4)  # 09:16: past the real start and the grace
+    late = chat.say("l4", "请假 堵车", chat="g1")
+    assert late.is_error and "已经开始，不能再请假" in late.text, late.text

@@ -173,6 +173,9 @@ BAD = [
     # How long, not from when: it excused tonight's with the reason 三天 出差.
     ("sec", "代请假 张强 三天 出差", "「三天」是从哪天起没写清楚"),
     ("sec", "代请假 张强 12月1日至12月3日 出差", "12月1日至12月3日已经过去了"),
+    # Until when, not clear: it excused tonight's alone, the reason 出差到月底.
+    ("sec", "代请假 张强 出差到月底", "「月底」是哪几天没写清楚"),
+    ("sec", "代请假 张强 出差到下周", "「下周」是哪几天没写清楚"),
     ("sec", "代请假 张强 12月10日", "缺少请假原因"),
     ("li", "代请假 张强 出差", "「代请假」仅限委员、书记、领导、管理员使用"),
     ("sec", "代请假 李明 出差", "李明 已在政治夜学（12月8日 19:30）迟到，没有记请假。"
@@ -349,3 +352,89 @@ def test_the_members_own_leave_is_not_undone_as_recorded(runtime, chat, clock, b
     reply = chat.say("sec", "撤销代请假 张强")
     assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
     assert record(runtime.engine) == before
+
+
+def test_the_members_own_leave_inside_days_recorded_stays_when_they_are_undone(
+        runtime, chat, clock, branch):
+    """张强 asked Tuesday's leave himself (出差) and the 书记 then recorded the days around it
+    with the same reason: 撤销代请假 took his own leave away with the days, the reply saying
+    he was expected on Tuesday again."""
+    chat.say("zhang", "请假 出差")
+    chat.say("sec", "批准请假 张强")
+    recorded = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    # Not 「这期间目前没有安排需要其参加的活动」 above Tuesday's, which is planned.
+    assert recorded.text.splitlines()[1:3] == [
+        "这期间之后安排的活动也记为请假。",
+        "已有记录的不变：政治夜学（12月8日 19:30）（要改请发送「更正 张强 请假 原因」或「批准请假 张强」）"], \
+        recorded.text
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.text == "已撤销为 张强 登记的请假：12月8日至12月10日，仍需参加。已私聊告知本人。", \
+        reply.text
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "出差", True)]
+    with Session(runtime.engine) as s:
+        assert s.exec(select(LeavePeriod)).all() == []
+
+
+def test_days_recorded_and_gone_by_are_not_undone_for_a_later_mistake(
+        runtime, chat, clock, branch):
+    """Tuesday's leave recorded as a day, Tuesday over and confirmed; Thursday's recorded
+    too, and 张强 came after all: 撤销代请假 then removed Tuesday's period, saying he was
+    expected on 12月8日 again."""
+    chat.say("sec", "代请假 张强 12月8日 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 12, 0), before_tick=secretary_checks_in(chat))
+    chat.say("sec", "代请假 张强 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 19, 35))
+    assert "签到成功" in chat.say("zhang", "签到", chat="g1").text
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and reply.text.startswith("张强 没有可以撤销的代请假，记录保持不变。"), \
+        reply.text
+    assert record(runtime.engine) == before
+    with Session(runtime.engine) as s:
+        assert [(p.first_day.isoformat(), p.last_day.isoformat())
+                for p in s.exec(select(LeavePeriod)).all()] == [("2026-12-08", "2026-12-08")]
+
+
+def test_leave_for_tonight_with_nothing_tonight_excuses_nothing(runtime, chat, clock, branch):
+    """代请假 张强 今晚 值班 on a Monday with no study that evening excused Tuesday's, the reason
+    「今晚 值班」, and 张强 was told he was excused on Tuesday."""
+    before = record(runtime.engine)
+    reply = chat.say("sec", "代请假 张强 今晚 值班")
+    assert reply.is_error and reply.text.startswith("12月7日晚上没有需要张强参加的活动，没有记请假。"), \
+        reply.text
+    assert record(runtime.engine) == before
+    # Tuesday evening, its study under way: 今晚 is that one.
+    run_ticks(runtime, clock, local(2026, 12, 8, 19, 50))
+    tonight = chat.say("sec", "代请假 张强 今晚 值班")
+    assert tonight.text.startswith("已为 张强 登记请假：12月8日晚上，原因：值班。\n"
+                                   "已登记的 1 次：政治夜学（19:30）"), tonight.text
+    assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "值班", True)]
+
+
+def test_leave_the_member_asked_again_after_taking_a_recorded_one_back_is_his_own(
+        runtime, chat, clock, branch):
+    """代请假 张强 出差, then 张强 销假 and asked it himself, 王书记 granting it: 撤销代请假
+    took his own leave away, as the 书记's record."""
+    chat.say("sec", "代请假 张强 出差")
+    assert chat.say("zhang", "销假").text.startswith("已销假")
+    assert chat.say("zhang", "请假 出差").text.startswith("请假已提交")
+    assert chat.say("sec", "批准请假 张强").text.startswith("已批准")
+    before = record(runtime.engine)
+    reply = chat.say("sec", "撤销代请假 张强")
+    assert reply.is_error and "本人请的假由本人「销假」" in reply.text, reply.text
+    assert record(runtime.engine) == before
+
+
+def test_days_undone_once_begun_name_the_days_still_to_come(runtime, chat, clock, branch):
+    """Days recorded from Monday, undone on Thursday: the reply and 张强's notice said he
+    was expected from Monday again, Tuesday's leave being confirmed already and staying."""
+    chat.say("sec", "代请假 张强 12月7日至12月10日 出差")
+    run_ticks(runtime, clock, local(2026, 12, 10, 12, 0), before_tick=secretary_checks_in(chat))
+    drain(runtime, clock)
+    reply = chat.say("sec", "撤销代请假 张强 记错了人")
+    assert reply.text == ("已撤销为 张强 登记的请假：12月10日（其间 政治夜学（12月10日 19:30）），"
+                          "仍需参加。已私聊告知本人。"), reply.text
+    assert undone(drain(runtime, clock), "zhang") == [
+        "【请假已撤销】王书记撤销了为你登记的请假：12月10日（其间 政治夜学（12月10日 19:30））。"
+        "原因：记错了人。仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
+    assert [row[:3] for row in records_of(runtime.engine, "张强")] == [("12-08", "leave", "granted")]
