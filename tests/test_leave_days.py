@@ -62,6 +62,10 @@ def settings(db_url):
     # 號 from traditional input (10號 was no day; 12月10號 left 號 in the reason)
     ("10號 开会", date(2026, 12, 10), "开会"),
     ("12月10號 出差", date(2026, 12, 10), "出差"),
+    # 到 where the member goes, not the end of a range (was no day at all).
+    ("明天 到市局开会", date(2026, 12, 8), "到市局开会"),
+    ("明天到市局开会", date(2026, 12, 8), "到市局开会"),
+    ("周四 到北京出差", date(2026, 12, 10), "到北京出差"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -106,6 +110,16 @@ def test_leave_for_a_named_day_excuses_that_day_not_the_next_activity(runtime, c
     # A day with nothing planned says so: nobody should believe an activity was excused.
     saturday = chat.say("li", "请假 12月12日 回老家").text
     assert "这期间目前没有安排需要你参加的活动；之后安排的也记为请假" in saturday
+
+
+def test_tomorrow_then_where_one_goes_is_tomorrows_leave(runtime, chat, clock):
+    """请假 明天 到市局开会 on Monday was answered 「明天（12月7日）没有需要你参加的活动」,
+    today's date under tomorrow's name, and nothing was recorded for Tuesday's study."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    reply = chat.say("li", "请假 明天 到市局开会").text
+    assert reply.startswith("已请假：12月8日"), reply
+    assert "到市局开会" in reply and "没有记请假" not in reply
 
 
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
