@@ -122,6 +122,20 @@ def test_tomorrow_then_where_one_goes_is_tomorrows_leave(runtime, chat, clock):
     assert "到市局开会" in reply and "没有记请假" not in reply
 
 
+def test_leave_for_days_ahead_names_what_the_schedule_holds_then(runtime, chat, clock):
+    """请假 下周一到周五 跟班 answered 「这期间目前没有安排需要你参加的活动」 while 日程 listed
+    two night studies in those days: they were not planned yet, only scheduled."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    reply = chat.say("li", "请假 下周一到周五 跟班").text
+    assert reply.startswith("已请假：12月14日至12月18日（5 天），原因：跟班。"), reply
+    assert "目前没有安排" not in reply
+    assert "12月15日 政治夜学、12月17日 政治夜学" in reply and "不会提醒你签到" in reply
+    clock.set(local(2026, 12, 14, 9, 0))
+    sent = run_ticks(runtime, clock, local(2026, 12, 18, 22, 0))
+    assert not [target for _, kind, target, _ in sent if kind == "nudge" and target == "li"]
+
+
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
