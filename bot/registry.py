@@ -613,6 +613,11 @@ class CommandRegistry:
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
+        if rest_ and command.name == CHECK_IN_WORD and _LATE_SAID.fullmatch(rest_):
+            # 签到，路上堵车来晚了: why one is late, said as they check in. Refused as extra
+            # words, the member was not counted at all and nudged as one who never came;
+            # the time of the check-in says whether it was late.
+            return command, ""
         if rest_ and not command.args and " " not in text and self.get(rest_) is command:
             # 签到打卡, 打卡签到: two words for the one command, typed as one. Apart, the
             # second is refused as extra words (签到 我来了), as it always was.
@@ -1249,6 +1254,11 @@ _TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
 _WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|呢)"
                                r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
 CHECK_IN_WORD = "签到"
+# Words about one's own lateness or apology after 签到 (来晚了, 路上堵车, 不好意思, （迟到了）),
+# never a name: a word of them must be there.
+_LATE_SAID = re.compile(r"[\s，,。.！!~～、（(【\[]*[^@]*?"
+                        r"(?:来晚|晚了|晚到|迟到|堵车|不好意思|抱歉|久等|刚到|刚下班|刚忙完|路上)"
+                        r"[^@]*")
 # Asked whether others have checked in (张三签到了吗, @李明 @周强 签到了没, 大家都签到了吗):
 # 未签到 answers it. 我签到了吗 is the asker's own (a check-in), 今天要签到吗 asks whether to.
 _OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"
