@@ -3,7 +3,7 @@ taken as its reason (请假 12月10日 出差 typed on the 7th used to excuse th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -134,6 +134,20 @@ def test_leave_for_days_ahead_names_what_the_schedule_holds_then(runtime, chat, 
     clock.set(local(2026, 12, 14, 9, 0))
     sent = run_ticks(runtime, clock, local(2026, 12, 18, 22, 0))
     assert not [target for _, kind, target, _ in sent if kind == "nudge" and target == "li"]
+
+
+def test_the_nudge_asks_for_nothing_that_is_then_refused(runtime, chat, clock):
+    """The private nudge, 15 minutes after the start, said 「不能参加请发送「请假 原因」」; by
+    then check-in counts late and 请假 answers 「已经开始，不能再请假」."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 20, 0),
+                     step=timedelta(minutes=5))
+    nudge = next(text for _, kind, target, text in sent if kind == "nudge" and target == "li")
+    assert "签到" in nudge and "请向书记说明" in nudge
+    refused = chat.say("li", "请假 值班")
+    assert refused.is_error and "不能再请假" in refused.text
+    assert "「请假" not in nudge, nudge
 
 
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
