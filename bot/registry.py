@@ -809,6 +809,14 @@ class CommandRegistry:
         period = _PERIOD_AHEAD.match(head)
         # 下次请假 值班, 下次夜学请假: the next time, said first as a day is.
         day = DAY_AHEAD.match(head) or period or _NEXT_TIME.match(head)
+        if day is None and (week := _NEXT_WEEK.match(head)) is not None:
+            # 下周请假 出差: the week's days, to a command that reads free words (请假 下周
+            # 出差); it was 没有「下周请假」这个指令.
+            rest_ = (head[week.end():].removeprefix("的") + " " + tail).strip()
+            command, arguments = self._match(rest_) if rest_ else (None, "")
+            if command is None or not command.args or command.args[0].kind != "rest":
+                return None
+            return command, f"{week.group()} {arguments}".strip()
         if day is None:
             return None
         rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
@@ -1189,6 +1197,8 @@ _SOON_WHEN = frozenset({"马上", "准备"})
 _PART_FIRST = re.compile(r"^(?:上午|下午|晚上|早上|中午|晚)的?")
 # A day as people write it at the start of words: 明天, 周三, 12月2日, and also 12.2, 12/2,
 _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
+# Next week said before a command (下周请假 出差): 下周二 is DAY_AHEAD's, read before it.
+_NEXT_WEEK = re.compile(r"下(?:下)?(?:一|个)?(?:周|星期|礼拜)(?![一二三四五六日天七1-7末])")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")

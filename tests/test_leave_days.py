@@ -155,6 +155,8 @@ def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, cloc
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
     assert chat.say("li", "明天请假 值班").text.startswith("已请假：12月8日，原因：值班")
     assert chat.say("li", "我周四请假 出差").text.startswith("已请假：12月10日，原因：出差")
+    assert chat.say("li", "下周请假 出差").text.startswith(
+        "已请假：12月14日至12月20日（7 天），原因：出差")
     # The evening only: its night study, not the whole day (a morning meeting too).
     assert chat.say("li", "明晚请假 加班").text.startswith("已请假：12月8日（政治夜学），原因：加班")
     for when_but_not_why in ("今天请假", "明天请假", "今晚请假", "请假一天", "请个假"):
