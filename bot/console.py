@@ -44,6 +44,31 @@ SERVED = ("（这个数据库由运行中的 djbot 服务使用：提醒和推�
 _warned: set[int] = set()
 
 
+def before_turn(runtime: Runtime) -> None:
+    """Run the scheduler once, quietly, before a message is answered: what fell due since
+    the console last ran (absences confirmed, an activity opened) is there to answer from,
+    as the service would have done it. What it queued is printed after the reply."""
+    _tick(runtime)
+
+
+def _tick(runtime: Runtime) -> bool:
+    """One scheduler run; False on a service's database (whose scheduler is the service's)."""
+    from sqlmodel import Session
+
+    from bot.scheduling.tick import Ticker
+    from storage.leases import served
+
+    with Session(runtime.engine) as session:
+        if served(session):
+            return False
+    ticker = _tickers.get(id(runtime))
+    if ticker is None:
+        ticker = _tickers[id(runtime)] = Ticker(runtime.engine, runtime.settings, runtime.clock,
+                                                runtime.rules)
+    ticker.tick()  # type: ignore[attr-defined]
+    return True
+
+
 def after_turn(runtime: Runtime) -> None:
     """Run the scheduler once and print what djbot would push on its own (reminders, boards).
 
@@ -52,23 +77,12 @@ def after_turn(runtime: Runtime) -> None:
     """
     import asyncio
 
-    from sqlmodel import Session
-
     from bot.outbox import OutboxWorker, console_senders
-    from bot.scheduling.tick import Ticker
-    from storage.leases import served
 
-    with Session(runtime.engine) as session:
-        if served(session):
-            if id(runtime) not in _warned:
-                _warned.add(id(runtime))
-                print(SERVED)
-            return
-
-    ticker = _tickers.get(id(runtime))
-    if ticker is None:
-        ticker = _tickers[id(runtime)] = Ticker(runtime.engine, runtime.settings, runtime.clock,
-                                                runtime.rules)
-    ticker.tick()  # type: ignore[attr-defined]
+    if not _tick(runtime):
+        if id(runtime) not in _warned:
+            _warned.add(id(runtime))
+            print(SERVED)
+        return
     senders = console_senders(clock=runtime.clock, tz=runtime.settings.tz)
     asyncio.run(OutboxWorker(runtime.engine, runtime.clock, senders).drain())

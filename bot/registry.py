@@ -643,6 +643,11 @@ class CommandRegistry:
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
+        if rest_ and command.name == CHECK_IN_WORD and _LATE_SAID.fullmatch(rest_):
+            # 签到，路上堵车来晚了: why one is late, said as they check in. Refused as extra
+            # words, the member was not counted at all and nudged as one who never came;
+            # the time of the check-in says whether it was late.
+            return command, ""
         if rest_ and not command.args and " " not in text and self.get(rest_) is command:
             # 签到打卡, 打卡签到: two words for the one command, typed as one. Apart, the
             # second is refused as extra words (签到 我来了), as it always was.
@@ -842,6 +847,14 @@ class CommandRegistry:
                 arguments = "" if arguments in _ASKING or is_particle(arguments) else arguments
                 return command, f"{arguments} {behind.group()}".strip()
         day = day or period or _NEXT_TIME.match(head)
+        if day is None and (week := _NEXT_WEEK.match(head)) is not None:
+            # 下周请假 出差: the week's days, to a command that reads free words (请假 下周
+            # 出差); it was 没有「下周请假」这个指令.
+            rest_ = (head[week.end():].removeprefix("的") + " " + tail).strip()
+            command, arguments = self._match(rest_) if rest_ else (None, "")
+            if command is None or not command.args or command.args[0].kind != "rest":
+                return None
+            return command, f"{week.group()} {arguments}".strip()
         if day is None:
             return None
         rest_ = (head[day.end():].removeprefix("的") + " " + tail).strip()  # 上周的周报
@@ -1227,6 +1240,8 @@ _NEXT_TIME = re.compile(r"下一?次(?:的)?(?=\S)")
 # question left unanswered.
 _DAY_BEHIND = re.compile(r"(?:大前天|前天|昨天|昨日|昨晚上?|前晚"
                          r"|上上?个?(?:周|星期|礼拜)[一二三四五六日天])(?=\S)")
+# Next week said before a command (下周请假 出差): 下周二 is DAY_AHEAD's, read before it.
+_NEXT_WEEK = re.compile(r"下(?:下)?(?:一|个)?(?:周|星期|礼拜)(?![一二三四五六日天七1-7末])")
 # 2号 (which DAY_AHEAD leaves out: said before a command they are too loose).
 _A_DAY = re.compile(rf"(?:{DAY_AHEAD.pattern}|\d{{1,2}}[./]\d{{1,2}}|\d{{1,2}}[号日])"
                     r"(?:上午|下午|晚上|早上|中午|晚)?")
@@ -1294,6 +1309,11 @@ _TONE_AFTER = "啊呀哈"  # 结束了吗啊, 结束了没呀: still asked
 _WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|呢)"
                                r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
 CHECK_IN_WORD = "签到"
+# Words about one's own lateness or apology after 签到 (来晚了, 路上堵车, 不好意思, （迟到了）),
+# never a name: a word of them must be there.
+_LATE_SAID = re.compile(r"[\s，,。.！!~～、（(【\[]*[^@]*?"
+                        r"(?:来晚|晚了|晚到|迟到|堵车|不好意思|抱歉|久等|刚到|刚下班|刚忙完|路上)"
+                        r"[^@]*")
 # Asked whether others have checked in (张三签到了吗, @李明 @周强 签到了没, 大家都签到了吗):
 # 未签到 answers it. 我签到了吗 is the asker's own (a check-in), 今天要签到吗 asks whether to.
 _OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"
@@ -1317,7 +1337,9 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
                      "发我", "发我一下", "发一下", "给我", "给我看看", "看一下",
                      # 积分多少了, 我签到了没, 签到成功了吗: asked of what it shows or does
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
-                     "成功了没", "成功没有"})
+                     "成功了没", "成功没有",
+                     # 积分排名第几, 排行榜我第几名: the rank it shows (was read as a period)
+                     "第几", "第几名", "排第几", "排第几名", "我第几", "我第几名"})
 # Of those, what asks whether one's own is done (我签到了没, 签到成功了吗): 签到 counts the asker.
 _OWN_DONE_ASKED = frozenset({"没", "没有", "成功", "成功没", "成功了吗", "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).

@@ -66,6 +66,7 @@ from bot.registry import (
 from bot.scheduling.called_off import CalledOff, label, tell
 from bot.scheduling.holidays import held_on, next_held
 from bot.scheduling.moves import ask_for_a_decision
+from bot.scheduling.rules import RuleError
 from storage import attendance as store
 from storage import checkin as checkin_store
 from storage import confirmations, membership, org, outbox, schedules
@@ -1437,6 +1438,13 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
     elif kind is not None:  # too far off to be planned yet
         covered = (("批准后，" if pending else "") + f"{these}安排后记为请假"
                    + ("。" if pending else "，不会提醒你签到。"))
+    elif held := _held_in(ctx, first, span.last):
+        # Activities are planned three days ahead: the days' theme day and studies in the
+        # schedule are named, not said to be none (日程 lists them).
+        shown = "、".join(f"{show_date(day)} {kind}" for day, kind in held[:4])
+        more = "等" if len(held) > 4 else ""  # a weekly schedule is read 45 days ahead
+        covered = (f"这期间日程上有{shown}{more}，" + ("批准后" if pending else "")
+                   + "安排后都记为请假" + ("。" if pending else "，不会提醒你签到。"))
     else:  # said, so that nobody believes an activity was excused
         covered = ("这期间目前没有安排需要你参加的活动；" + ("批准后，" if pending else "")
                    + "之后安排的也记为请假。")
@@ -1462,6 +1470,25 @@ def _leave_period(ctx: Ctx, span: DateRange, *, kind: ActivityType | None = None
                      + "、".join(_label(ctx, a, with_date=True) for a in refused)
                      + f"。如有疑问请直接联系{who}。")
     return Reply("\n".join(lines))
+
+
+def _held_in(ctx: Ctx, first: date, last: date) -> list[tuple[date, str]]:
+    """The member's fixed schedules' occurrences still to come from `first` to `last`:
+    day and kind, earliest first."""
+    assert ctx.member is not None
+    tz = ctx.settings.tz
+    start = max(ctx.now, datetime.combine(first, time(), tzinfo=tz))
+    found = []
+    for schedule in schedules.schedules_of(ctx.session, member=ctx.member):
+        try:
+            held = next_held(
+                schedule, now=start, tz=tz, count=400,
+                until=min(filter(None, (last, schedules.last_day(ctx.session, schedule)))),
+                called_off=schedules.called_off(ctx.session, schedule=schedule, after=start))
+        except RuleError:  # a rule the tick cannot read holds nothing (it skips it too)
+            continue
+        found += [(o.starts_at, schedule.activity_type) for o in held if o.starts_at]
+    return [(starts.astimezone(tz).date(), kind) for starts, kind in sorted(found)]
 
 
 def _days_said(text: str, today: date) -> DateRange | None:

@@ -178,6 +178,10 @@ def board(ctx: Ctx, args: dict[str, Any]) -> Reply:
             own = private = (f"你{name}也还没有积分。" if mine == 0 else
                              f"你{name} {mine} 分，都是在原支部所得，不计入本支部排行。")
             named = True  # says nothing of anyone's place: fit for the group
+        elif not scored and mine <= 0:
+            # Nobody above zero (a week of absences): the board says nobody has points, so
+            # 第 3 名，-3 分 contradicted it; the member's own figure, privately, is all.
+            own = private = f"你{name} {mine} 分；支部{name}还没有人获得积分，暂不排名。"
         else:
             own = f"你：第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"
             private = f"你第 {standing.rank} 名，{mine} 分{_ranked_on(standing, name)}。"

@@ -181,8 +181,10 @@ def my_study(ctx: Ctx, args: dict[str, Any]) -> Reply:
                StudyLog.study_day <= today,
                StudyLog.withdrawn_at.is_(None))  # type: ignore[union-attr]
     ).one())
+    # How to log is for one who has not yet this week: after every 我的学习 it was a lesson
+    # repeated to someone logging daily.
     text = (f"今天已记录学习 {minutes_on(ctx.session, member_id=member.id, day=today)} 分钟，"
-            f"本周 {week} 分钟。记录学习请写：{COMMAND.example}")
+            f"本周 {week} 分钟。" + ("" if week else f"记录学习请写：{COMMAND.example}"))
     # Asked in a group, a week of 0 分钟 would be read out to the branch: it goes privately.
     return Reply(tell_privately(ctx, text, kind=outbox.OWN_STUDY, title="我的学习",
                                 key="study.own", told=f"{member.name}，你的学习时长已私聊发给你。",

@@ -784,3 +784,23 @@ def test_a_secretary_withdraws_a_members_study_after_the_members_own_day(runtime
         [entry] = s.exec(select(AuditEntry).where(AuditEntry.action == "study.withdraw")).all()
     assert entry.target == "李明" and entry.detail["reversed_points"] == -4
     assert "没有可以撤销的学习记录" in chat.say("sec", "撤销学习 李明 时长不实", chat="g1").text
+
+
+def test_the_console_catches_up_before_it_answers(runtime, clock, monkeypatch):
+    """`djbot chat` ran the scheduler after the reply only: 积分 sent two days after a missed
+    night study read the week without its confirmed absence (本周：0 分), and the next
+    message's figure was -1."""
+    night_studies(runtime, "每周二 19:30")
+    monkeypatch.setattr(bot.cli, "get_runtime", lambda *a, **k: runtime)
+
+    def console(text):
+        result = CliRunner().invoke(bot.cli.app, ["chat", "--user", "li", text])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    clock.set(local(2026, 12, 7, 9, 0))  # Monday: the console plans Tuesday's study
+    console("日程")
+    clock.set(local(2026, 12, 10, 9, 0))  # Thursday: its absences are confirmed by now
+    first = console("积分")
+    assert "本周：-1 分" in first, first
+    assert "本周：-1 分" in console("积分")

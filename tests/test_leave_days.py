@@ -3,7 +3,7 @@ taken as its reason (请假 12月10日 出差 typed on the 7th used to excuse th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -62,6 +62,10 @@ def settings(db_url):
     # 號 from traditional input (10號 was no day; 12月10號 left 號 in the reason)
     ("10號 开会", date(2026, 12, 10), "开会"),
     ("12月10號 出差", date(2026, 12, 10), "出差"),
+    # 到 where the member goes, not the end of a range (was no day at all).
+    ("明天 到市局开会", date(2026, 12, 8), "到市局开会"),
+    ("明天到市局开会", date(2026, 12, 8), "到市局开会"),
+    ("周四 到北京出差", date(2026, 12, 10), "到北京出差"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -108,11 +112,51 @@ def test_leave_for_a_named_day_excuses_that_day_not_the_next_activity(runtime, c
     assert "这期间目前没有安排需要你参加的活动；之后安排的也记为请假" in saturday
 
 
+def test_tomorrow_then_where_one_goes_is_tomorrows_leave(runtime, chat, clock):
+    """请假 明天 到市局开会 on Monday was answered 「明天（12月7日）没有需要你参加的活动」,
+    today's date under tomorrow's name, and nothing was recorded for Tuesday's study."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    reply = chat.say("li", "请假 明天 到市局开会").text
+    assert reply.startswith("已请假：12月8日"), reply
+    assert "到市局开会" in reply and "没有记请假" not in reply
+
+
+def test_leave_for_days_ahead_names_what_the_schedule_holds_then(runtime, chat, clock):
+    """请假 下周一到周五 跟班 answered 「这期间目前没有安排需要你参加的活动」 while 日程 listed
+    two night studies in those days: they were not planned yet, only scheduled."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 10, 0))
+    reply = chat.say("li", "请假 下周一到周五 跟班").text
+    assert reply.startswith("已请假：12月14日至12月18日（5 天），原因：跟班。"), reply
+    assert "目前没有安排" not in reply
+    assert "12月15日 政治夜学、12月17日 政治夜学" in reply and "不会提醒你签到" in reply
+    clock.set(local(2026, 12, 14, 9, 0))
+    sent = run_ticks(runtime, clock, local(2026, 12, 18, 22, 0))
+    assert not [target for _, kind, target, _ in sent if kind == "nudge" and target == "li"]
+
+
+def test_the_nudge_asks_for_nothing_that_is_then_refused(runtime, chat, clock):
+    """The private nudge, 15 minutes after the start, said 「不能参加请发送「请假 原因」」; by
+    then check-in counts late and 请假 answers 「已经开始，不能再请假」."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 12, 0))
+    sent = run_ticks(runtime, clock, local(2026, 12, 8, 20, 0),
+                     step=timedelta(minutes=5))
+    nudge = next(text for _, kind, target, text in sent if kind == "nudge" and target == "li")
+    assert "签到" in nudge and "请向书记说明" in nudge
+    refused = chat.say("li", "请假 值班")
+    assert refused.is_error and "不能再请假" in refused.text
+    assert "「请假" not in nudge, nudge
+
+
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
     assert chat.say("li", "明天请假 值班").text.startswith("已请假：12月8日，原因：值班")
     assert chat.say("li", "我周四请假 出差").text.startswith("已请假：12月10日，原因：出差")
+    assert chat.say("li", "下周请假 出差").text.startswith(
+        "已请假：12月14日至12月20日（7 天），原因：出差")
     # The evening only: its night study, not the whole day (a morning meeting too).
     assert chat.say("li", "明晚请假 加班").text.startswith("已请假：12月8日（政治夜学），原因：加班")
     for when_but_not_why in ("今天请假", "明天请假", "今晚请假", "请假一天", "请个假"):

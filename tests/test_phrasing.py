@@ -299,6 +299,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("主题党日的请假 出差", m("请假", reason="主题党日 出差")),
     ("今晚夜学请假 值班", m("请假", reason="今晚 夜学 值班")),
     ("张三请假 值班", "没有这个指令"),
+    # Next week said first, as 明天请假 is (was 没有「下周请假」这个指令).
+    ("积分排名第几", m("排行榜")),  # was 时间只能是 本周、本月…，收到「第几」
+    ("排行榜我第几名？", m("排行榜")),
+    ("下周请假 出差", m("请假", reason="下周 出差")),
+    ("下个星期请假，跟班学习", m("请假", reason="下个星期 跟班学习")),
+    ("下周二请假 值班", m("请假", reason="下周二 值班")),
     # The word said twice is no reason.
     ("请假请假", "缺少请假原因"),
     ("请假 请假了", "缺少请假原因"),
@@ -837,6 +843,12 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('@党建助手 签到了吗', m('签到')),
     ('@王书记 签到', m('签到')),  # whom the member speaks to, as they check in
     ('签到，到了', '「签到」后面不用写别的，收到了「到了」'),
+    # Why one is late, said as one checks in: was refused, and the member counted nowhere.
+    ('签到，路上堵车来晚了', m('签到')),
+    ('@党建助手 签到！！路上堵车来晚了', m('签到')),
+    ('签到 来晚了不好意思', m('签到')),
+    ('签到（迟到了）', m('签到')),
+    ('签到 @张三 来晚了', '后面不用写别的'),  # one named: still nobody's check-in
     ('到了到了到了', m('签到')),
     ('已到！', m('签到')),
     ('我已签到', m('签到')),
@@ -1726,3 +1738,13 @@ def test_another_members_points_are_not_answered_with_ones_own(chat, bureau):
     for said in ("查一下周强的积分", "看看李明的积分"):
         reply = chat.say("sec", said)
         assert "王建国 的积分" not in reply.text and "只能查看自己的积分" in reply.text, reply.text
+
+
+def test_a_late_member_saying_why_is_checked_in_late(chat, clock, bureau):
+    """签到，路上堵车来晚了 was refused as extra words: the member, there, was counted nowhere
+    and nudged as one who never came."""
+    chat.say("sec", "开始 主题党日", chat="g1")
+    clock.advance(minutes=20)
+    reply = chat.say("zq", "@党建助手 签到！！路上堵车来晚了", chat="g1")
+    assert not reply.is_error and reply.text.startswith("周强 签到成功（迟到）"), reply.text
+    assert "你已签到（迟到" in chat.say("zq", "签到", chat="g1").text

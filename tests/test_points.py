@@ -84,6 +84,24 @@ def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     assert reply.text.splitlines()[-1] == "你：第 4 名，-1 分。"
 
 
+def test_a_week_of_absences_ranks_nobody(runtime, chat, clock):
+    """排行榜 上周 after a week everyone missed: the group read 「上周还没有人获得积分」 and the
+    member, privately, 「你第 3 名，-3 分」."""
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        for name, wecom, points in (("甲", "jia", -1), ("乙", "yi", -2), ("丙", "bing", -3)):
+            award(session, make_member(session, branch, name, wecom=wecom), points,
+                  local(2026, 12, 16, 21, 0), rule="attendance.absent", kind="attendance")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 21, 9, 0))
+    board = chat.say("bing", "排行榜 上周").text
+    assert "上周还没有人获得积分" in board
+    assert "第 3 名" not in board and "你上周 -3 分；支部上周还没有人获得积分，暂不排名。" in board, board
+    group = chat.say("bing", "排行榜 上周", chat="g1").text
+    assert "-3" not in group and "私聊" in group  # the figure still goes to them alone
+
+
 def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
     seed(runtime.engine, branch_with_points)
     mine = chat.say("ding", "积分")

@@ -77,6 +77,9 @@ def test_asked_how_long_one_studied_is_told_not_recorded(runtime, chat, clock):
         reply = chat.say("li", said)
         assert not reply.is_error, reply.text
         assert reply.text.startswith("今天已记录学习 30 分钟，本周 70 分钟。"), reply.text
+        assert "记录学习请写" not in reply.text  # one who logs is not taught how, each time
+    clock.set(local(2026, 12, 14, 9, 0))  # a new week, nothing logged: how to log is said
+    assert "记录学习请写：学习 理论 45" in chat.say("li", "我的学习").text
 
 
 def test_asked_in_the_group_ones_study_minutes_go_privately(runtime, chat, clock):

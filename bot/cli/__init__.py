@@ -406,6 +406,9 @@ def chat(
     # (DJBOT_LOG_LEVEL=INFO shows them, on stderr).
     runtime = get_runtime(default_log_level="ERROR")
     if text:
+        # 积分 after a day away read the week without the absences confirmed meanwhile, and
+        # the next command's figure differed: what fell due is done before the reply.
+        _console_hook(runtime, "before_turn")
         typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id,
                               text=" ".join(text), private=private)))
         _after_console_turn(runtime)
@@ -424,6 +427,7 @@ def chat(
             break
         if not line.strip():
             continue
+        _console_hook(runtime, "before_turn")  # what fell due while the line was typed
         typer.echo(render(say(runtime, platform=platform, user=user, chat=chat_id, text=line,
                               private=private)))
         _after_console_turn(runtime)
@@ -468,7 +472,11 @@ def _save_history(readline, path) -> None:
 
 def _after_console_turn(runtime) -> None:
     """Let the console show what djbot would send on its own (schedule issue hooks in here)."""
-    hook = getattr(importlib.import_module("bot.console"), "after_turn", None)
+    _console_hook(runtime, "after_turn")
+
+
+def _console_hook(runtime, name: str) -> None:
+    hook = getattr(importlib.import_module("bot.console"), name, None)
     if hook is not None:
         hook(runtime)
 

@@ -179,6 +179,10 @@ _LEADING_DAY = re.compile(
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
     r"(?:的(?=\S))?[\s，,、：:]*")
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
+# What may follow the 到 of a range: a day or a loose end (周五, 18号, 下周, 月底). 明天 到市局开会
+# is a day and where the member goes: read as a range with no end, it was no day, and the
+# leave was refused as if 明天 held nothing.
+_DAYISH = re.compile(r"^(?:至|到|~|～|-|－|—|–)\s*[\d一二三四五六七八九十两周週星礼禮下本这上月年明后今大]")
 _DASHED = re.compile(r"(\d{1,2})-(\d{1,2})")
 # A week said first in a leave's reason (请假 下周 出差, 这周 值班): the days of that week, from
 # today for this one; 下周二 and 下周末 are not the week.
@@ -302,7 +306,7 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
     from bot.domain import text as words
 
     match = _LEADING_DAY.match(text)
-    if match is None or _RANGE_NEXT.match(text[match.end():]):
+    if match is None or _DAYISH.match(text[match.end():]):
         return None
     said = match.group(1)
     dashed = _DASHED.fullmatch(said)

@@ -302,9 +302,11 @@ def activity_reminders(activity: ActivityView, branch: BranchView, tz: tzinfo,
             if person.nudges_off:
                 continue
             r = person.recipient
+            # Not 「请假 原因」: sent once check-in counts late, leave is refused by then
+            # (handlers.attendance), and one who followed the advice was told 不能再请假.
             add(NUDGE, "user", r.platform, r.user_id,
-                f"{r.name}同志，{title}已开始，你还没有签到。到场请发送「签到」，"
-                "不能参加请发送「请假 原因」。（发送「不要提醒我」可关闭此类提醒）")
+                f"{r.name}同志，{title}已开始，你还没有签到。到场请发送「签到」；"
+                "不能参加的请向书记说明。（发送「不要提醒我」可关闭此类提醒）")
     if MISSING in times:
         count = len(activity.expected)
         present = count - len(on_leave) - len(undecided) - len(missing)
