@@ -227,10 +227,12 @@ def went_out(session: Session, *, kind: str, key_prefix: str, queued: bool = Fal
     """Whether a message of this kind whose key starts with key_prefix has been sent, or is
     being sent (a delivery worker holds it): read by someone, or about to be; with
     `queued`, or is still waiting to go (asking again would ask twice)."""
+    # LIMIT 1, not only first(): the ORM reads every row of a result before handing the
+    # first over, and a prefix (a branch's reminders) can match thousands of sent rows.
     return session.exec(select(OutboxMessage.id).where(
         OutboxMessage.kind == kind,
         OutboxMessage.status.in_(LIVE if queued else ("sent", "sending")),  # type: ignore[attr-defined]
-        key_starts(session, key_prefix))).first() is not None
+        key_starts(session, key_prefix)).limit(1)).first() is not None
 
 
 def leave_asks_to(session: Session, *, accounts: list[tuple[str, str]] | None
