@@ -2348,9 +2348,9 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
         scope = branch.id
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
         if _gone_by(ctx, args.get("day")):
-            return _missing_overview_on(ctx, args["day"])
+            return _overview_on(ctx, args["day"], coming=False)
         if args.get("day") is not None and args["day"] > ctx.local_now.date():
-            return _leave_overview_on(ctx, args["day"])
+            return _overview_on(ctx, args["day"], coming=True)
         overview = _missing_overview(ctx, args.get("day"))
         if overview is not None:
             return overview
@@ -2401,19 +2401,16 @@ def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     held = _held_on(ctx, scope, day, begun=False)
     if not held or any(a.starts_at <= ctx.now for a in held):
         return None
-    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    asked = _asked_again(ctx, day, branch_said)
     lines = []
     for activity in held:
-        excused = store.excused_members(ctx.session, activity=activity)
-        pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
-                   if row is not None and row.leave_state == LeaveState.PENDING]
+        excused, pending = _leave_asked(ctx, activity)
         head = f"{_label(ctx, activity)}还没开始"
         if not excused and not pending:
             lines.append(f"{head}，暂无人请假。")
             continue
         if not ctx.message.is_private:  # names never go to the group
-            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
-            lines.append(f"{head}，已请假 {len(excused)} 人{waiting}。"
+            lines.append(f"{head}，{_leave_count(excused, pending)}。"
                          f"名单请私聊我发送「{asked}」查看。")
             continue
         lines.append(f"{head}。已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
@@ -2423,6 +2420,25 @@ def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     return Reply("\n".join(lines))
 
 
+def _leave_asked(ctx: Ctx, activity: Activity) -> tuple[list[Member], list[Member]]:
+    """Who has leave for the activity, and who has asked and awaits an answer."""
+    excused = store.excused_members(ctx.session, activity=activity)
+    pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+               if row is not None and row.leave_state == LeaveState.PENDING]
+    return excused, pending
+
+
+def _leave_count(excused: list[Member], pending: list[Member]) -> str:
+    waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+    return f"已请假 {len(excused)} 人{waiting}"
+
+
+def _asked_again(ctx: Ctx, day: date, branch_said: str | None) -> str:
+    """The words that ask the same of that day again, for the names privately: 未签到 昨天,
+    未签到 城关 明天 (a group is given the counts and these)."""
+    return " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+
+
 def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply:
     """昨天谁没来: each activity the scope held that day, as 未签到 lists the latest (names
     only privately). A day that held none says so: the latest list instead would be
@@ -2430,37 +2446,23 @@ def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     held = _held_on(ctx, scope, day)
     if not held:
         return Reply(f"{_day_said(ctx, day)}没有活动。发送「未签到」查看最近一次活动。")
-    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    asked = _asked_again(ctx, day, branch_said)
     return Reply("\n".join(_missing_of(ctx, activity, asked, past=True) for activity in held))
 
 
-def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
-    """A leader's 昨天谁没来 privately or in the leaders' group: each activity held that day
-    with its count, names on request (as _missing_overview for those under way)."""
+def _overview_on(ctx: Ctx, day: date, *, coming: bool) -> Reply:
+    """A leader's 昨天谁没来 (or, `coming`, 明天谁请假了) privately or in the leaders' group:
+    each activity of the day across the bureau with its count, names on request (as
+    _missing_overview for those under way). 明天谁请假了 had been answered 现在没有进行中的
+    活动, the day asked about unread."""
     lines = []
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
-        for activity in _held_on(ctx, scope, day):
-            absent = store.missing_members(ctx.session, activity=activity)
-            lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
-    when = _day_said(ctx, day)
-    if not lines:
-        return Reply(f"{when}没有活动。")
-    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
-                             f"发送「未签到 支部名称 {_day_word(ctx, day)}」查看名单，"
-                             f"例如：未签到 城关 {_day_word(ctx, day)}"]))
-
-
-def _leave_overview_on(ctx: Ctx, day: date) -> Reply:
-    """A leader's 明天谁请假了: each activity that day with how many have asked leave,
-    names on request. It was answered 现在没有进行中的活动, the day asked about unread."""
-    lines = []
-    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
-        for activity in _held_on(ctx, scope, day, begun=False):
-            excused = store.excused_members(ctx.session, activity=activity)
-            pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
-                       if row is not None and row.leave_state == LeaveState.PENDING]
-            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
-            lines.append(f"· {name} {_label(ctx, activity)}：已请假 {len(excused)} 人{waiting}")
+        for activity in _held_on(ctx, scope, day, begun=not coming):
+            if coming:
+                count = _leave_count(*_leave_asked(ctx, activity))
+            else:
+                count = f"未签到 {len(store.missing_members(ctx.session, activity=activity))} 人"
+            lines.append(f"· {name} {_label(ctx, activity)}：{count}")
     when = _day_said(ctx, day)
     if not lines:
         return Reply(f"{when}没有活动。")
@@ -2526,7 +2528,7 @@ def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
     if not lines and day == ctx.local_now.date():
-        return _missing_overview_on(ctx, day)
+        return _overview_on(ctx, day, coming=False)
     if not lines:
         return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
                      "例如：未签到 城关")
