@@ -2347,10 +2347,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
-        if _gone_by(ctx, args.get("day")):
-            return _overview_on(ctx, args["day"], coming=False)
-        if args.get("day") is not None and args["day"] > ctx.local_now.date():
-            return _overview_on(ctx, args["day"], coming=True)
+        if args.get("day") is not None and args["day"] != ctx.local_now.date():
+            return _overview_on(ctx, args["day"])
         overview = _missing_overview(ctx, args.get("day"))
         if overview is not None:
             return overview
@@ -2450,15 +2448,16 @@ def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     return Reply("\n".join(_missing_of(ctx, activity, asked, past=True) for activity in held))
 
 
-def _overview_on(ctx: Ctx, day: date, *, coming: bool) -> Reply:
-    """A leader's 昨天谁没来 (or, `coming`, 明天谁请假了) privately or in the leaders' group:
-    each activity of the day across the bureau with its count, names on request (as
-    _missing_overview for those under way). 明天谁请假了 had been answered 现在没有进行中的
-    活动, the day asked about unread."""
+def _overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 昨天谁没来 or 明天谁请假了 privately or in the leaders' group: each activity
+    of the day across the bureau with its count, names on request (as _missing_overview for
+    those under way). One begun is counted by who is missing, one still to come by who has
+    asked leave: 今天谁请假了 on the morning of a night study had said 今天没有活动. 明天谁请假了
+    had been answered 现在没有进行中的活动, the day asked about unread."""
     lines = []
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
-        for activity in _held_on(ctx, scope, day, begun=not coming):
-            if coming:
+        for activity in _held_on(ctx, scope, day, begun=False):
+            if activity.starts_at > ctx.now:
                 count = _leave_count(*_leave_asked(ctx, activity))
             else:
                 count = f"未签到 {len(store.missing_members(ctx.session, activity=activity))} 人"
@@ -2528,7 +2527,7 @@ def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
     if not lines and day == ctx.local_now.date():
-        return _overview_on(ctx, day, coming=False)
+        return _overview_on(ctx, day)
     if not lines:
         return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
                      "例如：未签到 城关")
