@@ -2460,7 +2460,10 @@ def _overview_on(ctx: Ctx, day: date) -> Reply:
             if activity.starts_at > ctx.now:
                 count = _leave_count(*_leave_asked(ctx, activity))
             else:
-                count = f"未签到 {len(store.missing_members(ctx.session, activity=activity))} 人"
+                missing = len(store.missing_members(ctx.session, activity=activity))
+                # 前天谁没来 once confirmed said 未签到 1 人, where the branch's list says 缺席.
+                count = (_gone_count(activity, missing) if _gone_by(ctx, day)
+                         else f"未签到 {missing} 人")
             lines.append(f"· {name} {_label(ctx, activity)}：{count}")
     when = _day_said(ctx, day)
     if not lines:
@@ -2494,23 +2497,28 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str, *, past: bool = False)
             if ctx.message.is_private else []
         return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
                        if excused else "")
-    count = f"还有 {len(absent)} 人未签到"
-    if past:
-        count = (f"缺席 {len(absent)} 人" if activity.finalized_at is not None
-                 else f"未签到 {len(absent)} 人（缺席待确认）")
+    gone = _gone_count(activity, len(absent)) if past else None
     if not ctx.message.is_private:
+        count = gone or f"还有 {len(absent)} 人未签到"
         return f"{_label(ctx, activity)}：{count}。名单请私聊我发送「{asked}」查看。"
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
-    count = count if past else f"未签到 {len(absent)} 人"
-    lines = [f"{_label(ctx, activity)}{count}：{'、'.join(names)}"]
+    lines = [f"{_label(ctx, activity)}{gone or f'未签到 {len(absent)} 人'}：{'、'.join(names)}"]
     # Privately, who is excused too (as the day-before list says): 请假名单 asks for it.
     excused = store.excused_members(ctx.session, activity=activity)
     if excused:
         lines.append(f"已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}")
     return "\n".join(lines)
+
+
+def _gone_count(activity: Activity, missing: int) -> str:
+    """How many missed an activity of a day gone by, where nobody can check in any more:
+    absent once confirmed, till then 未签到 with the confirmation still to come."""
+    if activity.finalized_at is not None:
+        return f"缺席 {missing} 人"
+    return f"未签到 {missing} 人（缺席待确认）"
 
 
 def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
