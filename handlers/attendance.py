@@ -2473,15 +2473,18 @@ def _overview_on(ctx: Ctx, day: date) -> Reply:
                              f"发送「未签到 支部名称 {word}」查看名单，例如：未签到 城关 {word}"]))
 
 
+# The days near today by their word, as 未签到 reads them back.
+_NEAR_DAYS = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}
+
+
 def _day_word(ctx: Ctx, day: date) -> str:
     """The day as 未签到 reads it back: 昨天, 明天 or 12月5日."""
-    return ({-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}.get((day - ctx.local_now.date()).days)
-            or show_date(day))
+    return _NEAR_DAYS.get((day - ctx.local_now.date()).days) or show_date(day)
 
 
 def _day_said(ctx: Ctx, day: date) -> str:
     """今天（12月8日）, 昨天（12月7日）, 明天（12月9日）, or the date."""
-    word = {0: "今天", -1: "昨天", -2: "前天", 1: "明天"}.get((day - ctx.local_now.date()).days)
+    word = _NEAR_DAYS.get((day - ctx.local_now.date()).days)
     return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
