@@ -303,6 +303,10 @@ class Command:
     takes_day: bool = False
     # With takes_day, the day is one to come (日程 周五: this Friday, not last week's).
     day_ahead: bool = False
+    # Its words may start with days or a week (请假 下周 出差, 销假 12月10日), so a week said
+    # before it (下周请假 出差) goes to them. Not any command that reads free words: 下周取消活动
+    # proposed cancelling the latest activity for the reason 下周, 下周撤销 undid the last act.
+    reads_days: bool = False
     # Its verb alone, said next to a word said_first names, before or after it: 取消 夜学,
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
@@ -848,11 +852,11 @@ class CommandRegistry:
                 return command, f"{arguments} {behind.group()}".strip()
         day = day or period or _NEXT_TIME.match(head)
         if day is None and (week := _NEXT_WEEK.match(head)) is not None:
-            # 下周请假 出差: the week's days, to a command that reads free words (请假 下周
-            # 出差); it was 没有「下周请假」这个指令.
+            # 下周请假 出差: the week's days, to a command that reads them (请假 下周 出差);
+            # it was 没有「下周请假」这个指令.
             rest_ = (head[week.end():].removeprefix("的") + " " + tail).strip()
             command, arguments = self._match(rest_) if rest_ else (None, "")
-            if command is None or not command.args or command.args[0].kind != "rest":
+            if command is None or not command.reads_days:
                 return None
             return command, f"{week.group()} {arguments}".strip()
         if day is None:

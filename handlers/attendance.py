@@ -2820,6 +2820,7 @@ LEAVE = Command(
     said_first=ACTIVITY_WORDS,
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
     status_by="我的请假",  # 请假批了吗: where the sender's own stands
+    reads_days=True,  # 下周请假 出差
 )
 WITHDRAW = Command(
     name="销假",
@@ -2832,6 +2833,7 @@ WITHDRAW = Command(
     args=(rest("which", "要撤回的活动或日期", optional=True),),
     example="销假",
     capability="attendance",
+    reads_days=True,  # 下周销假: what 下周请假 asked for (_days_said reads both alike)
 )
 OWN_LEAVE = Command(
     name="我的请假",
