@@ -526,12 +526,11 @@ def month_named(token: str, today: date) -> date | None:
 def _period_named(token: str, today: date) -> str | None:
     """A month named by its number (11月, 十一月, 2026年11月份) as 本月 or 上月, and a day
     (11月30日) as the week it is in, 本周 or 上周; None for any other."""
-    if _MONTH_NAMED.fullmatch(token) is not None:
-        first = month_named(token, today)
-        if first is None:
-            return None
+    if (first := month_named(token, today)) is not None:
         back = (today.year * 12 + today.month) - (first.year * 12 + first.month)
         return {0: "本月", 1: "上月"}.get(back)
+    if _MONTH_NAMED.fullmatch(token) is not None:  # 13月: no month, and no day either
+        return None
     if not re.search(r"[日号]$|^\d{1,2}[./]\d{1,2}$", token):
         return None
     try:
