@@ -303,6 +303,10 @@ class Command:
     takes_day: bool = False
     # With takes_day, the day is one to come (日程 周五: this Friday, not last week's).
     day_ahead: bool = False
+    # Its words may start with days or a week (请假 下周 出差, 销假 12月10日), so a week said
+    # before it (下周请假 出差) goes to them. Not any command that reads free words: 下周取消活动
+    # proposed cancelling the latest activity for the reason 下周, 下周撤销 undid the last act.
+    reads_days: bool = False
     # Its verb alone, said next to a word said_first names, before or after it: 取消 夜学,
     # 取消夜学, 夜学取消, 今晚的夜学取消, 活动取消 are 取消活动 (夜学). A word that names
     # nothing more than the command does (活动) is dropped.
@@ -522,12 +526,11 @@ def month_named(token: str, today: date) -> date | None:
 def _period_named(token: str, today: date) -> str | None:
     """A month named by its number (11月, 十一月, 2026年11月份) as 本月 or 上月, and a day
     (11月30日) as the week it is in, 本周 or 上周; None for any other."""
-    if _MONTH_NAMED.fullmatch(token) is not None:
-        first = month_named(token, today)
-        if first is None:
-            return None
+    if (first := month_named(token, today)) is not None:
         back = (today.year * 12 + today.month) - (first.year * 12 + first.month)
         return {0: "本月", 1: "上月"}.get(back)
+    if _MONTH_NAMED.fullmatch(token) is not None:  # 13月: no month, and no day either
+        return None
     if not re.search(r"[日号]$|^\d{1,2}[./]\d{1,2}$", token):
         return None
     try:
@@ -643,7 +646,7 @@ class CommandRegistry:
             return command, ""
         if rest_ and rest_ in command.ignores:
             return command, ""
-        if rest_ and command.name == CHECK_IN_WORD and _LATE_SAID.fullmatch(rest_):
+        if rest_ and command.name == CHECK_IN_WORD and _late_said(rest_, command.ignores):
             # 签到，路上堵车来晚了: why one is late, said as they check in. Refused as extra
             # words, the member was not counted at all and nudged as one who never came;
             # the time of the check-in says whether it was late.
@@ -848,11 +851,11 @@ class CommandRegistry:
                 return command, f"{arguments} {behind.group()}".strip()
         day = day or period or _NEXT_TIME.match(head)
         if day is None and (week := _NEXT_WEEK.match(head)) is not None:
-            # 下周请假 出差: the week's days, to a command that reads free words (请假 下周
-            # 出差); it was 没有「下周请假」这个指令.
+            # 下周请假 出差: the week's days, to a command that reads them (请假 下周 出差);
+            # it was 没有「下周请假」这个指令.
             rest_ = (head[week.end():].removeprefix("的") + " " + tail).strip()
             command, arguments = self._match(rest_) if rest_ else (None, "")
-            if command is None or not command.args or command.args[0].kind != "rest":
+            if command is None or not command.reads_days:
                 return None
             return command, f"{week.group()} {arguments}".strip()
         if day is None:
@@ -1310,10 +1313,24 @@ _WHETHER_CHECK_IN = re.compile(r"(?:(?:签到|打卡|报到|qd)(?:吗|么|嘛|�
                                r"|(?<![签报])(?:到|来)了?(?:吗|么|嘛|呢|没有?))[啊呀哈]*$")
 CHECK_IN_WORD = "签到"
 # Words about one's own lateness or apology after 签到 (来晚了, 路上堵车, 不好意思, （迟到了）),
-# never a name: a word of them must be there.
-_LATE_SAID = re.compile(r"[\s，,。.！!~～、（(【\[]*[^@]*?"
-                        r"(?:来晚|晚了|晚到|迟到|堵车|不好意思|抱歉|久等|刚到|刚下班|刚忙完|路上)"
-                        r"[^@]*")
+# made of these words only: any other (不了, 来不了, 请假, a name, 帮张三签) may say the member
+# is not coming or speaks of another, and one such was checked in as present.
+_LATE_WORDS = (r"来晚了?|晚到了?|晚了|迟到了?|堵车了?|塞车了?|堵了?|不好意思|抱歉|久等了?"
+               r"|刚到|刚下班|刚忙完|路上|我|有点|有些|稍微|一点|太|今天|大家|各位|了|啦|哈|啊|呀")
+_LATE_SAID = re.compile(rf"[\s，,。.！!~～、（(）)【\[】\]]*(?:(?:{_LATE_WORDS})"
+                        r"[\s，,。.！!~～、（(）)【\[】\]]*)+")
+# Of those, the words that say one is late (我了 alone says nothing of it).
+_LATE_CORE = re.compile(r"来晚|晚到|晚了|迟到|堵|塞车|不好意思|抱歉|久等|刚到|刚下班|刚忙完|路上")
+
+
+def _late_said(words: str, activities: frozenset[str]) -> bool:
+    """Whether the words after 签到 only say why one is late (路上堵车来晚了), maybe after the
+    activity it ignores anyway (签到 夜学 来晚了)."""
+    named = next((a for a in sorted(activities, key=len, reverse=True) if words.startswith(a)), "")
+    words = words[len(named):]
+    return _LATE_SAID.fullmatch(words) is not None and _LATE_CORE.search(words) is not None
+
+
 # Asked whether others have checked in (张三签到了吗, @李明 @周强 签到了没, 大家都签到了吗):
 # 未签到 answers it. 我签到了吗 is the asker's own (a check-in), 今天要签到吗 asks whether to.
 _OTHERS_CHECKED_IN = re.compile(r"(?:(?:@\S+\s*)+|(?P<who>[\u4e00-\u9fff·]{2,8}?)\s*)"

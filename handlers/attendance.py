@@ -2347,10 +2347,8 @@ def missing(ctx: Ctx, args: dict[str, Any]) -> Reply:
             return Reply.error(f"你只能查看本支部的签到，「{branch.name}」不是你的支部。")
         scope = branch.id
     elif ctx.role in LEADERS and ctx.bureau_wide:  # privately or in the leaders' group
-        if _gone_by(ctx, args.get("day")):
-            return _missing_overview_on(ctx, args["day"])
-        if args.get("day") is not None and args["day"] > ctx.local_now.date():
-            return _leave_overview_on(ctx, args["day"])
+        if args.get("day") is not None and args["day"] != ctx.local_now.date():
+            return _overview_on(ctx, args["day"])
         overview = _missing_overview(ctx, args.get("day"))
         if overview is not None:
             return overview
@@ -2401,19 +2399,16 @@ def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     held = _held_on(ctx, scope, day, begun=False)
     if not held or any(a.starts_at <= ctx.now for a in held):
         return None
-    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    asked = _asked_again(ctx, day, branch_said)
     lines = []
     for activity in held:
-        excused = store.excused_members(ctx.session, activity=activity)
-        pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
-                   if row is not None and row.leave_state == LeaveState.PENDING]
+        excused, pending = _leave_asked(ctx, activity)
         head = f"{_label(ctx, activity)}还没开始"
         if not excused and not pending:
             lines.append(f"{head}，暂无人请假。")
             continue
         if not ctx.message.is_private:  # names never go to the group
-            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
-            lines.append(f"{head}，已请假 {len(excused)} 人{waiting}。"
+            lines.append(f"{head}，{_leave_count(excused, pending)}。"
                          f"名单请私聊我发送「{asked}」查看。")
             continue
         lines.append(f"{head}。已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
@@ -2423,6 +2418,25 @@ def _to_come_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     return Reply("\n".join(lines))
 
 
+def _leave_asked(ctx: Ctx, activity: Activity) -> tuple[list[Member], list[Member]]:
+    """Who has leave for the activity, and who has asked and awaits an answer."""
+    excused = store.excused_members(ctx.session, activity=activity)
+    pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
+               if row is not None and row.leave_state == LeaveState.PENDING]
+    return excused, pending
+
+
+def _leave_count(excused: list[Member], pending: list[Member]) -> str:
+    waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
+    return f"已请假 {len(excused)} 人{waiting}"
+
+
+def _asked_again(ctx: Ctx, day: date, branch_said: str | None) -> str:
+    """The words that ask the same of that day again, for the names privately: 未签到 昨天,
+    未签到 城关 明天 (a group is given the counts and these)."""
+    return " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+
+
 def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> Reply:
     """昨天谁没来: each activity the scope held that day, as 未签到 lists the latest (names
     only privately). A day that held none says so: the latest list instead would be
@@ -2430,37 +2444,27 @@ def _missing_on(ctx: Ctx, scope: Scope, day: date, branch_said: str | None) -> R
     held = _held_on(ctx, scope, day)
     if not held:
         return Reply(f"{_day_said(ctx, day)}没有活动。发送「未签到」查看最近一次活动。")
-    asked = " ".join(["未签到", *([branch_said] if branch_said else []), _day_word(ctx, day)])
+    asked = _asked_again(ctx, day, branch_said)
     return Reply("\n".join(_missing_of(ctx, activity, asked, past=True) for activity in held))
 
 
-def _missing_overview_on(ctx: Ctx, day: date) -> Reply:
-    """A leader's 昨天谁没来 privately or in the leaders' group: each activity held that day
-    with its count, names on request (as _missing_overview for those under way)."""
-    lines = []
-    for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
-        for activity in _held_on(ctx, scope, day):
-            absent = store.missing_members(ctx.session, activity=activity)
-            lines.append(f"· {name} {_label(ctx, activity)}：未签到 {len(absent)} 人")
-    when = _day_said(ctx, day)
-    if not lines:
-        return Reply(f"{when}没有活动。")
-    return Reply("\n".join([f"{when}的活动（{len(lines)} 个）：", *lines,
-                             f"发送「未签到 支部名称 {_day_word(ctx, day)}」查看名单，"
-                             f"例如：未签到 城关 {_day_word(ctx, day)}"]))
-
-
-def _leave_overview_on(ctx: Ctx, day: date) -> Reply:
-    """A leader's 明天谁请假了: each activity that day with how many have asked leave,
-    names on request. It was answered 现在没有进行中的活动, the day asked about unread."""
+def _overview_on(ctx: Ctx, day: date) -> Reply:
+    """A leader's 昨天谁没来 or 明天谁请假了 privately or in the leaders' group: each activity
+    of the day across the bureau with its count, names on request (as _missing_overview for
+    those under way). One begun is counted by who is missing, one still to come by who has
+    asked leave: 今天谁请假了 on the morning of a night study had said 今天没有活动. 明天谁请假了
+    had been answered 现在没有进行中的活动, the day asked about unread."""
     lines = []
     for scope, name in [(None, BUREAU_WORD), *((b.id, b.name) for b in org.branches(ctx.session))]:
         for activity in _held_on(ctx, scope, day, begun=False):
-            excused = store.excused_members(ctx.session, activity=activity)
-            pending = [m for m, row in store.missing_members(ctx.session, activity=activity)
-                       if row is not None and row.leave_state == LeaveState.PENDING]
-            waiting = f"，请假待批准 {len(pending)} 人" if pending else ""
-            lines.append(f"· {name} {_label(ctx, activity)}：已请假 {len(excused)} 人{waiting}")
+            if activity.starts_at > ctx.now:
+                count = _leave_count(*_leave_asked(ctx, activity))
+            else:
+                missing = len(store.missing_members(ctx.session, activity=activity))
+                # 前天谁没来 once confirmed said 未签到 1 人, where the branch's list says 缺席.
+                count = (_gone_count(activity, missing) if _gone_by(ctx, day)
+                         else f"未签到 {missing} 人")
+            lines.append(f"· {name} {_label(ctx, activity)}：{count}")
     when = _day_said(ctx, day)
     if not lines:
         return Reply(f"{when}没有活动。")
@@ -2469,15 +2473,18 @@ def _leave_overview_on(ctx: Ctx, day: date) -> Reply:
                              f"发送「未签到 支部名称 {word}」查看名单，例如：未签到 城关 {word}"]))
 
 
+# The days near today by their word, as 未签到 reads them back.
+_NEAR_DAYS = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}
+
+
 def _day_word(ctx: Ctx, day: date) -> str:
     """The day as 未签到 reads it back: 昨天, 明天 or 12月5日."""
-    return ({-2: "前天", -1: "昨天", 0: "今天", 1: "明天"}.get((day - ctx.local_now.date()).days)
-            or show_date(day))
+    return _NEAR_DAYS.get((day - ctx.local_now.date()).days) or show_date(day)
 
 
 def _day_said(ctx: Ctx, day: date) -> str:
     """今天（12月8日）, 昨天（12月7日）, 明天（12月9日）, or the date."""
-    word = {0: "今天", -1: "昨天", -2: "前天", 1: "明天"}.get((day - ctx.local_now.date()).days)
+    word = _NEAR_DAYS.get((day - ctx.local_now.date()).days)
     return f"{word}（{show_date(day)}）" if word else show_date(day)
 
 
@@ -2493,23 +2500,28 @@ def _missing_of(ctx: Ctx, activity: Activity, asked: str, *, past: bool = False)
             if ctx.message.is_private else []
         return done + (f"\n已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}"
                        if excused else "")
-    count = f"还有 {len(absent)} 人未签到"
-    if past:
-        count = (f"缺席 {len(absent)} 人" if activity.finalized_at is not None
-                 else f"未签到 {len(absent)} 人（缺席待确认）")
+    gone = _gone_count(activity, len(absent)) if past else None
     if not ctx.message.is_private:
+        count = gone or f"还有 {len(absent)} 人未签到"
         return f"{_label(ctx, activity)}：{count}。名单请私聊我发送「{asked}」查看。"
     pending = {
         m.id for m, row in absent if row is not None and row.leave_state == LeaveState.PENDING
     }
     names = [f"{m.name}（请假待批准）" if m.id in pending else m.name for m, _ in absent]
-    count = count if past else f"未签到 {len(absent)} 人"
-    lines = [f"{_label(ctx, activity)}{count}：{'、'.join(names)}"]
+    lines = [f"{_label(ctx, activity)}{gone or f'未签到 {len(absent)} 人'}：{'、'.join(names)}"]
     # Privately, who is excused too (as the day-before list says): 请假名单 asks for it.
     excused = store.excused_members(ctx.session, activity=activity)
     if excused:
         lines.append(f"已请假 {len(excused)} 人：{'、'.join(m.name for m in excused)}")
     return "\n".join(lines)
+
+
+def _gone_count(activity: Activity, missing: int) -> str:
+    """How many missed an activity of a day gone by, where nobody can check in any more:
+    absent once confirmed, till then 未签到 with the confirmation still to come."""
+    if activity.finalized_at is not None:
+        return f"缺席 {missing} 人"
+    return f"未签到 {missing} 人（缺席待确认）"
 
 
 def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
@@ -2526,7 +2538,7 @@ def _missing_overview(ctx: Ctx, day: date | None = None) -> Reply | None:
     if running == 1 and store.current_activity(ctx.session, branch_id=None, now=ctx.now):
         return None  # only the bureau-wide one: its names, as before
     if not lines and day == ctx.local_now.date():
-        return _missing_overview_on(ctx, day)
+        return _overview_on(ctx, day)
     if not lines:
         return Reply("现在没有进行中的活动。发送「未签到 支部名称」查看该支部最近一次活动的名单，"
                      "例如：未签到 城关")
@@ -2808,6 +2820,7 @@ LEAVE = Command(
     said_first=ACTIVITY_WORDS,
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
     status_by="我的请假",  # 请假批了吗: where the sender's own stands
+    reads_days=True,  # 下周请假 出差
 )
 WITHDRAW = Command(
     name="销假",
@@ -2820,6 +2833,7 @@ WITHDRAW = Command(
     args=(rest("which", "要撤回的活动或日期", optional=True),),
     example="销假",
     capability="attendance",
+    reads_days=True,  # 下周销假: what 下周请假 asked for (_days_said reads both alike)
 )
 OWN_LEAVE = Command(
     name="我的请假",

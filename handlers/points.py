@@ -313,7 +313,7 @@ def tiers(ctx: Ctx, args: dict[str, Any]) -> Reply:
 _MONTH_ARG = re.compile(r"(\d{4})年(\d{1,2})月")
 
 
-def _whole_month(ctx: Ctx, first: date):
+def _whole_month(ctx: Ctx, first: date) -> Period | Reply:
     """The month's Period, or the reply to one that is still to come or that djbot holds
     no record of."""
     tz = ctx.settings.tz

@@ -82,10 +82,20 @@ def test_a_leader_asking_who_was_missing_yesterday_sees_each_branch_count(runtim
         reply = chat.say("boss", "昨天谁没来", chat=where) if where else chat.say("boss", "昨天谁没来")
         assert reply.text.splitlines() == [
             "昨天（12月7日）的活动（1 个）：",
-            "· 城关支部 政治夜学（12月7日 19:30）：未签到 1 人",
+            "· 城关支部 政治夜学（12月7日 19:30）：未签到 1 人（缺席待确认）",
             "发送「未签到 支部名称 昨天」查看名单，例如：未签到 城关 昨天"], reply.text
     named = chat.say("boss", "未签到 城关 昨天").text
     assert named == "政治夜学（12月7日 19:30）未签到 1 人（缺席待确认）：张强"
+
+
+def test_a_leader_is_told_the_absent_of_a_day_gone_by_as_the_secretary_is(runtime, chat, clock):
+    """前天谁没来 from a leader once the absences were confirmed still said 未签到 1 人, as if
+    one could check in yet, where the secretary's list says 缺席 1 人."""
+    _monday_night_then_tuesday(runtime, chat, clock)
+    run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))  # confirmed 24 hours after the end
+    assert chat.say("sec", "前天谁没来").text == "政治夜学（12月7日 19:30）缺席 1 人：张强"
+    assert chat.say("boss", "前天谁没来").text.splitlines()[1] == \
+        "· 城关支部 政治夜学（12月7日 19:30）：缺席 1 人"
 
 
 # --- 红黄蓝榜 of a month before last -----------------------------------------------------
@@ -306,3 +316,25 @@ def test_a_leader_asking_who_was_missing_today_after_it_ended_is_told(runtime, c
         "发送「未签到 支部名称 今天」查看名单，例如：未签到 城关 今天"]
     assert chat.say("boss", "未签到 城关 今天").text == "政治夜学（19:30）未签到 2 人：张强、王书记"
     assert "现在没有进行中的活动" in chat.say("boss", "谁没来").text  # no day said: as before
+
+
+def test_a_leader_asking_who_asked_leave_today_before_it_begins_is_told(runtime, chat, clock):
+    """今天谁请假了 from a leader on the morning of a night study said 今天（12月9日）没有活动。
+    (only what had begun was counted), though a secretary asking the same is told of it."""
+    night_studies(runtime, "每周三 19:30", zhang=True)
+
+    def leaders(session):
+        bind_chat(session, None, "g-leaders", leaders=True)
+        make_member(session, None, "王局", role=Role.LEADER, wecom="boss")
+    seed(runtime.engine, leaders)
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday
+    assert not chat.say("li", "请假 出差", chat="g1").is_error
+    run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))  # the day itself, before it begins
+    for where in (None, "g-leaders"):
+        reply = chat.say("boss", "今天谁请假了", chat=where) if where else chat.say("boss", "今天谁请假了")
+        assert reply.text.splitlines() == [
+            "今天（12月9日）的活动（1 个）：",
+            "· 城关支部 政治夜学（19:30）：已请假 1 人",
+            "发送「未签到 支部名称 今天」查看名单，例如：未签到 城关 今天"], reply.text
+    assert chat.say("boss", "未签到 城关 今天").text == "政治夜学（19:30）还没开始。已请假 1 人：李明"

@@ -66,6 +66,11 @@ def settings(db_url):
     ("明天 到市局开会", date(2026, 12, 8), "到市局开会"),
     ("明天到市局开会", date(2026, 12, 8), "到市局开会"),
     ("周四 到北京出差", date(2026, 12, 10), "到北京出差"),
+    # …whatever the place's first character: 上, 下, 本, 大 were taken for a day's.
+    ("明天 到上级单位开会", date(2026, 12, 8), "到上级单位开会"),
+    ("明天到下面所里检查", date(2026, 12, 8), "到下面所里检查"),
+    ("周四 到大队部开会", date(2026, 12, 10), "到大队部开会"),
+    ("明天 到本单位值班", date(2026, 12, 8), "到本单位值班"),
 ])
 def test_a_day_at_the_start_of_the_reason(text, day, rest):
     found = find_leading_day(text, MONDAY)
@@ -120,6 +125,8 @@ def test_tomorrow_then_where_one_goes_is_tomorrows_leave(runtime, chat, clock):
     reply = chat.say("li", "请假 明天 到市局开会").text
     assert reply.startswith("已请假：12月8日"), reply
     assert "到市局开会" in reply and "没有记请假" not in reply
+    again = chat.say("li", "请假 后天 到上级单位开会").text
+    assert again.startswith("已请假：12月9日"), again
 
 
 def test_leave_for_days_ahead_names_what_the_schedule_holds_then(runtime, chat, clock):

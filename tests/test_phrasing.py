@@ -299,10 +299,15 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("主题党日的请假 出差", m("请假", reason="主题党日 出差")),
     ("今晚夜学请假 值班", m("请假", reason="今晚 夜学 值班")),
     ("张三请假 值班", "没有这个指令"),
-    # Next week said first, as 明天请假 is (was 没有「下周请假」这个指令).
     ("积分排名第几", m("排行榜")),  # was 时间只能是 本周、本月…，收到「第几」
     ("排行榜我第几名？", m("排行榜")),
+    # Next week said first, as 明天请假 is (was 没有「下周请假」这个指令).
     ("下周请假 出差", m("请假", reason="下周 出差")),
+    ("下周销假", m("销假", which="下周")),
+    # …only to a command that reads days: these were 取消活动 (and 撤销) with the reason 下周.
+    ("下周取消活动", "没有这个指令"),
+    ("下星期取消活动 夜学", "没有这个指令"),
+    ("下周撤销", "没有这个指令"),
     ("下个星期请假，跟班学习", m("请假", reason="下个星期 跟班学习")),
     ("下周二请假 值班", m("请假", reason="下周二 值班")),
     # The word said twice is no reason.
@@ -849,6 +854,18 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('签到 来晚了不好意思', m('签到')),
     ('签到（迟到了）', m('签到')),
     ('签到 @张三 来晚了', '后面不用写别的'),  # one named: still nobody's check-in
+    # Words with 来晚/抱歉 in them that say one is NOT coming, or speak of another: each
+    # checked the sender in as present.
+    ('签到不了，路上堵车', '后面不用写别的'),
+    ('签到？我来不了，抱歉', '后面不用写别的'),
+    ('签到，不好意思我去不了', '后面不用写别的'),
+    ('签到，抱歉今天请假', '后面不用写别的'),
+    ('签到 张三来晚了', '后面不用写别的'),
+    ('签到 帮张三签 他路上堵车', '后面不用写别的'),
+    ('签到 路上有点堵，来晚了', m('签到')),
+    ('签到 夜学 来晚了', m('签到')),  # the activity, ignored as in 签到 主题党日
+    ('签到 主题党日，不好意思来晚了', m('签到')),
+    ('签到 夜学 来不了', '后面不用写别的'),
     ('到了到了到了', m('签到')),
     ('已到！', m('签到')),
     ('我已签到', m('签到')),

@@ -22,7 +22,8 @@ the end, Chinese commas between words, @党建助手 anywhere, /签到, #签到 
 bots and notices teach, 签个到 and 请个假 as people say them, 签到+1 as a group answers a
 roll call, a stray space (积分 明细), 主题党日开始 or 夜学结束 as secretaries announce them,
 明天请假 值班, 下周请假 出差 or 上周周报 with the day first, 同意张三的请假 around the name, 查积分,
-积分多少 or 日程安排 with a question after, 签到 主题党日, Help in any case, 45分钟 or 1.5小时,
+积分多少 or 日程安排 with a question after, 签到 主题党日, 签到，路上堵车来晚了 (words of one's
+own lateness only: 签到不了 or 签到 张三来晚了 is still refused), Help in any case, 45分钟 or 1.5小时,
 a branch by its short name (城关), a member as 李明同志, and dates as 12月31日, 12.31, 明天,
 下周二, 周5, 本月28号 or 从明天到周五 — in a record of what was held (补签, 更正, 调研, 约谈) also 昨天, 前天, 上周四, 周五晚,
 and 周二 or 9号 for the last one; a day said too loosely (月底, 周末) is asked. A command with

@@ -179,10 +179,9 @@ _LEADING_DAY = re.compile(
     # 周四的夜学: the 的 ties the day to what follows, and is no part of a reason.
     r"(?:的(?=\S))?[\s，,、：:]*")
 _RANGE_NEXT = re.compile(r"^(?:至|到|~|～|-|－|—|–)")
-# What may follow the 到 of a range: a day or a loose end (周五, 18号, 下周, 月底). 明天 到市局开会
-# is a day and where the member goes: read as a range with no end, it was no day, and the
-# leave was refused as if 明天 held nothing.
-_DAYISH = re.compile(r"^(?:至|到|~|～|-|－|—|–)\s*[\d一二三四五六七八九十两周週星礼禮下本这上月年明后今大]")
+# A loose end of a range (到月底, 到下周, 至本月末): find_leading_day reads no such day.
+_LOOSE_END = re.compile(r"(?:(?:本|这|下)?个?(?:月底|月末|月中|年底|年末|周末)"
+                        r"|(?:下|本|这)个?(?:周|週|星期|礼拜|禮拜|月))")
 _DASHED = re.compile(r"(\d{1,2})-(\d{1,2})")
 # A week said first in a leave's reason (请假 下周 出差, 这周 值班): the days of that week, from
 # today for this one; 下周二 and 下周末 are not the week.
@@ -299,6 +298,23 @@ DAY_AHEAD = re.compile(rf"(?:(?:今天|今日|明天|明日|后天|大后天)(?:
                        rf"|{_WEEKDAY}|{_MONTH_DAY})")
 
 
+def _ends_a_range(after: str, today: date) -> bool:
+    """Whether the words after a day go on to the end of a range (到周五, 至18号, 到月底),
+    rather than to where the member goes: 明天 到市局开会, 明天 到上级单位开会 and 周四 到大队部
+    开会 were read as ranges with no end, so no day at all, and the leave was refused as if
+    the day held nothing (a first character like 上 or 大 had been taken for a day's)."""
+    to = _RANGE_NEXT.match(after)
+    if to is None:
+        return False
+    end = after[to.end():].lstrip()
+    if not end or end[0].isdigit() or _LOOSE_END.match(end):
+        return True
+    try:
+        return find_leading_day(end, today) is not None or _LEADING_WEEK.match(end) is not None
+    except DateError:  # a day that does not exist (到32号): the range's reader says so
+        return True
+
+
 def find_leading_day(text: str, today: date) -> DateRange | None:
     """A day the text starts with (请假 12月10日 出差, 明天 值班, 下周二 培训, 10号 开会) as a
     one-day range, with the rest; None when it starts with none, or with the first day of
@@ -306,7 +322,7 @@ def find_leading_day(text: str, today: date) -> DateRange | None:
     from bot.domain import text as words
 
     match = _LEADING_DAY.match(text)
-    if match is None or _DAYISH.match(text[match.end():]):
+    if match is None or _ends_a_range(text[match.end():], today):
         return None
     said = match.group(1)
     dashed = _DASHED.fullmatch(said)
