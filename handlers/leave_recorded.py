@@ -58,7 +58,14 @@ from handlers.attendance import (
 from storage import attendance as store
 from storage import leave as leave_store
 from storage import org
-from storage.models import Activity, ActivityType, AttendanceStatus, LeaveState, Member
+from storage.models import (
+    Activity,
+    ActivityType,
+    AttendanceStatus,
+    LeavePeriod,
+    LeaveState,
+    Member,
+)
 
 UNCHANGED = "没有记请假。"
 
@@ -216,6 +223,11 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
             day = show_date(first, today=today)
             return Reply.error(f"{when}没有需要{who}参加的{kind.value if kind else '活动'}，"
                                f"{UNCHANGED}要登记那天的请假，请发送「代请假 {who} {day} 原因」。")
+    if hours is None and (same := _recorded_already(ctx, member, first, span.last, kind, held)):
+        # Sent twice (a retry typed again, or a second 书记): a second period and a second
+        # notice to the member for the same days.
+        days_kept = show_period(same.first_day, same.last_day, same.activity_type)
+        return Reply(f"已登记过 {who} 的请假：{days_kept}，不用再登记。")
     excused: list[Activity] = []
     for activity in held:
         row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
@@ -284,6 +296,25 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         # The reason may be the member's own affair (病假): the group hears only that it is done.
         return Reply("\n".join([f"已为 {who} 登记请假：{when}。", *lines, told]))
     return Reply("\n".join([f"已为 {who} 登记请假：{when}，原因：{span.rest}。", *lines, told]))
+
+
+def _recorded_already(ctx: Ctx, member: Member, first: date, last: date,
+                      kind: ActivityType | None, held: list[Activity]) -> LeavePeriod | None:
+    """The member's leave period granted already that covers the days (every activity in
+    them, or those of `kind`), if any, and leaves none of the `held` ones without a record
+    (销假 夜学 took one back, and this records it again)."""
+    assert member.id is not None
+    return next((p for p in leave_store.periods_of(ctx.session, member_id=member.id,
+                                                   today=ctx.local_now.date())
+                 if p.first_day <= first and last <= p.last_day
+                 and p.leave_state == LeaveState.GRANTED
+                 and p.activity_type in (None, kind.value if kind else None)
+                 and all(_on_record(ctx, member, a) for a in held)), None)
+
+
+def _on_record(ctx: Ctx, member: Member, activity: Activity) -> bool:
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    return row is not None and row.status != AttendanceStatus.WITHDRAWN
 
 
 def _theirs(ctx: Ctx, member: Member, activity: Activity, kind: ActivityType | None) -> bool:

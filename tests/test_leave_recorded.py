@@ -438,3 +438,18 @@ def test_days_undone_once_begun_name_the_days_still_to_come(runtime, chat, clock
         "【请假已撤销】王书记撤销了为你登记的请假：12月10日（其间 政治夜学（12月10日 19:30））。"
         "原因：记错了人。仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
     assert [row[:3] for row in records_of(runtime.engine, "张强")] == [("12-08", "leave", "granted")]
+
+
+def test_the_same_days_recorded_twice_are_recognised_and_written_once(
+        runtime, chat, clock, branch):
+    """代请假 张强 12月8日至12月10日 出差 sent again (by another message): a second period
+    was kept and 张强 told a second time."""
+    chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert len(told(drain(runtime, clock), "zhang")) == 1
+    before = record(runtime.engine)
+    again = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert again.text == "已登记过 张强 的请假：12月8日至12月10日，不用再登记。", again.text
+    assert record(runtime.engine) == before
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(LeavePeriod)).all()) == 1
+    assert told(drain(runtime, clock), "zhang") == []
