@@ -424,6 +424,20 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
         days = show_period(first, period.last_day, period.activity_type)
         what = f"{days}（其间 {what}）" if what else days
     leave_store.undo_recorded(ctx.session, recorded)
+    # His own leave in those days stays (请假 for Tuesday, then days recorded around it):
+    # never told he must attend what he is excused from.
+    own = [] if period is None else [
+        activity for row, activity in store.own_leave(ctx.session, member_id=member.id,
+                                                      now=ctx.now)
+        if row.leave_state != LeaveState.REVOKED and activity.ends_at > ctx.now
+        and first <= activity.starts_at.astimezone(tz).date() <= period.last_day]
+    own_days = [] if period is None else [
+        p for p in leave_store.periods_of(ctx.session, member_id=member.id,
+                                          today=ctx.local_now.date())
+        if p.id != period.id and p.first_day <= period.last_day and first <= p.last_day]
+    own = [a for a in own if not any(leave_store.covers(p, a, tz) for p in own_days)]
+    kept = "、".join([*(show_period(p.first_day, p.last_day, p.activity_type) for p in own_days),
+                      *(_label(ctx, a, with_date=True) for a in own)])
     ctx.audit(leave_store.RECORDED_UNDONE, target=member.name, detail={
         "member_id": member.id, "undoes": recorded.entry.id,
         "activity_ids": [activity.id for _, activity in recorded.rows],
@@ -432,12 +446,14 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     because = f"原因：{why}。" if why else ""
     reached = write_privately(
         ctx, [member], f"【请假已撤销】{ctx.member.name}撤销了为你登记的请假：{what}。{because}"
-                       "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。",
+                       + (f"你自己请的假不变：{kept}；其余" if kept else "")
+                       + "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。",
         kind="leave.recorded", title="请假已撤销",
         key=f"leave.recorded.undo|{ctx.message.platform}:{ctx.message.message_id}",
         branch_id=member.branch_id)
     told = "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
-    return Reply(f"已撤销为 {member.name} 登记的请假：{what}，仍需参加。{told}")
+    still = f"其本人请的假不变：{kept}；其余仍需参加。" if kept else "仍需参加。"
+    return Reply(f"已撤销为 {member.name} 登记的请假：{what}，{still}{told}")
 
 
 # 给张三请假 出差, 帮张三请个假: the member said first, glued to 请假, as the 书记 says it (not

@@ -361,15 +361,21 @@ def test_the_members_own_leave_inside_days_recorded_stays_when_they_are_undone(
     he was expected on Tuesday again."""
     chat.say("zhang", "请假 出差")
     chat.say("sec", "批准请假 张强")
+    drain(runtime, clock)
     recorded = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
     # Not 「这期间目前没有安排需要其参加的活动」 above Tuesday's, which is planned.
     assert recorded.text.splitlines()[1:3] == [
         "这期间之后安排的活动也记为请假。",
         "已有记录的不变：政治夜学（12月8日 19:30）（要改请发送「更正 张强 请假 原因」或「批准请假 张强」）"], \
         recorded.text
+    drain(runtime, clock)
     reply = chat.say("sec", "撤销代请假 张强")
-    assert reply.text == "已撤销为 张强 登记的请假：12月8日至12月10日，仍需参加。已私聊告知本人。", \
-        reply.text
+    # Not 「仍需参加」 alone: Tuesday's is his own leave, which stays.
+    assert reply.text == ("已撤销为 张强 登记的请假：12月8日至12月10日，"
+                          f"其本人请的假不变：{TUESDAY}；其余仍需参加。已私聊告知本人。"), reply.text
+    assert undone(drain(runtime, clock), "zhang") == [
+        "【请假已撤销】王书记撤销了为你登记的请假：12月8日至12月10日。"
+        f"你自己请的假不变：{TUESDAY}；其余仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
     assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "出差", True)]
     with Session(runtime.engine) as s:
         assert s.exec(select(LeavePeriod)).all() == []
