@@ -219,6 +219,19 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
     when = show_days(first, span.last)
     if hours is not None:
         when += part
+        if not held and first == today:
+            # 今晚 at 21:40, tonight's study over: not 「没有需要参加的活动」 and another
+            # 代请假 of the day, which excuses nothing; it is 更正's.
+            midnight = datetime.combine(today, time(), tzinfo=tz)
+            over = [a for a in (*store.current_activities(ctx.session, branch_id=scope,
+                                                          now=ctx.now),
+                                *store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                                                   since=midnight))
+                    if a.ends_at <= ctx.now and on_day(a) and _theirs(ctx, member, a, kind)]
+            if over:
+                ended = max(over, key=lambda a: a.starts_at)
+                return Reply.error(f"{_label(ctx, ended)}已经结束，{UNCHANGED}"
+                                   f"要记这一次的请假，请发送「更正 {who} 请假 原因」。")
         if not held:
             day = show_date(first, today=today)
             return Reply.error(f"{when}没有需要{who}参加的{kind.value if kind else '活动'}，"

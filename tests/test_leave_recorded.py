@@ -459,3 +459,17 @@ def test_the_same_days_recorded_twice_are_recognised_and_written_once(
     with Session(runtime.engine) as s:
         assert len(s.exec(select(LeavePeriod)).all()) == 1
     assert told(drain(runtime, clock), "zhang") == []
+
+
+@pytest.mark.parametrize("said", ["今晚", "今天晚上", "12月8日晚上"])
+def test_leave_for_an_evening_whose_activity_has_ended_points_to_a_correction(
+        runtime, chat, clock, branch, said):
+    """代请假 张强 今晚 值班 at 21:40, Tuesday's study over: 「12月8日晚上没有需要张强参加的
+    活动」, and 「代请假 张强 12月8日 原因」 offered, which excuses nothing."""
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 40))
+    before = record(runtime.engine)
+    reply = chat.say("sec", f"代请假 张强 {said} 值班")
+    assert reply.is_error and reply.text == (
+        "政治夜学（19:30）已经结束，没有记请假。要记这一次的请假，请发送「更正 张强 请假 原因」。"), \
+        reply.text
+    assert record(runtime.engine) == before
