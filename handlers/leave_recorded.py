@@ -68,6 +68,8 @@ from storage.models import (
 )
 
 UNCHANGED = "没有记请假。"
+# A day gone by said first (昨晚 值班), which no day reader of leave reads: never the next's.
+_PAST_SAID = re.compile(r"^\s*(昨晚|昨早|昨天晚上|昨天上午|昨天下午|昨天|昨日|前晚|前天)")
 
 
 def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -80,6 +82,10 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today, note = _ahead_read_from(ctx, said)  # 明天 said at 00:10 is the day begun
     next_said = _NEXT_SAID.match(said)
     kind, reason = _named_kind(said[next_said.end():] if next_said else said)
+    if not next_said and (past := _PAST_SAID.match(reason)) is not None:
+        # 代请假 张三 昨晚 值班: recorded for the next one, the reason 「昨晚 值班」.
+        return Reply.error(f"「{past[1]}」已经过去了，{UNCHANGED}已经结束的活动，"
+                           f"请发送「更正 {who.lstrip('@')} 请假 原因」。")
     days = None if next_said else _days_named(reason, today)
     if isinstance(days, Reply):
         return days

@@ -473,3 +473,15 @@ def test_leave_for_an_evening_whose_activity_has_ended_points_to_a_correction(
         "政治夜学（19:30）已经结束，没有记请假。要记这一次的请假，请发送「更正 张强 请假 原因」。"), \
         reply.text
     assert record(runtime.engine) == before
+
+
+@pytest.mark.parametrize("said", ["昨晚", "昨天晚上", "昨天"])
+def test_leave_for_last_night_is_not_recorded_for_the_next_one(runtime, chat, clock, branch, said):
+    """代请假 张强 昨晚 值班 on Wednesday recorded Thursday's study, the reason 「昨晚 值班」, and
+    told 张强 he was excused on Thursday."""
+    run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))
+    before = record(runtime.engine)
+    reply = chat.say("sec", f"代请假 张强 {said} 值班")
+    assert reply.is_error and reply.text.startswith(f"「{said}」已经过去了，没有记请假。") \
+        and "「更正 张强 请假 原因」" in reply.text, reply.text
+    assert record(runtime.engine) == before
