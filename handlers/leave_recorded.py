@@ -58,9 +58,18 @@ from handlers.attendance import (
 from storage import attendance as store
 from storage import leave as leave_store
 from storage import org
-from storage.models import Activity, ActivityType, AttendanceStatus, LeaveState, Member
+from storage.models import (
+    Activity,
+    ActivityType,
+    AttendanceStatus,
+    LeavePeriod,
+    LeaveState,
+    Member,
+)
 
 UNCHANGED = "没有记请假。"
+# A day gone by said first (昨晚 值班), which no day reader of leave reads: never the next's.
+_PAST_SAID = re.compile(r"^\s*(昨晚|昨早|昨天晚上|昨天上午|昨天下午|昨天|昨日|前晚|前天)")
 
 
 def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
@@ -73,6 +82,10 @@ def record_leave(ctx: Ctx, args: dict[str, Any]) -> Reply:
     today, note = _ahead_read_from(ctx, said)  # 明天 said at 00:10 is the day begun
     next_said = _NEXT_SAID.match(said)
     kind, reason = _named_kind(said[next_said.end():] if next_said else said)
+    if not next_said and (past := _PAST_SAID.match(reason)) is not None:
+        # 代请假 张三 昨晚 值班: recorded for the next one, the reason 「昨晚 值班」.
+        return Reply.error(f"「{past[1]}」已经过去了，{UNCHANGED}已经结束的活动，"
+                           f"请发送「更正 {who.lstrip('@')} 请假 原因」。")
     days = None if next_said else _days_named(reason, today)
     if isinstance(days, Reply):
         return days
@@ -212,10 +225,28 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
     when = show_days(first, span.last)
     if hours is not None:
         when += part
+        if not held and first == today:
+            # 今晚 at 21:40, tonight's study over: not 「没有需要参加的活动」 and another
+            # 代请假 of the day, which excuses nothing; it is 更正's.
+            midnight = datetime.combine(today, time(), tzinfo=tz)
+            over = [a for a in (*store.current_activities(ctx.session, branch_id=scope,
+                                                          now=ctx.now),
+                                *store.ended_since(ctx.session, branch_id=scope, now=ctx.now,
+                                                   since=midnight))
+                    if a.ends_at <= ctx.now and on_day(a) and _theirs(ctx, member, a, kind)]
+            if over:
+                ended = max(over, key=lambda a: a.starts_at)
+                return Reply.error(f"{_label(ctx, ended)}已经结束，{UNCHANGED}"
+                                   f"要记这一次的请假，请发送「更正 {who} 请假 原因」。")
         if not held:
             day = show_date(first, today=today)
             return Reply.error(f"{when}没有需要{who}参加的{kind.value if kind else '活动'}，"
                                f"{UNCHANGED}要登记那天的请假，请发送「代请假 {who} {day} 原因」。")
+    if hours is None and (same := _recorded_already(ctx, member, first, span.last, kind, held)):
+        # Sent twice (a retry typed again, or a second 书记): a second period and a second
+        # notice to the member for the same days.
+        days_kept = show_period(same.first_day, same.last_day, same.activity_type)
+        return Reply(f"已登记过 {who} 的请假：{days_kept}，不用再登记。")
     excused: list[Activity] = []
     for activity in held:
         row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
@@ -284,6 +315,25 @@ def _record_days(ctx: Ctx, scope: int | None, member: Member, span: DateRange,
         # The reason may be the member's own affair (病假): the group hears only that it is done.
         return Reply("\n".join([f"已为 {who} 登记请假：{when}。", *lines, told]))
     return Reply("\n".join([f"已为 {who} 登记请假：{when}，原因：{span.rest}。", *lines, told]))
+
+
+def _recorded_already(ctx: Ctx, member: Member, first: date, last: date,
+                      kind: ActivityType | None, held: list[Activity]) -> LeavePeriod | None:
+    """The member's leave period granted already that covers the days (every activity in
+    them, or those of `kind`), if any, and leaves none of the `held` ones without a record
+    (销假 夜学 took one back, and this records it again)."""
+    assert member.id is not None
+    return next((p for p in leave_store.periods_of(ctx.session, member_id=member.id,
+                                                   today=ctx.local_now.date())
+                 if p.first_day <= first and last <= p.last_day
+                 and p.leave_state == LeaveState.GRANTED
+                 and p.activity_type in (None, kind.value if kind else None)
+                 and all(_on_record(ctx, member, a) for a in held)), None)
+
+
+def _on_record(ctx: Ctx, member: Member, activity: Activity) -> bool:
+    row = store.attendance_of(ctx.session, activity_id=activity.id, member_id=member.id)
+    return row is not None and row.status != AttendanceStatus.WITHDRAWN
 
 
 def _theirs(ctx: Ctx, member: Member, activity: Activity, kind: ActivityType | None) -> bool:
@@ -393,6 +443,20 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
         days = show_period(first, period.last_day, period.activity_type)
         what = f"{days}（其间 {what}）" if what else days
     leave_store.undo_recorded(ctx.session, recorded)
+    # His own leave in those days stays (请假 for Tuesday, then days recorded around it):
+    # never told he must attend what he is excused from.
+    own = [] if period is None else [
+        activity for row, activity in store.own_leave(ctx.session, member_id=member.id,
+                                                      now=ctx.now)
+        if row.leave_state != LeaveState.REVOKED and activity.ends_at > ctx.now
+        and first <= activity.starts_at.astimezone(tz).date() <= period.last_day]
+    own_days = [] if period is None else [
+        p for p in leave_store.periods_of(ctx.session, member_id=member.id,
+                                          today=ctx.local_now.date())
+        if p.id != period.id and p.first_day <= period.last_day and first <= p.last_day]
+    own = [a for a in own if not any(leave_store.covers(p, a, tz) for p in own_days)]
+    kept = "、".join([*(show_period(p.first_day, p.last_day, p.activity_type) for p in own_days),
+                      *(_label(ctx, a, with_date=True) for a in own)])
     ctx.audit(leave_store.RECORDED_UNDONE, target=member.name, detail={
         "member_id": member.id, "undoes": recorded.entry.id,
         "activity_ids": [activity.id for _, activity in recorded.rows],
@@ -401,12 +465,14 @@ def undo_recorded(ctx: Ctx, args: dict[str, Any]) -> Reply:
     because = f"原因：{why}。" if why else ""
     reached = write_privately(
         ctx, [member], f"【请假已撤销】{ctx.member.name}撤销了为你登记的请假：{what}。{because}"
-                       "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。",
+                       + (f"你自己请的假不变：{kept}；其余" if kept else "")
+                       + "仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。",
         kind="leave.recorded", title="请假已撤销",
         key=f"leave.recorded.undo|{ctx.message.platform}:{ctx.message.message_id}",
         branch_id=member.branch_id)
     told = "已私聊告知本人。" if reached else "本人没有能收到私聊的账号，请当面告知。"
-    return Reply(f"已撤销为 {member.name} 登记的请假：{what}，仍需参加。{told}")
+    still = f"其本人请的假不变：{kept}；其余仍需参加。" if kept else "仍需参加。"
+    return Reply(f"已撤销为 {member.name} 登记的请假：{what}，{still}{told}")
 
 
 # 给张三请假 出差, 帮张三请个假: the member said first, glued to 请假, as the 书记 says it (not

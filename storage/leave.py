@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from storage import outbox
-from storage.attendance import CANCELLED, expected_at, row_entries
+from storage.attendance import CANCELLED, expected_at, real_start, row_entries
 from storage.ledger import insert_ignoring_duplicates
 from storage.models import (
     Activity,
@@ -54,19 +54,39 @@ def record_period(session: Session, *, member: Member, first: date, last: date, 
                          message_id=message_id, created_at=now, activity_type=activity_type)
     session.add(period)
     session.flush()
-    excused = _excuse_planned(session, member=member, period=period, now=now - grace, tz=tz)
+    excused = _excuse_planned(session, member=member, period=period, now=now, tz=tz,
+                              grace=grace)
     session.flush()
     return period, excused
 
 
+def begun_later(session: Session, *, now: datetime, grace: timedelta) -> list[int]:
+    """Activities begun more than `grace` ago by the start told that a 更正 said really
+    began later (storage.attendance.real_start), so that leave may still be asked or taken
+    back there, as a check-in still counts present: 请假 honours it, and 销假 or leave over
+    days closed at the start told."""
+    if not grace:
+        return []
+    started = session.exec(select(Activity).where(
+        Activity.starts_at < now - grace, Activity.checkin_closes_at > now,
+        Activity.status != CANCELLED)).all()
+    return [activity.id for activity in started  # type: ignore[misc]
+            if (kept := real_start(session, activity=activity)) is not None
+            and kept >= now - grace]
+
+
 def _excuse_planned(session: Session, *, member: Member, period: LeavePeriod, now: datetime,
-                    tz: tzinfo) -> list[Activity]:
-    """Excuse the member from the activities planned in the period that start from `now`
-    and expect them; returns those."""
+                    tz: tzinfo, grace: timedelta = timedelta(0)) -> list[Activity]:
+    """Excuse the member from the activities planned in the period that start from `now`,
+    or began less than `grace` ago (from the real start, where a 更正 said one), and expect
+    them; returns those."""
     start = datetime.combine(period.first_day, time(0), tzinfo=tz)
     end = datetime.combine(period.last_day + timedelta(days=1), time(0), tzinfo=tz)
+    later = begun_later(session, now=now, grace=grace)
     candidates = session.exec(select(Activity).where(
-        Activity.starts_at >= max(start, now), Activity.starts_at < end,
+        or_(Activity.starts_at >= max(start, now - grace),
+            and_(Activity.id.in_(later), Activity.starts_at >= start)),  # type: ignore[union-attr]
+        Activity.starts_at < end,
         Activity.status != CANCELLED,
         *([Activity.type == period.activity_type] if period.activity_type else []))
         .order_by(Activity.starts_at)).all()
@@ -234,7 +254,8 @@ def withdraw(session: Session, *, member_id: int, today: date, now: datetime,
                Attendance.status == AttendanceStatus.LEAVE,
                or_(Attendance.leave_state.is_(None),  # type: ignore[union-attr]
                    Attendance.leave_state.in_([LeaveState.GRANTED, LeaveState.PENDING])),  # type: ignore[union-attr]
-               Activity.starts_at >= now - grace,
+               or_(Activity.starts_at >= now - grace,
+                   Activity.id.in_(begun_later(session, now=now, grace=grace))),  # type: ignore[union-attr]
                # One a schedule change took away may be held again (corrections.reopen):
                # the leave taken back is taken back there too.
                or_(Activity.status != CANCELLED, Activity.schedule_withdrawn == True),  # noqa: E712

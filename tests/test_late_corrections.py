@@ -405,3 +405,43 @@ def test_leave_may_be_asked_until_a_check_in_would_be_late_from_the_real_start(
     clock.advance(minutes=4)  # 09:16: past the real start and the grace
     late = chat.say("l4", "请假 堵车", chat="g1")
     assert late.is_error and "已经开始，不能再请假" in late.text, late.text
+
+
+def test_leave_may_be_taken_back_until_a_check_in_would_be_late_from_the_real_start(
+        runtime, chat, clock, bureau):
+    """王五 asked leave at 09:12, the start moved to 09:05 by a 更正, and could come after
+    all at 09:14: 销假 said 「你现在没有可以销的假」, closed at 09:10 from the start told, and
+    he stayed on leave for a meeting he came to."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    clock.advance(minutes=8)
+    assert not chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始").is_error
+    clock.advance(minutes=4)  # 09:12
+    assert not chat.say("w5", "请假 家中有事", chat="g1").is_error
+    clock.advance(minutes=2)  # 09:14
+    reply = chat.say("w5", "销假", chat="g1")
+    assert reply.text.startswith("已销假。"), reply.text
+    assert _rows_of(runtime, "王五") == []
+    clock.advance(minutes=4)  # 09:18: past the real start and the grace
+    assert chat.say("w5", "请假 家中有事", chat="g1").is_error
+    assert _rows_of(runtime, "王五") == []
+
+
+def _rows_of(runtime, name: str) -> list[str]:
+    from storage.models import Attendance, Member
+
+    with Session(runtime.engine) as s:
+        return list(s.exec(select(Attendance.status).join(Member, Member.id == Attendance.member_id)
+                           .where(Member.name == name)).all())
+
+
+def test_leave_for_the_day_may_be_asked_until_a_check_in_would_be_late_from_the_real_start(
+        runtime, chat, clock, bureau):
+    """请假 今天至明天 at 09:12, the start moved to 09:05 by a 更正: the days' leave left the theme
+    day out (「已经开始，不能再请假」), closed at 09:10 from the start told, as 请假 alone was."""
+    chat.say("sec", "开始 主题党日 学习新党章", chat="g1")
+    clock.advance(minutes=8)
+    assert not chat.say("sec", "更正 迟到 出席 会议推迟到9:05开始").is_error
+    clock.advance(minutes=4)  # 09:12
+    reply = chat.say("w5", "请假 今天至明天 家中有事", chat="g1")
+    assert not reply.is_error and "已经开始" not in reply.text, reply.text
+    assert _rows_of(runtime, "王五") == ["leave"]

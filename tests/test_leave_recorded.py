@@ -361,15 +361,21 @@ def test_the_members_own_leave_inside_days_recorded_stays_when_they_are_undone(
     he was expected on Tuesday again."""
     chat.say("zhang", "请假 出差")
     chat.say("sec", "批准请假 张强")
+    drain(runtime, clock)
     recorded = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
     # Not 「这期间目前没有安排需要其参加的活动」 above Tuesday's, which is planned.
     assert recorded.text.splitlines()[1:3] == [
         "这期间之后安排的活动也记为请假。",
         "已有记录的不变：政治夜学（12月8日 19:30）（要改请发送「更正 张强 请假 原因」或「批准请假 张强」）"], \
         recorded.text
+    drain(runtime, clock)
     reply = chat.say("sec", "撤销代请假 张强")
-    assert reply.text == "已撤销为 张强 登记的请假：12月8日至12月10日，仍需参加。已私聊告知本人。", \
-        reply.text
+    # Not 「仍需参加」 alone: Tuesday's is his own leave, which stays.
+    assert reply.text == ("已撤销为 张强 登记的请假：12月8日至12月10日，"
+                          f"其本人请的假不变：{TUESDAY}；其余仍需参加。已私聊告知本人。"), reply.text
+    assert undone(drain(runtime, clock), "zhang") == [
+        "【请假已撤销】王书记撤销了为你登记的请假：12月8日至12月10日。"
+        f"你自己请的假不变：{TUESDAY}；其余仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
     assert records_of(runtime.engine, "张强") == [("12-08", "leave", "granted", "出差", True)]
     with Session(runtime.engine) as s:
         assert s.exec(select(LeavePeriod)).all() == []
@@ -438,3 +444,44 @@ def test_days_undone_once_begun_name_the_days_still_to_come(runtime, chat, clock
         "【请假已撤销】王书记撤销了为你登记的请假：12月10日（其间 政治夜学（12月10日 19:30））。"
         "原因：记错了人。仍需参加，请按时签到；确实要请假的，请发送「请假 原因」。"]
     assert [row[:3] for row in records_of(runtime.engine, "张强")] == [("12-08", "leave", "granted")]
+
+
+def test_the_same_days_recorded_twice_are_recognised_and_written_once(
+        runtime, chat, clock, branch):
+    """代请假 张强 12月8日至12月10日 出差 sent again (by another message): a second period
+    was kept and 张强 told a second time."""
+    chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert len(told(drain(runtime, clock), "zhang")) == 1
+    before = record(runtime.engine)
+    again = chat.say("sec", "代请假 张强 12月8日至12月10日 出差")
+    assert again.text == "已登记过 张强 的请假：12月8日至12月10日，不用再登记。", again.text
+    assert record(runtime.engine) == before
+    with Session(runtime.engine) as s:
+        assert len(s.exec(select(LeavePeriod)).all()) == 1
+    assert told(drain(runtime, clock), "zhang") == []
+
+
+@pytest.mark.parametrize("said", ["今晚", "今天晚上", "12月8日晚上"])
+def test_leave_for_an_evening_whose_activity_has_ended_points_to_a_correction(
+        runtime, chat, clock, branch, said):
+    """代请假 张强 今晚 值班 at 21:40, Tuesday's study over: 「12月8日晚上没有需要张强参加的
+    活动」, and 「代请假 张强 12月8日 原因」 offered, which excuses nothing."""
+    run_ticks(runtime, clock, local(2026, 12, 8, 21, 40))
+    before = record(runtime.engine)
+    reply = chat.say("sec", f"代请假 张强 {said} 值班")
+    assert reply.is_error and reply.text == (
+        "政治夜学（19:30）已经结束，没有记请假。要记这一次的请假，请发送「更正 张强 请假 原因」。"), \
+        reply.text
+    assert record(runtime.engine) == before
+
+
+@pytest.mark.parametrize("said", ["昨晚", "昨天晚上", "昨天"])
+def test_leave_for_last_night_is_not_recorded_for_the_next_one(runtime, chat, clock, branch, said):
+    """代请假 张强 昨晚 值班 on Wednesday recorded Thursday's study, the reason 「昨晚 值班」, and
+    told 张强 he was excused on Thursday."""
+    run_ticks(runtime, clock, local(2026, 12, 9, 10, 0))
+    before = record(runtime.engine)
+    reply = chat.say("sec", f"代请假 张强 {said} 值班")
+    assert reply.is_error and reply.text.startswith(f"「{said}」已经过去了，没有记请假。") \
+        and "「更正 张强 请假 原因」" in reply.text, reply.text
+    assert record(runtime.engine) == before
