@@ -25,8 +25,8 @@ Guarantees (docs/schedules.md says the same for operators):
 - A message queued once per chat (a reminder to each of a branch's groups) goes through a
   channel those chats share (the branch's one push webhook) once: the row with the lowest
   id carries it, and the others are marked sent once it is sent (they wait while it is
-  pending, and fail with it if it is given up). A chat with a destination of its own
-  gets its own copy. Which rows share a channel, their sender says (SharesChannels).
+  pending, fail with it if it is given up, and are withdrawn with it, for its reason). A
+  chat with a destination of its own gets its own copy. Which rows share a channel, their sender says (SharesChannels).
 - A call to check in (a group's notice or start notice, a nudge) that waited past the
   end of check-in, or a nudge past its member's 签到 or leave, is withdrawn when due
   (storage.attendance.withdraw_overtaken_calls), not sent. So is a scheduled message long
@@ -435,6 +435,21 @@ class OutboxWorker:
         if first.status in (PENDING, SENDING):
             return SendResult.failed(f"goes with #{first.id}, due through the same channel",
                                      retryable=True, retry_after=HOLD.total_seconds())
+        if first.status == WITHDRAWN:
+            # What withdrew the copy that carries it (past its time, quiet hours, an
+            # activity called off) withdraws this one too, for the same reason: not a dead
+            # row asking the operator to retry what was withdrawn on purpose. record reads
+            # the reason as it does for a row withdrawn while being sent.
+            reason = first.last_error or f"随 #{first.id} 撤回（同一通道）"
+            with session_scope(self.engine) as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id, OutboxMessage.status == SENDING,
+                           OutboxMessage.claimed_by == self.worker_id)
+                    .values(withdraw_reason=reason)
+                    .execution_options(synchronize_session=False))
+            return SendResult.failed(f"#{first.id} through the same channel is withdrawn",
+                                     retryable=False)
         return SendResult.failed(
             f"goes with #{first.id} through the same channel, and #{first.id} is "
             f"{first.status} ({first.last_error or '-'}): djbot outbox retry {first.id} "

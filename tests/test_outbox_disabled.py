@@ -142,3 +142,32 @@ def test_a_notice_whose_post_failed_after_it_went_stale_is_withdrawn_not_tried_a
     with Session(engine) as session:
         [row] = session.exec(select(OutboxMessage)).all()
     assert row.status == "withdrawn" and "不再发送" in row.last_error
+
+
+class OneHook(Recorded):
+    """A branch's two groups reached through its one push webhook."""
+
+    def shared_channel(self, message):
+        return "hook"
+
+
+def test_a_copy_through_a_shared_channel_is_withdrawn_with_the_one_it_goes_with(engine, clock):
+    """A branch's reminder to its two groups goes once through their shared webhook, with
+    the first row. The first was a day past its time and withdrawn as stale, the second
+    not quite: the second went dead, telling the operator 「djbot outbox retry 1 2」, a
+    retry of what was withdrawn on purpose."""
+    with Session(engine) as session:
+        for group, queued in (("g1", timedelta(days=1, minutes=1)),
+                              ("g2", timedelta(days=1) - timedelta(minutes=10))):
+            enqueue(session, platform="wecom", target_kind="group", target=group,
+                    payload=outbox.text_payload("【活动提醒】今晚 19:30 支部党员大会"),
+                    now=clock.now() - queued, kind=outbox.GROUP_BEFORE,
+                    dedupe_key=f"{outbox.GROUP_BEFORE}|wecom:{group}|activity:1")
+        session.commit()
+    hook = OneHook("wecom")
+    asyncio.run(OutboxWorker(engine, clock, {"wecom": hook}).drain())
+    assert hook.texts == []
+    with Session(engine) as session:
+        first, second = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert first.status == second.status == "withdrawn"
+    assert second.last_error == first.last_error and "retry" not in second.last_error
