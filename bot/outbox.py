@@ -243,12 +243,21 @@ class OutboxWorker:
         now = self.clock.now()
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                # Before the clean-up: each of its updates locks rows, in an order of its
+                # own, and two replicas' claims doing them at once could each hold a row
+                # the other waits for (PostgreSQL then aborts one). Not so on SQLite,
+                # where the lock is the write lock: a replica would hold it from its first
+                # read, and the clean-up's reads need none.
+                _claim_alone(session)
             self.keep_the_night(session, now)
             self.drop_outlived(session, now)
             self.drop_stale(session, now)
             for row in attendance.withdraw_overtaken_calls(session, now=now):
                 log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
-            _claim_alone(session)
+            if not postgres:
+                _claim_alone(session)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
             # would otherwise fill every batch read and hide the rows behind it.
@@ -269,7 +278,7 @@ class OutboxWorker:
             if left_out:
                 query = query.where(tuple_(OutboxMessage.platform, OutboxMessage.target_kind,
                                            OutboxMessage.target).not_in(sorted(left_out)))
-            if session.get_bind().dialect.name == "postgresql":
+            if postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = session.exec(query).all()
             claimed: list[Outbound] = []
