@@ -25,13 +25,15 @@ Guarantees (docs/schedules.md says the same for operators):
 - A message queued once per chat (a reminder to each of a branch's groups) goes through a
   channel those chats share (the branch's one push webhook) once: the row with the lowest
   id carries it, and the others are marked sent once it is sent (they wait while it is
-  pending, and fail with it if it is given up). A chat with a destination of its own
-  gets its own copy. Which rows share a channel, their sender says (SharesChannels).
+  pending, fail with it if it is given up, and are withdrawn with it, for its reason). A
+  chat with a destination of its own gets its own copy. Which rows share a channel, their sender says (SharesChannels).
 - A call to check in (a group's notice or start notice, a nudge) that waited past the
   end of check-in, or a nudge past its member's 签到 or leave, is withdrawn when due
   (storage.attendance.withdraw_overtaken_calls), not sent. So is a scheduled message long
   past its time (OUTLIVES): a platform with no sender (not enabled) never has its rows
-  claimed, and they would otherwise all go when it is enabled again.
+  claimed, and they would otherwise all go when it is enabled again. One withdrawn so
+  whose claim had timed out may still be in its worker's hands: if that send goes, the
+  row is recorded sent, as one withdrawn while being sent is (withdraw_reason).
 - What a try leaves to do is stored with its outcome, in one transaction: the row's payload
   (the parts and people already reached, so the next try sends only the rest) and any
   follow-up rows (people the platform held back, split off to go later). A restart between
@@ -54,7 +56,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, tuple_, update
+from sqlalchemy import and_, case, false, func, or_, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -168,7 +170,7 @@ class OutboxWorker:
                        OutboxMessage.created_at < today,  # type: ignore[operator]
                        or_(OutboxMessage.status == PENDING,
                            self._lost(now)))
-                .values(status=WITHDRAWN, claimed_by=None, last_error=OUTLIVED)
+                .values(**_withdrawn(OUTLIVED))
                 .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)).scalars():
             log.info("outbox %s not sent: 【明日活动】 of a day that has come", message_id)
@@ -185,7 +187,7 @@ class OutboxWorker:
                              for life, kinds in _KINDS_BY_LIFE.items())),
                        or_(OutboxMessage.status == PENDING,
                            self._lost(now)))
-                .values(status=WITHDRAWN, claimed_by=None, last_error=STALE)
+                .values(**_withdrawn(STALE))
                 .returning(OutboxMessage.id)
                 .execution_options(synchronize_session=False)).scalars():
             log.info("outbox %s not sent: long past its time", message_id)
@@ -241,12 +243,21 @@ class OutboxWorker:
         now = self.clock.now()
         self.held = {where: until for where, until in self.held.items() if until > now}
         with session_scope(self.engine) as session:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:
+                # Before the clean-up: each of its updates locks rows, in an order of its
+                # own, and two replicas' claims doing them at once could each hold a row
+                # the other waits for (PostgreSQL then aborts one). Not so on SQLite,
+                # where the lock is the write lock: a replica would hold it from its first
+                # read, and the clean-up's reads need none.
+                _claim_alone(session)
             self.keep_the_night(session, now)
             self.drop_outlived(session, now)
             self.drop_stale(session, now)
             for row in attendance.withdraw_overtaken_calls(session, now=now):
                 log.info("outbox %s (%s) not sent: %s", row.id, row.kind, row.last_error)
-            _claim_alone(session)
+            if not postgres:
+                _claim_alone(session)
             used = _recent_counts(session, now)
             # Left out in the query, not skipped after it: a backlog of one destination
             # would otherwise fill every batch read and hide the rows behind it.
@@ -267,7 +278,7 @@ class OutboxWorker:
             if left_out:
                 query = query.where(tuple_(OutboxMessage.platform, OutboxMessage.target_kind,
                                            OutboxMessage.target).not_in(sorted(left_out)))
-            if session.get_bind().dialect.name == "postgresql":
+            if postgres:
                 query = query.with_for_update(skip_locked=True)
             rows = session.exec(query).all()
             claimed: list[Outbound] = []
@@ -288,8 +299,8 @@ class OutboxWorker:
                     continue
                 if row.status == SENDING and row.withdraw_reason:
                     # Its worker was lost mid-send after the row was withdrawn: not again.
+                    # Its claim stays named: a worker only slow may yet say it went (record).
                     row.status, row.last_error = WITHDRAWN, row.withdraw_reason[:500]
-                    row.claimed_by = None
                     session.add(row)
                     continue
                 if row.attempts >= self.max_attempts:  # a reclaimed row on its last life
@@ -324,7 +335,11 @@ class OutboxWorker:
         now = self.clock.now()
         with session_scope(self.engine) as session:
             row = session.get(OutboxMessage, message_id)
-            if row is None or row.status != SENDING or row.claimed_by != self.worker_id:
+            # Withdrawn while this worker, taken for lost, was still sending (_withdrawn):
+            # recorded as any row withdrawn mid-send, sent if it went.
+            ours = row is not None and row.claimed_by == self.worker_id and (
+                row.status == SENDING or (row.status == WITHDRAWN and bool(row.withdraw_reason)))
+            if row is None or not ours:
                 return row.status if row else DEAD  # reclaimed meanwhile: theirs now
             platform = row.platform
             if result.payload is not None:  # what is left to send, for the next try
@@ -429,6 +444,21 @@ class OutboxWorker:
         if first.status in (PENDING, SENDING):
             return SendResult.failed(f"goes with #{first.id}, due through the same channel",
                                      retryable=True, retry_after=HOLD.total_seconds())
+        if first.status == WITHDRAWN:
+            # What withdrew the copy that carries it (past its time, quiet hours, an
+            # activity called off) withdraws this one too, for the same reason: not a dead
+            # row asking the operator to retry what was withdrawn on purpose. record reads
+            # the reason as it does for a row withdrawn while being sent.
+            reason = first.last_error or f"随 #{first.id} 撤回（同一通道）"
+            with session_scope(self.engine) as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id, OutboxMessage.status == SENDING,
+                           OutboxMessage.claimed_by == self.worker_id)
+                    .values(withdraw_reason=reason)
+                    .execution_options(synchronize_session=False))
+            return SendResult.failed(f"#{first.id} through the same channel is withdrawn",
+                                     retryable=False)
         return SendResult.failed(
             f"goes with #{first.id} through the same channel, and #{first.id} is "
             f"{first.status} ({first.last_error or '-'}): djbot outbox retry {first.id} "
@@ -525,6 +555,17 @@ def _recent_counts(session: Session, now: datetime) -> Counter:
     for platform, target_kind, target, count in recent:
         used[(platform, target_kind, target)] = int(count)
     return used
+
+
+def _withdrawn(reason: str) -> dict[str, Any]:
+    """The values that withdraw a row pending or claimed long ago (the claim timed out).
+    A claimed one's worker may only be slow, its send still under way: the claim stays
+    named and the reason is kept as withdraw_reason, so that if that send goes, record
+    says sent (the chat has it), and if it fails, withdrawn, as for a row withdrawn while
+    being sent (storage.outbox.withdraw_rows). A pending row's withdraw_reason stays None."""
+    claimed = OutboxMessage.status == SENDING
+    return {"status": WITHDRAWN, "last_error": reason,
+            "withdraw_reason": case((claimed, reason), else_=OutboxMessage.withdraw_reason)}
 
 
 def _mark_dead(session: Session, row: OutboxMessage, error: str) -> None:

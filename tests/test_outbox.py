@@ -606,18 +606,80 @@ def test_a_replica_whose_quiet_hours_began_leaves_alone_what_another_has_sent(en
     posted = ScriptedSender(behind)
     early = OutboxWorker(engine, behind, {"wecom": posted}, quiet=QuietHours(), tz=SHANGHAI)
 
+    import threading
+
+    racing = threading.Thread(target=drain, args=(early,))
+
     class Racing(QuietHours):
         """Its end is looked up once the rows due before it are read: then the replica
         a minute behind claims and posts the notice."""
 
         def next_end(self, local):
-            if not posted.attempts:
-                assert drain(early) == 1
+            if not racing.is_alive() and racing.ident is None:
+                racing.start()
+                racing.join(3)
             return super().next_end(local)
 
     late = OutboxWorker(engine, ahead, {"wecom": ScriptedSender(ahead)}, quiet=Racing(),
                         tz=SHANGHAI)
     drain(late)
+    racing.join(30)
     [row] = rows(engine)
-    assert len(posted.delivered) == 1
-    assert (row.status, row.last_error) == ("sent", None)
+    if engine.dialect.name == "postgresql":
+        # Claims are one at a time from their start there: the replica behind waited for
+        # this one's, and found the notice dropped. Nobody saw it, and the row says so.
+        assert posted.delivered == [] and row.status == "withdrawn"
+    else:
+        assert len(posted.delivered) == 1
+        assert (row.status, row.last_error) == ("sent", None)
+
+
+def test_two_replicas_claiming_at_once_in_quiet_hours_both_finish_their_claim(engine):
+    """On PostgreSQL, each claim's clean-up (quiet hours, 【明日活动】 of a day that has
+    come, what is long past its time) updated rows before the claim waited for the others:
+    a replica already in quiet hours held the group's notice it dropped and waited for the
+    【明日活动】 another had just withdrawn, which waited for the notice. PostgreSQL then
+    aborted one claim (a deadlock), and that replica's beat sent nothing."""
+    import threading
+    import time
+
+    from bot.clock import ManualClock
+    from bot.outbox import AT_NIGHT
+    from bot.scheduling.plan import QuietHours
+    from tests.conftest import SHANGHAI, local
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: its claims never wait for each other's rows")
+    with Session(engine) as session:
+        enqueue(session, platform="wecom", target_kind="group", target="g1",
+                payload={"text": "19:30 支部党员大会即将开始"}, now=local(2026, 11, 23, 19, 0),
+                kind=outbox.GROUP_BEFORE)
+        enqueue(session, platform="wecom", target_kind="group", target="g2",
+                payload={"text": "【明日活动】", AT_NIGHT: True}, now=local(2026, 11, 24, 23, 0),
+                kind=outbox.DAY_BEFORE)
+        session.commit()
+    failures: list[BaseException] = []
+
+    def claiming(worker):
+        try:
+            worker.claim()
+        except BaseException as exc:  # noqa: BLE001 - the thread's failure is the test's
+            failures.append(exc)
+
+    other = OutboxWorker(engine, ManualClock(local(2026, 11, 25, 21, 59)),
+                         {"wecom": ScriptedSender(None)}, tz=SHANGHAI, worker_id="other")
+    racing = threading.Thread(target=claiming, args=(other,))
+
+    class AtNight(OutboxWorker):
+        def keep_the_night(self, session, now):
+            super().keep_the_night(session, now)
+            racing.start()  # the other replica's claim, while this one's is under way
+            time.sleep(1.5)
+
+    night = AtNight(engine, ManualClock(local(2026, 11, 25, 22, 1)),
+                    {"wecom": ScriptedSender(None)}, quiet=QuietHours(), tz=SHANGHAI,
+                    worker_id="night")
+    claiming(night)
+    racing.join(30)
+    assert failures == []
+    assert {row.status for row in rows(engine)} == {"withdrawn"}

@@ -17,6 +17,12 @@ def _engine(*, existing: bool = True):
     return database_engine(load_settings(), existing=existing)
 
 
+def _remove_sqlite_file(path: str) -> None:
+    """A SQLite database file and the journal files SQLite keeps beside it."""
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        Path(name).unlink(missing_ok=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def backup(
@@ -60,19 +66,30 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="djbot backup 生成的文件")],
     ) -> None:
         """把备份恢复到一个空数据库（可以是另一种数据库），然后升级到最新结构。"""
+        from bot.checks import missing_sqlite_file
+        from bot.cli import database_engine, load_settings
         from storage.backup import RestoreRefused, check, read_header
         from storage.backup import restore as load
 
         if not file.is_file():
             typer.echo(f"找不到备份文件 {file}", err=True)
             raise typer.Exit(2)
+        settings = load_settings()
+        engine = None
         try:
             # Read whole before the engine opens (a new SQLite file is made then): a file
             # refused leaves no empty database behind to be mistaken for a restored one.
             header = read_header(file)
             check(file, header)
-            counts = load(_engine(existing=False), file, checked=header)
+            made = missing_sqlite_file(settings.database_url)
+            engine = database_engine(settings)
+            counts = load(engine, file, checked=header)
         except RestoreRefused as exc:
+            if engine is not None and made:
+                # Refused as the rows went in (a version 2 backup has no checksum to find a
+                # bad row first): the file this restore made holds a schema and no rows.
+                engine.dispose()
+                _remove_sqlite_file(made)
             typer.echo(f"未恢复：{exc}", err=True)
             raise typer.Exit(1) from exc
         typer.echo(f"已恢复 {sum(counts.values())} 行（{len(counts)} 张表）")
