@@ -41,6 +41,7 @@ from storage.reports import (
     bureau_top,
     entry_moments,
     first_record,
+    leaderboard,
     ledger_view,
     member_standing,
     own_reference,
@@ -65,9 +66,9 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines += [f"{name}：{total} 分" for name, total in standing.points.items()]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
-    elif standing.rank == 1 and standing.ranked_points == 0:
-        # Nobody in the branch above zero (the 1st of the month): 第 1 名 among zeros, said
-        # to everyone who asked, ranked nothing (排行榜 says the same).
+    elif _nobody_scored(ctx, standing, periods["本月"]):
+        # Nobody in the branch above zero (the 1st of the month, a month of absences): 第 1
+        # 名 among zeros, 第 3 名 among minuses, ranked nothing (排行榜 says the same).
         lines.append("本月支部排名：本月支部还没有人获得积分，暂不排名。")
     elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
@@ -101,13 +102,25 @@ def _just_ended_points(ctx: Ctx, name: str) -> Reply:
     lines = [f"{member.name} {name}（{span}）的积分：{standing.points[name]} 分"]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
-    elif standing.rank == 1 and standing.ranked_points == 0:
+    elif _nobody_scored(ctx, standing, period):
         lines.append(f"{name}支部排名：{name}支部没有人获得积分，不排名。")
     elif standing.rank is not None:
         lines.append(f"{name}支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, name))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return _own_points(ctx, "\n".join(lines))
+
+
+def _nobody_scored(ctx: Ctx, standing, period: Period) -> bool:
+    """Whether nobody in the member's branch is above zero in the period: their rank then
+    counts minuses (第 3 名 among -1, -2, -3), where 排行榜 ranks nobody. Asked only of one
+    not above zero themselves, so 积分 pays for it only then."""
+    if standing.rank is None or standing.ranked_points > 0:
+        return False
+    member = ctx.member
+    assert member is not None
+    return not leaderboard(ctx.session, branch_id=member.branch_id, start=period.start,
+                           end=period.end, limit=1)
 
 
 def _ranked_on(standing, period: str) -> str:

@@ -102,6 +102,31 @@ def test_a_week_of_absences_ranks_nobody(runtime, chat, clock):
     assert "-3" not in group and "私聊" in group  # the figure still goes to them alone
 
 
+def test_my_points_rank_nobody_when_nobody_is_above_zero(runtime, chat, clock):
+    """积分 in a month everyone missed: 「本月支部排名：第 3 名（共 3 人）」 among -1, -2, -3,
+    where 排行榜 says nobody has points and ranks nobody. 上月积分 the same."""
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        for name, wecom, points in (("甲", "jia", -1), ("乙", "yi", -2), ("丙", "bing", -3)):
+            award(session, make_member(session, branch, name, wecom=wecom), points,
+                  local(2026, 12, 16, 21, 0), rule="attendance.absent", kind="attendance")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 21, 9, 0))
+    for who in ("jia", "bing"):
+        mine = chat.say(who, "积分").text
+        assert "名（共" not in mine, mine
+        assert "本月支部排名：本月支部还没有人获得积分，暂不排名。" in mine, mine
+    assert "本月：-3 分" in chat.say("bing", "积分").text
+    clock.set(local(2027, 1, 4, 9, 0))
+    last = chat.say("bing", "上月积分").text
+    assert "-3 分" in last and "名（共" not in last, last
+    assert "上月支部排名：上月支部没有人获得积分，不排名。" in last, last
+    # One point earned by anyone, and the ranks are the ranks again.
+    chat.say("jia", "学习 党章 30")
+    assert "本月支部排名：第 2 名（共 3 人）" in chat.say("yi", "积分").text
+
+
 def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
     seed(runtime.engine, branch_with_points)
     mine = chat.say("ding", "积分")
