@@ -395,6 +395,29 @@ def test_leave_over_new_year_is_recorded(runtime, chat, clock, said):
     assert "12月28日" in reply.text and "（7 天）" in reply.text, reply.text
 
 
+@pytest.mark.parametrize("said, first, last", [
+    ("请假 12月17日至明年1月20日 进修", date(2026, 12, 17), date(2027, 1, 20)),
+    ("请假 今年12月28日至明年1月3日 回老家探亲", date(2026, 12, 28), date(2027, 1, 3)),
+    ("请假 明年1月5日 出差", date(2027, 1, 5), date(2027, 1, 5)),
+    ("请假 明年一月五日 出差", date(2027, 1, 5), date(2027, 1, 5)),
+    ("请假 出差到明年1月8日", date(2026, 12, 8), date(2027, 1, 8)),
+])
+def test_leave_with_the_year_said_in_words(runtime, chat, clock, said, first, last):
+    """请假 12月17日至明年1月20日 进修 was 「没读懂…」 where 12月17日至1月20日 was leave: the
+    明年 people say before a month was read as no part of a day."""
+    from sqlmodel import Session, select
+
+    from storage.models import LeavePeriod
+
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 10, 0))
+    reply = chat.say("li", said)
+    with Session(runtime.engine) as s:
+        periods = [(p.first_day, p.last_day) for p in s.exec(select(LeavePeriod)).all()]
+    assert periods == [(first, last)], reply.text
+    assert "明年" not in reply.text, reply.text
+
+
 @pytest.mark.parametrize("text, today, first, last", [
     # On 2 January, the leave under way; in July, still the one just past (reports).
     ("12月28日至1月3日 探亲", date(2027, 1, 2), date(2026, 12, 28), date(2027, 1, 3)),
