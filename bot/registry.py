@@ -808,6 +808,12 @@ class CommandRegistry:
         (撤销 调研 stays 撤销's reason), so this costs a second parse only when one of the
         first two words is a command and the two together are another."""
         command, arg_text = self.match(text, asked)
+        if (command is not None and arg_text and env is not None
+                and _asks_when_held(command, text, arg_text, asked)
+                and command.parse(arg_text, env)[1] is not None):
+            # 下次什么时候开会: the alias 下次什么时候 and what is held then, asked; 开会
+            # was taken for a branch (没有找到支部「开会」). One named is still read as such.
+            return command, ""
         joined = self._joined(text) if command is not None else None
         if joined is not None and asked and joined[0].acts:
             joined = None  # 结束 签到？ asks too
@@ -1363,6 +1369,27 @@ def _trimmed(said: str) -> str:
     """What is said before 开始 or 结束 less who says it and how it went (_OPENING,
     _CLOSING): 今晚的政治夜学到此 is 政治夜学, 今天就到这里 nothing."""
     return _CLOSING.sub("", _OPENING.sub("", said)).removesuffix("的").removesuffix("活动")
+
+
+# What is held, said after a question about when (下次什么时候开会, 下次什么时候搞活动, 夜学):
+# never a branch's name.
+_HELD = re.compile(r"会|活动|学|课|培训|党日|开|搞|办|举行|举办")
+
+
+def _asks_when_held(command: Command, text: str, arg_text: str, asked: bool) -> bool:
+    """Whether the words after a command that takes an optional branch alone ask when
+    something is held (下次什么时候开会？), not which branch: a question, and the words
+    name what is held. The caller still tries them as a branch first."""
+    if not command.args or command.args[0].kind != "branch" or not all(
+            a.optional for a in command.args):
+        return False
+    said = arg_text.rstrip(_TONE_AFTER).rstrip("？?")
+    for end in sorted(_QUESTION_ENDS, key=len, reverse=True):
+        if said.endswith(end) and len(said) > len(end):
+            said = said[:-len(end)]
+            break
+    question = (asked or any(word in text for word in _WHEN_ASKED) or said != arg_text)
+    return question and " " not in said and _HELD.search(said) is not None
 
 
 def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str] | None:

@@ -1188,6 +1188,16 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('下次活动', m('日程', branch=None)),
     ('下次活动是什么时候', m('日程', branch=None)),
     ('下次开会什么时候', m('日程', branch=None)),
+    # The alias 下次什么时候 and what is held after it: 开会 was taken for a branch
+    # (没有找到支部「开会」). A branch named still is one, and a word that names none and
+    # asks nothing is still refused as no branch.
+    ('@党建助手 下次什么时候开会？', m('日程', branch=None)),
+    ('下次什么时候开会', m('日程', branch=None)),
+    ('下次什么时候开会呢', m('日程', branch=None)),
+    ('下次什么时候搞活动', m('日程', branch=None)),
+    ('下次什么时候夜学', m('日程', branch=None)),
+    ('下次什么时候 城关', m('日程', branch='城关派出所党支部')),
+    ('日程 工会', '没有找到支部「工会」'),
     ('什么时候开会？', m('日程', branch=None)),
     ('明天几点开会？', m('日程', branch=None)),
     ('明天几点开会', m('日程', branch=None)),
