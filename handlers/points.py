@@ -567,6 +567,14 @@ def _rules_version(ctx: Ctx, said: str) -> Reply:
                             f"现行版本 {ctx.rules.digest[:8]}）：", *described]))
 
 
+# Why one's own points were taken (积分怎么扣了, 为什么扣我分, 我被扣了一分): the entries
+# answer, each with what it was for. 积分怎么扣 and 怎么扣分, with nothing of one's own or
+# of its having happened, ask how points are taken: 积分规则.
+_AMOUNT = r"[\d一二三四五六七八九十两]+分"
+_DEDUCTED_ASKED = re.compile(
+    rf"(?:(?:我的?)?积分(?:怎么|为什么|为啥|咋)(?:又|会)?(?:被扣了?|扣了|少了|减了|变少了)(?:{_AMOUNT})?"
+    r"|(?=.*(?:为什么|为啥|凭什么|被|了|我|又))我?(?:怎么|为什么|为啥|咋|凭什么)?又?我?又?被?扣了?"
+    rf"(?:我的?)?(?:积分|分|{_AMOUNT})了?)(?:吗|呢|啊|呀)?")
 # 我们支部排第几, 城关支部是红榜还是蓝榜: the branch's place, which the tiers show (积分
 # answered with the member's own place in the branch).
 _BRANCH_PLACE_ASKED = re.compile(
@@ -597,6 +605,7 @@ def register(registry: CommandRegistry) -> None:
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),
         example="积分明细", capability="points",
+        reworded=((_DEDUCTED_ASKED, ""),),
     ))
     registry.add(Command(
         name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档"
@@ -609,7 +618,7 @@ def register(registry: CommandRegistry) -> None:
                    known=_VERSION.fullmatch, strict=True),),
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
                  "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",
-                 "分档规则"),
+                 "分档规则", "怎么扣分", "扣分规则", "扣分标准"),
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（约三成，至少 3 人、至多 10 人）和我的名次", handler=board,

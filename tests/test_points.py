@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.models import AuditEntry, Branch, Member, PointEntry, Role
@@ -205,6 +206,22 @@ def test_ledger_lines_name_their_activity(runtime, chat):
     assert lines[1] == "11月20日 14:30 +2 主题党日「测试」迟到"
     assert lines[2].startswith("11月10日 10:00 +5 自学")
     assert "attendance." not in reply.text
+
+
+@pytest.mark.parametrize("said", ["积分怎么扣了？", "为什么扣我分", "我被扣了一分"])
+def test_asking_why_points_were_taken_shows_the_entries(runtime, chat, said):
+    """积分怎么扣了？ was 「你是想发送「积分怎么算」吗」 (how points are counted, in general)
+    and 为什么扣我分 a suggestion too: the member's own entries say why."""
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        jia = make_member(session, branch, "甲", wecom="jia")
+        award(session, jia, -1, local(2026, 11, 20, 21, 0), rule="attendance.absent",
+              kind="attendance")
+    seed(runtime.engine, scene)
+    reply = chat.say("jia", said)
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines()[0] == "甲 最近 1 笔积分：", reply.text
+    assert "-1" in reply.text
 
 
 def test_the_ledger_asked_in_a_group_goes_privately(runtime, chat):
