@@ -92,13 +92,14 @@ class Arg:
     # parts as the command reads them, or None. Read whole, the reason was said missing.
     glued: Callable[[str], tuple[str, str] | None] | None = None
     # A choice of periods that also takes any month named by its number (红黄蓝榜 9月), as
-    # 2026年9月: those before 上月 were refused, though the ledger holds them.
+    # 2026年9月: those before 上月 were refused, though the ledger holds them. On free
+    # words, that they are a month, which may then be said first (11月积分明细).
     months: bool = False
 
     @property
     def usage(self) -> str:
         shown = "/".join(self.choices) if self.kind == "choice" else self.label
-        if self.months:
+        if self.months and self.kind == "choice":
             shown += "/某月"
         return f"[{shown}]" if self.optional else shown
 
@@ -131,9 +132,9 @@ def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = F
 
 
 def rest(key: str, label: str, *, optional: bool = False, hint: str = "",
-         max_chars: int = REST_MAX_CHARS) -> Arg:
+         max_chars: int = REST_MAX_CHARS, months: bool = False) -> Arg:
     """The rest of the message, spaces and all (a reason, a comment, a topic)."""
-    return Arg(key, label, "rest", optional, max=max_chars, hint=hint)
+    return Arg(key, label, "rest", optional, max=max_chars, hint=hint, months=months)
 
 
 def minutes(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -879,7 +880,7 @@ class CommandRegistry:
             return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
         if period is not None and period.group()[:1] not in "上本这今" and (
-                first is None or first.kind != "choice"):
+                first is None or first.kind != "choice" and not first.months):
             return None  # 12月请假 出差: a month is a period only to a command that reads one
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.

@@ -27,6 +27,7 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
+from bot.domain.text import cn_number
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
 from handlers.attendance import tell_privately
 from storage import org as org_store
@@ -405,7 +406,7 @@ LEDGER_READ = 200
 POSTED_LATE = timedelta(days=1)
 LATE_POINTED_TO = timedelta(days=30)
 _ALL = ("全部", "所有", "全部明细", "各月")
-_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月份?")
+_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")  # 十一月 too
 _MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
 _MONTH_WORDS = {"本月": 0, "这个月": 0, "这月": 0, "上月": 1, "上个月": 1}
 LEDGER_USAGE = "月份请写「积分明细 11月」「积分明细 上月」，各月合计写「积分明细 全部」。"
@@ -476,9 +477,9 @@ def _month_said(said: str, today: date) -> date | None:
         first = today.replace(day=1)
         return (first - timedelta(days=1)).replace(day=1) if _MONTH_WORDS[said] else first
     match = _MONTH.fullmatch(said) or _MONTH_ISO.fullmatch(said)
-    if match is None or not 1 <= int(match[2]) <= 12:
+    month = (int(match[2]) if match[2].isdigit() else cn_number(match[2])) if match else None
+    if month is None or not 1 <= month <= 12:
         return None
-    month = int(match[2])
     year = int(match[1]) if match[1] else today.year - (month > today.month)
     first = date(year, month, 1)
     return first if first <= today else None
@@ -600,7 +601,8 @@ def register(registry: CommandRegistry) -> None:
                 "（在群里发送则私聊回复）",
         handler=ledger,
         # rest, so that 上月积分明细 keeps its 上月 (a period said first reaches a rest).
-        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20),),
+        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20,
+                   months=True),),
         # A member asking why points were taken, or for their own record, gets the entries.
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),

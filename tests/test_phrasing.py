@@ -1058,6 +1058,8 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('支部排行', m('红黄蓝榜', period=None)),
     ('各支部排名情况', m('红黄蓝榜', period=None)),
     ('积分记录', m('积分明细')),
+    ('11月积分明细', m('积分明细', month='11月')),  # was 没有这个指令, as 上月积分明细 is read
+    ('十一月的积分明细', m('积分明细', month='十一月')),
     # Asked why points were taken: the entries answer (积分明细), not how points are
     # counted (积分规则, suggested for 积分怎么扣了), nor a suggestion to send 为什么扣分.
     ('为什么扣我分', m('积分明细', month=None)),

@@ -654,6 +654,9 @@ def test_the_whole_ledger_is_in_reach_by_month_and_a_late_correction_is_pointed_
     total = int(chat.say("a", "上月积分").text.splitlines()[0].split("：")[1].removesuffix(" 分"))
     assert november[-1].startswith(f"11月合计 {total:+d} 分"), november
     assert chat.say("a", "积分明细 上月").text == chat.say("a", "积分明细 11月").text
+    # The month said first, as 上月积分明细 is, or in words: 没有这个指令, and 月份请写….
+    for said in ("11月积分明细", "十一月的积分明细", "11月份的积分明细", "积分明细 十一月"):
+        assert chat.say("a", said).text.splitlines() == november, said
 
     overview = chat.say("a", "积分明细 全部").text.splitlines()
     assert overview[0] == "甲 各月积分合计："
