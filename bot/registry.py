@@ -1296,7 +1296,8 @@ AGENDA_WORD = "日程"
 _WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几号", "何时")
 # Asked with no command in it, these are about what is coming (今天有活动吗, 党日是哪天):
 # the agenda answers, and reading it changes nothing.
-_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动",
+_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动", "啥活动",
+                                     "哪些活动",
                                      "有(?:没有)?(?:夜学|党日|主题党日|党课)")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"

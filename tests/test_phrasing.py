@@ -1212,6 +1212,13 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('下次什么时候夜学', m('日程', branch=None)),
     ('下次什么时候 城关', m('日程', branch='城关派出所党支部')),
     ('日程 工会', '没有找到支部「工会」'),
+    # 本周日程 was read as 本周日 (Sunday) and 程; 啥 is 什么 as people type it.
+    ('本周日程', m('日程', branch=None)),
+    ('下周日程', m('日程', branch=None)),
+    ('这周日程安排', m('日程', branch=None)),
+    ('这周有啥活动', m('日程', branch=None)),
+    ('下周有哪些活动', m('日程', branch=None)),
+    ('近期活动安排', m('日程', branch=None)),
     ('什么时候开会？', m('日程', branch=None)),
     ('明天几点开会？', m('日程', branch=None)),
     ('明天几点开会', m('日程', branch=None)),
