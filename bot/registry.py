@@ -727,6 +727,12 @@ class CommandRegistry:
         if short is not None:
             return short
         glued = self._glued(head)
+        if glued is not None and glued[1]:
+            # 我的积分排名: 积分排名 (排行榜) behind the filler, not 我的积分 with a period 排名.
+            whole = next((found for partly in _unfilled(head)[1:]
+                          if (found := self.get(partly)) is not None), None)
+            if whole is not None and whole is not glued[0]:
+                return whole, tail
         if glued is not None:
             command, rest_ = glued
             meant = closest_word(head, self._by_word)

@@ -1050,6 +1050,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本月积分', m('积分')),
     ('我本月积分', m('积分')),
     ('我的排名', m('排行榜', period=None, branch=None)),
+    ('我的积分排名', m('排行榜', period=None, branch=None)),  # not 我的积分 with a period 排名
     ('我排第几？', m('积分')),
     ('排名多少', m('排行榜', period=None, branch=None)),
     ('我排多少名', '没有这个指令'),

@@ -79,6 +79,14 @@ def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, cl
     assert "本月支部排名：第 2 名（共 4 人）" in chat.say("bing", "积分").text
 
 
+def test_my_points_rank_asked_with_my_is_the_board(runtime, chat):
+    """我的积分排名 was 「时间只能是 本周、本月…，收到「排名」」: read as 我的积分 and a period."""
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("bing", "我的积分排名")
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines()[-1] == "你：第 3 名，3 分。", reply.text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月")
