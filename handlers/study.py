@@ -196,7 +196,7 @@ _ASKED_HOW_LONG = re.compile(r"我?(?:今天|今日|本周|这周)?(?:一共|总
                              r"几个小时)(?:分钟|时间)?(?:了)?"
                              r"|(?:我的)?学习(?:记录|情况)(?:在哪(?:里|儿)?看|怎么看|怎么查|在哪查|怎么样)")
 MINE = Command(
-    name="我的学习", aliases=("学习记录", "学习情况"),
+    name="我的学习", aliases=("学习记录", "学习情况", "本周学习时长"),
     summary="查看今天和本周记录的学习时长（在群里发送则私聊回复）", handler=my_study,
     example="我的学习", capability="study",
     reworded=((_ASKED_HOW_LONG, ""),),
