@@ -1059,6 +1059,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('支部排行', m('红黄蓝榜', period=None)),
     ('各支部排名情况', m('红黄蓝榜', period=None)),
     ('积分记录', m('积分明细')),
+    # 学了 as 学习了, with a length after it (was 没有这个指令); without one, talk.
+    ('学了半小时理论', m('学习', kind='理论', minutes=30, material=None)),
+    ('昨天学了45分钟 党史', m('学习', kind='党史', minutes=45, day=D(2026, 12, 2))),
+    ('学了半天', '没有这个指令'),
     ('11月积分明细', m('积分明细', month='11月')),  # was 没有这个指令, as 上月积分明细 is read
     ('十一月的积分明细', m('积分明细', month='十一月')),
     # Asked why points were taken: the entries answer (积分明细), not how points are
