@@ -2808,6 +2808,10 @@ LEAVE = Command(
     said_first=ACTIVITY_WORDS,
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
     status_by="我的请假",  # 请假批了吗: where the sender's own stands
+    # 请两天假 出差, as people say it, is 请假 两天 出差: asked from which day (it was no
+    # command). 请一天假 is left alone: today's activity or tomorrow's, it cannot say.
+    reworded=((re.compile(r"(?:我要|我想|我)?请\s*(?P<n>[两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)"
+                          r"\s*个?\s*天的?假[\s，,、:：]*(?P<rest>.*)"), r"\g<n>天 \g<rest>"),),
 )
 WITHDRAW = Command(
     name="销假",

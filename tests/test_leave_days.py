@@ -780,7 +780,9 @@ def test_leave_until_days_not_said_clearly_is_asked(runtime, chat, clock, said):
 
 
 @pytest.mark.parametrize("said", ["请假 两天 出差", "请假 3天 出差", "请假 这两天 出差",
-                                  "请假 三天，去省厅培训"])
+                                  "请假 三天，去省厅培训",
+                                  # as people say it (was 没有这个指令)
+                                  "请两天假 出差", "我想请三天假，回老家"])
 def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, said):
     """请假 两天 出差 was leave for the next study alone, reason 两天 出差: the member believed
     two days excused, and from which day was never said."""
