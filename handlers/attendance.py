@@ -2824,6 +2824,9 @@ WITHDRAW = Command(
     args=(rest("which", "要撤回的活动或日期", optional=True),),
     example="销假",
     capability="attendance",
+    # 假不请了, 明天的假不请了: the leave taken back, as people say it (it was no command).
+    reworded=((re.compile(r"我?(?P<which>[^\s，,、]{0,12}?)的?(?<!请)假(?:就|也|先|还是)?不请了[。！!]*"),
+               r"\g<which>"),),
 )
 OWN_LEAVE = Command(
     name="我的请假",

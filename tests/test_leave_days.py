@@ -714,7 +714,9 @@ def test_a_day_with_its_evening_said_after_the_reason_is_asked(runtime, chat, cl
 
 
 @pytest.mark.parametrize("said", ["销假 今晚的夜学", "销假 今天晚上的夜学", "销假 今晚", "销假 今天",
-                                  "销假 今晚夜学"])
+                                  "销假 今晚夜学",
+                                  # as people say it (was 没有这个指令)
+                                  "今晚的假不请了", "我今天的假不请了"])
 def test_taking_back_tonights_leave_keeps_the_days_ahead(runtime, chat, clock, said):
     """Tuesday noon, 李明 with leave tonight and for the 14th to the 16th: 销假 今晚的夜学
     took back all of it (今晚的夜学 was read as no day nor activity), and 销假 今晚夜学

@@ -1059,6 +1059,9 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('支部排行', m('红黄蓝榜', period=None)),
     ('各支部排名情况', m('红黄蓝榜', period=None)),
     ('积分记录', m('积分明细')),
+    ('明天的假不请了', m('销假', which='明天')),  # was 没有这个指令
+    ('假不请了', m('销假', which=None)),
+    ('请两天假 出差', m('请假', reason='两天 出差')),  # asked from which day by the handler
     # 学了 as 学习了, with a length after it (was 没有这个指令); without one, talk.
     ('学了半小时理论', m('学习', kind='理论', minutes=30, material=None)),
     ('昨天学了45分钟 党史', m('学习', kind='党史', minutes=45, day=D(2026, 12, 2))),
