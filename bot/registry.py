@@ -369,7 +369,7 @@ class Command:
         for position, arg in enumerate(args):
             if arg.kind == "rest":
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
-                joined = _THANKS_AFTER.sub("", joined).strip(" ,，、;；:：")
+                joined = _unwrapped(_THANKS_AFTER.sub("", joined).strip(" ,，、;；:："))
                 if not joined and not arg.optional:
                     said = [values[a.key] for a in args[:position] if a.kind == "word"
                             and isinstance(values.get(a.key), str)]
@@ -1223,6 +1223,20 @@ def _said_twice(text: str) -> str | None:
     if len(words) > 1 and all(w == words[0] for w in words):
         return words[0]
     return None
+
+
+_WRAPPED = re.compile(r"[（(【\[](?P<said>[^（()）【】\[\]]+)[）)】\]]")
+_DASHED_BEFORE = re.compile(r"^(?:-+|—+|－+|~+|～+)\s*(?=\D)")
+
+
+def _unwrapped(said: str) -> str:
+    """Free words less the brackets round them all or the dash before them, which set them
+    off from the command (请假（值班）, 请假——值班): the reason was stored 「（值班）」. A dash
+    before a number is its sign."""
+    whole = _WRAPPED.fullmatch(said)
+    if whole is not None:
+        return whole["said"].strip()
+    return _DASHED_BEFORE.sub("", said)
 
 
 def _without_particle(head: str) -> str:

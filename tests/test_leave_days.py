@@ -150,6 +150,18 @@ def test_the_nudge_asks_for_nothing_that_is_then_refused(runtime, chat, clock):
     assert "「请假" not in nudge, nudge
 
 
+@pytest.mark.parametrize("said", ["请假（值班）", "请假(值班)", "请假——值班", "请假 【值班】"])
+def test_a_reason_set_off_by_brackets_or_a_dash_is_the_reason(runtime, chat, clock, said):
+    """请假（值班） was leave with the reason 「（值班）」, 请假——值班 with 「——值班」: read
+    back to the member and the secretary with the marks that only set it off."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", said).text
+    assert reply.startswith("已请假") and "原因：值班" in reply, reply
+    assert "（值班）" not in reply and "-" not in reply and "【" not in reply, reply
+
+
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
