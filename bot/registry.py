@@ -1369,7 +1369,9 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
                      # 积分排名第几, 排行榜我第几名: the rank it shows (was read as a period)
                      "第几", "第几名", "排第几", "排第几名", "我第几", "我第几名",
                      # 我的学习时长: how long, which it shows
-                     "时长", "多久", "多长时间"})
+                     "时长", "多久", "多长时间",
+                     # 红黄蓝榜出来了吗: whether it is out, which showing it answers
+                     "出来了吗", "出来了没", "出来没", "出来了没有", "出了吗", "出来了么"})
 # Of those, what asks whether one's own is done (我签到了没, 签到成功了吗): 签到 counts the asker.
 _OWN_DONE_ASKED = frozenset({"没", "没有", "成功", "成功没", "成功了吗", "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).

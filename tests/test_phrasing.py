@@ -1059,6 +1059,10 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('支部排行', m('红黄蓝榜', period=None)),
     ('各支部排名情况', m('红黄蓝榜', period=None)),
     ('积分记录', m('积分明细')),
+    # Whether it is out: shown (was 时间只能是…，收到「出来了吗」).
+    ('红黄蓝榜出来了吗', m('红黄蓝榜', period=None)),
+    ('本月红黄蓝榜出来了吗', m('红黄蓝榜', period='本月')),
+    ('排行榜出来了没', m('排行榜', period=None, branch=None)),
     ('明天的假不请了', m('销假', which='明天')),  # was 没有这个指令
     ('假不请了', m('销假', which=None)),
     ('请两天假 出差', m('请假', reason='两天 出差')),  # asked from which day by the handler

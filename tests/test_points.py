@@ -87,6 +87,15 @@ def test_my_points_rank_asked_with_my_is_the_board(runtime, chat):
     assert reply.text.splitlines()[-1] == "你：第 3 名，3 分。", reply.text
 
 
+def test_asked_whether_the_board_is_out_it_is_shown(runtime, chat):
+    """排行榜出来了吗 was 「时间只能是 本周、本月…，收到「出来了吗」」."""
+    seed(runtime.engine, branch_with_points)
+    for said in ("排行榜出来了吗", "积分出来了没"):
+        reply = chat.say("bing", said)
+        assert not reply.is_error, reply.text
+    assert chat.say("bing", "排行榜出来了吗").text == chat.say("bing", "排行榜").text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月")
