@@ -1009,7 +1009,10 @@ class CommandRegistry:
             if not command.done_for:
                 continue
             for word_ in (command.name, *command.aliases):
-                who = head[1:-len(word_)] if head.endswith(word_) else ""
+                # 给李明补个签: the two-character word split by 个, as 补个签 alone is read.
+                spoken = f"{word_[0]}个{word_[1:]}" if len(word_) == 2 else word_
+                said = next((w for w in (word_, spoken) if head.endswith(w)), "")
+                who = head[1:-len(said)] if said else ""
                 if who and who not in _NOT_A_NAME and len(who) <= _NAME_MAX_CHARS:
                     return command, f"{who} {tail}".strip()
         return None

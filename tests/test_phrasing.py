@@ -240,6 +240,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("我帮他签到", "没有这个指令"),  # nobody checks in for another
     # 补签 is done for another: the member said first, after 给, 帮 or 替.
     ("给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("给赵磊补个签 手机没电", m("补签", who="赵磊", reason="手机没电")),  # was 没有这个指令
     ("帮赵磊补签，手机没电", m("补签", who="赵磊", reason="手机没电")),
     ("替欧阳建国补签 在外执勤", m("补签", who="欧阳建国", reason="在外执勤")),
     ("我给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
@@ -1112,7 +1113,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('补签 张三 因手机没电', m('补签', who='张三', reason='因手机没电')),
     ('补签 张三 手机没电 已核实', m('补签', who='张三', reason='手机没电 已核实')),
     ('帮张三补签一下 手机没电', m('补签', who='张三', reason='手机没电')),
-    ('给张三补个签 手机没电', '没有这个指令'),
+    ('给张三补个签 手机没电', m('补签', who='张三', reason='手机没电')),  # as 补个签 alone is read
     ('张三补签 手机没电', '你是想发送「补签」吗'),
     ('补签一下张三 手机没电', m('补签', who='张三', reason='手机没电')),
     ('更正 张三 缺席 代签', m('更正', who='张三', status='缺席', reason='代签')),
