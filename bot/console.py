@@ -77,7 +77,7 @@ def after_turn(runtime: Runtime) -> None:
     """
     import asyncio
 
-    from bot.outbox import OutboxWorker, console_senders
+    from bot.outbox import OutboxWorker, OutputClosed, console_senders, raise_closed
 
     if not _tick(runtime):
         if id(runtime) not in _warned:
@@ -85,4 +85,7 @@ def after_turn(runtime: Runtime) -> None:
             print(SERVED)
         return
     senders = console_senders(clock=runtime.clock, tz=runtime.settings.tz)
-    asyncio.run(OutboxWorker(runtime.engine, runtime.clock, senders).drain())
+    try:
+        asyncio.run(OutboxWorker(runtime.engine, runtime.clock, senders).drain())
+    except OutputClosed as closed:  # djbot chat … | head
+        raise_closed(closed)

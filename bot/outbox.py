@@ -492,13 +492,16 @@ class OutboxWorker:
                 await asyncio.to_thread(self.record, message.id, result)
                 if not result.ok and result.retryable:
                     self.hold(destination, result)
-        except BaseException:
+        except BaseException as stop:
             # Stopped in the middle (the service stopping, a connection to the database lost
             # as an outcome was recorded): the rows after the one in hand go back untried
             # rather than stay claimed until the claim timeout. The one in hand may have
-            # reached the platform: it waits for the timeout, as a lost worker's does.
+            # reached the platform: it waits for the timeout, as a lost worker's does, unless
+            # the console could not show it (OutputClosed): then it went nowhere.
+            shown_to_none = [batch[at].id] if isinstance(stop, OutputClosed) else []
             try:
-                self.release(untried + [message.id for message in batch[at + 1:]])
+                self.release(untried + shown_to_none
+                             + [message.id for message in batch[at + 1:]])
             except Exception:  # the database is gone: the claim timeout frees them
                 log.exception("outbox: rows not given back; reclaimed after the claim timeout")
             raise
@@ -692,8 +695,25 @@ class ConsoleSender:
         if message.payload.get("image_base64"):  # the summary's picture: said, not dumped
             size = len(message.payload["image_base64"]) * 3 // 4 // 1024
             shown = f"[图片：{message.payload.get('title') or '图片'}，{size} KB]"
-        self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] {shown}")
+        try:
+            self._echo(f"📣 {stamp}[{message.platform} {where} {message.target}] {shown}")
+        except BrokenPipeError as closed:  # djbot chat … | head: the reader has gone
+            raise OutputClosed from closed
         return SendResult.sent()
+
+
+class OutputClosed(BaseException):
+    """The console's reader went away before a message was shown (djbot chat … | head):
+    the drain stops as on Ctrl-C, the message in hand goes back untried with the rest (it
+    reached nobody, and it is no failed send), and the command ends quietly. Not an
+    Exception, so that the worker's guard against a sender's bug does not take it for one;
+    its cause is the BrokenPipeError, which click ends quietly (see raise_closed)."""
+
+
+def raise_closed(closed: OutputClosed) -> None:
+    """Raise the closed pipe again as click knows it (OSError EPIPE: exit 1, no traceback,
+    stdout's last flush pacified)."""
+    raise closed.__cause__ or BrokenPipeError() from None
 
 
 def console_senders(echo: Callable[[str], None] = print, clock: Clock | None = None,

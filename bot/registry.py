@@ -92,13 +92,14 @@ class Arg:
     # parts as the command reads them, or None. Read whole, the reason was said missing.
     glued: Callable[[str], tuple[str, str] | None] | None = None
     # A choice of periods that also takes any month named by its number (红黄蓝榜 9月), as
-    # 2026年9月: those before 上月 were refused, though the ledger holds them.
+    # 2026年9月: those before 上月 were refused, though the ledger holds them. On free
+    # words, that they are a month, which may then be said first (11月积分明细).
     months: bool = False
 
     @property
     def usage(self) -> str:
         shown = "/".join(self.choices) if self.kind == "choice" else self.label
-        if self.months:
+        if self.months and self.kind == "choice":
             shown += "/某月"
         return f"[{shown}]" if self.optional else shown
 
@@ -131,9 +132,9 @@ def choice(key: str, label: str, choices: tuple[str, ...], *, optional: bool = F
 
 
 def rest(key: str, label: str, *, optional: bool = False, hint: str = "",
-         max_chars: int = REST_MAX_CHARS) -> Arg:
+         max_chars: int = REST_MAX_CHARS, months: bool = False) -> Arg:
     """The rest of the message, spaces and all (a reason, a comment, a topic)."""
-    return Arg(key, label, "rest", optional, max=max_chars, hint=hint)
+    return Arg(key, label, "rest", optional, max=max_chars, hint=hint, months=months)
 
 
 def minutes(key: str, label: str, *, min: int | None = None, max: int | None = None,
@@ -372,7 +373,7 @@ class Command:
         for position, arg in enumerate(args):
             if arg.kind == "rest":
                 joined = text[words[index][1]:].strip() if index < len(words) else ""
-                joined = _THANKS_AFTER.sub("", joined).strip(" ,，、;；:：")
+                joined = _unwrapped(_THANKS_AFTER.sub("", joined).strip(" ,，、;；:："))
                 if not joined and not arg.optional:
                     said = [values[a.key] for a in args[:position] if a.kind == "word"
                             and isinstance(values.get(a.key), str)]
@@ -729,6 +730,12 @@ class CommandRegistry:
         if short is not None:
             return short
         glued = self._glued(head)
+        if glued is not None and glued[1]:
+            # 我的积分排名: 积分排名 (排行榜) behind the filler, not 我的积分 with a period 排名.
+            whole = next((found for partly in _unfilled(head)[1:]
+                          if (found := self.get(partly)) is not None), None)
+            if whole is not None and whole is not glued[0]:
+                return whole, tail
         if glued is not None:
             command, rest_ = glued
             meant = closest_word(head, self._by_word)
@@ -811,6 +818,12 @@ class CommandRegistry:
         (撤销 调研 stays 撤销's reason), so this costs a second parse only when one of the
         first two words is a command and the two together are another."""
         command, arg_text = self.match(text, asked)
+        if (command is not None and arg_text and env is not None
+                and _asks_when_held(command, text, arg_text, asked)
+                and command.parse(arg_text, env)[1] is not None):
+            # 下次什么时候开会: the alias 下次什么时候 and what is held then, asked; 开会
+            # was taken for a branch (没有找到支部「开会」). One named is still read as such.
+            return command, ""
         joined = self._joined(text) if command is not None else None
         if joined is not None and asked and joined[0].acts:
             joined = None  # 结束 签到？ asks too
@@ -876,7 +889,7 @@ class CommandRegistry:
             return command, f"{arguments} {day.group()}".strip()
         first = command.args[0] if command.args else None
         if period is not None and period.group()[:1] not in "上本这今" and (
-                first is None or first.kind != "choice"):
+                first is None or first.kind != "choice" and not first.months):
             return None  # 12月请假 出差: a month is a period only to a command that reads one
         # A period before a choice stays even when the choice has it not: 上周排行榜 is
         # told which periods there are rather than shown this week's.
@@ -999,7 +1012,10 @@ class CommandRegistry:
             if not command.done_for:
                 continue
             for word_ in (command.name, *command.aliases):
-                who = head[1:-len(word_)] if head.endswith(word_) else ""
+                # 给李明补个签: the two-character word split by 个, as 补个签 alone is read.
+                spoken = f"{word_[0]}个{word_[1:]}" if len(word_) == 2 else word_
+                said = next((w for w in (word_, spoken) if head.endswith(w)), "")
+                who = head[1:-len(said)] if said else ""
                 if who and who not in _NOT_A_NAME and len(who) <= _NAME_MAX_CHARS:
                     return command, f"{who} {tail}".strip()
         return None
@@ -1215,6 +1231,20 @@ def _said_twice(text: str) -> str | None:
     return None
 
 
+_WRAPPED = re.compile(r"[（(【\[](?P<said>[^（()）【】\[\]]+)[）)】\]]")
+_DASHED_BEFORE = re.compile(r"^(?:-+|—+|－+|~+|～+)\s*(?=\D)")
+
+
+def _unwrapped(said: str) -> str:
+    """Free words less the brackets round them all or the dash before them, which set them
+    off from the command (请假（值班）, 请假——值班): the reason was stored 「（值班）」. A dash
+    before a number is its sign."""
+    whole = _WRAPPED.fullmatch(said)
+    if whole is not None:
+        return whole["said"].strip()
+    return _DASHED_BEFORE.sub("", said)
+
+
 def _without_particle(head: str) -> str:
     """The first word less a particle of one or two characters closing it (结束了, 补签一下)."""
     for particle in (1, 2):
@@ -1292,7 +1322,8 @@ AGENDA_WORD = "日程"
 _WHEN_ASKED = ("几点", "什么时候", "啥时候", "几时", "哪天", "几号", "何时")
 # Asked with no command in it, these are about what is coming (今天有活动吗, 党日是哪天):
 # the agenda answers, and reading it changes nothing.
-_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动",
+_AGENDA_ASKED = re.compile("|".join((*_WHEN_ASKED, "有活动", "有没有活动", "什么活动", "啥活动",
+                                     "哪些活动",
                                      "有(?:没有)?(?:夜学|党日|主题党日|党课)")))
 # Words that put the command on someone else: 我帮他签到.
 _FOR_ANOTHER = "帮替代给"
@@ -1356,7 +1387,11 @@ _ASKING = frozenset({"多少", "是多少", "有多少", "多少分", "几分", 
                      "多少了", "有多少了", "没", "没有", "成功", "成功没", "成功了吗",
                      "成功了没", "成功没有",
                      # 积分排名第几, 排行榜我第几名: the rank it shows (was read as a period)
-                     "第几", "第几名", "排第几", "排第几名", "我第几", "我第几名"})
+                     "第几", "第几名", "排第几", "排第几名", "我第几", "我第几名",
+                     # 我的学习时长: how long, which it shows
+                     "时长", "多久", "多长时间",
+                     # 红黄蓝榜出来了吗: whether it is out, which showing it answers
+                     "出来了吗", "出来了没", "出来没", "出来了没有", "出了吗", "出来了么"})
 # Of those, what asks whether one's own is done (我签到了没, 签到成功了吗): 签到 counts the asker.
 _OWN_DONE_ASKED = frozenset({"没", "没有", "成功", "成功没", "成功了吗", "成功了没", "成功没有"})
 # How people ask how a command works: before it (怎么请假) or after it (签到怎么弄).
@@ -1380,6 +1415,27 @@ def _trimmed(said: str) -> str:
     """What is said before 开始 or 结束 less who says it and how it went (_OPENING,
     _CLOSING): 今晚的政治夜学到此 is 政治夜学, 今天就到这里 nothing."""
     return _CLOSING.sub("", _OPENING.sub("", said)).removesuffix("的").removesuffix("活动")
+
+
+# What is held, said after a question about when (下次什么时候开会, 下次什么时候搞活动, 夜学):
+# never a branch's name.
+_HELD = re.compile(r"会|活动|学|课|培训|党日|开|搞|办|举行|举办")
+
+
+def _asks_when_held(command: Command, text: str, arg_text: str, asked: bool) -> bool:
+    """Whether the words after a command that takes an optional branch alone ask when
+    something is held (下次什么时候开会？), not which branch: a question, and the words
+    name what is held. The caller still tries them as a branch first."""
+    if not command.args or command.args[0].kind != "branch" or not all(
+            a.optional for a in command.args):
+        return False
+    said = arg_text.rstrip(_TONE_AFTER).rstrip("？?")
+    for end in sorted(_QUESTION_ENDS, key=len, reverse=True):
+        if said.endswith(end) and len(said) > len(end):
+            said = said[:-len(end)]
+            break
+    question = (asked or any(word in text for word in _WHEN_ASKED) or said != arg_text)
+    return question and " " not in said and _HELD.search(said) is not None
 
 
 def _named_before(command: Command, said: str, tail: str) -> tuple[Command, str] | None:

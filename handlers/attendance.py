@@ -2821,6 +2821,10 @@ LEAVE = Command(
     asked_about=True,  # 请假批了吗, 请假要提前多久: questions, not leave
     status_by="我的请假",  # 请假批了吗: where the sender's own stands
     reads_days=True,  # 下周请假 出差
+    # 请两天假 出差, as people say it, is 请假 两天 出差: asked from which day (it was no
+    # command). 请一天假 is left alone: today's activity or tomorrow's, it cannot say.
+    reworded=((re.compile(r"(?:我要|我想|我)?请\s*(?P<n>[两二三四五六七八九十]{1,2}|[2-9]|[1-9]\d)"
+                          r"\s*个?\s*天的?假[\s，,、:：]*(?P<rest>.*)"), r"\g<n>天 \g<rest>"),),
 )
 WITHDRAW = Command(
     name="销假",
@@ -2834,6 +2838,9 @@ WITHDRAW = Command(
     example="销假",
     capability="attendance",
     reads_days=True,  # 下周销假: what 下周请假 asked for (_days_said reads both alike)
+    # 假不请了, 明天的假不请了: the leave taken back, as people say it (it was no command).
+    reworded=((re.compile(r"我?(?P<which>[^\s，,、]{0,12}?)的?(?<!请)假(?:就|也|先|还是)?不请了[。！!]*"),
+               r"\g<which>"),),
 )
 OWN_LEAVE = Command(
     name="我的请假",

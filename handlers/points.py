@@ -27,6 +27,7 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
+from bot.domain.text import cn_number
 from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
 from handlers.attendance import tell_privately
 from storage import org as org_store
@@ -41,6 +42,7 @@ from storage.reports import (
     bureau_top,
     entry_moments,
     first_record,
+    leaderboard,
     ledger_view,
     member_standing,
     own_reference,
@@ -65,9 +67,9 @@ def my_points(ctx: Ctx, args: dict[str, Any]) -> Reply:
     lines += [f"{name}：{total} 分" for name, total in standing.points.items()]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
-    elif standing.rank == 1 and standing.ranked_points == 0:
-        # Nobody in the branch above zero (the 1st of the month): 第 1 名 among zeros, said
-        # to everyone who asked, ranked nothing (排行榜 says the same).
+    elif _nobody_scored(ctx, standing, periods["本月"]):
+        # Nobody in the branch above zero (the 1st of the month, a month of absences): 第 1
+        # 名 among zeros, 第 3 名 among minuses, ranked nothing (排行榜 says the same).
         lines.append("本月支部排名：本月支部还没有人获得积分，暂不排名。")
     elif standing.rank is not None:
         lines.append(f"本月支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
@@ -101,13 +103,25 @@ def _just_ended_points(ctx: Ctx, name: str) -> Reply:
     lines = [f"{member.name} {name}（{span}）的积分：{standing.points[name]} 分"]
     if member.leaderboard_opt_out:
         lines.append("你已选择不参与排行，积分照常累计（发送「参与排行」可恢复）。")
-    elif standing.rank == 1 and standing.ranked_points == 0:
+    elif _nobody_scored(ctx, standing, period):
         lines.append(f"{name}支部排名：{name}支部没有人获得积分，不排名。")
     elif standing.rank is not None:
         lines.append(f"{name}支部排名：第 {standing.rank} 名（共 {standing.of} 人）"
                      + _ranked_on(standing, name))
     lines.append("发送「积分明细」查看每一笔积分的来源。")
     return _own_points(ctx, "\n".join(lines))
+
+
+def _nobody_scored(ctx: Ctx, standing, period: Period) -> bool:
+    """Whether nobody in the member's branch is above zero in the period: their rank then
+    counts minuses (第 3 名 among -1, -2, -3), where 排行榜 ranks nobody. Asked only of one
+    not above zero themselves, so 积分 pays for it only then."""
+    if standing.rank is None or standing.ranked_points > 0:
+        return False
+    member = ctx.member
+    assert member is not None
+    return not leaderboard(ctx.session, branch_id=member.branch_id, start=period.start,
+                           end=period.end, limit=1)
 
 
 def _ranked_on(standing, period: str) -> str:
@@ -392,7 +406,7 @@ LEDGER_READ = 200
 POSTED_LATE = timedelta(days=1)
 LATE_POINTED_TO = timedelta(days=30)
 _ALL = ("全部", "所有", "全部明细", "各月")
-_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月份?")
+_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")  # 十一月 too
 _MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
 _MONTH_WORDS = {"本月": 0, "这个月": 0, "这月": 0, "上月": 1, "上个月": 1}
 LEDGER_USAGE = "月份请写「积分明细 11月」「积分明细 上月」，各月合计写「积分明细 全部」。"
@@ -463,9 +477,9 @@ def _month_said(said: str, today: date) -> date | None:
         first = today.replace(day=1)
         return (first - timedelta(days=1)).replace(day=1) if _MONTH_WORDS[said] else first
     match = _MONTH.fullmatch(said) or _MONTH_ISO.fullmatch(said)
-    if match is None or not 1 <= int(match[2]) <= 12:
+    month = (int(match[2]) if match[2].isdigit() else cn_number(match[2])) if match else None
+    if month is None or not 1 <= month <= 12:
         return None
-    month = int(match[2])
     year = int(match[1]) if match[1] else today.year - (month > today.month)
     first = date(year, month, 1)
     return first if first <= today else None
@@ -554,6 +568,14 @@ def _rules_version(ctx: Ctx, said: str) -> Reply:
                             f"现行版本 {ctx.rules.digest[:8]}）：", *described]))
 
 
+# Why one's own points were taken (积分怎么扣了, 为什么扣我分, 我被扣了一分): the entries
+# answer, each with what it was for. 积分怎么扣 and 怎么扣分, with nothing of one's own or
+# of its having happened, ask how points are taken: 积分规则.
+_AMOUNT = r"[\d一二三四五六七八九十两]+分"
+_DEDUCTED_ASKED = re.compile(
+    rf"(?:(?:我的?)?积分(?:怎么|为什么|为啥|咋)(?:又|会)?(?:被扣了?|扣了|少了|减了|变少了)(?:{_AMOUNT})?"
+    r"|(?=.*(?:为什么|为啥|凭什么|被|了|我|又))我?(?:怎么|为什么|为啥|咋|凭什么)?又?我?又?被?扣了?"
+    rf"(?:我的?)?(?:积分|分|{_AMOUNT})了?)(?:吗|呢|啊|呀)?")
 # 我们支部排第几, 城关支部是红榜还是蓝榜: the branch's place, which the tiers show (积分
 # answered with the member's own place in the branch).
 _BRANCH_PLACE_ASKED = re.compile(
@@ -579,11 +601,13 @@ def register(registry: CommandRegistry) -> None:
                 "（在群里发送则私聊回复）",
         handler=ledger,
         # rest, so that 上月积分明细 keeps its 上月 (a period said first reaches a rest).
-        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20),),
+        args=(rest("month", "月份", optional=True, hint="如 11月、上月、全部", max_chars=20,
+                   months=True),),
         # A member asking why points were taken, or for their own record, gets the entries.
         aliases=("我的积分明细", "积分记录", "扣分原因", "为什么扣分", "扣分明细", "加分明细",
                  "我的考勤", "我的出勤"),
         example="积分明细", capability="points",
+        reworded=((_DEDUCTED_ASKED, ""),),
     ))
     registry.add(Command(
         name="积分规则", summary="查看积分怎么算：每种签到、学习记几分，支部怎么分档"
@@ -596,7 +620,7 @@ def register(registry: CommandRegistry) -> None:
                    known=_VERSION.fullmatch, strict=True),),
         aliases=("计分规则", "积分标准", "积分怎么算", "积分怎么算的", "怎么算积分", "怎么加分",
                  "如何加分", "积分制度", "红黄蓝榜怎么算", "红黄蓝榜怎么算的", "档次怎么算",
-                 "分档规则"),
+                 "分档规则", "怎么扣分", "扣分规则", "扣分标准"),
     ))
     registry.add(Command(
         name="排行榜", summary="本支部积分前列（约三成，至少 3 人、至多 10 人）和我的名次", handler=board,

@@ -586,7 +586,9 @@ SET = Command(
 )
 AGENDA = Command(
     name="日程", summary="查看本支部（或指定支部）接下来的活动；问某天（明天有活动吗）先答那天有没有", handler=agenda,
-    aliases=("下次活动", "活动安排", "什么时候开会", "下次开会", "下次什么时候"),
+    # 本周日程 and 下周日程 as one word: read as a day, 本周日 (Sunday) left 程.
+    aliases=("下次活动", "活动安排", "什么时候开会", "下次开会", "下次什么时候", "本周日程",
+             "这周日程", "下周日程", "近期日程", "近期活动", "近期活动安排", "最近的活动"),
     args=(branch_arg("branch", "支部", optional=True),), example="日程", capability="schedule",
     takes_day=True, day_ahead=True,  # 明天有活动吗, 日程 周五: that day's answer leads
 )

@@ -34,6 +34,11 @@ _ON_THE_APP = re.compile(
     r"(?P<day>今天|今日|昨天|前天)?我?(?:今天|今日)?(?:在|用|上)?(?:看了?|刷了?|学了?|学习了?|用了?)?"
     r"学习强国(?:上|app|APP)?(?:学了?|学习了?|看了?|刷了?)?\s*"
     r"(?P<rest>[0-9零〇一二两三四五六七八九十半].*)")
+# 学了 as people say 学习了, a length after it (学了半小时理论, 今天学了一小时业务, 刚学了30分钟
+# 党章): it was no command. Only with a length next: 学了什么 asks, 学了半天 complains.
+_LEARNT = re.compile(
+    r"(?P<day>今天|今日|昨天|前天)?我?(?:今天|今日)?(?:刚刚?|又|也)?学了\s*"
+    r"(?P<rest>(?=[0-9零〇一二两三四五六七八九十半.]+\s*个?(?:小时|钟头|分钟|分))\S.*)")
 # What is asked in place of a material (学习 理论 45 算吗, 可以吗, 算学习吗, 能加分么): whether
 # it counts, not what was read. Short, and ending as a question does.
 _ASKED_AS_MATERIAL = re.compile(r"\S{0,8}(?:吗|么|嘛)[啊呀哈]*")
@@ -165,7 +170,7 @@ COMMAND = Command(
     # 昨天学习 理论 45: the day first, glued on, as people say it; the handler refuses it.
     said_first=frozenset({"昨天", "昨晚", "前天"}),
     takes_day=True,
-    reworded=((_ON_THE_APP, r"学习强国 \g<rest> \g<day>"),),
+    reworded=((_ON_THE_APP, r"学习强国 \g<rest> \g<day>"), (_LEARNT, r"\g<rest> \g<day>")),
 )
 
 
@@ -196,7 +201,7 @@ _ASKED_HOW_LONG = re.compile(r"我?(?:今天|今日|本周|这周)?(?:一共|总
                              r"几个小时)(?:分钟|时间)?(?:了)?"
                              r"|(?:我的)?学习(?:记录|情况)(?:在哪(?:里|儿)?看|怎么看|怎么查|在哪查|怎么样)")
 MINE = Command(
-    name="我的学习", aliases=("学习记录", "学习情况"),
+    name="我的学习", aliases=("学习记录", "学习情况", "本周学习时长"),
     summary="查看今天和本周记录的学习时长（在群里发送则私聊回复）", handler=my_study,
     example="我的学习", capability="study",
     reworded=((_ASKED_HOW_LONG, ""),),

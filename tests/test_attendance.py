@@ -429,6 +429,15 @@ def test_a_make_up_for_two_names_at_once_changes_nothing_and_says_how(runtime, c
     assert not made_up.is_error and "原因：队员2带他来的" in made_up.text
 
 
+def test_a_make_up_said_with_ge_for_another_is_made(runtime, chat, bureau):
+    """给队员1补个签 手机没电, as secretaries say it, was 没有这个指令 (给队员1补签 was read)."""
+    chat.say("sec1", "开始 主题党日", chat="g1")
+    chat.say("sec1", "结束", chat="g1")
+    made_up = chat.say("sec1", "给队员1补个签 手机没电")
+    assert not made_up.is_error and "原因：手机没电" in made_up.text, made_up.text
+    assert _count(runtime.engine, Attendance) == 1
+
+
 def test_the_words_members_type_reach_the_command_and_questions_record_nothing(
         runtime, chat, bureau):
     """签到👍 and qd check in; 请假条怎么写 is told how (no leave with the reason 条怎么写);

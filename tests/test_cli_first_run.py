@@ -475,3 +475,37 @@ def test_db_current_on_a_first_run_says_what_to_do_and_creates_nothing(env, tmp_
     CliRunner().invoke(app, ["db", "upgrade"], env=env)
     current = CliRunner().invoke(app, ["db", "current"], env=env)
     assert re.fullmatch(r"当前 (\d+)，最新 \1\n", current.output), current.output
+
+
+def test_a_console_whose_reader_went_away_ends_quietly_and_sends_nothing_failed(env):
+    """`djbot chat … | head`: the reminders the console shows after its reply met a closed
+    pipe, and each was logged 「sender for wecom raised」 with a traceback and recorded as a
+    failed try (BrokenPipeError, retried later). Now nothing is said on stderr and the
+    reminders wait, untried, for the next console turn."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert CliRunner().invoke(app, ["demo"], env=env).exit_code == 0
+    root = Path(__file__).resolve().parent.parent
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJBOT_")}
+    child = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--user", "ld01", "帮助"],
+                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=clean | {"PYTHONPATH": str(root)} | env)
+    assert child.stdout is not None and child.stderr is not None
+    # The reply comes in one write; the reader takes its first line and goes, as head does,
+    # while the console is still running the scheduler before it shows what is due.
+    assert child.stdout.readline()
+    child.stdout.close()
+    stderr = child.stderr.read().decode()
+    child.wait(timeout=120)
+    assert "Traceback" not in stderr and "sender" not in stderr, stderr
+    database = env["DJBOT_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT status, attempts, last_error FROM outboxmessage").fetchall()
+    assert rows, "the demo leaves reminders for the console to show"
+    assert all(row == ("pending", 0, None) for row in rows), rows
+    shown = _djbot(["chat", "--user", "ld01", "积分"], env)
+    assert shown.stdout.count("📣") == len(rows), shown.stdout

@@ -157,6 +157,18 @@ def test_the_nudge_asks_for_nothing_that_is_then_refused(runtime, chat, clock):
     assert "「请假" not in nudge, nudge
 
 
+@pytest.mark.parametrize("said", ["请假（值班）", "请假(值班)", "请假——值班", "请假 【值班】"])
+def test_a_reason_set_off_by_brackets_or_a_dash_is_the_reason(runtime, chat, clock, said):
+    """请假（值班） was leave with the reason 「（值班）」, 请假——值班 with 「——值班」: read
+    back to the member and the secretary with the marks that only set it off."""
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 7, 20, 0))
+    run_ticks(runtime, clock, local(2026, 12, 8, 12, 0))  # Tuesday's study is planned
+    reply = chat.say("li", said).text
+    assert reply.startswith("已请假") and "原因：值班" in reply, reply
+    assert "（值班）" not in reply and "-" not in reply and "【" not in reply, reply
+
+
 def test_the_day_said_before_the_command_is_the_day_of_leave(runtime, chat, clock):
     night_studies(runtime, "每周二、周四 19:30")
     clock.set(local(2026, 12, 7, 20, 0))  # Monday evening
@@ -400,6 +412,29 @@ def test_leave_over_new_year_is_recorded(runtime, chat, clock, said):
         periods = [(p.first_day, p.last_day) for p in s.exec(select(LeavePeriod)).all()]
     assert periods == [(date(2026, 12, 28), date(2027, 1, 3))], reply.text
     assert "12月28日" in reply.text and "（7 天）" in reply.text, reply.text
+
+
+@pytest.mark.parametrize("said, first, last", [
+    ("请假 12月17日至明年1月20日 进修", date(2026, 12, 17), date(2027, 1, 20)),
+    ("请假 今年12月28日至明年1月3日 回老家探亲", date(2026, 12, 28), date(2027, 1, 3)),
+    ("请假 明年1月5日 出差", date(2027, 1, 5), date(2027, 1, 5)),
+    ("请假 明年一月五日 出差", date(2027, 1, 5), date(2027, 1, 5)),
+    ("请假 出差到明年1月8日", date(2026, 12, 8), date(2027, 1, 8)),
+])
+def test_leave_with_the_year_said_in_words(runtime, chat, clock, said, first, last):
+    """请假 12月17日至明年1月20日 进修 was 「没读懂…」 where 12月17日至1月20日 was leave: the
+    明年 people say before a month was read as no part of a day."""
+    from sqlmodel import Session, select
+
+    from storage.models import LeavePeriod
+
+    night_studies(runtime, "每周二、周四 19:30")
+    clock.set(local(2026, 12, 8, 10, 0))
+    reply = chat.say("li", said)
+    with Session(runtime.engine) as s:
+        periods = [(p.first_day, p.last_day) for p in s.exec(select(LeavePeriod)).all()]
+    assert periods == [(first, last)], reply.text
+    assert "明年" not in reply.text, reply.text
 
 
 @pytest.mark.parametrize("text, today, first, last", [
@@ -698,7 +733,9 @@ def test_a_day_with_its_evening_said_after_the_reason_is_asked(runtime, chat, cl
 
 
 @pytest.mark.parametrize("said", ["销假 今晚的夜学", "销假 今天晚上的夜学", "销假 今晚", "销假 今天",
-                                  "销假 今晚夜学"])
+                                  "销假 今晚夜学",
+                                  # as people say it (was 没有这个指令)
+                                  "今晚的假不请了", "我今天的假不请了"])
 def test_taking_back_tonights_leave_keeps_the_days_ahead(runtime, chat, clock, said):
     """Tuesday noon, 李明 with leave tonight and for the 14th to the 16th: 销假 今晚的夜学
     took back all of it (今晚的夜学 was read as no day nor activity), and 销假 今晚夜学
@@ -764,7 +801,9 @@ def test_leave_until_days_not_said_clearly_is_asked(runtime, chat, clock, said):
 
 
 @pytest.mark.parametrize("said", ["请假 两天 出差", "请假 3天 出差", "请假 这两天 出差",
-                                  "请假 三天，去省厅培训"])
+                                  "请假 三天，去省厅培训",
+                                  # as people say it (was 没有这个指令)
+                                  "请两天假 出差", "我想请三天假，回老家"])
 def test_leave_for_days_counted_but_not_placed_is_asked(runtime, chat, clock, said):
     """请假 两天 出差 was leave for the next study alone, reason 两天 出差: the member believed
     two days excused, and from which day was never said."""

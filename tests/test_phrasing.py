@@ -240,6 +240,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ("我帮他签到", "没有这个指令"),  # nobody checks in for another
     # 补签 is done for another: the member said first, after 给, 帮 or 替.
     ("给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
+    ("给赵磊补个签 手机没电", m("补签", who="赵磊", reason="手机没电")),  # was 没有这个指令
     ("帮赵磊补签，手机没电", m("补签", who="赵磊", reason="手机没电")),
     ("替欧阳建国补签 在外执勤", m("补签", who="欧阳建国", reason="在外执勤")),
     ("我给赵磊补签 手机没电", m("补签", who="赵磊", reason="手机没电")),
@@ -1067,6 +1068,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('本月积分', m('积分')),
     ('我本月积分', m('积分')),
     ('我的排名', m('排行榜', period=None, branch=None)),
+    ('我的积分排名', m('排行榜', period=None, branch=None)),  # not 我的积分 with a period 排名
     ('我排第几？', m('积分')),
     ('排名多少', m('排行榜', period=None, branch=None)),
     ('我排多少名', '没有这个指令'),
@@ -1075,9 +1077,34 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('支部排行', m('红黄蓝榜', period=None)),
     ('各支部排名情况', m('红黄蓝榜', period=None)),
     ('积分记录', m('积分明细')),
-    ('为什么扣我分', '你是想发送「为什么扣分」吗'),
-    ('为啥扣分', '你是想发送「为什么扣分」吗'),
-    ('我被扣分了', '没有这个指令'),
+    # Whether it is out: shown (was 时间只能是…，收到「出来了吗」).
+    ('红黄蓝榜出来了吗', m('红黄蓝榜', period=None)),
+    ('本月红黄蓝榜出来了吗', m('红黄蓝榜', period='本月')),
+    ('排行榜出来了没', m('排行榜', period=None, branch=None)),
+    ('明天的假不请了', m('销假', which='明天')),  # was 没有这个指令
+    ('假不请了', m('销假', which=None)),
+    ('请两天假 出差', m('请假', reason='两天 出差')),  # asked from which day by the handler
+    # 学了 as 学习了, with a length after it (was 没有这个指令); without one, talk.
+    ('学了半小时理论', m('学习', kind='理论', minutes=30, material=None)),
+    ('昨天学了45分钟 党史', m('学习', kind='党史', minutes=45, day=D(2026, 12, 2))),
+    ('学了半天', '没有这个指令'),
+    ('11月积分明细', m('积分明细', month='11月')),  # was 没有这个指令, as 上月积分明细 is read
+    ('十一月的积分明细', m('积分明细', month='十一月')),
+    # Asked why points were taken: the entries answer (积分明细), not how points are
+    # counted (积分规则, suggested for 积分怎么扣了), nor a suggestion to send 为什么扣分.
+    ('为什么扣我分', m('积分明细', month=None)),
+    ('为啥扣分', m('积分明细', month=None)),
+    ('我被扣分了', m('积分明细', month=None)),
+    ('积分怎么扣了？', m('积分明细', month=None)),
+    ('积分怎么被扣了', m('积分明细', month=None)),
+    ('我的积分怎么少了', m('积分明细', month=None)),
+    ('为什么扣了我2分', m('积分明细', month=None)),
+    ('怎么又扣我分了', m('积分明细', month=None)),
+    ('为什么我被扣分了？', m('积分明细', month=None)),
+    ('我为啥被扣了一分', m('积分明细', month=None)),
+    ('怎么扣分了', m('积分明细', month=None)),
+    ('积分怎么扣', '你是想发送「积分怎么算」吗'),  # how points are taken, in general
+    ('怎么扣分', m('积分规则')),
     ('积分怎么算？', m('积分规则')),
     ('怎么才能加分', '你是想发送「怎么加分」吗'),
     ('本月红黄蓝', m('红黄蓝榜', period='本月')),
@@ -1103,7 +1130,7 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('补签 张三 因手机没电', m('补签', who='张三', reason='因手机没电')),
     ('补签 张三 手机没电 已核实', m('补签', who='张三', reason='手机没电 已核实')),
     ('帮张三补签一下 手机没电', m('补签', who='张三', reason='手机没电')),
-    ('给张三补个签 手机没电', '没有这个指令'),
+    ('给张三补个签 手机没电', m('补签', who='张三', reason='手机没电')),  # as 补个签 alone is read
     ('张三补签 手机没电', '你是想发送「补签」吗'),
     ('补签一下张三 手机没电', m('补签', who='张三', reason='手机没电')),
     ('更正 张三 缺席 代签', m('更正', who='张三', status='缺席', reason='代签')),
@@ -1205,6 +1232,23 @@ ROWS: list[tuple[str, Meaning | str]] = [
     ('下次活动', m('日程', branch=None)),
     ('下次活动是什么时候', m('日程', branch=None)),
     ('下次开会什么时候', m('日程', branch=None)),
+    # The alias 下次什么时候 and what is held after it: 开会 was taken for a branch
+    # (没有找到支部「开会」). A branch named still is one, and a word that names none and
+    # asks nothing is still refused as no branch.
+    ('@党建助手 下次什么时候开会？', m('日程', branch=None)),
+    ('下次什么时候开会', m('日程', branch=None)),
+    ('下次什么时候开会呢', m('日程', branch=None)),
+    ('下次什么时候搞活动', m('日程', branch=None)),
+    ('下次什么时候夜学', m('日程', branch=None)),
+    ('下次什么时候 城关', m('日程', branch='城关派出所党支部')),
+    ('日程 工会', '没有找到支部「工会」'),
+    # 本周日程 was read as 本周日 (Sunday) and 程; 啥 is 什么 as people type it.
+    ('本周日程', m('日程', branch=None)),
+    ('下周日程', m('日程', branch=None)),
+    ('这周日程安排', m('日程', branch=None)),
+    ('这周有啥活动', m('日程', branch=None)),
+    ('下周有哪些活动', m('日程', branch=None)),
+    ('近期活动安排', m('日程', branch=None)),
     ('什么时候开会？', m('日程', branch=None)),
     ('明天几点开会？', m('日程', branch=None)),
     ('明天几点开会', m('日程', branch=None)),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.models import AuditEntry, Branch, Member, PointEntry, Role
@@ -78,6 +79,23 @@ def test_on_the_first_of_the_month_nobody_is_first_among_zeros(runtime, chat, cl
     assert "本月支部排名：第 2 名（共 4 人）" in chat.say("bing", "积分").text
 
 
+def test_my_points_rank_asked_with_my_is_the_board(runtime, chat):
+    """我的积分排名 was 「时间只能是 本周、本月…，收到「排名」」: read as 我的积分 and a period."""
+    seed(runtime.engine, branch_with_points)
+    reply = chat.say("bing", "我的积分排名")
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines()[-1] == "你：第 3 名，3 分。", reply.text
+
+
+def test_asked_whether_the_board_is_out_it_is_shown(runtime, chat):
+    """排行榜出来了吗 was 「时间只能是 本周、本月…，收到「出来了吗」」."""
+    seed(runtime.engine, branch_with_points)
+    for said in ("排行榜出来了吗", "积分出来了没"):
+        reply = chat.say("bing", said)
+        assert not reply.is_error, reply.text
+    assert chat.say("bing", "排行榜出来了吗").text == chat.say("bing", "排行榜").text
+
+
 def test_member_below_zero_sees_only_their_own_rank(runtime, chat):
     seed(runtime.engine, branch_with_points)
     reply = chat.say("wu", "排行榜 本月")
@@ -100,6 +118,31 @@ def test_a_week_of_absences_ranks_nobody(runtime, chat, clock):
     assert "第 3 名" not in board and "你上周 -3 分；支部上周还没有人获得积分，暂不排名。" in board, board
     group = chat.say("bing", "排行榜 上周", chat="g1").text
     assert "-3" not in group and "私聊" in group  # the figure still goes to them alone
+
+
+def test_my_points_rank_nobody_when_nobody_is_above_zero(runtime, chat, clock):
+    """积分 in a month everyone missed: 「本月支部排名：第 3 名（共 3 人）」 among -1, -2, -3,
+    where 排行榜 says nobody has points and ranks nobody. 上月积分 the same."""
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        bind_chat(session, branch, "g1")
+        for name, wecom, points in (("甲", "jia", -1), ("乙", "yi", -2), ("丙", "bing", -3)):
+            award(session, make_member(session, branch, name, wecom=wecom), points,
+                  local(2026, 12, 16, 21, 0), rule="attendance.absent", kind="attendance")
+    seed(runtime.engine, scene)
+    clock.set(local(2026, 12, 21, 9, 0))
+    for who in ("jia", "bing"):
+        mine = chat.say(who, "积分").text
+        assert "名（共" not in mine, mine
+        assert "本月支部排名：本月支部还没有人获得积分，暂不排名。" in mine, mine
+    assert "本月：-3 分" in chat.say("bing", "积分").text
+    clock.set(local(2027, 1, 4, 9, 0))
+    last = chat.say("bing", "上月积分").text
+    assert "-3 分" in last and "名（共" not in last, last
+    assert "上月支部排名：上月支部没有人获得积分，不排名。" in last, last
+    # One point earned by anyone, and the ranks are the ranks again.
+    chat.say("jia", "学习 党章 30")
+    assert "本月支部排名：第 2 名（共 3 人）" in chat.say("yi", "积分").text
 
 
 def test_opted_out_member_is_hidden_but_sees_own_points(runtime, chat):
@@ -180,6 +223,22 @@ def test_ledger_lines_name_their_activity(runtime, chat):
     assert lines[1] == "11月20日 14:30 +2 主题党日「测试」迟到"
     assert lines[2].startswith("11月10日 10:00 +5 自学")
     assert "attendance." not in reply.text
+
+
+@pytest.mark.parametrize("said", ["积分怎么扣了？", "为什么扣我分", "我被扣了一分"])
+def test_asking_why_points_were_taken_shows_the_entries(runtime, chat, said):
+    """积分怎么扣了？ was 「你是想发送「积分怎么算」吗」 (how points are counted, in general)
+    and 为什么扣我分 a suggestion too: the member's own entries say why."""
+    def scene(session):
+        branch = make_branch(session, "一支部")
+        jia = make_member(session, branch, "甲", wecom="jia")
+        award(session, jia, -1, local(2026, 11, 20, 21, 0), rule="attendance.absent",
+              kind="attendance")
+    seed(runtime.engine, scene)
+    reply = chat.say("jia", said)
+    assert not reply.is_error, reply.text
+    assert reply.text.splitlines()[0] == "甲 最近 1 笔积分：", reply.text
+    assert "-1" in reply.text
 
 
 def test_the_ledger_asked_in_a_group_goes_privately(runtime, chat):
@@ -612,6 +671,9 @@ def test_the_whole_ledger_is_in_reach_by_month_and_a_late_correction_is_pointed_
     total = int(chat.say("a", "上月积分").text.splitlines()[0].split("：")[1].removesuffix(" 分"))
     assert november[-1].startswith(f"11月合计 {total:+d} 分"), november
     assert chat.say("a", "积分明细 上月").text == chat.say("a", "积分明细 11月").text
+    # The month said first, as 上月积分明细 is, or in words: 没有这个指令, and 月份请写….
+    for said in ("11月积分明细", "十一月的积分明细", "11月份的积分明细", "积分明细 十一月"):
+        assert chat.say("a", said).text.splitlines() == november, said
 
     overview = chat.say("a", "积分明细 全部").text.splitlines()
     assert overview[0] == "甲 各月积分合计："

@@ -230,6 +230,25 @@ def test_agenda_shows_the_next_occurrences(chat, branch):
     assert "11月25日 周三 19:30" in reply.text
 
 
+def test_asked_when_the_next_meeting_is_the_agenda_answers(chat, branch):
+    """@党建助手 下次什么时候开会？ was 「没有找到支部「开会」」: the alias 下次什么时候 matched
+    first and 开会 was taken for a branch."""
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    for said in ("@党建助手 下次什么时候开会？", "下次什么时候搞活动"):
+        reply = chat.say("li", said, chat="g1")
+        assert not reply.is_error and "11月25日 周三 19:30" in reply.text, reply.text
+    assert "没有找到支部「工会」" in chat.say("li", "日程 工会", chat="g1").text
+
+
+@pytest.mark.parametrize("said", ["本周日程", "下周日程", "这周有啥活动", "近期活动安排"])
+def test_the_weeks_agenda_asked_as_people_ask_it(chat, branch, said):
+    """本周日程 was 「你是想发送「日程」吗」 (read as 本周日, a Sunday, and 程), 这周有啥活动 and
+    近期活动安排 no command or a suggestion."""
+    chat.say("sec", "设置 夜学 每周三 19:30", chat="g1")
+    reply = chat.say("li", said, chat="g1")
+    assert not reply.is_error and "11月25日 周三 19:30" in reply.text, reply.text
+
+
 def test_pause_and_resume_reminders(chat, engine, branch):
     reply = chat.say("sec", "暂停提醒 至 2026-12-31", chat="g1")
     assert not reply.is_error and "12月31日" in reply.text

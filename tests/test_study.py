@@ -180,3 +180,16 @@ def test_the_same_study_sent_twice_in_a_row_is_logged_once(runtime, chat, clock,
     clock.advance(minutes=30)
     assert "今天累计学习 135 分钟" in chat.say("u1", "学习 理论 45").text
     assert logs(runtime) == 3
+
+
+@pytest.mark.parametrize("said, kind, minutes", [("学了半小时理论", "理论", 30),
+                                                  ("刚学了45分钟党史", "党史", 45),
+                                                  ("今天学了一个小时 业务", "业务", 60)])
+def test_study_said_with_xue_le_is_logged(runtime, chat, member, said, kind, minutes):
+    """学了半小时理论, as members say 学习了, was 没有这个指令 while 学习了半小时理论 was logged."""
+    reply = chat.say("u1", said)
+    assert not reply.is_error, reply.text
+    with Session(runtime.engine) as s:
+        log = s.exec(select(StudyLog)).one()
+    assert (log.kind, log.minutes) == (kind, minutes)
+    assert logs(runtime) == 1

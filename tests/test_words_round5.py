@@ -73,7 +73,9 @@ def test_asked_how_long_one_studied_is_told_not_recorded(runtime, chat, clock):
     assert not chat.say("li", "学习 理论 40").is_error
     clock.set(local(2026, 12, 9, 9, 0))
     assert not chat.say("li", "看了学习强国30分钟").is_error
-    for said in ("我今天学习了多少分钟？", "我学了多久", "学习记录"):
+    # 我的学习时长 was 「「我的学习」后面不用写别的，收到了「时长」」.
+    for said in ("我今天学习了多少分钟？", "我学了多久", "学习记录", "我的学习时长",
+                 "我的学习情况", "本周学习时长"):
         reply = chat.say("li", said)
         assert not reply.is_error, reply.text
         assert reply.text.startswith("今天已记录学习 30 分钟，本周 70 分钟。"), reply.text

@@ -412,7 +412,7 @@ def _span(runtime, until: str, start: str | None, step: int) -> tuple[datetime, 
 
 def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
     from bot.clock import ManualClock
-    from bot.outbox import OutboxWorker, console_senders
+    from bot.outbox import OutboxWorker, OutputClosed, console_senders, raise_closed
     from bot.scheduling.plan import QuietHours
     from bot.scheduling.tick import Ticker
 
@@ -432,6 +432,8 @@ def _tick(runtime, engine, until: str, start: str | None, step: int) -> None:
             clock.set(min(last, clock.now() + timedelta(minutes=step)))
             ticker.tick()
             delivered += loop.run_until_complete(worker.drain())
+    except OutputClosed as closed:  # djbot tick … | head
+        raise_closed(closed)
     finally:
         loop.close()
     typer.echo(f"共发出 {delivered} 条。")

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from bot.domain.text import show_date
+from bot.domain.text import show_date, with_years
 
 _SEP = r"\s*(?:至|到|~|～|-|－|—|–)\s*"
 _YMD = r"(?:(?P<{p}y>\d{{4}})\s*[年./-]\s*)?"
@@ -95,7 +95,7 @@ def _the_one_meant(first: date, last: date, g: dict, today: date) -> tuple[date,
     """With no year written, which year's range is meant: one ending next year is last
     year's if that one is under way or just over (12月28日至1月3日 on 1月2日), and one that
     ended months ago is next year's (1月3日至5日, or 1月28日至3号, typed in December)."""
-    if g["ay"]:
+    if g["ay"] or g["by"]:
         return first, last
     try:
         if last.year > today.year:
@@ -113,7 +113,9 @@ def find_date_range(text: str, today: date) -> DateRange | None:
     """The first date range in the text, or None when there is none; DateError when one is
     written but impossible. A range without a year is this year's, or next year's when it
     would otherwise have ended months ago (1月3日至5日 typed in December); one whose end
-    comes before its start runs into the next year or month (_over_the_turn)."""
+    comes before its start runs into the next year or month (_over_the_turn). 明年 or 今年
+    before a month is its year (12月17日至明年1月20日)."""
+    text = with_years(text, today)
     for match in _RANGE.finditer(text):
         if not _plausible(match, text):
             continue
@@ -121,6 +123,12 @@ def find_date_range(text: str, today: date) -> DateRange | None:
         first = _day(g["ay"], g["am"], g["ad"], today=today)
         last = _day(g["by"] or g["ay"], g["bm"] or (g["am"] if not g["bm"] else None), g["bd"],
                     today=today, default_month=first.month, default_year=first.year)
+        if g["by"] and not g["ay"]:
+            # 12月17日至2027年1月20日: the start is the latest such day up to the end, of the
+            # end's year or the one before, never taken from today.
+            first = _day(str(last.year), g["am"] or str(last.month), g["ad"], today=today)
+            if first > last and g["am"]:
+                first = _day(str(last.year - 1), g["am"], g["ad"], today=today)
         if last < first and not g["by"]:
             try:
                 first, last = _over_the_turn(first, last, g, today)
@@ -141,6 +149,7 @@ def find_date(text: str, today: date) -> DateRange | None:
     so the caller gets the rest of the text too. Without a year it is the latest such day
     of this year; only across New Year (12月30日 typed on 1月2日) is it last year's. A date
     still in the future is returned as written, for the caller to refuse."""
+    text = with_years(text, today)
     match = _ONE.search(text)
     if match is None:
         return None
@@ -165,7 +174,7 @@ _WEEK_WORD = r"(?:周|週|星期|礼拜|禮拜)"
 _WEEKDAY = rf"(?:(?:下下|下|这|本)个?)?{_WEEK_WORD}(?:[一二三四五六日天七]|[1-7](?!\d))"
 # 本月28号, 下个月3号: a day of the month named.
 _MONTH_NAMED = rf"(?:本月|这个?月|下个?月|上个?月)\s*{_CN}\s*[日号號]"
-_MONTH_DAY = (rf"(?:(?:\d{{4}}\s*[年./-]\s*)?{_CN}\s*月\s*{_CN}\s*[日号號]?"
+_MONTH_DAY = (rf"(?:(?:(?:\d{{4}}\s*[年./-]|今年|明年|去年)\s*)?{_CN}\s*月\s*{_CN}\s*[日号號]?"
               rf"|{_MONTH_NAMED})")
 _LEADING_DAY = re.compile(
     rf"^\s*(明天|明日|明晚上?|明早上?|后天|大后天|{_WEEKDAY}|{_MONTH_DAY}"

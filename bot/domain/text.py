@@ -361,6 +361,19 @@ def show_period(first: date, last: date, kind: str | None = None) -> str:
     return f"{days}（{kind}）" if kind else days
 
 
+# 明年1月20日, 今年12月5日: the year said in words before a month and day, read as the
+# year written (2027年1月20日). Only before a whole month and day, so that a reason's
+# 明年3月考试 stays as it was said.
+_YEAR_SAID = re.compile(r"(今年|明年|去年)\s*(?=(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*月\s*"
+                        r"(?:\d{1,2}|[一二三四五六七八九十]{1,3}))")
+_YEARS_AHEAD = {"去年": -1, "今年": 0, "明年": 1}
+
+
+def with_years(text: str, today: date) -> str:
+    """The text with 明年, 今年 and 去年 before a month and day written as the year itself."""
+    return _YEAR_SAID.sub(lambda m: f"{today.year + _YEARS_AHEAD[m[1]]}年", text)
+
+
 def parse_date(text: str, today: date, *, past: bool = False) -> date:
     """A day as people write it: 2026-12-31, 2026年12月31日, 12月31日, 12.31, 12/31,
     31号, 昨天, 前天, 今天, 明天, 后天, 周二, 上周四, 下周二, 星期五. Raises DateError if
@@ -377,7 +390,7 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     same (明天, 下周二, 12月30日 said on 12月20日), for the caller to refuse.
     """
     raw = text
-    text = _DATE_PREFIX.sub("", normalize(text)).replace(" ", "")
+    text = with_years(_DATE_PREFIX.sub("", normalize(text)).replace(" ", ""), today)
     text = (text.rstrip("。.").replace("週", "周").replace("禮拜", "礼拜")  # traditional input
             .replace("號", "号"))
     if m := re.fullmatch(r"(本月|这个?月|下个?月|上个?月)(.+[日号])", text):
@@ -407,6 +420,8 @@ def parse_date(text: str, today: date, *, past: bool = False) -> date:
     year = month = day = None
     if m := re.fullmatch(r"(\d{4})[-./年](\d{1,2})[-./月](\d{1,2})[日号]?", text):
         year, month, day = (int(g) for g in m.groups())
+    elif m := re.fullmatch(rf"(\d{{4}})年{num}月{num}[日号]?", text):  # 明年一月五日
+        year, month, day = int(m.group(1)), cn_number(m.group(2)), cn_number(m.group(3))
     elif m := re.fullmatch(rf"{num}月{num}[日号]?", text):
         month, day = cn_number(m.group(1)), cn_number(m.group(2))
     elif m := re.fullmatch(r"(\d{1,2})[-./](\d{1,2})", text):
