@@ -522,8 +522,11 @@ class OutboxWorker:
         return total
 
 
-# The key of the lock that makes claims one at a time across replicas (_claim_alone).
-CLAIM_LOCK = 0x646A626F74  # "djbot"
+# The lock that makes claims one at a time across replicas (_claim_alone): named with the
+# schema, as PostgreSQL's advisory locks are the whole database's, and two deployments in
+# one database (a staging beside production, each in its own schema) waited on each
+# other's claims, a hung one holding the other's messages up.
+CLAIM_LOCK = "djbot.outbox.claim:"
 
 
 def _claim_alone(session: Session) -> None:
@@ -534,7 +537,8 @@ def _claim_alone(session: Session) -> None:
     taken by an UPDATE of no row: one writer at a time, but a transaction takes it only at
     its first write, and the count is read before that."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+        session.execute(select(func.pg_advisory_xact_lock(
+            func.hashtextextended(func.concat(CLAIM_LOCK, func.current_schema()), 0))))
     else:
         session.execute(update(OutboxMessage).where(false())
                         .values(status=OutboxMessage.status)

@@ -683,3 +683,56 @@ def test_two_replicas_claiming_at_once_in_quiet_hours_both_finish_their_claim(en
     racing.join(30)
     assert failures == []
     assert {row.status for row in rows(engine)} == {"withdrawn"}
+
+
+@pytest.mark.own_databases  # a second schema of its own: once, whichever pass
+def test_a_claim_waits_for_its_own_deployments_claims_not_another_schemas(pg_url, clock):
+    """PostgreSQL-only. Claims take a lock so that two replicas never count the same
+    minute's sends at once; PostgreSQL's advisory locks are the whole database's, and a
+    second deployment in another schema of it (staging beside production) waited on this
+    one's claims: a claim held open there held every message here up."""
+    import threading
+
+    from sqlalchemy import text
+
+    from bot.outbox import _claim_alone
+    from storage import db
+    from tests.conftest import POSTGRES_URL, postgres_schema
+
+    def migrated(url):
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        return engine
+
+    here = migrated(pg_url)
+    with postgres_schema(POSTGRES_URL) as other_url:
+        there = migrated(other_url)
+        try:
+            put(here, clock)
+            # Another deployment's claim, held open (as one stalled mid-claim holds it).
+            held = there.connect()
+            held.begin()
+            with Session(bind=held) as stalled:
+                _claim_alone(stalled)
+                claimed: list = []
+                worker = OutboxWorker(here, clock, {"wecom": ScriptedSender(clock)})
+                claiming = threading.Thread(target=lambda: claimed.extend(worker.claim()),
+                                            daemon=True)
+                claiming.start()
+                claiming.join(10)
+                done = not claiming.is_alive()
+                held.rollback()
+                claiming.join(10)
+            held.close()
+            assert done and len(claimed) == 1
+            # Within one deployment the claims still wait on each other.
+            with there.begin() as conn, Session(bind=conn) as session:
+                _claim_alone(session)
+                with there.connect() as other:
+                    other.execute(text("SET lock_timeout = '500ms'"))
+                    with pytest.raises(Exception, match="lock timeout"):
+                        with Session(bind=other) as second:
+                            _claim_alone(second)
+        finally:
+            there.dispose()
+            here.dispose()
