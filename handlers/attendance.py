@@ -789,22 +789,11 @@ def _ask_leave(ctx: Ctx, args: dict[str, Any], today: date) -> Reply:
             return Reply.error(usage_text(LEAVE, f"没有记请假：「{vague[1]}」是哪几天没写清楚。"
                                                  "请写明日期，如「请假 12月28日 出差」或「请假 "
                                                  "12月26日至12月27日 出差」"))
-        span = _days_said(said, today)
-        tonight = _TODAY_PART.match(said) if span is None else None
-        if tonight is not None:
-            # 请假 今晚 值班, 今天下午请假: today's activity in those hours, as 明天晚上 is
-            # tomorrow's, not the morning's meeting under way.
-            span = DateRange(today, today, said[tonight.end():].strip())
-        until = find_until(span.rest if span is not None else said, today)
-        loose = _UNTIL_LOOSELY.search(said) if until is None else None
-        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
-                                  or find_leading_week(loose["days"], today) is not None):
-            # 出差到月底: leave for the activity at hand alone, the days after it unexcused.
-            return Reply.error(usage_text(LEAVE, f"没有记请假：「{loose['days']}」是哪几天没写清楚。"
-                                                 "请写明日期，如「请假 出差到12月31日」或「请假 "
-                                                 "12月26日至12月27日 出差」"))
-        if until is not None:
-            span = DateRange(span.first if span is not None else today, until.last, until.rest)
+        span, tonight = leave_days(said, today)
+    except LooseUntil as loose:
+        return Reply.error(usage_text(LEAVE, f"没有记请假：「{loose.days}」是哪几天没写清楚。"
+                                             "请写明日期，如「请假 出差到12月31日」或「请假 "
+                                             "12月26日至12月27日 出差」"))
     except DateError as exc:
         return Reply.error(usage_text(LEAVE, f"没有记请假：{exc}"))
     day: date | None = None
@@ -1510,6 +1499,36 @@ def _days_said(text: str, today: date) -> DateRange | None:
         span = DateRange(span.first, span.first + timedelta(days=count - 1),
                          span.rest[lasting.end():].strip())
     return span
+
+
+class LooseUntil(Exception):
+    """出差到月底, 出差到下周: leave until a day said too loosely to count the days by."""
+
+    def __init__(self, days: str) -> None:
+        super().__init__(days)
+        self.days = days
+
+
+def leave_days(said: str, today: date) -> tuple[DateRange | None, re.Match[str] | None]:
+    """The days leave's words name first, read alike by 请假 and 代请假: _days_said's, 今晚
+    (today's activity in those hours, as 明天晚上 is tomorrow's: not the meeting under way,
+    nor the next day's with the reason 「今晚 值班」), and a day the leave lasts until (出差到
+    12月10日: the days from today, or from the day said first). With the 今晚 match, for the
+    hours; (None, None) when no day is said. DateError for a day that is none; LooseUntil
+    for 出差到月底, which read as a reason excused the activity at hand alone and left the
+    days after it expected."""
+    span = _days_said(said, today)
+    tonight = _TODAY_PART.match(said) if span is None else None
+    if tonight is not None:
+        span = DateRange(today, today, said[tonight.end():].strip())
+    until = find_until(span.rest if span is not None else said, today)
+    loose = _UNTIL_LOOSELY.search(said) if until is None else None
+    if loose is not None and (_VAGUE_DAYS.match(loose["days"])
+                              or find_leading_week(loose["days"], today) is not None):
+        raise LooseUntil(loose["days"])
+    if until is not None:
+        span = DateRange(span.first if span is not None else today, until.last, until.rest)
+    return span, tonight
 
 
 def _leave_kinds_then(ctx: Ctx, day: date, hours: tuple[int, int]) -> set[ActivityType]:

@@ -29,8 +29,6 @@ from bot.domain.dates import (
     DateRange,
     day_left,
     find_leading_day,
-    find_leading_week,
-    find_until,
 )
 from bot.domain.text import show_date, show_days, show_period
 from bot.registry import LEADERS, MANAGERS, Command, rest, shorten, usage_text, word
@@ -41,17 +39,16 @@ from handlers.attendance import (
     _PART_HOURS,
     _PART_OF_DAY,
     _PART_SAID,
-    _TODAY_PART,
-    _UNTIL_LOOSELY,
     _VAGUE_DAYS,
     _WHO,
     _ahead_read_from,
-    _days_said,
     _label,
     _manage_scope,
     _more_names,
     _named_kind,
     _resolve_one,
+    LooseUntil,
+    leave_days,
     of_another_branch,
     write_privately,
 )
@@ -164,24 +161,13 @@ def _days_named(reason: str, today: date
             # 代请假 张三 改到周四: recorded for tonight's with the reason 改到周四.
             return Reply.error(f"请假不能直接改日期，{UNCHANGED}请先发送「撤销代请假 姓名」"
                                "撤回原来的请假，再发送「代请假 姓名 日期 原因」。")
-        span = _days_said(reason, today)
-        tonight = _TODAY_PART.match(reason) if span is None else None
-        if tonight is not None:
-            # 代请假 张三 今晚 值班: today's in those hours, as the member's own 请假 reads it
-            # (it was the next activity's, tomorrow's, with the reason 「今晚 值班」).
-            span = DateRange(today, today, reason[tonight.end():].strip())
-        until = find_until(span.rest if span is not None else reason, today)
-        loose = _UNTIL_LOOSELY.search(reason) if until is None else None
-        if loose is not None and (_VAGUE_DAYS.match(loose["days"])
-                                  or find_leading_week(loose["days"], today) is not None):
-            # 出差到月底: tonight's alone was excused, the reason 出差到月底, the days after not.
-            return Reply.error(usage_text(RECORD_LEAVE, f"「{loose['days']}」是哪几天没写清楚，"
-                                                        f"{UNCHANGED}请写明日期，如「代请假 张三 "
-                                                        "出差到12月31日」"))
+        span, tonight = leave_days(reason, today)
+    except LooseUntil as loose:
+        return Reply.error(usage_text(RECORD_LEAVE, f"「{loose.days}」是哪几天没写清楚，"
+                                                    f"{UNCHANGED}请写明日期，如「代请假 张三 "
+                                                    "出差到12月31日」"))
     except DateError as exc:
         return Reply.error(usage_text(RECORD_LEAVE, f"{exc}。{UNCHANGED}"))
-    if until is not None:
-        span = DateRange(span.first if span is not None else today, until.last, until.rest)
     if span is None:
         return None
     if (left := day_left(span.rest)) is not None:  # 周二、周四 出差: not one day nor days in a row
