@@ -27,8 +27,16 @@ from bot.domain.points import (
     tie_line,
 )
 from bot.domain.rules import TIER_MODE_LABELS, RulesError, parse_rules
-from bot.domain.text import cn_number
-from bot.registry import LEADERS, Command, CommandRegistry, branch, choice, rest, word
+from bot.registry import (
+    LEADERS,
+    Command,
+    CommandRegistry,
+    branch,
+    choice,
+    month_named,
+    rest,
+    word,
+)
 from handlers.attendance import tell_privately
 from storage import org as org_store
 from storage import outbox
@@ -406,7 +414,6 @@ LEDGER_READ = 200
 POSTED_LATE = timedelta(days=1)
 LATE_POINTED_TO = timedelta(days=30)
 _ALL = ("全部", "所有", "全部明细", "各月")
-_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2}|[一二三四五六七八九十]{1,3})月份?")  # 十一月 too
 _MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
 _MONTH_WORDS = {"本月": 0, "这个月": 0, "这月": 0, "上月": 1, "上个月": 1}
 LEDGER_USAGE = "月份请写「积分明细 11月」「积分明细 上月」，各月合计写「积分明细 全部」。"
@@ -476,13 +483,11 @@ def _month_said(said: str, today: date) -> date | None:
     if said in _MONTH_WORDS:
         first = today.replace(day=1)
         return (first - timedelta(days=1)).replace(day=1) if _MONTH_WORDS[said] else first
-    match = _MONTH.fullmatch(said) or _MONTH_ISO.fullmatch(said)
-    month = (int(match[2]) if match[2].isdigit() else cn_number(match[2])) if match else None
-    if month is None or not 1 <= month <= 12:
-        return None
-    year = int(match[1]) if match[1] else today.year - (month > today.month)
-    first = date(year, month, 1)
-    return first if first <= today else None
+    first = month_named(said, today)  # 11月, 十一月, 2026年11月, as 红黄蓝榜 reads them
+    if first is None and (iso := _MONTH_ISO.fullmatch(said)) is not None \
+            and 1 <= int(iso[2]) <= 12:
+        first = date(int(iso[1]), int(iso[2]), 1)
+    return first if first is not None and first <= today else None
 
 
 def _month_ledger(ctx: Ctx, month: date) -> str:
